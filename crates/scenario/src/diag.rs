@@ -1,0 +1,326 @@
+//! Diagnostics for scenario files: a message tied to a source span, rendered
+//! rustc-style with the offending line, a caret underline and an optional hint.
+//!
+//! Rendering is plain text (no colours) so the exact output can be asserted in
+//! tests and pasted into bug reports; callers that want colour can wrap it.
+
+use std::fmt;
+
+use crate::yaml::Span;
+
+/// One problem found in a scenario file, located by a [`Span`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Diagnostic {
+    /// The headline, e.g. "unknown key `sleeep` in step".
+    pub message: String,
+    /// Where in the source the problem is.
+    pub span: Span,
+    /// Short text printed right after the caret underline.
+    pub label: Option<String>,
+    /// Advice printed as a final `= hint:` line.
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    /// A diagnostic with just a message and a location.
+    pub fn new(span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            message: message.into(),
+            span,
+            label: None,
+            hint: None,
+        }
+    }
+
+    /// Sets the text shown after the caret underline.
+    #[must_use]
+    pub fn with_label(mut self, l: impl Into<String>) -> Self {
+        self.label = Some(l.into());
+        self
+    }
+
+    /// Sets the `= hint:` line.
+    #[must_use]
+    pub fn with_hint(mut self, h: impl Into<String>) -> Self {
+        self.hint = Some(h.into());
+        self
+    }
+
+    /// Renders the diagnostic against the source it points into.
+    ///
+    /// `file` is only used for the `-->` line, so pass whatever path the user
+    /// typed. The result always ends with a newline.
+    pub fn render(&self, file: &str, source: &str) -> String {
+        // Positions come from outside (parser, plugins); treat 0 as "start" so a
+        // sloppy span still renders instead of underflowing.
+        let line_no = self.span.line.max(1) as usize;
+        let col_no = self.span.column.max(1) as usize;
+
+        let lines: Vec<&str> = source.lines().collect();
+        // An end-of-file error can point one line past the last one; show the last
+        // real line with the caret just after its end, which is where input stopped.
+        let (shown_no, text, caret_col, carets) = match lines.get(line_no - 1) {
+            Some(text) => {
+                let chars: Vec<char> = text.chars().collect();
+                let start = (col_no - 1).min(chars.len());
+                (line_no, *text, start, caret_count(&chars[start..], self.span.len))
+            }
+            None => {
+                let shown = lines.len().max(1);
+                let text = lines.last().copied().unwrap_or("");
+                (shown, text, text.chars().count(), 1)
+            }
+        };
+
+        let w = shown_no.to_string().len();
+        let blank = " ".repeat(w + 1);
+        // Reproduce tabs in the padding so the caret lines up however wide the
+        // terminal renders a tab; everything else is one column per char.
+        let pad: String = text
+            .chars()
+            .take(caret_col)
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+
+        let mut out = String::new();
+        out.push_str(&format!("error: {}\n", self.message));
+        out.push_str(&format!(
+            "{}--> {}:{}:{}\n",
+            " ".repeat(w),
+            file,
+            line_no,
+            col_no
+        ));
+        out.push_str(&format!("{blank}|\n"));
+        if text.is_empty() {
+            out.push_str(&format!("{shown_no:>w$} |\n"));
+        } else {
+            out.push_str(&format!("{shown_no:>w$} | {text}\n"));
+        }
+        out.push_str(&format!("{blank}| {pad}{}", "^".repeat(carets)));
+        if let Some(label) = &self.label {
+            out.push(' ');
+            out.push_str(label);
+        }
+        out.push('\n');
+        if let Some(hint) = &self.hint {
+            out.push_str(&format!("{blank}= hint: {hint}\n"));
+        }
+        out
+    }
+}
+
+/// How many carets underline a span of `len` bytes starting at `rest[0]`.
+///
+/// Spans are measured in bytes but carets in characters, so walk the chars
+/// until the byte budget is spent. Stopping at the end of `rest` is what keeps
+/// multi-line spans on the first line. Always at least one caret, so empty
+/// spans (e.g. a missing value) are still visible.
+fn caret_count(rest: &[char], len: usize) -> usize {
+    let mut bytes = 0;
+    let mut n = 0;
+    for c in rest {
+        if bytes >= len {
+            break;
+        }
+        bytes += c.len_utf8();
+        n += 1;
+    }
+    n.max(1)
+}
+
+/// A one-line form, `line:column: message`, for logs and `?` propagation;
+/// use [`Diagnostic::render`] for anything a user reads.
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.span.line, self.span.column, self.message)
+    }
+}
+
+impl std::error::Error for Diagnostic {}
+
+/// Several diagnostics, so a check can report every problem in one run.
+#[derive(Clone, Debug, Default)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    /// An empty collection.
+    pub fn new() -> Self {
+        Diagnostics(Vec::new())
+    }
+
+    /// Adds a diagnostic at the end.
+    pub fn push(&mut self, d: Diagnostic) {
+        self.0.push(d);
+    }
+
+    /// True when nothing has been reported.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Number of diagnostics.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The diagnostics in the order they were pushed.
+    pub fn iter(&self) -> std::slice::Iter<'_, Diagnostic> {
+        self.0.iter()
+    }
+
+    /// Renders every diagnostic, separated by a blank line.
+    pub fn render(&self, file: &str, source: &str) -> String {
+        self.0
+            .iter()
+            .map(|d| d.render(file, source))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(d: Diagnostic) -> Self {
+        Diagnostics(vec![d])
+    }
+}
+
+impl Extend<Diagnostic> for Diagnostics {
+    fn extend<I: IntoIterator<Item = Diagnostic>>(&mut self, iter: I) {
+        self.0.extend(iter);
+    }
+}
+
+impl IntoIterator for Diagnostics {
+    type Item = Diagnostic;
+    type IntoIter = std::vec::IntoIter<Diagnostic>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Diagnostics {
+    type Item = &'a Diagnostic;
+    type IntoIter = std::slice::Iter<'a, Diagnostic>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(line: u32, column: u32, offset: usize, len: usize) -> Span {
+        Span {
+            line,
+            column,
+            offset,
+            len,
+        }
+    }
+
+    #[test]
+    fn renders_like_rustc() {
+        let mut source = String::new();
+        for i in 1..12 {
+            source.push_str(&format!("# line {i}\n"));
+        }
+        let offset = source.len() + 4;
+        source.push_str("  - sleeep: 2s\n");
+        let d = Diagnostic::new(span(12, 5, offset, 6), "unknown key `sleeep` in step")
+            .with_label("unknown key")
+            .with_hint("did you mean `sleep`?");
+        assert_eq!(
+            d.render("scenarios/x.yaml", &source),
+            "error: unknown key `sleeep` in step
+  --> scenarios/x.yaml:12:5
+   |
+12 |   - sleeep: 2s
+   |     ^^^^^^ unknown key
+   = hint: did you mean `sleep`?
+"
+        );
+    }
+
+    #[test]
+    fn without_label_or_hint() {
+        let d = Diagnostic::new(span(1, 1, 0, 0), "boom");
+        assert_eq!(
+            d.render("f.yaml", "abc"),
+            "error: boom\n --> f.yaml:1:1\n  |\n1 | abc\n  | ^\n"
+        );
+    }
+
+    #[test]
+    fn caret_counts_characters_not_bytes() {
+        // "ñé: x" — the value starts at char column 5 but byte offset 6.
+        let source = "ñé: xyz\n";
+        let d = Diagnostic::new(span(1, 5, 6, 3), "bad").with_label("here");
+        assert_eq!(
+            d.render("f", source),
+            "error: bad\n --> f:1:5\n  |\n1 | ñé: xyz\n  |     ^^^ here\n"
+        );
+        // A multi-byte character under the caret is one caret, not two.
+        let d = Diagnostic::new(span(1, 1, 0, 4), "key");
+        assert!(d.render("f", source).ends_with("  | ^^\n"));
+    }
+
+    #[test]
+    fn tabs_are_kept_in_the_padding() {
+        let d = Diagnostic::new(span(1, 3, 2, 1), "tab");
+        assert!(d.render("f", "\t\tx").ends_with("  | \t\t^\n"));
+    }
+
+    #[test]
+    fn multi_line_span_stops_at_end_of_first_line() {
+        let source = "a: \"one\n  two\"\n";
+        let d = Diagnostic::new(span(1, 4, 3, 11), "multi");
+        assert!(d.render("f", source).ends_with("1 | a: \"one\n  |    ^^^^\n"));
+    }
+
+    #[test]
+    fn past_the_end_shows_last_line() {
+        let source = "key: \"unterminated\n";
+        let d = Diagnostic::new(span(2, 1, 19, 1), "eof");
+        assert_eq!(
+            d.render("f", source),
+            "error: eof\n --> f:2:1\n  |\n1 | key: \"unterminated\n  |                   ^\n"
+        );
+        // Even an empty source renders.
+        let d = Diagnostic::new(span(3, 7, 0, 0), "empty");
+        assert_eq!(
+            d.render("f", ""),
+            "error: empty\n --> f:3:7\n  |\n1 |\n  | ^\n"
+        );
+    }
+
+    #[test]
+    fn column_past_end_of_line_puts_caret_after_it() {
+        let d = Diagnostic::new(span(1, 50, 2, 5), "far");
+        assert!(d.render("f", "ab\ncd").ends_with("1 | ab\n  |   ^\n"));
+    }
+
+    #[test]
+    fn multiple_diagnostics_are_separated_by_a_blank_line() {
+        let mut ds = Diagnostics::new();
+        assert!(ds.is_empty());
+        ds.push(Diagnostic::new(span(1, 1, 0, 1), "one"));
+        ds.push(Diagnostic::new(span(2, 1, 2, 1), "two").with_hint("h"));
+        assert_eq!(ds.len(), 2);
+        assert_eq!(
+            ds.render("f", "a\nb\n"),
+            "error: one\n --> f:1:1\n  |\n1 | a\n  | ^\n\
+             \n\
+             error: two\n --> f:2:1\n  |\n2 | b\n  | ^\n  = hint: h\n"
+        );
+        let single: Diagnostics = Diagnostic::new(span(1, 1, 0, 1), "x").into();
+        assert_eq!(single.0.len(), 1);
+    }
+
+    #[test]
+    fn display_is_one_line() {
+        let d = Diagnostic::new(span(3, 4, 0, 1), "oops");
+        assert_eq!(d.to_string(), "3:4: oops");
+    }
+}

@@ -1,0 +1,1116 @@
+//! The discrete-event kernel: one queue of events ordered by (virtual time,
+//! insertion sequence), hosts, processes, TCP-like connections, disks and faults.
+//!
+//! Connections are modelled per direction as a FIFO "wire" of packets of which
+//! only the head is scheduled. A head that cannot get through (partition, host
+//! down) is retransmitted with TCP's backoff, so traffic resumes by itself after a
+//! heal on connections that are still open, and a packet that reaches a host where
+//! nobody owns the connection any more is answered with a reset. Everything a
+//! process learns about its peers comes from packets, as on a real network.
+
+use crate::disk::Disk;
+use crate::fault::{Fault, FaultError};
+use crate::hash::digest;
+use crate::net::{self, Endpoint, LinkConfig, NetConfig};
+use crate::process::{CloseReason, ConnectError, Ctx, Input, Process};
+use crate::rng::Rng;
+use crate::time::Instant;
+use crate::trace::{PacketKind, Trace, TraceEvent};
+use crate::{ConnId, HostId, ProcId, TimerId};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::Duration;
+
+/// Builds a fresh process object each time the process starts; its memory is
+/// never carried over a restart, only its disk is.
+pub type Factory = Box<dyn FnMut() -> Box<dyn Process>>;
+
+/// Run-wide settings.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// The one seed every random stream derives from.
+    pub seed: u64,
+    /// Wall-clock time at virtual time zero, in ms since the Unix epoch.
+    pub epoch_ms: i64,
+    /// Latency and loss defaults.
+    pub net: NetConfig,
+    /// Keep every trace record (needed for `trace.jsonl`), not only the hash.
+    pub record_trace: bool,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            seed: 0,
+            // 2026-01-01T00:00:00Z: a fixed, plausible date for log timestamps.
+            epoch_ms: 1_767_225_600_000,
+            net: NetConfig::default(),
+            record_trace: false,
+        }
+    }
+}
+
+/// Whether a process runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProcState {
+    /// Not running (never started, stopped, killed, or its host crashed).
+    Down,
+    /// Running.
+    Running,
+    /// Frozen by SIGSTOP: inputs queue up and timers fire late, on resume.
+    Paused,
+}
+
+pub(crate) struct Host {
+    pub(crate) name: String,
+    pub(crate) ip: Ipv4Addr,
+    pub(crate) up: bool,
+    listeners: Vec<(u16, ProcId)>,
+    next_ephemeral: u16,
+    group: u32,
+}
+
+pub(crate) struct ProcSlot {
+    pub(crate) name: String,
+    pub(crate) host: HostId,
+    pub(crate) state: ProcState,
+    incarnation: u32,
+    pub(crate) rng: Rng,
+    net_rng: Rng,
+    pub(crate) disk: Disk,
+    writeback_at: Option<Instant>,
+    deferred: VecDeque<OwnedInput>,
+    clock_offset_ms: i64,
+    group: u32,
+    pub(crate) exit_requested: bool,
+    log: Vec<String>,
+}
+
+/// An input held by the kernel (for a paused process, or a later event).
+#[derive(Debug)]
+enum OwnedInput {
+    Accepted { conn: ConnId, local_port: u16, peer: SocketAddrV4 },
+    Connected { conn: ConnId },
+    ConnectFailed { conn: ConnId, error: ConnectError },
+    Data { conn: ConnId, bytes: Vec<u8> },
+    Closed { conn: ConnId, reason: CloseReason },
+    Timer { id: TimerId, tag: u64 },
+}
+
+#[derive(Debug)]
+struct Packet {
+    at: Instant,
+    kind: PacketKind,
+    data: Vec<u8>,
+}
+
+#[derive(Debug, Default)]
+struct Wire {
+    queue: VecDeque<Packet>,
+    scheduled: bool,
+    last_at: Instant,
+    retries: u32,
+    rto: Duration,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct End {
+    host: HostId,
+    proc: Option<ProcId>,
+    addr: SocketAddrV4,
+    open: bool,
+}
+
+#[derive(Debug)]
+struct Conn {
+    generation: u32,
+    live: bool,
+    established: bool,
+    /// `ends[0]` opened the connection, `ends[1]` accepted it.
+    ends: [End; 2],
+    /// `wires[d]` carries packets from `ends[d]` to the other end.
+    wires: [Wire; 2],
+}
+
+#[derive(Debug)]
+enum Event {
+    Deliver { conn: ConnId, dir: u8 },
+    Timer { proc: ProcId, incarnation: u32, id: TimerId, tag: u64 },
+    Notify { proc: ProcId, incarnation: u32, input: Box<OwnedInput> },
+    Drain { proc: ProcId, incarnation: u32 },
+    Writeback { proc: ProcId },
+    Fault(Box<Fault>),
+}
+
+struct Scheduled {
+    at: Instant,
+    seq: u64,
+    event: Event,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl Eq for Scheduled {}
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scheduled {
+    /// Reversed, so the std max-heap pops the earliest (time, sequence) first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.at, other.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+/// Buffers kept for reuse so steady-state sends do not allocate.
+const BUFFER_POOL_MAX: usize = 4096;
+const BUFFER_KEEP_MAX: usize = 64 * 1024;
+
+/// Everything but the process objects, so a process can hold `&mut World`
+/// (through its [`Ctx`]) while it runs.
+pub(crate) struct World {
+    pub(crate) now: Instant,
+    seed: u64,
+    epoch_ms: i64,
+    queue: BinaryHeap<Scheduled>,
+    seq: u64,
+    pub(crate) hosts: Vec<Host>,
+    pub(crate) procs: Vec<ProcSlot>,
+    conns: Vec<Conn>,
+    free_conns: Vec<u32>,
+    net: NetConfig,
+    net_rng: Rng,
+    links: Vec<(Endpoint, Endpoint, LinkConfig)>,
+    one_way: Vec<(Vec<Endpoint>, Vec<Endpoint>)>,
+    pub(crate) cancelled_timers: BTreeSet<TimerId>,
+    next_timer: u64,
+    buffers: Vec<Vec<u8>>,
+    trace: Trace,
+    events: u64,
+    fault_errors: Vec<(Instant, String)>,
+}
+
+/// The simulation: build a topology, start processes, apply faults, run.
+pub struct Sim {
+    world: World,
+    objects: Vec<Option<Box<dyn Process>>>,
+    factories: Vec<Factory>,
+    names: BTreeMap<String, ProcId>,
+}
+
+impl Sim {
+    /// An empty simulation at virtual time zero.
+    pub fn new(config: SimConfig) -> Sim {
+        let trace = if config.record_trace { Trace::recording() } else { Trace::default() };
+        Sim {
+            world: World {
+                now: Instant::ZERO,
+                seed: config.seed,
+                epoch_ms: config.epoch_ms,
+                queue: BinaryHeap::new(),
+                seq: 0,
+                hosts: Vec::new(),
+                procs: Vec::new(),
+                conns: Vec::new(),
+                free_conns: Vec::new(),
+                net: config.net,
+                net_rng: Rng::stream(config.seed, "kernel:net"),
+                links: Vec::new(),
+                one_way: Vec::new(),
+                cancelled_timers: BTreeSet::new(),
+                next_timer: 0,
+                buffers: Vec::new(),
+                trace,
+                events: 0,
+                fault_errors: Vec::new(),
+            },
+            objects: Vec::new(),
+            factories: Vec::new(),
+            names: BTreeMap::new(),
+        }
+    }
+
+    /// Adds a host. Panics on a duplicate address: topology is validated before this.
+    pub fn add_host(&mut self, name: &str, ip: Ipv4Addr) -> HostId {
+        assert!(self.world.hosts.iter().all(|h| h.ip != ip), "duplicate host address {ip}");
+        let id = HostId(self.world.hosts.len() as u32);
+        self.world.hosts.push(Host {
+            name: name.to_owned(),
+            ip,
+            up: true,
+            listeners: Vec::new(),
+            next_ephemeral: 32768,
+            group: 0,
+        });
+        id
+    }
+
+    /// Adds a process on `host`, not yet started. Its random streams are keyed by
+    /// `name`, so adding processes never changes what the others draw.
+    pub fn add_process(&mut self, host: HostId, name: &str, factory: Factory) -> ProcId {
+        assert!(!self.names.contains_key(name), "duplicate process name {name}");
+        let id = ProcId(self.world.procs.len() as u32);
+        let seed = self.world.seed;
+        self.world.procs.push(ProcSlot {
+            name: name.to_owned(),
+            host,
+            state: ProcState::Down,
+            incarnation: 0,
+            rng: Rng::stream(seed, &format!("proc:{name}")),
+            net_rng: Rng::stream(seed, &format!("net:{name}")),
+            disk: Disk::default(),
+            writeback_at: None,
+            deferred: VecDeque::new(),
+            clock_offset_ms: 0,
+            group: 0,
+            exit_requested: false,
+            log: Vec::new(),
+        });
+        self.objects.push(None);
+        self.factories.push(factory);
+        self.names.insert(name.to_owned(), id);
+        id
+    }
+
+    /// Current virtual time.
+    pub fn now(&self) -> Instant {
+        self.world.now
+    }
+
+    /// The run's seed.
+    pub fn seed(&self) -> u64 {
+        self.world.seed
+    }
+
+    /// Events processed so far.
+    pub fn events_processed(&self) -> u64 {
+        self.world.events
+    }
+
+    /// The process called `name`.
+    pub fn proc_by_name(&self, name: &str) -> Option<ProcId> {
+        self.names.get(name).copied()
+    }
+
+    /// The host called `name`.
+    pub fn host_by_name(&self, name: &str) -> Option<HostId> {
+        self.world.hosts.iter().position(|h| h.name == name).map(|i| HostId(i as u32))
+    }
+
+    /// A process's name.
+    pub fn proc_name(&self, p: ProcId) -> &str {
+        &self.world.procs[p.index()].name
+    }
+
+    /// A host's name.
+    pub fn host_name(&self, h: HostId) -> &str {
+        &self.world.hosts[h.index()].name
+    }
+
+    /// A host's address.
+    pub fn host_ip(&self, h: HostId) -> Ipv4Addr {
+        self.world.hosts[h.index()].ip
+    }
+
+    /// Whether a host is up.
+    pub fn host_up(&self, h: HostId) -> bool {
+        self.world.hosts[h.index()].up
+    }
+
+    /// The host a process runs on.
+    pub fn host_of(&self, p: ProcId) -> HostId {
+        self.world.procs[p.index()].host
+    }
+
+    /// All processes in creation order.
+    pub fn procs(&self) -> impl Iterator<Item = ProcId> + use<> {
+        (0..self.world.procs.len() as u32).map(ProcId)
+    }
+
+    /// All hosts in creation order.
+    pub fn hosts(&self) -> impl Iterator<Item = HostId> + use<> {
+        (0..self.world.hosts.len() as u32).map(HostId)
+    }
+
+    /// Whether a process is down, running or paused.
+    pub fn proc_state(&self, p: ProcId) -> ProcState {
+        self.world.procs[p.index()].state
+    }
+
+    /// How many times a process has been started.
+    pub fn incarnation(&self, p: ProcId) -> u32 {
+        self.world.procs[p.index()].incarnation
+    }
+
+    /// A process's disk (it outlives the process).
+    pub fn disk(&self, p: ProcId) -> &Disk {
+        &self.world.procs[p.index()].disk
+    }
+
+    /// Lines a process has logged, across all its incarnations.
+    pub fn log_lines(&self, p: ProcId) -> &[String] {
+        &self.world.procs[p.index()].log
+    }
+
+    /// This process's wall clock in ms since the Unix epoch (with its skew).
+    pub fn wall_clock_ms(&self, p: ProcId) -> i64 {
+        self.world.wall_clock_ms(p)
+    }
+
+    /// The trace so far.
+    pub fn trace(&self) -> &Trace {
+        &self.world.trace
+    }
+
+    /// Adds a runner record (a step, a reply, a check) to the trace.
+    pub fn record(&mut self, kind: &'static str, text: impl Into<String>) {
+        let now = self.world.now;
+        self.world.trace.record(now, TraceEvent::Runner { kind, text: text.into() });
+    }
+
+    /// Scheduled faults that could not be applied, with when and why.
+    pub fn fault_errors(&self) -> &[(Instant, String)] {
+        &self.world.fault_errors
+    }
+
+    /// The running process object, if it is of type `T`.
+    pub fn process<T: Process>(&self, p: ProcId) -> Option<&T> {
+        let object: &dyn Process = self.objects.get(p.index())?.as_deref()?;
+        (object as &dyn std::any::Any).downcast_ref::<T>()
+    }
+
+    /// Runs `f` on a running process of type `T` with a context, as if an outside
+    /// input (an operator typing into a client) reached it now. Returns `None`
+    /// if the process is down, paused or of another type.
+    pub fn with_process<T: Process, R>(&mut self, p: ProcId, f: impl FnOnce(&mut T, &mut Ctx<'_>) -> R) -> Option<R> {
+        if self.world.procs[p.index()].state != ProcState::Running {
+            return None;
+        }
+        let mut object = self.objects[p.index()].take()?;
+        let result = (object.as_mut() as &mut dyn std::any::Any).downcast_mut::<T>().map(|typed| {
+            self.world.procs[p.index()].disk.clock = self.world.now;
+            let mut ctx = Ctx { world: &mut self.world, me: p };
+            f(typed, &mut ctx)
+        });
+        self.objects[p.index()] = Some(object);
+        self.after_input(p);
+        result
+    }
+
+    /// When the next event is due, if any.
+    pub fn next_event_at(&self) -> Option<Instant> {
+        self.world.queue.peek().map(|s| s.at)
+    }
+
+    /// Processes the next event. Returns false when nothing is left.
+    pub fn step(&mut self) -> bool {
+        let Some(Scheduled { at, event, .. }) = self.world.queue.pop() else {
+            return false;
+        };
+        debug_assert!(at >= self.world.now, "time went backwards");
+        self.world.now = at;
+        self.world.events += 1;
+        match event {
+            Event::Deliver { conn, dir } => {
+                if let Some((proc, input)) = self.world.deliver(conn, dir as usize) {
+                    self.dispatch(proc, input);
+                }
+            }
+            Event::Timer { proc, incarnation, id, tag } => {
+                if self.world.cancelled_timers.remove(&id) {
+                    return true;
+                }
+                if self.world.procs[proc.index()].incarnation == incarnation {
+                    self.dispatch(proc, OwnedInput::Timer { id, tag });
+                }
+            }
+            Event::Notify { proc, incarnation, input } => {
+                if self.world.procs[proc.index()].incarnation == incarnation {
+                    self.dispatch(proc, *input);
+                }
+            }
+            Event::Drain { proc, incarnation } => self.drain(proc, incarnation),
+            Event::Writeback { proc } => self.world.writeback(proc),
+            Event::Fault(fault) => {
+                if let Err(e) = self.apply(*fault) {
+                    let now = self.world.now;
+                    self.world.fault_errors.push((now, e.to_string()));
+                }
+            }
+        }
+        true
+    }
+
+    /// Processes every event due at or before `until`, then sets the clock to `until`.
+    pub fn run_until(&mut self, until: Instant) {
+        while self.next_event_at().is_some_and(|t| t <= until) {
+            self.step();
+        }
+        if until > self.world.now {
+            self.world.now = until;
+        }
+    }
+
+    /// Runs for `d` of virtual time.
+    pub fn run_for(&mut self, d: Duration) {
+        let until = self.world.now + d;
+        self.run_until(until);
+    }
+
+    /// Applies `fault` at `at` (or now, if `at` has passed).
+    pub fn schedule(&mut self, at: Instant, fault: Fault) {
+        let at = at.max(self.world.now);
+        self.world.push(at, Event::Fault(Box::new(fault)));
+    }
+
+    /// Applies a fault now.
+    pub fn apply(&mut self, fault: Fault) -> Result<(), FaultError> {
+        let text = fault.describe(&|p| self.proc_name(p).to_owned(), &|h| self.host_name(h).to_owned());
+        let result = self.apply_inner(&fault);
+        let now = self.world.now;
+        let text = match &result {
+            Ok(()) => text,
+            Err(e) => format!("{text} (not applied: {e})"),
+        };
+        self.world.trace.record(now, TraceEvent::Fault { text });
+        result
+    }
+
+    fn apply_inner(&mut self, fault: &Fault) -> Result<(), FaultError> {
+        match fault {
+            Fault::Start(p) => self.start(*p),
+            Fault::Stop(p) => {
+                self.require(*p, &[ProcState::Running, ProcState::Paused])?;
+                // A stopped process is continued by SIGTERM's delivery path first; the
+                // inputs it had queued are lost with it.
+                self.world.procs[p.index()].deferred.clear();
+                self.world.procs[p.index()].state = ProcState::Running;
+                self.dispatch_now(*p, Input::Shutdown);
+                if self.world.procs[p.index()].state != ProcState::Down {
+                    self.terminate(*p, Termination::Graceful, "stopped");
+                }
+                Ok(())
+            }
+            Fault::Kill(p) => {
+                self.require(*p, &[ProcState::Running, ProcState::Paused])?;
+                self.terminate(*p, Termination::Abort, "killed");
+                Ok(())
+            }
+            Fault::Restart(p) => {
+                if self.world.procs[p.index()].state != ProcState::Down {
+                    self.apply_inner(&Fault::Stop(*p))?;
+                }
+                self.start(*p)
+            }
+            Fault::CrashHost(h) => {
+                if !self.world.hosts[h.index()].up {
+                    return Err(FaultError::HostDown(self.host_name(*h).to_owned()));
+                }
+                let on_host: Vec<ProcId> = self.procs().filter(|p| self.host_of(*p) == *h).collect();
+                for p in on_host {
+                    if self.proc_state(p) != ProcState::Down {
+                        self.terminate(p, Termination::PowerLoss, "crashed");
+                    }
+                    let slot = &mut self.world.procs[p.index()];
+                    slot.disk.lose_unsynced();
+                    slot.writeback_at = None;
+                }
+                self.world.hosts[h.index()].up = false;
+                Ok(())
+            }
+            Fault::StartHost(h) => {
+                if self.world.hosts[h.index()].up {
+                    return Err(FaultError::HostUp(self.host_name(*h).to_owned()));
+                }
+                self.world.hosts[h.index()].up = true;
+                Ok(())
+            }
+            Fault::Pause(p) => {
+                self.require(*p, &[ProcState::Running])?;
+                self.world.procs[p.index()].state = ProcState::Paused;
+                self.world.process_change(*p, "paused");
+                Ok(())
+            }
+            Fault::Resume(p) => {
+                self.require(*p, &[ProcState::Paused])?;
+                let slot = &mut self.world.procs[p.index()];
+                slot.state = ProcState::Running;
+                let incarnation = slot.incarnation;
+                self.world.process_change(*p, "resumed");
+                let now = self.world.now;
+                self.world.push(now, Event::Drain { proc: *p, incarnation });
+                Ok(())
+            }
+            Fault::Wipe(p) => {
+                if self.proc_state(*p) != ProcState::Down {
+                    self.terminate(*p, Termination::Abort, "killed");
+                }
+                let slot = &mut self.world.procs[p.index()];
+                slot.disk.wipe();
+                slot.writeback_at = None;
+                self.world.process_change(*p, "wiped");
+                Ok(())
+            }
+            Fault::Partition(groups) => {
+                self.clear_groups();
+                for (i, group) in groups.iter().enumerate() {
+                    for e in group {
+                        match *e {
+                            Endpoint::Host(h) => self.world.hosts[h.index()].group = i as u32 + 1,
+                            Endpoint::Process(p) => self.world.procs[p.index()].group = i as u32 + 1,
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Fault::PartitionOneWay { from, to } => {
+                self.world.one_way.push((from.clone(), to.clone()));
+                Ok(())
+            }
+            Fault::Heal => {
+                self.clear_groups();
+                self.world.one_way.clear();
+                Ok(())
+            }
+            Fault::Link { a, b, config } => {
+                self.world.links.retain(|(x, y, _)| !((x, y) == (a, b) || (x, y) == (b, a)));
+                self.world.links.push((*a, *b, *config));
+                Ok(())
+            }
+            Fault::ClockSet { proc, offset_ms } => {
+                self.world.procs[proc.index()].clock_offset_ms = *offset_ms;
+                Ok(())
+            }
+            Fault::ClockJump { proc, delta_ms } => {
+                let slot = &mut self.world.procs[proc.index()];
+                slot.clock_offset_ms = slot.clock_offset_ms.saturating_add(*delta_ms);
+                Ok(())
+            }
+        }
+    }
+
+    fn require(&self, p: ProcId, allowed: &[ProcState]) -> Result<(), FaultError> {
+        let state = self.proc_state(p);
+        if allowed.contains(&state) {
+            Ok(())
+        } else {
+            Err(FaultError::WrongState { node: self.proc_name(p).to_owned(), state })
+        }
+    }
+
+    fn clear_groups(&mut self) {
+        self.world.hosts.iter_mut().for_each(|h| h.group = 0);
+        self.world.procs.iter_mut().for_each(|p| p.group = 0);
+    }
+
+    fn start(&mut self, p: ProcId) -> Result<(), FaultError> {
+        self.require(p, &[ProcState::Down])?;
+        let host = self.host_of(p);
+        if !self.world.hosts[host.index()].up {
+            self.world.hosts[host.index()].up = true;
+        }
+        let object = (self.factories[p.index()])();
+        self.objects[p.index()] = Some(object);
+        let slot = &mut self.world.procs[p.index()];
+        slot.state = ProcState::Running;
+        slot.incarnation += 1;
+        slot.exit_requested = false;
+        self.world.process_change(p, "started");
+        self.dispatch_now(p, Input::Start);
+        Ok(())
+    }
+
+    /// Ends a process. Its connections are closed by its OS (FIN on exit, RST on
+    /// SIGKILL) unless the whole host lost power, in which case peers hear nothing.
+    fn terminate(&mut self, p: ProcId, how: Termination, change: &'static str) {
+        self.objects[p.index()] = None;
+        let slot = &mut self.world.procs[p.index()];
+        slot.state = ProcState::Down;
+        slot.deferred.clear();
+        slot.exit_requested = false;
+        let host = slot.host;
+        self.world.hosts[host.index()].listeners.retain(|(_, owner)| *owner != p);
+        self.world.close_all_of(p, how);
+        self.world.process_change(p, change);
+    }
+
+    fn dispatch(&mut self, p: ProcId, input: OwnedInput) {
+        match self.world.procs[p.index()].state {
+            ProcState::Down => {
+                if let OwnedInput::Data { bytes, .. } = input {
+                    self.world.recycle(bytes);
+                }
+            }
+            ProcState::Paused => self.world.procs[p.index()].deferred.push_back(input),
+            ProcState::Running => match input {
+                OwnedInput::Data { conn, bytes } => {
+                    self.dispatch_now(p, Input::Data { conn, bytes: &bytes });
+                    self.world.recycle(bytes);
+                }
+                OwnedInput::Accepted { conn, local_port, peer } => {
+                    self.dispatch_now(p, Input::Accepted { conn, local_port, peer })
+                }
+                OwnedInput::Connected { conn } => self.dispatch_now(p, Input::Connected { conn }),
+                OwnedInput::ConnectFailed { conn, error } => self.dispatch_now(p, Input::ConnectFailed { conn, error }),
+                OwnedInput::Closed { conn, reason } => self.dispatch_now(p, Input::Closed { conn, reason }),
+                OwnedInput::Timer { id, tag } => self.dispatch_now(p, Input::Timer { id, tag }),
+            },
+        }
+    }
+
+    fn dispatch_now(&mut self, p: ProcId, input: Input<'_>) {
+        let Some(mut object) = self.objects[p.index()].take() else {
+            return;
+        };
+        self.world.procs[p.index()].disk.clock = self.world.now;
+        object.handle(&mut Ctx { world: &mut self.world, me: p }, input);
+        self.objects[p.index()] = Some(object);
+        self.after_input(p);
+    }
+
+    fn after_input(&mut self, p: ProcId) {
+        if self.world.procs[p.index()].exit_requested {
+            self.terminate(p, Termination::Graceful, "exited");
+        }
+        self.world.schedule_writeback(p);
+    }
+
+    fn drain(&mut self, p: ProcId, incarnation: u32) {
+        loop {
+            let slot = &mut self.world.procs[p.index()];
+            if slot.incarnation != incarnation || slot.state != ProcState::Running {
+                return;
+            }
+            let Some(input) = slot.deferred.pop_front() else {
+                return;
+            };
+            self.dispatch(p, input);
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Termination {
+    Graceful,
+    Abort,
+    PowerLoss,
+}
+
+impl World {
+    fn push(&mut self, at: Instant, event: Event) {
+        self.seq += 1;
+        self.queue.push(Scheduled { at, seq: self.seq, event });
+    }
+
+    pub(crate) fn wall_clock_ms(&self, p: ProcId) -> i64 {
+        self.epoch_ms + self.now.as_millis() as i64 + self.procs[p.index()].clock_offset_ms
+    }
+
+    fn process_change(&mut self, p: ProcId, change: &'static str) {
+        self.trace.record(self.now, TraceEvent::Process { proc: p, change });
+    }
+
+    pub(crate) fn log(&mut self, p: ProcId, line: String) {
+        self.trace.record(self.now, TraceEvent::Log { proc: p, line: line.clone() });
+        self.procs[p.index()].log.push(line);
+    }
+
+    pub(crate) fn note(&mut self, p: ProcId, topic: &'static str, detail: String) {
+        self.trace.record(self.now, TraceEvent::Note { proc: p, topic, detail });
+    }
+
+    pub(crate) fn take_buffer(&mut self) -> Vec<u8> {
+        self.buffers.pop().unwrap_or_default()
+    }
+
+    fn recycle(&mut self, mut buf: Vec<u8>) {
+        if self.buffers.len() < BUFFER_POOL_MAX && buf.capacity() <= BUFFER_KEEP_MAX {
+            buf.clear();
+            self.buffers.push(buf);
+        }
+    }
+
+    pub(crate) fn set_timer(&mut self, p: ProcId, after: Duration, tag: u64) -> TimerId {
+        self.next_timer += 1;
+        let id = TimerId(self.next_timer);
+        let incarnation = self.procs[p.index()].incarnation;
+        let at = self.now + after;
+        self.push(at, Event::Timer { proc: p, incarnation, id, tag });
+        id
+    }
+
+    fn schedule_writeback(&mut self, p: ProcId) {
+        let slot = &mut self.procs[p.index()];
+        if slot.writeback_at.is_some() {
+            return;
+        }
+        if let Some(at) = slot.disk.next_writeback() {
+            slot.writeback_at = Some(at);
+            self.push(at, Event::Writeback { proc: p });
+        }
+    }
+
+    fn writeback(&mut self, p: ProcId) {
+        let now = self.now;
+        let slot = &mut self.procs[p.index()];
+        if slot.writeback_at != Some(now) {
+            return; // superseded by a crash or wipe
+        }
+        slot.writeback_at = None;
+        slot.disk.writeback(now);
+        self.schedule_writeback(p);
+    }
+
+    pub(crate) fn listen(&mut self, p: ProcId, port: u16) -> Result<(), crate::process::AddrInUse> {
+        let host = &mut self.hosts[self.procs[p.index()].host.index()];
+        if host.listeners.iter().any(|(q, _)| *q == port) {
+            return Err(crate::process::AddrInUse);
+        }
+        host.listeners.push((port, p));
+        Ok(())
+    }
+
+    fn conn(&self, id: ConnId) -> Option<&Conn> {
+        self.conns.get(id.slot()).filter(|c| c.live && c.generation == id.generation())
+    }
+
+    fn conn_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
+        self.conns.get_mut(id.slot()).filter(|c| c.live && c.generation == id.generation())
+    }
+
+    pub(crate) fn connect(&mut self, p: ProcId, to: SocketAddrV4) -> ConnId {
+        let host_id = self.procs[p.index()].host;
+        let host = &mut self.hosts[host_id.index()];
+        let port = host.next_ephemeral;
+        host.next_ephemeral = if port >= 60999 { 32768 } else { port + 1 };
+        let from = End { host: host_id, proc: Some(p), addr: SocketAddrV4::new(host.ip, port), open: true };
+        let target_host = self.hosts.iter().position(|h| h.ip == *to.ip()).map(|i| HostId(i as u32));
+        let to_end = End { host: target_host.unwrap_or(host_id), proc: None, addr: to, open: false };
+        let id = self.alloc_conn(from, to_end);
+        if target_host.is_none() {
+            // ARP gets no answer on the local network: EHOSTUNREACH after about 3 s.
+            let incarnation = self.procs[p.index()].incarnation;
+            let input = Box::new(OwnedInput::ConnectFailed { conn: id, error: ConnectError::Unreachable });
+            self.conns[id.slot()].ends[0].open = false;
+            self.push(self.now + Duration::from_secs(3), Event::Notify { proc: p, incarnation, input });
+            self.maybe_free(id);
+        } else {
+            self.transmit(id, 0, PacketKind::Syn, Vec::new());
+        }
+        id
+    }
+
+    fn alloc_conn(&mut self, a: End, b: End) -> ConnId {
+        let slot = match self.free_conns.pop() {
+            Some(slot) => {
+                let c = &mut self.conns[slot as usize];
+                c.generation = c.generation.wrapping_add(1);
+                c.live = true;
+                c.established = false;
+                c.ends = [a, b];
+                c.wires = [Wire::default(), Wire::default()];
+                slot
+            }
+            None => {
+                self.conns.push(Conn {
+                    generation: 0,
+                    live: true,
+                    established: false,
+                    ends: [a, b],
+                    wires: [Wire::default(), Wire::default()],
+                });
+                (self.conns.len() - 1) as u32
+            }
+        };
+        ConnId::new(slot, self.conns[slot as usize].generation)
+    }
+
+    fn maybe_free(&mut self, id: ConnId) {
+        let free = self.conn(id).is_some_and(|c| {
+            !c.ends[0].open && !c.ends[1].open && c.wires.iter().all(|w| w.queue.is_empty() && !w.scheduled)
+        });
+        if free {
+            let c = &mut self.conns[id.slot()];
+            c.live = false;
+            let wires = std::mem::take(&mut c.wires);
+            for wire in wires {
+                for packet in wire.queue {
+                    self.recycle(packet.data);
+                }
+            }
+            self.free_conns.push(id.slot() as u32);
+        }
+    }
+
+    pub(crate) fn send(&mut self, p: ProcId, id: ConnId, buf: Vec<u8>) {
+        let dir = self.conn(id).and_then(|c| c.ends.iter().position(|e| e.open && e.proc == Some(p)));
+        match dir {
+            Some(dir) => self.transmit(id, dir, PacketKind::Data, buf),
+            None => self.recycle(buf),
+        }
+    }
+
+    pub(crate) fn close(&mut self, p: ProcId, id: ConnId) {
+        let dir = self.conn(id).and_then(|c| c.ends.iter().position(|e| e.open && e.proc == Some(p)));
+        if let Some(dir) = dir {
+            self.conns[id.slot()].ends[dir].open = false;
+            self.transmit(id, dir, PacketKind::Fin, Vec::new());
+        }
+    }
+
+    fn link_config(&self, a: &End, b: &End) -> LinkConfig {
+        let default = if a.host == b.host { self.net.same_host } else { self.net.cross_host };
+        if self.links.is_empty() {
+            return default;
+        }
+        let matches = |e: &Endpoint, end: &End| match *e {
+            Endpoint::Host(h) => h == end.host,
+            Endpoint::Process(p) => Some(p) == end.proc,
+        };
+        self.links
+            .iter()
+            .rev()
+            .find(|(x, y, _)| (matches(x, a) && matches(y, b)) || (matches(x, b) && matches(y, a)))
+            .map_or(default, |(_, _, c)| *c)
+    }
+
+    /// Puts a packet on the wire from `ends[dir]`; FIFO per direction.
+    fn transmit(&mut self, id: ConnId, dir: usize, kind: PacketKind, data: Vec<u8>) {
+        let (from, to) = {
+            let c = &self.conns[id.slot()];
+            (c.ends[dir], self.with_listener(c.ends[1 - dir]))
+        };
+        let link = self.link_config(&from, &to);
+        let rng = match from.proc {
+            Some(p) => &mut self.procs[p.index()].net_rng,
+            None => &mut self.net_rng,
+        };
+        let mut delay = link.latency.sample(rng);
+        if link.loss > 0.0 {
+            delay += net::loss_delay(link.loss, rng);
+        }
+        let now = self.now;
+        let wire = &mut self.conns[id.slot()].wires[dir];
+        let at = (now + delay).max(wire.last_at);
+        wire.last_at = at;
+        wire.queue.push_back(Packet { at, kind, data });
+        if !wire.scheduled {
+            wire.scheduled = true;
+            self.push(at, Event::Deliver { conn: id, dir: dir as u8 });
+        }
+    }
+
+    /// A SYN's destination is whoever listens on its port when it gets there.
+    fn with_listener(&self, mut end: End) -> End {
+        if end.proc.is_none() {
+            let host = &self.hosts[end.host.index()];
+            end.proc = host.listeners.iter().find(|(port, _)| *port == end.addr.port()).map(|(_, p)| *p);
+        }
+        end
+    }
+
+    fn group_of(&self, end: &End) -> u32 {
+        match end.proc.map(|p| self.procs[p.index()].group) {
+            Some(g) if g != 0 => g,
+            _ => self.hosts[end.host.index()].group,
+        }
+    }
+
+    fn blocked(&self, from: &End, to: &End) -> bool {
+        if !self.hosts[to.host.index()].up || self.group_of(from) != self.group_of(to) {
+            return true;
+        }
+        let matches = |e: &Endpoint, end: &End| match *e {
+            Endpoint::Host(h) => h == end.host,
+            Endpoint::Process(p) => Some(p) == end.proc,
+        };
+        self.one_way.iter().any(|(src, dst)| src.iter().any(|e| matches(e, from)) && dst.iter().any(|e| matches(e, to)))
+    }
+
+    /// The head packet of `wires[dir]` arrives (or is retransmitted).
+    fn deliver(&mut self, id: ConnId, dir: usize) -> Option<(ProcId, OwnedInput)> {
+        let (from, mut to) = {
+            let c = self.conn_mut(id)?;
+            c.wires[dir].scheduled = false;
+            (c.ends[dir], c.ends[1 - dir])
+        };
+        let head_kind = self.conns[id.slot()].wires[dir].queue.front()?.kind;
+        if head_kind == PacketKind::Syn {
+            to = self.with_listener(to);
+        }
+        if self.blocked(&from, &to) {
+            return self.retransmit(id, dir, head_kind);
+        }
+        let now = self.now;
+        let c = &mut self.conns[id.slot()];
+        let wire = &mut c.wires[dir];
+        let packet = wire.queue.pop_front()?;
+        wire.retries = 0;
+        wire.rto = Duration::ZERO;
+        if let Some(next) = wire.queue.front() {
+            wire.scheduled = true;
+            let at = next.at.max(now);
+            self.push(at, Event::Deliver { conn: id, dir: dir as u8 });
+        }
+        let c = &self.conns[id.slot()];
+        let receiver = c.ends[1 - dir];
+        let trace_to = if packet.kind == PacketKind::Syn { to.proc } else { receiver.proc };
+        self.trace.record(
+            now,
+            TraceEvent::Deliver {
+                conn: id,
+                from: from.proc,
+                to: trace_to,
+                kind: packet.kind,
+                len: packet.data.len() as u32,
+                digest: if packet.data.is_empty() { 0 } else { digest(&packet.data) },
+            },
+        );
+        let result = self.receive(id, dir, packet, to.proc);
+        self.maybe_free(id);
+        result
+    }
+
+    fn retransmit(&mut self, id: ConnId, dir: usize, kind: PacketKind) -> Option<(ProcId, OwnedInput)> {
+        let now = self.now;
+        let c = &mut self.conns[id.slot()];
+        let sender = c.ends[dir];
+        let wire = &mut c.wires[dir];
+        let (first_rto, limit) =
+            if kind == PacketKind::Syn { (net::SYN_RTO, net::SYN_RETRIES) } else { (net::RTO_MIN, net::DATA_RETRIES) };
+        // The OS keeps retransmitting for a socket whose process is gone (its FIN
+        // or RST), but a connect the process abandoned is dropped at once.
+        let abandoned = kind == PacketKind::Syn && !sender.open;
+        if !abandoned && wire.retries <= limit {
+            wire.retries += 1;
+            wire.rto = if wire.rto.is_zero() { first_rto } else { (wire.rto * 2).min(net::RTO_MAX) };
+            wire.scheduled = true;
+            let at = now + wire.rto;
+            self.push(at, Event::Deliver { conn: id, dir: dir as u8 });
+            return None;
+        }
+        // Gave up, or nobody is left to retransmit: the OS drops the socket.
+        let dropped: Vec<Packet> = wire.queue.drain(..).collect();
+        for packet in dropped {
+            self.recycle(packet.data);
+        }
+        let was_open = sender.open;
+        self.conns[id.slot()].ends[dir].open = false;
+        let result = match (was_open, sender.proc) {
+            (true, Some(p)) if kind == PacketKind::Syn => {
+                Some((p, OwnedInput::ConnectFailed { conn: id, error: ConnectError::TimedOut }))
+            }
+            (true, Some(p)) => Some((p, OwnedInput::Closed { conn: id, reason: CloseReason::TimedOut })),
+            _ => None,
+        };
+        self.maybe_free(id);
+        result
+    }
+
+    /// What the receiving host does with an arrived packet.
+    fn receive(
+        &mut self,
+        id: ConnId,
+        dir: usize,
+        packet: Packet,
+        listener: Option<ProcId>,
+    ) -> Option<(ProcId, OwnedInput)> {
+        let back = 1 - dir;
+        let receiver = self.conns[id.slot()].ends[back];
+        match packet.kind {
+            PacketKind::Syn => {
+                let sender_open = self.conns[id.slot()].ends[dir].open;
+                match listener {
+                    Some(l) if sender_open => {
+                        let c = &mut self.conns[id.slot()];
+                        c.ends[1].proc = Some(l);
+                        c.ends[1].open = true;
+                        let peer = c.ends[0].addr;
+                        let local_port = c.ends[1].addr.port();
+                        self.transmit(id, 1, PacketKind::SynAck, Vec::new());
+                        Some((l, OwnedInput::Accepted { conn: id, local_port, peer }))
+                    }
+                    _ => {
+                        self.transmit(id, 1, PacketKind::Rst, Vec::new());
+                        None
+                    }
+                }
+            }
+            PacketKind::SynAck => {
+                if receiver.open {
+                    self.conns[id.slot()].established = true;
+                    receiver.proc.map(|p| (p, OwnedInput::Connected { conn: id }))
+                } else {
+                    self.transmit(id, dir, PacketKind::Rst, Vec::new());
+                    None
+                }
+            }
+            PacketKind::Data => {
+                if receiver.open {
+                    return receiver.proc.map(|p| (p, OwnedInput::Data { conn: id, bytes: packet.data }));
+                }
+                self.recycle(packet.data);
+                self.transmit(id, back, PacketKind::Rst, Vec::new());
+                None
+            }
+            PacketKind::Fin => {
+                if !receiver.open {
+                    return None;
+                }
+                self.conns[id.slot()].ends[back].open = false;
+                receiver.proc.map(|p| (p, OwnedInput::Closed { conn: id, reason: CloseReason::PeerClosed }))
+            }
+            PacketKind::Rst => {
+                if !receiver.open {
+                    return None;
+                }
+                let c = &mut self.conns[id.slot()];
+                c.ends[back].open = false;
+                let dropped: Vec<Packet> = c.wires[back].queue.drain(..).collect();
+                let connecting = back == 0 && !c.established;
+                for p in dropped {
+                    self.recycle(p.data);
+                }
+                let input = if connecting {
+                    OwnedInput::ConnectFailed { conn: id, error: ConnectError::Refused }
+                } else {
+                    OwnedInput::Closed { conn: id, reason: CloseReason::Reset }
+                };
+                receiver.proc.map(|p| (p, input))
+            }
+        }
+    }
+
+    fn close_all_of(&mut self, p: ProcId, how: Termination) {
+        for slot in 0..self.conns.len() {
+            let c = &self.conns[slot];
+            if !c.live {
+                continue;
+            }
+            let id = ConnId::new(slot as u32, c.generation);
+            for dir in 0..2 {
+                let end = self.conns[slot].ends[dir];
+                if !(end.open && end.proc == Some(p)) {
+                    continue;
+                }
+                self.conns[slot].ends[dir].open = false;
+                match how {
+                    Termination::Graceful => self.transmit(id, dir, PacketKind::Fin, Vec::new()),
+                    Termination::Abort => self.transmit(id, dir, PacketKind::Rst, Vec::new()),
+                    Termination::PowerLoss => {
+                        let dropped: Vec<Packet> = self.conns[slot].wires[dir].queue.drain(..).collect();
+                        for packet in dropped {
+                            self.recycle(packet.data);
+                        }
+                    }
+                }
+            }
+            self.maybe_free(id);
+        }
+    }
+}

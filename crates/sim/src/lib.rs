@@ -1,0 +1,73 @@
+//! `sim`: the deterministic discrete-event simulation kernel every chaoslab run
+//! stands on. It owns virtual time, the event queue, seeded randomness, hosts,
+//! processes, TCP-like connections, per-node disks, faults and the trace.
+//!
+//! It must not depend on any node kind (Redis, Sentinel, MySQL), on the scenario
+//! format, or on anything that reaches the outside world: no `std::time` clocks,
+//! threads, sockets, files, environment, or unordered-map iteration. Given the same
+//! seed and the same calls, it produces the same trace, byte for byte.
+//!
+//! Node logic implements [`Process`] and talks to the world only through [`Ctx`].
+
+mod disk;
+mod fault;
+mod hash;
+mod kernel;
+mod net;
+mod process;
+mod rng;
+mod time;
+mod trace;
+
+#[cfg(test)]
+mod tests;
+
+pub use disk::{DIRTY_EXPIRE, Disk, DiskStats};
+pub use fault::{Fault, FaultError};
+pub use hash::{StableHasher, digest};
+pub use kernel::{Factory, ProcState, Sim, SimConfig};
+pub use net::{DATA_RETRIES, Endpoint, Latency, LinkConfig, NetConfig, RTO_MAX, RTO_MIN, SYN_RETRIES, SYN_RTO};
+pub use process::{AddrInUse, CloseReason, ConnectError, Ctx, Input, Process};
+pub use rng::Rng;
+pub use time::Instant;
+pub use trace::{PacketKind, Trace, TraceEvent, TraceRecord, json_str, to_json_line};
+
+/// A host (a machine or container with one IP address).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HostId(pub u32);
+
+/// A process slot (a node or a client); it keeps its id across restarts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProcId(pub u32);
+
+/// A connection. Ids of closed connections are not confused with later ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(pub u64);
+
+/// A timer set by a process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimerId(pub u64);
+
+impl HostId {
+    pub(crate) fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl ProcId {
+    pub(crate) fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl ConnId {
+    pub(crate) fn new(slot: u32, generation: u32) -> ConnId {
+        ConnId(((generation as u64) << 32) | slot as u64)
+    }
+    pub(crate) fn slot(self) -> usize {
+        (self.0 & 0xffff_ffff) as usize
+    }
+    pub(crate) fn generation(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+}

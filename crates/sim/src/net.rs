@@ -1,0 +1,97 @@
+//! Network configuration: latency, loss, partitions. The mechanics of connections
+//! live in the kernel; this module holds the knobs and the rules that read them.
+
+use crate::rng::Rng;
+use std::time::Duration;
+
+/// One-way delay of a packet on a link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Latency {
+    /// Every packet takes exactly this long.
+    Fixed(Duration),
+    /// Each packet draws uniformly from `[min, max]` (order per connection is kept anyway).
+    Uniform {
+        /// Shortest delay.
+        min: Duration,
+        /// Longest delay.
+        max: Duration,
+    },
+}
+
+impl Latency {
+    /// Draws a delay; fixed latencies draw nothing, so they cost no randomness.
+    pub(crate) fn sample(&self, rng: &mut Rng) -> Duration {
+        match *self {
+            Latency::Fixed(d) => d,
+            Latency::Uniform { min, max } => rng.duration_between(min, max),
+        }
+    }
+}
+
+/// The behaviour of a link between two endpoints.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LinkConfig {
+    /// One-way delay.
+    pub latency: Latency,
+    /// Probability that a transmission is lost. TCP hides loss as delay: a lost
+    /// segment is retransmitted after the retransmission timeout, so loss shows up
+    /// as extra latency rather than missing bytes.
+    pub loss: f64,
+}
+
+impl LinkConfig {
+    /// Loopback between processes on one host: about 50 µs one way, no loss.
+    pub const LOOPBACK: LinkConfig = LinkConfig { latency: Latency::Fixed(Duration::from_micros(50)), loss: 0.0 };
+    /// Between hosts on a bridge network: about 100 µs one way, no loss.
+    pub const BRIDGE: LinkConfig = LinkConfig { latency: Latency::Fixed(Duration::from_micros(100)), loss: 0.0 };
+}
+
+/// Network-wide defaults.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NetConfig {
+    /// Between two processes on the same host.
+    pub same_host: LinkConfig,
+    /// Between processes on different hosts.
+    pub cross_host: LinkConfig,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        NetConfig { same_host: LinkConfig::LOOPBACK, cross_host: LinkConfig::BRIDGE }
+    }
+}
+
+/// TCP's minimum retransmission timeout on Linux.
+pub const RTO_MIN: Duration = Duration::from_millis(200);
+/// TCP's maximum retransmission timeout on Linux.
+pub const RTO_MAX: Duration = Duration::from_secs(120);
+/// Retransmissions of data before the connection is dropped (`tcp_retries2`).
+pub const DATA_RETRIES: u32 = 15;
+/// First SYN retransmission delay; doubles each time.
+pub const SYN_RTO: Duration = Duration::from_secs(1);
+/// SYN retransmissions before `connect` fails with a timeout (`tcp_syn_retries`),
+/// which gives Linux's 127 s connect timeout.
+pub const SYN_RETRIES: u32 = 6;
+
+/// Extra delay a transmission suffers from loss: each loss costs one retransmission
+/// timeout, doubling like TCP's backoff.
+pub(crate) fn loss_delay(loss: f64, rng: &mut Rng) -> Duration {
+    let mut extra = Duration::ZERO;
+    let mut rto = RTO_MIN;
+    let mut tries = 0;
+    while tries < DATA_RETRIES && rng.chance(loss) {
+        extra += rto;
+        rto = (rto * 2).min(RTO_MAX);
+        tries += 1;
+    }
+    extra
+}
+
+/// Something a partition or link setting can name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Endpoint {
+    /// Every process on a host.
+    Host(crate::HostId),
+    /// One process (a node or a client), wherever it runs.
+    Process(crate::ProcId),
+}

@@ -1,0 +1,199 @@
+//! The sans-IO process interface. A node is a state machine: the kernel feeds it
+//! one [`Input`] at a time together with a [`Ctx`], and everything the node does to
+//! the outside world (connect, send, close, timers, disk, logs) goes through that
+//! context. No clock, socket, thread or global is reachable from node code, which
+//! is what lets the same node run under the simulator and later behind real sockets.
+
+use crate::disk::Disk;
+use crate::kernel::World;
+use crate::rng::Rng;
+use crate::time::Instant;
+use crate::{ConnId, ProcId, TimerId};
+use std::any::Any;
+use std::net::SocketAddrV4;
+use std::time::Duration;
+
+/// A simulated program: a Redis server, a sentinel, a client.
+pub trait Process: Any {
+    /// Reacts to one input. Called only while the process is running and not paused.
+    fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>);
+}
+
+/// What happens to a process.
+#[derive(Debug)]
+pub enum Input<'a> {
+    /// The process was started (first boot or restart); its disk holds whatever
+    /// survived. Listening sockets and timers start empty.
+    Start,
+    /// SIGTERM (`docker stop`): run the shutdown path. The kernel ends the process
+    /// when this handler returns.
+    Shutdown,
+    /// A peer connected to one of our listening ports.
+    Accepted {
+        /// The new connection.
+        conn: ConnId,
+        /// Our port it arrived on.
+        local_port: u16,
+        /// The peer's address.
+        peer: SocketAddrV4,
+    },
+    /// A connection we opened is established.
+    Connected {
+        /// The connection from [`Ctx::connect`].
+        conn: ConnId,
+    },
+    /// A connection we opened could not be established.
+    ConnectFailed {
+        /// The connection from [`Ctx::connect`].
+        conn: ConnId,
+        /// Why.
+        error: ConnectError,
+    },
+    /// Bytes arrived, in order, on a connection.
+    Data {
+        /// The connection.
+        conn: ConnId,
+        /// The bytes of one send by the peer.
+        bytes: &'a [u8],
+    },
+    /// The connection is gone; sends on it are ignored from now on.
+    Closed {
+        /// The connection.
+        conn: ConnId,
+        /// How the kernel learnt it.
+        reason: CloseReason,
+    },
+    /// A timer set with [`Ctx::set_timer`] expired.
+    Timer {
+        /// The id `set_timer` returned.
+        id: TimerId,
+        /// The tag passed to `set_timer`.
+        tag: u64,
+    },
+}
+
+/// Why `connect` failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectError {
+    /// Nothing listens on that port (`ECONNREFUSED`).
+    Refused,
+    /// No answer to any SYN (`ETIMEDOUT`, 127 s on Linux).
+    TimedOut,
+    /// No host has that address (`EHOSTUNREACH`).
+    Unreachable,
+}
+
+/// Why a connection ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The peer closed it (read returned 0).
+    PeerClosed,
+    /// The peer's OS answered with a reset (`ECONNRESET`).
+    Reset,
+    /// Retransmissions were never acknowledged (`ETIMEDOUT`).
+    TimedOut,
+}
+
+/// Why `listen` failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AddrInUse;
+
+/// The process's window onto the world for the duration of one input.
+pub struct Ctx<'a> {
+    pub(crate) world: &'a mut World,
+    pub(crate) me: ProcId,
+}
+
+impl Ctx<'_> {
+    /// Monotonic virtual time.
+    pub fn now(&self) -> Instant {
+        self.world.now
+    }
+
+    /// This host's wall clock in milliseconds since the Unix epoch; skewed or
+    /// jumped by clock faults, so it may go backwards, unlike [`Ctx::now`].
+    pub fn wall_clock_ms(&self) -> i64 {
+        self.world.wall_clock_ms(self.me)
+    }
+
+    /// This process's own random stream.
+    pub fn rng(&mut self) -> &mut Rng {
+        &mut self.world.procs[self.me.index()].rng
+    }
+
+    /// This process's disk.
+    pub fn disk(&mut self) -> &mut Disk {
+        &mut self.world.procs[self.me.index()].disk
+    }
+
+    /// This process's id, stable across restarts.
+    pub fn id(&self) -> ProcId {
+        self.me
+    }
+
+    /// The name the scenario gave this process.
+    pub fn name(&self) -> &str {
+        &self.world.procs[self.me.index()].name
+    }
+
+    /// The IPv4 address of this process's host.
+    pub fn ip(&self) -> std::net::Ipv4Addr {
+        self.world.hosts[self.world.procs[self.me.index()].host.index()].ip
+    }
+
+    /// Starts listening on `port` of this host.
+    pub fn listen(&mut self, port: u16) -> Result<(), AddrInUse> {
+        self.world.listen(self.me, port)
+    }
+
+    /// Opens a connection; the outcome arrives later as `Connected` or `ConnectFailed`.
+    pub fn connect(&mut self, to: SocketAddrV4) -> ConnId {
+        self.world.connect(self.me, to)
+    }
+
+    /// Sends `bytes` on `conn`. Sends on closed or unknown connections are dropped,
+    /// as writes to a dead socket are once the error has been reported.
+    pub fn send(&mut self, conn: ConnId, bytes: &[u8]) {
+        let mut buf = self.world.take_buffer();
+        buf.extend_from_slice(bytes);
+        self.world.send(self.me, conn, buf);
+    }
+
+    /// Sends what `fill` writes into a pooled buffer, saving a copy.
+    pub fn send_with(&mut self, conn: ConnId, fill: impl FnOnce(&mut Vec<u8>)) {
+        let mut buf = self.world.take_buffer();
+        fill(&mut buf);
+        self.world.send(self.me, conn, buf);
+    }
+
+    /// Closes `conn` gracefully (FIN after anything already sent).
+    pub fn close(&mut self, conn: ConnId) {
+        self.world.close(self.me, conn);
+    }
+
+    /// Arms a one-shot timer that fires after `after` with `tag`.
+    pub fn set_timer(&mut self, after: Duration, tag: u64) -> TimerId {
+        self.world.set_timer(self.me, after, tag)
+    }
+
+    /// Disarms a timer; harmless if it already fired.
+    pub fn cancel_timer(&mut self, id: TimerId) {
+        self.world.cancelled_timers.insert(id);
+    }
+
+    /// Appends a line to this process's log file (the caller formats it).
+    pub fn log(&mut self, line: impl Into<String>) {
+        self.world.log(self.me, line.into());
+    }
+
+    /// Records an externally visible state change in the trace, such as a role
+    /// change (`topic` "role", `detail` "master").
+    pub fn note(&mut self, topic: &'static str, detail: impl Into<String>) {
+        self.world.note(self.me, topic, detail.into());
+    }
+
+    /// Ends the process after this input, as `exit()` would (no shutdown input).
+    pub fn exit(&mut self) {
+        self.world.procs[self.me.index()].exit_requested = true;
+    }
+}

@@ -1,0 +1,449 @@
+//! Kernel tests: ordering, connection semantics under each fault, pause, disks,
+//! clocks and determinism. They use `Probe`, a test-only process that records
+//! every input it sees and optionally echoes data back.
+
+use crate::*;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::Duration;
+
+const LOCALHOST: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
+
+#[derive(Default)]
+struct Probe {
+    listen: Option<u16>,
+    echo: bool,
+    /// "t=<ms> <event>" lines.
+    seen: Vec<String>,
+    conns: Vec<ConnId>,
+}
+
+impl Probe {
+    fn seen_at(&mut self, ctx: &Ctx<'_>, what: String) {
+        let t = ctx.now().as_nanos() as f64 / 1e6;
+        self.seen.push(format!("t={t} {what}"));
+    }
+}
+
+impl Process for Probe {
+    fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
+        match input {
+            Input::Start => {
+                if let Some(port) = self.listen {
+                    ctx.listen(port).expect("port free");
+                }
+                self.seen_at(ctx, "start".into());
+            }
+            Input::Shutdown => {
+                ctx.disk().append("log", b"shutdown\n");
+                ctx.disk().fsync("log");
+                self.seen_at(ctx, "shutdown".into());
+            }
+            Input::Accepted { conn, .. } => {
+                self.conns.push(conn);
+                self.seen_at(ctx, "accepted".into());
+            }
+            Input::Connected { conn } => {
+                self.conns.push(conn);
+                self.seen_at(ctx, "connected".into());
+            }
+            Input::ConnectFailed { error, .. } => self.seen_at(ctx, format!("connect-failed {error:?}")),
+            Input::Data { conn, bytes } => {
+                let text = String::from_utf8_lossy(bytes).into_owned();
+                self.seen_at(ctx, format!("data {text}"));
+                if self.echo {
+                    ctx.send(conn, bytes);
+                }
+            }
+            Input::Closed { reason, .. } => self.seen_at(ctx, format!("closed {reason:?}")),
+            Input::Timer { tag, .. } => self.seen_at(ctx, format!("timer {tag}")),
+        }
+    }
+}
+
+fn sim(seed: u64) -> Sim {
+    Sim::new(SimConfig { seed, record_trace: true, ..SimConfig::default() })
+}
+
+fn probe(listen: Option<u16>, echo: bool) -> Factory {
+    Box::new(move || Box::new(Probe { listen, echo, ..Probe::default() }))
+}
+
+/// A server echoing on 6379 and a client, both on one host, started.
+fn pair(s: &mut Sim) -> (ProcId, ProcId) {
+    let h = s.add_host("localhost", LOCALHOST);
+    let server = s.add_process(h, "server", probe(Some(6379), true));
+    let client = s.add_process(h, "client", probe(None, false));
+    s.apply(Fault::Start(server)).unwrap();
+    s.apply(Fault::Start(client)).unwrap();
+    (server, client)
+}
+
+fn connect(s: &mut Sim, client: ProcId, port: u16) -> ConnId {
+    s.with_process::<Probe, _>(client, |_, ctx| ctx.connect(SocketAddrV4::new(LOCALHOST, port))).unwrap()
+}
+
+fn send(s: &mut Sim, from: ProcId, conn: ConnId, text: &str) {
+    s.with_process::<Probe, _>(from, |_, ctx| ctx.send(conn, text.as_bytes())).unwrap();
+}
+
+fn seen(s: &Sim, p: ProcId) -> Vec<String> {
+    s.process::<Probe>(p).unwrap().seen.clone()
+}
+
+fn last(s: &Sim, p: ProcId) -> String {
+    seen(s, p).last().cloned().unwrap_or_default()
+}
+
+#[test]
+fn simultaneous_events_run_in_insertion_order() {
+    let mut s = sim(1);
+    let (_, client) = pair(&mut s);
+    s.with_process::<Probe, _>(client, |_, ctx| {
+        for tag in [3, 1, 2] {
+            ctx.set_timer(Duration::from_millis(10), tag);
+        }
+        ctx.set_timer(Duration::from_millis(5), 0);
+    });
+    s.run_for(Duration::from_secs(1));
+    assert_eq!(seen(&s, client)[1..], ["t=5 timer 0", "t=10 timer 3", "t=10 timer 1", "t=10 timer 2"]);
+}
+
+#[test]
+fn cancelled_timer_does_not_fire() {
+    let mut s = sim(1);
+    let (_, client) = pair(&mut s);
+    s.with_process::<Probe, _>(client, |_, ctx| {
+        let id = ctx.set_timer(Duration::from_millis(10), 1);
+        ctx.set_timer(Duration::from_millis(20), 2);
+        ctx.cancel_timer(id);
+    });
+    s.run_for(Duration::from_secs(1));
+    assert_eq!(seen(&s, client)[1..], ["t=20 timer 2"]);
+}
+
+#[test]
+fn echo_round_trip_takes_two_loopback_latencies_per_leg() {
+    let mut s = sim(1);
+    let (server, client) = pair(&mut s);
+    let conn = connect(&mut s, client, 6379);
+    s.run_for(Duration::from_millis(1));
+    send(&mut s, client, conn, "PING");
+    s.run_for(Duration::from_millis(1));
+    // SYN 50µs, SYN-ACK 50µs; data sent at 1ms arrives at 1.05ms and returns at 1.1ms.
+    assert_eq!(seen(&s, server)[1..], ["t=0.05 accepted", "t=1.05 data PING"]);
+    assert_eq!(seen(&s, client)[1..], ["t=0.1 connected", "t=1.1 data PING"]);
+}
+
+#[test]
+fn connect_to_a_port_nobody_listens_on_is_refused() {
+    let mut s = sim(1);
+    let (_, client) = pair(&mut s);
+    connect(&mut s, client, 7000);
+    s.run_for(Duration::from_millis(1));
+    assert_eq!(last(&s, client), "t=0.1 connect-failed Refused");
+}
+
+#[test]
+fn connect_to_an_unknown_address_is_unreachable_after_arp_gives_up() {
+    let mut s = sim(1);
+    let (_, client) = pair(&mut s);
+    s.with_process::<Probe, _>(client, |_, ctx| ctx.connect(SocketAddrV4::new(Ipv4Addr::new(10, 9, 9, 9), 6379)));
+    s.run_for(Duration::from_secs(10));
+    assert_eq!(last(&s, client), "t=3000 connect-failed Unreachable");
+}
+
+#[test]
+fn killed_peer_on_a_live_host_resets_the_connection_at_once() {
+    let mut s = sim(1);
+    let (server, client) = pair(&mut s);
+    connect(&mut s, client, 6379);
+    s.run_for(Duration::from_millis(1));
+    s.apply(Fault::Kill(server)).unwrap();
+    s.run_for(Duration::from_millis(1));
+    assert_eq!(last(&s, client), "t=1.05 closed Reset");
+}
+
+#[test]
+fn stopped_peer_runs_its_shutdown_path_and_closes_gracefully() {
+    let mut s = sim(1);
+    let (server, client) = pair(&mut s);
+    connect(&mut s, client, 6379);
+    s.run_for(Duration::from_millis(1));
+    s.apply(Fault::Stop(server)).unwrap();
+    s.run_for(Duration::from_millis(1));
+    assert_eq!(last(&s, client), "t=1.05 closed PeerClosed");
+    assert_eq!(s.disk(server).read("log"), Some(&b"shutdown\n"[..]));
+    assert_eq!(s.proc_state(server), ProcState::Down);
+}
+
+#[test]
+fn partition_is_silent_and_traffic_resumes_in_order_after_heal() {
+    let mut s = sim(1);
+    let (server, client) = pair(&mut s);
+    let conn = connect(&mut s, client, 6379);
+    s.run_for(Duration::from_millis(1));
+    s.apply(Fault::Partition(vec![vec![Endpoint::Process(server)]])).unwrap();
+    send(&mut s, client, conn, "a");
+    send(&mut s, client, conn, "b");
+    s.run_for(Duration::from_secs(5));
+    assert_eq!(seen(&s, server).len(), 2, "nothing crosses the partition and nobody is told");
+    assert_eq!(seen(&s, client).len(), 2);
+    s.apply(Fault::Heal).unwrap();
+    s.run_for(Duration::from_secs(10));
+    // Retransmissions at 0.2, 0.6, 1.4, 3.0, 6.2 s after the send: the one after the heal gets through.
+    assert_eq!(seen(&s, server)[2..], ["t=6201.05 data a", "t=6201.05 data b"]);
+    assert_eq!(seen(&s, client)[2..], ["t=6201.1 data a", "t=6201.1 data b"]);
+}
+
+#[test]
+fn data_retransmission_gives_up_after_tcp_retries2() {
+    let mut s = sim(1);
+    let (server, client) = pair(&mut s);
+    let conn = connect(&mut s, client, 6379);
+    s.run_for(Duration::from_millis(1));
+    s.apply(Fault::Partition(vec![vec![Endpoint::Process(server)]])).unwrap();
+    send(&mut s, client, conn, "lost");
+    s.run_for(Duration::from_secs(3600));
+    let last = last(&s, client);
+    assert!(last.ends_with("closed TimedOut"), "{last}");
+    // 0.2+0.4+...+102.4 then eight retries capped at 120 s: about 924.6 s, as Linux.
+    let t: f64 = last[2..last.find(' ').unwrap()].parse().unwrap();
+    assert!((924_000.0..926_000.0).contains(&t), "{t}");
+}
+
+#[test]
+fn connect_across_a_partition_times_out_after_127_seconds() {
+    let mut s = sim(1);
+    let (server, client) = pair(&mut s);
+    s.apply(Fault::Partition(vec![vec![Endpoint::Process(server)]])).unwrap();
+    connect(&mut s, client, 6379);
+    s.run_for(Duration::from_secs(300));
+    assert_eq!(last(&s, client), "t=127000.05 connect-failed TimedOut");
+}
+
+#[test]
+fn one_way_partition_blocks_one_direction_only() {
+    let mut s = sim(1);
+    let (server, client) = pair(&mut s);
+    let conn = connect(&mut s, client, 6379);
+    s.run_for(Duration::from_millis(1));
+    s.apply(Fault::PartitionOneWay { from: vec![Endpoint::Process(server)], to: vec![Endpoint::Process(client)] })
+        .unwrap();
+    send(&mut s, client, conn, "x");
+    s.run_for(Duration::from_millis(100));
+    assert_eq!(last(&s, server), "t=1.05 data x", "client -> server still works");
+    assert_eq!(seen(&s, client).len(), 2, "the echo is held");
+}
+
+#[test]
+fn crashed_host_tells_nobody_until_a_peer_writes_after_it_reboots() {
+    let mut s = sim(1);
+    let h1 = s.add_host("a", Ipv4Addr::new(172, 17, 0, 2));
+    let h2 = s.add_host("b", Ipv4Addr::new(172, 17, 0, 3));
+    let server = s.add_process(h1, "server", probe(Some(6379), true));
+    let client = s.add_process(h2, "client", probe(None, false));
+    s.apply(Fault::Start(server)).unwrap();
+    s.apply(Fault::Start(client)).unwrap();
+    let conn = s
+        .with_process::<Probe, _>(client, |_, ctx| ctx.connect(SocketAddrV4::new(Ipv4Addr::new(172, 17, 0, 2), 6379)))
+        .unwrap();
+    s.run_for(Duration::from_millis(1));
+    s.apply(Fault::CrashHost(h1)).unwrap();
+    s.run_for(Duration::from_secs(60));
+    assert_eq!(seen(&s, client).len(), 2, "no FIN, no RST from a dead host");
+    send(&mut s, client, conn, "hello?");
+    s.run_for(Duration::from_secs(1));
+    s.apply(Fault::Start(server)).unwrap();
+    s.run_for(Duration::from_secs(5));
+    let last = last(&s, client);
+    assert!(last.ends_with("closed Reset"), "the rebooted host has no such connection: {last}");
+}
+
+#[test]
+fn paused_process_gets_queued_inputs_and_late_timers_on_resume() {
+    let mut s = sim(1);
+    let (server, client) = pair(&mut s);
+    let conn = connect(&mut s, client, 6379);
+    s.run_for(Duration::from_millis(1));
+    s.with_process::<Probe, _>(server, |_, ctx| ctx.set_timer(Duration::from_millis(500), 7));
+    s.apply(Fault::Pause(server)).unwrap();
+    send(&mut s, client, conn, "one");
+    send(&mut s, client, conn, "two");
+    s.run_for(Duration::from_secs(2));
+    assert_eq!(seen(&s, server).len(), 2, "a paused process sees nothing");
+    s.apply(Fault::Resume(server)).unwrap();
+    s.run_for(Duration::from_millis(1));
+    assert_eq!(seen(&s, server)[2..], ["t=2001 data one", "t=2001 data two", "t=2001 timer 7"]);
+    assert_eq!(seen(&s, client)[2..], ["t=2001.05 data one", "t=2001.05 data two"]);
+}
+
+#[test]
+fn restart_gives_a_fresh_process_on_the_same_disk() {
+    let mut s = sim(1);
+    let (server, _) = pair(&mut s);
+    s.with_process::<Probe, _>(server, |_, ctx| ctx.disk().write("dump.rdb", b"v1"));
+    s.apply(Fault::Restart(server)).unwrap();
+    assert_eq!(seen(&s, server), ["t=0 start"], "memory does not survive");
+    assert_eq!(s.disk(server).read("dump.rdb"), Some(&b"v1"[..]));
+    assert_eq!(s.incarnation(server), 2);
+}
+
+#[test]
+fn unsynced_writes_survive_kill_but_not_host_crash() {
+    for (fault, survives) in [("kill", true), ("crash", false), ("stop", true)] {
+        let mut s = sim(1);
+        let (server, _) = pair(&mut s);
+        s.with_process::<Probe, _>(server, |_, ctx| {
+            ctx.disk().append("appendonly.aof", b"synced;");
+            ctx.disk().fsync("appendonly.aof");
+            ctx.disk().append("appendonly.aof", b"unsynced;");
+        });
+        s.run_for(Duration::from_secs(1));
+        match fault {
+            "kill" => s.apply(Fault::Kill(server)).unwrap(),
+            "stop" => s.apply(Fault::Stop(server)).unwrap(),
+            _ => s.apply(Fault::CrashHost(s.host_of(server))).unwrap(),
+        }
+        s.apply(Fault::Start(server)).unwrap();
+        let aof = s.disk(server).read("appendonly.aof").unwrap();
+        let expected: &[u8] = if survives { b"synced;unsynced;" } else { b"synced;" };
+        assert_eq!(aof, expected, "after {fault}");
+    }
+}
+
+#[test]
+fn os_writeback_saves_unsynced_writes_older_than_30_seconds_from_a_crash() {
+    let mut s = sim(1);
+    let (server, _) = pair(&mut s);
+    s.with_process::<Probe, _>(server, |_, ctx| ctx.disk().append("appendonly.aof", b"old;"));
+    s.run_for(Duration::from_secs(31));
+    s.with_process::<Probe, _>(server, |_, ctx| ctx.disk().append("appendonly.aof", b"new;"));
+    s.run_for(Duration::from_secs(1));
+    s.apply(Fault::CrashHost(s.host_of(server))).unwrap();
+    assert_eq!(s.disk(server).read("appendonly.aof"), Some(&b"old;"[..]));
+}
+
+#[test]
+fn wipe_kills_and_empties_the_disk() {
+    let mut s = sim(1);
+    let (server, _) = pair(&mut s);
+    s.with_process::<Probe, _>(server, |_, ctx| ctx.disk().write("nodes.conf", b"x"));
+    s.apply(Fault::Wipe(server)).unwrap();
+    assert_eq!(s.proc_state(server), ProcState::Down);
+    assert!(s.disk(server).is_empty());
+}
+
+#[test]
+fn faults_on_the_wrong_state_are_refused_with_a_reason() {
+    let mut s = sim(1);
+    let (server, _) = pair(&mut s);
+    assert_eq!(s.apply(Fault::Resume(server)).unwrap_err().to_string(), "node server is running");
+    s.apply(Fault::Kill(server)).unwrap();
+    assert_eq!(s.apply(Fault::Kill(server)).unwrap_err().to_string(), "node server is down");
+    s.schedule(Instant::ZERO + Duration::from_secs(1), Fault::Stop(server));
+    s.run_for(Duration::from_secs(2));
+    assert_eq!(s.fault_errors(), [(Instant::ZERO + Duration::from_secs(1), "node server is down".to_owned())]);
+}
+
+#[test]
+fn listening_twice_on_a_port_fails() {
+    let mut s = sim(1);
+    let (_, client) = pair(&mut s);
+    let r = s.with_process::<Probe, _>(client, |_, ctx| ctx.listen(6379)).unwrap();
+    assert_eq!(r, Err(AddrInUse));
+}
+
+#[test]
+fn clock_skew_and_jumps_move_wall_time_only() {
+    let mut s = sim(1);
+    let (server, client) = pair(&mut s);
+    let base = s.wall_clock_ms(client);
+    s.apply(Fault::ClockSet { proc: server, offset_ms: 5_000 }).unwrap();
+    s.apply(Fault::ClockJump { proc: server, delta_ms: -60_000 }).unwrap();
+    assert_eq!(s.wall_clock_ms(server), base - 55_000);
+    assert_eq!(s.wall_clock_ms(client), base);
+    s.with_process::<Probe, _>(server, |_, ctx| ctx.set_timer(Duration::from_millis(100), 1));
+    s.run_for(Duration::from_secs(1));
+    assert_eq!(last(&s, server), "t=100 timer 1", "timers follow monotonic time");
+}
+
+/// A ring of processes passing tokens over connections with random latency.
+fn ring(seed: u64, nodes: usize) -> Sim {
+    let mut s = Sim::new(SimConfig {
+        seed,
+        net: NetConfig {
+            same_host: LinkConfig {
+                latency: Latency::Uniform { min: Duration::from_micros(20), max: Duration::from_micros(400) },
+                loss: 0.01,
+            },
+            ..NetConfig::default()
+        },
+        ..SimConfig::default()
+    });
+    let h = s.add_host("localhost", LOCALHOST);
+    let ps: Vec<ProcId> =
+        (0..nodes).map(|i| s.add_process(h, &format!("n{i}"), probe(Some(7000 + i as u16), true))).collect();
+    for p in &ps {
+        s.apply(Fault::Start(*p)).unwrap();
+    }
+    for (i, p) in ps.iter().enumerate() {
+        let next = 7000 + ((i + 1) % nodes) as u16;
+        let conn = connect(&mut s, *p, next);
+        s.run_for(Duration::from_millis(5));
+        for k in 0..3 {
+            send(&mut s, *p, conn, &format!("token {i}.{k}"));
+        }
+    }
+    s.run_for(Duration::from_secs(2));
+    s
+}
+
+#[test]
+fn same_seed_gives_the_same_trace_hash_and_another_seed_does_not() {
+    let a = ring(42, 5);
+    let b = ring(42, 5);
+    let c = ring(43, 5);
+    assert_eq!(a.trace().hash_hex(), b.trace().hash_hex());
+    assert_eq!(a.trace().records(), b.trace().records());
+    assert_ne!(a.trace().hash_hex(), c.trace().hash_hex());
+    assert!(a.events_processed() > 50);
+}
+
+#[test]
+fn adding_a_node_does_not_change_what_the_others_draw() {
+    let draws = |extra: bool| {
+        let mut s = sim(9);
+        let h = s.add_host("localhost", LOCALHOST);
+        let a = s.add_process(h, "a", probe(None, false));
+        if extra {
+            let x = s.add_process(h, "extra", probe(None, false));
+            s.apply(Fault::Start(x)).unwrap();
+            s.with_process::<Probe, _>(x, |_, ctx| ctx.rng().next_u64());
+        }
+        let b = s.add_process(h, "b", probe(None, false));
+        s.apply(Fault::Start(a)).unwrap();
+        s.apply(Fault::Start(b)).unwrap();
+        let da = s.with_process::<Probe, _>(a, |_, ctx| ctx.rng().next_u64()).unwrap();
+        let db = s.with_process::<Probe, _>(b, |_, ctx| ctx.rng().next_u64()).unwrap();
+        (da, db)
+    };
+    assert_eq!(draws(false), draws(true));
+}
+
+#[test]
+fn latency_and_loss_per_link_apply_both_ways() {
+    let mut s = sim(1);
+    let (server, client) = pair(&mut s);
+    s.apply(Fault::Link {
+        a: Endpoint::Process(client),
+        b: Endpoint::Process(server),
+        config: LinkConfig { latency: Latency::Fixed(Duration::from_millis(10)), loss: 0.0 },
+    })
+    .unwrap();
+    let conn = connect(&mut s, client, 6379);
+    s.run_for(Duration::from_millis(30));
+    send(&mut s, client, conn, "x");
+    s.run_for(Duration::from_millis(30));
+    assert_eq!(seen(&s, server)[1..], ["t=10 accepted", "t=40 data x"]);
+    assert_eq!(seen(&s, client)[1..], ["t=20 connected", "t=50 data x"]);
+}

@@ -1,0 +1,290 @@
+//! The trace: every externally visible event of a run, in order, folded into a
+//! stable fingerprint. Same scenario + same seed ⇒ same records ⇒ same hash, on
+//! every machine. Records are kept only when asked for (scenario runs write them
+//! to `trace.jsonl`); benchmarks hash without allocating.
+
+use crate::hash::StableHasher;
+use crate::time::Instant;
+use crate::{ConnId, ProcId};
+use std::fmt::Write as _;
+
+/// What travelled on a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PacketKind {
+    /// Connection request.
+    Syn,
+    /// Connection accepted.
+    SynAck,
+    /// Payload bytes.
+    Data,
+    /// Graceful close.
+    Fin,
+    /// Reset.
+    Rst,
+}
+
+impl PacketKind {
+    /// Lower-case name used in `trace.jsonl`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PacketKind::Syn => "syn",
+            PacketKind::SynAck => "synack",
+            PacketKind::Data => "data",
+            PacketKind::Fin => "fin",
+            PacketKind::Rst => "rst",
+        }
+    }
+}
+
+/// One traced event.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TraceEvent {
+    /// A packet reached its destination host.
+    Deliver {
+        /// The connection.
+        conn: ConnId,
+        /// Sending process, if the sender was a process (a kernel RST has none).
+        from: Option<ProcId>,
+        /// Receiving process, if one owns that end.
+        to: Option<ProcId>,
+        /// What it was.
+        kind: PacketKind,
+        /// Payload length.
+        len: u32,
+        /// Fingerprint of the payload.
+        digest: u64,
+    },
+    /// A process changed state (started, stopped, killed, exited, paused, resumed, wiped).
+    Process {
+        /// Which.
+        proc: ProcId,
+        /// The new state, as a verb.
+        change: &'static str,
+    },
+    /// A fault was applied (or could not be: the text says so).
+    Fault {
+        /// Human-readable description using scenario names.
+        text: String,
+    },
+    /// A process wrote a log line.
+    Log {
+        /// Which.
+        proc: ProcId,
+        /// The line as written to its log file.
+        line: String,
+    },
+    /// A process reported a state change worth tracing (e.g. topic "role").
+    Note {
+        /// Which.
+        proc: ProcId,
+        /// What kind of change.
+        topic: &'static str,
+        /// The new value.
+        detail: String,
+    },
+    /// The scenario runner recorded something (a step, a reply, a check).
+    Runner {
+        /// What kind of record ("step", "reply", "check", ...).
+        kind: &'static str,
+        /// Its text.
+        text: String,
+    },
+}
+
+/// A traced event with its virtual time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraceRecord {
+    /// When.
+    pub at: Instant,
+    /// What.
+    pub event: TraceEvent,
+}
+
+/// The fingerprint and, optionally, the records.
+#[derive(Debug, Default)]
+pub struct Trace {
+    hasher: StableHasher,
+    count: u64,
+    records: Option<Vec<TraceRecord>>,
+}
+
+fn opt(p: Option<ProcId>) -> u64 {
+    p.map_or(u64::MAX, |p| p.0 as u64)
+}
+
+impl Trace {
+    /// A trace that also keeps every record (for `trace.jsonl`).
+    pub fn recording() -> Trace {
+        Trace { records: Some(Vec::new()), ..Trace::default() }
+    }
+
+    /// Adds an event.
+    pub fn record(&mut self, at: Instant, event: TraceEvent) {
+        let h = &mut self.hasher;
+        h.word(at.as_nanos());
+        match &event {
+            TraceEvent::Deliver { conn, from, to, kind, len, digest } => {
+                h.word(1);
+                h.word(conn.0);
+                h.word(opt(*from));
+                h.word(opt(*to));
+                h.word(*kind as u64);
+                h.word(*len as u64);
+                h.word(*digest);
+            }
+            TraceEvent::Process { proc, change } => {
+                h.word(2);
+                h.word(proc.0 as u64);
+                h.bytes(change.as_bytes());
+            }
+            TraceEvent::Fault { text } => {
+                h.word(3);
+                h.bytes(text.as_bytes());
+            }
+            TraceEvent::Log { proc, line } => {
+                h.word(4);
+                h.word(proc.0 as u64);
+                h.bytes(line.as_bytes());
+            }
+            TraceEvent::Note { proc, topic, detail } => {
+                h.word(5);
+                h.word(proc.0 as u64);
+                h.bytes(topic.as_bytes());
+                h.bytes(detail.as_bytes());
+            }
+            TraceEvent::Runner { kind, text } => {
+                h.word(6);
+                h.bytes(kind.as_bytes());
+                h.bytes(text.as_bytes());
+            }
+        }
+        self.count += 1;
+        if let Some(records) = &mut self.records {
+            records.push(TraceRecord { at, event });
+        }
+    }
+
+    /// Whether records are kept; callers skip building costly events when not.
+    pub fn is_recording(&self) -> bool {
+        self.records.is_some()
+    }
+
+    /// The fingerprint of everything recorded so far, as 16 hex digits.
+    pub fn hash_hex(&self) -> String {
+        format!("{:016x}", self.hasher.finish())
+    }
+
+    /// Number of events traced.
+    pub fn len(&self) -> u64 {
+        self.count
+    }
+
+    /// Whether nothing was traced.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The kept records (empty unless recording).
+    pub fn records(&self) -> &[TraceRecord] {
+        self.records.as_deref().unwrap_or(&[])
+    }
+}
+
+/// Renders one record as a line of `trace.jsonl`, naming processes with `name`.
+pub fn to_json_line(rec: &TraceRecord, name: &dyn Fn(ProcId) -> String) -> String {
+    let mut s = String::with_capacity(96);
+    let _ = write!(s, "{{\"t_ns\":{},", rec.at.as_nanos());
+    let opt_name = |p: Option<ProcId>| p.map_or_else(|| "null".to_owned(), |p| json_str(&name(p)));
+    match &rec.event {
+        TraceEvent::Deliver { conn, from, to, kind, len, digest } => {
+            let _ = write!(
+                s,
+                "\"ev\":\"deliver\",\"conn\":{},\"from\":{},\"to\":{},\"kind\":\"{}\",\"len\":{},\"digest\":\"{:016x}\"",
+                conn.0,
+                opt_name(*from),
+                opt_name(*to),
+                kind.name(),
+                len,
+                digest
+            );
+        }
+        TraceEvent::Process { proc, change } => {
+            let _ = write!(s, "\"ev\":\"process\",\"node\":{},\"change\":\"{change}\"", json_str(&name(*proc)));
+        }
+        TraceEvent::Fault { text } => {
+            let _ = write!(s, "\"ev\":\"fault\",\"text\":{}", json_str(text));
+        }
+        TraceEvent::Log { proc, line } => {
+            let _ = write!(s, "\"ev\":\"log\",\"node\":{},\"line\":{}", json_str(&name(*proc)), json_str(line));
+        }
+        TraceEvent::Note { proc, topic, detail } => {
+            let _ = write!(
+                s,
+                "\"ev\":\"note\",\"node\":{},\"topic\":{},\"detail\":{}",
+                json_str(&name(*proc)),
+                json_str(topic),
+                json_str(detail)
+            );
+        }
+        TraceEvent::Runner { kind, text } => {
+            let _ = write!(s, "\"ev\":{},\"text\":{}", json_str(kind), json_str(text));
+        }
+    }
+    s.push('}');
+    s
+}
+
+/// A JSON string literal for `text`.
+pub fn json_str(text: &str) -> String {
+    let mut s = String::with_capacity(text.len() + 2);
+    s.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => s.push_str("\\\""),
+            '\\' => s.push_str("\\\\"),
+            '\n' => s.push_str("\\n"),
+            '\r' => s.push_str("\\r"),
+            '\t' => s.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(s, "\\u{:04x}", c as u32);
+            }
+            c => s.push(c),
+        }
+    }
+    s.push('"');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_line_escapes_and_names() {
+        let rec = TraceRecord {
+            at: Instant::from_nanos(1500),
+            event: TraceEvent::Log { proc: ProcId(0), line: "say \"hi\"\n".into() },
+        };
+        assert_eq!(
+            to_json_line(&rec, &|_| "6379".into()),
+            r#"{"t_ns":1500,"ev":"log","node":"6379","line":"say \"hi\"\n"}"#
+        );
+    }
+
+    #[test]
+    fn hash_depends_on_order_and_content() {
+        let ev = |t: &str| TraceEvent::Fault { text: t.into() };
+        let mut a = Trace::default();
+        a.record(Instant::ZERO, ev("x"));
+        a.record(Instant::ZERO, ev("y"));
+        let mut b = Trace::default();
+        b.record(Instant::ZERO, ev("y"));
+        b.record(Instant::ZERO, ev("x"));
+        let mut c = Trace::recording();
+        c.record(Instant::ZERO, ev("x"));
+        c.record(Instant::ZERO, ev("y"));
+        assert_ne!(a.hash_hex(), b.hash_hex());
+        assert_eq!(a.hash_hex(), c.hash_hex(), "recording must not change the hash");
+        assert_eq!(c.records().len(), 2);
+    }
+}
