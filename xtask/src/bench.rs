@@ -1,0 +1,193 @@
+//! Kernel microbenchmarks.
+//!
+//! `ping-ring`: N processes on one host, each connected to its successor; every
+//! process sends a 32-byte ping every 10 ms and answers each ping with a pong.
+//! One round is a timer plus two deliveries, so the kernel's whole hot path
+//! (queue, wires, dispatch, trace hashing, buffer pool) is exercised.
+//!
+//! `idle-memory`: many started processes that listen and hold one timer; the
+//! resident-set growth divided by their number is the cost of an idle process.
+
+use serde_json::{Value, json};
+use sim::{Ctx, Fault, Input, Instant, ProcId, Process, Sim, SimConfig};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::Duration;
+
+const LOCALHOST: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
+const BASE_PORT: u16 = 20000;
+const PING: &[u8; 32] = b"*1\r\n$4\r\nPING\r\n..................";
+const PONG: &[u8] = b"+PONG\r\n";
+
+struct Pinger {
+    port: u16,
+    next: u16,
+    out: Option<sim::ConnId>,
+    period: Duration,
+}
+
+impl Process for Pinger {
+    fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
+        match input {
+            Input::Start => {
+                ctx.listen(self.port).expect("bench ports are distinct");
+                self.out = Some(ctx.connect(SocketAddrV4::new(LOCALHOST, self.next)));
+                // Spread the first pings so the processes do not tick in lockstep.
+                let phase = Duration::from_micros(ctx.rng().below(10_000));
+                ctx.set_timer(phase, 0);
+            }
+            Input::Timer { .. } => {
+                if let Some(conn) = self.out {
+                    ctx.send(conn, PING);
+                }
+                ctx.set_timer(self.period, 0);
+            }
+            Input::Data { conn, bytes } => {
+                if bytes.len() == PING.len() {
+                    ctx.send(conn, PONG);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+struct Idle;
+
+impl Process for Idle {
+    fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
+        if let Input::Start = input {
+            let port = BASE_PORT + (ctx.id().0 % 40000) as u16;
+            let _ = ctx.listen(port);
+            ctx.set_timer(Duration::from_secs(3600), 0);
+        }
+    }
+}
+
+fn ring(processes: u16, seed: u64) -> Sim {
+    let mut sim = Sim::new(SimConfig { seed, ..SimConfig::default() });
+    let host = sim.add_host("localhost", LOCALHOST);
+    let ids: Vec<ProcId> = (0..processes)
+        .map(|i| {
+            let port = BASE_PORT + i;
+            let next = BASE_PORT + (i + 1) % processes;
+            let factory: sim::Factory =
+                Box::new(move || Box::new(Pinger { port, next, out: None, period: Duration::from_millis(10) }));
+            sim.add_process(host, &format!("p{i}"), factory)
+        })
+        .collect();
+    for id in ids {
+        sim.apply(Fault::Start(id)).expect("fresh process starts");
+    }
+    sim
+}
+
+struct RingResult {
+    events: u64,
+    virtual_secs: f64,
+    wall_secs: f64,
+    trace_hash: String,
+}
+
+fn ping_ring(processes: u16, virtual_secs: u64) -> RingResult {
+    let mut sim = ring(processes, 1);
+    let wall = std::time::Instant::now();
+    sim.run_until(Instant::ZERO + Duration::from_secs(virtual_secs));
+    let wall_secs = wall.elapsed().as_secs_f64();
+    RingResult {
+        events: sim.events_processed(),
+        virtual_secs: virtual_secs as f64,
+        wall_secs,
+        trace_hash: sim.trace().hash_hex(),
+    }
+}
+
+fn rss_bytes() -> Result<u64, String> {
+    let statm = std::fs::read_to_string("/proc/self/statm").map_err(|e| format!("reading /proc/self/statm: {e}"))?;
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|f| f.parse().ok())
+        .ok_or_else(|| "unexpected /proc/self/statm format".to_owned())?;
+    Ok(pages * 4096)
+}
+
+fn idle_memory(processes: u32) -> Result<f64, String> {
+    let before = rss_bytes()?;
+    let mut sim = Sim::new(SimConfig::default());
+    let host = sim.add_host("localhost", LOCALHOST);
+    for i in 0..processes {
+        let id = sim.add_process(host, &format!("idle-{i}"), Box::new(|| Box::new(Idle)));
+        sim.apply(Fault::Start(id)).map_err(|e| e.to_string())?;
+    }
+    sim.run_for(Duration::from_secs(1));
+    let after = rss_bytes()?;
+    let per = after.saturating_sub(before) as f64 / processes as f64;
+    drop(sim);
+    Ok(per)
+}
+
+fn git_revision() -> String {
+    std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+pub fn run(quick: bool) -> Result<(), String> {
+    let (processes, secs, idle) = if quick { (100, 10, 2_000) } else { (1000, 60, 20_000) };
+    // Warm up allocator and caches, and check determinism while at it.
+    let warm_a = ping_ring(50, 2);
+    let warm_b = ping_ring(50, 2);
+    if warm_a.trace_hash != warm_b.trace_hash {
+        return Err(format!("nondeterminism: {} vs {}", warm_a.trace_hash, warm_b.trace_hash));
+    }
+    let r = ping_ring(processes, secs);
+    let events_per_sec = r.events as f64 / r.wall_secs;
+    let speedup = r.virtual_secs / r.wall_secs;
+    println!(
+        "ping-ring: {processes} processes, {secs} virtual s: {} events in {:.3} s wall = {:.2} M events/s, {:.0}x real time (budget >= 5 M events/s)",
+        r.events,
+        r.wall_secs,
+        events_per_sec / 1e6,
+        speedup
+    );
+    let per_process = idle_memory(idle)?;
+    println!("idle-memory: {idle} idle processes: {:.1} KiB each (budget <= 64 KiB)", per_process / 1024.0);
+
+    let entry = json!({
+        "revision": git_revision(),
+        "quick": quick,
+        "kernel": {
+            "ping_ring": {
+                "processes": processes,
+                "virtual_secs": secs,
+                "events": r.events,
+                "wall_secs": r.wall_secs,
+                "events_per_sec": events_per_sec.round(),
+                "virtual_per_wall": speedup.round(),
+                "trace_hash": r.trace_hash,
+            },
+            "idle_memory": { "processes": idle, "bytes_per_process": per_process.round() },
+        },
+        "budgets": { "events_per_sec_min": 5_000_000, "bytes_per_idle_process_max": 65536 },
+    });
+    append(entry)
+}
+
+fn append(entry: Value) -> Result<(), String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().ok_or("no workspace root")?;
+    let path = root.join("reports/bench.json");
+    let mut all: Vec<Value> = match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?,
+        Err(_) => Vec::new(),
+    };
+    all.push(entry);
+    std::fs::create_dir_all(root.join("reports")).map_err(|e| e.to_string())?;
+    let text = serde_json::to_string_pretty(&all).map_err(|e| e.to_string())?;
+    std::fs::write(&path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+    println!("appended to {}", path.display());
+    Ok(())
+}
