@@ -4,6 +4,7 @@
 //! Rendering is plain text (no colours) so the exact output can be asserted in
 //! tests and pasted into bug reports; callers that want colour can wrap it.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::yaml::Span;
@@ -24,12 +25,7 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A diagnostic with just a message and a location.
     pub fn new(span: Span, message: impl Into<String>) -> Self {
-        Diagnostic {
-            message: message.into(),
-            span,
-            label: None,
-            hint: None,
-        }
+        Diagnostic { message: message.into(), span, label: None, hint: None }
     }
 
     /// Sets the text shown after the caret underline.
@@ -72,25 +68,18 @@ impl Diagnostic {
             }
         };
 
+        // Control characters in the source would drive the terminal rather than
+        // show up; swap each for one visible char so caret columns still match.
+        let text: String = text.chars().map(|c| if c.is_control() && c != '\t' { '\u{FFFD}' } else { c }).collect();
         let w = shown_no.to_string().len();
         let blank = " ".repeat(w + 1);
         // Reproduce tabs in the padding so the caret lines up however wide the
         // terminal renders a tab; everything else is one column per char.
-        let pad: String = text
-            .chars()
-            .take(caret_col)
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
+        let pad: String = text.chars().take(caret_col).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
 
         let mut out = String::new();
-        out.push_str(&format!("error: {}\n", self.message));
-        out.push_str(&format!(
-            "{}--> {}:{}:{}\n",
-            " ".repeat(w),
-            file,
-            line_no,
-            col_no
-        ));
+        out.push_str(&format!("error: {}\n", printable(&self.message)));
+        out.push_str(&format!("{}--> {}:{}:{}\n", " ".repeat(w), file, line_no, col_no));
         out.push_str(&format!("{blank}|\n"));
         if text.is_empty() {
             out.push_str(&format!("{shown_no:>w$} |\n"));
@@ -100,13 +89,23 @@ impl Diagnostic {
         out.push_str(&format!("{blank}| {pad}{}", "^".repeat(carets)));
         if let Some(label) = &self.label {
             out.push(' ');
-            out.push_str(label);
+            out.push_str(&printable(label));
         }
         out.push('\n');
         if let Some(hint) = &self.hint {
-            out.push_str(&format!("{blank}= hint: {hint}\n"));
+            out.push_str(&format!("{blank}= hint: {}\n", printable(hint)));
         }
         out
+    }
+}
+
+/// Escapes control characters: messages quote user text (keys, values), and
+/// a key like `"\e[2J"` must not be able to clear the user's terminal.
+fn printable(s: &str) -> Cow<'_, str> {
+    if s.chars().any(char::is_control) {
+        s.chars().map(|c| if c.is_control() { c.escape_debug().to_string() } else { c.to_string() }).collect()
+    } else {
+        Cow::Borrowed(s)
     }
 }
 
@@ -133,7 +132,7 @@ fn caret_count(rest: &[char], len: usize) -> usize {
 /// use [`Diagnostic::render`] for anything a user reads.
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.span.line, self.span.column, self.message)
+        write!(f, "{}:{}: {}", self.span.line, self.span.column, printable(&self.message))
     }
 }
 
@@ -171,11 +170,7 @@ impl Diagnostics {
 
     /// Renders every diagnostic, separated by a blank line.
     pub fn render(&self, file: &str, source: &str) -> String {
-        self.0
-            .iter()
-            .map(|d| d.render(file, source))
-            .collect::<Vec<_>>()
-            .join("\n")
+        self.0.iter().map(|d| d.render(file, source)).collect::<Vec<_>>().join("\n")
     }
 }
 
@@ -212,12 +207,7 @@ mod tests {
     use super::*;
 
     fn span(line: u32, column: u32, offset: usize, len: usize) -> Span {
-        Span {
-            line,
-            column,
-            offset,
-            len,
-        }
+        Span { line, column, offset, len }
     }
 
     #[test]
@@ -246,10 +236,7 @@ mod tests {
     #[test]
     fn without_label_or_hint() {
         let d = Diagnostic::new(span(1, 1, 0, 0), "boom");
-        assert_eq!(
-            d.render("f.yaml", "abc"),
-            "error: boom\n --> f.yaml:1:1\n  |\n1 | abc\n  | ^\n"
-        );
+        assert_eq!(d.render("f.yaml", "abc"), "error: boom\n --> f.yaml:1:1\n  |\n1 | abc\n  | ^\n");
     }
 
     #[test]
@@ -257,10 +244,7 @@ mod tests {
         // "ñé: x" — the value starts at char column 5 but byte offset 6.
         let source = "ñé: xyz\n";
         let d = Diagnostic::new(span(1, 5, 6, 3), "bad").with_label("here");
-        assert_eq!(
-            d.render("f", source),
-            "error: bad\n --> f:1:5\n  |\n1 | ñé: xyz\n  |     ^^^ here\n"
-        );
+        assert_eq!(d.render("f", source), "error: bad\n --> f:1:5\n  |\n1 | ñé: xyz\n  |     ^^^ here\n");
         // A multi-byte character under the caret is one caret, not two.
         let d = Diagnostic::new(span(1, 1, 0, 4), "key");
         assert!(d.render("f", source).ends_with("  | ^^\n"));
@@ -289,9 +273,15 @@ mod tests {
         );
         // Even an empty source renders.
         let d = Diagnostic::new(span(3, 7, 0, 0), "empty");
+        assert_eq!(d.render("f", ""), "error: empty\n --> f:3:7\n  |\n1 |\n  | ^\n");
+    }
+
+    #[test]
+    fn control_characters_are_neutralised() {
+        let d = Diagnostic::new(span(1, 4, 3, 1), "unknown key `\u{1b}[2J`").with_hint("\u{7}");
         assert_eq!(
-            d.render("f", ""),
-            "error: empty\n --> f:3:7\n  |\n1 |\n  | ^\n"
+            d.render("f", "a\u{1b}: \u{7}x\n"),
+            "error: unknown key `\\u{1b}[2J`\n --> f:1:4\n  |\n1 | a\u{FFFD}: \u{FFFD}x\n  |    ^\n  = hint: \\u{7}\n"
         );
     }
 

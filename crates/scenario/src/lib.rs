@@ -1,3 +1,29 @@
-//! Scenario files.
+//! `scenario`: the scenario file format and the runner. It owns the YAML layer
+//! with spans ([`yaml`]), diagnostics that point at file:line:column ([`diag`]),
+//! validation into a [`Scenario`] ([`parse`]), the extension points node kinds
+//! implement ([`kind`]), the built-in steps and conditions ([`builtin`]), the
+//! runner ([`runner`]) and the JSON Schema ([`schema`]).
+//!
+//! It depends on `sim` for the kernel and on `report` for the report types; it
+//! must not depend on any node kind (kinds register themselves through
+//! [`Registry`]) nor print anything or choose exit codes (the binary does).
+
+pub mod builtin;
 pub mod diag;
+pub mod kind;
+pub mod model;
+pub mod parse;
+pub mod runner;
+pub mod schema;
+pub mod template;
 pub mod yaml;
+
+#[cfg(test)]
+mod tests;
+
+pub use diag::{Diagnostic, Diagnostics};
+pub use kind::{Condition, NodeKind, Observation, ParseCx, Registry, Step, Syntax};
+pub use model::{NodeDecl, Scenario};
+pub use parse::parse_scenario;
+pub use runner::{Runtime, run};
+pub use template::{NodeRef, Template};

@@ -84,6 +84,7 @@ pub struct Entry {
 }
 
 /// A parsed scenario file: the tree plus what is needed to render errors.
+#[derive(Clone, Debug)]
 pub struct Document {
     /// The path as the user gave it, used in error headers.
     pub file: String,
@@ -103,13 +104,12 @@ impl Document {
 /// Parses YAML source into a spanned tree.
 ///
 /// Never panics: syntax errors, duplicate keys and inputs that blow the
-/// parser's resource budget (e.g. nesting deeper than 64 levels) all come back
+/// parser's resource budget (e.g. nesting deeper than 32 levels) all come back
 /// as a diagnostic pointing into `source`.
 pub fn parse(file: &str, source: &str) -> Result<Document, Diagnostics> {
     let options = serde_saphyr::options! {
-        // Bound nesting explicitly: the tree is built and dropped recursively,
-        // so depth must stay small enough for any thread's stack.
-        budget: Some(serde_saphyr::budget! { max_depth: MAX_DEPTH }),
+        // Bound nesting so hostile input cannot overflow the stack.
+        budget: serde_saphyr::budget! { max_depth: MAX_DEPTH },
         // `.inf`/`.nan` are legal YAML; keep them as numbers and let the
         // accessors decide whether they make sense.
         non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::PassThrough,
@@ -117,17 +117,16 @@ pub fn parse(file: &str, source: &str) -> Result<Document, Diagnostics> {
         with_snippet: false,
     };
     match serde_saphyr::from_str_with_options::<Spanned<Tree>>(source, options) {
-        Ok(tree) => Ok(Document {
-            file: file.to_string(),
-            source: source.to_string(),
-            root: convert(tree, source),
-        }),
+        Ok(tree) => Ok(Document { file: file.to_string(), source: source.to_string(), root: convert(tree, source) }),
         Err(err) => Err(error_to_diagnostic(&err, source).into()),
     }
 }
 
-/// Deepest nesting of lists/mappings accepted.
-const MAX_DEPTH: usize = 64;
+/// Deepest nesting of lists/mappings accepted. Scenario files need a handful
+/// of levels; the cap exists because deserialization recurses once per level
+/// and unoptimised builds spend ~40 KiB of stack per level, so 32 levels stay
+/// well inside a 2 MiB thread stack (the default for spawned and test threads).
+const MAX_DEPTH: usize = 32;
 
 // ---------------------------------------------------------------------------
 // Parsing: serde-saphyr -> raw tree -> our Node.
@@ -269,12 +268,7 @@ fn display_scalar(v: &Value) -> String {
 /// location can never make slicing or rendering panic.
 fn span_from_location(loc: &Location, source: &str) -> Span {
     if loc.line() == 0 {
-        return Span {
-            line: 1,
-            column: 1,
-            offset: 0,
-            len: 1,
-        };
+        return Span { line: 1, column: 1, offset: 0, len: 1 };
     }
     let line = u32::try_from(loc.line()).unwrap_or(u32::MAX);
     let column = u32::try_from(loc.column()).unwrap_or(u32::MAX).max(1);
@@ -289,19 +283,11 @@ fn span_from_location(loc: &Location, source: &str) -> Span {
     };
     let offset = offset.min(source.len());
     let len = len.min(source.len() - offset);
-    Span {
-        line,
-        column,
-        offset,
-        len,
-    }
+    Span { line, column, offset, len }
 }
 
 fn char_to_byte(source: &str, chars: usize) -> usize {
-    source
-        .char_indices()
-        .nth(chars)
-        .map_or(source.len(), |(i, _)| i)
+    source.char_indices().nth(chars).map_or(source.len(), |(i, _)| i)
 }
 
 /// Turns a serde-saphyr error into a diagnostic. Its own rendering adds
@@ -309,9 +295,7 @@ fn char_to_byte(source: &str, chars: usize) -> usize {
 /// our renderer supplies the location and the snippet.
 fn error_to_diagnostic(err: &serde_saphyr::Error, source: &str) -> Diagnostic {
     let mut inner = err;
-    while let serde_saphyr::Error::AliasError { error, .. }
-    | serde_saphyr::Error::WithSnippet { error, .. } = inner
-    {
+    while let serde_saphyr::Error::AliasError { error, .. } | serde_saphyr::Error::WithSnippet { error, .. } = inner {
         inner = error;
     }
     let (message, hint): (Cow<'_, str>, Option<&str>) = match inner {
@@ -322,38 +306,19 @@ fn error_to_diagnostic(err: &serde_saphyr::Error, source: &str) -> Diagnostic {
             },
             Some("each key may appear only once in a mapping"),
         ),
-        serde_saphyr::Error::Budget {
-            breach: BudgetBreach::Depth { .. },
-            ..
-        } => (
-            format!("nesting is too deep (more than {MAX_DEPTH} levels)").into(),
-            None,
-        ),
+        serde_saphyr::Error::Budget { breach: BudgetBreach::Depth { .. }, .. } => {
+            (format!("nesting is too deep (more than {MAX_DEPTH} levels)").into(), None)
+        }
         // The user-facing formatter drops developer advice such as "set
         // DuplicateKeyPolicy in Options", which means nothing to our users.
         other => (UserMessageFormatter.format_message(other), None),
     };
-    // serde-saphyr asks callers of `format_message` to neutralise control
-    // characters themselves (messages can quote user input).
-    let message: String = message
-        .chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_debug().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect();
+    // `format_message` output is not sanitised; `Diagnostic::render` escapes
+    // control characters, which covers user text quoted in the message.
+    let message = message.into_owned();
     let span = match err.location() {
         Some(loc) => span_from_location(&loc, source),
-        None => Span {
-            line: 1,
-            column: 1,
-            offset: 0,
-            len: 1,
-        },
+        None => Span { line: 1, column: 1, offset: 0, len: 1 },
     };
     let d = Diagnostic::new(span, message);
     match hint {
@@ -414,10 +379,7 @@ impl Node {
     }
 
     fn type_error(&self, expected: &str, what: &str) -> Diagnostic {
-        Diagnostic::new(
-            self.span,
-            format!("expected {expected} for {what}, found {}", self.kind_phrase()),
-        )
+        Diagnostic::new(self.span, format!("expected {expected} for {what}, found {}", self.kind_phrase()))
     }
 
     /// Any scalar as text (see [`Node::as_text`]).
@@ -467,21 +429,19 @@ impl Node {
     pub fn bool(&self, what: &str) -> Result<bool, Diagnostic> {
         match self.value {
             Value::Bool(b) => Ok(b),
-            _ => Err(self
-                .type_error("true or false", what)
-                .with_hint("write true, false, yes or no without quotes")),
+            // A quoted "yes" is a string; say so, since it looks like a boolean.
+            Value::Str(_) => {
+                Err(self.type_error("true or false", what).with_hint("write true, false, yes or no without quotes"))
+            }
+            _ => Err(self.type_error("true or false", what)),
         }
     }
 
     /// A duration such as `500ms`, `1.5s` or `1m30s` (see [`parse_duration`]).
     pub fn duration(&self, what: &str) -> Result<Duration, Diagnostic> {
-        let text = self
-            .as_text()
-            .ok_or_else(|| self.type_error("a duration", what))?;
-        parse_duration(&text).map_err(|hint| {
-            Diagnostic::new(self.span, format!("invalid duration `{text}` for {what}"))
-                .with_hint(hint)
-        })
+        let text = self.as_text().ok_or_else(|| self.type_error("a duration", what))?;
+        parse_duration(&text)
+            .map_err(|hint| Diagnostic::new(self.span, format!("invalid duration `{text}` for {what}")).with_hint(hint))
     }
 
     /// A list. An empty value (`steps:` with nothing after it) is an empty
@@ -502,12 +462,7 @@ impl Node {
             Value::Null => &[],
             _ => return Err(self.type_error("a mapping", what)),
         };
-        Ok(MapReader {
-            span: self.span,
-            entries,
-            what: what.to_string(),
-            consumed: vec![false; entries.len()],
-        })
+        Ok(MapReader { span: self.span, entries, what: what.to_string(), consumed: vec![false; entries.len()] })
     }
 }
 
@@ -517,6 +472,7 @@ impl Node {
 /// Reads a mapping key by key and, in [`MapReader::finish`], rejects any key
 /// nobody asked for. That is what turns a typo into an error instead of a
 /// silently ignored setting.
+#[derive(Debug)]
 pub struct MapReader<'a> {
     span: Span,
     entries: &'a [Entry],
@@ -539,9 +495,7 @@ impl<'a> MapReader<'a> {
 
     /// The value for `key`, or a "missing key" error pointing at the mapping.
     pub fn required(&mut self, key: &str) -> Result<&'a Node, Diagnostic> {
-        self.get(key).ok_or_else(|| {
-            Diagnostic::new(self.span, format!("missing key `{key}` in {}", self.what))
-        })
+        self.get(key).ok_or_else(|| Diagnostic::new(self.span, format!("missing key `{key}` in {}", self.what)))
     }
 
     /// All entries in document order, consumed or not; for mappings whose
@@ -557,29 +511,17 @@ impl<'a> MapReader<'a> {
             return Ok(());
         };
         let entry = &self.entries[i];
-        let d = Diagnostic::new(
-            entry.key_span,
-            format!("unknown key `{}` in {}", entry.key, self.what),
-        )
-        .with_label("unknown key");
+        let d = Diagnostic::new(entry.key_span, format!("unknown key `{}` in {}", entry.key, self.what))
+            .with_label("unknown key");
         // Don't suggest a key that is already in the mapping: `{name: a, nmae: b}`
         // is not fixed by renaming `nmae` to `name`.
-        let unused: Vec<&str> = known
-            .iter()
-            .copied()
-            .filter(|k| !self.entries.iter().any(|e| e.key == *k))
-            .collect();
+        let unused: Vec<&str> = known.iter().copied().filter(|k| !self.entries.iter().any(|e| e.key == *k)).collect();
         let hint = match did_you_mean(&entry.key, &unused) {
             Some(best) => format!("did you mean `{best}`?"),
             None if known.is_empty() => return Err(d),
-            None => format!(
-                "expected one of: {}",
-                known
-                    .iter()
-                    .map(|k| format!("`{k}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            None => {
+                format!("expected one of: {}", known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "))
+            }
         };
         Err(d.with_hint(hint))
     }
@@ -640,6 +582,7 @@ const UNITS: [(&str, u128); 7] = [
 ];
 
 const ADD_A_UNIT: &str = "add a unit: 500ms, 15s, 2m";
+const NO_SPACES: &str = "remove the spaces: write durations like 15s or 1m30s";
 
 /// Parses a duration: one or more `<number><unit>` parts, largest unit first
 /// (`500ms`, `1.5s`, `1m30s`), units `d h m s ms us ns`. A bare `0` is
@@ -667,9 +610,19 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     // Index into UNITS of the previous part's unit; each part must be smaller.
     let mut last_unit: Option<usize> = None;
     while !rest.is_empty() {
+        if rest.starts_with(char::is_whitespace) {
+            return Err(NO_SPACES.to_string());
+        }
         let int_len = rest.bytes().take_while(u8::is_ascii_digit).count();
         if int_len == 0 {
-            return Err(format!("expected a number at `{rest}`; {ADD_A_UNIT}"));
+            return Err(match rest.chars().next() {
+                Some('.') => "write a digit before the `.`, like 0.5s".to_string(),
+                Some(c) if c.is_alphabetic() => {
+                    format!("expected a number before `{rest}`, like 15s")
+                }
+                Some(c) => format!("unexpected `{c}` in `{text}`; write durations like 1m30s"),
+                None => ADD_A_UNIT.to_string(),
+            });
         }
         let (int_digits, after) = rest.split_at(int_len);
         let (frac_digits, after) = match after.strip_prefix('.') {
@@ -687,13 +640,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         if unit.is_empty() {
             return Err(match after.chars().next() {
                 None => ADD_A_UNIT.to_string(),
-                Some(c) => format!("unexpected `{c}` in `{text}`; write parts like 1m30s"),
+                Some(c) if c.is_whitespace() => NO_SPACES.to_string(),
+                Some(c) => format!("unexpected `{c}` in `{text}`; write durations like 1m30s"),
             });
         }
         let Some(idx) = UNITS.iter().position(|(u, _)| *u == unit) else {
-            return Err(format!(
-                "unknown unit `{unit}`; use one of ns, us, ms, s, m, h, d"
-            ));
+            return Err(format!("unknown unit `{unit}`; use one of ns, us, ms, s, m, h, d"));
         };
         if last_unit.is_some_and(|last| idx <= last) {
             return Err("put units from largest to smallest, each once, like 1h30m".to_string());
@@ -715,7 +667,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             let frac: u128 = frac_digits.parse().map_err(|_| not_whole())?;
             let scale = 10u128.pow(frac_digits.len() as u32);
             let scaled = frac * unit_ns;
-            if scaled % scale != 0 {
+            if !scaled.is_multiple_of(scale) {
                 return Err(not_whole());
             }
             part = part.checked_add(scaled / scale).ok_or_else(too_large)?;
@@ -896,7 +848,9 @@ mod tests {
         assert_eq!(f.u64("count").unwrap_err().message, "expected a non-negative integer for count, found `1.5`");
         assert_eq!(f.bool("x").unwrap_err().message, "expected true or false for x, found a number");
         let g = m.get("g").unwrap();
-        assert_eq!(g.bool("x").unwrap_err().message, "expected true or false for x, found a string");
+        let err = g.bool("x").unwrap_err();
+        assert_eq!(err.message, "expected true or false for x, found a string");
+        assert_eq!(err.hint.as_deref(), Some("write true, false, yes or no without quotes"));
         assert_eq!(m.get("c").unwrap().kind_name(), "null");
     }
 
@@ -914,9 +868,7 @@ mod tests {
 
     #[test]
     fn scalars_keep_their_written_text() {
-        let doc = parse_ok(
-            "kill: 6381\nb: yes\nc: 007\nd: \"x\"\ne: appendonly yes\nf: 0x1F\ng: 1.50\nh: 'q'\ni: ~\n",
-        );
+        let doc = parse_ok("kill: 6381\nb: yes\nc: 007\nd: \"x\"\ne: appendonly yes\nf: 0x1F\ng: 1.50\nh: 'q'\ni: ~\n");
         let mut m = root_map(&doc);
         let mut text = |k: &str| m.get(k).unwrap().as_text();
         assert_eq!(text("kill").as_deref(), Some("6381"));
@@ -1047,13 +999,15 @@ mod tests {
     fn too_deep_nesting_is_an_error() {
         let source = format!("{}1{}", "[".repeat(100), "]".repeat(100));
         let out = parse_err(&source);
-        assert!(out.starts_with("error: nesting is too deep (more than 64 levels)\n"), "{out}");
+        assert!(out.starts_with("error: nesting is too deep (more than 32 levels)\n"), "{out}");
         // Block style is bounded the same way.
         let source: String = (0..100).map(|i| format!("{}k{i}:\n", "  ".repeat(i))).collect();
         let out = parse_err(&source);
         assert!(out.starts_with("error: nesting is too deep"), "{out}");
         // Right at the limit still works, including dropping the tree.
-        let source = format!("{}1{}", "[".repeat(64), "]".repeat(64));
+        let source = format!("{}1{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        parse_ok(&source);
+        let source: String = (0..MAX_DEPTH).map(|i| format!("{}k{i}:\n", "  ".repeat(i))).collect();
         parse_ok(&source);
     }
 
@@ -1092,8 +1046,13 @@ mod tests {
             ("1s1s", "put units from largest to smallest, each once, like 1h30m"),
             ("0.5ns", "`0.5ns` is not a whole number of nanoseconds"),
             ("1.s", "expected digits after the `.` in `1.s`"),
-            ("s", "expected a number at `s`; add a unit: 500ms, 15s, 2m"),
-            ("1s 2ms", "unexpected ` ` in `1s 2ms`; write parts like 1m30s"),
+            ("s", "expected a number before `s`, like 15s"),
+            ("1mms", "unknown unit `mms`; use one of ns, us, ms, s, m, h, d"),
+            (".5s", "write a digit before the `.`, like 0.5s"),
+            ("1s 2ms", "remove the spaces: write durations like 15s or 1m30s"),
+            ("1 s", "remove the spaces: write durations like 15s or 1m30s"),
+            ("1.5.5s", "unexpected `.` in `1.5.5s`; write durations like 1m30s"),
+            ("1s,", "unexpected `,` in `1s,`; write durations like 1m30s"),
             ("99999999999999999999999999999999999999999d", "duration is too large"),
             ("999999999999999d", "duration is too large"),
         ];
@@ -1187,7 +1146,9 @@ mod tests {
         let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..20 {
             let p = i - 1;
-            bomb.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+            bomb.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
         }
         inputs.push(bomb);
         // Random bytes, biased towards YAML punctuation so the parser gets past
@@ -1201,7 +1162,7 @@ mod tests {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
-                if x % 7 == 0 {
+                if x.is_multiple_of(7) {
                     bytes.push((x >> 8) as u8);
                 } else {
                     bytes.push(alphabet[(x >> 16) as usize % alphabet.len()]);

@@ -1,0 +1,222 @@
+//! `chaoslab`: the command line. It is the only crate that prints, reads the wall
+//! clock (to report how long a run took, never to drive it) or picks an exit code:
+//!
+//! | code | meaning |
+//! |------|---------|
+//! | 0 | the run passed (or the files are valid, or the replay matched) |
+//! | 1 | a step, assertion or invariant failed (or a replay's trace differs) |
+//! | 2 | bad input or usage: unreadable file, invalid scenario, bad flag |
+//!
+//! It knows every node kind, and registers them in [`registry`].
+
+use clap::{Parser, Subcommand};
+use report::{Outcome, RunReport, Verdict};
+use scenario::{Registry, Scenario};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Exit code: the run passed.
+const EXIT_PASS: u8 = 0;
+/// Exit code: a check or assertion failed.
+const EXIT_FAIL: u8 = 1;
+/// Exit code: bad input or usage.
+const EXIT_BAD_INPUT: u8 = 2;
+
+/// Deterministic cluster simulator and chaos lab.
+#[derive(Parser)]
+#[command(name = "chaoslab", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario and write its report.
+    Run {
+        /// The scenario file (YAML).
+        scenario: PathBuf,
+        /// Seed for every random choice (default: the scenario's `seed:`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Where to write report.json, trace.jsonl and logs/ (default: reports/<scenario name>/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Validate scenario files without running them.
+    Check {
+        /// Scenario files.
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+    },
+    /// Print the JSON Schema of the scenario format.
+    Schema,
+    /// Re-run a recorded run with its seed and verify the trace hash.
+    Replay {
+        /// A report.json written by `chaoslab run`.
+        report: PathBuf,
+        /// Also write the replay's files here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// Every node kind this build knows.
+fn registry() -> Registry {
+    Registry::new()
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let registry = registry();
+    let code = match cli.command {
+        Command::Run { scenario, seed, out } => run(&registry, &scenario, seed, out),
+        Command::Check { scenarios } => check(&registry, &scenarios),
+        Command::Schema => {
+            let schema = scenario::schema::scenario_schema(&registry);
+            println!("{}", serde_json::to_string_pretty(&schema).expect("a schema serializes"));
+            EXIT_PASS
+        }
+        Command::Replay { report, out } => replay(&registry, &report, out),
+    };
+    ExitCode::from(code)
+}
+
+/// Reads and validates a scenario, printing diagnostics on failure.
+fn load(registry: &Registry, path: &Path) -> Result<Scenario, u8> {
+    let file = path.display().to_string();
+    let source = std::fs::read_to_string(path).map_err(|e| {
+        eprintln!("error: cannot read {file}: {e}");
+        EXIT_BAD_INPUT
+    })?;
+    scenario::parse_scenario(&file, &source, registry).map_err(|diags| {
+        eprint!("{}", diags.render(&file, &source));
+        let n = diags.len();
+        eprintln!("{file}: {n} error{}", if n == 1 { "" } else { "s" });
+        EXIT_BAD_INPUT
+    })
+}
+
+fn reproduce_command(path: &Path, seed: u64) -> String {
+    format!("chaoslab run {} --seed {seed}", path.display())
+}
+
+/// Runs a loaded scenario and measures its wall time.
+fn execute(registry: &Registry, scenario: Scenario, path: &Path, seed: Option<u64>) -> (RunReport, sim::Sim) {
+    let seed_used = seed.unwrap_or(scenario.seed);
+    let wall = std::time::Instant::now();
+    let (mut report, sim) = scenario::run(scenario, seed, registry, reproduce_command(path, seed_used));
+    report.wall_time_ms = (wall.elapsed().as_secs_f64() * 1e3 * 1000.0).round() / 1000.0;
+    (report, sim)
+}
+
+fn write(dir: &Path, report: &RunReport, sim: &sim::Sim) -> Result<(), u8> {
+    report::write_run(dir, report, sim).map_err(|e| {
+        eprintln!("error: cannot write the report to {}: {e}", dir.display());
+        EXIT_BAD_INPUT
+    })
+}
+
+fn run(registry: &Registry, path: &Path, seed: Option<u64>, out: Option<PathBuf>) -> u8 {
+    let scenario = match load(registry, path) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let dir = out.unwrap_or_else(|| Path::new("reports").join(report::file_safe(&scenario.name)));
+    let (report, sim) = execute(registry, scenario, path, seed);
+    if let Err(code) = write(&dir, &report, &sim) {
+        return code;
+    }
+    summarize(&report, &dir);
+    match report.result {
+        Verdict::Pass => EXIT_PASS,
+        Verdict::Fail => EXIT_FAIL,
+    }
+}
+
+fn summarize(report: &RunReport, dir: &Path) {
+    let verdict = match report.result {
+        Verdict::Pass => "PASS",
+        Verdict::Fail => "FAIL",
+    };
+    let passed = report.steps.iter().filter(|s| s.outcome == Outcome::Pass).count();
+    let speed = if report.wall_time_ms > 0.0 { report.virtual_time_ns as f64 / 1e6 / report.wall_time_ms } else { 0.0 };
+    println!("{verdict} {} (seed {})", report.scenario.name, report.seed);
+    println!(
+        "  steps {passed}/{} passed, {} invariant{}; {} virtual in {:.1} ms wall ({speed:.0}x); {} events",
+        report.steps.len(),
+        report.checks.len(),
+        if report.checks.len() == 1 { "" } else { "s" },
+        report.virtual_time,
+        report.wall_time_ms,
+        report.events_processed
+    );
+    if let Some(failure) = &report.failure {
+        println!("  {failure}");
+    }
+    for e in &report.fault_errors {
+        println!("  timed fault not applied: {e}");
+    }
+    println!("  trace {}  report {}", report.trace_hash, dir.join("report.json").display());
+    println!("reproduce: {}", report.reproduce);
+}
+
+fn check(registry: &Registry, paths: &[PathBuf]) -> u8 {
+    let mut code = EXIT_PASS;
+    for path in paths {
+        match load(registry, path) {
+            Ok(s) => println!("ok {} ({}: {} nodes, {} steps)", path.display(), s.name, s.nodes.len(), s.steps.len()),
+            Err(c) => code = code.max(c),
+        }
+    }
+    code
+}
+
+fn replay(registry: &Registry, report_path: &Path, out: Option<PathBuf>) -> u8 {
+    let recorded = match report::read_report(report_path) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let path = PathBuf::from(&recorded.scenario.file);
+    let scenario = match load(registry, &path) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let source_hash = format!("{:016x}", sim::digest(scenario.source.as_bytes()));
+    if source_hash != recorded.scenario.source_hash {
+        eprintln!(
+            "error: {} changed since the recorded run (source hash {} now, {} then); a replay would not be comparable",
+            path.display(),
+            source_hash,
+            recorded.scenario.source_hash
+        );
+        return EXIT_BAD_INPUT;
+    }
+    let (report, sim) = execute(registry, scenario, &path, Some(recorded.seed));
+    if let Some(dir) = out
+        && let Err(code) = write(&dir, &report, &sim)
+    {
+        return code;
+    }
+    if report.trace_hash == recorded.trace_hash && report.result == recorded.result {
+        println!(
+            "replay OK: {} seed {}: trace hash {} matches ({} events)",
+            recorded.scenario.name, recorded.seed, report.trace_hash, report.trace_events
+        );
+        EXIT_PASS
+    } else {
+        println!(
+            "replay MISMATCH: {} seed {}: trace hash {} now, {} recorded; result {:?} now, {:?} recorded",
+            recorded.scenario.name,
+            recorded.seed,
+            report.trace_hash,
+            recorded.trace_hash,
+            report.result,
+            recorded.result
+        );
+        EXIT_FAIL
+    }
+}

@@ -1,0 +1,215 @@
+//! `report`: what a run leaves behind. It owns the `report.json` schema (written
+//! after a run, read back by `chaoslab replay`), `trace.jsonl` and the per-node
+//! `logs/<node>.log` files.
+//!
+//! It depends on `sim` only to read a finished run's trace and logs; it knows
+//! nothing of the scenario format or of any node kind, and it never decides an
+//! exit code (the binary does).
+
+use serde::{Deserialize, Serialize};
+use sim::Sim;
+use std::io::Write as _;
+use std::path::Path;
+
+/// Bumped when `report.json` changes incompatibly.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Pass or fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Every step succeeded and every check held.
+    Pass,
+    /// A step or a check failed.
+    Fail,
+}
+
+/// How one step ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// It did what it should.
+    Pass,
+    /// It failed; the run stopped here.
+    Fail,
+    /// Not run because an earlier step failed.
+    Skipped,
+}
+
+/// The whole report of one run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// `report.json` format version.
+    pub format: u32,
+    /// chaoslab's version.
+    pub chaoslab_version: String,
+    /// Which scenario.
+    pub scenario: ScenarioInfo,
+    /// The seed the run used.
+    pub seed: u64,
+    /// Pass or fail.
+    pub result: Verdict,
+    /// The first failure, in words.
+    pub failure: Option<String>,
+    /// Every step in order.
+    pub steps: Vec<StepReport>,
+    /// Invariants checked throughout the run.
+    pub checks: Vec<CheckReport>,
+    /// Every node's final state.
+    pub nodes: Vec<NodeReport>,
+    /// Scheduled faults that could not be applied.
+    pub fault_errors: Vec<String>,
+    /// Kernel events processed.
+    pub events_processed: u64,
+    /// Virtual time simulated, in ns.
+    pub virtual_time_ns: u64,
+    /// Virtual time simulated, readable.
+    pub virtual_time: String,
+    /// Wall-clock time the run took, in ms (the only non-deterministic field).
+    pub wall_time_ms: f64,
+    /// Number of trace records.
+    pub trace_events: u64,
+    /// Fingerprint of the trace: same scenario + same seed ⇒ same hash.
+    pub trace_hash: String,
+    /// The command that reproduces this run.
+    pub reproduce: String,
+}
+
+/// The scenario a report is about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScenarioInfo {
+    /// Its `name:`.
+    pub name: String,
+    /// The file it was read from.
+    pub file: String,
+    /// Its `description:`.
+    pub description: String,
+    /// Fingerprint of the file's bytes, so replay can tell the file changed.
+    pub source_hash: String,
+}
+
+/// One step's outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepReport {
+    /// 1-based position in `steps:`.
+    pub index: usize,
+    /// Line in the scenario file.
+    pub line: u32,
+    /// The step's key (`kill`, `wait-until`, ...).
+    pub action: String,
+    /// The step as written.
+    pub text: String,
+    /// Virtual time it started, ns.
+    pub started_ns: u64,
+    /// Virtual time it ended, ns.
+    pub finished_ns: u64,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// What it observed, received or why it failed.
+    pub detail: String,
+}
+
+/// One invariant's outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckReport {
+    /// Line in the scenario file.
+    pub line: u32,
+    /// The invariant in words.
+    pub description: String,
+    /// Pass or fail.
+    pub outcome: Outcome,
+    /// How many times it was evaluated.
+    pub evaluations: u64,
+    /// When it first failed, ns.
+    pub violated_ns: Option<u64>,
+    /// What was observed when it failed.
+    pub detail: String,
+}
+
+/// One node at the end of the run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeReport {
+    /// Its name.
+    pub name: String,
+    /// Its kind.
+    pub kind: String,
+    /// Its host's name.
+    pub host: String,
+    /// `ip:port`.
+    pub address: String,
+    /// running, paused or down.
+    pub state: String,
+    /// How many times it was started.
+    pub starts: u32,
+    /// Lines in its log.
+    pub log_lines: usize,
+    /// Kind-specific final state (role, offsets, ...).
+    pub detail: serde_json::Value,
+}
+
+/// Writes `report.json`, `trace.jsonl` and `logs/<node>.log` into `dir`.
+pub fn write_run(dir: &Path, report: &RunReport, sim: &Sim) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir.join("logs"))?;
+    let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
+    std::fs::write(dir.join("report.json"), json + "\n")?;
+
+    let mut trace = std::io::BufWriter::new(std::fs::File::create(dir.join("trace.jsonl"))?);
+    let name = |p| sim.proc_name(p).to_owned();
+    for rec in sim.trace().records() {
+        writeln!(trace, "{}", sim::to_json_line(rec, &name))?;
+    }
+    trace.flush()?;
+
+    for p in sim.procs() {
+        let lines = sim.log_lines(p);
+        if lines.is_empty() {
+            continue;
+        }
+        let mut text = lines.join("\n");
+        text.push('\n');
+        std::fs::write(dir.join("logs").join(format!("{}.log", file_safe(sim.proc_name(p)))), text)?;
+    }
+    Ok(())
+}
+
+/// Reads a `report.json`.
+pub fn read_report(path: &Path) -> Result<RunReport, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let report: RunReport =
+        serde_json::from_str(&text).map_err(|e| format!("{}: not a chaoslab report: {e}", path.display()))?;
+    if report.format != FORMAT_VERSION {
+        return Err(format!(
+            "{}: report format {} is not supported (this chaoslab writes format {FORMAT_VERSION})",
+            path.display(),
+            report.format
+        ));
+    }
+    Ok(report)
+}
+
+/// A name usable as a file name: anything but `[A-Za-z0-9._-]` becomes `_`.
+pub fn file_safe(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect()
+}
+
+/// Formats ns of virtual time as seconds with millisecond precision, e.g. `12.345s`.
+pub fn seconds(ns: u64) -> String {
+    format!("{}.{:03}s", ns / 1_000_000_000, (ns / 1_000_000) % 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_safe_names() {
+        assert_eq!(file_safe("redis-6379"), "redis-6379");
+        assert_eq!(file_safe("a/b c"), "a_b_c");
+    }
+
+    #[test]
+    fn seconds_format() {
+        assert_eq!(seconds(12_345_678_901), "12.345s");
+        assert_eq!(seconds(0), "0.000s");
+    }
+}

@@ -1,0 +1,198 @@
+//! Extension points. A node kind (Redis, Sentinel, MySQL, ...) plugs into the
+//! runner by implementing [`NodeKind`]: it validates its nodes' config and builds
+//! their processes, and it contributes its own steps and conditions. The runner's
+//! built-in steps (faults, `sleep`, `wait-until`, ...) use the same [`Step`] and
+//! [`Condition`] traits, so a kind's vocabulary is a first-class part of the format.
+
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::model::NodeDecl;
+use crate::runner::Runtime;
+use crate::template::{NodeRef, Template};
+use crate::yaml::{Node, did_you_mean};
+use sim::{Factory, ProcId, Sim};
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+
+/// A step: something the scenario does, possibly advancing virtual time.
+pub trait Step {
+    /// Runs the step. `Ok` carries a short detail for the report (e.g. the reply
+    /// received); `Err` says what went wrong and fails the run.
+    fn run(&self, rt: &mut Runtime) -> Result<String, String>;
+}
+
+/// What a condition saw when it was evaluated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observation {
+    /// Whether the condition holds.
+    pub holds: bool,
+    /// What was observed, in words; also the value a `capture` takes.
+    pub observed: String,
+}
+
+/// A predicate over the state of the run. Conditions only look: they never send
+/// anything, so evaluating them cannot change the trace.
+pub trait Condition {
+    /// Evaluates the condition now. `Err` means it cannot be evaluated at all
+    /// (e.g. it names a capture that holds no node).
+    fn observe(&self, rt: &Runtime) -> Result<Observation, String>;
+    /// The condition in words, for reports ("6384 is master").
+    fn describe(&self) -> String;
+}
+
+/// The name and documentation of a step or condition, with its JSON Schema.
+#[derive(Clone, Debug)]
+pub struct Syntax {
+    /// The key that introduces it in YAML.
+    pub name: &'static str,
+    /// One line for `chaoslab schema` and editors.
+    pub doc: &'static str,
+    /// Schema of the value under the key.
+    pub schema: serde_json::Value,
+}
+
+/// A kind of node.
+pub trait NodeKind {
+    /// The value of `kind:` in the topology.
+    fn name(&self) -> &'static str;
+    /// Validates a node's declaration (its `config` above all) and returns the
+    /// factory that makes its process each time it starts.
+    fn build(&self, node: &NodeDecl) -> Result<Factory, Diagnostics>;
+    /// Steps this kind adds.
+    fn steps(&self) -> Vec<Syntax> {
+        Vec::new()
+    }
+    /// Conditions this kind adds.
+    fn conditions(&self) -> Vec<Syntax> {
+        Vec::new()
+    }
+    /// Parses a step whose key is one of [`NodeKind::steps`].
+    fn parse_step(&self, name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>, Diagnostic> {
+        let _ = cx;
+        Err(Diagnostic::new(value.span, format!("step `{name}` is not implemented by kind {}", self.name())))
+    }
+    /// Parses a condition whose key is one of [`NodeKind::conditions`].
+    fn parse_condition(&self, name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Condition>, Diagnostic> {
+        let _ = cx;
+        Err(Diagnostic::new(value.span, format!("condition `{name}` is not implemented by kind {}", self.name())))
+    }
+    /// The node's state at the end of a run, for the report.
+    fn final_state(&self, sim: &Sim, proc: ProcId) -> serde_json::Value {
+        let _ = (sim, proc);
+        serde_json::Value::Null
+    }
+}
+
+/// The node kinds a binary knows.
+#[derive(Default)]
+pub struct Registry {
+    kinds: Vec<Box<dyn NodeKind>>,
+}
+
+impl Registry {
+    /// An empty registry (only built-in steps and conditions).
+    pub fn new() -> Registry {
+        Registry::default()
+    }
+
+    /// Adds a kind. Panics if its name or one of its step or condition names is
+    /// already taken: that is a programming error, caught by any test.
+    pub fn register(&mut self, kind: Box<dyn NodeKind>) {
+        assert!(self.kind(kind.name()).is_none(), "kind {} registered twice", kind.name());
+        for s in kind.steps() {
+            assert!(!self.step_names().contains(&s.name), "step {} defined twice", s.name);
+        }
+        for c in kind.conditions() {
+            assert!(!self.condition_names().contains(&c.name), "condition {} defined twice", c.name);
+        }
+        self.kinds.push(kind);
+    }
+
+    /// The kind called `name`.
+    pub fn kind(&self, name: &str) -> Option<&dyn NodeKind> {
+        self.kinds.iter().find(|k| k.name() == name).map(|k| k.as_ref())
+    }
+
+    /// Registered kinds in registration order.
+    pub fn kinds(&self) -> impl Iterator<Item = &dyn NodeKind> {
+        self.kinds.iter().map(|k| k.as_ref())
+    }
+
+    /// Every step name, built-in first.
+    pub fn step_names(&self) -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = crate::builtin::steps().iter().map(|s| s.name).collect();
+        names.extend(self.kinds.iter().flat_map(|k| k.steps()).map(|s| s.name));
+        names
+    }
+
+    /// Every condition name, built-in first.
+    pub fn condition_names(&self) -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = crate::builtin::conditions().iter().map(|s| s.name).collect();
+        names.extend(self.kinds.iter().flat_map(|k| k.conditions()).map(|s| s.name));
+        names
+    }
+}
+
+/// What parsers of steps and conditions can consult.
+pub struct ParseCx<'a> {
+    /// All kinds, for nested conditions.
+    pub registry: &'a Registry,
+    /// The declared nodes (clients and hosts are resolved at run time).
+    pub nodes: &'a [NodeDecl],
+    /// Declared host names.
+    pub hosts: &'a [String],
+    /// Capture names declared by earlier steps.
+    pub(crate) captures: RefCell<BTreeSet<String>>,
+}
+
+impl ParseCx<'_> {
+    /// Parses a reference to a node: a declared name, or `${capture}`.
+    pub fn node_ref(&self, value: &Node, what: &str) -> Result<NodeRef, Diagnostic> {
+        let template = self.template(value, what)?;
+        if let Some(name) = template.literal() {
+            if self.nodes.iter().any(|n| n.name == name) {
+                return Ok(NodeRef { template, span: value.span });
+            }
+            let names: Vec<&str> = self.nodes.iter().map(|n| n.name.as_str()).collect();
+            let d = Diagnostic::new(value.span, format!("unknown node `{name}` in {what}")).with_label("not a node");
+            return Err(match did_you_mean(name, &names) {
+                Some(best) => d.with_hint(format!("did you mean `{best}`?")),
+                None if names.is_empty() => d.with_hint("no nodes are declared under `topology.nodes`"),
+                None => d.with_hint(format!("nodes are: {}", quoted(&names))),
+            });
+        }
+        Ok(NodeRef { template, span: value.span })
+    }
+
+    /// Parses a string that may contain `${capture}` references to earlier captures.
+    pub fn template(&self, value: &Node, what: &str) -> Result<Template, Diagnostic> {
+        let text = value.str(what)?;
+        let template = Template::parse(&text).map_err(|e| Diagnostic::new(value.span, e))?;
+        let captures = self.captures.borrow();
+        for var in template.vars() {
+            if !captures.contains(var) {
+                let known: Vec<&str> = captures.iter().map(String::as_str).collect();
+                let d = Diagnostic::new(value.span, format!("`${{{var}}}` is not captured by an earlier step"));
+                return Err(match did_you_mean(var, &known) {
+                    Some(best) => d.with_hint(format!("did you mean `${{{best}}}`?")),
+                    None => d.with_hint("capture it first, e.g. `- capture: {name: x, ...}`"),
+                });
+            }
+        }
+        Ok(template)
+    }
+
+    /// Declares that a step captures `name`, so later steps may use `${name}`.
+    pub fn declare_capture(&self, name: &str) {
+        self.captures.borrow_mut().insert(name.to_owned());
+    }
+
+    /// Parses a condition mapping: one key is one condition; several keys must all hold.
+    pub fn condition(&self, value: &Node, what: &str) -> Result<Box<dyn Condition>, Diagnostic> {
+        crate::builtin::parse_condition_map(value, what, &[], self).map(|(c, _)| c)
+    }
+}
+
+/// `a`, `b`, `c` — for hints.
+pub(crate) fn quoted(names: &[&str]) -> String {
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+}

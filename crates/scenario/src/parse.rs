@@ -1,0 +1,511 @@
+//! From a YAML document to a validated [`Scenario`]. Errors are collected, not
+//! stopped at, so one `chaoslab check` shows every problem in a file at once.
+
+use crate::builtin;
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::kind::{ParseCx, Registry, quoted};
+use crate::model::{HostDecl, Invariant, NodeDecl, Scenario, StepDecl, TimedFault};
+use crate::yaml::{self, Document, Node, Span, Value, did_you_mean};
+use sim::{Factory, Latency, LinkConfig, NetConfig};
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+/// Top-level keys.
+pub const TOP_KEYS: &[&str] =
+    &["name", "description", "seed", "start-time", "poll", "topology", "network", "faults", "invariants", "steps"];
+const TOPOLOGY_KEYS: &[&str] = &["network", "hosts", "nodes"];
+const HOST_KEYS: &[&str] = &["name", "ip"];
+const NODE_KEYS: &[&str] = &["name", "kind", "port", "host", "config", "start"];
+const NETWORK_KEYS: &[&str] = &["latency", "loss", "cross-host"];
+const LINK_KEYS: &[&str] = &["latency", "loss"];
+/// Keys every step may carry besides its action.
+pub const STEP_MODIFIERS: &[&str] = &["at", "note"];
+
+/// The default `poll`: how often waits and invariants look at the world.
+pub const DEFAULT_POLL: Duration = Duration::from_millis(10);
+/// Wall clock at virtual time zero unless `start-time` says otherwise.
+pub const DEFAULT_START_TIME: &str = "2026-01-01T00:00:00Z";
+
+/// Parses and validates a scenario file.
+pub fn parse_scenario(file: &str, source: &str, registry: &Registry) -> Result<Scenario, Diagnostics> {
+    let doc = yaml::parse(file, source)?;
+    let mut diags = Diagnostics::new();
+    let scenario = parse_document(&doc, registry, &mut diags);
+    match scenario {
+        Some(s) if diags.is_empty() => Ok(s),
+        _ => Err(diags),
+    }
+}
+
+fn parse_document(doc: &Document, registry: &Registry, diags: &mut Diagnostics) -> Option<Scenario> {
+    let mut top = keep(doc.root.map("the scenario"), diags)?;
+    let name = keep(top.required("name").and_then(|n| scenario_name(n)), diags);
+    let description = top.get("description").and_then(|n| keep(n.str("description"), diags)).unwrap_or_default();
+    let seed = top.get("seed").and_then(|n| keep(n.u64("seed"), diags)).unwrap_or(1);
+    let epoch_ms = match top.get("start-time") {
+        Some(n) => {
+            keep(n.str("start-time").and_then(|t| parse_start_time(&t).map_err(|e| Diagnostic::new(n.span, e))), diags)
+        }
+        None => parse_start_time(DEFAULT_START_TIME).ok(),
+    };
+    let poll = top.get("poll").and_then(|n| keep(positive_duration(n, "poll"), diags)).unwrap_or(DEFAULT_POLL);
+    let topology = top.required("topology");
+    let (hosts, nodes, factories) = match keep(topology, diags) {
+        Some(t) => parse_topology(t, doc, registry, diags),
+        None => (Vec::new(), Vec::new(), Vec::new()),
+    };
+    let net = top.get("network").map(|n| parse_network(n, diags)).unwrap_or_default();
+    let host_names: Vec<String> = hosts.iter().map(|h: &HostDecl| h.name.clone()).collect();
+    let cx = ParseCx { registry, nodes: &nodes, hosts: &host_names, captures: RefCell::new(BTreeSet::new()) };
+    let timed_faults = top.get("faults").map(|n| parse_timed_faults(n, doc, &cx, diags)).unwrap_or_default();
+    let invariants = top.get("invariants").map(|n| parse_invariants(n, &cx, diags)).unwrap_or_default();
+    let steps = match top.required("steps") {
+        Ok(n) => parse_steps(n, doc, &cx, diags),
+        Err(d) => {
+            diags.push(d.with_hint("a scenario needs at least one step, e.g. `steps: [{sleep: 1s}]`"));
+            Vec::new()
+        }
+    };
+    keep(top.finish(TOP_KEYS), diags);
+    Some(Scenario {
+        file: doc.file.clone(),
+        source: doc.source.clone(),
+        name: name?,
+        description,
+        seed,
+        epoch_ms: epoch_ms?,
+        poll,
+        hosts,
+        nodes,
+        factories,
+        net,
+        timed_faults,
+        invariants,
+        steps,
+    })
+}
+
+/// Keeps the value, or records the error and yields `None`.
+fn keep<T>(r: Result<T, Diagnostic>, diags: &mut Diagnostics) -> Option<T> {
+    r.map_err(|d| diags.push(d)).ok()
+}
+
+fn scenario_name(n: &Node) -> Result<String, Diagnostic> {
+    let name = n.str("name")?;
+    let ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    if !ok {
+        return Err(Diagnostic::new(n.span, format!("bad scenario name `{name}`"))
+            .with_hint("use letters, digits, `-`, `_` and `.`: it names the report directory"));
+    }
+    Ok(name)
+}
+
+fn positive_duration(n: &Node, what: &str) -> Result<Duration, Diagnostic> {
+    let d = n.duration(what)?;
+    if d.is_zero() {
+        return Err(Diagnostic::new(n.span, format!("{what} must be longer than 0s")));
+    }
+    Ok(d)
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` (UTC) to ms since the Unix epoch.
+pub fn parse_start_time(text: &str) -> Result<i64, String> {
+    let bad = || format!("invalid start-time `{text}`: expected UTC like `2026-11-21T10:00:00Z`");
+    let b = text.as_bytes();
+    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'Z'
+    {
+        return Err(bad());
+    }
+    let num = |r: std::ops::Range<usize>| text[r].parse::<i64>().map_err(|_| bad());
+    let (y, m, d, hh, mm, ss) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || d < 1 || d > month_days[(m - 1) as usize] {
+        return Err(bad());
+    }
+    if hh > 23 || mm > 59 || ss > 59 {
+        return Err(bad());
+    }
+    // Days from the civil date (proleptic Gregorian), after Howard Hinnant's algorithm.
+    let (y2, m2) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = y2 / 400;
+    let yoe = y2 - era * 400;
+    let doy = (153 * m2 + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Ok(((days * 24 + hh) * 60 + mm) * 60_000 + ss * 1000)
+}
+
+fn parse_topology(
+    t: &Node,
+    doc: &Document,
+    registry: &Registry,
+    diags: &mut Diagnostics,
+) -> (Vec<HostDecl>, Vec<NodeDecl>, Vec<Factory>) {
+    let Some(mut m) = keep(t.map("topology"), diags) else {
+        return (Vec::new(), Vec::new(), Vec::new());
+    };
+    let bridge = match m.get("network") {
+        None => false,
+        Some(n) => match keep(n.str("topology.network"), diags).as_deref() {
+            Some("host") => false,
+            Some("bridge") => true,
+            Some(other) => {
+                diags.push(Diagnostic::new(n.span, format!("unknown network mode `{other}`")).with_hint(
+                    "`host` (every node on 127.0.0.1, like --net host) or `bridge` (a host per node on 172.17.0.x)",
+                ));
+                false
+            }
+            None => false,
+        },
+    };
+    let mut hosts: Vec<HostDecl> = Vec::new();
+    if let Some(list) = m.get("hosts").and_then(|n| keep(n.seq("topology.hosts"), diags)) {
+        for h in list {
+            if let Some(host) = keep(parse_host(h, &hosts), diags) {
+                hosts.push(host);
+            }
+        }
+    }
+    let mut nodes: Vec<NodeDecl> = Vec::new();
+    let mut factories = Vec::new();
+    let node_list = m.required("nodes").and_then(|n| n.seq("topology.nodes"));
+    for (i, n) in keep(node_list, diags).unwrap_or(&[]).iter().enumerate() {
+        let Some(node) = keep(parse_node(n, i, bridge, doc, registry, &mut hosts, &nodes), diags) else {
+            continue;
+        };
+        let kind = registry.kind(&node.kind).expect("parse_node checked the kind");
+        match kind.build(&node) {
+            Ok(f) => factories.push(f),
+            Err(ds) => diags.extend(ds),
+        }
+        nodes.push(node);
+    }
+    keep(m.finish(TOPOLOGY_KEYS), diags);
+    (hosts, nodes, factories)
+}
+
+fn parse_host(n: &Node, earlier: &[HostDecl]) -> Result<HostDecl, Diagnostic> {
+    let mut m = n.map("host")?;
+    let name_node = m.required("name")?;
+    let name = name_node.str("host name")?;
+    let ip_node = m.required("ip")?;
+    let ip_text = ip_node.str("host ip")?;
+    let ip: Ipv4Addr = ip_text.parse().map_err(|_| {
+        Diagnostic::new(ip_node.span, format!("invalid IPv4 address `{ip_text}`")).with_hint("e.g. 172.17.0.2")
+    })?;
+    m.finish(HOST_KEYS)?;
+    if earlier.iter().any(|h| h.name == name) {
+        return Err(Diagnostic::new(name_node.span, format!("host `{name}` is declared twice")));
+    }
+    if let Some(h) = earlier.iter().find(|h| h.ip == ip) {
+        return Err(Diagnostic::new(ip_node.span, format!("address {ip} is already used by host `{}`", h.name)));
+    }
+    Ok(HostDecl { name, ip })
+}
+
+fn parse_node(
+    n: &Node,
+    index: usize,
+    bridge: bool,
+    doc: &Document,
+    registry: &Registry,
+    hosts: &mut Vec<HostDecl>,
+    earlier: &[NodeDecl],
+) -> Result<NodeDecl, Diagnostic> {
+    let mut m = n.map("node")?;
+    let kind_node = m.required("kind")?;
+    let kind = kind_node.str("kind")?;
+    if registry.kind(&kind).is_none() {
+        let names: Vec<&str> = registry.kinds().map(|k| k.name()).collect();
+        let d = Diagnostic::new(kind_node.span, format!("unknown node kind `{kind}`")).with_label("unknown kind");
+        return Err(match (did_you_mean(&kind, &names), names.is_empty()) {
+            (Some(best), _) => d.with_hint(format!("did you mean `{best}`?")),
+            (None, true) => d.with_hint("this chaoslab build has no node kinds registered"),
+            (None, false) => d.with_hint(format!("known kinds: {}", quoted(&names))),
+        });
+    }
+    let port_node = m.required("port")?;
+    let port = port_node.u64("port")?;
+    let port = u16::try_from(port).ok().filter(|p| *p > 0).ok_or_else(|| {
+        Diagnostic::new(port_node.span, format!("port {port} is out of range")).with_hint("ports go from 1 to 65535")
+    })?;
+    let (name, name_span) = match m.get("name") {
+        Some(v) => (v.str("node name")?, v.span),
+        None => (port.to_string(), port_node.span),
+    };
+    if name.is_empty() || name.contains("${") || name.chars().any(char::is_whitespace) {
+        return Err(Diagnostic::new(name_span, format!("bad node name `{name}`")).with_hint("no spaces and no `${`"));
+    }
+    if earlier.iter().any(|e| e.name == name) {
+        return Err(Diagnostic::new(name_span, format!("node `{name}` is declared twice"))
+            .with_hint("give each node a distinct `name:`"));
+    }
+    let host = match m.get("host") {
+        Some(h) => {
+            let host = h.str("host")?;
+            if !hosts.iter().any(|d| d.name == host) {
+                let names: Vec<&str> = hosts.iter().map(|d| d.name.as_str()).collect();
+                let d = Diagnostic::new(h.span, format!("unknown host `{host}`"));
+                return Err(match did_you_mean(&host, &names) {
+                    Some(best) => d.with_hint(format!("did you mean `{best}`?")),
+                    None => d.with_hint("declare it under `topology.hosts`"),
+                });
+            }
+            host
+        }
+        None if bridge => {
+            // Docker's default bridge hands out 172.17.0.2, .3, ... in start order.
+            let ip = Ipv4Addr::new(172, 17, 0, 2 + index as u8);
+            if hosts.iter().any(|h| h.ip == ip || h.name == name) {
+                return Err(Diagnostic::new(n.span, format!("cannot give node `{name}` its own host {ip}"))
+                    .with_hint("that name or address is already a declared host; set `host:` explicitly"));
+            }
+            hosts.push(HostDecl { name: name.clone(), ip });
+            name.clone()
+        }
+        None => {
+            if !hosts.iter().any(|h| h.name == "localhost") {
+                hosts.push(HostDecl { name: "localhost".to_owned(), ip: Ipv4Addr::LOCALHOST });
+            }
+            "localhost".to_owned()
+        }
+    };
+    let ip = hosts.iter().find(|h| h.name == host).map(|h| h.ip).expect("host resolved above");
+    if let Some(other) = earlier.iter().find(|e| e.host == host && e.port == port) {
+        return Err(Diagnostic::new(
+            port_node.span,
+            format!("port {port} on host {host} is already taken by node `{}`", other.name),
+        ));
+    }
+    let (config, config_lines) = match m.get("config") {
+        Some(c) => (c.str("config")?, config_lines(c, doc)),
+        None => (String::new(), Vec::new()),
+    };
+    let start = match m.get("start") {
+        Some(s) => s.bool("start")?,
+        None => true,
+    };
+    m.finish(NODE_KEYS)?;
+    Ok(NodeDecl { name, kind, host, ip, port, config, config_lines, start, span: n.span })
+}
+
+/// Spans of each line of a block-scalar config (`config: |`), so kinds can point
+/// at the directive that is wrong.
+fn config_lines(c: &Node, doc: &Document) -> Vec<Span> {
+    let src = &doc.source;
+    let starts_block = src.get(c.span.offset..).is_some_and(|s| s.starts_with('|') || s.starts_with('>'));
+    if !starts_block {
+        return vec![c.span];
+    }
+    let mut spans = Vec::new();
+    let mut offset = match src[c.span.offset..].find('\n') {
+        Some(i) => c.span.offset + i + 1,
+        None => return vec![c.span],
+    };
+    let mut line = c.span.line + 1;
+    let text = c.as_text().unwrap_or_default();
+    for content in text.lines() {
+        let Some(rest) = src.get(offset..) else { break };
+        let line_end = rest.find('\n').map_or(src.len(), |i| offset + i);
+        let indent = src[offset..line_end].len() - src[offset..line_end].trim_start().len();
+        spans.push(Span {
+            line,
+            column: indent as u32 + 1,
+            offset: offset + indent,
+            len: content.trim_end().len().max(1),
+        });
+        offset = line_end + 1;
+        line += 1;
+    }
+    spans
+}
+
+fn latency(n: &Node) -> Result<Latency, Diagnostic> {
+    if let Value::Map(_) = n.value {
+        let mut m = n.map("latency")?;
+        let min = m.required("min")?.duration("latency.min")?;
+        let max_node = m.required("max")?;
+        let max = max_node.duration("latency.max")?;
+        m.finish(&["min", "max"])?;
+        if max < min {
+            return Err(Diagnostic::new(max_node.span, "latency max is below min"));
+        }
+        return Ok(Latency::Uniform { min, max });
+    }
+    Ok(Latency::Fixed(n.duration("latency")?))
+}
+
+fn loss(n: &Node) -> Result<f64, Diagnostic> {
+    let p = n.f64("loss")?;
+    if !(0.0..1.0).contains(&p) {
+        return Err(Diagnostic::new(n.span, format!("loss {p} is not a probability below 1"))
+            .with_hint("e.g. 0.01 for 1% of transmissions lost (and retransmitted)"));
+    }
+    Ok(p)
+}
+
+/// A link config from `{latency, loss}`, starting from `base`.
+pub(crate) fn link_config(n: &Node, base: LinkConfig, extra: &[&str]) -> Result<LinkConfig, Diagnostic> {
+    let mut m = n.map("link")?;
+    let mut c = base;
+    if let Some(l) = m.get("latency") {
+        c.latency = latency(l)?;
+    }
+    if let Some(l) = m.get("loss") {
+        c.loss = loss(l)?;
+    }
+    for k in extra {
+        m.get(k);
+    }
+    let known: Vec<&str> = LINK_KEYS.iter().chain(extra).copied().collect();
+    m.finish(&known)?;
+    Ok(c)
+}
+
+fn parse_network(n: &Node, diags: &mut Diagnostics) -> NetConfig {
+    let mut net = NetConfig::default();
+    let Some(mut m) = keep(n.map("network"), diags) else { return net };
+    if let Some(l) = m.get("latency").and_then(|l| keep(latency(l), diags)) {
+        net.same_host.latency = l;
+        net.cross_host.latency = l;
+    }
+    if let Some(p) = m.get("loss").and_then(|l| keep(loss(l), diags)) {
+        net.same_host.loss = p;
+        net.cross_host.loss = p;
+    }
+    if let Some(c) = m.get("cross-host").and_then(|c| keep(link_config(c, net.cross_host, &[]), diags)) {
+        net.cross_host = c;
+    }
+    keep(m.finish(NETWORK_KEYS), diags);
+    net
+}
+
+/// The action key of a step mapping, its value, and its modifiers.
+struct StepParts<'a> {
+    action: &'a yaml::Entry,
+    at: Option<Duration>,
+}
+
+fn step_parts<'a>(n: &'a Node, cx: &ParseCx<'_>, what: &str) -> Result<StepParts<'a>, Diagnostic> {
+    let Value::Map(entries) = &n.value else {
+        return Err(Diagnostic::new(n.span, format!("expected a mapping for {what}, found a {}", n.kind_name()))
+            .with_hint("a step is one key, e.g. `- sleep: 2s` or `- kill: \"6381\"`"));
+    };
+    let mut action = None;
+    let mut at = None;
+    let known = cx.registry.step_names();
+    for e in entries {
+        match e.key.as_str() {
+            "at" => at = Some(e.value.duration("at")?),
+            "note" => {
+                e.value.str("note")?;
+            }
+            key if known.contains(&key) => {
+                if let Some(first) = action {
+                    let first: &yaml::Entry = first;
+                    return Err(Diagnostic::new(
+                        e.key_span,
+                        format!("a {what} has one action, found `{}` and `{key}`", first.key),
+                    )
+                    .with_hint("split them into two steps"));
+                }
+                action = Some(e);
+            }
+            key => {
+                let mut candidates = known.clone();
+                candidates.extend_from_slice(STEP_MODIFIERS);
+                let d = Diagnostic::new(e.key_span, format!("unknown step `{key}`")).with_label("unknown step");
+                return Err(match did_you_mean(key, &candidates) {
+                    Some(best) => d.with_hint(format!("did you mean `{best}`?")),
+                    None => d.with_hint(format!("steps are: {}", quoted(&known))),
+                });
+            }
+        }
+    }
+    let action = action.ok_or_else(|| {
+        Diagnostic::new(n.span, format!("this {what} has no action"))
+            .with_hint(format!("steps are: {}", quoted(&known)))
+    })?;
+    Ok(StepParts { action, at })
+}
+
+fn first_line(doc: &Document, span: Span) -> String {
+    let line = doc.source.lines().nth(span.line.saturating_sub(1) as usize).unwrap_or("");
+    let from = (span.column.saturating_sub(1) as usize).min(line.len());
+    line.get(from..).unwrap_or(line).trim().trim_start_matches("- ").to_owned()
+}
+
+fn parse_steps(n: &Node, doc: &Document, cx: &ParseCx<'_>, diags: &mut Diagnostics) -> Vec<StepDecl> {
+    let Some(list) = keep(n.seq("steps"), diags) else { return Vec::new() };
+    if list.is_empty() {
+        diags.push(Diagnostic::new(n.span, "`steps` is empty").with_hint("add at least one step, e.g. `- sleep: 1s`"));
+    }
+    let mut steps = Vec::new();
+    for item in list {
+        let Some(parts) = keep(step_parts(item, cx, "step"), diags) else { continue };
+        let step = builtin::parse_step(&parts.action.key, &parts.action.value, cx);
+        if let Some(step) = keep(step, diags) {
+            steps.push(StepDecl {
+                span: item.span,
+                action: parts.action.key.clone(),
+                text: first_line(doc, item.span),
+                at: parts.at,
+                step,
+            });
+        }
+    }
+    steps
+}
+
+fn parse_timed_faults(n: &Node, doc: &Document, cx: &ParseCx<'_>, diags: &mut Diagnostics) -> Vec<TimedFault> {
+    let Some(list) = keep(n.seq("faults"), diags) else { return Vec::new() };
+    let mut faults = Vec::new();
+    for item in list {
+        let Some(parts) = keep(step_parts(item, cx, "fault"), diags) else { continue };
+        let key = parts.action.key.as_str();
+        if !builtin::FAULT_STEPS.contains(&key) {
+            diags.push(Diagnostic::new(parts.action.key_span, format!("`{key}` is not a fault")).with_hint(format!(
+                "`faults:` takes {}; put other actions under `steps:`",
+                quoted(builtin::FAULT_STEPS)
+            )));
+            continue;
+        }
+        let Some(at) = parts.at else {
+            diags.push(
+                Diagnostic::new(item.span, "a timed fault needs `at:`").with_hint("e.g. `- {at: 30s, kill: \"6381\"}`"),
+            );
+            continue;
+        };
+        if let Some(step) = keep(builtin::parse_step(key, &parts.action.value, cx), diags) {
+            faults.push(TimedFault { at, span: item.span, step, text: first_line(doc, item.span) });
+        }
+    }
+    faults.sort_by_key(|f| f.at);
+    faults
+}
+
+fn parse_invariants(n: &Node, cx: &ParseCx<'_>, diags: &mut Diagnostics) -> Vec<Invariant> {
+    let Some(list) = keep(n.seq("invariants"), diags) else { return Vec::new() };
+    list.iter()
+        .filter_map(|item| {
+            keep(cx.condition(item, "invariant"), diags).map(|condition| Invariant { span: item.span, condition })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_time_is_utc_epoch_ms() {
+        assert_eq!(parse_start_time("1970-01-01T00:00:00Z"), Ok(0));
+        assert_eq!(parse_start_time("2026-01-01T00:00:00Z"), Ok(1_767_225_600_000));
+        assert_eq!(parse_start_time("2024-02-29T12:34:56Z"), Ok(1_709_210_096_000));
+        assert!(parse_start_time("2023-02-29T00:00:00Z").is_err());
+        assert!(parse_start_time("2026-01-01 00:00:00").is_err());
+    }
+}

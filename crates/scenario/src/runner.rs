@@ -1,0 +1,347 @@
+//! Runs a scenario: builds the topology on the kernel, starts the nodes, runs the
+//! steps in order (applying timed faults and checking invariants as virtual time
+//! passes), and produces the report. The first failing step or invariant ends the
+//! run; the remaining steps are reported as skipped.
+
+use crate::kind::{Condition, Observation, Registry};
+use crate::model::{Scenario, TimedFault};
+use crate::template::{NodeRef, Template};
+use crate::yaml::format_duration;
+use report::{CheckReport, NodeReport, Outcome, RunReport, ScenarioInfo, StepReport, Verdict};
+use sim::{Endpoint, Fault, HostId, Instant, LinkConfig, ProcId, ProcState, Sim, SimConfig};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// The state steps and conditions work on.
+pub struct Runtime {
+    /// The simulation.
+    pub sim: Sim,
+    /// Values captured so far, by name.
+    pub captures: BTreeMap<String, String>,
+    poll: Duration,
+    net: sim::NetConfig,
+    timed: Vec<TimedFault>,
+    next_timed: usize,
+    invariants: Vec<InvariantState>,
+    failure: Option<String>,
+    kinds: BTreeMap<ProcId, String>,
+}
+
+struct InvariantState {
+    line: u32,
+    condition: Box<dyn Condition>,
+    evaluations: u64,
+    violated: Option<(Instant, String)>,
+}
+
+impl Runtime {
+    /// The process a reference names (after filling in captures).
+    pub fn proc(&self, r: &NodeRef) -> Result<ProcId, String> {
+        let name = self.render(&r.template)?;
+        self.sim.proc_by_name(&name).ok_or_else(|| format!("`{name}` (from {r}) is not a node"))
+    }
+
+    /// The host a reference names: a host by name, or the host of a node.
+    pub fn host(&self, r: &NodeRef) -> Result<HostId, String> {
+        let name = self.render(&r.template)?;
+        if let Some(h) = self.sim.host_by_name(&name) {
+            return Ok(h);
+        }
+        self.sim
+            .proc_by_name(&name)
+            .map(|p| self.sim.host_of(p))
+            .ok_or_else(|| format!("`{name}` (from {r}) is neither a host nor a node"))
+    }
+
+    /// A partition or link endpoint: a node, a client, or a whole host.
+    pub fn endpoint(&self, r: &NodeRef) -> Result<Endpoint, String> {
+        let name = self.render(&r.template)?;
+        if let Some(p) = self.sim.proc_by_name(&name) {
+            return Ok(Endpoint::Process(p));
+        }
+        self.sim
+            .host_by_name(&name)
+            .map(Endpoint::Host)
+            .ok_or_else(|| format!("`{name}` (from {r}) is neither a node nor a host"))
+    }
+
+    /// The link two endpoints have when no `link` step changed it.
+    pub fn default_link(&self, a: Endpoint, b: Endpoint) -> LinkConfig {
+        let host = |e: Endpoint| match e {
+            Endpoint::Host(h) => h,
+            Endpoint::Process(p) => self.sim.host_of(p),
+        };
+        if host(a) == host(b) { self.net.same_host } else { self.net.cross_host }
+    }
+
+    /// Fills in `${capture}` references.
+    pub fn render(&self, t: &Template) -> Result<String, String> {
+        t.render(&self.captures)
+    }
+
+    /// The kind of a node, if it is one (clients have none).
+    pub fn kind_of(&self, p: ProcId) -> Option<&str> {
+        self.kinds.get(&p).map(String::as_str)
+    }
+
+    /// How often waits look at the world.
+    pub fn poll(&self) -> Duration {
+        self.poll
+    }
+
+    /// Applies a fault now; refusing it (e.g. killing a node that is down) fails the step.
+    pub fn apply(&mut self, fault: Fault) -> Result<(), String> {
+        self.sim.apply(fault).map_err(|e| e.to_string())
+    }
+
+    /// Lets `d` of virtual time pass, applying timed faults and checking invariants.
+    pub fn advance(&mut self, d: Duration) -> Result<(), String> {
+        let until = self.sim.now() + d;
+        self.advance_until(until, |_| Ok(false)).map(|_| ())
+    }
+
+    /// Polls `condition` until it holds or `within` has passed; the timeout error
+    /// says what was observed last.
+    pub fn wait_for(
+        &mut self,
+        condition: &dyn Condition,
+        within: Duration,
+        poll: Option<Duration>,
+    ) -> Result<Observation, String> {
+        let deadline = self.sim.now() + within;
+        let mut last = None;
+        let saved = self.poll;
+        if let Some(p) = poll {
+            self.poll = p;
+        }
+        let result = self.advance_until(deadline, |rt| {
+            let o = condition.observe(rt)?;
+            let holds = o.holds;
+            last = Some(o);
+            Ok(holds)
+        });
+        self.poll = saved;
+        match result? {
+            true => Ok(last.expect("observed at least once")),
+            false => Err(format!(
+                "timed out after {} waiting for {}; last observed: {}",
+                format_duration(within),
+                condition.describe(),
+                last.map_or_else(|| "nothing".to_owned(), |o| o.observed)
+            )),
+        }
+    }
+
+    /// Runs until `done` returns true (checked now and at every poll) or `until`.
+    /// Returns whether `done` held. Kinds use this to wait for a reply.
+    pub fn advance_until(
+        &mut self,
+        until: Instant,
+        mut done: impl FnMut(&Runtime) -> Result<bool, String>,
+    ) -> Result<bool, String> {
+        loop {
+            self.check_invariants()?;
+            if done(self)? {
+                return Ok(true);
+            }
+            let now = self.sim.now();
+            if now >= until {
+                return Ok(false);
+            }
+            let mut next = (now + self.poll).min(until);
+            if let Some(f) = self.timed.get(self.next_timed) {
+                next = next.min(Instant::ZERO + f.at);
+            }
+            self.sim.run_until(next);
+            self.apply_due_faults()?;
+        }
+    }
+
+    fn apply_due_faults(&mut self) -> Result<(), String> {
+        while let Some(f) = self.timed.get(self.next_timed) {
+            if Instant::ZERO + f.at > self.sim.now() {
+                break;
+            }
+            self.next_timed += 1;
+            let step = std::mem::replace(&mut self.timed[self.next_timed - 1].step, Box::new(Noop));
+            let text = self.timed[self.next_timed - 1].text.clone();
+            self.sim.record("timed-fault", text.clone());
+            let result = step.run(self);
+            self.timed[self.next_timed - 1].step = step;
+            result.map_err(|e| format!("timed fault `{text}` failed: {e}"))?;
+        }
+        Ok(())
+    }
+
+    fn check_invariants(&mut self) -> Result<(), String> {
+        let mut invariants = std::mem::take(&mut self.invariants);
+        let mut failure = None;
+        for inv in invariants.iter_mut().filter(|i| i.violated.is_none()) {
+            inv.evaluations += 1;
+            let verdict = inv.condition.observe(self);
+            let broken = match verdict {
+                Ok(o) if o.holds => None,
+                Ok(o) => Some(o.observed),
+                Err(e) => Some(e),
+            };
+            if let Some(observed) = broken {
+                let msg = format!("invariant {} (line {}) broken: {observed}", inv.condition.describe(), inv.line);
+                inv.violated = Some((self.sim.now(), observed));
+                failure.get_or_insert(msg);
+            }
+        }
+        self.invariants = invariants;
+        match failure {
+            Some(f) => Err(f),
+            None => Ok(()),
+        }
+    }
+}
+
+struct Noop;
+
+impl crate::kind::Step for Noop {
+    fn run(&self, _: &mut Runtime) -> Result<String, String> {
+        Ok(String::new())
+    }
+}
+
+/// Runs `scenario` with `seed` (or its own), returning the report (without wall
+/// time, which the caller measures) and the finished simulation.
+pub fn run(mut scenario: Scenario, seed: Option<u64>, registry: &Registry, reproduce: String) -> (RunReport, Sim) {
+    let seed = seed.unwrap_or(scenario.seed);
+    let mut sim = Sim::new(SimConfig { seed, epoch_ms: scenario.epoch_ms, net: scenario.net, record_trace: true });
+    for h in &scenario.hosts {
+        sim.add_host(&h.name, h.ip);
+    }
+    let mut kinds = BTreeMap::new();
+    let factories = std::mem::take(&mut scenario.factories);
+    for (node, factory) in scenario.nodes.iter().zip(factories) {
+        let host = sim.host_by_name(&node.host).expect("parser declared every host");
+        let p = sim.add_process(host, &node.name, factory);
+        kinds.insert(p, node.kind.clone());
+    }
+    let invariants = std::mem::take(&mut scenario.invariants)
+        .into_iter()
+        .map(|i| InvariantState { line: i.span.line, condition: i.condition, evaluations: 0, violated: None })
+        .collect();
+    let mut rt = Runtime {
+        sim,
+        captures: BTreeMap::new(),
+        poll: scenario.poll,
+        net: scenario.net,
+        timed: std::mem::take(&mut scenario.timed_faults),
+        next_timed: 0,
+        invariants,
+        failure: None,
+        kinds,
+    };
+    for (node, p) in scenario.nodes.iter().zip(rt.sim.procs().collect::<Vec<_>>()) {
+        if node.start {
+            rt.sim.apply(Fault::Start(p)).expect("a fresh node starts");
+        }
+    }
+
+    let mut steps = Vec::new();
+    for (i, step) in scenario.steps.iter().enumerate() {
+        let index = i + 1;
+        let mut report = StepReport {
+            index,
+            line: step.span.line,
+            action: step.action.clone(),
+            text: step.text.clone(),
+            started_ns: rt.sim.now().as_nanos(),
+            finished_ns: rt.sim.now().as_nanos(),
+            outcome: Outcome::Skipped,
+            detail: String::new(),
+        };
+        if rt.failure.is_none() {
+            rt.sim.record("step", format!("#{index} line {}: {}", step.span.line, step.text));
+            let result = match step.at {
+                Some(at) if Instant::ZERO + at > rt.sim.now() => rt.advance((Instant::ZERO + at) - rt.sim.now()),
+                _ => Ok(()),
+            }
+            .and_then(|()| {
+                report.started_ns = rt.sim.now().as_nanos();
+                step.step.run(&mut rt)
+            })
+            .and_then(|detail| rt.check_invariants().map(|()| detail));
+            report.finished_ns = rt.sim.now().as_nanos();
+            match result {
+                Ok(detail) => {
+                    report.outcome = Outcome::Pass;
+                    report.detail = detail;
+                }
+                Err(e) => {
+                    report.outcome = Outcome::Fail;
+                    rt.sim.record("failure", format!("step #{index}: {e}"));
+                    rt.failure = Some(format!("step {index} (line {}: {}) failed: {e}", step.span.line, step.text));
+                    report.detail = e;
+                }
+            }
+        }
+        steps.push(report);
+    }
+
+    let checks = rt
+        .invariants
+        .iter()
+        .map(|i| CheckReport {
+            line: i.line,
+            description: i.condition.describe(),
+            outcome: if i.violated.is_some() { Outcome::Fail } else { Outcome::Pass },
+            evaluations: i.evaluations,
+            violated_ns: i.violated.as_ref().map(|(t, _)| t.as_nanos()),
+            detail: i.violated.as_ref().map(|(_, o)| o.clone()).unwrap_or_default(),
+        })
+        .collect();
+    let nodes = scenario
+        .nodes
+        .iter()
+        .map(|n| {
+            let p = rt.sim.proc_by_name(&n.name).expect("node was added");
+            let state = match rt.sim.proc_state(p) {
+                ProcState::Running => "running",
+                ProcState::Paused => "paused",
+                ProcState::Down => "down",
+            };
+            let detail = registry.kind(&n.kind).map_or(serde_json::Value::Null, |k| k.final_state(&rt.sim, p));
+            NodeReport {
+                name: n.name.clone(),
+                kind: n.kind.clone(),
+                host: n.host.clone(),
+                address: format!("{}:{}", n.ip, n.port),
+                state: state.to_owned(),
+                starts: rt.sim.incarnation(p),
+                log_lines: rt.sim.log_lines(p).len(),
+                detail,
+            }
+        })
+        .collect();
+    let sim = rt.sim;
+    let report = RunReport {
+        format: report::FORMAT_VERSION,
+        chaoslab_version: env!("CARGO_PKG_VERSION").to_owned(),
+        scenario: ScenarioInfo {
+            name: scenario.name.clone(),
+            file: scenario.file.clone(),
+            description: scenario.description.clone(),
+            source_hash: format!("{:016x}", sim::digest(scenario.source.as_bytes())),
+        },
+        seed,
+        result: if rt.failure.is_none() { Verdict::Pass } else { Verdict::Fail },
+        failure: rt.failure,
+        steps,
+        checks,
+        nodes,
+        fault_errors: sim.fault_errors().iter().map(|(t, e)| format!("{t}: {e}")).collect(),
+        events_processed: sim.events_processed(),
+        virtual_time_ns: sim.now().as_nanos(),
+        virtual_time: report::seconds(sim.now().as_nanos()),
+        wall_time_ms: 0.0,
+        trace_events: sim.trace().len(),
+        trace_hash: sim.trace().hash_hex(),
+        reproduce,
+    };
+    (report, sim)
+}

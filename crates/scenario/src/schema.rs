@@ -1,0 +1,104 @@
+//! The JSON Schema of the scenario format, for editors (`chaoslab schema`). It is
+//! assembled from the same [`Syntax`] tables the parser dispatches on, so a step
+//! a kind adds appears in the schema without anyone editing it here.
+
+use crate::builtin;
+use crate::kind::{Registry, Syntax};
+use crate::parse::{DEFAULT_POLL, DEFAULT_START_TIME};
+use crate::yaml::format_duration;
+use schemars::Schema;
+use serde_json::{Map, Value, json};
+
+fn one_key_objects(syntaxes: &[Syntax], extra: &Map<String, Value>) -> Vec<Value> {
+    syntaxes
+        .iter()
+        .map(|s| {
+            let mut props = extra.clone();
+            props.insert(s.name.to_owned(), s.schema.clone());
+            json!({
+                "type": "object",
+                "description": s.doc,
+                "required": [s.name],
+                "properties": props,
+                "additionalProperties": false,
+            })
+        })
+        .collect()
+}
+
+/// The schema for scenario files with every step and condition `registry` knows.
+pub fn scenario_schema(registry: &Registry) -> Schema {
+    let mut steps = builtin::steps();
+    let mut conditions = builtin::conditions();
+    let mut kinds = Vec::new();
+    for k in registry.kinds() {
+        steps.extend(k.steps());
+        conditions.extend(k.conditions());
+        kinds.push(k.name());
+    }
+    let modifiers: Map<String, Value> = [
+        ("at".to_owned(), json!({"type": "string", "description": "run no earlier than this virtual time, e.g. 30s"})),
+        ("note".to_owned(), json!({"type": "string", "description": "a comment shown in reports"})),
+    ]
+    .into_iter()
+    .collect();
+    let condition_props: Map<String, Value> =
+        conditions.iter().map(|c| (c.name.to_owned(), c.schema.clone())).collect();
+    let kind_schema = if kinds.is_empty() { json!({"type": "string"}) } else { json!({"enum": kinds}) };
+    let value = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "chaoslab scenario",
+        "type": "object",
+        "required": ["name", "topology", "steps"],
+        "additionalProperties": false,
+        "properties": {
+            "name": {"type": "string", "pattern": "^[A-Za-z0-9._-]+$", "description": "names the report directory"},
+            "description": {"type": "string"},
+            "seed": {"type": "integer", "minimum": 0, "default": 1},
+            "start-time": {"type": "string", "default": DEFAULT_START_TIME, "description": "wall clock at virtual time zero (UTC)"},
+            "poll": {"type": "string", "default": format_duration(DEFAULT_POLL), "description": "how often waits and invariants look"},
+            "topology": {
+                "type": "object",
+                "required": ["nodes"],
+                "additionalProperties": false,
+                "properties": {
+                    "network": {"enum": ["host", "bridge"], "default": "host"},
+                    "hosts": {"type": "array", "items": {"type": "object", "required": ["name", "ip"], "additionalProperties": false,
+                        "properties": {"name": {"type": "string"}, "ip": {"type": "string", "format": "ipv4"}}}},
+                    "nodes": {"type": "array", "items": {
+                        "type": "object",
+                        "required": ["kind", "port"],
+                        "additionalProperties": false,
+                        "properties": {
+                            "name": {"type": "string", "description": "defaults to the port"},
+                            "kind": kind_schema,
+                            "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                            "host": {"type": "string"},
+                            "config": {"type": "string", "description": "config file text: redis.conf / sentinel.conf directives"},
+                            "start": {"type": "boolean", "default": true}
+                        }
+                    }}
+                }
+            },
+            "network": {"type": "object", "additionalProperties": false, "properties": {
+                "latency": {"$ref": "#/$defs/latency"},
+                "loss": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+                "cross-host": {"type": "object", "additionalProperties": false, "properties": {
+                    "latency": {"$ref": "#/$defs/latency"}, "loss": {"type": "number", "minimum": 0, "exclusiveMaximum": 1}}}
+            }},
+            "faults": {"type": "array", "items": {"$ref": "#/$defs/step"}, "description": "faults at fixed times (need `at`)"},
+            "invariants": {"type": "array", "items": {"$ref": "#/$defs/condition"}},
+            "steps": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/step"}}
+        },
+        "$defs": {
+            "latency": {"oneOf": [
+                {"type": "string", "examples": ["50us", "2ms"]},
+                {"type": "object", "required": ["min", "max"], "additionalProperties": false,
+                 "properties": {"min": {"type": "string"}, "max": {"type": "string"}}}
+            ]},
+            "step": {"oneOf": one_key_objects(&steps, &modifiers)},
+            "condition": {"type": "object", "minProperties": 1, "properties": condition_props}
+        }
+    });
+    Schema::try_from(value).expect("the scenario schema is a JSON object")
+}
