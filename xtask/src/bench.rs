@@ -41,11 +41,7 @@ impl Process for Pinger {
                 }
                 ctx.set_timer(self.period, 0);
             }
-            Input::Data { conn, bytes } => {
-                if bytes.len() == PING.len() {
-                    ctx.send(conn, PONG);
-                }
-            }
+            Input::Data { conn, bytes } if bytes.len() == PING.len() => ctx.send(conn, PONG),
             _ => {}
         }
     }

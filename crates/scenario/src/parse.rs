@@ -41,7 +41,7 @@ pub fn parse_scenario(file: &str, source: &str, registry: &Registry) -> Result<S
 
 fn parse_document(doc: &Document, registry: &Registry, diags: &mut Diagnostics) -> Option<Scenario> {
     let mut top = keep(doc.root.map("the scenario"), diags)?;
-    let name = keep(top.required("name").and_then(|n| scenario_name(n)), diags);
+    let name = keep(top.required("name").and_then(scenario_name), diags);
     let description = top.get("description").and_then(|n| keep(n.str("description"), diags)).unwrap_or_default();
     let seed = top.get("seed").and_then(|n| keep(n.u64("seed"), diags)).unwrap_or(1);
     let epoch_ms = match top.get("start-time") {
@@ -292,25 +292,31 @@ fn parse_node(
     Ok(NodeDecl { name, kind, host, ip, port, config, config_lines, start, span: n.span })
 }
 
-/// Spans of each line of a block-scalar config (`config: |`), so kinds can point
-/// at the directive that is wrong.
+/// Spans of each line of a multi-line config (`config: |`), so kinds can point
+/// at the directive that is wrong. The scalar's span starts at its first content
+/// line (or, with some parsers, at the `|` indicator, the line before).
 fn config_lines(c: &Node, doc: &Document) -> Vec<Span> {
     let src = &doc.source;
-    let starts_block = src.get(c.span.offset..).is_some_and(|s| s.starts_with('|') || s.starts_with('>'));
-    if !starts_block {
-        return vec![c.span];
-    }
-    let mut spans = Vec::new();
-    let mut offset = match src[c.span.offset..].find('\n') {
-        Some(i) => c.span.offset + i + 1,
-        None => return vec![c.span],
-    };
-    let mut line = c.span.line + 1;
     let text = c.as_text().unwrap_or_default();
+    let Some(at) = src.get(c.span.offset..) else { return vec![c.span] };
+    let (mut offset, mut line) = if at.starts_with('|') || at.starts_with('>') {
+        match at.find('\n') {
+            Some(i) => (c.span.offset + i + 1, c.span.line + 1),
+            None => return vec![c.span],
+        }
+    } else if text.contains('\n') {
+        (src[..c.span.offset].rfind('\n').map_or(0, |i| i + 1), c.span.line)
+    } else {
+        return vec![c.span];
+    };
+    let mut spans = Vec::new();
     for content in text.lines() {
-        let Some(rest) = src.get(offset..) else { break };
-        let line_end = rest.find('\n').map_or(src.len(), |i| offset + i);
-        let indent = src[offset..line_end].len() - src[offset..line_end].trim_start().len();
+        if offset >= src.len() {
+            break;
+        }
+        let line_end = src[offset..].find('\n').map_or(src.len(), |i| offset + i);
+        let raw = &src[offset..line_end];
+        let indent = raw.len() - raw.trim_start().len();
         spans.push(Span {
             line,
             column: indent as u32 + 1,

@@ -1,1 +1,356 @@
+//! Parser and runner tests. `probe` is a test-only node kind: it listens on its
+//! port, optionally dials a `peer` and sends its `greeting`, logs what happens,
+//! and redials every second while the link is down. It adds one condition,
+//! `probe-linked`, so the tests exercise the kind extension points too.
 
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::kind::{Condition, NodeKind, Observation, ParseCx, Registry, Syntax};
+use crate::model::NodeDecl;
+use crate::runner::Runtime;
+use crate::template::NodeRef;
+use crate::yaml::Node;
+use report::{Outcome, RunReport, Verdict};
+use serde_json::json;
+use sim::{ConnId, Ctx, Factory, Input, ProcId, Process, Sim};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::Duration;
+
+struct Probe {
+    port: u16,
+    peer: Option<SocketAddrV4>,
+    greeting: String,
+    link: Option<ConnId>,
+    linked: bool,
+}
+
+impl Probe {
+    fn log(&self, ctx: &mut Ctx<'_>, text: &str) {
+        let line = format!("{} {text}", ctx.now());
+        ctx.log(line);
+    }
+
+    fn dial(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some(peer) = self.peer {
+            self.link = Some(ctx.connect(peer));
+        }
+    }
+}
+
+impl Process for Probe {
+    fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
+        match input {
+            Input::Start => {
+                ctx.listen(self.port).expect("the parser keeps ports distinct");
+                self.log(ctx, "Ready to accept connections");
+                self.dial(ctx);
+            }
+            Input::Shutdown => self.log(ctx, "shutting down"),
+            Input::Connected { conn } => {
+                self.linked = true;
+                ctx.note("link", "up");
+                self.log(ctx, "link up");
+                ctx.send(conn, self.greeting.as_bytes());
+            }
+            Input::Data { bytes, .. } => {
+                let text = String::from_utf8_lossy(bytes).into_owned();
+                self.log(ctx, &format!("got {text}"));
+            }
+            Input::ConnectFailed { error, .. } => {
+                self.log(ctx, &format!("connect failed: {error:?}"));
+                ctx.set_timer(Duration::from_secs(1), 0);
+            }
+            Input::Closed { conn, reason } => {
+                if Some(conn) == self.link {
+                    self.linked = false;
+                    ctx.note("link", "down");
+                    self.log(ctx, &format!("link down: {reason:?}"));
+                    ctx.set_timer(Duration::from_secs(1), 0);
+                }
+            }
+            Input::Timer { .. } => self.dial(ctx),
+            Input::Accepted { .. } => {}
+        }
+    }
+}
+
+struct ProbeKind;
+
+impl NodeKind for ProbeKind {
+    fn name(&self) -> &'static str {
+        "probe"
+    }
+
+    fn build(&self, node: &NodeDecl) -> Result<Factory, Diagnostics> {
+        let mut peer = None;
+        let mut greeting = "hello".to_owned();
+        let mut diags = Diagnostics::new();
+        for (i, line) in node.config.lines().enumerate() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                [] => {}
+                ["greeting", word] => greeting = (*word).to_owned(),
+                ["peer", ip, port] => match (ip.parse::<Ipv4Addr>(), port.parse::<u16>()) {
+                    (Ok(ip), Ok(port)) => peer = Some(SocketAddrV4::new(ip, port)),
+                    _ => diags.push(Diagnostic::new(node.config_line_span(i), "bad peer address")),
+                },
+                _ => diags.push(
+                    Diagnostic::new(node.config_line_span(i), format!("unknown directive `{}`", words[0]))
+                        .with_hint("probe knows `greeting <word>` and `peer <ip> <port>`"),
+                ),
+            }
+        }
+        if !diags.is_empty() {
+            return Err(diags);
+        }
+        let port = node.port;
+        Ok(Box::new(move || {
+            Box::new(Probe { port, peer, greeting: greeting.clone(), link: None, linked: false }) as Box<dyn Process>
+        }))
+    }
+
+    fn conditions(&self) -> Vec<Syntax> {
+        vec![Syntax {
+            name: "probe-linked",
+            doc: "the probe's link to its peer is up",
+            schema: json!({"type": "string"}),
+        }]
+    }
+
+    fn parse_condition(&self, _: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Condition>, Diagnostic> {
+        Ok(Box::new(Linked(cx.node_ref(value, "probe-linked")?)))
+    }
+
+    fn final_state(&self, sim: &Sim, proc: ProcId) -> serde_json::Value {
+        json!({ "linked": sim.process::<Probe>(proc).is_some_and(|p| p.linked) })
+    }
+}
+
+struct Linked(NodeRef);
+
+impl Condition for Linked {
+    fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
+        let p = rt.proc(&self.0)?;
+        let linked = rt.sim.process::<Probe>(p).is_some_and(|p| p.linked);
+        Ok(Observation { holds: linked, observed: format!("{} link {}", self.0, if linked { "up" } else { "down" }) })
+    }
+    fn describe(&self) -> String {
+        format!("{} linked", self.0)
+    }
+}
+
+fn registry() -> Registry {
+    let mut r = Registry::new();
+    r.register(Box::new(ProbeKind));
+    r
+}
+
+const TOPOLOGY: &str = "topology:
+  nodes:
+    - kind: probe
+      port: 7001
+    - kind: probe
+      port: 7002
+      config: |
+        greeting hi
+        peer 127.0.0.1 7001
+";
+
+fn scenario(steps: &str) -> String {
+    format!("name: t\nseed: 5\n{TOPOLOGY}steps:\n{steps}")
+}
+
+fn errors(source: &str) -> String {
+    let registry = registry();
+    match crate::parse_scenario("s.yaml", source, &registry) {
+        Ok(_) => panic!("expected errors"),
+        Err(d) => d.render("s.yaml", source),
+    }
+}
+
+fn run_with_seed(source: &str, seed: Option<u64>) -> (RunReport, Sim) {
+    let registry = registry();
+    let scenario = match crate::parse_scenario("s.yaml", source, &registry) {
+        Ok(s) => s,
+        Err(d) => panic!("{}", d.render("s.yaml", source)),
+    };
+    crate::run(scenario, seed, &registry, "chaoslab run s.yaml".into())
+}
+
+fn run(source: &str) -> RunReport {
+    run_with_seed(source, None).0
+}
+
+#[test]
+fn unknown_top_level_key_points_at_it_with_a_suggestion() {
+    let source = format!("name: t\nseeds: 3\n{TOPOLOGY}steps:\n  - sleep: 1s\n");
+    assert_eq!(
+        errors(&source),
+        "error: unknown key `seeds` in the scenario
+ --> s.yaml:2:1
+  |
+2 | seeds: 3
+  | ^^^^^ unknown key
+  = hint: did you mean `seed`?
+"
+    );
+}
+
+#[test]
+fn unknown_kind_is_reported_with_did_you_mean() {
+    let source = "name: t\ntopology:\n  nodes:\n    - kind: prob\n      port: 1\nsteps:\n  - sleep: 1s\n";
+    let text = errors(source);
+    assert!(text.starts_with("error: unknown node kind `prob`\n --> s.yaml:4:13\n"), "{text}");
+    assert!(text.ends_with("  = hint: did you mean `probe`?\n"), "{text}");
+}
+
+#[test]
+fn a_kind_reports_a_bad_config_directive_at_its_line() {
+    let source = "name: t\ntopology:\n  nodes:\n    - kind: probe\n      port: 1\n      config: |\n        greeting x\n        bogus 1 2\nsteps:\n  - sleep: 1s\n";
+    assert_eq!(
+        errors(source),
+        "error: unknown directive `bogus`
+ --> s.yaml:8:9
+  |
+8 |         bogus 1 2
+  |         ^^^^^^^^^
+  = hint: probe knows `greeting <word>` and `peer <ip> <port>`
+"
+    );
+}
+
+#[test]
+fn every_error_in_a_file_is_reported_at_once() {
+    let source = scenario(
+        "  - sleep: 1\n  - kill: \"7003\"\n  - wait-until: {state: {node: \"7001\", is: down}}\n  - stop: ${who}\n",
+    );
+    let text = errors(&source);
+    let count = text.matches("error: ").count();
+    assert_eq!(count, 4, "{text}");
+    assert!(text.contains("error: invalid duration `1` for sleep"), "{text}");
+    assert!(text.contains("error: unknown node `7003` in kill"), "{text}");
+    assert!(text.contains("hint: did you mean `7001`?"), "{text}");
+    assert!(text.contains("error: `wait-until` needs `within`"), "{text}");
+    assert!(text.contains("error: `${who}` is not captured by an earlier step"), "{text}");
+}
+
+#[test]
+fn duplicate_ports_and_steps_with_two_actions_are_rejected() {
+    let source = "name: t\ntopology:\n  nodes:\n    - {kind: probe, port: 7001}\n    - {kind: probe, port: 7001, name: other}\nsteps:\n  - {sleep: 1s, kill: other}\n";
+    let text = errors(source);
+    assert!(text.contains("error: port 7001 on host localhost is already taken by node `7001`"), "{text}");
+    assert!(text.contains("error: a step has one action, found `sleep` and `kill`"), "{text}");
+}
+
+#[test]
+fn kill_is_seen_by_the_peer_and_the_report_says_when() {
+    let report = run(&scenario(
+        "  - wait-until: {probe-linked: \"7002\", within: 1s}
+  - kill: \"7001\"
+  - wait-until:
+      log: {node: \"7002\", matches: \"link down: (\\\\w+)\"}
+      within: 1s
+      capture: reason
+  - assert: {state: {node: \"7001\", is: down}}
+",
+    ));
+    assert_eq!(report.result, Verdict::Pass, "{:?}", report.failure);
+    assert_eq!(report.steps[0].detail, "after 10ms: 7002 link up");
+    assert_eq!(report.steps[2].detail, "after 10ms: Reset (captured as ${reason})");
+    assert_eq!(report.steps[3].detail, "7001 is down");
+    assert_eq!(report.nodes[1].detail, json!({"linked": false}));
+    assert_eq!(report.nodes[0].state, "down");
+}
+
+#[test]
+fn a_timeout_says_what_was_last_seen_and_skips_the_rest() {
+    let report =
+        run(&scenario("  - wait-until: {state: {node: \"7001\", is: down}, within: 2s}\n  - kill: \"7001\"\n"));
+    assert_eq!(report.result, Verdict::Fail);
+    assert_eq!(report.steps[0].outcome, Outcome::Fail);
+    assert_eq!(report.steps[0].detail, "timed out after 2s waiting for 7001 is down; last observed: 7001 is running");
+    assert_eq!(report.steps[0].finished_ns, 2_000_000_000);
+    assert_eq!(report.steps[1].outcome, Outcome::Skipped);
+    assert_eq!(
+        report.failure.as_deref(),
+        Some(
+            "step 1 (line 13: wait-until: {state: {node: \"7001\", is: down}, within: 2s}) failed: timed out after 2s waiting for 7001 is down; last observed: 7001 is running"
+        )
+    );
+}
+
+#[test]
+fn captured_node_names_drive_later_faults() {
+    let report = run(&scenario(
+        "  - sleep: 10ms
+  - capture: {name: victim, log: {node: \"7001\", matches: \"got (\\\\w+)\"}}
+  - capture: {name: talker, log: {node: \"7002\", matches: \"Ready\"}}
+  - kill: \"700${victim}\"
+",
+    ));
+    assert_eq!(report.result, Verdict::Fail, "7001 got `hi`, so `700hi` is no node");
+    assert_eq!(report.steps[1].detail, "${victim} = hi");
+    assert_eq!(report.steps[3].detail, "`700hi` (from 700${victim}) is not a node");
+}
+
+#[test]
+fn invariants_are_checked_while_time_passes_and_report_when_they_broke() {
+    let source = format!(
+        "name: t\n{TOPOLOGY}invariants:\n  - state: {{node: \"7001\", is: running}}\nfaults:\n  - {{at: 1500ms, stop: \"7001\"}}\nsteps:\n  - sleep: 5s\n"
+    );
+    let report = run(&source);
+    assert_eq!(report.result, Verdict::Fail);
+    assert_eq!(report.checks[0].outcome, Outcome::Fail);
+    assert_eq!(report.checks[0].violated_ns, Some(1_500_000_000));
+    assert_eq!(report.checks[0].detail, "7001 is down");
+    assert_eq!(report.steps[0].outcome, Outcome::Fail);
+}
+
+#[test]
+fn partition_hides_a_dead_link_until_the_peer_redials_after_heal() {
+    let report = run(&scenario(
+        "  - wait-until: {probe-linked: \"7002\", within: 1s}
+  - partition: [[\"7001\"]]
+  - restart: \"7001\"
+  - sleep: 30s
+  - assert: {probe-linked: \"7002\"}
+  - heal:
+  - wait-until: {not: {probe-linked: \"7002\"}, within: 30s}
+  - wait-until: {probe-linked: \"7002\", within: 5s}
+",
+    ));
+    assert_eq!(report.result, Verdict::Pass, "{:?}", report.failure);
+    // 7002 believes in its link all through the partition (nothing arrives). The
+    // FIN of the restart is retransmitted with TCP's backoff (0.2 s, 0.4 s, ...),
+    // so it gets through on the first retransmission after the heal, at ~51 s.
+    assert_eq!(report.steps[6].detail, "after 21s10ms: 7002 link down");
+}
+
+#[test]
+fn same_seed_same_trace_and_seed_flag_changes_it() {
+    let source = scenario(
+        "  - wait-until: {probe-linked: \"7002\", within: 1s}
+  - link: {between: [\"7001\", \"7002\"], latency: {min: 1ms, max: 9ms}}
+  - restart: \"7001\"
+  - sleep: 3s
+",
+    );
+    let (a, _) = run_with_seed(&source, None);
+    let (b, _) = run_with_seed(&source, None);
+    let (c, _) = run_with_seed(&source, Some(6));
+    assert_eq!(a.trace_hash, b.trace_hash);
+    assert_eq!(a.seed, 5);
+    assert_eq!(c.seed, 6);
+    assert_ne!(a.trace_hash, c.trace_hash);
+}
+
+#[test]
+fn schema_lists_kind_conditions_and_builtin_steps() {
+    let schema = serde_json::to_value(crate::schema::scenario_schema(&registry())).unwrap();
+    assert_eq!(schema["$defs"]["condition"]["properties"]["probe-linked"], json!({"type": "string"}));
+    let steps = schema["$defs"]["step"]["oneOf"].as_array().unwrap();
+    assert!(steps.iter().any(|s| s["required"] == json!(["wait-until"])));
+    assert_eq!(
+        schema["properties"]["topology"]["properties"]["nodes"]["items"]["properties"]["kind"],
+        json!({"enum": ["probe"]})
+    );
+}
