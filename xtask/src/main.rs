@@ -4,6 +4,7 @@
 //! simulator from outside and never feeds time into a run.
 
 mod bench;
+mod tidy;
 
 use std::process::ExitCode;
 

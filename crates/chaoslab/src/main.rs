@@ -90,7 +90,7 @@ fn load(registry: &Registry, path: &Path) -> Result<Scenario, u8> {
         EXIT_BAD_INPUT
     })?;
     scenario::parse_scenario(&file, &source, registry).map_err(|diags| {
-        eprint!("{}", diags.render(&file, &source));
+        eprintln!("{}", diags.render(&file, &source));
         let n = diags.len();
         eprintln!("{file}: {n} error{}", if n == 1 { "" } else { "s" });
         EXIT_BAD_INPUT
@@ -104,6 +104,8 @@ fn reproduce_command(path: &Path, seed: u64) -> String {
 /// Runs a loaded scenario and measures its wall time.
 fn execute(registry: &Registry, scenario: Scenario, path: &Path, seed: Option<u64>) -> (RunReport, sim::Sim) {
     let seed_used = seed.unwrap_or(scenario.seed);
+    // Wall time is reported, never fed into the run.
+    #[allow(clippy::disallowed_methods)]
     let wall = std::time::Instant::now();
     let (mut report, sim) = scenario::run(scenario, seed, registry, reproduce_command(path, seed_used));
     report.wall_time_ms = (wall.elapsed().as_secs_f64() * 1e3 * 1000.0).round() / 1000.0;

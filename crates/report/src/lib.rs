@@ -2,9 +2,9 @@
 //! after a run, read back by `chaoslab replay`), `trace.jsonl` and the per-node
 //! `logs/<node>.log` files.
 //!
-//! It depends on `sim` only to read a finished run's trace and logs; it knows
-//! nothing of the scenario format or of any node kind, and it never decides an
-//! exit code (the binary does).
+//! It depends on `sim` only to read a finished run's trace and logs. It must not
+//! depend on the scenario format or on any node kind, and must not decide an exit
+//! code (the binary does).
 
 use serde::{Deserialize, Serialize};
 use sim::Sim;
