@@ -1,0 +1,15 @@
+//! `resp`: the Redis serialization protocol. It owns reply values, their
+//! encoding, the server-side request parser (multibulk and inline, with Redis
+//! 7.0's limits and exact protocol-error texts), the client-side reply decoder,
+//! and rendering of a reply the way `redis-cli` prints it.
+//!
+//! It must not depend on the simulator or on any node: it is pure byte
+//! manipulation, and no input may make it panic.
+
+mod cli;
+mod reply;
+mod request;
+
+pub use cli::{quote, render};
+pub use reply::{Decoded, ReplyDecoder, Value, encode_command};
+pub use request::{MAX_INLINE, MAX_MULTIBULK, PROTO_MAX_BULK_LEN, ProtocolError, RequestParser};

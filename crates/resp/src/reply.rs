@@ -1,0 +1,328 @@
+//! Reply values, their encoding, and an incremental decoder for clients.
+
+/// A RESP value (RESP2 plus the RESP3 types that are cheap to support).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// `+OK`
+    Simple(String),
+    /// `-ERR ...` (the text after `-`).
+    Error(String),
+    /// `:1`
+    Integer(i64),
+    /// `$2\r\nv1`
+    Bulk(Vec<u8>),
+    /// `$-1`: a missing value.
+    Nil,
+    /// `*N`
+    Array(Vec<Value>),
+    /// `*-1`: a missing array.
+    NilArray,
+    /// RESP3 `_`.
+    Null,
+    /// RESP3 `#t` / `#f`.
+    Boolean(bool),
+    /// RESP3 `,` (kept as text, as sent).
+    Double(String),
+    /// RESP3 `%`: key-value pairs.
+    Map(Vec<(Value, Value)>),
+    /// RESP3 `~`.
+    Set(Vec<Value>),
+    /// RESP3 `>`: out-of-band data such as pub/sub messages.
+    Push(Vec<Value>),
+}
+
+impl Value {
+    /// `+OK`.
+    pub fn ok() -> Value {
+        Value::Simple("OK".to_owned())
+    }
+
+    /// An error reply from its full text (`ERR ...`, `WRONGTYPE ...`).
+    pub fn error(text: impl Into<String>) -> Value {
+        Value::Error(text.into())
+    }
+
+    /// A bulk string.
+    pub fn bulk(bytes: impl AsRef<[u8]>) -> Value {
+        Value::Bulk(bytes.as_ref().to_vec())
+    }
+
+    /// Appends the wire encoding of this value to `out`.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        fn header(out: &mut Vec<u8>, tag: u8, n: i64) {
+            out.push(tag);
+            out.extend_from_slice(n.to_string().as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        match self {
+            Value::Simple(s) => line(out, b'+', s.as_bytes()),
+            Value::Error(s) => line(out, b'-', s.as_bytes()),
+            Value::Integer(n) => header(out, b':', *n),
+            Value::Bulk(b) => {
+                header(out, b'$', b.len() as i64);
+                out.extend_from_slice(b);
+                out.extend_from_slice(b"\r\n");
+            }
+            Value::Nil => out.extend_from_slice(b"$-1\r\n"),
+            Value::NilArray => out.extend_from_slice(b"*-1\r\n"),
+            Value::Null => out.extend_from_slice(b"_\r\n"),
+            Value::Boolean(b) => out.extend_from_slice(if *b { b"#t\r\n" } else { b"#f\r\n" }),
+            Value::Double(d) => line(out, b',', d.as_bytes()),
+            Value::Array(items) | Value::Set(items) | Value::Push(items) => {
+                let tag = match self {
+                    Value::Array(_) => b'*',
+                    Value::Set(_) => b'~',
+                    _ => b'>',
+                };
+                header(out, tag, items.len() as i64);
+                for item in items {
+                    item.encode(out);
+                }
+            }
+            Value::Map(pairs) => {
+                header(out, b'%', pairs.len() as i64);
+                for (k, v) in pairs {
+                    k.encode(out);
+                    v.encode(out);
+                }
+            }
+        }
+    }
+
+    /// The encoding as a new buffer.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode(&mut out);
+        out
+    }
+}
+
+fn line(out: &mut Vec<u8>, tag: u8, text: &[u8]) {
+    out.push(tag);
+    // A simple string or error cannot carry CR or LF; Redis replaces them with spaces.
+    out.extend(text.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends a command as a multibulk request, as clients send it.
+pub fn encode_command<A: AsRef<[u8]>>(args: &[A], out: &mut Vec<u8>) {
+    out.push(b'*');
+    out.extend_from_slice(args.len().to_string().as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for a in args {
+        let a = a.as_ref();
+        out.push(b'$');
+        out.extend_from_slice(a.len().to_string().as_bytes());
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// What the decoder produced.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decoded {
+    /// A whole value.
+    Value(Value),
+    /// More bytes are needed.
+    Incomplete,
+    /// The stream is not RESP; the connection should be dropped.
+    Invalid(String),
+}
+
+/// Deepest nesting accepted, so hostile input cannot exhaust the stack.
+const MAX_DEPTH: usize = 64;
+
+/// Incremental reply decoder: feed bytes, take values.
+#[derive(Debug, Default)]
+pub struct ReplyDecoder {
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl ReplyDecoder {
+    /// Adds received bytes.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        if self.pos > 0 && self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The next whole value, if one has arrived.
+    pub fn next_value(&mut self) -> Decoded {
+        let mut at = self.pos;
+        match parse(&self.buf, &mut at, 0) {
+            Ok(Some(v)) => {
+                self.pos = at;
+                if self.pos > 4096 && self.pos * 2 > self.buf.len() {
+                    self.buf.drain(..self.pos);
+                    self.pos = 0;
+                }
+                Decoded::Value(v)
+            }
+            Ok(None) => Decoded::Incomplete,
+            Err(e) => Decoded::Invalid(e),
+        }
+    }
+}
+
+fn read_line<'a>(buf: &'a [u8], at: &mut usize) -> Option<&'a [u8]> {
+    let rest = buf.get(*at..)?;
+    let end = rest.windows(2).position(|w| w == b"\r\n")?;
+    *at += end + 2;
+    Some(&rest[..end])
+}
+
+fn parse_int(bytes: &[u8]) -> Result<i64, String> {
+    std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .ok_or_else(|| format!("invalid integer {:?}", String::from_utf8_lossy(bytes)))
+}
+
+fn parse(buf: &[u8], at: &mut usize, depth: usize) -> Result<Option<Value>, String> {
+    if depth > MAX_DEPTH {
+        return Err("reply nested too deeply".to_owned());
+    }
+    let Some(&tag) = buf.get(*at) else { return Ok(None) };
+    let start = *at;
+    *at += 1;
+    let Some(line) = read_line(buf, at) else {
+        *at = start;
+        return Ok(None);
+    };
+    let text = || String::from_utf8_lossy(line).into_owned();
+    let count = |line: &[u8]| -> Result<i64, String> {
+        let n = parse_int(line)?;
+        if n > crate::MAX_MULTIBULK as i64 { Err(format!("aggregate of {n} elements is too large")) } else { Ok(n) }
+    };
+    let value = match tag {
+        b'+' => Value::Simple(text()),
+        b'-' => Value::Error(text()),
+        b':' => Value::Integer(parse_int(line)?),
+        b',' => Value::Double(text()),
+        b'#' => match line {
+            b"t" => Value::Boolean(true),
+            b"f" => Value::Boolean(false),
+            _ => return Err(format!("invalid boolean {:?}", text())),
+        },
+        b'_' => Value::Null,
+        b'$' | b'=' => {
+            let n = parse_int(line)?;
+            if n < 0 {
+                Value::Nil
+            } else {
+                if n > crate::PROTO_MAX_BULK_LEN as i64 {
+                    return Err(format!("bulk of {n} bytes is too large"));
+                }
+                let n = n as usize;
+                let Some(data) = buf.get(*at..*at + n + 2) else {
+                    *at = start;
+                    return Ok(None);
+                };
+                if &data[n..] != b"\r\n" {
+                    return Err("bulk string not terminated by CRLF".to_owned());
+                }
+                *at += n + 2;
+                Value::Bulk(data[..n].to_vec())
+            }
+        }
+        b'*' | b'~' | b'>' => {
+            let n = count(line)?;
+            if n < 0 {
+                Value::NilArray
+            } else {
+                let mut items = Vec::with_capacity((n as usize).min(1024));
+                for _ in 0..n {
+                    match parse(buf, at, depth + 1)? {
+                        Some(v) => items.push(v),
+                        None => {
+                            *at = start;
+                            return Ok(None);
+                        }
+                    }
+                }
+                match tag {
+                    b'*' => Value::Array(items),
+                    b'~' => Value::Set(items),
+                    _ => Value::Push(items),
+                }
+            }
+        }
+        b'%' => {
+            let n = count(line)?.max(0);
+            let mut pairs = Vec::with_capacity((n as usize).min(1024));
+            for _ in 0..n {
+                let k = parse(buf, at, depth + 1)?;
+                let v = if k.is_some() { parse(buf, at, depth + 1)? } else { None };
+                match (k, v) {
+                    (Some(k), Some(v)) => pairs.push((k, v)),
+                    _ => {
+                        *at = start;
+                        return Ok(None);
+                    }
+                }
+            }
+            Value::Map(pairs)
+        }
+        other => return Err(format!("unexpected byte {other:#04x} where a reply should start")),
+    };
+    Ok(Some(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_every_type_even_one_byte_at_a_time() {
+        let v = Value::Array(vec![
+            Value::ok(),
+            Value::error("ERR x"),
+            Value::Integer(-3),
+            Value::bulk("a\r\nb"),
+            Value::Nil,
+            Value::NilArray,
+            Value::Array(vec![]),
+            Value::Null,
+            Value::Boolean(true),
+            Value::Double("1.5".into()),
+            Value::Map(vec![(Value::bulk("k"), Value::Integer(1))]),
+            Value::Set(vec![Value::bulk("m")]),
+            Value::Push(vec![Value::bulk("message")]),
+        ]);
+        let bytes = v.to_bytes();
+        let mut d = ReplyDecoder::default();
+        for (i, b) in bytes.iter().enumerate() {
+            assert_eq!(d.next_value(), Decoded::Incomplete, "complete too early at byte {i}");
+            d.feed(&[*b]);
+        }
+        assert_eq!(d.next_value(), Decoded::Value(v));
+        assert_eq!(d.next_value(), Decoded::Incomplete);
+    }
+
+    #[test]
+    fn simple_strings_cannot_smuggle_newlines() {
+        assert_eq!(Value::error("ERR a\r\nb").to_bytes(), b"-ERR a  b\r\n");
+    }
+
+    #[test]
+    fn garbage_is_invalid_not_a_panic() {
+        let mut d = ReplyDecoder::default();
+        d.feed(b"?what\r\n");
+        assert!(matches!(d.next_value(), Decoded::Invalid(_)));
+        let mut d = ReplyDecoder::default();
+        d.feed(&b"*1\r\n".repeat(200));
+        d.feed(b":1\r\n");
+        assert_eq!(d.next_value(), Decoded::Invalid("reply nested too deeply".into()));
+    }
+
+    #[test]
+    fn commands_encode_as_multibulk() {
+        let mut out = Vec::new();
+        encode_command(&["SET", "k1", "v1"], &mut out);
+        assert_eq!(out, b"*3\r\n$3\r\nSET\r\n$2\r\nk1\r\n$2\r\nv1\r\n");
+    }
+}

@@ -1,0 +1,384 @@
+//! Server-side request parsing as Redis 7.0 does it (`networking.c`): a request
+//! starting with `*` is multibulk, anything else is an inline command split like
+//! `sdssplitargs`. Limits and error texts are Redis's; after a protocol error the
+//! server replies `-ERR <text>` and closes the connection.
+
+/// Largest inline request, and largest unterminated count line (`PROTO_INLINE_MAX_SIZE`).
+pub const MAX_INLINE: usize = 64 * 1024;
+/// Largest multibulk count Redis accepts (`INT_MAX`).
+pub const MAX_MULTIBULK: usize = i32::MAX as usize;
+/// Default `proto-max-bulk-len` (512 MB).
+pub const PROTO_MAX_BULK_LEN: usize = 512 * 1024 * 1024;
+/// Before AUTH, Redis refuses requests with more arguments than this...
+const UNAUTH_MAX_MULTIBULK: i64 = 10;
+/// ... or arguments longer than this.
+const UNAUTH_MAX_BULK: i64 = 16384;
+
+/// A protocol error; its text is what follows `ERR ` in the reply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProtocolError(pub &'static str);
+
+impl ProtocolError {
+    /// The full error reply text, e.g. `ERR Protocol error: invalid multibulk length`.
+    pub fn reply_text(&self) -> String {
+        format!("ERR {}", self.0)
+    }
+}
+
+/// Incremental parser of client requests. Argument buffers are reused between
+/// commands, so a steady stream of requests does not allocate.
+#[derive(Debug, Default)]
+pub struct RequestParser {
+    buf: Vec<u8>,
+    pos: usize,
+    /// Arguments of the command being read or just read.
+    args: Vec<Vec<u8>>,
+    argc: usize,
+    /// Bulk arguments still to read in the current multibulk request.
+    pending: Option<usize>,
+}
+
+impl RequestParser {
+    /// Adds received bytes.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        if self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+        } else if self.pos > 16 * 1024 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Bytes received but not yet parsed.
+    pub fn buffered(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    /// Parses the next complete command. `Ok(true)`: [`RequestParser::args`]
+    /// holds it. `Ok(false)`: more bytes are needed. Empty requests are skipped.
+    pub fn next_command(&mut self, auth_required: bool) -> Result<bool, ProtocolError> {
+        loop {
+            if self.pending.is_none() {
+                if self.pos >= self.buf.len() {
+                    return Ok(false);
+                }
+                self.argc = 0;
+                let started =
+                    if self.buf[self.pos] == b'*' { self.start_multibulk(auth_required)? } else { self.inline()? };
+                match started {
+                    Step::Incomplete => return Ok(false),
+                    Step::Empty => continue,
+                    Step::Done => return Ok(true),
+                    Step::Continue => {}
+                }
+            }
+            match self.read_bulks(auth_required)? {
+                Step::Done => return Ok(true),
+                _ => return Ok(false),
+            }
+        }
+    }
+
+    /// The arguments of the last command parsed.
+    pub fn args(&self) -> &[Vec<u8>] {
+        &self.args[..self.argc]
+    }
+
+    fn push_arg(&mut self, bytes: &[u8]) {
+        if self.argc == self.args.len() {
+            self.args.push(Vec::new());
+        }
+        let slot = &mut self.args[self.argc];
+        slot.clear();
+        slot.extend_from_slice(bytes);
+        self.argc += 1;
+    }
+
+    fn find_cr(&self) -> Option<usize> {
+        self.buf[self.pos..].iter().position(|&b| b == b'\r').map(|i| self.pos + i)
+    }
+
+    fn start_multibulk(&mut self, auth_required: bool) -> Result<Step, ProtocolError> {
+        let Some(cr) = self.find_cr() else {
+            if self.buffered() > MAX_INLINE {
+                return Err(ProtocolError("Protocol error: too big mbulk count string"));
+            }
+            return Ok(Step::Incomplete);
+        };
+        if cr + 1 >= self.buf.len() {
+            return Ok(Step::Incomplete);
+        }
+        let n = parse_ll(&self.buf[self.pos + 1..cr]);
+        let n = match n {
+            Some(n) if n <= MAX_MULTIBULK as i64 => n,
+            _ => return Err(ProtocolError("Protocol error: invalid multibulk length")),
+        };
+        if n > UNAUTH_MAX_MULTIBULK && auth_required {
+            return Err(ProtocolError("Protocol error: unauthenticated multibulk length"));
+        }
+        self.pos = cr + 2;
+        if n <= 0 {
+            return Ok(Step::Empty);
+        }
+        self.pending = Some(n as usize);
+        Ok(Step::Continue)
+    }
+
+    fn read_bulks(&mut self, auth_required: bool) -> Result<Step, ProtocolError> {
+        while let Some(left) = self.pending {
+            if left == 0 {
+                self.pending = None;
+                return Ok(Step::Done);
+            }
+            let Some(cr) = self.find_cr() else {
+                if self.buffered() > MAX_INLINE {
+                    return Err(ProtocolError("Protocol error: too big bulk count string"));
+                }
+                return Ok(Step::Incomplete);
+            };
+            if cr + 1 >= self.buf.len() {
+                return Ok(Step::Incomplete);
+            }
+            if self.buf[self.pos] != b'$' {
+                return Err(ProtocolError(expected_dollar(self.buf[self.pos])));
+            }
+            let len = match parse_ll(&self.buf[self.pos + 1..cr]) {
+                Some(n) if n >= 0 && n <= PROTO_MAX_BULK_LEN as i64 => n,
+                _ => return Err(ProtocolError("Protocol error: invalid bulk length")),
+            };
+            if len > UNAUTH_MAX_BULK && auth_required {
+                return Err(ProtocolError("Protocol error: unauthenticated bulk length"));
+            }
+            let start = cr + 2;
+            let end = start + len as usize;
+            if self.buf.len() < end + 2 {
+                return Ok(Step::Incomplete);
+            }
+            let (bytes_start, bytes_end) = (start, end);
+            let arg = self.buf[bytes_start..bytes_end].to_vec();
+            self.push_arg(&arg);
+            self.pos = end + 2;
+            self.pending = Some(left - 1);
+        }
+        Ok(Step::Incomplete)
+    }
+
+    fn inline(&mut self) -> Result<Step, ProtocolError> {
+        let Some(nl) = self.buf[self.pos..].iter().position(|&b| b == b'\n').map(|i| self.pos + i) else {
+            if self.buffered() > MAX_INLINE {
+                return Err(ProtocolError("Protocol error: too big inline request"));
+            }
+            return Ok(Step::Incomplete);
+        };
+        let mut line_end = nl;
+        if line_end > self.pos && self.buf[line_end - 1] == b'\r' {
+            line_end -= 1;
+        }
+        let line = self.buf[self.pos..line_end].to_vec();
+        self.pos = nl + 1;
+        let args = split_args(&line).ok_or(ProtocolError("Protocol error: unbalanced quotes in request"))?;
+        if args.is_empty() {
+            return Ok(Step::Empty);
+        }
+        for a in &args {
+            self.push_arg(a);
+        }
+        Ok(Step::Done)
+    }
+}
+
+enum Step {
+    Incomplete,
+    Empty,
+    Continue,
+    Done,
+}
+
+fn expected_dollar(got: u8) -> &'static str {
+    // The text embeds the offending byte; keep the common ones static.
+    match got {
+        b'*' => "Protocol error: expected '$', got '*'",
+        b':' => "Protocol error: expected '$', got ':'",
+        b'+' => "Protocol error: expected '$', got '+'",
+        b'-' => "Protocol error: expected '$', got '-'",
+        b'\r' => "Protocol error: expected '$', got '\r'",
+        _ => "Protocol error: expected '$', got something else",
+    }
+}
+
+/// Redis's `string2ll`: optional `-`, digits, no leading zeros or spaces.
+fn parse_ll(bytes: &[u8]) -> Option<i64> {
+    let s = std::str::from_utf8(bytes).ok()?;
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || (digits.len() > 1 && digits.starts_with('0'))
+    {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Splits an inline request like `sdssplitargs`: whitespace separates words;
+/// "double quotes" take `\n \r \t \b \a \\ \" \xHH` escapes; 'single quotes'
+/// take `\'`. A closing quote must be followed by a space or the end. `None`
+/// means unbalanced quotes.
+pub(crate) fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut args = Vec::new();
+    let mut i = 0;
+    loop {
+        while i < line.len() && line[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i == line.len() {
+            return Some(args);
+        }
+        let mut current = Vec::new();
+        let mut in_double = false;
+        let mut in_single = false;
+        loop {
+            let c = line.get(i).copied();
+            if in_double {
+                match c {
+                    None => return None,
+                    Some(b'\\')
+                        if line.get(i + 1) == Some(&b'x')
+                            && hex(line.get(i + 2)).zip(hex(line.get(i + 3))).is_some() =>
+                    {
+                        let (hi, lo) = hex(line.get(i + 2)).zip(hex(line.get(i + 3))).expect("checked");
+                        current.push(hi * 16 + lo);
+                        i += 3;
+                    }
+                    Some(b'\\') if i + 1 < line.len() => {
+                        i += 1;
+                        current.push(match line[i] {
+                            b'n' => b'\n',
+                            b'r' => b'\r',
+                            b't' => b'\t',
+                            b'b' => 8,
+                            b'a' => 7,
+                            other => other,
+                        });
+                    }
+                    Some(b'"') => {
+                        if line.get(i + 1).is_some_and(|b| !b.is_ascii_whitespace()) {
+                            return None;
+                        }
+                        in_double = false;
+                        i += 1;
+                        break;
+                    }
+                    Some(other) => current.push(other),
+                }
+            } else if in_single {
+                match c {
+                    None => return None,
+                    Some(b'\\') if line.get(i + 1) == Some(&b'\'') => {
+                        i += 1;
+                        current.push(b'\'');
+                    }
+                    Some(b'\'') => {
+                        if line.get(i + 1).is_some_and(|b| !b.is_ascii_whitespace()) {
+                            return None;
+                        }
+                        in_single = false;
+                        i += 1;
+                        break;
+                    }
+                    Some(other) => current.push(other),
+                }
+            } else {
+                match c {
+                    None => break,
+                    Some(b' ' | b'\n' | b'\r' | b'\t' | 0) => break,
+                    Some(b'"') => in_double = true,
+                    Some(b'\'') => in_single = true,
+                    Some(other) => current.push(other),
+                }
+            }
+            i += 1;
+        }
+        let _ = (in_double, in_single);
+        args.push(current);
+    }
+}
+
+fn hex(b: Option<&u8>) -> Option<u8> {
+    (*b? as char).to_digit(16).map(|d| d as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_all(input: &[u8], auth: bool) -> Result<Vec<Vec<String>>, ProtocolError> {
+        let mut p = RequestParser::default();
+        p.feed(input);
+        let mut out = Vec::new();
+        while p.next_command(auth)? {
+            out.push(p.args().iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect());
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn multibulk_and_inline_requests() {
+        assert_eq!(
+            parse_all(b"*2\r\n$3\r\nGET\r\n$2\r\nk1\r\nPING\r\n\r\n", false).unwrap(),
+            vec![vec!["GET", "k1"], vec!["PING"]]
+        );
+        assert_eq!(
+            parse_all(b"set \"a b\" 'c\\'d' \"\\x41\\n\"\r\n", false).unwrap(),
+            vec![vec!["set", "a b", "c'd", "A\n"]]
+        );
+        assert_eq!(parse_all(b"*0\r\n*-1\r\nPING\n", false).unwrap(), vec![vec!["PING"]]);
+    }
+
+    #[test]
+    fn split_across_reads_in_every_place() {
+        let input = b"*3\r\n$3\r\nSET\r\n$2\r\nk1\r\n$2\r\nv1\r\n";
+        for cut in 0..input.len() {
+            let mut p = RequestParser::default();
+            p.feed(&input[..cut]);
+            assert!(!p.next_command(false).unwrap(), "complete after {cut} bytes");
+            p.feed(&input[cut..]);
+            assert!(p.next_command(false).unwrap());
+            assert_eq!(p.args(), [b"SET".to_vec(), b"k1".to_vec(), b"v1".to_vec()]);
+        }
+    }
+
+    #[test]
+    fn protocol_errors_use_redis_text() {
+        let err = |input: &[u8], auth| parse_all(input, auth).unwrap_err().reply_text();
+        assert_eq!(err(b"*abc\r\n", false), "ERR Protocol error: invalid multibulk length");
+        assert_eq!(err(b"SET \"a b\r\n", false), "ERR Protocol error: unbalanced quotes in request");
+        assert_eq!(err(b"SET \"a\"b\r\n", false), "ERR Protocol error: unbalanced quotes in request");
+        assert_eq!(err(b"*1\r\n+x\r\n", false), "ERR Protocol error: expected '$', got '+'");
+        assert_eq!(err(b"*1\r\n$-5\r\n", false), "ERR Protocol error: invalid bulk length");
+        assert_eq!(err(b"*1\r\n$600000000\r\n", false), "ERR Protocol error: invalid bulk length");
+        assert_eq!(err(b"*11\r\n", true), "ERR Protocol error: unauthenticated multibulk length");
+        assert_eq!(err(b"*1\r\n$16385\r\n", true), "ERR Protocol error: unauthenticated bulk length");
+        assert_eq!(err(&vec![b'a'; MAX_INLINE + 1], false), "ERR Protocol error: too big inline request");
+        let mut big = b"*".to_vec();
+        big.extend(vec![b'1'; MAX_INLINE + 1]);
+        assert_eq!(err(&big, false), "ERR Protocol error: too big mbulk count string");
+    }
+
+    #[test]
+    fn random_bytes_never_panic() {
+        let mut rng = sim::Rng::stream(3, "resp-fuzz");
+        let alphabet = b"*$\r\n0123456789-+:\"' \\xabcSETGET";
+        for _ in 0..20_000 {
+            let len = rng.below(40) as usize;
+            let input: Vec<u8> = (0..len).map(|_| alphabet[rng.below(alphabet.len() as u64) as usize]).collect();
+            let mut p = RequestParser::default();
+            for chunk in input.chunks(1 + rng.below(5) as usize) {
+                p.feed(chunk);
+                while let Ok(true) = p.next_command(rng.chance(0.5)) {}
+            }
+            let mut d = crate::ReplyDecoder::default();
+            d.feed(&input);
+            let _ = d.next_value();
+        }
+    }
+}
