@@ -142,3 +142,12 @@ fn schema_is_json_with_the_builtin_steps() {
         assert!(steps.iter().any(|s| s == expected), "{expected} missing from {steps:?}");
     }
 }
+
+#[test]
+fn a_month_of_idle_virtual_time_is_instant() {
+    let dir = workdir("month");
+    std::fs::write(dir.join("m.yaml"), "name: month\ntopology:\n  nodes: []\nsteps:\n  - sleep: 30d\n").unwrap();
+    let (code, out, _) = chaoslab(&["run", "m.yaml"], &dir);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("2592000.000s virtual"), "{out}");
+}

@@ -332,14 +332,15 @@ fn parse_condition(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn
             let node = cx.node_ref(m.required("node")?, "log")?;
             let pattern_node = m.required("matches")?;
             let pattern = cx.template(pattern_node, "log.matches")?;
-            if let Some(literal) = pattern.literal() {
-                regex::Regex::new(literal).map_err(|e| {
+            let compiled = match pattern.literal() {
+                Some(literal) => Some(regex::Regex::new(literal).map_err(|e| {
                     Diagnostic::new(pattern_node.span, "invalid regular expression")
                         .with_hint(e.to_string().replace('\n', " "))
-                })?;
-            }
+                })?),
+                None => None,
+            };
             m.finish(&["node", "matches"])?;
-            Ok(Box::new(LogMatches { node, pattern }))
+            Ok(Box::new(LogMatches { node, pattern, compiled }))
         }
         "all" | "any" => {
             let items = value.seq(name)?;
@@ -527,13 +528,23 @@ impl Condition for StateIs {
 struct LogMatches {
     node: NodeRef,
     pattern: Template,
+    /// Compiled once when the pattern has no `${capture}`.
+    compiled: Option<regex::Regex>,
 }
 
 impl Condition for LogMatches {
     fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
         let p = rt.proc(&self.node)?;
-        let pattern = rt.render(&self.pattern)?;
-        let re = regex::Regex::new(&pattern).map_err(|e| format!("invalid regular expression `{pattern}`: {e}"))?;
+        let rendered;
+        let re = match &self.compiled {
+            Some(re) => re,
+            None => {
+                let pattern = rt.render(&self.pattern)?;
+                rendered =
+                    regex::Regex::new(&pattern).map_err(|e| format!("invalid regular expression `{pattern}`: {e}"))?;
+                &rendered
+            }
+        };
         let lines = rt.sim.log_lines(p);
         let hit = lines.iter().rev().find_map(|line| {
             re.captures(line).map(|c| c.get(1).map_or_else(|| line.clone(), |g| g.as_str().to_owned()))

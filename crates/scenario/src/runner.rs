@@ -97,7 +97,22 @@ impl Runtime {
     /// Lets `d` of virtual time pass, applying timed faults and checking invariants.
     pub fn advance(&mut self, d: Duration) -> Result<(), String> {
         let until = self.sim.now() + d;
-        self.advance_until(until, |_| Ok(false)).map(|_| ())
+        if !self.invariants.is_empty() {
+            return self.advance_until(until, |_| Ok(false)).map(|_| ());
+        }
+        // Nothing to poll: jump from timed fault to timed fault, so a `sleep: 30d`
+        // costs what its events cost, not 259 million polls.
+        loop {
+            let next = match self.timed.get(self.next_timed) {
+                Some(f) if Instant::ZERO + f.at <= until => Instant::ZERO + f.at,
+                _ => until,
+            };
+            self.sim.run_until(next);
+            self.apply_due_faults()?;
+            if next >= until {
+                return Ok(());
+            }
+        }
     }
 
     /// Polls `condition` until it holds or `within` has passed; the timeout error

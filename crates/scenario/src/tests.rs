@@ -354,3 +354,10 @@ fn schema_lists_kind_conditions_and_builtin_steps() {
         json!({"enum": ["probe"]})
     );
 }
+
+#[test]
+fn an_invalid_regex_is_a_diagnostic_at_the_pattern() {
+    let text = errors(&scenario("  - assert: {log: {node: \"7001\", matches: \"(unclosed\"}}\n"));
+    assert!(text.starts_with("error: invalid regular expression\n  --> s.yaml:13:43\n"), "{text}");
+    assert!(text.contains("= hint: regex parse error:"), "{text}");
+}
