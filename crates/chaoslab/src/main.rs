@@ -63,7 +63,9 @@ enum Command {
 
 /// Every node kind this build knows.
 fn registry() -> Registry {
-    Registry::new()
+    let mut registry = Registry::new();
+    registry.register(Box::new(redis::RedisKind));
+    registry
 }
 
 fn main() -> ExitCode {

@@ -223,7 +223,7 @@ fn parse_ll(bytes: &[u8]) -> Option<i64> {
 /// "double quotes" take `\n \r \t \b \a \\ \" \xHH` escapes; 'single quotes'
 /// take `\'`. A closing quote must be followed by a space or the end. `None`
 /// means unbalanced quotes.
-pub(crate) fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
     let mut args = Vec::new();
     let mut i = 0;
     loop {

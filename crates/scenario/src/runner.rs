@@ -25,6 +25,7 @@ pub struct Runtime {
     invariants: Vec<InvariantState>,
     failure: Option<String>,
     kinds: BTreeMap<ProcId, String>,
+    addrs: BTreeMap<ProcId, std::net::SocketAddrV4>,
 }
 
 struct InvariantState {
@@ -82,6 +83,11 @@ impl Runtime {
     /// The kind of a node, if it is one (clients have none).
     pub fn kind_of(&self, p: ProcId) -> Option<&str> {
         self.kinds.get(&p).map(String::as_str)
+    }
+
+    /// The address a node serves on (its host's IP and its `port:`).
+    pub fn node_addr(&self, p: ProcId) -> Option<std::net::SocketAddrV4> {
+        self.addrs.get(&p).copied()
     }
 
     /// How often waits look at the world.
@@ -230,11 +236,13 @@ pub fn run(mut scenario: Scenario, seed: Option<u64>, registry: &Registry, repro
         sim.add_host(&h.name, h.ip);
     }
     let mut kinds = BTreeMap::new();
+    let mut addrs = BTreeMap::new();
     let factories = std::mem::take(&mut scenario.factories);
     for (node, factory) in scenario.nodes.iter().zip(factories) {
         let host = sim.host_by_name(&node.host).expect("parser declared every host");
         let p = sim.add_process(host, &node.name, factory);
         kinds.insert(p, node.kind.clone());
+        addrs.insert(p, std::net::SocketAddrV4::new(node.ip, node.port));
     }
     let invariants = std::mem::take(&mut scenario.invariants)
         .into_iter()
@@ -250,6 +258,7 @@ pub fn run(mut scenario: Scenario, seed: Option<u64>, registry: &Registry, repro
         invariants,
         failure: None,
         kinds,
+        addrs,
     };
     for (node, p) in scenario.nodes.iter().zip(rt.sim.procs().collect::<Vec<_>>()) {
         if node.start {

@@ -1,0 +1,31 @@
+//! Every shipped scenario under `scenarios/` passes, and running it twice gives
+//! the same trace hash.
+
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn shipped_scenarios_pass_and_replay_identically() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut files: Vec<_> = std::fs::read_dir(root.join("scenarios"))
+        .expect("scenarios/ exists")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no shipped scenarios");
+    for file in files {
+        let name = file.file_stem().unwrap().to_string_lossy().into_owned();
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("shipped").join(&name);
+        let run = Command::new(env!("CARGO_BIN_EXE_chaoslab"))
+            .args(["run", file.to_str().unwrap(), "--out", out.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(run.status.code(), Some(0), "{name}:\n{}", String::from_utf8_lossy(&run.stdout));
+        let replay = Command::new(env!("CARGO_BIN_EXE_chaoslab"))
+            .args(["replay", out.join("report.json").to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(replay.status.code(), Some(0), "{name}: {}", String::from_utf8_lossy(&replay.stdout));
+    }
+}

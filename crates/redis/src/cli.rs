@@ -1,0 +1,194 @@
+//! redis-cli as a simulated client process, and the `redis-cli` scenario step.
+//! Each invocation is a new process on a host (like running the command in a
+//! shell), so partitions and host crashes apply to it. It connects, optionally
+//! authenticates (`-a`), sends one command, and prints the reply as redis-cli does.
+
+use resp::{Decoded, ReplyDecoder, Value};
+use scenario::diag::Diagnostic;
+use scenario::yaml::Node;
+use scenario::{NodeRef, ParseCx, Runtime, Step, Template};
+use sim::{ConnId, ConnectError, Ctx, Fault, Input, Process};
+use std::net::SocketAddrV4;
+use std::time::Duration;
+
+/// A one-shot redis-cli.
+#[derive(Debug)]
+pub struct RedisCli {
+    target: SocketAddrV4,
+    password: Option<String>,
+    args: Vec<Vec<u8>>,
+    conn: Option<ConnId>,
+    decoder: ReplyDecoder,
+    awaiting_auth: bool,
+    /// What redis-cli printed, once it has.
+    pub output: Option<String>,
+}
+
+impl RedisCli {
+    /// A client that will send `args` to `target`.
+    pub fn new(target: SocketAddrV4, password: Option<String>, args: Vec<Vec<u8>>) -> RedisCli {
+        RedisCli {
+            target,
+            password,
+            args,
+            conn: None,
+            decoder: ReplyDecoder::default(),
+            awaiting_auth: false,
+            output: None,
+        }
+    }
+
+    fn finish(&mut self, ctx: &mut Ctx<'_>, text: String) {
+        self.output = Some(text);
+        if let Some(conn) = self.conn.take() {
+            ctx.close(conn);
+        }
+    }
+}
+
+impl Process for RedisCli {
+    fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
+        match input {
+            Input::Start => self.conn = Some(ctx.connect(self.target)),
+            Input::Connected { conn } => {
+                if let Some(pass) = &self.password {
+                    self.awaiting_auth = true;
+                    ctx.send_with(conn, |buf| resp::encode_command(&[b"AUTH".as_slice(), pass.as_bytes()], buf));
+                }
+                let args = &self.args;
+                ctx.send_with(conn, |buf| resp::encode_command(args, buf));
+            }
+            Input::ConnectFailed { error, .. } => {
+                let why = match error {
+                    ConnectError::Refused => "Connection refused",
+                    ConnectError::TimedOut => "Connection timed out",
+                    ConnectError::Unreachable => "No route to host",
+                };
+                self.output =
+                    Some(format!("Could not connect to Redis at {}:{}: {why}", self.target.ip(), self.target.port()));
+            }
+            Input::Data { bytes, .. } => {
+                self.decoder.feed(bytes);
+                loop {
+                    match self.decoder.next_value() {
+                        Decoded::Value(v) if self.awaiting_auth => {
+                            self.awaiting_auth = false;
+                            // redis-cli reports a failed -a AUTH and still sends the command.
+                            if let Value::Error(e) = v {
+                                ctx.log(format!("AUTH failed: {e}"));
+                            }
+                        }
+                        Decoded::Value(v) => return self.finish(ctx, resp::render(&v)),
+                        Decoded::Incomplete => return,
+                        Decoded::Invalid(e) => return self.finish(ctx, format!("Error: Protocol error, got {e}")),
+                    }
+                }
+            }
+            Input::Closed { .. } => {
+                if self.output.is_none() {
+                    self.output = Some("Error: Server closed the connection".to_owned());
+                }
+                self.conn = None;
+            }
+            Input::Accepted { .. } | Input::Timer { .. } | Input::Shutdown => {}
+        }
+    }
+}
+
+/// How long a redis-cli step waits for its reply before failing.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `- redis-cli: {node: "6379", command: "set k1 v1", expect: "OK"}`.
+pub(crate) struct CliStep {
+    node: NodeRef,
+    from: Option<NodeRef>,
+    command: Template,
+    auth: Option<Template>,
+    expect: Option<Template>,
+    expect_match: Option<regex::Regex>,
+    capture: Option<String>,
+    timeout: Duration,
+}
+
+pub(crate) const CLI_KEYS: &[&str] =
+    &["node", "command", "from", "auth", "expect", "expect-match", "capture", "timeout"];
+
+pub(crate) fn parse_step(value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>, Diagnostic> {
+    let mut m = value.map("redis-cli")?;
+    let node = cx.node_ref(m.required("node")?, "redis-cli.node")?;
+    let from = m.get("from").map(|f| cx.node_ref(f, "redis-cli.from")).transpose()?;
+    let command_node = m.required("command")?;
+    let command = cx.template(command_node, "redis-cli.command")?;
+    if let Some(text) = command.literal() {
+        match resp::split_args(text.as_bytes()) {
+            None => {
+                return Err(Diagnostic::new(command_node.span, "Invalid argument(s)")
+                    .with_hint("unbalanced quotes in the command"));
+            }
+            Some(a) if a.is_empty() => return Err(Diagnostic::new(command_node.span, "the command is empty")),
+            Some(_) => {}
+        }
+    }
+    let auth = m.get("auth").map(|a| cx.template(a, "redis-cli.auth")).transpose()?;
+    let expect = m.get("expect").map(|e| cx.template(e, "redis-cli.expect")).transpose()?;
+    let expect_match = match m.get("expect-match") {
+        Some(n) => {
+            let text = n.str("redis-cli.expect-match")?;
+            Some(regex::Regex::new(&text).map_err(|e| {
+                Diagnostic::new(n.span, "invalid regular expression").with_hint(e.to_string().replace('\n', " "))
+            })?)
+        }
+        None => None,
+    };
+    let capture = m.get("capture").map(|c| c.str("redis-cli.capture")).transpose()?;
+    let timeout = m.get("timeout").map(|t| t.duration("redis-cli.timeout")).transpose()?.unwrap_or(DEFAULT_TIMEOUT);
+    m.finish(CLI_KEYS)?;
+    if let Some(var) = &capture {
+        cx.declare_capture(var);
+    }
+    Ok(Box::new(CliStep { node, from, command, auth, expect, expect_match, capture, timeout }))
+}
+
+impl Step for CliStep {
+    fn run(&self, rt: &mut Runtime) -> Result<String, String> {
+        let target = rt.proc(&self.node)?;
+        let addr = rt.node_addr(target).ok_or_else(|| format!("{} has no address", self.node))?;
+        let host = match &self.from {
+            Some(f) => rt.host(f)?,
+            None => rt.sim.host_of(target),
+        };
+        let text = rt.render(&self.command)?;
+        let args = resp::split_args(text.as_bytes()).ok_or("Invalid argument(s)")?;
+        let password = self.auth.as_ref().map(|a| rt.render(a)).transpose()?;
+        let name = format!("redis-cli#{}", rt.sim.procs().count());
+        let client = rt.sim.add_process(host, &name, {
+            let (password, args) = (password.clone(), args.clone());
+            Box::new(move || Box::new(RedisCli::new(addr, password.clone(), args.clone())))
+        });
+        rt.sim.record("redis-cli", format!("{name} -> {addr}: {text}"));
+        rt.apply(Fault::Start(client))?;
+        let deadline = rt.sim.now() + self.timeout;
+        let done = rt
+            .advance_until(deadline, |rt| Ok(rt.sim.process::<RedisCli>(client).is_some_and(|c| c.output.is_some())))?;
+        let output = match rt.sim.process::<RedisCli>(client).and_then(|c| c.output.clone()) {
+            Some(out) if done => out,
+            _ => return Err(format!("no reply from {addr} within {:?} to `{text}`", self.timeout)),
+        };
+        rt.sim.record("reply", output.clone());
+        if let Some(expect) = &self.expect {
+            let expected = rt.render(expect)?;
+            if output != expected {
+                return Err(format!("`{text}` replied {output:?}, expected {expected:?}"));
+            }
+        }
+        if let Some(re) = &self.expect_match
+            && !re.is_match(&output)
+        {
+            return Err(format!("`{text}` replied {output:?}, which does not match /{re}/"));
+        }
+        if let Some(var) = &self.capture {
+            rt.captures.insert(var.clone(), output.clone());
+        }
+        Ok(output)
+    }
+}

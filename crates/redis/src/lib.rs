@@ -1,0 +1,74 @@
+//! `redis`: Redis 7.0 as a chaoslab node kind. It owns the sans-IO server
+//! ([`server::Server`]), the `redis.conf` directives it honours ([`config`]), its
+//! commands ([`commands`]), its log format ([`log`]) and redis-cli as a simulated
+//! client with the `redis-cli` scenario step ([`cli`]).
+//!
+//! It must not depend on the CLI or the report format, and must not reach the
+//! outside world: it sees the network, clock and disk only through `sim::Ctx`,
+//! so the same server can later run behind real sockets.
+//!
+//! This is the first slice: a standalone server with string keys and expiry.
+//! Replication, persistence and the other data types are still to come.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod log;
+pub mod server;
+
+#[cfg(test)]
+mod tests;
+
+use scenario::diag::{Diagnostic, Diagnostics};
+use scenario::yaml::Node;
+use scenario::{NodeDecl, NodeKind, ParseCx, Step, Syntax};
+use serde_json::json;
+use sim::{Factory, ProcId, Sim};
+
+/// The `redis` node kind.
+pub struct RedisKind;
+
+impl NodeKind for RedisKind {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    fn build(&self, node: &NodeDecl) -> Result<Factory, Diagnostics> {
+        let config = config::parse(&node.config, node.port).map_err(|errors| {
+            let mut diags = Diagnostics::new();
+            for (line, message) in errors {
+                diags.push(
+                    Diagnostic::new(node.config_line_span(line), message)
+                        .with_hint("see the redis.conf directives chaoslab honours in the README"),
+                );
+            }
+            diags
+        })?;
+        Ok(Box::new(move || Box::new(server::Server::new(config.clone()))))
+    }
+
+    fn steps(&self) -> Vec<Syntax> {
+        vec![Syntax {
+            name: "redis-cli",
+            doc: "run one command as redis-cli would, from a client on a host; check or capture the printed reply",
+            schema: json!({"type": "object", "required": ["node", "command"], "additionalProperties": false, "properties": {
+                "node": {"type": "string"}, "command": {"type": "string", "examples": ["set k1 v1"]},
+                "from": {"type": "string", "description": "host (or node whose host) to run on; default: the node's"},
+                "auth": {"type": "string", "description": "like redis-cli -a"},
+                "expect": {"type": "string", "description": "exact reply as redis-cli prints it, e.g. OK, \"v1\", (integer) 1"},
+                "expect-match": {"type": "string", "description": "regex the printed reply must match"},
+                "capture": {"type": "string"}, "timeout": {"type": "string", "default": "10s"}}}),
+        }]
+    }
+
+    fn parse_step(&self, _: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>, Diagnostic> {
+        cli::parse_step(value, cx)
+    }
+
+    fn final_state(&self, sim: &Sim, proc: ProcId) -> serde_json::Value {
+        match sim.process::<server::Server>(proc) {
+            Some(s) => json!({"role": "master", "run_id": s.run_id(), "db0_keys": s.dbsize(0)}),
+            None => serde_json::Value::Null,
+        }
+    }
+}

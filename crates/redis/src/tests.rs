@@ -1,0 +1,224 @@
+//! Reply-string tests: every command and error of this slice, compared with the
+//! text real Redis 7.0.15 gives (../shared/oracle/errors.json where it has them),
+//! as redis-cli prints it.
+
+use crate::config::Config;
+use crate::server::Server;
+use resp::{Decoded, ReplyDecoder};
+use sim::{ConnId, Ctx, Fault, Input, Process, Sim, SimConfig};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::Duration;
+
+/// Sends raw request bytes on one connection and records each reply as redis-cli prints it.
+#[derive(Default)]
+struct Raw {
+    conn: Option<ConnId>,
+    decoder: ReplyDecoder,
+    replies: Vec<String>,
+    closed: bool,
+}
+
+impl Process for Raw {
+    fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
+        match input {
+            Input::Start => self.conn = Some(ctx.connect(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 6379))),
+            Input::Data { bytes, .. } => {
+                self.decoder.feed(bytes);
+                while let Decoded::Value(v) = self.decoder.next_value() {
+                    self.replies.push(resp::render(&v));
+                }
+            }
+            Input::Closed { .. } => self.closed = true,
+            _ => {}
+        }
+    }
+}
+
+struct Lab {
+    sim: Sim,
+    server: sim::ProcId,
+    client: sim::ProcId,
+}
+
+impl Lab {
+    fn new(config: Config) -> Lab {
+        let mut sim = Sim::new(SimConfig { seed: 1, record_trace: true, ..SimConfig::default() });
+        let host = sim.add_host("localhost", Ipv4Addr::LOCALHOST);
+        let server = sim.add_process(host, "6379", Box::new(move || Box::new(Server::new(config.clone()))));
+        let client = sim.add_process(host, "client", Box::new(|| Box::new(Raw::default())));
+        sim.apply(Fault::Start(server)).unwrap();
+        sim.apply(Fault::Start(client)).unwrap();
+        sim.run_for(Duration::from_millis(1));
+        Lab { sim, server, client }
+    }
+
+    fn raw(&mut self, bytes: &[u8]) -> Vec<String> {
+        let conn = self.sim.process::<Raw>(self.client).unwrap().conn.unwrap();
+        let before = self.sim.process::<Raw>(self.client).unwrap().replies.len();
+        self.sim.with_process::<Raw, _>(self.client, |_, ctx| ctx.send(conn, bytes));
+        self.sim.run_for(Duration::from_millis(1));
+        self.sim.process::<Raw>(self.client).unwrap().replies[before..].to_vec()
+    }
+
+    /// One command, split like redis-cli splits its arguments.
+    fn cmd(&mut self, line: &str) -> String {
+        let args = resp::split_args(line.as_bytes()).unwrap();
+        let mut bytes = Vec::new();
+        resp::encode_command(&args, &mut bytes);
+        let replies = self.raw(&bytes);
+        assert_eq!(replies.len(), 1, "{line}: {replies:?}");
+        replies[0].clone()
+    }
+}
+
+fn lab() -> Lab {
+    Lab::new(Config::defaults(6379))
+}
+
+#[test]
+fn strings_and_keys() {
+    let mut l = lab();
+    assert_eq!(l.cmd("PING"), "PONG");
+    assert_eq!(l.cmd("PING hello"), "\"hello\"");
+    assert_eq!(l.cmd("ECHO hi"), "\"hi\"");
+    assert_eq!(l.cmd("set k1 v1"), "OK");
+    assert_eq!(l.cmd("get k1"), "\"v1\"");
+    assert_eq!(l.cmd("GET nosuchkey"), "(nil)");
+    assert_eq!(l.cmd("set k1 v2 GET"), "\"v1\"");
+    assert_eq!(l.cmd("set k1 x NX"), "(nil)");
+    assert_eq!(l.cmd("set new x XX"), "(nil)");
+    assert_eq!(l.cmd("getset k1 v3"), "\"v2\"");
+    assert_eq!(l.cmd("append k1 !"), "(integer) 3");
+    assert_eq!(l.cmd("strlen k1"), "(integer) 3");
+    assert_eq!(l.cmd("mset a 1 b 2"), "OK");
+    assert_eq!(l.cmd("mget a nosuch b"), "1) \"1\"\n2) (nil)\n3) \"2\"");
+    assert_eq!(l.cmd("incr a"), "(integer) 2");
+    assert_eq!(l.cmd("incrby a 10"), "(integer) 12");
+    assert_eq!(l.cmd("decr a"), "(integer) 11");
+    assert_eq!(l.cmd("decrby a 20"), "(integer) -9");
+    assert_eq!(l.cmd("exists a b nosuch"), "(integer) 2");
+    assert_eq!(l.cmd("type a"), "string");
+    assert_eq!(l.cmd("type nosuch"), "none");
+    assert_eq!(l.cmd("keys *"), "1) \"a\"\n2) \"b\"\n3) \"k1\"");
+    assert_eq!(l.cmd("keys k?"), "1) \"k1\"");
+    assert_eq!(l.cmd("dbsize"), "(integer) 3");
+    assert_eq!(l.cmd("del a b nosuch"), "(integer) 2");
+    assert_eq!(l.cmd("select 1"), "OK");
+    assert_eq!(l.cmd("get k1"), "(nil)");
+    assert_eq!(l.cmd("select 0"), "OK");
+    assert_eq!(l.cmd("flushall"), "OK");
+    assert_eq!(l.cmd("dbsize"), "(integer) 0");
+}
+
+#[test]
+fn errors_match_redis_text() {
+    let mut l = lab();
+    l.cmd("set str hello");
+    assert_eq!(l.cmd("FOOBAR"), "(error) ERR unknown command 'FOOBAR', with args beginning with: ");
+    assert_eq!(l.cmd("foobar x"), "(error) ERR unknown command 'foobar', with args beginning with: 'x' ");
+    assert_eq!(l.cmd("GET a b"), "(error) ERR wrong number of arguments for 'get' command");
+    assert_eq!(l.cmd("SET"), "(error) ERR wrong number of arguments for 'set' command");
+    assert_eq!(l.cmd("DEL"), "(error) ERR wrong number of arguments for 'del' command");
+    assert_eq!(l.cmd("KEYS"), "(error) ERR wrong number of arguments for 'keys' command");
+    assert_eq!(l.cmd("SET k v EX 0"), "(error) ERR invalid expire time in 'set' command");
+    assert_eq!(l.cmd("SET k v EX abc"), "(error) ERR value is not an integer or out of range");
+    assert_eq!(l.cmd("SET k v NX XX"), "(error) ERR syntax error");
+    assert_eq!(l.cmd("INCRBY num abc"), "(error) ERR value is not an integer or out of range");
+    assert_eq!(l.cmd("INCR str"), "(error) ERR value is not an integer or out of range");
+    assert_eq!(l.cmd("EXPIRE str abc"), "(error) ERR value is not an integer or out of range");
+    assert_eq!(l.cmd("SELECT -1"), "(error) ERR DB index is out of range");
+    assert_eq!(l.cmd("SELECT 16"), "(error) ERR DB index is out of range");
+    assert_eq!(l.cmd("MSET a 1 b"), "(error) ERR wrong number of arguments for 'mset' command");
+    assert_eq!(
+        l.cmd("AUTH x"),
+        "(error) ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
+    );
+}
+
+#[test]
+fn protocol_errors_reply_then_close() {
+    let mut l = lab();
+    assert_eq!(l.raw(b"SET \"a b\r\n"), ["(error) ERR Protocol error: unbalanced quotes in request"]);
+    assert!(l.sim.process::<Raw>(l.client).unwrap().closed);
+    let mut l = lab();
+    assert_eq!(l.raw(b"*abc\r\n"), ["(error) ERR Protocol error: invalid multibulk length"]);
+    let mut l = lab();
+    assert_eq!(l.raw(b"PING\r\nPING\r\n"), ["PONG", "PONG"], "inline commands, pipelined");
+}
+
+#[test]
+fn requirepass_gates_everything_but_auth() {
+    let mut l = Lab::new(Config { requirepass: Some("123456".into()), ..Config::defaults(6379) });
+    assert_eq!(l.cmd("GET k"), "(error) NOAUTH Authentication required.");
+    assert_eq!(l.cmd("PING"), "(error) NOAUTH Authentication required.");
+    assert_eq!(l.cmd("INFO"), "(error) NOAUTH Authentication required.");
+    assert_eq!(l.cmd("GET"), "(error) ERR wrong number of arguments for 'get' command");
+    assert_eq!(l.cmd("AUTH default wrong"), "(error) WRONGPASS invalid username-password pair or user is disabled.");
+    assert_eq!(l.cmd("AUTH a b c"), "(error) ERR syntax error");
+    assert_eq!(l.cmd("AUTH 123456"), "OK");
+    assert_eq!(l.cmd("PING"), "PONG");
+}
+
+#[test]
+fn expiry_follows_the_nodes_wall_clock() {
+    let mut l = lab();
+    assert_eq!(l.cmd("set k v EX 10"), "OK");
+    assert_eq!(l.cmd("ttl k"), "(integer) 10");
+    l.sim.run_for(Duration::from_secs(4));
+    assert_eq!(l.cmd("ttl k"), "(integer) 6");
+    assert_eq!(l.cmd("persist k"), "(integer) 1");
+    assert_eq!(l.cmd("ttl k"), "(integer) -1");
+    assert_eq!(l.cmd("pexpire k 1500"), "(integer) 1");
+    assert_eq!(l.cmd("pttl k"), "(integer) 1499", "one ms passed between the two commands");
+    assert_eq!(l.cmd("ttl nosuch"), "(integer) -2");
+    assert_eq!(l.cmd("set j v EX 100"), "OK");
+    // A wall-clock jump expires keys, as it does on a real server.
+    l.sim.apply(Fault::ClockJump { proc: l.server, delta_ms: 200_000 }).unwrap();
+    l.sim.run_for(Duration::from_millis(200));
+    assert_eq!(l.sim.process::<Server>(l.server).unwrap().dbsize(0), 0, "the cron reclaimed both keys");
+    assert_eq!(l.cmd("get j"), "(nil)");
+}
+
+#[test]
+fn info_sections_and_startup_log() {
+    let mut l = lab();
+    l.cmd("set k v");
+    let info = l.cmd("info replication");
+    assert!(
+        info.starts_with(
+            "\"# Replication\\r\\nrole:master\\r\\nconnected_slaves:0\\r\\nmaster_failover_state:no-failover\\r\\n"
+        ),
+        "{info}"
+    );
+    let keyspace = l.cmd("info keyspace");
+    assert_eq!(keyspace, "\"# Keyspace\\r\\ndb0:keys=1,expires=0,avg_ttl=0\\r\\n\"");
+    let log = l.sim.log_lines(l.server);
+    let pid = log[0].split(':').next().unwrap();
+    assert_eq!(log[0], format!("{pid}:C 01 Jan 2026 00:00:00.000 # oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo"));
+    assert!(
+        log[1].ends_with(&format!(
+            "# Redis version=7.0.15, bits=64, commit=00000000, modified=0, pid={pid}, just started"
+        ))
+    );
+    assert_eq!(log.last().unwrap(), &format!("{pid}:M 01 Jan 2026 00:00:00.000 * Ready to accept connections"));
+}
+
+#[test]
+fn shutdown_command_exits_and_refuses_later_connections() {
+    let mut l = lab();
+    assert_eq!(l.cmd("SHUTDOWN NOSAVE"), "OK");
+    assert_eq!(l.sim.proc_state(l.server), sim::ProcState::Down);
+    assert!(l.sim.log_lines(l.server).last().unwrap().ends_with("# Redis is now ready to exit, bye bye..."));
+}
+
+#[test]
+fn glob_patterns() {
+    use crate::commands::glob_match;
+    assert!(glob_match(b"h?llo", b"hello"));
+    assert!(glob_match(b"h*llo", b"heeeello"));
+    assert!(glob_match(b"h[ae]llo", b"hallo"));
+    assert!(!glob_match(b"h[^e]llo", b"hello"));
+    assert!(glob_match(b"h[a-b]llo", b"hbllo"));
+    assert!(glob_match(b"\\*", b"*"));
+    assert!(!glob_match(b"a", b"ab"));
+}
