@@ -17,15 +17,9 @@ pub fn arity(name: &str) -> Option<i32> {
     })
 }
 
-/// Redis's `string2ll`.
+/// Redis's `string2ll`, as every integer argument is parsed.
 pub fn parse_int(bytes: &[u8]) -> Option<i64> {
-    let s = std::str::from_utf8(bytes).ok()?;
-    let digits = s.strip_prefix('-').unwrap_or(s);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || (digits.len() > 1 && digits.starts_with('0'))
-    {
-        return None;
-    }
-    s.parse().ok()
+    resp::parse_ll(bytes)
 }
 
 fn not_an_integer() -> Value {

@@ -209,7 +209,7 @@ fn expected_dollar(got: u8) -> &'static str {
 }
 
 /// Redis's `string2ll`: optional `-`, digits, no leading zeros or spaces.
-fn parse_ll(bytes: &[u8]) -> Option<i64> {
+pub fn parse_ll(bytes: &[u8]) -> Option<i64> {
     let s = std::str::from_utf8(bytes).ok()?;
     let digits = s.strip_prefix('-').unwrap_or(s);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || (digits.len() > 1 && digits.starts_with('0'))
