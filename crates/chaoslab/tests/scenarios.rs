@@ -29,3 +29,26 @@ fn shipped_scenarios_pass_and_replay_identically() {
         assert_eq!(replay.status.code(), Some(0), "{name}: {}", String::from_utf8_lossy(&replay.stdout));
     }
 }
+
+#[test]
+fn the_readme_example_is_a_valid_scenario_that_passes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let start = readme.find("```yaml\n").expect("README has a yaml example") + 8;
+    let end = start + readme[start..].find("```").unwrap();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("readme");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("example.yaml"), &readme[start..end]).unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_chaoslab"))
+        .args(["run", "example.yaml", "--out", "out"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
