@@ -258,7 +258,11 @@ fn parse_node(
         }
         None if bridge => {
             // Docker's default bridge hands out 172.17.0.2, .3, ... in start order.
-            let ip = Ipv4Addr::new(172, 17, 0, 2 + index as u8);
+            let Some(last) = u8::try_from(index + 2).ok().filter(|b| *b < 255) else {
+                return Err(Diagnostic::new(n.span, "the bridge network 172.17.0.0/24 has room for 253 nodes")
+                    .with_hint("declare `topology.hosts` with your own addresses and give nodes `host:`"));
+            };
+            let ip = Ipv4Addr::new(172, 17, 0, last);
             if hosts.iter().any(|h| h.ip == ip || h.name == name) {
                 return Err(Diagnostic::new(n.span, format!("cannot give node `{name}` its own host {ip}"))
                     .with_hint("that name or address is already a declared host; set `host:` explicitly"));

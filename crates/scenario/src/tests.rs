@@ -361,3 +361,21 @@ fn an_invalid_regex_is_a_diagnostic_at_the_pattern() {
     assert!(text.starts_with("error: invalid regular expression\n  --> s.yaml:13:43\n"), "{text}");
     assert!(text.contains("= hint: regex parse error:"), "{text}");
 }
+
+#[test]
+fn bridge_mode_gives_each_node_a_host_and_refuses_the_254th() {
+    let nodes: String = (0..254).map(|i| format!("    - {{kind: probe, port: {}}}\n", 7000 + i)).collect();
+    let source = format!("name: t\ntopology:\n  network: bridge\n  nodes:\n{nodes}steps:\n  - sleep: 1s\n");
+    let text = errors(&source);
+    assert_eq!(text.matches("error: ").count(), 1, "{text}");
+    assert!(
+        text.starts_with("error: the bridge network 172.17.0.0/24 has room for 253 nodes\n   --> s.yaml:258:7\n"),
+        "{text}"
+    );
+    let ok = source.replace("    - {kind: probe, port: 7253}\n", "");
+    let registry = registry();
+    let s = crate::parse_scenario("s.yaml", &ok, &registry).unwrap_or_else(|d| panic!("{}", d.render("s.yaml", &ok)));
+    assert_eq!(s.nodes[0].ip, Ipv4Addr::new(172, 17, 0, 2));
+    assert_eq!(s.nodes[252].ip, Ipv4Addr::new(172, 17, 0, 254));
+    assert_eq!(s.hosts.len(), 253);
+}
