@@ -85,8 +85,11 @@ impl Process for RedisCli {
                 }
             }
             Input::Closed { .. } => {
+                // A server that goes away after SHUTDOWN did what was asked: redis-cli prints nothing.
+                let shutdown = self.args.first().is_some_and(|a| a.eq_ignore_ascii_case(b"shutdown"));
                 if self.output.is_none() {
-                    self.output = Some("Error: Server closed the connection".to_owned());
+                    self.output =
+                        Some(if shutdown { String::new() } else { "Error: Server closed the connection".to_owned() });
                 }
                 self.conn = None;
             }

@@ -76,7 +76,19 @@ impl Server {
         &self.run_id
     }
 
+    /// Logs at `level` (`.` debug, `-` verbose, `*` notice, `#` warning) if
+    /// `loglevel` lets it through, as `serverLog` does.
     fn log(&self, ctx: &mut Ctx<'_>, level: char, message: &str) {
+        let rank = |c: char| ".-*#".find(c).unwrap_or(3);
+        let threshold = match self.config.loglevel.as_str() {
+            "debug" => 0,
+            "verbose" => 1,
+            "notice" => 2,
+            _ => 3,
+        };
+        if rank(level) < threshold {
+            return;
+        }
         let line = crate::log::line(self.pid, 'M', ctx.wall_clock_ms(), level, message);
         ctx.log(line);
     }
@@ -133,8 +145,9 @@ impl Server {
             match client.parser.next_command(!client.authenticated) {
                 Ok(true) => {
                     let args: Vec<Vec<u8>> = client.parser.args().to_vec();
-                    let reply = self.execute(ctx, &mut client, &args);
-                    ctx.send_with(conn, |buf| reply.encode(buf));
+                    if let Some(reply) = self.execute(ctx, &mut client, &args) {
+                        ctx.send_with(conn, |buf| reply.encode(buf));
+                    }
                     if client.closing {
                         ctx.close(conn);
                         return;
@@ -179,14 +192,15 @@ impl Server {
         Dispatch::Run
     }
 
-    fn execute(&mut self, ctx: &mut Ctx<'_>, client: &mut Client, args: &[Vec<u8>]) -> Value {
+    /// Runs one command; `None` means no reply is sent (a successful SHUTDOWN).
+    fn execute(&mut self, ctx: &mut Ctx<'_>, client: &mut Client, args: &[Vec<u8>]) -> Option<Value> {
         if let Dispatch::Reply(v) = self.check(client, args) {
-            return v;
+            return Some(v);
         }
         self.commands_processed += 1;
         let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
         let now_ms = ctx.wall_clock_ms();
-        match name.as_str() {
+        let reply = match name.as_str() {
             "quit" => {
                 client.closing = true;
                 Value::ok()
@@ -204,15 +218,17 @@ impl Server {
             "shutdown" => {
                 self.log(ctx, '#', "User requested shutdown...");
                 self.log(ctx, '#', "Redis is now ready to exit, bye bye...");
+                // The server exits without replying; the client sees the connection close.
                 ctx.exit();
                 client.closing = true;
-                Value::ok()
+                return None;
             }
             _ => {
                 let db = &mut self.dbs[client.db];
                 crate::commands::keyspace(&name, args, db_view(db), now_ms)
             }
-        }
+        };
+        Some(reply)
     }
 
     fn auth(&self, client: &mut Client, args: &[Vec<u8>]) -> Value {
@@ -326,8 +342,11 @@ impl Process for Server {
             Input::Data { conn, bytes } => self.on_data(ctx, conn, bytes),
             Input::Closed { conn, reason } => {
                 self.clients.remove(&conn);
-                if reason == CloseReason::TimedOut {
-                    self.log(ctx, '-', "Client closed connection");
+                // readQueryFromClient logs read errors at verbose level with strerror's text.
+                match reason {
+                    CloseReason::TimedOut => self.log(ctx, '-', "Reading from client: Connection timed out"),
+                    CloseReason::Reset => self.log(ctx, '-', "Reading from client: Connection reset by peer"),
+                    CloseReason::PeerClosed => {}
                 }
             }
             Input::Timer { .. } => self.cron(ctx),
