@@ -1,20 +1,41 @@
 //! Keyspace commands: arity as Redis declares it (positive: exact, negative:
 //! at least), argument parsing and the exact reply and error texts.
 
-use crate::server::DbView;
+use crate::keyspace::{Data, Db, Exec};
 use resp::Value;
 
-/// Redis's arity for the commands this node knows, `None` if unknown.
-pub fn arity(name: &str) -> Option<i32> {
-    Some(match name {
-        "ping" | "flushall" | "flushdb" | "info" | "shutdown" | "quit" => -1,
-        "dbsize" => 1,
-        "echo" | "get" | "incr" | "decr" | "strlen" | "keys" | "select" | "type" | "ttl" | "pttl" | "persist" => 2,
-        "getset" | "incrby" | "decrby" | "append" => 3,
-        "set" | "mset" | "expire" | "pexpire" => -3,
-        "del" | "exists" | "mget" | "auth" => -2,
-        _ => return None,
-    })
+/// What the server needs to know about a command before running it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Spec {
+    /// Redis's arity: positive means exactly, negative means at least.
+    pub arity: i32,
+    /// Modifies the dataset: refused on read-only replicas and without enough
+    /// good replicas (`min-replicas-to-write`), propagated when it changed something.
+    pub write: bool,
+}
+
+/// The commands this node knows, with Redis 7.0's arity; `None` if unknown.
+pub fn spec(name: &str) -> Option<Spec> {
+    let read = |arity| Some(Spec { arity, write: false });
+    let write = |arity| Some(Spec { arity, write: true });
+    match name {
+        "ping" | "info" | "shutdown" | "quit" | "hello" | "bgsave" | "command" | "replconf" => read(-1),
+        "dbsize" | "role" | "save" | "lastsave" | "sync" => read(1),
+        "echo" | "get" | "strlen" | "keys" | "select" | "type" | "ttl" | "pttl" | "llen" | "hgetall" | "smembers"
+        | "scard" => read(2),
+        "wait" | "replicaof" | "slaveof" | "hget" | "publish" => read(3),
+        "lrange" => read(4),
+        "exists" | "mget" | "auth" | "scan" | "config" | "debug" | "client" | "subscribe" => read(-2),
+        "psync" => read(-3),
+        "incr" | "decr" | "persist" => write(2),
+        "getset" | "incrby" | "decrby" | "append" => write(3),
+        "flushall" | "flushdb" => write(-1),
+        "del" | "lpop" | "rpop" => write(-2),
+        "set" | "mset" | "expire" | "pexpire" | "expireat" | "pexpireat" | "lpush" | "rpush" | "hdel" | "sadd"
+        | "srem" => write(-3),
+        "hset" => write(-4),
+        _ => None,
+    }
 }
 
 /// Redis's `string2ll`, as every integer argument is parsed.
@@ -27,7 +48,7 @@ fn not_an_integer() -> Value {
 }
 
 /// Runs a keyspace command whose arity has been checked.
-pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], mut db: DbView<'_>, now_ms: i64) -> Value {
+pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     match name {
         "ping" => match args.len() {
             1 => Value::Simple("PONG".to_owned()),
@@ -35,12 +56,23 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], mut db: DbView<'_>, now_ms:
             _ => Value::error("ERR wrong number of arguments for 'ping' command"),
         },
         "echo" => Value::Bulk(args[1].clone()),
-        "get" => db.get(&args[1], now_ms).map_or(Value::Nil, |v| Value::Bulk(v.clone())),
-        "set" => set(args, &mut db, now_ms),
+        "get" => match x.lookup(&args[1]) {
+            None => Value::Nil,
+            Some(Data::Str(v)) => Value::Bulk(v.clone()),
+            Some(_) => wrong_type(),
+        },
+        "set" => set(args, x),
         "getset" => {
-            let old = db.get(&args[1], now_ms).cloned();
-            db.strings.insert(args[1].clone(), args[2].clone());
+            let old = match x.lookup(&args[1]) {
+                None => None,
+                Some(Data::Str(v)) => Some(v.clone()),
+                Some(_) => return wrong_type(),
+            };
+            let db = x.db();
+            db.keys.insert(args[1].clone(), Data::Str(args[2].clone()));
             db.expires.remove(&args[1]);
+            x.dirty += 1;
+            x.propagate(args);
             old.map_or(Value::Nil, Value::Bulk)
         }
         "mset" => {
@@ -48,26 +80,39 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], mut db: DbView<'_>, now_ms:
                 return Value::error("ERR wrong number of arguments for 'mset' command");
             }
             for pair in args[1..].chunks(2) {
-                db.strings.insert(pair[0].clone(), pair[1].clone());
+                x.lookup_mut(&pair[0]);
+                let db = x.db();
+                db.keys.insert(pair[0].clone(), Data::Str(pair[1].clone()));
                 db.expires.remove(&pair[0]);
             }
+            x.dirty += (args.len() as u64 - 1) / 2;
+            x.propagate(args);
             Value::ok()
         }
         "mget" => Value::Array(
-            args[1..].iter().map(|k| db.get(k, now_ms).map_or(Value::Nil, |v| Value::Bulk(v.clone()))).collect(),
+            args[1..]
+                .iter()
+                .map(|k| match x.lookup(k) {
+                    Some(Data::Str(v)) => Value::Bulk(v.clone()),
+                    _ => Value::Nil,
+                })
+                .collect(),
         ),
         "del" => {
             let mut n = 0;
             for k in &args[1..] {
-                if db.get(k, now_ms).is_some() {
-                    db.strings.remove(k);
-                    db.expires.remove(k);
+                if x.lookup(k).is_some() {
+                    x.db().remove(k);
                     n += 1;
                 }
             }
+            if n > 0 {
+                x.dirty += n as u64;
+                x.propagate(args);
+            }
             Value::Integer(n)
         }
-        "exists" => Value::Integer(args[1..].iter().filter(|k| db.get(k, now_ms).is_some()).count() as i64),
+        "exists" => Value::Integer(args[1..].iter().filter(|k| x.lookup(k).is_some()).count() as i64),
         "incr" | "decr" | "incrby" | "decrby" => {
             let delta = match name {
                 "incr" => 1,
@@ -79,91 +124,126 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], mut db: DbView<'_>, now_ms:
                     None => return not_an_integer(),
                 },
             };
-            let current = match db.get(&args[1], now_ms) {
+            let current = match x.lookup_mut(&args[1]) {
                 None => 0,
-                Some(v) => match parse_int(v) {
+                Some(Data::Str(v)) => match parse_int(v) {
                     Some(n) => n,
                     None => return not_an_integer(),
                 },
+                Some(_) => return wrong_type(),
             };
             match current.checked_add(delta) {
                 Some(n) => {
-                    db.strings.insert(args[1].clone(), n.to_string().into_bytes());
+                    x.db().keys.insert(args[1].clone(), Data::Str(n.to_string().into_bytes()));
+                    x.dirty += 1;
+                    x.propagate(args);
                     Value::Integer(n)
                 }
                 None => Value::error("ERR increment or decrement would overflow"),
             }
         }
         "append" => {
-            let mut v = db.get(&args[1], now_ms).cloned().unwrap_or_default();
-            v.extend_from_slice(&args[2]);
-            let len = v.len() as i64;
-            db.strings.insert(args[1].clone(), v);
-            Value::Integer(len)
+            let len = match x.lookup_mut(&args[1]) {
+                Some(Data::Str(v)) => {
+                    v.extend_from_slice(&args[2]);
+                    v.len()
+                }
+                Some(_) => return wrong_type(),
+                None => {
+                    x.db().keys.insert(args[1].clone(), Data::Str(args[2].clone()));
+                    args[2].len()
+                }
+            };
+            x.dirty += 1;
+            x.propagate(args);
+            Value::Integer(len as i64)
         }
-        "strlen" => Value::Integer(db.get(&args[1], now_ms).map_or(0, |v| v.len() as i64)),
-        "type" => Value::Simple(if db.get(&args[1], now_ms).is_some() { "string" } else { "none" }.to_owned()),
+        "strlen" => match x.lookup(&args[1]) {
+            None => Value::Integer(0),
+            Some(Data::Str(v)) => Value::Integer(v.len() as i64),
+            Some(_) => wrong_type(),
+        },
+        "type" => Value::Simple(x.lookup(&args[1]).map_or("none", Data::type_name).to_owned()),
         "keys" => {
-            let keys: Vec<Vec<u8>> = db.strings.keys().cloned().collect();
-            let live = keys.into_iter().filter(|k| glob_match(&args[1], k) && db.get(k, now_ms).is_some());
+            let matching: Vec<Vec<u8>> = x.db().keys.keys().filter(|k| glob_match(&args[1], k)).cloned().collect();
+            let live = matching.into_iter().filter(|k| x.lookup(k).is_some());
             Value::Array(live.map(Value::Bulk).collect())
         }
-        "dbsize" => Value::Integer(db.strings.len() as i64),
-        "flushdb" | "flushall" => match args.get(1).map(|a| a.to_ascii_lowercase()) {
-            None => flush(db),
-            Some(mode) if args.len() == 2 && (mode == b"async" || mode == b"sync") => flush(db),
-            Some(_) => Value::error("ERR syntax error"),
-        },
+        "dbsize" => Value::Integer(x.db().keys.len() as i64),
+        "flushdb" | "flushall" => {
+            match args.get(1).map(|a| a.to_ascii_lowercase()) {
+                None => {}
+                Some(mode) if args.len() == 2 && (mode == b"async" || mode == b"sync") => {}
+                Some(_) => return Value::error("ERR syntax error"),
+            }
+            let dbs: &mut [Db] = if name == "flushall" { x.dbs } else { std::slice::from_mut(&mut x.dbs[x.db]) };
+            let mut removed = 0;
+            for db in dbs {
+                removed += db.keys.len() as u64;
+                db.keys.clear();
+                db.expires.clear();
+            }
+            // FLUSHALL counts as a change even on an empty dataset, so it always propagates.
+            x.dirty += removed.max(1);
+            x.propagate(args);
+            Value::ok()
+        }
         "expire" | "pexpire" => {
             let Some(n) = parse_int(&args[2]) else { return not_an_integer() };
             if args.len() > 3 {
                 return Value::error(format!("ERR Unsupported option {}", String::from_utf8_lossy(&args[3])));
             }
             let ms = if name == "expire" { n.checked_mul(1000) } else { Some(n) };
-            let Some(at) = ms.and_then(|ms| ms.checked_add(now_ms)) else {
+            let Some(at) = ms.and_then(|ms| ms.checked_add(x.now_ms)) else {
                 return Value::error(format!("ERR invalid expire time in '{name}' command"));
             };
-            if db.get(&args[1], now_ms).is_none() {
+            if x.lookup(&args[1]).is_none() {
                 return Value::Integer(0);
             }
-            if at <= now_ms {
-                db.strings.remove(&args[1]);
-                db.expires.remove(&args[1]);
+            x.dirty += 1;
+            if at <= x.now_ms && x.is_master {
+                x.db().remove(&args[1]);
+                x.propagate(&[b"DEL".as_slice(), &args[1]]);
             } else {
-                db.expires.insert(args[1].clone(), at);
+                x.db().expires.insert(args[1].clone(), at);
+                // Relative times become absolute so replicas and the AOF expire the key at the same instant.
+                x.propagate(&[b"PEXPIREAT".as_slice(), &args[1], at.to_string().as_bytes()]);
             }
             Value::Integer(1)
         }
         "ttl" | "pttl" => {
-            if db.get(&args[1], now_ms).is_none() {
+            if x.lookup(&args[1]).is_none() {
                 return Value::Integer(-2);
             }
-            match db.expires.get(&args[1]) {
+            match x.db().expires.get(&args[1]).copied() {
                 None => Value::Integer(-1),
                 Some(at) => {
-                    let left = at - now_ms;
+                    let left = at - x.now_ms;
                     Value::Integer(if name == "ttl" { (left + 500) / 1000 } else { left })
                 }
             }
         }
         "persist" => {
-            if db.get(&args[1], now_ms).is_none() {
+            if x.lookup(&args[1]).is_none() {
                 return Value::Integer(0);
             }
-            Value::Integer(i64::from(db.expires.remove(&args[1]).is_some()))
+            if x.db().expires.remove(&args[1]).is_none() {
+                return Value::Integer(0);
+            }
+            x.dirty += 1;
+            x.propagate(args);
+            Value::Integer(1)
         }
         other => Value::error(format!("ERR unknown command '{other}', with args beginning with: ")),
     }
 }
 
-fn flush(db: DbView<'_>) -> Value {
-    db.strings.clear();
-    db.expires.clear();
-    Value::ok()
+fn wrong_type() -> Value {
+    Value::error("WRONGTYPE Operation against a key holding the wrong kind of value")
 }
 
 /// `SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]`.
-fn set(args: &[Vec<u8>], db: &mut DbView<'_>, now_ms: i64) -> Value {
+fn set(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let (mut nx, mut xx, mut get, mut keepttl) = (false, false, false, false);
     let mut expire_at: Option<i64> = None;
     let mut i = 3;
@@ -178,8 +258,8 @@ fn set(args: &[Vec<u8>], db: &mut DbView<'_>, now_ms: i64) -> Value {
             b"EX" | b"PX" | b"EXAT" | b"PXAT" if has_next && expire_at.is_none() && !keepttl => {
                 let Some(n) = parse_int(&args[i + 1]) else { return not_an_integer() };
                 let at = match opt.as_slice() {
-                    b"EX" if n > 0 => n.checked_mul(1000).and_then(|ms| ms.checked_add(now_ms)),
-                    b"PX" if n > 0 => n.checked_add(now_ms),
+                    b"EX" if n > 0 => n.checked_mul(1000).and_then(|ms| ms.checked_add(x.now_ms)),
+                    b"PX" if n > 0 => n.checked_add(x.now_ms),
                     b"EXAT" if n > 0 => n.checked_mul(1000),
                     b"PXAT" if n > 0 => Some(n),
                     _ => None,
@@ -194,12 +274,18 @@ fn set(args: &[Vec<u8>], db: &mut DbView<'_>, now_ms: i64) -> Value {
         }
         i += 1;
     }
-    let old = db.get(&args[1], now_ms).cloned();
+    let old = match x.lookup_mut(&args[1]) {
+        None => None,
+        Some(Data::Str(v)) => Some(v.clone()),
+        Some(_) if get => return wrong_type(),
+        Some(_) => Some(Vec::new()),
+    };
     let reply_old = || old.clone().map_or(Value::Nil, Value::Bulk);
     if (nx && old.is_some()) || (xx && old.is_none()) {
         return if get { reply_old() } else { Value::Nil };
     }
-    db.strings.insert(args[1].clone(), args[2].clone());
+    let db = x.db();
+    db.keys.insert(args[1].clone(), Data::Str(args[2].clone()));
     match expire_at {
         Some(at) => {
             db.expires.insert(args[1].clone(), at);
@@ -208,6 +294,12 @@ fn set(args: &[Vec<u8>], db: &mut DbView<'_>, now_ms: i64) -> Value {
             db.expires.remove(&args[1]);
         }
         None => {}
+    }
+    x.dirty += 1;
+    match expire_at {
+        // Redis 7.0 propagates any expiring SET as `SET key value PXAT <ms>`.
+        Some(at) => x.propagate(&[b"SET".as_slice(), &args[1], &args[2], b"PXAT", at.to_string().as_bytes()]),
+        None => x.propagate(args),
     }
     if get { reply_old() } else { Value::ok() }
 }

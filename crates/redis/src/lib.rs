@@ -13,6 +13,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod keyspace;
 pub mod log;
 pub mod server;
 

@@ -3,6 +3,7 @@
 //! with string keys and expiry; replication and persistence come next.
 
 use crate::config::Config;
+use crate::keyspace::{Db, Exec, Feed};
 use resp::{RequestParser, Value};
 use sim::{CloseReason, ConnId, Ctx, Input, Process};
 use std::collections::BTreeMap;
@@ -18,13 +19,6 @@ struct Client {
     db: usize,
     authenticated: bool,
     closing: bool,
-}
-
-#[derive(Debug, Default)]
-struct Db {
-    strings: BTreeMap<Vec<u8>, Vec<u8>>,
-    /// Expiry times in ms of this node's wall clock, as Redis keeps them.
-    expires: BTreeMap<Vec<u8>, i64>,
 }
 
 /// A running redis-server.
@@ -63,12 +57,12 @@ impl Server {
 
     /// Number of keys in database `db` (expired keys not yet reclaimed included, as in Redis).
     pub fn dbsize(&self, db: usize) -> usize {
-        self.dbs.get(db).map_or(0, |d| d.strings.len())
+        self.dbs.get(db).map_or(0, |d| d.keys.len())
     }
 
     /// The value of a string key in database 0, ignoring expiry that has not been reclaimed.
-    pub fn peek(&self, key: &[u8]) -> Option<&[u8]> {
-        self.dbs.first()?.strings.get(key).map(Vec::as_slice)
+    pub fn peek(&self, key: &[u8]) -> Option<&crate::keyspace::Data> {
+        self.dbs.first()?.keys.get(key)
     }
 
     /// The 40-hex-digit run id.
@@ -131,8 +125,7 @@ impl Server {
         for db in &mut self.dbs {
             let due: Vec<Vec<u8>> = db.expires.iter().filter(|&(_, &at)| at <= now).map(|(k, _)| k.clone()).collect();
             for key in due {
-                db.expires.remove(&key);
-                db.strings.remove(&key);
+                db.remove(&key);
             }
         }
         ctx.set_timer(CRON_PERIOD, 0);
@@ -166,7 +159,7 @@ impl Server {
 
     fn check(&self, client: &Client, args: &[Vec<u8>]) -> Dispatch {
         let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
-        let Some(arity) = crate::commands::arity(&name) else {
+        let Some(spec) = crate::commands::spec(&name) else {
             let mut tail = String::new();
             for a in &args[1..] {
                 if tail.len() >= 128 {
@@ -182,7 +175,7 @@ impl Server {
                 "ERR unknown command '{shown}', with args beginning with: {tail}"
             )));
         };
-        let argc = args.len() as i32;
+        let (argc, arity) = (args.len() as i32, spec.arity);
         if (arity > 0 && argc != arity) || argc < -arity {
             return Dispatch::Reply(Value::error(format!("ERR wrong number of arguments for '{name}' command")));
         }
@@ -224,8 +217,10 @@ impl Server {
                 return None;
             }
             _ => {
-                let db = &mut self.dbs[client.db];
-                crate::commands::keyspace(&name, args, db_view(db), now_ms)
+                let mut feed = Feed::default();
+                let mut x =
+                    Exec { dbs: &mut self.dbs, db: client.db, now_ms, is_master: true, dirty: 0, feed: &mut feed };
+                crate::commands::keyspace(&name, args, &mut x)
             }
         };
         Some(reply)
@@ -292,35 +287,14 @@ impl Server {
         }
         if show("keyspace") {
             let mut s = "# Keyspace\r\n".to_owned();
-            for (i, db) in self.dbs.iter().enumerate().filter(|(_, d)| !d.strings.is_empty()) {
+            for (i, db) in self.dbs.iter().enumerate().filter(|(_, d)| !d.keys.is_empty()) {
                 let ttls: Vec<i64> = db.expires.values().map(|at| (at - now_ms).max(0)).collect();
                 let avg = if ttls.is_empty() { 0 } else { ttls.iter().sum::<i64>() / ttls.len() as i64 };
-                s.push_str(&format!("db{i}:keys={},expires={},avg_ttl={avg}\r\n", db.strings.len(), db.expires.len()));
+                s.push_str(&format!("db{i}:keys={},expires={},avg_ttl={avg}\r\n", db.keys.len(), db.expires.len()));
             }
             sections.push(s);
         }
         sections.join("\r\n")
-    }
-}
-
-/// What keyspace commands may touch.
-pub(crate) struct DbView<'a> {
-    pub(crate) strings: &'a mut BTreeMap<Vec<u8>, Vec<u8>>,
-    pub(crate) expires: &'a mut BTreeMap<Vec<u8>, i64>,
-}
-
-fn db_view(db: &mut Db) -> DbView<'_> {
-    DbView { strings: &mut db.strings, expires: &mut db.expires }
-}
-
-impl DbView<'_> {
-    /// Lazy expiry, then lookup.
-    pub(crate) fn get(&mut self, key: &[u8], now_ms: i64) -> Option<&Vec<u8>> {
-        if self.expires.get(key).is_some_and(|&at| at <= now_ms) {
-            self.expires.remove(key);
-            self.strings.remove(key);
-        }
-        self.strings.get(key)
     }
 }
 

@@ -1,0 +1,134 @@
+//! The dataset: databases of typed values with expiry, and the execution context a
+//! command runs in. Writes say what must be propagated to replicas and the AOF by
+//! calling [`Exec::propagate`]; the server decides where those bytes go.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// One value of the keyspace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Data {
+    /// A string (Redis strings are binary-safe byte strings).
+    Str(Vec<u8>),
+    /// A list.
+    List(VecDeque<Vec<u8>>),
+    /// A hash, fields in insertion order as a small (listpack-encoded) Redis hash
+    /// returns them.
+    Hash(Vec<(Vec<u8>, Vec<u8>)>),
+    /// A set.
+    Set(BTreeSet<Vec<u8>>),
+}
+
+impl Data {
+    /// The name TYPE replies with.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Data::Str(_) => "string",
+            Data::List(_) => "list",
+            Data::Hash(_) => "hash",
+            Data::Set(_) => "set",
+        }
+    }
+}
+
+/// One database (`SELECT n`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Db {
+    /// Keys and values, in key order (SCAN and KEYS walk this order).
+    pub keys: BTreeMap<Vec<u8>, Data>,
+    /// Expiry times in ms of the node's wall clock, as Redis keeps them.
+    pub expires: BTreeMap<Vec<u8>, i64>,
+}
+
+impl Db {
+    /// Removes a key and its expiry; true if it existed.
+    pub fn remove(&mut self, key: &[u8]) -> bool {
+        self.expires.remove(key);
+        self.keys.remove(key).is_some()
+    }
+
+    /// Whether a key exists but its time has passed.
+    pub fn is_expired(&self, key: &[u8], now_ms: i64) -> bool {
+        self.expires.get(key).is_some_and(|&at| at <= now_ms)
+    }
+}
+
+/// Where a command's propagation goes: encoded commands for one database. The
+/// server prefixes a SELECT per destination when the database changes.
+#[derive(Debug, Default)]
+pub struct Feed {
+    /// RESP-encoded commands to propagate, in order.
+    pub bytes: Vec<u8>,
+    /// The database those commands apply to.
+    pub db: usize,
+    /// Whether to record propagation at all (false on replicas: a writable
+    /// replica's local writes are not propagated, and its own stream is the
+    /// master's bytes, forwarded verbatim).
+    pub enabled: bool,
+}
+
+/// What a command runs against.
+pub struct Exec<'a> {
+    /// All databases (FLUSHALL touches every one).
+    pub dbs: &'a mut [Db],
+    /// The client's selected database.
+    pub db: usize,
+    /// The node's wall clock in ms.
+    pub now_ms: i64,
+    /// Masters delete a logically expired key when it is touched and propagate a
+    /// DEL; replicas only hide it and wait for the master's DEL.
+    pub is_master: bool,
+    /// Changes made (Redis's `server.dirty`): drives save points and tells
+    /// whether a write did anything.
+    pub dirty: u64,
+    /// Propagation sink.
+    pub feed: &'a mut Feed,
+}
+
+impl Exec<'_> {
+    /// The selected database.
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.dbs[self.db]
+    }
+
+    /// Lazy expiry as `expireIfNeeded` does it: true if `key` is logically expired.
+    /// On a master the key is deleted and a DEL propagated.
+    pub fn expire_if_needed(&mut self, key: &[u8]) -> bool {
+        let now = self.now_ms;
+        if !self.dbs[self.db].is_expired(key, now) {
+            return false;
+        }
+        if self.is_master {
+            self.dbs[self.db].remove(key);
+            self.dirty += 1;
+            self.propagate(&[b"DEL", key]);
+        }
+        true
+    }
+
+    /// The live value of `key` (expired keys read as absent).
+    pub fn lookup(&mut self, key: &[u8]) -> Option<&Data> {
+        if self.expire_if_needed(key) {
+            return None;
+        }
+        self.dbs[self.db].keys.get(key)
+    }
+
+    /// The live value of `key`, mutably.
+    pub fn lookup_mut(&mut self, key: &[u8]) -> Option<&mut Data> {
+        if self.expire_if_needed(key) {
+            // A replica keeps the expired key until its master's DEL, but a write
+            // (possible on a writable replica) treats it as absent and replaces it.
+            self.dbs[self.db].remove(key);
+            return None;
+        }
+        self.dbs[self.db].keys.get_mut(key)
+    }
+
+    /// Records a command for replicas and the AOF, in the selected database.
+    pub fn propagate<A: AsRef<[u8]>>(&mut self, argv: &[A]) {
+        if self.feed.enabled {
+            self.feed.db = self.db;
+            resp::encode_command(argv, &mut self.feed.bytes);
+        }
+    }
+}
