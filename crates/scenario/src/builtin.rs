@@ -87,10 +87,11 @@ pub fn steps() -> Vec<Syntax> {
         Syntax { name: "heal", doc: "remove every partition", schema: json!({"type": "null"}) },
         Syntax {
             name: "link",
-            doc: "set latency and loss between two nodes or hosts",
+            doc: "set latency, loss and bandwidth between two nodes or hosts",
             schema: json!({"type": "object", "required": ["between"], "additionalProperties": false, "properties": {
                 "between": {"type": "array", "items": node_schema(), "minItems": 2, "maxItems": 2},
-                "latency": {"$ref": "#/$defs/latency"}, "loss": {"type": "number", "minimum": 0, "exclusiveMaximum": 1}}}),
+                "latency": {"$ref": "#/$defs/latency"}, "loss": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+                "bandwidth": {"$ref": "#/$defs/bandwidth"}}}),
         },
         Syntax {
             name: "clock",
@@ -189,7 +190,7 @@ pub(crate) fn parse_step(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<B
             Ok(Box::new(FaultStep::Link {
                 a: endpoint_ref(a, cx, "link")?,
                 b: endpoint_ref(b, cx, "link")?,
-                config: (m.get("latency").is_some(), m.get("loss").is_some(), config),
+                config: (m.get("latency").is_some(), m.get("loss").is_some(), m.get("bandwidth").is_some(), config),
             }))
         }
         "clock" => {
@@ -439,11 +440,11 @@ enum FaultStep {
         to: Vec<NodeRef>,
     },
     Heal,
-    /// (latency given, loss given, config) — what is not given keeps the link's default.
+    /// (latency given, loss given, bandwidth given, config) — what is not given keeps the link's default.
     Link {
         a: NodeRef,
         b: NodeRef,
-        config: (bool, bool, LinkConfig),
+        config: (bool, bool, bool, LinkConfig),
     },
     Clock {
         node: NodeRef,
@@ -473,12 +474,13 @@ impl Step for FaultStep {
                 Fault::PartitionOneWay { from: endpoints(rt, from)?, to: endpoints(rt, to)? }
             }
             FaultStep::Heal => Fault::Heal,
-            FaultStep::Link { a, b, config: (has_latency, has_loss, config) } => {
+            FaultStep::Link { a, b, config: (has_latency, has_loss, has_bandwidth, config) } => {
                 let (a, b) = (rt.endpoint(a)?, rt.endpoint(b)?);
                 let base = rt.default_link(a, b);
                 let config = LinkConfig {
                     latency: if *has_latency { config.latency } else { base.latency },
                     loss: if *has_loss { config.loss } else { base.loss },
+                    bandwidth: if *has_bandwidth { config.bandwidth } else { base.bandwidth },
                 };
                 Fault::Link { a, b, config }
             }

@@ -28,7 +28,7 @@ pub struct Scenario {
     pub nodes: Vec<NodeDecl>,
     /// One factory per node, in the same order.
     pub factories: Vec<Factory>,
-    /// Latency and loss defaults.
+    /// Latency, loss and bandwidth defaults.
     pub net: NetConfig,
     /// Faults applied at fixed virtual times while the steps run.
     pub timed_faults: Vec<TimedFault>,

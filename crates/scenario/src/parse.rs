@@ -18,8 +18,8 @@ pub const TOP_KEYS: &[&str] =
 const TOPOLOGY_KEYS: &[&str] = &["network", "hosts", "nodes"];
 const HOST_KEYS: &[&str] = &["name", "ip"];
 const NODE_KEYS: &[&str] = &["name", "kind", "port", "host", "config", "start"];
-const NETWORK_KEYS: &[&str] = &["latency", "loss", "cross-host"];
-const LINK_KEYS: &[&str] = &["latency", "loss"];
+const NETWORK_KEYS: &[&str] = &["latency", "loss", "bandwidth", "cross-host"];
+const LINK_KEYS: &[&str] = &["latency", "loss", "bandwidth"];
 /// Keys every step may carry besides its action.
 pub const STEP_MODIFIERS: &[&str] = &["at", "note"];
 
@@ -357,7 +357,70 @@ fn loss(n: &Node) -> Result<f64, Diagnostic> {
     Ok(p)
 }
 
-/// A link config from `{latency, loss}`, starting from `base`.
+/// Every way to write `bandwidth:`, for hints.
+const BANDWIDTH_FORMS: &str = "write bytes per second (`125000000`), a rate such as `1gbit`, `100mbit`, `10mb` \
+     (megabytes/s), `512kb` or `1gb`, or `unlimited`";
+
+/// `bandwidth:` as bytes per second, 0 for `unlimited`. Units are decimal, as
+/// link speeds are quoted: `kbit`/`mbit`/`gbit` count bits, `kb`/`mb`/`gb` bytes.
+/// The error is the message; the caller adds where it is and the accepted forms.
+pub fn parse_bandwidth(text: &str) -> Result<u64, String> {
+    let lower = text.trim().to_ascii_lowercase();
+    if lower == "unlimited" {
+        return Ok(0);
+    }
+    let digits = lower.bytes().take_while(|b| b.is_ascii_digit() || *b == b'.').count();
+    let (number, unit) = lower.split_at(digits);
+    let (multiplier, bits) = match unit.trim_start() {
+        "" => (1, false),
+        "kb" => (1_000, false),
+        "mb" => (1_000_000, false),
+        "gb" => (1_000_000_000, false),
+        "kbit" => (1_000, true),
+        "mbit" => (1_000_000, true),
+        "gbit" => (1_000_000_000, true),
+        _ if number.is_empty() => return Err(format!("invalid bandwidth `{text}`")),
+        other => return Err(format!("unknown bandwidth unit `{other}` in `{text}`")),
+    };
+    // Exact decimal arithmetic, so `1.5gbit` is 187500000 and not a float's guess.
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    if whole.is_empty() || fraction.contains('.') || number.ends_with('.') {
+        return Err(format!("invalid bandwidth `{text}`"));
+    }
+    let too_large = || format!("bandwidth `{text}` is too large");
+    let numerator = format!("{whole}{fraction}")
+        .parse::<u128>()
+        .ok()
+        .and_then(|m| m.checked_mul(multiplier))
+        .ok_or_else(too_large)?;
+    let denominator = u32::try_from(fraction.len())
+        .ok()
+        .and_then(|len| 10u128.checked_pow(len))
+        .and_then(|scale| scale.checked_mul(if bits { 8 } else { 1 }))
+        .ok_or_else(too_large)?;
+    if numerator % denominator != 0 {
+        return Err(format!("bandwidth `{text}` is not a whole number of bytes per second"));
+    }
+    match u64::try_from(numerator / denominator) {
+        Ok(0) => Err(format!("bandwidth `{text}` would carry nothing")),
+        Ok(bytes) => Ok(bytes),
+        Err(_) => Err(too_large()),
+    }
+}
+
+fn bandwidth(n: &Node) -> Result<u64, Diagnostic> {
+    let parsed = match n.value {
+        // YAML integers in any spelling (`1_000_000`, `0x10`) are bytes per second.
+        Value::Int(_) | Value::Float(_) => n.u64("bandwidth").and_then(|b| {
+            if b == 0 { Err(Diagnostic::new(n.span, "bandwidth `0` would carry nothing")) } else { Ok(b) }
+        }),
+        Value::Str(ref text) => parse_bandwidth(text).map_err(|message| Diagnostic::new(n.span, message)),
+        _ => Err(Diagnostic::new(n.span, format!("expected a bandwidth, found a {}", n.kind_name()))),
+    };
+    parsed.map_err(|d| d.with_hint(BANDWIDTH_FORMS))
+}
+
+/// A link config from `{latency, loss, bandwidth}`, starting from `base`.
 pub(crate) fn link_config(n: &Node, base: LinkConfig, extra: &[&str]) -> Result<LinkConfig, Diagnostic> {
     let mut m = n.map("link")?;
     let mut c = base;
@@ -366,6 +429,9 @@ pub(crate) fn link_config(n: &Node, base: LinkConfig, extra: &[&str]) -> Result<
     }
     if let Some(l) = m.get("loss") {
         c.loss = loss(l)?;
+    }
+    if let Some(b) = m.get("bandwidth") {
+        c.bandwidth = bandwidth(b)?;
     }
     for k in extra {
         m.get(k);
@@ -385,6 +451,10 @@ fn parse_network(n: &Node, diags: &mut Diagnostics) -> NetConfig {
     if let Some(p) = m.get("loss").and_then(|l| keep(loss(l), diags)) {
         net.same_host.loss = p;
         net.cross_host.loss = p;
+    }
+    if let Some(b) = m.get("bandwidth").and_then(|b| keep(bandwidth(b), diags)) {
+        net.same_host.bandwidth = b;
+        net.cross_host.bandwidth = b;
     }
     if let Some(c) = m.get("cross-host").and_then(|c| keep(link_config(c, net.cross_host, &[]), diags)) {
         net.cross_host = c;
@@ -517,5 +587,28 @@ mod tests {
         assert_eq!(parse_start_time("2024-02-29T12:34:56Z"), Ok(1_709_210_096_000));
         assert!(parse_start_time("2023-02-29T00:00:00Z").is_err());
         assert!(parse_start_time("2026-01-01 00:00:00").is_err());
+    }
+
+    #[test]
+    fn bandwidth_units_are_decimal_bits_or_bytes_per_second() {
+        assert_eq!(parse_bandwidth("1gbit"), Ok(125_000_000));
+        assert_eq!(parse_bandwidth("100mbit"), Ok(12_500_000));
+        assert_eq!(parse_bandwidth("10mb"), Ok(10_000_000));
+        assert_eq!(parse_bandwidth("512kb"), Ok(512_000));
+        assert_eq!(parse_bandwidth("1gb"), Ok(1_000_000_000));
+        assert_eq!(parse_bandwidth("1.5Gbit"), Ok(187_500_000));
+        assert_eq!(parse_bandwidth("2 MB"), Ok(2_000_000));
+        assert_eq!(parse_bandwidth("125000000"), Ok(125_000_000));
+        assert_eq!(parse_bandwidth("unlimited"), Ok(0));
+        assert_eq!(parse_bandwidth("10mbps"), Err("unknown bandwidth unit `mbps` in `10mbps`".to_owned()));
+        assert_eq!(parse_bandwidth("fast"), Err("invalid bandwidth `fast`".to_owned()));
+        assert_eq!(parse_bandwidth("1.kb"), Err("invalid bandwidth `1.kb`".to_owned()));
+        assert_eq!(parse_bandwidth("0mbit"), Err("bandwidth `0mbit` would carry nothing".to_owned()));
+        assert_eq!(
+            parse_bandwidth("1.0001kbit"),
+            Err("bandwidth `1.0001kbit` is not a whole number of bytes per second".to_owned())
+        );
+        assert_eq!(parse_bandwidth("99999999999gb"), Err("bandwidth `99999999999gb` is too large".to_owned()));
+        assert_eq!(parse_bandwidth("1.2.3mb"), Err("invalid bandwidth `1.2.3mb`".to_owned()));
     }
 }

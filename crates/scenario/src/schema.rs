@@ -83,8 +83,10 @@ pub fn scenario_schema(registry: &Registry) -> Schema {
             "network": {"type": "object", "additionalProperties": false, "properties": {
                 "latency": {"$ref": "#/$defs/latency"},
                 "loss": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+                "bandwidth": {"$ref": "#/$defs/bandwidth"},
                 "cross-host": {"type": "object", "additionalProperties": false, "properties": {
-                    "latency": {"$ref": "#/$defs/latency"}, "loss": {"type": "number", "minimum": 0, "exclusiveMaximum": 1}}}
+                    "latency": {"$ref": "#/$defs/latency"}, "loss": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+                    "bandwidth": {"$ref": "#/$defs/bandwidth"}}}
             }},
             "faults": {"type": "array", "items": {"$ref": "#/$defs/step"}, "description": "faults at fixed times (need `at`)"},
             "invariants": {"type": "array", "items": {"$ref": "#/$defs/condition"}},
@@ -96,6 +98,13 @@ pub fn scenario_schema(registry: &Registry) -> Schema {
                 {"type": "object", "required": ["min", "max"], "additionalProperties": false,
                  "properties": {"min": {"type": "string"}, "max": {"type": "string"}}}
             ]},
+            "bandwidth": {
+                "description": "bytes/s each direction of each connection carries; units are decimal (`kb`, `mb`, `gb` bytes/s; `kbit`, `mbit`, `gbit` bits/s)",
+                "oneOf": [
+                    {"type": "integer", "minimum": 1},
+                    {"type": "string", "pattern": "^([0-9]+(\\.[0-9]+)? *([kKmMgG][bB]([iI][tT])?)?|unlimited)$", "examples": ["1gbit", "100mbit", "10mb", "unlimited"]}
+                ]
+            },
             "step": {"oneOf": one_key_objects(&steps, &modifiers)},
             "condition": {"type": "object", "minProperties": 1, "properties": condition_props}
         }

@@ -379,3 +379,49 @@ fn bridge_mode_gives_each_node_a_host_and_refuses_the_254th() {
     assert_eq!(s.nodes[252].ip, Ipv4Addr::new(172, 17, 0, 254));
     assert_eq!(s.hosts.len(), 253);
 }
+
+#[test]
+fn bandwidth_takes_rates_in_bits_or_bytes_and_keeps_what_cross_host_does_not_set() {
+    let registry = registry();
+    let net = |network: &str| {
+        let source = format!("name: t\n{TOPOLOGY}network:\n{network}steps:\n  - sleep: 1s\n");
+        let s = crate::parse_scenario("s.yaml", &source, &registry)
+            .unwrap_or_else(|d| panic!("{}", d.render("s.yaml", &source)));
+        (s.net.same_host.bandwidth, s.net.cross_host.bandwidth)
+    };
+    assert_eq!(net("  bandwidth: 100mbit\n"), (12_500_000, 12_500_000));
+    assert_eq!(net("  bandwidth: 1_000_000\n  cross-host: {bandwidth: 1Gbit}\n"), (1_000_000, 125_000_000));
+    assert_eq!(net("  bandwidth: 10mb\n  cross-host: {latency: 1ms}\n"), (10_000_000, 10_000_000));
+    assert_eq!(net("  cross-host: {bandwidth: unlimited}\n"), (2_000_000_000, 0));
+    assert_eq!(net("  latency: 1ms\n"), (2_000_000_000, 125_000_000), "defaults: loopback 2 GB/s, bridge 1 Gbit/s");
+}
+
+#[test]
+fn a_bad_bandwidth_points_at_the_value_and_lists_the_forms() {
+    let source = format!("name: t\n{TOPOLOGY}network:\n  bandwidth: 10mbps\nsteps:\n  - sleep: 1s\n");
+    assert_eq!(
+        errors(&source),
+        "error: unknown bandwidth unit `mbps` in `10mbps`
+  --> s.yaml:12:14
+   |
+12 |   bandwidth: 10mbps
+   |              ^^^^^^
+   = hint: write bytes per second (`125000000`), a rate such as `1gbit`, `100mbit`, `10mb` (megabytes/s), `512kb` or `1gb`, or `unlimited`
+"
+    );
+    let text = errors(&scenario("  - link: {between: [\"7001\", \"7002\"], bandwidth: 0}\n"));
+    assert!(text.starts_with("error: bandwidth `0` would carry nothing\n"), "{text}");
+}
+
+#[test]
+fn a_link_step_bandwidth_delays_big_sends_and_keeps_the_default_latency() {
+    // 1 byte/s: the two-byte greeting takes 2 s on the wire, plus loopback's 50 µs.
+    let report = run(&scenario(
+        "  - link: {between: [\"7001\", \"7002\"], bandwidth: 1}
+  - wait-until: {log: {node: \"7001\", matches: \"got hi\"}, within: 5s}
+  - capture: {name: when, log: {node: \"7001\", matches: \"(\\\\S+) got hi\"}}
+",
+    ));
+    assert_eq!(report.result, Verdict::Pass, "{:?}", report.failure);
+    assert_eq!(report.steps[2].detail, "${when} = 2.000150s");
+}

@@ -41,7 +41,7 @@ pub enum Fault {
     },
     /// Removes every partition.
     Heal,
-    /// Sets latency and loss between two endpoints (both directions).
+    /// Sets latency, loss and bandwidth between two endpoints (both directions).
     Link {
         /// One side.
         a: Endpoint,

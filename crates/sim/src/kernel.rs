@@ -110,6 +110,8 @@ struct Wire {
     queue: VecDeque<Packet>,
     scheduled: bool,
     last_at: Instant,
+    /// When the last packet finished going onto the wire: the next one queues behind it.
+    sent_until: Instant,
     retries: u32,
     rto: Duration,
 }
@@ -879,7 +881,9 @@ impl World {
             .map_or(default, |(_, _, c)| *c)
     }
 
-    /// Puts a packet on the wire from `ends[dir]`; FIFO per direction.
+    /// Puts a packet on the wire from `ends[dir]`; FIFO per direction. A packet
+    /// first waits for the wire to finish the ones before it, so a big transfer
+    /// costs time in proportion to its size.
     fn transmit(&mut self, id: ConnId, dir: usize, kind: PacketKind, data: Vec<u8>) {
         let (from, to) = {
             let c = &self.conns[id.slot()];
@@ -896,7 +900,9 @@ impl World {
         }
         let now = self.now;
         let wire = &mut self.conns[id.slot()].wires[dir];
-        let at = (now + delay).max(wire.last_at);
+        let sent = wire.sent_until.max(now) + net::serialization(data.len(), link.bandwidth);
+        wire.sent_until = sent;
+        let at = (sent + delay).max(wire.last_at);
         wire.last_at = at;
         wire.queue.push_back(Packet { at, kind, data });
         if !wire.scheduled {

@@ -37,13 +37,22 @@ pub struct LinkConfig {
     /// segment is retransmitted after the retransmission timeout, so loss shows up
     /// as extra latency rather than missing bytes.
     pub loss: f64,
+    /// Bytes per second one direction of one connection can carry; 0 is unlimited.
+    /// Each direction of each connection is its own pipe: connections sharing a
+    /// link do not slow each other down, which keeps a send's cost independent of
+    /// unrelated traffic at the price of overstating aggregate throughput.
+    pub bandwidth: u64,
 }
 
+// Loopback is bounded by memory copies (a few GB/s), not free, so a big snapshot
+// takes time even on one host; the bridge stands for a common 1 Gbit/s NIC.
 impl LinkConfig {
-    /// Loopback between processes on one host: about 50 µs one way, no loss.
-    pub const LOOPBACK: LinkConfig = LinkConfig { latency: Latency::Fixed(Duration::from_micros(50)), loss: 0.0 };
-    /// Between hosts on a bridge network: about 100 µs one way, no loss.
-    pub const BRIDGE: LinkConfig = LinkConfig { latency: Latency::Fixed(Duration::from_micros(100)), loss: 0.0 };
+    /// Loopback between processes on one host: about 50 µs one way, no loss, 2 GB/s.
+    pub const LOOPBACK: LinkConfig =
+        LinkConfig { latency: Latency::Fixed(Duration::from_micros(50)), loss: 0.0, bandwidth: 2_000_000_000 };
+    /// Between hosts on a bridge network: about 100 µs one way, no loss, 1 Gbit/s.
+    pub const BRIDGE: LinkConfig =
+        LinkConfig { latency: Latency::Fixed(Duration::from_micros(100)), loss: 0.0, bandwidth: 125_000_000 };
 }
 
 /// Network-wide defaults.
@@ -87,6 +96,16 @@ pub(crate) fn loss_delay(loss: f64, rng: &mut Rng) -> Duration {
     extra
 }
 
+/// Time to put `len` bytes onto a wire of `bandwidth` bytes/s (0: unlimited),
+/// rounded up so that no non-empty packet is free.
+pub(crate) fn serialization(len: usize, bandwidth: u64) -> Duration {
+    if bandwidth == 0 || len == 0 {
+        return Duration::ZERO;
+    }
+    let nanos = (len as u128 * 1_000_000_000).div_ceil(u128::from(bandwidth));
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+}
+
 /// Something a partition or link setting can name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Endpoint {
@@ -94,4 +113,19 @@ pub enum Endpoint {
     Host(crate::HostId),
     /// One process (a node or a client), wherever it runs.
     Process(crate::ProcId),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialization_rounds_up_and_zero_means_free_or_unlimited() {
+        assert_eq!(serialization(10_000_000, 10_000_000), Duration::from_secs(1));
+        assert_eq!(serialization(1, 2_000_000_000), Duration::from_nanos(1));
+        assert_eq!(serialization(3, 2_000_000_000), Duration::from_nanos(2));
+        assert_eq!(serialization(0, 1), Duration::ZERO);
+        assert_eq!(serialization(1 << 30, 0), Duration::ZERO);
+        assert_eq!(serialization(usize::MAX, 1), Duration::from_nanos(u64::MAX));
+    }
 }

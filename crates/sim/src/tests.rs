@@ -129,9 +129,10 @@ fn echo_round_trip_takes_two_loopback_latencies_per_leg() {
     s.run_for(Duration::from_millis(1));
     send(&mut s, client, conn, "PING");
     s.run_for(Duration::from_millis(1));
-    // SYN 50µs, SYN-ACK 50µs; data sent at 1ms arrives at 1.05ms and returns at 1.1ms.
-    assert_eq!(seen(&s, server)[1..], ["t=0.05 accepted", "t=1.05 data PING"]);
-    assert_eq!(seen(&s, client)[1..], ["t=0.1 connected", "t=1.1 data PING"]);
+    // SYN 50µs, SYN-ACK 50µs; data sent at 1ms arrives at 1.05ms and returns at 1.1ms,
+    // each leg 2 ns later for 4 bytes at loopback's 2 GB/s.
+    assert_eq!(seen(&s, server)[1..], ["t=0.05 accepted", "t=1.050002 data PING"]);
+    assert_eq!(seen(&s, client)[1..], ["t=0.1 connected", "t=1.100004 data PING"]);
 }
 
 #[test]
@@ -191,8 +192,8 @@ fn partition_is_silent_and_traffic_resumes_in_order_after_heal() {
     s.apply(Fault::Heal).unwrap();
     s.run_for(Duration::from_secs(10));
     // Retransmissions at 0.2, 0.6, 1.4, 3.0, 6.2 s after the send: the one after the heal gets through.
-    assert_eq!(seen(&s, server)[2..], ["t=6201.05 data a", "t=6201.05 data b"]);
-    assert_eq!(seen(&s, client)[2..], ["t=6201.1 data a", "t=6201.1 data b"]);
+    assert_eq!(seen(&s, server)[2..], ["t=6201.050001 data a", "t=6201.050001 data b"]);
+    assert_eq!(seen(&s, client)[2..], ["t=6201.100002 data a", "t=6201.100003 data b"]);
 }
 
 #[test]
@@ -231,7 +232,7 @@ fn one_way_partition_blocks_one_direction_only() {
         .unwrap();
     send(&mut s, client, conn, "x");
     s.run_for(Duration::from_millis(100));
-    assert_eq!(last(&s, server), "t=1.05 data x", "client -> server still works");
+    assert_eq!(last(&s, server), "t=1.050001 data x", "client -> server still works");
     assert_eq!(seen(&s, client).len(), 2, "the echo is held");
 }
 
@@ -274,7 +275,8 @@ fn paused_process_gets_queued_inputs_and_late_timers_on_resume() {
     s.apply(Fault::Resume(server)).unwrap();
     s.run_for(Duration::from_millis(1));
     assert_eq!(seen(&s, server)[2..], ["t=2001 data one", "t=2001 data two", "t=2001 timer 7"]);
-    assert_eq!(seen(&s, client)[2..], ["t=2001.05 data one", "t=2001.05 data two"]);
+    // The echoes queue behind each other: 2 ns for each 3 bytes at 2 GB/s.
+    assert_eq!(seen(&s, client)[2..], ["t=2001.050002 data one", "t=2001.050004 data two"]);
 }
 
 #[test]
@@ -375,6 +377,7 @@ fn ring(seed: u64, nodes: usize) -> Sim {
             same_host: LinkConfig {
                 latency: Latency::Uniform { min: Duration::from_micros(20), max: Duration::from_micros(400) },
                 loss: 0.01,
+                ..LinkConfig::LOOPBACK
             },
             ..NetConfig::default()
         },
@@ -437,7 +440,7 @@ fn latency_and_loss_per_link_apply_both_ways() {
     s.apply(Fault::Link {
         a: Endpoint::Process(client),
         b: Endpoint::Process(server),
-        config: LinkConfig { latency: Latency::Fixed(Duration::from_millis(10)), loss: 0.0 },
+        config: LinkConfig { latency: Latency::Fixed(Duration::from_millis(10)), loss: 0.0, bandwidth: 0 },
     })
     .unwrap();
     let conn = connect(&mut s, client, 6379);
@@ -446,6 +449,90 @@ fn latency_and_loss_per_link_apply_both_ways() {
     s.run_for(Duration::from_millis(30));
     assert_eq!(seen(&s, server)[1..], ["t=10 accepted", "t=40 data x"]);
     assert_eq!(seen(&s, client)[1..], ["t=20 connected", "t=50 data x"]);
+}
+
+/// Listens on 6379 and records when each connection was accepted and each
+/// arrival's size, without keeping the (possibly many MB of) bytes.
+#[derive(Default)]
+struct Meter {
+    accepted: Vec<u64>,
+    /// (nanoseconds, connection, bytes)
+    arrivals: Vec<(u64, ConnId, usize)>,
+}
+
+impl Process for Meter {
+    fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
+        match input {
+            Input::Start => ctx.listen(6379).expect("port free"),
+            Input::Accepted { .. } => self.accepted.push(ctx.now().as_nanos()),
+            Input::Data { conn, bytes } => self.arrivals.push((ctx.now().as_nanos(), conn, bytes.len())),
+            _ => {}
+        }
+    }
+}
+
+const MB: usize = 1_000_000;
+
+/// A `Meter` server and a `Probe` client on one host, joined by a link of 1 ms and
+/// 10 MB/s, with `conns` connections established by t=10ms.
+fn metered(conns: usize) -> (Sim, ProcId, ProcId, Vec<ConnId>) {
+    let mut s = sim(1);
+    let h = s.add_host("localhost", LOCALHOST);
+    let server = s.add_process(h, "server", Box::new(|| Box::new(Meter::default())));
+    let client = s.add_process(h, "client", probe(None, false));
+    s.apply(Fault::Start(server)).unwrap();
+    s.apply(Fault::Start(client)).unwrap();
+    s.apply(Fault::Link {
+        a: Endpoint::Process(client),
+        b: Endpoint::Process(server),
+        config: LinkConfig { latency: Latency::Fixed(Duration::from_millis(1)), loss: 0.0, bandwidth: 10 * MB as u64 },
+    })
+    .unwrap();
+    let ids = (0..conns).map(|_| connect(&mut s, client, 6379)).collect();
+    s.run_for(Duration::from_millis(10));
+    (s, server, client, ids)
+}
+
+fn send_zeros(s: &mut Sim, from: ProcId, conn: ConnId, len: usize) {
+    s.with_process::<Probe, _>(from, |_, ctx| ctx.send_with(conn, |b| b.resize(len, 0))).unwrap();
+}
+
+fn arrivals(s: &Sim, server: ProcId) -> Vec<(u64, ConnId, usize)> {
+    s.process::<Meter>(server).unwrap().arrivals.clone()
+}
+
+#[test]
+fn a_big_send_takes_its_size_over_the_bandwidth_plus_latency() {
+    let (mut s, server, client, conns) = metered(1);
+    // SYNs carry no bytes, so they take the latency alone.
+    assert_eq!(s.process::<Meter>(server).unwrap().accepted, [1_000_000]);
+    send_zeros(&mut s, client, conns[0], 10 * MB);
+    s.run_for(Duration::from_secs(2));
+    // Sent at 10 ms, on the wire for 10 MB / 10 MB/s = 1 s, then 1 ms of latency.
+    assert_eq!(arrivals(&s, server), [(1_011_000_000, conns[0], 10 * MB)]);
+}
+
+#[test]
+fn back_to_back_sends_on_one_connection_queue_behind_each_other() {
+    let (mut s, server, client, conns) = metered(1);
+    send_zeros(&mut s, client, conns[0], 10 * MB);
+    send_zeros(&mut s, client, conns[0], 10 * MB);
+    send_zeros(&mut s, client, conns[0], 1);
+    s.run_for(Duration::from_secs(3));
+    let at: Vec<u64> = arrivals(&s, server).iter().map(|a| a.0).collect();
+    // The second waits for the first to leave; one byte takes 100 ns at 10 MB/s.
+    assert_eq!(at, [1_011_000_000, 2_011_000_000, 2_011_000_100]);
+}
+
+#[test]
+fn connections_on_one_link_do_not_share_bandwidth() {
+    let (mut s, server, client, conns) = metered(2);
+    for &conn in &conns {
+        send_zeros(&mut s, client, conn, 10 * MB);
+    }
+    s.run_for(Duration::from_secs(3));
+    // Each direction of each connection is its own pipe, so both finish after 1 s.
+    assert_eq!(arrivals(&s, server), [(1_011_000_000, conns[0], 10 * MB), (1_011_000_000, conns[1], 10 * MB)]);
 }
 
 /// Sends numbered messages on every connection it opens and checks that what it
@@ -505,10 +592,12 @@ fn chaos_run(seed: u64) -> (String, u64, Vec<String>) {
             same_host: LinkConfig {
                 latency: Latency::Uniform { min: Duration::from_micros(10), max: Duration::from_millis(3) },
                 loss: 0.05,
+                ..LinkConfig::LOOPBACK
             },
             cross_host: LinkConfig {
                 latency: Latency::Uniform { min: Duration::from_micros(100), max: Duration::from_millis(5) },
                 loss: 0.05,
+                ..LinkConfig::BRIDGE
             },
         },
         ..SimConfig::default()
