@@ -1,6 +1,20 @@
 //! `redis.conf` as the simulated server understands it. Directives the simulator
-//! honours are parsed and validated as Redis does; any other directive is an
-//! error at its line, never silently ignored.
+//! honours are parsed and validated as Redis does, from a file line or from
+//! `CONFIG SET`, with Redis's error texts; `CONFIG GET` prints them back as Redis
+//! does. Any other directive is an error at its line, never silently ignored.
+
+use std::fmt::Write as _;
+
+/// `appendfsync`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fsync {
+    /// fsync before replying.
+    Always,
+    /// fsync about once a second in the background.
+    Everysec,
+    /// leave it to the OS.
+    No,
+}
 
 /// The honoured configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -11,26 +25,389 @@ pub struct Config {
     pub bind: Vec<String>,
     /// `requirepass`.
     pub requirepass: Option<String>,
+    /// `masterauth`: the password a replica sends to its master.
+    pub masterauth: Option<String>,
+    /// `masteruser`: the user a replica authenticates as.
+    pub masteruser: Option<String>,
     /// `databases`.
     pub databases: usize,
     /// `loglevel`: debug, verbose, notice, warning.
     pub loglevel: String,
+    /// `replicaof` / `slaveof` from the file: host and port.
+    pub replicaof: Option<(String, u16)>,
+    /// `repl-backlog-size` in bytes.
+    pub repl_backlog_size: u64,
+    /// `repl-backlog-ttl` in seconds.
+    pub repl_backlog_ttl: u64,
+    /// `repl-timeout` in seconds.
+    pub repl_timeout: u64,
+    /// `repl-ping-replica-period` in seconds.
+    pub repl_ping_replica_period: u64,
+    /// `repl-diskless-sync`.
+    pub repl_diskless_sync: bool,
+    /// `repl-diskless-sync-delay` in seconds.
+    pub repl_diskless_sync_delay: u64,
+    /// `repl-diskless-sync-max-replicas` (0: no limit).
+    pub repl_diskless_sync_max_replicas: u64,
+    /// `replica-read-only`.
+    pub replica_read_only: bool,
+    /// `replica-serve-stale-data`.
+    pub replica_serve_stale_data: bool,
+    /// `replica-priority`.
+    pub replica_priority: u64,
+    /// `replica-announced`.
+    pub replica_announced: bool,
+    /// `min-replicas-to-write`.
+    pub min_replicas_to_write: u64,
+    /// `min-replicas-max-lag` in seconds.
+    pub min_replicas_max_lag: u64,
+    /// `save` points: (seconds, changes).
+    pub save: Vec<(u64, u64)>,
+    /// `appendonly`.
+    pub appendonly: bool,
+    /// `appendfsync`.
+    pub appendfsync: Fsync,
+    /// `dbfilename`.
+    pub dbfilename: String,
+    /// `appendfilename`.
+    pub appendfilename: String,
+    /// `appenddirname`.
+    pub appenddirname: String,
+    /// `shutdown-timeout` in seconds.
+    pub shutdown_timeout: u64,
 }
 
 impl Config {
     /// Redis's defaults with the node's port.
     pub fn defaults(port: u16) -> Config {
-        Config { port, bind: Vec::new(), requirepass: None, databases: 16, loglevel: "notice".to_owned() }
+        Config {
+            port,
+            bind: Vec::new(),
+            requirepass: None,
+            masterauth: None,
+            masteruser: None,
+            databases: 16,
+            loglevel: "notice".to_owned(),
+            replicaof: None,
+            repl_backlog_size: 1024 * 1024,
+            repl_backlog_ttl: 3600,
+            repl_timeout: 60,
+            repl_ping_replica_period: 10,
+            repl_diskless_sync: true,
+            repl_diskless_sync_delay: 5,
+            repl_diskless_sync_max_replicas: 0,
+            replica_read_only: true,
+            replica_serve_stale_data: true,
+            replica_priority: 100,
+            replica_announced: true,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag: 10,
+            save: vec![(3600, 1), (300, 100), (60, 10000)],
+            appendonly: false,
+            appendfsync: Fsync::Everysec,
+            dbfilename: "dump.rdb".to_owned(),
+            appendfilename: "appendonly.aof".to_owned(),
+            appenddirname: "appendonlydir".to_owned(),
+            shutdown_timeout: 10,
+        }
+    }
+
+    /// Applies one directive, from a file line (`from_file`) or CONFIG SET. The
+    /// error is Redis's explanation, without the prefix the caller adds.
+    pub fn apply(&mut self, name: &str, args: &[String], from_file: bool) -> Result<(), String> {
+        let name = canonical(name).ok_or_else(|| format!("directive `{name}` is not simulated yet"))?;
+        let one = || match args {
+            [a] => Ok(a.as_str()),
+            _ => Err("wrong number of arguments".to_owned()),
+        };
+        match name {
+            "port" => {
+                let p = int(one()?, 0, 65535)?;
+                if p != u64::from(self.port) {
+                    return Err(format!("port {p} differs from the node's port {} in the topology", self.port));
+                }
+            }
+            "bind" => {
+                if args.is_empty() {
+                    return Err("wrong number of arguments".to_owned());
+                }
+                self.bind = args.to_vec();
+            }
+            "requirepass" => self.requirepass = Some(one()?.to_owned()).filter(|p| !p.is_empty()),
+            "masterauth" => self.masterauth = Some(one()?.to_owned()).filter(|p| !p.is_empty()),
+            "masteruser" => self.masteruser = Some(one()?.to_owned()).filter(|p| !p.is_empty()),
+            "databases" => {
+                if !from_file {
+                    return Err("can't set immutable config".to_owned());
+                }
+                self.databases = int(one()?, 1, i32::MAX as u64)? as usize;
+            }
+            "loglevel" => {
+                self.loglevel = match one()?.to_ascii_lowercase().as_str() {
+                    l @ ("debug" | "verbose" | "notice" | "warning") => l.to_owned(),
+                    _ => {
+                        return Err(
+                            "argument(s) must be one of the following: debug, verbose, notice, warning, nothing"
+                                .to_owned(),
+                        );
+                    }
+                }
+            }
+            "replicaof" => {
+                if !from_file {
+                    return Err("can't set immutable config".to_owned());
+                }
+                match args {
+                    [host, port] => {
+                        let port = port.parse::<u16>().map_err(|_| "Invalid master port".to_owned())?;
+                        self.replicaof = Some((host.clone(), port));
+                    }
+                    _ => return Err("wrong number of arguments".to_owned()),
+                }
+            }
+            "repl-backlog-size" => self.repl_backlog_size = memory(one()?)?.max(1),
+            "repl-backlog-ttl" => self.repl_backlog_ttl = int(one()?, 0, i64::MAX as u64)?,
+            "repl-timeout" => self.repl_timeout = int(one()?, 1, i32::MAX as u64)?,
+            "repl-ping-replica-period" => self.repl_ping_replica_period = int(one()?, 1, i32::MAX as u64)?,
+            "repl-diskless-sync" => self.repl_diskless_sync = yes_no(one()?)?,
+            "repl-diskless-sync-delay" => self.repl_diskless_sync_delay = int(one()?, 0, i32::MAX as u64)?,
+            "repl-diskless-sync-max-replicas" => {
+                self.repl_diskless_sync_max_replicas = int(one()?, 0, i32::MAX as u64)?;
+            }
+            "replica-read-only" => self.replica_read_only = yes_no(one()?)?,
+            "replica-serve-stale-data" => self.replica_serve_stale_data = yes_no(one()?)?,
+            "replica-priority" => self.replica_priority = int(one()?, 0, i32::MAX as u64)?,
+            "replica-announced" => self.replica_announced = yes_no(one()?)?,
+            "min-replicas-to-write" => self.min_replicas_to_write = int(one()?, 0, i32::MAX as u64)?,
+            "min-replicas-max-lag" => self.min_replicas_max_lag = int(one()?, 0, i32::MAX as u64)?,
+            "save" => {
+                // `save ""` clears; in a file the first `save` line replaces the defaults.
+                let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
+                if !words.len().is_multiple_of(2) {
+                    return Err("Invalid save parameters".to_owned());
+                }
+                let mut points = Vec::new();
+                for pair in words.chunks(2) {
+                    let (Ok(s), Ok(c)) = (pair[0].parse::<u64>(), pair[1].parse::<u64>()) else {
+                        return Err("Invalid save parameters".to_owned());
+                    };
+                    points.push((s, c));
+                }
+                self.save = points;
+            }
+            "appendonly" => self.appendonly = yes_no(one()?)?,
+            "appendfsync" => {
+                self.appendfsync = match one()?.to_ascii_lowercase().as_str() {
+                    "always" => Fsync::Always,
+                    "everysec" => Fsync::Everysec,
+                    "no" => Fsync::No,
+                    _ => return Err("argument(s) must be one of the following: always, everysec, no".to_owned()),
+                }
+            }
+            "dbfilename" => {
+                let f = one()?;
+                if f.contains('/') {
+                    return Err("dbfilename can't be a path, just a filename".to_owned());
+                }
+                self.dbfilename = f.to_owned();
+            }
+            "appendfilename" | "appenddirname" => {
+                if !from_file {
+                    return Err("can't set immutable config".to_owned());
+                }
+                let f = one()?;
+                if f.contains('/') {
+                    return Err(format!("{name} can't be a path, just a filename"));
+                }
+                if name == "appendfilename" {
+                    self.appendfilename = f.to_owned();
+                } else {
+                    self.appenddirname = f.to_owned();
+                }
+            }
+            "shutdown-timeout" => self.shutdown_timeout = int(one()?, 0, i32::MAX as u64)?,
+            // Accepted because they change nothing the simulator models.
+            _ => {
+                if args.is_empty() {
+                    return Err("wrong number of arguments".to_owned());
+                }
+                if !from_file && IMMUTABLE_INERT.contains(&name) {
+                    return Err("can't set immutable config".to_owned());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The value `CONFIG GET` prints for a canonical directive name.
+    pub fn get(&self, name: &str) -> Option<String> {
+        let yn = |b: bool| if b { "yes" } else { "no" }.to_owned();
+        Some(match name {
+            "port" => self.port.to_string(),
+            "bind" => self.bind.join(" "),
+            "requirepass" => self.requirepass.clone().unwrap_or_default(),
+            "masterauth" => self.masterauth.clone().unwrap_or_default(),
+            "masteruser" => self.masteruser.clone().unwrap_or_default(),
+            "databases" => self.databases.to_string(),
+            "loglevel" => self.loglevel.clone(),
+            "replicaof" => self.replicaof.as_ref().map(|(h, p)| format!("{h} {p}")).unwrap_or_default(),
+            "repl-backlog-size" => self.repl_backlog_size.to_string(),
+            "repl-backlog-ttl" => self.repl_backlog_ttl.to_string(),
+            "repl-timeout" => self.repl_timeout.to_string(),
+            "repl-ping-replica-period" => self.repl_ping_replica_period.to_string(),
+            "repl-diskless-sync" => yn(self.repl_diskless_sync),
+            "repl-diskless-sync-delay" => self.repl_diskless_sync_delay.to_string(),
+            "repl-diskless-sync-max-replicas" => self.repl_diskless_sync_max_replicas.to_string(),
+            "replica-read-only" => yn(self.replica_read_only),
+            "replica-serve-stale-data" => yn(self.replica_serve_stale_data),
+            "replica-priority" => self.replica_priority.to_string(),
+            "replica-announced" => yn(self.replica_announced),
+            "min-replicas-to-write" => self.min_replicas_to_write.to_string(),
+            "min-replicas-max-lag" => self.min_replicas_max_lag.to_string(),
+            "save" => {
+                let mut s = String::new();
+                for (secs, changes) in &self.save {
+                    let _ = write!(s, "{}{secs} {changes}", if s.is_empty() { "" } else { " " });
+                }
+                s
+            }
+            "appendonly" => yn(self.appendonly),
+            "appendfsync" => match self.appendfsync {
+                Fsync::Always => "always",
+                Fsync::Everysec => "everysec",
+                Fsync::No => "no",
+            }
+            .to_owned(),
+            "dbfilename" => self.dbfilename.clone(),
+            "appendfilename" => self.appendfilename.clone(),
+            "appenddirname" => self.appenddirname.clone(),
+            "shutdown-timeout" => self.shutdown_timeout.to_string(),
+            "hz" => "10".to_owned(),
+            _ => return None,
+        })
+    }
+
+    /// `CONFIG GET` for one pattern: (name, value) pairs in table order, matching
+    /// canonical names and, as Redis 7.0 does, the old aliases too.
+    pub fn matching(&self, pattern: &[u8]) -> Vec<(String, String)> {
+        // Redis matches CONFIG GET patterns case-insensitively; the names are lowercase.
+        let pattern = pattern.to_ascii_lowercase();
+        let matches = |name: &str| crate::commands::glob_match(&pattern, name.as_bytes());
+        let mut out = Vec::new();
+        for &(name, alias) in GETTABLE {
+            let Some(value) = self.get(name) else { continue };
+            if matches(name) {
+                out.push((name.to_owned(), value.clone()));
+            }
+            if let Some(alias) = alias
+                && matches(alias)
+            {
+                out.push((alias.to_owned(), value));
+            }
+        }
+        out
     }
 }
 
+/// Directives CONFIG GET knows, with their old `slave` alias.
+const GETTABLE: &[(&str, Option<&str>)] = &[
+    ("port", None),
+    ("bind", None),
+    ("requirepass", None),
+    ("masterauth", None),
+    ("masteruser", None),
+    ("databases", None),
+    ("loglevel", None),
+    ("replicaof", Some("slaveof")),
+    ("repl-backlog-size", None),
+    ("repl-backlog-ttl", None),
+    ("repl-timeout", None),
+    ("repl-ping-replica-period", Some("repl-ping-slave-period")),
+    ("repl-diskless-sync", None),
+    ("repl-diskless-sync-delay", None),
+    ("repl-diskless-sync-max-replicas", None),
+    ("replica-read-only", Some("slave-read-only")),
+    ("replica-serve-stale-data", Some("slave-serve-stale-data")),
+    ("replica-priority", Some("slave-priority")),
+    ("replica-announced", Some("slave-announced")),
+    ("min-replicas-to-write", Some("min-slaves-to-write")),
+    ("min-replicas-max-lag", Some("min-slaves-max-lag")),
+    ("save", None),
+    ("appendonly", None),
+    ("appendfsync", None),
+    ("dbfilename", None),
+    ("appendfilename", None),
+    ("appenddirname", None),
+    ("shutdown-timeout", None),
+    ("hz", None),
+];
+
 /// Directives accepted because they do not change anything the simulator models.
-const INERT: &[&str] = &["daemonize", "protected-mode", "dir", "logfile", "pidfile", "supervised"];
+const INERT: &[&str] =
+    &["daemonize", "protected-mode", "dir", "logfile", "pidfile", "supervised", "tcp-keepalive", "timeout"];
+/// Of those, the ones Redis refuses to change at runtime.
+const IMMUTABLE_INERT: &[&str] = &["daemonize", "pidfile", "supervised"];
+
+/// The canonical name of a directive or alias this node accepts.
+pub fn canonical(name: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    let alias = match lower.as_str() {
+        "slaveof" => "replicaof",
+        "repl-ping-slave-period" => "repl-ping-replica-period",
+        "slave-read-only" => "replica-read-only",
+        "slave-serve-stale-data" => "replica-serve-stale-data",
+        "slave-priority" => "replica-priority",
+        "slave-announced" => "replica-announced",
+        "min-slaves-to-write" => "min-replicas-to-write",
+        "min-slaves-max-lag" => "min-replicas-max-lag",
+        other => other,
+    };
+    GETTABLE.iter().map(|(n, _)| *n).chain(INERT.iter().copied()).find(|n| *n == alias).filter(|n| *n != "hz")
+}
+
+fn int(s: &str, min: u64, max: u64) -> Result<u64, String> {
+    let n: i64 = s.parse().map_err(|_| "argument couldn't be parsed into an integer".to_owned())?;
+    if n < min as i64 || n as u64 > max {
+        return Err(format!("argument must be between {min} and {max} inclusive"));
+    }
+    Ok(n as u64)
+}
+
+fn yes_no(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err("argument must be 'yes' or 'no'".to_owned()),
+    }
+}
+
+/// Redis's memory values: bytes, or with k/kb/m/mb/g/gb (k = 1000, kb = 1024).
+fn memory(s: &str) -> Result<u64, String> {
+    let lower = s.to_ascii_lowercase();
+    let split = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
+    let (digits, unit) = lower.split_at(split);
+    let mult = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return Err("argument must be a memory value".to_owned()),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| "argument must be a memory value".to_owned())
+}
 
 /// Parses config text; errors carry the 0-based line index and Redis's message.
 pub fn parse(text: &str, port: u16) -> Result<Config, Vec<(usize, String)>> {
     let mut config = Config::defaults(port);
     let mut errors = Vec::new();
+    let mut saw_save = false;
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -42,42 +419,19 @@ pub fn parse(text: &str, port: u16) -> Result<Config, Vec<(usize, String)>> {
         };
         let words: Vec<String> = words.iter().map(|w| String::from_utf8_lossy(w).into_owned()).collect();
         let name = words[0].to_ascii_lowercase();
-        let args = &words[1..];
-        let result = match (name.as_str(), args) {
-            ("port", [p]) => match p.parse::<u16>() {
-                Ok(p) if p == port => Ok(()),
-                Ok(p) => Err(format!("port {p} differs from the node's port {port} in the topology")),
-                Err(_) => Err("argument couldn't be parsed into an integer".to_owned()),
-            },
-            ("bind", addrs) if !addrs.is_empty() => {
-                config.bind = addrs.to_vec();
-                Ok(())
+        let mut args = words[1..].to_vec();
+        if name == "save" {
+            // Successive `save` lines add points; the first replaces the defaults.
+            if saw_save {
+                let mut all: Vec<String> = config.save.iter().map(|(s, c)| format!("{s} {c}")).collect();
+                all.extend(args);
+                args = all;
             }
-            ("requirepass", [p]) => {
-                config.requirepass = if p.is_empty() { None } else { Some(p.clone()) };
-                Ok(())
-            }
-            ("databases", [n]) => match n.parse::<usize>() {
-                Ok(n) if (1..=1_000_000).contains(&n) => {
-                    config.databases = n;
-                    Ok(())
-                }
-                _ => Err("argument must be between 1 and 2147483647 inclusive".to_owned()),
-            },
-            ("loglevel", [l]) => match l.to_ascii_lowercase().as_str() {
-                lvl @ ("debug" | "verbose" | "notice" | "warning") => {
-                    config.loglevel = lvl.to_owned();
-                    Ok(())
-                }
-                _ => {
-                    Err("argument(s) must be one of the following: debug, verbose, notice, warning, nothing".to_owned())
-                }
-            },
-            (n, [_, ..]) if INERT.contains(&n) => Ok(()),
-            (n, _) if INERT.contains(&n) || ["port", "bind", "requirepass", "databases", "loglevel"].contains(&n) => {
-                Err("wrong number of arguments".to_owned())
-            }
-            (n, _) => Err(format!("directive `{n}` is not simulated yet by chaoslab's redis node")),
+            saw_save = true;
+        }
+        let result = match canonical(&name) {
+            None => Err(format!("directive `{name}` is not simulated yet by chaoslab's redis node")),
+            Some(_) => config.apply(&name, &args, true),
         };
         if let Err(e) = result {
             errors.push((i, e));
@@ -92,17 +446,35 @@ mod tests {
 
     #[test]
     fn honoured_directives_and_errors_by_line() {
-        let c = parse("# comment\nport 6379\nrequirepass 123456\ndaemonize no\n", 6379).unwrap();
+        let c =
+            parse("# comment\nport 6379\nrequirepass 123456\ndaemonize no\nslaveof 127.0.0.1 6380\n", 6379).unwrap();
         assert_eq!(c.requirepass.as_deref(), Some("123456"));
-        let errs = parse("port 6380\ndatabases x\nappendonly yes\nbind\n", 6379).unwrap_err();
+        assert_eq!(c.replicaof, Some(("127.0.0.1".to_owned(), 6380)));
+        let errs = parse("port 6380\ndatabases x\nzset-max-listpack-entries 1\nbind\nslave-read-only maybe\n", 6379)
+            .unwrap_err();
         assert_eq!(
             errs,
             vec![
                 (0, "port 6380 differs from the node's port 6379 in the topology".to_owned()),
-                (1, "argument must be between 1 and 2147483647 inclusive".to_owned()),
-                (2, "directive `appendonly` is not simulated yet by chaoslab's redis node".to_owned()),
+                (1, "argument couldn't be parsed into an integer".to_owned()),
+                (2, "directive `zset-max-listpack-entries` is not simulated yet by chaoslab's redis node".to_owned()),
                 (3, "wrong number of arguments".to_owned()),
+                (4, "argument must be 'yes' or 'no'".to_owned()),
             ]
         );
+    }
+
+    #[test]
+    fn save_lines_memory_units_and_config_get_aliases() {
+        let c = parse("save 900 1\nsave 60 100\nrepl-backlog-size 16kb\n", 6379).unwrap();
+        assert_eq!(c.save, vec![(900, 1), (60, 100)]);
+        assert_eq!(c.get("save").unwrap(), "900 1 60 100");
+        assert_eq!(c.repl_backlog_size, 16 * 1024);
+        assert!(parse("save \"\"\n", 6379).unwrap().save.is_empty());
+        let got = c.matching(b"*read-only*");
+        assert_eq!(got, vec![("replica-read-only".into(), "yes".into()), ("slave-read-only".into(), "yes".into())]);
+        assert_eq!(memory("1mb"), Ok(1048576));
+        assert_eq!(memory("2k"), Ok(2000));
+        assert!(memory("notanumber").is_err());
     }
 }

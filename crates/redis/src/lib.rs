@@ -1,24 +1,31 @@
 //! `redis`: Redis 7.0 as a chaoslab node kind. It owns the sans-IO server
-//! ([`server::Server`]), the `redis.conf` directives it honours ([`config`]), its
-//! commands ([`commands`]), its log format ([`log`]) and redis-cli as a simulated
-//! client with the `redis-cli` scenario step ([`cli`]).
+//! ([`server::Server`]), the `redis.conf` directives it honours ([`config`]), the
+//! dataset ([`keyspace`]) and its commands ([`commands`]), master/replica
+//! replication, RDB/AOF persistence, its log format ([`log`]) and redis-cli as a
+//! simulated client with the `redis-cli` scenario step ([`cli`]).
 //!
 //! It must not depend on the CLI or the report format, and must not reach the
 //! outside world: it sees the network, clock and disk only through `sim::Ctx`,
 //! so the same server can later run behind real sockets.
 //!
-//! This is the first slice: a standalone server with string keys and expiry.
-//! Replication, persistence and the other data types are still to come.
+//! Replication ([`replication`]) and persistence ([`persistence`], [`rdb`]) run
+//! on the same kernel inputs: the master link is a connection, fsync is the
+//! simulated disk's, forks are timers.
 
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod keyspace;
 pub mod log;
+pub mod persistence;
+pub mod rdb;
+pub mod replication;
 pub mod server;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_repl;
 
 use scenario::diag::{Diagnostic, Diagnostics};
 use scenario::yaml::Node;
@@ -68,7 +75,12 @@ impl NodeKind for RedisKind {
 
     fn final_state(&self, sim: &Sim, proc: ProcId) -> serde_json::Value {
         match sim.process::<server::Server>(proc) {
-            Some(s) => json!({"role": "master", "run_id": s.run_id(), "db0_keys": s.dbsize(0)}),
+            Some(s) => json!({
+                "role": s.role_name(),
+                "run_id": s.run_id(),
+                "master_repl_offset": s.repl_offset(),
+                "db0_keys": s.dbsize(0)
+            }),
             None => serde_json::Value::Null,
         }
     }

@@ -1,57 +1,120 @@
-//! The Redis server as a sans-IO process: clients, the keyspace, commands, the
-//! 100 ms server cron, and Redis-format logs. This slice is a standalone server
-//! with string keys and expiry; replication and persistence come next.
+//! The Redis server as a sans-IO process: clients, command gating and dispatch,
+//! the 100 ms server cron, INFO/CONFIG/ROLE, and Redis-format logs. Replication
+//! lives in [`crate::replication`], persistence in [`crate::persistence`].
 
 use crate::config::Config;
 use crate::keyspace::{Db, Exec, Feed};
+use crate::persistence::Persistence;
+use crate::replication::{ReplicaPeer, Replication};
 use resp::{RequestParser, Value};
-use sim::{CloseReason, ConnId, Ctx, Input, Process};
+use sim::{CloseReason, ConnId, Ctx, Input, Instant, Process, TimerId};
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::SocketAddrV4;
 use std::time::Duration;
 
 /// `hz 10`: serverCron runs every 100 ms.
-const CRON_PERIOD: Duration = Duration::from_millis(100);
-const VERSION: &str = "7.0.15";
+pub(crate) const CRON_PERIOD: Duration = Duration::from_millis(100);
+/// The version this node reproduces.
+pub const VERSION: &str = "7.0.15";
+
+pub(crate) const TIMER_CRON: u64 = 0;
+pub(crate) const TIMER_BUSY_END: u64 = 1;
+pub(crate) const TIMER_CHILD_DONE: u64 = 2;
+pub(crate) const TIMER_WAIT_TIMEOUT: u64 = 3;
+
+/// A client blocked in WAIT.
+#[derive(Debug)]
+pub(crate) struct WaitState {
+    pub(crate) replicas: u64,
+    pub(crate) offset: i64,
+    pub(crate) timer: Option<TimerId>,
+    pub(crate) deadline: Option<Instant>,
+}
 
 #[derive(Debug)]
-struct Client {
-    parser: RequestParser,
-    db: usize,
-    authenticated: bool,
-    closing: bool,
+pub(crate) struct Client {
+    pub(crate) id: u64,
+    pub(crate) parser: RequestParser,
+    pub(crate) db: usize,
+    pub(crate) authenticated: bool,
+    pub(crate) closing: bool,
+    pub(crate) peer: SocketAddrV4,
+    pub(crate) local_port: u16,
+    pub(crate) created_ms: i64,
+    pub(crate) last_cmd_ms: i64,
+    /// The replication offset after this client's last write (for WAIT).
+    pub(crate) woff: i64,
+    pub(crate) wait: Option<WaitState>,
+    /// Set once the client became a replica of this node (after SYNC/PSYNC).
+    pub(crate) replica: Option<ReplicaPeer>,
+    /// `REPLCONF listening-port` announced before PSYNC.
+    pub(crate) listening_port: u16,
 }
 
 /// A running redis-server.
 #[derive(Debug)]
 pub struct Server {
-    config: Config,
-    pid: u32,
-    run_id: String,
-    dbs: Vec<Db>,
-    clients: BTreeMap<ConnId, Client>,
-    started_ms: i64,
+    pub(crate) file_config: Config,
+    pub(crate) config: Config,
+    pub(crate) pid: u32,
+    pub(crate) run_id: String,
+    pub(crate) dbs: Vec<Db>,
+    pub(crate) clients: BTreeMap<ConnId, Client>,
+    next_client_id: u64,
+    pub(crate) started_ms: i64,
     commands_processed: u64,
     connections_received: u64,
+    pub(crate) cron_loops: u64,
+    pub(crate) feed: Feed,
+    pub(crate) repl: Replication,
+    pub(crate) persist: Persistence,
+    /// DEBUG SLEEP: the event loop is blocked until then.
+    busy_until: Option<Instant>,
+    /// The client whose DEBUG SLEEP gets its reply when the sleep ends.
+    busy_reply: Option<ConnId>,
+    pub(crate) post: PostCommand,
+    args: Vec<Vec<u8>>,
+    /// Clients with input that arrived while busy.
+    pub(crate) stalled: Vec<ConnId>,
+}
+
+/// Follow-ups of a command that must run once its client is back in the map.
+#[derive(Debug, Default)]
+pub(crate) struct PostCommand {
+    pub(crate) start_sync_child: bool,
+    pub(crate) acks_changed: bool,
 }
 
 /// Outcome of looking a command up before running it.
 enum Dispatch {
-    Run,
+    Run { write: bool },
     Reply(Value),
 }
 
 impl Server {
-    /// A server that has not started yet.
+    /// A server that has not started yet, configured by its file.
     pub fn new(config: Config) -> Server {
         Server {
             dbs: (0..config.databases).map(|_| Db::default()).collect(),
+            file_config: config.clone(),
             config,
             pid: 0,
             run_id: String::new(),
             clients: BTreeMap::new(),
+            next_client_id: 3,
             started_ms: 0,
             commands_processed: 0,
             connections_received: 0,
+            cron_loops: 0,
+            feed: Feed::default(),
+            repl: Replication::default(),
+            persist: Persistence::default(),
+            busy_until: None,
+            busy_reply: None,
+            post: PostCommand::default(),
+            args: Vec::new(),
+            stalled: Vec::new(),
         }
     }
 
@@ -60,9 +123,14 @@ impl Server {
         self.dbs.get(db).map_or(0, |d| d.keys.len())
     }
 
-    /// The value of a string key in database 0, ignoring expiry that has not been reclaimed.
+    /// The value of a key in database 0, ignoring expiry that has not been reclaimed.
     pub fn peek(&self, key: &[u8]) -> Option<&crate::keyspace::Data> {
         self.dbs.first()?.keys.get(key)
+    }
+
+    /// All databases.
+    pub fn dbs(&self) -> &[Db] {
+        &self.dbs
     }
 
     /// The 40-hex-digit run id.
@@ -70,9 +138,24 @@ impl Server {
         &self.run_id
     }
 
+    /// `master` or `slave`, as INFO says.
+    pub fn role_name(&self) -> &'static str {
+        if self.repl.master.is_some() { "slave" } else { "master" }
+    }
+
+    /// `master_repl_offset`.
+    pub fn repl_offset(&self) -> i64 {
+        self.repl.offset
+    }
+
+    /// The running configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
     /// Logs at `level` (`.` debug, `-` verbose, `*` notice, `#` warning) if
     /// `loglevel` lets it through, as `serverLog` does.
-    fn log(&self, ctx: &mut Ctx<'_>, level: char, message: &str) {
+    pub(crate) fn log(&self, ctx: &mut Ctx<'_>, level: char, message: &str) {
         let rank = |c: char| ".-*#".find(c).unwrap_or(3);
         let threshold = match self.config.loglevel.as_str() {
             "debug" => 0,
@@ -83,15 +166,18 @@ impl Server {
         if rank(level) < threshold {
             return;
         }
-        let line = crate::log::line(self.pid, 'M', ctx.wall_clock_ms(), level, message);
+        let role = if self.repl.master.is_some() { 'S' } else { 'M' };
+        let line = crate::log::line(self.pid, role, ctx.wall_clock_ms(), level, message);
         ctx.log(line);
+    }
+
+    pub(crate) fn new_pid(&self, ctx: &mut Ctx<'_>) -> u32 {
+        self.pid + 1 + ctx.rng().below(5000) as u32
     }
 
     fn start(&mut self, ctx: &mut Ctx<'_>) {
         self.pid = 1000 + ctx.rng().below(60_000) as u32;
-        let mut id = [0u8; 20];
-        ctx.rng().fill(&mut id);
-        self.run_id = id.iter().map(|b| format!("{b:02x}")).collect();
+        self.run_id = random_hex40(ctx);
         self.started_ms = ctx.wall_clock_ms();
         let wall = ctx.wall_clock_ms();
         let early = |msg: &str| crate::log::line(self.pid, 'C', wall, '#', msg);
@@ -100,6 +186,22 @@ impl Server {
             "Redis version={VERSION}, bits=64, commit=00000000, modified=0, pid={}, just started",
             self.pid
         )));
+        // A CONFIG REWRITE left a file on the node's disk; it wins over the original.
+        if let Some(text) = ctx.disk().read(crate::persistence::CONFIG_FILE).map(|b| b.to_vec()) {
+            match crate::config::parse(&String::from_utf8_lossy(&text), self.file_config.port) {
+                Ok(c) => self.file_config = c,
+                Err(errors) => {
+                    let (line, e) = &errors[0];
+                    ctx.log(format!(
+                        "\n*** FATAL CONFIG FILE ERROR (Redis {VERSION}) ***\nReading the configuration file, at line {}\n{e}",
+                        line + 1
+                    ));
+                    ctx.exit();
+                    return;
+                }
+            }
+        }
+        self.config = self.file_config.clone();
         ctx.log(early("Configuration loaded"));
         self.log(ctx, '*', "monotonic clock: POSIX clock_gettime");
         if ctx.listen(self.config.port).is_err() {
@@ -114,52 +216,147 @@ impl Server {
         }
         self.log(ctx, '*', &format!("Running mode=standalone, port={}.", self.config.port));
         self.log(ctx, '#', "Server initialized");
+        self.repl.init(ctx);
+        if let Some((host, port)) = self.config.replicaof.clone() {
+            self.repl.set_master_from_config(&host, port);
+        }
+        self.persist.lastsave_ms = ctx.wall_clock_ms();
+        self.load_data(ctx);
         self.log(ctx, '*', "Ready to accept connections");
-        ctx.note("role", "master");
-        ctx.set_timer(CRON_PERIOD, 0);
+        ctx.note("role", if self.repl.master.is_some() { "slave" } else { "master" });
+        // serverCron first runs 1 ms after start, then every 100 ms.
+        ctx.set_timer(Duration::from_millis(1), TIMER_CRON);
     }
 
     fn cron(&mut self, ctx: &mut Ctx<'_>) {
-        // Active expiry: reclaim every key whose time has come.
-        let now = ctx.wall_clock_ms();
-        for db in &mut self.dbs {
-            let due: Vec<Vec<u8>> = db.expires.iter().filter(|&(_, &at)| at <= now).map(|(k, _)| k.clone()).collect();
-            for key in due {
-                db.remove(&key);
-            }
+        if self.busy(ctx) {
+            // A blocked event loop runs its timers late.
+            ctx.set_timer(self.busy_until.map_or(CRON_PERIOD, |t| t - ctx.now()), TIMER_CRON);
+            return;
         }
-        ctx.set_timer(CRON_PERIOD, 0);
+        // Active expiry on masters: reclaim every key whose time has come, and tell replicas.
+        if self.repl.master.is_none() {
+            let now = ctx.wall_clock_ms();
+            for i in 0..self.dbs.len() {
+                let due: Vec<Vec<u8>> =
+                    self.dbs[i].expires.iter().filter(|&(_, &at)| at <= now).map(|(k, _)| k.clone()).collect();
+                for key in due {
+                    let mut x = Exec {
+                        dbs: &mut self.dbs,
+                        db: i,
+                        now_ms: now,
+                        is_master: true,
+                        dirty: 0,
+                        feed: &mut self.feed,
+                    };
+                    x.feed.enabled = true;
+                    x.expire_if_needed(&key);
+                    self.persist.dirty += x.dirty;
+                }
+            }
+            self.flush_feed(ctx);
+        }
+        if self.cron_loops.is_multiple_of(10) {
+            self.replication_cron(ctx);
+        }
+        self.persistence_cron(ctx);
+        self.cron_loops += 1;
+        ctx.set_timer(CRON_PERIOD, TIMER_CRON);
+    }
+
+    pub(crate) fn busy(&self, ctx: &Ctx<'_>) -> bool {
+        self.busy_until.is_some_and(|t| ctx.now() < t)
     }
 
     fn on_data(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8]) {
-        let Some(mut client) = self.clients.remove(&conn) else { return };
+        if self.repl.is_master_link(conn) {
+            self.on_master_data(ctx, conn, bytes);
+            return;
+        }
+        let Some(client) = self.clients.get_mut(&conn) else { return };
         client.parser.feed(bytes);
+        self.process_client(ctx, conn);
+    }
+
+    /// Runs every complete command a client has sent, unless it is blocked.
+    pub(crate) fn process_client(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+        // One argument vector reused for every command instead of a copy per command.
+        let mut args = std::mem::take(&mut self.args);
         loop {
+            if self.busy(ctx) {
+                if !self.stalled.contains(&conn) {
+                    self.stalled.push(conn);
+                }
+                break;
+            }
+            let Some(client) = self.clients.get_mut(&conn) else { break };
+            if client.wait.is_some() {
+                break;
+            }
             match client.parser.next_command(!client.authenticated) {
                 Ok(true) => {
-                    let args: Vec<Vec<u8>> = client.parser.args().to_vec();
-                    if let Some(reply) = self.execute(ctx, &mut client, &args) {
-                        ctx.send_with(conn, |buf| reply.encode(buf));
-                    }
-                    if client.closing {
-                        ctx.close(conn);
-                        return;
+                    let parsed = client.parser.args();
+                    args.resize_with(parsed.len(), Vec::new);
+                    for (slot, arg) in args.iter_mut().zip(parsed) {
+                        slot.clear();
+                        slot.extend_from_slice(arg);
                     }
                 }
                 Ok(false) => break,
                 Err(e) => {
                     ctx.send_with(conn, |buf| Value::error(e.reply_text()).encode(buf));
                     ctx.close(conn);
-                    return;
+                    if let Some(client) = self.clients.remove(&conn) {
+                        self.client_gone(ctx, client);
+                    }
+                    break;
                 }
             }
+            let Some(mut client) = self.clients.remove(&conn) else { break };
+            let reply = self.execute(ctx, &mut client, conn, &args);
+            let closing = client.closing;
+            let propagated = !self.feed.bytes.is_empty();
+            self.clients.insert(conn, client);
+            self.flush_feed(ctx);
+            if propagated && let Some(c) = self.clients.get_mut(&conn) {
+                c.woff = self.repl.offset;
+            }
+            if let Some(reply) = reply {
+                self.persist.before_reply(ctx, &self.config);
+                ctx.send_with(conn, |buf| reply.encode(buf));
+            }
+            self.post_command(ctx);
+            if closing {
+                ctx.close(conn);
+                if let Some(client) = self.clients.remove(&conn) {
+                    self.client_gone(ctx, client);
+                }
+                break;
+            }
         }
-        self.clients.insert(conn, client);
+        self.args = args;
     }
 
-    fn check(&self, client: &Client, args: &[Vec<u8>]) -> Dispatch {
-        let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
-        let Some(spec) = crate::commands::spec(&name) else {
+    /// Work a command asked for that needs every client in the map.
+    fn post_command(&mut self, ctx: &mut Ctx<'_>) {
+        if std::mem::take(&mut self.post.start_sync_child) && !self.persist.child_running() {
+            self.start_sync_child(ctx);
+        }
+        if std::mem::take(&mut self.post.acks_changed) {
+            self.refresh_good_replicas(ctx.wall_clock_ms());
+            self.unblock_waiters(ctx);
+        }
+    }
+
+    fn client_gone(&mut self, ctx: &mut Ctx<'_>, client: Client) {
+        if let Some(peer) = &client.replica {
+            let addr = format!("{}:{}", client.peer.ip(), peer.port);
+            self.log(ctx, '*', &format!("Connection with replica {addr} lost."));
+        }
+    }
+
+    fn check(&self, client: &Client, args: &[Vec<u8>], name: &str) -> Dispatch {
+        let Some(spec) = crate::commands::spec(name) else {
             let mut tail = String::new();
             for a in &args[1..] {
                 if tail.len() >= 128 {
@@ -168,7 +365,7 @@ impl Server {
                 let room = 128 - tail.len();
                 let text = String::from_utf8_lossy(a);
                 let shown: String = text.chars().take(room).collect();
-                tail.push_str(&format!("'{shown}' "));
+                let _ = write!(tail, "'{shown}' ");
             }
             let shown: String = String::from_utf8_lossy(&args[0]).chars().take(128).collect();
             return Dispatch::Reply(Value::error(format!(
@@ -179,26 +376,51 @@ impl Server {
         if (arity > 0 && argc != arity) || argc < -arity {
             return Dispatch::Reply(Value::error(format!("ERR wrong number of arguments for '{name}' command")));
         }
-        if !client.authenticated && !matches!(name.as_str(), "auth" | "hello" | "quit") {
+        if !client.authenticated && !matches!(name, "auth" | "hello" | "quit") {
             return Dispatch::Reply(Value::error("NOAUTH Authentication required."));
         }
-        Dispatch::Run
+        if self.repl.master.is_some() {
+            if spec.write && self.config.replica_read_only {
+                return Dispatch::Reply(Value::error("READONLY You can't write against a read only replica."));
+            }
+            if !self.config.replica_serve_stale_data
+                && !self.repl.link_up()
+                && !matches!(
+                    name,
+                    "info" | "replicaof" | "slaveof" | "auth" | "shutdown" | "replconf" | "role" | "config" | "quit"
+                )
+            {
+                return Dispatch::Reply(Value::error(
+                    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+                ));
+            }
+        } else if spec.write
+            && self.config.min_replicas_to_write > 0
+            && self.repl.good_replicas < self.config.min_replicas_to_write
+        {
+            return Dispatch::Reply(Value::error("NOREPLICAS Not enough good replicas to write."));
+        }
+        Dispatch::Run { write: spec.write }
     }
 
-    /// Runs one command; `None` means no reply is sent (a successful SHUTDOWN).
-    fn execute(&mut self, ctx: &mut Ctx<'_>, client: &mut Client, args: &[Vec<u8>]) -> Option<Value> {
-        if let Dispatch::Reply(v) = self.check(client, args) {
-            return Some(v);
-        }
-        self.commands_processed += 1;
+    /// Runs one command; `None` means no reply is sent (SHUTDOWN, a blocked WAIT,
+    /// REPLCONF ACK).
+    fn execute(&mut self, ctx: &mut Ctx<'_>, client: &mut Client, conn: ConnId, args: &[Vec<u8>]) -> Option<Value> {
         let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
+        let write = match self.check(client, args, &name) {
+            Dispatch::Reply(v) => return Some(v),
+            Dispatch::Run { write } => write,
+        };
+        self.commands_processed += 1;
         let now_ms = ctx.wall_clock_ms();
+        client.last_cmd_ms = now_ms;
         let reply = match name.as_str() {
             "quit" => {
                 client.closing = true;
                 Value::ok()
             }
             "auth" => self.auth(client, &args[1..]),
+            "hello" => Value::error("NOPROTO unsupported protocol version"),
             "select" => match crate::commands::parse_int(&args[1]) {
                 Some(db) if db >= 0 && (db as usize) < self.dbs.len() => {
                     client.db = db as usize;
@@ -208,19 +430,55 @@ impl Server {
                 None => Value::error("ERR value is not an integer or out of range"),
             },
             "info" => Value::Bulk(self.info(ctx, &args[1..]).into_bytes()),
+            "config" => self.config_command(ctx, args),
+            "role" => self.role(),
+            "replicaof" | "slaveof" => self.replicaof_command(ctx, client, args),
+            "replconf" => return self.replconf(ctx, client, conn, args),
+            "psync" | "sync" => return self.sync_command(ctx, client, conn, args),
+            "wait" => return self.wait_command(ctx, client, args),
+            "save" | "bgsave" | "lastsave" => self.save_command(ctx, &name, args),
+            "debug" => {
+                let reply = self.debug(ctx, args);
+                if self.busy(ctx) {
+                    // The reply comes when the sleep is over.
+                    self.busy_reply = Some(conn);
+                    return None;
+                }
+                reply
+            }
+            "command" => Value::Array(Vec::new()),
+            "client" => self.client_command(client, args),
+            "publish" => Value::Integer(0),
+            "subscribe" => Value::error("ERR SUBSCRIBE is not simulated yet by chaoslab's redis node"),
             "shutdown" => {
+                let mode = args.get(1).map(|a| a.to_ascii_lowercase());
+                let save = match mode.as_deref() {
+                    None => None,
+                    Some(b"nosave") => Some(false),
+                    Some(b"save") => Some(true),
+                    Some(_) => return Some(Value::error("ERR syntax error")),
+                };
                 self.log(ctx, '#', "User requested shutdown...");
-                self.log(ctx, '#', "Redis is now ready to exit, bye bye...");
+                self.prepare_for_shutdown(ctx, save);
                 // The server exits without replying; the client sees the connection close.
                 ctx.exit();
                 client.closing = true;
                 return None;
             }
             _ => {
-                let mut feed = Feed::default();
-                let mut x =
-                    Exec { dbs: &mut self.dbs, db: client.db, now_ms, is_master: true, dirty: 0, feed: &mut feed };
-                crate::commands::keyspace(&name, args, &mut x)
+                self.feed.enabled = self.repl.master.is_none();
+                let mut x = Exec {
+                    dbs: &mut self.dbs,
+                    db: client.db,
+                    now_ms,
+                    is_master: self.repl.master.is_none(),
+                    dirty: 0,
+                    feed: &mut self.feed,
+                };
+                let reply = crate::commands::keyspace(&name, args, &mut x);
+                self.persist.dirty += x.dirty;
+                let _ = write;
+                reply
             }
         };
         Some(reply)
@@ -248,6 +506,182 @@ impl Server {
         }
     }
 
+    fn config_command(&mut self, ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Value {
+        let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+        let text = |a: &Vec<u8>| String::from_utf8_lossy(a).into_owned();
+        match sub.as_str() {
+            "get" if args.len() >= 3 => {
+                let mut out = Vec::new();
+                let mut seen = std::collections::BTreeSet::new();
+                for pattern in &args[2..] {
+                    for (name, value) in self.config.matching(pattern) {
+                        if seen.insert(name.clone()) {
+                            out.push(Value::Bulk(name.into_bytes()));
+                            out.push(Value::Bulk(value.into_bytes()));
+                        }
+                    }
+                }
+                Value::Array(out)
+            }
+            "set" if args.len() >= 4 && args.len().is_multiple_of(2) => {
+                let mut next = self.config.clone();
+                for pair in args[2..].chunks(2) {
+                    let name = text(&pair[0]);
+                    if crate::config::canonical(&name).is_none() || name.eq_ignore_ascii_case("port") {
+                        return Value::error(format!(
+                            "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+                        ));
+                    }
+                    if let Err(e) = next.apply(&name, &[text(&pair[1])], false) {
+                        return Value::error(format!(
+                            "ERR CONFIG SET failed (possibly related to argument '{name}') - {e}"
+                        ));
+                    }
+                }
+                let backlog_changed = next.repl_backlog_size != self.config.repl_backlog_size;
+                let aof_changed = next.appendonly != self.config.appendonly;
+                self.config = next;
+                if backlog_changed {
+                    self.repl.resize_backlog(self.config.repl_backlog_size);
+                }
+                if aof_changed {
+                    self.appendonly_changed(ctx);
+                }
+                Value::ok()
+            }
+            "resetstat" if args.len() == 2 => {
+                self.commands_processed = 0;
+                self.connections_received = 0;
+                Value::ok()
+            }
+            "rewrite" if args.len() == 2 => {
+                self.rewrite_config(ctx);
+                Value::ok()
+            }
+            "get" | "set" | "resetstat" | "rewrite" => {
+                Value::error(format!("ERR wrong number of arguments for 'config|{sub}' command"))
+            }
+            _ => Value::error(format!("ERR unknown subcommand '{}'. Try CONFIG HELP.", text(&args[1]))),
+        }
+    }
+
+    /// CONFIG REWRITE: the running configuration, with the current replication
+    /// role, becomes the node's config file, so it survives a restart.
+    fn rewrite_config(&mut self, ctx: &mut Ctx<'_>) {
+        let defaults = Config::defaults(self.config.port);
+        let mut running = self.config.clone();
+        running.replicaof = self.repl.master.as_ref().map(|m| (m.host.clone(), m.port));
+        let mut text = String::from("# Generated by CONFIG REWRITE\n");
+        for (name, _) in running.matching(b"*").into_iter().filter(|(n, _)| crate::config::canonical(n).is_some()) {
+            let (Some(now), Some(default)) = (running.get(&name), defaults.get(&name)) else { continue };
+            if name == "port" || now != default || name == "replicaof" && !now.is_empty() {
+                if name.starts_with("slave") || name.starts_with("min-slaves") {
+                    continue;
+                }
+                let value = if now.is_empty() { "\"\"".to_owned() } else { now };
+                let _ = writeln!(text, "{name} {value}");
+            }
+        }
+        let disk = ctx.disk();
+        disk.write(crate::persistence::CONFIG_FILE, text.as_bytes());
+        disk.fsync(crate::persistence::CONFIG_FILE);
+        self.file_config = running;
+    }
+
+    fn role(&self) -> Value {
+        let bulk = |s: String| Value::Bulk(s.into_bytes());
+        match &self.repl.master {
+            None => {
+                let replicas = self
+                    .clients
+                    .values()
+                    .filter_map(|c| c.replica.as_ref().filter(|r| r.online()).map(|r| (c, r)))
+                    .map(|(c, r)| {
+                        Value::Array(vec![
+                            bulk(c.peer.ip().to_string()),
+                            bulk(r.port.to_string()),
+                            bulk(r.ack_offset.to_string()),
+                        ])
+                    })
+                    .collect();
+                Value::Array(vec![bulk("master".into()), Value::Integer(self.repl.offset), Value::Array(replicas)])
+            }
+            Some(m) => Value::Array(vec![
+                bulk("slave".into()),
+                bulk(m.host.clone()),
+                Value::Integer(i64::from(m.port)),
+                bulk(self.repl.link_state_name().into()),
+                Value::Integer(if self.repl.link_up() { self.repl.offset } else { -1 }),
+            ]),
+        }
+    }
+
+    fn debug(&mut self, ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Value {
+        let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+        match sub.as_str() {
+            "sleep" if args.len() == 3 => {
+                let Some(secs) = std::str::from_utf8(&args[2]).ok().and_then(|s| s.parse::<f64>().ok()) else {
+                    return Value::error("ERR value is not a valid float");
+                };
+                // The event loop blocks: nothing else is served until it ends.
+                let d = Duration::from_secs_f64(secs.max(0.0));
+                self.busy_until = Some(ctx.now() + d);
+                ctx.set_timer(d, TIMER_BUSY_END);
+                Value::ok()
+            }
+            _ => {
+                Value::error(format!("ERR unknown subcommand '{}'. Try DEBUG HELP.", String::from_utf8_lossy(&args[1])))
+            }
+        }
+    }
+
+    fn busy_end(&mut self, ctx: &mut Ctx<'_>) {
+        if self.busy(ctx) {
+            return;
+        }
+        self.busy_until = None;
+        if let Some(conn) = self.busy_reply.take() {
+            ctx.send(conn, b"+OK\r\n");
+        }
+        for conn in std::mem::take(&mut self.stalled) {
+            if self.repl.is_master_link(conn) {
+                self.on_master_data(ctx, conn, &[]);
+            } else {
+                self.process_client(ctx, conn);
+            }
+        }
+    }
+
+    fn client_command(&mut self, client: &mut Client, args: &[Vec<u8>]) -> Value {
+        let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+        match sub.as_str() {
+            "id" if args.len() == 2 => Value::Integer(client.id as i64),
+            "setname" if args.len() == 3 => Value::ok(),
+            "getname" if args.len() == 2 => Value::Nil,
+            _ => Value::error(format!(
+                "ERR unknown subcommand '{}'. Try CLIENT HELP.",
+                String::from_utf8_lossy(&args[1])
+            )),
+        }
+    }
+
+    /// CLIENT LIST's line for a client, as Redis logs it with REPLICAOF.
+    pub(crate) fn client_info(&self, client: &Client, now_ms: i64, cmd: &str) -> String {
+        let age = (now_ms - client.created_ms).max(0) / 1000;
+        let idle = (now_ms - client.last_cmd_ms).max(0) / 1000;
+        format!(
+            "id={} addr={} laddr={}:{} fd={} name= age={age} idle={idle} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 \
+             qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem=0 tot-mem=20496 events=r \
+             cmd={cmd} user=default redir=-1 resp=2",
+            client.id,
+            client.peer,
+            self.repl.my_ip,
+            client.local_port,
+            client.id + 4,
+            client.db
+        )
+    }
+
     fn info(&self, ctx: &Ctx<'_>, args: &[Vec<u8>]) -> String {
         let wanted: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
         let all = wanted.is_empty() || wanted.iter().any(|w| w == "all" || w == "default" || w == "everything");
@@ -268,34 +702,91 @@ impl Server {
             ));
         }
         if show("clients") {
-            sections.push(format!("# Clients\r\nconnected_clients:{}\r\n", self.clients.len()));
+            let normal = self.clients.values().filter(|c| c.replica.is_none()).count();
+            let blocked = self.clients.values().filter(|c| c.wait.is_some()).count();
+            sections.push(format!("# Clients\r\nconnected_clients:{normal}\r\nblocked_clients:{blocked}\r\n"));
+        }
+        if show("memory") {
+            sections.push(format!("# Memory\r\nused_memory:{}\r\n", crate::rdb::approx_memory(&self.dbs)));
+        }
+        if show("persistence") {
+            sections.push(self.persist.info(&self.config, now_ms));
         }
         if show("stats") {
             sections.push(format!(
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n",
-                self.connections_received, self.commands_processed
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\nsync_full:{}\r\n\
+                 sync_partial_ok:{}\r\nsync_partial_err:{}\r\n",
+                self.connections_received,
+                self.commands_processed,
+                self.repl.stats.full,
+                self.repl.stats.partial_ok,
+                self.repl.stats.partial_err
             ));
         }
         if show("replication") {
-            sections.push(format!(
-                "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\n\
-                 master_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\n\
-                 master_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\n\
-                 repl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
-                self.run_id
-            ));
+            sections.push(self.info_replication(now_ms));
         }
         if show("keyspace") {
             let mut s = "# Keyspace\r\n".to_owned();
             for (i, db) in self.dbs.iter().enumerate().filter(|(_, d)| !d.keys.is_empty()) {
                 let ttls: Vec<i64> = db.expires.values().map(|at| (at - now_ms).max(0)).collect();
                 let avg = if ttls.is_empty() { 0 } else { ttls.iter().sum::<i64>() / ttls.len() as i64 };
-                s.push_str(&format!("db{i}:keys={},expires={},avg_ttl={avg}\r\n", db.keys.len(), db.expires.len()));
+                let _ = write!(s, "db{i}:keys={},expires={},avg_ttl={avg}\r\n", db.keys.len(), db.expires.len());
             }
             sections.push(s);
         }
         sections.join("\r\n")
     }
+
+    /// Moves what the last command propagated to the replication stream and the AOF.
+    pub(crate) fn flush_feed(&mut self, ctx: &mut Ctx<'_>) {
+        if self.feed.bytes.is_empty() {
+            return;
+        }
+        let bytes = std::mem::take(&mut self.feed.bytes);
+        let db = self.feed.db;
+        self.persist.feed_aof(ctx, &self.config, db, &bytes);
+        self.feed_replicas(ctx, Some(db), &bytes);
+        let mut bytes = bytes;
+        bytes.clear();
+        self.feed.bytes = bytes;
+    }
+
+    fn on_accept(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, local_port: u16, peer: SocketAddrV4) {
+        self.connections_received += 1;
+        let authenticated = self.config.requirepass.is_none();
+        let now = ctx.wall_clock_ms();
+        let id = self.next_client_id;
+        self.next_client_id += 1;
+        self.clients.insert(
+            conn,
+            Client {
+                id,
+                parser: RequestParser::default(),
+                db: 0,
+                authenticated,
+                closing: false,
+                peer,
+                local_port,
+                created_ms: now,
+                last_cmd_ms: now,
+                woff: 0,
+                wait: None,
+                replica: None,
+                listening_port: 0,
+            },
+        );
+    }
+}
+
+pub(crate) fn random_hex40(ctx: &mut Ctx<'_>) -> String {
+    let mut id = [0u8; 20];
+    ctx.rng().fill(&mut id);
+    let mut s = String::with_capacity(40);
+    for b in id {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
 }
 
 impl Process for Server {
@@ -303,19 +794,23 @@ impl Process for Server {
         match input {
             Input::Start => self.start(ctx),
             Input::Shutdown => {
-                self.log(ctx, '#', "Received SIGTERM scheduling shutdown...");
+                let msg = format!("{}:signal-handler ({}) Received SIGTERM scheduling shutdown...", self.pid, {
+                    ctx.wall_clock_ms() / 1000
+                });
+                ctx.log(msg);
                 self.log(ctx, '#', "User requested shutdown...");
-                self.log(ctx, '#', "Redis is now ready to exit, bye bye...");
+                self.prepare_for_shutdown(ctx, None);
             }
-            Input::Accepted { conn, .. } => {
-                self.connections_received += 1;
-                let authenticated = self.config.requirepass.is_none();
-                self.clients
-                    .insert(conn, Client { parser: RequestParser::default(), db: 0, authenticated, closing: false });
-            }
+            Input::Accepted { conn, local_port, peer } => self.on_accept(ctx, conn, local_port, peer),
             Input::Data { conn, bytes } => self.on_data(ctx, conn, bytes),
             Input::Closed { conn, reason } => {
-                self.clients.remove(&conn);
+                if self.repl.is_master_link(conn) {
+                    self.master_link_closed(ctx);
+                    return;
+                }
+                if let Some(client) = self.clients.remove(&conn) {
+                    self.client_gone(ctx, client);
+                }
                 // readQueryFromClient logs read errors at verbose level with strerror's text.
                 match reason {
                     CloseReason::TimedOut => self.log(ctx, '-', "Reading from client: Connection timed out"),
@@ -323,8 +818,15 @@ impl Process for Server {
                     CloseReason::PeerClosed => {}
                 }
             }
-            Input::Timer { .. } => self.cron(ctx),
-            Input::Connected { .. } | Input::ConnectFailed { .. } => {}
+            Input::Timer { tag, .. } => match tag {
+                TIMER_CRON => self.cron(ctx),
+                TIMER_BUSY_END => self.busy_end(ctx),
+                TIMER_CHILD_DONE => self.child_done(ctx),
+                TIMER_WAIT_TIMEOUT => self.wait_timeouts(ctx),
+                _ => {}
+            },
+            Input::Connected { conn } => self.master_connected(ctx, conn),
+            Input::ConnectFailed { conn, error } => self.master_connect_failed(ctx, conn, error),
         }
     }
 }

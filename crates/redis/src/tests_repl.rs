@@ -1,0 +1,375 @@
+//! Replication and persistence tests: several servers on one simulated host,
+//! driven with the simulated redis-cli, checked against Redis 7.0's replies,
+//! INFO fields and log lines (../shared/oracle/replication_basic.json, masterauth.json).
+
+use crate::cli::RedisCli;
+use crate::config;
+use crate::server::Server;
+use sim::{Fault, HostId, ProcId, Sim, SimConfig};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::Duration;
+
+pub(crate) struct Cluster {
+    pub(crate) sim: Sim,
+    host: HostId,
+    clients: u32,
+}
+
+impl Cluster {
+    pub(crate) fn new(seed: u64) -> Cluster {
+        let mut sim = Sim::new(SimConfig { seed, record_trace: true, ..SimConfig::default() });
+        let host = sim.add_host("localhost", Ipv4Addr::LOCALHOST);
+        Cluster { sim, host, clients: 0 }
+    }
+
+    /// Adds and starts a server on `port` with the given redis.conf text.
+    pub(crate) fn server(&mut self, port: u16, conf: &str) -> ProcId {
+        let config = config::parse(conf, port).expect("valid test config");
+        let p =
+            self.sim.add_process(self.host, &port.to_string(), Box::new(move || Box::new(Server::new(config.clone()))));
+        self.sim.apply(Fault::Start(p)).unwrap();
+        p
+    }
+
+    /// One redis-cli invocation; the printed reply.
+    pub(crate) fn cli(&mut self, port: u16, line: &str) -> String {
+        self.cli_auth(port, None, line)
+    }
+
+    pub(crate) fn cli_auth(&mut self, port: u16, auth: Option<&str>, line: &str) -> String {
+        let args = resp::split_args(line.as_bytes()).unwrap();
+        let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
+        self.clients += 1;
+        let auth = auth.map(str::to_owned);
+        let p = self.sim.add_process(
+            self.host,
+            &format!("cli{}", self.clients),
+            Box::new(move || Box::new(RedisCli::new(addr, auth.clone(), args.clone()))),
+        );
+        self.sim.apply(Fault::Start(p)).unwrap();
+        for _ in 0..1000 {
+            self.sim.run_for(Duration::from_millis(1));
+            if let Some(out) = self.sim.process::<RedisCli>(p).and_then(|c| c.output.clone()) {
+                return out;
+            }
+        }
+        panic!("no reply to {line}");
+    }
+
+    pub(crate) fn info_field(&mut self, port: u16, field: &str) -> String {
+        let info = self.server_info(port);
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{field}:")).map(str::to_owned))
+            .unwrap_or_else(|| panic!("no {field} in {info}"))
+    }
+
+    fn server_info(&mut self, port: u16) -> String {
+        let p = self.sim.proc_by_name(&port.to_string()).unwrap();
+        let now = self.sim.wall_clock_ms(p);
+        self.sim.process::<Server>(p).map(|s| s.info_replication(now)).unwrap_or_default()
+    }
+
+    pub(crate) fn log(&self, port: u16) -> Vec<String> {
+        let p = self.sim.proc_by_name(&port.to_string()).unwrap();
+        self.sim.log_lines(p).iter().map(|l| l.splitn(7, ' ').nth(6).unwrap_or("").to_owned()).collect()
+    }
+}
+
+fn replica_conf(master: u16) -> String {
+    format!("replicaof 127.0.0.1 {master}\n")
+}
+
+#[test]
+fn r1_two_replicas_sync_from_config_and_see_writes() {
+    let mut c = Cluster::new(1);
+    c.server(6379, "");
+    c.server(6380, &replica_conf(6379));
+    c.server(6381, &replica_conf(6379));
+    c.sim.run_for(Duration::from_secs(1));
+    // Diskless sync waits repl-diskless-sync-delay (5 s) for more replicas.
+    assert_eq!(c.info_field(6380, "master_link_status"), "down");
+    assert_eq!(c.info_field(6379, "slave0"), "ip=127.0.0.1,port=6380,state=wait_bgsave,offset=0,lag=0");
+    c.sim.run_for(Duration::from_secs(6));
+    assert_eq!(c.info_field(6380, "master_link_status"), "up");
+    assert_eq!(c.info_field(6381, "role"), "slave");
+    assert_eq!(c.info_field(6379, "connected_slaves"), "2");
+    assert!(c.info_field(6379, "slave1").starts_with("ip=127.0.0.1,port=6381,state=online,"));
+    assert_eq!(c.cli(6379, "flushall"), "OK");
+    assert_eq!(c.cli(6379, "set k1 v1"), "OK");
+    assert_eq!(c.cli(6380, "get k1"), "\"v1\"");
+    assert_eq!(c.cli(6381, "get k1"), "\"v1\"");
+    assert_eq!(c.cli(6380, "set k2 x"), "(error) READONLY You can't write against a read only replica.");
+    let master_log = c.log(6379);
+    let expected = [
+        "Replica 127.0.0.1:6380 asks for synchronization",
+        "Full resync requested by replica 127.0.0.1:6380",
+        "Delay next BGSAVE for diskless SYNC",
+        "Starting BGSAVE for SYNC with target: replicas sockets",
+        "Synchronization with replica 127.0.0.1:6381 succeeded",
+    ];
+    for line in expected {
+        assert!(master_log.iter().any(|l| l == line), "missing {line:?} in {master_log:#?}");
+    }
+    let replica_log = c.log(6380);
+    let sequence = [
+        "Connecting to MASTER 127.0.0.1:6379",
+        "MASTER <-> REPLICA sync started",
+        "Non blocking connect for SYNC fired the event.",
+        "Master replied to PING, replication can continue...",
+        "Partial resynchronization not possible (no cached master)",
+    ];
+    let start = replica_log.iter().position(|l| l == sequence[0]).expect("connect line");
+    assert_eq!(&replica_log[start..start + sequence.len()], sequence);
+    assert!(replica_log.iter().any(|l| l.starts_with("Full resync from master: ")));
+    assert!(replica_log.iter().any(|l| l == "MASTER <-> REPLICA sync: Finished with success"));
+    // Offsets agree once the replicas acked.
+    c.sim.run_for(Duration::from_secs(2));
+    let off = c.info_field(6379, "master_repl_offset");
+    assert_eq!(c.info_field(6380, "master_repl_offset"), off);
+    assert_eq!(c.info_field(6381, "slave_repl_offset"), off);
+}
+
+#[test]
+fn r3_runtime_replicaof_is_lost_on_restart_config_is_not() {
+    let mut c = Cluster::new(2);
+    c.server(6379, "");
+    let runtime = c.server(6380, "");
+    let configured = c.server(6381, &replica_conf(6379));
+    c.sim.run_for(Duration::from_millis(10));
+    assert_eq!(c.cli(6380, "replicaof 127.0.0.1 6379"), "OK");
+    assert_eq!(c.cli(6380, "replicaof 127.0.0.1 6379"), "OK Already connected to specified master");
+    c.sim.run_for(Duration::from_secs(7));
+    assert_eq!(c.info_field(6380, "master_link_status"), "up");
+    c.sim.apply(Fault::Restart(runtime)).unwrap();
+    c.sim.apply(Fault::Restart(configured)).unwrap();
+    c.sim.run_for(Duration::from_secs(7));
+    assert_eq!(c.info_field(6380, "role"), "master");
+    assert_eq!(c.info_field(6381, "role"), "slave");
+    assert_eq!(c.info_field(6381, "master_link_status"), "up");
+}
+
+#[test]
+fn r5_promotion_keeps_history_so_others_partially_resync() {
+    let mut c = Cluster::new(3);
+    let master = c.server(6379, "");
+    c.server(6380, &replica_conf(6379));
+    c.server(6381, &replica_conf(6379));
+    c.sim.run_for(Duration::from_secs(7));
+    c.cli(6379, "set a 1");
+    c.sim.apply(Fault::Stop(master)).unwrap();
+    c.sim.run_for(Duration::from_secs(2));
+    assert_eq!(c.cli(6380, "get a"), "\"1\"", "reads still work on replicas");
+    assert_eq!(c.cli(6381, "slaveof no one"), "OK");
+    assert_eq!(c.cli(6381, "set b 2"), "OK");
+    assert_eq!(c.cli(6380, "slaveof 127.0.0.1 6381"), "OK");
+    c.sim.run_for(Duration::from_secs(2));
+    assert_eq!(c.cli(6380, "get b"), "\"2\"");
+    let log = c.log(6381);
+    assert!(log.iter().any(|l| l.starts_with("Setting secondary replication ID to ")), "{log:#?}");
+    assert!(
+        log.iter().any(|l| l.starts_with("Partial resynchronization request from 127.0.0.1:6380 accepted.")),
+        "{log:#?}"
+    );
+    assert!(c.log(6380).iter().any(|l| l.starts_with("Master replication ID changed to ")));
+    // The old master comes back as a master with its old data (saved at shutdown).
+    c.sim.apply(Fault::Start(master)).unwrap();
+    c.sim.run_for(Duration::from_millis(100));
+    assert_eq!(c.info_field(6379, "role"), "master");
+    assert_eq!(c.cli(6379, "get a"), "\"1\"");
+    assert_eq!(c.cli(6379, "slaveof 127.0.0.1 6381"), "OK");
+    c.sim.run_for(Duration::from_secs(7));
+    assert_eq!(c.cli(6379, "get b"), "\"2\"");
+    assert_eq!(c.info_field(6381, "connected_slaves"), "2");
+}
+
+#[test]
+fn r6_killed_replica_resyncs_partially_from_its_rdb() {
+    let mut c = Cluster::new(4);
+    c.server(6379, "");
+    let replica = c.server(6380, &replica_conf(6379));
+    c.sim.run_for(Duration::from_secs(7));
+    c.cli(6379, "set a 1");
+    c.sim.apply(Fault::Kill(replica)).unwrap();
+    c.cli(6379, "set b 2");
+    assert_eq!(c.cli(6379, "get b"), "\"2\"");
+    c.sim.apply(Fault::Start(replica)).unwrap();
+    c.sim.run_for(Duration::from_secs(2));
+    assert_eq!(c.cli(6380, "get b"), "\"2\"");
+    let log = c.log(6379);
+    assert!(
+        log.iter().any(|l| l.starts_with("Partial resynchronization request from 127.0.0.1:6380 accepted.")),
+        "the replica's RDB from the full sync carries the replication id: {log:#?}"
+    );
+}
+
+#[test]
+fn r7_missing_masterauth_fails_with_noauth_then_syncs() {
+    let mut c = Cluster::new(5);
+    c.server(6379, "requirepass 123456\n");
+    c.server(6380, &replica_conf(6379));
+    c.sim.run_for(Duration::from_millis(50));
+    assert_eq!(c.cli(6379, "info replication"), "(error) NOAUTH Authentication required.");
+    assert_eq!(c.info_field(6380, "master_link_status"), "down");
+    assert_eq!(c.info_field(6380, "master_link_down_since_seconds"), "-1");
+    let log = c.log(6380);
+    let cycle = [
+        "Master replied to PING, replication can continue...",
+        "(Non critical) Master does not understand REPLCONF listening-port: -NOAUTH Authentication required.",
+        "(Non critical) Master does not understand REPLCONF capa: -NOAUTH Authentication required.",
+        "Partial resynchronization not possible (no cached master)",
+        "Unexpected reply to PSYNC from master: -NOAUTH Authentication required.",
+        "Retrying with SYNC...",
+        "MASTER aborted replication with an error: NOAUTH Authentication required.",
+        "Reconnecting to MASTER 127.0.0.1:6379 after failure",
+        "MASTER <-> REPLICA sync started",
+        "Non blocking connect for SYNC fired the event.",
+    ];
+    let start = log.iter().position(|l| l == cycle[0]).expect("a sync attempt");
+    assert_eq!(&log[start..start + cycle.len()], cycle);
+    assert_eq!(c.cli(6380, "config set masterauth 123456"), "OK");
+    c.sim.run_for(Duration::from_secs(7));
+    assert_eq!(c.info_field(6380, "master_link_status"), "up");
+}
+
+#[test]
+fn chain_forwards_the_stream_and_shares_offsets() {
+    let mut c = Cluster::new(6);
+    c.server(6379, "");
+    c.server(6380, &replica_conf(6379));
+    c.server(6381, &replica_conf(6380));
+    c.sim.run_for(Duration::from_secs(14));
+    c.cli(6379, "set k v");
+    c.cli(6379, "rpush l a b");
+    c.sim.run_for(Duration::from_secs(2));
+    assert_eq!(c.cli(6381, "get k"), "\"v\"");
+    let off = c.info_field(6379, "master_repl_offset");
+    assert_eq!(c.info_field(6381, "master_repl_offset"), off);
+    assert_eq!(c.info_field(6381, "master_replid"), c.info_field(6379, "master_replid"));
+}
+
+#[test]
+fn wait_and_min_replicas_to_write() {
+    let mut c = Cluster::new(7);
+    c.server(6379, "min-replicas-to-write 1\nmin-replicas-max-lag 10\n");
+    let replica = c.server(6380, &replica_conf(6379));
+    c.sim.run_for(Duration::from_millis(100));
+    assert_eq!(c.cli(6379, "set k v"), "(error) NOREPLICAS Not enough good replicas to write.");
+    c.sim.run_for(Duration::from_secs(7));
+    assert_eq!(c.cli(6379, "set k v"), "OK");
+    assert_eq!(c.cli(6379, "wait 1 100"), "(integer) 1");
+    assert_eq!(
+        c.cli(6380, "wait 1 100"),
+        "(error) ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated."
+    );
+    c.sim.apply(Fault::Pause(replica)).unwrap();
+    c.sim.run_for(Duration::from_secs(12));
+    assert_eq!(c.cli(6379, "set k v2"), "(error) NOREPLICAS Not enough good replicas to write.");
+    c.sim.apply(Fault::Resume(replica)).unwrap();
+    c.sim.run_for(Duration::from_secs(2));
+    assert_eq!(c.cli(6379, "set k v3"), "OK");
+}
+
+#[test]
+fn role_and_info_replication_formats() {
+    let mut c = Cluster::new(8);
+    c.server(6379, "");
+    c.server(6380, &replica_conf(6379));
+    c.sim.run_for(Duration::from_secs(8));
+    let role = c.cli(6380, "role");
+    let off = c.info_field(6380, "master_repl_offset");
+    assert_eq!(
+        role,
+        format!("1) \"slave\"\n2) \"127.0.0.1\"\n3) (integer) 6379\n4) \"connected\"\n5) (integer) {off}")
+    );
+    let role = c.cli(6379, "role");
+    assert!(role.starts_with("1) \"master\"\n2) (integer) "), "{role}");
+    assert!(role.contains("3) 1) 1) \"127.0.0.1\"\n      2) \"6380\"\n"), "{role}");
+    let info = c.server_info(6380);
+    let fields: Vec<&str> = info.lines().skip(1).map(|l| l.split(':').next().unwrap()).collect();
+    assert_eq!(
+        fields,
+        [
+            "role",
+            "master_host",
+            "master_port",
+            "master_link_status",
+            "master_last_io_seconds_ago",
+            "master_sync_in_progress",
+            "slave_read_repl_offset",
+            "slave_repl_offset",
+            "slave_priority",
+            "slave_read_only",
+            "replica_announced",
+            "connected_slaves",
+            "master_failover_state",
+            "master_replid",
+            "master_replid2",
+            "master_repl_offset",
+            "second_repl_offset",
+            "repl_backlog_active",
+            "repl_backlog_size",
+            "repl_backlog_first_byte_offset",
+            "repl_backlog_histlen",
+        ]
+    );
+}
+
+#[test]
+fn persistence_what_survives_kill_and_host_crash() {
+    // everysec: a kill keeps everything written, a host crash loses the last second.
+    let mut c = Cluster::new(9);
+    let p = c.server(6379, "appendonly yes\nappendfsync everysec\nsave \"\"\n");
+    c.sim.run_for(Duration::from_millis(10));
+    c.cli(6379, "set early 1");
+    c.sim.run_for(Duration::from_secs(2));
+    c.cli(6379, "set late 1");
+    c.sim.apply(Fault::Kill(p)).unwrap();
+    c.sim.apply(Fault::Start(p)).unwrap();
+    c.sim.run_for(Duration::from_millis(10));
+    assert_eq!(c.cli(6379, "get late"), "\"1\"", "SIGKILL keeps what was written to the page cache");
+    c.cli(6379, "set later 1");
+    c.sim.apply(Fault::CrashHost(c.host)).unwrap();
+    c.sim.apply(Fault::StartHost(c.host)).unwrap();
+    c.sim.apply(Fault::Start(p)).unwrap();
+    c.sim.run_for(Duration::from_millis(10));
+    assert_eq!(c.cli(6379, "get early"), "\"1\"");
+    assert_eq!(c.cli(6379, "get later"), "(nil)", "the unsynced second is lost with the host");
+    // RDB only: a stop saves, a kill loses everything since the last save.
+    let mut c = Cluster::new(10);
+    let p = c.server(6379, "");
+    c.sim.run_for(Duration::from_millis(10));
+    c.cli(6379, "set a 1");
+    assert_eq!(c.cli(6379, "save"), "OK");
+    c.cli(6379, "set b 1");
+    c.sim.apply(Fault::Kill(p)).unwrap();
+    c.sim.apply(Fault::Start(p)).unwrap();
+    c.sim.run_for(Duration::from_millis(10));
+    assert_eq!(c.cli(6379, "mget a b"), "1) \"1\"\n2) (nil)");
+    c.cli(6379, "set c 1");
+    c.sim.apply(Fault::Stop(p)).unwrap();
+    c.sim.apply(Fault::Start(p)).unwrap();
+    c.sim.run_for(Duration::from_millis(10));
+    assert_eq!(c.cli(6379, "get c"), "\"1\"", "a graceful stop saves the final snapshot");
+    assert_eq!(c.cli(6379, "bgsave"), "Background saving started");
+    assert_eq!(c.cli(6379, "config get appendfsync"), "1) \"appendfsync\"\n2) \"everysec\"");
+    assert_eq!(
+        c.cli(6379, "config set appendfsync sometimes"),
+        "(error) ERR CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one of the following: always, everysec, no"
+    );
+}
+
+#[test]
+fn same_seed_same_trace() {
+    let run = |seed| {
+        let mut c = Cluster::new(seed);
+        let master = c.server(6379, "");
+        c.server(6380, &replica_conf(6379));
+        c.sim.run_for(Duration::from_secs(7));
+        c.cli(6379, "set a 1");
+        c.sim.apply(Fault::Kill(master)).unwrap();
+        c.sim.run_for(Duration::from_secs(3));
+        c.sim.trace().hash_hex()
+    };
+    assert_eq!(run(11), run(11));
+    assert_ne!(run(11), run(12));
+}
