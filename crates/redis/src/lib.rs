@@ -19,6 +19,8 @@ pub mod server;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_types;
 
 use scenario::diag::{Diagnostic, Diagnostics};
 use scenario::yaml::Node;
