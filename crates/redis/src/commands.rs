@@ -3,6 +3,8 @@
 
 use crate::keyspace::{Data, Db, Exec};
 use resp::Value;
+use std::collections::{BTreeSet, VecDeque};
+use std::ops::Bound;
 
 /// What the server needs to know about a command before running it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -188,29 +190,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
             x.propagate(args);
             Value::ok()
         }
-        "expire" | "pexpire" => {
-            let Some(n) = parse_int(&args[2]) else { return not_an_integer() };
-            if args.len() > 3 {
-                return Value::error(format!("ERR Unsupported option {}", String::from_utf8_lossy(&args[3])));
-            }
-            let ms = if name == "expire" { n.checked_mul(1000) } else { Some(n) };
-            let Some(at) = ms.and_then(|ms| ms.checked_add(x.now_ms)) else {
-                return Value::error(format!("ERR invalid expire time in '{name}' command"));
-            };
-            if x.lookup(&args[1]).is_none() {
-                return Value::Integer(0);
-            }
-            x.dirty += 1;
-            if at <= x.now_ms && x.is_master {
-                x.db().remove(&args[1]);
-                x.propagate(&[b"DEL".as_slice(), &args[1]]);
-            } else {
-                x.db().expires.insert(args[1].clone(), at);
-                // Relative times become absolute so replicas and the AOF expire the key at the same instant.
-                x.propagate(&[b"PEXPIREAT".as_slice(), &args[1], at.to_string().as_bytes()]);
-            }
-            Value::Integer(1)
-        }
+        "expire" | "pexpire" | "expireat" | "pexpireat" => expire(name, args, x),
         "ttl" | "pttl" => {
             if x.lookup(&args[1]).is_none() {
                 return Value::Integer(-2);
@@ -234,12 +214,470 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
             x.propagate(args);
             Value::Integer(1)
         }
+        "lpush" | "rpush" => push(name == "lpush", args, x),
+        "lpop" | "rpop" => pop(name, args, x),
+        "lrange" => lrange(args, x),
+        "llen" => match x.lookup(&args[1]) {
+            None => Value::Integer(0),
+            Some(Data::List(list)) => Value::Integer(list.len() as i64),
+            Some(_) => wrong_type(),
+        },
+        "hset" => hset(args, x),
+        "hget" => match x.lookup(&args[1]) {
+            None => Value::Nil,
+            Some(Data::Hash(fields)) => {
+                fields.iter().find(|(f, _)| *f == args[2]).map_or(Value::Nil, |(_, v)| Value::Bulk(v.clone()))
+            }
+            Some(_) => wrong_type(),
+        },
+        "hdel" => hdel(args, x),
+        "hgetall" => match x.lookup(&args[1]) {
+            None => Value::Array(Vec::new()),
+            // RESP2 flattens the pairs: field, value, field, value... in insertion order, which is what Redis gives
+            // for a listpack hash (up to 128 fields of values up to 64 bytes); a bigger hash is a hashtable there,
+            // whose order is unspecified, and we keep insertion order for it too.
+            Some(Data::Hash(fields)) => Value::Array(
+                fields.iter().flat_map(|(f, v)| [Value::Bulk(f.clone()), Value::Bulk(v.clone())]).collect(),
+            ),
+            Some(_) => wrong_type(),
+        },
+        "sadd" => sadd(args, x),
+        "srem" => srem(args, x),
+        "smembers" => match x.lookup(&args[1]) {
+            None => Value::Array(Vec::new()),
+            Some(Data::Set(members)) => smembers(members),
+            Some(_) => wrong_type(),
+        },
+        "scard" => match x.lookup(&args[1]) {
+            None => Value::Integer(0),
+            Some(Data::Set(members)) => Value::Integer(members.len() as i64),
+            Some(_) => wrong_type(),
+        },
+        "scan" => scan(args, x),
         other => Value::error(format!("ERR unknown command '{other}', with args beginning with: ")),
     }
 }
 
 fn wrong_type() -> Value {
     Value::error("WRONGTYPE Operation against a key holding the wrong kind of value")
+}
+
+/// The arity error, for the argument counts that `Spec::arity` cannot express.
+fn wrong_args(name: &str) -> Value {
+    Value::error(format!("ERR wrong number of arguments for '{name}' command"))
+}
+
+/// `EXPIRE`/`PEXPIRE key n` and `EXPIREAT`/`PEXPIREAT key at`, each with `[NX|XX|GT|LT]...`, in the order
+/// `expireGenericCommand` checks things: options first (so `EXPIREAT k abc foo` is an option error), then the
+/// time, then the key.
+fn expire(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
+    for opt in &args[3..] {
+        match opt.to_ascii_lowercase().as_slice() {
+            b"nx" => nx = true,
+            b"xx" => xx = true,
+            b"gt" => gt = true,
+            b"lt" => lt = true,
+            _ => return Value::error(format!("ERR Unsupported option {}", String::from_utf8_lossy(opt))),
+        }
+    }
+    if nx && (xx || gt || lt) {
+        return Value::error("ERR NX and XX, GT or LT options at the same time are not compatible");
+    }
+    if gt && lt {
+        return Value::error("ERR GT and LT options at the same time are not compatible");
+    }
+    let Some(n) = parse_int(&args[2]) else { return not_an_integer() };
+    let seconds = name == "expire" || name == "expireat";
+    let base = if name == "expire" || name == "pexpire" { x.now_ms } else { 0 };
+    // Redis refuses only what overflows a 64-bit millisecond time; past times are allowed and delete the key.
+    let ms = if seconds { n.checked_mul(1000) } else { Some(n) };
+    let Some(at) = ms.and_then(|ms| ms.checked_add(base)) else {
+        return Value::error(format!("ERR invalid expire time in '{name}' command"));
+    };
+    if x.lookup_mut(&args[1]).is_none() {
+        return Value::Integer(0);
+    }
+    let current = x.db().expires.get(&args[1]).copied();
+    // A key without a TTL counts as living forever: GT never beats it, LT always does.
+    let refused = (nx && current.is_some())
+        || (xx && current.is_none())
+        || (gt && current.is_none_or(|c| at <= c))
+        || (lt && current.is_some_and(|c| at >= c));
+    if refused {
+        return Value::Integer(0);
+    }
+    x.dirty += 1;
+    if at <= x.now_ms && x.is_master {
+        x.db().remove(&args[1]);
+        // A time in the past is a delete, and replicas see it as one.
+        x.propagate(&[b"DEL".as_slice(), &args[1]]);
+    } else {
+        // A replica (writable) keeps the key with a past time and waits for its master's DEL.
+        x.db().expires.insert(args[1].clone(), at);
+        if name == "pexpireat" {
+            x.propagate(args);
+        } else {
+            // Everything else becomes `PEXPIREAT key <absolute ms> [options]` so replicas and the AOF expire the
+            // key at the same instant; Redis rewrites only the name and the time, so the options stay as typed.
+            let at = at.to_string().into_bytes();
+            let mut argv: Vec<&[u8]> = vec![b"PEXPIREAT", &args[1], &at];
+            argv.extend(args[3..].iter().map(Vec::as_slice));
+            x.propagate(&argv);
+        }
+    }
+    Value::Integer(1)
+}
+
+/// `LPUSH`/`RPUSH key element...`: the new length. LPUSH inserts one at a time, so `LPUSH l a b` leaves `b a`.
+fn push(front: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let elements = &args[2..];
+    let fill = |list: &mut VecDeque<Vec<u8>>| {
+        for e in elements {
+            if front {
+                list.push_front(e.clone());
+            } else {
+                list.push_back(e.clone());
+            }
+        }
+        list.len()
+    };
+    let len = match x.lookup_mut(&args[1]) {
+        Some(Data::List(list)) => fill(list),
+        Some(_) => return wrong_type(),
+        None => {
+            let mut list = VecDeque::new();
+            let len = fill(&mut list);
+            x.db().keys.insert(args[1].clone(), Data::List(list));
+            len
+        }
+    };
+    x.dirty += elements.len() as u64;
+    x.propagate(args);
+    Value::Integer(len as i64)
+}
+
+/// `LPOP`/`RPOP key [count]` as Redis 7.0's `popGenericCommand`: without a count, one element or nil; with one,
+/// an array (empty for a count of 0), or a nil array when the key is missing. The count is parsed before the key
+/// is looked up, and any unparsable or negative count gets the same "must be positive" error.
+fn pop(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    if args.len() > 3 {
+        return wrong_args(name);
+    }
+    let count = match args.get(2) {
+        None => None,
+        Some(arg) => match parse_int(arg) {
+            Some(n) if n >= 0 => Some(usize::try_from(n).unwrap_or(usize::MAX)),
+            _ => return Value::error("ERR value is out of range, must be positive"),
+        },
+    };
+    let front = name == "lpop";
+    let (reply, popped, emptied) = match x.lookup_mut(&args[1]) {
+        None => return if count.is_some() { Value::NilArray } else { Value::Nil },
+        Some(Data::List(list)) => {
+            let mut take = || if front { list.pop_front() } else { list.pop_back() };
+            let (reply, popped) = match count {
+                // Redis's fast path: nothing changes, nothing is propagated.
+                Some(0) => return Value::Array(Vec::new()),
+                None => match take() {
+                    Some(v) => (Value::Bulk(v), 1),
+                    // Lists are never stored empty; if one were, it reads as missing.
+                    None => (Value::Nil, 0),
+                },
+                Some(n) => {
+                    // RPOP with a count replies tail first, in the order the elements leave the list.
+                    let items: Vec<Value> = std::iter::from_fn(take).take(n).map(Value::Bulk).collect();
+                    let popped = items.len() as u64;
+                    (Value::Array(items), popped)
+                }
+            };
+            (reply, popped, list.is_empty())
+        }
+        Some(_) => return wrong_type(),
+    };
+    if emptied {
+        x.db().remove(&args[1]);
+    }
+    if popped > 0 {
+        x.dirty += popped;
+        // Redis 7.0 propagates LPOP/RPOP verbatim (count included); only the blocking variants are rewritten.
+        x.propagate(args);
+    }
+    reply
+}
+
+/// `LRANGE key start stop`: both indices are parsed before the key is looked up.
+fn lrange(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let (Some(start), Some(stop)) = (parse_int(&args[2]), parse_int(&args[3])) else { return not_an_integer() };
+    match x.lookup(&args[1]) {
+        None => Value::Array(Vec::new()),
+        Some(Data::List(list)) => match list_range(list.len(), start, stop) {
+            Some((from, to)) => Value::Array(list.range(from..=to).cloned().map(Value::Bulk).collect()),
+            None => Value::Array(Vec::new()),
+        },
+        Some(_) => wrong_type(),
+    }
+}
+
+/// Redis's `addListRangeReply` index arithmetic: negative indices count from the tail, out-of-range ones are
+/// clamped, an empty range is `None`. Saturating so that `i64::MIN` cannot overflow.
+fn list_range(len: usize, start: i64, stop: i64) -> Option<(usize, usize)> {
+    let len = i64::try_from(len).unwrap_or(i64::MAX);
+    let from_tail = |i: i64| if i < 0 { len.saturating_add(i) } else { i };
+    let (start, stop) = (from_tail(start).max(0), from_tail(stop));
+    if start > stop || start >= len {
+        return None;
+    }
+    Some((start as usize, stop.min(len - 1) as usize))
+}
+
+/// `HSET key field value [field value ...]`: the number of fields created. Every pair counts as a change, even
+/// one that rewrites the same value, so HSET always propagates.
+fn hset(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    // Arity (-4) lets an odd pair count through; Redis answers it with the arity error text.
+    if !args.len().is_multiple_of(2) {
+        return wrong_args("hset");
+    }
+    let set_all = |fields: &mut Vec<(Vec<u8>, Vec<u8>)>| {
+        let mut created = 0;
+        for pair in args[2..].chunks_exact(2) {
+            // A linear search, as in a listpack: `Data::Hash` is a Vec to keep insertion order.
+            match fields.iter_mut().find(|(f, _)| *f == pair[0]) {
+                // An overwritten field keeps its place, as in a listpack.
+                Some(slot) => slot.1 = pair[1].clone(),
+                None => {
+                    fields.push((pair[0].clone(), pair[1].clone()));
+                    created += 1;
+                }
+            }
+        }
+        created
+    };
+    let created = match x.lookup_mut(&args[1]) {
+        Some(Data::Hash(fields)) => set_all(fields),
+        Some(_) => return wrong_type(),
+        None => {
+            let mut fields = Vec::new();
+            let created = set_all(&mut fields);
+            x.db().keys.insert(args[1].clone(), Data::Hash(fields));
+            created
+        }
+    };
+    x.dirty += (args.len() as u64 - 2) / 2;
+    x.propagate(args);
+    Value::Integer(created)
+}
+
+/// `HDEL key field...`: the number of fields removed. Deleting the last field deletes the key.
+fn hdel(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let (deleted, emptied) = match x.lookup_mut(&args[1]) {
+        None => return Value::Integer(0),
+        Some(Data::Hash(fields)) => {
+            let mut deleted = 0;
+            for name in &args[2..] {
+                if let Some(i) = fields.iter().position(|(f, _)| f == name) {
+                    // `remove`, not `swap_remove`: the survivors keep their order for HGETALL.
+                    fields.remove(i);
+                    deleted += 1;
+                    if fields.is_empty() {
+                        break;
+                    }
+                }
+            }
+            (deleted, fields.is_empty())
+        }
+        Some(_) => return wrong_type(),
+    };
+    if emptied {
+        x.db().remove(&args[1]);
+    }
+    if deleted > 0 {
+        x.dirty += deleted as u64;
+        x.propagate(args);
+    }
+    Value::Integer(deleted)
+}
+
+/// `SADD key member...`: the number of members that were new. Adding only existing members changes nothing and
+/// is not propagated.
+fn sadd(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let add_all = |members: &mut BTreeSet<Vec<u8>>| args[2..].iter().filter(|m| members.insert(m.to_vec())).count();
+    let added = match x.lookup_mut(&args[1]) {
+        Some(Data::Set(members)) => add_all(members),
+        Some(_) => return wrong_type(),
+        None => {
+            let mut members = BTreeSet::new();
+            let added = add_all(&mut members);
+            x.db().keys.insert(args[1].clone(), Data::Set(members));
+            added
+        }
+    };
+    if added > 0 {
+        x.dirty += added as u64;
+        x.propagate(args);
+    }
+    Value::Integer(added as i64)
+}
+
+/// `SREM key member...`: the number removed. Removing the last member deletes the key.
+fn srem(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let (removed, emptied) = match x.lookup_mut(&args[1]) {
+        None => return Value::Integer(0),
+        Some(Data::Set(members)) => {
+            let mut removed = 0;
+            for m in &args[2..] {
+                if members.remove(m) {
+                    removed += 1;
+                    if members.is_empty() {
+                        break;
+                    }
+                }
+            }
+            (removed, members.is_empty())
+        }
+        Some(_) => return wrong_type(),
+    };
+    if emptied {
+        x.db().remove(&args[1]);
+    }
+    if removed > 0 {
+        x.dirty += removed as u64;
+        x.propagate(args);
+    }
+    Value::Integer(removed)
+}
+
+/// Redis 7.0's `set-max-intset-entries` default.
+const SET_MAX_INTSET_ENTRIES: usize = 512;
+
+/// A member as an intset stores it: only the canonical decimal form of an i64 (`string2ll` refuses `-0`, `+1`,
+/// `007` and spaces, so those make a set a hashtable).
+fn intset_value(member: &[u8]) -> Option<i64> {
+    parse_int(member).filter(|n| n.to_string().as_bytes() == member)
+}
+
+/// SMEMBERS order. A small all-integer set is an intset in Redis, which replies sorted numerically, and so do we.
+/// Any other set is a hashtable, whose order Redis leaves unspecified (it depends on the hash seed and the table's
+/// history: a set that once held a non-integer stays a hashtable after that member goes); we reply in byte order,
+/// which is deterministic. Clients and tests must not rely on that order.
+fn smembers(members: &BTreeSet<Vec<u8>>) -> Value {
+    let ints: Option<Vec<i64>> =
+        if members.len() <= SET_MAX_INTSET_ENTRIES { members.iter().map(|m| intset_value(m)).collect() } else { None };
+    match ints {
+        Some(mut ints) => {
+            ints.sort_unstable();
+            Value::Array(ints.into_iter().map(|n| Value::Bulk(n.to_string().into_bytes())).collect())
+        }
+        None => Value::Array(members.iter().cloned().map(Value::Bulk).collect()),
+    }
+}
+
+/// The cursor SCAN starts from and returns when the walk is over.
+const SCAN_DONE: u64 = 0;
+
+/// `SCAN cursor [MATCH pattern] [COUNT n] [TYPE type]`.
+///
+/// Redis's cursor is a reverse-binary bucket index; ours walks the keys in their `BTreeMap` order and encodes
+/// *where to resume*, not how many keys were passed, so that keys deleted between calls cannot make survivors
+/// slide back past the cursor. The cursor of a key is its first 8 bytes, zero-padded, read as a big-endian u64
+/// ([`scan_cursor_of`]); that is monotone in key order, so "resume at the first key whose cursor is >= c" never
+/// skips a key that was present throughout. Keys sharing a cursor (the same first 8 bytes) are always returned in
+/// the same call, so no key is returned twice and every call makes progress; a call can therefore return more than
+/// COUNT keys when many keys share 8 leading bytes, which COUNT (a hint in Redis too) allows. Keys added during
+/// the walk are returned if they sort after the cursor, as Redis allows either way.
+fn scan(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let Some(cursor) = parse_scan_cursor(&args[1]) else { return Value::error("ERR invalid cursor") };
+    let mut count = 10usize;
+    let mut pattern: Option<&[u8]> = None;
+    let mut type_name: Option<&[u8]> = None;
+    let mut i = 2;
+    // Options are read left to right, each needing a value; a later MATCH or TYPE replaces an earlier one.
+    while i < args.len() {
+        let Some(value) = args.get(i + 1) else { return Value::error("ERR syntax error") };
+        match args[i].to_ascii_lowercase().as_slice() {
+            b"count" => match parse_int(value) {
+                None => return not_an_integer(),
+                Some(n) if n < 1 => return Value::error("ERR syntax error"),
+                Some(n) => count = usize::try_from(n).unwrap_or(usize::MAX),
+            },
+            // `*` matches everything; Redis skips the match for it.
+            b"match" => pattern = Some(value.as_slice()).filter(|p| *p != b"*"),
+            b"type" => type_name = Some(value.as_slice()),
+            _ => return Value::error("ERR syntax error"),
+        }
+        i += 2;
+    }
+    let resume = scan_resume_key(cursor);
+    let mut batch: Vec<Vec<u8>> = Vec::new();
+    let mut next = SCAN_DONE;
+    let db = &x.dbs[x.db];
+    for key in db.keys.range::<[u8], _>((Bound::Included(resume.as_slice()), Bound::Unbounded)).map(|(k, _)| k) {
+        // Stop only between two keys with different cursors, so a cursor never points into the batch just sent.
+        if batch.len() >= count && batch.last().is_none_or(|last| scan_cursor_of(last) != scan_cursor_of(key)) {
+            next = scan_cursor_of(key);
+            break;
+        }
+        batch.push(key.clone());
+    }
+    // The filters in Redis's order: pattern, then type (a lookup, which expires the key first, so an expired key
+    // reads as type "none"), then expiry. On a master that lookup already deleted an expired key, so the expiry
+    // filter no longer sees it and `TYPE none` returns expired keys, as Redis 7.0 does.
+    let mut keys = Vec::new();
+    for key in batch {
+        if pattern.is_some_and(|p| !glob_match(p, &key)) {
+            continue;
+        }
+        if let Some(wanted) = type_name {
+            let actual = x.lookup(&key).map_or("none", Data::type_name);
+            if !wanted.eq_ignore_ascii_case(actual.as_bytes()) {
+                continue;
+            }
+        }
+        if x.expire_if_needed(&key) {
+            continue;
+        }
+        keys.push(Value::Bulk(key));
+    }
+    Value::Array(vec![Value::Bulk(next.to_string().into_bytes()), Value::Array(keys)])
+}
+
+/// Redis's `parseScanCursorOrReply`: `strtoul` in base 10, refusing a leading space, trailing bytes and overflow.
+/// `strtoul` also takes a sign (`-1` is `u64::MAX`, wrapped as C does) and reads the empty string as 0.
+fn parse_scan_cursor(arg: &[u8]) -> Option<u64> {
+    let (negative, digits) = match arg.first() {
+        Some(b'-') => (true, &arg[1..]),
+        Some(b'+') => (false, &arg[1..]),
+        _ => (false, arg),
+    };
+    if digits.is_empty() {
+        // With no digits strtoul parses nothing, which is accepted only if there was nothing to parse.
+        return arg.is_empty().then_some(0);
+    }
+    let mut n: u64 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(if negative { n.wrapping_neg() } else { n })
+}
+
+/// The cursor that resumes a SCAN at `key`: its first 8 bytes, zero-padded, big-endian. Never 0 for a key that
+/// follows a returned key with a different cursor, so 0 keeps meaning "done".
+fn scan_cursor_of(key: &[u8]) -> u64 {
+    let mut bytes = [0u8; 8];
+    let n = key.len().min(8);
+    bytes[..n].copy_from_slice(&key[..n]);
+    u64::from_be_bytes(bytes)
+}
+
+/// The smallest key whose cursor is `cursor`: its bytes without the zero padding. Every key at or after it in
+/// byte order has a cursor >= `cursor`, and every key before it a smaller one.
+fn scan_resume_key(cursor: u64) -> Vec<u8> {
+    let bytes = cursor.to_be_bytes();
+    let len = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    bytes[..len].to_vec()
 }
 
 /// `SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]`.

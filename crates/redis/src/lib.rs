@@ -26,6 +26,8 @@ pub mod server;
 mod tests;
 #[cfg(test)]
 mod tests_repl;
+#[cfg(test)]
+mod tests_types;
 
 use scenario::diag::{Diagnostic, Diagnostics};
 use scenario::yaml::Node;
