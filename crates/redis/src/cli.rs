@@ -20,6 +20,10 @@ pub struct RedisCli {
     conn: Option<ConnId>,
     decoder: ReplyDecoder,
     awaiting_auth: bool,
+    /// `-r <count>`: how many more times to send the command after this reply.
+    repeat_left: u32,
+    /// Replies printed so far when repeating.
+    printed: Vec<String>,
     /// What redis-cli printed, once it has.
     pub output: Option<String>,
 }
@@ -34,8 +38,16 @@ impl RedisCli {
             conn: None,
             decoder: ReplyDecoder::default(),
             awaiting_auth: false,
+            repeat_left: 0,
+            printed: Vec::new(),
             output: None,
         }
+    }
+
+    /// Like `redis-cli -r count`: the command runs `count` times, one after the other.
+    pub fn repeat(mut self, count: u32) -> RedisCli {
+        self.repeat_left = count.saturating_sub(1);
+        self
     }
 
     fn finish(&mut self, ctx: &mut Ctx<'_>, text: String) {
@@ -78,7 +90,21 @@ impl Process for RedisCli {
                                 ctx.log(format!("AUTH failed: {e}"));
                             }
                         }
-                        Decoded::Value(v) => return self.finish(ctx, resp::render(&v)),
+                        Decoded::Value(v) => {
+                            let text = if raw_output(&self.args) { render_raw(&v) } else { resp::render(&v) };
+                            if self.repeat_left > 0
+                                && let Some(conn) = self.conn
+                            {
+                                self.repeat_left -= 1;
+                                self.printed.push(text);
+                                let args = &self.args;
+                                ctx.send_with(conn, |buf| resp::encode_command(args, buf));
+                                continue;
+                            }
+                            self.printed.push(text);
+                            let all = std::mem::take(&mut self.printed).join("\n");
+                            return self.finish(ctx, all);
+                        }
                         Decoded::Incomplete => return,
                         Decoded::Invalid(e) => return self.finish(ctx, format!("Error: Protocol error, got {e}")),
                     }
@@ -98,6 +124,26 @@ impl Process for RedisCli {
     }
 }
 
+/// Commands redis-cli prints raw even on a terminal (`cliSendCommand`'s list),
+/// so INFO shows as lines rather than one quoted string.
+fn raw_output(args: &[Vec<u8>]) -> bool {
+    let is = |i: usize, s: &str| args.get(i).is_some_and(|a| a.eq_ignore_ascii_case(s.as_bytes()));
+    is(0, "info")
+        || is(0, "lolwut")
+        || (is(0, "cluster") && (is(1, "nodes") || is(1, "info")))
+        || (is(0, "client") && (is(1, "list") || is(1, "info")))
+        || (is(0, "memory") && (is(1, "doctor") || is(1, "malloc-stats")))
+}
+
+/// redis-cli's raw format: strings and errors as their bytes, without quotes or `(error)`.
+fn render_raw(v: &Value) -> String {
+    match v {
+        Value::Bulk(b) => String::from_utf8_lossy(b).trim_end_matches(['\r', '\n']).to_owned(),
+        Value::Error(e) => e.clone(),
+        other => resp::render(other),
+    }
+}
+
 /// How long a redis-cli step waits for its reply before failing.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -111,10 +157,11 @@ pub(crate) struct CliStep {
     expect_match: Option<regex::Regex>,
     capture: Option<String>,
     timeout: Duration,
+    repeat: u32,
 }
 
 pub(crate) const CLI_KEYS: &[&str] =
-    &["node", "command", "from", "auth", "expect", "expect-match", "capture", "timeout"];
+    &["node", "command", "from", "auth", "expect", "expect-match", "capture", "timeout", "repeat"];
 
 pub(crate) fn parse_step(value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>, Diagnostic> {
     let mut m = value.map("redis-cli")?;
@@ -145,11 +192,21 @@ pub(crate) fn parse_step(value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>
     };
     let capture = m.get("capture").map(|c| c.str("redis-cli.capture")).transpose()?;
     let timeout = m.get("timeout").map(|t| t.duration("redis-cli.timeout")).transpose()?.unwrap_or(DEFAULT_TIMEOUT);
+    let repeat = match m.get("repeat") {
+        Some(r) => match r.u64("redis-cli.repeat")? {
+            n @ 1..=1_000_000 => n as u32,
+            n => {
+                return Err(Diagnostic::new(r.span, format!("repeat {n} is out of range"))
+                    .with_hint("like redis-cli -r: between 1 and 1000000"));
+            }
+        },
+        None => 1,
+    };
     m.finish(CLI_KEYS)?;
     if let Some(var) = &capture {
         cx.declare_capture(var);
     }
-    Ok(Box::new(CliStep { node, from, command, auth, expect, expect_match, capture, timeout }))
+    Ok(Box::new(CliStep { node, from, command, auth, expect, expect_match, capture, timeout, repeat }))
 }
 
 impl Step for CliStep {
@@ -165,8 +222,8 @@ impl Step for CliStep {
         let password = self.auth.as_ref().map(|a| rt.render(a)).transpose()?;
         let name = format!("redis-cli#{}", rt.sim.procs().count());
         let client = rt.sim.add_process(host, &name, {
-            let (password, args) = (password.clone(), args.clone());
-            Box::new(move || Box::new(RedisCli::new(addr, password.clone(), args.clone())))
+            let (password, args, repeat) = (password.clone(), args.clone(), self.repeat);
+            Box::new(move || Box::new(RedisCli::new(addr, password.clone(), args.clone()).repeat(repeat)))
         });
         rt.sim.record("redis-cli", format!("{name} -> {addr}: {text}"));
         rt.apply(Fault::Start(client))?;

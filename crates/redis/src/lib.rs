@@ -14,6 +14,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod conditions;
 pub mod config;
 pub mod keyspace;
 pub mod log;
@@ -31,7 +32,7 @@ mod tests_types;
 
 use scenario::diag::{Diagnostic, Diagnostics};
 use scenario::yaml::Node;
-use scenario::{NodeDecl, NodeKind, ParseCx, Step, Syntax};
+use scenario::{Condition, NodeDecl, NodeKind, ParseCx, Step, Syntax};
 use serde_json::json;
 use sim::{Factory, ProcId, Sim};
 
@@ -67,12 +68,21 @@ impl NodeKind for RedisKind {
                 "auth": {"type": "string", "description": "like redis-cli -a"},
                 "expect": {"type": "string", "description": "exact reply as redis-cli prints it, e.g. OK, \"v1\", (integer) 1"},
                 "expect-match": {"type": "string", "description": "regex the printed reply must match"},
-                "capture": {"type": "string"}, "timeout": {"type": "string", "default": "10s"}}}),
+                "capture": {"type": "string"}, "timeout": {"type": "string", "default": "10s"},
+                "repeat": {"type": "integer", "minimum": 1, "description": "like redis-cli -r: run the command this many times; the output is every reply"}}}),
         }]
     }
 
     fn parse_step(&self, _: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>, Diagnostic> {
         cli::parse_step(value, cx)
+    }
+
+    fn conditions(&self) -> Vec<Syntax> {
+        conditions::syntax()
+    }
+
+    fn parse_condition(&self, name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Condition>, Diagnostic> {
+        conditions::parse(name, value, cx)
     }
 
     fn final_state(&self, sim: &Sim, proc: ProcId) -> serde_json::Value {

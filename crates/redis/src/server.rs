@@ -143,6 +143,11 @@ impl Server {
         if self.repl.master.is_some() { "slave" } else { "master" }
     }
 
+    /// Whether the link to the master is up (`master_link_status:up`).
+    pub fn master_link_up(&self) -> bool {
+        self.repl.link_up()
+    }
+
     /// `master_repl_offset`.
     pub fn repl_offset(&self) -> i64 {
         self.repl.offset
@@ -429,7 +434,7 @@ impl Server {
                 Some(_) => Value::error("ERR DB index is out of range"),
                 None => Value::error("ERR value is not an integer or out of range"),
             },
-            "info" => Value::Bulk(self.info(ctx, &args[1..]).into_bytes()),
+            "info" => Value::Bulk(self.info(ctx.wall_clock_ms(), &args[1..]).into_bytes()),
             "config" => self.config_command(ctx, args),
             "role" => self.role(),
             "replicaof" | "slaveof" => self.replicaof_command(ctx, client, args),
@@ -682,11 +687,11 @@ impl Server {
         )
     }
 
-    fn info(&self, ctx: &Ctx<'_>, args: &[Vec<u8>]) -> String {
+    /// INFO with the given section arguments, at the node's wall-clock time `now_ms`.
+    pub fn info(&self, now_ms: i64, args: &[Vec<u8>]) -> String {
         let wanted: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
         let all = wanted.is_empty() || wanted.iter().any(|w| w == "all" || w == "default" || w == "everything");
         let show = |s: &str| all || wanted.iter().any(|w| w == s);
-        let now_ms = ctx.wall_clock_ms();
         let uptime = (now_ms - self.started_ms).max(0) / 1000;
         let mut sections = Vec::new();
         if show("server") {
