@@ -9,6 +9,15 @@
 //!
 //! It knows every node kind, and registers them in [`registry`].
 
+/// Prints a line to stdout; a closed pipe (`chaoslab run ... | head`) is not an
+/// error worth a panic, so write errors are ignored.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 use clap::{Parser, Subcommand};
 use report::{Outcome, RunReport, Verdict};
 use scenario::{Registry, Scenario};
@@ -76,7 +85,7 @@ fn main() -> ExitCode {
         Command::Check { scenarios } => check(&registry, &scenarios),
         Command::Schema => {
             let schema = scenario::schema::scenario_schema(&registry);
-            println!("{}", serde_json::to_string_pretty(&schema).expect("a schema serializes"));
+            out!("{}", serde_json::to_string_pretty(&schema).expect("a schema serializes"));
             EXIT_PASS
         }
         Command::Replay { report, out } => replay(&registry, &report, out),
@@ -145,8 +154,8 @@ fn summarize(report: &RunReport, dir: &Path) {
     };
     let passed = report.steps.iter().filter(|s| s.outcome == Outcome::Pass).count();
     let speed = if report.wall_time_ms > 0.0 { report.virtual_time_ns as f64 / 1e6 / report.wall_time_ms } else { 0.0 };
-    println!("{verdict} {} (seed {})", report.scenario.name, report.seed);
-    println!(
+    out!("{verdict} {} (seed {})", report.scenario.name, report.seed);
+    out!(
         "  steps {passed}/{} passed, {} invariant{}; {} virtual in {:.1} ms wall ({speed:.0}x); {} events",
         report.steps.len(),
         report.checks.len(),
@@ -156,20 +165,20 @@ fn summarize(report: &RunReport, dir: &Path) {
         report.events_processed
     );
     if let Some(failure) = &report.failure {
-        println!("  {failure}");
+        out!("  {failure}");
     }
     for e in &report.fault_errors {
-        println!("  timed fault not applied: {e}");
+        out!("  timed fault not applied: {e}");
     }
-    println!("  trace {}  report {}", report.trace_hash, dir.join("report.json").display());
-    println!("reproduce: {}", report.reproduce);
+    out!("  trace {}  report {}", report.trace_hash, dir.join("report.json").display());
+    out!("reproduce: {}", report.reproduce);
 }
 
 fn check(registry: &Registry, paths: &[PathBuf]) -> u8 {
     let mut code = EXIT_PASS;
     for path in paths {
         match load(registry, path) {
-            Ok(s) => println!("ok {} ({}: {} nodes, {} steps)", path.display(), s.name, s.nodes.len(), s.steps.len()),
+            Ok(s) => out!("ok {} ({}: {} nodes, {} steps)", path.display(), s.name, s.nodes.len(), s.steps.len()),
             Err(c) => code = code.max(c),
         }
     }
@@ -206,13 +215,16 @@ fn replay(registry: &Registry, report_path: &Path, out: Option<PathBuf>) -> u8 {
         return code;
     }
     if report.trace_hash == recorded.trace_hash && report.result == recorded.result {
-        println!(
+        out!(
             "replay OK: {} seed {}: trace hash {} matches ({} events)",
-            recorded.scenario.name, recorded.seed, report.trace_hash, report.trace_events
+            recorded.scenario.name,
+            recorded.seed,
+            report.trace_hash,
+            report.trace_events
         );
         EXIT_PASS
     } else {
-        println!(
+        out!(
             "replay MISMATCH: {} seed {}: trace hash {} now, {} recorded; result {:?} now, {:?} recorded",
             recorded.scenario.name,
             recorded.seed,
