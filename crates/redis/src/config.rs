@@ -75,6 +75,8 @@ pub struct Config {
     pub appenddirname: String,
     /// `shutdown-timeout` in seconds.
     pub shutdown_timeout: u64,
+    /// `enable-debug-command`: `no`, `yes` or `local`.
+    pub enable_debug_command: String,
 }
 
 impl Config {
@@ -109,6 +111,7 @@ impl Config {
             appendfilename: "appendonly.aof".to_owned(),
             appenddirname: "appendonlydir".to_owned(),
             shutdown_timeout: 10,
+            enable_debug_command: "no".to_owned(),
         }
     }
 
@@ -165,7 +168,8 @@ impl Config {
                     _ => return Err("wrong number of arguments".to_owned()),
                 }
             }
-            "repl-backlog-size" => self.repl_backlog_size = memory(one()?)?.max(1),
+            // Redis raises anything smaller to its 16 KB floor, and CONFIG GET shows the floor.
+            "repl-backlog-size" => self.repl_backlog_size = memory(one()?)?.max(16 * 1024),
             "repl-backlog-ttl" => self.repl_backlog_ttl = int(one()?, 0, i64::MAX as u64)?,
             "repl-timeout" => self.repl_timeout = int(one()?, 1, i32::MAX as u64)?,
             "repl-ping-replica-period" => self.repl_ping_replica_period = int(one()?, 1, i32::MAX as u64)?,
@@ -201,7 +205,7 @@ impl Config {
                     "always" => Fsync::Always,
                     "everysec" => Fsync::Everysec,
                     "no" => Fsync::No,
-                    _ => return Err("argument(s) must be one of the following: always, everysec, no".to_owned()),
+                    _ => return Err("argument(s) must be one of the following: everysec, always, no".to_owned()),
                 }
             }
             "dbfilename" => {
@@ -226,6 +230,15 @@ impl Config {
                 }
             }
             "shutdown-timeout" => self.shutdown_timeout = int(one()?, 0, i32::MAX as u64)?,
+            "enable-debug-command" => {
+                if !from_file {
+                    return Err("can't set immutable config".to_owned());
+                }
+                self.enable_debug_command = match one()?.to_ascii_lowercase().as_str() {
+                    v @ ("no" | "yes" | "local") => v.to_owned(),
+                    _ => return Err("argument(s) must be one of the following: no, yes, local".to_owned()),
+                };
+            }
             // Accepted because they change nothing the simulator models.
             _ => {
                 if args.is_empty() {
@@ -282,6 +295,7 @@ impl Config {
             "appendfilename" => self.appendfilename.clone(),
             "appenddirname" => self.appenddirname.clone(),
             "shutdown-timeout" => self.shutdown_timeout.to_string(),
+            "enable-debug-command" => self.enable_debug_command.clone(),
             "hz" => "10".to_owned(),
             _ => return None,
         })
@@ -339,6 +353,7 @@ const GETTABLE: &[(&str, Option<&str>)] = &[
     ("appendfilename", None),
     ("appenddirname", None),
     ("shutdown-timeout", None),
+    ("enable-debug-command", None),
     ("hz", None),
 ];
 
@@ -470,6 +485,7 @@ mod tests {
         assert_eq!(c.save, vec![(900, 1), (60, 100)]);
         assert_eq!(c.get("save").unwrap(), "900 1 60 100");
         assert_eq!(c.repl_backlog_size, 16 * 1024);
+        assert_eq!(parse("repl-backlog-size 1kb\n", 6379).unwrap().get("repl-backlog-size").unwrap(), "16384");
         assert!(parse("save \"\"\n", 6379).unwrap().save.is_empty());
         let got = c.matching(b"*read-only*");
         assert_eq!(got, vec![("replica-read-only".into(), "yes".into()), ("slave-read-only".into(), "yes".into())]);

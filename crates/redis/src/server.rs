@@ -443,7 +443,7 @@ impl Server {
             "wait" => return self.wait_command(ctx, client, args),
             "save" | "bgsave" | "lastsave" => self.save_command(ctx, &name, args),
             "debug" => {
-                let reply = self.debug(ctx, args);
+                let reply = self.debug(ctx, client, args);
                 if self.busy(ctx) {
                     // The reply comes when the sleep is over.
                     self.busy_reply = Some(conn);
@@ -532,7 +532,12 @@ impl Server {
                 let mut next = self.config.clone();
                 for pair in args[2..].chunks(2) {
                     let name = text(&pair[0]);
-                    if crate::config::canonical(&name).is_none() || name.eq_ignore_ascii_case("port") {
+                    if name.eq_ignore_ascii_case("port") {
+                        return Value::error(
+                            "ERR CONFIG SET failed (possibly related to argument 'port') - changing the port at runtime is not simulated by chaoslab (the topology fixes it)",
+                        );
+                    }
+                    if crate::config::canonical(&name).is_none() {
                         return Value::error(format!(
                             "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
                         ));
@@ -621,7 +626,17 @@ impl Server {
         }
     }
 
-    fn debug(&mut self, ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Value {
+    fn debug(&mut self, ctx: &mut Ctx<'_>, client: &Client, args: &[Vec<u8>]) -> Value {
+        let allowed = match self.config.enable_debug_command.as_str() {
+            "yes" => true,
+            "local" => client.peer.ip().is_loopback(),
+            _ => false,
+        };
+        if !allowed {
+            return Value::error(
+                "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
+            );
+        }
         let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
         match sub.as_str() {
             "sleep" if args.len() == 3 => {

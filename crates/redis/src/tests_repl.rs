@@ -354,7 +354,7 @@ fn persistence_what_survives_kill_and_host_crash() {
     assert_eq!(c.cli(6379, "config get appendfsync"), "1) \"appendfsync\"\n2) \"everysec\"");
     assert_eq!(
         c.cli(6379, "config set appendfsync sometimes"),
-        "(error) ERR CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one of the following: always, everysec, no"
+        "(error) ERR CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one of the following: everysec, always, no"
     );
 }
 
@@ -372,4 +372,30 @@ fn same_seed_same_trace() {
     };
     assert_eq!(run(11), run(11));
     assert_ne!(run(11), run(12));
+}
+
+#[test]
+fn debug_sleep_blocks_the_event_loop_and_needs_enable_debug_command() {
+    let mut c = Cluster::new(13);
+    c.server(6379, "");
+    c.sim.run_for(Duration::from_millis(10));
+    assert!(c.cli(6379, "debug sleep 1").starts_with("(error) ERR DEBUG command not allowed."));
+    let mut c = Cluster::new(14);
+    let p = c.server(6379, "enable-debug-command local\n");
+    c.sim.run_for(Duration::from_millis(10));
+    c.cli(6379, "set k v");
+    // A sleeping server answers nobody; its replies come when it wakes up.
+    let started = c.sim.now();
+    assert_eq!(c.cli(6379, "debug sleep 0.5"), "OK");
+    assert!(c.sim.now() - started >= Duration::from_millis(500));
+    assert_eq!(
+        c.cli(6379, "config set enable-debug-command yes"),
+        "(error) ERR CONFIG SET failed (possibly related to argument 'enable-debug-command') - can't set immutable config"
+    );
+    assert_eq!(c.sim.proc_state(p), sim::ProcState::Running);
+    assert_eq!(
+        c.cli(6379, "config set port 7000"),
+        "(error) ERR CONFIG SET failed (possibly related to argument 'port') - changing the port at runtime is not simulated by chaoslab (the topology fixes it)"
+    );
+    assert_eq!(c.cli(6379, "config get repl-backlog-size"), "1) \"repl-backlog-size\"\n2) \"1048576\"");
 }
