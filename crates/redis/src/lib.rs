@@ -26,6 +26,8 @@ pub mod server;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_prop;
+#[cfg(test)]
 mod tests_repl;
 #[cfg(test)]
 mod tests_types;

@@ -137,7 +137,11 @@ fn write_atomically(ctx: &mut Ctx<'_>, path: &str, bytes: &[u8]) {
 
 impl Server {
     fn snapshot(&self, ctx: &Ctx<'_>) -> Vec<u8> {
-        let info = crate::rdb::ReplInfo { replid: self.repl.replid.clone(), offset: self.repl.offset, stream_db: 0 };
+        let info = crate::rdb::ReplInfo {
+            replid: self.repl.replid.clone(),
+            offset: self.repl.offset,
+            stream_db: self.repl.stream_db(),
+        };
         crate::rdb::encode(&self.dbs, ctx.wall_clock_ms(), Some(&info))
     }
 

@@ -11,6 +11,13 @@ use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 const ZERO_ID: &str = "0000000000000000000000000000000000000000";
+/// The clock a replica applies its master's stream under: none of its keys
+/// has expired by it. Redis never considers a key expired while executing
+/// the master's commands (`expireIfNeeded` returns 0 for the master client):
+/// the master's DEL, later in the stream, is what removes it. Masters send
+/// expiry times only in absolute form (PEXPIREAT, SET ... PXAT), so nothing
+/// in the stream reads the clock otherwise.
+const STREAM_CLOCK_MS: i64 = i64::MIN;
 /// The backlog's floor (`CONFIG_REPL_BACKLOG_MIN_SIZE`).
 const BACKLOG_MIN: u64 = 16 * 1024;
 
@@ -139,6 +146,9 @@ pub(crate) struct Replication {
     link: Link,
     inbuf: Vec<u8>,
     cached: Option<(String, i64)>,
+    /// The database the cached master's stream was in, as the cached master
+    /// client keeps its selected db: a partial resync continues in it.
+    cached_db: usize,
     link_down_since_ms: Option<i64>,
     last_io_ms: i64,
     link_started_ms: i64,
@@ -164,6 +174,7 @@ impl Default for Replication {
             link: Link::Connect,
             inbuf: Vec::new(),
             cached: None,
+            cached_db: 0,
             link_down_since_ms: None,
             last_io_ms: 0,
             link_started_ms: 0,
@@ -202,6 +213,15 @@ impl Replication {
         }
     }
 
+    /// The database the master's stream is in (`repl-stream-db` of an RDB).
+    pub(crate) fn stream_db(&self) -> usize {
+        match &self.link {
+            Link::Connected { db, .. } => *db,
+            _ if self.cached.is_some() => self.cached_db,
+            _ => 0,
+        }
+    }
+
     pub(crate) fn link_up(&self) -> bool {
         matches!(self.link, Link::Connected { .. })
     }
@@ -215,6 +235,13 @@ impl Replication {
             Link::Transfer { .. } => "sync",
             Link::Connected { .. } => "connected",
         }
+    }
+
+    /// The offsets a PSYNC may ask for, `(first, last)` with `last` one past
+    /// the newest byte: `None` without a backlog.
+    #[cfg(test)]
+    pub(crate) fn backlog_range(&self) -> Option<(i64, i64)> {
+        self.backlog.as_ref().map(|b| (b.first, b.first + b.data.len() as i64))
     }
 
     pub(crate) fn resize_backlog(&mut self, size: u64) {
@@ -409,7 +436,11 @@ impl Server {
         }
         // Replicas joining now need a SELECT before the first command they see.
         self.repl.selected_db = None;
-        let info = crate::rdb::ReplInfo { replid: self.repl.replid.clone(), offset: self.repl.offset, stream_db: 0 };
+        let info = crate::rdb::ReplInfo {
+            replid: self.repl.replid.clone(),
+            offset: self.repl.offset,
+            stream_db: self.repl.stream_db(),
+        };
         let snapshot = crate::rdb::encode(&self.dbs, ctx.wall_clock_ms(), Some(&info));
         let mut mark = [0u8; 20];
         ctx.rng().fill(&mut mark);
@@ -645,6 +676,9 @@ impl Server {
             self.repl.cached = None;
             self.log(ctx, '*', "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.");
             self.repl.cached = Some((self.repl.replid.clone(), self.repl.offset));
+            // A new master that shares this history was promoted from one of our
+            // replicas, and a promotion starts the stream with a SELECT.
+            self.repl.cached_db = 0;
         }
         ctx.note("role", "slave");
         self.repl.link_down_since_ms = None;
@@ -673,6 +707,7 @@ impl Server {
     /// Closes the link to the master; a connected link is cached for a later PSYNC when `cache`.
     fn drop_link(&mut self, ctx: &mut Ctx<'_>, cache: bool) {
         let was_connected = self.repl.link_up();
+        let db = self.repl.stream_db();
         if let Some(conn) = self.repl.link_conn() {
             ctx.close(conn);
         }
@@ -681,6 +716,7 @@ impl Server {
         if was_connected && cache {
             self.log(ctx, '*', "Caching the disconnected master state.");
             self.repl.cached = Some((self.repl.replid.clone(), self.repl.offset));
+            self.repl.cached_db = db;
         }
     }
 
@@ -735,6 +771,7 @@ impl Server {
         if self.repl.link_up() {
             self.log(ctx, '#', "Connection with master lost.");
             self.log(ctx, '*', "Caching the disconnected master state.");
+            self.repl.cached_db = self.repl.stream_db();
             self.repl.cached = Some((self.repl.replid.clone(), self.repl.offset));
             self.repl.link = Link::Connect;
             self.repl.link_down_since_ms = Some(now);
@@ -968,6 +1005,7 @@ impl Server {
         }
         if let Some(rest) = line.strip_prefix("+CONTINUE") {
             self.log(ctx, '*', "Successful partial resynchronization with master.");
+            let db = if self.repl.cached.is_some() { self.repl.cached_db } else { 0 };
             let (cached_id, cached_off) =
                 self.repl.cached.take().unwrap_or((self.repl.replid.clone(), self.repl.offset));
             self.repl.replid = cached_id.clone();
@@ -985,7 +1023,7 @@ impl Server {
                 self.repl.create_backlog(self.config.repl_backlog_size);
             }
             self.log(ctx, '*', "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
-            self.link_established(ctx, conn);
+            self.link_established(ctx, conn, db);
             return true;
         }
         if line.starts_with("-NOMASTERLINK") || line.starts_with("-LOADING") {
@@ -1000,8 +1038,9 @@ impl Server {
         true
     }
 
-    fn link_established(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
-        self.repl.link = Link::Connected { conn, parser: RequestParser::default(), db: 0 };
+    /// The stream flows; it is in database `db` until its next SELECT.
+    fn link_established(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, db: usize) {
+        self.repl.link = Link::Connected { conn, parser: RequestParser::default(), db };
         self.repl.link_down_since_ms = None;
         self.repl.last_io_ms = ctx.wall_clock_ms();
         let mut ack = Vec::new();
@@ -1032,6 +1071,9 @@ impl Server {
             }
         };
         self.persist.store_received_rdb(ctx, &self.config, &payload);
+        // The stream goes on in the database the snapshot says (a chained
+        // replica's stream has no SELECT at the snapshot's offset).
+        let db = loaded.repl.as_ref().map_or(0, |r| r.stream_db.min(self.dbs.len() - 1));
         let keys = self.install_snapshot(ctx, loaded, false);
         self.log(ctx, '*', &format!("Done loading RDB, keys loaded: {keys}, keys expired: 0."));
         self.repl.replid = replid;
@@ -1041,7 +1083,7 @@ impl Server {
         self.repl.create_backlog(self.config.repl_backlog_size);
         self.log(ctx, '*', "MASTER <-> REPLICA sync: Finished with success");
         self.persist.dirty = 0;
-        self.link_established(ctx, conn);
+        self.link_established(ctx, conn, db);
         if self.config.appendonly {
             self.rewrite_aof(ctx);
         }
@@ -1123,7 +1165,7 @@ impl Server {
                         let mut x = Exec {
                             dbs: &mut self.dbs,
                             db: db_now,
-                            now_ms: ctx.wall_clock_ms(),
+                            now_ms: STREAM_CLOCK_MS,
                             is_master: false,
                             dirty: 0,
                             feed: &mut self.feed,
@@ -1342,6 +1384,7 @@ impl Server {
             self.repl.offset = info.offset;
             self.log(ctx, '*', "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.");
             self.repl.cached = Some((info.replid.clone(), info.offset));
+            self.repl.cached_db = info.stream_db.min(self.dbs.len() - 1);
         } else {
             self.repl.replid2 = info.replid.clone();
             self.repl.second_offset = info.offset + 1;

@@ -258,8 +258,9 @@ impl Server {
                     x.expire_if_needed(&key);
                     self.persist.dirty += x.dirty;
                 }
+                // The feed carries one database: each one's DELs go out behind its own SELECT.
+                self.flush_feed(ctx);
             }
-            self.flush_feed(ctx);
         }
         if self.cron_loops.is_multiple_of(10) {
             self.replication_cron(ctx);
