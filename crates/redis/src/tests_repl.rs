@@ -399,3 +399,20 @@ fn debug_sleep_blocks_the_event_loop_and_needs_enable_debug_command() {
     );
     assert_eq!(c.cli(6379, "config get repl-backlog-size"), "1) \"repl-backlog-size\"\n2) \"1048576\"");
 }
+
+#[test]
+fn aof_replay_does_not_expire_keys_midway() {
+    let mut c = Cluster::new(15);
+    let p = c.server(6379, "appendonly yes\nappendfsync always\nsave \"\"\n");
+    c.sim.run_for(Duration::from_millis(10));
+    assert_eq!(c.cli(6379, "set k v PX 1000"), "OK");
+    assert_eq!(c.cli(6379, "append k x"), "(integer) 2");
+    c.sim.run_for(Duration::from_secs(2));
+    c.sim.apply(Fault::Kill(p)).unwrap();
+    c.sim.apply(Fault::Start(p)).unwrap();
+    c.sim.run_for(Duration::from_millis(10));
+    // Replayed as written, the key keeps its (past) expiry and reads as gone;
+    // expiring it midway would have resurrected it as "x" without a TTL.
+    assert_eq!(c.cli(6379, "get k"), "(nil)");
+    assert_eq!(c.cli(6379, "ttl k"), "(integer) -2");
+}
