@@ -407,8 +407,9 @@ fn aof_replay_does_not_expire_keys_midway() {
     c.sim.run_for(Duration::from_millis(10));
     assert_eq!(c.cli(6379, "set k v PX 1000"), "OK");
     assert_eq!(c.cli(6379, "append k x"), "(integer) 2");
-    c.sim.run_for(Duration::from_secs(2));
+    // Killed before the key's time, so no DEL reached the AOF; started after it.
     c.sim.apply(Fault::Kill(p)).unwrap();
+    c.sim.run_for(Duration::from_secs(2));
     c.sim.apply(Fault::Start(p)).unwrap();
     c.sim.run_for(Duration::from_millis(10));
     // Replayed as written, the key keeps its (past) expiry and reads as gone;
