@@ -143,6 +143,12 @@ impl Server {
         if self.repl.master.is_some() { "slave" } else { "master" }
     }
 
+    /// Commands executed since start or the last CONFIG RESETSTAT
+    /// (INFO's `total_commands_processed`).
+    pub fn commands_processed(&self) -> u64 {
+        self.commands_processed
+    }
+
     /// `master_repl_offset`.
     pub fn repl_offset(&self) -> i64 {
         self.repl.offset
