@@ -87,6 +87,57 @@ fn not_an_integer() -> Value {
     Value::error("ERR value is not an integer or out of range")
 }
 
+/// Whether [`keyspace`] runs this command (the server's fast path takes only
+/// these; any other name goes through `Server::execute`). Add a command here
+/// when it is added there.
+pub(crate) fn is_keyspace(name: &str) -> bool {
+    matches!(
+        name,
+        "set"
+            | "get"
+            | "incr"
+            | "ping"
+            | "echo"
+            | "getset"
+            | "mset"
+            | "mget"
+            | "del"
+            | "exists"
+            | "decr"
+            | "incrby"
+            | "decrby"
+            | "append"
+            | "strlen"
+            | "type"
+            | "keys"
+            | "dbsize"
+            | "flushdb"
+            | "flushall"
+            | "expire"
+            | "pexpire"
+            | "expireat"
+            | "pexpireat"
+            | "ttl"
+            | "pttl"
+            | "persist"
+            | "lpush"
+            | "rpush"
+            | "lpop"
+            | "rpop"
+            | "lrange"
+            | "llen"
+            | "hset"
+            | "hget"
+            | "hdel"
+            | "hgetall"
+            | "sadd"
+            | "srem"
+            | "smembers"
+            | "scard"
+            | "scan"
+    )
+}
+
 /// Runs a keyspace command whose arity has been checked.
 pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     // Arms are tried in order: SET, the commonest, comes first.
@@ -840,5 +891,72 @@ pub fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
         }
         (Some(b'\\'), Some(&c)) if pattern.len() > 1 => pattern[1] == c && glob_match(&pattern[2..], &text[1..]),
         (Some(&p), Some(&c)) => p == c && glob_match(&pattern[1..], &text[1..]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keyspace::Feed;
+
+    #[test]
+    fn every_fast_path_command_is_known_and_run_by_keyspace() {
+        let names = [
+            "set",
+            "get",
+            "incr",
+            "ping",
+            "echo",
+            "getset",
+            "mset",
+            "mget",
+            "del",
+            "exists",
+            "decr",
+            "incrby",
+            "decrby",
+            "append",
+            "strlen",
+            "type",
+            "keys",
+            "dbsize",
+            "flushdb",
+            "flushall",
+            "expire",
+            "pexpire",
+            "expireat",
+            "pexpireat",
+            "ttl",
+            "pttl",
+            "persist",
+            "lpush",
+            "rpush",
+            "lpop",
+            "rpop",
+            "lrange",
+            "llen",
+            "hset",
+            "hget",
+            "hdel",
+            "hgetall",
+            "sadd",
+            "srem",
+            "smembers",
+            "scard",
+            "scan",
+        ];
+        for name in names {
+            assert!(is_keyspace(name), "{name}");
+            assert!(spec(name).is_some(), "{name} has no spec");
+            let args: Vec<Vec<u8>> = [name, "k", "1", "2", "3"].iter().map(|a| a.as_bytes().to_vec()).collect();
+            let mut dbs = vec![Db::default()];
+            let mut feed = Feed::default();
+            let mut x = Exec { dbs: &mut dbs, db: 0, now_ms: 0, is_master: true, dirty: 0, feed: &mut feed };
+            let reply = keyspace(name, &args, &mut x);
+            assert!(!matches!(&reply, Value::Error(e) if e.starts_with("ERR unknown command")), "{name}: {reply:?}");
+        }
+        for name in ["info", "replconf", "psync", "wait", "debug", "shutdown", "quit", "select", "nosuch", ""] {
+            assert!(!is_keyspace(name), "{name}");
+        }
     }
 }

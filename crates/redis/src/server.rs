@@ -127,6 +127,12 @@ impl Server {
         self.dbs.get(db).map_or(0, |d| d.keys.len())
     }
 
+    /// Commands executed since start or the last CONFIG RESETSTAT
+    /// (INFO's `total_commands_processed`).
+    pub fn commands_processed(&self) -> u64 {
+        self.commands_processed
+    }
+
     /// The value of a key in database 0, ignoring expiry that has not been reclaimed.
     pub fn peek(&self, key: &[u8]) -> Option<&crate::keyspace::Data> {
         self.dbs.first()?.keys.get(key)
@@ -145,12 +151,6 @@ impl Server {
     /// `master` or `slave`, as INFO says.
     pub fn role_name(&self) -> &'static str {
         if self.repl.master.is_some() { "slave" } else { "master" }
-    }
-
-    /// Commands executed since start or the last CONFIG RESETSTAT
-    /// (INFO's `total_commands_processed`).
-    pub fn commands_processed(&self) -> u64 {
-        self.commands_processed
     }
 
     /// `master_repl_offset`.
@@ -327,7 +327,7 @@ impl Server {
             }
             let mut name_buf = [0u8; crate::commands::NAME_MAX];
             let name = crate::commands::lowercase_name(&client.parser.args()[0], &mut name_buf);
-            if !is_server_command(name) {
+            if crate::commands::is_keyspace(name) {
                 let reply = self.keyspace_command(ctx, conn, name);
                 let propagated = !self.feed.bytes.is_empty();
                 self.flush_feed(ctx);
@@ -375,8 +375,8 @@ impl Server {
         self.reply_out = out;
     }
 
-    /// Runs the keyspace (or unknown) command the client's parser holds, with the
-    /// client in place: the same checks and effects as [`Server::execute`].
+    /// Runs the keyspace command the client's parser holds, with the client in
+    /// place: the same checks and effects as [`Server::execute`].
     fn keyspace_command(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, name: &str) -> Value {
         let Some(client) = self.clients.get_mut(&conn) else { return Value::Nil };
         let args = client.parser.args();
@@ -844,36 +844,6 @@ fn check(config: &Config, repl: &Replication, authenticated: bool, args: &[Vec<u
         return Dispatch::Reply(Value::error("NOREPLICAS Not enough good replicas to write."));
     }
     Dispatch::Run { write: spec.write }
-}
-
-/// Commands [`Server::execute`] handles itself; every other name is a keyspace
-/// command (or unknown) and runs on the fast path of [`Server::process_client`].
-fn is_server_command(name: &str) -> bool {
-    matches!(
-        name,
-        "quit"
-            | "auth"
-            | "hello"
-            | "select"
-            | "info"
-            | "config"
-            | "role"
-            | "replicaof"
-            | "slaveof"
-            | "replconf"
-            | "psync"
-            | "sync"
-            | "wait"
-            | "save"
-            | "bgsave"
-            | "lastsave"
-            | "debug"
-            | "command"
-            | "client"
-            | "publish"
-            | "subscribe"
-            | "shutdown"
-    )
 }
 
 /// Sends the replies collected in `out`, if any, in one write.
