@@ -1,29 +1,47 @@
 //! `cargo xtask`: project automation that is not part of the product.
-//! `bench` measures the kernel and appends the figures to `reports/bench.json`.
+//! `bench` measures the kernel and the Redis node and appends the figures to `reports/bench.json`.
 //! This is the one place allowed to read the wall clock: it measures the
 //! simulator from outside and never feeds time into a run.
 
 mod bench;
+mod bench_redis;
 mod tidy;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask bench [--quick]
+const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis]
 
-  bench     kernel microbenchmarks: events per wall second, memory per idle
-            process; results are appended to reports/bench.json
-  --quick   smaller runs, for a smoke test";
+  bench     kernel microbenchmarks (events per wall second, memory per idle
+            process) and the Redis replication benchmark (simulated commands
+            per wall second); results are appended to reports/bench.json
+  --quick   smaller runs, for a smoke test
+  --only    run one of the two groups";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("bench") => {
-            let quick = args[1..].iter().any(|a| a == "--quick");
-            if let Some(bad) = args[1..].iter().find(|a| *a != "--quick") {
-                eprintln!("error: unknown option {bad}\n\n{USAGE}");
-                return ExitCode::from(2);
+            let mut quick = false;
+            let mut only = bench::Only::All;
+            let mut rest = args[1..].iter();
+            while let Some(arg) = rest.next() {
+                match (arg.as_str(), rest.clone().next().map(String::as_str)) {
+                    ("--quick", _) => quick = true,
+                    ("--only", Some("kernel")) => {
+                        only = bench::Only::Kernel;
+                        rest.next();
+                    }
+                    ("--only", Some("redis")) => {
+                        only = bench::Only::Redis;
+                        rest.next();
+                    }
+                    _ => {
+                        eprintln!("error: unknown option {arg}\n\n{USAGE}");
+                        return ExitCode::from(2);
+                    }
+                }
             }
-            match bench::run(quick) {
+            match bench::run(quick, only) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e}");

@@ -20,24 +20,62 @@ pub struct Spec {
 pub fn spec(name: &str) -> Option<Spec> {
     let read = |arity| Some(Spec { arity, write: false });
     let write = |arity| Some(Spec { arity, write: true });
+    // Arms are tried in order: the commonest commands come first.
     match name {
+        "set" => write(-3),
+        "get" => read(2),
+        "incr" => write(2),
         "ping" | "info" | "shutdown" | "quit" | "hello" | "bgsave" | "command" | "replconf" => read(-1),
         "dbsize" | "role" | "save" | "lastsave" | "sync" => read(1),
-        "echo" | "get" | "strlen" | "keys" | "select" | "type" | "ttl" | "pttl" | "llen" | "hgetall" | "smembers"
-        | "scard" => read(2),
+        "echo" | "strlen" | "keys" | "select" | "type" | "ttl" | "pttl" | "llen" | "hgetall" | "smembers" | "scard" => {
+            read(2)
+        }
         "wait" | "replicaof" | "slaveof" | "hget" | "publish" => read(3),
         "lrange" => read(4),
         "exists" | "mget" | "auth" | "scan" | "config" | "debug" | "client" | "subscribe" => read(-2),
         "psync" => read(-3),
-        "incr" | "decr" | "persist" => write(2),
+        "decr" | "persist" => write(2),
         "getset" | "incrby" | "decrby" | "append" => write(3),
         "flushall" | "flushdb" => write(-1),
         "del" | "lpop" | "rpop" => write(-2),
-        "set" | "mset" | "expire" | "pexpire" | "expireat" | "pexpireat" | "lpush" | "rpush" | "hdel" | "sadd"
-        | "srem" => write(-3),
+        "mset" | "expire" | "pexpire" | "expireat" | "pexpireat" | "lpush" | "rpush" | "hdel" | "sadd" | "srem" => {
+            write(-3)
+        }
         "hset" => write(-4),
         _ => None,
     }
+}
+
+/// The longest command name [`spec`] knows fits in this many bytes.
+pub(crate) const NAME_MAX: usize = 16;
+
+/// A command name lowercased into `buf` without allocating, for dispatch. A
+/// name that is too long or not UTF-8 comes back empty: no command has either.
+pub(crate) fn lowercase_name<'a>(arg: &[u8], buf: &'a mut [u8; NAME_MAX]) -> &'a str {
+    let Some(out) = buf.get_mut(..arg.len()) else { return "" };
+    for (o, &b) in out.iter_mut().zip(arg) {
+        *o = b.to_ascii_lowercase();
+    }
+    std::str::from_utf8(out).unwrap_or("")
+}
+
+/// Appends the decimal form of `n`, as `n.to_string()` would, without allocating.
+pub(crate) fn push_int(out: &mut Vec<u8>, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut m = n.unsigned_abs();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[i..]);
 }
 
 /// Redis's `string2ll`, as every integer argument is parsed.
@@ -49,9 +87,62 @@ fn not_an_integer() -> Value {
     Value::error("ERR value is not an integer or out of range")
 }
 
+/// Whether [`keyspace`] runs this command (the server's fast path takes only
+/// these; any other name goes through `Server::execute`). Add a command here
+/// when it is added there.
+pub(crate) fn is_keyspace(name: &str) -> bool {
+    matches!(
+        name,
+        "set"
+            | "get"
+            | "incr"
+            | "ping"
+            | "echo"
+            | "getset"
+            | "mset"
+            | "mget"
+            | "del"
+            | "exists"
+            | "decr"
+            | "incrby"
+            | "decrby"
+            | "append"
+            | "strlen"
+            | "type"
+            | "keys"
+            | "dbsize"
+            | "flushdb"
+            | "flushall"
+            | "expire"
+            | "pexpire"
+            | "expireat"
+            | "pexpireat"
+            | "ttl"
+            | "pttl"
+            | "persist"
+            | "lpush"
+            | "rpush"
+            | "lpop"
+            | "rpop"
+            | "lrange"
+            | "llen"
+            | "hset"
+            | "hget"
+            | "hdel"
+            | "hgetall"
+            | "sadd"
+            | "srem"
+            | "smembers"
+            | "scard"
+            | "scan"
+    )
+}
+
 /// Runs a keyspace command whose arity has been checked.
 pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    // Arms are tried in order: SET, the commonest, comes first.
     match name {
+        "set" => set(args, x),
         "ping" => match args.len() {
             1 => Value::Simple("PONG".to_owned()),
             2 => Value::Bulk(args[1].clone()),
@@ -63,7 +154,6 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
             Some(Data::Str(v)) => Value::Bulk(v.clone()),
             Some(_) => wrong_type(),
         },
-        "set" => set(args, x),
         "getset" => {
             let old = match x.lookup(&args[1]) {
                 None => None,
@@ -126,7 +216,9 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
                     None => return not_an_integer(),
                 },
             };
-            let current = match x.lookup_mut(&args[1]) {
+            let db_index = x.db;
+            let slot = x.lookup_mut(&args[1]);
+            let current = match &slot {
                 None => 0,
                 Some(Data::Str(v)) => match parse_int(v) {
                     Some(n) => n,
@@ -136,7 +228,18 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
             };
             match current.checked_add(delta) {
                 Some(n) => {
-                    x.db().keys.insert(args[1].clone(), Data::Str(n.to_string().into_bytes()));
+                    match slot {
+                        // Rewritten in place: one lookup, no allocation for the key or the digits.
+                        Some(Data::Str(v)) => {
+                            v.clear();
+                            push_int(v, n);
+                        }
+                        _ => {
+                            let mut digits = Vec::new();
+                            push_int(&mut digits, n);
+                            x.dbs[db_index].keys.insert(args[1].clone(), Data::Str(digits));
+                        }
+                    }
                     x.dirty += 1;
                     x.propagate(args);
                     Value::Integer(n)
@@ -712,18 +815,32 @@ fn set(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         }
         i += 1;
     }
-    let old = match x.lookup_mut(&args[1]) {
-        None => None,
-        Some(Data::Str(v)) => Some(v.clone()),
+    let db_index = x.db;
+    let slot = x.lookup_mut(&args[1]);
+    let exists = slot.is_some();
+    // The old value is copied only when GET needs it for the reply.
+    let old = match &slot {
+        Some(Data::Str(v)) if get => Some(v.clone()),
         Some(_) if get => return wrong_type(),
-        Some(_) => Some(Vec::new()),
+        _ => None,
     };
     let reply_old = || old.clone().map_or(Value::Nil, Value::Bulk);
-    if (nx && old.is_some()) || (xx && old.is_none()) {
+    if (nx && exists) || (xx && !exists) {
         return if get { reply_old() } else { Value::Nil };
     }
+    match slot {
+        // Overwritten in place: one lookup, and the buffers of key and value are
+        // reused, unless the old buffer is much bigger than the new value needs.
+        Some(Data::Str(v)) if v.capacity() <= (2 * args[2].len()).max(64) => {
+            v.clear();
+            v.extend_from_slice(&args[2]);
+        }
+        Some(other) => *other = Data::Str(args[2].clone()),
+        None => {
+            x.dbs[db_index].keys.insert(args[1].clone(), Data::Str(args[2].clone()));
+        }
+    }
     let db = x.db();
-    db.keys.insert(args[1].clone(), Data::Str(args[2].clone()));
     match expire_at {
         Some(at) => {
             db.expires.insert(args[1].clone(), at);
@@ -774,5 +891,72 @@ pub fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
         }
         (Some(b'\\'), Some(&c)) if pattern.len() > 1 => pattern[1] == c && glob_match(&pattern[2..], &text[1..]),
         (Some(&p), Some(&c)) => p == c && glob_match(&pattern[1..], &text[1..]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keyspace::Feed;
+
+    #[test]
+    fn every_fast_path_command_is_known_and_run_by_keyspace() {
+        let names = [
+            "set",
+            "get",
+            "incr",
+            "ping",
+            "echo",
+            "getset",
+            "mset",
+            "mget",
+            "del",
+            "exists",
+            "decr",
+            "incrby",
+            "decrby",
+            "append",
+            "strlen",
+            "type",
+            "keys",
+            "dbsize",
+            "flushdb",
+            "flushall",
+            "expire",
+            "pexpire",
+            "expireat",
+            "pexpireat",
+            "ttl",
+            "pttl",
+            "persist",
+            "lpush",
+            "rpush",
+            "lpop",
+            "rpop",
+            "lrange",
+            "llen",
+            "hset",
+            "hget",
+            "hdel",
+            "hgetall",
+            "sadd",
+            "srem",
+            "smembers",
+            "scard",
+            "scan",
+        ];
+        for name in names {
+            assert!(is_keyspace(name), "{name}");
+            assert!(spec(name).is_some(), "{name} has no spec");
+            let args: Vec<Vec<u8>> = [name, "k", "1", "2", "3"].iter().map(|a| a.as_bytes().to_vec()).collect();
+            let mut dbs = vec![Db::default()];
+            let mut feed = Feed::default();
+            let mut x = Exec { dbs: &mut dbs, db: 0, now_ms: 0, is_master: true, dirty: 0, feed: &mut feed };
+            let reply = keyspace(name, &args, &mut x);
+            assert!(!matches!(&reply, Value::Error(e) if e.starts_with("ERR unknown command")), "{name}: {reply:?}");
+        }
+        for name in ["info", "replconf", "psync", "wait", "debug", "shutdown", "quit", "select", "nosuch", ""] {
+            assert!(!is_keyspace(name), "{name}");
+        }
     }
 }

@@ -7,7 +7,7 @@ use crate::keyspace::{Db, Exec};
 use crate::server::{Client, Server, TIMER_WAIT_TIMEOUT};
 use resp::{RequestParser, Value};
 use sim::{ConnId, ConnectError, Ctx, Instant};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 const ZERO_ID: &str = "0000000000000000000000000000000000000000";
@@ -78,6 +78,9 @@ pub(crate) struct ReplicaPeer {
     wait_ack: bool,
     /// Stream produced since the snapshot, not yet sent.
     pending: Vec<u8>,
+    /// Stream for an online replica, sent in one write at the end of the
+    /// current input (Redis writes replica buffers once per event loop).
+    out: Vec<u8>,
 }
 
 impl ReplicaPeer {
@@ -158,7 +161,8 @@ pub(crate) struct Replication {
     pub(crate) my_ip: Ipv4Addr,
     cron_loops: u64,
     scratch: Vec<u8>,
-    args: Vec<Vec<u8>>,
+    /// Some replica's `out` holds stream not yet sent.
+    out_pending: bool,
 }
 
 impl Default for Replication {
@@ -184,7 +188,7 @@ impl Default for Replication {
             my_ip: Ipv4Addr::UNSPECIFIED,
             cron_loops: 0,
             scratch: Vec::new(),
-            args: Vec::new(),
+            out_pending: false,
         }
     }
 }
@@ -266,6 +270,25 @@ impl Replication {
     }
 }
 
+/// Gives `part` of the stream to every replica: online ones get it in `out`,
+/// sent at the end of the input; those still syncing keep it in `pending`.
+/// True if some `out` got bytes.
+fn buffer_for_replicas(clients: &mut BTreeMap<ConnId, Client>, part: &[u8]) -> bool {
+    let mut buffered = false;
+    for client in clients.values_mut() {
+        let Some(peer) = &mut client.replica else { continue };
+        match peer.state {
+            PeerState::WaitBgsave => {}
+            PeerState::Online if !peer.wait_ack => {
+                peer.out.extend_from_slice(part);
+                buffered = true;
+            }
+            _ => peer.pending.extend_from_slice(part),
+        }
+    }
+    buffered
+}
+
 fn peer_addr(client: &Client, peer: &ReplicaPeer) -> String {
     format!("{}:{}", client.peer.ip(), peer.port)
 }
@@ -277,7 +300,7 @@ fn child_duration(bytes: usize) -> std::time::Duration {
 
 impl Server {
     /// Appends to the replication stream: backlog, offset, and every attached replica.
-    pub(crate) fn feed_replicas(&mut self, ctx: &mut Ctx<'_>, db: Option<usize>, bytes: &[u8]) {
+    pub(crate) fn feed_replicas(&mut self, db: Option<usize>, bytes: &[u8]) {
         if self.repl.backlog.is_none() && !self.clients.values().any(|c| c.replica.is_some()) {
             return;
         }
@@ -296,13 +319,23 @@ impl Server {
                 b.append(part);
             }
             self.repl.offset += part.len() as i64;
-            for (conn, client) in &mut self.clients {
-                let Some(peer) = &mut client.replica else { continue };
-                match peer.state {
-                    PeerState::WaitBgsave => {}
-                    PeerState::Online if !peer.wait_ack => ctx.send(*conn, part),
-                    _ => peer.pending.extend_from_slice(part),
-                }
+            self.repl.out_pending |= buffer_for_replicas(&mut self.clients, part);
+        }
+    }
+
+    /// Sends what online replicas were given during this input, one write each.
+    /// Runs at the end of every input, and before anything that writes to or
+    /// closes a replica's connection directly, so the stream keeps its order.
+    pub(crate) fn flush_replica_output(&mut self, ctx: &mut Ctx<'_>) {
+        if !std::mem::take(&mut self.repl.out_pending) {
+            return;
+        }
+        for (conn, client) in &mut self.clients {
+            if let Some(peer) = &mut client.replica
+                && !peer.out.is_empty()
+            {
+                ctx.send(*conn, &peer.out);
+                peer.out.clear();
             }
         }
     }
@@ -343,6 +376,7 @@ impl Server {
                         psync,
                         wait_ack: false,
                         pending: Vec::new(),
+                        out: Vec::new(),
                     });
                     self.repl.stats.partial_ok += 1;
                     let msg = format!(
@@ -372,6 +406,7 @@ impl Server {
             psync,
             wait_ack: false,
             pending: Vec::new(),
+            out: Vec::new(),
         });
         if self.repl.backlog.is_none() {
             // A backlog created from scratch starts a new history.
@@ -591,7 +626,7 @@ impl Server {
         client.wait = Some(crate::server::WaitState { replicas: wanted as u64, offset: client.woff, timer, deadline });
         let mut getack = Vec::new();
         resp::encode_command(&[b"REPLCONF".as_slice(), b"GETACK", b"*"], &mut getack);
-        self.feed_replicas(ctx, None, &getack);
+        self.feed_replicas(None, &getack);
         None
     }
 
@@ -721,6 +756,7 @@ impl Server {
     }
 
     fn disconnect_replicas(&mut self, ctx: &mut Ctx<'_>) {
+        self.flush_replica_output(ctx);
         let conns: Vec<ConnId> = self.clients.iter().filter(|(_, c)| c.replica.is_some()).map(|(k, _)| *k).collect();
         for conn in conns {
             ctx.close(conn);
@@ -1122,35 +1158,34 @@ impl Server {
 
     /// Applies every complete command of the master's stream, forwarding it verbatim to sub-replicas.
     fn apply_master_stream(&mut self, ctx: &mut Ctx<'_>) {
+        let Link::Connected { conn, parser, .. } = &mut self.repl.link else { return };
+        let conn = *conn;
+        // The parser is taken out of the link while its commands run, so they
+        // can borrow their arguments from it instead of copying them.
+        let mut parser = std::mem::take(parser);
         loop {
-            let Link::Connected { conn, parser, db } = &mut self.repl.link else { return };
-            let conn = *conn;
             match parser.next_command(false) {
                 Ok(true) => {}
-                Ok(false) => return,
+                Ok(false) => break,
                 Err(e) => {
                     self.log(ctx, '#', &format!("Protocol error from master: {}", e.reply_text()));
                     self.master_link_closed(ctx);
                     return;
                 }
             }
-            let parsed = parser.args();
-            self.repl.args.resize_with(parsed.len(), Vec::new);
-            for (slot, arg) in self.repl.args.iter_mut().zip(parsed) {
-                slot.clear();
-                slot.extend_from_slice(arg);
-            }
+            let Link::Connected { db, .. } = &self.repl.link else { return };
             let mut db_now = *db;
-            let args = std::mem::take(&mut self.repl.args);
-            let name = args[0].to_ascii_lowercase();
-            match name.as_slice() {
-                b"ping" => {}
-                b"select" => {
+            let args = parser.args();
+            let mut name_buf = [0u8; crate::commands::NAME_MAX];
+            let name = crate::commands::lowercase_name(&args[0], &mut name_buf);
+            match name {
+                "ping" => {}
+                "select" => {
                     if let Some(n) = crate::commands::parse_int(args.get(1).map_or(&[][..], |a| a)) {
                         db_now = (n.max(0) as usize).min(self.dbs.len() - 1);
                     }
                 }
-                b"replconf" => {
+                "replconf" => {
                     if args.get(1).is_some_and(|a| a.eq_ignore_ascii_case(b"getack")) {
                         let mut ack = Vec::new();
                         let off = self.repl.offset.to_string();
@@ -1159,8 +1194,7 @@ impl Server {
                     }
                 }
                 _ => {
-                    let lower = String::from_utf8_lossy(&name).into_owned();
-                    if crate::commands::spec(&lower).is_some() {
+                    if crate::commands::spec(name).is_some() {
                         self.feed.enabled = false;
                         let mut x = Exec {
                             dbs: &mut self.dbs,
@@ -1170,9 +1204,9 @@ impl Server {
                             dirty: 0,
                             feed: &mut self.feed,
                         };
-                        crate::commands::keyspace(&lower, &args, &mut x);
+                        crate::commands::keyspace(name, args, &mut x);
                         self.persist.dirty += x.dirty;
-                        self.persist.feed_aof_command(ctx, &self.config, db_now, &args);
+                        self.persist.feed_aof_command(ctx, &self.config, db_now, args);
                     }
                 }
             }
@@ -1182,14 +1216,18 @@ impl Server {
             // The stream is forwarded byte for byte: sub-replicas share this node's offsets.
             let mut bytes = std::mem::take(&mut self.repl.scratch);
             bytes.clear();
-            resp::encode_command(&args, &mut bytes);
-            self.repl.args = args;
-            self.proxy_stream(ctx, &bytes);
+            resp::encode_command(args, &mut bytes);
+            self.proxy_stream(&bytes);
             self.repl.scratch = bytes;
+        }
+        if let Link::Connected { conn: c, parser: slot, .. } = &mut self.repl.link
+            && *c == conn
+        {
+            *slot = parser;
         }
     }
 
-    fn proxy_stream(&mut self, ctx: &mut Ctx<'_>, bytes: &[u8]) {
+    fn proxy_stream(&mut self, bytes: &[u8]) {
         if self.repl.backlog.is_none() {
             self.repl.create_backlog(self.config.repl_backlog_size);
         }
@@ -1197,14 +1235,7 @@ impl Server {
             b.append(bytes);
         }
         self.repl.offset += bytes.len() as i64;
-        for (conn, client) in &mut self.clients {
-            let Some(peer) = &mut client.replica else { continue };
-            match peer.state {
-                PeerState::WaitBgsave => {}
-                PeerState::Online if !peer.wait_ack => ctx.send(*conn, bytes),
-                _ => peer.pending.extend_from_slice(bytes),
-            }
-        }
+        self.repl.out_pending |= buffer_for_replicas(&mut self.clients, bytes);
     }
 
     /// `replicationCron`, every second.
@@ -1244,7 +1275,7 @@ impl Server {
         let has_replicas = self.clients.values().any(|c| c.replica.is_some());
         let period = self.config.repl_ping_replica_period.max(1);
         if self.repl.master.is_none() && has_replicas && self.repl.cron_loops.is_multiple_of(period) {
-            self.feed_replicas(ctx, None, b"*1\r\n$4\r\nPING\r\n");
+            self.feed_replicas(None, b"*1\r\n$4\r\nPING\r\n");
         }
         let timed_out: Vec<ConnId> = self
             .clients
@@ -1252,6 +1283,9 @@ impl Server {
             .filter(|(_, c)| c.replica.as_ref().is_some_and(|r| r.online() && now - r.ack_ms > timeout))
             .map(|(k, _)| *k)
             .collect();
+        if !timed_out.is_empty() {
+            self.flush_replica_output(ctx);
+        }
         for conn in timed_out {
             if let Some(c) = self.clients.remove(&conn) {
                 let addr = c.replica.as_ref().map(|r| peer_addr(&c, r)).unwrap_or_default();

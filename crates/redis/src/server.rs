@@ -75,6 +75,9 @@ pub struct Server {
     busy_reply: Option<ConnId>,
     pub(crate) post: PostCommand,
     args: Vec<Vec<u8>>,
+    /// Replies to one client's batch of commands, sent together when the batch
+    /// is done, as Redis writes a client's buffered replies once per event loop.
+    reply_out: Vec<u8>,
     /// Clients with input that arrived while busy.
     pub(crate) stalled: Vec<ConnId>,
 }
@@ -114,6 +117,7 @@ impl Server {
             busy_reply: None,
             post: PostCommand::default(),
             args: Vec::new(),
+            reply_out: Vec::new(),
             stalled: Vec::new(),
         }
     }
@@ -121,6 +125,12 @@ impl Server {
     /// Number of keys in database `db` (expired keys not yet reclaimed included, as in Redis).
     pub fn dbsize(&self, db: usize) -> usize {
         self.dbs.get(db).map_or(0, |d| d.keys.len())
+    }
+
+    /// Commands executed since start or the last CONFIG RESETSTAT
+    /// (INFO's `total_commands_processed`).
+    pub fn commands_processed(&self) -> u64 {
+        self.commands_processed
     }
 
     /// The value of a key in database 0, ignoring expiry that has not been reclaimed.
@@ -285,7 +295,15 @@ impl Server {
     }
 
     /// Runs every complete command a client has sent, unless it is blocked.
+    ///
+    /// Keyspace commands run with the client left in the map and its parsed
+    /// arguments borrowed; their replies are collected and sent in one write when
+    /// the batch ends or before any other command runs. Other commands run as
+    /// before: earlier replies and the replication stream are sent first, the
+    /// client is taken out of the map while the command runs.
     pub(crate) fn process_client(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+        let mut out = std::mem::take(&mut self.reply_out);
+        out.clear();
         // One argument vector reused for every command instead of a copy per command.
         let mut args = std::mem::take(&mut self.args);
         loop {
@@ -300,17 +318,12 @@ impl Server {
                 break;
             }
             match client.parser.next_command(!client.authenticated) {
-                Ok(true) => {
-                    let parsed = client.parser.args();
-                    args.resize_with(parsed.len(), Vec::new);
-                    for (slot, arg) in args.iter_mut().zip(parsed) {
-                        slot.clear();
-                        slot.extend_from_slice(arg);
-                    }
-                }
+                Ok(true) => {}
                 Ok(false) => break,
                 Err(e) => {
-                    ctx.send_with(conn, |buf| Value::error(e.reply_text()).encode(buf));
+                    Value::error(e.reply_text()).encode(&mut out);
+                    send_pending(ctx, conn, &mut out);
+                    self.flush_replica_output(ctx);
                     ctx.close(conn);
                     if let Some(client) = self.clients.remove(&conn) {
                         self.client_gone(ctx, client);
@@ -318,6 +331,28 @@ impl Server {
                     break;
                 }
             }
+            let mut name_buf = [0u8; crate::commands::NAME_MAX];
+            let name = crate::commands::lowercase_name(&client.parser.args()[0], &mut name_buf);
+            if crate::commands::is_keyspace(name) {
+                let reply = self.keyspace_command(ctx, conn, name);
+                let propagated = !self.feed.bytes.is_empty();
+                self.flush_feed(ctx);
+                if propagated && let Some(c) = self.clients.get_mut(&conn) {
+                    c.woff = self.repl.offset;
+                }
+                self.persist.before_reply(ctx, &self.config);
+                reply.encode(&mut out);
+                self.post_command(ctx);
+                continue;
+            }
+            let parsed = client.parser.args();
+            args.resize_with(parsed.len(), Vec::new);
+            for (slot, arg) in args.iter_mut().zip(parsed) {
+                slot.clear();
+                slot.extend_from_slice(arg);
+            }
+            send_pending(ctx, conn, &mut out);
+            self.flush_replica_output(ctx);
             let Some(mut client) = self.clients.remove(&conn) else { break };
             let reply = self.execute(ctx, &mut client, conn, &args);
             let closing = client.closing;
@@ -333,6 +368,7 @@ impl Server {
             }
             self.post_command(ctx);
             if closing {
+                self.flush_replica_output(ctx);
                 ctx.close(conn);
                 if let Some(client) = self.clients.remove(&conn) {
                     self.client_gone(ctx, client);
@@ -340,7 +376,34 @@ impl Server {
                 break;
             }
         }
+        send_pending(ctx, conn, &mut out);
         self.args = args;
+        self.reply_out = out;
+    }
+
+    /// Runs the keyspace command the client's parser holds, with the client in
+    /// place: the same checks and effects as [`Server::execute`].
+    fn keyspace_command(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, name: &str) -> Value {
+        let Some(client) = self.clients.get_mut(&conn) else { return Value::Nil };
+        let args = client.parser.args();
+        if let Dispatch::Reply(v) = check(&self.config, &self.repl, client.authenticated, args, name) {
+            return v;
+        }
+        self.commands_processed += 1;
+        let now_ms = ctx.wall_clock_ms();
+        client.last_cmd_ms = now_ms;
+        self.feed.enabled = self.repl.master.is_none();
+        let mut x = Exec {
+            dbs: &mut self.dbs,
+            db: client.db,
+            now_ms,
+            is_master: self.repl.master.is_none(),
+            dirty: 0,
+            feed: &mut self.feed,
+        };
+        let reply = crate::commands::keyspace(name, args, &mut x);
+        self.persist.dirty += x.dirty;
+        reply
     }
 
     /// Work a command asked for that needs every client in the map.
@@ -362,65 +425,22 @@ impl Server {
     }
 
     fn check(&self, client: &Client, args: &[Vec<u8>], name: &str) -> Dispatch {
-        let Some(spec) = crate::commands::spec(name) else {
-            let mut tail = String::new();
-            for a in &args[1..] {
-                if tail.len() >= 128 {
-                    break;
-                }
-                let room = 128 - tail.len();
-                let text = String::from_utf8_lossy(a);
-                let shown: String = text.chars().take(room).collect();
-                let _ = write!(tail, "'{shown}' ");
-            }
-            let shown: String = String::from_utf8_lossy(&args[0]).chars().take(128).collect();
-            return Dispatch::Reply(Value::error(format!(
-                "ERR unknown command '{shown}', with args beginning with: {tail}"
-            )));
-        };
-        let (argc, arity) = (args.len() as i32, spec.arity);
-        if (arity > 0 && argc != arity) || argc < -arity {
-            return Dispatch::Reply(Value::error(format!("ERR wrong number of arguments for '{name}' command")));
-        }
-        if !client.authenticated && !matches!(name, "auth" | "hello" | "quit") {
-            return Dispatch::Reply(Value::error("NOAUTH Authentication required."));
-        }
-        if self.repl.master.is_some() {
-            if spec.write && self.config.replica_read_only {
-                return Dispatch::Reply(Value::error("READONLY You can't write against a read only replica."));
-            }
-            if !self.config.replica_serve_stale_data
-                && !self.repl.link_up()
-                && !matches!(
-                    name,
-                    "info" | "replicaof" | "slaveof" | "auth" | "shutdown" | "replconf" | "role" | "config" | "quit"
-                )
-            {
-                return Dispatch::Reply(Value::error(
-                    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
-                ));
-            }
-        } else if spec.write
-            && self.config.min_replicas_to_write > 0
-            && self.repl.good_replicas < self.config.min_replicas_to_write
-        {
-            return Dispatch::Reply(Value::error("NOREPLICAS Not enough good replicas to write."));
-        }
-        Dispatch::Run { write: spec.write }
+        check(&self.config, &self.repl, client.authenticated, args, name)
     }
 
     /// Runs one command; `None` means no reply is sent (SHUTDOWN, a blocked WAIT,
     /// REPLCONF ACK).
     fn execute(&mut self, ctx: &mut Ctx<'_>, client: &mut Client, conn: ConnId, args: &[Vec<u8>]) -> Option<Value> {
-        let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
-        let write = match self.check(client, args, &name) {
+        let mut name_buf = [0u8; crate::commands::NAME_MAX];
+        let name = crate::commands::lowercase_name(&args[0], &mut name_buf);
+        let write = match self.check(client, args, name) {
             Dispatch::Reply(v) => return Some(v),
             Dispatch::Run { write } => write,
         };
         self.commands_processed += 1;
         let now_ms = ctx.wall_clock_ms();
         client.last_cmd_ms = now_ms;
-        let reply = match name.as_str() {
+        let reply = match name {
             "quit" => {
                 client.closing = true;
                 Value::ok()
@@ -442,7 +462,7 @@ impl Server {
             "replconf" => return self.replconf(ctx, client, conn, args),
             "psync" | "sync" => return self.sync_command(ctx, client, conn, args),
             "wait" => return self.wait_command(ctx, client, args),
-            "save" | "bgsave" | "lastsave" => self.save_command(ctx, &name, args),
+            "save" | "bgsave" | "lastsave" => self.save_command(ctx, name, args),
             "debug" => {
                 let reply = self.debug(ctx, client, args);
                 if self.busy(ctx) {
@@ -481,7 +501,7 @@ impl Server {
                     dirty: 0,
                     feed: &mut self.feed,
                 };
-                let reply = crate::commands::keyspace(&name, args, &mut x);
+                let reply = crate::commands::keyspace(name, args, &mut x);
                 self.persist.dirty += x.dirty;
                 let _ = write;
                 reply
@@ -767,7 +787,7 @@ impl Server {
         let bytes = std::mem::take(&mut self.feed.bytes);
         let db = self.feed.db;
         self.persist.feed_aof(ctx, &self.config, db, &bytes);
-        self.feed_replicas(ctx, Some(db), &bytes);
+        self.feed_replicas(Some(db), &bytes);
         let mut bytes = bytes;
         bytes.clear();
         self.feed.bytes = bytes;
@@ -800,6 +820,61 @@ impl Server {
     }
 }
 
+/// Looks a command up and gates it (unknown, arity, AUTH, read-only replica,
+/// stale data, min-replicas) before it runs.
+fn check(config: &Config, repl: &Replication, authenticated: bool, args: &[Vec<u8>], name: &str) -> Dispatch {
+    let Some(spec) = crate::commands::spec(name) else {
+        let mut tail = String::new();
+        for a in &args[1..] {
+            if tail.len() >= 128 {
+                break;
+            }
+            let room = 128 - tail.len();
+            let text = String::from_utf8_lossy(a);
+            let shown: String = text.chars().take(room).collect();
+            let _ = write!(tail, "'{shown}' ");
+        }
+        let shown: String = String::from_utf8_lossy(&args[0]).chars().take(128).collect();
+        return Dispatch::Reply(Value::error(format!(
+            "ERR unknown command '{shown}', with args beginning with: {tail}"
+        )));
+    };
+    let (argc, arity) = (args.len() as i32, spec.arity);
+    if (arity > 0 && argc != arity) || argc < -arity {
+        return Dispatch::Reply(Value::error(format!("ERR wrong number of arguments for '{name}' command")));
+    }
+    if !authenticated && !matches!(name, "auth" | "hello" | "quit") {
+        return Dispatch::Reply(Value::error("NOAUTH Authentication required."));
+    }
+    if repl.master.is_some() {
+        if spec.write && config.replica_read_only {
+            return Dispatch::Reply(Value::error("READONLY You can't write against a read only replica."));
+        }
+        if !config.replica_serve_stale_data
+            && !repl.link_up()
+            && !matches!(
+                name,
+                "info" | "replicaof" | "slaveof" | "auth" | "shutdown" | "replconf" | "role" | "config" | "quit"
+            )
+        {
+            return Dispatch::Reply(Value::error(
+                "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+            ));
+        }
+    } else if spec.write && config.min_replicas_to_write > 0 && repl.good_replicas < config.min_replicas_to_write {
+        return Dispatch::Reply(Value::error("NOREPLICAS Not enough good replicas to write."));
+    }
+    Dispatch::Run { write: spec.write }
+}
+
+/// Sends the replies collected in `out`, if any, in one write.
+fn send_pending(ctx: &mut Ctx<'_>, conn: ConnId, out: &mut Vec<u8>) {
+    if !out.is_empty() {
+        ctx.send(conn, out);
+        out.clear();
+    }
+}
+
 pub(crate) fn random_hex40(ctx: &mut Ctx<'_>) -> String {
     let mut id = [0u8; 20];
     ctx.rng().fill(&mut id);
@@ -812,6 +887,14 @@ pub(crate) fn random_hex40(ctx: &mut Ctx<'_>) -> String {
 
 impl Process for Server {
     fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
+        self.handle_input(ctx, input);
+        // As beforeSleep does: what replicas were given during this input goes out now.
+        self.flush_replica_output(ctx);
+    }
+}
+
+impl Server {
+    fn handle_input(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
         match input {
             Input::Start => self.start(ctx),
             Input::Shutdown => {

@@ -51,7 +51,10 @@ impl Value {
     pub fn encode(&self, out: &mut Vec<u8>) {
         fn header(out: &mut Vec<u8>, tag: u8, n: i64) {
             out.push(tag);
-            out.extend_from_slice(n.to_string().as_bytes());
+            if n < 0 {
+                out.push(b'-');
+            }
+            push_len(out, n.unsigned_abs());
             out.extend_from_slice(b"\r\n");
         }
         match self {
@@ -107,16 +110,31 @@ fn line(out: &mut Vec<u8>, tag: u8, text: &[u8]) {
 /// Appends a command as a multibulk request, as clients send it.
 pub fn encode_command<A: AsRef<[u8]>>(args: &[A], out: &mut Vec<u8>) {
     out.push(b'*');
-    out.extend_from_slice(args.len().to_string().as_bytes());
+    push_len(out, args.len() as u64);
     out.extend_from_slice(b"\r\n");
     for a in args {
         let a = a.as_ref();
         out.push(b'$');
-        out.extend_from_slice(a.len().to_string().as_bytes());
+        push_len(out, a.len() as u64);
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(a);
         out.extend_from_slice(b"\r\n");
     }
+}
+
+/// Appends `n` in decimal without allocating (commands are encoded per write).
+fn push_len(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
 }
 
 /// What the decoder produced.
@@ -301,6 +319,20 @@ mod tests {
         }
         assert_eq!(d.next_value(), Decoded::Value(v));
         assert_eq!(d.next_value(), Decoded::Incomplete);
+    }
+
+    #[test]
+    fn integers_and_lengths_are_written_in_decimal() {
+        for n in [0, 7, -7, 10, 1_000_000, i64::MAX, i64::MIN] {
+            assert_eq!(Value::Integer(n).to_bytes(), format!(":{n}\r\n").into_bytes());
+        }
+        let mut out = Vec::new();
+        let long = vec![b'x'; 12_345];
+        encode_command(&[b"SET".as_slice(), b"k", &long], &mut out);
+        let mut expected = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$12345\r\n".to_vec();
+        expected.extend_from_slice(&long);
+        expected.extend_from_slice(b"\r\n");
+        assert_eq!(out, expected);
     }
 
     #[test]

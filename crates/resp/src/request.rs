@@ -156,9 +156,14 @@ impl RequestParser {
             if self.buf.len() < end + 2 {
                 return Ok(Step::Incomplete);
             }
-            let (bytes_start, bytes_end) = (start, end);
-            let arg = self.buf[bytes_start..bytes_end].to_vec();
-            self.push_arg(&arg);
+            // Straight from the read buffer into the reused argument slot.
+            if self.argc == self.args.len() {
+                self.args.push(Vec::new());
+            }
+            let slot = &mut self.args[self.argc];
+            slot.clear();
+            slot.extend_from_slice(&self.buf[start..end]);
+            self.argc += 1;
             self.pos = end + 2;
             self.pending = Some(left - 1);
         }
@@ -210,13 +215,26 @@ fn expected_dollar(got: u8) -> &'static str {
 
 /// Redis's `string2ll`: optional `-`, digits, no leading zeros or spaces.
 pub fn parse_ll(bytes: &[u8]) -> Option<i64> {
-    let s = std::str::from_utf8(bytes).ok()?;
-    let digits = s.strip_prefix('-').unwrap_or(s);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || (digits.len() > 1 && digits.starts_with('0'))
-    {
+    let (negative, digits) = match bytes.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, bytes),
+    };
+    if digits.is_empty() || (digits.len() > 1 && digits[0] == b'0') {
         return None;
     }
-    s.parse().ok()
+    let mut n: u64 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    if negative {
+        // Down to i64::MIN, whose magnitude has no positive i64.
+        (n <= i64::MIN.unsigned_abs()).then(|| 0i64.wrapping_sub_unsigned(n))
+    } else {
+        i64::try_from(n).ok()
+    }
 }
 
 /// Splits an inline request like `sdssplitargs`: whitespace separates words;
@@ -362,6 +380,50 @@ mod tests {
         let mut big = b"*".to_vec();
         big.extend(vec![b'1'; MAX_INLINE + 1]);
         assert_eq!(err(&big, false), "ERR Protocol error: too big mbulk count string");
+    }
+
+    #[test]
+    fn parse_ll_agrees_with_the_string_parser_it_replaced() {
+        // The former implementation: UTF-8, optional '-', digits without a leading zero, str::parse.
+        fn reference(bytes: &[u8]) -> Option<i64> {
+            let s = std::str::from_utf8(bytes).ok()?;
+            let digits = s.strip_prefix('-').unwrap_or(s);
+            if digits.is_empty()
+                || !digits.bytes().all(|b| b.is_ascii_digit())
+                || (digits.len() > 1 && digits.starts_with('0'))
+            {
+                return None;
+            }
+            s.parse().ok()
+        }
+        let fixed: [&[u8]; 16] = [
+            b"0",
+            b"-0",
+            b"007",
+            b"-",
+            b"",
+            b"+1",
+            b" 1",
+            b"1a",
+            b"--1",
+            b"9223372036854775807",
+            b"9223372036854775808",
+            b"-9223372036854775808",
+            b"-9223372036854775809",
+            b"99999999999999999999",
+            b"\xff1",
+            b"18446744073709551616",
+        ];
+        for input in fixed {
+            assert_eq!(parse_ll(input), reference(input), "{:?}", String::from_utf8_lossy(input));
+        }
+        let mut rng = sim::Rng::stream(5, "parse-ll");
+        let alphabet = b"-0123456789+ a";
+        for _ in 0..50_000 {
+            let len = rng.below(22) as usize;
+            let input: Vec<u8> = (0..len).map(|_| alphabet[rng.below(alphabet.len() as u64) as usize]).collect();
+            assert_eq!(parse_ll(&input), reference(&input), "{:?}", String::from_utf8_lossy(&input));
+        }
     }
 
     #[test]
