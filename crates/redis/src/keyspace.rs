@@ -84,7 +84,14 @@ pub struct Exec<'a> {
     pub feed: &'a mut Feed,
 }
 
-impl Exec<'_> {
+impl<'a> Exec<'a> {
+    /// A context on `dbs` at database `db`. Only a master records propagation:
+    /// a replica's own writes stay local.
+    pub fn new(dbs: &'a mut [Db], feed: &'a mut Feed, is_master: bool, db: usize, now_ms: i64) -> Exec<'a> {
+        feed.enabled = is_master;
+        Exec { dbs, db, now_ms, is_master, dirty: 0, feed }
+    }
+
     /// The selected database.
     pub fn db(&mut self) -> &mut Db {
         &mut self.dbs[self.db]

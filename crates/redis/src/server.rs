@@ -392,15 +392,7 @@ impl Server {
         self.commands_processed += 1;
         let now_ms = ctx.wall_clock_ms();
         client.last_cmd_ms = now_ms;
-        self.feed.enabled = self.repl.master.is_none();
-        let mut x = Exec {
-            dbs: &mut self.dbs,
-            db: client.db,
-            now_ms,
-            is_master: self.repl.master.is_none(),
-            dirty: 0,
-            feed: &mut self.feed,
-        };
+        let mut x = Exec::new(&mut self.dbs, &mut self.feed, self.repl.master.is_none(), client.db, now_ms);
         let reply = crate::commands::keyspace(name, args, &mut x);
         self.persist.dirty += x.dirty;
         reply
@@ -492,15 +484,7 @@ impl Server {
                 return None;
             }
             _ => {
-                self.feed.enabled = self.repl.master.is_none();
-                let mut x = Exec {
-                    dbs: &mut self.dbs,
-                    db: client.db,
-                    now_ms,
-                    is_master: self.repl.master.is_none(),
-                    dirty: 0,
-                    feed: &mut self.feed,
-                };
+                let mut x = Exec::new(&mut self.dbs, &mut self.feed, self.repl.master.is_none(), client.db, now_ms);
                 let reply = crate::commands::keyspace(name, args, &mut x);
                 self.persist.dirty += x.dirty;
                 let _ = write;

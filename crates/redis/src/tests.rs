@@ -34,7 +34,7 @@ impl Process for Raw {
     }
 }
 
-struct Lab {
+pub(crate) struct Lab {
     sim: Sim,
     server: sim::ProcId,
     client: sim::ProcId,
@@ -61,7 +61,7 @@ impl Lab {
     }
 
     /// One command, split like redis-cli splits its arguments.
-    fn cmd(&mut self, line: &str) -> String {
+    pub(crate) fn cmd(&mut self, line: &str) -> String {
         let args = resp::split_args(line.as_bytes()).unwrap();
         let mut bytes = Vec::new();
         resp::encode_command(&args, &mut bytes);
@@ -71,7 +71,7 @@ impl Lab {
     }
 }
 
-fn lab() -> Lab {
+pub(crate) fn lab() -> Lab {
     Lab::new(Config::defaults(6379))
 }
 

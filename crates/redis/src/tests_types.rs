@@ -3,71 +3,10 @@
 //! sent to `redis-cli --replica`.
 
 use crate::commands::{keyspace, spec};
-use crate::config::Config;
 use crate::keyspace::{Data, Db, Exec, Feed};
-use crate::server::Server;
-use resp::{Decoded, ReplyDecoder, RequestParser, Value};
-use sim::{ConnId, Ctx, Fault, Input, Process, Sim, SimConfig};
+use crate::tests::lab;
+use resp::{RequestParser, Value};
 use std::collections::BTreeSet;
-use std::net::{Ipv4Addr, SocketAddrV4};
-use std::time::Duration;
-
-/// Sends raw request bytes on one connection and records each reply as redis-cli prints it (as in tests.rs).
-#[derive(Default)]
-struct Raw {
-    conn: Option<ConnId>,
-    decoder: ReplyDecoder,
-    replies: Vec<String>,
-}
-
-impl Process for Raw {
-    fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
-        match input {
-            Input::Start => self.conn = Some(ctx.connect(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 6379))),
-            Input::Data { bytes, .. } => {
-                self.decoder.feed(bytes);
-                while let Decoded::Value(v) = self.decoder.next_value() {
-                    self.replies.push(resp::render(&v));
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-/// A simulated server and one client, end to end through the server's parsing and arity checks.
-struct Lab {
-    sim: Sim,
-    client: sim::ProcId,
-}
-
-impl Lab {
-    fn new() -> Lab {
-        let mut sim = Sim::new(SimConfig { seed: 1, record_trace: true, ..SimConfig::default() });
-        let host = sim.add_host("localhost", Ipv4Addr::LOCALHOST);
-        let config = Config::defaults(6379);
-        let server = sim.add_process(host, "6379", Box::new(move || Box::new(Server::new(config.clone()))));
-        let client = sim.add_process(host, "client", Box::new(|| Box::new(Raw::default())));
-        sim.apply(Fault::Start(server)).unwrap();
-        sim.apply(Fault::Start(client)).unwrap();
-        sim.run_for(Duration::from_millis(1));
-        Lab { sim, client }
-    }
-
-    /// One command, split like redis-cli splits its arguments; the reply as redis-cli prints it.
-    fn cmd(&mut self, line: &str) -> String {
-        let args = resp::split_args(line.as_bytes()).unwrap();
-        let mut bytes = Vec::new();
-        resp::encode_command(&args, &mut bytes);
-        let conn = self.sim.process::<Raw>(self.client).unwrap().conn.unwrap();
-        let before = self.sim.process::<Raw>(self.client).unwrap().replies.len();
-        self.sim.with_process::<Raw, _>(self.client, |_, ctx| ctx.send(conn, &bytes));
-        self.sim.run_for(Duration::from_millis(1));
-        let replies = &self.sim.process::<Raw>(self.client).unwrap().replies[before..];
-        assert_eq!(replies.len(), 1, "{line}: {replies:?}");
-        replies[0].clone()
-    }
-}
 
 /// The fixed wall clock of [`Direct`]: 2001-09-09T01:46:40Z.
 const NOW: i64 = 1_000_000_000_000;
@@ -140,7 +79,7 @@ fn decode_commands(bytes: &[u8]) -> Vec<String> {
 
 #[test]
 fn lists_reply_like_redis() {
-    let mut l = Lab::new();
+    let mut l = lab();
     assert_eq!(l.cmd("rpush l a b c d e"), "(integer) 5");
     assert_eq!(l.cmd("lpop l"), "\"a\"");
     assert_eq!(l.cmd("lpop l 2"), "1) \"b\"\n2) \"c\"");
@@ -181,7 +120,7 @@ fn lists_reply_like_redis() {
 
 #[test]
 fn hashes_reply_like_redis() {
-    let mut l = Lab::new();
+    let mut l = lab();
     assert_eq!(l.cmd("hset h f1 v1 f2 v2"), "(integer) 2");
     assert_eq!(l.cmd("hset h f1 x f3 v3"), "(integer) 1");
     assert_eq!(l.cmd("hset h f4 a f4 b"), "(integer) 1", "a field repeated in one HSET is created once");
@@ -208,7 +147,7 @@ fn hashes_reply_like_redis() {
 
 #[test]
 fn sets_reply_like_redis() {
-    let mut l = Lab::new();
+    let mut l = lab();
     assert_eq!(l.cmd("sadd st 3 1 2 10 -5"), "(integer) 5");
     // An all-integer set is an intset in Redis: numeric order, which is what Redis printed.
     assert_eq!(l.cmd("smembers st"), "1) \"-5\"\n2) \"1\"\n3) \"2\"\n4) \"3\"\n5) \"10\"");
@@ -249,7 +188,7 @@ fn smembers_orders_intsets_numerically_up_to_512_members() {
 
 #[test]
 fn wrong_types_are_refused_everywhere() {
-    let mut l = Lab::new();
+    let mut l = lab();
     l.cmd("set s v");
     l.cmd("rpush l x");
     l.cmd("hset h f v");
@@ -426,7 +365,7 @@ fn expireat_and_pexpireat_reply_like_redis() {
 
 #[test]
 fn expireat_through_the_server() {
-    let mut l = Lab::new();
+    let mut l = lab();
     l.cmd("rpush l x");
     assert_eq!(l.cmd("expireat l 4102444800"), "(integer) 1");
     assert_eq!(l.cmd("pexpireat l 4102444800000 gt"), "(integer) 0");
@@ -590,7 +529,7 @@ fn scan_skips_expired_keys_except_for_type_none() {
 
 #[test]
 fn scan_arguments_are_parsed_like_redis() {
-    let mut l = Lab::new();
+    let mut l = lab();
     l.cmd("mset a 1 b 2");
     assert_eq!(l.cmd("scan 0"), "1) \"0\"\n2) 1) \"a\"\n   2) \"b\"");
     let invalid = "(error) ERR invalid cursor";
