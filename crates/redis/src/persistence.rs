@@ -328,7 +328,7 @@ impl Server {
                 db = db.min(self.dbs.len() - 1);
                 continue;
             }
-            let mut x = Exec { dbs: &mut self.dbs, db, now_ms, is_master: false, dirty: 0, feed: &mut feed };
+            let mut x = Exec::new(&mut self.dbs, &mut feed, false, db, now_ms);
             crate::commands::keyspace(&name, args, &mut x);
         }
         self.log(ctx, '*', "DB loaded from append only file: 0.000 seconds");

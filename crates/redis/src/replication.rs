@@ -1195,15 +1195,7 @@ impl Server {
                 }
                 _ => {
                     if crate::commands::spec(name).is_some() {
-                        self.feed.enabled = false;
-                        let mut x = Exec {
-                            dbs: &mut self.dbs,
-                            db: db_now,
-                            now_ms: STREAM_CLOCK_MS,
-                            is_master: false,
-                            dirty: 0,
-                            feed: &mut self.feed,
-                        };
+                        let mut x = Exec::new(&mut self.dbs, &mut self.feed, false, db_now, STREAM_CLOCK_MS);
                         crate::commands::keyspace(name, args, &mut x);
                         self.persist.dirty += x.dirty;
                         self.persist.feed_aof_command(ctx, &self.config, db_now, args);

@@ -256,15 +256,7 @@ impl Server {
                 let due: Vec<Vec<u8>> =
                     self.dbs[i].expires.iter().filter(|&(_, &at)| at <= now).map(|(k, _)| k.clone()).collect();
                 for key in due {
-                    let mut x = Exec {
-                        dbs: &mut self.dbs,
-                        db: i,
-                        now_ms: now,
-                        is_master: true,
-                        dirty: 0,
-                        feed: &mut self.feed,
-                    };
-                    x.feed.enabled = true;
+                    let mut x = Exec::new(&mut self.dbs, &mut self.feed, true, i, now);
                     x.expire_if_needed(&key);
                     self.persist.dirty += x.dirty;
                 }
