@@ -22,6 +22,7 @@ pub mod persistence;
 pub mod rdb;
 pub mod replication;
 pub mod server;
+pub mod slot;
 
 #[cfg(test)]
 mod tests;
