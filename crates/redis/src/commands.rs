@@ -42,6 +42,8 @@ pub fn spec(name: &str) -> Option<Spec> {
             write(-3)
         }
         "hset" => write(-4),
+        "cluster" => read(-2),
+        "asking" | "readonly" | "readwrite" => read(1),
         _ => None,
     }
 }

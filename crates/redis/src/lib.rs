@@ -13,6 +13,7 @@
 //! simulated disk's, forks are timers.
 
 pub mod cli;
+pub mod cluster;
 pub mod commands;
 pub mod conditions;
 pub mod config;

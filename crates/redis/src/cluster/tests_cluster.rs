@@ -1,0 +1,63 @@
+//! Cluster tests on simulated hosts: a six-node cluster built as the course
+//! does it by hand (MEET, ADDSLOTSRANGE, REPLICATE), then failures.
+
+use crate::server::Server;
+use crate::tests_repl::Cluster as Lab;
+use std::time::Duration;
+
+const PORTS: [u16; 6] = [6381, 6382, 6383, 6384, 6385, 6386];
+
+pub(crate) fn conf(node_timeout: u64) -> String {
+    format!("cluster-enabled yes\ncluster-node-timeout {node_timeout}\nappendonly yes\n")
+}
+
+pub(crate) fn node_id(lab: &Lab, port: u16) -> String {
+    let p = lab.sim.proc_by_name(&port.to_string()).unwrap();
+    lab.sim.process::<Server>(p).unwrap().clr().me().name.clone()
+}
+
+/// Three masters with 0-5460 / 5461-10922 / 10923-16383, each with one replica
+/// (6384 → 6381, 6385 → 6382, 6386 → 6383).
+pub(crate) fn build(seed: u64, node_timeout: u64) -> Lab {
+    let mut lab = Lab::new(seed);
+    for p in PORTS {
+        lab.server(p, &conf(node_timeout));
+    }
+    lab.sim.run_for(Duration::from_millis(100));
+    for p in &PORTS[1..] {
+        assert_eq!(lab.cli(6381, &format!("cluster meet 127.0.0.1 {p}")), "OK");
+    }
+    assert_eq!(lab.cli(6381, "cluster addslotsrange 0 5460"), "OK");
+    assert_eq!(lab.cli(6382, "cluster addslotsrange 5461 10922"), "OK");
+    assert_eq!(lab.cli(6383, "cluster addslotsrange 10923 16383"), "OK");
+    lab.sim.run_for(Duration::from_secs(3));
+    for (replica, master) in [(6384, 6381), (6385, 6382), (6386, 6383)] {
+        let id = node_id(&lab, master);
+        assert_eq!(lab.cli(replica, &format!("cluster replicate {id}")), "OK");
+    }
+    lab.sim.run_for(Duration::from_secs(8));
+    lab
+}
+
+#[test]
+fn manual_build_reaches_ok_and_routes_keys() {
+    let mut lab = build(1, 15000);
+    for p in PORTS {
+        assert!(lab.cli(p, "cluster info").starts_with("cluster_state:ok"), "{p}: {}", lab.cli(p, "cluster info"));
+    }
+    let nodes = lab.cli(6382, "cluster nodes");
+    assert_eq!(nodes.lines().count(), 6, "{nodes}");
+    assert_eq!(lab.cli(6381, "set k2 v"), "OK");
+    assert_eq!(lab.cli(6381, "set k1 v"), "(error) MOVED 12706 127.0.0.1:6383");
+    assert_eq!(lab.cli(6384, "get k2"), "(error) MOVED 449 127.0.0.1:6381");
+    assert_eq!(lab.cli(6381, "mget k1 k2"), "(error) CROSSSLOT Keys in request don't hash to the same slot");
+    assert_eq!(lab.cli(6381, "select 1"), "(error) ERR SELECT is not allowed in cluster mode");
+    assert_eq!(lab.cli(6381, "cluster keyslot k1"), "(integer) 12706");
+    assert_eq!(lab.cli(6381, "cluster countkeysinslot 449"), "(integer) 1");
+    assert_eq!(lab.cli(6381, "cluster replicate x"), "(error) ERR Unknown node x");
+    let id = node_id(&lab, 6382);
+    assert_eq!(
+        lab.cli(6381, &format!("cluster replicate {id}")),
+        "(error) ERR To set a master the node must be empty and without assigned slots."
+    );
+}
