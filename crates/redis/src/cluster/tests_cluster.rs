@@ -61,3 +61,76 @@ fn manual_build_reaches_ok_and_routes_keys() {
         "(error) ERR To set a master the node must be empty and without assigned slots."
     );
 }
+
+fn proc(lab: &Lab, port: u16) -> sim::ProcId {
+    lab.sim.proc_by_name(&port.to_string()).unwrap()
+}
+
+fn server(lab: &Lab, port: u16) -> &Server {
+    lab.sim.process::<Server>(proc(lab, port)).unwrap()
+}
+
+/// The flags `from` shows for `about` in its CLUSTER NODES.
+fn flags_seen(lab: &Lab, from: u16, about: &str) -> String {
+    let c = server(lab, from).clr();
+    c.lookup(about).map(|i| c.node(i).flag_names()).unwrap_or_default()
+}
+
+#[test]
+fn killed_master_is_replaced_by_its_replica_and_returns_as_replica() {
+    let mut lab = build(3, 2000);
+    for k in ["k1", "k2", "k3", "k4"] {
+        let port = [6381, 6382, 6383]
+            .into_iter()
+            .find(|&p| !lab.cli(p, &format!("set {k} v-{k}")).starts_with("(error) MOVED"));
+        assert!(port.is_some(), "no master took {k}");
+    }
+    lab.sim.run_for(Duration::from_secs(1));
+    let old = node_id(&lab, 6381);
+    let new = node_id(&lab, 6384);
+    lab.sim.apply(sim::Fault::Stop(proc(&lab, 6381))).unwrap();
+    let mut pfail_at = None;
+    let mut fail_at = None;
+    let mut promoted_at = None;
+    for ms in (10..20_000).step_by(10) {
+        lab.sim.run_for(Duration::from_millis(10));
+        if pfail_at.is_none()
+            && [6382, 6383, 6384, 6385, 6386].iter().any(|&p| flags_seen(&lab, p, &old).contains("fail?"))
+        {
+            pfail_at = Some(ms);
+        }
+        if fail_at.is_none()
+            && flags_seen(&lab, 6382, &old).contains("fail")
+            && !flags_seen(&lab, 6382, &old).contains("fail?")
+        {
+            fail_at = Some(ms);
+        }
+        if promoted_at.is_none() && server(&lab, 6384).clr().me().is_master() {
+            promoted_at = Some(ms);
+        }
+        if promoted_at.is_some() && [6382, 6383, 6384, 6385, 6386].iter().all(|&p| server(&lab, p).clr().state_ok) {
+            break;
+        }
+    }
+    let (pfail, fail, promoted) = (pfail_at.unwrap(), fail_at.unwrap(), promoted_at.unwrap());
+    assert!((2000..3200).contains(&pfail), "PFAIL at {pfail} ms");
+    assert!(fail >= pfail && fail < 4000, "FAIL at {fail} ms");
+    assert!(promoted > fail && promoted < 6000, "promoted at {promoted} ms");
+    for p in [6382, 6383, 6384, 6385, 6386] {
+        assert!(server(&lab, p).clr().state_ok, "{p} not ok");
+    }
+    assert_eq!(lab.cli(6384, "get k2"), "\"v-k2\"");
+    let log = lab.log(6384);
+    for line in ["Failover election won: I'm the new master.", "Cluster state changed: ok"] {
+        assert!(log.iter().any(|l| l == line), "missing {line:?} in {log:#?}");
+    }
+    assert!(log.iter().any(|l| l.starts_with("Start of election delayed for ")), "{log:#?}");
+    lab.sim.apply(sim::Fault::Start(proc(&lab, 6381))).unwrap();
+    lab.sim.run_for(Duration::from_secs(10));
+    let c = server(&lab, 6381).clr();
+    assert!(c.me().is_slave(), "{}", c.nodes_text(false));
+    assert_eq!(c.node(c.me().slaveof.unwrap()).name, new);
+    assert_eq!(lab.cli(6381, "role").lines().next().unwrap(), "1) \"slave\"");
+    assert!(flags_seen(&lab, 6382, &old) == "slave", "{}", flags_seen(&lab, 6382, &old));
+    println!("pfail {pfail} fail {fail} promoted {promoted}");
+}
