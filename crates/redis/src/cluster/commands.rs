@@ -613,7 +613,7 @@ impl Server {
         self.cl().todo |= TODO_SAVE_CONFIG | TODO_UPDATE_STATE | TODO_FSYNC_CONFIG;
     }
 
-    fn cluster_info(&self) -> String {
+    pub(crate) fn cluster_info(&self) -> String {
         let c = self.clr();
         let (mut assigned, mut ok, mut pfail, mut fail) = (0, 0, 0, 0);
         for s in 0..SLOTS {

@@ -8,6 +8,7 @@
 
 pub(crate) mod bus;
 pub(crate) mod commands;
+pub(crate) mod conditions;
 pub(crate) mod failover;
 pub(crate) mod gossip;
 #[cfg(test)]
