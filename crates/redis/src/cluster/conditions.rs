@@ -225,8 +225,8 @@ impl Condition for Flags {
         let Some(i) = found else { return unknown(format!("{} does not know {}", self.node, self.about)) };
         let flags = c.node(i).flag_names();
         let set: Vec<&str> = flags.split(',').collect();
-        let holds = self.has.iter().all(|f| set.contains(&f.as_str()))
-            && !self.lacks.iter().any(|f| set.contains(&f.as_str()));
+        let holds =
+            self.has.iter().all(|f| set.contains(&f.as_str())) && !self.lacks.iter().any(|f| set.contains(&f.as_str()));
         Ok(Observation { holds, observed: flags })
     }
     fn describe(&self) -> String {
