@@ -4,7 +4,7 @@
 
 use super::bus;
 use super::gossip::Broadcast;
-use super::{Cluster, HANDSHAKE, MEET, SLOTS, TODO_FSYNC_CONFIG, TODO_SAVE_CONFIG, TODO_UPDATE_STATE, slot_ranges};
+use super::{Cluster, HANDSHAKE, MEET, SLOTS, TODO_FSYNC_CONFIG, TODO_SAVE_CONFIG, TODO_UPDATE_STATE};
 use crate::keyspace::Db;
 use crate::server::Server;
 use resp::Value;
@@ -617,16 +617,15 @@ impl Server {
     pub(crate) fn cluster_info(&self) -> String {
         let c = self.clr();
         let (mut assigned, mut ok, mut pfail, mut fail) = (0, 0, 0, 0);
-        for s in 0..SLOTS {
-            let Some(o) = c.owner(s) else { continue };
-            assigned += 1;
-            let n = c.node(o);
+        for &i in c.by_name.values() {
+            let n = c.node(i);
+            assigned += n.numslots;
             if n.failed() {
-                fail += 1;
+                fail += n.numslots;
             } else if n.timed_out() {
-                pfail += 1;
+                pfail += n.numslots;
             } else {
-                ok += 1;
+                ok += n.numslots;
             }
         }
         let mut s = format!(
@@ -725,7 +724,7 @@ impl Server {
                 continue;
             }
             let mut slots = Vec::new();
-            for (a, b) in slot_ranges(|s| bus::bit(&n.slots, s)) {
+            for (a, b) in super::bitmap_ranges(&n.slots) {
                 slots.push(Value::Integer(a as i64));
                 slots.push(Value::Integer(b as i64));
             }
