@@ -22,6 +22,8 @@ pub(crate) fn build(seed: u64, node_timeout: u64) -> Lab {
     let mut lab = Lab::new(seed);
     for p in PORTS {
         lab.server(p, &conf(node_timeout));
+        // Servers started one after another, as a script would: their crons are not in phase.
+        lab.sim.run_for(Duration::from_millis(3 + (seed * u64::from(p)) % 37));
     }
     lab.sim.run_for(Duration::from_millis(100));
     for p in &PORTS[1..] {
