@@ -13,6 +13,8 @@ pub(crate) mod failover;
 pub(crate) mod gossip;
 #[cfg(test)]
 mod tests_cluster;
+#[cfg(test)]
+mod tests_prop_cluster;
 
 use bus::{SLOT_BYTES, SlotBits};
 use sim::ConnId;

@@ -2,7 +2,7 @@
 //! does it by hand (MEET, ADDSLOTSRANGE, REPLICATE), then failures.
 
 use crate::server::Server;
-use crate::tests_repl::Cluster as Lab;
+pub(crate) use crate::tests_repl::Cluster as Lab;
 use std::time::Duration;
 
 const PORTS: [u16; 6] = [6381, 6382, 6383, 6384, 6385, 6386];
@@ -135,4 +135,84 @@ fn killed_master_is_replaced_by_its_replica_and_returns_as_replica() {
     assert_eq!(lab.cli(6381, "role").lines().next().unwrap(), "1) \"slave\"");
     assert!(flags_seen(&lab, 6382, &old) == "slave", "{}", flags_seen(&lab, 6382, &old));
     println!("pfail {pfail} fail {fail} promoted {promoted}");
+}
+
+#[test]
+fn a_master_cut_off_alone_refuses_keys_and_returns_as_replica() {
+    let mut lab = build(5, 2000);
+    assert_eq!(lab.cli(6381, "set k2 before"), "OK");
+    lab.sim.run_for(Duration::from_millis(200));
+    let cut = sim::Endpoint::Process(proc(&lab, 6381));
+    lab.sim.apply(sim::Fault::Partition(vec![vec![cut]])).unwrap();
+    // Reachable from its own host's clients, it keeps taking writes until it sees the others PFAIL.
+    lab.sim.run_for(Duration::from_millis(1500));
+    assert!(server(&lab, 6381).clr().state_ok);
+    lab.sim.run_for(Duration::from_secs(4));
+    let me = server(&lab, 6381);
+    assert!(!me.clr().state_ok && me.clr().me().is_master(), "{}", me.clr().nodes_text(false));
+    assert!(server(&lab, 6384).clr().me().is_master());
+    assert!(lab.log(6381).iter().any(|l| l == "Cluster state changed: fail"));
+    lab.sim.apply(sim::Fault::Heal).unwrap();
+    lab.sim.run_for(Duration::from_secs(8));
+    let c = server(&lab, 6381).clr();
+    assert!(c.me().is_slave() && c.node(c.me().slaveof.unwrap()).name == node_id(&lab, 6384));
+    assert_eq!(lab.cli(6384, "get k2"), "\"before\"");
+    assert_eq!(lab.cli(6381, "get k2"), "(error) MOVED 449 127.0.0.1:6384");
+}
+
+#[test]
+fn count_failure_reports_and_fail_clearing_for_a_paused_replica() {
+    let mut lab = build(6, 2000);
+    let replica = node_id(&lab, 6386);
+    lab.sim.apply(sim::Fault::Pause(proc(&lab, 6386))).unwrap();
+    lab.sim.run_for(Duration::from_secs(5));
+    assert_eq!(flags_seen(&lab, 6381, &replica), "slave,fail");
+    assert_eq!(lab.cli(6382, &format!("cluster count-failure-reports {replica}")), "(integer) 2");
+    assert!(server(&lab, 6381).clr().state_ok, "a failed replica leaves the cluster ok");
+    lab.sim.apply(sim::Fault::Resume(proc(&lab, 6386))).unwrap();
+    lab.sim.run_for(Duration::from_secs(3));
+    assert_eq!(flags_seen(&lab, 6381, &replica), "slave");
+    let cleared = format!("Clear FAIL state for node {replica}: replica is reachable again.");
+    assert!(lab.log(6381).contains(&cleared), "{:#?}", lab.log(6381));
+}
+
+#[test]
+fn takeover_needs_no_votes_and_bumps_the_epoch() {
+    let mut lab = build(7, 2000);
+    let before = server(&lab, 6385).clr().current_epoch;
+    lab.sim.apply(sim::Fault::Pause(proc(&lab, 6381))).unwrap();
+    lab.sim.apply(sim::Fault::Pause(proc(&lab, 6383))).unwrap();
+    // Two of three masters are unreachable: no election could win, but TAKEOVER needs none.
+    assert_eq!(lab.cli(6385, "cluster failover takeover"), "OK");
+    lab.sim.run_for(Duration::from_millis(500));
+    let c = server(&lab, 6385).clr();
+    assert!(c.me().is_master() && c.me().config_epoch == before + 1, "{}", c.nodes_text(false));
+    assert!(lab.log(6385).iter().any(|l| l == "Taking over the master (user request)."));
+    lab.sim.run_for(Duration::from_secs(2));
+    assert!(server(&lab, 6382).clr().me().is_slave());
+}
+
+#[test]
+fn a_replica_migrates_to_an_orphaned_master() {
+    let mut lab = build(8, 2000);
+    lab.server(6387, &conf(2000));
+    lab.sim.run_for(Duration::from_millis(100));
+    assert_eq!(lab.cli(6381, "cluster meet 127.0.0.1 6387"), "OK");
+    lab.sim.run_for(Duration::from_secs(2));
+    let id = node_id(&lab, 6381);
+    assert_eq!(lab.cli(6387, &format!("cluster replicate {id}")), "OK");
+    lab.sim.run_for(Duration::from_secs(8));
+    lab.sim.apply(sim::Fault::Kill(proc(&lab, 6386))).unwrap();
+    lab.sim.run_for(Duration::from_secs(15));
+    let orphan = node_id(&lab, 6383);
+    let movers: Vec<u16> = [6384, 6387]
+        .into_iter()
+        .filter(|&p| {
+            let c = server(&lab, p).clr();
+            c.me().slaveof.is_some_and(|m| c.node(m).name == orphan)
+        })
+        .collect();
+    assert_eq!(movers.len(), 1, "exactly one of 6381's replicas moves");
+    let line = format!("Migrating to orphaned master {orphan}");
+    assert!(lab.log(movers[0]).contains(&line));
 }
