@@ -11,6 +11,66 @@ use resp::Value;
 use sim::Ctx;
 use std::fmt::Write as _;
 
+/// CLUSTER HELP, as 7.0.15 prints it.
+const HELP: &[&str] = &[
+    "CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "ADDSLOTS <slot> [<slot> ...]",
+    "    Assign slots to current node.",
+    "ADDSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
+    "    Assign slots which are between <start-slot> and <end-slot> to current node.",
+    "BUMPEPOCH",
+    "    Advance the cluster config epoch.",
+    "COUNT-FAILURE-REPORTS <node-id>",
+    "    Return number of failure reports for <node-id>.",
+    "COUNTKEYSINSLOT <slot>",
+    "    Return the number of keys in <slot>.",
+    "DELSLOTS <slot> [<slot> ...]",
+    "    Delete slots information from current node.",
+    "DELSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
+    "    Delete slots information which are between <start-slot> and <end-slot> from current node.",
+    "FAILOVER [FORCE|TAKEOVER]",
+    "    Promote current replica node to being a master.",
+    "FORGET <node-id>",
+    "    Remove a node from the cluster.",
+    "GETKEYSINSLOT <slot> <count>",
+    "    Return key names stored by current node in a slot.",
+    "FLUSHSLOTS",
+    "    Delete current node own slots information.",
+    "INFO",
+    "    Return information about the cluster.",
+    "KEYSLOT <key>",
+    "    Return the hash slot for <key>.",
+    "MEET <ip> <port> [<bus-port>]",
+    "    Connect nodes into a working cluster.",
+    "MYID",
+    "    Return the node id.",
+    "NODES",
+    "    Return cluster configuration seen by node. Output format:",
+    "    <id> <ip:port> <flags> <master> <pings> <pongs> <epoch> <link> <slot> ...",
+    "REPLICATE <node-id>",
+    "    Configure current node as replica to <node-id>.",
+    "RESET [HARD|SOFT]",
+    "    Reset current node (default: soft).",
+    "SET-CONFIG-EPOCH <epoch>",
+    "    Set config epoch of current node.",
+    "SETSLOT <slot> (IMPORTING <node-id>|MIGRATING <node-id>|STABLE|NODE <node-id>)",
+    "    Set slot state.",
+    "REPLICAS <node-id>",
+    "    Return <node-id> replicas.",
+    "SAVECONFIG",
+    "    Force saving cluster configuration on disk.",
+    "SLOTS",
+    "    Return information about slots range mappings. Each range is made of:",
+    "    start, end, master and replicas IP addresses, ports and ids",
+    "SHARDS",
+    "    Return information about slot range mappings and the nodes associated with them.",
+    "LINKS",
+    "    Return information about all network links between this node and its peers.",
+    "    Output format is an array where each array element is a map containing attributes of a link",
+    "HELP",
+    "    Prints this help.",
+];
+
 /// Redis 7.0's arity of each CLUSTER subcommand.
 fn sub_arity(sub: &str) -> Option<i32> {
     Some(match sub {
@@ -368,18 +428,7 @@ impl Server {
                 Value::ok()
             }
             "links" => self.cluster_links(),
-            _ => Value::Array(
-                [
-                    "CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                    "INFO",
-                    "    Return information about the cluster.",
-                    "HELP",
-                    "    Prints this help.",
-                ]
-                .iter()
-                .map(|l| Value::Simple((*l).to_owned()))
-                .collect(),
-            ),
+            _ => Value::Array(HELP.iter().map(|l| Value::Simple((*l).to_owned())).collect()),
         }
     }
 
@@ -748,7 +797,7 @@ impl Server {
                 bulk("create-time"),
                 Value::Integer(l.ctime),
                 bulk("events"),
-                bulk(if l.inbound { "r" } else { "rw" }),
+                bulk("r"),
                 bulk("send-buffer-allocated"),
                 Value::Integer(0),
                 bulk("send-buffer-used"),
