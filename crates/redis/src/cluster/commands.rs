@@ -109,8 +109,17 @@ fn slot_arg(a: &[u8]) -> Result<usize, Value> {
 }
 
 /// Where a command's keys are: (first, last, step); `last < 0` counts from the end.
-fn key_spec(name: &str) -> Option<(usize, i64, usize)> {
+fn key_spec(name: &str, args: &[Vec<u8>]) -> Option<(usize, i64, usize)> {
     Some(match name {
+        // MIGRATE host port key|"" db timeout [... KEYS k1 k2 ...]
+        "migrate" => match args.get(3) {
+            Some(k) if k.is_empty() => {
+                let at = args.iter().position(|a| a.eq_ignore_ascii_case(b"keys"))?;
+                (at + 1, -1, 1)
+            }
+            _ => (3, 3, 1),
+        },
+        "dump" | "restore" => (1, 1, 1),
         "mset" => (1, -1, 2),
         "mget" | "del" | "exists" => (1, -1, 1),
         "get" | "set" | "incr" | "decr" | "incrby" | "decrby" | "getset" | "append" | "strlen" | "type" | "expire"
@@ -143,7 +152,7 @@ pub(crate) fn route(
     name: &str,
     write: bool,
 ) -> Option<Value> {
-    let (first, last, step) = key_spec(name)?;
+    let (first, last, step) = key_spec(name, args)?;
     let last = if last < 0 { args.len() as i64 + last } else { last } as usize;
     let mut owner = None;
     let mut slot = 0;
@@ -190,6 +199,10 @@ pub(crate) fn route(
         } else if write {
             return Some(Value::error("CLUSTERDOWN The cluster is down and only accepts read commands"));
         }
+    }
+    // MIGRATE works on the local keys of an open slot, wherever the slot is going.
+    if (migrating || importing) && name == "migrate" {
+        return None;
     }
     if migrating && missing > 0 {
         if existing > 0 {

@@ -216,3 +216,46 @@ fn a_replica_migrates_to_an_orphaned_master() {
     let line = format!("Migrating to orphaned master {orphan}");
     assert!(lab.log(movers[0]).contains(&line));
 }
+
+#[test]
+fn open_slots_redirect_with_ask_tryagain_and_asking() {
+    use super::commands::{ClientFlags, route};
+    let mut lab = build(4, 15000);
+    let (a, b) = (node_id(&lab, 6381), node_id(&lab, 6382));
+    assert_eq!(lab.cli(6381, "set k2 v"), "OK");
+    assert_eq!(lab.cli(6381, &format!("cluster setslot 449 migrating {b}")), "OK");
+    assert_eq!(lab.cli(6382, &format!("cluster setslot 449 importing {a}")), "OK");
+    assert_eq!(
+        lab.cli(6382, &format!("cluster setslot 449 migrating {a}")),
+        "(error) ERR I'm not the owner of hash slot 449"
+    );
+    assert_eq!(
+        lab.cli(6381, &format!("cluster setslot 449 importing {b}")),
+        "(error) ERR I'm already the owner of hash slot 449"
+    );
+    assert!(lab.cli(6381, "cluster nodes").contains(&format!("myself,master - 0 ")));
+    assert!(lab.cli(6381, "cluster nodes").contains(&format!(" [449->-{b}]")));
+    assert!(lab.cli(6382, "cluster nodes").contains(&format!(" [449-<-{a}]")));
+    assert_eq!(lab.cli(6381, "get k2"), "\"v\"");
+    assert_eq!(lab.cli(6381, "get {k2}.new"), "(error) ASK 449 127.0.0.1:6382");
+    assert_eq!(lab.cli(6381, "mget k2 {k2}.new"), "(error) TRYAGAIN Multiple keys request during rehashing of slot");
+    assert_eq!(lab.cli(6382, "get {k2}.new"), "(error) MOVED 449 127.0.0.1:6381");
+    let s = server(&lab, 6382);
+    let flags = |asking| ClientFlags { asking, ..ClientFlags::default() };
+    let args = |line: &str| resp::split_args(line.as_bytes()).unwrap();
+    assert_eq!(route(s.clr(), &s.dbs()[0], flags(true), &args("get {k2}.new"), "get", false), None);
+    assert!(route(s.clr(), &s.dbs()[0], flags(true), &args("mget {k2}.a {k2}.b"), "mget", false).is_some());
+    assert_eq!(
+        lab.cli(6381, &format!("cluster setslot 449 node {b}")),
+        "(error) ERR Can't assign hashslot 449 to a different node while I still hold keys for this hash slot."
+    );
+    assert_eq!(lab.cli(6381, "cluster getkeysinslot 449 10"), "1) \"k2\"");
+    assert_eq!(lab.cli(6381, "cluster countkeysinslot 449"), "(integer) 1");
+    // A replica serves reads of its master's slots to READONLY clients only.
+    let r = server(&lab, 6384);
+    let readonly = ClientFlags { readonly: true, ..ClientFlags::default() };
+    assert_eq!(route(r.clr(), &r.dbs()[0], readonly, &args("get k3"), "get", false), None);
+    assert!(route(r.clr(), &r.dbs()[0], readonly, &args("set k3 x"), "set", true).is_some());
+    assert_eq!(lab.cli(6381, "cluster setslot 449 stable"), "OK");
+    assert_eq!(lab.cli(6381, "get {k2}.new"), "(nil)");
+}
