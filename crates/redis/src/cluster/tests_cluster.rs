@@ -259,3 +259,26 @@ fn open_slots_redirect_with_ask_tryagain_and_asking() {
     assert_eq!(lab.cli(6381, "cluster setslot 449 stable"), "OK");
     assert_eq!(lab.cli(6381, "get {k2}.new"), "(nil)");
 }
+
+#[test]
+fn writes_wait_out_a_manual_failover_and_are_then_redirected() {
+    let mut lab = build(10, 15000);
+    assert_eq!(lab.cli(6381, "set k2 before"), "OK");
+    lab.sim.run_for(Duration::from_millis(50));
+    // Partition 6384 from the other masters: 6381 pauses but the election cannot finish.
+    let others: Vec<sim::Endpoint> = [6382, 6383].iter().map(|&p| sim::Endpoint::Process(proc(&lab, p))).collect();
+    lab.sim
+        .apply(sim::Fault::PartitionOneWay { from: vec![sim::Endpoint::Process(proc(&lab, 6384))], to: others })
+        .unwrap();
+    assert_eq!(lab.cli(6384, "cluster failover"), "OK");
+    lab.sim.run_for(Duration::from_millis(20));
+    let now = lab.sim.wall_clock_ms(proc(&lab, 6381));
+    assert!(server(&lab, 6381).writes_paused(now), "MFSTART paused the master");
+    assert_eq!(lab.cli(6381, "get k2"), "\"before\"", "reads are not paused");
+    assert_eq!(lab.try_cli(6381, None, "set k2 during"), None, "a write waits while paused");
+    // The election cannot reach a majority: after 5 s both sides give up and the write runs.
+    lab.sim.run_for(Duration::from_secs(6));
+    assert!(lab.log(6381).iter().any(|l| l == "Manual failover timed out."), "{:#?}", lab.log(6381));
+    assert_eq!(lab.cli(6381, "get k2"), "\"during\"");
+    assert!(server(&lab, 6381).clr().me().is_master());
+}
