@@ -281,3 +281,46 @@ fn writes_wait_out_a_manual_failover_and_are_then_redirected() {
     assert_eq!(lab.cli(6381, "get k2"), "\"during\"");
     assert!(server(&lab, 6381).clr().me().is_master());
 }
+
+/// Three masters without replicas, with extra directives.
+fn build_masters(seed: u64, extra: &str) -> Lab {
+    let mut lab = Lab::new(seed);
+    for p in [6381, 6382, 6383] {
+        lab.server(p, &format!("{}{extra}", conf(2000)));
+        lab.sim.run_for(Duration::from_millis(5));
+    }
+    for p in [6382, 6383] {
+        assert_eq!(lab.cli(6381, &format!("cluster meet 127.0.0.1 {p}")), "OK");
+    }
+    assert_eq!(lab.cli(6381, "cluster addslotsrange 0 5460"), "OK");
+    assert_eq!(lab.cli(6382, "cluster addslotsrange 5461 10922"), "OK");
+    assert_eq!(lab.cli(6383, "cluster addslotsrange 10923 16383"), "OK");
+    lab.sim.run_for(Duration::from_secs(4));
+    lab
+}
+
+#[test]
+fn reads_when_down_and_partial_coverage_follow_their_directives() {
+    let mut lab = build_masters(11, "cluster-allow-reads-when-down yes\n");
+    assert_eq!(lab.cli(6381, "set healthy:1 x"), "OK");
+    lab.sim.apply(sim::Fault::Kill(proc(&lab, 6383))).unwrap();
+    lab.sim.run_for(Duration::from_secs(5));
+    assert!(!server(&lab, 6381).clr().state_ok);
+    assert_eq!(lab.cli(6381, "get healthy:1"), "\"x\"");
+    assert_eq!(
+        lab.cli(6381, "set healthy:1 y"),
+        "(error) CLUSTERDOWN The cluster is down and only accepts read commands"
+    );
+    // Keys of the dead master's slots are still redirected to it.
+    assert_eq!(lab.cli(6381, "get lost:1"), "(error) MOVED 14739 127.0.0.1:6383");
+
+    let mut lab = build_masters(12, "cluster-require-full-coverage no\n");
+    let dead = node_id(&lab, 6383);
+    lab.sim.apply(sim::Fault::Kill(proc(&lab, 6383))).unwrap();
+    lab.sim.run_for(Duration::from_secs(5));
+    assert_eq!(flags_seen(&lab, 6381, &dead), "master,fail");
+    assert!(server(&lab, 6381).clr().state_ok, "two of three masters still form a majority");
+    assert_eq!(lab.cli(6381, "set healthy:1 y"), "OK");
+    let info = lab.cli(6381, "cluster info");
+    assert!(info.contains("cluster_slots_ok:10923\r\ncluster_slots_pfail:0\r\ncluster_slots_fail:5461\r\n"), "{info}");
+}
