@@ -143,9 +143,10 @@ impl Server {
         let iteration = c.iteration;
         c.stats_pfail_nodes = 0;
         let mut update_state = false;
-        for i in c.indices() {
+        // Slab order: deterministic, and no allocation per tick on big clusters.
+        for i in 0..c.nodes.len() {
             let c = self.cl();
-            let n = c.node(i);
+            let Some(n) = c.nodes[i].as_ref() else { continue };
             if n.flags & (MYSELF | NOADDR) != 0 {
                 continue;
             }
@@ -184,7 +185,7 @@ impl Server {
         let mut this_slaves = 0;
         let my_master = self.clr().me().slaveof;
         let i_am_slave = self.clr().me().is_slave();
-        for i in self.clr().indices() {
+        for i in 0..self.clr().nodes.len() {
             let c = self.clr();
             let Some(n) = c.nodes[i].as_ref() else { continue };
             if n.flags & (MYSELF | NOADDR | HANDSHAKE) != 0 {
@@ -202,11 +203,11 @@ impl Server {
             }
             let ping_delay = now - n.ping_sent;
             let data_delay = now - n.data_received;
-            if let Some(conn) = n.link
-                && c.links.get(&conn).is_some_and(|l| now - l.ctime > nt)
-                && n.ping_sent != 0
+            if n.ping_sent != 0
                 && ping_delay > nt / 2
                 && data_delay > nt / 2
+                && let Some(conn) = n.link
+                && c.links.get(&conn).is_some_and(|l| now - l.ctime > nt)
             {
                 // No answer and no traffic for half the timeout: try a fresh connection.
                 self.free_link(ctx, conn);
