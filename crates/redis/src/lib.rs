@@ -91,12 +91,18 @@ impl NodeKind for RedisKind {
 
     fn final_state(&self, sim: &Sim, proc: ProcId) -> serde_json::Value {
         match sim.process::<server::Server>(proc) {
-            Some(s) => json!({
-                "role": s.role_name(),
-                "run_id": s.run_id(),
-                "master_repl_offset": s.repl_offset(),
-                "db0_keys": s.dbsize(0)
-            }),
+            Some(s) => {
+                let mut state = json!({
+                    "role": s.role_name(),
+                    "run_id": s.run_id(),
+                    "master_repl_offset": s.repl_offset(),
+                    "db0_keys": s.dbsize(0)
+                });
+                if let Some(c) = s.cluster_summary() {
+                    state["cluster"] = c;
+                }
+                state
+            }
             None => serde_json::Value::Null,
         }
     }

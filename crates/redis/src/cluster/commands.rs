@@ -251,6 +251,22 @@ impl Server {
         }
     }
 
+    /// What the report keeps of a cluster node's final state: None outside cluster mode.
+    pub fn cluster_summary(&self) -> Option<serde_json::Value> {
+        let c = self.cluster.as_deref()?;
+        let me = c.me();
+        Some(serde_json::json!({
+            "id": me.name,
+            "state": if c.state_ok { "ok" } else { "fail" },
+            "flags": me.flag_names(),
+            "master": me.slaveof.map(|m| c.node(m).name.clone()),
+            "slots": me.numslots,
+            "current_epoch": c.current_epoch,
+            "config_epoch": c.epoch_of(c.myself),
+            "known_nodes": c.known_nodes(),
+        }))
+    }
+
     /// Whether writes are held back for a manual failover right now.
     pub(crate) fn writes_paused(&self, now_ms: i64) -> bool {
         self.cluster.as_ref().and_then(|c| c.paused_until).is_some_and(|t| now_ms < t)
