@@ -163,7 +163,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
                 Some(_) => return wrong_type(),
             };
             let db = x.db();
-            db.keys.insert(args[1].clone(), Data::Str(args[2].clone()));
+            db.insert(args[1].clone(), Data::Str(args[2].clone()));
             db.expires.remove(&args[1]);
             x.dirty += 1;
             x.propagate(args);
@@ -176,7 +176,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
             for pair in args[1..].chunks(2) {
                 x.lookup_mut(&pair[0]);
                 let db = x.db();
-                db.keys.insert(pair[0].clone(), Data::Str(pair[1].clone()));
+                db.insert(pair[0].clone(), Data::Str(pair[1].clone()));
                 db.expires.remove(&pair[0]);
             }
             x.dirty += (args.len() as u64 - 1) / 2;
@@ -239,7 +239,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
                         _ => {
                             let mut digits = Vec::new();
                             push_int(&mut digits, n);
-                            x.dbs[db_index].keys.insert(args[1].clone(), Data::Str(digits));
+                            x.dbs[db_index].insert(args[1].clone(), Data::Str(digits));
                         }
                     }
                     x.dirty += 1;
@@ -257,7 +257,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
                 }
                 Some(_) => return wrong_type(),
                 None => {
-                    x.db().keys.insert(args[1].clone(), Data::Str(args[2].clone()));
+                    x.db().insert(args[1].clone(), Data::Str(args[2].clone()));
                     args[2].len()
                 }
             };
@@ -453,7 +453,7 @@ fn push(front: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         None => {
             let mut list = VecDeque::new();
             let len = fill(&mut list);
-            x.db().keys.insert(args[1].clone(), Data::List(list));
+            x.db().insert(args[1].clone(), Data::List(list));
             len
         }
     };
@@ -564,7 +564,7 @@ fn hset(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         None => {
             let mut fields = Vec::new();
             let created = set_all(&mut fields);
-            x.db().keys.insert(args[1].clone(), Data::Hash(fields));
+            x.db().insert(args[1].clone(), Data::Hash(fields));
             created
         }
     };
@@ -613,7 +613,7 @@ fn sadd(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         None => {
             let mut members = BTreeSet::new();
             let added = add_all(&mut members);
-            x.db().keys.insert(args[1].clone(), Data::Set(members));
+            x.db().insert(args[1].clone(), Data::Set(members));
             added
         }
     };
@@ -839,7 +839,7 @@ fn set(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         }
         Some(other) => *other = Data::Str(args[2].clone()),
         None => {
-            x.dbs[db_index].keys.insert(args[1].clone(), Data::Str(args[2].clone()));
+            x.dbs[db_index].insert(args[1].clone(), Data::Str(args[2].clone()));
         }
     }
     let db = x.db();

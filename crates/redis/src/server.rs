@@ -249,6 +249,9 @@ impl Server {
         }
         self.persist.lastsave_ms = ctx.wall_clock_ms();
         self.load_data(ctx);
+        if self.cluster.is_some() {
+            self.dbs[0].track_slots();
+        }
         self.log(ctx, '*', "Ready to accept connections");
         ctx.note("role", if self.repl.master.is_some() { "slave" } else { "master" });
         // serverCron first runs 1 ms after start, then every 100 ms.

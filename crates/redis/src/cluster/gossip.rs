@@ -134,6 +134,8 @@ impl Server {
         let now = ctx.wall_clock_ms();
         let nt = self.node_timeout();
         let handshake_timeout = nt.max(1000);
+        // A load or a full sync replaced the dataset: index its slots again.
+        self.dbs[0].track_slots();
         if self.clr().paused_until.is_some_and(|t| now >= t) {
             self.cl().paused_until = None;
             self.resume_paused_clients(ctx);
