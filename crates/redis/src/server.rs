@@ -991,7 +991,7 @@ impl Server {
             Input::Data { conn, bytes } => self.on_data(ctx, conn, bytes),
             Input::Closed { conn, .. } if self.bus_owns(conn) => self.free_link(ctx, conn),
             Input::Connected { conn } if self.bus_owns(conn) => self.bus_connected(ctx, conn),
-            Input::ConnectFailed { conn, .. } if self.bus_owns(conn) => self.free_link(ctx, conn),
+            Input::ConnectFailed { conn, error } if self.bus_owns(conn) => self.bus_connect_failed(ctx, conn, error),
             Input::Closed { conn, reason } => {
                 if self.repl.is_master_link(conn) {
                     self.master_link_closed(ctx);

@@ -360,6 +360,22 @@ impl Server {
         n.flags &= !MEET;
     }
 
+    /// The connect handler's failure branch: the link goes; a pending ping stays pending.
+    pub(crate) fn bus_connect_failed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, error: sim::ConnectError) {
+        let c = self.clr();
+        if let Some(i) = c.links.get(&conn).and_then(|l| l.node) {
+            let n = c.node(i);
+            let why = match error {
+                sim::ConnectError::Refused => "Connection refused",
+                sim::ConnectError::TimedOut => "Connection timed out",
+                sim::ConnectError::Unreachable => "No route to host",
+            };
+            let line = format!("Connection with Node {} at {}:{} failed: {why}", n.name, n.ip, n.cport);
+            self.log(ctx, '-', &line);
+        }
+        self.free_link(ctx, conn);
+    }
+
     pub(crate) fn bus_data(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8]) {
         let Some(link) = self.cl().links.get_mut(&conn) else { return };
         link.inbuf.extend_from_slice(bytes);
