@@ -32,7 +32,11 @@ pub fn spec(name: &str) -> Option<Spec> {
         }
         "wait" | "replicaof" | "slaveof" | "hget" | "publish" => read(3),
         "lrange" => read(4),
-        "exists" | "mget" | "auth" | "scan" | "config" | "debug" | "client" | "subscribe" => read(-2),
+        "exists" | "mget" | "auth" | "scan" | "config" | "debug" | "client" | "subscribe" | "psubscribe" | "pubsub" => {
+            read(-2)
+        }
+        "multi" | "exec" | "discard" => read(1),
+        "unsubscribe" | "punsubscribe" => read(-1),
         "psync" => read(-3),
         "decr" | "persist" => write(2),
         "getset" | "incrby" | "decrby" | "append" => write(3),

@@ -18,7 +18,9 @@ pub mod conditions;
 pub mod config;
 pub mod keyspace;
 pub mod log;
+pub mod multi;
 pub mod persistence;
+pub mod pubsub;
 pub mod rdb;
 pub mod replication;
 pub mod server;
@@ -28,6 +30,8 @@ pub mod slot;
 mod tests;
 #[cfg(test)]
 mod tests_prop;
+#[cfg(test)]
+mod tests_pubsub;
 #[cfg(test)]
 mod tests_repl;
 #[cfg(test)]

@@ -50,6 +50,10 @@ pub(crate) struct Client {
     pub(crate) replica: Option<ReplicaPeer>,
     /// `REPLCONF listening-port` announced before PSYNC.
     pub(crate) listening_port: u16,
+    /// Between MULTI and EXEC.
+    pub(crate) multi: Option<crate::multi::Transaction>,
+    /// CLIENT SETNAME.
+    pub(crate) name: Vec<u8>,
 }
 
 /// A running redis-server.
@@ -80,6 +84,7 @@ pub struct Server {
     reply_out: Vec<u8>,
     /// Clients with input that arrived while busy.
     pub(crate) stalled: Vec<ConnId>,
+    pub(crate) pubsub: crate::pubsub::PubSub,
 }
 
 /// Follow-ups of a command that must run once its client is back in the map.
@@ -90,7 +95,7 @@ pub(crate) struct PostCommand {
 }
 
 /// Outcome of looking a command up before running it.
-enum Dispatch {
+pub(crate) enum Dispatch {
     Run { write: bool },
     Reply(Value),
 }
@@ -119,6 +124,7 @@ impl Server {
             args: Vec::new(),
             reply_out: Vec::new(),
             stalled: Vec::new(),
+            pubsub: crate::pubsub::PubSub::default(),
         }
     }
 
@@ -318,13 +324,18 @@ impl Server {
                     self.flush_replica_output(ctx);
                     ctx.close(conn);
                     if let Some(client) = self.clients.remove(&conn) {
-                        self.client_gone(ctx, client);
+                        self.client_gone(ctx, conn, client);
                     }
                     break;
                 }
             }
             let mut name_buf = [0u8; crate::commands::NAME_MAX];
             let name = crate::commands::lowercase_name(&client.parser.args()[0], &mut name_buf);
+            if let Some(reply) = self.gate_session(conn, name) {
+                reply.encode(&mut out);
+                continue;
+            }
+            let Some(client) = self.clients.get_mut(&conn) else { break };
             if crate::commands::is_keyspace(name) {
                 let reply = self.keyspace_command(ctx, conn, name);
                 let propagated = !self.feed.bytes.is_empty();
@@ -363,7 +374,7 @@ impl Server {
                 self.flush_replica_output(ctx);
                 ctx.close(conn);
                 if let Some(client) = self.clients.remove(&conn) {
-                    self.client_gone(ctx, client);
+                    self.client_gone(ctx, conn, client);
                 }
                 break;
             }
@@ -401,7 +412,8 @@ impl Server {
         }
     }
 
-    fn client_gone(&mut self, ctx: &mut Ctx<'_>, client: Client) {
+    pub(crate) fn client_gone(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, client: Client) {
+        self.pubsub.remove_client(conn);
         if let Some(peer) = &client.replica {
             let addr = format!("{}:{}", client.peer.ip(), peer.port);
             self.log(ctx, '*', &format!("Connection with replica {addr} lost."));
@@ -414,7 +426,13 @@ impl Server {
 
     /// Runs one command; `None` means no reply is sent (SHUTDOWN, a blocked WAIT,
     /// REPLCONF ACK).
-    fn execute(&mut self, ctx: &mut Ctx<'_>, client: &mut Client, conn: ConnId, args: &[Vec<u8>]) -> Option<Value> {
+    pub(crate) fn execute(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        client: &mut Client,
+        conn: ConnId,
+        args: &[Vec<u8>],
+    ) -> Option<Value> {
         let mut name_buf = [0u8; crate::commands::NAME_MAX];
         let name = crate::commands::lowercase_name(&args[0], &mut name_buf);
         let write = match self.check(client, args, name) {
@@ -457,9 +475,11 @@ impl Server {
                 reply
             }
             "command" => Value::Array(Vec::new()),
-            "client" => self.client_command(client, args),
-            "publish" => Value::Integer(0),
-            "subscribe" => Value::error("ERR SUBSCRIBE is not simulated yet by chaoslab's redis node"),
+            "client" => self.client_command(ctx, client, args),
+            "multi" | "exec" | "discard" => self.transaction_command(ctx, client, conn, name),
+            "publish" | "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe" | "pubsub" => {
+                return self.pubsub_dispatch(ctx, conn, client.db, name, args);
+            }
             "shutdown" => {
                 let mode = args.get(1).map(|a| a.to_ascii_lowercase());
                 let save = match mode.as_deref() {
@@ -669,12 +689,27 @@ impl Server {
         }
     }
 
-    fn client_command(&mut self, client: &mut Client, args: &[Vec<u8>]) -> Value {
+    fn client_command(&mut self, ctx: &mut Ctx<'_>, client: &mut Client, args: &[Vec<u8>]) -> Value {
         let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
         match sub.as_str() {
             "id" if args.len() == 2 => Value::Integer(client.id as i64),
-            "setname" if args.len() == 3 => Value::ok(),
-            "getname" if args.len() == 2 => Value::Nil,
+            "setname" if args.len() == 3 => {
+                if args[2].iter().any(|&b| b <= b' ' || b > b'~') {
+                    return Value::error("ERR Client names cannot contain spaces, newlines or special characters.");
+                }
+                client.name = args[2].clone();
+                Value::ok()
+            }
+            "getname" if args.len() == 2 => {
+                if client.name.is_empty() {
+                    Value::Nil
+                } else {
+                    Value::Bulk(client.name.clone())
+                }
+            }
+            "kill" if args.len() >= 3 => self.client_kill(ctx, client, args),
+            "list" if args.len() == 2 => self.client_list(ctx.wall_clock_ms(), client),
+            "kill" => Value::error("ERR wrong number of arguments for 'client|kill' command"),
             _ => Value::error(format!(
                 "ERR unknown subcommand '{}'. Try CLIENT HELP.",
                 String::from_utf8_lossy(&args[1])
@@ -687,7 +722,7 @@ impl Server {
         let age = (now_ms - client.created_ms).max(0) / 1000;
         let idle = (now_ms - client.last_cmd_ms).max(0) / 1000;
         format!(
-            "id={} addr={} laddr={}:{} fd={} name= age={age} idle={idle} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 \
+            "id={} addr={} laddr={}:{} fd={} name={} age={age} idle={idle} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 \
              qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem=0 tot-mem=20496 events=r \
              cmd={cmd} user=default redir=-1 resp=2",
             client.id,
@@ -695,6 +730,7 @@ impl Server {
             self.repl.my_ip,
             client.local_port,
             client.id + 4,
+            String::from_utf8_lossy(&client.name),
             client.db
         )
     }
@@ -791,6 +827,8 @@ impl Server {
                 wait: None,
                 replica: None,
                 listening_port: 0,
+                multi: None,
+                name: Vec::new(),
             },
         );
     }
@@ -798,7 +836,13 @@ impl Server {
 
 /// Looks a command up and gates it (unknown, arity, AUTH, read-only replica,
 /// stale data, min-replicas) before it runs.
-fn check(config: &Config, repl: &Replication, authenticated: bool, args: &[Vec<u8>], name: &str) -> Dispatch {
+pub(crate) fn check(
+    config: &Config,
+    repl: &Replication,
+    authenticated: bool,
+    args: &[Vec<u8>],
+    name: &str,
+) -> Dispatch {
     let Some(spec) = crate::commands::spec(name) else {
         let mut tail = String::new();
         for a in &args[1..] {
@@ -889,7 +933,7 @@ impl Server {
                     return;
                 }
                 if let Some(client) = self.clients.remove(&conn) {
-                    self.client_gone(ctx, client);
+                    self.client_gone(ctx, conn, client);
                 }
                 // readQueryFromClient logs read errors at verbose level with strerror's text.
                 match reason {
