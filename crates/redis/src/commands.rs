@@ -50,6 +50,24 @@ pub fn spec(name: &str) -> Option<Spec> {
     }
 }
 
+/// The error for a command nobody knows, quoting its first arguments as Redis
+/// does (at most 128 characters of them).
+pub fn unknown_command(args: &[Vec<u8>]) -> Value {
+    use std::fmt::Write as _;
+    let mut tail = String::new();
+    for a in &args[1..] {
+        if tail.len() >= 128 {
+            break;
+        }
+        let room = 128 - tail.len();
+        let text = String::from_utf8_lossy(a);
+        let shown: String = text.chars().take(room).collect();
+        let _ = write!(tail, "'{shown}' ");
+    }
+    let shown: String = String::from_utf8_lossy(&args[0]).chars().take(128).collect();
+    Value::error(format!("ERR unknown command '{shown}', with args beginning with: {tail}"))
+}
+
 /// The longest command name [`spec`] knows fits in this many bytes.
 pub(crate) const NAME_MAX: usize = 16;
 

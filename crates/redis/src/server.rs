@@ -844,20 +844,7 @@ pub(crate) fn check(
     name: &str,
 ) -> Dispatch {
     let Some(spec) = crate::commands::spec(name) else {
-        let mut tail = String::new();
-        for a in &args[1..] {
-            if tail.len() >= 128 {
-                break;
-            }
-            let room = 128 - tail.len();
-            let text = String::from_utf8_lossy(a);
-            let shown: String = text.chars().take(room).collect();
-            let _ = write!(tail, "'{shown}' ");
-        }
-        let shown: String = String::from_utf8_lossy(&args[0]).chars().take(128).collect();
-        return Dispatch::Reply(Value::error(format!(
-            "ERR unknown command '{shown}', with args beginning with: {tail}"
-        )));
+        return Dispatch::Reply(crate::commands::unknown_command(args));
     };
     let (argc, arity) = (args.len() as i32, spec.arity);
     if (arity > 0 && argc != arity) || argc < -arity {
@@ -895,7 +882,8 @@ fn send_pending(ctx: &mut Ctx<'_>, conn: ConnId, out: &mut Vec<u8>) {
     }
 }
 
-pub(crate) fn random_hex40(ctx: &mut Ctx<'_>) -> String {
+/// 40 random hex digits from the process's own stream: run ids, Sentinel ids.
+pub fn random_hex40(ctx: &mut Ctx<'_>) -> String {
     let mut id = [0u8; 20];
     ctx.rng().fill(&mut id);
     let mut s = String::with_capacity(40);

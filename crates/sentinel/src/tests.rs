@@ -1,0 +1,291 @@
+//! Sentinel against simulated Redis nodes: discovery, SDOWN of a replica and
+//! its return, the S3 failover event sequence and timing (compared with
+//! ../shared/oracle/sentinel_failover_1.json), elections among three
+//! Sentinels, and the replies of the SENTINEL commands.
+
+use crate::sentinel::Sentinel;
+use redis::cli::RedisCli;
+use redis::server::Server;
+use sim::{Fault, HostId, ProcId, Sim, SimConfig};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::Duration;
+
+pub(crate) struct Lab {
+    pub(crate) sim: Sim,
+    host: HostId,
+    clis: u32,
+}
+
+impl Lab {
+    pub(crate) fn new(seed: u64) -> Lab {
+        let mut sim = Sim::new(SimConfig { seed, record_trace: true, ..SimConfig::default() });
+        let host = sim.add_host("localhost", Ipv4Addr::LOCALHOST);
+        Lab { sim, host, clis: 0 }
+    }
+
+    pub(crate) fn redis(&mut self, port: u16, conf: &str) -> ProcId {
+        let config = redis::config::parse(conf, port).expect("valid redis config");
+        let p =
+            self.sim.add_process(self.host, &port.to_string(), Box::new(move || Box::new(Server::new(config.clone()))));
+        self.sim.apply(Fault::Start(p)).unwrap();
+        p
+    }
+
+    pub(crate) fn sentinel(&mut self, name: &str, port: u16, conf: &str) -> ProcId {
+        let config = crate::config::parse(conf, port).expect("valid sentinel config");
+        let p = self.sim.add_process(self.host, name, Box::new(move || Box::new(Sentinel::new(config.clone()))));
+        self.sim.apply(Fault::Start(p)).unwrap();
+        p
+    }
+
+    /// Master 6379 with replicas 6380 and 6381, as in the course.
+    pub(crate) fn replication(&mut self) {
+        self.redis(6379, "");
+        self.redis(6380, "replicaof 127.0.0.1 6379\n");
+        self.redis(6381, "replicaof 127.0.0.1 6379\n");
+    }
+
+    pub(crate) fn cli(&mut self, port: u16, line: &str) -> String {
+        let args = resp::split_args(line.as_bytes()).unwrap();
+        let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
+        self.clis += 1;
+        let p = self.sim.add_process(
+            self.host,
+            &format!("cli{}", self.clis),
+            Box::new(move || Box::new(RedisCli::new(addr, None, args.clone()))),
+        );
+        self.sim.apply(Fault::Start(p)).unwrap();
+        for _ in 0..1000 {
+            self.sim.run_for(Duration::from_millis(1));
+            if let Some(out) = self.sim.process::<RedisCli>(p).and_then(|c| c.output.clone()) {
+                return out;
+            }
+        }
+        panic!("no reply to {line}");
+    }
+
+    /// Messages of a node's log (after pid, date and level).
+    pub(crate) fn log(&self, name: &str) -> Vec<String> {
+        let p = self.sim.proc_by_name(name).unwrap();
+        self.sim.log_lines(p).iter().map(|l| l.splitn(7, ' ').nth(6).unwrap_or("").to_owned()).collect()
+    }
+
+    /// Event lines only.
+    pub(crate) fn events(&self, name: &str) -> Vec<String> {
+        self.log(name).into_iter().filter(|m| m.starts_with(['+', '-'])).collect()
+    }
+
+    pub(crate) fn sentinel_state(&self, name: &str) -> &Sentinel {
+        self.sim.process::<Sentinel>(self.sim.proc_by_name(name).unwrap()).unwrap()
+    }
+
+    pub(crate) fn run(&mut self, d: Duration) {
+        self.sim.run_for(d);
+    }
+
+    /// Runs until `name`'s log has an event starting with `prefix`; the virtual time it took.
+    pub(crate) fn run_until_event(&mut self, name: &str, prefix: &str, limit: Duration) -> Option<Duration> {
+        let start = self.sim.now();
+        let step = Duration::from_millis(1);
+        while self.sim.now() - start < limit {
+            if self.events(name).iter().any(|e| e.starts_with(prefix)) {
+                return Some(self.sim.now() - start);
+            }
+            self.sim.run_for(step);
+        }
+        None
+    }
+}
+
+const S1: &str = "sentinel monitor taotaoMaster 127.0.0.1 6379 1\nsentinel down-after-milliseconds taotaoMaster 2000\n";
+
+#[test]
+fn one_sentinel_discovers_both_replicas_and_answers_like_redis_sentinel() {
+    let mut lab = Lab::new(1);
+    lab.replication();
+    lab.sentinel("s1", 26379, S1);
+    lab.run(Duration::from_secs(12));
+    let events = lab.events("s1");
+    assert_eq!(
+        events,
+        [
+            "+monitor master taotaoMaster 127.0.0.1 6379 quorum 1",
+            "+slave slave 127.0.0.1:6380 127.0.0.1 6380 @ taotaoMaster 127.0.0.1 6379",
+            "+slave slave 127.0.0.1:6381 127.0.0.1 6381 @ taotaoMaster 127.0.0.1 6379",
+        ]
+    );
+    let log = lab.log("s1");
+    assert!(log.iter().any(|l| l.starts_with("Sentinel ID is ")), "{log:?}");
+    assert_eq!(lab.cli(26379, "sentinel get-master-addr-by-name taotaoMaster"), "1) \"127.0.0.1\"\n2) \"6379\"");
+    assert_eq!(lab.cli(26379, "sentinel get-master-addr-by-name nope"), "(nil)");
+    assert_eq!(lab.cli(26379, "sentinel master nope"), "(error) ERR No such master with that name");
+    assert_eq!(
+        lab.cli(26379, "sentinel ckquorum taotaoMaster"),
+        "OK 1 usable Sentinels. Quorum and failover authorization can be reached"
+    );
+    assert_eq!(
+        lab.cli(26379, "sentinel is-master-down-by-addr 127.0.0.1 6379 0 *"),
+        "1) (integer) 0\n2) \"*\"\n3) (integer) 0"
+    );
+    assert_eq!(lab.cli(26379, "sentinel foo"), "(error) ERR unknown subcommand 'foo'. Try SENTINEL HELP.");
+    assert_eq!(
+        lab.cli(26379, "sentinel master"),
+        "(error) ERR wrong number of arguments for 'sentinel|master' command"
+    );
+    assert_eq!(lab.cli(26379, "get x"), "(error) ERR unknown command 'get', with args beginning with: 'x' ");
+    assert_eq!(
+        lab.cli(26379, "publish foo bar"),
+        "(error) ERR Only HELLO messages are accepted by Sentinel instances."
+    );
+    let master = lab.cli(26379, "sentinel master taotaoMaster");
+    let keys: Vec<&str> = master.lines().step_by(2).map(|l| l.split('"').nth(1).unwrap()).collect();
+    assert_eq!(
+        keys,
+        [
+            "name",
+            "ip",
+            "port",
+            "runid",
+            "flags",
+            "link-pending-commands",
+            "link-refcount",
+            "last-ping-sent",
+            "last-ok-ping-reply",
+            "last-ping-reply",
+            "down-after-milliseconds",
+            "info-refresh",
+            "role-reported",
+            "role-reported-time",
+            "config-epoch",
+            "num-slaves",
+            "num-other-sentinels",
+            "quorum",
+            "failover-timeout",
+            "parallel-syncs"
+        ]
+    );
+    let replicas = lab.cli(26379, "sentinel replicas taotaoMaster");
+    assert!(replicas.contains("\"master-link-status\"\n") || replicas.contains("master-link-status"), "{replicas}");
+    let info = lab.cli(26379, "info sentinel");
+    assert!(
+        info.ends_with("master0:name=taotaoMaster,status=ok,address=127.0.0.1:6379,slaves=2,sentinels=1"),
+        "{info}"
+    );
+}
+
+/// The first token of each event line.
+fn kinds(events: &[String]) -> Vec<&str> {
+    events.iter().map(|e| e.split(' ').next().unwrap()).collect()
+}
+
+fn server(lab: &Lab, port: u16) -> &Server {
+    lab.sim.process::<Server>(lab.sim.proc_by_name(&port.to_string()).unwrap()).unwrap()
+}
+
+#[test]
+fn s3_master_down_failover_in_sentinel_order_and_oracle_timing() {
+    let mut lab = Lab::new(1);
+    lab.replication();
+    lab.sentinel("s1", 26379, S1);
+    lab.run(Duration::from_secs(15));
+    let before = lab.events("s1").len();
+    lab.sim.apply(Fault::Kill(lab.sim.proc_by_name("6379").unwrap())).unwrap();
+    let sdown = lab.run_until_event("s1", "+sdown master", Duration::from_secs(10)).unwrap();
+    let switch = sdown + lab.run_until_event("s1", "+switch-master", Duration::from_secs(30)).unwrap();
+    lab.run(Duration::from_secs(5));
+    let events = lab.events("s1")[before..].to_vec();
+    // The order real Sentinel logged in ../shared/oracle/sentinel_failover_1.json, then the
+    // still-dead old master seen down as a replica of the new one.
+    assert_eq!(
+        kinds(&events),
+        [
+            "+sdown",
+            "+odown",
+            "+new-epoch",
+            "+try-failover",
+            "+vote-for-leader",
+            "+elected-leader",
+            "+failover-state-select-slave",
+            "+selected-slave",
+            "+failover-state-send-slaveof-noone",
+            "+failover-state-wait-promotion",
+            "+promoted-slave",
+            "+failover-state-reconf-slaves",
+            "+slave-reconf-sent",
+            "+slave-reconf-inprog",
+            "+slave-reconf-done",
+            "+failover-end",
+            "+switch-master",
+            "+slave",
+            "+slave",
+            "+sdown"
+        ],
+        "{events:#?}"
+    );
+    assert_eq!(events[1], "+odown master taotaoMaster 127.0.0.1 6379 #quorum 1/1");
+    assert_eq!(events[2], "+new-epoch 1");
+    // Same priority, same offset: the smaller run id wins.
+    let (id80, id81) = (server(&lab, 6380).run_id().to_owned(), server(&lab, 6381).run_id().to_owned());
+    let (chosen, other) = if id80 < id81 { (6380, 6381) } else { (6381, 6380) };
+    assert_eq!(
+        events[7],
+        format!("+selected-slave slave 127.0.0.1:{chosen} 127.0.0.1 {chosen} @ taotaoMaster 127.0.0.1 6379")
+    );
+    assert_eq!(
+        events[12],
+        format!("+slave-reconf-sent slave 127.0.0.1:{other} 127.0.0.1 {other} @ taotaoMaster 127.0.0.1 6379")
+    );
+    assert_eq!(events[16], format!("+switch-master taotaoMaster 127.0.0.1 6379 127.0.0.1 {chosen}"));
+    assert_eq!(events[19], format!("+sdown slave 127.0.0.1:6379 127.0.0.1 6379 @ taotaoMaster 127.0.0.1 {chosen}"));
+    // Oracle (5 runs, down-after 2000 ms): +sdown 2016–2107 ms, +switch-master 4125–4257 ms after the kill.
+    assert!((2000..=2150).contains(&sdown.as_millis()), "sdown after {sdown:?}");
+    assert!((3900..=4600).contains(&switch.as_millis()), "switch after {switch:?}");
+    assert_eq!(server(&lab, chosen).role_name(), "master");
+    assert_eq!(lab.cli(other, "role").lines().nth(2), Some(format!("3) (integer) {chosen}").as_str()));
+    assert_eq!(
+        lab.cli(26379, "sentinel get-master-addr-by-name taotaoMaster"),
+        format!("1) \"127.0.0.1\"\n2) \"{chosen}\"")
+    );
+    // The old master comes back as a master and is converted about 10 s later (oracle: 10.8 s).
+    lab.sim.apply(Fault::Start(lab.sim.proc_by_name("6379").unwrap())).unwrap();
+    let convert = lab.run_until_event("s1", "+convert-to-slave", Duration::from_secs(30)).unwrap();
+    assert!((8000..=12_000).contains(&convert.as_millis()), "convert after {convert:?}");
+    let tail = lab.events("s1");
+    assert!(tail.contains(&format!("-sdown slave 127.0.0.1:6379 127.0.0.1 6379 @ taotaoMaster 127.0.0.1 {chosen}")));
+    assert!(
+        tail.contains(&format!(
+            "+convert-to-slave slave 127.0.0.1:6379 127.0.0.1 6379 @ taotaoMaster 127.0.0.1 {chosen}"
+        ))
+    );
+    lab.run(Duration::from_secs(8));
+    assert_eq!(server(&lab, 6379).role_name(), "slave");
+    assert!(server(&lab, 6379).master_link_up());
+}
+
+#[test]
+fn s2_replica_down_and_back() {
+    let mut lab = Lab::new(2);
+    lab.replication();
+    lab.sentinel("s1", 26379, S1);
+    lab.run(Duration::from_secs(12));
+    let before = lab.events("s1").len();
+    let replica = lab.sim.proc_by_name("6380").unwrap();
+    lab.sim.apply(Fault::Kill(replica)).unwrap();
+    let sdown = lab.run_until_event("s1", "+sdown slave", Duration::from_secs(10)).unwrap();
+    assert!((2000..=3100).contains(&sdown.as_millis()), "{sdown:?}");
+    lab.run(Duration::from_secs(5));
+    lab.sim.apply(Fault::Start(replica)).unwrap();
+    lab.run_until_event("s1", "+reboot", Duration::from_secs(15)).unwrap();
+    lab.run(Duration::from_secs(2));
+    let who = "slave 127.0.0.1:6380 127.0.0.1 6380 @ taotaoMaster 127.0.0.1 6379";
+    let events = &lab.events("s1")[before..];
+    assert_eq!(events[0], format!("+sdown {who}"));
+    // -sdown follows the first PONG, +reboot the first INFO (on its own 10 s schedule): either may come first.
+    let mut rest = events[1..].to_vec();
+    rest.sort();
+    assert_eq!(rest, [format!("+reboot {who}"), format!("-sdown {who}")]);
+    assert_eq!(server(&lab, 6380).role_name(), "slave");
+    assert!(server(&lab, 6380).master_link_up());
+    // No failover: the master never went down.
+    assert_eq!(lab.sentinel_state("s1").current_epoch(), 0);
+}
