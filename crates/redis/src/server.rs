@@ -583,6 +583,7 @@ impl Server {
             }
             "rewrite" if args.len() == 2 => {
                 self.rewrite_config(ctx);
+                self.log(ctx, '#', "CONFIG REWRITE executed with success.");
                 Value::ok()
             }
             "get" | "set" | "resetstat" | "rewrite" => {

@@ -35,10 +35,15 @@ pub fn syntax() -> Vec<Syntax> {
     ]
 }
 
-fn regex(value: &Node, what: &str) -> Result<regex::Regex, Diagnostic> {
-    regex::Regex::new(&value.str(what)?).map_err(|e| {
-        Diagnostic::new(value.span, "invalid regular expression").with_hint(e.to_string().replace('\n', " "))
-    })
+/// A regex that may use `${capture}`s; checked now when it has none.
+fn pattern(value: &Node, what: &str, cx: &ParseCx<'_>) -> Result<Template, Diagnostic> {
+    let template = cx.template(value, what)?;
+    if let Some(text) = template.literal() {
+        regex::Regex::new(text).map_err(|e| {
+            Diagnostic::new(value.span, "invalid regular expression").with_hint(e.to_string().replace('\n', " "))
+        })?;
+    }
+    Ok(template)
 }
 
 /// Parses one of [`syntax`]'s conditions.
@@ -48,7 +53,7 @@ pub fn parse(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Condi
     Ok(match name {
         "sentinel-event" => {
             let event = m.required("event")?.str("sentinel-event.event")?;
-            let pattern = m.get("match").map(|n| regex(n, "sentinel-event.match")).transpose()?;
+            let pattern = m.get("match").map(|n| pattern(n, "sentinel-event.match", cx)).transpose()?;
             let count = m.get("count").map(|n| n.u64("sentinel-event.count")).transpose()?.unwrap_or(1) as usize;
             m.finish(&["node", "event", "match", "count"])?;
             Box::new(EventLogged { node, event, pattern, count })
@@ -58,7 +63,7 @@ pub fn parse(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Condi
             let events = events_node
                 .seq("sentinel-event-order.events")?
                 .iter()
-                .map(|e| e.str("event"))
+                .map(|e| cx.template(e, "sentinel-event-order.events"))
                 .collect::<Result<Vec<_>, _>>()?;
             if events.is_empty() {
                 return Err(Diagnostic::new(events_node.span, "no events listed").with_hint("list at least one event"));
@@ -92,16 +97,23 @@ pub fn split_event(message: &str) -> Option<(&str, &str)> {
 struct EventLogged {
     node: NodeRef,
     event: String,
-    pattern: Option<regex::Regex>,
+    pattern: Option<Template>,
     count: usize,
 }
 
 impl Condition for EventLogged {
     fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
+        let re = match &self.pattern {
+            Some(t) => {
+                let text = rt.render(t)?;
+                Some(regex::Regex::new(&text).map_err(|e| format!("invalid regular expression `{text}`: {e}"))?)
+            }
+            None => None,
+        };
         let hits: Vec<&str> = messages(rt, &self.node)?
             .into_iter()
             .filter_map(split_event)
-            .filter(|(e, text)| *e == self.event && self.pattern.as_ref().is_none_or(|p| p.is_match(text)))
+            .filter(|(e, text)| *e == self.event && re.as_ref().is_none_or(|p| p.is_match(text)))
             .map(|(_, text)| text)
             .collect();
         Ok(Observation {
@@ -118,33 +130,31 @@ impl Condition for EventLogged {
 
 struct EventOrder {
     node: NodeRef,
-    events: Vec<String>,
+    events: Vec<Template>,
 }
 
 impl Condition for EventOrder {
     fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
+        let events = self.events.iter().map(|t| rt.render(t)).collect::<Result<Vec<_>, _>>()?;
         let mut next = 0;
         for message in messages(rt, &self.node)? {
-            if next < self.events.len() && split_event(message).is_some() {
-                let want = &self.events[next];
+            if next < events.len() && split_event(message).is_some() {
+                let want = &events[next];
                 if message == want || message.starts_with(&format!("{want} ")) {
                     next += 1;
                 }
             }
         }
-        let seen = self.events[..next].join(", ");
+        let seen = events[..next].join(", ");
         Ok(Observation {
-            holds: next == self.events.len(),
-            observed: if next == self.events.len() {
-                seen
-            } else {
-                format!("{seen} … then no `{}`", self.events[next])
-            },
+            holds: next == events.len(),
+            observed: if next == events.len() { seen } else { format!("{seen} … then no `{}`", events[next]) },
         })
     }
 
     fn describe(&self) -> String {
-        format!("{} logged in order: {}", self.node, self.events.join(", "))
+        let events: Vec<String> = self.events.iter().map(ToString::to_string).collect();
+        format!("{} logged in order: {}", self.node, events.join(", "))
     }
 }
 

@@ -289,3 +289,81 @@ fn s2_replica_down_and_back() {
     // No failover: the master never went down.
     assert_eq!(lab.sentinel_state("s1").current_epoch(), 0);
 }
+
+const Q2: &str = "sentinel monitor mymaster 127.0.0.1 6379 2\nsentinel down-after-milliseconds mymaster 5000\nsentinel failover-timeout mymaster 60000\n";
+
+/// Three Sentinels with quorum 2 on master 6379 and replicas 6380, 6381.
+pub(crate) fn three_sentinels(seed: u64) -> Lab {
+    let mut lab = Lab::new(seed);
+    lab.replication();
+    for (i, port) in [26379, 26380, 26381].into_iter().enumerate() {
+        lab.sentinel(&format!("s{}", i + 1), port, Q2);
+    }
+    lab
+}
+
+#[test]
+fn three_sentinels_discover_each_other_elect_one_leader_and_all_switch() {
+    let mut lab = three_sentinels(7);
+    lab.run(Duration::from_secs(15));
+    for s in ["s1", "s2", "s3"] {
+        let found = lab.events(s).iter().filter(|e| e.starts_with("+sentinel sentinel ")).count();
+        assert_eq!(found, 2, "{s}: {:?}", lab.events(s));
+    }
+    assert_eq!(
+        lab.cli(26379, "sentinel ckquorum mymaster"),
+        "OK 3 usable Sentinels. Quorum and failover authorization can be reached"
+    );
+    lab.sim.apply(Fault::Kill(lab.sim.proc_by_name("6379").unwrap())).unwrap();
+    lab.run(Duration::from_secs(25));
+    let leaders: Vec<&str> = ["s1", "s2", "s3"]
+        .into_iter()
+        .filter(|s| lab.events(s).iter().any(|e| e.starts_with("+elected-leader")))
+        .collect();
+    assert_eq!(leaders.len(), 1, "{leaders:?}");
+    let leader = leaders[0];
+    let leader_id = lab.sentinel_state(leader).myid().to_owned();
+    let new_master = lab.sentinel_state(leader).master_addr("mymaster").unwrap();
+    assert_ne!(new_master.1, 6379);
+    for s in ["s1", "s2", "s3"] {
+        assert_eq!(lab.sentinel_state(s).master_addr("mymaster"), Some(new_master.clone()), "{s}");
+        // Everyone voted for the leader in epoch 1 (the leader for itself); the switch cleared the vote.
+        assert!(lab.events(s).contains(&format!("+vote-for-leader {leader_id} 1")), "{s}: {:?}", lab.events(s));
+        assert_eq!(lab.sentinel_state(s).vote("mymaster"), None);
+        if s != leader {
+            let events = lab.events(s);
+            assert!(events.iter().any(|e| e.starts_with("+config-update-from sentinel")), "{s}: {events:?}");
+            assert!(
+                events.contains(&format!("+switch-master mymaster 127.0.0.1 6379 127.0.0.1 {}", new_master.1)),
+                "{s}: {events:?}"
+            );
+        }
+    }
+    let leader_events = lab.events(leader);
+    assert!(
+        leader_events.iter().any(|e| e.starts_with("+odown master mymaster 127.0.0.1 6379 #quorum ")),
+        "{leader_events:?}"
+    );
+    let other = if new_master.1 == 6380 { 6381 } else { 6380 };
+    assert_eq!(server(&lab, other).role_name(), "slave");
+    assert!(lab.cli(other, "info replication").contains(&format!("master_port:{}", new_master.1)));
+}
+
+#[test]
+fn a_restarted_sentinel_remembers_the_new_master_epochs_and_peers() {
+    let mut lab = three_sentinels(8);
+    lab.run(Duration::from_secs(15));
+    lab.sim.apply(Fault::Kill(lab.sim.proc_by_name("6379").unwrap())).unwrap();
+    lab.run(Duration::from_secs(25));
+    let before = lab.sentinel_state("s2").master_addr("mymaster").unwrap();
+    let epoch = lab.sentinel_state("s2").current_epoch();
+    let id = lab.sentinel_state("s2").myid().to_owned();
+    assert!(epoch >= 1);
+    let s2 = lab.sim.proc_by_name("s2").unwrap();
+    lab.sim.apply(Fault::Kill(s2)).unwrap();
+    lab.sim.apply(Fault::Start(s2)).unwrap();
+    lab.run(Duration::from_millis(10));
+    let s = lab.sentinel_state("s2");
+    assert_eq!((s.master_addr("mymaster"), s.current_epoch(), s.myid()), (Some(before), epoch, id.as_str()));
+    assert_eq!(lab.cli(26380, "sentinel sentinels mymaster").matches("\"name\"").count(), 2);
+}
