@@ -24,6 +24,8 @@ pub mod sentinel;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_prop;
 
 use scenario::diag::{Diagnostic, Diagnostics};
 use scenario::yaml::Node;
