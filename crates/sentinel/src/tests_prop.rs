@@ -113,8 +113,14 @@ impl Run {
     }
 }
 
+/// Who was elected in each epoch, and for whom each (Sentinel, epoch) voted.
+struct Elections {
+    leaders: BTreeMap<u64, BTreeSet<String>>,
+    votes: BTreeMap<(String, u64), BTreeSet<String>>,
+}
+
 /// Leaders per epoch and votes per (Sentinel, epoch), read from the logs.
-fn elections(run: &Run) -> (BTreeMap<u64, BTreeSet<String>>, BTreeMap<(String, u64), BTreeSet<String>>) {
+fn elections(run: &Run) -> Elections {
     let mut leaders: BTreeMap<u64, BTreeSet<String>> = BTreeMap::new();
     let mut votes: BTreeMap<(String, u64), BTreeSet<String>> = BTreeMap::new();
     for (name, _) in SENTINELS {
@@ -138,7 +144,7 @@ fn elections(run: &Run) -> (BTreeMap<u64, BTreeSet<String>>, BTreeMap<(String, u
             }
         }
     }
-    (leaders, votes)
+    Elections { leaders, votes }
 }
 
 fn run_seed(seed: u64) -> (Tally, String) {
@@ -157,7 +163,7 @@ fn run_seed(seed: u64) -> (Tally, String) {
             eprintln!("--- {name}\n{}", run.lab.sim.log_lines(*p).join("\n"));
         }
     }
-    let (leaders, votes) = elections(&run);
+    let Elections { leaders, votes } = elections(&run);
     for (epoch, who) in &leaders {
         assert!(who.len() <= 1, "seed {seed}: epoch {epoch} has leaders {who:?}");
     }
