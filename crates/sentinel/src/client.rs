@@ -209,8 +209,10 @@ impl Process for SentinelClient {
                 match self.phase {
                     Phase::Asking { index, .. } => self.ask(ctx, index + 1),
                     Phase::Master { .. } => {
+                        // The master is gone: ask again shortly (the Sentinels may not know yet).
                         self.phase = Phase::Idle;
-                        self.reresolve(ctx);
+                        self.in_flight = false;
+                        ctx.set_timer(RETRY, TIMER_RETRY);
                     }
                     Phase::Idle => {}
                 }

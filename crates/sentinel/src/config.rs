@@ -121,6 +121,8 @@ fn apply(config: &mut Config, args: &[String]) -> Result<(), String> {
             Ok(())
         }
         ("sentinel", n) if n >= 2 => sentinel_directive(config, &args[1..]),
+        // Accepted and without effect in a simulation, as on the redis node.
+        ("daemonize" | "protected-mode" | "dir" | "logfile" | "pidfile" | "bind", n) if n >= 2 => Ok(()),
         _ => Err(bad()),
     }
 }

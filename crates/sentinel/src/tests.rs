@@ -367,3 +367,151 @@ fn a_restarted_sentinel_remembers_the_new_master_epochs_and_peers() {
     assert_eq!((s.master_addr("mymaster"), s.current_epoch(), s.myid()), (Some(before), epoch, id.as_str()));
     assert_eq!(lab.cli(26380, "sentinel sentinels mymaster").matches("\"name\"").count(), 2);
 }
+
+#[test]
+fn a_wall_clock_jump_puts_the_sentinel_in_tilt_for_30_seconds() {
+    let mut lab = Lab::new(3);
+    lab.replication();
+    let s1 = lab.sentinel("s1", 26379, S1);
+    lab.run(Duration::from_secs(5));
+    lab.sim.apply(Fault::ClockJump { proc: s1, delta_ms: 5_000 }).unwrap();
+    lab.run(Duration::from_millis(200));
+    assert_eq!(lab.events("s1").last().map(String::as_str), Some("+tilt #tilt mode entered"));
+    assert!(lab.sentinel_state("s1").in_tilt());
+    assert!(lab.cli(26379, "info sentinel").contains("sentinel_tilt:1"));
+    // In TILT it still monitors but does not act: a dead master is not even SDOWN.
+    lab.sim.apply(Fault::Kill(lab.sim.proc_by_name("6379").unwrap())).unwrap();
+    lab.run(Duration::from_secs(10));
+    assert!(!lab.events("s1").iter().any(|e| e.starts_with("+sdown")));
+    lab.run_until_event("s1", "-tilt", Duration::from_secs(25)).unwrap();
+    assert_eq!(lab.events("s1").iter().filter(|e| e.starts_with("-tilt")).count(), 1);
+    assert!(lab.events("s1").contains(&"-tilt #tilt mode exited".to_owned()));
+    // The master is now SDOWN since just now, but the replicas lost it 30 s ago: more than
+    // 10 × down-after beyond that, so none is fit to be promoted (sentinelSelectSlave).
+    lab.run_until_event("s1", "-failover-abort-no-good-slave", Duration::from_secs(5)).unwrap();
+}
+
+#[test]
+fn sentinel_failover_forces_a_failover_of_a_healthy_master() {
+    let mut lab = Lab::new(4);
+    lab.replication();
+    lab.sentinel("s1", 26379, S1);
+    lab.run(Duration::from_secs(12));
+    assert_eq!(lab.cli(26379, "sentinel failover taotaoMaster"), "OK");
+    assert_eq!(lab.cli(26379, "sentinel failover taotaoMaster"), "(error) INPROG Failover already in progress");
+    assert!(lab.log("s1").contains(&"Executing user requested FAILOVER of 'taotaoMaster'".to_owned()));
+    lab.run_until_event("s1", "+switch-master", Duration::from_secs(10)).unwrap();
+    // The old master, alive and still a master, is converted once it has said so for 8 s.
+    lab.run_until_event("s1", "+convert-to-slave", Duration::from_secs(30)).unwrap();
+    lab.run(Duration::from_secs(8));
+    assert_eq!(server(&lab, 6379).role_name(), "slave");
+    assert!(!lab.events("s1").iter().any(|e| e.starts_with("+sdown")), "{:?}", lab.events("s1"));
+}
+
+#[test]
+fn replicas_with_priority_zero_are_never_promoted() {
+    let mut lab = Lab::new(5);
+    lab.redis(6379, "");
+    lab.redis(6380, "replicaof 127.0.0.1 6379\nreplica-priority 0\n");
+    lab.redis(6381, "replicaof 127.0.0.1 6379\nslave-priority 0\n");
+    lab.sentinel("s1", 26379, S1);
+    lab.run(Duration::from_secs(12));
+    assert!(lab.cli(26379, "sentinel replicas taotaoMaster").contains("\"slave-priority\"\n   38) \"0\""));
+    assert_eq!(lab.cli(26379, "sentinel failover taotaoMaster"), "(error) NOGOODSLAVE No suitable replica to promote");
+    lab.sim.apply(Fault::Kill(lab.sim.proc_by_name("6379").unwrap())).unwrap();
+    lab.run_until_event("s1", "-failover-abort-no-good-slave", Duration::from_secs(10)).unwrap();
+    assert!(lab.events("s1").contains(&"-failover-abort-no-good-slave master taotaoMaster 127.0.0.1 6379".to_owned()));
+    // The next attempt waits 2 × failover-timeout.
+    lab.run(Duration::from_secs(5));
+    assert!(lab.log("s1").iter().any(|l| l.starts_with("Next failover delay: I will not start a failover before ")));
+    assert_eq!(lab.events("s1").iter().filter(|e| e.starts_with("+try-failover")).count(), 1);
+    assert_eq!(server(&lab, 6380).role_name(), "slave");
+}
+
+#[test]
+fn auth_pass_is_needed_to_monitor_a_master_with_requirepass() {
+    let conf = "requirepass 123456\nmasterauth 123456\n";
+    let mut lab = Lab::new(6);
+    lab.redis(6379, conf);
+    lab.redis(6380, &format!("{conf}replicaof 127.0.0.1 6379\n"));
+    lab.sentinel("with", 26379, &format!("{S1}sentinel auth-pass taotaoMaster 123456\n"));
+    lab.sentinel("without", 26380, S1);
+    lab.run(Duration::from_secs(5));
+    assert!(lab.events("with").iter().any(|e| e.starts_with("+slave slave 127.0.0.1:6380")));
+    assert!(!lab.events("with").iter().any(|e| e.starts_with("+sdown")));
+    // -NOAUTH is not a valid PING reply: the master looks down without the password.
+    let vote = format!("+vote-for-leader {} 1", lab.sentinel_state("without").myid());
+    let expected = [
+        "+sdown master taotaoMaster 127.0.0.1 6379",
+        "+odown master taotaoMaster 127.0.0.1 6379 #quorum 1/1",
+        "+new-epoch 1",
+        "+try-failover master taotaoMaster 127.0.0.1 6379",
+        vote.as_str(),
+    ];
+    assert_eq!(lab.events("without")[1..6], expected);
+}
+
+#[test]
+fn parallel_syncs_reconfigures_one_replica_at_a_time() {
+    let mut lab = Lab::new(9);
+    lab.redis(6379, "");
+    for port in [6380, 6381, 6382] {
+        lab.redis(port, "replicaof 127.0.0.1 6379\n");
+    }
+    lab.sentinel("s1", 26379, S1);
+    lab.run(Duration::from_secs(15));
+    lab.sim.apply(Fault::Kill(lab.sim.proc_by_name("6379").unwrap())).unwrap();
+    lab.run_until_event("s1", "+switch-master", Duration::from_secs(20)).unwrap();
+    let events = lab.events("s1");
+    let reconf: Vec<&str> = events
+        .iter()
+        .filter(|e| e.starts_with("+slave-reconf-sent") || e.starts_with("+slave-reconf-done"))
+        .map(|e| e.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(reconf, ["+slave-reconf-sent", "+slave-reconf-done", "+slave-reconf-sent", "+slave-reconf-done"]);
+}
+
+#[test]
+fn the_sentinel_client_follows_the_master_across_a_failover() {
+    use crate::client::SentinelClient;
+    let mut lab = Lab::new(10);
+    lab.replication();
+    lab.sentinel("s1", 26379, S1);
+    lab.run(Duration::from_secs(12));
+    let sentinels = vec![SocketAddrV4::new(Ipv4Addr::LOCALHOST, 26379)];
+    let commands: Vec<Vec<Vec<u8>>> = (0..40).map(|_| vec![b"INCR".to_vec(), b"n".to_vec()]).collect();
+    let host = lab.sim.host_of(lab.sim.proc_by_name("s1").unwrap());
+    let c = lab.sim.add_process(
+        host,
+        "app",
+        Box::new(move || {
+            Box::new(SentinelClient::new(
+                sentinels.clone(),
+                "taotaoMaster".into(),
+                commands.clone(),
+                Duration::from_millis(250),
+            ))
+        }),
+    );
+    lab.sim.apply(Fault::Start(c)).unwrap();
+    lab.run(Duration::from_secs(3));
+    lab.sim.apply(Fault::Kill(lab.sim.proc_by_name("6379").unwrap())).unwrap();
+    lab.run(Duration::from_secs(20));
+    let client = lab.sim.process::<SentinelClient>(c).unwrap();
+    assert!(client.done(), "{client:?}");
+    let masters: Vec<&str> = client.served.iter().map(|s| s.master.as_str()).collect();
+    assert_eq!(masters[0], "127.0.0.1:6379");
+    let new = masters[39];
+    assert_ne!(new, "127.0.0.1:6379");
+    // Once moved, it never goes back; the counter continues where the replica had it.
+    let first_new = masters.iter().position(|m| *m == new).unwrap();
+    assert!(masters[first_new..].iter().all(|m| *m == new));
+    assert_eq!(
+        client.served[39].reply,
+        format!(
+            "(integer) {}",
+            client.served[first_new - 1].reply[10..].parse::<i64>().unwrap() + 40 - first_new as i64
+        )
+    );
+    assert!(client.resolutions >= 2);
+}
