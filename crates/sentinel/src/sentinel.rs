@@ -261,7 +261,10 @@ impl Sentinel {
             .masters
             .values()
             .map(|m| {
-                let (ip, port) = (m.inst.ip.clone(), m.inst.port);
+                // Mid-failover (past the promotion) the promoted replica is written as the
+                // master and the old master as a replica, so a restart resumes from the new
+                // configuration its epoch stands for.
+                let (ip, port) = m.current_addr();
                 config::MasterConf {
                     name: m.inst.name.clone(),
                     ip: ip.clone(),
@@ -276,8 +279,14 @@ impl Sentinel {
                     known_replicas: m
                         .slaves
                         .values()
-                        .filter(|s| !(s.ip == ip && s.port == port))
-                        .map(|s| (s.ip.clone(), s.port))
+                        .map(|s| {
+                            if s.ip == ip && s.port == port {
+                                (m.inst.ip.clone(), m.inst.port)
+                            } else {
+                                (s.ip.clone(), s.port)
+                            }
+                        })
+                        .filter(|(rip, rport)| !(*rip == ip && *rport == port))
                         .collect(),
                     known_sentinels: m
                         .sentinels
