@@ -515,3 +515,66 @@ fn the_sentinel_client_follows_the_master_across_a_failover() {
     );
     assert!(client.resolutions >= 2);
 }
+
+#[test]
+fn a_leader_killed_between_promotion_and_failover_end_comes_back_to_the_new_master() {
+    // Found by the property test (seed 174): the leader's config file still named
+    // the old master with the new config epoch. Killed after the others had
+    // switched (from its hellos) but before its own switch, and restarted once the
+    // old master was back, it kept the old master forever: same epoch on both
+    // sides, so no hello could reconcile the two addresses.
+    let mut lab = Lab::new(11);
+    lab.redis(6379, "");
+    for port in [6380, 6381, 6382] {
+        lab.redis(port, "replicaof 127.0.0.1 6379\n");
+    }
+    for (i, port) in [26379, 26380, 26381].into_iter().enumerate() {
+        lab.sentinel(&format!("s{}", i + 1), port, Q2);
+    }
+    let names = ["s1", "s2", "s3"];
+    lab.run(Duration::from_secs(15));
+    lab.sim.apply(Fault::Kill(lab.sim.proc_by_name("6379").unwrap())).unwrap();
+    let mut leader = None;
+    for _ in 0..30_000 {
+        lab.run(Duration::from_millis(1));
+        let switched = names.iter().any(|s| lab.events(s).iter().any(|e| e.starts_with("+switch-master")));
+        if switched {
+            leader = names.into_iter().find(|s| lab.events(s).iter().any(|e| e.starts_with("+elected-leader")));
+            break;
+        }
+    }
+    let leader = leader.expect("a failover");
+    assert!(!lab.events(leader).iter().any(|e| e.starts_with("+failover-end")), "the leader already finished");
+    let p = lab.sim.proc_by_name(leader).unwrap();
+    lab.sim.apply(Fault::Kill(p)).unwrap();
+    lab.sim.apply(Fault::Start(lab.sim.proc_by_name("6379").unwrap())).unwrap();
+    lab.run(Duration::from_secs(20));
+    lab.sim.apply(Fault::Start(p)).unwrap();
+    lab.run(Duration::from_secs(30));
+    let addrs: Vec<_> = names.iter().map(|s| lab.sentinel_state(s).master_addr("mymaster").unwrap()).collect();
+    assert!(addrs[0].1 != 6379 && addrs.iter().all(|a| *a == addrs[0]), "{addrs:?}");
+}
+
+/// Milliseconds from the kill of the master to the first line with `prefix`.
+fn after_kill(lab: &mut Lab, prefix: &str, limit: Duration) -> u128 {
+    lab.run_until_event("s1", prefix, limit).unwrap_or_else(|| panic!("no {prefix}")).as_millis()
+}
+
+#[test]
+fn s3_timings_across_seeds_fall_in_the_oracles_range() {
+    // ../shared/oracle/sentinel_failover_1.json, 5 runs of one sentinel, quorum 1,
+    // down-after 2000 ms: +sdown 2016–2107 ms, +switch-master 4125–4257 ms after the
+    // SIGKILL. Different seeds kill at different phases of the ping schedule.
+    for seed in 1..=5u64 {
+        let mut lab = Lab::new(seed);
+        lab.replication();
+        lab.sentinel("s1", 26379, S1);
+        lab.run(Duration::from_millis(15_000 + seed * 173));
+        lab.sim.apply(Fault::Kill(lab.sim.proc_by_name("6379").unwrap())).unwrap();
+        let sdown = after_kill(&mut lab, "+sdown master", Duration::from_secs(5));
+        let switch = sdown + after_kill(&mut lab, "+switch-master", Duration::from_secs(10));
+        eprintln!("seed {seed}: +sdown {sdown} ms, +switch-master {switch} ms");
+        assert!((2000..=2150).contains(&sdown), "seed {seed}: +sdown after {sdown} ms");
+        assert!((3900..=4700).contains(&switch), "seed {seed}: +switch-master after {switch} ms");
+    }
+}
