@@ -19,7 +19,7 @@ pub(crate) struct Transaction {
 impl Server {
     /// What runs before a command of a client that is in MULTI or in
     /// subscribed mode: `Some(reply)` means the command does not run now
-    /// (rejected, or queued). Cheap for every other client.
+    /// (rejected, or queued).
     pub(crate) fn gate_session(&mut self, conn: ConnId, name: &str) -> Option<Value> {
         let subscribed = self.pubsub.is_subscribed(conn);
         let client = self.clients.get_mut(&conn)?;

@@ -331,11 +331,17 @@ impl Server {
             }
             let mut name_buf = [0u8; crate::commands::NAME_MAX];
             let name = crate::commands::lowercase_name(&client.parser.args()[0], &mut name_buf);
-            if let Some(reply) = self.gate_session(conn, name) {
-                reply.encode(&mut out);
-                continue;
-            }
-            let Some(client) = self.clients.get_mut(&conn) else { break };
+            // Clients in MULTI or subscribed mode go through their gate first.
+            let client = if client.multi.is_some() || self.pubsub.is_subscribed(conn) {
+                if let Some(reply) = self.gate_session(conn, name) {
+                    reply.encode(&mut out);
+                    continue;
+                }
+                let Some(client) = self.clients.get_mut(&conn) else { break };
+                client
+            } else {
+                client
+            };
             if crate::commands::is_keyspace(name) {
                 let reply = self.keyspace_command(ctx, conn, name);
                 let propagated = !self.feed.bytes.is_empty();
