@@ -1,6 +1,7 @@
 //! `redis`: Redis 7.0 as a chaoslab node kind. It owns the sans-IO server
 //! ([`server::Server`]), the `redis.conf` directives it honours ([`config`]), the
-//! dataset ([`keyspace`]) and its commands ([`commands`]), master/replica
+//! dataset ([`keyspace`]) and its commands ([`commands`]), pub/sub
+//! ([`pubsub`]), MULTI/EXEC and CLIENT KILL ([`multi`]), master/replica
 //! replication, RDB/AOF persistence, its log format ([`log`]) and redis-cli as a
 //! simulated client with the `redis-cli` scenario step ([`cli`]).
 //!
