@@ -14,6 +14,15 @@ pub(crate) struct Transaction {
     queued: Vec<Vec<Vec<u8>>>,
     /// A command was rejected while queueing: EXEC will answer EXECABORT.
     aborted: bool,
+    /// Set while EXEC runs the queue: how many commands it holds.
+    executing: Option<usize>,
+}
+
+impl Transaction {
+    /// CLIENT LIST's view: the `multi=` count, and whether EXEC is running.
+    pub(crate) fn info(&self) -> (usize, bool) {
+        (self.executing.unwrap_or(self.queued.len()), self.executing.is_some())
+    }
 }
 
 impl Server {
@@ -82,6 +91,8 @@ impl Server {
 
     fn exec(&mut self, ctx: &mut Ctx<'_>, client: &mut Client, conn: ConnId, tx: Transaction) -> Value {
         let mut replies = Vec::with_capacity(tx.queued.len());
+        // While the queue runs the client still shows MULTI's flag and EXEC as its command.
+        client.multi = Some(Transaction { executing: Some(tx.queued.len()), ..Transaction::default() });
         let mut propagated = 0;
         let start = self.feed.bytes.len();
         for args in &tx.queued {
@@ -92,6 +103,7 @@ impl Server {
             }
             replies.push(reply);
         }
+        client.multi = None;
         // Redis 7.0 wraps what a transaction propagates in MULTI/EXEC unless it
         // is a single command, which is atomic anyway.
         if propagated > 1 {

@@ -728,8 +728,13 @@ impl Server {
     pub(crate) fn client_info(&self, client: &Client, now_ms: i64, cmd: &str) -> String {
         let age = (now_ms - client.created_ms).max(0) / 1000;
         let idle = (now_ms - client.last_cmd_ms).max(0) / 1000;
+        let (flags, multi, cmd) = match client.multi.as_ref().map(|t| t.info()) {
+            Some((n, true)) => ("x", n as i64, "exec"),
+            Some((n, false)) => ("x", n as i64, cmd),
+            None => ("N", -1, cmd),
+        };
         format!(
-            "id={} addr={} laddr={}:{} fd={} name={} age={age} idle={idle} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 \
+            "id={} addr={} laddr={}:{} fd={} name={} age={age} idle={idle} flags={flags} db={} sub=0 psub=0 ssub=0 multi={multi} \
              qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem=0 tot-mem=20496 events=r \
              cmd={cmd} user=default redir=-1 resp=2",
             client.id,

@@ -178,6 +178,12 @@ fn sentinels_reconfiguration_transaction_and_client_kill() {
     assert_eq!(b.send(me, &["ROLE"]), "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n");
     let log = b.sim.log_lines(b.sim.proc_by_name("6380").unwrap()).join("\n");
     assert!(log.contains("MASTER MODE enabled (user request from 'id="), "{log}");
+    // As the oracle shows it for Sentinel's transaction: MULTI's flag, 4 queued, EXEC running.
+    assert!(
+        log.contains(" flags=x db=0 sub=0 psub=0 ssub=0 multi=4 ") && log.contains(" cmd=exec user=default "),
+        "{log}"
+    );
+    assert!(log.contains("# CONFIG REWRITE executed with success."), "{log}");
     assert_eq!(
         b.send(me, &["CLIENT KILL TYPE foo", "CLIENT KILL", "CLIENT GETNAME"]),
         "-ERR Unknown client type 'foo'\r\n-ERR wrong number of arguments for 'client|kill' command\r\n$-1\r\n"

@@ -164,8 +164,13 @@ impl Sentinel {
                 None => no_master(),
             },
             "replicas" | "slaves" if n == 3 => match self.masters.get(&text(2)) {
+                // `replica-announced no` hides a replica from this listing only.
                 Some(m) => Value::Array(
-                    m.slaves.keys().map(|k| self.describe_instance(m, &Who::Slave(k.clone()), now)).collect(),
+                    m.slaves
+                        .iter()
+                        .filter(|(_, r)| r.replica_announced)
+                        .map(|(k, _)| self.describe_instance(m, &Who::Slave(k.clone()), now))
+                        .collect(),
                 ),
                 None => no_master(),
             },

@@ -648,11 +648,15 @@ impl Sentinel {
             }
         }
         inst.master_link_down_time = link_down_since.map_or(0, |s| s * 1000);
+        let mut role_change = None;
         if let Some(r) = role
             && r != inst.role_reported
         {
             inst.role_reported = r;
             inst.role_reported_time = now;
+            // `+role-change` when it now reports what we think it is, `-role-change` otherwise.
+            let sign = if r == inst.role { "+role-change" } else { "-role-change" };
+            role_change = Some((sign, if r == Role::Master { "master" } else { "slave" }));
         }
         if role == Some(Role::Slave) {
             if host.is_some() && inst.slave_master_host != host {
@@ -677,8 +681,12 @@ impl Sentinel {
             }
         }
         inst.info_refresh = now;
+        // INFO's run_id comes first, so +reboot precedes the role change.
         if rebooted {
             self.event(ctx, '*', "+reboot", Some((master, who)), "");
+        }
+        if let Some((sign, reported)) = role_change {
+            self.event(ctx, '-', sign, Some((master, who)), &format!("new reported role is {reported}"));
         }
         if *who == Who::Master {
             let mut added = false;

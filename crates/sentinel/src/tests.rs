@@ -578,3 +578,26 @@ fn s3_timings_across_seeds_fall_in_the_oracles_range() {
         assert!((3900..=4700).contains(&switch), "seed {seed}: +switch-master after {switch} ms");
     }
 }
+
+#[test]
+fn verbose_role_changes_and_unannounced_replicas() {
+    let mut lab = Lab::new(12);
+    lab.redis(6379, "");
+    lab.redis(6380, "replicaof 127.0.0.1 6379\n");
+    lab.redis(6381, "replicaof 127.0.0.1 6379\nreplica-announced no\n");
+    lab.sentinel("s1", 26379, &format!("loglevel verbose\n{S1}"));
+    lab.run(Duration::from_secs(12));
+    let replicas = lab.cli(26379, "sentinel replicas taotaoMaster");
+    assert!(replicas.contains("127.0.0.1:6380") && !replicas.contains("127.0.0.1:6381"), "{replicas}");
+    assert!(lab.cli(26379, "info sentinel").contains("slaves=2"));
+    lab.sim.apply(Fault::Kill(lab.sim.proc_by_name("6379").unwrap())).unwrap();
+    lab.run_until_event("s1", "+switch-master", Duration::from_secs(10)).unwrap();
+    let promoted = lab.events("s1").iter().find_map(|e| e.strip_prefix("+selected-slave slave ")).unwrap().to_owned();
+    let who = promoted.split(' ').next().unwrap();
+    assert!(
+        lab.events("s1").iter().any(|e| e.starts_with(&format!("-role-change slave {who} "))
+            && e.ends_with(" new reported role is master")),
+        "{:?}",
+        lab.events("s1")
+    );
+}
