@@ -595,9 +595,46 @@ fn verbose_role_changes_and_unannounced_replicas() {
     let promoted = lab.events("s1").iter().find_map(|e| e.strip_prefix("+selected-slave slave ")).unwrap().to_owned();
     let who = promoted.split(' ').next().unwrap();
     assert!(
-        lab.events("s1").iter().any(|e| e.starts_with(&format!("-role-change slave {who} "))
-            && e.ends_with(" new reported role is master")),
+        lab.events("s1").iter().any(
+            |e| e.starts_with(&format!("-role-change slave {who} ")) && e.ends_with(" new reported role is master")
+        ),
         "{:?}",
         lab.events("s1")
     );
+}
+
+#[test]
+fn a_sentinel_cut_off_from_the_majority_is_not_elected() {
+    // Quorum 1 lets the isolated sentinel call ODOWN alone, but the leader needs a
+    // majority of the three: it gives up after min(10 s, failover-timeout).
+    let conf = "sentinel monitor mymaster 127.0.0.1 6379 1\nsentinel down-after-milliseconds mymaster 2000\n";
+    let mut lab = Lab::new(13);
+    lab.replication();
+    let s1 = lab.sentinel("s1", 26379, conf);
+    lab.sentinel("s2", 26380, conf);
+    lab.sentinel("s3", 26381, conf);
+    lab.run(Duration::from_secs(12));
+    let others: Vec<sim::Endpoint> = lab.sim.procs().filter(|&p| p != s1).map(sim::Endpoint::Process).collect();
+    lab.sim.apply(Fault::Partition(vec![vec![sim::Endpoint::Process(s1)], others])).unwrap();
+    lab.run_until_event("s1", "-failover-abort-not-elected", Duration::from_secs(20)).unwrap();
+    let events = lab.events("s1");
+    let tried = events.iter().position(|e| e.starts_with("+try-failover")).unwrap();
+    assert_eq!(events[tried + 1], format!("+vote-for-leader {} 1", lab.sentinel_state("s1").myid()));
+    assert_eq!(events.last().unwrap(), "-failover-abort-not-elected master mymaster 127.0.0.1 6379");
+    assert!(!events.iter().any(|e| e.starts_with("+elected-leader")));
+    // Nothing changed on the majority side.
+    assert_eq!(lab.sentinel_state("s2").master_addr("mymaster"), Some(("127.0.0.1".to_owned(), 6379)));
+    assert_eq!(server(&lab, 6379).role_name(), "master");
+}
+
+#[test]
+fn sentinel_reset_forgets_replicas_and_sentinels_then_rediscovers_them() {
+    let mut lab = three_sentinels(14);
+    lab.run(Duration::from_secs(15));
+    assert_eq!(lab.cli(26379, "sentinel reset nomatch"), "(integer) 0");
+    assert_eq!(lab.cli(26379, "sentinel reset my*"), "(integer) 1");
+    assert_eq!(lab.events("s1").last().map(String::as_str), Some("+reset-master master mymaster 127.0.0.1 6379"));
+    assert!(lab.cli(26379, "info sentinel").contains("slaves=0,sentinels=1"));
+    lab.run(Duration::from_secs(12));
+    assert!(lab.cli(26379, "info sentinel").contains("slaves=2,sentinels=3"), "{}", lab.cli(26379, "info sentinel"));
 }
