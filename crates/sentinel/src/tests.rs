@@ -250,6 +250,7 @@ fn s3_master_down_failover_in_sentinel_order_and_oracle_timing() {
     lab.sim.apply(Fault::Start(lab.sim.proc_by_name("6379").unwrap())).unwrap();
     let convert = lab.run_until_event("s1", "+convert-to-slave", Duration::from_secs(30)).unwrap();
     assert!((8000..=12_000).contains(&convert.as_millis()), "convert after {convert:?}");
+    eprintln!("S3: +sdown {sdown:?}, +switch-master {switch:?}, +convert-to-slave {convert:?} after the restart");
     let tail = lab.events("s1");
     assert!(tail.contains(&format!("-sdown slave 127.0.0.1:6379 127.0.0.1 6379 @ taotaoMaster 127.0.0.1 {chosen}")));
     assert!(
@@ -637,4 +638,41 @@ fn sentinel_reset_forgets_replicas_and_sentinels_then_rediscovers_them() {
     assert!(lab.cli(26379, "info sentinel").contains("slaves=0,sentinels=1"));
     lab.run(Duration::from_secs(12));
     assert!(lab.cli(26379, "info sentinel").contains("slaves=2,sentinels=3"), "{}", lab.cli(26379, "info sentinel"));
+}
+
+#[test]
+fn the_flushed_config_holds_what_a_restart_needs_and_parses_back() {
+    let mut lab = three_sentinels(15);
+    lab.run(Duration::from_secs(15));
+    lab.sim.apply(Fault::Kill(lab.sim.proc_by_name("6379").unwrap())).unwrap();
+    lab.run(Duration::from_secs(25));
+    let s = lab.sentinel_state("s2");
+    let (ip, port) = s.master_addr("mymaster").unwrap();
+    let (myid, epoch) = (s.myid().to_owned(), s.current_epoch());
+    let p = lab.sim.proc_by_name("s2").unwrap();
+    let text = lab
+        .sim
+        .with_process::<Sentinel, _>(p, |_, ctx| ctx.disk().read(crate::config::CONFIG_FILE).map(<[u8]>::to_vec))
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8(text).unwrap();
+    for line in [
+        format!("sentinel myid {myid}"),
+        format!("sentinel monitor mymaster {ip} {port} 2"),
+        "sentinel down-after-milliseconds mymaster 5000".to_owned(),
+        "sentinel failover-timeout mymaster 60000".to_owned(),
+        "sentinel config-epoch mymaster 1".to_owned(),
+        "sentinel leader-epoch mymaster 1".to_owned(),
+        "sentinel known-replica mymaster 127.0.0.1 6379".to_owned(),
+        format!("sentinel current-epoch {epoch}"),
+    ] {
+        assert!(text.lines().any(|l| l == line), "no `{line}` in:\n{text}");
+    }
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("sentinel known-sentinel mymaster 127.0.0.1 ")).count(),
+        2,
+        "{text}"
+    );
+    let parsed = crate::config::parse(&text, 26380).unwrap();
+    assert_eq!(crate::config::render(&parsed), text);
 }
