@@ -32,7 +32,11 @@ pub fn spec(name: &str) -> Option<Spec> {
         }
         "wait" | "replicaof" | "slaveof" | "hget" | "publish" => read(3),
         "lrange" => read(4),
-        "exists" | "mget" | "auth" | "scan" | "config" | "debug" | "client" | "subscribe" => read(-2),
+        "exists" | "mget" | "auth" | "scan" | "config" | "debug" | "client" | "subscribe" | "psubscribe" | "pubsub" => {
+            read(-2)
+        }
+        "multi" | "exec" | "discard" => read(1),
+        "unsubscribe" | "punsubscribe" => read(-1),
         "psync" => read(-3),
         "decr" | "persist" => write(2),
         "getset" | "incrby" | "decrby" | "append" => write(3),
@@ -46,6 +50,24 @@ pub fn spec(name: &str) -> Option<Spec> {
         "asking" | "readonly" | "readwrite" => read(1),
         _ => None,
     }
+}
+
+/// The error for a command nobody knows, quoting its first arguments as Redis
+/// does (at most 128 characters of them).
+pub fn unknown_command(args: &[Vec<u8>]) -> Value {
+    use std::fmt::Write as _;
+    let mut tail = String::new();
+    for a in &args[1..] {
+        if tail.len() >= 128 {
+            break;
+        }
+        let room = 128 - tail.len();
+        let text = String::from_utf8_lossy(a);
+        let shown: String = text.chars().take(room).collect();
+        let _ = write!(tail, "'{shown}' ");
+    }
+    let shown: String = String::from_utf8_lossy(&args[0]).chars().take(128).collect();
+    Value::error(format!("ERR unknown command '{shown}', with args beginning with: {tail}"))
 }
 
 /// The longest command name [`spec`] knows fits in this many bytes.

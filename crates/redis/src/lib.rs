@@ -1,6 +1,7 @@
 //! `redis`: Redis 7.0 as a chaoslab node kind. It owns the sans-IO server
 //! ([`server::Server`]), the `redis.conf` directives it honours ([`config`]), the
-//! dataset ([`keyspace`]) and its commands ([`commands`]), master/replica
+//! dataset ([`keyspace`]) and its commands ([`commands`]), pub/sub
+//! ([`pubsub`]), MULTI/EXEC and CLIENT KILL ([`multi`]), master/replica
 //! replication, RDB/AOF persistence, its log format ([`log`]) and redis-cli as a
 //! simulated client with the `redis-cli` scenario step ([`cli`]).
 //!
@@ -19,7 +20,9 @@ pub mod conditions;
 pub mod config;
 pub mod keyspace;
 pub mod log;
+pub mod multi;
 pub mod persistence;
+pub mod pubsub;
 pub mod rdb;
 pub mod replication;
 pub mod server;
@@ -29,6 +32,8 @@ pub mod slot;
 mod tests;
 #[cfg(test)]
 mod tests_prop;
+#[cfg(test)]
+mod tests_pubsub;
 #[cfg(test)]
 mod tests_repl;
 #[cfg(test)]
