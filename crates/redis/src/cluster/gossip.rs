@@ -140,6 +140,7 @@ impl Server {
             self.cl().paused_until = None;
             self.resume_paused_clients(ctx);
         }
+        self.update_myself_flags();
         let c = self.cl();
         c.iteration += 1;
         let iteration = c.iteration;
@@ -259,6 +260,17 @@ impl Server {
         }
         if update_state || !self.clr().state_ok {
             self.update_cluster_state(ctx);
+        }
+    }
+
+    /// `clusterUpdateMyselfFlags`: `cluster-replica-no-failover` shows as `nofailover`.
+    pub(crate) fn update_myself_flags(&mut self) {
+        let want = if self.config.cluster.replica_no_failover { NOFAILOVER } else { 0 };
+        let c = self.cl();
+        let me = c.me_mut();
+        if me.flags & NOFAILOVER != want {
+            me.flags = (me.flags & !NOFAILOVER) | want;
+            c.todo |= TODO_SAVE_CONFIG;
         }
     }
 

@@ -341,3 +341,50 @@ fn reads_when_down_and_partial_coverage_follow_their_directives() {
     let info = lab.cli(6381, "cluster info");
     assert!(info.contains("cluster_slots_ok:10923\r\ncluster_slots_pfail:0\r\ncluster_slots_fail:5461\r\n"), "{info}");
 }
+
+#[test]
+fn a_replica_that_never_synced_cannot_fail_over() {
+    // Seed 003's story: requirepass everywhere, but the replica has no masterauth.
+    let mut lab = Lab::new(14);
+    for p in [6381, 6382, 6383, 6384] {
+        lab.server(p, &format!("{}requirepass pw\n", conf(2000)));
+        lab.sim.run_for(Duration::from_millis(7));
+    }
+    let auth = Some("pw");
+    for p in [6382, 6383, 6384] {
+        assert_eq!(lab.cli_auth(6381, auth, &format!("cluster meet 127.0.0.1 {p}")), "OK");
+    }
+    for (p, range) in [(6381, "0 5460"), (6382, "5461 10922"), (6383, "10923 16383")] {
+        assert_eq!(lab.cli_auth(p, auth, &format!("cluster addslotsrange {range}")), "OK");
+    }
+    lab.sim.run_for(Duration::from_secs(3));
+    let master = node_id(&lab, 6381);
+    assert_eq!(lab.cli_auth(6384, auth, &format!("cluster replicate {master}")), "OK");
+    lab.sim.run_for(Duration::from_secs(3));
+    assert!(!server(&lab, 6384).master_link_up(), "without masterauth the sync is refused");
+    lab.sim.apply(sim::Fault::Kill(proc(&lab, 6381))).unwrap();
+    lab.sim.run_for(Duration::from_secs(15));
+    let c = server(&lab, 6384).clr();
+    assert!(c.me().is_slave(), "{}", c.nodes_text(false));
+    assert!(!server(&lab, 6382).clr().state_ok);
+    let why = "Currently unable to failover: Disconnected from master for longer than allowed. \
+               Please check the 'cluster-replica-validity-factor' configuration option.";
+    assert!(lab.log(6384).iter().any(|l| l == why), "{:#?}", lab.log(6384));
+}
+
+#[test]
+fn a_replica_with_no_failover_stays_a_replica_and_says_so() {
+    let mut lab = build(15, 2000);
+    assert_eq!(lab.cli(6384, "config set cluster-replica-no-failover yes"), "OK");
+    lab.sim.run_for(Duration::from_secs(2));
+    let id = node_id(&lab, 6384);
+    assert_eq!(flags_seen(&lab, 6382, &id), "slave,nofailover");
+    lab.sim.apply(sim::Fault::Kill(proc(&lab, 6381))).unwrap();
+    lab.sim.run_for(Duration::from_secs(10));
+    assert!(server(&lab, 6384).clr().me().is_slave());
+    assert!(!server(&lab, 6382).clr().state_ok, "nobody took the slots");
+    // A manual failover is still allowed.
+    assert_eq!(lab.cli(6384, "cluster failover force"), "OK");
+    lab.sim.run_for(Duration::from_secs(1));
+    assert!(server(&lab, 6384).clr().me().is_master());
+}
