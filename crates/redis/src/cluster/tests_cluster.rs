@@ -388,3 +388,35 @@ fn a_replica_with_no_failover_stays_a_replica_and_says_so() {
     lab.sim.run_for(Duration::from_secs(1));
     assert!(server(&lab, 6384).clr().me().is_master());
 }
+
+#[test]
+fn forget_blacklists_for_a_minute_and_reset_hard_renames() {
+    let mut lab = build(16, 15000);
+    let gone = node_id(&lab, 6386);
+    // Every other node forgets 6386 and resets it, as del-node does.
+    for p in [6381, 6382, 6383, 6384, 6385] {
+        assert_eq!(lab.cli(p, &format!("cluster forget {gone}")), "OK");
+    }
+    assert_eq!(
+        lab.cli(6386, &format!("cluster forget {gone}")),
+        "(error) ERR I tried hard but I can't forget myself..."
+    );
+    let master = node_id(&lab, 6383);
+    assert_eq!(lab.cli(6386, &format!("cluster forget {master}")), "(error) ERR Can't forget my master!");
+    assert_eq!(lab.cli(6381, &format!("cluster forget {gone}")), format!("(error) ERR Unknown node {gone}"));
+    // 6386 still gossips about itself, but the ban keeps it out.
+    lab.sim.run_for(Duration::from_secs(30));
+    assert_eq!(lab.cli(6381, "cluster info").lines().nth(5), Some("cluster_known_nodes:5"));
+    assert_eq!(lab.cli(6386, "cluster reset hard"), "OK");
+    let renamed = node_id(&lab, 6386);
+    assert_ne!(renamed, gone);
+    assert!(lab.log(6386).contains(&format!("Node hard reset, now I'm {renamed}")));
+    assert_eq!(lab.cli(6386, "cluster info").lines().nth(5), Some("cluster_known_nodes:1"));
+    assert!(lab.cli(6386, "cluster info").contains("cluster_current_epoch:0\r\ncluster_my_epoch:0\r\n"));
+    assert_eq!(lab.cli(6386, "dbsize"), "(integer) 0", "a replica flushes its data on reset");
+    assert_eq!(lab.cli(6381, "set k2 x"), "OK");
+    assert_eq!(
+        lab.cli(6381, "cluster reset"),
+        "(error) ERR CLUSTER RESET can't be called with master nodes containing keys"
+    );
+}
