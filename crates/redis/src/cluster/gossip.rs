@@ -610,13 +610,12 @@ impl Server {
                 c.node_mut(s).inbound = Some(conn);
             }
         }
-        let mut sender_config_epoch = 0;
         let mut sender_current_epoch = 0;
         if let Some(s) = sender
             && !c.node(s).in_handshake()
         {
             sender_current_epoch = h.current_epoch;
-            sender_config_epoch = h.config_epoch;
+            let sender_config_epoch = h.config_epoch;
             if sender_current_epoch > c.current_epoch {
                 c.current_epoch = sender_current_epoch;
             }
@@ -679,8 +678,14 @@ impl Server {
                         n.flags &= !HANDSHAKE;
                         n.flags |= h.flags & (MASTER | SLAVE);
                         c.todo |= TODO_SAVE_CONFIG;
-                        // The renamed node is the sender from now on.
-                        return self.process_known_ping(ctx, conn, &msg, ln, link_inbound, sender_config_epoch, now);
+                        // Redis had no sender for this packet: only the PONG bookkeeping
+                        // below applies; roles, slots and gossip wait for the next one.
+                        if kind == bus::PONG {
+                            let n = c.node_mut(ln);
+                            n.pong_received = now;
+                            n.ping_sent = 0;
+                        }
+                        return;
                     } else if c.node(ln).name != h.sender {
                         let n = c.node_mut(ln);
                         n.flags |= NOADDR;
@@ -693,7 +698,7 @@ impl Server {
                     }
                 }
                 if let Some(s) = sender {
-                    self.process_known_ping(ctx, conn, &msg, s, link_inbound, sender_config_epoch, now);
+                    self.process_known_ping(ctx, conn, &msg, s);
                 }
             }
             bus::FAIL => {
@@ -769,20 +774,14 @@ impl Server {
     }
 
     /// The PING/PONG/MEET handling once the sender is a known node.
-    #[allow(clippy::too_many_arguments)]
-    fn process_known_ping(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        conn: ConnId,
-        msg: &Message,
-        sender: usize,
-        link_inbound: bool,
-        sender_config_epoch: u64,
-        now: i64,
-    ) {
+    fn process_known_ping(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, msg: &Message, sender: usize) {
+        let now = ctx.wall_clock_ms();
         let h = &msg.header;
         let kind = h.kind;
-        let peer_ip = self.clr().links.get(&conn).map(|l| l.peer_ip.clone()).unwrap_or_default();
+        // The sender is known and out of handshake, so its header epoch was taken.
+        let sender_config_epoch = h.config_epoch;
+        let (link_inbound, peer_ip) =
+            self.clr().links.get(&conn).map(|l| (l.inbound, l.peer_ip.clone())).unwrap_or_default();
         let c = self.cl();
         let n = c.node_mut(sender);
         n.flags = (n.flags & !NOFAILOVER) | (h.flags & NOFAILOVER);
