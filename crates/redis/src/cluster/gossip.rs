@@ -752,6 +752,11 @@ impl Server {
                 self.log(ctx, '#', &format!("Manual failover requested by replica {name}."));
                 self.send_ping(ctx, conn, bus::PING);
             }
+            bus::PUBLISH => {
+                if let (Some(_), Body::Publish { channel, message }) = (sender, &msg.body) {
+                    self.pubsub.publish(ctx, channel, message);
+                }
+            }
             bus::UPDATE => {
                 let Body::Update { config_epoch, name, slots } = &msg.body else { return };
                 if sender.is_none() {

@@ -420,3 +420,34 @@ fn forget_blacklists_for_a_minute_and_reset_hard_renames() {
         "(error) ERR CLUSTER RESET can't be called with master nodes containing keys"
     );
 }
+
+#[test]
+fn publish_reaches_subscribers_on_every_node_through_the_bus() {
+    use crate::tests_pubsub::Wire;
+    let mut lab = build(17, 15000);
+    let host = lab.sim.host_by_name("localhost").unwrap();
+    let sub = lab.sim.add_process(
+        host,
+        "subscriber",
+        Box::new(|| Box::new(Wire { port: 6385, conn: None, received: Vec::new(), closed: false })),
+    );
+    lab.sim.apply(sim::Fault::Start(sub)).unwrap();
+    lab.sim.run_for(Duration::from_millis(5));
+    let mut bytes = Vec::new();
+    resp::encode_command(&[b"SUBSCRIBE".as_slice(), b"news"], &mut bytes);
+    lab.sim.with_process::<Wire, _>(sub, |w, ctx| ctx.send(w.conn.unwrap(), &bytes));
+    lab.sim.run_for(Duration::from_millis(5));
+    let before = lab.cli(6382, "cluster info");
+    assert!(!before.contains("publish_received"));
+    // Only the local subscribers count in the reply; the bus carries it to the others.
+    assert_eq!(lab.cli(6381, "publish news hello"), "(integer) 0");
+    lab.sim.run_for(Duration::from_millis(5));
+    let got = lab.sim.process::<Wire>(sub).unwrap().received.clone();
+    assert!(
+        String::from_utf8_lossy(&got).ends_with("*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+    assert!(lab.cli(6382, "cluster info").contains("cluster_stats_messages_publish_received:1\r\n"));
+    assert!(lab.cli(6381, "cluster info").contains("cluster_stats_messages_publish_sent:5\r\n"));
+}
