@@ -18,6 +18,8 @@ pub mod conditions;
 pub mod config;
 pub mod keyspace;
 pub mod log;
+pub mod lzf;
+pub mod migrate;
 pub mod persistence;
 pub mod rdb;
 pub mod replication;
@@ -26,6 +28,8 @@ pub mod slot;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_migrate;
 #[cfg(test)]
 mod tests_prop;
 #[cfg(test)]

@@ -80,6 +80,8 @@ pub struct Server {
     reply_out: Vec<u8>,
     /// Clients with input that arrived while busy.
     pub(crate) stalled: Vec<ConnId>,
+    /// MIGRATE's socket cache and the command blocking the server, if any.
+    pub(crate) migrate: crate::migrate::Migrate,
 }
 
 /// Follow-ups of a command that must run once its client is back in the map.
@@ -119,6 +121,7 @@ impl Server {
             args: Vec::new(),
             reply_out: Vec::new(),
             stalled: Vec::new(),
+            migrate: crate::migrate::Migrate::default(),
         }
     }
 
@@ -266,6 +269,7 @@ impl Server {
         }
         if self.cron_loops.is_multiple_of(10) {
             self.replication_cron(ctx);
+            self.migrate_close_idle(ctx);
         }
         self.persistence_cron(ctx);
         self.cron_loops += 1;
@@ -273,7 +277,7 @@ impl Server {
     }
 
     pub(crate) fn busy(&self, ctx: &Ctx<'_>) -> bool {
-        self.busy_until.is_some_and(|t| ctx.now() < t)
+        self.busy_until.is_some_and(|t| ctx.now() < t) || self.migrate.blocking()
     }
 
     fn on_data(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8]) {
@@ -446,6 +450,7 @@ impl Server {
             "replconf" => return self.replconf(ctx, client, conn, args),
             "psync" | "sync" => return self.sync_command(ctx, client, conn, args),
             "wait" => return self.wait_command(ctx, client, args),
+            "migrate" => return self.migrate_command(ctx, conn, client.db, args),
             "save" | "bgsave" | "lastsave" => self.save_command(ctx, name, args),
             "debug" => {
                 let reply = self.debug(ctx, client, args);
@@ -660,6 +665,11 @@ impl Server {
         if let Some(conn) = self.busy_reply.take() {
             ctx.send(conn, b"+OK\r\n");
         }
+        self.resume_stalled(ctx);
+    }
+
+    /// Serves what arrived while the event loop was blocked.
+    pub(crate) fn resume_stalled(&mut self, ctx: &mut Ctx<'_>) {
         for conn in std::mem::take(&mut self.stalled) {
             if self.repl.is_master_link(conn) {
                 self.on_master_data(ctx, conn, &[]);
@@ -871,6 +881,9 @@ impl Process for Server {
 
 impl Server {
     fn handle_input(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
+        if self.migrate.owns(&input) {
+            return self.migrate_input(ctx, input);
+        }
         match input {
             Input::Start => self.start(ctx),
             Input::Shutdown => {
