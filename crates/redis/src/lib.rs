@@ -13,6 +13,7 @@
 //! simulated disk's, forks are timers.
 
 pub mod cli;
+pub mod cluster_client;
 pub mod commands;
 pub mod conditions;
 pub mod config;
@@ -28,6 +29,8 @@ pub mod slot;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_cluster_client;
 #[cfg(test)]
 mod tests_migrate;
 #[cfg(test)]
@@ -76,7 +79,9 @@ impl NodeKind for RedisKind {
                 "expect": {"type": "string", "description": "exact reply as redis-cli prints it, e.g. OK, \"v1\", (integer) 1"},
                 "expect-match": {"type": "string", "description": "regex the printed reply must match"},
                 "capture": {"type": "string"}, "timeout": {"type": "string", "default": "10s"},
-                "repeat": {"type": "integer", "minimum": 1, "description": "like redis-cli -r: run the command this many times; the output is every reply"}}}),
+                "repeat": {"type": "integer", "minimum": 1, "description": "like redis-cli -r: run the command this many times; the output is every reply"},
+                "cluster": {"type": "boolean", "default": false, "description": "like redis-cli -c: follow MOVED and ASK redirections"},
+                "interactive": {"type": "boolean", "default": false, "description": "with cluster: as typed at the redis-cli prompt, so each redirection prints '-> Redirected to slot [s] located at ip:port'"}}}),
         }]
     }
 
