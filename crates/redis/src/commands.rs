@@ -45,6 +45,8 @@ pub fn spec(name: &str) -> Option<Spec> {
         "dump" => read(2),
         "restore" | "restore-asking" => write(-4),
         "migrate" => write(-6),
+        "cluster" => read(-2),
+        "asking" | "readonly" | "readwrite" => read(1),
         _ => None,
     }
 }

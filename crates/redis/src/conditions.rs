@@ -1,5 +1,5 @@
 //! Scenario conditions on Redis nodes: role, master link, key values, offsets
-//! caught up, and any INFO field. They read the server's state directly (as
+//! caught up, and any INFO field; the `cluster-*` ones live in `cluster::conditions`. They read the server's state directly (as
 //! INFO would report it) and send nothing, so evaluating them never changes
 //! the trace.
 
@@ -13,7 +13,7 @@ use serde_json::json;
 /// The conditions the `redis` kind adds.
 pub fn syntax() -> Vec<Syntax> {
     let node = json!({"type": "string"});
-    vec![
+    let mut all = vec![
         Syntax {
             name: "role",
             doc: "a Redis node's role as INFO reports it: master or slave (replica)",
@@ -46,11 +46,16 @@ pub fn syntax() -> Vec<Syntax> {
                 "node": node, "field": {"type": "string", "examples": ["connected_slaves"]},
                 "equals": {"type": "string"}, "matches": {"type": "string"}}}),
         },
-    ]
+    ];
+    all.extend(crate::cluster::conditions::syntax());
+    all
 }
 
 /// Parses one of [`syntax`]'s conditions.
 pub fn parse(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Condition>, Diagnostic> {
+    if name.starts_with("cluster-") {
+        return crate::cluster::conditions::parse(name, value, cx);
+    }
     let mut m = value.map(name)?;
     let node = cx.node_ref(m.required("node")?, name)?;
     let cond: Box<dyn Condition> = match name {

@@ -77,6 +77,50 @@ pub struct Config {
     pub shutdown_timeout: u64,
     /// `enable-debug-command`: `no`, `yes` or `local`.
     pub enable_debug_command: String,
+    /// The `cluster-*` directives.
+    pub cluster: ClusterConfig,
+}
+
+/// The `cluster-*` directives (Redis Cluster mode).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// `cluster-enabled`.
+    pub enabled: bool,
+    /// `cluster-config-file`.
+    pub config_file: String,
+    /// `cluster-node-timeout` in ms.
+    pub node_timeout: u64,
+    /// `cluster-port` (0: client port + 10000).
+    pub port: u16,
+    /// `cluster-replica-validity-factor`.
+    pub replica_validity_factor: u64,
+    /// `cluster-migration-barrier`.
+    pub migration_barrier: u64,
+    /// `cluster-allow-replica-migration`.
+    pub allow_replica_migration: bool,
+    /// `cluster-require-full-coverage`.
+    pub require_full_coverage: bool,
+    /// `cluster-allow-reads-when-down`.
+    pub allow_reads_when_down: bool,
+    /// `cluster-replica-no-failover`.
+    pub replica_no_failover: bool,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            enabled: false,
+            config_file: "nodes.conf".to_owned(),
+            node_timeout: 15000,
+            port: 0,
+            replica_validity_factor: 10,
+            migration_barrier: 1,
+            allow_replica_migration: true,
+            require_full_coverage: true,
+            allow_reads_when_down: false,
+            replica_no_failover: false,
+        }
+    }
 }
 
 impl Config {
@@ -112,6 +156,7 @@ impl Config {
             appenddirname: "appendonlydir".to_owned(),
             shutdown_timeout: 10,
             enable_debug_command: "no".to_owned(),
+            cluster: ClusterConfig::default(),
         }
     }
 
@@ -239,6 +284,21 @@ impl Config {
                     _ => return Err("argument(s) must be one of the following: no, yes, local".to_owned()),
                 };
             }
+            "cluster-enabled" | "cluster-config-file" | "cluster-port" if !from_file => {
+                return Err("can't set immutable config".to_owned());
+            }
+            "cluster-enabled" => self.cluster.enabled = yes_no(one()?)?,
+            "cluster-config-file" => self.cluster.config_file = one()?.to_owned(),
+            "cluster-port" => self.cluster.port = int(one()?, 0, 65535)? as u16,
+            "cluster-node-timeout" => self.cluster.node_timeout = int(one()?, 0, i64::MAX as u64)?,
+            "cluster-replica-validity-factor" => {
+                self.cluster.replica_validity_factor = int(one()?, 0, i32::MAX as u64)?;
+            }
+            "cluster-migration-barrier" => self.cluster.migration_barrier = int(one()?, 0, i32::MAX as u64)?,
+            "cluster-allow-replica-migration" => self.cluster.allow_replica_migration = yes_no(one()?)?,
+            "cluster-require-full-coverage" => self.cluster.require_full_coverage = yes_no(one()?)?,
+            "cluster-allow-reads-when-down" => self.cluster.allow_reads_when_down = yes_no(one()?)?,
+            "cluster-replica-no-failover" => self.cluster.replica_no_failover = yes_no(one()?)?,
             // Accepted because they change nothing the simulator models.
             _ => {
                 if args.is_empty() {
@@ -297,6 +357,16 @@ impl Config {
             "shutdown-timeout" => self.shutdown_timeout.to_string(),
             "enable-debug-command" => self.enable_debug_command.clone(),
             "hz" => "10".to_owned(),
+            "cluster-enabled" => yn(self.cluster.enabled),
+            "cluster-config-file" => self.cluster.config_file.clone(),
+            "cluster-port" => self.cluster.port.to_string(),
+            "cluster-node-timeout" => self.cluster.node_timeout.to_string(),
+            "cluster-replica-validity-factor" => self.cluster.replica_validity_factor.to_string(),
+            "cluster-migration-barrier" => self.cluster.migration_barrier.to_string(),
+            "cluster-allow-replica-migration" => yn(self.cluster.allow_replica_migration),
+            "cluster-require-full-coverage" => yn(self.cluster.require_full_coverage),
+            "cluster-allow-reads-when-down" => yn(self.cluster.allow_reads_when_down),
+            "cluster-replica-no-failover" => yn(self.cluster.replica_no_failover),
             _ => return None,
         })
     }
@@ -355,6 +425,16 @@ const GETTABLE: &[(&str, Option<&str>)] = &[
     ("shutdown-timeout", None),
     ("enable-debug-command", None),
     ("hz", None),
+    ("cluster-enabled", None),
+    ("cluster-config-file", None),
+    ("cluster-port", None),
+    ("cluster-node-timeout", None),
+    ("cluster-replica-validity-factor", Some("cluster-slave-validity-factor")),
+    ("cluster-migration-barrier", None),
+    ("cluster-allow-replica-migration", None),
+    ("cluster-require-full-coverage", None),
+    ("cluster-allow-reads-when-down", None),
+    ("cluster-replica-no-failover", Some("cluster-slave-no-failover")),
 ];
 
 /// Directives accepted because they do not change anything the simulator models.
@@ -375,6 +455,8 @@ pub fn canonical(name: &str) -> Option<&'static str> {
         "slave-announced" => "replica-announced",
         "min-slaves-to-write" => "min-replicas-to-write",
         "min-slaves-max-lag" => "min-replicas-max-lag",
+        "cluster-slave-validity-factor" => "cluster-replica-validity-factor",
+        "cluster-slave-no-failover" => "cluster-replica-no-failover",
         other => other,
     };
     GETTABLE.iter().map(|(n, _)| *n).chain(INERT.iter().copied()).find(|n| *n == alias).filter(|n| *n != "hz")

@@ -13,6 +13,7 @@
 //! simulated disk's, forks are timers.
 
 pub mod cli;
+pub mod cluster;
 pub mod cluster_client;
 pub mod cluster_tool;
 pub mod commands;

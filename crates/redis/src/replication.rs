@@ -226,6 +226,16 @@ impl Replication {
         }
     }
 
+    /// When the connected master last sent anything (`master->lastinteraction`).
+    pub(crate) fn master_last_interaction_ms(&self) -> Option<i64> {
+        self.link_up().then_some(self.last_io_ms)
+    }
+
+    /// When the link to the master went down, if it was ever up (`repl_down_since`).
+    pub(crate) fn down_since_ms(&self) -> Option<i64> {
+        self.link_down_since_ms
+    }
+
     pub(crate) fn link_up(&self) -> bool {
         matches!(self.link, Link::Connected { .. })
     }
@@ -703,7 +713,7 @@ impl Server {
     }
 
     /// `replicationSetMaster`.
-    fn set_master(&mut self, ctx: &mut Ctx<'_>, host: String, port: u16) {
+    pub(crate) fn set_master(&mut self, ctx: &mut Ctx<'_>, host: String, port: u16) {
         let was_master = self.repl.master.is_none();
         self.drop_link(ctx, !was_master);
         self.repl.master = Some(MasterAddr { host, port });
@@ -1266,7 +1276,9 @@ impl Server {
         }
         let has_replicas = self.clients.values().any(|c| c.replica.is_some());
         let period = self.config.repl_ping_replica_period.max(1);
-        if self.repl.master.is_none() && has_replicas && self.repl.cron_loops.is_multiple_of(period) {
+        // A master paused for a cluster manual failover keeps its offset still.
+        let paused = self.writes_paused(now);
+        if self.repl.master.is_none() && has_replicas && self.repl.cron_loops.is_multiple_of(period) && !paused {
             self.feed_replicas(None, b"*1\r\n$4\r\nPING\r\n");
         }
         let timed_out: Vec<ConnId> = self

@@ -2,6 +2,7 @@
 //! the 100 ms server cron, INFO/CONFIG/ROLE, and Redis-format logs. Replication
 //! lives in [`crate::replication`], persistence in [`crate::persistence`].
 
+use crate::cluster::commands::ClientFlags;
 use crate::config::Config;
 use crate::keyspace::{Db, Exec, Feed};
 use crate::persistence::Persistence;
@@ -50,6 +51,10 @@ pub(crate) struct Client {
     pub(crate) replica: Option<ReplicaPeer>,
     /// `REPLCONF listening-port` announced before PSYNC.
     pub(crate) listening_port: u16,
+    /// ASKING / READONLY (cluster mode).
+    pub(crate) cluster_flags: ClientFlags,
+    /// A write parsed while a manual failover paused writes, run when it ends.
+    pub(crate) held: Option<Vec<Vec<u8>>>,
 }
 
 /// A running redis-server.
@@ -82,6 +87,8 @@ pub struct Server {
     pub(crate) stalled: Vec<ConnId>,
     /// MIGRATE's socket cache and the command blocking the server, if any.
     pub(crate) migrate: crate::migrate::Migrate,
+    /// Redis Cluster state, when `cluster-enabled yes`.
+    pub(crate) cluster: Option<Box<crate::cluster::Cluster>>,
 }
 
 /// Follow-ups of a command that must run once its client is back in the map.
@@ -122,6 +129,7 @@ impl Server {
             reply_out: Vec::new(),
             stalled: Vec::new(),
             migrate: crate::migrate::Migrate::default(),
+            cluster: None,
         }
     }
 
@@ -232,7 +240,11 @@ impl Server {
             ctx.exit();
             return;
         }
-        self.log(ctx, '*', &format!("Running mode=standalone, port={}.", self.config.port));
+        if self.config.cluster.enabled && !self.cluster_init(ctx) {
+            return;
+        }
+        let mode = if self.cluster.is_some() { "cluster" } else { "standalone" };
+        self.log(ctx, '*', &format!("Running mode={mode}, port={}.", self.config.port));
         self.log(ctx, '#', "Server initialized");
         self.repl.init(ctx);
         if let Some((host, port)) = self.config.replicaof.clone() {
@@ -271,6 +283,9 @@ impl Server {
             self.replication_cron(ctx);
             self.migrate_close_idle(ctx);
         }
+        if self.cluster.is_some() {
+            self.cluster_cron(ctx);
+        }
         self.persistence_cron(ctx);
         self.cron_loops += 1;
         ctx.set_timer(CRON_PERIOD, TIMER_CRON);
@@ -283,6 +298,10 @@ impl Server {
     fn on_data(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8]) {
         if self.repl.is_master_link(conn) {
             self.on_master_data(ctx, conn, bytes);
+            return;
+        }
+        if self.cluster.is_some() && self.bus_owns(conn) {
+            self.bus_data(ctx, conn, bytes);
             return;
         }
         let Some(client) = self.clients.get_mut(&conn) else { return };
@@ -309,43 +328,64 @@ impl Server {
                 }
                 break;
             }
+            let paused = self.cluster.is_some() && self.writes_paused(ctx.wall_clock_ms());
             let Some(client) = self.clients.get_mut(&conn) else { break };
             if client.wait.is_some() {
                 break;
             }
-            match client.parser.next_command(!client.authenticated) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => {
-                    Value::error(e.reply_text()).encode(&mut out);
-                    send_pending(ctx, conn, &mut out);
-                    self.flush_replica_output(ctx);
-                    ctx.close(conn);
-                    if let Some(client) = self.clients.remove(&conn) {
-                        self.client_gone(ctx, client);
+            // A write held back by a manual failover's pause runs first once the pause ends.
+            let held = if self.cluster.is_some() { client.held.take() } else { None };
+            if let Some(held) = held {
+                if paused {
+                    client.held = Some(held);
+                    if !self.stalled.contains(&conn) {
+                        self.stalled.push(conn);
                     }
                     break;
                 }
-            }
-            let mut name_buf = [0u8; crate::commands::NAME_MAX];
-            let name = crate::commands::lowercase_name(&client.parser.args()[0], &mut name_buf);
-            if crate::commands::is_keyspace(name) {
-                let reply = self.keyspace_command(ctx, conn, name);
-                let propagated = !self.feed.bytes.is_empty();
-                self.flush_feed(ctx);
-                if propagated && let Some(c) = self.clients.get_mut(&conn) {
-                    c.woff = self.repl.offset;
+                args = held;
+            } else {
+                match client.parser.next_command(!client.authenticated) {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) => {
+                        Value::error(e.reply_text()).encode(&mut out);
+                        send_pending(ctx, conn, &mut out);
+                        self.flush_replica_output(ctx);
+                        ctx.close(conn);
+                        if let Some(client) = self.clients.remove(&conn) {
+                            self.client_gone(ctx, client);
+                        }
+                        break;
+                    }
                 }
-                self.persist.before_reply(ctx, &self.config);
-                reply.encode(&mut out);
-                self.post_command(ctx);
-                continue;
-            }
-            let parsed = client.parser.args();
-            args.resize_with(parsed.len(), Vec::new);
-            for (slot, arg) in args.iter_mut().zip(parsed) {
-                slot.clear();
-                slot.extend_from_slice(arg);
+                let mut name_buf = [0u8; crate::commands::NAME_MAX];
+                let name = crate::commands::lowercase_name(&client.parser.args()[0], &mut name_buf);
+                if paused && crate::commands::spec(name).is_some_and(|s| s.write) {
+                    client.held = Some(client.parser.args().to_vec());
+                    if !self.stalled.contains(&conn) {
+                        self.stalled.push(conn);
+                    }
+                    break;
+                }
+                if crate::commands::is_keyspace(name) {
+                    let reply = self.keyspace_command(ctx, conn, name);
+                    let propagated = !self.feed.bytes.is_empty();
+                    self.flush_feed(ctx);
+                    if propagated && let Some(c) = self.clients.get_mut(&conn) {
+                        c.woff = self.repl.offset;
+                    }
+                    self.persist.before_reply(ctx, &self.config);
+                    reply.encode(&mut out);
+                    self.post_command(ctx);
+                    continue;
+                }
+                let parsed = client.parser.args();
+                args.resize_with(parsed.len(), Vec::new);
+                for (slot, arg) in args.iter_mut().zip(parsed) {
+                    slot.clear();
+                    slot.extend_from_slice(arg);
+                }
             }
             send_pending(ctx, conn, &mut out);
             self.flush_replica_output(ctx);
@@ -382,7 +422,15 @@ impl Server {
     fn keyspace_command(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, name: &str) -> Value {
         let Some(client) = self.clients.get_mut(&conn) else { return Value::Nil };
         let args = client.parser.args();
-        if let Dispatch::Reply(v) = check(&self.config, &self.repl, client.authenticated, args, name) {
+        let now_ms = ctx.wall_clock_ms();
+        let reads_when_down = self.config.cluster.allow_reads_when_down;
+        let route = self
+            .cluster
+            .as_deref()
+            .map(|c| (c, &self.dbs[0], ClientFlags { reads_when_down, now_ms, ..client.cluster_flags }));
+        let checked = check(&self.config, &self.repl, route, client.authenticated, args, name);
+        client.cluster_flags.asking = false;
+        if let Dispatch::Reply(v) = checked {
             return v;
         }
         self.commands_processed += 1;
@@ -412,8 +460,13 @@ impl Server {
         }
     }
 
-    fn check(&self, client: &Client, args: &[Vec<u8>], name: &str) -> Dispatch {
-        check(&self.config, &self.repl, client.authenticated, args, name)
+    fn check(&self, client: &Client, args: &[Vec<u8>], name: &str, now_ms: i64) -> Dispatch {
+        let reads_when_down = self.config.cluster.allow_reads_when_down;
+        let route = self
+            .cluster
+            .as_deref()
+            .map(|c| (c, &self.dbs[0], ClientFlags { reads_when_down, now_ms, ..client.cluster_flags }));
+        check(&self.config, &self.repl, route, client.authenticated, args, name)
     }
 
     /// Runs one command; `None` means no reply is sent (SHUTDOWN, a blocked WAIT,
@@ -421,7 +474,10 @@ impl Server {
     fn execute(&mut self, ctx: &mut Ctx<'_>, client: &mut Client, conn: ConnId, args: &[Vec<u8>]) -> Option<Value> {
         let mut name_buf = [0u8; crate::commands::NAME_MAX];
         let name = crate::commands::lowercase_name(&args[0], &mut name_buf);
-        let write = match self.check(client, args, name) {
+        let checked = self.check(client, args, name, ctx.wall_clock_ms());
+        // ASKING lasts for one command (`resetClient`).
+        client.cluster_flags.asking = false;
+        let write = match checked {
             Dispatch::Reply(v) => return Some(v),
             Dispatch::Run { write } => write,
         };
@@ -435,6 +491,27 @@ impl Server {
             }
             "auth" => self.auth(client, &args[1..]),
             "hello" => Value::error("NOPROTO unsupported protocol version"),
+            "cluster" => self.cluster_command(ctx, args),
+            "asking" | "readonly" | "readwrite" if self.cluster.is_none() => {
+                Value::error("ERR This instance has cluster support disabled")
+            }
+            "asking" => {
+                client.cluster_flags.asking = true;
+                Value::ok()
+            }
+            "readonly" | "readwrite" => {
+                client.cluster_flags.readonly = name == "readonly";
+                Value::ok()
+            }
+            "replicaof" | "slaveof" if self.cluster.is_some() => {
+                Value::error("ERR REPLICAOF not allowed in cluster mode.")
+            }
+            "select" if self.cluster.is_some() && crate::commands::parse_int(&args[1]) != Some(0) => {
+                match crate::commands::parse_int(&args[1]) {
+                    Some(_) => Value::error("ERR SELECT is not allowed in cluster mode"),
+                    None => Value::error("ERR value is not an integer or out of range"),
+                }
+            }
             "select" => match crate::commands::parse_int(&args[1]) {
                 Some(db) if db >= 0 && (db as usize) < self.dbs.len() => {
                     client.db = db as usize;
@@ -587,7 +664,7 @@ impl Server {
         for (name, _) in running.matching(b"*").into_iter().filter(|(n, _)| crate::config::canonical(n).is_some()) {
             let (Some(now), Some(default)) = (running.get(&name), defaults.get(&name)) else { continue };
             if name == "port" || now != default || name == "replicaof" && !now.is_empty() {
-                if name.starts_with("slave") || name.starts_with("min-slaves") {
+                if name.starts_with("slave") || name.starts_with("min-slaves") || name.starts_with("cluster-slave") {
                     continue;
                 }
                 let value = if now.is_empty() { "\"\"".to_owned() } else { now };
@@ -718,9 +795,10 @@ impl Server {
         let mut sections = Vec::new();
         if show("server") {
             sections.push(format!(
-                "# Server\r\nredis_version:{VERSION}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_mode:standalone\r\n\
+                "# Server\r\nredis_version:{VERSION}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_mode:{}\r\n\
                  arch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{}\r\n\
                  server_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:10\r\nconfigured_hz:10\r\n",
+                if self.cluster.is_some() { "cluster" } else { "standalone" },
                 self.pid,
                 self.run_id,
                 self.config.port,
@@ -752,6 +830,9 @@ impl Server {
         }
         if show("replication") {
             sections.push(self.info_replication(now_ms));
+        }
+        if show("cluster") {
+            sections.push(format!("# Cluster\r\ncluster_enabled:{}\r\n", u8::from(self.cluster.is_some())));
         }
         if show("keyspace") {
             let mut s = "# Keyspace\r\n".to_owned();
@@ -801,6 +882,8 @@ impl Server {
                 wait: None,
                 replica: None,
                 listening_port: 0,
+                cluster_flags: Default::default(),
+                held: None,
             },
         );
     }
@@ -808,7 +891,14 @@ impl Server {
 
 /// Looks a command up and gates it (unknown, arity, AUTH, read-only replica,
 /// stale data, min-replicas) before it runs.
-fn check(config: &Config, repl: &Replication, authenticated: bool, args: &[Vec<u8>], name: &str) -> Dispatch {
+fn check(
+    config: &Config,
+    repl: &Replication,
+    cluster: Option<(&crate::cluster::Cluster, &crate::keyspace::Db, ClientFlags)>,
+    authenticated: bool,
+    args: &[Vec<u8>],
+    name: &str,
+) -> Dispatch {
     let Some(spec) = crate::commands::spec(name) else {
         let mut tail = String::new();
         for a in &args[1..] {
@@ -831,6 +921,11 @@ fn check(config: &Config, repl: &Replication, authenticated: bool, args: &[Vec<u
     }
     if !authenticated && !matches!(name, "auth" | "hello" | "quit") {
         return Dispatch::Reply(Value::error("NOAUTH Authentication required."));
+    }
+    if let Some((c, db0, flags)) = cluster
+        && let Some(redirect) = crate::cluster::commands::route(c, db0, flags, args, name, spec.write)
+    {
+        return Dispatch::Reply(redirect);
     }
     if repl.master.is_some() {
         if spec.write && config.replica_read_only {
@@ -874,6 +969,9 @@ pub(crate) fn random_hex40(ctx: &mut Ctx<'_>) -> String {
 impl Process for Server {
     fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
         self.handle_input(ctx, input);
+        if self.cluster.is_some() {
+            self.cluster_before_sleep(ctx);
+        }
         // As beforeSleep does: what replicas were given during this input goes out now.
         self.flush_replica_output(ctx);
     }
@@ -894,8 +992,16 @@ impl Server {
                 self.log(ctx, '#', "User requested shutdown...");
                 self.prepare_for_shutdown(ctx, None);
             }
+            Input::Accepted { conn, local_port, peer }
+                if self.cluster.as_ref().is_some_and(|c| c.bus_port == local_port) =>
+            {
+                self.bus_accept(ctx, conn, peer)
+            }
             Input::Accepted { conn, local_port, peer } => self.on_accept(ctx, conn, local_port, peer),
             Input::Data { conn, bytes } => self.on_data(ctx, conn, bytes),
+            Input::Closed { conn, .. } if self.bus_owns(conn) => self.free_link(ctx, conn),
+            Input::Connected { conn } if self.bus_owns(conn) => self.bus_connected(ctx, conn),
+            Input::ConnectFailed { conn, .. } if self.bus_owns(conn) => self.free_link(ctx, conn),
             Input::Closed { conn, reason } => {
                 if self.repl.is_master_link(conn) {
                     self.master_link_closed(ctx);

@@ -1,0 +1,1068 @@
+//! The cluster bus at work (cluster.c `clusterCron`, `clusterProcessPacket`,
+//! `clusterSendPing`, `clusterUpdateState`, `clusterSaveConfig`): links over
+//! the kernel's connections, the 100 ms cron, gossip, handshakes, epochs,
+//! slot-ownership updates, cluster state and nodes.conf.
+
+use super::bus::{self, Body, Gossip, Header, Message};
+use super::{Cluster, Link};
+use super::{
+    FAIL, HANDSHAKE, MASTER, MEET, MYSELF, NOADDR, NOFAILOVER, PFAIL, SLAVE, SLOTS, TODO_FSYNC_CONFIG,
+    TODO_HANDLE_FAILOVER, TODO_HANDLE_MANUALFAILOVER, TODO_SAVE_CONFIG, TODO_UPDATE_STATE,
+};
+use crate::server::Server;
+use sim::{ConnId, Ctx};
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+/// `CLUSTER_WRITABLE_DELAY`: a master stays FAIL this long after start.
+const WRITABLE_DELAY_MS: i64 = 2000;
+const MIN_REJOIN_DELAY_MS: i64 = 500;
+const MAX_REJOIN_DELAY_MS: i64 = 5000;
+
+/// Which nodes a PONG broadcast reaches.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Broadcast {
+    All,
+    LocalSlaves,
+}
+
+impl Server {
+    pub(crate) fn cl(&mut self) -> &mut Cluster {
+        self.cluster.as_deref_mut().expect("cluster mode")
+    }
+
+    pub(crate) fn clr(&self) -> &Cluster {
+        self.cluster.as_deref().expect("cluster mode")
+    }
+
+    pub(crate) fn node_timeout(&self) -> i64 {
+        self.config.cluster.node_timeout as i64
+    }
+
+    /// `clusterInit`: loads nodes.conf or creates a new identity, and listens
+    /// on the bus port. False if the server must not start.
+    pub(crate) fn cluster_init(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        let now = ctx.wall_clock_ms();
+        let file = self.config.cluster.config_file.clone();
+        let text = ctx.disk().read(&file).map(|b| String::from_utf8_lossy(b).into_owned());
+        let fresh = text.as_deref().is_none_or(|t| t.trim().is_empty());
+        let cluster = if fresh {
+            let c = Cluster::new(crate::server::random_hex40(ctx), now);
+            self.log(ctx, '*', &format!("No cluster configuration found, I'm {}", c.me().name));
+            c
+        } else {
+            match Cluster::load(text.as_deref().unwrap_or(""), now) {
+                Ok(mut c) => {
+                    c.saved_once = true;
+                    self.log(ctx, '*', &format!("Node configuration loaded, I'm {:.40}", c.me().name));
+                    c
+                }
+                Err(e) => {
+                    self.log(ctx, '#', &e);
+                    ctx.exit();
+                    return false;
+                }
+            }
+        };
+        self.cluster = Some(Box::new(cluster));
+        if fresh {
+            self.save_cluster_config(ctx, true);
+        }
+        let port = self.config.port;
+        let bus_port = if self.config.cluster.port != 0 { self.config.cluster.port } else { port.wrapping_add(10000) };
+        if self.config.cluster.port == 0 && port > 55535 {
+            self.log(ctx, '#', "Redis port number too high. Cluster communication port is 10,000 port numbers higher than your Redis port. Your Redis port number must be 55535 or less.");
+            ctx.exit();
+            return false;
+        }
+        if ctx.listen(bus_port).is_err() {
+            self.log(
+                ctx,
+                '#',
+                &format!(
+                    "Warning: Could not create server TCP listening socket *:{bus_port}: bind: Address already in use"
+                ),
+            );
+            self.log(ctx, '#', &format!("Failed listening on port {bus_port} (cluster), aborting."));
+            ctx.exit();
+            return false;
+        }
+        let c = self.cl();
+        c.bus_port = bus_port;
+        c.saved_once = true;
+        let me = c.me_mut();
+        me.port = port;
+        me.cport = bus_port;
+        true
+    }
+
+    /// `clusterSaveConfig`: nodes.conf on the node's disk, fsynced when asked.
+    pub(crate) fn save_cluster_config(&mut self, ctx: &mut Ctx<'_>, fsync: bool) {
+        let text = self.clr().config_text();
+        let file = self.config.cluster.config_file.clone();
+        let disk = ctx.disk();
+        disk.write(&file, text.as_bytes());
+        if fsync {
+            disk.fsync(&file);
+        }
+    }
+
+    /// `clusterBeforeSleep`.
+    pub(crate) fn cluster_before_sleep(&mut self, ctx: &mut Ctx<'_>) {
+        let todo = std::mem::take(&mut self.cl().todo);
+        if todo == 0 {
+            return;
+        }
+        if todo & TODO_HANDLE_MANUALFAILOVER != 0 {
+            if self.clr().me().is_slave() {
+                self.handle_manual_failover(ctx);
+                self.handle_slave_failover(ctx);
+            }
+        } else if todo & TODO_HANDLE_FAILOVER != 0 {
+            self.handle_slave_failover(ctx);
+        }
+        if todo & TODO_UPDATE_STATE != 0 {
+            self.update_cluster_state(ctx);
+        }
+        if todo & TODO_SAVE_CONFIG != 0 {
+            self.save_cluster_config(ctx, todo & TODO_FSYNC_CONFIG != 0);
+        }
+        // Work the steps above flagged again waits for the next input, as in Redis.
+    }
+
+    /// `clusterCron`, every 100 ms.
+    pub(crate) fn cluster_cron(&mut self, ctx: &mut Ctx<'_>) {
+        let now = ctx.wall_clock_ms();
+        let nt = self.node_timeout();
+        let handshake_timeout = nt.max(1000);
+        if self.clr().paused_until.is_some_and(|t| now >= t) {
+            self.cl().paused_until = None;
+            self.resume_paused_clients(ctx);
+        }
+        let c = self.cl();
+        c.iteration += 1;
+        let iteration = c.iteration;
+        c.stats_pfail_nodes = 0;
+        let mut update_state = false;
+        for i in c.indices() {
+            let c = self.cl();
+            let n = c.node(i);
+            if n.flags & (MYSELF | NOADDR) != 0 {
+                continue;
+            }
+            let (pfail, expired, no_link) =
+                (n.timed_out(), n.in_handshake() && now - n.ctime > handshake_timeout, n.link.is_none());
+            if pfail {
+                c.stats_pfail_nodes += 1;
+            }
+            if expired {
+                self.delete_node(ctx, i);
+                continue;
+            }
+            if no_link {
+                self.connect_node(ctx, i, now);
+            }
+        }
+        // About once a second, ping the node with the oldest pong among five random ones.
+        if iteration.is_multiple_of(10) {
+            let mut best: Option<(usize, i64)> = None;
+            for _ in 0..5 {
+                let Some(i) = self.random_node(ctx) else { continue };
+                let n = self.clr().node(i);
+                if n.link.is_none() || n.ping_sent != 0 || n.flags & (MYSELF | HANDSHAKE) != 0 {
+                    continue;
+                }
+                if best.is_none_or(|(_, p)| p > n.pong_received) {
+                    best = Some((i, n.pong_received));
+                }
+            }
+            if let Some((i, _)) = best {
+                self.send_ping_to(ctx, i, bus::PING);
+            }
+        }
+        let mut orphaned_masters = 0;
+        let mut max_slaves = 0;
+        let mut this_slaves = 0;
+        let my_master = self.clr().me().slaveof;
+        let i_am_slave = self.clr().me().is_slave();
+        for i in self.clr().indices() {
+            let c = self.clr();
+            let Some(n) = c.nodes[i].as_ref() else { continue };
+            if n.flags & (MYSELF | NOADDR | HANDSHAKE) != 0 {
+                continue;
+            }
+            if i_am_slave && n.is_master() && !n.failed() {
+                let ok = c.count_non_failing_replicas(i);
+                if ok == 0 && n.numslots > 0 && n.flags & super::MIGRATE_TO != 0 {
+                    orphaned_masters += 1;
+                }
+                max_slaves = max_slaves.max(ok);
+                if my_master == Some(i) {
+                    this_slaves = ok;
+                }
+            }
+            let ping_delay = now - n.ping_sent;
+            let data_delay = now - n.data_received;
+            if let Some(conn) = n.link
+                && c.links.get(&conn).is_some_and(|l| now - l.ctime > nt)
+                && n.ping_sent != 0
+                && ping_delay > nt / 2
+                && data_delay > nt / 2
+            {
+                // No answer and no traffic for half the timeout: try a fresh connection.
+                self.free_link(ctx, conn);
+            }
+            let c = self.clr();
+            let n = c.node(i);
+            if n.link.is_some() && n.ping_sent == 0 && now - n.pong_received > nt / 2 {
+                self.send_ping_to(ctx, i, bus::PING);
+                continue;
+            }
+            if c.mf_end != 0 && c.me().is_master() && c.mf_slave == Some(i) && n.link.is_some() {
+                self.send_ping_to(ctx, i, bus::PING);
+                continue;
+            }
+            if n.ping_sent == 0 {
+                continue;
+            }
+            if now - n.ping_sent > nt && now - n.data_received > nt && n.flags & (PFAIL | FAIL) == 0 {
+                let name = n.name.clone();
+                self.cl().node_mut(i).flags |= PFAIL;
+                update_state = true;
+                self.log(ctx, '.', &format!("*** NODE {name} possibly failing"));
+            }
+        }
+        // A replica restarted from nodes.conf starts replicating here.
+        let c = self.clr();
+        if let Some(m) = c.me().slaveof
+            && c.me().is_slave()
+            && self.repl.master.is_none()
+            && c.node(m).flags & NOADDR == 0
+            && !c.node(m).ip.is_empty()
+        {
+            let (ip, port) = (c.node(m).ip.clone(), c.node(m).port);
+            self.set_master(ctx, ip, port);
+        }
+        self.manual_failover_check_timeout(ctx, now);
+        if self.clr().me().is_slave() {
+            self.handle_manual_failover(ctx);
+            self.handle_slave_failover(ctx);
+            if orphaned_masters > 0
+                && max_slaves >= 2
+                && this_slaves == max_slaves
+                && self.config.cluster.allow_replica_migration
+            {
+                self.handle_slave_migration(ctx, max_slaves);
+            }
+        }
+        if update_state || !self.clr().state_ok {
+            self.update_cluster_state(ctx);
+        }
+    }
+
+    fn random_node(&mut self, ctx: &mut Ctx<'_>) -> Option<usize> {
+        let len = self.clr().nodes.len() as u64;
+        let i = ctx.rng().below(len) as usize;
+        self.clr().nodes[i].as_ref().map(|_| i)
+    }
+
+    fn connect_node(&mut self, ctx: &mut Ctx<'_>, i: usize, now: i64) {
+        let n = self.clr().node(i);
+        let Ok(ip) = n.ip.parse::<Ipv4Addr>() else {
+            // No usable address yet: failure detection still needs a pending ping.
+            if n.ping_sent == 0 {
+                self.cl().node_mut(i).ping_sent = now;
+            }
+            return;
+        };
+        let conn = ctx.connect(SocketAddrV4::new(ip, n.cport));
+        let peer_ip = n.ip.clone();
+        let c = self.cl();
+        c.links.insert(
+            conn,
+            Link {
+                node: Some(i),
+                inbound: false,
+                ctime: now,
+                connected: false,
+                peer_ip,
+                inbuf: Vec::new(),
+                pending: Vec::new(),
+            },
+        );
+        c.node_mut(i).link = Some(conn);
+    }
+
+    /// `clusterDelNode` plus closing its links.
+    pub(crate) fn delete_node(&mut self, ctx: &mut Ctx<'_>, i: usize) {
+        for conn in self.cl().del_node(i) {
+            ctx.close(conn);
+        }
+    }
+
+    /// `freeClusterLink`.
+    pub(crate) fn free_link(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+        let c = self.cl();
+        let Some(link) = c.links.remove(&conn) else { return };
+        if let Some(i) = link.node
+            && let Some(n) = c.nodes[i].as_mut()
+        {
+            if n.link == Some(conn) {
+                n.link = None;
+            }
+            if n.inbound == Some(conn) {
+                n.inbound = None;
+            }
+        }
+        ctx.close(conn);
+    }
+
+    pub(crate) fn bus_owns(&self, conn: ConnId) -> bool {
+        self.cluster.as_ref().is_some_and(|c| c.links.contains_key(&conn))
+    }
+
+    pub(crate) fn bus_accept(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, peer: SocketAddrV4) {
+        let now = ctx.wall_clock_ms();
+        self.cl().links.insert(
+            conn,
+            Link {
+                node: None,
+                inbound: true,
+                ctime: now,
+                connected: true,
+                peer_ip: peer.ip().to_string(),
+                inbuf: Vec::new(),
+                pending: Vec::new(),
+            },
+        );
+    }
+
+    /// `clusterLinkConnectHandler`: PING (or MEET) at once, keeping an older pending ping's time.
+    pub(crate) fn bus_connected(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+        let c = self.cl();
+        let Some(link) = c.links.get_mut(&conn) else { return };
+        link.connected = true;
+        let pending = std::mem::take(&mut link.pending);
+        let node = link.node;
+        if !pending.is_empty() {
+            ctx.send(conn, &pending);
+        }
+        let Some(i) = node else { return };
+        let old_ping_sent = self.clr().node(i).ping_sent;
+        let kind = if self.clr().node(i).flags & MEET != 0 { bus::MEET } else { bus::PING };
+        self.send_ping(ctx, conn, kind);
+        let n = self.cl().node_mut(i);
+        if old_ping_sent != 0 {
+            n.ping_sent = old_ping_sent;
+        }
+        n.flags &= !MEET;
+    }
+
+    pub(crate) fn bus_data(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8]) {
+        let Some(link) = self.cl().links.get_mut(&conn) else { return };
+        link.inbuf.extend_from_slice(bytes);
+        loop {
+            let Some(link) = self.cl().links.get_mut(&conn) else { return };
+            let Some(len) = bus::Message::announced_len(&link.inbuf) else { return };
+            if &link.inbuf[..4] != b"RCmb" || len < bus::HEADER_LEN {
+                self.log(ctx, '-', "Bad message length or signature received from Cluster bus.");
+                self.free_link(ctx, conn);
+                return;
+            }
+            if link.inbuf.len() < len {
+                return;
+            }
+            let rest = link.inbuf.split_off(len);
+            let frame = std::mem::replace(&mut link.inbuf, rest);
+            match Message::decode(&frame) {
+                Ok(msg) => self.process_packet(ctx, conn, msg),
+                Err(_) => {
+                    self.free_link(ctx, conn);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Builds the header every message carries (`clusterBuildMessageHdr`).
+    fn bus_header(&self, kind: u16) -> Header {
+        let c = self.clr();
+        let me = c.me();
+        let master = if me.is_slave() { me.slaveof } else { None };
+        let (slots, config_epoch) = match master {
+            Some(m) => (c.node(m).slots.clone(), c.node(m).config_epoch),
+            None => (me.slots.clone(), me.config_epoch),
+        };
+        Header {
+            kind,
+            port: self.config.port,
+            current_epoch: c.current_epoch,
+            config_epoch,
+            offset: self.repl.offset.max(0) as u64,
+            sender: me.name.clone(),
+            slots,
+            slaveof: master.map(|m| c.node(m).name.clone()),
+            myip: String::new(),
+            cport: c.bus_port,
+            pport: 0,
+            flags: me.flags,
+            state: if c.state_ok { 0 } else { 1 },
+            mflags: if me.is_master() && c.mf_end != 0 { bus::MFLAG_PAUSED } else { 0 },
+        }
+    }
+
+    pub(crate) fn bus_send(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, msg: &Message) {
+        let c = self.cl();
+        let Some(link) = c.links.get_mut(&conn) else { return };
+        if link.connected {
+            ctx.send_with(conn, |buf| msg.encode(buf));
+        } else {
+            msg.encode(&mut link.pending);
+        }
+        if let Some(n) = c.stats_sent.get_mut(msg.header.kind as usize) {
+            *n += 1;
+        }
+    }
+
+    pub(crate) fn send_ping_to(&mut self, ctx: &mut Ctx<'_>, i: usize, kind: u16) {
+        if let Some(conn) = self.clr().node(i).link {
+            self.send_ping(ctx, conn, kind);
+        }
+    }
+
+    /// `clusterSendPing`: a PING/PONG/MEET with the gossip section Redis picks.
+    pub(crate) fn send_ping(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, kind: u16) {
+        let now = ctx.wall_clock_ms();
+        let known = self.clr().known_nodes();
+        let mut freshnodes = known as i64 - 2;
+        let wanted = ((known / 10).max(3) as i64).min(freshnodes).max(0);
+        let link_node = self.clr().links.get(&conn).and_then(|l| l.node);
+        if kind == bus::PING
+            && let Some(i) = link_node
+        {
+            self.cl().node_mut(i).ping_sent = now;
+        }
+        let mut pfail_wanted = self.clr().stats_pfail_nodes;
+        let mut picked: Vec<usize> = Vec::new();
+        let mut iterations = wanted * 3;
+        while freshnodes > 0 && (picked.len() as i64) < wanted && iterations > 0 {
+            iterations -= 1;
+            let Some(i) = self.random_node(ctx) else { continue };
+            let c = self.clr();
+            let n = c.node(i);
+            if i == c.myself || n.timed_out() {
+                continue;
+            }
+            if n.flags & (HANDSHAKE | NOADDR) != 0 || (n.link.is_none() && n.numslots == 0) {
+                freshnodes -= 1;
+                continue;
+            }
+            if picked.contains(&i) {
+                continue;
+            }
+            picked.push(i);
+            freshnodes -= 1;
+        }
+        if pfail_wanted > 0 {
+            let c = self.clr();
+            for &i in c.by_name.values() {
+                if pfail_wanted == 0 {
+                    break;
+                }
+                let n = c.node(i);
+                if n.flags & (HANDSHAKE | NOADDR) != 0 || !n.timed_out() {
+                    continue;
+                }
+                picked.push(i);
+                pfail_wanted -= 1;
+            }
+        }
+        let c = self.clr();
+        let entries = picked
+            .iter()
+            .map(|&i| {
+                let n = c.node(i);
+                Gossip {
+                    name: n.name.clone(),
+                    ping_sent: (n.ping_sent / 1000) as u32,
+                    pong_received: (n.pong_received / 1000) as u32,
+                    ip: n.ip.clone(),
+                    port: n.port,
+                    cport: n.cport,
+                    flags: n.flags,
+                    pport: 0,
+                }
+            })
+            .collect();
+        let msg = Message { header: self.bus_header(kind), body: Body::Gossip(entries) };
+        self.bus_send(ctx, conn, &msg);
+    }
+
+    /// Sends a header-only or fixed-payload message to every linked node but handshake ones.
+    pub(crate) fn broadcast(&mut self, ctx: &mut Ctx<'_>, kind: u16, body: Body, mflags: u8) {
+        let mut header = self.bus_header(kind);
+        header.mflags |= mflags;
+        let msg = Message { header, body };
+        let c = self.clr();
+        let targets: Vec<ConnId> = c
+            .by_name
+            .values()
+            .filter_map(|&i| {
+                let n = c.node(i);
+                (n.flags & (MYSELF | HANDSHAKE) == 0).then_some(n.link).flatten()
+            })
+            .collect();
+        for conn in targets {
+            self.bus_send(ctx, conn, &msg);
+        }
+    }
+
+    /// `clusterBroadcastPong`.
+    pub(crate) fn broadcast_pong(&mut self, ctx: &mut Ctx<'_>, target: Broadcast) {
+        let c = self.clr();
+        let my_master = c.me().slaveof;
+        let conns: Vec<ConnId> = c
+            .by_name
+            .values()
+            .filter_map(|&i| {
+                let n = c.node(i);
+                if n.flags & (MYSELF | HANDSHAKE) != 0 {
+                    return None;
+                }
+                if target == Broadcast::LocalSlaves && !(n.is_slave() && n.slaveof.is_some() && n.slaveof == my_master)
+                {
+                    return None;
+                }
+                n.link
+            })
+            .collect();
+        for conn in conns {
+            self.send_ping(ctx, conn, bus::PONG);
+        }
+    }
+
+    /// `clusterSendUpdate`: tells a stale node who owns its slots now.
+    fn send_update(&mut self, ctx: &mut Ctx<'_>, conn: Option<ConnId>, about: usize) {
+        let Some(conn) = conn else { return };
+        let c = self.clr();
+        let n = c.node(about);
+        let body = Body::Update { config_epoch: n.config_epoch, name: n.name.clone(), slots: n.slots.clone() };
+        let msg = Message { header: self.bus_header(bus::UPDATE), body };
+        self.bus_send(ctx, conn, &msg);
+    }
+
+    pub(crate) fn send_to(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, kind: u16) {
+        let msg = Message { header: self.bus_header(kind), body: Body::Empty };
+        self.bus_send(ctx, conn, &msg);
+    }
+
+    /// `clusterProcessPacket`.
+    fn process_packet(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, msg: Message) {
+        let now = ctx.wall_clock_ms();
+        let h = &msg.header;
+        let kind = h.kind;
+        let c = self.cl();
+        if let Some(n) = c.stats_received.get_mut(kind as usize) {
+            *n += 1;
+        }
+        let Some(link) = c.links.get(&conn) else { return };
+        let (link_inbound, link_node, peer_ip) = (link.inbound, link.node, link.peer_ip.clone());
+        let sender = match link_node {
+            Some(i) if !c.node(i).in_handshake() => Some(i),
+            _ => c.lookup(&h.sender),
+        };
+        if let Some(s) = sender {
+            c.node_mut(s).data_received = now;
+            if link_inbound && link_node.is_none() {
+                if let Some(l) = c.links.get_mut(&conn) {
+                    l.node = Some(s);
+                }
+                c.node_mut(s).inbound = Some(conn);
+            }
+        }
+        let mut sender_config_epoch = 0;
+        let mut sender_current_epoch = 0;
+        if let Some(s) = sender
+            && !c.node(s).in_handshake()
+        {
+            sender_current_epoch = h.current_epoch;
+            sender_config_epoch = h.config_epoch;
+            if sender_current_epoch > c.current_epoch {
+                c.current_epoch = sender_current_epoch;
+            }
+            if sender_config_epoch > c.node(s).config_epoch {
+                c.node_mut(s).config_epoch = sender_config_epoch;
+                c.todo |= TODO_SAVE_CONFIG | TODO_FSYNC_CONFIG;
+            }
+            let n = c.node_mut(s);
+            n.repl_offset = h.offset as i64;
+            if c.mf_end != 0
+                && c.me().is_slave()
+                && c.me().slaveof == Some(s)
+                && h.mflags & bus::MFLAG_PAUSED != 0
+                && c.mf_master_offset == -1
+            {
+                c.mf_master_offset = h.offset as i64;
+                c.todo |= TODO_HANDLE_MANUALFAILOVER;
+                let off = c.mf_master_offset;
+                self.log(ctx, '#', &format!("Received replication offset for paused master manual failover: {off}"));
+            }
+        }
+        if kind == bus::PING || kind == bus::MEET {
+            let c = self.cl();
+            if kind == bus::MEET || c.me().ip.is_empty() {
+                let my_ip = ctx.ip().to_string();
+                if c.me().ip != my_ip {
+                    c.me_mut().ip = my_ip.clone();
+                    c.todo |= TODO_SAVE_CONFIG;
+                    self.log(ctx, '#', &format!("IP address for this node updated to {my_ip}"));
+                }
+            }
+            if sender.is_none() && kind == bus::MEET {
+                let name = random_name(ctx);
+                let c2 = self.cl();
+                let i = c2.create_node(name, HANDSHAKE, now);
+                let n = c2.node_mut(i);
+                n.ip = if h.myip.is_empty() { peer_ip.clone() } else { h.myip.clone() };
+                n.port = h.port;
+                n.cport = h.cport;
+                c2.todo |= TODO_SAVE_CONFIG;
+                self.process_gossip(ctx, &msg, None, now);
+            }
+            self.send_ping(ctx, conn, bus::PONG);
+        }
+        let h = &msg.header;
+        match kind {
+            bus::PING | bus::PONG | bus::MEET => {
+                if !link_inbound && let Some(ln) = link_node {
+                    let c = self.cl();
+                    if c.node(ln).in_handshake() {
+                        if let Some(s) = sender {
+                            // We already know it: keep the known node, drop the handshake one.
+                            self.update_address_if_needed(ctx, s, conn, &peer_ip, h);
+                            self.delete_node(ctx, ln);
+                            self.cl().todo |= TODO_SAVE_CONFIG | TODO_UPDATE_STATE;
+                            return;
+                        }
+                        c.rename(ln, &h.sender);
+                        let n = c.node_mut(ln);
+                        n.flags &= !HANDSHAKE;
+                        n.flags |= h.flags & (MASTER | SLAVE);
+                        c.todo |= TODO_SAVE_CONFIG;
+                        // The renamed node is the sender from now on.
+                        return self.process_known_ping(ctx, conn, &msg, ln, link_inbound, sender_config_epoch, now);
+                    } else if c.node(ln).name != h.sender {
+                        let n = c.node_mut(ln);
+                        n.flags |= NOADDR;
+                        n.ip.clear();
+                        n.port = 0;
+                        n.cport = 0;
+                        c.todo |= TODO_SAVE_CONFIG;
+                        self.free_link(ctx, conn);
+                        return;
+                    }
+                }
+                if let Some(s) = sender {
+                    self.process_known_ping(ctx, conn, &msg, s, link_inbound, sender_config_epoch, now);
+                }
+            }
+            bus::FAIL => {
+                let Body::Fail(about) = &msg.body else { return };
+                match sender {
+                    Some(_) => {
+                        let c = self.cl();
+                        if let Some(f) = c.lookup(about)
+                            && c.node(f).flags & (FAIL | MYSELF) == 0
+                        {
+                            let n = c.node_mut(f);
+                            n.flags = (n.flags | FAIL) & !PFAIL;
+                            n.fail_time = now;
+                            c.todo |= TODO_SAVE_CONFIG | TODO_UPDATE_STATE;
+                            self.log(ctx, '*', &format!("FAIL message received from {} about {about}", h.sender));
+                        }
+                    }
+                    None => self.log(
+                        ctx,
+                        '*',
+                        &format!("Ignoring FAIL message from unknown node {} about {about}", h.sender),
+                    ),
+                }
+            }
+            bus::AUTH_REQUEST => {
+                if let Some(s) = sender {
+                    self.send_failover_auth_if_needed(ctx, s, h, now);
+                }
+            }
+            bus::AUTH_ACK => {
+                let c = self.cl();
+                if let Some(s) = sender
+                    && c.node(s).is_master()
+                    && c.node(s).numslots > 0
+                    && sender_current_epoch >= c.failover_auth_epoch
+                {
+                    c.failover_auth_count += 1;
+                    c.todo |= TODO_HANDLE_FAILOVER;
+                }
+            }
+            bus::MFSTART => {
+                let c = self.cl();
+                let myself = c.myself;
+                let Some(s) = sender.filter(|&s| c.node(s).slaveof == Some(myself)) else { return };
+                self.reset_manual_failover(ctx);
+                let c = self.cl();
+                c.mf_end = now + super::failover::MF_TIMEOUT_MS;
+                c.mf_slave = Some(s);
+                c.paused_until = Some(now + super::failover::MF_TIMEOUT_MS * 2);
+                let name = c.node(s).name.clone();
+                self.log(ctx, '#', &format!("Manual failover requested by replica {name}."));
+                self.send_ping(ctx, conn, bus::PING);
+            }
+            bus::UPDATE => {
+                let Body::Update { config_epoch, name, slots } = &msg.body else { return };
+                if sender.is_none() {
+                    return;
+                }
+                let c = self.cl();
+                let Some(n) = c.lookup(name) else { return };
+                if c.node(n).config_epoch >= *config_epoch {
+                    return;
+                }
+                if c.node(n).is_slave() {
+                    c.set_node_as_master(n);
+                }
+                c.node_mut(n).config_epoch = *config_epoch;
+                c.todo |= TODO_SAVE_CONFIG | TODO_FSYNC_CONFIG;
+                self.update_slots_config_with(ctx, n, *config_epoch, slots);
+            }
+            _ => {}
+        }
+    }
+
+    /// The PING/PONG/MEET handling once the sender is a known node.
+    #[allow(clippy::too_many_arguments)]
+    fn process_known_ping(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        conn: ConnId,
+        msg: &Message,
+        sender: usize,
+        link_inbound: bool,
+        sender_config_epoch: u64,
+        now: i64,
+    ) {
+        let h = &msg.header;
+        let kind = h.kind;
+        let peer_ip = self.clr().links.get(&conn).map(|l| l.peer_ip.clone()).unwrap_or_default();
+        let c = self.cl();
+        let n = c.node_mut(sender);
+        n.flags = (n.flags & !NOFAILOVER) | (h.flags & NOFAILOVER);
+        if kind == bus::PING && !c.node(sender).in_handshake() {
+            self.update_address_if_needed(ctx, sender, conn, &peer_ip, h);
+        }
+        let c = self.cl();
+        if !link_inbound && kind == bus::PONG && c.node(sender).link == Some(conn) {
+            let n = c.node_mut(sender);
+            n.pong_received = now;
+            n.ping_sent = 0;
+            if n.timed_out() {
+                n.flags &= !PFAIL;
+                c.todo |= TODO_SAVE_CONFIG | TODO_UPDATE_STATE;
+            } else if n.failed() {
+                self.clear_node_failure_if_needed(ctx, sender, now);
+            }
+        }
+        // Role switches.
+        let c = self.cl();
+        match &h.slaveof {
+            None => c.set_node_as_master(sender),
+            Some(master_name) => {
+                let master = c.lookup(master_name);
+                if c.node(sender).is_master() {
+                    c.del_node_slots(sender);
+                    let n = c.node_mut(sender);
+                    n.flags = (n.flags & !(MASTER | super::MIGRATE_TO)) | SLAVE;
+                    c.todo |= TODO_SAVE_CONFIG | TODO_UPDATE_STATE;
+                }
+                if let Some(m) = master
+                    && c.node(sender).slaveof != Some(m)
+                {
+                    if let Some(old) = c.node(sender).slaveof {
+                        c.remove_replica(old, sender);
+                    }
+                    c.add_replica(m, sender);
+                    c.node_mut(sender).slaveof = Some(m);
+                    c.todo |= TODO_SAVE_CONFIG;
+                }
+            }
+        }
+        let c = self.clr();
+        let sender_master = if c.node(sender).is_master() { Some(sender) } else { c.node(sender).slaveof };
+        let dirty_slots = sender_master.is_some_and(|m| c.node(m).slots[..] != h.slots[..]);
+        if dirty_slots && c.node(sender).is_master() {
+            self.update_slots_config_with(ctx, sender, sender_config_epoch, &h.slots);
+        }
+        if dirty_slots {
+            let c = self.clr();
+            for slot in 0..SLOTS {
+                if !bus::bit(&h.slots, slot) {
+                    continue;
+                }
+                let Some(owner) = c.owner(slot) else { continue };
+                if owner == sender {
+                    continue;
+                }
+                if c.node(owner).config_epoch > sender_config_epoch {
+                    let (a, b) = (c.node(sender).name.clone(), c.node(owner).name.clone());
+                    let link = c.node(sender).link;
+                    self.log(
+                        ctx,
+                        '-',
+                        &format!("Node {a} has old slots configuration, sending an UPDATE message about {b}"),
+                    );
+                    self.send_update(ctx, link, owner);
+                    break;
+                }
+            }
+        }
+        let c = self.clr();
+        if c.me().is_master() && c.node(sender).is_master() && sender_config_epoch == c.me().config_epoch {
+            self.handle_config_epoch_collision(ctx, sender);
+        }
+        self.process_gossip(ctx, msg, Some(sender), now);
+    }
+
+    /// `nodeUpdateAddressIfNeeded`.
+    fn update_address_if_needed(&mut self, ctx: &mut Ctx<'_>, i: usize, conn: ConnId, peer_ip: &str, h: &Header) {
+        let c = self.cl();
+        if c.node(i).link == Some(conn) {
+            return;
+        }
+        let ip = if h.myip.is_empty() { peer_ip.to_owned() } else { h.myip.clone() };
+        let n = c.node(i);
+        if n.port == h.port && n.cport == h.cport && n.ip == ip {
+            return;
+        }
+        let old_link = n.link;
+        let n = c.node_mut(i);
+        n.ip = ip.clone();
+        n.port = h.port;
+        n.cport = h.cport;
+        n.flags &= !NOADDR;
+        let name = n.name.clone();
+        if let Some(l) = old_link {
+            self.free_link(ctx, l);
+        }
+        self.log(ctx, '#', &format!("Address updated for node {name}, now {ip}:{}", h.port));
+        let c = self.clr();
+        if c.me().is_slave() && c.me().slaveof == Some(i) {
+            self.set_master(ctx, ip, h.port);
+        }
+        self.cl().todo |= TODO_SAVE_CONFIG | TODO_UPDATE_STATE;
+    }
+
+    /// `clusterProcessGossipSection`.
+    fn process_gossip(&mut self, ctx: &mut Ctx<'_>, msg: &Message, sender: Option<usize>, now: i64) {
+        let Body::Gossip(entries) = &msg.body else { return };
+        let nt = self.node_timeout();
+        for g in entries {
+            let c = self.cl();
+            match c.lookup(&g.name) {
+                Some(i) => {
+                    if let Some(s) = sender
+                        && c.node(s).is_master()
+                        && i != c.myself
+                    {
+                        if g.flags & (FAIL | PFAIL) != 0 {
+                            let n = c.node_mut(i);
+                            match n.fail_reports.iter_mut().find(|(who, _)| *who == s) {
+                                Some(r) => r.1 = now,
+                                None => {
+                                    n.fail_reports.push((s, now));
+                                    let (a, b) = (c.node(s).name.clone(), c.node(i).name.clone());
+                                    self.log(ctx, '-', &format!("Node {a} reported node {b} as not reachable."));
+                                }
+                            }
+                            self.mark_node_as_failing_if_needed(ctx, i, now);
+                        } else {
+                            let n = c.node_mut(i);
+                            let before = n.fail_reports.len();
+                            n.fail_reports.retain(|(who, _)| *who != s);
+                            if n.fail_reports.len() != before {
+                                let (a, b) = (c.node(s).name.clone(), c.node(i).name.clone());
+                                self.log(ctx, '-', &format!("Node {a} reported node {b} is back online."));
+                            }
+                        }
+                    }
+                    let c = self.cl();
+                    if g.flags & (FAIL | PFAIL) == 0 && c.node(i).ping_sent == 0 && c.failure_reports(i, now, nt) == 0 {
+                        let pong = i64::from(g.pong_received) * 1000;
+                        let n = c.node_mut(i);
+                        if pong <= now + 500 && pong > n.pong_received {
+                            n.pong_received = pong;
+                        }
+                    }
+                    let n = c.node(i);
+                    if n.flags & (FAIL | PFAIL) != 0
+                        && g.flags & NOADDR == 0
+                        && g.flags & (FAIL | PFAIL) == 0
+                        && (n.ip != g.ip || n.port != g.port || n.cport != g.cport)
+                    {
+                        let link = n.link;
+                        let n = c.node_mut(i);
+                        n.ip = g.ip.clone();
+                        n.port = g.port;
+                        n.cport = g.cport;
+                        n.flags &= !NOADDR;
+                        if let Some(l) = link {
+                            self.free_link(ctx, l);
+                        }
+                    }
+                }
+                None => {
+                    if sender.is_some() && g.flags & NOADDR == 0 && !c.blacklisted(&g.name, now) {
+                        // Flags as gossiped; its master is learnt from its own PONG.
+                        let i = c.create_node(g.name.clone(), g.flags & !MYSELF, now);
+                        let n = c.node_mut(i);
+                        n.ip = g.ip.clone();
+                        n.port = g.port;
+                        n.cport = g.cport;
+                    }
+                }
+            }
+        }
+    }
+
+    /// `clusterUpdateSlotsConfigWith`: rebinds the slots `sender` claims with a newer epoch.
+    pub(crate) fn update_slots_config_with(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        sender: usize,
+        sender_epoch: u64,
+        slots: &bus::SlotBits,
+    ) {
+        let c = self.clr();
+        if sender == c.myself {
+            self.log(ctx, '#', "Discarding UPDATE message about myself.");
+            return;
+        }
+        let cur_master = if c.me().is_master() { Some(c.myself) } else { c.me().slaveof };
+        let mut new_master = None;
+        let mut dirty: Vec<usize> = Vec::new();
+        let mut sender_slots = 0;
+        let mut migrated_our_slots = 0;
+        let myself = c.myself;
+        for slot in 0..SLOTS {
+            if !bus::bit(slots, slot) {
+                continue;
+            }
+            sender_slots += 1;
+            let c = self.clr();
+            let owner = c.owner(slot);
+            if owner == Some(sender) || c.importing.contains_key(&(slot as u16)) {
+                continue;
+            }
+            if owner.is_none_or(|o| c.node(o).config_epoch < sender_epoch) {
+                if owner == Some(myself) && self.count_keys_in_slot(slot) > 0 {
+                    dirty.push(slot);
+                }
+                if owner.is_some() && owner == cur_master {
+                    new_master = Some(sender);
+                    migrated_our_slots += 1;
+                }
+                let c = self.cl();
+                c.del_slot(slot);
+                c.add_slot(sender, slot);
+                c.todo |= TODO_SAVE_CONFIG | TODO_UPDATE_STATE | TODO_FSYNC_CONFIG;
+            }
+        }
+        let c = self.clr();
+        let cur_master_empty = cur_master.is_some_and(|m| c.node(m).numslots == 0);
+        if new_master.is_some()
+            && cur_master_empty
+            && (self.config.cluster.allow_replica_migration || sender_slots == migrated_our_slots)
+        {
+            let name = c.node(sender).name.clone();
+            self.log(ctx, '#', &format!("Configuration change detected. Reconfiguring myself as a replica of {name}"));
+            self.cluster_set_master(ctx, sender);
+            self.cl().todo |= TODO_SAVE_CONFIG | TODO_UPDATE_STATE | TODO_FSYNC_CONFIG;
+        } else if let Some(m) = c.me().slaveof
+            && let Some(gm) = c.node(m).slaveof
+            && gm != myself
+        {
+            let name = c.node(gm).name.clone();
+            self.log(ctx, '#', &format!("I'm a sub-replica! Reconfiguring myself as a replica of grandmaster {name}"));
+            self.cluster_set_master(ctx, gm);
+            self.cl().todo |= TODO_SAVE_CONFIG | TODO_UPDATE_STATE | TODO_FSYNC_CONFIG;
+        } else {
+            for slot in dirty {
+                self.del_keys_in_slot(slot);
+            }
+        }
+    }
+
+    /// `clusterSetMaster`: this node becomes a replica of `n` and starts replicating.
+    pub(crate) fn cluster_set_master(&mut self, ctx: &mut Ctx<'_>, n: usize) {
+        let c = self.cl();
+        let myself = c.myself;
+        if c.me().is_master() {
+            let me = c.me_mut();
+            me.flags = (me.flags & !(MASTER | super::MIGRATE_TO)) | SLAVE;
+            c.migrating.clear();
+            c.importing.clear();
+        } else if let Some(old) = c.me().slaveof {
+            c.remove_replica(old, myself);
+        }
+        c.me_mut().slaveof = Some(n);
+        c.add_replica(n, myself);
+        let (ip, port) = (c.node(n).ip.clone(), c.node(n).port);
+        self.set_master(ctx, ip, port);
+        self.reset_manual_failover(ctx);
+    }
+
+    /// `clusterUpdateState`.
+    pub(crate) fn update_cluster_state(&mut self, ctx: &mut Ctx<'_>) {
+        let now = ctx.wall_clock_ms();
+        let full_coverage = self.config.cluster.require_full_coverage;
+        let nt = self.node_timeout();
+        let c = self.cl();
+        c.todo &= !TODO_UPDATE_STATE;
+        if c.first_update_state_ms == 0 {
+            c.first_update_state_ms = now;
+        }
+        if c.me().is_master() && !c.state_ok && now - c.first_update_state_ms < WRITABLE_DELAY_MS {
+            return;
+        }
+        let mut ok = true;
+        if full_coverage {
+            ok = (0..SLOTS).all(|s| c.owner(s).is_some_and(|o| !c.node(o).failed()));
+        }
+        let mut size = 0;
+        let mut reachable = 0;
+        for &i in c.by_name.values() {
+            let n = c.node(i);
+            if n.is_master() && n.numslots > 0 {
+                size += 1;
+                if n.flags & (FAIL | PFAIL) == 0 {
+                    reachable += 1;
+                }
+            }
+        }
+        c.size = size;
+        if reachable < size / 2 + 1 {
+            ok = false;
+            c.among_minority_ms = now;
+        }
+        if ok != c.state_ok {
+            let rejoin_delay = nt.clamp(MIN_REJOIN_DELAY_MS, MAX_REJOIN_DELAY_MS);
+            if ok && c.me().is_master() && now - c.among_minority_ms < rejoin_delay {
+                return;
+            }
+            c.state_ok = ok;
+            self.log(ctx, '#', &format!("Cluster state changed: {}", if ok { "ok" } else { "fail" }));
+        }
+    }
+}
+
+/// A random 40-hex node name (`getRandomHexChars`).
+pub(crate) fn random_name(ctx: &mut Ctx<'_>) -> String {
+    crate::server::random_hex40(ctx)
+}

@@ -1,0 +1,653 @@
+//! Redis Cluster (cluster.c of Redis 7.0): the node table with flags, epochs and
+//! slot ownership, nodes.conf, the bus ([`bus`] encodes, [`gossip`] runs the
+//! cron, links and packet processing), failure detection and elections
+//! ([`failover`]), and the CLUSTER command with key routing ([`commands`]).
+//!
+//! Everything here runs only when `cluster-enabled yes`: the server holds the
+//! state as `Option<Box<Cluster>>`, so standalone nodes pay one `None` check.
+
+pub(crate) mod bus;
+pub(crate) mod commands;
+pub(crate) mod conditions;
+pub(crate) mod failover;
+pub(crate) mod gossip;
+#[cfg(test)]
+mod tests_cluster;
+
+use bus::{SLOT_BYTES, SlotBits};
+use sim::ConnId;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+pub(crate) const SLOTS: usize = 16384;
+/// `slots[]` value of an unassigned slot.
+const NO_OWNER: u32 = u32::MAX;
+
+pub(crate) const MYSELF: u16 = 1;
+pub(crate) const MASTER: u16 = 2;
+pub(crate) const SLAVE: u16 = 4;
+pub(crate) const PFAIL: u16 = 8;
+pub(crate) const FAIL: u16 = 16;
+pub(crate) const HANDSHAKE: u16 = 32;
+pub(crate) const NOADDR: u16 = 64;
+pub(crate) const MEET: u16 = 128;
+pub(crate) const MIGRATE_TO: u16 = 256;
+pub(crate) const NOFAILOVER: u16 = 512;
+
+/// `CLUSTER_BLACKLIST_TTL`: a forgotten node cannot come back by gossip for 60 s.
+const BLACKLIST_TTL_MS: i64 = 60_000;
+
+/// What `clusterBeforeSleep` must do once the current input is handled.
+pub(crate) const TODO_HANDLE_FAILOVER: u8 = 1;
+pub(crate) const TODO_UPDATE_STATE: u8 = 2;
+pub(crate) const TODO_SAVE_CONFIG: u8 = 4;
+pub(crate) const TODO_FSYNC_CONFIG: u8 = 8;
+pub(crate) const TODO_HANDLE_MANUALFAILOVER: u8 = 16;
+
+/// One node of the table (`clusterNode`). Times are ms of the node's wall clock.
+#[derive(Debug)]
+pub(crate) struct Node {
+    pub(crate) name: String,
+    pub(crate) flags: u16,
+    pub(crate) ip: String,
+    pub(crate) port: u16,
+    pub(crate) cport: u16,
+    pub(crate) config_epoch: u64,
+    pub(crate) slaveof: Option<usize>,
+    pub(crate) replicas: Vec<usize>,
+    pub(crate) ctime: i64,
+    pub(crate) ping_sent: i64,
+    pub(crate) pong_received: i64,
+    pub(crate) data_received: i64,
+    pub(crate) fail_time: i64,
+    pub(crate) voted_time: i64,
+    pub(crate) orphaned_time: i64,
+    pub(crate) repl_offset: i64,
+    /// Our outbound link to it.
+    pub(crate) link: Option<ConnId>,
+    /// Its link to us, once its first packet named it.
+    pub(crate) inbound: Option<ConnId>,
+    /// Masters that reported it PFAIL/FAIL, with when.
+    pub(crate) fail_reports: Vec<(usize, i64)>,
+    pub(crate) slots: Box<SlotBits>,
+    pub(crate) numslots: u32,
+}
+
+impl Node {
+    fn new(name: String, flags: u16, now: i64) -> Node {
+        Node {
+            name,
+            flags,
+            ip: String::new(),
+            port: 0,
+            cport: 0,
+            config_epoch: 0,
+            slaveof: None,
+            replicas: Vec::new(),
+            ctime: now,
+            ping_sent: 0,
+            pong_received: 0,
+            data_received: 0,
+            fail_time: 0,
+            voted_time: 0,
+            orphaned_time: 0,
+            repl_offset: 0,
+            link: None,
+            inbound: None,
+            fail_reports: Vec::new(),
+            slots: Box::new([0; SLOT_BYTES]),
+            numslots: 0,
+        }
+    }
+
+    pub(crate) fn is_master(&self) -> bool {
+        self.flags & MASTER != 0
+    }
+    pub(crate) fn is_slave(&self) -> bool {
+        self.flags & SLAVE != 0
+    }
+    pub(crate) fn failed(&self) -> bool {
+        self.flags & FAIL != 0
+    }
+    pub(crate) fn timed_out(&self) -> bool {
+        self.flags & PFAIL != 0
+    }
+    pub(crate) fn in_handshake(&self) -> bool {
+        self.flags & HANDSHAKE != 0
+    }
+
+    /// `representClusterNodeFlags`: the fixed order CLUSTER NODES prints.
+    pub(crate) fn flag_names(&self) -> String {
+        let table = [
+            (MYSELF, "myself"),
+            (MASTER, "master"),
+            (SLAVE, "slave"),
+            (PFAIL, "fail?"),
+            (FAIL, "fail"),
+            (HANDSHAKE, "handshake"),
+            (NOADDR, "noaddr"),
+            (NOFAILOVER, "nofailover"),
+        ];
+        let names: Vec<&str> = table.iter().filter(|(f, _)| self.flags & f != 0).map(|(_, n)| *n).collect();
+        if names.is_empty() { "noflags".to_owned() } else { names.join(",") }
+    }
+}
+
+/// A bus connection: inbound ones learn their node from the first packet.
+#[derive(Debug)]
+pub(crate) struct Link {
+    pub(crate) node: Option<usize>,
+    pub(crate) inbound: bool,
+    pub(crate) ctime: i64,
+    pub(crate) connected: bool,
+    /// The peer's address as the socket reports it (`nodeIp2String`'s fallback).
+    pub(crate) peer_ip: String,
+    pub(crate) inbuf: Vec<u8>,
+    /// Bytes queued while the connect is in flight.
+    pub(crate) pending: Vec<u8>,
+}
+
+/// Why a replica is not failing over (`CLUSTER_CANT_FAILOVER_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CantFailover {
+    None,
+    DataAge,
+    WaitingDelay,
+    Expired,
+    WaitingVotes,
+}
+
+/// `clusterState` plus this node's bus bookkeeping.
+#[derive(Debug)]
+pub(crate) struct Cluster {
+    pub(crate) myself: usize,
+    pub(crate) nodes: Vec<Option<Node>>,
+    pub(crate) by_name: BTreeMap<String, usize>,
+    slots: Vec<u32>,
+    pub(crate) migrating: BTreeMap<u16, usize>,
+    pub(crate) importing: BTreeMap<u16, usize>,
+    pub(crate) current_epoch: u64,
+    pub(crate) last_vote_epoch: u64,
+    pub(crate) state_ok: bool,
+    pub(crate) size: usize,
+    pub(crate) failover_auth_time: i64,
+    pub(crate) failover_auth_count: usize,
+    pub(crate) failover_auth_sent: bool,
+    pub(crate) failover_auth_rank: usize,
+    pub(crate) failover_auth_epoch: u64,
+    pub(crate) cant_failover_reason: CantFailover,
+    pub(crate) cant_failover_logged_ms: i64,
+    pub(crate) mf_end: i64,
+    pub(crate) mf_slave: Option<usize>,
+    pub(crate) mf_master_offset: i64,
+    pub(crate) mf_can_start: bool,
+    /// Writes are held back until then (a master in a manual failover).
+    pub(crate) paused_until: Option<i64>,
+    pub(crate) todo: u8,
+    pub(crate) stats_sent: [u64; 11],
+    pub(crate) stats_received: [u64; 11],
+    pub(crate) stats_pfail_nodes: usize,
+    pub(crate) blacklist: BTreeMap<String, i64>,
+    pub(crate) first_update_state_ms: i64,
+    pub(crate) among_minority_ms: i64,
+    pub(crate) iteration: u64,
+    pub(crate) links: BTreeMap<ConnId, Link>,
+    /// The bus port this node listens on.
+    pub(crate) bus_port: u16,
+    /// Saved at least once since start (the first save predates the ports).
+    pub(crate) saved_once: bool,
+}
+
+impl Cluster {
+    pub(crate) fn new(myself_name: String, now: i64) -> Cluster {
+        let mut c = Cluster {
+            myself: 0,
+            nodes: Vec::new(),
+            by_name: BTreeMap::new(),
+            slots: vec![NO_OWNER; SLOTS],
+            migrating: BTreeMap::new(),
+            importing: BTreeMap::new(),
+            current_epoch: 0,
+            last_vote_epoch: 0,
+            state_ok: false,
+            size: 1,
+            failover_auth_time: 0,
+            failover_auth_count: 0,
+            failover_auth_sent: false,
+            failover_auth_rank: 0,
+            failover_auth_epoch: 0,
+            cant_failover_reason: CantFailover::None,
+            cant_failover_logged_ms: 0,
+            mf_end: 0,
+            mf_slave: None,
+            mf_master_offset: -1,
+            mf_can_start: false,
+            paused_until: None,
+            todo: 0,
+            stats_sent: [0; 11],
+            stats_received: [0; 11],
+            stats_pfail_nodes: 0,
+            blacklist: BTreeMap::new(),
+            first_update_state_ms: 0,
+            among_minority_ms: 0,
+            iteration: 0,
+            links: BTreeMap::new(),
+            bus_port: 0,
+            saved_once: false,
+        };
+        c.myself = c.add_node(Node::new(myself_name, MYSELF | MASTER, now));
+        c
+    }
+
+    pub(crate) fn node(&self, i: usize) -> &Node {
+        self.nodes[i].as_ref().expect("live node index")
+    }
+    pub(crate) fn node_mut(&mut self, i: usize) -> &mut Node {
+        self.nodes[i].as_mut().expect("live node index")
+    }
+    pub(crate) fn me(&self) -> &Node {
+        self.node(self.myself)
+    }
+    pub(crate) fn me_mut(&mut self) -> &mut Node {
+        let i = self.myself;
+        self.node_mut(i)
+    }
+    pub(crate) fn lookup(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+    /// Live node indices in table order (by name).
+    pub(crate) fn indices(&self) -> Vec<usize> {
+        self.by_name.values().copied().collect()
+    }
+    pub(crate) fn known_nodes(&self) -> usize {
+        self.by_name.len()
+    }
+
+    pub(crate) fn add_node(&mut self, node: Node) -> usize {
+        let i = match self.nodes.iter().position(Option::is_none) {
+            Some(free) => free,
+            None => {
+                self.nodes.push(None);
+                self.nodes.len() - 1
+            }
+        };
+        self.by_name.insert(node.name.clone(), i);
+        self.nodes[i] = Some(node);
+        i
+    }
+
+    pub(crate) fn create_node(&mut self, name: String, flags: u16, now: i64) -> usize {
+        self.add_node(Node::new(name, flags, now))
+    }
+
+    /// `clusterDelNode`: unassigns its slots, drops reports it made, unlinks
+    /// replicas; returns the links the caller must close.
+    pub(crate) fn del_node(&mut self, i: usize) -> Vec<ConnId> {
+        for s in 0..SLOTS {
+            if self.slots[s] == i as u32 {
+                self.del_slot(s);
+            }
+        }
+        self.importing.retain(|_, n| *n != i);
+        self.migrating.retain(|_, n| *n != i);
+        for j in self.indices() {
+            let n = self.node_mut(j);
+            n.fail_reports.retain(|(who, _)| *who != i);
+            if n.slaveof == Some(i) {
+                n.slaveof = None;
+            }
+            n.replicas.retain(|r| *r != i);
+        }
+        if self.mf_slave == Some(i) {
+            self.mf_slave = None;
+        }
+        let node = self.nodes[i].take().expect("live node index");
+        self.by_name.remove(&node.name);
+        let mut conns = Vec::new();
+        for conn in [node.link, node.inbound].into_iter().flatten() {
+            self.links.remove(&conn);
+            conns.push(conn);
+        }
+        for l in self.links.values_mut() {
+            if l.node == Some(i) {
+                l.node = None;
+            }
+        }
+        conns
+    }
+
+    pub(crate) fn rename(&mut self, i: usize, name: &str) {
+        let old = std::mem::replace(&mut self.node_mut(i).name, name.to_owned());
+        self.by_name.remove(&old);
+        self.by_name.insert(name.to_owned(), i);
+    }
+
+    pub(crate) fn owner(&self, slot: usize) -> Option<usize> {
+        let o = self.slots[slot];
+        (o != NO_OWNER).then_some(o as usize)
+    }
+
+    pub(crate) fn add_slot(&mut self, i: usize, slot: usize) -> bool {
+        if self.slots[slot] != NO_OWNER {
+            return false;
+        }
+        self.slots[slot] = i as u32;
+        let n = self.node_mut(i);
+        bus::set_bit(&mut n.slots, slot, true);
+        n.numslots += 1;
+        true
+    }
+
+    pub(crate) fn del_slot(&mut self, slot: usize) -> bool {
+        let Some(i) = self.owner(slot) else { return false };
+        self.slots[slot] = NO_OWNER;
+        let n = self.node_mut(i);
+        bus::set_bit(&mut n.slots, slot, false);
+        n.numslots -= 1;
+        true
+    }
+
+    pub(crate) fn del_node_slots(&mut self, i: usize) {
+        for s in 0..SLOTS {
+            if self.slots[s] == i as u32 {
+                self.del_slot(s);
+            }
+        }
+    }
+
+    pub(crate) fn add_replica(&mut self, master: usize, replica: usize) {
+        let m = self.node_mut(master);
+        if !m.replicas.contains(&replica) {
+            m.replicas.push(replica);
+        }
+        m.flags |= MIGRATE_TO;
+    }
+
+    pub(crate) fn remove_replica(&mut self, master: usize, replica: usize) {
+        let m = self.node_mut(master);
+        m.replicas.retain(|r| *r != replica);
+        if m.replicas.is_empty() {
+            m.flags &= !MIGRATE_TO;
+        }
+    }
+
+    /// `clusterSetNodeAsMaster`.
+    pub(crate) fn set_node_as_master(&mut self, i: usize) {
+        if self.node(i).is_master() {
+            return;
+        }
+        if let Some(m) = self.node(i).slaveof {
+            self.remove_replica(m, i);
+            if i != self.myself {
+                self.node_mut(i).flags |= MIGRATE_TO;
+            }
+        }
+        let n = self.node_mut(i);
+        n.flags = (n.flags & !SLAVE) | MASTER;
+        n.slaveof = None;
+        self.todo |= TODO_SAVE_CONFIG | TODO_UPDATE_STATE;
+    }
+
+    /// The node's configEpoch, or its master's for a replica (`nodeEpoch`).
+    pub(crate) fn epoch_of(&self, i: usize) -> u64 {
+        let n = self.node(i);
+        match n.slaveof {
+            Some(m) if n.is_slave() => self.node(m).config_epoch,
+            _ => n.config_epoch,
+        }
+    }
+
+    pub(crate) fn max_epoch(&self) -> u64 {
+        self.by_name.values().map(|&i| self.node(i).config_epoch).max().unwrap_or(0).max(self.current_epoch)
+    }
+
+    pub(crate) fn count_non_failing_replicas(&self, i: usize) -> usize {
+        self.node(i).replicas.iter().filter(|&&r| !self.node(r).failed()).count()
+    }
+
+    /// The number of valid failure reports, after dropping expired ones.
+    pub(crate) fn failure_reports(&mut self, i: usize, now: i64, node_timeout: i64) -> usize {
+        let validity = node_timeout * 2;
+        let n = self.node_mut(i);
+        n.fail_reports.retain(|(_, t)| now - t <= validity);
+        n.fail_reports.len()
+    }
+
+    pub(crate) fn blacklisted(&mut self, name: &str, now: i64) -> bool {
+        self.blacklist.retain(|_, expire| *expire > now);
+        self.blacklist.contains_key(name)
+    }
+
+    pub(crate) fn blacklist_add(&mut self, name: &str, now: i64) {
+        self.blacklist.insert(name.to_owned(), now + BLACKLIST_TTL_MS);
+    }
+
+    /// One CLUSTER NODES line without the newline (`clusterGenNodeDescription`).
+    pub(crate) fn describe(&self, i: usize, my_ports_known: bool) -> String {
+        let n = self.node(i);
+        let mut s = String::with_capacity(128);
+        let (port, cport) = if my_ports_known || i != self.myself { (n.port, n.cport) } else { (0, 0) };
+        let _ = write!(s, "{} {}:{}@{} {} ", n.name, n.ip, port, cport, n.flag_names());
+        match n.slaveof {
+            Some(m) => s.push_str(&self.node(m).name),
+            None => s.push('-'),
+        }
+        let connected = n.link.is_some_and(|c| self.links.get(&c).is_some_and(|l| l.connected)) || i == self.myself;
+        let _ = write!(
+            s,
+            " {} {} {} {}",
+            n.ping_sent,
+            n.pong_received,
+            self.epoch_of(i),
+            if connected { "connected" } else { "disconnected" }
+        );
+        for (a, b) in slot_ranges(|slot| bus::bit(&n.slots, slot)) {
+            if a == b {
+                let _ = write!(s, " {a}");
+            } else {
+                let _ = write!(s, " {a}-{b}");
+            }
+        }
+        if i == self.myself {
+            for (slot, to) in &self.migrating {
+                let _ = write!(s, " [{slot}->-{}]", self.node(*to).name);
+            }
+            for (slot, from) in &self.importing {
+                let _ = write!(s, " [{slot}-<-{}]", self.node(*from).name);
+            }
+        }
+        s
+    }
+
+    /// CLUSTER NODES, or nodes.conf's node lines when `skip_handshake`.
+    pub(crate) fn nodes_text(&self, skip_handshake: bool) -> String {
+        let mut out = String::new();
+        for &i in self.by_name.values() {
+            if skip_handshake && self.node(i).in_handshake() {
+                continue;
+            }
+            out.push_str(&self.describe(i, self.saved_once || !skip_handshake));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The whole nodes.conf text.
+    pub(crate) fn config_text(&self) -> String {
+        let mut text = self.nodes_text(true);
+        let _ = writeln!(text, "vars currentEpoch {} lastVoteEpoch {}", self.current_epoch, self.last_vote_epoch);
+        text
+    }
+
+    /// `clusterLoadConfig`: the table as a nodes.conf describes it.
+    pub(crate) fn load(text: &str, now: i64) -> Result<Cluster, String> {
+        let mut lines: Vec<Vec<&str>> = Vec::new();
+        let mut vars = (0, 0);
+        for line in text.lines() {
+            let words: Vec<&str> = line.split(' ').filter(|w| !w.is_empty()).collect();
+            if words.is_empty() {
+                continue;
+            }
+            if words[0] == "vars" {
+                let mut it = words[1..].chunks(2);
+                for pair in it.by_ref() {
+                    match pair {
+                        ["currentEpoch", v] => vars.0 = v.parse().map_err(|_| "bad currentEpoch")?,
+                        ["lastVoteEpoch", v] => vars.1 = v.parse().map_err(|_| "bad lastVoteEpoch")?,
+                        _ => {}
+                    }
+                }
+                continue;
+            }
+            if words.len() < 8 {
+                return Err("Unrecoverable error: corrupted cluster config file.".to_owned());
+            }
+            lines.push(words);
+        }
+        let me_line =
+            lines.iter().find(|w| w[2].split(',').any(|f| f == "myself")).ok_or("no myself line in nodes.conf")?;
+        let mut c = Cluster::new(me_line[0].to_owned(), now);
+        c.current_epoch = vars.0;
+        c.last_vote_epoch = vars.1;
+        // First create every node, then link masters, so order does not matter.
+        for words in &lines {
+            let i = match c.lookup(words[0]) {
+                Some(i) => i,
+                None => c.create_node(words[0].to_owned(), 0, now),
+            };
+            let (ip, ports) = words[1].rsplit_once(':').ok_or("bad address in nodes.conf")?;
+            let ports = ports.split(',').next().unwrap_or(ports);
+            let (port, cport) = match ports.split_once('@') {
+                Some((p, cp)) => (p.parse().unwrap_or(0), cp.parse().unwrap_or(0)),
+                None => {
+                    let p: u16 = ports.parse().unwrap_or(0);
+                    (p, p.wrapping_add(10000))
+                }
+            };
+            let mut flags = 0;
+            for f in words[2].split(',') {
+                flags |= match f {
+                    "myself" => MYSELF,
+                    "master" => MASTER,
+                    "slave" => SLAVE,
+                    "fail?" => PFAIL,
+                    "fail" => FAIL,
+                    "handshake" => HANDSHAKE,
+                    "noaddr" => NOADDR,
+                    "nofailover" => NOFAILOVER,
+                    _ => 0,
+                };
+            }
+            let n = c.node_mut(i);
+            n.ip = ip.to_owned();
+            n.port = port;
+            n.cport = cport;
+            n.flags = flags;
+            if flags & FAIL != 0 {
+                n.fail_time = now;
+            }
+            if words[4] != "0" {
+                n.ping_sent = now;
+            }
+            if words[5] != "0" {
+                n.pong_received = now;
+            }
+            n.config_epoch = words[6].parse().map_err(|_| "bad configEpoch in nodes.conf")?;
+            for range in &words[8..] {
+                if range.starts_with('[') {
+                    continue;
+                }
+                let (a, b) = range.split_once('-').unwrap_or((range, range));
+                let (a, b): (usize, usize) = (a.parse().map_err(|_| "bad slot")?, b.parse().map_err(|_| "bad slot")?);
+                for s in a..=b.min(SLOTS - 1) {
+                    c.add_slot(i, s);
+                }
+            }
+        }
+        for words in &lines {
+            let i = c.lookup(words[0]).expect("created above");
+            if words[3] != "-" {
+                let m = match c.lookup(words[3]) {
+                    Some(m) => m,
+                    None => c.create_node(words[3].to_owned(), 0, now),
+                };
+                c.node_mut(i).slaveof = Some(m);
+                c.add_replica(m, i);
+                // A replica reports its master's configEpoch.
+                c.node_mut(i).config_epoch = 0;
+            }
+        }
+        Ok(c)
+    }
+}
+
+/// Maximal runs of slots for which `has` holds, as (first, last).
+pub(crate) fn slot_ranges(has: impl Fn(usize) -> bool) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for s in 0..=SLOTS {
+        let on = s < SLOTS && has(s);
+        match (on, start) {
+            (true, None) => start = Some(s),
+            (false, Some(a)) => {
+                out.push((a, s - 1));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nodes_conf_round_trips_roles_slots_and_epochs() {
+        let mut c = Cluster::new("a".repeat(40), 1000);
+        c.me_mut().ip = "127.0.0.1".into();
+        c.me_mut().port = 6381;
+        c.me_mut().cport = 16381;
+        c.me_mut().config_epoch = 1;
+        c.saved_once = true;
+        c.current_epoch = 7;
+        c.last_vote_epoch = 6;
+        for s in (0..=5460).chain([7000]) {
+            c.add_slot(0, s);
+        }
+        let b = c.create_node("b".repeat(40), SLAVE, 1000);
+        c.node_mut(b).slaveof = Some(0);
+        c.add_replica(0, b);
+        c.node_mut(b).ip = "127.0.0.1".into();
+        c.node_mut(b).port = 6384;
+        c.node_mut(b).cport = 16384;
+        let text = c.config_text();
+        assert_eq!(
+            text,
+            format!(
+                "{a} 127.0.0.1:6381@16381 myself,master - 0 0 1 connected 0-5460 7000\n\
+                 {b} 127.0.0.1:6384@16384 slave {a} 0 0 1 disconnected\nvars currentEpoch 7 lastVoteEpoch 6\n",
+                a = "a".repeat(40),
+                b = "b".repeat(40)
+            )
+        );
+        let mut back = Cluster::load(&text, 5000).unwrap();
+        back.saved_once = true;
+        assert_eq!(back.config_text(), text);
+        assert_eq!(back.me().numslots, 5462);
+        assert_eq!(back.owner(7000), Some(back.myself));
+    }
+
+    #[test]
+    fn fresh_node_first_save_has_no_ports() {
+        let mut c = Cluster::new("f".repeat(40), 0);
+        c.me_mut().port = 6381;
+        c.me_mut().cport = 16381;
+        assert_eq!(
+            c.config_text(),
+            format!("{} :0@0 myself,master - 0 0 0 connected\nvars currentEpoch 0 lastVoteEpoch 0\n", "f".repeat(40))
+        );
+        assert_eq!(slot_ranges(|s| s == 3 || s == 4 || s == 16383), vec![(3, 4), (16383, 16383)]);
+    }
+}
