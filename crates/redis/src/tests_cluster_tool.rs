@@ -2,6 +2,7 @@
 //! what it leaves behind, against redis-cli 7.0.15's output on a real loopback
 //! cluster.
 
+use crate::cli::RedisCli;
 use crate::cluster_tool::{ToolClient, parse_command, run};
 use crate::tests_repl::Cluster;
 use sim::Fault;
@@ -49,4 +50,207 @@ fn non_cluster_or_unreachable_nodes_are_refused() {
     let (out, ok) = tool(&mut c, "info 127.0.0.1:x");
     assert!(!ok);
     assert_eq!(out, ["Invalid address format: 127.0.0.1:x"]);
+}
+
+fn cluster_conf(port: u16) -> String {
+    format!("cluster-enabled yes\ncluster-config-file nodes-{port}.conf\nappendonly yes\n")
+}
+
+/// Six empty cluster nodes on 6381..6386.
+fn six_nodes(seed: u64) -> Cluster {
+    let mut c = Cluster::new(seed);
+    for port in 6381..=6386 {
+        c.server(port, &cluster_conf(port));
+    }
+    c.sim.run_for(Duration::from_millis(100));
+    c
+}
+
+const CREATE: &str = "create 127.0.0.1:6381 127.0.0.1:6382 127.0.0.1:6383 127.0.0.1:6384 127.0.0.1:6385 127.0.0.1:6386 --cluster-replicas 1 --cluster-yes";
+
+/// One `redis-cli -c` command.
+fn cli_c(c: &mut Cluster, port: u16, line: &str) -> String {
+    let args = resp::split_args(line.as_bytes()).unwrap();
+    let addr = std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, port);
+    let host = c.sim.host_of(c.sim.procs().next().unwrap());
+    let name = format!("cli-c{}", c.sim.procs().count());
+    let p = c.sim.add_process(
+        host,
+        &name,
+        Box::new(move || Box::new(RedisCli::new(addr, None, args.clone()).cluster_mode(false))),
+    );
+    c.sim.apply(Fault::Start(p)).unwrap();
+    for _ in 0..1000 {
+        c.sim.run_for(Duration::from_millis(1));
+        if let Some(out) = c.sim.process::<RedisCli>(p).and_then(|cli| cli.output.clone()) {
+            return out;
+        }
+    }
+    panic!("no reply to {line}");
+}
+
+fn cluster_info(c: &mut Cluster, port: u16, field: &str) -> String {
+    let info = c.cli(port, "cluster info");
+    info.lines().find_map(|l| l.strip_prefix(&format!("{field}:"))).unwrap_or_default().trim().to_owned()
+}
+
+fn node_id(c: &mut Cluster, port: u16) -> String {
+    c.cli(port, "cluster myid").trim_matches('"').to_owned()
+}
+
+/// Created and settled: every node sees the cluster ok and every replica is in sync.
+fn created(seed: u64) -> (Cluster, Vec<String>) {
+    let mut c = six_nodes(seed);
+    let (out, ok) = tool(&mut c, CREATE);
+    assert!(ok, "{}", out.join("\n"));
+    c.sim.run_for(Duration::from_secs(10));
+    (c, out)
+}
+
+#[test]
+fn create_prints_redis_clis_plan_and_leaves_a_healthy_cluster() {
+    let (mut c, out) = created(42);
+    let text = out.join("\n");
+    // The plan part is what redis-cli 7.0.15 printed for six nodes on one IP.
+    let head = [
+        ">>> Performing hash slots allocation on 6 nodes...",
+        "Master[0] -> Slots 0 - 5460",
+        "Master[1] -> Slots 5461 - 10922",
+        "Master[2] -> Slots 10923 - 16383",
+        "Adding replica 127.0.0.1:6385 to 127.0.0.1:6381",
+        "Adding replica 127.0.0.1:6386 to 127.0.0.1:6382",
+        "Adding replica 127.0.0.1:6384 to 127.0.0.1:6383",
+        ">>> Trying to optimize slaves allocation for anti-affinity",
+        "[WARNING] Some slaves are in the same host as their master",
+    ];
+    assert_eq!(out[..head.len()], head);
+    for line in [
+        ">>> Nodes configuration updated",
+        ">>> Assign a different config epoch to each node",
+        ">>> Sending CLUSTER MEET messages to join the cluster",
+        "Waiting for the cluster to join",
+        ">>> Performing Cluster Check (using node 127.0.0.1:6381)",
+        "[OK] All nodes agree about slots configuration.",
+        "[OK] All 16384 slots covered.",
+    ] {
+        assert!(out.iter().any(|l| l == line), "missing {line:?} in\n{text}");
+    }
+    assert!(regex::Regex::new(r"(?m)^   slots:\[0-5460\] \(5461 slots\) master$").unwrap().is_match(&text));
+    for port in 6381..=6386 {
+        assert_eq!(cluster_info(&mut c, port, "cluster_state"), "ok", "{port}");
+        assert_eq!(cluster_info(&mut c, port, "cluster_known_nodes"), "6");
+        assert_eq!(cluster_info(&mut c, port, "cluster_size"), "3");
+        assert_eq!(cluster_info(&mut c, port, "cluster_slots_assigned"), "16384");
+    }
+    // Each master got exactly one of 6384..6386 as its replica (which one is the shuffle's).
+    let mut masters: Vec<String> = (6384..=6386).map(|p| c.cli(p, "role").lines().nth(2).unwrap().to_owned()).collect();
+    masters.sort();
+    assert_eq!(masters, ["3) (integer) 6381", "3) (integer) 6382", "3) (integer) 6383"]);
+    // check agrees, and says so.
+    let (check, ok) = tool(&mut c, "check 127.0.0.1:6382");
+    assert!(ok);
+    assert_eq!(
+        check[..4]
+            .iter()
+            .filter(|l| l.ends_with("-> 0 keys | 5461 slots | 1 slaves.")
+                || l.ends_with("-> 0 keys | 5462 slots | 1 slaves."))
+            .count(),
+        3
+    );
+    assert_eq!(check[3], "[OK] 0 keys in 3 masters.");
+    assert_eq!(check[4], "0.00 keys per slot on average.");
+    assert_eq!(check.last().unwrap(), "[OK] All 16384 slots covered.");
+}
+
+#[test]
+fn create_refuses_too_few_masters_and_busy_nodes() {
+    let mut c = six_nodes(43);
+    let (out, ok) =
+        tool(&mut c, "create 127.0.0.1:6381 127.0.0.1:6382 127.0.0.1:6383 127.0.0.1:6384 --cluster-replicas 1");
+    assert!(!ok);
+    assert_eq!(
+        out,
+        [
+            "*** ERROR: Invalid configuration for cluster creation.",
+            "*** Redis Cluster requires at least 3 master nodes.",
+            "*** This is not possible with 4 nodes and 1 replicas per node.",
+            "*** At least 6 nodes are required."
+        ]
+    );
+    // A node that already knows another one is not empty.
+    assert_eq!(c.cli(6383, "cluster meet 127.0.0.1 6386"), "OK");
+    c.sim.run_for(Duration::from_secs(1));
+    let (out, ok) = tool(&mut c, "create 127.0.0.1:6381 127.0.0.1:6382 127.0.0.1:6383");
+    assert!(!ok);
+    assert_eq!(
+        out,
+        [
+            "[ERR] Node 127.0.0.1:6383 is not empty. Either the node already knows other nodes (check with CLUSTER NODES) or contains some key in database 0."
+        ]
+    );
+}
+
+/// Slots moved by the grow-and-shrink test (the C8 scenario moves 1000).
+const SLOTS_MOVED: usize = 150;
+
+#[test]
+fn grow_reshard_with_keys_shrink_and_delete_a_master() {
+    let (mut c, _) = created(44);
+    // 20 keys in the slots that will move and 30 elsewhere.
+    let slot = |k: &String| usize::from(crate::slot::key_slot(k.as_bytes()));
+    let all = (0..).map(|i| format!("key:{i}"));
+    let low: Vec<String> = all.clone().filter(|k| slot(k) < SLOTS_MOVED).take(20).collect();
+    let keys: Vec<String> = low.iter().cloned().chain(all.filter(|k| slot(k) >= SLOTS_MOVED).take(30)).collect();
+    for k in &keys {
+        assert_eq!(cli_c(&mut c, 6381, &format!("set {k} v-{k}")), "OK");
+    }
+    c.server(6387, &cluster_conf(6387));
+    c.sim.run_for(Duration::from_millis(100));
+    let (out, ok) = tool(&mut c, "add-node 127.0.0.1:6387 127.0.0.1:6381");
+    assert!(ok, "{}", out.join("\n"));
+    assert_eq!(out[0], ">>> Adding node 127.0.0.1:6387 to cluster 127.0.0.1:6381");
+    assert_eq!(out.last().unwrap(), "[OK] New node added correctly.");
+    c.sim.run_for(Duration::from_secs(5));
+    assert_eq!(cluster_info(&mut c, 6383, "cluster_known_nodes"), "7");
+    let (from, to) = (node_id(&mut c, 6381), node_id(&mut c, 6387));
+    let (out, ok) = tool(
+        &mut c,
+        &format!(
+            "reshard 127.0.0.1:6381 --cluster-from {from} --cluster-to {to} --cluster-slots {SLOTS_MOVED} --cluster-yes"
+        ),
+    );
+    let text = out.join("\n");
+    assert!(ok, "{text}");
+    assert!(out.iter().any(|l| *l == format!("Ready to move {SLOTS_MOVED} slots.")), "{text}");
+    assert!(out.iter().any(|l| *l == format!("    Moving slot {} from {from}", SLOTS_MOVED - 1)));
+    assert!(out.iter().any(|l| l.starts_with("Moving slot 0 from 127.0.0.1:6381 to 127.0.0.1:6387: ")));
+    c.sim.run_for(Duration::from_secs(5));
+    // The plan took 6381's lowest slots: exactly the keys hashing there moved.
+    let moved = low.len();
+    assert_eq!(c.cli(6387, "dbsize"), format!("(integer) {moved}"));
+    let (check, ok) = tool(&mut c, "check 127.0.0.1:6383");
+    assert!(ok, "{}", check.join("\n"));
+    assert!(check.iter().any(|l| l.starts_with("127.0.0.1:6387 (")
+        && l.ends_with(&format!("-> {moved} keys | {SLOTS_MOVED} slots | 0 slaves."))));
+    // Give the slots back, then remove the node.
+    let (out, ok) = tool(
+        &mut c,
+        &format!(
+            "reshard 127.0.0.1:6381 --cluster-from {to} --cluster-to {from} --cluster-slots {SLOTS_MOVED} --cluster-yes"
+        ),
+    );
+    assert!(ok, "{}", out.join("\n"));
+    c.sim.run_for(Duration::from_secs(5));
+    let (out, ok) = tool(&mut c, &format!("del-node 127.0.0.1:6381 {to}"));
+    assert!(ok, "{}", out.join("\n"));
+    assert_eq!(out.last().map(String::as_str), Some(">>> Sending CLUSTER RESET SOFT to the deleted node."));
+    c.sim.run_for(Duration::from_secs(5));
+    for port in 6381..=6386 {
+        assert_eq!(cluster_info(&mut c, port, "cluster_known_nodes"), "6", "{port}");
+    }
+    let (check, ok) = tool(&mut c, "check 127.0.0.1:6382");
+    assert!(ok, "{}", check.join("\n"));
+    for k in &keys {
+        assert_eq!(cli_c(&mut c, 6382, &format!("get {k}")), format!("\"v-{k}\""));
+    }
 }
