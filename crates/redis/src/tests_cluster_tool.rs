@@ -254,3 +254,53 @@ fn grow_reshard_with_keys_shrink_and_delete_a_master() {
         assert_eq!(cli_c(&mut c, 6382, &format!("get {k}")), format!("\"v-{k}\""));
     }
 }
+
+#[test]
+fn check_reports_an_open_slot_and_fix_closes_it() {
+    let (mut c, _) = created(45);
+    let id6382 = node_id(&mut c, 6382);
+    assert_eq!(c.cli(6381, &format!("cluster setslot 100 migrating {id6382}")), "OK");
+    let (out, ok) = tool(&mut c, "check 127.0.0.1:6381");
+    assert!(!ok, "open slots make check fail");
+    let tail = [
+        ">>> Check for open slots...",
+        "[WARNING] Node 127.0.0.1:6381 has slots in migrating state 100.",
+        "[WARNING] The following slots are open: 100.",
+        ">>> Check slots coverage...",
+        "[OK] All 16384 slots covered.",
+    ];
+    assert_eq!(out[out.len() - tail.len()..], tail);
+    // As redis-cli 7.0.15 printed for the same situation on a real cluster.
+    let (out, ok) = tool(&mut c, "fix 127.0.0.1:6381");
+    assert!(ok, "{}", out.join("\n"));
+    let fixed = [
+        "[WARNING] The following slots are open: 100.",
+        ">>> Fixing open slot 100",
+        "Set as migrating in: 127.0.0.1:6381",
+        ">>> Case 4: Closing slot 100 on 127.0.0.1:6381",
+        ">>> Check slots coverage...",
+        "[OK] All 16384 slots covered.",
+    ];
+    assert_eq!(out[out.len() - fixed.len()..], fixed);
+    let (_, ok) = tool(&mut c, "check 127.0.0.1:6381");
+    assert!(ok);
+}
+
+#[test]
+fn rebalance_says_when_nothing_is_needed_and_simulates_a_plan() {
+    let (mut c, _) = created(46);
+    let (out, ok) = tool(&mut c, "rebalance 127.0.0.1:6381");
+    assert!(ok);
+    assert_eq!(out.last().unwrap(), "*** No rebalancing needed! All nodes are within the 2.00% threshold.");
+    let id = node_id(&mut c, 6381);
+    // Weight 6381 at 2: it should hold half the slots, so the others give it some.
+    let (out, ok) =
+        tool(&mut c, &format!("rebalance 127.0.0.1:6381 --cluster-weight {}=2 --cluster-simulate", &id[..8]));
+    assert!(ok, "{}", out.join("\n"));
+    assert!(out.contains(&">>> Rebalancing across 3 nodes. Total weight = 4.00".to_owned()), "{}", out.join("\n"));
+    let moves: Vec<&String> = out.iter().filter(|l| l.starts_with("Moving ")).collect();
+    assert_eq!(moves.len(), 2);
+    assert!(moves.iter().all(|l| l.ends_with("to 127.0.0.1:6381")));
+    assert_eq!(c.cli(6381, "cluster countkeysinslot 0"), "(integer) 0");
+    assert_eq!(cluster_info(&mut c, 6382, "cluster_slots_assigned"), "16384");
+}

@@ -16,7 +16,7 @@
 //! lacks or what Redis leaves to hash order: add-node prints its function-copy
 //! lines but sends no FUNCTION commands (the node has no functions);
 //! "slots are open" lists slots in the order they were found rather than dict
-//! order; `fix` handles open slots (cases 1–3 and a missing owner) and
+//! order; `fix` handles open slots (cases 1–4 and a missing owner) and
 //! uncovered slots with no or one holder, and refuses slots with several
 //! owners or holders.
 
@@ -1465,16 +1465,13 @@ impl Manager<'_> {
         let mut owner = (owners.len() == 1).then(|| owners[0]);
         let (mut migrating, mut importing) = (Vec::new(), Vec::new());
         for &i in &masters {
-            if Some(i) == owner {
-                continue;
-            }
             let is_mig = self.nodes[i].migrating.iter().any(|(s, _)| *s == slot_s);
             let is_imp = self.nodes[i].importing.iter().any(|(s, _)| *s == slot_s);
             if is_mig {
                 migrating.push(i);
             } else if is_imp {
                 importing.push(i);
-            } else if self.count_keys(i, &slot_s)? > 0 {
+            } else if Some(i) != owner && self.count_keys(i, &slot_s)? > 0 {
                 let line = format!("*** Found keys about slot {slot} in node {}!", self.nodes[i].endpoint());
                 self.s.print(line);
                 importing.push(i);
@@ -1556,6 +1553,22 @@ impl Manager<'_> {
             }
             return Ok(true);
         }
+        if migrating.len() == 1 && importing.len() > 1 {
+            let (src, dst) = (migrating[0], importing[0]);
+            let line = format!(
+                ">>> Case 3: Moving slot {slot} from {} to {} and closing it on all the other importing nodes.",
+                self.nodes[src].endpoint(),
+                self.nodes[dst].endpoint()
+            );
+            self.s.print(line);
+            if !self.move_slot(src, dst, slot, MoveOpts { verbose: true, ..MoveOpts::default() })? {
+                return Ok(false);
+            }
+            for &i in &importing[1..] {
+                self.command(i, &["CLUSTER", "SETSLOT", &slot_s, "STABLE"])?;
+            }
+            return Ok(true);
+        }
         let mut close = importing.is_empty() && migrating.len() == 1;
         if close && migrating[0] != owner {
             let keys = self.command(migrating[0], &["CLUSTER", "GETKEYSINSLOT", &slot_s, "10"])?;
@@ -1563,7 +1576,7 @@ impl Manager<'_> {
         }
         if close {
             let n = migrating[0];
-            let line = format!(">>> Case 3: Closing slot {slot} on {}", self.nodes[n].endpoint());
+            let line = format!(">>> Case 4: Closing slot {slot} on {}", self.nodes[n].endpoint());
             self.s.print(line);
             self.command(n, &["CLUSTER", "SETSLOT", &slot_s, "STABLE"])?;
             return Ok(true);
