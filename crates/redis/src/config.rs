@@ -505,6 +505,7 @@ pub fn parse(text: &str, port: u16) -> Result<Config, Vec<(usize, String)>> {
     let mut config = Config::defaults(port);
     let mut errors = Vec::new();
     let mut saw_save = false;
+    let mut replicaof_line = None;
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -516,6 +517,9 @@ pub fn parse(text: &str, port: u16) -> Result<Config, Vec<(usize, String)>> {
         };
         let words: Vec<String> = words.iter().map(|w| String::from_utf8_lossy(w).into_owned()).collect();
         let name = words[0].to_ascii_lowercase();
+        if canonical(&name) == Some("replicaof") {
+            replicaof_line = Some(i);
+        }
         let mut args = words[1..].to_vec();
         if name == "save" {
             // Successive `save` lines add points; the first replaces the defaults.
@@ -533,6 +537,9 @@ pub fn parse(text: &str, port: u16) -> Result<Config, Vec<(usize, String)>> {
         if let Err(e) = result {
             errors.push((i, e));
         }
+    }
+    if let Some(line) = replicaof_line.filter(|_| config.cluster.enabled && config.replicaof.is_some()) {
+        errors.push((line, "replicaof directive not allowed in cluster mode".to_owned()));
     }
     if errors.is_empty() { Ok(config) } else { Err(errors) }
 }
@@ -559,6 +566,41 @@ mod tests {
                 (4, "argument must be 'yes' or 'no'".to_owned()),
             ]
         );
+    }
+
+    #[test]
+    fn cluster_directives_with_aliases_and_redis_errors() {
+        let c =
+            parse("cluster-enabled yes\ncluster-node-timeout 2000\ncluster-slave-validity-factor 0\n", 6381).unwrap();
+        assert!(c.cluster.enabled);
+        assert_eq!(c.cluster.node_timeout, 2000);
+        assert_eq!(c.cluster.replica_validity_factor, 0);
+        assert_eq!(c.cluster.config_file, "nodes.conf");
+        assert_eq!(
+            c.matching(b"cluster-*validity*"),
+            vec![
+                ("cluster-replica-validity-factor".into(), "0".into()),
+                ("cluster-slave-validity-factor".into(), "0".into())
+            ]
+        );
+        let errs = parse(
+            "cluster-enabled maybe\ncluster-node-timeout -1\ncluster-port 70000\nslaveof 127.0.0.1 6380\ncluster-enabled yes\n",
+            6381,
+        )
+        .unwrap_err();
+        assert_eq!(
+            errs,
+            vec![
+                (0, "argument must be 'yes' or 'no'".to_owned()),
+                (1, "argument must be between 0 and 9223372036854775807 inclusive".to_owned()),
+                (2, "argument must be between 0 and 65535 inclusive".to_owned()),
+                (3, "replicaof directive not allowed in cluster mode".to_owned()),
+            ]
+        );
+        let mut running = c.clone();
+        assert_eq!(running.apply("cluster-enabled", &["no".into()], false), Err("can't set immutable config".into()));
+        assert_eq!(running.apply("cluster-require-full-coverage", &["no".into()], false), Ok(()));
+        assert!(!running.cluster.require_full_coverage);
     }
 
     #[test]

@@ -135,16 +135,6 @@ pub(crate) fn restore(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     Value::ok()
 }
 
-/// MIGRATE's keys for cluster routing, as (first, last, step): the key
-/// argument, or everything after KEYS when it is empty (`migrateGetKeys`).
-pub(crate) fn key_range(args: &[Vec<u8>]) -> Option<(usize, i64, usize)> {
-    if args.get(3).is_some_and(|k| !k.is_empty()) {
-        return Some((3, 3, 1));
-    }
-    let keys = args.iter().skip(6).position(|a| a.eq_ignore_ascii_case(b"keys"))? + 6;
-    (keys + 1 < args.len()).then_some((keys + 1, -1, 1))
-}
-
 fn not_an_integer() -> Value {
     Value::error("ERR value is not an integer or out of range")
 }

@@ -37,6 +37,11 @@ impl Cluster {
     }
 
     pub(crate) fn cli_auth(&mut self, port: u16, auth: Option<&str>, line: &str) -> String {
+        self.try_cli(port, auth, line).unwrap_or_else(|| panic!("no reply to {line}"))
+    }
+
+    /// One redis-cli invocation given a virtual second to answer; `None` if it did not.
+    pub(crate) fn try_cli(&mut self, port: u16, auth: Option<&str>, line: &str) -> Option<String> {
         let args = resp::split_args(line.as_bytes()).unwrap();
         let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
         self.clients += 1;
@@ -50,10 +55,10 @@ impl Cluster {
         for _ in 0..1000 {
             self.sim.run_for(Duration::from_millis(1));
             if let Some(out) = self.sim.process::<RedisCli>(p).and_then(|c| c.output.clone()) {
-                return out;
+                return Some(out);
             }
         }
-        panic!("no reply to {line}");
+        None
     }
 
     pub(crate) fn info_field(&mut self, port: u16, field: &str) -> String {

@@ -4,12 +4,72 @@
 
 use super::bus;
 use super::gossip::Broadcast;
-use super::{Cluster, HANDSHAKE, MEET, SLOTS, TODO_FSYNC_CONFIG, TODO_SAVE_CONFIG, TODO_UPDATE_STATE, slot_ranges};
+use super::{Cluster, HANDSHAKE, MEET, SLOTS, TODO_FSYNC_CONFIG, TODO_SAVE_CONFIG, TODO_UPDATE_STATE};
 use crate::keyspace::Db;
 use crate::server::Server;
 use resp::Value;
 use sim::Ctx;
 use std::fmt::Write as _;
+
+/// CLUSTER HELP, as 7.0.15 prints it.
+const HELP: &[&str] = &[
+    "CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "ADDSLOTS <slot> [<slot> ...]",
+    "    Assign slots to current node.",
+    "ADDSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
+    "    Assign slots which are between <start-slot> and <end-slot> to current node.",
+    "BUMPEPOCH",
+    "    Advance the cluster config epoch.",
+    "COUNT-FAILURE-REPORTS <node-id>",
+    "    Return number of failure reports for <node-id>.",
+    "COUNTKEYSINSLOT <slot>",
+    "    Return the number of keys in <slot>.",
+    "DELSLOTS <slot> [<slot> ...]",
+    "    Delete slots information from current node.",
+    "DELSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
+    "    Delete slots information which are between <start-slot> and <end-slot> from current node.",
+    "FAILOVER [FORCE|TAKEOVER]",
+    "    Promote current replica node to being a master.",
+    "FORGET <node-id>",
+    "    Remove a node from the cluster.",
+    "GETKEYSINSLOT <slot> <count>",
+    "    Return key names stored by current node in a slot.",
+    "FLUSHSLOTS",
+    "    Delete current node own slots information.",
+    "INFO",
+    "    Return information about the cluster.",
+    "KEYSLOT <key>",
+    "    Return the hash slot for <key>.",
+    "MEET <ip> <port> [<bus-port>]",
+    "    Connect nodes into a working cluster.",
+    "MYID",
+    "    Return the node id.",
+    "NODES",
+    "    Return cluster configuration seen by node. Output format:",
+    "    <id> <ip:port> <flags> <master> <pings> <pongs> <epoch> <link> <slot> ...",
+    "REPLICATE <node-id>",
+    "    Configure current node as replica to <node-id>.",
+    "RESET [HARD|SOFT]",
+    "    Reset current node (default: soft).",
+    "SET-CONFIG-EPOCH <epoch>",
+    "    Set config epoch of current node.",
+    "SETSLOT <slot> (IMPORTING <node-id>|MIGRATING <node-id>|STABLE|NODE <node-id>)",
+    "    Set slot state.",
+    "REPLICAS <node-id>",
+    "    Return <node-id> replicas.",
+    "SAVECONFIG",
+    "    Force saving cluster configuration on disk.",
+    "SLOTS",
+    "    Return information about slots range mappings. Each range is made of:",
+    "    start, end, master and replicas IP addresses, ports and ids",
+    "SHARDS",
+    "    Return information about slot range mappings and the nodes associated with them.",
+    "LINKS",
+    "    Return information about all network links between this node and its peers.",
+    "    Output format is an array where each array element is a map containing attributes of a link",
+    "HELP",
+    "    Prints this help.",
+];
 
 /// Redis 7.0's arity of each CLUSTER subcommand.
 fn sub_arity(sub: &str) -> Option<i32> {
@@ -49,14 +109,24 @@ fn slot_arg(a: &[u8]) -> Result<usize, Value> {
 }
 
 /// Where a command's keys are: (first, last, step); `last < 0` counts from the end.
-fn key_spec(name: &str) -> Option<(usize, i64, usize)> {
+fn key_spec(name: &str, args: &[Vec<u8>]) -> Option<(usize, i64, usize)> {
     Some(match name {
+        // MIGRATE host port key|"" db timeout [... KEYS k1 k2 ...]
+        "migrate" => match args.get(3) {
+            Some(k) if k.is_empty() => {
+                let at = args.iter().position(|a| a.eq_ignore_ascii_case(b"keys"))?;
+                (at + 1, -1, 1)
+            }
+            _ => (3, 3, 1),
+        },
+        "dump" | "restore" | "restore-asking" => (1, 1, 1),
         "mset" => (1, -1, 2),
         "mget" | "del" | "exists" => (1, -1, 1),
         "get" | "set" | "incr" | "decr" | "incrby" | "decrby" | "getset" | "append" | "strlen" | "type" | "expire"
         | "pexpire" | "expireat" | "pexpireat" | "ttl" | "pttl" | "persist" | "lpush" | "rpush" | "lpop" | "rpop"
-        | "lrange" | "llen" | "hset" | "hget" | "hdel" | "hgetall" | "sadd" | "srem" | "smembers" | "scard"
-        | "dump" | "restore" | "restore-asking" => (1, 1, 1),
+        | "lrange" | "llen" | "hset" | "hget" | "hdel" | "hgetall" | "sadd" | "srem" | "smembers" | "scard" => {
+            (1, 1, 1)
+        }
         _ => return None,
     })
 }
@@ -82,10 +152,7 @@ pub(crate) fn route(
     name: &str,
     write: bool,
 ) -> Option<Value> {
-    let (first, last, step) = match name {
-        "migrate" => crate::migrate::key_range(args)?,
-        _ => key_spec(name)?,
-    };
+    let (first, last, step) = key_spec(name, args)?;
     let last = if last < 0 { args.len() as i64 + last } else { last } as usize;
     let mut owner = None;
     let mut slot = 0;
@@ -133,8 +200,8 @@ pub(crate) fn route(
             return Some(Value::error("CLUSTERDOWN The cluster is down and only accepts read commands"));
         }
     }
-    // MIGRATE runs where it is sent while its slot is open, so keys can move freely.
-    if name == "migrate" && (migrating || importing) {
+    // MIGRATE works on the local keys of an open slot, wherever the slot is going.
+    if (migrating || importing) && name == "migrate" {
         return None;
     }
     if migrating && missing > 0 {
@@ -374,18 +441,7 @@ impl Server {
                 Value::ok()
             }
             "links" => self.cluster_links(),
-            _ => Value::Array(
-                [
-                    "CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                    "INFO",
-                    "    Return information about the cluster.",
-                    "HELP",
-                    "    Prints this help.",
-                ]
-                .iter()
-                .map(|l| Value::Simple((*l).to_owned()))
-                .collect(),
-            ),
+            _ => Value::Array(HELP.iter().map(|l| Value::Simple((*l).to_owned())).collect()),
         }
     }
 
@@ -559,7 +615,8 @@ impl Server {
         let Some(m) = c.me().slaveof else {
             return Value::error("ERR I'm a replica but my master is unknown to me");
         };
-        if !force && (c.node(m).failed() || c.node(m).link.is_none()) {
+        let linked = c.node(m).link.is_some_and(|l| c.links.get(&l).is_some_and(|l| l.connected));
+        if !force && (c.node(m).failed() || !linked) {
             return Value::error("ERR Master is down or failed, please use CLUSTER FAILOVER FORCE");
         }
         self.reset_manual_failover(ctx);
@@ -622,16 +679,15 @@ impl Server {
     pub(crate) fn cluster_info(&self) -> String {
         let c = self.clr();
         let (mut assigned, mut ok, mut pfail, mut fail) = (0, 0, 0, 0);
-        for s in 0..SLOTS {
-            let Some(o) = c.owner(s) else { continue };
-            assigned += 1;
-            let n = c.node(o);
+        for &i in c.by_name.values() {
+            let n = c.node(i);
+            assigned += n.numslots;
             if n.failed() {
-                fail += 1;
+                fail += n.numslots;
             } else if n.timed_out() {
-                pfail += 1;
+                pfail += n.numslots;
             } else {
-                ok += 1;
+                ok += n.numslots;
             }
         }
         let mut s = format!(
@@ -730,7 +786,7 @@ impl Server {
                 continue;
             }
             let mut slots = Vec::new();
-            for (a, b) in slot_ranges(|s| bus::bit(&n.slots, s)) {
+            for (a, b) in super::bitmap_ranges(&n.slots) {
                 slots.push(Value::Integer(a as i64));
                 slots.push(Value::Integer(b as i64));
             }
@@ -754,7 +810,7 @@ impl Server {
                 bulk("create-time"),
                 Value::Integer(l.ctime),
                 bulk("events"),
-                bulk(if l.inbound { "r" } else { "rw" }),
+                bulk("r"),
                 bulk("send-buffer-allocated"),
                 Value::Integer(0),
                 bulk("send-buffer-used"),

@@ -13,6 +13,8 @@ pub(crate) mod failover;
 pub(crate) mod gossip;
 #[cfg(test)]
 mod tests_cluster;
+#[cfg(test)]
+mod tests_prop_cluster;
 
 use bus::{SLOT_BYTES, SlotBits};
 use sim::ConnId;
@@ -441,7 +443,7 @@ impl Cluster {
             self.epoch_of(i),
             if connected { "connected" } else { "disconnected" }
         );
-        for (a, b) in slot_ranges(|slot| bus::bit(&n.slots, slot)) {
+        for (a, b) in bitmap_ranges(&n.slots) {
             if a == b {
                 let _ = write!(s, " {a}");
             } else {
@@ -581,7 +583,47 @@ impl Cluster {
     }
 }
 
-/// Maximal runs of slots for which `has` holds, as (first, last).
+/// Maximal runs of set bits in a slot bitmap, as (first, last); whole empty or
+/// full bytes are skipped eight slots at a time.
+pub(crate) fn bitmap_ranges(bits: &SlotBits) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    for (byte_index, &byte) in bits.iter().enumerate() {
+        let base = byte_index * 8;
+        match (byte, start) {
+            (0, None) | (0xff, Some(_)) => continue,
+            (0, Some(a)) => {
+                out.push((a, base - 1));
+                start = None;
+                continue;
+            }
+            (0xff, None) => {
+                start = Some(base);
+                continue;
+            }
+            _ => {}
+        }
+        for bit in 0..8 {
+            let on = byte & (1 << bit) != 0;
+            match (on, start) {
+                (true, None) => start = Some(base + bit),
+                (false, Some(a)) => {
+                    out.push((a, base + bit - 1));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+    }
+    if let Some(a) = start {
+        out.push((a, SLOTS - 1));
+    }
+    out
+}
+
+/// Maximal runs of slots for which `has` holds, as (first, last): the plain
+/// definition [`bitmap_ranges`] is checked against.
+#[cfg(test)]
 pub(crate) fn slot_ranges(has: impl Fn(usize) -> bool) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut start = None;
@@ -649,5 +691,15 @@ mod tests {
             format!("{} :0@0 myself,master - 0 0 0 connected\nvars currentEpoch 0 lastVoteEpoch 0\n", "f".repeat(40))
         );
         assert_eq!(slot_ranges(|s| s == 3 || s == 4 || s == 16383), vec![(3, 4), (16383, 16383)]);
+        let mut bits = [0u8; SLOT_BYTES];
+        for s in [3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 100, 16383] {
+            bus::set_bit(&mut bits, s, true);
+        }
+        for s in 200..=5460 {
+            bus::set_bit(&mut bits, s, true);
+        }
+        let expected = slot_ranges(|s| bus::bit(&bits, s));
+        assert_eq!(bitmap_ranges(&bits), expected);
+        assert_eq!(expected, vec![(3, 4), (8, 16), (100, 100), (200, 5460), (16383, 16383)]);
     }
 }

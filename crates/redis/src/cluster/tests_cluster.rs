@@ -2,7 +2,7 @@
 //! does it by hand (MEET, ADDSLOTSRANGE, REPLICATE), then failures.
 
 use crate::server::Server;
-use crate::tests_repl::Cluster as Lab;
+pub(crate) use crate::tests_repl::Cluster as Lab;
 use std::time::Duration;
 
 const PORTS: [u16; 6] = [6381, 6382, 6383, 6384, 6385, 6386];
@@ -22,6 +22,8 @@ pub(crate) fn build(seed: u64, node_timeout: u64) -> Lab {
     let mut lab = Lab::new(seed);
     for p in PORTS {
         lab.server(p, &conf(node_timeout));
+        // Servers started one after another, as a script would: their crons are not in phase.
+        lab.sim.run_for(Duration::from_millis(3 + (seed * u64::from(p)) % 37));
     }
     lab.sim.run_for(Duration::from_millis(100));
     for p in &PORTS[1..] {
@@ -133,4 +135,192 @@ fn killed_master_is_replaced_by_its_replica_and_returns_as_replica() {
     assert_eq!(lab.cli(6381, "role").lines().next().unwrap(), "1) \"slave\"");
     assert!(flags_seen(&lab, 6382, &old) == "slave", "{}", flags_seen(&lab, 6382, &old));
     println!("pfail {pfail} fail {fail} promoted {promoted}");
+}
+
+#[test]
+fn a_master_cut_off_alone_refuses_keys_and_returns_as_replica() {
+    let mut lab = build(5, 2000);
+    assert_eq!(lab.cli(6381, "set k2 before"), "OK");
+    lab.sim.run_for(Duration::from_millis(200));
+    let cut = sim::Endpoint::Process(proc(&lab, 6381));
+    lab.sim.apply(sim::Fault::Partition(vec![vec![cut]])).unwrap();
+    // Reachable from its own host's clients, it keeps taking writes until it sees the others PFAIL.
+    lab.sim.run_for(Duration::from_millis(1500));
+    assert!(server(&lab, 6381).clr().state_ok);
+    lab.sim.run_for(Duration::from_secs(4));
+    let me = server(&lab, 6381);
+    assert!(!me.clr().state_ok && me.clr().me().is_master(), "{}", me.clr().nodes_text(false));
+    assert!(server(&lab, 6384).clr().me().is_master());
+    assert!(lab.log(6381).iter().any(|l| l == "Cluster state changed: fail"));
+    lab.sim.apply(sim::Fault::Heal).unwrap();
+    lab.sim.run_for(Duration::from_secs(8));
+    let c = server(&lab, 6381).clr();
+    assert!(c.me().is_slave() && c.node(c.me().slaveof.unwrap()).name == node_id(&lab, 6384));
+    assert_eq!(lab.cli(6384, "get k2"), "\"before\"");
+    assert_eq!(lab.cli(6381, "get k2"), "(error) MOVED 449 127.0.0.1:6384");
+}
+
+#[test]
+fn count_failure_reports_and_fail_clearing_for_a_paused_replica() {
+    let mut lab = build(6, 2000);
+    let replica = node_id(&lab, 6386);
+    lab.sim.apply(sim::Fault::Pause(proc(&lab, 6386))).unwrap();
+    lab.sim.run_for(Duration::from_secs(5));
+    assert_eq!(flags_seen(&lab, 6381, &replica), "slave,fail");
+    assert_eq!(lab.cli(6382, &format!("cluster count-failure-reports {replica}")), "(integer) 2");
+    assert!(server(&lab, 6381).clr().state_ok, "a failed replica leaves the cluster ok");
+    lab.sim.apply(sim::Fault::Resume(proc(&lab, 6386))).unwrap();
+    lab.sim.run_for(Duration::from_secs(3));
+    assert_eq!(flags_seen(&lab, 6381, &replica), "slave");
+    let cleared = format!("Clear FAIL state for node {replica}: replica is reachable again.");
+    assert!(lab.log(6381).contains(&cleared), "{:#?}", lab.log(6381));
+}
+
+#[test]
+fn takeover_needs_no_votes_and_bumps_the_epoch() {
+    let mut lab = build(7, 2000);
+    let before = server(&lab, 6385).clr().current_epoch;
+    lab.sim.apply(sim::Fault::Pause(proc(&lab, 6381))).unwrap();
+    lab.sim.apply(sim::Fault::Pause(proc(&lab, 6383))).unwrap();
+    // Two of three masters are unreachable: no election could win, but TAKEOVER needs none.
+    assert_eq!(lab.cli(6385, "cluster failover takeover"), "OK");
+    lab.sim.run_for(Duration::from_millis(500));
+    let c = server(&lab, 6385).clr();
+    assert!(c.me().is_master() && c.me().config_epoch == before + 1, "{}", c.nodes_text(false));
+    assert!(lab.log(6385).iter().any(|l| l == "Taking over the master (user request)."));
+    lab.sim.run_for(Duration::from_secs(2));
+    assert!(server(&lab, 6382).clr().me().is_slave());
+}
+
+#[test]
+fn a_replica_migrates_to_an_orphaned_master() {
+    let mut lab = build(8, 2000);
+    lab.server(6387, &conf(2000));
+    lab.sim.run_for(Duration::from_millis(100));
+    assert_eq!(lab.cli(6381, "cluster meet 127.0.0.1 6387"), "OK");
+    lab.sim.run_for(Duration::from_secs(2));
+    let id = node_id(&lab, 6381);
+    assert_eq!(lab.cli(6387, &format!("cluster replicate {id}")), "OK");
+    lab.sim.run_for(Duration::from_secs(8));
+    lab.sim.apply(sim::Fault::Kill(proc(&lab, 6386))).unwrap();
+    lab.sim.run_for(Duration::from_secs(15));
+    let orphan = node_id(&lab, 6383);
+    let movers: Vec<u16> = [6384, 6387]
+        .into_iter()
+        .filter(|&p| {
+            let c = server(&lab, p).clr();
+            c.me().slaveof.is_some_and(|m| c.node(m).name == orphan)
+        })
+        .collect();
+    assert_eq!(movers.len(), 1, "exactly one of 6381's replicas moves");
+    let line = format!("Migrating to orphaned master {orphan}");
+    assert!(lab.log(movers[0]).contains(&line));
+}
+
+#[test]
+fn open_slots_redirect_with_ask_tryagain_and_asking() {
+    use super::commands::{ClientFlags, route};
+    let mut lab = build(4, 15000);
+    let (a, b) = (node_id(&lab, 6381), node_id(&lab, 6382));
+    assert_eq!(lab.cli(6381, "set k2 v"), "OK");
+    assert_eq!(lab.cli(6381, &format!("cluster setslot 449 migrating {b}")), "OK");
+    assert_eq!(lab.cli(6382, &format!("cluster setslot 449 importing {a}")), "OK");
+    assert_eq!(
+        lab.cli(6382, &format!("cluster setslot 449 migrating {a}")),
+        "(error) ERR I'm not the owner of hash slot 449"
+    );
+    assert_eq!(
+        lab.cli(6381, &format!("cluster setslot 449 importing {b}")),
+        "(error) ERR I'm already the owner of hash slot 449"
+    );
+    assert!(lab.cli(6381, "cluster nodes").contains(&format!(" [449->-{b}]")));
+    assert!(lab.cli(6382, "cluster nodes").contains(&format!(" [449-<-{a}]")));
+    assert_eq!(lab.cli(6381, "get k2"), "\"v\"");
+    assert_eq!(lab.cli(6381, "get {k2}.new"), "(error) ASK 449 127.0.0.1:6382");
+    assert_eq!(lab.cli(6381, "mget k2 {k2}.new"), "(error) TRYAGAIN Multiple keys request during rehashing of slot");
+    assert_eq!(lab.cli(6382, "get {k2}.new"), "(error) MOVED 449 127.0.0.1:6381");
+    let s = server(&lab, 6382);
+    let flags = |asking| ClientFlags { asking, ..ClientFlags::default() };
+    let args = |line: &str| resp::split_args(line.as_bytes()).unwrap();
+    assert_eq!(route(s.clr(), &s.dbs()[0], flags(true), &args("get {k2}.new"), "get", false), None);
+    assert!(route(s.clr(), &s.dbs()[0], flags(true), &args("mget {k2}.a {k2}.b"), "mget", false).is_some());
+    assert_eq!(
+        lab.cli(6381, &format!("cluster setslot 449 node {b}")),
+        "(error) ERR Can't assign hashslot 449 to a different node while I still hold keys for this hash slot."
+    );
+    assert_eq!(lab.cli(6381, "cluster getkeysinslot 449 10"), "1) \"k2\"");
+    assert_eq!(lab.cli(6381, "cluster countkeysinslot 449"), "(integer) 1");
+    // A replica serves reads of its master's slots to READONLY clients only.
+    let r = server(&lab, 6384);
+    let readonly = ClientFlags { readonly: true, ..ClientFlags::default() };
+    assert_eq!(route(r.clr(), &r.dbs()[0], readonly, &args("get k3"), "get", false), None);
+    assert!(route(r.clr(), &r.dbs()[0], readonly, &args("set k3 x"), "set", true).is_some());
+    assert_eq!(lab.cli(6381, "cluster setslot 449 stable"), "OK");
+    assert_eq!(lab.cli(6381, "get {k2}.new"), "(nil)");
+}
+
+#[test]
+fn writes_wait_out_a_manual_failover_and_are_then_redirected() {
+    let mut lab = build(10, 15000);
+    assert_eq!(lab.cli(6381, "set k2 before"), "OK");
+    lab.sim.run_for(Duration::from_millis(50));
+    // Partition 6384 from the other masters: 6381 pauses but the election cannot finish.
+    let others: Vec<sim::Endpoint> = [6382, 6383].iter().map(|&p| sim::Endpoint::Process(proc(&lab, p))).collect();
+    lab.sim
+        .apply(sim::Fault::PartitionOneWay { from: vec![sim::Endpoint::Process(proc(&lab, 6384))], to: others })
+        .unwrap();
+    assert_eq!(lab.cli(6384, "cluster failover"), "OK");
+    lab.sim.run_for(Duration::from_millis(20));
+    let now = lab.sim.wall_clock_ms(proc(&lab, 6381));
+    assert!(server(&lab, 6381).writes_paused(now), "MFSTART paused the master");
+    assert_eq!(lab.cli(6381, "get k2"), "\"before\"", "reads are not paused");
+    assert_eq!(lab.try_cli(6381, None, "set k2 during"), None, "a write waits while paused");
+    // The election cannot reach a majority: after 5 s both sides give up and the write runs.
+    lab.sim.run_for(Duration::from_secs(6));
+    assert!(lab.log(6381).iter().any(|l| l == "Manual failover timed out."), "{:#?}", lab.log(6381));
+    assert_eq!(lab.cli(6381, "get k2"), "\"during\"");
+    assert!(server(&lab, 6381).clr().me().is_master());
+}
+
+/// Three masters without replicas, with extra directives.
+fn build_masters(seed: u64, extra: &str) -> Lab {
+    let mut lab = Lab::new(seed);
+    for p in [6381, 6382, 6383] {
+        lab.server(p, &format!("{}{extra}", conf(2000)));
+        lab.sim.run_for(Duration::from_millis(5));
+    }
+    for p in [6382, 6383] {
+        assert_eq!(lab.cli(6381, &format!("cluster meet 127.0.0.1 {p}")), "OK");
+    }
+    assert_eq!(lab.cli(6381, "cluster addslotsrange 0 5460"), "OK");
+    assert_eq!(lab.cli(6382, "cluster addslotsrange 5461 10922"), "OK");
+    assert_eq!(lab.cli(6383, "cluster addslotsrange 10923 16383"), "OK");
+    lab.sim.run_for(Duration::from_secs(4));
+    lab
+}
+
+#[test]
+fn reads_when_down_and_partial_coverage_follow_their_directives() {
+    let mut lab = build_masters(11, "cluster-allow-reads-when-down yes\n");
+    assert_eq!(lab.cli(6381, "set healthy:1 x"), "OK");
+    lab.sim.apply(sim::Fault::Kill(proc(&lab, 6383))).unwrap();
+    lab.sim.run_for(Duration::from_secs(5));
+    assert!(!server(&lab, 6381).clr().state_ok);
+    assert_eq!(lab.cli(6381, "get healthy:1"), "\"x\"");
+    assert_eq!(
+        lab.cli(6381, "set healthy:1 y"),
+        "(error) CLUSTERDOWN The cluster is down and only accepts read commands"
+    );
+    // Keys of the dead master's slots are still redirected to it.
+    assert_eq!(lab.cli(6381, "get lost:1"), "(error) MOVED 14739 127.0.0.1:6383");
+
+    let mut lab = build_masters(12, "cluster-require-full-coverage no\n");
+    let dead = node_id(&lab, 6383);
+    lab.sim.apply(sim::Fault::Kill(proc(&lab, 6383))).unwrap();
+    lab.sim.run_for(Duration::from_secs(5));
+    assert_eq!(flags_seen(&lab, 6381, &dead), "master,fail");
+    assert!(server(&lab, 6381).clr().state_ok, "two of three masters still form a majority");
+    assert_eq!(lab.cli(6381, "set healthy:1 y"), "OK");
+    let info = lab.cli(6381, "cluster info");
+    assert!(info.contains("cluster_slots_ok:10923\r\ncluster_slots_pfail:0\r\ncluster_slots_fail:5461\r\n"), "{info}");
 }
