@@ -10,12 +10,17 @@ use std::time::Duration;
 
 /// Runs `--cluster <command>` from the servers' host; the printed lines and success.
 pub(crate) fn tool(c: &mut Cluster, command: &str) -> (Vec<String>, bool) {
+    tool_auth(c, command, None)
+}
+
+/// Like `redis-cli -a <password> --cluster <command>`.
+fn tool_auth(c: &mut Cluster, command: &str, password: Option<&str>) -> (Vec<String>, bool) {
     let command = parse_command(command).unwrap();
     let host = c.sim.host_of(c.sim.procs().next().unwrap());
     let name = format!("tool{}", c.sim.procs().count());
     let p = c.sim.add_process(host, &name, Box::new(|| Box::new(ToolClient::default())));
     c.sim.apply(Fault::Start(p)).unwrap();
-    let out = run(&mut c.sim, p, &command, None, Duration::from_secs(120));
+    let out = run(&mut c.sim, p, &command, password.map(str::to_owned), Duration::from_secs(120));
     c.sim.apply(Fault::Kill(p)).unwrap();
     out
 }
@@ -303,4 +308,29 @@ fn rebalance_says_when_nothing_is_needed_and_simulates_a_plan() {
     assert!(moves.iter().all(|l| l.ends_with("to 127.0.0.1:6381")));
     assert_eq!(c.cli(6381, "cluster countkeysinslot 0"), "(integer) 0");
     assert_eq!(cluster_info(&mut c, 6382, "cluster_slots_assigned"), "16384");
+}
+
+#[test]
+fn with_requirepass_the_tool_authenticates_and_migrate_carries_auth() {
+    let mut c = Cluster::new(47);
+    for port in 6381..=6386 {
+        c.server(port, &format!("{}requirepass pw\nmasterauth pw\n", cluster_conf(port)));
+    }
+    c.sim.run_for(Duration::from_millis(100));
+    let (out, ok) = tool(&mut c, "check 127.0.0.1:6381");
+    assert!(!ok);
+    // As redis-cli 7.0.15 printed for a real node with requirepass.
+    assert_eq!(out, ["[ERR] Node 127.0.0.1:6381 NOAUTH Authentication required."]);
+    let (out, ok) = tool_auth(&mut c, CREATE, Some("pw"));
+    assert!(ok, "{}", out.join("\n"));
+    c.sim.run_for(Duration::from_secs(10));
+    assert_eq!(c.cli_auth(6381, Some("pw"), "set k2 v2"), "OK", "k2 is slot 449, on 6381");
+    let (from, to) = (c.cli_auth(6381, Some("pw"), "cluster myid"), c.cli_auth(6382, Some("pw"), "cluster myid"));
+    let (from, to) = (from.trim_matches('"'), to.trim_matches('"'));
+    let cmd =
+        format!("reshard 127.0.0.1:6381 --cluster-from {from} --cluster-to {to} --cluster-slots 450 --cluster-yes");
+    let (out, ok) = tool_auth(&mut c, &cmd, Some("pw"));
+    assert!(ok, "{}", out.join("\n"));
+    assert!(out.contains(&"Moving slot 449 from 127.0.0.1:6381 to 127.0.0.1:6382: .".to_owned()));
+    assert_eq!(c.cli_auth(6382, Some("pw"), "get k2"), "\"v2\"");
 }

@@ -222,3 +222,44 @@ fn spawn(c: &mut Cluster, line: &str) -> ProcId {
 fn output(c: &Cluster, p: ProcId) -> Option<String> {
     c.sim.process::<RedisCli>(p).and_then(|cli| cli.output.clone())
 }
+
+#[test]
+fn restore_of_random_bytes_with_a_valid_checksum_is_an_error_never_a_panic() {
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let real: Vec<Vec<u8>> = vectors().into_iter().map(|(_, p)| p[..p.len() - 10].to_vec()).collect();
+    let (mut refused, mut accepted) = (0, 0);
+    for round in 0..3000 {
+        // Half the bodies are real ones with a few bytes flipped, half pure noise.
+        let mut body = if round % 2 == 0 {
+            let mut b = real[next() as usize % real.len()].clone();
+            for _ in 0..1 + next() % 3 {
+                let at = next() as usize % b.len();
+                b[at] = next() as u8;
+            }
+            b
+        } else {
+            (0..next() % 64).map(|_| next() as u8).collect()
+        };
+        body.extend_from_slice(&crate::rdb::RDB_VERSION.to_le_bytes());
+        let crc = crate::rdb::crc64(0, &body);
+        body.extend_from_slice(&crc.to_le_bytes());
+        let (mut dbs, mut feed) = (vec![Db::default()], Feed::default());
+        let mut x = Exec::new(&mut dbs, &mut feed, true, 0, 1_000);
+        let args = vec![b"RESTORE".to_vec(), b"k".to_vec(), b"0".to_vec(), body];
+        match crate::migrate::restore(&args, &mut x) {
+            resp::Value::Simple(_) => accepted += 1,
+            resp::Value::Error(e) => {
+                assert_eq!(e, "ERR Bad data format");
+                refused += 1;
+            }
+            other => panic!("unexpected reply {other:?}"),
+        }
+    }
+    assert!(refused > 1000 && accepted > 10, "refused {refused}, accepted {accepted}");
+}

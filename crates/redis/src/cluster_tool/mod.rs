@@ -568,7 +568,8 @@ impl Manager<'_> {
     fn is_cluster(&mut self, node: &Node) -> Res<bool> {
         let info = self.s.call(node.addr, &["INFO"])?;
         if let Value::Error(e) = &info {
-            self.reply_error(node, e);
+            // `clusterManagerPrintNotClusterNodeError` with the error as its message.
+            self.s.print(format!("[ERR] Node {} {e}", node.endpoint()));
             return Err(Failed);
         }
         Ok(info_field(&text_of(&info), "cluster_enabled") == Some(1))
