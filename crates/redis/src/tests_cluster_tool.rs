@@ -334,3 +334,33 @@ fn with_requirepass_the_tool_authenticates_and_migrate_carries_auth() {
     assert!(out.contains(&"Moving slot 449 from 127.0.0.1:6381 to 127.0.0.1:6382: .".to_owned()));
     assert_eq!(c.cli_auth(6382, Some("pw"), "get k2"), "\"v2\"");
 }
+
+#[test]
+fn add_node_as_a_replica_of_a_chosen_or_the_least_served_master() {
+    let (mut c, _) = created(48);
+    c.server(6387, &cluster_conf(6387));
+    c.server(6388, &cluster_conf(6388));
+    c.sim.run_for(Duration::from_millis(100));
+    let id6382 = node_id(&mut c, 6382);
+    let cmd = format!("add-node 127.0.0.1:6387 127.0.0.1:6381 --cluster-slave --cluster-master-id {id6382}");
+    let (out, ok) = tool(&mut c, &cmd);
+    assert!(ok, "{}", out.join("\n"));
+    // The lines redis-cli 7.0.15 printed for `add-node ... --cluster-slave` after the check.
+    let tail = [
+        ">>> Send CLUSTER MEET to node 127.0.0.1:6387 to make it join the cluster.",
+        "Waiting for the cluster to join",
+    ];
+    let at = out.iter().position(|l| l == tail[0]).expect("MEET line");
+    assert_eq!(out[at..at + 2], tail);
+    assert_eq!(
+        out[out.len() - 2..],
+        [">>> Configure node as replica of 127.0.0.1:6382.", "[OK] New node added correctly."]
+    );
+    assert!(!out.iter().any(|l| l.contains("FUNCTION")), "no function copy for a replica");
+    c.sim.run_for(Duration::from_secs(5));
+    assert_eq!(c.cli(6387, "role").lines().nth(2), Some("3) (integer) 6382"));
+    // Without an id, the first master with the fewest replicas (6382 now has two).
+    let (out, ok) = tool(&mut c, "add-node 127.0.0.1:6388 127.0.0.1:6381 --cluster-slave");
+    assert!(ok, "{}", out.join("\n"));
+    assert!(out.contains(&"Automatically selected master 127.0.0.1:6381".to_owned()), "{}", out.join("\n"));
+}
