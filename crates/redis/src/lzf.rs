@@ -21,9 +21,43 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
     if input.is_empty() || max_out == 0 {
         return None;
     }
-    // Redis leaves its table uninitialised; an empty slot is one that can never
-    // match, which is what the position checks below make of stale entries.
-    let mut table = vec![0usize; HSIZE];
+    TABLE.with_borrow_mut(|t| compress_with(t, input, max_out))
+}
+
+/// Last positions seen per hash, stamped with the call that wrote them, so the
+/// table is reused without clearing 64 Ki entries per string. Redis leaves its
+/// table uninitialised; a slot from another call is treated as empty, which is
+/// what lzf_c.c's position checks make of stale entries.
+struct Table {
+    call: u32,
+    slots: Vec<(u32, usize)>,
+}
+
+impl Table {
+    fn get(&self, i: usize) -> usize {
+        let (call, pos) = self.slots[i];
+        if call == self.call { pos } else { 0 }
+    }
+
+    fn set(&mut self, i: usize, pos: usize) {
+        self.slots[i] = (self.call, pos);
+    }
+}
+
+std::thread_local! {
+    static TABLE: std::cell::RefCell<Table> = std::cell::RefCell::new(Table { call: 0, slots: Vec::new() });
+}
+
+fn compress_with(table: &mut Table, input: &[u8], max_out: usize) -> Option<Vec<u8>> {
+    if table.slots.is_empty() {
+        table.slots = vec![(0, 0); HSIZE];
+    }
+    table.call = table.call.wrapping_add(1);
+    if table.call == 0 {
+        // Stamps wrapped: forget everything once every 4 billion calls.
+        table.slots.iter_mut().for_each(|s| *s = (u32::MAX, 0));
+        table.call = 1;
+    }
     let mut out: Vec<u8> = Vec::with_capacity(max_out);
     let len = input.len();
     let byte = |i: usize| u32::from(input[i]);
@@ -36,8 +70,8 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
     while ip + 2 < len {
         hval = (hval << 8) | byte(ip + 2);
         let slot = hash_index(hval);
-        let candidate = table[slot];
-        table[slot] = ip;
+        let candidate = table.get(slot);
+        table.set(slot, ip);
         // A reference must lie strictly after the first byte (Redis's `ref > in_data`).
         let matches = candidate > 0
             && candidate < ip
@@ -98,10 +132,10 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
             ip -= 2;
             hval = (byte(ip) << 8) | byte(ip + 1);
             hval = (hval << 8) | byte(ip + 2);
-            table[hash_index(hval)] = ip;
+            table.set(hash_index(hval), ip);
             ip += 1;
             hval = (hval << 8) | byte(ip + 2);
-            table[hash_index(hval)] = ip;
+            table.set(hash_index(hval), ip);
             ip += 1;
         } else {
             if out.len() >= max_out {
