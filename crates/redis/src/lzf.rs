@@ -45,7 +45,7 @@ impl Table {
 }
 
 std::thread_local! {
-    static TABLE: std::cell::RefCell<Table> = std::cell::RefCell::new(Table { call: 0, slots: Vec::new() });
+    static TABLE: std::cell::RefCell<Table> = const { std::cell::RefCell::new(Table { call: 0, slots: Vec::new() }) };
 }
 
 fn compress_with(table: &mut Table, input: &[u8], max_out: usize) -> Option<Vec<u8>> {
