@@ -364,3 +364,154 @@ fn add_node_as_a_replica_of_a_chosen_or_the_least_served_master() {
     assert!(ok, "{}", out.join("\n"));
     assert!(out.contains(&"Automatically selected master 127.0.0.1:6381".to_owned()), "{}", out.join("\n"));
 }
+
+/// A client writing keys through [`crate::cluster_client::Router`] while the
+/// cluster reshards under it, as a redis-py RedisCluster application would.
+#[derive(Default)]
+struct Writer {
+    router: Option<crate::cluster_client::Router>,
+    /// Per node: the connection, its decoder, and how many ASKING replies to skip.
+    conns: std::collections::BTreeMap<std::net::SocketAddrV4, (sim::ConnId, resp::ReplyDecoder, usize)>,
+    /// Keys written so far, and the replies seen for the current one.
+    next: usize,
+    current: Option<Vec<Vec<u8>>>,
+    refreshing: bool,
+    asks: usize,
+    moves: usize,
+    errors: Vec<String>,
+    done: usize,
+    /// Every key carries this hash tag, so all writes go to one slot.
+    tag: String,
+}
+
+const WRITER_KEYS: usize = 400;
+/// Pause between writes: fast enough that some land while their slot migrates.
+const WRITER_PAUSE: Duration = Duration::from_micros(200);
+
+impl Writer {
+    fn send(&mut self, ctx: &mut sim::Ctx<'_>, addr: std::net::SocketAddrV4, asking: bool, args: &[Vec<u8>]) {
+        let entry = self.conns.entry(addr).or_insert_with(|| (ctx.connect(addr), resp::ReplyDecoder::default(), 0));
+        entry.2 += usize::from(asking);
+        let conn = entry.0;
+        ctx.send_with(conn, |buf| {
+            if asking {
+                resp::encode_command(&[b"ASKING".as_slice()], buf);
+            }
+            resp::encode_command(args, buf);
+        });
+    }
+
+    fn start_next(&mut self, ctx: &mut sim::Ctx<'_>) {
+        let Some(router) = &mut self.router else { return };
+        if router.needs_refresh() {
+            self.refreshing = true;
+            let seed = router.seed;
+            self.send(ctx, seed, false, &[b"CLUSTER".to_vec(), b"SLOTS".to_vec()]);
+            return;
+        }
+        if self.next >= WRITER_KEYS {
+            return;
+        }
+        let key = format!("{{{}}}:{}", self.tag, self.next);
+        let args = vec![b"SET".to_vec(), key.into_bytes(), self.next.to_string().into_bytes()];
+        self.next += 1;
+        if let crate::cluster_client::Route::Send { addr, asking } = router.start(&args) {
+            self.send(ctx, addr, asking, &args);
+        }
+        self.current = Some(args);
+    }
+
+    fn on_reply(&mut self, ctx: &mut sim::Ctx<'_>, v: resp::Value) {
+        if self.refreshing {
+            self.refreshing = false;
+            match crate::cluster_client::SlotMap::from_cluster_slots(&v) {
+                Ok(map) => self.router.as_mut().expect("router").refreshed(map),
+                Err(e) => self.errors.push(e),
+            }
+            ctx.set_timer(WRITER_PAUSE, 0);
+            return;
+        }
+        let Some(args) = self.current.clone() else { return };
+        if let resp::Value::Error(e) = &v {
+            if e.starts_with("ASK ") {
+                self.asks += 1;
+            } else if e.starts_with("MOVED ") {
+                self.moves += 1;
+            }
+        }
+        let router = self.router.as_mut().expect("router");
+        match router.reply(v) {
+            crate::cluster_client::Route::Send { addr, asking } => self.send(ctx, addr, asking, &args),
+            crate::cluster_client::Route::Done(resp::Value::Simple(_)) => {
+                self.done += 1;
+                self.current = None;
+                ctx.set_timer(WRITER_PAUSE, 0);
+            }
+            crate::cluster_client::Route::Done(other) => {
+                self.errors.push(resp::render(&other));
+                self.current = None;
+                ctx.set_timer(WRITER_PAUSE, 0);
+            }
+        }
+    }
+}
+
+impl sim::Process for Writer {
+    fn handle(&mut self, ctx: &mut sim::Ctx<'_>, input: sim::Input<'_>) {
+        match input {
+            sim::Input::Start => {
+                let seed = std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 6381);
+                self.router = Some(crate::cluster_client::Router::new(seed));
+                self.start_next(ctx);
+            }
+            sim::Input::Timer { .. } => self.start_next(ctx),
+            sim::Input::Data { conn, bytes } => {
+                let Some((_, decoder, skip)) = self.conns.values_mut().find(|(c, _, _)| *c == conn) else { return };
+                decoder.feed(bytes);
+                let mut replies = Vec::new();
+                while let resp::Decoded::Value(v) = decoder.next_value() {
+                    // The reply to ASKING itself carries no news.
+                    if *skip > 0 {
+                        *skip -= 1;
+                        continue;
+                    }
+                    replies.push(v);
+                }
+                for v in replies {
+                    self.on_reply(ctx, v);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn a_router_client_keeps_writing_through_a_reshard_with_moved_and_ask() {
+    let (mut c, _) = created(49);
+    // A tag in one of the first slots the reshard moves.
+    let tag = (0..).map(|i| format!("t{i}")).find(|t| (3..8).contains(&crate::slot::key_slot(t.as_bytes()))).unwrap();
+    let slot = crate::slot::key_slot(tag.as_bytes());
+    let (from, to) = (node_id(&mut c, 6381), node_id(&mut c, 6382));
+    let host = c.sim.host_of(c.sim.procs().next().unwrap());
+    let writer =
+        c.sim.add_process(host, "writer", Box::new(move || Box::new(Writer { tag: tag.clone(), ..Writer::default() })));
+    c.sim.apply(Fault::Start(writer)).unwrap();
+    c.sim.run_for(Duration::from_millis(20));
+    // Move the writer's slot while it writes.
+    let cmd =
+        format!("reshard 127.0.0.1:6381 --cluster-from {from} --cluster-to {to} --cluster-slots 20 --cluster-yes");
+    let (out, ok) = tool(&mut c, &cmd);
+    assert!(ok, "{}", out.join("\n"));
+    c.sim.run_for(Duration::from_secs(5));
+    let w = c.sim.process::<Writer>(writer).unwrap();
+    assert_eq!(w.errors, Vec::<String>::new());
+    assert_eq!(w.done, WRITER_KEYS, "every write was acknowledged");
+    assert!(w.asks > 0, "new keys written while slot {slot} migrated were sent on with ASK");
+    assert!(w.moves > 0, "after the move the slot map was refreshed through MOVED");
+    let tag = w.tag.clone();
+    assert_eq!(c.cli(6382, &format!("cluster countkeysinslot {slot}")), format!("(integer) {WRITER_KEYS}"));
+    for i in (0..WRITER_KEYS).step_by(7) {
+        assert_eq!(cli_c(&mut c, 6383, &format!("get {{{tag}}}:{i}")), format!("\"{i}\""));
+    }
+}
