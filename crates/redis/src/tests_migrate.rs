@@ -263,3 +263,23 @@ fn restore_of_random_bytes_with_a_valid_checksum_is_an_error_never_a_panic() {
     }
     assert!(refused > 1000 && accepted > 10, "refused {refused}, accepted {accepted}");
 }
+
+#[test]
+fn migrate_to_a_partitioned_target_times_out_connecting_and_no_key_is_lost() {
+    let mut c = pair("");
+    c.cli(6379, "set k1 v1");
+    let (source, target) = (c.sim.proc_by_name("6379").unwrap(), c.sim.proc_by_name("6380").unwrap());
+    let migrate = spawn(&mut c, "migrate 127.0.0.1 6380 k1 0 500");
+    // The client stays with the source; the target is cut off before the MIGRATE arrives.
+    let near = vec![sim::Endpoint::Process(source), sim::Endpoint::Process(migrate)];
+    c.sim.apply(Fault::Partition(vec![near, vec![sim::Endpoint::Process(target)]])).unwrap();
+    let started = c.sim.now();
+    c.sim.run_for(Duration::from_millis(600));
+    assert_eq!(output(&c, migrate).as_deref(), Some("(error) IOERR error or timeout connecting to the client"));
+    assert!(c.sim.now() - started >= Duration::from_millis(500));
+    // Healed: the key never left, and the next MIGRATE connects afresh.
+    c.sim.apply(Fault::Partition(Vec::new())).unwrap();
+    assert_eq!(c.cli(6379, "get k1"), "\"v1\"");
+    assert_eq!(c.cli(6379, "migrate 127.0.0.1 6380 k1 0 500"), "OK");
+    assert_eq!(c.cli(6380, "get k1"), "\"v1\"");
+}
