@@ -74,6 +74,7 @@ enum Command {
 fn registry() -> Registry {
     let mut registry = Registry::new();
     registry.register(Box::new(redis::RedisKind));
+    registry.register(Box::new(sentinel::SentinelKind));
     registry
 }
 

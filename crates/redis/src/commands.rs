@@ -32,7 +32,11 @@ pub fn spec(name: &str) -> Option<Spec> {
         }
         "wait" | "replicaof" | "slaveof" | "hget" | "publish" => read(3),
         "lrange" => read(4),
-        "exists" | "mget" | "auth" | "scan" | "config" | "debug" | "client" | "subscribe" => read(-2),
+        "exists" | "mget" | "auth" | "scan" | "config" | "debug" | "client" | "subscribe" | "psubscribe" | "pubsub" => {
+            read(-2)
+        }
+        "multi" | "exec" | "discard" => read(1),
+        "unsubscribe" | "punsubscribe" => read(-1),
         "psync" => read(-3),
         "decr" | "persist" => write(2),
         "getset" | "incrby" | "decrby" | "append" => write(3),
@@ -49,6 +53,24 @@ pub fn spec(name: &str) -> Option<Spec> {
         "asking" | "readonly" | "readwrite" => read(1),
         _ => None,
     }
+}
+
+/// The error for a command nobody knows, quoting its first arguments as Redis
+/// does (at most 128 characters of them).
+pub fn unknown_command(args: &[Vec<u8>]) -> Value {
+    use std::fmt::Write as _;
+    let mut tail = String::new();
+    for a in &args[1..] {
+        if tail.len() >= 128 {
+            break;
+        }
+        let room = 128 - tail.len();
+        let text = String::from_utf8_lossy(a);
+        let shown: String = text.chars().take(room).collect();
+        let _ = write!(tail, "'{shown}' ");
+    }
+    let shown: String = String::from_utf8_lossy(&args[0]).chars().take(128).collect();
+    Value::error(format!("ERR unknown command '{shown}', with args beginning with: {tail}"))
 }
 
 /// The longest command name [`spec`] knows fits in this many bytes.
@@ -168,7 +190,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
                 Some(_) => return wrong_type(),
             };
             let db = x.db();
-            db.keys.insert(args[1].clone(), Data::Str(args[2].clone()));
+            db.insert(args[1].clone(), Data::Str(args[2].clone()));
             db.expires.remove(&args[1]);
             x.dirty += 1;
             x.propagate(args);
@@ -181,7 +203,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
             for pair in args[1..].chunks(2) {
                 x.lookup_mut(&pair[0]);
                 let db = x.db();
-                db.keys.insert(pair[0].clone(), Data::Str(pair[1].clone()));
+                db.insert(pair[0].clone(), Data::Str(pair[1].clone()));
                 db.expires.remove(&pair[0]);
             }
             x.dirty += (args.len() as u64 - 1) / 2;
@@ -244,7 +266,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
                         _ => {
                             let mut digits = Vec::new();
                             push_int(&mut digits, n);
-                            x.dbs[db_index].keys.insert(args[1].clone(), Data::Str(digits));
+                            x.dbs[db_index].insert(args[1].clone(), Data::Str(digits));
                         }
                     }
                     x.dirty += 1;
@@ -262,7 +284,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
                 }
                 Some(_) => return wrong_type(),
                 None => {
-                    x.db().keys.insert(args[1].clone(), Data::Str(args[2].clone()));
+                    x.db().insert(args[1].clone(), Data::Str(args[2].clone()));
                     args[2].len()
                 }
             };
@@ -458,7 +480,7 @@ fn push(front: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         None => {
             let mut list = VecDeque::new();
             let len = fill(&mut list);
-            x.db().keys.insert(args[1].clone(), Data::List(list));
+            x.db().insert(args[1].clone(), Data::List(list));
             len
         }
     };
@@ -569,7 +591,7 @@ fn hset(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         None => {
             let mut fields = Vec::new();
             let created = set_all(&mut fields);
-            x.db().keys.insert(args[1].clone(), Data::Hash(fields));
+            x.db().insert(args[1].clone(), Data::Hash(fields));
             created
         }
     };
@@ -618,7 +640,7 @@ fn sadd(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         None => {
             let mut members = BTreeSet::new();
             let added = add_all(&mut members);
-            x.db().keys.insert(args[1].clone(), Data::Set(members));
+            x.db().insert(args[1].clone(), Data::Set(members));
             added
         }
     };
@@ -844,7 +866,7 @@ fn set(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         }
         Some(other) => *other = Data::Str(args[2].clone()),
         None => {
-            x.dbs[db_index].keys.insert(args[1].clone(), Data::Str(args[2].clone()));
+            x.dbs[db_index].insert(args[1].clone(), Data::Str(args[2].clone()));
         }
     }
     let db = x.db();

@@ -31,19 +31,106 @@ impl Data {
 }
 
 /// One database (`SELECT n`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct Db {
     /// Keys and values, in key order (SCAN and KEYS walk this order).
     pub keys: BTreeMap<Vec<u8>, Data>,
     /// Expiry times in ms of the node's wall clock, as Redis keeps them.
     pub expires: BTreeMap<Vec<u8>, i64>,
+    /// Cluster mode: the keys of each hash slot, built by the first slot query
+    /// and kept up to date by [`Db::insert`] and [`Db::remove`] from then on.
+    pub(crate) slot_index: Option<Box<SlotIndex>>,
+}
+
+/// Two databases are equal when they hold the same keys, values and expiry
+/// times; the slot index is a cache.
+impl PartialEq for Db {
+    fn eq(&self, other: &Db) -> bool {
+        self.keys == other.keys && self.expires == other.expires
+    }
+}
+
+impl Eq for Db {}
+
+/// Redis's `slots_to_keys`: per hash slot, its keys newest first.
+#[derive(Clone, Debug)]
+pub(crate) struct SlotIndex {
+    next: u64,
+    /// Each key's insertion number.
+    seq: BTreeMap<Vec<u8>, u64>,
+    /// Per slot, insertion number → key.
+    slots: Vec<BTreeMap<u64, Vec<u8>>>,
+}
+
+impl SlotIndex {
+    fn build(keys: &BTreeMap<Vec<u8>, Data>) -> SlotIndex {
+        let mut ix = SlotIndex { next: 0, seq: BTreeMap::new(), slots: vec![BTreeMap::new(); crate::slot::SLOTS] };
+        for key in keys.keys() {
+            ix.add(key);
+        }
+        ix
+    }
+
+    fn add(&mut self, key: &[u8]) {
+        self.next += 1;
+        self.seq.insert(key.to_vec(), self.next);
+        self.slots[crate::slot::key_slot(key) as usize].insert(self.next, key.to_vec());
+    }
+
+    fn remove(&mut self, key: &[u8]) {
+        if let Some(n) = self.seq.remove(key) {
+            self.slots[crate::slot::key_slot(key) as usize].remove(&n);
+        }
+    }
 }
 
 impl Db {
     /// Removes a key and its expiry; true if it existed.
     pub fn remove(&mut self, key: &[u8]) -> bool {
         self.expires.remove(key);
-        self.keys.remove(key).is_some()
+        let existed = self.keys.remove(key).is_some();
+        if existed && let Some(ix) = &mut self.slot_index {
+            ix.remove(key);
+        }
+        existed
+    }
+
+    /// Sets a key's value (its expiry is the caller's business).
+    pub fn insert(&mut self, key: Vec<u8>, value: Data) {
+        if let Some(ix) = &mut self.slot_index
+            && !self.keys.contains_key(&key)
+        {
+            ix.add(&key);
+        }
+        self.keys.insert(key, value);
+    }
+
+    /// The slot index, (re)built if there is none or keys came or went behind
+    /// its back (a raw `keys` insert or remove changes the count).
+    fn slot_index(&mut self) -> &mut SlotIndex {
+        let stale = self.slot_index.as_ref().is_none_or(|ix| ix.seq.len() != self.keys.len());
+        if stale {
+            self.slot_index = Some(Box::new(SlotIndex::build(&self.keys)));
+        }
+        self.slot_index.as_mut().expect("built above")
+    }
+
+    /// Starts keeping the slot index (cluster mode), so that later keys are
+    /// listed in insertion order; a no-op once it exists.
+    pub fn track_slots(&mut self) {
+        if self.slot_index.is_none() {
+            self.slot_index();
+        }
+    }
+
+    /// How many keys hash to `slot` (`countKeysInSlot`).
+    pub fn count_keys_in_slot(&mut self, slot: usize) -> usize {
+        self.slot_index().slots[slot].len()
+    }
+
+    /// Up to `max` keys of `slot`, newest first, as GETKEYSINSLOT lists them.
+    pub fn keys_in_slot(&mut self, slot: usize, max: usize) -> Vec<Vec<u8>> {
+        self.slot_index().slots[slot].values().rev().take(max).cloned().collect()
     }
 
     /// Whether a key exists but its time has passed.
@@ -137,5 +224,29 @@ impl<'a> Exec<'a> {
             self.feed.db = self.db;
             resp::encode_command(argv, &mut self.feed.bytes);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slot_index_follows_inserts_and_removes_and_rebuilds_after_raw_edits() {
+        let mut db = Db::default();
+        db.insert(b"{a}1".to_vec(), Data::Str(b"x".to_vec()));
+        let slot = crate::slot::key_slot(b"a") as usize;
+        assert_eq!(db.count_keys_in_slot(slot), 1);
+        db.insert(b"{a}2".to_vec(), Data::Str(b"x".to_vec()));
+        db.insert(b"{a}1".to_vec(), Data::Str(b"y".to_vec()));
+        assert_eq!(db.keys_in_slot(slot, 10), vec![b"{a}2".to_vec(), b"{a}1".to_vec()]);
+        assert!(db.remove(b"{a}2"));
+        assert_eq!(db.keys_in_slot(slot, 10), vec![b"{a}1".to_vec()]);
+        // A raw insert behind the index's back changes the count: the index is rebuilt.
+        db.keys.insert(b"{a}3".to_vec(), Data::Str(b"z".to_vec()));
+        assert_eq!(db.count_keys_in_slot(slot), 2);
+        db.keys.clear();
+        assert_eq!(db.count_keys_in_slot(slot), 0);
+        assert_eq!(db, Db::default(), "the index is not part of equality");
     }
 }

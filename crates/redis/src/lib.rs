@@ -1,6 +1,7 @@
 //! `redis`: Redis 7.0 as a chaoslab node kind. It owns the sans-IO server
 //! ([`server::Server`]), the `redis.conf` directives it honours ([`config`]), the
-//! dataset ([`keyspace`]) and its commands ([`commands`]), master/replica
+//! dataset ([`keyspace`]) and its commands ([`commands`]), pub/sub
+//! ([`pubsub`]), MULTI/EXEC and CLIENT KILL ([`multi`]), master/replica
 //! replication, RDB/AOF persistence, its log format ([`log`]) and redis-cli as a
 //! simulated client with the `redis-cli` scenario step ([`cli`]).
 //!
@@ -23,7 +24,9 @@ pub mod keyspace;
 pub mod log;
 pub mod lzf;
 pub mod migrate;
+pub mod multi;
 pub mod persistence;
+pub mod pubsub;
 pub mod rdb;
 pub mod replication;
 pub mod server;
@@ -39,6 +42,8 @@ mod tests_cluster_tool;
 mod tests_migrate;
 #[cfg(test)]
 mod tests_prop;
+#[cfg(test)]
+mod tests_pubsub;
 #[cfg(test)]
 mod tests_repl;
 #[cfg(test)]
@@ -120,12 +125,18 @@ impl NodeKind for RedisKind {
 
     fn final_state(&self, sim: &Sim, proc: ProcId) -> serde_json::Value {
         match sim.process::<server::Server>(proc) {
-            Some(s) => json!({
-                "role": s.role_name(),
-                "run_id": s.run_id(),
-                "master_repl_offset": s.repl_offset(),
-                "db0_keys": s.dbsize(0)
-            }),
+            Some(s) => {
+                let mut state = json!({
+                    "role": s.role_name(),
+                    "run_id": s.run_id(),
+                    "master_repl_offset": s.repl_offset(),
+                    "db0_keys": s.dbsize(0)
+                });
+                if let Some(c) = s.cluster_summary() {
+                    state["cluster"] = c;
+                }
+                state
+            }
             None => serde_json::Value::Null,
         }
     }

@@ -242,11 +242,13 @@ fn parse_migrate(args: &[Vec<u8>]) -> Result<Plan, Value> {
 impl Server {
     /// MIGRATE host port key|"" db timeout [COPY] [REPLACE] [AUTH pw] [AUTH2 user pw] [KEYS k...].
     /// `None`: the reply comes when the target has answered (or the timeout fired).
+    /// `in_exec`: running inside EXEC, whose reply cannot wait for the target.
     pub(crate) fn migrate_command(
         &mut self,
         ctx: &mut Ctx<'_>,
         conn: ConnId,
         db: usize,
+        in_exec: bool,
         args: &[Vec<u8>],
     ) -> Option<Value> {
         let plan = match parse_migrate(args) {
@@ -272,6 +274,11 @@ impl Server {
         self.flush_feed(ctx);
         if present.is_empty() {
             return Some(Value::Simple("NOKEY".to_owned()));
+        }
+        if in_exec {
+            // Redis runs it inside the transaction with blocking I/O; here EXEC's
+            // reply would have to wait for the target, which this node does not model.
+            return Some(Value::error("ERR MIGRATE inside MULTI/EXEC is not simulated by chaoslab's redis node"));
         }
         let target = format!("{}:{}", String::from_utf8_lossy(&args[1]), String::from_utf8_lossy(&args[2]));
         let port = std::str::from_utf8(&args[2]).ok().and_then(|p| p.parse::<u16>().ok());

@@ -1189,7 +1189,10 @@ impl Server {
             let mut name_buf = [0u8; crate::commands::NAME_MAX];
             let name = crate::commands::lowercase_name(&args[0], &mut name_buf);
             match name {
-                "ping" => {}
+                "ping" | "multi" | "exec" => {}
+                "publish" if args.len() == 3 => {
+                    self.pubsub.publish(ctx, &args[1], &args[2]);
+                }
                 "select" => {
                     if let Some(n) = crate::commands::parse_int(args.get(1).map_or(&[][..], |a| a)) {
                         db_now = (n.max(0) as usize).min(self.dbs.len() - 1);

@@ -55,6 +55,10 @@ pub(crate) struct Client {
     pub(crate) cluster_flags: ClientFlags,
     /// A write parsed while a manual failover paused writes, run when it ends.
     pub(crate) held: Option<Vec<Vec<u8>>>,
+    /// Between MULTI and EXEC.
+    pub(crate) multi: Option<crate::multi::Transaction>,
+    /// CLIENT SETNAME.
+    pub(crate) name: Vec<u8>,
 }
 
 /// A running redis-server.
@@ -89,6 +93,7 @@ pub struct Server {
     pub(crate) migrate: crate::migrate::Migrate,
     /// Redis Cluster state, when `cluster-enabled yes`.
     pub(crate) cluster: Option<Box<crate::cluster::Cluster>>,
+    pub(crate) pubsub: crate::pubsub::PubSub,
 }
 
 /// Follow-ups of a command that must run once its client is back in the map.
@@ -99,7 +104,7 @@ pub(crate) struct PostCommand {
 }
 
 /// Outcome of looking a command up before running it.
-enum Dispatch {
+pub(crate) enum Dispatch {
     Run { write: bool },
     Reply(Value),
 }
@@ -130,6 +135,7 @@ impl Server {
             stalled: Vec::new(),
             migrate: crate::migrate::Migrate::default(),
             cluster: None,
+            pubsub: crate::pubsub::PubSub::default(),
         }
     }
 
@@ -252,6 +258,9 @@ impl Server {
         }
         self.persist.lastsave_ms = ctx.wall_clock_ms();
         self.load_data(ctx);
+        if self.cluster.is_some() {
+            self.dbs[0].track_slots();
+        }
         self.log(ctx, '*', "Ready to accept connections");
         ctx.note("role", if self.repl.master.is_some() { "slave" } else { "master" });
         // serverCron first runs 1 ms after start, then every 100 ms.
@@ -354,13 +363,24 @@ impl Server {
                         self.flush_replica_output(ctx);
                         ctx.close(conn);
                         if let Some(client) = self.clients.remove(&conn) {
-                            self.client_gone(ctx, client);
+                            self.client_gone(ctx, conn, client);
                         }
                         break;
                     }
                 }
                 let mut name_buf = [0u8; crate::commands::NAME_MAX];
                 let name = crate::commands::lowercase_name(&client.parser.args()[0], &mut name_buf);
+                // Clients in MULTI or subscribed mode go through their gate first.
+                let client = if client.multi.is_some() || self.pubsub.is_subscribed(conn) {
+                    if let Some(reply) = self.gate_session(conn, name) {
+                        reply.encode(&mut out);
+                        continue;
+                    }
+                    let Some(client) = self.clients.get_mut(&conn) else { break };
+                    client
+                } else {
+                    client
+                };
                 if paused && crate::commands::spec(name).is_some_and(|s| s.write) {
                     client.held = Some(client.parser.args().to_vec());
                     if !self.stalled.contains(&conn) {
@@ -407,7 +427,7 @@ impl Server {
                 self.flush_replica_output(ctx);
                 ctx.close(conn);
                 if let Some(client) = self.clients.remove(&conn) {
-                    self.client_gone(ctx, client);
+                    self.client_gone(ctx, conn, client);
                 }
                 break;
             }
@@ -453,7 +473,8 @@ impl Server {
         }
     }
 
-    fn client_gone(&mut self, ctx: &mut Ctx<'_>, client: Client) {
+    pub(crate) fn client_gone(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, client: Client) {
+        self.pubsub.remove_client(conn);
         if let Some(peer) = &client.replica {
             let addr = format!("{}:{}", client.peer.ip(), peer.port);
             self.log(ctx, '*', &format!("Connection with replica {addr} lost."));
@@ -471,7 +492,13 @@ impl Server {
 
     /// Runs one command; `None` means no reply is sent (SHUTDOWN, a blocked WAIT,
     /// REPLCONF ACK).
-    fn execute(&mut self, ctx: &mut Ctx<'_>, client: &mut Client, conn: ConnId, args: &[Vec<u8>]) -> Option<Value> {
+    pub(crate) fn execute(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        client: &mut Client,
+        conn: ConnId,
+        args: &[Vec<u8>],
+    ) -> Option<Value> {
         let mut name_buf = [0u8; crate::commands::NAME_MAX];
         let name = crate::commands::lowercase_name(&args[0], &mut name_buf);
         let checked = self.check(client, args, name, ctx.wall_clock_ms());
@@ -527,7 +554,7 @@ impl Server {
             "replconf" => return self.replconf(ctx, client, conn, args),
             "psync" | "sync" => return self.sync_command(ctx, client, conn, args),
             "wait" => return self.wait_command(ctx, client, args),
-            "migrate" => return self.migrate_command(ctx, conn, client.db, args),
+            "migrate" => return self.migrate_command(ctx, conn, client.db, client.multi.is_some(), args),
             "save" | "bgsave" | "lastsave" => self.save_command(ctx, name, args),
             "debug" => {
                 let reply = self.debug(ctx, client, args);
@@ -539,9 +566,11 @@ impl Server {
                 reply
             }
             "command" => Value::Array(Vec::new()),
-            "client" => self.client_command(client, args),
-            "publish" => Value::Integer(0),
-            "subscribe" => Value::error("ERR SUBSCRIBE is not simulated yet by chaoslab's redis node"),
+            "client" => self.client_command(ctx, client, args),
+            "multi" | "exec" | "discard" => self.transaction_command(ctx, client, conn, name),
+            "publish" | "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe" | "pubsub" => {
+                return self.pubsub_dispatch(ctx, conn, client.db, name, args);
+            }
             "shutdown" => {
                 let mode = args.get(1).map(|a| a.to_ascii_lowercase());
                 let save = match mode.as_deref() {
@@ -645,6 +674,7 @@ impl Server {
             }
             "rewrite" if args.len() == 2 => {
                 self.rewrite_config(ctx);
+                self.log(ctx, '#', "CONFIG REWRITE executed with success.");
                 Value::ok()
             }
             "get" | "set" | "resetstat" | "rewrite" => {
@@ -756,12 +786,27 @@ impl Server {
         }
     }
 
-    fn client_command(&mut self, client: &mut Client, args: &[Vec<u8>]) -> Value {
+    fn client_command(&mut self, ctx: &mut Ctx<'_>, client: &mut Client, args: &[Vec<u8>]) -> Value {
         let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
         match sub.as_str() {
             "id" if args.len() == 2 => Value::Integer(client.id as i64),
-            "setname" if args.len() == 3 => Value::ok(),
-            "getname" if args.len() == 2 => Value::Nil,
+            "setname" if args.len() == 3 => {
+                if args[2].iter().any(|&b| b <= b' ' || b > b'~') {
+                    return Value::error("ERR Client names cannot contain spaces, newlines or special characters.");
+                }
+                client.name = args[2].clone();
+                Value::ok()
+            }
+            "getname" if args.len() == 2 => {
+                if client.name.is_empty() {
+                    Value::Nil
+                } else {
+                    Value::Bulk(client.name.clone())
+                }
+            }
+            "kill" if args.len() >= 3 => self.client_kill(ctx, client, args),
+            "list" if args.len() == 2 => self.client_list(ctx.wall_clock_ms(), client),
+            "kill" => Value::error("ERR wrong number of arguments for 'client|kill' command"),
             _ => Value::error(format!(
                 "ERR unknown subcommand '{}'. Try CLIENT HELP.",
                 String::from_utf8_lossy(&args[1])
@@ -773,8 +818,13 @@ impl Server {
     pub(crate) fn client_info(&self, client: &Client, now_ms: i64, cmd: &str) -> String {
         let age = (now_ms - client.created_ms).max(0) / 1000;
         let idle = (now_ms - client.last_cmd_ms).max(0) / 1000;
+        let (flags, multi, cmd) = match client.multi.as_ref().map(|t| t.info()) {
+            Some((n, true)) => ("x", n as i64, "exec"),
+            Some((n, false)) => ("x", n as i64, cmd),
+            None => ("N", -1, cmd),
+        };
         format!(
-            "id={} addr={} laddr={}:{} fd={} name= age={age} idle={idle} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 \
+            "id={} addr={} laddr={}:{} fd={} name={} age={age} idle={idle} flags={flags} db={} sub=0 psub=0 ssub=0 multi={multi} \
              qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem=0 tot-mem=20496 events=r \
              cmd={cmd} user=default redir=-1 resp=2",
             client.id,
@@ -782,6 +832,7 @@ impl Server {
             self.repl.my_ip,
             client.local_port,
             client.id + 4,
+            String::from_utf8_lossy(&client.name),
             client.db
         )
     }
@@ -884,6 +935,8 @@ impl Server {
                 listening_port: 0,
                 cluster_flags: Default::default(),
                 held: None,
+                multi: None,
+                name: Vec::new(),
             },
         );
     }
@@ -891,7 +944,7 @@ impl Server {
 
 /// Looks a command up and gates it (unknown, arity, AUTH, read-only replica,
 /// stale data, min-replicas) before it runs.
-fn check(
+pub(crate) fn check(
     config: &Config,
     repl: &Replication,
     cluster: Option<(&crate::cluster::Cluster, &crate::keyspace::Db, ClientFlags)>,
@@ -900,20 +953,7 @@ fn check(
     name: &str,
 ) -> Dispatch {
     let Some(spec) = crate::commands::spec(name) else {
-        let mut tail = String::new();
-        for a in &args[1..] {
-            if tail.len() >= 128 {
-                break;
-            }
-            let room = 128 - tail.len();
-            let text = String::from_utf8_lossy(a);
-            let shown: String = text.chars().take(room).collect();
-            let _ = write!(tail, "'{shown}' ");
-        }
-        let shown: String = String::from_utf8_lossy(&args[0]).chars().take(128).collect();
-        return Dispatch::Reply(Value::error(format!(
-            "ERR unknown command '{shown}', with args beginning with: {tail}"
-        )));
+        return Dispatch::Reply(crate::commands::unknown_command(args));
     };
     let (argc, arity) = (args.len() as i32, spec.arity);
     if (arity > 0 && argc != arity) || argc < -arity {
@@ -956,7 +996,8 @@ fn send_pending(ctx: &mut Ctx<'_>, conn: ConnId, out: &mut Vec<u8>) {
     }
 }
 
-pub(crate) fn random_hex40(ctx: &mut Ctx<'_>) -> String {
+/// 40 random hex digits from the process's own stream: run ids, Sentinel ids.
+pub fn random_hex40(ctx: &mut Ctx<'_>) -> String {
     let mut id = [0u8; 20];
     ctx.rng().fill(&mut id);
     let mut s = String::with_capacity(40);
@@ -1001,14 +1042,14 @@ impl Server {
             Input::Data { conn, bytes } => self.on_data(ctx, conn, bytes),
             Input::Closed { conn, .. } if self.bus_owns(conn) => self.free_link(ctx, conn),
             Input::Connected { conn } if self.bus_owns(conn) => self.bus_connected(ctx, conn),
-            Input::ConnectFailed { conn, .. } if self.bus_owns(conn) => self.free_link(ctx, conn),
+            Input::ConnectFailed { conn, error } if self.bus_owns(conn) => self.bus_connect_failed(ctx, conn, error),
             Input::Closed { conn, reason } => {
                 if self.repl.is_master_link(conn) {
                     self.master_link_closed(ctx);
                     return;
                 }
                 if let Some(client) = self.clients.remove(&conn) {
-                    self.client_gone(ctx, client);
+                    self.client_gone(ctx, conn, client);
                 }
                 // readQueryFromClient logs read errors at verbose level with strerror's text.
                 match reason {

@@ -373,3 +373,66 @@ fn migrate_under_pauses_and_partitions_never_loses_a_key() {
     eprintln!("{seen:?}");
     assert!(seen.ok >= 20 && seen.ioerr >= 20 && seen.nokey >= 5 && seen.target_errors >= 5, "{seen:?}");
 }
+
+/// One connection kept open across commands, recording replies as redis-cli prints them.
+#[derive(Default)]
+struct Conn {
+    conn: Option<sim::ConnId>,
+    decoder: resp::ReplyDecoder,
+    replies: Vec<String>,
+}
+
+impl sim::Process for Conn {
+    fn handle(&mut self, ctx: &mut sim::Ctx<'_>, input: sim::Input<'_>) {
+        match input {
+            sim::Input::Start => self.conn = Some(ctx.connect(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 6379))),
+            sim::Input::Data { bytes, .. } => {
+                self.decoder.feed(bytes);
+                while let resp::Decoded::Value(v) = self.decoder.next_value() {
+                    self.replies.push(resp::render(&v));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Sends `lines` back to back on `p`'s connection; the replies they got.
+fn pipeline(c: &mut Cluster, p: ProcId, lines: &[&str]) -> Vec<String> {
+    let before = c.sim.process::<Conn>(p).unwrap().replies.len();
+    let mut bytes = Vec::new();
+    for l in lines {
+        resp::encode_command(&resp::split_args(l.as_bytes()).unwrap(), &mut bytes);
+    }
+    c.sim.with_process::<Conn, _>(p, |me, ctx| ctx.send(me.conn.unwrap(), &bytes));
+    c.sim.run_for(Duration::from_millis(50));
+    c.sim.process::<Conn>(p).unwrap().replies[before..].to_vec()
+}
+
+#[test]
+fn migrate_inside_exec_answers_in_the_transactions_reply() {
+    let mut c = pair("");
+    c.cli(6379, "set k1 v1");
+    let host = c.sim.host_of(c.sim.proc_by_name("6379").unwrap());
+    let p = c.sim.add_process(host, "conn", Box::new(|| Box::new(Conn::default())));
+    c.sim.apply(Fault::Start(p)).unwrap();
+    c.sim.run_for(Duration::from_millis(1));
+    let replies = pipeline(
+        &mut c,
+        p,
+        &["multi", "migrate 127.0.0.1 6380 nokey 0 1000", "migrate 127.0.0.1 6380 k1 0 1000", "exec", "ping"],
+    );
+    assert_eq!(
+        replies,
+        [
+            "OK",
+            "QUEUED",
+            "QUEUED",
+            "1) NOKEY\n2) (error) ERR MIGRATE inside MULTI/EXEC is not simulated by chaoslab's redis node",
+            "PONG"
+        ]
+    );
+    // Outside a transaction the same connection migrates as usual.
+    assert_eq!(pipeline(&mut c, p, &["migrate 127.0.0.1 6380 k1 0 1000", "ping"]), ["OK", "PONG"]);
+    assert_eq!(c.cli(6380, "get k1"), "\"v1\"");
+}

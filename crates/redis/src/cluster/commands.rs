@@ -228,14 +228,13 @@ pub(crate) fn route(
 }
 
 impl Server {
-    pub(crate) fn count_keys_in_slot(&self, slot: usize) -> usize {
-        self.dbs[0].keys.keys().filter(|k| crate::slot::key_slot(k) as usize == slot).count()
+    pub(crate) fn count_keys_in_slot(&mut self, slot: usize) -> usize {
+        self.dbs[0].count_keys_in_slot(slot)
     }
 
     pub(crate) fn del_keys_in_slot(&mut self, slot: usize) {
-        let keys: Vec<Vec<u8>> =
-            self.dbs[0].keys.keys().filter(|k| crate::slot::key_slot(k) as usize == slot).cloned().collect();
-        for k in keys {
+        let n = self.dbs[0].count_keys_in_slot(slot);
+        for k in self.dbs[0].keys_in_slot(slot, n) {
             self.dbs[0].remove(&k);
         }
     }
@@ -249,6 +248,22 @@ impl Server {
                 self.process_client(ctx, conn);
             }
         }
+    }
+
+    /// What the report keeps of a cluster node's final state: None outside cluster mode.
+    pub fn cluster_summary(&self) -> Option<serde_json::Value> {
+        let c = self.cluster.as_deref()?;
+        let me = c.me();
+        Some(serde_json::json!({
+            "id": me.name,
+            "state": if c.state_ok { "ok" } else { "fail" },
+            "flags": me.flag_names(),
+            "master": me.slaveof.map(|m| c.node(m).name.clone()),
+            "slots": me.numslots,
+            "current_epoch": c.current_epoch,
+            "config_epoch": c.epoch_of(c.myself),
+            "known_nodes": c.known_nodes(),
+        }))
     }
 
     /// Whether writes are held back for a manual failover right now.
@@ -378,14 +393,7 @@ impl Server {
                 if !(0..SLOTS as i64).contains(&s) || max < 0 {
                     return Value::error("ERR Invalid slot or number of keys");
                 }
-                let keys = self.dbs[0]
-                    .keys
-                    .keys()
-                    .filter(|k| crate::slot::key_slot(k) as usize == s as usize)
-                    .take(max as usize)
-                    .map(|k| Value::Bulk(k.clone()))
-                    .collect();
-                Value::Array(keys)
+                Value::Array(self.dbs[0].keys_in_slot(s as usize, max as usize).into_iter().map(Value::Bulk).collect())
             }
             "count-failure-reports" => {
                 let nt = self.node_timeout();
@@ -557,8 +565,9 @@ impl Server {
                 if c.node(n).is_slave() {
                     return Value::error("ERR Target node is not a master");
                 }
+                let owned = c.owner(slot) == Some(myself);
                 let keys = self.count_keys_in_slot(slot);
-                if c.owner(slot) == Some(myself) && n != myself && keys != 0 {
+                if owned && n != myself && keys != 0 {
                     return Value::error(format!(
                         "ERR Can't assign hashslot {slot} to a different node while I still hold keys for this hash slot."
                     ));

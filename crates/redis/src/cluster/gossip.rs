@@ -134,6 +134,8 @@ impl Server {
         let now = ctx.wall_clock_ms();
         let nt = self.node_timeout();
         let handshake_timeout = nt.max(1000);
+        // A load or a full sync replaced the dataset: index its slots again.
+        self.dbs[0].track_slots();
         if self.clr().paused_until.is_some_and(|t| now >= t) {
             self.cl().paused_until = None;
             self.resume_paused_clients(ctx);
@@ -143,9 +145,10 @@ impl Server {
         let iteration = c.iteration;
         c.stats_pfail_nodes = 0;
         let mut update_state = false;
-        for i in c.indices() {
+        // Slab order: deterministic, and no allocation per tick on big clusters.
+        for i in 0..c.nodes.len() {
             let c = self.cl();
-            let n = c.node(i);
+            let Some(n) = c.nodes[i].as_ref() else { continue };
             if n.flags & (MYSELF | NOADDR) != 0 {
                 continue;
             }
@@ -184,7 +187,7 @@ impl Server {
         let mut this_slaves = 0;
         let my_master = self.clr().me().slaveof;
         let i_am_slave = self.clr().me().is_slave();
-        for i in self.clr().indices() {
+        for i in 0..self.clr().nodes.len() {
             let c = self.clr();
             let Some(n) = c.nodes[i].as_ref() else { continue };
             if n.flags & (MYSELF | NOADDR | HANDSHAKE) != 0 {
@@ -202,11 +205,11 @@ impl Server {
             }
             let ping_delay = now - n.ping_sent;
             let data_delay = now - n.data_received;
-            if let Some(conn) = n.link
-                && c.links.get(&conn).is_some_and(|l| now - l.ctime > nt)
-                && n.ping_sent != 0
+            if n.ping_sent != 0
                 && ping_delay > nt / 2
                 && data_delay > nt / 2
+                && let Some(conn) = n.link
+                && c.links.get(&conn).is_some_and(|l| now - l.ctime > nt)
             {
                 // No answer and no traffic for half the timeout: try a fresh connection.
                 self.free_link(ctx, conn);
@@ -355,6 +358,22 @@ impl Server {
             n.ping_sent = old_ping_sent;
         }
         n.flags &= !MEET;
+    }
+
+    /// The connect handler's failure branch: the link goes; a pending ping stays pending.
+    pub(crate) fn bus_connect_failed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, error: sim::ConnectError) {
+        let c = self.clr();
+        if let Some(i) = c.links.get(&conn).and_then(|l| l.node) {
+            let n = c.node(i);
+            let why = match error {
+                sim::ConnectError::Refused => "Connection refused",
+                sim::ConnectError::TimedOut => "Connection timed out",
+                sim::ConnectError::Unreachable => "No route to host",
+            };
+            let line = format!("Connection with Node {} at {}:{} failed: {why}", n.name, n.ip, n.cport);
+            self.log(ctx, '-', &line);
+        }
+        self.free_link(ctx, conn);
     }
 
     pub(crate) fn bus_data(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8]) {

@@ -18,6 +18,7 @@ mod tests_prop_cluster;
 
 use bus::{SLOT_BYTES, SlotBits};
 use sim::ConnId;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -73,6 +74,10 @@ pub(crate) struct Node {
     pub(crate) fail_reports: Vec<(usize, i64)>,
     pub(crate) slots: Box<SlotBits>,
     pub(crate) numslots: u32,
+    /// ` 0-5460 7000` as CLUSTER NODES prints the slots, built when first needed
+    /// after a change: nodes.conf is rewritten on every change and big
+    /// clusters would otherwise rescan every bitmap each time.
+    slots_text: RefCell<Option<String>>,
 }
 
 impl Node {
@@ -99,6 +104,7 @@ impl Node {
             fail_reports: Vec::new(),
             slots: Box::new([0; SLOT_BYTES]),
             numslots: 0,
+            slots_text: RefCell::new(None),
         }
     }
 
@@ -337,6 +343,7 @@ impl Cluster {
         let n = self.node_mut(i);
         bus::set_bit(&mut n.slots, slot, true);
         n.numslots += 1;
+        n.slots_text.replace(None);
         true
     }
 
@@ -346,6 +353,7 @@ impl Cluster {
         let n = self.node_mut(i);
         bus::set_bit(&mut n.slots, slot, false);
         n.numslots -= 1;
+        n.slots_text.replace(None);
         true
     }
 
@@ -443,13 +451,18 @@ impl Cluster {
             self.epoch_of(i),
             if connected { "connected" } else { "disconnected" }
         );
-        for (a, b) in bitmap_ranges(&n.slots) {
-            if a == b {
-                let _ = write!(s, " {a}");
-            } else {
-                let _ = write!(s, " {a}-{b}");
+        let mut cached = n.slots_text.borrow_mut();
+        s.push_str(cached.get_or_insert_with(|| {
+            let mut text = String::new();
+            for (a, b) in bitmap_ranges(&n.slots) {
+                if a == b {
+                    let _ = write!(text, " {a}");
+                } else {
+                    let _ = write!(text, " {a}-{b}");
+                }
             }
-        }
+            text
+        }));
         if i == self.myself {
             for (slot, to) in &self.migrating {
                 let _ = write!(s, " [{slot}->-{}]", self.node(*to).name);

@@ -260,6 +260,23 @@ fn open_slots_redirect_with_ask_tryagain_and_asking() {
 }
 
 #[test]
+fn getkeysinslot_lists_a_slots_keys_newest_first() {
+    let mut lab = build(13, 15000);
+    for k in ["{k2}c", "{k2}a", "{k2}b"] {
+        assert_eq!(lab.cli(6381, &format!("set {k} 1")), "OK");
+    }
+    // As redis-server 7.0.15 answers after the same three SETs.
+    assert_eq!(lab.cli(6381, "cluster getkeysinslot 449 10"), "1) \"{k2}b\"\n2) \"{k2}a\"\n3) \"{k2}c\"");
+    assert_eq!(lab.cli(6381, "cluster getkeysinslot 449 1"), "1) \"{k2}b\"");
+    assert_eq!(lab.cli(6381, "del {k2}a"), "(integer) 1");
+    assert_eq!(lab.cli(6381, "cluster countkeysinslot 449"), "(integer) 2");
+    assert_eq!(lab.cli(6381, "set {k2}a 2"), "OK");
+    assert_eq!(lab.cli(6381, "cluster getkeysinslot 449 10"), "1) \"{k2}a\"\n2) \"{k2}b\"\n3) \"{k2}c\"");
+    assert_eq!(lab.cli(6381, "flushall"), "OK");
+    assert_eq!(lab.cli(6381, "cluster countkeysinslot 449"), "(integer) 0");
+}
+
+#[test]
 fn writes_wait_out_a_manual_failover_and_are_then_redirected() {
     let mut lab = build(10, 15000);
     assert_eq!(lab.cli(6381, "set k2 before"), "OK");

@@ -1,0 +1,266 @@
+//! Publish/subscribe as Redis 7.0 does it over RESP2 (pubsub.c): channel and
+//! pattern subscriptions per connection, PUBLISH fan-out (channel subscribers
+//! first, then pattern subscribers, each in subscription order), PUBSUB
+//! introspection, and the restriction on what a subscribed client may run.
+//!
+//! It knows connections only by [`ConnId`] and writes through [`Ctx`], so a
+//! Sentinel (which also serves SUBSCRIBE for its event channels) reuses it.
+
+use resp::Value;
+use sim::{ConnId, Ctx};
+use std::collections::BTreeMap;
+
+/// Every subscription of one server.
+#[derive(Debug, Default)]
+pub struct PubSub {
+    /// Channel → subscribers, in the order they subscribed.
+    channels: BTreeMap<Vec<u8>, Vec<ConnId>>,
+    /// (pattern, subscriber), in subscription order (Redis keeps a list).
+    patterns: Vec<(Vec<u8>, ConnId)>,
+    /// What each connection is subscribed to, in subscription order.
+    clients: BTreeMap<ConnId, Subscriptions>,
+}
+
+#[derive(Debug, Default)]
+struct Subscriptions {
+    channels: Vec<Vec<u8>>,
+    patterns: Vec<Vec<u8>>,
+}
+
+impl Subscriptions {
+    fn count(&self) -> i64 {
+        (self.channels.len() + self.patterns.len()) as i64
+    }
+}
+
+/// Commands a client in RESP2 subscribed mode may still run.
+pub fn allowed_when_subscribed(name: &str) -> bool {
+    matches!(
+        name,
+        "subscribe"
+            | "unsubscribe"
+            | "psubscribe"
+            | "punsubscribe"
+            | "ssubscribe"
+            | "sunsubscribe"
+            | "ping"
+            | "quit"
+            | "reset"
+    )
+}
+
+/// The error a subscribed RESP2 client gets for any other command.
+pub fn subscribed_error(name: &str) -> Value {
+    Value::error(format!(
+        "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+    ))
+}
+
+/// PING's reply in subscribed mode: `["pong", <message or "">]`.
+pub fn subscribed_ping(args: &[Vec<u8>]) -> Value {
+    let message = args.get(1).cloned().unwrap_or_default();
+    Value::Array(vec![Value::bulk("pong"), Value::Bulk(message)])
+}
+
+fn confirmation(kind: &str, name: Option<&[u8]>, count: i64, out: &mut Vec<u8>) {
+    let name = name.map_or(Value::Nil, Value::bulk);
+    Value::Array(vec![Value::bulk(kind), name, Value::Integer(count)]).encode(out);
+}
+
+impl PubSub {
+    /// Number of channels plus patterns `conn` is subscribed to (0: not in subscribed mode).
+    pub fn subscriptions(&self, conn: ConnId) -> usize {
+        self.clients.get(&conn).map_or(0, |s| s.count() as usize)
+    }
+
+    /// Whether `conn` is subscribed to anything.
+    pub fn is_subscribed(&self, conn: ConnId) -> bool {
+        self.subscriptions(conn) > 0
+    }
+
+    /// Channel and pattern counts of a client, for CLIENT LIST's `sub=` and `psub=`.
+    pub fn counts(&self, conn: ConnId) -> (usize, usize) {
+        self.clients.get(&conn).map_or((0, 0), |s| (s.channels.len(), s.patterns.len()))
+    }
+
+    /// SUBSCRIBE: one confirmation per channel, written to `out`.
+    pub fn subscribe(&mut self, conn: ConnId, channels: &[Vec<u8>], out: &mut Vec<u8>) {
+        let subs = self.clients.entry(conn).or_default();
+        for channel in channels {
+            if !subs.channels.contains(channel) {
+                subs.channels.push(channel.clone());
+                self.channels.entry(channel.clone()).or_default().push(conn);
+            }
+            confirmation("subscribe", Some(channel), subs.count(), out);
+        }
+    }
+
+    /// PSUBSCRIBE: one confirmation per pattern.
+    pub fn psubscribe(&mut self, conn: ConnId, patterns: &[Vec<u8>], out: &mut Vec<u8>) {
+        let subs = self.clients.entry(conn).or_default();
+        for pattern in patterns {
+            if !subs.patterns.contains(pattern) {
+                subs.patterns.push(pattern.clone());
+                self.patterns.push((pattern.clone(), conn));
+            }
+            confirmation("psubscribe", Some(pattern), subs.count(), out);
+        }
+    }
+
+    /// UNSUBSCRIBE: the named channels, or all of them; with none at all, one
+    /// confirmation with a null channel.
+    pub fn unsubscribe(&mut self, conn: ConnId, channels: &[Vec<u8>], out: &mut Vec<u8>) {
+        let targets: Vec<Vec<u8>> = if channels.is_empty() {
+            self.clients.get(&conn).map(|s| s.channels.clone()).unwrap_or_default()
+        } else {
+            channels.to_vec()
+        };
+        if targets.is_empty() {
+            confirmation("unsubscribe", None, self.subscriptions(conn) as i64, out);
+        }
+        for channel in &targets {
+            if let Some(subs) = self.clients.get_mut(&conn) {
+                subs.channels.retain(|c| c != channel);
+            }
+            if let Some(list) = self.channels.get_mut(channel) {
+                list.retain(|&c| c != conn);
+                if list.is_empty() {
+                    self.channels.remove(channel);
+                }
+            }
+            confirmation("unsubscribe", Some(channel), self.subscriptions(conn) as i64, out);
+        }
+        self.forget_if_idle(conn);
+    }
+
+    /// PUNSUBSCRIBE: the named patterns, or all of them.
+    pub fn punsubscribe(&mut self, conn: ConnId, patterns: &[Vec<u8>], out: &mut Vec<u8>) {
+        let targets: Vec<Vec<u8>> = if patterns.is_empty() {
+            self.clients.get(&conn).map(|s| s.patterns.clone()).unwrap_or_default()
+        } else {
+            patterns.to_vec()
+        };
+        if targets.is_empty() {
+            confirmation("punsubscribe", None, self.subscriptions(conn) as i64, out);
+        }
+        for pattern in &targets {
+            if let Some(subs) = self.clients.get_mut(&conn) {
+                subs.patterns.retain(|p| p != pattern);
+            }
+            self.patterns.retain(|(p, c)| !(p == pattern && *c == conn));
+            confirmation("punsubscribe", Some(pattern), self.subscriptions(conn) as i64, out);
+        }
+        self.forget_if_idle(conn);
+    }
+
+    fn forget_if_idle(&mut self, conn: ConnId) {
+        if self.clients.get(&conn).is_some_and(|s| s.count() == 0) {
+            self.clients.remove(&conn);
+        }
+    }
+
+    /// Drops every subscription of a connection that went away.
+    pub fn remove_client(&mut self, conn: ConnId) {
+        let Some(subs) = self.clients.remove(&conn) else { return };
+        for channel in subs.channels {
+            if let Some(list) = self.channels.get_mut(&channel) {
+                list.retain(|&c| c != conn);
+                if list.is_empty() {
+                    self.channels.remove(&channel);
+                }
+            }
+        }
+        self.patterns.retain(|(_, c)| *c != conn);
+    }
+
+    /// PUBLISH: sends `message` to every receiver and returns how many there were.
+    pub fn publish(&self, ctx: &mut Ctx<'_>, channel: &[u8], message: &[u8]) -> i64 {
+        let mut receivers = 0;
+        for &conn in self.channels.get(channel).into_iter().flatten() {
+            let push = Value::Array(vec![Value::bulk("message"), Value::bulk(channel), Value::bulk(message)]);
+            ctx.send_with(conn, |buf| push.encode(buf));
+            receivers += 1;
+        }
+        for (pattern, conn) in &self.patterns {
+            if crate::commands::glob_match(pattern, channel) {
+                let push = Value::Array(vec![
+                    Value::bulk("pmessage"),
+                    Value::bulk(pattern),
+                    Value::bulk(channel),
+                    Value::bulk(message),
+                ]);
+                ctx.send_with(*conn, |buf| push.encode(buf));
+                receivers += 1;
+            }
+        }
+        receivers
+    }
+
+    /// PUBSUB CHANNELS [pattern] | NUMSUB [channel ...] | NUMPAT.
+    pub fn pubsub_command(&self, args: &[Vec<u8>]) -> Value {
+        let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+        match sub.as_str() {
+            "channels" if args.len() <= 3 => Value::Array(
+                self.channels
+                    .keys()
+                    .filter(|c| args.get(2).is_none_or(|p| crate::commands::glob_match(p, c)))
+                    .map(Value::bulk)
+                    .collect(),
+            ),
+            "numsub" => {
+                let mut out = Vec::new();
+                for channel in &args[2..] {
+                    out.push(Value::bulk(channel));
+                    out.push(Value::Integer(self.channels.get(channel).map_or(0, |l| l.len() as i64)));
+                }
+                Value::Array(out)
+            }
+            "numpat" if args.len() == 2 => {
+                let distinct: std::collections::BTreeSet<&[u8]> =
+                    self.patterns.iter().map(|(p, _)| p.as_slice()).collect();
+                Value::Integer(distinct.len() as i64)
+            }
+            "channels" | "numpat" => Value::error(format!("ERR wrong number of arguments for 'pubsub|{sub}' command")),
+            _ => Value::error(format!(
+                "ERR unknown subcommand '{}'. Try PUBSUB HELP.",
+                String::from_utf8_lossy(&args[1])
+            )),
+        }
+    }
+}
+
+impl crate::server::Server {
+    /// SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH and PUBSUB on a
+    /// Redis node; the subscription replies are sent here, so `None` means
+    /// nothing is left to send.
+    pub(crate) fn pubsub_dispatch(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        conn: ConnId,
+        db: usize,
+        name: &str,
+        args: &[Vec<u8>],
+    ) -> Option<Value> {
+        let mut out = Vec::new();
+        match name {
+            "subscribe" => self.pubsub.subscribe(conn, &args[1..], &mut out),
+            "psubscribe" => self.pubsub.psubscribe(conn, &args[1..], &mut out),
+            "unsubscribe" => self.pubsub.unsubscribe(conn, &args[1..], &mut out),
+            "punsubscribe" => self.pubsub.punsubscribe(conn, &args[1..], &mut out),
+            "publish" => {
+                let receivers = self.pubsub.publish(ctx, &args[1], &args[2]);
+                // PUBLISH reaches replicas' subscribers through the replication
+                // stream (forceCommandPropagation with PROPAGATE_REPL: not the AOF).
+                if self.repl.master.is_none() {
+                    let mut bytes = Vec::new();
+                    resp::encode_command(args, &mut bytes);
+                    self.feed_replicas(Some(db), &bytes);
+                }
+                return Some(Value::Integer(receivers));
+            }
+            _ => return Some(self.pubsub.pubsub_command(args)),
+        }
+        ctx.send(conn, &out);
+        None
+    }
+}
