@@ -2,6 +2,14 @@
 //! Each invocation is a new process on a host (like running the command in a
 //! shell), so partitions and host crashes apply to it. It connects, optionally
 //! authenticates (`-a`), sends one command, and prints the reply as redis-cli does.
+//!
+//! With `-c` (cluster mode) it follows MOVED and ASK as redis-cli 7.0 does: it
+//! reconnects to the node named in the error (re-authenticating), sends ASKING
+//! first after an ASK, and reissues the command. Typed at the prompt (or piped
+//! to its stdin), redis-cli also prints `-> Redirected to slot [s] located at
+//! ip:port` for each redirection; a one-shot `redis-cli -c cmd` prints only the
+//! final reply. redis-cli follows redirections without limit; this one stops
+//! after [`crate::cluster_client::MAX_REDIRECTIONS`] and prints the last error.
 
 use resp::{Decoded, ReplyDecoder, Value};
 use scenario::diag::Diagnostic;
@@ -24,6 +32,14 @@ pub struct RedisCli {
     repeat_left: u32,
     /// Replies printed so far when repeating.
     printed: Vec<String>,
+    /// `-c`: follow MOVED/ASK.
+    cluster: bool,
+    /// Typed at the prompt: redirections are printed.
+    interactive: bool,
+    /// The next connection sends ASKING before the command (after an ASK).
+    asking: bool,
+    awaiting_asking: bool,
+    redirections: u32,
     /// What redis-cli printed, once it has.
     pub output: Option<String>,
 }
@@ -40,8 +56,47 @@ impl RedisCli {
             awaiting_auth: false,
             repeat_left: 0,
             printed: Vec::new(),
+            cluster: false,
+            interactive: false,
+            asking: false,
+            awaiting_asking: false,
+            redirections: 0,
             output: None,
         }
+    }
+
+    /// Like `redis-cli -c`; `interactive` as if typed at the prompt.
+    pub fn cluster_mode(mut self, interactive: bool) -> RedisCli {
+        self.cluster = true;
+        self.interactive = interactive;
+        self
+    }
+
+    /// Follows a MOVED/ASK reply if in cluster mode; false if `v` is no redirection to follow.
+    fn follow(&mut self, ctx: &mut Ctx<'_>, v: &Value) -> bool {
+        let Value::Error(e) = v else { return false };
+        let Some(redirect) = crate::cluster_client::Redirect::parse(e).filter(|_| self.cluster) else { return false };
+        if self.redirections >= crate::cluster_client::MAX_REDIRECTIONS {
+            return false;
+        }
+        self.redirections += 1;
+        if self.interactive {
+            let to = redirect.addr();
+            self.printed.push(format!(
+                "-> Redirected to slot [{}] located at {}:{}",
+                redirect.slot(),
+                to.ip(),
+                to.port()
+            ));
+        }
+        if let Some(conn) = self.conn.take() {
+            ctx.close(conn);
+        }
+        self.target = redirect.addr();
+        self.asking = matches!(redirect, crate::cluster_client::Redirect::Ask { .. });
+        self.decoder = ReplyDecoder::default();
+        self.conn = Some(ctx.connect(self.target));
+        true
     }
 
     /// Like `redis-cli -r count`: the command runs `count` times, one after the other.
@@ -67,6 +122,10 @@ impl Process for RedisCli {
                     self.awaiting_auth = true;
                     ctx.send_with(conn, |buf| resp::encode_command(&[b"AUTH".as_slice(), pass.as_bytes()], buf));
                 }
+                if std::mem::take(&mut self.asking) {
+                    self.awaiting_asking = true;
+                    ctx.send_with(conn, |buf| resp::encode_command(&[b"ASKING".as_slice()], buf));
+                }
                 let args = &self.args;
                 ctx.send_with(conn, |buf| resp::encode_command(args, buf));
             }
@@ -90,6 +149,8 @@ impl Process for RedisCli {
                                 ctx.log(format!("AUTH failed: {e}"));
                             }
                         }
+                        Decoded::Value(_) if self.awaiting_asking => self.awaiting_asking = false,
+                        Decoded::Value(v) if self.follow(ctx, &v) => return,
                         Decoded::Value(v) => {
                             let text = if raw_output(&self.args) { render_raw(&v) } else { resp::render(&v) };
                             if self.repeat_left > 0
@@ -110,7 +171,7 @@ impl Process for RedisCli {
                     }
                 }
             }
-            Input::Closed { .. } => {
+            Input::Closed { conn, .. } if Some(conn) == self.conn => {
                 // A server that goes away after SHUTDOWN did what was asked: redis-cli prints nothing.
                 let shutdown = self.args.first().is_some_and(|a| a.eq_ignore_ascii_case(b"shutdown"));
                 if self.output.is_none() {
@@ -119,7 +180,7 @@ impl Process for RedisCli {
                 }
                 self.conn = None;
             }
-            Input::Accepted { .. } | Input::Timer { .. } | Input::Shutdown => {}
+            Input::Closed { .. } | Input::Accepted { .. } | Input::Timer { .. } | Input::Shutdown => {}
         }
     }
 }
@@ -158,10 +219,23 @@ pub(crate) struct CliStep {
     capture: Option<String>,
     timeout: Duration,
     repeat: u32,
+    cluster: bool,
+    interactive: bool,
 }
 
-pub(crate) const CLI_KEYS: &[&str] =
-    &["node", "command", "from", "auth", "expect", "expect-match", "capture", "timeout", "repeat"];
+pub(crate) const CLI_KEYS: &[&str] = &[
+    "node",
+    "command",
+    "from",
+    "auth",
+    "expect",
+    "expect-match",
+    "capture",
+    "timeout",
+    "repeat",
+    "cluster",
+    "interactive",
+];
 
 pub(crate) fn parse_step(value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>, Diagnostic> {
     let mut m = value.map("redis-cli")?;
@@ -202,11 +276,32 @@ pub(crate) fn parse_step(value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>
         },
         None => 1,
     };
+    let cluster = m.get("cluster").map(|c| c.bool("redis-cli.cluster")).transpose()?.unwrap_or(false);
+    let interactive = match m.get("interactive") {
+        Some(i) if !cluster => {
+            return Err(Diagnostic::new(i.span, "`interactive` only changes what cluster mode prints")
+                .with_hint("add `cluster: true` (redis-cli -c)"));
+        }
+        Some(i) => i.bool("redis-cli.interactive")?,
+        None => false,
+    };
     m.finish(CLI_KEYS)?;
     if let Some(var) = &capture {
         cx.declare_capture(var);
     }
-    Ok(Box::new(CliStep { node, from, command, auth, expect, expect_match, capture, timeout, repeat }))
+    Ok(Box::new(CliStep {
+        node,
+        from,
+        command,
+        auth,
+        expect,
+        expect_match,
+        capture,
+        timeout,
+        repeat,
+        cluster,
+        interactive,
+    }))
 }
 
 impl Step for CliStep {
@@ -222,8 +317,12 @@ impl Step for CliStep {
         let password = self.auth.as_ref().map(|a| rt.render(a)).transpose()?;
         let name = format!("redis-cli#{}", rt.sim.procs().count());
         let client = rt.sim.add_process(host, &name, {
-            let (password, args, repeat) = (password.clone(), args.clone(), self.repeat);
-            Box::new(move || Box::new(RedisCli::new(addr, password.clone(), args.clone()).repeat(repeat)))
+            let (password, args, repeat, cluster, interactive) =
+                (password.clone(), args.clone(), self.repeat, self.cluster, self.interactive);
+            Box::new(move || {
+                let cli = RedisCli::new(addr, password.clone(), args.clone()).repeat(repeat);
+                Box::new(if cluster { cli.cluster_mode(interactive) } else { cli })
+            })
         });
         rt.sim.record("redis-cli", format!("{name} -> {addr}: {text}"));
         rt.apply(Fault::Start(client))?;

@@ -46,6 +46,9 @@ pub fn spec(name: &str) -> Option<Spec> {
             write(-3)
         }
         "hset" => write(-4),
+        "dump" => read(2),
+        "restore" | "restore-asking" => write(-4),
+        "migrate" => write(-6),
         "cluster" => read(-2),
         "asking" | "readonly" | "readwrite" => read(1),
         _ => None,
@@ -173,6 +176,8 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
             _ => Value::error("ERR wrong number of arguments for 'ping' command"),
         },
         "echo" => Value::Bulk(args[1].clone()),
+        "dump" => crate::migrate::dump(args, x),
+        "restore" | "restore-asking" => crate::migrate::restore(args, x),
         "get" => match x.lookup(&args[1]) {
             None => Value::Nil,
             Some(Data::Str(v)) => Value::Bulk(v.clone()),

@@ -15,11 +15,15 @@
 
 pub mod cli;
 pub mod cluster;
+pub mod cluster_client;
+pub mod cluster_tool;
 pub mod commands;
 pub mod conditions;
 pub mod config;
 pub mod keyspace;
 pub mod log;
+pub mod lzf;
+pub mod migrate;
 pub mod multi;
 pub mod persistence;
 pub mod pubsub;
@@ -30,6 +34,12 @@ pub mod slot;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_cluster_client;
+#[cfg(test)]
+mod tests_cluster_tool;
+#[cfg(test)]
+mod tests_migrate;
 #[cfg(test)]
 mod tests_prop;
 #[cfg(test)]
@@ -68,22 +78,41 @@ impl NodeKind for RedisKind {
     }
 
     fn steps(&self) -> Vec<Syntax> {
-        vec![Syntax {
-            name: "redis-cli",
-            doc: "run one command as redis-cli would, from a client on a host; check or capture the printed reply",
-            schema: json!({"type": "object", "required": ["node", "command"], "additionalProperties": false, "properties": {
+        vec![
+            Syntax {
+                name: "redis-cli",
+                doc: "run one command as redis-cli would, from a client on a host; check or capture the printed reply",
+                schema: json!({"type": "object", "required": ["node", "command"], "additionalProperties": false, "properties": {
                 "node": {"type": "string"}, "command": {"type": "string", "examples": ["set k1 v1"]},
                 "from": {"type": "string", "description": "host (or node whose host) to run on; default: the node's"},
                 "auth": {"type": "string", "description": "like redis-cli -a"},
                 "expect": {"type": "string", "description": "exact reply as redis-cli prints it, e.g. OK, \"v1\", (integer) 1"},
                 "expect-match": {"type": "string", "description": "regex the printed reply must match"},
                 "capture": {"type": "string"}, "timeout": {"type": "string", "default": "10s"},
-                "repeat": {"type": "integer", "minimum": 1, "description": "like redis-cli -r: run the command this many times; the output is every reply"}}}),
-        }]
+                "repeat": {"type": "integer", "minimum": 1, "description": "like redis-cli -r: run the command this many times; the output is every reply"},
+                "cluster": {"type": "boolean", "default": false, "description": "like redis-cli -c: follow MOVED and ASK redirections"},
+                "interactive": {"type": "boolean", "default": false, "description": "with cluster: as typed at the redis-cli prompt, so each redirection prints '-> Redirected to slot [s] located at ip:port'"}}}),
+            },
+            Syntax {
+                name: "redis-cli-cluster",
+                doc: "run `redis-cli --cluster <command>` (create, check, info, add-node, del-node, reshard, rebalance, fix) from a client on a host; check or capture what it printed",
+                schema: json!({"type": "object", "required": ["command"], "additionalProperties": false, "properties": {
+                "command": {"type": "string", "examples": ["create 127.0.0.1:6381 127.0.0.1:6382 127.0.0.1:6383 127.0.0.1:6384 127.0.0.1:6385 127.0.0.1:6386 --cluster-replicas 1 --cluster-yes"]},
+                "from": {"type": "string", "description": "host (or node whose host) to run on; default: the host of the first address"},
+                "auth": {"type": "string", "description": "like redis-cli -a"},
+                "expect-lines": {"type": "array", "items": {"type": "string"}, "description": "lines that must each appear in the output, exactly"},
+                "expect-match": {"type": "string", "description": "regex the whole output must match"},
+                "expect-exit": {"type": "integer", "enum": [0, 1], "default": 0, "description": "redis-cli's exit status: 1 when the command failed"},
+                "capture": {"type": "string"}, "timeout": {"type": "string", "default": "120s"}}}),
+            },
+        ]
     }
 
-    fn parse_step(&self, _: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>, Diagnostic> {
-        cli::parse_step(value, cx)
+    fn parse_step(&self, name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>, Diagnostic> {
+        match name {
+            "redis-cli-cluster" => cluster_tool::parse_step(value, cx),
+            _ => cli::parse_step(value, cx),
+        }
     }
 
     fn conditions(&self) -> Vec<Syntax> {

@@ -1,9 +1,13 @@
-//! Snapshots in the RDB file format (version 10, as Redis 7.0 writes). Values
-//! use the plain encodings every Redis still loads (string, linked list, set,
-//! hash), no compression, and a zero checksum, which Redis accepts as "checksum
-//! disabled" — so a `dump.rdb` written here loads in a real redis-server. The
-//! aux fields carry the replication id and offset, which is what lets a
-//! restarted replica ask for a partial resync.
+//! Snapshots in the RDB file format (version 10, as Redis 7.0 writes), and the
+//! object encoding shared with DUMP/RESTORE ([`write_object`], [`read_object`]).
+//! Values use Redis 7.0's own encodings for our value types: integer-encoded
+//! and LZF-compressed strings, intsets, listpack hashes, quicklist (listpack
+//! nodes) lists, with the same size thresholds, so a DUMP payload is
+//! byte-identical to Redis's (apart from hashtable order, which Redis leaves to
+//! its hash seed). Files end with a zero checksum, which Redis accepts as
+//! "checksum disabled", so a `dump.rdb` written here loads in a real
+//! redis-server. The aux fields carry the replication id and offset, which is
+//! what lets a restarted replica ask for a partial resync.
 
 use crate::keyspace::{Data, Db};
 
@@ -17,6 +21,20 @@ const TYPE_STRING: u8 = 0;
 const TYPE_LIST: u8 = 1;
 const TYPE_SET: u8 = 2;
 const TYPE_HASH: u8 = 4;
+const TYPE_SET_INTSET: u8 = 11;
+const TYPE_HASH_LISTPACK: u8 = 16;
+const TYPE_LIST_QUICKLIST_2: u8 = 18;
+/// `rdb.h`'s `RDB_VERSION`, also the version a DUMP payload carries.
+pub const RDB_VERSION: u16 = 10;
+/// `hash-max-listpack-entries` / `hash-max-listpack-value` defaults.
+const HASH_MAX_LISTPACK_ENTRIES: usize = 128;
+const HASH_MAX_LISTPACK_VALUE: usize = 64;
+/// `set-max-intset-entries` default.
+const SET_MAX_INTSET_ENTRIES: usize = 512;
+/// `list-max-listpack-size -2`: quicklist nodes of at most 8 KiB.
+const LIST_NODE_MAX_BYTES: usize = 8192;
+/// A quicklist node holding a listpack (`QUICKLIST_NODE_CONTAINER_PACKED`).
+const QUICKLIST_PACKED: u64 = 2;
 
 /// Replication state stored with a snapshot.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,34 +91,9 @@ pub fn encode(dbs: &[Db], now_ms: i64, repl: Option<&ReplInfo>) -> Vec<u8> {
                 out.push(OP_EXPIRETIME_MS);
                 out.extend_from_slice(&at.to_le_bytes());
             }
-            match value {
-                Data::Str(v) => {
-                    out.push(TYPE_STRING);
-                    string(&mut out, key);
-                    string(&mut out, v);
-                }
-                Data::List(items) => {
-                    out.push(TYPE_LIST);
-                    string(&mut out, key);
-                    length(&mut out, items.len() as u64);
-                    items.iter().for_each(|i| string(&mut out, i));
-                }
-                Data::Set(members) => {
-                    out.push(TYPE_SET);
-                    string(&mut out, key);
-                    length(&mut out, members.len() as u64);
-                    members.iter().for_each(|m| string(&mut out, m));
-                }
-                Data::Hash(fields) => {
-                    out.push(TYPE_HASH);
-                    string(&mut out, key);
-                    length(&mut out, fields.len() as u64);
-                    for (f, v) in fields {
-                        string(&mut out, f);
-                        string(&mut out, v);
-                    }
-                }
-            }
+            out.push(object_type(value));
+            string(&mut out, key);
+            write_object(&mut out, value);
         }
     }
     out.push(OP_EOF);
@@ -142,9 +135,240 @@ fn length(out: &mut Vec<u8>, n: u64) {
     }
 }
 
+/// `rdbSaveRawString`: a short decimal that fits 32 bits as an integer, a
+/// string longer than 20 bytes LZF-compressed if that saves 4 bytes or more
+/// (`rdbcompression yes`), anything else as length and bytes.
 fn string(out: &mut Vec<u8>, s: &[u8]) {
+    if s.len() <= 11
+        && let Some(n) = crate::commands::parse_int(s).filter(|n| n.to_string().as_bytes() == s)
+    {
+        if let Ok(n) = i8::try_from(n) {
+            out.extend_from_slice(&[ENC_INT8, n as u8]);
+            return;
+        }
+        if let Ok(n) = i16::try_from(n) {
+            out.push(ENC_INT16);
+            out.extend_from_slice(&n.to_le_bytes());
+            return;
+        }
+        if let Ok(n) = i32::try_from(n) {
+            out.push(ENC_INT32);
+            out.extend_from_slice(&n.to_le_bytes());
+            return;
+        }
+    }
+    if s.len() > 20
+        && let Some(packed) = crate::lzf::compress(s, s.len() - 4)
+    {
+        out.push(ENC_LZF);
+        length(out, packed.len() as u64);
+        length(out, s.len() as u64);
+        out.extend_from_slice(&packed);
+        return;
+    }
     length(out, s.len() as u64);
     out.extend_from_slice(s);
+}
+
+const ENC_INT8: u8 = 0xC0;
+const ENC_INT16: u8 = 0xC1;
+const ENC_INT32: u8 = 0xC2;
+const ENC_LZF: u8 = 0xC3;
+
+/// The canonical decimal an intset or a listpack stores as an integer (`string2ll` round trip).
+fn as_int(s: &[u8]) -> Option<i64> {
+    if s.len() > 20 {
+        return None;
+    }
+    crate::commands::parse_int(s).filter(|n| n.to_string().as_bytes() == s)
+}
+
+fn small_hash(fields: &[(Vec<u8>, Vec<u8>)]) -> bool {
+    fields.len() <= HASH_MAX_LISTPACK_ENTRIES
+        && fields.iter().all(|(f, v)| f.len() <= HASH_MAX_LISTPACK_VALUE && v.len() <= HASH_MAX_LISTPACK_VALUE)
+}
+
+fn intset_members(members: &std::collections::BTreeSet<Vec<u8>>) -> Option<Vec<i64>> {
+    if members.len() > SET_MAX_INTSET_ENTRIES {
+        return None;
+    }
+    let mut ints: Vec<i64> = members.iter().map(|m| as_int(m)).collect::<Option<_>>()?;
+    ints.sort_unstable();
+    Some(ints)
+}
+
+/// The RDB type byte Redis 7.0 writes for this value's encoding.
+pub fn object_type(value: &Data) -> u8 {
+    match value {
+        Data::Str(_) => TYPE_STRING,
+        Data::List(_) => TYPE_LIST_QUICKLIST_2,
+        Data::Set(m) if intset_members(m).is_some() => TYPE_SET_INTSET,
+        Data::Set(_) => TYPE_SET,
+        Data::Hash(f) if small_hash(f) => TYPE_HASH_LISTPACK,
+        Data::Hash(_) => TYPE_HASH,
+    }
+}
+
+/// The value's body as `rdbSaveObject` writes it (after the [`object_type`] byte).
+pub fn write_object(out: &mut Vec<u8>, value: &Data) {
+    match value {
+        Data::Str(v) => string(out, v),
+        Data::List(items) => {
+            let nodes = quicklist_nodes(items);
+            length(out, nodes.len() as u64);
+            for node in nodes {
+                length(out, QUICKLIST_PACKED);
+                string(out, &node);
+            }
+        }
+        Data::Set(members) => match intset_members(members) {
+            Some(ints) => string(out, &intset(&ints)),
+            None => {
+                length(out, members.len() as u64);
+                members.iter().for_each(|m| string(out, m));
+            }
+        },
+        Data::Hash(fields) if small_hash(fields) => {
+            let flat: Vec<&[u8]> = fields.iter().flat_map(|(f, v)| [f.as_slice(), v.as_slice()]).collect();
+            string(out, &listpack(&flat));
+        }
+        Data::Hash(fields) => {
+            length(out, fields.len() as u64);
+            for (f, v) in fields {
+                string(out, f);
+                string(out, v);
+            }
+        }
+    }
+}
+
+/// Splits a list into quicklist nodes as RPUSH fills them: a node takes another
+/// element while its listpack plus the element and a ziplist-style overhead
+/// estimate stays within 8 KiB (`_quicklistNodeAllowInsert`). Lists shaped by
+/// LPUSH, LINSERT or deletions can be split differently in Redis.
+fn quicklist_nodes(items: &std::collections::VecDeque<Vec<u8>>) -> Vec<Vec<u8>> {
+    let mut nodes = Vec::new();
+    let mut current: Vec<&[u8]> = Vec::new();
+    let mut node_bytes = LISTPACK_EMPTY_LEN;
+    let mut scratch = Vec::new();
+    for item in items {
+        let sz = item.len();
+        let overhead = if sz < 254 { 1 } else { 5 }
+            + if sz < 64 {
+                1
+            } else if sz < 16384 {
+                2
+            } else {
+                5
+            };
+        if !current.is_empty() && node_bytes + sz + overhead > LIST_NODE_MAX_BYTES {
+            nodes.push(listpack(&current));
+            current.clear();
+            node_bytes = LISTPACK_EMPTY_LEN;
+        }
+        current.push(item);
+        scratch.clear();
+        listpack_entry(&mut scratch, item);
+        node_bytes += scratch.len();
+    }
+    if !current.is_empty() {
+        nodes.push(listpack(&current));
+    }
+    nodes
+}
+
+/// Header (total bytes, count) and end marker.
+const LISTPACK_EMPTY_LEN: usize = 7;
+
+/// A listpack: total bytes and element count, then each entry, then 0xFF.
+fn listpack(entries: &[&[u8]]) -> Vec<u8> {
+    let mut out = vec![0; 6];
+    for e in entries {
+        listpack_entry(&mut out, e);
+    }
+    out.push(0xFF);
+    let total = out.len() as u32;
+    out[..4].copy_from_slice(&total.to_le_bytes());
+    let count = entries.len().min(65535) as u16;
+    out[4..6].copy_from_slice(&count.to_le_bytes());
+    out
+}
+
+/// One listpack entry (integer or string encoding) followed by its back-length.
+fn listpack_entry(out: &mut Vec<u8>, e: &[u8]) {
+    let start = out.len();
+    match as_int(e) {
+        Some(n @ 0..=127) => out.push(n as u8),
+        Some(n @ -4096..=4095) => {
+            let v = (n as u16) & 0x1FFF;
+            out.extend_from_slice(&[0xC0 | (v >> 8) as u8, v as u8]);
+        }
+        Some(n) if i16::try_from(n).is_ok() => {
+            out.push(0xF1);
+            out.extend_from_slice(&(n as i16).to_le_bytes());
+        }
+        Some(n @ -8_388_608..=8_388_607) => {
+            out.push(0xF2);
+            out.extend_from_slice(&(n as i32).to_le_bytes()[..3]);
+        }
+        Some(n) if i32::try_from(n).is_ok() => {
+            out.push(0xF3);
+            out.extend_from_slice(&(n as i32).to_le_bytes());
+        }
+        Some(n) => {
+            out.push(0xF4);
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+        None if e.len() < 64 => {
+            out.push(0x80 | e.len() as u8);
+            out.extend_from_slice(e);
+        }
+        None if e.len() < 4096 => {
+            out.extend_from_slice(&[0xE0 | (e.len() >> 8) as u8, e.len() as u8]);
+            out.extend_from_slice(e);
+        }
+        None => {
+            out.push(0xF0);
+            out.extend_from_slice(&(e.len() as u32).to_le_bytes());
+            out.extend_from_slice(e);
+        }
+    }
+    let entry_len = out.len() - start;
+    backlen(out, entry_len);
+}
+
+/// `lpEncodeBacklen`: the entry's length in 7-bit groups, most significant first,
+/// every byte but the first with the high bit set.
+fn backlen(out: &mut Vec<u8>, len: usize) {
+    let groups = match len {
+        0..=127 => 1,
+        128..=16_382 => 2,
+        16_383..=2_097_150 => 3,
+        2_097_151..=268_435_454 => 4,
+        _ => 5,
+    };
+    for i in (0..groups).rev() {
+        let bits = ((len >> (7 * i)) & 127) as u8;
+        out.push(if i == groups - 1 { bits } else { bits | 128 });
+    }
+}
+
+/// An intset: encoding width, count, then the sorted values little-endian.
+fn intset(ints: &[i64]) -> Vec<u8> {
+    let width: usize = if ints.iter().all(|&n| i16::try_from(n).is_ok()) {
+        2
+    } else if ints.iter().all(|&n| i32::try_from(n).is_ok()) {
+        4
+    } else {
+        8
+    };
+    let mut out = Vec::with_capacity(8 + width * ints.len());
+    out.extend_from_slice(&(width as u32).to_le_bytes());
+    out.extend_from_slice(&(ints.len() as u32).to_le_bytes());
+    for &n in ints {
+        out.extend_from_slice(&n.to_le_bytes()[..width]);
+    }
+    out
 }
 
 struct Reader<'a> {
@@ -178,9 +402,37 @@ impl Reader<'_> {
         })
     }
 
+    /// `rdbGenericLoadStringObject`: plain, integer-encoded or LZF-compressed.
     fn string(&mut self) -> Result<Vec<u8>, String> {
-        let n = self.length()?;
-        Ok(self.bytes(usize::try_from(n).map_err(|_| "length out of range")?)?.to_vec())
+        let first = *self.buf.get(self.at).ok_or("Short read or OOM loading DB. Unrecoverable error, aborting now.")?;
+        if first >> 6 != 3 {
+            let n = self.length()?;
+            return Ok(self.bytes(usize::try_from(n).map_err(|_| "length out of range")?)?.to_vec());
+        }
+        self.at += 1;
+        let int = |b: &[u8]| -> i64 {
+            match b.len() {
+                1 => i64::from(b[0] as i8),
+                2 => i64::from(i16::from_le_bytes([b[0], b[1]])),
+                _ => i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            }
+        };
+        match first {
+            ENC_INT8 => Ok(int(self.bytes(1)?).to_string().into_bytes()),
+            ENC_INT16 => Ok(int(self.bytes(2)?).to_string().into_bytes()),
+            ENC_INT32 => Ok(int(self.bytes(4)?).to_string().into_bytes()),
+            ENC_LZF => {
+                let packed = self.count()?;
+                let plain = usize::try_from(self.length()?).map_err(|_| "length out of range")?;
+                // LZF expands at most ~256× per reference; anything larger is hostile.
+                if plain > packed.saturating_mul(300) + 64 {
+                    return Err("Invalid LZF compressed string".to_owned());
+                }
+                let bytes = self.bytes(packed)?;
+                crate::lzf::decompress(bytes, plain).ok_or_else(|| "Invalid LZF compressed string".to_owned())
+            }
+            _ => Err(format!("Unknown RDB string encoding type {}", first & 0x3F)),
+        }
     }
 
     fn count(&mut self) -> Result<usize, String> {
@@ -189,6 +441,179 @@ impl Reader<'_> {
         usize::try_from(n).ok().filter(|&n| n <= self.buf.len()).ok_or_else(|| "length out of range".to_owned())
     }
 }
+
+/// Decodes one object body of type `kind` (`rdbLoadObject` for the types this
+/// node has); what follows it is left unread.
+fn read_object(r: &mut Reader<'_>, kind: u8) -> Result<Data, String> {
+    Ok(match kind {
+        TYPE_STRING => Data::Str(r.string()?),
+        TYPE_LIST => {
+            let n = r.count()?;
+            Data::List((0..n).map(|_| r.string()).collect::<Result<_, _>>()?)
+        }
+        TYPE_SET => {
+            let n = r.count()?;
+            Data::Set((0..n).map(|_| r.string()).collect::<Result<_, _>>()?)
+        }
+        TYPE_HASH => {
+            let n = r.count()?;
+            Data::Hash((0..n).map(|_| Ok((r.string()?, r.string()?))).collect::<Result<_, String>>()?)
+        }
+        TYPE_SET_INTSET => {
+            Data::Set(read_intset(&r.string()?)?.into_iter().map(|n| n.to_string().into_bytes()).collect())
+        }
+        TYPE_HASH_LISTPACK => {
+            let flat = read_listpack(&r.string()?)?;
+            if flat.len() % 2 != 0 {
+                return Err("Hash listpack with an odd number of entries".to_owned());
+            }
+            let mut it = flat.into_iter();
+            let mut fields = Vec::new();
+            while let (Some(f), Some(v)) = (it.next(), it.next()) {
+                fields.push((f, v));
+            }
+            Data::Hash(fields)
+        }
+        TYPE_LIST_QUICKLIST_2 => {
+            let nodes = r.count()?;
+            let mut items = std::collections::VecDeque::new();
+            for _ in 0..nodes {
+                let container = r.length()?;
+                let blob = r.string()?;
+                match container {
+                    QUICKLIST_PACKED => items.extend(read_listpack(&blob)?),
+                    1 => items.push_back(blob),
+                    other => return Err(format!("Unknown quicklist container {other}")),
+                }
+            }
+            Data::List(items)
+        }
+        other => return Err(format!("Unknown RDB encoding type {other}")),
+    })
+}
+
+fn read_intset(blob: &[u8]) -> Result<Vec<i64>, String> {
+    let bad = || "Intset integrity check failed.".to_owned();
+    let header = blob.get(..8).ok_or_else(bad)?;
+    let width = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    let count = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
+    if !matches!(width, 2 | 4 | 8) || blob.len() != 8 + width.checked_mul(count).ok_or_else(bad)? {
+        return Err(bad());
+    }
+    Ok(blob[8..]
+        .chunks(width)
+        .map(|c| match width {
+            2 => i64::from(i16::from_le_bytes([c[0], c[1]])),
+            4 => i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+            _ => i64::from_le_bytes(c.try_into().unwrap_or_default()),
+        })
+        .collect())
+}
+
+/// The entries of a listpack, integers as their decimal strings.
+fn read_listpack(blob: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let bad = || "Listpack integrity check failed.".to_owned();
+    if blob.len() < LISTPACK_EMPTY_LEN
+        || u32::from_le_bytes([blob[0], blob[1], blob[2], blob[3]]) as usize != blob.len()
+    {
+        return Err(bad());
+    }
+    let mut at = 6;
+    let mut out = Vec::new();
+    let take = |at: &mut usize, n: usize| -> Result<&[u8], String> {
+        let s = blob.get(*at..*at + n).ok_or_else(bad)?;
+        *at += n;
+        Ok(s)
+    };
+    loop {
+        let start = at;
+        let b = *blob.get(at).ok_or_else(bad)?;
+        if b == 0xFF {
+            break;
+        }
+        at += 1;
+        let sign =
+            |v: u64, bits: u32| -> i64 { if v >> (bits - 1) & 1 == 1 { v as i64 - (1i64 << bits) } else { v as i64 } };
+        let le = |s: &[u8]| s.iter().rev().fold(0u64, |acc, &x| (acc << 8) | u64::from(x));
+        let entry = match b {
+            0x00..=0x7F => i64::from(b).to_string().into_bytes(),
+            0x80..=0xBF => take(&mut at, usize::from(b & 0x3F))?.to_vec(),
+            0xC0..=0xDF => {
+                let lo = take(&mut at, 1)?[0];
+                sign((u64::from(b & 0x1F) << 8) | u64::from(lo), 13).to_string().into_bytes()
+            }
+            0xE0..=0xEF => {
+                let lo = take(&mut at, 1)?[0];
+                take(&mut at, (usize::from(b & 0x0F) << 8) | usize::from(lo))?.to_vec()
+            }
+            0xF0 => {
+                let n = le(take(&mut at, 4)?) as usize;
+                take(&mut at, n)?.to_vec()
+            }
+            0xF1 => sign(le(take(&mut at, 2)?), 16).to_string().into_bytes(),
+            0xF2 => sign(le(take(&mut at, 3)?), 24).to_string().into_bytes(),
+            0xF3 => sign(le(take(&mut at, 4)?), 32).to_string().into_bytes(),
+            0xF4 => (le(take(&mut at, 8)?) as i64).to_string().into_bytes(),
+            _ => return Err(bad()),
+        };
+        let mut expected = Vec::new();
+        backlen(&mut expected, at - start);
+        if take(&mut at, expected.len())? != expected.as_slice() {
+            return Err(bad());
+        }
+        out.push(entry);
+    }
+    if at + 1 != blob.len() {
+        return Err(bad());
+    }
+    Ok(out)
+}
+
+/// The type byte and body of one value, as a DUMP payload carries it.
+pub fn encode_object(value: &Data) -> Vec<u8> {
+    let mut out = vec![object_type(value)];
+    write_object(&mut out, value);
+    out
+}
+
+/// Reads a type byte and one object body (a DUMP payload without its footer);
+/// trailing bytes are an error.
+pub fn decode_object(bytes: &[u8]) -> Result<Data, String> {
+    let mut r = Reader { buf: bytes, at: 0 };
+    let kind = r.byte()?;
+    let value = read_object(&mut r, kind)?;
+    if r.at != bytes.len() {
+        return Err("trailing bytes after the object".to_owned());
+    }
+    Ok(value)
+}
+
+/// Redis's CRC-64 (Jones polynomial, reflected, no final xor), as DUMP
+/// payloads and RDB files are checksummed.
+pub fn crc64(mut crc: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        crc = CRC64_TABLE[((crc ^ u64::from(b)) & 0xFF) as usize] ^ (crc >> 8);
+    }
+    crc
+}
+
+/// The reflected Jones polynomial 0xad93d23594c935a9, one entry per byte value.
+const CRC64_TABLE: [u64; 256] = {
+    const POLY: u64 = 0x95AC_9329_AC4B_C9B5;
+    let mut table = [0u64; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut crc = i as u64;
+        let mut bit = 0;
+        while bit < 8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ POLY } else { crc >> 1 };
+            bit += 1;
+        }
+        table[i] = crc;
+        i += 1;
+    }
+    table
+};
 
 /// Decodes a snapshot written by [`encode`] (the subset of RDB it uses).
 pub fn decode(buf: &[u8]) -> Result<Loaded, String> {
@@ -226,23 +651,15 @@ pub fn decode(buf: &[u8]) -> Result<Loaded, String> {
             OP_EXPIRETIME_MS => {
                 expire = Some(i64::from_le_bytes(r.bytes(8)?.try_into().unwrap_or_default()));
             }
-            TYPE_STRING | TYPE_LIST | TYPE_SET | TYPE_HASH => {
+            TYPE_STRING
+            | TYPE_LIST
+            | TYPE_SET
+            | TYPE_HASH
+            | TYPE_SET_INTSET
+            | TYPE_HASH_LISTPACK
+            | TYPE_LIST_QUICKLIST_2 => {
                 let key = r.string()?;
-                let value = match op {
-                    TYPE_STRING => Data::Str(r.string()?),
-                    TYPE_LIST => {
-                        let n = r.count()?;
-                        Data::List((0..n).map(|_| r.string()).collect::<Result<_, _>>()?)
-                    }
-                    TYPE_SET => {
-                        let n = r.count()?;
-                        Data::Set((0..n).map(|_| r.string()).collect::<Result<_, _>>()?)
-                    }
-                    _ => {
-                        let n = r.count()?;
-                        Data::Hash((0..n).map(|_| Ok((r.string()?, r.string()?))).collect::<Result<_, String>>()?)
-                    }
-                };
+                let value = read_object(&mut r, op)?;
                 if loaded.dbs.is_empty() {
                     loaded.dbs.push((0, Db::default()));
                 }
@@ -282,6 +699,13 @@ mod tests {
         assert_eq!(loaded.dbs.len(), 2);
         assert_eq!(loaded.dbs[0], (0, dbs[0].clone()));
         assert_eq!(loaded.dbs[1], (2, dbs[2].clone()));
+    }
+
+    #[test]
+    fn crc64_is_redis_jones_variant() {
+        // crc64.c's self-test: "123456789" gives 0xe9c6d914c4b8d9ca.
+        assert_eq!(crc64(0, b"123456789"), 0xe9c6_d914_c4b8_d9ca);
+        assert_eq!(crc64(crc64(0, b"1234"), b"56789"), 0xe9c6_d914_c4b8_d9ca);
     }
 
     #[test]

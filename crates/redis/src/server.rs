@@ -89,6 +89,8 @@ pub struct Server {
     reply_out: Vec<u8>,
     /// Clients with input that arrived while busy.
     pub(crate) stalled: Vec<ConnId>,
+    /// MIGRATE's socket cache and the command blocking the server, if any.
+    pub(crate) migrate: crate::migrate::Migrate,
     /// Redis Cluster state, when `cluster-enabled yes`.
     pub(crate) cluster: Option<Box<crate::cluster::Cluster>>,
     pub(crate) pubsub: crate::pubsub::PubSub,
@@ -131,6 +133,7 @@ impl Server {
             args: Vec::new(),
             reply_out: Vec::new(),
             stalled: Vec::new(),
+            migrate: crate::migrate::Migrate::default(),
             cluster: None,
             pubsub: crate::pubsub::PubSub::default(),
         }
@@ -287,6 +290,7 @@ impl Server {
         }
         if self.cron_loops.is_multiple_of(10) {
             self.replication_cron(ctx);
+            self.migrate_close_idle(ctx);
         }
         if self.cluster.is_some() {
             self.cluster_cron(ctx);
@@ -297,7 +301,7 @@ impl Server {
     }
 
     pub(crate) fn busy(&self, ctx: &Ctx<'_>) -> bool {
-        self.busy_until.is_some_and(|t| ctx.now() < t)
+        self.busy_until.is_some_and(|t| ctx.now() < t) || self.migrate.blocking()
     }
 
     fn on_data(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8]) {
@@ -550,6 +554,7 @@ impl Server {
             "replconf" => return self.replconf(ctx, client, conn, args),
             "psync" | "sync" => return self.sync_command(ctx, client, conn, args),
             "wait" => return self.wait_command(ctx, client, args),
+            "migrate" => return self.migrate_command(ctx, conn, client.db, client.multi.is_some(), args),
             "save" | "bgsave" | "lastsave" => self.save_command(ctx, name, args),
             "debug" => {
                 let reply = self.debug(ctx, client, args);
@@ -767,6 +772,11 @@ impl Server {
         if let Some(conn) = self.busy_reply.take() {
             ctx.send(conn, b"+OK\r\n");
         }
+        self.resume_stalled(ctx);
+    }
+
+    /// Serves what arrived while the event loop was blocked.
+    pub(crate) fn resume_stalled(&mut self, ctx: &mut Ctx<'_>) {
         for conn in std::mem::take(&mut self.stalled) {
             if self.repl.is_master_link(conn) {
                 self.on_master_data(ctx, conn, &[]);
@@ -1010,6 +1020,9 @@ impl Process for Server {
 
 impl Server {
     fn handle_input(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
+        if self.migrate.owns(&input) {
+            return self.migrate_input(ctx, input);
+        }
         match input {
             Input::Start => self.start(ctx),
             Input::Shutdown => {

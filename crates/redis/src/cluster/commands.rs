@@ -119,7 +119,7 @@ fn key_spec(name: &str, args: &[Vec<u8>]) -> Option<(usize, i64, usize)> {
             }
             _ => (3, 3, 1),
         },
-        "dump" | "restore" => (1, 1, 1),
+        "dump" | "restore" | "restore-asking" => (1, 1, 1),
         "mset" => (1, -1, 2),
         "mget" | "del" | "exists" => (1, -1, 1),
         "get" | "set" | "incr" | "decr" | "incrby" | "decrby" | "getset" | "append" | "strlen" | "type" | "expire"
@@ -211,7 +211,7 @@ pub(crate) fn route(
         let to = c.node(c.migrating[&(slot as u16)]);
         return Some(Value::error(format!("ASK {slot} {}:{}", to.ip, to.port)));
     }
-    if importing && flags.asking {
+    if importing && (flags.asking || name == "restore-asking") {
         if multiple && missing > 0 {
             return Some(Value::error("TRYAGAIN Multiple keys request during rehashing of slot"));
         }

@@ -1,0 +1,279 @@
+//! The client side of Redis Cluster, for simulated clients and workloads: the
+//! MOVED/ASK error forms, a slot map built from `CLUSTER SLOTS`, and a router
+//! that decides where each command goes, as redis-py's `RedisCluster` does —
+//! route by the key's slot, refresh the map on MOVED, send ASKING before a
+//! command retried after ASK (without touching the map), and give up after a
+//! bounded number of redirections.
+//!
+//! Everything here is pure: the caller owns the connections, feeds replies in
+//! and asks where to send next.
+
+use crate::slot::key_slot;
+use resp::Value;
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+/// Hash slots in a cluster.
+pub const SLOTS: usize = 16384;
+/// How many redirections one command may follow (redis-py's and Jedis's
+/// `RedisClusterRequestTTL`); redis-cli itself has no bound.
+pub const MAX_REDIRECTIONS: u32 = 16;
+
+/// A redirection a node answered with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Redirect {
+    /// `MOVED <slot> <ip>:<port>`: the slot lives there now.
+    Moved {
+        /// The key's slot.
+        slot: u16,
+        /// Its owner.
+        addr: SocketAddrV4,
+    },
+    /// `ASK <slot> <ip>:<port>`: this one command, after ASKING, goes there.
+    Ask {
+        /// The key's slot.
+        slot: u16,
+        /// The node importing it.
+        addr: SocketAddrV4,
+    },
+}
+
+impl Redirect {
+    /// Parses an error reply's text (without the leading `-`).
+    pub fn parse(error: &str) -> Option<Redirect> {
+        let mut parts = error.split(' ');
+        let kind = parts.next()?;
+        let slot: u16 = parts.next()?.parse().ok().filter(|&s: &u16| usize::from(s) < SLOTS)?;
+        let (ip, port) = parts.next()?.rsplit_once(':')?;
+        let addr = SocketAddrV4::new(ip.parse::<Ipv4Addr>().ok()?, port.parse().ok()?);
+        match kind {
+            "MOVED" => Some(Redirect::Moved { slot, addr }),
+            "ASK" => Some(Redirect::Ask { slot, addr }),
+            _ => None,
+        }
+    }
+
+    /// The slot redirected.
+    pub fn slot(&self) -> u16 {
+        match *self {
+            Redirect::Moved { slot, .. } | Redirect::Ask { slot, .. } => slot,
+        }
+    }
+
+    /// Where to go.
+    pub fn addr(&self) -> SocketAddrV4 {
+        match *self {
+            Redirect::Moved { addr, .. } | Redirect::Ask { addr, .. } => addr,
+        }
+    }
+}
+
+/// Which master serves each slot, as one node's `CLUSTER SLOTS` said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlotMap {
+    owner: Vec<Option<SocketAddrV4>>,
+}
+
+impl Default for SlotMap {
+    fn default() -> SlotMap {
+        SlotMap { owner: vec![None; SLOTS] }
+    }
+}
+
+impl SlotMap {
+    /// Reads a `CLUSTER SLOTS` reply: `[start, end, [ip, port, id, ...], replicas...]` per range.
+    pub fn from_cluster_slots(reply: &Value) -> Result<SlotMap, String> {
+        let Value::Array(ranges) = reply else {
+            return Err(format!("CLUSTER SLOTS replied {}", resp::render(reply)));
+        };
+        let mut map = SlotMap::default();
+        for range in ranges {
+            let Value::Array(fields) = range else { return Err("a CLUSTER SLOTS range is not an array".to_owned()) };
+            let (Some(Value::Integer(start)), Some(Value::Integer(end)), Some(Value::Array(master))) =
+                (fields.first(), fields.get(1), fields.get(2))
+            else {
+                return Err("a CLUSTER SLOTS range lacks start, end or master".to_owned());
+            };
+            let (Some(Value::Bulk(ip)), Some(Value::Integer(port))) = (master.first(), master.get(1)) else {
+                return Err("a CLUSTER SLOTS master lacks ip or port".to_owned());
+            };
+            let ip: Ipv4Addr = std::str::from_utf8(ip).ok().and_then(|s| s.parse().ok()).ok_or("bad master ip")?;
+            let port = u16::try_from(*port).map_err(|_| "bad master port")?;
+            if !(0..SLOTS as i64).contains(start) || !(*start..SLOTS as i64).contains(end) {
+                return Err(format!("slot range {start}-{end} is out of bounds"));
+            }
+            for slot in *start as usize..=*end as usize {
+                map.owner[slot] = Some(SocketAddrV4::new(ip, port));
+            }
+        }
+        Ok(map)
+    }
+
+    /// The master serving `slot`, if the map knows one.
+    pub fn owner(&self, slot: u16) -> Option<SocketAddrV4> {
+        self.owner.get(usize::from(slot)).copied().flatten()
+    }
+
+    /// Records a MOVED: the slot is now served there.
+    pub fn moved(&mut self, slot: u16, addr: SocketAddrV4) {
+        if let Some(o) = self.owner.get_mut(usize::from(slot)) {
+            *o = Some(addr);
+        }
+    }
+
+    /// How many slots have an owner.
+    pub fn covered(&self) -> usize {
+        self.owner.iter().filter(|o| o.is_some()).count()
+    }
+}
+
+/// The position of a command's first key, for routing (0 for keyless commands).
+fn first_key(args: &[Vec<u8>]) -> Option<&[u8]> {
+    let name = args.first()?.to_ascii_lowercase();
+    match name.as_slice() {
+        b"ping" | b"info" | b"cluster" | b"dbsize" | b"keys" | b"scan" | b"flushall" | b"flushdb" | b"config" => None,
+        b"eval" | b"evalsha" => args.get(3).map(Vec::as_slice),
+        _ => args.get(1).map(Vec::as_slice),
+    }
+}
+
+/// What to do next with one command.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Route {
+    /// Send the command to a node.
+    Send {
+        /// The node.
+        addr: SocketAddrV4,
+        /// Send ASKING first.
+        asking: bool,
+    },
+    /// The command is finished with this reply (possibly an error).
+    Done(Value),
+}
+
+/// Routes commands over a [`SlotMap`], following redirections like redis-py.
+#[derive(Debug)]
+pub struct Router {
+    /// The slot map; replaced on refresh, patched on MOVED.
+    pub map: SlotMap,
+    /// Where to send commands whose slot has no known owner, and where to ask for a refresh.
+    pub seed: SocketAddrV4,
+    redirections: u32,
+    moved_since_refresh: bool,
+}
+
+impl Router {
+    /// A router that knows only a seed node.
+    pub fn new(seed: SocketAddrV4) -> Router {
+        Router { map: SlotMap::default(), seed, redirections: 0, moved_since_refresh: false }
+    }
+
+    /// Where a new command goes.
+    pub fn start(&mut self, args: &[Vec<u8>]) -> Route {
+        self.redirections = 0;
+        let addr = first_key(args).and_then(|k| self.map.owner(key_slot(k))).unwrap_or(self.seed);
+        Route::Send { addr, asking: false }
+    }
+
+    /// Feeds the reply to the last send; says what to do next.
+    pub fn reply(&mut self, reply: Value) -> Route {
+        let redirect = match &reply {
+            Value::Error(e) => Redirect::parse(e),
+            _ => None,
+        };
+        let Some(redirect) = redirect else {
+            return Route::Done(reply);
+        };
+        self.redirections += 1;
+        if self.redirections > MAX_REDIRECTIONS {
+            return Route::Done(reply);
+        }
+        match redirect {
+            Redirect::Moved { slot, addr } => {
+                self.map.moved(slot, addr);
+                // A MOVED means the whole map may be stale: redis-py refreshes it
+                // before the next command rather than trusting one patched slot.
+                self.moved_since_refresh = true;
+                Route::Send { addr, asking: false }
+            }
+            Redirect::Ask { addr, .. } => Route::Send { addr, asking: true },
+        }
+    }
+
+    /// Whether a MOVED was seen since the map was last loaded.
+    pub fn needs_refresh(&self) -> bool {
+        self.moved_since_refresh || self.map.covered() == 0
+    }
+
+    /// Installs a freshly read map.
+    pub fn refreshed(&mut self, map: SlotMap) {
+        self.map = map;
+        self.moved_since_refresh = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(port: u16) -> SocketAddrV4 {
+        SocketAddrV4::new(Ipv4Addr::LOCALHOST, port)
+    }
+
+    fn args(line: &str) -> Vec<Vec<u8>> {
+        resp::split_args(line.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn redirect_errors_parse_as_redis_sends_them() {
+        assert_eq!(
+            Redirect::parse("MOVED 12706 127.0.0.1:6383"),
+            Some(Redirect::Moved { slot: 12706, addr: addr(6383) })
+        );
+        assert_eq!(Redirect::parse("ASK 449 127.0.0.1:6381"), Some(Redirect::Ask { slot: 449, addr: addr(6381) }));
+        for bad in ["MOVED", "MOVED 16384 127.0.0.1:1", "MOVED 1 nowhere", "ERR x", "MOVED 1 1.2.3.4:x", "ASK -1 a:1"] {
+            assert_eq!(Redirect::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn slot_map_reads_cluster_slots_and_rejects_garbage() {
+        let range = |a: i64, b: i64, port: i64| {
+            Value::Array(vec![
+                Value::Integer(a),
+                Value::Integer(b),
+                Value::Array(vec![
+                    Value::Bulk(b"127.0.0.1".to_vec()),
+                    Value::Integer(port),
+                    Value::Bulk(vec![b'a'; 40]),
+                ]),
+            ])
+        };
+        let reply = Value::Array(vec![range(0, 5460, 6381), range(5461, 10922, 6382), range(10923, 16383, 6383)]);
+        let map = SlotMap::from_cluster_slots(&reply).unwrap();
+        assert_eq!(map.covered(), SLOTS);
+        assert_eq!(map.owner(key_slot(b"k1")), Some(addr(6383)), "k1 is slot 12706");
+        assert_eq!(map.owner(key_slot(b"k2")), Some(addr(6381)), "k2 is slot 449");
+        assert!(SlotMap::from_cluster_slots(&Value::Array(vec![range(5, 2, 1)])).is_err());
+        assert!(SlotMap::from_cluster_slots(&Value::Array(vec![range(0, 16384, 1)])).is_err());
+        assert!(SlotMap::from_cluster_slots(&Value::error("ERR This instance has cluster support disabled")).is_err());
+    }
+
+    #[test]
+    fn router_follows_moved_and_ask_and_gives_up_after_the_bound() {
+        let mut r = Router::new(addr(6381));
+        let set = args("set k1 v1");
+        assert_eq!(r.start(&set), Route::Send { addr: addr(6381), asking: false });
+        let moved = Value::error("MOVED 12706 127.0.0.1:6383");
+        assert_eq!(r.reply(moved.clone()), Route::Send { addr: addr(6383), asking: false });
+        assert!(r.needs_refresh());
+        assert_eq!(r.reply(Value::error("ASK 12706 127.0.0.1:6382")), Route::Send { addr: addr(6382), asking: true });
+        assert_eq!(r.map.owner(12706), Some(addr(6383)), "ASK leaves the map alone");
+        assert_eq!(r.reply(Value::ok()), Route::Done(Value::ok()));
+        // The next command for the same slot goes straight to the MOVED target.
+        assert_eq!(r.start(&args("get k1")), Route::Send { addr: addr(6383), asking: false });
+        for _ in 0..MAX_REDIRECTIONS {
+            assert!(matches!(r.reply(moved.clone()), Route::Send { .. }));
+        }
+        assert_eq!(r.reply(moved.clone()), Route::Done(moved));
+    }
+}
