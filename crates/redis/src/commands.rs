@@ -314,8 +314,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
             let mut removed = 0;
             for db in dbs {
                 removed += db.keys.len() as u64;
-                db.keys.clear();
-                db.expires.clear();
+                db.clear();
             }
             // FLUSHALL counts as a change even on an empty dataset, so it always propagates.
             x.dirty += removed.max(1);
