@@ -50,6 +50,8 @@ pub(crate) struct Client {
     pub(crate) replica: Option<ReplicaPeer>,
     /// `REPLCONF listening-port` announced before PSYNC.
     pub(crate) listening_port: u16,
+    /// `CLIENT SETNAME` (empty: none).
+    pub(crate) name: Vec<u8>,
 }
 
 /// A running redis-server.
@@ -637,11 +639,12 @@ impl Server {
         let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
         match sub.as_str() {
             "sleep" if args.len() == 3 => {
-                let Some(secs) = std::str::from_utf8(&args[2]).ok().and_then(|s| s.parse::<f64>().ok()) else {
-                    return Value::error("ERR value is not a valid float");
-                };
+                // Redis reads the seconds with strtod and no check: junk is 0 s.
+                let secs = strtod_prefix(&args[2]);
                 // The event loop blocks: nothing else is served until it ends.
-                let d = Duration::from_secs_f64(secs.max(0.0));
+                // Virtual time is u64 nanoseconds: a sleep beyond ~136 years is as good as forever.
+                let forever = Duration::from_secs(u64::from(u32::MAX));
+                let d = Duration::try_from_secs_f64(secs.max(0.0)).map_or(forever, |d| d.min(forever));
                 self.busy_until = Some(ctx.now() + d);
                 ctx.set_timer(d, TIMER_BUSY_END);
                 Value::ok()
@@ -673,8 +676,21 @@ impl Server {
         let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
         match sub.as_str() {
             "id" if args.len() == 2 => Value::Integer(client.id as i64),
-            "setname" if args.len() == 3 => Value::ok(),
-            "getname" if args.len() == 2 => Value::Nil,
+            "setname" if args.len() == 3 => {
+                // Redis's validateClientName: printable ASCII without spaces.
+                if args[2].iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
+                    return Value::error("ERR Client names cannot contain spaces, newlines or special characters.");
+                }
+                client.name = args[2].clone();
+                Value::ok()
+            }
+            "getname" if args.len() == 2 => {
+                if client.name.is_empty() {
+                    Value::Nil
+                } else {
+                    Value::Bulk(client.name.clone())
+                }
+            }
             _ => Value::error(format!(
                 "ERR unknown subcommand '{}'. Try CLIENT HELP.",
                 String::from_utf8_lossy(&args[1])
@@ -687,7 +703,7 @@ impl Server {
         let age = (now_ms - client.created_ms).max(0) / 1000;
         let idle = (now_ms - client.last_cmd_ms).max(0) / 1000;
         format!(
-            "id={} addr={} laddr={}:{} fd={} name= age={age} idle={idle} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 \
+            "id={} addr={} laddr={}:{} fd={} name={} age={age} idle={idle} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 \
              qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem=0 tot-mem=20496 events=r \
              cmd={cmd} user=default redir=-1 resp=2",
             client.id,
@@ -695,6 +711,7 @@ impl Server {
             self.repl.my_ip,
             client.local_port,
             client.id + 4,
+            String::from_utf8_lossy(&client.name),
             client.db
         )
     }
@@ -791,6 +808,7 @@ impl Server {
                 wait: None,
                 replica: None,
                 listening_port: 0,
+                name: Vec::new(),
             },
         );
     }
@@ -909,4 +927,13 @@ impl Server {
             Input::ConnectFailed { conn, error } => self.master_connect_failed(ctx, conn, error),
         }
     }
+}
+
+/// C's `strtod` without an end pointer: the longest leading number (after
+/// blanks), 0 when there is none.
+fn strtod_prefix(bytes: &[u8]) -> f64 {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim_start();
+    let ends = text.char_indices().map(|(i, _)| i).skip(1).chain(std::iter::once(text.len()));
+    ends.filter_map(|i| text[..i].parse::<f64>().ok()).last().unwrap_or(0.0)
 }
