@@ -27,10 +27,9 @@ pub fn spec(name: &str) -> Option<Spec> {
         "incr" => write(2),
         "ping" | "info" | "shutdown" | "quit" | "hello" | "bgsave" | "command" | "replconf" => read(-1),
         "dbsize" | "role" | "save" | "lastsave" | "sync" => read(1),
-        "echo" | "strlen" | "keys" | "select" | "type" | "ttl" | "pttl" | "llen" | "hgetall" | "smembers" | "scard" => {
-            read(2)
-        }
-        "wait" | "replicaof" | "slaveof" | "hget" | "publish" => read(3),
+        "echo" | "strlen" | "keys" | "select" | "type" | "ttl" | "pttl" | "llen" | "hgetall" | "smembers" | "scard"
+        | "hlen" => read(2),
+        "wait" | "replicaof" | "slaveof" | "hget" | "publish" | "lindex" | "sismember" => read(3),
         "lrange" => read(4),
         "exists" | "mget" | "auth" | "scan" | "config" | "debug" | "client" | "subscribe" => read(-2),
         "psync" => read(-3),
@@ -126,14 +125,17 @@ pub(crate) fn is_keyspace(name: &str) -> bool {
             | "rpop"
             | "lrange"
             | "llen"
+            | "lindex"
             | "hset"
             | "hget"
             | "hdel"
             | "hgetall"
+            | "hlen"
             | "sadd"
             | "srem"
             | "smembers"
             | "scard"
+            | "sismember"
             | "scan"
     )
 }
@@ -325,7 +327,25 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
             Some(Data::List(list)) => Value::Integer(list.len() as i64),
             Some(_) => wrong_type(),
         },
+        // Redis looks the key up before it parses the index: a missing key is nil even for a bad index.
+        "lindex" => match x.lookup(&args[1]) {
+            None => Value::Nil,
+            Some(Data::List(list)) => match parse_int(&args[2]) {
+                None => not_an_integer(),
+                Some(i) => {
+                    let len = i64::try_from(list.len()).unwrap_or(i64::MAX);
+                    let at = if i < 0 { len.saturating_add(i) } else { i };
+                    usize::try_from(at).ok().and_then(|at| list.get(at)).map_or(Value::Nil, |v| Value::Bulk(v.clone()))
+                }
+            },
+            Some(_) => wrong_type(),
+        },
         "hset" => hset(args, x),
+        "hlen" => match x.lookup(&args[1]) {
+            None => Value::Integer(0),
+            Some(Data::Hash(fields)) => Value::Integer(fields.len() as i64),
+            Some(_) => wrong_type(),
+        },
         "hget" => match x.lookup(&args[1]) {
             None => Value::Nil,
             Some(Data::Hash(fields)) => {
@@ -354,6 +374,11 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
         "scard" => match x.lookup(&args[1]) {
             None => Value::Integer(0),
             Some(Data::Set(members)) => Value::Integer(members.len() as i64),
+            Some(_) => wrong_type(),
+        },
+        "sismember" => match x.lookup(&args[1]) {
+            None => Value::Integer(0),
+            Some(Data::Set(members)) => Value::Integer(i64::from(members.contains(&args[2]))),
             Some(_) => wrong_type(),
         },
         "scan" => scan(args, x),

@@ -670,3 +670,35 @@ fn random_commands_never_panic_and_keep_the_keyspace_sound() {
         assert!(db.expires.keys().all(|k| db.keys.contains_key(k)), "step {step}: {args:?} left a TTL without a key");
     }
 }
+
+/// LINDEX, HLEN and SISMEMBER, as redis-server 7.0.15 answers them (the fidelity
+/// harness's catalogue listed them as missing).
+#[test]
+fn lindex_hlen_sismember_reply_like_redis() {
+    let mut d = direct();
+    d.run("rpush l a b c");
+    d.run("hset h f v");
+    d.run("sadd s a");
+    let cases = [
+        ("lindex l 0", "\"a\""),
+        ("lindex l -1", "\"c\""),
+        ("lindex l 3", "(nil)"),
+        ("lindex l -4", "(nil)"),
+        ("lindex l -9223372036854775808", "(nil)"),
+        ("lindex l x", "(error) ERR value is not an integer or out of range"),
+        // The key is looked up before the index is parsed.
+        ("lindex nosuch x", "(nil)"),
+        ("lindex h 0", "(error) WRONGTYPE Operation against a key holding the wrong kind of value"),
+        ("hlen h", "(integer) 1"),
+        ("hlen nosuch", "(integer) 0"),
+        ("hlen l", "(error) WRONGTYPE Operation against a key holding the wrong kind of value"),
+        ("sismember s a", "(integer) 1"),
+        ("sismember s b", "(integer) 0"),
+        ("sismember nosuch a", "(integer) 0"),
+        ("sismember l a", "(error) WRONGTYPE Operation against a key holding the wrong kind of value"),
+    ];
+    for (line, want) in cases {
+        assert_eq!(d.cmd(line), want, "{line}");
+        assert!(d.run(line).propagated.is_empty(), "{line} is a read");
+    }
+}

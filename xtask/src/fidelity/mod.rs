@@ -20,6 +20,8 @@ mod report;
 mod simulated;
 mod stories;
 mod target;
+#[cfg(test)]
+mod tests;
 
 use observe::{Obs, Row, Verdict};
 use std::path::{Path, PathBuf};
