@@ -29,6 +29,13 @@ pub enum Mask {
     Unordered,
     /// A flat array of name/value pairs compared with the pairs sorted.
     UnorderedPairs,
+    /// CLUSTER NODES / CLUSTER INFO text: node ids, ping/pong times and message
+    /// counters masked; node lines sorted.
+    ClusterText,
+    /// CLUSTER SLOTS arrays: node ids and replication offsets masked.
+    ClusterArray,
+    /// CLUSTER SHARDS: as [`Mask::ClusterArray`], shards sorted (SHARDS walks a dict).
+    ClusterShards,
 }
 
 impl Mask {
@@ -44,6 +51,13 @@ impl Mask {
             }
             Mask::Unordered => {
                 "compared sorted: Redis 7.0 keeps small string sets in a dict whose order follows a per-process random hash seed"
+            }
+            Mask::ClusterText => {
+                "node ids, ping-sent/pong-recv times and message counters masked, node lines sorted: ids are random, times and counts depend on the run, the order follows Redis's dict"
+            }
+            Mask::ClusterArray => "node ids masked: they are random",
+            Mask::ClusterShards => {
+                "node ids and replication offsets masked, shards sorted: ids are random, offsets depend on the run, SHARDS walks Redis's nodes dict"
             }
             Mask::UnorderedPairs => {
                 "pairs compared sorted: CONFIG GET walks Redis's config dict, whose order follows a per-process random hash seed"
@@ -88,6 +102,18 @@ impl Obs {
                 let text = format!("array: {}", resp::render(&Value::Array(pairs.concat())));
                 (text.clone(), text)
             }
+            (Mask::ClusterText, Some(v)) => {
+                let text = format!("{}: {}", super::target::type_name(&v), mask_cluster_text(&reply.text()));
+                (text.clone(), text)
+            }
+            (Mask::ClusterArray | Mask::ClusterShards, Some(v)) => {
+                let mut masked = mask_cluster_value(&v);
+                if let (Mask::ClusterShards, Value::Array(items)) = (mask, &mut masked) {
+                    items.sort_by_key(Value::to_bytes);
+                }
+                let text = format!("{}: {}", super::target::type_name(&v), resp::render(&masked));
+                (text.clone(), text)
+            }
             (Mask::Unordered | Mask::UnorderedPairs, Some(_)) => (super::target::escape(&reply.raw), reply.describe()),
             (Mask::Info, Some(v)) => {
                 let text = format!("{}: {}", super::target::type_name(&v), mask_info(&reply.text()));
@@ -121,6 +147,58 @@ fn mask_numbers(v: &Value) -> Value {
             _ => v.clone(),
         },
         Value::Array(items) => Value::Array(items.iter().map(mask_numbers).collect()),
+        other => other.clone(),
+    }
+}
+
+fn is_node_id(s: &str) -> bool {
+    s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// CLUSTER NODES and CLUSTER INFO text with the run-specific parts masked.
+pub fn mask_cluster_text(text: &str) -> String {
+    let mut nodes = Vec::new();
+    let mut other = Vec::new();
+    for line in text.split('\n').map(|l| l.trim_end_matches('\r')).filter(|l| !l.is_empty()) {
+        let fields: Vec<&str> = line.split(' ').collect();
+        if fields.len() >= 8 && fields[1].contains('@') {
+            let masked: Vec<&str> = fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    if is_node_id(f) {
+                        "<id>"
+                    } else if i == 4 || i == 5 {
+                        "<n>"
+                    } else {
+                        f
+                    }
+                })
+                .collect();
+            nodes.push(masked.join(" "));
+        } else if let Some((key, _)) = line.split_once(':').filter(|(k, _)| k.starts_with("cluster_stats_")) {
+            other.push(format!("{key}:<n>"));
+        } else {
+            other.push(line.split(' ').map(|w| if is_node_id(w) { "<id>" } else { w }).collect::<Vec<_>>().join(" "));
+        }
+    }
+    nodes.sort();
+    nodes.extend(other);
+    nodes.join("\n")
+}
+
+fn mask_cluster_value(v: &Value) -> Value {
+    match v {
+        Value::Bulk(b) if std::str::from_utf8(b).is_ok_and(is_node_id) => Value::Bulk(b"<id>".to_vec()),
+        Value::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            let mut offset_next = false;
+            for item in items {
+                out.push(if offset_next { Value::Simple("<n>".into()) } else { mask_cluster_value(item) });
+                offset_next = matches!(item, Value::Bulk(b) if b == b"replication-offset");
+            }
+            Value::Array(out)
+        }
         other => other.clone(),
     }
 }
@@ -228,9 +306,24 @@ impl Row {
     }
 }
 
+/// Names repeated cases `name (2)`, `name (3)`... so pairing by name pairs the nth with the nth.
+fn numbered(obs: &[Obs]) -> Vec<Obs> {
+    let mut out: Vec<Obs> = Vec::with_capacity(obs.len());
+    for o in obs {
+        let seen = obs.iter().take_while(|x| !std::ptr::eq(*x, o)).filter(|x| x.case == o.case).count();
+        let mut o = o.clone();
+        if seen > 0 {
+            o.case = format!("{} ({})", o.case, seen + 1);
+        }
+        out.push(o);
+    }
+    out
+}
+
 /// Pairs the two sides' observations by case name (in the real side's order,
 /// then any the simulated side alone has).
 pub fn compare(group: &str, real: &[Obs], simulated: &[Obs]) -> Vec<Row> {
+    let (real, simulated) = (&numbered(real)[..], &numbered(simulated)[..]);
     let missing = Obs::fact("", "(not observed)", Expect::Same);
     let mut rows = Vec::new();
     let mut names: Vec<&str> = real.iter().map(|o| o.case.as_str()).collect();

@@ -33,6 +33,16 @@ fn gaps_are_reported_and_flagged_once_they_close() {
 }
 
 #[test]
+fn repeated_case_names_pair_in_order() {
+    let side =
+        |first: &str, second: &str| [Obs::fact("GET k", first, Expect::Same), Obs::fact("GET k", second, Expect::Same)];
+    let rows = compare("g", &side("1", "2"), &side("1", "3"));
+    assert_eq!(rows.len(), 2);
+    assert_eq!((rows[0].case.as_str(), rows[0].verdict), ("GET k", Verdict::Match));
+    assert_eq!((rows[1].case.as_str(), rows[1].verdict), ("GET k (2)", Verdict::Differ));
+}
+
+#[test]
 fn masks_hide_only_run_specific_values() {
     let numbers = |raw: &[u8]| Obs::reply("ROLE", &reply(raw), Expect::Same, Mask::Numbers).compared;
     // An offset is masked, a harness port is kept.
@@ -82,4 +92,20 @@ fn log_prefixes_are_stripped_and_the_banner_skipped() {
         Some("+sdown master m 127.0.0.1 7450")
     );
     assert_eq!(strip_log_prefix("                _._"), None);
+}
+
+#[test]
+fn cluster_text_masks_ids_and_times_and_sorts_node_lines() {
+    use super::observe::mask_cluster_text;
+    let a = "0123456789abcdef0123456789abcdef01234567";
+    let b = "fedcba9876543210fedcba9876543210fedcba98";
+    let nodes = format!(
+        "{b} 127.0.0.1:7464@17464 slave {a} 0 1795259947662 1 connected\n{a} 127.0.0.1:7463@17463 myself,master - 0 1795259947000 1 connected 0-16383\n"
+    );
+    assert_eq!(
+        mask_cluster_text(&nodes),
+        "<id> 127.0.0.1:7463@17463 myself,master - <n> <n> 1 connected 0-16383\n<id> 127.0.0.1:7464@17464 slave <id> <n> <n> 1 connected"
+    );
+    let info = "cluster_state:ok\r\ncluster_current_epoch:6\r\ncluster_stats_messages_sent:1234\r\n";
+    assert_eq!(mask_cluster_text(info), "cluster_state:ok\ncluster_current_epoch:6\ncluster_stats_messages_sent:<n>");
 }
