@@ -28,15 +28,15 @@ pub fn spec(name: &str) -> Option<Spec> {
         "ping" | "info" | "shutdown" | "quit" | "hello" | "bgsave" | "command" | "replconf" => read(-1),
         "dbsize" | "role" | "save" | "lastsave" | "sync" => read(1),
         "echo" | "strlen" | "keys" | "select" | "type" | "ttl" | "pttl" | "llen" | "hgetall" | "smembers" | "scard"
-        | "hlen" => read(2),
+        | "hlen" | "expiretime" | "pexpiretime" => read(2),
         "wait" | "replicaof" | "slaveof" | "hget" | "publish" | "lindex" | "sismember" => read(3),
         "lrange" => read(4),
         "exists" | "mget" | "auth" | "scan" | "config" | "debug" | "client" | "subscribe" => read(-2),
         "psync" => read(-3),
         "decr" | "persist" => write(2),
-        "getset" | "incrby" | "decrby" | "append" => write(3),
+        "getset" | "incrby" | "decrby" | "append" | "setnx" => write(3),
         "flushall" | "flushdb" => write(-1),
-        "del" | "lpop" | "rpop" => write(-2),
+        "del" | "unlink" | "lpop" | "rpop" => write(-2),
         "mset" | "expire" | "pexpire" | "expireat" | "pexpireat" | "lpush" | "rpush" | "hdel" | "sadd" | "srem" => {
             write(-3)
         }
@@ -101,6 +101,8 @@ pub(crate) fn is_keyspace(name: &str) -> bool {
             | "mset"
             | "mget"
             | "del"
+            | "unlink"
+            | "setnx"
             | "exists"
             | "decr"
             | "incrby"
@@ -118,6 +120,8 @@ pub(crate) fn is_keyspace(name: &str) -> bool {
             | "pexpireat"
             | "ttl"
             | "pttl"
+            | "expiretime"
+            | "pexpiretime"
             | "persist"
             | "lpush"
             | "rpush"
@@ -192,7 +196,8 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
                 })
                 .collect(),
         ),
-        "del" => {
+        // UNLINK frees in the background in Redis; the reply and what propagates are DEL's.
+        "del" | "unlink" => {
             let mut n = 0;
             for k in &args[1..] {
                 if x.lookup(k).is_some() {
@@ -207,6 +212,16 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
             Value::Integer(n)
         }
         "exists" => Value::Integer(args[1..].iter().filter(|k| x.lookup(k).is_some()).count() as i64),
+        // Any existing key blocks SETNX, whatever its type.
+        "setnx" => {
+            if x.lookup(&args[1]).is_some() {
+                return Value::Integer(0);
+            }
+            x.db().keys.insert(args[1].clone(), Data::Str(args[2].clone()));
+            x.dirty += 1;
+            x.propagate(args);
+            Value::Integer(1)
+        }
         "incr" | "decr" | "incrby" | "decrby" => {
             let delta = match name {
                 "incr" => 1,
@@ -306,6 +321,15 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
                     let left = at - x.now_ms;
                     Value::Integer(if name == "ttl" { (left + 500) / 1000 } else { left })
                 }
+            }
+        }
+        "expiretime" | "pexpiretime" => {
+            if x.lookup(&args[1]).is_none() {
+                return Value::Integer(-2);
+            }
+            match x.db().expires.get(&args[1]).copied() {
+                None => Value::Integer(-1),
+                Some(at) => Value::Integer(if name == "expiretime" { (at + 500) / 1000 } else { at }),
             }
         }
         "persist" => {

@@ -702,3 +702,31 @@ fn lindex_hlen_sismember_reply_like_redis() {
         assert!(d.run(line).propagated.is_empty(), "{line} is a read");
     }
 }
+
+/// SETNX, UNLINK, EXPIRETIME and PEXPIRETIME, as redis-server 7.0.15 answers and
+/// propagates them (missing from the node until the fidelity harness listed them).
+#[test]
+fn setnx_unlink_expiretime_reply_and_propagate_like_redis() {
+    let mut d = direct();
+    let setnx = d.run("setnx k v");
+    assert_eq!(
+        (resp::render(&setnx.reply), setnx.propagated),
+        ("(integer) 1".to_owned(), vec!["setnx k v".to_owned()])
+    );
+    let again = d.run("setnx k w");
+    assert_eq!((resp::render(&again.reply), again.propagated.len()), ("(integer) 0".to_owned(), 0));
+    assert_eq!(d.cmd("get k"), "\"v\"");
+    d.run("rpush l a");
+    assert_eq!(d.cmd("setnx l x"), "(integer) 0", "any type blocks SETNX");
+    assert_eq!(d.cmd("expiretime nosuch"), "(integer) -2");
+    assert_eq!(d.cmd("expiretime k"), "(integer) -1");
+    d.run("pexpireat k 1999999999499");
+    assert_eq!(d.cmd("expiretime k"), "(integer) 1999999999");
+    assert_eq!(d.cmd("pexpiretime k"), "(integer) 1999999999499");
+    d.run("pexpireat k 1999999999500");
+    assert_eq!(d.cmd("expiretime k"), "(integer) 2000000000", "rounded to the nearest second");
+    let unlink = d.run("unlink k nosuch l");
+    assert_eq!(resp::render(&unlink.reply), "(integer) 2");
+    assert_eq!(unlink.propagated, vec!["unlink k nosuch l".to_owned()]);
+    assert_eq!(d.db().keys.len(), 0);
+}
