@@ -342,7 +342,7 @@ fn c3_real(opts: &Options, runs: usize) -> Measured {
 /// One C3 run: create 3+3, SIGKILL the master of slot 0, watch the survivors,
 /// restart it and watch it come back as a replica.
 fn c3_once(opts: &Options, m: &mut Measured) -> Result<(), String> {
-    let mut t = Real::new(&opts.redis_server);
+    let mut t = Real::new(&opts.redis_server, &opts.redis_sentinel);
     for port in C3_PORTS {
         t.start(port, &c3_conf())?;
     }
@@ -453,7 +453,7 @@ fn sentinel_events(log: &[String], seen: &mut Vec<(String, String, f64)>, now: f
 }
 
 fn s3_once(opts: &Options, m: &mut Measured, restart_old_master: bool) -> Result<(), String> {
-    let mut t = Real::new(&opts.redis_server);
+    let mut t = Real::new(&opts.redis_server, &opts.redis_sentinel);
     t.start(S3_MASTER, "save \"\"\n")?;
     for port in S3_REPLICAS {
         t.start(port, &format!("save \"\"\nreplicaof 127.0.0.1 {S3_MASTER}\n"))?;

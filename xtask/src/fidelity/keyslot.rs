@@ -151,7 +151,7 @@ fn observe(source: &mut SlotSource<'_>, keys: &[(usize, Vec<u8>)]) -> Result<Vec
 pub fn run(opts: &Options) -> Result<Vec<Row>, String> {
     let keys = generated(10_000);
     let real = {
-        let mut t = Real::new(&opts.redis_server);
+        let mut t = Real::new(&opts.redis_server, &opts.redis_sentinel);
         t.start(PORT, "save \"\"\ncluster-enabled yes\ncluster-config-file nodes.conf\n")?;
         observe(&mut SlotSource::Node(&mut t, PORT), &keys)?
     };

@@ -20,6 +20,7 @@ mod keyslot;
 mod observe;
 mod real;
 mod report;
+mod sentinel;
 mod simulated;
 mod stories;
 mod target;
@@ -27,7 +28,7 @@ mod target;
 mod tests;
 
 use observe::{Obs, Row, Verdict};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Command-line options.
 pub struct Options {
@@ -59,7 +60,7 @@ struct Group {
 }
 
 /// Runs both sides of one group; a side that fails as a whole gives one failing row.
-fn run_group(group: &Group, seed: u64, server: &Path) -> Vec<Row> {
+fn run_group(group: &Group, opts: &Options) -> Vec<Row> {
     let side = |t: &mut dyn target::Target| {
         let mut obs = (group.case)(t).unwrap_or_else(|e| vec![Obs::error("(group)", &e)]);
         if let Some(why) = group.pending {
@@ -67,8 +68,8 @@ fn run_group(group: &Group, seed: u64, server: &Path) -> Vec<Row> {
         }
         obs
     };
-    let real = side(&mut real::Real::new(server));
-    let simulated = side(&mut simulated::Simulated::new(seed));
+    let real = side(&mut real::Real::new(&opts.redis_server, &opts.redis_sentinel));
+    let simulated = side(&mut simulated::Simulated::new(opts.seed));
     observe::compare(&group.name, &real, &simulated)
 }
 
@@ -90,6 +91,10 @@ pub fn run(opts: &Options) -> Result<bool, String> {
         pending: Some(cluster::PENDING),
         ..group("catalogue/cluster".into(), Box::new(cluster::catalogue))
     });
+    groups.push(Group {
+        pending: Some(sentinel::PENDING),
+        ..group("catalogue/sentinel".into(), Box::new(sentinel::catalogue))
+    });
     groups.push(group("formats/replication".into(), Box::new(stories::info_formats)));
     groups
         .push(Group { pending: Some(cluster::PENDING), ..group("formats/cluster".into(), Box::new(cluster::formats)) });
@@ -99,7 +104,7 @@ pub fn run(opts: &Options) -> Result<bool, String> {
     let wanted = |name: &str| opts.only.as_ref().is_none_or(|only| name.contains(only.as_str()));
     for g in groups.iter().filter(|g| wanted(&g.name)) {
         eprintln!("fidelity: {}", g.name);
-        rows.extend(run_group(g, opts.seed, &opts.redis_server));
+        rows.extend(run_group(g, opts));
     }
     if wanted("keyslot") {
         eprintln!("fidelity: keyslot");

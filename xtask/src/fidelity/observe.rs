@@ -36,6 +36,8 @@ pub enum Mask {
     ClusterArray,
     /// CLUSTER SHARDS: as [`Mask::ClusterArray`], shards sorted (SHARDS walks a dict).
     ClusterShards,
+    /// SENTINEL MASTER(S)/REPLICAS: run ids masked, and numbers other than ports.
+    Sentinel,
 }
 
 impl Mask {
@@ -56,6 +58,9 @@ impl Mask {
                 "node ids, ping-sent/pong-recv times and message counters masked, node lines sorted: ids are random, times and counts depend on the run, the order follows Redis's dict"
             }
             Mask::ClusterArray => "node ids masked: they are random",
+            Mask::Sentinel => {
+                "run ids, ms-since fields (pings, INFO refreshes, role reports, link down time), commands in flight and replication offsets masked: they depend on the run"
+            }
             Mask::ClusterShards => {
                 "node ids and replication offsets masked, shards sorted: ids are random, offsets depend on the run, SHARDS walks Redis's nodes dict"
             }
@@ -104,6 +109,11 @@ impl Obs {
             }
             (Mask::ClusterText, Some(v)) => {
                 let text = format!("{}: {}", super::target::type_name(&v), mask_cluster_text(&reply.text()));
+                (text.clone(), text)
+            }
+            (Mask::Sentinel, Some(v)) => {
+                let masked = mask_sentinel_value(&v);
+                let text = format!("{}: {}", super::target::type_name(&v), resp::render(&masked));
                 (text.clone(), text)
             }
             (Mask::ClusterArray | Mask::ClusterShards, Some(v)) => {
@@ -185,6 +195,36 @@ pub fn mask_cluster_text(text: &str) -> String {
     nodes.sort();
     nodes.extend(other);
     nodes.join("\n")
+}
+
+fn mask_sentinel_value(v: &Value) -> Value {
+    const RUN_SPECIFIC: &[&[u8]] = &[
+        b"runid",
+        b"last-ping-sent",
+        b"last-ok-ping-reply",
+        b"last-ping-reply",
+        b"info-refresh",
+        b"role-reported-time",
+        b"master-link-down-time",
+        b"slave-repl-offset",
+        b"link-pending-commands",
+        b"last-hello-message",
+        b"down-after-milliseconds-since",
+        b"s-down-time",
+        b"o-down-time",
+    ];
+    match v {
+        Value::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            let mut masked_next = false;
+            for item in items {
+                out.push(if masked_next { Value::Bulk(b"<masked>".to_vec()) } else { mask_sentinel_value(item) });
+                masked_next = matches!(item, Value::Bulk(b) if RUN_SPECIFIC.contains(&b.as_slice()));
+            }
+            Value::Array(out)
+        }
+        other => other.clone(),
+    }
 }
 
 fn mask_cluster_value(v: &Value) -> Value {

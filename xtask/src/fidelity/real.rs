@@ -202,15 +202,16 @@ pub fn version(program: &Path) -> Result<String, String> {
 /// Real redis-servers on loopback.
 pub struct Real {
     server: PathBuf,
+    sentinel: PathBuf,
     /// Running (or stopped) servers by port; dropping one stops it.
     pub nodes: Vec<Process>,
     conns: Vec<TcpStream>,
 }
 
 impl Real {
-    /// No servers yet; `server` is the redis-server binary.
-    pub fn new(server: &Path) -> Real {
-        Real { server: server.to_owned(), nodes: Vec::new(), conns: Vec::new() }
+    /// No servers yet; the redis-server and redis-sentinel binaries to run.
+    pub fn new(server: &Path, sentinel: &Path) -> Real {
+        Real { server: server.to_owned(), sentinel: sentinel.to_owned(), nodes: Vec::new(), conns: Vec::new() }
     }
 
     fn node(&mut self, port: u16) -> Result<&mut Process, String> {
@@ -241,6 +242,24 @@ impl Target for Real {
             logfile.display().to_string(),
         ];
         let p = Process::spawn(&self.server, argv, dir, logfile, port)?;
+        self.nodes.push(p);
+        Ok(())
+    }
+
+    fn start_sentinel(&mut self, port: u16, conf: &str) -> Result<(), String> {
+        if self.nodes.iter().any(|n| n.port == port) {
+            return Err(format!("port {port} already has a real process"));
+        }
+        let dir = temp_dir(&port.to_string())?;
+        let conf_path = dir.join("sentinel.conf");
+        let logfile = dir.join("sentinel.log");
+        let text = format!(
+            "port {port}\nbind 127.0.0.1\ndaemonize no\ndir {}\nlogfile {}\n{conf}",
+            dir.display(),
+            logfile.display()
+        );
+        std::fs::write(&conf_path, text).map_err(|e| format!("cannot write {}: {e}", conf_path.display()))?;
+        let p = Process::spawn(&self.sentinel, vec![conf_path.display().to_string()], dir, logfile, port)?;
         self.nodes.push(p);
         Ok(())
     }

@@ -109,6 +109,10 @@ impl Target for Simulated {
         Ok(())
     }
 
+    fn start_sentinel(&mut self, _port: u16, _conf: &str) -> Result<(), String> {
+        Err(super::sentinel::PENDING.to_owned())
+    }
+
     fn restart(&mut self, port: u16) -> Result<(), String> {
         let p = self.server(port)?;
         self.sim.apply(Fault::Start(p)).map_err(|e| e.to_string())?;

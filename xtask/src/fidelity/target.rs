@@ -90,6 +90,9 @@ pub trait Target {
     /// Starts a fresh redis-server on `port` with this redis.conf text (shared by
     /// both sides; the real side adds its own dir, logfile and `daemonize no`).
     fn start(&mut self, port: u16, conf: &str) -> Result<(), String>;
+    /// Starts a fresh Sentinel on `port` with this sentinel.conf text (the real
+    /// side adds its own dir and logfile; Sentinel rewrites the file as it goes).
+    fn start_sentinel(&mut self, port: u16, conf: &str) -> Result<(), String>;
     /// Starts the server on `port` again, with its config and data directory.
     fn restart(&mut self, port: u16) -> Result<(), String>;
     /// Sends a signal to the server on `port`.
