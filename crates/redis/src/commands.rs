@@ -34,7 +34,7 @@ pub fn spec(name: &str) -> Option<Spec> {
         "exists" | "mget" | "auth" | "scan" | "config" | "debug" | "client" | "subscribe" => read(-2),
         "psync" => read(-3),
         "decr" | "persist" => write(2),
-        "getset" | "incrby" | "decrby" | "append" | "setnx" => write(3),
+        "getset" | "incrby" | "decrby" | "append" | "setnx" | "rename" | "renamenx" => write(3),
         "flushall" | "flushdb" => write(-1),
         "del" | "unlink" | "lpop" | "rpop" => write(-2),
         "mset" | "expire" | "pexpire" | "expireat" | "pexpireat" | "lpush" | "rpush" | "hdel" | "sadd" | "srem" => {
@@ -103,6 +103,8 @@ pub(crate) fn is_keyspace(name: &str) -> bool {
             | "del"
             | "unlink"
             | "setnx"
+            | "rename"
+            | "renamenx"
             | "exists"
             | "decr"
             | "incrby"
@@ -212,6 +214,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
             Value::Integer(n)
         }
         "exists" => Value::Integer(args[1..].iter().filter(|k| x.lookup(k).is_some()).count() as i64),
+        "rename" | "renamenx" => rename(name == "renamenx", args, x),
         // Any existing key blocks SETNX, whatever its type.
         "setnx" => {
             if x.lookup(&args[1]).is_some() {
@@ -408,6 +411,36 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
         "scan" => scan(args, x),
         other => Value::error(format!("ERR unknown command '{other}', with args beginning with: ")),
     }
+}
+
+/// `RENAME`/`RENAMENX src dst` (Redis's renameGenericCommand): the value moves with
+/// its TTL, an existing `dst` is replaced (or blocks RENAMENX), and the command
+/// propagates as it came.
+fn rename(nx: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let (src, dst) = (&args[1], &args[2]);
+    if x.lookup(src).is_none() {
+        return Value::error("ERR no such key");
+    }
+    let done = if nx { Value::Integer(1) } else { Value::ok() };
+    if src == dst {
+        return if nx { Value::Integer(0) } else { done };
+    }
+    if x.lookup(dst).is_some() {
+        if nx {
+            return Value::Integer(0);
+        }
+        x.db().remove(dst);
+    }
+    let db = x.db();
+    let expire = db.expires.remove(src);
+    let Some(value) = db.keys.remove(src) else { return Value::error("ERR no such key") };
+    db.keys.insert(dst.clone(), value);
+    if let Some(at) = expire {
+        db.expires.insert(dst.clone(), at);
+    }
+    x.dirty += 1;
+    x.propagate(args);
+    done
 }
 
 fn wrong_type() -> Value {

@@ -730,3 +730,31 @@ fn setnx_unlink_expiretime_reply_and_propagate_like_redis() {
     assert_eq!(unlink.propagated, vec!["unlink k nosuch l".to_owned()]);
     assert_eq!(d.db().keys.len(), 0);
 }
+
+/// RENAME and RENAMENX as redis-server 7.0.15 answers them: the TTL moves with
+/// the value, the destination is replaced whatever its type, the command
+/// propagates verbatim.
+#[test]
+fn rename_and_renamenx_reply_and_propagate_like_redis() {
+    let mut d = direct();
+    assert_eq!(d.cmd("rename nosuch x"), "(error) ERR no such key");
+    assert_eq!(d.cmd("renamenx nosuch x"), "(error) ERR no such key");
+    d.run("set a 1");
+    let same = d.run("rename a a");
+    assert_eq!((resp::render(&same.reply), same.propagated.len()), ("OK".to_owned(), 0));
+    assert_eq!(d.cmd("renamenx a a"), "(integer) 0");
+    d.run("set c 3");
+    d.run("pexpireat c 1999999999499");
+    let moved = d.run("rename c a");
+    assert_eq!((resp::render(&moved.reply), moved.propagated), ("OK".to_owned(), vec!["rename c a".to_owned()]));
+    assert_eq!(d.cmd("get a"), "\"3\"");
+    assert_eq!(d.cmd("exists c"), "(integer) 0");
+    assert_eq!(d.cmd("pexpiretime a"), "(integer) 1999999999499", "the TTL moves with the value");
+    d.run("set d 4");
+    assert_eq!(d.cmd("renamenx a d"), "(integer) 0");
+    assert_eq!(d.cmd("renamenx a e"), "(integer) 1");
+    d.run("rpush l x");
+    assert_eq!(d.cmd("rename l e"), "OK");
+    assert_eq!(d.cmd("type e"), "list");
+    assert_eq!(d.cmd("pttl e"), "(integer) -1", "the replaced key's TTL goes with it");
+}
