@@ -76,7 +76,7 @@ fn summary(rows: &[Row]) -> Value {
     })
 }
 
-/// The revision measured, `+dirty` when the working tree has changes.
+/// The revision measured, `+dirty` when tracked files other than the reports have changes.
 fn git_rev() -> String {
     let git = |args: &[&str]| {
         std::process::Command::new("git")
@@ -87,13 +87,15 @@ fn git_rev() -> String {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
     };
     let rev = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".to_owned());
-    let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    let dirty =
+        git(&["status", "--porcelain", "--untracked-files=no", "--", ".", ":!reports"]).is_some_and(|s| !s.is_empty());
     if dirty { format!("{rev}+dirty") } else { rev }
 }
 
 /// Writes both files.
 pub fn write(opts: &Options, versions: &Versions, rows: &[Row], timing: &Timing) -> Result<(), String> {
     let summary = summary(rows);
+    let rev = git_rev();
     let mut groups: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
     for r in rows {
         groups.entry(r.group.as_str()).or_default().push(r.to_json());
@@ -101,7 +103,7 @@ pub fn write(opts: &Options, versions: &Versions, rows: &[Row], timing: &Timing)
     let command = if opts.quick { "cargo xtask fidelity --quick" } else { "cargo xtask fidelity" };
     let doc = json!({
         "command": command,
-        "git_rev": git_rev(),
+        "git_rev": rev,
         "versions": {
             "real_redis_server": versions.real_server,
             "real_redis_sentinel": versions.real_sentinel,
@@ -120,7 +122,7 @@ pub fn write(opts: &Options, versions: &Versions, rows: &[Row], timing: &Timing)
     let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())? + "\n";
     std::fs::write(&json_path, text).map_err(|e| format!("{}: {e}", json_path.display()))?;
     let md_path = opts.out_dir.join("fidelity.md");
-    std::fs::write(&md_path, markdown(command, versions, &summary, rows, timing))
+    std::fs::write(&md_path, markdown(command, &rev, versions, &summary, rows, timing))
         .map_err(|e| format!("{}: {e}", md_path.display()))?;
     eprintln!(
         "fidelity: {} cases, {} match, {} differ, {} known gaps, {} gaps closed → {} and {}",
@@ -147,10 +149,10 @@ fn cell(text: &str) -> String {
     }
 }
 
-fn markdown(command: &str, versions: &Versions, summary: &Value, rows: &[Row], timing: &Timing) -> String {
+fn markdown(command: &str, rev: &str, versions: &Versions, summary: &Value, rows: &[Row], timing: &Timing) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "# Fidelity: real Redis vs the simulator\n");
-    let _ = writeln!(md, "Produced by `{command}` at `{}`.\n", git_rev());
+    let _ = writeln!(md, "Produced by `{command}` at `{rev}`.\n");
     let _ = writeln!(md, "- real redis-server: `{}`", versions.real_server);
     let _ = writeln!(md, "- real redis-sentinel: `{}`", versions.real_sentinel);
     let _ = writeln!(md, "- simulated: `{}`\n", versions.simulated);
