@@ -199,3 +199,105 @@ pub fn formats(t: &mut dyn Target) -> Result<Vec<Obs>, String> {
     }
     Ok(out)
 }
+
+fn state(t: &mut dyn Target, port: u16) -> Result<String, String> {
+    let info = once(t, port, "CLUSTER INFO")?.text();
+    Ok(info.lines().find_map(|l| l.strip_prefix("cluster_state:")).unwrap_or("").trim().to_owned())
+}
+
+fn wait_state(t: &mut dyn Target, port: u16, want: &str) -> Result<bool, String> {
+    wait_until(t, POLL, LIMIT, |t| Ok(state(t, port)? == want))
+}
+
+/// The flags `viewer` shows for the node on `port` in CLUSTER NODES.
+fn flags(t: &mut dyn Target, viewer: u16, port: u16) -> Result<String, String> {
+    let nodes = once(t, viewer, "CLUSTER NODES")?.text();
+    let addr = format!("127.0.0.1:{port}@");
+    Ok(nodes
+        .lines()
+        .find(|l| l.split(' ').nth(1).is_some_and(|a| a.starts_with(&addr)))
+        .and_then(|l| l.split(' ').nth(2))
+        .unwrap_or("")
+        .to_owned())
+}
+
+fn fact(case: &str, value: impl ToString) -> Obs {
+    Obs::fact(case, value.to_string(), Expect::Same)
+}
+
+/// C4: three masters, no replicas; one killed. With full coverage required the
+/// whole cluster refuses keys; without, only the lost slots do.
+pub fn c4(t: &mut dyn Target) -> Result<Vec<Obs>, String> {
+    let mut out = build(t, &[7480, 7481, 7482], &[])?;
+    // k3 hashes to 7480's slots, k4 to 7481's.
+    out.push(reply(t, 7480, "SET k3 v3", Mask::None)?);
+    t.signal(7481, super::target::Signal::Kill)?;
+    out.push(fact("7480 sees cluster_state:fail", wait_state(t, 7480, "fail")?));
+    out.push(fact("7480's flags for 7481", flags(t, 7480, 7481)?));
+    out.push(reply(t, 7480, "GET k3", Mask::None)?);
+    out.push(reply(t, 7480, "SET k3 x", Mask::None)?);
+    out.push(reply(t, 7480, "CLUSTER INFO", Mask::ClusterText)?);
+    for port in [7480, 7482] {
+        out.push(reply(t, port, "CONFIG SET cluster-require-full-coverage no", Mask::None)?);
+    }
+    out.push(fact("7480 back to cluster_state:ok without full coverage", wait_state(t, 7480, "ok")?));
+    out.push(reply(t, 7480, "GET k3", Mask::None)?);
+    out.push(reply(t, 7480, "GET k4", Mask::None)?);
+    out.push(reply(t, 7482, "GET k4", Mask::None)?);
+    Ok(out)
+}
+
+/// C5: a replica dies and comes back; the cluster stays ok and the replica catches up.
+pub fn c5(t: &mut dyn Target) -> Result<Vec<Obs>, String> {
+    let mut out = build(t, &[7483, 7484, 7485], &[(7486, 7483), (7487, 7484), (7488, 7485)])?;
+    t.signal(7486, super::target::Signal::Kill)?;
+    let failed = wait_until(t, POLL, LIMIT, |t| Ok(flags(t, 7483, 7486)?.split(',').any(|f| f == "fail")))?;
+    out.push(fact("7483 flags the replica fail", failed));
+    out.push(fact("7483's flags for 7486", flags(t, 7483, 7486)?));
+    for port in [7483, 7484, 7485] {
+        out.push(fact(&format!("{port} cluster_state with a replica down"), state(t, port)?));
+    }
+    out.push(reply(t, 7483, "SET k3 during-outage", Mask::None)?);
+    t.restart(7486)?;
+    let back = wait_until(t, POLL, LIMIT, |t| {
+        Ok(once(t, 7486, "INFO replication")?.text().contains("master_link_status:up"))
+    })?;
+    out.push(fact("7486 back in sync", back));
+    let c = t.connect(7486)?;
+    out.push(Obs::reply("7486> READONLY", &t.call(c, &args("READONLY"))?, Expect::Same, Mask::None));
+    out.push(Obs::reply("7486> GET k3", &t.call(c, &args("GET k3"))?, Expect::Same, Mask::None));
+    let cleared = wait_until(t, POLL, LIMIT, |t| Ok(!flags(t, 7483, 7486)?.contains("fail")))?;
+    out.push(fact("7483 clears the fail flag", cleared));
+    out.push(fact("7483's flags for 7486 after the restart", flags(t, 7483, 7486)?));
+    Ok(out)
+}
+
+/// C7: manual failover of a replica whose master is down (automatic failover
+/// disabled on it): plain CLUSTER FAILOVER refuses, FORCE promotes, the old
+/// master returns as its replica.
+pub fn c7(t: &mut dyn Target) -> Result<Vec<Obs>, String> {
+    let mut out = build(t, &[7489, 7490, 7491], &[(7492, 7489), (7493, 7490), (7494, 7491)])?;
+    out.push(reply(t, 7492, "CONFIG SET cluster-replica-no-failover yes", Mask::None)?);
+    out.push(reply(t, 7492, "CLUSTER FAILOVER FORCE TAKEOVER", Mask::None)?);
+    out.push(reply(t, 7492, "CLUSTER FAILOVER NOSUCHOPTION", Mask::None)?);
+    let epoch_before = once(t, 7492, "CLUSTER INFO")?.text();
+    t.signal(7489, super::target::Signal::Kill)?;
+    let failed = wait_until(t, POLL, LIMIT, |t| Ok(flags(t, 7492, 7489)?.split(',').any(|f| f == "fail")))?;
+    out.push(fact("7492 flags its master fail", failed));
+    out.push(fact("7490 cluster_state with an unpromoted master down", state(t, 7490)?));
+    out.push(reply(t, 7492, "CLUSTER FAILOVER", Mask::None)?);
+    out.push(reply(t, 7492, "CLUSTER FAILOVER FORCE", Mask::None)?);
+    let promoted = wait_until(t, POLL, LIMIT, |t| Ok(flags(t, 7492, 7492)?.starts_with("myself,master")))?;
+    out.push(fact("7492 promoted", promoted));
+    out.push(fact("7490 back to cluster_state:ok", wait_state(t, 7490, "ok")?));
+    let epoch = |info: &str| {
+        info.lines().find_map(|l| l.strip_prefix("cluster_current_epoch:")).unwrap_or("").trim().to_owned()
+    };
+    let epoch_after = once(t, 7492, "CLUSTER INFO")?.text();
+    out.push(fact("current epoch before / after", format!("{} / {}", epoch(&epoch_before), epoch(&epoch_after))));
+    t.restart(7489)?;
+    let replica = wait_until(t, POLL, LIMIT, |t| Ok(flags(t, 7489, 7489)?.starts_with("myself,slave")))?;
+    out.push(fact("the old master returns as a replica", replica));
+    out.push(fact("7489's flags for 7492", flags(t, 7489, 7492)?));
+    Ok(out)
+}

@@ -101,6 +101,14 @@ pub fn run(opts: &Options) -> Result<bool, String> {
     for story in stories::STORIES {
         groups.push(group(format!("stories/{}", story.name), Box::new(move |t| (story.run)(t))));
     }
+    let cluster_stories: [(&str, Case); 3] = [
+        ("stories/C4 cluster without replicas loses a master", Box::new(cluster::c4)),
+        ("stories/C5 replica down and back in a cluster", Box::new(cluster::c5)),
+        ("stories/C7 manual failover with the master down", Box::new(cluster::c7)),
+    ];
+    for (name, case) in cluster_stories {
+        groups.push(Group { pending: Some(cluster::PENDING), ..group(name.into(), case) });
+    }
     let wanted = |name: &str| opts.only.as_ref().is_none_or(|only| name.contains(only.as_str()));
     for g in groups.iter().filter(|g| wanted(&g.name)) {
         eprintln!("fidelity: {}", g.name);

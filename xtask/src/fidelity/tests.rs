@@ -106,6 +106,9 @@ fn cluster_text_masks_ids_and_times_and_sorts_node_lines() {
         mask_cluster_text(&nodes),
         "<id> 127.0.0.1:7463@17463 myself,master - <n> <n> 1 connected 0-16383\n<id> 127.0.0.1:7464@17464 slave <id> <n> <n> 1 connected"
     );
-    let info = "cluster_state:ok\r\ncluster_current_epoch:6\r\ncluster_stats_messages_sent:1234\r\n";
-    assert_eq!(mask_cluster_text(info), "cluster_state:ok\ncluster_current_epoch:6\ncluster_stats_messages_sent:<n>");
+    let info = "cluster_state:ok\r\ncluster_current_epoch:6\r\ncluster_stats_messages_sent:1234\r\ncluster_stats_messages_fail_sent:1\r\ntotal_cluster_links_buffer_limit_exceeded:0\r\n";
+    assert_eq!(
+        mask_cluster_text(info),
+        "cluster_state:ok\ncluster_current_epoch:6\ncluster_stats_messages_*:<n>\ntotal_cluster_links_buffer_limit_exceeded:0"
+    );
 }
