@@ -25,7 +25,7 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis]
   fidelity  the same cases on real redis-server/redis-sentinel processes on
             127.0.0.1 (ports 7400-7599) and on the simulator; writes
             reports/fidelity.json and reports/fidelity.md; exit code 1 when a
-            case that must match differs
+            case that must match differs, 2 when the harness cannot run
   --quick             one failover run per story instead of 10 and 5 (CI)
   --redis-server      calibrate against another redis-server binary
   --redis-sentinel    and another redis-sentinel
@@ -72,7 +72,7 @@ fn main() -> ExitCode {
                 Ok(false) => ExitCode::from(1),
                 Err(e) => {
                     eprintln!("error: {e}");
-                    ExitCode::from(1)
+                    ExitCode::from(2)
                 }
             },
             Err(e) => {

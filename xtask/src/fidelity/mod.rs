@@ -62,7 +62,17 @@ struct Group {
 /// Runs both sides of one group; a side that fails as a whole gives one failing row.
 fn run_group(group: &Group, opts: &Options) -> Vec<Row> {
     let side = |t: &mut dyn target::Target| {
-        let mut obs = (group.case)(t).unwrap_or_else(|e| vec![Obs::error("(group)", &e)]);
+        // A panic (a harness bug, or the simulator's) becomes a failing row; real
+        // processes are still stopped when `t` is dropped after this returns.
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (group.case)(t)));
+        let result = run.unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()));
+            Err(format!("panicked: {}", what.unwrap_or_default()))
+        });
+        let mut obs = result.unwrap_or_else(|e| vec![Obs::error("(group)", &e)]);
         if let Some(why) = group.pending {
             obs.iter_mut().for_each(|o| o.expect = observe::Expect::Gap(why));
         }
