@@ -119,6 +119,10 @@ pub fn run(opts: &Options) -> Result<bool, String> {
     for (name, case) in cluster_stories {
         groups.push(Group { pending: Some(cluster::PENDING), ..group(name.into(), case) });
     }
+    groups.push(Group {
+        pending: Some(sentinel::PENDING),
+        ..group("stories/S2 replica down and back under a sentinel".into(), Box::new(sentinel::s2))
+    });
     let wanted = |name: &str| opts.only.as_ref().is_none_or(|only| name.contains(only.as_str()));
     for g in groups.iter().filter(|g| wanted(&g.name)) {
         eprintln!("fidelity: {}", g.name);

@@ -90,3 +90,36 @@ pub fn catalogue(t: &mut dyn Target) -> Result<Vec<Obs>, String> {
     }
     Ok(out)
 }
+
+/// S2: a replica is killed and restarted under a Sentinel's eye; the events it logs.
+pub fn s2(t: &mut dyn Target) -> Result<Vec<Obs>, String> {
+    const M: u16 = 7472;
+    const R: u16 = 7473;
+    const S: u16 = 27472;
+    let mut out = Vec::new();
+    t.start(M, "save \"\"\nrepl-diskless-sync-delay 0\n")?;
+    t.start(R, &format!("save \"\"\nreplicaof 127.0.0.1 {M}\n"))?;
+    wait_until(t, POLL, Duration::from_secs(10), |t| {
+        Ok(info_field(t, R, "replication", "master_link_status")? == "up")
+    })?;
+    t.start_sentinel(
+        S,
+        &format!("sentinel monitor mymaster 127.0.0.1 {M} 1\nsentinel down-after-milliseconds mymaster 2000\n"),
+    )?;
+    let ready = wait_until(t, POLL, Duration::from_secs(15), |t| {
+        let replicas = once(t, S, "SENTINEL REPLICAS mymaster")?.value().map(|v| resp::render(&v)).unwrap_or_default();
+        Ok(!replicas.contains("disconnected") && replicas.contains("\"ok\""))
+    })?;
+    out.push(Obs::fact("the sentinel watches the replica", ready.to_string(), Expect::Same));
+    let skip = t.log(S).len();
+    t.signal(R, super::target::Signal::Kill)?;
+    let has = |t: &mut dyn Target, prefix: &str| t.log(S).iter().skip(skip).any(|l| l.starts_with(prefix));
+    let sdown = wait_until(t, POLL, Duration::from_secs(10), |t| Ok(has(t, "+sdown slave")))?;
+    out.push(Obs::fact("+sdown slave within 10 s", sdown.to_string(), Expect::Same));
+    t.restart(R)?;
+    let back = wait_until(t, POLL, Duration::from_secs(30), |t| Ok(has(t, "-sdown slave") && has(t, "+reboot slave")))?;
+    out.push(Obs::fact("-sdown and +reboot within 30 s", back.to_string(), Expect::Same));
+    let events: Vec<String> = t.log(S).into_iter().skip(skip).collect();
+    out.push(Obs::fact("sentinel events from the kill", masked_log(&events), Expect::Same));
+    Ok(out)
+}
