@@ -88,6 +88,8 @@ pub struct Story {
     pub real: Measured,
     /// Simulated measurements (≥ 100 seeds), or why they are missing.
     pub simulated: Result<Measured, &'static str>,
+    /// Metrics that are known gaps, with why (they are reported, not required).
+    pub gaps: &'static [(&'static str, &'static str)],
 }
 
 impl Story {
@@ -107,12 +109,19 @@ impl Story {
                     let values = sim.series.iter().find(|x| x.name == s.name).map(|x| x.values.clone());
                     let m = values.as_deref().and_then(median);
                     let within = matches!((real, m), (Some(r), Some(m)) if (m - r).abs() <= TOLERANCE * r);
+                    let gap = self.gaps.iter().find(|(name, _)| *name == s.name).map(|(_, why)| *why);
+                    let (verdict, note) = match (gap, within) {
+                        (None, true) => (Verdict::Match, format!("medians within ±{:.0} %", TOLERANCE * 100.0)),
+                        (None, false) => (Verdict::Differ, format!("medians within ±{:.0} %", TOLERANCE * 100.0)),
+                        (Some(why), true) => (Verdict::GapClosed, why.to_owned()),
+                        (Some(why), false) => (Verdict::KnownGap, why.to_owned()),
+                    };
                     (
                         m.map_or("never reached".into(), |m| {
                             format!("median {m:.1} ms over {} seeds", values.as_ref().map_or(0, Vec::len))
                         }),
-                        if within { Verdict::Match } else { Verdict::Differ },
-                        format!("medians within ±{:.0} %", TOLERANCE * 100.0),
+                        verdict,
+                        note,
                     )
                 }
             };
@@ -266,6 +275,8 @@ impl Timing {
     }
 }
 
+const RETURN_TIME: &str = "restarted old master: replica of the promoted node (own view)";
+
 /// Real runs and simulated seeds per story: the full run has ≥ 10 real C3 runs
 /// and ≥ 100 simulated seeds, `--quick` (CI) a smoke of each.
 fn counts(quick: bool) -> (usize, usize, usize) {
@@ -285,6 +296,12 @@ pub fn run(opts: &Options) -> Timing {
                 the killed master restarted. Times in ms after the SIGKILL (after the restart for the last one).",
         real: measure(c3_runs, |_, m| c3_once(&mut Real::new(opts), m)),
         simulated: Ok(measure(seeds, |i, m| c3_once(&mut Simulated::new(sim_seeds(i)), m))),
+        gaps: &[(
+            RETURN_TIME,
+            "a restarted simulated process is up at once; the real time is mostly redis-server's start-up (exec, \
+             AOF load, the harness's 10 ms readiness polls), then one or two 50 ms polls; that it returns as the \
+             promoted node's replica is the fact \"restarted old master's role\"",
+        )],
     };
     let s3 = Story {
         name: "S3 sentinel failover",
@@ -294,6 +311,7 @@ pub fn run(opts: &Options) -> Timing {
                 and the time to +convert-to-slave measured from its restart.",
         real: measure(s3_runs, |_, m| s3_once(&mut Real::new(opts), m, restart_old_master)),
         simulated: Ok(measure(seeds, |i, m| s3_once(&mut Simulated::new(sim_seeds(i)), m, restart_old_master))),
+        gaps: &[],
     };
     let stories = vec![c3, s3];
     let rows = stories.iter().flat_map(Story::compare).collect();
@@ -433,7 +451,8 @@ fn c3_once(t: &mut dyn Target, m: &mut Measured) -> Result<(), String> {
         }
         t.sleep(POLL);
     }
-    m.record("restarted old master: replica of the promoted node (own view)", back);
+    m.record(RETURN_TIME, back);
+
     m.fact(
         "restarted old master's role",
         if back.is_some() { "replica of the promoted node".into() } else { format!("not a replica of {replica_id}") },

@@ -3,6 +3,8 @@
 //! connections, sends raw RESP and keeps the raw bytes it receives.
 
 use super::target::{Conn, Reply, Signal, Target, whole_reply};
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{Rng as _, SeedableRng};
 use redis::cluster_tool::ToolClient;
 use redis::server::Server;
 use sim::{ConnId, Ctx, Fault, HostId, Input, ProcId, Process, Sim, SimConfig};
@@ -76,9 +78,15 @@ pub struct Simulated {
 }
 
 impl Simulated {
-    /// An empty localhost with the driver running.
+    /// An empty localhost with the driver running. The wall clock starts at a
+    /// seed-drawn millisecond within its second: a real run starts at any phase
+    /// of the wall-clock second, and Redis Cluster's gossip carries pong times in
+    /// whole seconds, so that phase moves when peers ping a node (and so failure
+    /// detection); a fixed phase would give every seed the same one.
     pub fn new(seed: u64) -> Simulated {
-        let mut sim = Sim::new(SimConfig { seed, ..SimConfig::default() });
+        let phase = ChaCha8Rng::seed_from_u64(seed).next_u64() % 1000;
+        let epoch_ms = SimConfig::default().epoch_ms + phase as i64;
+        let mut sim = Sim::new(SimConfig { seed, epoch_ms, ..SimConfig::default() });
         let host = sim.add_host("localhost", Ipv4Addr::LOCALHOST);
         let driver = sim.add_process(host, "fidelity-driver", Box::new(|| Box::new(Driver::default())));
         sim.apply(Fault::Start(driver)).expect("a fresh process starts");
