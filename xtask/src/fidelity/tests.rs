@@ -133,3 +133,36 @@ fn cluster_text_masks_ids_and_times_and_sorts_node_lines() {
         "cluster_state:ok\ncluster_current_epoch:6\ncluster_stats_messages_*:<n>\ntotal_cluster_links_buffer_limit_exceeded:0"
     );
 }
+
+#[test]
+fn failover_medians_must_be_within_tolerance_and_quick_runs_within_the_spread() {
+    use super::failover::{Measured, Series, Story};
+    let side = |values: &[f64], promoted: &str| Measured {
+        runs: values.len(),
+        series: vec![Series { name: "time to fail".into(), values: values.to_vec() }],
+        facts: vec![("promoted".into(), vec![promoted.into(); values.len()])],
+        failures: Vec::new(),
+    };
+    let story = |real: Measured, sim: Measured, quick: bool, gaps| Story {
+        name: "X",
+        setup: "",
+        real,
+        simulated: Ok(sim),
+        gaps,
+        quick,
+    };
+    let verdicts = |s: &Story| s.compare().iter().map(|r| r.verdict).collect::<Vec<_>>();
+    let sim = side(&[2900.0, 3000.0, 3100.0], "r");
+    assert_eq!(verdicts(&story(side(&[3300.0, 3400.0], "r"), sim.clone(), false, &[])), [Verdict::Match; 2]);
+    assert_eq!(
+        verdicts(&story(side(&[3600.0, 3700.0], "r"), sim.clone(), false, &[])),
+        [Verdict::Differ, Verdict::Match],
+        "3000 is 17 % below 3650"
+    );
+    assert_eq!(verdicts(&story(side(&[3300.0], "other"), sim.clone(), false, &[]))[1], Verdict::Differ);
+    // One quick real run: judged against the simulated range widened by 15 %.
+    assert_eq!(verdicts(&story(side(&[3500.0], "r"), sim.clone(), true, &[]))[0], Verdict::Match);
+    assert_eq!(verdicts(&story(side(&[3600.0], "r"), sim.clone(), true, &[]))[0], Verdict::Differ);
+    let gap: &[(&str, &str)] = &[("time to fail", "start-up")];
+    assert_eq!(verdicts(&story(side(&[9000.0], "r"), sim, false, gap))[0], Verdict::KnownGap);
+}
