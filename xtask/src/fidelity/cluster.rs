@@ -233,7 +233,9 @@ pub fn c4(t: &mut dyn Target) -> Result<Vec<Obs>, String> {
     for port in [7680, 7682] {
         out.push(reply(t, port, "CONFIG SET cluster-require-full-coverage no", Mask::None)?);
     }
+    // Each node re-evaluates its state on its own cron tick: wait for both before asking either.
     out.push(fact("7680 back to cluster_state:ok without full coverage", wait_state(t, 7680, "ok")?));
+    out.push(fact("7682 back to cluster_state:ok without full coverage", wait_state(t, 7682, "ok")?));
     out.push(reply(t, 7680, "GET k3", Mask::None)?);
     out.push(reply(t, 7680, "GET k4", Mask::None)?);
     out.push(reply(t, 7682, "GET k4", Mask::None)?);
