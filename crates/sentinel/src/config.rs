@@ -32,6 +32,12 @@ pub struct MasterConf {
     pub parallel_syncs: usize,
     /// `auth-pass`.
     pub auth_pass: Option<String>,
+    /// `auth-user` (sent with the password only: `AUTH <user> <pass>`).
+    pub auth_user: Option<String>,
+    /// `master-reboot-down-after-period` (0: off).
+    pub master_reboot_down_after: i64,
+    /// `rename-command` pairs (old name as given, new name), in the order set.
+    pub renamed_commands: Vec<(String, String)>,
     /// `config-epoch`.
     pub config_epoch: u64,
     /// `leader-epoch`.
@@ -57,8 +63,33 @@ pub struct Config {
     pub announce_ip: Option<String>,
     /// `sentinel announce-port` (0: the real port).
     pub announce_port: u16,
+    /// `sentinel deny-scripts-reconfig` (yes unless the file says no).
+    pub deny_scripts_reconfig: bool,
     /// Monitored masters, in file order.
     pub masters: Vec<MasterConf>,
+}
+
+impl MasterConf {
+    /// A freshly monitored master with every option at its default.
+    pub fn new(name: String, ip: String, port: u16, quorum: usize) -> MasterConf {
+        MasterConf {
+            name,
+            ip,
+            port,
+            quorum,
+            down_after: DEFAULT_DOWN_AFTER,
+            failover_timeout: DEFAULT_FAILOVER_TIMEOUT,
+            parallel_syncs: DEFAULT_PARALLEL_SYNCS,
+            auth_pass: None,
+            auth_user: None,
+            master_reboot_down_after: 0,
+            renamed_commands: Vec::new(),
+            config_epoch: 0,
+            leader_epoch: 0,
+            known_replicas: Vec::new(),
+            known_sentinels: Vec::new(),
+        }
+    }
 }
 
 impl Config {
@@ -71,6 +102,7 @@ impl Config {
             current_epoch: 0,
             announce_ip: None,
             announce_port: 0,
+            deny_scripts_reconfig: true,
             masters: Vec::new(),
         }
     }
@@ -147,20 +179,7 @@ fn sentinel_directive(config: &mut Config, args: &[String]) -> Result<(), String
             if config.masters.iter().any(|m| m.name == args[1]) {
                 return Err("Duplicated master name.".to_owned());
             }
-            config.masters.push(MasterConf {
-                name: args[1].clone(),
-                ip: args[2].clone(),
-                port,
-                quorum: quorum as usize,
-                down_after: DEFAULT_DOWN_AFTER,
-                failover_timeout: DEFAULT_FAILOVER_TIMEOUT,
-                parallel_syncs: DEFAULT_PARALLEL_SYNCS,
-                auth_pass: None,
-                config_epoch: 0,
-                leader_epoch: 0,
-                known_replicas: Vec::new(),
-                known_sentinels: Vec::new(),
-            });
+            config.masters.push(MasterConf::new(args[1].clone(), args[2].clone(), port, quorum as usize));
             Ok(())
         }
         ("down-after-milliseconds" | "failover-timeout", 3) => {
@@ -181,6 +200,34 @@ fn sentinel_directive(config: &mut Config, args: &[String]) -> Result<(), String
         ("auth-pass", 3) => {
             let i = find(config, &args[1])?;
             config.masters[i].auth_pass = Some(args[2].clone());
+            Ok(())
+        }
+        ("auth-user", 3) => {
+            let i = find(config, &args[1])?;
+            config.masters[i].auth_user = Some(args[2].clone());
+            Ok(())
+        }
+        ("master-reboot-down-after-period", 3) => {
+            let i = find(config, &args[1])?;
+            config.masters[i].master_reboot_down_after =
+                int::<i64>(&args[2]).filter(|&v| v >= 0).ok_or("Invalid master-reboot-down-after-period value")?;
+            Ok(())
+        }
+        ("rename-command", 4) => {
+            let i = find(config, &args[1])?;
+            let m = &mut config.masters[i];
+            m.renamed_commands.retain(|(old, _)| !old.eq_ignore_ascii_case(&args[2]));
+            if !args[2].eq_ignore_ascii_case(&args[3]) {
+                m.renamed_commands.push((args[2].clone(), args[3].clone()));
+            }
+            Ok(())
+        }
+        ("deny-scripts-reconfig", 2) => {
+            config.deny_scripts_reconfig = match args[1].to_ascii_lowercase().as_str() {
+                "yes" => true,
+                "no" => false,
+                _ => return Err("Please specify yes or no for the deny-scripts-reconfig options.".to_owned()),
+            };
             Ok(())
         }
         ("config-epoch" | "leader-epoch", 3) => {
@@ -256,6 +303,15 @@ pub fn render(config: &Config) -> String {
         if let Some(p) = &m.auth_pass {
             let _ = writeln!(s, "sentinel auth-pass {} {p}", m.name);
         }
+        if let Some(u) = &m.auth_user {
+            let _ = writeln!(s, "sentinel auth-user {} {u}", m.name);
+        }
+        if m.master_reboot_down_after != 0 {
+            let _ = writeln!(s, "sentinel master-reboot-down-after-period {} {}", m.name, m.master_reboot_down_after);
+        }
+        for (old, new) in &m.renamed_commands {
+            let _ = writeln!(s, "sentinel rename-command {} {old} {new}", m.name);
+        }
         let _ = writeln!(s, "sentinel config-epoch {} {}", m.name, m.config_epoch);
         let _ = writeln!(s, "sentinel leader-epoch {} {}", m.name, m.leader_epoch);
         for (ip, port) in &m.known_replicas {
@@ -266,6 +322,9 @@ pub fn render(config: &Config) -> String {
         }
     }
     let _ = writeln!(s, "sentinel current-epoch {}", config.current_epoch);
+    if !config.deny_scripts_reconfig {
+        let _ = writeln!(s, "sentinel deny-scripts-reconfig no");
+    }
     if let Some(ip) = &config.announce_ip {
         let _ = writeln!(s, "sentinel announce-ip {ip}");
     }

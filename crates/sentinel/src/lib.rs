@@ -20,6 +20,7 @@ pub mod commands;
 pub mod conditions;
 pub mod config;
 pub mod instance;
+mod reconfig;
 pub mod sentinel;
 
 #[cfg(test)]

@@ -274,6 +274,9 @@ impl Sentinel {
                     failover_timeout: m.failover_timeout,
                     parallel_syncs: m.parallel_syncs,
                     auth_pass: m.auth_pass.clone(),
+                    auth_user: m.auth_user.clone(),
+                    master_reboot_down_after: m.master_reboot_down_after,
+                    renamed_commands: m.renamed_commands.clone(),
                     config_epoch: m.config_epoch,
                     leader_epoch: m.leader_epoch,
                     known_replicas: m
@@ -364,7 +367,13 @@ impl Sentinel {
         let now = ctx.wall_clock_ms();
         let short_id: String = self.myid.chars().take(8).collect();
         let Some(m) = self.masters.get_mut(master) else { return };
-        let auth = m.auth_pass.clone();
+        // `AUTH <user> <pass>` when both are set, `AUTH <pass>` with a password alone.
+        let auth: Option<Vec<Vec<u8>>> = m.auth_pass.as_ref().map(|pass| {
+            let mut a = vec![b"AUTH".to_vec()];
+            a.extend(m.auth_user.iter().map(|u| u.as_bytes().to_vec()));
+            a.push(pass.as_bytes().to_vec());
+            a
+        });
         let Some(inst) = m.get_mut(who) else { return };
         if !inst.link.disconnected || now - inst.link.last_reconn_time < PING_PERIOD {
             return;
@@ -384,8 +393,8 @@ impl Sentinel {
             l.cc_pending.clear();
             l.cc_decoder = resp::ReplyDecoder::default();
             l.cc_conn_time = now;
-            if let Some(pass) = auth.as_ref().filter(|_| !is_sentinel) {
-                queue(inst, &[b"AUTH".as_slice(), pass.as_bytes()], Pending::Discard, false);
+            if let Some(a) = auth.as_ref().filter(|_| !is_sentinel) {
+                queue(inst, a, Pending::Discard, false);
             }
             let name = format!("sentinel-{short_id}-cmd");
             queue(inst, &[b"CLIENT".as_slice(), b"SETNAME", name.as_bytes()], Pending::Discard, false);
@@ -400,8 +409,8 @@ impl Sentinel {
             l.pc_out.clear();
             l.pc_decoder = resp::ReplyDecoder::default();
             l.pc_conn_time = now;
-            if let Some(pass) = &auth {
-                queue(inst, &[b"AUTH".as_slice(), pass.as_bytes()], Pending::Discard, true);
+            if let Some(a) = &auth {
+                queue(inst, a, Pending::Discard, true);
             }
             let name = format!("sentinel-{short_id}-pubsub");
             queue(inst, &[b"CLIENT".as_slice(), b"SETNAME", name.as_bytes()], Pending::Discard, true);

@@ -1,0 +1,167 @@
+//! Runtime reconfiguration of a Sentinel (sentinel.c's SENTINEL MONITOR, SET,
+//! REMOVE, FLUSHCONFIG and `sentinelSetCommand`): validation in Sentinel's
+//! order with its error texts, the `+monitor`/`-monitor`/`+set` events, the
+//! effect on what is monitored, and the flush of the new configuration to disk.
+
+use crate::config::MasterConf;
+use crate::instance::{Master, Who};
+use crate::sentinel::Sentinel;
+use resp::Value;
+use sim::Ctx;
+
+const SCRIPTS_DENIED: &str = "ERR Reconfiguration of scripts path is denied for security reasons. Check the \
+                              deny-scripts-reconfig configuration directive in your Sentinel configuration";
+
+fn text(arg: &[u8]) -> String {
+    String::from_utf8_lossy(arg).into_owned()
+}
+
+/// What one option/value group of SENTINEL SET did.
+enum SetStep {
+    /// Applied; it took this many arguments (option included).
+    Applied(usize),
+    /// `auth-pass`: applied, its value is logged as `******`.
+    Redacted,
+    /// Refused with this error; what came before stays applied.
+    Refused(Value),
+}
+
+impl Sentinel {
+    /// `SENTINEL MONITOR <name> <ip> <port> <quorum>`: the master is watched at
+    /// once (links and discovery start at the next timer tick).
+    pub(crate) fn monitor_command(&mut self, ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Value {
+        let Some(quorum) = resp::parse_ll(&args[5]) else { return Value::error("ERR Invalid quorum") };
+        let Some(port) = resp::parse_ll(&args[4]) else { return Value::error("ERR Invalid port") };
+        if quorum <= 0 {
+            return Value::error("ERR Quorum must be 1 or greater.");
+        }
+        // resolve-hostnames is off: only a numeric address is accepted, kept as printed back.
+        let Ok(ip) = text(&args[3]).parse::<std::net::IpAddr>() else {
+            return Value::error("ERR Invalid IP address or hostname specified");
+        };
+        let Ok(port) = u16::try_from(port) else { return Value::error("ERR Invalid port number.") };
+        let name = text(&args[2]);
+        if self.masters.contains_key(&name) {
+            return Value::error("ERR Duplicate master name.");
+        }
+        let conf = MasterConf::new(name.clone(), ip.to_string(), port, quorum as usize);
+        self.masters.insert(name.clone(), Master::from_conf(&conf, ctx.wall_clock_ms()));
+        self.flush_config(ctx);
+        self.event(ctx, '#', "+monitor", Some((&name, &Who::Master)), &format!("quorum {quorum}"));
+        Value::ok()
+    }
+
+    /// `SENTINEL REMOVE <name>`: every link of the master, its replicas and
+    /// Sentinels is closed and all its state forgotten.
+    pub(crate) fn remove_command(&mut self, ctx: &mut Ctx<'_>, name: &str) -> Value {
+        if !self.masters.contains_key(name) {
+            return Value::error("ERR No such master with that name");
+        }
+        self.event(ctx, '#', "-monitor", Some((name, &Who::Master)), "");
+        self.reset_master(ctx, name, false);
+        self.masters.remove(name);
+        self.flush_config(ctx);
+        Value::ok()
+    }
+
+    /// `SENTINEL SET <name> <option> <value> [<option> <value> ...]`: options
+    /// apply one by one, each with its `+set` event; the first bad one stops
+    /// the rest, and what was applied before it is kept and flushed.
+    pub(crate) fn set_command(&mut self, ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Value {
+        let name = text(&args[2]);
+        if !self.masters.contains_key(&name) {
+            return Value::error("ERR No such master with that name");
+        }
+        let mut changes = 0;
+        let mut reply = Value::ok();
+        let mut j = 3;
+        while j < args.len() {
+            let step = self.set_option(&name, &args[j..]);
+            let used = match step {
+                SetStep::Refused(e) => {
+                    reply = e;
+                    break;
+                }
+                SetStep::Applied(n) => n,
+                SetStep::Redacted => 2,
+            };
+            changes += 1;
+            let mut shown: Vec<String> = args[j..j + used].iter().map(|a| text(a)).collect();
+            if matches!(step, SetStep::Redacted) {
+                shown[1] = "******".to_owned();
+            }
+            self.event(ctx, '#', "+set", Some((&name, &Who::Master)), &shown.join(" "));
+            j += used;
+        }
+        if changes > 0 {
+            self.flush_config(ctx);
+        }
+        reply
+    }
+
+    /// Applies the option at `rest[0]` to master `name`.
+    fn set_option(&mut self, name: &str, rest: &[Vec<u8>]) -> SetStep {
+        let option = text(&rest[0]);
+        let more = rest.len() - 1;
+        let invalid = |arg: &[u8]| {
+            SetStep::Refused(Value::error(format!("ERR Invalid argument '{}' for SENTINEL SET '{option}'", text(arg))))
+        };
+        let deny_scripts = self.file.deny_scripts_reconfig;
+        let m = self.masters.get_mut(name).expect("checked by the caller");
+        let lower = option.to_ascii_lowercase();
+        match lower.as_str() {
+            "down-after-milliseconds" | "failover-timeout" | "parallel-syncs" | "quorum" if more > 0 => {
+                let Some(v) = resp::parse_ll(&rest[1]).filter(|&v| v > 0) else { return invalid(&rest[1]) };
+                match lower.as_str() {
+                    "down-after-milliseconds" => m.down_after = v,
+                    "failover-timeout" => m.failover_timeout = v,
+                    "parallel-syncs" => m.parallel_syncs = v as usize,
+                    _ => m.quorum = v as usize,
+                }
+                SetStep::Applied(2)
+            }
+            "master-reboot-down-after-period" if more > 0 => {
+                let Some(v) = resp::parse_ll(&rest[1]).filter(|&v| v >= 0) else { return invalid(&rest[1]) };
+                m.master_reboot_down_after = v;
+                SetStep::Applied(2)
+            }
+            "notification-script" | "client-reconfig-script" if more > 0 => {
+                if deny_scripts {
+                    return SetStep::Refused(Value::error(SCRIPTS_DENIED));
+                }
+                // A simulated disk holds no executable file, so only clearing the script succeeds.
+                if !rest[1].is_empty() {
+                    let what = if lower == "notification-script" {
+                        "ERR Notification script seems non existing or non executable"
+                    } else {
+                        "ERR Client reconfiguration script seems non existing or non executable"
+                    };
+                    return SetStep::Refused(Value::error(what));
+                }
+                SetStep::Applied(2)
+            }
+            "auth-pass" if more > 0 => {
+                m.auth_pass = (!rest[1].is_empty()).then(|| text(&rest[1]));
+                SetStep::Redacted
+            }
+            "auth-user" if more > 0 => {
+                m.auth_user = (!rest[1].is_empty()).then(|| text(&rest[1]));
+                SetStep::Applied(2)
+            }
+            "rename-command" if more > 1 => {
+                let (old, new) = (text(&rest[1]), text(&rest[2]));
+                if old.is_empty() || new.is_empty() {
+                    return invalid(if new.is_empty() { &rest[2] } else { &rest[1] });
+                }
+                m.renamed_commands.retain(|(o, _)| !o.eq_ignore_ascii_case(&old));
+                if !old.eq_ignore_ascii_case(&new) {
+                    m.renamed_commands.push((old, new));
+                }
+                SetStep::Applied(3)
+            }
+            _ => SetStep::Refused(Value::error(format!(
+                "ERR Unknown option or number of arguments for SENTINEL SET '{option}'"
+            ))),
+        }
+    }
+}
