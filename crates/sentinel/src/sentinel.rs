@@ -374,6 +374,7 @@ impl Sentinel {
             a.push(pass.as_bytes().to_vec());
             a
         });
+        let renames = m.renamed_commands.clone();
         let Some(inst) = m.get_mut(who) else { return };
         if !inst.link.disconnected || now - inst.link.last_reconn_time < PING_PERIOD {
             return;
@@ -394,11 +395,11 @@ impl Sentinel {
             l.cc_decoder = resp::ReplyDecoder::default();
             l.cc_conn_time = now;
             if let Some(a) = auth.as_ref().filter(|_| !is_sentinel) {
-                queue(inst, a, Pending::Discard, false);
+                queue(inst, &renames, a, Pending::Discard, false);
             }
             let name = format!("sentinel-{short_id}-cmd");
-            queue(inst, &[b"CLIENT".as_slice(), b"SETNAME", name.as_bytes()], Pending::Discard, false);
-            send_ping(inst, now);
+            queue(inst, &renames, &[b"CLIENT".as_slice(), b"SETNAME", name.as_bytes()], Pending::Discard, false);
+            send_ping(inst, &renames, now);
         }
         if !is_sentinel && inst.link.pc.is_none() {
             let conn = ctx.connect(addr);
@@ -410,11 +411,11 @@ impl Sentinel {
             l.pc_decoder = resp::ReplyDecoder::default();
             l.pc_conn_time = now;
             if let Some(a) = &auth {
-                queue(inst, a, Pending::Discard, true);
+                queue(inst, &renames, a, Pending::Discard, true);
             }
             let name = format!("sentinel-{short_id}-pubsub");
-            queue(inst, &[b"CLIENT".as_slice(), b"SETNAME", name.as_bytes()], Pending::Discard, true);
-            queue(inst, &[b"SUBSCRIBE".as_slice(), HELLO_CHANNEL.as_bytes()], Pending::Discard, true);
+            queue(inst, &renames, &[b"CLIENT".as_slice(), b"SETNAME", name.as_bytes()], Pending::Discard, true);
+            queue(inst, &renames, &[b"SUBSCRIBE".as_slice(), HELLO_CHANNEL.as_bytes()], Pending::Discard, true);
         }
         if inst.link.cc.is_some() && (is_sentinel || inst.link.pc.is_some()) {
             inst.link.disconnected = false;
@@ -463,6 +464,7 @@ impl Sentinel {
         let Some(m) = self.masters.get_mut(master) else { return };
         let master_busy = m.inst.o_down || m.failover_in_progress;
         let down_after = m.down_after;
+        let renames = m.renamed_commands.clone();
         let Some(inst) = m.get_mut(who) else { return };
         if inst.link.disconnected || inst.link.cc_pending.len() >= MAX_PENDING_COMMANDS {
             return;
@@ -474,12 +476,12 @@ impl Sentinel {
         };
         let ping_period = down_after.min(PING_PERIOD);
         if inst.role != Role::Sentinel && (inst.info_refresh == 0 || now - inst.info_refresh > info_period) {
-            queue(inst, &[b"INFO".as_slice()], Pending::Info, false);
+            queue(inst, &renames, &[b"INFO".as_slice()], Pending::Info, false);
             self.flush_link(ctx, master, who);
         }
         let Some(inst) = self.masters.get_mut(master).and_then(|m| m.get_mut(who)) else { return };
         if now - inst.link.last_pong_time > ping_period && now - inst.link.last_ping_time > ping_period / 2 {
-            send_ping(inst, now);
+            send_ping(inst, &renames, now);
             self.flush_link(ctx, master, who);
         }
         let Some(inst) = self.masters.get(master).and_then(|m| m.get(who)) else { return };
@@ -508,11 +510,18 @@ impl Sentinel {
             "{ip},{port},{},{},{},{mip},{mport},{}",
             self.myid, self.current_epoch, m.inst.name, m.config_epoch
         );
+        let renames = m.renamed_commands.clone();
         let Some(inst) = m.get_mut(who) else { return };
         if inst.link.disconnected {
             return;
         }
-        queue(inst, &[b"PUBLISH".as_slice(), HELLO_CHANNEL.as_bytes(), payload.as_bytes()], Pending::Publish, false);
+        queue(
+            inst,
+            &renames,
+            &[b"PUBLISH".as_slice(), HELLO_CHANNEL.as_bytes(), payload.as_bytes()],
+            Pending::Publish,
+            false,
+        );
         self.flush_link(ctx, master, who);
     }
 
@@ -928,6 +937,7 @@ impl Sentinel {
         let s_down = m.inst.s_down;
         let runid = if m.failover_state > FailoverState::None { myid } else { "*".to_owned() };
         let mut asked = Vec::new();
+        let renames = m.renamed_commands.clone();
         for (key, s) in m.sentinels.iter_mut() {
             if now - s.last_master_down_reply_time > ASK_PERIOD * 5 {
                 s.master_down = false;
@@ -948,7 +958,7 @@ impl Sentinel {
                 runid.as_bytes(),
             ]
             .map(<[u8]>::to_vec);
-            queue(s, &args, Pending::IsMasterDown, false);
+            queue(s, &renames, &args, Pending::IsMasterDown, false);
             asked.push(Who::Sentinel(key.clone()));
         }
         for who in asked {
@@ -1271,18 +1281,20 @@ impl Sentinel {
 
     /// `sentinelSendSlaveOf`: the reconfiguration transaction. `None` is NO ONE.
     fn send_slaveof(&mut self, ctx: &mut Ctx<'_>, master: &str, who: &Who, target: Option<(String, u16)>) -> bool {
-        let Some(inst) = self.masters.get_mut(master).and_then(|m| m.get_mut(who)) else { return false };
+        let Some(m) = self.masters.get_mut(master) else { return false };
+        let renames = m.renamed_commands.clone();
+        let Some(inst) = m.get_mut(who) else { return false };
         if inst.link.cc.is_none() || inst.link.disconnected {
             return false;
         }
         let (host, port) = target.map_or(("NO".to_owned(), "ONE".to_owned()), |(h, p)| (h, p.to_string()));
-        queue(inst, &[b"MULTI".as_slice()], Pending::Discard, false);
-        queue(inst, &[b"SLAVEOF".as_slice(), host.as_bytes(), port.as_bytes()], Pending::Discard, false);
-        queue(inst, &[b"CONFIG".as_slice(), b"REWRITE"], Pending::Discard, false);
+        queue(inst, &renames, &[b"MULTI".as_slice()], Pending::Discard, false);
+        queue(inst, &renames, &[b"SLAVEOF".as_slice(), host.as_bytes(), port.as_bytes()], Pending::Discard, false);
+        queue(inst, &renames, &[b"CONFIG".as_slice(), b"REWRITE"], Pending::Discard, false);
         for kind in [b"normal".as_slice(), b"pubsub"] {
-            queue(inst, &[b"CLIENT".as_slice(), b"KILL", b"TYPE", kind], Pending::Discard, false);
+            queue(inst, &renames, &[b"CLIENT".as_slice(), b"KILL", b"TYPE", kind], Pending::Discard, false);
         }
-        queue(inst, &[b"EXEC".as_slice()], Pending::Discard, false);
+        queue(inst, &renames, &[b"EXEC".as_slice()], Pending::Discard, false);
         self.flush_link(ctx, master, who);
         true
     }
@@ -1364,17 +1376,28 @@ impl Sentinel {
 
 /// Queues a command on an instance's command (or pub/sub) link; it goes out
 /// when the connection is established, or at the next flush.
-fn queue<A: AsRef<[u8]>>(inst: &mut Instance, args: &[A], pending: Pending, pubsub: bool) {
+/// A command renamed on the instance (`sentinel rename-command`) goes out under its new name.
+fn queue<A: AsRef<[u8]>>(
+    inst: &mut Instance,
+    renames: &[(String, String)],
+    args: &[A],
+    pending: Pending,
+    pubsub: bool,
+) {
+    let mut args: Vec<&[u8]> = args.iter().map(AsRef::as_ref).collect();
+    if let Some((_, new)) = renames.iter().find(|(old, _)| old.as_bytes().eq_ignore_ascii_case(args[0])) {
+        args[0] = new.as_bytes();
+    }
     if pubsub {
-        resp::encode_command(args, &mut inst.link.pc_out);
+        resp::encode_command(&args, &mut inst.link.pc_out);
     } else {
-        resp::encode_command(args, &mut inst.link.cc_out);
+        resp::encode_command(&args, &mut inst.link.cc_out);
         inst.link.cc_pending.push_back(pending);
     }
 }
 
-fn send_ping(inst: &mut Instance, now: i64) {
-    queue(inst, &[b"PING".as_slice()], Pending::Ping, false);
+fn send_ping(inst: &mut Instance, renames: &[(String, String)], now: i64) {
+    queue(inst, renames, &[b"PING".as_slice()], Pending::Ping, false);
     inst.link.last_ping_time = now;
     if inst.link.act_ping_time == 0 {
         inst.link.act_ping_time = now;

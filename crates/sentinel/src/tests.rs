@@ -884,3 +884,18 @@ fn a_removed_master_is_no_longer_watched_nor_remembered_after_a_restart() {
 fn redis_info_field(info: &str, field: &str) -> i64 {
     info.lines().find_map(|l| l.strip_prefix(&format!("{field}:"))).and_then(|v| v.trim().parse().ok()).unwrap()
 }
+
+#[test]
+fn rename_command_changes_what_the_sentinel_sends() {
+    // The simulated Redis renames nothing: once the Sentinel pings as XPING it
+    // gets `-ERR unknown command`, which is no valid PING reply, and the master
+    // goes down; renaming it back to itself brings it back.
+    let mut lab = Lab::new(21);
+    lab.replication();
+    lab.sentinel("s1", 26379, S1);
+    lab.run(Duration::from_secs(3));
+    assert_eq!(lab.cli(26379, "sentinel set taotaoMaster rename-command ping XPING"), "OK");
+    lab.run_until_event("s1", "+sdown master taotaoMaster", Duration::from_secs(5)).unwrap();
+    assert_eq!(lab.cli(26379, "sentinel set taotaoMaster rename-command PING ping"), "OK");
+    lab.run_until_event("s1", "-sdown master taotaoMaster", Duration::from_secs(5)).unwrap();
+}
