@@ -268,6 +268,7 @@ impl Sentinel {
             "monitor" if n == 6 => self.monitor_command(ctx, args),
             "remove" if n == 3 => self.remove_command(ctx, &text(2)),
             "set" if n >= 5 => self.set_command(ctx, args),
+            "config" if n >= 3 => self.config_command(ctx, args),
             "flushconfig" if n == 2 => {
                 self.flush_config(ctx);
                 Value::ok()
@@ -277,6 +278,7 @@ impl Sentinel {
             | "remove"
             | "set"
             | "flushconfig"
+            | "config"
             | "master"
             | "replicas"
             | "slaves"

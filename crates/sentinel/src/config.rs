@@ -63,6 +63,14 @@ pub struct Config {
     pub announce_ip: Option<String>,
     /// `sentinel announce-port` (0: the real port).
     pub announce_port: u16,
+    /// `sentinel resolve-hostnames`.
+    pub resolve_hostnames: bool,
+    /// `sentinel announce-hostnames`.
+    pub announce_hostnames: bool,
+    /// `sentinel sentinel-user`: the user to AUTH as with other Sentinels.
+    pub sentinel_user: Option<String>,
+    /// `sentinel sentinel-pass`: the password for other Sentinels.
+    pub sentinel_pass: Option<String>,
     /// `sentinel deny-scripts-reconfig` (yes unless the file says no).
     pub deny_scripts_reconfig: bool,
     /// Monitored masters, in file order.
@@ -102,6 +110,10 @@ impl Config {
             current_epoch: 0,
             announce_ip: None,
             announce_port: 0,
+            resolve_hostnames: false,
+            announce_hostnames: false,
+            sentinel_user: None,
+            sentinel_pass: None,
             deny_scripts_reconfig: true,
             masters: Vec::new(),
         }
@@ -110,6 +122,15 @@ impl Config {
 
 fn int<T: std::str::FromStr>(s: &str) -> Option<T> {
     s.parse().ok()
+}
+
+/// `yesnotoi`.
+pub(crate) fn yes_no(s: &str) -> Option<bool> {
+    match s.to_ascii_lowercase().as_str() {
+        "yes" => Some(true),
+        "no" => Some(false),
+        _ => None,
+    }
 }
 
 /// Parses sentinel.conf. Errors are (0-based line, message) with Sentinel's own
@@ -222,6 +243,23 @@ fn sentinel_directive(config: &mut Config, args: &[String]) -> Result<(), String
             }
             Ok(())
         }
+        ("resolve-hostnames" | "announce-hostnames", 2) => {
+            let on = yes_no(&args[1]).ok_or("Please specify yes or no for the resolve-hostnames option.")?;
+            if key == "resolve-hostnames" {
+                config.resolve_hostnames = on;
+            } else {
+                config.announce_hostnames = on;
+            }
+            Ok(())
+        }
+        ("sentinel-user", 2) => {
+            config.sentinel_user = (!args[1].is_empty()).then(|| args[1].clone());
+            Ok(())
+        }
+        ("sentinel-pass", 2) => {
+            config.sentinel_pass = (!args[1].is_empty()).then(|| args[1].clone());
+            Ok(())
+        }
         ("deny-scripts-reconfig", 2) => {
             config.deny_scripts_reconfig = match args[1].to_ascii_lowercase().as_str() {
                 "yes" => true,
@@ -322,6 +360,18 @@ pub fn render(config: &Config) -> String {
         }
     }
     let _ = writeln!(s, "sentinel current-epoch {}", config.current_epoch);
+    if config.resolve_hostnames {
+        let _ = writeln!(s, "sentinel resolve-hostnames yes");
+    }
+    if config.announce_hostnames {
+        let _ = writeln!(s, "sentinel announce-hostnames yes");
+    }
+    if let Some(u) = &config.sentinel_user {
+        let _ = writeln!(s, "sentinel sentinel-user {u}");
+    }
+    if let Some(p) = &config.sentinel_pass {
+        let _ = writeln!(s, "sentinel sentinel-pass {p}");
+    }
     if !config.deny_scripts_reconfig {
         let _ = writeln!(s, "sentinel deny-scripts-reconfig no");
     }

@@ -165,3 +165,78 @@ impl Sentinel {
         }
     }
 }
+
+impl Sentinel {
+    /// `SENTINEL CONFIG GET <pattern>` / `SENTINEL CONFIG SET <option> <value>`:
+    /// the global options, in sentinel.c's order.
+    pub(crate) fn config_command(&mut self, ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Value {
+        let sub = text(&args[2]).to_ascii_lowercase();
+        match (sub.as_str(), args.len()) {
+            ("get", 4) => self.config_get(&args[3]),
+            ("set", 5) => self.config_set(ctx, &text(&args[3]), &text(&args[4])),
+            _ => Value::error("ERR Only SENTINEL CONFIG GET <option> / SET <option> <value> are supported."),
+        }
+    }
+
+    fn config_get(&self, pattern: &[u8]) -> Value {
+        let f = &self.file;
+        let yes_no = |b: bool| if b { "yes" } else { "no" }.to_owned();
+        let options = [
+            ("resolve-hostnames", yes_no(f.resolve_hostnames)),
+            ("announce-hostnames", yes_no(f.announce_hostnames)),
+            ("announce-ip", self.announce_ip.clone().unwrap_or_default()),
+            ("announce-port", self.announce_port.to_string()),
+            ("sentinel-user", f.sentinel_user.clone().unwrap_or_default()),
+            ("sentinel-pass", f.sentinel_pass.clone().unwrap_or_default()),
+        ];
+        let pattern = pattern.to_ascii_lowercase();
+        Value::Array(
+            options
+                .into_iter()
+                .filter(|(name, _)| redis::commands::glob_match(&pattern, name.as_bytes()))
+                .flat_map(|(name, value)| [Value::bulk(name), Value::bulk(value)])
+                .collect(),
+        )
+    }
+
+    fn config_set(&mut self, ctx: &mut Ctx<'_>, option: &str, value: &str) -> Value {
+        let bad = || Value::error(format!("ERR Invalid value '{value}' to SENTINEL CONFIG SET '{option}'"));
+        let optional = || (!value.is_empty()).then(|| value.to_owned());
+        let mut drop_links = false;
+        match option.to_ascii_lowercase().as_str() {
+            "resolve-hostnames" => match crate::config::yes_no(value) {
+                Some(on) => self.file.resolve_hostnames = on,
+                None => return bad(),
+            },
+            "announce-hostnames" => match crate::config::yes_no(value) {
+                Some(on) => self.file.announce_hostnames = on,
+                None => return bad(),
+            },
+            "announce-ip" => {
+                self.announce_ip = optional();
+                self.file.announce_ip = optional();
+            }
+            "announce-port" => match resp::parse_ll(value.as_bytes()).and_then(|p| u16::try_from(p).ok()) {
+                Some(port) => {
+                    self.announce_port = port;
+                    self.file.announce_port = port;
+                }
+                None => return bad(),
+            },
+            "sentinel-user" => {
+                self.file.sentinel_user = optional();
+                drop_links = true;
+            }
+            "sentinel-pass" => {
+                self.file.sentinel_pass = optional();
+                drop_links = true;
+            }
+            _ => return Value::error(format!("ERR Invalid argument '{option}' to SENTINEL CONFIG SET")),
+        }
+        self.flush_config(ctx);
+        if drop_links {
+            self.drop_sentinel_links(ctx);
+        }
+        Value::ok()
+    }
+}

@@ -368,9 +368,15 @@ impl Sentinel {
         let short_id: String = self.myid.chars().take(8).collect();
         let Some(m) = self.masters.get_mut(master) else { return };
         // `AUTH <user> <pass>` when both are set, `AUTH <pass>` with a password alone.
-        let auth: Option<Vec<Vec<u8>>> = m.auth_pass.as_ref().map(|pass| {
+        // Other Sentinels get the global sentinel-user/sentinel-pass (sentinelSendAuthIfNeeded).
+        let (user, pass) = if matches!(who, Who::Sentinel(_)) {
+            (&self.file.sentinel_user, &self.file.sentinel_pass)
+        } else {
+            (&m.auth_user, &m.auth_pass)
+        };
+        let auth: Option<Vec<Vec<u8>>> = pass.as_ref().map(|pass| {
             let mut a = vec![b"AUTH".to_vec()];
-            a.extend(m.auth_user.iter().map(|u| u.as_bytes().to_vec()));
+            a.extend(user.iter().map(|u| u.as_bytes().to_vec()));
             a.push(pass.as_bytes().to_vec());
             a
         });
@@ -394,7 +400,7 @@ impl Sentinel {
             l.cc_pending.clear();
             l.cc_decoder = resp::ReplyDecoder::default();
             l.cc_conn_time = now;
-            if let Some(a) = auth.as_ref().filter(|_| !is_sentinel) {
+            if let Some(a) = &auth {
                 queue(inst, &renames, a, Pending::Discard, false);
             }
             let name = format!("sentinel-{short_id}-cmd");
@@ -422,6 +428,21 @@ impl Sentinel {
         }
         for (conn, pubsub) in opened {
             self.links.insert(conn, LinkOwner { master: master.to_owned(), who: who.clone(), pubsub });
+        }
+    }
+
+    /// `sentinelDropConnections`: the links to every other Sentinel close (and
+    /// reconnect with the new credentials).
+    pub(crate) fn drop_sentinel_links(&mut self, ctx: &mut Ctx<'_>) {
+        let conns: Vec<ConnId> = self
+            .masters
+            .values()
+            .flat_map(|m| m.sentinels.values())
+            .flat_map(|s| [s.link.cc, s.link.pc])
+            .flatten()
+            .collect();
+        for conn in conns {
+            self.link_lost(ctx, conn, true);
         }
     }
 

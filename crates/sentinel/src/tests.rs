@@ -899,3 +899,46 @@ fn rename_command_changes_what_the_sentinel_sends() {
     assert_eq!(lab.cli(26379, "sentinel set taotaoMaster rename-command PING ping"), "OK");
     lab.run_until_event("s1", "-sdown master taotaoMaster", Duration::from_secs(5)).unwrap();
 }
+
+#[test]
+fn sentinel_config_get_and_set_the_global_options_and_keep_them_across_a_restart() {
+    let mut lab = Lab::new(22);
+    lab.replication();
+    let s1 = lab.sentinel("s1", 26379, S1);
+    lab.run(Duration::from_secs(1));
+    // As redis-sentinel 7.0.15 answers.
+    assert_eq!(
+        lab.cli(26379, "sentinel config get *"),
+        " 1) \"resolve-hostnames\"\n 2) \"no\"\n 3) \"announce-hostnames\"\n 4) \"no\"\n 5) \"announce-ip\"\n\
+         \x206) \"\"\n 7) \"announce-port\"\n 8) \"0\"\n 9) \"sentinel-user\"\n10) \"\"\n11) \"sentinel-pass\"\n12) \"\""
+    );
+    for (line, reply) in [
+        ("sentinel config set foo bar", "(error) ERR Invalid argument 'foo' to SENTINEL CONFIG SET"),
+        (
+            "sentinel config set announce-port abc",
+            "(error) ERR Invalid value 'abc' to SENTINEL CONFIG SET 'announce-port'",
+        ),
+        (
+            "sentinel config set announce-port 70000",
+            "(error) ERR Invalid value '70000' to SENTINEL CONFIG SET 'announce-port'",
+        ),
+        (
+            "sentinel config set resolve-hostnames maybe",
+            "(error) ERR Invalid value 'maybe' to SENTINEL CONFIG SET 'resolve-hostnames'",
+        ),
+        ("sentinel config get", "(error) ERR Only SENTINEL CONFIG GET <option> / SET <option> <value> are supported."),
+        ("sentinel config foo", "(error) ERR Only SENTINEL CONFIG GET <option> / SET <option> <value> are supported."),
+        ("sentinel config", "(error) ERR wrong number of arguments for 'sentinel|config' command"),
+        ("sentinel config set announce-port 26999", "OK"),
+        ("sentinel config set ANNOUNCE-HOSTNAMES yes", "OK"),
+    ] {
+        assert_eq!(lab.cli(26379, line), reply, "{line}");
+    }
+    lab.sim.apply(Fault::Kill(s1)).unwrap();
+    lab.sim.apply(Fault::Start(s1)).unwrap();
+    lab.run(Duration::from_secs(1));
+    assert_eq!(
+        lab.cli(26379, "sentinel config get announce-*"),
+        "1) \"announce-hostnames\"\n2) \"yes\"\n3) \"announce-ip\"\n4) \"\"\n5) \"announce-port\"\n6) \"26999\""
+    );
+}
