@@ -241,6 +241,9 @@ pub(crate) struct Master {
     pub(crate) auth_pass: Option<String>,
     pub(crate) auth_user: Option<String>,
     pub(crate) master_reboot_down_after: i64,
+    /// When the master was seen rebooted with master-reboot-down-after-period
+    /// set, until its first PONG (SRI_MASTER_REBOOT).
+    pub(crate) rebooted_since: Option<i64>,
     /// `rename-command`: what to send instead of a command, for the master and
     /// everything under it (`sentinelInstanceMapCommand`).
     pub(crate) renamed_commands: Vec<(String, String)>,
@@ -272,6 +275,7 @@ impl Master {
             auth_pass: c.auth_pass.clone(),
             auth_user: c.auth_user.clone(),
             master_reboot_down_after: c.master_reboot_down_after,
+            rebooted_since: None,
             renamed_commands: c.renamed_commands.clone(),
             config_epoch: c.config_epoch,
             leader: None,

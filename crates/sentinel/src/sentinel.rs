@@ -611,6 +611,9 @@ impl Sentinel {
                     inst.link.act_ping_time = 0;
                 }
                 inst.link.last_pong_time = now;
+                if *who == Who::Master && text.starts_with("PONG") {
+                    self.masters.get_mut(master).expect("exists").rebooted_since = None;
+                }
             }
             Pending::Info => {
                 if let Value::Bulk(text) = reply {
@@ -723,6 +726,13 @@ impl Sentinel {
         // INFO's run_id comes first, so +reboot precedes the role change.
         if rebooted {
             self.event(ctx, '*', "+reboot", Some((master, who)), "");
+            // SRI_MASTER_REBOOT: a rebooted master must PONG within master-reboot-down-after-period.
+            if let Some(m) = self.masters.get_mut(master)
+                && *who == Who::Master
+                && m.master_reboot_down_after != 0
+            {
+                m.rebooted_since = Some(now);
+            }
         }
         if let Some((sign, reported)) = role_change {
             self.event(ctx, '-', sign, Some((master, who)), &format!("new reported role is {reported}"));
@@ -906,10 +916,13 @@ impl Sentinel {
         {
             to_close.push(pc);
         }
+        let reboot_overdue =
+            *who == Who::Master && m.rebooted_since.is_some_and(|t| now - t > m.master_reboot_down_after);
         let down = elapsed > down_after
             || (inst.role == Role::Master
                 && inst.role_reported == Role::Slave
-                && now - inst.role_reported_time > down_after + INFO_PERIOD * 2);
+                && now - inst.role_reported_time > down_after + INFO_PERIOD * 2)
+            || reboot_overdue;
         let was_down = inst.s_down;
         for conn in to_close {
             self.link_lost(ctx, conn, true);

@@ -942,3 +942,34 @@ fn sentinel_config_get_and_set_the_global_options_and_keep_them_across_a_restart
         "1) \"announce-hostnames\"\n2) \"yes\"\n3) \"announce-ip\"\n4) \"\"\n5) \"announce-port\"\n6) \"26999\""
     );
 }
+
+#[test]
+fn a_rebooted_master_that_does_not_pong_is_down_after_master_reboot_down_after_period() {
+    // With PING renamed to a command the master does not know, its replies are
+    // never PONG; down-after is a minute, so only the reboot rule can put it down.
+    let mut lab = Lab::new(23);
+    lab.replication();
+    lab.sentinel("s1", 26379, S1);
+    lab.run(Duration::from_secs(3));
+    let set = "sentinel set taotaoMaster down-after-milliseconds 60000 rename-command PING XPING \
+               master-reboot-down-after-period 1000";
+    assert_eq!(lab.cli(26379, set), "OK");
+    let master = lab.sim.proc_by_name("6379").unwrap();
+    lab.sim.apply(Fault::Kill(master)).unwrap();
+    lab.sim.apply(Fault::Start(master)).unwrap();
+    lab.run_until_event("s1", "+reboot master", Duration::from_secs(15)).unwrap();
+    let sdown = lab.run_until_event("s1", "+sdown master", Duration::from_secs(5)).unwrap();
+    assert!((1000..=1200).contains(&sdown.as_millis()), "{sdown:?}");
+    // Without the reboot rule the same master stays up for the minute.
+    let mut lab = Lab::new(23);
+    lab.replication();
+    lab.sentinel("s1", 26379, S1);
+    lab.run(Duration::from_secs(3));
+    let set = "sentinel set taotaoMaster down-after-milliseconds 60000 rename-command PING XPING";
+    assert_eq!(lab.cli(26379, set), "OK");
+    let master = lab.sim.proc_by_name("6379").unwrap();
+    lab.sim.apply(Fault::Kill(master)).unwrap();
+    lab.sim.apply(Fault::Start(master)).unwrap();
+    lab.run_until_event("s1", "+reboot master", Duration::from_secs(15)).unwrap();
+    assert_eq!(lab.run_until_event("s1", "+sdown master", Duration::from_secs(5)), None);
+}
