@@ -16,6 +16,41 @@ fn text(arg: &[u8]) -> String {
     String::from_utf8_lossy(arg).into_owned()
 }
 
+/// A numeric host as `getaddrinfo(AI_NUMERICHOST)` takes it: IPv6, or IPv4 in
+/// `inet_aton`'s forms (`127.1`, `0x7f.1`, `0177.0.0.1`, one 32-bit number).
+fn numeric_address(host: &str) -> Option<std::net::IpAddr> {
+    if let Ok(v6) = host.parse::<std::net::Ipv6Addr>() {
+        return Some(v6.into());
+    }
+    let parts: Vec<u32> = host.split('.').map(inet_aton_part).collect::<Option<_>>()?;
+    let (last, leading) = parts.split_last()?;
+    if leading.len() > 3 || leading.iter().any(|&p| p > 255) {
+        return None;
+    }
+    // The last part fills the bytes the others left.
+    let room = 8 * (4 - leading.len() as u32);
+    if room < 32 && *last >> room != 0 {
+        return None;
+    }
+    let high = leading.iter().enumerate().fold(0u32, |acc, (i, &p)| acc | p << (24 - 8 * i as u32));
+    Some(std::net::Ipv4Addr::from(high | last).into())
+}
+
+/// One dotted part: `0x` hex, leading-zero octal, or decimal.
+fn inet_aton_part(part: &str) -> Option<u32> {
+    let (digits, radix) = if let Some(hex) = part.strip_prefix("0x").or_else(|| part.strip_prefix("0X")) {
+        (hex, 16)
+    } else if part.len() > 1 && part.starts_with('0') {
+        (&part[1..], 8)
+    } else {
+        (part, 10)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    u32::from_str_radix(digits, radix).ok()
+}
+
 /// What one option/value group of SENTINEL SET did.
 enum SetStep {
     /// Applied; it took this many arguments (option included).
@@ -36,7 +71,7 @@ impl Sentinel {
             return Value::error("ERR Quorum must be 1 or greater.");
         }
         // resolve-hostnames is off: only a numeric address is accepted, kept as printed back.
-        let Ok(ip) = text(&args[3]).parse::<std::net::IpAddr>() else {
+        let Some(ip) = numeric_address(&text(&args[3])) else {
             return Value::error("ERR Invalid IP address or hostname specified");
         };
         let Ok(port) = u16::try_from(port) else { return Value::error("ERR Invalid port number.") };
@@ -238,5 +273,30 @@ impl Sentinel {
             self.drop_sentinel_links(ctx);
         }
         Value::ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numeric_address;
+
+    #[test]
+    fn numeric_addresses_are_read_as_getaddrinfo_reads_them() {
+        // Measured on redis-sentinel 7.0.15: SENTINEL MONITOR's accepted hosts and the ip it keeps.
+        for (host, kept) in [
+            ("127.1", "127.0.0.1"),
+            ("0x7f.1", "127.0.0.1"),
+            ("0177.0.0.1", "127.0.0.1"),
+            ("127.0.0.01", "127.0.0.1"),
+            ("4294967295", "255.255.255.255"),
+            ("1.2.65535", "1.2.255.255"),
+            ("::ffff:1.2.3.4", "::ffff:1.2.3.4"),
+            ("::1", "::1"),
+        ] {
+            assert_eq!(numeric_address(host).map(|a| a.to_string()).as_deref(), Some(kept), "{host}");
+        }
+        for host in ["1.2.3.4.5", "127.0.0.1 ", "127.0.0.256", "", "08.0.0.1", "localhost", "1..2", "4294967296"] {
+            assert_eq!(numeric_address(host), None, "{host}");
+        }
     }
 }
