@@ -974,3 +974,37 @@ fn a_rebooted_master_that_does_not_pong_is_down_after_master_reboot_down_after_p
     lab.run_until_event("s1", "+reboot master", Duration::from_secs(15)).unwrap();
     assert_eq!(lab.run_until_event("s1", "+sdown master", Duration::from_secs(5)), None);
 }
+
+#[test]
+fn three_sentinels_configured_only_at_runtime_find_each_other_and_fail_over_across_seeds() {
+    // No master in any sentinel.conf: everything comes from SENTINEL MONITOR/SET.
+    for seed in 30..36u64 {
+        let mut lab = Lab::new(seed);
+        lab.replication();
+        let ports = [26379, 26380, 26381];
+        for (i, port) in ports.into_iter().enumerate() {
+            lab.sentinel(&format!("s{}", i + 1), port, "");
+        }
+        lab.run(Duration::from_millis(200));
+        for port in ports {
+            assert_eq!(lab.cli(port, "sentinel monitor mymaster 127.0.0.1 6379 2"), "OK");
+            let set = "sentinel set mymaster down-after-milliseconds 2000 failover-timeout 10000";
+            assert_eq!(lab.cli(port, set), "OK", "seed {seed}");
+        }
+        lab.run(Duration::from_secs(15));
+        for port in ports {
+            let info = lab.cli(port, "info sentinel");
+            assert!(info.ends_with("address=127.0.0.1:6379,slaves=2,sentinels=3"), "seed {seed} {port}: {info}");
+        }
+        lab.sim.apply(Fault::Kill(lab.sim.proc_by_name("6379").unwrap())).unwrap();
+        lab.run(Duration::from_secs(30));
+        let names = ["s1", "s2", "s3"];
+        let leaders = names.iter().filter(|s| lab.events(s).iter().any(|e| e.starts_with("+elected-leader"))).count();
+        assert!(leaders >= 1, "seed {seed}");
+        let addrs: Vec<_> = names.iter().map(|s| lab.sentinel_state(s).master_addr("mymaster").unwrap()).collect();
+        assert!(addrs[0].1 != 6379 && addrs.iter().all(|a| *a == addrs[0]), "seed {seed}: {addrs:?}");
+        let other = if addrs[0].1 == 6380 { 6381 } else { 6380 };
+        assert_eq!(server(&lab, addrs[0].1).role_name(), "master", "seed {seed}");
+        assert!(lab.cli(other, "info replication").contains(&format!("master_port:{}", addrs[0].1)), "seed {seed}");
+    }
+}
