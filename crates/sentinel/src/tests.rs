@@ -1008,3 +1008,22 @@ fn three_sentinels_configured_only_at_runtime_find_each_other_and_fail_over_acro
         assert!(lab.cli(other, "info replication").contains(&format!("master_port:{}", addrs[0].1)), "seed {seed}");
     }
 }
+
+#[test]
+fn changing_sentinel_pass_drops_the_links_to_other_sentinels_which_then_reconnect() {
+    let mut lab = three_sentinels(24);
+    lab.run(Duration::from_secs(15));
+    let flags = |lab: &mut Lab| {
+        let out = lab.cli(26379, "sentinel sentinels mymaster");
+        out.lines()
+            .filter(|l| l.contains("\"sentinel"))
+            .map(|l| l.split('"').nth(1).unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(flags(&mut lab), ["sentinel", "sentinel"]);
+    assert_eq!(lab.cli(26379, "sentinel config set sentinel-pass secret"), "OK");
+    assert_eq!(flags(&mut lab), ["sentinel,disconnected", "sentinel,disconnected"]);
+    lab.run(Duration::from_secs(2));
+    assert_eq!(flags(&mut lab), ["sentinel", "sentinel"]);
+    assert_eq!(lab.cli(26379, "sentinel config get sentinel-pass"), "1) \"sentinel-pass\"\n2) \"secret\"");
+}
