@@ -446,6 +446,17 @@ impl Sentinel {
         }
     }
 
+    /// `dropInstanceConnections`: the links to a master and its replicas close,
+    /// to reconnect at the next tick with the credentials and names now set.
+    pub(crate) fn drop_instance_links(&mut self, ctx: &mut Ctx<'_>, master: &str) {
+        let Some(m) = self.masters.get(master) else { return };
+        let conns: Vec<ConnId> =
+            std::iter::once(&m.inst).chain(m.slaves.values()).flat_map(|i| [i.link.cc, i.link.pc]).flatten().collect();
+        for conn in conns {
+            self.link_lost(ctx, conn, true);
+        }
+    }
+
     /// `instanceLinkConnectionError` / `instanceLinkCloseConnection`.
     fn link_lost(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, close: bool) {
         let Some(owner) = self.links.remove(&conn) else { return };

@@ -1027,3 +1027,48 @@ fn changing_sentinel_pass_drops_the_links_to_other_sentinels_which_then_reconnec
     assert_eq!(flags(&mut lab), ["sentinel", "sentinel"]);
     assert_eq!(lab.cli(26379, "sentinel config get sentinel-pass"), "1) \"sentinel-pass\"\n2) \"secret\"");
 }
+
+#[test]
+fn auth_pass_set_at_runtime_reconnects_the_links_with_the_password() {
+    // A master with requirepass answers -NOAUTH to a Sentinel without the
+    // password and looks down; SET auth-pass closes the links, which reconnect
+    // at the next tick sending AUTH first (7.0.15: -sdown 215 ms after the SET).
+    let conf = "requirepass 123456\nmasterauth 123456\n";
+    let mut lab = Lab::new(25);
+    lab.redis(6379, conf);
+    lab.redis(6380, &format!("{conf}replicaof 127.0.0.1 6379\n"));
+    lab.sentinel(
+        "s1",
+        26379,
+        "sentinel monitor taotaoMaster 127.0.0.1 6379 2\nsentinel down-after-milliseconds taotaoMaster 2000\n",
+    );
+    lab.run_until_event("s1", "+sdown master", Duration::from_secs(5)).unwrap();
+    assert_eq!(lab.cli(26379, "sentinel set taotaoMaster auth-pass 123456"), "OK");
+    let back = lab.run_until_event("s1", "-sdown master", Duration::from_secs(30)).unwrap();
+    assert!(back < Duration::from_millis(400), "{back:?}");
+    lab.run_until_event("s1", "+slave slave 127.0.0.1:6380", Duration::from_secs(15)).unwrap();
+}
+
+#[test]
+fn only_credentials_and_renames_reconnect_the_links_as_in_7_0_15() {
+    let mut lab = Lab::new(26);
+    lab.replication();
+    lab.sentinel("s1", 26379, S1);
+    lab.run(Duration::from_secs(12));
+    let received = |lab: &mut Lab| redis_info_field(&lab.cli(6380, "info stats"), "total_connections_received");
+    for (set, reconnects) in [
+        ("quorum 1", false),
+        ("down-after-milliseconds 5000", false),
+        ("auth-pass x", true),
+        ("auth-user u", true),
+        ("rename-command FOO BAR", true),
+    ] {
+        let before = received(&mut lab);
+        assert_eq!(lab.cli(26379, &format!("sentinel set taotaoMaster {set}")), "OK");
+        // Reconnections are at most one a second per instance.
+        lab.run(Duration::from_millis(1500));
+        // Two links from the Sentinel, plus the redis-cli asking.
+        let opened = received(&mut lab) - before - 1;
+        assert_eq!(opened, if reconnects { 2 } else { 0 }, "{set}");
+    }
+}
