@@ -801,6 +801,19 @@ fn sentinel_set_applies_pairs_in_order_logs_each_and_stops_at_the_first_bad_one(
         assert!(text.lines().any(|x| x == l), "no `{l}` in:\n{text}");
     }
     assert!(!text.contains("auth-") && !text.contains("slaveof"), "{text}");
+    let parsed = crate::config::parse(&text, 26379).unwrap();
+    assert_eq!(crate::config::render(&parsed), text);
+    // Every option the file can carry survives the round trip.
+    let all = "sentinel monitor m 127.0.0.1 6379 2\nsentinel auth-pass m p\nsentinel auth-user m u\n\
+               sentinel master-reboot-down-after-period m 7\nsentinel rename-command m PING XPING\n\
+               sentinel resolve-hostnames yes\nsentinel announce-hostnames yes\nsentinel sentinel-user su\n\
+               sentinel sentinel-pass sp\nsentinel deny-scripts-reconfig no\n";
+    let parsed = crate::config::parse(all, 26379).unwrap();
+    let rendered = crate::config::render(&parsed);
+    assert_eq!(crate::config::parse(&rendered, 26379).unwrap(), parsed, "{rendered}");
+    for line in all.lines() {
+        assert!(rendered.lines().any(|l| l == line), "no `{line}` in:\n{rendered}");
+    }
 }
 
 #[test]
