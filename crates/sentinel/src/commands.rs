@@ -265,7 +265,20 @@ impl Sentinel {
                     Value::Integer(leader_epoch as i64),
                 ])
             }
+            "monitor" if n == 6 => self.monitor_command(ctx, args),
+            "remove" if n == 3 => self.remove_command(ctx, &text(2)),
+            "set" if n >= 5 => self.set_command(ctx, args),
+            "config" if n >= 3 => self.config_command(ctx, args),
+            "flushconfig" if n == 2 => {
+                self.flush_config(ctx);
+                Value::ok()
+            }
             "masters"
+            | "monitor"
+            | "remove"
+            | "set"
+            | "flushconfig"
+            | "config"
             | "master"
             | "replicas"
             | "slaves"

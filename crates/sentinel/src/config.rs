@@ -32,6 +32,12 @@ pub struct MasterConf {
     pub parallel_syncs: usize,
     /// `auth-pass`.
     pub auth_pass: Option<String>,
+    /// `auth-user` (sent with the password only: `AUTH <user> <pass>`).
+    pub auth_user: Option<String>,
+    /// `master-reboot-down-after-period` (0: off).
+    pub master_reboot_down_after: i64,
+    /// `rename-command` pairs (old name as given, new name), in the order set.
+    pub renamed_commands: Vec<(String, String)>,
     /// `config-epoch`.
     pub config_epoch: u64,
     /// `leader-epoch`.
@@ -57,8 +63,41 @@ pub struct Config {
     pub announce_ip: Option<String>,
     /// `sentinel announce-port` (0: the real port).
     pub announce_port: u16,
+    /// `sentinel resolve-hostnames`.
+    pub resolve_hostnames: bool,
+    /// `sentinel announce-hostnames`.
+    pub announce_hostnames: bool,
+    /// `sentinel sentinel-user`: the user to AUTH as with other Sentinels.
+    pub sentinel_user: Option<String>,
+    /// `sentinel sentinel-pass`: the password for other Sentinels.
+    pub sentinel_pass: Option<String>,
+    /// `sentinel deny-scripts-reconfig` (yes unless the file says no).
+    pub deny_scripts_reconfig: bool,
     /// Monitored masters, in file order.
     pub masters: Vec<MasterConf>,
+}
+
+impl MasterConf {
+    /// A freshly monitored master with every option at its default.
+    pub fn new(name: String, ip: String, port: u16, quorum: usize) -> MasterConf {
+        MasterConf {
+            name,
+            ip,
+            port,
+            quorum,
+            down_after: DEFAULT_DOWN_AFTER,
+            failover_timeout: DEFAULT_FAILOVER_TIMEOUT,
+            parallel_syncs: DEFAULT_PARALLEL_SYNCS,
+            auth_pass: None,
+            auth_user: None,
+            master_reboot_down_after: 0,
+            renamed_commands: Vec::new(),
+            config_epoch: 0,
+            leader_epoch: 0,
+            known_replicas: Vec::new(),
+            known_sentinels: Vec::new(),
+        }
+    }
 }
 
 impl Config {
@@ -71,6 +110,11 @@ impl Config {
             current_epoch: 0,
             announce_ip: None,
             announce_port: 0,
+            resolve_hostnames: false,
+            announce_hostnames: false,
+            sentinel_user: None,
+            sentinel_pass: None,
+            deny_scripts_reconfig: true,
             masters: Vec::new(),
         }
     }
@@ -78,6 +122,15 @@ impl Config {
 
 fn int<T: std::str::FromStr>(s: &str) -> Option<T> {
     s.parse().ok()
+}
+
+/// `yesnotoi`.
+pub(crate) fn yes_no(s: &str) -> Option<bool> {
+    match s.to_ascii_lowercase().as_str() {
+        "yes" => Some(true),
+        "no" => Some(false),
+        _ => None,
+    }
 }
 
 /// Parses sentinel.conf. Errors are (0-based line, message) with Sentinel's own
@@ -147,20 +200,7 @@ fn sentinel_directive(config: &mut Config, args: &[String]) -> Result<(), String
             if config.masters.iter().any(|m| m.name == args[1]) {
                 return Err("Duplicated master name.".to_owned());
             }
-            config.masters.push(MasterConf {
-                name: args[1].clone(),
-                ip: args[2].clone(),
-                port,
-                quorum: quorum as usize,
-                down_after: DEFAULT_DOWN_AFTER,
-                failover_timeout: DEFAULT_FAILOVER_TIMEOUT,
-                parallel_syncs: DEFAULT_PARALLEL_SYNCS,
-                auth_pass: None,
-                config_epoch: 0,
-                leader_epoch: 0,
-                known_replicas: Vec::new(),
-                known_sentinels: Vec::new(),
-            });
+            config.masters.push(MasterConf::new(args[1].clone(), args[2].clone(), port, quorum as usize));
             Ok(())
         }
         ("down-after-milliseconds" | "failover-timeout", 3) => {
@@ -181,6 +221,51 @@ fn sentinel_directive(config: &mut Config, args: &[String]) -> Result<(), String
         ("auth-pass", 3) => {
             let i = find(config, &args[1])?;
             config.masters[i].auth_pass = Some(args[2].clone());
+            Ok(())
+        }
+        ("auth-user", 3) => {
+            let i = find(config, &args[1])?;
+            config.masters[i].auth_user = Some(args[2].clone());
+            Ok(())
+        }
+        ("master-reboot-down-after-period", 3) => {
+            let i = find(config, &args[1])?;
+            config.masters[i].master_reboot_down_after =
+                int::<i64>(&args[2]).filter(|&v| v >= 0).ok_or("Invalid master-reboot-down-after-period value")?;
+            Ok(())
+        }
+        ("rename-command", 4) => {
+            let i = find(config, &args[1])?;
+            let m = &mut config.masters[i];
+            m.renamed_commands.retain(|(old, _)| !old.eq_ignore_ascii_case(&args[2]));
+            if !args[2].eq_ignore_ascii_case(&args[3]) {
+                m.renamed_commands.push((args[2].clone(), args[3].clone()));
+            }
+            Ok(())
+        }
+        ("resolve-hostnames" | "announce-hostnames", 2) => {
+            let on = yes_no(&args[1]).ok_or("Please specify yes or no for the resolve-hostnames option.")?;
+            if key == "resolve-hostnames" {
+                config.resolve_hostnames = on;
+            } else {
+                config.announce_hostnames = on;
+            }
+            Ok(())
+        }
+        ("sentinel-user", 2) => {
+            config.sentinel_user = (!args[1].is_empty()).then(|| args[1].clone());
+            Ok(())
+        }
+        ("sentinel-pass", 2) => {
+            config.sentinel_pass = (!args[1].is_empty()).then(|| args[1].clone());
+            Ok(())
+        }
+        ("deny-scripts-reconfig", 2) => {
+            config.deny_scripts_reconfig = match args[1].to_ascii_lowercase().as_str() {
+                "yes" => true,
+                "no" => false,
+                _ => return Err("Please specify yes or no for the deny-scripts-reconfig options.".to_owned()),
+            };
             Ok(())
         }
         ("config-epoch" | "leader-epoch", 3) => {
@@ -256,6 +341,15 @@ pub fn render(config: &Config) -> String {
         if let Some(p) = &m.auth_pass {
             let _ = writeln!(s, "sentinel auth-pass {} {p}", m.name);
         }
+        if let Some(u) = &m.auth_user {
+            let _ = writeln!(s, "sentinel auth-user {} {u}", m.name);
+        }
+        if m.master_reboot_down_after != 0 {
+            let _ = writeln!(s, "sentinel master-reboot-down-after-period {} {}", m.name, m.master_reboot_down_after);
+        }
+        for (old, new) in &m.renamed_commands {
+            let _ = writeln!(s, "sentinel rename-command {} {old} {new}", m.name);
+        }
         let _ = writeln!(s, "sentinel config-epoch {} {}", m.name, m.config_epoch);
         let _ = writeln!(s, "sentinel leader-epoch {} {}", m.name, m.leader_epoch);
         for (ip, port) in &m.known_replicas {
@@ -266,6 +360,21 @@ pub fn render(config: &Config) -> String {
         }
     }
     let _ = writeln!(s, "sentinel current-epoch {}", config.current_epoch);
+    if config.resolve_hostnames {
+        let _ = writeln!(s, "sentinel resolve-hostnames yes");
+    }
+    if config.announce_hostnames {
+        let _ = writeln!(s, "sentinel announce-hostnames yes");
+    }
+    if let Some(u) = &config.sentinel_user {
+        let _ = writeln!(s, "sentinel sentinel-user {u}");
+    }
+    if let Some(p) = &config.sentinel_pass {
+        let _ = writeln!(s, "sentinel sentinel-pass {p}");
+    }
+    if !config.deny_scripts_reconfig {
+        let _ = writeln!(s, "sentinel deny-scripts-reconfig no");
+    }
     if let Some(ip) = &config.announce_ip {
         let _ = writeln!(s, "sentinel announce-ip {ip}");
     }

@@ -239,6 +239,14 @@ pub(crate) struct Master {
     pub(crate) failover_timeout: i64,
     pub(crate) parallel_syncs: usize,
     pub(crate) auth_pass: Option<String>,
+    pub(crate) auth_user: Option<String>,
+    pub(crate) master_reboot_down_after: i64,
+    /// When the master was seen rebooted with master-reboot-down-after-period
+    /// set, until its first PONG (SRI_MASTER_REBOOT).
+    pub(crate) rebooted_since: Option<i64>,
+    /// `rename-command`: what to send instead of a command, for the master and
+    /// everything under it (`sentinelInstanceMapCommand`).
+    pub(crate) renamed_commands: Vec<(String, String)>,
     pub(crate) config_epoch: u64,
     /// Whom I voted for as leader, and in which epoch.
     pub(crate) leader: Option<String>,
@@ -265,6 +273,10 @@ impl Master {
             failover_timeout: c.failover_timeout,
             parallel_syncs: c.parallel_syncs,
             auth_pass: c.auth_pass.clone(),
+            auth_user: c.auth_user.clone(),
+            master_reboot_down_after: c.master_reboot_down_after,
+            rebooted_since: None,
+            renamed_commands: c.renamed_commands.clone(),
             config_epoch: c.config_epoch,
             leader: None,
             leader_epoch: c.leader_epoch,

@@ -3,7 +3,8 @@
 //! and replicas over two RESP links each (commands, and pub/sub on
 //! `__sentinel__:hello`), discovery of replicas from INFO and of other Sentinels
 //! from hello messages, SDOWN/ODOWN, the leader vote per epoch, the failover
-//! state machine, TILT, the SENTINEL commands ([`commands`]), its event log in
+//! state machine, TILT, the SENTINEL commands ([`commands`]) including runtime
+//! reconfiguration (MONITOR/SET/REMOVE/CONFIG, `reconfig.rs`), its event log in
 //! redis-sentinel's format, its sentinel.conf and the rewrite of it on every
 //! state change ([`config`]); the scenario conditions on Sentinels
 //! ([`conditions`]); and a Sentinel-aware client ([`client`]) behind the
@@ -20,6 +21,7 @@ pub mod commands;
 pub mod conditions;
 pub mod config;
 pub mod instance;
+mod reconfig;
 pub mod sentinel;
 
 #[cfg(test)]

@@ -274,6 +274,9 @@ impl Sentinel {
                     failover_timeout: m.failover_timeout,
                     parallel_syncs: m.parallel_syncs,
                     auth_pass: m.auth_pass.clone(),
+                    auth_user: m.auth_user.clone(),
+                    master_reboot_down_after: m.master_reboot_down_after,
+                    renamed_commands: m.renamed_commands.clone(),
                     config_epoch: m.config_epoch,
                     leader_epoch: m.leader_epoch,
                     known_replicas: m
@@ -364,7 +367,20 @@ impl Sentinel {
         let now = ctx.wall_clock_ms();
         let short_id: String = self.myid.chars().take(8).collect();
         let Some(m) = self.masters.get_mut(master) else { return };
-        let auth = m.auth_pass.clone();
+        // `AUTH <user> <pass>` when both are set, `AUTH <pass>` with a password alone.
+        // Other Sentinels get the global sentinel-user/sentinel-pass (sentinelSendAuthIfNeeded).
+        let (user, pass) = if matches!(who, Who::Sentinel(_)) {
+            (&self.file.sentinel_user, &self.file.sentinel_pass)
+        } else {
+            (&m.auth_user, &m.auth_pass)
+        };
+        let auth: Option<Vec<Vec<u8>>> = pass.as_ref().map(|pass| {
+            let mut a = vec![b"AUTH".to_vec()];
+            a.extend(user.iter().map(|u| u.as_bytes().to_vec()));
+            a.push(pass.as_bytes().to_vec());
+            a
+        });
+        let renames = m.renamed_commands.clone();
         let Some(inst) = m.get_mut(who) else { return };
         if !inst.link.disconnected || now - inst.link.last_reconn_time < PING_PERIOD {
             return;
@@ -384,12 +400,12 @@ impl Sentinel {
             l.cc_pending.clear();
             l.cc_decoder = resp::ReplyDecoder::default();
             l.cc_conn_time = now;
-            if let Some(pass) = auth.as_ref().filter(|_| !is_sentinel) {
-                queue(inst, &[b"AUTH".as_slice(), pass.as_bytes()], Pending::Discard, false);
+            if let Some(a) = &auth {
+                queue(inst, &renames, a, Pending::Discard, false);
             }
             let name = format!("sentinel-{short_id}-cmd");
-            queue(inst, &[b"CLIENT".as_slice(), b"SETNAME", name.as_bytes()], Pending::Discard, false);
-            send_ping(inst, now);
+            queue(inst, &renames, &[b"CLIENT".as_slice(), b"SETNAME", name.as_bytes()], Pending::Discard, false);
+            send_ping(inst, &renames, now);
         }
         if !is_sentinel && inst.link.pc.is_none() {
             let conn = ctx.connect(addr);
@@ -400,18 +416,44 @@ impl Sentinel {
             l.pc_out.clear();
             l.pc_decoder = resp::ReplyDecoder::default();
             l.pc_conn_time = now;
-            if let Some(pass) = &auth {
-                queue(inst, &[b"AUTH".as_slice(), pass.as_bytes()], Pending::Discard, true);
+            if let Some(a) = &auth {
+                queue(inst, &renames, a, Pending::Discard, true);
             }
             let name = format!("sentinel-{short_id}-pubsub");
-            queue(inst, &[b"CLIENT".as_slice(), b"SETNAME", name.as_bytes()], Pending::Discard, true);
-            queue(inst, &[b"SUBSCRIBE".as_slice(), HELLO_CHANNEL.as_bytes()], Pending::Discard, true);
+            queue(inst, &renames, &[b"CLIENT".as_slice(), b"SETNAME", name.as_bytes()], Pending::Discard, true);
+            queue(inst, &renames, &[b"SUBSCRIBE".as_slice(), HELLO_CHANNEL.as_bytes()], Pending::Discard, true);
         }
         if inst.link.cc.is_some() && (is_sentinel || inst.link.pc.is_some()) {
             inst.link.disconnected = false;
         }
         for (conn, pubsub) in opened {
             self.links.insert(conn, LinkOwner { master: master.to_owned(), who: who.clone(), pubsub });
+        }
+    }
+
+    /// `sentinelDropConnections`: the links to every other Sentinel close (and
+    /// reconnect with the new credentials).
+    pub(crate) fn drop_sentinel_links(&mut self, ctx: &mut Ctx<'_>) {
+        let conns: Vec<ConnId> = self
+            .masters
+            .values()
+            .flat_map(|m| m.sentinels.values())
+            .flat_map(|s| [s.link.cc, s.link.pc])
+            .flatten()
+            .collect();
+        for conn in conns {
+            self.link_lost(ctx, conn, true);
+        }
+    }
+
+    /// `dropInstanceConnections`: the links to a master and its replicas close,
+    /// to reconnect at the next tick with the credentials and names now set.
+    pub(crate) fn drop_instance_links(&mut self, ctx: &mut Ctx<'_>, master: &str) {
+        let Some(m) = self.masters.get(master) else { return };
+        let conns: Vec<ConnId> =
+            std::iter::once(&m.inst).chain(m.slaves.values()).flat_map(|i| [i.link.cc, i.link.pc]).flatten().collect();
+        for conn in conns {
+            self.link_lost(ctx, conn, true);
         }
     }
 
@@ -454,6 +496,7 @@ impl Sentinel {
         let Some(m) = self.masters.get_mut(master) else { return };
         let master_busy = m.inst.o_down || m.failover_in_progress;
         let down_after = m.down_after;
+        let renames = m.renamed_commands.clone();
         let Some(inst) = m.get_mut(who) else { return };
         if inst.link.disconnected || inst.link.cc_pending.len() >= MAX_PENDING_COMMANDS {
             return;
@@ -465,12 +508,12 @@ impl Sentinel {
         };
         let ping_period = down_after.min(PING_PERIOD);
         if inst.role != Role::Sentinel && (inst.info_refresh == 0 || now - inst.info_refresh > info_period) {
-            queue(inst, &[b"INFO".as_slice()], Pending::Info, false);
+            queue(inst, &renames, &[b"INFO".as_slice()], Pending::Info, false);
             self.flush_link(ctx, master, who);
         }
         let Some(inst) = self.masters.get_mut(master).and_then(|m| m.get_mut(who)) else { return };
         if now - inst.link.last_pong_time > ping_period && now - inst.link.last_ping_time > ping_period / 2 {
-            send_ping(inst, now);
+            send_ping(inst, &renames, now);
             self.flush_link(ctx, master, who);
         }
         let Some(inst) = self.masters.get(master).and_then(|m| m.get(who)) else { return };
@@ -499,11 +542,18 @@ impl Sentinel {
             "{ip},{port},{},{},{},{mip},{mport},{}",
             self.myid, self.current_epoch, m.inst.name, m.config_epoch
         );
+        let renames = m.renamed_commands.clone();
         let Some(inst) = m.get_mut(who) else { return };
         if inst.link.disconnected {
             return;
         }
-        queue(inst, &[b"PUBLISH".as_slice(), HELLO_CHANNEL.as_bytes(), payload.as_bytes()], Pending::Publish, false);
+        queue(
+            inst,
+            &renames,
+            &[b"PUBLISH".as_slice(), HELLO_CHANNEL.as_bytes(), payload.as_bytes()],
+            Pending::Publish,
+            false,
+        );
         self.flush_link(ctx, master, who);
     }
 
@@ -572,6 +622,9 @@ impl Sentinel {
                     inst.link.act_ping_time = 0;
                 }
                 inst.link.last_pong_time = now;
+                if *who == Who::Master && text.starts_with("PONG") {
+                    self.masters.get_mut(master).expect("exists").rebooted_since = None;
+                }
             }
             Pending::Info => {
                 if let Value::Bulk(text) = reply {
@@ -684,6 +737,13 @@ impl Sentinel {
         // INFO's run_id comes first, so +reboot precedes the role change.
         if rebooted {
             self.event(ctx, '*', "+reboot", Some((master, who)), "");
+            // SRI_MASTER_REBOOT: a rebooted master must PONG within master-reboot-down-after-period.
+            if let Some(m) = self.masters.get_mut(master)
+                && *who == Who::Master
+                && m.master_reboot_down_after != 0
+            {
+                m.rebooted_since = Some(now);
+            }
         }
         if let Some((sign, reported)) = role_change {
             self.event(ctx, '-', sign, Some((master, who)), &format!("new reported role is {reported}"));
@@ -867,10 +927,13 @@ impl Sentinel {
         {
             to_close.push(pc);
         }
+        let reboot_overdue =
+            *who == Who::Master && m.rebooted_since.is_some_and(|t| now - t > m.master_reboot_down_after);
         let down = elapsed > down_after
             || (inst.role == Role::Master
                 && inst.role_reported == Role::Slave
-                && now - inst.role_reported_time > down_after + INFO_PERIOD * 2);
+                && now - inst.role_reported_time > down_after + INFO_PERIOD * 2)
+            || reboot_overdue;
         let was_down = inst.s_down;
         for conn in to_close {
             self.link_lost(ctx, conn, true);
@@ -919,6 +982,7 @@ impl Sentinel {
         let s_down = m.inst.s_down;
         let runid = if m.failover_state > FailoverState::None { myid } else { "*".to_owned() };
         let mut asked = Vec::new();
+        let renames = m.renamed_commands.clone();
         for (key, s) in m.sentinels.iter_mut() {
             if now - s.last_master_down_reply_time > ASK_PERIOD * 5 {
                 s.master_down = false;
@@ -939,7 +1003,7 @@ impl Sentinel {
                 runid.as_bytes(),
             ]
             .map(<[u8]>::to_vec);
-            queue(s, &args, Pending::IsMasterDown, false);
+            queue(s, &renames, &args, Pending::IsMasterDown, false);
             asked.push(Who::Sentinel(key.clone()));
         }
         for who in asked {
@@ -1262,18 +1326,20 @@ impl Sentinel {
 
     /// `sentinelSendSlaveOf`: the reconfiguration transaction. `None` is NO ONE.
     fn send_slaveof(&mut self, ctx: &mut Ctx<'_>, master: &str, who: &Who, target: Option<(String, u16)>) -> bool {
-        let Some(inst) = self.masters.get_mut(master).and_then(|m| m.get_mut(who)) else { return false };
+        let Some(m) = self.masters.get_mut(master) else { return false };
+        let renames = m.renamed_commands.clone();
+        let Some(inst) = m.get_mut(who) else { return false };
         if inst.link.cc.is_none() || inst.link.disconnected {
             return false;
         }
         let (host, port) = target.map_or(("NO".to_owned(), "ONE".to_owned()), |(h, p)| (h, p.to_string()));
-        queue(inst, &[b"MULTI".as_slice()], Pending::Discard, false);
-        queue(inst, &[b"SLAVEOF".as_slice(), host.as_bytes(), port.as_bytes()], Pending::Discard, false);
-        queue(inst, &[b"CONFIG".as_slice(), b"REWRITE"], Pending::Discard, false);
+        queue(inst, &renames, &[b"MULTI".as_slice()], Pending::Discard, false);
+        queue(inst, &renames, &[b"SLAVEOF".as_slice(), host.as_bytes(), port.as_bytes()], Pending::Discard, false);
+        queue(inst, &renames, &[b"CONFIG".as_slice(), b"REWRITE"], Pending::Discard, false);
         for kind in [b"normal".as_slice(), b"pubsub"] {
-            queue(inst, &[b"CLIENT".as_slice(), b"KILL", b"TYPE", kind], Pending::Discard, false);
+            queue(inst, &renames, &[b"CLIENT".as_slice(), b"KILL", b"TYPE", kind], Pending::Discard, false);
         }
-        queue(inst, &[b"EXEC".as_slice()], Pending::Discard, false);
+        queue(inst, &renames, &[b"EXEC".as_slice()], Pending::Discard, false);
         self.flush_link(ctx, master, who);
         true
     }
@@ -1355,17 +1421,28 @@ impl Sentinel {
 
 /// Queues a command on an instance's command (or pub/sub) link; it goes out
 /// when the connection is established, or at the next flush.
-fn queue<A: AsRef<[u8]>>(inst: &mut Instance, args: &[A], pending: Pending, pubsub: bool) {
+/// A command renamed on the instance (`sentinel rename-command`) goes out under its new name.
+fn queue<A: AsRef<[u8]>>(
+    inst: &mut Instance,
+    renames: &[(String, String)],
+    args: &[A],
+    pending: Pending,
+    pubsub: bool,
+) {
+    let mut args: Vec<&[u8]> = args.iter().map(AsRef::as_ref).collect();
+    if let Some((_, new)) = renames.iter().find(|(old, _)| old.as_bytes().eq_ignore_ascii_case(args[0])) {
+        args[0] = new.as_bytes();
+    }
     if pubsub {
-        resp::encode_command(args, &mut inst.link.pc_out);
+        resp::encode_command(&args, &mut inst.link.pc_out);
     } else {
-        resp::encode_command(args, &mut inst.link.cc_out);
+        resp::encode_command(&args, &mut inst.link.cc_out);
         inst.link.cc_pending.push_back(pending);
     }
 }
 
-fn send_ping(inst: &mut Instance, now: i64) {
-    queue(inst, &[b"PING".as_slice()], Pending::Ping, false);
+fn send_ping(inst: &mut Instance, renames: &[(String, String)], now: i64) {
+    queue(inst, renames, &[b"PING".as_slice()], Pending::Ping, false);
     inst.link.last_ping_time = now;
     if inst.link.act_ping_time == 0 {
         inst.link.act_ping_time = now;

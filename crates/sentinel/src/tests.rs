@@ -676,3 +676,412 @@ fn the_flushed_config_holds_what_a_restart_needs_and_parses_back() {
     let parsed = crate::config::parse(&text, 26380).unwrap();
     assert_eq!(crate::config::render(&parsed), text);
 }
+
+#[test]
+fn monitor_set_and_remove_refuse_bad_input_as_redis_sentinel_7_0_15_does() {
+    let mut lab = Lab::new(16);
+    lab.replication();
+    lab.sentinel("s1", 26379, S1);
+    lab.run(Duration::from_secs(2));
+    let denied = "(error) ERR Reconfiguration of scripts path is denied for security reasons. Check the \
+                  deny-scripts-reconfig configuration directive in your Sentinel configuration";
+    // Replies measured on redis-sentinel 7.0.15.
+    for (line, reply) in [
+        ("sentinel monitor taotaoMaster 127.0.0.1 6379 1", "(error) ERR Duplicate master name."),
+        ("sentinel monitor other 127.0.0.1 6379 0", "(error) ERR Quorum must be 1 or greater."),
+        ("sentinel monitor other 127.0.0.1 abc 1", "(error) ERR Invalid port"),
+        ("sentinel monitor other 127.0.0.1 abc abc", "(error) ERR Invalid quorum"),
+        ("sentinel monitor other 127.0.0.1 6379 01", "(error) ERR Invalid quorum"),
+        ("sentinel monitor other 127.0.0.1 70000 1", "(error) ERR Invalid port number."),
+        ("sentinel monitor other 127.0.0.1 -1 1", "(error) ERR Invalid port number."),
+        ("sentinel monitor taotaoMaster 127.0.0.1 70000 1", "(error) ERR Invalid port number."),
+        ("sentinel monitor other localhost 6379 1", "(error) ERR Invalid IP address or hostname specified"),
+        ("sentinel monitor other 999.1.1.1 6379 1", "(error) ERR Invalid IP address or hostname specified"),
+        (
+            "sentinel monitor other 127.0.0.1 6379",
+            "(error) ERR wrong number of arguments for 'sentinel|monitor' command",
+        ),
+        ("sentinel set nosuchmaster quorum 1", "(error) ERR No such master with that name"),
+        ("sentinel set taotaoMaster quorum", "(error) ERR wrong number of arguments for 'sentinel|set' command"),
+        (
+            "sentinel set taotaoMaster nosuchoption 1",
+            "(error) ERR Unknown option or number of arguments for SENTINEL SET 'nosuchoption'",
+        ),
+        (
+            "sentinel set taotaoMaster down-after-milliseconds abc",
+            "(error) ERR Invalid argument 'abc' for SENTINEL SET 'down-after-milliseconds'",
+        ),
+        (
+            "sentinel set taotaoMaster parallel-syncs 0",
+            "(error) ERR Invalid argument '0' for SENTINEL SET 'parallel-syncs'",
+        ),
+        (
+            "sentinel set taotaoMaster master-reboot-down-after-period -1",
+            "(error) ERR Invalid argument '-1' for SENTINEL SET 'master-reboot-down-after-period'",
+        ),
+        ("sentinel set taotaoMaster notification-script /bin/true", denied),
+        ("sentinel set taotaoMaster client-reconfig-script \"\"", denied),
+        (
+            "sentinel set taotaoMaster rename-command CONFIG",
+            "(error) ERR Unknown option or number of arguments for SENTINEL SET 'rename-command'",
+        ),
+        (
+            "sentinel set taotaoMaster rename-command \"\" X",
+            "(error) ERR Invalid argument '' for SENTINEL SET 'rename-command'",
+        ),
+        ("sentinel remove nosuchmaster", "(error) ERR No such master with that name"),
+        ("sentinel remove", "(error) ERR wrong number of arguments for 'sentinel|remove' command"),
+        ("sentinel flushconfig x", "(error) ERR wrong number of arguments for 'sentinel|flushconfig' command"),
+        ("sentinel flushconfig", "OK"),
+    ] {
+        assert_eq!(lab.cli(26379, line), reply, "{line}");
+    }
+    // Nothing was applied: no +set, the master unchanged.
+    assert!(!lab.events("s1").iter().any(|e| e.starts_with("+set") || e.contains("other")), "{:?}", lab.events("s1"));
+    assert!(lab.cli(26379, "sentinel master taotaoMaster").contains("\"quorum\"\n36) \"1\""));
+}
+
+#[test]
+fn sentinel_set_applies_pairs_in_order_logs_each_and_stops_at_the_first_bad_one() {
+    let mut lab = Lab::new(17);
+    lab.replication();
+    lab.sentinel("s1", 26379, S1);
+    lab.run(Duration::from_secs(2));
+    let line = "sentinel set taotaoMaster quorum 2 failover-timeout 20000 parallel-syncs 2 auth-pass secret \
+                auth-user bob rename-command CONFIG XCONFIG rename-command slaveof SLAVEOF \
+                master-reboot-down-after-period 5000";
+    assert_eq!(lab.cli(26379, line), "OK");
+    assert_eq!(
+        lab.cli(26379, "sentinel set taotaoMaster QUORUM 3 parallel-syncs"),
+        "(error) ERR Unknown option or number of arguments for SENTINEL SET 'parallel-syncs'"
+    );
+    assert_eq!(
+        lab.cli(26379, "sentinel set taotaoMaster auth-pass \"\" auth-user \"\" down-after-milliseconds x"),
+        "(error) ERR Invalid argument 'x' for SENTINEL SET 'down-after-milliseconds'"
+    );
+    let who = "master taotaoMaster 127.0.0.1 6379";
+    let sets: Vec<String> = lab.events("s1").into_iter().filter(|e| e.starts_with("+set")).collect();
+    let expected: Vec<String> = [
+        "quorum 2",
+        "failover-timeout 20000",
+        "parallel-syncs 2",
+        "auth-pass ******",
+        "auth-user bob",
+        "rename-command CONFIG XCONFIG",
+        "rename-command slaveof SLAVEOF",
+        "master-reboot-down-after-period 5000",
+        "QUORUM 3",
+        "auth-pass ******",
+        "auth-user ",
+    ]
+    .iter()
+    .map(|s| format!("+set {who} {s}"))
+    .collect();
+    assert_eq!(sets, expected);
+    let master = lab.cli(26379, "sentinel master taotaoMaster");
+    for field in ["\"quorum\"\n36) \"3\"", "\"failover-timeout\"\n38) \"20000\"", "\"parallel-syncs\"\n40) \"2\""] {
+        assert!(master.contains(field), "{field} in {master}");
+    }
+    // Applied options are on disk; the refused one and the cleared ones are not.
+    let p = lab.sim.proc_by_name("s1").unwrap();
+    let text = lab
+        .sim
+        .with_process::<Sentinel, _>(p, |_, ctx| ctx.disk().read(crate::config::CONFIG_FILE).map(<[u8]>::to_vec))
+        .unwrap()
+        .map(|b| String::from_utf8(b).unwrap())
+        .unwrap();
+    for l in [
+        "sentinel monitor taotaoMaster 127.0.0.1 6379 3",
+        "sentinel down-after-milliseconds taotaoMaster 2000",
+        "sentinel failover-timeout taotaoMaster 20000",
+        "sentinel parallel-syncs taotaoMaster 2",
+        "sentinel master-reboot-down-after-period taotaoMaster 5000",
+        "sentinel rename-command taotaoMaster CONFIG XCONFIG",
+    ] {
+        assert!(text.lines().any(|x| x == l), "no `{l}` in:\n{text}");
+    }
+    assert!(!text.contains("auth-") && !text.contains("slaveof"), "{text}");
+    let parsed = crate::config::parse(&text, 26379).unwrap();
+    assert_eq!(crate::config::render(&parsed), text);
+    // Every option the file can carry survives the round trip.
+    let all = "sentinel monitor m 127.0.0.1 6379 2\nsentinel auth-pass m p\nsentinel auth-user m u\n\
+               sentinel master-reboot-down-after-period m 7\nsentinel rename-command m PING XPING\n\
+               sentinel resolve-hostnames yes\nsentinel announce-hostnames yes\nsentinel sentinel-user su\n\
+               sentinel sentinel-pass sp\nsentinel deny-scripts-reconfig no\n";
+    let parsed = crate::config::parse(all, 26379).unwrap();
+    let rendered = crate::config::render(&parsed);
+    assert_eq!(crate::config::parse(&rendered, 26379).unwrap(), parsed, "{rendered}");
+    for line in all.lines() {
+        assert!(rendered.lines().any(|l| l == line), "no `{line}` in:\n{rendered}");
+    }
+}
+
+#[test]
+fn a_master_monitored_at_runtime_is_discovered_failed_over_and_survives_a_restart() {
+    let mut lab = Lab::new(18);
+    lab.replication();
+    lab.redis(6390, "");
+    lab.redis(6391, "replicaof 127.0.0.1 6390\n");
+    let s1 = lab.sentinel("s1", 26379, S1);
+    lab.run(Duration::from_secs(2));
+    // A numeric host in inet_aton's short form is kept as the address it stands for.
+    assert_eq!(lab.cli(26379, "sentinel monitor second 127.1 6390 1"), "OK");
+    let log = lab.log("s1");
+    let monitor = log.iter().position(|l| l == "+monitor master second 127.0.0.1 6390 quorum 1").unwrap();
+    assert_eq!(log[monitor - 1], "Sentinel new configuration saved on disk");
+    assert_eq!(lab.cli(26379, "sentinel set second down-after-milliseconds 1000"), "OK");
+    lab.run_until_event("s1", "+slave slave 127.0.0.1:6391", Duration::from_secs(3)).unwrap();
+    assert!(lab.cli(26379, "info sentinel").contains("master1:name=taotaoMaster"));
+    // A restart keeps it, with the down-after set at runtime.
+    lab.sim.apply(Fault::Kill(s1)).unwrap();
+    lab.sim.apply(Fault::Start(s1)).unwrap();
+    lab.run(Duration::from_secs(2));
+    let master = lab.cli(26379, "sentinel master second");
+    assert!(master.contains("\"down-after-milliseconds\"\n22) \"1000\""), "{master}");
+    assert!(lab.cli(26379, "sentinel replicas second").contains("127.0.0.1:6391"));
+    lab.sim.apply(Fault::Kill(lab.sim.proc_by_name("6390").unwrap())).unwrap();
+    let sdown = lab.run_until_event("s1", "+sdown master second", Duration::from_secs(5)).unwrap();
+    assert!((1000..=1200).contains(&sdown.as_millis()), "{sdown:?}");
+    lab.run_until_event("s1", "+switch-master second", Duration::from_secs(10)).unwrap();
+    assert!(lab.events("s1").contains(&"+switch-master second 127.0.0.1 6390 127.0.0.1 6391".to_owned()));
+    assert_eq!(server(&lab, 6391).role_name(), "master");
+    // The other master was never touched.
+    assert_eq!(lab.sentinel_state("s1").master_addr("taotaoMaster"), Some(("127.0.0.1".to_owned(), 6379)));
+}
+
+#[test]
+fn quorum_set_above_the_sentinels_there_are_keeps_a_dead_master_subjectively_down() {
+    let mut lab = Lab::new(19);
+    lab.replication();
+    lab.sentinel("s1", 26379, S1);
+    lab.run(Duration::from_secs(12));
+    assert_eq!(lab.cli(26379, "sentinel set taotaoMaster quorum 2"), "OK");
+    assert_eq!(
+        lab.cli(26379, "sentinel ckquorum taotaoMaster"),
+        "(error) NOQUORUM 1 usable Sentinels. Not enough available Sentinels to reach the specified quorum for this master"
+    );
+    lab.sim.apply(Fault::Kill(lab.sim.proc_by_name("6379").unwrap())).unwrap();
+    lab.run_until_event("s1", "+sdown master", Duration::from_secs(5)).unwrap();
+    lab.run(Duration::from_secs(10));
+    assert!(!lab.events("s1").iter().any(|e| e.starts_with("+odown") || e.starts_with("+try-failover")));
+    // Back to 1: the failover follows.
+    assert_eq!(lab.cli(26379, "sentinel set taotaoMaster quorum 1"), "OK");
+    lab.run_until_event("s1", "+switch-master", Duration::from_secs(10)).unwrap();
+}
+
+#[test]
+fn a_removed_master_is_no_longer_watched_nor_remembered_after_a_restart() {
+    let mut lab = Lab::new(20);
+    lab.replication();
+    let s1 = lab.sentinel("s1", 26379, S1);
+    lab.run(Duration::from_secs(12));
+    let clients = |lab: &mut Lab, port| redis_info_field(&lab.cli(port, "info clients"), "connected_clients");
+    let before = clients(&mut lab, 6380);
+    assert_eq!(lab.cli(26379, "sentinel remove taotaoMaster"), "OK");
+    assert_eq!(lab.events("s1").last().unwrap(), "-monitor master taotaoMaster 127.0.0.1 6379");
+    lab.run(Duration::from_millis(100));
+    // Its two links to the replica are gone.
+    assert_eq!(clients(&mut lab, 6380), before - 2);
+    assert!(lab.cli(26379, "info sentinel").contains("sentinel_masters:0"));
+    assert_eq!(lab.cli(26379, "sentinel master taotaoMaster"), "(error) ERR No such master with that name");
+    let n = lab.events("s1").len();
+    lab.sim.apply(Fault::Kill(lab.sim.proc_by_name("6379").unwrap())).unwrap();
+    lab.run(Duration::from_secs(10));
+    assert_eq!(lab.events("s1").len(), n, "{:?}", lab.events("s1"));
+    lab.sim.apply(Fault::Kill(s1)).unwrap();
+    lab.sim.apply(Fault::Start(s1)).unwrap();
+    lab.run(Duration::from_secs(1));
+    assert!(lab.sentinel_state("s1").master_names().is_empty());
+    assert_eq!(lab.cli(26379, "role"), "1) \"sentinel\"\n2) (empty array)");
+}
+
+fn redis_info_field(info: &str, field: &str) -> i64 {
+    info.lines().find_map(|l| l.strip_prefix(&format!("{field}:"))).and_then(|v| v.trim().parse().ok()).unwrap()
+}
+
+#[test]
+fn rename_command_changes_what_the_sentinel_sends() {
+    // The simulated Redis renames nothing: once the Sentinel pings as XPING it
+    // gets `-ERR unknown command`, which is no valid PING reply, and the master
+    // goes down; renaming it back to itself brings it back.
+    let mut lab = Lab::new(21);
+    lab.replication();
+    lab.sentinel("s1", 26379, S1);
+    lab.run(Duration::from_secs(3));
+    assert_eq!(lab.cli(26379, "sentinel set taotaoMaster rename-command ping XPING"), "OK");
+    lab.run_until_event("s1", "+sdown master taotaoMaster", Duration::from_secs(5)).unwrap();
+    assert_eq!(lab.cli(26379, "sentinel set taotaoMaster rename-command PING ping"), "OK");
+    lab.run_until_event("s1", "-sdown master taotaoMaster", Duration::from_secs(5)).unwrap();
+}
+
+#[test]
+fn sentinel_config_get_and_set_the_global_options_and_keep_them_across_a_restart() {
+    let mut lab = Lab::new(22);
+    lab.replication();
+    let s1 = lab.sentinel("s1", 26379, S1);
+    lab.run(Duration::from_secs(1));
+    // As redis-sentinel 7.0.15 answers.
+    assert_eq!(
+        lab.cli(26379, "sentinel config get *"),
+        " 1) \"resolve-hostnames\"\n 2) \"no\"\n 3) \"announce-hostnames\"\n 4) \"no\"\n 5) \"announce-ip\"\n\
+         \x206) \"\"\n 7) \"announce-port\"\n 8) \"0\"\n 9) \"sentinel-user\"\n10) \"\"\n11) \"sentinel-pass\"\n12) \"\""
+    );
+    for (line, reply) in [
+        ("sentinel config set foo bar", "(error) ERR Invalid argument 'foo' to SENTINEL CONFIG SET"),
+        (
+            "sentinel config set announce-port abc",
+            "(error) ERR Invalid value 'abc' to SENTINEL CONFIG SET 'announce-port'",
+        ),
+        (
+            "sentinel config set announce-port 70000",
+            "(error) ERR Invalid value '70000' to SENTINEL CONFIG SET 'announce-port'",
+        ),
+        (
+            "sentinel config set resolve-hostnames maybe",
+            "(error) ERR Invalid value 'maybe' to SENTINEL CONFIG SET 'resolve-hostnames'",
+        ),
+        ("sentinel config get", "(error) ERR Only SENTINEL CONFIG GET <option> / SET <option> <value> are supported."),
+        ("sentinel config foo", "(error) ERR Only SENTINEL CONFIG GET <option> / SET <option> <value> are supported."),
+        ("sentinel config", "(error) ERR wrong number of arguments for 'sentinel|config' command"),
+        ("sentinel config set announce-port 26999", "OK"),
+        ("sentinel config set ANNOUNCE-HOSTNAMES yes", "OK"),
+    ] {
+        assert_eq!(lab.cli(26379, line), reply, "{line}");
+    }
+    lab.sim.apply(Fault::Kill(s1)).unwrap();
+    lab.sim.apply(Fault::Start(s1)).unwrap();
+    lab.run(Duration::from_secs(1));
+    assert_eq!(
+        lab.cli(26379, "sentinel config get announce-*"),
+        "1) \"announce-hostnames\"\n2) \"yes\"\n3) \"announce-ip\"\n4) \"\"\n5) \"announce-port\"\n6) \"26999\""
+    );
+}
+
+#[test]
+fn a_rebooted_master_that_does_not_pong_is_down_after_master_reboot_down_after_period() {
+    // With PING renamed to a command the master does not know, its replies are
+    // never PONG; down-after is a minute, so only the reboot rule can put it down.
+    let mut lab = Lab::new(23);
+    lab.replication();
+    lab.sentinel("s1", 26379, S1);
+    lab.run(Duration::from_secs(3));
+    let set = "sentinel set taotaoMaster down-after-milliseconds 60000 rename-command PING XPING \
+               master-reboot-down-after-period 1000";
+    assert_eq!(lab.cli(26379, set), "OK");
+    let master = lab.sim.proc_by_name("6379").unwrap();
+    lab.sim.apply(Fault::Kill(master)).unwrap();
+    lab.sim.apply(Fault::Start(master)).unwrap();
+    lab.run_until_event("s1", "+reboot master", Duration::from_secs(15)).unwrap();
+    let sdown = lab.run_until_event("s1", "+sdown master", Duration::from_secs(5)).unwrap();
+    assert!((1000..=1200).contains(&sdown.as_millis()), "{sdown:?}");
+    // Without the reboot rule the same master stays up for the minute.
+    let mut lab = Lab::new(23);
+    lab.replication();
+    lab.sentinel("s1", 26379, S1);
+    lab.run(Duration::from_secs(3));
+    let set = "sentinel set taotaoMaster down-after-milliseconds 60000 rename-command PING XPING";
+    assert_eq!(lab.cli(26379, set), "OK");
+    let master = lab.sim.proc_by_name("6379").unwrap();
+    lab.sim.apply(Fault::Kill(master)).unwrap();
+    lab.sim.apply(Fault::Start(master)).unwrap();
+    lab.run_until_event("s1", "+reboot master", Duration::from_secs(15)).unwrap();
+    assert_eq!(lab.run_until_event("s1", "+sdown master", Duration::from_secs(5)), None);
+}
+
+#[test]
+fn three_sentinels_configured_only_at_runtime_find_each_other_and_fail_over_across_seeds() {
+    // No master in any sentinel.conf: everything comes from SENTINEL MONITOR/SET.
+    for seed in 30..36u64 {
+        let mut lab = Lab::new(seed);
+        lab.replication();
+        let ports = [26379, 26380, 26381];
+        for (i, port) in ports.into_iter().enumerate() {
+            lab.sentinel(&format!("s{}", i + 1), port, "");
+        }
+        lab.run(Duration::from_millis(200));
+        for port in ports {
+            assert_eq!(lab.cli(port, "sentinel monitor mymaster 127.0.0.1 6379 2"), "OK");
+            let set = "sentinel set mymaster down-after-milliseconds 2000 failover-timeout 10000";
+            assert_eq!(lab.cli(port, set), "OK", "seed {seed}");
+        }
+        lab.run(Duration::from_secs(15));
+        for port in ports {
+            let info = lab.cli(port, "info sentinel");
+            assert!(info.ends_with("address=127.0.0.1:6379,slaves=2,sentinels=3"), "seed {seed} {port}: {info}");
+        }
+        lab.sim.apply(Fault::Kill(lab.sim.proc_by_name("6379").unwrap())).unwrap();
+        lab.run(Duration::from_secs(30));
+        let names = ["s1", "s2", "s3"];
+        let leaders = names.iter().filter(|s| lab.events(s).iter().any(|e| e.starts_with("+elected-leader"))).count();
+        assert!(leaders >= 1, "seed {seed}");
+        let addrs: Vec<_> = names.iter().map(|s| lab.sentinel_state(s).master_addr("mymaster").unwrap()).collect();
+        assert!(addrs[0].1 != 6379 && addrs.iter().all(|a| *a == addrs[0]), "seed {seed}: {addrs:?}");
+        let other = if addrs[0].1 == 6380 { 6381 } else { 6380 };
+        assert_eq!(server(&lab, addrs[0].1).role_name(), "master", "seed {seed}");
+        assert!(lab.cli(other, "info replication").contains(&format!("master_port:{}", addrs[0].1)), "seed {seed}");
+    }
+}
+
+#[test]
+fn changing_sentinel_pass_drops_the_links_to_other_sentinels_which_then_reconnect() {
+    let mut lab = three_sentinels(24);
+    lab.run(Duration::from_secs(15));
+    let flags = |lab: &mut Lab| {
+        let out = lab.cli(26379, "sentinel sentinels mymaster");
+        out.lines()
+            .filter(|l| l.contains("\"sentinel"))
+            .map(|l| l.split('"').nth(1).unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(flags(&mut lab), ["sentinel", "sentinel"]);
+    assert_eq!(lab.cli(26379, "sentinel config set sentinel-pass secret"), "OK");
+    assert_eq!(flags(&mut lab), ["sentinel,disconnected", "sentinel,disconnected"]);
+    lab.run(Duration::from_secs(2));
+    assert_eq!(flags(&mut lab), ["sentinel", "sentinel"]);
+    assert_eq!(lab.cli(26379, "sentinel config get sentinel-pass"), "1) \"sentinel-pass\"\n2) \"secret\"");
+}
+
+#[test]
+fn auth_pass_set_at_runtime_reconnects_the_links_with_the_password() {
+    // A master with requirepass answers -NOAUTH to a Sentinel without the
+    // password and looks down; SET auth-pass closes the links, which reconnect
+    // at the next tick sending AUTH first (7.0.15: -sdown 215 ms after the SET).
+    let conf = "requirepass 123456\nmasterauth 123456\n";
+    let mut lab = Lab::new(25);
+    lab.redis(6379, conf);
+    lab.redis(6380, &format!("{conf}replicaof 127.0.0.1 6379\n"));
+    lab.sentinel(
+        "s1",
+        26379,
+        "sentinel monitor taotaoMaster 127.0.0.1 6379 2\nsentinel down-after-milliseconds taotaoMaster 2000\n",
+    );
+    lab.run_until_event("s1", "+sdown master", Duration::from_secs(5)).unwrap();
+    assert_eq!(lab.cli(26379, "sentinel set taotaoMaster auth-pass 123456"), "OK");
+    let back = lab.run_until_event("s1", "-sdown master", Duration::from_secs(30)).unwrap();
+    assert!(back < Duration::from_millis(400), "{back:?}");
+    lab.run_until_event("s1", "+slave slave 127.0.0.1:6380", Duration::from_secs(15)).unwrap();
+}
+
+#[test]
+fn only_credentials_and_renames_reconnect_the_links_as_in_7_0_15() {
+    let mut lab = Lab::new(26);
+    lab.replication();
+    lab.sentinel("s1", 26379, S1);
+    lab.run(Duration::from_secs(12));
+    let received = |lab: &mut Lab| redis_info_field(&lab.cli(6380, "info stats"), "total_connections_received");
+    for (set, reconnects) in [
+        ("quorum 1", false),
+        ("down-after-milliseconds 5000", false),
+        ("auth-pass x", true),
+        ("auth-user u", true),
+        ("rename-command FOO BAR", true),
+    ] {
+        let before = received(&mut lab);
+        assert_eq!(lab.cli(26379, &format!("sentinel set taotaoMaster {set}")), "OK");
+        // Reconnections are at most one a second per instance.
+        lab.run(Duration::from_millis(1500));
+        // Two links from the Sentinel, plus the redis-cli asking.
+        let opened = received(&mut lab) - before - 1;
+        assert_eq!(opened, if reconnects { 2 } else { 0 }, "{set}");
+    }
+}
