@@ -23,7 +23,7 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis]
   --only    run one of the two groups
 
   fidelity  the same cases on real redis-server/redis-sentinel processes on
-            127.0.0.1 (ports 7400-7599) and on the simulator; writes
+            127.0.0.1 (ports 7600-7799) and on the simulator; writes
             reports/fidelity.json and reports/fidelity.md; exit code 1 when a
             case that must match differs, 2 when the harness cannot run
   --quick             one failover run per story instead of 10 and 5 (CI)
