@@ -58,13 +58,13 @@ pub(crate) struct SlotIndex {
     next: u64,
     /// Each key's insertion number.
     seq: BTreeMap<Vec<u8>, u64>,
-    /// Per slot, insertion number → key.
-    slots: Vec<BTreeMap<u64, Vec<u8>>>,
+    /// Per non-empty slot, insertion number → key.
+    slots: BTreeMap<u16, BTreeMap<u64, Vec<u8>>>,
 }
 
 impl SlotIndex {
     fn build(keys: &BTreeMap<Vec<u8>, Data>) -> SlotIndex {
-        let mut ix = SlotIndex { next: 0, seq: BTreeMap::new(), slots: vec![BTreeMap::new(); crate::slot::SLOTS] };
+        let mut ix = SlotIndex { next: 0, seq: BTreeMap::new(), slots: BTreeMap::new() };
         for key in keys.keys() {
             ix.add(key);
         }
@@ -74,12 +74,18 @@ impl SlotIndex {
     fn add(&mut self, key: &[u8]) {
         self.next += 1;
         self.seq.insert(key.to_vec(), self.next);
-        self.slots[crate::slot::key_slot(key) as usize].insert(self.next, key.to_vec());
+        self.slots.entry(crate::slot::key_slot(key)).or_default().insert(self.next, key.to_vec());
     }
 
     fn remove(&mut self, key: &[u8]) {
         if let Some(n) = self.seq.remove(key) {
-            self.slots[crate::slot::key_slot(key) as usize].remove(&n);
+            let slot = crate::slot::key_slot(key);
+            if let Some(keys) = self.slots.get_mut(&slot) {
+                keys.remove(&n);
+                if keys.is_empty() {
+                    self.slots.remove(&slot);
+                }
+            }
         }
     }
 }
@@ -125,12 +131,13 @@ impl Db {
 
     /// How many keys hash to `slot` (`countKeysInSlot`).
     pub fn count_keys_in_slot(&mut self, slot: usize) -> usize {
-        self.slot_index().slots[slot].len()
+        self.slot_index().slots.get(&(slot as u16)).map_or(0, BTreeMap::len)
     }
 
     /// Up to `max` keys of `slot`, newest first, as GETKEYSINSLOT lists them.
     pub fn keys_in_slot(&mut self, slot: usize, max: usize) -> Vec<Vec<u8>> {
-        self.slot_index().slots[slot].values().rev().take(max).cloned().collect()
+        let ix = self.slot_index();
+        ix.slots.get(&(slot as u16)).map(|keys| keys.values().rev().take(max).cloned().collect()).unwrap_or_default()
     }
 
     /// Whether a key exists but its time has passed.

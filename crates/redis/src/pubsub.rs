@@ -250,8 +250,13 @@ impl crate::server::Server {
             "publish" => {
                 let receivers = self.pubsub.publish(ctx, &args[1], &args[2]);
                 // PUBLISH reaches replicas' subscribers through the replication
-                // stream (forceCommandPropagation with PROPAGATE_REPL: not the AOF).
-                if self.repl.master.is_none() {
+                // stream (forceCommandPropagation with PROPAGATE_REPL: not the AOF);
+                // in cluster mode every node's through the bus instead.
+                if self.cluster.is_some() {
+                    let body =
+                        crate::cluster::bus::Body::Publish { channel: args[1].clone(), message: args[2].clone() };
+                    self.broadcast(ctx, crate::cluster::bus::PUBLISH, body, 0);
+                } else if self.repl.master.is_none() {
                     let mut bytes = Vec::new();
                     resp::encode_command(args, &mut bytes);
                     self.feed_replicas(Some(db), &bytes);

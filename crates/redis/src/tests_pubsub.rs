@@ -8,11 +8,11 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
 /// A connection that records the raw bytes it receives.
-struct Wire {
-    port: u16,
-    conn: Option<ConnId>,
-    received: Vec<u8>,
-    closed: bool,
+pub(crate) struct Wire {
+    pub(crate) port: u16,
+    pub(crate) conn: Option<ConnId>,
+    pub(crate) received: Vec<u8>,
+    pub(crate) closed: bool,
 }
 
 impl Process for Wire {

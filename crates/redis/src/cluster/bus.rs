@@ -26,6 +26,7 @@ pub(crate) const AUTH_REQUEST: u16 = 5;
 pub(crate) const AUTH_ACK: u16 = 6;
 pub(crate) const UPDATE: u16 = 7;
 pub(crate) const MFSTART: u16 = 8;
+pub(crate) const PUBLISH: u16 = 4;
 
 /// `mflags[0]`: the master is paused for a manual failover.
 pub(crate) const MFLAG_PAUSED: u8 = 1;
@@ -93,6 +94,8 @@ pub(crate) enum Body {
     Fail(String),
     /// UPDATE: a node's configEpoch and slots.
     Update { config_epoch: u64, name: String, slots: Box<SlotBits> },
+    /// PUBLISH: a channel and a message, for every node's subscribers.
+    Publish { channel: Vec<u8>, message: Vec<u8> },
 }
 
 /// A whole bus message.
@@ -123,6 +126,8 @@ impl Message {
             Body::Gossip(g) => (g.len(), g.len() * GOSSIP_LEN),
             Body::Fail(_) => (0, NAME_LEN),
             Body::Update { .. } => (0, UPDATE_LEN),
+            // `clusterMsgDataPublish`: two lengths, then the bytes (its 8-byte stub is not sent).
+            Body::Publish { channel, message } => (0, 8 + channel.len() + message.len()),
         };
         let start = out.len();
         out.reserve(HEADER_LEN + payload);
@@ -167,6 +172,12 @@ impl Message {
                 out.extend_from_slice(&config_epoch.to_be_bytes());
                 put_str(out, name, NAME_LEN);
                 out.extend_from_slice(&slots[..]);
+            }
+            Body::Publish { channel, message } => {
+                out.extend_from_slice(&(channel.len() as u32).to_be_bytes());
+                out.extend_from_slice(&(message.len() as u32).to_be_bytes());
+                out.extend_from_slice(channel);
+                out.extend_from_slice(message);
             }
         }
     }
@@ -257,6 +268,15 @@ impl Message {
                     slots,
                 }
             }
+            PUBLISH => {
+                let len_at =
+                    |i: usize| payload.get(i..i + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize);
+                let (Some(c), Some(m)) = (len_at(0), len_at(4)) else { return Err("short PUBLISH") };
+                if payload.len() != 8 + c + m {
+                    return Err("bad PUBLISH length");
+                }
+                Body::Publish { channel: payload[8..8 + c].to_vec(), message: payload[8 + c..].to_vec() }
+            }
             _ => {
                 if !payload.is_empty() {
                     return Err("unexpected payload");
@@ -317,6 +337,13 @@ mod tests {
                 HEADER_LEN + 2096,
             ),
             (Message { header: header(AUTH_REQUEST), body: Body::Empty }, HEADER_LEN),
+            (
+                Message {
+                    header: header(PUBLISH),
+                    body: Body::Publish { channel: b"ch".to_vec(), message: b"hello".to_vec() },
+                },
+                HEADER_LEN + 8 + 7,
+            ),
         ];
         for (msg, len) in cases {
             let mut out = Vec::new();

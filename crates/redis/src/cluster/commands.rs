@@ -624,8 +624,8 @@ impl Server {
         let Some(m) = c.me().slaveof else {
             return Value::error("ERR I'm a replica but my master is unknown to me");
         };
-        let linked = c.node(m).link.is_some_and(|l| c.links.get(&l).is_some_and(|l| l.connected));
-        if !force && (c.node(m).failed() || !linked) {
+        // As in Redis, a link still connecting counts: only a missing one means down.
+        if !force && (c.node(m).failed() || c.node(m).link.is_none()) {
             return Value::error("ERR Master is down or failed, please use CLUSTER FAILOVER FORCE");
         }
         self.reset_manual_failover(ctx);

@@ -140,6 +140,7 @@ impl Server {
             self.cl().paused_until = None;
             self.resume_paused_clients(ctx);
         }
+        self.update_myself_flags();
         let c = self.cl();
         c.iteration += 1;
         let iteration = c.iteration;
@@ -259,6 +260,17 @@ impl Server {
         }
         if update_state || !self.clr().state_ok {
             self.update_cluster_state(ctx);
+        }
+    }
+
+    /// `clusterUpdateMyselfFlags`: `cluster-replica-no-failover` shows as `nofailover`.
+    pub(crate) fn update_myself_flags(&mut self) {
+        let want = if self.config.cluster.replica_no_failover { NOFAILOVER } else { 0 };
+        let c = self.cl();
+        let me = c.me_mut();
+        if me.flags & NOFAILOVER != want {
+            me.flags = (me.flags & !NOFAILOVER) | want;
+            c.todo |= TODO_SAVE_CONFIG;
         }
     }
 
@@ -598,13 +610,12 @@ impl Server {
                 c.node_mut(s).inbound = Some(conn);
             }
         }
-        let mut sender_config_epoch = 0;
         let mut sender_current_epoch = 0;
         if let Some(s) = sender
             && !c.node(s).in_handshake()
         {
             sender_current_epoch = h.current_epoch;
-            sender_config_epoch = h.config_epoch;
+            let sender_config_epoch = h.config_epoch;
             if sender_current_epoch > c.current_epoch {
                 c.current_epoch = sender_current_epoch;
             }
@@ -667,8 +678,14 @@ impl Server {
                         n.flags &= !HANDSHAKE;
                         n.flags |= h.flags & (MASTER | SLAVE);
                         c.todo |= TODO_SAVE_CONFIG;
-                        // The renamed node is the sender from now on.
-                        return self.process_known_ping(ctx, conn, &msg, ln, link_inbound, sender_config_epoch, now);
+                        // Redis had no sender for this packet: only the PONG bookkeeping
+                        // below applies; roles, slots and gossip wait for the next one.
+                        if kind == bus::PONG {
+                            let n = c.node_mut(ln);
+                            n.pong_received = now;
+                            n.ping_sent = 0;
+                        }
+                        return;
                     } else if c.node(ln).name != h.sender {
                         let n = c.node_mut(ln);
                         n.flags |= NOADDR;
@@ -681,7 +698,7 @@ impl Server {
                     }
                 }
                 if let Some(s) = sender {
-                    self.process_known_ping(ctx, conn, &msg, s, link_inbound, sender_config_epoch, now);
+                    self.process_known_ping(ctx, conn, &msg, s);
                 }
             }
             bus::FAIL => {
@@ -735,6 +752,11 @@ impl Server {
                 self.log(ctx, '#', &format!("Manual failover requested by replica {name}."));
                 self.send_ping(ctx, conn, bus::PING);
             }
+            bus::PUBLISH => {
+                if let (Some(_), Body::Publish { channel, message }) = (sender, &msg.body) {
+                    self.pubsub.publish(ctx, channel, message);
+                }
+            }
             bus::UPDATE => {
                 let Body::Update { config_epoch, name, slots } = &msg.body else { return };
                 if sender.is_none() {
@@ -757,20 +779,14 @@ impl Server {
     }
 
     /// The PING/PONG/MEET handling once the sender is a known node.
-    #[allow(clippy::too_many_arguments)]
-    fn process_known_ping(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        conn: ConnId,
-        msg: &Message,
-        sender: usize,
-        link_inbound: bool,
-        sender_config_epoch: u64,
-        now: i64,
-    ) {
+    fn process_known_ping(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, msg: &Message, sender: usize) {
+        let now = ctx.wall_clock_ms();
         let h = &msg.header;
         let kind = h.kind;
-        let peer_ip = self.clr().links.get(&conn).map(|l| l.peer_ip.clone()).unwrap_or_default();
+        // The sender is known and out of handshake, so its header epoch was taken.
+        let sender_config_epoch = h.config_epoch;
+        let (link_inbound, peer_ip) =
+            self.clr().links.get(&conn).map(|l| (l.inbound, l.peer_ip.clone())).unwrap_or_default();
         let c = self.cl();
         let n = c.node_mut(sender);
         n.flags = (n.flags & !NOFAILOVER) | (h.flags & NOFAILOVER);

@@ -442,7 +442,8 @@ impl Cluster {
             Some(m) => s.push_str(&self.node(m).name),
             None => s.push('-'),
         }
-        let connected = n.link.is_some_and(|c| self.links.get(&c).is_some_and(|l| l.connected)) || i == self.myself;
+        // A link still connecting shows as connected, as in Redis.
+        let connected = n.link.is_some() || i == self.myself;
         let _ = write!(
             s,
             " {} {} {} {}",

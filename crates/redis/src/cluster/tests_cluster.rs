@@ -341,3 +341,113 @@ fn reads_when_down_and_partial_coverage_follow_their_directives() {
     let info = lab.cli(6381, "cluster info");
     assert!(info.contains("cluster_slots_ok:10923\r\ncluster_slots_pfail:0\r\ncluster_slots_fail:5461\r\n"), "{info}");
 }
+
+#[test]
+fn a_replica_that_never_synced_cannot_fail_over() {
+    // Seed 003's story: requirepass everywhere, but the replica has no masterauth.
+    let mut lab = Lab::new(14);
+    for p in [6381, 6382, 6383, 6384] {
+        lab.server(p, &format!("{}requirepass pw\n", conf(2000)));
+        lab.sim.run_for(Duration::from_millis(7));
+    }
+    let auth = Some("pw");
+    for p in [6382, 6383, 6384] {
+        assert_eq!(lab.cli_auth(6381, auth, &format!("cluster meet 127.0.0.1 {p}")), "OK");
+    }
+    for (p, range) in [(6381, "0 5460"), (6382, "5461 10922"), (6383, "10923 16383")] {
+        assert_eq!(lab.cli_auth(p, auth, &format!("cluster addslotsrange {range}")), "OK");
+    }
+    lab.sim.run_for(Duration::from_secs(3));
+    let master = node_id(&lab, 6381);
+    assert_eq!(lab.cli_auth(6384, auth, &format!("cluster replicate {master}")), "OK");
+    lab.sim.run_for(Duration::from_secs(3));
+    assert!(!server(&lab, 6384).master_link_up(), "without masterauth the sync is refused");
+    lab.sim.apply(sim::Fault::Kill(proc(&lab, 6381))).unwrap();
+    lab.sim.run_for(Duration::from_secs(15));
+    let c = server(&lab, 6384).clr();
+    assert!(c.me().is_slave(), "{}", c.nodes_text(false));
+    assert!(!server(&lab, 6382).clr().state_ok);
+    let why = "Currently unable to failover: Disconnected from master for longer than allowed. \
+               Please check the 'cluster-replica-validity-factor' configuration option.";
+    assert!(lab.log(6384).iter().any(|l| l == why), "{:#?}", lab.log(6384));
+}
+
+#[test]
+fn a_replica_with_no_failover_stays_a_replica_and_says_so() {
+    let mut lab = build(15, 2000);
+    assert_eq!(lab.cli(6384, "config set cluster-replica-no-failover yes"), "OK");
+    lab.sim.run_for(Duration::from_secs(2));
+    let id = node_id(&lab, 6384);
+    assert_eq!(flags_seen(&lab, 6382, &id), "slave,nofailover");
+    lab.sim.apply(sim::Fault::Kill(proc(&lab, 6381))).unwrap();
+    lab.sim.run_for(Duration::from_secs(10));
+    assert!(server(&lab, 6384).clr().me().is_slave());
+    assert!(!server(&lab, 6382).clr().state_ok, "nobody took the slots");
+    // A manual failover is still allowed.
+    assert_eq!(lab.cli(6384, "cluster failover force"), "OK");
+    lab.sim.run_for(Duration::from_secs(1));
+    assert!(server(&lab, 6384).clr().me().is_master());
+}
+
+#[test]
+fn forget_blacklists_for_a_minute_and_reset_hard_renames() {
+    let mut lab = build(16, 15000);
+    let gone = node_id(&lab, 6386);
+    // Every other node forgets 6386 and resets it, as del-node does.
+    for p in [6381, 6382, 6383, 6384, 6385] {
+        assert_eq!(lab.cli(p, &format!("cluster forget {gone}")), "OK");
+    }
+    assert_eq!(
+        lab.cli(6386, &format!("cluster forget {gone}")),
+        "(error) ERR I tried hard but I can't forget myself..."
+    );
+    let master = node_id(&lab, 6383);
+    assert_eq!(lab.cli(6386, &format!("cluster forget {master}")), "(error) ERR Can't forget my master!");
+    assert_eq!(lab.cli(6381, &format!("cluster forget {gone}")), format!("(error) ERR Unknown node {gone}"));
+    // 6386 still gossips about itself, but the ban keeps it out.
+    lab.sim.run_for(Duration::from_secs(30));
+    assert_eq!(lab.cli(6381, "cluster info").lines().nth(5), Some("cluster_known_nodes:5"));
+    assert_eq!(lab.cli(6386, "cluster reset hard"), "OK");
+    let renamed = node_id(&lab, 6386);
+    assert_ne!(renamed, gone);
+    assert!(lab.log(6386).contains(&format!("Node hard reset, now I'm {renamed}")));
+    assert_eq!(lab.cli(6386, "cluster info").lines().nth(5), Some("cluster_known_nodes:1"));
+    assert!(lab.cli(6386, "cluster info").contains("cluster_current_epoch:0\r\ncluster_my_epoch:0\r\n"));
+    assert_eq!(lab.cli(6386, "dbsize"), "(integer) 0", "a replica flushes its data on reset");
+    assert_eq!(lab.cli(6381, "set k2 x"), "OK");
+    assert_eq!(
+        lab.cli(6381, "cluster reset"),
+        "(error) ERR CLUSTER RESET can't be called with master nodes containing keys"
+    );
+}
+
+#[test]
+fn publish_reaches_subscribers_on_every_node_through_the_bus() {
+    use crate::tests_pubsub::Wire;
+    let mut lab = build(17, 15000);
+    let host = lab.sim.host_by_name("localhost").unwrap();
+    let sub = lab.sim.add_process(
+        host,
+        "subscriber",
+        Box::new(|| Box::new(Wire { port: 6385, conn: None, received: Vec::new(), closed: false })),
+    );
+    lab.sim.apply(sim::Fault::Start(sub)).unwrap();
+    lab.sim.run_for(Duration::from_millis(5));
+    let mut bytes = Vec::new();
+    resp::encode_command(&[b"SUBSCRIBE".as_slice(), b"news"], &mut bytes);
+    lab.sim.with_process::<Wire, _>(sub, |w, ctx| ctx.send(w.conn.unwrap(), &bytes));
+    lab.sim.run_for(Duration::from_millis(5));
+    let before = lab.cli(6382, "cluster info");
+    assert!(!before.contains("publish_received"));
+    // Only the local subscribers count in the reply; the bus carries it to the others.
+    assert_eq!(lab.cli(6381, "publish news hello"), "(integer) 0");
+    lab.sim.run_for(Duration::from_millis(5));
+    let got = lab.sim.process::<Wire>(sub).unwrap().received.clone();
+    assert!(
+        String::from_utf8_lossy(&got).ends_with("*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+    assert!(lab.cli(6382, "cluster info").contains("cluster_stats_messages_publish_received:1\r\n"));
+    assert!(lab.cli(6381, "cluster info").contains("cluster_stats_messages_publish_sent:5\r\n"));
+}
