@@ -437,8 +437,8 @@ impl Server {
         let me = c.me();
         let master = if me.is_slave() { me.slaveof } else { None };
         let (slots, config_epoch) = match master {
-            Some(m) => (c.node(m).slots.clone(), c.node(m).config_epoch),
-            None => (me.slots.clone(), me.config_epoch),
+            Some(m) => (c.node(m).slots.boxed(), c.node(m).config_epoch),
+            None => (me.slots.boxed(), me.config_epoch),
         };
         Header {
             kind,
@@ -596,7 +596,7 @@ impl Server {
         let Some(conn) = conn else { return };
         let c = self.clr();
         let n = c.node(about);
-        let body = Body::Update { config_epoch: n.config_epoch, name: n.name.clone(), slots: n.slots.clone() };
+        let body = Body::Update { config_epoch: n.config_epoch, name: n.name.clone(), slots: n.slots.boxed() };
         let msg = Message { header: self.bus_header(bus::UPDATE), body };
         self.bus_send(ctx, conn, &msg);
     }

@@ -72,7 +72,7 @@ pub(crate) struct Node {
     pub(crate) inbound: Option<ConnId>,
     /// Masters that reported it PFAIL/FAIL, with when.
     pub(crate) fail_reports: Vec<(usize, i64)>,
-    pub(crate) slots: Box<SlotBits>,
+    pub(crate) slots: NodeSlots,
     pub(crate) numslots: u32,
     /// ` 0-5460 7000` as CLUSTER NODES prints the slots, built when first needed
     /// after a change: nodes.conf is rewritten on every change and big
@@ -102,7 +102,7 @@ impl Node {
             link: None,
             inbound: None,
             fail_reports: Vec::new(),
-            slots: Box::new([0; SLOT_BYTES]),
+            slots: NodeSlots(None),
             numslots: 0,
             slots_text: RefCell::new(None),
         }
@@ -138,6 +138,45 @@ impl Node {
         ];
         let names: Vec<&str> = table.iter().filter(|(f, _)| self.flags & f != 0).map(|(_, n)| *n).collect();
         if names.is_empty() { "noflags".to_owned() } else { names.join(",") }
+    }
+}
+
+/// A node's slot bitmap, allocated only while it owns a slot: every node keeps
+/// a row per known node, and in a 1,000-node cluster half of them (the
+/// replicas) never own one — 2 KiB each that would otherwise cost 1 GB.
+#[derive(Debug)]
+pub(crate) struct NodeSlots(Option<Box<SlotBits>>);
+
+static NO_SLOTS: SlotBits = [0; SLOT_BYTES];
+
+impl NodeSlots {
+    pub(crate) fn set(&mut self, slot: usize, on: bool) {
+        match (&mut self.0, on) {
+            (Some(bits), _) => bus::set_bit(bits, slot, on),
+            (None, true) => {
+                let mut bits = Box::new([0; SLOT_BYTES]);
+                bus::set_bit(&mut bits, slot, true);
+                self.0 = Some(bits);
+            }
+            (None, false) => {}
+        }
+    }
+
+    /// Frees the bitmap once the node owns no slot.
+    fn release(&mut self) {
+        self.0 = None;
+    }
+
+    /// A copy for a message that carries the bitmap.
+    pub(crate) fn boxed(&self) -> Box<SlotBits> {
+        Box::new(**self)
+    }
+}
+
+impl std::ops::Deref for NodeSlots {
+    type Target = SlotBits;
+    fn deref(&self) -> &SlotBits {
+        self.0.as_deref().unwrap_or(&NO_SLOTS)
     }
 }
 
@@ -373,7 +412,7 @@ impl Cluster {
         }
         self.slots[slot] = i as u32;
         let n = self.node_mut(i);
-        bus::set_bit(&mut n.slots, slot, true);
+        n.slots.set(slot, true);
         n.numslots += 1;
         n.slots_text.replace(None);
         true
@@ -383,8 +422,11 @@ impl Cluster {
         let Some(i) = self.owner(slot) else { return false };
         self.slots[slot] = NO_OWNER;
         let n = self.node_mut(i);
-        bus::set_bit(&mut n.slots, slot, false);
+        n.slots.set(slot, false);
         n.numslots -= 1;
+        if n.numslots == 0 {
+            n.slots.release();
+        }
         n.slots_text.replace(None);
         true
     }
