@@ -802,7 +802,7 @@ impl Server {
                 continue;
             }
             let mut slots = Vec::new();
-            for (a, b) in super::bitmap_ranges(&n.slots) {
+            for (a, b) in c.owned_ranges(i) {
                 slots.push(Value::Integer(a as i64));
                 slots.push(Value::Integer(b as i64));
             }

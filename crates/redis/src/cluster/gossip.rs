@@ -437,8 +437,8 @@ impl Server {
         let me = c.me();
         let master = if me.is_slave() { me.slaveof } else { None };
         let (slots, config_epoch) = match master {
-            Some(m) => (c.node(m).slots.boxed(), c.node(m).config_epoch),
-            None => (me.slots.boxed(), me.config_epoch),
+            Some(m) => (c.slot_bits(m), c.node(m).config_epoch),
+            None => (c.slot_bits(c.myself), me.config_epoch),
         };
         Header {
             kind,
@@ -596,7 +596,7 @@ impl Server {
         let Some(conn) = conn else { return };
         let c = self.clr();
         let n = c.node(about);
-        let body = Body::Update { config_epoch: n.config_epoch, name: n.name.clone(), slots: n.slots.boxed() };
+        let body = Body::Update { config_epoch: n.config_epoch, name: n.name.clone(), slots: c.slot_bits(about) };
         let msg = Message { header: self.bus_header(bus::UPDATE), body };
         self.bus_send(ctx, conn, &msg);
     }
@@ -851,7 +851,7 @@ impl Server {
         }
         let c = self.clr();
         let sender_master = if c.node(sender).is_master() { Some(sender) } else { c.node(sender).slaveof };
-        let dirty_slots = sender_master.is_some_and(|m| c.node(m).slots[..] != h.slots[..]);
+        let dirty_slots = sender_master.is_some_and(|m| !c.owns_exactly(m, &h.slots));
         if dirty_slots && c.node(sender).is_master() {
             self.update_slots_config_with(ctx, sender, sender_config_epoch, &h.slots);
         }

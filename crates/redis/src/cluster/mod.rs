@@ -72,7 +72,6 @@ pub(crate) struct Node {
     pub(crate) inbound: Option<ConnId>,
     /// Masters that reported it PFAIL/FAIL, with when.
     pub(crate) fail_reports: Vec<(usize, i64)>,
-    pub(crate) slots: NodeSlots,
     pub(crate) numslots: u32,
     /// ` 0-5460 7000` as CLUSTER NODES prints the slots, built when first needed
     /// after a change: nodes.conf is rewritten on every change and big
@@ -102,7 +101,6 @@ impl Node {
             link: None,
             inbound: None,
             fail_reports: Vec::new(),
-            slots: NodeSlots(None),
             numslots: 0,
             slots_text: RefCell::new(None),
         }
@@ -141,45 +139,6 @@ impl Node {
     }
 }
 
-/// A node's slot bitmap, allocated only while it owns a slot: every node keeps
-/// a row per known node, and in a 1,000-node cluster half of them (the
-/// replicas) never own one — 2 KiB each that would otherwise cost 1 GB.
-#[derive(Debug)]
-pub(crate) struct NodeSlots(Option<Box<SlotBits>>);
-
-static NO_SLOTS: SlotBits = [0; SLOT_BYTES];
-
-impl NodeSlots {
-    pub(crate) fn set(&mut self, slot: usize, on: bool) {
-        match (&mut self.0, on) {
-            (Some(bits), _) => bus::set_bit(bits, slot, on),
-            (None, true) => {
-                let mut bits = Box::new([0; SLOT_BYTES]);
-                bus::set_bit(&mut bits, slot, true);
-                self.0 = Some(bits);
-            }
-            (None, false) => {}
-        }
-    }
-
-    /// Frees the bitmap once the node owns no slot.
-    fn release(&mut self) {
-        self.0 = None;
-    }
-
-    /// A copy for a message that carries the bitmap.
-    pub(crate) fn boxed(&self) -> Box<SlotBits> {
-        Box::new(**self)
-    }
-}
-
-impl std::ops::Deref for NodeSlots {
-    type Target = SlotBits;
-    fn deref(&self) -> &SlotBits {
-        self.0.as_deref().unwrap_or(&NO_SLOTS)
-    }
-}
-
 /// A bus connection: inbound ones learn their node from the first packet.
 #[derive(Debug)]
 pub(crate) struct Link {
@@ -214,7 +173,12 @@ pub(crate) struct Cluster {
     /// section names a hundred nodes per packet, and comparing integers is
     /// far cheaper than walking the map's string keys.
     name_index: Vec<(u64, usize)>,
+    /// Owner of each slot. The one record of ownership: a node's bitmap is
+    /// derived from it when a message needs one, since a bitmap per known node
+    /// costs 2 KiB × nodes² (1 GB over a 1,000-node cluster's processes).
     slots: Vec<u32>,
+    /// The last bitmap built, for a node (its own or its master's goes into every header).
+    bits_cache: RefCell<Option<(usize, Box<SlotBits>)>>,
     pub(crate) migrating: BTreeMap<u16, usize>,
     pub(crate) importing: BTreeMap<u16, usize>,
     pub(crate) current_epoch: u64,
@@ -257,6 +221,7 @@ impl Cluster {
             by_name: BTreeMap::new(),
             name_index: Vec::new(),
             slots: vec![NO_OWNER; SLOTS],
+            bits_cache: RefCell::new(None),
             migrating: BTreeMap::new(),
             importing: BTreeMap::new(),
             current_epoch: 0,
@@ -411,8 +376,8 @@ impl Cluster {
             return false;
         }
         self.slots[slot] = i as u32;
+        self.bits_cache.replace(None);
         let n = self.node_mut(i);
-        n.slots.set(slot, true);
         n.numslots += 1;
         n.slots_text.replace(None);
         true
@@ -421,14 +386,57 @@ impl Cluster {
     pub(crate) fn del_slot(&mut self, slot: usize) -> bool {
         let Some(i) = self.owner(slot) else { return false };
         self.slots[slot] = NO_OWNER;
+        self.bits_cache.replace(None);
         let n = self.node_mut(i);
-        n.slots.set(slot, false);
         n.numslots -= 1;
-        if n.numslots == 0 {
-            n.slots.release();
-        }
         n.slots_text.replace(None);
         true
+    }
+
+    /// Node `i`'s slots as the bus carries them.
+    pub(crate) fn slot_bits(&self, i: usize) -> Box<SlotBits> {
+        let mut cache = self.bits_cache.borrow_mut();
+        if let Some((node, bits)) = cache.as_ref()
+            && *node == i
+        {
+            return bits.clone();
+        }
+        let mut bits = Box::new([0; SLOT_BYTES]);
+        for (slot, &owner) in self.slots.iter().enumerate() {
+            if owner == i as u32 {
+                bus::set_bit(&mut bits, slot, true);
+            }
+        }
+        *cache = Some((i, bits.clone()));
+        bits
+    }
+
+    /// Whether `bits` is exactly node `i`'s slots.
+    pub(crate) fn owns_exactly(&self, i: usize, bits: &SlotBits) -> bool {
+        // Eight bytes at a time: a replica's PING carries its master's bitmap,
+        // mostly zero words, and every PING is checked.
+        let words = || bits.chunks_exact(8).map(|w| u64::from_le_bytes(w.try_into().expect("8-byte chunk")));
+        let claimed: u32 = words().map(u64::count_ones).sum();
+        claimed == self.node(i).numslots
+            && words()
+                .enumerate()
+                .filter(|(_, w)| *w != 0)
+                .all(|(k, w)| (0..64).filter(|bit| w & (1 << bit) != 0).all(|bit| self.slots[k * 64 + bit] == i as u32))
+    }
+
+    /// Maximal runs of slots node `i` owns, as (first, last).
+    pub(crate) fn owned_ranges(&self, i: usize) -> Vec<(usize, usize)> {
+        let mut out: Vec<(usize, usize)> = Vec::new();
+        for (slot, &owner) in self.slots.iter().enumerate() {
+            if owner != i as u32 {
+                continue;
+            }
+            match out.last_mut() {
+                Some((_, last)) if *last + 1 == slot => *last = slot,
+                _ => out.push((slot, slot)),
+            }
+        }
+        out
     }
 
     pub(crate) fn del_node_slots(&mut self, i: usize) {
@@ -529,7 +537,7 @@ impl Cluster {
         let mut cached = n.slots_text.borrow_mut();
         s.push_str(cached.get_or_insert_with(|| {
             let mut text = String::new();
-            for (a, b) in bitmap_ranges(&n.slots) {
+            for (a, b) in self.owned_ranges(i) {
                 if a == b {
                     let _ = write!(text, " {a}");
                 } else {
@@ -681,46 +689,8 @@ fn name_key(name: &str) -> u64 {
     u64::from_be_bytes(key)
 }
 
-/// Maximal runs of set bits in a slot bitmap, as (first, last); whole empty or
-/// full bytes are skipped eight slots at a time.
-pub(crate) fn bitmap_ranges(bits: &SlotBits) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut start: Option<usize> = None;
-    for (byte_index, &byte) in bits.iter().enumerate() {
-        let base = byte_index * 8;
-        match (byte, start) {
-            (0, None) | (0xff, Some(_)) => continue,
-            (0, Some(a)) => {
-                out.push((a, base - 1));
-                start = None;
-                continue;
-            }
-            (0xff, None) => {
-                start = Some(base);
-                continue;
-            }
-            _ => {}
-        }
-        for bit in 0..8 {
-            let on = byte & (1 << bit) != 0;
-            match (on, start) {
-                (true, None) => start = Some(base + bit),
-                (false, Some(a)) => {
-                    out.push((a, base + bit - 1));
-                    start = None;
-                }
-                _ => {}
-            }
-        }
-    }
-    if let Some(a) = start {
-        out.push((a, SLOTS - 1));
-    }
-    out
-}
-
 /// Maximal runs of slots for which `has` holds, as (first, last): the plain
-/// definition [`bitmap_ranges`] is checked against.
+/// definition [`Cluster::owned_ranges`] is checked against.
 #[cfg(test)]
 pub(crate) fn slot_ranges(has: impl Fn(usize) -> bool) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
@@ -789,15 +759,22 @@ mod tests {
             format!("{} :0@0 myself,master - 0 0 0 connected\nvars currentEpoch 0 lastVoteEpoch 0\n", "f".repeat(40))
         );
         assert_eq!(slot_ranges(|s| s == 3 || s == 4 || s == 16383), vec![(3, 4), (16383, 16383)]);
-        let mut bits = [0u8; SLOT_BYTES];
-        for s in [3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 100, 16383] {
-            bus::set_bit(&mut bits, s, true);
+        let other = c.create_node("e".repeat(40), MASTER, 0);
+        for s in [3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 100, 16383].into_iter().chain(200..=5460) {
+            c.add_slot(0, s);
         }
-        for s in 200..=5460 {
-            bus::set_bit(&mut bits, s, true);
-        }
+        c.add_slot(other, 5);
+        let bits = c.slot_bits(0);
         let expected = slot_ranges(|s| bus::bit(&bits, s));
-        assert_eq!(bitmap_ranges(&bits), expected);
+        assert_eq!(c.owned_ranges(0), expected);
         assert_eq!(expected, vec![(3, 4), (8, 16), (100, 100), (200, 5460), (16383, 16383)]);
+        assert!(c.owns_exactly(0, &bits));
+        assert!(!c.owns_exactly(other, &bits));
+        let mut fewer = bits.clone();
+        bus::set_bit(&mut fewer, 100, false);
+        assert!(!c.owns_exactly(0, &fewer));
+        c.del_slot(100);
+        assert!(c.owns_exactly(0, &fewer));
+        assert_eq!(c.slot_bits(0), fewer);
     }
 }
