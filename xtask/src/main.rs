@@ -1,16 +1,21 @@
 //! `cargo xtask`: project automation that is not part of the product.
-//! `bench` measures the kernel, the Redis node and Redis Cluster and appends the figures to `reports/bench.json`.
-//! This is the one place allowed to read the wall clock: it measures the
-//! simulator from outside and never feeds time into a run.
+//! `bench` measures the kernel, the Redis node and Redis Cluster and appends the figures to `reports/bench.json`;
+//! `fidelity` runs the same cases on real Redis and on the simulator and writes
+//! `reports/fidelity.{json,md}`. This is the one place allowed to read the wall
+//! clock and start real processes: it measures from outside and never feeds
+//! time into a simulated run.
 
 mod bench;
 mod bench_cluster;
 mod bench_redis;
+mod fidelity;
 mod tidy;
 
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|cluster]
+       cargo xtask fidelity [--quick] [--redis-server PATH] [--redis-sentinel PATH]
+                            [--redis-cli PATH] [--out DIR] [--seed N] [--only TEXT]
 
   bench     kernel microbenchmarks (events per wall second, memory per idle
             process), the Redis replication benchmark (simulated commands
@@ -19,7 +24,19 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|clu
             wall time and peak memory); results are appended to
             reports/bench.json
   --quick   smaller runs, for a smoke test
-  --only    run one of the groups";
+  --only    run one of the groups
+
+  fidelity  the same cases on real redis-server/redis-sentinel processes on
+            127.0.0.1 (ports 7400-7599) and on the simulator; writes
+            reports/fidelity.json and reports/fidelity.md; exit code 1 when a
+            case that must match differs, 2 when the harness cannot run
+  --quick             one failover run per story instead of 10 and 5 (CI)
+  --redis-server      calibrate against another redis-server binary
+  --redis-sentinel    and another redis-sentinel
+  --out               report directory (default: reports)
+  --only              only the groups whose name contains TEXT (e.g. R7,
+                      keyslot, timing); set CHAOSLAB_FIDELITY_KEEP=1 to keep
+                      the real servers' directories and logs";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -69,9 +86,51 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Some("fidelity") => match fidelity_options(&args[1..]) {
+            Ok(opts) => match fidelity::run(&opts) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::from(1),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            },
+            Err(e) => {
+                eprintln!("error: {e}\n\n{USAGE}");
+                ExitCode::from(2)
+            }
+        },
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)
         }
     }
+}
+
+fn fidelity_options(args: &[String]) -> Result<fidelity::Options, String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace");
+    let mut opts = fidelity::Options {
+        quick: false,
+        redis_server: "redis-server".into(),
+        redis_sentinel: "redis-sentinel".into(),
+        redis_cli: "redis-cli".into(),
+        out_dir: root.join("reports"),
+        seed: 1,
+        only: None,
+    };
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let mut value = || rest.next().cloned().ok_or_else(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--quick" => opts.quick = true,
+            "--redis-server" => opts.redis_server = value()?.into(),
+            "--redis-sentinel" => opts.redis_sentinel = value()?.into(),
+            "--redis-cli" => opts.redis_cli = value()?.into(),
+            "--out" => opts.out_dir = value()?.into(),
+            "--only" => opts.only = Some(value()?),
+            "--seed" => opts.seed = value()?.parse().map_err(|_| "--seed needs an integer".to_owned())?,
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    Ok(opts)
 }

@@ -27,10 +27,9 @@ pub fn spec(name: &str) -> Option<Spec> {
         "incr" => write(2),
         "ping" | "info" | "shutdown" | "quit" | "hello" | "bgsave" | "command" | "replconf" => read(-1),
         "dbsize" | "role" | "save" | "lastsave" | "sync" => read(1),
-        "echo" | "strlen" | "keys" | "select" | "type" | "ttl" | "pttl" | "llen" | "hgetall" | "smembers" | "scard" => {
-            read(2)
-        }
-        "wait" | "replicaof" | "slaveof" | "hget" | "publish" => read(3),
+        "echo" | "strlen" | "keys" | "select" | "type" | "ttl" | "pttl" | "llen" | "hgetall" | "smembers" | "scard"
+        | "hlen" | "expiretime" | "pexpiretime" => read(2),
+        "wait" | "replicaof" | "slaveof" | "hget" | "publish" | "lindex" | "sismember" => read(3),
         "lrange" => read(4),
         "exists" | "mget" | "auth" | "scan" | "config" | "debug" | "client" | "subscribe" | "psubscribe" | "pubsub" => {
             read(-2)
@@ -39,9 +38,9 @@ pub fn spec(name: &str) -> Option<Spec> {
         "unsubscribe" | "punsubscribe" => read(-1),
         "psync" => read(-3),
         "decr" | "persist" => write(2),
-        "getset" | "incrby" | "decrby" | "append" => write(3),
+        "getset" | "incrby" | "decrby" | "append" | "setnx" | "rename" | "renamenx" => write(3),
         "flushall" | "flushdb" => write(-1),
-        "del" | "lpop" | "rpop" => write(-2),
+        "del" | "unlink" | "lpop" | "rpop" => write(-2),
         "mset" | "expire" | "pexpire" | "expireat" | "pexpireat" | "lpush" | "rpush" | "hdel" | "sadd" | "srem" => {
             write(-3)
         }
@@ -129,6 +128,10 @@ pub(crate) fn is_keyspace(name: &str) -> bool {
             | "mset"
             | "mget"
             | "del"
+            | "unlink"
+            | "setnx"
+            | "rename"
+            | "renamenx"
             | "exists"
             | "decr"
             | "incrby"
@@ -146,6 +149,8 @@ pub(crate) fn is_keyspace(name: &str) -> bool {
             | "pexpireat"
             | "ttl"
             | "pttl"
+            | "expiretime"
+            | "pexpiretime"
             | "persist"
             | "lpush"
             | "rpush"
@@ -153,14 +158,17 @@ pub(crate) fn is_keyspace(name: &str) -> bool {
             | "rpop"
             | "lrange"
             | "llen"
+            | "lindex"
             | "hset"
             | "hget"
             | "hdel"
             | "hgetall"
+            | "hlen"
             | "sadd"
             | "srem"
             | "smembers"
             | "scard"
+            | "sismember"
             | "scan"
     )
 }
@@ -219,7 +227,8 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
                 })
                 .collect(),
         ),
-        "del" => {
+        // UNLINK frees in the background in Redis; the reply and what propagates are DEL's.
+        "del" | "unlink" => {
             let mut n = 0;
             for k in &args[1..] {
                 if x.lookup(k).is_some() {
@@ -234,6 +243,17 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
             Value::Integer(n)
         }
         "exists" => Value::Integer(args[1..].iter().filter(|k| x.lookup(k).is_some()).count() as i64),
+        "rename" | "renamenx" => rename(name == "renamenx", args, x),
+        // Any existing key blocks SETNX, whatever its type.
+        "setnx" => {
+            if x.lookup(&args[1]).is_some() {
+                return Value::Integer(0);
+            }
+            x.db().keys.insert(args[1].clone(), Data::Str(args[2].clone()));
+            x.dirty += 1;
+            x.propagate(args);
+            Value::Integer(1)
+        }
         "incr" | "decr" | "incrby" | "decrby" => {
             let delta = match name {
                 "incr" => 1,
@@ -314,8 +334,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
             let mut removed = 0;
             for db in dbs {
                 removed += db.keys.len() as u64;
-                db.keys.clear();
-                db.expires.clear();
+                db.clear();
             }
             // FLUSHALL counts as a change even on an empty dataset, so it always propagates.
             x.dirty += removed.max(1);
@@ -333,6 +352,15 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
                     let left = at - x.now_ms;
                     Value::Integer(if name == "ttl" { (left + 500) / 1000 } else { left })
                 }
+            }
+        }
+        "expiretime" | "pexpiretime" => {
+            if x.lookup(&args[1]).is_none() {
+                return Value::Integer(-2);
+            }
+            match x.db().expires.get(&args[1]).copied() {
+                None => Value::Integer(-1),
+                Some(at) => Value::Integer(if name == "expiretime" { (at + 500) / 1000 } else { at }),
             }
         }
         "persist" => {
@@ -354,7 +382,25 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
             Some(Data::List(list)) => Value::Integer(list.len() as i64),
             Some(_) => wrong_type(),
         },
+        // Redis looks the key up before it parses the index: a missing key is nil even for a bad index.
+        "lindex" => match x.lookup(&args[1]) {
+            None => Value::Nil,
+            Some(Data::List(list)) => match parse_int(&args[2]) {
+                None => not_an_integer(),
+                Some(i) => {
+                    let len = i64::try_from(list.len()).unwrap_or(i64::MAX);
+                    let at = if i < 0 { len.saturating_add(i) } else { i };
+                    usize::try_from(at).ok().and_then(|at| list.get(at)).map_or(Value::Nil, |v| Value::Bulk(v.clone()))
+                }
+            },
+            Some(_) => wrong_type(),
+        },
         "hset" => hset(args, x),
+        "hlen" => match x.lookup(&args[1]) {
+            None => Value::Integer(0),
+            Some(Data::Hash(fields)) => Value::Integer(fields.len() as i64),
+            Some(_) => wrong_type(),
+        },
         "hget" => match x.lookup(&args[1]) {
             None => Value::Nil,
             Some(Data::Hash(fields)) => {
@@ -385,9 +431,44 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
             Some(Data::Set(members)) => Value::Integer(members.len() as i64),
             Some(_) => wrong_type(),
         },
+        "sismember" => match x.lookup(&args[1]) {
+            None => Value::Integer(0),
+            Some(Data::Set(members)) => Value::Integer(i64::from(members.contains(&args[2]))),
+            Some(_) => wrong_type(),
+        },
         "scan" => scan(args, x),
         other => Value::error(format!("ERR unknown command '{other}', with args beginning with: ")),
     }
+}
+
+/// `RENAME`/`RENAMENX src dst` (Redis's renameGenericCommand): the value moves with
+/// its TTL, an existing `dst` is replaced (or blocks RENAMENX), and the command
+/// propagates as it came.
+fn rename(nx: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let (src, dst) = (&args[1], &args[2]);
+    if x.lookup(src).is_none() {
+        return Value::error("ERR no such key");
+    }
+    let done = if nx { Value::Integer(1) } else { Value::ok() };
+    if src == dst {
+        return if nx { Value::Integer(0) } else { done };
+    }
+    if x.lookup(dst).is_some() {
+        if nx {
+            return Value::Integer(0);
+        }
+        x.db().remove(dst);
+    }
+    let db = x.db();
+    let expire = db.expires.remove(src);
+    let Some(value) = db.keys.remove(src) else { return Value::error("ERR no such key") };
+    db.keys.insert(dst.clone(), value);
+    if let Some(at) = expire {
+        db.expires.insert(dst.clone(), at);
+    }
+    x.dirty += 1;
+    x.propagate(args);
+    done
 }
 
 fn wrong_type() -> Value {

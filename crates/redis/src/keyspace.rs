@@ -111,6 +111,15 @@ impl Db {
         self.keys.insert(key, value);
     }
 
+    /// Empties the database (FLUSHDB); a tracked slot index stays tracked, empty.
+    pub fn clear(&mut self) {
+        self.keys.clear();
+        self.expires.clear();
+        if let Some(ix) = &mut self.slot_index {
+            **ix = SlotIndex::build(&self.keys);
+        }
+    }
+
     /// The slot index, (re)built if there is none or keys came or went behind
     /// its back (a raw `keys` insert or remove changes the count).
     fn slot_index(&mut self) -> &mut SlotIndex {
@@ -255,5 +264,20 @@ mod tests {
         db.keys.clear();
         assert_eq!(db.count_keys_in_slot(slot), 0);
         assert_eq!(db, Db::default(), "the index is not part of equality");
+    }
+
+    /// FLUSHDB then new keys: the slot lists hold only the new keys, newest first,
+    /// even when the new count equals the old one.
+    #[test]
+    fn slot_index_survives_flush() {
+        let mut db = Db::default();
+        let slot = crate::slot::key_slot(b"a") as usize;
+        db.insert(b"{a}old1".to_vec(), Data::Str(b"x".to_vec()));
+        db.insert(b"{a}old2".to_vec(), Data::Str(b"x".to_vec()));
+        assert_eq!(db.count_keys_in_slot(slot), 2);
+        db.clear();
+        db.insert(b"{a}new2".to_vec(), Data::Str(b"x".to_vec()));
+        db.insert(b"{a}new1".to_vec(), Data::Str(b"x".to_vec()));
+        assert_eq!(db.keys_in_slot(slot, 10), vec![b"{a}new1".to_vec(), b"{a}new2".to_vec()]);
     }
 }

@@ -118,7 +118,7 @@ pub(crate) fn restore(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         }
         return Value::ok();
     }
-    x.db().keys.insert(key.clone(), value);
+    x.db().insert(key.clone(), value);
     if let Some(at) = expire_at {
         x.db().expires.insert(key.clone(), at);
     }

@@ -57,7 +57,7 @@ pub(crate) struct Client {
     pub(crate) held: Option<Vec<Vec<u8>>>,
     /// Between MULTI and EXEC.
     pub(crate) multi: Option<crate::multi::Transaction>,
-    /// CLIENT SETNAME.
+    /// `CLIENT SETNAME` (empty: none).
     pub(crate) name: Vec<u8>,
 }
 
@@ -749,11 +749,12 @@ impl Server {
         let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
         match sub.as_str() {
             "sleep" if args.len() == 3 => {
-                let Some(secs) = std::str::from_utf8(&args[2]).ok().and_then(|s| s.parse::<f64>().ok()) else {
-                    return Value::error("ERR value is not a valid float");
-                };
+                // Redis reads the seconds with strtod and no check: junk is 0 s.
+                let secs = strtod_prefix(&args[2]);
                 // The event loop blocks: nothing else is served until it ends.
-                let d = Duration::from_secs_f64(secs.max(0.0));
+                // Virtual time is u64 nanoseconds: a sleep beyond ~136 years is as good as forever.
+                let forever = Duration::from_secs(u64::from(u32::MAX));
+                let d = Duration::try_from_secs_f64(secs.max(0.0)).map_or(forever, |d| d.min(forever));
                 self.busy_until = Some(ctx.now() + d);
                 ctx.set_timer(d, TIMER_BUSY_END);
                 Value::ok()
@@ -791,7 +792,8 @@ impl Server {
         match sub.as_str() {
             "id" if args.len() == 2 => Value::Integer(client.id as i64),
             "setname" if args.len() == 3 => {
-                if args[2].iter().any(|&b| b <= b' ' || b > b'~') {
+                // Redis's validateClientName: printable ASCII without spaces.
+                if args[2].iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
                     return Value::error("ERR Client names cannot contain spaces, newlines or special characters.");
                 }
                 client.name = args[2].clone();
@@ -1069,4 +1071,13 @@ impl Server {
             Input::ConnectFailed { conn, error } => self.master_connect_failed(ctx, conn, error),
         }
     }
+}
+
+/// C's `strtod` without an end pointer: the longest leading number (after
+/// blanks), 0 when there is none.
+fn strtod_prefix(bytes: &[u8]) -> f64 {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim_start();
+    let ends = text.char_indices().map(|(i, _)| i).skip(1).chain(std::iter::once(text.len()));
+    ends.filter_map(|i| text[..i].parse::<f64>().ok()).last().unwrap_or(0.0)
 }

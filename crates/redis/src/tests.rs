@@ -245,3 +245,28 @@ fn verbose_lines_follow_loglevel() {
         );
     }
 }
+
+/// Found by `cargo xtask fidelity`: Redis 7.0.15 keeps and validates client names,
+/// and reads DEBUG SLEEP's seconds with strtod (junk is 0 s, huge is "forever").
+#[test]
+fn client_names_and_debug_sleep_parse_like_redis() {
+    let mut config = Config::defaults(6379);
+    config.enable_debug_command = "yes".to_owned();
+    let mut l = Lab::new(config);
+    assert_eq!(l.cmd("client getname"), "(nil)");
+    assert_eq!(l.cmd("client setname fidelity"), "OK");
+    assert_eq!(l.cmd("client getname"), "\"fidelity\"");
+    assert_eq!(
+        l.cmd("client setname \"with space\""),
+        "(error) ERR Client names cannot contain spaces, newlines or special characters."
+    );
+    assert_eq!(l.cmd("client getname"), "\"fidelity\"");
+    assert_eq!(l.cmd("client setname \"\""), "OK");
+    assert_eq!(l.cmd("client getname"), "(nil)");
+    assert_eq!(l.cmd("debug sleep abc"), "OK");
+    assert_eq!(l.cmd("debug sleep 0x"), "OK");
+    // A sleep longer than the run must not panic; the server just stays busy.
+    let mut bytes = Vec::new();
+    resp::encode_command(&[b"debug".as_slice(), b"sleep", b"1e300"], &mut bytes);
+    assert!(l.raw(&bytes).is_empty());
+}

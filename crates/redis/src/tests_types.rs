@@ -670,3 +670,91 @@ fn random_commands_never_panic_and_keep_the_keyspace_sound() {
         assert!(db.expires.keys().all(|k| db.keys.contains_key(k)), "step {step}: {args:?} left a TTL without a key");
     }
 }
+
+/// LINDEX, HLEN and SISMEMBER, as redis-server 7.0.15 answers them (the fidelity
+/// harness's catalogue listed them as missing).
+#[test]
+fn lindex_hlen_sismember_reply_like_redis() {
+    let mut d = direct();
+    d.run("rpush l a b c");
+    d.run("hset h f v");
+    d.run("sadd s a");
+    let cases = [
+        ("lindex l 0", "\"a\""),
+        ("lindex l -1", "\"c\""),
+        ("lindex l 3", "(nil)"),
+        ("lindex l -4", "(nil)"),
+        ("lindex l -9223372036854775808", "(nil)"),
+        ("lindex l x", "(error) ERR value is not an integer or out of range"),
+        // The key is looked up before the index is parsed.
+        ("lindex nosuch x", "(nil)"),
+        ("lindex h 0", "(error) WRONGTYPE Operation against a key holding the wrong kind of value"),
+        ("hlen h", "(integer) 1"),
+        ("hlen nosuch", "(integer) 0"),
+        ("hlen l", "(error) WRONGTYPE Operation against a key holding the wrong kind of value"),
+        ("sismember s a", "(integer) 1"),
+        ("sismember s b", "(integer) 0"),
+        ("sismember nosuch a", "(integer) 0"),
+        ("sismember l a", "(error) WRONGTYPE Operation against a key holding the wrong kind of value"),
+    ];
+    for (line, want) in cases {
+        assert_eq!(d.cmd(line), want, "{line}");
+        assert!(d.run(line).propagated.is_empty(), "{line} is a read");
+    }
+}
+
+/// SETNX, UNLINK, EXPIRETIME and PEXPIRETIME, as redis-server 7.0.15 answers and
+/// propagates them (missing from the node until the fidelity harness listed them).
+#[test]
+fn setnx_unlink_expiretime_reply_and_propagate_like_redis() {
+    let mut d = direct();
+    let setnx = d.run("setnx k v");
+    assert_eq!(
+        (resp::render(&setnx.reply), setnx.propagated),
+        ("(integer) 1".to_owned(), vec!["setnx k v".to_owned()])
+    );
+    let again = d.run("setnx k w");
+    assert_eq!((resp::render(&again.reply), again.propagated.len()), ("(integer) 0".to_owned(), 0));
+    assert_eq!(d.cmd("get k"), "\"v\"");
+    d.run("rpush l a");
+    assert_eq!(d.cmd("setnx l x"), "(integer) 0", "any type blocks SETNX");
+    assert_eq!(d.cmd("expiretime nosuch"), "(integer) -2");
+    assert_eq!(d.cmd("expiretime k"), "(integer) -1");
+    d.run("pexpireat k 1999999999499");
+    assert_eq!(d.cmd("expiretime k"), "(integer) 1999999999");
+    assert_eq!(d.cmd("pexpiretime k"), "(integer) 1999999999499");
+    d.run("pexpireat k 1999999999500");
+    assert_eq!(d.cmd("expiretime k"), "(integer) 2000000000", "rounded to the nearest second");
+    let unlink = d.run("unlink k nosuch l");
+    assert_eq!(resp::render(&unlink.reply), "(integer) 2");
+    assert_eq!(unlink.propagated, vec!["unlink k nosuch l".to_owned()]);
+    assert_eq!(d.db().keys.len(), 0);
+}
+
+/// RENAME and RENAMENX as redis-server 7.0.15 answers them: the TTL moves with
+/// the value, the destination is replaced whatever its type, the command
+/// propagates verbatim.
+#[test]
+fn rename_and_renamenx_reply_and_propagate_like_redis() {
+    let mut d = direct();
+    assert_eq!(d.cmd("rename nosuch x"), "(error) ERR no such key");
+    assert_eq!(d.cmd("renamenx nosuch x"), "(error) ERR no such key");
+    d.run("set a 1");
+    let same = d.run("rename a a");
+    assert_eq!((resp::render(&same.reply), same.propagated.len()), ("OK".to_owned(), 0));
+    assert_eq!(d.cmd("renamenx a a"), "(integer) 0");
+    d.run("set c 3");
+    d.run("pexpireat c 1999999999499");
+    let moved = d.run("rename c a");
+    assert_eq!((resp::render(&moved.reply), moved.propagated), ("OK".to_owned(), vec!["rename c a".to_owned()]));
+    assert_eq!(d.cmd("get a"), "\"3\"");
+    assert_eq!(d.cmd("exists c"), "(integer) 0");
+    assert_eq!(d.cmd("pexpiretime a"), "(integer) 1999999999499", "the TTL moves with the value");
+    d.run("set d 4");
+    assert_eq!(d.cmd("renamenx a d"), "(integer) 0");
+    assert_eq!(d.cmd("renamenx a e"), "(integer) 1");
+    d.run("rpush l x");
+    assert_eq!(d.cmd("rename l e"), "OK");
+    assert_eq!(d.cmd("type e"), "list");
+    assert_eq!(d.cmd("pttl e"), "(integer) -1", "the replaced key's TTL goes with it");
+}

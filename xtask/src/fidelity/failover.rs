@@ -1,0 +1,540 @@
+//! Failover timing: story C3 (Redis Cluster, `cluster-node-timeout 2000`, SIGKILL
+//! of a master) and story S3 (one Sentinel, quorum 1, `down-after-milliseconds
+//! 2000`), measured on real processes here. Medians of each metric are compared
+//! within ±15 % with the simulated side's; until the cluster and sentinel node
+//! kinds exist, the simulated column says so and the rows are known gaps.
+//!
+//! Wall time is read here on purpose: this measures real processes from outside.
+
+use super::Options;
+use super::observe::{Row, Verdict};
+use super::real::{Process, Real, temp_dir};
+use super::target::{Conn, Signal, Target, args};
+use serde_json::{Value, json};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// Allowed distance between real and simulated medians.
+pub const TOLERANCE: f64 = 0.15;
+const POLL: Duration = Duration::from_millis(50);
+const C3_PORTS: [u16; 6] = [7440, 7441, 7442, 7443, 7444, 7445];
+const C3_LIMIT: Duration = Duration::from_secs(30);
+const S3_MASTER: u16 = 7450;
+const S3_REPLICAS: [u16; 2] = [7451, 7452];
+const S3_SENTINEL: u16 = 27450;
+const S3_NAME: &str = "taotaoMaster";
+
+/// Milliseconds since `start`, by the wall clock.
+struct Stopwatch(std::time::Instant);
+
+impl Stopwatch {
+    #[allow(clippy::disallowed_methods)]
+    fn start() -> Stopwatch {
+        Stopwatch(std::time::Instant::now())
+    }
+
+    fn ms(&self) -> f64 {
+        self.0.elapsed().as_secs_f64() * 1000.0
+    }
+}
+
+/// One metric over runs.
+#[derive(Clone, Debug, Default)]
+pub struct Series {
+    /// Metric name.
+    pub name: String,
+    /// One value per run that reached it (ms).
+    pub values: Vec<f64>,
+}
+
+fn median(values: &[f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
+}
+
+/// A failover story measured on one side.
+#[derive(Clone, Debug, Default)]
+pub struct Measured {
+    /// Runs attempted.
+    pub runs: usize,
+    /// Timings.
+    pub series: Vec<Series>,
+    /// Facts that must be identical (promoted replica, event order, final roles), per run.
+    pub facts: Vec<(String, Vec<String>)>,
+    /// Runs that did not complete, with why.
+    pub failures: Vec<String>,
+}
+
+impl Measured {
+    fn record(&mut self, name: &str, value: Option<f64>) {
+        let i = match self.series.iter().position(|s| s.name == name) {
+            Some(i) => i,
+            None => {
+                self.series.push(Series { name: name.to_owned(), values: Vec::new() });
+                self.series.len() - 1
+            }
+        };
+        if let Some(v) = value {
+            self.series[i].values.push((v * 10.0).round() / 10.0);
+        }
+    }
+
+    fn fact(&mut self, name: &str, value: String) {
+        match self.facts.iter_mut().find(|(n, _)| n == name) {
+            Some((_, values)) => values.push(value),
+            None => self.facts.push((name.to_owned(), vec![value])),
+        }
+    }
+}
+
+/// A story's two sides; the simulated one is `Err(why not yet)` until its node kind exists.
+pub struct Story {
+    /// `C3` or `S3`.
+    pub name: &'static str,
+    /// What is measured, for the report.
+    pub setup: &'static str,
+    /// Real measurements.
+    pub real: Measured,
+    /// Simulated measurements (≥ 100 seeds), or why they are missing.
+    pub simulated: Result<Measured, &'static str>,
+}
+
+impl Story {
+    /// Rows: one per metric (medians within ±15 %) and one per fact (same in every run).
+    pub fn compare(&self) -> Vec<Row> {
+        let group = format!("timing/{}", self.name);
+        let mut rows = Vec::new();
+        for s in &self.real.series {
+            let real = median(&s.values);
+            let shown_real = match real {
+                Some(m) => format!("median {m:.1} ms over {} runs", s.values.len()),
+                None => "never reached".to_owned(),
+            };
+            let (shown_sim, verdict, note) = match &self.simulated {
+                Err(why) => ("not measured".to_owned(), Verdict::KnownGap, (*why).to_owned()),
+                Ok(sim) => {
+                    let values = sim.series.iter().find(|x| x.name == s.name).map(|x| x.values.clone());
+                    let m = values.as_deref().and_then(median);
+                    let within = matches!((real, m), (Some(r), Some(m)) if (m - r).abs() <= TOLERANCE * r);
+                    (
+                        m.map_or("never reached".into(), |m| {
+                            format!("median {m:.1} ms over {} seeds", values.as_ref().map_or(0, Vec::len))
+                        }),
+                        if within { Verdict::Match } else { Verdict::Differ },
+                        format!("medians within ±{:.0} %", TOLERANCE * 100.0),
+                    )
+                }
+            };
+            rows.push(Row {
+                group: group.clone(),
+                case: s.name.clone(),
+                real: shown_real,
+                simulated: shown_sim,
+                verdict,
+                note,
+            });
+        }
+        for (name, values) in &self.real.facts {
+            let mut distinct = values.clone();
+            distinct.dedup();
+            let shown_real =
+                if distinct.len() == 1 { distinct[0].clone() } else { format!("varies: {}", values.join(" / ")) };
+            let (shown_sim, verdict, note) = match &self.simulated {
+                Err(why) => ("not measured".to_owned(), Verdict::KnownGap, (*why).to_owned()),
+                Ok(sim) => {
+                    let s = sim.facts.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default();
+                    let mut d = s.clone();
+                    d.dedup();
+                    let shown = if d.len() == 1 { d[0].clone() } else { format!("varies: {}", d.join(" / ")) };
+                    let same = shown == shown_real;
+                    (shown, if same { Verdict::Match } else { Verdict::Differ }, String::new())
+                }
+            };
+            rows.push(Row {
+                group: group.clone(),
+                case: name.clone(),
+                real: shown_real,
+                simulated: shown_sim,
+                verdict,
+                note,
+            });
+        }
+        for f in &self.real.failures {
+            rows.push(Row {
+                group: group.clone(),
+                case: "real run failed".into(),
+                real: f.clone(),
+                simulated: String::new(),
+                verdict: Verdict::Differ,
+                note: "a real run that does not complete is a harness failure".into(),
+            });
+        }
+        rows
+    }
+
+    fn to_json(&self) -> Value {
+        let side = |m: &Measured| {
+            json!({
+                "runs": m.runs,
+                "series": m.series.iter().map(|s| json!({"metric": s.name, "median_ms": median(&s.values), "values_ms": s.values})).collect::<Vec<_>>(),
+                "facts": m.facts.iter().map(|(n, v)| json!({"fact": n, "per_run": v})).collect::<Vec<_>>(),
+                "failures": m.failures,
+            })
+        };
+        json!({
+            "story": self.name,
+            "setup": self.setup,
+            "real": side(&self.real),
+            "simulated": match &self.simulated { Ok(m) => side(m), Err(why) => json!({"missing": why}) },
+        })
+    }
+}
+
+/// Both stories and their rows.
+#[derive(Default)]
+pub struct Timing {
+    /// Rows for the report table.
+    pub rows: Vec<Row>,
+    /// The stories.
+    pub stories: Vec<Story>,
+}
+
+impl Timing {
+    /// JSON form.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "tolerance": TOLERANCE,
+            "stories": self.stories.iter().map(Story::to_json).collect::<Vec<_>>(),
+        })
+    }
+
+    /// Markdown: metrics with real values per run.
+    pub fn to_markdown(&self) -> String {
+        let mut md = String::new();
+        for s in &self.stories {
+            let _ = writeln!(
+                md,
+                "**{}** — real: {} runs{}\n",
+                s.name,
+                s.real.runs,
+                match &s.simulated {
+                    Ok(m) => format!(", simulated: {} seeds", m.runs),
+                    Err(why) => format!(", simulated: not yet ({why})"),
+                }
+            );
+            let _ = writeln!(md, "| metric | real median (ms) | real values (ms) |");
+            let _ = writeln!(md, "|---|---|---|");
+            for x in &s.real.series {
+                let values: Vec<String> = x.values.iter().map(|v| format!("{v:.0}")).collect();
+                let m = median(&x.values).map_or("–".into(), |m| format!("{m:.1}"));
+                let _ = writeln!(md, "| {} | {m} | {} |", x.name, values.join(", "));
+            }
+            let _ = writeln!(md);
+        }
+        md
+    }
+}
+
+const CLUSTER_PENDING: &str = "simulated side arrives with the cluster node kind (branch `cluster`)";
+const SENTINEL_PENDING: &str = "simulated side arrives with the sentinel node kind (branch `sentinel`)";
+
+/// Runs C3 and S3 on real processes (1 run each with `--quick`, else 10 and 5).
+pub fn run(opts: &Options) -> Timing {
+    let (c3_runs, s3_runs) = if opts.quick { (1, 1) } else { (10, 5) };
+    let c3 = Story {
+        name: "C3 cluster failover",
+        setup: "3 masters + 3 replicas on 7440-7445 (appendonly yes, cluster-node-timeout 2000) created with \
+                redis-cli --cluster create --cluster-replicas 1; SIGKILL of the master of slot 0; every survivor's \
+                CLUSTER NODES and CLUSTER INFO polled every 50 ms; then the killed master restarted. Times in ms \
+                after the SIGKILL (after the restart for the last one).",
+        real: c3_real(opts, c3_runs),
+        simulated: Err(CLUSTER_PENDING),
+    };
+    let s3 = Story {
+        name: "S3 sentinel failover",
+        setup: "master 7450, replicas 7451 and 7452 in sync, one redis-sentinel on 27450 (quorum 1, \
+                down-after-milliseconds 2000), 3 s of steady state, SIGKILL of the master; the sentinel's log \
+                polled every 20 ms. Times in ms after the SIGKILL; with the full run the old master is restarted \
+                and the time to +convert-to-slave measured from its restart.",
+        real: s3_real(opts, s3_runs),
+        simulated: Err(SENTINEL_PENDING),
+    };
+    let stories = vec![c3, s3];
+    let rows = stories.iter().flat_map(Story::compare).collect();
+    Timing { rows, stories }
+}
+
+/// `CLUSTER NODES` lines as (id, port, flags, master id, link state, slots).
+struct NodeLine {
+    id: String,
+    port: u16,
+    flags: String,
+    master: String,
+    slots: String,
+}
+
+fn parse_nodes(text: &str) -> Vec<NodeLine> {
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            let port = f.get(1)?.split(['@', ':']).nth(1)?.parse().ok()?;
+            Some(NodeLine {
+                id: f[0].to_owned(),
+                port,
+                flags: f.get(2)?.to_string(),
+                master: f.get(3)?.to_string(),
+                slots: f.get(8..).map(|s| s.join(" ")).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+fn c3_conf() -> String {
+    "save \"\"\nappendonly yes\ncluster-enabled yes\ncluster-config-file nodes.conf\ncluster-node-timeout 2000\n".into()
+}
+
+/// Runs a helper program with a time limit; its stdout.
+fn run_bounded(program: &Path, argv: &[String], limit: Duration) -> Result<String, String> {
+    let mut child = Command::new(program)
+        .args(argv)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+    let polls = limit.as_millis() / 20;
+    for _ in 0..polls {
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut out = String::new();
+            if let Some(mut s) = child.stdout.take() {
+                let _ = std::io::Read::read_to_string(&mut s, &mut out);
+            }
+            return if status.success() {
+                Ok(out)
+            } else {
+                Err(format!("{} failed ({status}): {out}", program.display()))
+            };
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    Err(format!("{} did not finish within {limit:?}", program.display()))
+}
+
+fn c3_real(opts: &Options, runs: usize) -> Measured {
+    let mut m = Measured { runs, ..Measured::default() };
+    for run in 0..runs {
+        if let Err(e) = c3_once(opts, &mut m) {
+            m.failures.push(format!("run {run}: {e}"));
+        }
+    }
+    m
+}
+
+/// One C3 run: create 3+3, SIGKILL the master of slot 0, watch the survivors,
+/// restart it and watch it come back as a replica.
+fn c3_once(opts: &Options, m: &mut Measured) -> Result<(), String> {
+    let mut t = Real::new(&opts.redis_server, &opts.redis_sentinel);
+    for port in C3_PORTS {
+        t.start(port, &c3_conf())?;
+    }
+    let mut argv: Vec<String> = vec!["--cluster".into(), "create".into()];
+    argv.extend(C3_PORTS.iter().map(|p| format!("127.0.0.1:{p}")));
+    argv.extend(["--cluster-replicas".into(), "1".into(), "--cluster-yes".into()]);
+    run_bounded(&opts.redis_cli, &argv, Duration::from_secs(60))?;
+    let conns: Vec<(u16, Conn)> = C3_PORTS.iter().map(|&p| t.connect(p).map(|c| (p, c))).collect::<Result<_, _>>()?;
+    let state_ok = |t: &mut Real, c: Conn| -> Result<bool, String> {
+        Ok(t.call(c, &args("CLUSTER INFO"))?.text().contains("cluster_state:ok"))
+    };
+    // Every node ok and every replica's link up, bounded.
+    let mut healthy = false;
+    for _ in 0..(C3_LIMIT.as_millis() / POLL.as_millis()) {
+        let mut all = true;
+        for &(_, c) in &conns {
+            all &= state_ok(&mut t, c)?;
+            let info = t.call(c, &args("INFO replication"))?.text();
+            all &= info.contains("role:master") || info.contains("master_link_status:up");
+        }
+        if all {
+            healthy = true;
+            break;
+        }
+        t.sleep(POLL);
+    }
+    if !healthy {
+        return Err("the created cluster did not become healthy within 30 s".into());
+    }
+    let nodes = parse_nodes(&t.call(conns[0].1, &args("CLUSTER NODES"))?.text());
+    let victim = nodes.iter().find(|n| n.slots.split(' ').any(|s| s.starts_with("0-"))).ok_or("no owner of slot 0")?;
+    let replica = nodes.iter().find(|n| n.master == victim.id).ok_or("the master of slot 0 has no replica")?;
+    let (victim_port, victim_id, replica_port) = (victim.port, victim.id.clone(), replica.port);
+    let survivors: Vec<(u16, Conn)> = conns.iter().copied().filter(|(p, _)| *p != victim_port).collect();
+
+    t.signal(victim_port, Signal::Kill)?;
+    let clock = Stopwatch::start();
+    let (mut pfail, mut fail, mut promoted, mut ok_again) = (None, None, None, None);
+    let mut saw_state_fail = false;
+    while clock.ms() < C3_LIMIT.as_millis() as f64 && ok_again.is_none() {
+        let mut all_ok = true;
+        for &(port, c) in &survivors {
+            let view = parse_nodes(&t.call(c, &args("CLUSTER NODES"))?.text());
+            let flags = view.iter().find(|n| n.id == victim_id).map(|n| n.flags.clone()).unwrap_or_default();
+            let now = clock.ms();
+            if flags.contains("fail?") {
+                pfail.get_or_insert(now);
+            }
+            if flags.split(',').any(|f| f == "fail") {
+                fail.get_or_insert(now);
+            }
+            if port == replica_port && view.iter().any(|n| n.flags.contains("myself") && n.flags.contains("master")) {
+                promoted.get_or_insert(now);
+            }
+            let ok = state_ok(&mut t, c)?;
+            saw_state_fail |= !ok;
+            all_ok &= ok;
+        }
+        if saw_state_fail && all_ok && promoted.is_some() {
+            ok_again = Some(clock.ms());
+        }
+        t.sleep(POLL);
+    }
+    m.record("time to fail? (first survivor)", pfail);
+    m.record("time to fail (first survivor)", fail);
+    m.record("time to promotion (replica's own view)", promoted);
+    m.record("time to cluster_state:ok on all survivors", ok_again);
+    m.fact("promoted replica", if promoted.is_some() { "the killed master's replica".into() } else { "none".into() });
+
+    let clock = Stopwatch::start();
+    t.restart(victim_port)?;
+    let c = t.connect(victim_port)?;
+    let mut back = None;
+    let mut replica_id = String::new();
+    while clock.ms() < C3_LIMIT.as_millis() as f64 {
+        let view = parse_nodes(&t.call(c, &args("CLUSTER NODES"))?.text());
+        replica_id = view.iter().find(|n| n.port == replica_port).map(|n| n.id.clone()).unwrap_or_default();
+        if view.iter().any(|n| n.flags.contains("myself") && n.flags.contains("slave") && n.master == replica_id) {
+            back = Some(clock.ms());
+            break;
+        }
+        t.sleep(POLL);
+    }
+    m.record("restarted old master: replica of the promoted node (own view)", back);
+    m.fact(
+        "restarted old master's role",
+        if back.is_some() { "replica of the promoted node".into() } else { format!("not a replica of {replica_id}") },
+    );
+    Ok(())
+}
+
+fn s3_real(opts: &Options, runs: usize) -> Measured {
+    let mut m = Measured { runs, ..Measured::default() };
+    for run in 0..runs {
+        if let Err(e) = s3_once(opts, &mut m, !opts.quick) {
+            m.failures.push(format!("run {run}: {e}"));
+        }
+    }
+    m
+}
+
+/// Sentinel events (`+sdown`, `+switch-master`...) with the ms they were first seen.
+fn sentinel_events(log: &[String], seen: &mut Vec<(String, String, f64)>, now: f64) {
+    for line in log.iter().skip(seen.len()) {
+        let event = line.split(' ').next().unwrap_or("").to_owned();
+        seen.push((event, line.clone(), now));
+    }
+}
+
+fn s3_once(opts: &Options, m: &mut Measured, restart_old_master: bool) -> Result<(), String> {
+    let mut t = Real::new(&opts.redis_server, &opts.redis_sentinel);
+    t.start(S3_MASTER, "save \"\"\n")?;
+    for port in S3_REPLICAS {
+        t.start(port, &format!("save \"\"\nreplicaof 127.0.0.1 {S3_MASTER}\n"))?;
+    }
+    // Both replicas in sync first (the default 5 s diskless delay), as in the oracle's runs:
+    // a replica that never synced cannot resync partially after the failover.
+    for port in S3_REPLICAS {
+        let up = super::target::wait_until(&mut t, POLL, Duration::from_secs(20), |t| {
+            Ok(super::target::info_field(t, port, "replication", "master_link_status")? == "up")
+        })?;
+        if !up {
+            return Err(format!("replica {port} did not sync within 20 s"));
+        }
+    }
+    let dir = temp_dir(&S3_SENTINEL.to_string())?;
+    let conf = dir.join("sentinel.conf");
+    let logfile = dir.join("sentinel.log");
+    let text = format!(
+        "port {S3_SENTINEL}\nbind 127.0.0.1\ndaemonize no\ndir {}\nlogfile {}\nsentinel monitor {S3_NAME} 127.0.0.1 {S3_MASTER} 1\nsentinel down-after-milliseconds {S3_NAME} 2000\n",
+        dir.display(),
+        logfile.display()
+    );
+    std::fs::write(&conf, text).map_err(|e| format!("{}: {e}", conf.display()))?;
+    let sentinel = Process::spawn(&opts.redis_sentinel, vec![conf.display().to_string()], dir, logfile, S3_SENTINEL)?;
+    let sc = t.connect(S3_SENTINEL)?;
+    // Ready when the sentinel knows both replicas, then 3 s of steady state, as the oracle did.
+    let mut ready = false;
+    for _ in 0..(30_000 / POLL.as_millis()) {
+        if t.call(sc, &args("INFO sentinel"))?.text().contains("slaves=2,sentinels=1") {
+            ready = true;
+            break;
+        }
+        t.sleep(POLL);
+    }
+    if !ready {
+        return Err("the sentinel did not discover both replicas within 30 s".into());
+    }
+    t.sleep(Duration::from_secs(3));
+    let skip = sentinel.log_messages().len();
+    t.signal(S3_MASTER, Signal::Kill)?;
+    let clock = Stopwatch::start();
+    let mut seen: Vec<(String, String, f64)> = Vec::new();
+    let done = |seen: &[(String, String, f64)]| {
+        seen.iter().any(|(_, l, _)| l.starts_with(&format!("+slave slave 127.0.0.1:{S3_MASTER}")))
+    };
+    while clock.ms() < 30_000.0 && !done(&seen) {
+        let log: Vec<String> =
+            sentinel.log_messages().into_iter().skip(skip).filter(|l| l.starts_with(['+', '-'])).collect();
+        sentinel_events(&log, &mut seen, clock.ms());
+        t.sleep(Duration::from_millis(20));
+    }
+    let first = |name: &str| seen.iter().find(|(e, _, _)| e == name).map(|(_, _, t)| *t);
+    m.record("time to +sdown", first("+sdown"));
+    m.record("time to +odown", first("+odown"));
+    m.record("time to +promoted-slave", first("+promoted-slave"));
+    m.record("time to +switch-master", first("+switch-master"));
+    let order: Vec<&str> = seen.iter().map(|(e, _, _)| e.as_str()).collect();
+    m.fact("event order", order.join(" "));
+    let promoted = seen
+        .iter()
+        .find(|(e, _, _)| e == "+switch-master")
+        .and_then(|(_, l, _)| l.rsplit(' ').next().map(str::to_owned))
+        .unwrap_or_else(|| "none".into());
+    // Which replica wins is Sentinel's choice among equals (run id order): record, don't require.
+    m.fact(
+        "promoted replica is one of the two replicas",
+        S3_REPLICAS.iter().any(|p| p.to_string() == promoted).to_string(),
+    );
+    if restart_old_master {
+        t.restart(S3_MASTER)?;
+        let clock = Stopwatch::start();
+        let mut converted = None;
+        while clock.ms() < 30_000.0 {
+            if sentinel.log_messages().iter().skip(skip).any(|l| l.starts_with("+convert-to-slave")) {
+                converted = Some(clock.ms());
+                break;
+            }
+            t.sleep(Duration::from_millis(20));
+        }
+        m.record("restarted old master: time to +convert-to-slave", converted);
+    }
+    drop(sentinel);
+    Ok(())
+}

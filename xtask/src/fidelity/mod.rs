@@ -1,0 +1,145 @@
+//! `cargo xtask fidelity`: the same cases on real Redis (processes on
+//! 127.0.0.1) and on the simulator, compared, written to
+//! `reports/fidelity.json` and `reports/fidelity.md`.
+//!
+//! A case is a function over [`target::Target`], run once per side; its
+//! observations ([`observe::Obs`]) are paired by name and compared byte for
+//! byte, or through a mask that says why. Groups:
+//! - `catalogue/*` ([`catalogue`], [`cluster`]): replies in standalone, replica,
+//!   requirepass and cluster modes;
+//! - `formats/*` and `stories/*` ([`stories`], [`cluster`]): INFO replication,
+//!   CLUSTER NODES/INFO/SLOTS/SHARDS, and stories R1–R7;
+//! - `keyslot` ([`keyslot`]): CLUSTER KEYSLOT on generated keys;
+//! - `timing` ([`failover`]): C3 and S3 failovers measured on real processes,
+//!   with medians compared within ±15 % once a simulated side exists.
+
+mod catalogue;
+mod cluster;
+mod failover;
+mod keyslot;
+mod observe;
+mod real;
+mod report;
+mod sentinel;
+mod simulated;
+mod stories;
+mod target;
+#[cfg(test)]
+mod tests;
+
+use observe::{Obs, Row, Verdict};
+use std::path::PathBuf;
+
+/// Command-line options.
+pub struct Options {
+    /// Smaller runs (CI): fewer keys and failover runs.
+    pub quick: bool,
+    /// The redis-server to compare with.
+    pub redis_server: PathBuf,
+    /// The redis-sentinel to compare with.
+    pub redis_sentinel: PathBuf,
+    /// The redis-cli used to create real clusters.
+    pub redis_cli: PathBuf,
+    /// Where the report goes.
+    pub out_dir: PathBuf,
+    /// Seed of the simulated side.
+    pub seed: u64,
+    /// Run only the groups whose name contains this (for investigating a difference).
+    pub only: Option<String>,
+}
+
+/// A group of cases: its name and its function, run once per side.
+type Case = Box<dyn Fn(&mut dyn target::Target) -> Result<Vec<Obs>, String>>;
+
+/// A group: its name, its cases, and why its simulated side is not expected to
+/// match yet (every row is then a known gap with that reason).
+struct Group {
+    name: String,
+    case: Case,
+    pending: Option<&'static str>,
+}
+
+/// Runs both sides of one group; a side that fails as a whole gives one failing row.
+fn run_group(group: &Group, opts: &Options) -> Vec<Row> {
+    let side = |t: &mut dyn target::Target| {
+        // A panic (a harness bug, or the simulator's) becomes a failing row; real
+        // processes are still stopped when `t` is dropped after this returns.
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (group.case)(t)));
+        let result = run.unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()));
+            Err(format!("panicked: {}", what.unwrap_or_default()))
+        });
+        let mut obs = result.unwrap_or_else(|e| vec![Obs::error("(group)", &e)]);
+        if let Some(why) = group.pending {
+            obs.iter_mut().for_each(|o| o.expect = observe::Expect::Gap(why));
+        }
+        obs
+    };
+    let real = side(&mut real::Real::new(&opts.redis_server, &opts.redis_sentinel));
+    let simulated = side(&mut simulated::Simulated::new(opts.seed));
+    observe::compare(&group.name, &real, &simulated)
+}
+
+/// Runs everything and writes the report; `Ok(false)` when a must-match case differs.
+pub fn run(opts: &Options) -> Result<bool, String> {
+    let versions = report::Versions {
+        real_server: real::version(&opts.redis_server)?,
+        real_sentinel: real::version(&opts.redis_sentinel).unwrap_or_else(|e| format!("unavailable: {e}")),
+        simulated: format!("chaoslab redis node {}", redis::server::VERSION),
+    };
+    eprintln!("fidelity: real = {} ({})", opts.redis_server.display(), versions.real_server);
+    let mut rows: Vec<Row> = Vec::new();
+    let group = |name: String, case: Case| Group { name, case, pending: None };
+    let mut groups: Vec<Group> = Vec::new();
+    for mode in catalogue::MODES {
+        groups.push(group(format!("catalogue/{}", mode.name), Box::new(move |t| catalogue::run(t, mode))));
+    }
+    groups.push(Group {
+        pending: Some(cluster::PENDING),
+        ..group("catalogue/cluster".into(), Box::new(cluster::catalogue))
+    });
+    groups.push(Group {
+        pending: Some(sentinel::PENDING),
+        ..group("catalogue/sentinel".into(), Box::new(sentinel::catalogue))
+    });
+    groups.push(group("formats/replication".into(), Box::new(stories::info_formats)));
+    groups
+        .push(Group { pending: Some(cluster::PENDING), ..group("formats/cluster".into(), Box::new(cluster::formats)) });
+    for story in stories::STORIES {
+        groups.push(group(format!("stories/{}", story.name), Box::new(move |t| (story.run)(t))));
+    }
+    let cluster_stories: [(&str, Case); 3] = [
+        ("stories/C4 cluster without replicas loses a master", Box::new(cluster::c4)),
+        ("stories/C5 replica down and back in a cluster", Box::new(cluster::c5)),
+        ("stories/C7 manual failover with the master down", Box::new(cluster::c7)),
+    ];
+    for (name, case) in cluster_stories {
+        groups.push(Group { pending: Some(cluster::PENDING), ..group(name.into(), case) });
+    }
+    groups.push(Group {
+        pending: Some(sentinel::PENDING),
+        ..group("stories/S2 replica down and back under a sentinel".into(), Box::new(sentinel::s2))
+    });
+    let wanted = |name: &str| opts.only.as_ref().is_none_or(|only| name.contains(only.as_str()));
+    for g in groups.iter().filter(|g| wanted(&g.name)) {
+        eprintln!("fidelity: {}", g.name);
+        rows.extend(run_group(g, opts));
+    }
+    if wanted("keyslot") {
+        eprintln!("fidelity: keyslot");
+        rows.extend(keyslot::run(opts)?);
+    }
+    let timing = if wanted("timing") {
+        eprintln!("fidelity: timing");
+        failover::run(opts)
+    } else {
+        failover::Timing::default()
+    };
+    rows.extend(timing.rows.iter().cloned());
+    let ok = !rows.iter().any(|r| r.verdict == Verdict::Differ);
+    report::write(opts, &versions, &rows, &timing)?;
+    Ok(ok)
+}

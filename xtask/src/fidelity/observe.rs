@@ -1,0 +1,404 @@
+//! What a case records on one side, the masks for run-specific values, and the
+//! verdict from comparing the two sides.
+
+use super::target::Reply;
+use resp::Value;
+use serde_json::{Value as Json, json};
+
+/// What a case promises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// Must be identical (raw RESP bytes, or the masked rendering when a mask is set).
+    Same,
+    /// A known gap of the simulator, listed in the report as a difference with
+    /// its reason; it does not fail the run (and is flagged when it starts to match).
+    Gap(&'static str),
+}
+
+/// Masks for values that are run-specific on real Redis and in the simulator alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mask {
+    /// Compare raw bytes.
+    None,
+    /// Integers and numeric strings, except the harness's ports, become `<n>`
+    /// (offsets, TTLs counted in ms, times, client ids).
+    Numbers,
+    /// INFO text: ids, offsets, lags and seconds-ago become `<id>`/`<n>`.
+    Info,
+    /// An array compared sorted.
+    Unordered,
+    /// A flat array of name/value pairs compared with the pairs sorted.
+    UnorderedPairs,
+    /// CLUSTER NODES / CLUSTER INFO text: node ids, ping/pong times and message
+    /// counters masked; node lines sorted.
+    ClusterText,
+    /// CLUSTER SLOTS arrays: node ids and replication offsets masked.
+    ClusterArray,
+    /// CLUSTER SHARDS: as [`Mask::ClusterArray`], shards sorted (SHARDS walks a dict).
+    ClusterShards,
+    /// SENTINEL MASTER(S)/REPLICAS: run ids masked, and numbers other than ports.
+    Sentinel,
+}
+
+impl Mask {
+    /// Why the mask is needed, for the report.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Mask::None => "",
+            Mask::Numbers => {
+                "numbers other than ports masked: replication offsets, millisecond TTLs, unix times and client ids depend on the run"
+            }
+            Mask::Info => {
+                "replid/replid2 (unless all zeros), offsets, backlog sizes, lag and seconds-ago masked: they depend on the run's timing and ids"
+            }
+            Mask::Unordered => {
+                "compared sorted: Redis 7.0 keeps small string sets in a dict whose order follows a per-process random hash seed"
+            }
+            Mask::ClusterText => {
+                "node ids, ping-sent/pong-recv times and the message counters (one line for all: which types appear depends on the run) masked, node lines sorted: ids are random, the order follows Redis's dict"
+            }
+            Mask::ClusterArray => "node ids masked: they are random",
+            Mask::Sentinel => {
+                "run ids, ms-since fields (pings, INFO refreshes, role reports, link down time), commands in flight and replication offsets masked: they depend on the run"
+            }
+            Mask::ClusterShards => {
+                "node ids and replication offsets masked, shards sorted: ids are random, offsets depend on the run, SHARDS walks Redis's nodes dict"
+            }
+            Mask::UnorderedPairs => {
+                "pairs compared sorted: CONFIG GET walks Redis's config dict, whose order follows a per-process random hash seed"
+            }
+        }
+    }
+}
+
+/// One observation on one side.
+#[derive(Clone, Debug)]
+pub struct Obs {
+    /// Unique within its group.
+    pub case: String,
+    /// What is compared (raw bytes escaped, or the masked rendering).
+    pub compared: String,
+    /// What a reader sees: type and redis-cli rendering.
+    pub shown: String,
+    /// The promise.
+    pub expect: Expect,
+    /// The mask applied.
+    pub mask: Mask,
+}
+
+impl Obs {
+    /// A reply, compared raw or through `mask`.
+    pub fn reply(case: impl Into<String>, reply: &Reply, expect: Expect, mask: Mask) -> Obs {
+        let (compared, shown) = match (mask, reply.value()) {
+            (Mask::None, _) | (_, None) => (super::target::escape(&reply.raw), reply.describe()),
+            (Mask::Numbers, Some(v)) => {
+                let masked = mask_numbers(&v);
+                let text = format!("{}: {}", super::target::type_name(&v), resp::render(&masked));
+                (text.clone(), text)
+            }
+            (Mask::Unordered, Some(Value::Array(mut items))) => {
+                items.sort_by_key(|v| v.to_bytes());
+                let text = format!("array: {}", resp::render(&Value::Array(items)));
+                (text.clone(), text)
+            }
+            (Mask::UnorderedPairs, Some(Value::Array(items))) => {
+                let mut pairs: Vec<&[Value]> = items.chunks(2).collect();
+                pairs.sort_by_key(|p| p.iter().map(Value::to_bytes).collect::<Vec<_>>());
+                let text = format!("array: {}", resp::render(&Value::Array(pairs.concat())));
+                (text.clone(), text)
+            }
+            (Mask::ClusterText, Some(v)) => {
+                let text = format!("{}: {}", super::target::type_name(&v), mask_cluster_text(&reply.text()));
+                (text.clone(), text)
+            }
+            (Mask::Sentinel, Some(v)) => {
+                let masked = mask_sentinel_value(&v);
+                let text = format!("{}: {}", super::target::type_name(&v), resp::render(&masked));
+                (text.clone(), text)
+            }
+            (Mask::ClusterArray | Mask::ClusterShards, Some(v)) => {
+                let mut masked = mask_cluster_value(&v);
+                if let (Mask::ClusterShards, Value::Array(items)) = (mask, &mut masked) {
+                    items.sort_by_key(Value::to_bytes);
+                }
+                let text = format!("{}: {}", super::target::type_name(&v), resp::render(&masked));
+                (text.clone(), text)
+            }
+            (Mask::Unordered | Mask::UnorderedPairs, Some(_)) => (super::target::escape(&reply.raw), reply.describe()),
+            (Mask::Info, Some(v)) => {
+                let text = format!("{}: {}", super::target::type_name(&v), mask_info(&reply.text()));
+                (text.clone(), text)
+            }
+        };
+        Obs { case: case.into(), compared, shown, expect, mask }
+    }
+
+    /// A fact that is not a reply (a role, a log line's presence, a slot), compared as text.
+    pub fn fact(case: impl Into<String>, value: impl Into<String>, expect: Expect) -> Obs {
+        let value = value.into();
+        Obs { case: case.into(), compared: value.clone(), shown: value, expect, mask: Mask::None }
+    }
+
+    /// A case that could not run on this side.
+    pub fn error(case: impl Into<String>, e: &str) -> Obs {
+        Obs::fact(case, format!("harness error: {e}"), Expect::Same)
+    }
+}
+
+fn is_harness_port(n: i64) -> bool {
+    (7400..7600).contains(&n) || (17400..17600).contains(&n) || (27400..27600).contains(&n)
+}
+
+fn mask_numbers(v: &Value) -> Value {
+    match v {
+        Value::Integer(n) if !is_harness_port(*n) => Value::Simple("(integer) <n>".into()),
+        Value::Bulk(b) => match std::str::from_utf8(b).ok().and_then(|s| s.parse::<i64>().ok()) {
+            Some(n) if !is_harness_port(n) => Value::Bulk(b"<n>".to_vec()),
+            _ => v.clone(),
+        },
+        Value::Array(items) => Value::Array(items.iter().map(mask_numbers).collect()),
+        other => other.clone(),
+    }
+}
+
+fn is_node_id(s: &str) -> bool {
+    s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// CLUSTER NODES and CLUSTER INFO text with the run-specific parts masked.
+pub fn mask_cluster_text(text: &str) -> String {
+    let mut nodes = Vec::new();
+    let mut other = Vec::new();
+    for line in text.split('\n').map(|l| l.trim_end_matches('\r')).filter(|l| !l.is_empty()) {
+        let fields: Vec<&str> = line.split(' ').collect();
+        if fields.len() >= 8 && fields[1].contains('@') {
+            let masked: Vec<&str> = fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    if is_node_id(f) {
+                        "<id>"
+                    } else if i == 4 || i == 5 {
+                        "<n>"
+                    } else {
+                        f
+                    }
+                })
+                .collect();
+            nodes.push(masked.join(" "));
+        } else if line.starts_with("cluster_stats_messages_") {
+            // Which message types have counters depends on who detected what first: one line for all.
+            if other.last().is_none_or(|l: &String| l != "cluster_stats_messages_*:<n>") {
+                other.push("cluster_stats_messages_*:<n>".to_owned());
+            }
+        } else {
+            other.push(line.split(' ').map(|w| if is_node_id(w) { "<id>" } else { w }).collect::<Vec<_>>().join(" "));
+        }
+    }
+    nodes.sort();
+    nodes.extend(other);
+    nodes.join("\n")
+}
+
+fn mask_sentinel_value(v: &Value) -> Value {
+    const RUN_SPECIFIC: &[&[u8]] = &[
+        b"runid",
+        b"last-ping-sent",
+        b"last-ok-ping-reply",
+        b"last-ping-reply",
+        b"info-refresh",
+        b"role-reported-time",
+        b"master-link-down-time",
+        b"slave-repl-offset",
+        b"link-pending-commands",
+        b"last-hello-message",
+        b"down-after-milliseconds-since",
+        b"s-down-time",
+        b"o-down-time",
+    ];
+    match v {
+        Value::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            let mut masked_next = false;
+            for item in items {
+                out.push(if masked_next { Value::Bulk(b"<masked>".to_vec()) } else { mask_sentinel_value(item) });
+                masked_next = matches!(item, Value::Bulk(b) if RUN_SPECIFIC.contains(&b.as_slice()));
+            }
+            Value::Array(out)
+        }
+        other => other.clone(),
+    }
+}
+
+fn mask_cluster_value(v: &Value) -> Value {
+    match v {
+        Value::Bulk(b) if std::str::from_utf8(b).is_ok_and(is_node_id) => Value::Bulk(b"<id>".to_vec()),
+        Value::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            let mut offset_next = false;
+            for item in items {
+                out.push(if offset_next { Value::Simple("<n>".into()) } else { mask_cluster_value(item) });
+                offset_next = matches!(item, Value::Bulk(b) if b == b"replication-offset");
+            }
+            Value::Array(out)
+        }
+        other => other.clone(),
+    }
+}
+
+/// Masks the run-specific values of INFO text, line by line.
+pub fn mask_info(text: &str) -> String {
+    const RUN_SPECIFIC: &[&str] = &[
+        "master_replid",
+        "master_replid2",
+        "master_repl_offset",
+        "second_repl_offset",
+        "slave_repl_offset",
+        "slave_read_repl_offset",
+        "repl_backlog_first_byte_offset",
+        "repl_backlog_histlen",
+        "master_last_io_seconds_ago",
+        "master_sync_last_io_seconds_ago",
+        "master_link_down_since_seconds",
+        "run_id",
+    ];
+    let mut out = String::new();
+    for line in text.split("\r\n") {
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        let Some((key, value)) = line.split_once(':') else {
+            out.push_str(line);
+            continue;
+        };
+        out.push_str(key);
+        out.push(':');
+        let fixed = (key == "second_repl_offset" && value == "-1")
+            || (key == "master_replid2" && value.bytes().all(|b| b == b'0'));
+        if RUN_SPECIFIC.contains(&key) && !fixed {
+            out.push_str(if key.contains("replid") || key == "run_id" { "<id>" } else { "<n>" });
+        } else if key.starts_with("slave") && key[5..].bytes().all(|b| b.is_ascii_digit()) {
+            // slaveN:ip=...,port=...,state=...,offset=N,lag=N
+            let fields: Vec<String> = value
+                .split(',')
+                .map(|f| match f.split_once('=') {
+                    Some((k @ ("offset" | "lag"), _)) => format!("{k}=<n>"),
+                    _ => f.to_owned(),
+                })
+                .collect();
+            out.push_str(&fields.join(","));
+        } else {
+            out.push_str(value);
+        }
+    }
+    out
+}
+
+/// The comparison of one case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Identical.
+    Match,
+    /// Different where the case must match: fails the run.
+    Differ,
+    /// Different, and listed as a known gap of the simulator.
+    KnownGap,
+    /// A known gap that now matches: the gap mark should go.
+    GapClosed,
+}
+
+impl Verdict {
+    /// The word used in the report.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Match => "match",
+            Verdict::Differ => "DIFFER",
+            Verdict::KnownGap => "known gap",
+            Verdict::GapClosed => "match (gap closed)",
+        }
+    }
+}
+
+/// One row of the report.
+#[derive(Clone, Debug)]
+pub struct Row {
+    /// Group, e.g. `catalogue/standalone`.
+    pub group: String,
+    /// Case name.
+    pub case: String,
+    /// Real side, shown.
+    pub real: String,
+    /// Simulated side, shown.
+    pub simulated: String,
+    /// The comparison.
+    pub verdict: Verdict,
+    /// Mask reason or gap reason.
+    pub note: String,
+}
+
+impl Row {
+    /// JSON form.
+    pub fn to_json(&self) -> Json {
+        json!({
+            "case": self.case,
+            "real": self.real,
+            "simulated": self.simulated,
+            "verdict": self.verdict.word(),
+            "note": self.note,
+        })
+    }
+}
+
+/// Names repeated cases `name (2)`, `name (3)`... so pairing by name pairs the nth with the nth.
+fn numbered(obs: &[Obs]) -> Vec<Obs> {
+    let mut out: Vec<Obs> = Vec::with_capacity(obs.len());
+    for o in obs {
+        let seen = obs.iter().take_while(|x| !std::ptr::eq(*x, o)).filter(|x| x.case == o.case).count();
+        let mut o = o.clone();
+        if seen > 0 {
+            o.case = format!("{} ({})", o.case, seen + 1);
+        }
+        out.push(o);
+    }
+    out
+}
+
+/// Pairs the two sides' observations by case name (in the real side's order,
+/// then any the simulated side alone has).
+pub fn compare(group: &str, real: &[Obs], simulated: &[Obs]) -> Vec<Row> {
+    let (real, simulated) = (&numbered(real)[..], &numbered(simulated)[..]);
+    let missing = Obs::fact("", "(not observed)", Expect::Same);
+    let mut rows = Vec::new();
+    let mut names: Vec<&str> = real.iter().map(|o| o.case.as_str()).collect();
+    for o in simulated {
+        if !names.contains(&o.case.as_str()) {
+            names.push(&o.case);
+        }
+    }
+    for name in names {
+        let r = real.iter().find(|o| o.case == name).unwrap_or(&missing);
+        let s = simulated.iter().find(|o| o.case == name).unwrap_or(&missing);
+        let expect = if r.case.is_empty() { s.expect } else { r.expect };
+        let mask = if r.case.is_empty() { s.mask } else { r.mask };
+        let same = r.compared == s.compared;
+        let verdict = match (same, expect) {
+            (true, Expect::Same) => Verdict::Match,
+            (true, Expect::Gap(_)) => Verdict::GapClosed,
+            (false, Expect::Same) => Verdict::Differ,
+            (false, Expect::Gap(_)) => Verdict::KnownGap,
+        };
+        let note = match expect {
+            Expect::Gap(why) => why.to_owned(),
+            Expect::Same => mask.reason().to_owned(),
+        };
+        rows.push(Row {
+            group: group.to_owned(),
+            case: name.to_owned(),
+            real: r.shown.clone(),
+            simulated: s.shown.clone(),
+            verdict,
+            note,
+        });
+    }
+    rows
+}

@@ -1,0 +1,114 @@
+//! The harness's own logic, without real processes: comparison verdicts, masks,
+//! and the simulated side of a few cases.
+
+use super::observe::{Expect, Mask, Obs, Verdict, compare, mask_info};
+use super::simulated::Simulated;
+use super::target::{Reply, Signal, Target, args, info_field};
+
+fn reply(raw: &[u8]) -> Reply {
+    Reply { raw: raw.to_vec() }
+}
+
+#[test]
+fn raw_bytes_decide_so_type_differences_are_caught() {
+    // Same text, different RESP types: a simple string vs a bulk string.
+    let real = [Obs::reply("GET", &reply(b"+OK\r\n"), Expect::Same, Mask::None)];
+    let sim = [Obs::reply("GET", &reply(b"$2\r\nOK\r\n"), Expect::Same, Mask::None)];
+    let rows = compare("g", &real, &sim);
+    assert_eq!(rows[0].verdict, Verdict::Differ);
+    assert_eq!(rows[0].real, "simple: OK");
+    assert_eq!(rows[0].simulated, "bulk: \"OK\"");
+}
+
+#[test]
+fn gaps_are_reported_and_flagged_once_they_close() {
+    let gap = Expect::Gap("not implemented");
+    let real = [Obs::fact("a", "1", gap), Obs::fact("b", "1", gap), Obs::fact("only real", "x", Expect::Same)];
+    let sim = [Obs::fact("a", "2", gap), Obs::fact("b", "1", gap)];
+    let rows = compare("g", &real, &sim);
+    let verdicts: Vec<Verdict> = rows.iter().map(|r| r.verdict).collect();
+    assert_eq!(verdicts, [Verdict::KnownGap, Verdict::GapClosed, Verdict::Differ]);
+    assert_eq!(rows[0].note, "not implemented");
+    assert_eq!(rows[2].simulated, "(not observed)");
+}
+
+#[test]
+fn repeated_case_names_pair_in_order() {
+    let side =
+        |first: &str, second: &str| [Obs::fact("GET k", first, Expect::Same), Obs::fact("GET k", second, Expect::Same)];
+    let rows = compare("g", &side("1", "2"), &side("1", "3"));
+    assert_eq!(rows.len(), 2);
+    assert_eq!((rows[0].case.as_str(), rows[0].verdict), ("GET k", Verdict::Match));
+    assert_eq!((rows[1].case.as_str(), rows[1].verdict), ("GET k (2)", Verdict::Differ));
+}
+
+#[test]
+fn masks_hide_only_run_specific_values() {
+    let numbers = |raw: &[u8]| Obs::reply("ROLE", &reply(raw), Expect::Same, Mask::Numbers).compared;
+    // An offset is masked, a harness port is kept.
+    assert_eq!(numbers(b"*2\r\n:7401\r\n:12345\r\n"), numbers(b"*2\r\n:7401\r\n:999\r\n"));
+    assert_ne!(numbers(b"*2\r\n:7401\r\n:12345\r\n"), numbers(b"*2\r\n:7402\r\n:12345\r\n"));
+    let info = "# Replication\r\nrole:slave\r\nmaster_replid:0123456789abcdef0123456789abcdef01234567\r\n\
+                master_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:42\r\n\
+                second_repl_offset:-1\r\nslave0:ip=127.0.0.1,port=7411,state=online,offset=42,lag=1\r\n";
+    assert_eq!(
+        mask_info(info),
+        "# Replication\r\nrole:slave\r\nmaster_replid:<id>\r\n\
+         master_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:<n>\r\n\
+         second_repl_offset:-1\r\nslave0:ip=127.0.0.1,port=7411,state=online,offset=<n>,lag=<n>\r\n"
+    );
+    let unordered = |raw: &[u8]| Obs::reply("SMEMBERS", &reply(raw), Expect::Same, Mask::Unordered).compared;
+    assert_eq!(unordered(b"*2\r\n$1\r\nb\r\n$1\r\na\r\n"), unordered(b"*2\r\n$1\r\na\r\n$1\r\nb\r\n"));
+    assert_ne!(unordered(b"*2\r\n$1\r\nb\r\n$1\r\na\r\n"), unordered(b"*2\r\n$1\r\na\r\n$1\r\nc\r\n"));
+}
+
+#[test]
+fn the_simulated_side_answers_with_raw_resp_and_obeys_signals() {
+    let mut t = Simulated::new(1);
+    t.start(7400, "save \"\"\nrepl-diskless-sync-delay 0\n").unwrap();
+    t.start(7401, "save \"\"\nreplicaof 127.0.0.1 7400\n").unwrap();
+    let c = t.connect(7400).unwrap();
+    assert_eq!(t.call(c, &args("PING")).unwrap().raw, b"+PONG\r\n");
+    assert_eq!(t.call(c, &args("GET nosuchkey")).unwrap().raw, b"$-1\r\n");
+    t.sleep(std::time::Duration::from_secs(2));
+    assert_eq!(info_field(&mut t, 7401, "replication", "master_link_status").unwrap(), "up");
+    assert!(t.log(7401).iter().any(|l| l == "MASTER <-> REPLICA sync: Finished with success"));
+    t.signal(7400, Signal::Kill).unwrap();
+    assert!(t.connect(7400).is_err(), "a killed server refuses connections");
+    assert!(t.call(c, &args("PING")).is_err(), "its clients see the connection close");
+    assert!(t.start(7401, "").is_err(), "one server per port");
+    assert!(t.start(7402, "nosuchdirective 1\n").unwrap_err().contains("line 1"));
+}
+
+#[test]
+fn log_prefixes_are_stripped_and_the_banner_skipped() {
+    use super::real::strip_log_prefix;
+    assert_eq!(
+        strip_log_prefix("8807:M 21 Nov 2026 08:55:11.079 * Ready to accept connections"),
+        Some("Ready to accept connections")
+    );
+    assert_eq!(
+        strip_log_prefix("3706:X 21 Nov 2026 11:07:12.254 # +sdown master m 127.0.0.1 7450"),
+        Some("+sdown master m 127.0.0.1 7450")
+    );
+    assert_eq!(strip_log_prefix("                _._"), None);
+}
+
+#[test]
+fn cluster_text_masks_ids_and_times_and_sorts_node_lines() {
+    use super::observe::mask_cluster_text;
+    let a = "0123456789abcdef0123456789abcdef01234567";
+    let b = "fedcba9876543210fedcba9876543210fedcba98";
+    let nodes = format!(
+        "{b} 127.0.0.1:7464@17464 slave {a} 0 1795259947662 1 connected\n{a} 127.0.0.1:7463@17463 myself,master - 0 1795259947000 1 connected 0-16383\n"
+    );
+    assert_eq!(
+        mask_cluster_text(&nodes),
+        "<id> 127.0.0.1:7463@17463 myself,master - <n> <n> 1 connected 0-16383\n<id> 127.0.0.1:7464@17464 slave <id> <n> <n> 1 connected"
+    );
+    let info = "cluster_state:ok\r\ncluster_current_epoch:6\r\ncluster_stats_messages_sent:1234\r\ncluster_stats_messages_fail_sent:1\r\ntotal_cluster_links_buffer_limit_exceeded:0\r\n";
+    assert_eq!(
+        mask_cluster_text(info),
+        "cluster_state:ok\ncluster_current_epoch:6\ncluster_stats_messages_*:<n>\ntotal_cluster_links_buffer_limit_exceeded:0"
+    );
+}
