@@ -121,7 +121,7 @@ struct Layout {
 impl Layout {
     fn new(nodes: usize) -> Layout {
         // splitmix64: fixed, well-spread 40-hex names, as random node ids are.
-        let mut state = 0x5eed_c1u64;
+        let mut state = 0x005e_edc1_u64;
         let mut next = || {
             state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
             let mut z = state;
