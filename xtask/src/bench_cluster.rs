@@ -61,10 +61,11 @@ fn c3_once(source: &str, file: &str) -> Result<C3Run, String> {
     if !sim.log_lines(promoted).iter().any(|l| l.ends_with("Failover election won: I'm the new master.")) {
         return Err("cluster-c3: 6384 never won an election".into());
     }
-    for p in sim.procs() {
+    for port in 6381..=6386 {
+        let p = sim.proc_by_name(&port.to_string()).ok_or_else(|| format!("cluster-c3: no node {port}"))?;
         let state = sim.process::<Server>(p).and_then(Server::cluster_summary).map(|s| s["state"].clone());
         if state != Some(json!("ok")) {
-            return Err(format!("cluster-c3: node {} ends with cluster_state {state:?}", sim.proc_name(p)));
+            return Err(format!("cluster-c3: node {port} ends with cluster_state {state:?}"));
         }
     }
     Ok(C3Run {
