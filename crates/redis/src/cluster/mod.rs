@@ -169,10 +169,13 @@ pub(crate) struct Cluster {
     pub(crate) myself: usize,
     pub(crate) nodes: Vec<Option<Node>>,
     pub(crate) by_name: BTreeMap<String, usize>,
-    /// The same nodes by the first 8 bytes of their name, sorted: a gossip
-    /// section names a hundred nodes per packet, and comparing integers is
-    /// far cheaper than walking the map's string keys.
-    name_index: Vec<(u64, usize)>,
+    /// The same nodes in an open-addressing table keyed by the first 8 bytes
+    /// of their name (linear probing, at most half full; `EMPTY_ENTRY` marks a
+    /// free entry): a gossip section names a hundred nodes per packet, and one
+    /// probe into a small array is far cheaper than walking the map's string
+    /// keys. Only looked up, never iterated, so its layout cannot leak into
+    /// any order.
+    name_index: Vec<(u64, u32)>,
     /// Owner of each slot. The one record of ownership: a node's bitmap is
     /// derived from it when a message needs one, since a bitmap per known node
     /// costs 2 KiB × nodes² (1 GB over a 1,000-node cluster's processes).
@@ -270,25 +273,77 @@ impl Cluster {
         self.node_mut(i)
     }
     pub(crate) fn lookup(&self, name: &str) -> Option<usize> {
+        if self.name_index.is_empty() {
+            return None;
+        }
         let key = name_key(name);
-        let first = self.name_index.partition_point(|&(k, _)| k < key);
-        self.name_index[first..]
-            .iter()
-            .take_while(|&&(k, _)| k == key)
-            .map(|&(_, i)| i)
-            .find(|&i| self.node(i).name == name)
+        let mask = self.name_index.len() - 1;
+        let mut at = home_of(key, mask);
+        loop {
+            let (k, i) = self.name_index[at];
+            if i == EMPTY_ENTRY {
+                return None;
+            }
+            if k == key && self.node(i as usize).name == name {
+                return Some(i as usize);
+            }
+            at = (at + 1) & mask;
+        }
     }
 
     fn index_name(&mut self, name: &str, i: usize) {
-        let entry = (name_key(name), i);
-        let at = self.name_index.partition_point(|&e| e < entry);
-        self.name_index.insert(at, entry);
+        // by_name already holds the new name: the table stays at most half full.
+        let used = self.by_name.len();
+        if used * 2 > self.name_index.len() {
+            let entries: Vec<(u64, u32)> = self.name_index.iter().copied().filter(|e| e.1 != EMPTY_ENTRY).collect();
+            let size = (used * 2).next_power_of_two().max(16);
+            self.name_index = vec![(0, EMPTY_ENTRY); size];
+            for (key, node) in entries {
+                self.place_name(key, node);
+            }
+        }
+        self.place_name(name_key(name), i as u32);
     }
 
+    fn place_name(&mut self, key: u64, node: u32) {
+        let mask = self.name_index.len() - 1;
+        let mut at = home_of(key, mask);
+        while self.name_index[at].1 != EMPTY_ENTRY {
+            at = (at + 1) & mask;
+        }
+        self.name_index[at] = (key, node);
+    }
+
+    /// Removes node `i`'s entry, shifting later entries of the probe run back
+    /// so that no lookup stops early at the hole.
     fn unindex_name(&mut self, name: &str, i: usize) {
-        let entry = (name_key(name), i);
-        if let Ok(at) = self.name_index.binary_search(&entry) {
-            self.name_index.remove(at);
+        if self.name_index.is_empty() {
+            return;
+        }
+        let mask = self.name_index.len() - 1;
+        let mut hole = home_of(name_key(name), mask);
+        loop {
+            match self.name_index[hole].1 {
+                EMPTY_ENTRY => return,
+                n if n as usize == i => break,
+                _ => hole = (hole + 1) & mask,
+            }
+        }
+        self.name_index[hole] = (0, EMPTY_ENTRY);
+        let mut at = hole;
+        loop {
+            at = (at + 1) & mask;
+            let (key, node) = self.name_index[at];
+            if node == EMPTY_ENTRY {
+                return;
+            }
+            let home = home_of(key, mask);
+            let stays = if hole <= at { hole < home && home <= at } else { hole < home || home <= at };
+            if !stays {
+                self.name_index[hole] = (key, node);
+                self.name_index[at] = (0, EMPTY_ENTRY);
+                hole = at;
+            }
         }
     }
     /// Live node indices in table order (by name).
@@ -681,6 +736,15 @@ impl Cluster {
     }
 }
 
+/// A free entry of the name table.
+const EMPTY_ENTRY: u32 = u32::MAX;
+
+/// Where a name key's probe run starts (Fibonacci hashing: names are hex text,
+/// so the key's low bits alone would cluster).
+fn home_of(key: u64, mask: usize) -> usize {
+    (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize & mask
+}
+
 /// The first 8 bytes of a node name as an integer (zero-padded), ordered as the bytes are.
 fn name_key(name: &str) -> u64 {
     let mut key = [0u8; 8];
@@ -747,6 +811,33 @@ mod tests {
         assert_eq!(back.config_text(), text);
         assert_eq!(back.me().numslots, 5462);
         assert_eq!(back.owner(7000), Some(back.myself));
+    }
+
+    #[test]
+    fn name_lookups_survive_adds_renames_and_deletes() {
+        let mut c = Cluster::new("m".repeat(40), 0);
+        // Shared 8-byte prefixes put several names on one key and one probe run.
+        let names: Vec<String> = (0..200).map(|i| format!("{:08x}{:032x}", i % 7, i * 7919)).collect();
+        let ids: Vec<usize> = names.iter().map(|n| c.create_node(n.clone(), MASTER, 0)).collect();
+        for (k, (name, &i)) in names.iter().zip(&ids).enumerate() {
+            if k % 3 == 0 {
+                c.del_node(i);
+            }
+            if k % 3 == 1 {
+                c.rename(i, &format!("r{name}"));
+            }
+        }
+        for (k, (name, &i)) in names.iter().zip(&ids).enumerate() {
+            let renamed = format!("r{name}");
+            match k % 3 {
+                0 => assert_eq!((c.lookup(name), c.lookup(&renamed)), (None, None)),
+                1 => assert_eq!((c.lookup(name), c.lookup(&renamed)), (None, Some(i))),
+                _ => assert_eq!(c.lookup(name), Some(i)),
+            }
+        }
+        assert_eq!(c.lookup(&"m".repeat(40)), Some(c.myself));
+        let reused = c.create_node("f".repeat(40), SLAVE, 0);
+        assert_eq!(c.lookup(&"f".repeat(40)), Some(reused));
     }
 
     #[test]
