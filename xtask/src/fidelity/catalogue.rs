@@ -303,7 +303,7 @@ const REPLICA: &[Entry] = &[
     masked("ROLE"),
     e("REPLICAOF 127.0.0.1"),
     e("REPLICAOF 127.0.0.1 abc"),
-    e("REPLICAOF 127.0.0.1 7401"),
+    e("REPLICAOF 127.0.0.1 7601"),
     e("CONFIG GET replica-read-only"),
     e("CONFIG SET replica-read-only no"),
     e("SET local 1"),
@@ -342,13 +342,13 @@ const REQUIREPASS: &[Entry] = &[
 
 /// Every catalogue mode. Ports are from the harness's range.
 pub const MODES: &[Mode] = &[
-    Mode { name: "standalone", servers: &[(7400, "save \"\"\nenable-debug-command yes\n")], entries: STANDALONE },
+    Mode { name: "standalone", servers: &[(7600, "save \"\"\nenable-debug-command yes\n")], entries: STANDALONE },
     Mode {
         name: "replica",
-        servers: &[(7401, "save \"\"\nrepl-diskless-sync-delay 0\n"), (7402, "save \"\"\nreplicaof 127.0.0.1 7401\n")],
+        servers: &[(7601, "save \"\"\nrepl-diskless-sync-delay 0\n"), (7602, "save \"\"\nreplicaof 127.0.0.1 7601\n")],
         entries: REPLICA,
     },
-    Mode { name: "requirepass", servers: &[(7403, "save \"\"\nrequirepass 123456\n")], entries: REQUIREPASS },
+    Mode { name: "requirepass", servers: &[(7603, "save \"\"\nrequirepass 123456\n")], entries: REQUIREPASS },
 ];
 
 /// Runs one mode on one side.

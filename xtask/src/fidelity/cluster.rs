@@ -3,17 +3,10 @@
 //! are the same on every run and on both sides), then the cluster-mode
 //! catalogue (MOVED, CROSSSLOT, SELECT, CLUSTER subcommands) and the formats of
 //! CLUSTER NODES/INFO/SLOTS/SHARDS with ids, times and offsets masked.
-//!
-//! Until the simulated node is cluster-enabled these run as known gaps
-//! ([`PENDING`]): the real side is measured, the simulated side refuses
-//! `cluster-enabled yes`. Drop the `pending` mark in `mod.rs` when it lands.
 
 use super::observe::{Expect, Mask, Obs};
 use super::target::{Target, args, once, wait_until};
 use std::time::Duration;
-
-/// Why the simulated side of these groups is missing today.
-pub const PENDING: &str = "the simulated redis node is not cluster-enabled yet (branch `cluster`)";
 
 const CONF: &str = "save \"\"\nrepl-diskless-sync-delay 0\ncluster-enabled yes\ncluster-config-file nodes.conf\ncluster-node-timeout 2000\n";
 const SLOTS: [(u16, u16); 3] = [(0, 5460), (5461, 10922), (10923, 16383)];
@@ -161,8 +154,8 @@ const CATALOGUE: &[(&str, Mask)] = &[
 
 /// The cluster-mode catalogue.
 pub fn catalogue(t: &mut dyn Target) -> Result<Vec<Obs>, String> {
-    let mut out = build(t, &[7460, 7461, 7462], &[])?;
-    let c = t.connect(7460)?;
+    let mut out = build(t, &[7660, 7661, 7662], &[])?;
+    let c = t.connect(7660)?;
     for (i, &(line, mask)) in CATALOGUE.iter().enumerate() {
         let case = format!("{:03} {line}", i + 1);
         match t.call(c, &args(line)) {
@@ -175,23 +168,23 @@ pub fn catalogue(t: &mut dyn Target) -> Result<Vec<Obs>, String> {
 
 /// CLUSTER NODES/INFO/SLOTS/SHARDS on a 3+3 cluster, and a replica's redirections.
 pub fn formats(t: &mut dyn Target) -> Result<Vec<Obs>, String> {
-    let mut out = build(t, &[7463, 7464, 7465], &[(7466, 7463), (7467, 7464), (7468, 7465)])?;
-    out.push(reply(t, 7463, "SET k3 v3", Mask::None)?);
-    out.push(reply(t, 7463, "WAIT 1 2000", Mask::None)?);
-    for port in [7463, 7466] {
+    let mut out = build(t, &[7663, 7664, 7665], &[(7666, 7663), (7667, 7664), (7668, 7665)])?;
+    out.push(reply(t, 7663, "SET k3 v3", Mask::None)?);
+    out.push(reply(t, 7663, "WAIT 1 2000", Mask::None)?);
+    for port in [7663, 7666] {
         out.push(reply(t, port, "CLUSTER NODES", Mask::ClusterText)?);
         out.push(reply(t, port, "CLUSTER INFO", Mask::ClusterText)?);
     }
-    out.push(reply(t, 7464, "CLUSTER SLOTS", Mask::ClusterArray)?);
-    out.push(reply(t, 7464, "CLUSTER SHARDS", Mask::ClusterShards)?);
-    out.push(reply(t, 7463, "INFO replication", Mask::Info)?);
-    out.push(reply(t, 7466, "INFO replication", Mask::Info)?);
-    out.push(reply(t, 7466, "ROLE", Mask::Numbers)?);
+    out.push(reply(t, 7664, "CLUSTER SLOTS", Mask::ClusterArray)?);
+    out.push(reply(t, 7664, "CLUSTER SHARDS", Mask::ClusterShards)?);
+    out.push(reply(t, 7663, "INFO replication", Mask::Info)?);
+    out.push(reply(t, 7666, "INFO replication", Mask::Info)?);
+    out.push(reply(t, 7666, "ROLE", Mask::Numbers)?);
     // A replica redirects to its master unless the connection is READONLY; writes always.
-    let c = t.connect(7466)?;
+    let c = t.connect(7666)?;
     for line in ["GET k3", "READONLY", "GET k3", "SET k3 x", "READWRITE", "GET k3"] {
         out.push(Obs::reply(
-            format!("7466 (one connection)> {line}"),
+            format!("7666 (one connection)> {line}"),
             &t.call(c, &args(line))?,
             Expect::Same,
             Mask::None,
@@ -228,47 +221,49 @@ fn fact(case: &str, value: impl ToString) -> Obs {
 /// C4: three masters, no replicas; one killed. With full coverage required the
 /// whole cluster refuses keys; without, only the lost slots do.
 pub fn c4(t: &mut dyn Target) -> Result<Vec<Obs>, String> {
-    let mut out = build(t, &[7480, 7481, 7482], &[])?;
-    // k3 hashes to 7480's slots, k4 to 7481's.
-    out.push(reply(t, 7480, "SET k3 v3", Mask::None)?);
-    t.signal(7481, super::target::Signal::Kill)?;
-    out.push(fact("7480 sees cluster_state:fail", wait_state(t, 7480, "fail")?));
-    out.push(fact("7480's flags for 7481", flags(t, 7480, 7481)?));
-    out.push(reply(t, 7480, "GET k3", Mask::None)?);
-    out.push(reply(t, 7480, "SET k3 x", Mask::None)?);
-    out.push(reply(t, 7480, "CLUSTER INFO", Mask::ClusterText)?);
-    for port in [7480, 7482] {
+    let mut out = build(t, &[7680, 7681, 7682], &[])?;
+    // k3 hashes to 7680's slots, k4 to 7681's.
+    out.push(reply(t, 7680, "SET k3 v3", Mask::None)?);
+    t.signal(7681, super::target::Signal::Kill)?;
+    out.push(fact("7680 sees cluster_state:fail", wait_state(t, 7680, "fail")?));
+    out.push(fact("7680's flags for 7681", flags(t, 7680, 7681)?));
+    out.push(reply(t, 7680, "GET k3", Mask::None)?);
+    out.push(reply(t, 7680, "SET k3 x", Mask::None)?);
+    out.push(reply(t, 7680, "CLUSTER INFO", Mask::ClusterText)?);
+    for port in [7680, 7682] {
         out.push(reply(t, port, "CONFIG SET cluster-require-full-coverage no", Mask::None)?);
     }
-    out.push(fact("7480 back to cluster_state:ok without full coverage", wait_state(t, 7480, "ok")?));
-    out.push(reply(t, 7480, "GET k3", Mask::None)?);
-    out.push(reply(t, 7480, "GET k4", Mask::None)?);
-    out.push(reply(t, 7482, "GET k4", Mask::None)?);
+    // Each node re-evaluates its state on its own cron tick: wait for both before asking either.
+    out.push(fact("7680 back to cluster_state:ok without full coverage", wait_state(t, 7680, "ok")?));
+    out.push(fact("7682 back to cluster_state:ok without full coverage", wait_state(t, 7682, "ok")?));
+    out.push(reply(t, 7680, "GET k3", Mask::None)?);
+    out.push(reply(t, 7680, "GET k4", Mask::None)?);
+    out.push(reply(t, 7682, "GET k4", Mask::None)?);
     Ok(out)
 }
 
 /// C5: a replica dies and comes back; the cluster stays ok and the replica catches up.
 pub fn c5(t: &mut dyn Target) -> Result<Vec<Obs>, String> {
-    let mut out = build(t, &[7483, 7484, 7485], &[(7486, 7483), (7487, 7484), (7488, 7485)])?;
-    t.signal(7486, super::target::Signal::Kill)?;
-    let failed = wait_until(t, POLL, LIMIT, |t| Ok(flags(t, 7483, 7486)?.split(',').any(|f| f == "fail")))?;
-    out.push(fact("7483 flags the replica fail", failed));
-    out.push(fact("7483's flags for 7486", flags(t, 7483, 7486)?));
-    for port in [7483, 7484, 7485] {
+    let mut out = build(t, &[7683, 7684, 7685], &[(7686, 7683), (7687, 7684), (7688, 7685)])?;
+    t.signal(7686, super::target::Signal::Kill)?;
+    let failed = wait_until(t, POLL, LIMIT, |t| Ok(flags(t, 7683, 7686)?.split(',').any(|f| f == "fail")))?;
+    out.push(fact("7683 flags the replica fail", failed));
+    out.push(fact("7683's flags for 7686", flags(t, 7683, 7686)?));
+    for port in [7683, 7684, 7685] {
         out.push(fact(&format!("{port} cluster_state with a replica down"), state(t, port)?));
     }
-    out.push(reply(t, 7483, "SET k3 during-outage", Mask::None)?);
-    t.restart(7486)?;
+    out.push(reply(t, 7683, "SET k3 during-outage", Mask::None)?);
+    t.restart(7686)?;
     let back = wait_until(t, POLL, LIMIT, |t| {
-        Ok(once(t, 7486, "INFO replication")?.text().contains("master_link_status:up"))
+        Ok(once(t, 7686, "INFO replication")?.text().contains("master_link_status:up"))
     })?;
-    out.push(fact("7486 back in sync", back));
-    let c = t.connect(7486)?;
-    out.push(Obs::reply("7486> READONLY", &t.call(c, &args("READONLY"))?, Expect::Same, Mask::None));
-    out.push(Obs::reply("7486> GET k3", &t.call(c, &args("GET k3"))?, Expect::Same, Mask::None));
-    let cleared = wait_until(t, POLL, LIMIT, |t| Ok(!flags(t, 7483, 7486)?.contains("fail")))?;
-    out.push(fact("7483 clears the fail flag", cleared));
-    out.push(fact("7483's flags for 7486 after the restart", flags(t, 7483, 7486)?));
+    out.push(fact("7686 back in sync", back));
+    let c = t.connect(7686)?;
+    out.push(Obs::reply("7686> READONLY", &t.call(c, &args("READONLY"))?, Expect::Same, Mask::None));
+    out.push(Obs::reply("7686> GET k3", &t.call(c, &args("GET k3"))?, Expect::Same, Mask::None));
+    let cleared = wait_until(t, POLL, LIMIT, |t| Ok(!flags(t, 7683, 7686)?.contains("fail")))?;
+    out.push(fact("7683 clears the fail flag", cleared));
+    out.push(fact("7683's flags for 7686 after the restart", flags(t, 7683, 7686)?));
     Ok(out)
 }
 
@@ -276,28 +271,28 @@ pub fn c5(t: &mut dyn Target) -> Result<Vec<Obs>, String> {
 /// disabled on it): plain CLUSTER FAILOVER refuses, FORCE promotes, the old
 /// master returns as its replica.
 pub fn c7(t: &mut dyn Target) -> Result<Vec<Obs>, String> {
-    let mut out = build(t, &[7489, 7490, 7491], &[(7492, 7489), (7493, 7490), (7494, 7491)])?;
-    out.push(reply(t, 7492, "CONFIG SET cluster-replica-no-failover yes", Mask::None)?);
-    out.push(reply(t, 7492, "CLUSTER FAILOVER FORCE TAKEOVER", Mask::None)?);
-    out.push(reply(t, 7492, "CLUSTER FAILOVER NOSUCHOPTION", Mask::None)?);
-    let epoch_before = once(t, 7492, "CLUSTER INFO")?.text();
-    t.signal(7489, super::target::Signal::Kill)?;
-    let failed = wait_until(t, POLL, LIMIT, |t| Ok(flags(t, 7492, 7489)?.split(',').any(|f| f == "fail")))?;
-    out.push(fact("7492 flags its master fail", failed));
-    out.push(fact("7490 cluster_state with an unpromoted master down", state(t, 7490)?));
-    out.push(reply(t, 7492, "CLUSTER FAILOVER", Mask::None)?);
-    out.push(reply(t, 7492, "CLUSTER FAILOVER FORCE", Mask::None)?);
-    let promoted = wait_until(t, POLL, LIMIT, |t| Ok(flags(t, 7492, 7492)?.starts_with("myself,master")))?;
-    out.push(fact("7492 promoted", promoted));
-    out.push(fact("7490 back to cluster_state:ok", wait_state(t, 7490, "ok")?));
+    let mut out = build(t, &[7689, 7690, 7691], &[(7692, 7689), (7693, 7690), (7694, 7691)])?;
+    out.push(reply(t, 7692, "CONFIG SET cluster-replica-no-failover yes", Mask::None)?);
+    out.push(reply(t, 7692, "CLUSTER FAILOVER FORCE TAKEOVER", Mask::None)?);
+    out.push(reply(t, 7692, "CLUSTER FAILOVER NOSUCHOPTION", Mask::None)?);
+    let epoch_before = once(t, 7692, "CLUSTER INFO")?.text();
+    t.signal(7689, super::target::Signal::Kill)?;
+    let failed = wait_until(t, POLL, LIMIT, |t| Ok(flags(t, 7692, 7689)?.split(',').any(|f| f == "fail")))?;
+    out.push(fact("7692 flags its master fail", failed));
+    out.push(fact("7690 cluster_state with an unpromoted master down", state(t, 7690)?));
+    out.push(reply(t, 7692, "CLUSTER FAILOVER", Mask::None)?);
+    out.push(reply(t, 7692, "CLUSTER FAILOVER FORCE", Mask::None)?);
+    let promoted = wait_until(t, POLL, LIMIT, |t| Ok(flags(t, 7692, 7692)?.starts_with("myself,master")))?;
+    out.push(fact("7692 promoted", promoted));
+    out.push(fact("7690 back to cluster_state:ok", wait_state(t, 7690, "ok")?));
     let epoch = |info: &str| {
         info.lines().find_map(|l| l.strip_prefix("cluster_current_epoch:")).unwrap_or("").trim().to_owned()
     };
-    let epoch_after = once(t, 7492, "CLUSTER INFO")?.text();
+    let epoch_after = once(t, 7692, "CLUSTER INFO")?.text();
     out.push(fact("current epoch before / after", format!("{} / {}", epoch(&epoch_before), epoch(&epoch_after))));
-    t.restart(7489)?;
-    let replica = wait_until(t, POLL, LIMIT, |t| Ok(flags(t, 7489, 7489)?.starts_with("myself,slave")))?;
+    t.restart(7689)?;
+    let replica = wait_until(t, POLL, LIMIT, |t| Ok(flags(t, 7689, 7689)?.starts_with("myself,slave")))?;
     out.push(fact("the old master returns as a replica", replica));
-    out.push(fact("7489's flags for 7492", flags(t, 7489, 7492)?));
+    out.push(fact("7689's flags for 7692", flags(t, 7689, 7692)?));
     Ok(out)
 }

@@ -1,8 +1,7 @@
 //! CLUSTER KEYSLOT for named edge cases and ≥ 10,000 generated keys (seeded
 //! ChaCha: ASCII, binary, non-ASCII UTF-8, and hash-tag shapes). The real side
-//! is a cluster-enabled redis-server; the simulated side is any [`SlotSource`]:
-//! today `redis::slot::key_slot`, a simulated cluster node's CLUSTER KEYSLOT
-//! once the node kind is cluster-enabled.
+//! is a cluster-enabled redis-server, the simulated side a cluster-enabled
+//! simulated node; both answer CLUSTER KEYSLOT ([`SlotSource::Node`]).
 
 use super::Options;
 use super::observe::{Expect, Obs, Row, compare};
@@ -11,15 +10,13 @@ use super::target::{Reply, Target};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng as _, SeedableRng};
 
-const PORT: u16 = 7404;
+const PORT: u16 = 7604;
 const KEY_SEED: u64 = 6;
 
 /// Where slots come from.
 pub enum SlotSource<'a> {
     /// CLUSTER KEYSLOT sent to a (real or simulated) cluster-enabled node.
     Node(&'a mut dyn Target, u16),
-    /// A slot function; its result is encoded as the integer reply a node sends.
-    Function(fn(&[u8]) -> u16),
 }
 
 impl SlotSource<'_> {
@@ -29,9 +26,6 @@ impl SlotSource<'_> {
             SlotSource::Node(t, port) => {
                 let conn = t.connect(*port)?;
                 keys.iter().map(|k| t.call(conn, &[b"CLUSTER".to_vec(), b"KEYSLOT".to_vec(), k.clone()])).collect()
-            }
-            SlotSource::Function(f) => {
-                Ok(keys.iter().map(|k| Reply { raw: format!(":{}\r\n", f(k)).into_bytes() }).collect())
             }
         }
     }
@@ -151,14 +145,15 @@ fn observe(source: &mut SlotSource<'_>, keys: &[(usize, Vec<u8>)]) -> Result<Vec
 pub fn run(opts: &Options) -> Result<Vec<Row>, String> {
     let keys = generated(10_000);
     let real = {
-        let mut t = Real::new(&opts.redis_server, &opts.redis_sentinel);
+        let mut t = Real::new(opts);
         t.start(PORT, "save \"\"\ncluster-enabled yes\ncluster-config-file nodes.conf\n")?;
         observe(&mut SlotSource::Node(&mut t, PORT), &keys)?
     };
-    let simulated = observe(&mut SlotSource::Function(redis::slot::key_slot), &keys)?;
-    let mut rows = compare("keyslot", &real, &simulated);
-    for r in &mut rows {
-        r.note = "simulated: redis::slot::key_slot (the node is not cluster-enabled yet)".into();
-    }
+    let simulated = {
+        let mut t = super::simulated::Simulated::new(opts.seed);
+        t.start(PORT, "save \"\"\ncluster-enabled yes\ncluster-config-file nodes.conf\n")?;
+        observe(&mut SlotSource::Node(&mut t, PORT), &keys)?
+    };
+    let rows = compare("keyslot", &real, &simulated);
     Ok(rows.into_iter().filter(|r| !r.case.contains(" key ") || r.real != r.simulated).collect())
 }

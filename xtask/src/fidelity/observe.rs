@@ -146,7 +146,7 @@ impl Obs {
 }
 
 fn is_harness_port(n: i64) -> bool {
-    (7400..7600).contains(&n) || (17400..17600).contains(&n) || (27400..27600).contains(&n)
+    (7600..7800).contains(&n) || (17600..17800).contains(&n) || (27600..27800).contains(&n)
 }
 
 fn mask_numbers(v: &Value) -> Value {

@@ -199,19 +199,60 @@ pub fn version(program: &Path) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
+/// Runs a helper program with a time limit; its stdout.
+pub fn run_bounded(program: &Path, argv: &[String], limit: Duration) -> Result<String, String> {
+    let mut child = Command::new(program)
+        .args(argv)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+    let polls = limit.as_millis() / 20;
+    for _ in 0..polls {
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut out = String::new();
+            if let Some(mut s) = child.stdout.take() {
+                let _ = std::io::Read::read_to_string(&mut s, &mut out);
+            }
+            return if status.success() {
+                Ok(out)
+            } else {
+                Err(format!("{} failed ({status}): {out}", program.display()))
+            };
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    Err(format!("{} did not finish within {limit:?}", program.display()))
+}
+
 /// Real redis-servers on loopback.
 pub struct Real {
     server: PathBuf,
     sentinel: PathBuf,
+    cli: PathBuf,
+    /// When this target was made: failover timings are wall time from here.
+    born: std::time::Instant,
     /// Running (or stopped) servers by port; dropping one stops it.
     pub nodes: Vec<Process>,
     conns: Vec<TcpStream>,
 }
 
 impl Real {
-    /// No servers yet; the redis-server and redis-sentinel binaries to run.
-    pub fn new(server: &Path, sentinel: &Path) -> Real {
-        Real { server: server.to_owned(), sentinel: sentinel.to_owned(), nodes: Vec::new(), conns: Vec::new() }
+    /// No servers yet; the redis-server, redis-sentinel and redis-cli binaries to run.
+    // Wall time is read on purpose: this side measures real processes from outside.
+    #[allow(clippy::disallowed_methods)]
+    pub fn new(opts: &super::Options) -> Real {
+        Real {
+            server: opts.redis_server.clone(),
+            sentinel: opts.redis_sentinel.clone(),
+            cli: opts.redis_cli.clone(),
+            born: std::time::Instant::now(),
+            nodes: Vec::new(),
+            conns: Vec::new(),
+        }
     }
 
     fn node(&mut self, port: u16) -> Result<&mut Process, String> {
@@ -262,6 +303,17 @@ impl Target for Real {
         let p = Process::spawn(&self.sentinel, vec![conf_path.display().to_string()], dir, logfile, port)?;
         self.nodes.push(p);
         Ok(())
+    }
+
+    fn create_cluster(&mut self, ports: &[u16], replicas: usize) -> Result<(), String> {
+        let mut argv: Vec<String> = vec!["--cluster".into(), "create".into()];
+        argv.extend(ports.iter().map(|p| format!("127.0.0.1:{p}")));
+        argv.extend(["--cluster-replicas".into(), replicas.to_string(), "--cluster-yes".into()]);
+        run_bounded(&self.cli, &argv, Duration::from_secs(60)).map(drop)
+    }
+
+    fn now_ms(&mut self) -> f64 {
+        self.born.elapsed().as_secs_f64() * 1000.0
     }
 
     fn restart(&mut self, port: u16) -> Result<(), String> {

@@ -3,6 +3,9 @@
 //! connections, sends raw RESP and keeps the raw bytes it receives.
 
 use super::target::{Conn, Reply, Signal, Target, whole_reply};
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{Rng as _, SeedableRng};
+use redis::cluster_tool::ToolClient;
 use redis::server::Server;
 use sim::{ConnId, Ctx, Fault, HostId, Input, ProcId, Process, Sim, SimConfig};
 use std::collections::BTreeMap;
@@ -70,16 +73,24 @@ pub struct Simulated {
     host: HostId,
     driver: ProcId,
     servers: BTreeMap<u16, ProcId>,
+    /// redis-cli processes started so far (each gets its own name).
+    tools: usize,
 }
 
 impl Simulated {
-    /// An empty localhost with the driver running.
+    /// An empty localhost with the driver running. The wall clock starts at a
+    /// seed-drawn millisecond within its second: a real run starts at any phase
+    /// of the wall-clock second, and Redis Cluster's gossip carries pong times in
+    /// whole seconds, so that phase moves when peers ping a node (and so failure
+    /// detection); a fixed phase would give every seed the same one.
     pub fn new(seed: u64) -> Simulated {
-        let mut sim = Sim::new(SimConfig { seed, ..SimConfig::default() });
+        let phase = ChaCha8Rng::seed_from_u64(seed).next_u64() % 1000;
+        let epoch_ms = SimConfig::default().epoch_ms + phase as i64;
+        let mut sim = Sim::new(SimConfig { seed, epoch_ms, ..SimConfig::default() });
         let host = sim.add_host("localhost", Ipv4Addr::LOCALHOST);
         let driver = sim.add_process(host, "fidelity-driver", Box::new(|| Box::new(Driver::default())));
         sim.apply(Fault::Start(driver)).expect("a fresh process starts");
-        Simulated { sim, host, driver, servers: BTreeMap::new() }
+        Simulated { sim, host, driver, servers: BTreeMap::new(), tools: 0 }
     }
 
     fn server(&self, port: u16) -> Result<ProcId, String> {
@@ -109,8 +120,40 @@ impl Target for Simulated {
         Ok(())
     }
 
-    fn start_sentinel(&mut self, _port: u16, _conf: &str) -> Result<(), String> {
-        Err(super::sentinel::PENDING.to_owned())
+    fn start_sentinel(&mut self, port: u16, conf: &str) -> Result<(), String> {
+        if self.servers.contains_key(&port) {
+            return Err(format!("port {port} already has a simulated process"));
+        }
+        let config = sentinel::config::parse(conf, port).map_err(|errs| {
+            let lines: Vec<String> = errs.iter().map(|(line, e)| format!("line {}: {e}", line + 1)).collect();
+            format!("the simulated sentinel refuses this config: {}", lines.join("; "))
+        })?;
+        let p = self.sim.add_process(
+            self.host,
+            &port.to_string(),
+            Box::new(move || Box::new(sentinel::sentinel::Sentinel::new(config.clone()))),
+        );
+        self.sim.apply(Fault::Start(p)).map_err(|e| e.to_string())?;
+        self.servers.insert(port, p);
+        self.sim.run_for(Duration::from_millis(1));
+        Ok(())
+    }
+
+    fn create_cluster(&mut self, ports: &[u16], replicas: usize) -> Result<(), String> {
+        let addrs: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let line = format!("create {} --cluster-replicas {replicas} --cluster-yes", addrs.join(" "));
+        let command = redis::cluster_tool::parse_command(&line)?;
+        self.tools += 1;
+        let name = format!("redis-cli-{}", self.tools);
+        let tool = self.sim.add_process(self.host, &name, Box::new(|| Box::new(ToolClient::default())));
+        self.sim.apply(Fault::Start(tool)).map_err(|e| e.to_string())?;
+        let (printed, ok) = redis::cluster_tool::run(&mut self.sim, tool, &command, None, Duration::from_secs(60));
+        self.sim.apply(Fault::Kill(tool)).map_err(|e| e.to_string())?;
+        if ok { Ok(()) } else { Err(format!("redis-cli --cluster {line} failed: {}", printed.join(" / "))) }
+    }
+
+    fn now_ms(&mut self) -> f64 {
+        self.sim.now().since_start().as_secs_f64() * 1000.0
     }
 
     fn restart(&mut self, port: u16) -> Result<(), String> {

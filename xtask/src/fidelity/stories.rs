@@ -59,7 +59,7 @@ fn mask_log(line: &str) -> String {
     let line = id.replace_all(line, "<id>");
     num.replace_all(&line, |c: &regex::Captures<'_>| {
         let n = &c[0];
-        let port = n.parse::<u32>().is_ok_and(|p| (7400..7600).contains(&p));
+        let port = n.parse::<u32>().is_ok_and(|p| (7600..7600).contains(&p));
         let address = n.split('.').count() == 4;
         if port || address { n.to_owned() } else { "<n>".to_owned() }
     })
@@ -94,141 +94,141 @@ pub fn info_formats(t: &mut dyn Target) -> Result<Vec<Obs>, String> {
         Ok(Obs::reply(case, &once(t, port, "INFO replication")?, Expect::Same, Mask::Info))
     };
     let mut out = Vec::new();
-    t.start(7410, MASTER)?;
-    out.push(info(t, 7410, "INFO replication, master without replicas")?);
-    t.start(7411, &replica_of(7410))?;
-    if !link_up(t, 7411)? {
-        return Err("replica 7411 did not sync".into());
+    t.start(7610, MASTER)?;
+    out.push(info(t, 7610, "INFO replication, master without replicas")?);
+    t.start(7611, &replica_of(7610))?;
+    if !link_up(t, 7611)? {
+        return Err("replica 7611 did not sync".into());
     }
-    out.push(reply(t, 7410, "SET x 1")?);
-    let c = t.connect(7410)?;
+    out.push(reply(t, 7610, "SET x 1")?);
+    let c = t.connect(7610)?;
     t.call(c, &args("SET y 2"))?;
-    out.push(Obs::reply("7410> WAIT 1 2000 (after SET)", &t.call(c, &args("WAIT 1 2000"))?, Expect::Same, Mask::None));
-    out.push(info(t, 7410, "INFO replication, master with one replica")?);
-    out.push(info(t, 7411, "INFO replication, replica, link up")?);
-    out.push(reply(t, 7410, "INFO keyspace")?);
-    t.signal(7410, Signal::Kill)?;
+    out.push(Obs::reply("7610> WAIT 1 2000 (after SET)", &t.call(c, &args("WAIT 1 2000"))?, Expect::Same, Mask::None));
+    out.push(info(t, 7610, "INFO replication, master with one replica")?);
+    out.push(info(t, 7611, "INFO replication, replica, link up")?);
+    out.push(reply(t, 7610, "INFO keyspace")?);
+    t.signal(7610, Signal::Kill)?;
     let down = wait_until(t, POLL, Duration::from_secs(5), |t| {
-        Ok(info_field(t, 7411, "replication", "master_link_status")? == "down")
+        Ok(info_field(t, 7611, "replication", "master_link_status")? == "down")
     })?;
-    out.push(Obs::fact("7411 sees the link down after SIGKILL of 7410", down.to_string(), Expect::Same));
-    out.push(info(t, 7411, "INFO replication, replica, master killed")?);
+    out.push(Obs::fact("7611 sees the link down after SIGKILL of 7610", down.to_string(), Expect::Same));
+    out.push(info(t, 7611, "INFO replication, replica, master killed")?);
     Ok(out)
 }
 
 fn r1(t: &mut dyn Target) -> Result<Vec<Obs>, String> {
     let mut out = Vec::new();
-    t.start(7420, MASTER)?;
-    t.start(7421, &replica_of(7420))?;
-    t.start(7422, &replica_of(7420))?;
-    for port in [7421, 7422] {
+    t.start(7620, MASTER)?;
+    t.start(7621, &replica_of(7620))?;
+    t.start(7622, &replica_of(7620))?;
+    for port in [7621, 7622] {
         out.push(Obs::fact(format!("{port} link up"), link_up(t, port)?.to_string(), Expect::Same));
     }
     // A replica loads the RDB before the master reaps the child that streamed it:
     // until then the master still lists it as wait_bgsave. Compare the settled state.
     let settled = wait_until(t, POLL, SYNC_LIMIT, |t| {
-        Ok(once(t, 7420, "INFO replication")?.text().matches("state=online").count() == 2)
+        Ok(once(t, 7620, "INFO replication")?.text().matches("state=online").count() == 2)
     })?;
-    out.push(Obs::fact("7420 lists both replicas online", settled.to_string(), Expect::Same));
-    for port in [7420, 7421, 7422] {
+    out.push(Obs::fact("7620 lists both replicas online", settled.to_string(), Expect::Same));
+    for port in [7620, 7621, 7622] {
         out.push(fact_role(t, port, "after sync")?);
     }
-    out.push(Obs::fact("7420 connected_slaves", info_field(t, 7420, "replication", "connected_slaves")?, Expect::Same));
+    out.push(Obs::fact("7620 connected_slaves", info_field(t, 7620, "replication", "connected_slaves")?, Expect::Same));
     // Which replica is slave0 depends on who connected first, on both sides: compare them sorted.
     let mut lines: Vec<String> = ["slave0", "slave1"]
         .iter()
-        .map(|f| info_field(t, 7420, "replication", f).map(|v| super::observe::mask_info(&format!("slave0:{v}"))))
+        .map(|f| info_field(t, 7620, "replication", f).map(|v| super::observe::mask_info(&format!("slave0:{v}"))))
         .collect::<Result<_, _>>()?;
     lines.sort();
-    out.push(Obs::fact("7420 replica lines (sorted, offsets masked)", lines.join(" | "), Expect::Same));
-    out.push(reply(t, 7420, "FLUSHALL")?);
-    let c = t.connect(7420)?;
-    out.push(Obs::reply("7420> SET k1 v1", &t.call(c, &args("SET k1 v1"))?, Expect::Same, Mask::None));
-    out.push(Obs::reply("7420> WAIT 2 2000", &t.call(c, &args("WAIT 2 2000"))?, Expect::Same, Mask::None));
-    out.push(reply(t, 7421, "GET k1")?);
-    out.push(reply(t, 7422, "GET k1")?);
+    out.push(Obs::fact("7620 replica lines (sorted, offsets masked)", lines.join(" | "), Expect::Same));
+    out.push(reply(t, 7620, "FLUSHALL")?);
+    let c = t.connect(7620)?;
+    out.push(Obs::reply("7620> SET k1 v1", &t.call(c, &args("SET k1 v1"))?, Expect::Same, Mask::None));
+    out.push(Obs::reply("7620> WAIT 2 2000", &t.call(c, &args("WAIT 2 2000"))?, Expect::Same, Mask::None));
+    out.push(reply(t, 7621, "GET k1")?);
+    out.push(reply(t, 7622, "GET k1")?);
     Ok(out)
 }
 
 fn r2(t: &mut dyn Target) -> Result<Vec<Obs>, String> {
     let mut out = Vec::new();
-    t.start(7423, MASTER)?;
-    t.start(7424, &replica_of(7423))?;
-    link_up(t, 7424)?;
-    out.push(reply(t, 7424, "SET k2 x")?);
-    out.push(reply(t, 7424, "CONFIG SET slave-read-only no")?);
-    out.push(reply(t, 7424, "SET k2 local")?);
-    out.push(reply(t, 7424, "GET k2")?);
+    t.start(7623, MASTER)?;
+    t.start(7624, &replica_of(7623))?;
+    link_up(t, 7624)?;
+    out.push(reply(t, 7624, "SET k2 x")?);
+    out.push(reply(t, 7624, "CONFIG SET slave-read-only no")?);
+    out.push(reply(t, 7624, "SET k2 local")?);
+    out.push(reply(t, 7624, "GET k2")?);
     t.sleep(Duration::from_millis(200));
-    out.push(reply(t, 7423, "GET k2")?);
-    out.push(reply(t, 7424, "CONFIG SET replica-read-only yes")?);
-    out.push(reply(t, 7424, "DEL k2")?);
+    out.push(reply(t, 7623, "GET k2")?);
+    out.push(reply(t, 7624, "CONFIG SET replica-read-only yes")?);
+    out.push(reply(t, 7624, "DEL k2")?);
     Ok(out)
 }
 
 fn r3(t: &mut dyn Target) -> Result<Vec<Obs>, String> {
     let mut out = Vec::new();
-    t.start(7425, MASTER)?;
-    t.start(7426, &replica_of(7425))?;
-    t.start(7427, "save \"\"\n")?;
-    out.push(reply(t, 7427, "REPLICAOF 127.0.0.1 7425")?);
-    for port in [7426, 7427] {
+    t.start(7625, MASTER)?;
+    t.start(7626, &replica_of(7625))?;
+    t.start(7627, "save \"\"\n")?;
+    out.push(reply(t, 7627, "REPLICAOF 127.0.0.1 7625")?);
+    for port in [7626, 7627] {
         out.push(Obs::fact(format!("{port} link up"), link_up(t, port)?.to_string(), Expect::Same));
         out.push(fact_role(t, port, "before restart")?);
     }
-    for port in [7426, 7427] {
+    for port in [7626, 7627] {
         t.signal(port, Signal::Term)?;
         t.restart(port)?;
         out.push(fact_role(t, port, "after restart")?);
     }
-    out.push(Obs::fact("7426 link up after restart", link_up(t, 7426)?.to_string(), Expect::Same));
+    out.push(Obs::fact("7626 link up after restart", link_up(t, 7626)?.to_string(), Expect::Same));
     Ok(out)
 }
 
 fn r4(t: &mut dyn Target) -> Result<Vec<Obs>, String> {
     let mut out = Vec::new();
-    t.start(7428, MASTER)?;
-    t.start(7429, &format!("{MASTER}replicaof 127.0.0.1 7428\n"))?;
-    t.start(7430, &replica_of(7429))?;
-    for port in [7429, 7430] {
+    t.start(7628, MASTER)?;
+    t.start(7629, &format!("{MASTER}replicaof 127.0.0.1 7628\n"))?;
+    t.start(7630, &replica_of(7629))?;
+    for port in [7629, 7630] {
         out.push(Obs::fact(format!("{port} link up"), link_up(t, port)?.to_string(), Expect::Same));
     }
-    out.push(reply(t, 7428, "SET chain v")?);
-    let seen = wait_until(t, POLL, Duration::from_secs(5), |t| Ok(once(t, 7430, "GET chain")?.text() == "v"))?;
-    out.push(Obs::fact("7430 sees the write on 7428", seen.to_string(), Expect::Same));
-    out.push(reply(t, 7429, "GET chain")?);
-    out.push(reply(t, 7430, "GET chain")?);
-    out.push(reply(t, 7429, "SET x 1")?);
-    out.push(Obs::reply("7429 INFO replication", &once(t, 7429, "INFO replication")?, Expect::Same, Mask::Info));
+    out.push(reply(t, 7628, "SET chain v")?);
+    let seen = wait_until(t, POLL, Duration::from_secs(5), |t| Ok(once(t, 7630, "GET chain")?.text() == "v"))?;
+    out.push(Obs::fact("7630 sees the write on 7628", seen.to_string(), Expect::Same));
+    out.push(reply(t, 7629, "GET chain")?);
+    out.push(reply(t, 7630, "GET chain")?);
+    out.push(reply(t, 7629, "SET x 1")?);
+    out.push(Obs::reply("7629 INFO replication", &once(t, 7629, "INFO replication")?, Expect::Same, Mask::Info));
     Ok(out)
 }
 
 fn r5(t: &mut dyn Target) -> Result<Vec<Obs>, String> {
     let mut out = Vec::new();
-    t.start(7431, "save 3600 1\nrepl-diskless-sync-delay 0\n")?;
-    t.start(7432, &replica_of(7431))?;
-    t.start(7433, &format!("{MASTER}replicaof 127.0.0.1 7431\n"))?;
-    link_up(t, 7432)?;
-    link_up(t, 7433)?;
-    out.push(reply(t, 7431, "SET before-crash old")?);
-    wait_until(t, POLL, Duration::from_secs(5), |t| Ok(once(t, 7433, "GET before-crash")?.text() == "old"))?;
-    t.signal(7431, Signal::Term)?;
-    out.push(reply(t, 7432, "SET k v")?);
-    out.push(reply(t, 7432, "GET before-crash")?);
-    out.push(reply(t, 7433, "SLAVEOF NO ONE")?);
-    out.push(reply(t, 7433, "SET after-failover new")?);
-    out.push(reply(t, 7432, "SLAVEOF 127.0.0.1 7433")?);
-    out.push(Obs::fact("7432 link up to 7433", link_up(t, 7432)?.to_string(), Expect::Same));
-    t.restart(7431)?;
-    out.push(fact_role(t, 7431, "after restart")?);
-    out.push(reply(t, 7431, "GET before-crash")?);
-    out.push(reply(t, 7431, "SLAVEOF 127.0.0.1 7433")?);
-    out.push(Obs::fact("7431 link up to 7433", link_up(t, 7431)?.to_string(), Expect::Same));
-    for port in [7431, 7432, 7433] {
+    t.start(7631, "save 3600 1\nrepl-diskless-sync-delay 0\n")?;
+    t.start(7632, &replica_of(7631))?;
+    t.start(7633, &format!("{MASTER}replicaof 127.0.0.1 7631\n"))?;
+    link_up(t, 7632)?;
+    link_up(t, 7633)?;
+    out.push(reply(t, 7631, "SET before-crash old")?);
+    wait_until(t, POLL, Duration::from_secs(5), |t| Ok(once(t, 7633, "GET before-crash")?.text() == "old"))?;
+    t.signal(7631, Signal::Term)?;
+    out.push(reply(t, 7632, "SET k v")?);
+    out.push(reply(t, 7632, "GET before-crash")?);
+    out.push(reply(t, 7633, "SLAVEOF NO ONE")?);
+    out.push(reply(t, 7633, "SET after-failover new")?);
+    out.push(reply(t, 7632, "SLAVEOF 127.0.0.1 7633")?);
+    out.push(Obs::fact("7632 link up to 7633", link_up(t, 7632)?.to_string(), Expect::Same));
+    t.restart(7631)?;
+    out.push(fact_role(t, 7631, "after restart")?);
+    out.push(reply(t, 7631, "GET before-crash")?);
+    out.push(reply(t, 7631, "SLAVEOF 127.0.0.1 7633")?);
+    out.push(Obs::fact("7631 link up to 7633", link_up(t, 7631)?.to_string(), Expect::Same));
+    for port in [7631, 7632, 7633] {
         out.push(fact_role(t, port, "final")?);
         out.push(reply(t, port, "GET after-failover")?);
     }
-    out.push(Obs::fact("7433 connected_slaves", info_field(t, 7433, "replication", "connected_slaves")?, Expect::Same));
+    out.push(Obs::fact("7633 connected_slaves", info_field(t, 7633, "replication", "connected_slaves")?, Expect::Same));
     Ok(out)
 }
 
@@ -259,68 +259,68 @@ fn r6(t: &mut dyn Target, signal: Signal, master: u16, replica: u16) -> Result<V
 }
 
 fn r6_partial(t: &mut dyn Target) -> Result<Vec<Obs>, String> {
-    r6(t, Signal::Term, 7434, 7435)
+    r6(t, Signal::Term, 7634, 7635)
 }
 
 fn r6_killed(t: &mut dyn Target) -> Result<Vec<Obs>, String> {
-    r6(t, Signal::Kill, 7436, 7437)
+    r6(t, Signal::Kill, 7636, 7637)
 }
 
 fn r7(t: &mut dyn Target) -> Result<Vec<Obs>, String> {
     let mut out = Vec::new();
-    t.start(7438, "save \"\"\nrepl-diskless-sync-delay 0\nrequirepass 123456\n")?;
-    t.start(7439, &replica_of(7438))?;
+    t.start(7638, "save \"\"\nrepl-diskless-sync-delay 0\nrequirepass 123456\n")?;
+    t.start(7639, &replica_of(7638))?;
     t.sleep(Duration::from_millis(500));
-    out.push(reply(t, 7438, "INFO replication")?);
-    let c = t.connect(7438)?;
-    out.push(Obs::reply("7438> AUTH 123456", &t.call(c, &args("AUTH 123456"))?, Expect::Same, Mask::None));
+    out.push(reply(t, 7638, "INFO replication")?);
+    let c = t.connect(7638)?;
+    out.push(Obs::reply("7638> AUTH 123456", &t.call(c, &args("AUTH 123456"))?, Expect::Same, Mask::None));
     let info = t.call(c, &args("INFO replication"))?.text();
     let connected = info.lines().find_map(|l| l.strip_prefix("connected_slaves:")).unwrap_or("").to_owned();
-    out.push(Obs::fact("7438 connected_slaves after AUTH", connected, Expect::Same));
+    out.push(Obs::fact("7638 connected_slaves after AUTH", connected, Expect::Same));
     out.push(Obs::fact(
-        "7439 master_link_status without masterauth",
-        info_field(t, 7439, "replication", "master_link_status")?,
+        "7639 master_link_status without masterauth",
+        info_field(t, 7639, "replication", "master_link_status")?,
         Expect::Same,
     ));
-    let failing = distinct(log_since(t, 7439, 0, is_replication));
-    out.push(Obs::fact("7439 distinct replication log lines without masterauth", failing.join("\n"), Expect::Same));
-    let skip = t.log(7439).len();
-    out.push(reply(t, 7439, "CONFIG SET masterauth 123456")?);
-    out.push(Obs::fact("7439 link up with masterauth", link_up(t, 7439)?.to_string(), Expect::Same));
+    let failing = distinct(log_since(t, 7639, 0, is_replication));
+    out.push(Obs::fact("7639 distinct replication log lines without masterauth", failing.join("\n"), Expect::Same));
+    let skip = t.log(7639).len();
+    out.push(reply(t, 7639, "CONFIG SET masterauth 123456")?);
+    out.push(Obs::fact("7639 link up with masterauth", link_up(t, 7639)?.to_string(), Expect::Same));
     // Failed attempts go on until the new password is used: keep the attempt that synced.
-    let lines = log_since(t, 7439, skip, is_replication);
+    let lines = log_since(t, 7639, skip, is_replication);
     let synced = lines.iter().position(|l| l.starts_with("Full resync from master")).unwrap_or(lines.len());
     let from = lines[..synced].iter().rposition(|l| l == "MASTER <-> REPLICA sync started").unwrap_or(0);
-    out.push(Obs::fact("7439 replication log of the attempt that synced", lines[from..].join("\n"), Expect::Same));
+    out.push(Obs::fact("7639 replication log of the attempt that synced", lines[from..].join("\n"), Expect::Same));
     Ok(out)
 }
 
 /// SIGSTOP of a replica: WAIT on the master times out, the replica catches up after SIGCONT.
 fn paused_replica(t: &mut dyn Target) -> Result<Vec<Obs>, String> {
     let mut out = Vec::new();
-    t.start(7446, MASTER)?;
-    t.start(7447, &replica_of(7446))?;
-    out.push(Obs::fact("link up", link_up(t, 7447)?.to_string(), Expect::Same));
-    t.signal(7447, Signal::Stop)?;
-    let c = t.connect(7446)?;
-    out.push(Obs::reply("7446> SET p 1", &t.call(c, &args("SET p 1"))?, Expect::Same, Mask::None));
+    t.start(7646, MASTER)?;
+    t.start(7647, &replica_of(7646))?;
+    out.push(Obs::fact("link up", link_up(t, 7647)?.to_string(), Expect::Same));
+    t.signal(7647, Signal::Stop)?;
+    let c = t.connect(7646)?;
+    out.push(Obs::reply("7646> SET p 1", &t.call(c, &args("SET p 1"))?, Expect::Same, Mask::None));
     out.push(Obs::reply(
-        "7446> WAIT 1 300 (replica stopped)",
+        "7646> WAIT 1 300 (replica stopped)",
         &t.call(c, &args("WAIT 1 300"))?,
         Expect::Same,
         Mask::None,
     ));
-    t.signal(7447, Signal::Cont)?;
+    t.signal(7647, Signal::Cont)?;
     out.push(Obs::reply(
-        "7446> WAIT 1 2000 (replica continued)",
+        "7646> WAIT 1 2000 (replica continued)",
         &t.call(c, &args("WAIT 1 2000"))?,
         Expect::Same,
         Mask::None,
     ));
-    out.push(reply(t, 7447, "GET p")?);
+    out.push(reply(t, 7647, "GET p")?);
     out.push(Obs::fact(
-        "7447 master_link_status",
-        info_field(t, 7447, "replication", "master_link_status")?,
+        "7647 master_link_status",
+        info_field(t, 7647, "replication", "master_link_status")?,
         Expect::Same,
     ));
     Ok(out)

@@ -93,6 +93,13 @@ pub trait Target {
     /// Starts a fresh Sentinel on `port` with this sentinel.conf text (the real
     /// side adds its own dir and logfile; Sentinel rewrites the file as it goes).
     fn start_sentinel(&mut self, port: u16, conf: &str) -> Result<(), String>;
+    /// Joins the started cluster-enabled servers on `ports` as `redis-cli --cluster
+    /// create <ports> --cluster-replicas <replicas> --cluster-yes` does (the real
+    /// side runs redis-cli; the simulated side runs its `cluster_tool` create).
+    fn create_cluster(&mut self, ports: &[u16], replicas: usize) -> Result<(), String>;
+    /// Milliseconds since this target was made (wall time on the real side,
+    /// virtual time in the simulator): what failover timings are measured with.
+    fn now_ms(&mut self) -> f64;
     /// Starts the server on `port` again, with its config and data directory.
     fn restart(&mut self, port: u16) -> Result<(), String>;
     /// Sends a signal to the server on `port`.

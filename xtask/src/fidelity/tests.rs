@@ -3,7 +3,7 @@
 
 use super::observe::{Expect, Mask, Obs, Verdict, compare, mask_info};
 use super::simulated::Simulated;
-use super::target::{Reply, Signal, Target, args, info_field};
+use super::target::{Reply, Signal, Target, args, info_field, once};
 
 fn reply(raw: &[u8]) -> Reply {
     Reply { raw: raw.to_vec() }
@@ -46,16 +46,16 @@ fn repeated_case_names_pair_in_order() {
 fn masks_hide_only_run_specific_values() {
     let numbers = |raw: &[u8]| Obs::reply("ROLE", &reply(raw), Expect::Same, Mask::Numbers).compared;
     // An offset is masked, a harness port is kept.
-    assert_eq!(numbers(b"*2\r\n:7401\r\n:12345\r\n"), numbers(b"*2\r\n:7401\r\n:999\r\n"));
-    assert_ne!(numbers(b"*2\r\n:7401\r\n:12345\r\n"), numbers(b"*2\r\n:7402\r\n:12345\r\n"));
+    assert_eq!(numbers(b"*2\r\n:7601\r\n:12345\r\n"), numbers(b"*2\r\n:7601\r\n:999\r\n"));
+    assert_ne!(numbers(b"*2\r\n:7601\r\n:12345\r\n"), numbers(b"*2\r\n:7602\r\n:12345\r\n"));
     let info = "# Replication\r\nrole:slave\r\nmaster_replid:0123456789abcdef0123456789abcdef01234567\r\n\
                 master_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:42\r\n\
-                second_repl_offset:-1\r\nslave0:ip=127.0.0.1,port=7411,state=online,offset=42,lag=1\r\n";
+                second_repl_offset:-1\r\nslave0:ip=127.0.0.1,port=7611,state=online,offset=42,lag=1\r\n";
     assert_eq!(
         mask_info(info),
         "# Replication\r\nrole:slave\r\nmaster_replid:<id>\r\n\
          master_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:<n>\r\n\
-         second_repl_offset:-1\r\nslave0:ip=127.0.0.1,port=7411,state=online,offset=<n>,lag=<n>\r\n"
+         second_repl_offset:-1\r\nslave0:ip=127.0.0.1,port=7611,state=online,offset=<n>,lag=<n>\r\n"
     );
     let unordered = |raw: &[u8]| Obs::reply("SMEMBERS", &reply(raw), Expect::Same, Mask::Unordered).compared;
     assert_eq!(unordered(b"*2\r\n$1\r\nb\r\n$1\r\na\r\n"), unordered(b"*2\r\n$1\r\na\r\n$1\r\nb\r\n"));
@@ -65,19 +65,40 @@ fn masks_hide_only_run_specific_values() {
 #[test]
 fn the_simulated_side_answers_with_raw_resp_and_obeys_signals() {
     let mut t = Simulated::new(1);
-    t.start(7400, "save \"\"\nrepl-diskless-sync-delay 0\n").unwrap();
-    t.start(7401, "save \"\"\nreplicaof 127.0.0.1 7400\n").unwrap();
-    let c = t.connect(7400).unwrap();
+    t.start(7600, "save \"\"\nrepl-diskless-sync-delay 0\n").unwrap();
+    t.start(7601, "save \"\"\nreplicaof 127.0.0.1 7600\n").unwrap();
+    let c = t.connect(7600).unwrap();
     assert_eq!(t.call(c, &args("PING")).unwrap().raw, b"+PONG\r\n");
     assert_eq!(t.call(c, &args("GET nosuchkey")).unwrap().raw, b"$-1\r\n");
     t.sleep(std::time::Duration::from_secs(2));
-    assert_eq!(info_field(&mut t, 7401, "replication", "master_link_status").unwrap(), "up");
-    assert!(t.log(7401).iter().any(|l| l == "MASTER <-> REPLICA sync: Finished with success"));
-    t.signal(7400, Signal::Kill).unwrap();
-    assert!(t.connect(7400).is_err(), "a killed server refuses connections");
+    assert_eq!(info_field(&mut t, 7601, "replication", "master_link_status").unwrap(), "up");
+    assert!(t.log(7601).iter().any(|l| l == "MASTER <-> REPLICA sync: Finished with success"));
+    t.signal(7600, Signal::Kill).unwrap();
+    assert!(t.connect(7600).is_err(), "a killed server refuses connections");
     assert!(t.call(c, &args("PING")).is_err(), "its clients see the connection close");
-    assert!(t.start(7401, "").is_err(), "one server per port");
-    assert!(t.start(7402, "nosuchdirective 1\n").unwrap_err().contains("line 1"));
+    assert!(t.start(7601, "").is_err(), "one server per port");
+    assert!(t.start(7602, "nosuchdirective 1\n").unwrap_err().contains("line 1"));
+}
+
+#[test]
+fn the_simulated_side_creates_clusters_and_runs_sentinels() {
+    let mut t = Simulated::new(2);
+    let ports = [7610, 7611, 7612, 7613, 7614, 7615];
+    for port in ports {
+        t.start(port, "save \"\"\ncluster-enabled yes\ncluster-node-timeout 2000\n").unwrap();
+    }
+    t.create_cluster(&ports, 1).unwrap();
+    t.sleep(std::time::Duration::from_secs(3));
+    let nodes = once(&mut t, 7610, "CLUSTER NODES").unwrap().text();
+    assert_eq!(nodes.lines().filter(|l| l.contains("master")).count(), 3, "{nodes}");
+    assert_eq!(nodes.lines().filter(|l| l.contains("slave")).count(), 3, "{nodes}");
+    assert!(once(&mut t, 7613, "CLUSTER INFO").unwrap().text().contains("cluster_state:ok"));
+    let before = t.now_ms();
+    t.start_sentinel(27610, "sentinel monitor m 127.0.0.1 7620 1\n").unwrap();
+    t.sleep(std::time::Duration::from_secs(2));
+    assert!(t.now_ms() - before >= 2000.0, "virtual time is what now_ms reads");
+    assert!(t.log(27610).iter().any(|l| l.starts_with("+monitor master m 127.0.0.1 7620")), "{:?}", t.log(27610));
+    assert!(t.start_sentinel(27611, "sentinel nosuch\n").unwrap_err().contains("line 1"));
 }
 
 #[test]
@@ -88,8 +109,8 @@ fn log_prefixes_are_stripped_and_the_banner_skipped() {
         Some("Ready to accept connections")
     );
     assert_eq!(
-        strip_log_prefix("3706:X 21 Nov 2026 11:07:12.254 # +sdown master m 127.0.0.1 7450"),
-        Some("+sdown master m 127.0.0.1 7450")
+        strip_log_prefix("3706:X 21 Nov 2026 11:07:12.254 # +sdown master m 127.0.0.1 7650"),
+        Some("+sdown master m 127.0.0.1 7650")
     );
     assert_eq!(strip_log_prefix("                _._"), None);
 }
@@ -100,15 +121,48 @@ fn cluster_text_masks_ids_and_times_and_sorts_node_lines() {
     let a = "0123456789abcdef0123456789abcdef01234567";
     let b = "fedcba9876543210fedcba9876543210fedcba98";
     let nodes = format!(
-        "{b} 127.0.0.1:7464@17464 slave {a} 0 1795259947662 1 connected\n{a} 127.0.0.1:7463@17463 myself,master - 0 1795259947000 1 connected 0-16383\n"
+        "{b} 127.0.0.1:7664@17664 slave {a} 0 1795259947662 1 connected\n{a} 127.0.0.1:7663@17663 myself,master - 0 1795259947000 1 connected 0-16383\n"
     );
     assert_eq!(
         mask_cluster_text(&nodes),
-        "<id> 127.0.0.1:7463@17463 myself,master - <n> <n> 1 connected 0-16383\n<id> 127.0.0.1:7464@17464 slave <id> <n> <n> 1 connected"
+        "<id> 127.0.0.1:7663@17663 myself,master - <n> <n> 1 connected 0-16383\n<id> 127.0.0.1:7664@17664 slave <id> <n> <n> 1 connected"
     );
     let info = "cluster_state:ok\r\ncluster_current_epoch:6\r\ncluster_stats_messages_sent:1234\r\ncluster_stats_messages_fail_sent:1\r\ntotal_cluster_links_buffer_limit_exceeded:0\r\n";
     assert_eq!(
         mask_cluster_text(info),
         "cluster_state:ok\ncluster_current_epoch:6\ncluster_stats_messages_*:<n>\ntotal_cluster_links_buffer_limit_exceeded:0"
     );
+}
+
+#[test]
+fn failover_medians_must_be_within_tolerance_and_quick_runs_within_the_spread() {
+    use super::failover::{Measured, Series, Story};
+    let side = |values: &[f64], promoted: &str| Measured {
+        runs: values.len(),
+        series: vec![Series { name: "time to fail".into(), values: values.to_vec() }],
+        facts: vec![("promoted".into(), vec![promoted.into(); values.len()])],
+        failures: Vec::new(),
+    };
+    let story = |real: Measured, sim: Measured, quick: bool, gaps| Story {
+        name: "X",
+        setup: "",
+        real,
+        simulated: Ok(sim),
+        gaps,
+        quick,
+    };
+    let verdicts = |s: &Story| s.compare().iter().map(|r| r.verdict).collect::<Vec<_>>();
+    let sim = side(&[2900.0, 3000.0, 3100.0], "r");
+    assert_eq!(verdicts(&story(side(&[3300.0, 3400.0], "r"), sim.clone(), false, &[])), [Verdict::Match; 2]);
+    assert_eq!(
+        verdicts(&story(side(&[3600.0, 3700.0], "r"), sim.clone(), false, &[])),
+        [Verdict::Differ, Verdict::Match],
+        "3000 is 17 % below 3650"
+    );
+    assert_eq!(verdicts(&story(side(&[3300.0], "other"), sim.clone(), false, &[]))[1], Verdict::Differ);
+    // One quick real run: judged against the simulated range widened by 15 %.
+    assert_eq!(verdicts(&story(side(&[3500.0], "r"), sim.clone(), true, &[]))[0], Verdict::Match);
+    assert_eq!(verdicts(&story(side(&[3600.0], "r"), sim.clone(), true, &[]))[0], Verdict::Differ);
+    let gap: &[(&str, &str)] = &[("time to fail", "start-up")];
+    assert_eq!(verdicts(&story(side(&[9000.0], "r"), sim, false, gap))[0], Verdict::KnownGap);
 }

@@ -291,6 +291,19 @@ impl Server {
         if (arity > 0 && argc != arity) || argc < -arity {
             return Value::error(format!("ERR wrong number of arguments for 'cluster|{sub}' command"));
         }
+        // clusterCommand matches these only up to a longest form; a longer call falls
+        // through to its generic reply, which names the subcommand as typed.
+        let longest = match sub.as_str() {
+            "failover" | "reset" => 3,
+            "meet" => 5,
+            _ => i32::MAX,
+        };
+        if argc > longest {
+            return Value::error(format!(
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLUSTER HELP.",
+                text(&args[1])
+            ));
+        }
         let now = ctx.wall_clock_ms();
         match sub.as_str() {
             "info" => bulk(self.cluster_info()),
@@ -461,9 +474,6 @@ impl Server {
     }
 
     fn cluster_meet(&mut self, ctx: &mut Ctx<'_>, args: &[Vec<u8>], now: i64) -> Value {
-        if args.len() > 5 {
-            return Value::error("ERR unknown subcommand or wrong number of arguments for 'meet'. Try CLUSTER HELP.");
-        }
         let Some(port) = crate::commands::parse_int(&args[3]) else {
             return Value::error(format!("ERR Invalid TCP base port specified: {}", text(&args[3])));
         };

@@ -182,6 +182,14 @@ fn takeover_needs_no_votes_and_bumps_the_epoch() {
     let before = server(&lab, 6385).clr().current_epoch;
     lab.sim.apply(sim::Fault::Pause(proc(&lab, 6381))).unwrap();
     lab.sim.apply(sim::Fault::Pause(proc(&lab, 6383))).unwrap();
+    // Past its longest form a subcommand gets clusterCommand's generic reply, named as typed.
+    for (line, sub) in [("cluster FAILOVER force takeover", "FAILOVER"), ("cluster reset hard x", "reset")] {
+        assert_eq!(
+            lab.cli(6385, line),
+            format!("(error) ERR unknown subcommand or wrong number of arguments for '{sub}'. Try CLUSTER HELP.")
+        );
+    }
+    assert_eq!(lab.cli(6385, "cluster failover nosuchoption"), "(error) ERR syntax error");
     // Two of three masters are unreachable: no election could win, but TAKEOVER needs none.
     assert_eq!(lab.cli(6385, "cluster failover takeover"), "OK");
     lab.sim.run_for(Duration::from_millis(500));
