@@ -1,5 +1,6 @@
-//! Benchmarks: the kernel's microbenchmarks below, and the Redis replication
-//! benchmark in [`crate::bench_redis`].
+//! Benchmarks: the kernel's microbenchmarks below, the Redis replication
+//! benchmark in [`crate::bench_redis`], and the Redis Cluster benchmarks in
+//! [`crate::bench_cluster`].
 //!
 //! `ping-ring`: N processes on one host, each connected to its successor; every
 //! process sends a 32-byte ping every 10 ms and answers each ping with a pong.
@@ -9,7 +10,7 @@
 //! `idle-memory`: many started processes that listen and hold one timer; the
 //! resident-set growth divided by their number is the cost of an idle process.
 
-use crate::bench_redis;
+use crate::{bench_cluster, bench_redis};
 use serde_json::{Value, json};
 use sim::{Ctx, Fault, Input, Instant, ProcId, Process, Sim, SimConfig};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -145,19 +146,27 @@ pub enum Only {
     Kernel,
     /// The Redis replication benchmark.
     Redis,
+    /// The Redis Cluster benchmarks.
+    Cluster,
 }
 
 pub fn run(quick: bool, only: Only) -> Result<(), String> {
     let mut entry = json!({ "revision": git_revision(), "quick": quick });
     let mut budgets = serde_json::Map::new();
-    if only != Only::Redis {
+    if only == Only::All || only == Only::Kernel {
         entry["kernel"] = kernel(quick)?;
         budgets.insert("events_per_sec_min".into(), json!(5_000_000));
         budgets.insert("bytes_per_idle_process_max".into(), json!(65536));
     }
-    if only != Only::Kernel {
+    if only == Only::All || only == Only::Redis {
         entry["redis"] = redis(quick)?;
         budgets.insert("redis_commands_per_sec_min".into(), json!(REDIS_COMMANDS_PER_SEC_MIN));
+    }
+    if only == Only::All || only == Only::Cluster {
+        entry["cluster"] = cluster(quick)?;
+        budgets.insert("cluster_c3_virtual_per_wall_min".into(), json!(bench_cluster::C3_VIRTUAL_PER_WALL_MIN));
+        budgets.insert("cluster_1000_wall_secs_max".into(), json!(bench_cluster::WALL_SECS_MAX_1000));
+        budgets.insert("cluster_1000_peak_rss_bytes_max".into(), json!(bench_cluster::PEAK_RSS_MAX));
     }
     entry["budgets"] = Value::Object(budgets);
     append(entry)
@@ -265,6 +274,14 @@ fn replication(label: &str, load: bench_redis::Load, secs: u64, budget: &str) ->
         "repl_offset": r.repl_offset,
         "db0_keys": r.keys,
         "trace_hash": r.trace_hash,
+    }))
+}
+
+fn cluster(quick: bool) -> Result<Value, String> {
+    let (c3_runs, sizes): (usize, &[usize]) = if quick { (3, &[6, 60]) } else { (50, &[6, 60, 300, 1000]) };
+    Ok(json!({
+        "c3": bench_cluster::c3(c3_runs)?,
+        "failover": bench_cluster::failover(sizes)?,
     }))
 }
 

@@ -1,26 +1,30 @@
 //! `cargo xtask`: project automation that is not part of the product.
-//! `bench` measures the kernel and the Redis node and appends the figures to `reports/bench.json`;
+//! `bench` measures the kernel, the Redis node and Redis Cluster and appends the figures to `reports/bench.json`;
 //! `fidelity` runs the same cases on real Redis and on the simulator and writes
 //! `reports/fidelity.{json,md}`. This is the one place allowed to read the wall
 //! clock and start real processes: it measures from outside and never feeds
 //! time into a simulated run.
 
 mod bench;
+mod bench_cluster;
 mod bench_redis;
 mod fidelity;
 mod tidy;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis]
+const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|cluster]
        cargo xtask fidelity [--quick] [--redis-server PATH] [--redis-sentinel PATH]
                             [--redis-cli PATH] [--out DIR] [--seed N] [--only TEXT]
 
   bench     kernel microbenchmarks (events per wall second, memory per idle
-            process) and the Redis replication benchmark (simulated commands
-            per wall second); results are appended to reports/bench.json
+            process), the Redis replication benchmark (simulated commands
+            per wall second) and the Redis Cluster benchmarks (the C3
+            scenario's virtual time per wall time; N-node failover runs'
+            wall time and peak memory); results are appended to
+            reports/bench.json
   --quick   smaller runs, for a smoke test
-  --only    run one of the two groups
+  --only    run one of the groups
 
   fidelity  the same cases on real redis-server/redis-sentinel processes on
             127.0.0.1 (ports 7600-7799) and on the simulator; writes
@@ -52,6 +56,10 @@ fn main() -> ExitCode {
                         only = bench::Only::Redis;
                         rest.next();
                     }
+                    ("--only", Some("cluster")) => {
+                        only = bench::Only::Cluster;
+                        rest.next();
+                    }
                     _ => {
                         eprintln!("error: unknown option {arg}\n\n{USAGE}");
                         return ExitCode::from(2);
@@ -66,6 +74,18 @@ fn main() -> ExitCode {
                 }
             }
         }
+        // One size of the cluster failover benchmark, in its own process for a clean peak RSS.
+        Some("bench-cluster-child") => match args.get(1).and_then(|n| n.parse().ok()).map(bench_cluster::child) {
+            Some(Ok(())) => ExitCode::SUCCESS,
+            Some(Err(e)) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+            None => {
+                eprintln!("{USAGE}");
+                ExitCode::from(2)
+            }
+        },
         Some("fidelity") => match fidelity_options(&args[1..]) {
             Ok(opts) => match fidelity::run(&opts) {
                 Ok(true) => ExitCode::SUCCESS,

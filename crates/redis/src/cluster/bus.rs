@@ -72,15 +72,48 @@ pub(crate) struct Header {
 /// One node described inside a PING/PONG/MEET.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Gossip {
-    pub(crate) name: String,
+    pub(crate) name: Field<NAME_LEN>,
     /// Seconds, as Redis truncates `ping_sent / 1000`.
     pub(crate) ping_sent: u32,
     pub(crate) pong_received: u32,
-    pub(crate) ip: String,
+    pub(crate) ip: Field<IP_LEN>,
     pub(crate) port: u16,
     pub(crate) cport: u16,
     pub(crate) flags: u16,
     pub(crate) pport: u16,
+}
+
+/// A NUL-padded text field kept as the wire carries it: a gossip section of a
+/// hundred entries decodes and encodes without a heap allocation per entry.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Field<const N: usize>([u8; N]);
+
+impl<const N: usize> Field<N> {
+    /// The text, truncated to the field as `put_str` writes it.
+    pub(crate) fn new(s: &str) -> Field<N> {
+        let mut bytes = [0; N];
+        let n = s.len().min(N);
+        bytes[..n].copy_from_slice(&s.as_bytes()[..n]);
+        Field(bytes)
+    }
+
+    fn from_wire(bytes: &[u8]) -> Field<N> {
+        let mut field = [0; N];
+        field.copy_from_slice(&bytes[..N]);
+        Field(field)
+    }
+
+    /// The text up to the first NUL, as `get_str` reads it (borrowed unless it is not UTF-8).
+    pub(crate) fn text(&self) -> std::borrow::Cow<'_, str> {
+        let end = self.0.iter().position(|&b| b == 0).unwrap_or(N);
+        String::from_utf8_lossy(&self.0[..end])
+    }
+}
+
+impl<const N: usize> std::fmt::Debug for Field<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.text())
+    }
 }
 
 /// What follows the header.
@@ -156,10 +189,10 @@ impl Message {
             Body::Empty => {}
             Body::Gossip(entries) => {
                 for g in entries {
-                    put_str(out, &g.name, NAME_LEN);
+                    out.extend_from_slice(&g.name.0);
                     out.extend_from_slice(&g.ping_sent.to_be_bytes());
                     out.extend_from_slice(&g.pong_received.to_be_bytes());
-                    put_str(out, &g.ip, IP_LEN);
+                    out.extend_from_slice(&g.ip.0);
                     out.extend_from_slice(&g.port.to_be_bytes());
                     out.extend_from_slice(&g.cport.to_be_bytes());
                     out.extend_from_slice(&g.flags.to_be_bytes());
@@ -237,10 +270,10 @@ impl Message {
                         let u16g = |i: usize| u16::from_be_bytes([g[i], g[i + 1]]);
                         let u32g = |i: usize| u32::from_be_bytes([g[i], g[i + 1], g[i + 2], g[i + 3]]);
                         Gossip {
-                            name: get_str(&g[..40]),
+                            name: Field::from_wire(&g[..40]),
                             ping_sent: u32g(40),
                             pong_received: u32g(44),
-                            ip: get_str(&g[48..94]),
+                            ip: Field::from_wire(&g[48..94]),
                             port: u16g(94),
                             cport: u16g(96),
                             flags: u16g(98),
@@ -317,10 +350,10 @@ mod tests {
     #[test]
     fn every_kind_round_trips_at_redis_sizes() {
         let gossip = Gossip {
-            name: "c".repeat(40),
+            name: Field::new(&"c".repeat(40)),
             ping_sent: 1_795_251_316,
             pong_received: 1_795_251_317,
-            ip: "10.0.0.3".to_owned(),
+            ip: Field::new("10.0.0.3"),
             port: 6383,
             cport: 16383,
             flags: 1,

@@ -266,6 +266,13 @@ impl Server {
         }))
     }
 
+    /// The name of the node that owns `slot` in this node's view: None outside
+    /// cluster mode or for an unassigned slot.
+    pub fn cluster_slot_owner(&self, slot: u16) -> Option<String> {
+        let c = self.cluster.as_deref()?;
+        c.owner(usize::from(slot) % super::SLOTS).map(|i| c.node(i).name.clone())
+    }
+
     /// Whether writes are held back for a manual failover right now.
     pub(crate) fn writes_paused(&self, now_ms: i64) -> bool {
         self.cluster.as_ref().and_then(|c| c.paused_until).is_some_and(|t| now_ms < t)
@@ -805,7 +812,7 @@ impl Server {
                 continue;
             }
             let mut slots = Vec::new();
-            for (a, b) in super::bitmap_ranges(&n.slots) {
+            for (a, b) in c.owned_ranges(i) {
                 slots.push(Value::Integer(a as i64));
                 slots.push(Value::Integer(b as i64));
             }

@@ -284,7 +284,7 @@ impl Server {
         self.unset_master(ctx);
         let c = self.cl();
         for slot in 0..SLOTS {
-            if bus::bit(&c.node(old).slots, slot) {
+            if c.owner(slot) == Some(old) {
                 c.del_slot(slot);
                 c.add_slot(myself, slot);
             }

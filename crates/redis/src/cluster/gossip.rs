@@ -390,26 +390,43 @@ impl Server {
 
     pub(crate) fn bus_data(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8]) {
         let Some(link) = self.cl().links.get_mut(&conn) else { return };
-        link.inbuf.extend_from_slice(bytes);
-        loop {
-            let Some(link) = self.cl().links.get_mut(&conn) else { return };
-            let Some(len) = bus::Message::announced_len(&link.inbuf) else { return };
-            if &link.inbuf[..4] != b"RCmb" || len < bus::HEADER_LEN {
+        // Whole frames are read straight from the delivered bytes; only a partial
+        // frame waits in the link's buffer, which is dropped once it completes, so
+        // a thousand idle links hold no message-sized buffers.
+        let mut buffered = std::mem::take(&mut link.inbuf);
+        let data: &[u8] = if buffered.is_empty() {
+            bytes
+        } else {
+            buffered.extend_from_slice(bytes);
+            &buffered
+        };
+        let mut pos = 0;
+        while let Some(len) = bus::Message::announced_len(&data[pos..]) {
+            if &data[pos..pos + 4] != b"RCmb" || len < bus::HEADER_LEN {
                 self.log(ctx, '-', "Bad message length or signature received from Cluster bus.");
                 self.free_link(ctx, conn);
                 return;
             }
-            if link.inbuf.len() < len {
-                return;
+            if data.len() - pos < len {
+                break;
             }
-            let rest = link.inbuf.split_off(len);
-            let frame = std::mem::replace(&mut link.inbuf, rest);
-            match Message::decode(&frame) {
+            let frame = &data[pos..pos + len];
+            pos += len;
+            match Message::decode(frame) {
                 Ok(msg) => self.process_packet(ctx, conn, msg),
                 Err(_) => {
                     self.free_link(ctx, conn);
                     return;
                 }
+            }
+            if !self.bus_owns(conn) {
+                return;
+            }
+        }
+        if pos < data.len() {
+            let tail = data[pos..].to_vec();
+            if let Some(link) = self.cl().links.get_mut(&conn) {
+                link.inbuf = tail;
             }
         }
     }
@@ -420,8 +437,8 @@ impl Server {
         let me = c.me();
         let master = if me.is_slave() { me.slaveof } else { None };
         let (slots, config_epoch) = match master {
-            Some(m) => (c.node(m).slots.clone(), c.node(m).config_epoch),
-            None => (me.slots.clone(), me.config_epoch),
+            Some(m) => (c.slot_bits(m), c.node(m).config_epoch),
+            None => (c.slot_bits(c.myself), me.config_epoch),
         };
         Header {
             kind,
@@ -474,6 +491,8 @@ impl Server {
         }
         let mut pfail_wanted = self.clr().stats_pfail_nodes;
         let mut picked: Vec<usize> = Vec::new();
+        // Which nodes are already picked, so that a pick costs O(1) and not O(wanted).
+        let mut taken = vec![false; self.clr().nodes.len()];
         let mut iterations = wanted * 3;
         while freshnodes > 0 && (picked.len() as i64) < wanted && iterations > 0 {
             iterations -= 1;
@@ -487,9 +506,10 @@ impl Server {
                 freshnodes -= 1;
                 continue;
             }
-            if picked.contains(&i) {
+            if taken[i] {
                 continue;
             }
+            taken[i] = true;
             picked.push(i);
             freshnodes -= 1;
         }
@@ -513,10 +533,10 @@ impl Server {
             .map(|&i| {
                 let n = c.node(i);
                 Gossip {
-                    name: n.name.clone(),
+                    name: bus::Field::new(&n.name),
                     ping_sent: (n.ping_sent / 1000) as u32,
                     pong_received: (n.pong_received / 1000) as u32,
-                    ip: n.ip.clone(),
+                    ip: bus::Field::new(&n.ip),
                     port: n.port,
                     cport: n.cport,
                     flags: n.flags,
@@ -576,7 +596,7 @@ impl Server {
         let Some(conn) = conn else { return };
         let c = self.clr();
         let n = c.node(about);
-        let body = Body::Update { config_epoch: n.config_epoch, name: n.name.clone(), slots: n.slots.clone() };
+        let body = Body::Update { config_epoch: n.config_epoch, name: n.name.clone(), slots: c.slot_bits(about) };
         let msg = Message { header: self.bus_header(bus::UPDATE), body };
         self.bus_send(ctx, conn, &msg);
     }
@@ -831,7 +851,7 @@ impl Server {
         }
         let c = self.clr();
         let sender_master = if c.node(sender).is_master() { Some(sender) } else { c.node(sender).slaveof };
-        let dirty_slots = sender_master.is_some_and(|m| c.node(m).slots[..] != h.slots[..]);
+        let dirty_slots = sender_master.is_some_and(|m| !c.owns_exactly(m, &h.slots));
         if dirty_slots && c.node(sender).is_master() {
             self.update_slots_config_with(ctx, sender, sender_config_epoch, &h.slots);
         }
@@ -900,7 +920,8 @@ impl Server {
         let nt = self.node_timeout();
         for g in entries {
             let c = self.cl();
-            match c.lookup(&g.name) {
+            let name = g.name.text();
+            match c.lookup(&name) {
                 Some(i) => {
                     if let Some(s) = sender
                         && c.node(s).is_master()
@@ -939,11 +960,11 @@ impl Server {
                     if n.flags & (FAIL | PFAIL) != 0
                         && g.flags & NOADDR == 0
                         && g.flags & (FAIL | PFAIL) == 0
-                        && (n.ip != g.ip || n.port != g.port || n.cport != g.cport)
+                        && (n.ip != g.ip.text() || n.port != g.port || n.cport != g.cport)
                     {
                         let link = n.link;
                         let n = c.node_mut(i);
-                        n.ip = g.ip.clone();
+                        n.ip = g.ip.text().into_owned();
                         n.port = g.port;
                         n.cport = g.cport;
                         n.flags &= !NOADDR;
@@ -953,11 +974,11 @@ impl Server {
                     }
                 }
                 None => {
-                    if sender.is_some() && g.flags & NOADDR == 0 && !c.blacklisted(&g.name, now) {
+                    if sender.is_some() && g.flags & NOADDR == 0 && !c.blacklisted(&name, now) {
                         // Flags as gossiped; its master is learnt from its own PONG.
-                        let i = c.create_node(g.name.clone(), g.flags & !MYSELF, now);
+                        let i = c.create_node(name.into_owned(), g.flags & !MYSELF, now);
                         let n = c.node_mut(i);
-                        n.ip = g.ip.clone();
+                        n.ip = g.ip.text().into_owned();
                         n.port = g.port;
                         n.cport = g.cport;
                     }

@@ -72,7 +72,6 @@ pub(crate) struct Node {
     pub(crate) inbound: Option<ConnId>,
     /// Masters that reported it PFAIL/FAIL, with when.
     pub(crate) fail_reports: Vec<(usize, i64)>,
-    pub(crate) slots: Box<SlotBits>,
     pub(crate) numslots: u32,
     /// ` 0-5460 7000` as CLUSTER NODES prints the slots, built when first needed
     /// after a change: nodes.conf is rewritten on every change and big
@@ -102,7 +101,6 @@ impl Node {
             link: None,
             inbound: None,
             fail_reports: Vec::new(),
-            slots: Box::new([0; SLOT_BYTES]),
             numslots: 0,
             slots_text: RefCell::new(None),
         }
@@ -171,7 +169,19 @@ pub(crate) struct Cluster {
     pub(crate) myself: usize,
     pub(crate) nodes: Vec<Option<Node>>,
     pub(crate) by_name: BTreeMap<String, usize>,
+    /// The same nodes in an open-addressing table keyed by the first 8 bytes
+    /// of their name (linear probing, at most half full; `EMPTY_ENTRY` marks a
+    /// free entry): a gossip section names a hundred nodes per packet, and one
+    /// probe into a small array is far cheaper than walking the map's string
+    /// keys. Only looked up, never iterated, so its layout cannot leak into
+    /// any order.
+    name_index: Vec<(u64, u32)>,
+    /// Owner of each slot. The one record of ownership: a node's bitmap is
+    /// derived from it when a message needs one, since a bitmap per known node
+    /// costs 2 KiB × nodes² (1 GB over a 1,000-node cluster's processes).
     slots: Vec<u32>,
+    /// The last bitmap built, for a node (its own or its master's goes into every header).
+    bits_cache: RefCell<Option<(usize, Box<SlotBits>)>>,
     pub(crate) migrating: BTreeMap<u16, usize>,
     pub(crate) importing: BTreeMap<u16, usize>,
     pub(crate) current_epoch: u64,
@@ -212,7 +222,9 @@ impl Cluster {
             myself: 0,
             nodes: Vec::new(),
             by_name: BTreeMap::new(),
+            name_index: Vec::new(),
             slots: vec![NO_OWNER; SLOTS],
+            bits_cache: RefCell::new(None),
             migrating: BTreeMap::new(),
             importing: BTreeMap::new(),
             current_epoch: 0,
@@ -261,7 +273,78 @@ impl Cluster {
         self.node_mut(i)
     }
     pub(crate) fn lookup(&self, name: &str) -> Option<usize> {
-        self.by_name.get(name).copied()
+        if self.name_index.is_empty() {
+            return None;
+        }
+        let key = name_key(name);
+        let mask = self.name_index.len() - 1;
+        let mut at = home_of(key, mask);
+        loop {
+            let (k, i) = self.name_index[at];
+            if i == EMPTY_ENTRY {
+                return None;
+            }
+            if k == key && self.node(i as usize).name == name {
+                return Some(i as usize);
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    fn index_name(&mut self, name: &str, i: usize) {
+        // by_name already holds the new name: the table stays at most half full.
+        let used = self.by_name.len();
+        if used * 2 > self.name_index.len() {
+            let entries: Vec<(u64, u32)> = self.name_index.iter().copied().filter(|e| e.1 != EMPTY_ENTRY).collect();
+            let size = (used * 2).next_power_of_two().max(16);
+            self.name_index = vec![(0, EMPTY_ENTRY); size];
+            for (key, node) in entries {
+                self.place_name(key, node);
+            }
+        }
+        self.place_name(name_key(name), i as u32);
+    }
+
+    fn place_name(&mut self, key: u64, node: u32) {
+        let mask = self.name_index.len() - 1;
+        let mut at = home_of(key, mask);
+        while self.name_index[at].1 != EMPTY_ENTRY {
+            at = (at + 1) & mask;
+        }
+        self.name_index[at] = (key, node);
+    }
+
+    /// Removes node `i`'s entry, shifting later entries of the probe run back
+    /// so that no lookup stops early at the hole.
+    fn unindex_name(&mut self, name: &str, i: usize) {
+        if self.name_index.is_empty() {
+            return;
+        }
+        let mask = self.name_index.len() - 1;
+        let mut hole = home_of(name_key(name), mask);
+        loop {
+            match self.name_index[hole].1 {
+                EMPTY_ENTRY => return,
+                n if n as usize == i => break,
+                _ => hole = (hole + 1) & mask,
+            }
+        }
+        self.name_index[hole] = (0, EMPTY_ENTRY);
+        let mut at = hole;
+        loop {
+            at = (at + 1) & mask;
+            let (key, node) = self.name_index[at];
+            if node == EMPTY_ENTRY {
+                return;
+            }
+            let home = home_of(key, mask);
+            let stays = if hole <= at { hole < home && home <= at } else { hole < home || home <= at };
+            if !stays {
+                self.name_index[hole] = (key, node);
+                self.name_index[at] = (0, EMPTY_ENTRY);
+                hole = at;
+            }
+        }
     }
     /// Live node indices in table order (by name).
     pub(crate) fn indices(&self) -> Vec<usize> {
@@ -279,7 +362,10 @@ impl Cluster {
                 self.nodes.len() - 1
             }
         };
-        self.by_name.insert(node.name.clone(), i);
+        if let Some(old) = self.by_name.insert(node.name.clone(), i) {
+            self.unindex_name(&node.name, old);
+        }
+        self.index_name(&node.name, i);
         self.nodes[i] = Some(node);
         i
     }
@@ -311,6 +397,7 @@ impl Cluster {
         }
         let node = self.nodes[i].take().expect("live node index");
         self.by_name.remove(&node.name);
+        self.unindex_name(&node.name, i);
         let mut conns = Vec::new();
         for conn in [node.link, node.inbound].into_iter().flatten() {
             self.links.remove(&conn);
@@ -327,7 +414,11 @@ impl Cluster {
     pub(crate) fn rename(&mut self, i: usize, name: &str) {
         let old = std::mem::replace(&mut self.node_mut(i).name, name.to_owned());
         self.by_name.remove(&old);
-        self.by_name.insert(name.to_owned(), i);
+        self.unindex_name(&old, i);
+        if let Some(other) = self.by_name.insert(name.to_owned(), i) {
+            self.unindex_name(name, other);
+        }
+        self.index_name(name, i);
     }
 
     pub(crate) fn owner(&self, slot: usize) -> Option<usize> {
@@ -340,8 +431,8 @@ impl Cluster {
             return false;
         }
         self.slots[slot] = i as u32;
+        self.bits_cache.replace(None);
         let n = self.node_mut(i);
-        bus::set_bit(&mut n.slots, slot, true);
         n.numslots += 1;
         n.slots_text.replace(None);
         true
@@ -350,11 +441,57 @@ impl Cluster {
     pub(crate) fn del_slot(&mut self, slot: usize) -> bool {
         let Some(i) = self.owner(slot) else { return false };
         self.slots[slot] = NO_OWNER;
+        self.bits_cache.replace(None);
         let n = self.node_mut(i);
-        bus::set_bit(&mut n.slots, slot, false);
         n.numslots -= 1;
         n.slots_text.replace(None);
         true
+    }
+
+    /// Node `i`'s slots as the bus carries them.
+    pub(crate) fn slot_bits(&self, i: usize) -> Box<SlotBits> {
+        let mut cache = self.bits_cache.borrow_mut();
+        if let Some((node, bits)) = cache.as_ref()
+            && *node == i
+        {
+            return bits.clone();
+        }
+        let mut bits = Box::new([0; SLOT_BYTES]);
+        for (slot, &owner) in self.slots.iter().enumerate() {
+            if owner == i as u32 {
+                bus::set_bit(&mut bits, slot, true);
+            }
+        }
+        *cache = Some((i, bits.clone()));
+        bits
+    }
+
+    /// Whether `bits` is exactly node `i`'s slots.
+    pub(crate) fn owns_exactly(&self, i: usize, bits: &SlotBits) -> bool {
+        // Eight bytes at a time: a replica's PING carries its master's bitmap,
+        // mostly zero words, and every PING is checked.
+        let words = || bits.chunks_exact(8).map(|w| u64::from_le_bytes(w.try_into().expect("8-byte chunk")));
+        let claimed: u32 = words().map(u64::count_ones).sum();
+        claimed == self.node(i).numslots
+            && words()
+                .enumerate()
+                .filter(|(_, w)| *w != 0)
+                .all(|(k, w)| (0..64).filter(|bit| w & (1 << bit) != 0).all(|bit| self.slots[k * 64 + bit] == i as u32))
+    }
+
+    /// Maximal runs of slots node `i` owns, as (first, last).
+    pub(crate) fn owned_ranges(&self, i: usize) -> Vec<(usize, usize)> {
+        let mut out: Vec<(usize, usize)> = Vec::new();
+        for (slot, &owner) in self.slots.iter().enumerate() {
+            if owner != i as u32 {
+                continue;
+            }
+            match out.last_mut() {
+                Some((_, last)) if *last + 1 == slot => *last = slot,
+                _ => out.push((slot, slot)),
+            }
+        }
+        out
     }
 
     pub(crate) fn del_node_slots(&mut self, i: usize) {
@@ -455,7 +592,7 @@ impl Cluster {
         let mut cached = n.slots_text.borrow_mut();
         s.push_str(cached.get_or_insert_with(|| {
             let mut text = String::new();
-            for (a, b) in bitmap_ranges(&n.slots) {
+            for (a, b) in self.owned_ranges(i) {
                 if a == b {
                     let _ = write!(text, " {a}");
                 } else {
@@ -589,54 +726,35 @@ impl Cluster {
                 };
                 c.node_mut(i).slaveof = Some(m);
                 c.add_replica(m, i);
-                // A replica reports its master's configEpoch.
-                c.node_mut(i).config_epoch = 0;
+                // A replica keeps the epoch its line shows (its master's), as
+                // clusterLoadConfig does: the first PING from it then changes
+                // nothing, so a restarted node does not rewrite nodes.conf once
+                // per replica it knows.
             }
         }
         Ok(c)
     }
 }
 
-/// Maximal runs of set bits in a slot bitmap, as (first, last); whole empty or
-/// full bytes are skipped eight slots at a time.
-pub(crate) fn bitmap_ranges(bits: &SlotBits) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut start: Option<usize> = None;
-    for (byte_index, &byte) in bits.iter().enumerate() {
-        let base = byte_index * 8;
-        match (byte, start) {
-            (0, None) | (0xff, Some(_)) => continue,
-            (0, Some(a)) => {
-                out.push((a, base - 1));
-                start = None;
-                continue;
-            }
-            (0xff, None) => {
-                start = Some(base);
-                continue;
-            }
-            _ => {}
-        }
-        for bit in 0..8 {
-            let on = byte & (1 << bit) != 0;
-            match (on, start) {
-                (true, None) => start = Some(base + bit),
-                (false, Some(a)) => {
-                    out.push((a, base + bit - 1));
-                    start = None;
-                }
-                _ => {}
-            }
-        }
-    }
-    if let Some(a) = start {
-        out.push((a, SLOTS - 1));
-    }
-    out
+/// A free entry of the name table.
+const EMPTY_ENTRY: u32 = u32::MAX;
+
+/// Where a name key's probe run starts (Fibonacci hashing: names are hex text,
+/// so the key's low bits alone would cluster).
+fn home_of(key: u64, mask: usize) -> usize {
+    (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize & mask
+}
+
+/// The first 8 bytes of a node name as an integer (zero-padded), ordered as the bytes are.
+fn name_key(name: &str) -> u64 {
+    let mut key = [0u8; 8];
+    let n = name.len().min(8);
+    key[..n].copy_from_slice(&name.as_bytes()[..n]);
+    u64::from_be_bytes(key)
 }
 
 /// Maximal runs of slots for which `has` holds, as (first, last): the plain
-/// definition [`bitmap_ranges`] is checked against.
+/// definition [`Cluster::owned_ranges`] is checked against.
 #[cfg(test)]
 pub(crate) fn slot_ranges(has: impl Fn(usize) -> bool) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
@@ -696,6 +814,33 @@ mod tests {
     }
 
     #[test]
+    fn name_lookups_survive_adds_renames_and_deletes() {
+        let mut c = Cluster::new("m".repeat(40), 0);
+        // Shared 8-byte prefixes put several names on one key and one probe run.
+        let names: Vec<String> = (0..200).map(|i| format!("{:08x}{:032x}", i % 7, i * 7919)).collect();
+        let ids: Vec<usize> = names.iter().map(|n| c.create_node(n.clone(), MASTER, 0)).collect();
+        for (k, (name, &i)) in names.iter().zip(&ids).enumerate() {
+            if k % 3 == 0 {
+                c.del_node(i);
+            }
+            if k % 3 == 1 {
+                c.rename(i, &format!("r{name}"));
+            }
+        }
+        for (k, (name, &i)) in names.iter().zip(&ids).enumerate() {
+            let renamed = format!("r{name}");
+            match k % 3 {
+                0 => assert_eq!((c.lookup(name), c.lookup(&renamed)), (None, None)),
+                1 => assert_eq!((c.lookup(name), c.lookup(&renamed)), (None, Some(i))),
+                _ => assert_eq!(c.lookup(name), Some(i)),
+            }
+        }
+        assert_eq!(c.lookup(&"m".repeat(40)), Some(c.myself));
+        let reused = c.create_node("f".repeat(40), SLAVE, 0);
+        assert_eq!(c.lookup(&"f".repeat(40)), Some(reused));
+    }
+
+    #[test]
     fn fresh_node_first_save_has_no_ports() {
         let mut c = Cluster::new("f".repeat(40), 0);
         c.me_mut().port = 6381;
@@ -705,15 +850,22 @@ mod tests {
             format!("{} :0@0 myself,master - 0 0 0 connected\nvars currentEpoch 0 lastVoteEpoch 0\n", "f".repeat(40))
         );
         assert_eq!(slot_ranges(|s| s == 3 || s == 4 || s == 16383), vec![(3, 4), (16383, 16383)]);
-        let mut bits = [0u8; SLOT_BYTES];
-        for s in [3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 100, 16383] {
-            bus::set_bit(&mut bits, s, true);
+        let other = c.create_node("e".repeat(40), MASTER, 0);
+        for s in [3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 100, 16383].into_iter().chain(200..=5460) {
+            c.add_slot(0, s);
         }
-        for s in 200..=5460 {
-            bus::set_bit(&mut bits, s, true);
-        }
+        c.add_slot(other, 5);
+        let bits = c.slot_bits(0);
         let expected = slot_ranges(|s| bus::bit(&bits, s));
-        assert_eq!(bitmap_ranges(&bits), expected);
+        assert_eq!(c.owned_ranges(0), expected);
         assert_eq!(expected, vec![(3, 4), (8, 16), (100, 100), (200, 5460), (16383, 16383)]);
+        assert!(c.owns_exactly(0, &bits));
+        assert!(!c.owns_exactly(other, &bits));
+        let mut fewer = bits.clone();
+        bus::set_bit(&mut fewer, 100, false);
+        assert!(!c.owns_exactly(0, &fewer));
+        c.del_slot(100);
+        assert!(c.owns_exactly(0, &fewer));
+        assert_eq!(c.slot_bits(0), fewer);
     }
 }

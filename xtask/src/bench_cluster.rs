@@ -1,0 +1,320 @@
+//! Redis Cluster benchmarks.
+//!
+//! `cluster-c3`: the shipped scenario `scenarios/cluster-c3-failover-and-return.yaml`
+//! (six nodes, default `cluster-node-timeout 15000`: the master of the first
+//! shard is stopped, its replica is promoted, the old master comes back as a
+//! replica, then the roles are swapped back), run through the scenario runner
+//! as `chaoslab run` does, trace recording included. Measured as virtual time
+//! per wall time over several runs; every run must pass and end with the
+//! replica's election logged and every node's `cluster_state` ok.
+//!
+//! `cluster-failover-N`: N nodes, N/2 masters with the slots split evenly and
+//! one replica each, each node on its own host. The cluster is formed the way
+//! a restarted cluster is: each node finds its nodes.conf on its disk (every
+//! node known, roles, slots, epochs), so there is no MEET/handshake phase;
+//! links, the first PINGs and the replicas' full syncs happen in the run. The
+//! nodes start within the first 100 ms, one after the other.
+//! After 10 virtual s the first master is killed; the run lasts 60 virtual s.
+//! The first master's replica must own its slots in every live node's view.
+//! Each size runs in a child process (`xtask bench-cluster-child N`) so that its
+//! peak RSS (`VmHWM`) is its own.
+
+use redis::server::Server;
+use serde_json::{Value, json};
+use sim::{Ctx, Fault, Input, Instant, Process, Sim, SimConfig};
+use std::net::Ipv4Addr;
+use std::rc::Rc;
+use std::time::Duration;
+
+const C3_SCENARIO: &str = "scenarios/cluster-c3-failover-and-return.yaml";
+const PORT: u16 = 6379;
+const RUN_SECS: u64 = 60;
+const KILL_AT_SECS: u64 = 10;
+const START_SPREAD: Duration = Duration::from_millis(100);
+
+fn workspace_root() -> Result<std::path::PathBuf, String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().ok_or("no workspace root")?;
+    Ok(root.to_path_buf())
+}
+
+/// One run of the C3 scenario.
+struct C3Run {
+    virtual_ns: u64,
+    wall_secs: f64,
+    events: u64,
+    trace_hash: String,
+}
+
+fn c3_once(source: &str, file: &str) -> Result<C3Run, String> {
+    let mut registry = scenario::Registry::new();
+    registry.register(Box::new(redis::RedisKind));
+    let parsed = scenario::parse_scenario(file, source, &registry).map_err(|d| d.render(file, source))?;
+    // The benchmark measures the simulator from outside; nothing flows back in.
+    #[allow(clippy::disallowed_methods)]
+    let wall = std::time::Instant::now();
+    let (report, sim) = scenario::run(parsed, None, &registry, String::new());
+    let wall_secs = wall.elapsed().as_secs_f64();
+    if let Some(failure) = report.failure {
+        return Err(format!("cluster-c3: the scenario failed: {failure}"));
+    }
+    let promoted = sim.proc_by_name("6384").ok_or("cluster-c3: no node 6384")?;
+    if !sim.log_lines(promoted).iter().any(|l| l.ends_with("Failover election won: I'm the new master.")) {
+        return Err("cluster-c3: 6384 never won an election".into());
+    }
+    for port in 6381..=6386 {
+        let p = sim.proc_by_name(&port.to_string()).ok_or_else(|| format!("cluster-c3: no node {port}"))?;
+        let state = sim.process::<Server>(p).and_then(Server::cluster_summary).map(|s| s["state"].clone());
+        if state != Some(json!("ok")) {
+            return Err(format!("cluster-c3: node {port} ends with cluster_state {state:?}"));
+        }
+    }
+    Ok(C3Run {
+        virtual_ns: report.virtual_time_ns,
+        wall_secs,
+        events: report.events_processed,
+        trace_hash: report.trace_hash,
+    })
+}
+
+/// Runs C3 `runs` times; the ratio is total virtual over total wall time.
+pub fn c3(runs: usize) -> Result<Value, String> {
+    let path = workspace_root()?.join(C3_SCENARIO);
+    let source = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let warm = c3_once(&source, C3_SCENARIO)?;
+    let (mut virtual_ns, mut wall_secs) = (0u64, 0f64);
+    let mut best = f64::MAX;
+    for _ in 0..runs {
+        let r = c3_once(&source, C3_SCENARIO)?;
+        if r.trace_hash != warm.trace_hash {
+            return Err(format!("cluster-c3 nondeterminism: {} vs {}", r.trace_hash, warm.trace_hash));
+        }
+        virtual_ns += r.virtual_ns;
+        wall_secs += r.wall_secs;
+        best = best.min(r.wall_secs);
+    }
+    let ratio = virtual_ns as f64 / 1e9 / wall_secs;
+    println!(
+        "cluster-c3: {C3_SCENARIO}, {:.3} virtual s, {} events, x{runs} runs: {:.2} ms wall each (best {:.2} ms) = {:.0}x real time (budget >= 5000x)",
+        warm.virtual_ns as f64 / 1e9,
+        warm.events,
+        wall_secs * 1e3 / runs as f64,
+        best * 1e3,
+        ratio
+    );
+    Ok(json!({
+        "scenario": C3_SCENARIO,
+        "runs": runs,
+        "virtual_secs": warm.virtual_ns as f64 / 1e9,
+        "events": warm.events,
+        "wall_secs_mean": wall_secs / runs as f64,
+        "wall_secs_best": best,
+        "virtual_per_wall": ratio.round(),
+        "trace_hash": warm.trace_hash,
+    }))
+}
+
+/// The planned cluster: who is who, before anything runs.
+struct Layout {
+    names: Vec<String>,
+    masters: usize,
+}
+
+impl Layout {
+    fn new(nodes: usize) -> Layout {
+        // splitmix64: fixed, well-spread 40-hex names, as random node ids are.
+        let mut state = 0x005e_edc1_u64;
+        let mut next = || {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        };
+        let names =
+            (0..nodes).map(|_| format!("{:016x}{:016x}{:016x}", next(), next(), next())[..40].to_owned()).collect();
+        Layout { names, masters: nodes / 2 }
+    }
+
+    fn ip(i: usize) -> Ipv4Addr {
+        Ipv4Addr::new(10, 0, (i / 250) as u8, (i % 250 + 1) as u8)
+    }
+
+    /// Slots of master `m`: an even split, as `redis-cli --cluster create` makes it.
+    fn slots(&self, m: usize) -> (usize, usize) {
+        let per = 16384 / self.masters;
+        let extra = 16384 % self.masters;
+        let first = m * per + m.min(extra);
+        (first, first + per + usize::from(m < extra) - 1)
+    }
+
+    /// nodes.conf as node `me` would have saved it with the cluster formed.
+    fn nodes_conf(&self, me: usize) -> String {
+        let mut text = String::with_capacity(self.names.len() * 140);
+        for (i, name) in self.names.iter().enumerate() {
+            let myself = if i == me { "myself," } else { "" };
+            let ip = Layout::ip(i);
+            let bus = PORT + 10000;
+            if i < self.masters {
+                let (a, b) = self.slots(i);
+                text.push_str(&format!("{name} {ip}:{PORT}@{bus} {myself}master - 0 0 {} connected {a}-{b}\n", i + 1));
+            } else {
+                let m = i - self.masters;
+                let master = &self.names[m];
+                text.push_str(&format!("{name} {ip}:{PORT}@{bus} {myself}slave {master} 0 0 {} connected\n", m + 1));
+            }
+        }
+        text.push_str(&format!("vars currentEpoch {} lastVoteEpoch 0\n", self.masters));
+        text
+    }
+}
+
+const CONF_FILE: &str = "nodes.conf";
+
+/// A Redis node whose disk holds the formed cluster's nodes.conf before its first start.
+struct Preloaded {
+    layout: Rc<Layout>,
+    me: usize,
+    server: Server,
+}
+
+impl Process for Preloaded {
+    fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
+        if let Input::Start = input
+            && !ctx.disk().exists(CONF_FILE)
+        {
+            let text = self.layout.nodes_conf(self.me);
+            let disk = ctx.disk();
+            disk.write(CONF_FILE, text.as_bytes());
+            disk.fsync(CONF_FILE);
+        }
+        self.server.handle(ctx, input);
+    }
+}
+
+/// What one N-node run measured.
+struct FailoverRun {
+    wall_secs: f64,
+    events: u64,
+    trace_hash: String,
+}
+
+fn failover_run(nodes: usize, seed: u64) -> Result<FailoverRun, String> {
+    let layout = Rc::new(Layout::new(nodes));
+    let mut sim = Sim::new(SimConfig { seed, ..SimConfig::default() });
+    let conf = format!("port {PORT}\ncluster-enabled yes\ncluster-config-file {CONF_FILE}\n");
+    let config = redis::config::parse(&conf, PORT).map_err(|e| format!("bench config: {e:?}"))?;
+    let mut procs = Vec::with_capacity(nodes);
+    for i in 0..nodes {
+        let host = sim.add_host(&format!("h{i}"), Layout::ip(i));
+        let (layout, config) = (Rc::clone(&layout), config.clone());
+        let factory: sim::Factory = Box::new(move || {
+            Box::new(Preloaded { layout: Rc::clone(&layout), me: i, server: Server::new(config.clone()) })
+        });
+        procs.push(sim.add_process(host, &format!("n{i}"), factory));
+    }
+    // The benchmark measures the simulator from outside; nothing flows back in.
+    #[allow(clippy::disallowed_methods)]
+    let wall = std::time::Instant::now();
+    // Started together as a script starts them, spread over one cron period
+    // rather than all in the same nanosecond: every node's first burst of N
+    // PINGs would otherwise be in flight at once.
+    for (i, &p) in procs.iter().enumerate() {
+        sim.schedule(Instant::ZERO + START_SPREAD * i as u32 / nodes as u32, Fault::Start(p));
+    }
+    sim.run_until(Instant::ZERO + Duration::from_secs(KILL_AT_SECS));
+    sim.apply(Fault::Kill(procs[0])).map_err(|e| e.to_string())?;
+    sim.run_until(Instant::ZERO + Duration::from_secs(RUN_SECS));
+    let wall_secs = wall.elapsed().as_secs_f64();
+
+    let replica = &layout.names[layout.masters];
+    let (first_slot, last_slot) = layout.slots(0);
+    for &p in &procs[1..] {
+        let s = sim.process::<Preloaded>(p).ok_or_else(|| format!("node {} is down", sim.proc_name(p)))?;
+        for slot in [first_slot, last_slot] {
+            let owner = s.server.cluster_slot_owner(slot as u16);
+            if owner.as_deref() != Some(replica.as_str()) {
+                return Err(format!(
+                    "cluster-failover-{nodes}: node {} sees slot {slot} owned by {owner:?}, not by the promoted replica {replica}",
+                    sim.proc_name(p)
+                ));
+            }
+        }
+    }
+    Ok(FailoverRun { wall_secs, events: sim.events_processed(), trace_hash: sim.trace().hash_hex() })
+}
+
+/// The child's side: one size, printed as one JSON line.
+pub fn child(nodes: usize) -> Result<(), String> {
+    let r = failover_run(nodes, 1)?;
+    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| format!("/proc/self/status: {e}"))?;
+    let kib = |field: &str| -> Option<u64> {
+        status.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
+    };
+    let hwm = kib("VmHWM:").ok_or("no VmHWM in /proc/self/status")?;
+    println!(
+        "{}",
+        json!({"wall_secs": r.wall_secs, "events": r.events, "trace_hash": r.trace_hash, "peak_rss_bytes": hwm * 1024})
+    );
+    Ok(())
+}
+
+fn run_child(nodes: usize) -> Result<Value, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = std::process::Command::new(exe)
+        .args(["bench-cluster-child", &nodes.to_string()])
+        .output()
+        .map_err(|e| format!("starting the child for {nodes} nodes: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cluster-failover-{nodes}: child failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let line = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(line.trim()).map_err(|e| format!("cluster-failover-{nodes}: child output {line:?}: {e}"))
+}
+
+/// Virtual seconds per wall second the C3 scenario must reach.
+pub const C3_VIRTUAL_PER_WALL_MIN: u64 = 5000;
+
+/// Peak RSS a 1,000-node run may reach, and the wall time it may take.
+pub const PEAK_RSS_MAX: u64 = 2 << 30;
+pub const WALL_SECS_MAX_1000: u64 = 60;
+
+pub fn failover(sizes: &[usize]) -> Result<Value, String> {
+    let mut runs = Vec::new();
+    let mut previous: Option<(usize, f64)> = None;
+    for &nodes in sizes {
+        let r = run_child(nodes)?;
+        let wall = r["wall_secs"].as_f64().ok_or("child: no wall_secs")?;
+        let events = r["events"].as_u64().unwrap_or(0);
+        let rss = r["peak_rss_bytes"].as_u64().unwrap_or(0);
+        let growth =
+            previous.map(|(n, w)| format!(", x{:.1} wall for x{:.1} nodes", wall / w, nodes as f64 / n as f64));
+        let budget = if nodes == 1000 { " (budget <= 60 s, <= 2 GiB)" } else { "" };
+        println!(
+            "cluster-failover-{nodes}: {} masters + {} replicas, {RUN_SECS} virtual s, master 0 killed at {KILL_AT_SECS} s, its replica owns its slots everywhere: {wall:.3} s wall = {:.2} virtual s per wall s, {events} events ({:.2} M events/s), peak RSS {:.1} MiB{budget}{}",
+            nodes / 2,
+            nodes / 2,
+            RUN_SECS as f64 / wall,
+            events as f64 / wall / 1e6,
+            rss as f64 / (1 << 20) as f64,
+            growth.unwrap_or_default()
+        );
+        previous = Some((nodes, wall));
+        runs.push(json!({
+            "nodes": nodes,
+            "masters": nodes / 2,
+            "virtual_secs": RUN_SECS,
+            "kill_at_secs": KILL_AT_SECS,
+            "wall_secs": wall,
+            "virtual_per_wall": (RUN_SECS as f64 / wall * 1000.0).round() / 1000.0,
+            "events": events,
+            "events_per_sec": (events as f64 / wall).round(),
+            "peak_rss_bytes": rss,
+            "trace_hash": r["trace_hash"],
+        }));
+    }
+    Ok(Value::Array(runs))
+}
