@@ -84,18 +84,7 @@ pub fn parse(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Condi
             m.finish(&["node", "with"])?;
             Box::new(CaughtUp { node, with })
         }
-        _ => {
-            let field = m.required("field")?.str("info.field")?;
-            let equals = m.get("equals").map(|e| cx.template(e, "info.equals")).transpose()?;
-            let matches = match m.get("matches") {
-                Some(n) => Some(regex::Regex::new(&n.str("info.matches")?).map_err(|e| {
-                    Diagnostic::new(n.span, "invalid regular expression").with_hint(e.to_string().replace('\n', " "))
-                })?),
-                None => None,
-            };
-            m.finish(&["node", "field", "equals", "matches"])?;
-            Box::new(InfoField { node, field, equals, matches })
-        }
+        _ => Box::new(InfoField::parse(m, cx, node, InfoSource::Info)?),
     };
     Ok(cond)
 }
@@ -219,11 +208,57 @@ impl Condition for CaughtUp {
     }
 }
 
-struct InfoField {
+/// Which text an [`InfoField`] condition reads its `field:value` line from.
+#[derive(Clone, Copy)]
+pub(crate) enum InfoSource {
+    Info,
+    ClusterInfo,
+}
+
+impl InfoSource {
+    fn name(self) -> &'static str {
+        match self {
+            InfoSource::Info => "INFO",
+            InfoSource::ClusterInfo => "CLUSTER INFO",
+        }
+    }
+
+    fn condition(self) -> &'static str {
+        match self {
+            InfoSource::Info => "info",
+            InfoSource::ClusterInfo => "cluster-info",
+        }
+    }
+}
+
+/// One `field:value` line of INFO or CLUSTER INFO, equal to a template or matching a regex.
+pub(crate) struct InfoField {
     node: NodeRef,
+    source: InfoSource,
     field: String,
     equals: Option<Template>,
     matches: Option<regex::Regex>,
+}
+
+impl InfoField {
+    pub(crate) fn parse(
+        mut m: scenario::yaml::MapReader<'_>,
+        cx: &ParseCx<'_>,
+        node: NodeRef,
+        source: InfoSource,
+    ) -> Result<InfoField, Diagnostic> {
+        let what = source.condition();
+        let field = m.required("field")?.str(&format!("{what}.field"))?;
+        let equals = m.get("equals").map(|e| cx.template(e, &format!("{what}.equals"))).transpose()?;
+        let matches = match m.get("matches") {
+            Some(n) => Some(regex::Regex::new(&n.str(&format!("{what}.matches"))?).map_err(|e| {
+                Diagnostic::new(n.span, "invalid regular expression").with_hint(e.to_string().replace('\n', " "))
+            })?),
+            None => None,
+        };
+        m.finish(&["node", "field", "equals", "matches"])?;
+        Ok(InfoField { node, source, field, equals, matches })
+    }
 }
 
 impl Condition for InfoField {
@@ -232,11 +267,21 @@ impl Condition for InfoField {
             Ok(s) => s,
             Err(why) => return Ok(Observation { holds: false, observed: why }),
         };
-        let p = rt.proc(&self.node)?;
-        let info = s.info(rt.sim.wall_clock_ms(p), &[b"everything".to_vec()]);
+        let text = match self.source {
+            InfoSource::Info => s.info(rt.sim.wall_clock_ms(rt.proc(&self.node)?), &[b"everything".to_vec()]),
+            InfoSource::ClusterInfo => match s.cluster.is_some() {
+                true => s.cluster_info(),
+                false => {
+                    return Ok(Observation { holds: false, observed: format!("{} is not in cluster mode", self.node) });
+                }
+            },
+        };
         let prefix = format!("{}:", self.field);
-        let Some(value) = info.split("\r\n").find_map(|l| l.strip_prefix(&prefix)) else {
-            return Ok(Observation { holds: false, observed: format!("no field {} in INFO", self.field) });
+        let Some(value) = text.split("\r\n").find_map(|l| l.strip_prefix(&prefix)) else {
+            return Ok(Observation {
+                holds: false,
+                observed: format!("no field {} in {}", self.field, self.source.name()),
+            });
         };
         let mut holds = true;
         if let Some(e) = &self.equals {
@@ -248,10 +293,11 @@ impl Condition for InfoField {
         Ok(Observation { holds, observed: value.to_owned() })
     }
     fn describe(&self) -> String {
+        let source = self.source.name();
         match (&self.equals, &self.matches) {
-            (Some(e), _) => format!("INFO {} of {} is {e}", self.field, self.node),
-            (None, Some(re)) => format!("INFO {} of {} matches /{re}/", self.field, self.node),
-            (None, None) => format!("{} has INFO field {}", self.node, self.field),
+            (Some(e), _) => format!("{source} {} of {} is {e}", self.field, self.node),
+            (None, Some(re)) => format!("{source} {} of {} matches /{re}/", self.field, self.node),
+            (None, None) => format!("{} has {source} field {}", self.node, self.field),
         }
     }
 }

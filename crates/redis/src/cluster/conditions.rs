@@ -4,10 +4,11 @@
 //! They read state only, so polling them never changes the trace.
 
 use super::Cluster;
+use crate::conditions::{InfoField, InfoSource};
 use crate::server::Server;
 use scenario::diag::Diagnostic;
 use scenario::yaml::Node;
-use scenario::{Condition, NodeRef, Observation, ParseCx, Runtime, Syntax, Template};
+use scenario::{Condition, NodeRef, Observation, ParseCx, Runtime, Syntax};
 use serde_json::json;
 
 pub(crate) fn syntax() -> Vec<Syntax> {
@@ -50,18 +51,7 @@ pub(crate) fn parse(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dy
     let mut m = value.map(name)?;
     let node = cx.node_ref(m.required("node")?, name)?;
     Ok(match name {
-        "cluster-info" => {
-            let field = m.required("field")?.str("cluster-info.field")?;
-            let equals = m.get("equals").map(|e| cx.template(e, "cluster-info.equals")).transpose()?;
-            let matches = match m.get("matches") {
-                Some(n) => Some(regex::Regex::new(&n.str("cluster-info.matches")?).map_err(|e| {
-                    Diagnostic::new(n.span, "invalid regular expression").with_hint(e.to_string().replace('\n', " "))
-                })?),
-                None => None,
-            };
-            m.finish(&["node", "field", "equals", "matches"])?;
-            Box::new(InfoField { node, field, equals, matches })
-        }
+        "cluster-info" => Box::new(InfoField::parse(m, cx, node, InfoSource::ClusterInfo)?),
         "cluster-node-id" => {
             m.finish(&["node"])?;
             Box::new(NodeId { node })
@@ -115,42 +105,6 @@ fn cluster<'a>(rt: &'a Runtime, node: &NodeRef) -> Result<Result<(&'a Server, &'
 
 fn unknown(why: String) -> Result<Observation, String> {
     Ok(Observation { holds: false, observed: why })
-}
-
-struct InfoField {
-    node: NodeRef,
-    field: String,
-    equals: Option<Template>,
-    matches: Option<regex::Regex>,
-}
-
-impl Condition for InfoField {
-    fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
-        let (s, _) = match cluster(rt, &self.node)? {
-            Ok(x) => x,
-            Err(why) => return unknown(why),
-        };
-        let info = s.cluster_info();
-        let prefix = format!("{}:", self.field);
-        let Some(value) = info.split("\r\n").find_map(|l| l.strip_prefix(&prefix)) else {
-            return unknown(format!("no field {} in CLUSTER INFO", self.field));
-        };
-        let mut holds = true;
-        if let Some(e) = &self.equals {
-            holds &= rt.render(e)? == value;
-        }
-        if let Some(re) = &self.matches {
-            holds &= re.is_match(value);
-        }
-        Ok(Observation { holds, observed: value.to_owned() })
-    }
-    fn describe(&self) -> String {
-        match (&self.equals, &self.matches) {
-            (Some(e), _) => format!("CLUSTER INFO {} of {} is {e}", self.field, self.node),
-            (None, Some(re)) => format!("CLUSTER INFO {} of {} matches /{re}/", self.field, self.node),
-            (None, None) => format!("{} has CLUSTER INFO field {}", self.node, self.field),
-        }
-    }
 }
 
 struct NodeId {
