@@ -410,19 +410,19 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
         },
         "hdel" => hdel(args, x),
         "hgetall" => match x.lookup(&args[1]) {
-            None => Value::Array(Vec::new()),
-            // RESP2 flattens the pairs: field, value, field, value... in insertion order, which is what Redis gives
+            None => Value::Map(Vec::new()),
+            // RESP2 flattens the pairs into field, value, field, value...; they come in insertion order, which is what Redis gives
             // for a listpack hash (up to 128 fields of values up to 64 bytes); a bigger hash is a hashtable there,
             // whose order is unspecified, and we keep insertion order for it too.
-            Some(Data::Hash(fields)) => Value::Array(
-                fields.iter().flat_map(|(f, v)| [Value::Bulk(f.clone()), Value::Bulk(v.clone())]).collect(),
-            ),
+            Some(Data::Hash(fields)) => {
+                Value::Map(fields.iter().map(|(f, v)| (Value::Bulk(f.clone()), Value::Bulk(v.clone()))).collect())
+            }
             Some(_) => wrong_type(),
         },
         "sadd" => sadd(args, x),
         "srem" => srem(args, x),
         "smembers" => match x.lookup(&args[1]) {
-            None => Value::Array(Vec::new()),
+            None => Value::Set(Vec::new()),
             Some(Data::Set(members)) => smembers(members),
             Some(_) => wrong_type(),
         },
@@ -779,9 +779,9 @@ fn smembers(members: &BTreeSet<Vec<u8>>) -> Value {
     match ints {
         Some(mut ints) => {
             ints.sort_unstable();
-            Value::Array(ints.into_iter().map(|n| Value::Bulk(n.to_string().into_bytes())).collect())
+            Value::Set(ints.into_iter().map(|n| Value::Bulk(n.to_string().into_bytes())).collect())
         }
-        None => Value::Array(members.iter().cloned().map(Value::Bulk).collect()),
+        None => Value::Set(members.iter().cloned().map(Value::Bulk).collect()),
     }
 }
 

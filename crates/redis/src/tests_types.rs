@@ -175,13 +175,13 @@ fn smembers_orders_intsets_numerically_up_to_512_members() {
     let mut d = direct();
     let members: Vec<String> = (0..512).rev().map(|i| (i * 7 - 1000).to_string()).collect();
     d.run(&format!("sadd s {}", members.join(" ")));
-    let Value::Array(items) = d.run("smembers s").reply else { panic!() };
+    let Value::Set(items) = d.run("smembers s").reply else { panic!() };
     let got: Vec<i64> = items.iter().map(|v| resp::render(v).trim_matches('"').parse().unwrap()).collect();
     assert!(got.windows(2).all(|w| w[0] < w[1]), "numeric order");
     assert_eq!(got.len(), 512);
     // The 513th integer makes it a hashtable, whose order we give as byte order.
     d.run("sadd s 5000");
-    let Value::Array(items) = d.run("smembers s").reply else { panic!() };
+    let Value::Set(items) = d.run("smembers s").reply else { panic!() };
     let got: Vec<String> = items.iter().map(resp::render).collect();
     assert!(got.windows(2).all(|w| w[0] < w[1]), "byte order");
 }

@@ -266,7 +266,8 @@ const STANDALONE: &[Entry] = &[
     e("RENAMENX r2 r3"),
     e("RENAME r2"),
     e("EXPIRETIME k"),
-    gap("HELLO 3", "HELLO (RESP3) not implemented: the node answers NOPROTO"),
+    // The client id in the map depends on how many connections the harness made first.
+    masked("HELLO 3"),
     gap("COMMAND COUNT", "COMMAND returns an empty table in the simulated node"),
     e("FLUSHDB"),
     e("DBSIZE"),
@@ -328,7 +329,7 @@ const REQUIREPASS: &[Entry] = &[
     e("AUTH default wrong"),
     e("AUTH nosuchuser 123456"),
     e("AUTH a b c"),
-    gap("HELLO", "HELLO not implemented: the node answers NOPROTO"),
+    e("HELLO"),
     e("AUTH 123456"),
     e("PING"),
     e("AUTH default 123456"),

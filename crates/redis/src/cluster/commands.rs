@@ -286,8 +286,8 @@ impl Server {
         }
         let now = ctx.wall_clock_ms();
         match sub.as_str() {
-            "info" => bulk(self.cluster_info()),
-            "nodes" => bulk(self.clr().nodes_text(false)),
+            "info" => Value::Verbatim(self.cluster_info().into_bytes()),
+            "nodes" => Value::Verbatim(self.clr().nodes_text(false).into_bytes()),
             "myid" => bulk(self.clr().me().name.clone()),
             "slots" => self.cluster_slots(),
             "shards" => self.cluster_shards(),
