@@ -100,6 +100,16 @@ fn bulk(s: impl Into<String>) -> Value {
     Value::Bulk(s.into().into_bytes())
 }
 
+/// A map given as alternating names and values: flat for RESP2, `%` for RESP3.
+fn map(flat: Vec<Value>) -> Value {
+    let mut items = flat.into_iter();
+    let mut pairs = Vec::with_capacity(items.len() / 2);
+    while let (Some(k), Some(v)) = (items.next(), items.next()) {
+        pairs.push((k, v));
+    }
+    Value::Map(pairs)
+}
+
 /// `getSlotOrReply`.
 fn slot_arg(a: &[u8]) -> Result<usize, Value> {
     match crate::commands::parse_int(a) {
@@ -733,7 +743,8 @@ impl Server {
                 bulk(n.ip.clone()),
                 Value::Integer(i64::from(n.port)),
                 bulk(n.name.clone()),
-                Value::Array(Vec::new()),
+                // The node's extra networking metadata (hostname), none here.
+                Value::Map(Vec::new()),
             ])
         };
         let mut out = Vec::new();
@@ -771,7 +782,7 @@ impl Server {
             } else {
                 "online"
             };
-            Value::Array(vec![
+            map(vec![
                 bulk("id"),
                 bulk(n.name.clone()),
                 bulk("port"),
@@ -801,7 +812,7 @@ impl Server {
             }
             let mut nodes = vec![node_map(i)];
             nodes.extend(n.replicas.iter().map(|&r| node_map(r)));
-            out.push(Value::Array(vec![bulk("slots"), Value::Array(slots), bulk("nodes"), Value::Array(nodes)]));
+            out.push(map(vec![bulk("slots"), Value::Array(slots), bulk("nodes"), Value::Array(nodes)]));
         }
         Value::Array(out)
     }
@@ -811,7 +822,7 @@ impl Server {
         let mut out = Vec::new();
         for l in c.links.values() {
             let Some(i) = l.node else { continue };
-            out.push(Value::Array(vec![
+            out.push(map(vec![
                 bulk("direction"),
                 bulk(if l.inbound { "from" } else { "to" }),
                 bulk("node"),
