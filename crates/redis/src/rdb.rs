@@ -183,6 +183,28 @@ fn as_int(s: &[u8]) -> Option<i64> {
     crate::commands::parse_int(s).filter(|n| n.to_string().as_bytes() == s)
 }
 
+/// Whether Redis 7.0 holds this value in its big encoding (hashtable) rather than
+/// its compact one (listpack hash, intset); strings and lists have no such step.
+pub(crate) fn big_encoding(value: &Data) -> bool {
+    match value {
+        Data::Hash(fields) => !small_hash(fields),
+        Data::Set(members) => members.len() > SET_MAX_INTSET_ENTRIES || members.iter().any(|m| as_int(m).is_none()),
+        Data::Str(_) | Data::List(_) => false,
+    }
+}
+
+/// OBJECT ENCODING of a string as SET stores it (`tryObjectEncoding`): `int`
+/// for a canonical 64-bit integer, `embstr` up to 44 bytes, else `raw`.
+pub(crate) fn string_encoding(s: &[u8]) -> &'static str {
+    if as_int(s).is_some() {
+        "int"
+    } else if s.len() <= 44 {
+        "embstr"
+    } else {
+        "raw"
+    }
+}
+
 fn small_hash(fields: &[(Vec<u8>, Vec<u8>)]) -> bool {
     fields.len() <= HASH_MAX_LISTPACK_ENTRIES
         && fields.iter().all(|(f, v)| f.len() <= HASH_MAX_LISTPACK_VALUE && v.len() <= HASH_MAX_LISTPACK_VALUE)
@@ -667,7 +689,7 @@ pub fn decode(buf: &[u8]) -> Result<Loaded, String> {
                 if let Some(at) = expire.take() {
                     db.expires.insert(key.clone(), at);
                 }
-                db.keys.insert(key, value);
+                db.insert(key, value);
             }
             other => return Err(format!("Unknown RDB encoding type {other}")),
         }

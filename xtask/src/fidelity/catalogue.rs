@@ -240,7 +240,7 @@ const STANDALONE: &[Entry] = &[
     e("CLIENT SETNAME \"with space\""),
     e("CLIENT NOSUCHSUB"),
     e("PUBLISH chan msg"),
-    gap("OBJECT ENCODING k", NOT_IMPLEMENTED),
+    e("OBJECT ENCODING k"),
     e("SETNX k v"),
     e("SETNX newkey v"),
     e("SETNX l v"),

@@ -130,6 +130,8 @@ fn key_spec(name: &str, args: &[Vec<u8>]) -> Option<(usize, i64, usize)> {
             _ => (3, 3, 1),
         },
         "dump" | "restore" | "restore-asking" => (1, 1, 1),
+        // OBJECT <subcommand> key (OBJECT HELP has none).
+        "object" if args.len() >= 3 => (2, 2, 1),
         "mset" => (1, -1, 2),
         "mget" | "del" | "exists" => (1, -1, 1),
         "get" | "set" | "incr" | "decr" | "incrby" | "decrby" | "getset" | "append" | "strlen" | "type" | "expire"
