@@ -837,3 +837,22 @@ fn object_encoding_and_refcount_follow_redis() {
 }
 
 const EXPECTED_OBJECT: &str = "+OK\r\n$3\r\nint\r\n:2147483647\r\n+OK\r\n:1\r\n$3\r\nint\r\n+OK\r\n$6\r\nembstr\r\n+OK\r\n$6\r\nembstr\r\n+OK\r\n$6\r\nembstr\r\n+OK\r\n$3\r\nraw\r\n+OK\r\n$3\r\nint\r\n+OK\r\n$6\r\nembstr\r\n:1\r\n$3\r\nint\r\n:2\r\n$3\r\nraw\r\n:1\r\n:13\r\n$3\r\nint\r\n:2147483647\r\n:3\r\n:1\r\n$3\r\nint\r\n:2147483647\r\n:20001\r\n:1\r\n:1\r\n$9\r\nquicklist\r\n:1\r\n$8\r\nlistpack\r\n:1\r\n$9\r\nhashtable\r\n:1\r\n$9\r\nhashtable\r\n:2\r\n$6\r\nintset\r\n:1\r\n$9\r\nhashtable\r\n:1\r\n$9\r\nhashtable\r\n:1\r\n+OK\r\n$9\r\nhashtable\r\n$-1\r\n$-1\r\n-ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.\r\n-ERR unknown subcommand 'FOO'. Try OBJECT HELP.\r\n-ERR wrong number of arguments for 'object' command\r\n-ERR wrong number of arguments for 'object|encoding' command\r\n-ERR wrong number of arguments for 'object|encoding' command\r\n-ERR wrong number of arguments for 'object|help' command\r\n*15\r\n+OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+ENCODING <key>\r\n+    Return the kind of internal representation used in order to store the value\r\n+    associated with a <key>.\r\n+FREQ <key>\r\n+    Return the access frequency index of the <key>. The returned integer is\r\n+    proportional to the logarithm of the recent access frequency of the key.\r\n+IDLETIME <key>\r\n+    Return the idle time of the <key>, that is the approximated number of\r\n+    seconds elapsed since the last access to the key.\r\n+REFCOUNT <key>\r\n+    Return the number of references of the value associated with the specified\r\n+    <key>.\r\n+HELP\r\n+    Prints this help.\r\n";
+
+/// A set or hash that was converted to a hashtable and shrank back is still
+/// DUMPed as one, as redis-server 7.0.15 did (bytes captured on loopback).
+#[test]
+fn dump_keeps_a_one_way_conversion() {
+    let hex =
+        |s: &str| (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect::<Vec<u8>>();
+    let mut d = direct();
+    d.run("sadd cs 1 x");
+    d.run("srem cs x");
+    assert_eq!(d.run("dump cs").reply, Value::Bulk(hex("0201c0010a00fb10e1531ae57625")));
+    d.run(&format!("hset ch f {}", "v".repeat(65)));
+    d.run("hset ch f v");
+    assert_eq!(d.run("dump ch").reply, Value::Bulk(hex("0401016601760a00adf24356b1860efc")));
+    // A fresh key of the same shape is compact again.
+    d.run("del cs");
+    d.run("sadd cs 1");
+    assert_eq!(d.run("dump cs").reply.to_bytes()[5], 11, "intset type byte");
+}
