@@ -144,3 +144,14 @@ fn resp3_subscribers_get_pushes_and_may_run_any_command() {
     );
     assert_eq!(got, want);
 }
+
+#[test]
+fn a_replica_says_so_in_hello() {
+    let mut b = Bench::new();
+    b.server(7850, "");
+    b.server(7853, "replicaof 127.0.0.1 7850");
+    let c = b.connect(7853);
+    // As redis-server 7.0.15 answered on a fresh replica's first connection.
+    let want = hello_reply(3, 3).replace("$6\r\nmaster\r\n", "$7\r\nreplica\r\n");
+    assert_eq!(b.send(c, &["HELLO 3"]), want);
+}
