@@ -31,9 +31,8 @@ pub fn spec(name: &str) -> Option<Spec> {
         | "hlen" | "expiretime" | "pexpiretime" => read(2),
         "wait" | "replicaof" | "slaveof" | "hget" | "publish" | "lindex" | "sismember" => read(3),
         "lrange" => read(4),
-        "exists" | "mget" | "auth" | "scan" | "config" | "debug" | "client" | "subscribe" | "psubscribe" | "pubsub" => {
-            read(-2)
-        }
+        "exists" | "mget" | "auth" | "scan" | "config" | "debug" | "client" | "subscribe" | "psubscribe" | "pubsub"
+        | "object" => read(-2),
         "multi" | "exec" | "discard" => read(1),
         "unsubscribe" | "punsubscribe" => read(-1),
         "psync" => read(-3),
@@ -164,6 +163,7 @@ pub(crate) fn is_keyspace(name: &str) -> bool {
             | "hdel"
             | "hgetall"
             | "hlen"
+            | "object"
             | "sadd"
             | "srem"
             | "smembers"
@@ -185,6 +185,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
         },
         "echo" => Value::Bulk(args[1].clone()),
         "dump" => crate::migrate::dump(args, x),
+        "object" => object(args, x),
         "restore" | "restore-asking" => crate::migrate::restore(args, x),
         "get" => match x.lookup(&args[1]) {
             None => Value::Nil,
@@ -282,6 +283,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
                         Some(Data::Str(v)) => {
                             v.clear();
                             push_int(v, n);
+                            x.dbs[db_index].forget_encoding(&args[1]);
                         }
                         _ => {
                             let mut digits = Vec::new();
@@ -300,7 +302,9 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
             let len = match x.lookup_mut(&args[1]) {
                 Some(Data::Str(v)) => {
                     v.extend_from_slice(&args[2]);
-                    v.len()
+                    let len = v.len();
+                    x.db().note_growth(&args[1]);
+                    len
                 }
                 Some(_) => return wrong_type(),
                 None => {
@@ -410,19 +414,19 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
         },
         "hdel" => hdel(args, x),
         "hgetall" => match x.lookup(&args[1]) {
-            None => Value::Array(Vec::new()),
-            // RESP2 flattens the pairs: field, value, field, value... in insertion order, which is what Redis gives
+            None => Value::Map(Vec::new()),
+            // RESP2 flattens the pairs into field, value, field, value...; they come in insertion order, which is what Redis gives
             // for a listpack hash (up to 128 fields of values up to 64 bytes); a bigger hash is a hashtable there,
             // whose order is unspecified, and we keep insertion order for it too.
-            Some(Data::Hash(fields)) => Value::Array(
-                fields.iter().flat_map(|(f, v)| [Value::Bulk(f.clone()), Value::Bulk(v.clone())]).collect(),
-            ),
+            Some(Data::Hash(fields)) => {
+                Value::Map(fields.iter().map(|(f, v)| (Value::Bulk(f.clone()), Value::Bulk(v.clone()))).collect())
+            }
             Some(_) => wrong_type(),
         },
         "sadd" => sadd(args, x),
         "srem" => srem(args, x),
         "smembers" => match x.lookup(&args[1]) {
-            None => Value::Array(Vec::new()),
+            None => Value::Set(Vec::new()),
             Some(Data::Set(members)) => smembers(members),
             Some(_) => wrong_type(),
         },
@@ -462,6 +466,10 @@ fn rename(nx: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let db = x.db();
     let expire = db.expires.remove(src);
     let Some(value) = db.keys.remove(src) else { return Value::error("ERR no such key") };
+    // The value object moves as it is, encoding included.
+    if db.big.remove(src) {
+        db.big.insert(dst.clone());
+    }
     db.keys.insert(dst.clone(), value);
     if let Some(at) = expire {
         db.expires.insert(dst.clone(), at);
@@ -667,7 +675,11 @@ fn hset(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         created
     };
     let created = match x.lookup_mut(&args[1]) {
-        Some(Data::Hash(fields)) => set_all(fields),
+        Some(Data::Hash(fields)) => {
+            let created = set_all(fields);
+            x.db().note_growth(&args[1]);
+            created
+        }
         Some(_) => return wrong_type(),
         None => {
             let mut fields = Vec::new();
@@ -711,12 +723,79 @@ fn hdel(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     Value::Integer(deleted)
 }
 
+/// Redis's `OBJ_SHARED_REFCOUNT` (INT_MAX): what OBJECT REFCOUNT says of a shared integer.
+const SHARED_REFCOUNT: i64 = 2_147_483_647;
+
+/// OBJECT ENCODING | REFCOUNT | FREQ | HELP for the encodings the node keeps
+/// track of (see [`crate::keyspace::Db::encoding`]).
+fn object(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+    let arity = match sub.as_str() {
+        "help" => 2,
+        "encoding" | "refcount" | "freq" | "idletime" => 3,
+        _ => {
+            return Value::error(format!(
+                "ERR unknown subcommand '{}'. Try OBJECT HELP.",
+                String::from_utf8_lossy(&args[1])
+            ));
+        }
+    };
+    if args.len() != arity {
+        return Value::error(format!("ERR wrong number of arguments for 'object|{sub}' command"));
+    }
+    if sub == "help" {
+        return Value::Array(OBJECT_HELP.iter().map(|l| Value::Simple((*l).to_owned())).collect());
+    }
+    if x.lookup(&args[2]).is_none() {
+        return Value::Nil;
+    }
+    let db = x.db();
+    let Some(encoding) = db.encoding(&args[2]) else { return Value::Nil };
+    match sub.as_str() {
+        "encoding" => Value::bulk(encoding),
+        // Integers 0..9999 stored as `int` are Redis's shared objects (no maxmemory policy stops that here).
+        "refcount" => match db.keys.get(&args[2]) {
+            Some(Data::Str(s)) if encoding == "int" && parse_int(s).is_some_and(|n| (0..10_000).contains(&n)) => {
+                Value::Integer(SHARED_REFCOUNT)
+            }
+            _ => Value::Integer(1),
+        },
+        // maxmemory-policy is always noeviction on this node, so no LFU counter exists.
+        "freq" => Value::error(
+            "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+        ),
+        _ => Value::error("ERR OBJECT IDLETIME is not simulated by chaoslab (the node keeps no access times)"),
+    }
+}
+
+const OBJECT_HELP: &[&str] = &[
+    "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "ENCODING <key>",
+    "    Return the kind of internal representation used in order to store the value",
+    "    associated with a <key>.",
+    "FREQ <key>",
+    "    Return the access frequency index of the <key>. The returned integer is",
+    "    proportional to the logarithm of the recent access frequency of the key.",
+    "IDLETIME <key>",
+    "    Return the idle time of the <key>, that is the approximated number of",
+    "    seconds elapsed since the last access to the key.",
+    "REFCOUNT <key>",
+    "    Return the number of references of the value associated with the specified",
+    "    <key>.",
+    "HELP",
+    "    Prints this help.",
+];
+
 /// `SADD key member...`: the number of members that were new. Adding only existing members changes nothing and
 /// is not propagated.
 fn sadd(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let add_all = |members: &mut BTreeSet<Vec<u8>>| args[2..].iter().filter(|m| members.insert(m.to_vec())).count();
     let added = match x.lookup_mut(&args[1]) {
-        Some(Data::Set(members)) => add_all(members),
+        Some(Data::Set(members)) => {
+            let added = add_all(members);
+            x.db().note_growth(&args[1]);
+            added
+        }
         Some(_) => return wrong_type(),
         None => {
             let mut members = BTreeSet::new();
@@ -779,9 +858,9 @@ fn smembers(members: &BTreeSet<Vec<u8>>) -> Value {
     match ints {
         Some(mut ints) => {
             ints.sort_unstable();
-            Value::Array(ints.into_iter().map(|n| Value::Bulk(n.to_string().into_bytes())).collect())
+            Value::Set(ints.into_iter().map(|n| Value::Bulk(n.to_string().into_bytes())).collect())
         }
-        None => Value::Array(members.iter().cloned().map(Value::Bulk).collect()),
+        None => Value::Set(members.iter().cloned().map(Value::Bulk).collect()),
     }
 }
 

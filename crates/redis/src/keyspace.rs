@@ -40,6 +40,10 @@ pub struct Db {
     /// Cluster mode: the keys of each hash slot, built by the first slot query
     /// and kept up to date by [`Db::insert`] and [`Db::remove`] from then on.
     pub(crate) slot_index: Option<Box<SlotIndex>>,
+    /// Keys whose value Redis holds in its big encoding: a hashtable hash or set,
+    /// a `raw` string that APPEND grew. Redis never converts back, so this outlives
+    /// the shrinking (HDEL, SREM) that the value's shape alone would show.
+    pub(crate) big: std::collections::BTreeSet<Vec<u8>>,
 }
 
 /// Two databases are equal when they hold the same keys, values and expiry
@@ -94,6 +98,7 @@ impl Db {
     /// Removes a key and its expiry; true if it existed.
     pub fn remove(&mut self, key: &[u8]) -> bool {
         self.expires.remove(key);
+        self.forget_encoding(key);
         let existed = self.keys.remove(key).is_some();
         if existed && let Some(ix) = &mut self.slot_index {
             ix.remove(key);
@@ -108,13 +113,55 @@ impl Db {
         {
             ix.add(&key);
         }
+        // A new value object: its encoding follows its shape, as when Redis creates or loads it.
+        if crate::rdb::big_encoding(&value) {
+            self.big.insert(key.clone());
+        } else {
+            self.forget_encoding(&key);
+        }
         self.keys.insert(key, value);
+    }
+
+    /// The value of `key` was replaced in place by one in its compact encoding (INCR).
+    pub(crate) fn forget_encoding(&mut self, key: &[u8]) {
+        if !self.big.is_empty() {
+            self.big.remove(key);
+        }
+    }
+
+    /// The value of `key` was changed in place; Redis converts it for good if it
+    /// outgrew its compact encoding (or, for a string, whenever APPEND touches it).
+    pub(crate) fn note_growth(&mut self, key: &[u8]) {
+        let grown = match self.keys.get(key) {
+            Some(Data::Str(_)) => true,
+            Some(value) => crate::rdb::big_encoding(value),
+            None => false,
+        };
+        if grown && !self.big.contains(key) {
+            self.big.insert(key.to_vec());
+        }
+    }
+
+    /// OBJECT ENCODING's answer for `key`'s value.
+    pub(crate) fn encoding(&self, key: &[u8]) -> Option<&'static str> {
+        let big = self.big.contains(key);
+        Some(match self.keys.get(key)? {
+            Data::Str(_) if big => "raw",
+            Data::Str(s) => crate::rdb::string_encoding(s),
+            // Redis 7.0 lists are always quicklists (listpack lists came in 7.2).
+            Data::List(_) => "quicklist",
+            Data::Hash(_) if big => "hashtable",
+            Data::Hash(_) => "listpack",
+            Data::Set(_) if big => "hashtable",
+            Data::Set(_) => "intset",
+        })
     }
 
     /// Empties the database (FLUSHDB); a tracked slot index stays tracked, empty.
     pub fn clear(&mut self) {
         self.keys.clear();
         self.expires.clear();
+        self.big.clear();
         if let Some(ix) = &mut self.slot_index {
             **ix = SlotIndex::build(&self.keys);
         }

@@ -39,6 +39,8 @@ mod tests_cluster_client;
 #[cfg(test)]
 mod tests_cluster_tool;
 #[cfg(test)]
+mod tests_hello;
+#[cfg(test)]
 mod tests_migrate;
 #[cfg(test)]
 mod tests_prop;

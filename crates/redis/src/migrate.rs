@@ -28,9 +28,9 @@ pub(crate) const TIMER_MIGRATE: u64 = 40;
 /// `MIGRATE_SOCKET_CACHE_TTL`: cached sockets idle longer than this are closed.
 const CACHE_TTL_MS: i64 = 10_000;
 
-/// The DUMP payload of a value.
-pub fn dump_payload(value: &Data) -> Vec<u8> {
-    let mut out = crate::rdb::encode_object(value);
+/// The DUMP payload of a value (`converted`: see [`crate::rdb::object_type`]).
+pub fn dump_payload(value: &Data, converted: bool) -> Vec<u8> {
+    let mut out = crate::rdb::encode_object(value, converted);
     out.extend_from_slice(&crate::rdb::RDB_VERSION.to_le_bytes());
     let crc = crate::rdb::crc64(0, &out);
     out.extend_from_slice(&crc.to_le_bytes());
@@ -51,8 +51,12 @@ fn verify_payload(p: &[u8]) -> Option<&[u8]> {
 
 /// DUMP key.
 pub(crate) fn dump(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
-    match x.lookup(&args[1]) {
-        Some(value) => Value::Bulk(dump_payload(value)),
+    if x.lookup(&args[1]).is_none() {
+        return Value::Nil;
+    }
+    let db = x.db();
+    match db.keys.get(&args[1]) {
+        Some(value) => Value::Bulk(dump_payload(value, db.big.contains(&args[1]))),
         None => Value::Nil,
     }
 }
@@ -264,8 +268,11 @@ impl Server {
         let mut x = Exec::new(&mut self.dbs, &mut self.feed, self.repl.master.is_none(), db, now_ms);
         let mut present = Vec::new();
         for key in plan.keys {
-            if let Some(value) = x.lookup(&key) {
-                let payload = dump_payload(value);
+            if x.lookup(&key).is_some()
+                && let db = x.db()
+                && let Some(value) = db.keys.get(&key)
+            {
+                let payload = dump_payload(value, db.big.contains(&key));
                 let ttl = x.db().expires.get(&key).map(|&at| (at - now_ms).max(1));
                 present.push((key, payload, ttl));
             }

@@ -52,10 +52,12 @@ impl Server {
             }
             return Some(v);
         }
-        if subscribed && !crate::pubsub::allowed_when_subscribed(name) {
+        // Only RESP2 restricts a subscribed client: RESP3 keeps messages apart as pushes.
+        let resp2_subscribed = subscribed && client.proto == resp::Protocol::Resp2;
+        if resp2_subscribed && !crate::pubsub::allowed_when_subscribed(name) {
             return Some(crate::pubsub::subscribed_error(name));
         }
-        if subscribed && name == "ping" && client.multi.is_none() {
+        if resp2_subscribed && name == "ping" && client.multi.is_none() {
             return Some(crate::pubsub::subscribed_ping(args));
         }
         let tx = client.multi.as_mut()?;
@@ -227,6 +229,6 @@ impl Server {
             text.push_str(&self.client_info(c, now_ms, cmd));
             text.push('\n');
         }
-        Value::Bulk(text.into_bytes())
+        Value::Verbatim(text.into_bytes())
     }
 }

@@ -1,14 +1,16 @@
-//! Publish/subscribe as Redis 7.0 does it over RESP2 (pubsub.c): channel and
+//! Publish/subscribe as Redis 7.0 does it (pubsub.c): channel and
 //! pattern subscriptions per connection, PUBLISH fan-out (channel subscribers
 //! first, then pattern subscribers, each in subscription order), PUBSUB
-//! introspection, and the restriction on what a subscribed client may run.
+//! introspection, and the restriction on what a subscribed RESP2 client may run.
+//! Confirmations and messages are arrays for RESP2 connections and pushes for
+//! the ones that said `HELLO 3`.
 //!
 //! It knows connections only by [`ConnId`] and writes through [`Ctx`], so a
 //! Sentinel (which also serves SUBSCRIBE for its event channels) reuses it.
 
-use resp::Value;
+use resp::{Protocol, Value};
 use sim::{ConnId, Ctx};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Every subscription of one server.
 #[derive(Debug, Default)]
@@ -19,6 +21,8 @@ pub struct PubSub {
     patterns: Vec<(Vec<u8>, ConnId)>,
     /// What each connection is subscribed to, in subscription order.
     clients: BTreeMap<ConnId, Subscriptions>,
+    /// Connections that speak RESP3 and so get pushes.
+    resp3: BTreeSet<ConnId>,
 }
 
 #[derive(Debug, Default)]
@@ -62,12 +66,30 @@ pub fn subscribed_ping(args: &[Vec<u8>]) -> Value {
     Value::Array(vec![Value::bulk("pong"), Value::Bulk(message)])
 }
 
-fn confirmation(kind: &str, name: Option<&[u8]>, count: i64, out: &mut Vec<u8>) {
+fn confirmation(proto: Protocol, kind: &str, name: Option<&[u8]>, count: i64, out: &mut Vec<u8>) {
     let name = name.map_or(Value::Nil, Value::bulk);
-    Value::Array(vec![Value::bulk(kind), name, Value::Integer(count)]).encode(out);
+    Value::Push(vec![Value::bulk(kind), name, Value::Integer(count)]).encode_for(proto, out);
 }
 
 impl PubSub {
+    /// Records the protocol `conn` speaks now (HELLO), for what it is sent later.
+    pub fn set_protocol(&mut self, conn: ConnId, proto: Protocol) {
+        match proto {
+            Protocol::Resp3 => self.resp3.insert(conn),
+            Protocol::Resp2 => self.resp3.remove(&conn),
+        };
+    }
+
+    fn protocol(&self, conn: ConnId) -> Protocol {
+        if self.resp3.contains(&conn) { Protocol::Resp3 } else { Protocol::Resp2 }
+    }
+
+    /// A message for `conn`: a push, which RESP2 flattens to an array.
+    fn send(&self, ctx: &mut Ctx<'_>, conn: ConnId, items: Vec<Value>) {
+        let proto = self.protocol(conn);
+        ctx.send_with(conn, |buf| Value::Push(items).encode_for(proto, buf));
+    }
+
     /// Number of channels plus patterns `conn` is subscribed to (0: not in subscribed mode).
     pub fn subscriptions(&self, conn: ConnId) -> usize {
         self.clients.get(&conn).map_or(0, |s| s.count() as usize)
@@ -85,38 +107,43 @@ impl PubSub {
 
     /// SUBSCRIBE: one confirmation per channel, written to `out`.
     pub fn subscribe(&mut self, conn: ConnId, channels: &[Vec<u8>], out: &mut Vec<u8>) {
+        let proto = self.protocol(conn);
         let subs = self.clients.entry(conn).or_default();
         for channel in channels {
             if !subs.channels.contains(channel) {
                 subs.channels.push(channel.clone());
                 self.channels.entry(channel.clone()).or_default().push(conn);
             }
-            confirmation("subscribe", Some(channel), subs.count(), out);
+            let count = subs.count();
+            confirmation(proto, "subscribe", Some(channel), count, out);
         }
     }
 
     /// PSUBSCRIBE: one confirmation per pattern.
     pub fn psubscribe(&mut self, conn: ConnId, patterns: &[Vec<u8>], out: &mut Vec<u8>) {
+        let proto = self.protocol(conn);
         let subs = self.clients.entry(conn).or_default();
         for pattern in patterns {
             if !subs.patterns.contains(pattern) {
                 subs.patterns.push(pattern.clone());
                 self.patterns.push((pattern.clone(), conn));
             }
-            confirmation("psubscribe", Some(pattern), subs.count(), out);
+            let count = subs.count();
+            confirmation(proto, "psubscribe", Some(pattern), count, out);
         }
     }
 
     /// UNSUBSCRIBE: the named channels, or all of them; with none at all, one
     /// confirmation with a null channel.
     pub fn unsubscribe(&mut self, conn: ConnId, channels: &[Vec<u8>], out: &mut Vec<u8>) {
+        let proto = self.protocol(conn);
         let targets: Vec<Vec<u8>> = if channels.is_empty() {
             self.clients.get(&conn).map(|s| s.channels.clone()).unwrap_or_default()
         } else {
             channels.to_vec()
         };
         if targets.is_empty() {
-            confirmation("unsubscribe", None, self.subscriptions(conn) as i64, out);
+            confirmation(proto, "unsubscribe", None, self.subscriptions(conn) as i64, out);
         }
         for channel in &targets {
             if let Some(subs) = self.clients.get_mut(&conn) {
@@ -128,27 +155,28 @@ impl PubSub {
                     self.channels.remove(channel);
                 }
             }
-            confirmation("unsubscribe", Some(channel), self.subscriptions(conn) as i64, out);
+            confirmation(proto, "unsubscribe", Some(channel), self.subscriptions(conn) as i64, out);
         }
         self.forget_if_idle(conn);
     }
 
     /// PUNSUBSCRIBE: the named patterns, or all of them.
     pub fn punsubscribe(&mut self, conn: ConnId, patterns: &[Vec<u8>], out: &mut Vec<u8>) {
+        let proto = self.protocol(conn);
         let targets: Vec<Vec<u8>> = if patterns.is_empty() {
             self.clients.get(&conn).map(|s| s.patterns.clone()).unwrap_or_default()
         } else {
             patterns.to_vec()
         };
         if targets.is_empty() {
-            confirmation("punsubscribe", None, self.subscriptions(conn) as i64, out);
+            confirmation(proto, "punsubscribe", None, self.subscriptions(conn) as i64, out);
         }
         for pattern in &targets {
             if let Some(subs) = self.clients.get_mut(&conn) {
                 subs.patterns.retain(|p| p != pattern);
             }
             self.patterns.retain(|(p, c)| !(p == pattern && *c == conn));
-            confirmation("punsubscribe", Some(pattern), self.subscriptions(conn) as i64, out);
+            confirmation(proto, "punsubscribe", Some(pattern), self.subscriptions(conn) as i64, out);
         }
         self.forget_if_idle(conn);
     }
@@ -161,6 +189,7 @@ impl PubSub {
 
     /// Drops every subscription of a connection that went away.
     pub fn remove_client(&mut self, conn: ConnId) {
+        self.resp3.remove(&conn);
         let Some(subs) = self.clients.remove(&conn) else { return };
         for channel in subs.channels {
             if let Some(list) = self.channels.get_mut(&channel) {
@@ -177,19 +206,14 @@ impl PubSub {
     pub fn publish(&self, ctx: &mut Ctx<'_>, channel: &[u8], message: &[u8]) -> i64 {
         let mut receivers = 0;
         for &conn in self.channels.get(channel).into_iter().flatten() {
-            let push = Value::Array(vec![Value::bulk("message"), Value::bulk(channel), Value::bulk(message)]);
-            ctx.send_with(conn, |buf| push.encode(buf));
+            self.send(ctx, conn, vec![Value::bulk("message"), Value::bulk(channel), Value::bulk(message)]);
             receivers += 1;
         }
         for (pattern, conn) in &self.patterns {
             if crate::commands::glob_match(pattern, channel) {
-                let push = Value::Array(vec![
-                    Value::bulk("pmessage"),
-                    Value::bulk(pattern),
-                    Value::bulk(channel),
-                    Value::bulk(message),
-                ]);
-                ctx.send_with(*conn, |buf| push.encode(buf));
+                let push =
+                    vec![Value::bulk("pmessage"), Value::bulk(pattern), Value::bulk(channel), Value::bulk(message)];
+                self.send(ctx, *conn, push);
                 receivers += 1;
             }
         }

@@ -91,9 +91,10 @@ pub fn encode(dbs: &[Db], now_ms: i64, repl: Option<&ReplInfo>) -> Vec<u8> {
                 out.push(OP_EXPIRETIME_MS);
                 out.extend_from_slice(&at.to_le_bytes());
             }
-            out.push(object_type(value));
+            let converted = db.big.contains(key);
+            out.push(object_type(value, converted));
             string(&mut out, key);
-            write_object(&mut out, value);
+            write_object(&mut out, value, converted);
         }
     }
     out.push(OP_EOF);
@@ -183,6 +184,28 @@ fn as_int(s: &[u8]) -> Option<i64> {
     crate::commands::parse_int(s).filter(|n| n.to_string().as_bytes() == s)
 }
 
+/// Whether Redis 7.0 holds this value in its big encoding (hashtable) rather than
+/// its compact one (listpack hash, intset); strings and lists have no such step.
+pub(crate) fn big_encoding(value: &Data) -> bool {
+    match value {
+        Data::Hash(fields) => !small_hash(fields),
+        Data::Set(members) => members.len() > SET_MAX_INTSET_ENTRIES || members.iter().any(|m| as_int(m).is_none()),
+        Data::Str(_) | Data::List(_) => false,
+    }
+}
+
+/// OBJECT ENCODING of a string as SET stores it (`tryObjectEncoding`): `int`
+/// for a canonical 64-bit integer, `embstr` up to 44 bytes, else `raw`.
+pub(crate) fn string_encoding(s: &[u8]) -> &'static str {
+    if as_int(s).is_some() {
+        "int"
+    } else if s.len() <= 44 {
+        "embstr"
+    } else {
+        "raw"
+    }
+}
+
 fn small_hash(fields: &[(Vec<u8>, Vec<u8>)]) -> bool {
     fields.len() <= HASH_MAX_LISTPACK_ENTRIES
         && fields.iter().all(|(f, v)| f.len() <= HASH_MAX_LISTPACK_VALUE && v.len() <= HASH_MAX_LISTPACK_VALUE)
@@ -197,20 +220,21 @@ fn intset_members(members: &std::collections::BTreeSet<Vec<u8>>) -> Option<Vec<i
     Some(ints)
 }
 
-/// The RDB type byte Redis 7.0 writes for this value's encoding.
-pub fn object_type(value: &Data) -> u8 {
+/// The RDB type byte Redis 7.0 writes for this value's encoding; `converted`:
+/// the key went through a one-way conversion to a hashtable (`Db::big`).
+pub fn object_type(value: &Data, converted: bool) -> u8 {
     match value {
         Data::Str(_) => TYPE_STRING,
         Data::List(_) => TYPE_LIST_QUICKLIST_2,
-        Data::Set(m) if intset_members(m).is_some() => TYPE_SET_INTSET,
+        Data::Set(m) if !converted && intset_members(m).is_some() => TYPE_SET_INTSET,
         Data::Set(_) => TYPE_SET,
-        Data::Hash(f) if small_hash(f) => TYPE_HASH_LISTPACK,
+        Data::Hash(f) if !converted && small_hash(f) => TYPE_HASH_LISTPACK,
         Data::Hash(_) => TYPE_HASH,
     }
 }
 
 /// The value's body as `rdbSaveObject` writes it (after the [`object_type`] byte).
-pub fn write_object(out: &mut Vec<u8>, value: &Data) {
+pub fn write_object(out: &mut Vec<u8>, value: &Data, converted: bool) {
     match value {
         Data::Str(v) => string(out, v),
         Data::List(items) => {
@@ -221,14 +245,14 @@ pub fn write_object(out: &mut Vec<u8>, value: &Data) {
                 string(out, &node);
             }
         }
-        Data::Set(members) => match intset_members(members) {
+        Data::Set(members) => match intset_members(members).filter(|_| !converted) {
             Some(ints) => string(out, &intset(&ints)),
             None => {
                 length(out, members.len() as u64);
                 members.iter().for_each(|m| string(out, m));
             }
         },
-        Data::Hash(fields) if small_hash(fields) => {
+        Data::Hash(fields) if !converted && small_hash(fields) => {
             let flat: Vec<&[u8]> = fields.iter().flat_map(|(f, v)| [f.as_slice(), v.as_slice()]).collect();
             string(out, &listpack(&flat));
         }
@@ -570,9 +594,9 @@ fn read_listpack(blob: &[u8]) -> Result<Vec<Vec<u8>>, String> {
 }
 
 /// The type byte and body of one value, as a DUMP payload carries it.
-pub fn encode_object(value: &Data) -> Vec<u8> {
-    let mut out = vec![object_type(value)];
-    write_object(&mut out, value);
+pub fn encode_object(value: &Data, converted: bool) -> Vec<u8> {
+    let mut out = vec![object_type(value, converted)];
+    write_object(&mut out, value, converted);
     out
 }
 
@@ -667,7 +691,7 @@ pub fn decode(buf: &[u8]) -> Result<Loaded, String> {
                 if let Some(at) = expire.take() {
                     db.expires.insert(key.clone(), at);
                 }
-                db.keys.insert(key, value);
+                db.insert(key, value);
             }
             other => return Err(format!("Unknown RDB encoding type {other}")),
         }

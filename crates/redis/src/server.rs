@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::keyspace::{Db, Exec, Feed};
 use crate::persistence::Persistence;
 use crate::replication::{ReplicaPeer, Replication};
-use resp::{RequestParser, Value};
+use resp::{Protocol, RequestParser, Value};
 use sim::{CloseReason, ConnId, Ctx, Input, Instant, Process, TimerId};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -59,6 +59,8 @@ pub(crate) struct Client {
     pub(crate) multi: Option<crate::multi::Transaction>,
     /// `CLIENT SETNAME` (empty: none).
     pub(crate) name: Vec<u8>,
+    /// RESP2 until `HELLO 3`: how this client's replies are encoded.
+    pub(crate) proto: Protocol,
 }
 
 /// A running redis-server.
@@ -342,6 +344,7 @@ impl Server {
             if client.wait.is_some() {
                 break;
             }
+            let proto = client.proto;
             // A write held back by a manual failover's pause runs first once the pause ends.
             let held = if self.cluster.is_some() { client.held.take() } else { None };
             if let Some(held) = held {
@@ -373,7 +376,7 @@ impl Server {
                 // Clients in MULTI or subscribed mode go through their gate first.
                 let client = if client.multi.is_some() || self.pubsub.is_subscribed(conn) {
                     if let Some(reply) = self.gate_session(conn, name) {
-                        reply.encode(&mut out);
+                        reply.encode_for(proto, &mut out);
                         continue;
                     }
                     let Some(client) = self.clients.get_mut(&conn) else { break };
@@ -396,7 +399,7 @@ impl Server {
                         c.woff = self.repl.offset;
                     }
                     self.persist.before_reply(ctx, &self.config);
-                    reply.encode(&mut out);
+                    reply.encode_for(proto, &mut out);
                     self.post_command(ctx);
                     continue;
                 }
@@ -412,6 +415,8 @@ impl Server {
             let Some(mut client) = self.clients.remove(&conn) else { break };
             let reply = self.execute(ctx, &mut client, conn, &args);
             let closing = client.closing;
+            // HELLO answers in the protocol it switched to.
+            let proto = client.proto;
             let propagated = !self.feed.bytes.is_empty();
             self.clients.insert(conn, client);
             self.flush_feed(ctx);
@@ -420,7 +425,7 @@ impl Server {
             }
             if let Some(reply) = reply {
                 self.persist.before_reply(ctx, &self.config);
-                ctx.send_with(conn, |buf| reply.encode(buf));
+                ctx.send_with(conn, |buf| reply.encode_for(proto, buf));
             }
             self.post_command(ctx);
             if closing {
@@ -517,7 +522,7 @@ impl Server {
                 Value::ok()
             }
             "auth" => self.auth(client, &args[1..]),
-            "hello" => Value::error("NOPROTO unsupported protocol version"),
+            "hello" => self.hello(client, conn, args),
             "cluster" => self.cluster_command(ctx, args),
             "asking" | "readonly" | "readwrite" if self.cluster.is_none() => {
                 Value::error("ERR This instance has cluster support disabled")
@@ -547,7 +552,7 @@ impl Server {
                 Some(_) => Value::error("ERR DB index is out of range"),
                 None => Value::error("ERR value is not an integer or out of range"),
             },
-            "info" => Value::Bulk(self.info(ctx.wall_clock_ms(), &args[1..]).into_bytes()),
+            "info" => Value::Verbatim(self.info(ctx.wall_clock_ms(), &args[1..]).into_bytes()),
             "config" => self.config_command(ctx, args),
             "role" => self.role(),
             "replicaof" | "slaveof" => self.replicaof_command(ctx, client, args),
@@ -597,6 +602,76 @@ impl Server {
         Some(reply)
     }
 
+    /// HELLO [protover [AUTH user pass] [SETNAME name]], checked in helloCommand's
+    /// order: version, option syntax, credentials, then the NOAUTH gate, then the name.
+    fn hello(&mut self, client: &mut Client, conn: ConnId, args: &[Vec<u8>]) -> Value {
+        let proto = match args.get(1) {
+            None => client.proto,
+            Some(v) => match crate::commands::parse_int(v) {
+                None => return Value::error("ERR Protocol version is not an integer or out of range"),
+                Some(2) => Protocol::Resp2,
+                Some(3) => Protocol::Resp3,
+                Some(_) => return Value::error("NOPROTO unsupported protocol version"),
+            },
+        };
+        let mut credentials = None;
+        let mut name = None;
+        let mut j = 2;
+        while j < args.len() {
+            let more = args.len() - 1 - j;
+            if args[j].eq_ignore_ascii_case(b"auth") && more >= 2 {
+                credentials = Some(&args[j + 1..j + 3]);
+                j += 3;
+            } else if args[j].eq_ignore_ascii_case(b"setname") && more >= 1 {
+                name = Some(&args[j + 1]);
+                j += 2;
+            } else {
+                return Value::error(format!(
+                    "ERR Syntax error in HELLO option '{}'",
+                    String::from_utf8_lossy(&args[j])
+                ));
+            }
+        }
+        if let Some(credentials) = credentials
+            && !self.check_credentials(&credentials[0], &credentials[1])
+        {
+            return Value::error("WRONGPASS invalid username-password pair or user is disabled.");
+        }
+        if credentials.is_some() {
+            client.authenticated = true;
+        }
+        if !client.authenticated {
+            return Value::error(
+                "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+            );
+        }
+        if let Some(name) = name {
+            if let Err(e) = validate_client_name(name) {
+                return e;
+            }
+            client.name = name.clone();
+        }
+        client.proto = proto;
+        self.pubsub.set_protocol(conn, proto);
+        let mode = if self.cluster.is_some() { "cluster" } else { "standalone" };
+        let role = if self.repl.master.is_some() { "replica" } else { "master" };
+        Value::Map(vec![
+            (Value::bulk("server"), Value::bulk("redis")),
+            (Value::bulk("version"), Value::bulk(VERSION)),
+            (Value::bulk("proto"), Value::Integer(proto.version())),
+            (Value::bulk("id"), Value::Integer(client.id as i64)),
+            (Value::bulk("mode"), Value::bulk(mode)),
+            (Value::bulk("role"), Value::bulk(role)),
+            (Value::bulk("modules"), Value::Array(Vec::new())),
+        ])
+    }
+
+    /// The default user's password check (the node has no other ACL users):
+    /// without `requirepass` the default user is `nopass` and any password works.
+    fn check_credentials(&self, user: &[u8], pass: &[u8]) -> bool {
+        user == b"default" && self.config.requirepass.as_ref().is_none_or(|p| p.as_bytes() == pass)
+    }
+
     fn auth(&self, client: &mut Client, args: &[Vec<u8>]) -> Value {
         let (user, pass) = match args {
             [pass] => (b"default".as_slice(), pass.as_slice()),
@@ -629,12 +704,11 @@ impl Server {
                 for pattern in &args[2..] {
                     for (name, value) in self.config.matching(pattern) {
                         if seen.insert(name.clone()) {
-                            out.push(Value::Bulk(name.into_bytes()));
-                            out.push(Value::Bulk(value.into_bytes()));
+                            out.push((Value::Bulk(name.into_bytes()), Value::Bulk(value.into_bytes())));
                         }
                     }
                 }
-                Value::Array(out)
+                Value::Map(out)
             }
             "set" if args.len() >= 4 && args.len().is_multiple_of(2) => {
                 let mut next = self.config.clone();
@@ -792,9 +866,8 @@ impl Server {
         match sub.as_str() {
             "id" if args.len() == 2 => Value::Integer(client.id as i64),
             "setname" if args.len() == 3 => {
-                // Redis's validateClientName: printable ASCII without spaces.
-                if args[2].iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
-                    return Value::error("ERR Client names cannot contain spaces, newlines or special characters.");
+                if let Err(e) = validate_client_name(&args[2]) {
+                    return e;
                 }
                 client.name = args[2].clone();
                 Value::ok()
@@ -828,14 +901,15 @@ impl Server {
         format!(
             "id={} addr={} laddr={}:{} fd={} name={} age={age} idle={idle} flags={flags} db={} sub=0 psub=0 ssub=0 multi={multi} \
              qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem=0 tot-mem=20496 events=r \
-             cmd={cmd} user=default redir=-1 resp=2",
+             cmd={cmd} user=default redir=-1 resp={}",
             client.id,
             client.peer,
             self.repl.my_ip,
             client.local_port,
             client.id + 4,
             String::from_utf8_lossy(&client.name),
-            client.db
+            client.db,
+            client.proto.version()
         )
     }
 
@@ -939,6 +1013,7 @@ impl Server {
                 held: None,
                 multi: None,
                 name: Vec::new(),
+                proto: Protocol::Resp2,
             },
         );
     }
@@ -988,6 +1063,14 @@ pub(crate) fn check(
         return Dispatch::Reply(Value::error("NOREPLICAS Not enough good replicas to write."));
     }
     Dispatch::Run { write: spec.write }
+}
+
+/// Redis's validateClientName: printable ASCII without spaces.
+fn validate_client_name(name: &[u8]) -> Result<(), Value> {
+    if name.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
+        return Err(Value::error("ERR Client names cannot contain spaces, newlines or special characters."));
+    }
+    Ok(())
 }
 
 /// Sends the replies collected in `out`, if any, in one write.

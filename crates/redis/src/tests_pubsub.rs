@@ -26,20 +26,20 @@ impl Process for Wire {
     }
 }
 
-struct Bench {
+pub(crate) struct Bench {
     sim: Sim,
     host: HostId,
     wires: Vec<ProcId>,
 }
 
 impl Bench {
-    fn new() -> Bench {
+    pub(crate) fn new() -> Bench {
         let mut sim = Sim::new(SimConfig { seed: 3, record_trace: true, ..SimConfig::default() });
         let host = sim.add_host("localhost", Ipv4Addr::LOCALHOST);
         Bench { sim, host, wires: Vec::new() }
     }
 
-    fn server(&mut self, port: u16, conf: &str) {
+    pub(crate) fn server(&mut self, port: u16, conf: &str) {
         let config = config::parse(conf, port).unwrap();
         let p =
             self.sim.add_process(self.host, &port.to_string(), Box::new(move || Box::new(Server::new(config.clone()))));
@@ -48,7 +48,7 @@ impl Bench {
     }
 
     /// Opens a connection to `port`; returns its index.
-    fn connect(&mut self, port: u16) -> usize {
+    pub(crate) fn connect(&mut self, port: u16) -> usize {
         let name = format!("wire{}", self.wires.len());
         let p = self.sim.add_process(
             self.host,
@@ -62,7 +62,7 @@ impl Bench {
     }
 
     /// Sends inline commands, one per line, and returns everything received meanwhile.
-    fn send(&mut self, wire: usize, lines: &[&str]) -> String {
+    pub(crate) fn send(&mut self, wire: usize, lines: &[&str]) -> String {
         let p = self.wires[wire];
         for line in lines {
             let args = resp::split_args(line.as_bytes()).unwrap();
@@ -74,7 +74,7 @@ impl Bench {
         self.take(wire)
     }
 
-    fn take(&mut self, wire: usize) -> String {
+    pub(crate) fn take(&mut self, wire: usize) -> String {
         let p = self.wires[wire];
         self.sim
             .with_process::<Wire, _>(p, |w, _| String::from_utf8_lossy(&std::mem::take(&mut w.received)).into_owned())

@@ -175,13 +175,13 @@ fn smembers_orders_intsets_numerically_up_to_512_members() {
     let mut d = direct();
     let members: Vec<String> = (0..512).rev().map(|i| (i * 7 - 1000).to_string()).collect();
     d.run(&format!("sadd s {}", members.join(" ")));
-    let Value::Array(items) = d.run("smembers s").reply else { panic!() };
+    let Value::Set(items) = d.run("smembers s").reply else { panic!() };
     let got: Vec<i64> = items.iter().map(|v| resp::render(v).trim_matches('"').parse().unwrap()).collect();
     assert!(got.windows(2).all(|w| w[0] < w[1]), "numeric order");
     assert_eq!(got.len(), 512);
     // The 513th integer makes it a hashtable, whose order we give as byte order.
     d.run("sadd s 5000");
-    let Value::Array(items) = d.run("smembers s").reply else { panic!() };
+    let Value::Set(items) = d.run("smembers s").reply else { panic!() };
     let got: Vec<String> = items.iter().map(resp::render).collect();
     assert!(got.windows(2).all(|w| w[0] < w[1]), "byte order");
 }
@@ -757,4 +757,102 @@ fn rename_and_renamenx_reply_and_propagate_like_redis() {
     assert_eq!(d.cmd("rename l e"), "OK");
     assert_eq!(d.cmd("type e"), "list");
     assert_eq!(d.cmd("pttl e"), "(integer) -1", "the replaced key's TTL goes with it");
+}
+
+/// OBJECT as redis-server 7.0.15 answered the same requests on loopback: string
+/// encodings by how the value was made, and conversions that never go back.
+#[test]
+fn object_encoding_and_refcount_follow_redis() {
+    let mut b = crate::tests_pubsub::Bench::new();
+    b.server(7850, "");
+    let c = b.connect(7850);
+    let (s44, s45, y65) = ("x".repeat(44), "x".repeat(45), "y".repeat(65));
+    let lines: Vec<String> = [
+        "SET i 123",
+        "OBJECT ENCODING i",
+        "OBJECT REFCOUNT i",
+        "SET big 12345",
+        "OBJECT REFCOUNT big",
+        "OBJECT ENCODING big",
+        "SET e 'hello world'",
+        "OBJECT ENCODING e",
+        "SET n 007",
+        "OBJECT ENCODING n",
+        &format!("SET s44 {s44}"),
+        "OBJECT ENCODING s44",
+        &format!("SET s45 {s45}"),
+        "OBJECT ENCODING s45",
+        "SET m -9223372036854775808",
+        "OBJECT ENCODING m",
+        "SET o 9223372036854775808",
+        "OBJECT ENCODING o",
+        "APPEND a 1",
+        "OBJECT ENCODING a",
+        "APPEND a 2",
+        "OBJECT ENCODING a",
+        "OBJECT REFCOUNT a",
+        "INCR a",
+        "OBJECT ENCODING a",
+        "OBJECT REFCOUNT a",
+        "APPEND a x",
+        "INCR c",
+        "OBJECT ENCODING c",
+        "OBJECT REFCOUNT c",
+        "INCRBY c 20000",
+        "OBJECT REFCOUNT c",
+        "RPUSH l a",
+        "OBJECT ENCODING l",
+        "HSET h f v",
+        "OBJECT ENCODING h",
+        &format!("HSET h g {y65}"),
+        "OBJECT ENCODING h",
+        "HDEL h g",
+        "OBJECT ENCODING h",
+        "SADD st 1 2",
+        "OBJECT ENCODING st",
+        "SADD st x",
+        "OBJECT ENCODING st",
+        "SREM st x",
+        "OBJECT ENCODING st",
+        "OBJECT REFCOUNT st",
+        "RENAME st st2",
+        "OBJECT ENCODING st2",
+        "OBJECT ENCODING nokey",
+        "OBJECT REFCOUNT nokey",
+        "OBJECT FREQ i",
+        "OBJECT FOO i",
+        "OBJECT",
+        "OBJECT ENCODING",
+        "OBJECT ENCODING i j",
+        "OBJECT HELP x",
+        "OBJECT help",
+    ]
+    .iter()
+    .map(|l| l.to_string())
+    .collect();
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let got = b.send(c, &lines);
+    let want = EXPECTED_OBJECT;
+    assert_eq!(got, want);
+}
+
+const EXPECTED_OBJECT: &str = "+OK\r\n$3\r\nint\r\n:2147483647\r\n+OK\r\n:1\r\n$3\r\nint\r\n+OK\r\n$6\r\nembstr\r\n+OK\r\n$6\r\nembstr\r\n+OK\r\n$6\r\nembstr\r\n+OK\r\n$3\r\nraw\r\n+OK\r\n$3\r\nint\r\n+OK\r\n$6\r\nembstr\r\n:1\r\n$3\r\nint\r\n:2\r\n$3\r\nraw\r\n:1\r\n:13\r\n$3\r\nint\r\n:2147483647\r\n:3\r\n:1\r\n$3\r\nint\r\n:2147483647\r\n:20001\r\n:1\r\n:1\r\n$9\r\nquicklist\r\n:1\r\n$8\r\nlistpack\r\n:1\r\n$9\r\nhashtable\r\n:1\r\n$9\r\nhashtable\r\n:2\r\n$6\r\nintset\r\n:1\r\n$9\r\nhashtable\r\n:1\r\n$9\r\nhashtable\r\n:1\r\n+OK\r\n$9\r\nhashtable\r\n$-1\r\n$-1\r\n-ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.\r\n-ERR unknown subcommand 'FOO'. Try OBJECT HELP.\r\n-ERR wrong number of arguments for 'object' command\r\n-ERR wrong number of arguments for 'object|encoding' command\r\n-ERR wrong number of arguments for 'object|encoding' command\r\n-ERR wrong number of arguments for 'object|help' command\r\n*15\r\n+OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+ENCODING <key>\r\n+    Return the kind of internal representation used in order to store the value\r\n+    associated with a <key>.\r\n+FREQ <key>\r\n+    Return the access frequency index of the <key>. The returned integer is\r\n+    proportional to the logarithm of the recent access frequency of the key.\r\n+IDLETIME <key>\r\n+    Return the idle time of the <key>, that is the approximated number of\r\n+    seconds elapsed since the last access to the key.\r\n+REFCOUNT <key>\r\n+    Return the number of references of the value associated with the specified\r\n+    <key>.\r\n+HELP\r\n+    Prints this help.\r\n";
+
+/// A set or hash that was converted to a hashtable and shrank back is still
+/// DUMPed as one, as redis-server 7.0.15 did (bytes captured on loopback).
+#[test]
+fn dump_keeps_a_one_way_conversion() {
+    let hex =
+        |s: &str| (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect::<Vec<u8>>();
+    let mut d = direct();
+    d.run("sadd cs 1 x");
+    d.run("srem cs x");
+    assert_eq!(d.run("dump cs").reply, Value::Bulk(hex("0201c0010a00fb10e1531ae57625")));
+    d.run(&format!("hset ch f {}", "v".repeat(65)));
+    d.run("hset ch f v");
+    assert_eq!(d.run("dump ch").reply, Value::Bulk(hex("0401016601760a00adf24356b1860efc")));
+    // A fresh key of the same shape is compact again.
+    d.run("del cs");
+    d.run("sadd cs 1");
+    assert_eq!(d.run("dump cs").reply.to_bytes()[5], 11, "intset type byte");
 }

@@ -44,6 +44,8 @@ fn format(v: &Value, prefix: &str, out: &mut String) {
         Value::Double(d) => out.push_str(&format!("(double) {d}")),
         Value::Boolean(b) => out.push_str(if *b { "(true)" } else { "(false)" }),
         Value::Bulk(b) => out.push_str(&quote(b)),
+        // redis-cli prints a verbatim string's text as is.
+        Value::Verbatim(t) => out.push_str(&String::from_utf8_lossy(t)),
         Value::Nil | Value::NilArray | Value::Null => out.push_str("(nil)"),
         Value::Array(items) | Value::Push(items) | Value::Set(items) => {
             let (marker, empty) = match v {

@@ -1,5 +1,25 @@
 //! Reply values, their encoding, and an incremental decoder for clients.
 
+/// The protocol a connection speaks; `HELLO 3` switches a client to RESP3.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Protocol {
+    /// What every connection starts with.
+    #[default]
+    Resp2,
+    /// Maps, sets, doubles, `_` nulls and out-of-band pushes.
+    Resp3,
+}
+
+impl Protocol {
+    /// The version number HELLO and CLIENT LIST (`resp=`) show.
+    pub fn version(self) -> i64 {
+        match self {
+            Protocol::Resp2 => 2,
+            Protocol::Resp3 => 3,
+        }
+    }
+}
+
 /// A RESP value (RESP2 plus the RESP3 types that are cheap to support).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
@@ -29,6 +49,9 @@ pub enum Value {
     Set(Vec<Value>),
     /// RESP3 `>`: out-of-band data such as pub/sub messages.
     Push(Vec<Value>),
+    /// RESP3 `=` with format `txt` (INFO, CLIENT LIST): a bulk string for RESP2.
+    /// The decoder gives it back as a [`Value::Bulk`] that starts with `txt:`.
+    Verbatim(Vec<u8>),
 }
 
 impl Value {
@@ -47,8 +70,22 @@ impl Value {
         Value::Bulk(bytes.as_ref().to_vec())
     }
 
-    /// Appends the wire encoding of this value to `out`.
+    /// Appends the wire encoding of this value to `out`, each type as itself
+    /// (`$-1` and `*-1` for the RESP2 nils, `%` for a map): what a test or a
+    /// fake server writes when it wants exact bytes.
     pub fn encode(&self, out: &mut Vec<u8>) {
+        self.encode_as(None, out);
+    }
+
+    /// Appends this reply as a client speaking `proto` receives it, as Redis's
+    /// `addReply*` functions do: RESP2 flattens maps, sets and pushes into
+    /// arrays, sends doubles as bulk strings, booleans as 1/0 and nulls as
+    /// `$-1`; RESP3 sends both RESP2 nils as `_`.
+    pub fn encode_for(&self, proto: Protocol, out: &mut Vec<u8>) {
+        self.encode_as(Some(proto), out);
+    }
+
+    fn encode_as(&self, proto: Option<Protocol>, out: &mut Vec<u8>) {
         fn header(out: &mut Vec<u8>, tag: u8, n: i64) {
             out.push(tag);
             if n < 0 {
@@ -57,36 +94,50 @@ impl Value {
             push_len(out, n.unsigned_abs());
             out.extend_from_slice(b"\r\n");
         }
+        let resp2 = proto == Some(Protocol::Resp2);
+        let resp3 = proto == Some(Protocol::Resp3);
         match self {
             Value::Simple(s) => line(out, b'+', s.as_bytes()),
             Value::Error(s) => line(out, b'-', s.as_bytes()),
             Value::Integer(n) => header(out, b':', *n),
-            Value::Bulk(b) => {
-                header(out, b'$', b.len() as i64);
-                out.extend_from_slice(b);
+            Value::Bulk(b) => bulk(out, b),
+            Value::Verbatim(text) if resp2 => bulk(out, text),
+            Value::Verbatim(text) => {
+                header(out, b'=', text.len() as i64 + 4);
+                out.extend_from_slice(b"txt:");
+                out.extend_from_slice(text);
                 out.extend_from_slice(b"\r\n");
             }
+            Value::Nil | Value::NilArray | Value::Null if resp3 => out.extend_from_slice(b"_\r\n"),
             Value::Nil => out.extend_from_slice(b"$-1\r\n"),
             Value::NilArray => out.extend_from_slice(b"*-1\r\n"),
+            Value::Null if resp2 => out.extend_from_slice(b"$-1\r\n"),
             Value::Null => out.extend_from_slice(b"_\r\n"),
+            Value::Boolean(b) if resp2 => header(out, b':', i64::from(*b)),
             Value::Boolean(b) => out.extend_from_slice(if *b { b"#t\r\n" } else { b"#f\r\n" }),
+            Value::Double(d) if resp2 => bulk(out, d.as_bytes()),
             Value::Double(d) => line(out, b',', d.as_bytes()),
             Value::Array(items) | Value::Set(items) | Value::Push(items) => {
                 let tag = match self {
+                    _ if resp2 => b'*',
                     Value::Array(_) => b'*',
                     Value::Set(_) => b'~',
                     _ => b'>',
                 };
                 header(out, tag, items.len() as i64);
                 for item in items {
-                    item.encode(out);
+                    item.encode_as(proto, out);
                 }
             }
             Value::Map(pairs) => {
-                header(out, b'%', pairs.len() as i64);
+                if resp2 {
+                    header(out, b'*', 2 * pairs.len() as i64);
+                } else {
+                    header(out, b'%', pairs.len() as i64);
+                }
                 for (k, v) in pairs {
-                    k.encode(out);
-                    v.encode(out);
+                    k.encode_as(proto, out);
+                    v.encode_as(proto, out);
                 }
             }
         }
@@ -98,6 +149,14 @@ impl Value {
         self.encode(&mut out);
         out
     }
+}
+
+fn bulk(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(b'$');
+    push_len(out, bytes.len() as u64);
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(bytes);
+    out.extend_from_slice(b"\r\n");
 }
 
 fn line(out: &mut Vec<u8>, tag: u8, text: &[u8]) {
@@ -293,6 +352,35 @@ fn parse(buf: &[u8], at: &mut usize, depth: usize) -> Result<Option<Value>, Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// HGETALL/SMEMBERS/MGET-shaped replies, as redis-server 7.0.15 sent them to a
+    /// RESP2 and to a RESP3 (`HELLO 3`) connection.
+    #[test]
+    fn replies_follow_the_client_protocol() {
+        let map = Value::Map(vec![(Value::bulk("f"), Value::bulk("v")), (Value::bulk("f2"), Value::bulk("v2"))]);
+        let encoded = |v: &Value, p| {
+            let mut out = Vec::new();
+            v.encode_for(p, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(encoded(&map, Protocol::Resp3), "%2\r\n$1\r\nf\r\n$1\r\nv\r\n$2\r\nf2\r\n$2\r\nv2\r\n");
+        assert_eq!(encoded(&map, Protocol::Resp2), "*4\r\n$1\r\nf\r\n$1\r\nv\r\n$2\r\nf2\r\n$2\r\nv2\r\n");
+        let set = Value::Set(vec![Value::bulk("y"), Value::bulk("x")]);
+        assert_eq!(encoded(&set, Protocol::Resp3), "~2\r\n$1\r\ny\r\n$1\r\nx\r\n");
+        assert_eq!(encoded(&set, Protocol::Resp2), "*2\r\n$1\r\ny\r\n$1\r\nx\r\n");
+        let mget = Value::Array(vec![Value::bulk("1"), Value::Nil]);
+        assert_eq!(encoded(&mget, Protocol::Resp3), "*2\r\n$1\r\n1\r\n_\r\n");
+        assert_eq!(encoded(&mget, Protocol::Resp2), "*2\r\n$1\r\n1\r\n$-1\r\n");
+        assert_eq!(encoded(&Value::NilArray, Protocol::Resp3), "_\r\n");
+        assert_eq!(encoded(&Value::NilArray, Protocol::Resp2), "*-1\r\n");
+        let push = Value::Push(vec![Value::bulk("unsubscribe"), Value::Nil, Value::Integer(0)]);
+        assert_eq!(encoded(&push, Protocol::Resp3), ">3\r\n$11\r\nunsubscribe\r\n_\r\n:0\r\n");
+        assert_eq!(encoded(&push, Protocol::Resp2), "*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n");
+        assert_eq!(encoded(&Value::Double("1.5".into()), Protocol::Resp2), "$3\r\n1.5\r\n");
+        assert_eq!(encoded(&Value::Boolean(true), Protocol::Resp2), ":1\r\n");
+        assert_eq!(encoded(&Value::Verbatim(b"a:1\n".to_vec()), Protocol::Resp3), "=8\r\ntxt:a:1\n\r\n");
+        assert_eq!(encoded(&Value::Verbatim(b"a:1\n".to_vec()), Protocol::Resp2), "$4\r\na:1\n\r\n");
+    }
 
     #[test]
     fn round_trips_every_type_even_one_byte_at_a_time() {

@@ -157,6 +157,7 @@ fn mask_numbers(v: &Value) -> Value {
             _ => v.clone(),
         },
         Value::Array(items) => Value::Array(items.iter().map(mask_numbers).collect()),
+        Value::Map(pairs) => Value::Map(pairs.iter().map(|(k, v)| (mask_numbers(k), mask_numbers(v))).collect()),
         other => other.clone(),
     }
 }

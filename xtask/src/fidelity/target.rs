@@ -76,6 +76,7 @@ pub fn type_name(v: &Value) -> &'static str {
         Value::Map(_) => "map",
         Value::Set(_) => "set",
         Value::Push(_) => "push",
+        Value::Verbatim(_) => "verbatim",
     }
 }
 

@@ -100,6 +100,16 @@ fn bulk(s: impl Into<String>) -> Value {
     Value::Bulk(s.into().into_bytes())
 }
 
+/// A map given as alternating names and values: flat for RESP2, `%` for RESP3.
+fn map(flat: Vec<Value>) -> Value {
+    let mut items = flat.into_iter();
+    let mut pairs = Vec::with_capacity(items.len() / 2);
+    while let (Some(k), Some(v)) = (items.next(), items.next()) {
+        pairs.push((k, v));
+    }
+    Value::Map(pairs)
+}
+
 /// `getSlotOrReply`.
 fn slot_arg(a: &[u8]) -> Result<usize, Value> {
     match crate::commands::parse_int(a) {
@@ -120,6 +130,8 @@ fn key_spec(name: &str, args: &[Vec<u8>]) -> Option<(usize, i64, usize)> {
             _ => (3, 3, 1),
         },
         "dump" | "restore" | "restore-asking" => (1, 1, 1),
+        // OBJECT <subcommand> key (OBJECT HELP has none).
+        "object" if args.len() >= 3 => (2, 2, 1),
         "mset" => (1, -1, 2),
         "mget" | "del" | "exists" => (1, -1, 1),
         "get" | "set" | "incr" | "decr" | "incrby" | "decrby" | "getset" | "append" | "strlen" | "type" | "expire"
@@ -306,8 +318,8 @@ impl Server {
         }
         let now = ctx.wall_clock_ms();
         match sub.as_str() {
-            "info" => bulk(self.cluster_info()),
-            "nodes" => bulk(self.clr().nodes_text(false)),
+            "info" => Value::Verbatim(self.cluster_info().into_bytes()),
+            "nodes" => Value::Verbatim(self.clr().nodes_text(false).into_bytes()),
             "myid" => bulk(self.clr().me().name.clone()),
             "slots" => self.cluster_slots(),
             "shards" => self.cluster_shards(),
@@ -750,7 +762,8 @@ impl Server {
                 bulk(n.ip.clone()),
                 Value::Integer(i64::from(n.port)),
                 bulk(n.name.clone()),
-                Value::Array(Vec::new()),
+                // The node's extra networking metadata (hostname), none here.
+                Value::Map(Vec::new()),
             ])
         };
         let mut out = Vec::new();
@@ -788,7 +801,7 @@ impl Server {
             } else {
                 "online"
             };
-            Value::Array(vec![
+            map(vec![
                 bulk("id"),
                 bulk(n.name.clone()),
                 bulk("port"),
@@ -818,7 +831,7 @@ impl Server {
             }
             let mut nodes = vec![node_map(i)];
             nodes.extend(n.replicas.iter().map(|&r| node_map(r)));
-            out.push(Value::Array(vec![bulk("slots"), Value::Array(slots), bulk("nodes"), Value::Array(nodes)]));
+            out.push(map(vec![bulk("slots"), Value::Array(slots), bulk("nodes"), Value::Array(nodes)]));
         }
         Value::Array(out)
     }
@@ -828,7 +841,7 @@ impl Server {
         let mut out = Vec::new();
         for l in c.links.values() {
             let Some(i) = l.node else { continue };
-            out.push(Value::Array(vec![
+            out.push(map(vec![
                 bulk("direction"),
                 bulk(if l.inbound { "from" } else { "to" }),
                 bulk("node"),

@@ -459,3 +459,41 @@ fn publish_reaches_subscribers_on_every_node_through_the_bus() {
     assert!(lab.cli(6382, "cluster info").contains("cluster_stats_messages_publish_received:1\r\n"));
     assert!(lab.cli(6381, "cluster info").contains("cluster_stats_messages_publish_sent:5\r\n"));
 }
+
+#[test]
+fn resp3_clients_get_cluster_maps_and_verbatim_text() {
+    use crate::tests_pubsub::Wire;
+    let mut lab = build_masters(5, "");
+    let host = lab.sim.host_by_name("localhost").unwrap();
+    let wire = lab.sim.add_process(
+        host,
+        "resp3",
+        Box::new(|| Box::new(Wire { port: 6381, conn: None, received: Vec::new(), closed: false })),
+    );
+    lab.sim.apply(sim::Fault::Start(wire)).unwrap();
+    lab.sim.run_for(Duration::from_millis(5));
+    let send = |lab: &mut Lab, line: &str| {
+        let mut bytes = Vec::new();
+        resp::encode_command(&resp::split_args(line.as_bytes()).unwrap(), &mut bytes);
+        lab.sim.with_process::<Wire, _>(wire, |w, ctx| ctx.send(w.conn.unwrap(), &bytes));
+        lab.sim.run_for(Duration::from_millis(5));
+        let got = lab.sim.with_process::<Wire, _>(wire, |w, _| std::mem::take(&mut w.received)).unwrap();
+        String::from_utf8(got).unwrap()
+    };
+    // Shapes as redis-server 7.0.15 in cluster mode sent them after HELLO 3.
+    let hello = send(&mut lab, "HELLO 3");
+    assert!(hello.starts_with("%7\r\n") && hello.contains("$4\r\nmode\r\n$7\r\ncluster\r\n"), "{hello}");
+    let shards = send(&mut lab, "CLUSTER SHARDS");
+    assert!(shards.starts_with("*3\r\n%2\r\n$5\r\nslots\r\n*2\r\n"), "{shards}");
+    assert!(shards.contains("$5\r\nnodes\r\n*1\r\n%7\r\n$2\r\nid\r\n$40\r\n"), "{shards}");
+    let slots = send(&mut lab, "CLUSTER SLOTS");
+    assert!(slots.starts_with("*3\r\n*3\r\n:0\r\n:5460\r\n*4\r\n$9\r\n127.0.0.1\r\n:6381\r\n$40\r\n"), "{slots}");
+    assert!(slots.contains("\r\n%0\r\n"), "{slots}");
+    let info = send(&mut lab, "CLUSTER INFO");
+    let (head, text) = info.split_once("\r\ntxt:cluster_state:ok\r\n").expect("verbatim CLUSTER INFO");
+    assert_eq!(head, format!("={}", text.len() - 2 + 4 + "cluster_state:ok\r\n".len()));
+    // The same commands over RESP2 stay flat arrays and bulk strings.
+    send(&mut lab, "HELLO 2");
+    assert!(send(&mut lab, "CLUSTER SHARDS").starts_with("*3\r\n*4\r\n$5\r\nslots\r\n"));
+    assert!(send(&mut lab, "CLUSTER INFO").starts_with("$"));
+}
