@@ -67,14 +67,7 @@ impl NodeKind for RedisKind {
 
     fn build(&self, node: &NodeDecl) -> Result<Factory, Diagnostics> {
         let config = config::parse(&node.config, node.port).map_err(|errors| {
-            let mut diags = Diagnostics::new();
-            for (line, message) in errors {
-                diags.push(
-                    Diagnostic::new(node.config_line_span(line), message)
-                        .with_hint("see the redis.conf directives chaoslab honours in the README"),
-                );
-            }
-            diags
+            node.config_errors(errors, "see the redis.conf directives chaoslab honours in the README")
         })?;
         Ok(Box::new(move || Box::new(server::Server::new(config.clone()))))
     }

@@ -76,6 +76,16 @@ impl NodeDecl {
     pub fn config_line_span(&self, index: usize) -> Span {
         self.config_lines.get(index).copied().unwrap_or(self.span)
     }
+
+    /// A kind's config errors, `(0-based line, message)`, as diagnostics at their
+    /// config lines, each with the same hint.
+    pub fn config_errors(&self, errors: Vec<(usize, String)>, hint: &str) -> crate::diag::Diagnostics {
+        let mut diags = crate::diag::Diagnostics::new();
+        for (line, message) in errors {
+            diags.push(crate::diag::Diagnostic::new(self.config_line_span(line), message).with_hint(hint));
+        }
+        diags
+    }
 }
 
 /// A step as declared.

@@ -45,14 +45,7 @@ impl NodeKind for SentinelKind {
 
     fn build(&self, node: &NodeDecl) -> Result<Factory, Diagnostics> {
         let config = config::parse(&node.config, node.port).map_err(|errors| {
-            let mut diags = Diagnostics::new();
-            for (line, message) in errors {
-                diags.push(
-                    Diagnostic::new(node.config_line_span(line), message)
-                        .with_hint("see the sentinel.conf directives chaoslab honours in the README"),
-                );
-            }
-            diags
+            node.config_errors(errors, "see the sentinel.conf directives chaoslab honours in the README")
         })?;
         Ok(Box::new(move || Box::new(sentinel::Sentinel::new(config.clone()))))
     }
