@@ -28,7 +28,7 @@ use std::time::Duration;
 
 const C3_SCENARIO: &str = "scenarios/cluster-c3-failover-and-return.yaml";
 const PORT: u16 = 6379;
-const RUN_SECS: u64 = 60;
+pub const RUN_SECS: u64 = 60;
 const KILL_AT_SECS: u64 = 10;
 const START_SPREAD: Duration = Duration::from_millis(100);
 
@@ -195,10 +195,12 @@ impl Process for Preloaded {
 struct FailoverRun {
     wall_secs: f64,
     events: u64,
+    /// Bus messages the nodes alive at the end received.
+    bus_messages: u64,
     trace_hash: String,
 }
 
-fn failover_run(nodes: usize, seed: u64) -> Result<FailoverRun, String> {
+fn failover_run(nodes: usize, seed: u64, run_secs: u64) -> Result<FailoverRun, String> {
     let layout = Rc::new(Layout::new(nodes));
     let mut sim = Sim::new(SimConfig { seed, ..SimConfig::default() });
     let conf = format!("port {PORT}\ncluster-enabled yes\ncluster-config-file {CONF_FILE}\n");
@@ -223,12 +225,19 @@ fn failover_run(nodes: usize, seed: u64) -> Result<FailoverRun, String> {
     }
     sim.run_until(Instant::ZERO + Duration::from_secs(KILL_AT_SECS));
     sim.apply(Fault::Kill(procs[0])).map_err(|e| e.to_string())?;
-    sim.run_until(Instant::ZERO + Duration::from_secs(RUN_SECS));
+    sim.run_until(Instant::ZERO + Duration::from_secs(run_secs));
     let wall_secs = wall.elapsed().as_secs_f64();
 
+    let mut bus_messages = 0;
+    for &p in &procs[1..] {
+        let summary = sim.process::<Preloaded>(p).and_then(|s| s.server.cluster_summary());
+        bus_messages += summary.and_then(|s| s["bus_messages_received"].as_u64()).unwrap_or(0);
+    }
     let replica = &layout.names[layout.masters];
     let (first_slot, last_slot) = layout.slots(0);
-    for &p in &procs[1..] {
+    // A shortened profiling run may end before the failover.
+    let checked = if run_secs >= RUN_SECS { &procs[1..] } else { &[] };
+    for &p in checked {
         let s = sim.process::<Preloaded>(p).ok_or_else(|| format!("node {} is down", sim.proc_name(p)))?;
         for slot in [first_slot, last_slot] {
             let owner = s.server.cluster_slot_owner(slot as u16);
@@ -240,12 +249,12 @@ fn failover_run(nodes: usize, seed: u64) -> Result<FailoverRun, String> {
             }
         }
     }
-    Ok(FailoverRun { wall_secs, events: sim.events_processed(), trace_hash: sim.trace().hash_hex() })
+    Ok(FailoverRun { wall_secs, events: sim.events_processed(), bus_messages, trace_hash: sim.trace().hash_hex() })
 }
 
 /// The child's side: one size, printed as one JSON line.
-pub fn child(nodes: usize) -> Result<(), String> {
-    let r = failover_run(nodes, 1)?;
+pub fn child(nodes: usize, run_secs: u64) -> Result<(), String> {
+    let r = failover_run(nodes, 1, run_secs)?;
     let status = std::fs::read_to_string("/proc/self/status").map_err(|e| format!("/proc/self/status: {e}"))?;
     let kib = |field: &str| -> Option<u64> {
         status.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
@@ -253,7 +262,7 @@ pub fn child(nodes: usize) -> Result<(), String> {
     let hwm = kib("VmHWM:").ok_or("no VmHWM in /proc/self/status")?;
     println!(
         "{}",
-        json!({"wall_secs": r.wall_secs, "events": r.events, "trace_hash": r.trace_hash, "peak_rss_bytes": hwm * 1024})
+        json!({"wall_secs": r.wall_secs, "events": r.events, "bus_messages": r.bus_messages, "trace_hash": r.trace_hash, "peak_rss_bytes": hwm * 1024})
     );
     Ok(())
 }

@@ -75,7 +75,11 @@ fn main() -> ExitCode {
             }
         }
         // One size of the cluster failover benchmark, in its own process for a clean peak RSS.
-        Some("bench-cluster-child") => match args.get(1).and_then(|n| n.parse().ok()).map(bench_cluster::child) {
+        // An optional second number shortens the run (in virtual seconds) for profiling.
+        Some("bench-cluster-child") => match args.get(1).and_then(|n| n.parse().ok()).map(|n| {
+            let secs = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(bench_cluster::RUN_SECS);
+            bench_cluster::child(n, secs)
+        }) {
             Some(Ok(())) => ExitCode::SUCCESS,
             Some(Err(e)) => {
                 eprintln!("error: {e}");

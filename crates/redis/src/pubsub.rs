@@ -277,8 +277,8 @@ impl crate::server::Server {
                 // stream (forceCommandPropagation with PROPAGATE_REPL: not the AOF);
                 // in cluster mode every node's through the bus instead.
                 if self.cluster.is_some() {
-                    let body =
-                        crate::cluster::bus::Body::Publish { channel: args[1].clone(), message: args[2].clone() };
+                    let (channel, message) = (args[1].clone(), args[2].clone());
+                    let body = crate::cluster::bus::Body::Publish { channel: &channel, message: &message };
                     self.broadcast(ctx, crate::cluster::bus::PUBLISH, body, 0);
                 } else if self.repl.master.is_none() {
                     let mut bytes = Vec::new();

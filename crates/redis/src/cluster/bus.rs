@@ -12,8 +12,8 @@ pub(crate) const GOSSIP_LEN: usize = 104;
 const UPDATE_LEN: usize = 8 + 40 + SLOT_BYTES;
 /// Bytes of a slot bitmap (16384 bits).
 pub(crate) const SLOT_BYTES: usize = 2048;
-const NAME_LEN: usize = 40;
-const IP_LEN: usize = 46;
+pub(crate) const NAME_LEN: usize = 40;
+pub(crate) const IP_LEN: usize = 46;
 
 /// Message types, with the names CLUSTER INFO's stats use.
 pub(crate) const TYPE_NAMES: [&str; 11] =
@@ -48,19 +48,88 @@ pub(crate) fn set_bit(bits: &mut SlotBits, slot: usize, on: bool) {
     }
 }
 
-/// The header every message starts with.
+/// A node name: 40 bytes on the bus, in nodes.conf and in every reply, as
+/// Redis's `CLUSTER_NAMELEN`. Kept inline rather than as a `String`: a gossip
+/// section names a hundred nodes per packet, each looked up by its name, and
+/// an inline name is compared without chasing a pointer. Always valid UTF-8
+/// (every constructor checks), so it reads as a `&str`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct NodeName([u8; NAME_LEN]);
+
+impl NodeName {
+    /// The name if `s` is one: exactly 40 bytes (`verifyClusterNodeId`'s length rule).
+    pub(crate) fn parse(s: &str) -> Option<NodeName> {
+        let bytes: [u8; NAME_LEN] = s.as_bytes().try_into().ok()?;
+        Some(NodeName(bytes))
+    }
+
+    /// The 40 bytes a message carries, if they are text.
+    pub(crate) fn from_wire(bytes: &[u8; NAME_LEN]) -> Option<NodeName> {
+        std::str::from_utf8(bytes).ok()?;
+        Some(NodeName(*bytes))
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Every constructor checked the bytes, so the fallback is never taken.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8; NAME_LEN] {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for NodeName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Display for NodeName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for NodeName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl From<NodeName> for String {
+    fn from(name: NodeName) -> String {
+        name.as_str().to_owned()
+    }
+}
+
+impl PartialEq<String> for NodeName {
+    fn eq(&self, other: &String) -> bool {
+        self.0[..] == *other.as_bytes()
+    }
+}
+
+impl PartialEq<str> for NodeName {
+    fn eq(&self, other: &str) -> bool {
+        self.0[..] == *other.as_bytes()
+    }
+}
+
+/// The header every message starts with. Decoded in place: the slot bitmap
+/// is borrowed from the frame (or, when sending, from the node's table).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Header {
+pub(crate) struct Header<'a> {
     pub(crate) kind: u16,
     pub(crate) port: u16,
     pub(crate) current_epoch: u64,
     pub(crate) config_epoch: u64,
     pub(crate) offset: u64,
-    pub(crate) sender: String,
-    pub(crate) slots: Box<SlotBits>,
+    pub(crate) sender: NodeName,
+    pub(crate) slots: &'a SlotBits,
     /// The sender's master, or `None` (all zero bytes) for a master.
-    pub(crate) slaveof: Option<String>,
-    pub(crate) myip: String,
+    pub(crate) slaveof: Option<NodeName>,
+    pub(crate) myip: Field<IP_LEN>,
     pub(crate) cport: u16,
     pub(crate) pport: u16,
     pub(crate) flags: u16,
@@ -69,10 +138,41 @@ pub(crate) struct Header {
     pub(crate) mflags: u8,
 }
 
+impl Header<'_> {
+    /// Appends the 2256 header bytes for a message whose payload is
+    /// `payload` bytes and names `count` gossip entries.
+    pub(crate) fn encode(&self, count: usize, payload: usize, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.resize(start + HEADER_LEN, 0);
+        let b = &mut out[start..];
+        b[..4].copy_from_slice(b"RCmb");
+        b[4..8].copy_from_slice(&((HEADER_LEN + payload) as u32).to_be_bytes());
+        b[8..10].copy_from_slice(&1u16.to_be_bytes());
+        b[10..12].copy_from_slice(&self.port.to_be_bytes());
+        b[12..14].copy_from_slice(&self.kind.to_be_bytes());
+        b[14..16].copy_from_slice(&(count as u16).to_be_bytes());
+        b[16..24].copy_from_slice(&self.current_epoch.to_be_bytes());
+        b[24..32].copy_from_slice(&self.config_epoch.to_be_bytes());
+        b[32..40].copy_from_slice(&self.offset.to_be_bytes());
+        b[40..80].copy_from_slice(&self.sender.0);
+        b[80..2128].copy_from_slice(self.slots);
+        if let Some(master) = &self.slaveof {
+            b[2128..2168].copy_from_slice(&master.0);
+        }
+        b[2168..2214].copy_from_slice(&self.myip.0);
+        // 2214: extensions (none), 2216..2246: notused1.
+        b[2246..2248].copy_from_slice(&self.pport.to_be_bytes());
+        b[2248..2250].copy_from_slice(&self.cport.to_be_bytes());
+        b[2250..2252].copy_from_slice(&self.flags.to_be_bytes());
+        b[2252] = self.state;
+        b[2253] = self.mflags;
+    }
+}
+
 /// One node described inside a PING/PONG/MEET.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Gossip {
-    pub(crate) name: Field<NAME_LEN>,
+    pub(crate) name: [u8; NAME_LEN],
     /// Seconds, as Redis truncates `ping_sent / 1000`.
     pub(crate) ping_sent: u32,
     pub(crate) pong_received: u32,
@@ -83,13 +183,72 @@ pub(crate) struct Gossip {
     pub(crate) pport: u16,
 }
 
-/// A NUL-padded text field kept as the wire carries it: a gossip section of a
-/// hundred entries decodes and encodes without a heap allocation per entry.
+impl Gossip {
+    /// Appends the entry's 104 bytes.
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.resize(start + GOSSIP_LEN, 0);
+        let g = &mut out[start..];
+        g[..40].copy_from_slice(&self.name);
+        g[40..44].copy_from_slice(&self.ping_sent.to_be_bytes());
+        g[44..48].copy_from_slice(&self.pong_received.to_be_bytes());
+        g[48..94].copy_from_slice(&self.ip.0);
+        g[94..96].copy_from_slice(&self.port.to_be_bytes());
+        g[96..98].copy_from_slice(&self.cport.to_be_bytes());
+        g[98..100].copy_from_slice(&self.flags.to_be_bytes());
+        g[100..102].copy_from_slice(&self.pport.to_be_bytes());
+    }
+
+    fn decode(g: &[u8]) -> Gossip {
+        let u16g = |i: usize| u16::from_be_bytes([g[i], g[i + 1]]);
+        let u32g = |i: usize| u32::from_be_bytes([g[i], g[i + 1], g[i + 2], g[i + 3]]);
+        let mut name = [0; NAME_LEN];
+        name.copy_from_slice(&g[..NAME_LEN]);
+        Gossip {
+            name,
+            ping_sent: u32g(40),
+            pong_received: u32g(44),
+            ip: Field::from_wire(&g[48..94]),
+            port: u16g(94),
+            cport: u16g(96),
+            flags: u16g(98),
+            pport: u16g(100),
+        }
+    }
+}
+
+/// A gossip section as received: whole entries, read one at a time from the frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct GossipSection<'a>(&'a [u8]);
+
+impl<'a> GossipSection<'a> {
+    /// `bytes` must be whole 104-byte entries.
+    #[cfg(test)]
+    pub(crate) fn new(bytes: &'a [u8]) -> Option<GossipSection<'a>> {
+        bytes.len().is_multiple_of(GOSSIP_LEN).then_some(GossipSection(bytes))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len() / GOSSIP_LEN
+    }
+
+    /// The name bytes of entry `k`, without decoding the rest.
+    pub(crate) fn name_at(&self, k: usize) -> &'a [u8; NAME_LEN] {
+        let at = k * GOSSIP_LEN;
+        self.0[at..at + NAME_LEN].try_into().unwrap_or(&[0; NAME_LEN])
+    }
+
+    pub(crate) fn get(&self, k: usize) -> Gossip {
+        Gossip::decode(&self.0[k * GOSSIP_LEN..(k + 1) * GOSSIP_LEN])
+    }
+}
+
+/// A NUL-padded text field kept as the wire carries it.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Field<const N: usize>([u8; N]);
 
 impl<const N: usize> Field<N> {
-    /// The text, truncated to the field as `put_str` writes it.
+    /// The text, truncated to the field as Redis's `memcpy` of a bounded string leaves it.
     pub(crate) fn new(s: &str) -> Field<N> {
         let mut bytes = [0; N];
         let n = s.len().min(N);
@@ -103,7 +262,11 @@ impl<const N: usize> Field<N> {
         Field(field)
     }
 
-    /// The text up to the first NUL, as `get_str` reads it (borrowed unless it is not UTF-8).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0[0] == 0
+    }
+
+    /// The text up to the first NUL (borrowed unless it is not UTF-8).
     pub(crate) fn text(&self) -> std::borrow::Cow<'_, str> {
         let end = self.0.iter().position(|&b| b == 0).unwrap_or(N);
         String::from_utf8_lossy(&self.0[..end])
@@ -118,92 +281,53 @@ impl<const N: usize> std::fmt::Debug for Field<N> {
 
 /// What follows the header.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Body {
+pub(crate) enum Body<'a> {
     /// AUTH_REQUEST, AUTH_ACK, MFSTART.
     Empty,
     /// PING, PONG, MEET.
-    Gossip(Vec<Gossip>),
+    Gossip(GossipSection<'a>),
     /// FAIL: the failing node's name.
-    Fail(String),
+    Fail(NodeName),
     /// UPDATE: a node's configEpoch and slots.
-    Update { config_epoch: u64, name: String, slots: Box<SlotBits> },
+    Update { config_epoch: u64, name: NodeName, slots: &'a SlotBits },
     /// PUBLISH: a channel and a message, for every node's subscribers.
-    Publish { channel: Vec<u8>, message: Vec<u8> },
+    Publish { channel: &'a [u8], message: &'a [u8] },
 }
 
-/// A whole bus message.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Message {
-    pub(crate) header: Header,
-    pub(crate) body: Body,
-}
-
-fn put_str(out: &mut Vec<u8>, s: &str, len: usize) {
-    let bytes = s.as_bytes();
-    let n = bytes.len().min(len);
-    out.extend_from_slice(&bytes[..n]);
-    out.resize(out.len() + len - n, 0);
-}
-
-fn get_str(bytes: &[u8]) -> String {
-    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    String::from_utf8_lossy(&bytes[..end]).into_owned()
-}
-
-impl Message {
-    /// Appends the encoded message to `out`.
-    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
-        let h = &self.header;
-        let (count, payload) = match &self.body {
+impl Body<'_> {
+    /// Gossip entries and payload bytes.
+    fn sizes(&self) -> (usize, usize) {
+        match self {
             Body::Empty => (0, 0),
-            Body::Gossip(g) => (g.len(), g.len() * GOSSIP_LEN),
+            Body::Gossip(g) => (g.len(), g.0.len()),
             Body::Fail(_) => (0, NAME_LEN),
             Body::Update { .. } => (0, UPDATE_LEN),
             // `clusterMsgDataPublish`: two lengths, then the bytes (its 8-byte stub is not sent).
             Body::Publish { channel, message } => (0, 8 + channel.len() + message.len()),
-        };
-        let start = out.len();
+        }
+    }
+}
+
+/// A whole bus message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Message<'a> {
+    pub(crate) header: Header<'a>,
+    pub(crate) body: Body<'a>,
+}
+
+impl<'a> Message<'a> {
+    /// Appends the encoded message to `out`.
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        let (count, payload) = self.body.sizes();
         out.reserve(HEADER_LEN + payload);
-        out.extend_from_slice(b"RCmb");
-        out.extend_from_slice(&((HEADER_LEN + payload) as u32).to_be_bytes());
-        out.extend_from_slice(&1u16.to_be_bytes());
-        out.extend_from_slice(&h.port.to_be_bytes());
-        out.extend_from_slice(&h.kind.to_be_bytes());
-        out.extend_from_slice(&(count as u16).to_be_bytes());
-        out.extend_from_slice(&h.current_epoch.to_be_bytes());
-        out.extend_from_slice(&h.config_epoch.to_be_bytes());
-        out.extend_from_slice(&h.offset.to_be_bytes());
-        put_str(out, &h.sender, NAME_LEN);
-        out.extend_from_slice(&h.slots[..]);
-        put_str(out, h.slaveof.as_deref().unwrap_or(""), NAME_LEN);
-        put_str(out, &h.myip, IP_LEN);
-        out.extend_from_slice(&0u16.to_be_bytes()); // extensions
-        out.resize(out.len() + 30, 0); // notused1
-        out.extend_from_slice(&h.pport.to_be_bytes());
-        out.extend_from_slice(&h.cport.to_be_bytes());
-        out.extend_from_slice(&h.flags.to_be_bytes());
-        out.push(h.state);
-        out.extend_from_slice(&[h.mflags, 0, 0]);
-        debug_assert_eq!(out.len() - start, HEADER_LEN);
+        self.header.encode(count, payload, out);
         match &self.body {
             Body::Empty => {}
-            Body::Gossip(entries) => {
-                for g in entries {
-                    out.extend_from_slice(&g.name.0);
-                    out.extend_from_slice(&g.ping_sent.to_be_bytes());
-                    out.extend_from_slice(&g.pong_received.to_be_bytes());
-                    out.extend_from_slice(&g.ip.0);
-                    out.extend_from_slice(&g.port.to_be_bytes());
-                    out.extend_from_slice(&g.cport.to_be_bytes());
-                    out.extend_from_slice(&g.flags.to_be_bytes());
-                    out.extend_from_slice(&g.pport.to_be_bytes());
-                    out.extend_from_slice(&[0, 0]);
-                }
-            }
-            Body::Fail(name) => put_str(out, name, NAME_LEN),
+            Body::Gossip(section) => out.extend_from_slice(section.0),
+            Body::Fail(name) => out.extend_from_slice(&name.0),
             Body::Update { config_epoch, name, slots } => {
                 out.extend_from_slice(&config_epoch.to_be_bytes());
-                put_str(out, name, NAME_LEN);
+                out.extend_from_slice(&name.0);
                 out.extend_from_slice(&slots[..]);
             }
             Body::Publish { channel, message } => {
@@ -221,8 +345,8 @@ impl Message {
         Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
     }
 
-    /// Decodes one whole message; the error says why it is not one Redis would accept.
-    pub(crate) fn decode(buf: &[u8]) -> Result<Message, &'static str> {
+    /// Reads one whole message in place; the error says why it is not one Redis would accept.
+    pub(crate) fn decode(buf: &'a [u8]) -> Result<Message<'a>, &'static str> {
         if buf.len() < HEADER_LEN || &buf[..4] != b"RCmb" {
             return Err("bad signature or short header");
         }
@@ -233,25 +357,29 @@ impl Message {
             b.copy_from_slice(&buf[i..i + 8]);
             u64::from_be_bytes(b)
         };
+        // Every node this code talks to names itself with 40 hex digits.
+        let name_at = |bytes: &[u8]| -> Result<NodeName, &'static str> {
+            let raw: &[u8; NAME_LEN] = bytes.get(..NAME_LEN).and_then(|b| b.try_into().ok()).ok_or("short name")?;
+            NodeName::from_wire(raw).ok_or("a node name is not text")
+        };
         let totlen = u32_at(4) as usize;
         if totlen != buf.len() || u16_at(8) != 1 {
             return Err("length or version mismatch");
         }
         let kind = u16_at(12);
         let count = u16_at(14) as usize;
-        let mut slots = Box::new([0u8; SLOT_BYTES]);
-        slots.copy_from_slice(&buf[80..80 + SLOT_BYTES]);
-        let slaveof_raw = &buf[2128..2168];
+        let slots: &SlotBits = buf[80..80 + SLOT_BYTES].try_into().map_err(|_| "short header")?;
+        let slaveof = &buf[2128..2168];
         let header = Header {
             kind,
             port: u16_at(10),
             current_epoch: u64_at(16),
             config_epoch: u64_at(24),
             offset: u64_at(32),
-            sender: get_str(&buf[40..80]),
+            sender: name_at(&buf[40..80])?,
             slots,
-            slaveof: if slaveof_raw.iter().all(|&b| b == 0) { None } else { Some(get_str(slaveof_raw)) },
-            myip: get_str(&buf[2168..2214]),
+            slaveof: if slaveof.iter().all(|&b| b == 0) { None } else { Some(name_at(slaveof)?) },
+            myip: Field::from_wire(&buf[2168..2214]),
             pport: u16_at(2246),
             cport: u16_at(2248),
             flags: u16_at(2250),
@@ -264,41 +392,22 @@ impl Message {
                 if payload.len() != count * GOSSIP_LEN {
                     return Err("gossip count does not match the length");
                 }
-                let entries = payload
-                    .chunks_exact(GOSSIP_LEN)
-                    .map(|g| {
-                        let u16g = |i: usize| u16::from_be_bytes([g[i], g[i + 1]]);
-                        let u32g = |i: usize| u32::from_be_bytes([g[i], g[i + 1], g[i + 2], g[i + 3]]);
-                        Gossip {
-                            name: Field::from_wire(&g[..40]),
-                            ping_sent: u32g(40),
-                            pong_received: u32g(44),
-                            ip: Field::from_wire(&g[48..94]),
-                            port: u16g(94),
-                            cport: u16g(96),
-                            flags: u16g(98),
-                            pport: u16g(100),
-                        }
-                    })
-                    .collect();
-                Body::Gossip(entries)
+                Body::Gossip(GossipSection(payload))
             }
             FAIL => {
                 if payload.len() != NAME_LEN {
                     return Err("bad FAIL length");
                 }
-                Body::Fail(get_str(payload))
+                Body::Fail(name_at(payload)?)
             }
             UPDATE => {
                 if payload.len() != UPDATE_LEN {
                     return Err("bad UPDATE length");
                 }
-                let mut slots = Box::new([0u8; SLOT_BYTES]);
-                slots.copy_from_slice(&payload[48..]);
                 Body::Update {
                     config_epoch: u64::from_be_bytes(payload[..8].try_into().map_err(|_| "bad UPDATE")?),
-                    name: get_str(&payload[8..48]),
-                    slots,
+                    name: name_at(&payload[8..48])?,
+                    slots: payload[48..].try_into().map_err(|_| "bad UPDATE")?,
                 }
             }
             PUBLISH => {
@@ -308,7 +417,7 @@ impl Message {
                 if payload.len() != 8 + c + m {
                     return Err("bad PUBLISH length");
                 }
-                Body::Publish { channel: payload[8..8 + c].to_vec(), message: payload[8 + c..].to_vec() }
+                Body::Publish { channel: &payload[8..8 + c], message: &payload[8 + c..] }
             }
             _ => {
                 if !payload.is_empty() {
@@ -325,20 +434,21 @@ impl Message {
 mod tests {
     use super::*;
 
-    fn header(kind: u16) -> Header {
-        let mut slots = Box::new([0u8; SLOT_BYTES]);
-        set_bit(&mut slots, 0, true);
-        set_bit(&mut slots, 16383, true);
+    fn name(c: char) -> NodeName {
+        NodeName::parse(&c.to_string().repeat(40)).unwrap()
+    }
+
+    fn header(kind: u16, slots: &SlotBits) -> Header<'_> {
         Header {
             kind,
             port: 6381,
             current_epoch: 7,
             config_epoch: 3,
             offset: 123_456,
-            sender: "a".repeat(40),
+            sender: name('a'),
             slots,
-            slaveof: Some("b".repeat(40)),
-            myip: "127.0.0.1".to_owned(),
+            slaveof: Some(name('b')),
+            myip: Field::new("127.0.0.1"),
             cport: 16381,
             pport: 0,
             flags: 2,
@@ -349,8 +459,11 @@ mod tests {
 
     #[test]
     fn every_kind_round_trips_at_redis_sizes() {
+        let mut slots = Box::new([0u8; SLOT_BYTES]);
+        set_bit(&mut slots, 0, true);
+        set_bit(&mut slots, 16383, true);
         let gossip = Gossip {
-            name: Field::new(&"c".repeat(40)),
+            name: *name('c').bytes(),
             ping_sent: 1_795_251_316,
             pong_received: 1_795_251_317,
             ip: Field::new("10.0.0.3"),
@@ -359,22 +472,28 @@ mod tests {
             flags: 1,
             pport: 0,
         };
+        let mut section = Vec::new();
+        for _ in 0..3 {
+            gossip.encode(&mut section);
+        }
+        assert_eq!(section.len(), 3 * GOSSIP_LEN);
+        let update_slots = Box::new([0x55; SLOT_BYTES]);
         let cases = [
-            (Message { header: header(PING), body: Body::Gossip(vec![gossip.clone(); 3]) }, HEADER_LEN + 3 * 104),
-            (Message { header: header(FAIL), body: Body::Fail("d".repeat(40)) }, HEADER_LEN + 40),
+            (
+                Message { header: header(PING, &slots), body: Body::Gossip(GossipSection::new(&section).unwrap()) },
+                HEADER_LEN + 3 * 104,
+            ),
+            (Message { header: header(FAIL, &slots), body: Body::Fail(name('d')) }, HEADER_LEN + 40),
             (
                 Message {
-                    header: header(UPDATE),
-                    body: Body::Update { config_epoch: 9, name: "e".repeat(40), slots: Box::new([0x55; SLOT_BYTES]) },
+                    header: header(UPDATE, &slots),
+                    body: Body::Update { config_epoch: 9, name: name('e'), slots: &update_slots },
                 },
                 HEADER_LEN + 2096,
             ),
-            (Message { header: header(AUTH_REQUEST), body: Body::Empty }, HEADER_LEN),
+            (Message { header: header(AUTH_REQUEST, &slots), body: Body::Empty }, HEADER_LEN),
             (
-                Message {
-                    header: header(PUBLISH),
-                    body: Body::Publish { channel: b"ch".to_vec(), message: b"hello".to_vec() },
-                },
+                Message { header: header(PUBLISH, &slots), body: Body::Publish { channel: b"ch", message: b"hello" } },
                 HEADER_LEN + 8 + 7,
             ),
         ];
@@ -385,19 +504,40 @@ mod tests {
             assert_eq!(Message::announced_len(&out), Some(len));
             assert_eq!(Message::decode(&out).unwrap(), msg);
         }
-        let mut master = header(PONG);
+        let mut out = Vec::new();
+        Message { header: header(PING, &slots), body: Body::Gossip(GossipSection::new(&section).unwrap()) }
+            .encode(&mut out);
+        let Body::Gossip(back) = Message::decode(&out).unwrap().body else { panic!("not gossip") };
+        assert_eq!((back.len(), back.get(2), back.name_at(1)), (3, gossip, name('c').bytes()));
+        // Field offsets as Redis lays them out (cluster.h), not only as we read them back.
+        assert_eq!(&out[HEADER_LEN + 94..HEADER_LEN + 96], &6383u16.to_be_bytes());
+        assert_eq!(&out[2168..2177], b"127.0.0.1");
+        assert_eq!(&out[2248..2250], &16381u16.to_be_bytes());
+        let mut master = header(PONG, &slots);
         master.slaveof = None;
-        let msg = Message { header: master, body: Body::Gossip(Vec::new()) };
+        let msg = Message { header: master, body: Body::Gossip(GossipSection::new(&[]).unwrap()) };
         let mut out = Vec::new();
         msg.encode(&mut out);
         assert_eq!(Message::decode(&out).unwrap().header.slaveof, None);
-        assert!(bit(&msg.header.slots, 16383) && !bit(&msg.header.slots, 1));
+        assert!(bit(msg.header.slots, 16383) && !bit(msg.header.slots, 1));
+    }
+
+    #[test]
+    fn names_are_forty_bytes_of_text() {
+        assert!(NodeName::parse(&"a".repeat(39)).is_none());
+        assert!(NodeName::parse(&"a".repeat(41)).is_none());
+        let n = NodeName::parse(&"0123456789".repeat(4)).unwrap();
+        assert_eq!((n.as_str(), format!("{n}")), ("0123456789".repeat(4).as_str(), "0123456789".repeat(4)));
+        let mut garbage = [b'a'; NAME_LEN];
+        garbage[7] = 0xff;
+        assert!(NodeName::from_wire(&garbage).is_none());
     }
 
     #[test]
     fn malformed_messages_are_refused_not_panicking() {
+        let slots = Box::new([0u8; SLOT_BYTES]);
         let mut out = Vec::new();
-        Message { header: header(PING), body: Body::Gossip(Vec::new()) }.encode(&mut out);
+        Message { header: header(PING, &slots), body: Body::Gossip(GossipSection::new(&[]).unwrap()) }.encode(&mut out);
         assert!(Message::decode(&out[..100]).is_err());
         let mut bad = out.clone();
         bad[0] = b'X';
@@ -405,6 +545,9 @@ mod tests {
         let mut wrong_count = out.clone();
         wrong_count[15] = 2;
         assert!(Message::decode(&wrong_count).is_err());
+        let mut binary_sender = out.clone();
+        binary_sender[45] = 0xfe;
+        assert_eq!(Message::decode(&binary_sender), Err("a node name is not text"));
         for n in 0..out.len().min(300) {
             let _ = Message::decode(&out[..n]);
         }

@@ -267,14 +267,16 @@ impl Server {
         let c = self.cluster.as_deref()?;
         let me = c.me();
         Some(serde_json::json!({
-            "id": me.name,
+            "id": me.name.as_str(),
             "state": if c.state_ok { "ok" } else { "fail" },
             "flags": me.flag_names(),
-            "master": me.slaveof.map(|m| c.node(m).name.clone()),
+            "master": me.slaveof.map(|m| c.node(m).name.to_string()),
             "slots": me.numslots,
             "current_epoch": c.current_epoch,
             "config_epoch": c.epoch_of(c.myself),
             "known_nodes": c.known_nodes(),
+            "bus_messages_sent": c.stats_sent.iter().sum::<u64>(),
+            "bus_messages_received": c.stats_received.iter().sum::<u64>(),
         }))
     }
 
@@ -282,7 +284,7 @@ impl Server {
     /// cluster mode or for an unassigned slot.
     pub fn cluster_slot_owner(&self, slot: u16) -> Option<String> {
         let c = self.cluster.as_deref()?;
-        c.owner(usize::from(slot) % super::SLOTS).map(|i| c.node(i).name.clone())
+        c.owner(usize::from(slot) % super::SLOTS).map(|i| c.node(i).name.to_string())
     }
 
     /// Whether writes are held back for a manual failover right now.
@@ -326,7 +328,7 @@ impl Server {
             "meet" => self.cluster_meet(ctx, args, now),
             "forget" => {
                 let c = self.cl();
-                let Some(n) = c.lookup(&text(&args[2])) else {
+                let Some(n) = c.lookup_str(&text(&args[2])) else {
                     return Value::error(format!("ERR Unknown node {}", text(&args[2])));
                 };
                 if n == c.myself {
@@ -343,7 +345,7 @@ impl Server {
             }
             "replicate" => {
                 let c = self.clr();
-                let Some(n) = c.lookup(&text(&args[2])) else {
+                let Some(n) = c.lookup_str(&text(&args[2])) else {
                     return Value::error(format!("ERR Unknown node {}", text(&args[2])));
                 };
                 if n == c.myself {
@@ -361,7 +363,7 @@ impl Server {
             }
             "replicas" | "slaves" => {
                 let c = self.clr();
-                let Some(n) = c.lookup(&text(&args[2])) else {
+                let Some(n) = c.lookup_str(&text(&args[2])) else {
                     return Value::error(format!("ERR Unknown node {}", text(&args[2])));
                 };
                 if c.node(n).is_slave() {
@@ -430,7 +432,7 @@ impl Server {
             "count-failure-reports" => {
                 let nt = self.node_timeout();
                 let c = self.cl();
-                match c.lookup(&text(&args[2])) {
+                match c.lookup_str(&text(&args[2])) {
                     Some(n) => Value::Integer(c.failure_reports(n, now, nt) as i64),
                     None => Value::error(format!("ERR Unknown node {}", text(&args[2]))),
                 }
@@ -504,14 +506,14 @@ impl Server {
         let c = self.cl();
         let already = c.by_name.values().any(|&i| {
             let n = c.node(i);
-            n.in_handshake() && n.ip == ip && i64::from(n.port) == port && i64::from(n.cport) == cport
+            n.in_handshake() && *n.ip == *ip && i64::from(n.port) == port && i64::from(n.cport) == cport
         });
         if !already {
             let name = super::gossip::random_name(ctx);
             let c = self.cl();
             let i = c.create_node(name, HANDSHAKE | MEET, now);
             let n = c.node_mut(i);
-            n.ip = ip;
+            n.ip = super::NodeIp::new(&ip);
             n.port = port as u16;
             n.cport = cport as u16;
         }
@@ -568,7 +570,7 @@ impl Server {
                     return Value::error(format!("ERR I'm already the owner of hash slot {slot}"));
                 }
                 let id = target().unwrap_or_default();
-                let Some(n) = c.lookup(&id) else {
+                let Some(n) = c.lookup_str(&id) else {
                     return Value::error(format!("ERR I don't know about node {id}"));
                 };
                 if c.node(n).is_slave() {
@@ -588,7 +590,7 @@ impl Server {
             }
             ("node", 5) => {
                 let id = target().unwrap_or_default();
-                let Some(n) = c.lookup(&id) else {
+                let Some(n) = c.lookup_str(&id) else {
                     return Value::error(format!("ERR Unknown node {id}"));
                 };
                 if c.node(n).is_slave() {

@@ -114,7 +114,7 @@ struct NodeId {
 impl Condition for NodeId {
     fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
         Ok(match cluster(rt, &self.node)? {
-            Ok((_, c)) => Observation { holds: true, observed: c.me().name.clone() },
+            Ok((_, c)) => Observation { holds: true, observed: c.me().name.to_string() },
             Err(why) => Observation { holds: false, observed: why },
         })
     }
@@ -125,7 +125,7 @@ impl Condition for NodeId {
 
 /// The id of the cluster node a reference names, when it is up.
 fn id_of(rt: &Runtime, node: &NodeRef) -> Result<Result<String, String>, String> {
-    Ok(cluster(rt, node)?.map(|(_, c)| c.me().name.clone()))
+    Ok(cluster(rt, node)?.map(|(_, c)| c.me().name.to_string()))
 }
 
 struct SlotOwner {
@@ -148,7 +148,7 @@ impl Condition for SlotOwner {
             Ok(id) => id,
             Err(why) => return unknown(format!("{observed}; {why}")),
         };
-        let holds = c.owner(self.slot).is_some_and(|o| c.node(o).name == want);
+        let holds = c.owner(self.slot).is_some_and(|o| *c.node(o).name == *want);
         Ok(Observation { holds, observed })
     }
     fn describe(&self) -> String {
@@ -173,7 +173,7 @@ impl Condition for Flags {
         let p = rt.proc(&self.about)?;
         let port: Option<u16> = rt.sim.proc_name(p).parse().ok();
         let found = match id_of(rt, &self.about)? {
-            Ok(id) => c.lookup(&id),
+            Ok(id) => c.lookup_str(&id),
             Err(_) => c.by_name.values().copied().find(|&i| Some(c.node(i).port) == port),
         };
         let Some(i) = found else { return unknown(format!("{} does not know {}", self.node, self.about)) };
@@ -214,7 +214,7 @@ impl Condition for ReplicaOf {
             Ok(id) => id,
             Err(why) => return unknown(format!("{observed}; {why}")),
         };
-        let holds = c.me().is_slave() && c.me().slaveof.is_some_and(|m| c.node(m).name == want);
+        let holds = c.me().is_slave() && c.me().slaveof.is_some_and(|m| *c.node(m).name == *want);
         Ok(Observation { holds, observed })
     }
     fn describe(&self) -> String {

@@ -16,6 +16,7 @@ mod tests_cluster;
 #[cfg(test)]
 mod tests_prop_cluster;
 
+pub(crate) use bus::NodeName;
 use bus::{SLOT_BYTES, SlotBits};
 use sim::ConnId;
 use std::cell::RefCell;
@@ -47,32 +48,103 @@ pub(crate) const TODO_SAVE_CONFIG: u8 = 4;
 pub(crate) const TODO_FSYNC_CONFIG: u8 = 8;
 pub(crate) const TODO_HANDLE_MANUALFAILOVER: u8 = 16;
 
+/// A node's announced address as text, kept inline (at most 46 bytes, as the
+/// bus carries it) so that writing a gossip entry reads no other allocation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NodeIp {
+    bytes: [u8; bus::IP_LEN],
+    len: u8,
+}
+
+impl Default for NodeIp {
+    fn default() -> NodeIp {
+        NodeIp { bytes: [0; bus::IP_LEN], len: 0 }
+    }
+}
+
+impl NodeIp {
+    /// `text`, cut at 46 bytes (on a character boundary) as the bus would cut it.
+    pub(crate) fn new(text: &str) -> NodeIp {
+        let mut len = text.len().min(bus::IP_LEN);
+        while !text.is_char_boundary(len) {
+            len -= 1;
+        }
+        let mut bytes = [0; bus::IP_LEN];
+        bytes[..len].copy_from_slice(&text.as_bytes()[..len]);
+        NodeIp { bytes, len: len as u8 }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Built from a `&str` cut on a boundary, so always text.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+
+    pub(crate) fn field(&self) -> bus::Field<{ bus::IP_LEN }> {
+        bus::Field::new(self.as_str())
+    }
+}
+
+impl std::ops::Deref for NodeIp {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<NodeIp> for String {
+    fn from(ip: NodeIp) -> String {
+        ip.as_str().to_owned()
+    }
+}
+
+impl std::fmt::Display for NodeIp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for NodeIp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
 /// One node of the table (`clusterNode`). Times are ms of the node's wall clock.
+///
+/// Laid out by how often each field is read. A 1,000-node cluster gossips a
+/// hundred entries per packet, each a lookup of a node in the receiver's
+/// table, and every node's cron visits every node ten times a second, so the
+/// table is far bigger than any cache and nearly every visit is a miss. The
+/// first 64 bytes (one cache line, aligned) hold what a gossip entry is
+/// checked against and updates: the name that confirms the lookup, flags,
+/// ports, ping and pong times. The second holds the rest of what the cron and
+/// the gossip writer read: the link, failure reports, slot count.
 #[derive(Debug)]
+#[repr(C, align(64))]
 pub(crate) struct Node {
-    pub(crate) name: String,
+    pub(crate) name: NodeName,
     pub(crate) flags: u16,
-    pub(crate) ip: String,
     pub(crate) port: u16,
     pub(crate) cport: u16,
+    pub(crate) ping_sent: i64,
+    pub(crate) pong_received: i64,
+    /// Our outbound link to it.
+    pub(crate) link: Option<ConnId>,
+    /// Masters that reported it PFAIL/FAIL, with when.
+    pub(crate) fail_reports: Vec<(usize, i64)>,
+    pub(crate) data_received: i64,
+    pub(crate) numslots: u32,
+    pub(crate) ip: NodeIp,
     pub(crate) config_epoch: u64,
     pub(crate) slaveof: Option<usize>,
     pub(crate) replicas: Vec<usize>,
     pub(crate) ctime: i64,
-    pub(crate) ping_sent: i64,
-    pub(crate) pong_received: i64,
-    pub(crate) data_received: i64,
     pub(crate) fail_time: i64,
     pub(crate) voted_time: i64,
     pub(crate) orphaned_time: i64,
     pub(crate) repl_offset: i64,
-    /// Our outbound link to it.
-    pub(crate) link: Option<ConnId>,
     /// Its link to us, once its first packet named it.
     pub(crate) inbound: Option<ConnId>,
-    /// Masters that reported it PFAIL/FAIL, with when.
-    pub(crate) fail_reports: Vec<(usize, i64)>,
-    pub(crate) numslots: u32,
     /// ` 0-5460 7000` as CLUSTER NODES prints the slots, built when first needed
     /// after a change: nodes.conf is rewritten on every change and big
     /// clusters would otherwise rescan every bitmap each time.
@@ -80,28 +152,28 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    fn new(name: String, flags: u16, now: i64) -> Node {
+    fn new(name: NodeName, flags: u16, now: i64) -> Node {
         Node {
             name,
             flags,
-            ip: String::new(),
             port: 0,
             cport: 0,
+            ping_sent: 0,
+            pong_received: 0,
+            link: None,
+            fail_reports: Vec::new(),
+            data_received: 0,
+            numslots: 0,
+            ip: NodeIp::default(),
             config_epoch: 0,
             slaveof: None,
             replicas: Vec::new(),
             ctime: now,
-            ping_sent: 0,
-            pong_received: 0,
-            data_received: 0,
             fail_time: 0,
             voted_time: 0,
             orphaned_time: 0,
             repl_offset: 0,
-            link: None,
             inbound: None,
-            fail_reports: Vec::new(),
-            numslots: 0,
             slots_text: RefCell::new(None),
         }
     }
@@ -147,7 +219,7 @@ pub(crate) struct Link {
     pub(crate) ctime: i64,
     pub(crate) connected: bool,
     /// The peer's address as the socket reports it (`nodeIp2String`'s fallback).
-    pub(crate) peer_ip: String,
+    pub(crate) peer_ip: NodeIp,
     pub(crate) inbuf: Vec<u8>,
     /// Bytes queued while the connect is in flight.
     pub(crate) pending: Vec<u8>,
@@ -168,14 +240,14 @@ pub(crate) enum CantFailover {
 pub(crate) struct Cluster {
     pub(crate) myself: usize,
     pub(crate) nodes: Vec<Option<Node>>,
-    pub(crate) by_name: BTreeMap<String, usize>,
-    /// The same nodes in an open-addressing table keyed by the first 8 bytes
-    /// of their name (linear probing, at most half full; `EMPTY_ENTRY` marks a
-    /// free entry): a gossip section names a hundred nodes per packet, and one
-    /// probe into a small array is far cheaper than walking the map's string
-    /// keys. Only looked up, never iterated, so its layout cannot leak into
-    /// any order.
-    name_index: Vec<(u64, u32)>,
+    pub(crate) by_name: BTreeMap<NodeName, usize>,
+    /// The same nodes in an open-addressing table of (tag, index), the tag a
+    /// hash of the name (linear probing, at most half full; `EMPTY_ENTRY`
+    /// marks a free entry): a gossip section names a hundred nodes per packet,
+    /// and one probe into a small array plus the node's first cache line is
+    /// far cheaper than walking the map. Only looked up, never iterated, so
+    /// its layout cannot leak into any order.
+    name_index: Vec<(u32, u32)>,
     /// Owner of each slot. The one record of ownership: a node's bitmap is
     /// derived from it when a message needs one, since a bitmap per known node
     /// costs 2 KiB × nodes² (1 GB over a 1,000-node cluster's processes).
@@ -205,11 +277,17 @@ pub(crate) struct Cluster {
     pub(crate) stats_sent: [u64; 11],
     pub(crate) stats_received: [u64; 11],
     pub(crate) stats_pfail_nodes: usize,
-    pub(crate) blacklist: BTreeMap<String, i64>,
+    pub(crate) blacklist: BTreeMap<NodeName, i64>,
     pub(crate) first_update_state_ms: i64,
     pub(crate) among_minority_ms: i64,
     pub(crate) iteration: u64,
     pub(crate) links: BTreeMap<ConnId, Link>,
+    /// PINGs/PONGs/MEETs built so far; `gossip_stamp[i]` holds the count at
+    /// which node `i` was last put in one (`last_in_ping_gossip`).
+    pub(crate) pings_sent: u32,
+    pub(crate) gossip_stamp: Vec<u32>,
+    /// The nodes picked for the gossip section being built, kept to reuse its allocation.
+    pub(crate) gossip_scratch: Vec<u32>,
     /// The bus port this node listens on.
     pub(crate) bus_port: u16,
     /// Saved at least once since start (the first save predates the ports).
@@ -217,7 +295,7 @@ pub(crate) struct Cluster {
 }
 
 impl Cluster {
-    pub(crate) fn new(myself_name: String, now: i64) -> Cluster {
+    pub(crate) fn new(myself_name: NodeName, now: i64) -> Cluster {
         let mut c = Cluster {
             myself: 0,
             nodes: Vec::new(),
@@ -252,6 +330,9 @@ impl Cluster {
             among_minority_ms: 0,
             iteration: 0,
             links: BTreeMap::new(),
+            pings_sent: 0,
+            gossip_stamp: Vec::new(),
+            gossip_scratch: Vec::new(),
             bus_port: 0,
             saved_once: false,
         };
@@ -272,56 +353,80 @@ impl Cluster {
         let i = self.myself;
         self.node_mut(i)
     }
-    pub(crate) fn lookup(&self, name: &str) -> Option<usize> {
-        if self.name_index.is_empty() {
-            return None;
-        }
-        let key = name_key(name);
+    pub(crate) fn lookup(&self, name: &NodeName) -> Option<usize> {
+        self.lookup_bytes(name.bytes())
+    }
+
+    /// A name typed by a user: 40 bytes or no node (`clusterLookupNode`).
+    pub(crate) fn lookup_str(&self, name: &str) -> Option<usize> {
+        NodeName::parse(name).and_then(|n| self.lookup(&n))
+    }
+
+    /// A name as a message carries it.
+    pub(crate) fn lookup_bytes(&self, name: &[u8; bus::NAME_LEN]) -> Option<usize> {
+        let mut at = self.name_home(name)?;
+        let tag = name_tag(name);
         let mask = self.name_index.len() - 1;
-        let mut at = home_of(key, mask);
         loop {
-            let (k, i) = self.name_index[at];
+            let (t, i) = self.name_index[at];
             if i == EMPTY_ENTRY {
                 return None;
             }
-            if k == key && self.node(i as usize).name == name {
+            if t == tag && self.node(i as usize).name.bytes() == name {
                 return Some(i as usize);
             }
             at = (at + 1) & mask;
         }
     }
 
-    fn index_name(&mut self, name: &str, i: usize) {
+    /// Where `name`'s probe run starts, if the table has entries.
+    pub(crate) fn name_home(&self, name: &[u8; bus::NAME_LEN]) -> Option<usize> {
+        (!self.name_index.is_empty()).then(|| name_tag(name) as usize & (self.name_index.len() - 1))
+    }
+
+    /// Reads the table entry at `home` and the node's first cache line it
+    /// names, without using them: a gossip section's lookups are independent,
+    /// so touching all of them first lets the processor fetch them in
+    /// parallel, where one lookup after the other would wait for memory
+    /// twice per entry. Returns a value only so that the reads are not
+    /// optimised away.
+    pub(crate) fn touch(&self, home: usize) -> u64 {
+        let (tag, i) = self.name_index[home];
+        let flags = self.nodes.get(i as usize).and_then(Option::as_ref).map_or(0, |n| n.flags);
+        u64::from(tag) ^ u64::from(flags)
+    }
+
+    fn index_name(&mut self, name: &NodeName, i: usize) {
         // by_name already holds the new name: the table stays at most half full.
         let used = self.by_name.len();
         if used * 2 > self.name_index.len() {
-            let entries: Vec<(u64, u32)> = self.name_index.iter().copied().filter(|e| e.1 != EMPTY_ENTRY).collect();
+            let entries: Vec<(u32, u32)> = self.name_index.iter().copied().filter(|e| e.1 != EMPTY_ENTRY).collect();
             let size = (used * 2).next_power_of_two().max(16);
             self.name_index = vec![(0, EMPTY_ENTRY); size];
-            for (key, node) in entries {
-                self.place_name(key, node);
+            for (tag, node) in entries {
+                self.place_name(tag, node);
             }
         }
-        self.place_name(name_key(name), i as u32);
+        self.place_name(name_tag(name.bytes()), i as u32);
     }
 
-    fn place_name(&mut self, key: u64, node: u32) {
+    fn place_name(&mut self, tag: u32, node: u32) {
         let mask = self.name_index.len() - 1;
-        let mut at = home_of(key, mask);
+        let mut at = tag as usize & mask;
         while self.name_index[at].1 != EMPTY_ENTRY {
             at = (at + 1) & mask;
         }
-        self.name_index[at] = (key, node);
+        self.name_index[at] = (tag, node);
     }
 
     /// Removes node `i`'s entry, shifting later entries of the probe run back
     /// so that no lookup stops early at the hole.
-    fn unindex_name(&mut self, name: &str, i: usize) {
+    fn unindex_name(&mut self, name: &NodeName, i: usize) {
         if self.name_index.is_empty() {
             return;
         }
         let mask = self.name_index.len() - 1;
-        let mut hole = home_of(name_key(name), mask);
+        let mut hole = name_tag(name.bytes()) as usize & mask;
         loop {
             match self.name_index[hole].1 {
                 EMPTY_ENTRY => return,
@@ -333,14 +438,14 @@ impl Cluster {
         let mut at = hole;
         loop {
             at = (at + 1) & mask;
-            let (key, node) = self.name_index[at];
+            let (tag, node) = self.name_index[at];
             if node == EMPTY_ENTRY {
                 return;
             }
-            let home = home_of(key, mask);
+            let home = tag as usize & mask;
             let stays = if hole <= at { hole < home && home <= at } else { hole < home || home <= at };
             if !stays {
-                self.name_index[hole] = (key, node);
+                self.name_index[hole] = (tag, node);
                 self.name_index[at] = (0, EMPTY_ENTRY);
                 hole = at;
             }
@@ -359,10 +464,11 @@ impl Cluster {
             Some(free) => free,
             None => {
                 self.nodes.push(None);
+                self.gossip_stamp.push(0);
                 self.nodes.len() - 1
             }
         };
-        if let Some(old) = self.by_name.insert(node.name.clone(), i) {
+        if let Some(old) = self.by_name.insert(node.name, i) {
             self.unindex_name(&node.name, old);
         }
         self.index_name(&node.name, i);
@@ -370,7 +476,7 @@ impl Cluster {
         i
     }
 
-    pub(crate) fn create_node(&mut self, name: String, flags: u16, now: i64) -> usize {
+    pub(crate) fn create_node(&mut self, name: NodeName, flags: u16, now: i64) -> usize {
         self.add_node(Node::new(name, flags, now))
     }
 
@@ -411,11 +517,11 @@ impl Cluster {
         conns
     }
 
-    pub(crate) fn rename(&mut self, i: usize, name: &str) {
-        let old = std::mem::replace(&mut self.node_mut(i).name, name.to_owned());
+    pub(crate) fn rename(&mut self, i: usize, name: &NodeName) {
+        let old = std::mem::replace(&mut self.node_mut(i).name, *name);
         self.by_name.remove(&old);
         self.unindex_name(&old, i);
-        if let Some(other) = self.by_name.insert(name.to_owned(), i) {
+        if let Some(other) = self.by_name.insert(*name, i) {
             self.unindex_name(name, other);
         }
         self.index_name(name, i);
@@ -448,22 +554,23 @@ impl Cluster {
         true
     }
 
-    /// Node `i`'s slots as the bus carries them.
-    pub(crate) fn slot_bits(&self, i: usize) -> Box<SlotBits> {
-        let mut cache = self.bits_cache.borrow_mut();
-        if let Some((node, bits)) = cache.as_ref()
-            && *node == i
-        {
-            return bits.clone();
-        }
-        let mut bits = Box::new([0; SLOT_BYTES]);
-        for (slot, &owner) in self.slots.iter().enumerate() {
-            if owner == i as u32 {
-                bus::set_bit(&mut bits, slot, true);
+    /// Node `i`'s slots as the bus carries them, from a cache: every header
+    /// carries its sender's (or its master's) bitmap, which rarely changes.
+    pub(crate) fn slot_bits(&self, i: usize) -> std::cell::Ref<'_, SlotBits> {
+        let fresh = matches!(&*self.bits_cache.borrow(), Some((node, _)) if *node == i);
+        if !fresh {
+            let mut bits = Box::new([0; SLOT_BYTES]);
+            for (slot, &owner) in self.slots.iter().enumerate() {
+                if owner == i as u32 {
+                    bus::set_bit(&mut bits, slot, true);
+                }
             }
+            *self.bits_cache.borrow_mut() = Some((i, bits));
         }
-        *cache = Some((i, bits.clone()));
-        bits
+        std::cell::Ref::map(self.bits_cache.borrow(), |cache| match cache {
+            Some((_, bits)) => &**bits,
+            None => &EMPTY_BITS,
+        })
     }
 
     /// Whether `bits` is exactly node `i`'s slots.
@@ -560,13 +667,13 @@ impl Cluster {
         n.fail_reports.len()
     }
 
-    pub(crate) fn blacklisted(&mut self, name: &str, now: i64) -> bool {
+    pub(crate) fn blacklisted(&mut self, name: &NodeName, now: i64) -> bool {
         self.blacklist.retain(|_, expire| *expire > now);
         self.blacklist.contains_key(name)
     }
 
-    pub(crate) fn blacklist_add(&mut self, name: &str, now: i64) {
-        self.blacklist.insert(name.to_owned(), now + BLACKLIST_TTL_MS);
+    pub(crate) fn blacklist_add(&mut self, name: &NodeName, now: i64) {
+        self.blacklist.insert(*name, now + BLACKLIST_TTL_MS);
     }
 
     /// One CLUSTER NODES line without the newline (`clusterGenNodeDescription`).
@@ -659,14 +766,16 @@ impl Cluster {
         }
         let me_line =
             lines.iter().find(|w| w[2].split(',').any(|f| f == "myself")).ok_or("no myself line in nodes.conf")?;
-        let mut c = Cluster::new(me_line[0].to_owned(), now);
+        let corrupted = || "Unrecoverable error: corrupted cluster config file.".to_owned();
+        let mut c = Cluster::new(NodeName::parse(me_line[0]).ok_or_else(corrupted)?, now);
         c.current_epoch = vars.0;
         c.last_vote_epoch = vars.1;
         // First create every node, then link masters, so order does not matter.
         for words in &lines {
-            let i = match c.lookup(words[0]) {
+            let name = NodeName::parse(words[0]).ok_or_else(corrupted)?;
+            let i = match c.lookup(&name) {
                 Some(i) => i,
-                None => c.create_node(words[0].to_owned(), 0, now),
+                None => c.create_node(name, 0, now),
             };
             let (ip, ports) = words[1].rsplit_once(':').ok_or("bad address in nodes.conf")?;
             let ports = ports.split(',').next().unwrap_or(ports);
@@ -692,7 +801,7 @@ impl Cluster {
                 };
             }
             let n = c.node_mut(i);
-            n.ip = ip.to_owned();
+            n.ip = NodeIp::new(ip);
             n.port = port;
             n.cport = cport;
             n.flags = flags;
@@ -718,11 +827,12 @@ impl Cluster {
             }
         }
         for words in &lines {
-            let i = c.lookup(words[0]).expect("created above");
+            let i = c.lookup_str(words[0]).expect("created above");
             if words[3] != "-" {
-                let m = match c.lookup(words[3]) {
+                let master = NodeName::parse(words[3]).ok_or_else(corrupted)?;
+                let m = match c.lookup(&master) {
                     Some(m) => m,
-                    None => c.create_node(words[3].to_owned(), 0, now),
+                    None => c.create_node(master, 0, now),
                 };
                 c.node_mut(i).slaveof = Some(m);
                 c.add_replica(m, i);
@@ -736,21 +846,22 @@ impl Cluster {
     }
 }
 
+static EMPTY_BITS: SlotBits = [0; SLOT_BYTES];
+
 /// A free entry of the name table.
 const EMPTY_ENTRY: u32 = u32::MAX;
 
-/// Where a name key's probe run starts (Fibonacci hashing: names are hex text,
-/// so the key's low bits alone would cluster).
-fn home_of(key: u64, mask: usize) -> usize {
-    (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize & mask
-}
-
-/// The first 8 bytes of a node name as an integer (zero-padded), ordered as the bytes are.
-fn name_key(name: &str) -> u64 {
-    let mut key = [0u8; 8];
-    let n = name.len().min(8);
-    key[..n].copy_from_slice(&name.as_bytes()[..n]);
-    u64::from_be_bytes(key)
+/// A name's hash: its low bits pick the home entry, all of it is the entry's
+/// tag. Names are random hex, so 16 of their bytes carry 64 bits; the
+/// multiply spreads them (Fibonacci hashing), the top half is the hash.
+fn name_tag(name: &[u8; bus::NAME_LEN]) -> u32 {
+    let word = |k: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&name[k..k + 8]);
+        u64::from_le_bytes(w)
+    };
+    let mixed = (word(0) ^ word(8).rotate_left(32) ^ word(32)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (mixed >> 32) as u32
 }
 
 /// Maximal runs of slots for which `has` holds, as (first, last): the plain
@@ -777,10 +888,14 @@ pub(crate) fn slot_ranges(has: impl Fn(usize) -> bool) -> Vec<(usize, usize)> {
 mod tests {
     use super::*;
 
+    fn name(c: char) -> NodeName {
+        NodeName::parse(&c.to_string().repeat(40)).unwrap()
+    }
+
     #[test]
     fn nodes_conf_round_trips_roles_slots_and_epochs() {
-        let mut c = Cluster::new("a".repeat(40), 1000);
-        c.me_mut().ip = "127.0.0.1".into();
+        let mut c = Cluster::new(name('a'), 1000);
+        c.me_mut().ip = NodeIp::new("127.0.0.1");
         c.me_mut().port = 6381;
         c.me_mut().cport = 16381;
         c.me_mut().config_epoch = 1;
@@ -790,10 +905,10 @@ mod tests {
         for s in (0..=5460).chain([7000]) {
             c.add_slot(0, s);
         }
-        let b = c.create_node("b".repeat(40), SLAVE, 1000);
+        let b = c.create_node(name('b'), SLAVE, 1000);
         c.node_mut(b).slaveof = Some(0);
         c.add_replica(0, b);
-        c.node_mut(b).ip = "127.0.0.1".into();
+        c.node_mut(b).ip = NodeIp::new("127.0.0.1");
         c.node_mut(b).port = 6384;
         c.node_mut(b).cport = 16384;
         let text = c.config_text();
@@ -815,34 +930,36 @@ mod tests {
 
     #[test]
     fn name_lookups_survive_adds_renames_and_deletes() {
-        let mut c = Cluster::new("m".repeat(40), 0);
-        // Shared 8-byte prefixes put several names on one key and one probe run.
-        let names: Vec<String> = (0..200).map(|i| format!("{:08x}{:032x}", i % 7, i * 7919)).collect();
-        let ids: Vec<usize> = names.iter().map(|n| c.create_node(n.clone(), MASTER, 0)).collect();
-        for (k, (name, &i)) in names.iter().zip(&ids).enumerate() {
+        let mut c = Cluster::new(name('m'), 0);
+        // Names that differ only past the hashed bytes share a tag and a probe run.
+        let names: Vec<String> = (0..200).map(|i| format!("{:016x}{:08x}{:016x}", i % 7, i * 7919, 0)).collect();
+        let parse = |s: &str| NodeName::parse(s).unwrap();
+        let ids: Vec<usize> = names.iter().map(|n| c.create_node(parse(n), MASTER, 0)).collect();
+        let renamed = |n: &str| parse(&format!("r{}", &n[1..]));
+        for (k, (n, &i)) in names.iter().zip(&ids).enumerate() {
             if k % 3 == 0 {
                 c.del_node(i);
             }
             if k % 3 == 1 {
-                c.rename(i, &format!("r{name}"));
+                c.rename(i, &renamed(n));
             }
         }
-        for (k, (name, &i)) in names.iter().zip(&ids).enumerate() {
-            let renamed = format!("r{name}");
+        for (k, (n, &i)) in names.iter().zip(&ids).enumerate() {
             match k % 3 {
-                0 => assert_eq!((c.lookup(name), c.lookup(&renamed)), (None, None)),
-                1 => assert_eq!((c.lookup(name), c.lookup(&renamed)), (None, Some(i))),
-                _ => assert_eq!(c.lookup(name), Some(i)),
+                0 => assert_eq!((c.lookup_str(n), c.lookup(&renamed(n))), (None, None)),
+                1 => assert_eq!((c.lookup_str(n), c.lookup(&renamed(n))), (None, Some(i))),
+                _ => assert_eq!(c.lookup_str(n), Some(i)),
             }
         }
-        assert_eq!(c.lookup(&"m".repeat(40)), Some(c.myself));
-        let reused = c.create_node("f".repeat(40), SLAVE, 0);
-        assert_eq!(c.lookup(&"f".repeat(40)), Some(reused));
+        assert_eq!(c.lookup(&name('m')), Some(c.myself));
+        assert_eq!(c.lookup_str(&"m".repeat(39)), None);
+        let reused = c.create_node(name('f'), SLAVE, 0);
+        assert_eq!(c.lookup(&name('f')), Some(reused));
     }
 
     #[test]
     fn fresh_node_first_save_has_no_ports() {
-        let mut c = Cluster::new("f".repeat(40), 0);
+        let mut c = Cluster::new(name('f'), 0);
         c.me_mut().port = 6381;
         c.me_mut().cport = 16381;
         assert_eq!(
@@ -850,12 +967,12 @@ mod tests {
             format!("{} :0@0 myself,master - 0 0 0 connected\nvars currentEpoch 0 lastVoteEpoch 0\n", "f".repeat(40))
         );
         assert_eq!(slot_ranges(|s| s == 3 || s == 4 || s == 16383), vec![(3, 4), (16383, 16383)]);
-        let other = c.create_node("e".repeat(40), MASTER, 0);
+        let other = c.create_node(name('e'), MASTER, 0);
         for s in [3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 100, 16383].into_iter().chain(200..=5460) {
             c.add_slot(0, s);
         }
         c.add_slot(other, 5);
-        let bits = c.slot_bits(0);
+        let bits = Box::new(*c.slot_bits(0));
         let expected = slot_ranges(|s| bus::bit(&bits, s));
         assert_eq!(c.owned_ranges(0), expected);
         assert_eq!(expected, vec![(3, 4), (8, 16), (100, 100), (200, 5460), (16383, 16383)]);
@@ -866,6 +983,6 @@ mod tests {
         assert!(!c.owns_exactly(0, &fewer));
         c.del_slot(100);
         assert!(c.owns_exactly(0, &fewer));
-        assert_eq!(c.slot_bits(0), fewer);
+        assert_eq!(*c.slot_bits(0), *fewer);
     }
 }

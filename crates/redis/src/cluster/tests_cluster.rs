@@ -13,7 +13,7 @@ pub(crate) fn conf(node_timeout: u64) -> String {
 
 pub(crate) fn node_id(lab: &Lab, port: u16) -> String {
     let p = lab.sim.proc_by_name(&port.to_string()).unwrap();
-    lab.sim.process::<Server>(p).unwrap().clr().me().name.clone()
+    lab.sim.process::<Server>(p).unwrap().clr().me().name.to_string()
 }
 
 /// Three masters with 0-5460 / 5461-10922 / 10923-16383, each with one replica
@@ -75,7 +75,7 @@ fn server(lab: &Lab, port: u16) -> &Server {
 /// The flags `from` shows for `about` in its CLUSTER NODES.
 fn flags_seen(lab: &Lab, from: u16, about: &str) -> String {
     let c = server(lab, from).clr();
-    c.lookup(about).map(|i| c.node(i).flag_names()).unwrap_or_default()
+    c.lookup_str(about).map(|i| c.node(i).flag_names()).unwrap_or_default()
 }
 
 #[test]

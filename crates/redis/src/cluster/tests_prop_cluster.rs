@@ -95,7 +95,7 @@ fn run_seed(seed: u64) -> (String, bool, Result<(), String>) {
     lab.sim.run_for(Duration::from_secs(40));
     let verdict = check(&lab).map_err(|e| format!("seed {seed}: {e}\nschedule:\n{}", history.join("\n")));
     let c = lab.sim.process::<Server>(proc(&lab, 6381)).expect("6381 runs").clr();
-    let failed_over = (0..super::SLOTS).any(|s| c.owner(s).is_some_and(|o| !first_masters.contains(&c.node(o).name)));
+    let failed_over = (0..super::SLOTS).any(|s| c.owner(s).is_some_and(|o| !first_masters.contains(&c.node(o).name.to_string())));
     (lab.sim.trace().hash_hex(), failed_over, verdict)
 }
 
@@ -104,7 +104,7 @@ fn check(lab: &super::tests_cluster::Lab) -> Result<(), String> {
         PORTS.iter().map(|&p| (p, lab.sim.process::<Server>(proc(lab, p)).expect("every node runs"))).collect();
     let view = |s: &Server| -> Vec<Option<String>> {
         let c = s.clr();
-        (0..super::SLOTS).map(|slot| c.owner(slot).map(|o| c.node(o).name.clone())).collect()
+        (0..super::SLOTS).map(|slot| c.owner(slot).map(|o| c.node(o).name.to_string())).collect()
     };
     let (first_port, first) = servers[0];
     let reference = view(first);
@@ -133,7 +133,7 @@ fn check(lab: &super::tests_cluster::Lab) -> Result<(), String> {
         }
         for &(viewer, v) in &servers {
             let c = v.clr();
-            let i = c.lookup(owner).ok_or(format!("{viewer} does not know {owner}"))?;
+            let i = c.lookup_str(owner).ok_or(format!("{viewer} does not know {owner}"))?;
             if !c.node(i).is_master() {
                 return Err(format!("{viewer} sees owner {port} as {}", c.node(i).flag_names()));
             }
