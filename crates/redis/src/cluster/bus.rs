@@ -57,6 +57,9 @@ pub(crate) fn set_bit(bits: &mut SlotBits, slot: usize, on: bool) {
 pub(crate) struct NodeName([u8; NAME_LEN]);
 
 impl NodeName {
+    /// The name of a deleted slab entry: never a node's (not 40 hex digits).
+    pub(crate) const NONE: NodeName = NodeName([0; NAME_LEN]);
+
     /// The name if `s` is one: exactly 40 bytes (`verifyClusterNodeId`'s length rule).
     pub(crate) fn parse(s: &str) -> Option<NodeName> {
         let bytes: [u8; NAME_LEN] = s.as_bytes().try_into().ok()?;
@@ -185,10 +188,15 @@ pub(crate) struct Gossip {
 
 impl Gossip {
     /// Appends the entry's 104 bytes.
+    #[cfg(test)]
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         let start = out.len();
         out.resize(start + GOSSIP_LEN, 0);
-        let g = &mut out[start..];
+        self.write(&mut out[start..]);
+    }
+
+    /// Writes the entry over the first 104 bytes of `g`, which are zero.
+    pub(crate) fn write(&self, g: &mut [u8]) {
         g[..40].copy_from_slice(&self.name);
         g[40..44].copy_from_slice(&self.ping_sent.to_be_bytes());
         g[44..48].copy_from_slice(&self.pong_received.to_be_bytes());
@@ -253,6 +261,11 @@ impl<const N: usize> Field<N> {
         let mut bytes = [0; N];
         let n = s.len().min(N);
         bytes[..n].copy_from_slice(&s.as_bytes()[..n]);
+        Field(bytes)
+    }
+
+    /// A field whose bytes past the text are already zero.
+    pub(crate) fn from_padded(bytes: [u8; N]) -> Field<N> {
         Field(bytes)
     }
 

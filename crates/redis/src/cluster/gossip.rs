@@ -147,9 +147,9 @@ impl Server {
         c.stats_pfail_nodes = 0;
         let mut update_state = false;
         // Slab order: deterministic, and no allocation per tick on big clusters.
-        for i in 0..c.nodes.len() {
+        for i in 0..c.slab_len() {
             let c = self.cl();
-            let Some(n) = c.nodes[i].as_ref() else { continue };
+            let Some(n) = c.get(i) else { continue };
             if n.flags & (MYSELF | NOADDR) != 0 {
                 continue;
             }
@@ -188,9 +188,9 @@ impl Server {
         let mut this_slaves = 0;
         let my_master = self.clr().me().slaveof;
         let i_am_slave = self.clr().me().is_slave();
-        for i in 0..self.clr().nodes.len() {
+        for i in 0..self.clr().slab_len() {
             let c = self.clr();
-            let Some(n) = c.nodes[i].as_ref() else { continue };
+            let Some(n) = c.get(i) else { continue };
             if n.flags & (MYSELF | NOADDR | HANDSHAKE) != 0 {
                 continue;
             }
@@ -275,9 +275,9 @@ impl Server {
     }
 
     fn random_node(&mut self, ctx: &mut Ctx<'_>) -> Option<usize> {
-        let len = self.clr().nodes.len() as u64;
+        let len = self.clr().slab_len() as u64;
         let i = ctx.rng().below(len) as usize;
-        self.clr().nodes[i].as_ref().map(|_| i)
+        self.clr().get(i).map(|_| i)
     }
 
     fn connect_node(&mut self, ctx: &mut Ctx<'_>, i: usize, now: i64) {
@@ -319,7 +319,7 @@ impl Server {
         let c = self.cl();
         let Some(link) = c.links.remove(&conn) else { return };
         if let Some(i) = link.node
-            && let Some(n) = c.nodes[i].as_mut()
+            && let Some(n) = c.get_mut(i)
         {
             if n.link == Some(conn) {
                 n.link = None;
@@ -560,9 +560,12 @@ impl Server {
         self.bus_send_with(ctx, conn, kind, |server, out| {
             let c = server.clr();
             let slots = server.header_slots();
-            out.reserve(bus::HEADER_LEN + picked.len() * bus::GOSSIP_LEN);
-            server.bus_header(kind, &slots).encode(picked.len(), picked.len() * bus::GOSSIP_LEN, out);
-            for &i in &picked {
+            let payload = picked.len() * bus::GOSSIP_LEN;
+            out.reserve(bus::HEADER_LEN + payload);
+            server.bus_header(kind, &slots).encode(picked.len(), payload, out);
+            let start = out.len();
+            out.resize(start + payload, 0);
+            for (&i, entry) in picked.iter().zip(out[start..].chunks_exact_mut(bus::GOSSIP_LEN)) {
                 let n = c.node(i as usize);
                 Gossip {
                     name: *n.name.bytes(),
@@ -574,7 +577,7 @@ impl Server {
                     flags: n.flags,
                     pport: 0,
                 }
-                .encode(out);
+                .write(entry);
             }
         });
         self.cl().gossip_scratch = picked;

@@ -80,7 +80,8 @@ impl NodeIp {
     }
 
     pub(crate) fn field(&self) -> bus::Field<{ bus::IP_LEN }> {
-        bus::Field::new(self.as_str())
+        // `new` leaves every byte past the text zero.
+        bus::Field::from_padded(self.bytes)
     }
 }
 
@@ -239,7 +240,12 @@ pub(crate) enum CantFailover {
 #[derive(Debug)]
 pub(crate) struct Cluster {
     pub(crate) myself: usize,
-    pub(crate) nodes: Vec<Option<Node>>,
+    /// The node table, a slab: a deleted node's entry is reused by the next
+    /// new one. `live[i]` says whether entry `i` holds a node; it is kept apart
+    /// so that checking it (random picks do, a hundred per PING) reads one
+    /// small array rather than a line of each node.
+    nodes: Vec<Node>,
+    live: Vec<bool>,
     pub(crate) by_name: BTreeMap<NodeName, usize>,
     /// The same nodes in an open-addressing table of (tag, index), the tag a
     /// hash of the name (linear probing, at most half full; `EMPTY_ENTRY`
@@ -299,6 +305,7 @@ impl Cluster {
         let mut c = Cluster {
             myself: 0,
             nodes: Vec::new(),
+            live: Vec::new(),
             by_name: BTreeMap::new(),
             name_index: Vec::new(),
             slots: vec![NO_OWNER; SLOTS],
@@ -341,11 +348,27 @@ impl Cluster {
     }
 
     pub(crate) fn node(&self, i: usize) -> &Node {
-        self.nodes[i].as_ref().expect("live node index")
+        debug_assert!(self.live[i], "node {i} is deleted");
+        &self.nodes[i]
     }
     pub(crate) fn node_mut(&mut self, i: usize) -> &mut Node {
-        self.nodes[i].as_mut().expect("live node index")
+        debug_assert!(self.live[i], "node {i} is deleted");
+        &mut self.nodes[i]
     }
+    /// Node `i`, if entry `i` of the slab holds one.
+    pub(crate) fn get(&self, i: usize) -> Option<&Node> {
+        self.live.get(i).copied().unwrap_or(false).then(|| &self.nodes[i])
+    }
+
+    pub(crate) fn get_mut(&mut self, i: usize) -> Option<&mut Node> {
+        self.live.get(i).copied().unwrap_or(false).then(|| &mut self.nodes[i])
+    }
+
+    /// Entries of the slab, deleted ones included: the range random picks draw from.
+    pub(crate) fn slab_len(&self) -> usize {
+        self.nodes.len()
+    }
+
     pub(crate) fn me(&self) -> &Node {
         self.node(self.myself)
     }
@@ -392,7 +415,7 @@ impl Cluster {
     /// optimised away.
     pub(crate) fn touch(&self, home: usize) -> u64 {
         let (tag, i) = self.name_index[home];
-        let flags = self.nodes.get(i as usize).and_then(Option::as_ref).map_or(0, |n| n.flags);
+        let flags = self.get(i as usize).map_or(0, |n| n.flags);
         u64::from(tag) ^ u64::from(flags)
     }
 
@@ -460,10 +483,11 @@ impl Cluster {
     }
 
     pub(crate) fn add_node(&mut self, node: Node) -> usize {
-        let i = match self.nodes.iter().position(Option::is_none) {
+        let i = match self.live.iter().position(|live| !live) {
             Some(free) => free,
             None => {
-                self.nodes.push(None);
+                self.nodes.push(Node::new(NodeName::NONE, 0, 0));
+                self.live.push(false);
                 self.gossip_stamp.push(0);
                 self.nodes.len() - 1
             }
@@ -472,7 +496,8 @@ impl Cluster {
             self.unindex_name(&node.name, old);
         }
         self.index_name(&node.name, i);
-        self.nodes[i] = Some(node);
+        self.nodes[i] = node;
+        self.live[i] = true;
         i
     }
 
@@ -501,7 +526,8 @@ impl Cluster {
         if self.mf_slave == Some(i) {
             self.mf_slave = None;
         }
-        let node = self.nodes[i].take().expect("live node index");
+        let node = std::mem::replace(&mut self.nodes[i], Node::new(NodeName::NONE, 0, 0));
+        self.live[i] = false;
         self.by_name.remove(&node.name);
         self.unindex_name(&node.name, i);
         let mut conns = Vec::new();
