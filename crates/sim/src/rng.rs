@@ -21,6 +21,18 @@ impl Rng {
         Rng { inner }
     }
 
+    /// Where the stream stands, in words drawn: with [`Rng::seek`], a caller
+    /// can draw ahead on a copy and then move this stream to exactly where
+    /// the draws it used left the copy.
+    pub fn position(&self) -> u128 {
+        self.inner.get_word_pos()
+    }
+
+    /// Moves the stream to `position` (from [`Rng::position`] of this stream or a copy).
+    pub fn seek(&mut self, position: u128) {
+        self.inner.set_word_pos(position);
+    }
+
     /// A uniformly random 64-bit word.
     pub fn next_u64(&mut self) -> u64 {
         self.inner.next_u64()
@@ -80,6 +92,22 @@ mod tests {
         assert_eq!(a1, a2);
         assert_ne!(a1, b);
         assert_ne!(a1, a_other_seed);
+    }
+
+    #[test]
+    fn a_copy_drawn_ahead_hands_its_position_back() {
+        let mut real = Rng::stream(7, "t");
+        real.next_u64();
+        let mut ahead = real.clone();
+        let drawn: Vec<(u64, u128)> = (0..40).map(|_| (ahead.below(1000), ahead.position())).collect();
+        // The caller used 13 of the 40 draws: the stream continues after the 13th.
+        real.seek(drawn[12].1);
+        let mut replay = Rng::stream(7, "t");
+        replay.next_u64();
+        for &(value, _) in &drawn[..13] {
+            assert_eq!(replay.below(1000), value);
+        }
+        assert_eq!(real.next_u64(), replay.next_u64());
     }
 
     #[test]

@@ -523,25 +523,53 @@ impl Server {
         let stamp = c.pings_sent;
         let mut picked = std::mem::take(&mut c.gossip_scratch);
         picked.clear();
+        // Redis's loop: up to wanted × 3 random draws, each a node or a free
+        // entry. Each pick reads a random node, a cache miss on a big table,
+        // and one pick after the other would wait for memory each time. So
+        // the draws are made in batches on a copy of the stream, their nodes'
+        // facts read in one pass (the misses overlap), the loop run on those
+        // facts, and the stream moved to just after the last draw it used.
+        let slab = c.slab_len().max(1) as u64;
+        let myself = c.myself;
+        let mut ahead = ctx.rng().clone();
+        let mut used_until = None;
         let mut iterations = wanted * 3;
-        while freshnodes > 0 && (picked.len() as i64) < wanted && iterations > 0 {
-            iterations -= 1;
-            let Some(i) = self.random_node(ctx) else { continue };
+        let mut draws: Vec<(usize, u128, Option<super::PickFacts>)> = Vec::new();
+        'picking: while freshnodes > 0 && (picked.len() as i64) < wanted && iterations > 0 {
+            let batch = ((wanted - picked.len() as i64) + 8).min(iterations) as usize;
+            draws.clear();
+            draws.extend((0..batch).map(|_| {
+                let i = ahead.below(slab) as usize;
+                (i, ahead.position(), None)
+            }));
             let c = self.cl();
-            let n = c.node(i);
-            if i == c.myself || n.timed_out() {
-                continue;
+            for draw in draws.iter_mut() {
+                draw.2 = c.pick_facts(draw.0);
             }
-            if n.flags & (HANDSHAKE | NOADDR) != 0 || (n.link.is_none() && n.numslots == 0) {
+            for &(i, position, facts) in &draws {
+                if !(freshnodes > 0 && (picked.len() as i64) < wanted && iterations > 0) {
+                    break 'picking;
+                }
+                iterations -= 1;
+                used_until = Some(position);
+                let Some(n) = facts else { continue };
+                if i == myself || n.flags & PFAIL != 0 {
+                    continue;
+                }
+                if n.flags & (HANDSHAKE | NOADDR) != 0 || (!n.has_slots && !n.linked) {
+                    freshnodes -= 1;
+                    continue;
+                }
+                if c.gossip_stamp[i] == stamp {
+                    continue;
+                }
+                c.gossip_stamp[i] = stamp;
+                picked.push(i as u32);
                 freshnodes -= 1;
-                continue;
             }
-            if c.gossip_stamp[i] == stamp {
-                continue;
-            }
-            c.gossip_stamp[i] = stamp;
-            picked.push(i as u32);
-            freshnodes -= 1;
+        }
+        if let Some(position) = used_until {
+            ctx.rng().seek(position);
         }
         if pfail_wanted > 0 {
             let c = self.clr();
@@ -996,14 +1024,9 @@ impl Server {
             && i != c.myself
         {
             if g.flags & (FAIL | PFAIL) != 0 {
-                let n = c.node_mut(i);
-                match n.fail_reports.iter_mut().find(|(who, _)| *who == s) {
-                    Some(r) => r.1 = now,
-                    None => {
-                        n.fail_reports.push((s, now));
-                        let (a, b) = (c.node(s).name, c.node(i).name);
-                        self.log(ctx, '-', &format!("Node {a} reported node {b} as not reachable."));
-                    }
+                if c.node_mut(i).fail_reports.report(s, now) {
+                    let (a, b) = (c.node(s).name, c.node(i).name);
+                    self.log(ctx, '-', &format!("Node {a} reported node {b} as not reachable."));
                 }
                 self.mark_node_as_failing_if_needed(ctx, i, now);
             } else {

@@ -110,6 +110,43 @@ impl std::fmt::Debug for NodeIp {
     }
 }
 
+/// Masters that reported a node PFAIL/FAIL, with when: one pointer, null
+/// while there are none (nearly always), so that it fits beside the address
+/// in the node's second cache line.
+#[derive(Debug, Default)]
+pub(crate) struct FailReports(Option<Box<Vec<(usize, i64)>>>);
+
+impl FailReports {
+    pub(crate) fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |v| v.len())
+    }
+
+    /// Records (or refreshes) `who`'s report; true if it is new.
+    pub(crate) fn report(&mut self, who: usize, now: i64) -> bool {
+        let reports = self.0.get_or_insert_with(Default::default);
+        match reports.iter_mut().find(|(w, _)| *w == who) {
+            Some(r) => {
+                r.1 = now;
+                false
+            }
+            None => {
+                reports.push((who, now));
+                true
+            }
+        }
+    }
+
+    /// Keeps the reports `keep` accepts.
+    pub(crate) fn retain(&mut self, keep: impl FnMut(&(usize, i64)) -> bool) {
+        if let Some(reports) = &mut self.0 {
+            reports.retain(keep);
+            if reports.is_empty() {
+                self.0 = None;
+            }
+        }
+    }
+}
+
 /// One node of the table (`clusterNode`). Times are ms of the node's wall clock.
 ///
 /// Laid out by how often each field is read. A 1,000-node cluster gossips a
@@ -117,25 +154,25 @@ impl std::fmt::Debug for NodeIp {
 /// table, and every node's cron visits every node ten times a second, so the
 /// table is far bigger than any cache and nearly every visit is a miss. The
 /// first 64 bytes (one cache line, aligned) hold what a gossip entry is
-/// checked against and updates: the name that confirms the lookup, flags,
-/// ports, ping and pong times. The second holds the rest of what the cron and
-/// the gossip writer read: the link, failure reports, slot count.
+/// checked against and updates, and what a random pick for one checks: the
+/// name that confirms the lookup, flags, slot count, ping and pong times. The
+/// second holds the rest of a gossip entry (address and ports) and the
+/// failure reports a received entry consults.
 #[derive(Debug)]
 #[repr(C, align(64))]
 pub(crate) struct Node {
     pub(crate) name: NodeName,
     pub(crate) flags: u16,
-    pub(crate) port: u16,
-    pub(crate) cport: u16,
+    pub(crate) numslots: u32,
     pub(crate) ping_sent: i64,
     pub(crate) pong_received: i64,
+    pub(crate) ip: NodeIp,
+    pub(crate) port: u16,
+    pub(crate) cport: u16,
+    pub(crate) fail_reports: FailReports,
     /// Our outbound link to it.
     pub(crate) link: Option<ConnId>,
-    /// Masters that reported it PFAIL/FAIL, with when.
-    pub(crate) fail_reports: Vec<(usize, i64)>,
     pub(crate) data_received: i64,
-    pub(crate) numslots: u32,
-    pub(crate) ip: NodeIp,
     pub(crate) config_epoch: u64,
     pub(crate) slaveof: Option<usize>,
     pub(crate) replicas: Vec<usize>,
@@ -157,15 +194,15 @@ impl Node {
         Node {
             name,
             flags,
-            port: 0,
-            cport: 0,
+            numslots: 0,
             ping_sent: 0,
             pong_received: 0,
-            link: None,
-            fail_reports: Vec::new(),
-            data_received: 0,
-            numslots: 0,
             ip: NodeIp::default(),
+            port: 0,
+            cport: 0,
+            fail_reports: FailReports::default(),
+            link: None,
+            data_received: 0,
             config_epoch: 0,
             slaveof: None,
             replicas: Vec::new(),
@@ -210,6 +247,14 @@ impl Node {
         let names: Vec<&str> = table.iter().filter(|(f, _)| self.flags & f != 0).map(|(_, n)| *n).collect();
         if names.is_empty() { "noflags".to_owned() } else { names.join(",") }
     }
+}
+
+/// See [`Cluster::pick_facts`].
+#[derive(Clone, Copy)]
+pub(crate) struct PickFacts {
+    pub(crate) flags: u16,
+    pub(crate) has_slots: bool,
+    pub(crate) linked: bool,
 }
 
 /// A bus connection: inbound ones learn their node from the first packet.
@@ -395,7 +440,7 @@ impl Cluster {
             if i == EMPTY_ENTRY {
                 return None;
             }
-            if t == tag && self.node(i as usize).name.bytes() == name {
+            if t == tag && same_name(self.node(i as usize).name.bytes(), name) {
                 return Some(i as usize);
             }
             at = (at + 1) & mask;
@@ -415,8 +460,18 @@ impl Cluster {
     /// optimised away.
     pub(crate) fn touch(&self, home: usize) -> u64 {
         let (tag, i) = self.name_index[home];
-        let flags = self.get(i as usize).map_or(0, |n| n.flags);
-        u64::from(tag) ^ u64::from(flags)
+        u64::from(tag) ^ self.touch_node(i as usize)
+    }
+
+    /// Reads the two cache lines of node `i` that gossip reads (see [`Cluster::touch`]).
+    pub(crate) fn touch_node(&self, i: usize) -> u64 {
+        self.get(i).map_or(0, |n| u64::from(n.flags) ^ u64::from(n.port) ^ n.fail_reports.len() as u64)
+    }
+
+    /// What a random pick for a gossip section checks of entry `i`: flags,
+    /// whether it owns slots, whether it has a link; `None` for a free entry.
+    pub(crate) fn pick_facts(&self, i: usize) -> Option<PickFacts> {
+        self.get(i).map(|n| PickFacts { flags: n.flags, has_slots: n.numslots > 0, linked: n.link.is_some() })
     }
 
     fn index_name(&mut self, name: &NodeName, i: usize) {
@@ -876,6 +931,12 @@ static EMPTY_BITS: SlotBits = [0; SLOT_BYTES];
 
 /// A free entry of the name table.
 const EMPTY_ENTRY: u32 = u32::MAX;
+
+/// Whether two names are equal, compared as five words: a hundred times per
+/// packet, where a call to `memcmp` costs more than the comparison.
+fn same_name(a: &[u8; bus::NAME_LEN], b: &[u8; bus::NAME_LEN]) -> bool {
+    a.chunks_exact(8).zip(b.chunks_exact(8)).fold(true, |same, (x, y)| same & (x == y))
+}
 
 /// A name's hash: its low bits pick the home entry, all of it is the entry's
 /// tag. Names are random hex, so 16 of their bytes carry 64 bits; the
