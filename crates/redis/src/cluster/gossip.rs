@@ -517,10 +517,7 @@ impl Server {
         }
         let c = self.cl();
         let mut pfail_wanted = c.stats_pfail_nodes;
-        // Redis marks a node picked with the ping counter (`last_in_ping_gossip`),
-        // so that a pick costs O(1) and nothing is cleared per ping.
-        c.pings_sent += 1;
-        let stamp = c.pings_sent;
+        c.gossip_taken.fill(0);
         let mut picked = std::mem::take(&mut c.gossip_scratch);
         picked.clear();
         // Redis's loop: up to wanted × 3 random draws, each a node or a free
@@ -560,10 +557,11 @@ impl Server {
                     freshnodes -= 1;
                     continue;
                 }
-                if c.gossip_stamp[i] == stamp {
+                let (word, bit) = (i / 64, 1u64 << (i % 64));
+                if c.gossip_taken[word] & bit != 0 {
                     continue;
                 }
-                c.gossip_stamp[i] = stamp;
+                c.gossip_taken[word] |= bit;
                 picked.push(i as u32);
                 freshnodes -= 1;
             }

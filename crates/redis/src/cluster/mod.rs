@@ -333,10 +333,10 @@ pub(crate) struct Cluster {
     pub(crate) among_minority_ms: i64,
     pub(crate) iteration: u64,
     pub(crate) links: BTreeMap<ConnId, Link>,
-    /// PINGs/PONGs/MEETs built so far; `gossip_stamp[i]` holds the count at
-    /// which node `i` was last put in one (`last_in_ping_gossip`).
-    pub(crate) pings_sent: u32,
-    pub(crate) gossip_stamp: Vec<u32>,
+    /// Which slab entries the gossip section being built has picked (a bit
+    /// each, Redis's `last_in_ping_gossip`): a few cache lines, cleared per
+    /// section, where a mark per node would be a miss per pick.
+    pub(crate) gossip_taken: Vec<u64>,
     /// The nodes picked for the gossip section being built, kept to reuse its allocation.
     pub(crate) gossip_scratch: Vec<u32>,
     /// The bus port this node listens on.
@@ -382,8 +382,7 @@ impl Cluster {
             among_minority_ms: 0,
             iteration: 0,
             links: BTreeMap::new(),
-            pings_sent: 0,
-            gossip_stamp: Vec::new(),
+            gossip_taken: Vec::new(),
             gossip_scratch: Vec::new(),
             bus_port: 0,
             saved_once: false,
@@ -543,7 +542,7 @@ impl Cluster {
             None => {
                 self.nodes.push(Node::new(NodeName::NONE, 0, 0));
                 self.live.push(false);
-                self.gossip_stamp.push(0);
+                self.gossip_taken.resize(self.nodes.len().div_ceil(64), 0);
                 self.nodes.len() - 1
             }
         };
