@@ -656,7 +656,7 @@ impl Server {
             return Value::error("ERR I'm a replica but my master is unknown to me");
         };
         // As in Redis, a link still connecting counts: only a missing one means down.
-        if !force && (c.node(m).failed() || c.node(m).link.is_none()) {
+        if !force && (c.node(m).failed() || c.node(m).link().is_none()) {
             return Value::error("ERR Master is down or failed, please use CLUSTER FAILOVER FORCE");
         }
         self.reset_manual_failover(ctx);
@@ -670,7 +670,7 @@ impl Server {
             self.cl().mf_can_start = true;
         } else {
             self.log(ctx, '#', "Manual failover user request accepted.");
-            if let Some(conn) = self.clr().node(m).link {
+            if let Some(conn) = self.clr().node(m).link() {
                 self.send_to(ctx, conn, bus::MFSTART);
             }
         }

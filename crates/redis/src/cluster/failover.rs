@@ -124,7 +124,7 @@ impl Server {
         // The vote is on disk before the ACK leaves (Redis fsyncs in beforeSleep, ahead of the write).
         c.todo &= !(TODO_SAVE_CONFIG | TODO_FSYNC_CONFIG);
         self.save_cluster_config(ctx, true);
-        if let Some(conn) = self.clr().node(node).link {
+        if let Some(conn) = self.clr().node(node).link() {
             self.send_to(ctx, conn, bus::AUTH_ACK);
         }
         self.log(ctx, '#', &format!("Failover auth granted to {name} for epoch {epoch}"));

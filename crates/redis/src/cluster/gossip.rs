@@ -154,7 +154,7 @@ impl Server {
                 continue;
             }
             let (pfail, expired, no_link) =
-                (n.timed_out(), n.in_handshake() && now - n.ctime > handshake_timeout, n.link.is_none());
+                (n.timed_out(), n.in_handshake() && now - n.ctime > handshake_timeout, !n.linked());
             if pfail {
                 c.stats_pfail_nodes += 1;
             }
@@ -172,7 +172,7 @@ impl Server {
             for _ in 0..5 {
                 let Some(i) = self.random_node(ctx) else { continue };
                 let n = self.clr().node(i);
-                if n.link.is_none() || n.ping_sent != 0 || n.flags & (MYSELF | HANDSHAKE) != 0 {
+                if n.link().is_none() || n.ping_sent != 0 || n.flags & (MYSELF | HANDSHAKE) != 0 {
                     continue;
                 }
                 if best.is_none_or(|(_, p)| p > n.pong_received) {
@@ -209,7 +209,7 @@ impl Server {
             if n.ping_sent != 0
                 && ping_delay > nt / 2
                 && data_delay > nt / 2
-                && let Some(conn) = n.link
+                && let Some(conn) = n.link()
                 && c.links.get(&conn).is_some_and(|l| now - l.ctime > nt)
             {
                 // No answer and no traffic for half the timeout: try a fresh connection.
@@ -217,11 +217,11 @@ impl Server {
             }
             let c = self.clr();
             let n = c.node(i);
-            if n.link.is_some() && n.ping_sent == 0 && now - n.pong_received > nt / 2 {
+            if n.linked() && n.ping_sent == 0 && now - n.pong_received > nt / 2 {
                 self.send_ping_to(ctx, i, bus::PING);
                 continue;
             }
-            if c.mf_end != 0 && c.me().is_master() && c.mf_slave == Some(i) && n.link.is_some() {
+            if c.mf_end != 0 && c.me().is_master() && c.mf_slave == Some(i) && n.link().is_some() {
                 self.send_ping_to(ctx, i, bus::PING);
                 continue;
             }
@@ -304,7 +304,7 @@ impl Server {
                 pending: Vec::new(),
             },
         );
-        c.node_mut(i).link = Some(conn);
+        c.node_mut(i).set_link(Some(conn));
     }
 
     /// `clusterDelNode` plus closing its links.
@@ -321,8 +321,8 @@ impl Server {
         if let Some(i) = link.node
             && let Some(n) = c.get_mut(i)
         {
-            if n.link == Some(conn) {
-                n.link = None;
+            if n.link() == Some(conn) {
+                n.set_link(None);
             }
             if n.inbound == Some(conn) {
                 n.inbound = None;
@@ -498,7 +498,7 @@ impl Server {
     }
 
     pub(crate) fn send_ping_to(&mut self, ctx: &mut Ctx<'_>, i: usize, kind: u16) {
-        if let Some(conn) = self.clr().node(i).link {
+        if let Some(conn) = self.clr().node(i).link() {
             self.send_ping(ctx, conn, kind);
         }
     }
@@ -617,7 +617,7 @@ impl Server {
             .values()
             .filter_map(|&i| {
                 let n = c.node(i);
-                (n.flags & (MYSELF | HANDSHAKE) == 0).then_some(n.link).flatten()
+                (n.flags & (MYSELF | HANDSHAKE) == 0).then_some(n.link()).flatten()
             })
             .collect();
         for conn in targets {
@@ -641,7 +641,7 @@ impl Server {
                 {
                     return None;
                 }
-                n.link
+                n.link()
             })
             .collect();
         for conn in conns {
@@ -869,7 +869,7 @@ impl Server {
             self.update_address_if_needed(ctx, sender, conn, peer_ip, h);
         }
         let c = self.cl();
-        if !link_inbound && kind == bus::PONG && c.node(sender).link == Some(conn) {
+        if !link_inbound && kind == bus::PONG && c.node(sender).link() == Some(conn) {
             let n = c.node_mut(sender);
             n.pong_received = now;
             n.ping_sent = 0;
@@ -922,7 +922,7 @@ impl Server {
                 }
                 if c.node(owner).config_epoch > sender_config_epoch {
                     let (a, b) = (c.node(sender).name, c.node(owner).name);
-                    let link = c.node(sender).link;
+                    let link = c.node(sender).link();
                     self.log(
                         ctx,
                         '-',
@@ -943,7 +943,7 @@ impl Server {
     /// `nodeUpdateAddressIfNeeded`.
     fn update_address_if_needed(&mut self, ctx: &mut Ctx<'_>, i: usize, conn: ConnId, peer_ip: NodeIp, h: &Header) {
         let c = self.cl();
-        if c.node(i).link == Some(conn) {
+        if c.node(i).link() == Some(conn) {
             return;
         }
         let ip = if h.myip.is_empty() { peer_ip } else { NodeIp::new(&h.myip.text()) };
@@ -951,7 +951,7 @@ impl Server {
         if n.port == h.port && n.cport == h.cport && n.ip == ip {
             return;
         }
-        let old_link = n.link;
+        let old_link = n.link();
         let n = c.node_mut(i);
         n.ip = ip;
         n.port = h.port;
@@ -1051,7 +1051,7 @@ impl Server {
             && g.flags & (FAIL | PFAIL) == 0
             && (*n.ip != *g.ip.text() || n.port != g.port || n.cport != g.cport)
         {
-            let link = n.link;
+            let link = n.link();
             let n = c.node_mut(i);
             n.ip = NodeIp::new(&g.ip.text());
             n.port = g.port;

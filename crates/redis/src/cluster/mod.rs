@@ -154,16 +154,19 @@ impl FailReports {
 /// table, and every node's cron visits every node ten times a second, so the
 /// table is far bigger than any cache and nearly every visit is a miss. The
 /// first 64 bytes (one cache line, aligned) hold what a gossip entry is
-/// checked against and updates, and what a random pick for one checks: the
-/// name that confirms the lookup, flags, slot count, ping and pong times. The
-/// second holds the rest of a gossip entry (address and ports) and the
-/// failure reports a received entry consults.
+/// checked against and updates, and what a random pick for one and the cron
+/// check: the name that confirms the lookup, slot count, flags, whether it
+/// has a link, ping and pong times. The second holds the rest of a gossip
+/// entry (address and ports) and the failure reports a received entry
+/// consults.
 #[derive(Debug)]
 #[repr(C, align(64))]
 pub(crate) struct Node {
     pub(crate) name: NodeName,
-    pub(crate) flags: u16,
     pub(crate) numslots: u32,
+    pub(crate) flags: u16,
+    /// `link.is_some()`, kept in the first line ([`Node::set_link`] keeps it true).
+    linked: bool,
     pub(crate) ping_sent: i64,
     pub(crate) pong_received: i64,
     pub(crate) ip: NodeIp,
@@ -171,7 +174,7 @@ pub(crate) struct Node {
     pub(crate) cport: u16,
     pub(crate) fail_reports: FailReports,
     /// Our outbound link to it.
-    pub(crate) link: Option<ConnId>,
+    link: Option<ConnId>,
     pub(crate) data_received: i64,
     pub(crate) config_epoch: u64,
     pub(crate) slaveof: Option<usize>,
@@ -193,8 +196,9 @@ impl Node {
     fn new(name: NodeName, flags: u16, now: i64) -> Node {
         Node {
             name,
-            flags,
             numslots: 0,
+            flags,
+            linked: false,
             ping_sent: 0,
             pong_received: 0,
             ip: NodeIp::default(),
@@ -216,6 +220,20 @@ impl Node {
         }
     }
 
+    /// Our outbound link to it.
+    pub(crate) fn link(&self) -> Option<ConnId> {
+        self.link
+    }
+
+    pub(crate) fn linked(&self) -> bool {
+        self.linked
+    }
+
+    pub(crate) fn set_link(&mut self, link: Option<ConnId>) {
+        self.link = link;
+        self.linked = link.is_some();
+    }
+
     pub(crate) fn is_master(&self) -> bool {
         self.flags & MASTER != 0
     }
@@ -234,7 +252,15 @@ impl Node {
 
     /// `representClusterNodeFlags`: the fixed order CLUSTER NODES prints.
     pub(crate) fn flag_names(&self) -> String {
-        let table = [
+        let mut out = String::new();
+        self.write_flag_names(&mut out);
+        out
+    }
+
+    /// Appends the flag names (nodes.conf is rewritten with one line per node
+    /// on every change, so no list is built per line).
+    fn write_flag_names(&self, out: &mut String) {
+        const TABLE: [(u16, &str); 8] = [
             (MYSELF, "myself"),
             (MASTER, "master"),
             (SLAVE, "slave"),
@@ -244,8 +270,18 @@ impl Node {
             (NOADDR, "noaddr"),
             (NOFAILOVER, "nofailover"),
         ];
-        let names: Vec<&str> = table.iter().filter(|(f, _)| self.flags & f != 0).map(|(_, n)| *n).collect();
-        if names.is_empty() { "noflags".to_owned() } else { names.join(",") }
+        let start = out.len();
+        for (flag, name) in TABLE {
+            if self.flags & flag != 0 {
+                if out.len() > start {
+                    out.push(',');
+                }
+                out.push_str(name);
+            }
+        }
+        if out.len() == start {
+            out.push_str("noflags");
+        }
     }
 }
 
@@ -470,7 +506,7 @@ impl Cluster {
     /// What a random pick for a gossip section checks of entry `i`: flags,
     /// whether it owns slots, whether it has a link; `None` for a free entry.
     pub(crate) fn pick_facts(&self, i: usize) -> Option<PickFacts> {
-        self.get(i).map(|n| PickFacts { flags: n.flags, has_slots: n.numslots > 0, linked: n.link.is_some() })
+        self.get(i).map(|n| PickFacts { flags: n.flags, has_slots: n.numslots > 0, linked: n.linked })
     }
 
     fn index_name(&mut self, name: &NodeName, i: usize) {
@@ -585,7 +621,7 @@ impl Cluster {
         self.by_name.remove(&node.name);
         self.unindex_name(&node.name, i);
         let mut conns = Vec::new();
-        for conn in [node.link, node.inbound].into_iter().flatten() {
+        for conn in [node.link(), node.inbound].into_iter().flatten() {
             self.links.remove(&conn);
             conns.push(conn);
         }
@@ -758,16 +794,27 @@ impl Cluster {
 
     /// One CLUSTER NODES line without the newline (`clusterGenNodeDescription`).
     pub(crate) fn describe(&self, i: usize, my_ports_known: bool) -> String {
-        let n = self.node(i);
         let mut s = String::with_capacity(128);
+        self.describe_into(i, my_ports_known, &mut s);
+        s
+    }
+
+    /// Appends node `i`'s line (without the newline) to `s`.
+    fn describe_into(&self, i: usize, my_ports_known: bool, s: &mut String) {
+        let n = self.node(i);
         let (port, cport) = if my_ports_known || i != self.myself { (n.port, n.cport) } else { (0, 0) };
-        let _ = write!(s, "{} {}:{}@{} {} ", n.name, n.ip, port, cport, n.flag_names());
+        s.push_str(&n.name);
+        s.push(' ');
+        s.push_str(&n.ip);
+        let _ = write!(s, ":{port}@{cport} ");
+        n.write_flag_names(s);
+        s.push(' ');
         match n.slaveof {
             Some(m) => s.push_str(&self.node(m).name),
             None => s.push('-'),
         }
         // A link still connecting shows as connected, as in Redis.
-        let connected = n.link.is_some() || i == self.myself;
+        let connected = n.linked() || i == self.myself;
         let _ = write!(
             s,
             " {} {} {} {}",
@@ -796,17 +843,16 @@ impl Cluster {
                 let _ = write!(s, " [{slot}-<-{}]", self.node(*from).name);
             }
         }
-        s
     }
 
     /// CLUSTER NODES, or nodes.conf's node lines when `skip_handshake`.
     pub(crate) fn nodes_text(&self, skip_handshake: bool) -> String {
-        let mut out = String::new();
+        let mut out = String::with_capacity(self.by_name.len() * 128);
         for &i in self.by_name.values() {
             if skip_handshake && self.node(i).in_handshake() {
                 continue;
             }
-            out.push_str(&self.describe(i, self.saved_once || !skip_handshake));
+            self.describe_into(i, self.saved_once || !skip_handshake, &mut out);
             out.push('\n');
         }
         out
