@@ -204,11 +204,10 @@ impl Server {
                     this_slaves = ok;
                 }
             }
-            let ping_delay = now - n.ping_sent;
-            let data_delay = now - n.data_received;
+            // Only a node with a ping pending needs its (cold) data time.
             if n.ping_sent != 0
-                && ping_delay > nt / 2
-                && data_delay > nt / 2
+                && now - n.ping_sent > nt / 2
+                && now - n.data_received > nt / 2
                 && let Some(conn) = n.link()
                 && c.links.get(&conn).is_some_and(|l| now - l.ctime > nt)
             {
@@ -1022,16 +1021,15 @@ impl Server {
             && i != c.myself
         {
             if g.flags & (FAIL | PFAIL) != 0 {
-                if c.node_mut(i).fail_reports.report(s, now) {
+                if c.node_mut(i).report_failure(s, now) {
                     let (a, b) = (c.node(s).name, c.node(i).name);
                     self.log(ctx, '-', &format!("Node {a} reported node {b} as not reachable."));
                 }
                 self.mark_node_as_failing_if_needed(ctx, i, now);
             } else {
                 let n = c.node_mut(i);
-                let before = n.fail_reports.len();
-                n.fail_reports.retain(|(who, _)| *who != s);
-                if n.fail_reports.len() != before {
+                let before = n.fail_report_count();
+                if n.retain_fail_reports(|(who, _)| *who != s) != before {
                     let (a, b) = (c.node(s).name, c.node(i).name);
                     self.log(ctx, '-', &format!("Node {a} reported node {b} is back online."));
                 }

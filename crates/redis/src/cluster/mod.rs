@@ -48,40 +48,39 @@ pub(crate) const TODO_SAVE_CONFIG: u8 = 4;
 pub(crate) const TODO_FSYNC_CONFIG: u8 = 8;
 pub(crate) const TODO_HANDLE_MANUALFAILOVER: u8 = 16;
 
-/// A node's announced address as text, kept inline (at most 46 bytes, as the
-/// bus carries it) so that writing a gossip entry reads no other allocation.
+/// A node's announced address as text, kept inline and NUL-padded (at most
+/// 46 bytes, as the bus carries it) so that writing a gossip entry reads no
+/// other allocation.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct NodeIp {
-    bytes: [u8; bus::IP_LEN],
-    len: u8,
-}
+pub(crate) struct NodeIp([u8; bus::IP_LEN]);
 
 impl Default for NodeIp {
     fn default() -> NodeIp {
-        NodeIp { bytes: [0; bus::IP_LEN], len: 0 }
+        NodeIp([0; bus::IP_LEN])
     }
 }
 
 impl NodeIp {
-    /// `text`, cut at 46 bytes (on a character boundary) as the bus would cut it.
+    /// `text` up to its first NUL, cut at 46 bytes (on a character boundary)
+    /// as the bus would cut it.
     pub(crate) fn new(text: &str) -> NodeIp {
-        let mut len = text.len().min(bus::IP_LEN);
+        let mut len = text.find('\0').unwrap_or(text.len()).min(bus::IP_LEN);
         while !text.is_char_boundary(len) {
             len -= 1;
         }
         let mut bytes = [0; bus::IP_LEN];
         bytes[..len].copy_from_slice(&text.as_bytes()[..len]);
-        NodeIp { bytes, len: len as u8 }
+        NodeIp(bytes)
     }
 
     pub(crate) fn as_str(&self) -> &str {
+        let len = self.0.iter().position(|&b| b == 0).unwrap_or(bus::IP_LEN);
         // Built from a `&str` cut on a boundary, so always text.
-        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+        std::str::from_utf8(&self.0[..len]).unwrap_or_default()
     }
 
     pub(crate) fn field(&self) -> bus::Field<{ bus::IP_LEN }> {
-        // `new` leaves every byte past the text zero.
-        bus::Field::from_padded(self.bytes)
+        bus::Field::from_padded(self.0)
     }
 }
 
@@ -110,69 +109,40 @@ impl std::fmt::Debug for NodeIp {
     }
 }
 
-/// Masters that reported a node PFAIL/FAIL, with when: one pointer, null
-/// while there are none (nearly always), so that it fits beside the address
-/// in the node's second cache line.
-#[derive(Debug, Default)]
-pub(crate) struct FailReports(Option<Box<Vec<(usize, i64)>>>);
-
-impl FailReports {
-    pub(crate) fn len(&self) -> usize {
-        self.0.as_ref().map_or(0, |v| v.len())
-    }
-
-    /// Records (or refreshes) `who`'s report; true if it is new.
-    pub(crate) fn report(&mut self, who: usize, now: i64) -> bool {
-        let reports = self.0.get_or_insert_with(Default::default);
-        match reports.iter_mut().find(|(w, _)| *w == who) {
-            Some(r) => {
-                r.1 = now;
-                false
-            }
-            None => {
-                reports.push((who, now));
-                true
-            }
-        }
-    }
-
-    /// Keeps the reports `keep` accepts.
-    pub(crate) fn retain(&mut self, keep: impl FnMut(&(usize, i64)) -> bool) {
-        if let Some(reports) = &mut self.0 {
-            reports.retain(keep);
-            if reports.is_empty() {
-                self.0 = None;
-            }
-        }
-    }
-}
-
 /// One node of the table (`clusterNode`). Times are ms of the node's wall clock.
 ///
 /// Laid out by how often each field is read. A 1,000-node cluster gossips a
 /// hundred entries per packet, each a lookup of a node in the receiver's
 /// table, and every node's cron visits every node ten times a second, so the
-/// table is far bigger than any cache and nearly every visit is a miss. The
-/// first 64 bytes (one cache line, aligned) hold what a gossip entry is
-/// checked against and updates, and what a random pick for one and the cron
-/// check: the name that confirms the lookup, slot count, flags, whether it
-/// has a link, ping and pong times. The second holds the rest of a gossip
-/// entry (address and ports) and the failure reports a received entry
-/// consults.
+/// tables are far bigger than any cache and nearly every visit is a miss.
+/// What those visits read fits in two cache lines (the struct is 128 bytes,
+/// aligned): the first holds the name that confirms a lookup, slot count,
+/// flags, whether it has a link or failure reports, ping and pong times; the
+/// second the rest of a gossip entry (address and ports). Everything else is
+/// in [`NodeCold`], behind a pointer, and reads through `Deref`.
 #[derive(Debug)]
 #[repr(C, align(64))]
 pub(crate) struct Node {
     pub(crate) name: NodeName,
     pub(crate) numslots: u32,
     pub(crate) flags: u16,
-    /// `link.is_some()`, kept in the first line ([`Node::set_link`] keeps it true).
+    /// `link.is_some()` ([`Node::set_link`] keeps it so).
     linked: bool,
+    /// Whether `fail_reports` has any (the methods that change it keep it so).
+    reported: bool,
     pub(crate) ping_sent: i64,
     pub(crate) pong_received: i64,
     pub(crate) ip: NodeIp,
     pub(crate) port: u16,
     pub(crate) cport: u16,
-    pub(crate) fail_reports: FailReports,
+    cold: Box<NodeCold>,
+}
+
+/// The fields of a node that no per-entry or per-tick loop reads.
+#[derive(Debug)]
+pub(crate) struct NodeCold {
+    /// Masters that reported it PFAIL/FAIL, with when.
+    fail_reports: Vec<(usize, i64)>,
     /// Our outbound link to it.
     link: Option<ConnId>,
     pub(crate) data_received: i64,
@@ -192,6 +162,19 @@ pub(crate) struct Node {
     slots_text: RefCell<Option<String>>,
 }
 
+impl std::ops::Deref for Node {
+    type Target = NodeCold;
+    fn deref(&self) -> &NodeCold {
+        &self.cold
+    }
+}
+
+impl std::ops::DerefMut for Node {
+    fn deref_mut(&mut self) -> &mut NodeCold {
+        &mut self.cold
+    }
+}
+
 impl Node {
     fn new(name: NodeName, flags: u16, now: i64) -> Node {
         Node {
@@ -199,30 +182,33 @@ impl Node {
             numslots: 0,
             flags,
             linked: false,
+            reported: false,
             ping_sent: 0,
             pong_received: 0,
             ip: NodeIp::default(),
             port: 0,
             cport: 0,
-            fail_reports: FailReports::default(),
-            link: None,
-            data_received: 0,
-            config_epoch: 0,
-            slaveof: None,
-            replicas: Vec::new(),
-            ctime: now,
-            fail_time: 0,
-            voted_time: 0,
-            orphaned_time: 0,
-            repl_offset: 0,
-            inbound: None,
-            slots_text: RefCell::new(None),
+            cold: Box::new(NodeCold {
+                fail_reports: Vec::new(),
+                link: None,
+                data_received: 0,
+                config_epoch: 0,
+                slaveof: None,
+                replicas: Vec::new(),
+                ctime: now,
+                fail_time: 0,
+                voted_time: 0,
+                orphaned_time: 0,
+                repl_offset: 0,
+                inbound: None,
+                slots_text: RefCell::new(None),
+            }),
         }
     }
 
     /// Our outbound link to it.
     pub(crate) fn link(&self) -> Option<ConnId> {
-        self.link
+        self.cold.link
     }
 
     pub(crate) fn linked(&self) -> bool {
@@ -230,8 +216,40 @@ impl Node {
     }
 
     pub(crate) fn set_link(&mut self, link: Option<ConnId>) {
-        self.link = link;
+        self.cold.link = link;
         self.linked = link.is_some();
+    }
+
+    /// How many failure reports are recorded (valid or not yet pruned).
+    pub(crate) fn fail_report_count(&self) -> usize {
+        if self.reported { self.cold.fail_reports.len() } else { 0 }
+    }
+
+    /// Records (or refreshes) `who`'s report; true if it is new.
+    pub(crate) fn report_failure(&mut self, who: usize, now: i64) -> bool {
+        self.reported = true;
+        let reports = &mut self.cold.fail_reports;
+        match reports.iter_mut().find(|(w, _)| *w == who) {
+            Some(r) => {
+                r.1 = now;
+                false
+            }
+            None => {
+                reports.push((who, now));
+                true
+            }
+        }
+    }
+
+    /// Keeps the failure reports `keep` accepts; returns how many are left.
+    pub(crate) fn retain_fail_reports(&mut self, keep: impl FnMut(&(usize, i64)) -> bool) -> usize {
+        if !self.reported {
+            return 0;
+        }
+        self.cold.fail_reports.retain(keep);
+        let left = self.cold.fail_reports.len();
+        self.reported = left > 0;
+        left
     }
 
     pub(crate) fn is_master(&self) -> bool {
@@ -500,7 +518,7 @@ impl Cluster {
 
     /// Reads the two cache lines of node `i` that gossip reads (see [`Cluster::touch`]).
     pub(crate) fn touch_node(&self, i: usize) -> u64 {
-        self.get(i).map_or(0, |n| u64::from(n.flags) ^ u64::from(n.port) ^ n.fail_reports.len() as u64)
+        self.get(i).map_or(0, |n| u64::from(n.flags) ^ u64::from(n.port))
     }
 
     /// What a random pick for a gossip section checks of entry `i`: flags,
@@ -607,7 +625,7 @@ impl Cluster {
         self.migrating.retain(|_, n| *n != i);
         for j in self.indices() {
             let n = self.node_mut(j);
-            n.fail_reports.retain(|(who, _)| *who != i);
+            n.retain_fail_reports(|(who, _)| *who != i);
             if n.slaveof == Some(i) {
                 n.slaveof = None;
             }
@@ -779,8 +797,7 @@ impl Cluster {
     pub(crate) fn failure_reports(&mut self, i: usize, now: i64, node_timeout: i64) -> usize {
         let validity = node_timeout * 2;
         let n = self.node_mut(i);
-        n.fail_reports.retain(|(_, t)| now - t <= validity);
-        n.fail_reports.len()
+        n.retain_fail_reports(|(_, t)| now - t <= validity)
     }
 
     pub(crate) fn blacklisted(&mut self, name: &NodeName, now: i64) -> bool {
