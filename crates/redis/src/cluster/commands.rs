@@ -322,7 +322,7 @@ impl Server {
         match sub.as_str() {
             "info" => Value::Verbatim(self.cluster_info().into_bytes()),
             "nodes" => Value::Verbatim(self.clr().nodes_text(false).into_bytes()),
-            "myid" => bulk(self.clr().me().name.clone()),
+            "myid" => bulk(self.clr().me().name),
             "slots" => self.cluster_slots(),
             "shards" => self.cluster_shards(),
             "meet" => self.cluster_meet(ctx, args, now),
@@ -337,7 +337,7 @@ impl Server {
                 if c.me().is_slave() && c.me().slaveof == Some(n) {
                     return Value::error("ERR Can't forget my master!");
                 }
-                let name = c.node(n).name.clone();
+                let name = c.node(n).name;
                 c.blacklist_add(&name, now);
                 self.delete_node(ctx, n);
                 self.cl().todo |= TODO_UPDATE_STATE | TODO_SAVE_CONFIG;
@@ -612,7 +612,7 @@ impl Server {
                 c.del_slot(slot);
                 c.add_slot(n, slot);
                 if was_mine && n != myself && c.me().numslots == 0 && allow_migration {
-                    let name = c.node(n).name.clone();
+                    let name = c.node(n).name;
                     self.log(
                         ctx,
                         '#',
@@ -761,9 +761,9 @@ impl Server {
         let node_entry = |i: usize| {
             let n = c.node(i);
             Value::Array(vec![
-                bulk(n.ip.clone()),
+                bulk(n.ip),
                 Value::Integer(i64::from(n.port)),
-                bulk(n.name.clone()),
+                bulk(n.name),
                 // The node's extra networking metadata (hostname), none here.
                 Value::Map(Vec::new()),
             ])
@@ -805,13 +805,13 @@ impl Server {
             };
             map(vec![
                 bulk("id"),
-                bulk(n.name.clone()),
+                bulk(n.name),
                 bulk("port"),
                 Value::Integer(i64::from(n.port)),
                 bulk("ip"),
-                bulk(n.ip.clone()),
+                bulk(n.ip),
                 bulk("endpoint"),
-                bulk(n.ip.clone()),
+                bulk(n.ip),
                 bulk("role"),
                 bulk(if n.is_slave() { "replica" } else { "master" }),
                 bulk("replication-offset"),
@@ -847,7 +847,7 @@ impl Server {
                 bulk("direction"),
                 bulk(if l.inbound { "from" } else { "to" }),
                 bulk("node"),
-                bulk(c.node(i).name.clone()),
+                bulk(c.node(i).name),
                 bulk("create-time"),
                 Value::Integer(l.ctime),
                 bulk("events"),

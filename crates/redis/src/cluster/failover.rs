@@ -38,7 +38,7 @@ impl Server {
         let n = c.node_mut(i);
         n.flags = (n.flags & !PFAIL) | FAIL;
         n.fail_time = now;
-        let name = n.name.clone();
+        let name = n.name;
         c.todo |= TODO_UPDATE_STATE | TODO_SAVE_CONFIG;
         self.log(ctx, '*', &format!("Marking node {name} as failing (quorum reached)."));
         self.broadcast(ctx, bus::FAIL, Body::Fail(name), 0);
@@ -49,7 +49,7 @@ impl Server {
         let nt = self.node_timeout();
         let c = self.cl();
         let n = c.node(i);
-        let name = n.name.clone();
+        let name = n.name;
         if n.is_slave() || n.numslots == 0 {
             let what = if n.is_slave() { "replica" } else { "master without slots" };
             c.node_mut(i).flags &= !FAIL;
@@ -77,7 +77,7 @@ impl Server {
         if c.me().is_slave() || c.me().numslots == 0 {
             return;
         }
-        let name = c.node(node).name.clone();
+        let name = c.node(node).name;
         let deny = |s: &mut Server, ctx: &mut Ctx<'_>, why: String| {
             s.log(ctx, '#', &format!("Failover auth denied to {name}: {why}"));
         };
@@ -106,7 +106,7 @@ impl Server {
             return deny(self, ctx, why);
         }
         for slot in 0..SLOTS {
-            if !bus::bit(&req.slots, slot) {
+            if !bus::bit(req.slots, slot) {
                 continue;
             }
             let Some(owner) = c.owner(slot) else { continue };
@@ -362,7 +362,7 @@ impl Server {
         c.current_epoch += 1;
         let e = c.current_epoch;
         c.me_mut().config_epoch = e;
-        let name = c.node(sender).name.clone();
+        let name = c.node(sender).name;
         self.save_cluster_config(ctx, true);
         self.log(ctx, '-', &format!("WARNING: configEpoch collision with node {name}. configEpoch set to {e}"));
     }
@@ -411,7 +411,7 @@ impl Server {
             && candidate == c.myself
             && now - c.node(t).orphaned_time > SLAVE_MIGRATION_DELAY_MS
         {
-            let name = c.node(t).name.clone();
+            let name = c.node(t).name;
             self.log(ctx, '#', &format!("Migrating to orphaned master {name}"));
             self.cluster_set_master(ctx, t);
         }

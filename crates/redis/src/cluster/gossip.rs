@@ -228,7 +228,7 @@ impl Server {
                 continue;
             }
             if now - n.ping_sent > nt && now - n.data_received > nt && n.flags & (PFAIL | FAIL) == 0 {
-                let name = n.name.clone();
+                let name = n.name;
                 self.cl().node_mut(i).flags |= PFAIL;
                 update_state = true;
                 self.log(ctx, '.', &format!("*** NODE {name} possibly failing"));
@@ -470,7 +470,13 @@ impl Server {
     /// Sends a message of type `kind` that `encode` writes: straight into the
     /// kernel's buffer on a connected link, after the link's pending bytes
     /// while it is still connecting.
-    fn bus_send_with(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, kind: u16, encode: impl FnOnce(&Server, &mut Vec<u8>)) {
+    fn bus_send_with(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        conn: ConnId,
+        kind: u16,
+        encode: impl FnOnce(&Server, &mut Vec<u8>),
+    ) {
         let Some(link) = self.clr().links.get(&conn) else { return };
         if link.connected {
             ctx.send_with(conn, |buf| encode(self, buf));
@@ -539,9 +545,12 @@ impl Server {
                 (i, ahead.position(), None)
             }));
             let c = self.cl();
+            let mut ports = 0;
             for draw in draws.iter_mut() {
                 draw.2 = c.pick_facts(draw.0);
+                ports ^= draw.2.map_or(0, |f| f.port);
             }
+            std::hint::black_box(ports);
             for &(i, position, facts) in &draws {
                 if !(freshnodes > 0 && (picked.len() as i64) < wanted && iterations > 0) {
                     break 'picking;
@@ -823,7 +832,7 @@ impl Server {
                 c.mf_end = now + super::failover::MF_TIMEOUT_MS;
                 c.mf_slave = Some(s);
                 c.paused_until = Some(now + super::failover::MF_TIMEOUT_MS * 2);
-                let name = c.node(s).name.clone();
+                let name = c.node(s).name;
                 self.log(ctx, '#', &format!("Manual failover requested by replica {name}."));
                 self.send_ping(ctx, conn, bus::PING);
             }

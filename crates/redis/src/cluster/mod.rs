@@ -309,6 +309,7 @@ pub(crate) struct PickFacts {
     pub(crate) flags: u16,
     pub(crate) has_slots: bool,
     pub(crate) linked: bool,
+    pub(crate) port: u16,
 }
 
 /// A bus connection: inbound ones learn their node from the first packet.
@@ -516,15 +517,17 @@ impl Cluster {
         u64::from(tag) ^ self.touch_node(i as usize)
     }
 
-    /// Reads the two cache lines of node `i` that gossip reads (see [`Cluster::touch`]).
+    /// Reads the cache line of node `i` that a received gossip entry reads (see [`Cluster::touch`]).
     pub(crate) fn touch_node(&self, i: usize) -> u64 {
-        self.get(i).map_or(0, |n| u64::from(n.flags) ^ u64::from(n.port))
+        self.get(i).map_or(0, |n| u64::from(n.flags))
     }
 
     /// What a random pick for a gossip section checks of entry `i`: flags,
     /// whether it owns slots, whether it has a link; `None` for a free entry.
+    /// Also reads the port, in the node's second line, which writing the
+    /// entry will need: read here, its miss overlaps the others.
     pub(crate) fn pick_facts(&self, i: usize) -> Option<PickFacts> {
-        self.get(i).map(|n| PickFacts { flags: n.flags, has_slots: n.numslots > 0, linked: n.linked })
+        self.get(i).map(|n| PickFacts { flags: n.flags, has_slots: n.numslots > 0, linked: n.linked, port: n.port })
     }
 
     fn index_name(&mut self, name: &NodeName, i: usize) {

@@ -178,26 +178,40 @@ fn count_failure_reports_and_fail_clearing_for_a_paused_replica() {
 
 #[test]
 fn takeover_needs_no_votes_and_bumps_the_epoch() {
-    let mut lab = build(7, 2000);
-    let before = server(&lab, 6385).clr().current_epoch;
-    lab.sim.apply(sim::Fault::Pause(proc(&lab, 6381))).unwrap();
-    lab.sim.apply(sim::Fault::Pause(proc(&lab, 6383))).unwrap();
-    // Past its longest form a subcommand gets clusterCommand's generic reply, named as typed.
-    for (line, sub) in [("cluster FAILOVER force takeover", "FAILOVER"), ("cluster reset hard x", "reset")] {
-        assert_eq!(
-            lab.cli(6385, line),
-            format!("(error) ERR unknown subcommand or wrong number of arguments for '{sub}'. Try CLUSTER HELP.")
-        );
+    // Seed 2's layout leaves 6385 an epoch below the greatest, seed 1's makes
+    // its epoch the greatest already: both of the bump rule's cases.
+    let mut bumped = Vec::new();
+    for seed in [2, 1] {
+        let mut lab = build(seed, 2000);
+        lab.sim.apply(sim::Fault::Pause(proc(&lab, 6381))).unwrap();
+        lab.sim.apply(sim::Fault::Pause(proc(&lab, 6383))).unwrap();
+        // Past its longest form a subcommand gets clusterCommand's generic reply, named as typed.
+        for (line, sub) in [("cluster FAILOVER force takeover", "FAILOVER"), ("cluster reset hard x", "reset")] {
+            assert_eq!(
+                lab.cli(6385, line),
+                format!("(error) ERR unknown subcommand or wrong number of arguments for '{sub}'. Try CLUSTER HELP.")
+            );
+        }
+        assert_eq!(lab.cli(6385, "cluster failover nosuchoption"), "(error) ERR syntax error");
+        // Two of three masters are unreachable: no election could win, but TAKEOVER needs none.
+        // clusterBumpConfigEpochWithoutConsensus: a new epoch unless ours is
+        // already the greatest (the layout's epochs depend on the seed).
+        let c = server(&lab, 6385).clr();
+        let (before, mine) = (c.current_epoch, c.me().config_epoch);
+        let must_bump = mine == 0 || mine != c.max_epoch();
+        assert_eq!(lab.cli(6385, "cluster failover takeover"), "OK");
+        lab.sim.run_for(Duration::from_millis(500));
+        let c = server(&lab, 6385).clr();
+        let expected = if must_bump { before + 1 } else { mine };
+        assert!(c.me().is_master() && c.me().config_epoch == expected, "{}", c.nodes_text(false));
+        let others = c.indices().into_iter().filter(|&i| i != c.myself && c.node(i).is_master());
+        assert!(others.map(|i| c.node(i).config_epoch).all(|e| e < expected), "{}", c.nodes_text(false));
+        assert!(lab.log(6385).iter().any(|l| l == "Taking over the master (user request)."));
+        lab.sim.run_for(Duration::from_secs(2));
+        assert!(server(&lab, 6382).clr().me().is_slave());
+        bumped.push(must_bump);
     }
-    assert_eq!(lab.cli(6385, "cluster failover nosuchoption"), "(error) ERR syntax error");
-    // Two of three masters are unreachable: no election could win, but TAKEOVER needs none.
-    assert_eq!(lab.cli(6385, "cluster failover takeover"), "OK");
-    lab.sim.run_for(Duration::from_millis(500));
-    let c = server(&lab, 6385).clr();
-    assert!(c.me().is_master() && c.me().config_epoch == before + 1, "{}", c.nodes_text(false));
-    assert!(lab.log(6385).iter().any(|l| l == "Taking over the master (user request)."));
-    lab.sim.run_for(Duration::from_secs(2));
-    assert!(server(&lab, 6382).clr().me().is_slave());
+    assert_eq!(bumped, [true, false]);
 }
 
 #[test]

@@ -95,7 +95,8 @@ fn run_seed(seed: u64) -> (String, bool, Result<(), String>) {
     lab.sim.run_for(Duration::from_secs(40));
     let verdict = check(&lab).map_err(|e| format!("seed {seed}: {e}\nschedule:\n{}", history.join("\n")));
     let c = lab.sim.process::<Server>(proc(&lab, 6381)).expect("6381 runs").clr();
-    let failed_over = (0..super::SLOTS).any(|s| c.owner(s).is_some_and(|o| !first_masters.contains(&c.node(o).name.to_string())));
+    let failed_over =
+        (0..super::SLOTS).any(|s| c.owner(s).is_some_and(|o| !first_masters.contains(&c.node(o).name.to_string())));
     (lab.sim.trace().hash_hex(), failed_over, verdict)
 }
 
