@@ -17,7 +17,8 @@
 //! After 10 virtual s the first master is killed; the run lasts 60 virtual s.
 //! The first master's replica must own its slots in every live node's view.
 //! Each size runs in a child process (`xtask bench-cluster-child N`) so that its
-//! peak RSS (`VmHWM`) is its own.
+//! peak RSS (`VmHWM`) is its own. The bus messages counted are those the nodes
+//! alive at the end received (the killed master's are lost with it).
 
 use redis::server::Server;
 use serde_json::{Value, json};
@@ -298,16 +299,18 @@ pub fn failover(sizes: &[usize]) -> Result<Value, String> {
         let r = run_child(nodes)?;
         let wall = r["wall_secs"].as_f64().ok_or("child: no wall_secs")?;
         let events = r["events"].as_u64().unwrap_or(0);
+        let messages = r["bus_messages"].as_u64().unwrap_or(0);
         let rss = r["peak_rss_bytes"].as_u64().unwrap_or(0);
         let growth =
             previous.map(|(n, w)| format!(", x{:.1} wall for x{:.1} nodes", wall / w, nodes as f64 / n as f64));
         let budget = if nodes == 1000 { " (budget <= 60 s, <= 2 GiB)" } else { "" };
         println!(
-            "cluster-failover-{nodes}: {} masters + {} replicas, {RUN_SECS} virtual s, master 0 killed at {KILL_AT_SECS} s, its replica owns its slots everywhere: {wall:.3} s wall = {:.2} virtual s per wall s, {events} events ({:.2} M events/s), peak RSS {:.1} MiB{budget}{}",
+            "cluster-failover-{nodes}: {} masters + {} replicas, {RUN_SECS} virtual s, master 0 killed at {KILL_AT_SECS} s, its replica owns its slots everywhere: {wall:.3} s wall = {:.2} virtual s per wall s, {events} events ({:.2} M events/s), {messages} bus messages ({:.1} us wall each), peak RSS {:.1} MiB{budget}{}",
             nodes / 2,
             nodes / 2,
             RUN_SECS as f64 / wall,
             events as f64 / wall / 1e6,
+            wall * 1e6 / messages.max(1) as f64,
             rss as f64 / (1 << 20) as f64,
             growth.unwrap_or_default()
         );
@@ -321,6 +324,7 @@ pub fn failover(sizes: &[usize]) -> Result<Value, String> {
             "virtual_per_wall": (RUN_SECS as f64 / wall * 1000.0).round() / 1000.0,
             "events": events,
             "events_per_sec": (events as f64 / wall).round(),
+            "bus_messages": messages,
             "peak_rss_bytes": rss,
             "trace_hash": r["trace_hash"],
         }));
