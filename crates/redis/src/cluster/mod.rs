@@ -866,9 +866,8 @@ impl Cluster {
     /// own would scan all 16384 slots once per node (a billion checks across
     /// a 1,000-node cluster's first saves).
     fn fill_slots_texts(&self) {
-        let missing: Vec<bool> = (0..self.nodes.len())
-            .map(|i| self.live[i] && self.nodes[i].slots_text.borrow().is_none())
-            .collect();
+        let missing: Vec<bool> =
+            (0..self.nodes.len()).map(|i| self.live[i] && self.nodes[i].slots_text.borrow().is_none()).collect();
         if !missing.contains(&true) {
             return;
         }
