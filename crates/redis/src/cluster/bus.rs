@@ -82,30 +82,7 @@ impl NodeName {
     }
 }
 
-impl std::ops::Deref for NodeName {
-    type Target = str;
-    fn deref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl std::fmt::Display for NodeName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::fmt::Debug for NodeName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}", self.as_str())
-    }
-}
-
-impl From<NodeName> for String {
-    fn from(name: NodeName) -> String {
-        name.as_str().to_owned()
-    }
-}
+text_traits!(NodeName);
 
 impl PartialEq<String> for NodeName {
     fn eq(&self, other: &String) -> bool {

@@ -6,6 +6,37 @@
 //! Everything here runs only when `cluster-enabled yes`: the server holds the
 //! state as `Option<Box<Cluster>>`, so standalone nodes pay one `None` check.
 
+/// Deref to `str`, Display, Debug (quoted) and `String::from` for an inline
+/// text type with an `as_str` method ([`NodeName`], [`NodeIp`]).
+macro_rules! text_traits {
+    ($t:ty) => {
+        impl std::ops::Deref for $t {
+            type Target = str;
+            fn deref(&self) -> &str {
+                self.as_str()
+            }
+        }
+
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{:?}", self.as_str())
+            }
+        }
+
+        impl From<$t> for String {
+            fn from(text: $t) -> String {
+                text.as_str().to_owned()
+            }
+        }
+    };
+}
+
 pub(crate) mod bus;
 pub(crate) mod commands;
 pub(crate) mod conditions;
@@ -84,30 +115,7 @@ impl NodeIp {
     }
 }
 
-impl std::ops::Deref for NodeIp {
-    type Target = str;
-    fn deref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl From<NodeIp> for String {
-    fn from(ip: NodeIp) -> String {
-        ip.as_str().to_owned()
-    }
-}
-
-impl std::fmt::Display for NodeIp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::fmt::Debug for NodeIp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}", self.as_str())
-    }
-}
+text_traits!(NodeIp);
 
 /// One node of the table (`clusterNode`). Times are ms of the node's wall clock.
 ///
