@@ -536,7 +536,7 @@ impl Server {
         let mut ahead = ctx.rng().clone();
         let mut used_until = None;
         let mut iterations = wanted * 3;
-        let mut draws: Vec<(usize, u128, Option<super::PickFacts>)> = Vec::new();
+        let mut draws = std::mem::take(&mut c.draws_scratch);
         'picking: while freshnodes > 0 && (picked.len() as i64) < wanted && iterations > 0 {
             let batch = ((wanted - picked.len() as i64) + 8).min(iterations) as usize;
             draws.clear();
@@ -574,6 +574,7 @@ impl Server {
                 freshnodes -= 1;
             }
         }
+        self.cl().draws_scratch = draws;
         if let Some(position) = used_until {
             ctx.rng().seek(position);
         }

@@ -312,7 +312,7 @@ impl Node {
 }
 
 /// See [`Cluster::pick_facts`].
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct PickFacts {
     pub(crate) flags: u16,
     pub(crate) has_slots: bool,
@@ -400,8 +400,11 @@ pub(crate) struct Cluster {
     /// each, Redis's `last_in_ping_gossip`): a few cache lines, cleared per
     /// section, where a mark per node would be a miss per pick.
     pub(crate) gossip_taken: Vec<u64>,
-    /// The nodes picked for the gossip section being built, kept to reuse its allocation.
+    /// The nodes picked for the gossip section being built, and the draws
+    /// they were picked from (slab entry, stream position after the draw, the
+    /// entry's facts), kept to reuse their allocations.
     pub(crate) gossip_scratch: Vec<u32>,
+    pub(crate) draws_scratch: Vec<(usize, u128, Option<PickFacts>)>,
     /// The bus port this node listens on.
     pub(crate) bus_port: u16,
     /// Saved at least once since start (the first save predates the ports).
@@ -447,6 +450,7 @@ impl Cluster {
             links: BTreeMap::new(),
             gossip_taken: Vec::new(),
             gossip_scratch: Vec::new(),
+            draws_scratch: Vec::new(),
             bus_port: 0,
             saved_once: false,
         };
