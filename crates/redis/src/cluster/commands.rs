@@ -221,7 +221,7 @@ pub(crate) fn route(
             return Some(Value::error("TRYAGAIN Multiple keys request during rehashing of slot"));
         }
         let to = c.node(c.migrating[&(slot as u16)]);
-        return Some(Value::error(format!("ASK {slot} {}:{}", to.ip, to.port)));
+        return Some(Value::error(format!("ASK {slot} {}:{}", to.ip(), to.port())));
     }
     if importing && (flags.asking || name == "restore-asking") {
         if multiple && missing > 0 {
@@ -234,7 +234,7 @@ pub(crate) fn route(
     }
     if owner != c.myself {
         let n = c.node(owner);
-        return Some(Value::error(format!("MOVED {slot} {}:{}", n.ip, n.port)));
+        return Some(Value::error(format!("MOVED {slot} {}:{}", n.ip(), n.port())));
     }
     None
 }
@@ -267,10 +267,10 @@ impl Server {
         let c = self.cluster.as_deref()?;
         let me = c.me();
         Some(serde_json::json!({
-            "id": me.name.as_str(),
+            "id": me.name().as_str(),
             "state": if c.state_ok { "ok" } else { "fail" },
             "flags": me.flag_names(),
-            "master": me.slaveof.map(|m| c.node(m).name.to_string()),
+            "master": me.slaveof.map(|m| c.node(m).name().to_string()),
             "slots": me.numslots,
             "current_epoch": c.current_epoch,
             "config_epoch": c.epoch_of(c.myself),
@@ -284,7 +284,7 @@ impl Server {
     /// cluster mode or for an unassigned slot.
     pub fn cluster_slot_owner(&self, slot: u16) -> Option<String> {
         let c = self.cluster.as_deref()?;
-        c.owner(usize::from(slot) % super::SLOTS).map(|i| c.node(i).name.to_string())
+        c.owner(usize::from(slot) % super::SLOTS).map(|i| c.node(i).name().to_string())
     }
 
     /// Whether writes are held back for a manual failover right now.
@@ -322,7 +322,7 @@ impl Server {
         match sub.as_str() {
             "info" => Value::Verbatim(self.cluster_info().into_bytes()),
             "nodes" => Value::Verbatim(self.clr().nodes_text(false).into_bytes()),
-            "myid" => bulk(self.clr().me().name),
+            "myid" => bulk(self.clr().me().name()),
             "slots" => self.cluster_slots(),
             "shards" => self.cluster_shards(),
             "meet" => self.cluster_meet(ctx, args, now),
@@ -337,7 +337,7 @@ impl Server {
                 if c.me().is_slave() && c.me().slaveof == Some(n) {
                     return Value::error("ERR Can't forget my master!");
                 }
-                let name = c.node(n).name;
+                let name = c.node(n).name();
                 c.blacklist_add(&name, now);
                 self.delete_node(ctx, n);
                 self.cl().todo |= TODO_UPDATE_STATE | TODO_SAVE_CONFIG;
@@ -506,16 +506,13 @@ impl Server {
         let c = self.cl();
         let already = c.by_name.values().any(|&i| {
             let n = c.node(i);
-            n.in_handshake() && *n.ip == *ip && i64::from(n.port) == port && i64::from(n.cport) == cport
+            n.in_handshake() && *n.ip() == *ip && i64::from(n.port()) == port && i64::from(n.cport()) == cport
         });
         if !already {
             let name = super::gossip::random_name(ctx);
             let c = self.cl();
             let i = c.create_node(name, HANDSHAKE | MEET, now);
-            let n = c.node_mut(i);
-            n.ip = super::NodeIp::new(&ip);
-            n.port = port as u16;
-            n.cport = cport as u16;
+            c.node_mut(i).set_address(super::NodeIp::new(&ip), port as u16, cport as u16);
         }
         Value::ok()
     }
@@ -612,7 +609,7 @@ impl Server {
                 c.del_slot(slot);
                 c.add_slot(n, slot);
                 if was_mine && n != myself && c.me().numslots == 0 && allow_migration {
-                    let name = c.node(n).name;
+                    let name = c.node(n).name();
                     self.log(
                         ctx,
                         '#',
@@ -761,9 +758,9 @@ impl Server {
         let node_entry = |i: usize| {
             let n = c.node(i);
             Value::Array(vec![
-                bulk(n.ip),
-                Value::Integer(i64::from(n.port)),
-                bulk(n.name),
+                bulk(n.ip()),
+                Value::Integer(i64::from(n.port())),
+                bulk(n.name()),
                 // The node's extra networking metadata (hostname), none here.
                 Value::Map(Vec::new()),
             ])
@@ -805,13 +802,13 @@ impl Server {
             };
             map(vec![
                 bulk("id"),
-                bulk(n.name),
+                bulk(n.name()),
                 bulk("port"),
-                Value::Integer(i64::from(n.port)),
+                Value::Integer(i64::from(n.port())),
                 bulk("ip"),
-                bulk(n.ip),
+                bulk(n.ip()),
                 bulk("endpoint"),
-                bulk(n.ip),
+                bulk(n.ip()),
                 bulk("role"),
                 bulk(if n.is_slave() { "replica" } else { "master" }),
                 bulk("replication-offset"),
@@ -841,13 +838,13 @@ impl Server {
     fn cluster_links(&self) -> Value {
         let c = self.clr();
         let mut out = Vec::new();
-        for l in c.links.values() {
+        for (_, l) in c.links.sorted() {
             let Some(i) = l.node else { continue };
             out.push(map(vec![
                 bulk("direction"),
                 bulk(if l.inbound { "from" } else { "to" }),
                 bulk("node"),
-                bulk(c.node(i).name),
+                bulk(c.node(i).name()),
                 bulk("create-time"),
                 Value::Integer(l.ctime),
                 bulk("events"),

@@ -114,7 +114,7 @@ struct NodeId {
 impl Condition for NodeId {
     fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
         Ok(match cluster(rt, &self.node)? {
-            Ok((_, c)) => Observation { holds: true, observed: c.me().name.to_string() },
+            Ok((_, c)) => Observation { holds: true, observed: c.me().name().to_string() },
             Err(why) => Observation { holds: false, observed: why },
         })
     }
@@ -125,7 +125,7 @@ impl Condition for NodeId {
 
 /// The id of the cluster node a reference names, when it is up.
 fn id_of(rt: &Runtime, node: &NodeRef) -> Result<Result<String, String>, String> {
-    Ok(cluster(rt, node)?.map(|(_, c)| c.me().name.to_string()))
+    Ok(cluster(rt, node)?.map(|(_, c)| c.me().name().to_string()))
 }
 
 struct SlotOwner {
@@ -141,14 +141,14 @@ impl Condition for SlotOwner {
             Err(why) => return unknown(why),
         };
         let observed = match c.owner(self.slot) {
-            Some(o) => format!("{} ({}:{})", c.node(o).name, c.node(o).ip, c.node(o).port),
+            Some(o) => format!("{} ({}:{})", c.node(o).name(), c.node(o).ip(), c.node(o).port()),
             None => "unassigned".to_owned(),
         };
         let want = match id_of(rt, &self.is)? {
             Ok(id) => id,
             Err(why) => return unknown(format!("{observed}; {why}")),
         };
-        let holds = c.owner(self.slot).is_some_and(|o| *c.node(o).name == *want);
+        let holds = c.owner(self.slot).is_some_and(|o| *c.node(o).name() == *want);
         Ok(Observation { holds, observed })
     }
     fn describe(&self) -> String {
@@ -174,7 +174,7 @@ impl Condition for Flags {
         let port: Option<u16> = rt.sim.proc_name(p).parse().ok();
         let found = match id_of(rt, &self.about)? {
             Ok(id) => c.lookup_str(&id),
-            Err(_) => c.by_name.values().copied().find(|&i| Some(c.node(i).port) == port),
+            Err(_) => c.by_name.values().copied().find(|&i| Some(c.node(i).port()) == port),
         };
         let Some(i) = found else { return unknown(format!("{} does not know {}", self.node, self.about)) };
         let flags = c.node(i).flag_names();
@@ -207,14 +207,14 @@ impl Condition for ReplicaOf {
             Err(why) => return unknown(why),
         };
         let observed = match c.me().slaveof.filter(|_| c.me().is_slave()) {
-            Some(m) => format!("replica of {} ({}:{})", c.node(m).name, c.node(m).ip, c.node(m).port),
+            Some(m) => format!("replica of {} ({}:{})", c.node(m).name(), c.node(m).ip(), c.node(m).port()),
             None => "master".to_owned(),
         };
         let want = match id_of(rt, &self.master)? {
             Ok(id) => id,
             Err(why) => return unknown(format!("{observed}; {why}")),
         };
-        let holds = c.me().is_slave() && c.me().slaveof.is_some_and(|m| *c.node(m).name == *want);
+        let holds = c.me().is_slave() && c.me().slaveof.is_some_and(|m| *c.node(m).name() == *want);
         Ok(Observation { holds, observed })
     }
     fn describe(&self) -> String {

@@ -38,7 +38,7 @@ impl Server {
         let n = c.node_mut(i);
         n.flags = (n.flags & !PFAIL) | FAIL;
         n.fail_time = now;
-        let name = n.name;
+        let name = n.name();
         c.todo |= TODO_UPDATE_STATE | TODO_SAVE_CONFIG;
         self.log(ctx, '*', &format!("Marking node {name} as failing (quorum reached)."));
         self.broadcast(ctx, bus::FAIL, Body::Fail(name), 0);
@@ -49,7 +49,7 @@ impl Server {
         let nt = self.node_timeout();
         let c = self.cl();
         let n = c.node(i);
-        let name = n.name;
+        let name = n.name();
         if n.is_slave() || n.numslots == 0 {
             let what = if n.is_slave() { "replica" } else { "master without slots" };
             c.node_mut(i).flags &= !FAIL;
@@ -77,7 +77,7 @@ impl Server {
         if c.me().is_slave() || c.me().numslots == 0 {
             return;
         }
-        let name = c.node(node).name;
+        let name = c.node(node).name();
         let deny = |s: &mut Server, ctx: &mut Ctx<'_>, why: String| {
             s.log(ctx, '#', &format!("Failover auth denied to {name}: {why}"));
         };
@@ -355,14 +355,17 @@ impl Server {
     pub(crate) fn handle_config_epoch_collision(&mut self, ctx: &mut Ctx<'_>, sender: usize) {
         let c = self.cl();
         let (s, me) = (c.node(sender), c.me());
-        if s.config_epoch != me.config_epoch || !s.is_master() || !me.is_master() || s.name.as_str() <= me.name.as_str()
+        if s.config_epoch != me.config_epoch
+            || !s.is_master()
+            || !me.is_master()
+            || s.name().as_str() <= me.name().as_str()
         {
             return;
         }
         c.current_epoch += 1;
         let e = c.current_epoch;
         c.me_mut().config_epoch = e;
-        let name = c.node(sender).name;
+        let name = c.node(sender).name();
         self.save_cluster_config(ctx, true);
         self.log(ctx, '-', &format!("WARNING: configEpoch collision with node {name}. configEpoch set to {e}"));
     }
@@ -401,7 +404,7 @@ impl Server {
             }
             if ok == max_slaves {
                 for &r in &c.node(i).replicas {
-                    if c.node(r).name < c.node(candidate).name {
+                    if c.node(r).name() < c.node(candidate).name() {
                         candidate = r;
                     }
                 }
@@ -411,7 +414,7 @@ impl Server {
             && candidate == c.myself
             && now - c.node(t).orphaned_time > SLAVE_MIGRATION_DELAY_MS
         {
-            let name = c.node(t).name;
+            let name = c.node(t).name();
             self.log(ctx, '#', &format!("Migrating to orphaned master {name}"));
             self.cluster_set_master(ctx, t);
         }

@@ -47,13 +47,13 @@ impl Server {
         let fresh = text.as_deref().is_none_or(|t| t.trim().is_empty());
         let cluster = if fresh {
             let c = Cluster::new(random_name(ctx), now);
-            self.log(ctx, '*', &format!("No cluster configuration found, I'm {}", c.me().name));
+            self.log(ctx, '*', &format!("No cluster configuration found, I'm {}", c.me().name()));
             c
         } else {
             match Cluster::load(text.as_deref().unwrap_or(""), now) {
                 Ok(mut c) => {
                     c.saved_once = true;
-                    self.log(ctx, '*', &format!("Node configuration loaded, I'm {}", c.me().name));
+                    self.log(ctx, '*', &format!("Node configuration loaded, I'm {}", c.me().name()));
                     c
                 }
                 Err(e) => {
@@ -90,8 +90,7 @@ impl Server {
         c.bus_port = bus_port;
         c.saved_once = true;
         let me = c.me_mut();
-        me.port = port;
-        me.cport = bus_port;
+        me.set_address(me.ip(), port, bus_port);
         true
     }
 
@@ -228,7 +227,7 @@ impl Server {
                 continue;
             }
             if now - n.ping_sent > nt && now - n.data_received > nt && n.flags & (PFAIL | FAIL) == 0 {
-                let name = n.name;
+                let name = n.name();
                 self.cl().node_mut(i).flags |= PFAIL;
                 update_state = true;
                 self.log(ctx, '.', &format!("*** NODE {name} possibly failing"));
@@ -240,9 +239,9 @@ impl Server {
             && c.me().is_slave()
             && self.repl.master.is_none()
             && c.node(m).flags & NOADDR == 0
-            && !c.node(m).ip.is_empty()
+            && !c.node(m).ip().is_empty()
         {
-            let (ip, port) = (c.node(m).ip.to_string(), c.node(m).port);
+            let (ip, port) = (c.node(m).ip().to_string(), c.node(m).port());
             self.set_master(ctx, ip, port);
         }
         self.manual_failover_check_timeout(ctx, now);
@@ -281,15 +280,15 @@ impl Server {
 
     fn connect_node(&mut self, ctx: &mut Ctx<'_>, i: usize, now: i64) {
         let n = self.clr().node(i);
-        let Ok(ip) = n.ip.parse::<Ipv4Addr>() else {
+        let Ok(ip) = n.ip().parse::<Ipv4Addr>() else {
             // No usable address yet: failure detection still needs a pending ping.
             if n.ping_sent == 0 {
                 self.cl().node_mut(i).ping_sent = now;
             }
             return;
         };
-        let conn = ctx.connect(SocketAddrV4::new(ip, n.cport));
-        let peer_ip = n.ip;
+        let conn = ctx.connect(SocketAddrV4::new(ip, n.cport()));
+        let peer_ip = n.ip();
         let c = self.cl();
         c.links.insert(
             conn,
@@ -381,7 +380,7 @@ impl Server {
                 sim::ConnectError::TimedOut => "Connection timed out",
                 sim::ConnectError::Unreachable => "No route to host",
             };
-            let line = format!("Connection with Node {} at {}:{} failed: {why}", n.name, n.ip, n.cport);
+            let line = format!("Connection with Node {} at {}:{} failed: {why}", n.name(), n.ip(), n.cport());
             self.log(ctx, '-', &line);
         }
         self.free_link(ctx, conn);
@@ -455,9 +454,9 @@ impl Server {
             current_epoch: c.current_epoch,
             config_epoch,
             offset: self.repl.offset.max(0) as u64,
-            sender: me.name,
+            sender: me.name(),
             slots,
-            slaveof: master.map(|m| c.node(m).name),
+            slaveof: master.map(|m| c.node(m).name()),
             myip: bus::Field::new(""),
             cport: c.bus_port,
             pport: 0,
@@ -545,12 +544,9 @@ impl Server {
                 (i, ahead.position(), None)
             }));
             let c = self.cl();
-            let mut ports = 0;
             for draw in draws.iter_mut() {
                 draw.2 = c.pick_facts(draw.0);
-                ports ^= draw.2.map_or(0, |f| f.port);
             }
-            std::hint::black_box(ports);
             for &(i, position, facts) in &draws {
                 if !(freshnodes > 0 && (picked.len() as i64) < wanted && iterations > 0) {
                     break 'picking;
@@ -592,6 +588,7 @@ impl Server {
                 pfail_wanted -= 1;
             }
         }
+        std::hint::black_box(self.clr().touch_identities(&picked));
         self.bus_send_with(ctx, conn, kind, |server, out| {
             let c = server.clr();
             let slots = server.header_slots();
@@ -602,13 +599,14 @@ impl Server {
             out.resize(start + payload, 0);
             for (&i, entry) in picked.iter().zip(out[start..].chunks_exact_mut(bus::GOSSIP_LEN)) {
                 let n = c.node(i as usize);
+                let id = n.identity();
                 Gossip {
-                    name: *n.name.bytes(),
+                    name: *id.name.bytes(),
                     ping_sent: (n.ping_sent / 1000) as u32,
                     pong_received: (n.pong_received / 1000) as u32,
-                    ip: n.ip.field(),
-                    port: n.port,
-                    cport: n.cport,
+                    ip: id.ip.field(),
+                    port: id.port,
+                    cport: id.cport,
                     flags: n.flags,
                     pport: 0,
                 }
@@ -662,7 +660,7 @@ impl Server {
     fn send_update(&mut self, ctx: &mut Ctx<'_>, conn: Option<ConnId>, about: usize) {
         let Some(conn) = conn else { return };
         let c = self.clr();
-        let (config_epoch, name) = (c.node(about).config_epoch, c.node(about).name);
+        let (config_epoch, name) = (c.node(about).config_epoch, c.node(about).name());
         let slots = Box::new(*c.slot_bits(about));
         self.bus_send(ctx, conn, bus::UPDATE, &Body::Update { config_epoch, name, slots: &slots }, 0);
     }
@@ -724,10 +722,11 @@ impl Server {
         }
         if kind == bus::PING || kind == bus::MEET {
             let c = self.cl();
-            if kind == bus::MEET || c.me().ip.is_empty() {
+            if kind == bus::MEET || c.me().ip().is_empty() {
                 let my_ip = ctx.ip().to_string();
-                if *c.me().ip != *my_ip {
-                    c.me_mut().ip = NodeIp::new(&my_ip);
+                if *c.me().ip() != *my_ip {
+                    let me = c.me_mut();
+                    me.set_address(NodeIp::new(&my_ip), me.port(), me.cport());
                     c.todo |= TODO_SAVE_CONFIG;
                     self.log(ctx, '#', &format!("IP address for this node updated to {my_ip}"));
                 }
@@ -736,10 +735,8 @@ impl Server {
                 let name = random_name(ctx);
                 let c2 = self.cl();
                 let i = c2.create_node(name, HANDSHAKE, now);
-                let n = c2.node_mut(i);
-                n.ip = if h.myip.is_empty() { peer_ip } else { NodeIp::new(&h.myip.text()) };
-                n.port = h.port;
-                n.cport = h.cport;
+                let ip = if h.myip.is_empty() { peer_ip } else { NodeIp::new(&h.myip.text()) };
+                c2.node_mut(i).set_address(ip, h.port, h.cport);
                 c2.todo |= TODO_SAVE_CONFIG;
                 self.process_gossip(ctx, msg, None, now);
             }
@@ -771,12 +768,10 @@ impl Server {
                             n.ping_sent = 0;
                         }
                         return;
-                    } else if c.node(ln).name != h.sender {
+                    } else if c.node(ln).name() != h.sender {
                         let n = c.node_mut(ln);
                         n.flags |= NOADDR;
-                        n.ip = NodeIp::default();
-                        n.port = 0;
-                        n.cport = 0;
+                        n.set_address(NodeIp::default(), 0, 0);
                         c.todo |= TODO_SAVE_CONFIG;
                         self.free_link(ctx, conn);
                         return;
@@ -833,7 +828,7 @@ impl Server {
                 c.mf_end = now + super::failover::MF_TIMEOUT_MS;
                 c.mf_slave = Some(s);
                 c.paused_until = Some(now + super::failover::MF_TIMEOUT_MS * 2);
-                let name = c.node(s).name;
+                let name = c.node(s).name();
                 self.log(ctx, '#', &format!("Manual failover requested by replica {name}."));
                 self.send_ping(ctx, conn, bus::PING);
             }
@@ -930,7 +925,7 @@ impl Server {
                     continue;
                 }
                 if c.node(owner).config_epoch > sender_config_epoch {
-                    let (a, b) = (c.node(sender).name, c.node(owner).name);
+                    let (a, b) = (c.node(sender).name(), c.node(owner).name());
                     let link = c.node(sender).link();
                     self.log(
                         ctx,
@@ -957,16 +952,14 @@ impl Server {
         }
         let ip = if h.myip.is_empty() { peer_ip } else { NodeIp::new(&h.myip.text()) };
         let n = c.node(i);
-        if n.port == h.port && n.cport == h.cport && n.ip == ip {
+        if n.port() == h.port && n.cport() == h.cport && n.ip() == ip {
             return;
         }
         let old_link = n.link();
         let n = c.node_mut(i);
-        n.ip = ip;
-        n.port = h.port;
-        n.cport = h.cport;
+        n.set_address(ip, h.port, h.cport);
         n.flags &= !NOADDR;
-        let name = n.name;
+        let name = n.name();
         if let Some(l) = old_link {
             self.free_link(ctx, l);
         }
@@ -982,15 +975,12 @@ impl Server {
     fn process_gossip(&mut self, ctx: &mut Ctx<'_>, msg: &Message<'_>, sender: Option<usize>, now: i64) {
         let Body::Gossip(section) = msg.body else { return };
         let nt = self.node_timeout();
-        let c = self.clr();
         // Every entry's table entry and node first, so that their cache misses overlap.
-        let mut touched = 0;
-        for k in 0..section.len() {
-            if let Some(home) = c.name_home(section.name_at(k)) {
-                touched ^= c.touch(home);
-            }
-        }
-        std::hint::black_box(touched);
+        let mut found = std::mem::take(&mut self.cl().lookup_scratch);
+        let c = self.clr();
+        std::hint::black_box(c.touch_lookups((0..section.len()).map(|k| section.name_at(k)), &mut found));
+        self.cl().lookup_scratch = found;
+        let c = self.clr();
         // Gossip never changes the sender's role, so it is read once.
         let reporter = sender.filter(|&s| c.node(s).is_master());
         for k in 0..section.len() {
@@ -1003,10 +993,7 @@ impl Server {
                     if sender.is_some() && g.flags & NOADDR == 0 && !c.blacklisted(&name, now) {
                         // Flags as gossiped; its master is learnt from its own PONG.
                         let i = c.create_node(name, g.flags & !MYSELF, now);
-                        let n = c.node_mut(i);
-                        n.ip = NodeIp::new(&g.ip.text());
-                        n.port = g.port;
-                        n.cport = g.cport;
+                        c.node_mut(i).set_address(NodeIp::new(&g.ip.text()), g.port, g.cport);
                     }
                 }
             }
@@ -1032,7 +1019,7 @@ impl Server {
         {
             if g.flags & (FAIL | PFAIL) != 0 {
                 if c.node_mut(i).report_failure(s, now) {
-                    let (a, b) = (c.node(s).name, c.node(i).name);
+                    let (a, b) = (c.node(s).name(), c.node(i).name());
                     self.log(ctx, '-', &format!("Node {a} reported node {b} as not reachable."));
                 }
                 self.mark_node_as_failing_if_needed(ctx, i, now);
@@ -1040,7 +1027,7 @@ impl Server {
                 let n = c.node_mut(i);
                 let before = n.fail_report_count();
                 if n.retain_fail_reports(|(who, _)| *who != s) != before {
-                    let (a, b) = (c.node(s).name, c.node(i).name);
+                    let (a, b) = (c.node(s).name(), c.node(i).name());
                     self.log(ctx, '-', &format!("Node {a} reported node {b} is back online."));
                 }
             }
@@ -1057,13 +1044,11 @@ impl Server {
         if n.flags & (FAIL | PFAIL) != 0
             && g.flags & NOADDR == 0
             && g.flags & (FAIL | PFAIL) == 0
-            && (*n.ip != *g.ip.text() || n.port != g.port || n.cport != g.cport)
+            && (*n.ip() != *g.ip.text() || n.port() != g.port || n.cport() != g.cport)
         {
             let link = n.link();
             let n = c.node_mut(i);
-            n.ip = NodeIp::new(&g.ip.text());
-            n.port = g.port;
-            n.cport = g.cport;
+            n.set_address(NodeIp::new(&g.ip.text()), g.port, g.cport);
             n.flags &= !NOADDR;
             if let Some(l) = link {
                 self.free_link(ctx, l);
@@ -1120,7 +1105,7 @@ impl Server {
             && cur_master_empty
             && (self.config.cluster.allow_replica_migration || sender_slots == migrated_our_slots)
         {
-            let name = c.node(sender).name;
+            let name = c.node(sender).name();
             self.log(ctx, '#', &format!("Configuration change detected. Reconfiguring myself as a replica of {name}"));
             self.cluster_set_master(ctx, sender);
             self.cl().todo |= TODO_SAVE_CONFIG | TODO_UPDATE_STATE | TODO_FSYNC_CONFIG;
@@ -1128,7 +1113,7 @@ impl Server {
             && let Some(gm) = c.node(m).slaveof
             && gm != myself
         {
-            let name = c.node(gm).name;
+            let name = c.node(gm).name();
             self.log(ctx, '#', &format!("I'm a sub-replica! Reconfiguring myself as a replica of grandmaster {name}"));
             self.cluster_set_master(ctx, gm);
             self.cl().todo |= TODO_SAVE_CONFIG | TODO_UPDATE_STATE | TODO_FSYNC_CONFIG;
@@ -1153,7 +1138,7 @@ impl Server {
         }
         c.me_mut().slaveof = Some(n);
         c.add_replica(n, myself);
-        let (ip, port) = (c.node(n).ip.to_string(), c.node(n).port);
+        let (ip, port) = (c.node(n).ip().to_string(), c.node(n).port());
         self.set_master(ctx, ip, port);
         self.reset_manual_failover(ctx);
     }

@@ -42,6 +42,7 @@ pub(crate) mod commands;
 pub(crate) mod conditions;
 pub(crate) mod failover;
 pub(crate) mod gossip;
+pub(crate) mod links;
 #[cfg(test)]
 mod tests_cluster;
 #[cfg(test)]
@@ -53,6 +54,7 @@ use sim::ConnId;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::rc::{Rc, Weak};
 
 pub(crate) const SLOTS: usize = 16384;
 /// `slots[]` value of an unassigned slot.
@@ -82,7 +84,7 @@ pub(crate) const TODO_HANDLE_MANUALFAILOVER: u8 = 16;
 /// A node's announced address as text, kept inline and NUL-padded (at most
 /// 46 bytes, as the bus carries it) so that writing a gossip entry reads no
 /// other allocation.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct NodeIp([u8; bus::IP_LEN]);
 
 impl Default for NodeIp {
@@ -117,34 +119,85 @@ impl NodeIp {
 
 text_traits!(NodeIp);
 
+/// Who a node is and where it listens: the part of a node that every table
+/// knowing it holds alike. A 1,000-node cluster holds a million nodes across
+/// its processes' tables, but only a thousand identities: the tables share
+/// them (see [`Identity::intern`]), so the names and addresses a gossip entry
+/// carries are read from a hundred kilobytes that stay in cache rather than
+/// from a line of each table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Identity {
+    pub(crate) name: NodeName,
+    pub(crate) ip: NodeIp,
+    pub(crate) port: u16,
+    pub(crate) cport: u16,
+}
+
+thread_local! {
+    /// Every identity in use on this thread, to share. A cache of values only:
+    /// which copy a node holds never shows in its behaviour, so sharing one
+    /// between simulated processes is invisible to them, and nothing iterates
+    /// it in an order that could reach an event.
+    static IDENTITIES: RefCell<Identities> = const { RefCell::new(Identities { by_value: BTreeMap::new(), purge_at: 64 }) };
+}
+
+struct Identities {
+    by_value: BTreeMap<Identity, Weak<Identity>>,
+    /// Dropped identities are swept out once the map reaches this size.
+    purge_at: usize,
+}
+
+impl Identity {
+    /// The shared copy of `self`, made if no node holds one.
+    pub(crate) fn intern(self) -> Rc<Identity> {
+        IDENTITIES.with(|ids| {
+            let mut ids = ids.borrow_mut();
+            if let Some(shared) = ids.by_value.get(&self).and_then(Weak::upgrade) {
+                return shared;
+            }
+            if ids.by_value.len() >= ids.purge_at {
+                ids.by_value.retain(|_, id| id.strong_count() > 0);
+                ids.purge_at = (ids.by_value.len() * 2).max(64);
+            }
+            let shared = Rc::new(self);
+            ids.by_value.insert(self, Rc::downgrade(&shared));
+            shared
+        })
+    }
+}
+
 /// One node of the table (`clusterNode`). Times are ms of the node's wall clock.
 ///
 /// Laid out by how often each field is read. A 1,000-node cluster gossips a
 /// hundred entries per packet, each a lookup of a node in the receiver's
 /// table, and every node's cron visits every node ten times a second, so the
 /// tables are far bigger than any cache and nearly every visit is a miss.
-/// What those visits read fits in two cache lines (the struct is 128 bytes,
-/// aligned): the first holds the name that confirms a lookup, slot count,
-/// flags, whether it has a link or failure reports, ping and pong times; the
-/// second the rest of a gossip entry (address and ports). Everything else is
-/// in [`NodeCold`], behind a pointer, and reads through `Deref`.
+/// What those visits read fits in one aligned cache line: flags, whether it
+/// has a link or failure reports, slot count, ping and pong times, a pointer
+/// to its shared [`Identity`], and what every packet's header updates of its
+/// sender (data time, configEpoch, replication offset). Everything else is in
+/// [`NodeCold`], behind a pointer, and reads through `Deref`.
 #[derive(Debug)]
 #[repr(C, align(64))]
 pub(crate) struct Node {
-    pub(crate) name: NodeName,
-    pub(crate) numslots: u32,
     pub(crate) flags: u16,
     /// `link.is_some()` ([`Node::set_link`] keeps it so).
     linked: bool,
     /// Whether `fail_reports` has any (the methods that change it keep it so).
     reported: bool,
+    pub(crate) numslots: u32,
     pub(crate) ping_sent: i64,
     pub(crate) pong_received: i64,
-    pub(crate) ip: NodeIp,
-    pub(crate) port: u16,
-    pub(crate) cport: u16,
+    id: Rc<Identity>,
     cold: Box<NodeCold>,
+    /// Set from the header of every packet it sends.
+    pub(crate) data_received: i64,
+    pub(crate) config_epoch: u64,
+    pub(crate) repl_offset: i64,
 }
+
+// One cache line per node: growing it costs every gossip entry a second line.
+const _: () = assert!(std::mem::size_of::<Node>() == 64);
 
 /// The fields of a node that no per-entry or per-tick loop reads.
 #[derive(Debug)]
@@ -153,15 +206,12 @@ pub(crate) struct NodeCold {
     fail_reports: Vec<(usize, i64)>,
     /// Our outbound link to it.
     link: Option<ConnId>,
-    pub(crate) data_received: i64,
-    pub(crate) config_epoch: u64,
     pub(crate) slaveof: Option<usize>,
     pub(crate) replicas: Vec<usize>,
     pub(crate) ctime: i64,
     pub(crate) fail_time: i64,
     pub(crate) voted_time: i64,
     pub(crate) orphaned_time: i64,
-    pub(crate) repl_offset: i64,
     /// Its link to us, once its first packet named it.
     pub(crate) inbound: Option<ConnId>,
     /// ` 0-5460 7000` as CLUSTER NODES prints the slots, built when first needed
@@ -186,32 +236,56 @@ impl std::ops::DerefMut for Node {
 impl Node {
     fn new(name: NodeName, flags: u16, now: i64) -> Node {
         Node {
-            name,
-            numslots: 0,
             flags,
             linked: false,
             reported: false,
+            numslots: 0,
             ping_sent: 0,
             pong_received: 0,
-            ip: NodeIp::default(),
-            port: 0,
-            cport: 0,
+            id: Identity { name, ip: NodeIp::default(), port: 0, cport: 0 }.intern(),
+            data_received: 0,
+            config_epoch: 0,
+            repl_offset: 0,
             cold: Box::new(NodeCold {
                 fail_reports: Vec::new(),
                 link: None,
-                data_received: 0,
-                config_epoch: 0,
                 slaveof: None,
                 replicas: Vec::new(),
                 ctime: now,
                 fail_time: 0,
                 voted_time: 0,
                 orphaned_time: 0,
-                repl_offset: 0,
                 inbound: None,
                 slots_text: RefCell::new(None),
             }),
         }
+    }
+
+    pub(crate) fn name(&self) -> NodeName {
+        self.id.name
+    }
+    pub(crate) fn ip(&self) -> NodeIp {
+        self.id.ip
+    }
+    pub(crate) fn port(&self) -> u16 {
+        self.id.port
+    }
+    pub(crate) fn cport(&self) -> u16 {
+        self.id.cport
+    }
+    pub(crate) fn identity(&self) -> &Identity {
+        &self.id
+    }
+
+    /// Moves it to another address (the name stays).
+    pub(crate) fn set_address(&mut self, ip: NodeIp, port: u16, cport: u16) {
+        if (self.id.ip, self.id.port, self.id.cport) != (ip, port, cport) {
+            self.id = Identity { ip, port, cport, ..*self.id }.intern();
+        }
+    }
+
+    fn set_name(&mut self, name: NodeName) {
+        self.id = Identity { name, ..*self.id }.intern();
     }
 
     /// Our outbound link to it.
@@ -317,7 +391,6 @@ pub(crate) struct PickFacts {
     pub(crate) flags: u16,
     pub(crate) has_slots: bool,
     pub(crate) linked: bool,
-    pub(crate) port: u16,
 }
 
 /// A bus connection: inbound ones learn their node from the first packet.
@@ -395,7 +468,7 @@ pub(crate) struct Cluster {
     pub(crate) first_update_state_ms: i64,
     pub(crate) among_minority_ms: i64,
     pub(crate) iteration: u64,
-    pub(crate) links: BTreeMap<ConnId, Link>,
+    pub(crate) links: links::Links,
     /// Which slab entries the gossip section being built has picked (a bit
     /// each, Redis's `last_in_ping_gossip`): a few cache lines, cleared per
     /// section, where a mark per node would be a miss per pick.
@@ -404,6 +477,8 @@ pub(crate) struct Cluster {
     /// they were picked from (slab entry, stream position after the draw, the
     /// entry's facts), kept to reuse their allocations.
     pub(crate) gossip_scratch: Vec<u32>,
+    /// Table entries a received gossip section's names hash to (see [`Cluster::touch_lookups`]).
+    pub(crate) lookup_scratch: Vec<u32>,
     pub(crate) draws_scratch: Vec<(usize, u128, Option<PickFacts>)>,
     /// The bus port this node listens on.
     pub(crate) bus_port: u16,
@@ -447,9 +522,10 @@ impl Cluster {
             first_update_state_ms: 0,
             among_minority_ms: 0,
             iteration: 0,
-            links: BTreeMap::new(),
+            links: links::Links::default(),
             gossip_taken: Vec::new(),
             gossip_scratch: Vec::new(),
+            lookup_scratch: Vec::new(),
             draws_scratch: Vec::new(),
             bus_port: 0,
             saved_once: false,
@@ -506,7 +582,7 @@ impl Cluster {
             if i == EMPTY_ENTRY {
                 return None;
             }
-            if t == tag && same_name(self.node(i as usize).name.bytes(), name) {
+            if t == tag && same_name(self.node(i as usize).id.name.bytes(), name) {
                 return Some(i as usize);
             }
             at = (at + 1) & mask;
@@ -518,28 +594,43 @@ impl Cluster {
         (!self.name_index.is_empty()).then(|| name_tag(name) as usize & (self.name_index.len() - 1))
     }
 
-    /// Reads the table entry at `home` and the node's first cache line it
-    /// names, without using them: a gossip section's lookups are independent,
-    /// so touching all of them first lets the processor fetch them in
-    /// parallel, where one lookup after the other would wait for memory
-    /// twice per entry. Returns a value only so that the reads are not
-    /// optimised away.
-    pub(crate) fn touch(&self, home: usize) -> u64 {
-        let (tag, i) = self.name_index[home];
-        u64::from(tag) ^ self.touch_node(i as usize)
+    /// Reads what looking up `names` will read, without using it: the table
+    /// entries, the nodes they point to, and those nodes' identities. A
+    /// gossip section's lookups are independent, so reading each level for
+    /// all of them before the next lets the processor fetch a level's lines
+    /// in parallel, where one lookup after the other would wait for memory
+    /// three times per entry. `found` is scratch space for the entries.
+    /// Returns a value only so that the reads are not optimised away.
+    pub(crate) fn touch_lookups<'n>(
+        &self,
+        names: impl Iterator<Item = &'n [u8; bus::NAME_LEN]>,
+        found: &mut Vec<u32>,
+    ) -> u64 {
+        if self.name_index.is_empty() {
+            return 0;
+        }
+        let mask = self.name_index.len() - 1;
+        found.clear();
+        found.extend(names.map(|name| self.name_index[name_tag(name) as usize & mask].1));
+        let mut seen = 0;
+        for &i in found.iter() {
+            seen ^= self.get(i as usize).map_or(0, |n| Rc::as_ptr(&n.id) as u64);
+        }
+        for &i in found.iter() {
+            seen ^= self.get(i as usize).map_or(0, |n| u64::from(n.id.port));
+        }
+        seen
     }
 
-    /// Reads the cache line of node `i` that a received gossip entry reads (see [`Cluster::touch`]).
-    pub(crate) fn touch_node(&self, i: usize) -> u64 {
-        self.get(i).map_or(0, |n| u64::from(n.flags))
+    /// Reads the identities of slab entries `picked` (see [`Cluster::touch_lookups`]).
+    pub(crate) fn touch_identities(&self, picked: &[u32]) -> u64 {
+        picked.iter().fold(0, |seen, &i| seen ^ self.get(i as usize).map_or(0, |n| u64::from(n.id.port)))
     }
 
     /// What a random pick for a gossip section checks of entry `i`: flags,
     /// whether it owns slots, whether it has a link; `None` for a free entry.
-    /// Also reads the port, in the node's second line, which writing the
-    /// entry will need: read here, its miss overlaps the others.
     pub(crate) fn pick_facts(&self, i: usize) -> Option<PickFacts> {
-        self.get(i).map(|n| PickFacts { flags: n.flags, has_slots: n.numslots > 0, linked: n.linked, port: n.port })
+        self.get(i).map(|n| PickFacts { flags: n.flags, has_slots: n.numslots > 0, linked: n.linked })
     }
 
     fn index_name(&mut self, name: &NodeName, i: usize) {
@@ -615,10 +706,10 @@ impl Cluster {
                 self.nodes.len() - 1
             }
         };
-        if let Some(old) = self.by_name.insert(node.name, i) {
-            self.unindex_name(&node.name, old);
+        if let Some(old) = self.by_name.insert(node.name(), i) {
+            self.unindex_name(&node.name(), old);
         }
-        self.index_name(&node.name, i);
+        self.index_name(&node.name(), i);
         self.nodes[i] = node;
         self.live[i] = true;
         i
@@ -651,8 +742,8 @@ impl Cluster {
         }
         let node = std::mem::replace(&mut self.nodes[i], Node::new(NodeName::NONE, 0, 0));
         self.live[i] = false;
-        self.by_name.remove(&node.name);
-        self.unindex_name(&node.name, i);
+        self.by_name.remove(&node.name());
+        self.unindex_name(&node.name(), i);
         let mut conns = Vec::new();
         for conn in [node.link(), node.inbound].into_iter().flatten() {
             self.links.remove(&conn);
@@ -667,7 +758,8 @@ impl Cluster {
     }
 
     pub(crate) fn rename(&mut self, i: usize, name: &NodeName) {
-        let old = std::mem::replace(&mut self.node_mut(i).name, *name);
+        let old = self.node(i).name();
+        self.node_mut(i).set_name(*name);
         self.by_name.remove(&old);
         self.unindex_name(&old, i);
         if let Some(other) = self.by_name.insert(*name, i) {
@@ -834,15 +926,15 @@ impl Cluster {
     /// Appends node `i`'s line (without the newline) to `s`.
     fn describe_into(&self, i: usize, my_ports_known: bool, s: &mut String) {
         let n = self.node(i);
-        let (port, cport) = if my_ports_known || i != self.myself { (n.port, n.cport) } else { (0, 0) };
-        s.push_str(&n.name);
+        let (port, cport) = if my_ports_known || i != self.myself { (n.port(), n.cport()) } else { (0, 0) };
+        s.push_str(&n.name());
         s.push(' ');
-        s.push_str(&n.ip);
+        s.push_str(&n.ip());
         let _ = write!(s, ":{port}@{cport} ");
         n.write_flag_names(s);
         s.push(' ');
         match n.slaveof {
-            Some(m) => s.push_str(&self.node(m).name),
+            Some(m) => s.push_str(&self.node(m).name()),
             None => s.push('-'),
         }
         // A link still connecting shows as connected, as in Redis.
@@ -865,10 +957,10 @@ impl Cluster {
         }));
         if i == self.myself {
             for (slot, to) in &self.migrating {
-                let _ = write!(s, " [{slot}->-{}]", self.node(*to).name);
+                let _ = write!(s, " [{slot}->-{}]", self.node(*to).name());
             }
             for (slot, from) in &self.importing {
-                let _ = write!(s, " [{slot}-<-{}]", self.node(*from).name);
+                let _ = write!(s, " [{slot}-<-{}]", self.node(*from).name());
             }
         }
     }
@@ -986,9 +1078,7 @@ impl Cluster {
                 };
             }
             let n = c.node_mut(i);
-            n.ip = NodeIp::new(ip);
-            n.port = port;
-            n.cport = cport;
+            n.set_address(NodeIp::new(ip), port, cport);
             n.flags = flags;
             if flags & FAIL != 0 {
                 n.fail_time = now;
@@ -1095,9 +1185,7 @@ mod tests {
     #[test]
     fn nodes_conf_round_trips_roles_slots_and_epochs() {
         let mut c = Cluster::new(name('a'), 1000);
-        c.me_mut().ip = NodeIp::new("127.0.0.1");
-        c.me_mut().port = 6381;
-        c.me_mut().cport = 16381;
+        c.me_mut().set_address(NodeIp::new("127.0.0.1"), 6381, 16381);
         c.me_mut().config_epoch = 1;
         c.saved_once = true;
         c.current_epoch = 7;
@@ -1108,9 +1196,7 @@ mod tests {
         let b = c.create_node(name('b'), SLAVE, 1000);
         c.node_mut(b).slaveof = Some(0);
         c.add_replica(0, b);
-        c.node_mut(b).ip = NodeIp::new("127.0.0.1");
-        c.node_mut(b).port = 6384;
-        c.node_mut(b).cport = 16384;
+        c.node_mut(b).set_address(NodeIp::new("127.0.0.1"), 6384, 16384);
         let text = c.config_text();
         assert_eq!(
             text,
@@ -1157,11 +1243,31 @@ mod tests {
         assert_eq!(c.lookup(&name('f')), Some(reused));
     }
 
+    /// Two tables that know a node at the same address share its identity;
+    /// moving it in one table leaves the other's view as it was.
+    #[test]
+    fn tables_share_identities_until_one_moves_a_node() {
+        let (mut a, mut b) = (Cluster::new(name('a'), 0), Cluster::new(name('b'), 0));
+        let ip = NodeIp::new("10.0.0.9");
+        let (ia, ib) = (a.create_node(name('c'), MASTER, 0), b.create_node(name('c'), MASTER, 0));
+        a.node_mut(ia).set_address(ip, 7000, 17000);
+        b.node_mut(ib).set_address(ip, 7000, 17000);
+        assert!(Rc::ptr_eq(&a.node(ia).id, &b.node(ib).id));
+        a.node_mut(ia).set_address(NodeIp::new("10.0.0.10"), 7000, 17000);
+        assert_eq!((a.node(ia).ip().as_str(), b.node(ib).ip().as_str()), ("10.0.0.10", "10.0.0.9"));
+        assert_eq!((a.node(ia).port(), b.node(ib).cport(), b.node(ib).name()), (7000, 17000, name('c')));
+        a.rename(ia, &name('d'));
+        assert_eq!(
+            (a.node(ia).name(), a.node(ia).ip().as_str(), a.lookup(&name('d'))),
+            (name('d'), "10.0.0.10", Some(ia))
+        );
+        assert_eq!(b.node(ib).name(), name('c'));
+    }
+
     #[test]
     fn fresh_node_first_save_has_no_ports() {
         let mut c = Cluster::new(name('f'), 0);
-        c.me_mut().port = 6381;
-        c.me_mut().cport = 16381;
+        c.me_mut().set_address(NodeIp::default(), 6381, 16381);
         assert_eq!(
             c.config_text(),
             format!("{} :0@0 myself,master - 0 0 0 connected\nvars currentEpoch 0 lastVoteEpoch 0\n", "f".repeat(40))

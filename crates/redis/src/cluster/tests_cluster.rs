@@ -13,7 +13,7 @@ pub(crate) fn conf(node_timeout: u64) -> String {
 
 pub(crate) fn node_id(lab: &Lab, port: u16) -> String {
     let p = lab.sim.proc_by_name(&port.to_string()).unwrap();
-    lab.sim.process::<Server>(p).unwrap().clr().me().name.to_string()
+    lab.sim.process::<Server>(p).unwrap().clr().me().name().to_string()
 }
 
 /// Three masters with 0-5460 / 5461-10922 / 10923-16383, each with one replica
@@ -131,7 +131,7 @@ fn killed_master_is_replaced_by_its_replica_and_returns_as_replica() {
     lab.sim.run_for(Duration::from_secs(10));
     let c = server(&lab, 6381).clr();
     assert!(c.me().is_slave(), "{}", c.nodes_text(false));
-    assert_eq!(c.node(c.me().slaveof.unwrap()).name, new);
+    assert_eq!(c.node(c.me().slaveof.unwrap()).name(), new);
     assert_eq!(lab.cli(6381, "role").lines().next().unwrap(), "1) \"slave\"");
     assert!(flags_seen(&lab, 6382, &old) == "slave", "{}", flags_seen(&lab, 6382, &old));
     println!("pfail {pfail} fail {fail} promoted {promoted}");
@@ -155,7 +155,7 @@ fn a_master_cut_off_alone_refuses_keys_and_returns_as_replica() {
     lab.sim.apply(sim::Fault::Heal).unwrap();
     lab.sim.run_for(Duration::from_secs(8));
     let c = server(&lab, 6381).clr();
-    assert!(c.me().is_slave() && c.node(c.me().slaveof.unwrap()).name == node_id(&lab, 6384));
+    assert!(c.me().is_slave() && c.node(c.me().slaveof.unwrap()).name() == node_id(&lab, 6384));
     assert_eq!(lab.cli(6384, "get k2"), "\"before\"");
     assert_eq!(lab.cli(6381, "get k2"), "(error) MOVED 449 127.0.0.1:6384");
 }
@@ -231,7 +231,7 @@ fn a_replica_migrates_to_an_orphaned_master() {
         .into_iter()
         .filter(|&p| {
             let c = server(&lab, p).clr();
-            c.me().slaveof.is_some_and(|m| c.node(m).name == orphan)
+            c.me().slaveof.is_some_and(|m| c.node(m).name() == orphan)
         })
         .collect();
     assert_eq!(movers.len(), 1, "exactly one of 6381's replicas moves");

@@ -96,7 +96,7 @@ fn run_seed(seed: u64) -> (String, bool, Result<(), String>) {
     let verdict = check(&lab).map_err(|e| format!("seed {seed}: {e}\nschedule:\n{}", history.join("\n")));
     let c = lab.sim.process::<Server>(proc(&lab, 6381)).expect("6381 runs").clr();
     let failed_over =
-        (0..super::SLOTS).any(|s| c.owner(s).is_some_and(|o| !first_masters.contains(&c.node(o).name.to_string())));
+        (0..super::SLOTS).any(|s| c.owner(s).is_some_and(|o| !first_masters.contains(&c.node(o).name().to_string())));
     (lab.sim.trace().hash_hex(), failed_over, verdict)
 }
 
@@ -105,7 +105,7 @@ fn check(lab: &super::tests_cluster::Lab) -> Result<(), String> {
         PORTS.iter().map(|&p| (p, lab.sim.process::<Server>(proc(lab, p)).expect("every node runs"))).collect();
     let view = |s: &Server| -> Vec<Option<String>> {
         let c = s.clr();
-        (0..super::SLOTS).map(|slot| c.owner(slot).map(|o| c.node(o).name.to_string())).collect()
+        (0..super::SLOTS).map(|slot| c.owner(slot).map(|o| c.node(o).name().to_string())).collect()
     };
     let (first_port, first) = servers[0];
     let reference = view(first);
@@ -124,7 +124,7 @@ fn check(lab: &super::tests_cluster::Lab) -> Result<(), String> {
     let owners: std::collections::BTreeSet<&String> = reference.iter().flatten().collect();
     let mut epochs: BTreeMap<u64, &String> = BTreeMap::new();
     for owner in owners {
-        let (port, s) = servers.iter().find(|(_, s)| &s.clr().me().name == owner).ok_or("owner is no node")?;
+        let (port, s) = servers.iter().find(|(_, s)| &s.clr().me().name() == owner).ok_or("owner is no node")?;
         let me = s.clr().me();
         if !me.is_master() {
             return Err(format!("{port} owns slots but is {}", me.flag_names()));

@@ -1,0 +1,188 @@
+//! The bus links of one node, by connection.
+//!
+//! Every packet looks its link up two or three times. A 1,000-node cluster
+//! has two thousand links per node, and a B-tree of them is a walk through
+//! several tree nodes, each a cache miss, per lookup. Here a lookup is one
+//! probe into a small index and the link's own entry.
+
+use super::Link;
+use sim::ConnId;
+
+const EMPTY: u32 = u32::MAX;
+
+/// Links in a slab, found through an open-addressing index of their
+/// connection ids (linear probing, at most half full). Iteration is in slab
+/// order, which follows the history of inserts and removals: callers that
+/// show links in some order sort them.
+#[derive(Debug, Default)]
+pub(crate) struct Links {
+    entries: Vec<(ConnId, Link)>,
+    index: Vec<u32>,
+}
+
+impl Links {
+    fn home(&self, conn: ConnId) -> usize {
+        (conn.0.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize & (self.index.len() - 1)
+    }
+
+    /// The index position naming `conn`'s entry.
+    fn position(&self, conn: ConnId) -> Option<usize> {
+        if self.index.is_empty() {
+            return None;
+        }
+        let mask = self.index.len() - 1;
+        let mut at = self.home(conn);
+        loop {
+            let e = self.index[at];
+            if e == EMPTY {
+                return None;
+            }
+            if self.entries[e as usize].0 == conn {
+                return Some(at);
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    pub(crate) fn get(&self, conn: &ConnId) -> Option<&Link> {
+        self.position(*conn).map(|at| &self.entries[self.index[at] as usize].1)
+    }
+
+    pub(crate) fn get_mut(&mut self, conn: &ConnId) -> Option<&mut Link> {
+        self.position(*conn).map(|at| &mut self.entries[self.index[at] as usize].1)
+    }
+
+    pub(crate) fn contains_key(&self, conn: &ConnId) -> bool {
+        self.position(*conn).is_some()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Adds or replaces `conn`'s link; returns the one replaced.
+    pub(crate) fn insert(&mut self, conn: ConnId, link: Link) -> Option<Link> {
+        if let Some(at) = self.position(conn) {
+            return Some(std::mem::replace(&mut self.entries[self.index[at] as usize].1, link));
+        }
+        if (self.entries.len() + 1) * 2 > self.index.len() {
+            self.index = vec![EMPTY; ((self.entries.len() + 1) * 2).next_power_of_two().max(16)];
+            for e in 0..self.entries.len() {
+                self.place(e);
+            }
+        }
+        self.entries.push((conn, link));
+        self.place(self.entries.len() - 1);
+        None
+    }
+
+    fn place(&mut self, e: usize) {
+        let mask = self.index.len() - 1;
+        let mut at = self.home(self.entries[e].0);
+        while self.index[at] != EMPTY {
+            at = (at + 1) & mask;
+        }
+        self.index[at] = e as u32;
+    }
+
+    pub(crate) fn remove(&mut self, conn: &ConnId) -> Option<Link> {
+        let at = self.position(*conn)?;
+        let e = self.index[at] as usize;
+        // Close the hole: later entries of the probe run whose home is not
+        // after the hole move back, so that no lookup stops early.
+        let mask = self.index.len() - 1;
+        let mut hole = at;
+        let mut next = at;
+        loop {
+            next = (next + 1) & mask;
+            let moved = self.index[next];
+            if moved == EMPTY {
+                break;
+            }
+            let home = self.home(self.entries[moved as usize].0);
+            // Distances from the home: the entry may fill the hole if the hole
+            // is no further from its home than where it sits.
+            if (hole.wrapping_sub(home) & mask) <= (next.wrapping_sub(home) & mask) {
+                self.index[hole] = moved;
+                hole = next;
+            }
+        }
+        self.index[hole] = EMPTY;
+        let (_, link) = self.entries.swap_remove(e);
+        if e < self.entries.len() {
+            // The last entry moved into `e`: repoint its index slot.
+            let last = self.entries.len() as u32;
+            let at = self.position_of_entry(self.entries[e].0, last);
+            self.index[at] = e as u32;
+        }
+        Some(link)
+    }
+
+    /// Where the index names entry number `e` for `conn`.
+    fn position_of_entry(&self, conn: ConnId, e: u32) -> usize {
+        let mask = self.index.len() - 1;
+        let mut at = self.home(conn);
+        while self.index[at] != e {
+            at = (at + 1) & mask;
+        }
+        at
+    }
+
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut Link> {
+        self.entries.iter_mut().map(|(_, l)| l)
+    }
+
+    /// (connection, link) in connection order.
+    pub(crate) fn sorted(&self) -> Vec<(ConnId, &Link)> {
+        let mut all: Vec<(ConnId, &Link)> = self.entries.iter().map(|(c, l)| (*c, l)).collect();
+        all.sort_by_key(|(c, _)| *c);
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::NodeIp;
+    use std::collections::BTreeMap;
+
+    fn link(ctime: i64) -> Link {
+        Link {
+            node: None,
+            inbound: false,
+            ctime,
+            connected: false,
+            peer_ip: NodeIp::default(),
+            inbuf: Vec::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Random inserts and removals agree with a BTreeMap at every step,
+    /// including ids that collide in the index and removals mid-run.
+    #[test]
+    fn matches_a_btreemap_through_inserts_and_removals() {
+        let mut rng = sim::Rng::stream(7, "links");
+        let mut links = Links::default();
+        let mut model: BTreeMap<ConnId, i64> = BTreeMap::new();
+        for step in 0..20_000i64 {
+            // Few distinct ids, so that the same id comes back and runs form.
+            let conn = ConnId(rng.below(300) << (rng.below(2) * 32));
+            if rng.below(3) == 0 {
+                assert_eq!(links.remove(&conn).map(|l| l.ctime), model.remove(&conn), "step {step}");
+            } else {
+                assert_eq!(links.insert(conn, link(step)).map(|l| l.ctime), model.insert(conn, step), "step {step}");
+            }
+            assert_eq!(links.len(), model.len());
+            if step % 97 == 0 {
+                for probe in 0..300 {
+                    let conn = ConnId(probe);
+                    assert_eq!(links.get(&conn).map(|l| l.ctime), model.get(&conn).copied(), "step {step}");
+                }
+                let sorted: Vec<(ConnId, i64)> = links.sorted().into_iter().map(|(c, l)| (c, l.ctime)).collect();
+                assert_eq!(sorted, model.iter().map(|(c, t)| (*c, *t)).collect::<Vec<_>>());
+            }
+        }
+    }
+}
