@@ -151,20 +151,32 @@ impl Layout {
         (first, first + per + usize::from(m < extra) - 1)
     }
 
-    /// nodes.conf as node `me` would have saved it with the cluster formed.
+    /// nodes.conf as node `me` would have saved it with the cluster formed:
+    /// no ping pending, and a last PONG from every node (Redis writes the
+    /// times; loading one that is not 0 takes it as "now", so a restarted
+    /// node does not ping every peer a second time from its first cron tick
+    /// while the link's own first PING is under way).
     fn nodes_conf(&self, me: usize) -> String {
-        let mut text = String::with_capacity(self.names.len() * 140);
+        // The ms time of the last PONG, as a formed cluster's save holds it.
+        const PONG: u64 = 1_795_253_874_000;
+        let mut text = String::with_capacity(self.names.len() * 160);
         for (i, name) in self.names.iter().enumerate() {
             let myself = if i == me { "myself," } else { "" };
             let ip = Layout::ip(i);
             let bus = PORT + 10000;
             if i < self.masters {
                 let (a, b) = self.slots(i);
-                text.push_str(&format!("{name} {ip}:{PORT}@{bus} {myself}master - 0 0 {} connected {a}-{b}\n", i + 1));
+                text.push_str(&format!(
+                    "{name} {ip}:{PORT}@{bus} {myself}master - 0 {PONG} {} connected {a}-{b}\n",
+                    i + 1
+                ));
             } else {
                 let m = i - self.masters;
                 let master = &self.names[m];
-                text.push_str(&format!("{name} {ip}:{PORT}@{bus} {myself}slave {master} 0 0 {} connected\n", m + 1));
+                text.push_str(&format!(
+                    "{name} {ip}:{PORT}@{bus} {myself}slave {master} 0 {PONG} {} connected\n",
+                    m + 1
+                ));
             }
         }
         text.push_str(&format!("vars currentEpoch {} lastVoteEpoch 0\n", self.masters));
@@ -201,10 +213,17 @@ struct FailoverRun {
     /// Wall time of the first virtual second: every node links to every
     /// other and each new link carries a PING and its PONG (N² messages).
     first_second_wall_secs: f64,
+    first_second_bus_messages: u64,
     events: u64,
     /// Bus messages the nodes alive at the end received.
     bus_messages: u64,
     trace_hash: String,
+}
+
+/// Bus messages the running ones of `procs` have received so far.
+fn bus_messages_received(sim: &Sim, procs: &[sim::ProcId]) -> u64 {
+    let summaries = procs.iter().filter_map(|&p| sim.process::<Preloaded>(p)?.server.cluster_summary());
+    summaries.filter_map(|s| s["bus_messages_received"].as_u64()).sum()
 }
 
 fn failover_run(nodes: usize, seed: u64, run_secs: u64) -> Result<FailoverRun, String> {
@@ -232,16 +251,13 @@ fn failover_run(nodes: usize, seed: u64, run_secs: u64) -> Result<FailoverRun, S
     }
     sim.run_until(Instant::ZERO + Duration::from_secs(1));
     let first_second_wall_secs = wall.elapsed().as_secs_f64();
+    let first_second_bus_messages = bus_messages_received(&sim, &procs);
     sim.run_until(Instant::ZERO + Duration::from_secs(KILL_AT_SECS));
     sim.apply(Fault::Kill(procs[0])).map_err(|e| e.to_string())?;
     sim.run_until(Instant::ZERO + Duration::from_secs(run_secs));
     let wall_secs = wall.elapsed().as_secs_f64();
 
-    let mut bus_messages = 0;
-    for &p in &procs[1..] {
-        let summary = sim.process::<Preloaded>(p).and_then(|s| s.server.cluster_summary());
-        bus_messages += summary.and_then(|s| s["bus_messages_received"].as_u64()).unwrap_or(0);
-    }
+    let bus_messages = bus_messages_received(&sim, &procs[1..]);
     let replica = &layout.names[layout.masters];
     let (first_slot, last_slot) = layout.slots(0);
     // A shortened profiling run may end before the failover.
@@ -261,6 +277,7 @@ fn failover_run(nodes: usize, seed: u64, run_secs: u64) -> Result<FailoverRun, S
     Ok(FailoverRun {
         wall_secs,
         first_second_wall_secs,
+        first_second_bus_messages,
         events: sim.events_processed(),
         bus_messages,
         trace_hash: sim.trace().hash_hex(),
@@ -277,7 +294,7 @@ pub fn child(nodes: usize, run_secs: u64) -> Result<(), String> {
     let hwm = kib("VmHWM:").ok_or("no VmHWM in /proc/self/status")?;
     println!(
         "{}",
-        json!({"wall_secs": r.wall_secs, "first_second_wall_secs": r.first_second_wall_secs, "events": r.events, "bus_messages": r.bus_messages, "trace_hash": r.trace_hash, "peak_rss_bytes": hwm * 1024})
+        json!({"wall_secs": r.wall_secs, "first_second_wall_secs": r.first_second_wall_secs, "first_second_bus_messages": r.first_second_bus_messages, "events": r.events, "bus_messages": r.bus_messages, "trace_hash": r.trace_hash, "peak_rss_bytes": hwm * 1024})
     );
     Ok(())
 }
@@ -313,6 +330,7 @@ pub fn failover(sizes: &[usize]) -> Result<Value, String> {
         let r = run_child(nodes)?;
         let wall = r["wall_secs"].as_f64().ok_or("child: no wall_secs")?;
         let first = r["first_second_wall_secs"].as_f64().unwrap_or(0.0);
+        let first_messages = r["first_second_bus_messages"].as_u64().unwrap_or(0);
         let events = r["events"].as_u64().unwrap_or(0);
         let messages = r["bus_messages"].as_u64().unwrap_or(0);
         let rss = r["peak_rss_bytes"].as_u64().unwrap_or(0);
@@ -320,7 +338,7 @@ pub fn failover(sizes: &[usize]) -> Result<Value, String> {
             previous.map(|(n, w)| format!(", x{:.1} wall for x{:.1} nodes", wall / w, nodes as f64 / n as f64));
         let budget = if nodes == 1000 { " (budget <= 60 s, <= 2 GiB)" } else { "" };
         println!(
-            "cluster-failover-{nodes}: {} masters + {} replicas, {RUN_SECS} virtual s, master 0 killed at {KILL_AT_SECS} s, its replica owns its slots everywhere: {wall:.3} s wall = {:.2} virtual s per wall s (first virtual second, every link's first PING and PONG: {first:.3} s; the other {} s: {:.3} s), {events} events ({:.2} M events/s), {messages} bus messages ({:.1} us wall each), peak RSS {:.1} MiB{budget}{}",
+            "cluster-failover-{nodes}: {} masters + {} replicas, {RUN_SECS} virtual s, master 0 killed at {KILL_AT_SECS} s, its replica owns its slots everywhere: {wall:.3} s wall = {:.2} virtual s per wall s (first virtual second, every link's first PING and PONG: {first:.3} s for {first_messages} bus messages; the other {} s: {:.3} s), {events} events ({:.2} M events/s), {messages} bus messages ({:.1} us wall each), peak RSS {:.1} MiB{budget}{}",
             nodes / 2,
             nodes / 2,
             RUN_SECS as f64 / wall,
@@ -339,6 +357,7 @@ pub fn failover(sizes: &[usize]) -> Result<Value, String> {
             "kill_at_secs": KILL_AT_SECS,
             "wall_secs": wall,
             "first_second_wall_secs": first,
+            "first_second_bus_messages": first_messages,
             "virtual_per_wall": (RUN_SECS as f64 / wall * 1000.0).round() / 1000.0,
             "events": events,
             "events_per_sec": (events as f64 / wall).round(),
