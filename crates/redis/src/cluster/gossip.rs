@@ -187,13 +187,25 @@ impl Server {
         let mut this_slaves = 0;
         let my_master = self.clr().me().slaveof;
         let i_am_slave = self.clr().me().is_slave();
+        // The counts below only decide whether to migrate, which needs our
+        // master among those with the most working replicas, at least two:
+        // unless it has two, no count can change anything, and counting
+        // every master's replicas each tick is a walk through cold data.
+        let c = self.clr();
+        let counted = |m: usize| {
+            let n = c.node(m);
+            n.flags & (MYSELF | NOADDR | HANDSHAKE) == 0 && n.is_master() && !n.failed()
+        };
+        let may_migrate = i_am_slave
+            && self.config.cluster.allow_replica_migration
+            && my_master.is_some_and(|m| counted(m) && c.count_non_failing_replicas(m) >= 2);
         for i in 0..self.clr().slab_len() {
             let c = self.clr();
             let Some(n) = c.get(i) else { continue };
             if n.flags & (MYSELF | NOADDR | HANDSHAKE) != 0 {
                 continue;
             }
-            if i_am_slave && n.is_master() && !n.failed() {
+            if may_migrate && n.is_master() && !n.failed() {
                 let ok = c.count_non_failing_replicas(i);
                 if ok == 0 && n.numslots > 0 && n.flags & super::MIGRATE_TO != 0 {
                     orphaned_masters += 1;
