@@ -82,8 +82,8 @@ pub(crate) const TODO_FSYNC_CONFIG: u8 = 8;
 pub(crate) const TODO_HANDLE_MANUALFAILOVER: u8 = 16;
 
 /// A node's announced address as text, kept inline and NUL-padded (at most
-/// 46 bytes, as the bus carries it) so that writing a gossip entry reads no
-/// other allocation.
+/// 46 bytes, as the bus carries it), so that an [`Identity`] is one
+/// allocation and writing a gossip entry reads no other.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct NodeIp([u8; bus::IP_LEN]);
 
@@ -122,9 +122,8 @@ text_traits!(NodeIp);
 /// Who a node is and where it listens: the part of a node that every table
 /// knowing it holds alike. A 1,000-node cluster holds a million nodes across
 /// its processes' tables, but only a thousand identities: the tables share
-/// them (see [`Identity::intern`]), so the names and addresses a gossip entry
-/// carries are read from a hundred kilobytes that stay in cache rather than
-/// from a line of each table.
+/// them (see [`Identity::intern`]), which keeps a node to one cache line and
+/// the tables to a third of their size with names and addresses inline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Identity {
     pub(crate) name: NodeName,
