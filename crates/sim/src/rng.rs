@@ -21,18 +21,6 @@ impl Rng {
         Rng { inner }
     }
 
-    /// Where the stream stands, in words drawn: with [`Rng::seek`], a caller
-    /// can draw ahead on a copy and then move this stream to exactly where
-    /// the draws it used left the copy.
-    pub fn position(&self) -> u128 {
-        self.inner.get_word_pos()
-    }
-
-    /// Moves the stream to `position` (from [`Rng::position`] of this stream or a copy).
-    pub fn seek(&mut self, position: u128) {
-        self.inner.set_word_pos(position);
-    }
-
     /// A uniformly random 64-bit word.
     pub fn next_u64(&mut self) -> u64 {
         self.inner.next_u64()
@@ -40,8 +28,25 @@ impl Rng {
 
     /// Uniform in `0..bound` (`bound` > 0), without modulo bias.
     pub fn below(&mut self, bound: u64) -> u64 {
+        let zone = Rng::zone(bound);
+        self.below_in(bound, zone)
+    }
+
+    /// `n` draws of [`Rng::below`] with the same bound, the same values in the
+    /// same order, without working out the rejection zone (a division) each time.
+    pub fn below_each(&mut self, bound: u64, n: usize) -> impl Iterator<Item = u64> + '_ {
+        let zone = Rng::zone(bound);
+        (0..n).map(move |_| self.below_in(bound, zone))
+    }
+
+    /// The largest multiple of `bound` that fits in a `u64`: words at or
+    /// above it are redrawn, so that every remainder is equally likely.
+    fn zone(bound: u64) -> u64 {
         assert!(bound > 0, "Rng::below needs a positive bound");
-        let zone = u64::MAX - (u64::MAX % bound);
+        u64::MAX - (u64::MAX % bound)
+    }
+
+    fn below_in(&mut self, bound: u64, zone: u64) -> u64 {
         loop {
             let x = self.next_u64();
             if x < zone {
@@ -95,19 +100,17 @@ mod tests {
     }
 
     #[test]
-    fn a_copy_drawn_ahead_hands_its_position_back() {
-        let mut real = Rng::stream(7, "t");
-        real.next_u64();
-        let mut ahead = real.clone();
-        let drawn: Vec<(u64, u128)> = (0..40).map(|_| (ahead.below(1000), ahead.position())).collect();
-        // The caller used 13 of the 40 draws: the stream continues after the 13th.
-        real.seek(drawn[12].1);
-        let mut replay = Rng::stream(7, "t");
-        replay.next_u64();
-        for &(value, _) in &drawn[..13] {
-            assert_eq!(replay.below(1000), value);
+    fn below_each_draws_what_single_draws_would() {
+        // A bound just over half the range: about half the words are redrawn,
+        // so the two must also agree on every rejection.
+        for bound in [1, 7, 1000, u64::MAX / 2 + 3] {
+            let mut batched = Rng::stream(7, "t");
+            let mut single = Rng::stream(7, "t");
+            let many: Vec<u64> = batched.below_each(bound, 200).collect();
+            let one_by_one: Vec<u64> = (0..200).map(|_| single.below(bound)).collect();
+            assert_eq!(many, one_by_one);
+            assert_eq!(batched.next_u64(), single.next_u64(), "the streams go on from the same word");
         }
-        assert_eq!(real.next_u64(), replay.next_u64());
     }
 
     #[test]

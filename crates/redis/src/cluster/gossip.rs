@@ -539,32 +539,26 @@ impl Server {
         // Redis's loop: up to wanted × 3 random draws, each a node or a free
         // entry. Each pick reads a random node, a cache miss on a big table,
         // and one pick after the other would wait for memory each time. So
-        // the draws are made in batches on a copy of the stream, their nodes'
-        // facts read in one pass (the misses overlap), the loop run on those
-        // facts, and the stream moved to just after the last draw it used.
+        // the draws are made in batches, their nodes' facts read in one pass
+        // (the misses overlap), then the loop run on those facts. A draw adds
+        // at most one node and uses up at most one iteration and one fresh
+        // node, so a batch no bigger than what is left of each is used in full
+        // before the loop could stop: the stream is drawn exactly as far as
+        // Redis's one-by-one loop would draw it.
         let slab = c.slab_len().max(1) as u64;
         let myself = c.myself;
-        let mut ahead = ctx.rng().clone();
-        let mut used_until = None;
         let mut iterations = wanted * 3;
         let mut draws = std::mem::take(&mut c.draws_scratch);
-        'picking: while freshnodes > 0 && (picked.len() as i64) < wanted && iterations > 0 {
-            let batch = ((wanted - picked.len() as i64) + 8).min(iterations) as usize;
+        while freshnodes > 0 && (picked.len() as i64) < wanted && iterations > 0 {
+            let batch = (wanted - picked.len() as i64).min(iterations).min(freshnodes) as usize;
             draws.clear();
-            draws.extend((0..batch).map(|_| {
-                let i = ahead.below(slab) as usize;
-                (i, ahead.position(), None)
-            }));
+            draws.extend(ctx.rng().below_each(slab, batch).map(|i| (i as usize, None)));
             let c = self.cl();
             for draw in draws.iter_mut() {
-                draw.2 = c.pick_facts(draw.0);
+                draw.1 = c.pick_facts(draw.0);
             }
-            for &(i, position, facts) in &draws {
-                if !(freshnodes > 0 && (picked.len() as i64) < wanted && iterations > 0) {
-                    break 'picking;
-                }
+            for &(i, facts) in &draws {
                 iterations -= 1;
-                used_until = Some(position);
                 let Some(n) = facts else { continue };
                 if i == myself || n.flags & PFAIL != 0 {
                     continue;
@@ -583,9 +577,6 @@ impl Server {
             }
         }
         self.cl().draws_scratch = draws;
-        if let Some(position) = used_until {
-            ctx.rng().seek(position);
-        }
         if pfail_wanted > 0 {
             let c = self.clr();
             for &i in c.by_name.values() {

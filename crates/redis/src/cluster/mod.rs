@@ -473,12 +473,12 @@ pub(crate) struct Cluster {
     /// section, where a mark per node would be a miss per pick.
     pub(crate) gossip_taken: Vec<u64>,
     /// The nodes picked for the gossip section being built, and the draws
-    /// they were picked from (slab entry, stream position after the draw, the
-    /// entry's facts), kept to reuse their allocations.
+    /// they were picked from (slab entry, the entry's facts), kept to reuse
+    /// their allocations.
     pub(crate) gossip_scratch: Vec<u32>,
     /// Table entries a received gossip section's names hash to (see [`Cluster::touch_lookups`]).
     pub(crate) lookup_scratch: Vec<u32>,
-    pub(crate) draws_scratch: Vec<(usize, u128, Option<PickFacts>)>,
+    pub(crate) draws_scratch: Vec<(usize, Option<PickFacts>)>,
     /// The bus port this node listens on.
     pub(crate) bus_port: u16,
     /// Saved at least once since start (the first save predates the ports).
