@@ -10,6 +10,7 @@
 
 use crate::disk::Disk;
 use crate::fault::{Fault, FaultError};
+use crate::fifo::{self, Fifo};
 use crate::hash::digest;
 use crate::net::{self, Endpoint, LinkConfig, NetConfig};
 use crate::process::{CloseReason, ConnectError, Ctx, Input, Process};
@@ -111,7 +112,8 @@ struct Packet {
 
 #[derive(Debug, Default)]
 struct Wire {
-    queue: VecDeque<Packet>,
+    /// Its packets, in the kernel's [`World::packets`].
+    queue: Fifo,
     scheduled: bool,
     last_at: Instant,
     /// When the last packet finished going onto the wire: the next one queues behind it.
@@ -189,6 +191,8 @@ pub(crate) struct World {
     pub(crate) procs: Vec<ProcSlot>,
     conns: Vec<Conn>,
     free_conns: Vec<u32>,
+    /// The packets in flight on every wire.
+    packets: fifo::Slab<Packet>,
     net: NetConfig,
     net_rng: Rng,
     links: Vec<(Endpoint, Endpoint, LinkConfig)>,
@@ -224,6 +228,7 @@ impl Sim {
                 procs: Vec::new(),
                 conns: Vec::new(),
                 free_conns: Vec::new(),
+                packets: fifo::Slab::default(),
                 net: config.net,
                 net_rng: Rng::stream(config.seed, "kernel:net"),
                 links: Vec::new(),
@@ -844,8 +849,8 @@ impl World {
             let c = &mut self.conns[id.slot()];
             c.live = false;
             let wires = std::mem::take(&mut c.wires);
-            for wire in wires {
-                for packet in wire.queue {
+            for mut wire in wires {
+                for packet in self.packets.drain(&mut wire.queue) {
                     self.recycle(packet.data);
                 }
             }
@@ -909,7 +914,7 @@ impl World {
         let at = (sent + delay).max(wire.last_at);
         wire.last_at = at;
         let digest = if data.is_empty() { 0 } else { digest(&data) };
-        wire.queue.push_back(Packet { at, kind, data, digest });
+        self.packets.push_back(&mut wire.queue, Packet { at, kind, data, digest });
         if !wire.scheduled {
             wire.scheduled = true;
             self.push(at, Event::Deliver { conn: id, dir: dir as u8 });
@@ -950,7 +955,7 @@ impl World {
             c.wires[dir].scheduled = false;
             (c.ends[dir], c.ends[1 - dir])
         };
-        let head_kind = self.conns[id.slot()].wires[dir].queue.front()?.kind;
+        let head_kind = self.packets.front(&self.conns[id.slot()].wires[dir].queue)?.kind;
         if head_kind == PacketKind::Syn {
             to = self.with_listener(to);
         }
@@ -960,10 +965,10 @@ impl World {
         let now = self.now;
         let c = &mut self.conns[id.slot()];
         let wire = &mut c.wires[dir];
-        let packet = wire.queue.pop_front()?;
+        let packet = self.packets.pop_front(&mut wire.queue)?;
         wire.retries = 0;
         wire.rto = Duration::ZERO;
-        if let Some(next) = wire.queue.front() {
+        if let Some(next) = self.packets.front(&wire.queue) {
             wire.scheduled = true;
             let at = next.at.max(now);
             self.push(at, Event::Deliver { conn: id, dir: dir as u8 });
@@ -1006,7 +1011,7 @@ impl World {
             return None;
         }
         // Gave up, or nobody is left to retransmit: the OS drops the socket.
-        let dropped: Vec<Packet> = wire.queue.drain(..).collect();
+        let dropped = self.packets.drain(&mut wire.queue);
         for packet in dropped {
             self.recycle(packet.data);
         }
@@ -1082,7 +1087,7 @@ impl World {
                 }
                 let c = &mut self.conns[id.slot()];
                 c.ends[back].open = false;
-                let dropped: Vec<Packet> = c.wires[back].queue.drain(..).collect();
+                let dropped = self.packets.drain(&mut c.wires[back].queue);
                 let connecting = back == 0 && !c.established;
                 for p in dropped {
                     self.recycle(p.data);
@@ -1114,7 +1119,7 @@ impl World {
                     Termination::Graceful => self.transmit(id, dir, PacketKind::Fin, Vec::new()),
                     Termination::Abort => self.transmit(id, dir, PacketKind::Rst, Vec::new()),
                     Termination::PowerLoss => {
-                        let dropped: Vec<Packet> = self.conns[slot].wires[dir].queue.drain(..).collect();
+                        let dropped = self.packets.drain(&mut self.conns[slot].wires[dir].queue);
                         for packet in dropped {
                             self.recycle(packet.data);
                         }

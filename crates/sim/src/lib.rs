@@ -11,6 +11,7 @@
 
 mod disk;
 mod fault;
+mod fifo;
 mod hash;
 mod kernel;
 mod net;
