@@ -43,6 +43,7 @@ pub(crate) mod conditions;
 pub(crate) mod failover;
 pub(crate) mod gossip;
 pub(crate) mod links;
+mod names;
 #[cfg(test)]
 mod tests_cluster;
 #[cfg(test)]
@@ -427,13 +428,11 @@ pub(crate) struct Cluster {
     nodes: Vec<Node>,
     live: Vec<bool>,
     pub(crate) by_name: BTreeMap<NodeName, usize>,
-    /// The same nodes in an open-addressing table of (tag, index), the tag a
-    /// hash of the name (linear probing, at most half full; `EMPTY_ENTRY`
-    /// marks a free entry): a gossip section names a hundred nodes per packet,
-    /// and one probe into a small array plus the node's first cache line is
-    /// far cheaper than walking the map. Only looked up, never iterated, so
-    /// its layout cannot leak into any order.
-    name_index: Vec<(u32, u32)>,
+    /// The same nodes by name through the thread's shared name numbers (see
+    /// [`names`]): a gossip section names a hundred nodes per packet, and a
+    /// small array plus the node's cache line is far cheaper than walking the
+    /// map. Only looked up, never iterated, so its layout cannot leak into any order.
+    names: names::NameSlots,
     /// Owner of each slot. The one record of ownership: a node's bitmap is
     /// derived from it when a message needs one, since a bitmap per known node
     /// costs 2 KiB × nodes² (1 GB over a 1,000-node cluster's processes).
@@ -492,7 +491,7 @@ impl Cluster {
             nodes: Vec::new(),
             live: Vec::new(),
             by_name: BTreeMap::new(),
-            name_index: Vec::new(),
+            names: names::NameSlots::default(),
             slots: vec![NO_OWNER; SLOTS],
             bits_cache: RefCell::new(None),
             migrating: BTreeMap::new(),
@@ -573,44 +572,22 @@ impl Cluster {
 
     /// A name as a message carries it.
     pub(crate) fn lookup_bytes(&self, name: &[u8; bus::NAME_LEN]) -> Option<usize> {
-        let mut at = self.name_home(name)?;
-        let tag = name_tag(name);
-        let mask = self.name_index.len() - 1;
-        loop {
-            let (t, i) = self.name_index[at];
-            if i == EMPTY_ENTRY {
-                return None;
-            }
-            if t == tag && same_name(self.node(i as usize).id.name.bytes(), name) {
-                return Some(i as usize);
-            }
-            at = (at + 1) & mask;
-        }
+        self.names.get(name)
     }
 
-    /// Where `name`'s probe run starts, if the table has entries.
-    pub(crate) fn name_home(&self, name: &[u8; bus::NAME_LEN]) -> Option<usize> {
-        (!self.name_index.is_empty()).then(|| name_tag(name) as usize & (self.name_index.len() - 1))
-    }
-
-    /// Reads what looking up `names` will read, without using it: the table
-    /// entries, the nodes they point to, and those nodes' identities. A
-    /// gossip section's lookups are independent, so reading each level for
-    /// all of them before the next lets the processor fetch a level's lines
-    /// in parallel, where one lookup after the other would wait for memory
-    /// three times per entry. `found` is scratch space for the entries.
-    /// Returns a value only so that the reads are not optimised away.
+    /// Reads what looking up `names` will read, without using it: the nodes
+    /// they name and those nodes' identities. A gossip section's lookups are
+    /// independent, so reading each level for all of them before the next
+    /// lets the processor fetch a level's lines in parallel, where one lookup
+    /// after the other would wait for memory at each. `found` is scratch space
+    /// for the slab entries. Returns a value only so that the reads are not
+    /// optimised away.
     pub(crate) fn touch_lookups<'n>(
         &self,
         names: impl Iterator<Item = &'n [u8; bus::NAME_LEN]>,
         found: &mut Vec<u32>,
     ) -> u64 {
-        if self.name_index.is_empty() {
-            return 0;
-        }
-        let mask = self.name_index.len() - 1;
-        found.clear();
-        found.extend(names.map(|name| self.name_index[name_tag(name) as usize & mask].1));
+        self.names.get_all(names, found);
         let mut seen = 0;
         for &i in found.iter() {
             seen ^= self.get(i as usize).map_or(0, |n| Rc::as_ptr(&n.id) as u64);
@@ -633,60 +610,14 @@ impl Cluster {
     }
 
     fn index_name(&mut self, name: &NodeName, i: usize) {
-        // by_name already holds the new name: the table stays at most half full.
-        let used = self.by_name.len();
-        if used * 2 > self.name_index.len() {
-            let entries: Vec<(u32, u32)> = self.name_index.iter().copied().filter(|e| e.1 != EMPTY_ENTRY).collect();
-            let size = (used * 2).next_power_of_two().max(16);
-            self.name_index = vec![(0, EMPTY_ENTRY); size];
-            for (tag, node) in entries {
-                self.place_name(tag, node);
-            }
-        }
-        self.place_name(name_tag(name.bytes()), i as u32);
+        self.names.insert(name, i);
     }
 
-    fn place_name(&mut self, tag: u32, node: u32) {
-        let mask = self.name_index.len() - 1;
-        let mut at = tag as usize & mask;
-        while self.name_index[at].1 != EMPTY_ENTRY {
-            at = (at + 1) & mask;
-        }
-        self.name_index[at] = (tag, node);
-    }
-
-    /// Removes node `i`'s entry, shifting later entries of the probe run back
-    /// so that no lookup stops early at the hole.
+    /// Removes `name`'s entry if it is node `i`'s.
     fn unindex_name(&mut self, name: &NodeName, i: usize) {
-        if self.name_index.is_empty() {
-            return;
-        }
-        let mask = self.name_index.len() - 1;
-        let mut hole = name_tag(name.bytes()) as usize & mask;
-        loop {
-            match self.name_index[hole].1 {
-                EMPTY_ENTRY => return,
-                n if n as usize == i => break,
-                _ => hole = (hole + 1) & mask,
-            }
-        }
-        self.name_index[hole] = (0, EMPTY_ENTRY);
-        let mut at = hole;
-        loop {
-            at = (at + 1) & mask;
-            let (tag, node) = self.name_index[at];
-            if node == EMPTY_ENTRY {
-                return;
-            }
-            let home = tag as usize & mask;
-            let stays = if hole <= at { hole < home && home <= at } else { hole < home || home <= at };
-            if !stays {
-                self.name_index[hole] = (tag, node);
-                self.name_index[at] = (0, EMPTY_ENTRY);
-                hole = at;
-            }
-        }
+        self.names.remove(name, i);
     }
+
     /// Live node indices in table order (by name).
     pub(crate) fn indices(&self) -> Vec<usize> {
         self.by_name.values().copied().collect()
@@ -1132,26 +1063,6 @@ fn push_range(text: &mut String, first: usize, last: usize) {
 }
 
 /// A free entry of the name table.
-const EMPTY_ENTRY: u32 = u32::MAX;
-
-/// Whether two names are equal, compared as five words: a hundred times per
-/// packet, where a call to `memcmp` costs more than the comparison.
-fn same_name(a: &[u8; bus::NAME_LEN], b: &[u8; bus::NAME_LEN]) -> bool {
-    a.chunks_exact(8).zip(b.chunks_exact(8)).fold(true, |same, (x, y)| same & (x == y))
-}
-
-/// A name's hash: its low bits pick the home entry, all of it is the entry's
-/// tag. Names are random hex, so 16 of their bytes carry 64 bits; the
-/// multiply spreads them (Fibonacci hashing), the top half is the hash.
-fn name_tag(name: &[u8; bus::NAME_LEN]) -> u32 {
-    let word = |k: usize| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&name[k..k + 8]);
-        u64::from_le_bytes(w)
-    };
-    let mixed = (word(0) ^ word(8).rotate_left(32) ^ word(32)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    (mixed >> 32) as u32
-}
 
 /// Maximal runs of slots for which `has` holds, as (first, last): the plain
 /// definition [`Cluster::owned_ranges`] is checked against.

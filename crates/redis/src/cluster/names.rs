@@ -1,0 +1,272 @@
+//! Small numbers for node names, shared by every node table on the thread.
+//!
+//! A gossip section names a hundred nodes, and the receiver looks each one
+//! up in its own table. With a hash index per table, each lookup missed the
+//! cache twice, once on the index and once on the node, and the index of a
+//! 1,000-node table is 16 KiB, a different one in every process. Here the
+//! name is looked up once in one index that all tables share, so it stays in
+//! cache, and its number picks the entry of a table's [`NameSlots`] array:
+//! 4 bytes per name, a quarter of what the index took.
+//!
+//! The numbers never reach behaviour: a table answers a lookup with the same
+//! node whatever number its name got, and nothing iterates the registry. A
+//! name keeps its number while at least one table holds it; then the number
+//! is free for the next new name.
+
+use super::bus::NAME_LEN;
+use super::NodeName;
+use std::cell::RefCell;
+
+const EMPTY: u32 = u32::MAX;
+
+thread_local! {
+    static NAMES: RefCell<Names> = const { RefCell::new(Names { index: Vec::new(), entries: Vec::new(), free: Vec::new() }) };
+}
+
+struct Entry {
+    name: [u8; NAME_LEN],
+    /// How many tables hold the name.
+    holders: u32,
+}
+
+struct Names {
+    /// (hash, number) pairs, open addressing with linear probing, at most half full.
+    index: Vec<(u32, u32)>,
+    /// By number; a free number's entry has no holders.
+    entries: Vec<Entry>,
+    free: Vec<u32>,
+}
+
+impl Names {
+    fn find(&self, name: &[u8; NAME_LEN]) -> Option<u32> {
+        if self.index.is_empty() {
+            return None;
+        }
+        let tag = name_tag(name);
+        let mask = self.index.len() - 1;
+        let mut at = tag as usize & mask;
+        loop {
+            let (t, id) = self.index[at];
+            if id == EMPTY {
+                return None;
+            }
+            if t == tag && same_name(&self.entries[id as usize].name, name) {
+                return Some(id);
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    fn acquire(&mut self, name: &[u8; NAME_LEN]) -> u32 {
+        if let Some(id) = self.find(name) {
+            self.entries[id as usize].holders += 1;
+            return id;
+        }
+        let entry = Entry { name: *name, holders: 1 };
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.entries[id as usize] = entry;
+                id
+            }
+            None => {
+                self.entries.push(entry);
+                (self.entries.len() - 1) as u32
+            }
+        };
+        let used = self.entries.len() - self.free.len();
+        if used * 2 > self.index.len() {
+            let old = std::mem::replace(&mut self.index, vec![(0, EMPTY); (used * 2).next_power_of_two().max(16)]);
+            for (tag, id) in old.into_iter().filter(|e| e.1 != EMPTY) {
+                self.place(tag, id);
+            }
+        }
+        self.place(name_tag(name), id);
+        id
+    }
+
+    fn place(&mut self, tag: u32, id: u32) {
+        let mask = self.index.len() - 1;
+        let mut at = tag as usize & mask;
+        while self.index[at].1 != EMPTY {
+            at = (at + 1) & mask;
+        }
+        self.index[at] = (tag, id);
+    }
+
+    fn release(&mut self, id: u32) {
+        let entry = &mut self.entries[id as usize];
+        entry.holders -= 1;
+        if entry.holders > 0 {
+            return;
+        }
+        let tag = name_tag(&entry.name);
+        self.free.push(id);
+        // Take the pair out, shifting later pairs of its probe run back so
+        // that no lookup stops early at the hole.
+        let mask = self.index.len() - 1;
+        let mut hole = tag as usize & mask;
+        while self.index[hole].1 != id {
+            hole = (hole + 1) & mask;
+        }
+        self.index[hole] = (0, EMPTY);
+        let mut at = hole;
+        loop {
+            at = (at + 1) & mask;
+            let (tag, id) = self.index[at];
+            if id == EMPTY {
+                return;
+            }
+            let home = tag as usize & mask;
+            let stays = if hole <= at { hole < home && home <= at } else { hole < home || home <= at };
+            if !stays {
+                self.index[hole] = (tag, id);
+                self.index[at] = (0, EMPTY);
+                hole = at;
+            }
+        }
+    }
+}
+
+/// A table's map from names to its slab entries, through the shared numbers.
+///
+/// It holds each name it maps (the registry keeps the name's number while
+/// it does) and lets go of them all when dropped.
+#[derive(Debug, Default)]
+pub(crate) struct NameSlots {
+    /// By name number: the slab entry, or `EMPTY`.
+    slot_of: Vec<u32>,
+}
+
+impl NameSlots {
+    /// Maps `name` to slab entry `i`, replacing what it mapped to.
+    pub(crate) fn insert(&mut self, name: &NodeName, i: usize) {
+        let id = NAMES.with(|names| {
+            let mut names = names.borrow_mut();
+            let id = names.acquire(name.bytes());
+            if self.slot_of.get(id as usize).is_some_and(|&s| s != EMPTY) {
+                // Already held: the count stays one per table.
+                names.release(id);
+            }
+            id
+        }) as usize;
+        if id >= self.slot_of.len() {
+            self.slot_of.resize(id + 1, EMPTY);
+        }
+        self.slot_of[id] = i as u32;
+    }
+
+    /// Unmaps `name` if it maps to slab entry `i`.
+    pub(crate) fn remove(&mut self, name: &NodeName, i: usize) {
+        NAMES.with(|names| {
+            let mut names = names.borrow_mut();
+            let Some(id) = names.find(name.bytes()) else { return };
+            if let Some(slot) = self.slot_of.get_mut(id as usize)
+                && *slot == i as u32
+            {
+                *slot = EMPTY;
+                names.release(id);
+            }
+        });
+    }
+
+    /// The slab entry `name` maps to.
+    pub(crate) fn get(&self, name: &[u8; NAME_LEN]) -> Option<usize> {
+        NAMES.with(|names| self.get_in(&names.borrow(), name))
+    }
+
+    fn get_in(&self, names: &Names, name: &[u8; NAME_LEN]) -> Option<usize> {
+        let id = names.find(name)?;
+        self.slot_of.get(id as usize).filter(|&&s| s != EMPTY).map(|&s| s as usize)
+    }
+
+    /// The slab entries of `names` (`u32::MAX` for a name not in the table),
+    /// into `out`, all looked up under one borrow of the registry.
+    pub(crate) fn get_all<'n>(&self, names: impl Iterator<Item = &'n [u8; NAME_LEN]>, out: &mut Vec<u32>) {
+        NAMES.with(|registry| {
+            let registry = registry.borrow();
+            out.clear();
+            out.extend(names.map(|name| self.get_in(&registry, name).map_or(EMPTY, |i| i as u32)));
+        });
+    }
+}
+
+impl Drop for NameSlots {
+    fn drop(&mut self) {
+        // A table dropped while the thread's storage is torn down has no registry left to tell.
+        let _ = NAMES.try_with(|names| {
+            let mut names = names.borrow_mut();
+            for (id, &slot) in self.slot_of.iter().enumerate() {
+                if slot != EMPTY {
+                    names.release(id as u32);
+                }
+            }
+        });
+    }
+}
+
+/// Whether two names are equal, compared as five words: a hundred times per
+/// packet, where a call to `memcmp` costs more than the comparison.
+fn same_name(a: &[u8; NAME_LEN], b: &[u8; NAME_LEN]) -> bool {
+    a.chunks_exact(8).zip(b.chunks_exact(8)).fold(true, |same, (x, y)| same & (x == y))
+}
+
+/// A name's hash: its low bits pick the home entry, all of it is the entry's
+/// tag. Names are random hex, so 16 of their bytes carry 64 bits; the
+/// multiply spreads them (Fibonacci hashing), the top half is the hash.
+fn name_tag(name: &[u8; NAME_LEN]) -> u32 {
+    let word = |k: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&name[k..k + 8]);
+        u64::from_le_bytes(w)
+    };
+    let mixed = (word(0) ^ word(8).rotate_left(32) ^ word(32)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (mixed >> 32) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn name(k: u32) -> NodeName {
+        // Few distinct hashes, so that probe runs collide and shift.
+        NodeName::parse(&format!("{:040x}", u128::from(k % 4) << 64 | u128::from(k))).expect("40 hex digits")
+    }
+
+    fn holders() -> usize {
+        NAMES.with(|n| n.borrow().entries.iter().map(|e| e.holders as usize).sum())
+    }
+
+    #[test]
+    fn tables_map_names_like_maps_and_give_numbers_back() {
+        let before = holders();
+        {
+            let mut tables: Vec<(NameSlots, BTreeMap<NodeName, usize>)> =
+                (0..3).map(|_| (NameSlots::default(), BTreeMap::new())).collect();
+            let mut x = 0x9e37_79b9_u32;
+            for step in 0..20_000 {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                let (slots, model) = &mut tables[(x % 3) as usize];
+                let n = name((x >> 4) % 64);
+                let i = ((x >> 12) % 8) as usize;
+                if (x >> 20) % 3 == 0 {
+                    slots.remove(&n, i);
+                    if model.get(&n) == Some(&i) {
+                        model.remove(&n);
+                    }
+                } else {
+                    slots.insert(&n, i);
+                    model.insert(n, i);
+                }
+                for probe in [n, name(step % 64)] {
+                    assert_eq!(slots.get(probe.bytes()), model.get(&probe).copied(), "step {step}");
+                }
+            }
+            let held: usize = tables.iter().map(|(_, model)| model.len()).sum();
+            assert_eq!(holders() - before, held, "one hold per name a table maps");
+        }
+        assert_eq!(holders(), before, "dropped tables hold nothing");
+    }
+}
