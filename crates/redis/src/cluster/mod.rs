@@ -1062,8 +1062,6 @@ fn push_range(text: &mut String, first: usize, last: usize) {
     }
 }
 
-/// A free entry of the name table.
-
 /// Maximal runs of slots for which `has` holds, as (first, last): the plain
 /// definition [`Cluster::owned_ranges`] is checked against.
 #[cfg(test)]

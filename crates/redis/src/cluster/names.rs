@@ -251,7 +251,7 @@ mod tests {
                 let (slots, model) = &mut tables[(x % 3) as usize];
                 let n = name((x >> 4) % 64);
                 let i = ((x >> 12) % 8) as usize;
-                if (x >> 20) % 3 == 0 {
+                if (x >> 20).is_multiple_of(3) {
                     slots.remove(&n, i);
                     if model.get(&n) == Some(&i) {
                         model.remove(&n);
