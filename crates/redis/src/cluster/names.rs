@@ -13,8 +13,8 @@
 //! name keeps its number while at least one table holds it; then the number
 //! is free for the next new name.
 
-use super::bus::NAME_LEN;
 use super::NodeName;
+use super::bus::NAME_LEN;
 use std::cell::RefCell;
 
 const EMPTY: u32 = u32::MAX;
