@@ -978,16 +978,22 @@ impl Server {
     fn process_gossip(&mut self, ctx: &mut Ctx<'_>, msg: &Message<'_>, sender: Option<usize>, now: i64) {
         let Body::Gossip(section) = msg.body else { return };
         let nt = self.node_timeout();
-        // Every entry's table entry and node first, so that their cache misses overlap.
+        // Every entry's table entry and node first, so that their cache misses
+        // overlap. What the pass found stays right for the whole section:
+        // processing an entry may add a node (an unknown name, looked up again
+        // below in case the section names it twice) but never removes or moves one.
         let mut found = std::mem::take(&mut self.cl().lookup_scratch);
         let c = self.clr();
         std::hint::black_box(c.touch_lookups((0..section.len()).map(|k| section.name_at(k)), &mut found));
-        self.cl().lookup_scratch = found;
         let c = self.clr();
         // Gossip never changes the sender's role, so it is read once.
         let reporter = sender.filter(|&s| c.node(s).is_master());
-        for k in 0..section.len() {
-            match self.clr().lookup_bytes(section.name_at(k)) {
+        for (k, &pre) in found.iter().enumerate() {
+            let known = match pre {
+                u32::MAX => self.clr().lookup_bytes(section.name_at(k)),
+                i => Some(i as usize),
+            };
+            match known {
                 Some(i) => self.process_gossip_about(ctx, section, k, i, reporter, now, nt),
                 None => {
                     let g = section.get(k);
@@ -1001,6 +1007,7 @@ impl Server {
                 }
             }
         }
+        self.cl().lookup_scratch = found;
     }
 
     /// One gossip entry about known node `i`; `reporter` is the sender if it is a master.
