@@ -38,6 +38,10 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|clu
                       keyslot, timing); set CHAOSLAB_FIDELITY_KEEP=1 to keep
                       the real servers' directories and logs";
 
+/// jemalloc rather than the system allocator: see the workspace manifest.
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {

@@ -78,6 +78,10 @@ fn registry() -> Registry {
     registry
 }
 
+/// jemalloc rather than the system allocator: see the workspace manifest.
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let registry = registry();
