@@ -354,7 +354,7 @@ impl Server {
                 inbound: true,
                 ctime: now,
                 connected: true,
-                peer_ip: NodeIp::new(&peer.ip().to_string()),
+                peer_ip: NodeIp::from_v4(*peer.ip()),
                 inbuf: Vec::new(),
                 pending: Vec::new(),
             },

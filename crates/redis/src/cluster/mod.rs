@@ -107,6 +107,16 @@ impl NodeIp {
         NodeIp(bytes)
     }
 
+    /// `ip` in dotted form, written in place: every accepted bus connection
+    /// records its peer's address, a million of them as a 1,000-node cluster starts.
+    pub(crate) fn from_v4(ip: std::net::Ipv4Addr) -> NodeIp {
+        use std::io::Write as _;
+        let mut bytes = [0; bus::IP_LEN];
+        // At most 15 bytes ("255.255.255.255"), so it always fits.
+        let _ = write!(&mut bytes[..], "{ip}");
+        NodeIp(bytes)
+    }
+
     pub(crate) fn as_str(&self) -> &str {
         let len = self.0.iter().position(|&b| b == 0).unwrap_or(bus::IP_LEN);
         // Built from a `&str` cut on a boundary, so always text.

@@ -511,3 +511,12 @@ fn resp3_clients_get_cluster_maps_and_verbatim_text() {
     assert!(send(&mut lab, "CLUSTER SHARDS").starts_with("*3\r\n*4\r\n$5\r\nslots\r\n"));
     assert!(send(&mut lab, "CLUSTER INFO").starts_with("$"));
 }
+
+#[test]
+fn peer_addresses_are_written_as_their_dotted_text() {
+    for ip in [[0, 0, 0, 0], [127, 0, 0, 1], [10, 0, 3, 17], [255, 255, 255, 255]] {
+        let ip = std::net::Ipv4Addr::from(ip);
+        assert_eq!(super::NodeIp::from_v4(ip), super::NodeIp::new(&ip.to_string()));
+        assert_eq!(super::NodeIp::from_v4(ip).as_str(), ip.to_string());
+    }
+}
