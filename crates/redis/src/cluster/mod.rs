@@ -756,15 +756,30 @@ impl Cluster {
 
     /// Whether `bits` is exactly node `i`'s slots.
     pub(crate) fn owns_exactly(&self, i: usize, bits: &SlotBits) -> bool {
-        // Eight bytes at a time: a replica's PING carries its master's bitmap,
-        // mostly zero words, and every PING is checked.
-        let words = || bits.chunks_exact(8).map(|w| u64::from_le_bytes(w.try_into().expect("8-byte chunk")));
-        let claimed: u32 = words().map(u64::count_ones).sum();
+        // Every PING is checked, and its bitmap is mostly zero (a few dozen
+        // slots per master in a big cluster): 64-byte blocks are tested whole
+        // first, and only a block with bits set is looked at word by word.
+        let owner = i as u32;
+        let mut claimed = 0;
+        for (b, block) in bits.chunks_exact(64).enumerate() {
+            let mut words = [0u64; 8];
+            for (w, bytes) in words.iter_mut().zip(block.chunks_exact(8)) {
+                *w = u64::from_le_bytes(bytes.try_into().unwrap_or_default());
+            }
+            if words.iter().fold(0, |all, w| all | w) == 0 {
+                continue;
+            }
+            for (k, mut w) in words.into_iter().enumerate() {
+                claimed += w.count_ones();
+                while w != 0 {
+                    if self.slots[(b * 8 + k) * 64 + w.trailing_zeros() as usize] != owner {
+                        return false;
+                    }
+                    w &= w - 1;
+                }
+            }
+        }
         claimed == self.node(i).numslots
-            && words()
-                .enumerate()
-                .filter(|(_, w)| *w != 0)
-                .all(|(k, w)| (0..64).filter(|bit| w & (1 << bit) != 0).all(|bit| self.slots[k * 64 + bit] == i as u32))
     }
 
     /// Maximal runs of slots node `i` owns, as (first, last).
@@ -1208,5 +1223,21 @@ mod tests {
         c.del_slot(100);
         assert!(c.owns_exactly(0, &fewer));
         assert_eq!(*c.slot_bits(0), *fewer);
+        // One more claimed, whether another node's or nobody's, is not exact.
+        for extra in [5, 6, 10_000] {
+            let mut more = fewer.clone();
+            bus::set_bit(&mut more, extra, true);
+            assert!(!c.owns_exactly(0, &more), "slot {extra}");
+        }
+        // One swapped for another's: the count matches, the slots do not.
+        let mut swapped = fewer.clone();
+        bus::set_bit(&mut swapped, 16383, false);
+        bus::set_bit(&mut swapped, 5, true);
+        assert!(!c.owns_exactly(0, &swapped));
+        assert!(c.owns_exactly(other, &*{
+            let mut only5 = Box::new([0; SLOT_BYTES]);
+            bus::set_bit(&mut only5, 5, true);
+            only5
+        }));
     }
 }
