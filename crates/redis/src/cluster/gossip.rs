@@ -53,6 +53,9 @@ impl Server {
             match Cluster::load(text.as_deref().unwrap_or(""), now) {
                 Ok(mut c) => {
                     c.saved_once = true;
+                    // A link to and one from every known node, soon: sized once
+                    // rather than grown (and rehashed) through every power of two.
+                    c.links.reserve(2 * c.known_nodes());
                     self.log(ctx, '*', &format!("Node configuration loaded, I'm {}", c.me().name()));
                     c
                 }

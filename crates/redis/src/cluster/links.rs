@@ -61,6 +61,18 @@ impl Links {
         self.entries.len()
     }
 
+    /// Makes room for `n` links in all without growing.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.entries.reserve(n.saturating_sub(self.entries.len()));
+        let wanted = (n * 2).next_power_of_two().max(16);
+        if wanted > self.index.len() {
+            self.index = vec![EMPTY; wanted];
+            for e in 0..self.entries.len() {
+                self.place(e);
+            }
+        }
+    }
+
     /// Adds or replaces `conn`'s link; returns the one replaced.
     pub(crate) fn insert(&mut self, conn: ConnId, link: Link) -> Option<Link> {
         if let Some(at) = self.position(conn) {
@@ -169,6 +181,10 @@ mod tests {
         for step in 0..20_000i64 {
             // Few distinct ids, so that the same id comes back and runs form.
             let conn = ConnId(rng.below(300) << (rng.below(2) * 32));
+            if step % 5_000 == 2_500 {
+                // Room made mid-run re-places what is there.
+                links.reserve(links.len() + 400);
+            }
             if rng.below(3) == 0 {
                 assert_eq!(links.remove(&conn).map(|l| l.ctime), model.remove(&conn), "step {step}");
             } else {
