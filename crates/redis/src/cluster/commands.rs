@@ -839,7 +839,7 @@ impl Server {
         let c = self.clr();
         let mut out = Vec::new();
         for (_, l) in c.links.sorted() {
-            let Some(i) = l.node else { continue };
+            let Some(i) = l.node() else { continue };
             out.push(map(vec![
                 bulk("direction"),
                 bulk(if l.inbound { "from" } else { "to" }),

@@ -303,20 +303,8 @@ impl Server {
             return;
         };
         let conn = ctx.connect(SocketAddrV4::new(ip, n.cport()));
-        let peer_ip = n.ip();
         let c = self.cl();
-        c.links.insert(
-            conn,
-            Link {
-                node: Some(i),
-                inbound: false,
-                ctime: now,
-                connected: false,
-                peer_ip,
-                inbuf: Vec::new(),
-                pending: Vec::new(),
-            },
-        );
+        c.links.insert(conn, Link::new(Some(i), ip, now, false));
         c.node_mut(i).set_link(Some(conn));
     }
 
@@ -331,7 +319,7 @@ impl Server {
     pub(crate) fn free_link(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         let c = self.cl();
         let Some(link) = c.links.remove(&conn) else { return };
-        if let Some(i) = link.node
+        if let Some(i) = link.node()
             && let Some(n) = c.get_mut(i)
         {
             if n.link() == Some(conn) {
@@ -350,18 +338,7 @@ impl Server {
 
     pub(crate) fn bus_accept(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, peer: SocketAddrV4) {
         let now = ctx.wall_clock_ms();
-        self.cl().links.insert(
-            conn,
-            Link {
-                node: None,
-                inbound: true,
-                ctime: now,
-                connected: true,
-                peer_ip: NodeIp::from_v4(*peer.ip()),
-                inbuf: Vec::new(),
-                pending: Vec::new(),
-            },
-        );
+        self.cl().links.insert(conn, Link::new(None, *peer.ip(), now, true));
     }
 
     /// `clusterLinkConnectHandler`: PING (or MEET) at once, keeping an older pending ping's time.
@@ -369,8 +346,8 @@ impl Server {
         let c = self.cl();
         let Some(link) = c.links.get_mut(&conn) else { return };
         link.connected = true;
-        let pending = std::mem::take(&mut link.pending);
-        let node = link.node;
+        let pending = std::mem::take(&mut link.held);
+        let node = link.node();
         if !pending.is_empty() {
             ctx.send(conn, &pending);
         }
@@ -388,7 +365,7 @@ impl Server {
     /// The connect handler's failure branch: the link goes; a pending ping stays pending.
     pub(crate) fn bus_connect_failed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, error: sim::ConnectError) {
         let c = self.clr();
-        if let Some(i) = c.links.get(&conn).and_then(|l| l.node) {
+        if let Some(i) = c.links.get(&conn).and_then(Link::node) {
             let n = c.node(i);
             let why = match error {
                 sim::ConnectError::Refused => "Connection refused",
@@ -406,7 +383,7 @@ impl Server {
         // Whole frames are read straight from the delivered bytes; only a partial
         // frame waits in the link's buffer, which is dropped once it completes, so
         // a thousand idle links hold no message-sized buffers.
-        let mut buffered = std::mem::take(&mut link.inbuf);
+        let mut buffered = std::mem::take(&mut link.held);
         let data: &[u8] = if buffered.is_empty() {
             bytes
         } else {
@@ -439,7 +416,7 @@ impl Server {
         if pos < data.len() {
             let tail = data[pos..].to_vec();
             if let Some(link) = self.cl().links.get_mut(&conn) {
-                link.inbuf = tail;
+                link.held = tail;
             }
         }
     }
@@ -498,7 +475,7 @@ impl Server {
             let mut pending = Vec::new();
             encode(self, &mut pending);
             if let Some(link) = self.cl().links.get_mut(&conn) {
-                link.pending.extend_from_slice(&pending);
+                link.held.extend_from_slice(&pending);
             }
         }
         if let Some(n) = self.cl().stats_sent.get_mut(kind as usize) {
@@ -528,7 +505,7 @@ impl Server {
         let known = self.clr().known_nodes();
         let mut freshnodes = known as i64 - 2;
         let wanted = ((known / 10).max(3) as i64).min(freshnodes).max(0);
-        let link_node = self.clr().links.get(&conn).and_then(|l| l.node);
+        let link_node = self.clr().links.get(&conn).and_then(Link::node);
         if kind == bus::PING
             && let Some(i) = link_node
         {
@@ -685,7 +662,7 @@ impl Server {
             *n += 1;
         }
         let Some(link) = c.links.get(&conn) else { return };
-        let (link_inbound, link_node, peer_ip) = (link.inbound, link.node, link.peer_ip);
+        let (link_inbound, link_node, peer_ip) = (link.inbound, link.node(), Some(link.peer_ip));
         let sender = match link_node {
             Some(i) if !c.node(i).in_handshake() => Some(i),
             _ => c.lookup(&h.sender),
@@ -694,7 +671,7 @@ impl Server {
             c.node_mut(s).data_received = now;
             if link_inbound && link_node.is_none() {
                 if let Some(l) = c.links.get_mut(&conn) {
-                    l.node = Some(s);
+                    l.set_node(Some(s));
                 }
                 c.node_mut(s).inbound = Some(conn);
             }
@@ -741,7 +718,7 @@ impl Server {
                 let name = random_name(ctx);
                 let c2 = self.cl();
                 let i = c2.create_node(name, HANDSHAKE, now);
-                let ip = if h.myip.is_empty() { peer_ip } else { NodeIp::new(&h.myip.text()) };
+                let ip = if h.myip.is_empty() { peer_address(peer_ip) } else { NodeIp::new(&h.myip.text()) };
                 c2.node_mut(i).set_address(ip, h.port, h.cport);
                 c2.todo |= TODO_SAVE_CONFIG;
                 self.process_gossip(ctx, msg, None, now);
@@ -871,7 +848,8 @@ impl Server {
         let kind = h.kind;
         // The sender is known and out of handshake, so its header epoch was taken.
         let sender_config_epoch = h.config_epoch;
-        let (link_inbound, peer_ip) = self.clr().links.get(&conn).map(|l| (l.inbound, l.peer_ip)).unwrap_or_default();
+        let (link_inbound, peer_ip) =
+            self.clr().links.get(&conn).map_or((false, None), |l| (l.inbound, Some(l.peer_ip)));
         let c = self.cl();
         let n = c.node_mut(sender);
         n.flags = (n.flags & !NOFAILOVER) | (h.flags & NOFAILOVER);
@@ -951,12 +929,19 @@ impl Server {
     }
 
     /// `nodeUpdateAddressIfNeeded`.
-    fn update_address_if_needed(&mut self, ctx: &mut Ctx<'_>, i: usize, conn: ConnId, peer_ip: NodeIp, h: &Header) {
+    fn update_address_if_needed(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        i: usize,
+        conn: ConnId,
+        peer_ip: Option<Ipv4Addr>,
+        h: &Header,
+    ) {
         let c = self.cl();
         if c.node(i).link() == Some(conn) {
             return;
         }
-        let ip = if h.myip.is_empty() { peer_ip } else { NodeIp::new(&h.myip.text()) };
+        let ip = if h.myip.is_empty() { peer_address(peer_ip) } else { NodeIp::new(&h.myip.text()) };
         let n = c.node(i);
         if n.port() == h.port && n.cport() == h.cport && n.ip() == ip {
             return;
@@ -1203,6 +1188,11 @@ impl Server {
 }
 
 /// A random 40-hex node name (`getRandomHexChars`).
+/// A link's peer address as node addresses are kept (empty without a link).
+fn peer_address(peer_ip: Option<Ipv4Addr>) -> NodeIp {
+    peer_ip.map_or_else(NodeIp::default, NodeIp::from_v4)
+}
+
 pub(crate) fn random_name(ctx: &mut Ctx<'_>) -> NodeName {
     NodeName::parse(&crate::server::random_hex40(ctx)).expect("40 hex digits make a node name")
 }

@@ -156,19 +156,10 @@ impl Links {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::NodeIp;
     use std::collections::BTreeMap;
 
     fn link(ctime: i64) -> Link {
-        Link {
-            node: None,
-            inbound: false,
-            ctime,
-            connected: false,
-            peer_ip: NodeIp::default(),
-            inbuf: Vec::new(),
-            pending: Vec::new(),
-        }
+        Link::new(None, std::net::Ipv4Addr::LOCALHOST, ctime, false)
     }
 
     /// Random inserts and removals agree with a BTreeMap at every step,

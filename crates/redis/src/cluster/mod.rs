@@ -55,6 +55,7 @@ use sim::ConnId;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::net::Ipv4Addr;
 use std::rc::{Rc, Weak};
 
 pub(crate) const SLOTS: usize = 16384;
@@ -109,7 +110,7 @@ impl NodeIp {
 
     /// `ip` in dotted form, written in place: every accepted bus connection
     /// records its peer's address, a million of them as a 1,000-node cluster starts.
-    pub(crate) fn from_v4(ip: std::net::Ipv4Addr) -> NodeIp {
+    pub(crate) fn from_v4(ip: Ipv4Addr) -> NodeIp {
         use std::io::Write as _;
         let mut bytes = [0; bus::IP_LEN];
         // At most 15 bytes ("255.255.255.255"), so it always fits.
@@ -404,17 +405,42 @@ pub(crate) struct PickFacts {
 }
 
 /// A bus connection: inbound ones learn their node from the first packet.
+///
+/// Small, as a node holds two per known node (two million in a 1,000-node
+/// cluster) and every packet reads its link first.
 #[derive(Debug)]
 pub(crate) struct Link {
-    pub(crate) node: Option<usize>,
-    pub(crate) inbound: bool,
-    pub(crate) ctime: i64,
-    pub(crate) connected: bool,
+    /// The node's slab entry, [`Link::NO_NODE`] until known.
+    node: u32,
     /// The peer's address as the socket reports it (`nodeIp2String`'s fallback).
-    pub(crate) peer_ip: NodeIp,
-    pub(crate) inbuf: Vec<u8>,
-    /// Bytes queued while the connect is in flight.
-    pub(crate) pending: Vec<u8>,
+    pub(crate) peer_ip: Ipv4Addr,
+    pub(crate) ctime: i64,
+    pub(crate) inbound: bool,
+    pub(crate) connected: bool,
+    /// Until the connect completes, bytes queued to send; after, the start
+    /// of a frame still arriving. A link cannot receive before it is connected.
+    pub(crate) held: Vec<u8>,
+}
+
+const _: () = assert!(std::mem::size_of::<Link>() <= 48);
+
+impl Link {
+    const NO_NODE: u32 = u32::MAX;
+
+    pub(crate) fn new(node: Option<usize>, peer_ip: Ipv4Addr, ctime: i64, inbound: bool) -> Link {
+        let mut link = Link { node: Link::NO_NODE, peer_ip, ctime, inbound, connected: inbound, held: Vec::new() };
+        link.set_node(node);
+        link
+    }
+
+    pub(crate) fn node(&self) -> Option<usize> {
+        (self.node != Link::NO_NODE).then_some(self.node as usize)
+    }
+
+    pub(crate) fn set_node(&mut self, node: Option<usize>) {
+        // Slab entries are table positions: far below u32::MAX.
+        self.node = node.map_or(Link::NO_NODE, |i| i as u32);
+    }
 }
 
 /// Why a replica is not failing over (`CLUSTER_CANT_FAILOVER_*`).
@@ -690,8 +716,8 @@ impl Cluster {
             conns.push(conn);
         }
         for l in self.links.values_mut() {
-            if l.node == Some(i) {
-                l.node = None;
+            if l.node() == Some(i) {
+                l.set_node(None);
             }
         }
         conns
