@@ -148,6 +148,17 @@ impl Server {
         let iteration = c.iteration;
         c.stats_pfail_nodes = 0;
         let mut update_state = false;
+        // The nodes the second pass below can act on: those with a ping
+        // pending, or linked with the last PONG older than half the timeout,
+        // as this pass finds them, and those this pass connects or deletes.
+        // Nothing between the passes makes another node one (the random PING
+        // leaves its node with a ping just sent, which the pass never acts
+        // on), so the pass visits only these, in the same slab order; a
+        // migration check or a manual failover takes it over every node.
+        // A quiet cluster's tick has none or a few, and the full walk is a
+        // read of every node.
+        let mut candidates = std::mem::take(&mut c.cron_scratch);
+        candidates.clear();
         // Slab order: deterministic, and no allocation per tick on big clusters.
         for i in 0..c.slab_len() {
             let c = self.cl();
@@ -157,6 +168,10 @@ impl Server {
             }
             let (pfail, expired, no_link) =
                 (n.timed_out(), n.in_handshake() && now - n.ctime > handshake_timeout, !n.linked());
+            let due = n.ping_sent != 0 || (n.linked() && now - n.pong_received > nt / 2);
+            if (due && !n.in_handshake()) || expired || no_link {
+                candidates.push(i as u32);
+            }
             if pfail {
                 c.stats_pfail_nodes += 1;
             }
@@ -202,7 +217,12 @@ impl Server {
         let may_migrate = i_am_slave
             && self.config.cluster.allow_replica_migration
             && my_master.is_some_and(|m| counted(m) && c.count_non_failing_replicas(m) >= 2);
-        for i in 0..self.clr().slab_len() {
+        if may_migrate || c.mf_end != 0 {
+            candidates.clear();
+            candidates.extend(0..c.slab_len() as u32);
+        }
+        for &i in &candidates {
+            let i = i as usize;
             let c = self.clr();
             let Some(n) = c.get(i) else { continue };
             if n.flags & (MYSELF | NOADDR | HANDSHAKE) != 0 {
@@ -248,6 +268,7 @@ impl Server {
                 self.log(ctx, '.', &format!("*** NODE {name} possibly failing"));
             }
         }
+        self.cl().cron_scratch = candidates;
         // A replica restarted from nodes.conf starts replicating here.
         let c = self.clr();
         if let Some(m) = c.me().slaveof

@@ -514,6 +514,8 @@ pub(crate) struct Cluster {
     /// Table entries a received gossip section's names hash to (see [`Cluster::touch_lookups`]).
     pub(crate) lookup_scratch: Vec<u32>,
     pub(crate) draws_scratch: Vec<(usize, Option<PickFacts>)>,
+    /// The nodes the cron's second pass visits, kept to reuse the allocation.
+    pub(crate) cron_scratch: Vec<u32>,
     /// The bus port this node listens on.
     pub(crate) bus_port: u16,
     /// Saved at least once since start (the first save predates the ports).
@@ -561,6 +563,7 @@ impl Cluster {
             gossip_scratch: Vec::new(),
             lookup_scratch: Vec::new(),
             draws_scratch: Vec::new(),
+            cron_scratch: Vec::new(),
             bus_port: 0,
             saved_once: false,
         };
