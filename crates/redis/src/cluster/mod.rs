@@ -427,6 +427,8 @@ const _: () = assert!(std::mem::size_of::<Link>() <= 48);
 impl Link {
     const NO_NODE: u32 = u32::MAX;
 
+    /// An inbound link is an accepted connection, so it starts connected; an
+    /// outbound one waits for its connect to complete.
     pub(crate) fn new(node: Option<usize>, peer_ip: Ipv4Addr, ctime: i64, inbound: bool) -> Link {
         let mut link = Link { node: Link::NO_NODE, peer_ip, ctime, inbound, connected: inbound, held: Vec::new() };
         link.set_node(node);
