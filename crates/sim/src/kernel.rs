@@ -14,12 +14,12 @@ use crate::fifo::{self, Fifo};
 use crate::hash::digest;
 use crate::net::{self, Endpoint, LinkConfig, NetConfig};
 use crate::process::{CloseReason, ConnectError, Ctx, Input, Process};
+use crate::queue::EventQueue;
 use crate::rng::Rng;
 use crate::time::Instant;
 use crate::trace::{PacketKind, Trace, TraceEvent};
 use crate::{ConnId, HostId, ProcId, TimerId};
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
@@ -151,30 +151,6 @@ enum Event {
     Fault(Box<Fault>),
 }
 
-struct Scheduled {
-    at: Instant,
-    seq: u64,
-    event: Event,
-}
-
-impl PartialEq for Scheduled {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
-    }
-}
-impl Eq for Scheduled {}
-impl PartialOrd for Scheduled {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Scheduled {
-    /// Reversed, so the std max-heap pops the earliest (time, sequence) first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.at, other.seq).cmp(&(self.at, self.seq))
-    }
-}
-
 /// Buffers kept for reuse so steady-state sends do not allocate.
 const BUFFER_POOL_MAX: usize = 4096;
 const BUFFER_KEEP_MAX: usize = 64 * 1024;
@@ -185,8 +161,7 @@ pub(crate) struct World {
     pub(crate) now: Instant,
     seed: u64,
     epoch_ms: i64,
-    queue: BinaryHeap<Scheduled>,
-    seq: u64,
+    queue: EventQueue<Event>,
     pub(crate) hosts: Vec<Host>,
     pub(crate) procs: Vec<ProcSlot>,
     conns: Vec<Conn>,
@@ -222,8 +197,7 @@ impl Sim {
                 now: Instant::ZERO,
                 seed: config.seed,
                 epoch_ms: config.epoch_ms,
-                queue: BinaryHeap::new(),
-                seq: 0,
+                queue: EventQueue::default(),
                 hosts: Vec::new(),
                 procs: Vec::new(),
                 conns: Vec::new(),
@@ -414,15 +388,16 @@ impl Sim {
     }
 
     /// When the next event is due, if any.
-    pub fn next_event_at(&self) -> Option<Instant> {
-        self.world.queue.peek().map(|s| s.at)
+    pub fn next_event_at(&mut self) -> Option<Instant> {
+        self.world.queue.peek().map(Instant::from_nanos)
     }
 
     /// Processes the next event. Returns false when nothing is left.
     pub fn step(&mut self) -> bool {
-        let Some(Scheduled { at, event, .. }) = self.world.queue.pop() else {
+        let Some((at, event)) = self.world.queue.pop() else {
             return false;
         };
+        let at = Instant::from_nanos(at);
         debug_assert!(at >= self.world.now, "time went backwards");
         self.world.now = at;
         self.world.events += 1;
@@ -714,8 +689,7 @@ enum Termination {
 
 impl World {
     fn push(&mut self, at: Instant, event: Event) {
-        self.seq += 1;
-        self.queue.push(Scheduled { at, seq: self.seq, event });
+        self.queue.push(at.as_nanos(), event);
     }
 
     pub(crate) fn wall_clock_ms(&self, p: ProcId) -> i64 {

@@ -16,6 +16,7 @@ mod hash;
 mod kernel;
 mod net;
 mod process;
+mod queue;
 mod rng;
 mod time;
 mod trace;
