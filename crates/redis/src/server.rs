@@ -190,6 +190,16 @@ impl Server {
     /// Logs at `level` (`.` debug, `-` verbose, `*` notice, `#` warning) if
     /// `loglevel` lets it through, as `serverLog` does.
     pub(crate) fn log(&self, ctx: &mut Ctx<'_>, level: char, message: &str) {
+        if !self.logs(level) {
+            return;
+        }
+        let role = if self.repl.master.is_some() { 'S' } else { 'M' };
+        let line = crate::log::line(self.pid, role, ctx.wall_clock_ms(), level, message);
+        ctx.log(line);
+    }
+
+    /// Whether `loglevel` lets lines of `level` through.
+    pub(crate) fn logs(&self, level: char) -> bool {
         let rank = |c: char| ".-*#".find(c).unwrap_or(3);
         let threshold = match self.config.loglevel.as_str() {
             "debug" => 0,
@@ -197,12 +207,16 @@ impl Server {
             "notice" => 2,
             _ => 3,
         };
-        if rank(level) < threshold {
-            return;
+        rank(level) >= threshold
+    }
+
+    /// [`Server::log`] for a line worth formatting only when it is logged:
+    /// after a node dies, every other node fails to reconnect to it ten times
+    /// a second, and Redis logs that at the verbose level.
+    pub(crate) fn log_with(&self, ctx: &mut Ctx<'_>, level: char, message: impl FnOnce() -> String) {
+        if self.logs(level) {
+            self.log(ctx, level, &message());
         }
-        let role = if self.repl.master.is_some() { 'S' } else { 'M' };
-        let line = crate::log::line(self.pid, role, ctx.wall_clock_ms(), level, message);
-        ctx.log(line);
     }
 
     pub(crate) fn new_pid(&self, ctx: &mut Ctx<'_>) -> u32 {
@@ -310,6 +324,9 @@ impl Server {
         if self.repl.is_master_link(conn) {
             self.on_master_data(ctx, conn, bytes);
             return;
+        }
+        if let Some(c) = &self.cluster {
+            crate::cluster::gossip::hint_link(ctx, c, conn);
         }
         if self.cluster.is_some() && self.bus_owns(conn) {
             self.bus_data(ctx, conn, bytes);

@@ -128,6 +128,8 @@ struct End {
     proc: Option<ProcId>,
     addr: SocketAddrV4,
     open: bool,
+    /// What its process asked to be told back about it ([`Ctx::tag_conn`]).
+    tag: u32,
 }
 
 #[derive(Debug)]
@@ -768,14 +770,29 @@ impl World {
         self.conns.get_mut(id.slot()).filter(|c| c.live && c.generation == id.generation())
     }
 
+    /// Process `p`'s end of `id`, if it has one.
+    fn end_of(&mut self, p: ProcId, id: ConnId) -> Option<&mut End> {
+        self.conn_mut(id)?.ends.iter_mut().find(|e| e.proc == Some(p))
+    }
+
+    pub(crate) fn tag_conn(&mut self, p: ProcId, id: ConnId, tag: u32) {
+        if let Some(end) = self.end_of(p, id) {
+            end.tag = tag;
+        }
+    }
+
+    pub(crate) fn conn_tag(&mut self, p: ProcId, id: ConnId) -> u32 {
+        self.end_of(p, id).map_or(0, |e| e.tag)
+    }
+
     pub(crate) fn connect(&mut self, p: ProcId, to: SocketAddrV4) -> ConnId {
         let host_id = self.procs[p.index()].host;
         let host = &mut self.hosts[host_id.index()];
         let port = host.next_ephemeral;
         host.next_ephemeral = if port >= 60999 { 32768 } else { port + 1 };
-        let from = End { host: host_id, proc: Some(p), addr: SocketAddrV4::new(host.ip, port), open: true };
+        let from = End { host: host_id, proc: Some(p), addr: SocketAddrV4::new(host.ip, port), open: true, tag: 0 };
         let target_host = self.hosts.iter().position(|h| h.ip == *to.ip()).map(|i| HostId(i as u32));
-        let to_end = End { host: target_host.unwrap_or(host_id), proc: None, addr: to, open: false };
+        let to_end = End { host: target_host.unwrap_or(host_id), proc: None, addr: to, open: false, tag: 0 };
         let id = self.alloc_conn(from, to_end);
         if target_host.is_none() {
             // ARP gets no answer on the local network: EHOSTUNREACH after about 3 s.

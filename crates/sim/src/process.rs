@@ -151,6 +151,20 @@ impl Ctx<'_> {
         self.world.connect(self.me, to)
     }
 
+    /// Attaches `tag` to this process's end of `conn`, for [`Ctx::conn_tag`].
+    /// The kernel reads a connection's record for every packet it delivers,
+    /// so the tag comes back without a lookup of the process's own (a bus
+    /// link's place in its table, say).
+    pub fn tag_conn(&mut self, conn: ConnId, tag: u32) {
+        self.world.tag_conn(self.me, conn, tag);
+    }
+
+    /// The tag last attached to this process's end of `conn`; 0 if none was
+    /// or the connection is gone.
+    pub fn conn_tag(&mut self, conn: ConnId) -> u32 {
+        self.world.conn_tag(self.me, conn)
+    }
+
     /// Sends `bytes` on `conn`. Sends on closed or unknown connections are dropped,
     /// as writes to a dead socket are once the error has been reported.
     pub fn send(&mut self, conn: ConnId, bytes: &[u8]) {

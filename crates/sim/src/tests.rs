@@ -136,6 +136,27 @@ fn echo_round_trip_takes_two_loopback_latencies_per_leg() {
 }
 
 #[test]
+fn a_connection_tag_belongs_to_one_end_and_goes_with_the_connection() {
+    let mut s = sim(1);
+    let (server, client) = pair(&mut s);
+    let conn = connect(&mut s, client, 6379);
+    s.run_for(Duration::from_millis(1));
+    let tag = |s: &mut Sim, p: ProcId| s.with_process::<Probe, _>(p, |_, ctx| ctx.conn_tag(conn)).unwrap();
+    assert_eq!(tag(&mut s, client), 0, "untagged");
+    s.with_process::<Probe, _>(client, |_, ctx| ctx.tag_conn(conn, 7));
+    s.with_process::<Probe, _>(server, |_, ctx| ctx.tag_conn(conn, 9));
+    assert_eq!((tag(&mut s, client), tag(&mut s, server)), (7, 9));
+    let stranger = s.add_process(s.host_of(client), "stranger", probe(None, false));
+    s.apply(Fault::Start(stranger)).unwrap();
+    s.with_process::<Probe, _>(stranger, |_, ctx| ctx.tag_conn(conn, 5));
+    assert_eq!(tag(&mut s, stranger), 0, "not its connection");
+    assert_eq!(tag(&mut s, client), 7, "a stranger's tag changes nothing");
+    s.apply(Fault::Kill(server)).unwrap();
+    s.run_for(Duration::from_millis(1));
+    assert_eq!(tag(&mut s, client), 0, "the connection is gone");
+}
+
+#[test]
 fn connect_to_a_port_nobody_listens_on_is_refused() {
     let mut s = sim(1);
     let (_, client) = pair(&mut s);

@@ -327,6 +327,7 @@ impl Server {
         let c = self.cl();
         c.links.insert(conn, Link::new(Some(i), ip, now, false));
         c.node_mut(i).set_link(Some(conn));
+        c.node_mut(i).link_slot = tag_with_slot(ctx, c, conn);
     }
 
     /// `clusterDelNode` plus closing its links.
@@ -359,7 +360,9 @@ impl Server {
 
     pub(crate) fn bus_accept(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, peer: SocketAddrV4) {
         let now = ctx.wall_clock_ms();
-        self.cl().links.insert(conn, Link::new(None, *peer.ip(), now, true));
+        let c = self.cl();
+        c.links.insert(conn, Link::new(None, *peer.ip(), now, true));
+        tag_with_slot(ctx, c, conn);
     }
 
     /// `clusterLinkConnectHandler`: PING (or MEET) at once, keeping an older pending ping's time.
@@ -393,8 +396,9 @@ impl Server {
                 sim::ConnectError::TimedOut => "Connection timed out",
                 sim::ConnectError::Unreachable => "No route to host",
             };
-            let line = format!("Connection with Node {} at {}:{} failed: {why}", n.name(), n.ip(), n.cport());
-            self.log(ctx, '-', &line);
+            self.log_with(ctx, '-', || {
+                format!("Connection with Node {} at {}:{} failed: {why}", n.name(), n.ip(), n.cport())
+            });
         }
         self.free_link(ctx, conn);
     }
@@ -515,7 +519,9 @@ impl Server {
     }
 
     pub(crate) fn send_ping_to(&mut self, ctx: &mut Ctx<'_>, i: usize, kind: u16) {
-        if let Some(conn) = self.clr().node(i).link() {
+        let c = self.clr();
+        if let Some(conn) = c.node(i).link() {
+            c.links.hint(&conn, c.node(i).link_slot);
             self.send_ping(ctx, conn, kind);
         }
     }
@@ -1039,7 +1045,7 @@ impl Server {
             if g.flags & (FAIL | PFAIL) != 0 {
                 if c.node_mut(i).report_failure(s, now) {
                     let (a, b) = (c.node(s).name(), c.node(i).name());
-                    self.log(ctx, '-', &format!("Node {a} reported node {b} as not reachable."));
+                    self.log_with(ctx, '-', || format!("Node {a} reported node {b} as not reachable."));
                 }
                 self.mark_node_as_failing_if_needed(ctx, i, now);
             } else {
@@ -1047,7 +1053,7 @@ impl Server {
                 let before = n.fail_report_count();
                 if n.retain_fail_reports(|(who, _)| *who != s) != before {
                     let (a, b) = (c.node(s).name(), c.node(i).name());
-                    self.log(ctx, '-', &format!("Node {a} reported node {b} is back online."));
+                    self.log_with(ctx, '-', || format!("Node {a} reported node {b} is back online."));
                 }
             }
         }
@@ -1210,6 +1216,22 @@ impl Server {
 
 /// A random 40-hex node name (`getRandomHexChars`).
 /// A link's peer address as node addresses are kept (empty without a link).
+/// Tags a new link's connection with where the link sits in the table (plus
+/// one: 0 is no tag), so that a delivery finds it without the index, and
+/// returns that place.
+fn tag_with_slot(ctx: &mut Ctx<'_>, c: &Cluster, conn: ConnId) -> u32 {
+    let slot = c.links.slot(&conn).unwrap_or(u32::MAX);
+    ctx.tag_conn(conn, slot.wrapping_add(1));
+    slot
+}
+
+/// Points the link table at a delivery's link, from its connection's tag.
+pub(crate) fn hint_link(ctx: &mut Ctx<'_>, c: &Cluster, conn: ConnId) {
+    if let Some(slot) = ctx.conn_tag(conn).checked_sub(1) {
+        c.links.hint(&conn, slot);
+    }
+}
+
 fn peer_address(peer_ip: Option<Ipv4Addr>) -> NodeIp {
     peer_ip.map_or_else(NodeIp::default, NodeIp::from_v4)
 }

@@ -7,6 +7,7 @@
 
 use super::Link;
 use sim::ConnId;
+use std::cell::Cell;
 
 const EMPTY: u32 = u32::MAX;
 
@@ -18,6 +19,12 @@ const EMPTY: u32 = u32::MAX;
 pub(crate) struct Links {
     entries: Vec<(ConnId, Link)>,
     index: Vec<u32>,
+    /// The entry last looked up or hinted at, tried before the index: a
+    /// packet's handling looks its link up several times, and its first
+    /// lookup can start from the kernel's tag (see [`Links::hint`]). An
+    /// entry is right when it names the connection, so a stale one is
+    /// simply missed.
+    recent: Cell<Option<(ConnId, u32)>>,
 }
 
 impl Links {
@@ -44,16 +51,46 @@ impl Links {
         }
     }
 
+    /// The entry holding `conn`'s link.
+    fn entry(&self, conn: ConnId) -> Option<usize> {
+        if let Some((last, e)) = self.recent.get()
+            && last == conn
+            && self.names(e, conn)
+        {
+            return Some(e as usize);
+        }
+        let e = self.index[self.position(conn)?];
+        self.recent.set(Some((conn, e)));
+        Some(e as usize)
+    }
+
+    fn names(&self, e: u32, conn: ConnId) -> bool {
+        self.entries.get(e as usize).is_some_and(|(c, _)| *c == conn)
+    }
+
+    /// Where `conn`'s link is now, to hand to [`Links::hint`] later.
+    pub(crate) fn slot(&self, conn: &ConnId) -> Option<u32> {
+        self.entry(*conn).map(|e| e as u32)
+    }
+
+    /// Says that `conn`'s link may be at `slot` (from [`Links::slot`],
+    /// possibly long ago): the next lookup of `conn` tries there first.
+    pub(crate) fn hint(&self, conn: &ConnId, slot: u32) {
+        if self.names(slot, *conn) {
+            self.recent.set(Some((*conn, slot)));
+        }
+    }
+
     pub(crate) fn get(&self, conn: &ConnId) -> Option<&Link> {
-        self.position(*conn).map(|at| &self.entries[self.index[at] as usize].1)
+        self.entry(*conn).map(|e| &self.entries[e].1)
     }
 
     pub(crate) fn get_mut(&mut self, conn: &ConnId) -> Option<&mut Link> {
-        self.position(*conn).map(|at| &mut self.entries[self.index[at] as usize].1)
+        self.entry(*conn).map(|e| &mut self.entries[e].1)
     }
 
     pub(crate) fn contains_key(&self, conn: &ConnId) -> bool {
-        self.position(*conn).is_some()
+        self.entry(*conn).is_some()
     }
 
     #[cfg(test)]
@@ -163,7 +200,8 @@ mod tests {
     }
 
     /// Random inserts and removals agree with a BTreeMap at every step,
-    /// including ids that collide in the index and removals mid-run.
+    /// including ids that collide in the index, removals mid-run, and
+    /// lookups after hints that are right, stale or wrong.
     #[test]
     fn matches_a_btreemap_through_inserts_and_removals() {
         let mut rng = sim::Rng::stream(7, "links");
@@ -182,6 +220,17 @@ mod tests {
                 assert_eq!(links.insert(conn, link(step)).map(|l| l.ctime), model.insert(conn, step), "step {step}");
             }
             assert_eq!(links.len(), model.len());
+            // Hints, right or stale or wrong (the slot of another link, or
+            // none at all), never change what a lookup finds.
+            let other = ConnId(rng.below(300));
+            let slot = links.slot(&other).unwrap_or(rng.below(400) as u32);
+            links.hint(&conn, slot);
+            assert_eq!(links.get(&conn).map(|l| l.ctime), model.get(&conn).copied(), "step {step}");
+            if let Some(slot) = links.slot(&conn) {
+                links.hint(&other, slot);
+                assert!(links.contains_key(&conn));
+                assert_eq!(links.get(&other).map(|l| l.ctime), model.get(&other).copied(), "step {step}");
+            }
             if step % 97 == 0 {
                 for probe in 0..300 {
                     let conn = ConnId(probe);

@@ -217,6 +217,9 @@ pub(crate) struct NodeCold {
     fail_reports: Vec<(usize, i64)>,
     /// Our outbound link to it.
     link: Option<ConnId>,
+    /// Where that link sat in the link table when made: a hint for
+    /// [`Links::hint`](links::Links::hint) when pinging it.
+    pub(crate) link_slot: u32,
     pub(crate) slaveof: Option<usize>,
     pub(crate) replicas: Vec<usize>,
     pub(crate) ctime: i64,
@@ -260,6 +263,7 @@ impl Node {
             cold: Box::new(NodeCold {
                 fail_reports: Vec::new(),
                 link: None,
+                link_slot: 0,
                 slaveof: None,
                 replicas: Vec::new(),
                 ctime: now,
