@@ -514,7 +514,8 @@ fn resp3_clients_get_cluster_maps_and_verbatim_text() {
 
 #[test]
 fn peer_addresses_are_written_as_their_dotted_text() {
-    for ip in [[0, 0, 0, 0], [127, 0, 0, 1], [10, 0, 3, 17], [255, 255, 255, 255]] {
+    let every_octet = (0..=255u8).flat_map(|o| [[o, 0, 0, 1], [10, o, 3, 17], [127, 0, o, 1], [255, 9, 99, o]]);
+    for ip in [[0, 0, 0, 0], [255, 255, 255, 255]].into_iter().chain(every_octet) {
         let ip = std::net::Ipv4Addr::from(ip);
         assert_eq!(super::NodeIp::from_v4(ip), super::NodeIp::new(&ip.to_string()));
         assert_eq!(super::NodeIp::from_v4(ip).as_str(), ip.to_string());
