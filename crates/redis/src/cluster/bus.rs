@@ -223,6 +223,19 @@ impl<'a> GossipSection<'a> {
         self.0[at..at + NAME_LEN].try_into().unwrap_or(&[0; NAME_LEN])
     }
 
+    /// Entry `k`'s flags, without decoding the rest: most entries need
+    /// only these and the PONG time.
+    pub(crate) fn flags_at(&self, k: usize) -> u16 {
+        let at = k * GOSSIP_LEN + 98;
+        self.0.get(at..at + 2).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]))
+    }
+
+    /// Entry `k`'s PONG time (seconds), without decoding the rest.
+    pub(crate) fn pong_received_at(&self, k: usize) -> u32 {
+        let at = k * GOSSIP_LEN + 44;
+        self.0.get(at..at + 4).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
     pub(crate) fn get(&self, k: usize) -> Gossip {
         Gossip::decode(&self.0[k * GOSSIP_LEN..(k + 1) * GOSSIP_LEN])
     }

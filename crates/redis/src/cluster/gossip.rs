@@ -4,7 +4,7 @@
 //! slot-ownership updates, cluster state and nodes.conf.
 
 use super::bus::{self, Body, Gossip, GossipSection, Header, Message};
-use super::{Cluster, Link, NodeIp, NodeName};
+use super::{Cluster, CronAction, Link, NodeIp, NodeName};
 use super::{
     FAIL, HANDSHAKE, MASTER, MEET, MYSELF, NOADDR, NOFAILOVER, PFAIL, SLAVE, SLOTS, TODO_FSYNC_CONFIG,
     TODO_HANDLE_FAILOVER, TODO_HANDLE_MANUALFAILOVER, TODO_SAVE_CONFIG, TODO_UPDATE_STATE,
@@ -158,31 +158,18 @@ impl Server {
         // A quiet cluster's tick has none or a few, and the full walk is a
         // read of every node.
         let mut candidates = std::mem::take(&mut c.cron_scratch);
+        let mut actions = std::mem::take(&mut c.cron_actions);
         candidates.clear();
+        actions.clear();
         // Slab order: deterministic, and no allocation per tick on big clusters.
-        for i in 0..c.slab_len() {
-            let c = self.cl();
-            let Some(n) = c.get(i) else { continue };
-            if n.flags & (MYSELF | NOADDR) != 0 {
-                continue;
-            }
-            let (pfail, expired, no_link) =
-                (n.timed_out(), n.in_handshake() && now - n.ctime > handshake_timeout, !n.linked());
-            let due = n.ping_sent != 0 || (n.linked() && now - n.pong_received > nt / 2);
-            if (due && !n.in_handshake()) || expired || no_link {
-                candidates.push(i as u32);
-            }
-            if pfail {
-                c.stats_pfail_nodes += 1;
-            }
-            if expired {
-                self.delete_node(ctx, i);
-                continue;
-            }
-            if no_link {
-                self.connect_node(ctx, i, now);
+        c.stats_pfail_nodes = c.cron_scan(now, nt, handshake_timeout, &mut candidates, &mut actions);
+        for &(i, action) in &actions {
+            match action {
+                CronAction::Delete => self.delete_node(ctx, i as usize),
+                CronAction::Connect => self.connect_node(ctx, i as usize, now),
             }
         }
+        self.cl().cron_actions = actions;
         // About once a second, ping the node with the oldest pong among five random ones.
         if iteration.is_multiple_of(10) {
             let mut best: Option<(usize, i64)> = None;
@@ -1042,12 +1029,12 @@ impl Server {
         now: i64,
         nt: i64,
     ) {
-        let g = section.get(k);
+        let flags = section.flags_at(k);
         let c = self.cl();
         if let Some(s) = reporter
             && i != c.myself
         {
-            if g.flags & (FAIL | PFAIL) != 0 {
+            if flags & (FAIL | PFAIL) != 0 {
                 if c.node_mut(i).report_failure(s, now) {
                     let (a, b) = (c.node(s).name(), c.node(i).name());
                     self.log_with(ctx, '-', || format!("Node {a} reported node {b} as not reachable."));
@@ -1063,19 +1050,20 @@ impl Server {
             }
         }
         let c = self.cl();
-        if g.flags & (FAIL | PFAIL) == 0 && c.node(i).ping_sent == 0 && c.failure_reports(i, now, nt) == 0 {
-            let pong = i64::from(g.pong_received) * 1000;
+        if flags & (FAIL | PFAIL) == 0 && c.node(i).ping_sent == 0 && c.failure_reports(i, now, nt) == 0 {
+            let pong = i64::from(section.pong_received_at(k)) * 1000;
             let n = c.node_mut(i);
             if pong <= now + 500 && pong > n.pong_received {
                 n.pong_received = pong;
             }
         }
         let n = c.node(i);
-        if n.flags & (FAIL | PFAIL) != 0
-            && g.flags & NOADDR == 0
-            && g.flags & (FAIL | PFAIL) == 0
-            && (*n.ip() != *g.ip.text() || n.port() != g.port || n.cport() != g.cport)
-        {
+        if n.flags & (FAIL | PFAIL) == 0 || flags & (NOADDR | FAIL | PFAIL) != 0 {
+            return;
+        }
+        // A failing node gossiped as reachable: maybe at a new address.
+        let g = section.get(k);
+        if *n.ip() != *g.ip.text() || n.port() != g.port || n.cport() != g.cport {
             let link = n.link();
             let n = c.node_mut(i);
             n.set_address(NodeIp::new(&g.ip.text()), g.port, g.cport);

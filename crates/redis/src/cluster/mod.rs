@@ -199,6 +199,15 @@ impl Identity {
     }
 }
 
+/// What the cron's first pass does to a node after looking at it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CronAction {
+    /// Its handshake timed out: forget it.
+    Delete,
+    /// It has no link: open one.
+    Connect,
+}
+
 /// One node of the table (`clusterNode`). Times are ms of the node's wall clock.
 ///
 /// Laid out by how often each field is read. A 1,000-node cluster gossips a
@@ -544,6 +553,7 @@ pub(crate) struct Cluster {
     pub(crate) draws_scratch: Vec<(usize, Option<PickFacts>)>,
     /// The nodes the cron's second pass visits, kept to reuse the allocation.
     pub(crate) cron_scratch: Vec<u32>,
+    pub(crate) cron_actions: Vec<(u32, CronAction)>,
     /// The bus port this node listens on.
     pub(crate) bus_port: u16,
     /// Saved at least once since start (the first save predates the ports).
@@ -592,6 +602,7 @@ impl Cluster {
             lookup_scratch: Vec::new(),
             draws_scratch: Vec::new(),
             cron_scratch: Vec::new(),
+            cron_actions: Vec::new(),
             bus_port: 0,
             saved_once: false,
         };
@@ -617,6 +628,43 @@ impl Cluster {
     }
 
     /// Entries of the slab, deleted ones included: the range random picks draw from.
+    /// The first pass of `clusterCron` over the table, in slab order: counts
+    /// the nodes in PFAIL, fills `candidates` with the nodes the second pass
+    /// can act on (a ping pending, or linked with the last PONG older than
+    /// half the timeout, or acted on here) and `actions` with the nodes to
+    /// delete (handshake expired) or connect (no link), in the order Redis
+    /// meets them. Nothing it reads depends on those actions, so doing them
+    /// after the walk is doing them during it, and the walk itself is a
+    /// tight read of the table that runs ten times a second on every node.
+    pub(crate) fn cron_scan(
+        &self,
+        now: i64,
+        nt: i64,
+        handshake_timeout: i64,
+        candidates: &mut Vec<u32>,
+        actions: &mut Vec<(u32, CronAction)>,
+    ) -> usize {
+        let mut pfail_nodes = 0;
+        for (i, (n, &live)) in self.nodes.iter().zip(&self.live).enumerate() {
+            if !live || n.flags & (MYSELF | NOADDR) != 0 {
+                continue;
+            }
+            let handshake = n.flags & HANDSHAKE != 0;
+            let expired = handshake && now - n.ctime > handshake_timeout;
+            let due = n.ping_sent != 0 || (n.linked && now - n.pong_received > nt / 2);
+            if (due && !handshake) || expired || !n.linked {
+                candidates.push(i as u32);
+            }
+            pfail_nodes += usize::from(n.flags & PFAIL != 0);
+            if expired {
+                actions.push((i as u32, CronAction::Delete));
+            } else if !n.linked {
+                actions.push((i as u32, CronAction::Connect));
+            }
+        }
+        pfail_nodes
+    }
+
     pub(crate) fn slab_len(&self) -> usize {
         self.nodes.len()
     }
