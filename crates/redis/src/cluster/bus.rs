@@ -107,6 +107,12 @@ pub(crate) struct Header<'a> {
     pub(crate) offset: u64,
     pub(crate) sender: NodeName,
     pub(crate) slots: &'a SlotBits,
+    /// Bit `b` clear when bytes `64b..64b + 64` of `slots` are all zero:
+    /// encoding copies only the others. A node's bitmap is cached where it
+    /// is read once per message sent, long after the last, so each line
+    /// copied is a cache miss, and a master of a big cluster has one or
+    /// two lines of slots.
+    pub(crate) slot_blocks: u32,
     /// The sender's master, or `None` (all zero bytes) for a master.
     pub(crate) slaveof: Option<NodeName>,
     pub(crate) myip: Field<IP_LEN>,
@@ -135,7 +141,16 @@ impl Header<'_> {
         b[24..32].copy_from_slice(&self.config_epoch.to_be_bytes());
         b[32..40].copy_from_slice(&self.offset.to_be_bytes());
         b[40..80].copy_from_slice(&self.sender.0);
-        b[80..2128].copy_from_slice(self.slots);
+        if self.slot_blocks == u32::MAX {
+            b[80..2128].copy_from_slice(self.slots);
+        } else {
+            let mut blocks = self.slot_blocks;
+            while blocks != 0 {
+                let at = blocks.trailing_zeros() as usize * 64;
+                b[80 + at..80 + at + 64].copy_from_slice(&self.slots[at..at + 64]);
+                blocks &= blocks - 1;
+            }
+        }
         if let Some(master) = &self.slaveof {
             b[2128..2168].copy_from_slice(&master.0);
         }
@@ -375,6 +390,7 @@ impl<'a> Message<'a> {
         let slaveof = &buf[2128..2168];
         let header = Header {
             kind,
+            slot_blocks: u32::MAX,
             port: u16_at(10),
             current_epoch: u64_at(16),
             config_epoch: u64_at(24),
@@ -450,6 +466,7 @@ mod tests {
             offset: 123_456,
             sender: name('a'),
             slots,
+            slot_blocks: u32::MAX,
             slaveof: Some(name('b')),
             myip: Field::new("127.0.0.1"),
             cport: 16381,
@@ -523,6 +540,24 @@ mod tests {
         msg.encode(&mut out);
         assert_eq!(Message::decode(&out).unwrap().header.slaveof, None);
         assert!(bit(msg.header.slots, 16383) && !bit(msg.header.slots, 1));
+    }
+
+    #[test]
+    fn a_header_copies_only_the_blocks_it_is_told_hold_slots_and_writes_the_same_bytes() {
+        let mut slots = Box::new([0u8; SLOT_BYTES]);
+        for slot in [0, 511, 512, 5460, 5461, 16383] {
+            set_bit(&mut slots, slot, true);
+        }
+        let blocks = [0, 511, 512, 5460, 5461, 16383].iter().fold(0u32, |b, s| b | 1 << (s / 512));
+        let (mut all, mut some) = (Vec::new(), Vec::new());
+        header(PING, &slots).encode(0, 0, &mut all);
+        Header { slot_blocks: blocks, ..header(PING, &slots) }.encode(0, 0, &mut some);
+        assert_eq!(all, some);
+        // Told a block is empty, it leaves it zero: the hint must be right.
+        let mut missing = Vec::new();
+        Header { slot_blocks: blocks & !1, ..header(PING, &slots) }.encode(0, 0, &mut missing);
+        let decoded = Message::decode(&missing).unwrap();
+        assert!(!bit(decoded.header.slots, 0) && !bit(decoded.header.slots, 511) && bit(decoded.header.slots, 512));
     }
 
     #[test]

@@ -464,6 +464,7 @@ impl Server {
             config_epoch,
             offset: self.repl.offset.max(0) as u64,
             sender: me.name(),
+            slot_blocks: c.slot_blocks(slots),
             slots,
             slaveof: master.map(|m| c.node(m).name()),
             myip: bus::Field::new(""),

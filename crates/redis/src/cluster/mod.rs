@@ -511,7 +511,7 @@ pub(crate) struct Cluster {
     /// costs 2 KiB × nodes² (1 GB over a 1,000-node cluster's processes).
     slots: Vec<u32>,
     /// The last bitmap built, for a node (its own or its master's goes into every header).
-    bits_cache: RefCell<Option<(usize, Box<SlotBits>)>>,
+    bits_cache: RefCell<Option<(usize, Box<SlotBits>, u32)>>,
     pub(crate) migrating: BTreeMap<u16, usize>,
     pub(crate) importing: BTreeMap<u16, usize>,
     pub(crate) current_epoch: u64,
@@ -843,20 +843,32 @@ impl Cluster {
     /// Node `i`'s slots as the bus carries them, from a cache: every header
     /// carries its sender's (or its master's) bitmap, which rarely changes.
     pub(crate) fn slot_bits(&self, i: usize) -> std::cell::Ref<'_, SlotBits> {
-        let fresh = matches!(&*self.bits_cache.borrow(), Some((node, _)) if *node == i);
+        let fresh = matches!(&*self.bits_cache.borrow(), Some((node, _, _)) if *node == i);
         if !fresh {
             let mut bits = Box::new([0; SLOT_BYTES]);
+            let mut blocks = 0u32;
             for (slot, &owner) in self.slots.iter().enumerate() {
                 if owner == i as u32 {
                     bus::set_bit(&mut bits, slot, true);
+                    blocks |= 1 << (slot / 512);
                 }
             }
-            *self.bits_cache.borrow_mut() = Some((i, bits));
+            *self.bits_cache.borrow_mut() = Some((i, bits, blocks));
         }
         std::cell::Ref::map(self.bits_cache.borrow(), |cache| match cache {
-            Some((_, bits)) => &**bits,
+            Some((_, bits, _)) => &**bits,
             None => &EMPTY_BITS,
         })
+    }
+
+    /// Which 64-byte blocks of `bits` have a slot set (see
+    /// [`bus::Header::slot_blocks`]), when `bits` is the bitmap
+    /// [`Cluster::slot_bits`] last built; every block otherwise.
+    pub(crate) fn slot_blocks(&self, bits: &SlotBits) -> u32 {
+        match &*self.bits_cache.borrow() {
+            Some((_, cached, blocks)) if std::ptr::eq(&**cached, bits) => *blocks,
+            _ => u32::MAX,
+        }
     }
 
     /// Whether `bits` is exactly node `i`'s slots.
