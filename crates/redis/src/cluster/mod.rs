@@ -691,7 +691,8 @@ impl Cluster {
     }
 
     /// Reads what looking up `names` will read, without using it: the nodes
-    /// they name and those nodes' identities. A gossip section's lookups are
+    /// they name (their identities are read only for a failing node, which
+    /// is rare enough to wait for). A gossip section's lookups are
     /// independent, so reading each level for all of them before the next
     /// lets the processor fetch a level's lines in parallel, where one lookup
     /// after the other would wait for memory at each. `found` is scratch space
@@ -703,14 +704,7 @@ impl Cluster {
         found: &mut Vec<u32>,
     ) -> u64 {
         self.names.get_all(names, found);
-        let mut seen = 0;
-        for &i in found.iter() {
-            seen ^= self.get(i as usize).map_or(0, |n| Rc::as_ptr(&n.id) as u64);
-        }
-        for &i in found.iter() {
-            seen ^= self.get(i as usize).map_or(0, |n| u64::from(n.id.port));
-        }
-        seen
+        found.iter().fold(0, |seen, &i| seen ^ self.get(i as usize).map_or(0, |n| u64::from(n.flags)))
     }
 
     /// Reads the identities of slab entries `picked` (see [`Cluster::touch_lookups`]).
