@@ -4,7 +4,7 @@
 //! slot-ownership updates, cluster state and nodes.conf.
 
 use super::bus::{self, Body, Gossip, GossipSection, Header, Message};
-use super::{Cluster, CronAction, Link, NodeIp, NodeName};
+use super::{Cluster, CronAction, Link, NodeIp, NodeName, PickKind};
 use super::{
     FAIL, HANDSHAKE, MASTER, MEET, MYSELF, NOADDR, NOFAILOVER, PFAIL, SLAVE, SLOTS, TODO_FSYNC_CONFIG,
     TODO_HANDLE_FAILOVER, TODO_HANDLE_MANUALFAILOVER, TODO_SAVE_CONFIG, TODO_UPDATE_STATE,
@@ -546,27 +546,27 @@ impl Server {
         // before the loop could stop: the stream is drawn exactly as far as
         // Redis's one-by-one loop would draw it.
         let slab = c.slab_len().max(1) as u64;
-        let myself = c.myself;
         let mut iterations = wanted * 3;
         let mut draws = std::mem::take(&mut c.draws_scratch);
         while freshnodes > 0 && (picked.len() as i64) < wanted && iterations > 0 {
             let batch = (wanted - picked.len() as i64).min(iterations).min(freshnodes) as usize;
             draws.clear();
-            draws.extend(ctx.rng().below_each(slab, batch).map(|i| (i as usize, None)));
+            draws.extend(ctx.rng().below_each(slab, batch).map(|i| (i as u32, PickKind::Skip)));
             let c = self.cl();
             for draw in draws.iter_mut() {
-                draw.1 = c.pick_facts(draw.0);
+                draw.1 = c.pick_kind(draw.0 as usize);
             }
-            for &(i, facts) in &draws {
+            for &(i, kind) in &draws {
                 iterations -= 1;
-                let Some(n) = facts else { continue };
-                if i == myself || n.flags & PFAIL != 0 {
-                    continue;
+                match kind {
+                    PickKind::Skip => continue,
+                    PickKind::Stale => {
+                        freshnodes -= 1;
+                        continue;
+                    }
+                    PickKind::Fresh => {}
                 }
-                if n.flags & (HANDSHAKE | NOADDR) != 0 || (!n.has_slots && !n.linked) {
-                    freshnodes -= 1;
-                    continue;
-                }
+                let i = i as usize;
                 let (word, bit) = (i / 64, 1u64 << (i % 64));
                 if c.gossip_taken[word] & bit != 0 {
                     continue;

@@ -431,12 +431,18 @@ impl Node {
     }
 }
 
-/// See [`Cluster::pick_facts`].
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct PickFacts {
-    pub(crate) flags: u16,
-    pub(crate) has_slots: bool,
-    pub(crate) linked: bool,
+/// What drawing a slab entry does to the gossip section being built, as
+/// Redis's pick loop decides it (see [`Cluster::pick_kind`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PickKind {
+    /// A free entry, ourselves, or a node in PFAIL (those go in a section
+    /// of their own): the draw is spent, nothing else changes.
+    Skip,
+    /// In handshake, without an address, or neither owning slots nor
+    /// linked: not gossiped, and one fewer fresh node to hope for.
+    Stale,
+    /// Gossiped, unless already picked.
+    Fresh,
 }
 
 /// A bus connection: inbound ones learn their node from the first packet.
@@ -550,7 +556,7 @@ pub(crate) struct Cluster {
     pub(crate) gossip_scratch: Vec<u32>,
     /// Table entries a received gossip section's names hash to (see [`Cluster::touch_lookups`]).
     pub(crate) lookup_scratch: Vec<u32>,
-    pub(crate) draws_scratch: Vec<(usize, Option<PickFacts>)>,
+    pub(crate) draws_scratch: Vec<(u32, PickKind)>,
     /// The nodes the cron's second pass visits, kept to reuse the allocation.
     pub(crate) cron_scratch: Vec<u32>,
     pub(crate) cron_actions: Vec<(u32, CronAction)>,
@@ -712,10 +718,17 @@ impl Cluster {
         picked.iter().fold(0, |seen, &i| seen ^ self.get(i as usize).map_or(0, |n| u64::from(n.id.port)))
     }
 
-    /// What a random pick for a gossip section checks of entry `i`: flags,
-    /// whether it owns slots, whether it has a link; `None` for a free entry.
-    pub(crate) fn pick_facts(&self, i: usize) -> Option<PickFacts> {
-        self.get(i).map(|n| PickFacts { flags: n.flags, has_slots: n.numslots > 0, linked: n.linked })
+    /// What a random pick of entry `i` for a gossip section does. Decided
+    /// here, in the pass that reads the picked nodes (each a cache miss),
+    /// the work overlaps the waits for memory.
+    pub(crate) fn pick_kind(&self, i: usize) -> PickKind {
+        match self.get(i) {
+            None => PickKind::Skip,
+            Some(_) if i == self.myself => PickKind::Skip,
+            Some(n) if n.flags & PFAIL != 0 => PickKind::Skip,
+            Some(n) if n.flags & (HANDSHAKE | NOADDR) != 0 || (n.numslots == 0 && !n.linked) => PickKind::Stale,
+            Some(_) => PickKind::Fresh,
+        }
     }
 
     fn index_name(&mut self, name: &NodeName, i: usize) {
