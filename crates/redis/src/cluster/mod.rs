@@ -280,6 +280,11 @@ impl std::ops::DerefMut for Node {
 
 impl Node {
     fn new(name: NodeName, flags: u16, now: i64) -> Node {
+        Node::new_at(Identity { name, ip: NodeIp::default(), port: 0, cport: 0 }, flags, now)
+    }
+
+    /// A node known by name and address from the start.
+    fn new_at(id: Identity, flags: u16, now: i64) -> Node {
         Node {
             flags,
             linked: false,
@@ -287,7 +292,7 @@ impl Node {
             numslots: 0,
             ping_sent: 0,
             pong_received: 0,
-            id: Identity { name, ip: NodeIp::default(), port: 0, cport: 0 }.intern(),
+            id: id.intern(),
             data_received: 0,
             config_epoch: 0,
             repl_offset: 0,
@@ -506,6 +511,9 @@ pub(crate) struct Cluster {
     /// small array rather than a line of each node.
     nodes: Vec<Node>,
     live: Vec<bool>,
+    /// Every entry below this one is live: where the search for a free entry
+    /// starts, so that loading a table of N nodes is not N² steps.
+    first_free: usize,
     pub(crate) by_name: BTreeMap<NodeName, usize>,
     /// The same nodes by name through the thread's shared name numbers (see
     /// [`names`]): a gossip section names a hundred nodes per packet, and a
@@ -572,6 +580,7 @@ impl Cluster {
             myself: 0,
             nodes: Vec::new(),
             live: Vec::new(),
+            first_free: 0,
             by_name: BTreeMap::new(),
             names: names::NameSlots::default(),
             slots: vec![NO_OWNER; SLOTS],
@@ -749,21 +758,21 @@ impl Cluster {
     }
 
     pub(crate) fn add_node(&mut self, node: Node) -> usize {
-        let i = match self.live.iter().position(|live| !live) {
-            Some(free) => free,
-            None => {
-                self.nodes.push(Node::new(NodeName::NONE, 0, 0));
-                self.live.push(false);
-                self.gossip_taken.resize(self.nodes.len().div_ceil(64), 0);
-                self.nodes.len() - 1
-            }
-        };
+        let free = self.live[self.first_free..].iter().position(|live| !live).map(|k| self.first_free + k);
+        let i = free.unwrap_or(self.nodes.len());
         if let Some(old) = self.by_name.insert(node.name(), i) {
             self.unindex_name(&node.name(), old);
         }
         self.index_name(&node.name(), i);
-        self.nodes[i] = node;
-        self.live[i] = true;
+        if free.is_some() {
+            self.nodes[i] = node;
+            self.live[i] = true;
+        } else {
+            self.nodes.push(node);
+            self.live.push(true);
+            self.gossip_taken.resize(self.nodes.len().div_ceil(64), 0);
+        }
+        self.first_free = i + 1;
         i
     }
 
@@ -794,6 +803,7 @@ impl Cluster {
         }
         let node = std::mem::replace(&mut self.nodes[i], Node::new(NodeName::NONE, 0, 0));
         self.live[i] = false;
+        self.first_free = self.first_free.min(i);
         self.by_name.remove(&node.name());
         self.unindex_name(&node.name(), i);
         let mut conns = Vec::new();
@@ -1129,10 +1139,6 @@ impl Cluster {
         // First create every node, then link masters, so order does not matter.
         for words in &lines {
             let name = NodeName::parse(words[0]).ok_or_else(corrupted)?;
-            let i = match c.lookup(&name) {
-                Some(i) => i,
-                None => c.create_node(name, 0, now),
-            };
             let (ip, ports) = words[1].rsplit_once(':').ok_or("bad address in nodes.conf")?;
             let ports = ports.split(',').next().unwrap_or(ports);
             let (port, cport) = match ports.split_once('@') {
@@ -1141,6 +1147,13 @@ impl Cluster {
                     let p: u16 = ports.parse().unwrap_or(0);
                     (p, p.wrapping_add(10000))
                 }
+            };
+            let i = match c.lookup(&name) {
+                Some(i) => i,
+                // Made with its address: a table shares identities through
+                // a thread-wide map, and a million lookups in it are most of
+                // what loading a 1,000-node cluster's tables costs.
+                None => c.add_node(Node::new_at(Identity { name, ip: NodeIp::new(ip), port, cport }, 0, now)),
             };
             let mut flags = 0;
             for f in words[2].split(',') {

@@ -521,3 +521,21 @@ fn peer_addresses_are_written_as_their_dotted_text() {
         assert_eq!(super::NodeIp::from_v4(ip).as_str(), ip.to_string());
     }
 }
+
+#[test]
+fn a_new_node_takes_the_lowest_free_table_entry() {
+    use super::{Cluster, NodeName};
+    let name = |k: usize| NodeName::parse(&format!("{k:040x}")).expect("40 hex digits");
+    let mut c = Cluster::new(name(0), 0);
+    let entries: Vec<usize> = (1..=6).map(|k| c.create_node(name(k), 0, 0)).collect();
+    assert_eq!(entries, [1, 2, 3, 4, 5, 6], "entry 0 is myself");
+    for i in [4, 2, 5] {
+        c.del_node(i);
+    }
+    assert_eq!(c.create_node(name(7), 0, 0), 2);
+    assert_eq!(c.create_node(name(8), 0, 0), 4);
+    assert_eq!(c.create_node(name(9), 0, 0), 5);
+    assert_eq!(c.create_node(name(10), 0, 0), 7, "full: the table grows");
+    assert_eq!(c.lookup(&name(8)), Some(4));
+    assert_eq!(c.lookup(&name(4)), None);
+}
