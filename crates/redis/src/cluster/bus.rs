@@ -188,15 +188,20 @@ impl Gossip {
     }
 
     /// Writes the entry over the first 104 bytes of `g`, which are zero.
+    #[cfg(test)]
     pub(crate) fn write(&self, g: &mut [u8]) {
-        g[..40].copy_from_slice(&self.name);
-        g[40..44].copy_from_slice(&self.ping_sent.to_be_bytes());
-        g[44..48].copy_from_slice(&self.pong_received.to_be_bytes());
-        g[48..94].copy_from_slice(&self.ip.0);
-        g[94..96].copy_from_slice(&self.port.to_be_bytes());
-        g[96..98].copy_from_slice(&self.cport.to_be_bytes());
-        g[98..100].copy_from_slice(&self.flags.to_be_bytes());
-        g[100..102].copy_from_slice(&self.pport.to_be_bytes());
+        let fields = GossipFields {
+            name: &self.name,
+            ping_sent: self.ping_sent,
+            pong_received: self.pong_received,
+            ip: &self.ip.0,
+            port: self.port,
+            cport: self.cport,
+            flags: self.flags,
+        };
+        if let Ok(g) = g.try_into() {
+            fields.write(g);
+        }
     }
 
     fn decode(g: &[u8]) -> Gossip {
@@ -214,6 +219,32 @@ impl Gossip {
             flags: u16g(98),
             pport: u16g(100),
         }
+    }
+}
+
+/// A gossip entry's fields where they live, for writing one without first
+/// copying its name and address into a [`Gossip`] (a PING at 1,000 nodes
+/// writes a hundred). The cluster bus port field (`pport`) is always 0.
+pub(crate) struct GossipFields<'a> {
+    pub(crate) name: &'a [u8; NAME_LEN],
+    pub(crate) ping_sent: u32,
+    pub(crate) pong_received: u32,
+    pub(crate) ip: &'a [u8; IP_LEN],
+    pub(crate) port: u16,
+    pub(crate) cport: u16,
+    pub(crate) flags: u16,
+}
+
+impl GossipFields<'_> {
+    /// Writes the entry over `g`, which is zero.
+    pub(crate) fn write(&self, g: &mut [u8; GOSSIP_LEN]) {
+        g[..40].copy_from_slice(self.name);
+        g[40..44].copy_from_slice(&self.ping_sent.to_be_bytes());
+        g[44..48].copy_from_slice(&self.pong_received.to_be_bytes());
+        g[48..94].copy_from_slice(self.ip);
+        g[94..96].copy_from_slice(&self.port.to_be_bytes());
+        g[96..98].copy_from_slice(&self.cport.to_be_bytes());
+        g[98..100].copy_from_slice(&self.flags.to_be_bytes());
     }
 }
 
@@ -266,11 +297,6 @@ impl<const N: usize> Field<N> {
         let mut bytes = [0; N];
         let n = s.len().min(N);
         bytes[..n].copy_from_slice(&s.as_bytes()[..n]);
-        Field(bytes)
-    }
-
-    /// A field whose bytes past the text are already zero.
-    pub(crate) fn from_padded(bytes: [u8; N]) -> Field<N> {
         Field(bytes)
     }
 

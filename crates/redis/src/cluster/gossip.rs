@@ -3,7 +3,7 @@
 //! the kernel's connections, the 100 ms cron, gossip, handshakes, epochs,
 //! slot-ownership updates, cluster state and nodes.conf.
 
-use super::bus::{self, Body, Gossip, GossipSection, Header, Message};
+use super::bus::{self, Body, GossipFields, GossipSection, Header, Message};
 use super::{Cluster, CronAction, Link, NodeIp, NodeName, PickKind};
 use super::{
     FAIL, HANDSHAKE, MASTER, MEET, MYSELF, NOADDR, NOFAILOVER, PFAIL, SLAVE, SLOTS, TODO_FSYNC_CONFIG,
@@ -600,18 +600,18 @@ impl Server {
             server.bus_header(kind, &slots).encode(picked.len(), payload, out);
             let start = out.len();
             out.resize(start + payload, 0);
-            for (&i, entry) in picked.iter().zip(out[start..].chunks_exact_mut(bus::GOSSIP_LEN)) {
+            let (entries, _) = out[start..].as_chunks_mut::<{ bus::GOSSIP_LEN }>();
+            for (&i, entry) in picked.iter().zip(entries) {
                 let n = c.node(i as usize);
                 let id = n.identity();
-                Gossip {
-                    name: *id.name.bytes(),
+                GossipFields {
+                    name: id.name.bytes(),
                     ping_sent: (n.ping_sent / 1000) as u32,
                     pong_received: (n.pong_received / 1000) as u32,
-                    ip: id.ip.field(),
+                    ip: id.ip.padded(),
                     port: id.port,
                     cport: id.cport,
                     flags: n.flags,
-                    pport: 0,
                 }
                 .write(entry);
             }

@@ -146,8 +146,9 @@ impl NodeIp {
         std::str::from_utf8(&self.0[..len]).unwrap_or_default()
     }
 
-    pub(crate) fn field(&self) -> bus::Field<{ bus::IP_LEN }> {
-        bus::Field::from_padded(self.0)
+    /// The address as the wire carries it, NUL-padded.
+    pub(crate) fn padded(&self) -> &[u8; bus::IP_LEN] {
+        &self.0
     }
 }
 
