@@ -865,11 +865,14 @@ impl World {
         }
     }
 
+    /// The link a packet from `a` to `b` travels (`b` may be a SYN's
+    /// destination, whose process is whoever listens there).
     fn link_config(&self, a: &End, b: &End) -> LinkConfig {
         let default = if a.host == b.host { self.net.same_host } else { self.net.cross_host };
         if self.links.is_empty() {
             return default;
         }
+        let b = &self.with_listener(*b);
         let matches = |e: &Endpoint, end: &End| match *e {
             Endpoint::Host(h) => h == end.host,
             Endpoint::Process(p) => Some(p) == end.proc,
@@ -887,7 +890,7 @@ impl World {
     fn transmit(&mut self, id: ConnId, dir: usize, kind: PacketKind, data: Vec<u8>) {
         let (from, to) = {
             let c = &self.conns[id.slot()];
-            (c.ends[dir], self.with_listener(c.ends[1 - dir]))
+            (c.ends[dir], c.ends[1 - dir])
         };
         let link = self.link_config(&from, &to);
         let rng = match from.proc {
