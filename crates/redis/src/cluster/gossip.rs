@@ -1002,6 +1002,8 @@ impl Server {
                 i => Some(i as usize),
             };
             match known {
+                Some(i) if self.cl().gossip_about_healthy(i, section.flags_at(k), section.pong_received_at(k), now) => {
+                }
                 Some(i) => self.process_gossip_about(ctx, section, k, i, reporter, now, nt),
                 None => {
                     let g = section.get(k);
