@@ -781,8 +781,9 @@ impl World {
         }
     }
 
-    pub(crate) fn conn_tag(&mut self, p: ProcId, id: ConnId) -> u32 {
-        self.end_of(p, id).map_or(0, |e| e.tag)
+    pub(crate) fn conn_tag(&self, p: ProcId, id: ConnId) -> u32 {
+        let end = self.conn(id).and_then(|c| c.ends.iter().find(|e| e.proc == Some(p)));
+        end.map_or(0, |e| e.tag)
     }
 
     pub(crate) fn connect(&mut self, p: ProcId, to: SocketAddrV4) -> ConnId {

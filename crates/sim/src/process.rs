@@ -161,7 +161,7 @@ impl Ctx<'_> {
 
     /// The tag last attached to this process's end of `conn`; 0 if none was
     /// or the connection is gone.
-    pub fn conn_tag(&mut self, conn: ConnId) -> u32 {
+    pub fn conn_tag(&self, conn: ConnId) -> u32 {
         self.world.conn_tag(self.me, conn)
     }
 

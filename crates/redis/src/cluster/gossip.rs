@@ -1222,7 +1222,7 @@ fn tag_with_slot(ctx: &mut Ctx<'_>, c: &Cluster, conn: ConnId) -> u32 {
 }
 
 /// Points the link table at a delivery's link, from its connection's tag.
-pub(crate) fn hint_link(ctx: &mut Ctx<'_>, c: &Cluster, conn: ConnId) {
+pub(crate) fn hint_link(ctx: &Ctx<'_>, c: &Cluster, conn: ConnId) {
     if let Some(slot) = ctx.conn_tag(conn).checked_sub(1) {
         c.links.hint(&conn, slot);
     }
