@@ -720,7 +720,7 @@ impl Cluster {
         found: &mut Vec<u32>,
     ) -> u64 {
         self.names.get_all(names, found);
-        found.iter().fold(0, |seen, &i| seen ^ self.get(i as usize).map_or(0, |n| u64::from(n.flags)))
+        u64::from(self.touch_entries(found.iter().copied()))
     }
 
     /// Most of what a gossip entry about known node `i` does, in one read of

@@ -178,7 +178,13 @@ impl NameSlots {
         NAMES.with(|registry| {
             let registry = registry.borrow();
             out.clear();
-            out.extend(names.map(|name| self.get_in(&registry, name).map_or(EMPTY, |i| i as u32)));
+            // Numbers first (the registry is shared and warm), then this
+            // table's entries for them in a loop of loads alone: its array
+            // is cold, and loads with nothing between them overlap best.
+            out.extend(names.map(|name| registry.find(name).unwrap_or(EMPTY)));
+            for id in out.iter_mut() {
+                *id = self.slot_of.get(*id as usize).map_or(EMPTY, |i| i as u32);
+            }
         });
     }
 }
