@@ -715,16 +715,17 @@ impl Server {
 
     pub(crate) fn cluster_info(&self) -> String {
         let c = self.clr();
-        let (mut assigned, mut ok, mut pfail, mut fail) = (0, 0, 0, 0);
+        let (mut assigned, mut ok, mut pfail, mut fail) = (0u32, 0u32, 0u32, 0u32);
         for &i in c.by_name.values() {
             let n = c.node(i);
-            assigned += n.numslots;
+            let slots = u32::from(n.numslots);
+            assigned += slots;
             if n.failed() {
-                fail += n.numslots;
+                fail += slots;
             } else if n.timed_out() {
-                pfail += n.numslots;
+                pfail += slots;
             } else {
-                ok += n.numslots;
+                ok += slots;
             }
         }
         let mut s = format!(

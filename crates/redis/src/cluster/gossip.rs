@@ -1181,7 +1181,8 @@ impl Server {
         let mut ok = true;
         if full_coverage {
             // Every slot has one owner, so counting per node is the same as scanning the slots.
-            let served: u32 = c.by_name.values().map(|&i| c.node(i)).filter(|n| !n.failed()).map(|n| n.numslots).sum();
+            let served: u32 =
+                c.by_name.values().map(|&i| c.node(i)).filter(|n| !n.failed()).map(|n| u32::from(n.numslots)).sum();
             ok = served as usize == SLOTS;
         }
         let mut size = 0;

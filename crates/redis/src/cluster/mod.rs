@@ -228,7 +228,10 @@ pub(crate) struct Node {
     linked: bool,
     /// Whether `fail_reports` has any (the methods that change it keep it so).
     reported: bool,
-    pub(crate) numslots: u32,
+    /// At most 16,384.
+    pub(crate) numslots: u16,
+    /// Whether this slab entry holds a node (see [`Cluster::get`]).
+    live: bool,
     pub(crate) ping_sent: i64,
     pub(crate) pong_received: i64,
     id: Rc<Identity>,
@@ -291,6 +294,7 @@ impl Node {
             linked: false,
             reported: false,
             numslots: 0,
+            live: true,
             ping_sent: 0,
             pong_received: 0,
             id: id.intern(),
@@ -507,11 +511,10 @@ pub(crate) enum CantFailover {
 pub(crate) struct Cluster {
     pub(crate) myself: usize,
     /// The node table, a slab: a deleted node's entry is reused by the next
-    /// new one. `live[i]` says whether entry `i` holds a node; it is kept apart
-    /// so that checking it (random picks do, a hundred per PING) reads one
-    /// small array rather than a line of each node.
+    /// new one, and says it holds none in its own line ([`Node::live`]): a
+    /// random pick reads the picked node's line anyway, so a separate array
+    /// of flags would be one more cache miss per pick.
     nodes: Vec<Node>,
-    live: Vec<bool>,
     /// Every entry below this one is live: where the search for a free entry
     /// starts, so that loading a table of N nodes is not N² steps.
     first_free: usize,
@@ -580,7 +583,6 @@ impl Cluster {
         let mut c = Cluster {
             myself: 0,
             nodes: Vec::new(),
-            live: Vec::new(),
             first_free: 0,
             by_name: BTreeMap::new(),
             names: names::NameSlots::default(),
@@ -627,20 +629,20 @@ impl Cluster {
     }
 
     pub(crate) fn node(&self, i: usize) -> &Node {
-        debug_assert!(self.live[i], "node {i} is deleted");
+        debug_assert!(self.nodes[i].live, "node {i} is deleted");
         &self.nodes[i]
     }
     pub(crate) fn node_mut(&mut self, i: usize) -> &mut Node {
-        debug_assert!(self.live[i], "node {i} is deleted");
+        debug_assert!(self.nodes[i].live, "node {i} is deleted");
         &mut self.nodes[i]
     }
     /// Node `i`, if entry `i` of the slab holds one.
     pub(crate) fn get(&self, i: usize) -> Option<&Node> {
-        self.live.get(i).copied().unwrap_or(false).then(|| &self.nodes[i])
+        self.nodes.get(i).filter(|n| n.live)
     }
 
     pub(crate) fn get_mut(&mut self, i: usize) -> Option<&mut Node> {
-        self.live.get(i).copied().unwrap_or(false).then(|| &mut self.nodes[i])
+        self.nodes.get_mut(i).filter(|n| n.live)
     }
 
     /// Entries of the slab, deleted ones included: the range random picks draw from.
@@ -661,8 +663,8 @@ impl Cluster {
         actions: &mut Vec<(u32, CronAction)>,
     ) -> usize {
         let mut pfail_nodes = 0;
-        for (i, (n, &live)) in self.nodes.iter().zip(&self.live).enumerate() {
-            if !live || n.flags & (MYSELF | NOADDR) != 0 {
+        for (i, n) in self.nodes.iter().enumerate() {
+            if !n.live || n.flags & (MYSELF | NOADDR) != 0 {
                 continue;
             }
             let handshake = n.flags & HANDSHAKE != 0;
@@ -785,7 +787,7 @@ impl Cluster {
     }
 
     pub(crate) fn add_node(&mut self, node: Node) -> usize {
-        let free = self.live[self.first_free..].iter().position(|live| !live).map(|k| self.first_free + k);
+        let free = self.nodes[self.first_free..].iter().position(|n| !n.live).map(|k| self.first_free + k);
         let i = free.unwrap_or(self.nodes.len());
         if let Some(old) = self.by_name.insert(node.name(), i) {
             self.unindex_name(&node.name(), old);
@@ -793,10 +795,8 @@ impl Cluster {
         self.index_name(&node.name(), i);
         if free.is_some() {
             self.nodes[i] = node;
-            self.live[i] = true;
         } else {
             self.nodes.push(node);
-            self.live.push(true);
             self.gossip_taken.resize(self.nodes.len().div_ceil(64), 0);
         }
         self.first_free = i + 1;
@@ -828,8 +828,9 @@ impl Cluster {
         if self.mf_slave == Some(i) {
             self.mf_slave = None;
         }
-        let node = std::mem::replace(&mut self.nodes[i], Node::new(NodeName::NONE, 0, 0));
-        self.live[i] = false;
+        let mut free = Node::new(NodeName::NONE, 0, 0);
+        free.live = false;
+        let node = std::mem::replace(&mut self.nodes[i], free);
         self.first_free = self.first_free.min(i);
         self.by_name.remove(&node.name());
         self.unindex_name(&node.name(), i);
@@ -940,7 +941,7 @@ impl Cluster {
                 }
             }
         }
-        claimed == self.node(i).numslots
+        claimed == u32::from(self.node(i).numslots)
     }
 
     /// Maximal runs of slots node `i` owns, as (first, last).
@@ -1087,7 +1088,7 @@ impl Cluster {
     /// a 1,000-node cluster's first saves).
     fn fill_slots_texts(&self) {
         let missing: Vec<bool> =
-            (0..self.nodes.len()).map(|i| self.live[i] && self.nodes[i].slots_text.borrow().is_none()).collect();
+            (0..self.nodes.len()).map(|i| self.nodes[i].live && self.nodes[i].slots_text.borrow().is_none()).collect();
         if !missing.contains(&true) {
             return;
         }
