@@ -11,7 +11,7 @@
 use crate::disk::Disk;
 use crate::fault::{Fault, FaultError};
 use crate::fifo::{self, Fifo};
-use crate::hash::digest;
+use crate::hash::packet_digest;
 use crate::net::{self, Endpoint, LinkConfig, NetConfig};
 use crate::process::{CloseReason, ConnectError, Ctx, Input, Process};
 use crate::queue::EventQueue;
@@ -908,7 +908,7 @@ impl World {
         wire.sent_until = sent;
         let at = (sent + delay).max(wire.last_at);
         wire.last_at = at;
-        let digest = if data.is_empty() { 0 } else { digest(&data) };
+        let digest = if data.is_empty() { 0 } else { packet_digest(&data) };
         self.packets.push_back(&mut wire.queue, Packet { at, kind, data, digest });
         if !wire.scheduled {
             wire.scheduled = true;
