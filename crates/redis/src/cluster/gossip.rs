@@ -1178,17 +1178,14 @@ impl Server {
         if c.me().is_master() && !c.state_ok && now - c.first_update_state_ms < WRITABLE_DELAY_MS {
             return;
         }
-        let mut ok = true;
-        if full_coverage {
-            // Every slot has one owner, so counting per node is the same as scanning the slots.
-            let served: u32 =
-                c.by_name.values().map(|&i| c.node(i)).filter(|n| !n.failed()).map(|n| u32::from(n.numslots)).sum();
-            ok = served as usize == SLOTS;
-        }
-        let mut size = 0;
-        let mut reachable = 0;
-        for &i in c.by_name.values() {
-            let n = c.node(i);
+        // Counts only, so the table is walked in slab order, one sequential
+        // read (name order is a random walk over it, and a failover has
+        // every node of a big cluster doing this several times).
+        let (mut served, mut size, mut reachable) = (0u32, 0, 0);
+        for n in c.live_nodes() {
+            if !n.failed() {
+                served += u32::from(n.numslots);
+            }
             if n.is_master() && n.numslots > 0 {
                 size += 1;
                 if n.flags & (FAIL | PFAIL) == 0 {
@@ -1196,6 +1193,9 @@ impl Server {
                 }
             }
         }
+        debug_assert_eq!(c.live_nodes().count(), c.known_nodes(), "every live node is known by its name");
+        // Every slot has one owner, so counting per node is the same as scanning the slots.
+        let mut ok = !full_coverage || served as usize == SLOTS;
         c.size = size;
         if reachable < size / 2 + 1 {
             ok = false;

@@ -875,6 +875,11 @@ impl Cluster {
         self.names.remove(name, i);
     }
 
+    /// Live nodes in slab order: for walks whose result does not depend on the order.
+    pub(crate) fn live_nodes(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.iter().filter(|n| n.live)
+    }
+
     /// Live node indices in table order (by name).
     pub(crate) fn indices(&self) -> Vec<usize> {
         self.by_name.values().copied().collect()
