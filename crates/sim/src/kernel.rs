@@ -85,6 +85,10 @@ pub(crate) struct ProcSlot {
     clock_offset_ms: i64,
     group: u32,
     pub(crate) exit_requested: bool,
+    /// Its disk was handed to it during the current input ([`Ctx::disk`]):
+    /// only then can a file have turned dirty, and looking through the
+    /// files after every input of every process was a cache miss each.
+    pub(crate) disk_used: bool,
     log: Vec<String>,
 }
 
@@ -256,6 +260,7 @@ impl Sim {
             clock_offset_ms: 0,
             group: 0,
             exit_requested: false,
+            disk_used: false,
             log: Vec::new(),
         });
         self.objects.push(None);
@@ -665,7 +670,10 @@ impl Sim {
         if self.world.procs[p.index()].exit_requested {
             self.terminate(p, Termination::Graceful, "exited");
         }
-        self.world.schedule_writeback(p);
+        let slot = &mut self.world.procs[p.index()];
+        if std::mem::take(&mut slot.disk_used) {
+            self.world.schedule_writeback(p);
+        }
     }
 
     fn drain(&mut self, p: ProcId, incarnation: u32) {

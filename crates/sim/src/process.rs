@@ -123,7 +123,9 @@ impl Ctx<'_> {
 
     /// This process's disk.
     pub fn disk(&mut self) -> &mut Disk {
-        &mut self.world.procs[self.me.index()].disk
+        let slot = &mut self.world.procs[self.me.index()];
+        slot.disk_used = true;
+        &mut slot.disk
     }
 
     /// This process's id, stable across restarts.
