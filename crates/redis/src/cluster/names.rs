@@ -38,6 +38,9 @@ struct Names {
 }
 
 impl Names {
+    // Inlined into the loops that look a whole gossip section up: a call per
+    // name cost a fifth of the lookup's instructions in saving registers.
+    #[inline(always)]
     fn find(&self, name: &[u8; NAME_LEN]) -> Option<u32> {
         if self.index.is_empty() {
             return None;
