@@ -710,25 +710,36 @@ impl Cluster {
         #[cfg(debug_assertions)]
         let (first_candidate, first_action) = (candidates.len(), actions.len());
         let mut pfail_nodes = 0;
-        for (i, (n, view)) in self.nodes.iter().zip(self.cron_view.iter_mut()).enumerate() {
-            if now <= *view {
+        // Eight notes at a time without a branch, then the due ones one by
+        // one: the loop runs over a thousand entries ten times a second on
+        // each node of a big cluster, and nearly every group has none due.
+        const GROUP: usize = 8;
+        for (g, group) in self.cron_view.chunks_mut(GROUP).enumerate() {
+            if !group.iter().fold(false, |due, &view| due | (now > view)) {
                 continue;
             }
-            *view = cron_view_of(n, nt);
-            if !n.live || n.flags & (MYSELF | NOADDR) != 0 {
-                continue;
-            }
-            let handshake = n.flags & HANDSHAKE != 0;
-            let expired = handshake && now - n.ctime > handshake_timeout;
-            let due = n.ping_sent != 0 || (n.linked && now - n.pong_received > nt / 2);
-            if (due && !handshake) || expired || !n.linked {
-                candidates.push(i as u32);
-            }
-            pfail_nodes += usize::from(n.flags & PFAIL != 0);
-            if expired {
-                actions.push((i as u32, CronAction::Delete));
-            } else if !n.linked {
-                actions.push((i as u32, CronAction::Connect));
+            for (k, view) in group.iter_mut().enumerate() {
+                if now <= *view {
+                    continue;
+                }
+                let i = g * GROUP + k;
+                let n = &self.nodes[i];
+                *view = cron_view_of(n, nt);
+                if !n.live || n.flags & (MYSELF | NOADDR) != 0 {
+                    continue;
+                }
+                let handshake = n.flags & HANDSHAKE != 0;
+                let expired = handshake && now - n.ctime > handshake_timeout;
+                let due = n.ping_sent != 0 || (n.linked && now - n.pong_received > nt / 2);
+                if (due && !handshake) || expired || !n.linked {
+                    candidates.push(i as u32);
+                }
+                pfail_nodes += usize::from(n.flags & PFAIL != 0);
+                if expired {
+                    actions.push((i as u32, CronAction::Delete));
+                } else if !n.linked {
+                    actions.push((i as u32, CronAction::Connect));
+                }
             }
         }
         #[cfg(debug_assertions)]
