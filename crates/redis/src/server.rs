@@ -325,13 +325,6 @@ impl Server {
             self.on_master_data(ctx, conn, bytes);
             return;
         }
-        if let Some(c) = &self.cluster {
-            crate::cluster::gossip::hint_link(ctx, c, conn);
-        }
-        if self.cluster.is_some() && self.bus_owns(conn) {
-            self.bus_data(ctx, conn, bytes);
-            return;
-        }
         let Some(client) = self.clients.get_mut(&conn) else { return };
         client.parser.feed(bytes);
         self.process_client(ctx, conn);
@@ -1122,6 +1115,18 @@ impl Process for Server {
 
 impl Server {
     fn handle_input(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
+        // Bus packets are most of a cluster node's inputs. No other part of
+        // the server owns a bus link's connection, so they go to the bus
+        // before MIGRATE and replication are asked, each a read of state
+        // that is out of cache by the time the next packet comes.
+        if let Input::Data { conn, bytes } = input
+            && let Some(c) = &self.cluster
+        {
+            crate::cluster::gossip::hint_link(ctx, c, conn);
+            if self.bus_owns(conn) {
+                return self.bus_data(ctx, conn, bytes);
+            }
+        }
         if self.migrate.owns(&input) {
             return self.migrate_input(ctx, input);
         }
