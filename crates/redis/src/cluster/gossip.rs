@@ -959,12 +959,15 @@ impl Server {
         h: &Header,
     ) {
         let c = self.cl();
-        if c.node(i).link() == Some(conn) {
-            return;
-        }
+        // Unchanged, the usual answer, is told by the node's shared identity;
+        // the link is in the part of the node that is out of cache, so it is
+        // only read when the address did change. Neither check changes anything.
         let ip = if h.myip.is_empty() { peer_address(peer_ip) } else { NodeIp::new(&h.myip.text()) };
         let n = c.node(i);
         if n.port() == h.port && n.cport() == h.cport && n.ip() == ip {
+            return;
+        }
+        if n.link() == Some(conn) {
             return;
         }
         let old_link = n.link();
