@@ -689,7 +689,7 @@ impl Server {
             _ => c.lookup(&h.sender),
         };
         if let Some(s) = sender {
-            c.node_mut(s).data_received = now;
+            c.node_mut_keeping_cron_note(s).data_received = now;
             if link_inbound && link_node.is_none() {
                 if let Some(l) = c.links.get_mut(&conn) {
                     l.set_node(Some(s));
@@ -707,11 +707,10 @@ impl Server {
                 c.current_epoch = sender_current_epoch;
             }
             if sender_config_epoch > c.node(s).config_epoch {
-                c.node_mut(s).config_epoch = sender_config_epoch;
+                c.node_mut_keeping_cron_note(s).config_epoch = sender_config_epoch;
                 c.todo |= TODO_SAVE_CONFIG | TODO_FSYNC_CONFIG;
             }
-            let n = c.node_mut(s);
-            n.repl_offset = h.offset as i64;
+            c.node_mut_keeping_cron_note(s).repl_offset = h.offset as i64;
             if c.mf_end != 0
                 && c.me().is_slave()
                 && c.me().slaveof == Some(s)
@@ -872,14 +871,16 @@ impl Server {
         let (link_inbound, peer_ip) =
             self.clr().links.get(&conn).map_or((false, None), |l| (l.inbound, Some(l.peer_ip)));
         let c = self.cl();
-        let n = c.node_mut(sender);
+        let n = c.node_mut_keeping_cron_note(sender);
         n.flags = (n.flags & !NOFAILOVER) | (h.flags & NOFAILOVER);
         if kind == bus::PING && !c.node(sender).in_handshake() {
             self.update_address_if_needed(ctx, sender, conn, peer_ip, h);
         }
         let c = self.cl();
         if !link_inbound && kind == bus::PONG && c.node(sender).link() == Some(conn) {
-            let n = c.node_mut(sender);
+            // A newer PONG, no ping pending, PFAIL cleared: each can only
+            // start a quiet spell, never end one.
+            let n = c.node_mut_keeping_cron_note(sender);
             n.pong_received = now;
             n.ping_sent = 0;
             if n.timed_out() {

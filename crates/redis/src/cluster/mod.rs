@@ -666,6 +666,18 @@ impl Cluster {
         self.cron_view[i] = CRON_ALWAYS;
         &mut self.nodes[i]
     }
+    /// Node `i`, to change only in ways that cannot end a quiet spell in
+    /// the cron's eyes (see [`Cluster::cron_scan`]): what a packet's header
+    /// tells of its sender (data time, epochs, offset, `nofailover`), a newer
+    /// PONG answering the pending ping and clearing PFAIL. Its note stays;
+    /// [`Cluster::node_mut`] is for everything else. Every packet changes
+    /// its sender so, and resetting the note made the next scan read the
+    /// sender again, a cache miss per packet.
+    pub(crate) fn node_mut_keeping_cron_note(&mut self, i: usize) -> &mut Node {
+        debug_assert!(self.nodes[i].live, "node {i} is deleted");
+        &mut self.nodes[i]
+    }
+
     /// Node `i`, if entry `i` of the slab holds one.
     pub(crate) fn get(&self, i: usize) -> Option<&Node> {
         self.nodes.get(i).filter(|n| n.live)
