@@ -288,8 +288,8 @@ impl Server {
     pub(crate) fn update_myself_flags(&mut self) {
         let want = if self.config.cluster.replica_no_failover { NOFAILOVER } else { 0 };
         let c = self.cl();
-        let me = c.me_mut();
-        if me.flags & NOFAILOVER != want {
+        if c.me().flags & NOFAILOVER != want {
+            let me = c.me_mut();
             me.flags = (me.flags & !NOFAILOVER) | want;
             c.todo |= TODO_SAVE_CONFIG;
         }
