@@ -219,6 +219,34 @@ fn cron_view_of(n: &Node, nt: i64) -> i64 {
     }
 }
 
+/// The cron's first pass at slab entry `i`: notes it as a candidate for the
+/// second pass and what to do to it, and returns 1 if it counts as PFAIL.
+fn cron_visit(
+    n: &Node,
+    i: usize,
+    now: i64,
+    nt: i64,
+    handshake_timeout: i64,
+    candidates: &mut Vec<u32>,
+    actions: &mut Vec<(u32, CronAction)>,
+) -> usize {
+    if !n.live || n.flags & (MYSELF | NOADDR) != 0 {
+        return 0;
+    }
+    let handshake = n.flags & HANDSHAKE != 0;
+    let expired = handshake && now - n.ctime > handshake_timeout;
+    let due = n.ping_sent != 0 || (n.linked && now - n.pong_received > nt / 2);
+    if (due && !handshake) || expired || !n.linked {
+        candidates.push(i as u32);
+    }
+    if expired {
+        actions.push((i as u32, CronAction::Delete));
+    } else if !n.linked {
+        actions.push((i as u32, CronAction::Connect));
+    }
+    usize::from(n.flags & PFAIL != 0)
+}
+
 /// What the cron's first pass does to a node after looking at it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum CronAction {
@@ -737,21 +765,7 @@ impl Cluster {
                 let i = g * GROUP + k;
                 let n = &self.nodes[i];
                 *view = cron_view_of(n, nt);
-                if !n.live || n.flags & (MYSELF | NOADDR) != 0 {
-                    continue;
-                }
-                let handshake = n.flags & HANDSHAKE != 0;
-                let expired = handshake && now - n.ctime > handshake_timeout;
-                let due = n.ping_sent != 0 || (n.linked && now - n.pong_received > nt / 2);
-                if (due && !handshake) || expired || !n.linked {
-                    candidates.push(i as u32);
-                }
-                pfail_nodes += usize::from(n.flags & PFAIL != 0);
-                if expired {
-                    actions.push((i as u32, CronAction::Delete));
-                } else if !n.linked {
-                    actions.push((i as u32, CronAction::Connect));
-                }
+                pfail_nodes += cron_visit(n, i, now, nt, handshake_timeout, candidates, actions);
             }
         }
         #[cfg(debug_assertions)]
@@ -780,21 +794,7 @@ impl Cluster {
     ) -> usize {
         let mut pfail_nodes = 0;
         for (i, n) in self.nodes.iter().enumerate() {
-            if !n.live || n.flags & (MYSELF | NOADDR) != 0 {
-                continue;
-            }
-            let handshake = n.flags & HANDSHAKE != 0;
-            let expired = handshake && now - n.ctime > handshake_timeout;
-            let due = n.ping_sent != 0 || (n.linked && now - n.pong_received > nt / 2);
-            if (due && !handshake) || expired || !n.linked {
-                candidates.push(i as u32);
-            }
-            pfail_nodes += usize::from(n.flags & PFAIL != 0);
-            if expired {
-                actions.push((i as u32, CronAction::Delete));
-            } else if !n.linked {
-                actions.push((i as u32, CronAction::Connect));
-            }
+            pfail_nodes += cron_visit(n, i, now, nt, handshake_timeout, candidates, actions);
         }
         pfail_nodes
     }
