@@ -15,10 +15,10 @@ const EMPTY: u32 = u32::MAX;
 /// connection ids (linear probing, at most half full). Each index slot holds
 /// the connection's hash beside the entry number, so that walking a probe
 /// run reads the index alone: a new connection's insert walks one to its
-/// end, and reading the entries it passes was a cache miss each (a node of a
-/// 1,000-node cluster makes two thousand links in its first second). Iteration is in slab
-/// order, which follows the history of inserts and removals: callers that
-/// show links in some order sort them.
+/// end, and reading the entries it passes was a cache miss each (a node of
+/// a 1,000-node cluster makes two thousand links in its first second).
+/// Iteration is in slab order, which follows the history of inserts and
+/// removals: callers that show links in some order sort them.
 #[derive(Debug, Default)]
 pub(crate) struct Links {
     entries: Vec<(ConnId, Link)>,

@@ -566,7 +566,8 @@ pub(crate) struct Cluster {
     /// entry by without reading its node (see [`Cluster::cron_scan`]):
     /// [`CRON_NEVER`] for an entry the scan ignores, [`CRON_ALWAYS`] for one
     /// it must read. Every mutable access to a node sets its entry to
-    /// `CRON_ALWAYS`, except the gossip path that only raises a PONG time.
+    /// `CRON_ALWAYS`, except the few that cannot end a quiet spell (gossip
+    /// raising a PONG time, [`Cluster::node_mut_keeping_cron_note`]).
     cron_view: Vec<i64>,
     /// The node timeout `cron_view` was worked out with.
     cron_view_timeout: i64,
@@ -731,10 +732,11 @@ impl Cluster {
     /// ping pending, not in handshake or PFAIL, and their last PONG newer
     /// than half the timeout. Such a node stays so until that PONG ages or
     /// the node changes, so the scan notes when it ages (`cron_view`) and
-    /// passes it by until then or until the node is changed (every mutable
-    /// access resets the note). A PONG time only ever grows, so gossip that
-    /// raises one leaves the note an underestimate, which is safe. Debug
-    /// builds check every scan against reading every node.
+    /// passes it by until then or until the node is changed (a mutable
+    /// access resets the note, but for changes that can only start a quiet
+    /// spell). A PONG time only ever grows, so gossip that raises one leaves
+    /// the note an underestimate, which is safe. Debug builds check every
+    /// scan against reading every node.
     pub(crate) fn cron_scan(
         &mut self,
         now: i64,
