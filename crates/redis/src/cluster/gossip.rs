@@ -4,7 +4,7 @@
 //! slot-ownership updates, cluster state and nodes.conf.
 
 use super::bus::{self, Body, GossipFields, GossipSection, Header, Message};
-use super::{Cluster, CronAction, Link, NodeIp, NodeName, PickKind};
+use super::{Cluster, CronAction, CronTimes, Link, NodeIp, NodeName, PickKind};
 use super::{
     FAIL, HANDSHAKE, MASTER, MEET, MYSELF, NOADDR, NOFAILOVER, PFAIL, SLAVE, SLOTS, TODO_FSYNC_CONFIG,
     TODO_HANDLE_FAILOVER, TODO_HANDLE_MANUALFAILOVER, TODO_SAVE_CONFIG, TODO_UPDATE_STATE,
@@ -162,7 +162,8 @@ impl Server {
         candidates.clear();
         actions.clear();
         // Slab order: deterministic, and no allocation per tick on big clusters.
-        c.stats_pfail_nodes = c.cron_scan(now, nt, handshake_timeout, &mut candidates, &mut actions);
+        let times = CronTimes { now, node_timeout: nt, handshake_timeout };
+        c.stats_pfail_nodes = c.cron_scan(times, &mut candidates, &mut actions);
         for &(i, action) in &actions {
             match action {
                 CronAction::Delete => self.delete_node(ctx, i as usize),

@@ -219,22 +219,29 @@ fn cron_view_of(n: &Node, nt: i64) -> i64 {
     }
 }
 
+/// The times a cron tick judges nodes by (ms of the node's wall clock).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CronTimes {
+    pub(crate) now: i64,
+    pub(crate) node_timeout: i64,
+    pub(crate) handshake_timeout: i64,
+}
+
 /// The cron's first pass at slab entry `i`: notes it as a candidate for the
 /// second pass and what to do to it, and returns 1 if it counts as PFAIL.
 fn cron_visit(
     n: &Node,
     i: usize,
-    now: i64,
-    nt: i64,
-    handshake_timeout: i64,
+    t: CronTimes,
     candidates: &mut Vec<u32>,
     actions: &mut Vec<(u32, CronAction)>,
 ) -> usize {
+    let (now, nt) = (t.now, t.node_timeout);
     if !n.live || n.flags & (MYSELF | NOADDR) != 0 {
         return 0;
     }
     let handshake = n.flags & HANDSHAKE != 0;
-    let expired = handshake && now - n.ctime > handshake_timeout;
+    let expired = handshake && now - n.ctime > t.handshake_timeout;
     let due = n.ping_sent != 0 || (n.linked && now - n.pong_received > nt / 2);
     if (due && !handshake) || expired || !n.linked {
         candidates.push(i as u32);
@@ -739,12 +746,11 @@ impl Cluster {
     /// scan against reading every node.
     pub(crate) fn cron_scan(
         &mut self,
-        now: i64,
-        nt: i64,
-        handshake_timeout: i64,
+        t: CronTimes,
         candidates: &mut Vec<u32>,
         actions: &mut Vec<(u32, CronAction)>,
     ) -> usize {
+        let (now, nt) = (t.now, t.node_timeout);
         if nt != self.cron_view_timeout {
             self.cron_view.fill(CRON_ALWAYS);
             self.cron_view_timeout = nt;
@@ -767,14 +773,13 @@ impl Cluster {
                 let i = g * GROUP + k;
                 let n = &self.nodes[i];
                 *view = cron_view_of(n, nt);
-                pfail_nodes += cron_visit(n, i, now, nt, handshake_timeout, candidates, actions);
+                pfail_nodes += cron_visit(n, i, t, candidates, actions);
             }
         }
         #[cfg(debug_assertions)]
         {
             let (mut all_candidates, mut all_actions) = (Vec::new(), Vec::new());
-            let all_pfail =
-                self.cron_scan_every_node(now, nt, handshake_timeout, &mut all_candidates, &mut all_actions);
+            let all_pfail = self.cron_scan_every_node(t, &mut all_candidates, &mut all_actions);
             assert_eq!(
                 (pfail_nodes, &candidates[first_candidate..], &actions[first_action..]),
                 (all_pfail, &all_candidates[..], &all_actions[..]),
@@ -788,17 +793,11 @@ impl Cluster {
     #[cfg(debug_assertions)]
     fn cron_scan_every_node(
         &self,
-        now: i64,
-        nt: i64,
-        handshake_timeout: i64,
+        t: CronTimes,
         candidates: &mut Vec<u32>,
         actions: &mut Vec<(u32, CronAction)>,
     ) -> usize {
-        let mut pfail_nodes = 0;
-        for (i, n) in self.nodes.iter().enumerate() {
-            pfail_nodes += cron_visit(n, i, now, nt, handshake_timeout, candidates, actions);
-        }
-        pfail_nodes
+        self.nodes.iter().enumerate().map(|(i, n)| cron_visit(n, i, t, candidates, actions)).sum()
     }
 
     /// Entries of the slab, deleted ones included: the range random picks draw from.
