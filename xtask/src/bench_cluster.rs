@@ -51,7 +51,7 @@ struct C3Run {
 
 fn c3_once(source: &str, file: &str) -> Result<C3Run, String> {
     let mut registry = scenario::Registry::new();
-    registry.register(Box::new(redis::RedisKind));
+    registry.register(Box::new(redis_lab::RedisKind));
     let parsed = scenario::parse_scenario(file, source, &registry).map_err(|d| d.render(file, source))?;
     // The benchmark measures the simulator from outside; nothing flows back in.
     #[allow(clippy::disallowed_methods)]
@@ -67,8 +67,8 @@ fn c3_once(source: &str, file: &str) -> Result<C3Run, String> {
     }
     for port in 6381..=6386 {
         let p = sim.proc_by_name(&port.to_string()).ok_or_else(|| format!("cluster-c3: no node {port}"))?;
-        let state = sim.process::<Server>(p).and_then(Server::cluster_summary).map(|s| s["state"].clone());
-        if state != Some(json!("ok")) {
+        let state = sim.process::<Server>(p).and_then(Server::cluster_view).map(|c| c.summary().state_ok);
+        if state != Some(true) {
             return Err(format!("cluster-c3: node {port} ends with cluster_state {state:?}"));
         }
     }
@@ -231,8 +231,8 @@ struct FailoverRun {
 
 /// Bus messages the running ones of `procs` have received so far.
 fn bus_messages_received(sim: &Sim, procs: &[sim::ProcId]) -> u64 {
-    let summaries = procs.iter().filter_map(|&p| sim.process::<Preloaded>(p)?.server.cluster_summary());
-    summaries.filter_map(|s| s["bus_messages_received"].as_u64()).sum()
+    let views = procs.iter().filter_map(|&p| sim.process::<Preloaded>(p)?.server.cluster_view());
+    views.map(|c| c.summary().bus_messages_received).sum()
 }
 
 fn failover_run(nodes: usize, seed: u64, run_secs: u64) -> Result<FailoverRun, String> {
@@ -274,7 +274,7 @@ fn failover_run(nodes: usize, seed: u64, run_secs: u64) -> Result<FailoverRun, S
     for &p in checked {
         let s = sim.process::<Preloaded>(p).ok_or_else(|| format!("node {} is down", sim.proc_name(p)))?;
         for slot in [first_slot, last_slot] {
-            let owner = s.server.cluster_slot_owner(slot as u16);
+            let owner = s.server.cluster_view().and_then(|c| c.slot_owner(slot)).map(|o| o.id);
             if owner.as_deref() != Some(replica.as_str()) {
                 return Err(format!(
                     "cluster-failover-{nodes}: node {} sees slot {slot} owned by {owner:?}, not by the promoted replica {replica}",

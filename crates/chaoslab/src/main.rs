@@ -8,6 +8,8 @@
 //! | 2 | bad input or usage: unreadable file, invalid scenario, bad flag |
 //!
 //! It knows every node kind, and registers them in [`registry`].
+//!
+//! Must not depend on: `xtask`.
 
 /// Prints a line to stdout; a closed pipe (`chaoslab run ... | head`) is not an
 /// error worth a panic, so write errors are ignored.
@@ -73,8 +75,8 @@ enum Command {
 /// Every node kind this build knows.
 fn registry() -> Registry {
     let mut registry = Registry::new();
-    registry.register(Box::new(redis::RedisKind));
-    registry.register(Box::new(sentinel::SentinelKind));
+    registry.register(Box::new(redis_lab::RedisKind));
+    registry.register(Box::new(sentinel_lab::SentinelKind));
     registry
 }
 

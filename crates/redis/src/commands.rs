@@ -53,24 +53,6 @@ pub fn spec(name: &str) -> Option<Spec> {
     }
 }
 
-/// The error for a command nobody knows, quoting its first arguments as Redis
-/// does (at most 128 characters of them).
-pub fn unknown_command(args: &[Vec<u8>]) -> Value {
-    use std::fmt::Write as _;
-    let mut tail = String::new();
-    for a in &args[1..] {
-        if tail.len() >= 128 {
-            break;
-        }
-        let room = 128 - tail.len();
-        let text = String::from_utf8_lossy(a);
-        let shown: String = text.chars().take(room).collect();
-        let _ = write!(tail, "'{shown}' ");
-    }
-    let shown: String = String::from_utf8_lossy(&args[0]).chars().take(128).collect();
-    Value::error(format!("ERR unknown command '{shown}', with args beginning with: {tail}"))
-}
-
 /// The longest command name [`spec`] knows fits in this many bytes.
 pub(crate) const NAME_MAX: usize = 16;
 
@@ -323,7 +305,8 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
         },
         "type" => Value::Simple(x.lookup(&args[1]).map_or("none", Data::type_name).to_owned()),
         "keys" => {
-            let matching: Vec<Vec<u8>> = x.db().keys.keys().filter(|k| glob_match(&args[1], k)).cloned().collect();
+            let matching: Vec<Vec<u8>> =
+                x.db().keys.keys().filter(|k| common::glob::glob_match(&args[1], k)).cloned().collect();
             let live = matching.into_iter().filter(|k| x.lookup(k).is_some());
             Value::Array(live.map(Value::Bulk).collect())
         }
@@ -916,7 +899,7 @@ fn scan(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     // filter no longer sees it and `TYPE none` returns expired keys, as Redis 7.0 does.
     let mut keys = Vec::new();
     for key in batch {
-        if pattern.is_some_and(|p| !glob_match(p, &key)) {
+        if pattern.is_some_and(|p| !common::glob::glob_match(p, &key)) {
             continue;
         }
         if let Some(wanted) = type_name {
@@ -1046,41 +1029,6 @@ fn set(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         None => x.propagate(args),
     }
     if get { reply_old() } else { Value::ok() }
-}
-
-/// Redis's `stringmatchlen` subset: `*`, `?`, `[...]` (with `^` and ranges), `\` escapes.
-pub fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
-    match (pattern.first(), text.first()) {
-        (None, None) => true,
-        (Some(b'*'), _) => glob_match(&pattern[1..], text) || (!text.is_empty() && glob_match(pattern, &text[1..])),
-        (None, Some(_)) | (Some(_), None) => false,
-        (Some(b'?'), Some(_)) => glob_match(&pattern[1..], &text[1..]),
-        (Some(b'['), Some(&c)) => {
-            let Some(end) = pattern[1..].iter().position(|&b| b == b']').map(|i| i + 1) else {
-                return pattern[0] == c && glob_match(&pattern[1..], &text[1..]);
-            };
-            let class = &pattern[1..end];
-            let (negate, class) = match class.first() {
-                Some(b'^') => (true, &class[1..]),
-                _ => (false, class),
-            };
-            let mut hit = false;
-            let mut j = 0;
-            while j < class.len() {
-                if j + 2 < class.len() && class[j + 1] == b'-' {
-                    let (lo, hi) = (class[j].min(class[j + 2]), class[j].max(class[j + 2]));
-                    hit |= (lo..=hi).contains(&c);
-                    j += 3;
-                } else {
-                    hit |= class[j] == c;
-                    j += 1;
-                }
-            }
-            hit != negate && glob_match(&pattern[end + 1..], &text[1..])
-        }
-        (Some(b'\\'), Some(&c)) if pattern.len() > 1 => pattern[1] == c && glob_match(&pattern[2..], &text[1..]),
-        (Some(&p), Some(&c)) => p == c && glob_match(&pattern[1..], &text[1..]),
-    }
 }
 
 #[cfg(test)]

@@ -376,7 +376,7 @@ impl Config {
     pub fn matching(&self, pattern: &[u8]) -> Vec<(String, String)> {
         // Redis matches CONFIG GET patterns case-insensitively; the names are lowercase.
         let pattern = pattern.to_ascii_lowercase();
-        let matches = |name: &str| crate::commands::glob_match(&pattern, name.as_bytes());
+        let matches = |name: &str| common::glob::glob_match(&pattern, name.as_bytes());
         let mut out = Vec::new();
         for &(name, alias) in GETTABLE {
             let Some(value) = self.get(name) else { continue };

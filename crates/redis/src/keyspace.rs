@@ -78,12 +78,12 @@ impl SlotIndex {
     fn add(&mut self, key: &[u8]) {
         self.next += 1;
         self.seq.insert(key.to_vec(), self.next);
-        self.slots.entry(crate::slot::key_slot(key)).or_default().insert(self.next, key.to_vec());
+        self.slots.entry(common::slot::key_slot(key)).or_default().insert(self.next, key.to_vec());
     }
 
     fn remove(&mut self, key: &[u8]) {
         if let Some(n) = self.seq.remove(key) {
-            let slot = crate::slot::key_slot(key);
+            let slot = common::slot::key_slot(key);
             if let Some(keys) = self.slots.get_mut(&slot) {
                 keys.remove(&n);
                 if keys.is_empty() {
@@ -298,7 +298,7 @@ mod tests {
     fn slot_index_follows_inserts_and_removes_and_rebuilds_after_raw_edits() {
         let mut db = Db::default();
         db.insert(b"{a}1".to_vec(), Data::Str(b"x".to_vec()));
-        let slot = crate::slot::key_slot(b"a") as usize;
+        let slot = common::slot::key_slot(b"a") as usize;
         assert_eq!(db.count_keys_in_slot(slot), 1);
         db.insert(b"{a}2".to_vec(), Data::Str(b"x".to_vec()));
         db.insert(b"{a}1".to_vec(), Data::Str(b"y".to_vec()));
@@ -318,7 +318,7 @@ mod tests {
     #[test]
     fn slot_index_survives_flush() {
         let mut db = Db::default();
-        let slot = crate::slot::key_slot(b"a") as usize;
+        let slot = common::slot::key_slot(b"a") as usize;
         db.insert(b"{a}old1".to_vec(), Data::Str(b"x".to_vec()));
         db.insert(b"{a}old2".to_vec(), Data::Str(b"x".to_vec()));
         assert_eq!(db.count_keys_in_slot(slot), 2);

@@ -54,11 +54,11 @@ impl Server {
         }
         // Only RESP2 restricts a subscribed client: RESP3 keeps messages apart as pushes.
         let resp2_subscribed = subscribed && client.proto == resp::Protocol::Resp2;
-        if resp2_subscribed && !crate::pubsub::allowed_when_subscribed(name) {
-            return Some(crate::pubsub::subscribed_error(name));
+        if resp2_subscribed && !common::pubsub::allowed_when_subscribed(name) {
+            return Some(common::pubsub::subscribed_error(name));
         }
         if resp2_subscribed && name == "ping" && client.multi.is_none() {
-            return Some(crate::pubsub::subscribed_ping(args));
+            return Some(common::pubsub::subscribed_ping(args));
         }
         let tx = client.multi.as_mut()?;
         match name {

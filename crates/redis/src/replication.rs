@@ -195,7 +195,7 @@ impl Default for Replication {
 
 impl Replication {
     pub(crate) fn init(&mut self, ctx: &mut Ctx<'_>) {
-        self.replid = crate::server::random_hex40(ctx);
+        self.replid = common::ids::random_hex40(ctx);
         self.my_ip = ctx.ip();
         self.no_replicas_since_ms = ctx.wall_clock_ms();
     }
@@ -271,7 +271,7 @@ impl Replication {
 
     /// `shiftReplicationId`: the current history becomes the secondary one.
     fn shift_replid(&mut self, ctx: &mut Ctx<'_>) -> String {
-        self.replid2 = std::mem::replace(&mut self.replid, crate::server::random_hex40(ctx));
+        self.replid2 = std::mem::replace(&mut self.replid, common::ids::random_hex40(ctx));
         self.second_offset = self.offset + 1;
         format!(
             "Setting secondary replication ID to {}, valid up to offset: {}. New replication ID is {}",
@@ -420,7 +420,7 @@ impl Server {
         });
         if self.repl.backlog.is_none() {
             // A backlog created from scratch starts a new history.
-            self.repl.replid = crate::server::random_hex40(ctx);
+            self.repl.replid = common::ids::random_hex40(ctx);
             self.repl.replid2 = ZERO_ID.to_owned();
             self.repl.second_offset = -1;
             self.repl.create_backlog(self.config.repl_backlog_size);
@@ -1307,7 +1307,7 @@ impl Server {
             && now - self.repl.no_replicas_since_ms > self.config.repl_backlog_ttl as i64 * 1000
             && self.config.repl_backlog_ttl > 0
         {
-            self.repl.replid = crate::server::random_hex40(ctx);
+            self.repl.replid = common::ids::random_hex40(ctx);
             self.repl.replid2 = ZERO_ID.to_owned();
             self.repl.second_offset = -1;
             self.repl.backlog = None;

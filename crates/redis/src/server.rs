@@ -17,7 +17,7 @@ use std::time::Duration;
 /// `hz 10`: serverCron runs every 100 ms.
 pub(crate) const CRON_PERIOD: Duration = Duration::from_millis(100);
 /// The version this node reproduces.
-pub const VERSION: &str = "7.0.15";
+pub use common::VERSION;
 
 pub(crate) const TIMER_CRON: u64 = 0;
 pub(crate) const TIMER_BUSY_END: u64 = 1;
@@ -95,7 +95,7 @@ pub struct Server {
     pub(crate) migrate: crate::migrate::Migrate,
     /// Redis Cluster state, when `cluster-enabled yes`.
     pub(crate) cluster: Option<Box<crate::cluster::Cluster>>,
-    pub(crate) pubsub: crate::pubsub::PubSub,
+    pub(crate) pubsub: common::pubsub::PubSub,
 }
 
 /// Follow-ups of a command that must run once its client is back in the map.
@@ -137,7 +137,7 @@ impl Server {
             stalled: Vec::new(),
             migrate: crate::migrate::Migrate::default(),
             cluster: None,
-            pubsub: crate::pubsub::PubSub::default(),
+            pubsub: common::pubsub::PubSub::default(),
         }
     }
 
@@ -194,7 +194,7 @@ impl Server {
             return;
         }
         let role = if self.repl.master.is_some() { 'S' } else { 'M' };
-        let line = crate::log::line(self.pid, role, ctx.wall_clock_ms(), level, message);
+        let line = common::log::line(self.pid, role, ctx.wall_clock_ms(), level, message);
         ctx.log(line);
     }
 
@@ -225,10 +225,10 @@ impl Server {
 
     fn start(&mut self, ctx: &mut Ctx<'_>) {
         self.pid = 1000 + ctx.rng().below(60_000) as u32;
-        self.run_id = random_hex40(ctx);
+        self.run_id = common::ids::random_hex40(ctx);
         self.started_ms = ctx.wall_clock_ms();
         let wall = ctx.wall_clock_ms();
-        let early = |msg: &str| crate::log::line(self.pid, 'C', wall, '#', msg);
+        let early = |msg: &str| common::log::line(self.pid, 'C', wall, '#', msg);
         ctx.log(early("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo"));
         ctx.log(early(&format!(
             "Redis version={VERSION}, bits=64, commit=00000000, modified=0, pid={}, just started",
@@ -1040,7 +1040,7 @@ pub(crate) fn check(
     name: &str,
 ) -> Dispatch {
     let Some(spec) = crate::commands::spec(name) else {
-        return Dispatch::Reply(crate::commands::unknown_command(args));
+        return Dispatch::Reply(common::unknown_command(args));
     };
     let (argc, arity) = (args.len() as i32, spec.arity);
     if (arity > 0 && argc != arity) || argc < -arity {
@@ -1089,17 +1089,6 @@ fn send_pending(ctx: &mut Ctx<'_>, conn: ConnId, out: &mut Vec<u8>) {
         ctx.send(conn, out);
         out.clear();
     }
-}
-
-/// 40 random hex digits from the process's own stream: run ids, Sentinel ids.
-pub fn random_hex40(ctx: &mut Ctx<'_>) -> String {
-    let mut id = [0u8; 20];
-    ctx.rng().fill(&mut id);
-    let mut s = String::with_capacity(40);
-    for b in id {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 impl Process for Server {

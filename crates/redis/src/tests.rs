@@ -213,18 +213,6 @@ fn shutdown_command_exits_without_a_reply() {
 }
 
 #[test]
-fn glob_patterns() {
-    use crate::commands::glob_match;
-    assert!(glob_match(b"h?llo", b"hello"));
-    assert!(glob_match(b"h*llo", b"heeeello"));
-    assert!(glob_match(b"h[ae]llo", b"hallo"));
-    assert!(!glob_match(b"h[^e]llo", b"hello"));
-    assert!(glob_match(b"h[a-b]llo", b"hbllo"));
-    assert!(glob_match(b"\\*", b"*"));
-    assert!(!glob_match(b"a", b"ab"));
-}
-
-#[test]
 fn verbose_lines_follow_loglevel() {
     for (level, logged) in [("notice", false), ("verbose", true)] {
         let mut l = Lab::new(Config { loglevel: level.to_owned(), ..Config::defaults(6379) });

@@ -3,10 +3,10 @@
 //! as redis-cli prints them, and MIGRATE's blocking round trip between two
 //! simulated servers.
 
-use crate::cli::RedisCli;
 use crate::keyspace::{Data, Db, Exec, Feed};
 use crate::migrate::dump_payload;
 use crate::tests_repl::Cluster;
+use redis_client::cli::RedisCli;
 use sim::{Fault, ProcId};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;

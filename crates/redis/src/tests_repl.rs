@@ -2,9 +2,9 @@
 //! driven with the simulated redis-cli, checked against Redis 7.0's replies,
 //! INFO fields and log lines (../shared/oracle/replication_basic.json, masterauth.json).
 
-use crate::cli::RedisCli;
 use crate::config;
 use crate::server::Server;
+use redis_client::cli::RedisCli;
 use sim::{Fault, HostId, ProcId, Sim, SimConfig};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;

@@ -5,6 +5,9 @@
 //! It depends on `sim` only to read a finished run's trace and logs. It must not
 //! depend on the scenario format or on any node kind, and must not decide an exit
 //! code (the binary does).
+//!
+//! Must not depend on: `scenario`, `resp`, `common`, `redis`, `sentinel`,
+//! `redis-client`, `redis-lab`, `sentinel-lab`, `chaoslab`.
 
 use serde::{Deserialize, Serialize};
 use sim::Sim;

@@ -5,6 +5,9 @@
 //!
 //! It must not depend on the simulator or on any node: it is pure byte
 //! manipulation, and no input may make it panic.
+//!
+//! Must not depend on: `sim`, `common`, `redis`, `sentinel`, `redis-client`,
+//! `redis-lab`, `sentinel-lab`, `scenario`, `report`, `chaoslab`.
 
 mod cli;
 mod reply;

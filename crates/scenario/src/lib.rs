@@ -7,6 +7,9 @@
 //! It depends on `sim` for the kernel and on `report` for the report types; it
 //! must not depend on any node kind (kinds register themselves through
 //! [`Registry`]) nor print anything or choose exit codes (the binary does).
+//!
+//! Must not depend on: `resp`, `common`, `redis`, `sentinel`, `redis-client`,
+//! `redis-lab`, `sentinel-lab`, `chaoslab`.
 
 pub mod builtin;
 pub mod diag;

@@ -67,19 +67,19 @@ impl Sentinel {
 
     fn command(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, args: &[Vec<u8>]) -> Option<Value> {
         let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
-        let Some(n) = arity(&name) else { return Some(redis::commands::unknown_command(args)) };
+        let Some(n) = arity(&name) else { return Some(common::unknown_command(args)) };
         let argc = args.len() as i32;
         if (n > 0 && argc != n) || argc < -n {
             return Some(arity_error(&name));
         }
         self.commands_processed += 1;
         let subscribed = self.pubsub.is_subscribed(conn);
-        if subscribed && !redis::pubsub::allowed_when_subscribed(&name) {
-            return Some(redis::pubsub::subscribed_error(&name));
+        if subscribed && !common::pubsub::allowed_when_subscribed(&name) {
+            return Some(common::pubsub::subscribed_error(&name));
         }
         let mut out = Vec::new();
         Some(match name.as_str() {
-            "ping" if subscribed => redis::pubsub::subscribed_ping(args),
+            "ping" if subscribed => common::pubsub::subscribed_ping(args),
             "ping" => match args.get(1) {
                 Some(m) if args.len() == 2 => Value::Bulk(m.clone()),
                 Some(_) => arity_error("ping"),
@@ -190,7 +190,7 @@ impl Sentinel {
                 let matching: Vec<String> = self
                     .masters
                     .keys()
-                    .filter(|name| redis::commands::glob_match(&pattern, name.as_bytes()))
+                    .filter(|name| common::glob::glob_match(&pattern, name.as_bytes()))
                     .cloned()
                     .collect();
                 for name in &matching {
@@ -356,7 +356,7 @@ impl Sentinel {
                 "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_mode:sentinel\r\n\
                  arch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{}\r\n\
                  server_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:10\r\nconfigured_hz:10\r\n",
-                redis::server::VERSION,
+                common::VERSION,
                 self.pid,
                 self.run_id,
                 self.port,

@@ -235,7 +235,7 @@ impl Sentinel {
         Value::Array(
             options
                 .into_iter()
-                .filter(|(name, _)| redis::commands::glob_match(&pattern, name.as_bytes()))
+                .filter(|(name, _)| common::glob::glob_match(&pattern, name.as_bytes()))
                 .flat_map(|(name, value)| [Value::bulk(name), Value::bulk(value)])
                 .collect(),
         )

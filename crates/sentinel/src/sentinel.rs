@@ -7,7 +7,7 @@
 
 use crate::config::{self, Config};
 use crate::instance::{FailoverState, Instance, Master, Pending, Role, Who};
-use redis::pubsub::PubSub;
+use common::pubsub::PubSub;
 use resp::{Decoded, RequestParser, Value};
 use sim::{ConnId, Ctx, Input, Process};
 use std::collections::BTreeMap;
@@ -145,7 +145,7 @@ impl Sentinel {
         if rank(level) < threshold {
             return;
         }
-        let line = redis::log::line(self.pid, 'X', ctx.wall_clock_ms(), level, message);
+        let line = common::log::line(self.pid, 'X', ctx.wall_clock_ms(), level, message);
         ctx.log(line);
     }
 
@@ -175,16 +175,16 @@ impl Sentinel {
 
     fn start(&mut self, ctx: &mut Ctx<'_>) {
         self.pid = 1000 + ctx.rng().below(60_000) as u32;
-        self.run_id = redis::server::random_hex40(ctx);
+        self.run_id = common::ids::random_hex40(ctx);
         let wall = ctx.wall_clock_ms();
         self.started_ms = wall;
-        let early = |pid: u32, msg: &str| redis::log::line(pid, 'X', wall, '#', msg);
+        let early = |pid: u32, msg: &str| common::log::line(pid, 'X', wall, '#', msg);
         ctx.log(early(self.pid, "oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo"));
         ctx.log(early(
             self.pid,
             &format!(
                 "Redis version={}, bits=64, commit=00000000, modified=0, pid={}, just started",
-                redis::server::VERSION,
+                common::VERSION,
                 self.pid
             ),
         ));
@@ -196,7 +196,7 @@ impl Sentinel {
                     let (line, e) = &errors[0];
                     ctx.log(format!(
                         "\n*** FATAL CONFIG FILE ERROR (Redis {}) ***\nReading the configuration file, at line {}\n{e}",
-                        redis::server::VERSION,
+                        common::VERSION,
                         line + 1
                     ));
                     ctx.exit();
@@ -233,7 +233,7 @@ impl Sentinel {
         let now = ctx.wall_clock_ms();
         self.masters = c.masters.iter().map(|m| (m.name.clone(), Master::from_conf(m, now))).collect();
         let fresh_id = c.myid.is_none();
-        self.myid = c.myid.clone().unwrap_or_else(|| redis::server::random_hex40(ctx));
+        self.myid = c.myid.clone().unwrap_or_else(|| common::ids::random_hex40(ctx));
         if fresh_id {
             self.flush_config(ctx);
         }
@@ -1452,7 +1452,7 @@ fn send_ping(inst: &mut Instance, renames: &[(String, String)], now: i64) {
 /// `ctime()` without the newline: `Sat Nov 21 11:08:08 2026` (UTC).
 fn ctime(secs: i64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    let line = redis::log::line(0, 'X', secs * 1000, '#', "");
+    let line = common::log::line(0, 'X', secs * 1000, '#', "");
     // "0:X 21 Nov 2026 11:08:08.000 # " → day, month, year, time.
     let parts: Vec<&str> = line.split(' ').collect();
     let (day, month, year, time) = (parts[1], parts[2], parts[3], &parts[4][..8]);

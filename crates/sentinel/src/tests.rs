@@ -4,8 +4,8 @@
 //! Sentinels, and the replies of the SENTINEL commands.
 
 use crate::sentinel::Sentinel;
-use redis::cli::RedisCli;
 use redis::server::Server;
+use redis_client::cli::RedisCli;
 use sim::{Fault, HostId, ProcId, Sim, SimConfig};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
@@ -474,7 +474,7 @@ fn parallel_syncs_reconfigures_one_replica_at_a_time() {
 
 #[test]
 fn the_sentinel_client_follows_the_master_across_a_failover() {
-    use crate::client::SentinelClient;
+    use redis_client::sentinel::SentinelClient;
     let mut lab = Lab::new(10);
     lab.replication();
     lab.sentinel("s1", 26379, S1);

@@ -8,6 +8,10 @@
 //! seed and the same calls, it produces the same trace, byte for byte.
 //!
 //! Node logic implements [`Process`] and talks to the world only through [`Ctx`].
+//!
+//! Must not depend on: `resp`, `common`, `redis`, `sentinel`, `redis-client`,
+//! `redis-lab`, `sentinel-lab`, `scenario`, `report`, `chaoslab`, `serde`,
+//! `serde_json`.
 
 mod disk;
 mod fault;

@@ -5,8 +5,8 @@
 use super::target::{Conn, Reply, Signal, Target, whole_reply};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng as _, SeedableRng};
-use redis::cluster_tool::ToolClient;
 use redis::server::Server;
+use redis_lab::cluster_tool::ToolClient;
 use sim::{ConnId, Ctx, Fault, HostId, Input, ProcId, Process, Sim, SimConfig};
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -142,12 +142,12 @@ impl Target for Simulated {
     fn create_cluster(&mut self, ports: &[u16], replicas: usize) -> Result<(), String> {
         let addrs: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
         let line = format!("create {} --cluster-replicas {replicas} --cluster-yes", addrs.join(" "));
-        let command = redis::cluster_tool::parse_command(&line)?;
+        let command = redis_lab::cluster_tool::parse_command(&line)?;
         self.tools += 1;
         let name = format!("redis-cli-{}", self.tools);
         let tool = self.sim.add_process(self.host, &name, Box::new(|| Box::new(ToolClient::default())));
         self.sim.apply(Fault::Start(tool)).map_err(|e| e.to_string())?;
-        let (printed, ok) = redis::cluster_tool::run(&mut self.sim, tool, &command, None, Duration::from_secs(60));
+        let (printed, ok) = redis_lab::cluster_tool::run(&mut self.sim, tool, &command, None, Duration::from_secs(60));
         self.sim.apply(Fault::Kill(tool)).map_err(|e| e.to_string())?;
         if ok { Ok(()) } else { Err(format!("redis-cli --cluster {line} failed: {}", printed.join(" / "))) }
     }

@@ -174,7 +174,7 @@ pub(crate) fn route(
     let mut k = first;
     while k <= last && k < args.len() {
         let key = args[k].as_slice();
-        let this_slot = crate::slot::key_slot(key) as usize;
+        let this_slot = common::slot::key_slot(key) as usize;
         match first_key {
             None => {
                 first_key = Some(key);
@@ -260,31 +260,6 @@ impl Server {
                 self.process_client(ctx, conn);
             }
         }
-    }
-
-    /// What the report keeps of a cluster node's final state: None outside cluster mode.
-    pub fn cluster_summary(&self) -> Option<serde_json::Value> {
-        let c = self.cluster.as_deref()?;
-        let me = c.me();
-        Some(serde_json::json!({
-            "id": me.name().as_str(),
-            "state": if c.state_ok { "ok" } else { "fail" },
-            "flags": me.flag_names(),
-            "master": me.slaveof.map(|m| c.node(m).name().to_string()),
-            "slots": me.numslots,
-            "current_epoch": c.current_epoch,
-            "config_epoch": c.epoch_of(c.myself),
-            "known_nodes": c.known_nodes(),
-            "bus_messages_sent": c.stats_sent.iter().sum::<u64>(),
-            "bus_messages_received": c.stats_received.iter().sum::<u64>(),
-        }))
-    }
-
-    /// The name of the node that owns `slot` in this node's view: None outside
-    /// cluster mode or for an unassigned slot.
-    pub fn cluster_slot_owner(&self, slot: u16) -> Option<String> {
-        let c = self.cluster.as_deref()?;
-        c.owner(usize::from(slot) % super::SLOTS).map(|i| c.node(i).name().to_string())
     }
 
     /// Whether writes are held back for a manual failover right now.
@@ -413,7 +388,7 @@ impl Server {
                 Value::ok()
             }
             "setslot" => self.cluster_setslot(ctx, args),
-            "keyslot" => Value::Integer(i64::from(crate::slot::key_slot(&args[2]))),
+            "keyslot" => Value::Integer(i64::from(common::slot::key_slot(&args[2]))),
             "countkeysinslot" => match crate::commands::parse_int(&args[2]) {
                 None => Value::error("ERR value is not an integer or out of range"),
                 Some(s) if !(0..SLOTS as i64).contains(&s) => Value::error("ERR Invalid slot"),

@@ -1240,5 +1240,5 @@ fn peer_address(peer_ip: Option<Ipv4Addr>) -> NodeIp {
 }
 
 pub(crate) fn random_name(ctx: &mut Ctx<'_>) -> NodeName {
-    NodeName::parse(&crate::server::random_hex40(ctx)).expect("40 hex digits make a node name")
+    NodeName::parse(&common::ids::random_hex40(ctx)).expect("40 hex digits make a node name")
 }

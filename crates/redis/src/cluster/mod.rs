@@ -39,7 +39,6 @@ macro_rules! text_traits {
 
 pub(crate) mod bus;
 pub(crate) mod commands;
-pub(crate) mod conditions;
 pub(crate) mod failover;
 pub(crate) mod gossip;
 pub(crate) mod links;
@@ -58,7 +57,7 @@ use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 use std::rc::{Rc, Weak};
 
-pub(crate) const SLOTS: usize = 16384;
+pub(crate) use common::slot::SLOTS;
 /// `slots[]` value of an unassigned slot.
 const NO_OWNER: u32 = u32::MAX;
 

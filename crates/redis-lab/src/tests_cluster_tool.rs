@@ -2,9 +2,9 @@
 //! what it leaves behind, against redis-cli 7.0.15's output on a real loopback
 //! cluster.
 
-use crate::cli::RedisCli;
 use crate::cluster_tool::{ToolClient, parse_command, run};
-use crate::tests_repl::Cluster;
+use crate::tests_harness::Cluster;
+use redis_client::cli::RedisCli;
 use sim::Fault;
 use std::time::Duration;
 
@@ -202,7 +202,7 @@ const SLOTS_MOVED: usize = 150;
 fn grow_reshard_with_keys_shrink_and_delete_a_master() {
     let (mut c, _) = created(44);
     // 20 keys in the slots that will move and 30 elsewhere.
-    let slot = |k: &String| usize::from(crate::slot::key_slot(k.as_bytes()));
+    let slot = |k: &String| usize::from(common::slot::key_slot(k.as_bytes()));
     let all = (0..).map(|i| format!("key:{i}"));
     let low: Vec<String> = all.clone().filter(|k| slot(k) < SLOTS_MOVED).take(20).collect();
     let keys: Vec<String> = low.iter().cloned().chain(all.filter(|k| slot(k) >= SLOTS_MOVED).take(30)).collect();
@@ -365,11 +365,11 @@ fn add_node_as_a_replica_of_a_chosen_or_the_least_served_master() {
     assert!(out.contains(&"Automatically selected master 127.0.0.1:6381".to_owned()), "{}", out.join("\n"));
 }
 
-/// A client writing keys through [`crate::cluster_client::Router`] while the
+/// A client writing keys through [`redis_client::cluster::Router`] while the
 /// cluster reshards under it, as a redis-py RedisCluster application would.
 #[derive(Default)]
 struct Writer {
-    router: Option<crate::cluster_client::Router>,
+    router: Option<redis_client::cluster::Router>,
     /// Per node: the connection, its decoder, and how many ASKING replies to skip.
     conns: std::collections::BTreeMap<std::net::SocketAddrV4, (sim::ConnId, resp::ReplyDecoder, usize)>,
     /// Keys written so far, and the replies seen for the current one.
@@ -415,7 +415,7 @@ impl Writer {
         let key = format!("{{{}}}:{}", self.tag, self.next);
         let args = vec![b"SET".to_vec(), key.into_bytes(), self.next.to_string().into_bytes()];
         self.next += 1;
-        if let crate::cluster_client::Route::Send { addr, asking } = router.start(&args) {
+        if let redis_client::cluster::Route::Send { addr, asking } = router.start(&args) {
             self.send(ctx, addr, asking, &args);
         }
         self.current = Some(args);
@@ -424,7 +424,7 @@ impl Writer {
     fn on_reply(&mut self, ctx: &mut sim::Ctx<'_>, v: resp::Value) {
         if self.refreshing {
             self.refreshing = false;
-            match crate::cluster_client::SlotMap::from_cluster_slots(&v) {
+            match redis_client::cluster::SlotMap::from_cluster_slots(&v) {
                 Ok(map) => self.router.as_mut().expect("router").refreshed(map),
                 Err(e) => self.errors.push(e),
             }
@@ -441,13 +441,13 @@ impl Writer {
         }
         let router = self.router.as_mut().expect("router");
         match router.reply(v) {
-            crate::cluster_client::Route::Send { addr, asking } => self.send(ctx, addr, asking, &args),
-            crate::cluster_client::Route::Done(resp::Value::Simple(_)) => {
+            redis_client::cluster::Route::Send { addr, asking } => self.send(ctx, addr, asking, &args),
+            redis_client::cluster::Route::Done(resp::Value::Simple(_)) => {
                 self.done += 1;
                 self.current = None;
                 ctx.set_timer(WRITER_PAUSE, 0);
             }
-            crate::cluster_client::Route::Done(other) => {
+            redis_client::cluster::Route::Done(other) => {
                 self.errors.push(resp::render(&other));
                 self.current = None;
                 ctx.set_timer(WRITER_PAUSE, 0);
@@ -461,7 +461,7 @@ impl sim::Process for Writer {
         match input {
             sim::Input::Start => {
                 let seed = std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 6381);
-                self.router = Some(crate::cluster_client::Router::new(seed));
+                self.router = Some(redis_client::cluster::Router::new(seed));
                 self.start_next(ctx);
             }
             sim::Input::Timer { .. } => self.start_next(ctx),
@@ -490,8 +490,8 @@ impl sim::Process for Writer {
 fn a_router_client_keeps_writing_through_a_reshard_with_moved_and_ask() {
     let (mut c, _) = created(49);
     // A tag in one of the first slots the reshard moves.
-    let tag = (0..).map(|i| format!("t{i}")).find(|t| (3..8).contains(&crate::slot::key_slot(t.as_bytes()))).unwrap();
-    let slot = crate::slot::key_slot(tag.as_bytes());
+    let tag = (0..).map(|i| format!("t{i}")).find(|t| (3..8).contains(&common::slot::key_slot(t.as_bytes()))).unwrap();
+    let slot = common::slot::key_slot(tag.as_bytes());
     let (from, to) = (node_id(&mut c, 6381), node_id(&mut c, 6382));
     let host = c.sim.host_of(c.sim.procs().next().unwrap());
     let writer =

@@ -3,8 +3,8 @@
 //! before a command retried after ASK, re-authentication on the new node, and
 //! the bound on redirections.
 
-use crate::cli::RedisCli;
-use crate::tests_repl::Cluster;
+use crate::tests_harness::Cluster;
+use redis_client::cli::RedisCli;
 use resp::{RequestParser, Value};
 use sim::{Ctx, Fault, Input, Process};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -109,5 +109,5 @@ fn a_redirection_loop_ends_with_the_last_error() {
     let out = run(&mut c, 6379, "get abc", false, None);
     assert_eq!(out, "(error) MOVED 7638 127.0.0.1:6379");
     let seen = c.sim.process::<Redirector>(looping).unwrap().seen.len() as u32;
-    assert_eq!(seen, crate::cluster_client::MAX_REDIRECTIONS + 1);
+    assert_eq!(seen, redis_client::cluster::MAX_REDIRECTIONS + 1);
 }

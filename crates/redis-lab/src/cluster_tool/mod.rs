@@ -22,7 +22,7 @@
 
 pub mod plan;
 
-use crate::cluster_client::SLOTS;
+use redis_client::cluster::SLOTS;
 use resp::{Decoded, ReplyDecoder, Value};
 use scenario::diag::Diagnostic;
 use scenario::yaml::Node as Yaml;

@@ -8,12 +8,11 @@
 //! Everything here is pure: the caller owns the connections, feeds replies in
 //! and asks where to send next.
 
-use crate::slot::key_slot;
+use common::slot::key_slot;
 use resp::Value;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-/// Hash slots in a cluster.
-pub const SLOTS: usize = 16384;
+pub use common::slot::SLOTS;
 /// How many redirections one command may follow (redis-py's and Jedis's
 /// `RedisClusterRequestTTL`); redis-cli itself has no bound.
 pub const MAX_REDIRECTIONS: u32 = 16;

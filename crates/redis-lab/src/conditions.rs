@@ -3,8 +3,8 @@
 //! INFO would report it) and send nothing, so evaluating them never changes
 //! the trace.
 
-use crate::keyspace::Data;
-use crate::server::Server;
+use redis::server::Server;
+use redis::view::KeyView;
 use scenario::diag::Diagnostic;
 use scenario::yaml::Node;
 use scenario::{Condition, NodeRef, Observation, ParseCx, Runtime, Syntax, Template};
@@ -47,14 +47,14 @@ pub fn syntax() -> Vec<Syntax> {
                 "equals": {"type": "string"}, "matches": {"type": "string"}}}),
         },
     ];
-    all.extend(crate::cluster::conditions::syntax());
+    all.extend(crate::cluster_conditions::syntax());
     all
 }
 
 /// Parses one of [`syntax`]'s conditions.
 pub fn parse(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Condition>, Diagnostic> {
     if name.starts_with("cluster-") {
-        return crate::cluster::conditions::parse(name, value, cx);
+        return crate::cluster_conditions::parse(name, value, cx);
     }
     let mut m = value.map(name)?;
     let node = cx.node_ref(m.required("node")?, name)?;
@@ -156,19 +156,18 @@ impl Condition for KeyIs {
         };
         let p = rt.proc(&self.node)?;
         let now = rt.sim.wall_clock_ms(p);
-        let db = s.dbs().get(self.db).ok_or_else(|| format!("db {} does not exist", self.db))?;
         // A logically expired key reads as absent, as GET would say.
-        let value = db.keys.get(key.as_bytes()).filter(|_| !db.is_expired(key.as_bytes(), now));
+        let value = s.key_view(self.db, key.as_bytes(), now).ok_or_else(|| format!("db {} does not exist", self.db))?;
         let observed = match value {
-            None => "(nil)".to_owned(),
-            Some(Data::Str(v)) => String::from_utf8_lossy(v).into_owned(),
-            Some(other) => format!("({})", other.type_name()),
+            KeyView::Missing => "(nil)".to_owned(),
+            KeyView::Str(v) => String::from_utf8_lossy(v).into_owned(),
+            KeyView::Other(type_name) => format!("({type_name})"),
         };
         let holds = match (&self.equals, value) {
-            (_, None) => false,
-            (None, Some(_)) => true,
-            (Some(t), Some(Data::Str(v))) => rt.render(t)?.as_bytes() == v.as_slice(),
-            (Some(_), Some(_)) => false,
+            (_, KeyView::Missing) => false,
+            (None, _) => true,
+            (Some(t), KeyView::Str(v)) => rt.render(t)?.as_bytes() == v,
+            (Some(_), KeyView::Other(_)) => false,
         };
         Ok(Observation { holds: holds != self.missing, observed })
     }
@@ -269,9 +268,9 @@ impl Condition for InfoField {
         };
         let text = match self.source {
             InfoSource::Info => s.info(rt.sim.wall_clock_ms(rt.proc(&self.node)?), &[b"everything".to_vec()]),
-            InfoSource::ClusterInfo => match s.cluster.is_some() {
-                true => s.cluster_info(),
-                false => {
+            InfoSource::ClusterInfo => match s.cluster_info_text() {
+                Some(text) => text,
+                None => {
                     return Ok(Observation { holds: false, observed: format!("{} is not in cluster mode", self.node) });
                 }
             },

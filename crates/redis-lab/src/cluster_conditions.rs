@@ -3,9 +3,9 @@
 //! the owner of a slot, another node's flags, and whom a node replicates.
 //! They read state only, so polling them never changes the trace.
 
-use super::Cluster;
 use crate::conditions::{InfoField, InfoSource};
-use crate::server::Server;
+use redis::server::Server;
+use redis::view::{ClusterView, PeerView};
 use scenario::diag::Diagnostic;
 use scenario::yaml::Node;
 use scenario::{Condition, NodeRef, Observation, ParseCx, Runtime, Syntax};
@@ -59,7 +59,7 @@ pub(crate) fn parse(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dy
         "cluster-slot-owner" => {
             let slot_node = m.required("slot")?;
             let slot = slot_node.u64("cluster-slot-owner.slot")?;
-            if slot >= super::SLOTS as u64 {
+            if slot >= common::slot::SLOTS as u64 {
                 return Err(Diagnostic::new(slot_node.span, format!("slot {slot} is out of range"))
                     .with_hint("hash slots are 0..16383"));
             }
@@ -88,13 +88,13 @@ pub(crate) fn parse(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dy
 }
 
 /// The cluster state of a running cluster node, or why there is none.
-fn cluster<'a>(rt: &'a Runtime, node: &NodeRef) -> Result<Result<(&'a Server, &'a Cluster), String>, String> {
+fn cluster<'a>(rt: &'a Runtime, node: &NodeRef) -> Result<Result<ClusterView<'a>, String>, String> {
     let p = rt.proc(node)?;
     let name = rt.sim.proc_name(p);
     Ok(match rt.sim.proc_state(p) {
         sim::ProcState::Running | sim::ProcState::Paused => match rt.sim.process::<Server>(p) {
-            Some(s) => match s.cluster.as_deref() {
-                Some(c) => Ok((s, c)),
+            Some(s) => match s.cluster_view() {
+                Some(c) => Ok(c),
                 None => Err(format!("{name} is not in cluster mode")),
             },
             None => Err(format!("{name} is not a redis node")),
@@ -114,7 +114,7 @@ struct NodeId {
 impl Condition for NodeId {
     fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
         Ok(match cluster(rt, &self.node)? {
-            Ok((_, c)) => Observation { holds: true, observed: c.me().name().to_string() },
+            Ok(c) => Observation { holds: true, observed: c.my_id() },
             Err(why) => Observation { holds: false, observed: why },
         })
     }
@@ -125,7 +125,7 @@ impl Condition for NodeId {
 
 /// The id of the cluster node a reference names, when it is up.
 fn id_of(rt: &Runtime, node: &NodeRef) -> Result<Result<String, String>, String> {
-    Ok(cluster(rt, node)?.map(|(_, c)| c.me().name().to_string()))
+    Ok(cluster(rt, node)?.map(|c| c.my_id()))
 }
 
 struct SlotOwner {
@@ -136,19 +136,17 @@ struct SlotOwner {
 
 impl Condition for SlotOwner {
     fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
-        let (_, c) = match cluster(rt, &self.node)? {
+        let c = match cluster(rt, &self.node)? {
             Ok(x) => x,
             Err(why) => return unknown(why),
         };
-        let observed = match c.owner(self.slot) {
-            Some(o) => format!("{} ({}:{})", c.node(o).name(), c.node(o).ip(), c.node(o).port()),
-            None => "unassigned".to_owned(),
-        };
+        let owner = c.slot_owner(self.slot);
+        let observed = owner.as_ref().map_or_else(|| "unassigned".to_owned(), describe_peer);
         let want = match id_of(rt, &self.is)? {
             Ok(id) => id,
             Err(why) => return unknown(format!("{observed}; {why}")),
         };
-        let holds = c.owner(self.slot).is_some_and(|o| *c.node(o).name() == *want);
+        let holds = owner.is_some_and(|o| o.id == want);
         Ok(Observation { holds, observed })
     }
     fn describe(&self) -> String {
@@ -165,7 +163,7 @@ struct Flags {
 
 impl Condition for Flags {
     fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
-        let (_, c) = match cluster(rt, &self.node)? {
+        let c = match cluster(rt, &self.node)? {
             Ok(x) => x,
             Err(why) => return unknown(why),
         };
@@ -173,11 +171,11 @@ impl Condition for Flags {
         let p = rt.proc(&self.about)?;
         let port: Option<u16> = rt.sim.proc_name(p).parse().ok();
         let found = match id_of(rt, &self.about)? {
-            Ok(id) => c.lookup_str(&id),
-            Err(_) => c.by_name.values().copied().find(|&i| Some(c.node(i).port()) == port),
+            Ok(id) => c.peer_by_id(&id),
+            Err(_) => port.and_then(|port| c.peer_by_port(port)),
         };
-        let Some(i) = found else { return unknown(format!("{} does not know {}", self.node, self.about)) };
-        let flags = c.node(i).flag_names();
+        let Some(peer) = found else { return unknown(format!("{} does not know {}", self.node, self.about)) };
+        let flags = peer.flags;
         let set: Vec<&str> = flags.split(',').collect();
         let holds =
             self.has.iter().all(|f| set.contains(&f.as_str())) && !self.lacks.iter().any(|f| set.contains(&f.as_str()));
@@ -202,22 +200,26 @@ struct ReplicaOf {
 
 impl Condition for ReplicaOf {
     fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
-        let (_, c) = match cluster(rt, &self.node)? {
+        let c = match cluster(rt, &self.node)? {
             Ok(x) => x,
             Err(why) => return unknown(why),
         };
-        let observed = match c.me().slaveof.filter(|_| c.me().is_slave()) {
-            Some(m) => format!("replica of {} ({}:{})", c.node(m).name(), c.node(m).ip(), c.node(m).port()),
-            None => "master".to_owned(),
-        };
+        let master = c.my_master();
+        let observed =
+            master.as_ref().map_or_else(|| "master".to_owned(), |m| format!("replica of {}", describe_peer(m)));
         let want = match id_of(rt, &self.master)? {
             Ok(id) => id,
             Err(why) => return unknown(format!("{observed}; {why}")),
         };
-        let holds = c.me().is_slave() && c.me().slaveof.is_some_and(|m| *c.node(m).name() == *want);
+        let holds = master.is_some_and(|m| m.id == want);
         Ok(Observation { holds, observed })
     }
     fn describe(&self) -> String {
         format!("{} replicates {}", self.node, self.master)
     }
+}
+
+/// `<id> (<ip>:<port>)`, as conditions report a node.
+fn describe_peer(p: &PeerView) -> String {
+    format!("{} ({}:{})", p.id, p.ip, p.port)
 }

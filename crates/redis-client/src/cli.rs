@@ -1,4 +1,4 @@
-//! redis-cli as a simulated client process, and the `redis-cli` scenario step.
+//! redis-cli as a simulated client process.
 //! Each invocation is a new process on a host (like running the command in a
 //! shell), so partitions and host crashes apply to it. It connects, optionally
 //! authenticates (`-a`), sends one command, and prints the reply as redis-cli does.
@@ -9,15 +9,11 @@
 //! to its stdin), redis-cli also prints `-> Redirected to slot [s] located at
 //! ip:port` for each redirection; a one-shot `redis-cli -c cmd` prints only the
 //! final reply. redis-cli follows redirections without limit; this one stops
-//! after [`crate::cluster_client::MAX_REDIRECTIONS`] and prints the last error.
+//! after [`crate::cluster::MAX_REDIRECTIONS`] and prints the last error.
 
 use resp::{Decoded, ReplyDecoder, Value};
-use scenario::diag::Diagnostic;
-use scenario::yaml::Node;
-use scenario::{NodeRef, ParseCx, Runtime, Step, Template};
-use sim::{ConnId, ConnectError, Ctx, Fault, Input, Process};
+use sim::{ConnId, ConnectError, Ctx, Input, Process};
 use std::net::SocketAddrV4;
-use std::time::Duration;
 
 /// A one-shot redis-cli.
 #[derive(Debug)]
@@ -75,8 +71,8 @@ impl RedisCli {
     /// Follows a MOVED/ASK reply if in cluster mode; false if `v` is no redirection to follow.
     fn follow(&mut self, ctx: &mut Ctx<'_>, v: &Value) -> bool {
         let Value::Error(e) = v else { return false };
-        let Some(redirect) = crate::cluster_client::Redirect::parse(e).filter(|_| self.cluster) else { return false };
-        if self.redirections >= crate::cluster_client::MAX_REDIRECTIONS {
+        let Some(redirect) = crate::cluster::Redirect::parse(e).filter(|_| self.cluster) else { return false };
+        if self.redirections >= crate::cluster::MAX_REDIRECTIONS {
             return false;
         }
         self.redirections += 1;
@@ -93,7 +89,7 @@ impl RedisCli {
             ctx.close(conn);
         }
         self.target = redirect.addr();
-        self.asking = matches!(redirect, crate::cluster_client::Redirect::Ask { .. });
+        self.asking = matches!(redirect, crate::cluster::Redirect::Ask { .. });
         self.decoder = ReplyDecoder::default();
         self.conn = Some(ctx.connect(self.target));
         true
@@ -202,152 +198,5 @@ fn render_raw(v: &Value) -> String {
         Value::Bulk(b) => String::from_utf8_lossy(b).trim_end_matches(['\r', '\n']).to_owned(),
         Value::Error(e) => e.clone(),
         other => resp::render(other),
-    }
-}
-
-/// How long a redis-cli step waits for its reply before failing.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// `- redis-cli: {node: "6379", command: "set k1 v1", expect: "OK"}`.
-pub(crate) struct CliStep {
-    node: NodeRef,
-    from: Option<NodeRef>,
-    command: Template,
-    auth: Option<Template>,
-    expect: Option<Template>,
-    expect_match: Option<regex::Regex>,
-    capture: Option<String>,
-    timeout: Duration,
-    repeat: u32,
-    cluster: bool,
-    interactive: bool,
-}
-
-pub(crate) const CLI_KEYS: &[&str] = &[
-    "node",
-    "command",
-    "from",
-    "auth",
-    "expect",
-    "expect-match",
-    "capture",
-    "timeout",
-    "repeat",
-    "cluster",
-    "interactive",
-];
-
-pub(crate) fn parse_step(value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>, Diagnostic> {
-    let mut m = value.map("redis-cli")?;
-    let node = cx.node_ref(m.required("node")?, "redis-cli.node")?;
-    let from = m.get("from").map(|f| cx.node_ref(f, "redis-cli.from")).transpose()?;
-    let command_node = m.required("command")?;
-    let command = cx.template(command_node, "redis-cli.command")?;
-    if let Some(text) = command.literal() {
-        match resp::split_args(text.as_bytes()) {
-            None => {
-                return Err(Diagnostic::new(command_node.span, "Invalid argument(s)")
-                    .with_hint("unbalanced quotes in the command"));
-            }
-            Some(a) if a.is_empty() => return Err(Diagnostic::new(command_node.span, "the command is empty")),
-            Some(_) => {}
-        }
-    }
-    let auth = m.get("auth").map(|a| cx.template(a, "redis-cli.auth")).transpose()?;
-    let expect = m.get("expect").map(|e| cx.template(e, "redis-cli.expect")).transpose()?;
-    let expect_match = match m.get("expect-match") {
-        Some(n) => {
-            let text = n.str("redis-cli.expect-match")?;
-            Some(regex::Regex::new(&text).map_err(|e| {
-                Diagnostic::new(n.span, "invalid regular expression").with_hint(e.to_string().replace('\n', " "))
-            })?)
-        }
-        None => None,
-    };
-    let capture = m.get("capture").map(|c| c.str("redis-cli.capture")).transpose()?;
-    let timeout = m.get("timeout").map(|t| t.duration("redis-cli.timeout")).transpose()?.unwrap_or(DEFAULT_TIMEOUT);
-    let repeat = match m.get("repeat") {
-        Some(r) => match r.u64("redis-cli.repeat")? {
-            n @ 1..=1_000_000 => n as u32,
-            n => {
-                return Err(Diagnostic::new(r.span, format!("repeat {n} is out of range"))
-                    .with_hint("like redis-cli -r: between 1 and 1000000"));
-            }
-        },
-        None => 1,
-    };
-    let cluster = m.get("cluster").map(|c| c.bool("redis-cli.cluster")).transpose()?.unwrap_or(false);
-    let interactive = match m.get("interactive") {
-        Some(i) if !cluster => {
-            return Err(Diagnostic::new(i.span, "`interactive` only changes what cluster mode prints")
-                .with_hint("add `cluster: true` (redis-cli -c)"));
-        }
-        Some(i) => i.bool("redis-cli.interactive")?,
-        None => false,
-    };
-    m.finish(CLI_KEYS)?;
-    if let Some(var) = &capture {
-        cx.declare_capture(var);
-    }
-    Ok(Box::new(CliStep {
-        node,
-        from,
-        command,
-        auth,
-        expect,
-        expect_match,
-        capture,
-        timeout,
-        repeat,
-        cluster,
-        interactive,
-    }))
-}
-
-impl Step for CliStep {
-    fn run(&self, rt: &mut Runtime) -> Result<String, String> {
-        let target = rt.proc(&self.node)?;
-        let addr = rt.node_addr(target).ok_or_else(|| format!("{} has no address", self.node))?;
-        let host = match &self.from {
-            Some(f) => rt.host(f)?,
-            None => rt.sim.host_of(target),
-        };
-        let text = rt.render(&self.command)?;
-        let args = resp::split_args(text.as_bytes()).ok_or("Invalid argument(s)")?;
-        let password = self.auth.as_ref().map(|a| rt.render(a)).transpose()?;
-        let name = format!("redis-cli#{}", rt.sim.procs().count());
-        let client = rt.sim.add_process(host, &name, {
-            let (password, args, repeat, cluster, interactive) =
-                (password.clone(), args.clone(), self.repeat, self.cluster, self.interactive);
-            Box::new(move || {
-                let cli = RedisCli::new(addr, password.clone(), args.clone()).repeat(repeat);
-                Box::new(if cluster { cli.cluster_mode(interactive) } else { cli })
-            })
-        });
-        rt.sim.record("redis-cli", format!("{name} -> {addr}: {text}"));
-        rt.apply(Fault::Start(client))?;
-        let deadline = rt.sim.now() + self.timeout;
-        let done = rt
-            .advance_until(deadline, |rt| Ok(rt.sim.process::<RedisCli>(client).is_some_and(|c| c.output.is_some())))?;
-        let output = match rt.sim.process::<RedisCli>(client).and_then(|c| c.output.clone()) {
-            Some(out) if done => out,
-            _ => return Err(format!("no reply from {addr} within {:?} to `{text}`", self.timeout)),
-        };
-        rt.sim.record("reply", output.clone());
-        if let Some(expect) = &self.expect {
-            let expected = rt.render(expect)?;
-            if output != expected {
-                return Err(format!("`{text}` replied {output:?}, expected {expected:?}"));
-            }
-        }
-        if let Some(re) = &self.expect_match
-            && !re.is_match(&output)
-        {
-            return Err(format!("`{text}` replied {output:?}, which does not match /{re}/"));
-        }
-        if let Some(var) = &self.capture {
-            rt.captures.insert(var.clone(), output.clone());
-        }
-        Ok(output)
     }
 }

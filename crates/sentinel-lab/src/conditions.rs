@@ -3,10 +3,10 @@
 //! Sentinel gives for a master (`sentinel-master`). They read the log and the
 //! Sentinel's state only, so evaluating them never changes the trace.
 
-use crate::sentinel::Sentinel;
 use scenario::diag::Diagnostic;
 use scenario::yaml::Node;
 use scenario::{Condition, NodeRef, Observation, ParseCx, Runtime, Syntax, Template};
+use sentinel::sentinel::Sentinel;
 use serde_json::json;
 
 /// The conditions the `sentinel` kind adds.

@@ -5,7 +5,7 @@
 //! `rebalance` moves. Each follows redis-cli.c (7.0) step by step, including its
 //! float32 arithmetic and its rounding.
 
-use crate::cluster_client::SLOTS;
+use redis_client::cluster::SLOTS;
 
 /// `clusterManagerCommandCreate`'s interleaving: group node indices by IP in
 /// order of first appearance, then take one from each group in turn.

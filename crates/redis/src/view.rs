@@ -1,0 +1,144 @@
+//! What lab tooling (conditions, reports, benchmarks) may read of a running
+//! server. Everything here only looks, and hands out copies or plain borrowed
+//! bytes, never the server's own structures: the node's fields stay
+//! `pub(crate)`, so a condition cannot come to depend on how they are laid out.
+
+use crate::keyspace::Data;
+use crate::server::Server;
+
+/// A key as GET or TYPE would see it at a given wall-clock time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyView<'a> {
+    /// Absent, or logically expired.
+    Missing,
+    /// A string's bytes.
+    Str(&'a [u8]),
+    /// Another type, by the name TYPE prints.
+    Other(&'static str),
+}
+
+/// A cluster node as one node's table knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerView {
+    /// Its 40-character node id.
+    pub id: String,
+    /// Its announced address.
+    pub ip: String,
+    /// Its client port.
+    pub port: u16,
+    /// Its flags as CLUSTER NODES prints them (`myself,master`, `slave,fail?`, ...).
+    pub flags: String,
+}
+
+/// What the report keeps of a cluster node's final state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterSummary {
+    /// Its own node id.
+    pub id: String,
+    /// `cluster_state:ok`.
+    pub state_ok: bool,
+    /// Its own flags.
+    pub flags: String,
+    /// The id of its master, when it is a replica.
+    pub master: Option<String>,
+    /// Slots it serves.
+    pub slots: usize,
+    /// `cluster_current_epoch`.
+    pub current_epoch: u64,
+    /// Its own config epoch.
+    pub config_epoch: u64,
+    /// Nodes in its table, itself included.
+    pub known_nodes: usize,
+    /// Bus messages sent, all types.
+    pub bus_messages_sent: u64,
+    /// Bus messages received, all types.
+    pub bus_messages_received: u64,
+}
+
+impl Server {
+    /// Key `key` of database `db` at wall-clock `now_ms`; `None` when there is
+    /// no such database.
+    pub fn key_view(&self, db: usize, key: &[u8], now_ms: i64) -> Option<KeyView<'_>> {
+        let db = self.dbs.get(db)?;
+        if db.is_expired(key, now_ms) {
+            return Some(KeyView::Missing);
+        }
+        Some(match db.keys.get(key) {
+            None => KeyView::Missing,
+            Some(Data::Str(v)) => KeyView::Str(v),
+            Some(other) => KeyView::Other(other.type_name()),
+        })
+    }
+
+    /// The text of CLUSTER INFO; `None` outside cluster mode.
+    pub fn cluster_info_text(&self) -> Option<String> {
+        self.cluster.is_some().then(|| self.cluster_info())
+    }
+
+    /// The INFO replication section as INFO prints it.
+    pub fn info_replication_text(&self, now_ms: i64) -> String {
+        self.info_replication(now_ms)
+    }
+
+    /// This node's cluster table; `None` outside cluster mode.
+    pub fn cluster_view(&self) -> Option<ClusterView<'_>> {
+        self.cluster.as_deref().map(|c| ClusterView { c })
+    }
+}
+
+/// A read-only view of one node's cluster table.
+#[derive(Clone, Copy)]
+pub struct ClusterView<'a> {
+    c: &'a crate::cluster::Cluster,
+}
+
+impl ClusterView<'_> {
+    fn peer(&self, i: usize) -> PeerView {
+        let n = self.c.node(i);
+        PeerView { id: n.name().to_string(), ip: n.ip().to_string(), port: n.port(), flags: n.flag_names() }
+    }
+
+    /// This node's own id.
+    pub fn my_id(&self) -> String {
+        self.c.me().name().to_string()
+    }
+
+    /// The node that serves `slot` in this node's table.
+    pub fn slot_owner(&self, slot: usize) -> Option<PeerView> {
+        self.c.owner(slot % crate::cluster::SLOTS).map(|i| self.peer(i))
+    }
+
+    /// The node with id `id`, if this node knows it.
+    pub fn peer_by_id(&self, id: &str) -> Option<PeerView> {
+        self.c.lookup_str(id).map(|i| self.peer(i))
+    }
+
+    /// The first node (in id order) with client port `port`.
+    pub fn peer_by_port(&self, port: u16) -> Option<PeerView> {
+        self.c.by_name.values().copied().find(|&i| self.c.node(i).port() == port).map(|i| self.peer(i))
+    }
+
+    /// This node's master, when it is a replica.
+    pub fn my_master(&self) -> Option<PeerView> {
+        let me = self.c.me();
+        me.slaveof.filter(|_| me.is_slave()).map(|m| self.peer(m))
+    }
+
+    /// What the report keeps of this node's cluster state.
+    pub fn summary(&self) -> ClusterSummary {
+        let c = self.c;
+        let me = c.me();
+        ClusterSummary {
+            id: me.name().to_string(),
+            state_ok: c.state_ok,
+            flags: me.flag_names(),
+            master: me.slaveof.map(|m| c.node(m).name().to_string()),
+            slots: me.numslots as usize,
+            current_epoch: c.current_epoch,
+            config_epoch: c.epoch_of(c.myself),
+            known_nodes: c.known_nodes(),
+            bus_messages_sent: c.stats_sent.iter().sum::<u64>(),
+            bus_messages_received: c.stats_received.iter().sum::<u64>(),
+        }
+    }
+}
