@@ -4,8 +4,10 @@
 //! | code | meaning |
 //! |------|---------|
 //! | 0 | the run passed (or the files are valid, or the replay matched) |
-//! | 1 | a step, assertion or invariant failed (or a replay's trace differs) |
+//! | 1 | a check failed: a step's expectation, an assertion or an invariant (or a replay's trace differs) |
 //! | 2 | bad input or usage: unreadable file, invalid scenario, bad flag |
+//! | 3 | a liveness failure: something awaited (`wait-until`) never happened in time |
+//! | 4 | a simulator bug: a node's or the kernel's assertion failed; please report it with the reproduce line |
 //!
 //! It knows every node kind, and registers them in [`registry`].
 //!
@@ -21,7 +23,7 @@ macro_rules! out {
 }
 
 use clap::{Parser, Subcommand};
-use report::{Outcome, RunReport, Verdict};
+use report::{FailureKind, Outcome, RunReport, Verdict};
 use scenario::{Registry, Scenario};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -32,6 +34,20 @@ const EXIT_PASS: u8 = 0;
 const EXIT_FAIL: u8 = 1;
 /// Exit code: bad input or usage.
 const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code: something awaited never happened in time.
+const EXIT_LIVENESS: u8 = 3;
+/// Exit code: the simulator itself failed (an assertion in a node or the kernel).
+const EXIT_SIMULATOR_BUG: u8 = 4;
+
+/// The exit code of a finished run.
+fn exit_code(report: &RunReport) -> u8 {
+    match (report.result, report.failure_kind) {
+        (Verdict::Pass, _) => EXIT_PASS,
+        (Verdict::Fail, Some(FailureKind::Liveness)) => EXIT_LIVENESS,
+        (Verdict::Fail, Some(FailureKind::SimulatorBug)) => EXIT_SIMULATOR_BUG,
+        (Verdict::Fail, _) => EXIT_FAIL,
+    }
+}
 
 /// Deterministic cluster simulator and chaos lab.
 #[derive(Parser)]
@@ -119,15 +135,28 @@ fn reproduce_command(path: &Path, seed: u64) -> String {
     format!("chaoslab run {} --seed {seed}", path.display())
 }
 
-/// Runs a loaded scenario and measures its wall time.
-fn execute(registry: &Registry, scenario: Scenario, path: &Path, seed: Option<u64>) -> (RunReport, sim::Sim) {
+/// Runs a loaded scenario and measures its wall time. A panic inside (an
+/// assertion in a node or the kernel) is a simulator bug: the panic message is
+/// already on stderr; this adds how to reproduce it and exits with its code.
+fn execute(
+    registry: &Registry,
+    scenario: Scenario,
+    path: &Path,
+    seed: Option<u64>,
+) -> Result<(RunReport, sim::Sim), u8> {
     let seed_used = seed.unwrap_or(scenario.seed);
+    let reproduce = reproduce_command(path, seed_used);
     // Wall time is reported, never fed into the run.
     #[allow(clippy::disallowed_methods)]
     let wall = std::time::Instant::now();
-    let (mut report, sim) = scenario::run(scenario, seed, registry, reproduce_command(path, seed_used));
+    let run = std::panic::AssertUnwindSafe(|| scenario::run(scenario, seed, registry, reproduce.clone()));
+    let (mut report, sim) = std::panic::catch_unwind(run).map_err(|_| {
+        eprintln!("error: simulator bug: the run stopped on a failed assertion (above); nothing was written");
+        eprintln!("reproduce: {reproduce}");
+        EXIT_SIMULATOR_BUG
+    })?;
     report.wall_time_ms = (wall.elapsed().as_secs_f64() * 1e3 * 1000.0).round() / 1000.0;
-    (report, sim)
+    Ok((report, sim))
 }
 
 fn write(dir: &Path, report: &RunReport, sim: &sim::Sim) -> Result<(), u8> {
@@ -143,15 +172,15 @@ fn run(registry: &Registry, path: &Path, seed: Option<u64>, out: Option<PathBuf>
         Err(code) => return code,
     };
     let dir = out.unwrap_or_else(|| Path::new("reports").join(report::file_safe(&scenario.name)));
-    let (report, sim) = execute(registry, scenario, path, seed);
+    let (report, sim) = match execute(registry, scenario, path, seed) {
+        Ok(done) => done,
+        Err(code) => return code,
+    };
     if let Err(code) = write(&dir, &report, &sim) {
         return code;
     }
     summarize(&report, &dir);
-    match report.result {
-        Verdict::Pass => EXIT_PASS,
-        Verdict::Fail => EXIT_FAIL,
-    }
+    exit_code(&report)
 }
 
 fn summarize(report: &RunReport, dir: &Path) {
@@ -215,7 +244,10 @@ fn replay(registry: &Registry, report_path: &Path, out: Option<PathBuf>) -> u8 {
         );
         return EXIT_BAD_INPUT;
     }
-    let (report, sim) = execute(registry, scenario, &path, Some(recorded.seed));
+    let (report, sim) = match execute(registry, scenario, &path, Some(recorded.seed)) {
+        Ok(done) => done,
+        Err(code) => return code,
+    };
     if let Some(dir) = out
         && let Err(code) = write(&dir, &report, &sim)
     {

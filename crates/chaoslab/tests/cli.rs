@@ -151,3 +151,33 @@ fn a_month_of_idle_virtual_time_is_instant() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("2592000.000s virtual"), "{out}");
 }
+
+/// One Redis node and one step whose failure has a known kind.
+fn one_node(step: &str) -> String {
+    format!(
+        "name: kinds\nseed: 3\ntopology:\n  nodes:\n    - {{name: \"6379\", kind: redis, port: 6379, config: \"port 6379\"}}\nsteps:\n  - sleep: 1s\n  - {step}\n"
+    )
+}
+
+#[test]
+fn exit_codes_tell_a_failed_check_from_a_liveness_failure() {
+    let dir = workdir("kinds");
+    let cases = [
+        (r#"redis-cli: {node: "6379", command: "ping", expect: "PANG"}"#, 1, "check"),
+        (r#"assert: {role: {node: "6379", is: slave}}"#, 1, "check"),
+        (r#"wait-until: {role: {node: "6379", is: slave}, within: 2s}"#, 3, "liveness"),
+        (r#"redis-cli: {node: "6379", command: "ping", expect: "PONG"}"#, 0, ""),
+    ];
+    for (i, (step, want, kind)) in cases.into_iter().enumerate() {
+        let file = format!("k{i}.yaml");
+        std::fs::write(dir.join(&file), one_node(step)).unwrap();
+        let (code, out, err) = chaoslab(&["run", &file, "--out", &format!("out{i}")], &dir);
+        assert_eq!(code, want, "{step}:\n{out}{err}");
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(format!("out{i}/report.json"))).unwrap()).unwrap();
+        match kind {
+            "" => assert!(report.get("failure_kind").is_none(), "{report}"),
+            kind => assert_eq!(report["failure_kind"], kind, "{step}"),
+        }
+    }
+}

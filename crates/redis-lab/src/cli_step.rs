@@ -2,10 +2,10 @@
 //! new client process on a host, its printed reply checked or captured.
 
 use redis_client::cli::RedisCli;
+use scenario::client_step::{self, Expectations};
 use scenario::diag::Diagnostic;
 use scenario::yaml::Node;
-use scenario::{NodeRef, ParseCx, Runtime, Step, Template};
-use sim::Fault;
+use scenario::{NodeRef, ParseCx, RunError, Runtime, Step, Template};
 use std::time::Duration;
 
 /// How long a redis-cli step waits for its reply before failing.
@@ -17,9 +17,7 @@ pub(crate) struct CliStep {
     from: Option<NodeRef>,
     command: Template,
     auth: Option<Template>,
-    expect: Option<Template>,
-    expect_match: Option<regex::Regex>,
-    capture: Option<String>,
+    expectations: Expectations,
     timeout: Duration,
     repeat: u32,
     cluster: bool,
@@ -57,17 +55,7 @@ pub(crate) fn parse_step(value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>
         }
     }
     let auth = m.get("auth").map(|a| cx.template(a, "redis-cli.auth")).transpose()?;
-    let expect = m.get("expect").map(|e| cx.template(e, "redis-cli.expect")).transpose()?;
-    let expect_match = match m.get("expect-match") {
-        Some(n) => {
-            let text = n.str("redis-cli.expect-match")?;
-            Some(regex::Regex::new(&text).map_err(|e| {
-                Diagnostic::new(n.span, "invalid regular expression").with_hint(e.to_string().replace('\n', " "))
-            })?)
-        }
-        None => None,
-    };
-    let capture = m.get("capture").map(|c| c.str("redis-cli.capture")).transpose()?;
+    let expectations = Expectations::parse(&mut m, cx, "redis-cli")?;
     let timeout = m.get("timeout").map(|t| t.duration("redis-cli.timeout")).transpose()?.unwrap_or(DEFAULT_TIMEOUT);
     let repeat = match m.get("repeat") {
         Some(r) => match r.u64("redis-cli.repeat")? {
@@ -89,26 +77,11 @@ pub(crate) fn parse_step(value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>
         None => false,
     };
     m.finish(CLI_KEYS)?;
-    if let Some(var) = &capture {
-        cx.declare_capture(var);
-    }
-    Ok(Box::new(CliStep {
-        node,
-        from,
-        command,
-        auth,
-        expect,
-        expect_match,
-        capture,
-        timeout,
-        repeat,
-        cluster,
-        interactive,
-    }))
+    Ok(Box::new(CliStep { node, from, command, auth, expectations, timeout, repeat, cluster, interactive }))
 }
 
 impl Step for CliStep {
-    fn run(&self, rt: &mut Runtime) -> Result<String, String> {
+    fn run(&self, rt: &mut Runtime) -> Result<String, RunError> {
         let target = rt.proc(&self.node)?;
         let addr = rt.node_addr(target).ok_or_else(|| format!("{} has no address", self.node))?;
         let host = match &self.from {
@@ -118,39 +91,19 @@ impl Step for CliStep {
         let text = rt.render(&self.command)?;
         let args = resp::split_args(text.as_bytes()).ok_or("Invalid argument(s)")?;
         let password = self.auth.as_ref().map(|a| rt.render(a)).transpose()?;
-        let name = format!("redis-cli#{}", rt.sim.procs().count());
-        let client = rt.sim.add_process(host, &name, {
-            let (password, args, repeat, cluster, interactive) =
-                (password.clone(), args.clone(), self.repeat, self.cluster, self.interactive);
-            Box::new(move || {
-                let cli = RedisCli::new(addr, password.clone(), args.clone()).repeat(repeat);
-                Box::new(if cluster { cli.cluster_mode(interactive) } else { cli })
-            })
+        let (repeat, cluster, interactive) = (self.repeat, self.cluster, self.interactive);
+        let factory: sim::Factory = Box::new(move || {
+            let cli = RedisCli::new(addr, password.clone(), args.clone()).repeat(repeat);
+            Box::new(if cluster { cli.cluster_mode(interactive) } else { cli })
         });
-        rt.sim.record("redis-cli", format!("{name} -> {addr}: {text}"));
-        rt.apply(Fault::Start(client))?;
-        let deadline = rt.sim.now() + self.timeout;
-        let done = rt
-            .advance_until(deadline, |rt| Ok(rt.sim.process::<RedisCli>(client).is_some_and(|c| c.output.is_some())))?;
+        let client = client_step::start(rt, host, "redis-cli", &format!(" -> {addr}: {text}"), factory)?;
+        let done = client_step::wait(rt, client, self.timeout, |c: &RedisCli| c.output.is_some())?;
         let output = match rt.sim.process::<RedisCli>(client).and_then(|c| c.output.clone()) {
             Some(out) if done => out,
-            _ => return Err(format!("no reply from {addr} within {:?} to `{text}`", self.timeout)),
+            _ => return Err(RunError::Check(format!("no reply from {addr} within {:?} to `{text}`", self.timeout))),
         };
         rt.sim.record("reply", output.clone());
-        if let Some(expect) = &self.expect {
-            let expected = rt.render(expect)?;
-            if output != expected {
-                return Err(format!("`{text}` replied {output:?}, expected {expected:?}"));
-            }
-        }
-        if let Some(re) = &self.expect_match
-            && !re.is_match(&output)
-        {
-            return Err(format!("`{text}` replied {output:?}, which does not match /{re}/"));
-        }
-        if let Some(var) = &self.capture {
-            rt.captures.insert(var.clone(), output.clone());
-        }
+        self.expectations.check(rt, &text, &output)?;
         Ok(output)
     }
 }

@@ -8,7 +8,7 @@ use redis::server::Server;
 use redis::view::{ClusterView, PeerView};
 use scenario::diag::Diagnostic;
 use scenario::yaml::Node;
-use scenario::{Condition, NodeRef, Observation, ParseCx, Runtime, Syntax};
+use scenario::{Condition, NodeRef, Observation, ParseCx, RunError, Runtime, Syntax};
 use serde_json::json;
 
 pub(crate) fn syntax() -> Vec<Syntax> {
@@ -88,7 +88,7 @@ pub(crate) fn parse(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dy
 }
 
 /// The cluster state of a running cluster node, or why there is none.
-fn cluster<'a>(rt: &'a Runtime, node: &NodeRef) -> Result<Result<ClusterView<'a>, String>, String> {
+fn cluster<'a>(rt: &'a Runtime, node: &NodeRef) -> Result<Result<ClusterView<'a>, String>, RunError> {
     let p = rt.proc(node)?;
     let name = rt.sim.proc_name(p);
     Ok(match rt.sim.proc_state(p) {
@@ -103,7 +103,7 @@ fn cluster<'a>(rt: &'a Runtime, node: &NodeRef) -> Result<Result<ClusterView<'a>
     })
 }
 
-fn unknown(why: String) -> Result<Observation, String> {
+fn unknown(why: String) -> Result<Observation, RunError> {
     Ok(Observation { holds: false, observed: why })
 }
 
@@ -112,7 +112,7 @@ struct NodeId {
 }
 
 impl Condition for NodeId {
-    fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         Ok(match cluster(rt, &self.node)? {
             Ok(c) => Observation { holds: true, observed: c.my_id() },
             Err(why) => Observation { holds: false, observed: why },
@@ -124,7 +124,7 @@ impl Condition for NodeId {
 }
 
 /// The id of the cluster node a reference names, when it is up.
-fn id_of(rt: &Runtime, node: &NodeRef) -> Result<Result<String, String>, String> {
+fn id_of(rt: &Runtime, node: &NodeRef) -> Result<Result<String, String>, RunError> {
     Ok(cluster(rt, node)?.map(|c| c.my_id()))
 }
 
@@ -135,7 +135,7 @@ struct SlotOwner {
 }
 
 impl Condition for SlotOwner {
-    fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let c = match cluster(rt, &self.node)? {
             Ok(x) => x,
             Err(why) => return unknown(why),
@@ -162,7 +162,7 @@ struct Flags {
 }
 
 impl Condition for Flags {
-    fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let c = match cluster(rt, &self.node)? {
             Ok(x) => x,
             Err(why) => return unknown(why),
@@ -199,7 +199,7 @@ struct ReplicaOf {
 }
 
 impl Condition for ReplicaOf {
-    fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let c = match cluster(rt, &self.node)? {
             Ok(x) => x,
             Err(why) => return unknown(why),

@@ -7,7 +7,7 @@ use redis::server::Server;
 use redis::view::KeyView;
 use scenario::diag::Diagnostic;
 use scenario::yaml::Node;
-use scenario::{Condition, NodeRef, Observation, ParseCx, Runtime, Syntax, Template};
+use scenario::{Condition, NodeRef, Observation, ParseCx, RunError, Runtime, Syntax, Template};
 use serde_json::json;
 
 /// The conditions the `redis` kind adds.
@@ -90,7 +90,7 @@ pub fn parse(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Condi
 }
 
 /// The running server a reference names, or what to report instead.
-fn server<'a>(rt: &'a Runtime, node: &NodeRef) -> Result<Result<&'a Server, String>, String> {
+fn server<'a>(rt: &'a Runtime, node: &NodeRef) -> Result<Result<&'a Server, String>, RunError> {
     let p = rt.proc(node)?;
     let name = rt.sim.proc_name(p);
     Ok(match rt.sim.proc_state(p) {
@@ -107,7 +107,7 @@ struct RoleIs {
 }
 
 impl Condition for RoleIs {
-    fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         Ok(match server(rt, &self.node)? {
             Ok(s) => Observation { holds: s.role_name() == self.is, observed: s.role_name().to_owned() },
             Err(why) => Observation { holds: false, observed: why },
@@ -124,7 +124,7 @@ struct LinkIs {
 }
 
 impl Condition for LinkIs {
-    fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         Ok(match server(rt, &self.node)? {
             Ok(s) if s.role_name() == "master" => Observation { holds: false, observed: "master".to_owned() },
             Ok(s) => Observation {
@@ -148,7 +148,7 @@ struct KeyIs {
 }
 
 impl Condition for KeyIs {
-    fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let key = rt.render(&self.key)?;
         let s = match server(rt, &self.node)? {
             Ok(s) => s,
@@ -187,7 +187,7 @@ struct CaughtUp {
 }
 
 impl Condition for CaughtUp {
-    fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let (replica, master) = match (server(rt, &self.node)?, server(rt, &self.with)?) {
             (Ok(r), Ok(m)) => (r, m),
             (Err(why), _) | (_, Err(why)) => return Ok(Observation { holds: false, observed: why }),
@@ -261,7 +261,7 @@ impl InfoField {
 }
 
 impl Condition for InfoField {
-    fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let s = match server(rt, &self.node)? {
             Ok(s) => s,
             Err(why) => return Ok(Observation { holds: false, observed: why }),

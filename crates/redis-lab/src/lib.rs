@@ -76,7 +76,7 @@ impl NodeKind for RedisKind {
 
     fn parse_step(&self, name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>, Diagnostic> {
         match name {
-            "redis-cli-cluster" => cluster_tool::parse_step(value, cx),
+            "redis-cli-cluster" => cluster_tool::step::parse_step(value, cx),
             _ => cli_step::parse_step(value, cx),
         }
     }

@@ -22,7 +22,8 @@ fn tool_auth(c: &mut Cluster, command: &str, password: Option<&str>) -> (Vec<Str
     c.sim.apply(Fault::Start(p)).unwrap();
     let out = run(&mut c.sim, p, &command, password.map(str::to_owned), Duration::from_secs(120));
     c.sim.apply(Fault::Kill(p)).unwrap();
-    out
+    assert!(out.interrupted.is_none(), "a bare Sim never interrupts the tool");
+    (out.lines, out.ok)
 }
 
 #[test]

@@ -27,6 +27,20 @@ pub enum Verdict {
     Fail,
 }
 
+/// What kind of failure ended a failed run; the binary's exit code follows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    /// A step's check failed (a reply, an assertion, a refused fault).
+    Check,
+    /// An invariant was broken.
+    Invariant,
+    /// Something awaited never happened in time (a `wait-until`).
+    Liveness,
+    /// The simulator misbehaved: a bug in chaoslab, not in the system under test.
+    SimulatorBug,
+}
+
 /// How one step ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -54,6 +68,10 @@ pub struct RunReport {
     pub result: Verdict,
     /// The first failure, in words.
     pub failure: Option<String>,
+    /// What kind of failure it was, when the run failed (absent in reports
+    /// written before kinds were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_kind: Option<FailureKind>,
     /// Every step in order.
     pub steps: Vec<StepReport>,
     /// Invariants checked throughout the run.

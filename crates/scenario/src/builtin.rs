@@ -3,6 +3,7 @@
 //! traits as node kinds do, and lookup goes built-ins first, then each kind.
 
 use crate::diag::Diagnostic;
+use crate::error::RunError;
 use crate::kind::{Condition, Observation, ParseCx, Step, Syntax, quoted};
 use crate::parse::link_config;
 use crate::runner::Runtime;
@@ -365,7 +366,7 @@ fn parse_condition(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn
 struct Sleep(Duration);
 
 impl Step for Sleep {
-    fn run(&self, rt: &mut Runtime) -> Result<String, String> {
+    fn run(&self, rt: &mut Runtime) -> Result<String, RunError> {
         rt.advance(self.0)?;
         Ok(String::new())
     }
@@ -379,7 +380,7 @@ struct WaitUntil {
 }
 
 impl Step for WaitUntil {
-    fn run(&self, rt: &mut Runtime) -> Result<String, String> {
+    fn run(&self, rt: &mut Runtime) -> Result<String, RunError> {
         let started = rt.sim.now();
         let seen = rt.wait_for(self.condition.as_ref(), self.within, self.poll)?;
         let waited = format_duration(rt.sim.now() - started);
@@ -394,12 +395,12 @@ impl Step for WaitUntil {
 struct Assert(Box<dyn Condition>);
 
 impl Step for Assert {
-    fn run(&self, rt: &mut Runtime) -> Result<String, String> {
+    fn run(&self, rt: &mut Runtime) -> Result<String, RunError> {
         let seen = self.0.observe(rt)?;
         if seen.holds {
             Ok(seen.observed)
         } else {
-            Err(format!("expected {}, observed: {}", self.0.describe(), seen.observed))
+            Err(RunError::Check(format!("expected {}, observed: {}", self.0.describe(), seen.observed)))
         }
     }
 }
@@ -410,14 +411,14 @@ struct Capture {
 }
 
 impl Step for Capture {
-    fn run(&self, rt: &mut Runtime) -> Result<String, String> {
+    fn run(&self, rt: &mut Runtime) -> Result<String, RunError> {
         let seen = self.condition.observe(rt)?;
         if !seen.holds {
-            return Err(format!(
+            return Err(RunError::Check(format!(
                 "nothing to capture: expected {}, observed: {}",
                 self.condition.describe(),
                 seen.observed
-            ));
+            )));
         }
         rt.captures.insert(self.var.clone(), seen.observed.clone());
         Ok(format!("${{{}}} = {}", self.var, seen.observed))
@@ -454,7 +455,7 @@ enum FaultStep {
 }
 
 impl Step for FaultStep {
-    fn run(&self, rt: &mut Runtime) -> Result<String, String> {
+    fn run(&self, rt: &mut Runtime) -> Result<String, RunError> {
         let endpoints =
             |rt: &Runtime, refs: &[NodeRef]| refs.iter().map(|r| rt.endpoint(r)).collect::<Result<Vec<_>, _>>();
         let fault = match self {
@@ -514,7 +515,7 @@ fn state_name(s: ProcState) -> &'static str {
 }
 
 impl Condition for StateIs {
-    fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let p = rt.proc(&self.node)?;
         let state = rt.sim.proc_state(p);
         Ok(Observation {
@@ -535,7 +536,7 @@ struct LogMatches {
 }
 
 impl Condition for LogMatches {
-    fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let p = rt.proc(&self.node)?;
         let rendered;
         let re = match &self.compiled {
@@ -570,7 +571,7 @@ impl Condition for LogMatches {
 struct All(Vec<Box<dyn Condition>>);
 
 impl Condition for All {
-    fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let mut observed = Vec::new();
         for c in &self.0 {
             let o = c.observe(rt)?;
@@ -589,7 +590,7 @@ impl Condition for All {
 struct Any(Vec<Box<dyn Condition>>);
 
 impl Condition for Any {
-    fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let mut observed = Vec::new();
         for c in &self.0 {
             let o = c.observe(rt)?;
@@ -608,7 +609,7 @@ impl Condition for Any {
 struct Not(Box<dyn Condition>);
 
 impl Condition for Not {
-    fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let o = self.0.observe(rt)?;
         Ok(Observation { holds: !o.holds, observed: o.observed })
     }

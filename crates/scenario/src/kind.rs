@@ -5,6 +5,7 @@
 //! [`Condition`] traits, so a kind's vocabulary is a first-class part of the format.
 
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::error::RunError;
 use crate::model::NodeDecl;
 use crate::runner::Runtime;
 use crate::template::{NodeRef, Template};
@@ -17,7 +18,7 @@ use std::collections::BTreeSet;
 pub trait Step {
     /// Runs the step. `Ok` carries a short detail for the report (e.g. the reply
     /// received); `Err` says what went wrong and fails the run.
-    fn run(&self, rt: &mut Runtime) -> Result<String, String>;
+    fn run(&self, rt: &mut Runtime) -> Result<String, RunError>;
 }
 
 /// What a condition saw when it was evaluated.
@@ -34,7 +35,7 @@ pub struct Observation {
 pub trait Condition {
     /// Evaluates the condition now. `Err` means it cannot be evaluated at all
     /// (e.g. it names a capture that holds no node).
-    fn observe(&self, rt: &Runtime) -> Result<Observation, String>;
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError>;
     /// The condition in words, for reports ("6384 is master").
     fn describe(&self) -> String;
 }

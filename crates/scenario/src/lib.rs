@@ -12,7 +12,9 @@
 //! `redis-lab`, `sentinel-lab`, `chaoslab`.
 
 pub mod builtin;
+pub mod client_step;
 pub mod diag;
+pub mod error;
 pub mod kind;
 pub mod model;
 pub mod parse;
@@ -25,6 +27,7 @@ pub mod yaml;
 mod tests;
 
 pub use diag::{Diagnostic, Diagnostics};
+pub use error::{FailureKind, RunError};
 pub use kind::{Condition, NodeKind, Observation, ParseCx, Registry, Step, Syntax};
 pub use model::{NodeDecl, Scenario};
 pub use parse::parse_scenario;

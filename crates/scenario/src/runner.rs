@@ -3,6 +3,7 @@
 //! passes), and produces the report. The first failing step or invariant ends the
 //! run; the remaining steps are reported as skipped.
 
+pub use crate::error::RunError;
 use crate::kind::{Condition, Observation, Registry};
 use crate::model::{Scenario, TimedFault};
 use crate::template::{NodeRef, Template};
@@ -23,7 +24,6 @@ pub struct Runtime {
     timed: Vec<TimedFault>,
     next_timed: usize,
     invariants: Vec<InvariantState>,
-    failure: Option<String>,
     kinds: BTreeMap<ProcId, String>,
     addrs: BTreeMap<ProcId, std::net::SocketAddrV4>,
 }
@@ -37,13 +37,13 @@ struct InvariantState {
 
 impl Runtime {
     /// The process a reference names (after filling in captures).
-    pub fn proc(&self, r: &NodeRef) -> Result<ProcId, String> {
+    pub fn proc(&self, r: &NodeRef) -> Result<ProcId, RunError> {
         let name = self.render(&r.template)?;
-        self.sim.proc_by_name(&name).ok_or_else(|| format!("`{name}` (from {r}) is not a node"))
+        self.sim.proc_by_name(&name).ok_or_else(|| RunError::Check(format!("`{name}` (from {r}) is not a node")))
     }
 
     /// The host a reference names: a host by name, or the host of a node.
-    pub fn host(&self, r: &NodeRef) -> Result<HostId, String> {
+    pub fn host(&self, r: &NodeRef) -> Result<HostId, RunError> {
         let name = self.render(&r.template)?;
         if let Some(h) = self.sim.host_by_name(&name) {
             return Ok(h);
@@ -51,11 +51,11 @@ impl Runtime {
         self.sim
             .proc_by_name(&name)
             .map(|p| self.sim.host_of(p))
-            .ok_or_else(|| format!("`{name}` (from {r}) is neither a host nor a node"))
+            .ok_or_else(|| RunError::Check(format!("`{name}` (from {r}) is neither a host nor a node")))
     }
 
     /// A partition or link endpoint: a node, a client, or a whole host.
-    pub fn endpoint(&self, r: &NodeRef) -> Result<Endpoint, String> {
+    pub fn endpoint(&self, r: &NodeRef) -> Result<Endpoint, RunError> {
         let name = self.render(&r.template)?;
         if let Some(p) = self.sim.proc_by_name(&name) {
             return Ok(Endpoint::Process(p));
@@ -63,7 +63,7 @@ impl Runtime {
         self.sim
             .host_by_name(&name)
             .map(Endpoint::Host)
-            .ok_or_else(|| format!("`{name}` (from {r}) is neither a node nor a host"))
+            .ok_or_else(|| RunError::Check(format!("`{name}` (from {r}) is neither a node nor a host")))
     }
 
     /// The link two endpoints have when no `link` step changed it.
@@ -76,8 +76,8 @@ impl Runtime {
     }
 
     /// Fills in `${capture}` references.
-    pub fn render(&self, t: &Template) -> Result<String, String> {
-        t.render(&self.captures)
+    pub fn render(&self, t: &Template) -> Result<String, RunError> {
+        t.render(&self.captures).map_err(RunError::Check)
     }
 
     /// The kind of a node, if it is one (clients have none).
@@ -96,12 +96,12 @@ impl Runtime {
     }
 
     /// Applies a fault now; refusing it (e.g. killing a node that is down) fails the step.
-    pub fn apply(&mut self, fault: Fault) -> Result<(), String> {
-        self.sim.apply(fault).map_err(|e| e.to_string())
+    pub fn apply(&mut self, fault: Fault) -> Result<(), RunError> {
+        self.sim.apply(fault).map_err(|e| RunError::Check(e.to_string()))
     }
 
     /// Lets `d` of virtual time pass, applying timed faults and checking invariants.
-    pub fn advance(&mut self, d: Duration) -> Result<(), String> {
+    pub fn advance(&mut self, d: Duration) -> Result<(), RunError> {
         let until = self.sim.now() + d;
         if !self.invariants.is_empty() {
             return self.advance_until(until, |_| Ok(false)).map(|_| ());
@@ -128,7 +128,7 @@ impl Runtime {
         condition: &dyn Condition,
         within: Duration,
         poll: Option<Duration>,
-    ) -> Result<Observation, String> {
+    ) -> Result<Observation, RunError> {
         let deadline = self.sim.now() + within;
         let mut last = None;
         let saved = self.poll;
@@ -144,12 +144,12 @@ impl Runtime {
         self.poll = saved;
         match result? {
             true => Ok(last.expect("observed at least once")),
-            false => Err(format!(
+            false => Err(RunError::Liveness(format!(
                 "timed out after {} waiting for {}; last observed: {}",
                 format_duration(within),
                 condition.describe(),
                 last.map_or_else(|| "nothing".to_owned(), |o| o.observed)
-            )),
+            ))),
         }
     }
 
@@ -158,8 +158,8 @@ impl Runtime {
     pub fn advance_until(
         &mut self,
         until: Instant,
-        mut done: impl FnMut(&Runtime) -> Result<bool, String>,
-    ) -> Result<bool, String> {
+        mut done: impl FnMut(&Runtime) -> Result<bool, RunError>,
+    ) -> Result<bool, RunError> {
         loop {
             self.check_invariants()?;
             if done(self)? {
@@ -178,7 +178,7 @@ impl Runtime {
         }
     }
 
-    fn apply_due_faults(&mut self) -> Result<(), String> {
+    fn apply_due_faults(&mut self) -> Result<(), RunError> {
         while let Some(f) = self.timed.get(self.next_timed) {
             if Instant::ZERO + f.at > self.sim.now() {
                 break;
@@ -189,12 +189,12 @@ impl Runtime {
             self.sim.record("timed-fault", text.clone());
             let result = step.run(self);
             self.timed[self.next_timed - 1].step = step;
-            result.map_err(|e| format!("timed fault `{text}` failed: {e}"))?;
+            result.map_err(|e| RunError::Check(format!("timed fault `{text}` failed: {e}")))?;
         }
         Ok(())
     }
 
-    fn check_invariants(&mut self) -> Result<(), String> {
+    fn check_invariants(&mut self) -> Result<(), RunError> {
         let mut invariants = std::mem::take(&mut self.invariants);
         let mut failure = None;
         for inv in invariants.iter_mut().filter(|i| i.violated.is_none()) {
@@ -203,7 +203,7 @@ impl Runtime {
             let broken = match verdict {
                 Ok(o) if o.holds => None,
                 Ok(o) => Some(o.observed),
-                Err(e) => Some(e),
+                Err(e) => Some(e.to_string()),
             };
             if let Some(observed) = broken {
                 let msg = format!("invariant {} (line {}) broken: {observed}", inv.condition.describe(), inv.line);
@@ -213,7 +213,7 @@ impl Runtime {
         }
         self.invariants = invariants;
         match failure {
-            Some(f) => Err(f),
+            Some(f) => Err(RunError::Invariant(f)),
             None => Ok(()),
         }
     }
@@ -222,7 +222,7 @@ impl Runtime {
 struct Noop;
 
 impl crate::kind::Step for Noop {
-    fn run(&self, _: &mut Runtime) -> Result<String, String> {
+    fn run(&self, _: &mut Runtime) -> Result<String, RunError> {
         Ok(String::new())
     }
 }
@@ -256,7 +256,6 @@ pub fn run(mut scenario: Scenario, seed: Option<u64>, registry: &Registry, repro
         timed: std::mem::take(&mut scenario.timed_faults),
         next_timed: 0,
         invariants,
-        failure: None,
         kinds,
         addrs,
     };
@@ -267,6 +266,7 @@ pub fn run(mut scenario: Scenario, seed: Option<u64>, registry: &Registry, repro
     }
 
     let mut steps = Vec::new();
+    let mut failure: Option<((usize, u32, String), RunError)> = None;
     for (i, step) in scenario.steps.iter().enumerate() {
         let index = i + 1;
         let mut report = StepReport {
@@ -279,7 +279,7 @@ pub fn run(mut scenario: Scenario, seed: Option<u64>, registry: &Registry, repro
             outcome: Outcome::Skipped,
             detail: String::new(),
         };
-        if rt.failure.is_none() {
+        if failure.is_none() {
             rt.sim.record("step", format!("#{index} line {}: {}", step.span.line, step.text));
             let result = match step.at {
                 Some(at) if Instant::ZERO + at > rt.sim.now() => rt.advance((Instant::ZERO + at) - rt.sim.now()),
@@ -299,8 +299,8 @@ pub fn run(mut scenario: Scenario, seed: Option<u64>, registry: &Registry, repro
                 Err(e) => {
                     report.outcome = Outcome::Fail;
                     rt.sim.record("failure", format!("step #{index}: {e}"));
-                    rt.failure = Some(format!("step {index} (line {}: {}) failed: {e}", step.span.line, step.text));
-                    report.detail = e;
+                    report.detail = e.to_string();
+                    failure = Some(((index, step.span.line, step.text.clone()), e));
                 }
             }
         }
@@ -353,8 +353,9 @@ pub fn run(mut scenario: Scenario, seed: Option<u64>, registry: &Registry, repro
             source_hash: format!("{:016x}", sim::digest(scenario.source.as_bytes())),
         },
         seed,
-        result: if rt.failure.is_none() { Verdict::Pass } else { Verdict::Fail },
-        failure: rt.failure,
+        result: if failure.is_none() { Verdict::Pass } else { Verdict::Fail },
+        failure_kind: failure.as_ref().map(|(_, e)| e.kind()),
+        failure: failure.map(|(step, e)| format!("step {} (line {}: {}) failed: {e}", step.0, step.1, step.2)),
         steps,
         checks,
         nodes,

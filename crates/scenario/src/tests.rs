@@ -3,6 +3,7 @@
 //! and redials every second while the link is down. It adds one condition,
 //! `probe-linked`, so the tests exercise the kind extension points too.
 
+use crate::RunError;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::kind::{Condition, NodeKind, Observation, ParseCx, Registry, Syntax};
 use crate::model::NodeDecl;
@@ -128,7 +129,7 @@ impl NodeKind for ProbeKind {
 struct Linked(NodeRef);
 
 impl Condition for Linked {
-    fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let p = rt.proc(&self.0)?;
         let linked = rt.sim.process::<Probe>(p).is_some_and(|p| p.linked);
         Ok(Observation { holds: linked, observed: format!("{} link {}", self.0, if linked { "up" } else { "down" }) })

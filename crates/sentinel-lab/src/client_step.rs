@@ -3,9 +3,10 @@
 //! whoever the Sentinels say is master, each reply checked or captured.
 
 use redis_client::sentinel::SentinelClient;
+use scenario::client_step;
 use scenario::diag::Diagnostic;
 use scenario::yaml::Node;
-use scenario::{NodeRef, ParseCx, Runtime, Step, Syntax, Template};
+use scenario::{NodeRef, ParseCx, RunError, Runtime, Step, Syntax, Template};
 use serde_json::json;
 use sim::Fault;
 use std::time::Duration;
@@ -91,7 +92,7 @@ pub(crate) fn parse_step(value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>
 }
 
 impl Step for ClientStep {
-    fn run(&self, rt: &mut Runtime) -> Result<String, String> {
+    fn run(&self, rt: &mut Runtime) -> Result<String, RunError> {
         let mut addrs = Vec::new();
         for s in &self.sentinels {
             let p = rt.proc(s)?;
@@ -107,27 +108,21 @@ impl Step for ClientStep {
             let line = text.replace("{i}", &i.to_string());
             commands.push(resp::split_args(line.as_bytes()).ok_or("Invalid argument(s)")?);
         }
-        let name = format!("sentinel-client#{}", rt.sim.procs().count());
         let (master, interval) = (self.master.clone(), self.interval);
-        let client = rt.sim.add_process(
-            host,
-            &name,
-            Box::new(move || Box::new(SentinelClient::new(addrs.clone(), master.clone(), commands.clone(), interval))),
-        );
-        rt.sim.record("sentinel-client", format!("{name} -> {}: {text}", self.master));
-        rt.apply(Fault::Start(client))?;
-        let deadline = rt.sim.now() + self.timeout;
-        let done =
-            rt.advance_until(deadline, |rt| Ok(rt.sim.process::<SentinelClient>(client).is_some_and(|c| c.done())))?;
+        let factory: sim::Factory =
+            Box::new(move || Box::new(SentinelClient::new(addrs.clone(), master.clone(), commands.clone(), interval)));
+        let detail = format!(" -> {}: {text}", self.master);
+        let client = client_step::start(rt, host, "sentinel-client", &detail, factory)?;
+        let done = client_step::wait(rt, client, self.timeout, SentinelClient::done)?;
         let c = rt.sim.process::<SentinelClient>(client).ok_or("the client is gone")?;
         if !done {
-            return Err(format!(
+            return Err(RunError::Check(format!(
                 "`{text}` got {} of {} replies within {:?} (the sentinels gave {} addresses)",
                 c.served.len(),
                 self.repeat,
                 self.timeout,
                 c.resolutions
-            ));
+            )));
         }
         let served = c.served.clone();
         rt.apply(Fault::Kill(client))?;
@@ -137,13 +132,14 @@ impl Step for ClientStep {
         if let Some(expect) = &self.expect {
             let expected = rt.render(expect)?;
             if let Some(bad) = served.iter().find(|s| s.reply != expected) {
-                return Err(format!("`{text}` replied {:?} from {}, expected {expected:?}", bad.reply, bad.master));
+                let (reply, from) = (&bad.reply, &bad.master);
+                return Err(RunError::Check(format!("`{text}` replied {reply:?} from {from}, expected {expected:?}")));
             }
         }
         if let Some(expect) = &self.expect_master {
             let expected = rt.render(expect)?;
             if last != expected {
-                return Err(format!("`{text}` was served by {last}, expected {expected}"));
+                return Err(RunError::Check(format!("`{text}` was served by {last}, expected {expected}")));
             }
         }
         if let Some(var) = &self.capture {

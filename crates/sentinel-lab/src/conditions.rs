@@ -5,7 +5,7 @@
 
 use scenario::diag::Diagnostic;
 use scenario::yaml::Node;
-use scenario::{Condition, NodeRef, Observation, ParseCx, Runtime, Syntax, Template};
+use scenario::{Condition, NodeRef, Observation, ParseCx, RunError, Runtime, Syntax, Template};
 use sentinel::sentinel::Sentinel;
 use serde_json::json;
 
@@ -81,7 +81,7 @@ pub fn parse(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Condi
 }
 
 /// The message part of each log line (after pid, date, time and level).
-fn messages<'a>(rt: &'a Runtime, node: &NodeRef) -> Result<Vec<&'a str>, String> {
+fn messages<'a>(rt: &'a Runtime, node: &NodeRef) -> Result<Vec<&'a str>, RunError> {
     let p = rt.proc(node)?;
     Ok(rt.sim.log_lines(p).iter().filter_map(|l| l.splitn(7, ' ').nth(6)).collect())
 }
@@ -102,7 +102,7 @@ struct EventLogged {
 }
 
 impl Condition for EventLogged {
-    fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let re = match &self.pattern {
             Some(t) => {
                 let text = rt.render(t)?;
@@ -134,7 +134,7 @@ struct EventOrder {
 }
 
 impl Condition for EventOrder {
-    fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let events = self.events.iter().map(|t| rt.render(t)).collect::<Result<Vec<_>, _>>()?;
         let mut next = 0;
         for message in messages(rt, &self.node)? {
@@ -165,7 +165,7 @@ struct MasterAddr {
 }
 
 impl Condition for MasterAddr {
-    fn observe(&self, rt: &Runtime) -> Result<Observation, String> {
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let p = rt.proc(&self.node)?;
         let name = rt.sim.proc_name(p);
         let observed = match rt.sim.proc_state(p) {

@@ -147,7 +147,8 @@ impl Target for Simulated {
         let name = format!("redis-cli-{}", self.tools);
         let tool = self.sim.add_process(self.host, &name, Box::new(|| Box::new(ToolClient::default())));
         self.sim.apply(Fault::Start(tool)).map_err(|e| e.to_string())?;
-        let (printed, ok) = redis_lab::cluster_tool::run(&mut self.sim, tool, &command, None, Duration::from_secs(60));
+        let outcome = redis_lab::cluster_tool::run(&mut self.sim, tool, &command, None, Duration::from_secs(60));
+        let (printed, ok) = (outcome.lines, outcome.ok);
         self.sim.apply(Fault::Kill(tool)).map_err(|e| e.to_string())?;
         if ok { Ok(()) } else { Err(format!("redis-cli --cluster {line} failed: {}", printed.join(" / "))) }
     }
