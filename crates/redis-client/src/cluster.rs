@@ -17,6 +17,25 @@ pub use common::slot::SLOTS;
 /// `RedisClusterRequestTTL`); redis-cli itself has no bound.
 pub const MAX_REDIRECTIONS: u32 = 16;
 
+/// Why a CLUSTER SLOTS reply could not be read as a slot map.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SlotsError {
+    /// The reply was not an array (an error, say), rendered as redis-cli would.
+    #[error("CLUSTER SLOTS replied {0}")]
+    NotAnArray(String),
+    /// A range or its master is not shaped as CLUSTER SLOTS shapes them.
+    #[error("CLUSTER SLOTS: {0}")]
+    Malformed(&'static str),
+    /// A range outside 0..16384 or ending before it starts.
+    #[error("CLUSTER SLOTS: slot range {start}-{end} is out of bounds")]
+    OutOfBounds {
+        /// First slot.
+        start: i64,
+        /// Last slot.
+        end: i64,
+    },
+}
+
 /// A redirection a node answered with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Redirect {
@@ -80,25 +99,26 @@ impl Default for SlotMap {
 
 impl SlotMap {
     /// Reads a `CLUSTER SLOTS` reply: `[start, end, [ip, port, id, ...], replicas...]` per range.
-    pub fn from_cluster_slots(reply: &Value) -> Result<SlotMap, String> {
-        let Value::Array(ranges) = reply else {
-            return Err(format!("CLUSTER SLOTS replied {}", resp::render(reply)));
-        };
+    pub fn from_cluster_slots(reply: &Value) -> Result<SlotMap, SlotsError> {
+        let Value::Array(ranges) = reply else { return Err(SlotsError::NotAnArray(resp::render(reply))) };
         let mut map = SlotMap::default();
         for range in ranges {
-            let Value::Array(fields) = range else { return Err("a CLUSTER SLOTS range is not an array".to_owned()) };
+            let Value::Array(fields) = range else { return Err(SlotsError::Malformed("a range is not an array")) };
             let (Some(Value::Integer(start)), Some(Value::Integer(end)), Some(Value::Array(master))) =
                 (fields.first(), fields.get(1), fields.get(2))
             else {
-                return Err("a CLUSTER SLOTS range lacks start, end or master".to_owned());
+                return Err(SlotsError::Malformed("a range lacks start, end or master"));
             };
             let (Some(Value::Bulk(ip)), Some(Value::Integer(port))) = (master.first(), master.get(1)) else {
-                return Err("a CLUSTER SLOTS master lacks ip or port".to_owned());
+                return Err(SlotsError::Malformed("a master lacks ip or port"));
             };
-            let ip: Ipv4Addr = std::str::from_utf8(ip).ok().and_then(|s| s.parse().ok()).ok_or("bad master ip")?;
-            let port = u16::try_from(*port).map_err(|_| "bad master port")?;
+            let ip: Ipv4Addr = std::str::from_utf8(ip)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or(SlotsError::Malformed("a master's ip is not an IPv4 address"))?;
+            let port = u16::try_from(*port).map_err(|_| SlotsError::Malformed("a master's port is out of range"))?;
             if !(0..SLOTS as i64).contains(start) || !(*start..SLOTS as i64).contains(end) {
-                return Err(format!("slot range {start}-{end} is out of bounds"));
+                return Err(SlotsError::OutOfBounds { start: *start, end: *end });
             }
             for slot in *start as usize..=*end as usize {
                 map.owner[slot] = Some(SocketAddrV4::new(ip, port));

@@ -427,7 +427,7 @@ impl Writer {
             self.refreshing = false;
             match redis_client::cluster::SlotMap::from_cluster_slots(&v) {
                 Ok(map) => self.router.as_mut().expect("router").refreshed(map),
-                Err(e) => self.errors.push(e),
+                Err(e) => self.errors.push(e.to_string()),
             }
             ctx.set_timer(WRITER_PAUSE, 0);
             return;

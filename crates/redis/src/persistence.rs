@@ -260,7 +260,7 @@ impl Server {
                 }
             }
             Err(e) => {
-                self.log(ctx, '#', &e);
+                self.log(ctx, '#', &e.to_string());
                 ctx.exit();
             }
         }

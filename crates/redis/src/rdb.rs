@@ -395,43 +395,85 @@ fn intset(ints: &[i64]) -> Vec<u8> {
     out
 }
 
+/// Why a snapshot or a DUMP payload could not be read. The texts are Redis's
+/// own (rdb.c), as they appear in its log.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RdbError {
+    /// The data ended inside an object.
+    #[error("Short read or OOM loading DB. Unrecoverable error, aborting now.")]
+    ShortRead,
+    /// A length prefix of a kind RDB does not have.
+    #[error("Unknown length encoding in rdbLoadLen()")]
+    UnknownLength,
+    /// A length that cannot fit in what was given.
+    #[error("length out of range")]
+    LengthOutOfRange,
+    /// An LZF string that does not decompress to its stated length.
+    #[error("Invalid LZF compressed string")]
+    BadLzf,
+    /// A special string encoding RDB does not have.
+    #[error("Unknown RDB string encoding type {0}")]
+    UnknownStringEncoding(u8),
+    /// A hash listpack with a field and no value.
+    #[error("Hash listpack with an odd number of entries")]
+    OddHashListpack,
+    /// A quicklist node container that is neither plain nor packed.
+    #[error("Unknown quicklist container {0}")]
+    UnknownContainer(u64),
+    /// An object type this node does not have.
+    #[error("Unknown RDB encoding type {0}")]
+    UnknownType(u8),
+    /// A malformed intset blob.
+    #[error("Intset integrity check failed.")]
+    Intset,
+    /// A malformed listpack blob.
+    #[error("Listpack integrity check failed.")]
+    Listpack,
+    /// A DUMP payload with bytes after its object.
+    #[error("trailing bytes after the object")]
+    TrailingBytes,
+    /// Not an RDB file.
+    #[error("Wrong signature trying to load DB from file")]
+    WrongSignature,
+}
+
 struct Reader<'a> {
     buf: &'a [u8],
     at: usize,
 }
 
 impl Reader<'_> {
-    fn byte(&mut self) -> Result<u8, String> {
-        let b = *self.buf.get(self.at).ok_or("Short read or OOM loading DB. Unrecoverable error, aborting now.")?;
+    fn byte(&mut self) -> Result<u8, RdbError> {
+        let b = *self.buf.get(self.at).ok_or(RdbError::ShortRead)?;
         self.at += 1;
         Ok(b)
     }
 
-    fn bytes(&mut self, n: usize) -> Result<&[u8], String> {
+    fn bytes(&mut self, n: usize) -> Result<&[u8], RdbError> {
         let end = self.at.checked_add(n).filter(|&e| e <= self.buf.len());
-        let end = end.ok_or("Short read or OOM loading DB. Unrecoverable error, aborting now.")?;
+        let end = end.ok_or(RdbError::ShortRead)?;
         let s = &self.buf[self.at..end];
         self.at = end;
         Ok(s)
     }
 
-    fn length(&mut self) -> Result<u64, String> {
+    fn length(&mut self) -> Result<u64, RdbError> {
         let first = self.byte()?;
         Ok(match first >> 6 {
             0 => u64::from(first & 0x3F),
             1 => (u64::from(first & 0x3F) << 8) | u64::from(self.byte()?),
             _ if first == 0x80 => u64::from(u32::from_be_bytes(self.bytes(4)?.try_into().unwrap_or_default())),
             _ if first == 0x81 => u64::from_be_bytes(self.bytes(8)?.try_into().unwrap_or_default()),
-            _ => return Err("Unknown length encoding in rdbLoadLen()".to_owned()),
+            _ => return Err(RdbError::UnknownLength),
         })
     }
 
     /// `rdbGenericLoadStringObject`: plain, integer-encoded or LZF-compressed.
-    fn string(&mut self) -> Result<Vec<u8>, String> {
-        let first = *self.buf.get(self.at).ok_or("Short read or OOM loading DB. Unrecoverable error, aborting now.")?;
+    fn string(&mut self) -> Result<Vec<u8>, RdbError> {
+        let first = *self.buf.get(self.at).ok_or(RdbError::ShortRead)?;
         if first >> 6 != 3 {
             let n = self.length()?;
-            return Ok(self.bytes(usize::try_from(n).map_err(|_| "length out of range")?)?.to_vec());
+            return Ok(self.bytes(usize::try_from(n).map_err(|_| RdbError::LengthOutOfRange)?)?.to_vec());
         }
         self.at += 1;
         let int = |b: &[u8]| -> i64 {
@@ -447,28 +489,28 @@ impl Reader<'_> {
             ENC_INT32 => Ok(int(self.bytes(4)?).to_string().into_bytes()),
             ENC_LZF => {
                 let packed = self.count()?;
-                let plain = usize::try_from(self.length()?).map_err(|_| "length out of range")?;
+                let plain = usize::try_from(self.length()?).map_err(|_| RdbError::LengthOutOfRange)?;
                 // LZF expands at most ~256× per reference; anything larger is hostile.
                 if plain > packed.saturating_mul(300) + 64 {
-                    return Err("Invalid LZF compressed string".to_owned());
+                    return Err(RdbError::BadLzf);
                 }
                 let bytes = self.bytes(packed)?;
-                crate::lzf::decompress(bytes, plain).ok_or_else(|| "Invalid LZF compressed string".to_owned())
+                crate::lzf::decompress(bytes, plain).ok_or(RdbError::BadLzf)
             }
-            _ => Err(format!("Unknown RDB string encoding type {}", first & 0x3F)),
+            _ => Err(RdbError::UnknownStringEncoding(first & 0x3F)),
         }
     }
 
-    fn count(&mut self) -> Result<usize, String> {
+    fn count(&mut self) -> Result<usize, RdbError> {
         let n = self.length()?;
         // Each element needs at least one byte, which bounds hostile counts.
-        usize::try_from(n).ok().filter(|&n| n <= self.buf.len()).ok_or_else(|| "length out of range".to_owned())
+        usize::try_from(n).ok().filter(|&n| n <= self.buf.len()).ok_or(RdbError::LengthOutOfRange)
     }
 }
 
 /// Decodes one object body of type `kind` (`rdbLoadObject` for the types this
 /// node has); what follows it is left unread.
-fn read_object(r: &mut Reader<'_>, kind: u8) -> Result<Data, String> {
+fn read_object(r: &mut Reader<'_>, kind: u8) -> Result<Data, RdbError> {
     Ok(match kind {
         TYPE_STRING => Data::Str(r.string()?),
         TYPE_LIST => {
@@ -481,7 +523,7 @@ fn read_object(r: &mut Reader<'_>, kind: u8) -> Result<Data, String> {
         }
         TYPE_HASH => {
             let n = r.count()?;
-            Data::Hash((0..n).map(|_| Ok((r.string()?, r.string()?))).collect::<Result<_, String>>()?)
+            Data::Hash((0..n).map(|_| Ok((r.string()?, r.string()?))).collect::<Result<_, RdbError>>()?)
         }
         TYPE_SET_INTSET => {
             Data::Set(read_intset(&r.string()?)?.into_iter().map(|n| n.to_string().into_bytes()).collect())
@@ -489,7 +531,7 @@ fn read_object(r: &mut Reader<'_>, kind: u8) -> Result<Data, String> {
         TYPE_HASH_LISTPACK => {
             let flat = read_listpack(&r.string()?)?;
             if flat.len() % 2 != 0 {
-                return Err("Hash listpack with an odd number of entries".to_owned());
+                return Err(RdbError::OddHashListpack);
             }
             let mut it = flat.into_iter();
             let mut fields = Vec::new();
@@ -507,17 +549,17 @@ fn read_object(r: &mut Reader<'_>, kind: u8) -> Result<Data, String> {
                 match container {
                     QUICKLIST_PACKED => items.extend(read_listpack(&blob)?),
                     1 => items.push_back(blob),
-                    other => return Err(format!("Unknown quicklist container {other}")),
+                    other => return Err(RdbError::UnknownContainer(other)),
                 }
             }
             Data::List(items)
         }
-        other => return Err(format!("Unknown RDB encoding type {other}")),
+        other => return Err(RdbError::UnknownType(other)),
     })
 }
 
-fn read_intset(blob: &[u8]) -> Result<Vec<i64>, String> {
-    let bad = || "Intset integrity check failed.".to_owned();
+fn read_intset(blob: &[u8]) -> Result<Vec<i64>, RdbError> {
+    let bad = || RdbError::Intset;
     let header = blob.get(..8).ok_or_else(bad)?;
     let width = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
     let count = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
@@ -535,8 +577,8 @@ fn read_intset(blob: &[u8]) -> Result<Vec<i64>, String> {
 }
 
 /// The entries of a listpack, integers as their decimal strings.
-fn read_listpack(blob: &[u8]) -> Result<Vec<Vec<u8>>, String> {
-    let bad = || "Listpack integrity check failed.".to_owned();
+fn read_listpack(blob: &[u8]) -> Result<Vec<Vec<u8>>, RdbError> {
+    let bad = || RdbError::Listpack;
     if blob.len() < LISTPACK_EMPTY_LEN
         || u32::from_le_bytes([blob[0], blob[1], blob[2], blob[3]]) as usize != blob.len()
     {
@@ -544,7 +586,7 @@ fn read_listpack(blob: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     }
     let mut at = 6;
     let mut out = Vec::new();
-    let take = |at: &mut usize, n: usize| -> Result<&[u8], String> {
+    let take = |at: &mut usize, n: usize| -> Result<&[u8], RdbError> {
         let s = blob.get(*at..*at + n).ok_or_else(bad)?;
         *at += n;
         Ok(s)
@@ -602,12 +644,12 @@ pub fn encode_object(value: &Data, converted: bool) -> Vec<u8> {
 
 /// Reads a type byte and one object body (a DUMP payload without its footer);
 /// trailing bytes are an error.
-pub fn decode_object(bytes: &[u8]) -> Result<Data, String> {
+pub fn decode_object(bytes: &[u8]) -> Result<Data, RdbError> {
     let mut r = Reader { buf: bytes, at: 0 };
     let kind = r.byte()?;
     let value = read_object(&mut r, kind)?;
     if r.at != bytes.len() {
-        return Err("trailing bytes after the object".to_owned());
+        return Err(RdbError::TrailingBytes);
     }
     Ok(value)
 }
@@ -640,9 +682,9 @@ const CRC64_TABLE: [u64; 256] = {
 };
 
 /// Decodes a snapshot written by [`encode`] (the subset of RDB it uses).
-pub fn decode(buf: &[u8]) -> Result<Loaded, String> {
+pub fn decode(buf: &[u8]) -> Result<Loaded, RdbError> {
     if buf.len() < 9 || &buf[..5] != b"REDIS" {
-        return Err("Wrong signature trying to load DB from file".to_owned());
+        return Err(RdbError::WrongSignature);
     }
     let mut r = Reader { buf, at: 9 };
     let mut loaded = Loaded { dbs: Vec::new(), ctime: 0, used_mem: 0, repl: None };
@@ -693,7 +735,7 @@ pub fn decode(buf: &[u8]) -> Result<Loaded, String> {
                 }
                 db.insert(key, value);
             }
-            other => return Err(format!("Unknown RDB encoding type {other}")),
+            other => return Err(RdbError::UnknownType(other)),
         }
     }
     if let (Some(replid), Some(offset)) = (replid, offset) {

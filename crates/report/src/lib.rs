@@ -193,17 +193,43 @@ pub fn write_run(dir: &Path, report: &RunReport, sim: &Sim) -> std::io::Result<(
     Ok(())
 }
 
+/// Why a `report.json` could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The file is not a report this chaoslab wrote.
+    #[error("{path}: not a chaoslab report: {source}")]
+    NotAReport {
+        /// The file.
+        path: String,
+        /// What the JSON parser said.
+        source: serde_json::Error,
+    },
+    /// A report of another format version.
+    #[error("{path}: report format {found} is not supported (this chaoslab writes format {FORMAT_VERSION})")]
+    Format {
+        /// The file.
+        path: String,
+        /// Its format version.
+        found: u32,
+    },
+}
+
 /// Reads a `report.json`.
-pub fn read_report(path: &Path) -> Result<RunReport, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+pub fn read_report(path: &Path) -> Result<RunReport, ReadError> {
+    let shown = || path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io { path: shown(), source })?;
     let report: RunReport =
-        serde_json::from_str(&text).map_err(|e| format!("{}: not a chaoslab report: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|source| ReadError::NotAReport { path: shown(), source })?;
     if report.format != FORMAT_VERSION {
-        return Err(format!(
-            "{}: report format {} is not supported (this chaoslab writes format {FORMAT_VERSION})",
-            path.display(),
-            report.format
-        ));
+        return Err(ReadError::Format { path: shown(), found: report.format });
     }
     Ok(report)
 }
