@@ -22,6 +22,9 @@
 //! Each size runs in a child process (`xtask bench-cluster-child N`) so that its
 //! peak RSS (`VmHWM`) is its own. The bus messages counted are those the nodes
 //! alive at the end received (the killed master's are lost with it).
+//! Each size's trace hash must be the one pinned in `reports/trace-pins.json`
+//! (a change of behaviour fails the benchmark); `CHAOSLAB_BLESS=1` rewrites
+//! the pins after a deliberate change.
 
 use redis::server::Server;
 use serde_json::{Value, json};
@@ -226,6 +229,9 @@ struct FailoverRun {
     events: u64,
     /// Bus messages the nodes alive at the end received.
     bus_messages: u64,
+    /// The most events at one virtual instant (the kernel stops past
+    /// [`sim::SimConfig::max_events_per_instant`]).
+    busiest_instant_events: u64,
     trace_hash: String,
 }
 
@@ -265,6 +271,9 @@ fn failover_run(nodes: usize, seed: u64, run_secs: u64) -> Result<FailoverRun, S
     sim.apply(Fault::Kill(procs[0])).map_err(|e| e.to_string())?;
     sim.run_until(Instant::ZERO + Duration::from_secs(run_secs));
     let wall_secs = wall.elapsed().as_secs_f64();
+    if let Some(bug) = sim.bug() {
+        return Err(format!("cluster-failover-{nodes}: {bug}"));
+    }
 
     let bus_messages = bus_messages_received(&sim, &procs[1..]);
     let replica = &layout.names[layout.masters];
@@ -289,6 +298,7 @@ fn failover_run(nodes: usize, seed: u64, run_secs: u64) -> Result<FailoverRun, S
         first_second_bus_messages,
         events: sim.events_processed(),
         bus_messages,
+        busiest_instant_events: sim.busiest_instant().1,
         trace_hash: sim.trace().hash_hex(),
     })
 }
@@ -303,7 +313,7 @@ pub fn child(nodes: usize, run_secs: u64) -> Result<(), String> {
     let hwm = kib("VmHWM:").ok_or("no VmHWM in /proc/self/status")?;
     println!(
         "{}",
-        json!({"wall_secs": r.wall_secs, "first_second_wall_secs": r.first_second_wall_secs, "first_second_bus_messages": r.first_second_bus_messages, "events": r.events, "bus_messages": r.bus_messages, "trace_hash": r.trace_hash, "peak_rss_bytes": hwm * 1024})
+        json!({"wall_secs": r.wall_secs, "first_second_wall_secs": r.first_second_wall_secs, "first_second_bus_messages": r.first_second_bus_messages, "events": r.events, "bus_messages": r.bus_messages, "busiest_instant_events": r.busiest_instant_events, "trace_hash": r.trace_hash, "peak_rss_bytes": hwm * 1024})
     );
     Ok(())
 }
@@ -332,11 +342,67 @@ pub const C3_VIRTUAL_PER_WALL_MIN: u64 = 5000;
 pub const PEAK_RSS_MAX: u64 = 2 << 30;
 pub const WALL_SECS_MAX_1000: u64 = 60;
 
+/// The pinned trace hashes of the failover runs, relative to the workspace root.
+const PINS: &str = "reports/trace-pins.json";
+
+/// The pin file's key for an N-node failover run.
+fn pin_key(nodes: usize) -> String {
+    format!("cluster-failover-{nodes}")
+}
+
+/// Each run's trace hash against its pin: one line per run whose hash
+/// differs or that has no pin. Sizes that did not run are not judged.
+fn compare_pins(pins: &serde_json::Map<String, Value>, hashes: &[(usize, String)]) -> Vec<String> {
+    hashes
+        .iter()
+        .filter_map(|(nodes, hash)| match pins.get(&pin_key(*nodes)).and_then(Value::as_str) {
+            Some(pin) if pin == hash => None,
+            Some(pin) => Some(format!("{}: trace hash {hash}, pinned {pin}", pin_key(*nodes))),
+            None => Some(format!("{}: trace hash {hash}, not pinned", pin_key(*nodes))),
+        })
+        .collect()
+}
+
+/// Checks the runs' hashes against [`PINS`], or, under `CHAOSLAB_BLESS=1`,
+/// writes them there (keeping the pins of sizes that did not run).
+fn check_pins(hashes: &[(usize, String)]) -> Result<(), String> {
+    let path = workspace_root()?.join(PINS);
+    let mut pins: serde_json::Map<String, Value> = match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text).map_err(|e| format!("{PINS}: {e}"))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::Map::new(),
+        Err(e) => return Err(format!("{PINS}: {e}")),
+    };
+    if std::env::var_os("CHAOSLAB_BLESS").is_some_and(|v| v == "1") {
+        for (nodes, hash) in hashes {
+            pins.insert(pin_key(*nodes), json!(hash));
+        }
+        pins.sort_keys();
+        let text = serde_json::to_string_pretty(&pins).map_err(|e| e.to_string())?;
+        std::fs::write(&path, text + "\n").map_err(|e| format!("{PINS}: {e}"))?;
+        println!("CHAOSLAB_BLESS=1: wrote the failover runs' trace hashes to {PINS}");
+        return Ok(());
+    }
+    let problems = compare_pins(&pins, hashes);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "the cluster failover runs' traces differ from {PINS}, so behaviour changed:\n  {}\n\
+         If the change is deliberate, refresh the pins with\n  \
+         CHAOSLAB_BLESS=1 cargo xtask bench --only cluster [--quick]\n\
+         (--quick runs 6, 60 and 300 nodes; without it 1,000 too) and say in the commit why the traces moved.",
+        problems.join("\n  ")
+    ))
+}
+
 pub fn failover(sizes: &[usize]) -> Result<Value, String> {
     let mut runs = Vec::new();
+    let mut hashes = Vec::new();
     let mut previous: Option<(usize, f64)> = None;
     for &nodes in sizes {
         let r = run_child(nodes)?;
+        let busiest = r["busiest_instant_events"].as_u64().unwrap_or(0);
+        hashes.push((nodes, r["trace_hash"].as_str().unwrap_or_default().to_owned()));
         let wall = r["wall_secs"].as_f64().ok_or("child: no wall_secs")?;
         let first = r["first_second_wall_secs"].as_f64().unwrap_or(0.0);
         let first_messages = r["first_second_bus_messages"].as_u64().unwrap_or(0);
@@ -347,7 +413,7 @@ pub fn failover(sizes: &[usize]) -> Result<Value, String> {
             previous.map(|(n, w)| format!(", x{:.1} wall for x{:.1} nodes", wall / w, nodes as f64 / n as f64));
         let budget = if nodes == 1000 { " (budget <= 60 s, <= 2 GiB)" } else { "" };
         println!(
-            "cluster-failover-{nodes}: {} masters + {} replicas, {RUN_SECS} virtual s, master 0 killed at {KILL_AT_SECS} s, its replica owns its slots everywhere: {wall:.3} s wall = {:.2} virtual s per wall s (first virtual second, every link's first PING and PONG: {first:.3} s for {first_messages} bus messages; the other {} s: {:.3} s), {events} events ({:.2} M events/s), {messages} bus messages ({:.1} us wall each), peak RSS {:.1} MiB{budget}{}",
+            "cluster-failover-{nodes}: {} masters + {} replicas, {RUN_SECS} virtual s, master 0 killed at {KILL_AT_SECS} s, its replica owns its slots everywhere: {wall:.3} s wall = {:.2} virtual s per wall s (first virtual second, every link's first PING and PONG: {first:.3} s for {first_messages} bus messages; the other {} s: {:.3} s), {events} events ({:.2} M events/s), {messages} bus messages ({:.1} us wall each), peak RSS {:.1} MiB{budget}, at most {busiest} events at one virtual instant, trace {}{}",
             nodes / 2,
             nodes / 2,
             RUN_SECS as f64 / wall,
@@ -356,6 +422,7 @@ pub fn failover(sizes: &[usize]) -> Result<Value, String> {
             events as f64 / wall / 1e6,
             wall * 1e6 / messages.max(1) as f64,
             rss as f64 / (1 << 20) as f64,
+            r["trace_hash"].as_str().unwrap_or_default(),
             growth.unwrap_or_default()
         );
         previous = Some((nodes, wall));
@@ -372,8 +439,29 @@ pub fn failover(sizes: &[usize]) -> Result<Value, String> {
             "events_per_sec": (events as f64 / wall).round(),
             "bus_messages": messages,
             "peak_rss_bytes": rss,
+            "busiest_instant_events": busiest,
             "trace_hash": r["trace_hash"],
         }));
     }
+    check_pins(&hashes)?;
     Ok(Value::Array(runs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compare_pins;
+    use serde_json::json;
+
+    #[test]
+    fn a_failover_run_whose_hash_moved_or_has_no_pin_fails_the_pin_check() {
+        let pins = json!({"cluster-failover-6": "aaaa", "cluster-failover-300": "27325fc130e345ec"});
+        let pins = pins.as_object().unwrap();
+        let ok = [(300, "27325fc130e345ec".to_owned())];
+        assert!(compare_pins(pins, &ok).is_empty());
+        let moved = [(6, "bbbb".to_owned()), (300, "27325fc130e345ec".to_owned()), (60, "cccc".to_owned())];
+        assert_eq!(
+            compare_pins(pins, &moved),
+            ["cluster-failover-6: trace hash bbbb, pinned aaaa", "cluster-failover-60: trace hash cccc, not pinned"]
+        );
+    }
 }

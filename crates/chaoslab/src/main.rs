@@ -275,3 +275,31 @@ fn replay(registry: &Registry, report_path: &Path, out: Option<PathBuf>) -> u8 {
         EXIT_FAIL
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_failure_kind_has_its_documented_exit_code() {
+        let mut report: RunReport = serde_json::from_value(serde_json::json!({
+            "format": 1, "chaoslab_version": "0", "scenario": {"name": "x", "file": "x.yaml", "description": "", "source_hash": "0"},
+            "seed": 1, "result": "pass", "failure": null, "steps": [], "checks": [], "nodes": [], "fault_errors": [],
+            "events_processed": 0, "virtual_time_ns": 0, "virtual_time": "0s", "wall_time_ms": 0.0,
+            "trace_events": 0, "trace_hash": "0", "reproduce": ""
+        }))
+        .expect("a minimal report");
+        assert_eq!(exit_code(&report), EXIT_PASS);
+        report.result = Verdict::Fail;
+        for (kind, code) in [
+            (FailureKind::Check, EXIT_FAIL),
+            (FailureKind::Invariant, EXIT_FAIL),
+            (FailureKind::Liveness, EXIT_LIVENESS),
+            (FailureKind::SimulatorBug, EXIT_SIMULATOR_BUG),
+        ] {
+            report.failure_kind = Some(kind);
+            assert_eq!(exit_code(&report), code, "{kind:?}");
+        }
+        assert_eq!((EXIT_FAIL, EXIT_BAD_INPUT, EXIT_LIVENESS, EXIT_SIMULATOR_BUG), (1, 2, 3, 4), "as the README says");
+    }
+}

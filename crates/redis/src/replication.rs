@@ -125,6 +125,10 @@ enum Link {
         conn: ConnId,
         parser: RequestParser,
         db: usize,
+        /// The stream offset just past the last byte handed to `parser`:
+        /// the offset never goes beyond it (a replica applies only what it
+        /// has received).
+        fed: i64,
     },
 }
 
@@ -163,6 +167,9 @@ pub(crate) struct Replication {
     scratch: Vec<u8>,
     /// Some replica's `out` holds stream not yet sent.
     out_pending: bool,
+    /// The replication id and offset [`Replication::check_offset`] last
+    /// saw: while the id stays, the offset may not go down.
+    history_floor: ([u8; 40], i64),
 }
 
 impl Default for Replication {
@@ -189,11 +196,34 @@ impl Default for Replication {
             cron_loops: 0,
             scratch: Vec::new(),
             out_pending: false,
+            history_floor: ([b'0'; 40], 0),
         }
     }
 }
 
 impl Replication {
+    /// Asserts that the replication offset has not gone down since the
+    /// last call unless the replication id changed, and remembers both. A
+    /// (replid, offset) pair names a point of one history, which only
+    /// grows: every lower offset comes with another id (a full sync adopts
+    /// the master's, a promotion or a new backlog makes a new one), and a
+    /// partial resync resumes the cached history where it was cached.
+    /// Called after every input; one 40-byte comparison.
+    pub(crate) fn check_offset(&mut self) {
+        let (floor_id, floor_offset) = &mut self.history_floor;
+        if self.replid.as_bytes() == floor_id.as_slice() {
+            assert!(
+                self.offset >= *floor_offset,
+                "the replication offset went down from {floor_offset} to {} within replication id {}",
+                self.offset,
+                self.replid
+            );
+        } else if let Ok(id) = <[u8; 40]>::try_from(self.replid.as_bytes()) {
+            *floor_id = id;
+        }
+        *floor_offset = self.offset;
+    }
+
     pub(crate) fn init(&mut self, ctx: &mut Ctx<'_>) {
         self.replid = common::ids::random_hex40(ctx);
         self.my_ip = ctx.ip();
@@ -857,12 +887,14 @@ impl Server {
             }
             return;
         }
-        if let Link::Connected { parser, .. } = &mut self.repl.link {
+        if let Link::Connected { parser, fed, .. } = &mut self.repl.link {
             if !self.repl.inbuf.is_empty() {
                 parser.feed(&self.repl.inbuf);
+                *fed += self.repl.inbuf.len() as i64;
                 self.repl.inbuf.clear();
             }
             parser.feed(bytes);
+            *fed += bytes.len() as i64;
             self.apply_master_stream(ctx);
             return;
         }
@@ -927,15 +959,17 @@ impl Server {
                     let tail = payload.split_off(rest);
                     payload.truncate(rdb_len);
                     self.finish_full_sync(ctx, payload);
-                    if let Link::Connected { parser, .. } = &mut self.repl.link {
+                    if let Link::Connected { parser, fed, .. } = &mut self.repl.link {
                         parser.feed(&tail);
+                        *fed += tail.len() as i64;
                         self.apply_master_stream(ctx);
                     }
                     return;
                 }
-                Link::Connected { parser, .. } => {
+                Link::Connected { parser, fed, .. } => {
                     // A partial resync's backlog can arrive in the same packet as +CONTINUE.
                     parser.feed(&self.repl.inbuf);
+                    *fed += self.repl.inbuf.len() as i64;
                     self.repl.inbuf.clear();
                     self.apply_master_stream(ctx);
                     return;
@@ -1086,7 +1120,8 @@ impl Server {
 
     /// The stream flows; it is in database `db` until its next SELECT.
     fn link_established(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, db: usize) {
-        self.repl.link = Link::Connected { conn, parser: RequestParser::default(), db };
+        let fed = self.repl.offset;
+        self.repl.link = Link::Connected { conn, parser: RequestParser::default(), db, fed };
         self.repl.link_down_since_ms = None;
         self.repl.last_io_ms = ctx.wall_clock_ms();
         let mut ack = Vec::new();
@@ -1224,6 +1259,13 @@ impl Server {
             resp::encode_command(args, &mut bytes);
             self.proxy_stream(&bytes);
             self.repl.scratch = bytes;
+            if let Link::Connected { fed, .. } = &self.repl.link {
+                assert!(
+                    self.repl.offset <= *fed,
+                    "a replica applied its master's stream up to offset {}, beyond the {fed} it received",
+                    self.repl.offset
+                );
+            }
         }
         if let Link::Connected { conn: c, parser: slot, .. } = &mut self.repl.link
             && *c == conn

@@ -1099,6 +1099,11 @@ impl Process for Server {
         }
         // As beforeSleep does: what replicas were given during this input goes out now.
         self.flush_replica_output(ctx);
+        // Protocol facts that must hold after every input (see each check).
+        self.repl.check_offset();
+        if let Some(c) = &mut self.cluster {
+            c.check_epochs();
+        }
     }
 }
 

@@ -16,7 +16,11 @@
 //! - once quiet: every replica's link is up, its offset is the master's and its
 //!   databases equal the master's (expiry times included: the workload's TTLs
 //!   are either far away or long past by then);
-//! - the same seed gives the same trace.
+//! - the same seed gives the same trace;
+//! - after every event, the protocol facts the servers also assert on
+//!   themselves (the cluster property test's `Watch`): within one
+//!   replication id a server's offset never goes down, and no replica is
+//!   ahead of the master whose replication id it shares.
 //!
 //! The tests after the property pin the bugs it found, each with the smallest
 //! schedule that shows it.
@@ -377,6 +381,7 @@ struct Run {
     master_answers: Vec<Answer>,
     tally: Tally,
     violations: Vec<String>,
+    watch: crate::cluster::tests_prop_cluster::Watch,
 }
 
 fn message(line: &str) -> &str {
@@ -408,6 +413,7 @@ impl Run {
             master_answers: Vec::new(),
             tally: Tally { chains: u64::from(chain), ..Tally::default() },
             violations: Vec::new(),
+            watch: Default::default(),
         };
         for p in run.servers {
             run.apply(Fault::Start(p));
@@ -456,6 +462,8 @@ impl Run {
                 self.views[i].update(s);
             }
         }
+        self.watch.look(&self.sim);
+        self.violations.append(&mut self.watch.problems);
     }
 
     fn line(&mut self, i: usize, line: &str) {

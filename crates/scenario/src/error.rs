@@ -19,8 +19,9 @@ pub enum RunError {
     #[error("{0}")]
     Liveness(String),
     /// The simulator itself misbehaved (e.g. events at one virtual instant
-    /// without end); a bug report, not a finding about the system.
-    #[error("simulator bug: {0}")]
+    /// without end); a bug report, not a finding about the system. The text
+    /// (the kernel's `SimBug`) says "simulator bug: ...".
+    #[error("{0}")]
     SimulatorBug(String),
 }
 

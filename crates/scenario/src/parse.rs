@@ -84,6 +84,7 @@ fn parse_document(doc: &Document, registry: &Registry, diags: &mut Diagnostics) 
         timed_faults,
         invariants,
         steps,
+        max_events_per_instant: sim::DEFAULT_MAX_EVENTS_PER_INSTANT,
     })
 }
 

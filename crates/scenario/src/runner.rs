@@ -1,7 +1,10 @@
 //! Runs a scenario: builds the topology on the kernel, starts the nodes, runs the
 //! steps in order (applying timed faults and checking invariants as virtual time
 //! passes), and produces the report. The first failing step or invariant ends the
-//! run; the remaining steps are reported as skipped.
+//! run; the remaining steps are reported as skipped. So does a simulator bug
+//! ([`sim::SimBug`], e.g. a zero-delay loop): every wait here runs the kernel
+//! through [`Runtime::advance`] or [`Runtime::advance_until`], which stop with
+//! the bug as the step's error once the kernel has stopped.
 
 pub use crate::error::RunError;
 use crate::kind::{Condition, Observation, Registry};
@@ -114,6 +117,7 @@ impl Runtime {
                 _ => until,
             };
             self.sim.run_until(next);
+            self.check_bug()?;
             self.apply_due_faults()?;
             if next >= until {
                 return Ok(());
@@ -174,7 +178,16 @@ impl Runtime {
                 next = next.min(Instant::ZERO + f.at);
             }
             self.sim.run_until(next);
+            self.check_bug()?;
             self.apply_due_faults()?;
+        }
+    }
+
+    /// The kernel's [`sim::SimBug`] as an error, once it has stopped on one.
+    fn check_bug(&self) -> Result<(), RunError> {
+        match self.sim.bug() {
+            Some(bug) => Err(RunError::SimulatorBug(bug.to_string())),
+            None => Ok(()),
         }
     }
 
@@ -231,7 +244,13 @@ impl crate::kind::Step for Noop {
 /// time, which the caller measures) and the finished simulation.
 pub fn run(mut scenario: Scenario, seed: Option<u64>, registry: &Registry, reproduce: String) -> (RunReport, Sim) {
     let seed = seed.unwrap_or(scenario.seed);
-    let mut sim = Sim::new(SimConfig { seed, epoch_ms: scenario.epoch_ms, net: scenario.net, record_trace: true });
+    let mut sim = Sim::new(SimConfig {
+        seed,
+        epoch_ms: scenario.epoch_ms,
+        net: scenario.net,
+        record_trace: true,
+        max_events_per_instant: scenario.max_events_per_instant,
+    });
     for h in &scenario.hosts {
         sim.add_host(&h.name, h.ip);
     }
@@ -266,7 +285,8 @@ pub fn run(mut scenario: Scenario, seed: Option<u64>, registry: &Registry, repro
     }
 
     let mut steps = Vec::new();
-    let mut failure: Option<((usize, u32, String), RunError)> = None;
+    // The first failure: its sentence for the report, and what it was.
+    let mut failure: Option<(String, RunError)> = None;
     for (i, step) in scenario.steps.iter().enumerate() {
         let index = i + 1;
         let mut report = StepReport {
@@ -300,11 +320,19 @@ pub fn run(mut scenario: Scenario, seed: Option<u64>, registry: &Registry, repro
                     report.outcome = Outcome::Fail;
                     rt.sim.record("failure", format!("step #{index}: {e}"));
                     report.detail = e.to_string();
-                    failure = Some(((index, step.span.line, step.text.clone()), e));
+                    let text = format!("step {index} (line {}: {}) failed: {e}", step.span.line, step.text);
+                    failure = Some((text, e));
                 }
             }
         }
         steps.push(report);
+    }
+    // A step that ran the kernel without waiting through `advance` (events due
+    // now, say) may have hit a simulator bug without noticing: the run fails.
+    if let (None, Some(bug)) = (&failure, rt.sim.bug()) {
+        let e = RunError::SimulatorBug(bug.to_string());
+        rt.sim.record("failure", e.to_string());
+        failure = Some((e.to_string(), e));
     }
 
     let checks = rt
@@ -355,7 +383,7 @@ pub fn run(mut scenario: Scenario, seed: Option<u64>, registry: &Registry, repro
         seed,
         result: if failure.is_none() { Verdict::Pass } else { Verdict::Fail },
         failure_kind: failure.as_ref().map(|(_, e)| e.kind()),
-        failure: failure.map(|(step, e)| format!("step {} (line {}: {}) failed: {e}", step.0, step.1, step.2)),
+        failure: failure.map(|(text, _)| text),
         steps,
         checks,
         nodes,

@@ -1,6 +1,7 @@
 //! Parser and runner tests. `probe` is a test-only node kind: it listens on its
 //! port, optionally dials a `peer` and sends its `greeting`, logs what happens,
-//! and redials every second while the link is down. It adds one condition,
+//! and redials every second while the link is down (with `spin`, it also
+//! re-arms a 0 ms timer forever: a zero-delay loop). It adds one condition,
 //! `probe-linked`, so the tests exercise the kind extension points too.
 
 use crate::RunError;
@@ -22,6 +23,7 @@ struct Probe {
     greeting: String,
     link: Option<ConnId>,
     linked: bool,
+    spin: bool,
 }
 
 impl Probe {
@@ -44,6 +46,9 @@ impl Process for Probe {
                 ctx.listen(self.port).expect("the parser keeps ports distinct");
                 self.log(ctx, "Ready to accept connections");
                 self.dial(ctx);
+                if self.spin {
+                    ctx.set_timer(Duration::ZERO, 1);
+                }
             }
             Input::Shutdown => self.log(ctx, "shutting down"),
             Input::Connected { conn } => {
@@ -68,6 +73,9 @@ impl Process for Probe {
                     ctx.set_timer(Duration::from_secs(1), 0);
                 }
             }
+            Input::Timer { tag: 1, .. } => {
+                ctx.set_timer(Duration::ZERO, 1);
+            }
             Input::Timer { .. } => self.dial(ctx),
             Input::Accepted { .. } => {}
         }
@@ -84,12 +92,14 @@ impl NodeKind for ProbeKind {
     fn build(&self, node: &NodeDecl) -> Result<Factory, Diagnostics> {
         let mut peer = None;
         let mut greeting = "hello".to_owned();
+        let mut spin = false;
         let mut diags = Diagnostics::new();
         for (i, line) in node.config.lines().enumerate() {
             let words: Vec<&str> = line.split_whitespace().collect();
             match words.as_slice() {
                 [] => {}
                 ["greeting", word] => greeting = (*word).to_owned(),
+                ["spin"] => spin = true,
                 ["peer", ip, port] => match (ip.parse::<Ipv4Addr>(), port.parse::<u16>()) {
                     (Ok(ip), Ok(port)) => peer = Some(SocketAddrV4::new(ip, port)),
                     _ => diags.push(Diagnostic::new(node.config_line_span(i), "bad peer address")),
@@ -105,7 +115,8 @@ impl NodeKind for ProbeKind {
         }
         let port = node.port;
         Ok(Box::new(move || {
-            Box::new(Probe { port, peer, greeting: greeting.clone(), link: None, linked: false }) as Box<dyn Process>
+            Box::new(Probe { port, peer, greeting: greeting.clone(), link: None, linked: false, spin })
+                as Box<dyn Process>
         }))
     }
 
@@ -425,4 +436,29 @@ fn a_link_step_bandwidth_delays_big_sends_and_keeps_the_default_latency() {
     ));
     assert_eq!(report.result, Verdict::Pass, "{:?}", report.failure);
     assert_eq!(report.steps[2].detail, "${when} = 2.000150s");
+}
+
+#[test]
+fn a_zero_delay_loop_fails_the_run_as_a_simulator_bug_instead_of_hanging() {
+    let source = "name: t\nseed: 5\ntopology:\n  nodes:\n    - kind: probe\n      port: 7001\n    - kind: probe\n      port: 7002\n      start: false\n      config: spin\nsteps:\n  - sleep: 1s\n  - start: \"7002\"\n  - wait-until: {probe-linked: \"7002\", within: 10s}\n  - sleep: 1s\n";
+    let registry = registry();
+    let mut scenario = match crate::parse_scenario("s.yaml", source, &registry) {
+        Ok(s) => s,
+        Err(d) => panic!("{}", d.render("s.yaml", source)),
+    };
+    scenario.max_events_per_instant = 1_000;
+    let (report, sim) = crate::run(scenario, None, &registry, String::new());
+    assert_eq!(report.result, Verdict::Fail);
+    assert_eq!(report.failure_kind, Some(crate::FailureKind::SimulatorBug), "exit code 4, not a failed check");
+    let failure = report.failure.expect("the run failed");
+    assert!(
+        failure.contains(
+            "simulator bug: 1001 events at virtual time 1.000000s without time advancing (a zero-delay loop?)"
+        ),
+        "{failure}"
+    );
+    assert_eq!(report.steps[2].outcome, Outcome::Fail, "{:?}", report.steps[2]);
+    assert_eq!(report.steps[3].outcome, Outcome::Skipped);
+    assert!(sim.bug().is_some());
+    assert!(sim.events_processed() < 10_000, "{}", sim.events_processed());
 }

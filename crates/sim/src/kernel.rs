@@ -38,7 +38,48 @@ pub struct SimConfig {
     pub net: NetConfig,
     /// Keep every trace record (needed for `trace.jsonl`), not only the hash.
     pub record_trace: bool,
+    /// The most events the kernel processes at one virtual instant. Past it
+    /// the run is taken for a zero-delay loop (a process re-arming a 0 ms
+    /// timer, two processes answering each other instantly): the kernel
+    /// stops with [`SimBug::EventStorm`] instead of hanging. Real runs stay
+    /// far below [`DEFAULT_MAX_EVENTS_PER_INSTANT`]: the busiest instant of
+    /// every shipped scenario and of the 300- and 1,000-node cluster
+    /// benchmarks holds a few hundred events at most (see the bench output).
+    pub max_events_per_instant: u64,
 }
+
+/// [`SimConfig::max_events_per_instant`]'s default: ten million events at one
+/// virtual instant, some seconds of wall time, orders of magnitude above
+/// what any run shipped with chaoslab reaches.
+pub const DEFAULT_MAX_EVENTS_PER_INSTANT: u64 = 10_000_000;
+
+/// A fault in the simulated world itself rather than in the system under test:
+/// the kernel stops processing events when it detects one
+/// ([`Sim::bug`]); the world is then frozen as it was.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SimBug {
+    /// More than [`SimConfig::max_events_per_instant`] events at virtual time
+    /// `at` without the clock advancing.
+    EventStorm {
+        /// The instant the events piled up at.
+        at: Instant,
+        /// How many events ran there, the one that crossed the limit included.
+        events: u64,
+    },
+}
+
+impl std::fmt::Display for SimBug {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SimBug::EventStorm { at, events } => write!(
+                f,
+                "simulator bug: {events} events at virtual time {at} without time advancing (a zero-delay loop?)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SimBug {}
 
 impl Default for SimConfig {
     fn default() -> Self {
@@ -48,6 +89,7 @@ impl Default for SimConfig {
             epoch_ms: 1_767_225_600_000,
             net: NetConfig::default(),
             record_trace: false,
+            max_events_per_instant: DEFAULT_MAX_EVENTS_PER_INSTANT,
         }
     }
 }
@@ -221,6 +263,13 @@ pub(crate) struct World {
     trace: Trace,
     events: u64,
     fault_errors: Vec<(Instant, String)>,
+    /// The instant of the last event, and how many events ran at it.
+    instant: (Instant, u64),
+    /// The most events seen at one instant so far, and that instant.
+    busiest: (Instant, u64),
+    max_events_per_instant: u64,
+    /// Set when the kernel stops on a bug: no event runs after it.
+    bug: Option<SimBug>,
 }
 
 /// The simulation: build a topology, start processes, apply faults, run.
@@ -258,6 +307,10 @@ impl Sim {
                 trace,
                 events: 0,
                 fault_errors: Vec::new(),
+                instant: (Instant::ZERO, 0),
+                busiest: (Instant::ZERO, 0),
+                max_events_per_instant: config.max_events_per_instant,
+                bug: None,
             },
             objects: Vec::new(),
             factories: Vec::new(),
@@ -433,18 +486,53 @@ impl Sim {
         result
     }
 
-    /// When the next event is due, if any.
+    /// When the next event is due, if any. `None` once the kernel stopped on
+    /// a [`SimBug`]: no event will run again.
     pub fn next_event_at(&mut self) -> Option<Instant> {
+        if self.world.bug.is_some() {
+            return None;
+        }
         self.world.queue.peek().map(Instant::from_nanos)
     }
 
-    /// Processes the next event. Returns false when nothing is left.
+    /// Why the kernel stopped processing events, if it did: a bug of the
+    /// simulated world (a zero-delay loop), which a driver reports as the
+    /// run's failure. Every later [`Sim::step`] returns false.
+    pub fn bug(&self) -> Option<&SimBug> {
+        self.world.bug.as_ref()
+    }
+
+    /// The virtual instant that held the most events so far, and how many
+    /// (a run's distance from [`SimConfig::max_events_per_instant`]; after a
+    /// storm, the event the kernel dropped counts).
+    pub fn busiest_instant(&self) -> (Instant, u64) {
+        let (busiest, current) = (self.world.busiest, self.world.instant);
+        if current.1 > busiest.1 { current } else { busiest }
+    }
+
+    /// Processes the next event. Returns false when nothing is left, or when
+    /// the kernel has stopped on a [`SimBug`].
     pub fn step(&mut self) -> bool {
+        if self.world.bug.is_some() {
+            return false;
+        }
         let Some((at, event)) = self.world.queue.pop() else {
             return false;
         };
         let at = Instant::from_nanos(at);
         debug_assert!(at >= self.world.now, "time went backwards");
+        if at == self.world.instant.0 {
+            self.world.instant.1 += 1;
+            if self.world.instant.1 > self.world.max_events_per_instant {
+                self.storm(at);
+                return false;
+            }
+        } else {
+            if self.world.instant.1 > self.world.busiest.1 {
+                self.world.busiest = self.world.instant;
+            }
+            self.world.instant = (at, 1);
+        }
         self.world.now = at;
         self.world.events += 1;
         match event {
@@ -478,10 +566,24 @@ impl Sim {
         true
     }
 
-    /// Processes every event due at or before `until`, then sets the clock to `until`.
+    /// Stops the kernel: `at` held more events than the limit allows. The
+    /// event that crossed it is dropped unprocessed with everything after it.
+    #[cold]
+    fn storm(&mut self, at: Instant) {
+        let bug = SimBug::EventStorm { at, events: self.world.instant.1 };
+        self.world.now = at;
+        self.world.trace.record(at, TraceEvent::Runner { kind: "simulator-bug", text: bug.to_string() });
+        self.world.bug = Some(bug);
+    }
+
+    /// Processes every event due at or before `until`, then sets the clock to
+    /// `until`. After a [`SimBug`] no event runs, but the clock still moves, so
+    /// a driver waiting for a deadline ends; it should check [`Sim::bug`].
     pub fn run_until(&mut self, until: Instant) {
         while self.next_event_at().is_some_and(|t| t <= until) {
-            self.step();
+            if !self.step() {
+                break;
+            }
         }
         if until > self.world.now {
             self.world.now = until;

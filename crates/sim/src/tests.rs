@@ -684,3 +684,65 @@ fn under_random_faults_connections_stay_ordered_and_runs_stay_reproducible() {
     }
     assert!(delivered > 1000, "the chaos must leave traffic flowing: {delivered}");
 }
+
+/// Re-arms a timer every time one fires: `burst` timers 0 ms apart, then one
+/// `gap` later, forever (`burst` = `u64::MAX`: a zero-delay loop).
+struct Spinner {
+    burst: u64,
+    gap: Duration,
+    fired: u64,
+}
+
+impl Process for Spinner {
+    fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
+        if let Input::Start | Input::Timer { .. } = input {
+            self.fired += 1;
+            let after = if self.fired.is_multiple_of(self.burst) { self.gap } else { Duration::ZERO };
+            ctx.set_timer(after, 0);
+        }
+    }
+}
+
+fn spinner(burst: u64, gap: Duration, cap: u64) -> (Sim, ProcId) {
+    let mut s =
+        Sim::new(SimConfig { seed: 1, record_trace: true, max_events_per_instant: cap, ..SimConfig::default() });
+    let h = s.add_host("localhost", LOCALHOST);
+    let p = s.add_process(h, "spin", Box::new(move || Box::new(Spinner { burst, gap, fired: 0 })));
+    s.schedule(Instant::ZERO + Duration::from_millis(5), Fault::Start(p));
+    (s, p)
+}
+
+#[test]
+fn a_zero_delay_loop_stops_the_kernel_with_a_bug_instead_of_hanging() {
+    let (mut s, _) = spinner(u64::MAX, Duration::ZERO, 1_000);
+    s.run_for(Duration::from_secs(1));
+    let at = Instant::ZERO + Duration::from_millis(5);
+    // The start (a fault event) and 999 timers ran at 5 ms; the 1,000th timer crossed the limit.
+    assert_eq!(s.bug(), Some(&SimBug::EventStorm { at, events: 1_001 }));
+    assert_eq!(s.events_processed(), 1_000);
+    assert_eq!(
+        s.bug().unwrap().to_string(),
+        "simulator bug: 1001 events at virtual time 0.005000s without time advancing (a zero-delay loop?)"
+    );
+    let last = s.trace().records().last().unwrap();
+    assert_eq!((last.at, to_json_line(last, &|_| String::new()).contains("simulator bug: 1001 events")), (at, true));
+    // Frozen: nothing runs again, but time can pass so deadline-driven drivers end.
+    assert_eq!(s.next_event_at(), None);
+    assert!(!s.step());
+    assert_eq!(s.now(), Instant::ZERO + Duration::from_secs(1));
+    s.run_for(Duration::from_secs(1));
+    assert_eq!(s.events_processed(), 1_000);
+    assert_eq!(s.busiest_instant(), (at, 1_001), "the dropped event counts");
+}
+
+#[test]
+fn the_event_limit_counts_one_instant_at_a_time() {
+    // 600 events per instant, then 1 ms on: 600 is under the limit of 1,000,
+    // and the count starts again at every instant.
+    let (mut s, _) = spinner(600, Duration::from_millis(1), 1_000);
+    s.run_for(Duration::from_millis(100));
+    assert_eq!(s.bug(), None);
+    assert!(s.events_processed() > 50_000, "{}", s.events_processed());
+    assert_eq!(s.busiest_instant().1, 600);
+    assert_eq!(SimConfig::default().max_events_per_instant, DEFAULT_MAX_EVENTS_PER_INSTANT);
+}

@@ -674,10 +674,7 @@ impl Server {
             }
         }
         if hard {
-            let c = self.cl();
-            c.current_epoch = 0;
-            c.last_vote_epoch = 0;
-            c.me_mut().config_epoch = 0;
+            self.cl().reset_epochs();
             self.log(ctx, '#', "configEpoch set to 0 via CLUSTER RESET HARD");
             let name = super::gossip::random_name(ctx);
             let c = self.cl();

@@ -143,6 +143,15 @@ impl Server {
             self.resume_paused_clients(ctx);
         }
         self.update_myself_flags();
+        // The slot table's derived counts and bitmap agree with its owners
+        // (a read of all 16384 slots, so only in debug builds, and only
+        // after a slot changed owner).
+        #[cfg(debug_assertions)]
+        if std::mem::take(&mut self.cl().slots_changed)
+            && let Some(problem) = self.clr().slot_table_problem()
+        {
+            panic!("cluster slot table: {problem}");
+        }
         let c = self.cl();
         c.iteration += 1;
         let iteration = c.iteration;

@@ -46,7 +46,7 @@ mod names;
 #[cfg(test)]
 mod tests_cluster;
 #[cfg(test)]
-mod tests_prop_cluster;
+pub(crate) mod tests_prop_cluster;
 
 pub(crate) use bus::NodeName;
 use bus::{SLOT_BYTES, SlotBits};
@@ -638,6 +638,14 @@ pub(crate) struct Cluster {
     pub(crate) bus_port: u16,
     /// Saved at least once since start (the first save predates the ports).
     pub(crate) saved_once: bool,
+    /// `currentEpoch` and myself's `configEpoch` when
+    /// [`Cluster::check_epochs`] last looked: neither may be lower the next
+    /// time, except after [`Cluster::reset_epochs`].
+    epoch_floor: (u64, u64),
+    /// A slot changed owner since the cron last checked the slot table
+    /// ([`Cluster::slot_table_problem`]; debug builds only).
+    #[cfg(debug_assertions)]
+    pub(crate) slots_changed: bool,
 }
 
 impl Cluster {
@@ -687,6 +695,9 @@ impl Cluster {
             cron_actions: Vec::new(),
             bus_port: 0,
             saved_once: false,
+            epoch_floor: (0, 0),
+            #[cfg(debug_assertions)]
+            slots_changed: true,
         };
         c.myself = c.add_node(Node::new(myself_name, MYSELF | MASTER, now));
         c
@@ -997,6 +1008,10 @@ impl Cluster {
         }
         self.slots[slot] = i as u32;
         self.bits_cache.replace(None);
+        #[cfg(debug_assertions)]
+        {
+            self.slots_changed = true;
+        }
         let n = self.node_mut(i);
         n.numslots += 1;
         n.slots_text.replace(None);
@@ -1007,10 +1022,90 @@ impl Cluster {
         let Some(i) = self.owner(slot) else { return false };
         self.slots[slot] = NO_OWNER;
         self.bits_cache.replace(None);
+        #[cfg(debug_assertions)]
+        {
+            self.slots_changed = true;
+        }
         let n = self.node_mut(i);
         n.numslots -= 1;
         n.slots_text.replace(None);
         true
+    }
+
+    /// Asserts that `currentEpoch` and myself's `configEpoch` have not gone
+    /// down since the last call, and remembers them. Epochs only grow in
+    /// Redis (a vote, a failover, a collision, gossip from a newer node all
+    /// raise them), but for `CLUSTER RESET HARD`, which
+    /// [`Cluster::reset_epochs`] announces. Called after every input; two
+    /// comparisons, so release builds check too.
+    pub(crate) fn check_epochs(&mut self) {
+        let (current, config) = (self.current_epoch, self.me().config_epoch);
+        let (floor_current, floor_config) = self.epoch_floor;
+        assert!(current >= floor_current, "currentEpoch went down from {floor_current} to {current}");
+        assert!(config >= floor_config, "myself's configEpoch went down from {floor_config} to {config}");
+        self.epoch_floor = (current, config);
+    }
+
+    /// `CLUSTER RESET HARD` set the epochs to 0, as `clusterReset` does: the
+    /// one place Redis lowers them.
+    pub(crate) fn reset_epochs(&mut self) {
+        self.current_epoch = 0;
+        self.last_vote_epoch = 0;
+        self.me_mut().config_epoch = 0;
+        self.epoch_floor = (0, 0);
+    }
+
+    /// What is wrong with the slot table, if anything: a slot owned by a
+    /// deleted node, a node whose `numslots` is not the number of slots the
+    /// owner table gives it, or a cached bitmap (or its block mask) that is
+    /// not the owner table's slots of its node. The owner table holds one
+    /// owner per slot by construction; these are what is derived from it.
+    /// Reads all 16384 slots: debug builds check it at the cron tick after
+    /// a slot changed owner, and the property tests every 500 virtual ms.
+    #[cfg(any(debug_assertions, test))]
+    pub(crate) fn slot_table_problem(&self) -> Option<String> {
+        let mut counts = vec![0u32; self.nodes.len()];
+        for (slot, &owner) in self.slots.iter().enumerate() {
+            if owner == NO_OWNER {
+                continue;
+            }
+            match self.nodes.get(owner as usize) {
+                Some(n) if n.live => counts[owner as usize] += 1,
+                _ => return Some(format!("slot {slot} is owned by node entry {owner}, which is not a live node")),
+            }
+        }
+        for (i, n) in self.nodes.iter().enumerate().filter(|(_, n)| n.live) {
+            if u32::from(n.numslots) != counts[i] {
+                return Some(format!(
+                    "node {} has numslots {} but owns {} slots in the owner table",
+                    n.name(),
+                    n.numslots,
+                    counts[i]
+                ));
+            }
+        }
+        if let Some((i, bits, blocks)) = &*self.bits_cache.borrow() {
+            let mut want_blocks = 0u32;
+            for (slot, &owner) in self.slots.iter().enumerate() {
+                let owned = owner == *i as u32;
+                if owned {
+                    want_blocks |= 1 << (slot / 512);
+                }
+                if bus::bit(bits, slot) != owned {
+                    return Some(format!(
+                        "the cached bitmap of node entry {i} says slot {slot} is {}its, the owner table says {}",
+                        if owned { "not " } else { "" },
+                        if owned { "it is" } else { "it is not" }
+                    ));
+                }
+            }
+            if *blocks != want_blocks {
+                return Some(format!(
+                    "the cached bitmap of node entry {i} has blocks {blocks:#x}, its slots are in {want_blocks:#x}"
+                ));
+            }
+        }
+        None
     }
 
     /// Node `i`'s slots as the bus carries them, from a cache: every header

@@ -14,6 +14,15 @@
 //! - every node reports `cluster_state:ok`, and every replica's link is up;
 //! - the same seed gives the same trace.
 //!
+//! Watched while the seed runs, every 10 virtual ms (see [`Watch`]), the
+//! protocol facts the nodes also assert on themselves:
+//! - a node's currentEpoch and its own configEpoch never go down (within
+//!   one incarnation; nothing here sends CLUSTER RESET HARD);
+//! - each node's slot table agrees with itself (every 500 ms: each node's
+//!   slot count and the cached bitmap match the owner table);
+//! - within one replication id, a node's replication offset never goes down;
+//! - no replica is ahead of the master whose replication id it shares.
+//!
 //! `PROP_SEEDS=1,2,3` runs other seeds (e.g. `$(seq -s, 1 200)`).
 
 use super::tests_cluster::{build, node_id};
@@ -21,6 +30,105 @@ use crate::server::Server;
 use sim::{Endpoint, Fault, ProcId, Rng};
 use std::collections::BTreeMap;
 use std::time::Duration;
+
+/// How often [`Watch`] looks, and how many looks between slot table checks.
+const POLL: Duration = Duration::from_millis(10);
+const SLOT_CHECK_EVERY: u64 = 50;
+
+/// What one node showed at the last look.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Seen {
+    incarnation: u32,
+    current_epoch: u64,
+    config_epoch: u64,
+    replid: String,
+    offset: i64,
+}
+
+/// Protocol facts checked while a run goes on, across looks and across nodes.
+#[derive(Default)]
+pub(crate) struct Watch {
+    seen: BTreeMap<String, Seen>,
+    looks: u64,
+    /// What broke, with the virtual time: empty while every fact holds.
+    pub(crate) problems: Vec<String>,
+}
+
+impl Watch {
+    /// Runs `sim` for `d`, looking every [`POLL`].
+    pub(crate) fn run_for(&mut self, sim: &mut sim::Sim, d: Duration) {
+        let until = sim.now() + d;
+        while sim.now() < until {
+            let next = (sim.now() + POLL).min(until);
+            sim.run_until(next);
+            self.look(sim);
+        }
+    }
+
+    /// Checks every running node against what it showed last time, and
+    /// every replica against the master it shares a history with.
+    pub(crate) fn look(&mut self, sim: &sim::Sim) {
+        self.looks += 1;
+        let now = sim.now();
+        let mut masters: Vec<(&str, &str, i64)> = Vec::new();
+        let mut replicas: Vec<(&str, &str, i64)> = Vec::new();
+        for p in sim.procs() {
+            let Some(s) = sim.process::<Server>(p) else { continue };
+            let name = sim.proc_name(p);
+            let (current_epoch, config_epoch) =
+                s.cluster.as_ref().map_or((0, 0), |c| (c.current_epoch, c.me().config_epoch));
+            let now_seen = Seen {
+                incarnation: sim.incarnation(p),
+                current_epoch,
+                config_epoch,
+                replid: s.repl.replid.clone(),
+                offset: s.repl.offset,
+            };
+            if let Some(before) = self.seen.get(name).filter(|b| b.incarnation == now_seen.incarnation) {
+                self.problems.extend(fact_breaks(before, &now_seen).into_iter().map(|e| format!("{now}: {name}: {e}")));
+            }
+            if self.looks.is_multiple_of(SLOT_CHECK_EVERY)
+                && let Some(problem) = s.cluster.as_ref().and_then(|c| c.slot_table_problem())
+            {
+                self.problems.push(format!("{now}: {name}: slot table: {problem}"));
+            }
+            let role = if s.repl.master.is_some() { &mut replicas } else { &mut masters };
+            role.push((name, s.repl.replid.as_str(), s.repl.offset));
+            self.seen.insert(name.to_owned(), now_seen);
+        }
+        self.problems.extend(replicas_ahead(&masters, &replicas).into_iter().map(|e| format!("{now}: {e}")));
+    }
+}
+
+/// What went wrong between two looks at one incarnation of a node.
+pub(crate) fn fact_breaks(before: &Seen, now: &Seen) -> Vec<String> {
+    let mut out = Vec::new();
+    if now.current_epoch < before.current_epoch {
+        out.push(format!("currentEpoch went down from {} to {}", before.current_epoch, now.current_epoch));
+    }
+    if now.config_epoch < before.config_epoch {
+        out.push(format!("configEpoch went down from {} to {}", before.config_epoch, now.config_epoch));
+    }
+    if now.replid == before.replid && now.offset < before.offset {
+        out.push(format!("offset went down from {} to {} within replid {}", before.offset, now.offset, now.replid));
+    }
+    out
+}
+
+/// Replicas whose offset is beyond that of a master with the same
+/// replication id: they would have applied stream it never sent.
+/// Each entry is (name, replid, offset).
+pub(crate) fn replicas_ahead(masters: &[(&str, &str, i64)], replicas: &[(&str, &str, i64)]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (r, r_id, r_off) in replicas {
+        for (m, m_id, m_off) in masters {
+            if r_id == m_id && r_off > m_off {
+                out.push(format!("replica {r} is at offset {r_off} of replid {r_id}, its master {m} only at {m_off}"));
+            }
+        }
+    }
+    out
+}
 
 const PORTS: [u16; 6] = [6381, 6382, 6383, 6384, 6385, 6386];
 const TICKS: usize = 10;
@@ -33,6 +141,7 @@ fn proc(lab: &super::tests_cluster::Lab, port: u16) -> ProcId {
 /// and, if the cluster did not converge, why.
 fn run_seed(seed: u64) -> (String, bool, Result<(), String>) {
     let mut lab = build(seed, 2000);
+    let mut watch = Watch::default();
     let first_masters: Vec<String> = [6381, 6382, 6383].iter().map(|&p| node_id(&lab, p)).collect();
     let mut rng = Rng::stream(seed, "cluster-prop-schedule");
     let mut down: Vec<u16> = Vec::new();
@@ -83,7 +192,7 @@ fn run_seed(seed: u64) -> (String, bool, Result<(), String>) {
             // The reply (OK, MOVED, CLUSTERDOWN, none behind a partition) is not the point here.
             let _ = lab.try_cli(writer, None, &format!("set key{tick} v{tick}"));
         }
-        lab.sim.run_for(Duration::from_millis(500 + rng.below(6000)));
+        watch.run_for(&mut lab.sim, Duration::from_millis(500 + rng.below(6000)));
     }
     lab.sim.apply(Fault::Heal).unwrap();
     for port in down.drain(..) {
@@ -92,8 +201,12 @@ fn run_seed(seed: u64) -> (String, bool, Result<(), String>) {
     for port in paused.drain(..) {
         lab.sim.apply(Fault::Resume(proc(&lab, port))).unwrap();
     }
-    lab.sim.run_for(Duration::from_secs(40));
-    let verdict = check(&lab).map_err(|e| format!("seed {seed}: {e}\nschedule:\n{}", history.join("\n")));
+    watch.run_for(&mut lab.sim, Duration::from_secs(40));
+    let verdict = match watch.problems.first() {
+        Some(_) => Err(format!("protocol facts broke:\n{}", watch.problems.join("\n"))),
+        None => check(&lab),
+    }
+    .map_err(|e| format!("seed {seed}: {e}\nschedule:\n{}", history.join("\n")));
     let c = lab.sim.process::<Server>(proc(&lab, 6381)).expect("6381 runs").clr();
     let failed_over =
         (0..super::SLOTS).any(|s| c.owner(s).is_some_and(|o| !first_masters.contains(&c.node(o).name().to_string())));
@@ -173,6 +286,27 @@ fn slots_converge_to_one_owner_with_distinct_epochs_after_faults() {
     eprintln!("{failovers} of {} seeds ended with a promoted replica", seeds.len());
     // The schedules must actually move slots, or the checks above prove little.
     assert!(seeds.len() < 6 || failovers > 0, "no seed of {seeds:?} ended with a promoted replica");
+}
+
+#[test]
+fn the_watch_catches_each_broken_fact() {
+    let seen = Seen { incarnation: 1, current_epoch: 5, config_epoch: 3, replid: "a".repeat(40), offset: 1000 };
+    assert!(fact_breaks(&seen, &seen).is_empty());
+    let risen = Seen { current_epoch: 6, config_epoch: 6, offset: 2000, ..seen.clone() };
+    assert!(fact_breaks(&seen, &risen).is_empty());
+    let lower = Seen { current_epoch: 4, config_epoch: 2, offset: 999, ..seen.clone() };
+    assert_eq!(fact_breaks(&seen, &lower).len(), 3, "{:?}", fact_breaks(&seen, &lower));
+    // A lower offset under a new replication id is a new history (a full sync, a promotion).
+    let resynced = Seen { replid: "b".repeat(40), offset: 10, ..seen.clone() };
+    assert!(fact_breaks(&seen, &resynced).is_empty());
+    let (a, b) = ("a".repeat(40), "b".repeat(40));
+    let masters = [("m1", a.as_str(), 100), ("m2", b.as_str(), 50)];
+    assert!(replicas_ahead(&masters, &[("r1", a.as_str(), 100), ("r2", b.as_str(), 10)]).is_empty());
+    let ahead = replicas_ahead(&masters, &[("r1", a.as_str(), 100), ("r2", b.as_str(), 51)]);
+    assert_eq!(
+        ahead,
+        ["replica r2 is at offset 51 of replid bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb, its master m2 only at 50"]
+    );
 }
 
 #[test]
