@@ -8,25 +8,32 @@
 //! | 2 | bad input or usage: unreadable file, invalid scenario, bad flag |
 //! | 3 | a liveness failure: something awaited (`wait-until`) never happened in time |
 //! | 4 | a simulator bug: a node's or the kernel's assertion failed; please report it with the reproduce line |
+//! | 5 | stopped early: `--max-wall` or `--max-virtual` reached; the report is partial |
+//! | 130 | stopped by Ctrl-C or SIGTERM; the report is partial |
 //!
 //! It knows every node kind, and registers them in [`registry`].
 //!
 //! Must not depend on: `xtask`.
 
-/// Prints a line to stdout; a closed pipe (`chaoslab run ... | head`) is not an
-/// error worth a panic, so write errors are ignored.
+mod monitor;
+mod output;
+
+/// Prints a line to stdout (see [`output::line`]).
 macro_rules! out {
     ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
+        output::line(&format!($($arg)*));
     }};
 }
 
-use clap::{Parser, Subcommand};
-use report::{FailureKind, Outcome, RunReport, Verdict};
+use clap::{CommandFactory, Parser, Subcommand};
+use monitor::{StopFlag, Watch};
+use output::Style;
+use report::{FailureKind, RunReport, Verdict};
 use scenario::{Registry, Scenario};
+use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Exit code: the run passed.
 const EXIT_PASS: u8 = 0;
@@ -38,6 +45,13 @@ const EXIT_BAD_INPUT: u8 = 2;
 const EXIT_LIVENESS: u8 = 3;
 /// Exit code: the simulator itself failed (an assertion in a node or the kernel).
 const EXIT_SIMULATOR_BUG: u8 = 4;
+/// Exit code: a time limit stopped the run.
+const EXIT_LIMIT: u8 = 5;
+/// Exit code: a signal stopped the run (128 + SIGINT, as shells report it).
+const EXIT_SIGNAL: u8 = 130;
+
+/// `chaoslab --version`: the release and the git revision it was built from.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("CHAOSLAB_GIT_REV"), ")");
 
 /// The exit code of a finished run.
 fn exit_code(report: &RunReport) -> u8 {
@@ -46,15 +60,27 @@ fn exit_code(report: &RunReport) -> u8 {
         (Verdict::Fail, Some(FailureKind::Liveness)) => EXIT_LIVENESS,
         (Verdict::Fail, Some(FailureKind::SimulatorBug)) => EXIT_SIMULATOR_BUG,
         (Verdict::Fail, _) => EXIT_FAIL,
+        (Verdict::Interrupted, _) => EXIT_LIMIT,
     }
 }
 
 /// Deterministic cluster simulator and chaos lab.
 #[derive(Parser)]
-#[command(name = "chaoslab", version, about, long_about = None)]
+#[command(name = "chaoslab", version = VERSION, about, long_about = None)]
 struct Cli {
+    /// Print one JSON document on stdout instead of lines.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Print nothing on stdout; the exit code tells (errors still go to stderr).
+    #[arg(long, short, global = true, conflicts_with = "json")]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+/// A duration as scenarios write them (`90s`, `5m`, `1h`).
+fn duration_arg(text: &str) -> Result<Duration, String> {
+    scenario::yaml::parse_duration(text)
 }
 
 #[derive(Subcommand)]
@@ -66,9 +92,16 @@ enum Command {
         /// Seed for every random choice (default: the scenario's `seed:`).
         #[arg(long)]
         seed: Option<u64>,
-        /// Where to write report.json, trace.jsonl and logs/ (default: reports/<scenario name>/).
+        /// Where to write report.json, trace.jsonl and logs/ (default:
+        /// reports/<scenario name>/seed-<seed>/); emptied of an earlier run's files first.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Stop after this much wall time (e.g. 30s, 5m); the report is partial, exit 5.
+        #[arg(long, value_parser = duration_arg)]
+        max_wall: Option<Duration>,
+        /// Stop when virtual time would pass this (e.g. 1h); the report is partial, exit 5.
+        #[arg(long, value_parser = duration_arg)]
+        max_virtual: Option<Duration>,
     },
     /// Validate scenario files without running them.
     Check {
@@ -80,11 +113,16 @@ enum Command {
     Schema,
     /// Re-run a recorded run with its seed and verify the trace hash.
     Replay {
-        /// A report.json written by `chaoslab run`.
+        /// A report directory or the report.json in it, from anywhere.
         report: PathBuf,
         /// Also write the replay's files here.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Print a completion script for a shell (e.g. `chaoslab completions bash > /etc/bash_completion.d/chaoslab`).
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
     },
 }
 
@@ -102,37 +140,64 @@ static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let style = Style::new(cli.json, cli.quiet);
     let registry = registry();
     let code = match cli.command {
-        Command::Run { scenario, seed, out } => run(&registry, &scenario, seed, out),
-        Command::Check { scenarios } => check(&registry, &scenarios),
+        Command::Run { scenario, seed, out, max_wall, max_virtual } => {
+            let limits = Limits { max_wall, max_virtual };
+            run(&registry, style, &scenario, seed, out, limits)
+        }
+        Command::Check { scenarios } => check(&registry, style, &scenarios),
         Command::Schema => {
             let schema = scenario::schema::scenario_schema(&registry);
             out!("{}", serde_json::to_string_pretty(&schema).expect("a schema serializes"));
             EXIT_PASS
         }
-        Command::Replay { report, out } => replay(&registry, &report, out),
+        Command::Replay { report, out } => replay(&registry, style, &report, out),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "chaoslab", &mut std::io::stdout());
+            EXIT_PASS
+        }
     };
     ExitCode::from(code)
 }
 
-/// Reads and validates a scenario, printing diagnostics on failure.
+/// Limits on one run, from the command line.
+#[derive(Clone, Copy, Default)]
+struct Limits {
+    max_wall: Option<Duration>,
+    max_virtual: Option<Duration>,
+}
+
+/// Reads and validates a scenario, printing diagnostics on failure. The
+/// scenario's `file` becomes its absolute path, so the report's reproduce line
+/// and `replay` work from any directory.
 fn load(registry: &Registry, path: &Path) -> Result<Scenario, u8> {
     let file = path.display().to_string();
     let source = std::fs::read_to_string(path).map_err(|e| {
         eprintln!("error: cannot read {file}: {e}");
         EXIT_BAD_INPUT
     })?;
-    scenario::parse_scenario(&file, &source, registry).map_err(|diags| {
+    let mut scenario = scenario::parse_scenario(&file, &source, registry).map_err(|diags| {
         eprintln!("{}", diags.render(&file, &source));
         let n = diags.len();
         eprintln!("{file}: {n} error{}", if n == 1 { "" } else { "s" });
         EXIT_BAD_INPUT
-    })
+    })?;
+    if let Ok(absolute) = std::fs::canonicalize(path) {
+        scenario.file = absolute.display().to_string();
+    }
+    Ok(scenario)
 }
 
-fn reproduce_command(path: &Path, seed: u64) -> String {
-    format!("chaoslab run {} --seed {seed}", path.display())
+/// The command that runs the same scenario with the same seed, from anywhere.
+fn reproduce_command(file: &str, seed: u64) -> String {
+    let quoted = if file.contains([' ', '\'', '"', '$', '\\']) {
+        format!("'{}'", file.replace('\'', "'\\''"))
+    } else {
+        file.to_owned()
+    };
+    format!("chaoslab run {quoted} --seed {seed}")
 }
 
 /// Runs a loaded scenario and measures its wall time. A panic inside (an
@@ -140,16 +205,23 @@ fn reproduce_command(path: &Path, seed: u64) -> String {
 /// already on stderr; this adds how to reproduce it and exits with its code.
 fn execute(
     registry: &Registry,
+    style: Style,
     scenario: Scenario,
-    path: &Path,
     seed: Option<u64>,
+    limits: Limits,
 ) -> Result<(RunReport, sim::Sim), u8> {
     let seed_used = seed.unwrap_or(scenario.seed);
-    let reproduce = reproduce_command(path, seed_used);
+    let reproduce = reproduce_command(&scenario.file, seed_used);
+    let stop = StopFlag::install();
+    let progress = style.lines() && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let options = scenario::RunOptions {
+        max_virtual: limits.max_virtual,
+        monitor: Some(Box::new(Watch::new(stop.clone(), limits.max_wall, progress))),
+    };
     // Wall time is reported, never fed into the run.
     #[allow(clippy::disallowed_methods)]
     let wall = std::time::Instant::now();
-    let run = std::panic::AssertUnwindSafe(|| scenario::run(scenario, seed, registry, reproduce.clone()));
+    let run = std::panic::AssertUnwindSafe(|| scenario::run_with(scenario, seed, registry, reproduce.clone(), options));
     let (mut report, sim) = std::panic::catch_unwind(run).map_err(|_| {
         eprintln!("error: simulator bug: the run stopped on a failed assertion (above); nothing was written");
         eprintln!("reproduce: {reproduce}");
@@ -159,6 +231,15 @@ fn execute(
     Ok((report, sim))
 }
 
+/// Empties (or creates) the report directory before a run, so a bad `--out`
+/// is found before the run rather than after it.
+fn prepare(dir: &Path) -> Result<(), u8> {
+    report::prepare_dir(dir).map_err(|e| {
+        eprintln!("error: cannot use {} for the report: {e}", dir.display());
+        EXIT_BAD_INPUT
+    })
+}
+
 fn write(dir: &Path, report: &RunReport, sim: &sim::Sim) -> Result<(), u8> {
     report::write_run(dir, report, sim).map_err(|e| {
         eprintln!("error: cannot write the report to {}: {e}", dir.display());
@@ -166,63 +247,63 @@ fn write(dir: &Path, report: &RunReport, sim: &sim::Sim) -> Result<(), u8> {
     })
 }
 
-fn run(registry: &Registry, path: &Path, seed: Option<u64>, out: Option<PathBuf>) -> u8 {
+/// `reports/<scenario>/seed-<seed>/`: one directory per scenario and seed.
+fn default_dir(scenario: &Scenario, seed: u64) -> PathBuf {
+    Path::new("reports").join(report::file_safe(&scenario.name)).join(format!("seed-{seed}"))
+}
+
+fn run(registry: &Registry, style: Style, path: &Path, seed: Option<u64>, out: Option<PathBuf>, limits: Limits) -> u8 {
     let scenario = match load(registry, path) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let dir = out.unwrap_or_else(|| Path::new("reports").join(report::file_safe(&scenario.name)));
-    let (report, sim) = match execute(registry, scenario, path, seed) {
+    let dir = out.unwrap_or_else(|| default_dir(&scenario, seed.unwrap_or(scenario.seed)));
+    if let Err(code) = prepare(&dir) {
+        return code;
+    }
+    let (report, sim) = match execute(registry, style, scenario, seed, limits) {
         Ok(done) => done,
         Err(code) => return code,
     };
     if let Err(code) = write(&dir, &report, &sim) {
         return code;
     }
-    summarize(&report, &dir);
-    exit_code(&report)
+    output::run_summary(style, &report, &dir);
+    let interrupted_by_signal = report.result == Verdict::Interrupted
+        && report.failure.as_deref().is_some_and(|f| f.contains("stopped by a signal"));
+    if interrupted_by_signal { EXIT_SIGNAL } else { exit_code(&report) }
 }
 
-fn summarize(report: &RunReport, dir: &Path) {
-    let verdict = match report.result {
-        Verdict::Pass => "PASS",
-        Verdict::Fail => "FAIL",
-    };
-    let passed = report.steps.iter().filter(|s| s.outcome == Outcome::Pass).count();
-    let speed = if report.wall_time_ms > 0.0 { report.virtual_time_ns as f64 / 1e6 / report.wall_time_ms } else { 0.0 };
-    out!("{verdict} {} (seed {})", report.scenario.name, report.seed);
-    out!(
-        "  steps {passed}/{} passed, {} invariant{}; {} virtual in {:.1} ms wall ({speed:.0}x); {} events",
-        report.steps.len(),
-        report.checks.len(),
-        if report.checks.len() == 1 { "" } else { "s" },
-        report.virtual_time,
-        report.wall_time_ms,
-        report.events_processed
-    );
-    if let Some(failure) = &report.failure {
-        out!("  {failure}");
-    }
-    for e in &report.fault_errors {
-        out!("  timed fault not applied: {e}");
-    }
-    out!("  trace {}  report {}", report.trace_hash, dir.join("report.json").display());
-    out!("reproduce: {}", report.reproduce);
-}
-
-fn check(registry: &Registry, paths: &[PathBuf]) -> u8 {
+fn check(registry: &Registry, style: Style, paths: &[PathBuf]) -> u8 {
     let mut code = EXIT_PASS;
+    let mut results = Vec::new();
     for path in paths {
         match load(registry, path) {
-            Ok(s) => out!("ok {} ({}: {} nodes, {} steps)", path.display(), s.name, s.nodes.len(), s.steps.len()),
-            Err(c) => code = code.max(c),
+            Ok(s) => {
+                if style.lines() {
+                    out!("ok {} ({}: {} nodes, {} steps)", path.display(), s.name, s.nodes.len(), s.steps.len());
+                }
+                let entry =
+                    json!({"file": path, "ok": true, "name": s.name, "nodes": s.nodes.len(), "steps": s.steps.len()});
+                results.push(entry);
+            }
+            Err(c) => {
+                code = code.max(c);
+                results.push(json!({"file": path, "ok": false}));
+            }
         }
     }
+    style.document(&json!(results));
     code
 }
 
-fn replay(registry: &Registry, report_path: &Path, out: Option<PathBuf>) -> u8 {
-    let recorded = match report::read_report(report_path) {
+/// A report.json, given it or the directory that holds it.
+fn report_file(path: &Path) -> PathBuf {
+    if path.is_dir() { path.join("report.json") } else { path.to_owned() }
+}
+
+fn replay(registry: &Registry, style: Style, report_path: &Path, out: Option<PathBuf>) -> u8 {
+    let recorded = match report::read_report(&report_file(report_path)) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -244,7 +325,12 @@ fn replay(registry: &Registry, report_path: &Path, out: Option<PathBuf>) -> u8 {
         );
         return EXIT_BAD_INPUT;
     }
-    let (report, sim) = match execute(registry, scenario, &path, Some(recorded.seed)) {
+    if let Some(dir) = &out
+        && let Err(code) = prepare(dir)
+    {
+        return code;
+    }
+    let (report, sim) = match execute(registry, style, scenario, Some(recorded.seed), Limits::default()) {
         Ok(done) => done,
         Err(code) => return code,
     };
@@ -253,7 +339,18 @@ fn replay(registry: &Registry, report_path: &Path, out: Option<PathBuf>) -> u8 {
     {
         return code;
     }
-    if report.trace_hash == recorded.trace_hash && report.result == recorded.result {
+    let matches = report.trace_hash == recorded.trace_hash && report.result == recorded.result;
+    style.document(&json!({
+        "scenario": recorded.scenario.name,
+        "seed": recorded.seed,
+        "matches": matches,
+        "trace_hash": report.trace_hash,
+        "recorded_trace_hash": recorded.trace_hash,
+        "result": report.result,
+        "recorded_result": recorded.result,
+        "events": report.trace_events,
+    }));
+    if style.lines() && matches {
         out!(
             "replay OK: {} seed {}: trace hash {} matches ({} events)",
             recorded.scenario.name,
@@ -261,8 +358,7 @@ fn replay(registry: &Registry, report_path: &Path, out: Option<PathBuf>) -> u8 {
             report.trace_hash,
             report.trace_events
         );
-        EXIT_PASS
-    } else {
+    } else if style.lines() {
         out!(
             "replay MISMATCH: {} seed {}: trace hash {} now, {} recorded; result {:?} now, {:?} recorded",
             recorded.scenario.name,
@@ -272,8 +368,8 @@ fn replay(registry: &Registry, report_path: &Path, out: Option<PathBuf>) -> u8 {
             report.result,
             recorded.result
         );
-        EXIT_FAIL
     }
+    if matches { EXIT_PASS } else { EXIT_FAIL }
 }
 
 #[cfg(test)]
@@ -300,6 +396,13 @@ mod tests {
             report.failure_kind = Some(kind);
             assert_eq!(exit_code(&report), code, "{kind:?}");
         }
-        assert_eq!((EXIT_FAIL, EXIT_BAD_INPUT, EXIT_LIVENESS, EXIT_SIMULATOR_BUG), (1, 2, 3, 4), "as the README says");
+        report.result = Verdict::Interrupted;
+        report.failure_kind = Some(FailureKind::Interrupted);
+        assert_eq!(exit_code(&report), EXIT_LIMIT);
+        assert_eq!(
+            (EXIT_FAIL, EXIT_BAD_INPUT, EXIT_LIVENESS, EXIT_SIMULATOR_BUG, EXIT_LIMIT, EXIT_SIGNAL),
+            (1, 2, 3, 4, 5, 130),
+            "as the README says"
+        );
     }
 }

@@ -39,14 +39,17 @@ fn run_writes_the_report_and_prints_how_to_reproduce() {
     let (code, out, err) = chaoslab(&["run", "s.yaml"], &dir);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.starts_with("PASS timeline (seed 7)\n"), "{out}");
-    assert!(out.ends_with("reproduce: chaoslab run s.yaml --seed 7\n"), "{out}");
+    let scenario = std::fs::canonicalize(dir.join("s.yaml")).unwrap();
+    let printed = format!("reproduce: chaoslab run {} --seed 7\n", scenario.display());
+    assert!(out.ends_with(&printed), "the reproduce line names the file from anywhere:\n{out}");
     let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("reports/timeline/report.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("reports/timeline/seed-7/report.json")).unwrap())
+            .unwrap();
     assert_eq!(report["result"], "pass");
     assert_eq!(report["seed"], 7);
     assert_eq!(report["virtual_time_ns"], 11_000_000_000u64);
     assert_eq!(report["steps"][1]["started_ns"], 10_000_000_000u64);
-    let trace = std::fs::read_to_string(dir.join("reports/timeline/trace.jsonl")).unwrap();
+    let trace = std::fs::read_to_string(dir.join("reports/timeline/seed-7/trace.jsonl")).unwrap();
     assert_eq!(trace.lines().count(), 2, "one record per step: {trace}");
     assert!(trace.starts_with(r##"{"t_ns":0,"ev":"step","text":"#1 line 7: sleep: 1500ms"}"##), "{trace}");
 }
@@ -61,10 +64,16 @@ fn replay_verifies_the_trace_hash_and_refuses_an_edited_scenario() {
     assert_eq!(code, 0, "{out}");
     assert!(out.starts_with("replay OK: timeline seed 9: trace hash "), "{out}");
 
+    // From another directory, given the report's directory.
+    let elsewhere = workdir("replay-elsewhere");
+    let (code, out, err) = chaoslab(&["replay", dir.join("out").to_str().unwrap()], &elsewhere);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("replay OK: timeline seed 9"), "{out}");
+
     std::fs::write(dir.join("s.yaml"), TIMELINE.replace("1500ms", "1600ms")).unwrap();
     let (code, _, err) = chaoslab(&["replay", "out/report.json"], &dir);
     assert_eq!(code, 2);
-    assert!(err.starts_with("error: s.yaml changed since the recorded run"), "{err}");
+    assert!(err.contains("/replay/s.yaml changed since the recorded run"), "{err}");
 
     let (code, _, err) = chaoslab(&["replay", "s.yaml"], &dir);
     assert_eq!(code, 2);
@@ -180,4 +189,115 @@ fn exit_codes_tell_a_failed_check_from_a_liveness_failure() {
             kind => assert_eq!(report["failure_kind"], kind, "{step}"),
         }
     }
+}
+
+#[test]
+fn the_printed_reproduce_line_runs_as_printed_from_another_directory() {
+    let dir = workdir("reproduce");
+    std::fs::write(dir.join("s.yaml"), TIMELINE).unwrap();
+    let (code, out, _) = chaoslab(&["run", "s.yaml", "--seed", "11", "--out", "first"], &dir);
+    assert_eq!(code, 0, "{out}");
+    let line = out.lines().find_map(|l| l.strip_prefix("reproduce: chaoslab ")).expect("a reproduce line");
+    let hash = |out: &str| out.lines().find_map(|l| l.trim().strip_prefix("trace ")).map(|t| t[..16].to_owned());
+    let elsewhere = workdir("reproduce-elsewhere");
+    let args: Vec<&str> = line.split(' ').collect();
+    let (code, again, err) = chaoslab(&args, &elsewhere);
+    assert_eq!(code, 0, "{again}{err}");
+    assert_eq!(hash(&again), hash(&out), "same run, same trace");
+    assert!(elsewhere.join("reports/timeline/seed-11/report.json").exists());
+}
+
+#[test]
+fn a_report_directory_holds_one_run_and_never_a_stranger_s_files() {
+    let dir = workdir("dirs");
+    std::fs::write(dir.join("s.yaml"), TIMELINE).unwrap();
+    std::fs::create_dir_all(dir.join("out/logs")).unwrap();
+    std::fs::write(dir.join("out/logs/removed-node.log"), "stale").unwrap();
+    let (code, ..) = chaoslab(&["run", "s.yaml", "--out", "out"], &dir);
+    assert_eq!(code, 0);
+    assert!(!dir.join("out/logs/removed-node.log").exists(), "an earlier run's log is gone");
+    std::fs::write(dir.join("out/mine.txt"), "keep").unwrap();
+    let (code, out, err) = chaoslab(&["run", "s.yaml", "--out", "out"], &dir);
+    assert_eq!(code, 2, "{out}");
+    assert!(err.contains("holds mine.txt, which chaoslab did not write"), "{err}");
+    assert!(out.is_empty(), "refused before running: {out}");
+    let named = TIMELINE.replace("name: timeline", "name: ..");
+    std::fs::write(dir.join("dots.yaml"), named).unwrap();
+    let (code, ..) = chaoslab(&["run", "dots.yaml"], &dir);
+    assert_eq!(code, 0);
+    assert!(dir.join("reports/__/seed-7/report.json").exists(), "a scenario named `..` stays inside reports/");
+}
+
+#[test]
+fn json_and_quiet_and_completions_follow_the_conventions() {
+    let dir = workdir("conventions");
+    std::fs::write(dir.join("s.yaml"), TIMELINE).unwrap();
+    let (code, out, _) = chaoslab(&["run", "s.yaml", "--json"], &dir);
+    assert_eq!(code, 0);
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("one JSON document");
+    assert_eq!((doc["result"].as_str(), doc["seed"].as_u64()), (Some("pass"), Some(7)));
+    let (code, out, _) = chaoslab(&["check", "s.yaml", "--json"], &dir);
+    assert_eq!(code, 0);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc[0]["ok"], true);
+    let (code, out, err) = chaoslab(&["run", "s.yaml", "--quiet"], &dir);
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
+    let (code, out, _) = chaoslab(&["completions", "bash"], &dir);
+    assert_eq!(code, 0);
+    assert!(out.contains("chaoslab") && out.contains("replay"), "{out}");
+    let (_, version, _) = chaoslab(&["--version"], &dir);
+    assert!(version.starts_with("chaoslab 0.0.0 ("), "{version}");
+}
+
+#[test]
+fn a_virtual_time_limit_stops_the_run_with_a_partial_report() {
+    let dir = workdir("limits");
+    std::fs::write(dir.join("s.yaml"), TIMELINE).unwrap();
+    let (code, out, _) = chaoslab(&["run", "s.yaml", "--max-virtual", "5s", "--out", "out"], &dir);
+    assert_eq!(code, 5, "{out}");
+    assert!(out.starts_with("INTERRUPTED timeline"), "{out}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out/report.json")).unwrap()).unwrap();
+    assert_eq!(report["result"], "interrupted");
+    assert_eq!(report["failure_kind"], "interrupted");
+    assert_eq!(report["virtual_time_ns"], 5_000_000_000u64, "stopped at the limit, not after it");
+    assert_eq!(report["steps"][0]["outcome"], "pass");
+    assert_eq!(report["steps"][1]["outcome"], "fail", "the step that was running when the limit came");
+    assert!(
+        report["steps"][1]["detail"].as_str().unwrap().starts_with("interrupted: stopped at the virtual time limit")
+    );
+}
+
+#[test]
+fn ctrl_c_ends_a_long_run_with_a_partial_report_marked_interrupted() {
+    let dir = workdir("sigint");
+    std::fs::write(dir.join("long.yaml"), one_node("sleep: 3650d")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chaoslab"))
+        .args(["run", "long.yaml", "--out", "out"])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded: the run needs hours of wall time to finish on its own.
+    let report = dir.join("out/report.json");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let mut code = None;
+    for _ in 0..300 {
+        if let Some(s) = child.try_wait().unwrap() {
+            code = s.code();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    if code.is_none() {
+        let _ = child.kill();
+        panic!("chaoslab did not stop within 30 s of SIGINT");
+    }
+    assert_eq!(code, Some(130));
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+    assert_eq!(report["result"], "interrupted");
+    assert!(report["failure"].as_str().unwrap().contains("stopped by a signal"), "{report}");
+    assert!(report["virtual_time_ns"].as_u64().unwrap() > 1_000_000_000, "it ran for a while first");
 }

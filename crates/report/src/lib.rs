@@ -25,6 +25,8 @@ pub enum Verdict {
     Pass,
     /// A step or a check failed.
     Fail,
+    /// Stopped before the end (Ctrl-C, a time limit): the report is partial.
+    Interrupted,
 }
 
 /// What kind of failure ended a failed run; the binary's exit code follows it.
@@ -39,6 +41,8 @@ pub enum FailureKind {
     Liveness,
     /// The simulator misbehaved: a bug in chaoslab, not in the system under test.
     SimulatorBug,
+    /// Stopped from outside before the end (Ctrl-C, a time limit): the report is partial.
+    Interrupted,
 }
 
 /// How one step ended.
@@ -168,7 +172,82 @@ pub struct NodeReport {
     pub detail: serde_json::Value,
 }
 
-/// Writes `report.json`, `trace.jsonl` and `logs/<node>.log` into `dir`.
+/// The files a run writes into its directory, besides `logs/`.
+const RUN_FILES: [&str; 2] = ["report.json", "trace.jsonl"];
+
+/// Why a report directory cannot take a run.
+#[derive(Debug, thiserror::Error)]
+pub enum DirError {
+    /// It could not be created, cleaned or written to.
+    #[error("{path}: {source}")]
+    Io {
+        /// The directory.
+        path: String,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// It holds files chaoslab did not write; they are left alone.
+    #[error("{path} holds {found}, which chaoslab did not write; choose an empty directory or one of chaoslab's")]
+    Foreign {
+        /// The directory.
+        path: String,
+        /// The first foreign entry.
+        found: String,
+    },
+}
+
+/// Makes `dir` ready for a run before it starts: created if missing, the files
+/// of an earlier run (report, trace, node logs) removed so none of them can be
+/// mistaken for this run's, and refused if it holds anything else.
+pub fn prepare_dir(dir: &Path) -> Result<(), DirError> {
+    let shown = || dir.display().to_string();
+    let io = |source| DirError::Io { path: shown(), source };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let mut entries: Vec<_> = std::fs::read_dir(dir).map_err(io)?.collect::<Result<_, _>>().map_err(io)?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in &entries {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let ours = RUN_FILES.contains(&name.as_str()) || (name == "logs" && only_logs(&e.path()));
+        if !ours {
+            return Err(DirError::Foreign { path: shown(), found: name });
+        }
+    }
+    for e in entries {
+        let path = e.path();
+        if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) }.map_err(io)?;
+    }
+    // Found unwritable now, not after a long run.
+    let probe = dir.join("report.json");
+    std::fs::write(&probe, b"").and_then(|()| std::fs::remove_file(&probe)).map_err(io)
+}
+
+/// Whether `dir` holds nothing but `*.log` files.
+fn only_logs(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|rd| {
+        rd.filter_map(Result::ok).all(|e| e.path().is_file() && e.file_name().to_string_lossy().ends_with(".log"))
+    })
+}
+
+/// Log file names for the processes, in order: file-safe, and unique even when
+/// two names differ only in characters a file name cannot hold (`a/b`, `a_b`).
+fn log_names(sim: &Sim) -> Vec<(sim::ProcId, String)> {
+    let mut taken = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for p in sim.procs() {
+        let base = file_safe(sim.proc_name(p));
+        let mut name = base.clone();
+        let mut n = 2;
+        while !taken.insert(name.clone()) {
+            name = format!("{base}~{n}");
+            n += 1;
+        }
+        out.push((p, name));
+    }
+    out
+}
+
+/// Writes `report.json`, `trace.jsonl` and `logs/<node>.log` into `dir`
+/// (prepared by [`prepare_dir`]).
 pub fn write_run(dir: &Path, report: &RunReport, sim: &Sim) -> std::io::Result<()> {
     std::fs::create_dir_all(dir.join("logs"))?;
     let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
@@ -181,14 +260,14 @@ pub fn write_run(dir: &Path, report: &RunReport, sim: &Sim) -> std::io::Result<(
     }
     trace.flush()?;
 
-    for p in sim.procs() {
+    for (p, name) in log_names(sim) {
         let lines = sim.log_lines(p);
         if lines.is_empty() {
             continue;
         }
         let mut text = lines.join("\n");
         text.push('\n');
-        std::fs::write(dir.join("logs").join(format!("{}.log", file_safe(sim.proc_name(p)))), text)?;
+        std::fs::write(dir.join("logs").join(format!("{name}.log")), text)?;
     }
     Ok(())
 }
@@ -234,9 +313,13 @@ pub fn read_report(path: &Path) -> Result<RunReport, ReadError> {
     Ok(report)
 }
 
-/// A name usable as a file name: anything but `[A-Za-z0-9._-]` becomes `_`.
+/// A name usable as one path component: anything but `[A-Za-z0-9._-]` becomes
+/// `_`, and a name of dots only (`.`, `..`) or nothing at all becomes
+/// underscores, so it can never climb out of its directory.
 pub fn file_safe(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect()
+    let safe: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
+    if safe.chars().all(|c| c == '.') { "_".repeat(safe.len().max(1)) } else { safe }
 }
 
 /// Formats ns of virtual time as seconds with millisecond precision, e.g. `12.345s`.
@@ -252,6 +335,42 @@ mod tests {
     fn file_safe_names() {
         assert_eq!(file_safe("redis-6379"), "redis-6379");
         assert_eq!(file_safe("a/b c"), "a_b_c");
+        assert_eq!(file_safe(".."), "__");
+        assert_eq!(file_safe("."), "_");
+        assert_eq!(file_safe(""), "_");
+        assert_eq!(file_safe("../x"), ".._x");
+    }
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("chaoslab-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn a_prepared_dir_keeps_nothing_of_an_earlier_run_and_refuses_foreign_files() {
+        let dir = scratch("prepare");
+        std::fs::create_dir_all(dir.join("logs")).unwrap();
+        std::fs::write(dir.join("report.json"), "{}").unwrap();
+        std::fs::write(dir.join("logs/old-node.log"), "x").unwrap();
+        prepare_dir(&dir).unwrap();
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "the earlier run's files are gone");
+        std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+        let err = prepare_dir(&dir).unwrap_err().to_string();
+        assert!(err.contains("holds notes.txt, which chaoslab did not write"), "{err}");
+        assert_eq!(std::fs::read_to_string(dir.join("notes.txt")).unwrap(), "mine", "left alone");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn log_names_are_unique_when_file_safe_names_collide() {
+        let mut sim = Sim::new(sim::SimConfig::default());
+        let h = sim.add_host("h", std::net::Ipv4Addr::LOCALHOST);
+        for name in ["a/b", "a_b", "a?b"] {
+            sim.add_process(h, name, Box::new(|| unreachable!("never started")));
+        }
+        let names: Vec<String> = log_names(&sim).into_iter().map(|(_, n)| n).collect();
+        assert_eq!(names, ["a_b", "a_b~2", "a_b~3"]);
     }
 
     #[test]

@@ -23,6 +23,10 @@ pub enum RunError {
     /// (the kernel's `SimBug`) says "simulator bug: ...".
     #[error("{0}")]
     SimulatorBug(String),
+    /// The run was stopped from outside before it ended (Ctrl-C, a wall or
+    /// virtual time limit); what happened up to then is reported.
+    #[error("interrupted: {0}")]
+    Interrupted(String),
 }
 
 impl RunError {
@@ -33,6 +37,7 @@ impl RunError {
             RunError::Invariant(_) => FailureKind::Invariant,
             RunError::Liveness(_) => FailureKind::Liveness,
             RunError::SimulatorBug(_) => FailureKind::SimulatorBug,
+            RunError::Interrupted(_) => FailureKind::Interrupted,
         }
     }
 }

@@ -31,5 +31,5 @@ pub use error::{FailureKind, RunError};
 pub use kind::{Condition, NodeKind, Observation, ParseCx, Registry, Step, Syntax};
 pub use model::{NodeDecl, Scenario};
 pub use parse::parse_scenario;
-pub use runner::{Runtime, run};
+pub use runner::{Monitor, Progress, RunOptions, Runtime, run, run_with};
 pub use template::{NodeRef, Template};

@@ -6,6 +6,7 @@
 //! through [`Runtime::advance`] or [`Runtime::advance_until`], which stop with
 //! the bug as the step's error once the kernel has stopped.
 
+use crate::error::FailureKind;
 pub use crate::error::RunError;
 use crate::kind::{Condition, Observation, Registry};
 use crate::model::{Scenario, TimedFault};
@@ -29,6 +30,49 @@ pub struct Runtime {
     invariants: Vec<InvariantState>,
     kinds: BTreeMap<ProcId, String>,
     addrs: BTreeMap<ProcId, std::net::SocketAddrV4>,
+    max_virtual: Option<Instant>,
+    monitor: Option<Box<dyn Monitor>>,
+    /// The step running now (1-based) and its text, for progress lines.
+    step: (usize, String),
+    /// Steps in the scenario.
+    steps: usize,
+}
+
+/// Kernel events run between two looks at the [`Monitor`]: a few milliseconds
+/// of wall time.
+const SLICE_EVENTS: u64 = 1 << 16;
+
+/// What a run shows its caller as it goes.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress<'a> {
+    /// Virtual time now.
+    pub now: Instant,
+    /// Kernel events processed so far.
+    pub events: u64,
+    /// The step running (1-based) and how many there are.
+    pub step: usize,
+    /// Steps in the scenario.
+    pub steps: usize,
+    /// The running step's text.
+    pub step_text: &'a str,
+}
+
+/// The caller's view into a running scenario: shown progress between slices
+/// of kernel work, and the chance to stop it (Ctrl-C, a wall-clock budget).
+/// The run only reports to it and asks it; nothing it says can change what
+/// the simulation does, only end it early.
+pub trait Monitor {
+    /// Progress so far; `Some(reason)` stops the run, which fails as interrupted.
+    fn tick(&mut self, progress: &Progress<'_>) -> Option<String>;
+}
+
+/// How the caller steers a run.
+#[derive(Default)]
+pub struct RunOptions {
+    /// Stop (as interrupted) when virtual time would pass this much.
+    pub max_virtual: Option<Duration>,
+    /// Told of progress, asked whether to stop.
+    pub monitor: Option<Box<dyn Monitor>>,
 }
 
 struct InvariantState {
@@ -116,8 +160,7 @@ impl Runtime {
                 Some(f) if Instant::ZERO + f.at <= until => Instant::ZERO + f.at,
                 _ => until,
             };
-            self.sim.run_until(next);
-            self.check_bug()?;
+            self.run_kernel(next)?;
             self.apply_due_faults()?;
             if next >= until {
                 return Ok(());
@@ -177,9 +220,44 @@ impl Runtime {
             if let Some(f) = self.timed.get(self.next_timed) {
                 next = next.min(Instant::ZERO + f.at);
             }
-            self.sim.run_until(next);
-            self.check_bug()?;
+            self.run_kernel(next)?;
             self.apply_due_faults()?;
+        }
+    }
+
+    /// Runs the kernel to `until` in slices, looking at the monitor between
+    /// them; the same events in the same order as one `Sim::run_until`.
+    fn run_kernel(&mut self, until: Instant) -> Result<(), RunError> {
+        let target = self.max_virtual.map_or(until, |limit| until.min(limit));
+        loop {
+            let arrived = self.sim.run_until_or(target, SLICE_EVENTS);
+            self.check_bug()?;
+            self.look_at_monitor()?;
+            if arrived {
+                break;
+            }
+        }
+        match self.max_virtual {
+            Some(limit) if until > limit => Err(RunError::Interrupted(format!(
+                "stopped at the virtual time limit ({})",
+                format_duration(limit.saturating_since(Instant::ZERO))
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    fn look_at_monitor(&mut self) -> Result<(), RunError> {
+        let Some(monitor) = self.monitor.as_mut() else { return Ok(()) };
+        let progress = Progress {
+            now: self.sim.now(),
+            events: self.sim.events_processed(),
+            step: self.step.0,
+            steps: self.steps,
+            step_text: &self.step.1,
+        };
+        match monitor.tick(&progress) {
+            Some(reason) => Err(RunError::Interrupted(reason)),
+            None => Ok(()),
         }
     }
 
@@ -242,7 +320,18 @@ impl crate::kind::Step for Noop {
 
 /// Runs `scenario` with `seed` (or its own), returning the report (without wall
 /// time, which the caller measures) and the finished simulation.
-pub fn run(mut scenario: Scenario, seed: Option<u64>, registry: &Registry, reproduce: String) -> (RunReport, Sim) {
+pub fn run(scenario: Scenario, seed: Option<u64>, registry: &Registry, reproduce: String) -> (RunReport, Sim) {
+    run_with(scenario, seed, registry, reproduce, RunOptions::default())
+}
+
+/// [`run`], steered by `options`: limits and a monitor.
+pub fn run_with(
+    mut scenario: Scenario,
+    seed: Option<u64>,
+    registry: &Registry,
+    reproduce: String,
+    options: RunOptions,
+) -> (RunReport, Sim) {
     let seed = seed.unwrap_or(scenario.seed);
     let mut sim = Sim::new(SimConfig {
         seed,
@@ -277,6 +366,10 @@ pub fn run(mut scenario: Scenario, seed: Option<u64>, registry: &Registry, repro
         invariants,
         kinds,
         addrs,
+        max_virtual: options.max_virtual.map(|d| Instant::ZERO + d),
+        monitor: options.monitor,
+        step: (0, String::new()),
+        steps: scenario.steps.len(),
     };
     for (node, p) in scenario.nodes.iter().zip(rt.sim.procs().collect::<Vec<_>>()) {
         if node.start {
@@ -301,6 +394,7 @@ pub fn run(mut scenario: Scenario, seed: Option<u64>, registry: &Registry, repro
         };
         if failure.is_none() {
             rt.sim.record("step", format!("#{index} line {}: {}", step.span.line, step.text));
+            rt.step = (index, step.text.clone());
             let result = match step.at {
                 Some(at) if Instant::ZERO + at > rt.sim.now() => rt.advance((Instant::ZERO + at) - rt.sim.now()),
                 _ => Ok(()),
@@ -381,7 +475,11 @@ pub fn run(mut scenario: Scenario, seed: Option<u64>, registry: &Registry, repro
             source_hash: format!("{:016x}", sim::digest(scenario.source.as_bytes())),
         },
         seed,
-        result: if failure.is_none() { Verdict::Pass } else { Verdict::Fail },
+        result: match failure.as_ref().map(|(_, e)| e.kind()) {
+            None => Verdict::Pass,
+            Some(FailureKind::Interrupted) => Verdict::Interrupted,
+            Some(_) => Verdict::Fail,
+        },
         failure_kind: failure.as_ref().map(|(_, e)| e.kind()),
         failure: failure.map(|(text, _)| text),
         steps,

@@ -590,6 +590,28 @@ impl Sim {
         }
     }
 
+    /// Like [`Sim::run_until`], but processes at most `max_events` events:
+    /// true when it got to `until` (the clock is set there), false when it
+    /// stopped early (the clock stays at the last event). Running to `until`
+    /// in slices gives the same events in the same order as one call, so a
+    /// caller can look up between slices (a progress line, Ctrl-C).
+    pub fn run_until_or(&mut self, until: Instant, max_events: u64) -> bool {
+        let mut left = max_events;
+        while self.next_event_at().is_some_and(|t| t <= until) {
+            if left == 0 {
+                return false;
+            }
+            if !self.step() {
+                break;
+            }
+            left -= 1;
+        }
+        if until > self.world.now {
+            self.world.now = until;
+        }
+        true
+    }
+
     /// Runs for `d` of virtual time.
     pub fn run_for(&mut self, d: Duration) {
         let until = self.world.now + d;

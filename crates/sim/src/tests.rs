@@ -746,3 +746,17 @@ fn the_event_limit_counts_one_instant_at_a_time() {
     assert_eq!(s.busiest_instant().1, 600);
     assert_eq!(SimConfig::default().max_events_per_instant, DEFAULT_MAX_EVENTS_PER_INSTANT);
 }
+
+#[test]
+fn running_in_slices_gives_the_same_trace_as_running_at_once() {
+    let (mut a, mut b) = (ring(42, 5), ring(42, 5));
+    let until = a.now() + Duration::from_secs(30);
+    a.run_until(until);
+    let mut slices = 0;
+    while !b.run_until_or(until, 7) {
+        slices += 1;
+    }
+    assert!(slices >= 2, "{slices} slices: the test must cut the run somewhere");
+    assert_eq!((a.now(), a.events_processed()), (b.now(), b.events_processed()));
+    assert_eq!(a.trace().records(), b.trace().records());
+}

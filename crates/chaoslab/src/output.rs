@@ -1,0 +1,102 @@
+//! How the binary speaks: plain lines for people (coloured verdicts on a
+//! terminal unless NO_COLOR is set), one JSON document per command with
+//! `--json`, nothing but errors with `--quiet`.
+
+use report::{Outcome, RunReport, Verdict};
+use serde_json::json;
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+/// Prints a line to stdout; a closed pipe (`chaoslab run ... | head`) is not an
+/// error worth a panic, so write errors are ignored.
+pub fn line(text: &str) {
+    let _ = writeln!(std::io::stdout(), "{text}");
+}
+
+/// The output conventions chosen on the command line.
+#[derive(Clone, Copy, Debug)]
+pub struct Style {
+    /// One JSON document on stdout instead of lines.
+    pub json: bool,
+    /// No stdout at all (errors still go to stderr).
+    pub quiet: bool,
+    /// ANSI colours on the verdict.
+    pub colour: bool,
+}
+
+impl Style {
+    /// From the flags and the environment: colour only on a terminal, and
+    /// never when NO_COLOR is set (https://no-color.org).
+    pub fn new(json: bool, quiet: bool) -> Style {
+        let colour =
+            !json && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        Style { json, quiet, colour }
+    }
+
+    /// Whether people-oriented lines are printed.
+    pub fn lines(&self) -> bool {
+        !self.json && !self.quiet
+    }
+
+    /// Prints a JSON document (only with `--json`).
+    pub fn document(&self, value: &serde_json::Value) {
+        if self.json {
+            line(&serde_json::to_string_pretty(value).expect("JSON values serialize"));
+        }
+    }
+
+    fn paint(&self, text: &str, code: &str) -> String {
+        if self.colour { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+    }
+
+    /// `PASS`, `FAIL` or `INTERRUPTED`, coloured if allowed.
+    pub fn verdict(&self, v: Verdict) -> String {
+        match v {
+            Verdict::Pass => self.paint("PASS", "1;32"),
+            Verdict::Fail => self.paint("FAIL", "1;31"),
+            Verdict::Interrupted => self.paint("INTERRUPTED", "1;33"),
+        }
+    }
+}
+
+/// What `chaoslab run` prints when it is done.
+pub fn run_summary(style: Style, report: &RunReport, dir: &Path) {
+    style.document(&json!({
+        "scenario": report.scenario.name,
+        "seed": report.seed,
+        "result": report.result,
+        "failure_kind": report.failure_kind,
+        "failure": report.failure,
+        "steps": report.steps.len(),
+        "steps_passed": report.steps.iter().filter(|s| s.outcome == Outcome::Pass).count(),
+        "virtual_time_ns": report.virtual_time_ns,
+        "wall_time_ms": report.wall_time_ms,
+        "events": report.events_processed,
+        "trace_hash": report.trace_hash,
+        "report": dir.join("report.json"),
+        "reproduce": report.reproduce,
+    }));
+    if !style.lines() {
+        return;
+    }
+    let passed = report.steps.iter().filter(|s| s.outcome == Outcome::Pass).count();
+    let speed = if report.wall_time_ms > 0.0 { report.virtual_time_ns as f64 / 1e6 / report.wall_time_ms } else { 0.0 };
+    line(&format!("{} {} (seed {})", style.verdict(report.result), report.scenario.name, report.seed));
+    line(&format!(
+        "  steps {passed}/{} passed, {} invariant{}; {} virtual in {:.1} ms wall ({speed:.0}x); {} events",
+        report.steps.len(),
+        report.checks.len(),
+        if report.checks.len() == 1 { "" } else { "s" },
+        report.virtual_time,
+        report.wall_time_ms,
+        report.events_processed
+    ));
+    if let Some(failure) = &report.failure {
+        line(&format!("  {failure}"));
+    }
+    for e in &report.fault_errors {
+        line(&format!("  timed fault not applied: {e}"));
+    }
+    line(&format!("  trace {}  report {}", report.trace_hash, dir.join("report.json").display()));
+    line(&format!("reproduce: {}", report.reproduce));
+}
