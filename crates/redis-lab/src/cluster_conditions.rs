@@ -112,6 +112,9 @@ struct NodeId {
 }
 
 impl Condition for NodeId {
+    fn changes_only_with_events(&self) -> bool {
+        true
+    }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         Ok(match cluster(rt, &self.node)? {
             Ok(c) => Observation { holds: true, observed: c.my_id() },
@@ -135,6 +138,9 @@ struct SlotOwner {
 }
 
 impl Condition for SlotOwner {
+    fn changes_only_with_events(&self) -> bool {
+        true
+    }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let c = match cluster(rt, &self.node)? {
             Ok(x) => x,
@@ -162,6 +168,9 @@ struct Flags {
 }
 
 impl Condition for Flags {
+    fn changes_only_with_events(&self) -> bool {
+        true
+    }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let c = match cluster(rt, &self.node)? {
             Ok(x) => x,
@@ -199,6 +208,9 @@ struct ReplicaOf {
 }
 
 impl Condition for ReplicaOf {
+    fn changes_only_with_events(&self) -> bool {
+        true
+    }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let c = match cluster(rt, &self.node)? {
             Ok(x) => x,

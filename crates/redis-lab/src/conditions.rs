@@ -107,6 +107,9 @@ struct RoleIs {
 }
 
 impl Condition for RoleIs {
+    fn changes_only_with_events(&self) -> bool {
+        true
+    }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         Ok(match server(rt, &self.node)? {
             Ok(s) => Observation { holds: s.role_name() == self.is, observed: s.role_name().to_owned() },
@@ -124,6 +127,9 @@ struct LinkIs {
 }
 
 impl Condition for LinkIs {
+    fn changes_only_with_events(&self) -> bool {
+        true
+    }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         Ok(match server(rt, &self.node)? {
             Ok(s) if s.role_name() == "master" => Observation { holds: false, observed: "master".to_owned() },
@@ -187,6 +193,9 @@ struct CaughtUp {
 }
 
 impl Condition for CaughtUp {
+    fn changes_only_with_events(&self) -> bool {
+        true
+    }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let (replica, master) = match (server(rt, &self.node)?, server(rt, &self.with)?) {
             (Ok(r), Ok(m)) => (r, m),

@@ -40,7 +40,24 @@ impl NodeKind for RedisKind {
         let config = redis::config::parse(&node.config, node.port).map_err(|errors| {
             node.config_errors(errors, "see the redis.conf directives chaoslab honours in the README")
         })?;
+        let databases_bytes = database_bytes(config.databases);
+        if databases_bytes > scenario::RUN_MEMORY_BUDGET {
+            let line = node.config.lines().position(|l| l.trim_start().to_ascii_lowercase().starts_with("databases"));
+            let message = format!(
+                "node {}: databases {} would take {} GiB before the first key (the run's memory budget is {} GiB)",
+                node.name,
+                config.databases,
+                databases_bytes >> 30,
+                scenario::RUN_MEMORY_BUDGET >> 30
+            );
+            let hint = "real Redis defaults to 16 databases; a few hundred is already unusual";
+            return Err(node.config_errors(vec![(line.unwrap_or(0), message)], hint));
+        }
         Ok(Box::new(move || Box::new(redis::server::Server::new(config.clone()))))
+    }
+
+    fn fixed_memory(&self, node: &NodeDecl) -> u64 {
+        redis::config::parse(&node.config, node.port).map_or(0, |c| database_bytes(c.databases))
     }
 
     fn steps(&self) -> Vec<Syntax> {
@@ -108,6 +125,11 @@ impl NodeKind for RedisKind {
     }
 }
 
+/// What `databases` empty databases take in the simulator.
+fn database_bytes(databases: usize) -> u64 {
+    (databases as u64).saturating_mul(std::mem::size_of::<redis::keyspace::Db>() as u64)
+}
+
 /// A cluster node's final state as the report keeps it.
 fn cluster_summary(s: &redis::view::ClusterSummary) -> serde_json::Value {
     json!({
@@ -122,4 +144,38 @@ fn cluster_summary(s: &redis::view::ClusterSummary) -> serde_json::Value {
         "bus_messages_sent": s.bus_messages_sent,
         "bus_messages_received": s.bus_messages_received,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use scenario::Registry;
+
+    fn errors(nodes: &str) -> String {
+        let source = format!("name: t\ntopology:\n  nodes:\n{nodes}steps:\n  - sleep: 1s\n");
+        let mut registry = Registry::new();
+        registry.register(Box::new(super::RedisKind));
+        match scenario::parse_scenario("s.yaml", &source, &registry) {
+            Ok(_) => String::new(),
+            Err(d) => d.render("s.yaml", &source),
+        }
+    }
+
+    fn node(port: u16, databases: u64) -> String {
+        format!(
+            "    - {{name: \"{port}\", kind: redis, port: {port}, config: \"port {port}\\ndatabases {databases}\"}}\n"
+        )
+    }
+
+    #[test]
+    fn a_config_that_cannot_fit_is_refused_by_check_at_its_directive() {
+        let text = errors(&node(6379, 2_000_000_000));
+        assert!(text.starts_with("error: node 6379: databases 2000000000 would take "), "{text}");
+        assert!(text.contains("= hint: real Redis defaults to 16 databases"), "{text}");
+        assert_eq!(text.matches("error:").count(), 1, "one cause, one error: {text}");
+        // Each node fits, together they do not.
+        let many: String = (0..20).map(|i| node(6379 + i, 3_000_000)).collect();
+        let text = errors(&many);
+        assert!(text.contains("over the run's memory budget of 4.0 GiB"), "{text}");
+        assert_eq!(errors(&node(6379, 16)), "", "the default fits");
+    }
 }

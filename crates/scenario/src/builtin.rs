@@ -261,7 +261,7 @@ fn parse_wait(value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>, Diagnosti
             .with_hint("say how long to wait at most, e.g. `within: 30s`")
     })?;
     let within = within.duration("within")?;
-    let poll = m.get("poll").map(|p| p.duration("poll")).transpose()?;
+    let poll = m.get("poll").map(|p| crate::parse::poll_duration(p, "poll")).transpose()?;
     let capture = m.get("capture").map(|c| c.str("capture")).transpose()?;
     let (condition, _) = parse_condition_map(value, "wait-until", &["within", "poll", "capture"], cx)?;
     if let Some(var) = &capture {
@@ -515,6 +515,9 @@ fn state_name(s: ProcState) -> &'static str {
 }
 
 impl Condition for StateIs {
+    fn changes_only_with_events(&self) -> bool {
+        true
+    }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let p = rt.proc(&self.node)?;
         let state = rt.sim.proc_state(p);
@@ -536,6 +539,9 @@ struct LogMatches {
 }
 
 impl Condition for LogMatches {
+    fn changes_only_with_events(&self) -> bool {
+        true
+    }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let p = rt.proc(&self.node)?;
         let rendered;
@@ -571,6 +577,9 @@ impl Condition for LogMatches {
 struct All(Vec<Box<dyn Condition>>);
 
 impl Condition for All {
+    fn changes_only_with_events(&self) -> bool {
+        self.0.iter().all(|c| c.changes_only_with_events())
+    }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let mut observed = Vec::new();
         for c in &self.0 {
@@ -590,6 +599,9 @@ impl Condition for All {
 struct Any(Vec<Box<dyn Condition>>);
 
 impl Condition for Any {
+    fn changes_only_with_events(&self) -> bool {
+        self.0.iter().all(|c| c.changes_only_with_events())
+    }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let mut observed = Vec::new();
         for c in &self.0 {
@@ -609,6 +621,9 @@ impl Condition for Any {
 struct Not(Box<dyn Condition>);
 
 impl Condition for Not {
+    fn changes_only_with_events(&self) -> bool {
+        self.0.changes_only_with_events()
+    }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let o = self.0.observe(rt)?;
         Ok(Observation { holds: !o.holds, observed: o.observed })

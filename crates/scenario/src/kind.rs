@@ -38,6 +38,15 @@ pub trait Condition {
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError>;
     /// The condition in words, for reports ("6384 is master").
     fn describe(&self) -> String;
+    /// Whether its value can change only when the kernel processes an event
+    /// (a delivery, a timer, a fault), never with the passing of time alone.
+    /// Waits on such conditions skip idle stretches between events instead of
+    /// polling through them (the same polls see the same values, so the trace
+    /// is the same). Conditions that read a clock (a key's expiry, INFO's
+    /// uptime) must keep the default, `false`.
+    fn changes_only_with_events(&self) -> bool {
+        false
+    }
 }
 
 /// The name and documentation of a step or condition, with its JSON Schema.
@@ -58,6 +67,13 @@ pub trait NodeKind {
     /// Validates a node's declaration (its `config` above all) and returns the
     /// factory that makes its process each time it starts.
     fn build(&self, node: &NodeDecl) -> Result<Factory, Diagnostics>;
+    /// Bytes a node of this declaration allocates before it holds any data
+    /// (databases, tables sized by its config), counted against
+    /// [`crate::RUN_MEMORY_BUDGET`] by `check` and `run` alike.
+    fn fixed_memory(&self, node: &NodeDecl) -> u64 {
+        let _ = node;
+        0
+    }
     /// Steps this kind adds.
     fn steps(&self) -> Vec<Syntax> {
         Vec::new()

@@ -27,6 +27,12 @@ pub mod yaml;
 mod tests;
 
 pub use diag::{Diagnostic, Diagnostics};
+
+/// What the nodes of one run may allocate before they hold any data: every
+/// node of a scenario lives in one process, so a config that reserves more
+/// (`databases 2000000000`) is refused by `check` instead of ending `run` in the
+/// machine's out-of-memory killer. Well under a laptop's memory.
+pub const RUN_MEMORY_BUDGET: u64 = 4 << 30;
 pub use error::{FailureKind, RunError};
 pub use kind::{Condition, NodeKind, Observation, ParseCx, Registry, Step, Syntax};
 pub use model::{NodeDecl, Scenario};

@@ -50,7 +50,7 @@ fn parse_document(doc: &Document, registry: &Registry, diags: &mut Diagnostics) 
         }
         None => parse_start_time(DEFAULT_START_TIME).ok(),
     };
-    let poll = top.get("poll").and_then(|n| keep(positive_duration(n, "poll"), diags)).unwrap_or(DEFAULT_POLL);
+    let poll = top.get("poll").and_then(|n| keep(poll_duration(n, "poll"), diags)).unwrap_or(DEFAULT_POLL);
     let topology = top.required("topology");
     let (hosts, nodes, factories) = match keep(topology, diags) {
         Some(t) => parse_topology(t, doc, registry, diags),
@@ -103,10 +103,19 @@ fn scenario_name(n: &Node) -> Result<String, Diagnostic> {
     Ok(name)
 }
 
-fn positive_duration(n: &Node, what: &str) -> Result<Duration, Diagnostic> {
+/// The shortest `poll`: each poll evaluates every condition and invariant, so
+/// a nanosecond poll would spend minutes of wall time per virtual second
+/// looking at a world that changes at most every millisecond or so.
+pub const MIN_POLL: Duration = Duration::from_millis(1);
+
+/// A `poll:` value: a duration no shorter than [`MIN_POLL`].
+pub(crate) fn poll_duration(n: &Node, what: &str) -> Result<Duration, Diagnostic> {
     let d = n.duration(what)?;
-    if d.is_zero() {
-        return Err(Diagnostic::new(n.span, format!("{what} must be longer than 0s")));
+    if d < MIN_POLL {
+        return Err(Diagnostic::new(n.span, format!("{what} {} is shorter than 1ms", crate::yaml::format_duration(d)))
+            .with_hint(
+                "nothing in a node changes faster than its timers; 1ms is the finest poll (10ms is the default)",
+            ));
     }
     Ok(d)
 }
@@ -172,6 +181,7 @@ fn parse_topology(
     }
     let mut nodes: Vec<NodeDecl> = Vec::new();
     let mut factories = Vec::new();
+    let mut fixed_memory = 0u64;
     let node_list = m.required("nodes").and_then(|n| n.seq("topology.nodes"));
     for (i, n) in keep(node_list, diags).unwrap_or(&[]).iter().enumerate() {
         let Some(node) = keep(parse_node(n, i, bridge, doc, registry, &mut hosts, &nodes), diags) else {
@@ -179,13 +189,38 @@ fn parse_topology(
         };
         let kind = registry.kind(&node.kind).expect("parse_node checked the kind");
         match kind.build(&node) {
-            Ok(f) => factories.push(f),
+            Ok(f) => {
+                factories.push(f);
+                fixed_memory = fixed_memory.saturating_add(kind.fixed_memory(&node));
+            }
             Err(ds) => diags.extend(ds),
         }
         nodes.push(node);
     }
+    if let Some(list) = m.get("nodes") {
+        keep(check_memory(list, fixed_memory), diags);
+    }
     keep(m.finish(TOPOLOGY_KEYS), diags);
     (hosts, nodes, factories)
+}
+
+/// The nodes' fixed memory (`need` bytes) against [`crate::RUN_MEMORY_BUDGET`].
+fn check_memory(list: &Node, need: u64) -> Result<(), Diagnostic> {
+    if need <= crate::RUN_MEMORY_BUDGET {
+        return Ok(());
+    }
+    let gib = |b: u64| format!("{:.1} GiB", b as f64 / f64::from(1u32 << 30));
+    Err(Diagnostic::new(
+        list.span,
+        format!(
+            "the nodes would allocate {} before holding any data, over the run's memory budget of {}",
+            gib(need),
+            gib(crate::RUN_MEMORY_BUDGET)
+        ),
+    )
+    .with_hint(
+        "every node runs in one process: lower what the configs preallocate (e.g. `databases`) or use fewer nodes",
+    ))
 }
 
 fn parse_host(n: &Node, earlier: &[HostDecl]) -> Result<HostDecl, Diagnostic> {

@@ -151,7 +151,8 @@ impl Runtime {
     pub fn advance(&mut self, d: Duration) -> Result<(), RunError> {
         let until = self.sim.now() + d;
         if !self.invariants.is_empty() {
-            return self.advance_until(until, |_| Ok(false)).map(|_| ());
+            let event_driven = self.invariants_follow_events();
+            return self.poll_until(until, |_| Ok(false), event_driven).map(|_| ());
         }
         // Nothing to poll: jump from timed fault to timed fault, so a `sleep: 30d`
         // costs what its events cost, not 259 million polls.
@@ -182,12 +183,14 @@ impl Runtime {
         if let Some(p) = poll {
             self.poll = p;
         }
-        let result = self.advance_until(deadline, |rt| {
+        let event_driven = condition.changes_only_with_events() && self.invariants_follow_events();
+        let observe = |rt: &Runtime| {
             let o = condition.observe(rt)?;
             let holds = o.holds;
             last = Some(o);
             Ok(holds)
-        });
+        };
+        let result = self.poll_until(deadline, observe, event_driven);
         self.poll = saved;
         match result? {
             true => Ok(last.expect("observed at least once")),
@@ -205,7 +208,25 @@ impl Runtime {
     pub fn advance_until(
         &mut self,
         until: Instant,
+        done: impl FnMut(&Runtime) -> Result<bool, RunError>,
+    ) -> Result<bool, RunError> {
+        self.poll_until(until, done, false)
+    }
+
+    /// Whether every invariant changes only with events.
+    fn invariants_follow_events(&self) -> bool {
+        self.invariants.iter().all(|i| i.condition.changes_only_with_events())
+    }
+
+    /// [`Runtime::advance_until`]; with `event_driven` (`done` and every
+    /// invariant change only with events) a stretch with no kernel event
+    /// skips to the first poll at or after the next event: the polls skipped
+    /// would all have seen what the last one saw.
+    fn poll_until(
+        &mut self,
+        until: Instant,
         mut done: impl FnMut(&Runtime) -> Result<bool, RunError>,
+        event_driven: bool,
     ) -> Result<bool, RunError> {
         loop {
             self.check_invariants()?;
@@ -217,12 +238,28 @@ impl Runtime {
                 return Ok(false);
             }
             let mut next = (now + self.poll).min(until);
+            if event_driven {
+                next = self.first_poll_after_idle(now, next).min(until);
+            }
             if let Some(f) = self.timed.get(self.next_timed) {
                 next = next.min(Instant::ZERO + f.at);
             }
             self.run_kernel(next)?;
             self.apply_due_faults()?;
         }
+    }
+
+    /// The poll (`now + k * poll`) that is the first at or after the kernel's
+    /// next event, given the next poll due; no event, no later poll needed
+    /// before the deadline.
+    fn first_poll_after_idle(&mut self, now: Instant, next_poll: Instant) -> Instant {
+        let Some(event) = self.sim.next_event_at() else { return Instant::NEVER };
+        if event <= next_poll {
+            return next_poll;
+        }
+        let poll = self.poll.as_nanos().max(1);
+        let polls = event.saturating_since(now).as_nanos().div_ceil(poll);
+        now + Duration::from_nanos(u64::try_from(polls * poll).unwrap_or(u64::MAX))
     }
 
     /// Runs the kernel to `until` in slices, looking at the monitor between

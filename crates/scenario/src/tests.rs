@@ -121,15 +121,22 @@ impl NodeKind for ProbeKind {
     }
 
     fn conditions(&self) -> Vec<Syntax> {
-        vec![Syntax {
-            name: "probe-linked",
-            doc: "the probe's link to its peer is up",
-            schema: json!({"type": "string"}),
-        }]
+        vec![
+            Syntax {
+                name: "probe-linked",
+                doc: "the probe's link to its peer is up",
+                schema: json!({"type": "string"}),
+            },
+            Syntax {
+                name: "probe-linked-polled",
+                doc: "probe-linked, polled through idle time as if it read a clock",
+                schema: json!({"type": "string"}),
+            },
+        ]
     }
 
-    fn parse_condition(&self, _: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Condition>, Diagnostic> {
-        Ok(Box::new(Linked(cx.node_ref(value, "probe-linked")?)))
+    fn parse_condition(&self, name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Condition>, Diagnostic> {
+        Ok(Box::new(Linked(cx.node_ref(value, name)?, name == "probe-linked")))
     }
 
     fn final_state(&self, sim: &Sim, proc: ProcId) -> serde_json::Value {
@@ -137,9 +144,13 @@ impl NodeKind for ProbeKind {
     }
 }
 
-struct Linked(NodeRef);
+/// The probe's link; the flag says whether waits may skip idle time.
+struct Linked(NodeRef, bool);
 
 impl Condition for Linked {
+    fn changes_only_with_events(&self) -> bool {
+        self.1
+    }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let p = rt.proc(&self.0)?;
         let linked = rt.sim.process::<Probe>(p).is_some_and(|p| p.linked);
@@ -461,4 +472,46 @@ fn a_zero_delay_loop_fails_the_run_as_a_simulator_bug_instead_of_hanging() {
     assert_eq!(report.steps[3].outcome, Outcome::Skipped);
     assert!(sim.bug().is_some());
     assert!(sim.events_processed() < 10_000, "{}", sim.events_processed());
+}
+
+#[test]
+fn a_poll_finer_than_a_millisecond_is_refused_where_it_is_written() {
+    let text = errors(&scenario("  - wait-until: {state: {node: \"7001\", is: running}, within: 1s, poll: 1ns}\n"));
+    assert!(text.starts_with("error: poll 1ns is shorter than 1ms\n"), "{text}");
+    assert!(text.contains("= hint: nothing in a node changes faster than its timers"), "{text}");
+    let top = "name: t\npoll: 500us\ntopology:\n  nodes: []\nsteps:\n  - sleep: 1s\n";
+    let text = errors(top);
+    assert!(text.starts_with("error: poll 500us is shorter than 1ms\n --> s.yaml:2:7\n"), "{text}");
+}
+
+#[test]
+fn waits_that_skip_idle_time_end_where_polling_through_it_ends() {
+    let steps = "  - wait-until: {probe-linked: \"7002\", within: 1s}
+  - partition: [[\"7001\"]]
+  - restart: \"7001\"
+  - sleep: 20s
+  - heal:
+  - wait-until: {not: {probe-linked: \"7002\"}, within: 30s, poll: 3ms}
+  - wait-until: {probe-linked: \"7002\", within: 5s, poll: 7ms}
+  - wait-until: {not: {probe-linked: \"7002\"}, within: 10s}
+";
+    let run_one = |condition: &str| {
+        let source = scenario(&steps.replace("probe-linked", condition));
+        let registry = registry();
+        let scenario = crate::parse_scenario("s.yaml", &source, &registry).expect("valid");
+        crate::run(scenario, None, &registry, String::new())
+    };
+    let (skipping, a) = run_one("probe-linked");
+    let (polling, b) = run_one("probe-linked-polled");
+    let outcomes: Vec<Outcome> = skipping.steps.iter().map(|s| s.outcome).collect();
+    assert_eq!(outcomes[5..], [Outcome::Pass, Outcome::Pass, Outcome::Fail], "{:?}", skipping.steps);
+    assert_eq!(skipping.failure_kind, Some(crate::FailureKind::Liveness));
+    let timeline = |r: &RunReport| -> Vec<_> {
+        r.steps.iter().map(|s| (s.started_ns, s.finished_ns, s.outcome, s.detail.clone())).collect()
+    };
+    assert_eq!(timeline(&skipping), timeline(&polling));
+    let kernel = |sim: &Sim| -> Vec<_> {
+        sim.trace().records().iter().filter(|r| !matches!(r.event, sim::TraceEvent::Runner { .. })).cloned().collect()
+    };
+    assert_eq!((a.events_processed(), kernel(&a)), (b.events_processed(), kernel(&b)));
 }

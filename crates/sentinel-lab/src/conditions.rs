@@ -102,6 +102,9 @@ struct EventLogged {
 }
 
 impl Condition for EventLogged {
+    fn changes_only_with_events(&self) -> bool {
+        true
+    }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let re = match &self.pattern {
             Some(t) => {
@@ -134,6 +137,9 @@ struct EventOrder {
 }
 
 impl Condition for EventOrder {
+    fn changes_only_with_events(&self) -> bool {
+        true
+    }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let events = self.events.iter().map(|t| rt.render(t)).collect::<Result<Vec<_>, _>>()?;
         let mut next = 0;
@@ -165,6 +171,9 @@ struct MasterAddr {
 }
 
 impl Condition for MasterAddr {
+    fn changes_only_with_events(&self) -> bool {
+        true
+    }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let p = rt.proc(&self.node)?;
         let name = rt.sim.proc_name(p);
