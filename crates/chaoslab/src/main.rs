@@ -78,6 +78,20 @@ struct Cli {
     command: Command,
 }
 
+/// `md,junit`, `md`, `none`, ...
+fn documents_arg(text: &str) -> Result<report::Documents, String> {
+    let mut docs = report::Documents::NONE;
+    for word in text.split(',').map(str::trim) {
+        match word {
+            "md" | "markdown" => docs.markdown = true,
+            "junit" => docs.junit = true,
+            "none" => {}
+            other => return Err(format!("unknown document `{other}`: choose from md, junit, none")),
+        }
+    }
+    Ok(docs)
+}
+
 /// A duration as scenarios write them (`90s`, `5m`, `1h`).
 fn duration_arg(text: &str) -> Result<Duration, String> {
     scenario::yaml::parse_duration(text)
@@ -102,6 +116,18 @@ enum Command {
         /// Stop when virtual time would pass this (e.g. 1h); the report is partial, exit 5.
         #[arg(long, value_parser = duration_arg)]
         max_virtual: Option<Duration>,
+        /// Documents to write besides report.json, trace.jsonl and logs:
+        /// a comma-separated list of md (summary.md), junit (junit.xml), or none.
+        #[arg(long, default_value = "md,junit", value_parser = documents_arg)]
+        report: report::Documents,
+    },
+    /// Rebuild a run's documents (summary.md, junit.xml) from its report.json.
+    Report {
+        /// The report directory (or its report.json).
+        dir: PathBuf,
+        /// Which documents: md, junit (comma-separated).
+        #[arg(long = "report", default_value = "md,junit", value_parser = documents_arg)]
+        documents: report::Documents,
     },
     /// Validate scenario files without running them.
     Check {
@@ -143,10 +169,11 @@ fn main() -> ExitCode {
     let style = Style::new(cli.json, cli.quiet);
     let registry = registry();
     let code = match cli.command {
-        Command::Run { scenario, seed, out, max_wall, max_virtual } => {
+        Command::Run { scenario, seed, out, max_wall, max_virtual, report } => {
             let limits = Limits { max_wall, max_virtual };
-            run(&registry, style, &scenario, seed, out, limits)
+            run(&registry, style, &scenario, seed, out, limits, report)
         }
+        Command::Report { dir, documents } => rebuild(style, &dir, documents),
         Command::Check { scenarios } => check(&registry, style, &scenarios),
         Command::Schema => {
             let schema = scenario::schema::scenario_schema(&registry);
@@ -247,12 +274,58 @@ fn write(dir: &Path, report: &RunReport, sim: &sim::Sim) -> Result<(), u8> {
     })
 }
 
+/// Faults and role changes the terminal summary tells at most.
+const STORY_LINES: usize = 12;
+
+fn write_documents(dir: &Path, report: &RunReport, documents: report::Documents) -> Result<(), u8> {
+    report::write_documents(dir, report, documents).map_err(|e| {
+        eprintln!("error: cannot write the documents to {}: {e}", dir.display());
+        EXIT_BAD_INPUT
+    })
+}
+
+/// `chaoslab report DIR`: the documents again, from report.json alone.
+fn rebuild(style: Style, dir: &Path, documents: report::Documents) -> u8 {
+    let file = report_file(dir);
+    let recorded = match report::read_report(&file) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let dir = file.parent().unwrap_or(Path::new("."));
+    if let Err(code) = write_documents(dir, &recorded, documents) {
+        return code;
+    }
+    let written: Vec<PathBuf> = [(documents.markdown, "summary.md"), (documents.junit, "junit.xml")]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, name)| dir.join(name))
+        .collect();
+    style.document(&json!({"written": written}));
+    if style.lines() {
+        for w in &written {
+            out!("wrote {}", w.display());
+        }
+    }
+    EXIT_PASS
+}
+
 /// `reports/<scenario>/seed-<seed>/`: one directory per scenario and seed.
 fn default_dir(scenario: &Scenario, seed: u64) -> PathBuf {
     Path::new("reports").join(report::file_safe(&scenario.name)).join(format!("seed-{seed}"))
 }
 
-fn run(registry: &Registry, style: Style, path: &Path, seed: Option<u64>, out: Option<PathBuf>, limits: Limits) -> u8 {
+fn run(
+    registry: &Registry,
+    style: Style,
+    path: &Path,
+    seed: Option<u64>,
+    out: Option<PathBuf>,
+    limits: Limits,
+    documents: report::Documents,
+) -> u8 {
     let scenario = match load(registry, path) {
         Ok(s) => s,
         Err(code) => return code,
@@ -265,10 +338,10 @@ fn run(registry: &Registry, style: Style, path: &Path, seed: Option<u64>, out: O
         Ok(done) => done,
         Err(code) => return code,
     };
-    if let Err(code) = write(&dir, &report, &sim) {
+    if let Err(code) = write(&dir, &report, &sim).and_then(|()| write_documents(&dir, &report, documents)) {
         return code;
     }
-    output::run_summary(style, &report, &dir);
+    output::run_summary(style, &report, &dir, &report::story::beats(&sim, &report, STORY_LINES));
     let interrupted_by_signal = report.result == Verdict::Interrupted
         && report.failure.as_deref().is_some_and(|f| f.contains("stopped by a signal"));
     if interrupted_by_signal { EXIT_SIGNAL } else { exit_code(&report) }

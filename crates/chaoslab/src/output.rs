@@ -49,6 +49,11 @@ impl Style {
         if self.colour { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
     }
 
+    /// A failure's sentence, in red if allowed.
+    pub fn paint_failure(&self, text: &str) -> String {
+        self.paint(text, "31")
+    }
+
     /// `PASS`, `FAIL` or `INTERRUPTED`, coloured if allowed.
     pub fn verdict(&self, v: Verdict) -> String {
         match v {
@@ -59,8 +64,10 @@ impl Style {
     }
 }
 
-/// What `chaoslab run` prints when it is done.
-pub fn run_summary(style: Style, report: &RunReport, dir: &Path) {
+/// What `chaoslab run` prints when it is done: the verdict, the story (faults
+/// and role changes with their virtual times), what failed, and how to
+/// reproduce it.
+pub fn run_summary(style: Style, report: &RunReport, dir: &Path, story: &(Vec<report::story::Beat>, usize)) {
     style.document(&json!({
         "scenario": report.scenario.name,
         "seed": report.seed,
@@ -91,8 +98,18 @@ pub fn run_summary(style: Style, report: &RunReport, dir: &Path) {
         report.wall_time_ms,
         report.events_processed
     ));
+    for beat in &story.0 {
+        line(&format!("  {}", beat.line()));
+    }
+    if story.1 > 0 {
+        line(&format!("  ... {} more faults and role changes in trace.jsonl", story.1));
+    }
+    for c in report.checks.iter().filter(|c| c.outcome == Outcome::Fail) {
+        let at = c.violated_ns.map(report::seconds).unwrap_or_default();
+        line(&format!("  invariant (line {}) {} broken at {at}: {}", c.line, c.description, c.detail));
+    }
     if let Some(failure) = &report.failure {
-        line(&format!("  {failure}"));
+        line(&format!("  {}", style.paint_failure(failure)));
     }
     for e in &report.fault_errors {
         line(&format!("  timed fault not applied: {e}"));

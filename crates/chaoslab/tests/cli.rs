@@ -301,3 +301,37 @@ fn ctrl_c_ends_a_long_run_with_a_partial_report_marked_interrupted() {
     assert!(report["failure"].as_str().unwrap().contains("stopped by a signal"), "{report}");
     assert!(report["virtual_time_ns"].as_u64().unwrap() > 1_000_000_000, "it ran for a while first");
 }
+
+#[test]
+fn the_terminal_tells_the_story_and_the_documents_are_written_and_rebuilt() {
+    let dir = workdir("story");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/sentinel-s3-master-failover.yaml");
+    let (code, out, err) = chaoslab(&["run", root.to_str().unwrap(), "--out", "out"], &dir);
+    assert_eq!(code, 0, "{out}{err}");
+    let story: Vec<&str> = out.lines().skip(2).take(4).map(str::trim).collect();
+    assert!(story[0].ends_with("s  kill 6379"), "{out}");
+    assert!(story[1].ends_with("s  6381 is now master"), "{out}");
+    assert!(
+        !out.contains("redis-cli#") && !out.contains("sentinel-client#"),
+        "clients are not part of the story: {out}"
+    );
+    let md = std::fs::read_to_string(dir.join("out/summary.md")).unwrap();
+    assert!(md.starts_with("## PASS: sentinel-s3-master-failover (seed 1)"), "{md}");
+    let xml = std::fs::read_to_string(dir.join("out/junit.xml")).unwrap();
+    assert_eq!(xml.matches("<testcase ").count(), 22, "one case per step");
+    // Rebuilt from report.json alone, byte for byte.
+    std::fs::remove_file(dir.join("out/summary.md")).unwrap();
+    let (code, out, _) = chaoslab(&["report", "out"], &dir);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(std::fs::read_to_string(dir.join("out/summary.md")).unwrap(), md);
+    // A truncated report is refused, and nothing is written.
+    let broken = workdir("story-broken");
+    let json = std::fs::read_to_string(dir.join("out/report.json")).unwrap();
+    std::fs::write(broken.join("report.json"), &json[..json.len() / 2]).unwrap();
+    let (code, _, err) = chaoslab(&["report", "."], &broken);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a chaoslab report"), "{err}");
+    assert_eq!(std::fs::read_dir(&broken).unwrap().count(), 1, "nothing half-written");
+    let (code, _, _) = chaoslab(&["report", "missing-dir"], &broken);
+    assert_eq!(code, 2);
+}

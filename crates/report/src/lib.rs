@@ -1,6 +1,7 @@
 //! `report`: what a run leaves behind. It owns the `report.json` schema (written
-//! after a run, read back by `chaoslab replay`), `trace.jsonl` and the per-node
-//! `logs/<node>.log` files.
+//! after a run, read back by `chaoslab replay`), `trace.jsonl`, the per-node
+//! `logs/<node>.log` files, and the documents built from `report.json`:
+//! `summary.md` ([`markdown`]) and `junit.xml` ([`junit`]).
 //!
 //! It depends on `sim` only to read a finished run's trace and logs. It must not
 //! depend on the scenario format or on any node kind, and must not decide an exit
@@ -8,6 +9,10 @@
 //!
 //! Must not depend on: `scenario`, `resp`, `common`, `redis`, `sentinel`,
 //! `redis-client`, `redis-lab`, `sentinel-lab`, `chaoslab`.
+
+pub mod junit;
+pub mod markdown;
+pub mod story;
 
 use serde::{Deserialize, Serialize};
 use sim::Sim;
@@ -173,7 +178,48 @@ pub struct NodeReport {
 }
 
 /// The files a run writes into its directory, besides `logs/`.
-const RUN_FILES: [&str; 2] = ["report.json", "trace.jsonl"];
+const RUN_FILES: [&str; 4] = ["report.json", "trace.jsonl", "summary.md", "junit.xml"];
+
+/// Which documents [`write_documents`] writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Documents {
+    /// `summary.md`.
+    pub markdown: bool,
+    /// `junit.xml`.
+    pub junit: bool,
+}
+
+impl Documents {
+    /// Every document.
+    pub const ALL: Documents = Documents { markdown: true, junit: true };
+    /// None.
+    pub const NONE: Documents = Documents { markdown: false, junit: false };
+}
+
+/// Writes the chosen documents, built from `report`, into `dir`. Each file is
+/// written beside its final name and renamed into place, so a failure never
+/// leaves half a document.
+pub fn write_documents(dir: &Path, report: &RunReport, which: Documents) -> std::io::Result<()> {
+    if which.markdown {
+        write_atomically(&dir.join("summary.md"), markdown::summary(report).as_bytes())?;
+    }
+    if which.junit {
+        let xml = junit::junit(report).map_err(std::io::Error::other)?;
+        write_atomically(&dir.join("junit.xml"), xml.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Writes `path` by way of a temporary file in the same directory.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
 
 /// Why a report directory cannot take a run.
 #[derive(Debug, thiserror::Error)]
@@ -330,6 +376,100 @@ pub fn seconds(ns: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A failed run of three steps and one invariant, as the runner writes it.
+    fn failed_run() -> RunReport {
+        let step = |index: usize, outcome: Outcome, detail: &str| StepReport {
+            index,
+            line: 6 + index as u32,
+            action: "redis-cli".to_owned(),
+            text: format!("redis-cli: {{node: \"6379\", command: \"get k{index}\"}}"),
+            started_ns: index as u64 * 1_000_000_000,
+            finished_ns: index as u64 * 1_000_000_000 + 2_000_000,
+            outcome,
+            detail: detail.to_owned(),
+        };
+        RunReport {
+            format: FORMAT_VERSION,
+            chaoslab_version: "0.0.0".to_owned(),
+            scenario: ScenarioInfo {
+                name: "lost-write".to_owned(),
+                file: "/s/lost.yaml".to_owned(),
+                description: "A write | acked, then lost.\nMore text.".to_owned(),
+                source_hash: "0".to_owned(),
+            },
+            seed: 3,
+            result: Verdict::Fail,
+            failure: Some("step 2 (line 8: get k2) failed: `get k2` replied \"(nil)\", expected \"v\"".to_owned()),
+            failure_kind: Some(FailureKind::Check),
+            steps: vec![
+                step(1, Outcome::Pass, "OK"),
+                step(2, Outcome::Fail, "replied \"(nil)\""),
+                step(3, Outcome::Skipped, ""),
+            ],
+            checks: vec![CheckReport {
+                line: 4,
+                description: "6379 is master".to_owned(),
+                outcome: Outcome::Pass,
+                evaluations: 12,
+                violated_ns: None,
+                detail: String::new(),
+            }],
+            nodes: vec![],
+            fault_errors: vec![],
+            events_processed: 77,
+            virtual_time_ns: 2_002_000_000,
+            virtual_time: "2.002s".to_owned(),
+            wall_time_ms: 1.5,
+            trace_events: 9,
+            trace_hash: "00ff00ff00ff00ff".to_owned(),
+            reproduce: "chaoslab run /s/lost.yaml --seed 3".to_owned(),
+        }
+    }
+
+    #[test]
+    fn the_markdown_summary_tells_verdict_failure_timeline_and_reproduce() {
+        let md = markdown::summary(&failed_run());
+        assert!(md.starts_with("## FAIL: lost-write (seed 3)\n\nA write | acked, then lost.\n"), "{md}");
+        assert!(md.contains("3 steps, 1 invariant; 2.002s virtual, 77 events"), "{md}");
+        assert!(md.contains("**Failed (check):** step 2 (line 8: get k2) failed"), "{md}");
+        assert!(md.contains("| 2 | 8 | 2.000s | 0.002s | `redis-cli: {node: \"6379\", command: \"get k2\"}` | **FAIL** | replied \"(nil)\" |"), "{md}");
+        assert!(md.contains("| 3 | 9 | 3.000s | 0.002s |"), "skipped steps are listed too: {md}");
+        assert!(md.contains("| 4 | 6379 is master | 12 | pass |  |"), "{md}");
+        assert!(md.ends_with("### Reproduce\n\n```sh\nchaoslab run /s/lost.yaml --seed 3\n```\n"), "{md}");
+        assert!(!md.contains("1.5"), "no wall-clock figure, so every machine writes the same file");
+    }
+
+    #[test]
+    fn junit_has_a_case_per_step_and_invariant_and_the_failure_says_how_to_reproduce() {
+        let xml = junit::junit(&failed_run()).unwrap();
+        assert_eq!(xml.matches("<testcase ").count(), 4, "{xml}");
+        assert!(xml.contains(r#"tests="4" failures="1""#) || xml.contains(r#"failures="1""#), "{xml}");
+        assert!(xml.contains("<failure message=\"replied &quot;(nil)&quot;\" type=\"check\">"), "{xml}");
+        assert!(xml.contains("reproduce: chaoslab run /s/lost.yaml --seed 3"), "{xml}");
+        assert!(xml.contains("<skipped message=\"not run: an earlier step failed\"/>"), "{xml}");
+        assert!(xml.contains(r#"time="2.002""#), "virtual time: {xml}");
+    }
+
+    #[test]
+    fn documents_are_written_whole_or_not_at_all() {
+        let dir = std::env::temp_dir().join(format!("chaoslab-docs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        write_documents(&dir, &failed_run(), Documents::ALL).unwrap();
+        let names: Vec<String> = {
+            let mut n: Vec<String> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            n.sort();
+            n
+        };
+        assert_eq!(names, ["junit.xml", "summary.md"], "no temporary file is left");
+        std::fs::remove_dir_all(&dir).unwrap();
+        let missing = dir.join("gone");
+        assert!(write_documents(&missing, &failed_run(), Documents::ALL).is_err());
+        assert!(!missing.exists());
+    }
 
     #[test]
     fn file_safe_names() {

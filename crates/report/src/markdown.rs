@@ -1,0 +1,123 @@
+//! `summary.md`: the run for a CI step summary or a pull request comment —
+//! verdict, what failed, the timeline of steps, the invariants, and the
+//! command that reproduces it. Built from `report.json` alone, and free of
+//! wall-clock figures, so the same run gives the same file on every machine.
+
+use crate::{CheckReport, Outcome, RunReport, StepReport, Verdict, seconds};
+use std::fmt::Write as _;
+
+/// The text of `summary.md`.
+pub fn summary(r: &RunReport) -> String {
+    let mut md = String::new();
+    let verdict = match r.result {
+        Verdict::Pass => "PASS",
+        Verdict::Fail => "FAIL",
+        Verdict::Interrupted => "INTERRUPTED",
+    };
+    let _ = writeln!(md, "## {verdict}: {} (seed {})\n", r.scenario.name, r.seed);
+    if let Some(first) = r.scenario.description.lines().find(|l| !l.trim().is_empty()) {
+        let _ = writeln!(md, "{}\n", first.trim());
+    }
+    if let Some(failure) = &r.failure {
+        let kind = r.failure_kind.map(|k| format!(" ({})", kind_name(k))).unwrap_or_default();
+        let _ = writeln!(md, "**Failed{kind}:** {}\n", cell(failure));
+    }
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let _ = writeln!(
+        md,
+        "{} step{}, {} invariant{}; {} virtual, {} events; trace `{}`\n",
+        r.steps.len(),
+        plural(r.steps.len()),
+        r.checks.len(),
+        plural(r.checks.len()),
+        r.virtual_time,
+        r.events_processed,
+        r.trace_hash
+    );
+    timeline(&mut md, &r.steps);
+    invariants(&mut md, &r.checks);
+    if !r.fault_errors.is_empty() {
+        let _ = writeln!(md, "### Timed faults not applied\n");
+        for e in &r.fault_errors {
+            let _ = writeln!(md, "- {}", cell(e));
+        }
+        md.push('\n');
+    }
+    let _ = writeln!(md, "### Reproduce\n\n```sh\n{}\n```", r.reproduce);
+    md
+}
+
+fn timeline(md: &mut String, steps: &[StepReport]) {
+    let _ = writeln!(
+        md,
+        "### Timeline\n\n| # | line | at | took | step | outcome | detail |\n|---|---|---|---|---|---|---|"
+    );
+    for s in steps {
+        let took = s.finished_ns.saturating_sub(s.started_ns);
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | `{}` | {} | {} |",
+            s.index,
+            s.line,
+            seconds(s.started_ns),
+            seconds(took),
+            cell(&s.text).replace('`', "'"),
+            outcome(s.outcome),
+            cell(&shorten(&s.detail, 200))
+        );
+    }
+    md.push('\n');
+}
+
+fn invariants(md: &mut String, checks: &[CheckReport]) {
+    if checks.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "### Invariants\n\n| line | invariant | evaluations | verdict | first violated |\n|---|---|---|---|---|"
+    );
+    for c in checks {
+        let violated = c.violated_ns.map(|t| format!("{}: {}", seconds(t), cell(&c.detail))).unwrap_or_default();
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {violated} |",
+            c.line,
+            cell(&c.description),
+            c.evaluations,
+            outcome(c.outcome)
+        );
+    }
+    md.push('\n');
+}
+
+fn outcome(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Pass => "pass",
+        Outcome::Fail => "**FAIL**",
+        Outcome::Skipped => "skipped",
+    }
+}
+
+pub(crate) fn kind_name(k: crate::FailureKind) -> &'static str {
+    match k {
+        crate::FailureKind::Check => "check",
+        crate::FailureKind::Invariant => "invariant",
+        crate::FailureKind::Liveness => "liveness",
+        crate::FailureKind::SimulatorBug => "simulator bug",
+        crate::FailureKind::Interrupted => "interrupted",
+    }
+}
+
+/// Text safe inside a Markdown table cell: one line, no column breaks.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace("\r\n", " ").replace('\n', " ⏎ ")
+}
+
+/// At most `max` characters, with `…` where it was cut.
+pub(crate) fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}

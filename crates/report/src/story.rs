@@ -1,0 +1,62 @@
+//! The run as a story in a few lines, for the terminal: the faults that were
+//! applied and the role changes the nodes published, each with its virtual
+//! time, in the order they happened. Read from the finished trace.
+
+use crate::{RunReport, seconds};
+use sim::{Sim, TraceEvent};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One line of the story.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Beat {
+    /// Virtual time, ns.
+    pub at_ns: u64,
+    /// What happened, in words ("kill 6381", "6384 is now master").
+    pub text: String,
+}
+
+impl Beat {
+    /// `  12.345s  kill 6381`.
+    pub fn line(&self) -> String {
+        format!("{:>10}  {}", seconds(self.at_ns), self.text)
+    }
+}
+
+/// The faults and role changes of a run, at most `max` of them (the first
+/// ones), and how many more there were. Not told: the nodes' start before the
+/// first step, a node's first role (where it starts, not a change), and the
+/// client processes that steps start and stop (`redis-cli#7`).
+pub fn beats(sim: &Sim, report: &RunReport, max: usize) -> (Vec<Beat>, usize) {
+    let nodes: BTreeSet<&str> = report.nodes.iter().map(|n| n.name.as_str()).collect();
+    let clients: BTreeSet<&str> = sim.procs().map(|p| sim.proc_name(p)).filter(|n| !nodes.contains(n)).collect();
+    let mut out = Vec::new();
+    let mut more = 0;
+    let mut roles: BTreeMap<sim::ProcId, &str> = BTreeMap::new();
+    let mut steps_began = false;
+    for rec in sim.trace().records() {
+        let text = match &rec.event {
+            TraceEvent::Runner { kind: "step", .. } => {
+                steps_began = true;
+                continue;
+            }
+            TraceEvent::Fault { text } if steps_began && !text.split_whitespace().any(|w| clients.contains(w)) => {
+                text.clone()
+            }
+            TraceEvent::Note { proc, topic: "role", detail } => {
+                match roles.insert(*proc, detail.as_str()) {
+                    Some(before) if before != detail.as_str() => {}
+                    _ => continue,
+                }
+                let role = if detail == "slave" { "replica" } else { detail.as_str() };
+                format!("{} is now {role}", sim.proc_name(*proc))
+            }
+            _ => continue,
+        };
+        if out.len() < max {
+            out.push(Beat { at_ns: rec.at.as_nanos(), text });
+        } else {
+            more += 1;
+        }
+    }
+    (out, more)
+}
