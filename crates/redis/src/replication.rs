@@ -6,7 +6,7 @@
 use crate::keyspace::{Db, Exec};
 use crate::server::{Client, Server, TIMER_WAIT_TIMEOUT};
 use resp::{RequestParser, Value};
-use sim::{ConnId, ConnectError, Ctx, Instant};
+use sim::{ConnId, ConnectError, Ctx, Instant, Observation, Role};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -755,9 +755,9 @@ impl Server {
             // replicas, and a promotion starts the stream with a SELECT.
             self.repl.cached_db = 0;
         }
-        ctx.note("role", "slave");
-        self.repl.link_down_since_ms = None;
         let m = self.repl.master.clone().expect("just set");
+        ctx.observe(Observation::Role { role: Role::Replica, master: Some(format!("{}:{}", m.host, m.port)) });
+        self.repl.link_down_since_ms = None;
         self.log(ctx, '*', &format!("Connecting to MASTER {}:{}", m.host, m.port));
         self.connect_to_master(ctx);
     }
@@ -776,7 +776,7 @@ impl Server {
         self.repl.selected_db = None;
         self.repl.link = Link::Connect;
         self.repl.no_replicas_since_ms = ctx.wall_clock_ms();
-        ctx.note("role", "master");
+        ctx.observe(Observation::Role { role: Role::Master, master: None });
     }
 
     /// Closes the link to the master; a connected link is cached for a later PSYNC when `cache`.

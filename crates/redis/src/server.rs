@@ -8,7 +8,7 @@ use crate::keyspace::{Db, Exec, Feed};
 use crate::persistence::Persistence;
 use crate::replication::{ReplicaPeer, Replication};
 use resp::{Protocol, RequestParser, Value};
-use sim::{CloseReason, ConnId, Ctx, Input, Instant, Process, TimerId};
+use sim::{CloseReason, ConnId, Ctx, Input, Instant, Observation, Process, Role, TimerId};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::SocketAddrV4;
@@ -96,6 +96,17 @@ pub struct Server {
     /// Redis Cluster state, when `cluster-enabled yes`.
     pub(crate) cluster: Option<Box<crate::cluster::Cluster>>,
     pub(crate) pubsub: common::pubsub::PubSub,
+    /// What this node last published as observations that are compared
+    /// before publishing again.
+    published: Published,
+}
+
+/// Values last published through [`Ctx::observe`], so that a node publishes
+/// only changes (tracked only while the trace keeps observations).
+#[derive(Debug, Default)]
+struct Published {
+    master_link_up: bool,
+    offset: Option<i64>,
 }
 
 /// Follow-ups of a command that must run once its client is back in the map.
@@ -138,6 +149,7 @@ impl Server {
             migrate: crate::migrate::Migrate::default(),
             cluster: None,
             pubsub: common::pubsub::PubSub::default(),
+            published: Published::default(),
         }
     }
 
@@ -278,7 +290,9 @@ impl Server {
             self.dbs[0].track_slots();
         }
         self.log(ctx, '*', "Ready to accept connections");
-        ctx.note("role", if self.repl.master.is_some() { "slave" } else { "master" });
+        let master = self.repl.master.as_ref().map(|m| format!("{}:{}", m.host, m.port));
+        let role = if master.is_some() { Role::Replica } else { Role::Master };
+        ctx.observe(Observation::Role { role, master });
         // serverCron first runs 1 ms after start, then every 100 ms.
         ctx.set_timer(Duration::from_millis(1), TIMER_CRON);
     }
@@ -288,6 +302,12 @@ impl Server {
             // A blocked event loop runs its timers late.
             ctx.set_timer(self.busy_until.map_or(CRON_PERIOD, |t| t - ctx.now()), TIMER_CRON);
             return;
+        }
+        // A master's offset of its stream, a replica's of what it processed:
+        // published at most once per cron, when it moved.
+        if ctx.observing() && self.published.offset != Some(self.repl.offset) {
+            self.published.offset = Some(self.repl.offset);
+            ctx.observe(Observation::ReplOffset { offset: self.repl.offset.max(0) as u64 });
         }
         // Active expiry on masters: reclaim every key whose time has come, and tell replicas.
         if self.repl.master.is_none() {
@@ -1104,10 +1124,34 @@ impl Process for Server {
         if let Some(c) = &mut self.cluster {
             c.check_epochs();
         }
+        if ctx.observing() {
+            self.publish_observations(ctx);
+        }
     }
 }
 
 impl Server {
+    /// Publishes what changed during this input: the master link and, in
+    /// cluster mode, the epochs and this node's slot table by owner. Called
+    /// only while the trace keeps observations (none of these is hashed).
+    #[inline(never)]
+    fn publish_observations(&mut self, ctx: &mut Ctx<'_>) {
+        let up = self.repl.link_up();
+        if up != self.published.master_link_up {
+            self.published.master_link_up = up;
+            ctx.observe(Observation::MasterLink { up });
+        }
+        let Some(c) = self.cluster.as_deref_mut() else { return };
+        let epochs = (c.current_epoch, c.epoch_of(c.myself));
+        if c.published_epochs != Some(epochs) {
+            c.published_epochs = Some(epochs);
+            ctx.observe(Observation::Epoch { current: epochs.0, config: epochs.1 });
+        }
+        for (first, last, owner) in c.slot_changes() {
+            ctx.observe(Observation::SlotRange { first, last, owner: owner.map(String::from) });
+        }
+    }
+
     fn handle_input(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
         // Bus packets are most of a cluster node's inputs. No other part of
         // the server owns a bus link's connection, so they go to the bus

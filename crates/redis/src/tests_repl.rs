@@ -422,3 +422,65 @@ fn aof_replay_does_not_expire_keys_midway() {
     assert_eq!(c.cli(6379, "get k"), "(nil)");
     assert_eq!(c.cli(6379, "ttl k"), "(integer) -2");
 }
+
+/// `port`'s observations, in order, with their times in ns.
+fn observations_of(c: &Cluster, port: u16) -> Vec<(u64, sim::Observation)> {
+    let p = c.sim.proc_by_name(&port.to_string()).unwrap();
+    c.sim.observations().filter(|(_, who, _)| *who == p).map(|(at, _, o)| (at.as_nanos(), o.clone())).collect()
+}
+
+fn offsets(obs: &[(u64, sim::Observation)]) -> Vec<(u64, u64)> {
+    obs.iter()
+        .filter_map(|(at, o)| match o {
+            sim::Observation::ReplOffset { offset } => Some((*at, *offset)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn observations_follow_roles_links_and_offsets_through_a_promotion() {
+    use sim::{Observation, Role};
+    let mut c = Cluster::new(5);
+    c.server(6379, "");
+    c.server(6380, &replica_conf(6379));
+    c.server(6381, &replica_conf(6379));
+    c.sim.run_for(Duration::from_secs(7));
+    for i in 0..20 {
+        c.cli(6379, &format!("set k{i} {}", "v".repeat(i * 10)));
+        c.sim.run_for(Duration::from_millis(37));
+    }
+    assert_eq!(c.cli(6380, "replicaof no one"), "OK");
+    c.sim.run_for(Duration::from_secs(1));
+
+    let promoted = observations_of(&c, 6380);
+    let roles: Vec<&Observation> = promoted.iter().map(|(_, o)| o).filter(|o| o.is_hashed()).collect();
+    assert_eq!(
+        roles,
+        [
+            &Observation::Role { role: Role::Replica, master: Some("127.0.0.1:6379".into()) },
+            &Observation::Role { role: Role::Master, master: None },
+        ]
+    );
+    let links: Vec<&Observation> =
+        promoted.iter().map(|(_, o)| o).filter(|o| matches!(o, Observation::MasterLink { .. })).collect();
+    assert_eq!(links, [&Observation::MasterLink { up: true }, &Observation::MasterLink { up: false }]);
+
+    // A master's offset never goes down; a replica's never goes down and
+    // never passes what its master had produced by then (the master's next
+    // published offset, or its last one).
+    let master = offsets(&observations_of(&c, 6379));
+    assert!(master.len() > 5, "{master:?}");
+    let replica = offsets(&observations_of(&c, 6381));
+    let (promoted_at, _) = promoted.iter().find(|(_, o)| *o == *roles[1]).unwrap();
+    let as_replica: Vec<(u64, u64)> = offsets(&promoted).into_iter().filter(|(at, _)| at < promoted_at).collect();
+    for series in [&master, &replica, &as_replica] {
+        assert!(series.windows(2).all(|w| w[0].1 < w[1].1), "published on change, never down: {series:?}");
+    }
+    for (at, offset) in replica.iter().chain(&as_replica) {
+        let bound = master.iter().find(|(t, _)| t >= at).unwrap_or(master.last().unwrap()).1;
+        assert!(*offset <= bound, "replica at {offset} past the master's {bound} at {at} ns");
+    }
+    assert_eq!(replica.last().unwrap().1, master.last().unwrap().1, "the replica caught up");
+    assert_eq!(c.info_field(6379, "master_repl_offset"), master.last().unwrap().1.to_string());
+}

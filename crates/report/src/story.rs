@@ -42,13 +42,13 @@ pub fn beats(sim: &Sim, report: &RunReport, max: usize) -> (Vec<Beat>, usize) {
             TraceEvent::Fault { text } if steps_began && !text.split_whitespace().any(|w| clients.contains(w)) => {
                 text.clone()
             }
-            TraceEvent::Note { proc, topic: "role", detail } => {
-                match roles.insert(*proc, detail.as_str()) {
-                    Some(before) if before != detail.as_str() => {}
+            TraceEvent::Observe { proc, obs } => {
+                let sim::Observation::Role { role, .. } = &**obs else { continue };
+                match roles.insert(*proc, role.name()) {
+                    Some(before) if before != role.name() => {}
                     _ => continue,
                 }
-                let role = if detail == "slave" { "replica" } else { detail.as_str() };
-                format!("{} is now {role}", sim.proc_name(*proc))
+                format!("{} is now {}", sim.proc_name(*proc), role.name())
             }
             _ => continue,
         };

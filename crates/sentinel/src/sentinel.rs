@@ -9,7 +9,7 @@ use crate::config::{self, Config};
 use crate::instance::{FailoverState, Instance, Master, Pending, Role, Who};
 use common::pubsub::PubSub;
 use resp::{Decoded, RequestParser, Value};
-use sim::{ConnId, Ctx, Input, Process};
+use sim::{ConnId, Ctx, Input, Observation, Process};
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
@@ -69,6 +69,9 @@ pub struct Sentinel {
     pub(crate) next_client_id: u64,
     pub(crate) connections_received: u64,
     pub(crate) commands_processed: u64,
+    /// Each monitored master's address as last published (a `GroupMaster`
+    /// observation), kept only while the trace keeps observations.
+    published_addrs: BTreeMap<String, (String, u16)>,
 }
 
 impl Sentinel {
@@ -95,6 +98,7 @@ impl Sentinel {
             next_client_id: 3,
             connections_received: 0,
             commands_processed: 0,
+            published_addrs: BTreeMap::new(),
         }
     }
 
@@ -149,7 +153,8 @@ impl Sentinel {
         ctx.log(line);
     }
 
-    /// `sentinelEvent`: logs `<type> <msg>` and publishes `<msg>` on the channel `<type>`.
+    /// `sentinelEvent`: logs `<type> <msg>` and publishes `<msg>` on the channel `<type>`;
+    /// every event, whatever the log level lets through, is also an `Event` observation.
     pub(crate) fn event(
         &mut self,
         ctx: &mut Ctx<'_>,
@@ -166,8 +171,28 @@ impl Sentinel {
             msg.push_str(extra);
         }
         self.log(ctx, level, &format!("{kind} {msg}"));
+        if ctx.observing() {
+            ctx.observe(Observation::Event { name: kind.to_owned(), detail: msg.clone() });
+        }
         if level != '.' {
             self.pubsub.publish(ctx, kind.as_bytes(), msg.as_bytes());
+        }
+    }
+
+    /// Publishes each monitored master's address where it changed during
+    /// this input: the one `SENTINEL GET-MASTER-ADDR-BY-NAME` gives. Called
+    /// only while the trace keeps observations.
+    fn publish_master_addrs(&mut self, ctx: &mut Ctx<'_>) {
+        for (name, m) in &self.masters {
+            let addr = m.current_addr();
+            if self.published_addrs.get(name) != Some(&addr) {
+                let obs = Observation::GroupMaster { group: name.clone(), addr: format!("{}:{}", addr.0, addr.1) };
+                ctx.observe(obs);
+                self.published_addrs.insert(name.clone(), addr);
+            }
+        }
+        if self.published_addrs.len() > self.masters.len() {
+            self.published_addrs.retain(|name, _| self.masters.contains_key(name));
         }
     }
 
@@ -1493,6 +1518,9 @@ impl Process for Sentinel {
             }
             Input::Timer { tag: TIMER_TICK, .. } => self.tick(ctx),
             Input::Timer { .. } => {}
+        }
+        if ctx.observing() {
+            self.publish_master_addrs(ctx);
         }
     }
 }

@@ -1085,3 +1085,45 @@ fn only_credentials_and_renames_reconnect_the_links_as_in_7_0_15() {
         assert_eq!(opened, if reconnects { 2 } else { 0 }, "{set}");
     }
 }
+
+#[test]
+fn a_failover_publishes_its_events_and_the_new_master_address_as_observations() {
+    use sim::Observation;
+    let mut lab = Lab::new(1);
+    lab.replication();
+    lab.sentinel("s1", 26379, S1);
+    lab.run(Duration::from_secs(15));
+    lab.sim.apply(Fault::Kill(lab.sim.proc_by_name("6379").unwrap())).unwrap();
+    lab.run_until_event("s1", "+switch-master", Duration::from_secs(30)).unwrap();
+    lab.run(Duration::from_secs(1));
+    let s1 = lab.sim.proc_by_name("s1").unwrap();
+    let mine: Vec<&Observation> = lab.sim.observations().filter(|(_, p, _)| *p == s1).map(|(_, _, o)| o).collect();
+    // Every event line of the log is an Event observation, in the same order;
+    // so are events below the log level (`-role-change` is verbose).
+    let events: Vec<String> = mine
+        .iter()
+        .filter_map(|o| match o {
+            Observation::Event { name, detail } => Some(format!("{name} {detail}")),
+            _ => None,
+        })
+        .collect();
+    let logged = lab.events("s1");
+    let mut unlogged = events.iter().filter(|e| !logged.contains(e));
+    assert!(unlogged.next().is_some_and(|e| e.starts_with("-role-change slave 127.0.0.1:")), "{events:#?}");
+    let in_log: Vec<&String> = events.iter().filter(|e| logged.contains(e)).collect();
+    assert_eq!(in_log, logged.iter().collect::<Vec<_>>());
+    let (_, new_port) = lab.sentinel_state("s1").master_addr("taotaoMaster").unwrap();
+    let switch = Observation::Event {
+        name: "+switch-master".into(),
+        detail: format!("taotaoMaster 127.0.0.1 6379 127.0.0.1 {new_port}"),
+    };
+    assert!(mine.contains(&&switch), "{events:#?}");
+    for kind in ["+sdown", "+odown", "+try-failover", "+selected-slave", "+failover-end"] {
+        assert!(events.iter().any(|e| e.starts_with(kind)), "no {kind} in {events:#?}");
+    }
+    // Its view of the master's address: the configured one, then the promoted replica.
+    let addrs: Vec<&Observation> =
+        mine.iter().copied().filter(|o| matches!(o, Observation::GroupMaster { .. })).collect();
+    let addr = |port: u16| Observation::GroupMaster { group: "taotaoMaster".into(), addr: format!("127.0.0.1:{port}") };
+    assert_eq!(addrs, [&addr(6379), &addr(new_port)]);
+}

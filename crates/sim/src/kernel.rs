@@ -13,6 +13,7 @@ use crate::fault::{Fault, FaultError};
 use crate::fifo::{self, Fifo};
 use crate::hash::packet_digest;
 use crate::net::{self, Endpoint, LinkConfig, NetConfig};
+use crate::observe::Observation;
 use crate::process::{CloseReason, ConnectError, Ctx, Input, Process};
 use crate::queue::EventQueue;
 use crate::rng::Rng;
@@ -451,6 +452,15 @@ impl Sim {
         &self.world.trace
     }
 
+    /// The observations processes published, in order, with when and who
+    /// (empty unless the trace is recording; see [`Observation`]).
+    pub fn observations(&self) -> impl Iterator<Item = (Instant, ProcId, &Observation)> {
+        self.world.trace.records().iter().filter_map(|r| match &r.event {
+            TraceEvent::Observe { proc, obs } => Some((r.at, *proc, &**obs)),
+            _ => None,
+        })
+    }
+
     /// Adds a runner record (a step, a reply, a check) to the trace.
     pub fn record(&mut self, kind: &'static str, text: impl Into<String>) {
         let now = self.world.now;
@@ -885,6 +895,16 @@ impl World {
 
     pub(crate) fn note(&mut self, p: ProcId, topic: &'static str, detail: String) {
         self.trace.record(self.now, TraceEvent::Note { proc: p, topic, detail });
+    }
+
+    pub(crate) fn observe(&mut self, p: ProcId, obs: Observation) {
+        if obs.is_hashed() || self.trace.is_recording() {
+            self.trace.record(self.now, TraceEvent::Observe { proc: p, obs: Box::new(obs) });
+        }
+    }
+
+    pub(crate) fn observing(&self) -> bool {
+        self.trace.is_recording()
     }
 
     pub(crate) fn take_buffer(&mut self) -> Vec<u8> {

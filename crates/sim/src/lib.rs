@@ -1,6 +1,7 @@
 //! `sim`: the deterministic discrete-event simulation kernel every chaoslab run
 //! stands on. It owns virtual time, the event queue, seeded randomness, hosts,
-//! processes, TCP-like connections, per-node disks, faults and the trace.
+//! processes, TCP-like connections, per-node disks, faults, the trace and the
+//! observations nodes publish into it.
 //!
 //! It must not depend on any node kind (Redis, Sentinel, MySQL), on the scenario
 //! format, or on anything that reaches the outside world: no `std::time` clocks,
@@ -19,6 +20,7 @@ mod fifo;
 mod hash;
 mod kernel;
 mod net;
+mod observe;
 mod process;
 mod queue;
 mod rng;
@@ -33,6 +35,7 @@ pub use fault::{Fault, FaultError};
 pub use hash::{StableHasher, digest, packet_digest};
 pub use kernel::{DEFAULT_MAX_EVENTS_PER_INSTANT, Factory, ProcState, Sim, SimBug, SimConfig};
 pub use net::{DATA_RETRIES, Endpoint, Latency, LinkConfig, NetConfig, RTO_MAX, RTO_MIN, SYN_RETRIES, SYN_RTO};
+pub use observe::{Health, Observation, Role};
 pub use process::{AddrInUse, CloseReason, ConnectError, Ctx, Input, Process};
 pub use rng::Rng;
 pub use time::Instant;

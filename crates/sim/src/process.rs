@@ -6,6 +6,7 @@
 
 use crate::disk::Disk;
 use crate::kernel::World;
+use crate::observe::Observation;
 use crate::rng::Rng;
 use crate::time::Instant;
 use crate::{ConnId, ProcId, TimerId};
@@ -202,10 +203,25 @@ impl Ctx<'_> {
         self.world.log(self.me, line.into());
     }
 
-    /// Records an externally visible state change in the trace, such as a role
-    /// change (`topic` "role", `detail` "master").
+    /// Records an externally visible state change in the trace as free text,
+    /// hashed (`topic` "link", `detail` "up"). Node kinds publish what reports
+    /// and checkers read through [`Ctx::observe`] instead.
     pub fn note(&mut self, topic: &'static str, detail: impl Into<String>) {
         self.world.note(self.me, topic, detail.into());
+    }
+
+    /// Publishes an observation (see [`Observation`]) with the current time
+    /// and this process. Publish when the value changed; when the trace does
+    /// not keep records, every kind but a role is dropped here.
+    pub fn observe(&mut self, obs: Observation) {
+        self.world.observe(self.me, obs);
+    }
+
+    /// Whether observations are kept (the trace is recording): a node may
+    /// skip building one that allocates, or tracking what it last published,
+    /// when not. A role must be published either way: it is hashed.
+    pub fn observing(&self) -> bool {
+        self.world.observing()
     }
 
     /// Ends the process after this input, as `exit()` would (no shutdown input).

@@ -760,3 +760,58 @@ fn running_in_slices_gives_the_same_trace_as_running_at_once() {
     assert_eq!((a.now(), a.events_processed()), (b.now(), b.events_processed()));
     assert_eq!(a.trace().records(), b.trace().records());
 }
+
+/// A probe that publishes `publish` 5 ms after start, in a sim that records or not.
+fn observed(record_trace: bool, publish: impl FnOnce(&mut Ctx<'_>)) -> Sim {
+    let mut s = Sim::new(SimConfig { seed: 3, record_trace, ..SimConfig::default() });
+    let h = s.add_host("localhost", LOCALHOST);
+    let p = s.add_process(h, "node", probe(None, false));
+    s.apply(Fault::Start(p)).unwrap();
+    s.run_for(Duration::from_millis(5));
+    s.with_process::<Probe, _>(p, |_, ctx| publish(ctx)).unwrap();
+    s.run_for(Duration::from_millis(5));
+    s
+}
+
+#[test]
+fn observations_are_kept_with_time_and_process_and_only_roles_are_hashed() {
+    let quiet = observed(true, |_| {});
+    let epoch = Observation::Epoch { current: 7, config: 3 };
+    let events = Observation::Event { name: "+sdown".into(), detail: "master m 10.0.0.1 6379".into() };
+    let published = observed(true, |ctx| {
+        ctx.observe(epoch.clone());
+        ctx.observe(events.clone());
+    });
+    let p = published.proc_by_name("node").unwrap();
+    let seen: Vec<_> = published.observations().collect();
+    let at = Instant::from_nanos(5_000_000);
+    assert_eq!(seen, vec![(at, p, &epoch), (at, p, &events)]);
+    assert_eq!(published.trace().hash_hex(), quiet.trace().hash_hex(), "observations are not hashed");
+    assert_eq!(published.trace().len(), quiet.trace().len(), "nor counted");
+    let lines: Vec<String> =
+        published.trace().records().iter().map(|r| to_json_line(r, &|p| published.proc_name(p).to_owned())).collect();
+    assert!(
+        lines.contains(
+            &r#"{"t_ns":5000000,"ev":"observe","node":"node","what":"epoch","current":7,"config":3}"#.to_owned()
+        ),
+        "{lines:?}"
+    );
+    assert!(lines.iter().any(|l| l.contains(r#""what":"event","name":"+sdown","detail":"master m 10.0.0.1 6379""#)));
+
+    // Without recording nothing is kept, and the hash is the same.
+    let unrecorded = observed(false, |ctx| ctx.observe(epoch.clone()));
+    assert_eq!(unrecorded.observations().count(), 0);
+    assert_eq!(unrecorded.trace().hash_hex(), quiet.trace().hash_hex());
+
+    // A role hashes exactly as the `role` note it replaced, recorded or not.
+    let note = observed(false, |ctx| ctx.note("role", "slave"));
+    let role = || Observation::Role { role: Role::Replica, master: Some("10.0.0.1:6379".into()) };
+    for record in [false, true] {
+        let s = observed(record, |ctx| ctx.observe(role()));
+        assert_eq!(s.trace().hash_hex(), note.trace().hash_hex());
+        assert_eq!(s.trace().len(), note.trace().len());
+        assert_ne!(s.trace().hash_hex(), quiet.trace().hash_hex());
+    }
+    let master = observed(false, |ctx| ctx.observe(Observation::Role { role: Role::Master, master: None }));
+    assert_eq!(master.trace().hash_hex(), observed(false, |ctx| ctx.note("role", "master")).trace().hash_hex());
+}

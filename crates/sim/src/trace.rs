@@ -1,9 +1,12 @@
 //! The trace: every externally visible event of a run, in order, folded into a
 //! stable fingerprint. Same scenario + same seed ⇒ same records ⇒ same hash, on
 //! every machine. Records are kept only when asked for (scenario runs write them
-//! to `trace.jsonl`); benchmarks hash without allocating.
+//! to `trace.jsonl`); benchmarks hash without allocating. Observations
+//! ([`crate::Observation`]) travel with the records but, roles apart, are not
+//! hashed: see [`Observation`] for why.
 
 use crate::hash::StableHasher;
+use crate::observe::Observation;
 use crate::time::Instant;
 use crate::{ConnId, ProcId};
 use std::fmt::Write as _;
@@ -82,6 +85,15 @@ pub enum TraceEvent {
         /// The new value.
         detail: String,
     },
+    /// A process published an observation. Only a role is hashed (as the
+    /// `role` note it replaces); the others are kept when recording, and
+    /// neither hashed nor counted.
+    Observe {
+        /// Which.
+        proc: ProcId,
+        /// What it published.
+        obs: Box<Observation>,
+    },
     /// The scenario runner recorded something (a step, a reply, a check).
     Runner {
         /// What kind of record ("step", "reply", "check", ...).
@@ -118,8 +130,17 @@ impl Trace {
         Trace { records: Some(Vec::new()), ..Trace::default() }
     }
 
-    /// Adds an event.
+    /// Adds an event. An observation other than a role is only kept, and
+    /// only when recording: it is a function of the hashed events.
     pub fn record(&mut self, at: Instant, event: TraceEvent) {
+        if let TraceEvent::Observe { obs, .. } = &event
+            && !obs.is_hashed()
+        {
+            if let Some(records) = &mut self.records {
+                records.push(TraceRecord { at, event });
+            }
+            return;
+        }
         let h = &mut self.hasher;
         h.word(at.as_nanos());
         match &event {
@@ -152,6 +173,15 @@ impl Trace {
                 h.bytes(topic.as_bytes());
                 h.bytes(detail.as_bytes());
             }
+            TraceEvent::Observe { proc, obs } => {
+                // Only roles get here, hashed exactly as `Note { topic: "role", detail }` was.
+                if let Observation::Role { role, .. } = &**obs {
+                    h.word(5);
+                    h.word(proc.0 as u64);
+                    h.bytes(b"role");
+                    h.bytes(role.hashed_word().as_bytes());
+                }
+            }
             TraceEvent::Runner { kind, text } => {
                 h.word(6);
                 h.bytes(kind.as_bytes());
@@ -159,8 +189,13 @@ impl Trace {
             }
         }
         self.count += 1;
-        if let Some(records) = &mut self.records {
-            records.push(TraceRecord { at, event });
+        match &mut self.records {
+            Some(records) => records.push(TraceRecord { at, event }),
+            // Most events are deliveries, which own no memory: skipping the
+            // call to the enum's drop glue (out of line since an observation
+            // variant exists) keeps the unrecorded path as cheap as before.
+            None if matches!(event, TraceEvent::Deliver { .. }) => std::mem::forget(event),
+            None => {}
         }
     }
 
@@ -174,12 +209,12 @@ impl Trace {
         format!("{:016x}", self.hasher.finish())
     }
 
-    /// Number of events traced.
+    /// Number of events hashed (observations other than roles are not counted).
     pub fn len(&self) -> u64 {
         self.count
     }
 
-    /// Whether nothing was traced.
+    /// Whether nothing was hashed.
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
@@ -225,6 +260,10 @@ pub fn to_json_line(rec: &TraceRecord, name: &dyn Fn(ProcId) -> String) -> Strin
                 json_str(topic),
                 json_str(detail)
             );
+        }
+        TraceEvent::Observe { proc, obs } => {
+            let _ = write!(s, "\"ev\":\"observe\",\"node\":{},", json_str(&name(*proc)));
+            obs.write_json_fields(&mut s);
         }
         TraceEvent::Runner { kind, text } => {
             let _ = write!(s, "\"ev\":{},\"text\":{}", json_str(kind), json_str(text));

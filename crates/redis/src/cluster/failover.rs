@@ -9,7 +9,7 @@ use super::{
     CantFailover, FAIL, PFAIL, SLOTS, TODO_FSYNC_CONFIG, TODO_HANDLE_FAILOVER, TODO_SAVE_CONFIG, TODO_UPDATE_STATE,
 };
 use crate::server::Server;
-use sim::Ctx;
+use sim::{Ctx, Health, Observation};
 
 /// `CLUSTER_MF_TIMEOUT`.
 pub(crate) const MF_TIMEOUT_MS: i64 = 5000;
@@ -17,6 +17,17 @@ pub(crate) const MF_TIMEOUT_MS: i64 = 5000;
 const CANT_FAILOVER_RELOG_MS: i64 = 300_000;
 /// `CLUSTER_SLAVE_MIGRATION_DELAY`.
 const SLAVE_MIGRATION_DELAY_MS: i64 = 5000;
+
+/// Publishes what this node now believes of a peer's health; the name is
+/// copied only while the trace keeps observations. Kept out of line: the
+/// packet handler calls it on rare paths, and inlined it costs every packet.
+#[cold]
+#[inline(never)]
+pub(crate) fn observe_peer(ctx: &mut Ctx<'_>, name: &str, health: Health) {
+    if ctx.observing() {
+        ctx.observe(Observation::Peer { peer: name.to_owned(), health });
+    }
+}
 
 impl Server {
     /// `markNodeAsFailingIfNeeded`: PFAIL becomes FAIL once a majority of slot-owning masters agree.
@@ -40,6 +51,7 @@ impl Server {
         n.fail_time = now;
         let name = n.name();
         c.todo |= TODO_UPDATE_STATE | TODO_SAVE_CONFIG;
+        observe_peer(ctx, &name, Health::Failed);
         self.log(ctx, '*', &format!("Marking node {name} as failing (quorum reached)."));
         self.broadcast(ctx, bus::FAIL, Body::Fail(name), 0);
     }
@@ -54,12 +66,14 @@ impl Server {
             let what = if n.is_slave() { "replica" } else { "master without slots" };
             c.node_mut(i).flags &= !FAIL;
             c.todo |= TODO_UPDATE_STATE | TODO_SAVE_CONFIG;
+            observe_peer(ctx, &name, Health::Ok);
             self.log(ctx, '*', &format!("Clear FAIL state for node {name}: {what} is reachable again."));
             return;
         }
         if n.is_master() && n.numslots > 0 && now - n.fail_time > nt * 2 {
             c.node_mut(i).flags &= !FAIL;
             c.todo |= TODO_UPDATE_STATE | TODO_SAVE_CONFIG;
+            observe_peer(ctx, &name, Health::Ok);
             self.log(
                 ctx,
                 '*',

@@ -4,13 +4,14 @@
 //! slot-ownership updates, cluster state and nodes.conf.
 
 use super::bus::{self, Body, GossipFields, GossipSection, Header, Message};
+use super::failover::observe_peer;
 use super::{Cluster, CronAction, CronTimes, Link, NodeIp, NodeName, PickKind};
 use super::{
     FAIL, HANDSHAKE, MASTER, MEET, MYSELF, NOADDR, NOFAILOVER, PFAIL, SLAVE, SLOTS, TODO_FSYNC_CONFIG,
     TODO_HANDLE_FAILOVER, TODO_HANDLE_MANUALFAILOVER, TODO_SAVE_CONFIG, TODO_UPDATE_STATE,
 };
 use crate::server::Server;
-use sim::{ConnId, Ctx};
+use sim::{ConnId, Ctx, Health};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 /// `CLUSTER_WRITABLE_DELAY`: a master stays FAIL this long after start.
@@ -262,6 +263,7 @@ impl Server {
                 let name = n.name();
                 self.cl().node_mut(i).flags |= PFAIL;
                 update_state = true;
+                observe_peer(ctx, &name, Health::Suspect);
                 self.log(ctx, '.', &format!("*** NODE {name} possibly failing"));
             }
         }
@@ -806,6 +808,7 @@ impl Server {
                             n.flags = (n.flags | FAIL) & !PFAIL;
                             n.fail_time = now;
                             c.todo |= TODO_SAVE_CONFIG | TODO_UPDATE_STATE;
+                            observe_peer(ctx, about, Health::Failed);
                             self.log(ctx, '*', &format!("FAIL message received from {} about {about}", h.sender));
                         }
                     }
@@ -895,6 +898,7 @@ impl Server {
             n.ping_sent = 0;
             if n.timed_out() {
                 n.flags &= !PFAIL;
+                observe_peer(ctx, &n.name(), Health::Ok);
                 c.todo |= TODO_SAVE_CONFIG | TODO_UPDATE_STATE;
             } else if n.failed() {
                 self.clear_node_failure_if_needed(ctx, sender, now);

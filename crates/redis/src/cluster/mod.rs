@@ -646,6 +646,14 @@ pub(crate) struct Cluster {
     /// ([`Cluster::slot_table_problem`]; debug builds only).
     #[cfg(debug_assertions)]
     pub(crate) slots_changed: bool,
+    /// The epochs (current, own config) last published as an observation.
+    pub(crate) published_epochs: Option<(u64, u64)>,
+    /// Slot ownership as last published (see [`Cluster::slot_changes`]):
+    /// runs covering every slot, with their owner's name. Kept only while
+    /// the trace records observations.
+    published_slots: Vec<(u16, u16, Option<NodeName>)>,
+    /// Ownership or an owner's name changed since `published_slots`.
+    slots_unpublished: bool,
 }
 
 impl Cluster {
@@ -698,6 +706,9 @@ impl Cluster {
             epoch_floor: (0, 0),
             #[cfg(debug_assertions)]
             slots_changed: true,
+            published_epochs: None,
+            published_slots: vec![(0, (SLOTS - 1) as u16, None)],
+            slots_unpublished: true,
         };
         c.myself = c.add_node(Node::new(myself_name, MYSELF | MASTER, now));
         c
@@ -989,6 +1000,7 @@ impl Cluster {
     pub(crate) fn rename(&mut self, i: usize, name: &NodeName) {
         let old = self.node(i).name();
         self.node_mut(i).set_name(*name);
+        self.slots_unpublished = true;
         self.by_name.remove(&old);
         self.unindex_name(&old, i);
         if let Some(other) = self.by_name.insert(*name, i) {
@@ -1007,6 +1019,7 @@ impl Cluster {
             return false;
         }
         self.slots[slot] = i as u32;
+        self.slots_unpublished = true;
         self.bits_cache.replace(None);
         #[cfg(debug_assertions)]
         {
@@ -1021,6 +1034,7 @@ impl Cluster {
     pub(crate) fn del_slot(&mut self, slot: usize) -> bool {
         let Some(i) = self.owner(slot) else { return false };
         self.slots[slot] = NO_OWNER;
+        self.slots_unpublished = true;
         self.bits_cache.replace(None);
         #[cfg(debug_assertions)]
         {
@@ -1180,6 +1194,45 @@ impl Cluster {
             }
         }
         out
+    }
+
+    /// The runs of slots whose owner, by name, changed in this table since
+    /// the last call, with the new owner; the first call gives every owned
+    /// run. For the `SlotRange` observations: it reads the whole table, so
+    /// it is called only while the trace keeps observations.
+    pub(crate) fn slot_changes(&mut self) -> Vec<(u16, u16, Option<NodeName>)> {
+        if !std::mem::take(&mut self.slots_unpublished) {
+            return Vec::new();
+        }
+        // Runs by owner entry (a name is unique in the table), then named.
+        let mut runs: Vec<(u16, u16, u32)> = Vec::new();
+        for (slot, &owner) in self.slots.iter().enumerate() {
+            match runs.last_mut() {
+                Some((_, last, o)) if *o == owner => *last = slot as u16,
+                _ => runs.push((slot as u16, slot as u16, owner)),
+            }
+        }
+        let now: Vec<(u16, u16, Option<NodeName>)> = runs
+            .into_iter()
+            .map(|(first, last, o)| (first, last, (o != NO_OWNER).then(|| self.nodes[o as usize].name())))
+            .collect();
+        // Both lists cover every slot in order: walk their common pieces.
+        let mut changes: Vec<(u16, u16, Option<NodeName>)> = Vec::new();
+        let (old, mut i, mut j, mut first) = (&self.published_slots, 0, 0, 0u16);
+        while i < old.len() && j < now.len() {
+            let last = old[i].1.min(now[j].1);
+            if old[i].2 != now[j].2 {
+                match changes.last_mut() {
+                    Some((_, l, o)) if *o == now[j].2 && *l + 1 == first => *l = last,
+                    _ => changes.push((first, last, now[j].2)),
+                }
+            }
+            i += usize::from(old[i].1 == last);
+            j += usize::from(now[j].1 == last);
+            first = last.wrapping_add(1);
+        }
+        self.published_slots = now;
+        changes
     }
 
     pub(crate) fn del_node_slots(&mut self, i: usize) {

@@ -539,3 +539,68 @@ fn a_new_node_takes_the_lowest_free_table_entry() {
     assert_eq!(c.lookup(&name(8)), Some(4));
     assert_eq!(c.lookup(&name(4)), None);
 }
+
+/// `port`'s view of slot ownership, replayed from its `SlotRange` observations
+/// up to `until` ns.
+fn observed_owners(lab: &Lab, port: u16, until: u64) -> Vec<Option<String>> {
+    let mut owners = vec![None; super::SLOTS];
+    for (at, who, obs) in lab.sim.observations() {
+        if let sim::Observation::SlotRange { first, last, owner } = obs
+            && who == proc(lab, port)
+            && at.as_nanos() <= until
+        {
+            owners[*first as usize..=*last as usize].fill(owner.clone());
+        }
+    }
+    owners
+}
+
+#[test]
+fn observations_show_a_failover_replica_taking_its_masters_slots() {
+    use sim::{Health, Observation, Role};
+    let mut lab = build(3, 2000);
+    let (old, new) = (node_id(&lab, 6381), node_id(&lab, 6384));
+    let killed_at = lab.sim.now().as_nanos();
+    for port in [6384, 6382] {
+        let owners = observed_owners(&lab, port, killed_at);
+        assert!(owners[..=5460].iter().all(|o| o.as_deref() == Some(&*old)), "{port}");
+        assert!(owners[5461..].iter().all(|o| o.is_some() && o.as_deref() != Some(&*old)), "{port}");
+    }
+    lab.sim.apply(sim::Fault::Stop(proc(&lab, 6381))).unwrap();
+    lab.sim.run_for(Duration::from_secs(8));
+    assert!(server(&lab, 6384).clr().me().is_master());
+    for port in [6384, 6382, 6383] {
+        let owners = observed_owners(&lab, port, u64::MAX);
+        assert!(owners[..=5460].iter().all(|o| o.as_deref() == Some(&*new)), "{port} sees the replica own them");
+        assert!(owners[5461..].iter().all(|o| o.is_some() && o.as_deref() != Some(&*new)), "{port}");
+    }
+    // Replayed, every survivor's observations give exactly its table.
+    for port in [6382, 6383, 6384, 6385, 6386] {
+        let c = server(&lab, port).clr();
+        let table: Vec<Option<String>> =
+            (0..super::SLOTS).map(|s| c.owner(s).map(|i| c.node(i).name().to_string())).collect();
+        assert!(observed_owners(&lab, port, u64::MAX) == table, "{port}");
+    }
+    let promoted: Vec<(u64, Observation)> = lab
+        .sim
+        .observations()
+        .filter(|(at, who, _)| *who == proc(&lab, 6384) && at.as_nanos() > killed_at)
+        .map(|(at, _, o)| (at.as_nanos(), o.clone()))
+        .collect();
+    let role_at = promoted.iter().find(|(_, o)| *o == Observation::Role { role: Role::Master, master: None });
+    let epoch = server(&lab, 6384).clr().me().config_epoch;
+    let epoch_at = promoted.iter().find(|(_, o)| matches!(o, Observation::Epoch { config, .. } if *config == epoch));
+    let (role_at, epoch_at) = (role_at.expect("a role").0, epoch_at.expect("its new epoch").0);
+    assert!(epoch_at >= role_at, "the epoch is taken with the promotion");
+    // The survivors suspected the old master, then agreed it failed.
+    let health: Vec<Health> = lab
+        .sim
+        .observations()
+        .filter_map(|(_, who, o)| match o {
+            Observation::Peer { peer, health } if who == proc(&lab, 6382) && *peer == old => Some(*health),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(health.first(), Some(&Health::Suspect), "{health:?}");
+    assert!(health.contains(&Health::Failed), "{health:?}");
+}
