@@ -85,8 +85,9 @@ fn documents_arg(text: &str) -> Result<report::Documents, String> {
         match word {
             "md" | "markdown" => docs.markdown = true,
             "junit" => docs.junit = true,
+            "html" => docs.html = true,
             "none" => {}
-            other => return Err(format!("unknown document `{other}`: choose from md, junit, none")),
+            other => return Err(format!("unknown document `{other}`: choose from html, md, junit, none")),
         }
     }
     Ok(docs)
@@ -116,17 +117,17 @@ enum Command {
         /// Stop when virtual time would pass this (e.g. 1h); the report is partial, exit 5.
         #[arg(long, value_parser = duration_arg)]
         max_virtual: Option<Duration>,
-        /// Documents to write besides report.json, trace.jsonl and logs:
-        /// a comma-separated list of md (summary.md), junit (junit.xml), or none.
-        #[arg(long, default_value = "md,junit", value_parser = documents_arg)]
+        /// Documents to write besides report.json, trace.jsonl and logs: a
+        /// comma-separated list of html (report.html), md (summary.md), junit (junit.xml), or none.
+        #[arg(long, default_value = "html,md,junit", value_parser = documents_arg)]
         report: report::Documents,
     },
-    /// Rebuild a run's documents (summary.md, junit.xml) from its report.json.
+    /// Rebuild a run's documents (report.html, summary.md, junit.xml) from its report.json and timeline.json.
     Report {
         /// The report directory (or its report.json).
         dir: PathBuf,
-        /// Which documents: md, junit (comma-separated).
-        #[arg(long = "report", default_value = "md,junit", value_parser = documents_arg)]
+        /// Which documents: html, md, junit (comma-separated).
+        #[arg(long = "report", default_value = "html,md,junit", value_parser = documents_arg)]
         documents: report::Documents,
     },
     /// Validate scenario files without running them.
@@ -298,11 +299,12 @@ fn rebuild(style: Style, dir: &Path, documents: report::Documents) -> u8 {
     if let Err(code) = write_documents(dir, &recorded, documents) {
         return code;
     }
-    let written: Vec<PathBuf> = [(documents.markdown, "summary.md"), (documents.junit, "junit.xml")]
-        .into_iter()
-        .filter(|(on, _)| *on)
-        .map(|(_, name)| dir.join(name))
-        .collect();
+    let written: Vec<PathBuf> =
+        [(documents.html, "report.html"), (documents.markdown, "summary.md"), (documents.junit, "junit.xml")]
+            .into_iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, name)| dir.join(name))
+            .collect();
     style.document(&json!({"written": written}));
     if style.lines() {
         for w in &written {

@@ -335,3 +335,38 @@ fn the_terminal_tells_the_story_and_the_documents_are_written_and_rebuilt() {
     let (code, _, _) = chaoslab(&["report", "missing-dir"], &broken);
     assert_eq!(code, 2);
 }
+
+/// The `<svg>` of the figure with `id`, or "" when the page has none.
+fn figure<'a>(html: &'a str, id: &str) -> &'a str {
+    let Some(start) = html.find(&format!("<figure id=\"{id}\"")) else { return "" };
+    let end = html[start..].find("</figure>").map_or(html.len(), |e| start + e);
+    &html[start..end]
+}
+
+#[test]
+fn report_html_draws_every_chart_of_a_cluster_failover_with_data() {
+    let dir = workdir("html");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/cluster-c3-failover-and-return.yaml");
+    let (code, out, err) = chaoslab(&["run", root.to_str().unwrap(), "--out", "out"], &dir);
+    assert_eq!(code, 0, "{out}{err}");
+    let html = std::fs::read_to_string(dir.join("out/report.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && !html.contains("<script"), "no script");
+    assert!(!html.contains(" src=") && !html.contains("href="), "self-contained: nothing loaded from anywhere");
+    assert!(!html.contains("chart failed"), "every chart drew");
+    // Six lanes of states, faults marked; slots owned by three masters at a time.
+    let lanes = figure(&html, "lanes");
+    assert!(lanes.matches("<rect").count() >= 12, "{}", lanes.len());
+    assert!(lanes.contains(">\nstop 6381\n<"), "the fault is labelled on the chart");
+    for name in ["6381", "6386"] {
+        assert!(lanes.contains(&format!(">\n{name}\n<")), "lane {name} labelled");
+    }
+    assert!(figure(&html, "slots").matches("<rect").count() >= 6);
+    assert!(figure(&html, "epochs").contains("<polyline"));
+    assert!(figure(&html, "offsets").contains("<polyline"));
+    assert_eq!(html.matches("<tr class=").count(), 51, "one row per step");
+    // Rebuilt by `chaoslab report`, byte for byte.
+    std::fs::remove_file(dir.join("out/report.html")).unwrap();
+    let (code, ..) = chaoslab(&["report", "out", "--report", "html"], &dir);
+    assert_eq!(code, 0);
+    assert_eq!(std::fs::read_to_string(dir.join("out/report.html")).unwrap(), html);
+}

@@ -10,9 +10,11 @@
 //! Must not depend on: `scenario`, `resp`, `common`, `redis`, `sentinel`,
 //! `redis-client`, `redis-lab`, `sentinel-lab`, `chaoslab`.
 
+pub mod html;
 pub mod junit;
 pub mod markdown;
 pub mod story;
+pub mod timeline;
 
 use serde::{Deserialize, Serialize};
 use sim::Sim;
@@ -178,7 +180,7 @@ pub struct NodeReport {
 }
 
 /// The files a run writes into its directory, besides `logs/`.
-const RUN_FILES: [&str; 4] = ["report.json", "trace.jsonl", "summary.md", "junit.xml"];
+const RUN_FILES: [&str; 6] = ["report.json", "trace.jsonl", "timeline.json", "summary.md", "junit.xml", "report.html"];
 
 /// Which documents [`write_documents`] writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -187,19 +189,28 @@ pub struct Documents {
     pub markdown: bool,
     /// `junit.xml`.
     pub junit: bool,
+    /// `report.html`.
+    pub html: bool,
 }
 
 impl Documents {
     /// Every document.
-    pub const ALL: Documents = Documents { markdown: true, junit: true };
+    pub const ALL: Documents = Documents { markdown: true, junit: true, html: true };
     /// None.
-    pub const NONE: Documents = Documents { markdown: false, junit: false };
+    pub const NONE: Documents = Documents { markdown: false, junit: false, html: false };
 }
 
-/// Writes the chosen documents, built from `report`, into `dir`. Each file is
+/// Writes the chosen documents into `dir`, built from `report` and, for the
+/// page, the run's `timeline.json` and `logs/` found there. Each file is
 /// written beside its final name and renamed into place, so a failure never
 /// leaves half a document.
 pub fn write_documents(dir: &Path, report: &RunReport, which: Documents) -> std::io::Result<()> {
+    if which.html {
+        let text = std::fs::read_to_string(dir.join("timeline.json"))?;
+        let timeline: timeline::Timeline = serde_json::from_str(&text).map_err(std::io::Error::other)?;
+        let logs = read_logs(dir, report);
+        write_atomically(&dir.join("report.html"), html::page(report, &timeline, &logs).as_bytes())?;
+    }
     if which.markdown {
         write_atomically(&dir.join("summary.md"), markdown::summary(report).as_bytes())?;
     }
@@ -208,6 +219,20 @@ pub fn write_documents(dir: &Path, report: &RunReport, which: Documents) -> std:
         write_atomically(&dir.join("junit.xml"), xml.as_bytes())?;
     }
     Ok(())
+}
+
+/// Each node's log lines, as the run wrote them under `logs/`.
+fn read_logs(dir: &Path, report: &RunReport) -> Vec<(String, Vec<String>)> {
+    let mut taken = std::collections::BTreeSet::new();
+    report
+        .nodes
+        .iter()
+        .map(|n| {
+            let name = unique_name(&mut taken, &n.name);
+            let text = std::fs::read_to_string(dir.join("logs").join(format!("{name}.log"))).unwrap_or_default();
+            (n.name.clone(), text.lines().map(str::to_owned).collect())
+        })
+        .collect()
 }
 
 /// Writes `path` by way of a temporary file in the same directory.
@@ -278,18 +303,19 @@ fn only_logs(dir: &Path) -> bool {
 /// two names differ only in characters a file name cannot hold (`a/b`, `a_b`).
 fn log_names(sim: &Sim) -> Vec<(sim::ProcId, String)> {
     let mut taken = std::collections::BTreeSet::new();
-    let mut out = Vec::new();
-    for p in sim.procs() {
-        let base = file_safe(sim.proc_name(p));
-        let mut name = base.clone();
-        let mut n = 2;
-        while !taken.insert(name.clone()) {
-            name = format!("{base}~{n}");
-            n += 1;
-        }
-        out.push((p, name));
+    sim.procs().map(|p| (p, unique_name(&mut taken, sim.proc_name(p)))).collect()
+}
+
+/// `name` made file-safe, with `~2`, `~3`... when an earlier one took it.
+fn unique_name(taken: &mut std::collections::BTreeSet<String>, name: &str) -> String {
+    let base = file_safe(name);
+    let mut unique = base.clone();
+    let mut n = 2;
+    while !taken.insert(unique.clone()) {
+        unique = format!("{base}~{n}");
+        n += 1;
     }
-    out
+    unique
 }
 
 /// Writes `report.json`, `trace.jsonl` and `logs/<node>.log` into `dir`
@@ -298,6 +324,11 @@ pub fn write_run(dir: &Path, report: &RunReport, sim: &Sim) -> std::io::Result<(
     std::fs::create_dir_all(dir.join("logs"))?;
     let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
     std::fs::write(dir.join("report.json"), json + "\n")?;
+
+    let nodes: Vec<String> = report.nodes.iter().map(|n| n.name.clone()).collect();
+    let timeline = timeline::build(sim, &nodes);
+    let json = serde_json::to_string(&timeline).map_err(std::io::Error::other)?;
+    std::fs::write(dir.join("timeline.json"), json + "\n")?;
 
     let mut trace = std::io::BufWriter::new(std::fs::File::create(dir.join("trace.jsonl"))?);
     let name = |p| sim.proc_name(p).to_owned();
@@ -455,7 +486,10 @@ mod tests {
     fn documents_are_written_whole_or_not_at_all() {
         let dir = std::env::temp_dir().join(format!("chaoslab-docs-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        write_documents(&dir, &failed_run(), Documents::ALL).unwrap();
+        // The page needs the run's timeline.json: without it, no page, and nothing half-written.
+        assert!(write_documents(&dir, &failed_run(), Documents { html: true, ..Documents::NONE }).is_err());
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        write_documents(&dir, &failed_run(), Documents { html: false, ..Documents::ALL }).unwrap();
         let names: Vec<String> = {
             let mut n: Vec<String> = std::fs::read_dir(&dir)
                 .unwrap()
