@@ -202,13 +202,13 @@ struct Limits {
 /// and `replay` work from any directory.
 fn load(registry: &Registry, path: &Path) -> Result<Scenario, u8> {
     let file = path.display().to_string();
-    let source = std::fs::read_to_string(path).map_err(|e| {
+    let bytes = std::fs::read(path).map_err(|e| {
         eprintln!("error: cannot read {file}: {e}");
         EXIT_BAD_INPUT
     })?;
-    let mut scenario = scenario::parse_scenario(&file, &source, registry).map_err(|diags| {
-        eprintln!("{}", diags.render(&file, &source));
-        let n = diags.len();
+    let mut scenario = scenario::parse_scenario_bytes(&file, bytes, registry).map_err(|rejected| {
+        eprintln!("{}", rejected.render(&file));
+        let n = rejected.diagnostics.len();
         eprintln!("{file}: {n} error{}", if n == 1 { "" } else { "s" });
         EXIT_BAD_INPUT
     })?;

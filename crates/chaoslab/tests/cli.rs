@@ -141,15 +141,14 @@ fn schema_is_json_with_the_builtin_steps() {
     assert_eq!(code, 0);
     let schema: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(schema["title"], "chaoslab scenario");
-    let steps: Vec<String> = schema["$defs"]["step"]["oneOf"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["required"][0].as_str().unwrap().to_owned())
-        .collect();
+    let forms = schema["$defs"]["step"]["oneOf"].as_array().unwrap();
+    let steps: Vec<String> = forms.iter().filter_map(|s| s["required"][0].as_str()).map(str::to_owned).collect();
     for expected in ["sleep", "wait-until", "kill", "partition", "clock"] {
         assert!(steps.iter().any(|s| s == expected), "{expected} missing from {steps:?}");
     }
+    // Steps that take no value may also be written bare: `- heal`.
+    let bare: Vec<&serde_json::Value> = forms.iter().filter_map(|s| s["enum"].as_array()).flatten().collect();
+    assert_eq!(bare, [&serde_json::json!("heal")]);
 }
 
 #[test]

@@ -50,7 +50,10 @@ pub(crate) fn parse_step(value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>
                 return Err(Diagnostic::new(command_node.span, "Invalid argument(s)")
                     .with_hint("unbalanced quotes in the command"));
             }
-            Some(a) if a.is_empty() => return Err(Diagnostic::new(command_node.span, "the command is empty")),
+            Some(a) if a.is_empty() => {
+                return Err(Diagnostic::new(command_node.span, "the command is empty")
+                    .with_hint("write the command as typed at redis-cli, e.g. `command: set k1 v1`"));
+            }
             Some(_) => {}
         }
     }

@@ -4,7 +4,7 @@
 
 use crate::diag::Diagnostic;
 use crate::error::RunError;
-use crate::kind::{Condition, Observation, ParseCx, Step, Syntax, quoted};
+use crate::kind::{Condition, Observation, ParseCx, Step, Syntax, quoted, quoted_some};
 use crate::parse::link_config;
 use crate::runner::Runtime;
 use crate::template::{NodeRef, Template};
@@ -142,7 +142,8 @@ pub(crate) fn parse_step(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<B
             let mut m = value.map("capture")?;
             let name_node = m.required("name")?;
             let var = name_node.str("capture name")?;
-            Template::parse(&format!("${{{var}}}")).map_err(|e| Diagnostic::new(name_node.span, e))?;
+            Template::parse(&format!("${{{var}}}"))
+                .map_err(|e| Diagnostic::new(name_node.span, e).with_hint("e.g. `name: pid`"))?;
             let (condition, _) = parse_condition_map(value, "capture", &["name"], cx)?;
             cx.declare_capture(&var);
             Ok(Box::new(Capture { var, condition }))
@@ -175,7 +176,7 @@ pub(crate) fn parse_step(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<B
         "heal" => {
             if !value.is_null() && !matches!(&value.value, Value::Map(e) if e.is_empty()) {
                 return Err(
-                    Diagnostic::new(value.span, "`heal` takes no value").with_hint("write `- heal:` or `- heal: {}`")
+                    Diagnostic::new(value.span, "`heal` takes no value").with_hint("write `- heal` (or `- heal:`)")
                 );
             }
             Ok(Box::new(FaultStep::Heal))
@@ -185,7 +186,8 @@ pub(crate) fn parse_step(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<B
             let between_node = m.required("between")?;
             let between = between_node.seq("link.between")?;
             let [a, b] = between else {
-                return Err(Diagnostic::new(between_node.span, "`between` takes exactly two nodes or hosts"));
+                return Err(Diagnostic::new(between_node.span, "`between` takes exactly two nodes or hosts")
+                    .with_hint("e.g. `between: [\"6379\", \"6380\"]`"));
             };
             let config = link_config(value, LinkConfig::LOOPBACK, &["between"])?;
             Ok(Box::new(FaultStep::Link {
@@ -210,7 +212,8 @@ pub(crate) fn parse_step(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<B
             let kind = cx.registry.kinds().find(|k| k.steps().iter().any(|s| s.name == name));
             match kind {
                 Some(kind) => kind.parse_step(name, value, cx),
-                None => Err(Diagnostic::new(value.span, format!("unknown step `{name}`"))),
+                None => Err(Diagnostic::new(value.span, format!("unknown step `{name}`"))
+                    .with_hint(format!("steps are: {}", quoted(&cx.registry.step_names())))),
             }
         }
     }
@@ -233,7 +236,7 @@ fn signed_ms(n: &Node, what: &str) -> Result<i64, Diagnostic> {
 fn endpoint_ref(n: &Node, cx: &ParseCx<'_>, what: &str) -> Result<NodeRef, Diagnostic> {
     let template = cx.template(n, what)?;
     if let Some(name) = template.literal()
-        && cx.hosts.iter().any(|h| h == name)
+        && cx.host_index.contains(name)
     {
         return Ok(NodeRef { template, span: n.span });
     }
@@ -242,7 +245,10 @@ fn endpoint_ref(n: &Node, cx: &ParseCx<'_>, what: &str) -> Result<NodeRef, Diagn
             d
         } else {
             let hosts: Vec<&str> = cx.hosts.iter().map(String::as_str).collect();
-            Diagnostic { hint: Some(format!("{}; hosts are: {}", d.hint.unwrap_or_default(), quoted(&hosts))), ..d }
+            Diagnostic {
+                hint: Some(format!("{}; hosts are: {}", d.hint.unwrap_or_default(), quoted_some(&hosts))),
+                ..d
+            }
         }
     })
 }
@@ -280,7 +286,7 @@ pub(crate) fn parse_condition_map(
     let Value::Map(entries) = &value.value else {
         return Err(Diagnostic::new(
             value.span,
-            format!("expected a condition for {what}, found a {}", value.kind_name()),
+            format!("expected a condition for {what}, found {}", value.kind_phrase()),
         )
         .with_hint("a condition is a mapping, e.g. `state: {node: \"6379\", is: down}`"));
     };
@@ -347,7 +353,8 @@ fn parse_condition(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn
         "all" | "any" => {
             let items = value.seq(name)?;
             if items.is_empty() {
-                return Err(Diagnostic::new(value.span, format!("`{name}` needs at least one condition")));
+                return Err(Diagnostic::new(value.span, format!("`{name}` needs at least one condition"))
+                    .with_hint(format!("e.g. `{name}: [{{state: {{node: \"6379\", is: running}}}}]`")));
             }
             let parsed = items.iter().map(|i| cx.condition(i, name)).collect::<Result<Vec<_>, _>>()?;
             Ok(if name == "all" { Box::new(All(parsed)) } else { Box::new(Any(parsed)) })
@@ -357,7 +364,8 @@ fn parse_condition(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn
             let kind = cx.registry.kinds().find(|k| k.conditions().iter().any(|s| s.name == name));
             match kind {
                 Some(kind) => kind.parse_condition(name, value, cx),
-                None => Err(Diagnostic::new(value.span, format!("unknown condition `{name}`"))),
+                None => Err(Diagnostic::new(value.span, format!("unknown condition `{name}`"))
+                    .with_hint(format!("conditions are: {}", quoted(&cx.registry.condition_names())))),
             }
         }
     }

@@ -70,12 +70,24 @@ impl Diagnostic {
 
         // Control characters in the source would drive the terminal rather than
         // show up; swap each for one visible char so caret columns still match.
-        let text: String = text.chars().map(|c| if c.is_control() && c != '\t' { '\u{FFFD}' } else { c }).collect();
-        let w = shown_no.to_string().len();
-        let blank = " ".repeat(w + 1);
+        let chars: Vec<char> = text.chars().map(|c| if c.is_control() && c != '\t' { '\u{FFFD}' } else { c }).collect();
+        // A long line is cut around the span so the caret stays on screen.
+        let window = Window::around(chars.len(), caret_col, carets);
+        let carets = window.carets;
+        let mut text: String = chars[window.start..window.end].iter().collect();
         // Reproduce tabs in the padding so the caret lines up however wide the
         // terminal renders a tab; everything else is one column per char.
-        let pad: String = text.chars().take(caret_col).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+        let mut pad: String =
+            chars[window.start..caret_col].iter().map(|c| if *c == '\t' { '\t' } else { ' ' }).collect();
+        if window.start > 0 {
+            text.insert(0, ELLIPSIS);
+            pad.insert(0, ' ');
+        }
+        if window.end < chars.len() {
+            text.push(ELLIPSIS);
+        }
+        let w = shown_no.to_string().len();
+        let blank = " ".repeat(w + 1);
 
         let mut out = String::new();
         out.push_str(&format!("error: {}\n", printable(&self.message)));
@@ -99,6 +111,42 @@ impl Diagnostic {
     }
 }
 
+/// The most characters of a source line shown under `-->`; a longer line is
+/// cut around the span, with [`ELLIPSIS`] where text was left out.
+pub const MAX_SHOWN_LINE: usize = 120;
+/// Characters shown before the span when a long line is cut.
+const CONTEXT_BEFORE: usize = 40;
+/// Marks where a long line was cut.
+const ELLIPSIS: char = '…';
+
+/// The part of a line that is shown: chars `start..end`, and how many carets
+/// fit in it.
+#[derive(Debug, PartialEq)]
+struct Window {
+    start: usize,
+    end: usize,
+    carets: usize,
+}
+
+impl Window {
+    /// The window over a line of `len` chars for carets at `caret_col..caret_col + carets`.
+    /// Short lines are shown whole; a long one is cut to [`MAX_SHOWN_LINE`]
+    /// chars with some context before the caret, and carets that would run
+    /// past the window stop at its end.
+    fn around(len: usize, caret_col: usize, carets: usize) -> Window {
+        if len <= MAX_SHOWN_LINE {
+            return Window { start: 0, end: len, carets };
+        }
+        let mut start = caret_col.saturating_sub(CONTEXT_BEFORE);
+        // Near the end of the line: show a full window rather than a short tail.
+        // The caret may sit one past the last char (end of input).
+        start = start.min((len + 1).saturating_sub(MAX_SHOWN_LINE));
+        let end = (start + MAX_SHOWN_LINE).min(len);
+        let room = (start + MAX_SHOWN_LINE).saturating_sub(caret_col).max(1);
+        Window { start, end, carets: carets.min(room) }
+    }
+}
+
 /// Escapes control characters: messages quote user text (keys, values), and
 /// a key like `"\e[2J"` must not be able to clear the user's terminal.
 fn printable(s: &str) -> Cow<'_, str> {
@@ -107,6 +155,46 @@ fn printable(s: &str) -> Cow<'_, str> {
     } else {
         Cow::Borrowed(s)
     }
+}
+
+/// A file whose bytes are not UTF-8: where the first bad byte is, and the
+/// file's text with every bad sequence shown as U+FFFD, to render against.
+#[derive(Clone, Debug)]
+pub struct NotUtf8 {
+    /// The diagnostic at the first byte that is not UTF-8.
+    pub diagnostic: Diagnostic,
+    /// The file decoded lossily, so the diagnostic can show its line.
+    pub lossy: String,
+}
+
+/// Decodes a scenario file's bytes. Files that are not UTF-8 (Latin-1, UTF-16
+/// saved by an editor, a binary file given by mistake) get a diagnostic at the
+/// line and column of the first invalid byte instead of a bare I/O error.
+pub fn decode_utf8(bytes: Vec<u8>) -> Result<String, Box<NotUtf8>> {
+    let err = match String::from_utf8(bytes) {
+        Ok(text) => return Ok(text),
+        Err(e) => e,
+    };
+    let at = err.utf8_error().valid_up_to();
+    let bytes = err.into_bytes();
+    let valid = std::str::from_utf8(&bytes[..at]).expect("valid up to here");
+    let line_start = valid.rfind('\n').map_or(0, |i| i + 1);
+    let line = valid.matches('\n').count() + 1;
+    let column = valid[line_start..].chars().count() + 1;
+    let byte = bytes[at];
+    // In the lossy text the bad sequence is one U+FFFD (3 bytes) at the same place.
+    let span = Span { line: saturate(line), column: saturate(column), offset: at, len: '\u{FFFD}'.len_utf8() };
+    let diagnostic = Diagnostic::new(span, format!("the file is not valid UTF-8: byte 0x{byte:02X} at offset {at}"))
+        .with_label("not UTF-8")
+        .with_hint(
+            "save the file as UTF-8, e.g. `iconv -f LATIN1 -t UTF-8 old.yaml > new.yaml` \
+             (the bad byte is shown as \u{FFFD} above)",
+        );
+    Err(Box::new(NotUtf8 { diagnostic, lossy: String::from_utf8_lossy(&bytes).into_owned() }))
+}
+
+fn saturate(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// How many carets underline a span of `len` bytes starting at `rest[0]`.
@@ -306,6 +394,50 @@ mod tests {
         );
         let single: Diagnostics = Diagnostic::new(span(1, 1, 0, 1), "x").into();
         assert_eq!(single.0.len(), 1);
+    }
+
+    #[test]
+    fn a_long_line_is_cut_around_the_caret() {
+        // A 60 KB line with the error in the middle, after multi-byte chars.
+        let line = format!("k: {}{}XYZ{}", "é".repeat(30_000), "a".repeat(100), "b".repeat(30_000));
+        let col = 3 + 30_000 + 100 + 1;
+        let offset = 3 + 30_000 * 2 + 100;
+        let d = Diagnostic::new(span(1, col as u32, offset, 3), "bad").with_label("here");
+        let out = d.render("f", &line);
+        let shown = format!("…{}XYZ{}…", "a".repeat(40), "b".repeat(77));
+        assert_eq!(out, format!("error: bad\n --> f:1:{col}\n  |\n1 | {shown}\n  | {}^^^ here\n", " ".repeat(41)));
+        assert!(out.len() < 400, "the line is not printed whole");
+        // The caret is under the span, counted in chars.
+        let lines: Vec<&str> = out.lines().collect();
+        let caret_at = lines[4].chars().position(|c| c == '^').unwrap();
+        assert_eq!(lines[3].chars().nth(caret_at), Some('X'));
+    }
+
+    #[test]
+    fn long_lines_keep_their_start_and_end_when_the_span_is_there() {
+        let line = "x".repeat(500);
+        let start = Diagnostic::new(span(1, 1, 0, 1), "a").render("f", &line);
+        assert!(start.contains(&format!("1 | {}…\n  | ^\n", "x".repeat(120))), "{start}");
+        // Past the end of a long line: the last chars, the caret after them.
+        let end = Diagnostic::new(span(1, 501, 500, 1), "b").render("f", &line);
+        assert!(end.contains(&format!("1 | …{}\n  | {}^\n", "x".repeat(119), " ".repeat(120))), "{end}");
+        // A span wider than the window stops at its edge.
+        let wide = Diagnostic::new(span(1, 11, 10, 400), "c").render("f", &line);
+        assert!(wide.ends_with(&format!("  | {}{}\n", " ".repeat(10), "^".repeat(110))), "{wide}");
+        // Exactly 120 chars: shown whole.
+        let d = Diagnostic::new(span(1, 1, 0, 1), "d").render("f", &line[..120]);
+        assert!(!d.contains('…'));
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_located() {
+        assert_eq!(decode_utf8(b"ok\n".to_vec()).unwrap(), "ok\n");
+        let err = decode_utf8(b"a: 1\nb: \xc3\xa9\xff\n".to_vec()).unwrap_err();
+        assert_eq!((err.diagnostic.span.line, err.diagnostic.span.column), (2, 5));
+        assert_eq!(err.lossy, "a: 1\nb: \u{e9}\u{FFFD}\n");
+        assert_eq!(err.diagnostic.message, "the file is not valid UTF-8: byte 0xFF at offset 10");
+        let rendered = err.diagnostic.render("f", &err.lossy);
+        assert!(rendered.ends_with("2 | b: \u{e9}\u{FFFD}\n  |     ^ not UTF-8\n  = hint: save the file as UTF-8, e.g. `iconv -f LATIN1 -t UTF-8 old.yaml > new.yaml` (the bad byte is shown as \u{FFFD} above)\n"), "{rendered}");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::template::{NodeRef, Template};
 use crate::yaml::{Node, did_you_mean};
 use sim::{Factory, ProcId, Sim};
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A step: something the scenario does, possibly advancing virtual time.
 pub trait Step {
@@ -85,12 +85,14 @@ pub trait NodeKind {
     /// Parses a step whose key is one of [`NodeKind::steps`].
     fn parse_step(&self, name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>, Diagnostic> {
         let _ = cx;
-        Err(Diagnostic::new(value.span, format!("step `{name}` is not implemented by kind {}", self.name())))
+        Err(Diagnostic::new(value.span, format!("step `{name}` is not implemented by kind {}", self.name()))
+            .with_hint("the node kind lists this step but cannot parse it: a bug in chaoslab; use another step"))
     }
     /// Parses a condition whose key is one of [`NodeKind::conditions`].
     fn parse_condition(&self, name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Condition>, Diagnostic> {
         let _ = cx;
-        Err(Diagnostic::new(value.span, format!("condition `{name}` is not implemented by kind {}", self.name())))
+        Err(Diagnostic::new(value.span, format!("condition `{name}` is not implemented by kind {}", self.name()))
+            .with_hint("the node kind lists this condition but cannot parse it: a bug in chaoslab; use another one"))
     }
     /// The node's state at the end of a run, for the report.
     fn final_state(&self, sim: &Sim, proc: ProcId) -> serde_json::Value {
@@ -157,6 +159,10 @@ pub struct ParseCx<'a> {
     pub nodes: &'a [NodeDecl],
     /// Declared host names.
     pub hosts: &'a [String],
+    /// Index into `nodes` by name, so a reference is a lookup, not a scan.
+    pub(crate) node_index: BTreeMap<&'a str, usize>,
+    /// The names in `hosts`, for lookups.
+    pub(crate) host_index: BTreeSet<&'a str>,
     /// Capture names declared by earlier steps.
     pub(crate) captures: RefCell<BTreeSet<String>>,
 }
@@ -166,7 +172,7 @@ impl ParseCx<'_> {
     pub fn node_ref(&self, value: &Node, what: &str) -> Result<NodeRef, Diagnostic> {
         let template = self.template(value, what)?;
         if let Some(name) = template.literal() {
-            if self.nodes.iter().any(|n| n.name == name) {
+            if self.node_index.contains_key(name) {
                 return Ok(NodeRef { template, span: value.span });
             }
             let names: Vec<&str> = self.nodes.iter().map(|n| n.name.as_str()).collect();
@@ -174,7 +180,7 @@ impl ParseCx<'_> {
             return Err(match did_you_mean(name, &names) {
                 Some(best) => d.with_hint(format!("did you mean `{best}`?")),
                 None if names.is_empty() => d.with_hint("no nodes are declared under `topology.nodes`"),
-                None => d.with_hint(format!("nodes are: {}", quoted(&names))),
+                None => d.with_hint(format!("nodes are: {}", quoted_some(&names))),
             });
         }
         Ok(NodeRef { template, span: value.span })
@@ -183,7 +189,9 @@ impl ParseCx<'_> {
     /// Parses a string that may contain `${capture}` references to earlier captures.
     pub fn template(&self, value: &Node, what: &str) -> Result<Template, Diagnostic> {
         let text = value.str(what)?;
-        let template = Template::parse(&text).map_err(|e| Diagnostic::new(value.span, e))?;
+        let template = Template::parse(&text).map_err(|e| {
+            Diagnostic::new(value.span, e).with_hint("write `${name}` for a capture, `$${` for a literal `${`")
+        })?;
         let captures = self.captures.borrow();
         for var in template.vars() {
             if !captures.contains(var) {
@@ -207,6 +215,18 @@ impl ParseCx<'_> {
     pub fn condition(&self, value: &Node, what: &str) -> Result<Box<dyn Condition>, Diagnostic> {
         crate::builtin::parse_condition_map(value, what, &[], self).map(|(c, _)| c)
     }
+}
+
+/// Names listed in a hint at most; a topology may have thousands.
+const MAX_LISTED: usize = 12;
+
+/// Like [`quoted`], but past [`MAX_LISTED`] names lists the first ones and
+/// says how many there are: `a`, `b`, … (49000 in all).
+pub(crate) fn quoted_some(names: &[&str]) -> String {
+    if names.len() <= MAX_LISTED {
+        return quoted(names);
+    }
+    format!("{}, … ({} in all)", quoted(&names[..MAX_LISTED]), names.len())
 }
 
 /// `a`, `b`, `c` — for hints.

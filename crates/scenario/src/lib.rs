@@ -36,6 +36,6 @@ pub const RUN_MEMORY_BUDGET: u64 = 4 << 30;
 pub use error::{FailureKind, RunError};
 pub use kind::{Condition, NodeKind, Observation, ParseCx, Registry, Step, Syntax};
 pub use model::{NodeDecl, Scenario};
-pub use parse::parse_scenario;
+pub use parse::{Rejected, parse_scenario, parse_scenario_bytes};
 pub use runner::{Monitor, Progress, RunOptions, Runtime, run, run_with};
 pub use template::{NodeRef, Template};

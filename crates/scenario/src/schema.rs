@@ -26,6 +26,12 @@ fn one_key_objects(syntaxes: &[Syntax], extra: &Map<String, Value>) -> Vec<Value
         .collect()
 }
 
+/// A step that takes no value (`heal`) may be written as its bare name: `- heal`.
+fn bare_steps(syntaxes: &[Syntax]) -> Option<Value> {
+    let names: Vec<&str> = syntaxes.iter().filter(|s| s.schema == json!({"type": "null"})).map(|s| s.name).collect();
+    (!names.is_empty()).then(|| json!({"enum": names, "description": "a step that takes no value, by its bare name"}))
+}
+
 /// The schema for scenario files with every step and condition `registry` knows.
 pub fn scenario_schema(registry: &Registry) -> Schema {
     let mut steps = builtin::steps();
@@ -44,6 +50,8 @@ pub fn scenario_schema(registry: &Registry) -> Schema {
     .collect();
     let condition_props: Map<String, Value> =
         conditions.iter().map(|c| (c.name.to_owned(), c.schema.clone())).collect();
+    let mut step_forms = one_key_objects(&steps, &modifiers);
+    step_forms.extend(bare_steps(&steps));
     let kind_schema = if kinds.is_empty() { json!({"type": "string"}) } else { json!({"enum": kinds}) };
     let value = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -105,7 +113,7 @@ pub fn scenario_schema(registry: &Registry) -> Schema {
                     {"type": "string", "pattern": "^([0-9]+(\\.[0-9]+)? *([kKmMgG][bB]([iI][tT])?)?|unlimited)$", "examples": ["1gbit", "100mbit", "10mb", "unlimited"]}
                 ]
             },
-            "step": {"oneOf": one_key_objects(&steps, &modifiers)},
+            "step": {"oneOf": step_forms},
             "condition": {"type": "object", "minProperties": 1, "properties": condition_props}
         }
     });

@@ -109,7 +109,21 @@ impl Document {
 pub fn parse(file: &str, source: &str) -> Result<Document, Diagnostics> {
     let options = serde_saphyr::options! {
         // Bound nesting so hostile input cannot overflow the stack.
-        budget: serde_saphyr::budget! { max_depth: MAX_DEPTH },
+        // and cap the rest, stated here (and in the README) rather than
+        // inherited from serde-saphyr's defaults, so the limits are ours.
+        budget: serde_saphyr::budget! {
+            max_depth: MAX_DEPTH,
+            max_nodes: MAX_NODES,
+            max_events: MAX_EVENTS,
+            max_aliases: MAX_ALIASES,
+            max_anchors: MAX_ANCHORS,
+            max_total_scalar_bytes: MAX_SCALAR_BYTES,
+            max_merge_keys: MAX_MERGE_KEYS,
+            max_documents: MAX_DOCUMENTS,
+            simple_key_max_lookahead: MAX_KEY_CHARS,
+            alias_anchor_min_aliases: ALIAS_RATIO_FROM,
+            alias_anchor_ratio_multiplier: MAX_ALIASES_PER_ANCHOR,
+        },
         // `.inf`/`.nan` are legal YAML; keep them as numbers and let the
         // accessors decide whether they make sense.
         non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::PassThrough,
@@ -126,7 +140,29 @@ pub fn parse(file: &str, source: &str) -> Result<Document, Diagnostics> {
 /// of levels; the cap exists because deserialization recurses once per level
 /// and unoptimised builds spend ~40 KiB of stack per level, so 32 levels stay
 /// well inside a 2 MiB thread stack (the default for spawned and test threads).
-const MAX_DEPTH: usize = 32;
+pub const MAX_DEPTH: usize = 32;
+/// Most YAML nodes (every mapping, list and scalar, keys included) in one
+/// file: a node written `{kind: redis, port: 7000}` counts 5.
+pub const MAX_NODES: usize = 250_000;
+/// Most parser events (nodes plus the ends of mappings and lists).
+pub const MAX_EVENTS: usize = 1_000_000;
+/// Most aliases (`*name`) in one file.
+pub const MAX_ALIASES: usize = 50_000;
+/// Most anchors (`&name`) in one file.
+pub const MAX_ANCHORS: usize = 50_000;
+/// Once a file has this many aliases, they may not outnumber anchors by more
+/// than [`MAX_ALIASES_PER_ANCHOR`] to one (a guard against alias bombs).
+pub const ALIAS_RATIO_FROM: usize = 100;
+/// See [`ALIAS_RATIO_FROM`].
+pub const MAX_ALIASES_PER_ANCHOR: usize = 10;
+/// Most bytes of text in all scalars together (64 MiB).
+pub const MAX_SCALAR_BYTES: usize = 64 * 1024 * 1024;
+/// Most merge keys (`<<: *base`) in one file.
+pub const MAX_MERGE_KEYS: usize = 10_000;
+/// Longest plain key, in characters (YAML's own limit for a simple key).
+pub const MAX_KEY_CHARS: usize = 1_024;
+/// Most YAML documents (`---`) the parser reads; a scenario is one.
+pub const MAX_DOCUMENTS: usize = 1_024;
 
 // ---------------------------------------------------------------------------
 // Parsing: serde-saphyr -> raw tree -> our Node.
@@ -290,6 +326,116 @@ fn char_to_byte(source: &str, chars: usize) -> usize {
     source.char_indices().nth(chars).map_or(source.len(), |(i, _)| i)
 }
 
+/// `250000` as `250,000`, for limits in messages.
+pub(crate) fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A breached parser limit as a sentence naming the limit, and a hint.
+fn budget_message(breach: &BudgetBreach) -> (String, Cow<'static, str>) {
+    const SPLIT: &str = "split the scenario into several files";
+    let limit = |what: String| format!("{what} (chaoslab's limit)");
+    match breach {
+        BudgetBreach::Depth { .. } => (
+            format!("nesting is too deep (more than {MAX_DEPTH} levels)"),
+            "scenarios need a handful of levels; look for a list or mapping nested in itself".into(),
+        ),
+        BudgetBreach::Nodes { .. } => (
+            limit(format!("the file has more than {} YAML nodes", thousands(MAX_NODES))),
+            format!(
+                "every mapping, list, key and value counts (`{{kind: redis, port: 7000}}` is 5); {SPLIT}, \
+                 or leave out keys that have defaults"
+            )
+            .into(),
+        ),
+        BudgetBreach::Events { .. } => {
+            (limit(format!("the file has more than {} YAML events", thousands(MAX_EVENTS))), SPLIT.into())
+        }
+        BudgetBreach::Aliases { .. } => (
+            limit(format!("the file uses more than {} aliases (`*name`)", thousands(MAX_ALIASES))),
+            format!("write the values out, or {SPLIT}").into(),
+        ),
+        BudgetBreach::Anchors { .. } => {
+            (limit(format!("the file defines more than {} anchors (`&name`)", thousands(MAX_ANCHORS))), SPLIT.into())
+        }
+        BudgetBreach::AliasAnchorRatio { aliases, anchors } => (
+            limit(format!(
+                "the file uses {} aliases for {} anchor(s), more than {MAX_ALIASES_PER_ANCHOR} per anchor",
+                thousands(*aliases),
+                thousands(*anchors)
+            )),
+            format!(
+                "past {ALIAS_RATIO_FROM} aliases each anchor may be used at most {MAX_ALIASES_PER_ANCHOR} times \
+                 (a guard against alias bombs); write some values out or define more anchors"
+            )
+            .into(),
+        ),
+        BudgetBreach::ScalarBytes { .. } => {
+            (limit(format!("the file's text values add up to more than {} MiB", MAX_SCALAR_BYTES >> 20)), SPLIT.into())
+        }
+        BudgetBreach::MergeKeys { .. } => (
+            limit(format!("the file has more than {} merge keys (`<<`)", thousands(MAX_MERGE_KEYS))),
+            format!("write the values out, or {SPLIT}").into(),
+        ),
+        BudgetBreach::Documents { .. } => (
+            limit(format!("the file has more than {} YAML documents", thousands(MAX_DOCUMENTS))),
+            "a scenario is one document: remove the `---` lines".into(),
+        ),
+        other => {
+            // Limits chaoslab does not set and scenarios cannot reach in
+            // practice; name the breach in words rather than debug text.
+            let name = format!("{other:?}");
+            let name = name.split([' ', '{']).next().unwrap_or("a limit").to_owned();
+            (
+                format!("the YAML parser's `{name}` limit was reached"),
+                format!("the file is larger or more complex than a scenario needs to be; {SPLIT}").into(),
+            )
+        }
+    }
+}
+
+/// An unclosed `[` or `{` before a syntax error, reported at the bracket:
+/// the parser only notices at the next line or the end of the file.
+fn unclosed_flow(err: &serde_saphyr::Error, at: Option<&Location>, source: &str) -> Option<Diagnostic> {
+    if matches!(err, serde_saphyr::Error::Budget { .. } | serde_saphyr::Error::DuplicateMappingKey { .. }) {
+        return None;
+    }
+    let opener = flow::unclosed(source)?;
+    // Only when the parser stopped at or after the bracket.
+    if at.is_some_and(|loc| loc.line() != 0 && loc.line() < u64::from(opener.span.line)) {
+        return None;
+    }
+    let (what, example) = if opener.ch == '[' { ("list", "[a, b]") } else { ("mapping", "{node: a, is: down}") };
+    Some(
+        Diagnostic::new(opener.span, format!("unclosed `{}`: this {what} is never closed", opener.ch))
+            .with_label("opened here")
+            .with_hint(format!(
+                "close it with `{}` before the next key or item, e.g. `{example}`; it may span lines",
+                opener.closer()
+            )),
+    )
+}
+
+/// A hint for a YAML error that has none of its own: what usually causes it.
+fn syntax_hint(err: &serde_saphyr::Error) -> Cow<'static, str> {
+    match err {
+        serde_saphyr::Error::MultipleDocuments { .. } => "a scenario is one document: remove the `---` lines".into(),
+        serde_saphyr::Error::UnknownAnchor { .. } => "define the anchor with `&name` before using it as `*name`".into(),
+        serde_saphyr::Error::Eof { .. } => "the file ends inside a value: close every quote, `[` and `{`".into(),
+        _ => "check the indentation (spaces, not tabs) here and on the line before, and quote values that contain \
+              `: `, ` #` or start with `[`, `{`, `*`, `&`, `!`, `%` or `@`"
+            .into(),
+    }
+}
+
 /// Turns a serde-saphyr error into a diagnostic. Its own rendering adds
 /// "at line X, column Y" and a snippet; we only want the core message since
 /// our renderer supplies the location and the snippet.
@@ -298,21 +444,25 @@ fn error_to_diagnostic(err: &serde_saphyr::Error, source: &str) -> Diagnostic {
     while let serde_saphyr::Error::AliasError { error, .. } | serde_saphyr::Error::WithSnippet { error, .. } = inner {
         inner = error;
     }
-    let (message, hint): (Cow<'_, str>, Option<&str>) = match inner {
+    let (message, hint): (Cow<'_, str>, Option<Cow<'_, str>>) = match inner {
         serde_saphyr::Error::DuplicateMappingKey { key, .. } => (
             match key {
                 Some(k) => format!("duplicate key `{k}`").into(),
                 None => "duplicate key".into(),
             },
-            Some("each key may appear only once in a mapping"),
+            Some("each key may appear only once in a mapping: remove or rename one of them".into()),
         ),
-        serde_saphyr::Error::Budget { breach: BudgetBreach::Depth { .. }, .. } => {
-            (format!("nesting is too deep (more than {MAX_DEPTH} levels)").into(), None)
+        serde_saphyr::Error::Budget { breach, .. } => {
+            let (message, hint) = budget_message(breach);
+            (message.into(), Some(hint))
         }
         // The user-facing formatter drops developer advice such as "set
         // DuplicateKeyPolicy in Options", which means nothing to our users.
         other => (UserMessageFormatter.format_message(other), None),
     };
+    if let Some(d) = unclosed_flow(inner, err.location().as_ref(), source) {
+        return d;
+    }
     // `format_message` output is not sanitised; `Diagnostic::render` escapes
     // control characters, which covers user text quoted in the message.
     let message = message.into_owned();
@@ -320,11 +470,7 @@ fn error_to_diagnostic(err: &serde_saphyr::Error, source: &str) -> Diagnostic {
         Some(loc) => span_from_location(&loc, source),
         None => Span { line: 1, column: 1, offset: 0, len: 1 },
     };
-    let d = Diagnostic::new(span, message);
-    match hint {
-        Some(h) => d.with_hint(h),
-        None => d,
-    }
+    Diagnostic::new(span, message).with_hint(hint.unwrap_or_else(|| syntax_hint(inner)))
 }
 
 // ---------------------------------------------------------------------------
@@ -348,7 +494,7 @@ impl Node {
     /// The kind with an article, for "found ..." in messages. Null is called
     /// "an empty value" because users mostly meet it as `key:` with nothing
     /// after it.
-    fn kind_phrase(&self) -> &'static str {
+    pub fn kind_phrase(&self) -> &'static str {
         match self.value {
             Value::Null => "an empty value",
             Value::Bool(_) => "a boolean",
@@ -380,6 +526,7 @@ impl Node {
 
     fn type_error(&self, expected: &str, what: &str) -> Diagnostic {
         Diagnostic::new(self.span, format!("expected {expected} for {what}, found {}", self.kind_phrase()))
+            .with_hint(how_to_write(expected))
     }
 
     /// Any scalar as text (see [`Node::as_text`]).
@@ -412,6 +559,7 @@ impl Node {
     fn value_error(&self, expected: &str, what: &str) -> Diagnostic {
         let text = self.as_text().unwrap_or_default();
         Diagnostic::new(self.span, format!("expected {expected} for {what}, found `{text}`"))
+            .with_hint(how_to_write(expected))
     }
 
     /// A finite number; integers are accepted.
@@ -466,6 +614,27 @@ impl Node {
     }
 }
 
+/// `step` as "the step"; "the scenario" stays as it is.
+fn the(what: &str) -> Cow<'_, str> {
+    if what.starts_with("the ") { what.into() } else { format!("the {what}").into() }
+}
+
+/// How to write a value of the kind `expected` names, for hints.
+fn how_to_write(expected: &str) -> &'static str {
+    match expected {
+        "a string" => {
+            "write one value, e.g. `\"6381\"` or `set k1 v1`; quote text that contains `: ` or starts with `[` or `{`"
+        }
+        "a non-negative integer" => "write a whole number of 0 or more, digits only, e.g. `6379`",
+        "a number" | "a finite number" => "write a number, e.g. `0.5` or `3`",
+        "true or false" => "write `true` or `false` (also `yes` or `no`)",
+        "a duration" => "write a number with a unit, e.g. `500ms`, `15s` or `1m30s`",
+        "a list" => "write `[a, b]`, or one `- item` per line indented under the key",
+        "a mapping" => "write `key: value` lines indented under it, or `{key: value}` on one line",
+        _ => "see `chaoslab schema` for what each key takes",
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Strict mapping reader.
 
@@ -495,7 +664,10 @@ impl<'a> MapReader<'a> {
 
     /// The value for `key`, or a "missing key" error pointing at the mapping.
     pub fn required(&mut self, key: &str) -> Result<&'a Node, Diagnostic> {
-        self.get(key).ok_or_else(|| Diagnostic::new(self.span, format!("missing key `{key}` in {}", self.what)))
+        self.get(key).ok_or_else(|| {
+            Diagnostic::new(self.span, format!("missing key `{key}` in {}", self.what))
+                .with_hint(format!("add `{key}: ...` to {}; `chaoslab schema` says what it takes", the(&self.what)))
+        })
     }
 
     /// All entries in document order, consumed or not; for mappings whose
@@ -518,7 +690,7 @@ impl<'a> MapReader<'a> {
         let unused: Vec<&str> = known.iter().copied().filter(|k| !self.entries.iter().any(|e| e.key == *k)).collect();
         let hint = match did_you_mean(&entry.key, &unused) {
             Some(best) => format!("did you mean `{best}`?"),
-            None if known.is_empty() => return Err(d),
+            None if known.is_empty() => format!("{} takes no keys: remove `{}`", self.what, entry.key),
             None => {
                 format!("expected one of: {}", known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "))
             }
@@ -570,6 +742,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 // Durations.
 
 mod duration;
+mod flow;
 #[cfg(test)]
 mod tests;
 

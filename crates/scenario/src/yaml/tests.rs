@@ -54,9 +54,9 @@ fn unknown_key_without_close_match_lists_known_keys() {
     let err = root_map(&doc).finish(&["kill", "sleep"]).unwrap_err();
     assert_eq!(err.message, "unknown key `wibble` in scenario");
     assert_eq!(err.hint.as_deref(), Some("expected one of: `kill`, `sleep`"));
-    // No known keys at all: no hint rather than an empty list.
+    // No known keys at all: say so rather than list nothing.
     let err = root_map(&doc).finish(&[]).unwrap_err();
-    assert_eq!(err.hint, None);
+    assert_eq!(err.hint.as_deref(), Some("scenario takes no keys: remove `wibble`"));
 }
 
 #[test]
@@ -110,6 +110,7 @@ fn missing_key_points_at_the_mapping() {
   |
 2 |   - kill: a
   |     ^
+  = hint: add `node: ...` to the step; `chaoslab schema` says what it takes
 "
     );
 }
@@ -129,6 +130,7 @@ fn wrong_type_messages() {
   |
 1 | a: [1]
   |    ^
+  = hint: write `key: value` lines indented under it, or `{key: value}` on one line
 "
     );
     let b = m.get("b").unwrap();
@@ -242,6 +244,7 @@ fn spans_are_bytes_and_columns_are_chars() {
   |
 1 | ñé: wörld
   |     ^^^^^
+  = hint: write a whole number of 0 or more, digits only, e.g. `6379`
 "
     );
 }
@@ -257,15 +260,17 @@ fn empty_documents_are_null() {
 
 #[test]
 fn syntax_error_unclosed_bracket() {
-    assert_eq!(
-        parse_err("name: x\nsteps:\n  - kill: [\n"),
-        "error: unclosed bracket '['
+    let at_bracket = "error: unclosed `[`: this list is never closed
  --> t.yaml:3:11
   |
 3 |   - kill: [
-  |           ^
-"
-    );
+  |           ^ opened here
+  = hint: close it with `]` before the next key or item, e.g. `[a, b]`; it may span lines
+";
+    assert_eq!(parse_err("name: x\nsteps:\n  - kill: [\n"), at_bracket);
+    // With more lines after it the parser stops a line later; the error
+    // still points at the bracket.
+    assert_eq!(parse_err("name: x\nsteps:\n  - kill: [\n  - sleep: 1s\nseed: 1\n"), at_bracket);
 }
 
 #[test]
@@ -277,7 +282,7 @@ fn duplicate_key_is_an_error() {
   |
 3 | name: b
   | ^^^^
-  = hint: each key may appear only once in a mapping
+  = hint: each key may appear only once in a mapping: remove or rename one of them
 "
     );
 }
