@@ -1,7 +1,8 @@
 //! `cargo xtask`: project automation that is not part of the product.
 //! `bench` measures the kernel, the Redis node and Redis Cluster and appends the figures to `reports/bench.json`;
 //! `fidelity` runs the same cases on real Redis and on the simulator and writes
-//! `reports/fidelity.{json,md}`. This is the one place allowed to read the wall
+//! `reports/fidelity.{json,md}`; `reports` regenerates (or, with `--check`,
+//! verifies) the example reports under `reports/examples/`. This is the one place allowed to read the wall
 //! clock and start real processes: it measures from outside and never feeds
 //! time into a simulated run.
 
@@ -9,6 +10,7 @@ mod bench;
 mod bench_cluster;
 mod bench_redis;
 mod fidelity;
+mod reports;
 mod tidy;
 
 use std::process::ExitCode;
@@ -36,7 +38,16 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|clu
   --out               report directory (default: reports)
   --only              only the groups whose name contains TEXT (e.g. R7,
                       keyslot, timing); set CHAOSLAB_FIDELITY_KEEP=1 to keep
-                      the real servers' directories and logs";
+                      the real servers' directories and logs
+
+       cargo xtask reports [--check] [--browser]
+
+  reports   regenerate reports/examples/<story>/ (report.html, summary.md,
+            junit.xml) from the shipped seed stories
+  --check   regenerate under target/ and fail (exit 1) if they differ from
+            the committed ones
+  --browser render each page in headless Chromium and check every chart is
+            drawn with data (from the DOM and the screenshot)";
 
 /// jemalloc rather than the system allocator: see the workspace manifest.
 #[global_allocator]
@@ -94,6 +105,27 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Some("reports") => {
+            let mut opts = reports::Options::default();
+            for arg in &args[1..] {
+                match arg.as_str() {
+                    "--check" => opts.check = true,
+                    "--browser" => opts.browser = true,
+                    _ => {
+                        eprintln!("error: unknown option {arg}\n\n{USAGE}");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+            match reports::run(&opts) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::from(1),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Some("fidelity") => match fidelity_options(&args[1..]) {
             Ok(opts) => match fidelity::run(&opts) {
                 Ok(true) => ExitCode::SUCCESS,
