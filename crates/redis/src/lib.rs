@@ -20,6 +20,7 @@
 pub mod cluster;
 pub mod commands;
 pub mod config;
+mod dispatch;
 pub mod keyspace;
 pub mod lzf;
 pub mod migrate;

@@ -4,11 +4,12 @@
 
 use crate::cluster::commands::ClientFlags;
 use crate::config::Config;
+use crate::dispatch::Timer;
 use crate::keyspace::{Db, Exec, Feed};
 use crate::persistence::Persistence;
 use crate::replication::{ReplicaPeer, Replication};
 use resp::{Protocol, RequestParser, Value};
-use sim::{CloseReason, ConnId, Ctx, Input, Instant, Process, TimerId};
+use sim::{ConnId, Ctx, Input, Instant, Process, TimerId};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::SocketAddrV4;
@@ -18,11 +19,6 @@ use std::time::Duration;
 pub(crate) const CRON_PERIOD: Duration = Duration::from_millis(100);
 /// The version this node reproduces.
 pub use common::VERSION;
-
-pub(crate) const TIMER_CRON: u64 = 0;
-pub(crate) const TIMER_BUSY_END: u64 = 1;
-pub(crate) const TIMER_CHILD_DONE: u64 = 2;
-pub(crate) const TIMER_WAIT_TIMEOUT: u64 = 3;
 
 /// A client blocked in WAIT.
 #[derive(Debug)]
@@ -223,7 +219,7 @@ impl Server {
         self.pid + 1 + ctx.rng().below(5000) as u32
     }
 
-    fn start(&mut self, ctx: &mut Ctx<'_>) {
+    pub(crate) fn start(&mut self, ctx: &mut Ctx<'_>) {
         self.pid = 1000 + ctx.rng().below(60_000) as u32;
         self.run_id = common::ids::random_hex40(ctx);
         self.started_ms = ctx.wall_clock_ms();
@@ -280,13 +276,13 @@ impl Server {
         self.log(ctx, '*', "Ready to accept connections");
         ctx.note("role", if self.repl.master.is_some() { "slave" } else { "master" });
         // serverCron first runs 1 ms after start, then every 100 ms.
-        ctx.set_timer(Duration::from_millis(1), TIMER_CRON);
+        ctx.set_timer(Duration::from_millis(1), Timer::Cron.tag());
     }
 
-    fn cron(&mut self, ctx: &mut Ctx<'_>) {
+    pub(crate) fn cron(&mut self, ctx: &mut Ctx<'_>) {
         if self.busy(ctx) {
             // A blocked event loop runs its timers late.
-            ctx.set_timer(self.busy_until.map_or(CRON_PERIOD, |t| t - ctx.now()), TIMER_CRON);
+            ctx.set_timer(self.busy_until.map_or(CRON_PERIOD, |t| t - ctx.now()), Timer::Cron.tag());
             return;
         }
         // Active expiry on masters: reclaim every key whose time has come, and tell replicas.
@@ -313,18 +309,15 @@ impl Server {
         }
         self.persistence_cron(ctx);
         self.cron_loops += 1;
-        ctx.set_timer(CRON_PERIOD, TIMER_CRON);
+        ctx.set_timer(CRON_PERIOD, Timer::Cron.tag());
     }
 
     pub(crate) fn busy(&self, ctx: &Ctx<'_>) -> bool {
         self.busy_until.is_some_and(|t| ctx.now() < t) || self.migrate.blocking()
     }
 
-    fn on_data(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8]) {
-        if self.repl.is_master_link(conn) {
-            self.on_master_data(ctx, conn, bytes);
-            return;
-        }
+    /// Bytes from a client: parsed, then run as far as they go.
+    pub(crate) fn on_data(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8]) {
         let Some(client) = self.clients.get_mut(&conn) else { return };
         client.parser.feed(bytes);
         self.process_client(ctx, conn);
@@ -840,7 +833,7 @@ impl Server {
                 let forever = Duration::from_secs(u64::from(u32::MAX));
                 let d = Duration::try_from_secs_f64(secs.max(0.0)).map_or(forever, |d| d.min(forever));
                 self.busy_until = Some(ctx.now() + d);
-                ctx.set_timer(d, TIMER_BUSY_END);
+                ctx.set_timer(d, Timer::BusyEnd.tag());
                 Value::ok()
             }
             _ => {
@@ -849,7 +842,7 @@ impl Server {
         }
     }
 
-    fn busy_end(&mut self, ctx: &mut Ctx<'_>) {
+    pub(crate) fn busy_end(&mut self, ctx: &mut Ctx<'_>) {
         if self.busy(ctx) {
             return;
         }
@@ -997,7 +990,7 @@ impl Server {
         self.feed.bytes = bytes;
     }
 
-    fn on_accept(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, local_port: u16, peer: SocketAddrV4) {
+    pub(crate) fn on_accept(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, local_port: u16, peer: SocketAddrV4) {
         self.connections_received += 1;
         let authenticated = self.config.requirepass.is_none();
         let now = ctx.wall_clock_ms();
@@ -1103,67 +1096,14 @@ impl Process for Server {
 }
 
 impl Server {
-    fn handle_input(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
-        // Bus packets are most of a cluster node's inputs. No other part of
-        // the server owns a bus link's connection, so they go to the bus
-        // before MIGRATE and replication are asked, each a read of state
-        // that is out of cache by the time the next packet comes.
-        if let Input::Data { conn, bytes } = input
-            && let Some(c) = &self.cluster
-        {
-            crate::cluster::gossip::hint_link(ctx, c, conn);
-            if self.bus_owns(conn) {
-                return self.bus_data(ctx, conn, bytes);
-            }
-        }
-        if self.migrate.owns(&input) {
-            return self.migrate_input(ctx, input);
-        }
-        match input {
-            Input::Start => self.start(ctx),
-            Input::Shutdown => {
-                let msg = format!("{}:signal-handler ({}) Received SIGTERM scheduling shutdown...", self.pid, {
-                    ctx.wall_clock_ms() / 1000
-                });
-                ctx.log(msg);
-                self.log(ctx, '#', "User requested shutdown...");
-                self.prepare_for_shutdown(ctx, None);
-            }
-            Input::Accepted { conn, local_port, peer }
-                if self.cluster.as_ref().is_some_and(|c| c.bus_port == local_port) =>
-            {
-                self.bus_accept(ctx, conn, peer)
-            }
-            Input::Accepted { conn, local_port, peer } => self.on_accept(ctx, conn, local_port, peer),
-            Input::Data { conn, bytes } => self.on_data(ctx, conn, bytes),
-            Input::Closed { conn, .. } if self.bus_owns(conn) => self.free_link(ctx, conn),
-            Input::Connected { conn } if self.bus_owns(conn) => self.bus_connected(ctx, conn),
-            Input::ConnectFailed { conn, error } if self.bus_owns(conn) => self.bus_connect_failed(ctx, conn, error),
-            Input::Closed { conn, reason } => {
-                if self.repl.is_master_link(conn) {
-                    self.master_link_closed(ctx);
-                    return;
-                }
-                if let Some(client) = self.clients.remove(&conn) {
-                    self.client_gone(ctx, conn, client);
-                }
-                // readQueryFromClient logs read errors at verbose level with strerror's text.
-                match reason {
-                    CloseReason::TimedOut => self.log(ctx, '-', "Reading from client: Connection timed out"),
-                    CloseReason::Reset => self.log(ctx, '-', "Reading from client: Connection reset by peer"),
-                    CloseReason::PeerClosed => {}
-                }
-            }
-            Input::Timer { tag, .. } => match tag {
-                TIMER_CRON => self.cron(ctx),
-                TIMER_BUSY_END => self.busy_end(ctx),
-                TIMER_CHILD_DONE => self.child_done(ctx),
-                TIMER_WAIT_TIMEOUT => self.wait_timeouts(ctx),
-                _ => {}
-            },
-            Input::Connected { conn } => self.master_connected(ctx, conn),
-            Input::ConnectFailed { conn, error } => self.master_connect_failed(ctx, conn, error),
-        }
+    /// SIGTERM: log it and shut down as `prepareForShutdown` does.
+    pub(crate) fn sigterm(&mut self, ctx: &mut Ctx<'_>) {
+        let msg = format!("{}:signal-handler ({}) Received SIGTERM scheduling shutdown...", self.pid, {
+            ctx.wall_clock_ms() / 1000
+        });
+        ctx.log(msg);
+        self.log(ctx, '#', "User requested shutdown...");
+        self.prepare_for_shutdown(ctx, None);
     }
 }
 
