@@ -17,7 +17,9 @@
 //! Must not depend on: `sentinel`, `redis-client`, `redis-lab`, `sentinel-lab`,
 //! `scenario`, `report`, `chaoslab`, `serde`, `serde_json`.
 
+mod call;
 pub mod cluster;
+mod command_table;
 pub mod commands;
 pub mod config;
 mod dispatch;

@@ -1209,7 +1209,7 @@ impl Server {
                     }
                 }
                 _ => {
-                    if crate::commands::spec(name).is_some() {
+                    if crate::command_table::lookup(name).is_some() {
                         let mut x = Exec::new(&mut self.dbs, &mut self.feed, false, db_now, STREAM_CLOCK_MS);
                         crate::commands::keyspace(name, args, &mut x);
                         self.persist.dirty += x.dirty;
