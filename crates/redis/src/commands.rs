@@ -6,54 +6,7 @@ use resp::Value;
 use std::collections::{BTreeSet, VecDeque};
 use std::ops::Bound;
 
-/// What the server needs to know about a command before running it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Spec {
-    /// Redis's arity: positive means exactly, negative means at least.
-    pub arity: i32,
-    /// Modifies the dataset: refused on read-only replicas and without enough
-    /// good replicas (`min-replicas-to-write`), propagated when it changed something.
-    pub write: bool,
-}
-
-/// The commands this node knows, with Redis 7.0's arity; `None` if unknown.
-pub fn spec(name: &str) -> Option<Spec> {
-    let read = |arity| Some(Spec { arity, write: false });
-    let write = |arity| Some(Spec { arity, write: true });
-    // Arms are tried in order: the commonest commands come first.
-    match name {
-        "set" => write(-3),
-        "get" => read(2),
-        "incr" => write(2),
-        "ping" | "info" | "shutdown" | "quit" | "hello" | "bgsave" | "command" | "replconf" => read(-1),
-        "dbsize" | "role" | "save" | "lastsave" | "sync" => read(1),
-        "echo" | "strlen" | "keys" | "select" | "type" | "ttl" | "pttl" | "llen" | "hgetall" | "smembers" | "scard"
-        | "hlen" | "expiretime" | "pexpiretime" => read(2),
-        "wait" | "replicaof" | "slaveof" | "hget" | "publish" | "lindex" | "sismember" => read(3),
-        "lrange" => read(4),
-        "exists" | "mget" | "auth" | "scan" | "config" | "debug" | "client" | "subscribe" | "psubscribe" | "pubsub"
-        | "object" => read(-2),
-        "multi" | "exec" | "discard" => read(1),
-        "unsubscribe" | "punsubscribe" => read(-1),
-        "psync" => read(-3),
-        "decr" | "persist" => write(2),
-        "getset" | "incrby" | "decrby" | "append" | "setnx" | "rename" | "renamenx" => write(3),
-        "flushall" | "flushdb" => write(-1),
-        "del" | "unlink" | "lpop" | "rpop" => write(-2),
-        "mset" | "expire" | "pexpire" | "expireat" | "pexpireat" | "lpush" | "rpush" | "hdel" | "sadd" | "srem" => {
-            write(-3)
-        }
-        "hset" => write(-4),
-        "dump" => read(2),
-        "restore" | "restore-asking" => write(-4),
-        "migrate" => write(-6),
-        "cluster" => read(-2),
-        "asking" | "readonly" | "readwrite" => read(1),
-        _ => None,
-    }
-}
-
-/// The longest command name [`spec`] knows fits in this many bytes.
+/// The longest command name in [`crate::command_table`] fits in this many bytes.
 pub(crate) const NAME_MAX: usize = 16;
 
 /// A command name lowercased into `buf` without allocating, for dispatch. A
@@ -92,67 +45,6 @@ pub fn parse_int(bytes: &[u8]) -> Option<i64> {
 
 fn not_an_integer() -> Value {
     Value::error("ERR value is not an integer or out of range")
-}
-
-/// Whether [`keyspace`] runs this command (the server's fast path takes only
-/// these; any other name goes through `Server::execute`). Add a command here
-/// when it is added there.
-pub(crate) fn is_keyspace(name: &str) -> bool {
-    matches!(
-        name,
-        "set"
-            | "get"
-            | "incr"
-            | "ping"
-            | "echo"
-            | "getset"
-            | "mset"
-            | "mget"
-            | "del"
-            | "unlink"
-            | "setnx"
-            | "rename"
-            | "renamenx"
-            | "exists"
-            | "decr"
-            | "incrby"
-            | "decrby"
-            | "append"
-            | "strlen"
-            | "type"
-            | "keys"
-            | "dbsize"
-            | "flushdb"
-            | "flushall"
-            | "expire"
-            | "pexpire"
-            | "expireat"
-            | "pexpireat"
-            | "ttl"
-            | "pttl"
-            | "expiretime"
-            | "pexpiretime"
-            | "persist"
-            | "lpush"
-            | "rpush"
-            | "lpop"
-            | "rpop"
-            | "lrange"
-            | "llen"
-            | "lindex"
-            | "hset"
-            | "hget"
-            | "hdel"
-            | "hgetall"
-            | "hlen"
-            | "object"
-            | "sadd"
-            | "srem"
-            | "smembers"
-            | "scard"
-            | "sismember"
-            | "scan"
-    )
 }
 
 /// Runs a keyspace command whose arity has been checked.
@@ -1083,8 +975,8 @@ mod tests {
             "scan",
         ];
         for name in names {
-            assert!(is_keyspace(name), "{name}");
-            assert!(spec(name).is_some(), "{name} has no spec");
+            let command = crate::command_table::lookup(name).unwrap_or_else(|| panic!("{name} is not in the table"));
+            assert_eq!(command.handler, crate::command_table::Handler::Keyspace, "{name}");
             let args: Vec<Vec<u8>> = [name, "k", "1", "2", "3"].iter().map(|a| a.as_bytes().to_vec()).collect();
             let mut dbs = vec![Db::default()];
             let mut feed = Feed::default();
@@ -1093,7 +985,8 @@ mod tests {
             assert!(!matches!(&reply, Value::Error(e) if e.starts_with("ERR unknown command")), "{name}: {reply:?}");
         }
         for name in ["info", "replconf", "psync", "wait", "debug", "shutdown", "quit", "select", "nosuch", ""] {
-            assert!(!is_keyspace(name), "{name}");
+            let handler = crate::command_table::lookup(name).map(|c| c.handler);
+            assert_ne!(handler, Some(crate::command_table::Handler::Keyspace), "{name}");
         }
     }
 }

@@ -17,9 +17,12 @@
 //! Must not depend on: `sentinel`, `redis-client`, `redis-lab`, `sentinel-lab`,
 //! `scenario`, `report`, `chaoslab`, `serde`, `serde_json`.
 
+mod call;
 pub mod cluster;
+mod command_table;
 pub mod commands;
 pub mod config;
+mod dispatch;
 pub mod keyspace;
 pub mod lzf;
 pub mod migrate;

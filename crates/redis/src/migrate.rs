@@ -15,6 +15,7 @@
 //! per `host:port` with the database last selected, and closed after 10 s idle
 //! (`MIGRATE_SOCKET_CACHE_TTL`, checked once a second), as Redis does.
 
+use crate::dispatch::Timer;
 use crate::keyspace::{Data, Exec};
 use crate::server::Server;
 use resp::{Decoded, ReplyDecoder, Value};
@@ -24,7 +25,6 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
 /// The tag of the MIGRATE timeout timer.
-pub(crate) const TIMER_MIGRATE: u64 = 40;
 /// `MIGRATE_SOCKET_CACHE_TTL`: cached sockets idle longer than this are closed.
 const CACHE_TTL_MS: i64 = 10_000;
 
@@ -189,17 +189,14 @@ impl Migrate {
         self.op.is_some()
     }
 
-    /// Whether `input` belongs to MIGRATE: a cached or in-flight connection, or its timer.
-    pub(crate) fn owns(&self, input: &Input<'_>) -> bool {
-        let conn = match input {
-            Input::Connected { conn } | Input::ConnectFailed { conn, .. } => *conn,
-            Input::Data { conn, .. } | Input::Closed { conn, .. } => *conn,
-            Input::Timer { id, tag } => {
-                return *tag == TIMER_MIGRATE && self.op.as_ref().is_some_and(|o| o.timer == *id);
-            }
-            _ => return false,
-        };
+    /// Whether `conn` is one of MIGRATE's cached or in-flight connections.
+    pub(crate) fn holds(&self, conn: ConnId) -> bool {
         self.cache.values().any(|s| s.conn == conn)
+    }
+
+    /// Whether `id` is the running MIGRATE's timer.
+    pub(crate) fn is_op_timer(&self, id: sim::TimerId) -> bool {
+        self.op.as_ref().is_some_and(|o| o.timer == id)
     }
 }
 
@@ -313,7 +310,7 @@ impl Server {
             }
             keys.push(key);
         }
-        let timer = ctx.set_timer(timeout, TIMER_MIGRATE);
+        let timer = ctx.set_timer(timeout, Timer::Migrate.tag());
         self.migrate.op = Some(Op {
             client: conn,
             target,
@@ -360,13 +357,14 @@ impl Server {
             Some(_) => {}
             None => {
                 let conn = ctx.connect(op.addr);
+                crate::dispatch::tag_conn(ctx, conn, crate::dispatch::ConnOwner::Migrate);
                 let socket = CachedSocket { conn, connected: false, last_db: None, last_use_ms: now_ms };
                 self.migrate.cache.insert(op.target.clone(), socket);
             }
         }
     }
 
-    /// Kernel inputs for MIGRATE's connections and timer (see [`Migrate::owns`]).
+    /// Kernel inputs for MIGRATE's connections and timer (see [`Migrate::holds`]).
     pub(crate) fn migrate_input(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
         let in_op = |m: &Migrate, conn: ConnId| {
             m.op.as_ref().and_then(|o| m.cache.get(&o.target)).is_some_and(|s| s.conn == conn)
@@ -410,7 +408,7 @@ impl Server {
                 } else {
                     // Each blocking read has the whole timeout.
                     ctx.cancel_timer(op.timer);
-                    op.timer = ctx.set_timer(op.timeout, TIMER_MIGRATE);
+                    op.timer = ctx.set_timer(op.timeout, Timer::Migrate.tag());
                 }
             }
             Input::Closed { conn, .. } => {

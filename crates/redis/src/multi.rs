@@ -44,8 +44,8 @@ impl Server {
             };
             (c, &self.dbs[0], flags)
         });
-        if let crate::server::Dispatch::Reply(v) =
-            crate::server::check(&self.config, &self.repl, route, client.authenticated, args, name)
+        if let crate::call::Dispatch::Reply(v) =
+            crate::call::check(&self.config, &self.repl, route, client.authenticated, args, name)
         {
             if let Some(tx) = &mut client.multi {
                 tx.aborted = true;
@@ -54,7 +54,8 @@ impl Server {
         }
         // Only RESP2 restricts a subscribed client: RESP3 keeps messages apart as pushes.
         let resp2_subscribed = subscribed && client.proto == resp::Protocol::Resp2;
-        if resp2_subscribed && !common::pubsub::allowed_when_subscribed(name) {
+        let allowed = crate::command_table::lookup(name).is_some_and(|c| c.has(crate::command_table::SUBSCRIBED_OK));
+        if resp2_subscribed && !allowed {
             return Some(common::pubsub::subscribed_error(name));
         }
         if resp2_subscribed && name == "ping" && client.multi.is_none() {

@@ -5,8 +5,9 @@
 //! the kernel's disk keeps unsynced writes in a page cache a host crash loses.
 
 use crate::config::{Config, Fsync};
+use crate::dispatch::Timer;
 use crate::keyspace::{Exec, Feed};
-use crate::server::{Server, TIMER_CHILD_DONE};
+use crate::server::Server;
 use resp::{RequestParser, Value};
 use sim::Ctx;
 use std::time::Duration;
@@ -56,7 +57,7 @@ impl Persistence {
 
     pub(crate) fn start_child(&mut self, ctx: &mut Ctx<'_>, kind: ChildKind, dirty_at_fork: u64, after: Duration) {
         self.child = Some(Child { kind, dirty_at_fork });
-        ctx.set_timer(after, TIMER_CHILD_DONE);
+        ctx.set_timer(after, Timer::ChildDone.tag());
     }
 
     fn incr_path(config: &Config, seq: u64) -> String {

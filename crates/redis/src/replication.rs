@@ -3,8 +3,9 @@
 //! sync, the replica's handshake state machine, REPLCONF ACK, timeouts,
 //! promotion with a secondary id, chains, WAIT and min-replicas-to-write.
 
+use crate::dispatch::Timer;
 use crate::keyspace::{Db, Exec};
-use crate::server::{Client, Server, TIMER_WAIT_TIMEOUT};
+use crate::server::{Client, Server};
 use resp::{RequestParser, Value};
 use sim::{ConnId, ConnectError, Ctx, Instant, Observation, Role};
 use std::collections::{BTreeMap, VecDeque};
@@ -660,8 +661,8 @@ impl Server {
         if acked >= wanted.max(0) as u64 {
             return Some(Value::Integer(acked as i64));
         }
-        let timer =
-            (timeout > 0).then(|| ctx.set_timer(std::time::Duration::from_millis(timeout as u64), TIMER_WAIT_TIMEOUT));
+        let timer = (timeout > 0)
+            .then(|| ctx.set_timer(std::time::Duration::from_millis(timeout as u64), Timer::WaitTimeout.tag()));
         let deadline = (timeout > 0).then(|| ctx.now() + std::time::Duration::from_millis(timeout as u64));
         client.wait = Some(crate::server::WaitState { replicas: wanted as u64, offset: client.woff, timer, deadline });
         let mut getack = Vec::new();
@@ -812,6 +813,7 @@ impl Server {
             return;
         };
         let conn = ctx.connect(SocketAddrV4::new(ip, m.port));
+        crate::dispatch::tag_conn(ctx, conn, crate::dispatch::ConnOwner::MasterLink);
         self.repl.link = Link::Connecting(conn);
         self.repl.link_started_ms = ctx.wall_clock_ms();
         self.repl.last_io_ms = ctx.wall_clock_ms();
@@ -1242,7 +1244,7 @@ impl Server {
                     }
                 }
                 _ => {
-                    if crate::commands::spec(name).is_some() {
+                    if crate::command_table::lookup(name).is_some() {
                         let mut x = Exec::new(&mut self.dbs, &mut self.feed, false, db_now, STREAM_CLOCK_MS);
                         crate::commands::keyspace(name, args, &mut x);
                         self.persist.dirty += x.dirty;

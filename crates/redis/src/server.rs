@@ -2,13 +2,16 @@
 //! the 100 ms server cron, INFO/CONFIG/ROLE, and Redis-format logs. Replication
 //! lives in [`crate::replication`], persistence in [`crate::persistence`].
 
+use crate::call::{Dispatch, check};
 use crate::cluster::commands::ClientFlags;
+use crate::command_table::Handler;
 use crate::config::Config;
+use crate::dispatch::Timer;
 use crate::keyspace::{Db, Exec, Feed};
 use crate::persistence::Persistence;
 use crate::replication::{ReplicaPeer, Replication};
 use resp::{Protocol, RequestParser, Value};
-use sim::{CloseReason, ConnId, Ctx, Input, Instant, Observation, Process, Role, TimerId};
+use sim::{ConnId, Ctx, Input, Instant, Observation, Process, Role, TimerId};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::SocketAddrV4;
@@ -18,11 +21,6 @@ use std::time::Duration;
 pub(crate) const CRON_PERIOD: Duration = Duration::from_millis(100);
 /// The version this node reproduces.
 pub use common::VERSION;
-
-pub(crate) const TIMER_CRON: u64 = 0;
-pub(crate) const TIMER_BUSY_END: u64 = 1;
-pub(crate) const TIMER_CHILD_DONE: u64 = 2;
-pub(crate) const TIMER_WAIT_TIMEOUT: u64 = 3;
 
 /// A client blocked in WAIT.
 #[derive(Debug)]
@@ -74,7 +72,7 @@ pub struct Server {
     pub(crate) clients: BTreeMap<ConnId, Client>,
     next_client_id: u64,
     pub(crate) started_ms: i64,
-    commands_processed: u64,
+    pub(crate) commands_processed: u64,
     connections_received: u64,
     pub(crate) cron_loops: u64,
     pub(crate) feed: Feed,
@@ -83,7 +81,7 @@ pub struct Server {
     /// DEBUG SLEEP: the event loop is blocked until then.
     busy_until: Option<Instant>,
     /// The client whose DEBUG SLEEP gets its reply when the sleep ends.
-    busy_reply: Option<ConnId>,
+    pub(crate) busy_reply: Option<ConnId>,
     pub(crate) post: PostCommand,
     args: Vec<Vec<u8>>,
     /// Replies to one client's batch of commands, sent together when the batch
@@ -114,12 +112,6 @@ struct Published {
 pub(crate) struct PostCommand {
     pub(crate) start_sync_child: bool,
     pub(crate) acks_changed: bool,
-}
-
-/// Outcome of looking a command up before running it.
-pub(crate) enum Dispatch {
-    Run { write: bool },
-    Reply(Value),
 }
 
 impl Server {
@@ -235,7 +227,7 @@ impl Server {
         self.pid + 1 + ctx.rng().below(5000) as u32
     }
 
-    fn start(&mut self, ctx: &mut Ctx<'_>) {
+    pub(crate) fn start(&mut self, ctx: &mut Ctx<'_>) {
         self.pid = 1000 + ctx.rng().below(60_000) as u32;
         self.run_id = common::ids::random_hex40(ctx);
         self.started_ms = ctx.wall_clock_ms();
@@ -294,13 +286,13 @@ impl Server {
         let role = if master.is_some() { Role::Replica } else { Role::Master };
         ctx.observe(Observation::Role { role, master });
         // serverCron first runs 1 ms after start, then every 100 ms.
-        ctx.set_timer(Duration::from_millis(1), TIMER_CRON);
+        ctx.set_timer(Duration::from_millis(1), Timer::Cron.tag());
     }
 
-    fn cron(&mut self, ctx: &mut Ctx<'_>) {
+    pub(crate) fn cron(&mut self, ctx: &mut Ctx<'_>) {
         if self.busy(ctx) {
             // A blocked event loop runs its timers late.
-            ctx.set_timer(self.busy_until.map_or(CRON_PERIOD, |t| t - ctx.now()), TIMER_CRON);
+            ctx.set_timer(self.busy_until.map_or(CRON_PERIOD, |t| t - ctx.now()), Timer::Cron.tag());
             return;
         }
         // A master's offset of its stream, a replica's of what it processed:
@@ -333,18 +325,15 @@ impl Server {
         }
         self.persistence_cron(ctx);
         self.cron_loops += 1;
-        ctx.set_timer(CRON_PERIOD, TIMER_CRON);
+        ctx.set_timer(CRON_PERIOD, Timer::Cron.tag());
     }
 
     pub(crate) fn busy(&self, ctx: &Ctx<'_>) -> bool {
         self.busy_until.is_some_and(|t| ctx.now() < t) || self.migrate.blocking()
     }
 
-    fn on_data(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8]) {
-        if self.repl.is_master_link(conn) {
-            self.on_master_data(ctx, conn, bytes);
-            return;
-        }
+    /// Bytes from a client: parsed, then run as far as they go.
+    pub(crate) fn on_data(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8]) {
         let Some(client) = self.clients.get_mut(&conn) else { return };
         client.parser.feed(bytes);
         self.process_client(ctx, conn);
@@ -414,14 +403,15 @@ impl Server {
                 } else {
                     client
                 };
-                if paused && crate::commands::spec(name).is_some_and(|s| s.write) {
+                let command = crate::command_table::lookup(name);
+                if paused && command.is_some_and(|c| c.write()) {
                     client.held = Some(client.parser.args().to_vec());
                     if !self.stalled.contains(&conn) {
                         self.stalled.push(conn);
                     }
                     break;
                 }
-                if crate::commands::is_keyspace(name) {
+                if command.is_some_and(|c| c.handler == Handler::Keyspace) {
                     let reply = self.keyspace_command(ctx, conn, name);
                     let propagated = !self.feed.bytes.is_empty();
                     self.flush_feed(ctx);
@@ -516,125 +506,9 @@ impl Server {
         }
     }
 
-    fn check(&self, client: &Client, args: &[Vec<u8>], name: &str, now_ms: i64) -> Dispatch {
-        let reads_when_down = self.config.cluster.allow_reads_when_down;
-        let route = self
-            .cluster
-            .as_deref()
-            .map(|c| (c, &self.dbs[0], ClientFlags { reads_when_down, now_ms, ..client.cluster_flags }));
-        check(&self.config, &self.repl, route, client.authenticated, args, name)
-    }
-
-    /// Runs one command; `None` means no reply is sent (SHUTDOWN, a blocked WAIT,
-    /// REPLCONF ACK).
-    pub(crate) fn execute(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        client: &mut Client,
-        conn: ConnId,
-        args: &[Vec<u8>],
-    ) -> Option<Value> {
-        let mut name_buf = [0u8; crate::commands::NAME_MAX];
-        let name = crate::commands::lowercase_name(&args[0], &mut name_buf);
-        let checked = self.check(client, args, name, ctx.wall_clock_ms());
-        // ASKING lasts for one command (`resetClient`).
-        client.cluster_flags.asking = false;
-        let write = match checked {
-            Dispatch::Reply(v) => return Some(v),
-            Dispatch::Run { write } => write,
-        };
-        self.commands_processed += 1;
-        let now_ms = ctx.wall_clock_ms();
-        client.last_cmd_ms = now_ms;
-        let reply = match name {
-            "quit" => {
-                client.closing = true;
-                Value::ok()
-            }
-            "auth" => self.auth(client, &args[1..]),
-            "hello" => self.hello(client, conn, args),
-            "cluster" => self.cluster_command(ctx, args),
-            "asking" | "readonly" | "readwrite" if self.cluster.is_none() => {
-                Value::error("ERR This instance has cluster support disabled")
-            }
-            "asking" => {
-                client.cluster_flags.asking = true;
-                Value::ok()
-            }
-            "readonly" | "readwrite" => {
-                client.cluster_flags.readonly = name == "readonly";
-                Value::ok()
-            }
-            "replicaof" | "slaveof" if self.cluster.is_some() => {
-                Value::error("ERR REPLICAOF not allowed in cluster mode.")
-            }
-            "select" if self.cluster.is_some() && crate::commands::parse_int(&args[1]) != Some(0) => {
-                match crate::commands::parse_int(&args[1]) {
-                    Some(_) => Value::error("ERR SELECT is not allowed in cluster mode"),
-                    None => Value::error("ERR value is not an integer or out of range"),
-                }
-            }
-            "select" => match crate::commands::parse_int(&args[1]) {
-                Some(db) if db >= 0 && (db as usize) < self.dbs.len() => {
-                    client.db = db as usize;
-                    Value::ok()
-                }
-                Some(_) => Value::error("ERR DB index is out of range"),
-                None => Value::error("ERR value is not an integer or out of range"),
-            },
-            "info" => Value::Verbatim(self.info(ctx.wall_clock_ms(), &args[1..]).into_bytes()),
-            "config" => self.config_command(ctx, args),
-            "role" => self.role(),
-            "replicaof" | "slaveof" => self.replicaof_command(ctx, client, args),
-            "replconf" => return self.replconf(ctx, client, conn, args),
-            "psync" | "sync" => return self.sync_command(ctx, client, conn, args),
-            "wait" => return self.wait_command(ctx, client, args),
-            "migrate" => return self.migrate_command(ctx, conn, client.db, client.multi.is_some(), args),
-            "save" | "bgsave" | "lastsave" => self.save_command(ctx, name, args),
-            "debug" => {
-                let reply = self.debug(ctx, client, args);
-                if self.busy(ctx) {
-                    // The reply comes when the sleep is over.
-                    self.busy_reply = Some(conn);
-                    return None;
-                }
-                reply
-            }
-            "command" => Value::Array(Vec::new()),
-            "client" => self.client_command(ctx, client, args),
-            "multi" | "exec" | "discard" => self.transaction_command(ctx, client, conn, name),
-            "publish" | "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe" | "pubsub" => {
-                return self.pubsub_dispatch(ctx, conn, client.db, name, args);
-            }
-            "shutdown" => {
-                let mode = args.get(1).map(|a| a.to_ascii_lowercase());
-                let save = match mode.as_deref() {
-                    None => None,
-                    Some(b"nosave") => Some(false),
-                    Some(b"save") => Some(true),
-                    Some(_) => return Some(Value::error("ERR syntax error")),
-                };
-                self.log(ctx, '#', "User requested shutdown...");
-                self.prepare_for_shutdown(ctx, save);
-                // The server exits without replying; the client sees the connection close.
-                ctx.exit();
-                client.closing = true;
-                return None;
-            }
-            _ => {
-                let mut x = Exec::new(&mut self.dbs, &mut self.feed, self.repl.master.is_none(), client.db, now_ms);
-                let reply = crate::commands::keyspace(name, args, &mut x);
-                self.persist.dirty += x.dirty;
-                let _ = write;
-                reply
-            }
-        };
-        Some(reply)
-    }
-
     /// HELLO [protover [AUTH user pass] [SETNAME name]], checked in helloCommand's
     /// order: version, option syntax, credentials, then the NOAUTH gate, then the name.
-    fn hello(&mut self, client: &mut Client, conn: ConnId, args: &[Vec<u8>]) -> Value {
+    pub(crate) fn hello(&mut self, client: &mut Client, conn: ConnId, args: &[Vec<u8>]) -> Value {
         let proto = match args.get(1) {
             None => client.proto,
             Some(v) => match crate::commands::parse_int(v) {
@@ -702,7 +576,7 @@ impl Server {
         user == b"default" && self.config.requirepass.as_ref().is_none_or(|p| p.as_bytes() == pass)
     }
 
-    fn auth(&self, client: &mut Client, args: &[Vec<u8>]) -> Value {
+    pub(crate) fn auth(&self, client: &mut Client, args: &[Vec<u8>]) -> Value {
         let (user, pass) = match args {
             [pass] => (b"default".as_slice(), pass.as_slice()),
             [user, pass] => (user.as_slice(), pass.as_slice()),
@@ -724,7 +598,7 @@ impl Server {
         }
     }
 
-    fn config_command(&mut self, ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Value {
+    pub(crate) fn config_command(&mut self, ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Value {
         let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
         let text = |a: &Vec<u8>| String::from_utf8_lossy(a).into_owned();
         match sub.as_str() {
@@ -811,7 +685,7 @@ impl Server {
         self.file_config = running;
     }
 
-    fn role(&self) -> Value {
+    pub(crate) fn role(&self) -> Value {
         let bulk = |s: String| Value::Bulk(s.into_bytes());
         match &self.repl.master {
             None => {
@@ -839,7 +713,7 @@ impl Server {
         }
     }
 
-    fn debug(&mut self, ctx: &mut Ctx<'_>, client: &Client, args: &[Vec<u8>]) -> Value {
+    pub(crate) fn debug(&mut self, ctx: &mut Ctx<'_>, client: &Client, args: &[Vec<u8>]) -> Value {
         let allowed = match self.config.enable_debug_command.as_str() {
             "yes" => true,
             "local" => client.peer.ip().is_loopback(),
@@ -860,7 +734,7 @@ impl Server {
                 let forever = Duration::from_secs(u64::from(u32::MAX));
                 let d = Duration::try_from_secs_f64(secs.max(0.0)).map_or(forever, |d| d.min(forever));
                 self.busy_until = Some(ctx.now() + d);
-                ctx.set_timer(d, TIMER_BUSY_END);
+                ctx.set_timer(d, Timer::BusyEnd.tag());
                 Value::ok()
             }
             _ => {
@@ -869,7 +743,7 @@ impl Server {
         }
     }
 
-    fn busy_end(&mut self, ctx: &mut Ctx<'_>) {
+    pub(crate) fn busy_end(&mut self, ctx: &mut Ctx<'_>) {
         if self.busy(ctx) {
             return;
         }
@@ -891,7 +765,7 @@ impl Server {
         }
     }
 
-    fn client_command(&mut self, ctx: &mut Ctx<'_>, client: &mut Client, args: &[Vec<u8>]) -> Value {
+    pub(crate) fn client_command(&mut self, ctx: &mut Ctx<'_>, client: &mut Client, args: &[Vec<u8>]) -> Value {
         let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
         match sub.as_str() {
             "id" if args.len() == 2 => Value::Integer(client.id as i64),
@@ -1017,7 +891,7 @@ impl Server {
         self.feed.bytes = bytes;
     }
 
-    fn on_accept(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, local_port: u16, peer: SocketAddrV4) {
+    pub(crate) fn on_accept(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, local_port: u16, peer: SocketAddrV4) {
         self.connections_received += 1;
         let authenticated = self.config.requirepass.is_none();
         let now = ctx.wall_clock_ms();
@@ -1047,52 +921,6 @@ impl Server {
             },
         );
     }
-}
-
-/// Looks a command up and gates it (unknown, arity, AUTH, read-only replica,
-/// stale data, min-replicas) before it runs.
-pub(crate) fn check(
-    config: &Config,
-    repl: &Replication,
-    cluster: Option<(&crate::cluster::Cluster, &crate::keyspace::Db, ClientFlags)>,
-    authenticated: bool,
-    args: &[Vec<u8>],
-    name: &str,
-) -> Dispatch {
-    let Some(spec) = crate::commands::spec(name) else {
-        return Dispatch::Reply(common::unknown_command(args));
-    };
-    let (argc, arity) = (args.len() as i32, spec.arity);
-    if (arity > 0 && argc != arity) || argc < -arity {
-        return Dispatch::Reply(Value::error(format!("ERR wrong number of arguments for '{name}' command")));
-    }
-    if !authenticated && !matches!(name, "auth" | "hello" | "quit") {
-        return Dispatch::Reply(Value::error("NOAUTH Authentication required."));
-    }
-    if let Some((c, db0, flags)) = cluster
-        && let Some(redirect) = crate::cluster::commands::route(c, db0, flags, args, name, spec.write)
-    {
-        return Dispatch::Reply(redirect);
-    }
-    if repl.master.is_some() {
-        if spec.write && config.replica_read_only {
-            return Dispatch::Reply(Value::error("READONLY You can't write against a read only replica."));
-        }
-        if !config.replica_serve_stale_data
-            && !repl.link_up()
-            && !matches!(
-                name,
-                "info" | "replicaof" | "slaveof" | "auth" | "shutdown" | "replconf" | "role" | "config" | "quit"
-            )
-        {
-            return Dispatch::Reply(Value::error(
-                "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
-            ));
-        }
-    } else if spec.write && config.min_replicas_to_write > 0 && repl.good_replicas < config.min_replicas_to_write {
-        return Dispatch::Reply(Value::error("NOREPLICAS Not enough good replicas to write."));
-    }
-    Dispatch::Run { write: spec.write }
 }
 
 /// Redis's validateClientName: printable ASCII without spaces.
@@ -1152,67 +980,14 @@ impl Server {
         }
     }
 
-    fn handle_input(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
-        // Bus packets are most of a cluster node's inputs. No other part of
-        // the server owns a bus link's connection, so they go to the bus
-        // before MIGRATE and replication are asked, each a read of state
-        // that is out of cache by the time the next packet comes.
-        if let Input::Data { conn, bytes } = input
-            && let Some(c) = &self.cluster
-        {
-            crate::cluster::gossip::hint_link(ctx, c, conn);
-            if self.bus_owns(conn) {
-                return self.bus_data(ctx, conn, bytes);
-            }
-        }
-        if self.migrate.owns(&input) {
-            return self.migrate_input(ctx, input);
-        }
-        match input {
-            Input::Start => self.start(ctx),
-            Input::Shutdown => {
-                let msg = format!("{}:signal-handler ({}) Received SIGTERM scheduling shutdown...", self.pid, {
-                    ctx.wall_clock_ms() / 1000
-                });
-                ctx.log(msg);
-                self.log(ctx, '#', "User requested shutdown...");
-                self.prepare_for_shutdown(ctx, None);
-            }
-            Input::Accepted { conn, local_port, peer }
-                if self.cluster.as_ref().is_some_and(|c| c.bus_port == local_port) =>
-            {
-                self.bus_accept(ctx, conn, peer)
-            }
-            Input::Accepted { conn, local_port, peer } => self.on_accept(ctx, conn, local_port, peer),
-            Input::Data { conn, bytes } => self.on_data(ctx, conn, bytes),
-            Input::Closed { conn, .. } if self.bus_owns(conn) => self.free_link(ctx, conn),
-            Input::Connected { conn } if self.bus_owns(conn) => self.bus_connected(ctx, conn),
-            Input::ConnectFailed { conn, error } if self.bus_owns(conn) => self.bus_connect_failed(ctx, conn, error),
-            Input::Closed { conn, reason } => {
-                if self.repl.is_master_link(conn) {
-                    self.master_link_closed(ctx);
-                    return;
-                }
-                if let Some(client) = self.clients.remove(&conn) {
-                    self.client_gone(ctx, conn, client);
-                }
-                // readQueryFromClient logs read errors at verbose level with strerror's text.
-                match reason {
-                    CloseReason::TimedOut => self.log(ctx, '-', "Reading from client: Connection timed out"),
-                    CloseReason::Reset => self.log(ctx, '-', "Reading from client: Connection reset by peer"),
-                    CloseReason::PeerClosed => {}
-                }
-            }
-            Input::Timer { tag, .. } => match tag {
-                TIMER_CRON => self.cron(ctx),
-                TIMER_BUSY_END => self.busy_end(ctx),
-                TIMER_CHILD_DONE => self.child_done(ctx),
-                TIMER_WAIT_TIMEOUT => self.wait_timeouts(ctx),
-                _ => {}
-            },
-            Input::Connected { conn } => self.master_connected(ctx, conn),
-            Input::ConnectFailed { conn, error } => self.master_connect_failed(ctx, conn, error),
-        }
+    /// SIGTERM: log it and shut down as `prepareForShutdown` does.
+    pub(crate) fn sigterm(&mut self, ctx: &mut Ctx<'_>) {
+        let msg = format!("{}:signal-handler ({}) Received SIGTERM scheduling shutdown...", self.pid, {
+            ctx.wall_clock_ms() / 1000
+        });
+        ctx.log(msg);
+        self.log(ctx, '#', "User requested shutdown...");
+        self.prepare_for_shutdown(ctx, None);
     }
 }
 

@@ -2,7 +2,8 @@
 //! 7.0.15 (`redis-cli --no-raw`), and what each write propagates, compared with the stream a real 7.0.15 master
 //! sent to `redis-cli --replica`.
 
-use crate::commands::{keyspace, spec};
+use crate::command_table::lookup;
+use crate::commands::keyspace;
 use crate::keyspace::{Data, Db, Exec, Feed};
 use crate::tests::lab;
 use resp::{RequestParser, Value};
@@ -33,7 +34,7 @@ fn direct() -> Direct {
 impl Direct {
     fn exec(&mut self, args: &[Vec<u8>]) -> Outcome {
         let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
-        let arity = spec(&name).unwrap_or_else(|| panic!("unknown command {name}")).arity;
+        let arity = lookup(&name).unwrap_or_else(|| panic!("unknown command {name}")).arity;
         let argc = args.len() as i32;
         assert!(if arity > 0 { argc == arity } else { argc >= -arity }, "the server refuses {args:?} on arity");
         let mut feed = Feed { enabled: true, ..Feed::default() };
@@ -650,7 +651,7 @@ fn random_commands_never_panic_and_keep_the_keyspace_sound() {
     };
     for step in 0..30_000 {
         let name = names[next(names.len())];
-        let arity = spec(name).unwrap().arity;
+        let arity = lookup(name).unwrap().arity;
         let argc = if arity > 0 { arity as usize } else { -arity as usize + next(5) };
         let mut args = vec![name.as_bytes().to_vec()];
         args.extend((1..argc).map(|_| pool[next(pool.len())].as_bytes().to_vec()));

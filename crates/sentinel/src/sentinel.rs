@@ -27,7 +27,29 @@ const MAX_DESYNC: u64 = 1_000;
 const MAX_PENDING_COMMANDS: usize = 100;
 pub(crate) const HELLO_CHANNEL: &str = "__sentinel__:hello";
 
-const TIMER_TICK: u64 = 0;
+/// What a timer is for; its [`Timer::tag`] is what the kernel carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Timer {
+    /// sentinelTimer, run from serverCron.
+    Tick,
+}
+
+impl Timer {
+    /// The kernel tag. The number is the one traces have always carried.
+    const fn tag(self) -> u64 {
+        match self {
+            Timer::Tick => 0,
+        }
+    }
+
+    /// The timer a tag names, `None` for a number no timer has.
+    const fn from_tag(tag: u64) -> Option<Timer> {
+        match tag {
+            0 => Some(Timer::Tick),
+            _ => None,
+        }
+    }
+}
 
 /// Which instance an outgoing connection belongs to.
 #[derive(Clone, Debug)]
@@ -274,7 +296,7 @@ impl Sentinel {
     fn schedule_tick(&mut self, ctx: &mut Ctx<'_>) {
         // serverCron at hz 10 + rand()%10: ticks deliberately desynchronised.
         let hz = 10 + ctx.rng().below(10);
-        ctx.set_timer(Duration::from_millis(1000 / hz), TIMER_TICK);
+        ctx.set_timer(Duration::from_millis(1000 / hz), Timer::Tick.tag());
     }
 
     /// `sentinelFlushConfig`: the state goes to disk, fsynced.
@@ -1516,8 +1538,10 @@ impl Process for Sentinel {
                     self.pubsub.remove_client(conn);
                 }
             }
-            Input::Timer { tag: TIMER_TICK, .. } => self.tick(ctx),
-            Input::Timer { .. } => {}
+            Input::Timer { id, tag } => match Timer::from_tag(tag) {
+                Some(Timer::Tick) => self.tick(ctx),
+                None => unreachable!("sentinel: timer {id:?} has tag {tag}, which names no timer"),
+            },
         }
         if ctx.observing() {
             self.publish_master_addrs(ctx);

@@ -5,6 +5,7 @@
 use super::bus;
 use super::gossip::Broadcast;
 use super::{Cluster, HANDSHAKE, MEET, SLOTS, TODO_FSYNC_CONFIG, TODO_SAVE_CONFIG, TODO_UPDATE_STATE};
+use crate::command_table::{ASKING, Command, Keys};
 use crate::keyspace::Db;
 use crate::server::Server;
 use resp::Value;
@@ -118,31 +119,6 @@ fn slot_arg(a: &[u8]) -> Result<usize, Value> {
     }
 }
 
-/// Where a command's keys are: (first, last, step); `last < 0` counts from the end.
-fn key_spec(name: &str, args: &[Vec<u8>]) -> Option<(usize, i64, usize)> {
-    Some(match name {
-        // MIGRATE host port key|"" db timeout [... KEYS k1 k2 ...]
-        "migrate" => match args.get(3) {
-            Some(k) if k.is_empty() => {
-                let at = args.iter().position(|a| a.eq_ignore_ascii_case(b"keys"))?;
-                (at + 1, -1, 1)
-            }
-            _ => (3, 3, 1),
-        },
-        "dump" | "restore" | "restore-asking" => (1, 1, 1),
-        // OBJECT <subcommand> key (OBJECT HELP has none).
-        "object" if args.len() >= 3 => (2, 2, 1),
-        "mset" => (1, -1, 2),
-        "mget" | "del" | "exists" => (1, -1, 1),
-        "get" | "set" | "incr" | "decr" | "incrby" | "decrby" | "getset" | "append" | "strlen" | "type" | "expire"
-        | "pexpire" | "expireat" | "pexpireat" | "ttl" | "pttl" | "persist" | "lpush" | "rpush" | "lpop" | "rpop"
-        | "lrange" | "llen" | "hset" | "hget" | "hdel" | "hgetall" | "sadd" | "srem" | "smembers" | "scard" => {
-            (1, 1, 1)
-        }
-        _ => return None,
-    })
-}
-
 /// The client-side flags routing reads.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct ClientFlags {
@@ -156,15 +132,9 @@ pub(crate) struct ClientFlags {
 
 /// `getNodeByQuery` + `clusterRedirectClient`: the error a keyed command gets
 /// instead of running here, or `None` to run it.
-pub(crate) fn route(
-    c: &Cluster,
-    db0: &Db,
-    flags: ClientFlags,
-    args: &[Vec<u8>],
-    name: &str,
-    write: bool,
-) -> Option<Value> {
-    let (first, last, step) = key_spec(name, args)?;
+pub(crate) fn route(c: &Cluster, db0: &Db, flags: ClientFlags, args: &[Vec<u8>], command: &Command) -> Option<Value> {
+    let (first, last, step) = command.keys.positions(args)?;
+    let write = command.write();
     let last = if last < 0 { args.len() as i64 + last } else { last } as usize;
     let mut owner = None;
     let mut slot = 0;
@@ -213,7 +183,7 @@ pub(crate) fn route(
         }
     }
     // MIGRATE works on the local keys of an open slot, wherever the slot is going.
-    if (migrating || importing) && name == "migrate" {
+    if (migrating || importing) && command.keys == Keys::Migrate {
         return None;
     }
     if migrating && missing > 0 {
@@ -223,7 +193,7 @@ pub(crate) fn route(
         let to = c.node(c.migrating[&(slot as u16)]);
         return Some(Value::error(format!("ASK {slot} {}:{}", to.ip(), to.port())));
     }
-    if importing && (flags.asking || name == "restore-asking") {
+    if importing && (flags.asking || command.has(ASKING)) {
         if multiple && missing > 0 {
             return Some(Value::error("TRYAGAIN Multiple keys request during rehashing of slot"));
         }

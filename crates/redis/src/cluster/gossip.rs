@@ -1232,20 +1232,13 @@ impl Server {
 
 /// A random 40-hex node name (`getRandomHexChars`).
 /// A link's peer address as node addresses are kept (empty without a link).
-/// Tags a new link's connection with where the link sits in the table (plus
-/// one: 0 is no tag), so that a delivery finds it without the index, and
-/// returns that place.
+/// Tags a new link's connection as a bus link, with where the link sits in
+/// the table, so that a delivery finds it without the index, and returns that
+/// place.
 fn tag_with_slot(ctx: &mut Ctx<'_>, c: &Cluster, conn: ConnId) -> u32 {
     let slot = c.links.slot(&conn).unwrap_or(u32::MAX);
-    ctx.tag_conn(conn, slot.wrapping_add(1));
+    crate::dispatch::tag_conn(ctx, conn, crate::dispatch::ConnOwner::Bus { slot });
     slot
-}
-
-/// Points the link table at a delivery's link, from its connection's tag.
-pub(crate) fn hint_link(ctx: &Ctx<'_>, c: &Cluster, conn: ConnId) {
-    if let Some(slot) = ctx.conn_tag(conn).checked_sub(1) {
-        c.links.hint(&conn, slot);
-    }
 }
 
 fn peer_address(peer_ip: Option<Ipv4Addr>) -> NodeIp {

@@ -264,8 +264,9 @@ fn open_slots_redirect_with_ask_tryagain_and_asking() {
     let s = server(&lab, 6382);
     let flags = |asking| ClientFlags { asking, ..ClientFlags::default() };
     let args = |line: &str| resp::split_args(line.as_bytes()).unwrap();
-    assert_eq!(route(s.clr(), &s.dbs()[0], flags(true), &args("get {k2}.new"), "get", false), None);
-    assert!(route(s.clr(), &s.dbs()[0], flags(true), &args("mget {k2}.a {k2}.b"), "mget", false).is_some());
+    let cmd = |name: &str| crate::command_table::lookup(name).unwrap();
+    assert_eq!(route(s.clr(), &s.dbs()[0], flags(true), &args("get {k2}.new"), cmd("get")), None);
+    assert!(route(s.clr(), &s.dbs()[0], flags(true), &args("mget {k2}.a {k2}.b"), cmd("mget")).is_some());
     assert_eq!(
         lab.cli(6381, &format!("cluster setslot 449 node {b}")),
         "(error) ERR Can't assign hashslot 449 to a different node while I still hold keys for this hash slot."
@@ -275,8 +276,8 @@ fn open_slots_redirect_with_ask_tryagain_and_asking() {
     // A replica serves reads of its master's slots to READONLY clients only.
     let r = server(&lab, 6384);
     let readonly = ClientFlags { readonly: true, ..ClientFlags::default() };
-    assert_eq!(route(r.clr(), &r.dbs()[0], readonly, &args("get k3"), "get", false), None);
-    assert!(route(r.clr(), &r.dbs()[0], readonly, &args("set k3 x"), "set", true).is_some());
+    assert_eq!(route(r.clr(), &r.dbs()[0], readonly, &args("get k3"), cmd("get")), None);
+    assert!(route(r.clr(), &r.dbs()[0], readonly, &args("set k3 x"), cmd("set")).is_some());
     assert_eq!(lab.cli(6381, "cluster setslot 449 stable"), "OK");
     assert_eq!(lab.cli(6381, "get {k2}.new"), "(nil)");
 }

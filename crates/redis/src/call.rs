@@ -1,0 +1,243 @@
+//! A client's command from its name to its handler: the gates every command
+//! passes ([`check`], mirroring processCommand() in server.c) and the call of
+//! the handler the command table names ([`Server::execute`], mirroring call()).
+
+use crate::cluster::commands::ClientFlags;
+use crate::command_table::{Handler, NO_AUTH, STALE};
+use crate::config::Config;
+use crate::keyspace::Exec;
+use crate::replication::Replication;
+use crate::server::{Client, Server};
+use resp::Value;
+use sim::{ConnId, Ctx};
+
+/// Outcome of looking a command up before running it.
+pub(crate) enum Dispatch {
+    /// Passed the gates: run by this part of the server.
+    Run {
+        handler: Handler,
+    },
+    Reply(Value),
+}
+
+impl Server {
+    fn check(&self, client: &Client, args: &[Vec<u8>], name: &str, now_ms: i64) -> Dispatch {
+        let reads_when_down = self.config.cluster.allow_reads_when_down;
+        let route = self
+            .cluster
+            .as_deref()
+            .map(|c| (c, &self.dbs[0], ClientFlags { reads_when_down, now_ms, ..client.cluster_flags }));
+        check(&self.config, &self.repl, route, client.authenticated, args, name)
+    }
+
+    /// Runs one command; `None` means no reply is sent (SHUTDOWN, a blocked WAIT,
+    /// REPLCONF ACK). Mirrors call() in server.c: the command table entry's
+    /// handler runs it.
+    pub(crate) fn execute(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        client: &mut Client,
+        conn: ConnId,
+        args: &[Vec<u8>],
+    ) -> Option<Value> {
+        let mut name_buf = [0u8; crate::commands::NAME_MAX];
+        let name = crate::commands::lowercase_name(&args[0], &mut name_buf);
+        let checked = self.check(client, args, name, ctx.wall_clock_ms());
+        // ASKING lasts for one command (`resetClient`).
+        client.cluster_flags.asking = false;
+        let handler = match checked {
+            Dispatch::Reply(v) => return Some(v),
+            Dispatch::Run { handler } => handler,
+        };
+        self.commands_processed += 1;
+        let now_ms = ctx.wall_clock_ms();
+        client.last_cmd_ms = now_ms;
+        match handler {
+            Handler::Keyspace => Some(self.run_keyspace(client, name, args, now_ms)),
+            Handler::Migrate if name == "migrate" => {
+                self.migrate_command(ctx, conn, client.db, client.multi.is_some(), args)
+            }
+            Handler::Migrate => Some(self.run_keyspace(client, name, args, now_ms)),
+            Handler::Connection => Some(self.connection_command(ctx, client, conn, name, args)),
+            Handler::Server => self.server_command(ctx, client, conn, name, args),
+            Handler::Persistence => Some(self.save_command(ctx, name, args)),
+            Handler::Replication => self.replication_command(ctx, client, conn, name, args),
+            Handler::Transaction => Some(self.transaction_command(ctx, client, conn, name)),
+            Handler::PubSub => self.pubsub_dispatch(ctx, conn, client.db, name, args),
+            Handler::Cluster => Some(self.cluster_client_command(ctx, client, name, args)),
+        }
+    }
+
+    /// A keyspace command run outside the fast path (inside EXEC, DUMP, RESTORE).
+    fn run_keyspace(&mut self, client: &Client, name: &str, args: &[Vec<u8>], now_ms: i64) -> Value {
+        let mut x = Exec::new(&mut self.dbs, &mut self.feed, self.repl.master.is_none(), client.db, now_ms);
+        let reply = crate::commands::keyspace(name, args, &mut x);
+        self.persist.dirty += x.dirty;
+        reply
+    }
+
+    /// QUIT, AUTH, HELLO, SELECT, CLIENT.
+    fn connection_command(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        client: &mut Client,
+        conn: ConnId,
+        name: &str,
+        args: &[Vec<u8>],
+    ) -> Value {
+        match name {
+            "quit" => {
+                client.closing = true;
+                Value::ok()
+            }
+            "auth" => self.auth(client, &args[1..]),
+            "hello" => self.hello(client, conn, args),
+            "select" => self.select(client, args),
+            "client" => self.client_command(ctx, client, args),
+            _ => unreachable!("redis: {name} is no connection command"),
+        }
+    }
+
+    /// SELECT: only database 0 in cluster mode.
+    fn select(&self, client: &mut Client, args: &[Vec<u8>]) -> Value {
+        match crate::commands::parse_int(&args[1]) {
+            Some(db) if self.cluster.is_some() && db != 0 => Value::error("ERR SELECT is not allowed in cluster mode"),
+            Some(db) if db >= 0 && (db as usize) < self.dbs.len() => {
+                client.db = db as usize;
+                Value::ok()
+            }
+            Some(_) => Value::error("ERR DB index is out of range"),
+            None => Value::error("ERR value is not an integer or out of range"),
+        }
+    }
+
+    /// INFO, CONFIG, ROLE, DEBUG, COMMAND, SHUTDOWN.
+    fn server_command(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        client: &mut Client,
+        conn: ConnId,
+        name: &str,
+        args: &[Vec<u8>],
+    ) -> Option<Value> {
+        Some(match name {
+            "info" => Value::Verbatim(self.info(ctx.wall_clock_ms(), &args[1..]).into_bytes()),
+            "config" => self.config_command(ctx, args),
+            "role" => self.role(),
+            "debug" => {
+                let reply = self.debug(ctx, client, args);
+                if self.busy(ctx) {
+                    // The reply comes when the sleep is over.
+                    self.busy_reply = Some(conn);
+                    return None;
+                }
+                reply
+            }
+            "command" => Value::Array(Vec::new()),
+            "shutdown" => return self.shutdown_command(ctx, client, args),
+            _ => unreachable!("redis: {name} is no server command"),
+        })
+    }
+
+    /// SHUTDOWN [NOSAVE|SAVE]: the server exits without replying; the client
+    /// sees the connection close.
+    fn shutdown_command(&mut self, ctx: &mut Ctx<'_>, client: &mut Client, args: &[Vec<u8>]) -> Option<Value> {
+        let mode = args.get(1).map(|a| a.to_ascii_lowercase());
+        let save = match mode.as_deref() {
+            None => None,
+            Some(b"nosave") => Some(false),
+            Some(b"save") => Some(true),
+            Some(_) => return Some(Value::error("ERR syntax error")),
+        };
+        self.log(ctx, '#', "User requested shutdown...");
+        self.prepare_for_shutdown(ctx, save);
+        ctx.exit();
+        client.closing = true;
+        None
+    }
+
+    /// REPLICAOF/SLAVEOF, REPLCONF, PSYNC/SYNC, WAIT.
+    fn replication_command(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        client: &mut Client,
+        conn: ConnId,
+        name: &str,
+        args: &[Vec<u8>],
+    ) -> Option<Value> {
+        match name {
+            "replicaof" | "slaveof" if self.cluster.is_some() => {
+                Some(Value::error("ERR REPLICAOF not allowed in cluster mode."))
+            }
+            "replicaof" | "slaveof" => Some(self.replicaof_command(ctx, client, args)),
+            "replconf" => self.replconf(ctx, client, conn, args),
+            "psync" | "sync" => self.sync_command(ctx, client, conn, args),
+            "wait" => self.wait_command(ctx, client, args),
+            _ => unreachable!("redis: {name} is no replication command"),
+        }
+    }
+
+    /// CLUSTER, and the client flags ASKING, READONLY, READWRITE.
+    fn cluster_client_command(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        client: &mut Client,
+        name: &str,
+        args: &[Vec<u8>],
+    ) -> Value {
+        match name {
+            "cluster" => self.cluster_command(ctx, args),
+            _ if self.cluster.is_none() => Value::error("ERR This instance has cluster support disabled"),
+            "asking" => {
+                client.cluster_flags.asking = true;
+                Value::ok()
+            }
+            "readonly" | "readwrite" => {
+                client.cluster_flags.readonly = name == "readonly";
+                Value::ok()
+            }
+            _ => unreachable!("redis: {name} is no cluster command"),
+        }
+    }
+}
+
+/// Looks a command up in the command table and gates it (unknown, arity,
+/// AUTH, cluster routing, read-only replica, stale data, min-replicas) before
+/// it runs, in the order processCommand() in server.c does.
+pub(crate) fn check(
+    config: &Config,
+    repl: &Replication,
+    cluster: Option<(&crate::cluster::Cluster, &crate::keyspace::Db, ClientFlags)>,
+    authenticated: bool,
+    args: &[Vec<u8>],
+    name: &str,
+) -> Dispatch {
+    let Some(command) = crate::command_table::lookup(name) else {
+        return Dispatch::Reply(common::unknown_command(args));
+    };
+    let (argc, arity) = (args.len() as i32, command.arity);
+    if (arity > 0 && argc != arity) || argc < -arity {
+        return Dispatch::Reply(Value::error(format!("ERR wrong number of arguments for '{name}' command")));
+    }
+    if !authenticated && !command.has(NO_AUTH) {
+        return Dispatch::Reply(Value::error("NOAUTH Authentication required."));
+    }
+    if let Some((c, db0, flags)) = cluster
+        && let Some(redirect) = crate::cluster::commands::route(c, db0, flags, args, command)
+    {
+        return Dispatch::Reply(redirect);
+    }
+    if repl.master.is_some() {
+        if command.write() && config.replica_read_only {
+            return Dispatch::Reply(Value::error("READONLY You can't write against a read only replica."));
+        }
+        if !config.replica_serve_stale_data && !repl.link_up() && !command.has(STALE) {
+            return Dispatch::Reply(Value::error(
+                "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+            ));
+        }
+    } else if command.write() && config.min_replicas_to_write > 0 && repl.good_replicas < config.min_replicas_to_write {
+        return Dispatch::Reply(Value::error("NOREPLICAS Not enough good replicas to write."));
+    }
+    Dispatch::Run { handler: command.handler }
+}
