@@ -41,6 +41,10 @@ fn generate(story: &str, dir: &Path) -> Result<(), String> {
     let parsed = scenario::parse_scenario(&file, &source, &registry).map_err(|d| d.render(&file, &source))?;
     let reproduce = format!("chaoslab run {file} --seed {}", parsed.seed);
     let (report, sim) = scenario::run(parsed, None, &registry, reproduce);
+    // The directory is this tool's own (under reports/examples or target/).
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
     report::prepare_dir(dir).map_err(|e| e.to_string())?;
     report::write_run(dir, &report, &sim).map_err(|e| format!("{}: {e}", dir.display()))?;
     report::write_documents(dir, &report, report::Documents::ALL).map_err(|e| format!("{}: {e}", dir.display()))?;
