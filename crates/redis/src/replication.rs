@@ -2,6 +2,10 @@
 //! ids and offsets, the backlog, PSYNC's partial-or-full rule, diskless full
 //! sync, the replica's handshake state machine, REPLCONF ACK, timeouts,
 //! promotion with a secondary id, chains, WAIT and min-replicas-to-write.
+//!
+//! Its size follows replication.c on purpose: functions keep the C names in
+//! their docs (`syncCommand`, `replicaofCommand`, `readSyncBulkPayload`,
+//! `replicationCron`, ...) so the file can be read side by side with upstream.
 
 use crate::dispatch::Timer;
 use crate::keyspace::{Db, Exec};

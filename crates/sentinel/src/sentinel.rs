@@ -4,6 +4,10 @@
 //! SDOWN/ODOWN, the vote, the failover state machine and the switch to the
 //! promoted replica. Every time is the Sentinel's own wall clock (`mstime()`),
 //! which is why a clock jump puts it in TILT.
+//!
+//! Its size follows sentinel.c on purpose: functions keep the C names in their
+//! docs (`sentinelTimer`, `sentinelHandleRedisInstance`,
+//! `sentinelFailoverStateMachine`, ...) so it can be diffed with upstream.
 
 use crate::config::{self, Config};
 use crate::instance::{FailoverState, Instance, Master, Pending, Role, Who};

@@ -2,6 +2,9 @@
 //! `clusterSendPing`, `clusterUpdateState`, `clusterSaveConfig`): links over
 //! the kernel's connections, the 100 ms cron, gossip, handshakes, epochs,
 //! slot-ownership updates, cluster state and nodes.conf.
+//!
+//! Its size follows cluster.c on purpose: each function names the C function it
+//! mirrors, so the file can be read side by side with upstream.
 
 use super::bus::{self, Body, GossipFields, GossipSection, Header, Message};
 use super::failover::observe_peer;
