@@ -10,6 +10,7 @@
 use crate::timeline::{State, Timeline};
 use crate::{Outcome, RunReport, Verdict, seconds};
 use plotters::prelude::*;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// More nodes than this are drawn as counts per state, not one lane each.
@@ -51,7 +52,7 @@ pub fn page(r: &RunReport, t: &Timeline, logs: &[(String, Vec<String>)]) -> Stri
         r.trace_hash,
         esc(&r.reproduce)
     );
-    section(&mut h, "Nodes over time", "lanes", &lanes_chart(t));
+    section(&mut h, "Nodes over time", "lanes", &lanes_chart(t, &cluster_ids(r)));
     if !t.ownership.is_empty() {
         section(&mut h, "Slot owners (as most running nodes see them)", "slots", &ownership_chart(t));
     }
@@ -108,18 +109,65 @@ const STATES: [(State, &str); 5] = [
 
 /// The swimlanes, or counts per state for big topologies, with faults
 /// (red), failures and partitions (shaded) marked.
-fn lanes_chart(t: &Timeline) -> String {
+/// Each node's Redis Cluster id at the end of the run, by its name.
+fn cluster_ids(r: &RunReport) -> BTreeMap<String, String> {
+    r.nodes
+        .iter()
+        .filter_map(|n| Some((n.detail.get("cluster")?.get("id")?.as_str()?.to_owned(), n.name.clone())))
+        .collect()
+}
+
+/// Stretches during which most cluster nodes held a peer failed (`fail`), or
+/// at least one suspected it (`fail?`): (node name, from, to, failed).
+fn failure_views(t: &Timeline, ids: &BTreeMap<String, String>) -> Vec<(String, u64, u64, bool)> {
+    let observers = t.lanes.len().max(1);
+    let mut beliefs: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::new();
+    let mut open: BTreeMap<&str, (u64, bool)> = BTreeMap::new();
+    let mut out = Vec::new();
+    for (at, observer, peer, health) in &t.health {
+        let views = beliefs.entry(peer.as_str()).or_default();
+        views.insert(observer.as_str(), health.as_str());
+        let failed = views.values().filter(|h| **h == "failed").count();
+        let suspected = views.values().filter(|h| **h != "ok").count();
+        let now = if failed * 2 > observers { Some(true) } else { (suspected > 0).then_some(false) };
+        let before = open.get(peer.as_str()).map(|&(_, f)| f);
+        if now == before {
+            continue;
+        }
+        let Some(name) = ids.get(peer) else { continue };
+        if let Some((from, f)) = open.remove(peer.as_str())
+            && *at > from
+        {
+            out.push((name.clone(), from, *at, f));
+        }
+        if let Some(f) = now {
+            open.insert(peer.as_str(), (*at, f));
+        }
+    }
+    for (peer, (from, f)) in open {
+        if let Some(name) = ids.get(peer) {
+            out.push((name.clone(), from, t.end_ns, f));
+        }
+    }
+    out
+}
+
+fn lanes_chart(t: &Timeline, ids: &BTreeMap<String, String>) -> String {
     let mut legend = String::from("<div class=\"legend\">");
     for (s, name) in STATES {
         let c = state_colour(s);
         let _ = write!(legend, "<span><i style=\"background:rgb({},{},{})\"></i>{name}</span>", c.0, c.1, c.2);
     }
-    legend.push_str("<span><i style=\"background:#d62728\"></i>fault</span><span><i style=\"background:#eee\"></i>partitioned</span><span><i style=\"background:#000;border-radius:6px\"></i>node event</span></div>");
-    let svg = if t.lanes.len() <= MAX_LANES { swimlanes(t) } else { state_counts(t) };
+    legend.push_str("<span><i style=\"background:#d62728\"></i>fault</span><span><i style=\"background:#eee\"></i>partitioned</span><span><i style=\"background:#000;border-radius:6px\"></i>node event</span>");
+    if !t.health.is_empty() {
+        legend.push_str("<span><i style=\"background:rgba(255,127,14,0.5)\"></i>fail? (suspected)</span><span><i style=\"background:rgba(214,39,40,0.6)\"></i>fail (most nodes agree)</span>");
+    }
+    legend.push_str("<span><i style=\"background:#888;width:2px\"></i>step</span></div>");
+    let svg = if t.lanes.len() <= MAX_LANES { swimlanes(t, ids) } else { state_counts(t) };
     legend + &svg.unwrap_or_else(|e| format!("<p>chart failed: {}</p>", esc(&e)))
 }
 
-fn swimlanes(t: &Timeline) -> Result<String, String> {
+fn swimlanes(t: &Timeline, ids: &BTreeMap<String, String>) -> Result<String, String> {
     let n = t.lanes.len().max(1) as u32;
     let end = secs(t.end_ns).max(1e-3);
     let height = 70 + 26 * n;
@@ -164,6 +212,26 @@ fn swimlanes(t: &Timeline) -> Result<String, String> {
             });
             chart.draw_series(rects).map_err(|e| e.to_string())?;
         }
+        // fail? and fail as the cluster saw each node, over its lane.
+        let views = failure_views(t, ids).into_iter().filter_map(|(name, from, to, failed)| {
+            let row = names.iter().position(|l| *l == name)? as u32;
+            let y = n - 1 - row;
+            let colour = if failed { RGBColor(0xd6, 0x27, 0x28).mix(0.6) } else { RGBColor(0xff, 0x7f, 0x0e).mix(0.5) };
+            Some(Rectangle::new(
+                [(secs(from), SegmentValue::Exact(y)), (secs(to), SegmentValue::Exact(y + 1))],
+                colour.filled(),
+            ))
+        });
+        chart.draw_series(views).map_err(|e| e.to_string())?;
+        // Steps as grey ticks along the bottom.
+        let steps = t.marks.iter().filter(|m| m.kind == "step").map(|m| {
+            let x = secs(m.at_ns);
+            PathElement::new(
+                vec![(x, SegmentValue::Exact(0)), (x, SegmentValue::CenterOf(0))],
+                RGBColor(0x88, 0x88, 0x88),
+            )
+        });
+        chart.draw_series(steps).map_err(|e| e.to_string())?;
         // A node's events (a Sentinel's +sdown, +switch-master, ...) as ticks on its lane.
         let ticks = t.marks.iter().filter(|m| m.kind == "event").filter_map(|m| {
             let row = names.iter().position(|l| Some(l) == m.node.as_ref())? as u32;
@@ -468,9 +536,30 @@ mod tests {
     }
 
     #[test]
+    fn fail_is_marked_where_most_nodes_agree_and_fail_q_where_one_suspects() {
+        let mut t = timeline(3);
+        let s = |at: u64, who: &str, h: &str| (at * 1_000_000_000, who.to_owned(), "id0".to_owned(), h.to_owned());
+        t.health = vec![
+            s(1, "n1", "suspect"),
+            s(2, "n2", "suspect"),
+            s(3, "n1", "failed"),
+            s(4, "n2", "failed"),
+            s(6, "n1", "ok"),
+            s(6, "n2", "ok"),
+        ];
+        let ids = BTreeMap::from([("id0".to_owned(), "n0".to_owned())]);
+        let secs = |v: Vec<(String, u64, u64, bool)>| -> Vec<_> {
+            v.into_iter().map(|(n, a, b, f)| (n, a / 1_000_000_000, b / 1_000_000_000, f)).collect()
+        };
+        // One of three failing it is not a majority: still fail? until the second agrees at 4 s.
+        assert_eq!(secs(failure_views(&t, &ids)), [("n0".to_owned(), 1, 4, false), ("n0".to_owned(), 4, 6, true)]);
+        assert!(failure_views(&t, &BTreeMap::new()).is_empty(), "an id no node has is not drawn");
+    }
+
+    #[test]
     fn big_topologies_get_counts_per_state_instead_of_a_lane_each() {
-        let small = lanes_chart(&timeline(6));
-        let big = lanes_chart(&timeline(300));
+        let small = lanes_chart(&timeline(6), &BTreeMap::new());
+        let big = lanes_chart(&timeline(300), &BTreeMap::new());
         assert!(small.contains(">\nn5\n<") && !big.contains(">\nn5\n<"), "lanes are named only when few");
         // Two stretches (one cut) times the states present in each.
         assert!(big.matches("<rect").count() >= 3, "{}", big.len());
