@@ -31,6 +31,34 @@ const MAX_DESYNC: u64 = 1_000;
 const MAX_PENDING_COMMANDS: usize = 100;
 pub(crate) const HELLO_CHANNEL: &str = "__sentinel__:hello";
 
+/// Who owns a connection, carried as its kernel tag ([`Ctx::tag_conn`]): a
+/// Sentinel's own link to an instance (commands or hello pub/sub), or a client
+/// it accepted (tag 0, the kernel's default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ConnOwner {
+    /// Someone who connected to this Sentinel (redis-cli, a client, another Sentinel).
+    Client,
+    /// A link this Sentinel opened to a monitored instance or another Sentinel.
+    Link,
+}
+
+impl ConnOwner {
+    const fn tag(self) -> u32 {
+        match self {
+            ConnOwner::Client => 0,
+            ConnOwner::Link => 1,
+        }
+    }
+
+    fn from_tag(tag: u32) -> ConnOwner {
+        match tag {
+            0 => ConnOwner::Client,
+            1 => ConnOwner::Link,
+            other => unreachable!("sentinel: connection tag {other} names no owner"),
+        }
+    }
+}
+
 /// What a timer is for; its [`Timer::tag`] is what the kernel carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Timer {
@@ -443,6 +471,7 @@ impl Sentinel {
         let mut opened = Vec::new();
         if inst.link.cc.is_none() {
             let conn = ctx.connect(addr);
+            ctx.tag_conn(conn, ConnOwner::Link.tag());
             opened.push((conn, false));
             let l = &mut inst.link;
             l.cc = Some(conn);
@@ -460,6 +489,7 @@ impl Sentinel {
         }
         if !is_sentinel && inst.link.pc.is_none() {
             let conn = ctx.connect(addr);
+            ctx.tag_conn(conn, ConnOwner::Link.tag());
             opened.push((conn, true));
             let l = &mut inst.link;
             l.pc = Some(conn);
@@ -1527,13 +1557,15 @@ impl Process for Sentinel {
             Input::Accepted { conn, .. } => self.accept(ctx, conn),
             Input::Connected { conn } => self.on_connected(ctx, conn),
             Input::ConnectFailed { conn, .. } => self.link_lost(ctx, conn, false),
-            Input::Data { conn, bytes } => {
-                if self.links.contains_key(&conn) {
+            Input::Data { conn, bytes } => match ConnOwner::from_tag(ctx.conn_tag(conn)) {
+                ConnOwner::Link => {
+                    debug_assert!(self.links.contains_key(&conn), "a tagged link is in the link table");
                     self.on_link_data(ctx, conn, bytes);
-                } else {
-                    self.on_client_data(ctx, conn, bytes);
                 }
-            }
+                ConnOwner::Client => self.on_client_data(ctx, conn, bytes),
+            },
+            // The kernel has freed the connection, and its tag, before it
+            // reports the close: the table says whose it was.
             Input::Closed { conn, .. } => {
                 if self.links.contains_key(&conn) {
                     self.link_lost(ctx, conn, false);
