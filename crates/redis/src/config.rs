@@ -104,6 +104,10 @@ pub struct ClusterConfig {
     pub allow_reads_when_down: bool,
     /// `cluster-replica-no-failover`.
     pub replica_no_failover: bool,
+    /// Not a directive: run the node table without its caches, notes and
+    /// shared registries (the plain reference of `cluster/machinery.rs`),
+    /// for the test that compares both trace for trace. False everywhere else.
+    pub plain_tables: bool,
 }
 
 impl Default for ClusterConfig {
@@ -119,6 +123,7 @@ impl Default for ClusterConfig {
             require_full_coverage: true,
             allow_reads_when_down: false,
             replica_no_failover: false,
+            plain_tables: false,
         }
     }
 }

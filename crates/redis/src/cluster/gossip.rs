@@ -8,7 +8,7 @@
 
 use super::bus::{self, Body, GossipFields, GossipSection, Header, Message};
 use super::failover::observe_peer;
-use super::{Cluster, CronAction, CronTimes, Link, NodeIp, NodeName, PickKind};
+use super::{Cluster, CronAction, CronTimes, Link, Machinery, NodeIp, NodeName, PickKind};
 use super::{
     FAIL, HANDSHAKE, MASTER, MEET, MYSELF, NOADDR, NOFAILOVER, PFAIL, SLAVE, SLOTS, TODO_FSYNC_CONFIG,
     TODO_HANDLE_FAILOVER, TODO_HANDLE_MANUALFAILOVER, TODO_SAVE_CONFIG, TODO_UPDATE_STATE,
@@ -49,12 +49,13 @@ impl Server {
         let file = self.config.cluster.config_file.clone();
         let text = ctx.disk().read(&file).map(|b| String::from_utf8_lossy(b).into_owned());
         let fresh = text.as_deref().is_none_or(|t| t.trim().is_empty());
+        let machinery = if self.config.cluster.plain_tables { Machinery::Plain } else { Machinery::Fast };
         let cluster = if fresh {
-            let c = Cluster::new(random_name(ctx), now);
+            let c = Cluster::new_with(random_name(ctx), now, machinery);
             self.log(ctx, '*', &format!("No cluster configuration found, I'm {}", c.me().name()));
             c
         } else {
-            match Cluster::load(text.as_deref().unwrap_or(""), now) {
+            match Cluster::load(text.as_deref().unwrap_or(""), now, machinery) {
                 Ok(mut c) => {
                     c.saved_once = true;
                     // A link to and one from every known node, soon: sized once

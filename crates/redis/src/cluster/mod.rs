@@ -42,14 +42,19 @@ pub(crate) mod commands;
 pub(crate) mod failover;
 pub(crate) mod gossip;
 pub(crate) mod links;
+pub(crate) mod machinery;
 mod names;
 #[cfg(test)]
 mod tests_cluster;
 #[cfg(test)]
+mod tests_machinery;
+#[cfg(test)]
 pub(crate) mod tests_prop_cluster;
 
 pub(crate) use bus::NodeName;
-use bus::{SLOT_BYTES, SlotBits};
+use bus::SlotBits;
+pub(crate) use machinery::Machinery;
+use machinery::{CronNotes, SlotBitsCache};
 use sim::ConnId;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -199,25 +204,6 @@ impl Identity {
     }
 }
 
-/// A `cron_view` note: the cron's scan must read the node each time.
-const CRON_ALWAYS: i64 = i64::MIN;
-/// A `cron_view` note: the scan has nothing to do with the entry (free,
-/// myself, or no address) until it changes.
-const CRON_NEVER: i64 = i64::MAX;
-
-/// The note the cron's scan leaves on a node it has read: until when, if
-/// nothing changes it, the scan can pass it by.
-fn cron_view_of(n: &Node, nt: i64) -> i64 {
-    if !n.live || n.flags & (MYSELF | NOADDR) != 0 {
-        CRON_NEVER
-    } else if n.flags & (HANDSHAKE | PFAIL) == 0 && n.linked && n.ping_sent == 0 {
-        // Due once `now - pong_received > nt / 2`.
-        n.pong_received.saturating_add(nt / 2)
-    } else {
-        CRON_ALWAYS
-    }
-}
-
 /// The times a cron tick judges nodes by (ms of the node's wall clock).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct CronTimes {
@@ -318,8 +304,11 @@ pub(crate) struct NodeCold {
     pub(crate) inbound: Option<ConnId>,
     /// ` 0-5460 7000` as CLUSTER NODES prints the slots, built when first needed
     /// after a change: nodes.conf is rewritten on every change and big
-    /// clusters would otherwise rescan every bitmap each time.
+    /// clusters would otherwise rescan every bitmap each time (not kept
+    /// with [`Machinery::Plain`]).
     slots_text: RefCell<Option<String>>,
+    /// How its identity is held ([`Identity::share`]).
+    machinery: Machinery,
 }
 
 impl std::ops::Deref for Node {
@@ -336,12 +325,12 @@ impl std::ops::DerefMut for Node {
 }
 
 impl Node {
-    fn new(name: NodeName, flags: u16, now: i64) -> Node {
-        Node::new_at(Identity { name, ip: NodeIp::default(), port: 0, cport: 0 }, flags, now)
+    fn new(name: NodeName, flags: u16, now: i64, machinery: Machinery) -> Node {
+        Node::new_at(Identity { name, ip: NodeIp::default(), port: 0, cport: 0 }, flags, now, machinery)
     }
 
     /// A node known by name and address from the start.
-    fn new_at(id: Identity, flags: u16, now: i64) -> Node {
+    fn new_at(id: Identity, flags: u16, now: i64, machinery: Machinery) -> Node {
         Node {
             flags,
             linked: false,
@@ -350,7 +339,7 @@ impl Node {
             live: true,
             ping_sent: 0,
             pong_received: 0,
-            id: id.intern(),
+            id: id.share(machinery),
             data_received: 0,
             config_epoch: 0,
             repl_offset: 0,
@@ -366,6 +355,7 @@ impl Node {
                 orphaned_time: 0,
                 inbound: None,
                 slots_text: RefCell::new(None),
+                machinery,
             }),
         }
     }
@@ -389,12 +379,12 @@ impl Node {
     /// Moves it to another address (the name stays).
     pub(crate) fn set_address(&mut self, ip: NodeIp, port: u16, cport: u16) {
         if (self.id.ip, self.id.port, self.id.cport) != (ip, port, cport) {
-            self.id = Identity { ip, port, cport, ..*self.id }.intern();
+            self.id = Identity { ip, port, cport, ..*self.id }.share(self.cold.machinery);
         }
     }
 
     fn set_name(&mut self, name: NodeName) {
-        self.id = Identity { name, ..*self.id }.intern();
+        self.id = Identity { name, ..*self.id }.share(self.cold.machinery);
     }
 
     /// Our outbound link to it.
@@ -568,15 +558,13 @@ pub(crate) struct Cluster {
     /// random pick reads the picked node's line anyway, so a separate array
     /// of flags would be one more cache miss per pick.
     nodes: Vec<Node>,
-    /// For each slab entry, a time up to which the cron's scan can pass the
-    /// entry by without reading its node (see [`Cluster::cron_scan`]):
-    /// [`CRON_NEVER`] for an entry the scan ignores, [`CRON_ALWAYS`] for one
-    /// it must read. Every mutable access to a node sets its entry to
-    /// `CRON_ALWAYS`, except the few that cannot end a quiet spell (gossip
-    /// raising a PONG time, [`Cluster::node_mut_keeping_cron_note`]).
-    cron_view: Vec<i64>,
-    /// The node timeout `cron_view` was worked out with.
-    cron_view_timeout: i64,
+    /// Which caches and indexes below are kept (see [`machinery`]).
+    machinery: Machinery,
+    /// Which slab entries the cron's scan must read (see
+    /// [`Cluster::cron_scan`]). Every mutable access to a node notes it
+    /// changed, except the few that cannot end a quiet spell (gossip raising
+    /// a PONG time, [`Cluster::node_mut_keeping_cron_note`]).
+    cron: CronNotes,
     /// Every entry below this one is live: where the search for a free entry
     /// starts, so that loading a table of N nodes is not N² steps.
     first_free: usize,
@@ -585,13 +573,13 @@ pub(crate) struct Cluster {
     /// [`names`]): a gossip section names a hundred nodes per packet, and a
     /// small array plus the node's cache line is far cheaper than walking the
     /// map. Only looked up, never iterated, so its layout cannot leak into any order.
-    names: names::NameSlots,
+    names: names::NameIndex,
     /// Owner of each slot. The one record of ownership: a node's bitmap is
     /// derived from it when a message needs one, since a bitmap per known node
     /// costs 2 KiB × nodes² (1 GB over a 1,000-node cluster's processes).
     slots: Vec<u32>,
     /// The last bitmap built, for a node (its own or its master's goes into every header).
-    bits_cache: RefCell<Option<(usize, Box<SlotBits>, u32)>>,
+    bits_cache: SlotBitsCache,
     pub(crate) migrating: BTreeMap<u16, usize>,
     pub(crate) importing: BTreeMap<u16, usize>,
     pub(crate) current_epoch: u64,
@@ -657,17 +645,25 @@ pub(crate) struct Cluster {
 }
 
 impl Cluster {
+    /// A table knowing only itself, a master without slots.
+    #[cfg(test)]
     pub(crate) fn new(myself_name: NodeName, now: i64) -> Cluster {
+        Cluster::new_with(myself_name, now, Machinery::Fast)
+    }
+
+    /// A table knowing only itself, a master without slots, whose caches
+    /// and indexes are `machinery`'s.
+    pub(crate) fn new_with(myself_name: NodeName, now: i64, machinery: Machinery) -> Cluster {
         let mut c = Cluster {
             myself: 0,
             nodes: Vec::new(),
+            machinery,
             first_free: 0,
-            cron_view: Vec::new(),
-            cron_view_timeout: 0,
+            cron: CronNotes::new(machinery),
             by_name: BTreeMap::new(),
-            names: names::NameSlots::default(),
+            names: names::NameIndex::new(machinery),
             slots: vec![NO_OWNER; SLOTS],
-            bits_cache: RefCell::new(None),
+            bits_cache: SlotBitsCache::new(machinery),
             migrating: BTreeMap::new(),
             importing: BTreeMap::new(),
             current_epoch: 0,
@@ -710,8 +706,14 @@ impl Cluster {
             published_slots: vec![(0, (SLOTS - 1) as u16, None)],
             slots_unpublished: true,
         };
-        c.myself = c.add_node(Node::new(myself_name, MYSELF | MASTER, now));
+        c.myself = c.add_node(Node::new(myself_name, MYSELF | MASTER, now, machinery));
         c
+    }
+
+    /// Which caches and indexes the table keeps.
+    #[cfg(test)]
+    pub(crate) fn machinery(&self) -> Machinery {
+        self.machinery
     }
 
     pub(crate) fn node(&self, i: usize) -> &Node {
@@ -720,7 +722,7 @@ impl Cluster {
     }
     pub(crate) fn node_mut(&mut self, i: usize) -> &mut Node {
         debug_assert!(self.nodes[i].live, "node {i} is deleted");
-        self.cron_view[i] = CRON_ALWAYS;
+        self.cron.note_changed(i);
         &mut self.nodes[i]
     }
     /// Node `i`, to change only in ways that cannot end a quiet spell in
@@ -742,7 +744,7 @@ impl Cluster {
 
     pub(crate) fn get_mut(&mut self, i: usize) -> Option<&mut Node> {
         let n = self.nodes.get_mut(i).filter(|n| n.live)?;
-        self.cron_view[i] = CRON_ALWAYS;
+        self.cron.note_changed(i);
         Some(n)
     }
 
@@ -759,7 +761,7 @@ impl Cluster {
     /// run). Most nodes give it nothing to do most of the time: linked, no
     /// ping pending, not in handshake or PFAIL, and their last PONG newer
     /// than half the timeout. Such a node stays so until that PONG ages or
-    /// the node changes, so the scan notes when it ages (`cron_view`) and
+    /// the node changes, so the scan notes when it ages ([`CronNotes`]) and
     /// passes it by until then or until the node is changed (a mutable
     /// access resets the note, but for changes that can only start a quiet
     /// spell). A PONG time only ever grows, so gossip that raises one leaves
@@ -771,34 +773,12 @@ impl Cluster {
         candidates: &mut Vec<u32>,
         actions: &mut Vec<(u32, CronAction)>,
     ) -> usize {
-        let (now, nt) = (t.now, t.node_timeout);
-        if nt != self.cron_view_timeout {
-            self.cron_view.fill(CRON_ALWAYS);
-            self.cron_view_timeout = nt;
-        }
         #[cfg(debug_assertions)]
         let (first_candidate, first_action) = (candidates.len(), actions.len());
         let mut pfail_nodes = 0;
-        // Eight notes at a time without a branch, then the due ones one by
-        // one: the loop runs over a thousand entries ten times a second on
-        // each node of a big cluster, and nearly every group has none due.
-        const GROUP: usize = 8;
-        for (g, group) in self.cron_view.chunks_mut(GROUP).enumerate() {
-            if !group.iter().fold(false, |due, &view| due | (now > view)) {
-                continue;
-            }
-            for (k, view) in group.iter_mut().enumerate() {
-                if now <= *view {
-                    continue;
-                }
-                let i = g * GROUP + k;
-                let n = &self.nodes[i];
-                *view = cron_view_of(n, nt);
-                pfail_nodes += cron_visit(n, i, t, candidates, actions);
-            }
-        }
+        self.cron.scan(&self.nodes, t, |i, n| pfail_nodes += cron_visit(n, i, t, candidates, actions));
         #[cfg(debug_assertions)]
-        {
+        if !self.cron.plain() {
             let (mut all_candidates, mut all_actions) = (Vec::new(), Vec::new());
             let all_pfail = self.cron_scan_every_node(t, &mut all_candidates, &mut all_actions);
             assert_eq!(
@@ -872,7 +852,7 @@ impl Cluster {
     /// nothing, for the other entries, which take the full path.
     pub(crate) fn gossip_about_healthy(&mut self, i: usize, flags: u16, pong_secs: u32, now: i64) -> bool {
         // Not `node_mut`: all this changes is a PONG time, upwards, which
-        // leaves the node's `cron_view` note safe (see `cron_scan`).
+        // leaves the node's cron note safe (see `cron_scan`).
         let n = &mut self.nodes[i];
         debug_assert!(n.live, "node {i} is deleted");
         if (flags | n.flags) & (FAIL | PFAIL) != 0 || n.reported {
@@ -942,10 +922,10 @@ impl Cluster {
         self.index_name(&node.name(), i);
         if free.is_some() {
             self.nodes[i] = node;
-            self.cron_view[i] = CRON_ALWAYS;
+            self.cron.note_changed(i);
         } else {
             self.nodes.push(node);
-            self.cron_view.push(CRON_ALWAYS);
+            self.cron.push();
             self.gossip_taken.resize(self.nodes.len().div_ceil(64), 0);
         }
         self.first_free = i + 1;
@@ -953,7 +933,7 @@ impl Cluster {
     }
 
     pub(crate) fn create_node(&mut self, name: NodeName, flags: u16, now: i64) -> usize {
-        self.add_node(Node::new(name, flags, now))
+        self.add_node(Node::new(name, flags, now, self.machinery))
     }
 
     /// `clusterDelNode`: unassigns its slots, drops reports it made, unlinks
@@ -977,10 +957,10 @@ impl Cluster {
         if self.mf_slave == Some(i) {
             self.mf_slave = None;
         }
-        let mut free = Node::new(NodeName::NONE, 0, 0);
+        let mut free = Node::new(NodeName::NONE, 0, 0, self.machinery);
         free.live = false;
         let node = std::mem::replace(&mut self.nodes[i], free);
-        self.cron_view[i] = CRON_ALWAYS;
+        self.cron.note_changed(i);
         self.first_free = self.first_free.min(i);
         self.by_name.remove(&node.name());
         self.unindex_name(&node.name(), i);
@@ -1020,7 +1000,7 @@ impl Cluster {
         }
         self.slots[slot] = i as u32;
         self.slots_unpublished = true;
-        self.bits_cache.replace(None);
+        self.bits_cache.invalidate();
         #[cfg(debug_assertions)]
         {
             self.slots_changed = true;
@@ -1035,7 +1015,7 @@ impl Cluster {
         let Some(i) = self.owner(slot) else { return false };
         self.slots[slot] = NO_OWNER;
         self.slots_unpublished = true;
-        self.bits_cache.replace(None);
+        self.bits_cache.invalidate();
         #[cfg(debug_assertions)]
         {
             self.slots_changed = true;
@@ -1098,59 +1078,20 @@ impl Cluster {
                 ));
             }
         }
-        if let Some((i, bits, blocks)) = &*self.bits_cache.borrow() {
-            let mut want_blocks = 0u32;
-            for (slot, &owner) in self.slots.iter().enumerate() {
-                let owned = owner == *i as u32;
-                if owned {
-                    want_blocks |= 1 << (slot / 512);
-                }
-                if bus::bit(bits, slot) != owned {
-                    return Some(format!(
-                        "the cached bitmap of node entry {i} says slot {slot} is {}its, the owner table says {}",
-                        if owned { "not " } else { "" },
-                        if owned { "it is" } else { "it is not" }
-                    ));
-                }
-            }
-            if *blocks != want_blocks {
-                return Some(format!(
-                    "the cached bitmap of node entry {i} has blocks {blocks:#x}, its slots are in {want_blocks:#x}"
-                ));
-            }
-        }
-        None
+        self.bits_cache.problem(&self.slots)
     }
 
     /// Node `i`'s slots as the bus carries them, from a cache: every header
     /// carries its sender's (or its master's) bitmap, which rarely changes.
     pub(crate) fn slot_bits(&self, i: usize) -> std::cell::Ref<'_, SlotBits> {
-        let fresh = matches!(&*self.bits_cache.borrow(), Some((node, _, _)) if *node == i);
-        if !fresh {
-            let mut bits = Box::new([0; SLOT_BYTES]);
-            let mut blocks = 0u32;
-            for (slot, &owner) in self.slots.iter().enumerate() {
-                if owner == i as u32 {
-                    bus::set_bit(&mut bits, slot, true);
-                    blocks |= 1 << (slot / 512);
-                }
-            }
-            *self.bits_cache.borrow_mut() = Some((i, bits, blocks));
-        }
-        std::cell::Ref::map(self.bits_cache.borrow(), |cache| match cache {
-            Some((_, bits, _)) => &**bits,
-            None => &EMPTY_BITS,
-        })
+        self.bits_cache.bits(i, &self.slots)
     }
 
     /// Which 64-byte blocks of `bits` have a slot set (see
     /// [`bus::Header::slot_blocks`]), when `bits` is the bitmap
     /// [`Cluster::slot_bits`] last built; every block otherwise.
     pub(crate) fn slot_blocks(&self, bits: &SlotBits) -> u32 {
-        match &*self.bits_cache.borrow() {
-            Some((_, cached, blocks)) if std::ptr::eq(&**cached, bits) => *blocks,
-            _ => u32::MAX,
-        }
+        self.bits_cache.blocks(bits)
     }
 
     /// Whether `bits` is exactly node `i`'s slots.
@@ -1340,14 +1281,17 @@ impl Cluster {
             self.epoch_of(i),
             if connected { "connected" } else { "disconnected" }
         );
-        let mut cached = n.slots_text.borrow_mut();
-        s.push_str(cached.get_or_insert_with(|| {
+        let build = || {
             let mut text = String::new();
             for (a, b) in self.owned_ranges(i) {
                 push_range(&mut text, a, b);
             }
             text
-        }));
+        };
+        match self.machinery {
+            Machinery::Fast => s.push_str(n.slots_text.borrow_mut().get_or_insert_with(build)),
+            Machinery::Plain => s.push_str(&build()),
+        }
         if i == self.myself {
             for (slot, to) in &self.migrating {
                 let _ = write!(s, " [{slot}->-{}]", self.node(*to).name());
@@ -1363,6 +1307,9 @@ impl Cluster {
     /// own would scan all 16384 slots once per node (a billion checks across
     /// a 1,000-node cluster's first saves).
     fn fill_slots_texts(&self) {
+        if self.machinery == Machinery::Plain {
+            return;
+        }
         let missing: Vec<bool> =
             (0..self.nodes.len()).map(|i| self.nodes[i].live && self.nodes[i].slots_text.borrow().is_none()).collect();
         if !missing.contains(&true) {
@@ -1410,7 +1357,7 @@ impl Cluster {
     }
 
     /// `clusterLoadConfig`: the table as a nodes.conf describes it.
-    pub(crate) fn load(text: &str, now: i64) -> Result<Cluster, String> {
+    pub(crate) fn load(text: &str, now: i64, machinery: Machinery) -> Result<Cluster, String> {
         let mut lines: Vec<Vec<&str>> = Vec::new();
         let mut vars = (0, 0);
         for line in text.lines() {
@@ -1437,7 +1384,7 @@ impl Cluster {
         let me_line =
             lines.iter().find(|w| w[2].split(',').any(|f| f == "myself")).ok_or("no myself line in nodes.conf")?;
         let corrupted = || "Unrecoverable error: corrupted cluster config file.".to_owned();
-        let mut c = Cluster::new(NodeName::parse(me_line[0]).ok_or_else(corrupted)?, now);
+        let mut c = Cluster::new_with(NodeName::parse(me_line[0]).ok_or_else(corrupted)?, now, machinery);
         c.current_epoch = vars.0;
         c.last_vote_epoch = vars.1;
         // First create every node, then link masters, so order does not matter.
@@ -1457,7 +1404,9 @@ impl Cluster {
                 // Made with its address: a table shares identities through
                 // a thread-wide map, and a million lookups in it are most of
                 // what loading a 1,000-node cluster's tables costs.
-                None => c.add_node(Node::new_at(Identity { name, ip: NodeIp::new(ip), port, cport }, 0, now)),
+                None => {
+                    c.add_node(Node::new_at(Identity { name, ip: NodeIp::new(ip), port, cport }, 0, now, machinery))
+                }
             };
             let mut flags = 0;
             for f in words[2].split(',') {
@@ -1516,8 +1465,6 @@ impl Cluster {
         Ok(c)
     }
 }
-
-static EMPTY_BITS: SlotBits = [0; SLOT_BYTES];
 
 /// ` 7000` or ` 0-5460`, as CLUSTER NODES lists a run of slots.
 fn push_range(text: &mut String, first: usize, last: usize) {
@@ -1581,7 +1528,7 @@ mod tests {
                 b = "b".repeat(40)
             )
         );
-        let mut back = Cluster::load(&text, 5000).unwrap();
+        let mut back = Cluster::load(&text, 5000, Machinery::Fast).unwrap();
         back.saved_once = true;
         assert_eq!(back.config_text(), text);
         assert_eq!(back.me().numslots, 5462);
@@ -1676,7 +1623,7 @@ mod tests {
         bus::set_bit(&mut swapped, 5, true);
         assert!(!c.owns_exactly(0, &swapped));
         assert!(c.owns_exactly(other, &*{
-            let mut only5 = Box::new([0; SLOT_BYTES]);
+            let mut only5 = Box::new([0; bus::SLOT_BYTES]);
             bus::set_bit(&mut only5, 5, true);
             only5
         }));

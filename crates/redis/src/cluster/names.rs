@@ -15,7 +15,9 @@
 
 use super::NodeName;
 use super::bus::NAME_LEN;
+use super::machinery::Machinery;
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 
 const EMPTY: u32 = u32::MAX;
 
@@ -125,6 +127,70 @@ impl Names {
                 self.index[hole] = (tag, id);
                 self.index[at] = (0, EMPTY);
                 hole = at;
+            }
+        }
+    }
+}
+
+/// A table's map from names to its slab entries: through the thread's
+/// shared numbers ([`NameSlots`]) or, plain, a map of its own.
+#[derive(Debug)]
+pub(crate) enum NameIndex {
+    /// Through the shared numbers.
+    Shared(NameSlots),
+    /// A map of names, without the registry.
+    Plain(BTreeMap<NodeName, usize>),
+}
+
+impl NameIndex {
+    /// An empty index of the given kind.
+    pub(crate) fn new(machinery: Machinery) -> NameIndex {
+        match machinery {
+            Machinery::Fast => NameIndex::Shared(NameSlots::default()),
+            Machinery::Plain => NameIndex::Plain(BTreeMap::new()),
+        }
+    }
+
+    /// Maps `name` to slab entry `i`, replacing what it mapped to.
+    pub(crate) fn insert(&mut self, name: &NodeName, i: usize) {
+        match self {
+            NameIndex::Shared(slots) => slots.insert(name, i),
+            NameIndex::Plain(map) => {
+                map.insert(*name, i);
+            }
+        }
+    }
+
+    /// Unmaps `name` if it maps to slab entry `i`.
+    pub(crate) fn remove(&mut self, name: &NodeName, i: usize) {
+        match self {
+            NameIndex::Shared(slots) => slots.remove(name, i),
+            NameIndex::Plain(map) => {
+                if map.get(name) == Some(&i) {
+                    map.remove(name);
+                }
+            }
+        }
+    }
+
+    /// The slab entry `name` maps to.
+    #[inline(always)]
+    pub(crate) fn get(&self, name: &[u8; NAME_LEN]) -> Option<usize> {
+        match self {
+            NameIndex::Shared(slots) => slots.get(name),
+            NameIndex::Plain(map) => map.get(&NodeName::from_wire(name)?).copied(),
+        }
+    }
+
+    /// The slab entries of `names` into `out`, `u32::MAX` for a name not
+    /// in the table. Plain, nothing is looked up ahead: every entry is
+    /// `u32::MAX`, so that the caller looks each name up when it gets to it.
+    pub(crate) fn get_all<'n>(&self, names: impl Iterator<Item = &'n [u8; NAME_LEN]>, out: &mut Vec<u32>) {
+        match self {
+            NameIndex::Shared(slots) => slots.get_all(names, out),
+            NameIndex::Plain(_) => {
+                out.clear();
+                out.extend(names.map(|_| EMPTY));
             }
         }
     }

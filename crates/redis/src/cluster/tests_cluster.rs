@@ -1,6 +1,7 @@
 //! Cluster tests on simulated hosts: a six-node cluster built as the course
 //! does it by hand (MEET, ADDSLOTSRANGE, REPLICATE), then failures.
 
+use super::Machinery;
 use crate::server::Server;
 pub(crate) use crate::tests_repl::Cluster as Lab;
 use std::time::Duration;
@@ -16,12 +17,28 @@ pub(crate) fn node_id(lab: &Lab, port: u16) -> String {
     lab.sim.process::<Server>(p).unwrap().clr().me().name().to_string()
 }
 
+/// Adds and starts a cluster node on `port` (as [`Lab::server`] does) whose
+/// table runs `machinery`.
+pub(crate) fn start_node(lab: &mut Lab, port: u16, node_timeout: u64, machinery: Machinery) -> sim::ProcId {
+    let mut config = crate::config::parse(&conf(node_timeout), port).expect("valid test config");
+    config.cluster.plain_tables = machinery == Machinery::Plain;
+    let host = lab.sim.host_by_name("localhost").expect("the lab's host");
+    let p = lab.sim.add_process(host, &port.to_string(), Box::new(move || Box::new(Server::new(config.clone()))));
+    lab.sim.apply(sim::Fault::Start(p)).unwrap();
+    p
+}
+
 /// Three masters with 0-5460 / 5461-10922 / 10923-16383, each with one replica
 /// (6384 → 6381, 6385 → 6382, 6386 → 6383).
 pub(crate) fn build(seed: u64, node_timeout: u64) -> Lab {
+    build_with(seed, node_timeout, Machinery::Fast)
+}
+
+/// [`build`] with tables that run `machinery`.
+pub(crate) fn build_with(seed: u64, node_timeout: u64, machinery: Machinery) -> Lab {
     let mut lab = Lab::new(seed);
     for p in PORTS {
-        lab.server(p, &conf(node_timeout));
+        start_node(&mut lab, p, node_timeout, machinery);
         // Servers started one after another, as a script would: their crons are not in phase.
         lab.sim.run_for(Duration::from_millis(3 + (seed * u64::from(p)) % 37));
     }

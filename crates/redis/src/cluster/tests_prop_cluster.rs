@@ -25,7 +25,8 @@
 //!
 //! `PROP_SEEDS=1,2,3` runs other seeds (e.g. `$(seq -s, 1 200)`).
 
-use super::tests_cluster::{build, node_id};
+use super::Machinery;
+use super::tests_cluster::{Lab, build, build_with, node_id};
 use crate::server::Server;
 use sim::{Endpoint, Fault, ProcId, Rng};
 use std::collections::BTreeMap;
@@ -140,7 +141,15 @@ fn proc(lab: &super::tests_cluster::Lab, port: u16) -> ProcId {
 /// What one seed did: its trace hash, whether a replica ended up owning slots,
 /// and, if the cluster did not converge, why.
 fn run_seed(seed: u64) -> (String, bool, Result<(), String>) {
-    let mut lab = build(seed, 2000);
+    let (lab, failed_over, verdict) = run_schedule(seed, Machinery::Fast);
+    (lab.sim.trace().hash_hex(), failed_over, verdict)
+}
+
+/// One seed's build, faults and quiet time with tables that run
+/// `machinery`: the lab after, whether a replica ended up owning slots, and,
+/// if the cluster did not converge, why.
+pub(crate) fn run_schedule(seed: u64, machinery: Machinery) -> (Lab, bool, Result<(), String>) {
+    let mut lab = build_with(seed, 2000, machinery);
     let mut watch = Watch::default();
     let first_masters: Vec<String> = [6381, 6382, 6383].iter().map(|&p| node_id(&lab, p)).collect();
     let mut rng = Rng::stream(seed, "cluster-prop-schedule");
@@ -210,7 +219,7 @@ fn run_seed(seed: u64) -> (String, bool, Result<(), String>) {
     let c = lab.sim.process::<Server>(proc(&lab, 6381)).expect("6381 runs").clr();
     let failed_over =
         (0..super::SLOTS).any(|s| c.owner(s).is_some_and(|o| !first_masters.contains(&c.node(o).name().to_string())));
-    (lab.sim.trace().hash_hex(), failed_over, verdict)
+    (lab, failed_over, verdict)
 }
 
 fn check(lab: &super::tests_cluster::Lab) -> Result<(), String> {
