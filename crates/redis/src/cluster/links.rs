@@ -5,9 +5,50 @@
 //! several tree nodes, each a cache miss, per lookup. Here a lookup is one
 //! probe into a small index and the link's own entry.
 
-use super::Link;
 use sim::ConnId;
 use std::cell::Cell;
+use std::net::Ipv4Addr;
+
+/// A bus connection: inbound ones learn their node from the first packet.
+///
+/// Small, as a node holds two per known node (two million in a 1,000-node
+/// cluster) and every packet reads its link first.
+#[derive(Debug)]
+pub(crate) struct Link {
+    /// The node's slab entry, [`Link::NO_NODE`] until known.
+    node: u32,
+    /// The peer's address as the socket reports it (`nodeIp2String`'s fallback).
+    pub(crate) peer_ip: Ipv4Addr,
+    pub(crate) ctime: i64,
+    pub(crate) inbound: bool,
+    pub(crate) connected: bool,
+    /// Until the connect completes, bytes queued to send; after, the start
+    /// of a frame still arriving. A link cannot receive before it is connected.
+    pub(crate) held: Vec<u8>,
+}
+
+const _: () = assert!(std::mem::size_of::<Link>() <= 48);
+
+impl Link {
+    const NO_NODE: u32 = u32::MAX;
+
+    /// An inbound link is an accepted connection, so it starts connected; an
+    /// outbound one waits for its connect to complete.
+    pub(crate) fn new(node: Option<usize>, peer_ip: Ipv4Addr, ctime: i64, inbound: bool) -> Link {
+        let mut link = Link { node: Link::NO_NODE, peer_ip, ctime, inbound, connected: inbound, held: Vec::new() };
+        link.set_node(node);
+        link
+    }
+
+    pub(crate) fn node(&self) -> Option<usize> {
+        (self.node != Link::NO_NODE).then_some(self.node as usize)
+    }
+
+    pub(crate) fn set_node(&mut self, node: Option<usize>) {
+        // Slab entries are table positions: far below u32::MAX.
+        self.node = node.map_or(Link::NO_NODE, |i| i as u32);
+    }
+}
 
 const EMPTY: u32 = u32::MAX;
 
