@@ -277,9 +277,17 @@ fn ctrl_c_ends_a_long_run_with_a_partial_report_marked_interrupted() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Bounded: the run needs hours of wall time to finish on its own.
+    // Bounded: the run needs hours of wall time to finish on its own. The
+    // signal waits until the run has begun (its report directory exists), so
+    // a slow start on a loaded machine cannot meet the default handler.
     let report = dir.join("out/report.json");
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    for _ in 0..300 {
+        if dir.join("out").exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
     let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let mut code = None;
