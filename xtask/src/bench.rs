@@ -283,6 +283,7 @@ fn cluster(quick: bool) -> Result<Value, String> {
     Ok(json!({
         "c3": bench_cluster::c3(c3_runs)?,
         "failover": bench_cluster::failover(sizes)?,
+        "reports_300": bench_cluster::reports(300)?,
     }))
 }
 

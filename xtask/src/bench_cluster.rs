@@ -260,9 +260,11 @@ fn bus_messages_received(sim: &Sim, procs: &[sim::ProcId]) -> u64 {
     views.map(|c| c.summary().bus_messages_received).sum()
 }
 
-fn failover_run(nodes: usize, seed: u64, run_secs: u64) -> Result<FailoverRun, String> {
+/// The N-node failover world before it starts; `record` keeps the trace's
+/// records (and the observations) as `chaoslab run` does.
+fn failover_sim(nodes: usize, seed: u64, record: bool) -> Result<(Sim, Vec<sim::ProcId>, Rc<Layout>), String> {
     let layout = Rc::new(Layout::new(nodes));
-    let mut sim = Sim::new(SimConfig { seed, ..SimConfig::default() });
+    let mut sim = Sim::new(SimConfig { seed, record_trace: record, ..SimConfig::default() });
     let conf = format!("port {PORT}\ncluster-enabled yes\ncluster-config-file {CONF_FILE}\n");
     let config = redis::config::parse(&conf, PORT).map_err(|e| format!("bench config: {e:?}"))?;
     let mut procs = Vec::with_capacity(nodes);
@@ -274,6 +276,11 @@ fn failover_run(nodes: usize, seed: u64, run_secs: u64) -> Result<FailoverRun, S
         });
         procs.push(sim.add_process(host, &format!("n{i}"), factory));
     }
+    Ok((sim, procs, layout))
+}
+
+fn failover_run(nodes: usize, seed: u64, run_secs: u64) -> Result<FailoverRun, String> {
+    let (mut sim, procs, layout) = failover_sim(nodes, seed, false)?;
     // The benchmark measures the simulator from outside; nothing flows back in.
     #[allow(clippy::disallowed_methods)]
     let wall = std::time::Instant::now();
@@ -322,6 +329,81 @@ fn failover_run(nodes: usize, seed: u64, run_secs: u64) -> Result<FailoverRun, S
     })
 }
 
+/// `bench-cluster-child N --reports`: the N-node failover recorded as
+/// `chaoslab run` records it, then every report file written; prints the
+/// wall time of each part as one JSON line.
+pub fn reports_child(nodes: usize) -> Result<(), String> {
+    let (mut sim, procs, _) = failover_sim(nodes, 1, true)?;
+    #[allow(clippy::disallowed_methods)]
+    let wall = std::time::Instant::now();
+    for (i, &p) in procs.iter().enumerate() {
+        sim.schedule(Instant::ZERO + START_SPREAD * i as u32 / nodes as u32, Fault::Start(p));
+    }
+    sim.run_until(Instant::ZERO + Duration::from_secs(KILL_AT_SECS));
+    sim.apply(Fault::Kill(procs[0])).map_err(|e| e.to_string())?;
+    sim.run_until(Instant::ZERO + Duration::from_secs(RUN_SECS));
+    let run_secs = wall.elapsed().as_secs_f64();
+    let report = failover_report(&sim, &procs);
+    let dir = workspace_root()?.join(format!("target/bench-reports/failover-{nodes}"));
+    #[allow(clippy::disallowed_methods)]
+    let wall = std::time::Instant::now();
+    report::prepare_dir(&dir).map_err(|e| e.to_string())?;
+    report::write_run(&dir, &report, &sim).map_err(|e| e.to_string())?;
+    let files_secs = wall.elapsed().as_secs_f64();
+    report::write_documents(&dir, &report, report::Documents::ALL).map_err(|e| e.to_string())?;
+    let all_secs = wall.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        json!({"run_secs": run_secs, "reports_secs": all_secs, "files_secs": files_secs, "trace_records": sim.trace().records().len()})
+    );
+    Ok(())
+}
+
+/// A report for the benchmark's run, as the runner would fill it.
+fn failover_report(sim: &Sim, procs: &[sim::ProcId]) -> report::RunReport {
+    let nodes = procs
+        .iter()
+        .map(|&p| {
+            let id = sim.process::<Preloaded>(p).and_then(|n| n.server.cluster_view()).map(|c| c.my_id());
+            report::NodeReport {
+                name: sim.proc_name(p).to_owned(),
+                kind: "redis".to_owned(),
+                host: sim.host_name(sim.host_of(p)).to_owned(),
+                address: format!("{}:{PORT}", sim.host_ip(sim.host_of(p))),
+                state: format!("{:?}", sim.proc_state(p)).to_lowercase(),
+                starts: sim.incarnation(p),
+                log_lines: sim.log_lines(p).len(),
+                detail: json!({"cluster": {"id": id}}),
+            }
+        })
+        .collect();
+    report::RunReport {
+        format: report::FORMAT_VERSION,
+        chaoslab_version: String::new(),
+        scenario: report::ScenarioInfo {
+            name: format!("cluster-failover-{}", procs.len()),
+            file: String::new(),
+            description: "The benchmark's failover: master 0 killed at 10 s.".to_owned(),
+            source_hash: String::new(),
+        },
+        seed: 1,
+        result: report::Verdict::Pass,
+        failure: None,
+        failure_kind: None,
+        steps: Vec::new(),
+        checks: Vec::new(),
+        nodes,
+        fault_errors: Vec::new(),
+        events_processed: sim.events_processed(),
+        virtual_time_ns: sim.now().as_nanos(),
+        virtual_time: report::seconds(sim.now().as_nanos()),
+        wall_time_ms: 0.0,
+        trace_events: sim.trace().len(),
+        trace_hash: sim.trace().hash_hex(),
+        reproduce: String::new(),
+    }
+}
+
 /// The child's side: one size, printed as one JSON line.
 pub fn child(nodes: usize, run_secs: u64) -> Result<(), String> {
     let r = failover_run(nodes, 1, run_secs)?;
@@ -335,6 +417,27 @@ pub fn child(nodes: usize, run_secs: u64) -> Result<(), String> {
         json!({"wall_secs": r.wall_secs, "first_second_wall_secs": r.first_second_wall_secs, "first_second_bus_messages": r.first_second_bus_messages, "events": r.events, "bus_messages": r.bus_messages, "busiest_instant_events": r.busiest_instant_events, "trace_hash": r.trace_hash, "peak_rss_bytes": hwm * 1024})
     );
     Ok(())
+}
+
+/// Every report file of a recorded N-node failover, in a child process.
+pub fn reports(nodes: usize) -> Result<Value, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = std::process::Command::new(exe)
+        .args(["bench-cluster-child", &nodes.to_string(), "--reports"])
+        .output()
+        .map_err(|e| format!("starting the reports child for {nodes} nodes: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("cluster-failover-{nodes} reports: {}", String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    let line = String::from_utf8_lossy(&out.stdout);
+    let r: Value = serde_json::from_str(line.trim()).map_err(|e| format!("reports child output {line:?}: {e}"))?;
+    println!(
+        "cluster-failover-{nodes} reports: recorded run {:.2} s, then every file (json, {} trace records, logs, timeline, html, md, junit) in {:.2} s wall (budget <= 2 s)",
+        r["run_secs"].as_f64().unwrap_or(0.0),
+        r["trace_records"],
+        r["reports_secs"].as_f64().unwrap_or(0.0)
+    );
+    Ok(r)
 }
 
 fn run_child(nodes: usize) -> Result<Value, String> {

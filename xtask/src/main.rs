@@ -92,6 +92,9 @@ fn main() -> ExitCode {
         // One size of the cluster failover benchmark, in its own process for a clean peak RSS.
         // An optional second number shortens the run (in virtual seconds) for profiling.
         Some("bench-cluster-child") => match args.get(1).and_then(|n| n.parse().ok()).map(|n| {
+            if args.get(2).is_some_and(|a| a == "--reports") {
+                return bench_cluster::reports_child(n);
+            }
             let secs = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(bench_cluster::RUN_SECS);
             bench_cluster::child(n, secs)
         }) {

@@ -17,6 +17,8 @@ use std::fmt::Write as _;
 pub const MAX_LANES: usize = 40;
 /// Chart width, px.
 const WIDTH: u32 = 1100;
+/// Owners named in the slot chart's legend; more are counted, not named.
+const LEGEND_MAX: usize = 24;
 /// Lines shown around a failure, per node log.
 const LOG_CONTEXT: usize = 8;
 
@@ -367,7 +369,7 @@ fn ownership_chart(t: &Timeline) -> String {
             root.present().map_err(|e| e.to_string())?;
         }
         let mut legend = String::from("<div class=\"legend\">");
-        for o in &owners {
+        for o in owners.iter().take(LEGEND_MAX) {
             let c = palette(o);
             let _ = write!(
                 legend,
@@ -377,6 +379,9 @@ fn ownership_chart(t: &Timeline) -> String {
                 c.2,
                 &o[..o.len().min(8)]
             );
+        }
+        if owners.len() > LEGEND_MAX {
+            let _ = write!(legend, "<span>and {} more masters</span>", owners.len() - LEGEND_MAX);
         }
         legend.push_str("</div>");
         Ok(legend + &svg)
