@@ -64,6 +64,9 @@ pub fn page(r: &RunReport, t: &Timeline, logs: &[(String, Vec<String>)]) -> Stri
     if !t.offsets.is_empty() {
         section(&mut h, "Replication offsets", "offsets", &series_chart(t, &t.offsets, "offset (bytes)"));
     }
+    if t.lag.iter().any(|s| s.points.iter().any(|p| p.1 > 0)) {
+        section(&mut h, "Replica lag (bytes behind the master)", "lag", &series_chart(t, &t.lag, "lag (bytes)"));
+    }
     events_table(&mut h, t);
     steps_table(&mut h, r);
     failure_logs(&mut h, r, logs);

@@ -326,7 +326,8 @@ pub fn write_run(dir: &Path, report: &RunReport, sim: &Sim) -> std::io::Result<(
     std::fs::write(dir.join("report.json"), json + "\n")?;
 
     let nodes: Vec<String> = report.nodes.iter().map(|n| n.name.clone()).collect();
-    let timeline = timeline::build(sim, &nodes);
+    let addrs: Vec<String> = report.nodes.iter().map(|n| n.address.clone()).collect();
+    let timeline = timeline::build(sim, &nodes, &addrs);
     let json = serde_json::to_string(&timeline).map_err(std::io::Error::other)?;
     std::fs::write(dir.join("timeline.json"), json + "\n")?;
 

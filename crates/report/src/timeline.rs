@@ -101,6 +101,11 @@ pub struct Timeline {
     pub partitions: Vec<Partition>,
     /// Replication offsets per node.
     pub offsets: Vec<Series>,
+    /// Per replica, how many bytes it was behind its master, at each change
+    /// of either offset while it replicated (from the offsets the two
+    /// published, so at the cron's granularity).
+    #[serde(default)]
+    pub lag: Vec<Series>,
     /// Current epochs per node (Redis Cluster).
     pub epochs: Vec<Series>,
     /// Slot ownership as the majority of running cluster nodes saw it, at
@@ -132,8 +137,9 @@ impl NodeNow {
 }
 
 /// Builds the timeline of a finished run whose trace kept its records;
-/// `nodes` are the topology's nodes (clients are left out).
-pub fn build(sim: &Sim, nodes: &[String]) -> Timeline {
+/// `nodes` are the topology's nodes (clients are left out) and `addrs` their
+/// `ip:port`, to find the master a replica names.
+pub fn build(sim: &Sim, nodes: &[String], addrs: &[String]) -> Timeline {
     let index: BTreeMap<&str, usize> = nodes.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
     let node_of = |p: sim::ProcId| index.get(sim.proc_name(p)).copied();
     let mut now = vec![NodeNow { running: false, paused: false, role: None, link_up: false }; nodes.len()];
@@ -141,6 +147,8 @@ pub fn build(sim: &Sim, nodes: &[String]) -> Timeline {
     let mut since = vec![0u64; nodes.len()];
     let mut t = Timeline::default();
     let mut offsets: Vec<Vec<(u64, u64)>> = vec![Vec::new(); nodes.len()];
+    // (from, master's index) for each stretch a node replicated.
+    let mut following: Vec<Vec<(u64, Option<usize>)>> = vec![Vec::new(); nodes.len()];
     let mut epochs: Vec<Vec<(u64, u64)>> = vec![Vec::new(); nodes.len()];
     let mut owners = Owners::new(nodes.len());
     let mut open_partition: Option<(u64, String)> = None;
@@ -172,6 +180,7 @@ pub fn build(sim: &Sim, nodes: &[String]) -> Timeline {
                     }
                     if !n.running {
                         owners.forget(i);
+                        following[i].push((at, None));
                     }
                     changed = Some((i, n));
                 }
@@ -197,7 +206,9 @@ pub fn build(sim: &Sim, nodes: &[String]) -> Timeline {
             TraceEvent::Observe { proc, obs } => {
                 let Some(i) = node_of(*proc) else { continue };
                 match &**obs {
-                    Observation::Role { role, .. } => {
+                    Observation::Role { role, master } => {
+                        let of = master.as_deref().and_then(|m| addrs.iter().position(|a| a == m));
+                        following[i].push((at, of.filter(|_| *role == Role::Replica)));
                         let mut n = now[i];
                         n.role = Some(*role);
                         n.link_up = n.link_up && *role == Role::Replica;
@@ -248,6 +259,7 @@ pub fn build(sim: &Sim, nodes: &[String]) -> Timeline {
         t.partitions.push(Partition { from_ns: from, to_ns: t.end_ns, text });
     }
     t.lanes = lanes;
+    t.lag = lags(nodes, &offsets, &following, t.end_ns);
     t.offsets = series(nodes, offsets);
     t.epochs = series(nodes, epochs);
     t
@@ -263,6 +275,43 @@ fn close(lane: &mut Lane, from: u64, to: u64, state: State) {
         Some(last) if last.state == state && last.to_ns == from => last.to_ns = to,
         _ => lane.segments.push(Segment { from_ns: from, to_ns: to, state }),
     }
+}
+
+/// The value of a step series at `at` (its last point at or before it).
+fn value_at(points: &[(u64, u64)], at: u64) -> Option<u64> {
+    let i = points.partition_point(|p| p.0 <= at);
+    i.checked_sub(1).map(|i| points[i].1)
+}
+
+/// Each replica's lag behind its master, at every change of either offset.
+fn lags(
+    nodes: &[String],
+    offsets: &[Vec<(u64, u64)>],
+    following: &[Vec<(u64, Option<usize>)>],
+    end: u64,
+) -> Vec<Series> {
+    let mut out = Vec::new();
+    for (r, stretches) in following.iter().enumerate() {
+        let mut points = Vec::new();
+        for (k, &(from, master)) in stretches.iter().enumerate() {
+            let Some(m) = master else { continue };
+            let to = stretches.get(k + 1).map_or(end, |s| s.0);
+            let mut times: Vec<u64> =
+                offsets[r].iter().chain(&offsets[m]).map(|p| p.0).filter(|&t| from <= t && t < to).collect();
+            times.push(from);
+            times.sort_unstable();
+            times.dedup();
+            for at in times {
+                if let (Some(mo), Some(ro)) = (value_at(&offsets[m], at), value_at(&offsets[r], at)) {
+                    points.push((at, mo.saturating_sub(ro)));
+                }
+            }
+        }
+        if !points.is_empty() {
+            out.push(Series { node: nodes[r].clone(), points });
+        }
+    }
+    out
 }
 
 fn series(nodes: &[String], points: Vec<Vec<(u64, u64)>>) -> Vec<Series> {
@@ -431,7 +480,7 @@ mod tests {
     fn lanes_follow_roles_links_pauses_and_kills() {
         let script = vec![role(Role::Replica), Observation::MasterLink { up: true }, role(Role::Master)];
         let (sim, names) = run(vec![script], &[(3500, 0, "pause"), (4500, 0, "resume"), (5500, 0, "kill")], 7);
-        let t = build(&sim, &names);
+        let t = build(&sim, &names, &[]);
         let states: Vec<(u64, State)> = t.lanes[0].segments.iter().map(|s| (s.from_ns / 1_000_000, s.state)).collect();
         assert_eq!(
             states,
@@ -450,12 +499,29 @@ mod tests {
     }
 
     #[test]
+    fn a_replicas_lag_is_its_masters_offset_less_its_own_while_it_follows() {
+        let off = |offset| Observation::ReplOffset { offset };
+        let master = vec![off(100), off(300), off(300), off(500)];
+        let follows = Observation::Role { role: Role::Replica, master: Some("10.0.0.1:6379".into()) };
+        let replica = vec![follows, off(100), off(300), role(Role::Master)];
+        let (sim, names) = run(vec![master, replica], &[], 5);
+        let addrs = ["10.0.0.1:6379".to_owned(), "10.0.0.2:6379".to_owned()];
+        let t = build(&sim, &names, &addrs);
+        assert_eq!(t.lag.len(), 1, "only the replica lags");
+        let points: Vec<(u64, u64)> = t.lag[0].points.iter().map(|&(at, v)| (at / 1_000_000_000, v)).collect();
+        // 0 s: the replica has no offset yet. 1 s: 300 against 100. 2 s: 300
+        // against 300. 3 s: promoted, so the master's 500 is no lag of its.
+        assert_eq!(points, [(1, 200), (2, 0)], "{points:?}");
+        assert_eq!(t.lag[0].node, "n1");
+    }
+
+    #[test]
     fn slot_owners_are_what_most_running_nodes_say() {
         let owner = |o: &str| Observation::SlotRange { first: 0, last: 99, owner: Some(o.to_owned()) };
         // n0 and n1 agree on a, then n0 moves to b; when n1 dies, n0 and n2 decide.
         let scripts = vec![vec![owner("a"), owner("b")], vec![owner("a")], vec![owner("c"), owner("c"), owner("b")]];
         let (sim, names) = run(scripts, &[(1500, 1, "kill")], 4);
-        let t = build(&sim, &names);
+        let t = build(&sim, &names, &[]);
         let views: Vec<_> = t.ownership.iter().map(|o| (o.at_ns / 1_000_000, o.ranges.clone())).collect();
         let r = |o: &str| vec![(0u16, 99u16, o.to_owned())];
         // 0 s: a, a, c. 1 s: b, a, c, a tie that stays with the first name
