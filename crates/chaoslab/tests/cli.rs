@@ -377,3 +377,43 @@ fn report_html_draws_every_chart_of_a_cluster_failover_with_data() {
     assert_eq!(code, 0);
     assert_eq!(std::fs::read_to_string(dir.join("out/report.html")).unwrap(), html);
 }
+
+#[test]
+fn a_session_runs_a_transaction_and_a_pipeline_on_one_connection() {
+    let dir = workdir("session");
+    let steps = r#"redis-cli-session:
+      node: "6379"
+      commands:
+        - {command: multi, expect: OK}
+        - {command: "set k v", expect: QUEUED}
+        - {command: "incr n", expect: QUEUED}
+        - {command: exec, expect: "1) OK\n2) (integer) 1"}
+        - {command: "client id", expect-match: "^\\(integer\\) [0-9]+$"}
+  - redis-cli-session:
+      node: "6379"
+      pipeline: true
+      commands: ["incr n", "incr n", {command: "get n", expect: "\"3\""}]
+      capture: piped
+  - redis-cli-session:
+      node: "6379"
+      commands: [{command: "subscribe a b", expect: "1) \"subscribe\"\n2) \"a\"\n3) (integer) 1\n1) \"subscribe\"\n2) \"b\"\n3) (integer) 2"}]
+      listen: 2s
+      expect-messages: []
+  - assert: {key: {node: "6379", key: k, equals: v}}"#;
+    std::fs::write(dir.join("s.yaml"), one_node(steps)).unwrap();
+    let (code, out, err) = chaoslab(&["run", "s.yaml", "--out", "out", "--json"], &dir);
+    assert_eq!(code, 0, "{out}{err}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out/report.json")).unwrap()).unwrap();
+    assert_eq!(report["steps"][2]["detail"], "(integer) 2\n(integer) 3\n\"3\"", "pipelined replies, in order");
+    let took = |i: usize| {
+        report["steps"][i]["finished_ns"].as_u64().unwrap() - report["steps"][i]["started_ns"].as_u64().unwrap()
+    };
+    assert!(took(3) >= 2_000_000_000, "the subscriber listened for 2 s");
+    // A transaction's replies, checked one by one: a wrong expect names its command.
+    let bad = one_node(r#"redis-cli-session: {node: "6379", commands: [multi, {command: "set k v", expect: OK}]}"#);
+    std::fs::write(dir.join("bad.yaml"), bad).unwrap();
+    let (code, out, _) = chaoslab(&["run", "bad.yaml", "--out", "bad"], &dir);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("`set k v` replied \"QUEUED\", expected \"OK\""), "{out}");
+}

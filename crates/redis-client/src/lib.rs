@@ -16,3 +16,4 @@
 pub mod cli;
 pub mod cluster;
 pub mod sentinel;
+pub mod session;

@@ -14,6 +14,7 @@ pub mod cli_step;
 pub mod cluster_conditions;
 pub mod cluster_tool;
 pub mod conditions;
+pub mod session_step;
 
 #[cfg(test)]
 mod tests_cluster_client;
@@ -88,11 +89,13 @@ impl NodeKind for RedisKind {
                 "expect-exit": {"type": "integer", "enum": [0, 1], "default": 0, "description": "redis-cli's exit status: 1 when the command failed"},
                 "capture": {"type": "string"}, "timeout": {"type": "string", "default": "120s"}}}),
             },
+            session_step::syntax(),
         ]
     }
 
     fn parse_step(&self, name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>, Diagnostic> {
         match name {
+            "redis-cli-session" => session_step::parse_step(value, cx),
             "redis-cli-cluster" => cluster_tool::step::parse_step(value, cx),
             _ => cli_step::parse_step(value, cx),
         }
