@@ -22,12 +22,9 @@ pub(crate) enum Dispatch {
 
 impl Server {
     fn check(&self, client: &Client, args: &[Vec<u8>], name: &str, now_ms: i64) -> Dispatch {
-        let reads_when_down = self.config.cluster.allow_reads_when_down;
-        let route = self
-            .cluster
-            .as_deref()
-            .map(|c| (c, &self.dbs[0], ClientFlags { reads_when_down, now_ms, ..client.cluster_flags }));
-        check(&self.config, &self.repl, route, client.authenticated, args, name)
+        let route = route(&self.config, self.cluster.as_deref(), &self.dbs, client, now_ms);
+        let command = crate::command_table::lookup(name);
+        check(&self.config, &self.repl, route, client.authenticated, args, name, command)
     }
 
     /// Runs one command; `None` means no reply is sent (SHUTDOWN, a blocked WAIT,
@@ -201,9 +198,23 @@ impl Server {
     }
 }
 
-/// Looks a command up in the command table and gates it (unknown, arity,
-/// AUTH, cluster routing, read-only replica, stale data, min-replicas) before
-/// it runs, in the order processCommand() in server.c does.
+/// What cluster routing needs of a client's command: the table, db 0 and the
+/// client's flags as of `now_ms`; `None` outside cluster mode.
+pub(crate) fn route<'a>(
+    config: &Config,
+    cluster: Option<&'a crate::cluster::Cluster>,
+    dbs: &'a [crate::keyspace::Db],
+    client: &Client,
+    now_ms: i64,
+) -> Option<(&'a crate::cluster::Cluster, &'a crate::keyspace::Db, ClientFlags)> {
+    let reads_when_down = config.cluster.allow_reads_when_down;
+    cluster.map(|c| (c, &dbs[0], ClientFlags { reads_when_down, now_ms, ..client.cluster_flags }))
+}
+
+/// Gates `command` (the table's entry for `name`, looked up by the caller,
+/// which has usually needed it already) before it runs: unknown, arity, AUTH,
+/// cluster routing, read-only replica, stale data, min-replicas, in the order
+/// processCommand() in server.c does.
 pub(crate) fn check(
     config: &Config,
     repl: &Replication,
@@ -211,8 +222,9 @@ pub(crate) fn check(
     authenticated: bool,
     args: &[Vec<u8>],
     name: &str,
+    command: Option<&'static crate::command_table::Command>,
 ) -> Dispatch {
-    let Some(command) = crate::command_table::lookup(name) else {
+    let Some(command) = command else {
         return Dispatch::Reply(common::unknown_command(args));
     };
     let (argc, arity) = (args.len() as i32, command.arity);

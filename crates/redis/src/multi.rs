@@ -44,9 +44,15 @@ impl Server {
             };
             (c, &self.dbs[0], flags)
         });
-        if let crate::call::Dispatch::Reply(v) =
-            crate::call::check(&self.config, &self.repl, route, client.authenticated, args, name)
-        {
+        if let crate::call::Dispatch::Reply(v) = crate::call::check(
+            &self.config,
+            &self.repl,
+            route,
+            client.authenticated,
+            args,
+            name,
+            crate::command_table::lookup(name),
+        ) {
             if let Some(tx) = &mut client.multi {
                 tx.aborted = true;
             }

@@ -412,7 +412,7 @@ impl Server {
                     break;
                 }
                 if command.is_some_and(|c| c.handler == Handler::Keyspace) {
-                    let reply = self.keyspace_command(ctx, conn, name);
+                    let reply = self.keyspace_command(ctx, conn, name, command);
                     let propagated = !self.feed.bytes.is_empty();
                     self.flush_feed(ctx);
                     if propagated && let Some(c) = self.clients.get_mut(&conn) {
@@ -464,16 +464,18 @@ impl Server {
 
     /// Runs the keyspace command the client's parser holds, with the client in
     /// place: the same checks and effects as [`Server::execute`].
-    fn keyspace_command(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, name: &str) -> Value {
+    fn keyspace_command(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        conn: ConnId,
+        name: &str,
+        command: Option<&'static crate::command_table::Command>,
+    ) -> Value {
         let Some(client) = self.clients.get_mut(&conn) else { return Value::Nil };
         let args = client.parser.args();
         let now_ms = ctx.wall_clock_ms();
-        let reads_when_down = self.config.cluster.allow_reads_when_down;
-        let route = self
-            .cluster
-            .as_deref()
-            .map(|c| (c, &self.dbs[0], ClientFlags { reads_when_down, now_ms, ..client.cluster_flags }));
-        let checked = check(&self.config, &self.repl, route, client.authenticated, args, name);
+        let route = crate::call::route(&self.config, self.cluster.as_deref(), &self.dbs, client, now_ms);
+        let checked = check(&self.config, &self.repl, route, client.authenticated, args, name, command);
         client.cluster_flags.asking = false;
         if let Dispatch::Reply(v) = checked {
             return v;
