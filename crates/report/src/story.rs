@@ -28,20 +28,14 @@ impl Beat {
 /// client processes that steps start and stop (`redis-cli#7`).
 pub fn beats(sim: &Sim, report: &RunReport, max: usize) -> (Vec<Beat>, usize) {
     let nodes: BTreeSet<&str> = report.nodes.iter().map(|n| n.name.as_str()).collect();
-    let clients: BTreeSet<&str> = sim.procs().map(|p| sim.proc_name(p)).filter(|n| !nodes.contains(n)).collect();
+    let mut told = crate::timeline::ToldFaults::new(sim, |n| nodes.contains(n));
     let mut out = Vec::new();
     let mut more = 0;
     let mut roles: BTreeMap<sim::ProcId, &str> = BTreeMap::new();
-    let mut steps_began = false;
     for rec in sim.trace().records() {
+        let fault = told.see(&rec.event);
         let text = match &rec.event {
-            TraceEvent::Runner { kind: "step", .. } => {
-                steps_began = true;
-                continue;
-            }
-            TraceEvent::Fault { text } if steps_began && !text.split_whitespace().any(|w| clients.contains(w)) => {
-                text.clone()
-            }
+            TraceEvent::Fault { .. } if let Some(text) = fault => text.clone(),
             TraceEvent::Observe { proc, obs } => {
                 let sim::Observation::Role { role, .. } = &**obs else { continue };
                 match roles.insert(*proc, role.name()) {

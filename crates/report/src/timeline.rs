@@ -10,6 +10,36 @@ use serde::{Deserialize, Serialize};
 use sim::{Health, Observation, Role, Sim, TraceEvent};
 use std::collections::BTreeMap;
 
+/// The faults a run's story and charts tell: not those on client processes (a
+/// step's `redis-cli#7` starting is the step's own business), nor the nodes'
+/// start before the first step (that is the topology's).
+pub(crate) struct ToldFaults<'a> {
+    clients: std::collections::BTreeSet<&'a str>,
+    steps_began: bool,
+}
+
+impl<'a> ToldFaults<'a> {
+    /// Clients are the processes `is_node` does not name.
+    pub(crate) fn new(sim: &'a Sim, is_node: impl Fn(&str) -> bool) -> ToldFaults<'a> {
+        let clients = sim.procs().map(|p| sim.proc_name(p)).filter(|n| !is_node(n)).collect();
+        ToldFaults { clients, steps_began: false }
+    }
+
+    /// The fault's text if `event` is a fault to tell; notes when steps begin.
+    pub(crate) fn see<'e>(&mut self, event: &'e TraceEvent) -> Option<&'e String> {
+        match event {
+            TraceEvent::Runner { kind: "step", .. } => {
+                self.steps_began = true;
+                None
+            }
+            TraceEvent::Fault { text } if self.steps_began => {
+                (!text.split_whitespace().any(|w| self.clients.contains(w))).then_some(text)
+            }
+            _ => None,
+        }
+    }
+}
+
 /// A node's state over one stretch of time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -152,14 +182,10 @@ pub fn build(sim: &Sim, nodes: &[String], addrs: &[String]) -> Timeline {
     let mut epochs: Vec<Vec<(u64, u64)>> = vec![Vec::new(); nodes.len()];
     let mut owners = Owners::new(nodes.len());
     let mut open_partition: Option<(u64, String)> = None;
-    // Faults on client processes (a step's `redis-cli#7` starting) are the
-    // steps' own business, and the nodes' start before the first step is the
-    // topology's: neither is marked.
-    let clients: std::collections::BTreeSet<&str> =
-        sim.procs().map(|p| sim.proc_name(p)).filter(|n| !index.contains_key(n)).collect();
-    let mut steps_began = false;
+    let mut told = ToldFaults::new(sim, |n| index.contains_key(n));
     let mut last_at = 0;
     for rec in sim.trace().records() {
+        let fault = told.see(&rec.event);
         let at = rec.at.as_nanos();
         if at != last_at {
             // The view at an instant is the one after all its observations.
@@ -185,7 +211,7 @@ pub fn build(sim: &Sim, nodes: &[String], addrs: &[String]) -> Timeline {
                     changed = Some((i, n));
                 }
             }
-            TraceEvent::Fault { text } if steps_began && !text.split_whitespace().any(|w| clients.contains(w)) => {
+            TraceEvent::Fault { .. } if let Some(text) = fault => {
                 let mark = Mark { at_ns: at, kind: "fault".into(), node: None, text: text.clone() };
                 if text.starts_with("partition") {
                     if let Some((from, text)) = open_partition.take() {
@@ -200,7 +226,6 @@ pub fn build(sim: &Sim, nodes: &[String], addrs: &[String]) -> Timeline {
                 t.marks.push(mark);
             }
             TraceEvent::Runner { kind: kind @ ("step" | "failure"), text } => {
-                steps_began = true;
                 t.marks.push(Mark { at_ns: at, kind: (*kind).into(), node: None, text: text.clone() });
             }
             TraceEvent::Observe { proc, obs } => {
