@@ -363,6 +363,8 @@ struct Owners {
     dirty: bool,
 }
 
+/// Redis Cluster's slot count (`common::slot::SLOTS`; this crate knows no node
+/// kind, and slot ranges arrive as plain numbers in the observations).
 const SLOTS: usize = 16384;
 
 impl Owners {
