@@ -36,8 +36,12 @@ pub struct RedisCli {
     asking: bool,
     awaiting_asking: bool,
     redirections: u32,
+    /// Stdout is not a terminal: replies as [`resp::render_piped`] prints them.
+    piped: bool,
     /// What redis-cli printed, once it has.
     pub output: Option<String>,
+    /// Whether the reply printed last was an error reply.
+    pub error_reply: bool,
 }
 
 impl RedisCli {
@@ -57,7 +61,9 @@ impl RedisCli {
             asking: false,
             awaiting_asking: false,
             redirections: 0,
+            piped: false,
             output: None,
+            error_reply: false,
         }
     }
 
@@ -93,6 +99,12 @@ impl RedisCli {
         self.decoder = ReplyDecoder::default();
         self.conn = Some(ctx.connect(self.target));
         true
+    }
+
+    /// Its stdout is not a terminal (`redis-cli ... > file`, `--raw`).
+    pub fn piped(mut self) -> RedisCli {
+        self.piped = true;
+        self
     }
 
     /// Like `redis-cli -r count`: the command runs `count` times, one after the other.
@@ -148,7 +160,14 @@ impl Process for RedisCli {
                         Decoded::Value(_) if self.awaiting_asking => self.awaiting_asking = false,
                         Decoded::Value(v) if self.follow(ctx, &v) => return,
                         Decoded::Value(v) => {
-                            let text = if raw_output(&self.args) { render_raw(&v) } else { resp::render(&v) };
+                            self.error_reply = matches!(v, Value::Error(_));
+                            let text = if self.piped {
+                                resp::render_piped(&v)
+                            } else if raw_output(&self.args) {
+                                render_raw(&v)
+                            } else {
+                                resp::render(&v)
+                            };
                             if self.repeat_left > 0
                                 && let Some(conn) = self.conn
                             {
