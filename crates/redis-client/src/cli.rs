@@ -40,7 +40,8 @@ pub struct RedisCli {
     piped: bool,
     /// What redis-cli printed, once it has.
     pub output: Option<String>,
-    /// Whether the reply printed last was an error reply.
+    /// Whether what it printed last was an error: an error reply, or no
+    /// connection to get one on.
     pub error_reply: bool,
 }
 
@@ -145,6 +146,7 @@ impl Process for RedisCli {
                 };
                 self.output =
                     Some(format!("Could not connect to Redis at {}:{}: {why}", self.target.ip(), self.target.port()));
+                self.error_reply = true;
             }
             Input::Data { bytes, .. } => {
                 self.decoder.feed(bytes);
@@ -182,7 +184,10 @@ impl Process for RedisCli {
                             return self.finish(ctx, all);
                         }
                         Decoded::Incomplete => return,
-                        Decoded::Invalid(e) => return self.finish(ctx, format!("Error: Protocol error, got {e}")),
+                        Decoded::Invalid(e) => {
+                            self.error_reply = true;
+                            return self.finish(ctx, format!("Error: Protocol error, got {e}"));
+                        }
                     }
                 }
             }
@@ -192,6 +197,7 @@ impl Process for RedisCli {
                 if self.output.is_none() {
                     self.output =
                         Some(if shutdown { String::new() } else { "Error: Server closed the connection".to_owned() });
+                    self.error_reply = !shutdown;
                 }
                 self.conn = None;
             }

@@ -97,6 +97,7 @@ fn parse_document(doc: &Document, registry: &Registry, diags: &mut Diagnostics) 
         node_index: nodes.iter().enumerate().map(|(i, n)| (n.name.as_str(), i)).collect(),
         host_index: host_names.iter().map(String::as_str).collect(),
         captures: RefCell::new(BTreeSet::new()),
+        clients: RefCell::new(std::collections::BTreeMap::new()),
     };
     let timed_faults = top.get("faults").map(|n| parse_timed_faults(n, doc, &cx, diags)).unwrap_or_default();
     let invariants = top.get("invariants").map(|n| parse_invariants(n, &cx, diags)).unwrap_or_default();
@@ -578,6 +579,7 @@ struct StepParts<'a> {
     /// Written as a bare name (`- heal`), so the value is an empty one.
     bare: bool,
     at: Option<Duration>,
+    note: Option<String>,
 }
 
 fn unknown_step(key: &str, span: Span, known: &[&str]) -> Diagnostic {
@@ -597,7 +599,7 @@ fn step_parts<'a>(n: &'a Node, cx: &ParseCx<'_>, what: &str) -> Result<StepParts
         // `- heal`: a step that takes no value may be written as its bare name.
         Value::Str(key) if known.contains(&key.as_str()) => {
             let value = Node { span: n.span, value: Value::Null, raw: None };
-            return Ok(StepParts { key, key_span: n.span, value: Cow::Owned(value), bare: true, at: None });
+            return Ok(StepParts { key, key_span: n.span, value: Cow::Owned(value), bare: true, at: None, note: None });
         }
         Value::Str(key) => return Err(unknown_step(key, n.span, &known)),
         _ => {
@@ -607,12 +609,11 @@ fn step_parts<'a>(n: &'a Node, cx: &ParseCx<'_>, what: &str) -> Result<StepParts
     };
     let mut action: Option<&yaml::Entry> = None;
     let mut at = None;
+    let mut note = None;
     for e in entries {
         match e.key.as_str() {
             "at" => at = Some(e.value.duration("at")?),
-            "note" => {
-                e.value.str("note")?;
-            }
+            "note" => note = Some(e.value.str("note")?),
             key if known.contains(&key) => {
                 if let Some(first) = action {
                     return Err(Diagnostic::new(
@@ -630,7 +631,14 @@ fn step_parts<'a>(n: &'a Node, cx: &ParseCx<'_>, what: &str) -> Result<StepParts
         Diagnostic::new(n.span, format!("this {what} has no action"))
             .with_hint(format!("steps are: {}", quoted(&known)))
     })?;
-    Ok(StepParts { key: &action.key, key_span: action.key_span, value: Cow::Borrowed(&action.value), bare: false, at })
+    Ok(StepParts {
+        key: &action.key,
+        key_span: action.key_span,
+        value: Cow::Borrowed(&action.value),
+        bare: false,
+        at,
+        note,
+    })
 }
 
 /// Parses the action of a step. A bare name (`- kill`) of a step that needs a
@@ -681,6 +689,7 @@ fn parse_steps(n: &Node, doc: &Document, cx: &ParseCx<'_>, diags: &mut Diagnosti
                 action: parts.key.to_owned(),
                 text: first_line(doc, item.span),
                 at: parts.at,
+                note: parts.note,
                 step,
             });
         }
