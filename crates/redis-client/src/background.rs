@@ -199,7 +199,7 @@ impl Process for Background {
             Input::Timer { .. } => {
                 self.tick(ctx);
                 if let Some(every) = self.plan.every
-                    && !self.plan.count.is_some_and(|c| self.made >= c)
+                    && self.plan.count.is_none_or(|c| self.made < c)
                 {
                     ctx.set_timer(every, 0);
                 }

@@ -83,7 +83,11 @@ impl Process for RawClient {
                 self.closed_by_server = !self.done;
                 self.done = true;
             }
-            Input::Data { .. } | Input::Timer { .. } | Input::Closed { .. } | Input::Accepted { .. } | Input::Shutdown => {}
+            Input::Data { .. }
+            | Input::Timer { .. }
+            | Input::Closed { .. }
+            | Input::Accepted { .. }
+            | Input::Shutdown => {}
         }
     }
 }

@@ -50,7 +50,9 @@ const KEYS: &[&str] = &["name", "node", "from", "auth", "command", "every", "cou
 fn command(n: &Node, cx: &ParseCx<'_>) -> Result<Template, Diagnostic> {
     let text = n.str("redis-cli-background.command")?;
     let escaped = Node { span: n.span, value: Value::Str(text.replace(bg::COUNTER, "$${i}")), raw: None };
-    let t = cx.template(&escaped, "redis-cli-background.command")?;
+    let t = cx.template(&escaped, "redis-cli-background.command").map_err(|d| {
+        d.with_hint("`${i}` numbers the commands (1, 2, 3...); any other `${name}` is a capture of an earlier step")
+    })?;
     if let Some(literal) = t.literal()
         && resp::split_args(literal.replace(bg::COUNTER, "1").as_bytes()).is_none_or(|a| a.is_empty())
     {

@@ -22,6 +22,8 @@ pub mod session_step;
 pub mod stdout;
 
 #[cfg(test)]
+mod tests_client_forms;
+#[cfg(test)]
 mod tests_cluster_client;
 #[cfg(test)]
 mod tests_cluster_tool;

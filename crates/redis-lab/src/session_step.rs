@@ -185,9 +185,12 @@ impl Step for SessionStep {
             return Err(RunError::Check(format!("the session with {addr} ended early: {e}")));
         }
         self.check(rt, &texts, &replies)?;
-        let unchecked = self.lines.iter().zip(&errors).zip(&replies).find(|((line, error), _)| {
-            **error && line.expect.is_none() && line.expect_match.is_none()
-        });
+        let unchecked = self
+            .lines
+            .iter()
+            .zip(&errors)
+            .zip(&replies)
+            .find(|((line, error), _)| **error && line.expect.is_none() && line.expect_match.is_none());
         if let Some((_, reply)) = unchecked {
             rt.flag_unchecked_error(&reply.join("\n"));
         }

@@ -46,7 +46,8 @@ pub(crate) fn markdown(md: &mut String, r: &RunReport) {
     if let Some(flag) = flag_text(r) {
         let _ = writeln!(md, "### Unchecked error replies\n\n**{flag}:**\n");
         for (s, e) in r.unchecked_errors() {
-            let _ = writeln!(md, "- step {} (line {}): `{}`", s.index, s.line, cell(&shorten(e, 200)).replace('`', "'"));
+            let _ =
+                writeln!(md, "- step {} (line {}): `{}`", s.index, s.line, cell(&shorten(e, 200)).replace('`', "'"));
         }
         md.push('\n');
     }
@@ -68,7 +69,8 @@ pub(crate) fn markdown(md: &mut String, r: &RunReport) {
         );
         for e in c.exchanges.iter().take(SHOWN_EXCHANGES) {
             let reply = reply_text(e.reply.as_deref(), e.replied_ns);
-            let _ = writeln!(md, "| {} | `{}` | {} |", seconds(e.sent_ns), cell(&e.request), cell(&shorten(&reply, 200)));
+            let _ =
+                writeln!(md, "| {} | `{}` | {} |", seconds(e.sent_ns), cell(&e.request), cell(&shorten(&reply, 200)));
         }
         if c.exchanges.len() > SHOWN_EXCHANGES {
             let _ = writeln!(md, "| … | {} more in report.json | |", c.exchanges.len() - SHOWN_EXCHANGES);
@@ -116,7 +118,11 @@ pub(crate) fn html(h: &mut String, r: &RunReport) {
             );
         }
         if c.exchanges.len() > SHOWN_EXCHANGES {
-            let _ = writeln!(h, "<tr><td>…</td><td>{} more in report.json</td><td></td></tr>", c.exchanges.len() - SHOWN_EXCHANGES);
+            let _ = writeln!(
+                h,
+                "<tr><td>…</td><td>{} more in report.json</td><td></td></tr>",
+                c.exchanges.len() - SHOWN_EXCHANGES
+            );
         }
         h.push_str("</table>\n");
     }

@@ -74,8 +74,9 @@ impl Runtime {
         let c = self.clients.get(name).ok_or_else(|| RunError::Check(format!("no client `{name}` was started")))?;
         match &c.ended {
             Some((_, _, s)) => Ok(s.clone()),
-            None => (c.read)(&self.sim, c.proc)
-                .ok_or_else(|| RunError::Check(format!("client `{name}`'s process is gone"))),
+            None => {
+                (c.read)(&self.sim, c.proc).ok_or_else(|| RunError::Check(format!("client `{name}`'s process is gone")))
+            }
         }
     }
 
@@ -236,7 +237,14 @@ fn parse_await(value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>, Diagnost
     if value.map("await").is_err() {
         let client = client_name(value, cx, "await", true)?;
         let within = Duration::from_secs(10);
-        return Ok(Box::new(Await { client, within, expect: None, expect_match: None, max_errors: None, capture: None }));
+        return Ok(Box::new(Await {
+            client,
+            within,
+            expect: None,
+            expect_match: None,
+            max_errors: None,
+            capture: None,
+        }));
     }
     let mut m = value.map("await")?;
     let client = client_name(m.required("client")?, cx, "await.client", true)?;
