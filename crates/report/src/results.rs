@@ -131,3 +131,82 @@ pub(crate) fn html(h: &mut String, r: &RunReport) {
 fn esc(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Exchange, StepReport};
+
+    /// A passing run of one step that passed on an error reply, with one
+    /// capture and one background client of 25 writes.
+    fn run() -> RunReport {
+        let step = StepReport {
+            index: 1,
+            line: 9,
+            action: "redis-cli".into(),
+            text: "redis-cli: {node: \"6380\", command: \"set x 1\"}".into(),
+            started_ns: 0,
+            finished_ns: 10_000_000,
+            outcome: crate::Outcome::Pass,
+            detail: "(error) READONLY You can't write against a read only replica.".into(),
+            note: Some("a <replica> refuses writes".into()),
+            unchecked_error: Some("(error) READONLY You can't write against a read only replica.".into()),
+        };
+        let exchange = |i: u64| Exchange {
+            request: format!("set k{i} {i}"),
+            sent_ns: i * 2_000_000,
+            reply: (i != 3).then(|| "OK".to_owned()),
+            replied_ns: (i != 3).then_some(i * 2_000_000 + 100_000),
+            error: false,
+        };
+        let client = ClientReport {
+            name: "writer".into(),
+            process: "redis-cli#3".into(),
+            command: "set k${i} ${i}".into(),
+            started_by: 1,
+            started_ns: 0,
+            ended_ns: 50_000_000,
+            end: "finished".into(),
+            sent: 25,
+            replied: 24,
+            errors: 0,
+            exchanges: (1..=25).map(exchange).collect(),
+        };
+        let mut json = serde_json::json!({
+            "format": 1, "chaoslab_version": "0", "seed": 1, "result": "pass", "failure": null,
+            "scenario": {"name": "t", "file": "t.yaml", "description": "", "source_hash": "0"},
+            "steps": [], "checks": [], "nodes": [], "fault_errors": [], "events_processed": 1,
+            "virtual_time_ns": 1, "virtual_time": "0.000s", "wall_time_ms": 0.0, "trace_events": 1,
+            "trace_hash": "0", "reproduce": ""});
+        json["captures"] = serde_json::json!({"role": "<master>"});
+        let mut r: RunReport = serde_json::from_value(json).expect("a minimal report reads");
+        r.steps.push(step);
+        r.clients.push(client);
+        r
+    }
+
+    #[test]
+    fn markdown_flags_the_unchecked_error_and_lists_captures_and_clients() {
+        let mut md = String::new();
+        markdown(&mut md, &run());
+        assert!(md.contains("**1 step passed with an error reply no `expect` checked:**"), "{md}");
+        assert!(md.contains("- step 1 (line 9): `(error) READONLY You can't write against a read only replica.`"));
+        assert!(md.contains("| `role` | <master> |"), "{md}");
+        assert!(md.contains("### Client `writer` (`set k${i} ${i}`, step 1)\n\n25 sent, 24 replied, 0 errors; finished at 0.050s"));
+        assert!(md.contains("| 0.006s | `set k3 3` | no reply |"), "{md}");
+        assert!(md.contains("| … | 5 more in report.json | |"), "20 shown: {md}");
+    }
+
+    #[test]
+    fn html_flags_the_unchecked_error_and_escapes_what_it_shows() {
+        let r = run();
+        let mut h = String::new();
+        html_flag(&mut h, &r);
+        assert_eq!(h, "<p class=\"flag\">⚠ 1 step passed with an error reply no `expect` checked (steps #1)</p>\n");
+        let mut h = String::new();
+        html(&mut h, &r);
+        assert!(h.contains("<tr><td><code>role</code></td><td>&lt;master&gt;</td></tr>"), "{h}");
+        assert!(h.contains("<td>0.002s</td><td><code>set k1 1</code></td><td>0.002s OK</td>"), "{h}");
+        assert_eq!(h.matches("<td><code>set k").count(), SHOWN_EXCHANGES);
+    }
+}
