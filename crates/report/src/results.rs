@@ -192,7 +192,9 @@ mod tests {
         assert!(md.contains("**1 step passed with an error reply no `expect` checked:**"), "{md}");
         assert!(md.contains("- step 1 (line 9): `(error) READONLY You can't write against a read only replica.`"));
         assert!(md.contains("| `role` | <master> |"), "{md}");
-        assert!(md.contains("### Client `writer` (`set k${i} ${i}`, step 1)\n\n25 sent, 24 replied, 0 errors; finished at 0.050s"));
+        assert!(md.contains(
+            "### Client `writer` (`set k${i} ${i}`, step 1)\n\n25 sent, 24 replied, 0 errors; finished at 0.050s"
+        ));
         assert!(md.contains("| 0.006s | `set k3 3` | no reply |"), "{md}");
         assert!(md.contains("| … | 5 more in report.json | |"), "20 shown: {md}");
     }
