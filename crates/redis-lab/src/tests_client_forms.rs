@@ -74,6 +74,25 @@ fn piped_stdout_prints_as_redis_cli_does_into_a_file() {
 }
 
 #[test]
+fn a_piped_subscriber_gets_what_a_background_publisher_sends_while_it_listens() {
+    // Real redis-cli 7.0.15 `subscribe ch1 ch2 > file` wrote, with one PUBLISH:
+    // "subscribe\nch1\n1\nsubscribe\nch2\n2\nmessage\nch1\nhello\n".
+    let r =
+        run(r#"  - redis-cli-background: {name: p, node: "6379", command: "publish ch1 m${i}", every: 300ms, count: 3}
+  - redis-cli-session:
+      node: "6379"
+      stdout: pipe
+      commands: [{command: "subscribe ch1 ch2", expect: "subscribe\nch1\n1\nsubscribe\nch2\n2"}]
+      listen: 1s
+      expect-messages: ["message\nch1\nm2", "message\nch1\nm3"]
+  - await: {client: p, expect-match: "^\\(integer\\) [01]$"}
+"#);
+    assert_eq!(r.result, Verdict::Pass, "{:?}", r.failure);
+    let replies: Vec<_> = r.clients[0].exchanges.iter().map(|e| e.reply.clone().unwrap()).collect();
+    assert_eq!(replies, ["(integer) 0", "(integer) 1", "(integer) 1"], "m1 went out before anyone subscribed");
+}
+
+#[test]
 fn a_paced_writer_keeps_writing_through_a_stopped_master_and_every_reply_is_kept() {
     let r =
         run(r#"  - redis-cli-background: {name: w, node: "6379", command: "set k${i} ${i}", every: 2ms, count: 300}
