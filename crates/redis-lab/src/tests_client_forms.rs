@@ -253,6 +253,13 @@ fn bad_client_forms_are_diagnosed_where_they_are_written() {
         "give each background client its own name",
     );
     assert_error(
+        "  - redis-cli-background: {name: w, node: \"6379\", command: ping, count: 1}\n  - await: w\n  - stop-client: w\n",
+        3,
+        18,
+        "client `w` has already ended, at line 9",
+        "a client is awaited or stopped once; start another under a new name",
+    );
+    assert_error(
         "  - stop-client: writr\n  - redis-cli-background: {name: writer, node: \"6379\", command: ping, count: 1}\n",
         1,
         18,

@@ -175,24 +175,44 @@ pub(crate) fn parse_step(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<B
     }
 }
 
-/// A name a background client was started under; `finite`: it must end by itself.
+/// What the parser knows of a background client an earlier step started.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Declared {
+    /// It ends by itself (it has a `count`), so it can be awaited.
+    finite: bool,
+    /// The line of the `await` or `stop-client` that ended it.
+    ended_at: Option<u32>,
+}
+
+/// A name a background client was started under, which this step (at `n`)
+/// ends; `finite`: it must end by itself.
 fn client_name(n: &Node, cx: &ParseCx<'_>, what: &str, finite: bool) -> Result<String, Diagnostic> {
     let name = n.str(what)?;
-    let clients = cx.clients.borrow();
-    match clients.get(&name) {
-        Some(false) if finite => Err(Diagnostic::new(n.span, format!("client `{name}` runs until it is stopped"))
-            .with_label("never finishes")
-            .with_hint(format!("give its step a `count`, or write `- stop-client: {name}`"))),
-        Some(_) => Ok(name),
+    let mut clients = cx.clients.borrow_mut();
+    match clients.get_mut(&name) {
+        Some(Declared { ended_at: Some(line), .. }) => {
+            Err(Diagnostic::new(n.span, format!("client `{name}` has already ended, at line {line}"))
+                .with_label("ended before")
+                .with_hint("a client is awaited or stopped once; start another under a new name"))
+        }
+        Some(Declared { finite: false, .. }) if finite => {
+            Err(Diagnostic::new(n.span, format!("client `{name}` runs until it is stopped"))
+                .with_label("never finishes")
+                .with_hint(format!("give its step a `count`, or write `- stop-client: {name}`")))
+        }
+        Some(declared) => {
+            declared.ended_at = Some(n.span.line);
+            Ok(name)
+        }
         None => {
             let known: Vec<&str> = clients.keys().map(String::as_str).collect();
             let d = Diagnostic::new(n.span, format!("no earlier step starts a client named `{name}`"))
                 .with_label("unknown client");
             Err(match did_you_mean(&name, &known) {
                 Some(best) => d.with_hint(format!("did you mean `{best}`?")),
-                None if known.is_empty() => {
-                    d.with_hint("start one first, e.g. `- redis-cli-background: {name: writer, node: \"6379\", command: \"set k${i} ${i}\", every: 2ms}`")
-                }
+                None if known.is_empty() => d.with_hint(
+                    "start one first, e.g. `- redis-cli-background: {name: writer, node: \"6379\", command: \"set k${i} ${i}\", every: 2ms}`",
+                ),
                 None => d.with_hint(format!("clients are: {}", quoted(&known))),
             })
         }
@@ -206,7 +226,7 @@ pub fn declare_client(cx: &ParseCx<'_>, n: &Node, finite: bool) -> Result<String
         return Err(Diagnostic::new(n.span, format!("`{name}` is not a client name"))
             .with_hint("letters, digits, `-`, `_` and `.`, e.g. `writer`"));
     }
-    if cx.clients.borrow_mut().insert(name.clone(), finite).is_some() {
+    if cx.clients.borrow_mut().insert(name.clone(), Declared { finite, ended_at: None }).is_some() {
         return Err(Diagnostic::new(n.span, format!("a client named `{name}` is already started by an earlier step"))
             .with_hint("give each background client its own name"));
     }

@@ -165,8 +165,8 @@ pub struct ParseCx<'a> {
     pub(crate) host_index: BTreeSet<&'a str>,
     /// Capture names declared by earlier steps.
     pub(crate) captures: RefCell<BTreeSet<String>>,
-    /// Background clients started by earlier steps, and whether each ends by itself.
-    pub(crate) clients: RefCell<BTreeMap<String, bool>>,
+    /// Background clients started by earlier steps.
+    pub(crate) clients: RefCell<BTreeMap<String, crate::background::Declared>>,
 }
 
 impl ParseCx<'_> {
