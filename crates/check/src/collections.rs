@@ -66,7 +66,7 @@ fn bounds(incrs: &[&Op], read: &Op) -> (i64, i64) {
 }
 
 /// What was tried on a key of a set or list: element -> the ops that added it.
-fn attempts<'a>(ops: &'a [Op], write: F) -> BTreeMap<(&'a Elem, &'a Elem), Vec<&'a Op>> {
+fn attempts(ops: &[Op], write: F) -> BTreeMap<(&Elem, &Elem), Vec<&Op>> {
     let mut tried: BTreeMap<(&Elem, &Elem), Vec<&Op>> = BTreeMap::new();
     for op in ops.iter().filter(|o| o.f == write) {
         if let Value::One(e) = &op.value {
@@ -109,7 +109,8 @@ fn elements(ops: &[Op], faults: &[FaultWindow], write: F, read: F, result: &mut 
                 }
                 Some(by) if by.iter().all(|w| w.outcome == Outcome::Fail || op.precedes(w)) => {
                     result.count("failed-present", 1);
-                    let what = format!("key {} read element {e}, whose every {} failed or came later", op.key, write.name());
+                    let what =
+                        format!("key {} read element {e}, whose every {} failed or came later", op.key, write.name());
                     let mut shown = vec![op];
                     shown.extend(by.iter().copied());
                     result.violation(Evidence::new(what, &shown, faults));
@@ -136,9 +137,8 @@ fn stale(
     result: &mut CheckResult,
 ) {
     for e in at_end.iter().filter(|e| !present.contains(*e)) {
-        let acked = tried
-            .get(&(&read.key, *e))
-            .and_then(|by| by.iter().find(|w| w.outcome == Outcome::Ok && w.precedes(read)));
+        let acked =
+            tried.get(&(&read.key, *e)).and_then(|by| by.iter().find(|w| w.outcome == Outcome::Ok && w.precedes(read)));
         if let Some(w) = acked {
             result.count("stale-reads", 1);
             let what = format!("key {} read misses element {e}, acknowledged before the read began", read.key);

@@ -43,9 +43,7 @@ impl Edn {
     /// The value of `:key` in a map.
     pub fn get(&self, key: &str) -> Option<&Edn> {
         match self {
-            Edn::Map(entries) => {
-                entries.iter().find(|(k, _)| matches!(k, Edn::Keyword(n) if n == key)).map(|(_, v)| v)
-            }
+            Edn::Map(entries) => entries.iter().find(|(k, _)| matches!(k, Edn::Keyword(n) if n == key)).map(|(_, v)| v),
             _ => None,
         }
     }
@@ -313,8 +311,9 @@ impl Reader {
         if let Ok(n) = digits.parse::<i64>() {
             return Ok(Edn::Int(n));
         }
+        let float = token.ends_with('M') || token.contains(['.', 'e', 'E']);
         match token.strip_suffix('M').unwrap_or(&token).parse::<f64>() {
-            Ok(x) if !token.ends_with('N') && x.is_finite() => Ok(Edn::Float(x)),
+            Ok(x) if float && x.is_finite() => Ok(Edn::Float(x)),
             _ => at(format!("`{token}` is not a number this reader takes (a 64-bit integer or a float)")),
         }
     }

@@ -158,7 +158,9 @@ pub fn import(text: &str) -> Result<History, ImportError> {
                 maps.extend(items.iter().map(|i| (v.line, i)))
             }
             Edn::Map(_) => maps.push((v.line, &v.value)),
-            _ => return Err(ImportError::Op { line: v.line, message: "expected an op map `{:type ... :f ...}`".into() }),
+            _ => {
+                return Err(ImportError::Op { line: v.line, message: "expected an op map `{:type ... :f ...}`".into() });
+            }
         }
     }
     let independent = maps.iter().all(|(_, m)| is_independent(m));
@@ -215,7 +217,8 @@ fn nemesis_op(map: &Edn, time: u64, open: &mut Vec<(String, u64)>, history: &mut
     } else if f.starts_with("stop") {
         // A stop closes the window of the same name, or else every open one.
         let named = open.iter().any(|(n, _)| *n == name);
-        let (closing, keep): (Vec<_>, Vec<_>) = std::mem::take(open).into_iter().partition(|(n, _)| !named || *n == name);
+        let (closing, keep): (Vec<_>, Vec<_>) =
+            std::mem::take(open).into_iter().partition(|(n, _)| !named || *n == name);
         *open = keep;
         for (n, start) in closing {
             history.faults.push(FaultWindow { name: n, start, end: Some(time) });
@@ -290,7 +293,12 @@ fn raw(line: usize, map: &Edn, time: u64, independent: bool) -> Result<Raw, Impo
 fn txn(line: usize, kind: Type, process: u64, v: &Edn, time: u64, error: Option<String>) -> Result<Raw, ImportError> {
     let micro = match v.items() {
         Some([one]) => one.items().unwrap_or_default(),
-        Some(_) => return Err(bad(line, "only transactions of one micro-op (`[[:append k v]]` or `[[:r k v]]`) are checked here")),
+        Some(_) => {
+            return Err(bad(
+                line,
+                "only transactions of one micro-op (`[[:append k v]]` or `[[:r k v]]`) are checked here",
+            ));
+        }
         None => return Err(bad(line, "a `:txn` value is a vector of micro-ops")),
     };
     let [Edn::Keyword(mf), k, mv] = micro else {
@@ -319,7 +327,13 @@ fn resolve(raws: Vec<Raw>) -> Result<Vec<Event>, ImportError> {
     for mut r in raws {
         let (register, adds, sets) = models[&r.event.key];
         if r.ambiguous {
-            let model = if sets { Model::Set } else if adds && !register { Model::Counter } else { Model::Register };
+            let model = if sets {
+                Model::Set
+            } else if adds && !register {
+                Model::Counter
+            } else {
+                Model::Register
+            };
             r.event.f = match (r.event.f, model) {
                 (F::Read, Model::Set) => F::ReadSet,
                 (F::Read, Model::Counter) => F::ReadCounter,

@@ -25,13 +25,13 @@ pub mod loss;
 pub mod verdict;
 
 #[cfg(test)]
+pub(crate) mod testgen;
+#[cfg(test)]
 mod tests_edn;
 #[cfg(test)]
 mod tests_linear;
 #[cfg(test)]
 mod tests_loss;
-#[cfg(test)]
-pub(crate) mod testgen;
 
 pub use history::{Elem, Event, F, FaultWindow, History, Model, Op, Outcome, Type, Value};
 pub use verdict::{CheckResult, Evidence, Verdict};

@@ -267,7 +267,8 @@ fn search(ops: &[&Op], budget: u64) -> KeyOutcome {
     let mut values = Values::default();
     let actions: Vec<Action> = ops.iter().map(|o| values.action(o)).collect();
     let calls: Vec<u64> = ops.iter().map(|o| o.invoke).collect();
-    let returns: Vec<u64> = ops.iter().map(|o| if o.outcome == Outcome::Ok { o.complete_or_max() } else { u64::MAX }).collect();
+    let returns: Vec<u64> =
+        ops.iter().map(|o| if o.outcome == Outcome::Ok { o.complete_or_max() } else { u64::MAX }).collect();
     let mut list = Entries::new(&calls, &returns);
     let mut lin = Linearized::new(ops.len());
     #[allow(clippy::disallowed_types)]

@@ -137,7 +137,11 @@ fn an_exhausted_budget_says_unknown_not_valid() {
     b.op(0, F::Write, 9, int(1), 0, Some((Type::Ok, int(1), 10)));
     b.op(0, F::Read, 9, Value::Nil, 20, Some((Type::Ok, int(4), 30)));
     let mut bad = b.done();
-    bad.events.extend(h.events.iter().map(|e| crate::history::Event { time: e.time + 100, process: e.process + 1, ..e.clone() }));
+    bad.events.extend(h.events.iter().map(|e| crate::history::Event {
+        time: e.time + 100,
+        process: e.process + 1,
+        ..e.clone()
+    }));
     assert_eq!(linear::check(&bad.ops().unwrap(), &[], 50).verdict, Verdict::Invalid);
 }
 
@@ -149,7 +153,10 @@ fn brute_force(ops: &[&Op]) -> bool {
             return true;
         }
         for i in 0..ops.len() {
-            if used[i] || (0..ops.len()).any(|j| !used[j] && j != i && ops[j].outcome == Outcome::Ok && ops[j].precedes(ops[i])) {
+            if used[i]
+                || (0..ops.len())
+                    .any(|j| !used[j] && j != i && ops[j].outcome == Outcome::Ok && ops[j].precedes(ops[i]))
+            {
                 continue;
             }
             let op = ops[i];

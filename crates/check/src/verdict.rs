@@ -52,11 +52,7 @@ impl Evidence {
         let active = ops
             .first()
             .map(|op| {
-                faults
-                    .iter()
-                    .filter(|f| f.overlaps(op.invoke, op.complete_or_max()))
-                    .map(|f| f.name.clone())
-                    .collect()
+                faults.iter().filter(|f| f.overlaps(op.invoke, op.complete_or_max())).map(|f| f.name.clone()).collect()
             })
             .unwrap_or_default();
         Evidence { what, ops: ops.iter().map(|o| o.to_string()).collect(), faults: active }
