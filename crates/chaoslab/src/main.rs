@@ -15,6 +15,7 @@
 //!
 //! Must not depend on: `xtask`.
 
+mod history_cmd;
 mod monitor;
 mod output;
 
@@ -146,6 +147,11 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Check a history of client operations (history.jsonl or Jepsen EDN), or export it as EDN.
+    History {
+        #[command(subcommand)]
+        command: history_cmd::HistoryCommand,
+    },
     /// Print a completion script for a shell (e.g. `chaoslab completions bash > /etc/bash_completion.d/chaoslab`).
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -182,6 +188,7 @@ fn main() -> ExitCode {
             EXIT_PASS
         }
         Command::Replay { report, out } => replay(&registry, style, &report, out),
+        Command::History { command } => history_cmd::run(style, command),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "chaoslab", &mut std::io::stdout());
             EXIT_PASS
