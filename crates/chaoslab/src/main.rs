@@ -8,7 +8,7 @@
 //! | 2 | bad input or usage: unreadable file, invalid scenario, bad flag |
 //! | 3 | a liveness failure: something awaited (`wait-until`) never happened in time |
 //! | 4 | a simulator bug: a node's or the kernel's assertion failed; please report it with the reproduce line |
-//! | 5 | stopped early: `--max-wall` or `--max-virtual` reached; the report is partial |
+//! | 5 | stopped early: `--max-wall` or `--max-virtual` reached; the report is partial (`history check`: the search's budget ran out) |
 //! | 130 | stopped by Ctrl-C or SIGTERM; the report is partial |
 //!
 //! It knows every node kind, and registers them in [`registry`].

@@ -159,7 +159,10 @@ pub fn import(text: &str) -> Result<History, ImportError> {
             }
             Edn::Map(_) => maps.push((v.line, &v.value)),
             _ => {
-                return Err(ImportError::Op { line: v.line, message: "expected an op map `{:type ... :f ...}`".into() });
+                return Err(ImportError::Op {
+                    line: v.line,
+                    message: "expected an op map `{:type ... :f ...}`".into(),
+                });
             }
         }
     }

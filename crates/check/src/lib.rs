@@ -7,7 +7,7 @@
 //! sets and lists ([`collections`]). Each gives a [`Verdict`] with counts and
 //! evidence.
 //!
-//! It knows nothing of the simulator, a node kind, a scenario or a report, so
+//! It must not know the simulator, a node kind, a scenario or a report, so
 //! it judges histories recorded anywhere (a simulated workload, a real system,
 //! a Jepsen run). Deterministic: no wall clock (search budgets are in steps),
 //! no hash-ordered iteration.
