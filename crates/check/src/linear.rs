@@ -16,8 +16,8 @@
 //!
 //! Three cuts keep it near-linear on long histories with many clients (a
 //! 10,000-op single-key history with 20 clients takes some 200,000 steps where
-//! the plain search runs out of any budget), each proven to change no verdict
-//! by the brute-force property test:
+//! the plain search runs out of any budget), each checked against brute force
+//! by the property tests to change no verdict (the first two are argued here):
 //! - a read that matched the state when it was linearized is never undone
 //!   alone (it changes nothing, so if nothing works after it, nothing works
 //!   before it either);
