@@ -40,16 +40,23 @@ pub fn read(text: &str) -> Result<History, JsonlError> {
             continue;
         }
         let at = |e: serde_json::Error| JsonlError { line: i + 1, column: e.column().max(1), message: e.to_string() };
-        let value: serde_json::Value = serde_json::from_str(line).map_err(at)?;
-        if value.get("type").and_then(|t| t.as_str()) == Some("fault") {
-            let mut fields = value;
-            if let Some(map) = fields.as_object_mut() {
-                map.remove("type");
+        // Events straight from the text (the fast path); a line that is none may be a fault.
+        let not_event = match serde_json::from_str::<Event>(line) {
+            Ok(event) => {
+                history.events.push(event);
+                continue;
             }
-            history.faults.push(serde_json::from_value(fields).map_err(at)?);
-        } else {
-            history.events.push(serde_json::from_value(value).map_err(at)?);
+            Err(e) => e,
+        };
+        let value: serde_json::Value = serde_json::from_str(line).map_err(at)?;
+        if value.get("type").and_then(|t| t.as_str()) != Some("fault") {
+            return Err(at(not_event));
         }
+        let mut fields = value;
+        if let Some(map) = fields.as_object_mut() {
+            map.remove("type");
+        }
+        history.faults.push(serde_json::from_value(fields).map_err(at)?);
     }
     Ok(history)
 }
