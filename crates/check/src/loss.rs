@@ -30,20 +30,38 @@ pub fn final_reads(ops: &[Op], read: F) -> BTreeMap<&Elem, &Op> {
 /// Acknowledged writes of every model missing from the final reads.
 pub fn check(ops: &[Op], faults: &[FaultWindow]) -> CheckResult {
     let mut result = CheckResult::new("acked-write-loss");
-    elements(ops, faults, F::Add, F::ReadSet, &mut result);
-    elements(ops, faults, F::Append, F::ReadList, &mut result);
-    counters(ops, faults, &mut result);
-    registers(ops, faults, &mut result);
+    let keys = by_key(ops);
+    elements(&keys, faults, F::Add, F::ReadSet, &mut result);
+    elements(&keys, faults, F::Append, F::ReadList, &mut result);
+    counters(&keys, faults, &mut result);
+    registers(&keys, faults, &mut result);
     result
 }
 
-/// Ops on `key` of kind `f` acknowledged before `read` was invoked.
-fn acked_before<'a>(ops: &'a [Op], f: F, read: &'a Op) -> impl Iterator<Item = &'a Op> {
-    ops.iter().filter(move |o| o.f == f && o.key == read.key && o.outcome == Outcome::Ok && o.precedes(read))
+/// Each (model, key)'s ops, in invocation order.
+type ByKey<'a> = BTreeMap<(Model, &'a Elem), Vec<&'a Op>>;
+
+fn by_key(ops: &[Op]) -> ByKey<'_> {
+    let mut keys: ByKey<'_> = BTreeMap::new();
+    for op in ops {
+        keys.entry((op.f.model(), &op.key)).or_default().push(op);
+    }
+    keys
 }
 
-fn elements(ops: &[Op], faults: &[FaultWindow], write: F, read: F, result: &mut CheckResult) {
-    for (key, fin) in final_reads(ops, read) {
+/// The last `ok` read of `read` kind among one key's ops.
+fn final_read<'a>(ops: &[&'a Op], read: F) -> Option<&'a Op> {
+    ops.iter().rev().find(|o| o.f == read && o.outcome == Outcome::Ok).copied()
+}
+
+/// Ops of kind `f` acknowledged before `read` was invoked.
+fn acked_before<'a>(ops: &[&'a Op], f: F, read: &Op) -> Vec<&'a Op> {
+    ops.iter().filter(|o| o.f == f && o.outcome == Outcome::Ok && o.precedes(read)).copied().collect()
+}
+
+fn elements(keys: &ByKey<'_>, faults: &[FaultWindow], write: F, read: F, result: &mut CheckResult) {
+    for (key, ops) in model_keys(keys, write.model()) {
+        let Some(fin) = final_read(ops, read) else { continue };
         let present: BTreeSet<&Elem> = fin.result.elems().iter().collect();
         for op in acked_before(ops, write, fin) {
             result.count("acked", 1);
@@ -57,9 +75,18 @@ fn elements(ops: &[Op], faults: &[FaultWindow], write: F, read: F, result: &mut 
     }
 }
 
-fn counters(ops: &[Op], faults: &[FaultWindow], result: &mut CheckResult) {
-    for (key, fin) in final_reads(ops, F::ReadCounter) {
-        let acked: Vec<&Op> = acked_before(ops, F::Incr, fin).collect();
+/// The smallest key, to start a range of one model's keys.
+const MIN_ELEM: Elem = Elem::Int(i64::MIN);
+
+/// One model's keys and their ops.
+fn model_keys<'k, 'a>(keys: &'k ByKey<'a>, model: Model) -> impl Iterator<Item = (&'a Elem, &'k Vec<&'a Op>)> {
+    keys.range((model, &MIN_ELEM)..).take_while(move |((m, _), _)| *m == model).map(|((_, k), ops)| (*k, ops))
+}
+
+fn counters(keys: &ByKey<'_>, faults: &[FaultWindow], result: &mut CheckResult) {
+    for (key, ops) in model_keys(keys, Model::Counter) {
+        let Some(fin) = final_read(ops, F::ReadCounter) else { continue };
+        let acked = acked_before(ops, F::Incr, fin);
         let sum: i64 = acked.iter().filter_map(|o| o.value.int()).sum();
         let value = fin.result.int().unwrap_or(0);
         result.count("acked", acked.len() as u64);
@@ -76,16 +103,14 @@ fn counters(ops: &[Op], faults: &[FaultWindow], result: &mut CheckResult) {
     }
 }
 
-fn registers(ops: &[Op], faults: &[FaultWindow], result: &mut CheckResult) {
-    for (key, fin) in final_reads(ops, F::Read) {
+fn registers(keys: &ByKey<'_>, faults: &[FaultWindow], result: &mut CheckResult) {
+    for (key, ops) in model_keys(keys, Model::Register) {
+        let Some(fin) = final_read(ops, F::Read) else { continue };
         let seen = &fin.result;
         // Writes of the value the final read saw (ok or info: either may have happened).
-        let writers: Vec<&Op> = ops
-            .iter()
-            .filter(|o| o.key == *key && o.f.model() == Model::Register && o.outcome != Outcome::Fail)
-            .filter(|o| written(o).as_ref() == Some(seen))
-            .collect();
-        for op in ops.iter().filter(|o| o.key == *key && o.outcome == Outcome::Ok && o.precedes(fin)) {
+        let writers: Vec<&Op> =
+            ops.iter().filter(|o| o.outcome != Outcome::Fail && written(o).as_ref() == Some(seen)).copied().collect();
+        for op in ops.iter().filter(|o| o.outcome == Outcome::Ok && o.precedes(fin)) {
             let Some(value) = written(op) else { continue };
             result.count("acked", 1);
             let replaced = *seen == Value::Nil || (!writers.is_empty() && writers.iter().all(|w| w.precedes(op)));
