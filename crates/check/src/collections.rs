@@ -182,12 +182,19 @@ fn prefixes(ops: &[Op], faults: &[FaultWindow], result: &mut CheckResult) {
 
 /// In the final read, an append acknowledged before another was invoked comes first.
 fn order(ops: &[Op], faults: &[FaultWindow], result: &mut CheckResult) {
+    let mut by_key: BTreeMap<&Elem, Vec<&Op>> = BTreeMap::new();
+    for op in ops.iter().filter(|o| o.f == F::Append && o.outcome == Outcome::Ok) {
+        by_key.entry(&op.key).or_default().push(op);
+    }
     for (key, fin) in final_reads(ops, F::ReadList) {
         let position: BTreeMap<&Elem, usize> =
             fin.result.elems().iter().enumerate().rev().map(|(i, e)| (e, i)).collect();
-        let mut appends: Vec<(&Op, usize)> = ops
+        let mut appends: Vec<(&Op, usize)> = by_key
+            .get(key)
+            .map_or(&[][..], Vec::as_slice)
             .iter()
-            .filter(|o| o.f == F::Append && o.key == *key && o.outcome == Outcome::Ok && o.precedes(fin))
+            .copied()
+            .filter(|o| o.precedes(fin))
             .filter_map(|o| match &o.value {
                 Value::One(e) => position.get(e).map(|p| (o, *p)),
                 _ => None,
