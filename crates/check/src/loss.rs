@@ -87,11 +87,12 @@ fn counters(keys: &ByKey<'_>, faults: &[FaultWindow], result: &mut CheckResult) 
     for (key, ops) in model_keys(keys, Model::Counter) {
         let Some(fin) = final_read(ops, F::ReadCounter) else { continue };
         let acked = acked_before(ops, F::Incr, fin);
-        let sum: i64 = acked.iter().filter_map(|o| o.value.int()).sum();
-        let value = fin.result.int().unwrap_or(0);
+        // i128: no sum of i64 amounts in a history can overflow it.
+        let sum: i128 = acked.iter().filter_map(|o| o.value.int()).map(i128::from).sum();
+        let value = i128::from(fin.result.int().unwrap_or(0));
         result.count("acked", acked.len() as u64);
         if value < sum {
-            result.count("lost", (sum - value).unsigned_abs());
+            result.count("lost", u64::try_from(sum - value).unwrap_or(u64::MAX));
             let what = format!(
                 "counter {key} reads {value} at the end but {} increments totalling {sum} were acknowledged before: \
                  at least {} lost (listed: the final read)",

@@ -79,6 +79,21 @@ fn fuzzed_edn_and_histories_never_panic() {
             let _ = crate::check_all(&h, crate::Options { budget_steps: 10_000 });
         }
     }
+    // The same for history.jsonl, with digits and signs among the damage.
+    let lines: Vec<char> = jsonl::write(&mixed_history()).chars().collect();
+    let damage: Vec<char> = "0123456789-9{}[]\",:nul".chars().collect();
+    let mut judged = 0;
+    for _ in 0..2_000 {
+        let mut damaged = lines.clone();
+        for _ in 0..1 + rng.below(4) {
+            let at = rng.below(damaged.len() as u64) as usize;
+            damaged[at] = damage[rng.below(damage.len() as u64) as usize];
+        }
+        if let Ok(h) = jsonl::read(&damaged.iter().collect::<String>()) {
+            judged += usize::from(crate::check_all(&h, crate::Options { budget_steps: 10_000 }).is_ok());
+        }
+    }
+    assert!(judged > 100, "damage that still parses reaches the checkers: {judged} of 2000");
 }
 
 /// Registers, a counter, a set and a list, with faults.

@@ -135,3 +135,16 @@ fn lists_show_duplicates_incompatible_reads_and_reordering() {
     b.op(1, F::ReadList, 1, Value::Nil, 60, ok(ints(&[2, 1]), 70));
     assert_eq!(run(&b.done(), collections::lists).verdict, Verdict::Valid);
 }
+
+#[test]
+fn extreme_amounts_neither_overflow_nor_panic() {
+    let mut b = Builder::default();
+    b.op(0, F::Incr, 1, int(i64::MAX), 0, ok(int(i64::MAX), 10));
+    b.op(0, F::Incr, 1, int(i64::MAX), 20, ok(int(i64::MAX), 30));
+    b.op(1, F::Incr, 1, int(i64::MIN), 20, Some((Type::Info, int(i64::MIN), 30)));
+    b.op(2, F::ReadCounter, 1, Value::Nil, 100, ok(int(i64::MIN), 110));
+    let h = b.done();
+    let r = run(&h, loss::check);
+    assert_eq!((r.verdict, r.counts["lost"]), (Verdict::Invalid, u64::MAX));
+    assert_eq!(run(&h, collections::counters).verdict, Verdict::Invalid);
+}
