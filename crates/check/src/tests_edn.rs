@@ -82,12 +82,19 @@ fn fuzzed_edn_and_histories_never_panic() {
     // The same for history.jsonl, with digits and signs among the damage.
     let lines: Vec<char> = jsonl::write(&mixed_history()).chars().collect();
     let damage: Vec<char> = "0123456789-9{}[]\",:nul".chars().collect();
+    let digits: Vec<usize> = (0..lines.len()).filter(|i| lines[*i].is_ascii_digit()).collect();
     let mut judged = 0;
     for _ in 0..2_000 {
         let mut damaged = lines.clone();
         for _ in 0..1 + rng.below(4) {
-            let at = rng.below(damaged.len() as u64) as usize;
-            damaged[at] = damage[rng.below(damage.len() as u64) as usize];
+            // Mostly a digit for a digit, so most damage still parses and reaches the checkers.
+            if rng.chance(90) {
+                let at = digits[rng.below(digits.len() as u64) as usize];
+                damaged[at] = char::from(b'0' + rng.below(10) as u8);
+            } else {
+                let at = rng.below(damaged.len() as u64) as usize;
+                damaged[at] = damage[rng.below(damage.len() as u64) as usize];
+            }
         }
         if let Ok(h) = jsonl::read(&damaged.iter().collect::<String>()) {
             judged += usize::from(crate::check_all(&h, crate::Options { budget_steps: 10_000 }).is_ok());
