@@ -134,6 +134,7 @@ fn check_file(style: Style, path: &Path, given: Option<Format>, steps: u64, time
         }
     };
     let verdict = check::overall(&results);
+    let stats = check::stats::stats(&ops);
     let outcomes = |o: check::Outcome| ops.iter().filter(|op| op.outcome == o).count();
     let summary = json!({
         "file": path,
@@ -147,10 +148,13 @@ fn check_file(style: Style, path: &Path, given: Option<Format>, steps: u64, time
         "budget_steps": budget_steps,
         "verdict": verdict,
         "checkers": results,
+        "stats": stats,
     });
     style.document(&summary);
     if style.lines() {
-        print_lines(style, path, &summary, &results, verdict);
+        print_lines(style, path, &summary, &results);
+        line(&stats_line(&stats));
+        line(&format!("verdict: {}", paint(style, verdict)));
     }
     match verdict {
         Verdict::Valid => EXIT_PASS,
@@ -167,7 +171,7 @@ fn paint(style: Style, v: Verdict) -> String {
     }
 }
 
-fn print_lines(style: Style, path: &Path, s: &serde_json::Value, results: &[CheckResult], verdict: Verdict) {
+fn print_lines(style: Style, path: &Path, s: &serde_json::Value, results: &[CheckResult]) {
     line(&format!(
         "history {}: {} events, {} ops ({} ok, {} fail, {} info), {} faults; search budget {} steps",
         path.display(),
@@ -193,7 +197,6 @@ fn print_lines(style: Style, path: &Path, s: &serde_json::Value, results: &[Chec
             }
         }
     }
-    line(&format!("verdict: {}", paint(style, verdict)));
 }
 
 fn export(style: Style, path: &Path, from: Option<Format>, to: Format, out: Option<&Path>) -> u8 {
@@ -224,4 +227,36 @@ fn export(style: Style, path: &Path, from: Option<Format>, to: Format, out: Opti
         line(&format!("wrote {} ({} events, {} faults)", out.display(), history.events.len(), history.faults.len()));
     }
     EXIT_PASS
+}
+
+/// Nanoseconds as milliseconds (`12.345ms`).
+fn ms(ns: u64) -> String {
+    format!("{:.3}ms", ns as f64 / 1e6)
+}
+
+/// Latency of ok ops and the second with the smallest share of them.
+fn stats_line(stats: &check::stats::Stats) -> String {
+    let l = &stats.latency;
+    let mut text = format!(
+        "  ok latency: p50 {} p95 {} p99 {} max {} ({} ops)",
+        ms(l.p50),
+        ms(l.p95),
+        ms(l.p99),
+        ms(l.max),
+        l.count
+    );
+    let share = |s: &check::stats::Second| s.ok as f64 / (s.ok + s.fail + s.info).max(1) as f64;
+    let worst =
+        stats.seconds.iter().filter(|s| s.ok + s.fail + s.info > 0).min_by(|a, b| share(a).total_cmp(&share(b)));
+    if let Some(w) = worst {
+        text.push_str(&format!(
+            "; {} seconds, the worst second {}: {} ok, {} fail, {} info",
+            stats.seconds.len(),
+            w.second,
+            w.ok,
+            w.fail,
+            w.info
+        ));
+    }
+    text
 }

@@ -27,6 +27,9 @@ fn the_valid_example_passes_every_checker() {
     assert!(out.contains("22 ops (19 ok, 1 fail, 2 info)"), "{out}");
     assert!(out.contains("linearizable-registers   VALID    keys=2 keys-valid=2"), "{out}");
     assert!(out.trim_end().ends_with("verdict: VALID"), "{out}");
+    // 14 ok ops took 2 ms, two 3 ms, two 4 ms, one 15 ms; the info write is told in second 1.
+    assert!(out.contains("ok latency: p50 2.000ms p95 15.000ms p99 15.000ms max 15.000ms (19 ops)"), "{out}");
+    assert!(out.contains("4 seconds, the worst second 1: 1 ok, 0 fail, 1 info"), "{out}");
 }
 
 #[test]

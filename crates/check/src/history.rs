@@ -251,6 +251,9 @@ pub struct Op {
     /// When it completed (`None` for an `info` or unfinished one: it may take
     /// effect at any later time).
     pub complete: Option<u64>,
+    /// When the client was told how it ended (`ok`, `fail` or `info`); `None`
+    /// if never. Unlike `complete`, an `info` has one.
+    pub told: Option<u64>,
     /// The error of a `fail` or `info`.
     pub error: Option<String>,
 }
@@ -381,6 +384,7 @@ fn invoked(index: usize, e: &Event) -> Op {
         outcome: Outcome::Info,
         invoke: e.time,
         complete: None,
+        told: None,
         error: None,
     }
 }
@@ -390,6 +394,7 @@ fn complete(op: &mut Op, index: usize, e: &Event) -> Result<(), PairError> {
         return Err(PairError::Mismatch { index, invoke_index: op.index, invoked: op.to_string() });
     }
     op.complete_index = Some(index);
+    op.told = Some(e.time);
     op.error = e.error.clone();
     match e.kind {
         Type::Ok => {

@@ -5,7 +5,7 @@
 //! and Elle: [`edn`], [`jepsen`]), and the checkers: acknowledged-write loss
 //! ([`loss`]), linearizability of single-key registers ([`linear`]), counters,
 //! sets and lists ([`collections`]). Each gives a [`Verdict`] with counts and
-//! evidence.
+//! evidence. Beside them, availability and latency ([`stats`]).
 //!
 //! It must not know the simulator, a node kind, a scenario or a report, so
 //! it judges histories recorded anywhere (a simulated workload, a real system,
@@ -22,6 +22,7 @@ pub mod jepsen;
 pub mod jsonl;
 pub mod linear;
 pub mod loss;
+pub mod stats;
 pub mod verdict;
 
 #[cfg(test)]
