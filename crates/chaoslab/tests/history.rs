@@ -65,10 +65,16 @@ fn the_non_linearizable_example_fails_in_both_forms_with_the_same_evidence() {
 
 #[test]
 fn an_exhausted_budget_exits_5_and_says_unknown() {
-    let (code, out, err) =
-        chaoslab(&["history", "check", "examples/histories/not-linearizable.jsonl", "--budget-steps", "4"]);
+    let (code, out, err) = chaoslab(&["history", "check", "examples/histories/valid.jsonl", "--budget-steps", "8"]);
     assert_eq!(code, 5, "{out}{err}");
     assert!(out.contains("linearizable-registers   UNKNOWN  keys=2 keys-unknown=1 keys-valid=1"), "{out}");
+    assert!(out.contains("verdict: UNKNOWN"), "{out}");
+    // The stale read is still caught without the search.
+    let (code, out, err) =
+        chaoslab(&["history", "check", "examples/histories/not-linearizable.jsonl", "--budget-steps", "4"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("linearizable-registers   UNKNOWN"), "{out}");
+    assert!(out.contains("register-reads           INVALID  keys=2 reads=4 stale-reads=1"), "{out}");
     let (code, out, err) = chaoslab(&["history", "check", "examples/histories/valid.jsonl", "--time-budget", "2s"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("search budget"), "{out}");

@@ -1,4 +1,5 @@
-//! Counters, sets and lists, beyond loss (which [`crate::loss`] judges):
+//! Counters, sets, lists and register reads, beyond loss (which
+//! [`crate::loss`] judges) and linearizability ([`crate::linear`]):
 //!
 //! - counters: every `ok` read lies within what could have been applied by
 //!   then: at least the increments acknowledged before it was invoked, at most
@@ -10,7 +11,8 @@
 //! - lists: the same, plus duplicated elements, reads that are not a prefix of
 //!   the longest read (incompatible orders), and the final order against the
 //!   order of acknowledgement (an append acknowledged before another was
-//!   invoked must come first).
+//!   invoked must come first);
+//! - register reads: values no op wrote, and stale reads (see [`registers`]).
 
 use crate::history::{Elem, F, FaultWindow, Op, Outcome, Value};
 use crate::loss::final_reads;
@@ -223,6 +225,81 @@ fn order(ops: &[Op], faults: &[FaultWindow], result: &mut CheckResult) {
                 );
                 result.violation(Evidence::new(what, &[op, before, fin], faults));
             }
+        }
+    }
+}
+
+/// Register reads that are wrong on their face, without a search (so they are
+/// found even when the linearizability search runs out of budget): a read of
+/// a value no op wrote, and a stale read: a value written once (or the
+/// initial nil) returned although another write began after it completed and
+/// itself completed before the read began, so the value had been replaced.
+pub fn registers(ops: &[Op], faults: &[FaultWindow]) -> CheckResult {
+    let mut result = CheckResult::new("register-reads");
+    let mut keys: BTreeMap<&Elem, Vec<&Op>> = BTreeMap::new();
+    for op in ops.iter().filter(|o| o.f.model() == crate::history::Model::Register && o.outcome != Outcome::Fail) {
+        keys.entry(&op.key).or_default().push(op);
+    }
+    for (key, key_ops) in keys {
+        result.count("keys", 1);
+        register_key(key, &key_ops, faults, &mut result);
+    }
+    result
+}
+
+/// The value a register op writes (a write's, or a cas's new value).
+fn register_write(op: &Op) -> Option<Value> {
+    match (op.f, &op.value) {
+        (F::Write, v) => Some(v.clone()),
+        (F::Cas, Value::Many(pair)) if pair.len() == 2 => Some(Value::One(pair[1].clone())),
+        _ => None,
+    }
+}
+
+fn register_key(key: &Elem, ops: &[&Op], faults: &[FaultWindow], result: &mut CheckResult) {
+    let mut writers: BTreeMap<Value, Vec<&Op>> = BTreeMap::new();
+    for op in ops {
+        if let Some(v) = register_write(op) {
+            writers.entry(v).or_default().push(op);
+        }
+    }
+    // Acknowledged writes by completion, with the latest invocation among those completed so far.
+    let mut acked: Vec<&Op> =
+        ops.iter().filter(|o| o.outcome == Outcome::Ok && register_write(o).is_some()).copied().collect();
+    acked.sort_by_key(|o| o.complete_or_max());
+    let mut latest: Vec<&Op> = Vec::with_capacity(acked.len());
+    for w in &acked {
+        let keep = latest.last().filter(|l| l.invoke >= w.invoke).copied().unwrap_or(w);
+        latest.push(keep);
+    }
+    for read in ops.iter().filter(|o| o.f == F::Read && o.outcome == Outcome::Ok) {
+        result.count("reads", 1);
+        let seen = &read.result;
+        let by = writers.get(seen).map_or(&[][..], Vec::as_slice);
+        if *seen != Value::Nil && by.is_empty() {
+            result.count("never-written", 1);
+            let what = format!("register {key} read {seen}, which no op wrote");
+            result.violation(Evidence::new(what, &[read], faults));
+            continue;
+        }
+        // The value was set at most once: by its one writer, or (nil) at the start.
+        let set_by = match (seen, by) {
+            (Value::Nil, []) => None,
+            (_, [one]) => Some(*one),
+            _ => continue,
+        };
+        let done = acked.partition_point(|w| w.complete_or_max() < read.invoke);
+        let Some(replacer) = done.checked_sub(1).map(|i| latest[i]) else { continue };
+        let replaced = set_by.is_none_or(|s| s.complete.is_some_and(|c| c < replacer.invoke));
+        if replaced {
+            result.count("stale-reads", 1);
+            let what = format!(
+                "register {key} read {seen} after a write of {} that began after {seen} was written had completed",
+                replacer.value
+            );
+            let mut shown = vec![*read, replacer];
+            shown.extend(set_by);
+            result.violation(Evidence::new(what, &shown, faults));
         }
     }
 }

@@ -56,6 +56,7 @@ pub fn check_all(history: &History, options: Options) -> Result<Vec<CheckResult>
     Ok(vec![
         loss::check(&ops, &history.faults),
         linear::check(&ops, &history.faults, options.budget_steps),
+        collections::registers(&ops, &history.faults),
         collections::counters(&ops, &history.faults),
         collections::sets(&ops, &history.faults),
         collections::lists(&ops, &history.faults),

@@ -148,3 +148,34 @@ fn extreme_amounts_neither_overflow_nor_panic() {
     assert_eq!((r.verdict, r.counts["lost"]), (Verdict::Invalid, u64::MAX));
     assert_eq!(run(&h, collections::counters).verdict, Verdict::Invalid);
 }
+
+#[test]
+fn register_reads_of_replaced_or_unwritten_values_are_flagged_without_a_search() {
+    let mut b = Builder::default();
+    b.op(0, F::Write, 1, int(1), 0, ok(int(1), 10));
+    b.op(0, F::Write, 1, int(2), 20, ok(int(2), 30));
+    b.op(1, F::Read, 1, Value::Nil, 40, ok(int(1), 50)); // stale: 2 replaced 1 before
+    b.op(1, F::Read, 1, Value::Nil, 60, ok(int(9), 70)); // never written
+    b.op(2, F::Read, 2, Value::Nil, 0, ok(Value::Nil, 5)); // nil before any write of key 2: fine
+    b.op(2, F::Write, 2, int(3), 10, ok(int(3), 20));
+    b.op(2, F::Read, 2, Value::Nil, 30, ok(Value::Nil, 35)); // stale nil
+    let r = run(&b.done(), collections::registers);
+    assert_eq!(r.verdict, Verdict::Invalid);
+    assert_eq!((r.counts["reads"], r.counts["stale-reads"], r.counts["never-written"]), (4, 2, 1));
+    assert!(r.evidence[0].what.contains("register 1 read 1 after a write of 2"), "{}", r.evidence[0].what);
+    // Overlapping the second write, 1 may still be read.
+    let mut b = Builder::default();
+    b.op(0, F::Write, 1, int(1), 0, ok(int(1), 10));
+    b.op(0, F::Write, 1, int(2), 20, ok(int(2), 45));
+    b.op(1, F::Read, 1, Value::Nil, 40, ok(int(1), 50));
+    assert_eq!(run(&b.done(), collections::registers).verdict, Verdict::Valid);
+}
+
+#[test]
+fn register_reads_of_linearizable_histories_are_never_flagged() {
+    for seed in 0..300 {
+        let h = crate::testgen::linearizable_registers(seed, 1 + seed % 8, 60, 1 + (seed % 3) as i64);
+        let r = run(&h, collections::registers);
+        assert_eq!(r.verdict, Verdict::Valid, "seed {seed}: {:#?}", r.evidence);
+    }
+}
