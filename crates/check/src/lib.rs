@@ -3,8 +3,8 @@
 //! `fail` or `info` completion, with client, key, value and times: [`history`]),
 //! its two file forms (`history.jsonl`: [`jsonl`]; Jepsen's EDN, for Knossos
 //! and Elle: [`edn`], [`jepsen`]), and the checkers: acknowledged-write loss
-//! ([`loss`]), linearizability of single-key registers ([`linear`]), counters,
-//! sets and lists ([`collections`]). Each gives a [`Verdict`] with counts and
+//! ([`loss`]), linearizability of single-key registers ([`linear`]), register
+//! reads, counters, sets and lists ([`collections`]). Each gives a [`Verdict`] with counts and
 //! evidence. Beside them, availability and latency ([`stats`]).
 //!
 //! It must not know the simulator, a node kind, a scenario or a report, so
