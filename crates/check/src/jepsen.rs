@@ -14,7 +14,8 @@
 //! | fault window | `{:process :nemesis, :type :info, :f :start, :value "name"}` then `:f :stop` |
 //!
 //! Import takes the same forms, and also single-register histories (Knossos's
-//! own: `:value v`, no key; they get key 0), tagged op maps
+//! own: `:value v`, no key; they get key 0, told apart by a value that is no
+//! `[k v]` pair, so one holding only `:cas` ops reads as keyed), tagged op maps
 //! (`#jepsen.history.Op{...}`) and a whole history as one vector. `:read` and
 //! `:add` are told apart by what their key holds: a key with sets read is a
 //! set, one with `:add` and integers read a counter, others registers. A
