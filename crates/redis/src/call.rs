@@ -130,7 +130,7 @@ impl Server {
                 }
                 reply
             }
-            "command" => Value::Array(Vec::new()),
+            "command" => crate::command_info::command(args),
             "shutdown" => return self.shutdown_command(ctx, client, args),
             _ => unreachable!("redis: {name} is no server command"),
         })

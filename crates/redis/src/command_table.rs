@@ -90,10 +90,61 @@ pub(crate) struct Command {
     pub(crate) arity: i32,
     /// [`WRITE`], [`NO_AUTH`], [`STALE`], [`SUBSCRIBED_OK`], [`ASKING`].
     pub(crate) flags: u16,
-    /// Where its keys are.
+    /// Where its keys are, for routing (`getKeysFromCommand`: the legacy
+    /// range, or the command's own key finder).
     pub(crate) keys: Keys,
     /// Who runs it.
     pub(crate) handler: Handler,
+    /// What COMMAND INFO and COMMAND DOCS say of it, as Redis 7.0.15 says it.
+    pub(crate) doc: &'static Doc,
+}
+
+/// A command's (or subcommand's) COMMAND INFO, measured from Redis 7.0.15
+/// ([`crate::command_docs`]).
+#[derive(Debug)]
+pub(crate) struct Doc {
+    /// `get`, or `client|list` for a subcommand.
+    pub(crate) name: &'static str,
+    pub(crate) arity: i32,
+    /// Redis's command flags, as COMMAND INFO names them.
+    pub(crate) flags: &'static [&'static str],
+    /// The legacy (first key, last key, step).
+    pub(crate) range: (i32, i32, i32),
+    /// ACL categories, `@`-prefixed.
+    pub(crate) acl: &'static [&'static str],
+    /// Command tips (`nondeterministic_output`, `request_policy:...`).
+    pub(crate) tips: &'static [&'static str],
+    pub(crate) specs: &'static [KeySpec],
+    /// Only the ones the simulator implements.
+    pub(crate) subcommands: &'static [Doc],
+}
+
+/// One key spec (Redis 7.0's `keySpec`).
+#[derive(Debug)]
+pub(crate) struct KeySpec {
+    pub(crate) notes: Option<&'static str>,
+    pub(crate) flags: &'static [&'static str],
+    pub(crate) begin: Begin,
+    pub(crate) find: Find,
+}
+
+/// Where a key spec's search begins.
+#[derive(Debug)]
+pub(crate) enum Begin {
+    /// At this argument.
+    Index(i32),
+    /// After this keyword, searched from `startfrom` (negative: from the end, backwards).
+    Keyword(&'static str, i32),
+}
+
+/// How a key spec finds its keys once begun.
+#[derive(Debug)]
+pub(crate) enum Find {
+    /// `lastkey` relative to the first (negative: from the end), every `step`.
+    Range { lastkey: i32, step: i32, limit: i32 },
+    /// The count is at `index` (relative), the keys start at `first` (relative).
+    #[allow(dead_code, reason = "no command in the table has a keynum spec yet (ZUNION, SINTERCARD, ...)")]
+    Keynum { index: i32, first: i32, step: i32 },
 }
 
 impl Command {
@@ -111,106 +162,104 @@ impl Command {
 const KEY: Keys = Keys::Range { first: 1, last: 1, step: 1 };
 const ALL_KEYS: Keys = Keys::Range { first: 1, last: -1, step: 1 };
 
-const fn cmd(name: &'static str, arity: i32, flags: u16, keys: Keys, handler: Handler) -> Command {
-    Command { name, arity, flags, keys, handler }
+const fn cmd(doc: &'static Doc, flags: u16, keys: Keys, handler: Handler) -> Command {
+    Command { name: doc.name, arity: doc.arity, flags, keys, handler, doc }
 }
 
+use crate::command_docs as doc;
 use Handler as H;
 
 /// Every command this node knows, in name order.
 const COMMANDS: &[Command] = &[
-    cmd("append", 3, WRITE, KEY, H::Keyspace),
-    cmd("asking", 1, 0, Keys::None, H::Cluster),
-    cmd("auth", -2, NO_AUTH | STALE, Keys::None, H::Connection),
-    cmd("bgsave", -1, 0, Keys::None, H::Persistence),
-    cmd("client", -2, 0, Keys::None, H::Connection),
-    cmd("cluster", -2, 0, Keys::None, H::Cluster),
-    cmd("command", -1, 0, Keys::None, H::Server),
-    cmd("config", -2, STALE, Keys::None, H::Server),
-    cmd("dbsize", 1, 0, Keys::None, H::Keyspace),
-    cmd("debug", -2, 0, Keys::None, H::Server),
-    cmd("decr", 2, WRITE, KEY, H::Keyspace),
-    cmd("decrby", 3, WRITE, KEY, H::Keyspace),
-    cmd("del", -2, WRITE, ALL_KEYS, H::Keyspace),
-    cmd("discard", 1, 0, Keys::None, H::Transaction),
-    cmd("dump", 2, 0, KEY, H::Migrate),
-    cmd("echo", 2, 0, Keys::None, H::Keyspace),
-    cmd("exec", 1, 0, Keys::None, H::Transaction),
-    cmd("exists", -2, 0, ALL_KEYS, H::Keyspace),
-    cmd("expire", -3, WRITE, KEY, H::Keyspace),
-    cmd("expireat", -3, WRITE, KEY, H::Keyspace),
-    // Not routed yet, though Redis routes them (key at 1).
-    cmd("expiretime", 2, 0, Keys::None, H::Keyspace),
-    cmd("flushall", -1, WRITE, Keys::None, H::Keyspace),
-    cmd("flushdb", -1, WRITE, Keys::None, H::Keyspace),
-    cmd("get", 2, 0, KEY, H::Keyspace),
-    cmd("getset", 3, WRITE, KEY, H::Keyspace),
-    cmd("hdel", -3, WRITE, KEY, H::Keyspace),
-    cmd("hello", -1, NO_AUTH, Keys::None, H::Connection),
-    cmd("hget", 3, 0, KEY, H::Keyspace),
-    cmd("hgetall", 2, 0, KEY, H::Keyspace),
-    cmd("hlen", 2, 0, Keys::None, H::Keyspace),
-    cmd("hset", -4, WRITE, KEY, H::Keyspace),
-    cmd("incr", 2, WRITE, KEY, H::Keyspace),
-    cmd("incrby", 3, WRITE, KEY, H::Keyspace),
-    cmd("info", -1, STALE, Keys::None, H::Server),
-    cmd("keys", 2, 0, Keys::None, H::Keyspace),
-    cmd("lastsave", 1, 0, Keys::None, H::Persistence),
-    cmd("lindex", 3, 0, Keys::None, H::Keyspace),
-    cmd("llen", 2, 0, KEY, H::Keyspace),
-    cmd("lpop", -2, WRITE, KEY, H::Keyspace),
-    cmd("lpush", -3, WRITE, KEY, H::Keyspace),
-    cmd("lrange", 4, 0, KEY, H::Keyspace),
-    cmd("mget", -2, 0, ALL_KEYS, H::Keyspace),
-    cmd("migrate", -6, WRITE, Keys::Migrate, H::Migrate),
-    cmd("mset", -3, WRITE, Keys::Range { first: 1, last: -1, step: 2 }, H::Keyspace),
-    cmd("multi", 1, 0, Keys::None, H::Transaction),
-    cmd("object", -2, 0, Keys::Subcommand, H::Keyspace),
-    cmd("persist", 2, WRITE, KEY, H::Keyspace),
-    cmd("pexpire", -3, WRITE, KEY, H::Keyspace),
-    cmd("pexpireat", -3, WRITE, KEY, H::Keyspace),
-    cmd("pexpiretime", 2, 0, Keys::None, H::Keyspace),
-    cmd("ping", -1, SUBSCRIBED_OK, Keys::None, H::Keyspace),
-    cmd("psubscribe", -2, SUBSCRIBED_OK, Keys::None, H::PubSub),
-    cmd("psync", -3, 0, Keys::None, H::Replication),
-    cmd("pttl", 2, 0, KEY, H::Keyspace),
-    cmd("publish", 3, 0, Keys::None, H::PubSub),
-    cmd("pubsub", -2, 0, Keys::None, H::PubSub),
-    cmd("punsubscribe", -1, SUBSCRIBED_OK, Keys::None, H::PubSub),
-    cmd("quit", -1, NO_AUTH | STALE | SUBSCRIBED_OK, Keys::None, H::Connection),
-    cmd("readonly", 1, 0, Keys::None, H::Cluster),
-    cmd("readwrite", 1, 0, Keys::None, H::Cluster),
-    // Not routed yet, though Redis routes them (keys at 1 and 2).
-    cmd("rename", 3, WRITE, Keys::None, H::Keyspace),
-    cmd("renamenx", 3, WRITE, Keys::None, H::Keyspace),
-    cmd("replconf", -1, STALE, Keys::None, H::Replication),
-    cmd("replicaof", 3, STALE, Keys::None, H::Replication),
-    cmd("restore", -4, WRITE, KEY, H::Migrate),
-    cmd("restore-asking", -4, WRITE | ASKING, KEY, H::Migrate),
-    cmd("role", 1, STALE, Keys::None, H::Server),
-    cmd("rpop", -2, WRITE, KEY, H::Keyspace),
-    cmd("rpush", -3, WRITE, KEY, H::Keyspace),
-    cmd("sadd", -3, WRITE, KEY, H::Keyspace),
-    cmd("save", 1, 0, Keys::None, H::Persistence),
-    cmd("scan", -2, 0, Keys::None, H::Keyspace),
-    cmd("scard", 2, 0, KEY, H::Keyspace),
-    cmd("select", 2, 0, Keys::None, H::Connection),
-    cmd("set", -3, WRITE, KEY, H::Keyspace),
-    cmd("setnx", 3, WRITE, Keys::None, H::Keyspace),
-    cmd("shutdown", -1, STALE, Keys::None, H::Server),
-    cmd("sismember", 3, 0, Keys::None, H::Keyspace),
-    cmd("slaveof", 3, STALE, Keys::None, H::Replication),
-    cmd("smembers", 2, 0, KEY, H::Keyspace),
-    cmd("srem", -3, WRITE, KEY, H::Keyspace),
-    cmd("strlen", 2, 0, KEY, H::Keyspace),
-    cmd("subscribe", -2, SUBSCRIBED_OK, Keys::None, H::PubSub),
-    cmd("sync", 1, 0, Keys::None, H::Replication),
-    cmd("ttl", 2, 0, KEY, H::Keyspace),
-    cmd("type", 2, 0, KEY, H::Keyspace),
-    // Not routed yet, though Redis routes it (all keys).
-    cmd("unlink", -2, WRITE, Keys::None, H::Keyspace),
-    cmd("unsubscribe", -1, SUBSCRIBED_OK, Keys::None, H::PubSub),
-    cmd("wait", 3, 0, Keys::None, H::Replication),
+    cmd(&doc::APPEND, WRITE, KEY, H::Keyspace),
+    cmd(&doc::ASKING, 0, Keys::None, H::Cluster),
+    cmd(&doc::AUTH, NO_AUTH | STALE, Keys::None, H::Connection),
+    cmd(&doc::BGSAVE, 0, Keys::None, H::Persistence),
+    cmd(&doc::CLIENT, 0, Keys::None, H::Connection),
+    cmd(&doc::CLUSTER, 0, Keys::None, H::Cluster),
+    cmd(&doc::COMMAND, 0, Keys::None, H::Server),
+    cmd(&doc::CONFIG, STALE, Keys::None, H::Server),
+    cmd(&doc::DBSIZE, 0, Keys::None, H::Keyspace),
+    cmd(&doc::DEBUG, 0, Keys::None, H::Server),
+    cmd(&doc::DECR, WRITE, KEY, H::Keyspace),
+    cmd(&doc::DECRBY, WRITE, KEY, H::Keyspace),
+    cmd(&doc::DEL, WRITE, ALL_KEYS, H::Keyspace),
+    cmd(&doc::DISCARD, 0, Keys::None, H::Transaction),
+    cmd(&doc::DUMP, 0, KEY, H::Migrate),
+    cmd(&doc::ECHO, 0, Keys::None, H::Keyspace),
+    cmd(&doc::EXEC, 0, Keys::None, H::Transaction),
+    cmd(&doc::EXISTS, 0, ALL_KEYS, H::Keyspace),
+    cmd(&doc::EXPIRE, WRITE, KEY, H::Keyspace),
+    cmd(&doc::EXPIREAT, WRITE, KEY, H::Keyspace),
+    cmd(&doc::EXPIRETIME, 0, KEY, H::Keyspace),
+    cmd(&doc::FLUSHALL, WRITE, Keys::None, H::Keyspace),
+    cmd(&doc::FLUSHDB, WRITE, Keys::None, H::Keyspace),
+    cmd(&doc::GET, 0, KEY, H::Keyspace),
+    cmd(&doc::GETSET, WRITE, KEY, H::Keyspace),
+    cmd(&doc::HDEL, WRITE, KEY, H::Keyspace),
+    cmd(&doc::HELLO, NO_AUTH, Keys::None, H::Connection),
+    cmd(&doc::HGET, 0, KEY, H::Keyspace),
+    cmd(&doc::HGETALL, 0, KEY, H::Keyspace),
+    cmd(&doc::HLEN, 0, KEY, H::Keyspace),
+    cmd(&doc::HSET, WRITE, KEY, H::Keyspace),
+    cmd(&doc::INCR, WRITE, KEY, H::Keyspace),
+    cmd(&doc::INCRBY, WRITE, KEY, H::Keyspace),
+    cmd(&doc::INFO, STALE, Keys::None, H::Server),
+    cmd(&doc::KEYS, 0, Keys::None, H::Keyspace),
+    cmd(&doc::LASTSAVE, 0, Keys::None, H::Persistence),
+    cmd(&doc::LINDEX, 0, KEY, H::Keyspace),
+    cmd(&doc::LLEN, 0, KEY, H::Keyspace),
+    cmd(&doc::LPOP, WRITE, KEY, H::Keyspace),
+    cmd(&doc::LPUSH, WRITE, KEY, H::Keyspace),
+    cmd(&doc::LRANGE, 0, KEY, H::Keyspace),
+    cmd(&doc::MGET, 0, ALL_KEYS, H::Keyspace),
+    cmd(&doc::MIGRATE, WRITE, Keys::Migrate, H::Migrate),
+    cmd(&doc::MSET, WRITE, Keys::Range { first: 1, last: -1, step: 2 }, H::Keyspace),
+    cmd(&doc::MULTI, 0, Keys::None, H::Transaction),
+    cmd(&doc::OBJECT, 0, Keys::Subcommand, H::Keyspace),
+    cmd(&doc::PERSIST, WRITE, KEY, H::Keyspace),
+    cmd(&doc::PEXPIRE, WRITE, KEY, H::Keyspace),
+    cmd(&doc::PEXPIREAT, WRITE, KEY, H::Keyspace),
+    cmd(&doc::PEXPIRETIME, 0, KEY, H::Keyspace),
+    cmd(&doc::PING, SUBSCRIBED_OK, Keys::None, H::Keyspace),
+    cmd(&doc::PSUBSCRIBE, SUBSCRIBED_OK, Keys::None, H::PubSub),
+    cmd(&doc::PSYNC, 0, Keys::None, H::Replication),
+    cmd(&doc::PTTL, 0, KEY, H::Keyspace),
+    cmd(&doc::PUBLISH, 0, Keys::None, H::PubSub),
+    cmd(&doc::PUBSUB, 0, Keys::None, H::PubSub),
+    cmd(&doc::PUNSUBSCRIBE, SUBSCRIBED_OK, Keys::None, H::PubSub),
+    cmd(&doc::QUIT, NO_AUTH | STALE | SUBSCRIBED_OK, Keys::None, H::Connection),
+    cmd(&doc::READONLY, 0, Keys::None, H::Cluster),
+    cmd(&doc::READWRITE, 0, Keys::None, H::Cluster),
+    cmd(&doc::RENAME, WRITE, Keys::Range { first: 1, last: 2, step: 1 }, H::Keyspace),
+    cmd(&doc::RENAMENX, WRITE, Keys::Range { first: 1, last: 2, step: 1 }, H::Keyspace),
+    cmd(&doc::REPLCONF, STALE, Keys::None, H::Replication),
+    cmd(&doc::REPLICAOF, STALE, Keys::None, H::Replication),
+    cmd(&doc::RESTORE, WRITE, KEY, H::Migrate),
+    cmd(&doc::RESTORE_ASKING, WRITE | ASKING, KEY, H::Migrate),
+    cmd(&doc::ROLE, STALE, Keys::None, H::Server),
+    cmd(&doc::RPOP, WRITE, KEY, H::Keyspace),
+    cmd(&doc::RPUSH, WRITE, KEY, H::Keyspace),
+    cmd(&doc::SADD, WRITE, KEY, H::Keyspace),
+    cmd(&doc::SAVE, 0, Keys::None, H::Persistence),
+    cmd(&doc::SCAN, 0, Keys::None, H::Keyspace),
+    cmd(&doc::SCARD, 0, KEY, H::Keyspace),
+    cmd(&doc::SELECT, 0, Keys::None, H::Connection),
+    cmd(&doc::SET, WRITE, KEY, H::Keyspace),
+    cmd(&doc::SETNX, WRITE, KEY, H::Keyspace),
+    cmd(&doc::SHUTDOWN, STALE, Keys::None, H::Server),
+    cmd(&doc::SISMEMBER, 0, KEY, H::Keyspace),
+    cmd(&doc::SLAVEOF, STALE, Keys::None, H::Replication),
+    cmd(&doc::SMEMBERS, 0, KEY, H::Keyspace),
+    cmd(&doc::SREM, WRITE, KEY, H::Keyspace),
+    cmd(&doc::STRLEN, 0, KEY, H::Keyspace),
+    cmd(&doc::SUBSCRIBE, SUBSCRIBED_OK, Keys::None, H::PubSub),
+    cmd(&doc::SYNC, 0, Keys::None, H::Replication),
+    cmd(&doc::TTL, 0, KEY, H::Keyspace),
+    cmd(&doc::TYPE, 0, KEY, H::Keyspace),
+    cmd(&doc::UNLINK, WRITE, ALL_KEYS, H::Keyspace),
+    cmd(&doc::UNSUBSCRIBE, SUBSCRIBED_OK, Keys::None, H::PubSub),
+    cmd(&doc::WAIT, 0, Keys::None, H::Replication),
 ];
 
 /// Slots of [`INDEX`]: a power of two, well above twice the commands.
@@ -247,6 +296,11 @@ static INDEX: [u8; INDEX_SIZE] = {
     }
     index
 };
+
+/// Every command, in name order (COMMAND COUNT is its length).
+pub(crate) fn all() -> &'static [Command] {
+    COMMANDS
+}
 
 /// The command named `name` (lowercase).
 pub(crate) fn lookup(name: &str) -> Option<&'static Command> {

@@ -19,6 +19,8 @@
 
 mod call;
 pub mod cluster;
+mod command_docs;
+mod command_info;
 mod command_table;
 pub mod commands;
 pub mod config;
