@@ -512,6 +512,30 @@ pub(crate) const CONFIG: Doc = Doc {
     ],
 };
 
+pub(crate) const COPY: Doc = Doc {
+    name: "copy",
+    arity: -3,
+    flags: &["write", "denyoom"],
+    range: (1, 2, 1),
+    acl: &["@keyspace", "@write", "@slow"],
+    tips: &[],
+    specs: &[
+        KeySpec {
+            notes: None,
+            flags: &["RO", "access"],
+            begin: Begin::Index(1),
+            find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+        },
+        KeySpec {
+            notes: None,
+            flags: &["OW", "update"],
+            begin: Begin::Index(2),
+            find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+        },
+    ],
+    subcommands: &[],
+};
+
 pub(crate) const DBSIZE: Doc = Doc {
     name: "dbsize",
     arity: 1,
@@ -733,6 +757,38 @@ pub(crate) const GET: Doc = Doc {
     subcommands: &[],
 };
 
+pub(crate) const GETDEL: Doc = Doc {
+    name: "getdel",
+    arity: 2,
+    flags: &["write", "fast"],
+    range: (1, 1, 1),
+    acl: &["@write", "@string", "@fast"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RW", "access", "delete"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const GETRANGE: Doc = Doc {
+    name: "getrange",
+    arity: 4,
+    flags: &["readonly"],
+    range: (1, 1, 1),
+    acl: &["@read", "@string", "@slow"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RO", "access"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
 pub(crate) const GETSET: Doc = Doc {
     name: "getset",
     arity: 3,
@@ -921,6 +977,22 @@ pub(crate) const LINDEX: Doc = Doc {
     subcommands: &[],
 };
 
+pub(crate) const LINSERT: Doc = Doc {
+    name: "linsert",
+    arity: 5,
+    flags: &["write", "denyoom"],
+    range: (1, 1, 1),
+    acl: &["@write", "@list", "@slow"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RW", "insert"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
 pub(crate) const LLEN: Doc = Doc {
     name: "llen",
     arity: 2,
@@ -934,6 +1006,30 @@ pub(crate) const LLEN: Doc = Doc {
         begin: Begin::Index(1),
         find: Find::Range { lastkey: 0, step: 1, limit: 0 },
     }],
+    subcommands: &[],
+};
+
+pub(crate) const LMOVE: Doc = Doc {
+    name: "lmove",
+    arity: 5,
+    flags: &["write", "denyoom"],
+    range: (1, 2, 1),
+    acl: &["@write", "@list", "@slow"],
+    tips: &[],
+    specs: &[
+        KeySpec {
+            notes: None,
+            flags: &["RW", "access", "delete"],
+            begin: Begin::Index(1),
+            find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+        },
+        KeySpec {
+            notes: None,
+            flags: &["RW", "insert"],
+            begin: Begin::Index(2),
+            find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+        },
+    ],
     subcommands: &[],
 };
 
@@ -979,6 +1075,22 @@ pub(crate) const LRANGE: Doc = Doc {
     specs: &[KeySpec {
         notes: None,
         flags: &["RO", "access"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const LSET: Doc = Doc {
+    name: "lset",
+    arity: 4,
+    flags: &["write", "denyoom"],
+    range: (1, 1, 1),
+    acl: &["@write", "@list", "@slow"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RW", "update"],
         begin: Begin::Index(1),
         find: Find::Range { lastkey: 0, step: 1, limit: 0 },
     }],
@@ -1543,6 +1655,46 @@ pub(crate) const SCARD: Doc = Doc {
     subcommands: &[],
 };
 
+pub(crate) const SDIFF: Doc = Doc {
+    name: "sdiff",
+    arity: -2,
+    flags: &["readonly"],
+    range: (1, -1, 1),
+    acl: &["@read", "@set", "@slow"],
+    tips: &["nondeterministic_output_order"],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RO", "access"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: -1, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const SDIFFSTORE: Doc = Doc {
+    name: "sdiffstore",
+    arity: -3,
+    flags: &["write", "denyoom"],
+    range: (1, -1, 1),
+    acl: &["@write", "@set", "@slow"],
+    tips: &[],
+    specs: &[
+        KeySpec {
+            notes: None,
+            flags: &["OW", "update"],
+            begin: Begin::Index(1),
+            find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+        },
+        KeySpec {
+            notes: None,
+            flags: &["RO", "access"],
+            begin: Begin::Index(2),
+            find: Find::Range { lastkey: -1, step: 1, limit: 0 },
+        },
+    ],
+    subcommands: &[],
+};
+
 pub(crate) const SELECT: Doc = Doc {
     name: "select",
     arity: 2,
@@ -1586,6 +1738,22 @@ pub(crate) const SETNX: Doc = Doc {
     subcommands: &[],
 };
 
+pub(crate) const SETRANGE: Doc = Doc {
+    name: "setrange",
+    arity: 4,
+    flags: &["write", "denyoom"],
+    range: (1, 1, 1),
+    acl: &["@write", "@string", "@slow"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RW", "update"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
 pub(crate) const SHUTDOWN: Doc = Doc {
     name: "shutdown",
     arity: -1,
@@ -1594,6 +1762,46 @@ pub(crate) const SHUTDOWN: Doc = Doc {
     acl: &["@admin", "@slow", "@dangerous"],
     tips: &[],
     specs: &[],
+    subcommands: &[],
+};
+
+pub(crate) const SINTER: Doc = Doc {
+    name: "sinter",
+    arity: -2,
+    flags: &["readonly"],
+    range: (1, -1, 1),
+    acl: &["@read", "@set", "@slow"],
+    tips: &["nondeterministic_output_order"],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RO", "access"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: -1, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const SINTERSTORE: Doc = Doc {
+    name: "sinterstore",
+    arity: -3,
+    flags: &["write", "denyoom"],
+    range: (1, -1, 1),
+    acl: &["@write", "@set", "@slow"],
+    tips: &[],
+    specs: &[
+        KeySpec {
+            notes: None,
+            flags: &["RW", "update"],
+            begin: Begin::Index(1),
+            find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+        },
+        KeySpec {
+            notes: None,
+            flags: &["RO", "access"],
+            begin: Begin::Index(2),
+            find: Find::Range { lastkey: -1, step: 1, limit: 0 },
+        },
+    ],
     subcommands: &[],
 };
 
@@ -1640,6 +1848,30 @@ pub(crate) const SMEMBERS: Doc = Doc {
     subcommands: &[],
 };
 
+pub(crate) const SMOVE: Doc = Doc {
+    name: "smove",
+    arity: 4,
+    flags: &["write", "fast"],
+    range: (1, 2, 1),
+    acl: &["@write", "@set", "@fast"],
+    tips: &[],
+    specs: &[
+        KeySpec {
+            notes: None,
+            flags: &["RW", "access", "delete"],
+            begin: Begin::Index(1),
+            find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+        },
+        KeySpec {
+            notes: None,
+            flags: &["RW", "insert"],
+            begin: Begin::Index(2),
+            find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+        },
+    ],
+    subcommands: &[],
+};
+
 pub(crate) const SREM: Doc = Doc {
     name: "srem",
     arity: -3,
@@ -1683,6 +1915,46 @@ pub(crate) const SUBSCRIBE: Doc = Doc {
     subcommands: &[],
 };
 
+pub(crate) const SUNION: Doc = Doc {
+    name: "sunion",
+    arity: -2,
+    flags: &["readonly"],
+    range: (1, -1, 1),
+    acl: &["@read", "@set", "@slow"],
+    tips: &["nondeterministic_output_order"],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RO", "access"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: -1, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const SUNIONSTORE: Doc = Doc {
+    name: "sunionstore",
+    arity: -3,
+    flags: &["write", "denyoom"],
+    range: (1, -1, 1),
+    acl: &["@write", "@set", "@slow"],
+    tips: &[],
+    specs: &[
+        KeySpec {
+            notes: None,
+            flags: &["OW", "update"],
+            begin: Begin::Index(1),
+            find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+        },
+        KeySpec {
+            notes: None,
+            flags: &["RO", "access"],
+            begin: Begin::Index(2),
+            find: Find::Range { lastkey: -1, step: 1, limit: 0 },
+        },
+    ],
+    subcommands: &[],
+};
+
 pub(crate) const SYNC: Doc = Doc {
     name: "sync",
     arity: 1,
@@ -1691,6 +1963,22 @@ pub(crate) const SYNC: Doc = Doc {
     acl: &["@admin", "@slow", "@dangerous"],
     tips: &[],
     specs: &[],
+    subcommands: &[],
+};
+
+pub(crate) const TOUCH: Doc = Doc {
+    name: "touch",
+    arity: -2,
+    flags: &["readonly", "fast"],
+    range: (1, -1, 1),
+    acl: &["@keyspace", "@read", "@fast"],
+    tips: &["request_policy:multi_shard", "response_policy:agg_sum"],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RO"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: -1, step: 1, limit: 0 },
+    }],
     subcommands: &[],
 };
 

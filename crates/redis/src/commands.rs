@@ -316,7 +316,8 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
             Some(_) => wrong_type(),
         },
         "scan" => scan(args, x),
-        other => Value::error(format!("ERR unknown command '{other}', with args beginning with: ")),
+        other => crate::commands_more::keyspace(other, args, x)
+            .unwrap_or_else(|| Value::error(format!("ERR unknown command '{other}', with args beginning with: "))),
     }
 }
 
@@ -354,7 +355,7 @@ fn rename(nx: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     done
 }
 
-fn wrong_type() -> Value {
+pub(crate) fn wrong_type() -> Value {
     Value::error("WRONGTYPE Operation against a key holding the wrong kind of value")
 }
 
@@ -727,7 +728,7 @@ fn intset_value(member: &[u8]) -> Option<i64> {
 /// Any other set is a hashtable, whose order Redis leaves unspecified (it depends on the hash seed and the table's
 /// history: a set that once held a non-integer stays a hashtable after that member goes); we reply in byte order,
 /// which is deterministic. Clients and tests must not rely on that order.
-fn smembers(members: &BTreeSet<Vec<u8>>) -> Value {
+pub(crate) fn smembers(members: &BTreeSet<Vec<u8>>) -> Value {
     let ints: Option<Vec<i64>> =
         if members.len() <= SET_MAX_INTSET_ENTRIES { members.iter().map(|m| intset_value(m)).collect() } else { None };
     match ints {

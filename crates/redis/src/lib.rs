@@ -23,6 +23,7 @@ mod command_docs;
 mod command_info;
 mod command_table;
 pub mod commands;
+mod commands_more;
 pub mod config;
 mod dispatch;
 pub mod keyspace;

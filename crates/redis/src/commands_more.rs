@@ -1,0 +1,328 @@
+//! More keyspace commands on the existing types, with Redis 7.0's replies and
+//! errors: GETDEL, GETRANGE, SETRANGE (t_string.c), LSET, LINSERT, LMOVE
+//! (t_list.c), SMOVE, SUNION/SINTER/SDIFF[STORE] (t_set.c), TOUCH, COPY (db.c).
+//! [`crate::commands::keyspace`] hands them over by name.
+
+use crate::commands::{parse_int, wrong_type};
+use crate::keyspace::{Data, Exec};
+use resp::Value;
+use std::collections::BTreeSet;
+
+/// `proto-max-bulk-len`'s default: the longest string SETRANGE may make.
+const MAX_STRING: i64 = 512 * 1024 * 1024;
+
+fn not_an_integer() -> Value {
+    Value::error("ERR value is not an integer or out of range")
+}
+
+/// Runs `name` if it is one of this module's; `None` otherwise.
+pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option<Value> {
+    Some(match name {
+        "getdel" => getdel(args, x),
+        "getrange" => getrange(args, x),
+        "setrange" => setrange(args, x),
+        "lset" => lset(args, x),
+        "linsert" => linsert(args, x),
+        "lmove" => lmove(args, x),
+        "smove" => smove(args, x),
+        "sunion" | "sinter" | "sdiff" => match set_op(name, &args[1..], x) {
+            Ok(set) => crate::commands::smembers(&set),
+            Err(e) => e,
+        },
+        "sunionstore" | "sinterstore" | "sdiffstore" => set_op_store(&name[..name.len() - 5], args, x),
+        "touch" => Value::Integer(args[1..].iter().filter(|k| x.lookup(k).is_some()).count() as i64),
+        "copy" => copy(args, x),
+        _ => return None,
+    })
+}
+
+fn getdel(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let value = match x.lookup(&args[1]) {
+        None => return Value::Nil,
+        Some(Data::Str(v)) => v.clone(),
+        Some(_) => return wrong_type(),
+    };
+    x.db().remove(&args[1]);
+    x.dirty += 1;
+    // Propagated as the DEL it amounts to.
+    x.propagate(&[b"DEL".as_slice(), &args[1]]);
+    Value::Bulk(value)
+}
+
+/// GETRANGE key start end: the indexes are parsed before the key is looked up.
+fn getrange(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let (Some(mut start), Some(mut end)) = (parse_int(&args[2]), parse_int(&args[3])) else {
+        return not_an_integer();
+    };
+    let s = match x.lookup(&args[1]) {
+        None => return Value::Bulk(Vec::new()),
+        Some(Data::Str(s)) => s,
+        Some(_) => return wrong_type(),
+    };
+    let len = s.len() as i64;
+    if (start < 0 && end < 0 && start > end) || len == 0 {
+        return Value::Bulk(Vec::new());
+    }
+    if start < 0 {
+        start += len;
+    }
+    if end < 0 {
+        end += len;
+    }
+    let (start, end) = (start.max(0), end.max(0).min(len - 1));
+    if start > end {
+        return Value::Bulk(Vec::new());
+    }
+    Value::Bulk(s[start as usize..=end as usize].to_vec())
+}
+
+/// SETRANGE key offset value: zero-padded, at most `proto-max-bulk-len` long.
+fn setrange(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let Some(offset) = parse_int(&args[2]) else { return not_an_integer() };
+    if offset < 0 {
+        return Value::error("ERR offset is out of range");
+    }
+    let value = &args[3];
+    let too_long = || offset.saturating_add(value.len() as i64) > MAX_STRING;
+    let old_len = match x.lookup(&args[1]) {
+        None if value.is_empty() => return Value::Integer(0),
+        None => None,
+        Some(Data::Str(s)) => Some(s.len()),
+        Some(_) => return wrong_type(),
+    };
+    if value.is_empty() {
+        return Value::Integer(old_len.unwrap_or(0) as i64);
+    }
+    if too_long() {
+        return Value::error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    }
+    if old_len.is_none() {
+        x.db().insert(args[1].clone(), Data::Str(Vec::new()));
+    }
+    let Some(Data::Str(s)) = x.db().keys.get_mut(&args[1]) else { unreachable!("a string was put there") };
+    let (at, end) = (offset as usize, offset as usize + value.len());
+    if s.len() < end {
+        s.resize(end, 0);
+    }
+    s[at..end].copy_from_slice(value);
+    let len = s.len();
+    x.db().note_growth(&args[1]);
+    x.dirty += 1;
+    x.propagate(args);
+    Value::Integer(len as i64)
+}
+
+/// LSET key index element: the key is looked up before the index is parsed.
+fn lset(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let list = match x.lookup_mut(&args[1]) {
+        None => return Value::error("ERR no such key"),
+        Some(Data::List(list)) => list,
+        Some(_) => return wrong_type(),
+    };
+    let Some(index) = parse_int(&args[2]) else { return not_an_integer() };
+    let len = list.len() as i64;
+    let at = if index < 0 { len.saturating_add(index) } else { index };
+    match usize::try_from(at).ok().and_then(|at| list.get_mut(at)) {
+        None => Value::error("ERR index out of range"),
+        Some(slot) => {
+            slot.clone_from(&args[3]);
+            x.dirty += 1;
+            x.propagate(args);
+            Value::ok()
+        }
+    }
+}
+
+/// LINSERT key BEFORE|AFTER pivot element: -1 without the pivot.
+fn linsert(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let after = match args[2].to_ascii_lowercase().as_slice() {
+        b"before" => false,
+        b"after" => true,
+        _ => return Value::error("ERR syntax error"),
+    };
+    let list = match x.lookup_mut(&args[1]) {
+        None => return Value::Integer(0),
+        Some(Data::List(list)) => list,
+        Some(_) => return wrong_type(),
+    };
+    let Some(at) = list.iter().position(|e| *e == args[3]) else { return Value::Integer(-1) };
+    list.insert(at + usize::from(after), args[4].clone());
+    let len = list.len();
+    x.dirty += 1;
+    x.propagate(args);
+    Value::Integer(len as i64)
+}
+
+fn side(arg: &[u8]) -> Option<bool> {
+    match arg.to_ascii_lowercase().as_slice() {
+        b"left" => Some(true),
+        b"right" => Some(false),
+        _ => None,
+    }
+}
+
+/// LMOVE source destination LEFT|RIGHT LEFT|RIGHT.
+fn lmove(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let (Some(from_left), Some(to_left)) = (side(&args[3]), side(&args[4])) else {
+        return Value::error("ERR syntax error");
+    };
+    let (src, dst) = (&args[1], &args[2]);
+    match x.lookup(src) {
+        None => return Value::Nil,
+        Some(Data::List(_)) => {}
+        Some(_) => return wrong_type(),
+    }
+    if !matches!(x.lookup(dst), None | Some(Data::List(_))) {
+        return wrong_type();
+    }
+    let db = x.db();
+    let Some(Data::List(list)) = db.keys.get_mut(src) else { unreachable!("checked above") };
+    let element = if from_left { list.pop_front() } else { list.pop_back() }.expect("lists are never empty");
+    if list.is_empty() {
+        db.remove(src);
+    }
+    if !db.keys.contains_key(dst) {
+        db.insert(dst.clone(), Data::List(Default::default()));
+    }
+    let Some(Data::List(list)) = db.keys.get_mut(dst) else { unreachable!("a list is there") };
+    if to_left {
+        list.push_front(element.clone());
+    } else {
+        list.push_back(element.clone());
+    }
+    x.dirty += 1;
+    x.propagate(args);
+    Value::Bulk(element)
+}
+
+/// SMOVE source destination member.
+fn smove(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let (src, dst, member) = (&args[1], &args[2], &args[3]);
+    let has = match x.lookup(src) {
+        None => return Value::Integer(0),
+        Some(Data::Set(members)) => members.contains(member),
+        Some(_) => return wrong_type(),
+    };
+    if !matches!(x.lookup(dst), None | Some(Data::Set(_))) {
+        return wrong_type();
+    }
+    if src == dst || !has {
+        return Value::Integer(i64::from(has));
+    }
+    let db = x.db();
+    let Some(Data::Set(members)) = db.keys.get_mut(src) else { unreachable!("checked above") };
+    members.remove(member);
+    if members.is_empty() {
+        db.remove(src);
+    }
+    match db.keys.get_mut(dst) {
+        Some(Data::Set(members)) => {
+            members.insert(member.clone());
+            db.note_growth(dst);
+        }
+        _ => db.insert(dst.clone(), Data::Set(BTreeSet::from([member.clone()]))),
+    }
+    x.dirty += 1;
+    x.propagate(args);
+    Value::Integer(1)
+}
+
+/// The union, intersection or difference of the sets at `keys`; a missing key
+/// is the empty set, any other type is WRONGTYPE.
+fn set_op(name: &str, keys: &[Vec<u8>], x: &mut Exec<'_>) -> Result<BTreeSet<Vec<u8>>, Value> {
+    // Expired keys go first (and type errors are found), then the sets are read in place.
+    for k in keys {
+        match x.lookup(k) {
+            // SINTER stops at a missing key: the keys after it are not even type-checked.
+            None if name == "sinter" => return Ok(BTreeSet::new()),
+            None | Some(Data::Set(_)) => {}
+            Some(_) => return Err(wrong_type()),
+        }
+    }
+    let db = x.db();
+    let empty = BTreeSet::new();
+    let mut sets = keys.iter().map(|k| match db.keys.get(k) {
+        Some(Data::Set(members)) => members,
+        _ => &empty,
+    });
+    let first = sets.next().cloned().unwrap_or_default();
+    Ok(match name {
+        "sunion" => sets.fold(first, |acc, s| &acc | s),
+        "sinter" => sets.fold(first, |acc, s| &acc & s),
+        _ => sets.fold(first, |acc, s| &acc - s),
+    })
+}
+
+/// S(UNION|INTER|DIFF)STORE destination key [key ...]: the destination is
+/// replaced, or deleted when the result is empty.
+fn set_op_store(op: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let set = match set_op(op, &args[2..], x) {
+        Ok(set) => set,
+        Err(e) => return e,
+    };
+    let n = set.len() as i64;
+    let dst = &args[1];
+    let existed = x.lookup(dst).is_some();
+    let db = x.db();
+    if set.is_empty() {
+        db.remove(dst);
+        // SINTERSTORE changes nothing then; SUNIONSTORE and SDIFFSTORE count a change regardless.
+        if !existed && op == "sinter" {
+            return Value::Integer(0);
+        }
+    } else {
+        db.expires.remove(dst);
+        db.insert(dst.clone(), Data::Set(set));
+    }
+    x.dirty += 1;
+    x.propagate(args);
+    Value::Integer(n)
+}
+
+/// COPY source destination [DB destination-db] [REPLACE].
+fn copy(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let (mut to_db, mut replace) = (x.db, false);
+    let mut i = 3;
+    while i < args.len() {
+        let more = i + 1 < args.len();
+        match args[i].to_ascii_lowercase().as_slice() {
+            b"replace" => replace = true,
+            b"db" if more => {
+                let Some(db) = parse_int(&args[i + 1]) else { return not_an_integer() };
+                match usize::try_from(db).ok().filter(|&d| d < x.dbs.len()) {
+                    Some(d) => to_db = d,
+                    None => return Value::error("ERR DB index is out of range"),
+                }
+                i += 1;
+            }
+            _ => return Value::error("ERR syntax error"),
+        }
+        i += 1;
+    }
+    let (src, dst) = (&args[1], &args[2]);
+    if src == dst && to_db == x.db {
+        return Value::error("ERR source and destination objects are the same");
+    }
+    let Some(value) = x.lookup(src).cloned() else { return Value::Integer(0) };
+    let expires = x.db().expires.get(src).copied();
+    let from_db = x.db;
+    x.db = to_db;
+    let exists = x.lookup(dst).is_some();
+    x.db = from_db;
+    if exists && !replace {
+        return Value::Integer(0);
+    }
+    let target = &mut x.dbs[to_db];
+    target.remove(dst);
+    target.insert(dst.clone(), value);
+    if let Some(at) = expires {
+        target.expires.insert(dst.clone(), at);
+    }
+    x.dirty += 1;
+    x.propagate(args);
+    Value::Integer(1)
+}
+
+#[cfg(test)]
+#[path = "tests_commands_more.rs"]
+mod tests;
