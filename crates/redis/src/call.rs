@@ -68,6 +68,7 @@ impl Server {
     /// A keyspace command run outside the fast path (inside EXEC, DUMP, RESTORE).
     fn run_keyspace(&mut self, client: &Client, name: &str, args: &[Vec<u8>], now_ms: i64) -> Value {
         let mut x = Exec::new(&mut self.dbs, &mut self.feed, self.repl.master.is_none(), client.db, now_ms);
+        x.resp3 = client.proto == resp::Protocol::Resp3;
         let reply = crate::commands::keyspace(name, args, &mut x);
         self.persist.dirty += x.dirty;
         reply

@@ -2051,3 +2051,363 @@ pub(crate) const WAIT: Doc = Doc {
     specs: &[],
     subcommands: &[],
 };
+
+pub(crate) const ZADD: Doc = Doc {
+    name: "zadd",
+    arity: -4,
+    flags: &["write", "denyoom", "fast"],
+    range: (1, 1, 1),
+    acl: &["@write", "@sortedset", "@fast"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RW", "update"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const ZCARD: Doc = Doc {
+    name: "zcard",
+    arity: 2,
+    flags: &["readonly", "fast"],
+    range: (1, 1, 1),
+    acl: &["@read", "@sortedset", "@fast"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RO"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const ZCOUNT: Doc = Doc {
+    name: "zcount",
+    arity: 4,
+    flags: &["readonly", "fast"],
+    range: (1, 1, 1),
+    acl: &["@read", "@sortedset", "@fast"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RO", "access"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const ZINCRBY: Doc = Doc {
+    name: "zincrby",
+    arity: 4,
+    flags: &["write", "denyoom", "fast"],
+    range: (1, 1, 1),
+    acl: &["@write", "@sortedset", "@fast"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RW", "access", "update"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const ZLEXCOUNT: Doc = Doc {
+    name: "zlexcount",
+    arity: 4,
+    flags: &["readonly", "fast"],
+    range: (1, 1, 1),
+    acl: &["@read", "@sortedset", "@fast"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RO", "access"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const ZMSCORE: Doc = Doc {
+    name: "zmscore",
+    arity: -3,
+    flags: &["readonly", "fast"],
+    range: (1, 1, 1),
+    acl: &["@read", "@sortedset", "@fast"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RO", "access"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const ZPOPMAX: Doc = Doc {
+    name: "zpopmax",
+    arity: -2,
+    flags: &["write", "fast"],
+    range: (1, 1, 1),
+    acl: &["@write", "@sortedset", "@fast"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RW", "access", "delete"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const ZPOPMIN: Doc = Doc {
+    name: "zpopmin",
+    arity: -2,
+    flags: &["write", "fast"],
+    range: (1, 1, 1),
+    acl: &["@write", "@sortedset", "@fast"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RW", "access", "delete"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const ZRANGE: Doc = Doc {
+    name: "zrange",
+    arity: -4,
+    flags: &["readonly"],
+    range: (1, 1, 1),
+    acl: &["@read", "@sortedset", "@slow"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RO", "access"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const ZRANGEBYLEX: Doc = Doc {
+    name: "zrangebylex",
+    arity: -4,
+    flags: &["readonly"],
+    range: (1, 1, 1),
+    acl: &["@read", "@sortedset", "@slow"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RO", "access"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const ZRANGEBYSCORE: Doc = Doc {
+    name: "zrangebyscore",
+    arity: -4,
+    flags: &["readonly"],
+    range: (1, 1, 1),
+    acl: &["@read", "@sortedset", "@slow"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RO", "access"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const ZRANGESTORE: Doc = Doc {
+    name: "zrangestore",
+    arity: -5,
+    flags: &["write", "denyoom"],
+    range: (1, 2, 1),
+    acl: &["@write", "@sortedset", "@slow"],
+    tips: &[],
+    specs: &[
+        KeySpec {
+            notes: None,
+            flags: &["OW", "update"],
+            begin: Begin::Index(1),
+            find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+        },
+        KeySpec {
+            notes: None,
+            flags: &["RO", "access"],
+            begin: Begin::Index(2),
+            find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+        },
+    ],
+    subcommands: &[],
+};
+
+pub(crate) const ZRANK: Doc = Doc {
+    name: "zrank",
+    arity: 3,
+    flags: &["readonly", "fast"],
+    range: (1, 1, 1),
+    acl: &["@read", "@sortedset", "@fast"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RO", "access"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const ZREM: Doc = Doc {
+    name: "zrem",
+    arity: -3,
+    flags: &["write", "fast"],
+    range: (1, 1, 1),
+    acl: &["@write", "@sortedset", "@fast"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RW", "delete"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const ZREMRANGEBYLEX: Doc = Doc {
+    name: "zremrangebylex",
+    arity: 4,
+    flags: &["write"],
+    range: (1, 1, 1),
+    acl: &["@write", "@sortedset", "@slow"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RW", "delete"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const ZREMRANGEBYRANK: Doc = Doc {
+    name: "zremrangebyrank",
+    arity: 4,
+    flags: &["write"],
+    range: (1, 1, 1),
+    acl: &["@write", "@sortedset", "@slow"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RW", "delete"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const ZREMRANGEBYSCORE: Doc = Doc {
+    name: "zremrangebyscore",
+    arity: 4,
+    flags: &["write"],
+    range: (1, 1, 1),
+    acl: &["@write", "@sortedset", "@slow"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RW", "delete"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const ZREVRANGE: Doc = Doc {
+    name: "zrevrange",
+    arity: -4,
+    flags: &["readonly"],
+    range: (1, 1, 1),
+    acl: &["@read", "@sortedset", "@slow"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RO", "access"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const ZREVRANGEBYLEX: Doc = Doc {
+    name: "zrevrangebylex",
+    arity: -4,
+    flags: &["readonly"],
+    range: (1, 1, 1),
+    acl: &["@read", "@sortedset", "@slow"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RO", "access"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const ZREVRANGEBYSCORE: Doc = Doc {
+    name: "zrevrangebyscore",
+    arity: -4,
+    flags: &["readonly"],
+    range: (1, 1, 1),
+    acl: &["@read", "@sortedset", "@slow"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RO", "access"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const ZREVRANK: Doc = Doc {
+    name: "zrevrank",
+    arity: 3,
+    flags: &["readonly", "fast"],
+    range: (1, 1, 1),
+    acl: &["@read", "@sortedset", "@fast"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RO", "access"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const ZSCORE: Doc = Doc {
+    name: "zscore",
+    arity: 3,
+    flags: &["readonly", "fast"],
+    range: (1, 1, 1),
+    acl: &["@read", "@sortedset", "@fast"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RO", "access"],
+        begin: Begin::Index(1),
+        find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+    }],
+    subcommands: &[],
+};

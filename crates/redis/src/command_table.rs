@@ -275,10 +275,32 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::UNLINK, WRITE, ALL_KEYS, H::Keyspace),
     cmd(&doc::UNSUBSCRIBE, SUBSCRIBED_OK, Keys::None, H::PubSub),
     cmd(&doc::WAIT, 0, Keys::None, H::Replication),
+    cmd(&doc::ZADD, WRITE, KEY, H::Keyspace),
+    cmd(&doc::ZCARD, 0, KEY, H::Keyspace),
+    cmd(&doc::ZCOUNT, 0, KEY, H::Keyspace),
+    cmd(&doc::ZINCRBY, WRITE, KEY, H::Keyspace),
+    cmd(&doc::ZLEXCOUNT, 0, KEY, H::Keyspace),
+    cmd(&doc::ZMSCORE, 0, KEY, H::Keyspace),
+    cmd(&doc::ZPOPMAX, WRITE, KEY, H::Keyspace),
+    cmd(&doc::ZPOPMIN, WRITE, KEY, H::Keyspace),
+    cmd(&doc::ZRANGE, 0, KEY, H::Keyspace),
+    cmd(&doc::ZRANGEBYLEX, 0, KEY, H::Keyspace),
+    cmd(&doc::ZRANGEBYSCORE, 0, KEY, H::Keyspace),
+    cmd(&doc::ZRANGESTORE, WRITE, Keys::Range { first: 1, last: 2, step: 1 }, H::Keyspace),
+    cmd(&doc::ZRANK, 0, KEY, H::Keyspace),
+    cmd(&doc::ZREM, WRITE, KEY, H::Keyspace),
+    cmd(&doc::ZREMRANGEBYLEX, WRITE, KEY, H::Keyspace),
+    cmd(&doc::ZREMRANGEBYRANK, WRITE, KEY, H::Keyspace),
+    cmd(&doc::ZREMRANGEBYSCORE, WRITE, KEY, H::Keyspace),
+    cmd(&doc::ZREVRANGE, 0, KEY, H::Keyspace),
+    cmd(&doc::ZREVRANGEBYLEX, 0, KEY, H::Keyspace),
+    cmd(&doc::ZREVRANGEBYSCORE, 0, KEY, H::Keyspace),
+    cmd(&doc::ZREVRANK, 0, KEY, H::Keyspace),
+    cmd(&doc::ZSCORE, 0, KEY, H::Keyspace),
 ];
 
 /// Slots of [`INDEX`]: a power of two, well above twice the commands.
-const INDEX_SIZE: usize = 256;
+const INDEX_SIZE: usize = 512;
 const EMPTY: u8 = u8::MAX;
 
 /// FNV-1a of a name, reduced to a slot of [`INDEX`].

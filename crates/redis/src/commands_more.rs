@@ -32,7 +32,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
         "sunionstore" | "sinterstore" | "sdiffstore" => set_op_store(&name[..name.len() - 5], args, x),
         "touch" => Value::Integer(args[1..].iter().filter(|k| x.lookup(k).is_some()).count() as i64),
         "copy" => copy(args, x),
-        _ => return None,
+        _ => return crate::zset::keyspace(name, args, x),
     })
 }
 

@@ -36,6 +36,7 @@ pub mod rdb;
 pub mod replication;
 pub mod server;
 pub mod view;
+pub mod zset;
 
 #[cfg(test)]
 mod tests;

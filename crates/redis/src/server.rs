@@ -484,6 +484,7 @@ impl Server {
         let now_ms = ctx.wall_clock_ms();
         client.last_cmd_ms = now_ms;
         let mut x = Exec::new(&mut self.dbs, &mut self.feed, self.repl.master.is_none(), client.db, now_ms);
+        x.resp3 = client.proto == resp::Protocol::Resp3;
         let reply = crate::commands::keyspace(name, args, &mut x);
         self.persist.dirty += x.dirty;
         reply
