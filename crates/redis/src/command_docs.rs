@@ -1781,6 +1781,22 @@ pub(crate) const SINTER: Doc = Doc {
     subcommands: &[],
 };
 
+pub(crate) const SINTERCARD: Doc = Doc {
+    name: "sintercard",
+    arity: -3,
+    flags: &["readonly", "movablekeys"],
+    range: (0, 0, 0),
+    acl: &["@read", "@set", "@slow"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RO", "access"],
+        begin: Begin::Index(1),
+        find: Find::Keynum { index: 0, first: 1, step: 1 },
+    }],
+    subcommands: &[],
+};
+
 pub(crate) const SINTERSTORE: Doc = Doc {
     name: "sinterstore",
     arity: -3,
@@ -2100,6 +2116,46 @@ pub(crate) const ZCOUNT: Doc = Doc {
     subcommands: &[],
 };
 
+pub(crate) const ZDIFF: Doc = Doc {
+    name: "zdiff",
+    arity: -3,
+    flags: &["readonly", "movablekeys"],
+    range: (0, 0, 0),
+    acl: &["@read", "@sortedset", "@slow"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RO", "access"],
+        begin: Begin::Index(1),
+        find: Find::Keynum { index: 0, first: 1, step: 1 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const ZDIFFSTORE: Doc = Doc {
+    name: "zdiffstore",
+    arity: -4,
+    flags: &["write", "denyoom", "movablekeys"],
+    range: (1, 1, 1),
+    acl: &["@write", "@sortedset", "@slow"],
+    tips: &[],
+    specs: &[
+        KeySpec {
+            notes: None,
+            flags: &["OW", "update"],
+            begin: Begin::Index(1),
+            find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+        },
+        KeySpec {
+            notes: None,
+            flags: &["RO", "access"],
+            begin: Begin::Index(2),
+            find: Find::Keynum { index: 0, first: 1, step: 1 },
+        },
+    ],
+    subcommands: &[],
+};
+
 pub(crate) const ZINCRBY: Doc = Doc {
     name: "zincrby",
     arity: 4,
@@ -2113,6 +2169,62 @@ pub(crate) const ZINCRBY: Doc = Doc {
         begin: Begin::Index(1),
         find: Find::Range { lastkey: 0, step: 1, limit: 0 },
     }],
+    subcommands: &[],
+};
+
+pub(crate) const ZINTER: Doc = Doc {
+    name: "zinter",
+    arity: -3,
+    flags: &["readonly", "movablekeys"],
+    range: (0, 0, 0),
+    acl: &["@read", "@sortedset", "@slow"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RO", "access"],
+        begin: Begin::Index(1),
+        find: Find::Keynum { index: 0, first: 1, step: 1 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const ZINTERCARD: Doc = Doc {
+    name: "zintercard",
+    arity: -3,
+    flags: &["readonly", "movablekeys"],
+    range: (0, 0, 0),
+    acl: &["@read", "@sortedset", "@slow"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RO", "access"],
+        begin: Begin::Index(1),
+        find: Find::Keynum { index: 0, first: 1, step: 1 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const ZINTERSTORE: Doc = Doc {
+    name: "zinterstore",
+    arity: -4,
+    flags: &["write", "denyoom", "movablekeys"],
+    range: (1, 1, 1),
+    acl: &["@write", "@sortedset", "@slow"],
+    tips: &[],
+    specs: &[
+        KeySpec {
+            notes: None,
+            flags: &["OW", "update"],
+            begin: Begin::Index(1),
+            find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+        },
+        KeySpec {
+            notes: None,
+            flags: &["RO", "access"],
+            begin: Begin::Index(2),
+            find: Find::Keynum { index: 0, first: 1, step: 1 },
+        },
+    ],
     subcommands: &[],
 };
 
@@ -2409,5 +2521,45 @@ pub(crate) const ZSCORE: Doc = Doc {
         begin: Begin::Index(1),
         find: Find::Range { lastkey: 0, step: 1, limit: 0 },
     }],
+    subcommands: &[],
+};
+
+pub(crate) const ZUNION: Doc = Doc {
+    name: "zunion",
+    arity: -3,
+    flags: &["readonly", "movablekeys"],
+    range: (0, 0, 0),
+    acl: &["@read", "@sortedset", "@slow"],
+    tips: &[],
+    specs: &[KeySpec {
+        notes: None,
+        flags: &["RO", "access"],
+        begin: Begin::Index(1),
+        find: Find::Keynum { index: 0, first: 1, step: 1 },
+    }],
+    subcommands: &[],
+};
+
+pub(crate) const ZUNIONSTORE: Doc = Doc {
+    name: "zunionstore",
+    arity: -4,
+    flags: &["write", "denyoom", "movablekeys"],
+    range: (1, 1, 1),
+    acl: &["@write", "@sortedset", "@slow"],
+    tips: &[],
+    specs: &[
+        KeySpec {
+            notes: None,
+            flags: &["OW", "update"],
+            begin: Begin::Index(1),
+            find: Find::Range { lastkey: 0, step: 1, limit: 0 },
+        },
+        KeySpec {
+            notes: None,
+            flags: &["RO", "access"],
+            begin: Begin::Index(2),
+            find: Find::Keynum { index: 0, first: 1, step: 1 },
+        },
+    ],
     subcommands: &[],
 };

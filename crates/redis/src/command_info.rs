@@ -268,9 +268,7 @@ pub(crate) fn keys_from_specs(doc: &Doc, args: &[Vec<u8>]) -> Option<Vec<usize>>
 /// The keys a command's own finder gives (MIGRATE's `migrateGetKeys`), or
 /// its legacy range.
 fn own_keys(command: &Command, args: &[Vec<u8>]) -> Vec<usize> {
-    let Some((first, last, step)) = command.keys.positions(args) else { return Vec::new() };
-    let last = if last < 0 { args.len() as i64 + last } else { last };
-    (first..).step_by(step.max(1)).take_while(|&i| (i as i64) <= last && i < args.len()).collect()
+    command.keys.indexes(args).collect()
 }
 
 #[cfg(test)]

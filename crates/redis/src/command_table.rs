@@ -60,24 +60,81 @@ pub(crate) enum Keys {
     Subcommand,
     /// MIGRATE host port key|"" db timeout [... KEYS k1 k2 ...].
     Migrate,
+    /// `[destination] numkeys key [key ...]` (`genericGetKeys`: ZUNION,
+    /// ZINTERSTORE, SINTERCARD, ...); `store`: a destination comes first.
+    Numkeys { store: bool },
 }
 
 impl Keys {
-    /// (first, last, step) of `args`' keys, `last < 0` counting from the end;
-    /// `None` when the command has no keys.
-    pub(crate) fn positions(self, args: &[Vec<u8>]) -> Option<(usize, i64, usize)> {
+    /// The positions of `args`' keys in the order routing reads them
+    /// (`getKeysFromCommand`), without allocating.
+    pub(crate) fn indexes(self, args: &[Vec<u8>]) -> KeyIndexes {
+        let none = KeyIndexes { next: 1, last: 0, step: 1, then: None };
+        let range = |first: usize, last: i64, step: usize| {
+            let last = if last < 0 { args.len() as i64 + last } else { last };
+            // A variadic command given too few arguments has no keys (its handler answers).
+            let last = usize::try_from(last).map_or(0, |l| l.min(args.len().saturating_sub(1)));
+            KeyIndexes { next: first, last, step, then: None }
+        };
         match self {
-            Keys::None => None,
-            Keys::Range { first, last, step } => Some((first.into(), last.into(), step.into())),
-            Keys::Subcommand => (args.len() >= 3).then_some((2, 2, 1)),
+            Keys::None => none,
+            Keys::Range { first, last, step } => range(first.into(), last.into(), step.into()),
+            Keys::Subcommand if args.len() >= 3 => range(2, 2, 1),
+            Keys::Subcommand => none,
             Keys::Migrate => match args.get(3) {
-                Some(k) if k.is_empty() => {
-                    let at = args.iter().position(|a| a.eq_ignore_ascii_case(b"keys"))?;
-                    Some((at + 1, -1, 1))
-                }
-                _ => Some((3, 3, 1)),
+                Some(k) if k.is_empty() => match args.iter().position(|a| a.eq_ignore_ascii_case(b"keys")) {
+                    Some(at) => range(at + 1, -1, 1),
+                    None => none,
+                },
+                _ => range(3, 3, 1),
             },
+            Keys::Numkeys { store } => {
+                let (count_at, first) = if store { (2, 3) } else { (1, 2) };
+                let n = args.get(count_at).map_or(0, |a| atoi(a));
+                if n < 1 || n > (args.len() as i64 - first as i64) {
+                    return none;
+                }
+                let mut keys = range(first, first as i64 + n - 1, 1);
+                keys.then = store.then_some(1);
+                keys
+            }
         }
+    }
+}
+
+/// C's `atoi`: leading digits after an optional sign; anything else is 0.
+fn atoi(a: &[u8]) -> i64 {
+    let (negative, digits) = match a.first() {
+        Some(b'-') => (true, &a[1..]),
+        Some(b'+') => (false, &a[1..]),
+        _ => (false, a),
+    };
+    let n = digits
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .fold(0i64, |n, &d| n.saturating_mul(10).saturating_add(i64::from(d - b'0')));
+    if negative { -n } else { n }
+}
+
+/// Key positions: `next..=last` by `step`, then `then` (a destination key
+/// that `genericGetKeys` lists after the sources).
+pub(crate) struct KeyIndexes {
+    next: usize,
+    last: usize,
+    step: usize,
+    then: Option<usize>,
+}
+
+impl Iterator for KeyIndexes {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        if self.next <= self.last {
+            let k = self.next;
+            self.next += self.step;
+            return Some(k);
+        }
+        self.then.take()
     }
 }
 
@@ -143,7 +200,6 @@ pub(crate) enum Find {
     /// `lastkey` relative to the first (negative: from the end), every `step`.
     Range { lastkey: i32, step: i32, limit: i32 },
     /// The count is at `index` (relative), the keys start at `first` (relative).
-    #[allow(dead_code, reason = "no command in the table has a keynum spec yet (ZUNION, SINTERCARD, ...)")]
     Keynum { index: i32, first: i32, step: i32 },
 }
 
@@ -258,6 +314,7 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::SETRANGE, WRITE, KEY, H::Keyspace),
     cmd(&doc::SHUTDOWN, STALE, Keys::None, H::Server),
     cmd(&doc::SINTER, 0, ALL_KEYS, H::Keyspace),
+    cmd(&doc::SINTERCARD, 0, Keys::Numkeys { store: false }, H::Keyspace),
     cmd(&doc::SINTERSTORE, WRITE, ALL_KEYS, H::Keyspace),
     cmd(&doc::SISMEMBER, 0, KEY, H::Keyspace),
     cmd(&doc::SLAVEOF, STALE, Keys::None, H::Replication),
@@ -278,7 +335,12 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::ZADD, WRITE, KEY, H::Keyspace),
     cmd(&doc::ZCARD, 0, KEY, H::Keyspace),
     cmd(&doc::ZCOUNT, 0, KEY, H::Keyspace),
+    cmd(&doc::ZDIFF, 0, Keys::Numkeys { store: false }, H::Keyspace),
+    cmd(&doc::ZDIFFSTORE, WRITE, Keys::Numkeys { store: true }, H::Keyspace),
     cmd(&doc::ZINCRBY, WRITE, KEY, H::Keyspace),
+    cmd(&doc::ZINTER, 0, Keys::Numkeys { store: false }, H::Keyspace),
+    cmd(&doc::ZINTERCARD, 0, Keys::Numkeys { store: false }, H::Keyspace),
+    cmd(&doc::ZINTERSTORE, WRITE, Keys::Numkeys { store: true }, H::Keyspace),
     cmd(&doc::ZLEXCOUNT, 0, KEY, H::Keyspace),
     cmd(&doc::ZMSCORE, 0, KEY, H::Keyspace),
     cmd(&doc::ZPOPMAX, WRITE, KEY, H::Keyspace),
@@ -297,6 +359,8 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::ZREVRANGEBYSCORE, 0, KEY, H::Keyspace),
     cmd(&doc::ZREVRANK, 0, KEY, H::Keyspace),
     cmd(&doc::ZSCORE, 0, KEY, H::Keyspace),
+    cmd(&doc::ZUNION, 0, Keys::Numkeys { store: false }, H::Keyspace),
+    cmd(&doc::ZUNIONSTORE, WRITE, Keys::Numkeys { store: true }, H::Keyspace),
 ];
 
 /// Slots of [`INDEX`]: a power of two, well above twice the commands.

@@ -233,8 +233,6 @@ fn set_op(name: &str, keys: &[Vec<u8>], x: &mut Exec<'_>) -> Result<BTreeSet<Vec
     // Expired keys go first (and type errors are found), then the sets are read in place.
     for k in keys {
         match x.lookup(k) {
-            // SINTER stops at a missing key: the keys after it are not even type-checked.
-            None if name == "sinter" => return Ok(BTreeSet::new()),
             None | Some(Data::Set(_)) => {}
             Some(_) => return Err(wrong_type()),
         }

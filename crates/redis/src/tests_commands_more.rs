@@ -95,7 +95,11 @@ fn sets_and_keyspace_reply_like_redis() {
     assert_eq!(l.cmd("copy nokey b"), "(integer) 0");
     assert_eq!(l.cmd("touch a b nokey"), "(integer) 2");
     assert_eq!(l.cmd("sinterstore d a nokey"), "(integer) 0");
-    assert_eq!(l.cmd("sinter nokey l"), "(empty array)", "SINTER stops at the missing key");
+    assert_eq!(
+        l.cmd("sinter nokey l"),
+        "(error) WRONGTYPE Operation against a key holding the wrong kind of value",
+        "every key is type-checked, even after a missing one"
+    );
     assert_eq!(l.cmd("sunion nokey l"), "(error) WRONGTYPE Operation against a key holding the wrong kind of value");
     assert_eq!(l.cmd("sadd c 2 3"), "(integer) 2");
     assert_eq!(l.cmd("sunionstore d a c"), "(integer) 3");

@@ -347,6 +347,9 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
         "zrem" => zrem(args, x),
         "zremrangebyrank" | "zremrangebyscore" | "zremrangebylex" => zremrange(name, args, x),
         "zpopmin" | "zpopmax" => zpop(name == "zpopmax", args, x),
+        "zunion" | "zinter" | "zdiff" | "zintercard" => combine(name, args, x, false),
+        "zunionstore" | "zinterstore" | "zdiffstore" => combine(&name[..name.len() - 5], args, x, true),
+        "sintercard" => sintercard(args, x),
         _ => return None,
     })
 }
@@ -772,6 +775,189 @@ fn zpop(max: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     x.propagate(args);
     // RESP3 pairs them up only when a count was given.
     with_scores(picked, x.resp3 && args.len() == 3)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Aggregate {
+    Sum,
+    Min,
+    Max,
+}
+
+/// `zunionInterAggregate`: a sum that is NaN (inf + -inf) is 0.
+fn aggregate(into: &mut f64, v: f64, how: Aggregate) {
+    *into = match how {
+        Aggregate::Sum if (*into + v).is_nan() => 0.0,
+        Aggregate::Sum => *into + v,
+        Aggregate::Min => into.min(v),
+        Aggregate::Max => into.max(v),
+    };
+}
+
+/// ZUNION, ZINTER, ZDIFF, ZINTERCARD and their STORE forms
+/// (`zunionInterDiffGenericCommand`): the inputs are sorted sets or sets
+/// (whose members score 1), keys are read before the options are parsed.
+fn combine(op: &str, args: &[Vec<u8>], x: &mut Exec<'_>, store: bool) -> Value {
+    let count_at = if store { 2 } else { 1 };
+    let Some(n) = parse_int(&args[count_at]) else { return not_an_integer() };
+    if n < 1 {
+        let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
+        return Value::error(format!("ERR at least 1 input key is needed for '{name}' command"));
+    }
+    let first = count_at + 1;
+    if n > (args.len() - first) as i64 {
+        return Value::error("ERR syntax error");
+    }
+    let keys = &args[first..first + n as usize];
+    let mut inputs: Vec<Vec<(Vec<u8>, f64)>> = Vec::with_capacity(keys.len());
+    for k in keys {
+        inputs.push(match x.lookup(k) {
+            None => Vec::new(),
+            Some(Data::ZSet(z)) => z.iter().map(|(m, s)| (m.to_vec(), s)).collect(),
+            Some(Data::Set(members)) => members.iter().map(|m| (m.clone(), 1.0)).collect(),
+            Some(_) => return wrong_type(),
+        });
+    }
+    let cardinality = op == "zintercard";
+    let (mut weights, mut how, mut withscores, mut limit) = (vec![1.0; keys.len()], Aggregate::Sum, false, 0);
+    let mut j = first + keys.len();
+    while j < args.len() {
+        let left = args.len() - j - 1;
+        match args[j].to_ascii_lowercase().as_slice() {
+            b"weights" if op != "zdiff" && !cardinality && left >= keys.len() => {
+                for (w, a) in weights.iter_mut().zip(&args[j + 1..]) {
+                    let Some(v) = parse_score(a) else { return Value::error("ERR weight value is not a float") };
+                    *w = v;
+                }
+                j += keys.len();
+            }
+            b"aggregate" if op != "zdiff" && !cardinality && left >= 1 => {
+                how = match args[j + 1].to_ascii_lowercase().as_slice() {
+                    b"sum" => Aggregate::Sum,
+                    b"min" => Aggregate::Min,
+                    b"max" => Aggregate::Max,
+                    _ => return Value::error("ERR syntax error"),
+                };
+                j += 1;
+            }
+            b"limit" if cardinality && left >= 1 => {
+                match parse_int(&args[j + 1]) {
+                    Some(l) if l >= 0 => limit = l,
+                    _ => return Value::error("ERR LIMIT can't be negative"),
+                }
+                j += 1;
+            }
+            b"withscores" if !store && !cardinality => withscores = true,
+            _ => return Value::error("ERR syntax error"),
+        }
+        j += 1;
+    }
+    let result = combined(op, inputs, &weights, how);
+    if cardinality {
+        let n = result.len() as i64;
+        return Value::Integer(if limit > 0 { n.min(limit) } else { n });
+    }
+    if store {
+        return store_range(args, x, result);
+    }
+    if withscores {
+        return with_scores(result, x.resp3);
+    }
+    Value::Array(result.into_iter().map(|(m, _)| Value::Bulk(m)).collect())
+}
+
+/// The members of the union, intersection or difference with their
+/// aggregated scores, lowest first. Union and intersection take the inputs
+/// smallest first, as Redis sorts them (which decides a sum's rounding).
+fn combined(op: &str, inputs: Vec<Vec<(Vec<u8>, f64)>>, weights: &[f64], how: Aggregate) -> Vec<(Vec<u8>, f64)> {
+    let weighted = |w: f64, s: f64| if (w * s).is_nan() { 0.0 } else { w * s };
+    let mut sets: Vec<(f64, BTreeMap<Vec<u8>, f64>)> =
+        inputs.into_iter().zip(weights).map(|(members, &w)| (w, members.into_iter().collect())).collect();
+    let mut acc: BTreeMap<Vec<u8>, f64> = BTreeMap::new();
+    if op == "zdiff" {
+        let (base, rest) = sets.split_first().expect("at least one input");
+        for (m, &s) in &base.1 {
+            if rest.iter().all(|(_, other)| !other.contains_key(m)) {
+                acc.insert(m.clone(), s);
+            }
+        }
+    } else {
+        sets.sort_by_key(|(_, s)| s.len());
+        if op == "zunion" {
+            for (w, members) in &sets {
+                for (m, &s) in members {
+                    let v = weighted(*w, s);
+                    acc.entry(m.clone()).and_modify(|into| aggregate(into, v, how)).or_insert(v);
+                }
+            }
+        } else if let Some(((w0, smallest), rest)) = sets.split_first() {
+            for (m, &s) in smallest {
+                let mut v = weighted(*w0, s);
+                let mut everywhere = true;
+                for (w, other) in rest {
+                    match other.get(m) {
+                        Some(&s) => aggregate(&mut v, weighted(*w, s), how),
+                        None => {
+                            everywhere = false;
+                            break;
+                        }
+                    }
+                }
+                if everywhere {
+                    acc.insert(m.clone(), v);
+                }
+            }
+        }
+    }
+    let mut z = ZSet::default();
+    for (m, s) in acc {
+        z.insert(m, s);
+    }
+    z.iter().map(|(m, s)| (m.to_vec(), s)).collect()
+}
+
+/// SINTERCARD numkeys key [key ...] [LIMIT limit] (t_set.c).
+fn sintercard(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let n = match parse_int(&args[1]) {
+        Some(n) if n >= 1 => n as usize,
+        _ => return Value::error("ERR numkeys should be greater than 0"),
+    };
+    if n > args.len() - 2 {
+        return Value::error("ERR Number of keys can't be greater than number of args");
+    }
+    let mut limit = 0;
+    let mut j = 2 + n;
+    while j < args.len() {
+        match args[j].to_ascii_lowercase().as_slice() {
+            b"limit" if j + 1 < args.len() => match parse_int(&args[j + 1]) {
+                Some(l) if l >= 0 => limit = l,
+                _ => return Value::error("ERR LIMIT can't be negative"),
+            },
+            _ => return Value::error("ERR syntax error"),
+        }
+        j += 2;
+    }
+    let mut sets = Vec::with_capacity(n);
+    for k in &args[2..2 + n] {
+        match x.lookup(k) {
+            // An empty set, but the keys after it are still type-checked.
+            None => sets.push(BTreeSet::new()),
+            Some(Data::Set(members)) => sets.push(members.clone()),
+            Some(_) => return wrong_type(),
+        }
+    }
+    sets.sort_by_key(BTreeSet::len);
+    let (smallest, rest) = sets.split_first().expect("numkeys >= 1");
+    let mut count = 0i64;
+    for m in smallest {
+        if rest.iter().all(|s| s.contains(m)) {
+            count += 1;
+            if count == limit {
+                break;
+            }
+        }
+    }
+    Value::Integer(count)
 }
 
 #[cfg(test)]

@@ -40,10 +40,12 @@ fn every_keyed_command_is_routed_by_its_keys() {
         if command.keys == Keys::Subcommand {
             args[1] = b"encoding".to_vec();
         }
+        if let Keys::Numkeys { store } = command.keys {
+            args[if store { 2 } else { 1 }] = b"2".to_vec();
+        }
         assert_eq!(route(&c, &db, flags, &args, command), None, "{} on its own slot", command.name);
-        let (first, last, step) = command.keys.positions(&args).unwrap();
-        let last = if last < 0 { args.len() as i64 + last } else { last } as usize;
-        let positions: Vec<usize> = (first..=last).step_by(step).collect();
+        let positions: Vec<usize> = command.keys.indexes(&args).collect();
+        assert!(!positions.is_empty(), "{}", command.name);
         let mut moved = args.clone();
         for &p in &positions {
             moved[p] = b"k1".to_vec();
