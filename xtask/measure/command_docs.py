@@ -16,7 +16,7 @@ SUBCOMMANDS = {
     "config": {"get", "set", "resetstat", "rewrite"},
     "object": {"encoding", "refcount", "freq", "idletime", "help"},
     "pubsub": {"channels", "numsub", "numpat"},
-    "command": {"count", "info", "list", "getkeys", "help"},
+    "command": {"count", "info", "list", "getkeys", "help", "docs"},
     "cluster": {
         "addslots", "delslots", "addslotsrange", "delslotsrange", "meet", "setslot", "bumpepoch",
         "flushslots", "help", "info", "links", "myid", "nodes", "saveconfig", "shards", "slots",
@@ -65,6 +65,82 @@ class Conn:
         raise ValueError(line)
 
 
+class Raw:
+    """RESP3 values kept as (tag, payload) so they re-encode byte for byte."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def read(self):
+        line = self.conn.line()
+        tag, rest = line[:1], line[1:]
+        if tag in b"$=!":
+            n = int(rest)
+            while len(self.conn.buf) < n + 2:
+                self.conn.buf += self.conn.s.recv(65536)
+            data, self.conn.buf = self.conn.buf[:n], self.conn.buf[n + 2:]
+            return (tag, data)
+        if tag in b"*~>":
+            return (tag, [self.read() for _ in range(int(rest))])
+        if tag == b"%":
+            return (tag, [(self.read(), self.read()) for _ in range(int(rest))])
+        return (tag, rest)
+
+
+def encode(v):
+    tag, payload = v
+    if tag in b"$=!":
+        return tag + b"%d\r\n" % len(payload) + payload + b"\r\n"
+    if tag in b"*~>":
+        return tag + b"%d\r\n" % len(payload) + b"".join(encode(x) for x in payload)
+    if tag == b"%":
+        return tag + b"%d\r\n" % len(payload) + b"".join(encode(k) + encode(x) for k, x in payload)
+    return tag + payload + b"\r\n"
+
+
+def measured_docs(conn, name):
+    """COMMAND DOCS' value for `name` (RESP3), its subcommands filtered."""
+    def send(*args):
+        conn.s.sendall(b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a.encode()) for a in args))
+        return Raw(conn).read()
+
+    send("HELLO", "3")
+    tag, pairs = send("COMMAND", "DOCS", name)
+    conn.call("HELLO", "2")
+    assert tag == b"%" and len(pairs) == 1, name
+    doc = pairs[0][1]
+    keep = SUBCOMMANDS.get(name, set())
+    fields = []
+    for k, v in doc[1]:
+        if k[1] == b"subcommands":
+            subs = [(sk, sv) for sk, sv in v[1] if sk[1].decode().split("|")[1] in keep]
+            subs.sort(key=lambda p: p[0][1])
+            if not subs:
+                continue
+            v = (v[0], subs)
+        fields.append((k, v))
+    return encode((b"%", fields))
+
+
+def rust_bytes(b):
+    out = []
+    for byte in b:
+        c = chr(byte)
+        if c == '"':
+            out.append('\\"')
+        elif c == "\\":
+            out.append("\\\\")
+        elif 32 <= byte < 127:
+            out.append(c)
+        elif c == "\n":
+            out.append("\\n")
+        elif c == "\r":
+            out.append("\\r")
+        else:
+            out.append("\\x%02x" % byte)
+    return 'b"' + "".join(out) + '"'
+
+
 def names(conn):
     """The table's entries name their docs `doc::RESTORE_ASKING`: the command
     is `restore_asking` or, when Redis has no such command, `restore-asking`."""
@@ -110,7 +186,7 @@ def spec(flat):
     return "KeySpec { notes: %s, flags: %s, begin: %s, find: %s }" % (notes, strs(flags), begin, find)
 
 
-def doc(info, indent):
+def doc(info, indent, docs=None):
     name, arity, flags, first, last, step, acl, tips, specs, subs = info
     pad = " " * indent
     out = [pad + "Doc {"]
@@ -121,6 +197,7 @@ def doc(info, indent):
     out.append(pad + "    acl: %s," % strs(simple(a) for a in acl))
     out.append(pad + "    tips: %s," % strs(tips))
     out.append(pad + "    specs: &[" + ", ".join(spec(s) for s in specs) + "],")
+    out.append(pad + "    docs: %s," % (rust_bytes(docs) if docs is not None else 'b""'))
     top = name.split("|")[0]
     kept = sorted((s for s in subs if s[0].split("|")[1] in SUBCOMMANDS.get(top, ())), key=lambda s: s[0])
     if kept:
@@ -147,7 +224,8 @@ def main():
         [info] = conn.call("COMMAND", "INFO", name)
         assert info is not None, name
         print()
-        print("pub(crate) const %s: Doc = %s;" % (name.upper().replace("-", "_"), doc(info, 0)))
+        docs = measured_docs(conn, name)
+        print("pub(crate) const %s: Doc = %s;" % (name.upper().replace("-", "_"), doc(info, 0, docs)))
 
 
 main()

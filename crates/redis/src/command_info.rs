@@ -51,6 +51,12 @@ pub(crate) fn command(args: &[Vec<u8>]) -> Value {
         "info" if args.len() == 2 => command(&args[..1]),
         "info" => Value::Array(args[2..].iter().map(|n| find_doc(n).map_or(Value::Nil, info)).collect()),
         "list" => list(&args[2..]),
+        "docs" if args.len() == 2 => {
+            Value::Map(command_table::all().iter().map(|c| (bulk(c.name), docs(c.doc))).collect())
+        }
+        "docs" => {
+            Value::Map(args[2..].iter().filter_map(|n| find_doc(n)).map(|d| (bulk(d.name), sub_docs(d))).collect())
+        }
         "getkeys" => getkeys(&args[2..]),
         "help" => Value::Array(HELP.iter().map(|l| Value::Simple((*l).to_owned())).collect()),
         _ => unreachable!("redis: COMMAND {sub_name} is in the docs but not here"),
@@ -82,6 +88,26 @@ fn set(items: &[&str], to: fn(String) -> Value) -> Value {
 
 fn bulk(s: &str) -> Value {
     Value::bulk(s)
+}
+
+/// A command's COMMAND DOCS map, decoded from the measured RESP3.
+fn docs(doc: &Doc) -> Value {
+    let mut decoder = resp::ReplyDecoder::default();
+    decoder.feed(doc.docs);
+    match decoder.next_value() {
+        resp::Decoded::Value(v) => v,
+        other => unreachable!("redis: the measured docs of {} do not decode: {other:?}", doc.name),
+    }
+}
+
+/// The docs of `doc`, a command or a subcommand (found in its container's docs).
+fn sub_docs(doc: &Doc) -> Value {
+    let Some((top, _)) = doc.name.split_once('|') else { return docs(doc) };
+    let container = command_table::lookup(top).expect("a subcommand's container is in the table");
+    let Value::Map(fields) = docs(container.doc) else { return Value::Map(Vec::new()) };
+    let subs = fields.into_iter().find(|(k, _)| *k == bulk("subcommands")).map(|(_, v)| v);
+    let Some(Value::Map(subs)) = subs else { return Value::Map(Vec::new()) };
+    subs.into_iter().find(|(k, _)| *k == bulk(doc.name)).map_or(Value::Map(Vec::new()), |(_, v)| v)
 }
 
 /// One command's COMMAND INFO entry (`addReplyCommandInfo`).

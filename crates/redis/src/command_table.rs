@@ -20,6 +20,9 @@ pub(crate) const NO_AUTH: u16 = 1 << 1;
 pub(crate) const STALE: u16 = 1 << 2;
 /// Runs on an importing slot without ASKING (`asking`: RESTORE-ASKING).
 pub(crate) const ASKING: u16 = 1 << 4;
+/// Answers from the process's seeded random stream (RANDOMKEY): the caller
+/// draws for it, and only for it, so other commands leave the stream alone.
+pub(crate) const RANDOM: u16 = 1 << 5;
 /// Allowed to a RESP2 client in subscribed mode (processCommand's list of
 /// procs: the (un)subscribe commands, PING, QUIT, RESET).
 pub(crate) const SUBSCRIBED_OK: u16 = 1 << 3;
@@ -172,6 +175,9 @@ pub(crate) struct Doc {
     /// Command tips (`nondeterministic_output`, `request_policy:...`).
     pub(crate) tips: &'static [&'static str],
     pub(crate) specs: &'static [KeySpec],
+    /// COMMAND DOCS' map for it, as 7.0.15 sends it in RESP3 (empty for a
+    /// subcommand: its docs are in its container's).
+    pub(crate) docs: &'static [u8],
     /// Only the ones the simulator implements.
     pub(crate) subcommands: &'static [Doc],
 }
@@ -276,6 +282,7 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::LSET, WRITE, KEY, H::Keyspace),
     cmd(&doc::MGET, 0, ALL_KEYS, H::Keyspace),
     cmd(&doc::MIGRATE, WRITE, Keys::Migrate, H::Migrate),
+    cmd(&doc::MOVE, WRITE, KEY, H::Keyspace),
     cmd(&doc::MSET, WRITE, Keys::Range { first: 1, last: -1, step: 2 }, H::Keyspace),
     cmd(&doc::MULTI, 0, Keys::None, H::Transaction),
     cmd(&doc::OBJECT, 0, Keys::Subcommand, H::Keyspace),
@@ -291,6 +298,7 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::PUBSUB, 0, Keys::None, H::PubSub),
     cmd(&doc::PUNSUBSCRIBE, SUBSCRIBED_OK, Keys::None, H::PubSub),
     cmd(&doc::QUIT, NO_AUTH | STALE | SUBSCRIBED_OK, Keys::None, H::Connection),
+    cmd(&doc::RANDOMKEY, RANDOM, Keys::None, H::Keyspace),
     cmd(&doc::READONLY, 0, Keys::None, H::Cluster),
     cmd(&doc::READWRITE, 0, Keys::None, H::Cluster),
     cmd(&doc::RENAME, WRITE, Keys::Range { first: 1, last: 2, step: 1 }, H::Keyspace),
@@ -325,6 +333,7 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::SUBSCRIBE, SUBSCRIBED_OK, Keys::None, H::PubSub),
     cmd(&doc::SUNION, 0, ALL_KEYS, H::Keyspace),
     cmd(&doc::SUNIONSTORE, WRITE, ALL_KEYS, H::Keyspace),
+    cmd(&doc::SWAPDB, WRITE, Keys::None, H::Keyspace),
     cmd(&doc::SYNC, 0, Keys::None, H::Replication),
     cmd(&doc::TOUCH, 0, ALL_KEYS, H::Keyspace),
     cmd(&doc::TTL, 0, KEY, H::Keyspace),

@@ -981,8 +981,17 @@ mod tests {
             let args: Vec<Vec<u8>> = [name, "k", "1", "2", "3"].iter().map(|a| a.as_bytes().to_vec()).collect();
             let mut dbs = vec![Db::default()];
             let mut feed = Feed::default();
-            let mut x =
-                Exec { dbs: &mut dbs, db: 0, now_ms: 0, is_master: true, dirty: 0, feed: &mut feed, resp3: false };
+            let mut x = Exec {
+                dbs: &mut dbs,
+                db: 0,
+                now_ms: 0,
+                is_master: true,
+                dirty: 0,
+                feed: &mut feed,
+                resp3: false,
+                cluster: false,
+                random: 0,
+            };
             let reply = keyspace(name, &args, &mut x);
             assert!(!matches!(&reply, Value::Error(e) if e.starts_with("ERR unknown command")), "{name}: {reply:?}");
         }

@@ -32,6 +32,9 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
         "sunionstore" | "sinterstore" | "sdiffstore" => set_op_store(&name[..name.len() - 5], args, x),
         "touch" => Value::Integer(args[1..].iter().filter(|k| x.lookup(k).is_some()).count() as i64),
         "copy" => copy(args, x),
+        "move" => move_key(args, x),
+        "swapdb" => swapdb(args, x),
+        "randomkey" => randomkey(x),
         _ => return crate::zset::keyspace(name, args, x),
     })
 }
@@ -286,16 +289,18 @@ fn copy(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         match args[i].to_ascii_lowercase().as_slice() {
             b"replace" => replace = true,
             b"db" if more => {
-                let Some(db) = parse_int(&args[i + 1]) else { return not_an_integer() };
-                match usize::try_from(db).ok().filter(|&d| d < x.dbs.len()) {
-                    Some(d) => to_db = d,
-                    None => return Value::error("ERR DB index is out of range"),
+                match get_int(&args[i + 1], None).and_then(|d| in_range(d, x.dbs.len())) {
+                    Ok(d) => to_db = d,
+                    Err(e) => return e,
                 }
                 i += 1;
             }
             _ => return Value::error("ERR syntax error"),
         }
         i += 1;
+    }
+    if x.cluster && (x.db != 0 || to_db != 0) {
+        return Value::error("ERR Copying to another database is not allowed in cluster mode");
     }
     let (src, dst) = (&args[1], &args[2]);
     if src == dst && to_db == x.db {
@@ -319,6 +324,105 @@ fn copy(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     x.dirty += 1;
     x.propagate(args);
     Value::Integer(1)
+}
+
+/// `getIntFromObjectOrReply`: an int, or its error (`msg` replaces both texts when given).
+fn get_int(arg: &[u8], msg: Option<&str>) -> Result<i32, Value> {
+    let Some(n) = parse_int(arg) else {
+        return Err(Value::error(format!("ERR {}", msg.unwrap_or("value is not an integer or out of range"))));
+    };
+    i32::try_from(n).map_err(|_| {
+        Value::error(format!(
+            "ERR {}",
+            msg.unwrap_or("value is out of range, value must between -2147483648 and 2147483647")
+        ))
+    })
+}
+
+/// `selectDb`'s bounds.
+fn in_range(db: i32, dbs: usize) -> Result<usize, Value> {
+    usize::try_from(db).ok().filter(|&d| d < dbs).ok_or_else(|| Value::error("ERR DB index is out of range"))
+}
+
+/// MOVE key db.
+fn move_key(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    if x.cluster {
+        return Value::error("ERR MOVE is not allowed in cluster mode");
+    }
+    let to = match get_int(&args[2], None).and_then(|d| in_range(d, x.dbs.len())) {
+        Ok(to) => to,
+        Err(e) => return e,
+    };
+    if to == x.db {
+        return Value::error("ERR source and destination objects are the same");
+    }
+    let key = &args[1];
+    let Some(value) = x.lookup(key).cloned() else { return Value::Integer(0) };
+    let from = x.db;
+    x.db = to;
+    let taken = x.lookup(key).is_some();
+    x.db = from;
+    if taken {
+        return Value::Integer(0);
+    }
+    let expires = x.db().expires.get(key).copied();
+    x.db().remove(key);
+    let target = &mut x.dbs[to];
+    target.insert(key.clone(), value);
+    if let Some(at) = expires {
+        target.expires.insert(key.clone(), at);
+    }
+    x.dirty += 1;
+    x.propagate(args);
+    Value::Integer(1)
+}
+
+/// SWAPDB index1 index2.
+fn swapdb(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    if x.cluster {
+        return Value::error("ERR SWAPDB is not allowed in cluster mode");
+    }
+    let first = get_int(&args[1], Some("invalid first DB index"));
+    let second = get_int(&args[2], Some("invalid second DB index"));
+    let (a, b) = match (first, second) {
+        (Err(e), _) | (_, Err(e)) => return e,
+        (Ok(a), Ok(b)) => match (in_range(a, x.dbs.len()), in_range(b, x.dbs.len())) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => return e,
+        },
+    };
+    x.dbs.swap(a, b);
+    x.dirty += 1;
+    x.propagate(args);
+    Value::ok()
+}
+
+/// RANDOMKEY (`dbRandomKey`): a key drawn from the seeded stream; an expired
+/// one is deleted on a master and another drawn; a replica, which keeps them,
+/// gives one back after 100 tries.
+fn randomkey(x: &mut Exec<'_>) -> Value {
+    let mut seed = x.random;
+    for tries in 1.. {
+        let len = x.db().keys.len();
+        if len == 0 {
+            return Value::Nil;
+        }
+        // splitmix64 steps from the one draw, so retries stay on the seeded stream.
+        seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = seed;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        let at = ((z ^ (z >> 31)) % len as u64) as usize;
+        let key = x.db().keys.keys().nth(at).expect("at < len").clone();
+        let now = x.now_ms;
+        if !x.db().is_expired(&key, now) || (!x.is_master && tries >= 100) {
+            return Value::Bulk(key);
+        }
+        if x.is_master {
+            x.expire_if_needed(&key);
+        }
+    }
+    unreachable!("the loop returns")
 }
 
 #[cfg(test)]

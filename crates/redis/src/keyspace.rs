@@ -240,6 +240,11 @@ pub struct Exec<'a> {
     /// The client speaks RESP3 (replies whose shape differs, such as
     /// ZRANGE WITHSCORES, are built for it).
     pub resp3: bool,
+    /// Cluster mode (COPY, MOVE and SWAPDB refuse other databases there).
+    pub cluster: bool,
+    /// A draw from the process's seeded random stream, for the commands the
+    /// table marks random (RANDOMKEY); 0 for the others.
+    pub random: u64,
 }
 
 impl<'a> Exec<'a> {
@@ -247,7 +252,7 @@ impl<'a> Exec<'a> {
     /// a replica's own writes stay local.
     pub fn new(dbs: &'a mut [Db], feed: &'a mut Feed, is_master: bool, db: usize, now_ms: i64) -> Exec<'a> {
         feed.enabled = is_master;
-        Exec { dbs, db, now_ms, is_master, dirty: 0, feed, resp3: false }
+        Exec { dbs, db, now_ms, is_master, dirty: 0, feed, resp3: false, cluster: false, random: 0 }
     }
 
     /// The selected database.

@@ -76,3 +76,19 @@ fn routing_keys_agree_with_measured_key_specs_for_every_command() {
         }
     }
 }
+
+#[test]
+fn docs_are_redis_measured_maps() {
+    let Value::Map(got) = command(&[b"command".to_vec(), b"docs".to_vec(), b"GET".to_vec(), b"nosuch".to_vec()]) else {
+        panic!()
+    };
+    assert_eq!(got.len(), 1, "unknown names are left out");
+    let Value::Map(fields) = &got[0].1 else { panic!() };
+    assert_eq!(fields[0], (Value::bulk("summary"), Value::bulk("Get the value of a key")));
+    assert!(fields.iter().any(|(k, v)| *k == Value::bulk("group") && *v == Value::bulk("string")));
+    let Value::Map(sub) = command(&[b"command".to_vec(), b"docs".to_vec(), b"client|list".to_vec()]) else { panic!() };
+    assert_eq!(sub[0].0, Value::bulk("client|list"));
+    assert!(matches!(&sub[0].1, Value::Map(f) if f.iter().any(|(k, _)| *k == Value::bulk("arguments"))));
+    let Value::Map(all) = command(&[b"command".to_vec(), b"docs".to_vec()]) else { panic!() };
+    assert_eq!(all.len(), command_table::all().len(), "every command's docs decode");
+}

@@ -131,3 +131,37 @@ fn writes_propagate_as_redis_propagates_them() {
     assert_eq!(propagated(&["sadd a 1", "smove a b 1"]), enc("smove a b 1"));
     assert_eq!(propagated(&["touch a"]), b"".to_vec());
 }
+
+#[test]
+fn move_swapdb_and_randomkey_reply_like_redis() {
+    let mut l = lab();
+    assert_eq!(l.cmd("set mk v"), "OK");
+    assert_eq!(l.cmd("move mk x"), "(error) ERR value is not an integer or out of range");
+    assert_eq!(l.cmd("move mk 99"), "(error) ERR DB index is out of range");
+    assert_eq!(l.cmd("move mk 0"), "(error) ERR source and destination objects are the same");
+    assert_eq!(
+        l.cmd("move mk 9999999999"),
+        "(error) ERR value is out of range, value must between -2147483648 and 2147483647"
+    );
+    assert_eq!(l.cmd("move nosuchkey 1"), "(integer) 0");
+    assert_eq!(l.cmd("expire mk 100"), "(integer) 1");
+    assert_eq!(l.cmd("move mk 1"), "(integer) 1");
+    assert_eq!(l.cmd("exists mk"), "(integer) 0");
+    assert_eq!(l.cmd("set mk w"), "OK");
+    assert_eq!(l.cmd("move mk 1"), "(integer) 0", "taken there");
+    assert_eq!(l.cmd("swapdb 0 x"), "(error) ERR invalid second DB index");
+    assert_eq!(l.cmd("swapdb x 0"), "(error) ERR invalid first DB index");
+    assert_eq!(l.cmd("swapdb 0 99"), "(error) ERR DB index is out of range");
+    assert_eq!(l.cmd("swapdb -1 0"), "(error) ERR DB index is out of range");
+    assert_eq!(l.cmd("swapdb 0 1"), "OK");
+    assert_eq!(l.cmd("get mk"), "\"v\"");
+    assert_eq!(l.cmd("ttl mk"), "(integer) 100", "MOVE carried the TTL");
+    assert_eq!(l.cmd("randomkey"), "\"mk\"");
+    assert_eq!(l.cmd("flushall"), "OK");
+    assert_eq!(l.cmd("randomkey"), "(nil)");
+    for i in 0..20 {
+        l.cmd(&format!("set k{i} v"));
+    }
+    let picks: std::collections::BTreeSet<String> = (0..40).map(|_| l.cmd("randomkey")).collect();
+    assert!(picks.len() > 5, "RANDOMKEY spreads over the keys: {picks:?}");
+}

@@ -46,6 +46,8 @@ impl Direct {
             dirty: 0,
             feed: &mut feed,
             resp3: false,
+            cluster: false,
+            random: 0,
         };
         let reply = keyspace(&name, args, &mut x);
         let dirty = x.dirty;
