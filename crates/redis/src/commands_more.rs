@@ -19,6 +19,8 @@ fn not_an_integer() -> Value {
 pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option<Value> {
     Some(match name {
         "getdel" => getdel(args, x),
+        "getex" => getex(args, x),
+        "lpos" => lpos(args, x),
         "getrange" => getrange(args, x),
         "setrange" => setrange(args, x),
         "lset" => lset(args, x),
@@ -50,6 +52,135 @@ fn getdel(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     // Propagated as the DEL it amounts to.
     x.propagate(&[b"DEL".as_slice(), &args[1]]);
     Value::Bulk(value)
+}
+
+/// GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST] (`getexCommand`): options
+/// first, then the time, then the key; never propagated as itself but as
+/// PEXPIREAT, DEL or PERSIST.
+fn getex(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let (mut unit, mut persist): (Option<(Vec<u8>, &[u8])>, bool) = (None, false);
+    let mut j = 2;
+    while j < args.len() {
+        let opt = args[j].to_ascii_uppercase();
+        let next = args.get(j + 1);
+        match (opt.as_slice(), next) {
+            // The same option again is taken (the last one counts); another one is not.
+            (b"EX" | b"PX" | b"EXAT" | b"PXAT", Some(n))
+                if unit.as_ref().is_none_or(|(o, _)| *o == opt) && !persist =>
+            {
+                unit = Some((opt, n.as_slice()));
+                j += 1;
+            }
+            (b"PERSIST", _) if unit.is_none() => persist = true,
+            _ => return Value::error("ERR syntax error"),
+        }
+        j += 1;
+    }
+    let at = match &unit {
+        None => None,
+        Some((opt, n)) => {
+            let Some(n) = parse_int(n) else { return not_an_integer() };
+            let seconds = opt == b"EX" || opt == b"EXAT";
+            let relative = opt == b"EX" || opt == b"PX";
+            let ms = if seconds { n.checked_mul(1000) } else { Some(n) };
+            let at = ms.filter(|_| n > 0).and_then(|ms| if relative { ms.checked_add(x.now_ms) } else { Some(ms) });
+            match at {
+                Some(at) => Some((at, !relative)),
+                None => return Value::error("ERR invalid expire time in 'getex' command"),
+            }
+        }
+    };
+    let value = match x.lookup(&args[1]) {
+        None => return Value::Nil,
+        Some(Data::Str(v)) => v.clone(),
+        Some(_) => return wrong_type(),
+    };
+    let key = &args[1];
+    match at {
+        Some((at, true)) if at <= x.now_ms => {
+            x.db().remove(key);
+            x.dirty += 1;
+            x.propagate(&[b"DEL".as_slice(), key]);
+        }
+        Some((at, _)) => {
+            x.db().expires.insert(key.clone(), at);
+            x.dirty += 1;
+            x.propagate(&[b"PEXPIREAT".as_slice(), key, at.to_string().as_bytes()]);
+        }
+        None if persist && x.db().expires.remove(key).is_some() => {
+            x.dirty += 1;
+            x.propagate(&[b"PERSIST".as_slice(), key]);
+        }
+        None => {}
+    }
+    Value::Bulk(value)
+}
+
+/// LPOS key element [RANK rank] [COUNT num] [MAXLEN len] (`lposCommand`).
+fn lpos(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let (mut rank, mut count, mut maxlen) = (1i64, None::<i64>, 0i64);
+    let mut j = 3;
+    while j < args.len() {
+        let Some(arg) = args.get(j + 1) else { return Value::error("ERR syntax error") };
+        match args[j].to_ascii_lowercase().as_slice() {
+            b"rank" => match parse_int(arg) {
+                None => return not_an_integer(),
+                Some(0) => {
+                    return Value::error(
+                        "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list",
+                    );
+                }
+                // 7.0 negates the rank: the most negative one wraps and acts as -1.
+                Some(i64::MIN) => rank = -1,
+                Some(r) => rank = r,
+            },
+            b"count" => match parse_int(arg) {
+                None => return not_an_integer(),
+                Some(c) if c < 0 => return Value::error("ERR COUNT can't be negative"),
+                Some(c) => count = Some(c),
+            },
+            b"maxlen" => match parse_int(arg) {
+                None => return not_an_integer(),
+                Some(m) if m < 0 => return Value::error("ERR MAXLEN can't be negative"),
+                Some(m) => maxlen = m,
+            },
+            _ => return Value::error("ERR syntax error"),
+        }
+        j += 2;
+    }
+    let list = match x.lookup(&args[1]) {
+        None => return if count.is_some() { Value::Array(Vec::new()) } else { Value::Nil },
+        Some(Data::List(list)) => list,
+        Some(_) => return wrong_type(),
+    };
+    let len = list.len();
+    let scan = if maxlen == 0 { len } else { (maxlen as usize).min(len) };
+    let positions: Box<dyn Iterator<Item = usize>> =
+        if rank > 0 { Box::new(0..scan) } else { Box::new((len - scan..len).rev()) };
+    let mut skip = rank.unsigned_abs() - 1;
+    let want = match count {
+        Some(0) => usize::MAX,
+        Some(c) => c as usize,
+        None => 1,
+    };
+    let mut found = Vec::new();
+    for i in positions {
+        if list[i] != args[2] {
+            continue;
+        }
+        if skip > 0 {
+            skip -= 1;
+            continue;
+        }
+        found.push(Value::Integer(i as i64));
+        if found.len() >= want {
+            break;
+        }
+    }
+    match count {
+        Some(_) => Value::Array(found),
+        None => found.pop().unwrap_or(Value::Nil),
+    }
 }
 
 /// GETRANGE key start end: the indexes are parsed before the key is looked up.

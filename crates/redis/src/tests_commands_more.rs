@@ -165,3 +165,48 @@ fn move_swapdb_and_randomkey_reply_like_redis() {
     let picks: std::collections::BTreeSet<String> = (0..40).map(|_| l.cmd("randomkey")).collect();
     assert!(picks.len() > 5, "RANDOMKEY spreads over the keys: {picks:?}");
 }
+
+#[test]
+fn getex_and_lpos_reply_like_redis() {
+    let mut l = lab();
+    assert_eq!(l.cmd("set gk v"), "OK");
+    assert_eq!(l.cmd("getex gk"), "\"v\"");
+    assert_eq!(l.cmd("getex gk ex"), "(error) ERR syntax error");
+    assert_eq!(l.cmd("getex gk ex 0"), "(error) ERR invalid expire time in 'getex' command");
+    assert_eq!(l.cmd("getex gk ex x"), "(error) ERR value is not an integer or out of range");
+    assert_eq!(l.cmd("getex gk ex 10 px 10"), "(error) ERR syntax error");
+    assert_eq!(l.cmd("getex gk persist ex 10"), "(error) ERR syntax error");
+    assert_eq!(l.cmd("getex gk ex 10 ex 100"), "\"v\"", "the same option twice: the last counts");
+    assert_eq!(l.cmd("ttl gk"), "(integer) 100");
+    assert_eq!(l.cmd("getex gk persist"), "\"v\"");
+    assert_eq!(l.cmd("ttl gk"), "(integer) -1");
+    assert_eq!(l.cmd("getex gk ex 9223372036854775807"), "(error) ERR invalid expire time in 'getex' command");
+    assert_eq!(l.cmd("getex gk pxat 1"), "\"v\"");
+    assert_eq!(l.cmd("exists gk"), "(integer) 0");
+    assert_eq!(l.cmd("rpush lp a b c 1 2 3 c c"), "(integer) 8");
+    assert_eq!(l.cmd("lpos lp c"), "(integer) 2");
+    assert_eq!(l.cmd("lpos lp c rank 2"), "(integer) 6");
+    assert_eq!(l.cmd("lpos lp c rank -1"), "(integer) 7");
+    assert_eq!(l.cmd("lpos lp c count 0"), "1) (integer) 2\n2) (integer) 6\n3) (integer) 7");
+    assert_eq!(l.cmd("lpos lp c count 2 rank -1"), "1) (integer) 7\n2) (integer) 6");
+    assert_eq!(l.cmd("lpos lp c maxlen 3 count 0"), "1) (integer) 2");
+    assert_eq!(l.cmd("lpos lp c rank -1 maxlen 2 count 0"), "1) (integer) 7\n2) (integer) 6");
+    assert_eq!(l.cmd("lpos lp x count 1"), "(empty array)");
+    assert_eq!(l.cmd("lpos lp c rank -9223372036854775808"), "(integer) 7");
+    assert_eq!(l.cmd("lpos lp c count -1"), "(error) ERR COUNT can't be negative");
+    assert_eq!(l.cmd("lpos lp c rank"), "(error) ERR syntax error");
+}
+
+#[test]
+fn getex_propagates_what_it_did() {
+    let enc = |line: &str| {
+        let mut out = Vec::new();
+        resp::encode_command(&resp::split_args(line.as_bytes()).unwrap(), &mut out);
+        out
+    };
+    // The fresh dataset's clock is 1000 ms.
+    assert_eq!(propagated(&["set k v", "getex k ex 10"]), enc("PEXPIREAT k 11000"));
+    assert_eq!(propagated(&["set k v", "getex k pxat 500"]), enc("DEL k"));
+    assert_eq!(propagated(&["set k v", "getex k persist"]), b"".to_vec());
+    assert_eq!(propagated(&["set k v ex 5", "getex k persist"]), enc("PERSIST k"));
+}
