@@ -58,7 +58,8 @@ fn getdel(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
 /// first, then the time, then the key; never propagated as itself but as
 /// PEXPIREAT, DEL or PERSIST.
 fn getex(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
-    let (mut unit, mut persist): (Option<(Vec<u8>, &[u8])>, bool) = (None, false);
+    let mut unit: Option<(Vec<u8>, &[u8])> = None;
+    let mut persist = false;
     let mut j = 2;
     while j < args.len() {
         let opt = args[j].to_ascii_uppercase();
