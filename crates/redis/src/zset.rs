@@ -350,7 +350,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
         "zunion" | "zinter" | "zdiff" | "zintercard" => combine(name, args, x, false),
         "zunionstore" | "zinterstore" | "zdiffstore" => combine(&name[..name.len() - 5], args, x, true),
         "sintercard" => sintercard(args, x),
-        _ => return None,
+        _ => return crate::bits::keyspace(name, args, x),
     })
 }
 

@@ -141,6 +141,8 @@ const CATALOGUE: &[(&str, Mask)] = &[
     ("ZADD k1 1 a", Mask::None),
     ("COPY k3 k3 DB 1", Mask::None),
     ("MOVE k3 1", Mask::None),
+    ("BITOP AND k3 k3 k2", Mask::None),
+    ("BITOP AND {user1000}c {user1000}d", Mask::None),
     ("SWAPDB 0 1", Mask::None),
     ("COPY k3 k3 DB 99", Mask::None),
     ("ZUNIONSTORE k3 2 k3 k2", Mask::None),
