@@ -174,9 +174,13 @@ def spec(flat):
     bspec, fspec = pairs(bs["spec"]), pairs(fk["spec"])
     if bs["type"] == "index":
         begin = "Begin::Index(%d)" % bspec["index"]
+    elif bs["type"] == "unknown":
+        begin = "Begin::Unknown"
     else:
         begin = 'Begin::Keyword("%s", %d)' % (bspec["keyword"], bspec["startfrom"])
-    if fk["type"] == "range":
+    if fk["type"] == "unknown":
+        find = "Find::Unknown"
+    elif fk["type"] == "range":
         find = "Find::Range { lastkey: %d, step: %d, limit: %d }" % (
             fspec["lastkey"], fspec["keystep"], fspec["limit"])
     else:

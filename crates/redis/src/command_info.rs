@@ -138,6 +138,7 @@ fn key_spec(spec: &command_table::KeySpec) -> Value {
         Begin::Keyword(k, from) => {
             typed("keyword", vec![("keyword", bulk(k)), ("startfrom", Value::Integer(from.into()))])
         }
+        Begin::Unknown => typed("unknown", Vec::new()),
     };
     let find = match spec.find {
         Find::Range { lastkey, step, limit } => typed(
@@ -156,6 +157,7 @@ fn key_spec(spec: &command_table::KeySpec) -> Value {
                 ("keystep", Value::Integer(step.into())),
             ],
         ),
+        Find::Unknown => typed("unknown", Vec::new()),
     };
     pairs.push((bulk("begin_search"), begin));
     pairs.push((bulk("find_keys"), find));
@@ -255,6 +257,7 @@ pub(crate) fn keys_from_specs(doc: &Doc, args: &[Vec<u8>]) -> Option<Vec<usize>>
                     None => continue,
                 }
             }
+            Begin::Unknown => return None,
         };
         let (first, last, step) = match spec.find {
             Find::Range { lastkey, step, limit } => {
@@ -275,6 +278,7 @@ pub(crate) fn keys_from_specs(doc: &Doc, args: &[Vec<u8>]) -> Option<Vec<usize>>
                 let first = first + i64::from(from);
                 (first, first + n - 1, i64::from(step))
             }
+            Find::Unknown => return None,
         };
         if last >= argc || last < first || first >= argc {
             return None;

@@ -66,6 +66,9 @@ pub(crate) enum Keys {
     /// `[destination] numkeys key [key ...]` (`genericGetKeys`: ZUNION,
     /// ZINTERSTORE, SINTERCARD, ...); `store`: a destination comes first.
     Numkeys { store: bool },
+    /// SORT key [... STORE destination ...] (`sortGetKeys`: the key, then the
+    /// last STORE's destination, skipping LIMIT's, GET's and BY's arguments).
+    Sort,
 }
 
 impl Keys {
@@ -91,6 +94,11 @@ impl Keys {
                 },
                 _ => range(3, 3, 1),
             },
+            Keys::Sort => {
+                let mut keys = range(1, 1, 1);
+                keys.then = sort_store(args);
+                keys
+            }
             Keys::Numkeys { store } => {
                 let (count_at, first) = if store { (2, 3) } else { (1, 2) };
                 let n = args.get(count_at).map_or(0, |a| atoi(a));
@@ -103,6 +111,23 @@ impl Keys {
             }
         }
     }
+}
+
+/// Where `sortGetKeys` finds SORT's destination: after the last STORE.
+fn sort_store(args: &[Vec<u8>]) -> Option<usize> {
+    let mut found = None;
+    let mut i = 2;
+    while i < args.len() {
+        let a = args[i].to_ascii_lowercase();
+        match a.as_slice() {
+            b"limit" => i += 2,
+            b"get" | b"by" => i += 1,
+            b"store" if i + 1 < args.len() => found = Some(i + 1),
+            _ => {}
+        }
+        i += 1;
+    }
+    found
 }
 
 /// C's `atoi`: leading digits after an optional sign; anything else is 0.
@@ -198,6 +223,8 @@ pub(crate) enum Begin {
     Index(i32),
     /// After this keyword, searched from `startfrom` (negative: from the end, backwards).
     Keyword(&'static str, i32),
+    /// Not expressible (SORT's BY/GET and STORE): the command's own key finder says.
+    Unknown,
 }
 
 /// How a key spec finds its keys once begun.
@@ -207,6 +234,8 @@ pub(crate) enum Find {
     Range { lastkey: i32, step: i32, limit: i32 },
     /// The count is at `index` (relative), the keys start at `first` (relative).
     Keynum { index: i32, first: i32, step: i32 },
+    /// Not expressible.
+    Unknown,
 }
 
 impl Command {
@@ -335,6 +364,8 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::SLAVEOF, STALE, Keys::None, H::Replication),
     cmd(&doc::SMEMBERS, 0, KEY, H::Keyspace),
     cmd(&doc::SMOVE, WRITE, Keys::Range { first: 1, last: 2, step: 1 }, H::Keyspace),
+    cmd(&doc::SORT, WRITE, Keys::Sort, H::Keyspace),
+    cmd(&doc::SORT_RO, 0, KEY, H::Keyspace),
     cmd(&doc::SREM, WRITE, KEY, H::Keyspace),
     cmd(&doc::STRLEN, 0, KEY, H::Keyspace),
     cmd(&doc::SUBSCRIBE, SUBSCRIBED_OK, Keys::None, H::PubSub),

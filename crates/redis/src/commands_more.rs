@@ -35,6 +35,8 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
         "touch" => Value::Integer(args[1..].iter().filter(|k| x.lookup(k).is_some()).count() as i64),
         "copy" => copy(args, x),
         "move" => move_key(args, x),
+        "sort" => crate::sort::sort(args, x, false),
+        "sort_ro" => crate::sort::sort(args, x, true),
         "swapdb" => swapdb(args, x),
         "randomkey" => randomkey(x),
         _ => return crate::zset::keyspace(name, args, x),

@@ -36,6 +36,7 @@ pub mod pubsub;
 pub mod rdb;
 pub mod replication;
 pub mod server;
+mod sort;
 pub mod view;
 pub mod zset;
 

@@ -60,7 +60,11 @@ fn routing_keys_agree_with_measured_key_specs_for_every_command() {
         match c.keys {
             Keys::Range { first: f, last: l, step: s } => {
                 assert_eq!((i32::from(f), i32::from(l), i32::from(s)), (first, last, step), "{}", c.name);
-                if c.doc.specs.iter().all(|s| !s.flags.contains(&"incomplete")) {
+                // Incomplete and unknown specs leave the keys to the command's own finder.
+                let complete = |s: &command_table::KeySpec| {
+                    !s.flags.contains(&"incomplete") && !matches!(s.begin, command_table::Begin::Unknown)
+                };
+                if c.doc.specs.iter().all(complete) {
                     let args = if c.arity > 0 { &args[..c.arity as usize] } else { &args[..] };
                     assert_eq!(keys_from_specs(c.doc, args), Some(own_keys(c, args)), "{}", c.name);
                 }
@@ -72,6 +76,7 @@ fn routing_keys_agree_with_measured_key_specs_for_every_command() {
                 assert!(c.doc.subcommands.iter().all(|s| s.specs.is_empty() || s.range == (2, 2, 1)), "{}", c.name)
             }
             Keys::Migrate => assert_eq!((first, last, step), (3, 3, 1)),
+            Keys::Sort => assert_eq!((first, last, step), (1, 1, 1)),
             Keys::Numkeys { .. } => assert!(c.doc.flags.contains(&"movablekeys"), "{}", c.name),
         }
     }
