@@ -21,7 +21,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
         "bitcount" => bitcount(args, x),
         "bitpos" => bitpos(args, x),
         "bitop" => bitop(args, x),
-        _ => return None,
+        _ => return crate::random::keyspace(name, args, x),
     })
 }
 

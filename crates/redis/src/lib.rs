@@ -33,6 +33,7 @@ pub mod migrate;
 pub mod multi;
 pub mod persistence;
 pub mod pubsub;
+mod random;
 pub mod rdb;
 pub mod replication;
 pub mod server;
