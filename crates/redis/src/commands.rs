@@ -811,7 +811,7 @@ fn scan(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
 
 /// Redis's `parseScanCursorOrReply`: `strtoul` in base 10, refusing a leading space, trailing bytes and overflow.
 /// `strtoul` also takes a sign (`-1` is `u64::MAX`, wrapped as C does) and reads the empty string as 0.
-fn parse_scan_cursor(arg: &[u8]) -> Option<u64> {
+pub(crate) fn parse_scan_cursor(arg: &[u8]) -> Option<u64> {
     let (negative, digits) = match arg.first() {
         Some(b'-') => (true, &arg[1..]),
         Some(b'+') => (false, &arg[1..]),

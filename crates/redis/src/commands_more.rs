@@ -35,6 +35,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
         "touch" => Value::Integer(args[1..].iter().filter(|k| x.lookup(k).is_some()).count() as i64),
         "copy" => copy(args, x),
         "move" => move_key(args, x),
+        "sscan" | "hscan" | "zscan" => value_scan(args, x),
         "sort" => crate::sort::sort(args, x, false),
         "sort_ro" => crate::sort::sort(args, x, true),
         "swapdb" => swapdb(args, x),
@@ -557,6 +558,57 @@ fn randomkey(x: &mut Exec<'_>) -> Value {
         }
     }
     unreachable!("the loop returns")
+}
+
+/// SSCAN, HSCAN, ZSCAN key cursor [MATCH pattern] [COUNT count]: the cursor
+/// first, then the key, then the options (`scanGenericCommand`). Every
+/// element comes in one reply with cursor 0, as Redis answers for a value in
+/// its compact encoding (intset, listpack); for a big one Redis would page
+/// through its hashtable instead, which COUNT being a hint allows either way.
+fn value_scan(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    if crate::commands::parse_scan_cursor(&args[2]).is_none() {
+        return Value::error("ERR invalid cursor");
+    }
+    let flat: Vec<Vec<u8>> = match (args[0].to_ascii_lowercase().as_slice(), x.lookup(&args[1])) {
+        // A missing key answers before the options are read.
+        (_, None) => return Value::Array(vec![Value::bulk("0"), Value::Array(Vec::new())]),
+        (b"sscan", Some(Data::Set(members))) => match crate::commands::smembers(members) {
+            Value::Set(v) => {
+                v.into_iter().filter_map(|m| if let Value::Bulk(b) = m { Some(b) } else { None }).collect()
+            }
+            _ => Vec::new(),
+        },
+        (b"hscan", Some(Data::Hash(fields))) => fields.iter().flat_map(|(f, v)| [f.clone(), v.clone()]).collect(),
+        (b"zscan", Some(Data::ZSet(z))) => {
+            z.iter().flat_map(|(m, s)| [m.to_vec(), crate::zset::d2string(s).into_bytes()]).collect()
+        }
+        _ => return wrong_type(),
+    };
+    let mut pattern: Option<&[u8]> = None;
+    let mut i = 3;
+    while i < args.len() {
+        let Some(value) = args.get(i + 1) else { return Value::error("ERR syntax error") };
+        match args[i].to_ascii_lowercase().as_slice() {
+            b"count" => match parse_int(value) {
+                None => return not_an_integer(),
+                Some(n) if n < 1 => return Value::error("ERR syntax error"),
+                Some(_) => {}
+            },
+            b"match" => pattern = Some(value.as_slice()).filter(|p| *p != b"*"),
+            _ => return Value::error("ERR syntax error"),
+        }
+        i += 2;
+    }
+    let pairs = !args[0].eq_ignore_ascii_case(b"sscan");
+    let step = if pairs { 2 } else { 1 };
+    let mut out = Vec::with_capacity(flat.len());
+    for chunk in flat.chunks(step) {
+        if pattern.is_some_and(|p| !common::glob::glob_match(p, &chunk[0])) {
+            continue;
+        }
+        out.extend(chunk.iter().cloned().map(Value::Bulk));
+    }
+    Value::Array(vec![Value::bulk("0"), Value::Array(out)])
 }
 
 #[cfg(test)]

@@ -210,3 +210,12 @@ fn getex_propagates_what_it_did() {
     assert_eq!(propagated(&["set k v", "getex k persist"]), b"".to_vec());
     assert_eq!(propagated(&["set k v ex 5", "getex k persist"]), enc("PERSIST k"));
 }
+
+#[test]
+fn value_scans_match_a_real_redis_transcript() {
+    let mut l = lab();
+    for line in include_str!("tests_scan_transcript.txt").lines().filter(|l| !l.is_empty()) {
+        let (cmd, want) = line.split_once(" => ").expect("command => reply");
+        assert_eq!(l.cmd(cmd), want.replace("\\n", "\n"), "{cmd}");
+    }
+}
