@@ -335,7 +335,8 @@ pub struct NodeReport {
 }
 
 /// The files a run writes into its directory, besides `logs/`.
-const RUN_FILES: [&str; 6] = ["report.json", "trace.jsonl", "timeline.json", "summary.md", "junit.xml", "report.html"];
+const RUN_FILES: [&str; 7] =
+    ["report.json", "trace.jsonl", "timeline.json", "summary.md", "junit.xml", "report.html", "history.jsonl"];
 
 /// Which documents [`write_documents`] writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

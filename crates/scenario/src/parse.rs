@@ -14,8 +14,19 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 /// Top-level keys.
-pub const TOP_KEYS: &[&str] =
-    &["name", "description", "seed", "start-time", "poll", "topology", "network", "faults", "invariants", "steps", "workloads"];
+pub const TOP_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "seed",
+    "start-time",
+    "poll",
+    "topology",
+    "network",
+    "faults",
+    "invariants",
+    "steps",
+    "workloads",
+];
 const TOPOLOGY_KEYS: &[&str] = &["network", "hosts", "nodes"];
 const HOST_KEYS: &[&str] = &["name", "ip"];
 const NODE_KEYS: &[&str] = &["name", "kind", "port", "host", "config", "start"];

@@ -21,14 +21,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Checker names a workload's `expect:` may name.
-pub const CHECKERS: &[&str] = &[
-    "acked-write-loss",
-    "linearizable-registers",
-    "register-reads",
-    "counters",
-    "sets",
-    "lists",
-];
+pub const CHECKERS: &[&str] =
+    &["acked-write-loss", "linearizable-registers", "register-reads", "counters", "sets", "lists"];
 /// The keys every workload has, whatever its client; the driver reads the rest.
 pub const COMMON_KEYS: &[&str] = &["start", "quiet", "final-read-within", "expect"];
 const DEFAULT_QUIET: Duration = Duration::from_secs(1);
@@ -41,8 +35,7 @@ pub trait WorkloadDriver {
     /// The JSON Schema properties of those keys.
     fn schema(&self) -> serde_json::Value;
     /// Reads the driver's keys of workload `name` at `span`.
-    fn parse(&self, m: &mut MapReader<'_>, span: Span, cx: &ParseCx<'_>)
-    -> Result<Box<dyn WorkloadPlan>, Diagnostic>;
+    fn parse(&self, m: &mut MapReader<'_>, span: Span, cx: &ParseCx<'_>) -> Result<Box<dyn WorkloadPlan>, Diagnostic>;
 }
 
 /// A workload as parsed, ready to start.
@@ -116,7 +109,9 @@ pub(crate) fn parse_section(n: &Node, cx: &ParseCx<'_>, diags: &mut Diagnostics)
         );
         return Vec::new();
     };
-    let Ok(m) = n.map("workloads").map_err(|d| diags.push(d.with_hint("e.g. `workloads: {w: {client: redis, node: \"6379\", model: register}}`"))) else {
+    let Ok(m) = n.map("workloads").map_err(|d| {
+        diags.push(d.with_hint("e.g. `workloads: {w: {client: redis, node: \"6379\", model: register}}`"))
+    }) else {
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -196,7 +191,12 @@ pub(crate) fn timed_starts(workloads: &[WorkloadDecl], timed: &mut Vec<crate::mo
     for w in workloads {
         if let Some(at) = w.start {
             let step = Box::new(WorkloadStep { name: w.name.clone(), start: true });
-            timed.push(crate::model::TimedFault { at, span: w.span, step, text: format!("workload {} starts", w.name) });
+            timed.push(crate::model::TimedFault {
+                at,
+                span: w.span,
+                step,
+                text: format!("workload {} starts", w.name),
+            });
         }
     }
     timed.sort_by_key(|f| f.at);
@@ -311,7 +311,8 @@ impl Runtime {
     }
 
     fn stop_workload(&mut self, name: &str) -> Result<String, RunError> {
-        let slot = self.workloads.slots.get_mut(name).ok_or_else(|| RunError::Check(format!("no workload `{name}`")))?;
+        let slot =
+            self.workloads.slots.get_mut(name).ok_or_else(|| RunError::Check(format!("no workload `{name}`")))?;
         if slot.stopped_ns.is_some() {
             return Err(RunError::Check(format!("workload `{name}` has already stopped")));
         }
@@ -430,7 +431,11 @@ fn judge(
     (summary, failure)
 }
 
-fn checker_report(r: &check::CheckResult, expected: Option<check::Verdict>, as_expected: bool) -> report::CheckerReport {
+fn checker_report(
+    r: &check::CheckResult,
+    expected: Option<check::Verdict>,
+    as_expected: bool,
+) -> report::CheckerReport {
     report::CheckerReport {
         checker: r.checker.to_owned(),
         verdict: r.verdict.name().to_owned(),
