@@ -10,6 +10,7 @@
 //! Must not depend on: `scenario`, `resp`, `common`, `redis`, `sentinel`,
 //! `redis-client`, `redis-lab`, `sentinel-lab`, `chaoslab`.
 
+pub mod history;
 pub mod html;
 pub mod junit;
 pub mod markdown;
@@ -569,7 +570,7 @@ mod tests {
     use super::*;
 
     /// A failed run of three steps and one invariant, as the runner writes it.
-    fn failed_run() -> RunReport {
+    pub(crate) fn failed_run() -> RunReport {
         let step = |index: usize, outcome: Outcome, detail: &str| StepReport {
             index,
             line: 6 + index as u32,
