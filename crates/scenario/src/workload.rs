@@ -408,7 +408,7 @@ fn judge(
                     "checker {} says {} (expected {want}){}",
                     r.checker,
                     r.verdict.name(),
-                    r.evidence.first().map(|e| format!(": {}", e.what)).unwrap_or_default()
+                    r.evidence.first().map(|e| format!(": {}", clip(&e.what))).unwrap_or_default()
                 )));
             }
             checker_report(r, expected, as_expected)
@@ -429,6 +429,14 @@ fn judge(
         stats: serde_json::to_value(check::stats::stats(&ops)).unwrap_or_default(),
     };
     (summary, failure)
+}
+
+/// At most 200 characters of `text` (the report keeps it whole).
+fn clip(text: &str) -> String {
+    match text.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_owned(),
+    }
 }
 
 fn checker_report(
