@@ -31,6 +31,8 @@ mod tests_cluster_client;
 mod tests_cluster_tool;
 #[cfg(test)]
 mod tests_harness;
+#[cfg(test)]
+mod tests_workloads;
 
 use scenario::diag::{Diagnostic, Diagnostics};
 use scenario::yaml::Node;
