@@ -628,3 +628,38 @@ fn master_addr(v: &Value) -> Option<SocketAddrV4> {
     let port: u16 = std::str::from_utf8(port).ok()?.parse().ok()?;
     Some(SocketAddrV4::new(ip, port))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(args: Vec<Vec<u8>>) -> Vec<String> {
+        args.into_iter().map(|a| String::from_utf8(a).unwrap()).collect()
+    }
+
+    #[test]
+    fn operations_become_the_commands_redis_py_sends() {
+        let v = check::Value::One(Elem::Int(1_000_000_007));
+        assert_eq!(words(command(F::Write, "r1", &v)), ["SET", "r1", "1000000007"]);
+        assert_eq!(words(command(F::Append, "l1", &v)), ["RPUSH", "l1", "1000000007"]);
+        assert_eq!(words(command(F::Add, "s1", &v)), ["SADD", "s1", "1000000007"]);
+        assert_eq!(words(command(F::Incr, "c1", &v)), ["INCR", "c1"]);
+        assert_eq!(words(command(F::ReadList, "l1", &check::Value::Nil)), ["LRANGE", "l1", "0", "-1"]);
+        assert_eq!(words(command(F::ReadSet, "s1", &check::Value::Nil)), ["SMEMBERS", "s1"]);
+        assert_eq!(words(command(F::ReadCounter, "c1", &check::Value::Nil)), ["GET", "c1"]);
+    }
+
+    #[test]
+    fn replies_become_history_values() {
+        let one = |n| check::Value::One(Elem::Int(n));
+        assert_eq!(read_value(F::Read, &Value::Bulk(b"42".to_vec())), one(42));
+        assert_eq!(read_value(F::Read, &Value::Bulk(b"x".to_vec())), check::Value::One(Elem::Str("x".into())));
+        assert_eq!(read_value(F::Read, &Value::Nil), check::Value::Nil);
+        let list = Value::Array(vec![Value::Bulk(b"3".to_vec()), Value::Bulk(b"1".to_vec())]);
+        assert_eq!(read_value(F::ReadList, &list), check::Value::Many(vec![Elem::Int(3), Elem::Int(1)]));
+        assert_eq!(read_value(F::ReadSet, &Value::NilArray), check::Value::Many(vec![]));
+        let addr = Value::Array(vec![Value::Bulk(b"10.0.0.2".to_vec()), Value::Bulk(b"6380".to_vec())]);
+        assert_eq!(master_addr(&addr), Some(SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 6380)));
+        assert_eq!(master_addr(&Value::NilArray), None, "an unknown master name");
+    }
+}

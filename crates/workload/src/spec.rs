@@ -155,3 +155,41 @@ pub struct Spec {
     /// How many times the final reader tries a key before giving up on it.
     pub final_read_attempts: u32,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("k{i}")).collect()
+    }
+
+    #[test]
+    fn zipf_keys_favour_the_first_and_repeat_with_the_seed() {
+        let z = Keys::zipf(keys(10), 1.0);
+        let mut counts = [0u32; 10];
+        let mut rng = Rng::stream(7, "proc:w#0");
+        let drawn: Vec<String> = (0..20_000).map(|_| z.draw(&mut rng).to_owned()).collect();
+        for k in &drawn {
+            counts[k[1..].parse::<usize>().unwrap()] += 1;
+        }
+        // Weight 1/(i+1) over H(10) = 2.929: k0 about 34 %, k9 about 3.4 %.
+        assert!((6_200..7_400).contains(&counts[0]), "{counts:?}");
+        assert!((500..900).contains(&counts[9]), "{counts:?}");
+        assert!(counts.windows(2).filter(|w| w[0] < w[1]).count() <= 2, "mostly decreasing: {counts:?}");
+        let mut again = Rng::stream(7, "proc:w#0");
+        assert!(drawn.iter().all(|k| z.draw(&mut again) == k), "same stream, same keys");
+    }
+
+    #[test]
+    fn uniform_keys_cover_every_key() {
+        let u = Keys::Uniform(keys(4));
+        let mut rng = Rng::stream(1, "x");
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..200 {
+            seen.insert(u.draw(&mut rng).to_owned());
+        }
+        assert_eq!(seen.len(), 4);
+        assert_eq!(u.all(), keys(4).as_slice());
+    }
+}
