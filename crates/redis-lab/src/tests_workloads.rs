@@ -42,17 +42,42 @@ fn error(source: &str) -> String {
 fn bad_workloads_are_located_with_a_hint() {
     let step = "  - sleep: 1s\n";
     let cases = [
-        ("    client: redis-py\n    node: \"6379\"\n", "s.yaml:8:13", "unknown client `redis-py`", "client kinds: redis, cluster, sentinel"),
+        (
+            "    client: redis-py\n    node: \"6379\"\n",
+            "s.yaml:8:13",
+            "unknown client `redis-py`",
+            "client kinds: redis, cluster, sentinel",
+        ),
         ("    client: redis\n    node: \"6378\"\n", "s.yaml:9:11", "unknown node `6378`", "did you mean `6379`?"),
         ("    client: redis\n", "s.yaml:8:5", "a `redis` workload needs `node`", "e.g. `node: \"6379\"`"),
         (&format!("{GOOD}    model: queue\n"), "s.yaml:10:12", "unknown model `queue`", "models: register"),
-        (&format!("{GOOD}    keys: {{distribution: zipfian}}\n"), "s.yaml:10:26", "unknown distribution `zipfian`", "distributions: uniform, zipf"),
+        (
+            &format!("{GOOD}    keys: {{distribution: zipfian}}\n"),
+            "s.yaml:10:26",
+            "unknown distribution `zipfian`",
+            "distributions: uniform, zipf",
+        ),
         (&format!("{GOOD}    rate: 0/s\n"), "s.yaml:10:11", "a rate of zero", "at least one operation per second"),
         (&format!("{GOOD}    rate: 5\n"), "s.yaml:10:11", "`5` is not a rate", "`rate: 50/s`"),
         (&format!("{GOOD}    hosts: [nowhere]\n"), "s.yaml:10:13", "unknown host `nowhere`", "hosts are: a, b"),
-        (&format!("{GOOD}    read-fraction: 2\n"), "s.yaml:10:20", "read-fraction 2 is not between 0 and 1", "one read in five"),
-        (&format!("{GOOD}    expect: {{acked-write-los: invalid}}\n"), "s.yaml:10:14", "unknown checker `acked-write-los`", "did you mean `acked-write-loss`?"),
-        (&format!("{GOOD}    expect: {{lists: broken}}\n"), "s.yaml:10:21", "`broken` is not a verdict", "valid, invalid or unknown"),
+        (
+            &format!("{GOOD}    read-fraction: 2\n"),
+            "s.yaml:10:20",
+            "read-fraction 2 is not between 0 and 1",
+            "one read in five",
+        ),
+        (
+            &format!("{GOOD}    expect: {{acked-write-los: invalid}}\n"),
+            "s.yaml:10:14",
+            "unknown checker `acked-write-los`",
+            "did you mean `acked-write-loss`?",
+        ),
+        (
+            &format!("{GOOD}    expect: {{lists: broken}}\n"),
+            "s.yaml:10:21",
+            "`broken` is not a verdict",
+            "valid, invalid or unknown",
+        ),
         (&format!("{GOOD}    socket-timeout: 0s\n"), "s.yaml:10:21", "a socket-timeout of zero", "redis-py's default"),
         (&format!("{GOOD}    clinets: 2\n"), "s.yaml:10:5", "unknown key `clinets`", "did you mean `clients`?"),
     ];
@@ -71,13 +96,16 @@ fn bad_workloads_are_located_with_a_hint() {
 
 /// Runs a scenario; its report.
 fn run(source: &str) -> report::RunReport {
-    let parsed = scenario::parse_scenario("s.yaml", source, &registry()).unwrap_or_else(|d| panic!("{}", d.render("s.yaml", source)));
+    let parsed = scenario::parse_scenario("s.yaml", source, &registry())
+        .unwrap_or_else(|d| panic!("{}", d.render("s.yaml", source)));
     scenario::run(parsed, None, &registry(), String::new()).0
 }
 
 #[test]
 fn a_killed_master_leaves_info_ops_and_the_history_repeats_with_the_seed() {
-    let workload = format!("{GOOD}    model: counter\n    clients: 2\n    hosts: [b]\n    think: 5ms\n    socket-timeout: 200ms\n    socket-connect-timeout: 200ms\n    expect: {{counters: invalid, acked-write-loss: invalid}}\n");
+    let workload = format!(
+        "{GOOD}    model: counter\n    clients: 2\n    hosts: [b]\n    think: 5ms\n    socket-timeout: 200ms\n    socket-connect-timeout: 200ms\n    expect: {{counters: invalid, acked-write-loss: invalid}}\n"
+    );
     let steps = "  - workload: {start: w}\n  - sleep: 1s\n  - kill: \"6379\"\n  - sleep: 1s\n  - start: \"6379\"\n  - sleep: 1s\n  - workload: {stop: w}\n";
     let source = scenario(&workload, steps);
     let report = run(&source);

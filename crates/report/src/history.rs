@@ -71,7 +71,9 @@ pub(crate) fn markdown(md: &mut String, r: &RunReport) {
 pub(crate) fn html(out: &mut String, r: &RunReport) {
     let Some(h) = &r.history else { return };
     let _ = writeln!(out, "<h2>Workloads and checkers</h2><p>{}</p>", esc(&headline(h)));
-    out.push_str("<table class=\"data\"><tr><th>checker</th><th>verdict</th><th>expected</th><th>first finding</th></tr>\n");
+    out.push_str(
+        "<table class=\"data\"><tr><th>checker</th><th>verdict</th><th>expected</th><th>first finding</th></tr>\n",
+    );
     for c in &h.checkers {
         let class = if c.as_expected { "" } else { " class=\"fail\"" };
         let first = c.evidence.first().map(|e| shorten(&e.what, 300)).unwrap_or_default();
@@ -99,7 +101,12 @@ mod tests {
     fn history() -> HistoryReport {
         HistoryReport {
             file: "history.jsonl".into(),
-            workloads: vec![WorkloadReport { name: "w".into(), clients: "sentinel list, 2 clients on dc1".into(), final_read: "every key read".into(), ..Default::default() }],
+            workloads: vec![WorkloadReport {
+                name: "w".into(),
+                clients: "sentinel list, 2 clients on dc1".into(),
+                final_read: "every key read".into(),
+                ..Default::default()
+            }],
             events: 8,
             ops: 4,
             ok: 3,
@@ -112,7 +119,11 @@ mod tests {
                 expected: None,
                 as_expected: false,
                 counts: [("lost".to_owned(), 1)].into_iter().collect(),
-                evidence: vec![EvidenceReport { what: "append 7 <lost>".into(), ops: vec!["#1 p0 append".into()], faults: vec!["partition".into()] }],
+                evidence: vec![EvidenceReport {
+                    what: "append 7 <lost>".into(),
+                    ops: vec!["#1 p0 append".into()],
+                    faults: vec!["partition".into()],
+                }],
             }],
             ..Default::default()
         }

@@ -9,7 +9,7 @@
 //! Deterministic: keys, operations and start offsets come from each client's
 //! seeded stream (`proc:<name>`), and the history is written in the order the
 //! kernel ran things. It talks to nodes only over the simulated network, and
-//! knows no scenario or report: the scenario layer (`redis-lab`) builds the
+//! must not know a scenario or report: the scenario layer (`redis-lab`) builds the
 //! [`spec::Spec`] and starts the processes.
 //!
 //! Must not depend on: `redis`, `sentinel`, `scenario`, `report`, `redis-lab`,
