@@ -21,6 +21,10 @@ use std::time::Duration;
 
 const TICK: u64 = 1;
 const TIMEOUT: u64 = 2;
+/// Events one workload's history may hold; past it, generators start no new
+/// operation (each tick is counted as skipped), so a long fast run cannot
+/// take all memory (an event is about 100 bytes in memory and in history.jsonl).
+pub const MAX_EVENTS: usize = 5_000_000;
 /// Pause before the final reader tries a key again.
 const REREAD: Duration = Duration::from_millis(100);
 
@@ -490,6 +494,10 @@ impl Client {
                         self.log.borrow_mut().skipped += 1;
                         return;
                     }
+                }
+                if self.log.borrow().events.len() >= MAX_EVENTS {
+                    self.log.borrow_mut().skipped += 1;
+                    return;
                 }
                 if self.op.is_none() {
                     let (f, key, value) = self.draw(ctx);
