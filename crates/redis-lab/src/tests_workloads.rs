@@ -132,3 +132,27 @@ fn an_unexpected_invalid_verdict_fails_the_run() {
     assert!(failure.contains("checker acked-write-loss says invalid (expected not invalid)"), "{failure}");
     assert_eq!(report.result, report::Verdict::Fail);
 }
+
+#[test]
+fn a_timed_start_runs_to_the_end_and_wait_without_replicas_makes_writes_info() {
+    let workload = format!(
+        "{GOOD}    start: 500ms\n    model: register\n    read-fraction: 0\n    think: 10ms\n    wait: {{replicas: 1, timeout: 20ms}}\n"
+    );
+    let report = run(&scenario(&workload, "  - sleep: 2s\n"));
+    let h = report.history.as_ref().expect("a history");
+    let w = &h.workloads[0];
+    assert_eq!(w.started_ns, 500_000_000, "started by its `start:` time");
+    assert!(w.stopped_ns.is_some_and(|t| t >= 2_000_000_000), "stopped at the run's end: {w:?}");
+    assert_eq!(w.final_read, "every key read");
+    // One node, no replica: WAIT 1 20 answers 0 after 20ms, so no write counts as acknowledged.
+    let writes = report.history_jsonl.lines().filter(|l| l.contains("\"f\":\"write\"") && !l.contains("invoke"));
+    let (mut info, mut all) = (0, 0);
+    for l in writes {
+        all += 1;
+        if l.contains("\"type\":\"info\"") && l.contains("WAIT 1 20: 0 replicas acknowledged") {
+            info += 1;
+        }
+    }
+    assert!(all > 20 && info == all, "{info} of {all} writes are info");
+    assert_eq!(report.result, report::Verdict::Pass, "{:?}", report.failure);
+}
