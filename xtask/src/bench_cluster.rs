@@ -393,6 +393,8 @@ fn failover_report(sim: &Sim, procs: &[sim::ProcId]) -> report::RunReport {
         steps: Vec::new(),
         captures: Default::default(),
         clients: Vec::new(),
+        history: None,
+        history_jsonl: String::new(),
         checks: Vec::new(),
         nodes,
         fault_errors: Vec::new(),

@@ -4,7 +4,7 @@
 //! | code | meaning |
 //! |------|---------|
 //! | 0 | the run passed (or the files are valid, or the replay matched) |
-//! | 1 | a check failed: a step's expectation, an assertion or an invariant (or a replay's trace differs) |
+//! | 1 | a check failed: a step's expectation, an assertion, an invariant, or a workload checker's verdict its `expect:` does not allow (without `expect:`, `invalid`) (or a replay's trace differs) |
 //! | 2 | bad input or usage: unreadable file, invalid scenario, bad flag |
 //! | 3 | a liveness failure: something awaited (`wait-until`) never happened in time |
 //! | 4 | a simulator bug: a node's or the kernel's assertion failed; please report it with the reproduce line |
@@ -164,6 +164,7 @@ fn registry() -> Registry {
     let mut registry = Registry::new();
     registry.register(Box::new(redis_lab::RedisKind));
     registry.register(Box::new(sentinel_lab::SentinelKind));
+    registry.register_workloads(Box::new(redis_lab::workloads::RedisWorkloads));
     registry
 }
 

@@ -81,6 +81,8 @@ pub fn run_summary(style: Style, report: &RunReport, dir: &Path, story: &(Vec<re
         "events": report.events_processed,
         "trace_hash": report.trace_hash,
         "unchecked_errors": report.unchecked_errors().count(),
+        "history": report.history.as_ref().map(|h| json!({"ops": h.ops, "verdict": h.verdict,
+            "checkers": h.checkers.iter().map(|c| json!({"checker": c.checker, "verdict": c.verdict, "as_expected": c.as_expected})).collect::<Vec<_>>()})),
         "report": dir.join("report.json"),
         "reproduce": report.reproduce,
     }));
@@ -108,6 +110,13 @@ pub fn run_summary(style: Style, report: &RunReport, dir: &Path, story: &(Vec<re
     for c in report.checks.iter().filter(|c| c.outcome == Outcome::Fail) {
         let at = c.violated_ns.map(report::seconds).unwrap_or_default();
         line(&format!("  invariant (line {}) {} broken at {at}: {}", c.line, c.description, c.detail));
+    }
+    if let Some(h) = &report.history {
+        line(&format!("  {}", report::history::headline(h)));
+        for c in h.checkers.iter().filter(|c| c.verdict != "valid" || c.expected.is_some()) {
+            let text = report::history::checker_line(c);
+            line(&format!("    {}", if c.as_expected { text } else { style.paint_failure(&text) }));
+        }
     }
     if let Some(failure) = &report.failure {
         line(&format!("  {}", style.paint_failure(failure)));

@@ -9,6 +9,7 @@ fn registry() -> Registry {
     let mut registry = Registry::new();
     registry.register(Box::new(redis_lab::RedisKind));
     registry.register(Box::new(sentinel_lab::SentinelKind));
+    registry.register_workloads(Box::new(redis_lab::workloads::RedisWorkloads));
     registry
 }
 

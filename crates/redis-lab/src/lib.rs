@@ -3,8 +3,9 @@
 //! step ([`cli_step`]), `redis-cli-session` ([`session_step`]), the raw-bytes
 //! `redis-raw` ([`raw_step`]), `redis-cli-background` ([`background_step`]),
 //! the `redis-cli-cluster` step and the `redis-cli --cluster` manager behind
-//! it ([`cluster_tool`]), `stdout: pipe` ([`stdout`]), and the conditions on
-//! Redis nodes ([`conditions`], [`cluster_conditions`]).
+//! it ([`cluster_tool`]), `stdout: pipe` ([`stdout`]), the conditions on
+//! Redis nodes ([`conditions`], [`cluster_conditions`]), and the driver of
+//! `workloads:` ([`workloads`]: redis-py-like clients of the `workload` crate).
 //!
 //! It reads nodes only through the read-only views the `redis` crate exports
 //! ([`redis::view`]); it must not depend on `sentinel` or the CLI, and node logic
@@ -20,6 +21,7 @@ pub mod conditions;
 pub mod raw_step;
 pub mod session_step;
 pub mod stdout;
+pub mod workloads;
 
 #[cfg(test)]
 mod tests_client_forms;
@@ -29,6 +31,8 @@ mod tests_cluster_client;
 mod tests_cluster_tool;
 #[cfg(test)]
 mod tests_harness;
+#[cfg(test)]
+mod tests_workloads;
 
 use scenario::diag::{Diagnostic, Diagnostics};
 use scenario::yaml::Node;

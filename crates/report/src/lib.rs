@@ -10,6 +10,7 @@
 //! Must not depend on: `scenario`, `resp`, `common`, `redis`, `sentinel`,
 //! `redis-client`, `redis-lab`, `sentinel-lab`, `chaoslab`.
 
+pub mod history;
 pub mod html;
 pub mod junit;
 pub mod markdown;
@@ -93,6 +94,12 @@ pub struct RunReport {
     /// The background clients the steps started, with every request and reply.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub clients: Vec<ClientReport>,
+    /// The workloads' history and the checkers' verdicts on it (none without `workloads:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistoryReport>,
+    /// The history itself as `history.jsonl` text, written beside report.json.
+    #[serde(skip)]
+    pub history_jsonl: String,
     /// Invariants checked throughout the run.
     pub checks: Vec<CheckReport>,
     /// Every node's final state.
@@ -161,6 +168,84 @@ impl RunReport {
     pub fn unchecked_errors(&self) -> impl Iterator<Item = (&StepReport, &str)> {
         self.steps.iter().filter_map(|s| s.unchecked_error.as_deref().map(|e| (s, e)))
     }
+}
+
+/// What the workloads did and what the checkers said of it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HistoryReport {
+    /// The history's file beside report.json.
+    pub file: String,
+    /// Each workload.
+    pub workloads: Vec<WorkloadReport>,
+    /// Events (invocations and completions).
+    pub events: usize,
+    /// Operations, and how they ended.
+    pub ops: usize,
+    /// Took effect.
+    pub ok: usize,
+    /// Definitely did not take effect.
+    pub fail: usize,
+    /// May or may not have taken effect (timeouts, lost connections).
+    pub info: usize,
+    /// The faults active during the history.
+    #[serde(default)]
+    pub faults: Vec<String>,
+    /// `valid`, `invalid` or `unknown`: every checker's verdict together.
+    pub verdict: String,
+    /// Each checker's verdict, counts and evidence.
+    pub checkers: Vec<CheckerReport>,
+    /// Availability per second and latency of ok operations.
+    #[serde(default)]
+    pub stats: serde_json::Value,
+}
+
+/// One workload of a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkloadReport {
+    /// Its name.
+    pub name: String,
+    /// Its client kind and clients, in words.
+    pub clients: String,
+    /// When it started (virtual ns).
+    pub started_ns: u64,
+    /// When it stopped, final reads done.
+    pub stopped_ns: Option<u64>,
+    /// Open-loop ticks skipped because the client was still waiting.
+    #[serde(default)]
+    pub skipped: u64,
+    /// How its final reads went.
+    pub final_read: String,
+}
+
+/// One checker's answer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckerReport {
+    /// Its name (`acked-write-loss`, ...).
+    pub checker: String,
+    /// `valid`, `invalid` or `unknown`.
+    pub verdict: String,
+    /// The verdict the scenario expects, if it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    /// Whether the verdict is what the scenario expects (without `expect`: not invalid).
+    pub as_expected: bool,
+    /// What it counted.
+    pub counts: std::collections::BTreeMap<String, u64>,
+    /// Its findings, the most telling first.
+    #[serde(default)]
+    pub evidence: Vec<EvidenceReport>,
+}
+
+/// One finding of a checker.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceReport {
+    /// What is wrong.
+    pub what: String,
+    /// The operations involved.
+    pub ops: Vec<String>,
+    /// Faults active while the first ran.
+    #[serde(default)]
+    pub faults: Vec<String>,
 }
 
 /// A client started in the background by one step and awaited, stopped, or
@@ -251,7 +336,8 @@ pub struct NodeReport {
 }
 
 /// The files a run writes into its directory, besides `logs/`.
-const RUN_FILES: [&str; 6] = ["report.json", "trace.jsonl", "timeline.json", "summary.md", "junit.xml", "report.html"];
+const RUN_FILES: [&str; 7] =
+    ["report.json", "trace.jsonl", "timeline.json", "summary.md", "junit.xml", "report.html", "history.jsonl"];
 
 /// Which documents [`write_documents`] writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -395,6 +481,9 @@ pub fn write_run(dir: &Path, report: &RunReport, sim: &Sim) -> std::io::Result<(
     std::fs::create_dir_all(dir.join("logs"))?;
     let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
     std::fs::write(dir.join("report.json"), json + "\n")?;
+    if report.history.is_some() {
+        std::fs::write(dir.join("history.jsonl"), &report.history_jsonl)?;
+    }
 
     let nodes: Vec<String> = report.nodes.iter().map(|n| n.name.clone()).collect();
     let addrs: Vec<String> = report.nodes.iter().map(|n| n.address.clone()).collect();
@@ -481,7 +570,7 @@ mod tests {
     use super::*;
 
     /// A failed run of three steps and one invariant, as the runner writes it.
-    fn failed_run() -> RunReport {
+    pub(crate) fn failed_run() -> RunReport {
         let step = |index: usize, outcome: Outcome, detail: &str| StepReport {
             index,
             line: 6 + index as u32,
@@ -514,6 +603,8 @@ mod tests {
             ],
             captures: Default::default(),
             clients: vec![],
+            history: None,
+            history_jsonl: String::new(),
             checks: vec![CheckReport {
                 line: 4,
                 description: "6379 is master".to_owned(),

@@ -77,6 +77,7 @@ pub(crate) fn markdown(md: &mut String, r: &RunReport) {
         }
         md.push('\n');
     }
+    crate::history::markdown(md, r);
 }
 
 /// The HTML flag under the verdict, if any step passed on an unchecked error.
@@ -126,6 +127,7 @@ pub(crate) fn html(h: &mut String, r: &RunReport) {
         }
         h.push_str("</table>\n");
     }
+    crate::history::html(h, r);
 }
 
 fn esc(text: &str) -> String {

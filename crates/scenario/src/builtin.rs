@@ -103,6 +103,7 @@ pub fn steps() -> Vec<Syntax> {
     ]
     .into_iter()
     .chain(crate::background::steps())
+    .chain(crate::workload::steps())
     .collect()
 }
 
@@ -139,6 +140,7 @@ pub(crate) fn parse_step(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<B
     };
     match name {
         "await" | "stop-client" => crate::background::parse_step(name, value, cx),
+        "workload" => crate::workload::parse_step(value, cx),
         "sleep" => Ok(Box::new(Sleep(value.duration("sleep")?))),
         "wait-until" => parse_wait(value, cx),
         "assert" => Ok(Box::new(Assert(cx.condition(value, "assert")?))),

@@ -105,6 +105,7 @@ pub trait NodeKind {
 #[derive(Default)]
 pub struct Registry {
     kinds: Vec<Box<dyn NodeKind>>,
+    workloads: Option<Box<dyn crate::workload::WorkloadDriver>>,
 }
 
 impl Registry {
@@ -126,6 +127,14 @@ impl Registry {
         self.kinds.push(kind);
     }
 
+    /// Registers what runs `workloads:` (one driver; a second replaces the first).
+    pub fn register_workloads(&mut self, driver: Box<dyn crate::workload::WorkloadDriver>) {
+        self.workloads = Some(driver);
+    }
+    /// What runs `workloads:`, if a kind registered it.
+    pub fn workload_driver(&self) -> Option<&dyn crate::workload::WorkloadDriver> {
+        self.workloads.as_deref()
+    }
     /// The kind called `name`.
     pub fn kind(&self, name: &str) -> Option<&dyn NodeKind> {
         self.kinds.iter().find(|k| k.name() == name).map(|k| k.as_ref())
@@ -167,6 +176,8 @@ pub struct ParseCx<'a> {
     pub(crate) captures: RefCell<BTreeSet<String>>,
     /// Background clients started by earlier steps.
     pub(crate) clients: RefCell<BTreeMap<String, crate::background::Declared>>,
+    /// Workloads declared under `workloads:`.
+    pub(crate) workloads: RefCell<BTreeSet<String>>,
 }
 
 impl ParseCx<'_> {
@@ -208,6 +219,10 @@ impl ParseCx<'_> {
         Ok(template)
     }
 
+    /// The declared hosts' names.
+    pub fn has_host(&self, name: &str) -> bool {
+        self.host_index.contains(name)
+    }
     /// Declares that a step captures `name`, so later steps may use `${name}`.
     pub fn declare_capture(&self, name: &str) {
         self.captures.borrow_mut().insert(name.to_owned());

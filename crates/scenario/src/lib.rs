@@ -3,7 +3,8 @@
 //! validation into a [`Scenario`] ([`parse`]), the extension points node kinds
 //! implement ([`kind`]), the built-in steps and conditions ([`builtin`]), the
 //! runner ([`runner`]), clients left running in the background
-//! ([`background`]) and the JSON Schema ([`schema`]).
+//! ([`background`]), the users' `workloads:` and the checkers' verdicts on
+//! their history ([`workload`]) and the JSON Schema ([`schema`]).
 //!
 //! It depends on `sim` for the kernel and on `report` for the report types; it
 //! must not depend on any node kind (kinds register themselves through
@@ -23,6 +24,7 @@ pub mod parse;
 pub mod runner;
 pub mod schema;
 pub mod template;
+pub mod workload;
 pub mod yaml;
 
 #[cfg(test)]

@@ -14,8 +14,19 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 /// Top-level keys.
-pub const TOP_KEYS: &[&str] =
-    &["name", "description", "seed", "start-time", "poll", "topology", "network", "faults", "invariants", "steps"];
+pub const TOP_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "seed",
+    "start-time",
+    "poll",
+    "topology",
+    "network",
+    "faults",
+    "invariants",
+    "steps",
+    "workloads",
+];
 const TOPOLOGY_KEYS: &[&str] = &["network", "hosts", "nodes"];
 const HOST_KEYS: &[&str] = &["name", "ip"];
 const NODE_KEYS: &[&str] = &["name", "kind", "port", "host", "config", "start"];
@@ -98,8 +109,11 @@ fn parse_document(doc: &Document, registry: &Registry, diags: &mut Diagnostics) 
         host_index: host_names.iter().map(String::as_str).collect(),
         captures: RefCell::new(BTreeSet::new()),
         clients: RefCell::new(std::collections::BTreeMap::new()),
+        workloads: RefCell::new(BTreeSet::new()),
     };
-    let timed_faults = top.get("faults").map(|n| parse_timed_faults(n, doc, &cx, diags)).unwrap_or_default();
+    let workloads = top.get("workloads").map(|n| crate::workload::parse_section(n, &cx, diags)).unwrap_or_default();
+    let mut timed_faults = top.get("faults").map(|n| parse_timed_faults(n, doc, &cx, diags)).unwrap_or_default();
+    crate::workload::timed_starts(&workloads, &mut timed_faults);
     let invariants = top.get("invariants").map(|n| parse_invariants(n, &cx, diags)).unwrap_or_default();
     let steps = match top.required("steps") {
         Ok(n) => parse_steps(n, doc, &cx, diags),
@@ -124,6 +138,7 @@ fn parse_document(doc: &Document, registry: &Registry, diags: &mut Diagnostics) 
         timed_faults,
         invariants,
         steps,
+        workloads,
         max_events_per_instant: sim::DEFAULT_MAX_EVENTS_PER_INSTANT,
     })
 }

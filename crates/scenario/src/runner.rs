@@ -40,6 +40,10 @@ pub struct Runtime {
     pub(crate) clients: BTreeMap<String, crate::background::Background>,
     /// An error reply the running step received and no `expect` checked.
     unchecked_error: Option<String>,
+    /// `workloads:` and their state.
+    pub(crate) workloads: crate::workload::Workloads,
+    /// Faults applied to nodes, with their virtual time, for the history.
+    pub(crate) fault_log: Vec<(u64, String)>,
 }
 
 /// Kernel events run between two looks at the [`Monitor`]: a few milliseconds
@@ -159,6 +163,14 @@ impl Runtime {
 
     /// Applies a fault now; refusing it (e.g. killing a node that is down) fails the step.
     pub fn apply(&mut self, fault: Fault) -> Result<(), RunError> {
+        let client = match &fault {
+            Fault::Start(p) | Fault::Kill(p) | Fault::Stop(p) => !self.kinds.contains_key(p),
+            _ => false,
+        };
+        if !client {
+            let text = fault.describe(&|p| self.sim.proc_name(p).to_owned(), &|h| self.sim.host_name(h).to_owned());
+            self.fault_log.push((self.sim.now().as_nanos(), text));
+        }
         self.sim.apply(fault).map_err(|e| RunError::Check(e.to_string()))
     }
 
@@ -424,6 +436,8 @@ pub fn run_with(
         steps: scenario.steps.len(),
         clients: BTreeMap::new(),
         unchecked_error: None,
+        workloads: crate::workload::Workloads::new(std::mem::take(&mut scenario.workloads)),
+        fault_log: Vec::new(),
     };
     for (node, p) in scenario.nodes.iter().zip(rt.sim.procs().collect::<Vec<_>>()) {
         if node.start {
@@ -489,6 +503,17 @@ pub fn run_with(
         failure = Some((e.to_string(), e));
     }
 
+    let (history, history_jsonl) = match failure.as_ref().map(|(_, e)| e.kind()) {
+        Some(FailureKind::SimulatorBug | FailureKind::Interrupted) => (None, String::new()),
+        _ => {
+            let (summary, jsonl, error) = crate::workload::finish(&mut rt);
+            if let (None, Some(e)) = (&failure, error) {
+                rt.sim.record("failure", format!("workloads: {e}"));
+                failure = Some((format!("workloads: {e}"), e));
+            }
+            (summary, jsonl)
+        }
+    };
     let clients = rt.finish_background();
     let checks = rt
         .invariants
@@ -547,6 +572,8 @@ pub fn run_with(
         steps,
         captures,
         clients,
+        history,
+        history_jsonl,
         checks,
         nodes,
         fault_errors: sim.fault_errors().iter().map(|(t, e)| format!("{t}: {e}")).collect(),

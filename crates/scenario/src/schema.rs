@@ -98,7 +98,8 @@ pub fn scenario_schema(registry: &Registry) -> Schema {
             }},
             "faults": {"type": "array", "items": {"$ref": "#/$defs/step"}, "description": "faults at fixed times (need `at`)"},
             "invariants": {"type": "array", "items": {"$ref": "#/$defs/condition"}},
-            "steps": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/step"}}
+            "steps": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/step"}},
+            "workloads": crate::workload::section_schema(registry.workload_driver())
         },
         "$defs": {
             "latency": {"oneOf": [
