@@ -38,7 +38,7 @@ pub mod kind {
 /// The Format_description event's body after the server version and
 /// timestamp: header length 19, the post-header lengths of every event type,
 /// and the checksum algorithm (1, CRC32), copied from a MariaDB 10.11 binlog.
-const FDE_TAIL: &str = "13380d000800120004040404120000e400041a08000000080808020000000a0a0a0000000000000a0a0a000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000041304000d0808080a0a0a01";
+const FDE_TAIL: &str = "13380d000800120004040404120000e400041a08000000080808020000000a0a0a0000000000000a0a0a0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000041304000d0808080a0a0a01";
 
 /// The status variables of a Query event from a client on MariaDB 10.11's
 /// defaults: flags2 0, sql_mode (STRICT_TRANS_TABLES, ERROR_FOR_DIVISION_BY_ZERO,
@@ -121,13 +121,28 @@ pub fn fde_body(timestamp: u32) -> Vec<u8> {
 }
 
 /// A Query event's body.
-pub fn query_body(thread_id: u32, db: &str, query: &str) -> Vec<u8> {
+/// `invoker` is the account a GRANT ran as: MariaDB adds it as Q_INVOKER
+/// (code 11, length-prefixed user and host).
+/// `xid`, for DDL MariaDB 10.11 makes crash-safe (CREATE/DROP TABLE), is Q_XID (code 129).
+pub fn query_body(thread_id: u32, db: &str, query: &str, invoker: Option<&(String, String)>, xid: Option<u64>) -> Vec<u8> {
+    let mut status = QUERY_STATUS.to_vec();
+    if let Some(xid) = xid {
+        status.push(129);
+        status.extend_from_slice(&xid.to_le_bytes());
+    }
+    if let Some((user, host)) = invoker {
+        status.push(11);
+        status.push(user.len() as u8);
+        status.extend_from_slice(user.as_bytes());
+        status.push(host.len() as u8);
+        status.extend_from_slice(host.as_bytes());
+    }
     let mut b = thread_id.to_le_bytes().to_vec();
     b.extend_from_slice(&0u32.to_le_bytes());
     b.push(db.len() as u8);
     b.extend_from_slice(&0u16.to_le_bytes());
-    b.extend_from_slice(&(QUERY_STATUS.len() as u16).to_le_bytes());
-    b.extend_from_slice(&QUERY_STATUS);
+    b.extend_from_slice(&(status.len() as u16).to_le_bytes());
+    b.extend_from_slice(&status);
     b.extend_from_slice(db.as_bytes());
     b.push(0);
     b.extend_from_slice(query.as_bytes());
@@ -200,6 +215,10 @@ pub struct Logged {
     pub query: String,
     /// INSERT_ID to log before it, if AUTO_INCREMENT generated one.
     pub insert_id: Option<u64>,
+    /// The account a GRANT ran as (user, host), logged as Q_INVOKER.
+    pub invoker: Option<(String, String)>,
+    /// DDL logged with Q_XID (CREATE TABLE, DROP TABLE).
+    pub ddl_xid: bool,
     /// Whether it is transactional (DML: Gtid, [Intvar], Query, Xid) or a standalone DDL group.
     pub transactional: bool,
 }
@@ -264,7 +283,11 @@ impl Binlog {
             out.push(self.push(h(kind::INTVAR), 0, &b));
         }
         let flags = if s.db.is_empty() { 0 } else { SUPPRESS_USE };
-        out.push(self.push(h(kind::QUERY), flags, &query_body(s.thread_id, &s.db, &s.query)));
+        let xid = s.ddl_xid.then(|| {
+            self.xid += 1;
+            self.xid
+        });
+        out.push(self.push(h(kind::QUERY), flags, &query_body(s.thread_id, &s.db, &s.query, s.invoker.as_ref(), xid)));
         if s.transactional {
             self.xid += 1;
             out.push(self.push(h(kind::XID), 0, &self.xid.to_le_bytes()));

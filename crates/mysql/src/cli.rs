@@ -70,7 +70,6 @@ impl MysqlCli {
         }
         self.state = State::Done;
         self.output = Some(self.printed.join("\n\n"));
-        ctx.exit();
     }
 
     fn print(&mut self, ctx: &Ctx<'_>, p: Printed) {

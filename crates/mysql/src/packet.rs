@@ -36,7 +36,9 @@ pub struct Framer {
     buf: Vec<u8>,
 }
 
-/// A packet read by [`Framer::next`], or why reading stopped.
+/// A packet read by [`Framer::next`], or why reading stopped. A frame of
+/// 0xffffff bytes (the start of a statement split across packets, over 16 MiB)
+/// is refused as `max_allowed_packet` (16 MiB) refuses it.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Frame {
     /// A whole packet: sequence id and payload.
@@ -57,7 +59,7 @@ impl Framer {
             return None;
         }
         let len = u32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], 0]) as usize;
-        if len > MAX_ALLOWED_PACKET {
+        if len >= 0xff_ffff {
             return Some(Frame::TooLarge);
         }
         if self.buf.len() < 4 + len {

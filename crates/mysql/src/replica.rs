@@ -487,7 +487,7 @@ impl Server {
                 if !own && !r.skipping {
                     let db_opt = (!db.is_empty()).then_some(db.as_str());
                     let stmt = sql::parse(&query).map_err(|e| (e, db.clone(), query.clone()))?;
-                    if let Err(e) = self.write(ctx, &stmt, db_opt, &query, thread_id, h.server_id)
+                    if let Err(e) = self.write(ctx, &stmt, db_opt, &query, (thread_id, ""), h.server_id)
                         && !self.config.slave_skip_errors.skips(e.code)
                     {
                         return Err((e, db, query));

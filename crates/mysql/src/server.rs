@@ -447,7 +447,7 @@ impl Server {
             }
             Stmt::Begin | Stmt::Commit | Stmt::Rollback => Ok(Outcome::Ok { affected: 0, insert_id: 0, info: String::new() }),
             Stmt::Select { .. } => self.engine.execute(&stmt, db.as_deref(), None),
-            s if s.writes() => self.write(ctx, &stmt, db.as_deref(), text, thread_id, self.config.server_id),
+            s if s.writes() => self.write(ctx, &stmt, db.as_deref(), text, (thread_id, &format!("{user}@{host}")), self.config.server_id),
             _ => self.admin(ctx, &stmt),
         }
     }
@@ -476,7 +476,8 @@ impl Server {
 
     /// Executes a write, logs it to the redo log and, when the binlog filter
     /// lets it through, to the binlog.
-    fn write(&mut self, ctx: &mut Ctx<'_>, stmt: &Stmt, db: Option<&str>, text: &str, thread_id: u32, origin: u32) -> Result<Outcome, SqlError> {
+    fn write(&mut self, ctx: &mut Ctx<'_>, stmt: &Stmt, db: Option<&str>, text: &str, session: (u32, &str), origin: u32) -> Result<Outcome, SqlError> {
+        let (thread_id, conn_host) = session;
         let insert_id = self.replica.as_mut().and_then(|r| r.insert_id.take()).filter(|_| origin != self.config.server_id);
         let outcome = self.apply_write(stmt, db, insert_id.map(|i| i as i64))?;
         self.redo(ctx, db, text);
@@ -498,11 +499,20 @@ impl Server {
                 db: logged_db.unwrap_or("").to_owned(),
                 query: text.trim().trim_end_matches(';').trim_end().to_owned(),
                 insert_id: generated,
+                invoker: matches!(stmt, Stmt::Grant { .. }).then(|| self.invoker(conn_host)).flatten(),
+                ddl_xid: matches!(stmt, Stmt::CreateTable { .. } | Stmt::DropTable { .. }),
                 transactional,
             };
             self.append_binlog(ctx, &logged);
         }
         Ok(outcome)
+    }
+
+    /// The account `user@host` logged in as: (user, the account's host).
+    fn invoker(&self, session: &str) -> Option<(String, String)> {
+        let (user, host) = session.split_once('@')?;
+        let exact = (user.to_owned(), host.to_owned());
+        if self.accounts.contains_key(&exact) { Some(exact) } else { Some((user.to_owned(), "%".to_owned())) }
     }
 
     fn generated_id(&self, stmt: &Stmt, db: Option<&str>) -> bool {
