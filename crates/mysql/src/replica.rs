@@ -10,8 +10,8 @@ use sim::{CloseReason, Ctx};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
-/// SHOW SLAVE STATUS's columns in MariaDB 10.11.
-const SLAVE_STATUS_COLUMNS: [&str; 54] = [
+/// SHOW SLAVE STATUS's columns in MariaDB 10.11, in order.
+pub const SLAVE_STATUS_COLUMNS: [&str; 54] = [
     "Slave_IO_State", "Master_Host", "Master_User", "Master_Port", "Connect_Retry", "Master_Log_File",
     "Read_Master_Log_Pos", "Relay_Log_File", "Relay_Log_Pos", "Relay_Master_Log_File", "Slave_IO_Running",
     "Slave_SQL_Running", "Replicate_Do_DB", "Replicate_Ignore_DB", "Replicate_Do_Table", "Replicate_Ignore_Table",
@@ -34,7 +34,11 @@ impl Server {
     pub(super) fn admin(&mut self, ctx: &mut Ctx<'_>, stmt: &Stmt) -> Result<Outcome, SqlError> {
         match stmt {
             Stmt::ShowMasterStatus => Ok(self.show_master_status()),
-            Stmt::ShowSlaveStatus => Ok(self.show_slave_status(ctx)),
+            Stmt::ShowSlaveStatus => {
+                let columns = SLAVE_STATUS_COLUMNS.iter().map(|c| (c.to_string(), false)).collect();
+                let rows = self.slave_status(ctx.wall_clock_ms()).map(|f| f.into_iter().map(|(_, v)| v).collect()).into_iter().collect();
+                Ok(Outcome::Rows { columns, rows })
+            }
             Stmt::ShowBinaryLogs => self.show_binary_logs(ctx),
             Stmt::ChangeMaster(pairs) => self.change_master(ctx, pairs),
             Stmt::StartSlave => self.start_slave(ctx),
@@ -77,9 +81,10 @@ impl Server {
         Ok(Outcome::Rows { columns, rows })
     }
 
-    fn show_slave_status(&self, ctx: &Ctx<'_>) -> Outcome {
-        let columns = SLAVE_STATUS_COLUMNS.iter().map(|c| (c.to_string(), false)).collect();
-        let Some(r) = &self.replica else { return Outcome::Rows { columns, rows: Vec::new() } };
+    /// SHOW SLAVE STATUS's fields (None for NULL), on a host whose clock
+    /// reads `wall_ms`; `None` before CHANGE MASTER TO.
+    pub fn slave_status(&self, wall_ms: i64) -> Option<Vec<(&'static str, Option<String>)>> {
+        let r = self.replica.as_ref()?;
         let io = match r.io {
             IoState::Stopped => "No",
             IoState::Connecting => "Connecting",
@@ -92,13 +97,11 @@ impl Server {
             (IoState::Running, _) => "Registering slave on master",
         };
         let behind = if r.sql_running && r.io == IoState::Running {
-            if r.queue.is_empty() { "0".to_owned() } else { ((ctx.wall_clock_ms().max(0) / 1000) as u32).saturating_sub(r.last_master_ts).to_string() }
+            if r.queue.is_empty() { "0".to_owned() } else { ((wall_ms.max(0) / 1000) as u32).saturating_sub(r.last_master_ts).to_string() }
         } else {
             "NULL".to_owned()
         };
         let sql_state = if r.sql_running { "Slave has read all relay log; waiting for more updates" } else { "" };
-        let skip = self.config.slave_skip_errors.text();
-        let _ = skip;
         let values: Vec<String> = vec![
             io_state.into(), r.host.clone(), r.user.clone(), r.port.to_string(), r.connect_retry.to_string(),
             r.master_log_file.clone(), r.read_pos.to_string(), self.relay_file.clone(), "4".into(), r.exec_file.clone(),
@@ -112,8 +115,7 @@ impl Server {
             "optimistic".into(), "0".into(), "NULL".into(), sql_state.into(), "0".into(),
             "0".into(), "0".into(), String::new(),
         ];
-        let row = values.into_iter().map(|v| if v == "NULL" { None } else { Some(v) }).collect();
-        Outcome::Rows { columns, rows: vec![row] }
+        Some(SLAVE_STATUS_COLUMNS.iter().copied().zip(values.into_iter().map(|v| if v == "NULL" { None } else { Some(v) })).collect())
     }
 
     fn change_master(&mut self, ctx: &mut Ctx<'_>, pairs: &[(String, String)]) -> Result<Outcome, SqlError> {

@@ -645,3 +645,4 @@ fn outcome_packets(o: Outcome) -> Vec<Vec<u8>> {
 // The replica side lives in its own file.
 #[path = "replica.rs"]
 mod replica;
+pub use replica::SLAVE_STATUS_COLUMNS;
