@@ -234,6 +234,8 @@ pub struct Binlog {
     pub current: Vec<u8>,
     /// The last GTID sequence number written.
     pub gtid_seq: u64,
+    /// The server id of the last GTID written.
+    pub gtid_server: u32,
     /// The next Xid.
     pub xid: u64,
 }
@@ -257,11 +259,24 @@ impl Binlog {
         self.current = MAGIC.to_vec();
         let fde = fde_body(timestamp);
         self.push(Header { timestamp, kind: kind::FORMAT_DESCRIPTION, server_id, log_pos: 0 }, IN_USE, &fde);
-        self.push(Header { timestamp, kind: kind::GTID_LIST, server_id, log_pos: 0 }, 0, &[0; 6]);
+        self.push(Header { timestamp, kind: kind::GTID_LIST, server_id, log_pos: 0 }, 0, &self.gtid_list());
         let mut cp = (name.len() as u32).to_le_bytes().to_vec();
         cp.extend_from_slice(name.as_bytes());
         self.push(Header { timestamp, kind: kind::BINLOG_CHECKPOINT, server_id, log_pos: 0 }, 0, &cp);
         name
+    }
+
+    /// The Gtid_list body: as measured, six zero bytes when no GTID was ever
+    /// written; else a count of 1 and the last GTID (domain 0, server, seq).
+    fn gtid_list(&self) -> Vec<u8> {
+        if self.gtid_seq == 0 {
+            return vec![0; 6];
+        }
+        let mut b = 1u32.to_le_bytes().to_vec();
+        b.extend_from_slice(&0u32.to_le_bytes());
+        b.extend_from_slice(&self.gtid_server.to_le_bytes());
+        b.extend_from_slice(&self.gtid_seq.to_le_bytes());
+        b
     }
 
     /// Appends one event (its log_pos computed here); returns its bytes.
@@ -275,6 +290,7 @@ impl Binlog {
     /// Writes a statement's group; returns the events' bytes in order.
     pub fn log(&mut self, s: &Logged) -> Vec<Vec<u8>> {
         self.gtid_seq += 1;
+        self.gtid_server = s.server_id;
         let h = |kind| Header { timestamp: s.timestamp, kind, server_id: s.server_id, log_pos: 0 };
         let mut out = vec![self.push(h(kind::GTID), SUPPRESS_USE, &gtid_body(self.gtid_seq, !s.transactional))];
         if let Some(id) = s.insert_id {

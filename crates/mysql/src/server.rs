@@ -195,7 +195,7 @@ impl Server {
             let old = Binlog { current: bytes, ..Binlog::default() };
             for e in old.events_from(4) {
                 match crate::binlog::decode(&e) {
-                    Some((_, Body::Gtid { seq, .. })) => binlog.gtid_seq = binlog.gtid_seq.max(seq),
+                    Some((h, Body::Gtid { seq, .. })) if seq >= binlog.gtid_seq => (binlog.gtid_seq, binlog.gtid_server) = (seq, h.server_id),
                     Some((_, Body::Xid(x))) => binlog.xid = binlog.xid.max(x),
                     _ => {}
                 }
