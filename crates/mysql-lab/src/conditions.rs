@@ -80,7 +80,9 @@ fn server<'a>(rt: &'a Runtime, node: &NodeRef) -> Result<Result<&'a Server, Stri
     let p = rt.proc(node)?;
     let name = rt.sim.proc_name(p);
     Ok(match rt.sim.proc_state(p) {
-        sim::ProcState::Running | sim::ProcState::Paused => rt.sim.process::<Server>(p).ok_or_else(|| format!("{name} is not a mysql node")),
+        sim::ProcState::Running | sim::ProcState::Paused => {
+            rt.sim.process::<Server>(p).ok_or_else(|| format!("{name} is not a mysql node"))
+        }
         sim::ProcState::Down => Err(format!("{name} is down")),
     })
 }
@@ -102,8 +104,13 @@ impl Condition for SlaveField {
         let Some(fields) = s.slave_status(wall) else {
             return Ok(Observation { holds: false, observed: "not a replica (Empty set)".to_owned() });
         };
-        let value = fields.iter().find(|(n, _)| *n == self.field).and_then(|(_, v)| v.clone()).unwrap_or_else(|| "NULL".to_owned());
-        let holds = self.equals.as_ref().is_none_or(|e| *e == value) && self.matches.as_ref().is_none_or(|r| r.is_match(&value));
+        let value = fields
+            .iter()
+            .find(|(n, _)| *n == self.field)
+            .and_then(|(_, v)| v.clone())
+            .unwrap_or_else(|| "NULL".to_owned());
+        let holds = self.equals.as_ref().is_none_or(|e| *e == value)
+            && self.matches.as_ref().is_none_or(|r| r.is_match(&value));
         Ok(Observation { holds, observed: value })
     }
     fn describe(&self) -> String {

@@ -3,7 +3,9 @@
 //! ([`step`], the mysql command-line client) and the conditions on MySQL
 //! nodes ([`conditions`]).
 //!
-//! It reads nodes only through `mysql::server::Server`'s public accessors.
+//! It reads nodes only through `mysql::server::Server`'s public accessors; it
+//! must not depend on the Redis crates or the CLI, and node logic must never
+//! depend on it.
 //!
 //! Must not depend on: `redis`, `redis-lab`, `sentinel`, `sentinel-lab`, `chaoslab`.
 
@@ -25,8 +27,12 @@ impl NodeKind for MysqlKind {
     }
 
     fn build(&self, node: &NodeDecl) -> Result<Factory, Diagnostics> {
-        let config = mysql::config::parse(&node.config, node.port)
-            .map_err(|errors| node.config_errors(errors, "see the my.cnf [mysqld] directives chaoslab honours in the README's MySQL section"))?;
+        let config = mysql::config::parse(&node.config, node.port).map_err(|errors| {
+            node.config_errors(
+                errors,
+                "see the my.cnf [mysqld] directives chaoslab honours in the README's MySQL section",
+            )
+        })?;
         Ok(Box::new(move || Box::new(mysql::server::Server::new(config.clone()))))
     }
 

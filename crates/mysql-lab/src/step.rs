@@ -39,7 +39,8 @@ struct MysqlStep {
     timeout: Duration,
 }
 
-const KEYS: &[&str] = &["node", "sql", "user", "password", "database", "from", "expect", "expect-match", "capture", "timeout"];
+const KEYS: &[&str] =
+    &["node", "sql", "user", "password", "database", "from", "expect", "expect-match", "capture", "timeout"];
 
 pub(crate) fn parse_step(value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>, Diagnostic> {
     let mut m = value.map("mysql")?;
@@ -74,7 +75,8 @@ impl Step for MysqlStep {
         let password = self.password.as_ref().map(|p| rt.render(p)).transpose()?.unwrap_or_else(|| "root".to_owned());
         let database = self.database.as_ref().map(|d| rt.render(d)).transpose()?;
         let input = sql.clone();
-        let factory: sim::Factory = Box::new(move || Box::new(MysqlCli::new(addr, &user, &password, database.clone(), &input)));
+        let factory: sim::Factory =
+            Box::new(move || Box::new(MysqlCli::new(addr, &user, &password, database.clone(), &input)));
         let client = client_step::start(rt, host, "mysql", &format!(" -> {addr}: {sql}"), factory)?;
         let done = client_step::wait(rt, client, self.timeout, |c: &MysqlCli| c.output.is_some())?;
         let reply = rt.sim.process::<MysqlCli>(client).and_then(|c| c.output.clone().map(|o| (o, c.error_reply)));

@@ -28,13 +28,15 @@ fn errors(master_extra: &str, steps: &str) -> String {
 fn run(steps: &str) -> RunReport {
     let source = source("", steps);
     let registry = registry();
-    let s = scenario::parse_scenario("s.yaml", &source, &registry).unwrap_or_else(|d| panic!("{}", d.render("s.yaml", &source)));
+    let s = scenario::parse_scenario("s.yaml", &source, &registry)
+        .unwrap_or_else(|d| panic!("{}", d.render("s.yaml", &source)));
     scenario::run(s, None, &registry, String::new()).0
 }
 
 #[test]
 fn replication_through_steps_and_conditions() {
-    let r = run(r#"  - mysql: {node: master, sql: "create user 'slave'@'%' identified by '123456'; grant replication slave on *.* to 'slave'@'%';"}
+    let r = run(
+        r#"  - mysql: {node: master, sql: "create user 'slave'@'%' identified by '123456'; grant replication slave on *.* to 'slave'@'%';"}
   - mysql: {node: master, sql: "show master status;", expect-match: "mall-mysql-bin.000001 \\|      [0-9]+ ", capture: status}
   - mysql: {node: replica, sql: "change master to master_host='127.0.0.1', master_user='slave', master_password='123456', master_port=3307, master_log_file='mall-mysql-bin.000001', master_log_pos=4; start slave;"}
   - wait-until: {mysql-slave-status: {node: replica, field: Slave_IO_Running, equals: "Yes"}, within: 5s}
@@ -42,7 +44,8 @@ fn replication_through_steps_and_conditions() {
   - wait-until: {mysql-caught-up: {node: replica, with: master}, within: 5s}
   - assert: {mysql-rows: {node: replica, table: db1.t1, count: 1}}
   - mysql: {node: replica, user: slave, password: '123456', sql: "insert into db1.t1 values(2,'b');", expect: "ERROR 1142 (42000): INSERT command denied to user 'slave'@'localhost' for table `db1`.`t1`"}
-"#);
+"#,
+    );
     assert_eq!(r.result, Verdict::Pass, "{:?} {:#?}", r.failure, r.steps.iter().map(|s| &s.detail).collect::<Vec<_>>());
     // replicated from position 4, CREATE USER reached the replica too (as on MariaDB)
     assert!(r.steps[1].detail.contains("| File                  | Position |"), "{}", r.steps[1].detail);
@@ -50,9 +53,14 @@ fn replication_through_steps_and_conditions() {
 
 #[test]
 fn a_wrong_expectation_fails_the_run() {
-    let r = run("  - mysql: {node: master, sql: \"create database db1; create database db1;\", expect: \"Query OK\"}\n");
+    let r =
+        run("  - mysql: {node: master, sql: \"create database db1; create database db1;\", expect: \"Query OK\"}\n");
     assert_eq!(r.result, Verdict::Fail);
-    assert!(r.failure.as_deref().unwrap_or("").contains("ERROR 1007 (HY000): Can't create database 'db1'; database exists"), "{:?}", r.failure);
+    assert!(
+        r.failure.as_deref().unwrap_or("").contains("ERROR 1007 (HY000): Can't create database 'db1'; database exists"),
+        "{:?}",
+        r.failure
+    );
 }
 
 #[test]
@@ -61,7 +69,10 @@ fn bad_input_is_a_diagnostic_at_its_line() {
     assert!(e.contains("s.yaml:5:") && e.contains("unknown variable 'binlog_formt=row'"), "{e}");
     let e = errors("", "  - mysql: {node: master, sql: \";\"}\n");
     assert!(e.contains("s.yaml:8:") && e.contains("no statement to run"), "{e}");
-    let e = errors("", "  - wait-until: {mysql-slave-status: {node: replica, field: Slave_IO_Runing, equals: 'Yes'}, within: 1s}\n");
+    let e = errors(
+        "",
+        "  - wait-until: {mysql-slave-status: {node: replica, field: Slave_IO_Runing, equals: 'Yes'}, within: 1s}\n",
+    );
     assert!(e.contains("did you mean `Slave_IO_Running`?"), "{e}");
     let e = errors("", "  - assert: {mysql-rows: {node: replica, table: t1, count: 1}}\n");
     assert!(e.contains("the table must be named with its database"), "{e}");

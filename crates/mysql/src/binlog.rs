@@ -124,7 +124,13 @@ pub fn fde_body(timestamp: u32) -> Vec<u8> {
 /// `invoker` is the account a GRANT ran as: MariaDB adds it as Q_INVOKER
 /// (code 11, length-prefixed user and host).
 /// `xid`, for DDL MariaDB 10.11 makes crash-safe (CREATE/DROP TABLE), is Q_XID (code 129).
-pub fn query_body(thread_id: u32, db: &str, query: &str, invoker: Option<&(String, String)>, xid: Option<u64>) -> Vec<u8> {
+pub fn query_body(
+    thread_id: u32,
+    db: &str,
+    query: &str,
+    invoker: Option<&(String, String)>,
+    xid: Option<u64>,
+) -> Vec<u8> {
     let mut status = QUERY_STATUS.to_vec();
     if let Some(xid) = xid {
         status.push(129);
@@ -316,7 +322,12 @@ impl Binlog {
         let mut out = Vec::new();
         let mut at = pos as usize;
         while at + 19 <= self.current.len() {
-            let size = u32::from_le_bytes([self.current[at + 9], self.current[at + 10], self.current[at + 11], self.current[at + 12]]) as usize;
+            let size = u32::from_le_bytes([
+                self.current[at + 9],
+                self.current[at + 10],
+                self.current[at + 11],
+                self.current[at + 12],
+            ]) as usize;
             if size < 19 || at + size > self.current.len() {
                 break;
             }

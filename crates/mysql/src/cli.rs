@@ -113,7 +113,11 @@ impl MysqlCli {
             State::Greeting => {
                 let Some(g) = packet::parse_handshake(p) else { return self.finish(ctx) };
                 let mut out = Vec::new();
-                packet::frame(seq.wrapping_add(1), &packet::handshake_response(&self.user, &self.password, &g.scramble, self.db.as_deref()), &mut out);
+                packet::frame(
+                    seq.wrapping_add(1),
+                    &packet::handshake_response(&self.user, &self.password, &g.scramble, self.db.as_deref()),
+                    &mut out,
+                );
                 ctx.send(conn, &out);
                 self.state = State::Auth;
             }
@@ -131,7 +135,11 @@ impl MysqlCli {
                 if let Some(c) = packet::parse_column_def(p) {
                     columns.push(c);
                 }
-                self.state = if left > 1 { State::Columns { left: left - 1, columns } } else { State::Rows { columns, rows: Vec::new() } };
+                self.state = if left > 1 {
+                    State::Columns { left: left - 1, columns }
+                } else {
+                    State::Rows { columns, rows: Vec::new() }
+                };
             }
             State::Rows { columns, mut rows } => {
                 if packet::is_eof(p) {
@@ -157,7 +165,11 @@ impl MysqlCli {
         match packet::parse_reply(p) {
             Some(Reply::Ok { affected, warnings, info, .. }) => {
                 let stmt = self.statements.get(self.next - 1).map(|s| s.0.to_ascii_lowercase()).unwrap_or_default();
-                let printed = if stmt.starts_with("use ") { Printed::DatabaseChanged } else { Printed::Ok { affected, warnings, info } };
+                let printed = if stmt.starts_with("use ") {
+                    Printed::DatabaseChanged
+                } else {
+                    Printed::Ok { affected, warnings, info }
+                };
                 self.print(ctx, printed);
                 self.send_next(ctx);
             }
@@ -187,7 +199,7 @@ impl Process for MysqlCli {
             }
             Input::Data { bytes, .. } => {
                 self.framer.push(bytes);
-                while let Some(frame) = self.framer.next() {
+                while let Some(frame) = self.framer.next_frame() {
                     match frame {
                         Frame::Packet(seq, p) => self.packet(ctx, seq, &p),
                         Frame::TooLarge => return self.finish(ctx),
@@ -197,15 +209,13 @@ impl Process for MysqlCli {
                     }
                 }
             }
-            Input::Closed { .. } => {
-                if !matches!(self.state, State::Done) {
-                    self.conn = None;
-                    if self.output.is_none() && self.next > 0 {
-                        self.printed.push("ERROR 2013 (HY000): Lost connection to server during query".to_owned());
-                        self.error_reply = true;
-                    }
-                    self.finish(ctx);
+            Input::Closed { .. } if !matches!(self.state, State::Done) => {
+                self.conn = None;
+                if self.output.is_none() && self.next > 0 {
+                    self.printed.push("ERROR 2013 (HY000): Lost connection to server during query".to_owned());
+                    self.error_reply = true;
                 }
+                self.finish(ctx);
             }
             _ => {}
         }

@@ -162,7 +162,10 @@ pub fn parse(text: &str, port: u16) -> Result<Config, ConfigErrors> {
 
 fn unquote(v: &str) -> &str {
     let v = v.split(" #").next().unwrap_or(v).trim();
-    v.strip_prefix('"').and_then(|s| s.strip_suffix('"')).or_else(|| v.strip_prefix('\'').and_then(|s| s.strip_suffix('\''))).unwrap_or(v)
+    v.strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .or_else(|| v.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')))
+        .unwrap_or(v)
 }
 
 fn apply(c: &mut Config, name: &str, value: Option<&str>, line: &str) -> Result<(), String> {

@@ -54,7 +54,10 @@ impl Value {
 /// MySQL's string-to-number conversion: the leading integer, 0 if none.
 fn leading_int(s: &str) -> i64 {
     let s = s.trim_start();
-    let end = s.char_indices().find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && (c == '-' || c == '+')))).map_or(s.len(), |(i, _)| i);
+    let end = s
+        .char_indices()
+        .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && (c == '-' || c == '+'))))
+        .map_or(s.len(), |(i, _)| i);
     s[..end].parse().unwrap_or(0)
 }
 
@@ -130,7 +133,9 @@ impl Engine {
     fn table(&self, t: &TableRef, db: Option<&str>) -> Result<(String, &Table), SqlError> {
         let db = t.db.as_deref().or(db).ok_or_else(no_db)?;
         let table = self.dbs.get(db).and_then(|d| d.get(&t.name));
-        table.map(|tb| (db.to_owned(), tb)).ok_or_else(|| SqlError::new(1146, "42S02", format!("Table '{db}.{}' doesn't exist", t.name)))
+        table
+            .map(|tb| (db.to_owned(), tb))
+            .ok_or_else(|| SqlError::new(1146, "42S02", format!("Table '{db}.{}' doesn't exist", t.name)))
     }
 
     fn table_mut(&mut self, t: &TableRef, db: Option<&str>) -> Result<&mut Table, SqlError> {
@@ -148,35 +153,60 @@ impl Engine {
             Stmt::DropDatabase { name, if_exists } => match self.dbs.remove(name) {
                 Some(tables) => Ok(Outcome::ok(tables.len() as u64)),
                 None if *if_exists => Ok(Outcome::ok(0)),
-                None => Err(SqlError::new(1008, "HY000", format!("Can't drop database '{name}'; database doesn't exist"))),
+                None => {
+                    Err(SqlError::new(1008, "HY000", format!("Can't drop database '{name}'; database doesn't exist")))
+                }
             },
-            Stmt::CreateTable { table, columns, if_not_exists } => self.create_table(table, columns, *if_not_exists, db),
+            Stmt::CreateTable { table, columns, if_not_exists } => {
+                self.create_table(table, columns, *if_not_exists, db)
+            }
             Stmt::DropTable { tables, if_exists } => self.drop_tables(tables, *if_exists, db),
             Stmt::Insert { table, columns, rows } => self.insert(table, columns, rows, db, insert_id),
             Stmt::Update { table, sets, filter } => self.update(table, sets, filter.as_ref(), db),
             Stmt::Delete { table, filter } => self.delete(table, filter.as_ref(), db),
-            Stmt::Select { table, items, filter, order, limit } => self.select(table.as_ref(), items, filter.as_ref(), order, *limit, db),
+            Stmt::Select { table, items, filter, order, limit } => {
+                self.select(table.as_ref(), items, filter.as_ref(), order, *limit, db)
+            }
             _ => Err(SqlError::unsupported("this statement in the storage engine")),
         }
     }
 
     fn create_database(&mut self, name: &str, if_not_exists: bool) -> Result<Outcome, SqlError> {
         if self.dbs.contains_key(name) {
-            return if if_not_exists { Ok(Outcome::ok(0)) } else { Err(SqlError::new(1007, "HY000", format!("Can't create database '{name}'; database exists"))) };
+            return if if_not_exists {
+                Ok(Outcome::ok(0))
+            } else {
+                Err(SqlError::new(1007, "HY000", format!("Can't create database '{name}'; database exists")))
+            };
         }
         self.dbs.insert(name.to_owned(), BTreeMap::new());
         Ok(Outcome::ok(1))
     }
 
-    fn create_table(&mut self, t: &TableRef, columns: &[ColumnDecl], if_not_exists: bool, db: Option<&str>) -> Result<Outcome, SqlError> {
+    fn create_table(
+        &mut self,
+        t: &TableRef,
+        columns: &[ColumnDecl],
+        if_not_exists: bool,
+        db: Option<&str>,
+    ) -> Result<Outcome, SqlError> {
         let db = t.db.as_deref().or(db).ok_or_else(no_db)?;
-        let tables = self.dbs.get_mut(db).ok_or_else(|| SqlError::new(1049, "42000", format!("Unknown database '{db}'")))?;
+        let tables =
+            self.dbs.get_mut(db).ok_or_else(|| SqlError::new(1049, "42000", format!("Unknown database '{db}'")))?;
         if tables.contains_key(&t.name) {
-            return if if_not_exists { Ok(Outcome::ok(0)) } else { Err(SqlError::new(1050, "42S01", format!("Table '{}' already exists", t.name))) };
+            return if if_not_exists {
+                Ok(Outcome::ok(0))
+            } else {
+                Err(SqlError::new(1050, "42S01", format!("Table '{}' already exists", t.name)))
+            };
         }
         let auto = columns.iter().filter(|c| c.auto_increment).count();
         if auto > 1 || columns.iter().any(|c| c.auto_increment && !c.primary) {
-            return Err(SqlError::new(1075, "42000", "Incorrect table definition; there can be only one auto column and it must be defined as a key"));
+            return Err(SqlError::new(
+                1075,
+                "42000",
+                "Incorrect table definition; there can be only one auto column and it must be defined as a key",
+            ));
         }
         let table = Table { columns: columns.to_vec(), rows: BTreeMap::new(), next_hidden: 0, auto_increment: 1 };
         tables.insert(t.name.clone(), table);
@@ -197,7 +227,14 @@ impl Engine {
         Err(SqlError::new(1051, "42S02", format!("Unknown table '{}'", missing.join(","))))
     }
 
-    fn insert(&mut self, t: &TableRef, cols: &[String], rows: &[Vec<Expr>], db: Option<&str>, insert_id: Option<i64>) -> Result<Outcome, SqlError> {
+    fn insert(
+        &mut self,
+        t: &TableRef,
+        cols: &[String],
+        rows: &[Vec<Expr>],
+        db: Option<&str>,
+        insert_id: Option<i64>,
+    ) -> Result<Outcome, SqlError> {
         let table = self.table_mut(t, db)?;
         let positions: Vec<usize> = if cols.is_empty() {
             (0..table.columns.len()).collect()
@@ -209,7 +246,11 @@ impl Engine {
         let mut next_id = insert_id;
         for (n, exprs) in rows.iter().enumerate() {
             if exprs.len() != positions.len() {
-                return Err(SqlError::new(1136, "21S01", format!("Column count doesn't match value count at row {}", n + 1)));
+                return Err(SqlError::new(
+                    1136,
+                    "21S01",
+                    format!("Column count doesn't match value count at row {}", n + 1),
+                ));
             }
             let mut row = vec![Value::Null; staged.columns.len()];
             for (&p, e) in positions.iter().zip(exprs) {
@@ -222,16 +263,27 @@ impl Engine {
             let key = staged.key(&row);
             if staged.rows.contains_key(&key) {
                 let shown: Vec<String> = key.iter().map(|v| v.text().unwrap_or_default()).collect();
-                return Err(SqlError::new(1062, "23000", format!("Duplicate entry '{}' for key 'PRIMARY'", shown.join("-"))));
+                return Err(SqlError::new(
+                    1062,
+                    "23000",
+                    format!("Duplicate entry '{}' for key 'PRIMARY'", shown.join("-")),
+                ));
             }
             staged.rows.insert(key, row);
         }
         *table = staged;
-        let info = if rows.len() > 1 { format!("Records: {}  Duplicates: 0  Warnings: 0", rows.len()) } else { String::new() };
+        let info =
+            if rows.len() > 1 { format!("Records: {}  Duplicates: 0  Warnings: 0", rows.len()) } else { String::new() };
         Ok(Outcome::Ok { affected: rows.len() as u64, insert_id: first_id as u64, info })
     }
 
-    fn update(&mut self, t: &TableRef, sets: &[(String, Expr)], filter: Option<&Expr>, db: Option<&str>) -> Result<Outcome, SqlError> {
+    fn update(
+        &mut self,
+        t: &TableRef,
+        sets: &[(String, Expr)],
+        filter: Option<&Expr>,
+        db: Option<&str>,
+    ) -> Result<Outcome, SqlError> {
         let table = self.table_mut(t, db)?;
         let targets: Vec<usize> = sets.iter().map(|(c, _)| table.column(c, "field list")).collect::<Result<_, _>>()?;
         let names: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
@@ -257,13 +309,21 @@ impl Engine {
             let new_key = if staged.has_pk() { staged.key(&new) } else { key.clone() };
             if rewritten.contains_key(&new_key) {
                 let shown: Vec<String> = new_key.iter().map(|v| v.text().unwrap_or_default()).collect();
-                return Err(SqlError::new(1062, "23000", format!("Duplicate entry '{}' for key 'PRIMARY'", shown.join("-"))));
+                return Err(SqlError::new(
+                    1062,
+                    "23000",
+                    format!("Duplicate entry '{}' for key 'PRIMARY'", shown.join("-")),
+                ));
             }
             rewritten.insert(new_key, new);
         }
         staged.rows = rewritten;
         *table = staged;
-        Ok(Outcome::Ok { affected: changed, insert_id: 0, info: format!("Rows matched: {matched}  Changed: {changed}  Warnings: 0") })
+        Ok(Outcome::Ok {
+            affected: changed,
+            insert_id: 0,
+            info: format!("Rows matched: {matched}  Changed: {changed}  Warnings: 0"),
+        })
     }
 
     fn delete(&mut self, t: &TableRef, filter: Option<&Expr>, db: Option<&str>) -> Result<Outcome, SqlError> {
@@ -290,7 +350,12 @@ impl Engine {
         limit: Option<u64>,
         db: Option<&str>,
     ) -> Result<Outcome, SqlError> {
-        let empty = Table { columns: Vec::new(), rows: BTreeMap::from([(Vec::new(), Vec::new())]), next_hidden: 0, auto_increment: 1 };
+        let empty = Table {
+            columns: Vec::new(),
+            rows: BTreeMap::from([(Vec::new(), Vec::new())]),
+            next_hidden: 0,
+            auto_increment: 1,
+        };
         let table = match t {
             Some(t) => self.table(t, db)?.1,
             None => &empty,
@@ -302,9 +367,15 @@ impl Engine {
                 picked.push(row);
             }
         }
-        let keys: Vec<(usize, bool)> = order.iter().map(|(c, asc)| table.column(c, "order clause").map(|p| (p, *asc))).collect::<Result<_, _>>()?;
+        let keys: Vec<(usize, bool)> = order
+            .iter()
+            .map(|(c, asc)| table.column(c, "order clause").map(|p| (p, *asc)))
+            .collect::<Result<_, _>>()?;
         picked.sort_by(|a, b| {
-            keys.iter().map(|&(p, asc)| if asc { a[p].cmp(&b[p]) } else { b[p].cmp(&a[p]) }).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal)
+            keys.iter()
+                .map(|&(p, asc)| if asc { a[p].cmp(&b[p]) } else { b[p].cmp(&a[p]) })
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
         });
         picked.truncate(limit.map_or(usize::MAX, |l| l as usize));
         let mut columns = Vec::new();
@@ -313,7 +384,10 @@ impl Engine {
             match item {
                 SelectItem::Star => {
                     for c in &table.columns {
-                        columns.push((c.name.clone(), c.ty != ColumnType::Varchar(0) && !matches!(c.ty, ColumnType::Varchar(_))));
+                        columns.push((
+                            c.name.clone(),
+                            c.ty != ColumnType::Varchar(0) && !matches!(c.ty, ColumnType::Varchar(_)),
+                        ));
                         exprs.push(Expr::Col(c.name.clone()));
                     }
                 }
@@ -322,7 +396,10 @@ impl Engine {
                         table.column(c, "field list")?;
                     }
                     let numeric = match e {
-                        Expr::Col(c) => table.columns.iter().any(|col| col.name.eq_ignore_ascii_case(c) && !matches!(col.ty, ColumnType::Varchar(_))),
+                        Expr::Col(c) => table
+                            .columns
+                            .iter()
+                            .any(|col| col.name.eq_ignore_ascii_case(c) && !matches!(col.ty, ColumnType::Varchar(_))),
                         Expr::Lit(Value::Str(_)) => false,
                         _ => true,
                     };
@@ -366,7 +443,9 @@ fn fill_row(table: &mut Table, row: &mut [Value], n: usize, next_id: &mut Option
 
 fn check_value(c: &ColumnDecl, v: &Value, n: usize) -> Result<(), SqlError> {
     match (c.ty, v) {
-        (_, Value::Null) if c.not_null => Err(SqlError::new(1048, "23000", format!("Column '{}' cannot be null", c.name))),
+        (_, Value::Null) if c.not_null => {
+            Err(SqlError::new(1048, "23000", format!("Column '{}' cannot be null", c.name)))
+        }
         (ColumnType::Varchar(len), Value::Str(s)) if s.chars().count() > len as usize => {
             Err(SqlError::new(1406, "22001", format!("Data too long for column '{}' at row {n}", c.name)))
         }
@@ -383,7 +462,9 @@ pub fn eval(e: &Expr, names: &[String], row: &[Value]) -> Result<Value, SqlError
         Expr::Lit(v) => v.clone(),
         Expr::Col(c) => {
             let p = names.iter().position(|n| n.eq_ignore_ascii_case(c));
-            p.and_then(|p| row.get(p)).cloned().ok_or_else(|| SqlError::new(1054, "42S22", format!("Unknown column '{c}' in 'WHERE'")))?
+            p.and_then(|p| row.get(p))
+                .cloned()
+                .ok_or_else(|| SqlError::new(1054, "42S22", format!("Unknown column '{c}' in 'WHERE'")))?
         }
         Expr::Not(inner) => match eval(inner, names, row)? {
             Value::Null => Value::Null,

@@ -14,6 +14,11 @@
 //! `mysql` command-line client as a process, and [`output`] renders what it
 //! prints.
 //!
+//! It knows nothing of scenarios, reports or the CLI: lab tooling reads a
+//! server through its public accessors (`Server::master_status`,
+//! `Server::slave_status`, `Server::engine`), and it must not depend on the
+//! Redis crates either.
+//!
 //! Must not depend on: `scenario`, `report`, `redis`, `redis-lab`, `mysql-lab`, `chaoslab`.
 
 pub mod binlog;

@@ -83,7 +83,9 @@ pub fn table(columns: &[(String, bool)], rows: &[Vec<Option<String>>]) -> String
     let widths: Vec<usize> = columns
         .iter()
         .enumerate()
-        .map(|(i, (name, _))| rows.iter().map(|r| cell(&r[i]).chars().count()).chain([name.chars().count()]).max().unwrap_or(0))
+        .map(|(i, (name, _))| {
+            rows.iter().map(|r| cell(&r[i]).chars().count()).chain([name.chars().count()]).max().unwrap_or(0)
+        })
         .collect();
     let rule: String = widths.iter().map(|w| format!("+{}", "-".repeat(w + 2))).collect::<String>() + "+";
     let line = |values: Vec<(&str, bool)>| -> String {

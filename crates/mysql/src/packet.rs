@@ -24,7 +24,8 @@ pub mod caps {
     /// `CLIENT_PLUGIN_AUTH`.
     pub const PLUGIN_AUTH: u32 = 1 << 19;
     /// What the server offers and the client asks for.
-    pub const SPOKEN: u32 = LONG_PASSWORD | CONNECT_WITH_DB | PROTOCOL_41 | TRANSACTIONS | SECURE_CONNECTION | PLUGIN_AUTH;
+    pub const SPOKEN: u32 =
+        LONG_PASSWORD | CONNECT_WITH_DB | PROTOCOL_41 | TRANSACTIONS | SECURE_CONNECTION | PLUGIN_AUTH;
 }
 
 /// `SERVER_STATUS_AUTOCOMMIT`.
@@ -36,7 +37,7 @@ pub struct Framer {
     buf: Vec<u8>,
 }
 
-/// A packet read by [`Framer::next`], or why reading stopped. A frame of
+/// A packet read by [`Framer::next_frame`], or why reading stopped. A frame of
 /// 0xffffff bytes (the start of a statement split across packets, over 16 MiB)
 /// is refused as `max_allowed_packet` (16 MiB) refuses it.
 #[derive(Debug, PartialEq, Eq)]
@@ -54,7 +55,7 @@ impl Framer {
     }
 
     /// The next complete packet, if one has arrived.
-    pub fn next(&mut self) -> Option<Frame> {
+    pub fn next_frame(&mut self) -> Option<Frame> {
         if self.buf.len() < 4 {
             return None;
         }
@@ -272,7 +273,8 @@ pub fn parse_handshake_response(p: &[u8]) -> Option<Login> {
     let user = String::from_utf8_lossy(r.cstr()?).into_owned();
     let n = r.u8()? as usize;
     let token = r.take(n)?.to_vec();
-    let db = if flags & caps::CONNECT_WITH_DB != 0 { Some(String::from_utf8_lossy(r.cstr()?).into_owned()) } else { None };
+    let db =
+        if flags & caps::CONNECT_WITH_DB != 0 { Some(String::from_utf8_lossy(r.cstr()?).into_owned()) } else { None };
     Some(Login { user, token, db: db.filter(|d| !d.is_empty()) })
 }
 
@@ -367,7 +369,8 @@ pub fn parse_reply(p: &[u8]) -> Option<Reply> {
         0xff => {
             r.u8()?;
             let code = r.u16()?;
-            let state = if r.take(1)? == b"#" { String::from_utf8_lossy(r.take(5)?).into_owned() } else { "HY000".into() };
+            let state =
+                if r.take(1)? == b"#" { String::from_utf8_lossy(r.take(5)?).into_owned() } else { "HY000".into() };
             Some(Reply::Err { code, state, message: String::from_utf8_lossy(r.rest()).into_owned() })
         }
         _ => r.lenenc().map(Reply::Columns),

@@ -1,7 +1,7 @@
 //! The replica side of [`Server`]: the replication statements, the IO thread
 //! and the SQL thread.
 
-use super::{IoState, Link, Replica, Server, MASTER_INFO, RETRY};
+use super::{IoState, Link, MASTER_INFO, RETRY, Replica, Server};
 use crate::binlog::{self, Body};
 use crate::engine::Outcome;
 use crate::packet::{self, Frame, Framer};
@@ -12,17 +12,60 @@ use std::time::Duration;
 
 /// SHOW SLAVE STATUS's columns in MariaDB 10.11, in order.
 pub const SLAVE_STATUS_COLUMNS: [&str; 54] = [
-    "Slave_IO_State", "Master_Host", "Master_User", "Master_Port", "Connect_Retry", "Master_Log_File",
-    "Read_Master_Log_Pos", "Relay_Log_File", "Relay_Log_Pos", "Relay_Master_Log_File", "Slave_IO_Running",
-    "Slave_SQL_Running", "Replicate_Do_DB", "Replicate_Ignore_DB", "Replicate_Do_Table", "Replicate_Ignore_Table",
-    "Replicate_Wild_Do_Table", "Replicate_Wild_Ignore_Table", "Last_Errno", "Last_Error", "Skip_Counter",
-    "Exec_Master_Log_Pos", "Relay_Log_Space", "Until_Condition", "Until_Log_File", "Until_Log_Pos",
-    "Master_SSL_Allowed", "Master_SSL_CA_File", "Master_SSL_CA_Path", "Master_SSL_Cert", "Master_SSL_Cipher",
-    "Master_SSL_Key", "Seconds_Behind_Master", "Master_SSL_Verify_Server_Cert", "Last_IO_Errno", "Last_IO_Error",
-    "Last_SQL_Errno", "Last_SQL_Error", "Replicate_Ignore_Server_Ids", "Master_Server_Id", "Master_SSL_Crl",
-    "Master_SSL_Crlpath", "Using_Gtid", "Gtid_IO_Pos", "Replicate_Do_Domain_Ids", "Replicate_Ignore_Domain_Ids",
-    "Parallel_Mode", "SQL_Delay", "SQL_Remaining_Delay", "Slave_SQL_Running_State", "Slave_DDL_Groups",
-    "Slave_Non_Transactional_Groups", "Slave_Transactional_Groups", "Replicate_Rewrite_DB",
+    "Slave_IO_State",
+    "Master_Host",
+    "Master_User",
+    "Master_Port",
+    "Connect_Retry",
+    "Master_Log_File",
+    "Read_Master_Log_Pos",
+    "Relay_Log_File",
+    "Relay_Log_Pos",
+    "Relay_Master_Log_File",
+    "Slave_IO_Running",
+    "Slave_SQL_Running",
+    "Replicate_Do_DB",
+    "Replicate_Ignore_DB",
+    "Replicate_Do_Table",
+    "Replicate_Ignore_Table",
+    "Replicate_Wild_Do_Table",
+    "Replicate_Wild_Ignore_Table",
+    "Last_Errno",
+    "Last_Error",
+    "Skip_Counter",
+    "Exec_Master_Log_Pos",
+    "Relay_Log_Space",
+    "Until_Condition",
+    "Until_Log_File",
+    "Until_Log_Pos",
+    "Master_SSL_Allowed",
+    "Master_SSL_CA_File",
+    "Master_SSL_CA_Path",
+    "Master_SSL_Cert",
+    "Master_SSL_Cipher",
+    "Master_SSL_Key",
+    "Seconds_Behind_Master",
+    "Master_SSL_Verify_Server_Cert",
+    "Last_IO_Errno",
+    "Last_IO_Error",
+    "Last_SQL_Errno",
+    "Last_SQL_Error",
+    "Replicate_Ignore_Server_Ids",
+    "Master_Server_Id",
+    "Master_SSL_Crl",
+    "Master_SSL_Crlpath",
+    "Using_Gtid",
+    "Gtid_IO_Pos",
+    "Replicate_Do_Domain_Ids",
+    "Replicate_Ignore_Domain_Ids",
+    "Parallel_Mode",
+    "SQL_Delay",
+    "SQL_Remaining_Delay",
+    "Slave_SQL_Running_State",
+    "Slave_DDL_Groups",
+    "Slave_Non_Transactional_Groups",
+    "Slave_Transactional_Groups",
+    "Replicate_Rewrite_DB",
 ];
 
 fn ok() -> Outcome {
@@ -36,7 +79,11 @@ impl Server {
             Stmt::ShowMasterStatus => Ok(self.show_master_status()),
             Stmt::ShowSlaveStatus => {
                 let columns = SLAVE_STATUS_COLUMNS.iter().map(|c| (c.to_string(), false)).collect();
-                let rows = self.slave_status(ctx.wall_clock_ms()).map(|f| f.into_iter().map(|(_, v)| v).collect()).into_iter().collect();
+                let rows = self
+                    .slave_status(ctx.wall_clock_ms())
+                    .map(|f| f.into_iter().map(|(_, v)| v).collect())
+                    .into_iter()
+                    .collect();
                 Ok(Outcome::Rows { columns, rows })
             }
             Stmt::ShowBinaryLogs => self.show_binary_logs(ctx),
@@ -57,7 +104,10 @@ impl Server {
     }
 
     fn show_master_status(&self) -> Outcome {
-        let columns = ["File", "Position", "Binlog_Do_DB", "Binlog_Ignore_DB"].iter().map(|c| (c.to_string(), *c == "Position")).collect();
+        let columns = ["File", "Position", "Binlog_Do_DB", "Binlog_Ignore_DB"]
+            .iter()
+            .map(|c| (c.to_string(), *c == "Position"))
+            .collect();
         let rows = match &self.binlog {
             Some(b) => vec![vec![
                 Some(b.file().to_owned()),
@@ -71,7 +121,9 @@ impl Server {
     }
 
     fn show_binary_logs(&self, ctx: &mut Ctx<'_>) -> Result<Outcome, SqlError> {
-        let Some(b) = &self.binlog else { return Err(SqlError::new(1381, "HY000", "You are not using binary logging")) };
+        let Some(b) = &self.binlog else {
+            return Err(SqlError::new(1381, "HY000", "You are not using binary logging"));
+        };
         let columns = vec![("Log_name".to_owned(), false), ("File_size".to_owned(), true)];
         let mut rows = Vec::new();
         for (i, f) in b.files.iter().enumerate() {
@@ -97,30 +149,87 @@ impl Server {
             (IoState::Running, _) => "Registering slave on master",
         };
         let behind = if r.sql_running && r.io == IoState::Running {
-            if r.queue.is_empty() { "0".to_owned() } else { ((wall_ms.max(0) / 1000) as u32).saturating_sub(r.last_master_ts).to_string() }
+            if r.queue.is_empty() {
+                "0".to_owned()
+            } else {
+                ((wall_ms.max(0) / 1000) as u32).saturating_sub(r.last_master_ts).to_string()
+            }
         } else {
             "NULL".to_owned()
         };
         let sql_state = if r.sql_running { "Slave has read all relay log; waiting for more updates" } else { "" };
         let values: Vec<String> = vec![
-            io_state.into(), r.host.clone(), r.user.clone(), r.port.to_string(), r.connect_retry.to_string(),
-            r.master_log_file.clone(), r.read_pos.to_string(), self.relay_file.clone(), "4".into(), r.exec_file.clone(),
-            io.into(), if r.sql_running { "Yes" } else { "No" }.into(), String::new(), String::new(), String::new(), String::new(),
-            String::new(), String::new(), r.last_sql_error.0.to_string(), r.last_sql_error.1.clone(), r.skip_counter.to_string(),
-            r.exec_pos.to_string(), r.relay_space.to_string(), "None".into(), String::new(), "0".into(),
-            "No".into(), String::new(), String::new(), String::new(), String::new(),
-            String::new(), behind, "No".into(), r.last_io_error.0.to_string(), r.last_io_error.1.clone(),
-            r.last_sql_error.0.to_string(), r.last_sql_error.1.clone(), String::new(), r.master_server_id.to_string(), String::new(),
-            String::new(), "No".into(), String::new(), String::new(), String::new(),
-            "optimistic".into(), "0".into(), "NULL".into(), sql_state.into(), "0".into(),
-            "0".into(), "0".into(), String::new(),
+            io_state.into(),
+            r.host.clone(),
+            r.user.clone(),
+            r.port.to_string(),
+            r.connect_retry.to_string(),
+            r.master_log_file.clone(),
+            r.read_pos.to_string(),
+            self.relay_file.clone(),
+            "4".into(),
+            r.exec_file.clone(),
+            io.into(),
+            if r.sql_running { "Yes" } else { "No" }.into(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            r.last_sql_error.0.to_string(),
+            r.last_sql_error.1.clone(),
+            r.skip_counter.to_string(),
+            r.exec_pos.to_string(),
+            r.relay_space.to_string(),
+            "None".into(),
+            String::new(),
+            "0".into(),
+            "No".into(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            behind,
+            "No".into(),
+            r.last_io_error.0.to_string(),
+            r.last_io_error.1.clone(),
+            r.last_sql_error.0.to_string(),
+            r.last_sql_error.1.clone(),
+            String::new(),
+            r.master_server_id.to_string(),
+            String::new(),
+            String::new(),
+            "No".into(),
+            String::new(),
+            String::new(),
+            String::new(),
+            "optimistic".into(),
+            "0".into(),
+            "NULL".into(),
+            sql_state.into(),
+            "0".into(),
+            "0".into(),
+            "0".into(),
+            String::new(),
         ];
-        Some(SLAVE_STATUS_COLUMNS.iter().copied().zip(values.into_iter().map(|v| if v == "NULL" { None } else { Some(v) })).collect())
+        Some(
+            SLAVE_STATUS_COLUMNS
+                .iter()
+                .copied()
+                .zip(values.into_iter().map(|v| if v == "NULL" { None } else { Some(v) }))
+                .collect(),
+        )
     }
 
     fn change_master(&mut self, ctx: &mut Ctx<'_>, pairs: &[(String, String)]) -> Result<Outcome, SqlError> {
         if self.replica.as_ref().is_some_and(|r| r.io != IoState::Stopped || r.sql_running) {
-            return Err(SqlError::new(1198, "HY000", "This operation cannot be performed as you have a running slave ''; run STOP SLAVE '' first"));
+            return Err(SqlError::new(
+                1198,
+                "HY000",
+                "This operation cannot be performed as you have a running slave ''; run STOP SLAVE '' first",
+            ));
         }
         let mut r = self.replica.take().unwrap_or_else(|| Replica {
             host: String::new(),
@@ -206,10 +315,18 @@ impl Server {
 
     fn start_slave(&mut self, ctx: &mut Ctx<'_>) -> Result<Outcome, SqlError> {
         let Some(r) = self.replica.as_mut() else {
-            return Err(SqlError::new(1200, "HY000", "Misconfigured slave: MASTER_HOST was not set; Fix in config file or with CHANGE MASTER TO"));
+            return Err(SqlError::new(
+                1200,
+                "HY000",
+                "Misconfigured slave: MASTER_HOST was not set; Fix in config file or with CHANGE MASTER TO",
+            ));
         };
         if r.host.is_empty() {
-            return Err(SqlError::new(1200, "HY000", "Misconfigured slave: MASTER_HOST was not set; Fix in config file or with CHANGE MASTER TO"));
+            return Err(SqlError::new(
+                1200,
+                "HY000",
+                "Misconfigured slave: MASTER_HOST was not set; Fix in config file or with CHANGE MASTER TO",
+            ));
         }
         if !r.sql_running {
             r.sql_running = true;
@@ -234,7 +351,11 @@ impl Server {
 
     fn reset_slave(&mut self, ctx: &mut Ctx<'_>, all: bool) -> Result<Outcome, SqlError> {
         if self.replica.as_ref().is_some_and(|r| r.io != IoState::Stopped || r.sql_running) {
-            return Err(SqlError::new(1198, "HY000", "This operation cannot be performed as you have a running slave ''; run STOP SLAVE '' first"));
+            return Err(SqlError::new(
+                1198,
+                "HY000",
+                "This operation cannot be performed as you have a running slave ''; run STOP SLAVE '' first",
+            ));
         }
         if all {
             self.replica = None;
@@ -255,7 +376,8 @@ impl Server {
         let mut body = 4u64.to_le_bytes().to_vec();
         body.extend_from_slice(next.as_bytes());
         let h = binlog::Header { timestamp: ts, kind: binlog::kind::ROTATE, server_id, log_pos: 0 };
-        let e = binlog::event(binlog::Header { log_pos: (b.position() as u32) + binlog::size(body.len()), ..h }, 0, &body);
+        let e =
+            binlog::event(binlog::Header { log_pos: (b.position() as u32) + binlog::size(body.len()), ..h }, 0, &body);
         let old = b.file().to_owned();
         ctx.disk().append(&old, &e);
         let name = b.open_next(server_id, ts);
@@ -276,7 +398,9 @@ impl Server {
         match name {
             "read_only" => self.read_only = flag(value)?,
             "sql_slave_skip_counter" => {
-                let n = value.parse::<u64>().map_err(|_| SqlError::new(1232, "42000", format!("Incorrect argument type to variable '{name}'")))?;
+                let n = value.parse::<u64>().map_err(|_| {
+                    SqlError::new(1232, "42000", format!("Incorrect argument type to variable '{name}'"))
+                })?;
                 if let Some(r) = self.replica.as_mut() {
                     r.skip_counter = n;
                 }
@@ -336,7 +460,11 @@ impl Server {
             ));
             self.io_connect(ctx);
         } else {
-            self.io_error(ctx, 2013, "Lost connection to server at 'handshake: reading initial communication packet', system error: 0");
+            self.io_error(
+                ctx,
+                2013,
+                "Lost connection to server at 'handshake: reading initial communication packet', system error: 0",
+            );
         }
     }
 
@@ -345,7 +473,7 @@ impl Server {
         r.framer.push(bytes);
         loop {
             let Some(r) = self.replica.as_mut() else { return };
-            match r.framer.next() {
+            match r.framer.next_frame() {
                 None => break,
                 Some(Frame::TooLarge) => {
                     if let Some(c) = r.conn.take() {
@@ -367,7 +495,11 @@ impl Server {
         match r.link {
             Link::Greeting => {
                 let Some(g) = packet::parse_handshake(p) else { return };
-                packet::frame(seq.wrapping_add(1), &packet::handshake_response(&r.user, &r.password, &g.scramble, None), &mut out);
+                packet::frame(
+                    seq.wrapping_add(1),
+                    &packet::handshake_response(&r.user, &r.password, &g.scramble, None),
+                    &mut out,
+                );
                 r.link = Link::Auth;
             }
             Link::Auth | Link::Register => match packet::parse_reply(p) {
@@ -413,7 +545,9 @@ impl Server {
     /// One packet of the dump: 0x00 and an event, or an error.
     fn io_event(&mut self, ctx: &mut Ctx<'_>, p: &[u8]) {
         let Some(r) = self.replica.as_mut() else { return };
-        if let Some(packet::Reply::Err { code, message, .. }) = packet::parse_reply(p).filter(|_| p.first() == Some(&0xff)) {
+        if let Some(packet::Reply::Err { code, message, .. }) =
+            packet::parse_reply(p).filter(|_| p.first() == Some(&0xff))
+        {
             let text = format!("Got fatal error {code} from master when reading data from binary log: '{message}'");
             r.last_io_error = (1236, text);
             r.io = IoState::Stopped;
@@ -441,8 +575,12 @@ impl Server {
             _ if h.log_pos == 0 => {}
             _ => {
                 r.read_pos = h.log_pos as u64;
-                r.master_server_id = r.master_server_id.max(1).max(h.server_id.min(r.master_server_id.max(h.server_id)));
-                if h.kind != binlog::kind::FORMAT_DESCRIPTION && h.kind != binlog::kind::GTID_LIST && h.kind != binlog::kind::BINLOG_CHECKPOINT {
+                r.master_server_id =
+                    r.master_server_id.max(1).max(h.server_id.min(r.master_server_id.max(h.server_id)));
+                if h.kind != binlog::kind::FORMAT_DESCRIPTION
+                    && h.kind != binlog::kind::GTID_LIST
+                    && h.kind != binlog::kind::BINLOG_CHECKPOINT
+                {
                     r.queue.push((r.master_log_file.clone(), h.log_pos as u64, event.to_vec()));
                 }
             }
@@ -470,7 +608,14 @@ impl Server {
         }
     }
 
-    fn apply_event(&mut self, ctx: &mut Ctx<'_>, h: binlog::Header, body: Body, file: &str, end: u64) -> Result<(), (SqlError, String, String)> {
+    fn apply_event(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        h: binlog::Header,
+        body: Body,
+        file: &str,
+        end: u64,
+    ) -> Result<(), (SqlError, String, String)> {
         let own = h.server_id == self.config.server_id;
         let Some(r) = self.replica.as_mut() else { return Ok(()) };
         let group_done = match body {

@@ -167,35 +167,47 @@ impl Server {
 
     fn start(&mut self, ctx: &mut Ctx<'_>) {
         self.accounts.clear();
-        let root = Account { hash: packet::password_hash("root"), privileges: BTreeSet::from(["ALL PRIVILEGES".to_owned()]) };
+        let root =
+            Account { hash: packet::password_hash("root"), privileges: BTreeSet::from(["ALL PRIVILEGES".to_owned()]) };
         self.accounts.insert(("root".into(), "%".into()), root.clone());
         self.accounts.insert(("root".into(), "localhost".into()), root);
         self.engine = Engine::new();
         self.replay_redo(ctx);
         self.read_only = self.config.read_only;
-        self.relay_file = format!("{}.000001", self.config.relay_log.clone().unwrap_or_else(|| format!("{}-relay-bin", ctx.name())));
+        self.relay_file =
+            format!("{}.000001", self.config.relay_log.clone().unwrap_or_else(|| format!("{}-relay-bin", ctx.name())));
         if let Some(base) = self.config.log_bin.clone() {
             self.open_binlog(ctx, base);
         }
         if ctx.listen(self.config.port).is_err() {
-            ctx.log(format!("[ERROR] Can't start server: Bind on TCP/IP port. Got error: 98: Address already in use"));
+            ctx.log("[ERROR] Can't start server: Bind on TCP/IP port. Got error: 98: Address already in use");
             ctx.exit();
             return;
         }
-        ctx.log(format!("[Note] mariadbd: ready for connections.\nVersion: '{}'  port: {}", crate::SERVER_VERSION, self.config.port));
+        ctx.log(format!(
+            "[Note] mariadbd: ready for connections.\nVersion: '{}'  port: {}",
+            crate::SERVER_VERSION,
+            self.config.port
+        ));
         self.restore_replica(ctx);
     }
 
     fn open_binlog(&mut self, ctx: &mut Ctx<'_>, base: String) {
         let index = format!("{base}.index");
-        let files: Vec<String> = ctx.disk().read(&index).map(|b| String::from_utf8_lossy(b).lines().map(|l| l.trim_start_matches("./").to_owned()).collect()).unwrap_or_default();
+        let files: Vec<String> = ctx
+            .disk()
+            .read(&index)
+            .map(|b| String::from_utf8_lossy(b).lines().map(|l| l.trim_start_matches("./").to_owned()).collect())
+            .unwrap_or_default();
         let mut binlog = Binlog { base, files, ..Binlog::default() };
         for f in &binlog.files {
             let bytes = ctx.disk().read(f).map(<[u8]>::to_vec).unwrap_or_default();
             let old = Binlog { current: bytes, ..Binlog::default() };
             for e in old.events_from(4) {
                 match crate::binlog::decode(&e) {
-                    Some((h, Body::Gtid { seq, .. })) if seq >= binlog.gtid_seq => (binlog.gtid_seq, binlog.gtid_server) = (seq, h.server_id),
+                    Some((h, Body::Gtid { seq, .. })) if seq >= binlog.gtid_seq => {
+                        (binlog.gtid_seq, binlog.gtid_server) = (seq, h.server_id)
+                    }
                     Some((_, Body::Xid(x))) => binlog.xid = binlog.xid.max(x),
                     _ => {}
                 }
@@ -243,9 +255,14 @@ impl Server {
             Stmt::CreateUser { user, host, password } => {
                 let key = (user.clone(), host.clone());
                 if self.accounts.contains_key(&key) {
-                    return Err(SqlError::new(1396, "HY000", format!("Operation CREATE USER failed for '{user}'@'{host}'")));
+                    return Err(SqlError::new(
+                        1396,
+                        "HY000",
+                        format!("Operation CREATE USER failed for '{user}'@'{host}'"),
+                    ));
                 }
-                self.accounts.insert(key, Account { hash: packet::password_hash(password), privileges: BTreeSet::new() });
+                self.accounts
+                    .insert(key, Account { hash: packet::password_hash(password), privileges: BTreeSet::new() });
                 Ok(Outcome::Ok { affected: 0, insert_id: 0, info: String::new() })
             }
             Stmt::Grant { privileges, user, host } => {
@@ -260,7 +277,9 @@ impl Server {
     }
 
     fn account(&self, user: &str) -> Option<&Account> {
-        self.accounts.get(&(user.to_owned(), "%".to_owned())).or_else(|| self.accounts.get(&(user.to_owned(), "localhost".to_owned())))
+        self.accounts
+            .get(&(user.to_owned(), "%".to_owned()))
+            .or_else(|| self.accounts.get(&(user.to_owned(), "localhost".to_owned())))
     }
 
     fn host_name(&self, ip: Ipv4Addr) -> String {
@@ -308,7 +327,12 @@ impl Server {
     fn shutdown(&mut self, ctx: &mut Ctx<'_>) {
         if let Some(b) = self.binlog.as_mut() {
             let ts = (ctx.wall_clock_ms().max(0) / 1000) as u32;
-            let h = crate::binlog::Header { timestamp: ts, kind: crate::binlog::kind::STOP, server_id: self.config.server_id, log_pos: b.position() as u32 + 23 };
+            let h = crate::binlog::Header {
+                timestamp: ts,
+                kind: crate::binlog::kind::STOP,
+                server_id: self.config.server_id,
+                log_pos: b.position() as u32 + 23,
+            };
             let e = crate::binlog::event(h, 0, &[]);
             b.current.extend_from_slice(&e);
             let file = b.file().to_owned();
@@ -328,7 +352,10 @@ impl Server {
         packet::frame(0, &packet::handshake(self.next_thread, &scramble), &mut out);
         ctx.send(conn, &out);
         let host = self.host_name(ip);
-        self.clients.insert(conn, Client { framer: Framer::default(), phase: Phase::Greeting(scramble), thread_id: self.next_thread, host });
+        self.clients.insert(
+            conn,
+            Client { framer: Framer::default(), phase: Phase::Greeting(scramble), thread_id: self.next_thread, host },
+        );
     }
 
     fn client_data(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8]) {
@@ -336,11 +363,15 @@ impl Server {
         c.framer.push(bytes);
         loop {
             let Some(c) = self.clients.get_mut(&conn) else { return };
-            match c.framer.next() {
+            match c.framer.next_frame() {
                 None => return,
                 Some(Frame::TooLarge) => {
                     let mut out = Vec::new();
-                    packet::frame(1, &packet::err(1153, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes"), &mut out);
+                    packet::frame(
+                        1,
+                        &packet::err(1153, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes"),
+                        &mut out,
+                    );
                     ctx.send(conn, &out);
                     ctx.close(conn);
                     self.clients.remove(&conn);
@@ -376,7 +407,8 @@ impl Server {
             self.clients.remove(&conn);
             return;
         };
-        let ok = self.account(&login.user).is_some_and(|a| packet::check_token(a.hash.as_ref(), &scramble, &login.token));
+        let ok =
+            self.account(&login.user).is_some_and(|a| packet::check_token(a.hash.as_ref(), &scramble, &login.token));
         if !ok {
             let using = if login.token.is_empty() { "NO" } else { "YES" };
             let message = format!("Access denied for user '{}'@'{host}' (using password: {using})", login.user);
@@ -388,7 +420,12 @@ impl Server {
         if let Some(db) = &login.db
             && !self.engine.dbs.contains_key(db)
         {
-            Self::reply(ctx, conn, seq.wrapping_add(1), &[packet::err(1049, "42000", &format!("Unknown database '{db}'"))]);
+            Self::reply(
+                ctx,
+                conn,
+                seq.wrapping_add(1),
+                &[packet::err(1049, "42000", &format!("Unknown database '{db}'"))],
+            );
             ctx.close(conn);
             self.clients.remove(&conn);
             return;
@@ -422,7 +459,9 @@ impl Server {
 
     fn session(&self, conn: ConnId) -> (String, String, Option<String>, u32) {
         match self.clients.get(&conn) {
-            Some(Client { phase: Phase::Ready { user, db }, host, thread_id, .. }) => (user.clone(), host.clone(), db.clone(), *thread_id),
+            Some(Client { phase: Phase::Ready { user, db }, host, thread_id, .. }) => {
+                (user.clone(), host.clone(), db.clone(), *thread_id)
+            }
             _ => (String::new(), String::new(), None, 0),
         }
     }
@@ -433,7 +472,11 @@ impl Server {
         let account = self.account(&user).cloned().unwrap_or(Account { hash: None, privileges: BTreeSet::new() });
         self.check_privileges(&stmt, &account, &user, &host, db.as_deref())?;
         if stmt.writes() && self.read_only && !account.has("SUPER") && !account.has("ALL PRIVILEGES") {
-            return Err(SqlError::new(1290, "HY000", "The MariaDB server is running with the --read-only option so it cannot execute this statement"));
+            return Err(SqlError::new(
+                1290,
+                "HY000",
+                "The MariaDB server is running with the --read-only option so it cannot execute this statement",
+            ));
         }
         match &stmt {
             Stmt::Use(name) => {
@@ -445,20 +488,40 @@ impl Server {
                 }
                 Ok(Outcome::Ok { affected: 0, insert_id: 0, info: String::new() })
             }
-            Stmt::Begin | Stmt::Commit | Stmt::Rollback => Ok(Outcome::Ok { affected: 0, insert_id: 0, info: String::new() }),
+            Stmt::Begin | Stmt::Commit | Stmt::Rollback => {
+                Ok(Outcome::Ok { affected: 0, insert_id: 0, info: String::new() })
+            }
             Stmt::Select { .. } => self.engine.execute(&stmt, db.as_deref(), None),
-            s if s.writes() => self.write(ctx, &stmt, db.as_deref(), text, (thread_id, &format!("{user}@{host}")), self.config.server_id),
+            s if s.writes() => self.write(
+                ctx,
+                &stmt,
+                db.as_deref(),
+                text,
+                (thread_id, &format!("{user}@{host}")),
+                self.config.server_id,
+            ),
             _ => self.admin(ctx, &stmt),
         }
     }
 
-    fn check_privileges(&self, stmt: &Stmt, a: &Account, user: &str, host: &str, db: Option<&str>) -> Result<(), SqlError> {
+    fn check_privileges(
+        &self,
+        stmt: &Stmt,
+        a: &Account,
+        user: &str,
+        host: &str,
+        db: Option<&str>,
+    ) -> Result<(), SqlError> {
         if a.has("ALL PRIVILEGES") {
             return Ok(());
         }
         let denied_table = |cmd: &str, t: &sql::TableRef| {
             let d = t.db.as_deref().or(db).unwrap_or("");
-            Err(SqlError::new(1142, "42000", format!("{cmd} command denied to user '{user}'@'{host}' for table `{d}`.`{}`", t.name)))
+            Err(SqlError::new(
+                1142,
+                "42000",
+                format!("{cmd} command denied to user '{user}'@'{host}' for table `{d}`.`{}`", t.name),
+            ))
         };
         match stmt {
             Stmt::Select { table: Some(t), .. } => denied_table("SELECT", t),
@@ -468,17 +531,34 @@ impl Server {
             Stmt::CreateDatabase { name, .. } | Stmt::DropDatabase { name, .. } => {
                 Err(SqlError::new(1044, "42000", format!("Access denied for user '{user}'@'%' to database '{name}'")))
             }
-            Stmt::ShowMasterStatus | Stmt::ShowSlaveStatus | Stmt::ShowBinaryLogs if a.has("REPLICATION CLIENT") || a.has("BINLOG MONITOR") => Ok(()),
+            Stmt::ShowMasterStatus | Stmt::ShowSlaveStatus | Stmt::ShowBinaryLogs
+                if a.has("REPLICATION CLIENT") || a.has("BINLOG MONITOR") =>
+            {
+                Ok(())
+            }
             Stmt::Select { table: None, .. } | Stmt::Use(_) | Stmt::Begin | Stmt::Commit | Stmt::Rollback => Ok(()),
-            _ => Err(SqlError::new(1227, "42000", "Access denied; you need (at least one of) the SUPER privilege(s) for this operation")),
+            _ => Err(SqlError::new(
+                1227,
+                "42000",
+                "Access denied; you need (at least one of) the SUPER privilege(s) for this operation",
+            )),
         }
     }
 
     /// Executes a write, logs it to the redo log and, when the binlog filter
     /// lets it through, to the binlog.
-    fn write(&mut self, ctx: &mut Ctx<'_>, stmt: &Stmt, db: Option<&str>, text: &str, session: (u32, &str), origin: u32) -> Result<Outcome, SqlError> {
+    fn write(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        stmt: &Stmt,
+        db: Option<&str>,
+        text: &str,
+        session: (u32, &str),
+        origin: u32,
+    ) -> Result<Outcome, SqlError> {
         let (thread_id, conn_host) = session;
-        let insert_id = self.replica.as_mut().and_then(|r| r.insert_id.take()).filter(|_| origin != self.config.server_id);
+        let insert_id =
+            self.replica.as_mut().and_then(|r| r.insert_id.take()).filter(|_| origin != self.config.server_id);
         let outcome = self.apply_write(stmt, db, insert_id.map(|i| i as i64))?;
         self.redo(ctx, db, text);
         let logged_db = match stmt {
@@ -486,7 +566,9 @@ impl Server {
             _ => db,
         };
         let generated = match (&outcome, stmt) {
-            (Outcome::Ok { insert_id, .. }, Stmt::Insert { .. }) if *insert_id > 0 && self.generated_id(stmt, db) => Some(*insert_id),
+            (Outcome::Ok { insert_id, .. }, Stmt::Insert { .. }) if *insert_id > 0 && self.generated_id(stmt, db) => {
+                Some(*insert_id)
+            }
             _ => None,
         };
         let from_replica = origin != self.config.server_id;
@@ -518,7 +600,11 @@ impl Server {
     fn generated_id(&self, stmt: &Stmt, db: Option<&str>) -> bool {
         let Stmt::Insert { table, .. } = stmt else { return false };
         let d = table.db.as_deref().or(db).unwrap_or("");
-        self.engine.dbs.get(d).and_then(|t| t.get(&table.name)).is_some_and(|t| t.columns.iter().any(|c| c.auto_increment))
+        self.engine
+            .dbs
+            .get(d)
+            .and_then(|t| t.get(&table.name))
+            .is_some_and(|t| t.columns.iter().any(|c| c.auto_increment))
     }
 
     /// binlog-do-db / binlog-ignore-db for statement events: the default database decides.
@@ -543,7 +629,8 @@ impl Server {
         if self.config.sync_binlog == 1 {
             disk.fsync(&file);
         }
-        let dumps: Vec<ConnId> = self.clients.iter().filter(|(_, c)| matches!(c.phase, Phase::Dump { .. })).map(|(id, _)| *id).collect();
+        let dumps: Vec<ConnId> =
+            self.clients.iter().filter(|(_, c)| matches!(c.phase, Phase::Dump { .. })).map(|(id, _)| *id).collect();
         for conn in dumps {
             self.pump(ctx, conn);
         }
@@ -555,7 +642,11 @@ impl Server {
         let reply = if allowed {
             packet::ok(0, 0, 0, "")
         } else {
-            packet::err(1227, "42000", "Access denied; you need (at least one of) the REPLICATION SLAVE privilege(s) for this operation")
+            packet::err(
+                1227,
+                "42000",
+                "Access denied; you need (at least one of) the REPLICATION SLAVE privilege(s) for this operation",
+            )
         };
         Self::reply(ctx, conn, 1, &[reply]);
     }
@@ -566,7 +657,16 @@ impl Server {
         let file = String::from_utf8_lossy(r.rest()).into_owned();
         let (user, _, _, _) = self.session(conn);
         if !self.account(&user).is_some_and(|a| a.has("REPLICATION SLAVE")) {
-            Self::reply(ctx, conn, 1, &[packet::err(1227, "42000", "Access denied; you need (at least one of) the REPLICATION SLAVE privilege(s) for this operation")]);
+            Self::reply(
+                ctx,
+                conn,
+                1,
+                &[packet::err(
+                    1227,
+                    "42000",
+                    "Access denied; you need (at least one of) the REPLICATION SLAVE privilege(s) for this operation",
+                )],
+            );
             return;
         }
         let Some(index) = self.binlog.as_ref().and_then(|b| b.files.iter().position(|f| *f == file)) else {
@@ -592,7 +692,8 @@ impl Server {
             let Some(b) = self.binlog.as_ref() else { return };
             let Some(name) = b.files.get(file).cloned() else { return };
             let last = file + 1 == b.files.len();
-            let bytes = if last { b.current.clone() } else { ctx.disk().read(&name).map(<[u8]>::to_vec).unwrap_or_default() };
+            let bytes =
+                if last { b.current.clone() } else { ctx.disk().read(&name).map(<[u8]>::to_vec).unwrap_or_default() };
             let view = Binlog { current: bytes, ..Binlog::default() };
             let events = view.events_from(pos);
             let end = pos + events.iter().map(|e| e.len() as u64).sum::<u64>();

@@ -114,7 +114,13 @@ pub enum Stmt {
     /// `DELETE FROM t [WHERE]`.
     Delete { table: TableRef, filter: Option<Expr> },
     /// `SELECT`.
-    Select { table: Option<TableRef>, items: Vec<SelectItem>, filter: Option<Expr>, order: Vec<(String, bool)>, limit: Option<u64> },
+    Select {
+        table: Option<TableRef>,
+        items: Vec<SelectItem>,
+        filter: Option<Expr>,
+        order: Vec<(String, bool)>,
+        limit: Option<u64>,
+    },
     /// `BEGIN` / `START TRANSACTION`.
     Begin,
     /// `COMMIT`.
@@ -196,18 +202,19 @@ fn syntax_error(text: &str, message: &str) -> SqlError {
 fn convert(stmt: &ast::Statement, text: &str) -> Result<Stmt, SqlError> {
     use ast::Statement as S;
     Ok(match stmt {
-        S::CreateDatabase { db_name, if_not_exists, .. } => Stmt::CreateDatabase { name: last(db_name), if_not_exists: *if_not_exists },
+        S::CreateDatabase { db_name, if_not_exists, .. } => {
+            Stmt::CreateDatabase { name: last(db_name), if_not_exists: *if_not_exists }
+        }
         S::Drop { object_type, if_exists, names, .. } => match object_type {
-            ast::ObjectType::Table => Stmt::DropTable { tables: names.iter().map(table_ref).collect(), if_exists: *if_exists },
+            ast::ObjectType::Table => {
+                Stmt::DropTable { tables: names.iter().map(table_ref).collect(), if_exists: *if_exists }
+            }
             ast::ObjectType::Database | ast::ObjectType::Schema => {
                 Stmt::DropDatabase { name: names.first().map(last).unwrap_or_default(), if_exists: *if_exists }
             }
             _ => return Err(SqlError::unsupported(text)),
         },
-        S::Use(u) => match u {
-            ast::Use::Object(name) | ast::Use::Database(name) | ast::Use::Schema(name) => Stmt::Use(last(name)),
-            _ => return Err(SqlError::unsupported(text)),
-        },
+        S::Use(ast::Use::Object(name) | ast::Use::Database(name) | ast::Use::Schema(name)) => Stmt::Use(last(name)),
         S::CreateTable(ct) => create_table(ct, text)?,
         S::Insert(ins) => insert(ins, text)?,
         S::Update(up) => update(up, text)?,
@@ -250,8 +257,13 @@ fn column_type(dt: &ast::DataType, text: &str) -> Result<ColumnType, SqlError> {
 fn create_table(ct: &ast::CreateTable, text: &str) -> Result<Stmt, SqlError> {
     let mut columns = Vec::new();
     for c in &ct.columns {
-        let mut decl =
-            ColumnDecl { name: ident(&c.name), ty: column_type(&c.data_type, text)?, not_null: false, auto_increment: false, primary: false };
+        let mut decl = ColumnDecl {
+            name: ident(&c.name),
+            ty: column_type(&c.data_type, text)?,
+            not_null: false,
+            auto_increment: false,
+            primary: false,
+        };
         for o in &c.options {
             match &o.option {
                 ast::ColumnOption::NotNull => decl.not_null = true,
@@ -293,7 +305,8 @@ fn insert(ins: &ast::Insert, text: &str) -> Result<Stmt, SqlError> {
     let columns = ins.columns.iter().map(last).collect();
     let Some(source) = &ins.source else { return Err(SqlError::unsupported(text)) };
     let ast::SetExpr::Values(values) = source.body.as_ref() else { return Err(SqlError::unsupported(text)) };
-    let rows = values.rows.iter().map(|r| r.iter().map(expr).collect::<Result<Vec<_>, _>>()).collect::<Result<Vec<_>, _>>()?;
+    let rows =
+        values.rows.iter().map(|r| r.iter().map(expr).collect::<Result<Vec<_>, _>>()).collect::<Result<Vec<_>, _>>()?;
     Ok(Stmt::Insert { table: table_ref(name), columns, rows })
 }
 
@@ -468,14 +481,24 @@ pub mod admin {
         });
         let stmt = match first.as_deref() {
             Some("SHOW") if words(&t, &["SHOW", "MASTER", "STATUS"]) => Stmt::ShowMasterStatus,
-            Some("SHOW") if words(&t, &["SHOW", "SLAVE", "STATUS"]) || words(&t, &["SHOW", "REPLICA", "STATUS"]) => Stmt::ShowSlaveStatus,
-            Some("SHOW") if words(&t, &["SHOW", "BINARY", "LOGS"]) || words(&t, &["SHOW", "MASTER", "LOGS"]) => Stmt::ShowBinaryLogs,
+            Some("SHOW") if words(&t, &["SHOW", "SLAVE", "STATUS"]) || words(&t, &["SHOW", "REPLICA", "STATUS"]) => {
+                Stmt::ShowSlaveStatus
+            }
+            Some("SHOW") if words(&t, &["SHOW", "BINARY", "LOGS"]) || words(&t, &["SHOW", "MASTER", "LOGS"]) => {
+                Stmt::ShowBinaryLogs
+            }
             Some("CHANGE") => change_master(&t, text)?,
             Some("START") if words(&t, &["START", "SLAVE"]) || words(&t, &["START", "REPLICA"]) => Stmt::StartSlave,
             Some("STOP") if words(&t, &["STOP", "SLAVE"]) || words(&t, &["STOP", "REPLICA"]) => Stmt::StopSlave,
-            Some("RESET") if words(&t, &["RESET", "SLAVE"]) || words(&t, &["RESET", "REPLICA"]) => Stmt::ResetSlave { all: false },
-            Some("RESET") if words(&t, &["RESET", "SLAVE", "ALL"]) || words(&t, &["RESET", "REPLICA", "ALL"]) => Stmt::ResetSlave { all: true },
-            Some("FLUSH") if words(&t, &["FLUSH", "LOGS"]) || words(&t, &["FLUSH", "BINARY", "LOGS"]) => Stmt::FlushLogs,
+            Some("RESET") if words(&t, &["RESET", "SLAVE"]) || words(&t, &["RESET", "REPLICA"]) => {
+                Stmt::ResetSlave { all: false }
+            }
+            Some("RESET") if words(&t, &["RESET", "SLAVE", "ALL"]) || words(&t, &["RESET", "REPLICA", "ALL"]) => {
+                Stmt::ResetSlave { all: true }
+            }
+            Some("FLUSH") if words(&t, &["FLUSH", "LOGS"]) || words(&t, &["FLUSH", "BINARY", "LOGS"]) => {
+                Stmt::FlushLogs
+            }
             Some("SET") if is(t.get(1), "GLOBAL") => set_global(&t, text)?,
             Some("CREATE") if is(t.get(1), "USER") => create_user(&t, text)?,
             Some("GRANT") => grant(&t, text)?,
@@ -517,7 +540,9 @@ pub mod admin {
 
     fn set_global(t: &[Tok], text: &str) -> Result<Stmt, SqlError> {
         match &t[2..] {
-            [Tok::Word(k), Tok::Punct('='), v] => Ok(Stmt::SetGlobal(k.to_ascii_lowercase(), value(v).ok_or_else(|| SqlError::syntax(text))?)),
+            [Tok::Word(k), Tok::Punct('='), v] => {
+                Ok(Stmt::SetGlobal(k.to_ascii_lowercase(), value(v).ok_or_else(|| SqlError::syntax(text))?))
+            }
             _ => Err(SqlError::syntax(text)),
         }
     }
@@ -535,7 +560,11 @@ pub mod admin {
         let (user, host, rest) = account(&t[2..]).ok_or_else(|| SqlError::syntax(text))?;
         let password = match rest {
             [] => String::new(),
-            [Tok::Word(i), Tok::Word(b), Tok::Quoted(p)] if i.eq_ignore_ascii_case("IDENTIFIED") && b.eq_ignore_ascii_case("BY") => p.clone(),
+            [Tok::Word(i), Tok::Word(b), Tok::Quoted(p)]
+                if i.eq_ignore_ascii_case("IDENTIFIED") && b.eq_ignore_ascii_case("BY") =>
+            {
+                p.clone()
+            }
             _ => return Err(SqlError::syntax(text)),
         };
         Ok(Stmt::CreateUser { user, host, password })

@@ -56,7 +56,11 @@ impl Lab {
 
 fn field<'a>(status: &'a str, name: &str) -> &'a str {
     let prefix = format!("{name}: ");
-    status.lines().map(str::trim_start).find_map(|l| l.strip_prefix(&prefix)).unwrap_or_else(|| panic!("no {name} in {status}"))
+    status
+        .lines()
+        .map(str::trim_start)
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {name} in {status}"))
 }
 
 /// M1: positions as MariaDB 10.11 measured them (333 fresh, 667 after the
@@ -85,7 +89,12 @@ fn m1_master_and_replica() {
     assert!(out.contains("| mall-mysql-bin.000001 |     1131 |"), "positions as MariaDB measured: {out}");
     lab.sim.run_for(Duration::from_millis(100));
     let rows = lab.root(3308, "select * from db1.t1");
-    assert!(rows.starts_with("+----+------+\n| id | name |\n+----+------+\n|  1 | a    |\n+----+------+\n1 row in set (0.0"), "{rows}");
+    assert!(
+        rows.starts_with(
+            "+----+------+\n| id | name |\n+----+------+\n|  1 | a    |\n+----+------+\n1 row in set (0.0"
+        ),
+        "{rows}"
+    );
     let status = lab.root(3308, "show slave status\\G");
     assert_eq!(field(&status, "Exec_Master_Log_Pos"), "1131");
     assert_eq!(field(&status, "Read_Master_Log_Pos"), "1131");
@@ -191,7 +200,10 @@ fn client_errors_as_mariadb_prints_them() {
     let mut lab = Lab::new();
     lab.server(3307, MASTER_CNF);
     lab.sim.run_for(Duration::from_millis(10));
-    assert_eq!(lab.mysql(3307, "slave2", "", "select 1"), "ERROR 1045 (28000): Access denied for user 'slave2'@'localhost' (using password: NO)");
+    assert_eq!(
+        lab.mysql(3307, "slave2", "", "select 1"),
+        "ERROR 1045 (28000): Access denied for user 'slave2'@'localhost' (using password: NO)"
+    );
     let out = lab.root(3307, "selec 1; insert into t1 values(1); create database db1; create database db1; insert into db1.t9 values(1); use nodb; drop database db9");
     let expected = [
         "ERROR 1064 (42000): You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use near 'selec 1' at line 1",
@@ -215,12 +227,16 @@ fn client_errors_as_mariadb_prints_them() {
         assert!(out.contains(e), "missing {e} in {out}");
     }
     let out = lab.root(3307, "select * from db1.t1\\G;");
-    assert_eq!(out, "*************************** 1. row ***************************\n  id: 2\nname: b\n*************************** 2. row ***************************\n  id: 3\nname: c\n2 rows in set (0.000 sec)\n\nERROR: No query specified");
+    assert_eq!(
+        out,
+        "*************************** 1. row ***************************\n  id: 2\nname: b\n*************************** 2. row ***************************\n  id: 3\nname: c\n2 rows in set (0.000 sec)\n\nERROR: No query specified"
+    );
 }
 
 #[test]
 fn config_errors_name_their_line() {
-    let errors = crate::config::parse("[mysqld]\nserver_id=101\nport=3307\nbogus=1\nbinlog_format=rows\n", 3307).unwrap_err();
+    let errors =
+        crate::config::parse("[mysqld]\nserver_id=101\nport=3307\nbogus=1\nbinlog_format=rows\n", 3307).unwrap_err();
     assert_eq!(errors[0], (3, "unknown variable 'bogus=1'".to_owned()));
     assert_eq!(errors[1].0, 4);
     assert!(errors[1].1.contains("binlog_format"), "{errors:?}");
@@ -232,7 +248,7 @@ fn config_errors_name_their_line() {
 fn truncated_and_huge_packets_never_panic() {
     let mut f = crate::packet::Framer::default();
     f.push(&[0xff, 0xff, 0xff, 0]);
-    assert_eq!(f.next(), Some(crate::packet::Frame::TooLarge));
+    assert_eq!(f.next_frame(), Some(crate::packet::Frame::TooLarge));
     for n in 0..40 {
         let bytes: Vec<u8> = (0..n).map(|i| (i * 37 % 251) as u8).collect();
         let _ = crate::packet::parse_handshake(&bytes);
