@@ -223,6 +223,9 @@ pub struct Logged {
     pub insert_id: Option<u64>,
     /// The account a GRANT ran as (user, host), logged as Q_INVOKER.
     pub invoker: Option<(String, String)>,
+    /// CREATE/DROP DATABASE: MariaDB flags these LOG_EVENT_SUPPRESS_USE_F
+    /// (their `db` is the database itself, not a `USE`).
+    pub suppress_use: bool,
     /// DDL logged with Q_XID (CREATE TABLE, DROP TABLE).
     pub ddl_xid: bool,
     /// Whether it is transactional (DML: Gtid, [Intvar], Query, Xid) or a standalone DDL group.
@@ -304,7 +307,7 @@ impl Binlog {
             b.extend_from_slice(&id.to_le_bytes());
             out.push(self.push(h(kind::INTVAR), 0, &b));
         }
-        let flags = if s.db.is_empty() { 0 } else { SUPPRESS_USE };
+        let flags = if s.suppress_use { SUPPRESS_USE } else { 0 };
         let xid = s.ddl_xid.then(|| {
             self.xid += 1;
             self.xid
@@ -347,5 +350,45 @@ impl Binlog {
     /// The format description event of the current file.
     pub fn fde(&self) -> Vec<u8> {
         self.events_from(4).into_iter().next().unwrap_or_default()
+    }
+}
+
+/// Whether the event's header has LOG_EVENT_SUPPRESS_USE_F.
+fn suppress_use(e: &[u8]) -> bool {
+    e.get(17..19).is_some_and(|f| u16::from_le_bytes([f[0], f[1]]) & SUPPRESS_USE != 0)
+}
+
+/// SHOW BINLOG EVENTS' Event_type and Info for an event, as MariaDB 10.11 prints them.
+pub fn describe(e: &[u8], h: &Header, body: &Body) -> (&'static str, String) {
+    match (h.kind, body) {
+        (kind::FORMAT_DESCRIPTION, _) => {
+            ("Format_desc", format!("Server ver: {}, Binlog ver: 4", crate::SERVER_VERSION))
+        }
+        (kind::GTID_LIST, _) => {
+            let mut r = Reader::new(e.get(19..).unwrap_or_default());
+            let count = r.u32().unwrap_or(0) & 0x0fff_ffff;
+            let mut list = Vec::new();
+            for _ in 0..count {
+                let (Some(domain), Some(server), Some(seq)) = (r.u32(), r.u32(), r.u64()) else { break };
+                list.push(format!("{domain}-{server}-{seq}"));
+            }
+            ("Gtid_list", format!("[{}]", list.join(",")))
+        }
+        (kind::BINLOG_CHECKPOINT, _) => {
+            let name = e.get(23..e.len().saturating_sub(4)).unwrap_or_default();
+            ("Binlog_checkpoint", String::from_utf8_lossy(name).into_owned())
+        }
+        (_, Body::Gtid { seq, standalone }) => {
+            ("Gtid", format!("{}GTID 0-{}-{seq}", if *standalone { "" } else { "BEGIN " }, h.server_id))
+        }
+        (_, Body::Query { db, query, .. }) if db.is_empty() || query.starts_with("create database") => {
+            ("Query", query.clone())
+        }
+        (_, Body::Query { db, query, .. }) => ("Query", format!("use `{db}`; {query}")),
+        (_, Body::Xid(x)) => ("Xid", format!("COMMIT /* xid={x} */")),
+        (_, Body::InsertId(id)) => ("Intvar", format!("INSERT_ID={id}")),
+        (_, Body::Rotate { pos, file }) => ("Rotate", format!("{file};pos={pos}")),
+        (kind::STOP, _) => ("Stop", String::new()),
+        _ => ("Unknown", String::new()),
     }
 }

@@ -2,7 +2,7 @@
 //! and the SQL thread.
 
 use super::{IoState, Link, MASTER_INFO, RETRY, Replica, Server};
-use crate::binlog::{self, Body};
+use crate::binlog::{self, Binlog, Body};
 use crate::engine::Outcome;
 use crate::packet::{self, Frame, Framer};
 use crate::sql::{self, SqlError, Stmt};
@@ -87,6 +87,8 @@ impl Server {
                 Ok(Outcome::Rows { columns, rows })
             }
             Stmt::ShowBinaryLogs => self.show_binary_logs(ctx),
+            Stmt::ShowBinlogEvents { file, from } => self.show_binlog_events(ctx, file.as_deref(), *from),
+            Stmt::ResetMaster => self.reset_master(ctx),
             Stmt::ChangeMaster(pairs) => self.change_master(ctx, pairs),
             Stmt::StartSlave => self.start_slave(ctx),
             Stmt::StopSlave => {
@@ -131,6 +133,55 @@ impl Server {
             rows.push(vec![Some(f.clone()), Some(size.to_string())]);
         }
         Ok(Outcome::Rows { columns, rows })
+    }
+
+    fn show_binlog_events(&self, ctx: &mut Ctx<'_>, file: Option<&str>, from: u64) -> Result<Outcome, SqlError> {
+        let Some(b) = &self.binlog else { return Ok(Outcome::Rows { columns: Vec::new(), rows: Vec::new() }) };
+        let name = file.unwrap_or_else(|| b.files.first().map_or("", String::as_str)).to_owned();
+        let bytes = if name == b.file() {
+            b.current.clone()
+        } else if b.files.contains(&name) {
+            ctx.disk().read(&name).map(<[u8]>::to_vec).unwrap_or_default()
+        } else {
+            return Err(SqlError::new(
+                1220,
+                "HY000",
+                "Error when executing command SHOW BINLOG EVENTS: Could not find target log",
+            ));
+        };
+        let view = Binlog { current: bytes, ..Binlog::default() };
+        let columns = ["Log_name", "Pos", "Event_type", "Server_id", "End_log_pos", "Info"]
+            .iter()
+            .map(|c| (c.to_string(), matches!(*c, "Pos" | "Server_id" | "End_log_pos")))
+            .collect();
+        let mut rows = Vec::new();
+        let mut pos = from;
+        for e in view.events_from(from) {
+            let Some((h, body)) = binlog::decode(&e) else { break };
+            let (kind, info) = binlog::describe(&e, &h, &body);
+            rows.push(vec![
+                Some(name.clone()),
+                Some(pos.to_string()),
+                Some(kind.to_owned()),
+                Some(h.server_id.to_string()),
+                Some(h.log_pos.to_string()),
+                Some(info),
+            ]);
+            pos += e.len() as u64;
+        }
+        Ok(Outcome::Rows { columns, rows })
+    }
+
+    fn reset_master(&mut self, ctx: &mut Ctx<'_>) -> Result<Outcome, SqlError> {
+        let Some(b) = self.binlog.take() else {
+            return Err(SqlError::new(1186, "HY000", "Binlog closed, cannot RESET MASTER"));
+        };
+        for f in &b.files {
+            ctx.disk().remove(f);
+        }
+        ctx.disk().remove(&format!("{}.index", b.base));
+        self.open_binlog(ctx, b.base);
+        Ok(ok())
     }
 
     /// SHOW SLAVE STATUS's fields (None for NULL), on a host whose clock

@@ -192,7 +192,7 @@ impl Server {
         self.restore_replica(ctx);
     }
 
-    fn open_binlog(&mut self, ctx: &mut Ctx<'_>, base: String) {
+    pub(super) fn open_binlog(&mut self, ctx: &mut Ctx<'_>, base: String) {
         let index = format!("{base}.index");
         let files: Vec<String> = ctx
             .disk()
@@ -531,7 +531,7 @@ impl Server {
             Stmt::CreateDatabase { name, .. } | Stmt::DropDatabase { name, .. } => {
                 Err(SqlError::new(1044, "42000", format!("Access denied for user '{user}'@'%' to database '{name}'")))
             }
-            Stmt::ShowMasterStatus | Stmt::ShowSlaveStatus | Stmt::ShowBinaryLogs
+            Stmt::ShowMasterStatus | Stmt::ShowSlaveStatus | Stmt::ShowBinaryLogs | Stmt::ShowBinlogEvents { .. }
                 if a.has("REPLICATION CLIENT") || a.has("BINLOG MONITOR") =>
             {
                 Ok(())
@@ -582,6 +582,7 @@ impl Server {
                 query: text.trim().trim_end_matches(';').trim_end().to_owned(),
                 insert_id: generated,
                 invoker: matches!(stmt, Stmt::Grant { .. }).then(|| self.invoker(conn_host)).flatten(),
+                suppress_use: matches!(stmt, Stmt::CreateDatabase { .. } | Stmt::DropDatabase { .. }),
                 ddl_xid: matches!(stmt, Stmt::CreateTable { .. } | Stmt::DropTable { .. }),
                 transactional,
             };

@@ -133,6 +133,10 @@ pub enum Stmt {
     ShowSlaveStatus,
     /// `SHOW BINARY LOGS` / `SHOW MASTER LOGS`.
     ShowBinaryLogs,
+    /// `SHOW BINLOG EVENTS [IN 'file'] [FROM pos]`.
+    ShowBinlogEvents { file: Option<String>, from: u64 },
+    /// `RESET MASTER`.
+    ResetMaster,
     /// `CHANGE MASTER TO k=v, ...` (keys lower-cased).
     ChangeMaster(Vec<(String, String)>),
     /// `START SLAVE`.
@@ -487,6 +491,8 @@ pub mod admin {
             Some("SHOW") if words(&t, &["SHOW", "BINARY", "LOGS"]) || words(&t, &["SHOW", "MASTER", "LOGS"]) => {
                 Stmt::ShowBinaryLogs
             }
+            Some("SHOW") if is(t.get(1), "BINLOG") && is(t.get(2), "EVENTS") => binlog_events(&t[3..], text)?,
+            Some("RESET") if words(&t, &["RESET", "MASTER"]) => Stmt::ResetMaster,
             Some("CHANGE") => change_master(&t, text)?,
             Some("START") if words(&t, &["START", "SLAVE"]) || words(&t, &["START", "REPLICA"]) => Stmt::StartSlave,
             Some("STOP") if words(&t, &["STOP", "SLAVE"]) || words(&t, &["STOP", "REPLICA"]) => Stmt::StopSlave,
@@ -536,6 +542,27 @@ pub mod admin {
             }
         }
         Ok(Stmt::ChangeMaster(pairs))
+    }
+
+    fn binlog_events(mut t: &[Tok], text: &str) -> Result<Stmt, SqlError> {
+        let mut file = None;
+        let mut from = 4;
+        if let [Tok::Word(i), Tok::Quoted(f), rest @ ..] = t
+            && i.eq_ignore_ascii_case("IN")
+        {
+            file = Some(f.clone());
+            t = rest;
+        }
+        if let [Tok::Word(w), Tok::Word(n), rest @ ..] = t
+            && w.eq_ignore_ascii_case("FROM")
+        {
+            from = n.parse().map_err(|_| SqlError::syntax(n))?;
+            t = rest;
+        }
+        if !t.is_empty() {
+            return Err(SqlError::unsupported(text));
+        }
+        Ok(Stmt::ShowBinlogEvents { file, from })
     }
 
     fn set_global(t: &[Tok], text: &str) -> Result<Stmt, SqlError> {

@@ -258,3 +258,31 @@ fn truncated_and_huge_packets_never_panic() {
         let _ = crate::packet::parse_row(&bytes, 3);
     }
 }
+
+/// SHOW BINLOG EVENTS lists what MariaDB 10.11 listed for the same statements
+/// (positions, types and Info texts as measured); RESET MASTER starts over at 333.
+#[test]
+fn binlog_events_and_reset_master() {
+    let mut lab = Lab::new();
+    lab.server(3307, MASTER_CNF);
+    lab.sim.run_for(Duration::from_millis(10));
+    lab.root(3307, "create user 'slave'@'%' identified by '123456'; grant replication slave,replication client on *.*to'slave'@'%'; create database db1; use db1; create table t1(id int primary key, name varchar(20)); insert into t1 values(1,'a')");
+    let out = lab.root(3307, "show binlog events in 'mall-mysql-bin.000001'");
+    for line in [
+        "| mall-mysql-bin.000001 |    4 | Format_desc       |       101 |         256 | Server ver: 10.11.19-MariaDB-0+deb12u1-log, Binlog ver: 4        |",
+        "| mall-mysql-bin.000001 |  256 | Gtid_list         |       101 |         285 | []                                                               |",
+        "| mall-mysql-bin.000001 |  285 | Binlog_checkpoint |       101 |         333 | mall-mysql-bin.000001                                            |",
+        "| mall-mysql-bin.000001 |  333 | Gtid              |       101 |         375 | GTID 0-101-1                                                     |",
+        "| mall-mysql-bin.000001 |  375 | Query             |       101 |         484 | create user 'slave'@'%' identified by '123456'                   |",
+        "| mall-mysql-bin.000001 |  526 | Query             |       101 |         667 | grant replication slave,replication client on *.*to'slave'@'%'   |",
+        "| mall-mysql-bin.000001 |  709 | Query             |       101 |         794 | create database db1                                              |",
+        "| mall-mysql-bin.000001 |  836 | Query             |       101 |         964 | use `db1`; create table t1(id int primary key, name varchar(20)) |",
+        "| mall-mysql-bin.000001 |  964 | Gtid              |       101 |        1006 | BEGIN GTID 0-101-5                                               |",
+        "| mall-mysql-bin.000001 | 1006 | Query             |       101 |        1100 | use `db1`; insert into t1 values(1,'a')                          |",
+    ] {
+        assert!(out.contains(line), "missing\n{line}\nin\n{out}");
+    }
+    assert!(out.contains("| Xid               |       101 |        1131 | COMMIT /* xid="), "{out}");
+    let out = lab.root(3307, "reset master; show master status");
+    assert!(out.contains("| mall-mysql-bin.000001 |      333 |"), "{out}");
+}
