@@ -296,26 +296,36 @@ impl Binlog {
         e
     }
 
-    /// Writes a statement's group; returns the events' bytes in order.
-    pub fn log(&mut self, s: &Logged) -> Vec<Vec<u8>> {
+    /// Writes one group (a DDL statement alone, or a transaction's
+    /// statements): Gtid, then each statement's Intvar and Query, then an Xid
+    /// if the group is transactional. Returns the events' bytes in order.
+    pub fn log(&mut self, group: &[Logged]) -> Vec<Vec<u8>> {
+        let Some(first) = group.first() else { return Vec::new() };
         self.gtid_seq += 1;
-        self.gtid_server = s.server_id;
-        let h = |kind| Header { timestamp: s.timestamp, kind, server_id: s.server_id, log_pos: 0 };
-        let mut out = vec![self.push(h(kind::GTID), SUPPRESS_USE, &gtid_body(self.gtid_seq, !s.transactional))];
-        if let Some(id) = s.insert_id {
-            let mut b = vec![2u8];
-            b.extend_from_slice(&id.to_le_bytes());
-            out.push(self.push(h(kind::INTVAR), 0, &b));
+        self.gtid_server = first.server_id;
+        let h = |kind, s: &Logged| Header { timestamp: s.timestamp, kind, server_id: s.server_id, log_pos: 0 };
+        let mut out =
+            vec![self.push(h(kind::GTID, first), SUPPRESS_USE, &gtid_body(self.gtid_seq, !first.transactional))];
+        for s in group {
+            if let Some(id) = s.insert_id {
+                let mut b = vec![2u8];
+                b.extend_from_slice(&id.to_le_bytes());
+                out.push(self.push(h(kind::INTVAR, s), 0, &b));
+            }
+            let flags = if s.suppress_use { SUPPRESS_USE } else { 0 };
+            let xid = s.ddl_xid.then(|| {
+                self.xid += 1;
+                self.xid
+            });
+            out.push(self.push(
+                h(kind::QUERY, s),
+                flags,
+                &query_body(s.thread_id, &s.db, &s.query, s.invoker.as_ref(), xid),
+            ));
         }
-        let flags = if s.suppress_use { SUPPRESS_USE } else { 0 };
-        let xid = s.ddl_xid.then(|| {
+        if first.transactional {
             self.xid += 1;
-            self.xid
-        });
-        out.push(self.push(h(kind::QUERY), flags, &query_body(s.thread_id, &s.db, &s.query, s.invoker.as_ref(), xid)));
-        if s.transactional {
-            self.xid += 1;
-            out.push(self.push(h(kind::XID), 0, &self.xid.to_le_bytes()));
+            out.push(self.push(h(kind::XID, first), 0, &self.xid.to_le_bytes()));
         }
         out
     }
@@ -381,9 +391,7 @@ pub fn describe(e: &[u8], h: &Header, body: &Body) -> (&'static str, String) {
         (_, Body::Gtid { seq, standalone }) => {
             ("Gtid", format!("{}GTID 0-{}-{seq}", if *standalone { "" } else { "BEGIN " }, h.server_id))
         }
-        (_, Body::Query { db, query, .. }) if db.is_empty() || query.starts_with("create database") => {
-            ("Query", query.clone())
-        }
+        (_, Body::Query { db, query, .. }) if db.is_empty() || suppress_use(e) => ("Query", query.clone()),
         (_, Body::Query { db, query, .. }) => ("Query", format!("use `{db}`; {query}")),
         (_, Body::Xid(x)) => ("Xid", format!("COMMIT /* xid={x} */")),
         (_, Body::InsertId(id)) => ("Intvar", format!("INSERT_ID={id}")),

@@ -674,6 +674,8 @@ impl Server {
                 r.in_group = !standalone;
                 r.group.truncate(1);
                 r.skipping = r.skip_counter > 0;
+                self.applying = super::Group::default();
+                self.applying_snapshot = (!standalone).then(|| self.engine.clone());
                 false
             }
             Body::InsertId(id) => {
@@ -685,7 +687,8 @@ impl Server {
                 if !own && !r.skipping {
                     let db_opt = (!db.is_empty()).then_some(db.as_str());
                     let stmt = sql::parse(&query).map_err(|e| (e, db.clone(), query.clone()))?;
-                    if let Err(e) = self.write(ctx, &stmt, db_opt, &query, (thread_id, ""), h.server_id)
+                    if let Err(e) =
+                        self.write(ctx, &stmt, db_opt, &query, (thread_id, ""), h.server_id, super::Sink::Replica)
                         && !self.config.slave_skip_errors.skips(e.code)
                     {
                         return Err((e, db, query));
@@ -704,6 +707,9 @@ impl Server {
             r.group.clear();
             r.exec_file = file.to_owned();
             r.exec_pos = end;
+            let group = std::mem::take(&mut self.applying);
+            self.applying_snapshot = None;
+            self.commit_group(ctx, group);
             self.save_master_info(ctx);
         }
         Ok(())
@@ -721,6 +727,12 @@ impl Server {
         ));
         r.last_sql_error = (e.code, text);
         r.sql_running = false;
+        // the failed transaction is rolled back
+        if let Some(snapshot) = self.applying_snapshot.take() {
+            self.engine = snapshot;
+        }
+        self.applying = super::Group::default();
+        let Some(r) = self.replica.as_mut() else { return };
         r.in_group = false;
         r.insert_id = None;
         let mut group = std::mem::take(&mut r.group);

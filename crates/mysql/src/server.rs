@@ -122,6 +122,34 @@ pub struct Replica {
     pub relay_space: u64,
 }
 
+/// What a group of statements leaves to write when it commits: its binlog
+/// statements and its redo log lines.
+#[derive(Clone, Debug, Default)]
+struct Group {
+    logged: Vec<Logged>,
+    redo: Vec<String>,
+}
+
+/// An open transaction (BEGIN ... COMMIT/ROLLBACK) of a connection. ROLLBACK
+/// restores the snapshot taken at BEGIN: writes of other connections made
+/// meanwhile are undone too (no row locks or MVCC are modelled).
+#[derive(Debug)]
+struct Txn {
+    snapshot: Engine,
+    group: Group,
+}
+
+/// Where a write's binlog and redo records go.
+#[derive(Clone, Copy, Debug)]
+enum Sink {
+    /// Its own group, written at once (autocommit, DDL).
+    Now,
+    /// The open transaction of a connection.
+    Txn(ConnId),
+    /// The group the SQL thread is applying.
+    Replica,
+}
+
 /// A MariaDB 10.11 server.
 pub struct Server {
     config: Config,
@@ -136,6 +164,10 @@ pub struct Server {
     /// The replica side, once CHANGE MASTER TO ran.
     pub replica: Option<Replica>,
     relay_file: String,
+    txns: BTreeMap<ConnId, Txn>,
+    /// The SQL thread's group: its records and the engine before it.
+    applying: Group,
+    applying_snapshot: Option<Engine>,
 }
 
 impl Server {
@@ -152,6 +184,9 @@ impl Server {
             read_only,
             replica: None,
             relay_file: String::new(),
+            txns: BTreeMap::new(),
+            applying: Group::default(),
+            applying_snapshot: None,
         }
     }
 
@@ -240,12 +275,29 @@ impl Server {
         }
     }
 
-    fn redo(&mut self, ctx: &mut Ctx<'_>, db: Option<&str>, query: &str) {
-        let line = format!("{}\t{}\n", db.unwrap_or(""), query.replace('\\', "\\\\").replace('\n', "\\n"));
-        let disk = ctx.disk();
-        disk.append(REDO, line.as_bytes());
-        if self.config.innodb_flush_log_at_trx_commit == 1 {
-            disk.fsync(REDO);
+    fn redo_line(db: Option<&str>, query: &str) -> String {
+        format!("{}\t{}\n", db.unwrap_or(""), query.replace('\\', "\\\\").replace('\n', "\\n"))
+    }
+
+    /// Writes a committed group: its redo lines, then its binlog events.
+    fn commit_group(&mut self, ctx: &mut Ctx<'_>, group: Group) {
+        if !group.redo.is_empty() {
+            let disk = ctx.disk();
+            disk.append(REDO, group.redo.concat().as_bytes());
+            if self.config.innodb_flush_log_at_trx_commit == 1 {
+                disk.fsync(REDO);
+            }
+        }
+        if !group.logged.is_empty() {
+            self.append_binlog(ctx, &group.logged);
+        }
+    }
+
+    fn group_mut(&mut self, sink: Sink) -> Option<&mut Group> {
+        match sink {
+            Sink::Now => None,
+            Sink::Txn(conn) => self.txns.get_mut(&conn).map(|t| &mut t.group),
+            Sink::Replica => Some(&mut self.applying),
         }
     }
 
@@ -305,6 +357,7 @@ impl Process for Server {
                     self.io_lost(ctx, reason);
                 } else {
                     self.clients.remove(&conn);
+                    self.abandon(conn);
                 }
             }
             Input::Connected { conn } => {
@@ -441,6 +494,7 @@ impl Server {
             Some(0x01) => {
                 ctx.close(conn);
                 self.clients.remove(&conn);
+                self.abandon(conn);
             }
             Some(0x03) => {
                 let text = String::from_utf8_lossy(&payload[1..]).into_owned();
@@ -489,17 +543,19 @@ impl Server {
                 Ok(Outcome::Ok { affected: 0, insert_id: 0, info: String::new() })
             }
             Stmt::Begin | Stmt::Commit | Stmt::Rollback => {
+                self.transaction(ctx, conn, &stmt);
                 Ok(Outcome::Ok { affected: 0, insert_id: 0, info: String::new() })
             }
             Stmt::Select { .. } => self.engine.execute(&stmt, db.as_deref(), None),
-            s if s.writes() => self.write(
-                ctx,
-                &stmt,
-                db.as_deref(),
-                text,
-                (thread_id, &format!("{user}@{host}")),
-                self.config.server_id,
-            ),
+            s if s.writes() => {
+                let dml = matches!(s, Stmt::Insert { .. } | Stmt::Update { .. } | Stmt::Delete { .. });
+                if !dml && let Some(t) = self.txns.remove(&conn) {
+                    self.commit_group(ctx, t.group); // DDL commits an open transaction first
+                }
+                let sink = if self.txns.contains_key(&conn) { Sink::Txn(conn) } else { Sink::Now };
+                let origin = self.config.server_id;
+                self.write(ctx, &stmt, db.as_deref(), text, (thread_id, &format!("{user}@{host}")), origin, sink)
+            }
             _ => self.admin(ctx, &stmt),
         }
     }
@@ -545,8 +601,30 @@ impl Server {
         }
     }
 
-    /// Executes a write, logs it to the redo log and, when the binlog filter
-    /// lets it through, to the binlog.
+    /// BEGIN (committing an open transaction first), COMMIT, ROLLBACK.
+    fn transaction(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, stmt: &Stmt) {
+        if let Some(t) = self.txns.remove(&conn) {
+            if matches!(stmt, Stmt::Rollback) {
+                self.engine = t.snapshot;
+            } else {
+                self.commit_group(ctx, t.group);
+            }
+        }
+        if matches!(stmt, Stmt::Begin) {
+            self.txns.insert(conn, Txn { snapshot: self.engine.clone(), group: Group::default() });
+        }
+    }
+
+    /// A connection closed with a transaction open: it is rolled back.
+    fn abandon(&mut self, conn: ConnId) {
+        if let Some(t) = self.txns.remove(&conn) {
+            self.engine = t.snapshot;
+        }
+    }
+
+    /// Executes a write and records it for the redo log and, when the binlog
+    /// filter lets it through, the binlog: at once, or when `sink`'s group commits.
+    #[allow(clippy::too_many_arguments)] // the statement, its session and where it goes
     fn write(
         &mut self,
         ctx: &mut Ctx<'_>,
@@ -555,12 +633,13 @@ impl Server {
         text: &str,
         session: (u32, &str),
         origin: u32,
+        sink: Sink,
     ) -> Result<Outcome, SqlError> {
         let (thread_id, conn_host) = session;
         let insert_id =
             self.replica.as_mut().and_then(|r| r.insert_id.take()).filter(|_| origin != self.config.server_id);
         let outcome = self.apply_write(stmt, db, insert_id.map(|i| i as i64))?;
-        self.redo(ctx, db, text);
+        let mut now = Group { logged: Vec::new(), redo: vec![Self::redo_line(db, text)] };
         let logged_db = match stmt {
             Stmt::CreateDatabase { name, .. } | Stmt::DropDatabase { name, .. } => Some(name.as_str()),
             _ => db,
@@ -586,7 +665,14 @@ impl Server {
                 ddl_xid: matches!(stmt, Stmt::CreateTable { .. } | Stmt::DropTable { .. }),
                 transactional,
             };
-            self.append_binlog(ctx, &logged);
+            now.logged.push(logged);
+        }
+        match self.group_mut(sink) {
+            Some(group) => {
+                group.logged.append(&mut now.logged);
+                group.redo.append(&mut now.redo);
+            }
+            None => self.commit_group(ctx, now),
         }
         Ok(outcome)
     }
@@ -619,7 +705,7 @@ impl Server {
         }
     }
 
-    fn append_binlog(&mut self, ctx: &mut Ctx<'_>, logged: &Logged) {
+    fn append_binlog(&mut self, ctx: &mut Ctx<'_>, logged: &[Logged]) {
         let Some(b) = self.binlog.as_mut() else { return };
         let events = b.log(logged);
         let file = b.file().to_owned();

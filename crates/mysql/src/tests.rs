@@ -286,3 +286,34 @@ fn binlog_events_and_reset_master() {
     let out = lab.root(3307, "reset master; show master status");
     assert!(out.contains("| mall-mysql-bin.000001 |      333 |"), "{out}");
 }
+
+/// BEGIN ... COMMIT is one binlog group (Gtid, the statements, Xid) applied
+/// on the replica as one; ROLLBACK leaves neither data nor binlog behind.
+#[test]
+fn transactions_commit_as_one_group_and_roll_back() {
+    let mut lab = Lab::new();
+    lab.server(3307, MASTER_CNF);
+    lab.server(3308, REPLICA_CNF);
+    lab.sim.run_for(Duration::from_millis(10));
+    lab.root(3307, "create user 'slave'@'%' identified by '123456'; grant replication slave on *.* to 'slave'@'%'; create database db1; create table db1.t1(id int primary key, name varchar(20))");
+    lab.root(3308, "change master to master_host='127.0.0.1', master_user='slave', master_password='123456', master_port=3307, master_log_file='mall-mysql-bin.000001', master_log_pos=4; start slave");
+    lab.sim.run_for(Duration::from_millis(100));
+    let before = lab.root(3307, "show master status");
+    lab.root(3307, "begin; insert into db1.t1 values(1,'a'); insert into db1.t1 values(2,'b'); rollback");
+    assert_eq!(lab.root(3307, "show master status"), before, "a rolled back transaction writes no binlog");
+    assert_eq!(lab.root(3307, "select * from db1.t1"), "Empty set (0.000 sec)");
+    lab.root(3307, "begin; insert into db1.t1 values(1,'a'); insert into db1.t1 values(2,'b'); commit");
+    let events = lab.root(3307, "show binlog events");
+    let tail: Vec<&str> = events.lines().rev().skip(2).take(4).collect();
+    assert!(tail[3].contains("| Gtid ") && tail[3].contains("BEGIN GTID 0-101-5"), "{events}");
+    assert!(tail[2].contains("| insert into db1.t1 values(1,'a')"), "{events}");
+    assert!(tail[1].contains("| insert into db1.t1 values(2,'b')"), "{events}");
+    assert!(tail[0].contains("| Xid ") && tail[0].contains("COMMIT /* xid="), "{events}");
+    lab.sim.run_for(Duration::from_millis(100));
+    let rows = lab.root(3308, "select * from db1.t1");
+    assert!(rows.contains("|  1 | a    |\n|  2 | b    |"), "{rows}");
+    // the replica logs the transaction as one group too (log_slave_updates)
+    let events = lab.root(3308, "show binlog events");
+    assert!(events.contains("BEGIN GTID 0-101-5"), "{events}");
+    assert_eq!(events.matches("| Xid ").count(), 1, "{events}");
+}
