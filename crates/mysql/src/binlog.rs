@@ -9,6 +9,7 @@
 //! MariaDB 10.11. A statement is a Gtid event (42) and a Query event; a
 //! transactional one ends with an Xid event (31).
 
+use crate::engine::{ColumnType, RowChange, Value};
 use crate::packet::Reader;
 
 /// `\xfebin`.
@@ -33,6 +34,204 @@ pub mod kind {
     pub const GTID: u8 = 162;
     /// GTID_LIST_EVENT.
     pub const GTID_LIST: u8 = 163;
+    /// ANNOTATE_ROWS_EVENT.
+    pub const ANNOTATE_ROWS: u8 = 160;
+    /// TABLE_MAP_EVENT.
+    pub const TABLE_MAP: u8 = 19;
+    /// WRITE_ROWS_EVENT_V1.
+    pub const WRITE_ROWS: u8 = 23;
+    /// UPDATE_ROWS_EVENT_V1.
+    pub const UPDATE_ROWS: u8 = 24;
+    /// DELETE_ROWS_EVENT_V1.
+    pub const DELETE_ROWS: u8 = 25;
+}
+
+/// The row images of one statement on one table, for row-based logging.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowsImage {
+    /// The table's id in Table_map and rows events.
+    pub table_id: u64,
+    /// Its database.
+    pub db: String,
+    /// Its name.
+    pub table: String,
+    /// Its column types and whether each is nullable.
+    pub columns: Vec<(ColumnType, bool)>,
+    /// WRITE_ROWS, UPDATE_ROWS or DELETE_ROWS.
+    pub kind: u8,
+    /// The rows.
+    pub changes: Vec<RowChange>,
+}
+
+/// A Table_map event's contents: what decoding rows events needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableMap {
+    /// The table id.
+    pub table_id: u64,
+    /// Database.
+    pub db: String,
+    /// Table.
+    pub table: String,
+    /// Column type codes (3 LONG, 8 LONGLONG, 15 VARCHAR).
+    pub types: Vec<u8>,
+    /// Per column: VARCHAR's maximum length in bytes, else 0.
+    pub max_len: Vec<u16>,
+}
+
+fn type_code(t: ColumnType) -> (u8, Option<u16>) {
+    match t {
+        ColumnType::Int => (3, None),
+        ColumnType::BigInt => (8, None),
+        ColumnType::Varchar(n) => (15, Some(n.min(65535) as u16)),
+    }
+}
+
+fn table_map_body(img: &RowsImage) -> Vec<u8> {
+    let mut b = img.table_id.to_le_bytes()[..6].to_vec();
+    b.extend_from_slice(&1u16.to_le_bytes());
+    for name in [&img.db, &img.table] {
+        b.push(name.len() as u8);
+        b.extend_from_slice(name.as_bytes());
+        b.push(0);
+    }
+    crate::packet::put_lenenc(&mut b, img.columns.len() as u64);
+    let mut meta = Vec::new();
+    for (t, _) in &img.columns {
+        let (code, m) = type_code(*t);
+        b.push(code);
+        if let Some(m) = m {
+            meta.extend_from_slice(&m.to_le_bytes());
+        }
+    }
+    crate::packet::put_lenenc(&mut b, meta.len() as u64);
+    b.extend_from_slice(&meta);
+    b.extend_from_slice(&bitmap(img.columns.iter().map(|(_, n)| *n), false));
+    b
+}
+
+/// A bitmap of `bits`; `pad` sets the unused high bits (as row images' null bitmaps have them).
+fn bitmap(bits: impl Iterator<Item = bool>, pad: bool) -> Vec<u8> {
+    let bits: Vec<bool> = bits.collect();
+    let mut out = vec![0u8; bits.len().div_ceil(8)];
+    for (i, b) in bits.iter().enumerate() {
+        if *b {
+            out[i / 8] |= 1 << (i % 8);
+        }
+    }
+    if pad && bits.len() % 8 != 0 {
+        let last = out.len() - 1;
+        out[last] |= 0xffu8 << (bits.len() % 8);
+    }
+    out
+}
+
+fn row_image(columns: &[(ColumnType, bool)], row: &[Value], out: &mut Vec<u8>) {
+    out.extend_from_slice(&bitmap(row.iter().map(|v| *v == Value::Null), true));
+    for ((t, _), v) in columns.iter().zip(row) {
+        match (t, v) {
+            (_, Value::Null) => {}
+            (ColumnType::Int, Value::Int(i)) => out.extend_from_slice(&(*i as i32).to_le_bytes()),
+            (ColumnType::BigInt, Value::Int(i)) => out.extend_from_slice(&i.to_le_bytes()),
+            (ColumnType::Varchar(n), v) => {
+                let text = v.text().unwrap_or_default();
+                if *n < 256 {
+                    out.push(text.len() as u8);
+                } else {
+                    out.extend_from_slice(&(text.len() as u16).to_le_bytes());
+                }
+                out.extend_from_slice(text.as_bytes());
+            }
+            (_, v) => {
+                out.extend_from_slice(&(v.text().unwrap_or_default().parse::<i64>().unwrap_or(0)).to_le_bytes()[..4])
+            }
+        }
+    }
+}
+
+fn rows_body(img: &RowsImage) -> Vec<u8> {
+    let mut b = img.table_id.to_le_bytes()[..6].to_vec();
+    b.extend_from_slice(&1u16.to_le_bytes()); // STMT_END_F
+    crate::packet::put_lenenc(&mut b, img.columns.len() as u64);
+    let present = bitmap(img.columns.iter().map(|_| true), false);
+    b.extend_from_slice(&present);
+    if img.kind == kind::UPDATE_ROWS {
+        b.extend_from_slice(&present);
+    }
+    for c in &img.changes {
+        for image in [&c.before, &c.after].into_iter().flatten() {
+            row_image(&img.columns, image, &mut b);
+        }
+    }
+    b
+}
+
+/// Decodes a rows event's rows with the table map it refers to.
+pub fn decode_rows(kind: u8, body: &[u8], map: &TableMap) -> Option<Vec<RowChange>> {
+    let mut r = Reader::new(body);
+    r.take(6 + 2)?;
+    let n = usize::try_from(r.lenenc()?).ok()?;
+    if n != map.types.len() {
+        return None;
+    }
+    r.take(n.div_ceil(8))?;
+    if kind == kind::UPDATE_ROWS {
+        r.take(n.div_ceil(8))?;
+    }
+    let mut changes = Vec::new();
+    while !r.is_empty() {
+        let first = read_image(&mut r, map)?;
+        changes.push(match kind {
+            kind::WRITE_ROWS => RowChange { before: None, after: Some(first) },
+            kind::DELETE_ROWS => RowChange { before: Some(first), after: None },
+            _ => RowChange { before: Some(first), after: Some(read_image(&mut r, map)?) },
+        });
+    }
+    Some(changes)
+}
+
+fn read_image(r: &mut Reader<'_>, map: &TableMap) -> Option<Vec<Value>> {
+    let n = map.types.len();
+    let nulls = r.take(n.div_ceil(8))?.to_vec();
+    let mut row = Vec::with_capacity(n);
+    for i in 0..n {
+        if nulls[i / 8] & (1 << (i % 8)) != 0 {
+            row.push(Value::Null);
+            continue;
+        }
+        row.push(match map.types[i] {
+            3 => Value::Int(r.u32()? as i32 as i64),
+            8 => Value::Int(r.u64()? as i64),
+            15 => {
+                let len = if map.max_len[i] < 256 { r.u8()? as usize } else { r.u16()? as usize };
+                Value::Str(String::from_utf8_lossy(r.take(len)?).into_owned())
+            }
+            _ => return None,
+        });
+    }
+    Some(row)
+}
+
+fn decode_table_map(body: &mut Reader<'_>) -> Option<TableMap> {
+    let id = body.take(6)?;
+    let table_id = u64::from_le_bytes([id[0], id[1], id[2], id[3], id[4], id[5], 0, 0]);
+    body.u16()?;
+    let mut names = Vec::new();
+    for _ in 0..2 {
+        let len = body.u8()? as usize;
+        names.push(String::from_utf8_lossy(body.take(len)?).into_owned());
+        body.u8()?;
+    }
+    let n = usize::try_from(body.lenenc()?).ok()?;
+    let types = body.take(n)?.to_vec();
+    let meta_len = usize::try_from(body.lenenc()?).ok()?;
+    let mut meta = Reader::new(body.take(meta_len)?);
+    let mut max_len = Vec::with_capacity(n);
+    for t in &types {
+        max_len.push(if *t == 15 { meta.u16()? } else { 0 });
+    }
+    let table = names.pop()?;
+    let db = names.pop()?;
+    Some(TableMap { table_id, db, table, types, max_len })
 }
 
 /// The Format_description event's body after the server version and
@@ -79,6 +278,12 @@ pub enum Body {
     InsertId(u64),
     /// The next events come from `file`, at `pos`.
     Rotate { pos: u64, file: String },
+    /// The statement that produced the next rows events.
+    Annotate(String),
+    /// A table map.
+    TableMap(TableMap),
+    /// A rows event: its type and body (decoded against its table map).
+    Rows(u8, Vec<u8>),
     /// Any other event (format description, gtid list, checkpoint, stop).
     Other,
 }
@@ -201,6 +406,9 @@ pub fn decode(e: &[u8]) -> Option<(Header, Body)> {
             Body::InsertId(body.u64()?)
         }
         kind::ROTATE => Body::Rotate { pos: body.u64()?, file: String::from_utf8_lossy(body.rest()).into_owned() },
+        kind::ANNOTATE_ROWS => Body::Annotate(String::from_utf8_lossy(body.rest()).into_owned()),
+        kind::TABLE_MAP => Body::TableMap(decode_table_map(&mut body)?),
+        kind::WRITE_ROWS | kind::UPDATE_ROWS | kind::DELETE_ROWS => Body::Rows(kind, body.rest().to_vec()),
         _ => Body::Other,
     };
     Some((Header { timestamp, kind, server_id, log_pos }, decoded))
@@ -228,6 +436,9 @@ pub struct Logged {
     pub suppress_use: bool,
     /// DDL logged with Q_XID (CREATE TABLE, DROP TABLE).
     pub ddl_xid: bool,
+    /// Row images to log instead of the statement (binlog_format=ROW): the
+    /// group then holds Annotate_rows (the statement), Table_map and a rows event.
+    pub rows: Option<RowsImage>,
     /// Whether it is transactional (DML: Gtid, [Intvar], Query, Xid) or a standalone DDL group.
     pub transactional: bool,
 }
@@ -312,6 +523,12 @@ impl Binlog {
                 b.extend_from_slice(&id.to_le_bytes());
                 out.push(self.push(h(kind::INTVAR, s), 0, &b));
             }
+            if let Some(img) = &s.rows {
+                out.push(self.push(h(kind::ANNOTATE_ROWS, s), 0, s.query.as_bytes()));
+                out.push(self.push(h(kind::TABLE_MAP, s), 0, &table_map_body(img)));
+                out.push(self.push(h(img.kind, s), 0, &rows_body(img)));
+                continue;
+            }
             let flags = if s.suppress_use { SUPPRESS_USE } else { 0 };
             let xid = s.ddl_xid.then(|| {
                 self.xid += 1;
@@ -393,10 +610,25 @@ pub fn describe(e: &[u8], h: &Header, body: &Body) -> (&'static str, String) {
         }
         (_, Body::Query { db, query, .. }) if db.is_empty() || suppress_use(e) => ("Query", query.clone()),
         (_, Body::Query { db, query, .. }) => ("Query", format!("use `{db}`; {query}")),
+        (_, Body::Annotate(q)) => ("Annotate_rows", q.clone()),
+        (_, Body::TableMap(m)) => ("Table_map", format!("table_id: {} ({}.{})", m.table_id, m.db, m.table)),
+        (_, Body::Rows(k, raw)) => {
+            let id = raw.get(..6).map_or(0, |b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], 0, 0]));
+            (rows_name(*k), format!("table_id: {id} flags: STMT_END_F"))
+        }
         (_, Body::Xid(x)) => ("Xid", format!("COMMIT /* xid={x} */")),
         (_, Body::InsertId(id)) => ("Intvar", format!("INSERT_ID={id}")),
         (_, Body::Rotate { pos, file }) => ("Rotate", format!("{file};pos={pos}")),
         (kind::STOP, _) => ("Stop", String::new()),
         _ => ("Unknown", String::new()),
+    }
+}
+
+/// A rows event's name in SHOW BINLOG EVENTS and in the SQL thread's errors.
+pub fn rows_name(kind: u8) -> &'static str {
+    match kind {
+        kind::WRITE_ROWS => "Write_rows_v1",
+        kind::UPDATE_ROWS => "Update_rows_v1",
+        _ => "Delete_rows_v1",
     }
 }

@@ -177,12 +177,7 @@ fn apply(c: &mut Config, name: &str, value: Option<&str>, line: &str) -> Result<
         "binlog_format" => {
             c.binlog_format = match need()?.to_ascii_uppercase().as_str() {
                 "STATEMENT" => BinlogFormat::Statement,
-                "ROW" => {
-                    return Err(
-                        "binlog_format=ROW is not modelled yet: row events are not written (STATEMENT and MIXED are)"
-                            .to_owned(),
-                    );
-                }
+                "ROW" => BinlogFormat::Row,
                 "MIXED" => BinlogFormat::Mixed,
                 other => return Err(format!("Invalid value '{other}' for binlog_format: use STATEMENT, ROW or MIXED")),
             }

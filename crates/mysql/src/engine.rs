@@ -74,6 +74,16 @@ pub struct Table {
 }
 
 impl Table {
+    /// The key of the row equal to `row` (by primary key when there is one).
+    fn find(&self, row: &[Value]) -> Option<Vec<Value>> {
+        if self.has_pk() {
+            let pk: Vec<Value> =
+                self.columns.iter().zip(row).filter(|(c, _)| c.primary).map(|(_, v)| v.clone()).collect();
+            return self.rows.contains_key(&pk).then_some(pk);
+        }
+        self.rows.iter().find(|(_, r)| r.as_slice() == row).map(|(k, _)| k.clone())
+    }
+
     fn key(&mut self, row: &[Value]) -> Vec<Value> {
         let pk: Vec<Value> = self.columns.iter().zip(row).filter(|(c, _)| c.primary).map(|(_, v)| v.clone()).collect();
         if !pk.is_empty() {
@@ -116,6 +126,28 @@ impl Outcome {
 pub struct Engine {
     /// Databases by name, each its tables by name.
     pub dbs: BTreeMap<String, BTreeMap<String, Table>>,
+    /// The rows the last INSERT, UPDATE or DELETE changed (for row events).
+    pub changes: Vec<RowChange>,
+}
+
+/// One row changed by a statement: the before and after images.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowChange {
+    /// The row before (UPDATE, DELETE).
+    pub before: Option<Vec<Value>>,
+    /// The row after (INSERT, UPDATE).
+    pub after: Option<Vec<Value>>,
+}
+
+/// Why a row event could not be applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RowError {
+    /// The table does not exist.
+    NoTable,
+    /// The key exists: its text.
+    Duplicate(String),
+    /// The row to change is not there.
+    NotFound,
 }
 
 fn no_db() -> SqlError {
@@ -127,7 +159,40 @@ impl Engine {
     pub fn new() -> Engine {
         let mut dbs = BTreeMap::new();
         dbs.insert("mysql".to_owned(), BTreeMap::new());
-        Engine { dbs }
+        Engine { dbs, changes: Vec::new() }
+    }
+
+    /// The table `db.name`.
+    pub fn get_table(&self, db: &str, name: &str) -> Option<&Table> {
+        self.dbs.get(db).and_then(|d| d.get(name))
+    }
+
+    /// Applies one row of a row event: insert `after`, delete `before`, or
+    /// replace `before` by `after`, finding `before` by its primary key (or the
+    /// whole row in a table without one).
+    pub fn apply_row(&mut self, db: &str, name: &str, change: &RowChange) -> Result<(), RowError> {
+        let table = self.dbs.get_mut(db).and_then(|d| d.get_mut(name)).ok_or(RowError::NoTable)?;
+        let old_key = match &change.before {
+            Some(before) => Some(table.find(before).ok_or(RowError::NotFound)?),
+            None => None,
+        };
+        if let Some(k) = &old_key {
+            table.rows.remove(k);
+        }
+        if let Some(after) = &change.after {
+            let key = table.key(after);
+            if table.rows.contains_key(&key) {
+                let shown: Vec<String> = key.iter().map(|v| v.text().unwrap_or_default()).collect();
+                return Err(RowError::Duplicate(shown.join("-")));
+            }
+            for (c, v) in table.columns.iter().zip(after) {
+                if let (true, Value::Int(i)) = (c.auto_increment, v) {
+                    table.auto_increment = table.auto_increment.max(i + 1);
+                }
+            }
+            table.rows.insert(key, after.clone());
+        }
+        Ok(())
     }
 
     fn table(&self, t: &TableRef, db: Option<&str>) -> Result<(String, &Table), SqlError> {
@@ -242,6 +307,7 @@ impl Engine {
             cols.iter().map(|c| table.column(c, "INSERT INTO")).collect::<Result<_, _>>()?
         };
         let mut staged = table.clone();
+        let mut changes = Vec::new();
         let mut first_id = 0;
         let mut next_id = insert_id;
         for (n, exprs) in rows.iter().enumerate() {
@@ -269,9 +335,11 @@ impl Engine {
                     format!("Duplicate entry '{}' for key 'PRIMARY'", shown.join("-")),
                 ));
             }
+            changes.push(RowChange { before: None, after: Some(row.clone()) });
             staged.rows.insert(key, row);
         }
         *table = staged;
+        self.changes = changes;
         let info =
             if rows.len() > 1 { format!("Records: {}  Duplicates: 0  Warnings: 0", rows.len()) } else { String::new() };
         Ok(Outcome::Ok { affected: rows.len() as u64, insert_id: first_id as u64, info })
@@ -289,6 +357,7 @@ impl Engine {
         let names: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
         let mut staged = table.clone();
         let (mut matched, mut changed) = (0u64, 0u64);
+        let mut changes = Vec::new();
         let mut rewritten = BTreeMap::new();
         for (key, row) in &table.rows {
             if let Some(f) = filter
@@ -305,6 +374,7 @@ impl Engine {
             }
             if new != *row {
                 changed += 1;
+                changes.push(RowChange { before: Some(row.clone()), after: Some(new.clone()) });
             }
             let new_key = if staged.has_pk() { staged.key(&new) } else { key.clone() };
             if rewritten.contains_key(&new_key) {
@@ -319,6 +389,7 @@ impl Engine {
         }
         staged.rows = rewritten;
         *table = staged;
+        self.changes = changes;
         Ok(Outcome::Ok {
             affected: changed,
             insert_id: 0,
@@ -335,9 +406,11 @@ impl Engine {
                 doomed.push(key.clone());
             }
         }
+        let mut changes = Vec::new();
         for k in &doomed {
-            table.rows.remove(k);
+            changes.extend(table.rows.remove(k).map(|r| RowChange { before: Some(r), after: None }));
         }
+        self.changes = changes;
         Ok(Outcome::ok(doomed.len() as u64))
     }
 

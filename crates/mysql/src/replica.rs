@@ -3,10 +3,11 @@
 
 use super::{IoState, Link, MASTER_INFO, RETRY, Replica, Server};
 use crate::binlog::{self, Binlog, Body};
-use crate::engine::Outcome;
+use crate::engine::{Outcome, RowError};
 use crate::packet::{self, Frame, Framer};
 use crate::sql::{self, SqlError, Stmt};
 use sim::{CloseReason, Ctx};
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
@@ -307,6 +308,8 @@ impl Server {
             in_group: false,
             group: Vec::new(),
             skipping: false,
+            annotate: String::new(),
+            table_maps: BTreeMap::new(),
             relay_space: 0,
         });
         for (k, v) in pairs {
@@ -666,7 +669,7 @@ impl Server {
         body: Body,
         file: &str,
         end: u64,
-    ) -> Result<(), (SqlError, String, String)> {
+    ) -> Result<(), (SqlError, String)> {
         let own = h.server_id == self.config.server_id;
         let Some(r) = self.replica.as_mut() else { return Ok(()) };
         let group_done = match body {
@@ -686,15 +689,34 @@ impl Server {
             Body::Query { thread_id, db, query } => {
                 if !own && !r.skipping {
                     let db_opt = (!db.is_empty()).then_some(db.as_str());
-                    let stmt = sql::parse(&query).map_err(|e| (e, db.clone(), query.clone()))?;
+                    let on_query = |e: SqlError| {
+                        let text =
+                            format!("Error '{}' on query. Default database: '{db}'. Query: '{query}'", e.message);
+                        (e, text)
+                    };
+                    let stmt = sql::parse(&query).map_err(on_query)?;
                     if let Err(e) =
                         self.write(ctx, &stmt, db_opt, &query, (thread_id, ""), h.server_id, super::Sink::Replica)
                         && !self.config.slave_skip_errors.skips(e.code)
                     {
-                        return Err((e, db, query));
+                        return Err(on_query(e));
                     }
                 }
                 self.replica.as_ref().is_some_and(|r| !r.in_group)
+            }
+            Body::Annotate(q) => {
+                r.annotate = q;
+                false
+            }
+            Body::TableMap(map) => {
+                r.table_maps.insert(map.table_id, map);
+                false
+            }
+            Body::Rows(kind, raw) => {
+                if !own && !r.skipping {
+                    self.apply_rows(h, kind, &raw, file, end)?;
+                }
+                false
             }
             Body::Rotate { .. } | Body::Other => false,
         };
@@ -715,11 +737,81 @@ impl Server {
         Ok(())
     }
 
+    /// Applies a rows event; logs it again as rows with log_slave_updates.
+    fn apply_rows(
+        &mut self,
+        h: binlog::Header,
+        kind: u8,
+        raw: &[u8],
+        file: &str,
+        end: u64,
+    ) -> Result<(), (SqlError, String)> {
+        let Some(r) = self.replica.as_ref() else { return Ok(()) };
+        let id = raw.get(..6).map_or(0, |b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], 0, 0]));
+        let Some(map) = r.table_maps.get(&id).cloned() else { return Ok(()) };
+        let annotate = r.annotate.clone();
+        let changes = binlog::decode_rows(kind, raw, &map).unwrap_or_default();
+        let event = binlog::rows_name(kind);
+        for change in &changes {
+            let failure = match self.engine.apply_row(&map.db, &map.table, change) {
+                Ok(()) => continue,
+                Err(RowError::Duplicate(key)) => {
+                    (1062, format!("Duplicate entry '{key}' for key 'PRIMARY'"), "HA_ERR_FOUND_DUPP_KEY")
+                }
+                Err(RowError::NotFound) => {
+                    let handler = if self
+                        .engine
+                        .get_table(&map.db, &map.table)
+                        .is_some_and(|t| t.columns.iter().any(|c| c.primary))
+                    {
+                        "HA_ERR_KEY_NOT_FOUND"
+                    } else {
+                        "HA_ERR_END_OF_FILE"
+                    };
+                    (1032, format!("Can't find record in '{}'", map.table), handler)
+                }
+                Err(RowError::NoTable) => {
+                    (1146, format!("Table '{}.{}' doesn't exist", map.db, map.table), "HA_ERR_NO_SUCH_TABLE")
+                }
+            };
+            let (code, message, handler) = failure;
+            if self.config.slave_skip_errors.skips(code) {
+                continue;
+            }
+            let text = format!(
+                "Could not execute {event} event on table {}.{}; {message}, Error_code: {code}; handler error {handler}; the event's master log {file}, end_log_pos {end}",
+                map.db, map.table
+            );
+            let state = if code == 1062 { "23000" } else { "HY000" };
+            return Err((SqlError::new(code, state, message), text));
+        }
+        if self.config.log_slave_updates
+            && self.binlog.is_some()
+            && self.binlog_filter(Some(map.db.as_str()))
+            && let Some(img) = self.image(&map.db, &map.table, kind, changes)
+        {
+            let logged = binlog::Logged {
+                server_id: h.server_id,
+                timestamp: h.timestamp,
+                thread_id: 0,
+                db: map.db.clone(),
+                query: annotate,
+                insert_id: None,
+                invoker: None,
+                suppress_use: false,
+                ddl_xid: false,
+                rows: Some(img),
+                transactional: true,
+            };
+            self.applying.logged.push(logged);
+        }
+        Ok(())
+    }
+
     /// Stops the SQL thread as MariaDB does: the failed group stays to be
     /// applied again at the next START SLAVE; the IO thread goes on.
-    fn sql_error(&mut self, ctx: &mut Ctx<'_>, (e, db, query): (SqlError, String, String)) {
+    fn sql_error(&mut self, ctx: &mut Ctx<'_>, (e, text): (SqlError, String)) {
         let Some(r) = self.replica.as_mut() else { return };
-        let text = format!("Error '{}' on query. Default database: '{db}'. Query: '{query}'", e.message);
         ctx.log(format!("[ERROR] Slave SQL: {text}, Internal MariaDB error code: {}", e.code));
         ctx.log(format!(
             "[ERROR] Error running query, slave SQL thread aborted. Fix the problem, and restart the slave SQL thread with \"SLAVE START\". We stopped at log '{}' position {}",

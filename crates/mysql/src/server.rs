@@ -9,9 +9,9 @@
 //! write statement, replayed on start), written through the kernel's page
 //! cache and fsynced when `innodb_flush_log_at_trx_commit=1`.
 
-use crate::binlog::{Binlog, Body, Logged};
-use crate::config::Config;
-use crate::engine::{Engine, Outcome};
+use crate::binlog::{Binlog, Body, Logged, RowsImage};
+use crate::config::{BinlogFormat, Config};
+use crate::engine::{Engine, Outcome, RowChange};
 use crate::packet::{self, Frame, Framer};
 use crate::sql::{self, SqlError, Stmt};
 use sim::{ConnId, Ctx, Input, Process};
@@ -118,6 +118,10 @@ pub struct Replica {
     group: Vec<(String, u64, Vec<u8>)>,
     /// Skipping the current group (sql_slave_skip_counter).
     skipping: bool,
+    /// The last Annotate_rows statement.
+    annotate: String,
+    /// Table maps by id.
+    table_maps: BTreeMap<u64, crate::binlog::TableMap>,
     /// Relay log bytes written so far (`Relay_Log_Space`).
     pub relay_space: u64,
 }
@@ -165,6 +169,7 @@ pub struct Server {
     pub replica: Option<Replica>,
     relay_file: String,
     txns: BTreeMap<ConnId, Txn>,
+    table_ids: BTreeMap<(String, String), u64>,
     /// The SQL thread's group: its records and the engine before it.
     applying: Group,
     applying_snapshot: Option<Engine>,
@@ -185,6 +190,7 @@ impl Server {
             replica: None,
             relay_file: String::new(),
             txns: BTreeMap::new(),
+            table_ids: BTreeMap::new(),
             applying: Group::default(),
             applying_snapshot: None,
         }
@@ -663,8 +669,12 @@ impl Server {
                 invoker: matches!(stmt, Stmt::Grant { .. }).then(|| self.invoker(conn_host)).flatten(),
                 suppress_use: matches!(stmt, Stmt::CreateDatabase { .. } | Stmt::DropDatabase { .. }),
                 ddl_xid: matches!(stmt, Stmt::CreateTable { .. } | Stmt::DropTable { .. }),
+                rows: self.rows_image(stmt, db),
                 transactional,
             };
+            if transactional && logged.rows.is_none() && self.config.binlog_format == BinlogFormat::Row {
+                return Ok(outcome); // no row changed: nothing to log
+            }
             now.logged.push(logged);
         }
         match self.group_mut(sink) {
@@ -675,6 +685,32 @@ impl Server {
             None => self.commit_group(ctx, now),
         }
         Ok(outcome)
+    }
+
+    /// The row images of a DML statement just executed, under binlog_format=ROW.
+    fn rows_image(&mut self, stmt: &Stmt, db: Option<&str>) -> Option<RowsImage> {
+        if self.config.binlog_format != BinlogFormat::Row || self.engine.changes.is_empty() {
+            return None;
+        }
+        let (table, kind) = match stmt {
+            Stmt::Insert { table, .. } => (table, crate::binlog::kind::WRITE_ROWS),
+            Stmt::Update { table, .. } => (table, crate::binlog::kind::UPDATE_ROWS),
+            Stmt::Delete { table, .. } => (table, crate::binlog::kind::DELETE_ROWS),
+            _ => return None,
+        };
+        let d = table.db.as_deref().or(db)?.to_owned();
+        let changes = std::mem::take(&mut self.engine.changes);
+        self.image(&d, &table.name, kind, changes)
+    }
+
+    /// A rows image of `changes` on `db.table`, with the table's id (ids are
+    /// given in first-use order from 18, the id a freshly started MariaDB
+    /// 10.11 gave its first user table).
+    pub(super) fn image(&mut self, db: &str, table: &str, kind: u8, changes: Vec<RowChange>) -> Option<RowsImage> {
+        let columns = self.engine.get_table(db, table)?.columns.iter().map(|c| (c.ty, !c.not_null)).collect();
+        let next = 18 + self.table_ids.len() as u64;
+        let table_id = *self.table_ids.entry((db.to_owned(), table.to_owned())).or_insert(next);
+        Some(RowsImage { table_id, db: db.to_owned(), table: table.to_owned(), columns, kind, changes })
     }
 
     /// The account `user@host` logged in as: (user, the account's host).

@@ -317,3 +317,84 @@ fn transactions_commit_as_one_group_and_roll_back() {
     assert!(events.contains("BEGIN GTID 0-101-5"), "{events}");
     assert_eq!(events.matches("| Xid ").count(), 1, "{events}");
 }
+
+/// binlog_format=ROW: Annotate_rows, Table_map and a rows event per DML, sized
+/// as MariaDB 10.11 wrote them (58/47/42 for the insert, 63/47/52 for the
+/// update, 53/47/42 for the delete); the replica applies them, and a missing
+/// row stops it with MariaDB's 1032 text.
+#[test]
+fn row_events_and_1032() {
+    let mut lab = Lab::new();
+    let row_master = MASTER_CNF.replace("binlog_format=mixed", "binlog_format=row");
+    lab.server(3307, &row_master);
+    lab.server(3308, REPLICA_CNF);
+    lab.sim.run_for(Duration::from_millis(10));
+    lab.root(3307, "create user 'slave'@'%' identified by '123456'; grant replication slave on *.* to 'slave'@'%'; create database db1; create table db1.t1(id int, name varchar(20))");
+    lab.root(3308, "change master to master_host='127.0.0.1', master_user='slave', master_password='123456', master_port=3307, master_log_file='mall-mysql-bin.000001', master_log_pos=4; start slave");
+    let start: u64 =
+        lab.root(3307, "show master status").lines().nth(3).unwrap().split('|').nth(2).unwrap().trim().parse().unwrap();
+    lab.root(
+        3307,
+        "insert into db1.t1 values(20,'row'); update db1.t1 set name='upd' where id=20; delete from db1.t1 where id=20",
+    );
+    let events = lab.root(3307, &format!("show binlog events from {start}"));
+    let sizes: Vec<(String, u64)> = events
+        .lines()
+        .filter(|l| l.starts_with("| mall"))
+        .map(|l| {
+            let f: Vec<&str> = l.split('|').map(str::trim).collect();
+            (f[3].to_owned(), f[5].parse::<u64>().unwrap() - f[2].parse::<u64>().unwrap())
+        })
+        .collect();
+    let expected = [
+        ("Gtid", 42),
+        ("Annotate_rows", 58),
+        ("Table_map", 47),
+        ("Write_rows_v1", 42),
+        ("Xid", 31),
+        ("Gtid", 42),
+        ("Annotate_rows", 63),
+        ("Table_map", 47),
+        ("Update_rows_v1", 52),
+        ("Xid", 31),
+        ("Gtid", 42),
+        ("Annotate_rows", 53),
+        ("Table_map", 47),
+        ("Delete_rows_v1", 42),
+        ("Xid", 31),
+    ];
+    let expected: Vec<(String, u64)> = expected.iter().map(|(n, s)| (n.to_string(), *s)).collect();
+    assert_eq!(sizes, expected, "{events}");
+    assert!(events.contains("| table_id: 18 (db1.t1)"), "{events}");
+    lab.sim.run_for(Duration::from_millis(100));
+    assert_eq!(
+        lab.root(3308, "show slave status\\G").lines().find(|l| l.contains("Last_SQL_Errno")).unwrap().trim(),
+        "Last_SQL_Errno: 0"
+    );
+    // a row the replica never had: 1032
+    lab.root(3307, "insert into db1.t1 values(30,'m')");
+    lab.sim.run_for(Duration::from_millis(100));
+    lab.root(3308, "delete from db1.t1 where id=30");
+    lab.root(3307, "delete from db1.t1 where id=30");
+    lab.sim.run_for(Duration::from_millis(100));
+    let status = lab.root(3308, "show slave status\\G");
+    let end = lab
+        .root(3307, "show master status")
+        .lines()
+        .nth(3)
+        .unwrap()
+        .split('|')
+        .nth(2)
+        .unwrap()
+        .trim()
+        .parse::<u64>()
+        .unwrap()
+        - 31;
+    assert_eq!(field(&status, "Last_SQL_Errno"), "1032", "{status}");
+    assert_eq!(
+        field(&status, "Last_SQL_Error"),
+        format!(
+            "Could not execute Delete_rows_v1 event on table db1.t1; Can't find record in 't1', Error_code: 1032; handler error HA_ERR_END_OF_FILE; the event's master log mall-mysql-bin.000001, end_log_pos {end}"
+        )
+    );
+}
