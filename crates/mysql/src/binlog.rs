@@ -118,7 +118,7 @@ fn bitmap(bits: impl Iterator<Item = bool>, pad: bool) -> Vec<u8> {
             out[i / 8] |= 1 << (i % 8);
         }
     }
-    if pad && bits.len() % 8 != 0 {
+    if pad && !bits.len().is_multiple_of(8) {
         let last = out.len() - 1;
         out[last] |= 0xffu8 << (bits.len() % 8);
     }
