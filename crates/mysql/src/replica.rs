@@ -196,6 +196,7 @@ impl Server {
         };
         let io_state = match (r.io, r.link) {
             (IoState::Stopped, _) => "",
+            (IoState::Connecting, _) if r.reconnecting => "Reconnecting after a failed master event read",
             (IoState::Connecting, _) => "Connecting to master",
             (IoState::Running, Link::Streaming) => "Waiting for master to send event",
             (IoState::Running, _) => "Registering slave on master",
@@ -309,6 +310,7 @@ impl Server {
             group: Vec::new(),
             skipping: false,
             annotate: String::new(),
+            reconnecting: false,
             table_maps: BTreeMap::new(),
             relay_space: 0,
         });
@@ -482,11 +484,12 @@ impl Server {
 
     fn io_error(&mut self, ctx: &mut Ctx<'_>, errno: u16, message: &str) {
         let Some(r) = self.replica.as_mut() else { return };
+        let verb = if r.reconnecting { "reconnecting" } else { "connecting" };
         let text = format!(
-            "error connecting to master '{}@{}:{}' - retry-time: {}  maximum-retries: 100000  message: {message}",
+            "error {verb} to master '{}@{}:{}' - retry-time: {}  maximum-retries: 100000  message: {message}",
             r.user, r.host, r.port, r.connect_retry
         );
-        ctx.log(format!("[ERROR] Slave I/O: {text}, Internal MariaDB error code: {errno}"));
+        crate::log(ctx, format!("[ERROR] Slave I/O: {text}, Internal MariaDB error code: {errno}"));
         r.last_io_error = (errno, text);
         r.io = IoState::Connecting;
         r.conn = None;
@@ -508,10 +511,14 @@ impl Server {
         let was_streaming = r.link == Link::Streaming;
         r.io = IoState::Connecting;
         if was_streaming {
-            ctx.log(format!(
-                "[Note] Slave I/O thread: Failed reading log event, reconnecting to retry, log '{}' at position {}",
-                r.master_log_file, r.read_pos
-            ));
+            r.reconnecting = true;
+            crate::log(
+                ctx,
+                format!(
+                    "[Note] Slave I/O thread: Failed reading log event, reconnecting to retry, log '{}' at position {}",
+                    r.master_log_file, r.read_pos
+                ),
+            );
             self.io_connect(ctx);
         } else {
             self.io_error(
@@ -564,6 +571,7 @@ impl Server {
                 }
                 Some(packet::Reply::Ok { .. }) if r.link == Link::Auth => {
                     r.io = IoState::Running;
+                    r.reconnecting = false;
                     r.last_io_error = (0, String::new());
                     let mut reg = vec![0x15];
                     reg.extend_from_slice(&self.config.server_id.to_le_bytes());
@@ -581,10 +589,13 @@ impl Server {
                     dump.extend_from_slice(r.master_log_file.as_bytes());
                     packet::frame(0, &dump, &mut out);
                     r.link = Link::Streaming;
-                    ctx.log(format!(
-                        "[Note] Slave I/O thread: connected to master '{}@{}:{}',replication started in log '{}' at position {}",
-                        r.user, r.host, r.port, r.master_log_file, r.read_pos
-                    ));
+                    crate::log(
+                        ctx,
+                        format!(
+                            "[Note] Slave I/O thread: connected to master '{}@{}:{}',replication started in log '{}' at position {}",
+                            r.user, r.host, r.port, r.master_log_file, r.read_pos
+                        ),
+                    );
                 }
                 _ => {}
             },
@@ -608,6 +619,10 @@ impl Server {
             if let Some(c) = r.conn.take() {
                 ctx.close(c);
             }
+            return;
+        }
+        if packet::is_eof(p) {
+            crate::log(ctx, "[Note] Slave: received end packet from server, apparent master shutdown: ");
             return;
         }
         let Some(event) = p.get(1..) else { return };
@@ -812,11 +827,14 @@ impl Server {
     /// applied again at the next START SLAVE; the IO thread goes on.
     fn sql_error(&mut self, ctx: &mut Ctx<'_>, (e, text): (SqlError, String)) {
         let Some(r) = self.replica.as_mut() else { return };
-        ctx.log(format!("[ERROR] Slave SQL: {text}, Internal MariaDB error code: {}", e.code));
-        ctx.log(format!(
-            "[ERROR] Error running query, slave SQL thread aborted. Fix the problem, and restart the slave SQL thread with \"SLAVE START\". We stopped at log '{}' position {}",
-            r.exec_file, r.exec_pos
-        ));
+        crate::log(ctx, format!("[ERROR] Slave SQL: {text}, Internal MariaDB error code: {}", e.code));
+        crate::log(
+            ctx,
+            format!(
+                "[ERROR] Error running query, slave SQL thread aborted. Fix the problem, and restart the slave SQL thread with \"SLAVE START\". We stopped at log '{}' position {}",
+                r.exec_file, r.exec_pos
+            ),
+        );
         r.last_sql_error = (e.code, text);
         r.sql_running = false;
         // the failed transaction is rolled back

@@ -120,6 +120,8 @@ pub struct Replica {
     skipping: bool,
     /// The last Annotate_rows statement.
     annotate: String,
+    /// The IO thread lost a working connection and is reconnecting.
+    reconnecting: bool,
     /// Table maps by id.
     table_maps: BTreeMap<u64, crate::binlog::TableMap>,
     /// Relay log bytes written so far (`Relay_Log_Space`).
@@ -221,15 +223,18 @@ impl Server {
             self.open_binlog(ctx, base);
         }
         if ctx.listen(self.config.port).is_err() {
-            ctx.log("[ERROR] Can't start server: Bind on TCP/IP port. Got error: 98: Address already in use");
+            crate::log(ctx, "[ERROR] Can't start server: Bind on TCP/IP port. Got error: 98: Address already in use");
             ctx.exit();
             return;
         }
-        ctx.log(format!(
-            "[Note] mariadbd: ready for connections.\nVersion: '{}'  port: {}",
-            crate::SERVER_VERSION,
-            self.config.port
-        ));
+        crate::log(
+            ctx,
+            format!(
+                "[Note] mariadbd: ready for connections.\nVersion: '{}'  port: {}",
+                crate::SERVER_VERSION,
+                self.config.port
+            ),
+        );
         self.restore_replica(ctx);
     }
 
@@ -384,6 +389,12 @@ impl Process for Server {
 
 impl Server {
     fn shutdown(&mut self, ctx: &mut Ctx<'_>) {
+        // dump connections get an end packet: replicas log "apparent master shutdown"
+        let dumps: Vec<ConnId> =
+            self.clients.iter().filter(|(_, c)| matches!(c.phase, Phase::Dump { .. })).map(|(id, _)| *id).collect();
+        for conn in dumps {
+            Self::reply(ctx, conn, 0, &[packet::eof()]);
+        }
         if let Some(b) = self.binlog.as_mut() {
             let ts = (ctx.wall_clock_ms().max(0) / 1000) as u32;
             let h = crate::binlog::Header {
@@ -398,7 +409,7 @@ impl Server {
             ctx.disk().append(&file, &e);
             ctx.disk().fsync(&file);
         }
-        ctx.log("[Note] mariadbd: Shutdown complete");
+        crate::log(ctx, "[Note] mariadbd: Shutdown complete");
     }
 
     fn accept(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, ip: Ipv4Addr) {

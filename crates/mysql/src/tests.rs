@@ -177,6 +177,12 @@ fn m3_master_restart_replica_reconnects() {
     let status = lab.root(3308, "show slave status\\G");
     assert_eq!(field(&status, "Slave_IO_Running"), "Connecting", "{status}");
     assert_eq!(field(&status, "Last_IO_Errno"), "2003");
+    // as MariaDB 10.11 reports a master that went away (measured)
+    assert_eq!(field(&status, "Slave_IO_State"), "Reconnecting after a failed master event read");
+    assert_eq!(
+        field(&status, "Last_IO_Error"),
+        "error reconnecting to master 'slave@127.0.0.1:3307' - retry-time: 30  maximum-retries: 100000  message: Can't connect to server on '127.0.0.1' (111 \"Connection refused\")"
+    );
     lab.sim.apply(Fault::Start(master)).unwrap();
     lab.sim.run_for(Duration::from_secs(10));
     let status = lab.root(3308, "show slave status\\G");
@@ -397,4 +403,11 @@ fn row_events_and_1032() {
             "Could not execute Delete_rows_v1 event on table db1.t1; Can't find record in 't1', Error_code: 1032; handler error HA_ERR_END_OF_FILE; the event's master log mall-mysql-bin.000001, end_log_pos {end}"
         )
     );
+}
+
+#[test]
+fn log_dates_are_civil_dates() {
+    assert_eq!(super::civil_from_days(0), (1970, 1, 1));
+    assert_eq!(super::civil_from_days(19_159), (2022, 6, 16));
+    assert_eq!(super::civil_from_days(20_793), (2026, 12, 6));
 }
