@@ -1,0 +1,577 @@
+//! Databases, tables and rows, and the execution of data and schema
+//! statements against them with MariaDB's errors. Rows of a table with a
+//! primary key are kept in key order (InnoDB's clustered index); without one,
+//! in insertion order (InnoDB's hidden row id).
+
+use crate::sql::{ColumnDecl, Expr, SelectItem, SqlError, Stmt, TableRef};
+use std::collections::BTreeMap;
+
+/// A column type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColumnType {
+    /// `INT` (32-bit).
+    Int,
+    /// `BIGINT`.
+    BigInt,
+    /// `VARCHAR(n)`.
+    Varchar(u32),
+}
+
+/// A value.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Value {
+    /// `NULL`.
+    Null,
+    /// An integer.
+    Int(i64),
+    /// A string.
+    Str(String),
+}
+
+impl Value {
+    /// As the text protocol sends it (`None` for NULL).
+    pub fn text(&self) -> Option<String> {
+        match self {
+            Value::Null => None,
+            Value::Int(i) => Some(i.to_string()),
+            Value::Str(s) => Some(s.clone()),
+        }
+    }
+
+    fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            Value::Str(s) => Some(leading_int(s)),
+            Value::Null => None,
+        }
+    }
+
+    fn truthy(&self) -> bool {
+        self.as_int().is_some_and(|i| i != 0)
+    }
+}
+
+/// MySQL's string-to-number conversion: the leading integer, 0 if none.
+fn leading_int(s: &str) -> i64 {
+    let s = s.trim_start();
+    let end = s
+        .char_indices()
+        .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && (c == '-' || c == '+'))))
+        .map_or(s.len(), |(i, _)| i);
+    s[..end].parse().unwrap_or(0)
+}
+
+/// A table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Table {
+    /// Its columns.
+    pub columns: Vec<ColumnDecl>,
+    /// Rows by key (the primary key's values, or a hidden row id).
+    pub rows: BTreeMap<Vec<Value>, Vec<Value>>,
+    next_hidden: i64,
+    /// The next AUTO_INCREMENT value.
+    pub auto_increment: i64,
+}
+
+impl Table {
+    /// The key of the row equal to `row` (by primary key when there is one).
+    fn find(&self, row: &[Value]) -> Option<Vec<Value>> {
+        if self.has_pk() {
+            let pk: Vec<Value> =
+                self.columns.iter().zip(row).filter(|(c, _)| c.primary).map(|(_, v)| v.clone()).collect();
+            return self.rows.contains_key(&pk).then_some(pk);
+        }
+        self.rows.iter().find(|(_, r)| r.as_slice() == row).map(|(k, _)| k.clone())
+    }
+
+    fn key(&mut self, row: &[Value]) -> Vec<Value> {
+        let pk: Vec<Value> = self.columns.iter().zip(row).filter(|(c, _)| c.primary).map(|(_, v)| v.clone()).collect();
+        if !pk.is_empty() {
+            return pk;
+        }
+        self.next_hidden += 1;
+        vec![Value::Int(self.next_hidden)]
+    }
+
+    fn has_pk(&self) -> bool {
+        self.columns.iter().any(|c| c.primary)
+    }
+
+    fn column(&self, name: &str, clause: &str) -> Result<usize, SqlError> {
+        self.columns
+            .iter()
+            .position(|c| c.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| SqlError::new(1054, "42S22", format!("Unknown column '{name}' in '{clause}'")))
+    }
+}
+
+/// What a statement returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // the fields are named as the protocol and the statements name them
+pub enum Outcome {
+    /// OK: rows affected, last insert id, the info line.
+    Ok { affected: u64, insert_id: u64, info: String },
+    /// A result set: (column name, numeric) and rows.
+    Rows { columns: Vec<(String, bool)>, rows: Vec<Vec<Option<String>>> },
+}
+
+impl Outcome {
+    fn ok(affected: u64) -> Outcome {
+        Outcome::Ok { affected, insert_id: 0, info: String::new() }
+    }
+}
+
+/// All databases.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Engine {
+    /// Databases by name, each its tables by name.
+    pub dbs: BTreeMap<String, BTreeMap<String, Table>>,
+    /// The rows the last INSERT, UPDATE or DELETE changed (for row events).
+    pub changes: Vec<RowChange>,
+}
+
+/// One row changed by a statement: the before and after images.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowChange {
+    /// The row before (UPDATE, DELETE).
+    pub before: Option<Vec<Value>>,
+    /// The row after (INSERT, UPDATE).
+    pub after: Option<Vec<Value>>,
+}
+
+/// Why a row event could not be applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RowError {
+    /// The table does not exist.
+    NoTable,
+    /// The key exists: its text.
+    Duplicate(String),
+    /// The row to change is not there.
+    NotFound,
+}
+
+fn no_db() -> SqlError {
+    SqlError::new(1046, "3D000", "No database selected")
+}
+
+impl Engine {
+    /// An engine with the system database `mysql`.
+    pub fn new() -> Engine {
+        let mut dbs = BTreeMap::new();
+        dbs.insert("mysql".to_owned(), BTreeMap::new());
+        Engine { dbs, changes: Vec::new() }
+    }
+
+    /// The table `db.name`.
+    pub fn get_table(&self, db: &str, name: &str) -> Option<&Table> {
+        self.dbs.get(db).and_then(|d| d.get(name))
+    }
+
+    /// Applies one row of a row event: insert `after`, delete `before`, or
+    /// replace `before` by `after`, finding `before` by its primary key (or the
+    /// whole row in a table without one).
+    pub fn apply_row(&mut self, db: &str, name: &str, change: &RowChange) -> Result<(), RowError> {
+        let table = self.dbs.get_mut(db).and_then(|d| d.get_mut(name)).ok_or(RowError::NoTable)?;
+        let old_key = match &change.before {
+            Some(before) => Some(table.find(before).ok_or(RowError::NotFound)?),
+            None => None,
+        };
+        if let Some(k) = &old_key {
+            table.rows.remove(k);
+        }
+        if let Some(after) = &change.after {
+            let key = table.key(after);
+            if table.rows.contains_key(&key) {
+                let shown: Vec<String> = key.iter().map(|v| v.text().unwrap_or_default()).collect();
+                return Err(RowError::Duplicate(shown.join("-")));
+            }
+            for (c, v) in table.columns.iter().zip(after) {
+                if let (true, Value::Int(i)) = (c.auto_increment, v) {
+                    table.auto_increment = table.auto_increment.max(i + 1);
+                }
+            }
+            table.rows.insert(key, after.clone());
+        }
+        Ok(())
+    }
+
+    fn table(&self, t: &TableRef, db: Option<&str>) -> Result<(String, &Table), SqlError> {
+        let db = t.db.as_deref().or(db).ok_or_else(no_db)?;
+        let table = self.dbs.get(db).and_then(|d| d.get(&t.name));
+        table
+            .map(|tb| (db.to_owned(), tb))
+            .ok_or_else(|| SqlError::new(1146, "42S02", format!("Table '{db}.{}' doesn't exist", t.name)))
+    }
+
+    fn table_mut(&mut self, t: &TableRef, db: Option<&str>) -> Result<&mut Table, SqlError> {
+        self.table(t, db)?;
+        let db = t.db.as_deref().or(db).ok_or_else(no_db)?;
+        self.dbs.get_mut(db).and_then(|d| d.get_mut(&t.name)).ok_or_else(no_db)
+    }
+
+    /// Executes a data or schema statement with default database `db`.
+    /// `insert_id` is the AUTO_INCREMENT value a replica must use (from the
+    /// master's INSERT_ID event). Other statements are the server's business.
+    pub fn execute(&mut self, stmt: &Stmt, db: Option<&str>, insert_id: Option<i64>) -> Result<Outcome, SqlError> {
+        match stmt {
+            Stmt::CreateDatabase { name, if_not_exists } => self.create_database(name, *if_not_exists),
+            Stmt::DropDatabase { name, if_exists } => match self.dbs.remove(name) {
+                Some(tables) => Ok(Outcome::ok(tables.len() as u64)),
+                None if *if_exists => Ok(Outcome::ok(0)),
+                None => {
+                    Err(SqlError::new(1008, "HY000", format!("Can't drop database '{name}'; database doesn't exist")))
+                }
+            },
+            Stmt::CreateTable { table, columns, if_not_exists } => {
+                self.create_table(table, columns, *if_not_exists, db)
+            }
+            Stmt::DropTable { tables, if_exists } => self.drop_tables(tables, *if_exists, db),
+            Stmt::Insert { table, columns, rows } => self.insert(table, columns, rows, db, insert_id),
+            Stmt::Update { table, sets, filter } => self.update(table, sets, filter.as_ref(), db),
+            Stmt::Delete { table, filter } => self.delete(table, filter.as_ref(), db),
+            Stmt::Select { table, items, filter, order, limit } => {
+                self.select(table.as_ref(), items, filter.as_ref(), order, *limit, db)
+            }
+            _ => Err(SqlError::unsupported("this statement in the storage engine")),
+        }
+    }
+
+    fn create_database(&mut self, name: &str, if_not_exists: bool) -> Result<Outcome, SqlError> {
+        if self.dbs.contains_key(name) {
+            return if if_not_exists {
+                Ok(Outcome::ok(0))
+            } else {
+                Err(SqlError::new(1007, "HY000", format!("Can't create database '{name}'; database exists")))
+            };
+        }
+        self.dbs.insert(name.to_owned(), BTreeMap::new());
+        Ok(Outcome::ok(1))
+    }
+
+    fn create_table(
+        &mut self,
+        t: &TableRef,
+        columns: &[ColumnDecl],
+        if_not_exists: bool,
+        db: Option<&str>,
+    ) -> Result<Outcome, SqlError> {
+        let db = t.db.as_deref().or(db).ok_or_else(no_db)?;
+        let tables =
+            self.dbs.get_mut(db).ok_or_else(|| SqlError::new(1049, "42000", format!("Unknown database '{db}'")))?;
+        if tables.contains_key(&t.name) {
+            return if if_not_exists {
+                Ok(Outcome::ok(0))
+            } else {
+                Err(SqlError::new(1050, "42S01", format!("Table '{}' already exists", t.name)))
+            };
+        }
+        let auto = columns.iter().filter(|c| c.auto_increment).count();
+        if auto > 1 || columns.iter().any(|c| c.auto_increment && !c.primary) {
+            return Err(SqlError::new(
+                1075,
+                "42000",
+                "Incorrect table definition; there can be only one auto column and it must be defined as a key",
+            ));
+        }
+        let table = Table { columns: columns.to_vec(), rows: BTreeMap::new(), next_hidden: 0, auto_increment: 1 };
+        tables.insert(t.name.clone(), table);
+        Ok(Outcome::ok(0))
+    }
+
+    fn drop_tables(&mut self, tables: &[TableRef], if_exists: bool, db: Option<&str>) -> Result<Outcome, SqlError> {
+        let mut missing = Vec::new();
+        for t in tables {
+            let d = t.db.as_deref().or(db).ok_or_else(no_db)?;
+            if self.dbs.get_mut(d).and_then(|ts| ts.remove(&t.name)).is_none() {
+                missing.push(format!("{d}.{}", t.name));
+            }
+        }
+        if missing.is_empty() || if_exists {
+            return Ok(Outcome::ok(0));
+        }
+        Err(SqlError::new(1051, "42S02", format!("Unknown table '{}'", missing.join(","))))
+    }
+
+    fn insert(
+        &mut self,
+        t: &TableRef,
+        cols: &[String],
+        rows: &[Vec<Expr>],
+        db: Option<&str>,
+        insert_id: Option<i64>,
+    ) -> Result<Outcome, SqlError> {
+        let table = self.table_mut(t, db)?;
+        let positions: Vec<usize> = if cols.is_empty() {
+            (0..table.columns.len()).collect()
+        } else {
+            cols.iter().map(|c| table.column(c, "INSERT INTO")).collect::<Result<_, _>>()?
+        };
+        let mut staged = table.clone();
+        let mut changes = Vec::new();
+        let mut first_id = 0;
+        let mut next_id = insert_id;
+        for (n, exprs) in rows.iter().enumerate() {
+            if exprs.len() != positions.len() {
+                return Err(SqlError::new(
+                    1136,
+                    "21S01",
+                    format!("Column count doesn't match value count at row {}", n + 1),
+                ));
+            }
+            let mut row = vec![Value::Null; staged.columns.len()];
+            for (&p, e) in positions.iter().zip(exprs) {
+                row[p] = eval(e, &[], &[])?;
+            }
+            let generated = fill_row(&mut staged, &mut row, n + 1, &mut next_id)?;
+            if first_id == 0 {
+                first_id = generated;
+            }
+            let key = staged.key(&row);
+            if staged.rows.contains_key(&key) {
+                let shown: Vec<String> = key.iter().map(|v| v.text().unwrap_or_default()).collect();
+                return Err(SqlError::new(
+                    1062,
+                    "23000",
+                    format!("Duplicate entry '{}' for key 'PRIMARY'", shown.join("-")),
+                ));
+            }
+            changes.push(RowChange { before: None, after: Some(row.clone()) });
+            staged.rows.insert(key, row);
+        }
+        *table = staged;
+        self.changes = changes;
+        let info =
+            if rows.len() > 1 { format!("Records: {}  Duplicates: 0  Warnings: 0", rows.len()) } else { String::new() };
+        Ok(Outcome::Ok { affected: rows.len() as u64, insert_id: first_id as u64, info })
+    }
+
+    fn update(
+        &mut self,
+        t: &TableRef,
+        sets: &[(String, Expr)],
+        filter: Option<&Expr>,
+        db: Option<&str>,
+    ) -> Result<Outcome, SqlError> {
+        let table = self.table_mut(t, db)?;
+        let targets: Vec<usize> = sets.iter().map(|(c, _)| table.column(c, "field list")).collect::<Result<_, _>>()?;
+        let names: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+        let mut staged = table.clone();
+        let (mut matched, mut changed) = (0u64, 0u64);
+        let mut changes = Vec::new();
+        let mut rewritten = BTreeMap::new();
+        for (key, row) in &table.rows {
+            if let Some(f) = filter
+                && !eval(f, &names, row)?.truthy()
+            {
+                rewritten.insert(key.clone(), row.clone());
+                continue;
+            }
+            matched += 1;
+            let mut new = row.clone();
+            for (&p, (_, e)) in targets.iter().zip(sets) {
+                new[p] = eval(e, &names, row)?;
+                check_value(&staged.columns[p], &new[p], 1)?;
+            }
+            if new != *row {
+                changed += 1;
+                changes.push(RowChange { before: Some(row.clone()), after: Some(new.clone()) });
+            }
+            let new_key = if staged.has_pk() { staged.key(&new) } else { key.clone() };
+            if rewritten.contains_key(&new_key) {
+                let shown: Vec<String> = new_key.iter().map(|v| v.text().unwrap_or_default()).collect();
+                return Err(SqlError::new(
+                    1062,
+                    "23000",
+                    format!("Duplicate entry '{}' for key 'PRIMARY'", shown.join("-")),
+                ));
+            }
+            rewritten.insert(new_key, new);
+        }
+        staged.rows = rewritten;
+        *table = staged;
+        self.changes = changes;
+        Ok(Outcome::Ok {
+            affected: changed,
+            insert_id: 0,
+            info: format!("Rows matched: {matched}  Changed: {changed}  Warnings: 0"),
+        })
+    }
+
+    fn delete(&mut self, t: &TableRef, filter: Option<&Expr>, db: Option<&str>) -> Result<Outcome, SqlError> {
+        let table = self.table_mut(t, db)?;
+        let names: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+        let mut doomed = Vec::new();
+        for (key, row) in &table.rows {
+            if filter.map(|f| eval(f, &names, row)).transpose()?.is_none_or(|v| v.truthy()) {
+                doomed.push(key.clone());
+            }
+        }
+        let mut changes = Vec::new();
+        for k in &doomed {
+            changes.extend(table.rows.remove(k).map(|r| RowChange { before: Some(r), after: None }));
+        }
+        self.changes = changes;
+        Ok(Outcome::ok(doomed.len() as u64))
+    }
+
+    fn select(
+        &self,
+        t: Option<&TableRef>,
+        items: &[SelectItem],
+        filter: Option<&Expr>,
+        order: &[(String, bool)],
+        limit: Option<u64>,
+        db: Option<&str>,
+    ) -> Result<Outcome, SqlError> {
+        let empty = Table {
+            columns: Vec::new(),
+            rows: BTreeMap::from([(Vec::new(), Vec::new())]),
+            next_hidden: 0,
+            auto_increment: 1,
+        };
+        let table = match t {
+            Some(t) => self.table(t, db)?.1,
+            None => &empty,
+        };
+        let names: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+        let mut picked = Vec::new();
+        for row in table.rows.values() {
+            if filter.map(|f| eval(f, &names, row)).transpose()?.is_none_or(|v| v.truthy()) {
+                picked.push(row);
+            }
+        }
+        let keys: Vec<(usize, bool)> = order
+            .iter()
+            .map(|(c, asc)| table.column(c, "order clause").map(|p| (p, *asc)))
+            .collect::<Result<_, _>>()?;
+        picked.sort_by(|a, b| {
+            keys.iter()
+                .map(|&(p, asc)| if asc { a[p].cmp(&b[p]) } else { b[p].cmp(&a[p]) })
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        picked.truncate(limit.map_or(usize::MAX, |l| l as usize));
+        let mut columns = Vec::new();
+        let mut exprs = Vec::new();
+        for item in items {
+            match item {
+                SelectItem::Star => {
+                    for c in &table.columns {
+                        columns.push((
+                            c.name.clone(),
+                            c.ty != ColumnType::Varchar(0) && !matches!(c.ty, ColumnType::Varchar(_)),
+                        ));
+                        exprs.push(Expr::Col(c.name.clone()));
+                    }
+                }
+                SelectItem::Expr(e, heading) => {
+                    if let Expr::Col(c) = e {
+                        table.column(c, "field list")?;
+                    }
+                    let numeric = match e {
+                        Expr::Col(c) => table
+                            .columns
+                            .iter()
+                            .any(|col| col.name.eq_ignore_ascii_case(c) && !matches!(col.ty, ColumnType::Varchar(_))),
+                        Expr::Lit(Value::Str(_)) => false,
+                        _ => true,
+                    };
+                    columns.push((heading.clone(), numeric));
+                    exprs.push(e.clone());
+                }
+            }
+        }
+        let mut rows = Vec::new();
+        for row in picked {
+            rows.push(exprs.iter().map(|e| eval(e, &names, row).map(|v| v.text())).collect::<Result<Vec<_>, _>>()?);
+        }
+        Ok(Outcome::Rows { columns, rows })
+    }
+}
+
+/// Fills AUTO_INCREMENT and checks types; returns the id generated (0 if none).
+fn fill_row(table: &mut Table, row: &mut [Value], n: usize, next_id: &mut Option<i64>) -> Result<i64, SqlError> {
+    let mut generated = 0;
+    for (i, c) in table.columns.iter().enumerate() {
+        if c.auto_increment && matches!(row[i], Value::Null | Value::Int(0)) {
+            let id = next_id.take().unwrap_or(table.auto_increment);
+            row[i] = Value::Int(id);
+            generated = id;
+        }
+        if c.auto_increment
+            && let Value::Int(v) = row[i]
+        {
+            table.auto_increment = table.auto_increment.max(v + 1);
+        }
+        if let (ColumnType::Int | ColumnType::BigInt, Value::Str(s)) = (c.ty, &row[i]) {
+            row[i] = Value::Int(leading_int(s));
+        }
+        if let (ColumnType::Varchar(_), Value::Int(v)) = (c.ty, &row[i]) {
+            row[i] = Value::Str(v.to_string());
+        }
+        check_value(c, &row[i], n)?;
+    }
+    Ok(generated)
+}
+
+fn check_value(c: &ColumnDecl, v: &Value, n: usize) -> Result<(), SqlError> {
+    match (c.ty, v) {
+        (_, Value::Null) if c.not_null => {
+            Err(SqlError::new(1048, "23000", format!("Column '{}' cannot be null", c.name)))
+        }
+        (ColumnType::Varchar(len), Value::Str(s)) if s.chars().count() > len as usize => {
+            Err(SqlError::new(1406, "22001", format!("Data too long for column '{}' at row {n}", c.name)))
+        }
+        (ColumnType::Int, Value::Int(i)) if i32::try_from(*i).is_err() => {
+            Err(SqlError::new(1264, "22003", format!("Out of range value for column '{}' at row {n}", c.name)))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Evaluates `e` over `row`, whose columns are `names`.
+pub fn eval(e: &Expr, names: &[String], row: &[Value]) -> Result<Value, SqlError> {
+    Ok(match e {
+        Expr::Lit(v) => v.clone(),
+        Expr::Col(c) => {
+            let p = names.iter().position(|n| n.eq_ignore_ascii_case(c));
+            p.and_then(|p| row.get(p))
+                .cloned()
+                .ok_or_else(|| SqlError::new(1054, "42S22", format!("Unknown column '{c}' in 'WHERE'")))?
+        }
+        Expr::Not(inner) => match eval(inner, names, row)? {
+            Value::Null => Value::Null,
+            v => Value::Int(!v.truthy() as i64),
+        },
+        Expr::IsNull(inner, is_null) => Value::Int(((eval(inner, names, row)? == Value::Null) == *is_null) as i64),
+        Expr::Bin(op, a, b) => binary(op, eval(a, names, row)?, eval(b, names, row)?),
+    })
+}
+
+fn binary(op: &str, a: Value, b: Value) -> Value {
+    if op == "AND" {
+        return Value::Int((a.truthy() && b.truthy()) as i64);
+    }
+    if op == "OR" {
+        return Value::Int((a.truthy() || b.truthy()) as i64);
+    }
+    if a == Value::Null || b == Value::Null {
+        return Value::Null;
+    }
+    let ord = match (&a, &b) {
+        (Value::Str(x), Value::Str(y)) => x.to_lowercase().cmp(&y.to_lowercase()),
+        _ => a.as_int().cmp(&b.as_int()),
+    };
+    let (x, y) = (a.as_int().unwrap_or(0), b.as_int().unwrap_or(0));
+    Value::Int(match op {
+        "=" => ord.is_eq() as i64,
+        "<>" => ord.is_ne() as i64,
+        "<" => ord.is_lt() as i64,
+        "<=" => ord.is_le() as i64,
+        ">" => ord.is_gt() as i64,
+        ">=" => ord.is_ge() as i64,
+        "+" => x.wrapping_add(y),
+        "-" => x.wrapping_sub(y),
+        _ => x.wrapping_mul(y),
+    })
+}

@@ -1,0 +1,156 @@
+//! What the `mysql` command-line client (MariaDB 10.11's, interactive) prints
+//! for a reply: tables with `+---+` borders (numbers right-aligned), `\G`'s
+//! vertical rows, `Query OK, N rows affected (T sec)` with the info line,
+//! `N rows in set`, `Empty set`, and `ERROR code (state): message`. Times are
+//! the virtual time the statement took, with three decimals as MariaDB's
+//! client prints them.
+
+/// A reply as the client received it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Printed {
+    /// OK with rows affected, warnings and info.
+    Ok {
+        /// Rows affected.
+        affected: u64,
+        /// Warnings.
+        warnings: u16,
+        /// The info line (`Records: 2  Duplicates: 0  Warnings: 0`).
+        info: String,
+    },
+    /// A result set: column names with "numeric", and rows.
+    Rows {
+        /// (name, numeric).
+        columns: Vec<(String, bool)>,
+        /// Values, `None` for NULL.
+        rows: Vec<Vec<Option<String>>>,
+    },
+    /// An ERR packet.
+    Error {
+        /// Code.
+        code: u16,
+        /// SQLSTATE.
+        state: String,
+        /// Message.
+        message: String,
+    },
+    /// `USE db` succeeded.
+    DatabaseChanged,
+    /// An empty statement (`;` after `\G`): the client's own complaint.
+    NoQuery,
+}
+
+fn plural(n: u64, one: &str) -> String {
+    if n == 1 { format!("1 {one}") } else { format!("{n} {one}s") }
+}
+
+fn secs(micros: u64) -> String {
+    format!("({}.{:03} sec)", micros / 1_000_000, (micros % 1_000_000) / 1000)
+}
+
+/// Renders `p`, which took `micros` of virtual time; `vertical` for `\G`.
+pub fn render(p: &Printed, vertical: bool, micros: u64) -> String {
+    match p {
+        Printed::Ok { affected, warnings, info } => {
+            let mut s = format!("Query OK, {}", plural(*affected, "row"));
+            s.push_str(" affected");
+            if *warnings > 0 {
+                s.push_str(&format!(", {}", plural(*warnings as u64, "warning")));
+            }
+            s.push_str(&format!(" {}", secs(micros)));
+            if !info.is_empty() {
+                s.push('\n');
+                s.push_str(info);
+            }
+            s
+        }
+        Printed::Rows { rows, .. } if rows.is_empty() => format!("Empty set {}", secs(micros)),
+        Printed::Rows { columns, rows } => {
+            let body = if vertical { vertical_rows(columns, rows) } else { table(columns, rows) };
+            format!("{body}\n{} in set {}", plural(rows.len() as u64, "row"), secs(micros))
+        }
+        Printed::Error { code, state, message } => format!("ERROR {code} ({state}): {message}"),
+        Printed::DatabaseChanged => "Database changed".to_owned(),
+        Printed::NoQuery => "ERROR: No query specified".to_owned(),
+    }
+}
+
+fn cell(v: &Option<String>) -> &str {
+    v.as_deref().unwrap_or("NULL")
+}
+
+/// The boxed table.
+pub fn table(columns: &[(String, bool)], rows: &[Vec<Option<String>>]) -> String {
+    let widths: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| {
+            rows.iter().map(|r| cell(&r[i]).chars().count()).chain([name.chars().count()]).max().unwrap_or(0)
+        })
+        .collect();
+    let rule: String = widths.iter().map(|w| format!("+{}", "-".repeat(w + 2))).collect::<String>() + "+";
+    let line = |values: Vec<(&str, bool)>| -> String {
+        let cells: String = values
+            .iter()
+            .zip(&widths)
+            .map(|((v, right), w)| if *right { format!("| {v:>w$} ") } else { format!("| {v:<w$} ") })
+            .collect();
+        cells + "|"
+    };
+    let mut out = vec![rule.clone(), line(columns.iter().map(|(n, _)| (n.as_str(), false)).collect()), rule.clone()];
+    for r in rows {
+        out.push(line(r.iter().zip(columns).map(|(v, (_, num))| (cell(v), *num && v.is_some())).collect()));
+    }
+    out.push(rule);
+    out.join("\n")
+}
+
+/// `\G`'s rows.
+pub fn vertical_rows(columns: &[(String, bool)], rows: &[Vec<Option<String>>]) -> String {
+    let w = columns.iter().map(|(n, _)| n.chars().count()).max().unwrap_or(0);
+    let mut out = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        out.push(format!("*************************** {}. row ***************************", i + 1));
+        for ((name, _), v) in columns.iter().zip(r) {
+            out.push(format!("{name:>w$}: {}", cell(v)));
+        }
+    }
+    out.join("\n")
+}
+
+/// Splits client input into statements, each with whether it ended in `\G`.
+/// Quotes are respected; a trailing statement without terminator counts.
+pub fn split(text: &str) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => {
+                quote = None;
+                cur.push(c);
+            }
+            (Some(_), '\\') => {
+                cur.push(c);
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"' | '`') => {
+                quote = Some(c);
+                cur.push(c);
+            }
+            (None, ';') => out.push((std::mem::take(&mut cur), false)),
+            (None, '\\') if matches!(chars.peek(), Some('G' | 'g')) => {
+                let vertical = chars.next() == Some('G');
+                out.push((std::mem::take(&mut cur), vertical));
+            }
+            (None, c) => cur.push(c),
+        }
+    }
+    if !cur.trim().is_empty() {
+        out.push((cur, false));
+    }
+    out.into_iter().map(|(s, v)| (s.trim().to_owned(), v)).collect()
+}

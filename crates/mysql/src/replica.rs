@@ -1,0 +1,852 @@
+//! The replica side of [`Server`]: the replication statements, the IO thread
+//! and the SQL thread.
+
+use super::{IoState, Link, MASTER_INFO, RETRY, Replica, Server};
+use crate::binlog::{self, Binlog, Body};
+use crate::engine::{Outcome, RowError};
+use crate::packet::{self, Frame, Framer};
+use crate::sql::{self, SqlError, Stmt};
+use sim::{CloseReason, Ctx};
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::Duration;
+
+/// SHOW SLAVE STATUS's columns in MariaDB 10.11, in order.
+pub const SLAVE_STATUS_COLUMNS: [&str; 54] = [
+    "Slave_IO_State",
+    "Master_Host",
+    "Master_User",
+    "Master_Port",
+    "Connect_Retry",
+    "Master_Log_File",
+    "Read_Master_Log_Pos",
+    "Relay_Log_File",
+    "Relay_Log_Pos",
+    "Relay_Master_Log_File",
+    "Slave_IO_Running",
+    "Slave_SQL_Running",
+    "Replicate_Do_DB",
+    "Replicate_Ignore_DB",
+    "Replicate_Do_Table",
+    "Replicate_Ignore_Table",
+    "Replicate_Wild_Do_Table",
+    "Replicate_Wild_Ignore_Table",
+    "Last_Errno",
+    "Last_Error",
+    "Skip_Counter",
+    "Exec_Master_Log_Pos",
+    "Relay_Log_Space",
+    "Until_Condition",
+    "Until_Log_File",
+    "Until_Log_Pos",
+    "Master_SSL_Allowed",
+    "Master_SSL_CA_File",
+    "Master_SSL_CA_Path",
+    "Master_SSL_Cert",
+    "Master_SSL_Cipher",
+    "Master_SSL_Key",
+    "Seconds_Behind_Master",
+    "Master_SSL_Verify_Server_Cert",
+    "Last_IO_Errno",
+    "Last_IO_Error",
+    "Last_SQL_Errno",
+    "Last_SQL_Error",
+    "Replicate_Ignore_Server_Ids",
+    "Master_Server_Id",
+    "Master_SSL_Crl",
+    "Master_SSL_Crlpath",
+    "Using_Gtid",
+    "Gtid_IO_Pos",
+    "Replicate_Do_Domain_Ids",
+    "Replicate_Ignore_Domain_Ids",
+    "Parallel_Mode",
+    "SQL_Delay",
+    "SQL_Remaining_Delay",
+    "Slave_SQL_Running_State",
+    "Slave_DDL_Groups",
+    "Slave_Non_Transactional_Groups",
+    "Slave_Transactional_Groups",
+    "Replicate_Rewrite_DB",
+];
+
+fn ok() -> Outcome {
+    Outcome::Ok { affected: 0, insert_id: 0, info: String::new() }
+}
+
+impl Server {
+    /// Replication and server statements.
+    pub(super) fn admin(&mut self, ctx: &mut Ctx<'_>, stmt: &Stmt) -> Result<Outcome, SqlError> {
+        match stmt {
+            Stmt::ShowMasterStatus => Ok(self.show_master_status()),
+            Stmt::ShowSlaveStatus => {
+                let columns = SLAVE_STATUS_COLUMNS.iter().map(|c| (c.to_string(), false)).collect();
+                let rows = self
+                    .slave_status(ctx.wall_clock_ms())
+                    .map(|f| f.into_iter().map(|(_, v)| v).collect())
+                    .into_iter()
+                    .collect();
+                Ok(Outcome::Rows { columns, rows })
+            }
+            Stmt::ShowBinaryLogs => self.show_binary_logs(ctx),
+            Stmt::ShowBinlogEvents { file, from } => self.show_binlog_events(ctx, file.as_deref(), *from),
+            Stmt::ResetMaster => self.reset_master(ctx),
+            Stmt::ChangeMaster(pairs) => self.change_master(ctx, pairs),
+            Stmt::StartSlave => self.start_slave(ctx),
+            Stmt::StopSlave => {
+                self.stop_slave(ctx);
+                Ok(ok())
+            }
+            Stmt::ResetSlave { all } => self.reset_slave(ctx, *all),
+            Stmt::FlushLogs => {
+                self.flush_logs(ctx);
+                Ok(ok())
+            }
+            Stmt::SetGlobal(name, value) => self.set_global(name, value),
+            _ => Err(SqlError::unsupported("this statement")),
+        }
+    }
+
+    fn show_master_status(&self) -> Outcome {
+        let columns = ["File", "Position", "Binlog_Do_DB", "Binlog_Ignore_DB"]
+            .iter()
+            .map(|c| (c.to_string(), *c == "Position"))
+            .collect();
+        let rows = match &self.binlog {
+            Some(b) => vec![vec![
+                Some(b.file().to_owned()),
+                Some(b.position().to_string()),
+                Some(self.config.binlog_do_db.join(",")),
+                Some(self.config.binlog_ignore_db.join(",")),
+            ]],
+            None => Vec::new(),
+        };
+        Outcome::Rows { columns, rows }
+    }
+
+    fn show_binary_logs(&self, ctx: &mut Ctx<'_>) -> Result<Outcome, SqlError> {
+        let Some(b) = &self.binlog else {
+            return Err(SqlError::new(1381, "HY000", "You are not using binary logging"));
+        };
+        let columns = vec![("Log_name".to_owned(), false), ("File_size".to_owned(), true)];
+        let mut rows = Vec::new();
+        for (i, f) in b.files.iter().enumerate() {
+            let size = if i + 1 == b.files.len() { b.current.len() } else { ctx.disk().len(f).unwrap_or(0) };
+            rows.push(vec![Some(f.clone()), Some(size.to_string())]);
+        }
+        Ok(Outcome::Rows { columns, rows })
+    }
+
+    fn show_binlog_events(&self, ctx: &mut Ctx<'_>, file: Option<&str>, from: u64) -> Result<Outcome, SqlError> {
+        let Some(b) = &self.binlog else { return Ok(Outcome::Rows { columns: Vec::new(), rows: Vec::new() }) };
+        let name = file.unwrap_or_else(|| b.files.first().map_or("", String::as_str)).to_owned();
+        let bytes = if name == b.file() {
+            b.current.clone()
+        } else if b.files.contains(&name) {
+            ctx.disk().read(&name).map(<[u8]>::to_vec).unwrap_or_default()
+        } else {
+            return Err(SqlError::new(
+                1220,
+                "HY000",
+                "Error when executing command SHOW BINLOG EVENTS: Could not find target log",
+            ));
+        };
+        let view = Binlog { current: bytes, ..Binlog::default() };
+        let columns = ["Log_name", "Pos", "Event_type", "Server_id", "End_log_pos", "Info"]
+            .iter()
+            .map(|c| (c.to_string(), matches!(*c, "Pos" | "Server_id" | "End_log_pos")))
+            .collect();
+        let mut rows = Vec::new();
+        let mut pos = from;
+        for e in view.events_from(from) {
+            let Some((h, body)) = binlog::decode(&e) else { break };
+            let (kind, info) = binlog::describe(&e, &h, &body);
+            rows.push(vec![
+                Some(name.clone()),
+                Some(pos.to_string()),
+                Some(kind.to_owned()),
+                Some(h.server_id.to_string()),
+                Some(h.log_pos.to_string()),
+                Some(info),
+            ]);
+            pos += e.len() as u64;
+        }
+        Ok(Outcome::Rows { columns, rows })
+    }
+
+    fn reset_master(&mut self, ctx: &mut Ctx<'_>) -> Result<Outcome, SqlError> {
+        let Some(b) = self.binlog.take() else {
+            return Err(SqlError::new(1186, "HY000", "Binlog closed, cannot RESET MASTER"));
+        };
+        for f in &b.files {
+            ctx.disk().remove(f);
+        }
+        ctx.disk().remove(&format!("{}.index", b.base));
+        self.open_binlog(ctx, b.base);
+        Ok(ok())
+    }
+
+    /// SHOW SLAVE STATUS's fields (None for NULL), on a host whose clock
+    /// reads `wall_ms`; `None` before CHANGE MASTER TO.
+    pub fn slave_status(&self, wall_ms: i64) -> Option<Vec<(&'static str, Option<String>)>> {
+        let r = self.replica.as_ref()?;
+        let io = match r.io {
+            IoState::Stopped => "No",
+            IoState::Connecting => "Connecting",
+            IoState::Running => "Yes",
+        };
+        let io_state = match (r.io, r.link) {
+            (IoState::Stopped, _) => "",
+            (IoState::Connecting, _) if r.reconnecting => "Reconnecting after a failed master event read",
+            (IoState::Connecting, _) => "Connecting to master",
+            (IoState::Running, Link::Streaming) => "Waiting for master to send event",
+            (IoState::Running, _) => "Registering slave on master",
+        };
+        let behind = if r.sql_running && r.io == IoState::Running {
+            if r.queue.is_empty() {
+                "0".to_owned()
+            } else {
+                ((wall_ms.max(0) / 1000) as u32).saturating_sub(r.last_master_ts).to_string()
+            }
+        } else {
+            "NULL".to_owned()
+        };
+        let sql_state = if r.sql_running { "Slave has read all relay log; waiting for more updates" } else { "" };
+        let values: Vec<String> = vec![
+            io_state.into(),
+            r.host.clone(),
+            r.user.clone(),
+            r.port.to_string(),
+            r.connect_retry.to_string(),
+            r.master_log_file.clone(),
+            r.read_pos.to_string(),
+            self.relay_file.clone(),
+            "4".into(),
+            r.exec_file.clone(),
+            io.into(),
+            if r.sql_running { "Yes" } else { "No" }.into(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            r.last_sql_error.0.to_string(),
+            r.last_sql_error.1.clone(),
+            r.skip_counter.to_string(),
+            r.exec_pos.to_string(),
+            r.relay_space.to_string(),
+            "None".into(),
+            String::new(),
+            "0".into(),
+            "No".into(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            behind,
+            "No".into(),
+            r.last_io_error.0.to_string(),
+            r.last_io_error.1.clone(),
+            r.last_sql_error.0.to_string(),
+            r.last_sql_error.1.clone(),
+            String::new(),
+            r.master_server_id.to_string(),
+            String::new(),
+            String::new(),
+            "No".into(),
+            String::new(),
+            String::new(),
+            String::new(),
+            "optimistic".into(),
+            "0".into(),
+            "NULL".into(),
+            sql_state.into(),
+            "0".into(),
+            "0".into(),
+            "0".into(),
+            String::new(),
+        ];
+        Some(
+            SLAVE_STATUS_COLUMNS
+                .iter()
+                .copied()
+                .zip(values.into_iter().map(|v| if v == "NULL" { None } else { Some(v) }))
+                .collect(),
+        )
+    }
+
+    fn change_master(&mut self, ctx: &mut Ctx<'_>, pairs: &[(String, String)]) -> Result<Outcome, SqlError> {
+        if self.replica.as_ref().is_some_and(|r| r.io != IoState::Stopped || r.sql_running) {
+            return Err(SqlError::new(
+                1198,
+                "HY000",
+                "This operation cannot be performed as you have a running slave ''; run STOP SLAVE '' first",
+            ));
+        }
+        let mut r = self.replica.take().unwrap_or_else(|| Replica {
+            host: String::new(),
+            port: 3306,
+            user: String::new(),
+            password: String::new(),
+            connect_retry: 60,
+            master_log_file: String::new(),
+            read_pos: 4,
+            exec_file: String::new(),
+            exec_pos: 4,
+            io: IoState::Stopped,
+            sql_running: false,
+            last_io_error: (0, String::new()),
+            last_sql_error: (0, String::new()),
+            master_server_id: 0,
+            skip_counter: 0,
+            conn: None,
+            link: Link::Greeting,
+            framer: Framer::default(),
+            queue: Vec::new(),
+            last_master_ts: 0,
+            insert_id: None,
+            in_group: false,
+            group: Vec::new(),
+            skipping: false,
+            annotate: String::new(),
+            reconnecting: false,
+            table_maps: BTreeMap::new(),
+            relay_space: 0,
+        });
+        for (k, v) in pairs {
+            let num = || v.parse::<u64>().map_err(|_| SqlError::syntax(v));
+            match k.as_str() {
+                "master_host" => r.host = v.clone(),
+                "master_user" => r.user = v.clone(),
+                "master_password" => r.password = v.clone(),
+                "master_port" => r.port = u16::try_from(num()?).map_err(|_| SqlError::syntax(v))?,
+                "master_connect_retry" => r.connect_retry = num()?.max(1),
+                "master_log_file" => r.master_log_file = v.clone(),
+                "master_log_pos" => r.read_pos = num()?.max(4),
+                _ => return Err(SqlError::unsupported(&format!("CHANGE MASTER TO {k}"))),
+            }
+        }
+        r.exec_file = r.master_log_file.clone();
+        r.exec_pos = r.read_pos;
+        r.queue.clear();
+        self.replica = Some(r);
+        self.save_master_info(ctx);
+        Ok(ok())
+    }
+
+    fn save_master_info(&self, ctx: &mut Ctx<'_>) {
+        let Some(r) = &self.replica else { return };
+        let text = format!(
+            "{}\n{}\n{}\n{}\n{}\n{}\n{}\n",
+            r.exec_file, r.exec_pos, r.host, r.user, r.password, r.port, r.connect_retry
+        );
+        ctx.disk().write(MASTER_INFO, text.as_bytes());
+    }
+
+    /// At start: a replica configured before the restart starts its threads
+    /// again from the position it had executed (what `relay_log_recovery=1`
+    /// does; without it MariaDB would first apply its relay log: not modelled).
+    pub(super) fn restore_replica(&mut self, ctx: &mut Ctx<'_>) {
+        let Some(text) = ctx.disk().read(MASTER_INFO).map(|b| String::from_utf8_lossy(b).into_owned()) else { return };
+        let l: Vec<&str> = text.lines().collect();
+        if l.len() < 7 {
+            return;
+        }
+        let pairs = [
+            ("master_log_file", l[0]),
+            ("master_log_pos", l[1]),
+            ("master_host", l[2]),
+            ("master_user", l[3]),
+            ("master_password", l[4]),
+            ("master_port", l[5]),
+            ("master_connect_retry", l[6]),
+        ];
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        self.replica = None;
+        if self.change_master(ctx, &pairs).is_ok() {
+            let _ = self.start_slave(ctx);
+        }
+    }
+
+    fn start_slave(&mut self, ctx: &mut Ctx<'_>) -> Result<Outcome, SqlError> {
+        let Some(r) = self.replica.as_mut() else {
+            return Err(SqlError::new(
+                1200,
+                "HY000",
+                "Misconfigured slave: MASTER_HOST was not set; Fix in config file or with CHANGE MASTER TO",
+            ));
+        };
+        if r.host.is_empty() {
+            return Err(SqlError::new(
+                1200,
+                "HY000",
+                "Misconfigured slave: MASTER_HOST was not set; Fix in config file or with CHANGE MASTER TO",
+            ));
+        }
+        if !r.sql_running {
+            r.sql_running = true;
+            r.last_sql_error = (0, String::new());
+        }
+        if r.io == IoState::Stopped {
+            r.io = IoState::Connecting;
+            self.io_connect(ctx);
+        }
+        self.sql_thread(ctx);
+        Ok(ok())
+    }
+
+    fn stop_slave(&mut self, ctx: &mut Ctx<'_>) {
+        let Some(r) = self.replica.as_mut() else { return };
+        r.io = IoState::Stopped;
+        r.sql_running = false;
+        if let Some(c) = r.conn.take() {
+            ctx.close(c);
+        }
+    }
+
+    fn reset_slave(&mut self, ctx: &mut Ctx<'_>, all: bool) -> Result<Outcome, SqlError> {
+        if self.replica.as_ref().is_some_and(|r| r.io != IoState::Stopped || r.sql_running) {
+            return Err(SqlError::new(
+                1198,
+                "HY000",
+                "This operation cannot be performed as you have a running slave ''; run STOP SLAVE '' first",
+            ));
+        }
+        if all {
+            self.replica = None;
+            ctx.disk().remove(MASTER_INFO);
+        } else if let Some(r) = self.replica.as_mut() {
+            r.last_io_error = (0, String::new());
+            r.last_sql_error = (0, String::new());
+            r.relay_space = 0;
+        }
+        Ok(ok())
+    }
+
+    fn flush_logs(&mut self, ctx: &mut Ctx<'_>) {
+        let ts = self.timestamp(ctx);
+        let server_id = self.config.server_id;
+        let Some(b) = self.binlog.as_mut() else { return };
+        let next = format!("{}.{:06}", b.base, b.files.len() + 1);
+        let mut body = 4u64.to_le_bytes().to_vec();
+        body.extend_from_slice(next.as_bytes());
+        let h = binlog::Header { timestamp: ts, kind: binlog::kind::ROTATE, server_id, log_pos: 0 };
+        let e =
+            binlog::event(binlog::Header { log_pos: (b.position() as u32) + binlog::size(body.len()), ..h }, 0, &body);
+        let old = b.file().to_owned();
+        ctx.disk().append(&old, &e);
+        let name = b.open_next(server_id, ts);
+        let listing: String = b.files.iter().map(|f| format!("./{f}\n")).collect();
+        let index = format!("{}.index", b.base);
+        let current = b.current.clone();
+        let disk = ctx.disk();
+        disk.write(&name, &current);
+        disk.write(&index, listing.as_bytes());
+    }
+
+    fn set_global(&mut self, name: &str, value: &str) -> Result<Outcome, SqlError> {
+        let flag = |v: &str| match v.to_ascii_uppercase().as_str() {
+            "1" | "ON" | "TRUE" => Ok(true),
+            "0" | "OFF" | "FALSE" => Ok(false),
+            _ => Err(SqlError::new(1231, "42000", format!("Variable '{name}' can't be set to the value of '{v}'"))),
+        };
+        match name {
+            "read_only" => self.read_only = flag(value)?,
+            "sql_slave_skip_counter" => {
+                let n = value.parse::<u64>().map_err(|_| {
+                    SqlError::new(1232, "42000", format!("Incorrect argument type to variable '{name}'"))
+                })?;
+                if let Some(r) = self.replica.as_mut() {
+                    r.skip_counter = n;
+                }
+            }
+            _ => return Err(SqlError::new(1193, "HY000", format!("Unknown system variable '{name}'"))),
+        }
+        Ok(ok())
+    }
+
+    // ---- the IO thread ----
+
+    pub(super) fn io_connect(&mut self, ctx: &mut Ctx<'_>) {
+        let Some(r) = self.replica.as_mut() else { return };
+        if r.io == IoState::Stopped || r.conn.is_some() {
+            return;
+        }
+        let ip: Ipv4Addr = match r.host.as_str() {
+            "localhost" => Ipv4Addr::LOCALHOST,
+            h => h.parse().unwrap_or(Ipv4Addr::UNSPECIFIED),
+        };
+        r.framer = Framer::default();
+        r.link = Link::Greeting;
+        r.conn = Some(ctx.connect(SocketAddrV4::new(ip, r.port)));
+    }
+
+    fn io_error(&mut self, ctx: &mut Ctx<'_>, errno: u16, message: &str) {
+        let Some(r) = self.replica.as_mut() else { return };
+        let verb = if r.reconnecting { "reconnecting" } else { "connecting" };
+        let text = format!(
+            "error {verb} to master '{}@{}:{}' - retry-time: {}  maximum-retries: 100000  message: {message}",
+            r.user, r.host, r.port, r.connect_retry
+        );
+        crate::log(ctx, format!("[ERROR] Slave I/O: {text}, Internal MariaDB error code: {errno}"));
+        r.last_io_error = (errno, text);
+        r.io = IoState::Connecting;
+        r.conn = None;
+        let retry = Duration::from_secs(r.connect_retry);
+        ctx.set_timer(retry, RETRY);
+    }
+
+    pub(super) fn io_connect_failed(&mut self, ctx: &mut Ctx<'_>) {
+        let host = self.replica.as_ref().map(|r| r.host.clone()).unwrap_or_default();
+        self.io_error(ctx, 2003, &format!("Can't connect to server on '{host}' (111 \"Connection refused\")"));
+    }
+
+    pub(super) fn io_lost(&mut self, ctx: &mut Ctx<'_>, _reason: CloseReason) {
+        let Some(r) = self.replica.as_mut() else { return };
+        r.conn = None;
+        if r.io == IoState::Stopped {
+            return;
+        }
+        let was_streaming = r.link == Link::Streaming;
+        r.io = IoState::Connecting;
+        if was_streaming {
+            r.reconnecting = true;
+            crate::log(
+                ctx,
+                format!(
+                    "[Note] Slave I/O thread: Failed reading log event, reconnecting to retry, log '{}' at position {}",
+                    r.master_log_file, r.read_pos
+                ),
+            );
+            self.io_connect(ctx);
+        } else {
+            self.io_error(
+                ctx,
+                2013,
+                "Lost connection to server at 'handshake: reading initial communication packet', system error: 0",
+            );
+        }
+    }
+
+    pub(super) fn io_data(&mut self, ctx: &mut Ctx<'_>, bytes: &[u8]) {
+        let Some(r) = self.replica.as_mut() else { return };
+        r.framer.push(bytes);
+        loop {
+            let Some(r) = self.replica.as_mut() else { return };
+            match r.framer.next_frame() {
+                None => break,
+                Some(Frame::TooLarge) => {
+                    if let Some(c) = r.conn.take() {
+                        ctx.close(c);
+                    }
+                    self.io_error(ctx, 1153, "Got a packet bigger than 'max_allowed_packet' bytes");
+                    break;
+                }
+                Some(Frame::Packet(seq, p)) => self.io_packet(ctx, seq, &p),
+            }
+        }
+        self.sql_thread(ctx);
+    }
+
+    fn io_packet(&mut self, ctx: &mut Ctx<'_>, seq: u8, p: &[u8]) {
+        let Some(r) = self.replica.as_mut() else { return };
+        let Some(conn) = r.conn else { return };
+        let mut out = Vec::new();
+        match r.link {
+            Link::Greeting => {
+                let Some(g) = packet::parse_handshake(p) else { return };
+                packet::frame(
+                    seq.wrapping_add(1),
+                    &packet::handshake_response(&r.user, &r.password, &g.scramble, None),
+                    &mut out,
+                );
+                r.link = Link::Auth;
+            }
+            Link::Auth | Link::Register => match packet::parse_reply(p) {
+                Some(packet::Reply::Err { code, message, .. }) => {
+                    ctx.close(conn);
+                    self.io_error(ctx, code, &message);
+                    return;
+                }
+                Some(packet::Reply::Ok { .. }) if r.link == Link::Auth => {
+                    r.io = IoState::Running;
+                    r.reconnecting = false;
+                    r.last_io_error = (0, String::new());
+                    let mut reg = vec![0x15];
+                    reg.extend_from_slice(&self.config.server_id.to_le_bytes());
+                    reg.extend_from_slice(&[0, 0, 0]);
+                    reg.extend_from_slice(&self.config.port.to_le_bytes());
+                    reg.extend_from_slice(&[0; 8]);
+                    packet::frame(0, &reg, &mut out);
+                    r.link = Link::Register;
+                }
+                Some(packet::Reply::Ok { .. }) => {
+                    let mut dump = vec![0x12];
+                    dump.extend_from_slice(&(r.read_pos as u32).to_le_bytes());
+                    dump.extend_from_slice(&0u16.to_le_bytes());
+                    dump.extend_from_slice(&self.config.server_id.to_le_bytes());
+                    dump.extend_from_slice(r.master_log_file.as_bytes());
+                    packet::frame(0, &dump, &mut out);
+                    r.link = Link::Streaming;
+                    crate::log(
+                        ctx,
+                        format!(
+                            "[Note] Slave I/O thread: connected to master '{}@{}:{}',replication started in log '{}' at position {}",
+                            r.user, r.host, r.port, r.master_log_file, r.read_pos
+                        ),
+                    );
+                }
+                _ => {}
+            },
+            Link::Streaming => {
+                self.io_event(ctx, p);
+                return;
+            }
+        }
+        ctx.send(conn, &out);
+    }
+
+    /// One packet of the dump: 0x00 and an event, or an error.
+    fn io_event(&mut self, ctx: &mut Ctx<'_>, p: &[u8]) {
+        let Some(r) = self.replica.as_mut() else { return };
+        if let Some(packet::Reply::Err { code, message, .. }) =
+            packet::parse_reply(p).filter(|_| p.first() == Some(&0xff))
+        {
+            let text = format!("Got fatal error {code} from master when reading data from binary log: '{message}'");
+            r.last_io_error = (1236, text);
+            r.io = IoState::Stopped;
+            if let Some(c) = r.conn.take() {
+                ctx.close(c);
+            }
+            return;
+        }
+        if packet::is_eof(p) {
+            crate::log(ctx, "[Note] Slave: received end packet from server, apparent master shutdown: ");
+            return;
+        }
+        let Some(event) = p.get(1..) else { return };
+        let Some((h, body)) = binlog::decode(event) else { return };
+        r.relay_space += event.len() as u64;
+        let relay = self.relay_file.clone();
+        ctx.disk().append(&relay, event);
+        let Some(r) = self.replica.as_mut() else { return };
+        match body {
+            Body::Rotate { pos, file } => {
+                r.master_log_file = file;
+                r.read_pos = pos;
+                if r.queue.is_empty() && !r.in_group {
+                    r.exec_file = r.master_log_file.clone();
+                    r.exec_pos = pos.max(r.exec_pos.min(pos));
+                }
+                r.master_server_id = h.server_id;
+            }
+            _ if h.log_pos == 0 => {}
+            _ => {
+                r.read_pos = h.log_pos as u64;
+                r.master_server_id =
+                    r.master_server_id.max(1).max(h.server_id.min(r.master_server_id.max(h.server_id)));
+                if h.kind != binlog::kind::FORMAT_DESCRIPTION
+                    && h.kind != binlog::kind::GTID_LIST
+                    && h.kind != binlog::kind::BINLOG_CHECKPOINT
+                {
+                    r.queue.push((r.master_log_file.clone(), h.log_pos as u64, event.to_vec()));
+                }
+            }
+        }
+    }
+
+    // ---- the SQL thread ----
+
+    /// Applies queued events until the queue is empty or an error stops the thread.
+    pub(super) fn sql_thread(&mut self, ctx: &mut Ctx<'_>) {
+        loop {
+            let Some(r) = self.replica.as_mut() else { return };
+            if !r.sql_running || r.queue.is_empty() {
+                return;
+            }
+            let item = r.queue.remove(0);
+            r.group.push(item.clone());
+            let (file, end, event) = item;
+            let Some((h, body)) = binlog::decode(&event) else { continue };
+            r.last_master_ts = h.timestamp;
+            if let Err(e) = self.apply_event(ctx, h, body, &file, end) {
+                self.sql_error(ctx, e);
+                return;
+            }
+        }
+    }
+
+    fn apply_event(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        h: binlog::Header,
+        body: Body,
+        file: &str,
+        end: u64,
+    ) -> Result<(), (SqlError, String)> {
+        let own = h.server_id == self.config.server_id;
+        let Some(r) = self.replica.as_mut() else { return Ok(()) };
+        let group_done = match body {
+            Body::Gtid { standalone, .. } => {
+                r.in_group = !standalone;
+                r.group.truncate(1);
+                r.skipping = r.skip_counter > 0;
+                self.applying = super::Group::default();
+                self.applying_snapshot = (!standalone).then(|| self.engine.clone());
+                false
+            }
+            Body::InsertId(id) => {
+                r.insert_id = Some(id);
+                false
+            }
+            Body::Xid(_) => true,
+            Body::Query { thread_id, db, query } => {
+                if !own && !r.skipping {
+                    let db_opt = (!db.is_empty()).then_some(db.as_str());
+                    let on_query = |e: SqlError| {
+                        let text =
+                            format!("Error '{}' on query. Default database: '{db}'. Query: '{query}'", e.message);
+                        (e, text)
+                    };
+                    let stmt = sql::parse(&query).map_err(on_query)?;
+                    if let Err(e) =
+                        self.write(ctx, &stmt, db_opt, &query, (thread_id, ""), h.server_id, super::Sink::Replica)
+                        && !self.config.slave_skip_errors.skips(e.code)
+                    {
+                        return Err(on_query(e));
+                    }
+                }
+                self.replica.as_ref().is_some_and(|r| !r.in_group)
+            }
+            Body::Annotate(q) => {
+                r.annotate = q;
+                false
+            }
+            Body::TableMap(map) => {
+                r.table_maps.insert(map.table_id, map);
+                false
+            }
+            Body::Rows(kind, raw) => {
+                if !own && !r.skipping {
+                    self.apply_rows(h, kind, &raw, file, end)?;
+                }
+                false
+            }
+            Body::Rotate { .. } | Body::Other => false,
+        };
+        if group_done && let Some(r) = self.replica.as_mut() {
+            if r.skipping {
+                r.skip_counter -= 1;
+                r.skipping = false;
+            }
+            r.in_group = false;
+            r.group.clear();
+            r.exec_file = file.to_owned();
+            r.exec_pos = end;
+            let group = std::mem::take(&mut self.applying);
+            self.applying_snapshot = None;
+            self.commit_group(ctx, group);
+            self.save_master_info(ctx);
+        }
+        Ok(())
+    }
+
+    /// Applies a rows event; logs it again as rows with log_slave_updates.
+    fn apply_rows(
+        &mut self,
+        h: binlog::Header,
+        kind: u8,
+        raw: &[u8],
+        file: &str,
+        end: u64,
+    ) -> Result<(), (SqlError, String)> {
+        let Some(r) = self.replica.as_ref() else { return Ok(()) };
+        let id = raw.get(..6).map_or(0, |b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], 0, 0]));
+        let Some(map) = r.table_maps.get(&id).cloned() else { return Ok(()) };
+        let annotate = r.annotate.clone();
+        let changes = binlog::decode_rows(kind, raw, &map).unwrap_or_default();
+        let event = binlog::rows_name(kind);
+        for change in &changes {
+            let failure = match self.engine.apply_row(&map.db, &map.table, change) {
+                Ok(()) => continue,
+                Err(RowError::Duplicate(key)) => {
+                    (1062, format!("Duplicate entry '{key}' for key 'PRIMARY'"), "HA_ERR_FOUND_DUPP_KEY")
+                }
+                Err(RowError::NotFound) => {
+                    let handler = if self
+                        .engine
+                        .get_table(&map.db, &map.table)
+                        .is_some_and(|t| t.columns.iter().any(|c| c.primary))
+                    {
+                        "HA_ERR_KEY_NOT_FOUND"
+                    } else {
+                        "HA_ERR_END_OF_FILE"
+                    };
+                    (1032, format!("Can't find record in '{}'", map.table), handler)
+                }
+                Err(RowError::NoTable) => {
+                    (1146, format!("Table '{}.{}' doesn't exist", map.db, map.table), "HA_ERR_NO_SUCH_TABLE")
+                }
+            };
+            let (code, message, handler) = failure;
+            if self.config.slave_skip_errors.skips(code) {
+                continue;
+            }
+            let text = format!(
+                "Could not execute {event} event on table {}.{}; {message}, Error_code: {code}; handler error {handler}; the event's master log {file}, end_log_pos {end}",
+                map.db, map.table
+            );
+            let state = if code == 1062 { "23000" } else { "HY000" };
+            return Err((SqlError::new(code, state, message), text));
+        }
+        if self.config.log_slave_updates
+            && self.binlog.is_some()
+            && self.binlog_filter(Some(map.db.as_str()))
+            && let Some(img) = self.image(&map.db, &map.table, kind, changes)
+        {
+            let logged = binlog::Logged {
+                server_id: h.server_id,
+                timestamp: h.timestamp,
+                thread_id: 0,
+                db: map.db.clone(),
+                query: annotate,
+                insert_id: None,
+                invoker: None,
+                suppress_use: false,
+                ddl_xid: false,
+                rows: Some(img),
+                transactional: true,
+            };
+            self.applying.logged.push(logged);
+        }
+        Ok(())
+    }
+
+    /// Stops the SQL thread as MariaDB does: the failed group stays to be
+    /// applied again at the next START SLAVE; the IO thread goes on.
+    fn sql_error(&mut self, ctx: &mut Ctx<'_>, (e, text): (SqlError, String)) {
+        let Some(r) = self.replica.as_mut() else { return };
+        crate::log(ctx, format!("[ERROR] Slave SQL: {text}, Internal MariaDB error code: {}", e.code));
+        crate::log(
+            ctx,
+            format!(
+                "[ERROR] Error running query, slave SQL thread aborted. Fix the problem, and restart the slave SQL thread with \"SLAVE START\". We stopped at log '{}' position {}",
+                r.exec_file, r.exec_pos
+            ),
+        );
+        r.last_sql_error = (e.code, text);
+        r.sql_running = false;
+        // the failed transaction is rolled back
+        if let Some(snapshot) = self.applying_snapshot.take() {
+            self.engine = snapshot;
+        }
+        self.applying = super::Group::default();
+        let Some(r) = self.replica.as_mut() else { return };
+        r.in_group = false;
+        r.insert_id = None;
+        let mut group = std::mem::take(&mut r.group);
+        group.append(&mut r.queue);
+        r.queue = group;
+    }
+}

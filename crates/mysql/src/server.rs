@@ -1,0 +1,883 @@
+//! The node: a MariaDB 10.11 server as a [`sim::Process`]. It serves the
+//! client protocol (handshake, `mysql_native_password`, COM_QUERY), writes
+//! the binlog, serves COM_REGISTER_SLAVE and COM_BINLOG_DUMP, and as a
+//! replica runs the IO thread (a connection to its master, retried every
+//! `master_connect_retry` seconds) and the SQL thread (applying what the IO
+//! thread received, stopping on an error unless `slave_skip_errors` names it).
+//!
+//! Data survives a restart through a redo log (`ib_logfile0`: every committed
+//! write statement, replayed on start), written through the kernel's page
+//! cache and fsynced when `innodb_flush_log_at_trx_commit=1`.
+
+use crate::binlog::{Binlog, Body, Logged, RowsImage};
+use crate::config::{BinlogFormat, Config};
+use crate::engine::{Engine, Outcome, RowChange};
+use crate::packet::{self, Frame, Framer};
+use crate::sql::{self, SqlError, Stmt};
+use sim::{ConnId, Ctx, Input, Process};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+
+/// The redo log replayed at start.
+const REDO: &str = "ib_logfile0";
+/// The replica's connection settings and positions.
+const MASTER_INFO: &str = "master.info";
+/// Timer tag: the IO thread's next connection attempt.
+const RETRY: u64 = 1;
+
+/// An account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    hash: Option<[u8; 20]>,
+    /// Granted privileges, upper-cased (`ALL PRIVILEGES` for root).
+    pub privileges: BTreeSet<String>,
+}
+
+impl Account {
+    fn has(&self, p: &str) -> bool {
+        self.privileges.contains("ALL PRIVILEGES") || self.privileges.contains("ALL") || self.privileges.contains(p)
+    }
+}
+
+#[derive(Debug)]
+enum Phase {
+    Greeting([u8; 20]),
+    Ready { user: String, db: Option<String> },
+    Dump { file: usize, pos: u64 },
+}
+
+#[derive(Debug)]
+struct Client {
+    framer: Framer,
+    phase: Phase,
+    thread_id: u32,
+    host: String,
+}
+
+/// The IO thread's state, as `Slave_IO_Running` shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IoState {
+    /// `No`.
+    Stopped,
+    /// `Connecting`.
+    Connecting,
+    /// `Yes`.
+    Running,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Link {
+    Greeting,
+    Auth,
+    Register,
+    Streaming,
+}
+
+/// A replica's replication state (CHANGE MASTER TO and what the threads did).
+#[derive(Clone, Debug)]
+pub struct Replica {
+    /// `master_host`.
+    pub host: String,
+    /// `master_port`.
+    pub port: u16,
+    /// `master_user`.
+    pub user: String,
+    password: String,
+    /// `master_connect_retry` in seconds.
+    pub connect_retry: u64,
+    /// `Master_Log_File`.
+    pub master_log_file: String,
+    /// `Read_Master_Log_Pos`.
+    pub read_pos: u64,
+    /// `Relay_Master_Log_File`.
+    pub exec_file: String,
+    /// `Exec_Master_Log_Pos`.
+    pub exec_pos: u64,
+    /// `Slave_IO_Running`.
+    pub io: IoState,
+    /// `Slave_SQL_Running`.
+    pub sql_running: bool,
+    /// `Last_IO_Errno`, `Last_IO_Error`.
+    pub last_io_error: (u16, String),
+    /// `Last_SQL_Errno`, `Last_SQL_Error`.
+    pub last_sql_error: (u16, String),
+    /// `Master_Server_Id`.
+    pub master_server_id: u32,
+    /// `Skip_Counter`.
+    pub skip_counter: u64,
+    conn: Option<ConnId>,
+    link: Link,
+    framer: Framer,
+    /// Received and not yet applied: (master file, end pos, event bytes).
+    queue: Vec<(String, u64, Vec<u8>)>,
+    /// Timestamp of the event being applied, for Seconds_Behind_Master.
+    last_master_ts: u32,
+    insert_id: Option<u64>,
+    in_group: bool,
+    /// The events of the group being applied (put back on an error).
+    group: Vec<(String, u64, Vec<u8>)>,
+    /// Skipping the current group (sql_slave_skip_counter).
+    skipping: bool,
+    /// The last Annotate_rows statement.
+    annotate: String,
+    /// The IO thread lost a working connection and is reconnecting.
+    reconnecting: bool,
+    /// Table maps by id.
+    table_maps: BTreeMap<u64, crate::binlog::TableMap>,
+    /// Relay log bytes written so far (`Relay_Log_Space`).
+    pub relay_space: u64,
+}
+
+/// What a group of statements leaves to write when it commits: its binlog
+/// statements and its redo log lines.
+#[derive(Clone, Debug, Default)]
+struct Group {
+    logged: Vec<Logged>,
+    redo: Vec<String>,
+}
+
+/// An open transaction (BEGIN ... COMMIT/ROLLBACK) of a connection. ROLLBACK
+/// restores the snapshot taken at BEGIN: writes of other connections made
+/// meanwhile are undone too (no row locks or MVCC are modelled).
+#[derive(Debug)]
+struct Txn {
+    snapshot: Engine,
+    group: Group,
+}
+
+/// Where a write's binlog and redo records go.
+#[derive(Clone, Copy, Debug)]
+enum Sink {
+    /// Its own group, written at once (autocommit, DDL).
+    Now,
+    /// The open transaction of a connection.
+    Txn(ConnId),
+    /// The group the SQL thread is applying.
+    Replica,
+}
+
+/// A MariaDB 10.11 server.
+pub struct Server {
+    config: Config,
+    /// Databases and rows.
+    pub engine: Engine,
+    accounts: BTreeMap<(String, String), Account>,
+    binlog: Option<Binlog>,
+    clients: BTreeMap<ConnId, Client>,
+    next_thread: u32,
+    /// `@@global.read_only`.
+    pub read_only: bool,
+    /// The replica side, once CHANGE MASTER TO ran.
+    pub replica: Option<Replica>,
+    relay_file: String,
+    txns: BTreeMap<ConnId, Txn>,
+    table_ids: BTreeMap<(String, String), u64>,
+    /// The SQL thread's group: its records and the engine before it.
+    applying: Group,
+    applying_snapshot: Option<Engine>,
+}
+
+impl Server {
+    /// A server with `config`; it starts with the kernel's `Start` input.
+    pub fn new(config: Config) -> Server {
+        let read_only = config.read_only;
+        Server {
+            config,
+            engine: Engine::new(),
+            accounts: BTreeMap::new(),
+            binlog: None,
+            clients: BTreeMap::new(),
+            next_thread: 0,
+            read_only,
+            replica: None,
+            relay_file: String::new(),
+            txns: BTreeMap::new(),
+            table_ids: BTreeMap::new(),
+            applying: Group::default(),
+            applying_snapshot: None,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// `SHOW MASTER STATUS`'s File and Position, when binary logging is on.
+    pub fn master_status(&self) -> Option<(String, u64)> {
+        self.binlog.as_ref().map(|b| (b.file().to_owned(), b.position()))
+    }
+
+    fn start(&mut self, ctx: &mut Ctx<'_>) {
+        self.accounts.clear();
+        let root =
+            Account { hash: packet::password_hash("root"), privileges: BTreeSet::from(["ALL PRIVILEGES".to_owned()]) };
+        self.accounts.insert(("root".into(), "%".into()), root.clone());
+        self.accounts.insert(("root".into(), "localhost".into()), root);
+        self.engine = Engine::new();
+        self.replay_redo(ctx);
+        self.read_only = self.config.read_only;
+        self.relay_file =
+            format!("{}.000001", self.config.relay_log.clone().unwrap_or_else(|| format!("{}-relay-bin", ctx.name())));
+        if let Some(base) = self.config.log_bin.clone() {
+            self.open_binlog(ctx, base);
+        }
+        if ctx.listen(self.config.port).is_err() {
+            crate::log(ctx, "[ERROR] Can't start server: Bind on TCP/IP port. Got error: 98: Address already in use");
+            ctx.exit();
+            return;
+        }
+        crate::log(
+            ctx,
+            format!(
+                "[Note] mariadbd: ready for connections.\nVersion: '{}'  port: {}",
+                crate::SERVER_VERSION,
+                self.config.port
+            ),
+        );
+        self.restore_replica(ctx);
+    }
+
+    pub(super) fn open_binlog(&mut self, ctx: &mut Ctx<'_>, base: String) {
+        let index = format!("{base}.index");
+        let files: Vec<String> = ctx
+            .disk()
+            .read(&index)
+            .map(|b| String::from_utf8_lossy(b).lines().map(|l| l.trim_start_matches("./").to_owned()).collect())
+            .unwrap_or_default();
+        let mut binlog = Binlog { base, files, ..Binlog::default() };
+        for f in &binlog.files {
+            let bytes = ctx.disk().read(f).map(<[u8]>::to_vec).unwrap_or_default();
+            let old = Binlog { current: bytes, ..Binlog::default() };
+            for e in old.events_from(4) {
+                match crate::binlog::decode(&e) {
+                    Some((h, Body::Gtid { seq, .. })) if seq >= binlog.gtid_seq => {
+                        (binlog.gtid_seq, binlog.gtid_server) = (seq, h.server_id)
+                    }
+                    Some((_, Body::Xid(x))) => binlog.xid = binlog.xid.max(x),
+                    _ => {}
+                }
+            }
+        }
+        let ts = self.timestamp(ctx);
+        let name = binlog.open_next(self.config.server_id, ts);
+        let listing: String = binlog.files.iter().map(|f| format!("./{f}\n")).collect();
+        let disk = ctx.disk();
+        disk.write(&name, &binlog.current);
+        disk.write(&index, listing.as_bytes());
+        disk.fsync(&name);
+        disk.fsync(&index);
+        self.binlog = Some(binlog);
+    }
+
+    fn timestamp(&self, ctx: &Ctx<'_>) -> u32 {
+        (ctx.wall_clock_ms().max(0) / 1000) as u32
+    }
+
+    fn replay_redo(&mut self, ctx: &mut Ctx<'_>) {
+        let Some(bytes) = ctx.disk().read(REDO).map(<[u8]>::to_vec) else { return };
+        for line in String::from_utf8_lossy(&bytes).lines() {
+            let Some((db, query)) = line.split_once('\t') else { continue };
+            let query = query.replace("\\n", "\n").replace("\\\\", "\\");
+            let db = (!db.is_empty()).then_some(db);
+            if let Ok(stmt) = sql::parse(&query) {
+                let _ = self.apply_write(&stmt, db, None);
+            }
+        }
+    }
+
+    fn redo_line(db: Option<&str>, query: &str) -> String {
+        format!("{}\t{}\n", db.unwrap_or(""), query.replace('\\', "\\\\").replace('\n', "\\n"))
+    }
+
+    /// Writes a committed group: its redo lines, then its binlog events.
+    fn commit_group(&mut self, ctx: &mut Ctx<'_>, group: Group) {
+        if !group.redo.is_empty() {
+            let disk = ctx.disk();
+            disk.append(REDO, group.redo.concat().as_bytes());
+            if self.config.innodb_flush_log_at_trx_commit == 1 {
+                disk.fsync(REDO);
+            }
+        }
+        if !group.logged.is_empty() {
+            self.append_binlog(ctx, &group.logged);
+        }
+    }
+
+    fn group_mut(&mut self, sink: Sink) -> Option<&mut Group> {
+        match sink {
+            Sink::Now => None,
+            Sink::Txn(conn) => self.txns.get_mut(&conn).map(|t| &mut t.group),
+            Sink::Replica => Some(&mut self.applying),
+        }
+    }
+
+    /// Executes a write on the engine or the accounts (no binlog, no checks).
+    fn apply_write(&mut self, stmt: &Stmt, db: Option<&str>, insert_id: Option<i64>) -> Result<Outcome, SqlError> {
+        match stmt {
+            Stmt::CreateUser { user, host, password } => {
+                let key = (user.clone(), host.clone());
+                if self.accounts.contains_key(&key) {
+                    return Err(SqlError::new(
+                        1396,
+                        "HY000",
+                        format!("Operation CREATE USER failed for '{user}'@'{host}'"),
+                    ));
+                }
+                self.accounts
+                    .insert(key, Account { hash: packet::password_hash(password), privileges: BTreeSet::new() });
+                Ok(Outcome::Ok { affected: 0, insert_id: 0, info: String::new() })
+            }
+            Stmt::Grant { privileges, user, host } => {
+                let Some(a) = self.accounts.get_mut(&(user.clone(), host.clone())) else {
+                    return Err(SqlError::new(1133, "28000", "Can't find any matching row in the user table"));
+                };
+                a.privileges.extend(privileges.iter().cloned());
+                Ok(Outcome::Ok { affected: 0, insert_id: 0, info: String::new() })
+            }
+            _ => self.engine.execute(stmt, db, insert_id),
+        }
+    }
+
+    fn account(&self, user: &str) -> Option<&Account> {
+        self.accounts
+            .get(&(user.to_owned(), "%".to_owned()))
+            .or_else(|| self.accounts.get(&(user.to_owned(), "localhost".to_owned())))
+    }
+
+    fn host_name(&self, ip: Ipv4Addr) -> String {
+        if ip.is_loopback() && !self.config.skip_name_resolve { "localhost".into() } else { ip.to_string() }
+    }
+}
+
+impl Process for Server {
+    fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
+        match input {
+            Input::Start => self.start(ctx),
+            Input::Shutdown => self.shutdown(ctx),
+            Input::Accepted { conn, peer, .. } => self.accept(ctx, conn, *peer.ip()),
+            Input::Data { conn, bytes } => {
+                if self.replica.as_ref().is_some_and(|r| r.conn == Some(conn)) {
+                    self.io_data(ctx, bytes);
+                } else {
+                    self.client_data(ctx, conn, bytes);
+                }
+            }
+            Input::Closed { conn, reason } => {
+                if self.replica.as_ref().is_some_and(|r| r.conn == Some(conn)) {
+                    self.io_lost(ctx, reason);
+                } else {
+                    self.clients.remove(&conn);
+                    self.abandon(conn);
+                }
+            }
+            Input::Connected { conn } => {
+                if let Some(r) = self.replica.as_mut().filter(|r| r.conn == Some(conn)) {
+                    r.link = Link::Greeting;
+                }
+            }
+            Input::ConnectFailed { conn, .. } => {
+                if self.replica.as_ref().is_some_and(|r| r.conn == Some(conn)) {
+                    self.io_connect_failed(ctx);
+                }
+            }
+            Input::Timer { tag: RETRY, .. } => self.io_connect(ctx),
+            Input::Timer { .. } => {}
+        }
+    }
+}
+
+impl Server {
+    fn shutdown(&mut self, ctx: &mut Ctx<'_>) {
+        // dump connections get an end packet: replicas log "apparent master shutdown"
+        let dumps: Vec<ConnId> =
+            self.clients.iter().filter(|(_, c)| matches!(c.phase, Phase::Dump { .. })).map(|(id, _)| *id).collect();
+        for conn in dumps {
+            Self::reply(ctx, conn, 0, &[packet::eof()]);
+        }
+        if let Some(b) = self.binlog.as_mut() {
+            let ts = (ctx.wall_clock_ms().max(0) / 1000) as u32;
+            let h = crate::binlog::Header {
+                timestamp: ts,
+                kind: crate::binlog::kind::STOP,
+                server_id: self.config.server_id,
+                log_pos: b.position() as u32 + 23,
+            };
+            let e = crate::binlog::event(h, 0, &[]);
+            b.current.extend_from_slice(&e);
+            let file = b.file().to_owned();
+            ctx.disk().append(&file, &e);
+            ctx.disk().fsync(&file);
+        }
+        crate::log(ctx, "[Note] mariadbd: Shutdown complete");
+    }
+
+    fn accept(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, ip: Ipv4Addr) {
+        self.next_thread += 1;
+        let mut scramble = [0u8; 20];
+        for b in scramble.iter_mut() {
+            *b = 33 + (ctx.rng().next_u64() % 94) as u8;
+        }
+        let mut out = Vec::new();
+        packet::frame(0, &packet::handshake(self.next_thread, &scramble), &mut out);
+        ctx.send(conn, &out);
+        let host = self.host_name(ip);
+        self.clients.insert(
+            conn,
+            Client { framer: Framer::default(), phase: Phase::Greeting(scramble), thread_id: self.next_thread, host },
+        );
+    }
+
+    fn client_data(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8]) {
+        let Some(c) = self.clients.get_mut(&conn) else { return };
+        c.framer.push(bytes);
+        loop {
+            let Some(c) = self.clients.get_mut(&conn) else { return };
+            match c.framer.next_frame() {
+                None => return,
+                Some(Frame::TooLarge) => {
+                    let mut out = Vec::new();
+                    packet::frame(
+                        1,
+                        &packet::err(1153, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes"),
+                        &mut out,
+                    );
+                    ctx.send(conn, &out);
+                    ctx.close(conn);
+                    self.clients.remove(&conn);
+                    return;
+                }
+                Some(Frame::Packet(seq, payload)) => self.client_packet(ctx, conn, seq, &payload),
+            }
+        }
+    }
+
+    fn reply(ctx: &mut Ctx<'_>, conn: ConnId, seq: u8, payloads: &[Vec<u8>]) {
+        let mut out = Vec::new();
+        for (i, p) in payloads.iter().enumerate() {
+            packet::frame(seq.wrapping_add(i as u8), p, &mut out);
+        }
+        ctx.send(conn, &out);
+    }
+
+    fn client_packet(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, seq: u8, payload: &[u8]) {
+        let Some(c) = self.clients.get(&conn) else { return };
+        match &c.phase {
+            Phase::Greeting(scramble) => self.login(ctx, conn, seq, payload, *scramble),
+            Phase::Ready { .. } => self.command(ctx, conn, payload),
+            Phase::Dump { .. } => {}
+        }
+    }
+
+    fn login(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, seq: u8, payload: &[u8], scramble: [u8; 20]) {
+        let host = self.clients.get(&conn).map(|c| c.host.clone()).unwrap_or_default();
+        let Some(login) = packet::parse_handshake_response(payload) else {
+            Self::reply(ctx, conn, seq.wrapping_add(1), &[packet::err(1043, "08S01", "Bad handshake")]);
+            ctx.close(conn);
+            self.clients.remove(&conn);
+            return;
+        };
+        let ok =
+            self.account(&login.user).is_some_and(|a| packet::check_token(a.hash.as_ref(), &scramble, &login.token));
+        if !ok {
+            let using = if login.token.is_empty() { "NO" } else { "YES" };
+            let message = format!("Access denied for user '{}'@'{host}' (using password: {using})", login.user);
+            Self::reply(ctx, conn, seq.wrapping_add(1), &[packet::err(1045, "28000", &message)]);
+            ctx.close(conn);
+            self.clients.remove(&conn);
+            return;
+        }
+        if let Some(db) = &login.db
+            && !self.engine.dbs.contains_key(db)
+        {
+            Self::reply(
+                ctx,
+                conn,
+                seq.wrapping_add(1),
+                &[packet::err(1049, "42000", &format!("Unknown database '{db}'"))],
+            );
+            ctx.close(conn);
+            self.clients.remove(&conn);
+            return;
+        }
+        if let Some(c) = self.clients.get_mut(&conn) {
+            c.phase = Phase::Ready { user: login.user, db: login.db };
+        }
+        Self::reply(ctx, conn, seq.wrapping_add(1), &[packet::ok(0, 0, 0, "")]);
+    }
+
+    fn command(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, payload: &[u8]) {
+        match payload.first() {
+            Some(0x01) => {
+                ctx.close(conn);
+                self.clients.remove(&conn);
+                self.abandon(conn);
+            }
+            Some(0x03) => {
+                let text = String::from_utf8_lossy(&payload[1..]).into_owned();
+                let replies = match self.query(ctx, conn, &text) {
+                    Ok(o) => outcome_packets(o),
+                    Err(e) => vec![packet::err(e.code, e.state, &e.message)],
+                };
+                Self::reply(ctx, conn, 1, &replies);
+            }
+            Some(0x0e) => Self::reply(ctx, conn, 1, &[packet::ok(0, 0, 0, "")]),
+            Some(0x15) => self.register_slave(ctx, conn),
+            Some(0x12) => self.binlog_dump(ctx, conn, &payload[1..]),
+            _ => Self::reply(ctx, conn, 1, &[packet::err(1047, "08S01", "Unknown command")]),
+        }
+    }
+
+    fn session(&self, conn: ConnId) -> (String, String, Option<String>, u32) {
+        match self.clients.get(&conn) {
+            Some(Client { phase: Phase::Ready { user, db }, host, thread_id, .. }) => {
+                (user.clone(), host.clone(), db.clone(), *thread_id)
+            }
+            _ => (String::new(), String::new(), None, 0),
+        }
+    }
+
+    fn query(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, text: &str) -> Result<Outcome, SqlError> {
+        let stmt = sql::parse(text)?;
+        let (user, host, db, thread_id) = self.session(conn);
+        let account = self.account(&user).cloned().unwrap_or(Account { hash: None, privileges: BTreeSet::new() });
+        self.check_privileges(&stmt, &account, &user, &host, db.as_deref())?;
+        if stmt.writes() && self.read_only && !account.has("SUPER") && !account.has("ALL PRIVILEGES") {
+            return Err(SqlError::new(
+                1290,
+                "HY000",
+                "The MariaDB server is running with the --read-only option so it cannot execute this statement",
+            ));
+        }
+        match &stmt {
+            Stmt::Use(name) => {
+                if !self.engine.dbs.contains_key(name) {
+                    return Err(SqlError::new(1049, "42000", format!("Unknown database '{name}'")));
+                }
+                if let Some(Client { phase: Phase::Ready { db, .. }, .. }) = self.clients.get_mut(&conn) {
+                    *db = Some(name.clone());
+                }
+                Ok(Outcome::Ok { affected: 0, insert_id: 0, info: String::new() })
+            }
+            Stmt::Begin | Stmt::Commit | Stmt::Rollback => {
+                self.transaction(ctx, conn, &stmt);
+                Ok(Outcome::Ok { affected: 0, insert_id: 0, info: String::new() })
+            }
+            Stmt::Select { .. } => self.engine.execute(&stmt, db.as_deref(), None),
+            s if s.writes() => {
+                let dml = matches!(s, Stmt::Insert { .. } | Stmt::Update { .. } | Stmt::Delete { .. });
+                if !dml && let Some(t) = self.txns.remove(&conn) {
+                    self.commit_group(ctx, t.group); // DDL commits an open transaction first
+                }
+                let sink = if self.txns.contains_key(&conn) { Sink::Txn(conn) } else { Sink::Now };
+                let origin = self.config.server_id;
+                self.write(ctx, &stmt, db.as_deref(), text, (thread_id, &format!("{user}@{host}")), origin, sink)
+            }
+            _ => self.admin(ctx, &stmt),
+        }
+    }
+
+    fn check_privileges(
+        &self,
+        stmt: &Stmt,
+        a: &Account,
+        user: &str,
+        host: &str,
+        db: Option<&str>,
+    ) -> Result<(), SqlError> {
+        if a.has("ALL PRIVILEGES") {
+            return Ok(());
+        }
+        let denied_table = |cmd: &str, t: &sql::TableRef| {
+            let d = t.db.as_deref().or(db).unwrap_or("");
+            Err(SqlError::new(
+                1142,
+                "42000",
+                format!("{cmd} command denied to user '{user}'@'{host}' for table `{d}`.`{}`", t.name),
+            ))
+        };
+        match stmt {
+            Stmt::Select { table: Some(t), .. } => denied_table("SELECT", t),
+            Stmt::Insert { table, .. } => denied_table("INSERT", table),
+            Stmt::Update { table, .. } => denied_table("UPDATE", table),
+            Stmt::Delete { table, .. } => denied_table("DELETE", table),
+            Stmt::CreateDatabase { name, .. } | Stmt::DropDatabase { name, .. } => {
+                Err(SqlError::new(1044, "42000", format!("Access denied for user '{user}'@'%' to database '{name}'")))
+            }
+            Stmt::ShowMasterStatus | Stmt::ShowSlaveStatus | Stmt::ShowBinaryLogs | Stmt::ShowBinlogEvents { .. }
+                if a.has("REPLICATION CLIENT") || a.has("BINLOG MONITOR") =>
+            {
+                Ok(())
+            }
+            Stmt::Select { table: None, .. } | Stmt::Use(_) | Stmt::Begin | Stmt::Commit | Stmt::Rollback => Ok(()),
+            _ => Err(SqlError::new(
+                1227,
+                "42000",
+                "Access denied; you need (at least one of) the SUPER privilege(s) for this operation",
+            )),
+        }
+    }
+
+    /// BEGIN (committing an open transaction first), COMMIT, ROLLBACK.
+    fn transaction(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, stmt: &Stmt) {
+        if let Some(t) = self.txns.remove(&conn) {
+            if matches!(stmt, Stmt::Rollback) {
+                self.engine = t.snapshot;
+            } else {
+                self.commit_group(ctx, t.group);
+            }
+        }
+        if matches!(stmt, Stmt::Begin) {
+            self.txns.insert(conn, Txn { snapshot: self.engine.clone(), group: Group::default() });
+        }
+    }
+
+    /// A connection closed with a transaction open: it is rolled back.
+    fn abandon(&mut self, conn: ConnId) {
+        if let Some(t) = self.txns.remove(&conn) {
+            self.engine = t.snapshot;
+        }
+    }
+
+    /// Executes a write and records it for the redo log and, when the binlog
+    /// filter lets it through, the binlog: at once, or when `sink`'s group commits.
+    #[allow(clippy::too_many_arguments)] // the statement, its session and where it goes
+    fn write(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        stmt: &Stmt,
+        db: Option<&str>,
+        text: &str,
+        session: (u32, &str),
+        origin: u32,
+        sink: Sink,
+    ) -> Result<Outcome, SqlError> {
+        let (thread_id, conn_host) = session;
+        let insert_id =
+            self.replica.as_mut().and_then(|r| r.insert_id.take()).filter(|_| origin != self.config.server_id);
+        let outcome = self.apply_write(stmt, db, insert_id.map(|i| i as i64))?;
+        let mut now = Group { logged: Vec::new(), redo: vec![Self::redo_line(db, text)] };
+        let logged_db = match stmt {
+            Stmt::CreateDatabase { name, .. } | Stmt::DropDatabase { name, .. } => Some(name.as_str()),
+            _ => db,
+        };
+        let generated = match (&outcome, stmt) {
+            (Outcome::Ok { insert_id, .. }, Stmt::Insert { .. }) if *insert_id > 0 && self.generated_id(stmt, db) => {
+                Some(*insert_id)
+            }
+            _ => None,
+        };
+        let from_replica = origin != self.config.server_id;
+        if self.binlog.is_some() && (!from_replica || self.config.log_slave_updates) && self.binlog_filter(db) {
+            let transactional = matches!(stmt, Stmt::Insert { .. } | Stmt::Update { .. } | Stmt::Delete { .. });
+            let logged = Logged {
+                server_id: origin,
+                timestamp: self.timestamp(ctx),
+                thread_id,
+                db: logged_db.unwrap_or("").to_owned(),
+                query: text.trim().trim_end_matches(';').trim_end().to_owned(),
+                insert_id: generated,
+                invoker: matches!(stmt, Stmt::Grant { .. }).then(|| self.invoker(conn_host)).flatten(),
+                suppress_use: matches!(stmt, Stmt::CreateDatabase { .. } | Stmt::DropDatabase { .. }),
+                ddl_xid: matches!(stmt, Stmt::CreateTable { .. } | Stmt::DropTable { .. }),
+                rows: self.rows_image(stmt, db),
+                transactional,
+            };
+            if transactional && logged.rows.is_none() && self.config.binlog_format == BinlogFormat::Row {
+                return Ok(outcome); // no row changed: nothing to log
+            }
+            now.logged.push(logged);
+        }
+        match self.group_mut(sink) {
+            Some(group) => {
+                group.logged.append(&mut now.logged);
+                group.redo.append(&mut now.redo);
+            }
+            None => self.commit_group(ctx, now),
+        }
+        Ok(outcome)
+    }
+
+    /// The row images of a DML statement just executed, under binlog_format=ROW.
+    fn rows_image(&mut self, stmt: &Stmt, db: Option<&str>) -> Option<RowsImage> {
+        if self.config.binlog_format != BinlogFormat::Row || self.engine.changes.is_empty() {
+            return None;
+        }
+        let (table, kind) = match stmt {
+            Stmt::Insert { table, .. } => (table, crate::binlog::kind::WRITE_ROWS),
+            Stmt::Update { table, .. } => (table, crate::binlog::kind::UPDATE_ROWS),
+            Stmt::Delete { table, .. } => (table, crate::binlog::kind::DELETE_ROWS),
+            _ => return None,
+        };
+        let d = table.db.as_deref().or(db)?.to_owned();
+        let changes = std::mem::take(&mut self.engine.changes);
+        self.image(&d, &table.name, kind, changes)
+    }
+
+    /// A rows image of `changes` on `db.table`, with the table's id (ids are
+    /// given in first-use order from 18, the id a freshly started MariaDB
+    /// 10.11 gave its first user table).
+    pub(super) fn image(&mut self, db: &str, table: &str, kind: u8, changes: Vec<RowChange>) -> Option<RowsImage> {
+        let columns = self.engine.get_table(db, table)?.columns.iter().map(|c| (c.ty, !c.not_null)).collect();
+        let next = 18 + self.table_ids.len() as u64;
+        let table_id = *self.table_ids.entry((db.to_owned(), table.to_owned())).or_insert(next);
+        Some(RowsImage { table_id, db: db.to_owned(), table: table.to_owned(), columns, kind, changes })
+    }
+
+    /// The account `user@host` logged in as: (user, the account's host).
+    fn invoker(&self, session: &str) -> Option<(String, String)> {
+        let (user, host) = session.split_once('@')?;
+        let exact = (user.to_owned(), host.to_owned());
+        if self.accounts.contains_key(&exact) { Some(exact) } else { Some((user.to_owned(), "%".to_owned())) }
+    }
+
+    fn generated_id(&self, stmt: &Stmt, db: Option<&str>) -> bool {
+        let Stmt::Insert { table, .. } = stmt else { return false };
+        let d = table.db.as_deref().or(db).unwrap_or("");
+        self.engine
+            .dbs
+            .get(d)
+            .and_then(|t| t.get(&table.name))
+            .is_some_and(|t| t.columns.iter().any(|c| c.auto_increment))
+    }
+
+    /// binlog-do-db / binlog-ignore-db for statement events: the default database decides.
+    fn binlog_filter(&self, db: Option<&str>) -> bool {
+        let c = &self.config;
+        match db {
+            _ if c.binlog_do_db.is_empty() && c.binlog_ignore_db.is_empty() => true,
+            None => c.binlog_do_db.is_empty(),
+            Some(d) if !c.binlog_do_db.is_empty() => c.binlog_do_db.iter().any(|x| x == d),
+            Some(d) => !c.binlog_ignore_db.iter().any(|x| x == d),
+        }
+    }
+
+    fn append_binlog(&mut self, ctx: &mut Ctx<'_>, logged: &[Logged]) {
+        let Some(b) = self.binlog.as_mut() else { return };
+        let events = b.log(logged);
+        let file = b.file().to_owned();
+        let disk = ctx.disk();
+        for e in &events {
+            disk.append(&file, e);
+        }
+        if self.config.sync_binlog == 1 {
+            disk.fsync(&file);
+        }
+        let dumps: Vec<ConnId> =
+            self.clients.iter().filter(|(_, c)| matches!(c.phase, Phase::Dump { .. })).map(|(id, _)| *id).collect();
+        for conn in dumps {
+            self.pump(ctx, conn);
+        }
+    }
+
+    fn register_slave(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+        let (user, _, _, _) = self.session(conn);
+        let allowed = self.account(&user).is_some_and(|a| a.has("REPLICATION SLAVE"));
+        let reply = if allowed {
+            packet::ok(0, 0, 0, "")
+        } else {
+            packet::err(
+                1227,
+                "42000",
+                "Access denied; you need (at least one of) the REPLICATION SLAVE privilege(s) for this operation",
+            )
+        };
+        Self::reply(ctx, conn, 1, &[reply]);
+    }
+
+    fn binlog_dump(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, body: &[u8]) {
+        let mut r = packet::Reader::new(body);
+        let (Some(pos), Some(_), Some(_)) = (r.u32(), r.u16(), r.u32()) else { return };
+        let file = String::from_utf8_lossy(r.rest()).into_owned();
+        let (user, _, _, _) = self.session(conn);
+        if !self.account(&user).is_some_and(|a| a.has("REPLICATION SLAVE")) {
+            Self::reply(
+                ctx,
+                conn,
+                1,
+                &[packet::err(
+                    1227,
+                    "42000",
+                    "Access denied; you need (at least one of) the REPLICATION SLAVE privilege(s) for this operation",
+                )],
+            );
+            return;
+        }
+        let Some(index) = self.binlog.as_ref().and_then(|b| b.files.iter().position(|f| *f == file)) else {
+            let msg = "Could not find first log file name in binary log index file";
+            Self::reply(ctx, conn, 1, &[packet::err(1236, "HY000", msg)]);
+            return;
+        };
+        let server_id = self.config.server_id;
+        let mut first = vec![0u8];
+        first.extend_from_slice(&Binlog::fake_rotate(server_id, &file, pos as u64));
+        Self::reply(ctx, conn, 1, &[first]);
+        if let Some(c) = self.clients.get_mut(&conn) {
+            c.phase = Phase::Dump { file: index, pos: pos as u64 };
+        }
+        self.pump(ctx, conn);
+    }
+
+    /// Sends a dump connection every event from its position on, across files.
+    fn pump(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+        loop {
+            let Some(Client { phase: Phase::Dump { file, pos }, .. }) = self.clients.get(&conn) else { return };
+            let (file, pos) = (*file, *pos);
+            let Some(b) = self.binlog.as_ref() else { return };
+            let Some(name) = b.files.get(file).cloned() else { return };
+            let last = file + 1 == b.files.len();
+            let bytes =
+                if last { b.current.clone() } else { ctx.disk().read(&name).map(<[u8]>::to_vec).unwrap_or_default() };
+            let view = Binlog { current: bytes, ..Binlog::default() };
+            let events = view.events_from(pos);
+            let end = pos + events.iter().map(|e| e.len() as u64).sum::<u64>();
+            let payloads: Vec<Vec<u8>> = events.into_iter().map(|e| [vec![0u8], e].concat()).collect();
+            if !payloads.is_empty() {
+                Self::reply(ctx, conn, 2, &payloads);
+            }
+            let next = if last { None } else { b.files.get(file + 1).cloned() };
+            if let Some(Client { phase: Phase::Dump { file: f, pos: p }, .. }) = self.clients.get_mut(&conn) {
+                match &next {
+                    Some(n) => {
+                        (*f, *p) = (file + 1, 4);
+                        let mut rot = vec![0u8];
+                        rot.extend_from_slice(&Binlog::fake_rotate(self.config.server_id, n, 4));
+                        Self::reply(ctx, conn, 2, &[rot]);
+                    }
+                    None => *p = end,
+                }
+            }
+            if next.is_none() {
+                return;
+            }
+        }
+    }
+}
+
+/// The packets of a statement's reply.
+fn outcome_packets(o: Outcome) -> Vec<Vec<u8>> {
+    match o {
+        Outcome::Ok { affected, insert_id, info } => vec![packet::ok(affected, insert_id, 0, &info)],
+        Outcome::Rows { columns, rows } => {
+            let mut out = Vec::new();
+            let mut count = Vec::new();
+            packet::put_lenenc(&mut count, columns.len() as u64);
+            out.push(count);
+            for (name, numeric) in &columns {
+                let ty = if *numeric { packet::ColumnType::LongLong } else { packet::ColumnType::VarString };
+                out.push(packet::column_def("", "", name, ty, 20));
+            }
+            out.push(packet::eof());
+            for r in &rows {
+                out.push(packet::row(r));
+            }
+            out.push(packet::eof());
+            out
+        }
+    }
+}
+
+// The replica side lives in its own file.
+#[path = "replica.rs"]
+mod replica;
+pub use replica::SLAVE_STATUS_COLUMNS;

@@ -1,0 +1,620 @@
+//! Statement text to typed [`Stmt`]s. Data and schema statements go through
+//! `sqlparser`'s MySQL dialect; the replication and account statements it does
+//! not parse (`SHOW MASTER STATUS`, `CHANGE MASTER TO`, `START SLAVE`,
+//! `CREATE USER`, `GRANT`, ...) are read by [`admin`]'s small keyword reader.
+//! A statement the parser accepts but this model does not execute is
+//! MariaDB's error 1235 (not supported yet), never a silent success.
+
+use crate::engine::{ColumnType, Value};
+use sqlparser::ast;
+use sqlparser::dialect::MySqlDialect;
+use sqlparser::parser::Parser;
+
+/// An error as the server sends it: code, SQLSTATE, message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SqlError {
+    /// The error code (1062, ...).
+    pub code: u16,
+    /// The SQLSTATE ("23000").
+    pub state: &'static str,
+    /// The message.
+    pub message: String,
+}
+
+impl SqlError {
+    /// An error.
+    pub fn new(code: u16, state: &'static str, message: impl Into<String>) -> SqlError {
+        SqlError { code, state, message: message.into() }
+    }
+
+    /// 1064, MariaDB's syntax error, quoting the text from where parsing failed.
+    pub fn syntax(near: &str) -> SqlError {
+        let near: String = near.chars().take(80).collect();
+        SqlError::new(
+            1064,
+            "42000",
+            format!(
+                "You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use near '{near}' at line 1"
+            ),
+        )
+    }
+
+    /// 1235, for statements this model does not execute.
+    pub fn unsupported(what: &str) -> SqlError {
+        SqlError::new(1235, "42000", format!("This version of MariaDB doesn't yet support '{what}'"))
+    }
+}
+
+/// A table name, optionally qualified by its database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableRef {
+    /// The database, when written.
+    pub db: Option<String>,
+    /// The table.
+    pub name: String,
+}
+
+/// A column as `CREATE TABLE` declares it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ColumnDecl {
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    pub ty: ColumnType,
+    /// `NOT NULL` (implied by PRIMARY KEY).
+    pub not_null: bool,
+    /// `AUTO_INCREMENT`.
+    pub auto_increment: bool,
+    /// Part of the primary key.
+    pub primary: bool,
+}
+
+/// An expression in WHERE, SET, VALUES or a select list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expr {
+    /// A literal.
+    Lit(Value),
+    /// A column.
+    Col(String),
+    /// A binary operation: `=`, `<>`, `<`, `<=`, `>`, `>=`, `AND`, `OR`, `+`, `-`, `*`.
+    Bin(&'static str, Box<Expr>, Box<Expr>),
+    /// `NOT e`.
+    Not(Box<Expr>),
+    /// `e IS [NOT] NULL`: the bool is "IS NULL".
+    IsNull(Box<Expr>, bool),
+}
+
+/// One item of a select list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SelectItem {
+    /// `*`.
+    Star,
+    /// An expression and the heading the client shows for it.
+    Expr(Expr, String),
+}
+
+/// A typed statement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // the fields are named as the protocol and the statements name them
+pub enum Stmt {
+    /// `CREATE DATABASE [IF NOT EXISTS] name`.
+    CreateDatabase { name: String, if_not_exists: bool },
+    /// `DROP DATABASE [IF EXISTS] name`.
+    DropDatabase { name: String, if_exists: bool },
+    /// `USE name`.
+    Use(String),
+    /// `CREATE TABLE`.
+    CreateTable { table: TableRef, columns: Vec<ColumnDecl>, if_not_exists: bool },
+    /// `DROP TABLE`.
+    DropTable { tables: Vec<TableRef>, if_exists: bool },
+    /// `INSERT INTO t [(cols)] VALUES (...), ...`.
+    Insert { table: TableRef, columns: Vec<String>, rows: Vec<Vec<Expr>> },
+    /// `UPDATE t SET c = e, ... [WHERE]`.
+    Update { table: TableRef, sets: Vec<(String, Expr)>, filter: Option<Expr> },
+    /// `DELETE FROM t [WHERE]`.
+    Delete { table: TableRef, filter: Option<Expr> },
+    /// `SELECT`.
+    Select {
+        table: Option<TableRef>,
+        items: Vec<SelectItem>,
+        filter: Option<Expr>,
+        order: Vec<(String, bool)>,
+        limit: Option<u64>,
+    },
+    /// `BEGIN` / `START TRANSACTION`.
+    Begin,
+    /// `COMMIT`.
+    Commit,
+    /// `ROLLBACK`.
+    Rollback,
+    /// `SHOW MASTER STATUS`.
+    ShowMasterStatus,
+    /// `SHOW SLAVE STATUS`.
+    ShowSlaveStatus,
+    /// `SHOW BINARY LOGS` / `SHOW MASTER LOGS`.
+    ShowBinaryLogs,
+    /// `SHOW BINLOG EVENTS [IN 'file'] [FROM pos]`.
+    ShowBinlogEvents { file: Option<String>, from: u64 },
+    /// `RESET MASTER`.
+    ResetMaster,
+    /// `CHANGE MASTER TO k=v, ...` (keys lower-cased).
+    ChangeMaster(Vec<(String, String)>),
+    /// `START SLAVE`.
+    StartSlave,
+    /// `STOP SLAVE`.
+    StopSlave,
+    /// `RESET SLAVE [ALL]`.
+    ResetSlave { all: bool },
+    /// `FLUSH [BINARY] LOGS`.
+    FlushLogs,
+    /// `SET GLOBAL name = value` (name lower-cased).
+    SetGlobal(String, String),
+    /// `CREATE USER 'u'@'h' [IDENTIFIED BY 'p']`.
+    CreateUser { user: String, host: String, password: String },
+    /// `GRANT privs ON *.* TO 'u'@'h'` (privileges upper-cased).
+    Grant { privileges: Vec<String>, user: String, host: String },
+}
+
+impl Stmt {
+    /// Whether executing it changes data or schema (what `read_only` refuses).
+    pub fn writes(&self) -> bool {
+        matches!(
+            self,
+            Stmt::CreateDatabase { .. }
+                | Stmt::DropDatabase { .. }
+                | Stmt::CreateTable { .. }
+                | Stmt::DropTable { .. }
+                | Stmt::Insert { .. }
+                | Stmt::Update { .. }
+                | Stmt::Delete { .. }
+                | Stmt::CreateUser { .. }
+                | Stmt::Grant { .. }
+        )
+    }
+}
+
+/// Parses one statement (no trailing `;`).
+pub fn parse(text: &str) -> Result<Stmt, SqlError> {
+    let trimmed = text.trim().trim_end_matches(';').trim();
+    if trimmed.is_empty() {
+        return Err(SqlError::new(1065, "42000", "Query was empty"));
+    }
+    if let Some(stmt) = admin::parse(trimmed)? {
+        return Ok(stmt);
+    }
+    let parsed = Parser::parse_sql(&MySqlDialect {}, trimmed).map_err(|e| syntax_error(trimmed, &e.to_string()))?;
+    match parsed.as_slice() {
+        [one] => convert(one, trimmed),
+        _ => Err(SqlError::syntax(trimmed)),
+    }
+}
+
+/// The 1064 for a parser error: `near` starts at the column sqlparser names.
+fn syntax_error(text: &str, message: &str) -> SqlError {
+    let column = message
+        .rsplit("Column: ")
+        .next()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|_| message.contains("Column: "));
+    let near = match column {
+        Some(c) => text.chars().skip(c.saturating_sub(1)).collect::<String>(),
+        None => text.to_owned(),
+    };
+    SqlError::syntax(&near)
+}
+
+fn convert(stmt: &ast::Statement, text: &str) -> Result<Stmt, SqlError> {
+    use ast::Statement as S;
+    Ok(match stmt {
+        S::CreateDatabase { db_name, if_not_exists, .. } => {
+            Stmt::CreateDatabase { name: last(db_name), if_not_exists: *if_not_exists }
+        }
+        S::Drop { object_type, if_exists, names, .. } => match object_type {
+            ast::ObjectType::Table => {
+                Stmt::DropTable { tables: names.iter().map(table_ref).collect(), if_exists: *if_exists }
+            }
+            ast::ObjectType::Database | ast::ObjectType::Schema => {
+                Stmt::DropDatabase { name: names.first().map(last).unwrap_or_default(), if_exists: *if_exists }
+            }
+            _ => return Err(SqlError::unsupported(text)),
+        },
+        S::Use(ast::Use::Object(name) | ast::Use::Database(name) | ast::Use::Schema(name)) => Stmt::Use(last(name)),
+        S::CreateTable(ct) => create_table(ct, text)?,
+        S::Insert(ins) => insert(ins, text)?,
+        S::Update(up) => update(up, text)?,
+        S::Delete(del) => delete(del, text)?,
+        S::Query(q) => select(q, text)?,
+        S::StartTransaction { .. } => Stmt::Begin,
+        S::Commit { .. } => Stmt::Commit,
+        S::Rollback { .. } => Stmt::Rollback,
+        _ => return Err(SqlError::unsupported(text)),
+    })
+}
+
+fn ident(i: &ast::Ident) -> String {
+    i.value.clone()
+}
+
+fn last(name: &ast::ObjectName) -> String {
+    name.0.last().and_then(|p| p.as_ident()).map(ident).unwrap_or_default()
+}
+
+fn table_ref(name: &ast::ObjectName) -> TableRef {
+    let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(ident).collect();
+    match parts.as_slice() {
+        [db, t] => TableRef { db: Some(db.clone()), name: t.clone() },
+        _ => TableRef { db: None, name: parts.last().cloned().unwrap_or_default() },
+    }
+}
+
+fn column_type(dt: &ast::DataType, text: &str) -> Result<ColumnType, SqlError> {
+    use ast::DataType as D;
+    Ok(match dt {
+        D::Int(_) | D::Integer(_) => ColumnType::Int,
+        D::BigInt(_) => ColumnType::BigInt,
+        D::Varchar(Some(ast::CharacterLength::IntegerLength { length, .. })) => ColumnType::Varchar(*length as u32),
+        D::Varchar(None) => return Err(SqlError::syntax(text)),
+        _ => return Err(SqlError::unsupported(&format!("column type {dt}"))),
+    })
+}
+
+fn create_table(ct: &ast::CreateTable, text: &str) -> Result<Stmt, SqlError> {
+    let mut columns = Vec::new();
+    for c in &ct.columns {
+        let mut decl = ColumnDecl {
+            name: ident(&c.name),
+            ty: column_type(&c.data_type, text)?,
+            not_null: false,
+            auto_increment: false,
+            primary: false,
+        };
+        for o in &c.options {
+            match &o.option {
+                ast::ColumnOption::NotNull => decl.not_null = true,
+                ast::ColumnOption::Null => {}
+                ast::ColumnOption::PrimaryKey(_) => decl.primary = true,
+                ast::ColumnOption::DialectSpecific(tokens)
+                    if tokens.iter().any(|t| t.to_string().eq_ignore_ascii_case("AUTO_INCREMENT")) =>
+                {
+                    decl.auto_increment = true
+                }
+                other => return Err(SqlError::unsupported(&format!("column option {other}"))),
+            }
+        }
+        columns.push(decl);
+    }
+    for constraint in &ct.constraints {
+        let ast::TableConstraint::PrimaryKey(pk) = constraint else {
+            return Err(SqlError::unsupported(&format!("{constraint}")));
+        };
+        for ic in &pk.columns {
+            let name = match &ic.column.expr {
+                ast::Expr::Identifier(i) => ident(i),
+                other => return Err(SqlError::unsupported(&format!("key part {other}"))),
+            };
+            let Some(c) = columns.iter_mut().find(|c| c.name.eq_ignore_ascii_case(&name)) else {
+                return Err(SqlError::new(1072, "42000", format!("Key column '{name}' doesn't exist in table")));
+            };
+            c.primary = true;
+        }
+    }
+    for c in columns.iter_mut().filter(|c| c.primary) {
+        c.not_null = true;
+    }
+    Ok(Stmt::CreateTable { table: table_ref(&ct.name), columns, if_not_exists: ct.if_not_exists })
+}
+
+fn insert(ins: &ast::Insert, text: &str) -> Result<Stmt, SqlError> {
+    let ast::TableObject::TableName(name) = &ins.table else { return Err(SqlError::unsupported(text)) };
+    let columns = ins.columns.iter().map(last).collect();
+    let Some(source) = &ins.source else { return Err(SqlError::unsupported(text)) };
+    let ast::SetExpr::Values(values) = source.body.as_ref() else { return Err(SqlError::unsupported(text)) };
+    let rows =
+        values.rows.iter().map(|r| r.iter().map(expr).collect::<Result<Vec<_>, _>>()).collect::<Result<Vec<_>, _>>()?;
+    Ok(Stmt::Insert { table: table_ref(name), columns, rows })
+}
+
+fn single_table(t: &ast::TableWithJoins, text: &str) -> Result<TableRef, SqlError> {
+    match &t.relation {
+        ast::TableFactor::Table { name, .. } if t.joins.is_empty() => Ok(table_ref(name)),
+        _ => Err(SqlError::unsupported(text)),
+    }
+}
+
+fn update(up: &ast::Update, text: &str) -> Result<Stmt, SqlError> {
+    let table = single_table(&up.table, text)?;
+    let mut sets = Vec::new();
+    for a in &up.assignments {
+        let ast::AssignmentTarget::ColumnName(c) = &a.target else { return Err(SqlError::unsupported(text)) };
+        sets.push((last(c), expr(&a.value)?));
+    }
+    let filter = up.selection.as_ref().map(expr).transpose()?;
+    Ok(Stmt::Update { table, sets, filter })
+}
+
+fn delete(del: &ast::Delete, text: &str) -> Result<Stmt, SqlError> {
+    let (ast::FromTable::WithFromKeyword(from) | ast::FromTable::WithoutKeyword(from)) = &del.from;
+    let [t] = from.as_slice() else { return Err(SqlError::unsupported(text)) };
+    let filter = del.selection.as_ref().map(expr).transpose()?;
+    Ok(Stmt::Delete { table: single_table(t, text)?, filter })
+}
+
+fn select(q: &ast::Query, text: &str) -> Result<Stmt, SqlError> {
+    let ast::SetExpr::Select(s) = q.body.as_ref() else { return Err(SqlError::unsupported(text)) };
+    let table = match s.from.as_slice() {
+        [] => None,
+        [t] => Some(single_table(t, text)?),
+        _ => return Err(SqlError::unsupported(text)),
+    };
+    let mut items = Vec::new();
+    for item in &s.projection {
+        items.push(match item {
+            ast::SelectItem::Wildcard(_) => SelectItem::Star,
+            ast::SelectItem::UnnamedExpr(e) => SelectItem::Expr(expr(e)?, e.to_string()),
+            ast::SelectItem::ExprWithAlias { expr: e, alias } => SelectItem::Expr(expr(e)?, ident(alias)),
+            _ => return Err(SqlError::unsupported(text)),
+        });
+    }
+    let filter = s.selection.as_ref().map(expr).transpose()?;
+    let mut order = Vec::new();
+    if let Some(ob) = &q.order_by {
+        let ast::OrderByKind::Expressions(list) = &ob.kind else { return Err(SqlError::unsupported(text)) };
+        for o in list {
+            let ast::Expr::Identifier(i) = &o.expr else { return Err(SqlError::unsupported(text)) };
+            order.push((ident(i), !matches!(o.options.sort, Some(ast::OrderBySort::Desc))));
+        }
+    }
+    let limit = match &q.limit_clause {
+        None => None,
+        Some(ast::LimitClause::LimitOffset { limit: Some(e), offset: None, .. }) => match expr(e)? {
+            Expr::Lit(Value::Int(n)) if n >= 0 => Some(n as u64),
+            _ => return Err(SqlError::unsupported(text)),
+        },
+        Some(_) => return Err(SqlError::unsupported(text)),
+    };
+    Ok(Stmt::Select { table, items, filter, order, limit })
+}
+
+fn expr(e: &ast::Expr) -> Result<Expr, SqlError> {
+    use ast::Expr as E;
+    Ok(match e {
+        E::Identifier(i) => Expr::Col(ident(i)),
+        E::CompoundIdentifier(parts) => Expr::Col(parts.last().map(ident).unwrap_or_default()),
+        E::Value(v) => Expr::Lit(literal(&v.value)?),
+        E::Nested(inner) => expr(inner)?,
+        E::UnaryOp { op: ast::UnaryOperator::Minus, expr: inner } => match expr(inner)? {
+            Expr::Lit(Value::Int(n)) => Expr::Lit(Value::Int(-n)),
+            other => Expr::Bin("-", Box::new(Expr::Lit(Value::Int(0))), Box::new(other)),
+        },
+        E::UnaryOp { op: ast::UnaryOperator::Not, expr: inner } => Expr::Not(Box::new(expr(inner)?)),
+        E::IsNull(inner) => Expr::IsNull(Box::new(expr(inner)?), true),
+        E::IsNotNull(inner) => Expr::IsNull(Box::new(expr(inner)?), false),
+        E::BinaryOp { left, op, right } => {
+            use ast::BinaryOperator as B;
+            let op = match op {
+                B::Eq => "=",
+                B::NotEq => "<>",
+                B::Lt => "<",
+                B::LtEq => "<=",
+                B::Gt => ">",
+                B::GtEq => ">=",
+                B::And => "AND",
+                B::Or => "OR",
+                B::Plus => "+",
+                B::Minus => "-",
+                B::Multiply => "*",
+                other => return Err(SqlError::unsupported(&format!("operator {other}"))),
+            };
+            Expr::Bin(op, Box::new(expr(left)?), Box::new(expr(right)?))
+        }
+        other => return Err(SqlError::unsupported(&format!("expression {other}"))),
+    })
+}
+
+fn literal(v: &ast::Value) -> Result<Value, SqlError> {
+    Ok(match v {
+        ast::Value::Number(n, _) => match n.parse::<i64>() {
+            Ok(i) => Value::Int(i),
+            Err(_) => return Err(SqlError::unsupported(&format!("number {n}"))),
+        },
+        ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => Value::Str(s.clone()),
+        ast::Value::Null => Value::Null,
+        ast::Value::Boolean(b) => Value::Int(*b as i64),
+        other => return Err(SqlError::unsupported(&format!("value {other}"))),
+    })
+}
+
+/// The statements `sqlparser` does not read, by keywords.
+pub mod admin {
+    use super::{SqlError, Stmt};
+
+    /// A token: a word (upper-cased), a quoted string, or one punctuation character.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    enum Tok {
+        Word(String),
+        Quoted(String),
+        Punct(char),
+    }
+
+    fn tokens(text: &str) -> Option<Vec<Tok>> {
+        let mut out = Vec::new();
+        let mut chars = text.chars().peekable();
+        while let Some(&c) = chars.peek() {
+            if c.is_whitespace() {
+                chars.next();
+            } else if c.is_ascii_alphanumeric() || c == '_' || c == '$' {
+                let mut w = String::new();
+                while let Some(&c) = chars.peek().filter(|c| c.is_ascii_alphanumeric() || **c == '_' || **c == '$') {
+                    w.push(c);
+                    chars.next();
+                }
+                out.push(Tok::Word(w));
+            } else if matches!(c, '\'' | '"' | '`') {
+                chars.next();
+                let mut s = String::new();
+                loop {
+                    match chars.next()? {
+                        '\\' => s.push(chars.next()?),
+                        q if q == c => break,
+                        other => s.push(other),
+                    }
+                }
+                out.push(Tok::Quoted(s));
+            } else {
+                out.push(Tok::Punct(c));
+                chars.next();
+            }
+        }
+        Some(out)
+    }
+
+    fn is(t: Option<&Tok>, word: &str) -> bool {
+        matches!(t, Some(Tok::Word(w)) if w.eq_ignore_ascii_case(word))
+    }
+
+    fn words(t: &[Tok], expected: &[&str]) -> bool {
+        t.len() == expected.len() && t.iter().zip(expected).all(|(t, w)| is(Some(t), w))
+    }
+
+    /// `Ok(None)` when the statement is not one of these.
+    pub fn parse(text: &str) -> Result<Option<Stmt>, SqlError> {
+        let Some(t) = tokens(text) else { return Err(SqlError::syntax(text)) };
+        let first = t.first().map(|t| match t {
+            Tok::Word(w) => w.to_ascii_uppercase(),
+            _ => String::new(),
+        });
+        let stmt = match first.as_deref() {
+            Some("SHOW") if words(&t, &["SHOW", "MASTER", "STATUS"]) => Stmt::ShowMasterStatus,
+            Some("SHOW") if words(&t, &["SHOW", "SLAVE", "STATUS"]) || words(&t, &["SHOW", "REPLICA", "STATUS"]) => {
+                Stmt::ShowSlaveStatus
+            }
+            Some("SHOW") if words(&t, &["SHOW", "BINARY", "LOGS"]) || words(&t, &["SHOW", "MASTER", "LOGS"]) => {
+                Stmt::ShowBinaryLogs
+            }
+            Some("SHOW") if is(t.get(1), "BINLOG") && is(t.get(2), "EVENTS") => binlog_events(&t[3..], text)?,
+            Some("RESET") if words(&t, &["RESET", "MASTER"]) => Stmt::ResetMaster,
+            Some("CHANGE") => change_master(&t, text)?,
+            Some("START") if words(&t, &["START", "SLAVE"]) || words(&t, &["START", "REPLICA"]) => Stmt::StartSlave,
+            Some("STOP") if words(&t, &["STOP", "SLAVE"]) || words(&t, &["STOP", "REPLICA"]) => Stmt::StopSlave,
+            Some("RESET") if words(&t, &["RESET", "SLAVE"]) || words(&t, &["RESET", "REPLICA"]) => {
+                Stmt::ResetSlave { all: false }
+            }
+            Some("RESET") if words(&t, &["RESET", "SLAVE", "ALL"]) || words(&t, &["RESET", "REPLICA", "ALL"]) => {
+                Stmt::ResetSlave { all: true }
+            }
+            Some("FLUSH") if words(&t, &["FLUSH", "LOGS"]) || words(&t, &["FLUSH", "BINARY", "LOGS"]) => {
+                Stmt::FlushLogs
+            }
+            Some("SET") if is(t.get(1), "GLOBAL") => set_global(&t, text)?,
+            Some("CREATE") if is(t.get(1), "USER") => create_user(&t, text)?,
+            Some("GRANT") => grant(&t, text)?,
+            Some("BEGIN") if t.len() == 1 => Stmt::Begin,
+            _ => return Ok(None),
+        };
+        Ok(Some(stmt))
+    }
+
+    fn value(t: &Tok) -> Option<String> {
+        match t {
+            Tok::Word(w) | Tok::Quoted(w) => Some(w.clone()),
+            Tok::Punct(_) => None,
+        }
+    }
+
+    fn change_master(t: &[Tok], text: &str) -> Result<Stmt, SqlError> {
+        if !is(t.get(1), "MASTER") || !is(t.get(2), "TO") {
+            return Err(SqlError::syntax(text));
+        }
+        let mut pairs = Vec::new();
+        let mut rest = &t[3..];
+        loop {
+            match rest {
+                [Tok::Word(k), Tok::Punct('='), v, tail @ ..] => {
+                    let v = value(v).ok_or_else(|| SqlError::syntax(text))?;
+                    pairs.push((k.to_ascii_lowercase(), v));
+                    rest = match tail {
+                        [Tok::Punct(','), more @ ..] if !more.is_empty() => more,
+                        [] => break,
+                        _ => return Err(SqlError::syntax(text)),
+                    };
+                }
+                _ => return Err(SqlError::syntax(text)),
+            }
+        }
+        Ok(Stmt::ChangeMaster(pairs))
+    }
+
+    fn binlog_events(mut t: &[Tok], text: &str) -> Result<Stmt, SqlError> {
+        let mut file = None;
+        let mut from = 4;
+        if let [Tok::Word(i), Tok::Quoted(f), rest @ ..] = t
+            && i.eq_ignore_ascii_case("IN")
+        {
+            file = Some(f.clone());
+            t = rest;
+        }
+        if let [Tok::Word(w), Tok::Word(n), rest @ ..] = t
+            && w.eq_ignore_ascii_case("FROM")
+        {
+            from = n.parse().map_err(|_| SqlError::syntax(n))?;
+            t = rest;
+        }
+        if !t.is_empty() {
+            return Err(SqlError::unsupported(text));
+        }
+        Ok(Stmt::ShowBinlogEvents { file, from })
+    }
+
+    fn set_global(t: &[Tok], text: &str) -> Result<Stmt, SqlError> {
+        match &t[2..] {
+            [Tok::Word(k), Tok::Punct('='), v] => {
+                Ok(Stmt::SetGlobal(k.to_ascii_lowercase(), value(v).ok_or_else(|| SqlError::syntax(text))?))
+            }
+            _ => Err(SqlError::syntax(text)),
+        }
+    }
+
+    /// `'user'@'host'` at the start of `t`, and what follows.
+    fn account(t: &[Tok]) -> Option<(String, String, &[Tok])> {
+        match t {
+            [u, Tok::Punct('@'), h, rest @ ..] => Some((value(u)?, value(h)?, rest)),
+            [u, rest @ ..] => Some((value(u)?, "%".into(), rest)),
+            [] => None,
+        }
+    }
+
+    fn create_user(t: &[Tok], text: &str) -> Result<Stmt, SqlError> {
+        let (user, host, rest) = account(&t[2..]).ok_or_else(|| SqlError::syntax(text))?;
+        let password = match rest {
+            [] => String::new(),
+            [Tok::Word(i), Tok::Word(b), Tok::Quoted(p)]
+                if i.eq_ignore_ascii_case("IDENTIFIED") && b.eq_ignore_ascii_case("BY") =>
+            {
+                p.clone()
+            }
+            _ => return Err(SqlError::syntax(text)),
+        };
+        Ok(Stmt::CreateUser { user, host, password })
+    }
+
+    fn grant(t: &[Tok], text: &str) -> Result<Stmt, SqlError> {
+        let on = t.iter().position(|w| is(Some(w), "ON")).ok_or_else(|| SqlError::syntax(text))?;
+        let mut privileges = Vec::new();
+        for part in t[1..on].split(|w| *w == Tok::Punct(',')) {
+            let words: Vec<String> = part.iter().filter_map(value).map(|w| w.to_ascii_uppercase()).collect();
+            if words.is_empty() {
+                return Err(SqlError::syntax(text));
+            }
+            privileges.push(words.join(" "));
+        }
+        let to = t.iter().position(|w| is(Some(w), "TO")).ok_or_else(|| SqlError::syntax(text))?;
+        if t[on + 1..to] != [Tok::Punct('*'), Tok::Punct('.'), Tok::Punct('*')] {
+            return Err(SqlError::unsupported("GRANT on anything but *.*"));
+        }
+        let (user, host, rest) = account(&t[to + 1..]).ok_or_else(|| SqlError::syntax(text))?;
+        if !rest.is_empty() {
+            return Err(SqlError::syntax(text));
+        }
+        Ok(Stmt::Grant { privileges, user, host })
+    }
+}
