@@ -430,7 +430,7 @@ pub fn run_with(
             detail: String::new(),
         };
         if failure.is_none() {
-            rt.sim.record("step", format!("#{index} line {}: {}", step.span.line, step.text));
+            rt.sim.mark("step", format!("#{index} line {}: {}", step.span.line, step.text));
             rt.step = (index, step.text.clone());
             let result = match step.at {
                 Some(at) if Instant::ZERO + at > rt.sim.now() => rt.advance((Instant::ZERO + at) - rt.sim.now()),
