@@ -135,6 +135,10 @@ enum Command {
         /// Scenario files.
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
+        /// Print each file with its topology templates expanded: the explicit
+        /// node list (and the steps templates add) that runs the same.
+        #[arg(long)]
+        expand: bool,
     },
     /// Print the JSON Schema of the scenario format.
     Schema,
@@ -175,7 +179,7 @@ fn main() -> ExitCode {
             run(&registry, style, &scenario, seed, out, limits, report)
         }
         Command::Report { dir, documents } => rebuild(style, &dir, documents),
-        Command::Check { scenarios } => check(&registry, style, &scenarios),
+        Command::Check { scenarios, expand } => check(&registry, style, &scenarios, expand),
         Command::Schema => {
             let schema = scenario::schema::scenario_schema(&registry);
             out!("{}", serde_json::to_string_pretty(&schema).expect("a schema serializes"));
@@ -349,11 +353,15 @@ fn run(
     if interrupted_by_signal { EXIT_SIGNAL } else { exit_code(&report) }
 }
 
-fn check(registry: &Registry, style: Style, paths: &[PathBuf]) -> u8 {
+fn check(registry: &Registry, style: Style, paths: &[PathBuf], expand: bool) -> u8 {
     let mut code = EXIT_PASS;
     let mut results = Vec::new();
     for path in paths {
         match load(registry, path) {
+            Ok(s) if expand => {
+                out!("{}", scenario::parse::expanded_text(&s.file, &s.source, registry));
+                results.push(json!({"file": path, "ok": true, "name": s.name}));
+            }
             Ok(s) => {
                 if style.lines() {
                     out!("ok {} ({}: {} nodes, {} steps)", path.display(), s.name, s.nodes.len(), s.steps.len());

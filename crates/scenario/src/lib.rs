@@ -15,6 +15,7 @@ pub mod builtin;
 pub mod client_step;
 pub mod diag;
 pub mod error;
+pub mod expand;
 pub mod kind;
 pub mod model;
 pub mod parse;

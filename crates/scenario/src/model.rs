@@ -36,6 +36,8 @@ pub struct Scenario {
     pub invariants: Vec<Invariant>,
     /// The steps, in order.
     pub steps: Vec<StepDecl>,
+    /// The node kinds' selectors, which steps and conditions may use.
+    pub selectors: Vec<Box<dyn crate::kind::Selector>>,
     /// The kernel's limit on events at one virtual instant
     /// ([`sim::SimConfig::max_events_per_instant`]). Not in the file: every
     /// scenario gets the kernel's default; tests lower it to hit it quickly.

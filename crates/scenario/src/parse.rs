@@ -42,6 +42,15 @@ pub fn parse_scenario(file: &str, source: &str, registry: &Registry) -> Result<S
     }
 }
 
+/// The file with its topology templates expanded, as YAML: the explicit
+/// document that runs the same (`chaoslab check --expand`). For a file that
+/// validates; one that does not gives its text back.
+pub fn expanded_text(file: &str, source: &str, registry: &Registry) -> String {
+    let Ok(doc) = yaml::parse(file, source) else { return source.to_owned() };
+    let expanded = crate::expand::expand(&doc, registry, &mut Diagnostics::new());
+    crate::expand::to_yaml(&expanded.root)
+}
+
 /// A scenario file that did not validate: its diagnostics and the text they
 /// point into.
 #[derive(Clone, Debug)]
@@ -70,6 +79,8 @@ pub fn parse_scenario_bytes(file: &str, bytes: Vec<u8>, registry: &Registry) -> 
 }
 
 fn parse_document(doc: &Document, registry: &Registry, diags: &mut Diagnostics) -> Option<Scenario> {
+    let expanded = crate::expand::expand(doc, registry, diags);
+    let doc = &Document { file: doc.file.clone(), source: doc.source.clone(), root: expanded.root };
     let mut top = keep(doc.root.map("the scenario"), diags)?;
     let name = keep(top.required("name").and_then(scenario_name), diags);
     let description = top.get("description").and_then(|n| keep(n.str("description"), diags)).unwrap_or_default();
@@ -85,7 +96,7 @@ fn parse_document(doc: &Document, registry: &Registry, diags: &mut Diagnostics) 
     let poll = top.get("poll").and_then(|n| keep(poll_duration(n, "poll"), diags)).unwrap_or(DEFAULT_POLL);
     let topology = top.required("topology");
     let (hosts, nodes, factories) = match keep(topology, diags) {
-        Some(t) => parse_topology(t, doc, registry, diags),
+        Some(t) => parse_topology(t, doc, &expanded.config_spans, registry, diags),
         None => (Vec::new(), Vec::new(), Vec::new()),
     };
     let net = top.get("network").map(|n| parse_network(n, diags)).unwrap_or_default();
@@ -101,7 +112,7 @@ fn parse_document(doc: &Document, registry: &Registry, diags: &mut Diagnostics) 
     let timed_faults = top.get("faults").map(|n| parse_timed_faults(n, doc, &cx, diags)).unwrap_or_default();
     let invariants = top.get("invariants").map(|n| parse_invariants(n, &cx, diags)).unwrap_or_default();
     let steps = match top.required("steps") {
-        Ok(n) => parse_steps(n, doc, &cx, diags),
+        Ok(n) => parse_steps(n, doc, &expanded.added_steps, &cx, diags),
         Err(d) => {
             diags.push(d.with_hint("a scenario needs at least one step, e.g. `steps: [{sleep: 1s}]`"));
             Vec::new()
@@ -123,6 +134,7 @@ fn parse_document(doc: &Document, registry: &Registry, diags: &mut Diagnostics) 
         timed_faults,
         invariants,
         steps,
+        selectors: registry.selectors(),
         max_events_per_instant: sim::DEFAULT_MAX_EVENTS_PER_INSTANT,
     })
 }
@@ -190,6 +202,7 @@ pub fn parse_start_time(text: &str) -> Result<i64, String> {
 fn parse_topology(
     t: &Node,
     doc: &Document,
+    config_spans: &[Option<Vec<Span>>],
     registry: &Registry,
     diags: &mut Diagnostics,
 ) -> (Vec<HostDecl>, Vec<NodeDecl>, Vec<Factory>) {
@@ -223,9 +236,12 @@ fn parse_topology(
     let mut fixed_memory = 0u64;
     let node_list = m.required("nodes").and_then(|n| n.seq("topology.nodes"));
     for (i, n) in keep(node_list, diags).unwrap_or(&[]).iter().enumerate() {
-        let Some(node) = keep(parse_node(n, i, bridge, doc, registry, &mut declared, &nodes), diags) else {
+        let Some(mut node) = keep(parse_node(n, i, bridge, doc, registry, &mut declared, &nodes), diags) else {
             continue;
         };
+        if let Some(Some(spans)) = config_spans.get(i) {
+            node.config_lines.clone_from(spans);
+        }
         let kind = registry.kind(&node.kind).expect("parse_node checked the kind");
         match kind.build(&node) {
             Ok(f) => {
@@ -405,7 +421,7 @@ fn parse_node(
 /// Spans of each line of a multi-line config (`config: |`), so kinds can point
 /// at the directive that is wrong. The scalar's span starts at its first content
 /// line (or, with some parsers, at the `|` indicator, the line before).
-fn config_lines(c: &Node, doc: &Document) -> Vec<Span> {
+pub(crate) fn config_lines(c: &Node, doc: &Document) -> Vec<Span> {
     let src = &doc.source;
     let text = c.as_text().unwrap_or_default();
     let Some(at) = src.get(c.span.offset..) else { return vec![c.span] };
@@ -666,23 +682,19 @@ fn first_line(doc: &Document, span: Span) -> String {
     line.get(from..).unwrap_or(line).trim().trim_start_matches("- ").to_owned()
 }
 
-fn parse_steps(n: &Node, doc: &Document, cx: &ParseCx<'_>, diags: &mut Diagnostics) -> Vec<StepDecl> {
+fn parse_steps(n: &Node, doc: &Document, added: &[String], cx: &ParseCx<'_>, diags: &mut Diagnostics) -> Vec<StepDecl> {
     let Some(list) = keep(n.seq("steps"), diags) else { return Vec::new() };
     if list.is_empty() {
         diags.push(Diagnostic::new(n.span, "`steps` is empty").with_hint("add at least one step, e.g. `- sleep: 1s`"));
     }
     let mut steps = Vec::new();
-    for item in list {
+    for (i, item) in list.iter().enumerate() {
         let Some(parts) = keep(step_parts(item, cx, "step"), diags) else { continue };
         let step = parse_action(&parts, cx);
+        // A template's step is told as the template wrote it, not as the line it came from.
+        let text = added.get(i).cloned().unwrap_or_else(|| first_line(doc, item.span));
         if let Some(step) = keep(step, diags) {
-            steps.push(StepDecl {
-                span: item.span,
-                action: parts.key.to_owned(),
-                text: first_line(doc, item.span),
-                at: parts.at,
-                step,
-            });
+            steps.push(StepDecl { span: item.span, action: parts.key.to_owned(), text, at: parts.at, step });
         }
     }
     steps
