@@ -13,12 +13,14 @@
 
 pub mod builtin;
 pub mod client_step;
+pub mod compose;
 pub mod diag;
 pub mod error;
 pub mod expand;
 pub mod kind;
 pub mod model;
 pub mod parse;
+pub mod quantify;
 pub mod runner;
 pub mod schema;
 pub mod template;

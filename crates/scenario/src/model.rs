@@ -36,6 +36,11 @@ pub struct Scenario {
     pub invariants: Vec<Invariant>,
     /// The steps, in order.
     pub steps: Vec<StepDecl>,
+    /// The document as it was validated: includes and parameters filled in,
+    /// topology templates expanded (what `chaoslab check --expand` prints).
+    pub expanded: crate::yaml::Node,
+    /// The `--set name=value` overrides it was read with, for the reproduce line.
+    pub sets: Vec<(String, String)>,
     /// The node kinds' selectors, which steps and conditions may use.
     pub selectors: Vec<Box<dyn crate::kind::Selector>>,
     /// The kernel's limit on events at one virtual instant

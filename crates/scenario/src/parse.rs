@@ -2,6 +2,7 @@
 //! stopped at, so one `chaoslab check` shows every problem in a file at once.
 
 use crate::builtin;
+use crate::compose::{ComposeOptions, Sources};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::kind::{ParseCx, Registry, Step, quoted};
 use crate::model::{HostDecl, Invariant, NodeDecl, Scenario, StepDecl, TimedFault};
@@ -31,24 +32,29 @@ const START_TIME_HINT: &str = "write UTC as YYYY-MM-DDTHH:MM:SSZ, e.g. `2026-11-
 /// Wall clock at virtual time zero unless `start-time` says otherwise.
 pub const DEFAULT_START_TIME: &str = "2026-01-01T00:00:00Z";
 
-/// Parses and validates a scenario file.
+/// Parses and validates a scenario file (no `include:`/`extends:`, no `--set`).
 pub fn parse_scenario(file: &str, source: &str, registry: &Registry) -> Result<Scenario, Diagnostics> {
-    let doc = yaml::parse(file, source)?;
+    parse_composed(file, source, registry, &ComposeOptions::default()).map_err(|(diags, _)| diags)
+}
+
+/// Composes (includes, `extends:`, parameters), expands and validates a scenario file.
+fn parse_composed(
+    file: &str,
+    source: &str,
+    registry: &Registry,
+    options: &ComposeOptions<'_>,
+) -> Result<Scenario, (Diagnostics, Sources)> {
     let mut diags = Diagnostics::new();
+    let Some((doc, sources)) = crate::compose::compose(file, source, options, &mut diags) else {
+        let sources =
+            Sources { segments: vec![crate::compose::Segment { base: 0, file: file.into(), source: source.into() }] };
+        return Err((diags, sources));
+    };
     let scenario = parse_document(&doc, registry, &mut diags);
     match scenario {
         Some(s) if diags.is_empty() => Ok(s),
-        _ => Err(diags),
+        _ => Err((diags, sources)),
     }
-}
-
-/// The file with its topology templates expanded, as YAML: the explicit
-/// document that runs the same (`chaoslab check --expand`). For a file that
-/// validates; one that does not gives its text back.
-pub fn expanded_text(file: &str, source: &str, registry: &Registry) -> String {
-    let Ok(doc) = yaml::parse(file, source) else { return source.to_owned() };
-    let expanded = crate::expand::expand(&doc, registry, &mut Diagnostics::new());
-    crate::expand::to_yaml(&expanded.root)
 }
 
 /// A scenario file that did not validate: its diagnostics and the text they
@@ -59,11 +65,16 @@ pub struct Rejected {
     pub diagnostics: Diagnostics,
     /// The file's text; bytes that are not UTF-8 appear as U+FFFD.
     pub source: String,
+    /// The files it read (`include:`, `extends:`), the scenario file first.
+    pub sources: Sources,
 }
 
 impl Rejected {
-    /// Renders every diagnostic against the file's text.
+    /// Renders every diagnostic against the text of the file it is about.
     pub fn render(&self, file: &str) -> String {
+        if self.sources.segments.len() > 1 {
+            return self.sources.render(&self.diagnostics);
+        }
         self.diagnostics.render(file, &self.source)
     }
 }
@@ -71,16 +82,40 @@ impl Rejected {
 /// Parses and validates a scenario file from its bytes, as read from disk. A
 /// file that is not UTF-8 is rejected with a diagnostic at its first bad byte.
 pub fn parse_scenario_bytes(file: &str, bytes: Vec<u8>, registry: &Registry) -> Result<Scenario, Box<Rejected>> {
+    parse_scenario_with(file, bytes, registry, &ComposeOptions::default())
+}
+
+/// [`parse_scenario_bytes`] with `--set` values and a loader for `include:`/`extends:`.
+pub fn parse_scenario_with(
+    file: &str,
+    bytes: Vec<u8>,
+    registry: &Registry,
+    options: &ComposeOptions<'_>,
+) -> Result<Scenario, Box<Rejected>> {
     let source = match crate::diag::decode_utf8(bytes) {
         Ok(source) => source,
-        Err(e) => return Err(Box::new(Rejected { diagnostics: e.diagnostic.into(), source: e.lossy })),
+        Err(e) => {
+            return Err(Box::new(Rejected {
+                diagnostics: e.diagnostic.into(),
+                source: e.lossy,
+                sources: Sources::default(),
+            }));
+        }
     };
-    parse_scenario(file, &source, registry).map_err(|diagnostics| Box::new(Rejected { diagnostics, source }))
+    parse_composed(file, &source, registry, options)
+        .map_err(|(diagnostics, sources)| Box::new(Rejected { diagnostics, source, sources }))
+}
+
+/// The scenario as one explicit document, in YAML: includes and parameters
+/// filled in, topology templates expanded (`chaoslab check --expand`).
+pub fn expanded_text(scenario: &Scenario) -> String {
+    crate::expand::to_yaml(&scenario.expanded)
 }
 
 fn parse_document(doc: &Document, registry: &Registry, diags: &mut Diagnostics) -> Option<Scenario> {
     let expanded = crate::expand::expand(doc, registry, diags);
     let doc = &Document { file: doc.file.clone(), source: doc.source.clone(), root: expanded.root };
+    let expanded_root = doc.root.clone();
     let mut top = keep(doc.root.map("the scenario"), diags)?;
     let name = keep(top.required("name").and_then(scenario_name), diags);
     let description = top.get("description").and_then(|n| keep(n.str("description"), diags)).unwrap_or_default();
@@ -135,6 +170,8 @@ fn parse_document(doc: &Document, registry: &Registry, diags: &mut Diagnostics) 
         invariants,
         steps,
         selectors: registry.selectors(),
+        expanded: expanded_root,
+        sets: Vec::new(),
         max_events_per_instant: sim::DEFAULT_MAX_EVENTS_PER_INSTANT,
     })
 }
