@@ -188,17 +188,16 @@ const REPLICATION_KEYS: &[&str] = &["master", "replicas", "config"];
 
 impl TopologyTemplate for ReplicationTemplate {
     fn syntax(&self) -> Syntax {
+        let set = json!({"type": "object", "required": ["master"], "additionalProperties": false,
+            "properties": {
+                "master": {"type": "integer", "examples": [6379]},
+                "replicas": {"type": "array", "items": {"type": "integer"}, "examples": [[6380, 6381]]},
+                "config": {"type": "string", "description": "config lines added to every node of the set"}}});
         Syntax {
             name: "replication",
             doc: "a master and its replicas (or a list of such sets), named by their ports; each replica's \
                   config says `slaveof 127.0.0.1 <master port>`, then `config` follows",
-            schema: json!({"oneOf": [{"$ref": "#/$defs/replication-set"},
-                {"type": "array", "items": {"$ref": "#/$defs/replication-set"}}],
-                "$defs": {"replication-set": {"type": "object", "required": ["master"], "additionalProperties": false,
-                "properties": {
-                    "master": {"type": "integer", "examples": [6379]},
-                    "replicas": {"type": "array", "items": {"type": "integer"}, "examples": [[6380, 6381]]},
-                    "config": {"type": "string", "description": "config lines added to every node of the set"}}}}}),
+            schema: json!({"oneOf": [set.clone(), {"type": "array", "items": set}]}),
         }
     }
 
