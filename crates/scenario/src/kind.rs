@@ -272,7 +272,9 @@ impl ParseCx<'_> {
             let names: Vec<&str> = selectors.iter().map(|s| s.name()).collect();
             let d = Diagnostic::new(value.span, format!("unknown selector `${{{name}:{arg}}}`"))
                 .with_label("unknown selector");
-            return Err(match did_you_mean(name, &names) {
+            // `replica` for `replica-of`: a prefix is as good a guess as a near miss.
+            let guess = did_you_mean(name, &names).or_else(|| names.iter().copied().find(|n| n.starts_with(name)));
+            return Err(match guess {
                 Some(best) => d.with_hint(format!("did you mean `${{{best}:{arg}}}`?")),
                 None if names.is_empty() => d.with_hint("this chaoslab build has no selectors"),
                 None => d.with_hint(format!("selectors are: {}", quoted(&names))),
