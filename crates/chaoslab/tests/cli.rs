@@ -418,3 +418,47 @@ fn a_session_runs_a_transaction_and_a_pipeline_on_one_connection() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("`set k v` replied \"QUEUED\", expected \"OK\""), "{out}");
 }
+
+/// `check --expand` prints the file as one explicit document that runs the
+/// same; `--set` reaches the parameters, the reproduce line and replay.
+#[test]
+fn expand_prints_the_explicit_file_and_set_is_part_of_the_run() {
+    let dir = workdir("expand");
+    std::fs::create_dir_all(dir.join("parts")).unwrap();
+    std::fs::write(dir.join("parts/wait.yaml"), "- sleep: ${param:pause}\n").unwrap();
+    let file = "name: fam
+params: {pause: 20ms}
+topology:
+  replication: {master: 6379, replicas: [6380]}
+steps:
+  - include: parts/wait.yaml
+";
+    std::fs::write(dir.join("fam.yaml"), file).unwrap();
+    let (code, out, err) = chaoslab(&["check", "--expand", "--set", "pause=30ms", "fam.yaml"], &dir);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("    - name: \"6380\"\n      kind: \"redis\"\n      port: 6380\n      config: |\n        port 6380\n        slaveof 127.0.0.1 6379\n"),
+        "{out}"
+    );
+    assert!(out.contains("steps:\n  - {sleep: \"30ms\"}\n"), "{out}");
+    std::fs::write(dir.join("explicit.yaml"), &out).unwrap();
+    let (code, _, err) = chaoslab(&["run", "explicit.yaml", "--out", "a"], &dir);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = chaoslab(&["run", "fam.yaml", "--set", "pause=30ms", "--out", "b"], &dir);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("--seed 1 --set 'pause=30ms'"), "the reproduce line repeats --set: {out}");
+    let hash = |d: &str| {
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(d).join("report.json")).unwrap()).unwrap();
+        (r["trace_hash"].as_str().unwrap().to_owned(), r["virtual_time_ns"].as_u64().unwrap())
+    };
+    assert_eq!(hash("a"), hash("b"), "the expansion runs exactly as the file does");
+    let (code, _, err) = chaoslab(&["replay", "b", "--set", "pause=30ms"], &dir);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = chaoslab(&["replay", "b"], &dir);
+    assert_eq!(code, 2, "replay without the same --set is refused: {err}");
+    assert!(err.contains("changed since the recorded run"), "{err}");
+    let (code, _, err) = chaoslab(&["check", "--set", "paus=1s", "fam.yaml"], &dir);
+    assert_eq!(code, 2);
+    assert!(err.contains("did you mean `--set pause=...`?"), "{err}");
+}

@@ -179,7 +179,7 @@ pub fn expand(doc: &Document, registry: &Registry, diags: &mut Diagnostics) -> E
         }
     }
     let (nodes, config_spans) = merge_nodes(generated, explicit, &cx, &defaults, diags);
-    let added_steps: Vec<String> = steps.iter().map(flow).collect();
+    let added_steps: Vec<String> = steps.iter().map(step_text).collect();
     let root = rebuild(doc, topology, nodes, steps);
     Expanded { root, config_spans, added_steps }
 }
@@ -409,6 +409,14 @@ fn rebuild(doc: &Document, topology: &Entry, nodes: Vec<Node>, steps: Vec<Node>)
         });
     }
     Node { span: doc.root.span, value: Value::Map(out), raw: None }
+}
+
+/// A step as the report tells it: `redis-cli: {node: "6381", ...}`, as a file would write it.
+fn step_text(n: &Node) -> String {
+    match &n.value {
+        Value::Map(entries) if entries.len() == 1 => format!("{}: {}", key(&entries[0].key), flow(&entries[0].value)),
+        _ => flow(n),
+    }
 }
 
 /// A node as one line of flow YAML: `{redis-cli: {node: "6381", command: "..."}}`.
