@@ -365,3 +365,25 @@ steps:
     assert_eq!(report.failure, None, "{:#?}", report.steps);
     assert_eq!(report.steps.len(), 18);
 }
+
+#[test]
+fn with_role_counts_the_nodes_that_have_the_role_at_each_look() {
+    let s = ok("name: t
+topology:
+  replication: {master: 6379, replicas: [6380, 6381]}
+steps:
+  - wait-until: {master-link: {nodes: all, with-role: replica, is: up}, role: {nodes: all, except: [\"6379\"], is: slave}, within: 10s}
+  - assert: {role: {nodes: majority, with-role: slave, is: slave}, info: {nodes: all, with-role: master, field: connected_slaves, equals: \"2\"}}
+  - stop: \"6379\"
+  - wait-until: {master-link: {nodes: all, with-role: slave, is: down}, within: 2s}
+  - redis-cli: {node: \"6380\", command: \"replicaof no one\", expect: OK}
+  - redis-cli: {node: \"6381\", command: \"replicaof no one\", expect: OK}
+  - assert: {master-link: {nodes: any, with-role: slave, is: down}}
+");
+    let (report, _) = scenario::run(s, None, &registry(), String::new());
+    let failure = report.failure.unwrap_or_default();
+    assert!(failure.starts_with("step 7 "), "every step before the last passes: {failure}");
+    assert!(failure.contains("no node is slave now"), "{failure}");
+    let e = error(&format!("{CLUSTER}  - assert: {{role: {{nodes: all, with-role: leader, is: master}}}}\n"));
+    assert_diag(&e, "s.yaml:5:44", "unknown role `leader` for with-role", "`master` or `slave` (or `replica`)");
+}

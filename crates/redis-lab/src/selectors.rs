@@ -1,7 +1,9 @@
 //! The selectors of the node kind `redis`: `${node-id:6381}` (its cluster id),
 //! `${replica-of:6381}`, `${master-of:6384}` ("whoever 6384 follows now, or
 //! 6384 if it is a master") and `${master-of-slot:449}`, each resolved from
-//! the nodes' views ([`redis::view`]) when the step or condition uses it.
+//! the nodes' views ([`redis::view`]) when the step or condition uses it, and
+//! `${role:6381}` (`master` or `slave`, as INFO says), which `with-role:` on
+//! a condition over `nodes:` also asks.
 
 use redis::server::Server;
 use scenario::kind::{Selector, SelectorArg};
@@ -11,7 +13,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 /// Every selector of the kind.
 pub fn all() -> Vec<Box<dyn Selector>> {
-    vec![Box::new(NodeId), Box::new(ReplicaOf), Box::new(MasterOf), Box::new(MasterOfSlot)]
+    vec![Box::new(NodeId), Box::new(ReplicaOf), Box::new(MasterOf), Box::new(MasterOfSlot), Box::new(Role)]
 }
 
 /// The running (or paused) server called `name`.
@@ -142,5 +144,25 @@ impl Selector for MasterOfSlot {
         let best = votes.iter().max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.1.1.cmp(&a.1.1)));
         let ((ip, port), _) = best.ok_or_else(|| format!("no running cluster node knows who serves slot {slot}"))?;
         node_at(rt, ip, *port)
+    }
+}
+
+struct Role;
+
+impl Selector for Role {
+    fn name(&self) -> &'static str {
+        "role"
+    }
+    fn doc(&self) -> &'static str {
+        "the node's role now, `master` or `slave` as INFO says"
+    }
+    fn example(&self) -> &'static str {
+        "${role:6381}"
+    }
+    fn arg(&self) -> SelectorArg {
+        SelectorArg::Node
+    }
+    fn resolve(&self, arg: &str, rt: &Runtime) -> Result<String, String> {
+        Ok(server(rt, arg)?.role_name().to_owned())
     }
 }

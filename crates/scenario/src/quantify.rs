@@ -1,7 +1,8 @@
 //! A condition over several nodes without listing them: `nodes:` in place of
 //! `node:` says which — `all`, `any` or `majority` of the nodes of the
 //! condition's kind (every node for a built-in one), or a list that must all
-//! hold — and `except:` leaves some out. `cluster-info: {nodes: all,
+//! hold — and `except:` leaves some out. `with-role: slave` counts, at each
+//! look, only the nodes whose `${role:...}` selector says so now. `cluster-info: {nodes: all,
 //! field: cluster_state, equals: ok}` reads as the story says it.
 
 use crate::builtin::{All, Any, parse_one_condition};
@@ -9,6 +10,7 @@ use crate::diag::Diagnostic;
 use crate::error::RunError;
 use crate::kind::{Condition, Observation, ParseCx, quoted};
 use crate::runner::Runtime;
+use crate::template::Template;
 use crate::yaml::{Entry, Node, Value, did_you_mean};
 
 /// How many of the nodes must satisfy the condition.
@@ -40,6 +42,10 @@ fn quantified(
         return Err(Diagnostic::new(e.key_span, format!("`{name}` has both `node` and `nodes`"))
             .with_hint("`node:` names one node; `nodes:` says which several (all, any, majority or a list)"));
     }
+    let with_role = match entries.iter().find(|e| e.key == "with-role") {
+        Some(e) => Some(role_name(&e.value)?),
+        None => None,
+    };
     let except = match entries.iter().find(|e| e.key == "except") {
         Some(e) => names(&e.value, cx, "except")?,
         None => Vec::new(),
@@ -57,7 +63,7 @@ fn quantified(
     let mut parsed = Vec::with_capacity(chosen.len());
     for node in &chosen {
         let mut one = entries.to_vec();
-        one.retain(|e| e.key != "except");
+        one.retain(|e| e.key != "except" && e.key != "with-role");
         let i = one.iter().position(|e| e.key == "nodes").expect("`nodes` is there");
         let span = one[i].value.span;
         one[i] = Entry {
@@ -67,11 +73,31 @@ fn quantified(
         };
         parsed.push(parse_one_condition(name, &Node { span: value.span, value: Value::Map(one), raw: None }, cx)?);
     }
+    if let Some(role) = with_role {
+        let roles = chosen.iter().map(|n| Template::parse(&format!("${{role:{n}}}")).expect("a node name")).collect();
+        return Ok(Box::new(OfRole { q, role, roles, each: parsed }));
+    }
     Ok(match q {
         Quantifier::All => Box::new(All(parsed)),
         Quantifier::Any => Box::new(Any(parsed)),
         Quantifier::Majority => Box::new(Majority(parsed)),
     })
+}
+
+/// `with-role:`: `master`, or `slave` (`replica` says the same).
+fn role_name(n: &Node) -> Result<String, Diagnostic> {
+    let text = n.str("with-role")?;
+    match text.as_str() {
+        "master" => Ok("master".into()),
+        "slave" | "replica" => Ok("slave".into()),
+        other => {
+            let d = Diagnostic::new(n.span, format!("unknown role `{other}` for with-role"));
+            Err(match did_you_mean(other, &["master", "slave", "replica"]) {
+                Some(best) => d.with_hint(format!("did you mean `{best}`?")),
+                None => d.with_hint("`master` or `slave` (or `replica`), as INFO says"),
+            })
+        }
+    }
 }
 
 fn quantifier(n: &Node) -> Result<Quantifier, Diagnostic> {
@@ -136,5 +162,52 @@ impl Condition for Majority {
     fn describe(&self) -> String {
         let each: Vec<String> = self.0.iter().map(|c| c.describe()).collect();
         format!("a majority of: {}", quoted(&each.iter().map(String::as_str).collect::<Vec<_>>()))
+    }
+}
+
+/// The nodes that have `role` at the moment of each look, quantified.
+struct OfRole {
+    q: Quantifier,
+    role: String,
+    /// `${role:<node>}`, per node.
+    roles: Vec<Template>,
+    each: Vec<Box<dyn Condition>>,
+}
+
+impl Condition for OfRole {
+    fn changes_only_with_events(&self) -> bool {
+        self.each.iter().all(|c| c.changes_only_with_events())
+    }
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
+        let (mut members, mut holding) = (0usize, 0usize);
+        let mut observed = Vec::new();
+        for (role, c) in self.roles.iter().zip(&self.each) {
+            // A node that is down (or of a kind without roles) has no role now.
+            if rt.render(role).ok().as_deref() != Some(self.role.as_str()) {
+                continue;
+            }
+            members += 1;
+            let o = c.observe(rt)?;
+            holding += usize::from(o.holds);
+            observed.push(o.observed);
+        }
+        if members == 0 {
+            return Ok(Observation { holds: false, observed: format!("no node is {} now", self.role) });
+        }
+        let holds = match self.q {
+            Quantifier::All => holding == members,
+            Quantifier::Any => holding > 0,
+            Quantifier::Majority => holding * 2 > members,
+        };
+        Ok(Observation { holds, observed: format!("{holding} of {members}: {}", observed.join("; ")) })
+    }
+    fn describe(&self) -> String {
+        let q = match self.q {
+            Quantifier::All => "every",
+            Quantifier::Any => "some",
+            Quantifier::Majority => "a majority of",
+        };
+        let each: Vec<String> = self.each.iter().map(|c| c.describe()).collect();
+        format!("for {q} node that is {} now: {}", self.role, each.join(" / "))
     }
 }
