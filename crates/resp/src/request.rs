@@ -335,7 +335,7 @@ mod tests {
     fn a_nul_outside_quotes_ends_the_line() {
         let v = |a: &[&str]| Some(a.iter().map(|s| s.as_bytes().to_vec()).collect::<Vec<_>>());
         assert_eq!(split_args(b"port 6379 \0"), v(&["port", "6379"]));
-        assert_eq!(split_args(b"port\06379"), v(&["port"]));
+        assert_eq!(split_args(b"port\x006379"), v(&["port"]));
         assert_eq!(split_args(b"\"a\0b\" c"), v(&["a\0b", "c"]), "inside quotes it is a byte like any other");
     }
 
