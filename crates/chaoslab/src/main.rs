@@ -401,8 +401,11 @@ fn check(registry: &Registry, style: Style, paths: &[PathBuf], expand: bool, set
     for path in paths {
         match load(registry, path, sets) {
             Ok(s) if expand => {
-                out!("{}", scenario::parse::expanded_text(&s));
-                results.push(json!({"file": path, "ok": true, "name": s.name}));
+                let text = scenario::parse::expanded_text(&s);
+                if style.lines() {
+                    out!("{text}");
+                }
+                results.push(json!({"file": path, "ok": true, "name": s.name, "expanded": text}));
             }
             Ok(s) => {
                 if style.lines() {

@@ -387,3 +387,38 @@ steps:
     let e = error(&format!("{CLUSTER}  - assert: {{role: {{nodes: all, with-role: leader, is: master}}}}\n"));
     assert_diag(&e, "s.yaml:5:44", "unknown role `leader` for with-role", "`master` or `slave` (or `replica`)");
 }
+
+/// Every shipped scenario's expansion is a file without templates, includes
+/// or parameters that declares the same nodes and the same steps.
+#[test]
+fn every_shipped_expansion_declares_the_same_scenario() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let disk = |from: &str, name: &str| -> Result<(String, Vec<u8>), String> {
+        let path = std::path::Path::new(from).parent().unwrap().join(name);
+        std::fs::read(&path).map(|b| (path.display().to_string(), b)).map_err(|e| e.to_string())
+    };
+    let options = ComposeOptions { loader: Some(&disk), ..Default::default() };
+    let mut files: Vec<_> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).collect();
+    files.retain(|p| p.extension().is_some_and(|e| e == "yaml"));
+    files.sort();
+    assert!(files.len() >= 20);
+    for path in files {
+        let file = path.display().to_string();
+        let s = parse_scenario_with(&file, std::fs::read(&path).unwrap(), &registry(), &options)
+            .unwrap_or_else(|r| panic!("{}", r.render(&file)));
+        let text = expanded_text(&s);
+        assert!(!text.contains("include:") && !text.contains("${param:"), "{file}: {text}");
+        let e = scenario::parse_scenario("expanded.yaml", &text, &registry())
+            .unwrap_or_else(|d| panic!("{file} expanded:\n{}", d.render("expanded.yaml", &text)));
+        let nodes = |s: &Scenario| -> Vec<_> {
+            s.nodes
+                .iter()
+                .map(|n| (n.name.clone(), n.kind.clone(), n.host.clone(), n.port, n.config.clone(), n.start))
+                .collect()
+        };
+        assert_eq!(nodes(&e), nodes(&s), "{file}");
+        let steps = |s: &Scenario| -> Vec<String> { s.steps.iter().map(|st| st.action.clone()).collect() };
+        assert_eq!(steps(&e), steps(&s), "{file}");
+        assert_eq!((e.seed, e.epoch_ms, e.poll), (s.seed, s.epoch_ms, s.poll), "{file}");
+    }
+}
