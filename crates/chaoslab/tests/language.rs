@@ -273,7 +273,11 @@ fn includes_splice_files_and_their_errors_point_into_them() {
     let files = BTreeMap::from([("frag.yaml", "- sleep: 1s\n- sleep: 2s\n")]);
     let s = parse_with(&text, &files, &[]).unwrap_or_else(|e| panic!("{e}"));
     let texts: Vec<&str> = s.steps.iter().map(|st| st.text.as_str()).collect();
-    assert_eq!(texts, ["sleep: 5ms", "sleep: 1s", "sleep: 2s"]);
+    assert_eq!(
+        texts,
+        ["sleep: 5ms", "sleep: 1s (frag.yaml:1)", "sleep: 2s (frag.yaml:2)"],
+        "steps say where they came from"
+    );
 }
 
 #[test]

@@ -52,8 +52,21 @@ fn parse_composed(
     };
     let scenario = parse_document(&doc, registry, &mut diags);
     match scenario {
-        Some(s) if diags.is_empty() => Ok(s),
+        Some(mut s) if diags.is_empty() => {
+            name_included_steps(&mut s, &sources);
+            Ok(s)
+        }
         _ => Err((diags, sources)),
+    }
+}
+
+/// A step that came from an included file says which, since its line is that file's.
+fn name_included_steps(s: &mut Scenario, sources: &Sources) {
+    let Some(first_other) = sources.segments.get(1).map(|seg| seg.base) else { return };
+    for step in s.steps.iter_mut().filter(|st| st.span.offset >= first_other) {
+        if let Some(seg) = sources.segments.iter().rev().find(|seg| step.span.offset >= seg.base) {
+            step.text = format!("{} ({}:{})", step.text, seg.file, step.span.line);
+        }
     }
 }
 
