@@ -426,3 +426,29 @@ fn every_shipped_expansion_declares_the_same_scenario() {
         assert_eq!((e.seed, e.epoch_ms, e.poll), (s.seed, s.epoch_ms, s.poll), "{file}");
     }
 }
+
+/// `chaoslab schema` shows every form of the language to an editor.
+#[test]
+fn the_schema_shows_templates_selectors_quantifiers_and_composition() {
+    let schema = serde_json::to_value(scenario::schema::scenario_schema(&registry())).unwrap();
+    let topology = &schema["properties"]["topology"]["properties"];
+    for key in ["cluster", "replication", "sentinels", "defaults", "nodes"] {
+        assert!(topology.get(key).is_some(), "topology.{key} missing");
+    }
+    assert_eq!(
+        topology["cluster"]["allOf"][0]["properties"]["build"]["enum"],
+        serde_json::json!(["none", "meet", "create"])
+    );
+    for key in ["params", "extends"] {
+        assert!(schema["properties"].get(key).is_some(), "{key} missing");
+    }
+    let selectors = &schema["$defs"]["selectors"]["properties"];
+    for name in ["node-id", "replica-of", "master-of", "master-of-slot", "role", "sentinel-master"] {
+        assert!(selectors[name]["examples"][0].as_str().is_some_and(|e| e.contains(&format!("${{{name}:"))), "{name}");
+    }
+    let master_link = &schema["$defs"]["condition"]["properties"]["master-link"]["properties"];
+    assert_eq!(master_link["nodes"]["oneOf"][0]["enum"], serde_json::json!(["all", "any", "majority"]));
+    assert!(master_link.get("except").is_some() && master_link.get("with-role").is_some());
+    let steps = schema["$defs"]["step"]["oneOf"].as_array().unwrap();
+    assert!(steps.iter().any(|s| s["$ref"] == "#/$defs/include"), "a step may be an include");
+}

@@ -48,6 +48,10 @@ fn with_quantifiers(mut schema: Value) -> Value {
             "except".into(),
             json!({"type": "array", "items": {"type": "string"}, "description": "nodes `nodes:` leaves out"}),
         );
+        props.insert(
+            "with-role".into(),
+            json!({"enum": ["master", "slave", "replica"], "description": "only the nodes that have this role at each look"}),
+        );
     }
     if let Some(Value::Array(required)) = obj.get_mut("required") {
         required.retain(|r| r != "node");
