@@ -313,7 +313,12 @@ fn apply_params(root: Node, sets: &[(String, String)], diags: &mut Diagnostics) 
         };
         *slot = set_value(value, slot.span);
     }
-    let root = strip(&root, "params");
+    let root = match root.value {
+        Value::Map(entries) => {
+            Node { value: Value::Map(entries.into_iter().filter(|e| e.key != "params").collect()), ..root }
+        }
+        _ => root,
+    };
     substitute(root, &params, diags)
 }
 

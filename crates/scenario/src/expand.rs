@@ -139,6 +139,15 @@ const PLAIN_KEYS: &[&str] = &["network", "hosts", "nodes", "defaults"];
 /// Keys a node override (a `nodes:` entry without `kind:` naming a template's node) may set.
 const OVERRIDE_KEYS: &[&str] = &["name", "config", "start"];
 
+/// Whether `root`'s topology has anything to expand (templates, `defaults:`,
+/// or a key that is neither, for [`expand`] to report).
+pub fn is_templated(root: &Node) -> bool {
+    match entry(root, "topology").map(|t| &t.value.value) {
+        Some(Value::Map(entries)) => entries.iter().any(|e| !["network", "hosts", "nodes"].contains(&e.key.as_str())),
+        _ => false,
+    }
+}
+
 /// Expands `doc`'s topology templates. A document without any comes back as it was.
 pub fn expand(doc: &Document, registry: &Registry, diags: &mut Diagnostics) -> Expanded {
     let unchanged = || Expanded { root: doc.root.clone(), config_spans: Vec::new(), added_steps: Vec::new() };

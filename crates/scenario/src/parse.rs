@@ -50,7 +50,7 @@ fn parse_composed(
             Sources { segments: vec![crate::compose::Segment { base: 0, file: file.into(), source: source.into() }] };
         return Err((diags, sources));
     };
-    let scenario = parse_document(&doc, registry, &mut diags);
+    let scenario = parse_document(doc, registry, &mut diags);
     match scenario {
         Some(mut s) if diags.is_empty() => {
             name_included_steps(&mut s, &sources);
@@ -125,10 +125,14 @@ pub fn expanded_text(scenario: &Scenario) -> String {
     crate::expand::to_yaml(&scenario.expanded)
 }
 
-fn parse_document(doc: &Document, registry: &Registry, diags: &mut Diagnostics) -> Option<Scenario> {
-    let expanded = crate::expand::expand(doc, registry, diags);
-    let doc = &Document { file: doc.file.clone(), source: doc.source.clone(), root: expanded.root };
-    let expanded_root = doc.root.clone();
+fn parse_document(doc: Document, registry: &Registry, diags: &mut Diagnostics) -> Option<Scenario> {
+    let (owned, config_spans, added_steps) = if crate::expand::is_templated(&doc.root) {
+        let x = crate::expand::expand(&doc, registry, diags);
+        (Document { root: x.root, ..doc }, x.config_spans, x.added_steps)
+    } else {
+        (doc, Vec::new(), Vec::new())
+    };
+    let doc = &owned;
     let mut top = keep(doc.root.map("the scenario"), diags)?;
     let name = keep(top.required("name").and_then(scenario_name), diags);
     let description = top.get("description").and_then(|n| keep(n.str("description"), diags)).unwrap_or_default();
@@ -144,7 +148,7 @@ fn parse_document(doc: &Document, registry: &Registry, diags: &mut Diagnostics) 
     let poll = top.get("poll").and_then(|n| keep(poll_duration(n, "poll"), diags)).unwrap_or(DEFAULT_POLL);
     let topology = top.required("topology");
     let (hosts, nodes, factories) = match keep(topology, diags) {
-        Some(t) => parse_topology(t, doc, &expanded.config_spans, registry, diags),
+        Some(t) => parse_topology(t, doc, &config_spans, registry, diags),
         None => (Vec::new(), Vec::new(), Vec::new()),
     };
     let net = top.get("network").map(|n| parse_network(n, diags)).unwrap_or_default();
@@ -160,7 +164,7 @@ fn parse_document(doc: &Document, registry: &Registry, diags: &mut Diagnostics) 
     let timed_faults = top.get("faults").map(|n| parse_timed_faults(n, doc, &cx, diags)).unwrap_or_default();
     let invariants = top.get("invariants").map(|n| parse_invariants(n, &cx, diags)).unwrap_or_default();
     let steps = match top.required("steps") {
-        Ok(n) => parse_steps(n, doc, &expanded.added_steps, &cx, diags),
+        Ok(n) => parse_steps(n, doc, &added_steps, &cx, diags),
         Err(d) => {
             diags.push(d.with_hint("a scenario needs at least one step, e.g. `steps: [{sleep: 1s}]`"));
             Vec::new()
@@ -183,7 +187,7 @@ fn parse_document(doc: &Document, registry: &Registry, diags: &mut Diagnostics) 
         invariants,
         steps,
         selectors: registry.selectors(),
-        expanded: expanded_root,
+        expanded: owned.root,
         sets: Vec::new(),
         max_events_per_instant: sim::DEFAULT_MAX_EVENTS_PER_INSTANT,
     })
