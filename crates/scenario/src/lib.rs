@@ -1,5 +1,7 @@
 //! `scenario`: the scenario file format and the runner. It owns the YAML layer
 //! with spans ([`yaml`]), diagnostics that point at file:line:column ([`diag`]),
+//! composition (`extends:`, `include:`, `params:`; [`compose`]), topology
+//! templates ([`expand`]) and node quantifiers ([`quantify`]),
 //! validation into a [`Scenario`] ([`parse`]), the extension points node kinds
 //! implement ([`kind`]), the built-in steps and conditions ([`builtin`]), the
 //! runner ([`runner`]) and the JSON Schema ([`schema`]).
