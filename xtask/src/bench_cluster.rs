@@ -391,6 +391,8 @@ fn failover_report(sim: &Sim, procs: &[sim::ProcId]) -> report::RunReport {
         failure: None,
         failure_kind: None,
         steps: Vec::new(),
+        captures: Default::default(),
+        clients: Vec::new(),
         checks: Vec::new(),
         nodes,
         fault_errors: Vec::new(),

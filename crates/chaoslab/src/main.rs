@@ -8,13 +8,14 @@
 //! | 2 | bad input or usage: unreadable file, invalid scenario, bad flag |
 //! | 3 | a liveness failure: something awaited (`wait-until`) never happened in time |
 //! | 4 | a simulator bug: a node's or the kernel's assertion failed; please report it with the reproduce line |
-//! | 5 | stopped early: `--max-wall` or `--max-virtual` reached; the report is partial |
+//! | 5 | stopped early: `--max-wall` or `--max-virtual` reached; the report is partial (`history check`: the search's budget ran out) |
 //! | 130 | stopped by Ctrl-C or SIGTERM; the report is partial |
 //!
 //! It knows every node kind, and registers them in [`registry`].
 //!
 //! Must not depend on: `xtask`.
 
+mod history_cmd;
 mod monitor;
 mod output;
 
@@ -161,6 +162,11 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Check a history of client operations (history.jsonl or Jepsen EDN), or export it as EDN.
+    History {
+        #[command(subcommand)]
+        command: history_cmd::HistoryCommand,
+    },
     /// Print a completion script for a shell (e.g. `chaoslab completions bash > /etc/bash_completion.d/chaoslab`).
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -198,6 +204,7 @@ fn main() -> ExitCode {
             EXIT_PASS
         }
         Command::Replay { report, out } => replay(&registry, style, &report, out, &sets),
+        Command::History { command } => history_cmd::run(style, command),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "chaoslab", &mut std::io::stdout());
             EXIT_PASS

@@ -80,6 +80,7 @@ pub fn run_summary(style: Style, report: &RunReport, dir: &Path, story: &(Vec<re
         "wall_time_ms": report.wall_time_ms,
         "events": report.events_processed,
         "trace_hash": report.trace_hash,
+        "unchecked_errors": report.unchecked_errors().count(),
         "report": dir.join("report.json"),
         "reproduce": report.reproduce,
     }));
@@ -113,6 +114,12 @@ pub fn run_summary(style: Style, report: &RunReport, dir: &Path, story: &(Vec<re
     }
     for e in &report.fault_errors {
         line(&format!("  timed fault not applied: {e}"));
+    }
+    for (s, reply) in report.unchecked_errors() {
+        line(&format!("  step {} (line {}) passed on an error reply no expect checked: {reply}", s.index, s.line));
+    }
+    for c in report.clients.iter().filter(|c| c.end.starts_with("still running")) {
+        line(&format!("  client {} was {} ({} sent, {} replied)", c.name, c.end, c.sent, c.replied));
     }
     line(&format!("  trace {}  report {}", report.trace_hash, dir.join("report.json").display()));
     line(&format!("reproduce: {}", report.reproduce));

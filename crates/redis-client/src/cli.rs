@@ -36,8 +36,13 @@ pub struct RedisCli {
     asking: bool,
     awaiting_asking: bool,
     redirections: u32,
+    /// Stdout is not a terminal: replies as [`resp::render_piped`] prints them.
+    piped: bool,
     /// What redis-cli printed, once it has.
     pub output: Option<String>,
+    /// Whether what it printed last was an error: an error reply, or no
+    /// connection to get one on.
+    pub error_reply: bool,
 }
 
 impl RedisCli {
@@ -57,7 +62,9 @@ impl RedisCli {
             asking: false,
             awaiting_asking: false,
             redirections: 0,
+            piped: false,
             output: None,
+            error_reply: false,
         }
     }
 
@@ -93,6 +100,12 @@ impl RedisCli {
         self.decoder = ReplyDecoder::default();
         self.conn = Some(ctx.connect(self.target));
         true
+    }
+
+    /// Its stdout is not a terminal (`redis-cli ... > file`, `--raw`).
+    pub fn piped(mut self) -> RedisCli {
+        self.piped = true;
+        self
     }
 
     /// Like `redis-cli -r count`: the command runs `count` times, one after the other.
@@ -133,6 +146,7 @@ impl Process for RedisCli {
                 };
                 self.output =
                     Some(format!("Could not connect to Redis at {}:{}: {why}", self.target.ip(), self.target.port()));
+                self.error_reply = true;
             }
             Input::Data { bytes, .. } => {
                 self.decoder.feed(bytes);
@@ -148,7 +162,14 @@ impl Process for RedisCli {
                         Decoded::Value(_) if self.awaiting_asking => self.awaiting_asking = false,
                         Decoded::Value(v) if self.follow(ctx, &v) => return,
                         Decoded::Value(v) => {
-                            let text = if raw_output(&self.args) { render_raw(&v) } else { resp::render(&v) };
+                            self.error_reply = matches!(v, Value::Error(_));
+                            let text = if self.piped {
+                                resp::render_piped(&v)
+                            } else if raw_output(&self.args) {
+                                render_raw(&v)
+                            } else {
+                                resp::render(&v)
+                            };
                             if self.repeat_left > 0
                                 && let Some(conn) = self.conn
                             {
@@ -163,7 +184,10 @@ impl Process for RedisCli {
                             return self.finish(ctx, all);
                         }
                         Decoded::Incomplete => return,
-                        Decoded::Invalid(e) => return self.finish(ctx, format!("Error: Protocol error, got {e}")),
+                        Decoded::Invalid(e) => {
+                            self.error_reply = true;
+                            return self.finish(ctx, format!("Error: Protocol error, got {e}"));
+                        }
                     }
                 }
             }
@@ -173,6 +197,7 @@ impl Process for RedisCli {
                 if self.output.is_none() {
                     self.output =
                         Some(if shutdown { String::new() } else { "Error: Server closed the connection".to_owned() });
+                    self.error_reply = !shutdown;
                 }
                 self.conn = None;
             }

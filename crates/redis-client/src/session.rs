@@ -30,8 +30,12 @@ pub struct Session {
     due: usize,
     /// Commands sent so far.
     sent: usize,
+    /// Stdout is not a terminal: replies as [`resp::render_piped`] prints them.
+    piped: bool,
     /// Each command's replies as redis-cli prints them (SUBSCRIBE: one per channel).
     pub replies: Vec<Vec<String>>,
+    /// Whether each command got an error reply.
+    pub error_replies: Vec<bool>,
     /// What arrived after the last reply, while listening.
     pub messages: Vec<String>,
     /// Why the session ended early (a refused connection, a closed one).
@@ -64,7 +68,9 @@ impl Session {
             awaiting_auth: false,
             due: 0,
             sent: 0,
+            piped: false,
             replies: Vec::new(),
+            error_replies: Vec::new(),
             messages: Vec::new(),
             error: None,
             done: false,
@@ -75,6 +81,16 @@ impl Session {
     pub fn pipelined(mut self) -> Session {
         self.pipeline = true;
         self
+    }
+
+    /// Its stdout is not a terminal (`redis-cli > file`, `--raw`).
+    pub fn piped(mut self) -> Session {
+        self.piped = true;
+        self
+    }
+
+    fn render(&self, v: &Value) -> String {
+        if self.piped { resp::render_piped(v) } else { resp::render(v) }
     }
 
     /// After the last reply, keep reading pushed messages for `d`.
@@ -100,15 +116,21 @@ impl Session {
     /// One decoded value: a reply to the command being answered, or a message.
     fn on_value(&mut self, ctx: &mut Ctx<'_>, v: &Value) {
         if self.replies.len() == self.commands.len() && self.due == 0 {
-            self.messages.push(resp::render(v));
+            let text = self.render(v);
+            self.messages.push(text);
             return;
         }
         if self.due == 0 {
             let i = self.replies.len();
             self.due = replies_due(&self.commands[i]);
             self.replies.push(Vec::new());
+            self.error_replies.push(false);
         }
-        self.replies.last_mut().expect("a reply list was pushed").push(resp::render(v));
+        let text = self.render(v);
+        self.replies.last_mut().expect("a reply list was pushed").push(text);
+        if matches!(v, Value::Error(_)) {
+            *self.error_replies.last_mut().expect("pushed with the replies") = true;
+        }
         self.due -= 1;
         if self.due > 0 {
             return;

@@ -22,6 +22,7 @@ pub(crate) struct CliStep {
     repeat: u32,
     cluster: bool,
     interactive: bool,
+    piped: bool,
 }
 
 pub(crate) const CLI_KEYS: &[&str] = &[
@@ -36,6 +37,7 @@ pub(crate) const CLI_KEYS: &[&str] = &[
     "repeat",
     "cluster",
     "interactive",
+    crate::stdout::KEY,
 ];
 
 pub(crate) fn parse_step(value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>, Diagnostic> {
@@ -79,8 +81,9 @@ pub(crate) fn parse_step(value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>
         Some(i) => i.bool("redis-cli.interactive")?,
         None => false,
     };
+    let piped = crate::stdout::piped(&mut m, "redis-cli")?;
     m.finish(CLI_KEYS)?;
-    Ok(Box::new(CliStep { node, from, command, auth, expectations, timeout, repeat, cluster, interactive }))
+    Ok(Box::new(CliStep { node, from, command, auth, expectations, timeout, repeat, cluster, interactive, piped }))
 }
 
 impl Step for CliStep {
@@ -94,19 +97,26 @@ impl Step for CliStep {
         let text = rt.render(&self.command)?;
         let args = resp::split_args(text.as_bytes()).ok_or("Invalid argument(s)")?;
         let password = self.auth.as_ref().map(|a| rt.render(a)).transpose()?;
-        let (repeat, cluster, interactive) = (self.repeat, self.cluster, self.interactive);
+        let (repeat, cluster, interactive, piped) = (self.repeat, self.cluster, self.interactive, self.piped);
         let factory: sim::Factory = Box::new(move || {
-            let cli = RedisCli::new(addr, password.clone(), args.clone()).repeat(repeat);
+            let mut cli = RedisCli::new(addr, password.clone(), args.clone()).repeat(repeat);
+            if piped {
+                cli = cli.piped();
+            }
             Box::new(if cluster { cli.cluster_mode(interactive) } else { cli })
         });
         let client = client_step::start(rt, host, "redis-cli", &format!(" -> {addr}: {text}"), factory)?;
         let done = client_step::wait(rt, client, self.timeout, |c: &RedisCli| c.output.is_some())?;
-        let output = match rt.sim.process::<RedisCli>(client).and_then(|c| c.output.clone()) {
+        let reply = rt.sim.process::<RedisCli>(client).and_then(|c| c.output.clone().map(|o| (o, c.error_reply)));
+        let (output, error_reply) = match reply {
             Some(out) if done => out,
             _ => return Err(RunError::Check(format!("no reply from {addr} within {:?} to `{text}`", self.timeout))),
         };
         rt.sim.record("reply", output.clone());
         self.expectations.check(rt, &text, &output)?;
+        if error_reply && self.expectations.expect.is_none() && self.expectations.expect_match.is_none() {
+            rt.flag_unchecked_error(&output);
+        }
         Ok(output)
     }
 }

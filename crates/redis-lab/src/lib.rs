@@ -1,7 +1,9 @@
 //! `redis-lab`: the scenario vocabulary of the node kind `redis`. It owns
 //! [`RedisKind`] (config validation and the process factory), the `redis-cli`
-//! step ([`cli_step`]), the `redis-cli-cluster` step and the `redis-cli
-//! --cluster` manager behind it ([`cluster_tool`]), and the conditions on
+//! step ([`cli_step`]), `redis-cli-session` ([`session_step`]), the raw-bytes
+//! `redis-raw` ([`raw_step`]), `redis-cli-background` ([`background_step`]),
+//! the `redis-cli-cluster` step and the `redis-cli --cluster` manager behind
+//! it ([`cluster_tool`]), `stdout: pipe` ([`stdout`]), and the conditions on
 //! Redis nodes ([`conditions`], [`cluster_conditions`]).
 //!
 //! It reads nodes only through the read-only views the `redis` crate exports
@@ -10,14 +12,19 @@
 //!
 //! Must not depend on: `sentinel`, `sentinel-lab`, `chaoslab`.
 
+pub mod background_step;
 pub mod cli_step;
 pub mod cluster_conditions;
 pub mod cluster_tool;
 pub mod conditions;
+pub mod raw_step;
 pub mod selectors;
 pub mod session_step;
+pub mod stdout;
 pub mod templates;
 
+#[cfg(test)]
+mod tests_client_forms;
 #[cfg(test)]
 mod tests_cluster_client;
 #[cfg(test)]
@@ -77,7 +84,8 @@ impl NodeKind for RedisKind {
                 "capture": {"type": "string"}, "timeout": {"type": "string", "default": "10s"},
                 "repeat": {"type": "integer", "minimum": 1, "description": "like redis-cli -r: run the command this many times; the output is every reply"},
                 "cluster": {"type": "boolean", "default": false, "description": "like redis-cli -c: follow MOVED and ASK redirections"},
-                "interactive": {"type": "boolean", "default": false, "description": "with cluster: as typed at the redis-cli prompt, so each redirection prints '-> Redirected to slot [s] located at ip:port'"}}}),
+                "interactive": {"type": "boolean", "default": false, "description": "with cluster: as typed at the redis-cli prompt, so each redirection prints '-> Redirected to slot [s] located at ip:port'"},
+                "stdout": stdout::schema()}}),
             },
             Syntax {
                 name: "redis-cli-cluster",
@@ -92,12 +100,16 @@ impl NodeKind for RedisKind {
                 "capture": {"type": "string"}, "timeout": {"type": "string", "default": "120s"}}}),
             },
             session_step::syntax(),
+            raw_step::syntax(),
+            background_step::syntax(),
         ]
     }
 
     fn parse_step(&self, name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>, Diagnostic> {
         match name {
             "redis-cli-session" => session_step::parse_step(value, cx),
+            "redis-raw" => raw_step::parse_step(value, cx),
+            "redis-cli-background" => background_step::parse_step(value, cx),
             "redis-cli-cluster" => cluster_tool::step::parse_step(value, cx),
             _ => cli_step::parse_step(value, cx),
         }

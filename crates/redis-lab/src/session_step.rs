@@ -28,7 +28,8 @@ pub fn syntax() -> Syntax {
             "pipeline": {"type": "boolean", "default": false, "description": "send every command before reading any reply"},
             "listen": {"type": "string", "description": "after the last reply, read pushed messages for this long"},
             "expect-messages": {"type": "array", "items": {"type": "string"}, "description": "the messages pushed while listening, each as redis-cli prints it"},
-            "capture": {"type": "string"}, "timeout": {"type": "string", "default": "10s"}}}),
+            "capture": {"type": "string"}, "timeout": {"type": "string", "default": "10s"},
+            "stdout": crate::stdout::schema()}}),
     }
 }
 
@@ -49,10 +50,11 @@ struct SessionStep {
     expect_messages: Option<Vec<Template>>,
     capture: Option<String>,
     timeout: Duration,
+    piped: bool,
 }
 
 const KEYS: &[&str] =
-    &["node", "from", "auth", "commands", "pipeline", "listen", "expect-messages", "capture", "timeout"];
+    &["node", "from", "auth", "commands", "pipeline", "listen", "expect-messages", "capture", "timeout", "stdout"];
 
 fn parse_line(n: &Node, cx: &ParseCx<'_>) -> Result<Line, Diagnostic> {
     let what = "redis-cli-session.commands";
@@ -115,11 +117,12 @@ pub(crate) fn parse_step(value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>
         .map(|t| t.duration("redis-cli-session.timeout"))
         .transpose()?
         .unwrap_or(Duration::from_secs(10));
+    let piped = crate::stdout::piped(&mut m, "redis-cli-session")?;
     m.finish(KEYS)?;
     if let Some(var) = &capture {
         cx.declare_capture(var);
     }
-    Ok(Box::new(SessionStep { node, from, auth, lines, pipeline, listen, expect_messages, capture, timeout }))
+    Ok(Box::new(SessionStep { node, from, auth, lines, pipeline, listen, expect_messages, capture, timeout, piped }))
 }
 
 impl SessionStep {
@@ -159,9 +162,12 @@ impl Step for SessionStep {
             texts.push(text);
         }
         let password = self.auth.as_ref().map(|a| rt.render(a)).transpose()?;
-        let (pipeline, listen) = (self.pipeline, self.listen);
+        let (pipeline, listen, piped) = (self.pipeline, self.listen, self.piped);
         let factory: sim::Factory = Box::new(move || {
-            let s = Session::new(addr, password.clone(), commands.clone()).listen_for(listen);
+            let mut s = Session::new(addr, password.clone(), commands.clone()).listen_for(listen);
+            if piped {
+                s = s.piped();
+            }
             Box::new(if pipeline { s.pipelined() } else { s })
         });
         let detail = format!(" -> {addr}: {}", texts.join("; "));
@@ -169,6 +175,7 @@ impl Step for SessionStep {
         let done = client_step::wait(rt, client, self.timeout + self.listen, |s: &Session| s.done)?;
         let s = rt.sim.process::<Session>(client).ok_or("the session's process is gone")?;
         let (replies, messages, error) = (s.replies.clone(), s.messages.clone(), s.error.clone());
+        let errors = s.error_replies.clone();
         let output = replies.iter().flatten().chain(&messages).cloned().collect::<Vec<_>>().join("\n");
         rt.sim.record("reply", output.clone());
         if !done {
@@ -178,6 +185,15 @@ impl Step for SessionStep {
             return Err(RunError::Check(format!("the session with {addr} ended early: {e}")));
         }
         self.check(rt, &texts, &replies)?;
+        let unchecked = self
+            .lines
+            .iter()
+            .zip(&errors)
+            .zip(&replies)
+            .find(|((line, error), _)| **error && line.expect.is_none() && line.expect_match.is_none());
+        if let Some((_, reply)) = unchecked {
+            rt.flag_unchecked_error(&reply.join("\n"));
+        }
         if let Some(expected) = &self.expect_messages {
             let want = expected.iter().map(|e| rt.render(e)).collect::<Result<Vec<_>, _>>()?;
             if messages != want {

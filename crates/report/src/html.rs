@@ -46,6 +46,7 @@ pub fn page(r: &RunReport, t: &Timeline, logs: &[(String, Vec<String>)]) -> Stri
     if let Some(f) = &r.failure {
         let _ = writeln!(h, "<p class=\"failure\">{}</p>", esc(f));
     }
+    crate::results::html_flag(&mut h, r);
     let _ = writeln!(
         h,
         "<p class=\"facts\">{} virtual · {} events · trace <code>{}</code> · <code>{}</code></p>",
@@ -69,6 +70,7 @@ pub fn page(r: &RunReport, t: &Timeline, logs: &[(String, Vec<String>)]) -> Stri
     }
     events_table(&mut h, t);
     steps_table(&mut h, r);
+    crate::results::html(&mut h, r);
     failure_logs(&mut h, r, logs);
     h.push_str("</body></html>\n");
     h
@@ -77,7 +79,7 @@ pub fn page(r: &RunReport, t: &Timeline, logs: &[(String, Vec<String>)]) -> Stri
 const CSS: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1160px}\
 h1{font-size:22px}small{color:#777;font-weight:normal}.verdict{padding:2px 8px;border-radius:4px;color:#fff}\
 .pass{background:#2a7d2a}.fail{background:#b3261e}.interrupted{background:#a66b00}.desc{white-space:pre-wrap;color:#444}\
-.failure{color:#b3261e;font-weight:600}code{background:#f3f3f3;padding:1px 4px}table{border-collapse:collapse;width:100%;margin:8px 0 24px}\
+.failure{color:#b3261e;font-weight:600}.flag{color:#a66b00;font-weight:600}code{background:#f3f3f3;padding:1px 4px}table{border-collapse:collapse;width:100%;margin:8px 0 24px}\
 table{table-layout:fixed}td,th{border-bottom:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}th:nth-child(-n+4),td:nth-child(-n+4){width:4.5em}tr.fail td{background:#fdecea}\
 tr.skipped td{color:#999}pre{background:#f7f7f7;padding:8px;overflow-x:auto;font-size:12px}figure{margin:0 0 24px}\
 .legend span{display:inline-block;margin-right:14px}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}";
@@ -471,12 +473,13 @@ fn steps_table(h: &mut String, r: &RunReport) {
         };
         let _ = writeln!(
             h,
-            "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{:?}</td><td>{}</td></tr>",
+            "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code>{}</td><td>{:?}</td><td>{}</td></tr>",
             s.index,
             s.line,
             seconds(s.started_ns),
             seconds(s.finished_ns.saturating_sub(s.started_ns)),
             esc(&s.text),
+            step_extras(s),
             s.outcome,
             esc(&crate::markdown::shorten(&s.detail, 300))
         );
@@ -501,6 +504,18 @@ fn steps_table(h: &mut String, r: &RunReport) {
         }
         h.push_str("</table>\n");
     }
+}
+
+/// A step's note and its unchecked-error flag, after its text.
+fn step_extras(s: &crate::StepReport) -> String {
+    let mut extra = String::new();
+    if let Some(note) = &s.note {
+        let _ = write!(extra, "<br><em>{}</em>", esc(note));
+    }
+    if s.unchecked_error.is_some() {
+        extra.push_str("<br><span class=\"flag\">⚠ unchecked error reply</span>");
+    }
+    extra
 }
 
 /// For a failed run: each node's last log lines before the failure.

@@ -13,6 +13,7 @@
 pub mod html;
 pub mod junit;
 pub mod markdown;
+mod results;
 pub mod story;
 pub mod timeline;
 
@@ -85,6 +86,13 @@ pub struct RunReport {
     pub failure_kind: Option<FailureKind>,
     /// Every step in order.
     pub steps: Vec<StepReport>,
+    /// What each `capture` held at the end of the run, by name (empty in
+    /// reports written before captures were kept).
+    #[serde(default)]
+    pub captures: std::collections::BTreeMap<String, String>,
+    /// The background clients the steps started, with every request and reply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<ClientReport>,
     /// Invariants checked throughout the run.
     pub checks: Vec<CheckReport>,
     /// Every node's final state.
@@ -139,6 +147,69 @@ pub struct StepReport {
     pub outcome: Outcome,
     /// What it observed, received or why it failed.
     pub detail: String,
+    /// The step's `note:`, as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// An error reply the step received and no `expect` checked: the step
+    /// passed, but the reply is worth a look.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unchecked_error: Option<String>,
+}
+
+impl RunReport {
+    /// The steps that passed with an error reply no `expect` checked.
+    pub fn unchecked_errors(&self) -> impl Iterator<Item = (&StepReport, &str)> {
+        self.steps.iter().filter_map(|s| s.unchecked_error.as_deref().map(|e| (s, e)))
+    }
+}
+
+/// A client started in the background by one step and awaited, stopped, or
+/// left running until the end of the run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientReport {
+    /// The name the scenario gave it.
+    pub name: String,
+    /// The client process (`redis-cli#12`).
+    pub process: String,
+    /// What it sends, as written (`set k${i} ${i}`).
+    pub command: String,
+    /// The step that started it (1-based).
+    pub started_by: usize,
+    /// Virtual time it started, ns.
+    pub started_ns: u64,
+    /// Virtual time it ended, ns (awaited, stopped, or the run's end).
+    pub ended_ns: u64,
+    /// How it ended: `finished`, `stopped by step N`, `still running at the
+    /// end of the run (stopped)`.
+    pub end: String,
+    /// Requests sent.
+    pub sent: u64,
+    /// Replies received (a failed connection counts as an error reply).
+    pub replied: u64,
+    /// Replies that were errors.
+    pub errors: u64,
+    /// Every request and its reply, in order (at most the first
+    /// [`MAX_EXCHANGES`]).
+    pub exchanges: Vec<Exchange>,
+}
+
+/// Exchanges a [`ClientReport`] keeps; the counts go on past it.
+pub const MAX_EXCHANGES: usize = 100_000;
+
+/// One request of a background client and its reply.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exchange {
+    /// The command as sent.
+    pub request: String,
+    /// Virtual time it was sent, ns.
+    pub sent_ns: u64,
+    /// The reply as redis-cli prints it; none if it never came.
+    pub reply: Option<String>,
+    /// Virtual time the reply arrived, ns.
+    pub replied_ns: Option<u64>,
+    /// Whether the reply was an error (or the connection failed).
+    #[serde(default)]
+    pub error: bool,
 }
 
 /// One invariant's outcome.
@@ -418,6 +489,8 @@ mod tests {
             text: format!("redis-cli: {{node: \"6379\", command: \"get k{index}\"}}"),
             started_ns: index as u64 * 1_000_000_000,
             finished_ns: index as u64 * 1_000_000_000 + 2_000_000,
+            note: None,
+            unchecked_error: None,
             outcome,
             detail: detail.to_owned(),
         };
@@ -439,6 +512,8 @@ mod tests {
                 step(2, Outcome::Fail, "replied \"(nil)\""),
                 step(3, Outcome::Skipped, ""),
             ],
+            captures: Default::default(),
+            clients: vec![],
             checks: vec![CheckReport {
                 line: 4,
                 description: "6379 is master".to_owned(),

@@ -36,6 +36,7 @@ pub fn summary(r: &RunReport) -> String {
     );
     timeline(&mut md, &r.steps);
     invariants(&mut md, &r.checks);
+    crate::results::markdown(&mut md, r);
     if !r.fault_errors.is_empty() {
         let _ = writeln!(md, "### Timed faults not applied\n");
         for e in &r.fault_errors {
@@ -56,17 +57,29 @@ fn timeline(md: &mut String, steps: &[StepReport]) {
         let took = s.finished_ns.saturating_sub(s.started_ns);
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | `{}` | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} |",
             s.index,
             s.line,
             seconds(s.started_ns),
             seconds(took),
-            cell(&s.text).replace('`', "'"),
+            step_cell(s),
             outcome(s.outcome),
             cell(&shorten(&s.detail, 200))
         );
     }
     md.push('\n');
+}
+
+/// The step as written, its note after it, and a flag on an unchecked error reply.
+fn step_cell(s: &StepReport) -> String {
+    let mut text = format!("`{}`", cell(&s.text).replace('`', "'"));
+    if let Some(note) = &s.note {
+        let _ = write!(text, " — *{}*", cell(note));
+    }
+    if s.unchecked_error.is_some() {
+        text.push_str(" ⚠ unchecked error reply");
+    }
+    text
 }
 
 fn invariants(md: &mut String, checks: &[CheckReport]) {

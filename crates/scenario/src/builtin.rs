@@ -101,6 +101,9 @@ pub fn steps() -> Vec<Syntax> {
                 "node": node_schema(), "offset": {"type": "string", "examples": ["-5s"]}, "jump": {"type": "string", "examples": ["30s"]}}}),
         },
     ]
+    .into_iter()
+    .chain(crate::background::steps())
+    .collect()
 }
 
 /// The built-in conditions.
@@ -135,6 +138,7 @@ pub(crate) fn parse_step(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<B
         Ok(Box::new(f(cx.node_ref(value, name)?)))
     };
     match name {
+        "await" | "stop-client" => crate::background::parse_step(name, value, cx),
         "sleep" => Ok(Box::new(Sleep(value.duration("sleep")?))),
         "wait-until" => parse_wait(value, cx),
         "assert" => Ok(Box::new(Assert(cx.condition(value, "assert")?))),

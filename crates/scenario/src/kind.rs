@@ -221,6 +221,8 @@ pub struct ParseCx<'a> {
     pub(crate) host_index: BTreeSet<&'a str>,
     /// Capture names declared by earlier steps.
     pub(crate) captures: RefCell<BTreeSet<String>>,
+    /// Background clients started by earlier steps.
+    pub(crate) clients: RefCell<BTreeMap<String, crate::background::Declared>>,
 }
 
 impl ParseCx<'_> {

@@ -4,7 +4,8 @@
 //! templates ([`expand`]) and node quantifiers ([`quantify`]),
 //! validation into a [`Scenario`] ([`parse`]), the extension points node kinds
 //! implement ([`kind`]), the built-in steps and conditions ([`builtin`]), the
-//! runner ([`runner`]) and the JSON Schema ([`schema`]).
+//! runner ([`runner`]), clients left running in the background
+//! ([`background`]) and the JSON Schema ([`schema`]).
 //!
 //! It depends on `sim` for the kernel and on `report` for the report types; it
 //! must not depend on any node kind (kinds register themselves through
@@ -13,6 +14,7 @@
 //! Must not depend on: `resp`, `common`, `redis`, `sentinel`, `redis-client`,
 //! `redis-lab`, `sentinel-lab`, `chaoslab`.
 
+pub mod background;
 pub mod builtin;
 pub mod client_step;
 pub mod compose;

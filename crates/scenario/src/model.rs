@@ -109,6 +109,8 @@ pub struct StepDecl {
     pub text: String,
     /// Run no earlier than this virtual time.
     pub at: Option<Duration>,
+    /// Its `note:`, carried into the report and the trace (unhashed).
+    pub note: Option<String>,
     /// What it does.
     pub step: Box<dyn Step>,
 }

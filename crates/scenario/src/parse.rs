@@ -160,6 +160,7 @@ fn parse_document(doc: Document, registry: &Registry, diags: &mut Diagnostics) -
         node_index: nodes.iter().enumerate().map(|(i, n)| (n.name.as_str(), i)).collect(),
         host_index: host_names.iter().map(String::as_str).collect(),
         captures: RefCell::new(BTreeSet::new()),
+        clients: RefCell::new(std::collections::BTreeMap::new()),
     };
     let timed_faults = top.get("faults").map(|n| parse_timed_faults(n, doc, &cx, diags)).unwrap_or_default();
     let invariants = top.get("invariants").map(|n| parse_invariants(n, &cx, diags)).unwrap_or_default();
@@ -648,6 +649,7 @@ struct StepParts<'a> {
     /// Written as a bare name (`- heal`), so the value is an empty one.
     bare: bool,
     at: Option<Duration>,
+    note: Option<String>,
 }
 
 fn unknown_step(key: &str, span: Span, known: &[&str]) -> Diagnostic {
@@ -667,7 +669,7 @@ fn step_parts<'a>(n: &'a Node, cx: &ParseCx<'_>, what: &str) -> Result<StepParts
         // `- heal`: a step that takes no value may be written as its bare name.
         Value::Str(key) if known.contains(&key.as_str()) => {
             let value = Node { span: n.span, value: Value::Null, raw: None };
-            return Ok(StepParts { key, key_span: n.span, value: Cow::Owned(value), bare: true, at: None });
+            return Ok(StepParts { key, key_span: n.span, value: Cow::Owned(value), bare: true, at: None, note: None });
         }
         Value::Str(key) => return Err(unknown_step(key, n.span, &known)),
         _ => {
@@ -677,12 +679,11 @@ fn step_parts<'a>(n: &'a Node, cx: &ParseCx<'_>, what: &str) -> Result<StepParts
     };
     let mut action: Option<&yaml::Entry> = None;
     let mut at = None;
+    let mut note = None;
     for e in entries {
         match e.key.as_str() {
             "at" => at = Some(e.value.duration("at")?),
-            "note" => {
-                e.value.str("note")?;
-            }
+            "note" => note = Some(e.value.str("note")?),
             key if known.contains(&key) => {
                 if let Some(first) = action {
                     return Err(Diagnostic::new(
@@ -700,7 +701,14 @@ fn step_parts<'a>(n: &'a Node, cx: &ParseCx<'_>, what: &str) -> Result<StepParts
         Diagnostic::new(n.span, format!("this {what} has no action"))
             .with_hint(format!("steps are: {}", quoted(&known)))
     })?;
-    Ok(StepParts { key: &action.key, key_span: action.key_span, value: Cow::Borrowed(&action.value), bare: false, at })
+    Ok(StepParts {
+        key: &action.key,
+        key_span: action.key_span,
+        value: Cow::Borrowed(&action.value),
+        bare: false,
+        at,
+        note,
+    })
 }
 
 /// Parses the action of a step. A bare name (`- kill`) of a step that needs a
@@ -748,7 +756,14 @@ fn parse_steps(n: &Node, doc: &Document, added: &[String], cx: &ParseCx<'_>, dia
         // A template's step is told as the template wrote it, not as the line it came from.
         let text = added.get(i).cloned().unwrap_or_else(|| first_line(doc, item.span));
         if let Some(step) = keep(step, diags) {
-            steps.push(StepDecl { span: item.span, action: parts.key.to_owned(), text, at: parts.at, step });
+            steps.push(StepDecl {
+                span: item.span,
+                action: parts.key.to_owned(),
+                text,
+                at: parts.at,
+                note: parts.note,
+                step,
+            });
         }
     }
     steps

@@ -38,6 +38,10 @@ pub struct Runtime {
     steps: usize,
     /// The node kinds' `${name:arg}` selectors.
     selectors: Vec<Box<dyn crate::kind::Selector>>,
+    /// Clients started in the background, by name.
+    pub(crate) clients: BTreeMap<String, crate::background::Background>,
+    /// An error reply the running step received and no `expect` checked.
+    unchecked_error: Option<String>,
 }
 
 /// Kernel events run between two looks at the [`Monitor`]: a few milliseconds
@@ -85,6 +89,17 @@ struct InvariantState {
 }
 
 impl Runtime {
+    /// The running step's index (1-based; 0 before the first).
+    pub fn step_index(&self) -> usize {
+        self.step.0
+    }
+
+    /// Flags an error reply the running step received and no `expect`
+    /// checked: the step passes, and the report says so.
+    pub fn flag_unchecked_error(&mut self, reply: &str) {
+        self.unchecked_error.get_or_insert_with(|| reply.to_owned());
+    }
+
     /// The process a reference names (after filling in captures).
     pub fn proc(&self, r: &NodeRef) -> Result<ProcId, RunError> {
         let name = self.render(&r.template)?;
@@ -420,6 +435,8 @@ pub fn run_with(
         step: (0, String::new()),
         steps: scenario.steps.len(),
         selectors: std::mem::take(&mut scenario.selectors),
+        clients: BTreeMap::new(),
+        unchecked_error: None,
     };
     for (node, p) in scenario.nodes.iter().zip(rt.sim.procs().collect::<Vec<_>>()) {
         if node.start {
@@ -441,9 +458,14 @@ pub fn run_with(
             finished_ns: rt.sim.now().as_nanos(),
             outcome: Outcome::Skipped,
             detail: String::new(),
+            note: step.note.clone(),
+            unchecked_error: None,
         };
         if failure.is_none() {
             rt.sim.mark("step", format!("#{index} line {}: {}", step.span.line, step.text));
+            if let Some(note) = &step.note {
+                rt.sim.remark("note", format!("#{index}: {note}"));
+            }
             rt.step = (index, step.text.clone());
             let result = match step.at {
                 Some(at) if Instant::ZERO + at > rt.sim.now() => rt.advance((Instant::ZERO + at) - rt.sim.now()),
@@ -455,6 +477,7 @@ pub fn run_with(
             })
             .and_then(|detail| rt.check_invariants().map(|()| detail));
             report.finished_ns = rt.sim.now().as_nanos();
+            report.unchecked_error = rt.unchecked_error.take();
             match result {
                 Ok(detail) => {
                     report.outcome = Outcome::Pass;
@@ -479,6 +502,7 @@ pub fn run_with(
         failure = Some((e.to_string(), e));
     }
 
+    let clients = rt.finish_background();
     let checks = rt
         .invariants
         .iter()
@@ -514,6 +538,7 @@ pub fn run_with(
             }
         })
         .collect();
+    let captures = std::mem::take(&mut rt.captures);
     let sim = rt.sim;
     let report = RunReport {
         format: report::FORMAT_VERSION,
@@ -533,6 +558,8 @@ pub fn run_with(
         failure_kind: failure.as_ref().map(|(_, e)| e.kind()),
         failure: failure.map(|(text, _)| text),
         steps,
+        captures,
+        clients,
         checks,
         nodes,
         fault_errors: sim.fault_errors().iter().map(|(t, e)| format!("{t}: {e}")).collect(),

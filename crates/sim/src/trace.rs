@@ -101,6 +101,15 @@ pub enum TraceEvent {
         /// Its text.
         text: String,
     },
+    /// The runner's words about the run that are not part of it (a step's
+    /// `note:`): kept when recording, neither hashed nor counted, so
+    /// rewording a note never changes a trace hash.
+    Remark {
+        /// What kind of remark ("note").
+        kind: &'static str,
+        /// Its text.
+        text: String,
+    },
 }
 
 /// A traced event with its virtual time.
@@ -133,9 +142,12 @@ impl Trace {
     /// Adds an event. An observation other than a role is only kept, and
     /// only when recording: it is a function of the hashed events.
     pub fn record(&mut self, at: Instant, event: TraceEvent) {
-        if let TraceEvent::Observe { obs, .. } = &event
-            && !obs.is_hashed()
-        {
+        let unhashed = match &event {
+            TraceEvent::Observe { obs, .. } => !obs.is_hashed(),
+            TraceEvent::Remark { .. } => true,
+            _ => false,
+        };
+        if unhashed {
             if let Some(records) = &mut self.records {
                 records.push(TraceRecord { at, event });
             }
@@ -187,6 +199,7 @@ impl Trace {
                 h.bytes(kind.as_bytes());
                 h.bytes(text.as_bytes());
             }
+            TraceEvent::Remark { .. } => unreachable!("remarks returned above, unhashed"),
         }
         self.count += 1;
         match &mut self.records {
@@ -274,7 +287,7 @@ pub fn to_json_line(rec: &TraceRecord, name: &dyn Fn(ProcId) -> String) -> Strin
             let _ = write!(s, "\"ev\":\"observe\",\"node\":{},", json_str(&name(*proc)));
             obs.write_json_fields(&mut s);
         }
-        TraceEvent::Runner { kind, text } => {
+        TraceEvent::Runner { kind, text } | TraceEvent::Remark { kind, text } => {
             let _ = write!(s, "\"ev\":{},\"text\":{}", json_str(kind), json_str(text));
         }
     }
@@ -347,5 +360,19 @@ mod tests {
         assert_ne!(a.hash_hex(), b.hash_hex());
         assert_eq!(a.hash_hex(), c.hash_hex(), "recording must not change the hash");
         assert_eq!(c.records().len(), 2);
+    }
+
+    #[test]
+    fn a_remark_is_kept_but_neither_hashed_nor_counted() {
+        let mut plain = Trace::recording();
+        plain.record(Instant::ZERO, TraceEvent::Fault { text: "x".into() });
+        let mut remarked = Trace::recording();
+        remarked.record(Instant::ZERO, TraceEvent::Remark { kind: "note", text: "why".into() });
+        remarked.record(Instant::ZERO, TraceEvent::Fault { text: "x".into() });
+        assert_eq!(plain.hash_hex(), remarked.hash_hex());
+        assert_eq!(remarked.len(), 1);
+        assert_eq!(remarked.records().len(), 2);
+        let line = to_json_line(&remarked.records()[0], &|_| String::new());
+        assert_eq!(line, r#"{"t_ns":0,"ev":"note","text":"why"}"#);
     }
 }

@@ -478,6 +478,13 @@ impl Sim {
         self.world.trace.keep(now, TraceEvent::Runner { kind, text: text.into() });
     }
 
+    /// Adds a remark (a step's note) to the kept records: neither hashed nor
+    /// counted, and dropped when the trace is not recording.
+    pub fn remark(&mut self, kind: &'static str, text: impl Into<String>) {
+        let now = self.world.now;
+        self.world.trace.record(now, TraceEvent::Remark { kind, text: text.into() });
+    }
+
     /// Scheduled faults that could not be applied, with when and why.
     pub fn fault_errors(&self) -> &[(Instant, String)] {
         &self.world.fault_errors

@@ -1,0 +1,305 @@
+//! Counters, sets, lists and register reads, beyond loss (which
+//! [`crate::loss`] judges) and linearizability ([`crate::linear`]):
+//!
+//! - counters: every `ok` read lies within what could have been applied by
+//!   then: at least the increments acknowledged before it was invoked, at most
+//!   those plus every increment (acknowledged or `info`) invoked before it
+//!   returned; so the final value lies in `[acked, acked + info]`;
+//! - sets: elements read that no add ever tried (unexpected), that only
+//!   `fail`ed adds tried (failed yet present), and stale reads (an element
+//!   acknowledged before the read was invoked, present at the end, missing);
+//! - lists: the same, plus duplicated elements, reads that are not a prefix of
+//!   the longest read (incompatible orders), and the final order against the
+//!   order of acknowledgement (an append acknowledged before another was
+//!   invoked must come first);
+//! - register reads: values no op wrote, and stale reads (see [`registers`]).
+
+use crate::history::{Elem, F, FaultWindow, Op, Outcome, Value};
+use crate::loss::final_reads;
+use crate::verdict::{CheckResult, Evidence};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Counter reads within their bounds.
+pub fn counters(ops: &[Op], faults: &[FaultWindow]) -> CheckResult {
+    let mut result = CheckResult::new("counters");
+    let mut keys: BTreeMap<&Elem, (Vec<&Op>, Vec<&Op>)> = BTreeMap::new();
+    for op in ops.iter().filter(|o| o.outcome != Outcome::Fail) {
+        match op.f {
+            F::Incr => keys.entry(&op.key).or_default().0.push(op),
+            F::ReadCounter if op.outcome == Outcome::Ok => keys.entry(&op.key).or_default().1.push(op),
+            _ => {}
+        }
+    }
+    for (key, (incrs, reads)) in keys {
+        result.count("keys", 1);
+        result.count("reads", reads.len() as u64);
+        result.count("acked-increments", incrs.iter().filter(|o| o.outcome == Outcome::Ok).count() as u64);
+        result.count("info-increments", incrs.iter().filter(|o| o.outcome == Outcome::Info).count() as u64);
+        for read in reads {
+            let (low, high) = bounds(&incrs, read);
+            let value = read.result.int().unwrap_or(0);
+            if value < low || value > high {
+                let side = if value < low { "below" } else { "above" };
+                result.count(if value < low { "reads-too-low" } else { "reads-too-high" }, 1);
+                let what = format!("counter {key} read {value}, {side} the possible range [{low}, {high}]");
+                result.violation(Evidence::new(what, &[read], faults));
+            }
+        }
+    }
+    result
+}
+
+/// The lowest and highest value `read` may see given the increments.
+fn bounds(incrs: &[&Op], read: &Op) -> (i64, i64) {
+    let (mut low, mut high) = (0i64, 0i64);
+    for op in incrs {
+        let n = op.value.int().unwrap_or(1);
+        let certain = op.outcome == Outcome::Ok && op.precedes(read);
+        let possible = op.invoke <= read.complete_or_max();
+        if certain {
+            low = low.saturating_add(n);
+            high = high.saturating_add(n);
+        } else if possible {
+            low = low.saturating_add(n.min(0));
+            high = high.saturating_add(n.max(0));
+        }
+    }
+    (low, high)
+}
+
+/// What was tried on a key of a set or list: element -> the ops that added it.
+fn attempts(ops: &[Op], write: F) -> BTreeMap<(&Elem, &Elem), Vec<&Op>> {
+    let mut tried: BTreeMap<(&Elem, &Elem), Vec<&Op>> = BTreeMap::new();
+    for op in ops.iter().filter(|o| o.f == write) {
+        if let Value::One(e) = &op.value {
+            tried.entry((&op.key, e)).or_default().push(op);
+        }
+    }
+    tried
+}
+
+/// Set anomalies other than loss.
+pub fn sets(ops: &[Op], faults: &[FaultWindow]) -> CheckResult {
+    let mut result = CheckResult::new("sets");
+    elements(ops, faults, F::Add, F::ReadSet, &mut result);
+    result
+}
+
+/// List anomalies other than loss.
+pub fn lists(ops: &[Op], faults: &[FaultWindow]) -> CheckResult {
+    let mut result = CheckResult::new("lists");
+    elements(ops, faults, F::Append, F::ReadList, &mut result);
+    duplicates(ops, faults, &mut result);
+    prefixes(ops, faults, &mut result);
+    order(ops, faults, &mut result);
+    result
+}
+
+/// Unexpected, failed-yet-present and stale elements in reads.
+fn elements(ops: &[Op], faults: &[FaultWindow], write: F, read: F, result: &mut CheckResult) {
+    let tried = attempts(ops, write);
+    let finals = final_reads(ops, read);
+    for op in ops.iter().filter(|o| o.f == read && o.outcome == Outcome::Ok) {
+        result.count("reads", 1);
+        let present: BTreeSet<&Elem> = op.result.elems().iter().collect();
+        for e in &present {
+            match tried.get(&(&op.key, *e)) {
+                None => {
+                    result.count("unexpected", 1);
+                    let what = format!("key {} read element {e}, which no {} ever tried", op.key, write.name());
+                    result.violation(Evidence::new(what, &[op], faults));
+                }
+                Some(by) if by.iter().all(|w| w.outcome == Outcome::Fail || op.precedes(w)) => {
+                    result.count("failed-present", 1);
+                    let what =
+                        format!("key {} read element {e}, whose every {} failed or came later", op.key, write.name());
+                    let mut shown = vec![op];
+                    shown.extend(by.iter().copied());
+                    result.violation(Evidence::new(what, &shown, faults));
+                }
+                Some(_) => {}
+            }
+        }
+        let Some(fin) = finals.get(&op.key) else { continue };
+        if fin.index == op.index {
+            continue;
+        }
+        let at_end: BTreeSet<&Elem> = fin.result.elems().iter().collect();
+        stale(&tried, op, &present, &at_end, faults, result);
+    }
+}
+
+/// Elements acknowledged before `read` was invoked, there at the end, missing from `read`.
+fn stale(
+    tried: &BTreeMap<(&Elem, &Elem), Vec<&Op>>,
+    read: &Op,
+    present: &BTreeSet<&Elem>,
+    at_end: &BTreeSet<&Elem>,
+    faults: &[FaultWindow],
+    result: &mut CheckResult,
+) {
+    for e in at_end.iter().filter(|e| !present.contains(*e)) {
+        let acked =
+            tried.get(&(&read.key, *e)).and_then(|by| by.iter().find(|w| w.outcome == Outcome::Ok && w.precedes(read)));
+        if let Some(w) = acked {
+            result.count("stale-reads", 1);
+            let what = format!("key {} read misses element {e}, acknowledged before the read began", read.key);
+            result.violation(Evidence::new(what, &[read, w], faults));
+        }
+    }
+}
+
+/// Elements a list read holds twice.
+fn duplicates(ops: &[Op], faults: &[FaultWindow], result: &mut CheckResult) {
+    for op in ops.iter().filter(|o| o.f == F::ReadList && o.outcome == Outcome::Ok) {
+        let mut seen = BTreeSet::new();
+        let twice: BTreeSet<&Elem> = op.result.elems().iter().filter(|e| !seen.insert(*e)).collect();
+        for e in twice {
+            result.count("duplicated", 1);
+            let what = format!("list {} read holds element {e} more than once", op.key);
+            result.violation(Evidence::new(what, &[op], faults));
+        }
+    }
+}
+
+/// Every list read must be a prefix of the longest read of its key.
+fn prefixes(ops: &[Op], faults: &[FaultWindow], result: &mut CheckResult) {
+    let reads: Vec<&Op> = ops.iter().filter(|o| o.f == F::ReadList && o.outcome == Outcome::Ok).collect();
+    let mut longest: BTreeMap<&Elem, &Op> = BTreeMap::new();
+    for r in &reads {
+        let best = longest.entry(&r.key).or_insert(r);
+        if r.result.elems().len() > best.result.elems().len() {
+            *best = r;
+        }
+    }
+    for r in reads {
+        let long = longest[&r.key];
+        if !long.result.elems().starts_with(r.result.elems()) {
+            result.count("incompatible-reads", 1);
+            let what = format!("list {} read {} is not a prefix of the longest read {}", r.key, r.result, long.result);
+            result.violation(Evidence::new(what, &[r, long], faults));
+        }
+    }
+}
+
+/// In the final read, an append acknowledged before another was invoked comes first.
+fn order(ops: &[Op], faults: &[FaultWindow], result: &mut CheckResult) {
+    let mut by_key: BTreeMap<&Elem, Vec<&Op>> = BTreeMap::new();
+    for op in ops.iter().filter(|o| o.f == F::Append && o.outcome == Outcome::Ok) {
+        by_key.entry(&op.key).or_default().push(op);
+    }
+    for (key, fin) in final_reads(ops, F::ReadList) {
+        let position: BTreeMap<&Elem, usize> =
+            fin.result.elems().iter().enumerate().rev().map(|(i, e)| (e, i)).collect();
+        let mut appends: Vec<(&Op, usize)> = by_key
+            .get(key)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .copied()
+            .filter(|o| o.precedes(fin))
+            .filter_map(|o| match &o.value {
+                Value::One(e) => position.get(e).map(|p| (o, *p)),
+                _ => None,
+            })
+            .collect();
+        // Sweep in invocation order, folding in appends completed before each one's call.
+        let mut by_completion = appends.clone();
+        by_completion.sort_by_key(|(o, _)| o.complete_or_max());
+        appends.sort_by_key(|(o, _)| o.invoke);
+        let mut done = 0;
+        let mut latest: Option<(&Op, usize)> = None;
+        for (op, pos) in appends {
+            while done < by_completion.len() && by_completion[done].0.complete_or_max() < op.invoke {
+                let candidate = by_completion[done];
+                if latest.is_none_or(|l| candidate.1 > l.1) {
+                    latest = Some(candidate);
+                }
+                done += 1;
+            }
+            if let Some((before, at)) = latest.filter(|l| l.1 > pos) {
+                result.count("reordered", 1);
+                let what = format!(
+                    "list {key} ends with {} at position {pos}, before {} at {at}, though that append was \
+                     acknowledged before this one began",
+                    op.value, before.value
+                );
+                result.violation(Evidence::new(what, &[op, before, fin], faults));
+            }
+        }
+    }
+}
+
+/// Register reads that are wrong on their face, without a search (so they are
+/// found even when the linearizability search runs out of budget): a read of
+/// a value no op wrote, and a stale read: a value written once (or the
+/// initial nil) returned although another write began after it completed and
+/// itself completed before the read began, so the value had been replaced.
+pub fn registers(ops: &[Op], faults: &[FaultWindow]) -> CheckResult {
+    let mut result = CheckResult::new("register-reads");
+    let mut keys: BTreeMap<&Elem, Vec<&Op>> = BTreeMap::new();
+    for op in ops.iter().filter(|o| o.f.model() == crate::history::Model::Register && o.outcome != Outcome::Fail) {
+        keys.entry(&op.key).or_default().push(op);
+    }
+    for (key, key_ops) in keys {
+        result.count("keys", 1);
+        register_key(key, &key_ops, faults, &mut result);
+    }
+    result
+}
+
+/// The value a register op writes (a write's, or a cas's new value).
+fn register_write(op: &Op) -> Option<Value> {
+    match (op.f, &op.value) {
+        (F::Write, v) => Some(v.clone()),
+        (F::Cas, Value::Many(pair)) if pair.len() == 2 => Some(Value::One(pair[1].clone())),
+        _ => None,
+    }
+}
+
+fn register_key(key: &Elem, ops: &[&Op], faults: &[FaultWindow], result: &mut CheckResult) {
+    let mut writers: BTreeMap<Value, Vec<&Op>> = BTreeMap::new();
+    for op in ops {
+        if let Some(v) = register_write(op) {
+            writers.entry(v).or_default().push(op);
+        }
+    }
+    // Acknowledged writes by completion, with the latest invocation among those completed so far.
+    let mut acked: Vec<&Op> =
+        ops.iter().filter(|o| o.outcome == Outcome::Ok && register_write(o).is_some()).copied().collect();
+    acked.sort_by_key(|o| o.complete_or_max());
+    let mut latest: Vec<&Op> = Vec::with_capacity(acked.len());
+    for w in &acked {
+        let keep = latest.last().filter(|l| l.invoke >= w.invoke).copied().unwrap_or(w);
+        latest.push(keep);
+    }
+    for read in ops.iter().filter(|o| o.f == F::Read && o.outcome == Outcome::Ok) {
+        result.count("reads", 1);
+        let seen = &read.result;
+        let by = writers.get(seen).map_or(&[][..], Vec::as_slice);
+        if *seen != Value::Nil && by.is_empty() {
+            result.count("never-written", 1);
+            let what = format!("register {key} read {seen}, which no op wrote");
+            result.violation(Evidence::new(what, &[read], faults));
+            continue;
+        }
+        // The value was set at most once: by its one writer, or (nil) at the start.
+        let set_by = match (seen, by) {
+            (Value::Nil, []) => None,
+            (_, [one]) => Some(*one),
+            _ => continue,
+        };
+        let done = acked.partition_point(|w| w.complete_or_max() < read.invoke);
+        let Some(replacer) = done.checked_sub(1).map(|i| latest[i]) else { continue };
+        let replaced = set_by.is_none_or(|s| s.complete.is_some_and(|c| c < replacer.invoke));
+        if replaced {
+            result.count("stale-reads", 1);
+            let what = format!(
+                "register {key} read {seen} after a write of {} that began after {seen} was written had completed",
+                replacer.value
+            );
+            let mut shown = vec![*read, replacer];
+            shown.extend(set_by);
+            result.violation(Evidence::new(what, &shown, faults));
+        }
+    }
+}

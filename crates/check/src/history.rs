@@ -1,0 +1,414 @@
+//! The history model: what clients asked and what they were told. A history is
+//! a sequence of events in the order they happened; each operation appears as
+//! an `invoke` and, later, one completion by the same process: `ok` (it took
+//! effect, with the value a read returned), `fail` (it definitely did not take
+//! effect) or `info` (the client does not know: a timeout or a lost
+//! connection; it may take effect at any time after its invocation, or never).
+//! An invocation with no completion at the end of the history counts as `info`.
+//!
+//! Times are virtual (or real) nanoseconds; only their order matters to the
+//! checkers. Events are kept in history order, which must agree with time.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A key, a register value or an element of a set or list.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Elem {
+    /// An integer (Jepsen histories use these).
+    Int(i64),
+    /// A string (what Redis stores).
+    Str(String),
+}
+
+impl fmt::Display for Elem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Elem::Int(n) => write!(f, "{n}"),
+            Elem::Str(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+/// An event's value: nothing, one element, or several.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    /// No value: an invocation of a read, or a read of a missing key.
+    #[default]
+    Nil,
+    /// One element: a register's value, an increment, an added element, a counter's reading.
+    One(Elem),
+    /// Several: a set's or list's reading, or a `cas`'s `[expected, new]`.
+    Many(Vec<Elem>),
+}
+
+impl Value {
+    /// The elements a set or list reading holds (`Nil` reads as empty).
+    pub fn elems(&self) -> &[Elem] {
+        match self {
+            Value::Many(v) => v,
+            Value::One(e) => std::slice::from_ref(e),
+            Value::Nil => &[],
+        }
+    }
+
+    /// The integer in a `One(Int)`.
+    pub fn int(&self) -> Option<i64> {
+        match self {
+            Value::One(Elem::Int(n)) => Some(*n),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Nil => write!(f, "nil"),
+            Value::One(e) => write!(f, "{e}"),
+            Value::Many(v) => {
+                write!(f, "[")?;
+                for (i, e) in v.iter().enumerate() {
+                    write!(f, "{}{e}", if i == 0 { "" } else { " " })?;
+                }
+                write!(f, "]")
+            }
+        }
+    }
+}
+
+/// What an operation does, and so which data type its key holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum F {
+    /// Register read (`GET`): completes with the value or nil.
+    Read,
+    /// Register write (`SET k v`).
+    Write,
+    /// Register compare-and-set: value `[expected, new]` (Jepsen's `:cas`).
+    Cas,
+    /// Counter increment (`INCRBY k n`; `INCR` is 1): value the amount.
+    Incr,
+    /// Counter read (`GET`): completes with the integer (nil reads as 0).
+    ReadCounter,
+    /// Set add (`SADD k e`): value the element.
+    Add,
+    /// Set read (`SMEMBERS k`): completes with the elements.
+    ReadSet,
+    /// List append (`RPUSH k e`): value the element.
+    Append,
+    /// List read (`LRANGE k 0 -1`): completes with the elements in order.
+    ReadList,
+}
+
+/// The data types a key can hold, each judged by its own checkers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Model {
+    /// A register: read, write, cas.
+    Register,
+    /// A counter: incr, read-counter.
+    Counter,
+    /// A set: add, read-set.
+    Set,
+    /// A list: append, read-list.
+    List,
+}
+
+impl F {
+    /// The data type this operation acts on.
+    pub fn model(self) -> Model {
+        match self {
+            F::Read | F::Write | F::Cas => Model::Register,
+            F::Incr | F::ReadCounter => Model::Counter,
+            F::Add | F::ReadSet => Model::Set,
+            F::Append | F::ReadList => Model::List,
+        }
+    }
+
+    /// Whether the operation only reads.
+    pub fn is_read(self) -> bool {
+        matches!(self, F::Read | F::ReadCounter | F::ReadSet | F::ReadList)
+    }
+
+    /// The name used in history.jsonl (`read`, `write`, `read-set`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            F::Read => "read",
+            F::Write => "write",
+            F::Cas => "cas",
+            F::Incr => "incr",
+            F::ReadCounter => "read-counter",
+            F::Add => "add",
+            F::ReadSet => "read-set",
+            F::Append => "append",
+            F::ReadList => "read-list",
+        }
+    }
+}
+
+/// An event's type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Type {
+    /// The client sends the request.
+    Invoke,
+    /// The operation took effect (a read: with the value it saw).
+    Ok,
+    /// The operation definitely did not take effect.
+    Fail,
+    /// Unknown: it may or may not have taken effect.
+    Info,
+}
+
+/// One line of a history: an invocation or a completion.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// invoke, ok, fail or info.
+    #[serde(rename = "type")]
+    pub kind: Type,
+    /// The client (Jepsen's process) that issued the operation; a client has at
+    /// most one operation outstanding.
+    pub process: u64,
+    /// What the operation does.
+    pub f: F,
+    /// The key it acts on.
+    pub key: Elem,
+    /// Invocation: the argument (nil for reads). Completion: the argument again,
+    /// or for an `ok` read what it returned.
+    #[serde(default)]
+    pub value: Value,
+    /// When it happened, in nanoseconds.
+    pub time: u64,
+    /// Why a `fail` or `info` ended so (the error reply, `timeout`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A fault active over an interval, so evidence can say what was going on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultWindow {
+    /// What the fault was (`partition 6379 | 6380 6381`, `kill 6381`).
+    pub name: String,
+    /// When it began, in nanoseconds.
+    pub start: u64,
+    /// When it was healed (`None`: never, within the history).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<u64>,
+}
+
+impl FaultWindow {
+    /// Whether the fault was active at some point of `[from, to]`.
+    pub fn overlaps(&self, from: u64, to: u64) -> bool {
+        self.start <= to && self.end.is_none_or(|end| end >= from)
+    }
+}
+
+/// A whole history: events in the order they happened, and the faults.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct History {
+    /// Invocations and completions, in order.
+    pub events: Vec<Event>,
+    /// Faults active during the history, as time intervals.
+    pub faults: Vec<FaultWindow>,
+}
+
+/// How an operation ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// It took effect.
+    Ok,
+    /// It did not take effect.
+    Fail,
+    /// It may or may not have taken effect (`info`, or no completion at all).
+    Info,
+}
+
+/// An operation: an invocation paired with its completion.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Op {
+    /// Position of the invocation among all events (0-based).
+    pub index: usize,
+    /// Position of the completion, if there was one.
+    pub complete_index: Option<usize>,
+    /// The client.
+    pub process: u64,
+    /// What it does.
+    pub f: F,
+    /// The key.
+    pub key: Elem,
+    /// The argument (nil for reads).
+    pub value: Value,
+    /// What an `ok` read returned (nil otherwise).
+    pub result: Value,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// When it was invoked.
+    pub invoke: u64,
+    /// When it completed (`None` for an `info` or unfinished one: it may take
+    /// effect at any later time).
+    pub complete: Option<u64>,
+    /// When the client was told how it ended (`ok`, `fail` or `info`); `None`
+    /// if never. Unlike `complete`, an `info` has one.
+    pub told: Option<u64>,
+    /// The error of a `fail` or `info`.
+    pub error: Option<String>,
+}
+
+impl Op {
+    /// When it completed, or `u64::MAX` if it never did.
+    pub fn complete_or_max(&self) -> u64 {
+        self.complete.unwrap_or(u64::MAX)
+    }
+
+    /// Whether `self` completed before `other` was invoked (real-time order).
+    pub fn precedes(&self, other: &Op) -> bool {
+        self.complete.is_some_and(|t| t < other.invoke)
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let outcome = match self.outcome {
+            Outcome::Ok => "ok",
+            Outcome::Fail => "fail",
+            Outcome::Info => "info",
+        };
+        write!(f, "#{} p{} {} {}", self.index, self.process, self.f.name(), self.key)?;
+        if self.value != Value::Nil {
+            write!(f, " {}", self.value)?;
+        }
+        write!(f, " -> {outcome}")?;
+        if self.f.is_read() && self.outcome == Outcome::Ok {
+            write!(f, " {}", self.result)?;
+        }
+        match self.complete {
+            Some(c) => write!(f, " [{}..{}]", fmt_ns(self.invoke), fmt_ns(c)),
+            None => write!(f, " [{}..]", fmt_ns(self.invoke)),
+        }
+    }
+}
+
+/// Nanoseconds as seconds with millisecond precision (`1.250s`).
+pub fn fmt_ns(ns: u64) -> String {
+    format!("{}.{:03}s", ns / 1_000_000_000, (ns / 1_000_000) % 1000)
+}
+
+/// Why events do not form a history.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PairError {
+    /// A completion by a process with nothing outstanding.
+    #[error("event {index}: {kind:?} by process {process}, which has no operation outstanding")]
+    Unmatched {
+        /// The event's position.
+        index: usize,
+        /// Its type.
+        kind: Type,
+        /// Its process.
+        process: u64,
+    },
+    /// A second invocation before the first completed.
+    #[error("event {index}: process {process} invokes again while event {outstanding} is outstanding")]
+    Overlapping {
+        /// The event's position.
+        index: usize,
+        /// Its process.
+        process: u64,
+        /// The outstanding invocation's position.
+        outstanding: usize,
+    },
+    /// A completion that differs from its invocation in f or key.
+    #[error("event {index}: completes {invoked} (event {invoke_index}) with a different f or key")]
+    Mismatch {
+        /// The event's position.
+        index: usize,
+        /// The invocation's position.
+        invoke_index: usize,
+        /// The invocation, as text.
+        invoked: String,
+    },
+    /// Time going backwards.
+    #[error("event {index}: time {time} is before the previous event's {previous}")]
+    TimeBackwards {
+        /// The event's position.
+        index: usize,
+        /// Its time.
+        time: u64,
+        /// The previous event's time.
+        previous: u64,
+    },
+}
+
+impl History {
+    /// Pairs invocations with completions, in invocation order.
+    pub fn ops(&self) -> Result<Vec<Op>, PairError> {
+        let mut ops: Vec<Op> = Vec::new();
+        // Outstanding invocation per process: (process, op position), kept sorted.
+        let mut open: std::collections::BTreeMap<u64, usize> = std::collections::BTreeMap::new();
+        let mut previous = 0;
+        for (index, e) in self.events.iter().enumerate() {
+            if e.time < previous {
+                return Err(PairError::TimeBackwards { index, time: e.time, previous });
+            }
+            previous = e.time;
+            if e.kind == Type::Invoke {
+                if let Some(&o) = open.get(&e.process) {
+                    let outstanding = ops[o].index;
+                    return Err(PairError::Overlapping { index, process: e.process, outstanding });
+                }
+                open.insert(e.process, ops.len());
+                ops.push(invoked(index, e));
+                continue;
+            }
+            let Some(o) = open.remove(&e.process) else {
+                return Err(PairError::Unmatched { index, kind: e.kind, process: e.process });
+            };
+            complete(&mut ops[o], index, e)?;
+        }
+        Ok(ops)
+    }
+}
+
+fn invoked(index: usize, e: &Event) -> Op {
+    Op {
+        index,
+        complete_index: None,
+        process: e.process,
+        f: e.f,
+        key: e.key.clone(),
+        value: if e.f.is_read() { Value::Nil } else { e.value.clone() },
+        result: Value::Nil,
+        outcome: Outcome::Info,
+        invoke: e.time,
+        complete: None,
+        told: None,
+        error: None,
+    }
+}
+
+fn complete(op: &mut Op, index: usize, e: &Event) -> Result<(), PairError> {
+    if op.f != e.f || op.key != e.key {
+        return Err(PairError::Mismatch { index, invoke_index: op.index, invoked: op.to_string() });
+    }
+    op.complete_index = Some(index);
+    op.told = Some(e.time);
+    op.error = e.error.clone();
+    match e.kind {
+        Type::Ok => {
+            op.outcome = Outcome::Ok;
+            op.complete = Some(e.time);
+            if op.f.is_read() {
+                op.result = e.value.clone();
+            }
+        }
+        Type::Fail => {
+            op.outcome = Outcome::Fail;
+            op.complete = Some(e.time);
+        }
+        Type::Info | Type::Invoke => op.outcome = Outcome::Info,
+    }
+    Ok(())
+}

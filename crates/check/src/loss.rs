@@ -1,0 +1,137 @@
+//! Acknowledged-write loss: writes the system said `ok` to that the final
+//! state does not hold. The final state of a key is its last `ok` read (the
+//! one invoked last); only writes acknowledged before that read was invoked
+//! are judged, since a later one may simply not be visible to it yet.
+//!
+//! - set: an added element missing from the final `read-set`;
+//! - list: an appended element missing from the final `read-list`;
+//! - counter: the final `read-counter` below the sum of acknowledged
+//!   increments (which ones were lost cannot be told, only how much);
+//! - register: a write acknowledged after every write of the value the final
+//!   `read` returned had completed (so it should have replaced that value),
+//!   or any acknowledged write when the final read is nil.
+//!
+//! Each lost write is listed with the op that acknowledged it, the final read
+//! and the faults active while it ran.
+
+use crate::history::{Elem, F, FaultWindow, Model, Op, Outcome, Value};
+use crate::verdict::{CheckResult, Evidence};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The last `ok` read of each key (by invocation) of the given read kind.
+pub fn final_reads(ops: &[Op], read: F) -> BTreeMap<&Elem, &Op> {
+    let mut last = BTreeMap::new();
+    for op in ops.iter().filter(|o| o.f == read && o.outcome == Outcome::Ok) {
+        last.insert(&op.key, op);
+    }
+    last
+}
+
+/// Acknowledged writes of every model missing from the final reads.
+pub fn check(ops: &[Op], faults: &[FaultWindow]) -> CheckResult {
+    let mut result = CheckResult::new("acked-write-loss");
+    let keys = by_key(ops);
+    elements(&keys, faults, F::Add, F::ReadSet, &mut result);
+    elements(&keys, faults, F::Append, F::ReadList, &mut result);
+    counters(&keys, faults, &mut result);
+    registers(&keys, faults, &mut result);
+    result
+}
+
+/// Each (model, key)'s ops, in invocation order.
+type ByKey<'a> = BTreeMap<(Model, &'a Elem), Vec<&'a Op>>;
+
+fn by_key(ops: &[Op]) -> ByKey<'_> {
+    let mut keys: ByKey<'_> = BTreeMap::new();
+    for op in ops {
+        keys.entry((op.f.model(), &op.key)).or_default().push(op);
+    }
+    keys
+}
+
+/// The last `ok` read of `read` kind among one key's ops.
+fn final_read<'a>(ops: &[&'a Op], read: F) -> Option<&'a Op> {
+    ops.iter().rev().find(|o| o.f == read && o.outcome == Outcome::Ok).copied()
+}
+
+/// Ops of kind `f` acknowledged before `read` was invoked.
+fn acked_before<'a>(ops: &[&'a Op], f: F, read: &Op) -> Vec<&'a Op> {
+    ops.iter().filter(|o| o.f == f && o.outcome == Outcome::Ok && o.precedes(read)).copied().collect()
+}
+
+fn elements(keys: &ByKey<'_>, faults: &[FaultWindow], write: F, read: F, result: &mut CheckResult) {
+    for (key, ops) in model_keys(keys, write.model()) {
+        let Some(fin) = final_read(ops, read) else { continue };
+        let present: BTreeSet<&Elem> = fin.result.elems().iter().collect();
+        for op in acked_before(ops, write, fin) {
+            result.count("acked", 1);
+            let Value::One(e) = &op.value else { continue };
+            if !present.contains(e) {
+                result.count("lost", 1);
+                let what = format!("{} {e} acknowledged on key {key} is missing from the final read", write.name());
+                result.violation(Evidence::new(what, &[op, fin], faults));
+            }
+        }
+    }
+}
+
+/// The smallest key, to start a range of one model's keys.
+const MIN_ELEM: Elem = Elem::Int(i64::MIN);
+
+/// One model's keys and their ops.
+fn model_keys<'k, 'a>(keys: &'k ByKey<'a>, model: Model) -> impl Iterator<Item = (&'a Elem, &'k Vec<&'a Op>)> {
+    keys.range((model, &MIN_ELEM)..).take_while(move |((m, _), _)| *m == model).map(|((_, k), ops)| (*k, ops))
+}
+
+fn counters(keys: &ByKey<'_>, faults: &[FaultWindow], result: &mut CheckResult) {
+    for (key, ops) in model_keys(keys, Model::Counter) {
+        let Some(fin) = final_read(ops, F::ReadCounter) else { continue };
+        let acked = acked_before(ops, F::Incr, fin);
+        // i128: no sum of i64 amounts in a history can overflow it.
+        let sum: i128 = acked.iter().filter_map(|o| o.value.int()).map(i128::from).sum();
+        let value = i128::from(fin.result.int().unwrap_or(0));
+        result.count("acked", acked.len() as u64);
+        if value < sum {
+            result.count("lost", u64::try_from(sum - value).unwrap_or(u64::MAX));
+            let what = format!(
+                "counter {key} reads {value} at the end but {} increments totalling {sum} were acknowledged before: \
+                 at least {} lost (listed: the final read)",
+                acked.len(),
+                sum - value
+            );
+            result.violation(Evidence::new(what, &[fin], faults));
+        }
+    }
+}
+
+fn registers(keys: &ByKey<'_>, faults: &[FaultWindow], result: &mut CheckResult) {
+    for (key, ops) in model_keys(keys, Model::Register) {
+        let Some(fin) = final_read(ops, F::Read) else { continue };
+        let seen = &fin.result;
+        // Writes of the value the final read saw (ok or info: either may have happened).
+        let writers: Vec<&Op> =
+            ops.iter().filter(|o| o.outcome != Outcome::Fail && written(o).as_ref() == Some(seen)).copied().collect();
+        for op in ops.iter().filter(|o| o.outcome == Outcome::Ok && o.precedes(fin)) {
+            let Some(value) = written(op) else { continue };
+            result.count("acked", 1);
+            let replaced = *seen == Value::Nil || (!writers.is_empty() && writers.iter().all(|w| w.precedes(op)));
+            if value != *seen && replaced {
+                result.count("lost", 1);
+                let what = format!(
+                    "write of {value} to register {key} was acknowledged after every write of {seen} completed, \
+                     yet the final read returns {seen}"
+                );
+                result.violation(Evidence::new(what, &[op, fin], faults));
+            }
+        }
+    }
+}
+
+/// The value a register op writes, if it writes.
+fn written(op: &Op) -> Option<Value> {
+    match (op.f, &op.value) {
+        (F::Write, v) => Some(v.clone()),
+        (F::Cas, Value::Many(pair)) if pair.len() == 2 => Some(Value::One(pair[1].clone())),
+        _ => None,
+    }
+}

@@ -1,0 +1,97 @@
+//! What every checker returns: a verdict, counts and evidence.
+
+use crate::history::{FaultWindow, Op};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// A checker's conclusion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// The history satisfies the property.
+    Valid,
+    /// The search ran out of its budget (or the history holds nothing to judge
+    /// with certainty): neither proven nor refuted.
+    Unknown,
+    /// The history violates the property; the evidence shows where.
+    Invalid,
+}
+
+impl Verdict {
+    /// The verdict of several parts: invalid if any is, else unknown if any is.
+    pub fn combine(self, other: Verdict) -> Verdict {
+        self.max(other)
+    }
+
+    /// `valid`, `invalid` or `unknown`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Valid => "valid",
+            Verdict::Invalid => "invalid",
+            Verdict::Unknown => "unknown",
+        }
+    }
+}
+
+/// One finding: a sentence, the operations it is about and the faults active
+/// while they ran.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    /// What is wrong, as a sentence.
+    pub what: String,
+    /// The operations involved, as `#index p3 write "k" 5 -> ok [1.200s..1.500s]`.
+    pub ops: Vec<String>,
+    /// Faults active while the first of them ran.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<String>,
+}
+
+impl Evidence {
+    /// A finding about `ops`, naming the faults active while the first ran.
+    pub fn new(what: String, ops: &[&Op], faults: &[FaultWindow]) -> Evidence {
+        let active = ops
+            .first()
+            .map(|op| {
+                faults.iter().filter(|f| f.overlaps(op.invoke, op.complete_or_max())).map(|f| f.name.clone()).collect()
+            })
+            .unwrap_or_default();
+        Evidence { what, ops: ops.iter().map(|o| o.to_string()).collect(), faults: active }
+    }
+}
+
+/// Evidence lists are cut here; the counts still count everything.
+pub const MAX_EVIDENCE: usize = 20;
+
+/// A checker's full answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CheckResult {
+    /// The checker's name (`linearizable-registers`, `acked-write-loss`, ...).
+    pub checker: &'static str,
+    /// Its verdict.
+    pub verdict: Verdict,
+    /// What it counted (keys, ops, lost elements, ...).
+    pub counts: BTreeMap<&'static str, u64>,
+    /// At most [`MAX_EVIDENCE`] findings, the most telling first.
+    pub evidence: Vec<Evidence>,
+}
+
+impl CheckResult {
+    /// A result with no counts or evidence yet.
+    pub fn new(checker: &'static str) -> CheckResult {
+        CheckResult { checker, verdict: Verdict::Valid, counts: BTreeMap::new(), evidence: Vec::new() }
+    }
+
+    /// Adds `n` to a count.
+    pub fn count(&mut self, name: &'static str, n: u64) {
+        *self.counts.entry(name).or_insert(0) += n;
+    }
+
+    /// Records a violation: the verdict becomes invalid, the evidence is kept
+    /// while there is room.
+    pub fn violation(&mut self, evidence: Evidence) {
+        self.verdict = Verdict::Invalid;
+        if self.evidence.len() < MAX_EVIDENCE {
+            self.evidence.push(evidence);
+        }
+    }
+}
