@@ -3,7 +3,7 @@
 //! the handler the command table names ([`Server::execute`], mirroring call()).
 
 use crate::cluster::commands::ClientFlags;
-use crate::command_table::{Handler, NO_AUTH, STALE};
+use crate::command_table::{Handler, NO_AUTH, RANDOM, STALE};
 use crate::config::Config;
 use crate::keyspace::Exec;
 use crate::replication::Replication;
@@ -50,11 +50,14 @@ impl Server {
         let now_ms = ctx.wall_clock_ms();
         client.last_cmd_ms = now_ms;
         match handler {
-            Handler::Keyspace => Some(self.run_keyspace(client, name, args, now_ms)),
+            Handler::Keyspace => {
+                let random = self.draw_random(ctx, name);
+                Some(self.run_keyspace(client, name, args, now_ms, random))
+            }
             Handler::Migrate if name == "migrate" => {
                 self.migrate_command(ctx, conn, client.db, client.multi.is_some(), args)
             }
-            Handler::Migrate => Some(self.run_keyspace(client, name, args, now_ms)),
+            Handler::Migrate => Some(self.run_keyspace(client, name, args, now_ms, 0)),
             Handler::Connection => Some(self.connection_command(ctx, client, conn, name, args)),
             Handler::Server => self.server_command(ctx, client, conn, name, args),
             Handler::Persistence => Some(self.save_command(ctx, name, args)),
@@ -66,11 +69,23 @@ impl Server {
     }
 
     /// A keyspace command run outside the fast path (inside EXEC, DUMP, RESTORE).
-    fn run_keyspace(&mut self, client: &Client, name: &str, args: &[Vec<u8>], now_ms: i64) -> Value {
+    fn run_keyspace(&mut self, client: &Client, name: &str, args: &[Vec<u8>], now_ms: i64, random: u64) -> Value {
         let mut x = Exec::new(&mut self.dbs, &mut self.feed, self.repl.master.is_none(), client.db, now_ms);
+        x.random = random;
+        x.resp3 = client.proto == resp::Protocol::Resp3;
+        x.cluster = self.cluster.is_some();
         let reply = crate::commands::keyspace(name, args, &mut x);
         self.persist.dirty += x.dirty;
         reply
+    }
+
+    /// A draw from the process's seeded stream for a command the table marks
+    /// [`RANDOM`] (RANDOMKEY), 0 for any other: only those commands move the stream.
+    pub(crate) fn draw_random(&self, ctx: &mut Ctx<'_>, name: &str) -> u64 {
+        match crate::command_table::lookup(name) {
+            Some(c) if c.has(RANDOM) => ctx.rng().next_u64(),
+            _ => 0,
+        }
     }
 
     /// QUIT, AUTH, HELLO, SELECT, CLIENT.
@@ -130,7 +145,7 @@ impl Server {
                 }
                 reply
             }
-            "command" => Value::Array(Vec::new()),
+            "command" => crate::command_info::command(args),
             "shutdown" => return self.shutdown_command(ctx, client, args),
             _ => unreachable!("redis: {name} is no server command"),
         })

@@ -20,6 +20,9 @@ pub(crate) const NO_AUTH: u16 = 1 << 1;
 pub(crate) const STALE: u16 = 1 << 2;
 /// Runs on an importing slot without ASKING (`asking`: RESTORE-ASKING).
 pub(crate) const ASKING: u16 = 1 << 4;
+/// Answers from the process's seeded random stream (RANDOMKEY): the caller
+/// draws for it, and only for it, so other commands leave the stream alone.
+pub(crate) const RANDOM: u16 = 1 << 5;
 /// Allowed to a RESP2 client in subscribed mode (processCommand's list of
 /// procs: the (un)subscribe commands, PING, QUIT, RESET).
 pub(crate) const SUBSCRIBED_OK: u16 = 1 << 3;
@@ -60,24 +63,106 @@ pub(crate) enum Keys {
     Subcommand,
     /// MIGRATE host port key|"" db timeout [... KEYS k1 k2 ...].
     Migrate,
+    /// `[destination] numkeys key [key ...]` (`genericGetKeys`: ZUNION,
+    /// ZINTERSTORE, SINTERCARD, ...); `store`: a destination comes first.
+    Numkeys { store: bool },
+    /// SORT key [... STORE destination ...] (`sortGetKeys`: the key, then the
+    /// last STORE's destination, skipping LIMIT's, GET's and BY's arguments).
+    Sort,
 }
 
 impl Keys {
-    /// (first, last, step) of `args`' keys, `last < 0` counting from the end;
-    /// `None` when the command has no keys.
-    pub(crate) fn positions(self, args: &[Vec<u8>]) -> Option<(usize, i64, usize)> {
+    /// The positions of `args`' keys in the order routing reads them
+    /// (`getKeysFromCommand`), without allocating.
+    pub(crate) fn indexes(self, args: &[Vec<u8>]) -> KeyIndexes {
+        let none = KeyIndexes { next: 1, last: 0, step: 1, then: None };
+        let range = |first: usize, last: i64, step: usize| {
+            let last = if last < 0 { args.len() as i64 + last } else { last };
+            // A variadic command given too few arguments has no keys (its handler answers).
+            let last = usize::try_from(last).map_or(0, |l| l.min(args.len().saturating_sub(1)));
+            KeyIndexes { next: first, last, step, then: None }
+        };
         match self {
-            Keys::None => None,
-            Keys::Range { first, last, step } => Some((first.into(), last.into(), step.into())),
-            Keys::Subcommand => (args.len() >= 3).then_some((2, 2, 1)),
+            Keys::None => none,
+            Keys::Range { first, last, step } => range(first.into(), last.into(), step.into()),
+            Keys::Subcommand if args.len() >= 3 => range(2, 2, 1),
+            Keys::Subcommand => none,
             Keys::Migrate => match args.get(3) {
-                Some(k) if k.is_empty() => {
-                    let at = args.iter().position(|a| a.eq_ignore_ascii_case(b"keys"))?;
-                    Some((at + 1, -1, 1))
-                }
-                _ => Some((3, 3, 1)),
+                Some(k) if k.is_empty() => match args.iter().position(|a| a.eq_ignore_ascii_case(b"keys")) {
+                    Some(at) => range(at + 1, -1, 1),
+                    None => none,
+                },
+                _ => range(3, 3, 1),
             },
+            Keys::Sort => {
+                let mut keys = range(1, 1, 1);
+                keys.then = sort_store(args);
+                keys
+            }
+            Keys::Numkeys { store } => {
+                let (count_at, first) = if store { (2, 3) } else { (1, 2) };
+                let n = args.get(count_at).map_or(0, |a| atoi(a));
+                if n < 1 || n > (args.len() as i64 - first as i64) {
+                    return none;
+                }
+                let mut keys = range(first, first as i64 + n - 1, 1);
+                keys.then = store.then_some(1);
+                keys
+            }
         }
+    }
+}
+
+/// Where `sortGetKeys` finds SORT's destination: after the last STORE.
+fn sort_store(args: &[Vec<u8>]) -> Option<usize> {
+    let mut found = None;
+    let mut i = 2;
+    while i < args.len() {
+        let a = args[i].to_ascii_lowercase();
+        match a.as_slice() {
+            b"limit" => i += 2,
+            b"get" | b"by" => i += 1,
+            b"store" if i + 1 < args.len() => found = Some(i + 1),
+            _ => {}
+        }
+        i += 1;
+    }
+    found
+}
+
+/// C's `atoi`: leading digits after an optional sign; anything else is 0.
+fn atoi(a: &[u8]) -> i64 {
+    let (negative, digits) = match a.first() {
+        Some(b'-') => (true, &a[1..]),
+        Some(b'+') => (false, &a[1..]),
+        _ => (false, a),
+    };
+    let n = digits
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .fold(0i64, |n, &d| n.saturating_mul(10).saturating_add(i64::from(d - b'0')));
+    if negative { -n } else { n }
+}
+
+/// Key positions: `next..=last` by `step`, then `then` (a destination key
+/// that `genericGetKeys` lists after the sources).
+pub(crate) struct KeyIndexes {
+    next: usize,
+    last: usize,
+    step: usize,
+    then: Option<usize>,
+}
+
+impl Iterator for KeyIndexes {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        if self.next <= self.last {
+            let k = self.next;
+            self.next += self.step;
+            return Some(k);
+        }
+        self.then.take()
     }
 }
 
@@ -90,10 +175,67 @@ pub(crate) struct Command {
     pub(crate) arity: i32,
     /// [`WRITE`], [`NO_AUTH`], [`STALE`], [`SUBSCRIBED_OK`], [`ASKING`].
     pub(crate) flags: u16,
-    /// Where its keys are.
+    /// Where its keys are, for routing (`getKeysFromCommand`: the legacy
+    /// range, or the command's own key finder).
     pub(crate) keys: Keys,
     /// Who runs it.
     pub(crate) handler: Handler,
+    /// What COMMAND INFO and COMMAND DOCS say of it, as Redis 7.0.15 says it.
+    pub(crate) doc: &'static Doc,
+}
+
+/// A command's (or subcommand's) COMMAND INFO, measured from Redis 7.0.15
+/// ([`crate::command_docs`]).
+#[derive(Debug)]
+pub(crate) struct Doc {
+    /// `get`, or `client|list` for a subcommand.
+    pub(crate) name: &'static str,
+    pub(crate) arity: i32,
+    /// Redis's command flags, as COMMAND INFO names them.
+    pub(crate) flags: &'static [&'static str],
+    /// The legacy (first key, last key, step).
+    pub(crate) range: (i32, i32, i32),
+    /// ACL categories, `@`-prefixed.
+    pub(crate) acl: &'static [&'static str],
+    /// Command tips (`nondeterministic_output`, `request_policy:...`).
+    pub(crate) tips: &'static [&'static str],
+    pub(crate) specs: &'static [KeySpec],
+    /// COMMAND DOCS' map for it, as 7.0.15 sends it in RESP3 (empty for a
+    /// subcommand: its docs are in its container's).
+    pub(crate) docs: &'static [u8],
+    /// Only the ones the simulator implements.
+    pub(crate) subcommands: &'static [Doc],
+}
+
+/// One key spec (Redis 7.0's `keySpec`).
+#[derive(Debug)]
+pub(crate) struct KeySpec {
+    pub(crate) notes: Option<&'static str>,
+    pub(crate) flags: &'static [&'static str],
+    pub(crate) begin: Begin,
+    pub(crate) find: Find,
+}
+
+/// Where a key spec's search begins.
+#[derive(Debug)]
+pub(crate) enum Begin {
+    /// At this argument.
+    Index(i32),
+    /// After this keyword, searched from `startfrom` (negative: from the end, backwards).
+    Keyword(&'static str, i32),
+    /// Not expressible (SORT's BY/GET and STORE): the command's own key finder says.
+    Unknown,
+}
+
+/// How a key spec finds its keys once begun.
+#[derive(Debug)]
+pub(crate) enum Find {
+    /// `lastkey` relative to the first (negative: from the end), every `step`.
+    Range { lastkey: i32, step: i32, limit: i32 },
+    /// The count is at `index` (relative), the keys start at `first` (relative).
+    Keynum { index: i32, first: i32, step: i32 },
+    /// Not expressible.
+    Unknown,
 }
 
 impl Command {
@@ -111,110 +253,170 @@ impl Command {
 const KEY: Keys = Keys::Range { first: 1, last: 1, step: 1 };
 const ALL_KEYS: Keys = Keys::Range { first: 1, last: -1, step: 1 };
 
-const fn cmd(name: &'static str, arity: i32, flags: u16, keys: Keys, handler: Handler) -> Command {
-    Command { name, arity, flags, keys, handler }
+const fn cmd(doc: &'static Doc, flags: u16, keys: Keys, handler: Handler) -> Command {
+    Command { name: doc.name, arity: doc.arity, flags, keys, handler, doc }
 }
 
+use crate::command_docs as doc;
 use Handler as H;
 
 /// Every command this node knows, in name order.
 const COMMANDS: &[Command] = &[
-    cmd("append", 3, WRITE, KEY, H::Keyspace),
-    cmd("asking", 1, 0, Keys::None, H::Cluster),
-    cmd("auth", -2, NO_AUTH | STALE, Keys::None, H::Connection),
-    cmd("bgsave", -1, 0, Keys::None, H::Persistence),
-    cmd("client", -2, 0, Keys::None, H::Connection),
-    cmd("cluster", -2, 0, Keys::None, H::Cluster),
-    cmd("command", -1, 0, Keys::None, H::Server),
-    cmd("config", -2, STALE, Keys::None, H::Server),
-    cmd("dbsize", 1, 0, Keys::None, H::Keyspace),
-    cmd("debug", -2, 0, Keys::None, H::Server),
-    cmd("decr", 2, WRITE, KEY, H::Keyspace),
-    cmd("decrby", 3, WRITE, KEY, H::Keyspace),
-    cmd("del", -2, WRITE, ALL_KEYS, H::Keyspace),
-    cmd("discard", 1, 0, Keys::None, H::Transaction),
-    cmd("dump", 2, 0, KEY, H::Migrate),
-    cmd("echo", 2, 0, Keys::None, H::Keyspace),
-    cmd("exec", 1, 0, Keys::None, H::Transaction),
-    cmd("exists", -2, 0, ALL_KEYS, H::Keyspace),
-    cmd("expire", -3, WRITE, KEY, H::Keyspace),
-    cmd("expireat", -3, WRITE, KEY, H::Keyspace),
-    // Not routed yet, though Redis routes them (key at 1).
-    cmd("expiretime", 2, 0, Keys::None, H::Keyspace),
-    cmd("flushall", -1, WRITE, Keys::None, H::Keyspace),
-    cmd("flushdb", -1, WRITE, Keys::None, H::Keyspace),
-    cmd("get", 2, 0, KEY, H::Keyspace),
-    cmd("getset", 3, WRITE, KEY, H::Keyspace),
-    cmd("hdel", -3, WRITE, KEY, H::Keyspace),
-    cmd("hello", -1, NO_AUTH, Keys::None, H::Connection),
-    cmd("hget", 3, 0, KEY, H::Keyspace),
-    cmd("hgetall", 2, 0, KEY, H::Keyspace),
-    cmd("hlen", 2, 0, Keys::None, H::Keyspace),
-    cmd("hset", -4, WRITE, KEY, H::Keyspace),
-    cmd("incr", 2, WRITE, KEY, H::Keyspace),
-    cmd("incrby", 3, WRITE, KEY, H::Keyspace),
-    cmd("info", -1, STALE, Keys::None, H::Server),
-    cmd("keys", 2, 0, Keys::None, H::Keyspace),
-    cmd("lastsave", 1, 0, Keys::None, H::Persistence),
-    cmd("lindex", 3, 0, Keys::None, H::Keyspace),
-    cmd("llen", 2, 0, KEY, H::Keyspace),
-    cmd("lpop", -2, WRITE, KEY, H::Keyspace),
-    cmd("lpush", -3, WRITE, KEY, H::Keyspace),
-    cmd("lrange", 4, 0, KEY, H::Keyspace),
-    cmd("mget", -2, 0, ALL_KEYS, H::Keyspace),
-    cmd("migrate", -6, WRITE, Keys::Migrate, H::Migrate),
-    cmd("mset", -3, WRITE, Keys::Range { first: 1, last: -1, step: 2 }, H::Keyspace),
-    cmd("multi", 1, 0, Keys::None, H::Transaction),
-    cmd("object", -2, 0, Keys::Subcommand, H::Keyspace),
-    cmd("persist", 2, WRITE, KEY, H::Keyspace),
-    cmd("pexpire", -3, WRITE, KEY, H::Keyspace),
-    cmd("pexpireat", -3, WRITE, KEY, H::Keyspace),
-    cmd("pexpiretime", 2, 0, Keys::None, H::Keyspace),
-    cmd("ping", -1, SUBSCRIBED_OK, Keys::None, H::Keyspace),
-    cmd("psubscribe", -2, SUBSCRIBED_OK, Keys::None, H::PubSub),
-    cmd("psync", -3, 0, Keys::None, H::Replication),
-    cmd("pttl", 2, 0, KEY, H::Keyspace),
-    cmd("publish", 3, 0, Keys::None, H::PubSub),
-    cmd("pubsub", -2, 0, Keys::None, H::PubSub),
-    cmd("punsubscribe", -1, SUBSCRIBED_OK, Keys::None, H::PubSub),
-    cmd("quit", -1, NO_AUTH | STALE | SUBSCRIBED_OK, Keys::None, H::Connection),
-    cmd("readonly", 1, 0, Keys::None, H::Cluster),
-    cmd("readwrite", 1, 0, Keys::None, H::Cluster),
-    // Not routed yet, though Redis routes them (keys at 1 and 2).
-    cmd("rename", 3, WRITE, Keys::None, H::Keyspace),
-    cmd("renamenx", 3, WRITE, Keys::None, H::Keyspace),
-    cmd("replconf", -1, STALE, Keys::None, H::Replication),
-    cmd("replicaof", 3, STALE, Keys::None, H::Replication),
-    cmd("restore", -4, WRITE, KEY, H::Migrate),
-    cmd("restore-asking", -4, WRITE | ASKING, KEY, H::Migrate),
-    cmd("role", 1, STALE, Keys::None, H::Server),
-    cmd("rpop", -2, WRITE, KEY, H::Keyspace),
-    cmd("rpush", -3, WRITE, KEY, H::Keyspace),
-    cmd("sadd", -3, WRITE, KEY, H::Keyspace),
-    cmd("save", 1, 0, Keys::None, H::Persistence),
-    cmd("scan", -2, 0, Keys::None, H::Keyspace),
-    cmd("scard", 2, 0, KEY, H::Keyspace),
-    cmd("select", 2, 0, Keys::None, H::Connection),
-    cmd("set", -3, WRITE, KEY, H::Keyspace),
-    cmd("setnx", 3, WRITE, Keys::None, H::Keyspace),
-    cmd("shutdown", -1, STALE, Keys::None, H::Server),
-    cmd("sismember", 3, 0, Keys::None, H::Keyspace),
-    cmd("slaveof", 3, STALE, Keys::None, H::Replication),
-    cmd("smembers", 2, 0, KEY, H::Keyspace),
-    cmd("srem", -3, WRITE, KEY, H::Keyspace),
-    cmd("strlen", 2, 0, KEY, H::Keyspace),
-    cmd("subscribe", -2, SUBSCRIBED_OK, Keys::None, H::PubSub),
-    cmd("sync", 1, 0, Keys::None, H::Replication),
-    cmd("ttl", 2, 0, KEY, H::Keyspace),
-    cmd("type", 2, 0, KEY, H::Keyspace),
-    // Not routed yet, though Redis routes it (all keys).
-    cmd("unlink", -2, WRITE, Keys::None, H::Keyspace),
-    cmd("unsubscribe", -1, SUBSCRIBED_OK, Keys::None, H::PubSub),
-    cmd("wait", 3, 0, Keys::None, H::Replication),
+    cmd(&doc::APPEND, WRITE, KEY, H::Keyspace),
+    cmd(&doc::ASKING, 0, Keys::None, H::Cluster),
+    cmd(&doc::AUTH, NO_AUTH | STALE, Keys::None, H::Connection),
+    cmd(&doc::BGSAVE, 0, Keys::None, H::Persistence),
+    cmd(&doc::BITCOUNT, 0, KEY, H::Keyspace),
+    cmd(&doc::BITOP, WRITE, Keys::Range { first: 2, last: -1, step: 1 }, H::Keyspace),
+    cmd(&doc::BITPOS, 0, KEY, H::Keyspace),
+    cmd(&doc::CLIENT, 0, Keys::None, H::Connection),
+    cmd(&doc::CLUSTER, 0, Keys::None, H::Cluster),
+    cmd(&doc::COMMAND, 0, Keys::None, H::Server),
+    cmd(&doc::CONFIG, STALE, Keys::None, H::Server),
+    cmd(&doc::COPY, WRITE, Keys::Range { first: 1, last: 2, step: 1 }, H::Keyspace),
+    cmd(&doc::DBSIZE, 0, Keys::None, H::Keyspace),
+    cmd(&doc::DEBUG, 0, Keys::None, H::Server),
+    cmd(&doc::DECR, WRITE, KEY, H::Keyspace),
+    cmd(&doc::DECRBY, WRITE, KEY, H::Keyspace),
+    cmd(&doc::DEL, WRITE, ALL_KEYS, H::Keyspace),
+    cmd(&doc::DISCARD, 0, Keys::None, H::Transaction),
+    cmd(&doc::DUMP, 0, KEY, H::Migrate),
+    cmd(&doc::ECHO, 0, Keys::None, H::Keyspace),
+    cmd(&doc::EXEC, 0, Keys::None, H::Transaction),
+    cmd(&doc::EXISTS, 0, ALL_KEYS, H::Keyspace),
+    cmd(&doc::EXPIRE, WRITE, KEY, H::Keyspace),
+    cmd(&doc::EXPIREAT, WRITE, KEY, H::Keyspace),
+    cmd(&doc::EXPIRETIME, 0, KEY, H::Keyspace),
+    cmd(&doc::FLUSHALL, WRITE, Keys::None, H::Keyspace),
+    cmd(&doc::FLUSHDB, WRITE, Keys::None, H::Keyspace),
+    cmd(&doc::GET, 0, KEY, H::Keyspace),
+    cmd(&doc::GETBIT, 0, KEY, H::Keyspace),
+    cmd(&doc::GETDEL, WRITE, KEY, H::Keyspace),
+    cmd(&doc::GETEX, WRITE, KEY, H::Keyspace),
+    cmd(&doc::GETRANGE, 0, KEY, H::Keyspace),
+    cmd(&doc::GETSET, WRITE, KEY, H::Keyspace),
+    cmd(&doc::HDEL, WRITE, KEY, H::Keyspace),
+    cmd(&doc::HELLO, NO_AUTH, Keys::None, H::Connection),
+    cmd(&doc::HGET, 0, KEY, H::Keyspace),
+    cmd(&doc::HGETALL, 0, KEY, H::Keyspace),
+    cmd(&doc::HLEN, 0, KEY, H::Keyspace),
+    cmd(&doc::HSCAN, 0, KEY, H::Keyspace),
+    cmd(&doc::HSET, WRITE, KEY, H::Keyspace),
+    cmd(&doc::INCR, WRITE, KEY, H::Keyspace),
+    cmd(&doc::INCRBY, WRITE, KEY, H::Keyspace),
+    cmd(&doc::INFO, STALE, Keys::None, H::Server),
+    cmd(&doc::KEYS, 0, Keys::None, H::Keyspace),
+    cmd(&doc::LASTSAVE, 0, Keys::None, H::Persistence),
+    cmd(&doc::LINDEX, 0, KEY, H::Keyspace),
+    cmd(&doc::LINSERT, WRITE, KEY, H::Keyspace),
+    cmd(&doc::LLEN, 0, KEY, H::Keyspace),
+    cmd(&doc::LMOVE, WRITE, Keys::Range { first: 1, last: 2, step: 1 }, H::Keyspace),
+    cmd(&doc::LPOP, WRITE, KEY, H::Keyspace),
+    cmd(&doc::LPOS, 0, KEY, H::Keyspace),
+    cmd(&doc::LPUSH, WRITE, KEY, H::Keyspace),
+    cmd(&doc::LRANGE, 0, KEY, H::Keyspace),
+    cmd(&doc::LSET, WRITE, KEY, H::Keyspace),
+    cmd(&doc::MGET, 0, ALL_KEYS, H::Keyspace),
+    cmd(&doc::MIGRATE, WRITE, Keys::Migrate, H::Migrate),
+    cmd(&doc::MOVE, WRITE, KEY, H::Keyspace),
+    cmd(&doc::MSET, WRITE, Keys::Range { first: 1, last: -1, step: 2 }, H::Keyspace),
+    cmd(&doc::MULTI, 0, Keys::None, H::Transaction),
+    cmd(&doc::OBJECT, 0, Keys::Subcommand, H::Keyspace),
+    cmd(&doc::PERSIST, WRITE, KEY, H::Keyspace),
+    cmd(&doc::PEXPIRE, WRITE, KEY, H::Keyspace),
+    cmd(&doc::PEXPIREAT, WRITE, KEY, H::Keyspace),
+    cmd(&doc::PEXPIRETIME, 0, KEY, H::Keyspace),
+    cmd(&doc::PING, SUBSCRIBED_OK, Keys::None, H::Keyspace),
+    cmd(&doc::PSUBSCRIBE, SUBSCRIBED_OK, Keys::None, H::PubSub),
+    cmd(&doc::PSYNC, 0, Keys::None, H::Replication),
+    cmd(&doc::PTTL, 0, KEY, H::Keyspace),
+    cmd(&doc::PUBLISH, 0, Keys::None, H::PubSub),
+    cmd(&doc::PUBSUB, 0, Keys::None, H::PubSub),
+    cmd(&doc::PUNSUBSCRIBE, SUBSCRIBED_OK, Keys::None, H::PubSub),
+    cmd(&doc::QUIT, NO_AUTH | STALE | SUBSCRIBED_OK, Keys::None, H::Connection),
+    cmd(&doc::RANDOMKEY, RANDOM, Keys::None, H::Keyspace),
+    cmd(&doc::READONLY, 0, Keys::None, H::Cluster),
+    cmd(&doc::READWRITE, 0, Keys::None, H::Cluster),
+    cmd(&doc::RENAME, WRITE, Keys::Range { first: 1, last: 2, step: 1 }, H::Keyspace),
+    cmd(&doc::RENAMENX, WRITE, Keys::Range { first: 1, last: 2, step: 1 }, H::Keyspace),
+    cmd(&doc::REPLCONF, STALE, Keys::None, H::Replication),
+    cmd(&doc::REPLICAOF, STALE, Keys::None, H::Replication),
+    cmd(&doc::RESTORE, WRITE, KEY, H::Migrate),
+    cmd(&doc::RESTORE_ASKING, WRITE | ASKING, KEY, H::Migrate),
+    cmd(&doc::ROLE, STALE, Keys::None, H::Server),
+    cmd(&doc::RPOP, WRITE, KEY, H::Keyspace),
+    cmd(&doc::RPUSH, WRITE, KEY, H::Keyspace),
+    cmd(&doc::SADD, WRITE, KEY, H::Keyspace),
+    cmd(&doc::SAVE, 0, Keys::None, H::Persistence),
+    cmd(&doc::SCAN, 0, Keys::None, H::Keyspace),
+    cmd(&doc::SCARD, 0, KEY, H::Keyspace),
+    cmd(&doc::SDIFF, 0, ALL_KEYS, H::Keyspace),
+    cmd(&doc::SDIFFSTORE, WRITE, ALL_KEYS, H::Keyspace),
+    cmd(&doc::SELECT, 0, Keys::None, H::Connection),
+    cmd(&doc::SET, WRITE, KEY, H::Keyspace),
+    cmd(&doc::SETBIT, WRITE, KEY, H::Keyspace),
+    cmd(&doc::SETNX, WRITE, KEY, H::Keyspace),
+    cmd(&doc::SETRANGE, WRITE, KEY, H::Keyspace),
+    cmd(&doc::SHUTDOWN, STALE, Keys::None, H::Server),
+    cmd(&doc::SINTER, 0, ALL_KEYS, H::Keyspace),
+    cmd(&doc::SINTERCARD, 0, Keys::Numkeys { store: false }, H::Keyspace),
+    cmd(&doc::SINTERSTORE, WRITE, ALL_KEYS, H::Keyspace),
+    cmd(&doc::SISMEMBER, 0, KEY, H::Keyspace),
+    cmd(&doc::SLAVEOF, STALE, Keys::None, H::Replication),
+    cmd(&doc::SMEMBERS, 0, KEY, H::Keyspace),
+    cmd(&doc::SMOVE, WRITE, Keys::Range { first: 1, last: 2, step: 1 }, H::Keyspace),
+    cmd(&doc::SORT, WRITE, Keys::Sort, H::Keyspace),
+    cmd(&doc::SORT_RO, 0, KEY, H::Keyspace),
+    cmd(&doc::SRANDMEMBER, RANDOM, KEY, H::Keyspace),
+    cmd(&doc::SREM, WRITE, KEY, H::Keyspace),
+    cmd(&doc::SSCAN, 0, KEY, H::Keyspace),
+    cmd(&doc::STRLEN, 0, KEY, H::Keyspace),
+    cmd(&doc::SUBSCRIBE, SUBSCRIBED_OK, Keys::None, H::PubSub),
+    cmd(&doc::SUNION, 0, ALL_KEYS, H::Keyspace),
+    cmd(&doc::SUNIONSTORE, WRITE, ALL_KEYS, H::Keyspace),
+    cmd(&doc::SWAPDB, WRITE, Keys::None, H::Keyspace),
+    cmd(&doc::SYNC, 0, Keys::None, H::Replication),
+    cmd(&doc::TOUCH, 0, ALL_KEYS, H::Keyspace),
+    cmd(&doc::TTL, 0, KEY, H::Keyspace),
+    cmd(&doc::TYPE, 0, KEY, H::Keyspace),
+    cmd(&doc::UNLINK, WRITE, ALL_KEYS, H::Keyspace),
+    cmd(&doc::UNSUBSCRIBE, SUBSCRIBED_OK, Keys::None, H::PubSub),
+    cmd(&doc::WAIT, 0, Keys::None, H::Replication),
+    cmd(&doc::ZADD, WRITE, KEY, H::Keyspace),
+    cmd(&doc::ZCARD, 0, KEY, H::Keyspace),
+    cmd(&doc::ZCOUNT, 0, KEY, H::Keyspace),
+    cmd(&doc::ZDIFF, 0, Keys::Numkeys { store: false }, H::Keyspace),
+    cmd(&doc::ZDIFFSTORE, WRITE, Keys::Numkeys { store: true }, H::Keyspace),
+    cmd(&doc::ZINCRBY, WRITE, KEY, H::Keyspace),
+    cmd(&doc::ZINTER, 0, Keys::Numkeys { store: false }, H::Keyspace),
+    cmd(&doc::ZINTERCARD, 0, Keys::Numkeys { store: false }, H::Keyspace),
+    cmd(&doc::ZINTERSTORE, WRITE, Keys::Numkeys { store: true }, H::Keyspace),
+    cmd(&doc::ZLEXCOUNT, 0, KEY, H::Keyspace),
+    cmd(&doc::ZMSCORE, 0, KEY, H::Keyspace),
+    cmd(&doc::ZPOPMAX, WRITE, KEY, H::Keyspace),
+    cmd(&doc::ZPOPMIN, WRITE, KEY, H::Keyspace),
+    cmd(&doc::ZRANDMEMBER, RANDOM, KEY, H::Keyspace),
+    cmd(&doc::ZRANGE, 0, KEY, H::Keyspace),
+    cmd(&doc::ZRANGEBYLEX, 0, KEY, H::Keyspace),
+    cmd(&doc::ZRANGEBYSCORE, 0, KEY, H::Keyspace),
+    cmd(&doc::ZRANGESTORE, WRITE, Keys::Range { first: 1, last: 2, step: 1 }, H::Keyspace),
+    cmd(&doc::ZRANK, 0, KEY, H::Keyspace),
+    cmd(&doc::ZREM, WRITE, KEY, H::Keyspace),
+    cmd(&doc::ZREMRANGEBYLEX, WRITE, KEY, H::Keyspace),
+    cmd(&doc::ZREMRANGEBYRANK, WRITE, KEY, H::Keyspace),
+    cmd(&doc::ZREMRANGEBYSCORE, WRITE, KEY, H::Keyspace),
+    cmd(&doc::ZREVRANGE, 0, KEY, H::Keyspace),
+    cmd(&doc::ZREVRANGEBYLEX, 0, KEY, H::Keyspace),
+    cmd(&doc::ZREVRANGEBYSCORE, 0, KEY, H::Keyspace),
+    cmd(&doc::ZREVRANK, 0, KEY, H::Keyspace),
+    cmd(&doc::ZSCAN, 0, KEY, H::Keyspace),
+    cmd(&doc::ZSCORE, 0, KEY, H::Keyspace),
+    cmd(&doc::ZUNION, 0, Keys::Numkeys { store: false }, H::Keyspace),
+    cmd(&doc::ZUNIONSTORE, WRITE, Keys::Numkeys { store: true }, H::Keyspace),
 ];
 
 /// Slots of [`INDEX`]: a power of two, well above twice the commands.
-const INDEX_SIZE: usize = 256;
+const INDEX_SIZE: usize = 512;
 const EMPTY: u8 = u8::MAX;
 
 /// FNV-1a of a name, reduced to a slot of [`INDEX`].
@@ -247,6 +449,11 @@ static INDEX: [u8; INDEX_SIZE] = {
     }
     index
 };
+
+/// Every command, in name order (COMMAND COUNT is its length).
+pub(crate) fn all() -> &'static [Command] {
+    COMMANDS
+}
 
 /// The command named `name` (lowercase).
 pub(crate) fn lookup(name: &str) -> Option<&'static Command> {

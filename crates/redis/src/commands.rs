@@ -316,7 +316,8 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
             Some(_) => wrong_type(),
         },
         "scan" => scan(args, x),
-        other => Value::error(format!("ERR unknown command '{other}', with args beginning with: ")),
+        other => crate::commands_more::keyspace(other, args, x)
+            .unwrap_or_else(|| Value::error(format!("ERR unknown command '{other}', with args beginning with: "))),
     }
 }
 
@@ -354,7 +355,7 @@ fn rename(nx: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     done
 }
 
-fn wrong_type() -> Value {
+pub(crate) fn wrong_type() -> Value {
     Value::error("WRONGTYPE Operation against a key holding the wrong kind of value")
 }
 
@@ -727,7 +728,7 @@ fn intset_value(member: &[u8]) -> Option<i64> {
 /// Any other set is a hashtable, whose order Redis leaves unspecified (it depends on the hash seed and the table's
 /// history: a set that once held a non-integer stays a hashtable after that member goes); we reply in byte order,
 /// which is deterministic. Clients and tests must not rely on that order.
-fn smembers(members: &BTreeSet<Vec<u8>>) -> Value {
+pub(crate) fn smembers(members: &BTreeSet<Vec<u8>>) -> Value {
     let ints: Option<Vec<i64>> =
         if members.len() <= SET_MAX_INTSET_ENTRIES { members.iter().map(|m| intset_value(m)).collect() } else { None };
     match ints {
@@ -810,7 +811,7 @@ fn scan(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
 
 /// Redis's `parseScanCursorOrReply`: `strtoul` in base 10, refusing a leading space, trailing bytes and overflow.
 /// `strtoul` also takes a sign (`-1` is `u64::MAX`, wrapped as C does) and reads the empty string as 0.
-fn parse_scan_cursor(arg: &[u8]) -> Option<u64> {
+pub(crate) fn parse_scan_cursor(arg: &[u8]) -> Option<u64> {
     let (negative, digits) = match arg.first() {
         Some(b'-') => (true, &arg[1..]),
         Some(b'+') => (false, &arg[1..]),
@@ -980,7 +981,17 @@ mod tests {
             let args: Vec<Vec<u8>> = [name, "k", "1", "2", "3"].iter().map(|a| a.as_bytes().to_vec()).collect();
             let mut dbs = vec![Db::default()];
             let mut feed = Feed::default();
-            let mut x = Exec { dbs: &mut dbs, db: 0, now_ms: 0, is_master: true, dirty: 0, feed: &mut feed };
+            let mut x = Exec {
+                dbs: &mut dbs,
+                db: 0,
+                now_ms: 0,
+                is_master: true,
+                dirty: 0,
+                feed: &mut feed,
+                resp3: false,
+                cluster: false,
+                random: 0,
+            };
             let reply = keyspace(name, &args, &mut x);
             assert!(!matches!(&reply, Value::Error(e) if e.starts_with("ERR unknown command")), "{name}: {reply:?}");
         }

@@ -16,6 +16,8 @@ pub enum Data {
     Hash(Vec<(Vec<u8>, Vec<u8>)>),
     /// A set.
     Set(BTreeSet<Vec<u8>>),
+    /// A sorted set.
+    ZSet(crate::zset::ZSet),
 }
 
 impl Data {
@@ -26,6 +28,7 @@ impl Data {
             Data::List(_) => "list",
             Data::Hash(_) => "hash",
             Data::Set(_) => "set",
+            Data::ZSet(_) => "zset",
         }
     }
 }
@@ -154,6 +157,8 @@ impl Db {
             Data::Hash(_) => "listpack",
             Data::Set(_) if big => "hashtable",
             Data::Set(_) => "intset",
+            Data::ZSet(_) if big => "skiplist",
+            Data::ZSet(_) => "listpack",
         })
     }
 
@@ -232,6 +237,14 @@ pub struct Exec<'a> {
     pub dirty: u64,
     /// Propagation sink.
     pub feed: &'a mut Feed,
+    /// The client speaks RESP3 (replies whose shape differs, such as
+    /// ZRANGE WITHSCORES, are built for it).
+    pub resp3: bool,
+    /// Cluster mode (COPY, MOVE and SWAPDB refuse other databases there).
+    pub cluster: bool,
+    /// A draw from the process's seeded random stream, for the commands the
+    /// table marks random (RANDOMKEY); 0 for the others.
+    pub random: u64,
 }
 
 impl<'a> Exec<'a> {
@@ -239,7 +252,7 @@ impl<'a> Exec<'a> {
     /// a replica's own writes stay local.
     pub fn new(dbs: &'a mut [Db], feed: &'a mut Feed, is_master: bool, db: usize, now_ms: i64) -> Exec<'a> {
         feed.enabled = is_master;
-        Exec { dbs, db, now_ms, is_master, dirty: 0, feed }
+        Exec { dbs, db, now_ms, is_master, dirty: 0, feed, resp3: false, cluster: false, random: 0 }
     }
 
     /// The selected database.

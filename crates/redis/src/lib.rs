@@ -17,10 +17,14 @@
 //! Must not depend on: `sentinel`, `redis-client`, `redis-lab`, `sentinel-lab`,
 //! `scenario`, `report`, `chaoslab`, `serde`, `serde_json`.
 
+mod bits;
 mod call;
 pub mod cluster;
+mod command_docs;
+mod command_info;
 mod command_table;
 pub mod commands;
+mod commands_more;
 pub mod config;
 mod dispatch;
 pub mod keyspace;
@@ -29,10 +33,13 @@ pub mod migrate;
 pub mod multi;
 pub mod persistence;
 pub mod pubsub;
+mod random;
 pub mod rdb;
 pub mod replication;
 pub mod server;
+mod sort;
 pub mod view;
+pub mod zset;
 
 #[cfg(test)]
 mod tests;

@@ -21,14 +21,19 @@ const TYPE_STRING: u8 = 0;
 const TYPE_LIST: u8 = 1;
 const TYPE_SET: u8 = 2;
 const TYPE_HASH: u8 = 4;
+const TYPE_ZSET_2: u8 = 5;
 const TYPE_SET_INTSET: u8 = 11;
 const TYPE_HASH_LISTPACK: u8 = 16;
+const TYPE_ZSET_LISTPACK: u8 = 17;
 const TYPE_LIST_QUICKLIST_2: u8 = 18;
 /// `rdb.h`'s `RDB_VERSION`, also the version a DUMP payload carries.
 pub const RDB_VERSION: u16 = 10;
 /// `hash-max-listpack-entries` / `hash-max-listpack-value` defaults.
 const HASH_MAX_LISTPACK_ENTRIES: usize = 128;
 const HASH_MAX_LISTPACK_VALUE: usize = 64;
+/// `zset-max-listpack-entries` / `zset-max-listpack-value` defaults.
+const ZSET_MAX_LISTPACK_ENTRIES: usize = 128;
+const ZSET_MAX_LISTPACK_VALUE: usize = 64;
 /// `set-max-intset-entries` default.
 const SET_MAX_INTSET_ENTRIES: usize = 512;
 /// `list-max-listpack-size -2`: quicklist nodes of at most 8 KiB.
@@ -115,6 +120,7 @@ pub fn approx_memory(dbs: &[Db]) -> u64 {
                 Data::List(l) => l.iter().map(|i| i.len() as u64 + 11).sum::<u64>() + 32,
                 Data::Set(s) => s.iter().map(|m| m.len() as u64 + 40).sum::<u64>() + 32,
                 Data::Hash(h) => h.iter().map(|(f, v)| (f.len() + v.len()) as u64 + 4).sum::<u64>() + 32,
+                Data::ZSet(z) => z.iter().map(|(m, _)| m.len() as u64 + 48).sum::<u64>() + 32,
             };
         }
     }
@@ -190,8 +196,13 @@ pub(crate) fn big_encoding(value: &Data) -> bool {
     match value {
         Data::Hash(fields) => !small_hash(fields),
         Data::Set(members) => members.len() > SET_MAX_INTSET_ENTRIES || members.iter().any(|m| as_int(m).is_none()),
+        Data::ZSet(z) => !small_zset(z),
         Data::Str(_) | Data::List(_) => false,
     }
+}
+
+fn small_zset(z: &crate::zset::ZSet) -> bool {
+    z.len() <= ZSET_MAX_LISTPACK_ENTRIES && z.iter().all(|(m, _)| m.len() <= ZSET_MAX_LISTPACK_VALUE)
 }
 
 /// OBJECT ENCODING of a string as SET stores it (`tryObjectEncoding`): `int`
@@ -230,6 +241,8 @@ pub fn object_type(value: &Data, converted: bool) -> u8 {
         Data::Set(_) => TYPE_SET,
         Data::Hash(f) if !converted && small_hash(f) => TYPE_HASH_LISTPACK,
         Data::Hash(_) => TYPE_HASH,
+        Data::ZSet(z) if !converted && small_zset(z) => TYPE_ZSET_LISTPACK,
+        Data::ZSet(_) => TYPE_ZSET_2,
     }
 }
 
@@ -261,6 +274,20 @@ pub fn write_object(out: &mut Vec<u8>, value: &Data, converted: bool) {
             for (f, v) in fields {
                 string(out, f);
                 string(out, v);
+            }
+        }
+        // Members then scores as `d2string` prints them, lowest score first.
+        Data::ZSet(z) if !converted && small_zset(z) => {
+            let scores: Vec<Vec<u8>> = z.iter().map(|(_, s)| crate::zset::d2string(s).into_bytes()).collect();
+            let flat: Vec<&[u8]> = z.iter().zip(&scores).flat_map(|((m, _), s)| [m, s.as_slice()]).collect();
+            string(out, &listpack(&flat));
+        }
+        // The skiplist from the greatest to the smallest, as `rdbSaveObject` writes it.
+        Data::ZSet(z) => {
+            length(out, z.len() as u64);
+            for (m, s) in z.iter().rev() {
+                string(out, m);
+                out.extend_from_slice(&s.to_le_bytes());
             }
         }
     }
@@ -417,6 +444,9 @@ pub enum RdbError {
     /// A hash listpack with a field and no value.
     #[error("Hash listpack with an odd number of entries")]
     OddHashListpack,
+    /// A sorted-set score that is NaN or not a number.
+    #[error("Zset with an invalid score")]
+    BadZsetScore,
     /// A quicklist node container that is neither plain nor packed.
     #[error("Unknown quicklist container {0}")]
     UnknownContainer(u64),
@@ -539,6 +569,31 @@ fn read_object(r: &mut Reader<'_>, kind: u8) -> Result<Data, RdbError> {
                 fields.push((f, v));
             }
             Data::Hash(fields)
+        }
+        TYPE_ZSET_2 => {
+            let n = r.count()?;
+            let mut z = crate::zset::ZSet::default();
+            for _ in 0..n {
+                let member = r.string()?;
+                let score = f64::from_le_bytes(r.bytes(8)?.try_into().map_err(|_| RdbError::ShortRead)?);
+                if score.is_nan() {
+                    return Err(RdbError::BadZsetScore);
+                }
+                z.insert(member, score);
+            }
+            Data::ZSet(z)
+        }
+        TYPE_ZSET_LISTPACK => {
+            let flat = read_listpack(&r.string()?)?;
+            if flat.len() % 2 != 0 {
+                return Err(RdbError::OddHashListpack);
+            }
+            let mut z = crate::zset::ZSet::default();
+            for pair in flat.chunks(2) {
+                let score = crate::zset::parse_score(&pair[1]).ok_or(RdbError::BadZsetScore)?;
+                z.insert(pair[0].clone(), score);
+            }
+            Data::ZSet(z)
         }
         TYPE_LIST_QUICKLIST_2 => {
             let nodes = r.count()?;
@@ -721,6 +776,8 @@ pub fn decode(buf: &[u8]) -> Result<Loaded, RdbError> {
             | TYPE_LIST
             | TYPE_SET
             | TYPE_HASH
+            | TYPE_ZSET_2
+            | TYPE_ZSET_LISTPACK
             | TYPE_SET_INTSET
             | TYPE_HASH_LISTPACK
             | TYPE_LIST_QUICKLIST_2 => {

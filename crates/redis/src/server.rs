@@ -483,7 +483,14 @@ impl Server {
         self.commands_processed += 1;
         let now_ms = ctx.wall_clock_ms();
         client.last_cmd_ms = now_ms;
+        let random = match command {
+            Some(c) if c.has(crate::command_table::RANDOM) => ctx.rng().next_u64(),
+            _ => 0,
+        };
         let mut x = Exec::new(&mut self.dbs, &mut self.feed, self.repl.master.is_none(), client.db, now_ms);
+        x.random = random;
+        x.resp3 = client.proto == resp::Protocol::Resp3;
+        x.cluster = self.cluster.is_some();
         let reply = crate::commands::keyspace(name, args, &mut x);
         self.persist.dirty += x.dirty;
         reply

@@ -133,16 +133,13 @@ pub(crate) struct ClientFlags {
 /// `getNodeByQuery` + `clusterRedirectClient`: the error a keyed command gets
 /// instead of running here, or `None` to run it.
 pub(crate) fn route(c: &Cluster, db0: &Db, flags: ClientFlags, args: &[Vec<u8>], command: &Command) -> Option<Value> {
-    let (first, last, step) = command.keys.positions(args)?;
     let write = command.write();
-    let last = if last < 0 { args.len() as i64 + last } else { last } as usize;
     let mut owner = None;
     let mut slot = 0;
     let mut first_key: Option<&[u8]> = None;
     let (mut migrating, mut importing, mut multiple) = (false, false, false);
     let (mut missing, mut existing) = (0, 0);
-    let mut k = first;
-    while k <= last && k < args.len() {
+    for k in command.keys.indexes(args) {
         let key = args[k].as_slice();
         let this_slot = common::slot::key_slot(key) as usize;
         match first_key {
@@ -172,7 +169,6 @@ pub(crate) fn route(c: &Cluster, db0: &Db, flags: ClientFlags, args: &[Vec<u8>],
         } else {
             existing += 1;
         }
-        k += step;
     }
     let owner = owner?;
     if !c.state_ok {

@@ -58,6 +58,8 @@ mod tests_machinery;
 #[cfg(test)]
 pub(crate) mod tests_prop_cluster;
 #[cfg(test)]
+mod tests_routing;
+#[cfg(test)]
 mod tests_table;
 
 pub(crate) use bus::NodeName;

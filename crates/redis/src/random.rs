@@ -1,0 +1,159 @@
+//! ZRANDMEMBER and SRANDMEMBER (t_zset.c, t_set.c): members drawn from the
+//! process's seeded random stream (one draw per command, [`Exec::random`],
+//! stretched with splitmix64), so a run is reproducible. Which members come
+//! is random in Redis too; what is not random matches it: the whole set when
+//! the count covers it, the errors, the shapes.
+
+use crate::commands::{parse_int, smembers, wrong_type};
+use crate::keyspace::{Data, Exec};
+use resp::Value;
+
+/// A stream of numbers from one seeded draw.
+struct Draws(u64);
+
+impl Draws {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        ((z ^ (z >> 31)) % n as u64) as usize
+    }
+
+    /// `count` indexes below `n`: distinct when `unique` (then `count < n`).
+    fn pick(&mut self, n: usize, count: usize, unique: bool) -> Vec<usize> {
+        if !unique {
+            return (0..count).map(|_| self.below(n)).collect();
+        }
+        let mut all: Vec<usize> = (0..n).collect();
+        for i in 0..count {
+            let j = i + self.below(n - i);
+            all.swap(i, j);
+        }
+        all.truncate(count);
+        all
+    }
+}
+
+/// Runs `name` if it is one of these; `None` otherwise.
+pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option<Value> {
+    Some(match name {
+        "zrandmember" => zrandmember(args, x),
+        "srandmember" => srandmember(args, x),
+        _ => return None,
+    })
+}
+
+/// `getRangeLongFromObjectOrReply(-LONG_MAX, LONG_MAX)`.
+fn count(arg: &[u8]) -> Result<i64, Value> {
+    match parse_int(arg) {
+        None => Err(Value::error("ERR value is not an integer or out of range")),
+        Some(i64::MIN) => Err(Value::error(
+            "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+        )),
+        Some(n) => Ok(n),
+    }
+}
+
+/// ZRANDMEMBER key [count [WITHSCORES]].
+fn zrandmember(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let mut draws = Draws(x.random);
+    let Some(arg) = args.get(2) else {
+        return match x.lookup(&args[1]) {
+            None => Value::Nil,
+            Some(Data::ZSet(z)) => {
+                let at = draws.below(z.len());
+                z.iter().nth(at).map_or(Value::Nil, |(m, _)| Value::bulk(m))
+            }
+            Some(_) => wrong_type(),
+        };
+    };
+    let n = match count(arg) {
+        Ok(n) => n,
+        Err(e) => return e,
+    };
+    if args.len() > 4 || (args.len() == 4 && !args[3].eq_ignore_ascii_case(b"withscores")) {
+        return Value::error("ERR syntax error");
+    }
+    let withscores = args.len() == 4;
+    if withscores && !(-i64::MAX / 2..=i64::MAX / 2).contains(&n) {
+        return Value::error("ERR value is out of range");
+    }
+    let z = match x.lookup(&args[1]) {
+        None => return Value::Array(Vec::new()),
+        Some(Data::ZSet(z)) => z,
+        Some(_) => return wrong_type(),
+    };
+    let members: Vec<(Vec<u8>, f64)> = z.iter().map(|(m, s)| (m.to_vec(), s)).collect();
+    let (wanted, unique) = (n.unsigned_abs() as usize, n >= 0);
+    let picked: Vec<(Vec<u8>, f64)> = if unique && wanted >= members.len() {
+        // The whole set, as 7.0 walks its listpack: highest score first.
+        members.into_iter().rev().collect()
+    } else {
+        draws.pick(members.len(), wanted, unique).into_iter().map(|i| members[i].clone()).collect()
+    };
+    if !withscores {
+        return Value::Array(picked.into_iter().map(|(m, _)| Value::Bulk(m)).collect());
+    }
+    let double = |s: f64| Value::Double(crate::zset::format_g17(s));
+    if x.resp3 {
+        return Value::Array(picked.into_iter().map(|(m, s)| Value::Array(vec![Value::Bulk(m), double(s)])).collect());
+    }
+    Value::Array(picked.into_iter().flat_map(|(m, s)| [Value::Bulk(m), double(s)]).collect())
+}
+
+/// SRANDMEMBER key [count].
+fn srandmember(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let mut draws = Draws(x.random);
+    if args.len() > 3 {
+        return Value::error("ERR syntax error");
+    }
+    let n = match args.get(2).map(|a| count(a)) {
+        None => None,
+        Some(Ok(n)) => Some(n),
+        Some(Err(e)) => return e,
+    };
+    let members = match x.lookup(&args[1]) {
+        None => return if n.is_some() { Value::Array(Vec::new()) } else { Value::Nil },
+        Some(Data::Set(members)) => members,
+        Some(_) => return wrong_type(),
+    };
+    // SMEMBERS' order, which is the set's own for an intset.
+    let Value::Set(ordered) = smembers(members) else { unreachable!("smembers replies a set") };
+    let Some(n) = n else { return ordered[draws.below(ordered.len())].clone() };
+    let (wanted, unique) = (n.unsigned_abs() as usize, n >= 0);
+    if unique && wanted >= ordered.len() {
+        return Value::Array(ordered);
+    }
+    Value::Array(draws.pick(ordered.len(), wanted, unique).into_iter().map(|i| ordered[i].clone()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::tests::lab;
+
+    /// Replies of a real 7.0.15 where they are not random.
+    #[test]
+    fn replies_match_redis_where_they_are_not_random() {
+        let mut l = lab();
+        for line in include_str!("tests_random_transcript.txt").lines().filter(|l| !l.is_empty()) {
+            let (cmd, want) = line.split_once(" => ").expect("command => reply");
+            assert_eq!(l.cmd(cmd), want.replace("\\n", "\n"), "{cmd}");
+        }
+    }
+
+    #[test]
+    fn draws_are_members_and_distinct_when_asked() {
+        let mut l = lab();
+        l.cmd("zadd z 1 a 2 b 3 c 4 d 5 e");
+        l.cmd("sadd s a b c d e");
+        for _ in 0..20 {
+            let picked = l.cmd("zrandmember z 3");
+            let lines: std::collections::BTreeSet<&str> = picked.lines().collect();
+            assert_eq!(lines.len(), 3, "distinct: {picked}");
+            let one = l.cmd("srandmember s");
+            assert!(["\"a\"", "\"b\"", "\"c\"", "\"d\"", "\"e\""].contains(&one.as_str()), "{one}");
+        }
+        assert_eq!(l.cmd("srandmember s -7").lines().count(), 7, "a negative count may repeat");
+    }
+}

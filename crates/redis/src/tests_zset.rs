@@ -1,0 +1,82 @@
+//! Sorted sets against a transcript of a real Redis 7.0.15 (`redis-cli
+//! --no-raw`, one command per line, replies' newlines as `\n`), the score
+//! printing and parsing, persistence and propagation.
+
+use super::*;
+use crate::tests::lab;
+
+/// `command => reply`, in order, on one fresh server.
+const TRANSCRIPT: &str = include_str!("tests_zset_transcript.txt");
+
+#[test]
+fn replies_match_a_real_redis_transcript() {
+    let mut l = lab();
+    for line in TRANSCRIPT.lines().filter(|l| !l.is_empty()) {
+        let (cmd, want) = line.split_once(" => ").expect("command => reply");
+        let want = want.replace("\\n", "\n");
+        // redis-cli pads indexes when there are ten or more elements.
+        let got = l.cmd(cmd);
+        let normalise = |s: &str| s.lines().map(|l| l.trim_start()).collect::<Vec<_>>().join("\n");
+        assert_eq!(normalise(&got), normalise(&want), "{cmd}");
+    }
+}
+
+#[test]
+fn scores_print_as_percent_17g_and_parse_as_strtod() {
+    for (v, s) in [
+        (1.1, "1.1000000000000001"),
+        (1500.0, "1500"),
+        (0.000012345, "1.2345e-05"),
+        (123456789012345678.0, "1.2345678901234568e+17"),
+        (f64::INFINITY, "inf"),
+        (-2.5, "-2.5"),
+        (1e17, "1e+17"),
+        (0.0001, "0.0001"),
+    ] {
+        assert_eq!(format_g17(v), s);
+    }
+    assert_eq!(d2string(3.0), "3");
+    assert_eq!(d2string(1e17), "1e+17");
+    assert_eq!(parse_score(b"0x10"), Some(16.0));
+    assert_eq!(parse_score(b"-inf"), Some(f64::NEG_INFINITY));
+    for bad in ["nan", "1e400", "1e-400", " 1", "", "1e", "abc", "++1"] {
+        assert_eq!(parse_score(bad.as_bytes()), None, "{bad}");
+    }
+    assert_eq!(parse_bound(b""), Some(0.0));
+    assert_eq!(parse_bound(b"1e400"), Some(f64::INFINITY));
+}
+
+#[test]
+fn sorted_sets_survive_rdb_both_encodings() {
+    let mut small = ZSet::default();
+    small.insert(b"a".to_vec(), 1.5);
+    small.insert(b"b".to_vec(), 3.0);
+    let mut big = ZSet::default();
+    for i in 0..200 {
+        big.insert(format!("m{i}").into_bytes(), f64::from(i) / 3.0);
+    }
+    for z in [small, big] {
+        let value = Data::ZSet(z);
+        let back = crate::rdb::decode_object(&crate::rdb::encode_object(&value, false)).unwrap();
+        assert_eq!(back, value);
+    }
+}
+
+#[test]
+fn writes_propagate_only_when_they_change_something() {
+    let mut dbs = vec![crate::keyspace::Db::default()];
+    let mut run = |line: &str| {
+        let args = resp::split_args(line.as_bytes()).unwrap();
+        let mut feed = crate::keyspace::Feed::default();
+        let mut x = Exec::new(&mut dbs, &mut feed, true, 0, 0);
+        keyspace(std::str::from_utf8(&args[0]).unwrap(), &args, &mut x).unwrap();
+        feed.bytes.len()
+    };
+    assert!(run("zadd z 1 a") > 0);
+    assert_eq!(run("zadd z 1 a"), 0, "same score");
+    assert_eq!(run("zadd z nx 5 a"), 0);
+    assert_eq!(run("zrem z nosuch"), 0);
+    assert_eq!(run("zremrangebyscore z 10 20"), 0);
+    assert!(run("zpopmin z") > 0);
+    assert_eq!(run("zpopmin z"), 0, "nothing left to pop");
+}
