@@ -57,7 +57,7 @@ struct C3Run {
 fn c3_once(source: &str, file: &str) -> Result<C3Run, String> {
     let mut registry = scenario::Registry::new();
     registry.register(Box::new(redis_lab::RedisKind));
-    let parsed = scenario::parse_scenario(file, source, &registry).map_err(|d| d.render(file, source))?;
+    let parsed = crate::reports::parse_shipped(file, source, &registry)?;
     // The benchmark measures the simulator from outside; nothing flows back in.
     #[allow(clippy::disallowed_methods)]
     let wall = std::time::Instant::now();

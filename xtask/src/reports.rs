@@ -33,12 +33,33 @@ fn registry() -> scenario::Registry {
     registry
 }
 
+/// A file `include:`d or `extends:`ed by a shipped scenario, relative to the
+/// file that names it (paths relative to the workspace root).
+fn load_included(from: &str, name: &str) -> Result<(String, Vec<u8>), String> {
+    let dir = Path::new(from).parent().unwrap_or(Path::new(""));
+    let path = dir.join(name);
+    let bytes = std::fs::read(root().join(&path)).map_err(|e| e.to_string())?;
+    Ok((path.display().to_string(), bytes))
+}
+
+/// Parses a shipped scenario (`file` relative to the workspace root), its
+/// includes read from the workspace.
+pub(crate) fn parse_shipped(
+    file: &str,
+    source: &str,
+    registry: &scenario::Registry,
+) -> Result<scenario::Scenario, String> {
+    let options = scenario::compose::ComposeOptions { loader: Some(&load_included), ..Default::default() };
+    scenario::parse::parse_scenario_with(file, source.as_bytes().to_vec(), registry, &options)
+        .map_err(|r| r.render(file))
+}
+
 /// Runs `story` with its own seed and writes its report files into `dir`.
 fn generate(story: &str, dir: &Path) -> Result<(), String> {
     let file = format!("scenarios/{story}.yaml");
     let source = std::fs::read_to_string(root().join(&file)).map_err(|e| format!("{file}: {e}"))?;
     let registry = registry();
-    let parsed = scenario::parse_scenario(&file, &source, &registry).map_err(|d| d.render(&file, &source))?;
+    let parsed = parse_shipped(&file, &source, &registry)?;
     let reproduce = format!("chaoslab run {file} --seed {}", parsed.seed);
     let (report, sim) = scenario::run(parsed, None, &registry, reproduce);
     // The directory is this tool's own (under reports/examples or target/).

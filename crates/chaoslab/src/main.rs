@@ -75,6 +75,9 @@ struct Cli {
     /// Print nothing on stdout; the exit code tells (errors still go to stderr).
     #[arg(long, short, global = true, conflicts_with = "json")]
     quiet: bool,
+    /// Override a scenario parameter (`params:`), e.g. `--set node-timeout=5000`; repeatable.
+    #[arg(long = "set", global = true, value_name = "NAME=VALUE", value_parser = set_arg)]
+    sets: Vec<(String, String)>,
     #[command(subcommand)]
     command: Command,
 }
@@ -92,6 +95,14 @@ fn documents_arg(text: &str) -> Result<report::Documents, String> {
         }
     }
     Ok(docs)
+}
+
+/// `name=value` of `--set`.
+fn set_arg(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => Ok((name.trim().to_owned(), value.to_owned())),
+        _ => Err(format!("`{text}` is not NAME=VALUE, e.g. `--set node-timeout=5000`")),
+    }
 }
 
 /// A duration as scenarios write them (`90s`, `5m`, `1h`).
@@ -136,6 +147,10 @@ enum Command {
         /// Scenario files.
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
+        /// Print each file with its topology templates expanded: the explicit
+        /// node list (and the steps templates add) that runs the same.
+        #[arg(long)]
+        expand: bool,
     },
     /// Print the JSON Schema of the scenario format.
     Schema,
@@ -177,19 +192,20 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let style = Style::new(cli.json, cli.quiet);
     let registry = registry();
+    let sets = cli.sets;
     let code = match cli.command {
         Command::Run { scenario, seed, out, max_wall, max_virtual, report } => {
             let limits = Limits { max_wall, max_virtual };
-            run(&registry, style, &scenario, seed, out, limits, report)
+            run(&registry, style, (&scenario, &sets), seed, out, limits, report)
         }
         Command::Report { dir, documents } => rebuild(style, &dir, documents),
-        Command::Check { scenarios } => check(&registry, style, &scenarios),
+        Command::Check { scenarios, expand } => check(&registry, style, &scenarios, expand, &sets),
         Command::Schema => {
             let schema = scenario::schema::scenario_schema(&registry);
             out!("{}", serde_json::to_string_pretty(&schema).expect("a schema serializes"));
             EXIT_PASS
         }
-        Command::Replay { report, out } => replay(&registry, style, &report, out),
+        Command::Replay { report, out } => replay(&registry, style, &report, out, &sets),
         Command::History { command } => history_cmd::run(style, command),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "chaoslab", &mut std::io::stdout());
@@ -209,13 +225,37 @@ struct Limits {
 /// Reads and validates a scenario, printing diagnostics on failure. The
 /// scenario's `file` becomes its absolute path, so the report's reproduce line
 /// and `replay` work from any directory.
-fn load(registry: &Registry, path: &Path) -> Result<Scenario, u8> {
+/// A file named by `include:`/`extends:` in `from`: its path relative to the
+/// current directory when it is below it (how errors show it), and its bytes.
+fn load_included(from: &str, name: &str) -> Result<(String, Vec<u8>), String> {
+    let dir = Path::new(from).parent().unwrap_or(Path::new("."));
+    let path = dir.join(name);
+    let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
+    Ok((shown_path(&path), bytes))
+}
+
+/// A path as included files are named: canonical, relative to the current directory when below it.
+fn shown_path(path: &Path) -> String {
+    let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let cwd = std::env::current_dir().ok();
+    match cwd.as_deref().and_then(|c| canonical.strip_prefix(c).ok()) {
+        Some(rel) => rel.display().to_string(),
+        None => canonical.display().to_string(),
+    }
+}
+
+fn load(registry: &Registry, path: &Path, sets: &[(String, String)]) -> Result<Scenario, u8> {
     let file = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| {
         eprintln!("error: cannot read {file}: {e}");
         EXIT_BAD_INPUT
     })?;
-    let mut scenario = scenario::parse_scenario_bytes(&file, bytes, registry).map_err(|rejected| {
+    let options = scenario::compose::ComposeOptions {
+        sets: sets.to_vec(),
+        loader: Some(&load_included),
+        main: Some(shown_path(path)),
+    };
+    let mut scenario = scenario::parse::parse_scenario_with(&file, bytes, registry, &options).map_err(|rejected| {
         eprintln!("{}", rejected.render(&file));
         let n = rejected.diagnostics.len();
         eprintln!("{file}: {n} error{}", if n == 1 { "" } else { "s" });
@@ -224,17 +264,23 @@ fn load(registry: &Registry, path: &Path) -> Result<Scenario, u8> {
     if let Ok(absolute) = std::fs::canonicalize(path) {
         scenario.file = absolute.display().to_string();
     }
+    // The overrides are part of what ran: replay must be given the same ones.
+    for (name, value) in sets {
+        scenario.source.push_str(&format!("\n# --set {name}={value}"));
+    }
+    scenario.sets = sets.to_vec();
     Ok(scenario)
 }
 
 /// The command that runs the same scenario with the same seed, from anywhere.
-fn reproduce_command(file: &str, seed: u64) -> String {
+fn reproduce_command(file: &str, seed: u64, sets: &[(String, String)]) -> String {
     let quoted = if file.contains([' ', '\'', '"', '$', '\\']) {
         format!("'{}'", file.replace('\'', "'\\''"))
     } else {
         file.to_owned()
     };
-    format!("chaoslab run {quoted} --seed {seed}")
+    let sets: String = sets.iter().map(|(n, v)| format!(" --set '{n}={}'", v.replace('\'', "'\\''"))).collect();
+    format!("chaoslab run {quoted} --seed {seed}{sets}")
 }
 
 /// Runs a loaded scenario and measures its wall time. A panic inside (an
@@ -248,7 +294,7 @@ fn execute(
     limits: Limits,
 ) -> Result<(RunReport, sim::Sim), u8> {
     let seed_used = seed.unwrap_or(scenario.seed);
-    let reproduce = reproduce_command(&scenario.file, seed_used);
+    let reproduce = reproduce_command(&scenario.file, seed_used, &scenario.sets);
     let stop = StopFlag::install();
     let progress = style.lines() && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let options = scenario::RunOptions {
@@ -331,13 +377,13 @@ fn default_dir(scenario: &Scenario, seed: u64) -> PathBuf {
 fn run(
     registry: &Registry,
     style: Style,
-    path: &Path,
+    (path, sets): (&Path, &[(String, String)]),
     seed: Option<u64>,
     out: Option<PathBuf>,
     limits: Limits,
     documents: report::Documents,
 ) -> u8 {
-    let scenario = match load(registry, path) {
+    let scenario = match load(registry, path, sets) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -358,11 +404,18 @@ fn run(
     if interrupted_by_signal { EXIT_SIGNAL } else { exit_code(&report) }
 }
 
-fn check(registry: &Registry, style: Style, paths: &[PathBuf]) -> u8 {
+fn check(registry: &Registry, style: Style, paths: &[PathBuf], expand: bool, sets: &[(String, String)]) -> u8 {
     let mut code = EXIT_PASS;
     let mut results = Vec::new();
     for path in paths {
-        match load(registry, path) {
+        match load(registry, path, sets) {
+            Ok(s) if expand => {
+                let text = scenario::parse::expanded_text(&s);
+                if style.lines() {
+                    out!("{text}");
+                }
+                results.push(json!({"file": path, "ok": true, "name": s.name, "expanded": text}));
+            }
             Ok(s) => {
                 if style.lines() {
                     out!("ok {} ({}: {} nodes, {} steps)", path.display(), s.name, s.nodes.len(), s.steps.len());
@@ -386,7 +439,13 @@ fn report_file(path: &Path) -> PathBuf {
     if path.is_dir() { path.join("report.json") } else { path.to_owned() }
 }
 
-fn replay(registry: &Registry, style: Style, report_path: &Path, out: Option<PathBuf>) -> u8 {
+fn replay(
+    registry: &Registry,
+    style: Style,
+    report_path: &Path,
+    out: Option<PathBuf>,
+    sets: &[(String, String)],
+) -> u8 {
     let recorded = match report::read_report(&report_file(report_path)) {
         Ok(r) => r,
         Err(e) => {
@@ -395,7 +454,7 @@ fn replay(registry: &Registry, style: Style, report_path: &Path, out: Option<Pat
         }
     };
     let path = PathBuf::from(&recorded.scenario.file);
-    let scenario = match load(registry, &path) {
+    let scenario = match load(registry, &path, sets) {
         Ok(s) => s,
         Err(code) => return code,
     };

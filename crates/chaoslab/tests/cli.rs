@@ -325,7 +325,7 @@ fn the_terminal_tells_the_story_and_the_documents_are_written_and_rebuilt() {
     let md = std::fs::read_to_string(dir.join("out/summary.md")).unwrap();
     assert!(md.starts_with("## PASS: sentinel-s3-master-failover (seed 1)"), "{md}");
     let xml = std::fs::read_to_string(dir.join("out/junit.xml")).unwrap();
-    assert_eq!(xml.matches("<testcase ").count(), 22, "one case per step");
+    assert_eq!(xml.matches("<testcase ").count(), 21, "one case per step");
     // Rebuilt from report.json alone, byte for byte.
     std::fs::remove_file(dir.join("out/summary.md")).unwrap();
     let (code, out, _) = chaoslab(&["report", "out"], &dir);
@@ -370,7 +370,8 @@ fn report_html_draws_every_chart_of_a_cluster_failover_with_data() {
     assert!(figure(&html, "slots").matches("<rect").count() >= 6);
     assert!(figure(&html, "epochs").contains("<polyline"));
     assert!(figure(&html, "offsets").contains("<polyline"));
-    assert_eq!(html.matches("<tr class=").count(), 51, "one row per step");
+    // 48: the cluster template's 14 build steps and the file's 34 (9 of them from two fragments).
+    assert_eq!(html.matches("<tr class=").count(), 48, "one row per step");
     // Rebuilt by `chaoslab report`, byte for byte.
     std::fs::remove_file(dir.join("out/report.html")).unwrap();
     let (code, ..) = chaoslab(&["report", "out", "--report", "html"], &dir);
@@ -416,4 +417,48 @@ fn a_session_runs_a_transaction_and_a_pipeline_on_one_connection() {
     let (code, out, _) = chaoslab(&["run", "bad.yaml", "--out", "bad"], &dir);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("`set k v` replied \"QUEUED\", expected \"OK\""), "{out}");
+}
+
+/// `check --expand` prints the file as one explicit document that runs the
+/// same; `--set` reaches the parameters, the reproduce line and replay.
+#[test]
+fn expand_prints_the_explicit_file_and_set_is_part_of_the_run() {
+    let dir = workdir("expand");
+    std::fs::create_dir_all(dir.join("parts")).unwrap();
+    std::fs::write(dir.join("parts/wait.yaml"), "- sleep: ${param:pause}\n").unwrap();
+    let file = "name: fam
+params: {pause: 20ms}
+topology:
+  replication: {master: 6379, replicas: [6380]}
+steps:
+  - include: parts/wait.yaml
+";
+    std::fs::write(dir.join("fam.yaml"), file).unwrap();
+    let (code, out, err) = chaoslab(&["check", "--expand", "--set", "pause=30ms", "fam.yaml"], &dir);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("    - name: \"6380\"\n      kind: \"redis\"\n      port: 6380\n      config: |\n        port 6380\n        slaveof 127.0.0.1 6379\n"),
+        "{out}"
+    );
+    assert!(out.contains("steps:\n  - {sleep: \"30ms\"}\n"), "{out}");
+    std::fs::write(dir.join("explicit.yaml"), &out).unwrap();
+    let (code, _, err) = chaoslab(&["run", "explicit.yaml", "--out", "a"], &dir);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = chaoslab(&["run", "fam.yaml", "--set", "pause=30ms", "--out", "b"], &dir);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("--seed 1 --set 'pause=30ms'"), "the reproduce line repeats --set: {out}");
+    let hash = |d: &str| {
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(d).join("report.json")).unwrap()).unwrap();
+        (r["trace_hash"].as_str().unwrap().to_owned(), r["virtual_time_ns"].as_u64().unwrap())
+    };
+    assert_eq!(hash("a"), hash("b"), "the expansion runs exactly as the file does");
+    let (code, _, err) = chaoslab(&["replay", "b", "--set", "pause=30ms"], &dir);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = chaoslab(&["replay", "b"], &dir);
+    assert_eq!(code, 2, "replay without the same --set is refused: {err}");
+    assert!(err.contains("changed since the recorded run"), "{err}");
+    let (code, _, err) = chaoslab(&["check", "--set", "paus=1s", "fam.yaml"], &dir);
+    assert_eq!(code, 2);
+    assert!(err.contains("did you mean `--set pause=...`?"), "{err}");
 }

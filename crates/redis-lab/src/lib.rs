@@ -19,9 +19,11 @@ pub mod cluster_conditions;
 pub mod cluster_tool;
 pub mod conditions;
 pub mod raw_step;
+pub mod selectors;
 pub mod session_step;
 pub mod stdout;
 pub mod workloads;
+pub mod templates;
 
 #[cfg(test)]
 mod tests_client_forms;
@@ -115,6 +117,14 @@ impl NodeKind for RedisKind {
             "redis-cli-cluster" => cluster_tool::step::parse_step(value, cx),
             _ => cli_step::parse_step(value, cx),
         }
+    }
+
+    fn selectors(&self) -> Vec<Box<dyn scenario::kind::Selector>> {
+        selectors::all()
+    }
+
+    fn templates(&self) -> Vec<Box<dyn scenario::expand::TopologyTemplate>> {
+        vec![Box::new(templates::ClusterTemplate), Box::new(templates::ReplicationTemplate)]
     }
 
     fn conditions(&self) -> Vec<Syntax> {

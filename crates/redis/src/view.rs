@@ -80,6 +80,12 @@ impl Server {
         self.info_replication(now_ms)
     }
 
+    /// The address this node replicates from (`master_host`, `master_port`
+    /// as INFO prints them), when it is a replica.
+    pub fn master_address(&self) -> Option<(String, u16)> {
+        self.repl.master.as_ref().map(|m| (m.host.to_string(), m.port))
+    }
+
     /// This node's cluster table; `None` outside cluster mode.
     pub fn cluster_view(&self) -> Option<ClusterView<'_>> {
         self.cluster.as_deref().map(|c| ClusterView { c })

@@ -248,7 +248,9 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
         while i < line.len() && line[i].is_ascii_whitespace() {
             i += 1;
         }
-        if i == line.len() {
+        // A NUL outside quotes ends the line, as it ends sdssplitargs' C
+        // string; without this it ended the token and was never consumed.
+        if i == line.len() || line[i] == 0 {
             return Some(args);
         }
         let mut current = Vec::new();
@@ -328,6 +330,14 @@ fn hex(b: Option<&u8>) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_nul_outside_quotes_ends_the_line() {
+        let v = |a: &[&str]| Some(a.iter().map(|s| s.as_bytes().to_vec()).collect::<Vec<_>>());
+        assert_eq!(split_args(b"port 6379 \0"), v(&["port", "6379"]));
+        assert_eq!(split_args(b"port\x006379"), v(&["port"]));
+        assert_eq!(split_args(b"\"a\0b\" c"), v(&["a\0b", "c"]), "inside quotes it is a byte like any other");
+    }
 
     fn parse_all(input: &[u8], auth: bool) -> Result<Vec<Vec<String>>, ProtocolError> {
         let mut p = RequestParser::default();

@@ -324,6 +324,18 @@ pub(crate) fn parse_condition_map(
 }
 
 fn parse_condition(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Condition>, Diagnostic> {
+    if let Some(quantified) = crate::quantify::parse(name, value, cx) {
+        return quantified;
+    }
+    parse_one_condition(name, value, cx)
+}
+
+/// Parses condition `name` as written, for one node.
+pub(crate) fn parse_one_condition(
+    name: &str,
+    value: &Node,
+    cx: &ParseCx<'_>,
+) -> Result<Box<dyn Condition>, Diagnostic> {
     match name {
         "state" => {
             let mut m = value.map("state")?;
@@ -588,7 +600,7 @@ impl Condition for LogMatches {
     }
 }
 
-struct All(Vec<Box<dyn Condition>>);
+pub(crate) struct All(pub(crate) Vec<Box<dyn Condition>>);
 
 impl Condition for All {
     fn changes_only_with_events(&self) -> bool {
@@ -610,7 +622,7 @@ impl Condition for All {
     }
 }
 
-struct Any(Vec<Box<dyn Condition>>);
+pub(crate) struct Any(pub(crate) Vec<Box<dyn Condition>>);
 
 impl Condition for Any {
     fn changes_only_with_events(&self) -> bool {

@@ -60,6 +60,34 @@ pub struct Syntax {
     pub schema: serde_json::Value,
 }
 
+/// What a selector's argument names; checked when the file is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelectorArg {
+    /// A declared node (`${replica-of:6381}`).
+    Node,
+    /// A hash slot, 0 to 16383 (`${master-of-slot:449}`).
+    Slot,
+    /// A name the kind knows, such as a Sentinel group (`${sentinel-master:mymaster}`).
+    Name,
+}
+
+/// A `${name:arg}` form in a node field or text: "the replica of 6381",
+/// resolved from the nodes' read-only views at the moment the step (or the
+/// condition's poll) uses it. Node kinds provide them; the scenario crate
+/// only parses, checks the argument and asks.
+pub trait Selector {
+    /// The name before the `:`.
+    fn name(&self) -> &'static str;
+    /// One line for `chaoslab schema`.
+    fn doc(&self) -> &'static str;
+    /// An example, e.g. `${replica-of:6381}`.
+    fn example(&self) -> &'static str;
+    /// What its argument names.
+    fn arg(&self) -> SelectorArg;
+    /// Its value now: a node name, an id, ... `Err` says why there is none.
+    fn resolve(&self, arg: &str, rt: &Runtime) -> Result<String, String>;
+}
+
 /// A kind of node.
 pub trait NodeKind {
     /// The value of `kind:` in the topology.
@@ -93,6 +121,14 @@ pub trait NodeKind {
         let _ = cx;
         Err(Diagnostic::new(value.span, format!("condition `{name}` is not implemented by kind {}", self.name()))
             .with_hint("the node kind lists this condition but cannot parse it: a bug in chaoslab; use another one"))
+    }
+    /// Selectors this kind adds (`${replica-of:6381}`, ...).
+    fn selectors(&self) -> Vec<Box<dyn Selector>> {
+        Vec::new()
+    }
+    /// Topology templates this kind adds (`cluster:`, `sentinels:`, ...).
+    fn templates(&self) -> Vec<Box<dyn crate::expand::TopologyTemplate>> {
+        Vec::new()
     }
     /// The node's state at the end of a run, for the report.
     fn final_state(&self, sim: &Sim, proc: ProcId) -> serde_json::Value {
@@ -152,6 +188,26 @@ impl Registry {
         names
     }
 
+    /// Every selector, in registration order.
+    pub fn selectors(&self) -> Vec<Box<dyn Selector>> {
+        self.kinds.iter().flat_map(|k| k.selectors()).collect()
+    }
+
+    /// The topology template called `name`.
+    pub fn template(&self, name: &str) -> Option<Box<dyn crate::expand::TopologyTemplate>> {
+        self.kinds.iter().flat_map(|k| k.templates()).find(|t| t.syntax().name == name)
+    }
+
+    /// Every topology template's syntax, in registration order.
+    pub fn templates(&self) -> Vec<Syntax> {
+        self.kinds.iter().flat_map(|k| k.templates()).map(|t| t.syntax()).collect()
+    }
+
+    /// Every topology template's key.
+    pub fn template_names(&self) -> Vec<&'static str> {
+        self.templates().iter().map(|s| s.name).collect()
+    }
+
     /// Every condition name, built-in first.
     pub fn condition_names(&self) -> Vec<&'static str> {
         let mut names: Vec<&'static str> = crate::builtin::conditions().iter().map(|s| s.name).collect();
@@ -205,6 +261,9 @@ impl ParseCx<'_> {
         let template = Template::parse(&text).map_err(|e| {
             Diagnostic::new(value.span, e).with_hint("write `${name}` for a capture, `$${` for a literal `${`")
         })?;
+        for (name, arg) in template.selectors() {
+            self.check_selector(name, arg, value)?;
+        }
         let captures = self.captures.borrow();
         for var in template.vars() {
             if !captures.contains(var) {
@@ -223,6 +282,39 @@ impl ParseCx<'_> {
     pub fn has_host(&self, name: &str) -> bool {
         self.host_index.contains(name)
     }
+    /// A selector written at `value`: a known name and an argument of the right sort.
+    fn check_selector(&self, name: &str, arg: &str, value: &Node) -> Result<(), Diagnostic> {
+        let selectors = self.registry.selectors();
+        let Some(sel) = selectors.iter().find(|s| s.name() == name) else {
+            let names: Vec<&str> = selectors.iter().map(|s| s.name()).collect();
+            let d = Diagnostic::new(value.span, format!("unknown selector `${{{name}:{arg}}}`"))
+                .with_label("unknown selector");
+            // `replica` for `replica-of`: a prefix is as good a guess as a near miss.
+            let guess = did_you_mean(name, &names).or_else(|| names.iter().copied().find(|n| n.starts_with(name)));
+            return Err(match guess {
+                Some(best) => d.with_hint(format!("did you mean `${{{best}:{arg}}}`?")),
+                None if names.is_empty() => d.with_hint("this chaoslab build has no selectors"),
+                None => d.with_hint(format!("selectors are: {}", quoted(&names))),
+            });
+        };
+        match sel.arg() {
+            SelectorArg::Node if !self.node_index.contains_key(arg) => {
+                let names: Vec<&str> = self.nodes.iter().map(|n| n.name.as_str()).collect();
+                let d = Diagnostic::new(value.span, format!("unknown node `{arg}` in `${{{name}:{arg}}}`"))
+                    .with_label("not a node");
+                Err(match did_you_mean(arg, &names) {
+                    Some(best) => d.with_hint(format!("did you mean `${{{name}:{best}}}`?")),
+                    None => d.with_hint(format!("nodes are: {}", quoted_some(&names))),
+                })
+            }
+            SelectorArg::Slot if !arg.parse::<u16>().is_ok_and(|s| s < 16384) => {
+                Err(Diagnostic::new(value.span, format!("`{arg}` in `${{{name}:{arg}}}` is not a hash slot"))
+                    .with_hint("slots go from 0 to 16383, e.g. `${master-of-slot:449}`"))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Declares that a step captures `name`, so later steps may use `${name}`.
     pub fn declare_capture(&self, name: &str) {
         self.captures.borrow_mut().insert(name.to_owned());

@@ -1,5 +1,7 @@
 //! `scenario`: the scenario file format and the runner. It owns the YAML layer
 //! with spans ([`yaml`]), diagnostics that point at file:line:column ([`diag`]),
+//! composition (`extends:`, `include:`, `params:`; [`compose`]), topology
+//! templates ([`expand`]) and node quantifiers ([`quantify`]),
 //! validation into a [`Scenario`] ([`parse`]), the extension points node kinds
 //! implement ([`kind`]), the built-in steps and conditions ([`builtin`]), the
 //! runner ([`runner`]), clients left running in the background
@@ -16,11 +18,14 @@
 pub mod background;
 pub mod builtin;
 pub mod client_step;
+pub mod compose;
 pub mod diag;
 pub mod error;
+pub mod expand;
 pub mod kind;
 pub mod model;
 pub mod parse;
+pub mod quantify;
 pub mod runner;
 pub mod schema;
 pub mod template;

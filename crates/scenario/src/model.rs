@@ -38,6 +38,13 @@ pub struct Scenario {
     pub steps: Vec<StepDecl>,
     /// `workloads:`, in declaration order.
     pub workloads: Vec<crate::workload::WorkloadDecl>,
+    /// The document as it was validated: includes and parameters filled in,
+    /// topology templates expanded (what `chaoslab check --expand` prints).
+    pub expanded: crate::yaml::Node,
+    /// The `--set name=value` overrides it was read with, for the reproduce line.
+    pub sets: Vec<(String, String)>,
+    /// The node kinds' selectors, which steps and conditions may use.
+    pub selectors: Vec<Box<dyn crate::kind::Selector>>,
     /// The kernel's limit on events at one virtual instant
     /// ([`sim::SimConfig::max_events_per_instant`]). Not in the file: every
     /// scenario gets the kernel's default; tests lower it to hit it quickly.

@@ -2,6 +2,7 @@
 //! stopped at, so one `chaoslab check` shows every problem in a file at once.
 
 use crate::builtin;
+use crate::compose::{ComposeOptions, Sources};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::kind::{ParseCx, Registry, Step, quoted};
 use crate::model::{HostDecl, Invariant, NodeDecl, Scenario, StepDecl, TimedFault};
@@ -42,14 +43,41 @@ const START_TIME_HINT: &str = "write UTC as YYYY-MM-DDTHH:MM:SSZ, e.g. `2026-11-
 /// Wall clock at virtual time zero unless `start-time` says otherwise.
 pub const DEFAULT_START_TIME: &str = "2026-01-01T00:00:00Z";
 
-/// Parses and validates a scenario file.
+/// Parses and validates a scenario file (no `include:`/`extends:`, no `--set`).
 pub fn parse_scenario(file: &str, source: &str, registry: &Registry) -> Result<Scenario, Diagnostics> {
-    let doc = yaml::parse(file, source)?;
+    parse_composed(file, source, registry, &ComposeOptions::default()).map_err(|(diags, _)| diags)
+}
+
+/// Composes (includes, `extends:`, parameters), expands and validates a scenario file.
+fn parse_composed(
+    file: &str,
+    source: &str,
+    registry: &Registry,
+    options: &ComposeOptions<'_>,
+) -> Result<Scenario, (Diagnostics, Sources)> {
     let mut diags = Diagnostics::new();
-    let scenario = parse_document(&doc, registry, &mut diags);
+    let Some((doc, sources)) = crate::compose::compose(file, source, options, &mut diags) else {
+        let sources =
+            Sources { segments: vec![crate::compose::Segment { base: 0, file: file.into(), source: source.into() }] };
+        return Err((diags, sources));
+    };
+    let scenario = parse_document(doc, registry, &mut diags);
     match scenario {
-        Some(s) if diags.is_empty() => Ok(s),
-        _ => Err(diags),
+        Some(mut s) if diags.is_empty() => {
+            name_included_steps(&mut s, &sources);
+            Ok(s)
+        }
+        _ => Err((diags, sources)),
+    }
+}
+
+/// A step that came from an included file says which, since its line is that file's.
+fn name_included_steps(s: &mut Scenario, sources: &Sources) {
+    let Some(first_other) = sources.segments.get(1).map(|seg| seg.base) else { return };
+    for step in s.steps.iter_mut().filter(|st| st.span.offset >= first_other) {
+        if let Some(seg) = sources.segments.iter().rev().find(|seg| step.span.offset >= seg.base) {
+            step.text = format!("{} ({}:{})", step.text, seg.file, step.span.line);
+        }
     }
 }
 
@@ -61,11 +89,16 @@ pub struct Rejected {
     pub diagnostics: Diagnostics,
     /// The file's text; bytes that are not UTF-8 appear as U+FFFD.
     pub source: String,
+    /// The files it read (`include:`, `extends:`), the scenario file first.
+    pub sources: Sources,
 }
 
 impl Rejected {
-    /// Renders every diagnostic against the file's text.
+    /// Renders every diagnostic against the text of the file it is about.
     pub fn render(&self, file: &str) -> String {
+        if self.sources.segments.len() > 1 {
+            return self.sources.render(&self.diagnostics);
+        }
         self.diagnostics.render(file, &self.source)
     }
 }
@@ -73,14 +106,44 @@ impl Rejected {
 /// Parses and validates a scenario file from its bytes, as read from disk. A
 /// file that is not UTF-8 is rejected with a diagnostic at its first bad byte.
 pub fn parse_scenario_bytes(file: &str, bytes: Vec<u8>, registry: &Registry) -> Result<Scenario, Box<Rejected>> {
-    let source = match crate::diag::decode_utf8(bytes) {
-        Ok(source) => source,
-        Err(e) => return Err(Box::new(Rejected { diagnostics: e.diagnostic.into(), source: e.lossy })),
-    };
-    parse_scenario(file, &source, registry).map_err(|diagnostics| Box::new(Rejected { diagnostics, source }))
+    parse_scenario_with(file, bytes, registry, &ComposeOptions::default())
 }
 
-fn parse_document(doc: &Document, registry: &Registry, diags: &mut Diagnostics) -> Option<Scenario> {
+/// [`parse_scenario_bytes`] with `--set` values and a loader for `include:`/`extends:`.
+pub fn parse_scenario_with(
+    file: &str,
+    bytes: Vec<u8>,
+    registry: &Registry,
+    options: &ComposeOptions<'_>,
+) -> Result<Scenario, Box<Rejected>> {
+    let source = match crate::diag::decode_utf8(bytes) {
+        Ok(source) => source,
+        Err(e) => {
+            return Err(Box::new(Rejected {
+                diagnostics: e.diagnostic.into(),
+                source: e.lossy,
+                sources: Sources::default(),
+            }));
+        }
+    };
+    parse_composed(file, &source, registry, options)
+        .map_err(|(diagnostics, sources)| Box::new(Rejected { diagnostics, source, sources }))
+}
+
+/// The scenario as one explicit document, in YAML: includes and parameters
+/// filled in, topology templates expanded (`chaoslab check --expand`).
+pub fn expanded_text(scenario: &Scenario) -> String {
+    crate::expand::to_yaml(&scenario.expanded)
+}
+
+fn parse_document(doc: Document, registry: &Registry, diags: &mut Diagnostics) -> Option<Scenario> {
+    let (owned, config_spans, added_steps) = if crate::expand::is_templated(&doc.root) {
+        let x = crate::expand::expand(&doc, registry, diags);
+        (Document { root: x.root, ..doc }, x.config_spans, x.added_steps)
+    } else {
+        (doc, Vec::new(), Vec::new())
+    };
+    let doc = &owned;
     let mut top = keep(doc.root.map("the scenario"), diags)?;
     let name = keep(top.required("name").and_then(scenario_name), diags);
     let description = top.get("description").and_then(|n| keep(n.str("description"), diags)).unwrap_or_default();
@@ -96,7 +159,7 @@ fn parse_document(doc: &Document, registry: &Registry, diags: &mut Diagnostics) 
     let poll = top.get("poll").and_then(|n| keep(poll_duration(n, "poll"), diags)).unwrap_or(DEFAULT_POLL);
     let topology = top.required("topology");
     let (hosts, nodes, factories) = match keep(topology, diags) {
-        Some(t) => parse_topology(t, doc, registry, diags),
+        Some(t) => parse_topology(t, doc, &config_spans, registry, diags),
         None => (Vec::new(), Vec::new(), Vec::new()),
     };
     let net = top.get("network").map(|n| parse_network(n, diags)).unwrap_or_default();
@@ -116,7 +179,7 @@ fn parse_document(doc: &Document, registry: &Registry, diags: &mut Diagnostics) 
     crate::workload::timed_starts(&workloads, &mut timed_faults);
     let invariants = top.get("invariants").map(|n| parse_invariants(n, &cx, diags)).unwrap_or_default();
     let steps = match top.required("steps") {
-        Ok(n) => parse_steps(n, doc, &cx, diags),
+        Ok(n) => parse_steps(n, doc, &added_steps, &cx, diags),
         Err(d) => {
             diags.push(d.with_hint("a scenario needs at least one step, e.g. `steps: [{sleep: 1s}]`"));
             Vec::new()
@@ -139,6 +202,9 @@ fn parse_document(doc: &Document, registry: &Registry, diags: &mut Diagnostics) 
         invariants,
         steps,
         workloads,
+        selectors: registry.selectors(),
+        expanded: owned.root,
+        sets: Vec::new(),
         max_events_per_instant: sim::DEFAULT_MAX_EVENTS_PER_INSTANT,
     })
 }
@@ -206,6 +272,7 @@ pub fn parse_start_time(text: &str) -> Result<i64, String> {
 fn parse_topology(
     t: &Node,
     doc: &Document,
+    config_spans: &[Option<Vec<Span>>],
     registry: &Registry,
     diags: &mut Diagnostics,
 ) -> (Vec<HostDecl>, Vec<NodeDecl>, Vec<Factory>) {
@@ -239,9 +306,12 @@ fn parse_topology(
     let mut fixed_memory = 0u64;
     let node_list = m.required("nodes").and_then(|n| n.seq("topology.nodes"));
     for (i, n) in keep(node_list, diags).unwrap_or(&[]).iter().enumerate() {
-        let Some(node) = keep(parse_node(n, i, bridge, doc, registry, &mut declared, &nodes), diags) else {
+        let Some(mut node) = keep(parse_node(n, i, bridge, doc, registry, &mut declared, &nodes), diags) else {
             continue;
         };
+        if let Some(Some(spans)) = config_spans.get(i) {
+            node.config_lines.clone_from(spans);
+        }
         let kind = registry.kind(&node.kind).expect("parse_node checked the kind");
         match kind.build(&node) {
             Ok(f) => {
@@ -421,7 +491,7 @@ fn parse_node(
 /// Spans of each line of a multi-line config (`config: |`), so kinds can point
 /// at the directive that is wrong. The scalar's span starts at its first content
 /// line (or, with some parsers, at the `|` indicator, the line before).
-fn config_lines(c: &Node, doc: &Document) -> Vec<Span> {
+pub(crate) fn config_lines(c: &Node, doc: &Document) -> Vec<Span> {
     let src = &doc.source;
     let text = c.as_text().unwrap_or_default();
     let Some(at) = src.get(c.span.offset..) else { return vec![c.span] };
@@ -689,20 +759,22 @@ fn first_line(doc: &Document, span: Span) -> String {
     line.get(from..).unwrap_or(line).trim().trim_start_matches("- ").to_owned()
 }
 
-fn parse_steps(n: &Node, doc: &Document, cx: &ParseCx<'_>, diags: &mut Diagnostics) -> Vec<StepDecl> {
+fn parse_steps(n: &Node, doc: &Document, added: &[String], cx: &ParseCx<'_>, diags: &mut Diagnostics) -> Vec<StepDecl> {
     let Some(list) = keep(n.seq("steps"), diags) else { return Vec::new() };
     if list.is_empty() {
         diags.push(Diagnostic::new(n.span, "`steps` is empty").with_hint("add at least one step, e.g. `- sleep: 1s`"));
     }
     let mut steps = Vec::new();
-    for item in list {
+    for (i, item) in list.iter().enumerate() {
         let Some(parts) = keep(step_parts(item, cx, "step"), diags) else { continue };
         let step = parse_action(&parts, cx);
+        // A template's step is told as the template wrote it, not as the line it came from.
+        let text = added.get(i).cloned().unwrap_or_else(|| first_line(doc, item.span));
         if let Some(step) = keep(step, diags) {
             steps.push(StepDecl {
                 span: item.span,
                 action: parts.key.to_owned(),
-                text: first_line(doc, item.span),
+                text,
                 at: parts.at,
                 note: parts.note,
                 step,

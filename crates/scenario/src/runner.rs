@@ -36,6 +36,8 @@ pub struct Runtime {
     step: (usize, String),
     /// Steps in the scenario.
     steps: usize,
+    /// The node kinds' `${name:arg}` selectors.
+    selectors: Vec<Box<dyn crate::kind::Selector>>,
     /// Clients started in the background, by name.
     pub(crate) clients: BTreeMap<String, crate::background::Background>,
     /// An error reply the running step received and no `expect` checked.
@@ -141,9 +143,19 @@ impl Runtime {
         if host(a) == host(b) { self.net.same_host } else { self.net.cross_host }
     }
 
-    /// Fills in `${capture}` references.
+    /// Fills in `${capture}` references and resolves `${selector:arg}` forms
+    /// from the nodes' views as they are now.
     pub fn render(&self, t: &Template) -> Result<String, RunError> {
-        t.render(&self.captures).map_err(RunError::Check)
+        let select = |name: &str, arg: &str| match self.selectors.iter().find(|s| s.name() == name) {
+            Some(s) => s.resolve(arg, self).map_err(|why| format!("`${{{name}:{arg}}}`: {why}")),
+            None => Err(format!("`${{{name}:{arg}}}` is no selector")),
+        };
+        t.render_with(&self.captures, &select).map_err(RunError::Check)
+    }
+
+    /// The nodes of the scenario (not clients), in declaration order, with their kinds.
+    pub fn nodes(&self) -> impl Iterator<Item = (ProcId, &str)> {
+        self.kinds.iter().map(|(p, k)| (*p, k.as_str()))
     }
 
     /// The kind of a node, if it is one (clients have none).
@@ -434,6 +446,7 @@ pub fn run_with(
         monitor: options.monitor,
         step: (0, String::new()),
         steps: scenario.steps.len(),
+        selectors: std::mem::take(&mut scenario.selectors),
         clients: BTreeMap::new(),
         unchecked_error: None,
         workloads: crate::workload::Workloads::new(std::mem::take(&mut scenario.workloads)),
@@ -463,7 +476,7 @@ pub fn run_with(
             unchecked_error: None,
         };
         if failure.is_none() {
-            rt.sim.record("step", format!("#{index} line {}: {}", step.span.line, step.text));
+            rt.sim.mark("step", format!("#{index} line {}: {}", step.span.line, step.text));
             if let Some(note) = &step.note {
                 rt.sim.remark("note", format!("#{index}: {note}"));
             }

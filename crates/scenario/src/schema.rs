@@ -32,6 +32,49 @@ fn bare_steps(syntaxes: &[Syntax]) -> Option<Value> {
     (!names.is_empty()).then(|| json!({"enum": names, "description": "a step that takes no value, by its bare name"}))
 }
 
+/// A condition that names one `node` may instead say `nodes:` (all, any,
+/// majority, or a list) and `except:`; see [`crate::quantify`].
+fn with_quantifiers(mut schema: Value) -> Value {
+    let Some(obj) = schema.as_object_mut() else { return schema };
+    let takes_node = obj.get("properties").and_then(|p| p.get("node")).is_some();
+    if !takes_node {
+        return schema;
+    }
+    if let Some(Value::Object(props)) = obj.get_mut("properties") {
+        props.insert("nodes".into(), json!({"oneOf": [
+            {"enum": ["all", "any", "majority"], "description": "of the nodes of the condition's kind (every node for a built-in one)"},
+            {"type": "array", "items": {"type": "string"}, "description": "all of these nodes"}]}));
+        props.insert(
+            "except".into(),
+            json!({"type": "array", "items": {"type": "string"}, "description": "nodes `nodes:` leaves out"}),
+        );
+        props.insert(
+            "with-role".into(),
+            json!({"enum": ["master", "slave", "replica"], "description": "only the nodes that have this role at each look"}),
+        );
+    }
+    if let Some(Value::Array(required)) = obj.get_mut("required") {
+        required.retain(|r| r != "node");
+    }
+    schema
+}
+
+/// `{include: file}`: replaced by the named file's content (spliced into a list).
+fn include_schema() -> Value {
+    json!({"type": "object", "required": ["include"], "additionalProperties": false,
+        "properties": {"include": {"type": "string", "description": "a YAML file, relative to this one"}}})
+}
+
+/// The `${name:arg}` selectors, documented (strings cannot be validated against them).
+fn selectors_schema(registry: &Registry) -> Value {
+    let props: Map<String, Value> = registry
+        .selectors()
+        .iter()
+        .map(|s| (s.name().to_owned(), json!({"description": s.doc(), "examples": [s.example()]})))
+        .collect();
+    json!({"description": "`${name:arg}` in a node field or a text, resolved from the nodes when the step runs", "properties": props})
+}
+
 /// The schema for scenario files with every step and condition `registry` knows.
 pub fn scenario_schema(registry: &Registry) -> Schema {
     let mut steps = builtin::steps();
@@ -49,9 +92,20 @@ pub fn scenario_schema(registry: &Registry) -> Schema {
     .into_iter()
     .collect();
     let condition_props: Map<String, Value> =
-        conditions.iter().map(|c| (c.name.to_owned(), c.schema.clone())).collect();
+        conditions.iter().map(|c| (c.name.to_owned(), with_quantifiers(c.schema.clone()))).collect();
     let mut step_forms = one_key_objects(&steps, &modifiers);
     step_forms.extend(bare_steps(&steps));
+    step_forms.push(json!({"$ref": "#/$defs/include", "description": "the steps of another file, spliced in here"}));
+    let mut topology_props = Map::new();
+    for t in registry.templates() {
+        topology_props.insert(t.name.to_owned(), json!({"description": t.doc, "allOf": [t.schema]}));
+    }
+    let defaults: Map<String, Value> = kinds
+        .iter()
+        .map(|k| {
+            ((*k).to_owned(), json!({"type": "string", "description": "config lines for every node of this kind"}))
+        })
+        .collect();
     let kind_schema = if kinds.is_empty() { json!({"type": "string"}) } else { json!({"enum": kinds}) };
     let value = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -65,15 +119,22 @@ pub fn scenario_schema(registry: &Registry) -> Schema {
             "seed": {"type": "integer", "minimum": 0, "default": 1},
             "start-time": {"type": "string", "default": DEFAULT_START_TIME, "description": "wall clock at virtual time zero (UTC)"},
             "poll": {"type": "string", "default": format_duration(DEFAULT_POLL), "description": "how often waits and invariants look"},
+            "extends": {"type": "string", "description": "a base scenario file whose top-level keys this file's replace (params merged key by key)"},
+            "params": {"type": "object", "description": "parameters with their defaults, used as ${param:name} and overridden by --set name=value",
+                "additionalProperties": {"type": ["string", "integer", "number", "boolean"]}},
             "topology": {
                 "type": "object",
-                "required": ["nodes"],
                 "additionalProperties": false,
                 "properties": {
+                    "defaults": {"type": "object", "additionalProperties": false, "properties": defaults,
+                        "description": "config lines merged into every node of a kind, after its template's and before its own"},
                     "network": {"enum": ["host", "bridge"], "default": "host"},
                     "hosts": {"type": "array", "items": {"type": "object", "required": ["name", "ip"], "additionalProperties": false,
                         "properties": {"name": {"type": "string"}, "ip": {"type": "string", "format": "ipv4"}}}},
-                    "nodes": {"type": "array", "items": {
+                    "nodes": {"type": "array", "items": {"anyOf": [{"$ref": "#/$defs/include"}, {
+                        "type": "object", "required": ["name"], "additionalProperties": false,
+                        "description": "changes a node a template declares: its config lines are added after the template's",
+                        "properties": {"name": {"type": "string"}, "config": {"type": "string"}, "start": {"type": "boolean"}}}, {
                         "type": "object",
                         "required": ["kind", "port"],
                         "additionalProperties": false,
@@ -85,7 +146,7 @@ pub fn scenario_schema(registry: &Registry) -> Schema {
                             "config": {"type": "string", "description": "config file text: redis.conf / sentinel.conf directives"},
                             "start": {"type": "boolean", "default": true}
                         }
-                    }}
+                    }]}}
                 }
             },
             "network": {"type": "object", "additionalProperties": false, "properties": {
@@ -115,8 +176,14 @@ pub fn scenario_schema(registry: &Registry) -> Schema {
                 ]
             },
             "step": {"oneOf": step_forms},
+            "include": include_schema(),
+            "selectors": selectors_schema(registry),
             "condition": {"type": "object", "minProperties": 1, "properties": condition_props}
         }
     });
+    let mut value = value;
+    if let Some(Value::Object(props)) = value.pointer_mut("/properties/topology/properties") {
+        props.extend(topology_props);
+    }
     Schema::try_from(value).expect("the scenario schema is a JSON object")
 }

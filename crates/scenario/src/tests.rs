@@ -373,7 +373,7 @@ fn schema_lists_kind_conditions_and_builtin_steps() {
     let steps = schema["$defs"]["step"]["oneOf"].as_array().unwrap();
     assert!(steps.iter().any(|s| s["required"] == json!(["wait-until"])));
     assert_eq!(
-        schema["properties"]["topology"]["properties"]["nodes"]["items"]["properties"]["kind"],
+        schema["properties"]["topology"]["properties"]["nodes"]["items"]["anyOf"][2]["properties"]["kind"],
         json!({"enum": ["probe"]})
     );
 }

@@ -11,6 +11,8 @@
 
 pub mod client_step;
 pub mod conditions;
+pub mod selectors;
+pub mod templates;
 
 use scenario::diag::{Diagnostic, Diagnostics};
 use scenario::yaml::Node;
@@ -39,6 +41,14 @@ impl NodeKind for SentinelKind {
 
     fn parse_step(&self, _: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>, Diagnostic> {
         client_step::parse_step(value, cx)
+    }
+
+    fn templates(&self) -> Vec<Box<dyn scenario::expand::TopologyTemplate>> {
+        vec![Box::new(templates::SentinelsTemplate)]
+    }
+
+    fn selectors(&self) -> Vec<Box<dyn scenario::kind::Selector>> {
+        vec![Box::new(selectors::SentinelMaster)]
     }
 
     fn conditions(&self) -> Vec<Syntax> {

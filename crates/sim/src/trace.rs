@@ -212,6 +212,15 @@ impl Trace {
         }
     }
 
+    /// Keeps an event for readers (only when recording) without hashing or
+    /// counting it: a mark that says how the run was written, not what
+    /// happened, such as the line of the scenario file a step came from.
+    pub fn keep(&mut self, at: Instant, event: TraceEvent) {
+        if let Some(records) = &mut self.records {
+            records.push(TraceRecord { at, event });
+        }
+    }
+
     /// Whether records are kept; callers skip building costly events when not.
     pub fn is_recording(&self) -> bool {
         self.records.is_some()
@@ -321,6 +330,19 @@ mod tests {
             to_json_line(&rec, &|_| "6379".into()),
             r#"{"t_ns":1500,"ev":"log","node":"6379","line":"say \"hi\"\n"}"#
         );
+    }
+
+    #[test]
+    fn kept_marks_are_neither_hashed_nor_counted() {
+        let mark = TraceEvent::Runner { kind: "step", text: "#1 line 7: sleep: 1s".into() };
+        let mut a = Trace::recording();
+        a.record(Instant::ZERO, TraceEvent::Fault { text: "x".into() });
+        let mut b = Trace::recording();
+        b.keep(Instant::ZERO, mark.clone());
+        b.record(Instant::ZERO, TraceEvent::Fault { text: "x".into() });
+        assert_eq!(a.hash_hex(), b.hash_hex(), "a mark must not change the hash");
+        assert_eq!((a.len(), b.len()), (1, 1));
+        assert_eq!(b.records()[0].event, mark, "a mark is kept for trace.jsonl");
     }
 
     #[test]

@@ -470,6 +470,14 @@ impl Sim {
         self.world.trace.record(now, TraceEvent::Runner { kind, text: text.into() });
     }
 
+    /// Adds a runner mark to the kept records, neither hashed nor counted:
+    /// where a step begins, named as the scenario file writes it (its line and
+    /// text), so the same run written in another layout hashes the same.
+    pub fn mark(&mut self, kind: &'static str, text: impl Into<String>) {
+        let now = self.world.now;
+        self.world.trace.keep(now, TraceEvent::Runner { kind, text: text.into() });
+    }
+
     /// Adds a remark (a step's note) to the kept records: neither hashed nor
     /// counted, and dropped when the trace is not recording.
     pub fn remark(&mut self, kind: &'static str, text: impl Into<String>) {
