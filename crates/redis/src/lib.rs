@@ -32,6 +32,7 @@ pub mod pubsub;
 pub mod rdb;
 pub mod replication;
 pub mod server;
+mod shutdown;
 pub mod view;
 
 #[cfg(test)]
@@ -48,3 +49,5 @@ mod tests_pubsub;
 mod tests_repl;
 #[cfg(test)]
 mod tests_types;
+#[cfg(test)]
+mod tests_shutdown;

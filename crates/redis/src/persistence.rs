@@ -55,6 +55,11 @@ impl Persistence {
         self.child.is_some()
     }
 
+    /// Drops a snapshot child (BGSAVE or a full sync's) before exiting; true if there was one.
+    pub(crate) fn kill_rdb_child(&mut self) -> bool {
+        self.child.take().is_some()
+    }
+
     pub(crate) fn start_child(&mut self, ctx: &mut Ctx<'_>, kind: ChildKind, dirty_at_fork: u64, after: Duration) {
         self.child = Some(Child { kind, dirty_at_fork });
         ctx.set_timer(after, Timer::ChildDone.tag());
@@ -226,18 +231,18 @@ impl Server {
         }
     }
 
-    /// What a graceful shutdown does before exiting.
-    pub(crate) fn prepare_for_shutdown(&mut self, ctx: &mut Ctx<'_>, save: Option<bool>) {
+    /// What `finishShutdown` does to the files before exiting: fsync the AOF,
+    /// then save if there are save points and no NOSAVE, or SAVE was asked for.
+    pub(crate) fn final_persistence(&mut self, ctx: &mut Ctx<'_>, save: bool, nosave: bool) {
         if let Some(seq) = self.persist.aof.as_ref().map(|a| a.seq) {
             self.log(ctx, '*', "Calling fsync() on the AOF file.");
             let path = Persistence::incr_path(&self.config, seq);
             ctx.disk().fsync(&path);
         }
-        if save.unwrap_or(!self.config.save.is_empty()) {
+        if (!self.config.save.is_empty() && !nosave) || save {
             self.log(ctx, '*', "Saving the final RDB snapshot before exiting.");
             self.save_now(ctx);
         }
-        self.log(ctx, '#', "Redis is now ready to exit, bye bye...");
     }
 
     /// `loadDataFromDisk`.

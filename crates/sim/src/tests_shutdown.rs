@@ -131,3 +131,15 @@ fn sigterm_continues_a_stopped_process_that_lingers_with_its_queued_input() {
     s.run_for(Duration::from_millis(1));
     assert_eq!(seen(&s, server)[1..], ["t=51 sigterm", "t=51 data queued"]);
 }
+
+#[test]
+fn stop_within_waits_for_the_exit_and_kills_after_the_grace_period() {
+    let (mut s, server, _, _) = setup();
+    assert_eq!(s.stop_within(server, Duration::from_secs(10)), Ok(true));
+    assert_eq!(s.now().as_nanos(), 301_000_000, "the clock stops at the exit, not the deadline");
+    let (mut s, server, client, _) = setup();
+    assert_eq!(s.stop_within(server, Duration::from_millis(100)), Ok(false));
+    assert_eq!(s.proc_state(server), ProcState::Down);
+    s.run_for(Duration::from_millis(1));
+    assert_eq!(seen(&s, client).last().unwrap(), "t=101.05 closed Reset", "SIGKILL after the grace period");
+}

@@ -3,6 +3,7 @@
 //! link settings and clock skew, each recorded in the trace.
 
 use super::*;
+use std::time::Duration;
 
 impl Sim {
     /// Applies a fault now.
@@ -153,6 +154,27 @@ impl Sim {
             let (now, incarnation) = (self.world.now, slot.incarnation);
             self.world.push(now, Event::Drain { proc: p, incarnation });
         }
+    }
+
+    /// `docker stop`: SIGTERM, then the kernel runs until the process has
+    /// exited or `grace` has passed, then SIGKILL. True if it exited by
+    /// itself. The clock stops at the exit (or the kill), not at the deadline.
+    pub fn stop_within(&mut self, p: ProcId, grace: Duration) -> Result<bool, FaultError> {
+        self.apply(Fault::Stop(p))?;
+        let deadline = self.world.now + grace;
+        while self.proc_state(p) != ProcState::Down {
+            match self.next_event_at() {
+                Some(t) if t <= deadline => {
+                    self.step();
+                }
+                _ => {
+                    self.run_until(deadline);
+                    self.apply(Fault::Kill(p))?;
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
     }
 
     fn require(&self, p: ProcId, allowed: &[ProcState]) -> Result<(), FaultError> {
