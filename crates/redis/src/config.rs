@@ -47,7 +47,8 @@ impl ShutdownFlags {
     fn parse(words: &[&str]) -> Result<ShutdownFlags, String> {
         let mut flags = 0;
         for w in words {
-            flags |= Self::word(w).ok_or("argument(s) must be one of the following: default, save, nosave, now, force")?;
+            flags |=
+                Self::word(w).ok_or("argument(s) must be one of the following: default, save, nosave, now, force")?;
         }
         if flags & Self::SAVE != 0 && flags & Self::NOSAVE != 0 {
             return Err("shutdown options SAVE and NOSAVE can't be used simultaneously".to_owned());

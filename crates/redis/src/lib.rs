@@ -38,6 +38,8 @@ pub mod view;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_handshake;
+#[cfg(test)]
 mod tests_hello;
 #[cfg(test)]
 mod tests_migrate;
@@ -48,6 +50,6 @@ mod tests_pubsub;
 #[cfg(test)]
 mod tests_repl;
 #[cfg(test)]
-mod tests_types;
-#[cfg(test)]
 mod tests_shutdown;
+#[cfg(test)]
+mod tests_types;

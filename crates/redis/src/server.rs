@@ -113,6 +113,8 @@ struct Published {
 #[derive(Debug, Default)]
 pub(crate) struct PostCommand {
     pub(crate) start_sync_child: bool,
+    /// A replica acknowledged a diskless sync before the child was reaped.
+    pub(crate) synced_early: Option<ConnId>,
     pub(crate) acks_changed: bool,
 }
 
@@ -500,6 +502,9 @@ impl Server {
     fn post_command(&mut self, ctx: &mut Ctx<'_>) {
         if std::mem::take(&mut self.post.start_sync_child) && !self.persist.child_running() {
             self.start_sync_child(ctx);
+        }
+        if let Some(conn) = self.post.synced_early.take() {
+            self.sync_acked_early(ctx, conn);
         }
         if std::mem::take(&mut self.post.acks_changed) {
             self.refresh_good_replicas(ctx.wall_clock_ms());
@@ -989,7 +994,6 @@ impl Server {
             ctx.observe(Observation::SlotRange { first, last, owner: owner.map(String::from) });
         }
     }
-
 }
 
 /// C's `strtod` without an end pointer: the longest leading number (after

@@ -134,7 +134,7 @@ impl Server {
             let in_sync = replicas - lagging;
             self.log(ctx, '*', &format!("{in_sync} of {replicas} replicas are in sync when shutting down."));
         }
-        if self.persist.kill_rdb_child() {
+        if self.persist.kill_rdb_child(ctx) {
             self.log(ctx, '#', "There is a child saving an .rdb. Killing it!");
         }
         let flags = self.shutdown.flags;

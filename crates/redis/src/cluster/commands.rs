@@ -234,8 +234,7 @@ impl Server {
 
     /// Whether writes are held back for a manual failover right now.
     pub(crate) fn writes_paused(&self, now_ms: i64) -> bool {
-        self.shutdown_pauses_writes()
-            || self.cluster.as_ref().and_then(|c| c.paused_until).is_some_and(|t| now_ms < t)
+        self.shutdown_pauses_writes() || self.cluster.as_ref().and_then(|c| c.paused_until).is_some_and(|t| now_ms < t)
     }
 
     /// CLUSTER, ASKING, READONLY, READWRITE and the commands cluster mode refuses.
