@@ -42,7 +42,11 @@ pub fn run(opts: &Options) -> Timing {
                 \"Synchronization with replica ... succeeded\" (its log polled every 5 ms real, 1 ms simulated), \
                 200 SETs one after the other on one connection, each acknowledged, then SIGKILL of the master; \
                 lost = 200 - the replica's DBSIZE 300 ms later. Before issue 21 the simulator lost them all: its \
-                master streamed nothing until the replica's next periodic ACK.",
+                master streamed nothing until the replica's next periodic ACK. Real Redis has a race here: when the \
+                replica's first ACK beats the exit of the sync child, checkChildrenDone finds the child still \
+                running and the stream waits for the next ACK a second later, so some real runs lose the whole \
+                burst (1 in 20 with redis-cli -r 200, 2 in 5 in this harness on 2026-12-06); the simulated child \
+                has always exited by then, so the simulator loses none in every seed.",
         real: failover::measure(l2_runs, |_, m| l2_once(&mut Real::new(opts), m, Duration::from_millis(5))),
         simulated: Ok(failover::measure(seeds, |i, m| {
             l2_once(&mut Simulated::new(sim_seed(i)), m, Duration::from_millis(1))
@@ -113,4 +117,31 @@ fn l2_once(t: &mut dyn Target, m: &mut Measured, poll: Duration) -> Result<(), S
     m.record(LOST, Some(acked.saturating_sub(held) as f64));
     m.fact("writes acknowledged", acked.to_string());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(m: &Measured, name: &str) -> Vec<f64> {
+        m.series.iter().find(|s| s.name == name).map(|s| s.values.clone()).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_simulated_burst_after_a_full_sync_loses_no_acknowledged_write() {
+        let mut m = Measured::default();
+        l2_once(&mut Simulated::new(1), &mut m, Duration::from_millis(1)).unwrap();
+        assert_eq!(series(&m, LOST), [0.0]);
+        assert_eq!(m.facts, [("writes acknowledged".to_owned(), vec![BURST.to_string()])]);
+    }
+
+    #[test]
+    fn a_simulated_graceful_stop_exits_after_a_cron_and_the_sentinel_fails_over() {
+        let mut m = Measured::default();
+        failover::sentinel_failover_once(&mut Simulated::new(1), &mut m, false, Signal::Term).unwrap();
+        let exit = series(&m, failover::EXIT_TIME);
+        assert!(exit.len() == 1 && exit[0] > 0.0 && exit[0] <= 100.0, "exit after {exit:?} ms");
+        let switch = series(&m, "time to +switch-master");
+        assert!(switch.len() == 1 && switch[0] > 2000.0, "+switch-master after {switch:?} ms");
+    }
 }
