@@ -373,7 +373,7 @@ impl Server {
                 break;
             }
             let proto = client.proto;
-            // A write held back by a manual failover's pause runs first once the pause ends.
+            // A write held back by a pause (a manual failover's, a shutdown's) runs first once it ends.
             let held = client.held.take();
             if let Some(held) = held {
                 if paused {

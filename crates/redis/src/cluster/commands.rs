@@ -221,7 +221,7 @@ impl Server {
         }
     }
 
-    /// Clients whose writes waited for a manual failover's pause run now.
+    /// Clients whose writes waited for a pause (manual failover, shutdown) run now.
     pub(crate) fn resume_paused_clients(&mut self, ctx: &mut Ctx<'_>) {
         for conn in std::mem::take(&mut self.stalled) {
             if self.repl.is_master_link(conn) {
@@ -232,7 +232,8 @@ impl Server {
         }
     }
 
-    /// Whether writes are held back for a manual failover right now.
+    /// Whether writes are held back right now: for a manual failover, or
+    /// while a shutdown waits for the replicas.
     pub(crate) fn writes_paused(&self, now_ms: i64) -> bool {
         self.shutdown_pauses_writes() || self.cluster.as_ref().and_then(|c| c.paused_until).is_some_and(|t| now_ms < t)
     }
