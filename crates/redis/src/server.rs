@@ -368,6 +368,13 @@ impl Server {
                 break;
             }
             let paused = self.writes_paused(ctx.wall_clock_ms());
+            if self.shutdown_blocks(conn) {
+                // Blocked in SHUTDOWN: the rest of its input waits for an ABORT (or the exit).
+                if !self.stalled.contains(&conn) {
+                    self.stalled.push(conn);
+                }
+                break;
+            }
             let Some(client) = self.clients.get_mut(&conn) else { break };
             if client.wait.is_some() {
                 break;

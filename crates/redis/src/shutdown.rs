@@ -206,6 +206,11 @@ impl Server {
         self.shutdown.initiated()
     }
 
+    /// Whether `conn` is blocked in SHUTDOWN.
+    pub(crate) fn shutdown_blocks(&self, conn: ConnId) -> bool {
+        !self.shutdown.blocked.is_empty() && self.shutdown.blocked.contains(&conn)
+    }
+
     /// A client gone while blocked in SHUTDOWN is no longer replied to.
     pub(crate) fn shutdown_client_gone(&mut self, conn: ConnId) {
         self.shutdown.blocked.retain(|c| *c != conn);

@@ -145,3 +145,23 @@ fn a_server_without_replicas_exits_on_its_next_cron() {
     let signal = c.sim.log_lines(p).iter().rev().nth(2).unwrap().clone();
     assert!(signal.ends_with(":signal-handler (1767225600) Received SIGTERM scheduling shutdown..."), "{signal}");
 }
+
+#[test]
+fn a_client_blocked_in_shutdown_runs_nothing_more_until_abort() {
+    let (mut c, master, replica) = pair("");
+    c.sim.apply(Fault::Pause(replica)).unwrap();
+    let host = c.sim.host_of(master);
+    let raw = c.sim.add_process(host, "raw", Box::new(|| Box::new(crate::tests::Raw::default())));
+    c.sim.apply(Fault::Start(raw)).unwrap();
+    c.sim.run_for(Duration::from_millis(1));
+    let conn = c.sim.process::<crate::tests::Raw>(raw).unwrap().conn.unwrap();
+    let pipeline = b"*1\r\n$8\r\nSHUTDOWN\r\n*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\n1\r\n";
+    c.sim.with_process::<crate::tests::Raw, _>(raw, |_, ctx| ctx.send(conn, pipeline));
+    c.sim.run_for(Duration::from_millis(50));
+    assert_eq!(c.cli(6379, "exists x"), "(integer) 0", "the SET behind the SHUTDOWN waits");
+    assert_eq!(c.cli(6379, "shutdown abort"), "OK");
+    c.sim.run_for(Duration::from_millis(1));
+    let replies = c.sim.process::<crate::tests::Raw>(raw).unwrap().replies.clone();
+    assert_eq!(replies, ["(error) ERR Errors trying to SHUTDOWN. Check logs.", "OK"]);
+    assert_eq!(c.cli(6379, "exists x"), "(integer) 1");
+}
