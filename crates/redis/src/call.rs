@@ -146,26 +146,9 @@ impl Server {
                 reply
             }
             "command" => crate::command_info::command(args),
-            "shutdown" => return self.shutdown_command(ctx, client, args),
+            "shutdown" => return self.shutdown_command(ctx, conn, args),
             _ => unreachable!("redis: {name} is no server command"),
         })
-    }
-
-    /// SHUTDOWN [NOSAVE|SAVE]: the server exits without replying; the client
-    /// sees the connection close.
-    fn shutdown_command(&mut self, ctx: &mut Ctx<'_>, client: &mut Client, args: &[Vec<u8>]) -> Option<Value> {
-        let mode = args.get(1).map(|a| a.to_ascii_lowercase());
-        let save = match mode.as_deref() {
-            None => None,
-            Some(b"nosave") => Some(false),
-            Some(b"save") => Some(true),
-            Some(_) => return Some(Value::error("ERR syntax error")),
-        };
-        self.log(ctx, '#', "User requested shutdown...");
-        self.prepare_for_shutdown(ctx, save);
-        ctx.exit();
-        client.closing = true;
-        None
     }
 
     /// REPLICAOF/SLAVEOF, REPLCONF, PSYNC/SYNC, WAIT.

@@ -16,6 +16,53 @@ pub enum Fsync {
     No,
 }
 
+/// `shutdown-on-sigterm` / `shutdown-on-sigint`, and SHUTDOWN's own flags:
+/// a set of `save`, `nosave`, `now`, `force` (empty: `default`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ShutdownFlags(pub u8);
+
+impl ShutdownFlags {
+    /// Save even without save points.
+    pub const SAVE: u8 = 1;
+    /// Do not save even with save points.
+    pub const NOSAVE: u8 = 2;
+    /// Do not wait for lagging replicas.
+    pub const NOW: u8 = 4;
+    /// Exit even if the final save or AOF fails.
+    pub const FORCE: u8 = 8;
+    const NAMES: [(&str, u8); 5] =
+        [("default", 0), ("save", Self::SAVE), ("nosave", Self::NOSAVE), ("now", Self::NOW), ("force", Self::FORCE)];
+
+    /// Whether `flag` is set.
+    pub fn has(self, flag: u8) -> bool {
+        self.0 & flag != 0
+    }
+
+    /// One word's flag (`default` is none), case-insensitively.
+    pub fn word(word: &str) -> Option<u8> {
+        Self::NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(word)).map(|&(_, f)| f)
+    }
+
+    /// The words of a config value, as Redis's multi-argument enum parses them.
+    fn parse(words: &[&str]) -> Result<ShutdownFlags, String> {
+        let mut flags = 0;
+        for w in words {
+            flags |=
+                Self::word(w).ok_or("argument(s) must be one of the following: default, save, nosave, now, force")?;
+        }
+        if flags & Self::SAVE != 0 && flags & Self::NOSAVE != 0 {
+            return Err("shutdown options SAVE and NOSAVE can't be used simultaneously".to_owned());
+        }
+        Ok(ShutdownFlags(flags))
+    }
+
+    /// CONFIG GET's rendering: the set flags in table order, or `default`.
+    fn render(self) -> String {
+        let set: Vec<&str> = Self::NAMES[1..].iter().filter(|(_, f)| self.has(*f)).map(|(n, _)| *n).collect();
+        if set.is_empty() { "default".to_owned() } else { set.join(" ") }
+    }
+}
+
 /// The honoured configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -75,6 +122,10 @@ pub struct Config {
     pub appenddirname: String,
     /// `shutdown-timeout` in seconds.
     pub shutdown_timeout: u64,
+    /// `shutdown-on-sigterm`.
+    pub shutdown_on_sigterm: ShutdownFlags,
+    /// `shutdown-on-sigint`.
+    pub shutdown_on_sigint: ShutdownFlags,
     /// `enable-debug-command`: `no`, `yes` or `local`.
     pub enable_debug_command: String,
     /// The `cluster-*` directives.
@@ -160,6 +211,8 @@ impl Config {
             appendfilename: "appendonly.aof".to_owned(),
             appenddirname: "appendonlydir".to_owned(),
             shutdown_timeout: 10,
+            shutdown_on_sigterm: ShutdownFlags::default(),
+            shutdown_on_sigint: ShutdownFlags::default(),
             enable_debug_command: "no".to_owned(),
             cluster: ClusterConfig::default(),
         }
@@ -280,6 +333,15 @@ impl Config {
                 }
             }
             "shutdown-timeout" => self.shutdown_timeout = int(one()?, 0, i32::MAX as u64)?,
+            "shutdown-on-sigterm" | "shutdown-on-sigint" => {
+                let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
+                let flags = ShutdownFlags::parse(&words)?;
+                if name == "shutdown-on-sigterm" {
+                    self.shutdown_on_sigterm = flags;
+                } else {
+                    self.shutdown_on_sigint = flags;
+                }
+            }
             "enable-debug-command" => {
                 if !from_file {
                     return Err("can't set immutable config".to_owned());
@@ -360,6 +422,8 @@ impl Config {
             "appendfilename" => self.appendfilename.clone(),
             "appenddirname" => self.appenddirname.clone(),
             "shutdown-timeout" => self.shutdown_timeout.to_string(),
+            "shutdown-on-sigterm" => self.shutdown_on_sigterm.render(),
+            "shutdown-on-sigint" => self.shutdown_on_sigint.render(),
             "enable-debug-command" => self.enable_debug_command.clone(),
             "hz" => "10".to_owned(),
             "cluster-enabled" => yn(self.cluster.enabled),
@@ -428,6 +492,8 @@ const GETTABLE: &[(&str, Option<&str>)] = &[
     ("appendfilename", None),
     ("appenddirname", None),
     ("shutdown-timeout", None),
+    ("shutdown-on-sigint", None),
+    ("shutdown-on-sigterm", None),
     ("enable-debug-command", None),
     ("hz", None),
     ("cluster-enabled", None),
@@ -621,5 +687,40 @@ mod tests {
         assert_eq!(memory("1mb"), Ok(1048576));
         assert_eq!(memory("2k"), Ok(2000));
         assert!(memory("notanumber").is_err());
+    }
+}
+
+#[cfg(test)]
+mod tests_shutdown_flags {
+    use super::*;
+
+    #[test]
+    fn shutdown_on_signal_flags_parse_and_print_as_redis_does() {
+        let c = parse("shutdown-on-sigterm nosave now\n", 6379).unwrap();
+        assert_eq!(c.get("shutdown-on-sigterm").unwrap(), "nosave now");
+        assert_eq!(c.get("shutdown-on-sigint").unwrap(), "default");
+        let mut running = c.clone();
+        // CONFIG SET gives one argument; its words are the flags, printed in Redis's order.
+        assert_eq!(running.apply("shutdown-on-sigterm", &["force now save".into()], false), Ok(()));
+        assert_eq!(running.get("shutdown-on-sigterm").unwrap(), "save now force");
+        assert_eq!(running.apply("shutdown-on-sigterm", &["now default".into()], false), Ok(()));
+        assert_eq!(running.get("shutdown-on-sigterm").unwrap(), "now");
+        assert_eq!(
+            running.apply("shutdown-on-sigterm", &["save nosave".into()], false),
+            Err("shutdown options SAVE and NOSAVE can't be used simultaneously".into())
+        );
+        assert_eq!(
+            running.apply("shutdown-on-sigint", &["now foo".into()], false),
+            Err("argument(s) must be one of the following: default, save, nosave, now, force".into())
+        );
+        assert_eq!(running.get("shutdown-on-sigterm").unwrap(), "now", "a refused value changes nothing");
+        assert_eq!(
+            running.matching(b"shutdown-*"),
+            vec![
+                ("shutdown-timeout".into(), "10".into()),
+                ("shutdown-on-sigint".into(), "default".into()),
+                ("shutdown-on-sigterm".into(), "now".into())
+            ]
+        );
     }
 }

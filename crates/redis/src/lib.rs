@@ -37,12 +37,15 @@ mod random;
 pub mod rdb;
 pub mod replication;
 pub mod server;
+mod shutdown;
 mod sort;
 pub mod view;
 pub mod zset;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_handshake;
 #[cfg(test)]
 mod tests_hello;
 #[cfg(test)]
@@ -53,5 +56,7 @@ mod tests_prop;
 mod tests_pubsub;
 #[cfg(test)]
 mod tests_repl;
+#[cfg(test)]
+mod tests_shutdown;
 #[cfg(test)]
 mod tests_types;

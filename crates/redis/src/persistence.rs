@@ -28,6 +28,8 @@ pub(crate) enum ChildKind {
 pub(crate) struct Child {
     kind: ChildKind,
     dirty_at_fork: u64,
+    /// The timer that reports it done.
+    timer: sim::TimerId,
 }
 
 /// The append-only file's state.
@@ -55,9 +57,21 @@ impl Persistence {
         self.child.is_some()
     }
 
+    /// Whether a full sync's child is running.
+    pub(crate) fn sync_child_running(&self) -> bool {
+        matches!(self.child, Some(Child { kind: ChildKind::Sync { .. }, .. }))
+    }
+
+    /// Drops a snapshot child (BGSAVE or a full sync's) before exiting; true if there was one.
+    pub(crate) fn kill_rdb_child(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        let Some(child) = self.child.take() else { return false };
+        ctx.cancel_timer(child.timer);
+        true
+    }
+
     pub(crate) fn start_child(&mut self, ctx: &mut Ctx<'_>, kind: ChildKind, dirty_at_fork: u64, after: Duration) {
-        self.child = Some(Child { kind, dirty_at_fork });
-        ctx.set_timer(after, Timer::ChildDone.tag());
+        let timer = ctx.set_timer(after, Timer::ChildDone.tag());
+        self.child = Some(Child { kind, dirty_at_fork, timer });
     }
 
     fn incr_path(config: &Config, seq: u64) -> String {
@@ -183,9 +197,11 @@ impl Server {
         }
     }
 
-    /// The child finished.
+    /// The child finished (its timer fired, or a replica's ACK showed the
+    /// sync it served is complete: `checkChildrenDone` on REPLCONF ACK).
     pub(crate) fn child_done(&mut self, ctx: &mut Ctx<'_>) {
         let Some(child) = self.persist.child.take() else { return };
+        ctx.cancel_timer(child.timer);
         match child.kind {
             ChildKind::Save { snapshot } => {
                 write_atomically(ctx, &self.config.dbfilename.clone(), &snapshot);
@@ -226,18 +242,18 @@ impl Server {
         }
     }
 
-    /// What a graceful shutdown does before exiting.
-    pub(crate) fn prepare_for_shutdown(&mut self, ctx: &mut Ctx<'_>, save: Option<bool>) {
+    /// What `finishShutdown` does to the files before exiting: fsync the AOF,
+    /// then save if there are save points and no NOSAVE, or SAVE was asked for.
+    pub(crate) fn final_persistence(&mut self, ctx: &mut Ctx<'_>, save: bool, nosave: bool) {
         if let Some(seq) = self.persist.aof.as_ref().map(|a| a.seq) {
             self.log(ctx, '*', "Calling fsync() on the AOF file.");
             let path = Persistence::incr_path(&self.config, seq);
             ctx.disk().fsync(&path);
         }
-        if save.unwrap_or(!self.config.save.is_empty()) {
+        if (!self.config.save.is_empty() && !nosave) || save {
             self.log(ctx, '*', "Saving the final RDB snapshot before exiting.");
             self.save_now(ctx);
         }
-        self.log(ctx, '#', "Redis is now ready to exit, bye bye...");
     }
 
     /// `loadDataFromDisk`.

@@ -415,7 +415,9 @@ impl Server {
                     client.replica = Some(ReplicaPeer {
                         state: PeerState::Online,
                         port: client.listening_port,
-                        ack_offset: offset - 1,
+                        // A new client: nothing acknowledged until its first ACK
+                        // (INFO shows offset=0 until replicationCron's ACK).
+                        ack_offset: 0,
                         ack_ms: now,
                         asked_ms: now,
                         psync,
@@ -587,6 +589,22 @@ impl Server {
         self.refresh_good_replicas(now);
     }
 
+    /// `checkChildrenDone` then `replicaStartCommandStream` from REPLCONF
+    /// ACK: a replica that loaded the whole snapshot and acknowledged it
+    /// before the sync child was reaped gets its stream at once, not after
+    /// its next ACK a second later.
+    pub(crate) fn sync_acked_early(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+        if self.persist.sync_child_running() {
+            self.child_done(ctx);
+        }
+        let Some(peer) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) else { return };
+        if peer.online() && peer.wait_ack {
+            peer.wait_ack = false;
+            let pending = std::mem::take(&mut peer.pending);
+            ctx.send(conn, &pending);
+        }
+    }
+
     /// REPLCONF from a replica (or a would-be one).
     pub(crate) fn replconf(
         &mut self,
@@ -618,6 +636,9 @@ impl Server {
                         peer.wait_ack = false;
                         let pending = std::mem::take(&mut peer.pending);
                         ctx.send(conn, &pending);
+                    } else if peer.state == PeerState::SendBulk && self.persist.sync_child_running() {
+                        // The ACK beat the child's exit: reap it now, then stream.
+                        self.post.synced_early = Some(conn);
                     }
                     self.post.acks_changed = true;
                     return None;
@@ -1109,7 +1130,7 @@ impl Server {
                 self.repl.create_backlog(self.config.repl_backlog_size);
             }
             self.log(ctx, '*', "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
-            self.link_established(ctx, conn, db);
+            self.link_established(ctx, conn, db, false);
             return true;
         }
         if line.starts_with("-NOMASTERLINK") || line.starts_with("-LOADING") {
@@ -1125,19 +1146,25 @@ impl Server {
     }
 
     /// The stream flows; it is in database `db` until its next SELECT.
-    fn link_established(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, db: usize) {
+    /// Redis 7.0 acks at once only after a diskless (EOF-marked) full sync,
+    /// so that its master starts the stream (`readSyncBulkPayload`); after
+    /// a `$<len>` transfer or +CONTINUE the first ACK is replicationCron's.
+    fn link_established(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, db: usize, ack_now: bool) {
         let fed = self.repl.offset;
         self.repl.link = Link::Connected { conn, parser: RequestParser::default(), db, fed };
         self.repl.link_down_since_ms = None;
         self.repl.last_io_ms = ctx.wall_clock_ms();
-        let mut ack = Vec::new();
-        resp::encode_command(&[b"REPLCONF".as_slice(), b"ACK", self.repl.offset.to_string().as_bytes()], &mut ack);
-        ctx.send(conn, &ack);
+        if ack_now {
+            let mut ack = Vec::new();
+            resp::encode_command(&[b"REPLCONF".as_slice(), b"ACK", self.repl.offset.to_string().as_bytes()], &mut ack);
+            ctx.send(conn, &ack);
+        }
     }
 
     /// The snapshot has arrived: replace the dataset and adopt the master's history.
     fn finish_full_sync(&mut self, ctx: &mut Ctx<'_>, payload: Vec<u8>) {
-        let Link::Transfer { conn, replid, offset, .. } = std::mem::replace(&mut self.repl.link, Link::Connect) else {
+        let Link::Transfer { conn, replid, offset, mark, .. } = std::mem::replace(&mut self.repl.link, Link::Connect)
+        else {
             return;
         };
         if self.repl.cached.take().is_some() {
@@ -1170,7 +1197,7 @@ impl Server {
         self.repl.create_backlog(self.config.repl_backlog_size);
         self.log(ctx, '*', "MASTER <-> REPLICA sync: Finished with success");
         self.persist.dirty = 0;
-        self.link_established(ctx, conn, db);
+        self.link_established(ctx, conn, db, mark.is_some());
         if self.config.appendonly {
             self.rewrite_aof(ctx);
         }

@@ -94,6 +94,8 @@ pub struct Server {
     /// Redis Cluster state, when `cluster-enabled yes`.
     pub(crate) cluster: Option<Box<crate::cluster::Cluster>>,
     pub(crate) pubsub: common::pubsub::PubSub,
+    /// A shutdown asked for or under way.
+    pub(crate) shutdown: crate::shutdown::Shutdown,
     /// What this node last published as observations that are compared
     /// before publishing again.
     published: Published,
@@ -111,6 +113,8 @@ struct Published {
 #[derive(Debug, Default)]
 pub(crate) struct PostCommand {
     pub(crate) start_sync_child: bool,
+    /// A replica acknowledged a diskless sync before the child was reaped.
+    pub(crate) synced_early: Option<ConnId>,
     pub(crate) acks_changed: bool,
 }
 
@@ -141,6 +145,7 @@ impl Server {
             migrate: crate::migrate::Migrate::default(),
             cluster: None,
             pubsub: common::pubsub::PubSub::default(),
+            shutdown: crate::shutdown::Shutdown::default(),
             published: Published::default(),
         }
     }
@@ -295,14 +300,18 @@ impl Server {
             ctx.set_timer(self.busy_until.map_or(CRON_PERIOD, |t| t - ctx.now()), Timer::Cron.tag());
             return;
         }
+        if self.shutdown_cron(ctx) {
+            return;
+        }
         // A master's offset of its stream, a replica's of what it processed:
         // published at most once per cron, when it moved.
         if ctx.observing() && self.published.offset != Some(self.repl.offset) {
             self.published.offset = Some(self.repl.offset);
             ctx.observe(Observation::ReplOffset { offset: self.repl.offset.max(0) as u64 });
         }
-        // Active expiry on masters: reclaim every key whose time has come, and tell replicas.
-        if self.repl.master.is_none() {
+        // Active expiry on masters: reclaim every key whose time has come, and
+        // tell replicas; not while writes are paused (`activeExpireCycle`).
+        if self.repl.master.is_none() && !self.writes_paused(ctx.wall_clock_ms()) {
             let now = ctx.wall_clock_ms();
             for i in 0..self.dbs.len() {
                 let due: Vec<Vec<u8>> =
@@ -358,14 +367,21 @@ impl Server {
                 }
                 break;
             }
-            let paused = self.cluster.is_some() && self.writes_paused(ctx.wall_clock_ms());
+            let paused = self.writes_paused(ctx.wall_clock_ms());
+            if self.shutdown_blocks(conn) {
+                // Blocked in SHUTDOWN: the rest of its input waits for an ABORT (or the exit).
+                if !self.stalled.contains(&conn) {
+                    self.stalled.push(conn);
+                }
+                break;
+            }
             let Some(client) = self.clients.get_mut(&conn) else { break };
             if client.wait.is_some() {
                 break;
             }
             let proto = client.proto;
-            // A write held back by a manual failover's pause runs first once the pause ends.
-            let held = if self.cluster.is_some() { client.held.take() } else { None };
+            // A write held back by a pause (a manual failover's, a shutdown's) runs first once it ends.
+            let held = client.held.take();
             if let Some(held) = held {
                 if paused {
                     client.held = Some(held);
@@ -501,6 +517,9 @@ impl Server {
         if std::mem::take(&mut self.post.start_sync_child) && !self.persist.child_running() {
             self.start_sync_child(ctx);
         }
+        if let Some(conn) = self.post.synced_early.take() {
+            self.sync_acked_early(ctx, conn);
+        }
         if std::mem::take(&mut self.post.acks_changed) {
             self.refresh_good_replicas(ctx.wall_clock_ms());
             self.unblock_waiters(ctx);
@@ -509,6 +528,7 @@ impl Server {
 
     pub(crate) fn client_gone(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, client: Client) {
         self.pubsub.remove_client(conn);
+        self.shutdown_client_gone(conn);
         if let Some(peer) = &client.replica {
             let addr = format!("{}:{}", client.peer.ip(), peer.port);
             self.log(ctx, '*', &format!("Connection with replica {addr} lost."));
@@ -987,16 +1007,6 @@ impl Server {
         for (first, last, owner) in c.slot_changes() {
             ctx.observe(Observation::SlotRange { first, last, owner: owner.map(String::from) });
         }
-    }
-
-    /// SIGTERM: log it and shut down as `prepareForShutdown` does.
-    pub(crate) fn sigterm(&mut self, ctx: &mut Ctx<'_>) {
-        let msg = format!("{}:signal-handler ({}) Received SIGTERM scheduling shutdown...", self.pid, {
-            ctx.wall_clock_ms() / 1000
-        });
-        ctx.log(msg);
-        self.log(ctx, '#', "User requested shutdown...");
-        self.prepare_for_shutdown(ctx, None);
     }
 }
 

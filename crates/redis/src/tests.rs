@@ -11,11 +11,11 @@ use std::time::Duration;
 
 /// Sends raw request bytes on one connection and records each reply as redis-cli prints it.
 #[derive(Default)]
-struct Raw {
-    conn: Option<ConnId>,
+pub(crate) struct Raw {
+    pub(crate) conn: Option<ConnId>,
     decoder: ReplyDecoder,
-    replies: Vec<String>,
-    closed: bool,
+    pub(crate) replies: Vec<String>,
+    pub(crate) closed: bool,
 }
 
 impl Process for Raw {

@@ -31,7 +31,7 @@
 use crate::config;
 use crate::server::Server;
 use resp::{Decoded, ReplyDecoder, Value};
-use sim::{ConnId, Ctx, Endpoint, Fault, HostId, Input, Instant, ProcId, Process, Rng, Sim, SimConfig};
+use sim::{ConnId, Ctx, Endpoint, Fault, HostId, Input, Instant, ProcId, ProcState, Process, Rng, Sim, SimConfig};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
@@ -558,7 +558,14 @@ impl Run {
         match was {
             Trouble::None => {}
             Trouble::Partitioned(_) => self.partition(trouble),
-            Trouble::Down(_) => self.apply(Fault::Start(self.servers[i])),
+            Trouble::Down(_) => {
+                if self.sim.proc_state(self.servers[i]) != ProcState::Down {
+                    // Still waiting for its own replica to catch up: killed, as
+                    // `docker stop` does when its grace period is over.
+                    self.apply(Fault::Kill(self.servers[i]));
+                }
+                self.apply(Fault::Start(self.servers[i]))
+            }
             Trouble::Paused(_) => self.apply(Fault::Resume(self.servers[i])),
         }
     }
@@ -830,7 +837,7 @@ fn a_restarted_replica_continues_in_the_database_its_rdb_names() {
     let mut run = plain(false);
     write(&mut run, &["SELECT 1", "SET a 1"]);
     let r1 = run.servers[1];
-    run.apply(Fault::Stop(r1));
+    assert_eq!(run.sim.stop_within(r1, Duration::from_secs(10)), Ok(true));
     write(&mut run, &["SET b 2"]);
     run.apply(Fault::Start(r1));
     run.advance(Duration::from_secs(3));

@@ -351,7 +351,7 @@ fn persistence_what_survives_kill_and_host_crash() {
     c.sim.run_for(Duration::from_millis(10));
     assert_eq!(c.cli(6379, "mget a b"), "1) \"1\"\n2) (nil)");
     c.cli(6379, "set c 1");
-    c.sim.apply(Fault::Stop(p)).unwrap();
+    assert_eq!(c.sim.stop_within(p, Duration::from_secs(10)), Ok(true));
     c.sim.apply(Fault::Start(p)).unwrap();
     c.sim.run_for(Duration::from_millis(10));
     assert_eq!(c.cli(6379, "get c"), "\"1\"", "a graceful stop saves the final snapshot");

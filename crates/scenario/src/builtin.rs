@@ -10,7 +10,7 @@ use crate::runner::Runtime;
 use crate::template::{NodeRef, Template};
 use crate::yaml::{Node, Value, did_you_mean, format_duration, parse_duration};
 use serde_json::json;
-use sim::{Fault, LinkConfig, ProcState};
+use sim::{Fault, LinkConfig, ProcId, ProcState};
 use std::time::Duration;
 
 /// Steps allowed under `faults:` (applied at fixed times).
@@ -62,9 +62,12 @@ pub fn steps() -> Vec<Syntax> {
             schema: json!({"allOf": [condition, {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}]}),
         },
         node("start", "start a stopped node on its disk (docker start)"),
-        node("stop", "SIGTERM: the node's shutdown path runs (docker stop)"),
+        node(
+            "stop",
+            "SIGTERM, then wait until the node has exited, SIGKILL after 10 s (docker stop): a Redis master waits for its replicas (shutdown-timeout) and saves",
+        ),
         node("kill", "SIGKILL: no shutdown path; unsynced writes survive in the page cache"),
-        node("restart", "stop, then start (docker restart)"),
+        node("restart", "stop (as `stop` waits), then start (docker restart)"),
         node("pause", "SIGSTOP (docker pause): inputs queue, timers fire late"),
         node("resume", "SIGCONT (docker unpause)"),
         node("wipe", "kill if running and replace the disk by an empty one (docker rm + new volume)"),
@@ -486,9 +489,17 @@ impl Step for FaultStep {
             |rt: &Runtime, refs: &[NodeRef]| refs.iter().map(|r| rt.endpoint(r)).collect::<Result<Vec<_>, _>>();
         let fault = match self {
             FaultStep::Start(n) => Fault::Start(rt.proc(n)?),
-            FaultStep::Stop(n) => Fault::Stop(rt.proc(n)?),
+            FaultStep::Stop(n) => return docker_stop(rt, rt.proc(n)?),
             FaultStep::Kill(n) => Fault::Kill(rt.proc(n)?),
-            FaultStep::Restart(n) => Fault::Restart(rt.proc(n)?),
+            FaultStep::Restart(n) => {
+                let p = rt.proc(n)?;
+                let stopped = match rt.sim.proc_state(p) {
+                    ProcState::Down => String::new(),
+                    _ => docker_stop(rt, p)?,
+                };
+                rt.apply(Fault::Start(p))?;
+                return Ok(stopped);
+            }
             FaultStep::Pause(n) => Fault::Pause(rt.proc(n)?),
             FaultStep::Resume(n) => Fault::Resume(rt.proc(n)?),
             FaultStep::Wipe(n) => Fault::Wipe(rt.proc(n)?),
@@ -525,6 +536,24 @@ impl Step for FaultStep {
         rt.apply(fault)?;
         Ok(String::new())
     }
+}
+
+/// `docker stop`'s grace period (its `--time` default) before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// `docker stop`: SIGTERM, the node's shutdown runs in virtual time (a Redis
+/// master waits for its replicas), SIGKILL if it has not exited after
+/// [`STOP_GRACE`]. Says how long it took.
+fn docker_stop(rt: &mut Runtime, p: ProcId) -> Result<String, RunError> {
+    let from = rt.sim.now();
+    rt.apply(Fault::Stop(p))?;
+    let exited = rt.advance_until(from + STOP_GRACE, |rt| Ok(rt.sim.proc_state(p) == ProcState::Down))?;
+    let took = format_duration(rt.sim.now() - from);
+    if exited {
+        return Ok(format!("exited after {took}"));
+    }
+    rt.apply(Fault::Kill(p))?;
+    Ok(format!("still running after {took}: killed (SIGKILL)"))
 }
 
 struct StateIs {

@@ -99,11 +99,7 @@ impl Sentinel {
             ),
             "hello" => Value::error("NOPROTO unsupported protocol version"),
             "command" => Value::Array(Vec::new()),
-            "shutdown" => {
-                self.log(ctx, '#', "User requested shutdown...");
-                ctx.exit();
-                return None;
-            }
+            "shutdown" => return self.shutdown_command(ctx, args),
             "publish" => {
                 if args[1] != HELLO_CHANNEL.as_bytes() {
                     return Some(Value::error("ERR Only HELLO messages are accepted by Sentinel instances."));

@@ -126,6 +126,8 @@ pub struct Sentinel {
     /// Each monitored master's address as last published (a `GroupMaster`
     /// observation), kept only while the trace keeps observations.
     published_addrs: BTreeMap<String, (String, u16)>,
+    /// SIGTERM arrived: the next tick shuts down (`shutdown_asap`).
+    shutdown_asap: bool,
 }
 
 impl Sentinel {
@@ -148,6 +150,7 @@ impl Sentinel {
             started_ms: 0,
             clients: BTreeMap::new(),
             pubsub: PubSub::default(),
+            shutdown_asap: false,
             links: BTreeMap::new(),
             next_client_id: 3,
             connections_received: 0,
@@ -325,6 +328,34 @@ impl Sentinel {
         self.schedule_tick(ctx);
     }
 
+    /// `prepareForShutdown` in Sentinel mode: nothing to save, no replicas to wait for.
+    pub(crate) fn shutdown(&mut self, ctx: &mut Ctx<'_>) {
+        self.log(ctx, '#', "User requested shutdown...");
+        self.log(ctx, '#', "Sentinel is now ready to exit, bye bye...");
+        ctx.exit();
+    }
+
+    /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT], as db.c parses it; in
+    /// Sentinel mode every flag but ABORT changes nothing.
+    pub(crate) fn shutdown_command(&mut self, ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Option<Value> {
+        let words: Vec<String> = args[1..].iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
+        let has = |w: &str| words.iter().any(|x| x == w);
+        let known = words.iter().all(|w| matches!(w.as_str(), "nosave" | "save" | "now" | "force" | "abort"));
+        let flags = words.iter().any(|w| w != "abort");
+        if !known || (has("abort") && flags) || (has("save") && has("nosave")) {
+            return Some(Value::error("ERR syntax error"));
+        }
+        if has("abort") {
+            if !std::mem::take(&mut self.shutdown_asap) {
+                return Some(Value::error("ERR No shutdown in progress."));
+            }
+            self.log(ctx, '*', "Shutdown manually aborted.");
+            return Some(Value::ok());
+        }
+        self.shutdown(ctx);
+        None
+    }
+
     fn schedule_tick(&mut self, ctx: &mut Ctx<'_>) {
         // serverCron at hz 10 + rand()%10: ticks deliberately desynchronised.
         let hz = 10 + ctx.rng().below(10);
@@ -389,6 +420,11 @@ impl Sentinel {
     // ----- the timer ---------------------------------------------------------------------
 
     fn tick(&mut self, ctx: &mut Ctx<'_>) {
+        if self.shutdown_asap {
+            // serverCron's shutdown check comes before sentinelTimer.
+            self.shutdown(ctx);
+            return;
+        }
         let now = ctx.wall_clock_ms();
         let delta = now - self.previous_time;
         if !(0..=TILT_TRIGGER).contains(&delta) {
@@ -1546,13 +1582,14 @@ impl Process for Sentinel {
     fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
         match input {
             Input::Start => self.start(ctx),
+            // The signal handler only schedules the shutdown; serverCron runs it.
             Input::Shutdown => {
                 let msg = format!("{}:signal-handler ({}) Received SIGTERM scheduling shutdown...", self.pid, {
                     ctx.wall_clock_ms() / 1000
                 });
                 ctx.log(msg);
-                self.log(ctx, '#', "User requested shutdown...");
-                self.log(ctx, '#', "Sentinel is now ready to exit, bye bye...");
+                ctx.defer_exit();
+                self.shutdown_asap = true;
             }
             Input::Accepted { conn, .. } => self.accept(ctx, conn),
             Input::Connected { conn } => self.on_connected(ctx, conn),

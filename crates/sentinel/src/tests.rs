@@ -1127,3 +1127,23 @@ fn a_failover_publishes_its_events_and_the_new_master_address_as_observations() 
     let addr = |port: u16| Observation::GroupMaster { group: "taotaoMaster".into(), addr: format!("127.0.0.1:{port}") };
     assert_eq!(addrs, [&addr(6379), &addr(new_port)]);
 }
+
+#[test]
+fn sigterm_shuts_a_sentinel_down_on_its_next_tick_and_shutdown_parses_like_redis() {
+    let mut lab = Lab::new(5);
+    lab.redis(6379, "");
+    let s = lab.sentinel("s1", 26379, "sentinel monitor mymaster 127.0.0.1 6379 1\n");
+    lab.sim.run_for(Duration::from_secs(2));
+    assert_eq!(lab.cli(26379, "shutdown foo"), "(error) ERR syntax error");
+    assert_eq!(lab.cli(26379, "shutdown abort"), "(error) ERR No shutdown in progress.");
+    let at = lab.sim.now();
+    assert_eq!(lab.sim.stop_within(s, Duration::from_secs(1)), Ok(true));
+    let took = lab.sim.now() - at;
+    // The signal handler only schedules it; serverCron runs it.
+    assert!(took > Duration::ZERO && took <= Duration::from_millis(100), "one tick (hz 10 to 19) at most: {took:?}");
+    let log = lab.sim.log_lines(s);
+    let tail: Vec<&str> = log[log.len() - 3..].iter().map(|l| l.split_once(' ').unwrap().1).collect();
+    assert!(tail[0].ends_with("Received SIGTERM scheduling shutdown..."), "{tail:?}");
+    assert!(tail[1].ends_with("# User requested shutdown..."), "{tail:?}");
+    assert!(tail[2].ends_with("# Sentinel is now ready to exit, bye bye..."), "{tail:?}");
+}

@@ -11,11 +11,13 @@ use std::fmt;
 pub enum Fault {
     /// Start a stopped process on the same disk (`docker start`); boots its host if down.
     Start(ProcId),
-    /// SIGTERM (`docker stop`): the process runs its shutdown path, then exits.
+    /// SIGTERM: the process runs its shutdown path, then exits, at once or,
+    /// if its handler deferred the exit, when it says so (`Sim::stop_within`
+    /// waits for that, as `docker stop` does).
     Stop(ProcId),
     /// SIGKILL: no shutdown path; the page cache survives, so unsynced writes are kept.
     Kill(ProcId),
-    /// Stop then start (`docker restart`).
+    /// Stop then start (`docker restart`); a deferred exit is waited for.
     Restart(ProcId),
     /// Power loss of a host: every process on it dies, unsynced writes are lost,
     /// no peer is told.

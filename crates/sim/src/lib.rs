@@ -29,6 +29,8 @@ mod trace;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_shutdown;
 
 pub use disk::{DIRTY_EXPIRE, Disk, DiskStats};
 pub use fault::{Fault, FaultError};

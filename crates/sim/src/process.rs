@@ -27,7 +27,8 @@ pub enum Input<'a> {
     /// survived. Listening sockets and timers start empty.
     Start,
     /// SIGTERM (`docker stop`): run the shutdown path. The kernel ends the process
-    /// when this handler returns.
+    /// when this handler returns, unless it calls [`Ctx::defer_exit`]; it may
+    /// come again while the process is still shutting down.
     Shutdown,
     /// A peer connected to one of our listening ports.
     Accepted {
@@ -227,5 +228,12 @@ impl Ctx<'_> {
     /// Ends the process after this input, as `exit()` would (no shutdown input).
     pub fn exit(&mut self) {
         self.world.procs[self.me.index()].exit_requested = true;
+    }
+
+    /// From [`Input::Shutdown`]: the process is not ended when the handler
+    /// returns; it finishes its shutdown on later inputs (a server waiting for
+    /// its replicas) and calls [`Ctx::exit`] itself. SIGKILL still ends it at once.
+    pub fn defer_exit(&mut self) {
+        self.world.procs[self.me.index()].exit_deferred = true;
     }
 }

@@ -57,7 +57,7 @@ pub struct Measured {
 }
 
 impl Measured {
-    fn record(&mut self, name: &str, value: Option<f64>) {
+    pub(super) fn record(&mut self, name: &str, value: Option<f64>) {
         let i = match self.series.iter().position(|s| s.name == name) {
             Some(i) => i,
             None => {
@@ -70,7 +70,7 @@ impl Measured {
         }
     }
 
-    fn fact(&mut self, name: &str, value: String) {
+    pub(super) fn fact(&mut self, name: &str, value: String) {
         match self.facts.iter_mut().find(|(n, _)| n == name) {
             Some((_, values)) => values.push(value),
             None => self.facts.push((name.to_owned(), vec![value])),
@@ -294,7 +294,7 @@ const RETURN_TIME: &str = "restarted old master: replica of the promoted node (o
 
 /// Real runs and simulated seeds per story: the full run has ≥ 10 real C3 runs
 /// and ≥ 100 simulated seeds, `--quick` (CI) a smoke of each.
-fn counts(quick: bool) -> (usize, usize, usize) {
+pub(super) fn counts(quick: bool) -> (usize, usize, usize) {
     if quick { (1, 1, 30) } else { (10, 5, 100) }
 }
 
@@ -336,7 +336,7 @@ pub fn run(opts: &Options) -> Timing {
 }
 
 /// `runs` runs of one story; a run that fails or panics is a failure with its reason.
-fn measure(runs: usize, mut once: impl FnMut(usize, &mut Measured) -> Result<(), String>) -> Measured {
+pub(super) fn measure(runs: usize, mut once: impl FnMut(usize, &mut Measured) -> Result<(), String>) -> Measured {
     let mut m = Measured { runs, ..Measured::default() };
     for run in 0..runs {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| once(run, &mut m)));
@@ -388,6 +388,28 @@ fn c3_conf() -> String {
 /// One C3 run: create 3+3, SIGKILL the master of slot 0, watch the survivors,
 /// restart it and watch it come back as a replica.
 fn c3_once(t: &mut dyn Target, m: &mut Measured) -> Result<(), String> {
+    cluster_failover_once(t, m, Signal::Kill)
+}
+
+/// The metric of a graceful stop: from SIGTERM to the process's exit.
+pub(super) const EXIT_TIME: &str = "time to exit after SIGTERM";
+
+/// Sends `signal` (SIGKILL or SIGTERM, which the target waits out) and
+/// returns when the failover clock starts: after a SIGKILL as C3 and S3
+/// always measured; at the SIGTERM itself, with the exit recorded.
+fn stop_victim(t: &mut dyn Target, m: &mut Measured, port: u16, signal: Signal) -> Result<f64, String> {
+    if signal != Signal::Term {
+        t.signal(port, signal)?;
+        return Ok(t.now_ms());
+    }
+    let start = t.now_ms();
+    t.signal(port, signal)?;
+    m.record(EXIT_TIME, Some(t.now_ms() - start));
+    Ok(start)
+}
+
+/// C3 with the master of slot 0 stopped by `signal`.
+pub(super) fn cluster_failover_once(t: &mut dyn Target, m: &mut Measured, signal: Signal) -> Result<(), String> {
     for port in C3_PORTS {
         t.start(port, &c3_conf())?;
     }
@@ -420,8 +442,7 @@ fn c3_once(t: &mut dyn Target, m: &mut Measured) -> Result<(), String> {
     let (victim_port, victim_id, replica_port) = (victim.port, victim.id.clone(), replica.port);
     let survivors: Vec<(u16, Conn)> = conns.iter().copied().filter(|(p, _)| *p != victim_port).collect();
 
-    t.signal(victim_port, Signal::Kill)?;
-    let start = t.now_ms();
+    let start = stop_victim(t, m, victim_port, signal)?;
     let (mut pfail, mut fail, mut promoted, mut ok_again) = (None, None, None, None);
     let mut saw_state_fail = false;
     while t.now_ms() - start < C3_LIMIT.as_millis() as f64 && ok_again.is_none() {
@@ -488,6 +509,16 @@ fn sentinel_events(log: &[String], seen: &mut Vec<(String, String, f64)>, now: f
 /// One S3 run: a master and two replicas in sync under one Sentinel, SIGKILL of
 /// the master, the Sentinel's events until the old master is listed as a replica.
 fn s3_once(t: &mut dyn Target, m: &mut Measured, restart_old_master: bool) -> Result<(), String> {
+    sentinel_failover_once(t, m, restart_old_master, Signal::Kill)
+}
+
+/// S3 with the master stopped by `signal`.
+pub(super) fn sentinel_failover_once(
+    t: &mut dyn Target,
+    m: &mut Measured,
+    restart_old_master: bool,
+    signal: Signal,
+) -> Result<(), String> {
     t.start(S3_MASTER, "save \"\"\n")?;
     for port in S3_REPLICAS {
         t.start(port, &format!("save \"\"\nreplicaof 127.0.0.1 {S3_MASTER}\n"))?;
@@ -523,8 +554,7 @@ fn s3_once(t: &mut dyn Target, m: &mut Measured, restart_old_master: bool) -> Re
     }
     t.sleep(Duration::from_secs(3));
     let skip = t.log(S3_SENTINEL).len();
-    t.signal(S3_MASTER, Signal::Kill)?;
-    let start = t.now_ms();
+    let start = stop_victim(t, m, S3_MASTER, signal)?;
     let mut seen: Vec<(String, String, f64)> = Vec::new();
     let done = |seen: &[(String, String, f64)]| {
         seen.iter().any(|(_, l, _)| l.starts_with(&format!("+slave slave 127.0.0.1:{S3_MASTER}")))

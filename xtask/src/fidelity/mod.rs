@@ -11,12 +11,16 @@
 //!   CLUSTER NODES/INFO/SLOTS/SHARDS, and stories R1–R7;
 //! - `keyslot` ([`keyslot`]): CLUSTER KEYSLOT on generated keys;
 //! - `timing` ([`failover`]): C3 and S3 failovers, real runs against ≥ 100
-//!   simulated seeds, medians compared within ±15 %.
+//!   simulated seeds, medians compared within ±15 %;
+//! - `loss` ([`loss`]): acked writes lost after a burst right after a full
+//!   sync, and graceful stops (SIGTERM) of a Sentinel-managed and a cluster
+//!   master, compared the same way.
 
 mod catalogue;
 mod cluster;
 mod failover;
 mod keyslot;
+mod loss;
 mod observe;
 mod real;
 mod report;
@@ -111,12 +115,18 @@ pub fn run(opts: &Options) -> Result<bool, String> {
         eprintln!("fidelity: keyslot");
         rows.extend(keyslot::run(opts)?);
     }
-    let timing = if wanted("timing") {
+    let mut timing = if wanted("timing") {
         eprintln!("fidelity: timing");
         failover::run(opts)
     } else {
         failover::Timing::default()
     };
+    if wanted("loss") {
+        eprintln!("fidelity: loss");
+        let loss = loss::run(opts);
+        timing.rows.extend(loss.rows);
+        timing.stories.extend(loss.stories);
+    }
     rows.extend(timing.rows.iter().cloned());
     let ok = !rows.iter().any(|r| r.verdict == Verdict::Differ);
     report::write(opts, &versions, &rows, &timing)?;

@@ -166,6 +166,14 @@ impl Target for Simulated {
 
     fn signal(&mut self, port: u16, signal: Signal) -> Result<(), String> {
         let p = self.server(port)?;
+        if signal == Signal::Term {
+            // As the real side: wait (10 s at most) for the shutdown to end.
+            return match self.sim.stop_within(p, Duration::from_secs(10)) {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(format!("port {port} did not exit within 10 s of -TERM")),
+                Err(e) => Err(e.to_string()),
+            };
+        }
         let fault = match signal {
             Signal::Kill => Fault::Kill(p),
             Signal::Term => Fault::Stop(p),

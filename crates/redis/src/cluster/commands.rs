@@ -217,7 +217,7 @@ impl Server {
         }
     }
 
-    /// Clients whose writes waited for a manual failover's pause run now.
+    /// Clients whose writes waited for a pause (manual failover, shutdown) run now.
     pub(crate) fn resume_paused_clients(&mut self, ctx: &mut Ctx<'_>) {
         for conn in std::mem::take(&mut self.stalled) {
             if self.repl.is_master_link(conn) {
@@ -228,9 +228,10 @@ impl Server {
         }
     }
 
-    /// Whether writes are held back for a manual failover right now.
+    /// Whether writes are held back right now: for a manual failover, or
+    /// while a shutdown waits for the replicas.
     pub(crate) fn writes_paused(&self, now_ms: i64) -> bool {
-        self.cluster.as_ref().and_then(|c| c.paused_until).is_some_and(|t| now_ms < t)
+        self.shutdown_pauses_writes() || self.cluster.as_ref().and_then(|c| c.paused_until).is_some_and(|t| now_ms < t)
     }
 
     /// CLUSTER, ASKING, READONLY, READWRITE and the commands cluster mode refuses.

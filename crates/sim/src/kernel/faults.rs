@@ -3,6 +3,7 @@
 //! link settings and clock skew, each recorded in the trace.
 
 use super::*;
+use std::time::Duration;
 
 impl Sim {
     /// Applies a fault now.
@@ -23,14 +24,7 @@ impl Sim {
             Fault::Start(p) => self.start(*p),
             Fault::Stop(p) => {
                 self.require(*p, &[ProcState::Running, ProcState::Paused])?;
-                // A stopped process is continued by SIGTERM's delivery path first; the
-                // inputs it had queued are lost with it.
-                self.world.procs[p.index()].deferred.clear();
-                self.world.procs[p.index()].state = ProcState::Running;
-                self.dispatch_now(*p, Input::Shutdown);
-                if self.world.procs[p.index()].state != ProcState::Down {
-                    self.terminate(*p, Termination::Graceful, "stopped");
-                }
+                self.sigterm(*p);
                 Ok(())
             }
             Fault::Kill(p) => {
@@ -41,6 +35,11 @@ impl Sim {
             Fault::Restart(p) => {
                 if self.world.procs[p.index()].state != ProcState::Down {
                     self.apply_inner(&Fault::Stop(*p))?;
+                }
+                if self.world.procs[p.index()].state != ProcState::Down {
+                    // It finishes its shutdown first; `terminate` starts it again.
+                    self.world.procs[p.index()].restart_on_exit = true;
+                    return Ok(());
                 }
                 self.start(*p)
             }
@@ -135,6 +134,49 @@ impl Sim {
         }
     }
 
+    /// SIGTERM: the process's shutdown path runs. It ends when the handler
+    /// returns unless the handler deferred its exit ([`Ctx::defer_exit`]): then
+    /// it runs on, a stopped process continued with the inputs it had queued,
+    /// until it exits by itself (or is killed).
+    fn sigterm(&mut self, p: ProcId) {
+        let slot = &mut self.world.procs[p.index()];
+        let was_paused = slot.state == ProcState::Paused;
+        slot.state = ProcState::Running;
+        self.dispatch_now(p, Input::Shutdown);
+        let slot = &self.world.procs[p.index()];
+        if slot.state == ProcState::Down {
+            return;
+        }
+        if !slot.exit_deferred {
+            // Ended on return: the inputs a stopped process had queued are lost with it.
+            self.terminate(p, Termination::Graceful, "stopped");
+        } else if was_paused {
+            let (now, incarnation) = (self.world.now, slot.incarnation);
+            self.world.push(now, Event::Drain { proc: p, incarnation });
+        }
+    }
+
+    /// `docker stop`: SIGTERM, then the kernel runs until the process has
+    /// exited or `grace` has passed, then SIGKILL. True if it exited by
+    /// itself. The clock stops at the exit (or the kill), not at the deadline.
+    pub fn stop_within(&mut self, p: ProcId, grace: Duration) -> Result<bool, FaultError> {
+        self.apply(Fault::Stop(p))?;
+        let deadline = self.world.now + grace;
+        while self.proc_state(p) != ProcState::Down {
+            match self.next_event_at() {
+                Some(t) if t <= deadline => {
+                    self.step();
+                }
+                _ => {
+                    self.run_until(deadline);
+                    self.apply(Fault::Kill(p))?;
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
     fn require(&self, p: ProcId, allowed: &[ProcState]) -> Result<(), FaultError> {
         let state = self.proc_state(p);
         if allowed.contains(&state) {
@@ -162,6 +204,8 @@ impl Sim {
         slot.state = ProcState::Running;
         slot.incarnation += 1;
         slot.exit_requested = false;
+        slot.exit_deferred = false;
+        slot.restart_on_exit = false;
         self.world.process_change(p, "started");
         self.dispatch_now(p, Input::Start);
         Ok(())
@@ -175,9 +219,15 @@ impl Sim {
         slot.state = ProcState::Down;
         slot.deferred.clear();
         slot.exit_requested = false;
+        slot.exit_deferred = false;
+        let restart = std::mem::take(&mut slot.restart_on_exit) && how != Termination::PowerLoss;
         let host = slot.host;
         self.world.hosts[host.index()].listeners.retain(|(_, owner)| *owner != p);
         self.world.close_all_of(p, how);
         self.world.process_change(p, change);
+        if restart {
+            let now = self.world.now;
+            self.world.push(now, Event::Fault(Box::new(Fault::Start(p))));
+        }
     }
 }

@@ -163,6 +163,10 @@ pub(crate) struct ProcSlot {
     clock_offset_ms: i64,
     group: u32,
     pub(crate) exit_requested: bool,
+    /// Its shutdown handler asked to exit by itself later ([`Ctx::defer_exit`]).
+    pub(crate) exit_deferred: bool,
+    /// A restart waits for this exit: the kernel starts it again then.
+    restart_on_exit: bool,
     /// Its disk was handed to it during the current input ([`Ctx::disk`]):
     /// only then can a file have turned dirty, and looking through the
     /// files after every input of every process was a cache miss each.
@@ -356,6 +360,8 @@ impl Sim {
             clock_offset_ms: 0,
             group: 0,
             exit_requested: false,
+            exit_deferred: false,
+            restart_on_exit: false,
             disk_used: false,
             log: Vec::new(),
         });
