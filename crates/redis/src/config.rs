@@ -77,6 +77,8 @@ pub struct Config {
     pub shutdown_timeout: u64,
     /// `enable-debug-command`: `no`, `yes` or `local`.
     pub enable_debug_command: String,
+    /// `client-output-buffer-limit`, per client class.
+    pub output_limits: crate::output::OutputLimits,
     /// The `cluster-*` directives.
     pub cluster: ClusterConfig,
 }
@@ -161,6 +163,7 @@ impl Config {
             appenddirname: "appendonlydir".to_owned(),
             shutdown_timeout: 10,
             enable_debug_command: "no".to_owned(),
+            output_limits: crate::output::OutputLimits::default(),
             cluster: ClusterConfig::default(),
         }
     }
@@ -280,6 +283,10 @@ impl Config {
                 }
             }
             "shutdown-timeout" => self.shutdown_timeout = int(one()?, 0, i32::MAX as u64)?,
+            "client-output-buffer-limit" => {
+                let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
+                self.output_limits.apply(&words)?;
+            }
             "enable-debug-command" => {
                 if !from_file {
                     return Err("can't set immutable config".to_owned());
@@ -360,6 +367,7 @@ impl Config {
             "appendfilename" => self.appendfilename.clone(),
             "appenddirname" => self.appenddirname.clone(),
             "shutdown-timeout" => self.shutdown_timeout.to_string(),
+            "client-output-buffer-limit" => self.output_limits.describe(),
             "enable-debug-command" => self.enable_debug_command.clone(),
             "hz" => "10".to_owned(),
             "cluster-enabled" => yn(self.cluster.enabled),
@@ -428,6 +436,7 @@ const GETTABLE: &[(&str, Option<&str>)] = &[
     ("appendfilename", None),
     ("appenddirname", None),
     ("shutdown-timeout", None),
+    ("client-output-buffer-limit", None),
     ("enable-debug-command", None),
     ("hz", None),
     ("cluster-enabled", None),
@@ -484,7 +493,7 @@ fn yes_no(s: &str) -> Result<bool, String> {
 }
 
 /// Redis's memory values: bytes, or with k/kb/m/mb/g/gb (k = 1000, kb = 1024).
-fn memory(s: &str) -> Result<u64, String> {
+pub(crate) fn memory(s: &str) -> Result<u64, String> {
     let lower = s.to_ascii_lowercase();
     let split = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
     let (digits, unit) = lower.split_at(split);

@@ -27,6 +27,7 @@ pub mod keyspace;
 pub mod lzf;
 pub mod migrate;
 pub mod multi;
+pub mod output;
 pub mod persistence;
 pub mod pubsub;
 pub mod rdb;

@@ -42,6 +42,8 @@ impl Probe {
 impl Process for Probe {
     fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
         match input {
+            // It writes with `send`, never short: no `Writable` comes.
+            Input::Writable { .. } => {}
             Input::Start => {
                 ctx.listen(self.port).expect("the parser keeps ports distinct");
                 self.log(ctx, "Ready to accept connections");

@@ -1545,6 +1545,8 @@ fn ctime(secs: i64) -> String {
 impl Process for Sentinel {
     fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
         match input {
+            // It writes with `send`, never short: no `Writable` comes.
+            Input::Writable { .. } => {}
             Input::Start => self.start(ctx),
             Input::Shutdown => {
                 let msg = format!("{}:signal-handler ({}) Received SIGTERM scheduling shutdown...", self.pid, {

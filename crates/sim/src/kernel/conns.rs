@@ -6,11 +6,11 @@
 use super::*;
 
 impl World {
-    fn conn(&self, id: ConnId) -> Option<&Conn> {
+    pub(super) fn conn(&self, id: ConnId) -> Option<&Conn> {
         self.conns.get(id.slot()).filter(|c| c.live && c.generation == id.generation())
     }
 
-    fn conn_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
+    pub(super) fn conn_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
         self.conns.get_mut(id.slot()).filter(|c| c.live && c.generation == id.generation())
     }
 
@@ -95,11 +95,18 @@ impl World {
     }
 
     pub(crate) fn send(&mut self, p: ProcId, id: ConnId, buf: Vec<u8>) {
-        let dir = self.conn(id).and_then(|c| c.ends.iter().position(|e| e.open && e.proc == Some(p)));
-        match dir {
-            Some(dir) => self.transmit(id, dir, PacketKind::Data, buf),
+        match self.sending_dir(p, id) {
+            Some(dir) => {
+                self.conns[id.slot()].wires[dir].unread += buf.len() as u64;
+                self.transmit(id, dir, PacketKind::Data, buf);
+            }
             None => self.recycle(buf),
         }
+    }
+
+    /// The direction `p` writes on `id`, if its end is open.
+    pub(super) fn sending_dir(&self, p: ProcId, id: ConnId) -> Option<usize> {
+        self.conn(id).and_then(|c| c.ends.iter().position(|e| e.open && e.proc == Some(p)))
     }
 
     pub(crate) fn close(&mut self, p: ProcId, id: ConnId) {
@@ -132,7 +139,7 @@ impl World {
     /// Puts a packet on the wire from `ends[dir]`; FIFO per direction. A packet
     /// first waits for the wire to finish the ones before it, so a big transfer
     /// costs time in proportion to its size.
-    fn transmit(&mut self, id: ConnId, dir: usize, kind: PacketKind, data: Vec<u8>) {
+    pub(super) fn transmit(&mut self, id: ConnId, dir: usize, kind: PacketKind, data: Vec<u8>) {
         let (from, to) = {
             let c = &self.conns[id.slot()];
             (c.ends[dir], c.ends[1 - dir])
@@ -253,10 +260,7 @@ impl World {
             return None;
         }
         // Gave up, or nobody is left to retransmit: the OS drops the socket.
-        let dropped = self.packets.drain(&mut wire.queue);
-        for packet in dropped {
-            self.recycle(packet.data);
-        }
+        self.drop_wire(id, dir);
         let was_open = sender.open;
         self.conns[id.slot()].ends[dir].open = false;
         let result = match (was_open, sender.proc) {
@@ -310,8 +314,14 @@ impl World {
             }
             PacketKind::Data => {
                 if receiver.open {
-                    return receiver.proc.map(|p| (p, OwnedInput::Data { conn: id, bytes: packet.data }));
+                    if let Some(p) = receiver.proc {
+                        return Some((p, OwnedInput::Data { conn: id, dir: dir as u8, bytes: packet.data }));
+                    }
+                    self.unread_gone(id, dir, packet.data.len());
+                    self.recycle(packet.data);
+                    return None;
                 }
+                self.unread_gone(id, dir, packet.data.len());
                 self.recycle(packet.data);
                 self.transmit(id, back, PacketKind::Rst, Vec::new());
                 None
@@ -329,11 +339,8 @@ impl World {
                 }
                 let c = &mut self.conns[id.slot()];
                 c.ends[back].open = false;
-                let dropped = self.packets.drain(&mut c.wires[back].queue);
                 let connecting = back == 0 && !c.established;
-                for p in dropped {
-                    self.recycle(p.data);
-                }
+                self.drop_wire(id, back);
                 let input = if connecting {
                     OwnedInput::ConnectFailed { conn: id, error: ConnectError::Refused }
                 } else {
@@ -360,12 +367,7 @@ impl World {
                 match how {
                     Termination::Graceful => self.transmit(id, dir, PacketKind::Fin, Vec::new()),
                     Termination::Abort => self.transmit(id, dir, PacketKind::Rst, Vec::new()),
-                    Termination::PowerLoss => {
-                        let dropped = self.packets.drain(&mut self.conns[slot].wires[dir].queue);
-                        for packet in dropped {
-                            self.recycle(packet.data);
-                        }
-                    }
+                    Termination::PowerLoss => self.drop_wire(id, dir),
                 }
             }
             self.maybe_free(id);

@@ -25,7 +25,7 @@ impl Sim {
                 self.require(*p, &[ProcState::Running, ProcState::Paused])?;
                 // A stopped process is continued by SIGTERM's delivery path first; the
                 // inputs it had queued are lost with it.
-                self.world.procs[p.index()].deferred.clear();
+                self.world.discard_deferred(*p);
                 self.world.procs[p.index()].state = ProcState::Running;
                 self.dispatch_now(*p, Input::Shutdown);
                 if self.world.procs[p.index()].state != ProcState::Down {
@@ -173,7 +173,8 @@ impl Sim {
         self.objects[p.index()] = None;
         let slot = &mut self.world.procs[p.index()];
         slot.state = ProcState::Down;
-        slot.deferred.clear();
+        self.world.discard_deferred(p);
+        let slot = &mut self.world.procs[p.index()];
         slot.exit_requested = false;
         let host = slot.host;
         self.world.hosts[host.index()].listeners.retain(|(_, owner)| *owner != p);

@@ -1,0 +1,152 @@
+//! TCP flow control: how many bytes one direction of a connection may hold
+//! that its reader has not read (the sender's send buffer plus the receiver's
+//! receive buffer, each autotuned as Linux does; see [`SocketBuffers`]), the
+//! short write a writer gets when they are full, and the `Writable` wake-up
+//! once its reader has made room.
+//!
+//! The common case costs an addition when a write is accepted and a
+//! subtraction and a comparison when it is read; the rest runs only when a
+//! buffer fills.
+//!
+//! [`SocketBuffers`]: crate::SocketBuffers
+
+use super::*;
+
+/// Receive autotuning measures what the reader reads per this window (Linux
+/// measures per round trip; a loopback or bridge round trip is well under it).
+const RCV_WINDOW: Duration = Duration::from_millis(1);
+
+impl World {
+    /// The most bytes `wire` may hold unread.
+    fn capacity(&self, wire: &Wire) -> u64 {
+        let b = &self.net.buffers;
+        b.sndbuf(wire.snd_grown) + b.rcvbuf(wire.rcv_growth)
+    }
+
+    /// A non-blocking write: takes as much of `bytes` as the buffers have room
+    /// for and returns how much. After a short write the writer is told
+    /// (`Writable`) once its reader has read enough. A write on a connection
+    /// that is closed or unknown is dropped whole, as `send`'s.
+    pub(crate) fn write(&mut self, p: ProcId, id: ConnId, bytes: &[u8]) -> usize {
+        let Some(dir) = self.sending_dir(p, id) else {
+            return bytes.len();
+        };
+        let mut room = self.room(id, dir);
+        if room < bytes.len() as u64 && !self.conns[id.slot()].wires[dir].snd_grown {
+            self.conns[id.slot()].wires[dir].snd_grown = true;
+            room = self.room(id, dir);
+        }
+        let n = usize::try_from(room).unwrap_or(usize::MAX).min(bytes.len());
+        if n < bytes.len() {
+            self.conns[id.slot()].wires[dir].writer_waiting = true;
+        }
+        if n > 0 {
+            let mut buf = self.take_buffer();
+            buf.extend_from_slice(&bytes[..n]);
+            self.conns[id.slot()].wires[dir].unread += n as u64;
+            self.transmit(id, dir, PacketKind::Data, buf);
+        }
+        n
+    }
+
+    /// Free bytes on `wires[dir]` of a live connection.
+    fn room(&self, id: ConnId, dir: usize) -> u64 {
+        let wire = &self.conns[id.slot()].wires[dir];
+        self.capacity(wire).saturating_sub(wire.unread)
+    }
+
+    /// The receiving process read `len` bytes that came by `wires[dir]`.
+    pub(super) fn read(&mut self, id: ConnId, dir: usize, len: usize) {
+        let now = self.now;
+        let Some(c) = self.conn_mut(id) else { return };
+        let wire = &mut c.wires[dir];
+        wire.unread -= len as u64;
+        wire.read_since = wire.read_since.saturating_add(len as u32);
+        if now >= wire.read_mark + RCV_WINDOW {
+            self.autotune_receive(id, dir);
+        }
+        let wire = &self.conns[id.slot()].wires[dir];
+        if wire.writer_waiting {
+            self.maybe_wake_writer(id, dir);
+        }
+    }
+
+    /// Dynamic right-sizing, once per window: the buffer doubles (up to
+    /// `tcp_rmem`'s max) while it is under four times what was read in the
+    /// window that ended, so a reader keeping up with a fast stream gets
+    /// room for it and an idle one keeps the default.
+    fn autotune_receive(&mut self, id: ConnId, dir: usize) {
+        let now = self.now;
+        let buffers = self.net.buffers;
+        let wire = &mut self.conns[id.slot()].wires[dir];
+        let wanted = 4 * u64::from(wire.read_since);
+        while buffers.rcvbuf(wire.rcv_growth) < wanted
+            && buffers.rcvbuf(wire.rcv_growth + 1) > buffers.rcvbuf(wire.rcv_growth)
+        {
+            wire.rcv_growth += 1;
+        }
+        wire.read_since = 0;
+        wire.read_mark = now;
+    }
+
+    /// Wakes a writer that found the buffers full once the free space is at
+    /// least half of what is still unread (Linux's `sk_stream_is_writeable`).
+    fn maybe_wake_writer(&mut self, id: ConnId, dir: usize) {
+        let wire = &self.conns[id.slot()].wires[dir];
+        let free = self.capacity(wire).saturating_sub(wire.unread);
+        if free < wire.unread / 2 {
+            return;
+        }
+        let c = &mut self.conns[id.slot()];
+        c.wires[dir].writer_waiting = false;
+        let writer = c.ends[dir];
+        if let (true, Some(p)) = (writer.open, writer.proc) {
+            let incarnation = self.procs[p.index()].incarnation;
+            let input = Box::new(OwnedInput::Writable { conn: id });
+            self.push(self.now, Event::Notify { proc: p, incarnation, input });
+        }
+    }
+
+    /// Bytes on `wires[dir]` that nobody will read (the reader is gone).
+    pub(super) fn unread_gone(&mut self, id: ConnId, dir: usize, len: usize) {
+        if let Some(c) = self.conn_mut(id) {
+            c.wires[dir].unread -= len as u64;
+        }
+    }
+
+    /// Drops every packet queued on `wires[dir]`.
+    pub(super) fn drop_wire(&mut self, id: ConnId, dir: usize) {
+        let wire = &mut self.conns[id.slot()].wires[dir];
+        let dropped = self.packets.drain(&mut wire.queue);
+        for packet in dropped {
+            if packet.kind == PacketKind::Data {
+                self.conns[id.slot()].wires[dir].unread -= packet.data.len() as u64;
+            }
+            self.recycle(packet.data);
+        }
+    }
+
+    /// An input that will never be handled (its process is down).
+    pub(super) fn discard(&mut self, input: OwnedInput) {
+        if let OwnedInput::Data { conn, dir, bytes } = input {
+            self.unread_gone(conn, dir as usize, bytes.len());
+            self.recycle(bytes);
+        }
+    }
+
+    /// Drops the inputs a paused process had queued (it is going away).
+    pub(super) fn discard_deferred(&mut self, p: ProcId) {
+        let deferred = std::mem::take(&mut self.procs[p.index()].deferred);
+        for input in deferred {
+            self.discard(input);
+        }
+    }
+
+    /// Bytes written on `id` by `p` that its peer has not read yet, and the
+    /// most the connection holds that way (for tests and assertions).
+    pub(crate) fn unread(&self, p: ProcId, id: ConnId) -> Option<(u64, u64)> {
+        let dir = self.conn(id)?.ends.iter().position(|e| e.proc == Some(p))?;
+        let wire = &self.conns[id.slot()].wires[dir];
+        Some((wire.unread, self.capacity(wire)))
+    }
+}
