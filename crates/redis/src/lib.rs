@@ -42,6 +42,8 @@ mod tests_hello;
 #[cfg(test)]
 mod tests_migrate;
 #[cfg(test)]
+mod tests_output;
+#[cfg(test)]
 mod tests_prop;
 #[cfg(test)]
 mod tests_pubsub;

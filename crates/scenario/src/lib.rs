@@ -20,6 +20,7 @@ pub mod model;
 pub mod parse;
 pub mod runner;
 pub mod schema;
+mod socket_buffers;
 pub mod template;
 pub mod yaml;
 
