@@ -10,6 +10,8 @@
 //! - `formats/*` and `stories/*` ([`stories`], [`cluster`]): INFO replication,
 //!   CLUSTER NODES/INFO/SLOTS/SHARDS, and stories R1–R7;
 //! - `keyslot` ([`keyslot`]): CLUSTER KEYSLOT on generated keys;
+//! - `stories/loss: ...` ([`loss`]): acknowledged writes a failover loses,
+//!   compared within a stated tolerance;
 //! - `timing` ([`failover`]): C3 and S3 failovers, real runs against ≥ 100
 //!   simulated seeds, medians compared within ±15 %.
 
@@ -17,6 +19,7 @@ mod catalogue;
 mod cluster;
 mod failover;
 mod keyslot;
+mod loss;
 mod observe;
 mod real;
 mod report;
@@ -106,6 +109,10 @@ pub fn run(opts: &Options) -> Result<bool, String> {
     for g in groups.iter().filter(|g| wanted(&g.name)) {
         eprintln!("fidelity: {}", g.name);
         rows.extend(run_group(g, opts));
+    }
+    if wanted("loss") {
+        eprintln!("fidelity: loss");
+        rows.extend(loss::run(opts));
     }
     if wanted("keyslot") {
         eprintln!("fidelity: keyslot");
