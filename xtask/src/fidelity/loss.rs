@@ -44,7 +44,9 @@ fn stalled_replica_promoted(t: &mut dyn Target) -> Result<Loss, String> {
     if !wait_until(t, Duration::from_millis(20), Duration::from_secs(15), up)? {
         return Err("the replica never synced".into());
     }
-    t.sleep(Duration::from_millis(200));
+    // Past the replica's first periodic REPLCONF ACK (every second), after
+    // which a master streams to a replica synced without a disk.
+    t.sleep(Duration::from_millis(1500));
     t.signal(REPLICA, Signal::Stop)?;
     let c = t.connect(MASTER)?;
     let value = vec![b'v'; VALUE_BYTES];
