@@ -232,8 +232,9 @@ struct Wire {
     unread: u64,
     /// Bytes the receiver read since `read_mark` (receive autotuning).
     read_since: u32,
-    /// When the receiver's current autotuning window began.
-    read_mark: Instant,
+    /// When the receiver's current autotuning window began, in virtual ms
+    /// (wrapping; only differences under a few seconds are read).
+    read_mark_ms: u32,
     /// Receive buffer doublings from `tcp_rmem`'s default.
     rcv_growth: u8,
     /// The send buffer autotuned to `tcp_wmem`'s max.
