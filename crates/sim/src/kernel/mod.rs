@@ -107,6 +107,8 @@ pub enum ProcState {
     /// Running.
     Running,
     /// Frozen by SIGSTOP: inputs queue up and timers fire late, on resume.
+    /// What its peers write stops being accepted once its connections'
+    /// buffers are full (flow control), except through [`Ctx::send`].
     Paused,
 }
 
