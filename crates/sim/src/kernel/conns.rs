@@ -315,7 +315,8 @@ impl World {
             PacketKind::Data => {
                 if receiver.open {
                     if let Some(p) = receiver.proc {
-                        return Some((p, OwnedInput::Data { conn: id, dir: dir as u8, bytes: packet.data }));
+                        let dir = self.read_now_if_running(p, id, dir, packet.data.len());
+                        return Some((p, OwnedInput::Data { conn: id, dir, bytes: packet.data }));
                     }
                     self.unread_gone(id, dir, packet.data.len());
                     self.recycle(packet.data);

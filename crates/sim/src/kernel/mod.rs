@@ -28,6 +28,8 @@ mod conns;
 mod faults;
 mod flow;
 
+use flow::READ;
+
 /// Builds a fresh process object each time the process starts; its memory is
 /// never carried over a restart, only its disk is.
 pub type Factory = Box<dyn FnMut() -> Box<dyn Process>>;
@@ -188,7 +190,8 @@ enum OwnedInput {
         conn: ConnId,
         error: ConnectError,
     },
-    /// `dir` is the wire it came by, whose unread count drops when it is read.
+    /// `dir` is the wire it came by, whose unread count drops when it is
+    /// read; [`READ`] once that has been counted.
     Data {
         conn: ConnId,
         dir: u8,
@@ -232,11 +235,11 @@ struct Wire {
     /// the sender's send buffer, on the wire, or in the receiver's receive
     /// buffer (a paused process's queued input). Flow control bounds it.
     unread: u64,
-    /// Bytes the receiver read since `read_mark` (receive autotuning).
+    /// Bytes the receiver read in its current autotuning window.
     read_since: u32,
     /// When the receiver's current autotuning window began, in virtual ms
     /// (wrapping; only differences under a few seconds are read).
-    read_mark_ms: u32,
+    read_window: u32,
     /// Receive buffer doublings from `tcp_rmem`'s default.
     rcv_growth: u8,
     /// The send buffer autotuned to `tcp_wmem`'s max.
@@ -691,7 +694,9 @@ impl Sim {
             ProcState::Paused => self.world.procs[p.index()].deferred.push_back(input),
             ProcState::Running => match input {
                 OwnedInput::Data { conn, dir, bytes } => {
-                    self.world.read(conn, dir as usize, bytes.len());
+                    if dir != READ {
+                        self.world.read(conn, dir as usize, bytes.len());
+                    }
                     self.dispatch_now(p, Input::Data { conn, bytes: &bytes });
                     self.world.recycle(bytes);
                 }
