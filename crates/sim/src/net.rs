@@ -82,8 +82,8 @@ impl Default for NetConfig {
 /// buffer grows with the congestion window, which on loopback reaches the cap
 /// within a round trip or two, so here it jumps to `max` the first time a
 /// write finds it full; the receive buffer grows with what its reader reads
-/// per round trip (dynamic right-sizing), here doubling while the reader
-/// reads more than a quarter of it within a millisecond. `min` is what
+/// per round trip (dynamic right-sizing), here doubling each time the reader
+/// reads a quarter of it within about a millisecond. `min` is what
 /// memory pressure would shrink them to, which is not modelled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SocketBuffers {
@@ -107,6 +107,12 @@ impl SocketBuffers {
     pub(crate) fn rcvbuf(&self, doublings: u8) -> u64 {
         let grown = u64::from(self.rmem[1]).checked_shl(u32::from(doublings)).unwrap_or(u64::MAX);
         grown.min(u64::from(self.rmem[2].max(self.rmem[1])))
+    }
+
+    /// Bytes a reader reads between two looks at its speed: a quarter of
+    /// its receive buffer after `doublings` steps.
+    pub(crate) fn rcv_growth_step(&self, doublings: u8) -> u64 {
+        (u64::from(self.rmem[1]) >> 2).max(1) << doublings.min(32)
     }
 
     /// The send buffer, before or after it autotuned to its max.

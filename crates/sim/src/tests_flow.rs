@@ -169,7 +169,10 @@ impl Run {
 #[test]
 fn a_paused_reader_fills_the_buffers_and_the_writer_gets_short_writes() {
     let mut r = run_with(1, NetConfig::default(), 20 << 20, 1 << 20, Duration::from_millis(10));
-    r.sim.run_for(Duration::from_millis(5));
+    // Connected, and the first megabyte still on the wire: the reader has
+    // read nothing, so its receive buffer keeps its default.
+    r.sim.run_for(Duration::from_micros(300));
+    assert!(r.shared.borrow().conn.is_some());
     r.sim.apply(Fault::Pause(r.reader)).unwrap();
     r.run_checked(Instant::from_nanos(2_000_000_000));
     let buffers = SocketBuffers::LINUX;

@@ -96,10 +96,7 @@ impl World {
 
     pub(crate) fn send(&mut self, p: ProcId, id: ConnId, buf: Vec<u8>) {
         match self.sending_dir(p, id) {
-            Some(dir) => {
-                self.conns[id.slot()].wires[dir].unread += buf.len() as u64;
-                self.transmit(id, dir, PacketKind::Data, buf);
-            }
+            Some(dir) => self.transmit(id, dir, PacketKind::Data, buf),
             None => self.recycle(buf),
         }
     }
@@ -155,6 +152,9 @@ impl World {
         }
         let now = self.now;
         let wire = &mut self.conns[id.slot()].wires[dir];
+        if kind == PacketKind::Data {
+            wire.unread += data.len() as u64;
+        }
         let sent = wire.sent_until.max(now) + net::serialization(data.len(), link.bandwidth);
         wire.sent_until = sent;
         let at = (sent + delay).max(wire.last_at);

@@ -12,9 +12,9 @@
 
 use super::*;
 
-/// Receive autotuning measures what the reader reads per window of 2^20 ns
-/// (about a millisecond; Linux measures per round trip, and a loopback or
-/// bridge round trip is well under it). A shift, not a division, on every read.
+/// Receive autotuning measures how fast the reader reads in windows of
+/// 2^20 ns (about a millisecond; Linux measures per round trip, and a
+/// loopback or bridge round trip is well under it).
 const RCV_WINDOW_SHIFT: u32 = 20;
 
 /// An input's `dir` once its bytes have been counted as read.
@@ -51,7 +51,6 @@ impl World {
         if n > 0 {
             let mut buf = self.take_buffer();
             buf.extend_from_slice(&bytes[..n]);
-            self.conns[id.slot()].wires[dir].unread += n as u64;
             self.transmit(id, dir, PacketKind::Data, buf);
         }
         n
@@ -82,31 +81,32 @@ impl World {
         }
     }
 
+    #[inline]
     fn count_read(&mut self, id: ConnId, dir: usize, len: usize) {
-        let window = (self.now.as_nanos() >> RCV_WINDOW_SHIFT) as u32;
-        if window != self.conns[id.slot()].wires[dir].read_window {
-            self.autotune_receive(id, dir, window);
-        }
+        let step = self.net.buffers.rcv_growth_step(self.conns[id.slot()].wires[dir].rcv_growth);
         let wire = &mut self.conns[id.slot()].wires[dir];
         wire.unread -= len as u64;
         wire.read_since = wire.read_since.saturating_add(len as u32);
-        if wire.writer_waiting {
+        if u64::from(wire.read_since) >= step {
+            self.autotune_receive(id, dir);
+        }
+        if self.conns[id.slot()].wires[dir].writer_waiting {
             self.maybe_wake_writer(id, dir);
         }
     }
 
-    /// Dynamic right-sizing, on the first read of a new window: the buffer
-    /// doubles (up to `tcp_rmem`'s max) while it is under four times what was
-    /// read in the window before, so a reader keeping up with a fast stream
-    /// gets room for it and an idle one keeps the default.
+    /// Dynamic right-sizing: the reader has read a quarter of its receive
+    /// buffer since the count started. If that took less than a window
+    /// (the count started in the current one), the buffer doubles, up to
+    /// `tcp_rmem`'s max, so a reader keeping up with a fast stream gets room
+    /// for it; an idle or slow one keeps the default. The count starts over.
     #[inline(never)]
-    fn autotune_receive(&mut self, id: ConnId, dir: usize, window: u32) {
+    fn autotune_receive(&mut self, id: ConnId, dir: usize) {
+        let window = (self.now.as_nanos() >> RCV_WINDOW_SHIFT) as u32;
         let buffers = self.net.buffers;
         let wire = &mut self.conns[id.slot()].wires[dir];
-        let wanted = 4 * u64::from(wire.read_since);
-        while buffers.rcvbuf(wire.rcv_growth) < wanted
-            && buffers.rcvbuf(wire.rcv_growth + 1) > buffers.rcvbuf(wire.rcv_growth)
-        {
+        let grows = buffers.rcvbuf(wire.rcv_growth + 1) > buffers.rcvbuf(wire.rcv_growth);
+        if window == wire.read_window && grows {
             wire.rcv_growth += 1;
         }
         wire.read_since = 0;
