@@ -110,9 +110,10 @@ impl SocketBuffers {
     }
 
     /// Bytes a reader reads between two looks at its speed: a quarter of
-    /// its receive buffer after `doublings` steps.
+    /// its receive buffer after `doublings` steps (at most 31: the buffer
+    /// stops doubling at `max`, which is under 2^31).
     pub(crate) fn rcv_growth_step(&self, doublings: u8) -> u64 {
-        (u64::from(self.rmem[1]) >> 2).max(1) << doublings.min(32)
+        u64::from(self.rmem[1] >> 2).max(1) << doublings
     }
 
     /// The send buffer, before or after it autotuned to its max.

@@ -81,13 +81,23 @@ impl World {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn count_read(&mut self, id: ConnId, dir: usize, len: usize) {
-        let step = self.net.buffers.rcv_growth_step(self.conns[id.slot()].wires[dir].rcv_growth);
-        let wire = &mut self.conns[id.slot()].wires[dir];
+        let quarter = u64::from(self.net.buffers.rmem[1] >> 2).max(1);
+        let Some(c) = self.conns.get_mut(id.slot()) else { return };
+        let wire = &mut c.wires[dir & 1];
         wire.unread -= len as u64;
         wire.read_since = wire.read_since.saturating_add(len as u32);
-        if u64::from(wire.read_since) >= step {
+        // A quarter of the receive buffer read, or a writer waiting for room.
+        if u64::from(wire.read_since) >= quarter << wire.rcv_growth || wire.writer_waiting {
+            self.after_read(id, dir);
+        }
+    }
+
+    #[inline(never)]
+    fn after_read(&mut self, id: ConnId, dir: usize) {
+        let wire = &self.conns[id.slot()].wires[dir];
+        if u64::from(wire.read_since) >= self.net.buffers.rcv_growth_step(wire.rcv_growth) {
             self.autotune_receive(id, dir);
         }
         if self.conns[id.slot()].wires[dir].writer_waiting {
@@ -100,7 +110,6 @@ impl World {
     /// (the count started in the current one), the buffer doubles, up to
     /// `tcp_rmem`'s max, so a reader keeping up with a fast stream gets room
     /// for it; an idle or slow one keeps the default. The count starts over.
-    #[inline(never)]
     fn autotune_receive(&mut self, id: ConnId, dir: usize) {
         let window = (self.now.as_nanos() >> RCV_WINDOW_SHIFT) as u32;
         let buffers = self.net.buffers;
