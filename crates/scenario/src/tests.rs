@@ -541,7 +541,7 @@ fn a_bad_tcp_buffer_size_points_at_the_value_and_shows_the_forms() {
   --> s.yaml:12:13
    |
 12 |   tcp-rmem: [4096, 131072, 65536]
-   |             ^^^^^^^^^^^^^^^^^^^^^
+   |             ^
    = hint: write three byte counts, min default max, as `[4096, 131072, 33554432]` or `\"4096 131072 33554432\"` (what /proc/sys/net/ipv4/tcp_rmem prints), with min <= default <= max
 "
     );
