@@ -84,12 +84,6 @@ impl PubSub {
         if self.resp3.contains(&conn) { Protocol::Resp3 } else { Protocol::Resp2 }
     }
 
-    /// A message for `conn`: a push, which RESP2 flattens to an array.
-    fn send(&self, ctx: &mut Ctx<'_>, conn: ConnId, items: Vec<Value>) {
-        let proto = self.protocol(conn);
-        ctx.send_with(conn, |buf| Value::Push(items).encode_for(proto, buf));
-    }
-
     /// Number of channels plus patterns `conn` is subscribed to (0: not in subscribed mode).
     pub fn subscriptions(&self, conn: ConnId) -> usize {
         self.clients.get(&conn).map_or(0, |s| s.count() as usize)
@@ -202,18 +196,38 @@ impl PubSub {
         self.patterns.retain(|(_, c)| *c != conn);
     }
 
-    /// PUBLISH: sends `message` to every receiver and returns how many there were.
+    /// PUBLISH: sends `message` to every receiver and returns how many there
+    /// were. A message is a push, which RESP2 flattens to an array.
     pub fn publish(&self, ctx: &mut Ctx<'_>, channel: &[u8], message: &[u8]) -> i64 {
+        self.publish_to(ctx, channel, message, |ctx, conn, bytes| ctx.send(conn, bytes))
+    }
+
+    /// PUBLISH through the caller's `write` (a server that keeps output
+    /// buffers passes its own, so a message queues behind what its receiver
+    /// has not taken yet).
+    pub fn publish_to(
+        &self,
+        ctx: &mut Ctx<'_>,
+        channel: &[u8],
+        message: &[u8],
+        mut write: impl FnMut(&mut Ctx<'_>, ConnId, &[u8]),
+    ) -> i64 {
         let mut receivers = 0;
+        let mut buf = Vec::new();
+        let mut push = |ctx: &mut Ctx<'_>, conn: ConnId, items: Vec<Value>| {
+            buf.clear();
+            Value::Push(items).encode_for(self.protocol(conn), &mut buf);
+            write(ctx, conn, &buf);
+        };
         for &conn in self.channels.get(channel).into_iter().flatten() {
-            self.send(ctx, conn, vec![Value::bulk("message"), Value::bulk(channel), Value::bulk(message)]);
+            push(ctx, conn, vec![Value::bulk("message"), Value::bulk(channel), Value::bulk(message)]);
             receivers += 1;
         }
         for (pattern, conn) in &self.patterns {
             if crate::glob::glob_match(pattern, channel) {
-                let push =
+                let items =
                     vec![Value::bulk("pmessage"), Value::bulk(pattern), Value::bulk(channel), Value::bulk(message)];
-                self.send(ctx, *conn, push);
+                push(ctx, *conn, items);
                 receivers += 1;
             }
         }

@@ -125,6 +125,8 @@ impl RedisCli {
 impl Process for RedisCli {
     fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
         match input {
+            // It writes with `send`, never short: no `Writable` comes.
+            Input::Writable { .. } => {}
             Input::Start => self.conn = Some(ctx.connect(self.target)),
             Input::Connected { conn } => {
                 if let Some(pass) = &self.password {

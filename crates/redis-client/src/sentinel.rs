@@ -180,6 +180,8 @@ impl SentinelClient {
 impl Process for SentinelClient {
     fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
         match input {
+            // It writes with `send`, never short: no `Writable` comes.
+            Input::Writable { .. } => {}
             Input::Start => self.ask(ctx, 0),
             Input::Connected { conn } => match self.phase {
                 Phase::Asking { conn: c, .. } if c == conn => {

@@ -152,6 +152,8 @@ impl Session {
 impl Process for Session {
     fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
         match input {
+            // It writes with `send`, never short: no `Writable` comes.
+            Input::Writable { .. } => {}
             Input::Start => self.conn = Some(ctx.connect(self.target)),
             Input::Connected { conn } => {
                 if let Some(pass) = &self.password {

@@ -128,6 +128,8 @@ pub struct Config {
     pub shutdown_on_sigint: ShutdownFlags,
     /// `enable-debug-command`: `no`, `yes` or `local`.
     pub enable_debug_command: String,
+    /// `client-output-buffer-limit`, per client class.
+    pub output_limits: crate::output::OutputLimits,
     /// The `cluster-*` directives.
     pub cluster: ClusterConfig,
 }
@@ -214,6 +216,7 @@ impl Config {
             shutdown_on_sigterm: ShutdownFlags::default(),
             shutdown_on_sigint: ShutdownFlags::default(),
             enable_debug_command: "no".to_owned(),
+            output_limits: crate::output::OutputLimits::default(),
             cluster: ClusterConfig::default(),
         }
     }
@@ -342,6 +345,10 @@ impl Config {
                     self.shutdown_on_sigint = flags;
                 }
             }
+            "client-output-buffer-limit" => {
+                let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
+                self.output_limits.apply(&words)?;
+            }
             "enable-debug-command" => {
                 if !from_file {
                     return Err("can't set immutable config".to_owned());
@@ -424,6 +431,7 @@ impl Config {
             "shutdown-timeout" => self.shutdown_timeout.to_string(),
             "shutdown-on-sigterm" => self.shutdown_on_sigterm.render(),
             "shutdown-on-sigint" => self.shutdown_on_sigint.render(),
+            "client-output-buffer-limit" => self.output_limits.describe(),
             "enable-debug-command" => self.enable_debug_command.clone(),
             "hz" => "10".to_owned(),
             "cluster-enabled" => yn(self.cluster.enabled),
@@ -494,6 +502,7 @@ const GETTABLE: &[(&str, Option<&str>)] = &[
     ("shutdown-timeout", None),
     ("shutdown-on-sigint", None),
     ("shutdown-on-sigterm", None),
+    ("client-output-buffer-limit", None),
     ("enable-debug-command", None),
     ("hz", None),
     ("cluster-enabled", None),
@@ -550,7 +559,7 @@ fn yes_no(s: &str) -> Result<bool, String> {
 }
 
 /// Redis's memory values: bytes, or with k/kb/m/mb/g/gb (k = 1000, kb = 1024).
-fn memory(s: &str) -> Result<u64, String> {
+pub(crate) fn memory(s: &str) -> Result<u64, String> {
     let lower = s.to_ascii_lowercase();
     let split = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
     let (digits, unit) = lower.split_at(split);

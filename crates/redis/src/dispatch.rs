@@ -119,6 +119,8 @@ impl Server {
                 self.on_accept(ctx, conn, local_port, peer)
             }
             Input::Timer { id, tag } => self.on_timer(ctx, id, tag),
+            // Only client connections write short (the bus and MIGRATE `send`).
+            Input::Writable { conn } => self.outputs.writable(ctx, conn),
             Input::Data { conn, .. }
             | Input::Closed { conn, .. }
             | Input::Connected { conn }
@@ -208,7 +210,7 @@ impl Server {
             Input::Connected { conn } => self.master_connected(ctx, conn),
             Input::ConnectFailed { conn, error } => self.master_connect_failed(ctx, conn, error),
             Input::Data { .. } => {}
-            Input::Start | Input::Shutdown | Input::Accepted { .. } | Input::Timer { .. } => {
+            Input::Start | Input::Shutdown | Input::Accepted { .. } | Input::Timer { .. } | Input::Writable { .. } => {
                 unreachable!("redis: {input:?} is no connection's input")
             }
         }

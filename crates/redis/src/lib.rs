@@ -31,6 +31,7 @@ pub mod keyspace;
 pub mod lzf;
 pub mod migrate;
 pub mod multi;
+pub mod output;
 pub mod persistence;
 pub mod pubsub;
 mod random;
@@ -50,6 +51,8 @@ mod tests_handshake;
 mod tests_hello;
 #[cfg(test)]
 mod tests_migrate;
+#[cfg(test)]
+mod tests_output;
 #[cfg(test)]
 mod tests_prop;
 #[cfg(test)]

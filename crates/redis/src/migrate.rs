@@ -370,6 +370,8 @@ impl Server {
             m.op.as_ref().and_then(|o| m.cache.get(&o.target)).is_some_and(|s| s.conn == conn)
         };
         match input {
+            // It writes with `send`, never short: no `Writable` comes.
+            Input::Writable { .. } => {}
             Input::Connected { conn } => {
                 if let Some(s) = self.migrate.cache.values_mut().find(|s| s.conn == conn) {
                     s.connected = true;
@@ -501,7 +503,7 @@ impl Server {
             }
             Value::ok()
         };
-        ctx.send_with(op.client, |buf| reply.encode(buf));
+        self.outputs.write_with(ctx, op.client, |buf| reply.encode(buf));
         self.resume_stalled(ctx);
     }
 

@@ -228,12 +228,12 @@ impl Server {
     /// CLIENT LIST: one line per client, the caller included.
     pub(crate) fn client_list(&self, now_ms: i64, me: &Client) -> Value {
         let mut text = String::new();
-        let mut all: Vec<&Client> = self.clients.values().collect();
-        all.push(me);
-        all.sort_by_key(|c| c.id);
-        for c in all {
+        let mut all: Vec<(Option<ConnId>, &Client)> = self.clients.iter().map(|(k, c)| (Some(*k), c)).collect();
+        all.push((None, me));
+        all.sort_by_key(|(_, c)| c.id);
+        for (conn, c) in all {
             let cmd = if c.id == me.id { "client|list" } else { "NULL" };
-            text.push_str(&self.client_info(c, now_ms, cmd));
+            text.push_str(&self.client_line(conn, c, now_ms, cmd));
             text.push('\n');
         }
         Value::Verbatim(text.into_bytes())

@@ -24,7 +24,8 @@ impl crate::server::Server {
             "unsubscribe" => self.pubsub.unsubscribe(conn, &args[1..], &mut out),
             "punsubscribe" => self.pubsub.punsubscribe(conn, &args[1..], &mut out),
             "publish" => {
-                let receivers = self.pubsub.publish(ctx, &args[1], &args[2]);
+                let receivers =
+                    self.pubsub.publish_to(ctx, &args[1], &args[2], |ctx, c, b| self.outputs.write(ctx, c, b));
                 // PUBLISH reaches replicas' subscribers through the replication
                 // stream (forceCommandPropagation with PROPAGATE_REPL: not the AOF);
                 // in cluster mode every node's through the bus instead.
@@ -41,7 +42,7 @@ impl crate::server::Server {
             }
             _ => return Some(self.pubsub.pubsub_command(args)),
         }
-        ctx.send(conn, &out);
+        self.outputs.write(ctx, conn, &out);
         None
     }
 }

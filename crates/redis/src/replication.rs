@@ -379,7 +379,7 @@ impl Server {
             if let Some(peer) = &mut client.replica
                 && !peer.out.is_empty()
             {
-                ctx.send(*conn, &peer.out);
+                self.outputs.write(ctx, *conn, &peer.out);
                 peer.out.clear();
             }
         }
@@ -411,7 +411,7 @@ impl Server {
                     let backlog = self.repl.backlog.as_ref().and_then(|b| b.from(offset))?;
                     let mut out = format!("+CONTINUE {}\r\n", self.repl.replid).into_bytes();
                     out.extend_from_slice(&backlog);
-                    ctx.send(conn, &out);
+                    self.outputs.write(ctx, conn, &out);
                     client.replica = Some(ReplicaPeer {
                         state: PeerState::Online,
                         port: client.listening_port,
@@ -542,7 +542,7 @@ impl Server {
                 out.extend_from_slice(&snapshot);
                 out.extend_from_slice(mark.as_bytes());
             }
-            ctx.send(*conn, &out);
+            self.outputs.write(ctx, *conn, &out);
         }
         let dirty = self.persist.dirty;
         let duration = child_duration(snapshot.len());
@@ -579,7 +579,7 @@ impl Server {
                 let mut out = format!("${}\r\n", snapshot.len()).into_bytes();
                 out.extend_from_slice(snapshot);
                 out.append(&mut peer.pending);
-                ctx.send(*conn, &out);
+                self.outputs.write(ctx, *conn, &out);
             }
             lines.push(format!("Synchronization with replica {addr} succeeded"));
         }
@@ -601,7 +601,7 @@ impl Server {
         if peer.online() && peer.wait_ack {
             peer.wait_ack = false;
             let pending = std::mem::take(&mut peer.pending);
-            ctx.send(conn, &pending);
+            self.outputs.write(ctx, conn, &pending);
         }
     }
 
@@ -635,7 +635,7 @@ impl Server {
                     if peer.wait_ack {
                         peer.wait_ack = false;
                         let pending = std::mem::take(&mut peer.pending);
-                        ctx.send(conn, &pending);
+                        self.outputs.write(ctx, conn, &pending);
                     } else if peer.state == PeerState::SendBulk && self.persist.sync_child_running() {
                         // The ACK beat the child's exit: reap it now, then stream.
                         self.post.synced_early = Some(conn);
@@ -723,7 +723,7 @@ impl Server {
             ctx.cancel_timer(t);
         }
         let n = self.acked_replicas(wait.offset);
-        ctx.send_with(conn, |buf| Value::Integer(n as i64).encode(buf));
+        self.outputs.write_with(ctx, conn, |buf| Value::Integer(n as i64).encode(buf));
         self.process_client(ctx, conn);
     }
 
@@ -1259,7 +1259,7 @@ impl Server {
             match name {
                 "ping" | "multi" | "exec" => {}
                 "publish" if args.len() == 3 => {
-                    self.pubsub.publish(ctx, &args[1], &args[2]);
+                    self.pubsub.publish_to(ctx, &args[1], &args[2], |ctx, c, b| self.outputs.write(ctx, c, b));
                 }
                 "select" => {
                     if let Some(n) = crate::commands::parse_int(args.get(1).map_or(&[][..], |a| a)) {

@@ -96,6 +96,8 @@ pub struct Server {
     pub(crate) pubsub: common::pubsub::PubSub,
     /// A shutdown asked for or under way.
     pub(crate) shutdown: crate::shutdown::Shutdown,
+    /// What clients' sockets did not take yet.
+    pub(crate) outputs: crate::output::Outputs,
     /// What this node last published as observations that are compared
     /// before publishing again.
     published: Published,
@@ -146,6 +148,7 @@ impl Server {
             cluster: None,
             pubsub: common::pubsub::PubSub::default(),
             shutdown: crate::shutdown::Shutdown::default(),
+            outputs: crate::output::Outputs::default(),
             published: Published::default(),
         }
     }
@@ -397,7 +400,7 @@ impl Server {
                     Ok(false) => break,
                     Err(e) => {
                         Value::error(e.reply_text()).encode(&mut out);
-                        send_pending(ctx, conn, &mut out);
+                        send_pending(ctx, &mut self.outputs, conn, &mut out);
                         self.flush_replica_output(ctx);
                         ctx.close(conn);
                         if let Some(client) = self.clients.remove(&conn) {
@@ -446,7 +449,7 @@ impl Server {
                     slot.extend_from_slice(arg);
                 }
             }
-            send_pending(ctx, conn, &mut out);
+            send_pending(ctx, &mut self.outputs, conn, &mut out);
             self.flush_replica_output(ctx);
             let Some(mut client) = self.clients.remove(&conn) else { break };
             let reply = self.execute(ctx, &mut client, conn, &args);
@@ -461,7 +464,7 @@ impl Server {
             }
             if let Some(reply) = reply {
                 self.persist.before_reply(ctx, &self.config);
-                ctx.send_with(conn, |buf| reply.encode_for(proto, buf));
+                self.outputs.write_with(ctx, conn, |buf| reply.encode_for(proto, buf));
             }
             self.post_command(ctx);
             if closing {
@@ -473,7 +476,7 @@ impl Server {
                 break;
             }
         }
-        send_pending(ctx, conn, &mut out);
+        send_pending(ctx, &mut self.outputs, conn, &mut out);
         self.args = args;
         self.reply_out = out;
     }
@@ -529,6 +532,7 @@ impl Server {
     pub(crate) fn client_gone(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, client: Client) {
         self.pubsub.remove_client(conn);
         self.shutdown_client_gone(conn);
+        self.outputs.forget(conn);
         if let Some(peer) = &client.replica {
             let addr = format!("{}:{}", client.peer.ip(), peer.port);
             self.log(ctx, '*', &format!("Connection with replica {addr} lost."));
@@ -778,7 +782,7 @@ impl Server {
         }
         self.busy_until = None;
         if let Some(conn) = self.busy_reply.take() {
-            ctx.send(conn, b"+OK\r\n");
+            self.outputs.write(ctx, conn, b"+OK\r\n");
         }
         self.resume_stalled(ctx);
     }
@@ -824,16 +828,38 @@ impl Server {
 
     /// CLIENT LIST's line for a client, as Redis logs it with REPLICAOF.
     pub(crate) fn client_info(&self, client: &Client, now_ms: i64, cmd: &str) -> String {
+        self.client_line(None, client, now_ms, cmd)
+    }
+
+    /// `catClientInfoString` for the client on `conn` (when known, its
+    /// subscriptions and held output show): flags `S` for a replica, `P`
+    /// for a subscriber, `omem` the bytes held, `oll` their 16 KB blocks and
+    /// `events=rw` while output waits.
+    pub(crate) fn client_line(&self, conn: Option<ConnId>, client: &Client, now_ms: i64, cmd: &str) -> String {
         let age = (now_ms - client.created_ms).max(0) / 1000;
         let idle = (now_ms - client.last_cmd_ms).max(0) / 1000;
-        let (flags, multi, cmd) = match client.multi.as_ref().map(|t| t.info()) {
+        let held = conn.map_or(0, |c| self.outputs.held(c));
+        let subscribed = conn.is_some_and(|c| self.pubsub.is_subscribed(c));
+        let (multi_flag, multi, cmd) = match client.multi.as_ref().map(|t| t.info()) {
             Some((n, true)) => ("x", n as i64, "exec"),
             Some((n, false)) => ("x", n as i64, cmd),
-            None => ("N", -1, cmd),
+            None => ("", -1, cmd),
         };
+        let mut flags = String::new();
+        if client.replica.is_some() {
+            flags.push('S');
+        }
+        if subscribed {
+            flags.push('P');
+        }
+        flags.push_str(multi_flag);
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        let (oll, events) = if held > 0 { (held.div_ceil(16 * 1024), "rw") } else { (0, "r") };
         format!(
             "id={} addr={} laddr={}:{} fd={} name={} age={age} idle={idle} flags={flags} db={} sub=0 psub=0 ssub=0 multi={multi} \
-             qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem=0 tot-mem=20496 events=r \
+             qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll={oll} omem={held} tot-mem={} events={events} \
              cmd={cmd} user=default redir=-1 resp={}",
             client.id,
             client.peer,
@@ -842,6 +868,7 @@ impl Server {
             client.id + 4,
             String::from_utf8_lossy(&client.name),
             client.db,
+            20496 + held,
             client.proto.version()
         )
     }
@@ -961,9 +988,9 @@ fn validate_client_name(name: &[u8]) -> Result<(), Value> {
 }
 
 /// Sends the replies collected in `out`, if any, in one write.
-fn send_pending(ctx: &mut Ctx<'_>, conn: ConnId, out: &mut Vec<u8>) {
+fn send_pending(ctx: &mut Ctx<'_>, outputs: &mut crate::output::Outputs, conn: ConnId, out: &mut Vec<u8>) {
     if !out.is_empty() {
-        ctx.send(conn, out);
+        outputs.write(ctx, conn, out);
         out.clear();
     }
 }
@@ -976,6 +1003,7 @@ impl Process for Server {
         }
         // As beforeSleep does: what replicas were given during this input goes out now.
         self.flush_replica_output(ctx);
+        self.enforce_output_limits(ctx);
         // Protocol facts that must hold after every input (see each check).
         self.repl.check_offset();
         if let Some(c) = &mut self.cluster {

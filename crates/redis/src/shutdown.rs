@@ -195,7 +195,7 @@ impl Server {
         for conn in blocked {
             if self.clients.contains_key(&conn) {
                 let reply = Value::error("ERR Errors trying to SHUTDOWN. Check logs.");
-                ctx.send_with(conn, |buf| reply.encode(buf));
+                self.outputs.write_with(ctx, conn, |buf| reply.encode(buf));
             }
         }
         self.resume_paused_clients(ctx);

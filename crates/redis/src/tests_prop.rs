@@ -83,6 +83,8 @@ impl Loader {
 impl Process for Loader {
     fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
         match input {
+            // It writes with `send`, never short: no `Writable` comes.
+            Input::Writable { .. } => {}
             Input::Start => self.conn = Some(ctx.connect(self.target)),
             Input::Connected { conn } => {
                 self.connected = true;

@@ -28,6 +28,7 @@ pub mod parse;
 pub mod quantify;
 pub mod runner;
 pub mod schema;
+mod socket_buffers;
 pub mod template;
 pub mod workload;
 pub mod yaml;

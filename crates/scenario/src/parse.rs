@@ -31,7 +31,7 @@ pub const TOP_KEYS: &[&str] = &[
 const TOPOLOGY_KEYS: &[&str] = &["network", "hosts", "nodes"];
 const HOST_KEYS: &[&str] = &["name", "ip"];
 const NODE_KEYS: &[&str] = &["name", "kind", "port", "host", "config", "start"];
-const NETWORK_KEYS: &[&str] = &["latency", "loss", "bandwidth", "cross-host"];
+const NETWORK_KEYS: &[&str] = &["latency", "loss", "bandwidth", "cross-host", "tcp-rmem", "tcp-wmem"];
 const LINK_KEYS: &[&str] = &["latency", "loss", "bandwidth"];
 /// Keys every step may carry besides its action.
 pub const STEP_MODIFIERS: &[&str] = &["at", "note"];
@@ -651,6 +651,9 @@ fn parse_network(n: &Node, diags: &mut Diagnostics) -> NetConfig {
     }
     if let Some(c) = m.get("cross-host").and_then(|c| keep(link_config(c, net.cross_host, &[]), diags)) {
         net.cross_host = c;
+    }
+    for d in crate::socket_buffers::read(&mut m, &mut net) {
+        diags.push(d);
     }
     keep(m.finish(NETWORK_KEYS), diags);
     net

@@ -155,7 +155,9 @@ pub fn scenario_schema(registry: &Registry) -> Schema {
                 "bandwidth": {"$ref": "#/$defs/bandwidth"},
                 "cross-host": {"type": "object", "additionalProperties": false, "properties": {
                     "latency": {"$ref": "#/$defs/latency"}, "loss": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
-                    "bandwidth": {"$ref": "#/$defs/bandwidth"}}}
+                    "bandwidth": {"$ref": "#/$defs/bandwidth"}}},
+                "tcp-rmem": {"$ref": "#/$defs/tcp-buffer", "description": "receive buffer min default max (net.ipv4.tcp_rmem); default 4096 131072 33554432"},
+                "tcp-wmem": {"$ref": "#/$defs/tcp-buffer", "description": "send buffer min default max (net.ipv4.tcp_wmem); default 4096 16384 4194304"}
             }},
             "faults": {"type": "array", "items": {"$ref": "#/$defs/step"}, "description": "faults at fixed times (need `at`)"},
             "invariants": {"type": "array", "items": {"$ref": "#/$defs/condition"}},
@@ -163,6 +165,10 @@ pub fn scenario_schema(registry: &Registry) -> Schema {
             "workloads": crate::workload::section_schema(registry.workload_driver())
         },
         "$defs": {
+            "tcp-buffer": {"oneOf": [
+                {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 3, "maxItems": 3},
+                {"type": "string", "examples": ["4096 131072 33554432"]}
+            ]},
             "latency": {"oneOf": [
                 {"type": "string", "examples": ["50us", "2ms"]},
                 {"type": "object", "required": ["min", "max"], "additionalProperties": false,

@@ -42,6 +42,8 @@ impl Probe {
 impl Process for Probe {
     fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
         match input {
+            // It writes with `send`, never short: no `Writable` comes.
+            Input::Writable { .. } => {}
             Input::Start => {
                 ctx.listen(self.port).expect("the parser keeps ports distinct");
                 self.log(ctx, "Ready to accept connections");
@@ -514,4 +516,37 @@ fn waits_that_skip_idle_time_end_where_polling_through_it_ends() {
         sim.trace().records().iter().filter(|r| !matches!(r.event, sim::TraceEvent::Runner { .. })).cloned().collect()
     };
     assert_eq!((a.events_processed(), kernel(&a)), (b.events_processed(), kernel(&b)));
+}
+
+#[test]
+fn tcp_buffer_sizes_are_read_as_a_list_or_as_proc_prints_them() {
+    let registry = registry();
+    let net = |network: &str| {
+        let source = format!("name: t\n{TOPOLOGY}network:\n{network}steps:\n  - sleep: 1s\n");
+        let s = crate::parse_scenario("s.yaml", &source, &registry)
+            .unwrap_or_else(|d| panic!("{}", d.render("s.yaml", &source)));
+        s.net.buffers
+    };
+    assert_eq!(net("  latency: 1ms\n"), sim::SocketBuffers::LINUX, "Linux's defaults");
+    let b = net("  tcp-rmem: [4096, 87380, 6291456]\n  tcp-wmem: \"4096\t16384 4194304\"\n");
+    assert_eq!((b.rmem, b.wmem), ([4096, 87380, 6_291_456], [4096, 16384, 4_194_304]));
+}
+
+#[test]
+fn a_bad_tcp_buffer_size_points_at_the_value_and_shows_the_forms() {
+    let source = format!("name: t\n{TOPOLOGY}network:\n  tcp-rmem: [4096, 131072, 65536]\nsteps:\n  - sleep: 1s\n");
+    assert_eq!(
+        errors(&source),
+        "error: `tcp-rmem` must have min <= default <= max, found 4096 131072 65536
+  --> s.yaml:12:13
+   |
+12 |   tcp-rmem: [4096, 131072, 65536]
+   |             ^
+   = hint: write three byte counts, min default max, as `[4096, 131072, 33554432]` or `\"4096 131072 33554432\"` (what /proc/sys/net/ipv4/tcp_rmem prints), with min <= default <= max
+"
+    );
+    let two = format!("name: t\n{TOPOLOGY}network:\n  tcp-wmem: 4096 16384\nsteps:\n  - sleep: 1s\n");
+    assert!(errors(&two).starts_with("error: `tcp-wmem` takes three byte counts (min default max), found 2\n"));
+    let word = format!("name: t\n{TOPOLOGY}network:\n  tcp-wmem: big\nsteps:\n  - sleep: 1s\n");
+    assert!(errors(&word).starts_with("error: `tcp-wmem` must be three byte counts, found `big`\n"));
 }

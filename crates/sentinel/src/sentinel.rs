@@ -1581,6 +1581,8 @@ fn ctime(secs: i64) -> String {
 impl Process for Sentinel {
     fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
         match input {
+            // It writes with `send`, never short: no `Writable` comes.
+            Input::Writable { .. } => {}
             Input::Start => self.start(ctx),
             // The signal handler only schedules the shutdown; serverCron runs it.
             Input::Shutdown => {

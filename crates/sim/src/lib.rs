@@ -31,12 +31,15 @@ mod trace;
 mod tests;
 #[cfg(test)]
 mod tests_shutdown;
+mod tests_flow;
 
 pub use disk::{DIRTY_EXPIRE, Disk, DiskStats};
 pub use fault::{Fault, FaultError};
 pub use hash::{StableHasher, digest, packet_digest};
 pub use kernel::{DEFAULT_MAX_EVENTS_PER_INSTANT, Factory, ProcState, Sim, SimBug, SimConfig};
-pub use net::{DATA_RETRIES, Endpoint, Latency, LinkConfig, NetConfig, RTO_MAX, RTO_MIN, SYN_RETRIES, SYN_RTO};
+pub use net::{
+    DATA_RETRIES, Endpoint, Latency, LinkConfig, NetConfig, RTO_MAX, RTO_MIN, SYN_RETRIES, SYN_RTO, SocketBuffers,
+};
 pub use observe::{Health, Observation, Role};
 pub use process::{AddrInUse, CloseReason, ConnectError, Ctx, Input, Process};
 pub use rng::Rng;

@@ -62,11 +62,63 @@ pub struct NetConfig {
     pub same_host: LinkConfig,
     /// Between processes on different hosts.
     pub cross_host: LinkConfig,
+    /// Every TCP socket's send and receive buffers.
+    pub buffers: SocketBuffers,
 }
 
 impl Default for NetConfig {
     fn default() -> Self {
-        NetConfig { same_host: LinkConfig::LOOPBACK, cross_host: LinkConfig::BRIDGE }
+        NetConfig { same_host: LinkConfig::LOOPBACK, cross_host: LinkConfig::BRIDGE, buffers: SocketBuffers::LINUX }
+    }
+}
+
+/// TCP socket buffer sizes in bytes, as Linux's `net.ipv4.tcp_rmem` and
+/// `net.ipv4.tcp_wmem` give them: `[min, default, max]`.
+///
+/// One direction of a connection holds at most the sender's send buffer plus
+/// the receiver's receive buffer of bytes its reader has not read yet; a
+/// write past that is refused (a short write, as a non-blocking socket's).
+/// Both buffers autotune as Linux's do, from `default` up to `max`: the send
+/// buffer grows with the congestion window, which on loopback reaches the cap
+/// within a round trip or two, so here it jumps to `max` the first time a
+/// write finds it full; the receive buffer grows with what its reader reads
+/// per round trip (dynamic right-sizing), here doubling each time the reader
+/// reads a quarter of it within about a millisecond. `min` is what
+/// memory pressure would shrink them to, which is not modelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SocketBuffers {
+    /// `net.ipv4.tcp_rmem`: receive buffer min, default, max.
+    pub rmem: [u32; 3],
+    /// `net.ipv4.tcp_wmem`: send buffer min, default, max.
+    pub wmem: [u32; 3],
+}
+
+impl SocketBuffers {
+    /// The values read from `/proc/sys/net/ipv4/tcp_{r,w}mem` on the machine
+    /// the fidelity harness runs on (Linux 6.18): `4096 131072 33554432` and
+    /// `4096 16384 4194304`. With a reader stopped (SIGSTOP) on loopback, `ss -tm`
+    /// there showed its receive queue at 128,717 bytes (`rb131072`) and the
+    /// writer's send queue at 3,828,736 bytes (`tb4194304`): 3.96 MB held in
+    /// all, where this model holds 4.33 MB (skb overhead is not modelled).
+    pub const LINUX: SocketBuffers =
+        SocketBuffers { rmem: [4096, 131_072, 33_554_432], wmem: [4096, 16_384, 4_194_304] };
+
+    /// The receive buffer after `doublings` autotuning steps.
+    pub(crate) fn rcvbuf(&self, doublings: u8) -> u64 {
+        let grown = u64::from(self.rmem[1]).checked_shl(u32::from(doublings)).unwrap_or(u64::MAX);
+        grown.min(u64::from(self.rmem[2].max(self.rmem[1])))
+    }
+
+    /// Bytes a reader reads between two looks at its speed: a quarter of
+    /// its receive buffer after `doublings` steps (at most 31: the buffer
+    /// stops doubling at `max`, which is under 2^31).
+    pub(crate) fn rcv_growth_step(&self, doublings: u8) -> u64 {
+        u64::from(self.rmem[1] >> 2).max(1) << doublings
+    }
+
+    /// The send buffer, before or after it autotuned to its max.
+    pub(crate) fn sndbuf(&self, grown: bool) -> u64 {
+        u64::from(if grown { self.wmem[2].max(self.wmem[1]) } else { self.wmem[1] })
     }
 }
 

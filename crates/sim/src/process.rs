@@ -65,6 +65,12 @@ pub enum Input<'a> {
         /// How the kernel learnt it.
         reason: CloseReason,
     },
+    /// A connection whose last [`Ctx::write`] was short has room again
+    /// (`EPOLLOUT`): write what is left.
+    Writable {
+        /// The connection.
+        conn: ConnId,
+    },
     /// A timer set with [`Ctx::set_timer`] expired.
     Timer {
         /// The id `set_timer` returned.
@@ -169,8 +175,23 @@ impl Ctx<'_> {
         self.world.conn_tag(self.me, conn)
     }
 
-    /// Sends `bytes` on `conn`. Sends on closed or unknown connections are dropped,
-    /// as writes to a dead socket are once the error has been reported.
+    /// Writes `bytes` on `conn` as a non-blocking socket does: takes what its
+    /// send and receive buffers have room for (TCP flow control; see
+    /// [`crate::SocketBuffers`]) and returns how many bytes that was. The
+    /// rest is the caller's to keep; after a short write an
+    /// [`Input::Writable`] says when to try again. A write on a closed or
+    /// unknown connection is dropped whole and counts as written, as with
+    /// [`Ctx::send`].
+    pub fn write(&mut self, conn: ConnId, bytes: &[u8]) -> usize {
+        self.world.write(self.me, conn, bytes)
+    }
+
+    /// Sends `bytes` on `conn`, all of them, whatever the buffers hold: for
+    /// processes that keep no output buffer of their own and send little
+    /// (requests, gossip), as a blocking write that never waits long.
+    /// Flow-controlled writers use [`Ctx::write`]. Sends on closed or unknown
+    /// connections are dropped, as writes to a dead socket are once the error
+    /// has been reported.
     pub fn send(&mut self, conn: ConnId, bytes: &[u8]) {
         let mut buf = self.world.take_buffer();
         buf.extend_from_slice(bytes);

@@ -27,6 +27,8 @@ impl Probe {
 impl Process for Probe {
     fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
         match input {
+            // It writes with `send`, never short: no `Writable` comes.
+            Input::Writable { .. } => {}
             Input::Start => {
                 if let Some(port) = self.listen {
                     ctx.listen(port).expect("port free");
@@ -571,6 +573,8 @@ struct Counter {
 impl Process for Counter {
     fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
         match input {
+            // It writes with `send`, never short: no `Writable` comes.
+            Input::Writable { .. } => {}
             Input::Start => {
                 ctx.listen(self.port).expect("distinct ports");
                 ctx.set_timer(Duration::from_millis(20), 0);
@@ -620,6 +624,7 @@ fn chaos_run(seed: u64) -> (String, u64, Vec<String>) {
                 loss: 0.05,
                 ..LinkConfig::BRIDGE
             },
+            ..NetConfig::default()
         },
         ..SimConfig::default()
     });

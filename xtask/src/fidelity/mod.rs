@@ -10,6 +10,9 @@
 //! - `formats/*` and `stories/*` ([`stories`], [`cluster`]): INFO replication,
 //!   CLUSTER NODES/INFO/SLOTS/SHARDS, and stories R1–R7;
 //! - `keyslot` ([`keyslot`]): CLUSTER KEYSLOT on generated keys;
+//! - `stories/loss: ...` ([`loss_stalled`]): acknowledged writes a failover
+//!   loses when the promoted replica had stalled, compared within a stated
+//!   tolerance;
 //! - `timing` ([`failover`]): C3 and S3 failovers, real runs against ≥ 100
 //!   simulated seeds, medians compared within ±15 %;
 //! - `loss` ([`loss`]): acked writes lost after a burst right after a full
@@ -21,6 +24,7 @@ mod cluster;
 mod failover;
 mod keyslot;
 mod loss;
+mod loss_stalled;
 mod observe;
 mod real;
 mod report;
@@ -110,6 +114,10 @@ pub fn run(opts: &Options) -> Result<bool, String> {
     for g in groups.iter().filter(|g| wanted(&g.name)) {
         eprintln!("fidelity: {}", g.name);
         rows.extend(run_group(g, opts));
+    }
+    if wanted("loss") {
+        eprintln!("fidelity: loss (stalled replica)");
+        rows.extend(loss_stalled::run(opts));
     }
     if wanted("keyslot") {
         eprintln!("fidelity: keyslot");

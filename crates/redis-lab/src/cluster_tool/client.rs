@@ -51,6 +51,8 @@ impl ToolClient {
 impl Process for ToolClient {
     fn handle(&mut self, _ctx: &mut Ctx<'_>, input: Input<'_>) {
         match input {
+            // It writes with `send`, never short: no `Writable` comes.
+            Input::Writable { .. } => {}
             Input::Connected { conn } => {
                 if let Some(l) = self.link(conn) {
                     l.state = LinkState::Up;

@@ -854,7 +854,7 @@ impl Server {
             }
             bus::PUBLISH => {
                 if let (Some(_), &Body::Publish { channel, message }) = (sender, &msg.body) {
-                    self.pubsub.publish(ctx, channel, message);
+                    self.pubsub.publish_to(ctx, channel, message, |ctx, c, b| self.outputs.write(ctx, c, b));
                 }
             }
             bus::UPDATE => {

@@ -6,11 +6,11 @@
 use super::*;
 
 impl World {
-    fn conn(&self, id: ConnId) -> Option<&Conn> {
+    pub(super) fn conn(&self, id: ConnId) -> Option<&Conn> {
         self.conns.get(id.slot()).filter(|c| c.live && c.generation == id.generation())
     }
 
-    fn conn_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
+    pub(super) fn conn_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
         self.conns.get_mut(id.slot()).filter(|c| c.live && c.generation == id.generation())
     }
 
@@ -95,11 +95,15 @@ impl World {
     }
 
     pub(crate) fn send(&mut self, p: ProcId, id: ConnId, buf: Vec<u8>) {
-        let dir = self.conn(id).and_then(|c| c.ends.iter().position(|e| e.open && e.proc == Some(p)));
-        match dir {
+        match self.sending_dir(p, id) {
             Some(dir) => self.transmit(id, dir, PacketKind::Data, buf),
             None => self.recycle(buf),
         }
+    }
+
+    /// The direction `p` writes on `id`, if its end is open.
+    pub(super) fn sending_dir(&self, p: ProcId, id: ConnId) -> Option<usize> {
+        self.conn(id).and_then(|c| c.ends.iter().position(|e| e.open && e.proc == Some(p)))
     }
 
     pub(crate) fn close(&mut self, p: ProcId, id: ConnId) {
@@ -132,7 +136,7 @@ impl World {
     /// Puts a packet on the wire from `ends[dir]`; FIFO per direction. A packet
     /// first waits for the wire to finish the ones before it, so a big transfer
     /// costs time in proportion to its size.
-    fn transmit(&mut self, id: ConnId, dir: usize, kind: PacketKind, data: Vec<u8>) {
+    pub(super) fn transmit(&mut self, id: ConnId, dir: usize, kind: PacketKind, data: Vec<u8>) {
         let (from, to) = {
             let c = &self.conns[id.slot()];
             (c.ends[dir], c.ends[1 - dir])
@@ -148,6 +152,9 @@ impl World {
         }
         let now = self.now;
         let wire = &mut self.conns[id.slot()].wires[dir];
+        if kind == PacketKind::Data {
+            wire.unread += data.len() as u64;
+        }
         let sent = wire.sent_until.max(now) + net::serialization(data.len(), link.bandwidth);
         wire.sent_until = sent;
         let at = (sent + delay).max(wire.last_at);
@@ -253,10 +260,7 @@ impl World {
             return None;
         }
         // Gave up, or nobody is left to retransmit: the OS drops the socket.
-        let dropped = self.packets.drain(&mut wire.queue);
-        for packet in dropped {
-            self.recycle(packet.data);
-        }
+        self.drop_wire(id, dir);
         let was_open = sender.open;
         self.conns[id.slot()].ends[dir].open = false;
         let result = match (was_open, sender.proc) {
@@ -310,8 +314,15 @@ impl World {
             }
             PacketKind::Data => {
                 if receiver.open {
-                    return receiver.proc.map(|p| (p, OwnedInput::Data { conn: id, bytes: packet.data }));
+                    if let Some(p) = receiver.proc {
+                        let dir = self.read_now_if_running(p, id, dir, packet.data.len());
+                        return Some((p, OwnedInput::Data { conn: id, dir, bytes: packet.data }));
+                    }
+                    self.unread_gone(id, dir, packet.data.len());
+                    self.recycle(packet.data);
+                    return None;
                 }
+                self.unread_gone(id, dir, packet.data.len());
                 self.recycle(packet.data);
                 self.transmit(id, back, PacketKind::Rst, Vec::new());
                 None
@@ -329,11 +340,8 @@ impl World {
                 }
                 let c = &mut self.conns[id.slot()];
                 c.ends[back].open = false;
-                let dropped = self.packets.drain(&mut c.wires[back].queue);
                 let connecting = back == 0 && !c.established;
-                for p in dropped {
-                    self.recycle(p.data);
-                }
+                self.drop_wire(id, back);
                 let input = if connecting {
                     OwnedInput::ConnectFailed { conn: id, error: ConnectError::Refused }
                 } else {
@@ -360,12 +368,7 @@ impl World {
                 match how {
                     Termination::Graceful => self.transmit(id, dir, PacketKind::Fin, Vec::new()),
                     Termination::Abort => self.transmit(id, dir, PacketKind::Rst, Vec::new()),
-                    Termination::PowerLoss => {
-                        let dropped = self.packets.drain(&mut self.conns[slot].wires[dir].queue);
-                        for packet in dropped {
-                            self.recycle(packet.data);
-                        }
-                    }
+                    Termination::PowerLoss => self.drop_wire(id, dir),
                 }
             }
             self.maybe_free(id);

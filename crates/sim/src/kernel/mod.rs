@@ -26,6 +26,9 @@ use std::time::Duration;
 
 mod conns;
 mod faults;
+mod flow;
+
+use flow::READ;
 
 /// Builds a fresh process object each time the process starts; its memory is
 /// never carried over a restart, only its disk is.
@@ -106,6 +109,8 @@ pub enum ProcState {
     /// Running.
     Running,
     /// Frozen by SIGSTOP: inputs queue up and timers fire late, on resume.
+    /// What its peers write stops being accepted once its connections'
+    /// buffers are full (flow control), except through [`Ctx::send`].
     Paused,
 }
 
@@ -177,12 +182,36 @@ pub(crate) struct ProcSlot {
 /// An input held by the kernel (for a paused process, or a later event).
 #[derive(Debug)]
 enum OwnedInput {
-    Accepted { conn: ConnId, local_port: u16, peer: SocketAddrV4 },
-    Connected { conn: ConnId },
-    ConnectFailed { conn: ConnId, error: ConnectError },
-    Data { conn: ConnId, bytes: Vec<u8> },
-    Closed { conn: ConnId, reason: CloseReason },
-    Timer { id: TimerId, tag: u64 },
+    Accepted {
+        conn: ConnId,
+        local_port: u16,
+        peer: SocketAddrV4,
+    },
+    Connected {
+        conn: ConnId,
+    },
+    ConnectFailed {
+        conn: ConnId,
+        error: ConnectError,
+    },
+    /// `dir` is the wire it came by, whose unread count drops when it is
+    /// read; [`READ`] once that has been counted.
+    Data {
+        conn: ConnId,
+        dir: u8,
+        bytes: Vec<u8>,
+    },
+    Closed {
+        conn: ConnId,
+        reason: CloseReason,
+    },
+    Timer {
+        id: TimerId,
+        tag: u64,
+    },
+    Writable {
+        conn: ConnId,
+    },
 }
 
 #[derive(Debug)]
@@ -206,6 +235,21 @@ struct Wire {
     sent_until: Instant,
     retries: u32,
     rto: Duration,
+    /// Bytes written this way and not yet read by the receiving process: in
+    /// the sender's send buffer, on the wire, or in the receiver's receive
+    /// buffer (a paused process's queued input). Flow control bounds it.
+    unread: u64,
+    /// Bytes the receiver read in its current autotuning window.
+    read_since: u32,
+    /// When the receiver's current autotuning window began, in virtual ms
+    /// (wrapping; only differences under a few seconds are read).
+    read_window: u32,
+    /// Receive buffer doublings from `tcp_rmem`'s default.
+    rcv_growth: u8,
+    /// The send buffer autotuned to `tcp_wmem`'s max.
+    snd_grown: bool,
+    /// A write found no room; the writer hears [`Input::Writable`] when some opens.
+    writer_waiting: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -441,6 +485,13 @@ impl Sim {
         self.world.procs[p.index()].incarnation
     }
 
+    /// Bytes `p` wrote on `conn` that its peer has not read yet, and the most
+    /// the connection's buffers hold that way now (they autotune); `None`
+    /// once the connection is gone.
+    pub fn unread(&self, p: ProcId, conn: ConnId) -> Option<(u64, u64)> {
+        self.world.unread(p, conn)
+    }
+
     /// A process's disk (it outlives the process).
     pub fn disk(&self, p: ProcId) -> &Disk {
         &self.world.procs[p.index()].disk
@@ -660,14 +711,13 @@ impl Sim {
 
     fn dispatch(&mut self, p: ProcId, input: OwnedInput) {
         match self.world.procs[p.index()].state {
-            ProcState::Down => {
-                if let OwnedInput::Data { bytes, .. } = input {
-                    self.world.recycle(bytes);
-                }
-            }
+            ProcState::Down => self.world.discard(input),
             ProcState::Paused => self.world.procs[p.index()].deferred.push_back(input),
             ProcState::Running => match input {
-                OwnedInput::Data { conn, bytes } => {
+                OwnedInput::Data { conn, dir, bytes } => {
+                    if dir != READ {
+                        self.world.read(conn, dir as usize, bytes.len());
+                    }
                     self.dispatch_now(p, Input::Data { conn, bytes: &bytes });
                     self.world.recycle(bytes);
                 }
@@ -678,6 +728,7 @@ impl Sim {
                 OwnedInput::ConnectFailed { conn, error } => self.dispatch_now(p, Input::ConnectFailed { conn, error }),
                 OwnedInput::Closed { conn, reason } => self.dispatch_now(p, Input::Closed { conn, reason }),
                 OwnedInput::Timer { id, tag } => self.dispatch_now(p, Input::Timer { id, tag }),
+                OwnedInput::Writable { conn } => self.dispatch_now(p, Input::Writable { conn }),
             },
         }
     }
