@@ -355,6 +355,8 @@ impl Process for Server {
         match input {
             Input::Start => self.start(ctx),
             Input::Shutdown => self.shutdown(ctx),
+            // It writes with `send`, never short: no `Writable` comes.
+            Input::Writable { .. } => {}
             Input::Accepted { conn, peer, .. } => self.accept(ctx, conn, *peer.ip()),
             Input::Data { conn, bytes } => {
                 if self.replica.as_ref().is_some_and(|r| r.conn == Some(conn)) {

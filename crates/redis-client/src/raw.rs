@@ -83,10 +83,12 @@ impl Process for RawClient {
                 self.closed_by_server = !self.done;
                 self.done = true;
             }
+            // It writes with `send`, never short: no `Writable` comes.
             Input::Data { .. }
             | Input::Timer { .. }
             | Input::Closed { .. }
             | Input::Accepted { .. }
+            | Input::Writable { .. }
             | Input::Shutdown => {}
         }
     }

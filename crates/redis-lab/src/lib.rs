@@ -22,8 +22,8 @@ pub mod raw_step;
 pub mod selectors;
 pub mod session_step;
 pub mod stdout;
-pub mod workloads;
 pub mod templates;
+pub mod workloads;
 
 #[cfg(test)]
 mod tests_client_forms;

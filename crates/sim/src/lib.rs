@@ -30,8 +30,9 @@ mod trace;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod tests_shutdown;
 mod tests_flow;
+#[cfg(test)]
+mod tests_shutdown;
 
 pub use disk::{DIRTY_EXPIRE, Disk, DiskStats};
 pub use fault::{Fault, FaultError};

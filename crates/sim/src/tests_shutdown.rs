@@ -42,7 +42,11 @@ impl Process for Lingerer {
                 }
             }
             Input::Closed { reason, .. } => self.seen.push(format!("t={t} closed {reason:?}")),
-            Input::Accepted { .. } | Input::Connected { .. } | Input::ConnectFailed { .. } | Input::Timer { .. } => {}
+            Input::Accepted { .. }
+            | Input::Connected { .. }
+            | Input::ConnectFailed { .. }
+            | Input::Timer { .. }
+            | Input::Writable { .. } => {}
         }
     }
 }

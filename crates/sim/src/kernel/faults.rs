@@ -217,7 +217,8 @@ impl Sim {
         self.objects[p.index()] = None;
         let slot = &mut self.world.procs[p.index()];
         slot.state = ProcState::Down;
-        slot.deferred.clear();
+        self.world.discard_deferred(p);
+        let slot = &mut self.world.procs[p.index()];
         slot.exit_requested = false;
         slot.exit_deferred = false;
         let restart = std::mem::take(&mut slot.restart_on_exit) && how != Termination::PowerLoss;
