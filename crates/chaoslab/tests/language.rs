@@ -12,6 +12,8 @@ fn registry() -> Registry {
     let mut registry = Registry::new();
     registry.register(Box::new(redis_lab::RedisKind));
     registry.register(Box::new(sentinel_lab::SentinelKind));
+    registry.register(Box::new(mysql_lab::MysqlKind));
+    registry.register_workloads(Box::new(redis_lab::workloads::RedisWorkloads));
     registry
 }
 
