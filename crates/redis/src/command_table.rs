@@ -367,6 +367,7 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::SMOVE, WRITE, Keys::Range { first: 1, last: 2, step: 1 }, H::Keyspace),
     cmd(&doc::SORT, WRITE, Keys::Sort, H::Keyspace),
     cmd(&doc::SORT_RO, 0, KEY, H::Keyspace),
+    cmd(&doc::SPOP, WRITE | RANDOM, KEY, H::Keyspace),
     cmd(&doc::SRANDMEMBER, RANDOM, KEY, H::Keyspace),
     cmd(&doc::SREM, WRITE, KEY, H::Keyspace),
     cmd(&doc::SSCAN, 0, KEY, H::Keyspace),

@@ -54,4 +54,6 @@ mod tests_pubsub;
 #[cfg(test)]
 mod tests_repl;
 #[cfg(test)]
+mod tests_spop;
+#[cfg(test)]
 mod tests_types;
