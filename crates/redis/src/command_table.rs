@@ -307,6 +307,7 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::INFO, STALE, Keys::None, H::Server),
     cmd(&doc::KEYS, 0, Keys::None, H::Keyspace),
     cmd(&doc::LASTSAVE, 0, Keys::None, H::Persistence),
+    cmd(&doc::LCS, 0, Keys::Range { first: 1, last: 2, step: 1 }, H::Keyspace),
     cmd(&doc::LINDEX, 0, KEY, H::Keyspace),
     cmd(&doc::LINSERT, WRITE, KEY, H::Keyspace),
     cmd(&doc::LLEN, 0, KEY, H::Keyspace),

@@ -28,6 +28,7 @@ mod commands_more;
 pub mod config;
 mod dispatch;
 pub mod keyspace;
+mod lcs;
 pub mod lzf;
 pub mod migrate;
 pub mod multi;

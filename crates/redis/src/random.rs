@@ -43,7 +43,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
         "zrandmember" => zrandmember(args, x),
         "srandmember" => srandmember(args, x),
         "spop" => spop(args, x),
-        _ => return None,
+        _ => return crate::lcs::keyspace(name, args, x),
     })
 }
 
