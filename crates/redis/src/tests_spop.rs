@@ -113,3 +113,23 @@ fn the_same_draw_pops_the_same_members() {
     }
     assert_eq!(seen.len(), 5, "draws spread over the members: {seen:?}");
 }
+
+/// Through a real master and replica: the stream grows by exactly
+/// MULTI, three SREMs and EXEC, and the replica ends with the master's set.
+#[test]
+fn a_replica_receives_the_wrapped_srems() {
+    let mut c = crate::tests_repl::Cluster::new(3);
+    c.server(6379, "");
+    c.server(6380, "replicaof 127.0.0.1 6379\n");
+    c.sim.run_for(std::time::Duration::from_secs(7));
+    assert_eq!(c.cli(6379, "sadd m 1 2 3 4 5 6 7 8 9"), "(integer) 9");
+    let before: u64 = c.info_field(6379, "master_repl_offset").parse().unwrap();
+    assert_eq!(c.cli(6379, "spop m 3").lines().count(), 3);
+    let after: u64 = c.info_field(6379, "master_repl_offset").parse().unwrap();
+    let srem = b"*3\r\n$4\r\nSREM\r\n$1\r\nm\r\n$1\r\n1\r\n".len() as u64;
+    let wrap = (b"*1\r\n$5\r\nMULTI\r\n".len() + b"*1\r\n$4\r\nEXEC\r\n".len()) as u64;
+    assert_eq!(after - before, wrap + 3 * srem);
+    assert_eq!(c.cli(6379, "wait 1 1000"), "(integer) 1");
+    assert_eq!(c.cli(6380, "smembers m"), c.cli(6379, "smembers m"));
+    assert_eq!(c.cli(6380, "scard m"), "(integer) 6");
+}
