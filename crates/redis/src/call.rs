@@ -70,12 +70,14 @@ impl Server {
 
     /// A keyspace command run outside the fast path (inside EXEC, DUMP, RESTORE).
     fn run_keyspace(&mut self, client: &Client, name: &str, args: &[Vec<u8>], now_ms: i64, random: u64) -> Value {
+        self.feed.in_multi = client.multi.is_some();
         let mut x = Exec::new(&mut self.dbs, &mut self.feed, self.repl.master.is_none(), client.db, now_ms);
         x.random = random;
         x.resp3 = client.proto == resp::Protocol::Resp3;
         x.cluster = self.cluster.is_some();
         let reply = crate::commands::keyspace(name, args, &mut x);
         self.persist.dirty += x.dirty;
+        self.feed.in_multi = false;
         reply
     }
 

@@ -219,6 +219,14 @@ pub struct Feed {
     /// replica's local writes are not propagated, and its own stream is the
     /// master's bytes, forwarded verbatim).
     pub enabled: bool,
+    /// The command runs inside EXEC, whose MULTI/EXEC wraps everything it
+    /// propagates (so a command propagating several commands does not wrap
+    /// them itself).
+    pub in_multi: bool,
+    /// Commands propagated beyond one by commands that propagate several
+    /// (SPOP with a count: one SREM per member), which EXEC counts when it
+    /// decides whether to wrap.
+    pub also: usize,
 }
 
 /// What a command runs against.

@@ -28,6 +28,7 @@ mod commands_more;
 pub mod config;
 mod dispatch;
 pub mod keyspace;
+mod lcs;
 pub mod lzf;
 pub mod migrate;
 pub mod multi;
@@ -61,5 +62,7 @@ mod tests_pubsub;
 mod tests_repl;
 #[cfg(test)]
 mod tests_shutdown;
+#[cfg(test)]
+mod tests_spop;
 #[cfg(test)]
 mod tests_types;

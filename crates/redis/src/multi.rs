@@ -112,6 +112,7 @@ impl Server {
         client.multi = Some(Transaction { executing: Some(tx.queued.len()), ..Transaction::default() });
         let mut propagated = 0;
         let start = self.feed.bytes.len();
+        self.feed.also = 0;
         for args in &tx.queued {
             let before = self.feed.bytes.len();
             let reply = self.execute(ctx, client, conn, args).unwrap_or(Value::Nil);
@@ -123,7 +124,7 @@ impl Server {
         client.multi = None;
         // Redis 7.0 wraps what a transaction propagates in MULTI/EXEC unless it
         // is a single command, which is atomic anyway.
-        if propagated > 1 {
+        if propagated + std::mem::take(&mut self.feed.also) > 1 {
             let body = self.feed.bytes.split_off(start);
             resp::encode_command(&[b"MULTI".as_slice()], &mut self.feed.bytes);
             self.feed.bytes.extend_from_slice(&body);

@@ -2,11 +2,13 @@
 //! process's seeded random stream (one draw per command, [`Exec::random`],
 //! stretched with splitmix64), so a run is reproducible. Which members come
 //! is random in Redis too; what is not random matches it: the whole set when
-//! the count covers it, the errors, the shapes.
+//! the count covers it, the errors, the shapes. SPOP too: what it
+//! propagates (SREMs, a DEL when it takes the whole set) follows Redis.
 
 use crate::commands::{parse_int, smembers, wrong_type};
 use crate::keyspace::{Data, Exec};
 use resp::Value;
+use std::collections::BTreeSet;
 
 /// A stream of numbers from one seeded draw.
 struct Draws(u64);
@@ -40,7 +42,8 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
     Some(match name {
         "zrandmember" => zrandmember(args, x),
         "srandmember" => srandmember(args, x),
-        _ => return None,
+        "spop" => spop(args, x),
+        _ => return crate::lcs::keyspace(name, args, x),
     })
 }
 
@@ -126,6 +129,106 @@ fn srandmember(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         return Value::Array(ordered);
     }
     Value::Array(draws.pick(ordered.len(), wanted, unique).into_iter().map(|i| ordered[i].clone()).collect())
+}
+
+/// SPOP key [count] (`spopCommand`, `spopWithCountCommand`).
+fn spop(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let mut draws = Draws(x.random);
+    match args.len() {
+        2 => {}
+        3 => return spop_count(args, x, &mut draws),
+        _ => return Value::error("ERR syntax error"),
+    }
+    let member = match x.lookup_mut(&args[1]) {
+        None => return Value::Nil,
+        Some(Data::Set(members)) => {
+            let Value::Set(ordered) = smembers(members) else { unreachable!("smembers replies a set") };
+            let Value::Bulk(m) = &ordered[draws.below(ordered.len())] else { unreachable!("members are bulk") };
+            members.remove(m);
+            m.clone()
+        }
+        Some(_) => return wrong_type(),
+    };
+    remove_if_empty(x, &args[1]);
+    x.dirty += 1;
+    // Propagated as the SREM it amounts to; emptying the set propagates no DEL.
+    x.propagate(&[b"SREM".as_slice(), &args[1], &member]);
+    Value::Bulk(member)
+}
+
+fn remove_if_empty(x: &mut Exec<'_>, key: &[u8]) {
+    if matches!(x.db().keys.get(key), Some(Data::Set(m)) if m.is_empty()) {
+        x.db().remove(key);
+    }
+}
+
+/// Redis's `SPOP_MOVE_STRATEGY_MUL`: when fewer than count/5 members stay,
+/// Redis draws the ones that stay and replies the rest in the set's order.
+const SPOP_MOVE_STRATEGY_MUL: usize = 5;
+
+/// SPOP key count: the whole set (propagated as DEL) when count covers it,
+/// otherwise count members, each propagated as an SREM, the SREMs wrapped in
+/// MULTI/EXEC as 7.0 wraps a command's several propagated commands.
+fn spop_count(args: &[Vec<u8>], x: &mut Exec<'_>, draws: &mut Draws) -> Value {
+    let count = match parse_int(&args[2]) {
+        Some(n) if n >= 0 => n as u64,
+        _ => return Value::error("ERR value is out of range, must be positive"),
+    };
+    let members = match x.lookup_mut(&args[1]) {
+        None => return Value::Set(Vec::new()),
+        Some(Data::Set(members)) => members,
+        Some(_) => return wrong_type(),
+    };
+    if count == 0 {
+        return Value::Set(Vec::new());
+    }
+    let Value::Set(ordered) = smembers(members) else { unreachable!("smembers replies a set") };
+    let size = ordered.len();
+    if count >= size as u64 {
+        // Redis adds the requested count and one; bounded here by the size.
+        x.dirty += size as u64 + 1;
+        x.db().remove(&args[1]);
+        x.propagate(&[b"DEL".as_slice(), &args[1]]);
+        return Value::Set(ordered);
+    }
+    // Below the set's size, so it fits.
+    let count = count as usize;
+    let remaining = size - count;
+    let popped: Vec<Value> = if remaining * SPOP_MOVE_STRATEGY_MUL > count {
+        draws.pick(size, count, true).into_iter().map(|i| ordered[i].clone()).collect()
+    } else {
+        let kept: BTreeSet<usize> = draws.pick(size, remaining, true).into_iter().collect();
+        ordered.into_iter().enumerate().filter(|(i, _)| !kept.contains(i)).map(|(_, m)| m).collect()
+    };
+    for m in &popped {
+        if let Value::Bulk(m) = m {
+            members.remove(m);
+        }
+    }
+    // Redis adds the requested count and one to `dirty`.
+    x.dirty += count as u64 + 1;
+    propagate_srems(x, &args[1], &popped);
+    Value::Set(popped)
+}
+
+/// One SREM per popped member, in MULTI/EXEC when there are several (and the
+/// command is not already inside EXEC, which wraps the whole transaction).
+fn propagate_srems(x: &mut Exec<'_>, key: &[u8], popped: &[Value]) {
+    let wrap = popped.len() > 1 && !x.feed.in_multi;
+    if wrap {
+        x.propagate(&[b"MULTI"]);
+    }
+    for m in popped {
+        if let Value::Bulk(m) = m {
+            x.propagate(&[b"SREM".as_slice(), key, m]);
+        }
+    }
+    if wrap {
+        x.propagate(&[b"EXEC"]);
+    }
+    if x.feed.in_multi {
+        x.feed.also += popped.len().saturating_sub(1);
+    }
 }
 
 #[cfg(test)]
