@@ -94,10 +94,12 @@ fn a_piped_subscriber_gets_what_a_background_publisher_sends_while_it_listens() 
 
 #[test]
 fn a_paced_writer_keeps_writing_through_a_stopped_master_and_every_reply_is_kept() {
+    // `kill`, so the master is down for exactly the 100 ms sleep: `stop` is a
+    // graceful shutdown that first waits for the replica's ACK (about a second).
     let r =
         run(r#"  - redis-cli-background: {name: w, node: "6379", command: "set k${i} ${i}", every: 2ms, count: 300}
   - sleep: 200ms
-  - stop: "6379"
+  - kill: "6379"
   - sleep: 100ms
   - start: "6379"
   - await: {client: w, within: 5s, max-errors: 60}
@@ -121,7 +123,7 @@ fn a_paced_writer_keeps_writing_through_a_stopped_master_and_every_reply_is_kept
     let strict =
         run(r#"  - redis-cli-background: {name: w, node: "6379", command: "set k${i} ${i}", every: 2ms, count: 300}
   - sleep: 200ms
-  - stop: "6379"
+  - kill: "6379"
   - sleep: 100ms
   - start: "6379"
   - await: {client: w, within: 5s, expect: OK}
