@@ -93,6 +93,8 @@ pub struct ExploreReport {
     pub scenario_file: String,
     /// Hash of the scenario's composed source (with `--set`s), as report.json's `source_hash`.
     pub scenario_hash: String,
+    /// The `--set NAME=VALUE` overrides the seeds ran with (part of the reproduce line).
+    pub sets: Vec<(String, String)>,
     /// `chaoslab --version` of the binary that ran.
     pub binary: String,
     /// How the seeds were chosen: `--seeds A..B`, or `--count N` (the drawn seeds are in `results`).
@@ -141,7 +143,8 @@ pub struct Plan {
 /// kernel) is a simulator bug, with the panic's words.
 pub fn run_seed(registry: &Registry, scenario: Scenario, seed: u64) -> SeedResult {
     let options = scenario::RunOptions { no_trace_records: true, ..scenario::RunOptions::default() };
-    let run = std::panic::AssertUnwindSafe(|| scenario::run_with(scenario, Some(seed), registry, String::new(), options));
+    let run =
+        std::panic::AssertUnwindSafe(|| scenario::run_with(scenario, Some(seed), registry, String::new(), options));
     match std::panic::catch_unwind(run) {
         Ok((report, _sim)) => SeedResult {
             seed,
@@ -222,7 +225,8 @@ pub const DETERMINISM_SAMPLE: usize = 16;
 /// A sample of `results` spread evenly over them (failing seeds first, as
 /// they are the ones a user will replay), at most [`DETERMINISM_SAMPLE`].
 pub fn determinism_sample(results: &[SeedResult]) -> Vec<u64> {
-    let mut sample: Vec<u64> = results.iter().filter(|r| r.failed()).map(|r| r.seed).take(DETERMINISM_SAMPLE / 2).collect();
+    let mut sample: Vec<u64> =
+        results.iter().filter(|r| r.failed()).map(|r| r.seed).take(DETERMINISM_SAMPLE / 2).collect();
     let room = DETERMINISM_SAMPLE - sample.len();
     let step = results.len().div_ceil(room.max(1)).max(1);
     for r in results.iter().step_by(step) {

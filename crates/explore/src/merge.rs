@@ -6,7 +6,8 @@ use crate::{ExploreError, ExploreReport, SeedResult};
 /// differs. A seed in two shards must have the same result in both.
 pub fn merge(parts: Vec<(String, ExploreReport)>) -> Result<ExploreReport, ExploreError> {
     let mut iter = parts.into_iter();
-    let (first_name, mut merged) = iter.next().ok_or_else(|| ExploreError::Merge("no explore.json given".to_owned()))?;
+    let (first_name, mut merged) =
+        iter.next().ok_or_else(|| ExploreError::Merge("no explore.json given".to_owned()))?;
     for (name, part) in iter {
         if part.scenario_hash != merged.scenario_hash {
             return Err(ExploreError::Merge(format!(

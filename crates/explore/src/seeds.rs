@@ -20,7 +20,9 @@ pub const MAX_SEEDS: u64 = 100_000_000;
 impl SeedRange {
     /// Parses `A..B` (B excluded, as in Rust) or `A..=B`.
     pub fn parse(text: &str) -> Result<SeedRange, ExploreError> {
-        let bad = |why: &str| ExploreError::BadSeeds(format!("`{text}`: {why}; write A..B (B excluded) or A..=B, e.g. 1..101"));
+        let bad = |why: &str| {
+            ExploreError::BadSeeds(format!("`{text}`: {why}; write A..B (B excluded) or A..=B, e.g. 1..101"))
+        };
         let (a, b, inclusive) = match text.split_once("..=") {
             Some((a, b)) => (a, b, true),
             None => match text.split_once("..") {

@@ -41,6 +41,7 @@ fn shard_report(shard: u64, results: Vec<SeedResult>) -> ExploreReport {
         scenario: "s".to_owned(),
         scenario_file: "s.yaml".to_owned(),
         scenario_hash: "abc".to_owned(),
+        sets: vec![],
         binary: "0.0.0 (x)".to_owned(),
         seeds: "--seeds 1..5".to_owned(),
         shards: vec![Shard { index: shard, count: 2 }],
