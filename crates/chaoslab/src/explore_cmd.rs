@@ -329,7 +329,7 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.set_message(format!("{failed} failing"));
             bar.inc(1);
-        } else if self.plain && (done == self.total || done % self.total.div_ceil(10).max(1) == 0) {
+        } else if self.plain && (done == self.total || done.is_multiple_of(self.total.div_ceil(10).max(1))) {
             eprintln!("explore: {done}/{} seeds, {failed} failing", self.total);
         }
     }

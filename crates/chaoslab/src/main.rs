@@ -4,10 +4,10 @@
 //! | code | meaning |
 //! |------|---------|
 //! | 0 | the run passed (or the files are valid, or the replay matched) |
-//! | 1 | a check failed: a step's expectation, an assertion, an invariant, or a workload checker's verdict its `expect:` does not allow (without `expect:`, `invalid`) (or a replay's trace differs) |
+//! | 1 | a check failed: a step's expectation, an assertion, an invariant, or a workload checker's verdict its `expect:` does not allow (without `expect:`, `invalid`) (or a replay's trace differs; `explore`/`merge`: some seed failed) |
 //! | 2 | bad input or usage: unreadable file, invalid scenario, bad flag |
 //! | 3 | a liveness failure: something awaited (`wait-until`) never happened in time |
-//! | 4 | a simulator bug: a node's or the kernel's assertion failed; please report it with the reproduce line |
+//! | 4 | a simulator bug: a node's or the kernel's assertion failed; please report it with the reproduce line (`explore`: a seed's rerun hashed differently) |
 //! | 5 | stopped early: `--max-wall` or `--max-virtual` reached; the report is partial (`history check`: the search's budget ran out) |
 //! | 130 | stopped by Ctrl-C or SIGTERM; the report is partial |
 //!
