@@ -7,8 +7,8 @@
 //! and merges shards' results ([`merge`]). It runs without trace records (the
 //! hash is the same); the binary reruns a failing seed with full output.
 //!
-//! It knows no node kind (the binary hands it a [`Registry`] maker) and prints
-//! nothing: progress goes to a callback, results are returned.
+//! It must not know any node kind (the binary hands it a [`Registry`] maker)
+//! nor print: progress goes to a callback, results are returned.
 //!
 //! Must not depend on: `resp`, `common`, `redis`, `sentinel`, `redis-client`,
 //! `redis-lab`, `sentinel-lab`, `mysql`, `mysql-lab`, `chaoslab`.
