@@ -38,6 +38,9 @@ pub struct ExploreArgs {
     /// Stop starting seeds after this many failures.
     #[arg(long, value_name = "K")]
     stop_after: Option<usize>,
+    /// Rerun at most this many failing seeds (the lowest) with full output into seed-<n>/.
+    #[arg(long, value_name = "K", default_value_t = 20)]
+    rerun_limit: usize,
     /// Where to write explore.json and seed-<n>/ of each failing seed
     /// (default: reports/<scenario name>/explore/).
     #[arg(long)]
@@ -118,6 +121,7 @@ fn explore_inner(style: Style, args: ExploreArgs, sets: &[(String, String)]) -> 
         failures: 0,
         determinism_checked: vec![],
         determinism_mismatches: vec![],
+        rerun: vec![],
         results: vec![],
     };
     let mut report = explore::report(header, results);
@@ -127,7 +131,7 @@ fn explore_inner(style: Style, args: ExploreArgs, sets: &[(String, String)]) -> 
             explore::check_determinism(&target, &report.results, &sample, plan).map_err(bad)?;
         report.determinism_checked = sample;
     }
-    rerun_failing(style, &registry, (path, sets), &dir, &mut report);
+    rerun_failing(style, &registry, (path, sets), (&dir, args.rerun_limit), &mut report);
     write_report(&dir.join("explore.json"), &report)?;
     summary(style, &report, Some(&dir), Some((elapsed, plan.jobs)));
     Ok(verdict(&report))
@@ -181,11 +185,12 @@ fn rerun_failing(
     style: Style,
     registry: &scenario::Registry,
     (path, sets): (&Path, &[(String, String)]),
-    dir: &Path,
+    (dir, limit): (&Path, usize),
     report: &mut ExploreReport,
 ) {
-    let failing: Vec<SeedResult> = report.failing().cloned().collect();
+    let failing: Vec<SeedResult> = report.failing().take(limit).cloned().collect();
     for r in failing {
+        report.rerun.push(r.seed);
         let seed_dir = dir.join(format!("seed-{}", r.seed));
         let Ok(scenario) = crate::load(registry, path, sets) else { return };
         if crate::prepare(&seed_dir).is_err() {
@@ -257,6 +262,14 @@ fn summary(style: Style, report: &ExploreReport, dir: Option<&Path>, timing: Opt
     }
     if let Some(dir) = dir {
         out!("wrote {}", dir.join("explore.json").display());
+        if !report.rerun.is_empty() {
+            out!(
+                "full output of {} failing seed{} in {}/seed-<n>/",
+                report.rerun.len(),
+                plural(report.rerun.len()),
+                dir.display()
+            );
+        }
     }
 }
 

@@ -151,3 +151,21 @@ fn count_draws_random_seeds_prints_and_records_them() {
     }
     assert_eq!(report["seeds"], "--count 3");
 }
+
+#[test]
+fn rerun_limit_bounds_the_failing_seeds_written_in_full() {
+    let dir = workdir("explore-limit");
+    std::fs::write(dir.join("s.yaml"), SPOP).unwrap();
+    let (code, out, err) =
+        chaoslab(&["explore", "s.yaml", "--seeds", "1..21", "--rerun-limit", "1", "--out", "l"], &dir);
+    assert_eq!(code, 1, "{out}{err}");
+    let report = explore_json(&dir.join("l"));
+    let first_failing = report["results"].as_array().unwrap().iter().find(|r| r["verdict"] == "fail").unwrap();
+    assert_eq!(report["rerun"], serde_json::json!([first_failing["seed"]]));
+    let dirs: Vec<String> = std::fs::read_dir(dir.join("l"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("seed-"))
+        .collect();
+    assert_eq!(dirs, [format!("seed-{}", first_failing["seed"])], "{out}");
+}

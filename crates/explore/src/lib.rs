@@ -109,6 +109,8 @@ pub struct ExploreReport {
     pub determinism_checked: Vec<u64>,
     /// Seeds whose rerun hashed differently.
     pub determinism_mismatches: Vec<Mismatch>,
+    /// Failing seeds rerun with full output into `seed-<n>/` (the lowest, up to `--rerun-limit`).
+    pub rerun: Vec<u64>,
     /// Every seed's outcome, by seed.
     pub results: Vec<SeedResult>,
 }

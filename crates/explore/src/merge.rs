@@ -21,13 +21,18 @@ pub fn merge(parts: Vec<(String, ExploreReport)>) -> Result<ExploreReport, Explo
                 part.binary, merged.binary
             )));
         }
+        if part.seeds != merged.seeds && !merged.seeds.split(" + ").any(|s| s == part.seeds) {
+            merged.seeds = format!("{} + {}", merged.seeds, part.seeds);
+        }
         merged.shards.extend(part.shards);
+        merged.rerun.extend(part.rerun);
         merged.determinism_checked.extend(part.determinism_checked);
         merged.determinism_mismatches.extend(part.determinism_mismatches);
         merged.results = join(std::mem::take(&mut merged.results), part.results)?;
     }
     merged.shards.sort_by_key(|s| (s.count, s.index));
     merged.shards.dedup();
+    merged.rerun.sort_unstable();
     merged.determinism_checked.sort_unstable();
     merged.determinism_checked.dedup();
     Ok(crate::report(merged.clone(), merged.results))

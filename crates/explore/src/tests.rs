@@ -49,6 +49,7 @@ fn shard_report(shard: u64, results: Vec<SeedResult>) -> ExploreReport {
         failures: 0,
         determinism_checked: vec![],
         determinism_mismatches: vec![],
+        rerun: vec![],
         results: vec![],
     };
     report(header, results)
@@ -62,6 +63,12 @@ fn merge_joins_shards_by_seed_and_counts_failures() {
     assert_eq!(merged.results.iter().map(|r| r.seed).collect::<Vec<_>>(), [1, 2, 3, 4]);
     assert_eq!((merged.seeds_run, merged.failures), (4, 2));
     assert_eq!(merged.shards, [Shard { index: 0, count: 2 }, Shard { index: 1, count: 2 }]);
+    assert_eq!(merged.seeds, "--seeds 1..5", "shards of one range name it once");
+    let mut other = shard_report(0, vec![result(9, "h9", true)]);
+    other.seeds = "--count 1".to_owned();
+    let mixed = merge(vec![("m".into(), merged), ("o".into(), other)]).unwrap();
+    assert_eq!(mixed.seeds, "--seeds 1..5 + --count 1");
+    assert_eq!(mixed.seeds_run, 5);
 }
 
 #[test]
