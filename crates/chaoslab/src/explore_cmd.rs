@@ -30,8 +30,8 @@ pub struct ExploreArgs {
     #[arg(long)]
     count: Option<u64>,
     /// OS threads running seeds (each simulation stays single-threaded).
-    #[arg(long, default_value_t = 1)]
-    jobs: usize,
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: u16,
     /// Take the I-th of N slices of the seeds (every N-th from position I, I from 0).
     #[arg(long, value_name = "I/N")]
     shard: Option<String>,
@@ -94,14 +94,14 @@ fn explore_inner(style: Style, args: ExploreArgs, sets: &[(String, String)]) -> 
     }
     let dir =
         args.out.clone().unwrap_or_else(|| Path::new("reports").join(report::file_safe(&first.name)).join("explore"));
-    std::fs::create_dir_all(&dir).map_err(|e| bad(format!("cannot use {}: {e}", dir.display())))?;
+    prepare_dir(&dir)?;
     if args.count.is_some() && style.lines() {
         out!("drew {} seeds from the OS: {}", all.len(), shown_seeds(&all));
     }
     let file = path.display().to_string();
     let load = |r: &scenario::Registry| crate::parse(r, path, bytes.clone(), sets).map_err(|e| e.render(&file));
     let target = Target { registry: crate::registry, load: &load };
-    let plan = Plan { jobs: args.jobs.max(1), stop_after: args.stop_after };
+    let plan = Plan { jobs: usize::from(args.jobs), stop_after: args.stop_after };
     #[allow(clippy::disallowed_methods)] // wall time only measures, never feeds a run
     let wall = std::time::Instant::now();
     let progress = Progress::new(style, seeds.len() as u64);
@@ -135,6 +135,32 @@ fn explore_inner(style: Style, args: ExploreArgs, sets: &[(String, String)]) -> 
     write_report(&dir.join("explore.json"), &report)?;
     summary(style, &report, Some(&dir), Some((elapsed, plan.jobs)));
     Ok(verdict(&report))
+}
+
+/// Makes the output directory ready before any seed runs: an earlier
+/// exploration's explore.json and seed-<n>/ directories removed (so none is
+/// mistaken for this one's), anything else refused, as `run` refuses it.
+fn prepare_dir(dir: &Path) -> Result<(), u8> {
+    let cannot = |e: &dyn std::fmt::Display| bad(format!("cannot use {} for the exploration: {e}", dir.display()));
+    std::fs::create_dir_all(dir).map_err(|e| cannot(&e))?;
+    let entries: Vec<_> = std::fs::read_dir(dir).map_err(|e| cannot(&e))?.filter_map(Result::ok).collect();
+    for e in &entries {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let seed_dir = name.strip_prefix("seed-").is_some_and(|n| n.parse::<u64>().is_ok()) && e.path().is_dir();
+        if name != "explore.json" && !seed_dir {
+            return Err(cannot(&format!("it holds `{name}`, which an exploration did not write")));
+        }
+    }
+    for e in entries {
+        let path = e.path();
+        if path.is_dir() {
+            report::prepare_dir(&path).map_err(|e| cannot(&e))?;
+            std::fs::remove_dir(&path).map_err(|e| cannot(&e))?;
+        } else {
+            std::fs::remove_file(&path).map_err(|e| cannot(&e))?;
+        }
+    }
+    Ok(())
 }
 
 /// The exit code: 4 when a rerun hashed differently, 1 when a seed failed, else 0.

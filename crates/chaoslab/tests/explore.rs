@@ -169,3 +169,22 @@ fn rerun_limit_bounds_the_failing_seeds_written_in_full() {
         .collect();
     assert_eq!(dirs, [format!("seed-{}", first_failing["seed"])], "{out}");
 }
+
+#[test]
+fn an_earlier_exploration_s_files_are_replaced_and_a_stranger_s_refused() {
+    let dir = workdir("explore-dir");
+    std::fs::write(dir.join("s.yaml"), SPOP).unwrap();
+    let (code, out, err) =
+        chaoslab(&["explore", "s.yaml", "--seeds", "1..21", "--rerun-limit", "3", "--out", "d"], &dir);
+    assert_eq!(code, 1, "{out}{err}");
+    let seed_dirs = |d: &Path| std::fs::read_dir(d).unwrap().filter(|e| e.as_ref().unwrap().path().is_dir()).count();
+    assert_eq!(seed_dirs(&dir.join("d")), 3);
+    let (code, _, _) = chaoslab(&["explore", "s.yaml", "--seeds", "1..21", "--rerun-limit", "1", "--out", "d"], &dir);
+    assert_eq!(code, 1);
+    assert_eq!(seed_dirs(&dir.join("d")), 1, "the earlier exploration's seed directories are gone");
+    std::fs::write(dir.join("d/notes.txt"), "mine").unwrap();
+    let (code, _, err) = chaoslab(&["explore", "s.yaml", "--seeds", "1..3", "--out", "d"], &dir);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("notes.txt"), "{err}");
+    assert!(dir.join("d/notes.txt").exists());
+}
