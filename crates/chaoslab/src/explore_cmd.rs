@@ -32,7 +32,8 @@ pub struct ExploreArgs {
     /// OS threads running seeds (each simulation stays single-threaded).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     jobs: u16,
-    /// Take the I-th of N slices of the seeds (every N-th from position I, I from 0).
+    /// Take the I-th of N slices of the seeds (every N-th from position I, I from 0);
+    /// `env` reads I and N from JOB_COMPLETION_INDEX and JOB_COMPLETIONS (a Kubernetes Indexed Job).
     #[arg(long, value_name = "I/N")]
     shard: Option<String>,
     /// Stop starting seeds after this many failures.
@@ -83,7 +84,7 @@ fn explore_inner(style: Style, args: ExploreArgs, sets: &[(String, String)]) -> 
     let first = crate::load(&registry, path, sets)?;
     let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
     let (all, seeds_text) = pick_seeds(&args)?;
-    let shard = args.shard.as_deref().map(Shard::parse).transpose().map_err(bad)?;
+    let shard = args.shard.as_deref().map(shard_arg).transpose()?;
     let seeds = shard.map_or(all.clone(), |s| s.take(&all));
     if seeds.is_empty() {
         return Err(bad(format!(
@@ -161,6 +162,19 @@ fn prepare_dir(dir: &Path) -> Result<(), u8> {
         }
     }
     Ok(())
+}
+
+/// `--shard I/N`, or `--shard env` from a Kubernetes Indexed Job's variables.
+fn shard_arg(text: &str) -> Result<Shard, u8> {
+    if text != "env" {
+        return Shard::parse(text).map_err(bad);
+    }
+    let var = |name: &str| {
+        std::env::var(name)
+            .map_err(|_| bad(format!("--shard env: {name} is not set (a Kubernetes Indexed Job sets it)")))
+    };
+    let (index, count) = (var("JOB_COMPLETION_INDEX")?, var("JOB_COMPLETIONS")?);
+    Shard::parse(&format!("{index}/{count}")).map_err(bad)
 }
 
 /// The exit code: 4 when a rerun hashed differently, 1 when a seed failed, else 0.

@@ -126,6 +126,8 @@ fn bad_seed_ranges_and_shards_exit_2_with_a_hint() {
         (vec!["--seeds", "5..5"], "the range is empty"),
         (vec!["--seeds", "1..9", "--shard", "3/2"], "I must be below N"),
         (vec!["--count", "0"], "bad --count 0"),
+        (vec!["--seeds", "1..9", "--jobs", "0"], "invalid value '0' for '--jobs"),
+        (vec!["--seeds", "1..9", "--count", "2"], "cannot be used with"),
     ] {
         let mut all = vec!["explore", "s.yaml"];
         all.extend(args);
@@ -133,6 +135,20 @@ fn bad_seed_ranges_and_shards_exit_2_with_a_hint() {
         assert_eq!(code, 2, "{all:?}: {err}");
         assert!(err.contains(said), "{all:?}: {err}");
     }
+    let (code, _, err) = chaoslab(&["explore", "s.yaml", "--seeds", "1..9", "--shard", "env"], &dir);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("JOB_COMPLETION_INDEX is not set"), "{err}");
+    let indexed = Command::new(env!("CARGO_BIN_EXE_chaoslab"))
+        .args(["-q", "explore", "s.yaml", "--seeds", "1..9", "--shard", "env", "--out", "k"])
+        .env("JOB_COMPLETION_INDEX", "2")
+        .env("JOB_COMPLETIONS", "4")
+        .current_dir(&dir)
+        .status()
+        .unwrap();
+    assert!(matches!(indexed.code(), Some(0 | 1)), "{indexed:?}");
+    let shard = explore_json(&dir.join("k"));
+    assert_eq!(shard["shards"], serde_json::json!([{"index": 2, "count": 4}]));
+    assert_eq!(hashes(&shard).iter().map(|(s, _)| *s).collect::<Vec<_>>(), [3, 7]);
     let (code, _, err) = chaoslab(&["merge", "nowhere"], &dir);
     assert_eq!(code, 2, "{err}");
 }
