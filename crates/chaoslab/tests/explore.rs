@@ -204,3 +204,18 @@ fn an_earlier_exploration_s_files_are_replaced_and_a_stranger_s_refused() {
     assert!(err.contains("notes.txt"), "{err}");
     assert!(dir.join("d/notes.txt").exists());
 }
+
+#[test]
+fn a_liveness_failure_is_recorded_as_liveness_not_as_a_check() {
+    let dir = workdir("explore-liveness");
+    let never = SPOP.replace("Ready to accept connections", "a line Redis never logs");
+    std::fs::write(dir.join("s.yaml"), never).unwrap();
+    let (code, out, err) = chaoslab(&["explore", "s.yaml", "--seeds", "1..3", "--out", "v"], &dir);
+    assert_eq!(code, 1, "{out}{err}");
+    let report = explore_json(&dir.join("v"));
+    assert_eq!(report["failures"], 2);
+    for r in report["results"].as_array().unwrap() {
+        assert_eq!(r["failure_kind"], "liveness", "{r}");
+    }
+    assert!(out.contains("seed 1 (liveness): "), "{out}");
+}
