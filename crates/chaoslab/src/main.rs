@@ -4,10 +4,10 @@
 //! | code | meaning |
 //! |------|---------|
 //! | 0 | the run passed (or the files are valid, or the replay matched) |
-//! | 1 | a check failed: a step's expectation, an assertion, an invariant, or a workload checker's verdict its `expect:` does not allow (without `expect:`, `invalid`) (or a replay's trace differs) |
+//! | 1 | a check failed: a step's expectation, an assertion, an invariant, or a workload checker's verdict its `expect:` does not allow (without `expect:`, `invalid`) (or a replay's trace differs; `explore`/`merge`: some seed failed) |
 //! | 2 | bad input or usage: unreadable file, invalid scenario, bad flag |
 //! | 3 | a liveness failure: something awaited (`wait-until`) never happened in time |
-//! | 4 | a simulator bug: a node's or the kernel's assertion failed; please report it with the reproduce line |
+//! | 4 | a simulator bug: a node's or the kernel's assertion failed; please report it with the reproduce line (`explore`: a seed's rerun hashed differently) |
 //! | 5 | stopped early: `--max-wall` or `--max-virtual` reached; the report is partial (`history check`: the search's budget ran out) |
 //! | 130 | stopped by Ctrl-C or SIGTERM; the report is partial |
 //!
@@ -15,6 +15,7 @@
 //!
 //! Must not depend on: `xtask`.
 
+mod explore_cmd;
 mod history_cmd;
 mod monitor;
 mod output;
@@ -162,6 +163,10 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Run a scenario over many seeds in parallel and report which fail (exit 1 if any).
+    Explore(explore_cmd::ExploreArgs),
+    /// Join shards' explore.json files into one, refusing different scenarios or binaries.
+    Merge(explore_cmd::MergeArgs),
     /// Check a history of client operations (history.jsonl or Jepsen EDN), or export it as EDN.
     History {
         #[command(subcommand)]
@@ -206,6 +211,8 @@ fn main() -> ExitCode {
             EXIT_PASS
         }
         Command::Replay { report, out } => replay(&registry, style, &report, out, &sets),
+        Command::Explore(args) => explore_cmd::explore(style, args, &sets),
+        Command::Merge(args) => explore_cmd::merge(style, args),
         Command::History { command } => history_cmd::run(style, command),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "chaoslab", &mut std::io::stdout());
@@ -250,17 +257,29 @@ fn load(registry: &Registry, path: &Path, sets: &[(String, String)]) -> Result<S
         eprintln!("error: cannot read {file}: {e}");
         EXIT_BAD_INPUT
     })?;
+    parse(registry, path, bytes, sets).map_err(|rejected| {
+        eprintln!("{}", rejected.render(&file));
+        let n = rejected.diagnostics.len();
+        eprintln!("{file}: {n} error{}", if n == 1 { "" } else { "s" });
+        EXIT_BAD_INPUT
+    })
+}
+
+/// Parses a scenario file's bytes as `run` does (its `file` made absolute,
+/// the `--set`s recorded), printing nothing.
+fn parse(
+    registry: &Registry,
+    path: &Path,
+    bytes: Vec<u8>,
+    sets: &[(String, String)],
+) -> Result<Scenario, Box<scenario::parse::Rejected>> {
+    let file = path.display().to_string();
     let options = scenario::compose::ComposeOptions {
         sets: sets.to_vec(),
         loader: Some(&load_included),
         main: Some(shown_path(path)),
     };
-    let mut scenario = scenario::parse::parse_scenario_with(&file, bytes, registry, &options).map_err(|rejected| {
-        eprintln!("{}", rejected.render(&file));
-        let n = rejected.diagnostics.len();
-        eprintln!("{file}: {n} error{}", if n == 1 { "" } else { "s" });
-        EXIT_BAD_INPUT
-    })?;
+    let mut scenario = scenario::parse::parse_scenario_with(&file, bytes, registry, &options)?;
     if let Ok(absolute) = std::fs::canonicalize(path) {
         scenario.file = absolute.display().to_string();
     }
@@ -300,6 +319,7 @@ fn execute(
     let options = scenario::RunOptions {
         max_virtual: limits.max_virtual,
         monitor: Some(Box::new(Watch::new(stop.clone(), limits.max_wall, progress))),
+        no_trace_records: false,
     };
     // Wall time is reported, never fed into the run.
     #[allow(clippy::disallowed_methods)]

@@ -83,6 +83,9 @@ pub struct RunOptions {
     pub max_virtual: Option<Duration>,
     /// Told of progress, asked whether to stop.
     pub monitor: Option<Box<dyn Monitor>>,
+    /// Keep no trace records (no trace.jsonl, timeline or story can be written
+    /// from the run); the trace hash and event count are the same as with them.
+    pub no_trace_records: bool,
 }
 
 struct InvariantState {
@@ -413,7 +416,7 @@ pub fn run_with(
         seed,
         epoch_ms: scenario.epoch_ms,
         net: scenario.net,
-        record_trace: true,
+        record_trace: !options.no_trace_records,
         max_events_per_instant: scenario.max_events_per_instant,
     });
     for h in &scenario.hosts {
