@@ -400,7 +400,11 @@ impl Runtime {
             self.sim.record("timed-fault", text.clone());
             let result = step.run(self);
             self.timed[self.next_timed - 1].step = step;
-            result.map_err(|e| RunError::Check(format!("timed fault `{text}` failed: {e}")))?;
+            result.map_err(|e| match e {
+                // The fault is fine; an invariant it broke fails the run as such.
+                RunError::Invariant(_) => e,
+                e => RunError::Check(format!("timed fault `{text}` failed: {e}")),
+            })?;
         }
         Ok(())
     }
