@@ -710,7 +710,10 @@ mod tests {
         );
         assert!(md.contains("Violations: 1 unexpected, 1 expected (`expect: violated`)."), "{md}");
         let html = crate::html::page(&r, &crate::timeline::Timeline::default(), &[]);
-        assert!(html.contains("no-lost-writes: every acked write is in the final state (within 1.000s) [expect: violated]"), "{html}");
+        assert!(
+            html.contains("no-lost-writes: every acked write is in the final state (within 1.000s) [expect: violated]"),
+            "{html}"
+        );
         assert!(html.contains("faults: partition [6379] | [6380,6381]; during step #3: sleep: 5s"), "{html}");
     }
 
@@ -720,7 +723,7 @@ mod tests {
         let json = serde_json::to_string(&r).expect("serializes");
         let back: RunReport = serde_json::from_str(&json).expect("parses");
         assert_eq!(back.checks, r.checks);
-        let old = serde_json::to_value(&failed_run()).expect("serializes");
+        let old = serde_json::to_value(failed_run()).expect("serializes");
         let check = &old["checks"][0];
         for absent in ["name", "expect_violated", "within_ns", "false_since_ns", "faults", "step"] {
             assert!(check.get(absent).is_none(), "{absent} written for a plain invariant: {check}");

@@ -419,7 +419,10 @@ impl Runtime {
             let faults = self.active_faults();
             let step = if self.step.0 == 0 { String::new() } else { format!("#{}: {}", self.step.0, self.step.1) };
             if inv.expect_violated {
-                self.sim.remark("invariant", format!("{} (line {}) violated as expected: {observed}", inv.title(), inv.line));
+                self.sim.remark(
+                    "invariant",
+                    format!("{} (line {}) violated as expected: {observed}", inv.title(), inv.line),
+                );
             } else {
                 let msg = format!("invariant {} (line {}) broken: {observed}", inv.title(), inv.line);
                 failure.get_or_insert(msg);
@@ -435,7 +438,11 @@ impl Runtime {
 
     /// The faults in force now, as the fault log names them.
     fn active_faults(&self) -> Vec<String> {
-        crate::workload::fault_windows(&self.fault_log).into_iter().filter(|w| w.end.is_none()).map(|w| w.name).collect()
+        crate::workload::fault_windows(&self.fault_log)
+            .into_iter()
+            .filter(|w| w.end.is_none())
+            .map(|w| w.name)
+            .collect()
     }
 
     /// The first `expect: violated` invariant that held throughout, as a failure.

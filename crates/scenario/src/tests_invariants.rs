@@ -50,8 +50,7 @@ fn an_unexpected_violation_names_the_invariant_and_stops_the_run() {
     assert!(report.checks[0].unexpected_violation());
     let failure = report.failure.expect("a failure");
     assert_eq!(
-        failure,
-        "step 1 (line 18: sleep: 5s) failed: invariant up (line 13) broken: 7001 is down",
+        failure, "step 1 (line 18: sleep: 5s) failed: invariant up (line 13) broken: 7001 is down",
         "the timed fault that broke it is not the failure"
     );
     assert_eq!(report.failure_kind, Some(report::FailureKind::Invariant));
