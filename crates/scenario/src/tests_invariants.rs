@@ -100,3 +100,25 @@ fn an_unknown_expectation_and_a_misspelt_key_are_diagnostics() {
     assert!(text.contains("error: unknown condition `nmae` in invariant"), "{text}");
     assert!(text.contains("hint: did you mean `name`?"), "{text}");
 }
+
+#[test]
+fn at_most_one_breaks_when_two_hold_and_names_them() {
+    let report = run(&with_invariants(
+        "  - name: one-down\n    expect: violated\n    at-most-one:\n      - state: {node: \"7001\", is: down}\n      - state: {node: \"7002\", is: down}\n",
+        "  - {at: 1s, stop: \"7001\"}\n  - {at: 2s, stop: \"7002\"}\n",
+    ));
+    assert_eq!(report.result, Verdict::Pass, "{:?}", report.failure);
+    let c = &report.checks[0];
+    assert_eq!(c.description, "at most one of: 7001 is down, 7002 is down");
+    assert_eq!(c.violated_ns, Some(2_000_000_000), "one node down at 1s is allowed");
+    assert_eq!(c.detail, "2 hold at once: 7001 is down, 7002 is down");
+    assert_eq!(c.faults, vec!["stop 7001".to_owned(), "stop 7002".to_owned()]);
+}
+
+#[test]
+fn at_most_one_of_a_single_condition_is_refused() {
+    let source = scenario("  - assert: {at-most-one: [{state: {node: \"7001\", is: down}}]}\n");
+    let text = errors(&source);
+    assert!(text.contains("error: `at-most-one` needs at least two conditions"), "{text}");
+    assert!(text.contains("= hint: list what must not hold together"), "{text}");
+}
