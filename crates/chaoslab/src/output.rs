@@ -107,9 +107,8 @@ pub fn run_summary(style: Style, report: &RunReport, dir: &Path, story: &(Vec<re
     if story.1 > 0 {
         line(&format!("  ... {} more faults and role changes in trace.jsonl", story.1));
     }
-    for c in report.checks.iter().filter(|c| c.outcome == Outcome::Fail) {
-        let at = c.violated_ns.map(report::seconds).unwrap_or_default();
-        line(&format!("  invariant (line {}) {} broken at {at}: {}", c.line, c.description, c.detail));
+    for c in report.checks.iter().filter(|c| c.outcome == Outcome::Fail || c.expect_violated) {
+        line(&format!("  {}", invariant_line(c)));
     }
     if let Some(h) = &report.history {
         line(&format!("  {}", report::history::headline(h)));
@@ -132,4 +131,60 @@ pub fn run_summary(style: Style, report: &RunReport, dir: &Path, story: &(Vec<re
     }
     line(&format!("  trace {}  report {}", report.trace_hash, dir.join("report.json").display()));
     line(&format!("reproduce: {}", report.reproduce));
+}
+
+/// An invariant's verdict in one line: where and when it first broke (and
+/// whether that was expected), or that an expected violation never came.
+fn invariant_line(c: &report::CheckReport) -> String {
+    let head = format!("invariant (line {}) {}", c.line, c.title());
+    let Some(at) = c.violated_ns else {
+        return format!("{head} held at all {} looks, but `expect: violated`", c.evaluations);
+    };
+    let mut text = format!("{head} broken at {}: {}", report::seconds(at), c.detail);
+    if !c.faults.is_empty() {
+        text.push_str(&format!(" (faults: {})", c.faults.join(", ")));
+    }
+    if c.expect_violated {
+        text.push_str(" — as expected");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::invariant_line;
+    use report::{CheckReport, Outcome};
+
+    fn check(violated_ns: Option<u64>, expect_violated: bool) -> CheckReport {
+        CheckReport {
+            line: 7,
+            description: "6380 is running".to_owned(),
+            outcome: Outcome::Fail,
+            evaluations: 30,
+            violated_ns,
+            detail: "6380 is paused".to_owned(),
+            name: "replica-up".to_owned(),
+            expect_violated,
+            within_ns: None,
+            false_since_ns: None,
+            faults: violated_ns.map(|_| vec!["pause 6380".to_owned()]).unwrap_or_default(),
+            step: String::new(),
+        }
+    }
+
+    #[test]
+    fn an_invariant_line_says_when_it_broke_under_which_faults_or_that_it_never_did() {
+        assert_eq!(
+            invariant_line(&check(Some(65_000_000_000), false)),
+            "invariant (line 7) replica-up broken at 65.000s: 6380 is paused (faults: pause 6380)"
+        );
+        assert_eq!(
+            invariant_line(&check(Some(65_000_000_000), true)),
+            "invariant (line 7) replica-up broken at 65.000s: 6380 is paused (faults: pause 6380) — as expected"
+        );
+        assert_eq!(
+            invariant_line(&check(None, true)),
+            "invariant (line 7) replica-up held at all 30 looks, but `expect: violated`"
+        );
+    }
 }

@@ -158,6 +158,9 @@ fn bad_files() -> Vec<(&'static str, Vec<u8>)> {
         ("not a fault", "name: t\ntopology: {nodes: []}\nfaults: [{at: 1s, sleep: 1s}]\nsteps: [{sleep: 1s}]\n".into()),
         ("fault without at", "name: t\ntopology: {nodes: []}\nfaults: [heal]\nsteps: [{sleep: 1s}]\n".into()),
         ("invariant", "name: t\ntopology: {nodes: []}\ninvariants: [{nope: 1}]\nsteps: [{sleep: 1s}]\n".into()),
+        ("invariant within under the poll", format!("poll: 50ms\ninvariants: [{{within: 20ms, role: {{node: \"6379\", is: master}}}}]\n{}", step("sleep: 1s"))),
+        ("at-most-one of one", step("assert: {at-most-one: [{role: {node: \"6379\", is: master}}]}")),
+        ("invariant expect", format!("invariants: [{{expect: sometimes, role: {{node: \"6379\", is: master}}}}]\n{}", step("sleep: 1s"))),
         // The redis kind's vocabulary.
         ("redis-cli empty command", step("redis-cli: {node: \"6379\", command: \"\"}")),
         ("redis-cli quotes", step("redis-cli: {node: \"6379\", command: \"set \\\"a b\"}")),

@@ -492,12 +492,12 @@ fn steps_table(h: &mut String, r: &RunReport) {
         );
         for c in &r.checks {
             let class = if c.outcome == Outcome::Fail { "fail" } else { "pass-row" };
-            let violated = c.violated_ns.map(|t| format!("{}: {}", seconds(t), esc(&c.detail))).unwrap_or_default();
+            let violated = esc(&crate::markdown::first_violation(c));
             let _ = writeln!(
                 h,
                 "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td><td>{:?}</td><td>{violated}</td></tr>",
                 c.line,
-                esc(&c.description),
+                esc(&crate::markdown::invariant_title(c)),
                 c.evaluations,
                 c.outcome
             );

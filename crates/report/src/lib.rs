@@ -312,6 +312,38 @@ pub struct CheckReport {
     pub violated_ns: Option<u64>,
     /// What was observed when it failed.
     pub detail: String,
+    /// Its `name:` (empty when unnamed).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    /// `expect: violated`: a violation is the expected verdict (e.g. Redis
+    /// losing acknowledged writes in a partition) and holding fails.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub expect_violated: bool,
+    /// `within:`, ns: how long it may stay false before that is a violation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within_ns: Option<u64>,
+    /// With `within`: when the violation began (it stayed false from here
+    /// until `violated_ns`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub false_since_ns: Option<u64>,
+    /// Faults in force at the first violation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<String>,
+    /// The step running at the first violation (`#n: text`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub step: String,
+}
+
+impl CheckReport {
+    /// Its name, or the condition in words.
+    pub fn title(&self) -> &str {
+        if self.name.is_empty() { &self.description } else { &self.name }
+    }
+
+    /// Whether it was violated although the scenario expected it to hold.
+    pub fn unexpected_violation(&self) -> bool {
+        self.violated_ns.is_some() && !self.expect_violated
+    }
 }
 
 /// One node at the end of the run.
@@ -612,6 +644,12 @@ mod tests {
                 evaluations: 12,
                 violated_ns: None,
                 detail: String::new(),
+                name: String::new(),
+                expect_violated: false,
+                within_ns: None,
+                false_since_ns: None,
+                faults: vec![],
+                step: String::new(),
             }],
             nodes: vec![],
             fault_errors: vec![],
@@ -636,6 +674,63 @@ mod tests {
         assert!(md.contains("| 4 | 6379 is master | 12 | pass |  |"), "{md}");
         assert!(md.ends_with("### Reproduce\n\n```sh\nchaoslab run /s/lost.yaml --seed 3\n```\n"), "{md}");
         assert!(!md.contains("1.5"), "no wall-clock figure, so every machine writes the same file");
+    }
+
+    /// A run whose named `expect: violated` invariant broke during a partition.
+    fn expected_violation_run() -> RunReport {
+        let mut r = failed_run();
+        r.checks.push(CheckReport {
+            line: 9,
+            description: "every acked write is in the final state".to_owned(),
+            outcome: Outcome::Pass,
+            evaluations: 40,
+            violated_ns: Some(7_250_000_000),
+            detail: "2 acked writes missing".to_owned(),
+            name: "no-lost-writes".to_owned(),
+            expect_violated: true,
+            within_ns: Some(1_000_000_000),
+            false_since_ns: Some(6_250_000_000),
+            faults: vec!["partition [6379] | [6380,6381]".to_owned()],
+            step: "#3: sleep: 5s".to_owned(),
+        });
+        r.checks[0].violated_ns = Some(3_000_000_000);
+        r.checks[0].detail = "6379 is replica".to_owned();
+        r
+    }
+
+    #[test]
+    fn first_violations_show_time_faults_and_step_and_are_counted_expected_or_not() {
+        let r = expected_violation_run();
+        let md = crate::markdown::summary(&r);
+        assert!(
+            md.contains(
+                "| 9 | no-lost-writes: every acked write is in the final state (within 1.000s) [expect: violated] | 40 | pass | 7.250s: 2 acked writes missing (false since 6.250s); faults: partition [6379] \\| [6380,6381]; during step #3: sleep: 5s |"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("Violations: 1 unexpected, 1 expected (`expect: violated`)."), "{md}");
+        let html = crate::html::page(&r, &crate::timeline::Timeline::default(), &[]);
+        assert!(
+            html.contains("no-lost-writes: every acked write is in the final state (within 1.000s) [expect: violated]"),
+            "{html}"
+        );
+        assert!(html.contains("faults: partition [6379] | [6380,6381]; during step #3: sleep: 5s"), "{html}");
+    }
+
+    #[test]
+    fn report_json_round_trips_invariant_fields_and_reads_reports_without_them() {
+        let r = expected_violation_run();
+        let json = serde_json::to_string(&r).expect("serializes");
+        let back: RunReport = serde_json::from_str(&json).expect("parses");
+        assert_eq!(back.checks, r.checks);
+        let old = serde_json::to_value(failed_run()).expect("serializes");
+        let check = &old["checks"][0];
+        for absent in ["name", "expect_violated", "within_ns", "false_since_ns", "faults", "step"] {
+            assert!(check.get(absent).is_none(), "{absent} written for a plain invariant: {check}");
+        }
+        let back: RunReport = serde_json::from_value(old).expect("an older report parses");
+        assert_eq!(back.checks[0].title(), "6379 is master");
+        assert!(!back.checks[0].unexpected_violation());
     }
 
     #[test]

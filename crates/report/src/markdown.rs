@@ -91,17 +91,52 @@ fn invariants(md: &mut String, checks: &[CheckReport]) {
         "### Invariants\n\n| line | invariant | evaluations | verdict | first violated |\n|---|---|---|---|---|"
     );
     for c in checks {
-        let violated = c.violated_ns.map(|t| format!("{}: {}", seconds(t), cell(&c.detail))).unwrap_or_default();
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {violated} |",
+            "| {} | {} | {} | {} | {} |",
             c.line,
-            cell(&c.description),
+            cell(&invariant_title(c)),
             c.evaluations,
-            outcome(c.outcome)
+            outcome(c.outcome),
+            cell(&first_violation(c))
         );
     }
+    let expected = checks.iter().filter(|c| c.expect_violated && c.violated_ns.is_some()).count();
+    let unexpected = checks.iter().filter(|c| c.unexpected_violation()).count();
+    if expected + unexpected > 0 {
+        let _ = writeln!(md, "\nViolations: {unexpected} unexpected, {expected} expected (`expect: violated`).");
+    }
     md.push('\n');
+}
+
+/// An invariant's name (with its condition), and what it expects when
+/// that is not the default.
+pub(crate) fn invariant_title(c: &CheckReport) -> String {
+    let mut t = if c.name.is_empty() { c.description.clone() } else { format!("{}: {}", c.name, c.description) };
+    if let Some(w) = c.within_ns {
+        let _ = write!(t, " (within {})", seconds(w));
+    }
+    if c.expect_violated {
+        t.push_str(" [expect: violated]");
+    }
+    t
+}
+
+/// The first violation in words: when, what was seen, since when it was
+/// false, the faults in force and the step running; empty if none.
+pub(crate) fn first_violation(c: &CheckReport) -> String {
+    let Some(at) = c.violated_ns else { return String::new() };
+    let mut t = format!("{}: {}", seconds(at), c.detail);
+    if let Some(since) = c.false_since_ns {
+        let _ = write!(t, " (false since {})", seconds(since));
+    }
+    if !c.faults.is_empty() {
+        let _ = write!(t, "; faults: {}", c.faults.join(", "));
+    }
+    if !c.step.is_empty() {
+        let _ = write!(t, "; during step {}", c.step);
+    }
+    t
 }
 
 fn outcome(o: Outcome) -> &'static str {

@@ -132,6 +132,11 @@ pub fn conditions() -> Vec<Syntax> {
             doc: "at least one condition holds",
             schema: json!({"type": "array", "items": condition}),
         },
+        Syntax {
+            name: "at-most-one",
+            doc: "no two of the conditions hold at once (e.g. at most one master in a replication group)",
+            schema: json!({"type": "array", "minItems": 2, "items": condition}),
+        },
         Syntax { name: "not", doc: "the condition does not hold", schema: condition },
     ]
 }
@@ -379,6 +384,16 @@ pub(crate) fn parse_one_condition(
             }
             let parsed = items.iter().map(|i| cx.condition(i, name)).collect::<Result<Vec<_>, _>>()?;
             Ok(if name == "all" { Box::new(All(parsed)) } else { Box::new(Any(parsed)) })
+        }
+        "at-most-one" => {
+            let items = value.seq(name)?;
+            if items.len() < 2 {
+                return Err(Diagnostic::new(value.span, "`at-most-one` needs at least two conditions").with_hint(
+                    "list what must not hold together, e.g. `at-most-one: [{role: {node: \"6379\", is: master}}, {role: {node: \"6380\", is: master}}]`",
+                ));
+            }
+            let parsed = items.iter().map(|i| cx.condition(i, name)).collect::<Result<Vec<_>, _>>()?;
+            Ok(Box::new(AtMostOne(parsed)))
         }
         "not" => Ok(Box::new(Not(cx.condition(value, "not")?))),
         _ => {
@@ -670,6 +685,32 @@ impl Condition for Any {
     }
     fn describe(&self) -> String {
         self.0.iter().map(|c| c.describe()).collect::<Vec<_>>().join(" or ")
+    }
+}
+
+/// No two of the conditions hold at once.
+struct AtMostOne(Vec<Box<dyn Condition>>);
+
+impl Condition for AtMostOne {
+    fn changes_only_with_events(&self) -> bool {
+        self.0.iter().all(|c| c.changes_only_with_events())
+    }
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
+        let mut holding = Vec::new();
+        for c in &self.0 {
+            if c.observe(rt)?.holds {
+                holding.push(c.describe());
+            }
+        }
+        let observed = match holding.len() {
+            0 => "none holds".to_owned(),
+            1 => format!("only {} holds", holding[0]),
+            n => format!("{n} hold at once: {}", holding.join(", ")),
+        };
+        Ok(Observation { holds: holding.len() <= 1, observed })
+    }
+    fn describe(&self) -> String {
+        format!("at most one of: {}", self.0.iter().map(|c| c.describe()).collect::<Vec<_>>().join(", "))
     }
 }
 

@@ -135,4 +135,13 @@ pub struct Invariant {
     pub span: Span,
     /// What must hold.
     pub condition: Box<dyn Condition>,
+    /// Its `name:`, for reports (the condition in words when unnamed).
+    pub name: Option<String>,
+    /// `expect: violated`: the scenario says it breaks (Redis documents
+    /// that it loses acknowledged writes in some partitions); the run
+    /// fails if it holds throughout instead.
+    pub expect_violated: bool,
+    /// `within:` — how long it may stay false before that counts as a
+    /// violation (convergence after a heal); none means at once.
+    pub within: Option<std::time::Duration>,
 }

@@ -177,7 +177,7 @@ fn parse_document(doc: Document, registry: &Registry, diags: &mut Diagnostics) -
     let workloads = top.get("workloads").map(|n| crate::workload::parse_section(n, &cx, diags)).unwrap_or_default();
     let mut timed_faults = top.get("faults").map(|n| parse_timed_faults(n, doc, &cx, diags)).unwrap_or_default();
     crate::workload::timed_starts(&workloads, &mut timed_faults);
-    let invariants = top.get("invariants").map(|n| parse_invariants(n, &cx, diags)).unwrap_or_default();
+    let invariants = top.get("invariants").map(|n| parse_invariants(n, &cx, poll, diags)).unwrap_or_default();
     let steps = match top.required("steps") {
         Ok(n) => parse_steps(n, doc, &added_steps, &cx, diags),
         Err(d) => {
@@ -814,13 +814,59 @@ fn parse_timed_faults(n: &Node, doc: &Document, cx: &ParseCx<'_>, diags: &mut Di
     faults
 }
 
-fn parse_invariants(n: &Node, cx: &ParseCx<'_>, diags: &mut Diagnostics) -> Vec<Invariant> {
+fn parse_invariants(n: &Node, cx: &ParseCx<'_>, poll: Duration, diags: &mut Diagnostics) -> Vec<Invariant> {
     let Some(list) = keep(n.seq("invariants"), diags) else { return Vec::new() };
-    list.iter()
-        .filter_map(|item| {
-            keep(cx.condition(item, "invariant"), diags).map(|condition| Invariant { span: item.span, condition })
-        })
-        .collect()
+    list.iter().filter_map(|item| keep(parse_invariant(item, cx, poll), diags)).collect()
+}
+
+/// Keys of an invariant that are not conditions.
+const INVARIANT_KEYS: [&str; 3] = ["name", "expect", "within"];
+
+/// One `invariants:` item: a condition, with an optional `name`, `expect`
+/// (`hold` or `violated`) and `within` (how long it may stay false).
+fn parse_invariant(item: &Node, cx: &ParseCx<'_>, poll: Duration) -> Result<Invariant, Diagnostic> {
+    let (condition, _) = builtin::parse_condition_map(item, "invariant", &INVARIANT_KEYS, cx)?;
+    let field = |key: &str| match &item.value {
+        Value::Map(entries) => entries.iter().find(|e| e.key == key).map(|e| &e.value),
+        _ => None,
+    };
+    let name = field("name").map(|n| n.str("invariant name")).transpose()?;
+    let expect_violated = match field("expect") {
+        None => false,
+        Some(e) => match e.str("expect")?.as_str() {
+            "hold" => false,
+            "violated" => true,
+            other => {
+                return Err(Diagnostic::new(e.span, format!("unknown expectation `{other}` for an invariant"))
+                    .with_label("expected `hold` or `violated`")
+                    .with_hint("`expect: hold` (the default) fails the run when it breaks; `expect: violated` fails it when it never does"));
+            }
+        },
+    };
+    let within = field("within").map(|w| invariant_within(w, poll)).transpose()?;
+    Ok(Invariant { span: item.span, condition, name, expect_violated, within })
+}
+
+/// An invariant's `within`: no shorter than the poll, or no poll could see
+/// the condition false for that long and then true again in time.
+fn invariant_within(n: &Node, poll: Duration) -> Result<Duration, Diagnostic> {
+    let within = n.duration("within")?;
+    if within < poll {
+        return Err(Diagnostic::new(
+            n.span,
+            format!(
+                "`within: {}` is shorter than the poll ({})",
+                yaml::format_duration(within),
+                yaml::format_duration(poll)
+            ),
+        )
+        .with_label("shorter than the poll")
+        .with_hint(format!(
+            "invariants are looked at once per poll: make `within` at least {} or set a shorter top-level `poll:`",
+            yaml::format_duration(poll)
+        )));
+    }
+    Ok(within)
 }
 
 #[cfg(test)]

@@ -91,8 +91,51 @@ pub struct RunOptions {
 struct InvariantState {
     line: u32,
     condition: Box<dyn Condition>,
+    name: Option<String>,
+    expect_violated: bool,
+    within: Option<Duration>,
     evaluations: u64,
-    violated: Option<(Instant, String)>,
+    /// When it was first seen false in the current stretch of falseness.
+    false_since: Option<Instant>,
+    violated: Option<Violation>,
+}
+
+/// An invariant's first violation, as the report shows it.
+struct Violation {
+    at: Instant,
+    /// When it turned false (earlier than `at` with a `within`).
+    since: Instant,
+    observed: String,
+    /// Faults in force at that moment.
+    faults: Vec<String>,
+    /// The step running then (`#n: text`), or empty before the first.
+    step: String,
+}
+
+impl InvariantState {
+    /// Its name, or the condition in words.
+    fn title(&self) -> String {
+        self.name.clone().unwrap_or_else(|| self.condition.describe())
+    }
+
+    /// Looks once at `now`: `Some(observed)` when this look makes it violated.
+    fn look(&mut self, rt: &Runtime, now: Instant) -> Option<String> {
+        self.evaluations += 1;
+        let broken = match self.condition.observe(rt) {
+            Ok(o) if o.holds => None,
+            Ok(o) => Some(o.observed),
+            Err(e) => Some(e.to_string()),
+        };
+        let Some(observed) = broken else {
+            self.false_since = None;
+            return None;
+        };
+        let since = *self.false_since.get_or_insert(now);
+        match self.within {
+            Some(w) if now - since < w => None,
+            _ => Some(observed),
+        }
+    }
 }
 
 impl Runtime {
@@ -257,7 +300,8 @@ impl Runtime {
 
     /// Whether every invariant changes only with events.
     fn invariants_follow_events(&self) -> bool {
-        self.invariants.iter().all(|i| i.condition.changes_only_with_events())
+        // A `within` runs out with time alone: its polls cannot be skipped.
+        self.invariants.iter().all(|i| i.within.is_none() && i.condition.changes_only_with_events())
     }
 
     /// [`Runtime::advance_until`]; with `event_driven` (`done` and every
@@ -359,7 +403,11 @@ impl Runtime {
             self.sim.record("timed-fault", text.clone());
             let result = step.run(self);
             self.timed[self.next_timed - 1].step = step;
-            result.map_err(|e| RunError::Check(format!("timed fault `{text}` failed: {e}")))?;
+            result.map_err(|e| match e {
+                // The fault is fine; an invariant it broke fails the run as such.
+                RunError::Invariant(_) => e,
+                e => RunError::Check(format!("timed fault `{text}` failed: {e}")),
+            })?;
         }
         Ok(())
     }
@@ -367,25 +415,49 @@ impl Runtime {
     fn check_invariants(&mut self) -> Result<(), RunError> {
         let mut invariants = std::mem::take(&mut self.invariants);
         let mut failure = None;
+        let now = self.sim.now();
         for inv in invariants.iter_mut().filter(|i| i.violated.is_none()) {
-            inv.evaluations += 1;
-            let verdict = inv.condition.observe(self);
-            let broken = match verdict {
-                Ok(o) if o.holds => None,
-                Ok(o) => Some(o.observed),
-                Err(e) => Some(e.to_string()),
-            };
-            if let Some(observed) = broken {
-                let msg = format!("invariant {} (line {}) broken: {observed}", inv.condition.describe(), inv.line);
-                inv.violated = Some((self.sim.now(), observed));
+            let Some(observed) = inv.look(self, now) else { continue };
+            let since = inv.false_since.unwrap_or(now);
+            let faults = self.active_faults();
+            let step = if self.step.0 == 0 { String::new() } else { format!("#{}: {}", self.step.0, self.step.1) };
+            if inv.expect_violated {
+                self.sim.remark(
+                    "invariant",
+                    format!("{} (line {}) violated as expected: {observed}", inv.title(), inv.line),
+                );
+            } else {
+                let msg = format!("invariant {} (line {}) broken: {observed}", inv.title(), inv.line);
                 failure.get_or_insert(msg);
             }
+            inv.violated = Some(Violation { at: now, since, observed, faults, step });
         }
         self.invariants = invariants;
         match failure {
             Some(f) => Err(RunError::Invariant(f)),
             None => Ok(()),
         }
+    }
+
+    /// The faults in force now, as the fault log names them.
+    fn active_faults(&self) -> Vec<String> {
+        crate::workload::fault_windows(&self.fault_log)
+            .into_iter()
+            .filter(|w| w.end.is_none())
+            .map(|w| w.name)
+            .collect()
+    }
+
+    /// The first `expect: violated` invariant that held throughout, as a failure.
+    fn unviolated_expectation(&self) -> Option<RunError> {
+        self.invariants.iter().find(|i| i.expect_violated && i.violated.is_none()).map(|i| {
+            RunError::Invariant(format!(
+                "invariant {} (line {}) was expected to be violated but held at all {} evaluations",
+                i.title(),
+                i.line,
+                i.evaluations
+            ))
+        })
     }
 }
 
@@ -433,7 +505,16 @@ pub fn run_with(
     }
     let invariants = std::mem::take(&mut scenario.invariants)
         .into_iter()
-        .map(|i| InvariantState { line: i.span.line, condition: i.condition, evaluations: 0, violated: None })
+        .map(|i| InvariantState {
+            line: i.span.line,
+            condition: i.condition,
+            name: i.name,
+            expect_violated: i.expect_violated,
+            within: i.within,
+            evaluations: 0,
+            false_since: None,
+            violated: None,
+        })
         .collect();
     let mut rt = Runtime {
         sim,
@@ -511,6 +592,10 @@ pub fn run_with(
         }
         steps.push(report);
     }
+    if let (None, Some(e)) = (&failure, rt.unviolated_expectation()) {
+        rt.sim.record("failure", e.to_string());
+        failure = Some((e.to_string(), e));
+    }
     // A step that ran the kernel without waiting through `advance` (events due
     // now, say) may have hit a simulator bug without noticing: the run fails.
     if let (None, Some(bug)) = (&failure, rt.sim.bug()) {
@@ -534,13 +619,22 @@ pub fn run_with(
     let checks = rt
         .invariants
         .iter()
-        .map(|i| CheckReport {
-            line: i.line,
-            description: i.condition.describe(),
-            outcome: if i.violated.is_some() { Outcome::Fail } else { Outcome::Pass },
-            evaluations: i.evaluations,
-            violated_ns: i.violated.as_ref().map(|(t, _)| t.as_nanos()),
-            detail: i.violated.as_ref().map(|(_, o)| o.clone()).unwrap_or_default(),
+        .map(|i| {
+            let v = i.violated.as_ref();
+            CheckReport {
+                line: i.line,
+                description: i.condition.describe(),
+                outcome: if v.is_some() == i.expect_violated { Outcome::Pass } else { Outcome::Fail },
+                evaluations: i.evaluations,
+                violated_ns: v.map(|v| v.at.as_nanos()),
+                detail: v.map(|v| v.observed.clone()).unwrap_or_default(),
+                name: i.name.clone().unwrap_or_default(),
+                expect_violated: i.expect_violated,
+                within_ns: i.within.map(|w| w.as_nanos() as u64),
+                false_since_ns: v.filter(|v| v.since != v.at).map(|v| v.since.as_nanos()),
+                faults: v.map(|v| v.faults.clone()).unwrap_or_default(),
+                step: v.map(|v| v.step.clone()).unwrap_or_default(),
+            }
         })
         .collect();
     let nodes = scenario

@@ -160,7 +160,10 @@ pub fn scenario_schema(registry: &Registry) -> Schema {
                 "tcp-wmem": {"$ref": "#/$defs/tcp-buffer", "description": "send buffer min default max (net.ipv4.tcp_wmem); default 4096 16384 4194304"}
             }},
             "faults": {"type": "array", "items": {"$ref": "#/$defs/step"}, "description": "faults at fixed times (need `at`)"},
-            "invariants": {"type": "array", "items": {"$ref": "#/$defs/condition"}},
+            "invariants": {"type": "array", "description": "conditions looked at every poll while the run goes on; the first violation (virtual time, observed value, faults in force, running step) is reported", "items": {"allOf": [{"$ref": "#/$defs/condition"}, {"type": "object", "properties": {
+                "name": {"type": "string", "description": "names it in reports"},
+                "expect": {"enum": ["hold", "violated"], "default": "hold", "description": "`violated`: breaking it is the expected verdict and holding throughout fails the run"},
+                "within": {"type": "string", "description": "how long it may stay false before that is a violation (e.g. convergence after a heal); no shorter than `poll`"}}}]}},
             "steps": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/step"}},
             "workloads": crate::workload::section_schema(registry.workload_driver())
         },

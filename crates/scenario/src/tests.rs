@@ -550,3 +550,6 @@ fn a_bad_tcp_buffer_size_points_at_the_value_and_shows_the_forms() {
     let word = format!("name: t\n{TOPOLOGY}network:\n  tcp-wmem: big\nsteps:\n  - sleep: 1s\n");
     assert!(errors(&word).starts_with("error: `tcp-wmem` must be three byte counts, found `big`\n"));
 }
+
+#[path = "tests_invariants.rs"]
+mod invariants;
