@@ -5,7 +5,7 @@ use super::{IoState, Link, MASTER_INFO, RETRY, Replica, Server};
 use crate::binlog::{self, Binlog, Body};
 use crate::engine::{Outcome, RowError};
 use crate::packet::{self, Frame, Framer};
-use crate::sql::{self, SqlError, Stmt};
+use crate::sql::{self, SqlError, Stmt, Threads};
 use sim::{CloseReason, Ctx};
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -91,9 +91,9 @@ impl Server {
             Stmt::ShowBinlogEvents { file, from } => self.show_binlog_events(ctx, file.as_deref(), *from),
             Stmt::ResetMaster => self.reset_master(ctx),
             Stmt::ChangeMaster(pairs) => self.change_master(ctx, pairs),
-            Stmt::StartSlave => self.start_slave(ctx),
-            Stmt::StopSlave => {
-                self.stop_slave(ctx);
+            Stmt::StartSlave(threads) => self.start_slave(ctx, *threads),
+            Stmt::StopSlave(threads) => {
+                self.stop_slave(ctx, *threads);
                 Ok(ok())
             }
             Stmt::ResetSlave { all } => self.reset_slave(ctx, *all),
@@ -365,30 +365,31 @@ impl Server {
         let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         self.replica = None;
         if self.change_master(ctx, &pairs).is_ok() {
-            let _ = self.start_slave(ctx);
+            let _ = self.start_slave(ctx, Threads { io: true, sql: true });
         }
     }
 
-    fn start_slave(&mut self, ctx: &mut Ctx<'_>) -> Result<Outcome, SqlError> {
-        let Some(r) = self.replica.as_mut() else {
+    /// START SLAVE [IO_THREAD | SQL_THREAD]: starts the named threads that
+    /// are stopped; when all of them already run, MariaDB's note 1254.
+    fn start_slave(&mut self, ctx: &mut Ctx<'_>, threads: Threads) -> Result<Outcome, SqlError> {
+        let Some(r) = self.replica.as_mut().filter(|r| !r.host.is_empty()) else {
             return Err(SqlError::new(
                 1200,
                 "HY000",
                 "Misconfigured slave: MASTER_HOST was not set; Fix in config file or with CHANGE MASTER TO",
             ));
         };
-        if r.host.is_empty() {
-            return Err(SqlError::new(
-                1200,
-                "HY000",
-                "Misconfigured slave: MASTER_HOST was not set; Fix in config file or with CHANGE MASTER TO",
-            ));
+        let start_sql = threads.sql && !r.sql_running;
+        let start_io = threads.io && r.io == IoState::Stopped;
+        if !start_sql && !start_io {
+            self.warnings = 1; // Note 1254: Slave is already running
+            return Ok(ok());
         }
-        if !r.sql_running {
+        if start_sql {
             r.sql_running = true;
             r.last_sql_error = (0, String::new());
         }
-        if r.io == IoState::Stopped {
+        if start_io {
             r.io = IoState::Connecting;
             self.io_connect(ctx);
         }
@@ -396,12 +397,29 @@ impl Server {
         Ok(ok())
     }
 
-    fn stop_slave(&mut self, ctx: &mut Ctx<'_>) {
-        let Some(r) = self.replica.as_mut() else { return };
-        r.io = IoState::Stopped;
-        r.sql_running = false;
-        if let Some(c) = r.conn.take() {
-            ctx.close(c);
+    /// STOP SLAVE [IO_THREAD | SQL_THREAD]: stops the named threads; the
+    /// other goes on (the SQL thread applies what was already received, the
+    /// IO thread keeps receiving). When none of them runs, note 1255.
+    fn stop_slave(&mut self, ctx: &mut Ctx<'_>, threads: Threads) {
+        let Some(r) = self.replica.as_mut() else {
+            self.warnings = 1; // Note 1255: Slave already has been stopped
+            return;
+        };
+        let stop_io = threads.io && r.io != IoState::Stopped;
+        let stop_sql = threads.sql && r.sql_running;
+        if !stop_io && !stop_sql {
+            self.warnings = 1;
+            return;
+        }
+        if stop_sql {
+            r.sql_running = false;
+        }
+        if stop_io {
+            r.io = IoState::Stopped;
+            r.reconnecting = false;
+            if let Some(c) = r.conn.take() {
+                ctx.close(c);
+            }
         }
     }
 

@@ -175,6 +175,8 @@ pub struct Server {
     /// The SQL thread's group: its records and the engine before it.
     applying: Group,
     applying_snapshot: Option<Engine>,
+    /// Warnings of the statement being answered (the OK packet's count).
+    warnings: u16,
 }
 
 impl Server {
@@ -195,6 +197,7 @@ impl Server {
             table_ids: BTreeMap::new(),
             applying: Group::default(),
             applying_snapshot: None,
+            warnings: 0,
         }
     }
 
@@ -517,8 +520,9 @@ impl Server {
             }
             Some(0x03) => {
                 let text = String::from_utf8_lossy(&payload[1..]).into_owned();
+                self.warnings = 0;
                 let replies = match self.query(ctx, conn, &text) {
-                    Ok(o) => outcome_packets(o),
+                    Ok(o) => outcome_packets(o, self.warnings),
                     Err(e) => vec![packet::err(e.code, e.state, &e.message)],
                 };
                 Self::reply(ctx, conn, 1, &replies);
@@ -857,9 +861,9 @@ impl Server {
 }
 
 /// The packets of a statement's reply.
-fn outcome_packets(o: Outcome) -> Vec<Vec<u8>> {
+fn outcome_packets(o: Outcome, warnings: u16) -> Vec<Vec<u8>> {
     match o {
-        Outcome::Ok { affected, insert_id, info } => vec![packet::ok(affected, insert_id, 0, &info)],
+        Outcome::Ok { affected, insert_id, info } => vec![packet::ok(affected, insert_id, warnings, &info)],
         Outcome::Rows { columns, rows } => {
             let mut out = Vec::new();
             let mut count = Vec::new();

@@ -411,3 +411,79 @@ fn log_dates_are_civil_dates() {
     assert_eq!(super::civil_from_days(19_159), (2022, 6, 16));
     assert_eq!(super::civil_from_days(20_793), (2026, 12, 6));
 }
+
+/// A master and a replica replicating from 667, with db1.t1 created.
+fn replicating() -> Lab {
+    let mut lab = Lab::new();
+    lab.server(3307, MASTER_CNF);
+    lab.server(3308, REPLICA_CNF);
+    lab.sim.run_for(Duration::from_millis(10));
+    lab.root(3307, "create user 'slave'@'%' identified by '123456'; grant replication slave,replication client on *.*to'slave'@'%'");
+    lab.root(3308, "change master to master_host='127.0.0.1', master_user='slave', master_password='123456', master_port=3307, master_log_file='mall-mysql-bin.000001', master_log_pos=667, master_connect_retry=30; start slave");
+    lab.sim.run_for(Duration::from_millis(100));
+    lab.root(3307, "create database db1; use db1; create table t1(id int primary key, name varchar(20))");
+    lab.sim.run_for(Duration::from_millis(100));
+    lab
+}
+
+/// STOP SLAVE IO_THREAD leaves the SQL thread running (and the reverse), as
+/// MariaDB 10.11 showed: the stopped thread's `No`, an empty
+/// Slave_IO_State or Slave_SQL_Running_State, Seconds_Behind_Master NULL;
+/// the started thread catches up from where it stopped.
+#[test]
+fn io_and_sql_threads_stop_and_start_alone() {
+    let mut lab = replicating();
+    assert!(!lab.root(3308, "stop slave io_thread").contains("warning"));
+    let status = lab.root(3308, "show slave status\\G");
+    assert_eq!(field(&status, "Slave_IO_Running"), "No", "{status}");
+    assert_eq!(field(&status, "Slave_SQL_Running"), "Yes");
+    assert_eq!(field(&status, "Slave_IO_State"), "");
+    assert_eq!(field(&status, "Seconds_Behind_Master"), "NULL");
+    assert_eq!(field(&status, "Slave_SQL_Running_State"), "Slave has read all relay log; waiting for more updates");
+    lab.root(3307, "insert into db1.t1 values(1,'a')");
+    lab.sim.run_for(Duration::from_millis(100));
+    assert!(lab.root(3308, "select * from db1.t1").starts_with("Empty set"), "the IO thread is stopped");
+    lab.root(3308, "start slave io_thread");
+    lab.sim.run_for(Duration::from_millis(100));
+    assert!(lab.root(3308, "select * from db1.t1").contains("|  1 | a    |"));
+
+    lab.root(3308, "stop slave sql_thread");
+    lab.root(3307, "insert into db1.t1 values(2,'b')");
+    lab.sim.run_for(Duration::from_millis(100));
+    let status = lab.root(3308, "show slave status\\G");
+    assert_eq!(field(&status, "Slave_IO_Running"), "Yes", "{status}");
+    assert_eq!(field(&status, "Slave_SQL_Running"), "No");
+    assert_eq!(field(&status, "Slave_IO_State"), "Waiting for master to send event");
+    assert_eq!(field(&status, "Slave_SQL_Running_State"), "");
+    assert_eq!(field(&status, "Seconds_Behind_Master"), "NULL");
+    assert_ne!(field(&status, "Read_Master_Log_Pos"), field(&status, "Exec_Master_Log_Pos"), "received, not applied");
+    assert!(!lab.root(3308, "select * from db1.t1").contains("|  2 | b    |"));
+    lab.root(3308, "start slave sql_thread");
+    lab.sim.run_for(Duration::from_millis(100));
+    let status = lab.root(3308, "show slave status\\G");
+    assert_eq!(field(&status, "Read_Master_Log_Pos"), field(&status, "Exec_Master_Log_Pos"), "{status}");
+    assert!(lab.root(3308, "select * from db1.t1").contains("|  2 | b    |"));
+}
+
+/// Starting threads that run, or stopping threads that are stopped, is OK
+/// with MariaDB's one note (1254 / 1255), as its client prints it; an
+/// unknown thread name is 1064 near it.
+#[test]
+fn start_or_stop_with_nothing_to_do_warns() {
+    let mut lab = replicating();
+    let out = lab.root(3308, "start slave; start slave io_thread, sql_thread");
+    assert!(out.starts_with("Query OK, 0 rows affected, 1 warning (0.0"), "{out}");
+    let out = lab.root(3308, "stop slave sql_thread; stop slave sql_thread");
+    let (first, second) = out.split_once("\n\n").expect("two replies");
+    assert!(first.starts_with("Query OK, 0 rows affected (0.0"), "{out}");
+    assert!(second.starts_with("Query OK, 0 rows affected, 1 warning (0.0"), "{out}");
+    let out = lab.root(3308, "start slave; stop slave; stop slave");
+    assert_eq!(out.matches("1 warning").count(), 1, "{out}");
+    let out = lab.root(3307, "stop slave");
+    assert!(out.starts_with("Query OK, 0 rows affected, 1 warning (0.0"), "never configured: {out}");
+    let out = lab.root(3308, "start slave foo");
+    assert_eq!(
+        out,
+        "ERROR 1064 (42000): You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use near 'foo' at line 1"
+    );
+}
