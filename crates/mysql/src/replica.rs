@@ -88,6 +88,7 @@ impl Server {
                 Ok(Outcome::Rows { columns, rows })
             }
             Stmt::ShowBinaryLogs => self.show_binary_logs(ctx),
+            Stmt::ShowProcesslist { full } => Ok(self.show_processlist(ctx.wall_clock_ms(), *full)),
             Stmt::ShowBinlogEvents { file, from } => self.show_binlog_events(ctx, file.as_deref(), *from),
             Stmt::ResetMaster => self.reset_master(ctx),
             Stmt::ChangeMaster(pairs) => self.change_master(ctx, pairs),
@@ -194,13 +195,7 @@ impl Server {
             IoState::Connecting => "Connecting",
             IoState::Running => "Yes",
         };
-        let io_state = match (r.io, r.link) {
-            (IoState::Stopped, _) => "",
-            (IoState::Connecting, _) if r.reconnecting => "Reconnecting after a failed master event read",
-            (IoState::Connecting, _) => "Connecting to master",
-            (IoState::Running, Link::Streaming) => "Waiting for master to send event",
-            (IoState::Running, _) => "Registering slave on master",
-        };
+        let io_state = self.io_state_text();
         let behind = if r.sql_running && r.io == IoState::Running {
             if r.queue.is_empty() {
                 "0".to_owned()
@@ -276,6 +271,18 @@ impl Server {
         )
     }
 
+    /// `Slave_IO_State` (also the IO thread's SHOW PROCESSLIST state).
+    pub(super) fn io_state_text(&self) -> &'static str {
+        let Some(r) = &self.replica else { return "" };
+        match (r.io, r.link) {
+            (IoState::Stopped, _) => "",
+            (IoState::Connecting, _) if r.reconnecting => "Reconnecting after a failed master event read",
+            (IoState::Connecting, _) => "Connecting to master",
+            (IoState::Running, Link::Streaming) => "Waiting for master to send event",
+            (IoState::Running, _) => "Registering slave on master",
+        }
+    }
+
     fn change_master(&mut self, ctx: &mut Ctx<'_>, pairs: &[(String, String)]) -> Result<Outcome, SqlError> {
         if self.replica.as_ref().is_some_and(|r| r.io != IoState::Stopped || r.sql_running) {
             return Err(SqlError::new(
@@ -313,6 +320,9 @@ impl Server {
             reconnecting: false,
             table_maps: BTreeMap::new(),
             relay_space: 0,
+            io_thread: (0, 0),
+            io_registered: false,
+            sql_thread: (0, 0),
         });
         for (k, v) in pairs {
             let num = || v.parse::<u64>().map_err(|_| SqlError::syntax(v));
@@ -385,7 +395,15 @@ impl Server {
             self.warnings = 1; // Note 1254: Slave is already running
             return Ok(ok());
         }
+        let now = ctx.wall_clock_ms();
+        if start_io {
+            self.next_thread += 1;
+            r.io_thread = (self.next_thread, now);
+            r.io_registered = false;
+        }
         if start_sql {
+            self.next_thread += 1;
+            r.sql_thread = (self.next_thread, now);
             r.sql_running = true;
             r.last_sql_error = (0, String::new());
         }
@@ -589,6 +607,7 @@ impl Server {
                 }
                 Some(packet::Reply::Ok { .. }) if r.link == Link::Auth => {
                     r.io = IoState::Running;
+                    r.io_registered = true;
                     r.reconnecting = false;
                     r.last_io_error = (0, String::new());
                     let mut reg = vec![0x15];
@@ -688,6 +707,7 @@ impl Server {
             let (file, end, event) = item;
             let Some((h, body)) = binlog::decode(&event) else { continue };
             r.last_master_ts = h.timestamp;
+            r.sql_thread.1 = i64::from(h.timestamp) * 1000;
             if let Err(e) = self.apply_event(ctx, h, body, &file, end) {
                 self.sql_error(ctx, e);
                 return;

@@ -52,6 +52,12 @@ struct Client {
     phase: Phase,
     thread_id: u32,
     host: String,
+    /// The peer's port (SHOW PROCESSLIST's `Host` is `host:port`).
+    port: u16,
+    /// The account it logged in as.
+    user: String,
+    /// Host wall-clock ms when its current command (or idle time) began.
+    since_ms: i64,
 }
 
 /// The IO thread's state, as `Slave_IO_Running` shows it.
@@ -126,6 +132,13 @@ pub struct Replica {
     table_maps: BTreeMap<u64, crate::binlog::TableMap>,
     /// Relay log bytes written so far (`Relay_Log_Space`).
     pub relay_space: u64,
+    /// The IO thread's id and the host wall-clock ms it started at.
+    io_thread: (u32, i64),
+    /// The IO thread registered on its master since it started.
+    io_registered: bool,
+    /// The SQL thread's id and the ms its SHOW PROCESSLIST time counts
+    /// from: its start, then the master timestamp of the last applied event.
+    sql_thread: (u32, i64),
 }
 
 /// What a group of statements leaves to write when it commits: its binlog
@@ -177,6 +190,8 @@ pub struct Server {
     applying_snapshot: Option<Engine>,
     /// Warnings of the statement being answered (the OK packet's count).
     warnings: u16,
+    /// The connection whose statement is being answered, and its text.
+    current: Option<(ConnId, String)>,
 }
 
 impl Server {
@@ -198,6 +213,7 @@ impl Server {
             applying: Group::default(),
             applying_snapshot: None,
             warnings: 0,
+            current: None,
         }
     }
 
@@ -360,7 +376,7 @@ impl Process for Server {
             Input::Shutdown => self.shutdown(ctx),
             // It writes with `send`, never short: no `Writable` comes.
             Input::Writable { .. } => {}
-            Input::Accepted { conn, peer, .. } => self.accept(ctx, conn, *peer.ip()),
+            Input::Accepted { conn, peer, .. } => self.accept(ctx, conn, peer),
             Input::Data { conn, bytes } => {
                 if self.replica.as_ref().is_some_and(|r| r.conn == Some(conn)) {
                     self.io_data(ctx, bytes);
@@ -417,7 +433,7 @@ impl Server {
         crate::log(ctx, "[Note] mariadbd: Shutdown complete");
     }
 
-    fn accept(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, ip: Ipv4Addr) {
+    fn accept(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, peer: std::net::SocketAddrV4) {
         self.next_thread += 1;
         let mut scramble = [0u8; 20];
         for b in scramble.iter_mut() {
@@ -426,11 +442,17 @@ impl Server {
         let mut out = Vec::new();
         packet::frame(0, &packet::handshake(self.next_thread, &scramble), &mut out);
         ctx.send(conn, &out);
-        let host = self.host_name(ip);
-        self.clients.insert(
-            conn,
-            Client { framer: Framer::default(), phase: Phase::Greeting(scramble), thread_id: self.next_thread, host },
-        );
+        let host = self.host_name(*peer.ip());
+        let client = Client {
+            framer: Framer::default(),
+            phase: Phase::Greeting(scramble),
+            thread_id: self.next_thread,
+            host,
+            port: peer.port(),
+            user: String::new(),
+            since_ms: ctx.wall_clock_ms(),
+        };
+        self.clients.insert(conn, client);
     }
 
     fn client_data(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8]) {
@@ -506,12 +528,17 @@ impl Server {
             return;
         }
         if let Some(c) = self.clients.get_mut(&conn) {
+            c.user = login.user.clone();
+            c.since_ms = ctx.wall_clock_ms();
             c.phase = Phase::Ready { user: login.user, db: login.db };
         }
         Self::reply(ctx, conn, seq.wrapping_add(1), &[packet::ok(0, 0, 0, "")]);
     }
 
     fn command(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, payload: &[u8]) {
+        if let Some(c) = self.clients.get_mut(&conn) {
+            c.since_ms = ctx.wall_clock_ms();
+        }
         match payload.first() {
             Some(0x01) => {
                 ctx.close(conn);
@@ -521,6 +548,7 @@ impl Server {
             Some(0x03) => {
                 let text = String::from_utf8_lossy(&payload[1..]).into_owned();
                 self.warnings = 0;
+                self.current = Some((conn, text.clone()));
                 let replies = match self.query(ctx, conn, &text) {
                     Ok(o) => outcome_packets(o, self.warnings),
                     Err(e) => vec![packet::err(e.code, e.state, &e.message)],
@@ -615,7 +643,12 @@ impl Server {
             {
                 Ok(())
             }
-            Stmt::Select { table: None, .. } | Stmt::Use(_) | Stmt::Begin | Stmt::Commit | Stmt::Rollback => Ok(()),
+            Stmt::Select { table: None, .. }
+            | Stmt::Use(_)
+            | Stmt::Begin
+            | Stmt::Commit
+            | Stmt::Rollback
+            | Stmt::ShowProcesslist { .. } => Ok(()),
             _ => Err(SqlError::new(
                 1227,
                 "42000",
@@ -820,6 +853,7 @@ impl Server {
         Self::reply(ctx, conn, 1, &[first]);
         if let Some(c) = self.clients.get_mut(&conn) {
             c.phase = Phase::Dump { file: index, pos: pos as u64 };
+            c.since_ms = ctx.wall_clock_ms();
         }
         self.pump(ctx, conn);
     }
@@ -886,4 +920,7 @@ fn outcome_packets(o: Outcome, warnings: u16) -> Vec<Vec<u8>> {
 // The replica side lives in its own file.
 #[path = "replica.rs"]
 mod replica;
+// SHOW PROCESSLIST.
+#[path = "processlist.rs"]
+mod processlist;
 pub use replica::SLAVE_STATUS_COLUMNS;

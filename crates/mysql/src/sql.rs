@@ -141,6 +141,8 @@ pub enum Stmt {
     ShowMasterStatus,
     /// `SHOW SLAVE STATUS`.
     ShowSlaveStatus,
+    /// `SHOW [FULL] PROCESSLIST`.
+    ShowProcesslist { full: bool },
     /// `SHOW BINARY LOGS` / `SHOW MASTER LOGS`.
     ShowBinaryLogs,
     /// `SHOW BINLOG EVENTS [IN 'file'] [FROM pos]`.
@@ -501,6 +503,8 @@ pub mod admin {
             Some("SHOW") if words(&t, &["SHOW", "BINARY", "LOGS"]) || words(&t, &["SHOW", "MASTER", "LOGS"]) => {
                 Stmt::ShowBinaryLogs
             }
+            Some("SHOW") if words(&t, &["SHOW", "PROCESSLIST"]) => Stmt::ShowProcesslist { full: false },
+            Some("SHOW") if words(&t, &["SHOW", "FULL", "PROCESSLIST"]) => Stmt::ShowProcesslist { full: true },
             Some("SHOW") if is(t.get(1), "BINLOG") && is(t.get(2), "EVENTS") => binlog_events(&t[3..], text)?,
             Some("RESET") if words(&t, &["RESET", "MASTER"]) => Stmt::ResetMaster,
             Some("CHANGE") => change_master(&t, text)?,

@@ -487,3 +487,63 @@ fn start_or_stop_with_nothing_to_do_warns() {
         "ERROR 1064 (42000): You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use near 'foo' at line 1"
     );
 }
+
+/// SHOW PROCESSLIST on both sides of a working replication, laid out as
+/// MariaDB 10.11.19 printed it: the replica's two `system user` threads,
+/// the master's `Binlog Dump` for the replica's account, the asking client
+/// in `Query` / `starting`; Time counts whole seconds of the host's clock.
+/// Ids come from the connection counter (the threads take the next two at
+/// START SLAVE); the model's first connection is 1 where MariaDB's is 4.
+#[test]
+fn processlist_shows_the_replication_threads() {
+    let mut lab = replicating();
+    lab.sim.run_for(Duration::from_secs(5));
+    let out = lab.root(3308, "show processlist");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[1],
+        "| Id | User        | Host            | db   | Command   | Time | State                                                  | Info             | Progress |",
+        "{out}"
+    );
+    assert!(lines[3].starts_with("|  2 | system user |                 | NULL | Slave_IO  |    5 | Waiting for master to send event                       | NULL             |    0.000 |"), "{out}");
+    assert!(lines[4].starts_with("|  3 | system user |                 | NULL | Slave_SQL |    5 | Slave has read all relay log; waiting for more updates | NULL             |    0.000 |"), "{out}");
+    assert!(lines[5].contains("| root        | localhost:") && lines[5].contains("| Query     |    0 | starting                                               | show processlist |    0.000 |"), "{out}");
+    assert!(out.contains("3 rows in set"), "{out}");
+    let out = lab.root(3307, "show processlist");
+    assert!(out.contains("| slave | localhost:") && out.contains("| NULL | Binlog Dump |    5 | Master has sent all binlog to slave; waiting for more updates | NULL             |    0.000 |"), "{out}");
+
+    lab.root(3308, "stop slave io_thread");
+    let out = lab.root(3308, "show processlist");
+    assert!(!out.contains("Slave_IO") && out.contains("Slave_SQL"), "{out}");
+    lab.root(3308, "start slave io_thread; stop slave sql_thread");
+    let out = lab.root(3308, "show processlist");
+    assert!(
+        out.contains("| system user |                 | NULL | Slave_IO |    0 | Waiting for master to send event |")
+            && !out.contains("Slave_SQL"),
+        "{out}"
+    );
+    lab.sim.run_for(Duration::from_millis(200));
+    let out = lab.root(3307, "show processlist");
+    assert_eq!(out.matches("Binlog Dump").count(), 1, "the old dump connection is gone: {out}");
+}
+
+/// A replica that cannot log in stays in `Connect` / `Connecting to
+/// master`, as MariaDB showed it while its account was refused; an account
+/// without PROCESS sees only its own connections.
+#[test]
+fn processlist_while_connecting_and_without_process() {
+    let mut lab = Lab::new();
+    lab.server(3307, MASTER_CNF);
+    lab.server(3308, REPLICA_CNF);
+    lab.sim.run_for(Duration::from_millis(10));
+    lab.root(3308, "change master to master_host='127.0.0.1', master_user='slave', master_password='nope', master_port=3307, master_connect_retry=30; start slave");
+    lab.sim.run_for(Duration::from_secs(2));
+    let out = lab.root(3308, "show processlist");
+    assert!(
+        out.contains("|  2 | system user |                 | NULL | Connect   |    2 | Connecting to master "),
+        "{out}"
+    );
+    lab.root(3307, "create user 'slave'@'%' identified by '123456'; grant replication slave on *.* to 'slave'@'%'");
+    let out = lab.mysql(3307, "slave", "123456", "show processlist");
+    assert!(out.contains("| slave | localhost:") && out.contains("1 row in set"), "{out}");
+}
