@@ -460,7 +460,10 @@ impl Server {
         Ok(ok())
     }
 
-    fn flush_logs(&mut self, ctx: &mut Ctx<'_>) {
+    /// FLUSH LOGS, and what a group that takes the binlog to
+    /// `max_binlog_size` or past it does: a Rotate event ends the file and
+    /// the next one starts.
+    pub(super) fn flush_logs(&mut self, ctx: &mut Ctx<'_>) {
         let ts = self.timestamp(ctx);
         let server_id = self.config.server_id;
         let Some(b) = self.binlog.as_mut() else { return };
@@ -472,13 +475,14 @@ impl Server {
             binlog::event(binlog::Header { log_pos: (b.position() as u32) + binlog::size(body.len()), ..h }, 0, &body);
         let old = b.file().to_owned();
         ctx.disk().append(&old, &e);
-        let name = b.open_next(server_id, ts);
+        let name = b.open_next(server_id, ts, true);
         let listing: String = b.files.iter().map(|f| format!("./{f}\n")).collect();
         let index = format!("{}.index", b.base);
         let current = b.current.clone();
         let disk = ctx.disk();
         disk.write(&name, &current);
         disk.write(&index, listing.as_bytes());
+        self.pump_dumps(ctx);
     }
 
     fn set_global(&mut self, name: &str, value: &str) -> Result<Outcome, SqlError> {

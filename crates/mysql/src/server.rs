@@ -279,7 +279,7 @@ impl Server {
             }
         }
         let ts = self.timestamp(ctx);
-        let name = binlog.open_next(self.config.server_id, ts);
+        let name = binlog.open_next(self.config.server_id, ts, false);
         let listing: String = binlog.files.iter().map(|f| format!("./{f}\n")).collect();
         let disk = ctx.disk();
         disk.write(&name, &binlog.current);
@@ -802,6 +802,15 @@ impl Server {
         if self.config.sync_binlog == 1 {
             disk.fsync(&file);
         }
+        if b.position() >= self.config.max_binlog_size {
+            self.flush_logs(ctx); // it sends the dumps what is new
+        } else {
+            self.pump_dumps(ctx);
+        }
+    }
+
+    /// Sends every dump connection what the binlog has that it has not.
+    fn pump_dumps(&mut self, ctx: &mut Ctx<'_>) {
         let dumps: Vec<ConnId> =
             self.clients.iter().filter(|(_, c)| matches!(c.phase, Phase::Dump { .. })).map(|(id, _)| *id).collect();
         for conn in dumps {

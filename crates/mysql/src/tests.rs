@@ -547,3 +547,59 @@ fn processlist_while_connecting_and_without_process() {
     let out = lab.mysql(3307, "slave", "123456", "show processlist");
     assert!(out.contains("| slave | localhost:") && out.contains("1 row in set"), "{out}");
 }
+
+/// max_binlog_size: the group that takes the binlog to the size or past it
+/// is followed by a Rotate event (52 bytes with this name) and a new file;
+/// a rotated file starts with checkpoints for the previous file and itself,
+/// so its first transaction is at 395 (FLUSH LOGS too), as MariaDB 10.11.19
+/// wrote them with max_binlog_size=4096. The replica follows across files.
+#[test]
+fn binlog_rotates_at_max_binlog_size() {
+    let mut lab = Lab::new();
+    lab.server(3307, &MASTER_CNF.replace("binlog_format=mixed", "binlog_format=row\nmax_binlog_size=4096"));
+    lab.server(3308, REPLICA_CNF);
+    lab.sim.run_for(Duration::from_millis(10));
+    lab.root(3307, "create user 'slave'@'%' identified by '123456'; grant replication slave,replication client on *.*to'slave'@'%'");
+    lab.root(3308, "change master to master_host='127.0.0.1', master_user='slave', master_password='123456', master_port=3307, master_log_file='mall-mysql-bin.000001', master_log_pos=667, master_connect_retry=30; start slave");
+    lab.root(3307, "create database db1; create table db1.t(id int primary key)");
+    let mut ends = Vec::new();
+    for i in 1..=20 {
+        let out = lab.root(3307, &format!("insert into db1.t values ({i}); show master status"));
+        let file_pos: Vec<&str> = out.lines().nth(5).expect("a status row").split('|').map(str::trim).collect();
+        ends.push((file_pos[1].to_owned(), file_pos[2].parse::<u64>().unwrap()));
+        if file_pos[1] == "mall-mysql-bin.000002" {
+            break;
+        }
+    }
+    let (last_file, last_pos) = ends.last().cloned().unwrap();
+    assert_eq!(last_file, "mall-mysql-bin.000002", "{ends:?}");
+    assert_eq!(last_pos, 395, "rotated at once: {ends:?}");
+    let before = ends[ends.len() - 2].1;
+    assert!(before < 4096, "the file grows until a group reaches 4096: {ends:?}");
+    let logs = lab.root(3307, "show binary logs");
+    let events = lab.root(3307, "show binlog events in 'mall-mysql-bin.000001'");
+    let rotate = events.lines().rev().nth(2).expect("the last event");
+    let cells: Vec<&str> = rotate.split('|').map(str::trim).collect();
+    assert_eq!((cells[3], cells[4], cells[6]), ("Rotate", "101", "mall-mysql-bin.000002;pos=4"), "{events}");
+    let (pos, end): (u64, u64) = (cells[2].parse().unwrap(), cells[5].parse().unwrap());
+    assert!(pos >= 4096 && pos - before < 400, "the rotating group ends at {pos}: {events}");
+    assert_eq!(end, pos + 52, "{events}");
+    assert!(logs.contains(&format!("| mall-mysql-bin.000001 | {end:>9} |")), "{logs}");
+    let events = lab.root(3307, "show binlog events in 'mall-mysql-bin.000002'");
+    assert!(
+        events.contains("| 299 | Binlog_checkpoint |       101 |         347 | mall-mysql-bin.000001 "),
+        "{events}"
+    );
+    assert!(
+        events.contains("| 347 | Binlog_checkpoint |       101 |         395 | mall-mysql-bin.000002 "),
+        "{events}"
+    );
+    let out = lab.root(3307, "flush logs; show master status");
+    assert!(out.contains("| mall-mysql-bin.000003 |      395 |"), "{out}");
+    lab.sim.run_for(Duration::from_millis(100));
+    let rows = lab.root(3308, "select * from db1.t");
+    assert!(rows.contains(&format!("{} rows in set", ends.len())), "{rows}");
+    let status = lab.root(3308, "show slave status\\G");
+    assert_eq!(field(&status, "Master_Log_File"), "mall-mysql-bin.000003", "{status}");
+    assert_eq!(field(&status, "Read_Master_Log_Pos"), "395", "{status}");
+}
