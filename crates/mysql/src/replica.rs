@@ -687,12 +687,7 @@ impl Server {
                 r.read_pos = h.log_pos as u64;
                 r.master_server_id =
                     r.master_server_id.max(1).max(h.server_id.min(r.master_server_id.max(h.server_id)));
-                if h.kind != binlog::kind::FORMAT_DESCRIPTION
-                    && h.kind != binlog::kind::GTID_LIST
-                    && h.kind != binlog::kind::BINLOG_CHECKPOINT
-                {
-                    r.queue.push((r.master_log_file.clone(), h.log_pos as u64, event.to_vec()));
-                }
+                r.queue.push((r.master_log_file.clone(), h.log_pos as u64, event.to_vec()));
             }
         }
     }
@@ -775,7 +770,18 @@ impl Server {
                 }
                 false
             }
-            Body::Rotate { .. } | Body::Other => false,
+            Body::Rotate { .. } | Body::Other => {
+                // outside a group (a new file's format description, gtid
+                // list, checkpoints) the executed position moves on, as
+                // MariaDB's does: Exec_Master_Log_Pos = Read_Master_Log_Pos
+                // after a rotation (measured: 395 after FLUSH LOGS)
+                if !r.in_group {
+                    r.group.clear();
+                    r.exec_file = file.to_owned();
+                    r.exec_pos = end;
+                }
+                false
+            }
         };
         if group_done && let Some(r) = self.replica.as_mut() {
             if r.skipping {

@@ -602,4 +602,6 @@ fn binlog_rotates_at_max_binlog_size() {
     let status = lab.root(3308, "show slave status\\G");
     assert_eq!(field(&status, "Master_Log_File"), "mall-mysql-bin.000003", "{status}");
     assert_eq!(field(&status, "Read_Master_Log_Pos"), "395", "{status}");
+    assert_eq!(field(&status, "Relay_Master_Log_File"), "mall-mysql-bin.000003", "{status}");
+    assert_eq!(field(&status, "Exec_Master_Log_Pos"), "395", "as MariaDB showed after FLUSH LOGS: {status}");
 }
