@@ -392,7 +392,7 @@ impl Server {
         let start_sql = threads.sql && !r.sql_running;
         let start_io = threads.io && r.io == IoState::Stopped;
         if !start_sql && !start_io {
-            self.warnings = 1; // Note 1254: Slave is already running
+            self.note(1254, "Slave is already running");
             return Ok(ok());
         }
         let now = ctx.wall_clock_ms();
@@ -420,13 +420,13 @@ impl Server {
     /// IO thread keeps receiving). When none of them runs, note 1255.
     fn stop_slave(&mut self, ctx: &mut Ctx<'_>, threads: Threads) {
         let Some(r) = self.replica.as_mut() else {
-            self.warnings = 1; // Note 1255: Slave already has been stopped
+            self.note(1255, "Slave already has been stopped");
             return;
         };
         let stop_io = threads.io && r.io != IoState::Stopped;
         let stop_sql = threads.sql && r.sql_running;
         if !stop_io && !stop_sql {
-            self.warnings = 1;
+            self.note(1255, "Slave already has been stopped");
             return;
         }
         if stop_sql {

@@ -58,7 +58,12 @@ struct Client {
     user: String,
     /// Host wall-clock ms when its current command (or idle time) began.
     since_ms: i64,
+    /// What its last statement left for SHOW WARNINGS.
+    last_warnings: Vec<Warning>,
 }
+
+/// A SHOW WARNINGS row: level (`Note`, `Warning`, `Error`), code, message.
+type Warning = (&'static str, u16, String);
 
 /// The IO thread's state, as `Slave_IO_Running` shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -188,8 +193,11 @@ pub struct Server {
     /// The SQL thread's group: its records and the engine before it.
     applying: Group,
     applying_snapshot: Option<Engine>,
-    /// Warnings of the statement being answered (the OK packet's count).
-    warnings: u16,
+    /// Notes and warnings of the statement being answered: level, code,
+    /// message (the OK packet's count, and what SHOW WARNINGS lists next).
+    warnings: Vec<Warning>,
+    /// The statement being answered is SHOW WARNINGS (it keeps the list).
+    keep_warnings: bool,
     /// The connection whose statement is being answered, and its text.
     current: Option<(ConnId, String)>,
 }
@@ -212,7 +220,8 @@ impl Server {
             table_ids: BTreeMap::new(),
             applying: Group::default(),
             applying_snapshot: None,
-            warnings: 0,
+            warnings: Vec::new(),
+            keep_warnings: false,
             current: None,
         }
     }
@@ -358,6 +367,11 @@ impl Server {
         }
     }
 
+    /// A note for the statement being answered (SHOW WARNINGS's `Note`).
+    fn note(&mut self, code: u16, message: &str) {
+        self.warnings.push(("Note", code, message.to_owned()));
+    }
+
     fn account(&self, user: &str) -> Option<&Account> {
         self.accounts
             .get(&(user.to_owned(), "%".to_owned()))
@@ -451,6 +465,7 @@ impl Server {
             port: peer.port(),
             user: String::new(),
             since_ms: ctx.wall_clock_ms(),
+            last_warnings: Vec::new(),
         };
         self.clients.insert(conn, client);
     }
@@ -547,12 +562,22 @@ impl Server {
             }
             Some(0x03) => {
                 let text = String::from_utf8_lossy(&payload[1..]).into_owned();
-                self.warnings = 0;
+                self.warnings.clear();
+                self.keep_warnings = false;
                 self.current = Some((conn, text.clone()));
                 let replies = match self.query(ctx, conn, &text) {
-                    Ok(o) => outcome_packets(o, self.warnings),
-                    Err(e) => vec![packet::err(e.code, e.state, &e.message)],
+                    Ok(o) => outcome_packets(o, self.warnings.len() as u16),
+                    Err(e) => {
+                        self.warnings = vec![("Error", e.code, e.message.clone())];
+                        vec![packet::err(e.code, e.state, &e.message)]
+                    }
                 };
+                // the list is replaced by a statement that raises a condition
+                // or uses tables (measured: SELECT 1 keeps the last error)
+                let replace = !self.keep_warnings || !self.warnings.is_empty();
+                if let Some(c) = self.clients.get_mut(&conn).filter(|_| replace) {
+                    c.last_warnings = std::mem::take(&mut self.warnings);
+                }
                 Self::reply(ctx, conn, 1, &replies);
             }
             Some(0x0e) => Self::reply(ctx, conn, 1, &[packet::ok(0, 0, 0, "")]),
@@ -573,6 +598,7 @@ impl Server {
 
     fn query(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, text: &str) -> Result<Outcome, SqlError> {
         let stmt = sql::parse(text)?;
+        self.keep_warnings = !stmt.uses_tables();
         let (user, host, db, thread_id) = self.session(conn);
         let account = self.account(&user).cloned().unwrap_or(Account { hash: None, privileges: BTreeSet::new() });
         self.check_privileges(&stmt, &account, &user, &host, db.as_deref())?;
@@ -598,6 +624,15 @@ impl Server {
                 Ok(Outcome::Ok { affected: 0, insert_id: 0, info: String::new() })
             }
             Stmt::Select { .. } => self.engine.execute(&stmt, db.as_deref(), None),
+            Stmt::ShowWarnings => {
+                let columns = vec![("Level".into(), false), ("Code".into(), true), ("Message".into(), false)];
+                let listed = self.clients.get(&conn).map(|c| c.last_warnings.clone()).unwrap_or_default();
+                let rows = listed
+                    .into_iter()
+                    .map(|(level, code, message)| vec![Some(level.into()), Some(code.to_string()), Some(message)])
+                    .collect();
+                Ok(Outcome::Rows { columns, rows })
+            }
             s if s.writes() => {
                 let dml = matches!(s, Stmt::Insert { .. } | Stmt::Update { .. } | Stmt::Delete { .. });
                 if !dml && let Some(t) = self.txns.remove(&conn) {
@@ -648,7 +683,8 @@ impl Server {
             | Stmt::Begin
             | Stmt::Commit
             | Stmt::Rollback
-            | Stmt::ShowProcesslist { .. } => Ok(()),
+            | Stmt::ShowProcesslist { .. }
+            | Stmt::ShowWarnings => Ok(()),
             _ => Err(SqlError::new(
                 1227,
                 "42000",

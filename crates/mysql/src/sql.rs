@@ -141,6 +141,8 @@ pub enum Stmt {
     ShowMasterStatus,
     /// `SHOW SLAVE STATUS`.
     ShowSlaveStatus,
+    /// `SHOW WARNINGS`.
+    ShowWarnings,
     /// `SHOW [FULL] PROCESSLIST`.
     ShowProcesslist { full: bool },
     /// `SHOW BINARY LOGS` / `SHOW MASTER LOGS`.
@@ -168,6 +170,20 @@ pub enum Stmt {
 }
 
 impl Stmt {
+    /// Whether the statement opens tables (it then clears the connection's
+    /// SHOW WARNINGS list even when it raises nothing).
+    pub fn uses_tables(&self) -> bool {
+        matches!(
+            self,
+            Stmt::Select { table: Some(_), .. }
+                | Stmt::CreateTable { .. }
+                | Stmt::DropTable { .. }
+                | Stmt::Insert { .. }
+                | Stmt::Update { .. }
+                | Stmt::Delete { .. }
+        )
+    }
+
     /// Whether executing it changes data or schema (what `read_only` refuses).
     pub fn writes(&self) -> bool {
         matches!(
@@ -503,6 +519,7 @@ pub mod admin {
             Some("SHOW") if words(&t, &["SHOW", "BINARY", "LOGS"]) || words(&t, &["SHOW", "MASTER", "LOGS"]) => {
                 Stmt::ShowBinaryLogs
             }
+            Some("SHOW") if words(&t, &["SHOW", "WARNINGS"]) => Stmt::ShowWarnings,
             Some("SHOW") if words(&t, &["SHOW", "PROCESSLIST"]) => Stmt::ShowProcesslist { full: false },
             Some("SHOW") if words(&t, &["SHOW", "FULL", "PROCESSLIST"]) => Stmt::ShowProcesslist { full: true },
             Some("SHOW") if is(t.get(1), "BINLOG") && is(t.get(2), "EVENTS") => binlog_events(&t[3..], text)?,

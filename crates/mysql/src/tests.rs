@@ -605,3 +605,20 @@ fn binlog_rotates_at_max_binlog_size() {
     assert_eq!(field(&status, "Relay_Master_Log_File"), "mall-mysql-bin.000003", "{status}");
     assert_eq!(field(&status, "Exec_Master_Log_Pos"), "395", "as MariaDB showed after FLUSH LOGS: {status}");
 }
+
+/// SHOW WARNINGS as MariaDB 10.11.19 answered it: the error of the last
+/// failed statement (SELECT 1 uses no table and keeps it), the note of a
+/// second STOP SLAVE SQL_THREAD, listed again by a second SHOW WARNINGS.
+#[test]
+fn show_warnings_lists_the_last_statements_conditions() {
+    let mut lab = replicating();
+    let out = lab.root(3308, "selec 1; show warnings; select 1; show warnings");
+    let parts: Vec<&str> = out.split("\n\n").collect();
+    assert!(parts[1].contains("| Error | 1064 | You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use near 'selec 1' at line 1 |"), "{out}");
+    assert_eq!(parts[1], parts[3], "{out}");
+    let out = lab.root(3308, "stop slave sql_thread; stop slave sql_thread; show warnings; show warnings; select * from db1.t1; show warnings");
+    let note = "+-------+------+--------------------------------+\n| Level | Code | Message                        |\n+-------+------+--------------------------------+\n| Note  | 1255 | Slave already has been stopped |\n+-------+------+--------------------------------+\n1 row in set (0.000 sec)";
+    let parts: Vec<&str> = out.split("\n\n").collect();
+    assert_eq!((parts[2], parts[3]), (note, note), "{out}");
+    assert!(parts[5].starts_with("Empty set"), "a statement on a table clears the list: {out}");
+}
