@@ -10,7 +10,8 @@
 //! databases, tables and rows and executes statements; [`binlog`] encodes and
 //! decodes binlog events and keeps the binlog files and their index on the
 //! node's disk; [`server`] is the node, a [`sim::Process`]: clients, the
-//! master's binlog dump, and the replica's IO and SQL threads; [`cli`] is the
+//! master's binlog dump, the replica's IO and SQL threads, and SHOW
+//! PROCESSLIST; [`cli`] is the
 //! `mysql` command-line client as a process, and [`output`] renders what it
 //! prints.
 //!

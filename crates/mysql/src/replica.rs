@@ -5,7 +5,7 @@ use super::{IoState, Link, MASTER_INFO, RETRY, Replica, Server};
 use crate::binlog::{self, Binlog, Body};
 use crate::engine::{Outcome, RowError};
 use crate::packet::{self, Frame, Framer};
-use crate::sql::{self, SqlError, Stmt};
+use crate::sql::{self, SqlError, Stmt, Threads};
 use sim::{CloseReason, Ctx};
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -88,12 +88,13 @@ impl Server {
                 Ok(Outcome::Rows { columns, rows })
             }
             Stmt::ShowBinaryLogs => self.show_binary_logs(ctx),
+            Stmt::ShowProcesslist { full } => Ok(self.show_processlist(ctx.wall_clock_ms(), *full)),
             Stmt::ShowBinlogEvents { file, from } => self.show_binlog_events(ctx, file.as_deref(), *from),
             Stmt::ResetMaster => self.reset_master(ctx),
             Stmt::ChangeMaster(pairs) => self.change_master(ctx, pairs),
-            Stmt::StartSlave => self.start_slave(ctx),
-            Stmt::StopSlave => {
-                self.stop_slave(ctx);
+            Stmt::StartSlave(threads) => self.start_slave(ctx, *threads),
+            Stmt::StopSlave(threads) => {
+                self.stop_slave(ctx, *threads);
                 Ok(ok())
             }
             Stmt::ResetSlave { all } => self.reset_slave(ctx, *all),
@@ -194,13 +195,7 @@ impl Server {
             IoState::Connecting => "Connecting",
             IoState::Running => "Yes",
         };
-        let io_state = match (r.io, r.link) {
-            (IoState::Stopped, _) => "",
-            (IoState::Connecting, _) if r.reconnecting => "Reconnecting after a failed master event read",
-            (IoState::Connecting, _) => "Connecting to master",
-            (IoState::Running, Link::Streaming) => "Waiting for master to send event",
-            (IoState::Running, _) => "Registering slave on master",
-        };
+        let io_state = self.io_state_text();
         let behind = if r.sql_running && r.io == IoState::Running {
             if r.queue.is_empty() {
                 "0".to_owned()
@@ -276,6 +271,18 @@ impl Server {
         )
     }
 
+    /// `Slave_IO_State` (also the IO thread's SHOW PROCESSLIST state).
+    pub(super) fn io_state_text(&self) -> &'static str {
+        let Some(r) = &self.replica else { return "" };
+        match (r.io, r.link) {
+            (IoState::Stopped, _) => "",
+            (IoState::Connecting, _) if r.reconnecting => "Reconnecting after a failed master event read",
+            (IoState::Connecting, _) => "Connecting to master",
+            (IoState::Running, Link::Streaming) => "Waiting for master to send event",
+            (IoState::Running, _) => "Registering slave on master",
+        }
+    }
+
     fn change_master(&mut self, ctx: &mut Ctx<'_>, pairs: &[(String, String)]) -> Result<Outcome, SqlError> {
         if self.replica.as_ref().is_some_and(|r| r.io != IoState::Stopped || r.sql_running) {
             return Err(SqlError::new(
@@ -313,6 +320,9 @@ impl Server {
             reconnecting: false,
             table_maps: BTreeMap::new(),
             relay_space: 0,
+            io_thread: (0, 0),
+            io_registered: false,
+            sql_thread: (0, 0),
         });
         for (k, v) in pairs {
             let num = || v.parse::<u64>().map_err(|_| SqlError::syntax(v));
@@ -365,30 +375,39 @@ impl Server {
         let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         self.replica = None;
         if self.change_master(ctx, &pairs).is_ok() {
-            let _ = self.start_slave(ctx);
+            let _ = self.start_slave(ctx, Threads { io: true, sql: true });
         }
     }
 
-    fn start_slave(&mut self, ctx: &mut Ctx<'_>) -> Result<Outcome, SqlError> {
-        let Some(r) = self.replica.as_mut() else {
+    /// START SLAVE [IO_THREAD | SQL_THREAD]: starts the named threads that
+    /// are stopped; when all of them already run, MariaDB's note 1254.
+    fn start_slave(&mut self, ctx: &mut Ctx<'_>, threads: Threads) -> Result<Outcome, SqlError> {
+        let Some(r) = self.replica.as_mut().filter(|r| !r.host.is_empty()) else {
             return Err(SqlError::new(
                 1200,
                 "HY000",
                 "Misconfigured slave: MASTER_HOST was not set; Fix in config file or with CHANGE MASTER TO",
             ));
         };
-        if r.host.is_empty() {
-            return Err(SqlError::new(
-                1200,
-                "HY000",
-                "Misconfigured slave: MASTER_HOST was not set; Fix in config file or with CHANGE MASTER TO",
-            ));
+        let start_sql = threads.sql && !r.sql_running;
+        let start_io = threads.io && r.io == IoState::Stopped;
+        if !start_sql && !start_io {
+            self.note(1254, "Slave is already running");
+            return Ok(ok());
         }
-        if !r.sql_running {
+        let now = ctx.wall_clock_ms();
+        if start_io {
+            self.next_thread += 1;
+            r.io_thread = (self.next_thread, now);
+            r.io_registered = false;
+        }
+        if start_sql {
+            self.next_thread += 1;
+            r.sql_thread = (self.next_thread, now);
             r.sql_running = true;
             r.last_sql_error = (0, String::new());
         }
-        if r.io == IoState::Stopped {
+        if start_io {
             r.io = IoState::Connecting;
             self.io_connect(ctx);
         }
@@ -396,12 +415,29 @@ impl Server {
         Ok(ok())
     }
 
-    fn stop_slave(&mut self, ctx: &mut Ctx<'_>) {
-        let Some(r) = self.replica.as_mut() else { return };
-        r.io = IoState::Stopped;
-        r.sql_running = false;
-        if let Some(c) = r.conn.take() {
-            ctx.close(c);
+    /// STOP SLAVE [IO_THREAD | SQL_THREAD]: stops the named threads; the
+    /// other goes on (the SQL thread applies what was already received, the
+    /// IO thread keeps receiving). When none of them runs, note 1255.
+    fn stop_slave(&mut self, ctx: &mut Ctx<'_>, threads: Threads) {
+        let Some(r) = self.replica.as_mut() else {
+            self.note(1255, "Slave already has been stopped");
+            return;
+        };
+        let stop_io = threads.io && r.io != IoState::Stopped;
+        let stop_sql = threads.sql && r.sql_running;
+        if !stop_io && !stop_sql {
+            self.note(1255, "Slave already has been stopped");
+            return;
+        }
+        if stop_sql {
+            r.sql_running = false;
+        }
+        if stop_io {
+            r.io = IoState::Stopped;
+            r.reconnecting = false;
+            if let Some(c) = r.conn.take() {
+                ctx.close(c);
+            }
         }
     }
 
@@ -424,7 +460,10 @@ impl Server {
         Ok(ok())
     }
 
-    fn flush_logs(&mut self, ctx: &mut Ctx<'_>) {
+    /// FLUSH LOGS, and what a group that takes the binlog to
+    /// `max_binlog_size` or past it does: a Rotate event ends the file and
+    /// the next one starts.
+    pub(super) fn flush_logs(&mut self, ctx: &mut Ctx<'_>) {
         let ts = self.timestamp(ctx);
         let server_id = self.config.server_id;
         let Some(b) = self.binlog.as_mut() else { return };
@@ -436,13 +475,14 @@ impl Server {
             binlog::event(binlog::Header { log_pos: (b.position() as u32) + binlog::size(body.len()), ..h }, 0, &body);
         let old = b.file().to_owned();
         ctx.disk().append(&old, &e);
-        let name = b.open_next(server_id, ts);
+        let name = b.open_next(server_id, ts, true);
         let listing: String = b.files.iter().map(|f| format!("./{f}\n")).collect();
         let index = format!("{}.index", b.base);
         let current = b.current.clone();
         let disk = ctx.disk();
         disk.write(&name, &current);
         disk.write(&index, listing.as_bytes());
+        self.pump_dumps(ctx);
     }
 
     fn set_global(&mut self, name: &str, value: &str) -> Result<Outcome, SqlError> {
@@ -571,6 +611,7 @@ impl Server {
                 }
                 Some(packet::Reply::Ok { .. }) if r.link == Link::Auth => {
                     r.io = IoState::Running;
+                    r.io_registered = true;
                     r.reconnecting = false;
                     r.last_io_error = (0, String::new());
                     let mut reg = vec![0x15];
@@ -646,12 +687,7 @@ impl Server {
                 r.read_pos = h.log_pos as u64;
                 r.master_server_id =
                     r.master_server_id.max(1).max(h.server_id.min(r.master_server_id.max(h.server_id)));
-                if h.kind != binlog::kind::FORMAT_DESCRIPTION
-                    && h.kind != binlog::kind::GTID_LIST
-                    && h.kind != binlog::kind::BINLOG_CHECKPOINT
-                {
-                    r.queue.push((r.master_log_file.clone(), h.log_pos as u64, event.to_vec()));
-                }
+                r.queue.push((r.master_log_file.clone(), h.log_pos as u64, event.to_vec()));
             }
         }
     }
@@ -670,6 +706,7 @@ impl Server {
             let (file, end, event) = item;
             let Some((h, body)) = binlog::decode(&event) else { continue };
             r.last_master_ts = h.timestamp;
+            r.sql_thread.1 = i64::from(h.timestamp) * 1000;
             if let Err(e) = self.apply_event(ctx, h, body, &file, end) {
                 self.sql_error(ctx, e);
                 return;
@@ -733,7 +770,18 @@ impl Server {
                 }
                 false
             }
-            Body::Rotate { .. } | Body::Other => false,
+            Body::Rotate { .. } | Body::Other => {
+                // outside a group (a new file's format description, gtid
+                // list, checkpoints) the executed position moves on, as
+                // MariaDB's does: Exec_Master_Log_Pos = Read_Master_Log_Pos
+                // after a rotation (measured: 395 after FLUSH LOGS)
+                if !r.in_group {
+                    r.group.clear();
+                    r.exec_file = file.to_owned();
+                    r.exec_pos = end;
+                }
+                false
+            }
         };
         if group_done && let Some(r) = self.replica.as_mut() {
             if r.skipping {

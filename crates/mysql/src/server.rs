@@ -52,7 +52,18 @@ struct Client {
     phase: Phase,
     thread_id: u32,
     host: String,
+    /// The peer's port (SHOW PROCESSLIST's `Host` is `host:port`).
+    port: u16,
+    /// The account it logged in as.
+    user: String,
+    /// Host wall-clock ms when its current command (or idle time) began.
+    since_ms: i64,
+    /// What its last statement left for SHOW WARNINGS.
+    last_warnings: Vec<Warning>,
 }
+
+/// A SHOW WARNINGS row: level (`Note`, `Warning`, `Error`), code, message.
+type Warning = (&'static str, u16, String);
 
 /// The IO thread's state, as `Slave_IO_Running` shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,6 +137,13 @@ pub struct Replica {
     table_maps: BTreeMap<u64, crate::binlog::TableMap>,
     /// Relay log bytes written so far (`Relay_Log_Space`).
     pub relay_space: u64,
+    /// The IO thread's id and the host wall-clock ms it started at.
+    io_thread: (u32, i64),
+    /// The IO thread registered on its master since it started.
+    io_registered: bool,
+    /// The SQL thread's id and the ms its SHOW PROCESSLIST time counts
+    /// from: its start, then the master timestamp of the last applied event.
+    sql_thread: (u32, i64),
 }
 
 /// What a group of statements leaves to write when it commits: its binlog
@@ -175,6 +193,13 @@ pub struct Server {
     /// The SQL thread's group: its records and the engine before it.
     applying: Group,
     applying_snapshot: Option<Engine>,
+    /// Notes and warnings of the statement being answered: level, code,
+    /// message (the OK packet's count, and what SHOW WARNINGS lists next).
+    warnings: Vec<Warning>,
+    /// The statement being answered is SHOW WARNINGS (it keeps the list).
+    keep_warnings: bool,
+    /// The connection whose statement is being answered, and its text.
+    current: Option<(ConnId, String)>,
 }
 
 impl Server {
@@ -195,6 +220,9 @@ impl Server {
             table_ids: BTreeMap::new(),
             applying: Group::default(),
             applying_snapshot: None,
+            warnings: Vec::new(),
+            keep_warnings: false,
+            current: None,
         }
     }
 
@@ -260,7 +288,7 @@ impl Server {
             }
         }
         let ts = self.timestamp(ctx);
-        let name = binlog.open_next(self.config.server_id, ts);
+        let name = binlog.open_next(self.config.server_id, ts, false);
         let listing: String = binlog.files.iter().map(|f| format!("./{f}\n")).collect();
         let disk = ctx.disk();
         disk.write(&name, &binlog.current);
@@ -339,6 +367,11 @@ impl Server {
         }
     }
 
+    /// A note for the statement being answered (SHOW WARNINGS's `Note`).
+    fn note(&mut self, code: u16, message: &str) {
+        self.warnings.push(("Note", code, message.to_owned()));
+    }
+
     fn account(&self, user: &str) -> Option<&Account> {
         self.accounts
             .get(&(user.to_owned(), "%".to_owned()))
@@ -357,7 +390,7 @@ impl Process for Server {
             Input::Shutdown => self.shutdown(ctx),
             // It writes with `send`, never short: no `Writable` comes.
             Input::Writable { .. } => {}
-            Input::Accepted { conn, peer, .. } => self.accept(ctx, conn, *peer.ip()),
+            Input::Accepted { conn, peer, .. } => self.accept(ctx, conn, peer),
             Input::Data { conn, bytes } => {
                 if self.replica.as_ref().is_some_and(|r| r.conn == Some(conn)) {
                     self.io_data(ctx, bytes);
@@ -414,7 +447,7 @@ impl Server {
         crate::log(ctx, "[Note] mariadbd: Shutdown complete");
     }
 
-    fn accept(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, ip: Ipv4Addr) {
+    fn accept(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, peer: std::net::SocketAddrV4) {
         self.next_thread += 1;
         let mut scramble = [0u8; 20];
         for b in scramble.iter_mut() {
@@ -423,11 +456,18 @@ impl Server {
         let mut out = Vec::new();
         packet::frame(0, &packet::handshake(self.next_thread, &scramble), &mut out);
         ctx.send(conn, &out);
-        let host = self.host_name(ip);
-        self.clients.insert(
-            conn,
-            Client { framer: Framer::default(), phase: Phase::Greeting(scramble), thread_id: self.next_thread, host },
-        );
+        let host = self.host_name(*peer.ip());
+        let client = Client {
+            framer: Framer::default(),
+            phase: Phase::Greeting(scramble),
+            thread_id: self.next_thread,
+            host,
+            port: peer.port(),
+            user: String::new(),
+            since_ms: ctx.wall_clock_ms(),
+            last_warnings: Vec::new(),
+        };
+        self.clients.insert(conn, client);
     }
 
     fn client_data(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8]) {
@@ -503,12 +543,17 @@ impl Server {
             return;
         }
         if let Some(c) = self.clients.get_mut(&conn) {
+            c.user = login.user.clone();
+            c.since_ms = ctx.wall_clock_ms();
             c.phase = Phase::Ready { user: login.user, db: login.db };
         }
         Self::reply(ctx, conn, seq.wrapping_add(1), &[packet::ok(0, 0, 0, "")]);
     }
 
     fn command(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, payload: &[u8]) {
+        if let Some(c) = self.clients.get_mut(&conn) {
+            c.since_ms = ctx.wall_clock_ms();
+        }
         match payload.first() {
             Some(0x01) => {
                 ctx.close(conn);
@@ -517,10 +562,22 @@ impl Server {
             }
             Some(0x03) => {
                 let text = String::from_utf8_lossy(&payload[1..]).into_owned();
+                self.warnings.clear();
+                self.keep_warnings = false;
+                self.current = Some((conn, text.clone()));
                 let replies = match self.query(ctx, conn, &text) {
-                    Ok(o) => outcome_packets(o),
-                    Err(e) => vec![packet::err(e.code, e.state, &e.message)],
+                    Ok(o) => outcome_packets(o, self.warnings.len() as u16),
+                    Err(e) => {
+                        self.warnings = vec![("Error", e.code, e.message.clone())];
+                        vec![packet::err(e.code, e.state, &e.message)]
+                    }
                 };
+                // the list is replaced by a statement that raises a condition
+                // or uses tables (measured: SELECT 1 keeps the last error)
+                let replace = !self.keep_warnings || !self.warnings.is_empty();
+                if let Some(c) = self.clients.get_mut(&conn).filter(|_| replace) {
+                    c.last_warnings = std::mem::take(&mut self.warnings);
+                }
                 Self::reply(ctx, conn, 1, &replies);
             }
             Some(0x0e) => Self::reply(ctx, conn, 1, &[packet::ok(0, 0, 0, "")]),
@@ -541,6 +598,7 @@ impl Server {
 
     fn query(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, text: &str) -> Result<Outcome, SqlError> {
         let stmt = sql::parse(text)?;
+        self.keep_warnings = !stmt.uses_tables();
         let (user, host, db, thread_id) = self.session(conn);
         let account = self.account(&user).cloned().unwrap_or(Account { hash: None, privileges: BTreeSet::new() });
         self.check_privileges(&stmt, &account, &user, &host, db.as_deref())?;
@@ -566,6 +624,15 @@ impl Server {
                 Ok(Outcome::Ok { affected: 0, insert_id: 0, info: String::new() })
             }
             Stmt::Select { .. } => self.engine.execute(&stmt, db.as_deref(), None),
+            Stmt::ShowWarnings => {
+                let columns = vec![("Level".into(), false), ("Code".into(), true), ("Message".into(), false)];
+                let listed = self.clients.get(&conn).map(|c| c.last_warnings.clone()).unwrap_or_default();
+                let rows = listed
+                    .into_iter()
+                    .map(|(level, code, message)| vec![Some(level.into()), Some(code.to_string()), Some(message)])
+                    .collect();
+                Ok(Outcome::Rows { columns, rows })
+            }
             s if s.writes() => {
                 let dml = matches!(s, Stmt::Insert { .. } | Stmt::Update { .. } | Stmt::Delete { .. });
                 if !dml && let Some(t) = self.txns.remove(&conn) {
@@ -611,7 +678,13 @@ impl Server {
             {
                 Ok(())
             }
-            Stmt::Select { table: None, .. } | Stmt::Use(_) | Stmt::Begin | Stmt::Commit | Stmt::Rollback => Ok(()),
+            Stmt::Select { table: None, .. }
+            | Stmt::Use(_)
+            | Stmt::Begin
+            | Stmt::Commit
+            | Stmt::Rollback
+            | Stmt::ShowProcesslist { .. }
+            | Stmt::ShowWarnings => Ok(()),
             _ => Err(SqlError::new(
                 1227,
                 "42000",
@@ -765,6 +838,15 @@ impl Server {
         if self.config.sync_binlog == 1 {
             disk.fsync(&file);
         }
+        if b.position() >= self.config.max_binlog_size {
+            self.flush_logs(ctx); // it sends the dumps what is new
+        } else {
+            self.pump_dumps(ctx);
+        }
+    }
+
+    /// Sends every dump connection what the binlog has that it has not.
+    fn pump_dumps(&mut self, ctx: &mut Ctx<'_>) {
         let dumps: Vec<ConnId> =
             self.clients.iter().filter(|(_, c)| matches!(c.phase, Phase::Dump { .. })).map(|(id, _)| *id).collect();
         for conn in dumps {
@@ -816,6 +898,7 @@ impl Server {
         Self::reply(ctx, conn, 1, &[first]);
         if let Some(c) = self.clients.get_mut(&conn) {
             c.phase = Phase::Dump { file: index, pos: pos as u64 };
+            c.since_ms = ctx.wall_clock_ms();
         }
         self.pump(ctx, conn);
     }
@@ -857,9 +940,9 @@ impl Server {
 }
 
 /// The packets of a statement's reply.
-fn outcome_packets(o: Outcome) -> Vec<Vec<u8>> {
+fn outcome_packets(o: Outcome, warnings: u16) -> Vec<Vec<u8>> {
     match o {
-        Outcome::Ok { affected, insert_id, info } => vec![packet::ok(affected, insert_id, 0, &info)],
+        Outcome::Ok { affected, insert_id, info } => vec![packet::ok(affected, insert_id, warnings, &info)],
         Outcome::Rows { columns, rows } => {
             let mut out = Vec::new();
             let mut count = Vec::new();
@@ -882,4 +965,7 @@ fn outcome_packets(o: Outcome) -> Vec<Vec<u8>> {
 // The replica side lives in its own file.
 #[path = "replica.rs"]
 mod replica;
+// SHOW PROCESSLIST.
+#[path = "processlist.rs"]
+mod processlist;
 pub use replica::SLAVE_STATUS_COLUMNS;

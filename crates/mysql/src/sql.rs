@@ -93,6 +93,16 @@ pub enum SelectItem {
     Expr(Expr, String),
 }
 
+/// Which replication threads `START SLAVE` / `STOP SLAVE` name (both when
+/// the statement names none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Threads {
+    /// The IO thread.
+    pub io: bool,
+    /// The SQL thread.
+    pub sql: bool,
+}
+
 /// A typed statement.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[allow(missing_docs)] // the fields are named as the protocol and the statements name them
@@ -131,6 +141,10 @@ pub enum Stmt {
     ShowMasterStatus,
     /// `SHOW SLAVE STATUS`.
     ShowSlaveStatus,
+    /// `SHOW WARNINGS`.
+    ShowWarnings,
+    /// `SHOW [FULL] PROCESSLIST`.
+    ShowProcesslist { full: bool },
     /// `SHOW BINARY LOGS` / `SHOW MASTER LOGS`.
     ShowBinaryLogs,
     /// `SHOW BINLOG EVENTS [IN 'file'] [FROM pos]`.
@@ -139,10 +153,10 @@ pub enum Stmt {
     ResetMaster,
     /// `CHANGE MASTER TO k=v, ...` (keys lower-cased).
     ChangeMaster(Vec<(String, String)>),
-    /// `START SLAVE`.
-    StartSlave,
-    /// `STOP SLAVE`.
-    StopSlave,
+    /// `START SLAVE [IO_THREAD | SQL_THREAD]`.
+    StartSlave(Threads),
+    /// `STOP SLAVE [IO_THREAD | SQL_THREAD]`.
+    StopSlave(Threads),
     /// `RESET SLAVE [ALL]`.
     ResetSlave { all: bool },
     /// `FLUSH [BINARY] LOGS`.
@@ -156,6 +170,20 @@ pub enum Stmt {
 }
 
 impl Stmt {
+    /// Whether the statement opens tables (it then clears the connection's
+    /// SHOW WARNINGS list even when it raises nothing).
+    pub fn uses_tables(&self) -> bool {
+        matches!(
+            self,
+            Stmt::Select { table: Some(_), .. }
+                | Stmt::CreateTable { .. }
+                | Stmt::DropTable { .. }
+                | Stmt::Insert { .. }
+                | Stmt::Update { .. }
+                | Stmt::Delete { .. }
+        )
+    }
+
     /// Whether executing it changes data or schema (what `read_only` refuses).
     pub fn writes(&self) -> bool {
         matches!(
@@ -426,7 +454,7 @@ fn literal(v: &ast::Value) -> Result<Value, SqlError> {
 
 /// The statements `sqlparser` does not read, by keywords.
 pub mod admin {
-    use super::{SqlError, Stmt};
+    use super::{SqlError, Stmt, Threads};
 
     /// A token: a word (upper-cased), a quoted string, or one punctuation character.
     #[derive(Clone, Debug, PartialEq, Eq)]
@@ -491,11 +519,18 @@ pub mod admin {
             Some("SHOW") if words(&t, &["SHOW", "BINARY", "LOGS"]) || words(&t, &["SHOW", "MASTER", "LOGS"]) => {
                 Stmt::ShowBinaryLogs
             }
+            Some("SHOW") if words(&t, &["SHOW", "WARNINGS"]) => Stmt::ShowWarnings,
+            Some("SHOW") if words(&t, &["SHOW", "PROCESSLIST"]) => Stmt::ShowProcesslist { full: false },
+            Some("SHOW") if words(&t, &["SHOW", "FULL", "PROCESSLIST"]) => Stmt::ShowProcesslist { full: true },
             Some("SHOW") if is(t.get(1), "BINLOG") && is(t.get(2), "EVENTS") => binlog_events(&t[3..], text)?,
             Some("RESET") if words(&t, &["RESET", "MASTER"]) => Stmt::ResetMaster,
             Some("CHANGE") => change_master(&t, text)?,
-            Some("START") if words(&t, &["START", "SLAVE"]) || words(&t, &["START", "REPLICA"]) => Stmt::StartSlave,
-            Some("STOP") if words(&t, &["STOP", "SLAVE"]) || words(&t, &["STOP", "REPLICA"]) => Stmt::StopSlave,
+            Some("START") if is(t.get(1), "SLAVE") || is(t.get(1), "REPLICA") => {
+                Stmt::StartSlave(threads(&t[2..]).map_err(|bad| near_token(text, &bad))?)
+            }
+            Some("STOP") if is(t.get(1), "SLAVE") || is(t.get(1), "REPLICA") => {
+                Stmt::StopSlave(threads(&t[2..]).map_err(|bad| near_token(text, &bad))?)
+            }
             Some("RESET") if words(&t, &["RESET", "SLAVE"]) || words(&t, &["RESET", "REPLICA"]) => {
                 Stmt::ResetSlave { all: false }
             }
@@ -512,6 +547,30 @@ pub mod admin {
             _ => return Ok(None),
         };
         Ok(Some(stmt))
+    }
+
+    /// The thread list after `START SLAVE` / `STOP SLAVE`: none (both),
+    /// `IO_THREAD`, `SQL_THREAD`, or both separated by a comma.
+    /// On an error, the text of the token the syntax error is near.
+    fn threads(t: &[Tok]) -> Result<Threads, String> {
+        let (mut io, mut sql) = (false, false);
+        for (i, tok) in t.iter().enumerate() {
+            match tok {
+                Tok::Punct(',') if i % 2 == 1 && i + 1 < t.len() => {}
+                Tok::Word(w) if i % 2 == 0 && w.eq_ignore_ascii_case("IO_THREAD") => io = true,
+                Tok::Word(w) if i % 2 == 0 && w.eq_ignore_ascii_case("SQL_THREAD") => sql = true,
+                Tok::Word(w) | Tok::Quoted(w) => return Err(w.clone()),
+                Tok::Punct(c) => return Err(c.to_string()),
+            }
+        }
+        Ok(Threads { io: io || !sql, sql: sql || !io })
+    }
+
+    /// 1064 near the last occurrence of `token` in `text` (the rest of the
+    /// statement from there, as MariaDB quotes it).
+    fn near_token(text: &str, token: &str) -> SqlError {
+        let at = text.to_ascii_lowercase().rfind(&token.to_ascii_lowercase()).unwrap_or(0);
+        SqlError::syntax(text.get(at..).unwrap_or(text))
     }
 
     fn value(t: &Tok) -> Option<String> {

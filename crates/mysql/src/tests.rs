@@ -411,3 +411,214 @@ fn log_dates_are_civil_dates() {
     assert_eq!(super::civil_from_days(19_159), (2022, 6, 16));
     assert_eq!(super::civil_from_days(20_793), (2026, 12, 6));
 }
+
+/// A master and a replica replicating from 667, with db1.t1 created.
+fn replicating() -> Lab {
+    let mut lab = Lab::new();
+    lab.server(3307, MASTER_CNF);
+    lab.server(3308, REPLICA_CNF);
+    lab.sim.run_for(Duration::from_millis(10));
+    lab.root(3307, "create user 'slave'@'%' identified by '123456'; grant replication slave,replication client on *.*to'slave'@'%'");
+    lab.root(3308, "change master to master_host='127.0.0.1', master_user='slave', master_password='123456', master_port=3307, master_log_file='mall-mysql-bin.000001', master_log_pos=667, master_connect_retry=30; start slave");
+    lab.sim.run_for(Duration::from_millis(100));
+    lab.root(3307, "create database db1; use db1; create table t1(id int primary key, name varchar(20))");
+    lab.sim.run_for(Duration::from_millis(100));
+    lab
+}
+
+/// STOP SLAVE IO_THREAD leaves the SQL thread running (and the reverse), as
+/// MariaDB 10.11 showed: the stopped thread's `No`, an empty
+/// Slave_IO_State or Slave_SQL_Running_State, Seconds_Behind_Master NULL;
+/// the started thread catches up from where it stopped.
+#[test]
+fn io_and_sql_threads_stop_and_start_alone() {
+    let mut lab = replicating();
+    assert!(!lab.root(3308, "stop slave io_thread").contains("warning"));
+    let status = lab.root(3308, "show slave status\\G");
+    assert_eq!(field(&status, "Slave_IO_Running"), "No", "{status}");
+    assert_eq!(field(&status, "Slave_SQL_Running"), "Yes");
+    assert_eq!(field(&status, "Slave_IO_State"), "");
+    assert_eq!(field(&status, "Seconds_Behind_Master"), "NULL");
+    assert_eq!(field(&status, "Slave_SQL_Running_State"), "Slave has read all relay log; waiting for more updates");
+    lab.root(3307, "insert into db1.t1 values(1,'a')");
+    lab.sim.run_for(Duration::from_millis(100));
+    assert!(lab.root(3308, "select * from db1.t1").starts_with("Empty set"), "the IO thread is stopped");
+    lab.root(3308, "start slave io_thread");
+    lab.sim.run_for(Duration::from_millis(100));
+    assert!(lab.root(3308, "select * from db1.t1").contains("|  1 | a    |"));
+
+    lab.root(3308, "stop slave sql_thread");
+    lab.root(3307, "insert into db1.t1 values(2,'b')");
+    lab.sim.run_for(Duration::from_millis(100));
+    let status = lab.root(3308, "show slave status\\G");
+    assert_eq!(field(&status, "Slave_IO_Running"), "Yes", "{status}");
+    assert_eq!(field(&status, "Slave_SQL_Running"), "No");
+    assert_eq!(field(&status, "Slave_IO_State"), "Waiting for master to send event");
+    assert_eq!(field(&status, "Slave_SQL_Running_State"), "");
+    assert_eq!(field(&status, "Seconds_Behind_Master"), "NULL");
+    assert_ne!(field(&status, "Read_Master_Log_Pos"), field(&status, "Exec_Master_Log_Pos"), "received, not applied");
+    assert!(!lab.root(3308, "select * from db1.t1").contains("|  2 | b    |"));
+    lab.root(3308, "start slave sql_thread");
+    lab.sim.run_for(Duration::from_millis(100));
+    let status = lab.root(3308, "show slave status\\G");
+    assert_eq!(field(&status, "Read_Master_Log_Pos"), field(&status, "Exec_Master_Log_Pos"), "{status}");
+    assert!(lab.root(3308, "select * from db1.t1").contains("|  2 | b    |"));
+}
+
+/// Starting threads that run, or stopping threads that are stopped, is OK
+/// with MariaDB's one note (1254 / 1255), as its client prints it; an
+/// unknown thread name is 1064 near it.
+#[test]
+fn start_or_stop_with_nothing_to_do_warns() {
+    let mut lab = replicating();
+    let out = lab.root(3308, "start slave; start slave io_thread, sql_thread");
+    assert!(out.starts_with("Query OK, 0 rows affected, 1 warning (0.0"), "{out}");
+    let out = lab.root(3308, "stop slave sql_thread; stop slave sql_thread");
+    let (first, second) = out.split_once("\n\n").expect("two replies");
+    assert!(first.starts_with("Query OK, 0 rows affected (0.0"), "{out}");
+    assert!(second.starts_with("Query OK, 0 rows affected, 1 warning (0.0"), "{out}");
+    let out = lab.root(3308, "start slave; stop slave; stop slave");
+    assert_eq!(out.matches("1 warning").count(), 1, "{out}");
+    let out = lab.root(3307, "stop slave");
+    assert!(out.starts_with("Query OK, 0 rows affected, 1 warning (0.0"), "never configured: {out}");
+    let out = lab.root(3308, "start slave foo");
+    assert_eq!(
+        out,
+        "ERROR 1064 (42000): You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use near 'foo' at line 1"
+    );
+}
+
+/// SHOW PROCESSLIST on both sides of a working replication, laid out as
+/// MariaDB 10.11.19 printed it: the replica's two `system user` threads,
+/// the master's `Binlog Dump` for the replica's account, the asking client
+/// in `Query` / `starting`; Time counts whole seconds of the host's clock.
+/// Ids come from the connection counter (the threads take the next two at
+/// START SLAVE); the model's first connection is 1 where MariaDB's is 4.
+#[test]
+fn processlist_shows_the_replication_threads() {
+    let mut lab = replicating();
+    lab.sim.run_for(Duration::from_secs(5));
+    let out = lab.root(3308, "show processlist");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[1],
+        "| Id | User        | Host            | db   | Command   | Time | State                                                  | Info             | Progress |",
+        "{out}"
+    );
+    assert!(lines[3].starts_with("|  2 | system user |                 | NULL | Slave_IO  |    5 | Waiting for master to send event                       | NULL             |    0.000 |"), "{out}");
+    assert!(lines[4].starts_with("|  3 | system user |                 | NULL | Slave_SQL |    5 | Slave has read all relay log; waiting for more updates | NULL             |    0.000 |"), "{out}");
+    assert!(lines[5].contains("| root        | localhost:") && lines[5].contains("| Query     |    0 | starting                                               | show processlist |    0.000 |"), "{out}");
+    assert!(out.contains("3 rows in set"), "{out}");
+    let out = lab.root(3307, "show processlist");
+    assert!(out.contains("| slave | localhost:") && out.contains("| NULL | Binlog Dump |    5 | Master has sent all binlog to slave; waiting for more updates | NULL             |    0.000 |"), "{out}");
+
+    lab.root(3308, "stop slave io_thread");
+    let out = lab.root(3308, "show processlist");
+    assert!(!out.contains("Slave_IO") && out.contains("Slave_SQL"), "{out}");
+    lab.root(3308, "start slave io_thread; stop slave sql_thread");
+    let out = lab.root(3308, "show processlist");
+    assert!(
+        out.contains("| system user |                 | NULL | Slave_IO |    0 | Waiting for master to send event |")
+            && !out.contains("Slave_SQL"),
+        "{out}"
+    );
+    lab.sim.run_for(Duration::from_millis(200));
+    let out = lab.root(3307, "show processlist");
+    assert_eq!(out.matches("Binlog Dump").count(), 1, "the old dump connection is gone: {out}");
+}
+
+/// A replica that cannot log in stays in `Connect` / `Connecting to
+/// master`, as MariaDB showed it while its account was refused; an account
+/// without PROCESS sees only its own connections.
+#[test]
+fn processlist_while_connecting_and_without_process() {
+    let mut lab = Lab::new();
+    lab.server(3307, MASTER_CNF);
+    lab.server(3308, REPLICA_CNF);
+    lab.sim.run_for(Duration::from_millis(10));
+    lab.root(3308, "change master to master_host='127.0.0.1', master_user='slave', master_password='nope', master_port=3307, master_connect_retry=30; start slave");
+    lab.sim.run_for(Duration::from_secs(2));
+    let out = lab.root(3308, "show processlist");
+    assert!(
+        out.contains("|  2 | system user |                 | NULL | Connect   |    2 | Connecting to master "),
+        "{out}"
+    );
+    lab.root(3307, "create user 'slave'@'%' identified by '123456'; grant replication slave on *.* to 'slave'@'%'");
+    let out = lab.mysql(3307, "slave", "123456", "show processlist");
+    assert!(out.contains("| slave | localhost:") && out.contains("1 row in set"), "{out}");
+}
+
+/// max_binlog_size: the group that takes the binlog to the size or past it
+/// is followed by a Rotate event (52 bytes with this name) and a new file;
+/// a rotated file starts with checkpoints for the previous file and itself,
+/// so its first transaction is at 395 (FLUSH LOGS too), as MariaDB 10.11.19
+/// wrote them with max_binlog_size=4096. The replica follows across files.
+#[test]
+fn binlog_rotates_at_max_binlog_size() {
+    let mut lab = Lab::new();
+    lab.server(3307, &MASTER_CNF.replace("binlog_format=mixed", "binlog_format=row\nmax_binlog_size=4096"));
+    lab.server(3308, REPLICA_CNF);
+    lab.sim.run_for(Duration::from_millis(10));
+    lab.root(3307, "create user 'slave'@'%' identified by '123456'; grant replication slave,replication client on *.*to'slave'@'%'");
+    lab.root(3308, "change master to master_host='127.0.0.1', master_user='slave', master_password='123456', master_port=3307, master_log_file='mall-mysql-bin.000001', master_log_pos=667, master_connect_retry=30; start slave");
+    lab.root(3307, "create database db1; create table db1.t(id int primary key)");
+    let mut ends = Vec::new();
+    for i in 1..=20 {
+        let out = lab.root(3307, &format!("insert into db1.t values ({i}); show master status"));
+        let file_pos: Vec<&str> = out.lines().nth(5).expect("a status row").split('|').map(str::trim).collect();
+        ends.push((file_pos[1].to_owned(), file_pos[2].parse::<u64>().unwrap()));
+        if file_pos[1] == "mall-mysql-bin.000002" {
+            break;
+        }
+    }
+    let (last_file, last_pos) = ends.last().cloned().unwrap();
+    assert_eq!(last_file, "mall-mysql-bin.000002", "{ends:?}");
+    assert_eq!(last_pos, 395, "rotated at once: {ends:?}");
+    let before = ends[ends.len() - 2].1;
+    assert!(before < 4096, "the file grows until a group reaches 4096: {ends:?}");
+    let logs = lab.root(3307, "show binary logs");
+    let events = lab.root(3307, "show binlog events in 'mall-mysql-bin.000001'");
+    let rotate = events.lines().rev().nth(2).expect("the last event");
+    let cells: Vec<&str> = rotate.split('|').map(str::trim).collect();
+    assert_eq!((cells[3], cells[4], cells[6]), ("Rotate", "101", "mall-mysql-bin.000002;pos=4"), "{events}");
+    let (pos, end): (u64, u64) = (cells[2].parse().unwrap(), cells[5].parse().unwrap());
+    assert!(pos >= 4096 && pos - before < 400, "the rotating group ends at {pos}: {events}");
+    assert_eq!(end, pos + 52, "{events}");
+    assert!(logs.contains(&format!("| mall-mysql-bin.000001 | {end:>9} |")), "{logs}");
+    let events = lab.root(3307, "show binlog events in 'mall-mysql-bin.000002'");
+    assert!(
+        events.contains("| 299 | Binlog_checkpoint |       101 |         347 | mall-mysql-bin.000001 "),
+        "{events}"
+    );
+    assert!(
+        events.contains("| 347 | Binlog_checkpoint |       101 |         395 | mall-mysql-bin.000002 "),
+        "{events}"
+    );
+    let out = lab.root(3307, "flush logs; show master status");
+    assert!(out.contains("| mall-mysql-bin.000003 |      395 |"), "{out}");
+    lab.sim.run_for(Duration::from_millis(100));
+    let rows = lab.root(3308, "select * from db1.t");
+    assert!(rows.contains(&format!("{} rows in set", ends.len())), "{rows}");
+    let status = lab.root(3308, "show slave status\\G");
+    assert_eq!(field(&status, "Master_Log_File"), "mall-mysql-bin.000003", "{status}");
+    assert_eq!(field(&status, "Read_Master_Log_Pos"), "395", "{status}");
+    assert_eq!(field(&status, "Relay_Master_Log_File"), "mall-mysql-bin.000003", "{status}");
+    assert_eq!(field(&status, "Exec_Master_Log_Pos"), "395", "as MariaDB showed after FLUSH LOGS: {status}");
+}
+
+/// SHOW WARNINGS as MariaDB 10.11.19 answered it: the error of the last
+/// failed statement (SELECT 1 uses no table and keeps it), the note of a
+/// second STOP SLAVE SQL_THREAD, listed again by a second SHOW WARNINGS.
+#[test]
+fn show_warnings_lists_the_last_statements_conditions() {
+    let mut lab = replicating();
+    let out = lab.root(3308, "selec 1; show warnings; select 1; show warnings");
+    let parts: Vec<&str> = out.split("\n\n").collect();
+    assert!(parts[1].contains("| Error | 1064 | You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use near 'selec 1' at line 1 |"), "{out}");
+    assert_eq!(parts[1], parts[3], "{out}");
+    let out = lab.root(3308, "stop slave sql_thread; stop slave sql_thread; show warnings; show warnings; select * from db1.t1; show warnings");
+    let note = "+-------+------+--------------------------------+\n| Level | Code | Message                        |\n+-------+------+--------------------------------+\n| Note  | 1255 | Slave already has been stopped |\n+-------+------+--------------------------------+\n1 row in set (0.000 sec)";
+    let parts: Vec<&str> = out.split("\n\n").collect();
+    assert_eq!((parts[2], parts[3]), (note, note), "{out}");
+    assert!(parts[5].starts_with("Empty set"), "a statement on a table clears the list: {out}");
+}
