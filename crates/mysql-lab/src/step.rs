@@ -64,12 +64,7 @@ pub(crate) fn parse_step(value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>
 
 impl Step for MysqlStep {
     fn run(&self, rt: &mut Runtime) -> Result<String, RunError> {
-        let target = rt.proc(&self.node)?;
-        let addr = rt.node_addr(target).ok_or_else(|| format!("{} has no address", self.node))?;
-        let host = match &self.from {
-            Some(f) => rt.host(f)?,
-            None => rt.sim.host_of(target),
-        };
+        let (addr, host) = rt.client_endpoints(&self.node, self.from.as_ref())?;
         let sql = rt.render(&self.sql)?;
         let user = self.user.as_ref().map(|u| rt.render(u)).transpose()?.unwrap_or_else(|| "root".to_owned());
         let password = self.password.as_ref().map(|p| rt.render(p)).transpose()?.unwrap_or_else(|| "root".to_owned());

@@ -118,12 +118,7 @@ fn read(sim: &Sim, p: ProcId) -> Option<Snapshot> {
 
 impl Step for BackgroundStep {
     fn run(&self, rt: &mut Runtime) -> Result<String, RunError> {
-        let target = rt.proc(&self.node)?;
-        let addr = rt.node_addr(target).ok_or_else(|| format!("{} has no address", self.node))?;
-        let host = match &self.from {
-            Some(f) => rt.host(f)?,
-            None => rt.sim.host_of(target),
-        };
+        let (addr, host) = rt.client_endpoints(&self.node, self.from.as_ref())?;
         let text = rt.render(&self.command)?;
         let plan = Plan {
             target: addr,

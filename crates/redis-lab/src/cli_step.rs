@@ -88,12 +88,7 @@ pub(crate) fn parse_step(value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Step>
 
 impl Step for CliStep {
     fn run(&self, rt: &mut Runtime) -> Result<String, RunError> {
-        let target = rt.proc(&self.node)?;
-        let addr = rt.node_addr(target).ok_or_else(|| format!("{} has no address", self.node))?;
-        let host = match &self.from {
-            Some(f) => rt.host(f)?,
-            None => rt.sim.host_of(target),
-        };
+        let (addr, host) = rt.client_endpoints(&self.node, self.from.as_ref())?;
         let text = rt.render(&self.command)?;
         let args = resp::split_args(text.as_bytes()).ok_or("Invalid argument(s)")?;
         let password = self.auth.as_ref().map(|a| rt.render(a)).transpose()?;

@@ -115,12 +115,7 @@ impl RawStep {
 
 impl Step for RawStep {
     fn run(&self, rt: &mut Runtime) -> Result<String, RunError> {
-        let target = rt.proc(&self.node)?;
-        let addr = rt.node_addr(target).ok_or_else(|| format!("{} has no address", self.node))?;
-        let host = match &self.from {
-            Some(f) => rt.host(f)?,
-            None => rt.sim.host_of(target),
-        };
+        let (addr, host) = rt.client_endpoints(&self.node, self.from.as_ref())?;
         let send = bytes(rt, &self.send)?;
         let detail = format!(" -> {addr}: \"{}\"", escape(&send));
         let read_for = self.read_for;

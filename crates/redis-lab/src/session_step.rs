@@ -148,12 +148,7 @@ impl SessionStep {
 
 impl Step for SessionStep {
     fn run(&self, rt: &mut Runtime) -> Result<String, RunError> {
-        let target = rt.proc(&self.node)?;
-        let addr = rt.node_addr(target).ok_or_else(|| format!("{} has no address", self.node))?;
-        let host = match &self.from {
-            Some(f) => rt.host(f)?,
-            None => rt.sim.host_of(target),
-        };
+        let (addr, host) = rt.client_endpoints(&self.node, self.from.as_ref())?;
         let mut texts = Vec::with_capacity(self.lines.len());
         let mut commands = Vec::with_capacity(self.lines.len());
         for line in &self.lines {

@@ -156,6 +156,22 @@ impl Runtime {
         self.sim.proc_by_name(&name).ok_or_else(|| RunError::Check(format!("`{name}` (from {r}) is not a node")))
     }
 
+    /// Where a client step connects: the node's address, and the host the
+    /// client runs on (`from`, or the node's own host).
+    pub fn client_endpoints(
+        &self,
+        node: &NodeRef,
+        from: Option<&NodeRef>,
+    ) -> Result<(std::net::SocketAddrV4, HostId), RunError> {
+        let target = self.proc(node)?;
+        let addr = self.node_addr(target).ok_or_else(|| format!("{node} has no address"))?;
+        let host = match from {
+            Some(f) => self.host(f)?,
+            None => self.sim.host_of(target),
+        };
+        Ok((addr, host))
+    }
+
     /// The host a reference names: a host by name, or the host of a node.
     pub fn host(&self, r: &NodeRef) -> Result<HostId, RunError> {
         let name = self.render(&r.template)?;
