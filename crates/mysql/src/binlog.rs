@@ -8,8 +8,21 @@
 //! 21-character name): 333 bytes, as `SHOW MASTER STATUS` shows on a fresh
 //! MariaDB 10.11. A statement is a Gtid event (42) and a Query event; a
 //! transactional one ends with an Xid event (31).
+//!
+//! MySQL 5.7 (the `mysql-5.7` flavor) lays out the same header and checksum
+//! but other events, as its documented binlog format (libbinlogevents) has
+//! them: a fresh file is the magic, a Format_description event of 119 bytes
+//! (its table of post-header lengths covers 38 event types) and an empty
+//! Previous_gtids (31): 154. Every group starts with an Anonymous_Gtid (65:
+//! flags, a zero SID and GNO, the logical clock's last_committed and
+//! sequence_number); a transaction continues with a Query `BEGIN`, its
+//! statements (or Table_map and v2 rows events) and an Xid. Query events
+//! carry Q_UPDATED_DB_NAMES for the database a statement touches, and
+//! Q_INVOKER for account statements (CREATE USER, GRANT): with the seed's
+//! CREATE USER and GRANT on a fresh master that makes 617.
 
 use crate::engine::{ColumnType, RowChange, Value};
+use crate::flavor::Flavor;
 use crate::packet::Reader;
 
 /// `\xfebin`.
@@ -44,6 +57,28 @@ pub mod kind {
     pub const UPDATE_ROWS: u8 = 24;
     /// DELETE_ROWS_EVENT_V1.
     pub const DELETE_ROWS: u8 = 25;
+    /// WRITE_ROWS_EVENT (v2, MySQL 5.7).
+    pub const WRITE_ROWS_V2: u8 = 30;
+    /// UPDATE_ROWS_EVENT (v2, MySQL 5.7).
+    pub const UPDATE_ROWS_V2: u8 = 31;
+    /// DELETE_ROWS_EVENT (v2, MySQL 5.7).
+    pub const DELETE_ROWS_V2: u8 = 32;
+    /// GTID_LOG_EVENT (MySQL 5.7).
+    pub const MYSQL_GTID: u8 = 33;
+    /// ANONYMOUS_GTID_LOG_EVENT (MySQL 5.7).
+    pub const ANONYMOUS_GTID: u8 = 34;
+    /// PREVIOUS_GTIDS_LOG_EVENT (MySQL 5.7).
+    pub const PREVIOUS_GTIDS: u8 = 35;
+
+    /// A rows event's v1 code (v2 codes map to theirs).
+    pub fn v1(kind: u8) -> u8 {
+        if (WRITE_ROWS_V2..=DELETE_ROWS_V2).contains(&kind) { kind - 7 } else { kind }
+    }
+
+    /// A rows event's v2 code (v1 codes map to theirs).
+    pub fn v2(kind: u8) -> u8 {
+        if (WRITE_ROWS..=DELETE_ROWS).contains(&kind) { kind + 7 } else { kind }
+    }
 }
 
 /// The row images of one statement on one table, for row-based logging.
@@ -148,13 +183,16 @@ fn row_image(columns: &[(ColumnType, bool)], row: &[Value], out: &mut Vec<u8>) {
     }
 }
 
-fn rows_body(img: &RowsImage) -> Vec<u8> {
+fn rows_body(img: &RowsImage, flavor: Flavor) -> Vec<u8> {
     let mut b = img.table_id.to_le_bytes()[..6].to_vec();
     b.extend_from_slice(&1u16.to_le_bytes()); // STMT_END_F
+    if flavor == Flavor::Mysql57 {
+        b.extend_from_slice(&2u16.to_le_bytes()); // v2: extra data, its length counting itself: none
+    }
     crate::packet::put_lenenc(&mut b, img.columns.len() as u64);
     let present = bitmap(img.columns.iter().map(|_| true), false);
     b.extend_from_slice(&present);
-    if img.kind == kind::UPDATE_ROWS {
+    if kind::v1(img.kind) == kind::UPDATE_ROWS {
         b.extend_from_slice(&present);
     }
     for c in &img.changes {
@@ -174,6 +212,7 @@ pub fn decode_rows(kind: u8, body: &[u8], map: &TableMap) -> Option<Vec<RowChang
         return None;
     }
     r.take(n.div_ceil(8))?;
+    let kind = kind::v1(kind);
     if kind == kind::UPDATE_ROWS {
         r.take(n.div_ceil(8))?;
     }
@@ -234,6 +273,25 @@ fn decode_table_map(body: &mut Reader<'_>) -> Option<TableMap> {
     Some(TableMap { table_id, db, table, types, max_len })
 }
 
+/// MySQL 5.7's Format_description body after the server version and
+/// timestamp: header length 19, the post-header lengths of its 38 event
+/// types (START_V3 56, QUERY 13, ROTATE 8, LOAD 18, ..., FORMAT_DESCRIPTION
+/// 95, ..., TABLE_MAP 8, rows v1 8, INCIDENT 2, rows v2 10, GTID and
+/// ANONYMOUS_GTID 42, TRANSACTION_CONTEXT 18, VIEW_CHANGE 52), and the
+/// checksum algorithm (1, CRC32).
+const FDE_TAIL_57: [u8; 40] = [
+    19, 56, 13, 0, 8, 0, 18, 0, 4, 4, 4, 4, 18, 0, 0, 95, 0, 4, 26, 8, 0, 0, 0, 8, 8, 8, 2, 0, 0, 0, 10, 10, 10, 42, 42,
+    0, 18, 52, 0, 1,
+];
+
+/// 5.7's Query status variables before the per-statement ones: flags2 0,
+/// sql_mode (5.7's default ONLY_FULL_GROUP_BY, STRICT_TRANS_TABLES,
+/// NO_ZERO_IN_DATE, NO_ZERO_DATE, ERROR_FOR_DIVISION_BY_ZERO,
+/// NO_AUTO_CREATE_USER, NO_ENGINE_SUBSTITUTION), catalog "std", charsets
+/// latin1 (8) client, connection and server.
+const QUERY_STATUS_57: [u8; 26] =
+    [0, 0, 0, 0, 0, 1, 0x20, 0, 0xa0, 0x55, 0, 0, 0, 0, 6, 3, b's', b't', b'd', 4, 8, 0, 8, 0, 8, 0];
+
 /// The Format_description event's body after the server version and
 /// timestamp: header length 19, the post-header lengths of every event type,
 /// and the checksum algorithm (1, CRC32), copied from a MariaDB 10.11 binlog.
@@ -272,8 +330,12 @@ pub enum Body {
     Query { thread_id: u32, db: String, query: String },
     /// A transaction's commit.
     Xid(u64),
-    /// A group's GTID: sequence number and whether it is a standalone (DDL) group.
+    /// A group's GTID: sequence number and whether it is a standalone (DDL)
+    /// group. MySQL 5.7's Anonymous_Gtid reads as a standalone group of
+    /// sequence 0 that a `BEGIN` turns into a transaction.
     Gtid { seq: u64, standalone: bool },
+    /// MySQL 5.7's Query `BEGIN`: the group is a transaction.
+    Begin,
     /// INSERT_ID for the next statement.
     InsertId(u64),
     /// The next events come from `file`, at `pos`.
@@ -315,13 +377,62 @@ fn hex(s: &str) -> Vec<u8> {
 }
 
 /// The Format_description event's body.
-pub fn fde_body(timestamp: u32) -> Vec<u8> {
+pub fn fde_body(flavor: Flavor, timestamp: u32) -> Vec<u8> {
     let mut b = 4u16.to_le_bytes().to_vec();
-    let mut version = crate::SERVER_VERSION.as_bytes().to_vec();
+    let mut version = flavor.version().as_bytes().to_vec();
     version.resize(50, 0);
     b.extend_from_slice(&version);
     b.extend_from_slice(&timestamp.to_le_bytes());
-    b.extend_from_slice(&hex(FDE_TAIL));
+    match flavor {
+        Flavor::Mysql57 => b.extend_from_slice(&FDE_TAIL_57),
+        Flavor::Mariadb1011 => b.extend_from_slice(&hex(FDE_TAIL)),
+    }
+    b
+}
+
+/// A MySQL 5.7 Query event's body: `updated_db` is the database the
+/// statement touches (Q_UPDATED_DB_NAMES, one name), `invoker` the account
+/// an account statement ran as (Q_INVOKER).
+pub fn query_body_57(
+    thread_id: u32,
+    db: &str,
+    query: &str,
+    invoker: Option<&(String, String)>,
+    updated_db: Option<&str>,
+) -> Vec<u8> {
+    let mut status = QUERY_STATUS_57.to_vec();
+    if let Some((user, host)) = invoker {
+        status.push(11);
+        status.push(user.len() as u8);
+        status.extend_from_slice(user.as_bytes());
+        status.push(host.len() as u8);
+        status.extend_from_slice(host.as_bytes());
+    }
+    if let Some(name) = updated_db {
+        status.extend_from_slice(&[12, 1]);
+        status.extend_from_slice(name.as_bytes());
+        status.push(0);
+    }
+    let mut b = thread_id.to_le_bytes().to_vec();
+    b.extend_from_slice(&0u32.to_le_bytes());
+    b.push(db.len() as u8);
+    b.extend_from_slice(&0u16.to_le_bytes());
+    b.extend_from_slice(&(status.len() as u16).to_le_bytes());
+    b.extend_from_slice(&status);
+    b.extend_from_slice(db.as_bytes());
+    b.push(0);
+    b.extend_from_slice(query.as_bytes());
+    b
+}
+
+/// A MySQL 5.7 Anonymous_Gtid event's body: flags (1: may be committed
+/// alone), SID and GNO zero, the logical clock type 2 and its timestamps.
+pub fn anonymous_gtid_body(last_committed: u64, sequence_number: u64) -> Vec<u8> {
+    let mut b = vec![1u8];
+    b.extend_from_slice(&[0; 24]);
+    b.push(2);
+    b.extend_from_slice(&last_committed.to_le_bytes());
+    b.extend_from_slice(&sequence_number.to_le_bytes());
     b
 }
 
@@ -393,7 +504,17 @@ pub fn decode(e: &[u8]) -> Option<(Header, Body)> {
             body.take(status_len)?;
             let db = String::from_utf8_lossy(body.take(db_len)?).into_owned();
             body.u8()?;
-            Body::Query { thread_id, db, query: String::from_utf8_lossy(body.rest()).into_owned() }
+            match body.rest() {
+                b"BEGIN" => Body::Begin,
+                q => Body::Query { thread_id, db, query: String::from_utf8_lossy(q).into_owned() },
+            }
+        }
+        kind::ANONYMOUS_GTID | kind::MYSQL_GTID => Body::Gtid { seq: 0, standalone: true },
+        kind::WRITE_ROWS_V2 | kind::UPDATE_ROWS_V2 | kind::DELETE_ROWS_V2 => {
+            let head = body.take(8)?.to_vec();
+            let extra = body.u16()? as usize;
+            body.take(extra.checked_sub(2)?)?;
+            Body::Rows(kind, [head.as_slice(), body.rest()].concat())
         }
         kind::XID => Body::Xid(body.u64()?),
         kind::GTID => {
@@ -458,6 +579,11 @@ pub struct Binlog {
     pub gtid_server: u32,
     /// The next Xid.
     pub xid: u64,
+    /// Which server writes it.
+    pub flavor: Flavor,
+    /// MySQL 5.7's logical clock: the last sequence_number given in the
+    /// current file (it restarts at 1 in each file).
+    pub sequence: u64,
 }
 
 impl Binlog {
@@ -481,8 +607,14 @@ impl Binlog {
         let name = format!("{}.{:06}", self.base, self.files.len() + 1);
         self.files.push(name.clone());
         self.current = MAGIC.to_vec();
-        let fde = fde_body(timestamp);
+        let fde = fde_body(self.flavor, timestamp);
         self.push(Header { timestamp, kind: kind::FORMAT_DESCRIPTION, server_id, log_pos: 0 }, IN_USE, &fde);
+        if self.flavor == Flavor::Mysql57 {
+            self.sequence = 0;
+            // an empty Previous_gtids: no GTID set (n_sids 0)
+            self.push(Header { timestamp, kind: kind::PREVIOUS_GTIDS, server_id, log_pos: 0 }, 0, &[0; 8]);
+            return name;
+        }
         self.push(Header { timestamp, kind: kind::GTID_LIST, server_id, log_pos: 0 }, 0, &self.gtid_list());
         for file in previous.iter().chain(std::iter::once(&name)) {
             let mut cp = (file.len() as u32).to_le_bytes().to_vec();
@@ -517,6 +649,9 @@ impl Binlog {
     /// statements): Gtid, then each statement's Intvar and Query, then an Xid
     /// if the group is transactional. Returns the events' bytes in order.
     pub fn log(&mut self, group: &[Logged]) -> Vec<Vec<u8>> {
+        if self.flavor == Flavor::Mysql57 {
+            return self.log_57(group);
+        }
         let Some(first) = group.first() else { return Vec::new() };
         self.gtid_seq += 1;
         self.gtid_server = first.server_id;
@@ -532,7 +667,7 @@ impl Binlog {
             if let Some(img) = &s.rows {
                 out.push(self.push(h(kind::ANNOTATE_ROWS, s), 0, s.query.as_bytes()));
                 out.push(self.push(h(kind::TABLE_MAP, s), 0, &table_map_body(img)));
-                out.push(self.push(h(img.kind, s), 0, &rows_body(img)));
+                out.push(self.push(h(kind::v1(img.kind), s), 0, &rows_body(img, self.flavor)));
                 continue;
             }
             let flags = if s.suppress_use { SUPPRESS_USE } else { 0 };
@@ -545,6 +680,42 @@ impl Binlog {
                 flags,
                 &query_body(s.thread_id, &s.db, &s.query, s.invoker.as_ref(), xid),
             ));
+        }
+        if first.transactional {
+            self.xid += 1;
+            out.push(self.push(h(kind::XID, first), 0, &self.xid.to_le_bytes()));
+        }
+        out
+    }
+
+    /// [`Binlog::log`] as MySQL 5.7 writes a group: Anonymous_Gtid; for a
+    /// transaction a Query `BEGIN`, each statement's Intvar and Query (or
+    /// Table_map and a v2 rows event) and an Xid; else the one Query.
+    fn log_57(&mut self, group: &[Logged]) -> Vec<Vec<u8>> {
+        let Some(first) = group.first() else { return Vec::new() };
+        self.sequence += 1;
+        let h = |kind, s: &Logged| Header { timestamp: s.timestamp, kind, server_id: s.server_id, log_pos: 0 };
+        let gtid = anonymous_gtid_body(self.sequence - 1, self.sequence);
+        let mut out = vec![self.push(h(kind::ANONYMOUS_GTID, first), 0, &gtid)];
+        if first.transactional {
+            let begin = query_body_57(first.thread_id, &first.db, "BEGIN", None, None);
+            out.push(self.push(h(kind::QUERY, first), 0, &begin));
+        }
+        for s in group {
+            if let Some(id) = s.insert_id {
+                let mut b = vec![2u8];
+                b.extend_from_slice(&id.to_le_bytes());
+                out.push(self.push(h(kind::INTVAR, s), 0, &b));
+            }
+            if let Some(img) = &s.rows {
+                out.push(self.push(h(kind::TABLE_MAP, s), 0, &table_map_body(img)));
+                out.push(self.push(h(kind::v2(img.kind), s), 0, &rows_body(img, self.flavor)));
+                continue;
+            }
+            let flags = if s.suppress_use { SUPPRESS_USE } else { 0 };
+            let updated = Some(s.db.as_str()).filter(|d| !d.is_empty() && s.invoker.is_none());
+            let body = query_body_57(s.thread_id, &s.db, &s.query, s.invoker.as_ref(), updated);
+            out.push(self.push(h(kind::QUERY, s), flags, &body));
         }
         if first.transactional {
             self.xid += 1;
@@ -595,8 +766,13 @@ fn suppress_use(e: &[u8]) -> bool {
 pub fn describe(e: &[u8], h: &Header, body: &Body) -> (&'static str, String) {
     match (h.kind, body) {
         (kind::FORMAT_DESCRIPTION, _) => {
-            ("Format_desc", format!("Server ver: {}, Binlog ver: 4", crate::SERVER_VERSION))
+            let version = e.get(21..71).unwrap_or_default();
+            let version = String::from_utf8_lossy(version.split(|b| *b == 0).next().unwrap_or_default()).into_owned();
+            ("Format_desc", format!("Server ver: {version}, Binlog ver: 4"))
         }
+        (kind::PREVIOUS_GTIDS, _) => ("Previous_gtids", String::new()),
+        (kind::ANONYMOUS_GTID, _) => ("Anonymous_Gtid", "SET @@SESSION.GTID_NEXT= 'ANONYMOUS'".to_owned()),
+        (_, Body::Begin) => ("Query", "BEGIN".to_owned()),
         (kind::GTID_LIST, _) => {
             let mut r = Reader::new(e.get(19..).unwrap_or_default());
             let count = r.u32().unwrap_or(0) & 0x0fff_ffff;
@@ -631,10 +807,14 @@ pub fn describe(e: &[u8], h: &Header, body: &Body) -> (&'static str, String) {
 }
 
 /// A rows event's name in SHOW BINLOG EVENTS and in the SQL thread's errors.
+/// MySQL 5.7's v2 events are `Write_rows`, `Update_rows`, `Delete_rows`.
 pub fn rows_name(kind: u8) -> &'static str {
     match kind {
         kind::WRITE_ROWS => "Write_rows_v1",
         kind::UPDATE_ROWS => "Update_rows_v1",
-        _ => "Delete_rows_v1",
+        kind::DELETE_ROWS => "Delete_rows_v1",
+        kind::WRITE_ROWS_V2 => "Write_rows",
+        kind::UPDATE_ROWS_V2 => "Update_rows",
+        _ => "Delete_rows",
     }
 }

@@ -34,6 +34,8 @@ pub struct MysqlCli {
     sent_at: u64,
     saw_column_eof: bool,
     printed: Vec<String>,
+    /// Whose client this is: the one shipped with the server it greets (`docker exec ... mysql`).
+    flavor: crate::flavor::Flavor,
     /// What the client printed, once it has finished.
     pub output: Option<String>,
     /// Whether any statement got an error reply.
@@ -58,6 +60,7 @@ impl MysqlCli {
             printed: Vec::new(),
             output: None,
             error_reply: false,
+            flavor: crate::flavor::Flavor::default(),
         }
     }
 
@@ -78,7 +81,7 @@ impl MysqlCli {
         if matches!(p, Printed::Error { .. }) {
             self.error_reply = true;
         }
-        self.printed.push(output::render(&p, vertical, micros));
+        self.printed.push(output::render_as(&p, vertical, micros, self.flavor.client_decimals()));
     }
 
     /// Sends the next statement, or finishes.
@@ -112,6 +115,7 @@ impl MysqlCli {
         match std::mem::replace(&mut self.state, State::Done) {
             State::Greeting => {
                 let Some(g) = packet::parse_handshake(p) else { return self.finish(ctx) };
+                self.flavor = crate::flavor::Flavor::from_greeting(&g.version);
                 let mut out = Vec::new();
                 packet::frame(
                     seq.wrapping_add(1),

@@ -14,6 +14,8 @@ pub enum BinlogFormat {
     Mixed,
 }
 
+use crate::flavor::Flavor;
+
 /// `slave_skip_errors`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum SkipErrors {
@@ -73,6 +75,8 @@ pub struct Config {
     pub log_slave_updates: bool,
     /// `read_only`.
     pub read_only: bool,
+    /// `super_read_only` (MySQL 5.7 only): read-only for SUPER too.
+    pub super_read_only: bool,
     /// `slave_skip_errors`.
     pub slave_skip_errors: SkipErrors,
     /// `sync_binlog`.
@@ -87,6 +91,8 @@ pub struct Config {
     pub character_set_server: String,
     /// `collation_server`.
     pub collation_server: String,
+    /// Which server this is (not a my.cnf directive: the scenario's `flavor:`).
+    pub flavor: Flavor,
 }
 
 impl Config {
@@ -105,6 +111,7 @@ impl Config {
             relay_log: None,
             log_slave_updates: false,
             read_only: false,
+            super_read_only: false,
             slave_skip_errors: SkipErrors::Off,
             sync_binlog: 0,
             innodb_flush_log_at_trx_commit: 1,
@@ -112,6 +119,7 @@ impl Config {
             skip_name_resolve: false,
             character_set_server: "latin1".into(),
             collation_server: "latin1_swedish_ci".into(),
+            flavor: Flavor::default(),
         }
     }
 }
@@ -119,9 +127,15 @@ impl Config {
 /// Errors: (0-based line, message).
 pub type ConfigErrors = Vec<(usize, String)>;
 
-/// Parses `text` for a node whose scenario port is `port`.
+/// Parses `text` for a node of the default flavor whose scenario port is `port`.
 pub fn parse(text: &str, port: u16) -> Result<Config, ConfigErrors> {
-    let mut config = Config::new(port);
+    parse_for(text, port, Flavor::default())
+}
+
+/// Parses `text` for a `flavor` node whose scenario port is `port`: the
+/// flavors know the same directives except `super_read_only` (MySQL 5.7's).
+pub fn parse_for(text: &str, port: u16, flavor: Flavor) -> Result<Config, ConfigErrors> {
+    let mut config = Config { flavor, ..Config::new(port) };
     let mut errors = Vec::new();
     let mut in_mysqld = false;
     let mut saw_group = false;
@@ -190,7 +204,8 @@ fn apply(c: &mut Config, name: &str, value: Option<&str>, line: &str) -> Result<
         "relay_log" => c.relay_log = Some(need()?.to_owned()),
         "log_slave_updates" => c.log_slave_updates = boolean(name, value)?,
         "read_only" => c.read_only = boolean(name, value)?,
-        "super_read_only" => return Err(unknown(line)),
+        "super_read_only" if c.flavor == Flavor::Mariadb1011 => return Err(unknown(line)),
+        "super_read_only" => c.super_read_only = boolean(name, value)?,
         "slave_skip_errors" => c.slave_skip_errors = skip_errors(need()?)?,
         "sync_binlog" => c.sync_binlog = number(name, need()?, 0, u32::MAX as u64)? as u32,
         "innodb_flush_log_at_trx_commit" => c.innodb_flush_log_at_trx_commit = number(name, need()?, 0, 3)? as u8,

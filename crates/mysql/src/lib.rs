@@ -1,6 +1,7 @@
 //! `mysql`: sans-IO MySQL binlog replication, modelled on MariaDB 10.11 (the
 //! server this crate's texts, event layouts and positions were measured
-//! against; see the README's MySQL section for where MySQL 5.7 differs).
+//! against) and MySQL 5.7 (the seed's server, derived from its documented
+//! binlog format): [`flavor`] says which, and what differs between them.
 //!
 //! [`config`] reads a `my.cnf` `[mysqld]` section; [`packet`] is the wire
 //! protocol (packets, handshake v10, `mysql_native_password`, OK/ERR/EOF,
@@ -26,6 +27,7 @@ pub mod binlog;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod flavor;
 pub mod output;
 pub mod packet;
 pub mod server;
@@ -33,6 +35,8 @@ pub mod sql;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_flavor;
 
 /// What the server reports as its version (handshake, `SELECT VERSION()`, the
 /// binlog's format description event), as Debian's mariadb-server 10.11 does

@@ -43,12 +43,21 @@ fn plural(n: u64, one: &str) -> String {
     if n == 1 { format!("1 {one}") } else { format!("{n} {one}s") }
 }
 
-fn secs(micros: u64) -> String {
-    format!("({}.{:03} sec)", micros / 1_000_000, (micros % 1_000_000) / 1000)
+/// `(0.000 sec)` with `decimals` (2 or 3) digits, truncated as the clients do.
+fn secs(micros: u64, decimals: usize) -> String {
+    let frac = (micros % 1_000_000) / 10u64.pow(6 - decimals as u32);
+    format!("({}.{:0width$} sec)", micros / 1_000_000, frac, width = decimals)
 }
 
-/// Renders `p`, which took `micros` of virtual time; `vertical` for `\G`.
+/// Renders `p`, which took `micros` of virtual time; `vertical` for `\G`;
+/// times with three decimals, as MariaDB's client prints them.
 pub fn render(p: &Printed, vertical: bool, micros: u64) -> String {
+    render_as(p, vertical, micros, 3)
+}
+
+/// [`render`] with times to `decimals` places (MySQL 5.7's client prints two).
+pub fn render_as(p: &Printed, vertical: bool, micros: u64, decimals: usize) -> String {
+    let secs = |m| secs(m, decimals);
     match p {
         Printed::Ok { affected, warnings, info } => {
             let mut s = format!("Query OK, {}", plural(*affected, "row"));

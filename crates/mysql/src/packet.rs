@@ -184,9 +184,9 @@ impl<'a> Reader<'a> {
 }
 
 /// The server's first packet (Protocol::HandshakeV10).
-pub fn handshake(conn_id: u32, scramble: &[u8; 20]) -> Vec<u8> {
+pub fn handshake(version: &str, conn_id: u32, scramble: &[u8; 20]) -> Vec<u8> {
     let mut p = vec![10];
-    p.extend_from_slice(format!("5.5.5-{}", crate::SERVER_VERSION).as_bytes());
+    p.extend_from_slice(version.as_bytes());
     p.push(0);
     p.extend_from_slice(&conn_id.to_le_bytes());
     p.extend_from_slice(&scramble[..8]);

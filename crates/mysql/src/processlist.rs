@@ -7,6 +7,7 @@
 
 use super::{IoState, Phase, Server};
 use crate::engine::Outcome;
+use crate::flavor::Flavor;
 
 /// SHOW PROCESSLIST's columns and whether each is numeric (right-aligned).
 const COLUMNS: [(&str, bool); 9] = [
@@ -38,13 +39,15 @@ impl Server {
             rows.retain(|r| r.1 == user);
         }
         rows.sort_by_key(|r| r.0);
-        let columns = COLUMNS.iter().map(|(c, n)| (c.to_string(), *n)).collect();
+        // MySQL 5.7 has no Progress column
+        let shown = if self.config.flavor == Flavor::Mysql57 { &COLUMNS[..8] } else { &COLUMNS[..] };
+        let columns = shown.iter().map(|(c, n)| (c.to_string(), *n)).collect();
         let rows = rows
             .into_iter()
             .map(|(id, user, host, db, command, since, state, info)| {
                 let info = info.map(|i| if full { i } else { i.chars().take(INFO_CHARS).collect() });
                 let secs = (now_ms - since).max(0) / 1000;
-                vec![
+                let mut row = vec![
                     Some(id.to_string()),
                     Some(user),
                     Some(host),
@@ -54,7 +57,9 @@ impl Server {
                     Some(state),
                     info,
                     Some("0.000".to_owned()),
-                ]
+                ];
+                row.truncate(shown.len());
+                row
             })
             .collect();
         Outcome::Rows { columns, rows }
@@ -103,7 +108,8 @@ impl Server {
         let Some(r) = &self.replica else { return Vec::new() };
         let mut rows = Vec::new();
         if r.io != IoState::Stopped {
-            let command = if r.io_registered { "Slave_IO" } else { "Connect" };
+            let io_command = self.config.flavor.replica_commands().0;
+            let command = if r.io_registered { io_command } else { "Connect" };
             let state = self.io_state_text().to_owned();
             rows.push((r.io_thread.0, "system user".into(), String::new(), None, command, r.io_thread.1, state, None));
         }
@@ -114,7 +120,7 @@ impl Server {
                 "system user".into(),
                 String::new(),
                 None,
-                "Slave_SQL",
+                self.config.flavor.replica_commands().1,
                 r.sql_thread.1,
                 state,
                 None,

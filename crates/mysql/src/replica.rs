@@ -79,7 +79,7 @@ impl Server {
         match stmt {
             Stmt::ShowMasterStatus => Ok(self.show_master_status()),
             Stmt::ShowSlaveStatus => {
-                let columns = SLAVE_STATUS_COLUMNS.iter().map(|c| (c.to_string(), false)).collect();
+                let columns = self.config.flavor.slave_status_columns().iter().map(|c| (c.to_string(), false)).collect();
                 let rows = self
                     .slave_status(ctx.wall_clock_ms())
                     .map(|f| f.into_iter().map(|(_, v)| v).collect())
@@ -108,7 +108,10 @@ impl Server {
     }
 
     fn show_master_status(&self) -> Outcome {
-        let columns = ["File", "Position", "Binlog_Do_DB", "Binlog_Ignore_DB"]
+        let columns = self
+            .config
+            .flavor
+            .master_status_columns()
             .iter()
             .map(|c| (c.to_string(), *c == "Position"))
             .collect();
@@ -118,7 +121,11 @@ impl Server {
                 Some(b.position().to_string()),
                 Some(self.config.binlog_do_db.join(",")),
                 Some(self.config.binlog_ignore_db.join(",")),
-            ]],
+                Some(String::new()),
+            ]
+            .into_iter()
+            .take(self.config.flavor.master_status_columns().len())
+            .collect()],
             None => Vec::new(),
         };
         Outcome::Rows { columns, rows }
@@ -262,13 +269,13 @@ impl Server {
             "0".into(),
             String::new(),
         ];
-        Some(
-            SLAVE_STATUS_COLUMNS
-                .iter()
-                .copied()
-                .zip(values.into_iter().map(|v| if v == "NULL" { None } else { Some(v) }))
-                .collect(),
-        )
+        let fields = SLAVE_STATUS_COLUMNS
+            .iter()
+            .copied()
+            .zip(values.into_iter().map(|v| if v == "NULL" { None } else { Some(v) }))
+            .collect();
+        // the replica does not ask its master for @@server_uuid: Master_UUID stays empty
+        Some(self.config.flavor.slave_status(fields, ""))
     }
 
     /// `Slave_IO_State` (also the IO thread's SHOW PROCESSLIST state).
@@ -731,6 +738,12 @@ impl Server {
                 r.skipping = r.skip_counter > 0;
                 self.applying = super::Group::default();
                 self.applying_snapshot = (!standalone).then(|| self.engine.clone());
+                false
+            }
+            Body::Begin => {
+                // MySQL 5.7: the Anonymous_Gtid's group is a transaction
+                r.in_group = true;
+                self.applying_snapshot = Some(self.engine.clone());
                 false
             }
             Body::InsertId(id) => {

@@ -205,7 +205,7 @@ pub struct Server {
 impl Server {
     /// A server with `config`; it starts with the kernel's `Start` input.
     pub fn new(config: Config) -> Server {
-        let read_only = config.read_only;
+        let read_only = config.read_only || config.super_read_only;
         Server {
             config,
             engine: Engine::new(),
@@ -244,7 +244,7 @@ impl Server {
         self.accounts.insert(("root".into(), "localhost".into()), root);
         self.engine = Engine::new();
         self.replay_redo(ctx);
-        self.read_only = self.config.read_only;
+        self.read_only = self.config.read_only || self.config.super_read_only;
         self.relay_file =
             format!("{}.000001", self.config.relay_log.clone().unwrap_or_else(|| format!("{}-relay-bin", ctx.name())));
         if let Some(base) = self.config.log_bin.clone() {
@@ -258,8 +258,9 @@ impl Server {
         crate::log(
             ctx,
             format!(
-                "[Note] mariadbd: ready for connections.\nVersion: '{}'  port: {}",
-                crate::SERVER_VERSION,
+                "[Note] {}: ready for connections.\nVersion: '{}'  port: {}",
+                self.config.flavor.daemon(),
+                self.config.flavor.version(),
                 self.config.port
             ),
         );
@@ -273,7 +274,7 @@ impl Server {
             .read(&index)
             .map(|b| String::from_utf8_lossy(b).lines().map(|l| l.trim_start_matches("./").to_owned()).collect())
             .unwrap_or_default();
-        let mut binlog = Binlog { base, files, ..Binlog::default() };
+        let mut binlog = Binlog { base, files, flavor: self.config.flavor, ..Binlog::default() };
         for f in &binlog.files {
             let bytes = ctx.disk().read(f).map(<[u8]>::to_vec).unwrap_or_default();
             let old = Binlog { current: bytes, ..Binlog::default() };
@@ -454,7 +455,8 @@ impl Server {
             *b = 33 + (ctx.rng().next_u64() % 94) as u8;
         }
         let mut out = Vec::new();
-        packet::frame(0, &packet::handshake(self.next_thread, &scramble), &mut out);
+        let version = self.config.flavor.greeting_version();
+        packet::frame(0, &packet::handshake(&version, self.next_thread, &scramble), &mut out);
         ctx.send(conn, &out);
         let host = self.host_name(*peer.ip());
         let client = Client {
@@ -568,8 +570,9 @@ impl Server {
                 let replies = match self.query(ctx, conn, &text) {
                     Ok(o) => outcome_packets(o, self.warnings.len() as u16),
                     Err(e) => {
-                        self.warnings = vec![("Error", e.code, e.message.clone())];
-                        vec![packet::err(e.code, e.state, &e.message)]
+                        let message = self.config.flavor.message(e.code, &e.message);
+                        self.warnings = vec![("Error", e.code, message.clone())];
+                        vec![packet::err(e.code, e.state, &message)]
                     }
                 };
                 // the list is replaced by a statement that raises a condition
@@ -602,6 +605,13 @@ impl Server {
         let (user, host, db, thread_id) = self.session(conn);
         let account = self.account(&user).cloned().unwrap_or(Account { hash: None, privileges: BTreeSet::new() });
         self.check_privileges(&stmt, &account, &user, &host, db.as_deref())?;
+        if stmt.writes() && self.read_only && self.config.super_read_only {
+            return Err(SqlError::new(
+                1290,
+                "HY000",
+                "The MySQL server is running with the --super-read-only option so it cannot execute this statement",
+            ));
+        }
         if stmt.writes() && self.read_only && !account.has("SUPER") && !account.has("ALL PRIVILEGES") {
             return Err(SqlError::new(
                 1290,
@@ -750,9 +760,9 @@ impl Server {
                 timestamp: self.timestamp(ctx),
                 thread_id,
                 db: logged_db.unwrap_or("").to_owned(),
-                query: text.trim().trim_end_matches(';').trim_end().to_owned(),
+                query: self.config.flavor.logged_text(stmt, text),
                 insert_id: generated,
-                invoker: matches!(stmt, Stmt::Grant { .. }).then(|| self.invoker(conn_host)).flatten(),
+                invoker: self.config.flavor.logs_invoker(stmt).then(|| self.invoker(conn_host)).flatten(),
                 suppress_use: matches!(stmt, Stmt::CreateDatabase { .. } | Stmt::DropDatabase { .. }),
                 ddl_xid: matches!(stmt, Stmt::CreateTable { .. } | Stmt::DropTable { .. }),
                 rows: self.rows_image(stmt, db),

@@ -9,31 +9,32 @@ use sim::{Fault, HostId, ProcId, Sim, SimConfig};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
-const MASTER_CNF: &str = "[mysqld]\nserver_id=101\nport=3307\nbinlog-ignore-db=mysql\nlog-bin=mall-mysql-bin\nbinlog_cache_size=1M\nbinlog_format=mixed\nexpire_logs_days=7\nslave_skip_errors=1062\n";
-const REPLICA_CNF: &str = "[mysqld]\nserver_id=102\nport=3308\nbinlog-ignore-db=mysql\nlog-bin=mall-mysql-slave1-bin\nbinlog_cache_size=1M\nbinlog_format=mixed\nexpire_logs_days=7\nrelay_log=mall-mysql-relay-bin\nlog_slave_updates=1\nread_only=1\n";
+pub(crate) const MASTER_CNF: &str = "[mysqld]\nserver_id=101\nport=3307\nbinlog-ignore-db=mysql\nlog-bin=mall-mysql-bin\nbinlog_cache_size=1M\nbinlog_format=mixed\nexpire_logs_days=7\nslave_skip_errors=1062\n";
+pub(crate) const REPLICA_CNF: &str = "[mysqld]\nserver_id=102\nport=3308\nbinlog-ignore-db=mysql\nlog-bin=mall-mysql-slave1-bin\nbinlog_cache_size=1M\nbinlog_format=mixed\nexpire_logs_days=7\nrelay_log=mall-mysql-relay-bin\nlog_slave_updates=1\nread_only=1\n";
 
-struct Lab {
-    sim: Sim,
+pub(crate) struct Lab {
+    pub(crate) sim: Sim,
     host: HostId,
     clients: u32,
+    pub(crate) flavor: crate::flavor::Flavor,
 }
 
 impl Lab {
-    fn new() -> Lab {
+    pub(crate) fn new() -> Lab {
         let mut sim = Sim::new(SimConfig { seed: 1, record_trace: true, ..SimConfig::default() });
         let host = sim.add_host("localhost", Ipv4Addr::LOCALHOST);
-        Lab { sim, host, clients: 0 }
+        Lab { sim, host, clients: 0, flavor: crate::flavor::Flavor::Mariadb1011 }
     }
 
-    fn server(&mut self, port: u16, cnf: &str) -> ProcId {
-        let config = crate::config::parse(cnf, port).expect("valid my.cnf");
+    pub(crate) fn server(&mut self, port: u16, cnf: &str) -> ProcId {
+        let config = crate::config::parse_for(cnf, port, self.flavor).expect("valid my.cnf");
         let factory: sim::Factory = Box::new(move || Box::new(Server::new(config.clone())));
         let p = self.sim.add_process(self.host, &port.to_string(), factory);
         self.sim.apply(Fault::Start(p)).unwrap();
         p
     }
 
-    fn mysql(&mut self, port: u16, user: &str, password: &str, input: &str) -> String {
+    pub(crate) fn mysql(&mut self, port: u16, user: &str, password: &str, input: &str) -> String {
         let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
         self.clients += 1;
         let (user, password, text) = (user.to_owned(), password.to_owned(), input.to_owned());
@@ -49,12 +50,12 @@ impl Lab {
         panic!("no output for {input}")
     }
 
-    fn root(&mut self, port: u16, input: &str) -> String {
+    pub(crate) fn root(&mut self, port: u16, input: &str) -> String {
         self.mysql(port, "root", "root", input)
     }
 }
 
-fn field<'a>(status: &'a str, name: &str) -> &'a str {
+pub(crate) fn field<'a>(status: &'a str, name: &str) -> &'a str {
     let prefix = format!("{name}: ");
     status
         .lines()
