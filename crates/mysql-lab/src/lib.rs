@@ -12,11 +12,15 @@
 pub mod conditions;
 pub mod step;
 
+use mysql::flavor::Flavor;
 use scenario::diag::{Diagnostic, Diagnostics};
 use scenario::yaml::Node;
 use scenario::{Condition, NodeDecl, NodeKind, ParseCx, Step, Syntax};
 use serde_json::json;
 use sim::{Factory, ProcId, Sim};
+
+/// The `flavor:` values, the default first (a test checks they are `Flavor::ALL`'s names).
+const FLAVORS: [&str; 2] = ["mysql-5.7", "mariadb-10.11"];
 
 /// The `mysql` node kind.
 pub struct MysqlKind;
@@ -27,13 +31,18 @@ impl NodeKind for MysqlKind {
     }
 
     fn build(&self, node: &NodeDecl) -> Result<Factory, Diagnostics> {
-        let config = mysql::config::parse(&node.config, node.port).map_err(|errors| {
+        let flavor = node.flavor.as_deref().and_then(Flavor::parse).unwrap_or_default();
+        let config = mysql::config::parse_for(&node.config, node.port, flavor).map_err(|errors| {
             node.config_errors(
                 errors,
                 "see the my.cnf [mysqld] directives chaoslab honours in the README's MySQL section",
             )
         })?;
         Ok(Box::new(move || Box::new(mysql::server::Server::new(config.clone()))))
+    }
+
+    fn flavors(&self) -> &'static [&'static str] {
+        &FLAVORS
     }
 
     fn steps(&self) -> Vec<Syntax> {
@@ -67,3 +76,5 @@ impl NodeKind for MysqlKind {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_flavor;

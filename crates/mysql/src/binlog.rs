@@ -280,8 +280,8 @@ fn decode_table_map(body: &mut Reader<'_>) -> Option<TableMap> {
 /// ANONYMOUS_GTID 42, TRANSACTION_CONTEXT 18, VIEW_CHANGE 52), and the
 /// checksum algorithm (1, CRC32).
 const FDE_TAIL_57: [u8; 40] = [
-    19, 56, 13, 0, 8, 0, 18, 0, 4, 4, 4, 4, 18, 0, 0, 95, 0, 4, 26, 8, 0, 0, 0, 8, 8, 8, 2, 0, 0, 0, 10, 10, 10, 42, 42,
-    0, 18, 52, 0, 1,
+    19, 56, 13, 0, 8, 0, 18, 0, 4, 4, 4, 4, 18, 0, 0, 95, 0, 4, 26, 8, 0, 0, 0, 8, 8, 8, 2, 0, 0, 0, 10, 10, 10, 42,
+    42, 0, 18, 52, 0, 1,
 ];
 
 /// 5.7's Query status variables before the per-statement ones: flags2 0,

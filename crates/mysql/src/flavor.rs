@@ -263,9 +263,14 @@ impl Flavor {
     pub fn logged_text(self, stmt: &Stmt, text: &str) -> String {
         let typed = text.trim().trim_end_matches(';').trim_end();
         match (self, stmt) {
-            (Flavor::Mysql57, Stmt::CreateUser { user, host, password }) => {
+            (Flavor::Mysql57, Stmt::CreateUser { user, host, password, hashed }) => {
                 let mut s = format!("CREATE USER '{user}'@'{host}' IDENTIFIED WITH 'mysql_native_password'");
-                if let Some(hash) = crate::packet::password_hash(password) {
+                let hash = if *hashed {
+                    crate::packet::parse_password_hash(password)
+                } else {
+                    crate::packet::password_hash(password)
+                };
+                if let Some(hash) = hash {
                     s.push_str(&format!(" AS '*{}'", hex_upper(&hash)));
                 }
                 s

@@ -300,6 +300,16 @@ pub fn password_hash(password: &str) -> Option<[u8; 20]> {
     Some(Sha1::digest(Sha1::digest(password.as_bytes())).into())
 }
 
+/// The hash in `*` and 40 hex digits, as `IDENTIFIED BY PASSWORD` takes it.
+pub fn parse_password_hash(text: &str) -> Option<[u8; 20]> {
+    let hex = text.strip_prefix('*').filter(|h| h.len() == 40 && h.is_ascii())?;
+    let mut out = [0u8; 20];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
 /// Whether `token` proves knowledge of the password whose hash is `stored`.
 pub fn check_token(stored: Option<&[u8; 20]>, scramble: &[u8], token: &[u8]) -> bool {
     let Some(stored) = stored else { return token.is_empty() };

@@ -79,7 +79,8 @@ impl Server {
         match stmt {
             Stmt::ShowMasterStatus => Ok(self.show_master_status()),
             Stmt::ShowSlaveStatus => {
-                let columns = self.config.flavor.slave_status_columns().iter().map(|c| (c.to_string(), false)).collect();
+                let columns =
+                    self.config.flavor.slave_status_columns().iter().map(|c| (c.to_string(), false)).collect();
                 let rows = self
                     .slave_status(ctx.wall_clock_ms())
                     .map(|f| f.into_iter().map(|(_, v)| v).collect())
@@ -108,24 +109,21 @@ impl Server {
     }
 
     fn show_master_status(&self) -> Outcome {
-        let columns = self
-            .config
-            .flavor
-            .master_status_columns()
-            .iter()
-            .map(|c| (c.to_string(), *c == "Position"))
-            .collect();
+        let columns =
+            self.config.flavor.master_status_columns().iter().map(|c| (c.to_string(), *c == "Position")).collect();
         let rows = match &self.binlog {
-            Some(b) => vec![vec![
-                Some(b.file().to_owned()),
-                Some(b.position().to_string()),
-                Some(self.config.binlog_do_db.join(",")),
-                Some(self.config.binlog_ignore_db.join(",")),
-                Some(String::new()),
-            ]
-            .into_iter()
-            .take(self.config.flavor.master_status_columns().len())
-            .collect()],
+            Some(b) => vec![
+                vec![
+                    Some(b.file().to_owned()),
+                    Some(b.position().to_string()),
+                    Some(self.config.binlog_do_db.join(",")),
+                    Some(self.config.binlog_ignore_db.join(",")),
+                    Some(String::new()),
+                ]
+                .into_iter()
+                .take(self.config.flavor.master_status_columns().len())
+                .collect(),
+            ],
             None => Vec::new(),
         };
         Outcome::Rows { columns, rows }

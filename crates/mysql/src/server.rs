@@ -341,10 +341,15 @@ impl Server {
         }
     }
 
+    /// A CREATE USER's stored hash: of the password, or the hash given.
+    fn account_hash(password: &str, hashed: bool) -> Option<[u8; 20]> {
+        if hashed { packet::parse_password_hash(password) } else { packet::password_hash(password) }
+    }
+
     /// Executes a write on the engine or the accounts (no binlog, no checks).
     fn apply_write(&mut self, stmt: &Stmt, db: Option<&str>, insert_id: Option<i64>) -> Result<Outcome, SqlError> {
         match stmt {
-            Stmt::CreateUser { user, host, password } => {
+            Stmt::CreateUser { user, host, password, hashed } => {
                 let key = (user.clone(), host.clone());
                 if self.accounts.contains_key(&key) {
                     return Err(SqlError::new(
@@ -354,7 +359,7 @@ impl Server {
                     ));
                 }
                 self.accounts
-                    .insert(key, Account { hash: packet::password_hash(password), privileges: BTreeSet::new() });
+                    .insert(key, Account { hash: Self::account_hash(password, *hashed), privileges: BTreeSet::new() });
                 Ok(Outcome::Ok { affected: 0, insert_id: 0, info: String::new() })
             }
             Stmt::Grant { privileges, user, host } => {

@@ -163,8 +163,10 @@ pub enum Stmt {
     FlushLogs,
     /// `SET GLOBAL name = value` (name lower-cased).
     SetGlobal(String, String),
-    /// `CREATE USER 'u'@'h' [IDENTIFIED BY 'p']`.
-    CreateUser { user: String, host: String, password: String },
+    /// `CREATE USER 'u'@'h' [IDENTIFIED BY 'p']`; `hashed` when the text
+    /// gave the password's hash instead (`IDENTIFIED BY PASSWORD '*...'`,
+    /// or MySQL 5.7's binlogged `IDENTIFIED WITH 'mysql_native_password' AS '*...'`).
+    CreateUser { user: String, host: String, password: String, hashed: bool },
     /// `GRANT privs ON *.* TO 'u'@'h'` (privileges upper-cased).
     Grant { privileges: Vec<String>, user: String, host: String },
 }
@@ -644,16 +646,31 @@ pub mod admin {
 
     fn create_user(t: &[Tok], text: &str) -> Result<Stmt, SqlError> {
         let (user, host, rest) = account(&t[2..]).ok_or_else(|| SqlError::syntax(text))?;
-        let password = match rest {
-            [] => String::new(),
-            [Tok::Word(i), Tok::Word(b), Tok::Quoted(p)]
-                if i.eq_ignore_ascii_case("IDENTIFIED") && b.eq_ignore_ascii_case("BY") =>
+        let word = |t: &Tok, w: &str| matches!(t, Tok::Word(x) if x.eq_ignore_ascii_case(w));
+        let (password, hashed) = match rest {
+            [] => (String::new(), false),
+            [i, b, Tok::Quoted(p)] if word(i, "IDENTIFIED") && word(b, "BY") => (p.clone(), false),
+            [i, b, pw, Tok::Quoted(p)] if word(i, "IDENTIFIED") && word(b, "BY") && word(pw, "PASSWORD") => {
+                (p.clone(), true)
+            }
+            [i, w, Tok::Quoted(plugin), a, Tok::Quoted(p)]
+                if word(i, "IDENTIFIED")
+                    && word(w, "WITH")
+                    && plugin.eq_ignore_ascii_case("mysql_native_password")
+                    && word(a, "AS") =>
             {
-                p.clone()
+                (p.clone(), true)
             }
             _ => return Err(SqlError::syntax(text)),
         };
-        Ok(Stmt::CreateUser { user, host, password })
+        if hashed && crate::packet::parse_password_hash(&password).is_none() && !password.is_empty() {
+            return Err(SqlError::new(
+                1827,
+                "HY000",
+                "The password hash doesn't have the expected format. Check if the correct password algorithm is being used with the PASSWORD() function.",
+            ));
+        }
+        Ok(Stmt::CreateUser { user, host, password, hashed })
     }
 
     fn grant(t: &[Tok], text: &str) -> Result<Stmt, SqlError> {

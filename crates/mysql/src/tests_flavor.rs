@@ -135,10 +135,23 @@ fn replica_columns_and_row_errors() {
     lab.root(3307, "insert into db1.t1 values(2,'m')");
     lab.sim.run_for(Duration::from_millis(100));
     let status = lab.root(3308, "show slave status\\G");
-    let end = lab.root(3307, "show master status").lines().nth(3).unwrap().split('|').nth(2).unwrap().trim().parse::<u64>().unwrap() - 31;
+    let end = lab
+        .root(3307, "show master status")
+        .lines()
+        .nth(3)
+        .unwrap()
+        .split('|')
+        .nth(2)
+        .unwrap()
+        .trim()
+        .parse::<u64>()
+        .unwrap()
+        - 31;
     assert_eq!(
         field(&status, "Last_SQL_Error"),
-        format!("Could not execute Write_rows event on table db1.t1; Duplicate entry '2' for key 'PRIMARY', Error_code: 1062; handler error HA_ERR_FOUND_DUPP_KEY; the event's master log mall-mysql-bin.000001, end_log_pos {end}")
+        format!(
+            "Could not execute Write_rows event on table db1.t1; Duplicate entry '2' for key 'PRIMARY', Error_code: 1062; handler error HA_ERR_FOUND_DUPP_KEY; the event's master log mall-mysql-bin.000001, end_log_pos {end}"
+        )
     );
     let processlist = lab.root(3308, "show processlist");
     assert!(!processlist.contains("Progress") && !processlist.contains("Slave_IO"), "{processlist}");

@@ -95,6 +95,11 @@ pub trait NodeKind {
     /// Validates a node's declaration (its `config` above all) and returns the
     /// factory that makes its process each time it starts.
     fn build(&self, node: &NodeDecl) -> Result<Factory, Diagnostics>;
+    /// The values a node's `flavor:` may take (which server it models), the
+    /// default first; empty for a kind without flavors (then `flavor:` is an error).
+    fn flavors(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// Bytes a node of this declaration allocates before it holds any data
     /// (databases, tables sized by its config), counted against
     /// [`crate::RUN_MEMORY_BUDGET`] by `check` and `run` alike.

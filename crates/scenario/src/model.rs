@@ -79,6 +79,8 @@ pub struct NodeDecl {
     pub config_lines: Vec<Span>,
     /// Whether it starts at time zero.
     pub start: bool,
+    /// Its `flavor:`, already checked against its kind's flavors; `None` for the kind's default.
+    pub flavor: Option<String>,
     /// Where it was declared.
     pub span: Span,
 }

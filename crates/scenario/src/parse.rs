@@ -30,7 +30,7 @@ pub const TOP_KEYS: &[&str] = &[
 ];
 const TOPOLOGY_KEYS: &[&str] = &["network", "hosts", "nodes"];
 const HOST_KEYS: &[&str] = &["name", "ip"];
-const NODE_KEYS: &[&str] = &["name", "kind", "port", "host", "config", "start"];
+const NODE_KEYS: &[&str] = &["name", "kind", "port", "host", "config", "start", "flavor"];
 const NETWORK_KEYS: &[&str] = &["latency", "loss", "bandwidth", "cross-host", "tcp-rmem", "tcp-wmem"];
 const LINK_KEYS: &[&str] = &["latency", "loss", "bandwidth"];
 /// Keys every step may carry besides its action.
@@ -484,8 +484,31 @@ fn parse_node(
         Some(s) => s.bool("start")?,
         None => true,
     };
+    let flavor = match m.get("flavor") {
+        Some(f) => Some(parse_flavor(f, &kind, registry)?),
+        None => None,
+    };
     m.finish(NODE_KEYS)?;
-    Ok(NodeDecl { name, kind, host, ip, port, config, config_lines, start, span: n.span })
+    Ok(NodeDecl { name, kind, host, ip, port, config, config_lines, start, flavor, span: n.span })
+}
+
+/// A node's `flavor:`: one of its kind's flavors.
+fn parse_flavor(f: &Node, kind: &str, registry: &Registry) -> Result<String, Diagnostic> {
+    let value = f.str("flavor")?;
+    let flavors = registry.kind(kind).map(|k| k.flavors()).unwrap_or_default();
+    if flavors.is_empty() {
+        return Err(Diagnostic::new(f.span, format!("kind `{kind}` has no flavors"))
+            .with_hint("remove `flavor:`; only kinds that model several servers (mysql) have one"));
+    }
+    if flavors.contains(&value.as_str()) {
+        return Ok(value);
+    }
+    let d = Diagnostic::new(f.span, format!("unknown {kind} flavor `{value}`")).with_label("unknown flavor");
+    let listing = format!("flavors: {} (the first is the default)", quoted(flavors));
+    Err(match did_you_mean(&value, flavors) {
+        Some(best) => d.with_hint(format!("did you mean `{best}`? {listing}")),
+        None => d.with_hint(listing),
+    })
 }
 
 /// Spans of each line of a multi-line config (`config: |`), so kinds can point

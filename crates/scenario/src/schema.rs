@@ -106,6 +106,14 @@ pub fn scenario_schema(registry: &Registry) -> Schema {
             ((*k).to_owned(), json!({"type": "string", "description": "config lines for every node of this kind"}))
         })
         .collect();
+    let flavor_names: Vec<&str> = registry.kinds().flat_map(|k| k.flavors().iter().copied()).collect();
+    let flavor_doc: Vec<String> = registry
+        .kinds()
+        .filter(|k| !k.flavors().is_empty())
+        .map(|k| format!("{}: {} (default {})", k.name(), k.flavors().join(", "), k.flavors()[0]))
+        .collect();
+    let flavor_schema = json!({"enum": flavor_names,
+        "description": format!("which server the node models, for kinds that model several; {}", flavor_doc.join("; "))});
     let kind_schema = if kinds.is_empty() { json!({"type": "string"}) } else { json!({"enum": kinds}) };
     let value = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -144,7 +152,8 @@ pub fn scenario_schema(registry: &Registry) -> Schema {
                             "port": {"type": "integer", "minimum": 1, "maximum": 65535},
                             "host": {"type": "string"},
                             "config": {"type": "string", "description": "config file text: redis.conf / sentinel.conf directives"},
-                            "start": {"type": "boolean", "default": true}
+                            "start": {"type": "boolean", "default": true},
+                            "flavor": flavor_schema
                         }
                     }]}}
                 }
