@@ -1,6 +1,7 @@
 //! Benchmarks: the kernel's microbenchmarks below, the Redis replication
-//! benchmark in [`crate::bench_redis`], and the Redis Cluster benchmarks in
-//! [`crate::bench_cluster`].
+//! benchmark in [`crate::bench_redis`], the Redis Cluster benchmarks in
+//! [`crate::bench_cluster`], and the MySQL replication benchmark in
+//! [`crate::bench_mysql`].
 //!
 //! `ping-ring`: N processes on one host, each connected to its successor; every
 //! process sends a 32-byte ping every 10 ms and answers each ping with a pong.
@@ -10,7 +11,7 @@
 //! `idle-memory`: many started processes that listen and hold one timer; the
 //! resident-set growth divided by their number is the cost of an idle process.
 
-use crate::{bench_cluster, bench_redis};
+use crate::{bench_cluster, bench_mysql, bench_redis};
 use serde_json::{Value, json};
 use sim::{Ctx, Fault, Input, Instant, ProcId, Process, Sim, SimConfig};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -148,6 +149,8 @@ pub enum Only {
     Redis,
     /// The Redis Cluster benchmarks.
     Cluster,
+    /// The MySQL replication benchmark.
+    Mysql,
 }
 
 pub fn run(quick: bool, only: Only) -> Result<(), String> {
@@ -167,6 +170,10 @@ pub fn run(quick: bool, only: Only) -> Result<(), String> {
         budgets.insert("cluster_c3_virtual_per_wall_min".into(), json!(bench_cluster::C3_VIRTUAL_PER_WALL_MIN));
         budgets.insert("cluster_1000_wall_secs_max".into(), json!(bench_cluster::WALL_SECS_MAX_1000));
         budgets.insert("cluster_1000_peak_rss_bytes_max".into(), json!(bench_cluster::PEAK_RSS_MAX));
+    }
+    if only == Only::All || only == Only::Mysql {
+        entry["mysql"] = mysql(quick)?;
+        budgets.insert("mysql_statements_per_sec_min".into(), json!(MYSQL_STATEMENTS_PER_SEC_MIN));
     }
     entry["budgets"] = Value::Object(budgets);
     append(entry)
@@ -300,4 +307,48 @@ fn append(entry: Value) -> Result<(), String> {
     std::fs::write(&path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
     println!("appended to {}", path.display());
     Ok(())
+}
+
+/// Replicated INSERT statements per wall second the MySQL benchmark must reach on one core.
+const MYSQL_STATEMENTS_PER_SEC_MIN: u64 = 200_000;
+
+fn mysql(quick: bool) -> Result<Value, String> {
+    let secs = if quick { 10 } else { 60 };
+    // Warm up, and check determinism while at it.
+    let warm_a = bench_mysql::replication(1, 7)?;
+    let warm_b = bench_mysql::replication(1, 7)?;
+    if warm_a.trace_hash != warm_b.trace_hash {
+        return Err(format!("mysql nondeterminism: {} vs {}", warm_a.trace_hash, warm_b.trace_hash));
+    }
+    let r = bench_mysql::replication(secs, 1)?;
+    let per_sec = r.statements as f64 / r.wall_secs;
+    let speedup = r.virtual_secs as f64 / r.wall_secs;
+    println!(
+        "mysql-replication: MySQL 5.7 master + 1 replica, binlog_format=row, {}-row transactions, {secs} virtual s: {} INSERTs in {} transactions, {} events in {:.3} s wall = {:.0} replicated statements/s (budget >= {MYSQL_STATEMENTS_PER_SEC_MIN}), {:.2} virtual s per wall s; replica at the master's position {}",
+        bench_mysql::ROWS_PER_TXN,
+        r.statements,
+        r.transactions,
+        r.events,
+        r.wall_secs,
+        per_sec,
+        speedup,
+        r.position
+    );
+    Ok(json!({
+        "replication": {
+            "flavor": "mysql-5.7",
+            "replicas": 1,
+            "binlog_format": "row",
+            "rows_per_transaction": bench_mysql::ROWS_PER_TXN,
+            "virtual_secs": secs,
+            "statements": r.statements,
+            "transactions": r.transactions,
+            "events": r.events,
+            "wall_secs": r.wall_secs,
+            "statements_per_sec": per_sec.round(),
+            "virtual_per_wall": (speedup * 100.0).round() / 100.0,
+            "binlog_position": r.position,
+            "trace_hash": r.trace_hash,
+        }
+    }))
 }

@@ -8,6 +8,7 @@
 
 mod bench;
 mod bench_cluster;
+mod bench_mysql;
 mod bench_redis;
 mod fidelity;
 mod reports;
@@ -15,7 +16,7 @@ mod tidy;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|cluster]
+const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|cluster|mysql]
        cargo xtask fidelity [--quick] [--redis-server PATH] [--redis-sentinel PATH]
                             [--redis-cli PATH] [--out DIR] [--seed N] [--only TEXT]
 
@@ -23,7 +24,8 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|clu
             process), the Redis replication benchmark (simulated commands
             per wall second) and the Redis Cluster benchmarks (the C3
             scenario's virtual time per wall time; N-node failover runs'
-            wall time and peak memory); results are appended to
+            wall time and peak memory) and the MySQL replication benchmark
+            (replicated statements per wall second); results are appended to
             reports/bench.json
   --quick   smaller runs, for a smoke test
   --only    run one of the groups
@@ -73,6 +75,10 @@ fn main() -> ExitCode {
                     }
                     ("--only", Some("cluster")) => {
                         only = bench::Only::Cluster;
+                        rest.next();
+                    }
+                    ("--only", Some("mysql")) => {
+                        only = bench::Only::Mysql;
                         rest.next();
                     }
                     _ => {
