@@ -198,9 +198,24 @@ fn setup(seed: u64) -> Result<(Sim, HostId, ProcId, ProcId), String> {
     let master = server(&mut sim, host, MASTER_CNF, MASTER_PORT)?;
     let replica = server(&mut sim, host, REPLICA_CNF, REPLICA_PORT)?;
     sim.run_for(Duration::from_millis(10));
-    client(&mut sim, host, MASTER_PORT, "create user 'slave'@'%' identified by '123456'; grant replication slave, replication client on *.* to 'slave'@'%'")?;
-    client(&mut sim, host, REPLICA_PORT, "change master to master_host='127.0.0.1', master_user='slave', master_password='123456', master_port=3307, master_log_file='mall-mysql-bin.000001', master_log_pos=4; start slave")?;
-    client(&mut sim, host, MASTER_PORT, "create database db1; create table db1.t1(id int primary key, name varchar(20))")?;
+    client(
+        &mut sim,
+        host,
+        MASTER_PORT,
+        "create user 'slave'@'%' identified by '123456'; grant replication slave, replication client on *.* to 'slave'@'%'",
+    )?;
+    client(
+        &mut sim,
+        host,
+        REPLICA_PORT,
+        "change master to master_host='127.0.0.1', master_user='slave', master_password='123456', master_port=3307, master_log_file='mall-mysql-bin.000001', master_log_pos=4; start slave",
+    )?;
+    client(
+        &mut sim,
+        host,
+        MASTER_PORT,
+        "create database db1; create table db1.t1(id int primary key, name varchar(20))",
+    )?;
     sim.run_for(Duration::from_millis(100));
     Ok((sim, host, master, replica))
 }
@@ -213,9 +228,7 @@ fn executed(sim: &Sim, replica: ProcId) -> Option<u64> {
 }
 
 fn rows(sim: &Sim, proc: ProcId) -> usize {
-    sim.process::<Server>(proc)
-        .and_then(|s| s.engine.get_table("db1", "t1").map(|t| t.rows.len()))
-        .unwrap_or(0)
+    sim.process::<Server>(proc).and_then(|s| s.engine.get_table("db1", "t1").map(|t| t.rows.len())).unwrap_or(0)
 }
 
 /// Runs the load for `virtual_secs` and drains; checks the replica caught up.

@@ -306,8 +306,39 @@ impl Engine {
         } else {
             cols.iter().map(|c| table.column(c, "INSERT INTO")).collect::<Result<_, _>>()?
         };
-        let mut staged = table.clone();
-        let mut changes = Vec::new();
+        // the rows are staged beside the table (not in a copy of it: a
+        // statement costs its rows, not the table's size) and the counters
+        // restored if one fails
+        let counters = (table.auto_increment, table.next_hidden);
+        let staged = Self::stage_rows(table, &positions, rows, insert_id);
+        let (staged, first_id) = match staged {
+            Ok(s) => s,
+            Err(e) => {
+                (table.auto_increment, table.next_hidden) = counters;
+                return Err(e);
+            }
+        };
+        let mut changes = Vec::with_capacity(staged.len());
+        for (key, row) in staged {
+            changes.push(RowChange { before: None, after: Some(row.clone()) });
+            table.rows.insert(key, row);
+        }
+        self.changes = changes;
+        let info =
+            if rows.len() > 1 { format!("Records: {}  Duplicates: 0  Warnings: 0", rows.len()) } else { String::new() };
+        Ok(Outcome::Ok { affected: rows.len() as u64, insert_id: first_id as u64, info })
+    }
+
+    /// INSERT's rows with their keys, checked against the table and each
+    /// other, and the first AUTO_INCREMENT value generated (0 if none).
+    #[allow(clippy::type_complexity)] // (key, row) pairs and the first id
+    fn stage_rows(
+        staged: &mut Table,
+        positions: &[usize],
+        rows: &[Vec<Expr>],
+        insert_id: Option<i64>,
+    ) -> Result<(Vec<(Vec<Value>, Vec<Value>)>, i64), SqlError> {
+        let mut out: Vec<(Vec<Value>, Vec<Value>)> = Vec::with_capacity(rows.len());
         let mut first_id = 0;
         let mut next_id = insert_id;
         for (n, exprs) in rows.iter().enumerate() {
@@ -322,12 +353,12 @@ impl Engine {
             for (&p, e) in positions.iter().zip(exprs) {
                 row[p] = eval(e, &[], &[])?;
             }
-            let generated = fill_row(&mut staged, &mut row, n + 1, &mut next_id)?;
+            let generated = fill_row(staged, &mut row, n + 1, &mut next_id)?;
             if first_id == 0 {
                 first_id = generated;
             }
             let key = staged.key(&row);
-            if staged.rows.contains_key(&key) {
+            if staged.rows.contains_key(&key) || out.iter().any(|(k, _)| *k == key) {
                 let shown: Vec<String> = key.iter().map(|v| v.text().unwrap_or_default()).collect();
                 return Err(SqlError::new(
                     1062,
@@ -335,14 +366,19 @@ impl Engine {
                     format!("Duplicate entry '{}' for key 'PRIMARY'", shown.join("-")),
                 ));
             }
-            changes.push(RowChange { before: None, after: Some(row.clone()) });
-            staged.rows.insert(key, row);
+            out.push((key, row));
         }
-        *table = staged;
-        self.changes = changes;
-        let info =
-            if rows.len() > 1 { format!("Records: {}  Duplicates: 0  Warnings: 0", rows.len()) } else { String::new() };
-        Ok(Outcome::Ok { affected: rows.len() as u64, insert_id: first_id as u64, info })
+        Ok((out, first_id))
+    }
+
+    /// Undoes row changes (the newest last in `undo`): each change's inverse,
+    /// newest first. What ROLLBACK and a failed replicated transaction do.
+    pub fn undo(&mut self, undo: Vec<(String, String, Vec<RowChange>)>) {
+        for (db, table, changes) in undo.into_iter().rev() {
+            for c in changes.into_iter().rev() {
+                let _ = self.apply_row(&db, &table, &RowChange { before: c.after, after: c.before });
+            }
+        }
     }
 
     fn update(

@@ -735,13 +735,13 @@ impl Server {
                 r.group.truncate(1);
                 r.skipping = r.skip_counter > 0;
                 self.applying = super::Group::default();
-                self.applying_snapshot = (!standalone).then(|| self.engine.clone());
+                self.applying_undo.clear();
                 false
             }
             Body::Begin => {
                 // MySQL 5.7: the Anonymous_Gtid's group is a transaction
                 r.in_group = true;
-                self.applying_snapshot = Some(self.engine.clone());
+                self.applying_undo.clear();
                 false
             }
             Body::InsertId(id) => {
@@ -804,7 +804,7 @@ impl Server {
             r.exec_file = file.to_owned();
             r.exec_pos = end;
             let group = std::mem::take(&mut self.applying);
-            self.applying_snapshot = None;
+            self.applying_undo.clear();
             self.commit_group(ctx, group);
             self.save_master_info(ctx);
         }
@@ -826,9 +826,14 @@ impl Server {
         let annotate = r.annotate.clone();
         let changes = binlog::decode_rows(kind, raw, &map).unwrap_or_default();
         let event = binlog::rows_name(kind);
+        // the rows applied, to undo if the group fails
+        let mut applied = Vec::new();
         for change in &changes {
             let failure = match self.engine.apply_row(&map.db, &map.table, change) {
-                Ok(()) => continue,
+                Ok(()) => {
+                    applied.push(change.clone());
+                    continue;
+                }
                 Err(RowError::Duplicate(key)) => {
                     (1062, format!("Duplicate entry '{key}' for key 'PRIMARY'"), "HA_ERR_FOUND_DUPP_KEY")
                 }
@@ -857,8 +862,10 @@ impl Server {
                 map.db, map.table
             );
             let state = if code == 1062 { "23000" } else { "HY000" };
+            self.applying_undo.push((map.db.clone(), map.table.clone(), applied));
             return Err((SqlError::new(code, state, message), text));
         }
+        self.applying_undo.push((map.db.clone(), map.table.clone(), applied));
         if self.config.log_slave_updates
             && self.binlog.is_some()
             && self.binlog_filter(Some(map.db.as_str()))
@@ -897,9 +904,8 @@ impl Server {
         r.last_sql_error = (e.code, text);
         r.sql_running = false;
         // the failed transaction is rolled back
-        if let Some(snapshot) = self.applying_snapshot.take() {
-            self.engine = snapshot;
-        }
+        let undo = std::mem::take(&mut self.applying_undo);
+        self.engine.undo(undo);
         self.applying = super::Group::default();
         let Some(r) = self.replica.as_mut() else { return };
         r.in_group = false;

@@ -154,12 +154,15 @@ struct Group {
     redo: Vec<String>,
 }
 
+/// Row changes to undo, oldest first: (database, table, the rows one statement changed).
+type Undo = Vec<(String, String, Vec<RowChange>)>;
+
 /// An open transaction (BEGIN ... COMMIT/ROLLBACK) of a connection. ROLLBACK
-/// restores the snapshot taken at BEGIN: writes of other connections made
-/// meanwhile are undone too (no row locks or MVCC are modelled).
-#[derive(Debug)]
+/// undoes its own row changes, newest first (no row locks or MVCC are
+/// modelled; DDL is not undone, as in MySQL where it commits).
+#[derive(Debug, Default)]
 struct Txn {
-    snapshot: Engine,
+    undo: Undo,
     group: Group,
 }
 
@@ -192,7 +195,8 @@ pub struct Server {
     table_ids: BTreeMap<(String, String), u64>,
     /// The SQL thread's group: its records and the engine before it.
     applying: Group,
-    applying_snapshot: Option<Engine>,
+    /// The row changes of the group the SQL thread is applying, to undo if it fails.
+    applying_undo: Undo,
     /// Notes and warnings of the statement being answered: level, code,
     /// message (the OK packet's count, and what SHOW WARNINGS lists next).
     warnings: Vec<Warning>,
@@ -219,7 +223,7 @@ impl Server {
             txns: BTreeMap::new(),
             table_ids: BTreeMap::new(),
             applying: Group::default(),
-            applying_snapshot: None,
+            applying_undo: Undo::new(),
             warnings: Vec::new(),
             keep_warnings: false,
             current: None,
@@ -712,20 +716,20 @@ impl Server {
     fn transaction(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, stmt: &Stmt) {
         if let Some(t) = self.txns.remove(&conn) {
             if matches!(stmt, Stmt::Rollback) {
-                self.engine = t.snapshot;
+                self.engine.undo(t.undo);
             } else {
                 self.commit_group(ctx, t.group);
             }
         }
         if matches!(stmt, Stmt::Begin) {
-            self.txns.insert(conn, Txn { snapshot: self.engine.clone(), group: Group::default() });
+            self.txns.insert(conn, Txn::default());
         }
     }
 
     /// A connection closed with a transaction open: it is rolled back.
     fn abandon(&mut self, conn: ConnId) {
         if let Some(t) = self.txns.remove(&conn) {
-            self.engine = t.snapshot;
+            self.engine.undo(t.undo);
         }
     }
 
@@ -746,6 +750,7 @@ impl Server {
         let insert_id =
             self.replica.as_mut().and_then(|r| r.insert_id.take()).filter(|_| origin != self.config.server_id);
         let outcome = self.apply_write(stmt, db, insert_id.map(|i| i as i64))?;
+        self.note_undo(stmt, db, sink);
         let mut now = Group { logged: Vec::new(), redo: vec![Self::redo_line(db, text)] };
         let logged_db = match stmt {
             Stmt::CreateDatabase { name, .. } | Stmt::DropDatabase { name, .. } => Some(name.as_str()),
@@ -786,6 +791,24 @@ impl Server {
             None => self.commit_group(ctx, now),
         }
         Ok(outcome)
+    }
+
+    /// Keeps the rows a DML statement just changed to undo them if `sink`'s
+    /// transaction rolls back (autocommit statements need none).
+    fn note_undo(&mut self, stmt: &Stmt, db: Option<&str>, sink: Sink) {
+        let (Stmt::Insert { table, .. } | Stmt::Update { table, .. } | Stmt::Delete { table, .. }) = stmt else {
+            return;
+        };
+        let undo = match sink {
+            Sink::Now => return,
+            Sink::Txn(conn) => match self.txns.get_mut(&conn) {
+                Some(t) => &mut t.undo,
+                None => return,
+            },
+            Sink::Replica => &mut self.applying_undo,
+        };
+        let d = table.db.as_deref().or(db).unwrap_or("").to_owned();
+        undo.push((d, table.name.clone(), self.engine.changes.clone()));
     }
 
     /// The row images of a DML statement just executed, under binlog_format=ROW.
@@ -926,10 +949,13 @@ impl Server {
             let Some(b) = self.binlog.as_ref() else { return };
             let Some(name) = b.files.get(file).cloned() else { return };
             let last = file + 1 == b.files.len();
-            let bytes =
-                if last { b.current.clone() } else { ctx.disk().read(&name).map(<[u8]>::to_vec).unwrap_or_default() };
-            let view = Binlog { current: bytes, ..Binlog::default() };
-            let events = view.events_from(pos);
+            // the current file is read in place: a dump's cost is its new events, not the file
+            let events = if last {
+                b.events_from(pos)
+            } else {
+                let bytes = ctx.disk().read(&name).map(<[u8]>::to_vec).unwrap_or_default();
+                Binlog { current: bytes, ..Binlog::default() }.events_from(pos)
+            };
             let end = pos + events.iter().map(|e| e.len() as u64).sum::<u64>();
             let payloads: Vec<Vec<u8>> = events.into_iter().map(|e| [vec![0u8], e].concat()).collect();
             if !payloads.is_empty() {
