@@ -281,7 +281,7 @@ mod tests {
     fn a_short_run_replicates_every_row_deterministically() {
         let a = super::replication(1, 7).expect("the run drains");
         let b = super::replication(1, 7).expect("the run drains");
-        assert!(a.statements > 1000 && a.statements % super::ROWS_PER_TXN == 0, "{}", a.statements);
+        assert!(a.statements > 1000 && a.statements.is_multiple_of(super::ROWS_PER_TXN), "{}", a.statements);
         assert_eq!(a.trace_hash, b.trace_hash);
         assert_eq!(a.statements, b.statements);
     }
