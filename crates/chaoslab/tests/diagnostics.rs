@@ -91,6 +91,7 @@ fn bad_files() -> Vec<(&'static str, Vec<u8>)> {
         ("missing kind", with_nodes("    - {port: 6379}\n")),
         ("unknown kind", with_nodes("    - {kind: mysql, port: 3306}\n")),
         ("kind typo", with_nodes("    - {kind: rediss, port: 6379}\n")),
+        ("flavor on a kind without flavors", with_nodes("    - {kind: redis, port: 6379, flavor: mysql-5.7}\n")),
         ("port zero", with_nodes("    - {kind: redis, port: 0}\n")),
         ("port too big", with_nodes("    - {kind: redis, port: 70000}\n")),
         ("port text", with_nodes("    - {kind: redis, port: six}\n")),
