@@ -455,6 +455,13 @@ impl Runtime {
         }
     }
 
+    /// The faults in force now, as the fault log names them (`partition ...`,
+    /// `pause 6381`, `kill 6381` until the node starts again): what a
+    /// convergence invariant waits out before it judges.
+    pub fn faults_in_force(&self) -> Vec<String> {
+        self.active_faults()
+    }
+
     /// The faults in force now, as the fault log names them.
     fn active_faults(&self) -> Vec<String> {
         crate::workload::fault_windows(&self.fault_log)
