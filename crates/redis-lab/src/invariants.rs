@@ -110,7 +110,7 @@ fn plain(name: &str, among: Option<Vec<NodeRef>>) -> Box<dyn Condition> {
         "cluster-one-owner-per-epoch" => Box::new(OwnerPerEpoch { among }),
         "cluster-slots-covered" => Box::new(SlotsCovered { among }),
         "cluster-agrees" => Box::new(Agrees { among }),
-        _ => Box::new(Converged { among, last: RefCell::new(BTreeMap::new()) }),
+        _ => Box::new(Converged { among, last: RefCell::default(), same_at: RefCell::default() }),
     }
 }
 
@@ -350,6 +350,25 @@ struct Converged {
     among: Option<Vec<NodeRef>>,
     /// Each master's offset at the previous look, by (replica, master).
     last: RefCell<BTreeMap<(ProcId, ProcId), i64>>,
+    /// The offset at which each pair's datasets were last found equal: the
+    /// digests are compared again only when the offset moves.
+    same_at: RefCell<BTreeMap<(ProcId, ProcId), i64>>,
+}
+
+impl Converged {
+    /// Whether a replica and its master, at the same offset, hold the same dataset.
+    fn same_data(&self, r: &Member<'_>, m: &Member<'_>) -> bool {
+        let key = (r.proc, m.proc);
+        let offset = r.server.repl_offset();
+        if self.same_at.borrow().get(&key) == Some(&offset) {
+            return true;
+        }
+        let same = r.server.dataset_digest() == m.server.dataset_digest();
+        if same {
+            self.same_at.borrow_mut().insert(key, offset);
+        }
+        same
+    }
 }
 
 impl Condition for Converged {
@@ -370,7 +389,7 @@ impl Condition for Converged {
                 Some(&before) => ro < before,
                 None => ro < mo,
             };
-            let diverged = ro == mo && r.server.dataset_digest() != m.server.dataset_digest();
+            let diverged = ro == mo && !self.same_data(r, m);
             if !r.server.master_link_up() || behind || diverged {
                 let why = if !r.server.master_link_up() {
                     "link down"
