@@ -26,6 +26,7 @@ use serde_json::json;
 use sim::{ProcId, ProcState};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 /// The names of the ready-made invariants.
 pub const NAMES: &[&str] = &[
@@ -107,9 +108,9 @@ pub fn parse(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Condi
 
 fn plain(name: &str, among: Option<Vec<NodeRef>>) -> Box<dyn Condition> {
     match name {
-        "cluster-one-owner-per-epoch" => Box::new(OwnerPerEpoch { among }),
-        "cluster-slots-covered" => Box::new(SlotsCovered { among }),
-        "cluster-agrees" => Box::new(Agrees { among }),
+        "cluster-one-owner-per-epoch" => Box::new(OwnerPerEpoch { among, tables: Tables::default() }),
+        "cluster-slots-covered" => Box::new(SlotsCovered { among, tables: Tables::default() }),
+        "cluster-agrees" => Box::new(Agrees { among, tables: Tables::default() }),
         _ => Box::new(Converged { among, last: RefCell::default(), same_at: RefCell::default() }),
     }
 }
@@ -150,6 +151,34 @@ pub(crate) struct Member<'a> {
     pub(crate) paused: bool,
 }
 
+/// Each node's slot runs as last read, by process: (incarnation, the table's
+/// version, the runs). A table whose version has not moved is not read again.
+#[derive(Default)]
+struct Tables(RefCell<BTreeMap<ProcId, (u32, u64, Rc<Vec<(u16, u16, String)>>)>>);
+
+impl Tables {
+    /// `m`'s table's slot ranges with the owners' epochs; `None` outside cluster mode.
+    fn ranges(&self, rt: &Runtime, m: &Member<'_>) -> Option<Vec<SlotRangeView>> {
+        let c = m.server.cluster_view()?;
+        let (incarnation, version) = (rt.sim.incarnation(m.proc), c.slots_version());
+        let mut cache = self.0.borrow_mut();
+        let runs = match cache.get(&m.proc) {
+            Some((i, v, runs)) if *i == incarnation && *v == version => runs.clone(),
+            _ => {
+                let runs = Rc::new(c.slot_runs());
+                cache.insert(m.proc, (incarnation, version, runs.clone()));
+                runs
+            }
+        };
+        let epoch = |id: &str| c.epoch_of_id(id).unwrap_or(0);
+        Some(
+            runs.iter()
+                .map(|(first, last, owner)| SlotRangeView { first: *first, last: *last, owner: owner.clone(), epoch: epoch(owner) })
+                .collect(),
+        )
+    }
+}
+
 /// The first 8 characters of a node id, as reports show it.
 fn short(id: &str) -> &str {
     &id[..id.len().min(8)]
@@ -169,6 +198,7 @@ fn separating_faults(rt: &Runtime) -> Vec<String> {
 
 struct OwnerPerEpoch {
     among: Option<Vec<NodeRef>>,
+    tables: Tables,
 }
 
 impl Condition for OwnerPerEpoch {
@@ -178,7 +208,7 @@ impl Condition for OwnerPerEpoch {
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let views: Vec<(String, Vec<SlotRangeView>)> = servers(rt, &self.among)?
             .iter()
-            .filter_map(|m| m.server.cluster_view().map(|c| (m.name.clone(), c.slot_ranges())))
+            .filter_map(|m| self.tables.ranges(rt, m).map(|r| (m.name.clone(), r)))
             .collect();
         for (i, (a, ra)) in views.iter().enumerate() {
             for (b, rb) in &views[i + 1..] {
@@ -219,6 +249,7 @@ fn clash<'r>(a: &'r [SlotRangeView], b: &'r [SlotRangeView]) -> Option<(u16, &'r
 
 struct SlotsCovered {
     among: Option<Vec<NodeRef>>,
+    tables: Tables,
 }
 
 impl Condition for SlotsCovered {
@@ -228,9 +259,8 @@ impl Condition for SlotsCovered {
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let mut tables = 0;
         for m in servers(rt, &self.among)? {
-            let Some(c) = m.server.cluster_view() else { continue };
+            let (Some(c), Some(ranges)) = (m.server.cluster_view(), self.tables.ranges(rt, &m)) else { continue };
             tables += 1;
-            let ranges = c.slot_ranges();
             let assigned: usize = ranges.iter().map(|r| usize::from(r.last - r.first) + 1).sum();
             if assigned < common::slot::SLOTS {
                 let hole = first_hole(&ranges);
@@ -273,6 +303,7 @@ fn first_hole(ranges: &[SlotRangeView]) -> usize {
 
 struct Agrees {
     among: Option<Vec<NodeRef>>,
+    tables: Tables,
 }
 
 impl Condition for Agrees {
@@ -284,7 +315,10 @@ impl Condition for Agrees {
         let views: Vec<(String, u64, Vec<SlotRangeView>)> = servers(rt, &self.among)?
             .iter()
             .filter(|m| !m.paused)
-            .filter_map(|m| m.server.cluster_view().map(|c| (m.name.clone(), c.current_epoch(), c.slot_ranges())))
+            .filter_map(|m| {
+                let epoch = m.server.cluster_view()?.current_epoch();
+                self.tables.ranges(rt, m).map(|r| (m.name.clone(), epoch, r))
+            })
             .collect();
         let Some((first, epoch, ranges)) = views.first() else {
             return Ok(Observation { holds: true, observed: "no running cluster node".to_owned() });

@@ -155,35 +155,39 @@ impl ClusterView<'_> {
         self.c.by_name.values().copied().find(|&i| self.c.node(i).port() == port).map(|i| self.peer(i))
     }
 
-    /// Every assigned slot, as runs of the same owner in slot order.
-    pub fn slot_ranges(&self) -> Vec<SlotRangeView> {
-        let mut out: Vec<SlotRangeView> = Vec::new();
-        let mut current: Option<(usize, usize, usize)> = None;
-        let flush = |run: (usize, usize, usize), out: &mut Vec<SlotRangeView>| {
-            let (first, last, owner) = run;
-            out.push(SlotRangeView {
-                first: first as u16,
-                last: last as u16,
-                owner: self.c.node(owner).name().to_string(),
-                epoch: self.c.epoch_of(owner),
-            });
-        };
+    /// Every assigned slot, as runs of the same owner (by id) in slot order.
+    pub fn slot_runs(&self) -> Vec<(u16, u16, String)> {
+        let mut runs: Vec<(u16, u16, usize)> = Vec::new();
         for slot in 0..crate::cluster::SLOTS {
-            let owner = self.c.owner(slot);
-            match (current, owner) {
-                (Some((first, _, o)), Some(n)) if o == n => current = Some((first, slot, o)),
-                (run, owner) => {
-                    if let Some(run) = run {
-                        flush(run, &mut out);
-                    }
-                    current = owner.map(|n| (slot, slot, n));
-                }
+            let Some(owner) = self.c.owner(slot) else { continue };
+            match runs.last_mut() {
+                Some((_, last, o)) if *o == owner && usize::from(*last) + 1 == slot => *last = slot as u16,
+                _ => runs.push((slot as u16, slot as u16, owner)),
             }
         }
-        if let Some(run) = current {
-            flush(run, &mut out);
-        }
-        out
+        runs.into_iter().map(|(first, last, o)| (first, last, self.c.node(o).name().to_string())).collect()
+    }
+
+    /// Changes whenever [`ClusterView::slot_runs`] may have changed.
+    pub fn slots_version(&self) -> u64 {
+        self.c.slots_version
+    }
+
+    /// The configEpoch this table gives node `id` (its master's, for a replica).
+    pub fn epoch_of_id(&self, id: &str) -> Option<u64> {
+        self.c.lookup_str(id).map(|i| self.c.epoch_of(i))
+    }
+
+    /// Every assigned slot, as runs of the same owner in slot order, with the
+    /// owner's configEpoch.
+    pub fn slot_ranges(&self) -> Vec<SlotRangeView> {
+        self.slot_runs()
+            .into_iter()
+            .map(|(first, last, owner)| {
+                let epoch = self.epoch_of_id(&owner).unwrap_or(0);
+                SlotRangeView { first, last, owner, epoch }
+            })
+            .collect()
     }
 
     /// `cluster_current_epoch`.
