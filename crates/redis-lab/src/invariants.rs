@@ -79,6 +79,12 @@ pub fn parse(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Condi
         return Ok(plain(name, None));
     }
     let mut m = value.map(name)?;
+    // `nodes:` reaches here rewritten to one `node:` per node (`quantify`).
+    if let Some(n) = m.get("node") {
+        return Err(Diagnostic::new(n.span, format!("`{name}` looks at every redis node, not at one"))
+            .with_label("not a key of this invariant")
+            .with_hint("leave it out for every node, or write `among: [...]` to look at some"));
+    }
     let among = m.get("among").map(|n| among(n, cx, name)).transpose()?;
     Ok(match name {
         "replication-lag" => {
@@ -384,22 +390,23 @@ struct Converged {
     among: Option<Vec<NodeRef>>,
     /// Each master's offset at the previous look, by (replica, master).
     last: RefCell<BTreeMap<(ProcId, ProcId), i64>>,
-    /// The offset at which each pair's datasets were last found equal: the
-    /// digests are compared again only when the offset moves.
-    same_at: RefCell<BTreeMap<(ProcId, ProcId), i64>>,
+    /// When each pair's datasets were last found equal (the offset and both
+    /// nodes' command counts: a writable replica changes without its offset
+    /// moving): the digests are compared again only when one of them moves.
+    same_at: RefCell<BTreeMap<(ProcId, ProcId), (i64, u64, u64)>>,
 }
 
 impl Converged {
     /// Whether a replica and its master, at the same offset, hold the same dataset.
     fn same_data(&self, r: &Member<'_>, m: &Member<'_>) -> bool {
         let key = (r.proc, m.proc);
-        let offset = r.server.repl_offset();
-        if self.same_at.borrow().get(&key) == Some(&offset) {
+        let at = (r.server.repl_offset(), r.server.commands_processed(), m.server.commands_processed());
+        if self.same_at.borrow().get(&key) == Some(&at) {
             return true;
         }
         let same = r.server.dataset_digest() == m.server.dataset_digest();
         if same {
-            self.same_at.borrow_mut().insert(key, offset);
+            self.same_at.borrow_mut().insert(key, at);
         }
         same
     }

@@ -37,6 +37,8 @@ mod tests_cluster_tool;
 #[cfg(test)]
 mod tests_harness;
 #[cfg(test)]
+mod tests_invariants;
+#[cfg(test)]
 mod tests_workloads;
 
 use scenario::diag::{Diagnostic, Diagnostics};
