@@ -38,6 +38,10 @@ fn verdict(source: &str) -> (Option<String>, CheckReport) {
     let broke = check.violated_ns.map(|_| check.detail.clone());
     assert_eq!(report.result == Verdict::Pass, broke.is_some(), "{:?}", report.failure);
     assert_eq!(check.outcome == Outcome::Pass, broke.is_some());
+    // report.json counts the expected violation apart from unexpected ones.
+    assert_eq!((report.violations.expected, report.violations.unexpected), (usize::from(broke.is_some()), 0));
+    let json = serde_json::to_string(&report).expect("a report serialises");
+    assert_eq!(json.contains("\"violations\":{\"expected\":1,\"unexpected\":0}"), broke.is_some(), "{json}");
     (broke, check)
 }
 

@@ -639,7 +639,7 @@ pub fn run_with(
         }
     };
     let clients = rt.finish_background();
-    let checks = rt
+    let checks: Vec<CheckReport> = rt
         .invariants
         .iter()
         .map(|i| {
@@ -707,6 +707,7 @@ pub fn run_with(
         clients,
         history,
         history_jsonl,
+        violations: report::Violations::of(&checks),
         checks,
         nodes,
         fault_errors: sim.fault_errors().iter().map(|(t, e)| format!("{t}: {e}")).collect(),
