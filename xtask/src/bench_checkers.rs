@@ -35,6 +35,7 @@ pub fn linear(quick: bool) -> Result<Value, String> {
 fn one_check(label: &str, ops: usize, clients: u64, keys: i64, budget: u64) -> Result<Value, String> {
     let history = check::testgen::linearizable_registers(7, clients, ops, keys);
     let paired = history.ops().map_err(|e| format!("{label}: {e}"))?;
+    #[allow(clippy::disallowed_methods)] // a benchmark times itself from outside the simulation
     let started = Instant::now();
     let result = check::linear::check(&paired, &history.faults, budget);
     let wall = started.elapsed().as_secs_f64();
@@ -92,6 +93,7 @@ pub fn workload(quick: bool) -> Result<Value, String> {
     let parsed = scenario::parse_scenario("bench-workload-cluster.yaml", &source, &registry)
         .map_err(|d| d.render("bench-workload-cluster.yaml", &source))?;
     let options = scenario::RunOptions { no_trace_records: true, ..Default::default() };
+    #[allow(clippy::disallowed_methods)] // a benchmark times itself from outside the simulation
     let started = Instant::now();
     let (report, _sim) = scenario::run_with(parsed, None, &registry, String::new(), options);
     let wall = started.elapsed().as_secs_f64();

@@ -54,8 +54,11 @@ struct Acked {
     increments: BTreeMap<Elem, i64>,
     /// What the last judgement saw (the masters, their offsets and the
     /// events read) and what it concluded: the same again is judged the same.
-    last: Option<(Vec<(ProcId, u32, i64)>, usize, Observation)>,
+    last: Option<(Vec<MasterAt>, usize, Observation)>,
 }
+
+/// A master as a judgement saw it: its process, incarnation and offset.
+type MasterAt = (ProcId, u32, i64);
 
 impl Acked {
     fn read(&mut self, events: Vec<check::Event>) {
@@ -137,7 +140,7 @@ impl Condition for NoAckedWriteLost {
             return Ok(Observation { holds: true, observed: "not judged: no node is master".to_owned() });
         }
         // A master's dataset changes only with its replication offset (or a restart).
-        let seen: Vec<(ProcId, u32, i64)> =
+        let seen: Vec<MasterAt> =
             masters.iter().map(|m| (m.proc, rt.sim.incarnation(m.proc), m.server.repl_offset())).collect();
         if let Some((s, c, o)) = &acked.last
             && *s == seen
@@ -156,42 +159,42 @@ impl Condition for NoAckedWriteLost {
 
 /// Whether the masters hold every acknowledged write.
 fn judge(acked: &Acked, masters: &[Member<'_>]) -> Observation {
-        let mut missing: Vec<String> = Vec::new();
-        let mut count = 0usize;
-        for (key, elements) in &acked.elements {
-            let have = held(masters, &bytes(key));
-            for (x, at) in elements.iter().filter(|(x, _)| !have.contains(bytes(x).as_slice())) {
-                count += 1;
-                if missing.len() < LISTED {
-                    missing.push(format!("{x} in {key} (acked at {})", seconds(*at)));
-                }
+    let mut missing: Vec<String> = Vec::new();
+    let mut count = 0usize;
+    for (key, elements) in &acked.elements {
+        let have = held(masters, &bytes(key));
+        for (x, at) in elements.iter().filter(|(x, _)| !have.contains(bytes(x).as_slice())) {
+            count += 1;
+            if missing.len() < LISTED {
+                missing.push(format!("{x} in {key} (acked at {})", seconds(*at)));
             }
         }
-        for (key, &n) in &acked.increments {
-            let value = counter(masters, &bytes(key));
-            if value < n {
-                count += (n - value) as usize;
-                missing.push(format!("{} of {n} increments of {key} (the masters hold {value})", n - value));
-            }
+    }
+    for (key, &n) in &acked.increments {
+        let value = counter(masters, &bytes(key));
+        if value < n {
+            count += (n - value) as usize;
+            missing.push(format!("{} of {n} increments of {key} (the masters hold {value})", n - value));
         }
-        let names: Vec<&str> = masters.iter().map(|m| m.name.as_str()).collect();
-        if count == 0 {
-            let total: usize = acked.elements.values().map(BTreeMap::len).sum();
-            let incr: i64 = acked.increments.values().sum();
-            return Observation {
-                holds: true,
-                observed: format!("{total} acked elements and {incr} increments held by {}", names.join(", ")),
-            };
-        }
-        Observation {
-            holds: false,
-            observed: format!(
-                "{count} acknowledged writes held by no master ({}): {}{}",
-                names.join(", "),
-                missing.join(", "),
-                if count > missing.len() { ", …" } else { "" }
-            ),
-        }
+    }
+    let names: Vec<&str> = masters.iter().map(|m| m.name.as_str()).collect();
+    if count == 0 {
+        let total: usize = acked.elements.values().map(BTreeMap::len).sum();
+        let incr: i64 = acked.increments.values().sum();
+        return Observation {
+            holds: true,
+            observed: format!("{total} acked elements and {incr} increments held by {}", names.join(", ")),
+        };
+    }
+    Observation {
+        holds: false,
+        observed: format!(
+            "{count} acknowledged writes held by no master ({}): {}{}",
+            names.join(", "),
+            missing.join(", "),
+            if count > missing.len() { ", …" } else { "" }
+        ),
+    }
 }
 
 fn seconds(ns: u64) -> String {

@@ -48,10 +48,22 @@ pub fn syntax() -> Vec<Syntax> {
         schema: json!({"oneOf": [{"type": "null"}, {"type": "object", "additionalProperties": false, "properties": {"among": among}}]}),
     };
     vec![
-        plain("cluster-one-owner-per-epoch", "no two cluster nodes' tables give one hash slot to two different owners with the same configEpoch"),
-        plain("cluster-slots-covered", "every running cluster node's table assigns all 16384 slots, to owners it does not flag `fail`"),
-        plain("cluster-agrees", "all running cluster nodes have the same slot map, owners' configEpochs and currentEpoch; not judged while a partition or pause is in force (add `within: T` for \"within T of the heal\")"),
-        plain("replicas-converged", "every running replica's link is up and it has what its master had one poll earlier, with the same dataset when the offsets are equal; not judged while a partition or pause is in force (add `within: T`)"),
+        plain(
+            "cluster-one-owner-per-epoch",
+            "no two cluster nodes' tables give one hash slot to two different owners with the same configEpoch",
+        ),
+        plain(
+            "cluster-slots-covered",
+            "every running cluster node's table assigns all 16384 slots, to owners it does not flag `fail`",
+        ),
+        plain(
+            "cluster-agrees",
+            "all running cluster nodes have the same slot map, owners' configEpochs and currentEpoch; not judged while a partition or pause is in force (add `within: T` for \"within T of the heal\")",
+        ),
+        plain(
+            "replicas-converged",
+            "every running replica's link is up and it has what its master had one poll earlier, with the same dataset when the offsets are equal; not judged while a partition or pause is in force (add `within: T`)",
+        ),
         Syntax {
             name: "replication-lag",
             doc: "no running replica is more than `max-bytes` of replication stream behind its running master",
@@ -95,7 +107,9 @@ pub fn parse(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Condi
         "single-master" => {
             let Some(among) = among.filter(|a| a.len() >= 2) else {
                 return Err(Diagnostic::new(value.span, "`single-master` needs `among:` with at least two nodes")
-                    .with_hint("name the replication group, e.g. `single-master: {among: [\"6379\", \"6380\", \"6381\"]}`"));
+                    .with_hint(
+                        "name the replication group, e.g. `single-master: {among: [\"6379\", \"6380\", \"6381\"]}`",
+                    ));
             };
             m.finish(&["among"])?;
             Box::new(SingleMaster { among })
@@ -160,7 +174,10 @@ pub(crate) struct Member<'a> {
 /// Each node's slot runs as last read, by process: (incarnation, the table's
 /// version, the runs). A table whose version has not moved is not read again.
 #[derive(Default)]
-struct Tables(RefCell<BTreeMap<ProcId, (u32, u64, Rc<Vec<(u16, u16, String)>>)>>);
+struct Tables(RefCell<BTreeMap<ProcId, TableRead>>);
+
+/// A table as last read: the node's incarnation, the table's version, its runs.
+type TableRead = (u32, u64, Rc<Vec<(u16, u16, String)>>);
 
 impl Tables {
     /// `m`'s table's slot ranges with the owners' epochs; `None` outside cluster mode.
@@ -179,7 +196,12 @@ impl Tables {
         let epoch = |id: &str| c.epoch_of_id(id).unwrap_or(0);
         Some(
             runs.iter()
-                .map(|(first, last, owner)| SlotRangeView { first: *first, last: *last, owner: owner.clone(), epoch: epoch(owner) })
+                .map(|(first, last, owner)| SlotRangeView {
+                    first: *first,
+                    last: *last,
+                    owner: owner.clone(),
+                    epoch: epoch(owner),
+                })
                 .collect(),
         )
     }
@@ -232,7 +254,10 @@ impl Condition for OwnerPerEpoch {
                 }
             }
         }
-        Ok(Observation { holds: true, observed: format!("{} cluster tables, no slot with two owners at one epoch", views.len()) })
+        Ok(Observation {
+            holds: true,
+            observed: format!("{} cluster tables, no slot with two owners at one epoch", views.len()),
+        })
     }
     fn describe(&self) -> String {
         describe_among(&self.among, "one owner per slot per configEpoch")
@@ -279,13 +304,18 @@ impl Condition for SlotsCovered {
                     ),
                 });
             }
-            let failed = ranges.iter().find(|r| {
-                c.peer_by_id(&r.owner).is_some_and(|p| p.flags.split(',').any(|f| f == "fail"))
-            });
+            let failed =
+                ranges.iter().find(|r| c.peer_by_id(&r.owner).is_some_and(|p| p.flags.split(',').any(|f| f == "fail")));
             if let Some(r) = failed {
                 return Ok(Observation {
                     holds: false,
-                    observed: format!("{} sees slots {}-{} on {}, flagged fail", m.name, r.first, r.last, short(&r.owner)),
+                    observed: format!(
+                        "{} sees slots {}-{} on {}, flagged fail",
+                        m.name,
+                        r.first,
+                        r.last,
+                        short(&r.owner)
+                    ),
                 });
             }
         }
@@ -366,7 +396,9 @@ fn slot_difference(a: &str, ra: &[SlotRangeView], b: &str, rb: &[SlotRangeView])
 
 /// The node (among all the scenario's nodes) that serves at `host:port`.
 fn node_at(rt: &Runtime, host: &str, port: u16) -> Option<ProcId> {
-    rt.nodes().map(|(p, _)| p).find(|&p| rt.node_addr(p).is_some_and(|a| a.port() == port && a.ip().to_string() == host))
+    rt.nodes()
+        .map(|(p, _)| p)
+        .find(|&p| rt.node_addr(p).is_some_and(|a| a.port() == port && a.ip().to_string() == host))
 }
 
 /// A running replica and its master, when the master is a running node.
@@ -379,8 +411,12 @@ fn pairs<'a>(rt: &'a Runtime, among: &Option<Vec<NodeRef>>) -> Result<Vec<(Membe
             continue;
         }
         let Some(server) = rt.sim.process::<Server>(p) else { continue };
-        let master =
-            Member { proc: p, name: rt.sim.proc_name(p).to_owned(), server, paused: rt.sim.proc_state(p) == ProcState::Paused };
+        let master = Member {
+            proc: p,
+            name: rt.sim.proc_name(p).to_owned(),
+            server,
+            paused: rt.sim.proc_state(p) == ProcState::Paused,
+        };
         out.push((r, master));
     }
     Ok(out)
@@ -393,8 +429,11 @@ struct Converged {
     /// When each pair's datasets were last found equal (the offset and both
     /// nodes' command counts: a writable replica changes without its offset
     /// moving): the digests are compared again only when one of them moves.
-    same_at: RefCell<BTreeMap<(ProcId, ProcId), (i64, u64, u64)>>,
+    same_at: RefCell<BTreeMap<(ProcId, ProcId), SameAt>>,
 }
+
+/// The replica's offset and both nodes' command counts.
+type SameAt = (i64, u64, u64);
 
 impl Converged {
     /// Whether a replica and its master, at the same offset, hold the same dataset.

@@ -78,7 +78,11 @@ fn slots_covered_and_cluster_agrees_need_every_slot_and_one_map() {
     assert_eq!(verdict(&forgiven(covered)).0, None);
     assert_eq!(verdict(&forgiven("    cluster-agrees:\n")).0, None);
     // Never met, each table knows only its own half.
-    let alone = format!("{}{}  - sleep: 3s\n", cli("c1", "cluster addslotsrange 0 8191"), cli("c2", "cluster addslotsrange 8192 16383"));
+    let alone = format!(
+        "{}{}  - sleep: 3s\n",
+        cli("c1", "cluster addslotsrange 0 8191"),
+        cli("c2", "cluster addslotsrange 8192 16383")
+    );
     let (broke, check) = verdict(&scenario(CLUSTER, "", "    within: 1s\n    cluster-agrees:\n", &alone));
     let detail = broke.expect("two maps");
     assert!(detail.starts_with("slot 0: c1 sees ") && detail.contains(", c2 sees unassigned"), "{detail}");
@@ -122,12 +126,16 @@ fn no_acked_write_lost_sees_acknowledged_appends_vanish_from_every_master() {
     let node = "    - {name: \"6379\", kind: redis, host: a, port: 6379}\n";
     let workloads = "workloads:\n  w:\n    client: redis\n    node: \"6379\"\n    model: list\n    hosts: [b]\n    think: 10ms\n    expect: {acked-write-loss: invalid, lists: invalid}\n";
     let inv = "    no-acked-write-lost: {workload: w}\n";
-    let flush = format!("  - workload: {{start: w}}\n  - sleep: 500ms\n{}  - sleep: 200ms\n  - workload: {{stop: w}}\n", cli("\"6379\"", "flushall"));
+    let flush = format!(
+        "  - workload: {{start: w}}\n  - sleep: 500ms\n{}  - sleep: 200ms\n  - workload: {{stop: w}}\n",
+        cli("\"6379\"", "flushall")
+    );
     let (broke, check) = verdict(&scenario(node, workloads, inv, &flush));
     let detail = broke.expect("FLUSHALL drops the acknowledged appends");
     assert!(detail.contains(" acknowledged writes held by no master (6379): "), "{detail}");
     assert!(check.step.contains("flushall"), "{}", check.step);
-    let quiet = "workloads:\n  w:\n    client: redis\n    node: \"6379\"\n    model: list\n    hosts: [b]\n    think: 10ms\n";
+    let quiet =
+        "workloads:\n  w:\n    client: redis\n    node: \"6379\"\n    model: list\n    hosts: [b]\n    think: 10ms\n";
     let keep = "  - workload: {start: w}\n  - sleep: 700ms\n  - workload: {stop: w}\n";
     assert_eq!(verdict(&scenario(node, quiet, inv, keep)).0, None);
 }
@@ -145,13 +153,43 @@ fn bad_invariants_are_located_with_a_hint() {
     let workloads = "workloads:\n  writers:\n    client: redis\n    node: m\n";
     let step = "  - sleep: 1s\n";
     let cases = [
-        ("    cluster-slots-coverd:\n", "s.yaml:14:5", "unknown condition `cluster-slots-coverd`", "did you mean `cluster-slots-covered`?"),
-        ("    single-master: {among: [m]}\n", "s.yaml:14:20", "`single-master` needs `among:` with at least two nodes", "name the replication group"),
+        (
+            "    cluster-slots-coverd:\n",
+            "s.yaml:14:5",
+            "unknown condition `cluster-slots-coverd`",
+            "did you mean `cluster-slots-covered`?",
+        ),
+        (
+            "    single-master: {among: [m]}\n",
+            "s.yaml:14:20",
+            "`single-master` needs `among:` with at least two nodes",
+            "name the replication group",
+        ),
         ("    single-master: {among: [m, q]}\n", "s.yaml:14:32", "unknown node `q`", "did you mean `m`?"),
-        ("    replication-lag: {}\n", "s.yaml:14:22", "missing key `max-bytes` in replication-lag", "add `max-bytes: ...`"),
-        ("    no-acked-write-lost: {workload: writer}\n", "s.yaml:14:37", "no workload named `writer`", "did you mean `writers`?"),
-        ("    cluster-agrees: {nodes: all}\n", "s.yaml:14:29", "`cluster-agrees` looks at every redis node", "`among: [...]`"),
-        ("    within: 1ms\n    replicas-converged:\n", "s.yaml:14:13", "`within: 1ms` is shorter than the poll (10ms)", "make `within` at least 10ms"),
+        (
+            "    replication-lag: {}\n",
+            "s.yaml:14:22",
+            "missing key `max-bytes` in replication-lag",
+            "add `max-bytes: ...`",
+        ),
+        (
+            "    no-acked-write-lost: {workload: writer}\n",
+            "s.yaml:14:37",
+            "no workload named `writer`",
+            "did you mean `writers`?",
+        ),
+        (
+            "    cluster-agrees: {nodes: all}\n",
+            "s.yaml:14:29",
+            "`cluster-agrees` looks at every redis node",
+            "`among: [...]`",
+        ),
+        (
+            "    within: 1ms\n    replicas-converged:\n",
+            "s.yaml:14:13",
+            "`within: 1ms` is shorter than the poll (10ms)",
+            "make `within` at least 10ms",
+        ),
     ];
     let mut wrong = Vec::new();
     for (inv, at, message, hint) in cases {
