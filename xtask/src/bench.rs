@@ -1,7 +1,8 @@
 //! Benchmarks: the kernel's microbenchmarks below, the Redis replication
 //! benchmark in [`crate::bench_redis`], the Redis Cluster benchmarks in
-//! [`crate::bench_cluster`], and the MySQL replication benchmark in
-//! [`crate::bench_mysql`].
+//! [`crate::bench_cluster`], the MySQL replication benchmark in
+//! [`crate::bench_mysql`], and the history checkers and a cluster workload
+//! in [`crate::bench_checkers`].
 //!
 //! `ping-ring`: N processes on one host, each connected to its successor; every
 //! process sends a 32-byte ping every 10 ms and answers each ping with a pong.
@@ -11,7 +12,7 @@
 //! `idle-memory`: many started processes that listen and hold one timer; the
 //! resident-set growth divided by their number is the cost of an idle process.
 
-use crate::{bench_cluster, bench_mysql, bench_redis};
+use crate::{bench_checkers, bench_cluster, bench_mysql, bench_redis};
 use serde_json::{Value, json};
 use sim::{Ctx, Fault, Input, Instant, ProcId, Process, Sim, SimConfig};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -151,6 +152,8 @@ pub enum Only {
     Cluster,
     /// The MySQL replication benchmark.
     Mysql,
+    /// The history checkers and the cluster workload.
+    Checkers,
 }
 
 pub fn run(quick: bool, only: Only) -> Result<(), String> {
@@ -174,6 +177,12 @@ pub fn run(quick: bool, only: Only) -> Result<(), String> {
     if only == Only::All || only == Only::Mysql {
         entry["mysql"] = mysql(quick)?;
         budgets.insert("mysql_statements_per_sec_min".into(), json!(MYSQL_STATEMENTS_PER_SEC_MIN));
+    }
+    if only == Only::All || only == Only::Checkers {
+        entry["checkers"] = bench_checkers::linear(quick)?;
+        entry["workload"] = bench_checkers::workload(quick)?;
+        budgets.insert("linear_100k_wall_secs_max".into(), json!(bench_checkers::LINEAR_100K_WALL_MAX));
+        budgets.insert("workload_virtual_per_wall_min".into(), json!(bench_checkers::WORKLOAD_VIRTUAL_PER_WALL_MIN));
     }
     entry["budgets"] = Value::Object(budgets);
     append(entry)

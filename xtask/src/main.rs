@@ -7,6 +7,7 @@
 //! time into a simulated run.
 
 mod bench;
+mod bench_checkers;
 mod bench_cluster;
 mod bench_mysql;
 mod bench_redis;
@@ -16,7 +17,7 @@ mod tidy;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|cluster|mysql]
+const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|cluster|mysql|checkers]
        cargo xtask fidelity [--quick] [--redis-server PATH] [--redis-sentinel PATH]
                             [--redis-cli PATH] [--out DIR] [--seed N] [--only TEXT]
 
@@ -24,8 +25,11 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|clu
             process), the Redis replication benchmark (simulated commands
             per wall second) and the Redis Cluster benchmarks (the C3
             scenario's virtual time per wall time; N-node failover runs'
-            wall time and peak memory) and the MySQL replication benchmark
-            (replicated statements per wall second); results are appended to
+            wall time and peak memory), the MySQL replication benchmark
+            (replicated statements per wall second), the history checkers
+            (linearizability on 100,000 ops and on one hot key) and a 3+3
+            cluster workload (50 clients, 2,000 ops/s, a master killed);
+            results are appended to
             reports/bench.json
   --quick   smaller runs, for a smoke test
   --only    run one of the groups
@@ -79,6 +83,10 @@ fn main() -> ExitCode {
                     }
                     ("--only", Some("mysql")) => {
                         only = bench::Only::Mysql;
+                        rest.next();
+                    }
+                    ("--only", Some("checkers")) => {
+                        only = bench::Only::Checkers;
                         rest.next();
                     }
                     _ => {

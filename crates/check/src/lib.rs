@@ -25,8 +25,10 @@ pub mod loss;
 pub mod stats;
 pub mod verdict;
 
-#[cfg(test)]
-pub(crate) mod testgen;
+/// Seeded history generators: the tests' and `cargo xtask bench`'s.
+#[doc(hidden)]
+#[cfg_attr(not(test), allow(dead_code))]
+pub mod testgen;
 #[cfg(test)]
 mod tests_edn;
 #[cfg(test)]

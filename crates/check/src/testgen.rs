@@ -81,7 +81,7 @@ impl Builder {
 /// processes run `ops` operations in all over `keys` keys; each takes effect at
 /// a random instant of its interval (an `info` write at some later instant,
 /// or never; a `fail` never), applied in that order to a sequential register.
-pub(crate) fn linearizable_registers(seed: u64, clients: u64, ops: usize, keys: i64) -> History {
+pub fn linearizable_registers(seed: u64, clients: u64, ops: usize, keys: i64) -> History {
     let mut rng = Rng::new(seed);
     let mut free_at = vec![0u64; clients as usize];
     // (effect time, op position) and per op: (process, f, key, arg, invoke, end kind, end time)

@@ -1,5 +1,6 @@
 //! Scenario conditions on Redis nodes: role, master link, key values, offsets
-//! caught up, and any INFO field; the `cluster-*` ones live in `cluster::conditions`. They read the server's state directly (as
+//! caught up, and any INFO field; the `cluster-*` ones live in `cluster::conditions`,
+//! the ready-made invariants over a whole deployment in `invariants`. They read the server's state directly (as
 //! INFO would report it) and send nothing, so evaluating them never changes
 //! the trace.
 
@@ -48,11 +49,15 @@ pub fn syntax() -> Vec<Syntax> {
         },
     ];
     all.extend(crate::cluster_conditions::syntax());
+    all.extend(crate::invariants::syntax());
     all
 }
 
 /// Parses one of [`syntax`]'s conditions.
 pub fn parse(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Condition>, Diagnostic> {
+    if crate::invariants::NAMES.contains(&name) {
+        return crate::invariants::parse(name, value, cx);
+    }
     if name.starts_with("cluster-") {
         return crate::cluster_conditions::parse(name, value, cx);
     }

@@ -4,7 +4,8 @@
 //! `redis-raw` ([`raw_step`]), `redis-cli-background` ([`background_step`]),
 //! the `redis-cli-cluster` step and the `redis-cli --cluster` manager behind
 //! it ([`cluster_tool`]), `stdout: pipe` ([`stdout`]), the conditions on
-//! Redis nodes ([`conditions`], [`cluster_conditions`]), and the driver of
+//! Redis nodes ([`conditions`], [`cluster_conditions`]), the ready-made
+//! continuous invariants over a deployment ([`invariants`], `acked`), and the driver of
 //! `workloads:` ([`workloads`]: redis-py-like clients of the `workload` crate).
 //!
 //! It reads nodes only through the read-only views the `redis` crate exports
@@ -13,11 +14,13 @@
 //!
 //! Must not depend on: `sentinel`, `sentinel-lab`, `chaoslab`.
 
+mod acked;
 pub mod background_step;
 pub mod cli_step;
 pub mod cluster_conditions;
 pub mod cluster_tool;
 pub mod conditions;
+pub mod invariants;
 pub mod raw_step;
 pub mod selectors;
 pub mod session_step;
@@ -33,6 +36,8 @@ mod tests_cluster_client;
 mod tests_cluster_tool;
 #[cfg(test)]
 mod tests_harness;
+#[cfg(test)]
+mod tests_invariants;
 #[cfg(test)]
 mod tests_workloads;
 

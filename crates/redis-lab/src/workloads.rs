@@ -396,4 +396,9 @@ impl WorkloadRun for Run {
     fn events(&self) -> Vec<check::Event> {
         self.log.borrow().events.clone()
     }
+
+    fn events_from(&self, from: usize) -> Vec<check::Event> {
+        let log = self.log.borrow();
+        log.events.get(from..).map(<[check::Event]>::to_vec).unwrap_or_default()
+    }
 }

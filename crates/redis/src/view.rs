@@ -30,6 +30,19 @@ pub struct PeerView {
     pub flags: String,
 }
 
+/// A run of consecutive hash slots one node's table gives to the same owner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlotRangeView {
+    /// The first slot of the run.
+    pub first: u16,
+    /// The last slot of the run (inclusive).
+    pub last: u16,
+    /// The owner's node id.
+    pub owner: String,
+    /// The owner's configEpoch as this table knows it.
+    pub epoch: u64,
+}
+
 /// What the report keeps of a cluster node's final state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClusterSummary {
@@ -68,6 +81,24 @@ impl Server {
             Some(Data::Str(v)) => KeyView::Str(v),
             Some(other) => KeyView::Other(other.type_name()),
         })
+    }
+
+    /// A digest of every database's keys, values and expiry times, in the
+    /// spirit of DEBUG DIGEST (not its bytes): two nodes holding the same
+    /// dataset give the same digest.
+    pub fn dataset_digest(&self) -> u64 {
+        let mut text = Vec::new();
+        for (i, db) in self.dbs.iter().enumerate() {
+            if db.keys.is_empty() {
+                continue;
+            }
+            text.extend_from_slice(format!("db{i}\n").as_bytes());
+            for (key, value) in &db.keys {
+                text.extend_from_slice(format!("{}:{:?}:{:?}\n", key.len(), key, db.expires.get(key)).as_bytes());
+                text.extend_from_slice(format!("{value:?}\n").as_bytes());
+            }
+        }
+        sim::digest(&text)
     }
 
     /// The text of CLUSTER INFO; `None` outside cluster mode.
@@ -122,6 +153,46 @@ impl ClusterView<'_> {
     /// The first node (in id order) with client port `port`.
     pub fn peer_by_port(&self, port: u16) -> Option<PeerView> {
         self.c.by_name.values().copied().find(|&i| self.c.node(i).port() == port).map(|i| self.peer(i))
+    }
+
+    /// Every assigned slot, as runs of the same owner (by id) in slot order.
+    pub fn slot_runs(&self) -> Vec<(u16, u16, String)> {
+        let mut runs: Vec<(u16, u16, usize)> = Vec::new();
+        for slot in 0..crate::cluster::SLOTS {
+            let Some(owner) = self.c.owner(slot) else { continue };
+            match runs.last_mut() {
+                Some((_, last, o)) if *o == owner && usize::from(*last) + 1 == slot => *last = slot as u16,
+                _ => runs.push((slot as u16, slot as u16, owner)),
+            }
+        }
+        runs.into_iter().map(|(first, last, o)| (first, last, self.c.node(o).name().to_string())).collect()
+    }
+
+    /// Changes whenever [`ClusterView::slot_runs`] may have changed.
+    pub fn slots_version(&self) -> u64 {
+        self.c.slots_version
+    }
+
+    /// The configEpoch this table gives node `id` (its master's, for a replica).
+    pub fn epoch_of_id(&self, id: &str) -> Option<u64> {
+        self.c.lookup_str(id).map(|i| self.c.epoch_of(i))
+    }
+
+    /// Every assigned slot, as runs of the same owner in slot order, with the
+    /// owner's configEpoch.
+    pub fn slot_ranges(&self) -> Vec<SlotRangeView> {
+        self.slot_runs()
+            .into_iter()
+            .map(|(first, last, owner)| {
+                let epoch = self.epoch_of_id(&owner).unwrap_or(0);
+                SlotRangeView { first, last, owner, epoch }
+            })
+            .collect()
+    }
+
+    /// `cluster_current_epoch`.
+    pub fn current_epoch(&self) -> u64 {
+        self.c.current_epoch
     }
 
     /// This node's master, when it is a replica.

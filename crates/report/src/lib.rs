@@ -102,6 +102,10 @@ pub struct RunReport {
     pub history_jsonl: String,
     /// Invariants checked throughout the run.
     pub checks: Vec<CheckReport>,
+    /// The invariants violated, those the scenario expected (`expect:
+    /// violated`) apart from those it did not; left out when none was.
+    #[serde(default, skip_serializing_if = "Violations::is_none")]
+    pub violations: Violations,
     /// Every node's final state.
     pub nodes: Vec<NodeReport>,
     /// Scheduled faults that could not be applied.
@@ -343,6 +347,29 @@ impl CheckReport {
     /// Whether it was violated although the scenario expected it to hold.
     pub fn unexpected_violation(&self) -> bool {
         self.violated_ns.is_some() && !self.expect_violated
+    }
+}
+
+/// How many invariants were violated, as expected and not.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Violations {
+    /// Violated, and declared `expect: violated`.
+    pub expected: usize,
+    /// Violated although expected to hold.
+    pub unexpected: usize,
+}
+
+impl Violations {
+    /// The counts over a run's invariants.
+    pub fn of(checks: &[CheckReport]) -> Violations {
+        Violations {
+            expected: checks.iter().filter(|c| c.expect_violated && c.violated_ns.is_some()).count(),
+            unexpected: checks.iter().filter(|c| c.unexpected_violation()).count(),
+        }
+    }
+
+    fn is_none(&self) -> bool {
+        self.expected == 0 && self.unexpected == 0
     }
 }
 
@@ -651,6 +678,7 @@ mod tests {
                 faults: vec![],
                 step: String::new(),
             }],
+            violations: Violations::default(),
             nodes: vec![],
             fault_errors: vec![],
             events_processed: 77,

@@ -320,6 +320,16 @@ impl ParseCx<'_> {
         }
     }
 
+    /// Whether `workloads:` declares a workload called `name`.
+    pub fn has_workload(&self, name: &str) -> bool {
+        self.workloads.borrow().contains(name)
+    }
+
+    /// The workloads `workloads:` declares, in name order.
+    pub fn workload_names(&self) -> Vec<String> {
+        self.workloads.borrow().iter().cloned().collect()
+    }
+
     /// Declares that a step captures `name`, so later steps may use `${name}`.
     pub fn declare_capture(&self, name: &str) {
         self.captures.borrow_mut().insert(name.to_owned());

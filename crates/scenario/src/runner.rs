@@ -455,6 +455,13 @@ impl Runtime {
         }
     }
 
+    /// The faults in force now, as the fault log names them (`partition ...`,
+    /// `pause 6381`, `kill 6381` until the node starts again): what a
+    /// convergence invariant waits out before it judges.
+    pub fn faults_in_force(&self) -> Vec<String> {
+        self.active_faults()
+    }
+
     /// The faults in force now, as the fault log names them.
     fn active_faults(&self) -> Vec<String> {
         crate::workload::fault_windows(&self.fault_log)
@@ -632,7 +639,7 @@ pub fn run_with(
         }
     };
     let clients = rt.finish_background();
-    let checks = rt
+    let checks: Vec<CheckReport> = rt
         .invariants
         .iter()
         .map(|i| {
@@ -700,6 +707,7 @@ pub fn run_with(
         clients,
         history,
         history_jsonl,
+        violations: report::Violations::of(&checks),
         checks,
         nodes,
         fault_errors: sim.fault_errors().iter().map(|(t, e)| format!("{t}: {e}")).collect(),

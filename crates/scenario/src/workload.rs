@@ -62,6 +62,12 @@ pub trait WorkloadRun {
     fn skipped(&self) -> u64;
     /// The history so far, in the order things happened.
     fn events(&self) -> Vec<check::Event>;
+    /// The events from position `from` on (a continuous invariant reads only
+    /// what is new since its last look).
+    fn events_from(&self, from: usize) -> Vec<check::Event> {
+        let mut all = self.events();
+        all.split_off(from.min(all.len()))
+    }
 }
 
 /// A workload as declared.
@@ -283,6 +289,12 @@ impl Workloads {
 }
 
 impl Runtime {
+    /// Workload `name`'s history from event `from` on, as its clients wrote it
+    /// so far; `None` before it has started (or when there is no such workload).
+    pub fn workload_events_from(&self, name: &str, from: usize) -> Option<Vec<check::Event>> {
+        self.workloads.slots.get(name)?.run.as_ref().map(|r| r.events_from(from))
+    }
+
     fn start_workload(&mut self, name: &str) -> Result<String, RunError> {
         let started = self.workloads.slots.get(name).map(|s| s.started_ns.is_some());
         match started {

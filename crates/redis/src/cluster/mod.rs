@@ -376,6 +376,9 @@ pub(crate) struct Cluster {
     published_slots: Vec<(u16, u16, Option<NodeName>)>,
     /// Ownership or an owner's name changed since `published_slots`.
     slots_unpublished: bool,
+    /// Bumped whenever a slot's owner or an owner's name changes, so lab
+    /// tooling can tell an unchanged table without reading 16384 slots.
+    pub(crate) slots_version: u64,
 }
 
 impl Cluster {
@@ -439,6 +442,7 @@ impl Cluster {
             published_epochs: None,
             published_slots: vec![(0, (SLOTS - 1) as u16, None)],
             slots_unpublished: true,
+            slots_version: 0,
         };
         c.myself = c.add_node(Node::new(myself_name, MYSELF | MASTER, now, machinery));
         c
@@ -715,6 +719,7 @@ impl Cluster {
         let old = self.node(i).name();
         self.node_mut(i).set_name(*name);
         self.slots_unpublished = true;
+        self.slots_version += 1;
         self.by_name.remove(&old);
         self.unindex_name(&old, i);
         if let Some(other) = self.by_name.insert(*name, i) {
@@ -734,6 +739,7 @@ impl Cluster {
         }
         self.slots[slot] = i as u32;
         self.slots_unpublished = true;
+        self.slots_version += 1;
         self.bits_cache.invalidate();
         #[cfg(debug_assertions)]
         {
@@ -749,6 +755,7 @@ impl Cluster {
         let Some(i) = self.owner(slot) else { return false };
         self.slots[slot] = NO_OWNER;
         self.slots_unpublished = true;
+        self.slots_version += 1;
         self.bits_cache.invalidate();
         #[cfg(debug_assertions)]
         {

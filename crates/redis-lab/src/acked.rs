@@ -1,0 +1,202 @@
+//! `no-acked-write-lost: {workload: w}`: acknowledged writes, judged while the
+//! run goes on. At each look it reads what workload `w`'s clients were told
+//! so far (only the events new since the last look) and asks the nodes that
+//! are masters now (running or paused: a paused master still holds its data)
+//! whether they hold every set element, list element and counter increment
+//! that was acknowledged: an element is held when some master's key holds
+//! it; a counter's increments are held when some master's value is at least
+//! the acknowledged count. A write a master acknowledged is in that master's
+//! dataset, so the invariant breaks exactly when every master that held it
+//! has been demoted, wiped or replaced by a replica that never received it:
+//! the moment the loss becomes real (the old master of a split brain turned
+//! replica, say), not only at the final read. While no node is master (a
+//! failover under way) it is not judged. Registers are left to the
+//! linearizability checker: a later write replaces an acknowledged one
+//! legitimately.
+
+use crate::invariants::{Member, servers};
+use check::{Elem, F, Type, Value};
+use redis::keyspace::Data;
+use scenario::diag::Diagnostic;
+use scenario::yaml::{Node, did_you_mean};
+use scenario::{Condition, NodeRef, Observation, ParseCx, RunError, Runtime};
+use sim::ProcId;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Missing elements listed in the observation at most.
+const LISTED: usize = 5;
+
+/// Reads `workload:`, a workload `workloads:` declares.
+pub(crate) fn workload_name(n: &Node, cx: &ParseCx<'_>) -> Result<String, Diagnostic> {
+    let name = n.str("no-acked-write-lost.workload")?;
+    if cx.has_workload(&name) {
+        return Ok(name);
+    }
+    let known = cx.workload_names();
+    let names: Vec<&str> = known.iter().map(String::as_str).collect();
+    let d = Diagnostic::new(n.span, format!("no workload named `{name}`")).with_label("unknown workload");
+    Err(match did_you_mean(&name, &names) {
+        Some(best) => d.with_hint(format!("did you mean `{best}`?")),
+        None if names.is_empty() => d.with_hint("declare it under `workloads:` first"),
+        None => d.with_hint(format!("workloads are: {}", names.join(", "))),
+    })
+}
+
+/// What the workload was told so far.
+#[derive(Default)]
+struct Acked {
+    /// Events of the workload's history read so far.
+    cursor: usize,
+    /// Set and list elements acknowledged, per key, with the ack's time.
+    elements: BTreeMap<Elem, BTreeMap<Elem, u64>>,
+    /// Counter increments acknowledged, per key.
+    increments: BTreeMap<Elem, i64>,
+    /// What the last judgement saw (the masters, their offsets and the
+    /// events read) and what it concluded: the same again is judged the same.
+    last: Option<(Vec<MasterAt>, usize, Observation)>,
+}
+
+/// A master as a judgement saw it: its process, incarnation and offset.
+type MasterAt = (ProcId, u32, i64);
+
+impl Acked {
+    fn read(&mut self, events: Vec<check::Event>) {
+        self.cursor += events.len();
+        for e in events.into_iter().filter(|e| e.kind == Type::Ok) {
+            match (e.f, e.value) {
+                (F::Add | F::Append, Value::One(x)) => {
+                    self.elements.entry(e.key).or_default().insert(x, e.time);
+                }
+                (F::Incr, v) => {
+                    let by = match v {
+                        Value::One(Elem::Int(n)) => n,
+                        _ => 1,
+                    };
+                    *self.increments.entry(e.key).or_default() += by;
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The invariant.
+pub(crate) struct NoAckedWriteLost {
+    workload: String,
+    among: Option<Vec<NodeRef>>,
+    acked: RefCell<Acked>,
+}
+
+impl NoAckedWriteLost {
+    pub(crate) fn new(workload: String, among: Option<Vec<NodeRef>>) -> NoAckedWriteLost {
+        NoAckedWriteLost { workload, among, acked: RefCell::new(Acked::default()) }
+    }
+}
+
+fn bytes(e: &Elem) -> Vec<u8> {
+    match e {
+        Elem::Int(n) => n.to_string().into_bytes(),
+        Elem::Str(s) => s.clone().into_bytes(),
+    }
+}
+
+/// The elements some master's `key` holds.
+fn held<'m>(masters: &[Member<'m>], key: &[u8]) -> BTreeSet<&'m [u8]> {
+    let mut out = BTreeSet::new();
+    for m in masters {
+        match m.server.peek(key) {
+            Some(Data::Set(s)) => out.extend(s.iter().map(Vec::as_slice)),
+            Some(Data::List(l)) => out.extend(l.iter().map(Vec::as_slice)),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The largest integer value of `key` among the masters.
+fn counter(masters: &[Member<'_>], key: &[u8]) -> i64 {
+    let value = |m: &Member<'_>| match m.server.peek(key) {
+        Some(Data::Str(v)) => std::str::from_utf8(v).ok().and_then(|t| t.parse().ok()),
+        _ => None,
+    };
+    masters.iter().filter_map(value).max().unwrap_or(0)
+}
+
+impl Condition for NoAckedWriteLost {
+    fn changes_only_with_events(&self) -> bool {
+        true
+    }
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
+        let mut acked = self.acked.borrow_mut();
+        let cursor = acked.cursor;
+        let Some(events) = rt.workload_events_from(&self.workload, cursor) else {
+            return Ok(Observation { holds: true, observed: format!("workload {} has not started", self.workload) });
+        };
+        acked.read(events);
+        let masters: Vec<Member<'_>> =
+            servers(rt, &self.among)?.into_iter().filter(|m| m.server.role_name() == "master").collect();
+        if masters.is_empty() {
+            return Ok(Observation { holds: true, observed: "not judged: no node is master".to_owned() });
+        }
+        // A master's dataset changes only with its replication offset (or a restart).
+        let seen: Vec<MasterAt> =
+            masters.iter().map(|m| (m.proc, rt.sim.incarnation(m.proc), m.server.repl_offset())).collect();
+        if let Some((s, c, o)) = &acked.last
+            && *s == seen
+            && *c == acked.cursor
+        {
+            return Ok(o.clone());
+        }
+        let observation = judge(&acked, &masters);
+        acked.last = Some((seen, acked.cursor, observation.clone()));
+        Ok(observation)
+    }
+    fn describe(&self) -> String {
+        format!("no write acknowledged to workload {} is lost", self.workload)
+    }
+}
+
+/// Whether the masters hold every acknowledged write.
+fn judge(acked: &Acked, masters: &[Member<'_>]) -> Observation {
+    let mut missing: Vec<String> = Vec::new();
+    let mut count = 0usize;
+    for (key, elements) in &acked.elements {
+        let have = held(masters, &bytes(key));
+        for (x, at) in elements.iter().filter(|(x, _)| !have.contains(bytes(x).as_slice())) {
+            count += 1;
+            if missing.len() < LISTED {
+                missing.push(format!("{x} in {key} (acked at {})", seconds(*at)));
+            }
+        }
+    }
+    for (key, &n) in &acked.increments {
+        let value = counter(masters, &bytes(key));
+        if value < n {
+            count += (n - value) as usize;
+            missing.push(format!("{} of {n} increments of {key} (the masters hold {value})", n - value));
+        }
+    }
+    let names: Vec<&str> = masters.iter().map(|m| m.name.as_str()).collect();
+    if count == 0 {
+        let total: usize = acked.elements.values().map(BTreeMap::len).sum();
+        let incr: i64 = acked.increments.values().sum();
+        return Observation {
+            holds: true,
+            observed: format!("{total} acked elements and {incr} increments held by {}", names.join(", ")),
+        };
+    }
+    Observation {
+        holds: false,
+        observed: format!(
+            "{count} acknowledged writes held by no master ({}): {}{}",
+            names.join(", "),
+            missing.join(", "),
+            if count > missing.len() { ", …" } else { "" }
+        ),
+    }
+}
+
+fn seconds(ns: u64) -> String {
+    format!("{}.{:03}s", ns / 1_000_000_000, ns % 1_000_000_000 / 1_000_000)
+}

@@ -1,0 +1,545 @@
+//! Ready-made continuous invariants over a whole Redis deployment, written as
+//! conditions so that `invariants:` gives each its `name:`, `expect:` and
+//! `within:` and reports its first violation like any other (they also serve
+//! `wait-until` and `assert`). Each looks at every running (or paused) node of
+//! kind `redis`, or at the nodes of `among: [...]`, through `redis::view`:
+//!
+//! - `cluster-one-owner-per-epoch`: no two nodes' tables give one slot to two
+//!   different owners at the same configEpoch;
+//! - `cluster-slots-covered`: every node's table assigns all 16384 slots to
+//!   owners it does not flag `fail`;
+//! - `cluster-agrees` and `replicas-converged`: the nodes agree (slot map and
+//!   epochs; replicas at their master's offset with its dataset); not judged
+//!   while a partition or a pause is in force, so `within: T` on the
+//!   invariant reads "within T of the heal";
+//! - `replication-lag`: no replica more than `max-bytes` behind its master;
+//! - `single-master`: at most one master among the nodes of a replication group;
+//! - `no-acked-write-lost` (in [`crate::acked`]): every element and increment a
+//!   workload saw acknowledged is held by a node that is master now.
+
+use redis::server::Server;
+use redis::view::SlotRangeView;
+use scenario::diag::Diagnostic;
+use scenario::yaml::Node;
+use scenario::{Condition, NodeRef, Observation, ParseCx, RunError, Runtime, Syntax};
+use serde_json::json;
+use sim::{ProcId, ProcState};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+/// The names of the ready-made invariants.
+pub const NAMES: &[&str] = &[
+    "cluster-one-owner-per-epoch",
+    "cluster-slots-covered",
+    "cluster-agrees",
+    "replicas-converged",
+    "replication-lag",
+    "single-master",
+    "no-acked-write-lost",
+];
+
+/// Their syntax, for `chaoslab schema`.
+pub fn syntax() -> Vec<Syntax> {
+    let among = json!({"type": "array", "items": {"type": "string"}, "description": "the nodes it looks at (default: every node of kind redis)"});
+    let plain = |name, doc| Syntax {
+        name,
+        doc,
+        schema: json!({"oneOf": [{"type": "null"}, {"type": "object", "additionalProperties": false, "properties": {"among": among}}]}),
+    };
+    vec![
+        plain(
+            "cluster-one-owner-per-epoch",
+            "no two cluster nodes' tables give one hash slot to two different owners with the same configEpoch",
+        ),
+        plain(
+            "cluster-slots-covered",
+            "every running cluster node's table assigns all 16384 slots, to owners it does not flag `fail`",
+        ),
+        plain(
+            "cluster-agrees",
+            "all running cluster nodes have the same slot map, owners' configEpochs and currentEpoch; not judged while a partition or pause is in force (add `within: T` for \"within T of the heal\")",
+        ),
+        plain(
+            "replicas-converged",
+            "every running replica's link is up and it has what its master had one poll earlier, with the same dataset when the offsets are equal; not judged while a partition or pause is in force (add `within: T`)",
+        ),
+        Syntax {
+            name: "replication-lag",
+            doc: "no running replica is more than `max-bytes` of replication stream behind its running master",
+            schema: json!({"type": "object", "required": ["max-bytes"], "additionalProperties": false, "properties": {
+                "max-bytes": {"type": "integer", "minimum": 0}, "among": among}}),
+        },
+        Syntax {
+            name: "single-master",
+            doc: "at most one of the nodes of a replication group is a master (paused nodes count: resumed, they act as one)",
+            schema: json!({"type": "object", "required": ["among"], "additionalProperties": false, "properties": {
+                "among": {"type": "array", "minItems": 2, "items": {"type": "string"}}}}),
+        },
+        Syntax {
+            name: "no-acked-write-lost",
+            doc: "every set element, list element and counter increment workload `workload` saw acknowledged so far is held by some node that is master now (registers: see the linearizability checker)",
+            schema: json!({"type": "object", "required": ["workload"], "additionalProperties": false, "properties": {
+                "workload": {"type": "string"}, "among": among}}),
+        },
+    ]
+}
+
+/// Parses one of [`NAMES`].
+pub fn parse(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Condition>, Diagnostic> {
+    if value.is_null() && !matches!(name, "replication-lag" | "single-master" | "no-acked-write-lost") {
+        return Ok(plain(name, None));
+    }
+    let mut m = value.map(name)?;
+    // `nodes:` reaches here rewritten to one `node:` per node (`quantify`).
+    if let Some(n) = m.get("node") {
+        return Err(Diagnostic::new(n.span, format!("`{name}` looks at every redis node, not at one"))
+            .with_label("not a key of this invariant")
+            .with_hint("leave it out for every node, or write `among: [...]` to look at some"));
+    }
+    let among = m.get("among").map(|n| among(n, cx, name)).transpose()?;
+    Ok(match name {
+        "replication-lag" => {
+            let max_bytes = m.required("max-bytes")?.u64("replication-lag.max-bytes")?;
+            m.finish(&["max-bytes", "among"])?;
+            Box::new(Lag { among, max_bytes: max_bytes as i64 })
+        }
+        "single-master" => {
+            let Some(among) = among.filter(|a| a.len() >= 2) else {
+                return Err(Diagnostic::new(value.span, "`single-master` needs `among:` with at least two nodes")
+                    .with_hint(
+                        "name the replication group, e.g. `single-master: {among: [\"6379\", \"6380\", \"6381\"]}`",
+                    ));
+            };
+            m.finish(&["among"])?;
+            Box::new(SingleMaster { among })
+        }
+        "no-acked-write-lost" => {
+            let workload = crate::acked::workload_name(m.required("workload")?, cx)?;
+            m.finish(&["workload", "among"])?;
+            Box::new(crate::acked::NoAckedWriteLost::new(workload, among))
+        }
+        _ => {
+            m.finish(&["among"])?;
+            plain(name, among)
+        }
+    })
+}
+
+fn plain(name: &str, among: Option<Vec<NodeRef>>) -> Box<dyn Condition> {
+    match name {
+        "cluster-one-owner-per-epoch" => Box::new(OwnerPerEpoch { among, tables: Tables::default() }),
+        "cluster-slots-covered" => Box::new(SlotsCovered { among, tables: Tables::default() }),
+        "cluster-agrees" => Box::new(Agrees { among, tables: Tables::default() }),
+        _ => Box::new(Converged { among, last: RefCell::default(), same_at: RefCell::default() }),
+    }
+}
+
+fn among(n: &Node, cx: &ParseCx<'_>, name: &str) -> Result<Vec<NodeRef>, Diagnostic> {
+    let items = n.seq(&format!("{name}.among"))?;
+    if items.is_empty() {
+        return Err(Diagnostic::new(n.span, format!("`{name}.among` lists no node"))
+            .with_hint("leave `among` out to look at every redis node, or name some"));
+    }
+    items.iter().map(|i| cx.node_ref(i, &format!("{name}.among"))).collect()
+}
+
+/// The running or paused redis servers an invariant looks at, by name.
+pub(crate) fn servers<'a>(rt: &'a Runtime, among: &Option<Vec<NodeRef>>) -> Result<Vec<Member<'a>>, RunError> {
+    let procs: Vec<ProcId> = match among {
+        Some(list) => list.iter().map(|r| rt.proc(r)).collect::<Result<_, _>>()?,
+        None => rt.nodes().filter(|(_, kind)| *kind == "redis").map(|(p, _)| p).collect(),
+    };
+    Ok(procs
+        .into_iter()
+        .filter_map(|p| {
+            let state = rt.sim.proc_state(p);
+            if state == ProcState::Down {
+                return None;
+            }
+            let server = rt.sim.process::<Server>(p)?;
+            Some(Member { proc: p, name: rt.sim.proc_name(p).to_owned(), server, paused: state == ProcState::Paused })
+        })
+        .collect())
+}
+
+/// One node an invariant looks at.
+pub(crate) struct Member<'a> {
+    pub(crate) proc: ProcId,
+    pub(crate) name: String,
+    pub(crate) server: &'a Server,
+    pub(crate) paused: bool,
+}
+
+/// Each node's slot runs as last read, by process: (incarnation, the table's
+/// version, the runs). A table whose version has not moved is not read again.
+#[derive(Default)]
+struct Tables(RefCell<BTreeMap<ProcId, TableRead>>);
+
+/// A table as last read: the node's incarnation, the table's version, its runs.
+type TableRead = (u32, u64, Rc<Vec<(u16, u16, String)>>);
+
+impl Tables {
+    /// `m`'s table's slot ranges with the owners' epochs; `None` outside cluster mode.
+    fn ranges(&self, rt: &Runtime, m: &Member<'_>) -> Option<Vec<SlotRangeView>> {
+        let c = m.server.cluster_view()?;
+        let (incarnation, version) = (rt.sim.incarnation(m.proc), c.slots_version());
+        let mut cache = self.0.borrow_mut();
+        let runs = match cache.get(&m.proc) {
+            Some((i, v, runs)) if *i == incarnation && *v == version => runs.clone(),
+            _ => {
+                let runs = Rc::new(c.slot_runs());
+                cache.insert(m.proc, (incarnation, version, runs.clone()));
+                runs
+            }
+        };
+        let epoch = |id: &str| c.epoch_of_id(id).unwrap_or(0);
+        Some(
+            runs.iter()
+                .map(|(first, last, owner)| SlotRangeView {
+                    first: *first,
+                    last: *last,
+                    owner: owner.clone(),
+                    epoch: epoch(owner),
+                })
+                .collect(),
+        )
+    }
+}
+
+/// The first 8 characters of a node id, as reports show it.
+fn short(id: &str) -> &str {
+    &id[..id.len().min(8)]
+}
+
+fn describe_among(among: &Option<Vec<NodeRef>>, what: &str) -> String {
+    match among {
+        Some(list) => format!("{what} among {}", list.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", ")),
+        None => what.to_owned(),
+    }
+}
+
+/// Partitions and pauses in force: what keeps running nodes from agreeing.
+fn separating_faults(rt: &Runtime) -> Vec<String> {
+    rt.faults_in_force().into_iter().filter(|f| f.starts_with("partition") || f.starts_with("pause")).collect()
+}
+
+struct OwnerPerEpoch {
+    among: Option<Vec<NodeRef>>,
+    tables: Tables,
+}
+
+impl Condition for OwnerPerEpoch {
+    fn changes_only_with_events(&self) -> bool {
+        true
+    }
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
+        let views: Vec<(String, Vec<SlotRangeView>)> = servers(rt, &self.among)?
+            .iter()
+            .filter_map(|m| self.tables.ranges(rt, m).map(|r| (m.name.clone(), r)))
+            .collect();
+        for (i, (a, ra)) in views.iter().enumerate() {
+            for (b, rb) in &views[i + 1..] {
+                if let Some(clash) = clash(ra, rb) {
+                    let (slot, x, y) = clash;
+                    return Ok(Observation {
+                        holds: false,
+                        observed: format!(
+                            "slot {slot} at configEpoch {}: {a} sees it served by {}, {b} by {}",
+                            x.epoch,
+                            short(&x.owner),
+                            short(&y.owner)
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(Observation {
+            holds: true,
+            observed: format!("{} cluster tables, no slot with two owners at one epoch", views.len()),
+        })
+    }
+    fn describe(&self) -> String {
+        describe_among(&self.among, "one owner per slot per configEpoch")
+    }
+}
+
+/// The first slot two tables give to different owners at the same epoch.
+fn clash<'r>(a: &'r [SlotRangeView], b: &'r [SlotRangeView]) -> Option<(u16, &'r SlotRangeView, &'r SlotRangeView)> {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (&a[i], &b[j]);
+        let (first, last) = (x.first.max(y.first), x.last.min(y.last));
+        if first <= last && x.owner != y.owner && x.epoch == y.epoch {
+            return Some((first, x, y));
+        }
+        if x.last < y.last { i += 1 } else { j += 1 }
+    }
+    None
+}
+
+struct SlotsCovered {
+    among: Option<Vec<NodeRef>>,
+    tables: Tables,
+}
+
+impl Condition for SlotsCovered {
+    fn changes_only_with_events(&self) -> bool {
+        true
+    }
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
+        let mut tables = 0;
+        for m in servers(rt, &self.among)? {
+            let (Some(c), Some(ranges)) = (m.server.cluster_view(), self.tables.ranges(rt, &m)) else { continue };
+            tables += 1;
+            let assigned: usize = ranges.iter().map(|r| usize::from(r.last - r.first) + 1).sum();
+            if assigned < common::slot::SLOTS {
+                let hole = first_hole(&ranges);
+                return Ok(Observation {
+                    holds: false,
+                    observed: format!(
+                        "{} sees {} slots unassigned (from slot {hole})",
+                        m.name,
+                        common::slot::SLOTS - assigned
+                    ),
+                });
+            }
+            let failed =
+                ranges.iter().find(|r| c.peer_by_id(&r.owner).is_some_and(|p| p.flags.split(',').any(|f| f == "fail")));
+            if let Some(r) = failed {
+                return Ok(Observation {
+                    holds: false,
+                    observed: format!(
+                        "{} sees slots {}-{} on {}, flagged fail",
+                        m.name,
+                        r.first,
+                        r.last,
+                        short(&r.owner)
+                    ),
+                });
+            }
+        }
+        Ok(Observation { holds: true, observed: format!("all 16384 slots covered in {tables} cluster tables") })
+    }
+    fn describe(&self) -> String {
+        describe_among(&self.among, "all slots covered")
+    }
+}
+
+fn first_hole(ranges: &[SlotRangeView]) -> usize {
+    let mut next = 0usize;
+    for r in ranges {
+        if usize::from(r.first) > next {
+            return next;
+        }
+        next = usize::from(r.last) + 1;
+    }
+    next
+}
+
+struct Agrees {
+    among: Option<Vec<NodeRef>>,
+    tables: Tables,
+}
+
+impl Condition for Agrees {
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
+        let faults = separating_faults(rt);
+        if !faults.is_empty() {
+            return Ok(Observation { holds: true, observed: format!("not judged: {} in force", faults.join(", ")) });
+        }
+        let views: Vec<(String, u64, Vec<SlotRangeView>)> = servers(rt, &self.among)?
+            .iter()
+            .filter(|m| !m.paused)
+            .filter_map(|m| {
+                let epoch = m.server.cluster_view()?.current_epoch();
+                self.tables.ranges(rt, m).map(|r| (m.name.clone(), epoch, r))
+            })
+            .collect();
+        let Some((first, epoch, ranges)) = views.first() else {
+            return Ok(Observation { holds: true, observed: "no running cluster node".to_owned() });
+        };
+        for (name, e, r) in &views[1..] {
+            if e != epoch {
+                return Ok(Observation {
+                    holds: false,
+                    observed: format!("{first} is at currentEpoch {epoch}, {name} at {e}"),
+                });
+            }
+            if r != ranges {
+                return Ok(Observation { holds: false, observed: slot_difference(first, ranges, name, r) });
+            }
+        }
+        Ok(Observation {
+            holds: true,
+            observed: format!("{} nodes agree: {} slot ranges, currentEpoch {epoch}", views.len(), ranges.len()),
+        })
+    }
+    fn describe(&self) -> String {
+        describe_among(&self.among, "the cluster agrees on its slot map and epochs")
+    }
+}
+
+/// Where two slot maps first differ, in words.
+fn slot_difference(a: &str, ra: &[SlotRangeView], b: &str, rb: &[SlotRangeView]) -> String {
+    let owner = |r: &[SlotRangeView], slot: u16| {
+        r.iter()
+            .find(|x| x.first <= slot && slot <= x.last)
+            .map_or_else(|| "unassigned".to_owned(), |x| format!("{} at configEpoch {}", short(&x.owner), x.epoch))
+    };
+    let boundaries = ra.iter().chain(rb).flat_map(|r| [r.first, r.last]);
+    let mut slots: Vec<u16> = boundaries.collect();
+    slots.sort_unstable();
+    let slot = slots.into_iter().find(|&s| owner(ra, s) != owner(rb, s)).unwrap_or(0);
+    format!("slot {slot}: {a} sees {}, {b} sees {}", owner(ra, slot), owner(rb, slot))
+}
+
+/// The node (among all the scenario's nodes) that serves at `host:port`.
+fn node_at(rt: &Runtime, host: &str, port: u16) -> Option<ProcId> {
+    rt.nodes()
+        .map(|(p, _)| p)
+        .find(|&p| rt.node_addr(p).is_some_and(|a| a.port() == port && a.ip().to_string() == host))
+}
+
+/// A running replica and its master, when the master is a running node.
+fn pairs<'a>(rt: &'a Runtime, among: &Option<Vec<NodeRef>>) -> Result<Vec<(Member<'a>, Member<'a>)>, RunError> {
+    let mut out = Vec::new();
+    for r in servers(rt, among)? {
+        let Some((host, port)) = r.server.master_address() else { continue };
+        let Some(p) = node_at(rt, &host, port) else { continue };
+        if rt.sim.proc_state(p) == ProcState::Down {
+            continue;
+        }
+        let Some(server) = rt.sim.process::<Server>(p) else { continue };
+        let master = Member {
+            proc: p,
+            name: rt.sim.proc_name(p).to_owned(),
+            server,
+            paused: rt.sim.proc_state(p) == ProcState::Paused,
+        };
+        out.push((r, master));
+    }
+    Ok(out)
+}
+
+struct Converged {
+    among: Option<Vec<NodeRef>>,
+    /// Each master's offset at the previous look, by (replica, master).
+    last: RefCell<BTreeMap<(ProcId, ProcId), i64>>,
+    /// When each pair's datasets were last found equal (the offset and both
+    /// nodes' command counts: a writable replica changes without its offset
+    /// moving): the digests are compared again only when one of them moves.
+    same_at: RefCell<BTreeMap<(ProcId, ProcId), SameAt>>,
+}
+
+/// The replica's offset and both nodes' command counts.
+type SameAt = (i64, u64, u64);
+
+impl Converged {
+    /// Whether a replica and its master, at the same offset, hold the same dataset.
+    fn same_data(&self, r: &Member<'_>, m: &Member<'_>) -> bool {
+        let key = (r.proc, m.proc);
+        let at = (r.server.repl_offset(), r.server.commands_processed(), m.server.commands_processed());
+        if self.same_at.borrow().get(&key) == Some(&at) {
+            return true;
+        }
+        let same = r.server.dataset_digest() == m.server.dataset_digest();
+        if same {
+            self.same_at.borrow_mut().insert(key, at);
+        }
+        same
+    }
+}
+
+impl Condition for Converged {
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
+        let faults = separating_faults(rt);
+        let pairs = pairs(rt, &self.among)?;
+        let mut last = self.last.borrow_mut();
+        let previous = std::mem::take(&mut *last);
+        for (r, m) in &pairs {
+            last.insert((r.proc, m.proc), m.server.repl_offset());
+        }
+        if !faults.is_empty() {
+            return Ok(Observation { holds: true, observed: format!("not judged: {} in force", faults.join(", ")) });
+        }
+        for (r, m) in &pairs {
+            let (ro, mo) = (r.server.repl_offset(), m.server.repl_offset());
+            let behind = match previous.get(&(r.proc, m.proc)) {
+                Some(&before) => ro < before,
+                None => ro < mo,
+            };
+            let diverged = ro == mo && !self.same_data(r, m);
+            if !r.server.master_link_up() || behind || diverged {
+                let why = if !r.server.master_link_up() {
+                    "link down"
+                } else if diverged {
+                    "same offset, different datasets"
+                } else {
+                    "behind"
+                };
+                return Ok(Observation {
+                    holds: false,
+                    observed: format!("{} at offset {ro}, its master {} at {mo}: {why}", r.name, m.name),
+                });
+            }
+        }
+        Ok(Observation { holds: true, observed: format!("{} replicas caught up with their masters", pairs.len()) })
+    }
+    fn describe(&self) -> String {
+        describe_among(&self.among, "replicas converge with their masters")
+    }
+}
+
+struct Lag {
+    among: Option<Vec<NodeRef>>,
+    max_bytes: i64,
+}
+
+impl Condition for Lag {
+    fn changes_only_with_events(&self) -> bool {
+        true
+    }
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
+        let mut worst: Option<(i64, String)> = None;
+        for (r, m) in pairs(rt, &self.among)? {
+            let behind = (m.server.repl_offset() - r.server.repl_offset()).max(0);
+            if worst.as_ref().is_none_or(|(w, _)| behind > *w) {
+                worst = Some((behind, format!("{} is {behind} bytes behind {}", r.name, m.name)));
+            }
+        }
+        Ok(match worst {
+            Some((behind, text)) => Observation { holds: behind <= self.max_bytes, observed: text },
+            None => Observation { holds: true, observed: "no running replica of a running master".to_owned() },
+        })
+    }
+    fn describe(&self) -> String {
+        describe_among(&self.among, &format!("replication lag at most {} bytes", self.max_bytes))
+    }
+}
+
+struct SingleMaster {
+    among: Vec<NodeRef>,
+}
+
+impl Condition for SingleMaster {
+    fn changes_only_with_events(&self) -> bool {
+        true
+    }
+    fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
+        let masters: Vec<String> = servers(rt, &Some(self.among.clone()))?
+            .iter()
+            .filter(|m| m.server.role_name() == "master")
+            .map(|m| if m.paused { format!("{} (paused)", m.name) } else { m.name.clone() })
+            .collect();
+        let observed = match masters.len() {
+            0 => "no master".to_owned(),
+            1 => format!("{} is the only master", masters[0]),
+            n => format!("{n} masters: {}", masters.join(", ")),
+        };
+        Ok(Observation { holds: masters.len() <= 1, observed })
+    }
+    fn describe(&self) -> String {
+        format!("at most one master among {}", self.among.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", "))
+    }
+}
