@@ -333,14 +333,12 @@ fn summary(
     }
     if let Some(dir) = dir {
         out!("wrote {}", dir.join("explore.json").display());
-        if !report.rerun.is_empty() {
-            out!(
-                "full output of {} failing seed{} in {}/seed-<n>/",
-                report.rerun.len(),
-                plural(report.rerun.len()),
-                dir.display()
-            );
-        }
+    }
+    let mut dirs: Vec<String> = rerun_dirs.iter().map(|(_, d)| format!("{}/seed-<n>/", d.display())).collect();
+    dirs.dedup();
+    if !dirs.is_empty() {
+        let n = report.rerun.len();
+        out!("full output of {n} failing seed{} in {}", plural(n), dirs.join(", "));
     }
 }
 

@@ -23,19 +23,7 @@ fn workdir(name: &str) -> PathBuf {
 }
 
 /// SPOP draws from the seeded random source: the expectation holds on some seeds only.
-const SPOP: &str = r#"name: spop-luck
-description: SPOP of a four-member set is expected to give "a"
-seed: 1
-topology:
-  nodes:
-    - {name: r, kind: redis, port: 6379}
-steps:
-  - wait-until:
-      log: {node: r, matches: "Ready to accept connections"}
-      within: 1s
-  - redis-cli: {node: r, command: "sadd s a b c d", expect: "(integer) 4"}
-  - redis-cli: {node: r, command: "spop s", expect: "\"a\""}
-"#;
+const SPOP: &str = include_str!("support/spop.yaml");
 
 fn explore_json(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("explore.json")).unwrap()).unwrap()
