@@ -1,6 +1,6 @@
 //! Benchmarks: the kernel's microbenchmarks below, the Redis replication
-//! benchmark in [`crate::bench_redis`], and the Redis Cluster benchmarks in
-//! [`crate::bench_cluster`].
+//! benchmark in [`crate::bench_redis`], the Redis Cluster benchmarks in
+//! [`crate::bench_cluster`], and the explore benchmark in [`crate::bench_explore`].
 //!
 //! `ping-ring`: N processes on one host, each connected to its successor; every
 //! process sends a 32-byte ping every 10 ms and answers each ping with a pong.
@@ -10,7 +10,7 @@
 //! `idle-memory`: many started processes that listen and hold one timer; the
 //! resident-set growth divided by their number is the cost of an idle process.
 
-use crate::{bench_cluster, bench_redis};
+use crate::{bench_cluster, bench_explore, bench_redis};
 use serde_json::{Value, json};
 use sim::{Ctx, Fault, Input, Instant, ProcId, Process, Sim, SimConfig};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -148,6 +148,8 @@ pub enum Only {
     Redis,
     /// The Redis Cluster benchmarks.
     Cluster,
+    /// The explore benchmark.
+    Explore,
 }
 
 pub fn run(quick: bool, only: Only) -> Result<(), String> {
@@ -167,6 +169,10 @@ pub fn run(quick: bool, only: Only) -> Result<(), String> {
         budgets.insert("cluster_c3_virtual_per_wall_min".into(), json!(bench_cluster::C3_VIRTUAL_PER_WALL_MIN));
         budgets.insert("cluster_1000_wall_secs_max".into(), json!(bench_cluster::WALL_SECS_MAX_1000));
         budgets.insert("cluster_1000_peak_rss_bytes_max".into(), json!(bench_cluster::PEAK_RSS_MAX));
+    }
+    if only == Only::All || only == Only::Explore {
+        entry["explore"] = bench_explore::explore(quick)?;
+        budgets.insert("explore_seeds_per_sec_2_jobs_min".into(), json!(bench_explore::SEEDS_PER_SEC_MIN_2_JOBS));
     }
     entry["budgets"] = Value::Object(budgets);
     append(entry)

@@ -8,6 +8,7 @@
 
 mod bench;
 mod bench_cluster;
+mod bench_explore;
 mod bench_redis;
 mod fidelity;
 mod reports;
@@ -15,15 +16,18 @@ mod tidy;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|cluster]
+const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|cluster|explore]
        cargo xtask fidelity [--quick] [--redis-server PATH] [--redis-sentinel PATH]
                             [--redis-cli PATH] [--out DIR] [--seed N] [--only TEXT]
 
   bench     kernel microbenchmarks (events per wall second, memory per idle
             process), the Redis replication benchmark (simulated commands
-            per wall second) and the Redis Cluster benchmarks (the C3
+            per wall second), the Redis Cluster benchmarks (the C3
             scenario's virtual time per wall time; N-node failover runs'
-            wall time and peak memory); results are appended to
+            wall time and peak memory) and the explore benchmark (seeds of
+            a 3+3 cluster chaos scenario per wall second on 1 and 2 jobs;
+            `cargo xtask bench-explore-child SEEDS JOBS` runs one
+            exploration alone, for profiling); results are appended to
             reports/bench.json
   --quick   smaller runs, for a smoke test
   --only    run one of the groups
@@ -75,6 +79,10 @@ fn main() -> ExitCode {
                         only = bench::Only::Cluster;
                         rest.next();
                     }
+                    ("--only", Some("explore")) => {
+                        only = bench::Only::Explore;
+                        rest.next();
+                    }
                     _ => {
                         eprintln!("error: unknown option {arg}\n\n{USAGE}");
                         return ExitCode::from(2);
@@ -108,6 +116,24 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        // One exploration of the explore benchmark, to time or profile as a whole process.
+        Some("bench-explore-child") => {
+            let numbers: Vec<Option<u64>> = args[1..].iter().map(|a| a.parse().ok()).collect();
+            let result = match numbers.as_slice() {
+                [Some(seeds), Some(jobs)] if *seeds > 0 && *jobs > 0 => bench_explore::child(*seeds, *jobs as usize),
+                _ => {
+                    eprintln!("usage: cargo xtask bench-explore-child SEEDS JOBS");
+                    return ExitCode::from(2);
+                }
+            };
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Some("reports") => {
             let mut opts = reports::Options::default();
             for arg in &args[1..] {
