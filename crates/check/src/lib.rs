@@ -28,6 +28,8 @@ pub mod verdict;
 #[cfg(test)]
 pub(crate) mod testgen;
 #[cfg(test)]
+mod tests_collections;
+#[cfg(test)]
 mod tests_edn;
 #[cfg(test)]
 mod tests_linear;
