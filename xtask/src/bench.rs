@@ -1,8 +1,9 @@
 //! Benchmarks: the kernel's microbenchmarks below, the Redis replication
 //! benchmark in [`crate::bench_redis`], the Redis Cluster benchmarks in
 //! [`crate::bench_cluster`], the MySQL replication benchmark in
-//! [`crate::bench_mysql`], and the history checkers and a cluster workload
-//! in [`crate::bench_checkers`].
+//! [`crate::bench_mysql`], the history checkers and a cluster workload
+//! in [`crate::bench_checkers`], and the explore benchmark in
+//! [`crate::bench_explore`].
 //!
 //! `ping-ring`: N processes on one host, each connected to its successor; every
 //! process sends a 32-byte ping every 10 ms and answers each ping with a pong.
@@ -12,7 +13,7 @@
 //! `idle-memory`: many started processes that listen and hold one timer; the
 //! resident-set growth divided by their number is the cost of an idle process.
 
-use crate::{bench_checkers, bench_cluster, bench_mysql, bench_redis};
+use crate::{bench_checkers, bench_cluster, bench_explore, bench_mysql, bench_redis};
 use serde_json::{Value, json};
 use sim::{Ctx, Fault, Input, Instant, ProcId, Process, Sim, SimConfig};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -154,6 +155,8 @@ pub enum Only {
     Mysql,
     /// The history checkers and the cluster workload.
     Checkers,
+    /// The explore benchmark.
+    Explore,
 }
 
 pub fn run(quick: bool, only: Only) -> Result<(), String> {
@@ -183,6 +186,10 @@ pub fn run(quick: bool, only: Only) -> Result<(), String> {
         entry["workload"] = bench_checkers::workload(quick)?;
         budgets.insert("linear_100k_wall_secs_max".into(), json!(bench_checkers::LINEAR_100K_WALL_MAX));
         budgets.insert("workload_virtual_per_wall_min".into(), json!(bench_checkers::WORKLOAD_VIRTUAL_PER_WALL_MIN));
+    }
+    if only == Only::All || only == Only::Explore {
+        entry["explore"] = bench_explore::explore(quick)?;
+        budgets.insert("explore_seeds_per_sec_2_jobs_min".into(), json!(bench_explore::SEEDS_PER_SEC_MIN_2_JOBS));
     }
     entry["budgets"] = Value::Object(budgets);
     append(entry)

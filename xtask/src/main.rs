@@ -9,6 +9,7 @@
 mod bench;
 mod bench_checkers;
 mod bench_cluster;
+mod bench_explore;
 mod bench_mysql;
 mod bench_redis;
 mod fidelity;
@@ -17,19 +18,22 @@ mod tidy;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|cluster|mysql|checkers]
+const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|cluster|mysql|checkers|explore]
        cargo xtask fidelity [--quick] [--redis-server PATH] [--redis-sentinel PATH]
                             [--redis-cli PATH] [--out DIR] [--seed N] [--only TEXT]
 
   bench     kernel microbenchmarks (events per wall second, memory per idle
             process), the Redis replication benchmark (simulated commands
-            per wall second) and the Redis Cluster benchmarks (the C3
+            per wall second), the Redis Cluster benchmarks (the C3
             scenario's virtual time per wall time; N-node failover runs'
             wall time and peak memory), the MySQL replication benchmark
             (replicated statements per wall second), the history checkers
-            (linearizability on 100,000 ops and on one hot key) and a 3+3
-            cluster workload (50 clients, 2,000 ops/s, a master killed);
-            results are appended to
+            (linearizability on 100,000 ops and on one hot key), a 3+3
+            cluster workload (50 clients, 2,000 ops/s, a master killed) and
+            the explore benchmark (seeds of a 3+3 cluster chaos scenario per
+            wall second on 1 and 2 jobs; `cargo xtask bench-explore-child
+            SEEDS JOBS` runs one exploration alone, for profiling); results
+            are appended to
             reports/bench.json
   --quick   smaller runs, for a smoke test
   --only    run one of the groups
@@ -89,6 +93,10 @@ fn main() -> ExitCode {
                         only = bench::Only::Checkers;
                         rest.next();
                     }
+                    ("--only", Some("explore")) => {
+                        only = bench::Only::Explore;
+                        rest.next();
+                    }
                     _ => {
                         eprintln!("error: unknown option {arg}\n\n{USAGE}");
                         return ExitCode::from(2);
@@ -122,6 +130,24 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        // One exploration of the explore benchmark, to time or profile as a whole process.
+        Some("bench-explore-child") => {
+            let numbers: Vec<Option<u64>> = args[1..].iter().map(|a| a.parse().ok()).collect();
+            let result = match numbers.as_slice() {
+                [Some(seeds), Some(jobs)] if *seeds > 0 && *jobs > 0 => bench_explore::child(*seeds, *jobs as usize),
+                _ => {
+                    eprintln!("usage: cargo xtask bench-explore-child SEEDS JOBS");
+                    return ExitCode::from(2);
+                }
+            };
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Some("reports") => {
             let mut opts = reports::Options::default();
             for arg in &args[1..] {

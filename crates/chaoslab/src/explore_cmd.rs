@@ -39,6 +39,10 @@ pub struct ExploreArgs {
     /// Stop starting seeds after this many failures.
     #[arg(long, value_name = "K")]
     stop_after: Option<usize>,
+    /// Stop starting seeds once this much wall time has passed (e.g. 90s, 10m); the seeds
+    /// running then finish, and explore.json and the summary say how many ran.
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration_arg)]
+    time_budget: Option<std::time::Duration>,
     /// Rerun at most this many failing seeds (the lowest) with full output into seed-<n>/.
     #[arg(long, value_name = "K", default_value_t = 20)]
     rerun_limit: usize,
@@ -84,6 +88,9 @@ fn explore_inner(style: Style, args: ExploreArgs, sets: &[(String, String)]) -> 
     let first = crate::load(&registry, path, sets)?;
     let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
     let (all, seeds_text) = pick_seeds(&args)?;
+    if args.time_budget.is_some_and(|b| b.is_zero()) {
+        return Err(bad("bad --time-budget 0: give the wall time seeds may start in, e.g. 10m"));
+    }
     let shard = args.shard.as_deref().map(shard_arg).transpose()?;
     let seeds = shard.map_or(all.clone(), |s| s.take(&all));
     if seeds.is_empty() {
@@ -106,9 +113,14 @@ fn explore_inner(style: Style, args: ExploreArgs, sets: &[(String, String)]) -> 
     #[allow(clippy::disallowed_methods)] // wall time only measures, never feeds a run
     let wall = std::time::Instant::now();
     let progress = Progress::new(style, seeds.len() as u64);
-    let results = explore::run_seeds(&target, &seeds, plan, &|r| progress.done(r)).map_err(bad)?;
+    // The first seed always runs: a budget gone before any seed started says nothing.
+    let started = std::sync::atomic::AtomicBool::new(false);
+    let go_on =
+        || !started.swap(true, Ordering::SeqCst) || args.time_budget.is_none_or(|budget| wall.elapsed() < budget);
+    let results = explore::run_seeds_while(&target, &seeds, plan, &|r| progress.done(r), &go_on).map_err(bad)?;
     progress.finish();
     let elapsed = wall.elapsed().as_secs_f64();
+    let cut = explore::cut(seeds.len(), &results, plan);
     let header = ExploreReport {
         format: explore::FORMAT,
         scenario: first.name.clone(),
@@ -123,6 +135,9 @@ fn explore_inner(style: Style, args: ExploreArgs, sets: &[(String, String)]) -> 
         determinism_checked: vec![],
         determinism_mismatches: vec![],
         rerun: vec![],
+        seeds_planned: seeds.len() as u64,
+        time_budget_secs: args.time_budget.map(|b| b.as_secs_f64()),
+        cut,
         results: vec![],
     };
     let mut report = explore::report(header, results);
@@ -134,7 +149,8 @@ fn explore_inner(style: Style, args: ExploreArgs, sets: &[(String, String)]) -> 
     }
     rerun_failing(style, &registry, (path, sets), (&dir, args.rerun_limit), &mut report);
     write_report(&dir.join("explore.json"), &report)?;
-    summary(style, &report, Some(&dir), Some((elapsed, plan.jobs)));
+    let rerun_dirs: Vec<(u64, PathBuf)> = report.rerun.iter().map(|&s| (s, dir.clone())).collect();
+    summary(style, &report, Some(&dir), Some((elapsed, plan.jobs)), &rerun_dirs);
     Ok(verdict(&report))
 }
 
@@ -177,7 +193,9 @@ fn shard_arg(text: &str) -> Result<Shard, u8> {
     Shard::parse(&format!("{index}/{count}")).map_err(bad)
 }
 
-/// The exit code: 4 when a rerun hashed differently, 1 when a seed failed, else 0.
+/// The exit code: 4 when a rerun hashed differently, 1 when a seed failed, else 0
+/// (a run that `--time-budget` or `--stop-after` cut short included: the code
+/// is about the seeds that ran).
 fn verdict(report: &ExploreReport) -> u8 {
     if !report.determinism_mismatches.is_empty() {
         EXIT_SIMULATOR_BUG
@@ -260,8 +278,15 @@ fn write_report(file: &Path, report: &ExploreReport) -> Result<(), u8> {
     std::fs::write(file, json + "\n").map_err(|e| bad(format!("cannot write {}: {e}", file.display())))
 }
 
-/// The one-screen summary (or the JSON document with `--json`).
-fn summary(style: Style, report: &ExploreReport, dir: Option<&Path>, timing: Option<(f64, usize)>) {
+/// The one-screen summary (or the JSON document with `--json`). `rerun_dirs`
+/// says which exploration directory holds each rerun seed's `seed-<n>/`.
+fn summary(
+    style: Style,
+    report: &ExploreReport,
+    dir: Option<&Path>,
+    timing: Option<(f64, usize)>,
+    rerun_dirs: &[(u64, PathBuf)],
+) {
     style.document(&serde_json::to_value(report).expect("an explore report serializes"));
     if !style.lines() {
         return;
@@ -276,6 +301,9 @@ fn summary(style: Style, report: &ExploreReport, dir: Option<&Path>, timing: Opt
         report.seeds,
         report.failures
     );
+    if let Some(cut) = report.cut {
+        out!("{}: {} of {} seeds ran", cut_words(cut, report), report.seeds_run, report.seeds_planned);
+    }
     if let Some((secs, jobs)) = timing {
         out!(
             "{:.1} s wall, {:.1} seeds/s on {jobs} job{}",
@@ -289,6 +317,9 @@ fn summary(style: Style, report: &ExploreReport, dir: Option<&Path>, timing: Opt
         let text: String = r.failure.as_deref().unwrap_or("").chars().take(160).collect();
         out!("seed {} ({kind}): {}", r.seed, style.paint_failure(&text));
         out!("  reproduce: {}", crate::reproduce_command(&report.scenario_file, r.seed, &report.sets));
+        if let Some(line) = replay_line(report, r.seed, rerun_dirs) {
+            out!("  replay:    {line}");
+        }
     }
     let more = report.failures as usize - report.failing().take(SUMMARY_FAILURES).count();
     if more > 0 {
@@ -302,15 +333,34 @@ fn summary(style: Style, report: &ExploreReport, dir: Option<&Path>, timing: Opt
     }
     if let Some(dir) = dir {
         out!("wrote {}", dir.join("explore.json").display());
-        if !report.rerun.is_empty() {
-            out!(
-                "full output of {} failing seed{} in {}/seed-<n>/",
-                report.rerun.len(),
-                plural(report.rerun.len()),
-                dir.display()
-            );
-        }
     }
+    let mut dirs: Vec<String> = rerun_dirs.iter().map(|(_, d)| format!("{}/seed-<n>/", d.display())).collect();
+    dirs.dedup();
+    if !dirs.is_empty() {
+        let n = report.rerun.len();
+        out!("full output of {n} failing seed{} in {}", plural(n), dirs.join(", "));
+    }
+}
+
+/// What cut the run short, in words.
+fn cut_words(cut: explore::Cut, report: &ExploreReport) -> String {
+    match (cut, report.time_budget_secs) {
+        (explore::Cut::TimeBudget, Some(secs)) => format!("the time budget ({secs}s) cut the run"),
+        (explore::Cut::TimeBudget, None) => "a time budget cut the run".to_owned(),
+        (explore::Cut::StopAfter, _) => format!("stopped after {} failing seeds (--stop-after)", report.failures),
+    }
+}
+
+/// `chaoslab replay DIR/seed-<n>/report.json` for a seed rerun with full output
+/// whose report is there.
+fn replay_line(report: &ExploreReport, seed: u64, rerun_dirs: &[(u64, PathBuf)]) -> Option<String> {
+    let (_, dir) = rerun_dirs.iter().find(|(s, _)| *s == seed)?;
+    let file = dir.join(format!("seed-{seed}")).join("report.json");
+    file.is_file().then(|| {
+        let sets: String =
+            report.sets.iter().map(|(n, v)| format!(" --set {}", crate::shell_word(&format!("{n}={v}")))).collect();
+        format!("chaoslab replay {}{sets}", crate::shell_word(&file.display().to_string()))
+    })
 }
 
 fn plural(n: usize) -> &'static str {
@@ -320,14 +370,19 @@ fn plural(n: usize) -> &'static str {
 /// `chaoslab merge`.
 pub fn merge(style: Style, args: MergeArgs) -> u8 {
     let mut parts = Vec::new();
+    let mut rerun_dirs = Vec::new();
     for part in &args.parts {
         let file = if part.is_dir() { part.join("explore.json") } else { part.clone() };
+        let dir = file.parent().map_or_else(PathBuf::new, Path::to_path_buf);
         let text = match std::fs::read_to_string(&file) {
             Ok(t) => t,
             Err(e) => return bad(format!("cannot read {}: {e}", file.display())),
         };
         match serde_json::from_str::<ExploreReport>(&text) {
-            Ok(r) => parts.push((file.display().to_string(), r)),
+            Ok(r) => {
+                rerun_dirs.extend(r.rerun.iter().map(|&s| (s, dir.clone())));
+                parts.push((file.display().to_string(), r));
+            }
             Err(e) => return bad(format!("{} is not an explore.json: {e}", file.display())),
         }
     }
@@ -343,7 +398,7 @@ pub fn merge(style: Style, args: MergeArgs) -> u8 {
             return code;
         }
     }
-    summary(style, &merged, args.out.as_deref(), None);
+    summary(style, &merged, args.out.as_deref(), None, &rerun_dirs);
     verdict(&merged)
 }
 

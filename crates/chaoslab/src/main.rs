@@ -293,13 +293,17 @@ fn parse(
 
 /// The command that runs the same scenario with the same seed, from anywhere.
 fn reproduce_command(file: &str, seed: u64, sets: &[(String, String)]) -> String {
-    let quoted = if file.contains([' ', '\'', '"', '$', '\\']) {
-        format!("'{}'", file.replace('\'', "'\\''"))
-    } else {
-        file.to_owned()
-    };
     let sets: String = sets.iter().map(|(n, v)| format!(" --set '{n}={}'", v.replace('\'', "'\\''"))).collect();
-    format!("chaoslab run {quoted} --seed {seed}{sets}")
+    format!("chaoslab run {} --seed {seed}{sets}", shell_word(file))
+}
+
+/// `text` as one shell word: as it is, or single-quoted when it holds a space or quote.
+fn shell_word(text: &str) -> String {
+    if text.contains([' ', '\'', '"', '$', '\\']) {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    } else {
+        text.to_owned()
+    }
 }
 
 /// Runs a loaded scenario and measures its wall time. A panic inside (an

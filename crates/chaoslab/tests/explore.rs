@@ -23,19 +23,7 @@ fn workdir(name: &str) -> PathBuf {
 }
 
 /// SPOP draws from the seeded random source: the expectation holds on some seeds only.
-const SPOP: &str = r#"name: spop-luck
-description: SPOP of a four-member set is expected to give "a"
-seed: 1
-topology:
-  nodes:
-    - {name: r, kind: redis, port: 6379}
-steps:
-  - wait-until:
-      log: {node: r, matches: "Ready to accept connections"}
-      within: 1s
-  - redis-cli: {node: r, command: "sadd s a b c d", expect: "(integer) 4"}
-  - redis-cli: {node: r, command: "spop s", expect: "\"a\""}
-"#;
+const SPOP: &str = include_str!("support/spop.yaml");
 
 fn explore_json(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("explore.json")).unwrap()).unwrap()
@@ -218,4 +206,55 @@ fn a_liveness_failure_is_recorded_as_liveness_not_as_a_check() {
         assert_eq!(r["failure_kind"], "liveness", "{r}");
     }
     assert!(out.contains("seed 1 (liveness): "), "{out}");
+}
+
+#[test]
+fn a_time_budget_stops_starting_seeds_and_says_how_many_ran() {
+    let dir = workdir("explore-budget");
+    std::fs::write(dir.join("s.yaml"), SPOP).unwrap();
+    let (code, out, err) =
+        chaoslab(&["explore", "s.yaml", "--seeds", "1..100001", "--time-budget", "1s", "--out", "b"], &dir);
+    assert_eq!(code, 1, "a budget cut is no failure of its own; some SPOP seed fails: {out}{err}");
+    let report = explore_json(&dir.join("b"));
+    let ran = report["seeds_run"].as_u64().unwrap();
+    assert!(ran > 0 && ran < 100_000, "{ran} seeds in one wall second: {out}");
+    assert_eq!((report["cut"].as_str(), report["seeds_planned"].as_u64()), (Some("time-budget"), Some(100_000)));
+    assert_eq!(report["time_budget_secs"], 1.0);
+    let seeds: Vec<u64> = hashes(&report).iter().map(|(s, _)| *s).collect();
+    assert_eq!(seeds, (1..=ran).collect::<Vec<_>>(), "one job takes the seeds in order until the budget is spent");
+    assert!(out.contains(&format!("the time budget (1s) cut the run: {ran} of 100000 seeds ran\n")), "{out}");
+
+    let (code, out, _) = chaoslab(&["explore", "s.yaml", "--seeds", "1..6", "--time-budget", "1h", "--out", "h"], &dir);
+    let report = explore_json(&dir.join("h"));
+    assert_eq!((report["cut"].clone(), report["seeds_planned"].as_u64()), (serde_json::Value::Null, Some(5)));
+    assert!(!out.contains("cut the run") && matches!(code, 0 | 1), "{out}");
+    let (code, _, err) = chaoslab(&["explore", "s.yaml", "--seeds", "1..6", "--time-budget", "0s"], &dir);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("bad --time-budget 0"), "{err}");
+}
+
+#[test]
+fn a_rerun_failing_seed_gets_a_replay_line_that_replays_it_and_so_does_a_merge() {
+    let dir = workdir("explore-replay");
+    std::fs::write(dir.join("s.yaml"), SPOP).unwrap();
+    let (code, out, err) = chaoslab(
+        &["explore", "s.yaml", "--seeds", "1..11", "--shard", "0/2", "--rerun-limit", "1", "--out", "a"],
+        &dir,
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    chaoslab(&["explore", "s.yaml", "--seeds", "1..11", "--shard", "1/2", "--rerun-limit", "1", "--out", "b"], &dir);
+    let report = explore_json(&dir.join("a"));
+    let rerun = report["rerun"][0].as_u64().unwrap();
+    let line = format!("  replay:    chaoslab replay a/seed-{rerun}/report.json\n");
+    assert!(out.contains(&line), "{out}");
+    let other = report["results"].as_array().unwrap().iter().filter(|r| r["verdict"] == "fail").nth(1).unwrap();
+    let not_rerun = other["seed"].as_u64().unwrap();
+    assert!(!out.contains(&format!("seed-{not_rerun}/")), "a seed not rerun has no replay line: {out}");
+    let (code, out, err) = chaoslab(&["replay", &format!("a/seed-{rerun}/report.json")], &dir);
+    assert_eq!(code, 0, "the replay line replays the seed: {out}{err}");
+    assert!(out.starts_with(&format!("replay OK: spop-luck seed {rerun}")), "{out}");
+    let (_, out, _) = chaoslab(&["merge", "a", "b"], &dir);
+    assert!(out.contains(&line), "the merge points into the shard's directory: {out}");
+    let b_rerun = explore_json(&dir.join("b"))["rerun"][0].as_u64().unwrap();
+    assert!(out.contains(&format!("  replay:    chaoslab replay b/seed-{b_rerun}/report.json\n")), "{out}");
 }

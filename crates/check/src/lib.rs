@@ -30,6 +30,8 @@ pub mod verdict;
 #[cfg_attr(not(test), allow(dead_code))]
 pub mod testgen;
 #[cfg(test)]
+mod tests_collections;
+#[cfg(test)]
 mod tests_edn;
 #[cfg(test)]
 mod tests_linear;

@@ -82,6 +82,16 @@ pub struct Mismatch {
     pub rerun: String,
 }
 
+/// What stopped an exploration before all its seeds ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cut {
+    /// `--time-budget` ran out: no seed was started after it.
+    TimeBudget,
+    /// `--stop-after K` failures were reached.
+    StopAfter,
+}
+
 /// explore.json: what ran and what each seed gave.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExploreReport {
@@ -111,6 +121,15 @@ pub struct ExploreReport {
     pub determinism_mismatches: Vec<Mismatch>,
     /// Failing seeds rerun with full output into `seed-<n>/` (the lowest, up to `--rerun-limit`).
     pub rerun: Vec<u64>,
+    /// How many seeds this run (or shard) was given; more than `seeds_run` when it was [`cut`](Self::cut).
+    #[serde(default)]
+    pub seeds_planned: u64,
+    /// `--time-budget`, in wall seconds, if one was given.
+    #[serde(default)]
+    pub time_budget_secs: Option<f64>,
+    /// What stopped the run before every planned seed ran, if anything did.
+    #[serde(default)]
+    pub cut: Option<Cut>,
     /// Every seed's outcome, by seed.
     pub results: Vec<SeedResult>,
 }
@@ -185,13 +204,26 @@ pub fn run_seeds(
     plan: Plan,
     on_done: &(dyn Fn(&SeedResult) + Sync),
 ) -> Result<Vec<SeedResult>, ExploreError> {
+    run_seeds_while(target, seeds, plan, on_done, &|| true)
+}
+
+/// [`run_seeds`], asking `go_on` before starting each seed: once it says no,
+/// no seed starts (those running finish). The binary's `--time-budget` is
+/// such a question; this crate never looks at a clock.
+pub fn run_seeds_while(
+    target: &Target<'_>,
+    seeds: &[u64],
+    plan: Plan,
+    on_done: &(dyn Fn(&SeedResult) + Sync),
+    go_on: &(dyn Fn() -> bool + Sync),
+) -> Result<Vec<SeedResult>, ExploreError> {
     let next = AtomicUsize::new(0);
     let failures = AtomicUsize::new(0);
     let results = Mutex::new(Vec::with_capacity(seeds.len()));
     let error = Mutex::new(None);
     let worker = || {
         let registry = (target.registry)();
-        while plan.stop_after.is_none_or(|k| failures.load(Ordering::SeqCst) < k) {
+        while plan.stop_after.is_none_or(|k| failures.load(Ordering::SeqCst) < k) && go_on() {
             let Some(&seed) = seeds.get(next.fetch_add(1, Ordering::SeqCst)) else { break };
             let scenario = match (target.load)(&registry) {
                 Ok(s) => s,
@@ -264,6 +296,16 @@ pub fn check_determinism(
 pub fn report(header: ExploreReport, results: Vec<SeedResult>) -> ExploreReport {
     let failures = results.iter().filter(|r| r.failed()).count() as u64;
     ExploreReport { format: FORMAT, seeds_run: results.len() as u64, failures, results, ..header }
+}
+
+/// Why fewer than `planned` seeds gave `results`: the stop-after count of
+/// failures reached, else (the budget being the only other stop) the time budget.
+pub fn cut(planned: usize, results: &[SeedResult], plan: Plan) -> Option<Cut> {
+    if results.len() >= planned {
+        return None;
+    }
+    let failures = results.iter().filter(|r| r.failed()).count();
+    Some(if plan.stop_after.is_some_and(|k| failures >= k) { Cut::StopAfter } else { Cut::TimeBudget })
 }
 
 #[cfg(test)]

@@ -3,11 +3,14 @@
 use crate::{ExploreError, ExploreReport, SeedResult};
 
 /// Joins shard reports: same scenario hash and binary, or an error saying which
-/// differs. A seed in two shards must have the same result in both.
+/// differs. A seed in two shards must have the same result in both. The seeds
+/// planned add up (a shard given twice counts once); a shard cut short makes
+/// the merge cut short.
 pub fn merge(parts: Vec<(String, ExploreReport)>) -> Result<ExploreReport, ExploreError> {
     let mut iter = parts.into_iter();
     let (first_name, mut merged) =
         iter.next().ok_or_else(|| ExploreError::Merge("no explore.json given".to_owned()))?;
+    let mut counted = vec![(merged.seeds.clone(), merged.shards.clone())];
     for (name, part) in iter {
         if part.scenario_hash != merged.scenario_hash {
             return Err(ExploreError::Merge(format!(
@@ -24,6 +27,12 @@ pub fn merge(parts: Vec<(String, ExploreReport)>) -> Result<ExploreReport, Explo
         if part.seeds != merged.seeds && !merged.seeds.split(" + ").any(|s| s == part.seeds) {
             merged.seeds = format!("{} + {}", merged.seeds, part.seeds);
         }
+        if !counted.contains(&(part.seeds.clone(), part.shards.clone())) {
+            counted.push((part.seeds.clone(), part.shards.clone()));
+            merged.seeds_planned += part.seeds_planned;
+        }
+        merged.cut = merged.cut.or(part.cut);
+        merged.time_budget_secs = merged.time_budget_secs.or(part.time_budget_secs);
         merged.shards.extend(part.shards);
         merged.rerun.extend(part.rerun);
         merged.determinism_checked.extend(part.determinism_checked);

@@ -1,4 +1,5 @@
 use super::*;
+use scenario::Registry;
 
 #[test]
 fn seed_ranges_exclude_the_end_unless_inclusive_and_refuse_empty_ones() {
@@ -50,6 +51,9 @@ fn shard_report(shard: u64, results: Vec<SeedResult>) -> ExploreReport {
         determinism_checked: vec![],
         determinism_mismatches: vec![],
         rerun: vec![],
+        seeds_planned: results.len() as u64,
+        time_budget_secs: None,
+        cut: None,
         results: vec![],
     };
     report(header, results)
@@ -95,4 +99,45 @@ fn the_determinism_sample_is_bounded_and_takes_failing_seeds() {
     assert!(sample.len() <= DETERMINISM_SAMPLE && sample.len() >= 8, "{sample:?}");
     assert!(sample.contains(&57) && sample.contains(&0));
     assert_eq!(determinism_sample(&results[..3]), [0, 1, 2]);
+}
+
+/// A scenario of no node: a run is a second of virtual sleep.
+const SLEEPER: &str = "name: t\nseed: 1\ntopology:\n  nodes: []\nsteps:\n  - sleep: 1s\n";
+
+#[test]
+fn once_go_on_says_no_no_seed_starts_and_the_cut_says_it_was_the_budget() {
+    let load = |r: &Registry| scenario::parse_scenario("t.yaml", SLEEPER, r).map_err(|d| d.render("t.yaml", SLEEPER));
+    let target = Target { registry: Registry::new, load: &load };
+    let asked = AtomicUsize::new(0);
+    let go_on = || asked.fetch_add(1, Ordering::SeqCst) < 5;
+    let plan = Plan { jobs: 2, stop_after: None };
+    let seeds: Vec<u64> = (1..=40).collect();
+    let results = run_seeds_while(&target, &seeds, plan, &|_| {}, &go_on).unwrap();
+    assert_eq!(results.iter().map(|r| r.seed).collect::<Vec<_>>(), [1, 2, 3, 4, 5], "five yeses, five seeds");
+    assert_eq!(cut(seeds.len(), &results, plan), Some(Cut::TimeBudget));
+    let all = run_seeds(&target, &seeds, plan, &|_| {}).unwrap();
+    assert_eq!(all.len(), 40);
+    assert_eq!(cut(seeds.len(), &all, plan), None);
+    assert_eq!(all[..5], results[..], "a seed's result does not depend on what else ran");
+}
+
+#[test]
+fn a_run_short_of_seeds_with_k_failures_was_cut_by_stop_after() {
+    let results = vec![result(1, "h1", false), result(2, "h2", false), result(3, "h3", true)];
+    let plan = Plan { jobs: 1, stop_after: Some(2) };
+    assert_eq!(cut(10, &results, plan), Some(Cut::StopAfter));
+    assert_eq!(cut(10, &results, Plan { stop_after: Some(3), ..plan }), Some(Cut::TimeBudget));
+    assert_eq!(cut(3, &results, plan), None);
+}
+
+#[test]
+fn merge_adds_up_the_planned_seeds_once_per_shard_and_keeps_a_cut() {
+    let a = shard_report(0, vec![result(1, "h1", true), result(3, "h3", true)]);
+    let mut b = shard_report(1, vec![result(2, "h2", true)]);
+    b.seeds_planned = 2;
+    b.cut = Some(Cut::TimeBudget);
+    b.time_budget_secs = Some(5.0);
+    let merged = merge(vec![("a".into(), a.clone()), ("b".into(), b), ("a again".into(), a)]).unwrap();
+    assert_eq!((merged.seeds_run, merged.seeds_planned), (3, 4));
+    assert_eq!((merged.cut, merged.time_budget_secs), (Some(Cut::TimeBudget), Some(5.0)));
 }

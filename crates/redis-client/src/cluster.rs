@@ -143,6 +143,12 @@ impl SlotMap {
     pub fn covered(&self) -> usize {
         self.owner.iter().filter(|o| o.is_some()).count()
     }
+
+    /// Whether any slot has an owner (`covered() > 0`, without counting all
+    /// 16384: a cluster client asks after every reply).
+    pub fn owns_any(&self) -> bool {
+        self.owner.iter().any(Option::is_some)
+    }
 }
 
 /// The position of a command's first key, for routing (0 for keyless commands).
@@ -220,7 +226,7 @@ impl Router {
 
     /// Whether a MOVED was seen since the map was last loaded.
     pub fn needs_refresh(&self) -> bool {
-        self.moved_since_refresh || self.map.covered() == 0
+        self.moved_since_refresh || !self.map.owns_any()
     }
 
     /// Installs a freshly read map.
@@ -270,6 +276,7 @@ mod tests {
         let reply = Value::Array(vec![range(0, 5460, 6381), range(5461, 10922, 6382), range(10923, 16383, 6383)]);
         let map = SlotMap::from_cluster_slots(&reply).unwrap();
         assert_eq!(map.covered(), SLOTS);
+        assert!(map.owns_any() && !SlotMap::default().owns_any());
         assert_eq!(map.owner(key_slot(b"k1")), Some(addr(6383)), "k1 is slot 12706");
         assert_eq!(map.owner(key_slot(b"k2")), Some(addr(6381)), "k2 is slot 449");
         assert!(SlotMap::from_cluster_slots(&Value::Array(vec![range(5, 2, 1)])).is_err());

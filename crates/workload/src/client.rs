@@ -307,7 +307,7 @@ impl Client {
             Expect::Slots => {
                 self.disarm(ctx);
                 match SlotMap::from_cluster_slots(&v) {
-                    Ok(map) if map.covered() > 0 => {
+                    Ok(map) if map.owns_any() => {
                         self.router.as_mut().expect("cluster clients route").refreshed(map);
                         self.refresh = None;
                     }
