@@ -233,7 +233,7 @@ fn parse_groups(n: &Node, cx: &ParseCx<'_>, diags: &mut Diagnostics) -> BTreeMap
         };
         let names: Vec<String> =
             members.iter().filter_map(|m| keep(cx.node_ref(m, "group member"), diags)).map(|r| r.to_string()).collect();
-        if names.is_empty() {
+        if members.is_empty() {
             diags.push(
                 Diagnostic::new(e.value.span, format!("group `{}` is empty", e.key))
                     .with_hint("list its nodes, e.g. `dc1: [\"6379\", s1]`"),
