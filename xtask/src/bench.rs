@@ -148,6 +148,8 @@ pub enum Only {
     Redis,
     /// The Redis Cluster benchmarks.
     Cluster,
+    /// `chaoslab shrink` of a 20-fault failing schedule.
+    Shrink,
 }
 
 pub fn run(quick: bool, only: Only) -> Result<(), String> {
@@ -167,6 +169,10 @@ pub fn run(quick: bool, only: Only) -> Result<(), String> {
         budgets.insert("cluster_c3_virtual_per_wall_min".into(), json!(bench_cluster::C3_VIRTUAL_PER_WALL_MIN));
         budgets.insert("cluster_1000_wall_secs_max".into(), json!(bench_cluster::WALL_SECS_MAX_1000));
         budgets.insert("cluster_1000_peak_rss_bytes_max".into(), json!(bench_cluster::PEAK_RSS_MAX));
+    }
+    if only == Only::All || only == Only::Shrink {
+        entry["shrink"] = crate::bench_shrink::shrink()?;
+        budgets.insert("shrink_wall_secs_max".into(), json!(crate::bench_shrink::WALL_SECS_MAX));
     }
     entry["budgets"] = Value::Object(budgets);
     append(entry)

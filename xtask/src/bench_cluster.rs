@@ -396,6 +396,7 @@ fn failover_report(sim: &Sim, procs: &[sim::ProcId]) -> report::RunReport {
         history: None,
         history_jsonl: String::new(),
         checks: Vec::new(),
+        nemesis: Vec::new(),
         nodes,
         fault_errors: Vec::new(),
         events_processed: sim.events_processed(),

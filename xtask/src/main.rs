@@ -1,5 +1,5 @@
 //! `cargo xtask`: project automation that is not part of the product.
-//! `bench` measures the kernel, the Redis node and Redis Cluster and appends the figures to `reports/bench.json`;
+//! `bench` measures the kernel, the Redis node, Redis Cluster and the shrinker and appends the figures to `reports/bench.json`;
 //! `fidelity` runs the same cases on real Redis and on the simulator and writes
 //! `reports/fidelity.{json,md}`; `reports` regenerates (or, with `--check`,
 //! verifies) the example reports under `reports/examples/`. This is the one place allowed to read the wall
@@ -9,13 +9,14 @@
 mod bench;
 mod bench_cluster;
 mod bench_redis;
+mod bench_shrink;
 mod fidelity;
 mod reports;
 mod tidy;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|cluster]
+const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|cluster|shrink]
        cargo xtask fidelity [--quick] [--redis-server PATH] [--redis-sentinel PATH]
                             [--redis-cli PATH] [--out DIR] [--seed N] [--only TEXT]
 
@@ -23,7 +24,8 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|clu
             process), the Redis replication benchmark (simulated commands
             per wall second) and the Redis Cluster benchmarks (the C3
             scenario's virtual time per wall time; N-node failover runs'
-            wall time and peak memory); results are appended to
+            wall time and peak memory; `chaoslab shrink` of a 20-fault
+            failing schedule); results are appended to
             reports/bench.json
   --quick   smaller runs, for a smoke test
   --only    run one of the groups
@@ -73,6 +75,10 @@ fn main() -> ExitCode {
                     }
                     ("--only", Some("cluster")) => {
                         only = bench::Only::Cluster;
+                        rest.next();
+                    }
+                    ("--only", Some("shrink")) => {
+                        only = bench::Only::Shrink;
                         rest.next();
                     }
                     _ => {
