@@ -34,6 +34,7 @@ pub fn shrink() -> Result<Value, String> {
     let source = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
     let registry = registry();
     let parse = |text: &str| scenario::parse_scenario(file, text, &registry).map_err(|d| d.render(file, text));
+    #[allow(clippy::disallowed_methods)] // a benchmark measures wall time from outside the run
     let started = Instant::now();
     let outcome = explore::shrink::shrink(&registry, parse(&source)?, SEED, RUN_BUDGET, &mut |_| {})
         .map_err(|e| e.to_string())?;

@@ -676,6 +676,7 @@ mod tests {
                 faults: vec![],
                 step: String::new(),
             }],
+            nemesis: vec![],
             nodes: vec![],
             fault_errors: vec![],
             events_processed: 77,
