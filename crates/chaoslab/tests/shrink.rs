@@ -109,3 +109,41 @@ fn the_same_seed_draws_the_same_schedule_in_report_json() {
         assert!(first.get(key).is_some(), "{key} missing in {first}");
     }
 }
+
+/// A master declared `start: false` never ran, so the heal after the fault
+/// window does not start it: its replica's link can never come up.
+const NEVER_HEALS: &str = r#"name: never-heals
+topology:
+  nodes:
+    - {name: "6379", kind: redis, port: 6379, start: false}
+    - {name: "6380", kind: redis, port: 6380, config: "port 6380\nreplicaof 127.0.0.1 6379\n"}
+    - {name: "6381", kind: redis, port: 6381}
+nemesis:
+  faults: [pause, kill]
+  interval: 2s
+  duration: 500ms..2s
+  window: {start: 1s, end: 10s}
+steps:
+  - liveness: {within: 5s, master-link: {node: "6380", is: up}}
+"#;
+
+#[test]
+fn an_impossible_heal_is_a_liveness_failure_and_a_bad_nemesis_exits_2() {
+    let dir = workdir("nemesis-liveness");
+    let file = dir.join("never-heals.yaml");
+    std::fs::write(&file, NEVER_HEALS).unwrap();
+    let (code, stdout, _) = chaoslab(&["run", file.to_str().unwrap(), "--out", "run", "--report", "none"], &dir);
+    assert_eq!(code, 3, "exit 3 is liveness:\n{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run/report.json")).unwrap()).unwrap();
+    assert_eq!(report["failure_kind"], "liveness");
+    let failure = report["failure"].as_str().unwrap();
+    assert!(failure.contains("liveness: after the heal, timed out after 5s waiting for"), "{failure}");
+
+    let bad = dir.join("bad.yaml");
+    std::fs::write(&bad, NEVER_HEALS.replace("[pause, kill]", "[pause, {kind: kill, targets: primaries}]")).unwrap();
+    let (code, _, stderr) = chaoslab(&["check", bad.to_str().unwrap()], &dir);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("error: unknown target `primaries`"), "{stderr}");
+    assert!(stderr.contains("bad.yaml:8:41"), "{stderr}");
+}
