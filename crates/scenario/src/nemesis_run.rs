@@ -111,25 +111,39 @@ struct Fire {
 }
 
 impl Step for Fire {
+    /// The fault is recorded as in force before its steps run: a `stop`
+    /// waits for the node's shutdown in virtual time, and the fault's end may
+    /// come due meanwhile.
     fn run(&self, rt: &mut Runtime) -> Result<String, RunError> {
         let plan = plan(rt, &self.state.borrow(), self.index);
-        let outcome = match plan {
-            Err(why) => Err(why),
-            Ok((applied, steps)) => match run_all(rt, &steps) {
-                Ok(()) => Ok(applied),
-                Err(RunError::Check(why)) => Err(why),
-                Err(e) => return Err(e),
-            },
+        let (applied, steps) = match plan {
+            Ok(p) => p,
+            Err(why) => return Ok(self.skip(why)),
         };
+        let detail = applied.apply.join("; ");
+        {
+            let mut state = self.state.borrow_mut();
+            let record = &mut state.records[self.index];
+            record.active = !record.drawn.kind.instant();
+            record.outcome = Some(Ok(applied));
+        }
+        match run_all(rt, &steps) {
+            Ok(()) => Ok(detail),
+            Err(RunError::Check(why)) => Ok(self.skip(why)),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Fire {
+    /// Records the fault as skipped, and says why.
+    fn skip(&self, why: String) -> String {
         let mut state = self.state.borrow_mut();
         let record = &mut state.records[self.index];
-        record.active = outcome.is_ok() && !record.drawn.kind.instant();
-        let detail = match &outcome {
-            Ok(a) => a.apply.join("; "),
-            Err(why) => format!("skipped: {why}"),
-        };
-        record.outcome = Some(outcome);
-        Ok(detail)
+        record.active = false;
+        let detail = format!("skipped: {why}");
+        record.outcome = Some(Err(why));
+        detail
     }
 }
 
