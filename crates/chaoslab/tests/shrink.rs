@@ -51,7 +51,7 @@ fn shrinking_the_split_brain_reaches_one_partition_of_the_old_master() {
     assert!(faults[1].ends_with("heal: ~}"), "{}", faults[1]);
     assert!(!yaml.contains("nemesis:"), "{yaml}");
     assert!(yaml.starts_with(
-        "# Shrunk by `chaoslab shrink` from seed 4: fails as a check failure of checker acked-write-loss"
+        "# Shrunk by `chaoslab shrink` from seed 4 of nemesis-split-brain.yaml: fails as a check failure of checker acked-write-loss"
     ));
     assert!(yaml.contains("# removed "), "{yaml}");
 

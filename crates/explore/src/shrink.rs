@@ -350,7 +350,9 @@ impl Search<'_> {
             exhausted,
             workload,
         };
-        shrunk.yaml = format!("{}{}", header(&shrunk, self.seed), self.text(&self.best));
+        let from =
+            std::path::Path::new(&self.file).file_name().map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+        shrunk.yaml = format!("{}{}", header(&shrunk, &from, self.seed), self.text(&self.best));
         shrunk
     }
 
@@ -474,9 +476,9 @@ fn cut_clients(workloads: &mut Node, cuts: &[(String, u64)]) {
 }
 
 /// The comment at the top of the written file.
-fn header(s: &Shrunk, seed: u64) -> String {
+fn header(s: &Shrunk, from: &str, seed: u64) -> String {
     let mut lines = vec![
-        format!("Shrunk by `chaoslab shrink` from seed {seed}: fails as a {}.", s.signature),
+        format!("Shrunk by `chaoslab shrink` from seed {seed} of {from}: fails as a {}.", s.signature),
         format!(
             "Kept {} of the {} faults the nemesis applied, as explicit timed faults (no nemesis);",
             s.faults.len(),
