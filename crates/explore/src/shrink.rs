@@ -494,3 +494,7 @@ fn header(s: &Shrunk, from: &str, seed: u64) -> String {
     });
     lines.iter().map(|l| format!("# {l}\n")).collect()
 }
+
+#[cfg(test)]
+#[path = "tests_shrink.rs"]
+mod tests;
