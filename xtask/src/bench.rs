@@ -157,6 +157,8 @@ pub enum Only {
     Checkers,
     /// The explore benchmark.
     Explore,
+    /// `chaoslab shrink` of a 20-fault failing schedule.
+    Shrink,
 }
 
 pub fn run(quick: bool, only: Only) -> Result<(), String> {
@@ -190,6 +192,10 @@ pub fn run(quick: bool, only: Only) -> Result<(), String> {
     if only == Only::All || only == Only::Explore {
         entry["explore"] = bench_explore::explore(quick)?;
         budgets.insert("explore_seeds_per_sec_2_jobs_min".into(), json!(bench_explore::SEEDS_PER_SEC_MIN_2_JOBS));
+    }
+    if only == Only::All || only == Only::Shrink {
+        entry["shrink"] = crate::bench_shrink::shrink()?;
+        budgets.insert("shrink_wall_secs_max".into(), json!(crate::bench_shrink::WALL_SECS_MAX));
     }
     entry["budgets"] = Value::Object(budgets);
     append(entry)

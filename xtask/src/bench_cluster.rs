@@ -397,6 +397,7 @@ fn failover_report(sim: &Sim, procs: &[sim::ProcId]) -> report::RunReport {
         history_jsonl: String::new(),
         checks: Vec::new(),
         violations: report::Violations::default(),
+        nemesis: Vec::new(),
         nodes,
         fault_errors: Vec::new(),
         events_processed: sim.events_processed(),

@@ -1,5 +1,5 @@
 //! `cargo xtask`: project automation that is not part of the product.
-//! `bench` measures the kernel, the Redis node and Redis Cluster and appends the figures to `reports/bench.json`;
+//! `bench` measures the kernel, the Redis node, Redis Cluster and the shrinker and appends the figures to `reports/bench.json`;
 //! `fidelity` runs the same cases on real Redis and on the simulator and writes
 //! `reports/fidelity.{json,md}`; `reports` regenerates (or, with `--check`,
 //! verifies) the example reports under `reports/examples/`. This is the one place allowed to read the wall
@@ -12,13 +12,14 @@ mod bench_cluster;
 mod bench_explore;
 mod bench_mysql;
 mod bench_redis;
+mod bench_shrink;
 mod fidelity;
 mod reports;
 mod tidy;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|cluster|mysql|checkers|explore]
+const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|cluster|mysql|checkers|explore|shrink]
        cargo xtask fidelity [--quick] [--redis-server PATH] [--redis-sentinel PATH]
                             [--redis-cli PATH] [--out DIR] [--seed N] [--only TEXT]
 
@@ -32,8 +33,9 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|clu
             cluster workload (50 clients, 2,000 ops/s, a master killed) and
             the explore benchmark (seeds of a 3+3 cluster chaos scenario per
             wall second on 1 and 2 jobs; `cargo xtask bench-explore-child
-            SEEDS JOBS` runs one exploration alone, for profiling); results
-            are appended to
+            SEEDS JOBS` runs one exploration alone, for profiling) and
+            `chaoslab shrink` of a 20-fault failing schedule; results are
+            appended to
             reports/bench.json
   --quick   smaller runs, for a smoke test
   --only    run one of the groups
@@ -95,6 +97,10 @@ fn main() -> ExitCode {
                     }
                     ("--only", Some("explore")) => {
                         only = bench::Only::Explore;
+                        rest.next();
+                    }
+                    ("--only", Some("shrink")) => {
+                        only = bench::Only::Shrink;
                         rest.next();
                     }
                     _ => {

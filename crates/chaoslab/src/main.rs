@@ -19,6 +19,7 @@ mod explore_cmd;
 mod history_cmd;
 mod monitor;
 mod output;
+mod shrink_cmd;
 
 /// Prints a line to stdout (see [`output::line`]).
 macro_rules! out {
@@ -167,6 +168,8 @@ enum Command {
     Explore(explore_cmd::ExploreArgs),
     /// Join shards' explore.json files into one, refusing different scenarios or binaries.
     Merge(explore_cmd::MergeArgs),
+    /// Shrink a failing seed of a scenario with a `nemesis:` to a minimal scenario with explicit timed faults.
+    Shrink(shrink_cmd::ShrinkArgs),
     /// Check a history of client operations (history.jsonl or Jepsen EDN), or export it as EDN.
     History {
         #[command(subcommand)]
@@ -213,6 +216,7 @@ fn main() -> ExitCode {
         Command::Replay { report, out } => replay(&registry, style, &report, out, &sets),
         Command::Explore(args) => explore_cmd::explore(style, args, &sets),
         Command::Merge(args) => explore_cmd::merge(style, args),
+        Command::Shrink(args) => shrink_cmd::shrink(style, args, &sets),
         Command::History { command } => history_cmd::run(style, command),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "chaoslab", &mut std::io::stdout());

@@ -15,6 +15,7 @@
 
 pub mod merge;
 pub mod seeds;
+pub mod shrink;
 
 use report::{FailureKind, Verdict};
 use scenario::{Registry, Scenario};

@@ -106,6 +106,10 @@ pub struct RunReport {
     /// violated`) apart from those it did not; left out when none was.
     #[serde(default, skip_serializing_if = "Violations::is_none")]
     pub violations: Violations,
+    /// The faults a `nemesis:` drew for this seed, in order, and what became
+    /// of each (empty without a nemesis).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nemesis: Vec<NemesisFault>,
     /// Every node's final state.
     pub nodes: Vec<NodeReport>,
     /// Scheduled faults that could not be applied.
@@ -124,6 +128,27 @@ pub struct RunReport {
     pub trace_hash: String,
     /// The command that reproduces this run.
     pub reproduce: String,
+}
+
+/// One fault a nemesis drew, and what became of it when its time came.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NemesisFault {
+    /// When it started, virtual ns.
+    pub at_ns: u64,
+    /// Its kind (`kill`, `isolate-with-clients`, ...).
+    pub kind: String,
+    /// Whom it could pick (`masters`, `any`, a group).
+    pub target: String,
+    /// How long it lasted, ns (0: instant).
+    pub duration_ns: u64,
+    /// The nodes or hosts it picked when it fired.
+    pub targets: Vec<String>,
+    /// `applied`, `skipped: <why>` (a limit, no candidate) or `not reached`.
+    pub outcome: String,
+    /// The fault steps it applied, as a scenario writes them.
+    pub apply: Vec<String>,
+    /// The fault steps that ended it.
+    pub undo: Vec<String>,
 }
 
 /// The scenario a report is about.
@@ -679,6 +704,7 @@ mod tests {
                 step: String::new(),
             }],
             violations: Violations::default(),
+            nemesis: vec![],
             nodes: vec![],
             fault_errors: vec![],
             events_processed: 77,

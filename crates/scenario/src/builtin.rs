@@ -105,6 +105,7 @@ pub fn steps() -> Vec<Syntax> {
         },
     ]
     .into_iter()
+    .chain(std::iter::once(crate::liveness::syntax()))
     .chain(crate::background::steps())
     .chain(crate::workload::steps())
     .collect()
@@ -149,6 +150,7 @@ pub(crate) fn parse_step(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<B
     match name {
         "await" | "stop-client" => crate::background::parse_step(name, value, cx),
         "workload" => crate::workload::parse_step(value, cx),
+        "liveness" => crate::liveness::parse_step(value, cx),
         "sleep" => Ok(Box::new(Sleep(value.duration("sleep")?))),
         "wait-until" => parse_wait(value, cx),
         "assert" => Ok(Box::new(Assert(cx.condition(value, "assert")?))),
@@ -469,7 +471,8 @@ impl Step for Capture {
     }
 }
 
-enum FaultStep {
+/// A fault as a step (also what the nemesis applies, with literal names).
+pub(crate) enum FaultStep {
     Start(NodeRef),
     Stop(NodeRef),
     Kill(NodeRef),
@@ -559,7 +562,7 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 /// `docker stop`: SIGTERM, the node's shutdown runs in virtual time (a Redis
 /// master waits for its replicas), SIGKILL if it has not exited after
 /// [`STOP_GRACE`]. Says how long it took.
-fn docker_stop(rt: &mut Runtime, p: ProcId) -> Result<String, RunError> {
+pub(crate) fn docker_stop(rt: &mut Runtime, p: ProcId) -> Result<String, RunError> {
     let from = rt.sim.now();
     rt.apply(Fault::Stop(p))?;
     let exited = rt.advance_until(from + STOP_GRACE, |rt| Ok(rt.sim.proc_state(p) == ProcState::Down))?;

@@ -6,7 +6,9 @@
 //! implement ([`kind`]), the built-in steps and conditions ([`builtin`]), the
 //! runner ([`runner`]), clients left running in the background
 //! ([`background`]), the users' `workloads:` and the checkers' verdicts on
-//! their history ([`workload`]) and the JSON Schema ([`schema`]).
+//! their history ([`workload`]), random faults drawn from the seed
+//! ([`nemesis`], applied by [`nemesis_run`]) and the phase after them
+//! ([`liveness`]), and the JSON Schema ([`schema`]).
 //!
 //! It depends on `sim` for the kernel and on `report` for the report types; it
 //! must not depend on any node kind (kinds register themselves through
@@ -23,7 +25,10 @@ pub mod diag;
 pub mod error;
 pub mod expand;
 pub mod kind;
+pub mod liveness;
 pub mod model;
+pub mod nemesis;
+pub mod nemesis_run;
 pub mod parse;
 pub mod quantify;
 pub mod runner;

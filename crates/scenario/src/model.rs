@@ -36,6 +36,8 @@ pub struct Scenario {
     pub invariants: Vec<Invariant>,
     /// The steps, in order.
     pub steps: Vec<StepDecl>,
+    /// `nemesis:`: random faults drawn from the seed when the run starts.
+    pub nemesis: Option<crate::nemesis::NemesisSpec>,
     /// `workloads:`, in declaration order.
     pub workloads: Vec<crate::workload::WorkloadDecl>,
     /// The document as it was validated: includes and parameters filled in,

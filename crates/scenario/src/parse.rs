@@ -27,6 +27,7 @@ pub const TOP_KEYS: &[&str] = &[
     "invariants",
     "steps",
     "workloads",
+    "nemesis",
 ];
 const TOPOLOGY_KEYS: &[&str] = &["network", "hosts", "nodes"];
 const HOST_KEYS: &[&str] = &["name", "ip"];
@@ -177,6 +178,7 @@ fn parse_document(doc: Document, registry: &Registry, diags: &mut Diagnostics) -
     let workloads = top.get("workloads").map(|n| crate::workload::parse_section(n, &cx, diags)).unwrap_or_default();
     let mut timed_faults = top.get("faults").map(|n| parse_timed_faults(n, doc, &cx, diags)).unwrap_or_default();
     crate::workload::timed_starts(&workloads, &mut timed_faults);
+    let nemesis = top.get("nemesis").and_then(|n| crate::nemesis::parse(n, &cx, diags));
     let invariants = top.get("invariants").map(|n| parse_invariants(n, &cx, poll, diags)).unwrap_or_default();
     let steps = match top.required("steps") {
         Ok(n) => parse_steps(n, doc, &added_steps, &cx, diags),
@@ -199,6 +201,7 @@ fn parse_document(doc: Document, registry: &Registry, diags: &mut Diagnostics) -
         factories,
         net,
         timed_faults,
+        nemesis,
         invariants,
         steps,
         workloads,

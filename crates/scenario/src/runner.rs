@@ -46,6 +46,8 @@ pub struct Runtime {
     pub(crate) workloads: crate::workload::Workloads,
     /// Faults applied to nodes, with their virtual time, for the history.
     pub(crate) fault_log: Vec<(u64, String)>,
+    /// The drawn `nemesis:` schedule, if the scenario has one.
+    nemesis: Option<crate::nemesis_run::Shared>,
 }
 
 /// Kernel events run between two looks at the [`Monitor`]: a few milliseconds
@@ -139,6 +141,18 @@ impl InvariantState {
 }
 
 impl Runtime {
+    /// When the nemesis's fault window ends, if the scenario has one.
+    pub fn nemesis_window_end(&self) -> Option<Duration> {
+        self.nemesis.as_ref().map(|n| n.borrow().window_end)
+    }
+
+    /// Marks the nemesis's faults ended: the liveness phase healed them.
+    pub fn end_nemesis(&mut self) {
+        if let Some(n) = &self.nemesis {
+            n.borrow_mut().end_all();
+        }
+    }
+
     /// The running step's index (1-based; 0 before the first).
     pub fn step_index(&self) -> usize {
         self.step.0
@@ -539,12 +553,20 @@ pub fn run_with(
             violated: None,
         })
         .collect();
+    let mut timed = std::mem::take(&mut scenario.timed_faults);
+    let nemesis = scenario.nemesis.take().map(|spec| {
+        let (state, drawn) = crate::nemesis_run::schedule(&spec, seed);
+        timed.extend(drawn);
+        // Stable: at one instant the scenario's own faults, then the nemesis's in drawing order.
+        timed.sort_by_key(|f| f.at);
+        state
+    });
     let mut rt = Runtime {
         sim,
         captures: BTreeMap::new(),
         poll: scenario.poll,
         net: scenario.net,
-        timed: std::mem::take(&mut scenario.timed_faults),
+        timed,
         next_timed: 0,
         invariants,
         kinds,
@@ -558,6 +580,7 @@ pub fn run_with(
         unchecked_error: None,
         workloads: crate::workload::Workloads::new(std::mem::take(&mut scenario.workloads)),
         fault_log: Vec::new(),
+        nemesis,
     };
     for (node, p) in scenario.nodes.iter().zip(rt.sim.procs().collect::<Vec<_>>()) {
         if node.start {
@@ -684,6 +707,7 @@ pub fn run_with(
         })
         .collect();
     let captures = std::mem::take(&mut rt.captures);
+    let nemesis = rt.nemesis.as_ref().map(crate::nemesis_run::report).unwrap_or_default();
     let sim = rt.sim;
     let report = RunReport {
         format: report::FORMAT_VERSION,
@@ -709,6 +733,7 @@ pub fn run_with(
         history_jsonl,
         violations: report::Violations::of(&checks),
         checks,
+        nemesis,
         nodes,
         fault_errors: sim.fault_errors().iter().map(|(t, e)| format!("{t}: {e}")).collect(),
         events_processed: sim.events_processed(),

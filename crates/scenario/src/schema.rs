@@ -174,7 +174,8 @@ pub fn scenario_schema(registry: &Registry) -> Schema {
                 "expect": {"enum": ["hold", "violated"], "default": "hold", "description": "`violated`: breaking it is the expected verdict and holding throughout fails the run"},
                 "within": {"type": "string", "description": "how long it may stay false before that is a violation (e.g. convergence after a heal); no shorter than `poll`"}}}]}},
             "steps": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/step"}},
-            "workloads": crate::workload::section_schema(registry.workload_driver())
+            "workloads": crate::workload::section_schema(registry.workload_driver()),
+            "nemesis": crate::nemesis::schema()
         },
         "$defs": {
             "tcp-buffer": {"oneOf": [

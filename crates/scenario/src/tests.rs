@@ -553,3 +553,6 @@ fn a_bad_tcp_buffer_size_points_at_the_value_and_shows_the_forms() {
 
 #[path = "tests_invariants.rs"]
 mod invariants;
+
+#[path = "tests_nemesis.rs"]
+mod tests_nemesis;
