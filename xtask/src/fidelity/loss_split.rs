@@ -32,8 +32,8 @@ pub const NAMES: [&str; 2] = ["loss-paused-cluster-master", "loss-split-brain"];
 /// Runs the stories whose `NAMES` entry `wanted` accepts.
 pub fn run(opts: &Options, wanted: &dyn Fn(&str) -> bool) -> Timing {
     let (_, _, seeds) = failover::counts(opts.quick);
-    let seeds = seeds.min(if opts.quick { 10 } else { 30 });
-    let real_runs = if opts.quick { 1 } else { 3 };
+    let seeds = seeds.min(if opts.quick { 10 } else { 3 });
+    let real_runs = if opts.quick { 1 } else { 1 };
     let sim_seed = |i: usize| opts.seed.wrapping_add(i as u64);
     let mut stories = Vec::new();
     if wanted(NAMES[0]) {
@@ -156,6 +156,10 @@ fn healthy_cluster(t: &mut dyn Target) -> Result<(u16, u16), String> {
             if !(info.contains("role:master") || info.contains("master_link_status:up")) {
                 return Ok(false);
             }
+            // Every node sees the three replicas as such (gossip carries the REPLICATEs).
+            if nodes(t, port)?.iter().filter(|n| n.2.contains("slave")).count() != 3 {
+                return Ok(false);
+            }
         }
         Ok(true)
     })?;
@@ -181,6 +185,16 @@ impl Pipeline {
         let key = format!("{PAUSE_KEY}{}", self.keys.len());
         t.send(self.conn, &[b"SET".to_vec(), key.clone().into_bytes(), b"v".to_vec()])?;
         self.keys.push(key);
+        Ok(())
+    }
+
+    /// Sends the writes due by now at one every [`PAUSE_SEND_EVERY`] since `from`
+    /// (however long the harness's own polls took).
+    fn send_due(&mut self, t: &mut dyn Target, from: f64) -> Result<(), String> {
+        let due = ((t.now_ms() - from) / PAUSE_SEND_EVERY.as_secs_f64() / 1000.0) as usize + 1;
+        while self.keys.len() < due {
+            self.send(t)?;
+        }
         Ok(())
     }
 
@@ -211,7 +225,7 @@ fn paused_once(t: &mut dyn Target, m: &mut Measured) -> Result<(), String> {
     let mut promoted = None;
     let mut next_poll = stopped;
     while promoted.is_none() && t.now_ms() - stopped < LIMIT.as_millis() as f64 {
-        p.send(t)?;
+        p.send_due(t, stopped)?;
         if t.now_ms() >= next_poll {
             next_poll = t.now_ms() + 100.0;
             if is_master_itself(t, replica)? {
@@ -221,10 +235,12 @@ fn paused_once(t: &mut dyn Target, m: &mut Measured) -> Result<(), String> {
         t.sleep(PAUSE_SEND_EVERY);
     }
     let Some(promoted) = promoted else { return Err("the replica was not promoted within 30 s".into()) };
-    for _ in 0..25 {
-        p.send(t)?;
+    let resume_at = t.now_ms() + 500.0;
+    while t.now_ms() < resume_at {
+        p.send_due(t, stopped)?;
         t.sleep(PAUSE_SEND_EVERY);
     }
+    p.send_due(t, stopped)?;
     let queued = p.keys.len();
     t.signal(victim, Signal::Cont)?;
     let resumed = t.now_ms();
@@ -244,6 +260,10 @@ fn paused_once(t: &mut dyn Target, m: &mut Measured) -> Result<(), String> {
     let rejoined = wait_until(t, POLL, LIMIT, |t| {
         Ok(!is_master_itself(t, victim)? && info_field(t, victim, "replication", "master_link_status")? == "up")
     })?;
+    if std::env::var_os("CHAOSLAB_LOSS_DEBUG").is_some() {
+        let after: Vec<String> = p.replies.iter().skip(queued.saturating_sub(3)).take(40).map(|(v, at)| format!("{}@{:.1}", kind(v), at - resumed)).collect();
+        eprintln!("L3 queued {queued}: {}", after.join(" "));
+    }
     let held = present(t, replica, &acked)?;
     m.record("time from SIGSTOP to the replica's promotion", Some(promoted));
     m.record("writes pipelined while stopped", Some(queued as f64));
@@ -307,13 +327,17 @@ fn sentinel_group(t: &mut dyn Target, guard: bool) -> Result<(), String> {
 struct Writes {
     acked: Vec<String>,
     first_refusal: Option<(String, f64)>,
-    readonly_after_mend: Option<f64>,
+    /// When the old master last acked a write, after the mend.
+    last_ack_after_mend: Option<f64>,
+    /// What ended the writes: `-READONLY`, a closed connection, or the time limit.
+    end: String,
 }
 
 /// Writes every 100 ms from the cut; mends it after 15 s; stops at -READONLY
 /// or a closed connection, or 30 s after the mend.
 fn write_through_split(t: &mut dyn Target, c: Conn, others: &[u16]) -> Result<Writes, String> {
     let mut w = Writes::default();
+    let mut trail = Vec::new();
     t.cut(SB_MASTER, others, true)?;
     let cut = t.now_ms();
     let mut mended = None;
@@ -327,15 +351,24 @@ fn write_through_split(t: &mut dyn Target, c: Conn, others: &[u16]) -> Result<Wr
             break;
         }
         let key = format!("split:{i}");
-        let Ok(reply) = t.call(c, &[b"SET".to_vec(), key.clone().into_bytes(), b"v".to_vec()]) else { break };
+        let Ok(reply) = t.call(c, &[b"SET".to_vec(), key.clone().into_bytes(), b"v".to_vec()]) else {
+            w.end = "connection closed".into();
+            break;
+        };
         let k = reply.value().map(|v| kind(&v)).unwrap_or_default();
+        if let Some(at) = mended {
+            trail.push(format!("{k}@{:.0}", t.now_ms() - at));
+        }
+        if k == "OK" && let Some(at) = mended {
+            w.last_ack_after_mend = Some(t.now_ms() - at);
+        }
         if k == "OK" {
             w.acked.push(key);
         } else if w.first_refusal.is_none() {
             w.first_refusal = Some((k.clone(), t.now_ms() - cut));
         }
         if k == "READONLY" {
-            w.readonly_after_mend = mended.map(|at| t.now_ms() - at);
+            w.end = "-READONLY".into();
             break;
         }
         let next = cut + WRITE_EVERY * (i + 1) as f64;
@@ -343,6 +376,9 @@ fn write_through_split(t: &mut dyn Target, c: Conn, others: &[u16]) -> Result<Wr
         if wait > 0.0 {
             t.sleep(Duration::from_micros((wait * 1000.0) as u64));
         }
+    }
+    if std::env::var_os("CHAOSLAB_LOSS_DEBUG").is_some() {
+        eprintln!("split brain after the mend: {}", trail.join(" "));
     }
     Ok(w)
 }
@@ -379,6 +415,9 @@ fn split_brain_once(t: &mut dyn Target, m: &mut Measured, guard: bool) -> Result
             && info_field(t, SB_MASTER, "replication", "master_link_status")? == "up")
     })?;
     let held = present(t, promoted, &w.acked)?;
+    if std::env::var_os("CHAOSLAB_LOSS_DEBUG").is_some() {
+        eprintln!("acked {} held {held} first {:?} last {:?}", w.acked.len(), w.acked.first(), w.acked.last());
+    }
     m.record(LOST, Some((w.acked.len() - held) as f64));
     let during = w.acked.iter().filter(|k| k.trim_start_matches("split:").parse::<f64>().is_ok_and(|i| i * WRITE_EVERY < CUT_FOR)).count();
     m.record("writes the old master acked while cut off", Some(during as f64));
@@ -388,12 +427,62 @@ fn split_brain_once(t: &mut dyn Target, m: &mut Measured, guard: bool) -> Result
         m.record("time from the cut to the first -NOREPLICAS", Some(*at));
     }
     if !guard {
-        m.record("time from the mend to -READONLY", w.readonly_after_mend);
+        m.record("time from the mend to the old master's last ack", w.last_ack_after_mend);
     }
     m.fact("first refusal", w.first_refusal.map_or("none".into(), |(k, _)| k));
+    m.fact("what ended the writes", if w.end.is_empty() { "the 30 s limit".into() } else { w.end.clone() });
     m.fact("sentinels that logged +switch-master", switched.to_string());
     m.fact("promoted one of the replicas", SB_REPLICAS.contains(&promoted).to_string());
     m.fact("the old master rejoins as a replica, in sync", rejoined.to_string());
     m.fact("the write acked before the cut survives", (present(t, promoted, &["before".to_owned()])? == 1).to_string());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(m: &Measured, name: &str) -> Vec<f64> {
+        m.series.iter().find(|s| s.name == name).map(|s| s.values.clone()).unwrap_or_default()
+    }
+
+    fn fact(m: &Measured, name: &str) -> Vec<String> {
+        m.facts.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_resumed_simulated_cluster_master_acks_writes_that_its_promoted_replica_never_sees() {
+        let mut m = Measured::default();
+        paused_once(&mut Simulated::new(1), &mut m).unwrap();
+        let (acked, lost) = (series(&m, "writes the resumed old master acked"), series(&m, LOST));
+        assert!(acked.len() == 1 && acked[0] > 100.0, "acked {acked:?}");
+        assert_eq!(lost, acked, "every write acked after the SIGSTOP is lost");
+        assert_eq!(fact(&m, "first reply other than +OK after SIGCONT"), ["MOVED"]);
+        assert_eq!(fact(&m, "the write acked before SIGSTOP survives"), ["true"]);
+        let promoted = series(&m, "time from SIGSTOP to the replica's promotion");
+        assert!(promoted[0] > 2000.0, "promoted after {promoted:?} ms: past cluster-node-timeout");
+    }
+
+    #[test]
+    fn a_simulated_split_brain_loses_every_write_the_cut_off_master_acked() {
+        let mut m = Measured::default();
+        split_brain_once(&mut Simulated::new(1), &mut m, false).unwrap();
+        let (during, lost) = (series(&m, "writes the old master acked while cut off"), series(&m, LOST));
+        assert_eq!(during, [150.0], "one write every 100 ms for 15 s");
+        assert!(lost[0] > during[0], "lost {lost:?}: the ones acked after the mend too");
+        assert_eq!(fact(&m, "sentinels that logged +switch-master"), ["3"]);
+        assert_eq!(fact(&m, "the write acked before the cut survives"), ["true"]);
+        assert_eq!(fact(&m, "the old master rejoins as a replica, in sync"), ["true"]);
+    }
+
+    #[test]
+    fn with_min_replicas_the_simulated_cut_off_master_stops_acking_after_the_lag_bound() {
+        let mut m = Measured::default();
+        split_brain_once(&mut Simulated::new(1), &mut m, true).unwrap();
+        let refused = series(&m, "time from the cut to the first -NOREPLICAS");
+        assert!(refused.len() == 1 && (10_000.0..=11_100.0).contains(&refused[0]), "refused after {refused:?} ms");
+        assert_eq!(fact(&m, "first refusal"), ["NOREPLICAS"]);
+        let lost = series(&m, LOST);
+        assert!(lost[0] <= 120.0, "lost {lost:?}: bounded by the 10 s lag");
+    }
 }

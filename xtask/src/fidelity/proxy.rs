@@ -112,6 +112,10 @@ fn pump(mut from: TcpStream, mut to: TcpStream, flags: &Flags) {
         match from.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
+                // Read just as the cut came: held until it is mended, as a dropped packet is retransmitted.
+                while flags.cut.load(Ordering::SeqCst) && !flags.stop.load(Ordering::SeqCst) {
+                    std::thread::sleep(STEP);
+                }
                 if !write_all(&mut to, &buf[..n], flags) {
                     let _ = from.shutdown(Shutdown::Both);
                     return;

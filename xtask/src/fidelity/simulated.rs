@@ -221,6 +221,8 @@ impl Target for Simulated {
             self.sim.run_for(TICK);
             let (raw, closed) = self.link(conn, |l| (l.received.clone(), l.closed));
             if whole_reply(&raw)? {
+                // What `received` returns next starts after this reply.
+                self.link(conn, |l| l.received.clear());
                 return Ok(Reply { raw });
             }
             if closed {
