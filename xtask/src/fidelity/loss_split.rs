@@ -24,6 +24,14 @@ use resp::{Decoded, ReplyDecoder, Value};
 use std::time::Duration;
 
 const POLL: Duration = Duration::from_millis(50);
+/// Why L3's loss differs.
+const RESUME_ORDER_GAP: &str = "a resumed simulated process is handed what it queued while stopped one input at a \
+     time in arrival order, so cluster-bus messages that came in mid-pause demote it part-way through the client's \
+     queued writes (the rest get -MOVED); a real one, at its first epoll after SIGCONT, reads the client's socket \
+     (ready first: the first write came right after the SIGSTOP) in one read of up to 16 KB, which holds all the \
+     queued SETs, and acks them all before it reads the bus. Fix: the kernel (crates/sim) hands a resumed process \
+     each connection's queued bytes as one read, connections in the order they became readable; left to the \
+     issue-21 item-4 work on queued input after SIGCONT, which changes the same code";
 const LOST: &str = "acked writes lost";
 
 /// The stories of this module by the name `--only` matches, in report order.
@@ -32,8 +40,8 @@ pub const NAMES: [&str; 2] = ["loss-paused-cluster-master", "loss-split-brain"];
 /// Runs the stories whose `NAMES` entry `wanted` accepts.
 pub fn run(opts: &Options, wanted: &dyn Fn(&str) -> bool) -> Timing {
     let (_, _, seeds) = failover::counts(opts.quick);
-    let seeds = seeds.min(if opts.quick { 10 } else { 3 });
-    let real_runs = if opts.quick { 1 } else { 1 };
+    let seeds = seeds.min(if opts.quick { 10 } else { 30 });
+    let real_runs = if opts.quick { 1 } else { 3 };
     let sim_seed = |i: usize| opts.seed.wrapping_add(i as u64);
     let mut stories = Vec::new();
     if wanted(NAMES[0]) {
@@ -50,7 +58,16 @@ pub fn run(opts: &Options, wanted: &dyn Fn(&str) -> bool) -> Timing {
                     the first -MOVED).",
             real: failover::measure(real_runs, |_, m| paused_once(&mut Real::new(opts), m)),
             simulated: Ok(failover::measure(seeds, |i, m| paused_once(&mut Simulated::new(sim_seed(i)), m))),
-            gaps: &[],
+            gaps: &[
+                ("writes the resumed old master acked", RESUME_ORDER_GAP),
+                (LOST, RESUME_ORDER_GAP),
+                (
+                    "time to the first -MOVED after SIGCONT",
+                    "the simulated node handles its queued input in zero time after SIGCONT, so the first write \
+                     sent after the resume is already redirected; a real one takes from a few ms to tens of ms \
+                     (issue 21, item 4: time costs)",
+                ),
+            ],
             quick: opts.quick,
         });
     }
@@ -415,9 +432,6 @@ fn split_brain_once(t: &mut dyn Target, m: &mut Measured, guard: bool) -> Result
             && info_field(t, SB_MASTER, "replication", "master_link_status")? == "up")
     })?;
     let held = present(t, promoted, &w.acked)?;
-    if std::env::var_os("CHAOSLAB_LOSS_DEBUG").is_some() {
-        eprintln!("acked {} held {held} first {:?} last {:?}", w.acked.len(), w.acked.first(), w.acked.last());
-    }
     m.record(LOST, Some((w.acked.len() - held) as f64));
     let during = w.acked.iter().filter(|k| k.trim_start_matches("split:").parse::<f64>().is_ok_and(|i| i * WRITE_EVERY < CUT_FOR)).count();
     m.record("writes the old master acked while cut off", Some(during as f64));
