@@ -240,7 +240,9 @@ impl Target for Simulated {
         let mut out = Vec::new();
         resp::encode_command(args, &mut out);
         let id = self.link(conn, |l| l.conn).ok_or("no such connection")?;
-        self.sim.with_process::<Driver, _>(self.driver, |_, ctx| ctx.send(id, &out)).ok_or_else(|| "the driver is not running".to_owned())
+        self.sim
+            .with_process::<Driver, _>(self.driver, |_, ctx| ctx.send(id, &out))
+            .ok_or_else(|| "the driver is not running".to_owned())
     }
 
     fn received(&mut self, conn: Conn) -> Result<Vec<u8>, String> {
