@@ -94,7 +94,7 @@ pub fn run(opts: &Options, wanted: &dyn Fn(&str) -> bool) -> Timing {
                 simulated: Ok(failover::measure(seeds, |i, m| {
                     split_brain_once(&mut Simulated::new(sim_seed(i)), m, guard)
                 })),
-                gaps: &[],
+                gaps: &[(LAST_ACK, CUT_SHAPE_GAP)],
                 quick: opts.quick,
             });
         }
@@ -308,6 +308,14 @@ fn paused_once(t: &mut dyn Target, m: &mut Measured) -> Result<(), String> {
     Ok(())
 }
 
+const LAST_ACK: &str = "time from the mend to the old master's last ack";
+/// Why L4's conversion comes later simulated (and its loss is ~13 % higher).
+const CUT_SHAPE_GAP: &str = "the two cuts differ in shape, not Redis: the real cut is a proxy that stops \
+     accepting, but the kernel still completes new handshakes into its listen backlog, so every sentinel link is \
+     up the moment it is mended (-sdown of the old master at once, +convert-to-slave ~10 s later); the simulated \
+     partition drops SYNs like an iptables DROP, and a sentinel connect pending through the cut completes only at \
+     its next SYN retransmission (1, 2, 4, 8 s back-off): -sdown ~3.3 s after the mend in these seeds, so 33 more \
+     writes are acked and lost; on loopback without iptables the harness cannot drop SYNs";
 const SB_MASTER: u16 = 7710;
 const SB_REPLICAS: [u16; 2] = [7711, 7712];
 const SB_PROXY: u16 = 7713;
@@ -460,7 +468,7 @@ fn split_brain_once(t: &mut dyn Target, m: &mut Measured, guard: bool) -> Result
         m.record("time from the cut to the first -NOREPLICAS", Some(*at));
     }
     if !guard {
-        m.record("time from the mend to the old master's last ack", w.last_ack_after_mend);
+        m.record(LAST_ACK, w.last_ack_after_mend);
     }
     m.fact("first refusal", w.first_refusal.map_or("none".into(), |(k, _)| k));
     m.fact("what ended the writes", if w.end.is_empty() { "the 30 s limit".into() } else { w.end.clone() });
