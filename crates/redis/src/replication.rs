@@ -168,7 +168,7 @@ pub(crate) struct Replication {
     no_replicas_since_ms: i64,
     pub(crate) stats: SyncStats,
     pub(crate) my_ip: Ipv4Addr,
-    cron_loops: u64,
+    pub(crate) cron_loops: u64,
     scratch: Vec<u8>,
     /// Some replica's `out` holds stream not yet sent.
     out_pending: bool,

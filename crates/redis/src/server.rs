@@ -523,8 +523,9 @@ impl Server {
         if let Some(conn) = self.post.synced_early.take() {
             self.sync_acked_early(ctx, conn);
         }
+        // An ACK does not refresh the count of good replicas (replconfCommand
+        // only stamps repl_ack_time): the next replicationCron does.
         if std::mem::take(&mut self.post.acks_changed) {
-            self.refresh_good_replicas(ctx.wall_clock_ms());
             self.unblock_waiters(ctx);
         }
     }
@@ -536,6 +537,8 @@ impl Server {
         if let Some(peer) = &client.replica {
             let addr = format!("{}:{}", client.peer.ip(), peer.port);
             self.log(ctx, '*', &format!("Connection with replica {addr} lost."));
+            // freeClient refreshes it as it unlinks a replica.
+            self.refresh_good_replicas(ctx.wall_clock_ms());
         }
     }
 

@@ -274,6 +274,54 @@ fn wait_and_min_replicas_to_write() {
     assert_eq!(c.cli(6379, "set k v3"), "OK");
 }
 
+/// `min_slaves_good_slaves` in INFO replication.
+fn good_replicas(c: &mut Cluster) -> String {
+    c.info_field(6379, "min_slaves_good_slaves")
+}
+
+#[test]
+fn good_replicas_are_counted_by_the_replication_cron_and_when_a_replica_goes_not_on_its_ack() {
+    let mut c = Cluster::new(7);
+    let master = c.server(6379, "min-replicas-to-write 1\nmin-replicas-max-lag 10\n");
+    let replica = c.server(6380, &replica_conf(6379));
+    c.sim.run_for(Duration::from_secs(7));
+    assert_eq!(good_replicas(&mut c), "1");
+    c.sim.apply(Fault::Pause(replica)).unwrap();
+    // Resumed half-way between two replication crons.
+    c.sim.run_for(Duration::from_millis(12_500));
+    assert_eq!(good_replicas(&mut c), "0");
+    // Resumed, the replica ACKs at once; the master counts it at its next
+    // replicationCron (once a second), not on the ACK (replconfCommand).
+    let state = |c: &Cluster| {
+        let s = c.sim.process::<Server>(master).unwrap();
+        let ack = s.clients.values().filter_map(|c| c.replica.as_ref()).map(|r| r.ack_ms).max();
+        (ack, s.repl.good_replicas, s.repl.cron_loops)
+    };
+    let (ack_before, _, _) = state(&c);
+    c.sim.apply(Fault::Resume(replica)).unwrap();
+    let (mut acked_at, mut counted_at) = (None, None);
+    for ms in 0..1500 {
+        c.sim.run_for(Duration::from_millis(1));
+        let (ack, good, loops) = state(&c);
+        if ack != ack_before {
+            acked_at.get_or_insert((ms, loops));
+        }
+        if good == 1 {
+            counted_at = Some((ms, loops));
+            break;
+        }
+    }
+    let ((acked, loops_then), (counted, loops_now)) = (acked_at.unwrap(), counted_at.unwrap());
+    assert!(acked < 5, "the resumed replica ACKs at once (after {acked} ms)");
+    assert!(counted > acked && loops_now > loops_then, "counted after {counted} ms, at a later cron, not on the ACK");
+    assert_eq!(c.cli(6379, "set k v"), "OK");
+    // A replica that goes is uncounted at once (freeClient), not at the next cron.
+    c.sim.apply(Fault::Kill(replica)).unwrap();
+    c.sim.run_for(Duration::from_millis(5));
+    assert_eq!(good_replicas(&mut c), "0");
+    assert_eq!(c.cli(6379, "set k v"), "(error) NOREPLICAS Not enough good replicas to write.");
+}
+
 #[test]
 fn role_and_info_replication_formats() {
     let mut c = Cluster::new(8);

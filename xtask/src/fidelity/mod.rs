@@ -17,15 +17,21 @@
 //!   simulated seeds, medians compared within ±15 %;
 //! - `loss` ([`loss`]): acked writes lost after a burst right after a full
 //!   sync, and graceful stops (SIGTERM) of a Sentinel-managed and a cluster
-//!   master, compared the same way.
+//!   master, compared the same way;
+//! - `loss-paused-cluster-master`, `loss-split-brain` ([`loss_split`]): acked
+//!   writes lost when a resumed cluster master and a cut-off Sentinel master
+//!   act as masters after their replica's promotion (real: partitions through
+//!   a userspace TCP proxy, [`proxy`]).
 
 mod catalogue;
 mod cluster;
 mod failover;
 mod keyslot;
 mod loss;
+mod loss_split;
 mod loss_stalled;
 mod observe;
+mod proxy;
 mod real;
 mod report;
 mod sentinel;
@@ -135,6 +141,9 @@ pub fn run(opts: &Options) -> Result<bool, String> {
         timing.rows.extend(loss.rows);
         timing.stories.extend(loss.stories);
     }
+    let split = loss_split::run(opts, &wanted);
+    timing.rows.extend(split.rows);
+    timing.stories.extend(split.stories);
     rows.extend(timing.rows.iter().cloned());
     let ok = !rows.iter().any(|r| r.verdict == Verdict::Differ);
     report::write(opts, &versions, &rows, &timing)?;

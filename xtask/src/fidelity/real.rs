@@ -238,6 +238,8 @@ pub struct Real {
     /// Running (or stopped) servers by port; dropping one stops it.
     pub nodes: Vec<Process>,
     conns: Vec<TcpStream>,
+    /// Cuttable paths by the server port they lead to.
+    proxies: Vec<(u16, super::proxy::Proxy)>,
 }
 
 impl Real {
@@ -252,6 +254,7 @@ impl Real {
             born: std::time::Instant::now(),
             nodes: Vec::new(),
             conns: Vec::new(),
+            proxies: Vec::new(),
         }
     }
 
@@ -363,5 +366,48 @@ impl Target for Real {
 
     fn log(&mut self, port: u16) -> Vec<String> {
         self.node(port).map(|n| n.log_messages()).unwrap_or_default()
+    }
+
+    fn send(&mut self, conn: Conn, args: &[Vec<u8>]) -> Result<(), String> {
+        let mut out = Vec::new();
+        resp::encode_command(args, &mut out);
+        self.conns[conn.0].write_all(&out).map_err(|e| format!("send: {e}"))
+    }
+
+    fn received(&mut self, conn: Conn) -> Result<Vec<u8>, String> {
+        let s = &mut self.conns[conn.0];
+        s.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let mut raw = Vec::new();
+        let mut buf = [0u8; 16 * 1024];
+        // Bounded: at most 64 MB per look.
+        let mut result = Ok(());
+        for _ in 0..4096 {
+            match s.read(&mut buf) {
+                Ok(0) if raw.is_empty() => result = Err("connection closed".to_owned()),
+                Ok(0) => {}
+                Ok(n) => {
+                    raw.extend_from_slice(&buf[..n]);
+                    continue;
+                }
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted) => {}
+                Err(e) => result = Err(format!("receive: {e}")),
+            }
+            break;
+        }
+        s.set_nonblocking(false).map_err(|e| e.to_string())?;
+        result.map(|()| raw)
+    }
+
+    fn cuttable(&mut self, port: u16, via: u16) -> Result<u16, String> {
+        self.proxies.push((port, super::proxy::Proxy::start(via, port)?));
+        Ok(via)
+    }
+
+    fn cut(&mut self, port: u16, _others: &[u16], cut: bool) -> Result<(), String> {
+        // Only the other servers dial through the proxy, so cutting it cuts exactly their links.
+        let (_, proxy) =
+            self.proxies.iter().find(|(p, _)| *p == port).ok_or_else(|| format!("port {port} is not cuttable"))?;
+        proxy.set_cut(cut);
+        Ok(())
     }
 }

@@ -221,6 +221,8 @@ impl Target for Simulated {
             self.sim.run_for(TICK);
             let (raw, closed) = self.link(conn, |l| (l.received.clone(), l.closed));
             if whole_reply(&raw)? {
+                // What `received` returns next starts after this reply.
+                self.link(conn, |l| l.received.clear());
                 return Ok(Reply { raw });
             }
             if closed {
@@ -232,6 +234,36 @@ impl Target for Simulated {
 
     fn sleep(&mut self, d: Duration) {
         self.sim.run_for(d);
+    }
+
+    fn send(&mut self, conn: Conn, args: &[Vec<u8>]) -> Result<(), String> {
+        let mut out = Vec::new();
+        resp::encode_command(args, &mut out);
+        let id = self.link(conn, |l| l.conn).ok_or("no such connection")?;
+        self.sim
+            .with_process::<Driver, _>(self.driver, |_, ctx| ctx.send(id, &out))
+            .ok_or_else(|| "the driver is not running".to_owned())
+    }
+
+    fn received(&mut self, conn: Conn) -> Result<Vec<u8>, String> {
+        let (raw, closed) = self.link(conn, |l| (std::mem::take(&mut l.received), l.closed));
+        if raw.is_empty() && closed { Err("connection closed".into()) } else { Ok(raw) }
+    }
+
+    fn cuttable(&mut self, port: u16, _via: u16) -> Result<u16, String> {
+        Ok(port)
+    }
+
+    fn cut(&mut self, port: u16, others: &[u16], cut: bool) -> Result<(), String> {
+        if !cut {
+            return self.sim.apply(Fault::Heal).map_err(|e| e.to_string());
+        }
+        // Both directions between the server and the others; the driver is in
+        // neither list, so its connections stay up.
+        let one = vec![sim::Endpoint::Process(self.server(port)?)];
+        let rest = others.iter().map(|&p| self.server(p).map(sim::Endpoint::Process)).collect::<Result<Vec<_>, _>>()?;
+        self.sim.apply(Fault::PartitionOneWay { from: one.clone(), to: rest.clone() }).map_err(|e| e.to_string())?;
+        self.sim.apply(Fault::PartitionOneWay { from: rest, to: one }).map_err(|e| e.to_string())
     }
 
     fn log(&mut self, port: u16) -> Vec<String> {

@@ -113,6 +113,21 @@ pub trait Target {
     fn sleep(&mut self, d: Duration);
     /// The server's log messages so far, without the pid/role/time prefix.
     fn log(&mut self, port: u16) -> Vec<String>;
+    /// Sends one command without waiting for its reply (pipelining); read the
+    /// replies with [`Target::received`]. Not to be mixed with `call` on one connection.
+    fn send(&mut self, conn: Conn, args: &[Vec<u8>]) -> Result<(), String>;
+    /// The bytes received on `conn` since the last look, without waiting; an
+    /// error once the connection is closed and nothing is left.
+    fn received(&mut self, conn: Conn) -> Result<Vec<u8>, String>;
+    /// Makes the links other servers open to the server on `port` cuttable
+    /// (call it before starting that server): the port they must dial. The real
+    /// side starts a userspace TCP proxy on `via`; the simulated side cuts links
+    /// with its own partitions and needs no detour, so it answers `port`.
+    fn cuttable(&mut self, port: u16, via: u16) -> Result<u16, String>;
+    /// Cuts (`cut`) or mends every link between the server on `port` (made
+    /// cuttable first) and the servers on `others`; clients of the harness
+    /// keep their direct connections.
+    fn cut(&mut self, port: u16, others: &[u16], cut: bool) -> Result<(), String>;
 }
 
 /// Splits a command line as redis-cli does (quotes, `\x00` escapes).
