@@ -89,11 +89,14 @@ impl Redirect {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SlotMap {
     owner: Vec<Option<SocketAddrV4>>,
+    /// Slots with an owner, kept as `owner` changes: a client asks after
+    /// every reply whether its map is empty.
+    covered: usize,
 }
 
 impl Default for SlotMap {
     fn default() -> SlotMap {
-        SlotMap { owner: vec![None; SLOTS] }
+        SlotMap { owner: vec![None; SLOTS], covered: 0 }
     }
 }
 
@@ -121,6 +124,7 @@ impl SlotMap {
                 return Err(SlotsError::OutOfBounds { start: *start, end: *end });
             }
             for slot in *start as usize..=*end as usize {
+                map.covered += usize::from(map.owner[slot].is_none());
                 map.owner[slot] = Some(SocketAddrV4::new(ip, port));
             }
         }
@@ -135,19 +139,20 @@ impl SlotMap {
     /// Records a MOVED: the slot is now served there.
     pub fn moved(&mut self, slot: u16, addr: SocketAddrV4) {
         if let Some(o) = self.owner.get_mut(usize::from(slot)) {
+            self.covered += usize::from(o.is_none());
             *o = Some(addr);
         }
     }
 
     /// How many slots have an owner.
     pub fn covered(&self) -> usize {
-        self.owner.iter().filter(|o| o.is_some()).count()
+        self.covered
     }
 
     /// Whether any slot has an owner (`covered() > 0`, without counting all
     /// 16384: a cluster client asks after every reply).
     pub fn owns_any(&self) -> bool {
-        self.owner.iter().any(Option::is_some)
+        self.covered > 0
     }
 }
 
@@ -277,6 +282,10 @@ mod tests {
         let map = SlotMap::from_cluster_slots(&reply).unwrap();
         assert_eq!(map.covered(), SLOTS);
         assert!(map.owns_any() && !SlotMap::default().owns_any());
+        let mut empty = SlotMap::default();
+        empty.moved(7, addr(6381));
+        empty.moved(7, addr(6382));
+        assert_eq!(empty.covered(), 1, "a MOVED to an unknown slot covers it, once");
         assert_eq!(map.owner(key_slot(b"k1")), Some(addr(6383)), "k1 is slot 12706");
         assert_eq!(map.owner(key_slot(b"k2")), Some(addr(6381)), "k2 is slot 449");
         assert!(SlotMap::from_cluster_slots(&Value::Array(vec![range(5, 2, 1)])).is_err());
