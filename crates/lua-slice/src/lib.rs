@@ -78,6 +78,29 @@ pub fn kill(lua: &Lua, thread: &Thread, message: &str) -> mlua::Result<()> {
     Ok(())
 }
 
+/// The line a coroutine stopped at (by an error, or a yield) in the innermost
+/// function whose chunk is named `source` (`@user_script`), looking from the
+/// top of its stack down: what Redis's error handler reads with
+/// `debug.getinfo` to say where a script failed.
+pub fn line_in(thread: &Thread, source: &str) -> Option<i32> {
+    let state = thread.to_pointer() as *mut ffi::lua_State;
+    // SAFETY: as in `install`; the coroutine is not running (an error left its
+    // call frames in place, which is how `debug.traceback(co)` reads them).
+    unsafe {
+        for level in 0..200 {
+            let mut ar: ffi::lua_Debug = std::mem::zeroed();
+            if ffi::lua_getstack(state, level, &mut ar) == 0 {
+                return None;
+            }
+            ffi::lua_getinfo(state, c"Sl".as_ptr(), &mut ar);
+            if !ar.source.is_null() && CStr::from_ptr(ar.source).to_bytes() == source.as_bytes() {
+                return Some(ar.currentline);
+            }
+        }
+    }
+    None
+}
+
 /// Reads the integer at registry `key` (0 when unset).
 unsafe fn get_int(l: *mut ffi::lua_State, key: &CStr) -> i64 {
     unsafe {
