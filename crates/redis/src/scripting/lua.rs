@@ -179,7 +179,7 @@ pub(crate) fn sha1_hex(bytes: &[u8]) -> String {
 /// a status `{ok=...}` and an error `{err=...}`.
 pub(crate) fn to_lua(lua: &Lua, v: &Value) -> mlua::Result<Lv> {
     Ok(match v {
-        Value::Integer(n) => Lv::Integer(*n as mlua::Integer),
+        Value::Integer(n) => Lv::Integer(*n),
         Value::Bulk(b) | Value::Verbatim(b) => Lv::String(lua.create_string(b)?),
         Value::Double(d) => Lv::String(lua.create_string(d)?),
         Value::Nil | Value::NilArray | Value::Null => Lv::Boolean(false),
@@ -211,7 +211,7 @@ pub(crate) fn to_lua(lua: &Lua, v: &Value) -> mlua::Result<Lv> {
 pub(crate) fn to_reply(v: &Lv) -> Value {
     match v {
         Lv::String(s) => Value::Bulk(s.as_bytes().to_vec()),
-        Lv::Integer(n) => Value::Integer(*n as i64),
+        Lv::Integer(n) => Value::Integer(*n),
         Lv::Number(f) => Value::Integer(*f as i64),
         Lv::Boolean(true) => Value::Integer(1),
         Lv::Table(t) => table_reply(t),
