@@ -369,10 +369,13 @@ impl Server {
         });
         let threshold = Duration::from_millis(self.config.busy_reply_threshold);
         let step = self.run_slices(ctx, threshold.max(SLICE));
+        if client.multi.is_some() {
+            return Ok(Some(self.finish_inside_exec(ctx, step)));
+        }
         let running = self.scripting.running.as_mut().unwrap_or_else(|| unreachable!());
         match step {
             Step::Done(reply) if running.ran <= SLICE => {
-                self.finish_script();
+                self.finish_script(false);
                 Ok(Some(reply))
             }
             Step::Done(reply) => {
@@ -385,6 +388,29 @@ impl Server {
                 Ok(None)
             }
         }
+    }
+
+    /// A script run by EXEC answers inside EXEC's reply, so it cannot be left
+    /// running: one still running at `busy-reply-threshold` is stopped, with
+    /// an error that says why (Redis would serve `-BUSY` meanwhile).
+    fn finish_inside_exec(&mut self, ctx: &mut Ctx<'_>, step: Step) -> Value {
+        let reply = match step {
+            Step::Done(reply) => reply,
+            Step::Paused => {
+                let stop =
+                    "ERR the simulator stopped this script: inside MULTI/EXEC it cannot run past busy-reply-threshold";
+                let killed = match (&self.scripting.vm, &self.scripting.running) {
+                    (Some(vm), Some(r)) => lua_slice::kill(vm, &r.thread, stop).is_ok(),
+                    _ => false,
+                };
+                match self.run_slices(ctx, SLICE) {
+                    Step::Done(reply) if killed => reply,
+                    _ => Value::error(stop),
+                }
+            }
+        };
+        self.finish_script(true);
+        reply
     }
 
     /// Resumes the running script until it ends or has run `budget` more.
@@ -509,11 +535,16 @@ impl Server {
 
     /// The script ended: its effects go to replicas and the AOF, wrapped in
     /// MULTI/EXEC when it propagated more than one command.
-    fn finish_script(&mut self) -> Option<Running> {
+    /// Inside EXEC (`in_exec`) EXEC's own MULTI/EXEC wraps them instead.
+    fn finish_script(&mut self, in_exec: bool) -> Option<Running> {
         let running = self.scripting.running.take()?;
         let call = &running.call;
         let flags = self.scripting.vm.as_ref().map_or(3, lua::repl_flags);
-        if !call.effects.is_empty() && flags != 0 {
+        if in_exec && !call.effects.is_empty() && flags != 0 {
+            self.feed.db = call.client.db;
+            self.feed.bytes.extend_from_slice(&call.effects);
+            self.feed.also += call.propagated - 1;
+        } else if !call.effects.is_empty() && flags != 0 {
             self.feed.db = call.client.db;
             if call.propagated > 1 {
                 resp::encode_command(&[b"MULTI".as_slice()], &mut self.feed.bytes);
@@ -570,7 +601,7 @@ impl Server {
     }
 
     fn deliver_script_reply(&mut self, ctx: &mut Ctx<'_>, reply: Value) {
-        let Some(running) = self.finish_script() else { return };
+        let Some(running) = self.finish_script(false) else { return };
         self.flush_feed(ctx);
         let conn = running.conn;
         if let Some(c) = self.clients.get_mut(&conn) {
@@ -628,8 +659,8 @@ fn error_reply(vm: &Lua, running: &Running, sha: &str, e: &mlua::Error) -> Value
             Some(err) => err.to_string_lossy(),
             None => "ERR ".to_owned() + &text,
         }
-    } else if text == KILLED {
-        KILLED.to_owned()
+    } else if text == KILLED || text.starts_with("ERR the simulator stopped") {
+        text
     } else {
         format!("ERR {text}")
     };

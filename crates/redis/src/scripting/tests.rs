@@ -323,3 +323,18 @@ fn effects_replicate_as_multi_exec_and_replicas_refuse_writes() {
         "(error) READONLY You can't write against a read only replica. script: 6c70d580a00cef549a4b05e895bb6356275b6d0d, on @user_script:1."
     );
 }
+
+#[test]
+fn an_endless_script_inside_exec_is_stopped_at_the_threshold() {
+    let mut l = Lab::new(1);
+    assert_eq!(l.call(&["config", "set", "busy-reply-threshold", "50"]), "+OK\r\n");
+    assert_eq!(l.call(&["multi"]), "+OK\r\n");
+    assert_eq!(l.call(&["eval", "while true do end", "0"]), "+QUEUED\r\n");
+    assert_eq!(l.call(&["eval", "return 2", "0"]), "+QUEUED\r\n");
+    assert_eq!(
+        l.call(&["exec"]),
+        "*2\r\n-ERR the simulator stopped this script: inside MULTI/EXEC it cannot run past busy-reply-threshold script: \
+         694a5fe1ddb97a4c6a1bf299d9537c7d3d0f84e7, on @user_script:1.\r\n:2\r\n"
+    );
+    assert_eq!(l.call(&["ping"]), "+PONG\r\n");
+}
