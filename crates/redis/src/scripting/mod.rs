@@ -500,6 +500,15 @@ impl Server {
         if command.write() && self.repl.master.is_some() && self.config.replica_read_only {
             return fail(lua, "READONLY You can't write against a read only replica.");
         }
+        // `scriptVerifyClusterState`: a script's command must be served here,
+        // whatever redirect a client's would get (measured for MOVED and CROSSSLOT).
+        let now_ms = ctx.wall_clock_ms();
+        let route = crate::call::route(&self.config, self.cluster.as_deref(), &self.dbs, &call.client, now_ms);
+        if let Some((c, db0, flags)) = route
+            && crate::cluster::commands::route(c, db0, flags, &argv, command).is_some()
+        {
+            return fail(lua, "ERR Script attempted to access a non local key in a cluster node");
+        }
         call.wrote |= command.write();
         let start = self.feed.bytes.len();
         let conn = call.client_conn();
