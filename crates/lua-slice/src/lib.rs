@@ -19,6 +19,9 @@
 //! are not visible as C frames: a slice ending inside one yields and Lua
 //! reports "attempt to yield across metamethod/C-call boundary" to the script.
 //!
+//! It must not know about Redis or the simulator, nor keep any state outside
+//! the Lua registry of the interpreter it is given.
+//!
 //! Must not depend on: `sim`, `resp`, `common`, `redis`, `sentinel`, `scenario`,
 //! `report`, `chaoslab`.
 

@@ -71,7 +71,6 @@ const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
 
 /// The node's scripting state: the interpreter, the script cache (SCRIPT
 /// LOAD's and EVAL's, by SHA-1) and the script running, if any.
-#[derive(Default)]
 pub(crate) struct Scripting {
     vm: Option<Lua>,
     rand: Rc<Cell<u64>>,
@@ -79,6 +78,20 @@ pub(crate) struct Scripting {
     /// Each cached script's shebang flags (see [`shebang_no_writes`]).
     shebangs: BTreeMap<String, Option<bool>>,
     running: Option<Running>,
+}
+
+impl Default for Scripting {
+    fn default() -> Scripting {
+        Scripting {
+            vm: None,
+            // Redis 7.0 never seeds `redisLrand48` before the first script: its
+            // state starts at the generator's built-in value, once per process.
+            rand: Rc::new(Cell::new(lua::LRAND48_INITIAL)),
+            scripts: BTreeMap::new(),
+            shebangs: BTreeMap::new(),
+            running: None,
+        }
+    }
 }
 
 impl std::fmt::Debug for Scripting {
@@ -135,9 +148,6 @@ impl Scripting {
 
     fn vm(&mut self) -> mlua::Result<&Lua> {
         if self.vm.is_none() {
-            // Redis 7.0 never seeds `redisLrand48` before the first script:
-            // its state starts at the generator's built-in value.
-            self.rand.set(lua::LRAND48_INITIAL);
             self.vm = Some(lua::new_vm(self.rand.clone())?);
         }
         Ok(self.vm.as_ref().unwrap_or_else(|| unreachable!()))

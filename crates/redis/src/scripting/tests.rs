@@ -219,6 +219,11 @@ fn math_random_is_redis_lrand48_seeded_once_per_process() {
     );
     assert_eq!(eval(&mut l, "return math.random(1000)"), ":447\r\n");
     assert_eq!(eval(&mut l, "math.randomseed(7) return math.random(1000)"), ":267\r\n");
+    // The generator is the process's, not the interpreter's: SCRIPT FLUSH does not reset it.
+    let mut l = Lab::new(1);
+    assert_eq!(eval(&mut l, "return math.random(1000)"), ":397\r\n");
+    assert_eq!(l.call(&["script", "flush"]), "+OK\r\n");
+    assert_eq!(eval(&mut l, "return math.random(1000)"), ":841\r\n");
 }
 
 #[test]
