@@ -17,6 +17,7 @@ SUBCOMMANDS = {
     "object": {"encoding", "refcount", "freq", "idletime", "help"},
     "pubsub": {"channels", "numsub", "numpat"},
     "command": {"count", "info", "list", "getkeys", "help", "docs"},
+    "script": {"load", "exists", "flush", "kill", "help"},
     "cluster": {
         "addslots", "delslots", "addslotsrange", "delslotsrange", "meet", "setslot", "bumpepoch",
         "flushslots", "help", "info", "links", "myid", "nodes", "saveconfig", "shards", "slots",

@@ -65,6 +65,7 @@ impl Server {
             Handler::Transaction => Some(self.transaction_command(ctx, client, conn, name)),
             Handler::PubSub => self.pubsub_dispatch(ctx, conn, client.db, name, args),
             Handler::Cluster => Some(self.cluster_client_command(ctx, client, name, args)),
+            Handler::Scripting => self.scripting_command(ctx, client, conn, name, args),
         }
     }
 

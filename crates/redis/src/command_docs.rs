@@ -711,6 +711,54 @@ pub(crate) const ECHO: Doc = Doc {
     subcommands: &[],
 };
 
+pub(crate) const EVAL: Doc = Doc {
+    name: "eval",
+    arity: -3,
+    flags: &["noscript", "stale", "skip_monitor", "no_mandatory_keys", "movablekeys"],
+    range: (0, 0, 0),
+    acl: &["@slow", "@scripting"],
+    tips: &[],
+    specs: &[KeySpec { notes: Some("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE"), flags: &["RW", "access", "update"], begin: Begin::Index(2), find: Find::Keynum { index: 0, first: 1, step: 1 } }],
+    docs: b"%5\r\n$7\r\nsummary\r\n$32\r\nExecute a Lua script server side\r\n$5\r\nsince\r\n$5\r\n2.6.0\r\n$5\r\ngroup\r\n$9\r\nscripting\r\n$10\r\ncomplexity\r\n$39\r\nDepends on the script that is executed.\r\n$9\r\narguments\r\n*4\r\n%2\r\n$4\r\nname\r\n$6\r\nscript\r\n$4\r\ntype\r\n$6\r\nstring\r\n%2\r\n$4\r\nname\r\n$7\r\nnumkeys\r\n$4\r\ntype\r\n$7\r\ninteger\r\n%4\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n$5\r\nflags\r\n~2\r\n+optional\r\n+multiple\r\n%3\r\n$4\r\nname\r\n$3\r\narg\r\n$4\r\ntype\r\n$6\r\nstring\r\n$5\r\nflags\r\n~2\r\n+optional\r\n+multiple\r\n",
+    subcommands: &[],
+};
+
+pub(crate) const EVAL_RO: Doc = Doc {
+    name: "eval_ro",
+    arity: -3,
+    flags: &["readonly", "noscript", "stale", "skip_monitor", "no_mandatory_keys", "movablekeys"],
+    range: (0, 0, 0),
+    acl: &["@slow", "@scripting"],
+    tips: &[],
+    specs: &[KeySpec { notes: Some("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS"), flags: &["RO", "access"], begin: Begin::Index(2), find: Find::Keynum { index: 0, first: 1, step: 1 } }],
+    docs: b"%5\r\n$7\r\nsummary\r\n$42\r\nExecute a read-only Lua script server side\r\n$5\r\nsince\r\n$5\r\n7.0.0\r\n$5\r\ngroup\r\n$9\r\nscripting\r\n$10\r\ncomplexity\r\n$39\r\nDepends on the script that is executed.\r\n$9\r\narguments\r\n*4\r\n%2\r\n$4\r\nname\r\n$6\r\nscript\r\n$4\r\ntype\r\n$6\r\nstring\r\n%2\r\n$4\r\nname\r\n$7\r\nnumkeys\r\n$4\r\ntype\r\n$7\r\ninteger\r\n%4\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n$5\r\nflags\r\n~2\r\n+optional\r\n+multiple\r\n%3\r\n$4\r\nname\r\n$3\r\narg\r\n$4\r\ntype\r\n$6\r\nstring\r\n$5\r\nflags\r\n~2\r\n+optional\r\n+multiple\r\n",
+    subcommands: &[],
+};
+
+pub(crate) const EVALSHA: Doc = Doc {
+    name: "evalsha",
+    arity: -3,
+    flags: &["noscript", "stale", "skip_monitor", "no_mandatory_keys", "movablekeys"],
+    range: (0, 0, 0),
+    acl: &["@slow", "@scripting"],
+    tips: &[],
+    specs: &[KeySpec { notes: None, flags: &["RW", "access", "update"], begin: Begin::Index(2), find: Find::Keynum { index: 0, first: 1, step: 1 } }],
+    docs: b"%5\r\n$7\r\nsummary\r\n$32\r\nExecute a Lua script server side\r\n$5\r\nsince\r\n$5\r\n2.6.0\r\n$5\r\ngroup\r\n$9\r\nscripting\r\n$10\r\ncomplexity\r\n$39\r\nDepends on the script that is executed.\r\n$9\r\narguments\r\n*4\r\n%2\r\n$4\r\nname\r\n$4\r\nsha1\r\n$4\r\ntype\r\n$6\r\nstring\r\n%2\r\n$4\r\nname\r\n$7\r\nnumkeys\r\n$4\r\ntype\r\n$7\r\ninteger\r\n%4\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n$5\r\nflags\r\n~2\r\n+optional\r\n+multiple\r\n%3\r\n$4\r\nname\r\n$3\r\narg\r\n$4\r\ntype\r\n$6\r\nstring\r\n$5\r\nflags\r\n~2\r\n+optional\r\n+multiple\r\n",
+    subcommands: &[],
+};
+
+pub(crate) const EVALSHA_RO: Doc = Doc {
+    name: "evalsha_ro",
+    arity: -3,
+    flags: &["readonly", "noscript", "stale", "skip_monitor", "no_mandatory_keys", "movablekeys"],
+    range: (0, 0, 0),
+    acl: &["@slow", "@scripting"],
+    tips: &[],
+    specs: &[KeySpec { notes: None, flags: &["RO", "access"], begin: Begin::Index(2), find: Find::Keynum { index: 0, first: 1, step: 1 } }],
+    docs: b"%5\r\n$7\r\nsummary\r\n$42\r\nExecute a read-only Lua script server side\r\n$5\r\nsince\r\n$5\r\n7.0.0\r\n$5\r\ngroup\r\n$9\r\nscripting\r\n$10\r\ncomplexity\r\n$39\r\nDepends on the script that is executed.\r\n$9\r\narguments\r\n*4\r\n%2\r\n$4\r\nname\r\n$4\r\nsha1\r\n$4\r\ntype\r\n$6\r\nstring\r\n%2\r\n$4\r\nname\r\n$7\r\nnumkeys\r\n$4\r\ntype\r\n$7\r\ninteger\r\n%4\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n$5\r\nflags\r\n~2\r\n+optional\r\n+multiple\r\n%3\r\n$4\r\nname\r\n$3\r\narg\r\n$4\r\ntype\r\n$6\r\nstring\r\n$5\r\nflags\r\n~2\r\n+optional\r\n+multiple\r\n",
+    subcommands: &[],
+};
+
 pub(crate) const EXEC: Doc = Doc {
     name: "exec",
     arity: 1,
@@ -1627,6 +1675,74 @@ pub(crate) const SCARD: Doc = Doc {
     specs: &[KeySpec { notes: None, flags: &["RO"], begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } }],
     docs: b"%5\r\n$7\r\nsummary\r\n$34\r\nGet the number of members in a set\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$3\r\nset\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n$9\r\narguments\r\n*1\r\n%3\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n",
     subcommands: &[],
+};
+
+pub(crate) const SCRIPT: Doc = Doc {
+    name: "script",
+    arity: -2,
+    flags: &[],
+    range: (0, 0, 0),
+    acl: &["@slow"],
+    tips: &[],
+    specs: &[],
+    docs: b"%5\r\n$7\r\nsummary\r\n$47\r\nA container for Lua scripts management commands\r\n$5\r\nsince\r\n$5\r\n2.6.0\r\n$5\r\ngroup\r\n$9\r\nscripting\r\n$10\r\ncomplexity\r\n$22\r\nDepends on subcommand.\r\n$11\r\nsubcommands\r\n%5\r\n$13\r\nscript|exists\r\n%5\r\n$7\r\nsummary\r\n$47\r\nCheck existence of scripts in the script cache.\r\n$5\r\nsince\r\n$5\r\n2.6.0\r\n$5\r\ngroup\r\n$9\r\nscripting\r\n$10\r\ncomplexity\r\n$100\r\nO(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).\r\n$9\r\narguments\r\n*1\r\n%3\r\n$4\r\nname\r\n$4\r\nsha1\r\n$4\r\ntype\r\n$6\r\nstring\r\n$5\r\nflags\r\n~1\r\n+multiple\r\n$12\r\nscript|flush\r\n%6\r\n$7\r\nsummary\r\n$45\r\nRemove all the scripts from the script cache.\r\n$5\r\nsince\r\n$5\r\n2.6.0\r\n$5\r\ngroup\r\n$9\r\nscripting\r\n$10\r\ncomplexity\r\n$48\r\nO(N) with N being the number of scripts in cache\r\n$7\r\nhistory\r\n~1\r\n*2\r\n$5\r\n6.2.0\r\n$53\r\nAdded the `ASYNC` and `SYNC` flushing mode modifiers.\r\n$9\r\narguments\r\n*1\r\n%5\r\n$4\r\nname\r\n$5\r\nasync\r\n$4\r\ntype\r\n$5\r\noneof\r\n$5\r\nsince\r\n$5\r\n6.2.0\r\n$5\r\nflags\r\n~1\r\n+optional\r\n$9\r\narguments\r\n*2\r\n%3\r\n$4\r\nname\r\n$5\r\nasync\r\n$4\r\ntype\r\n$10\r\npure-token\r\n$5\r\ntoken\r\n$5\r\nASYNC\r\n%3\r\n$4\r\nname\r\n$4\r\nsync\r\n$4\r\ntype\r\n$10\r\npure-token\r\n$5\r\ntoken\r\n$4\r\nSYNC\r\n$11\r\nscript|help\r\n%4\r\n$7\r\nsummary\r\n$49\r\nShow helpful text about the different subcommands\r\n$5\r\nsince\r\n$5\r\n5.0.0\r\n$5\r\ngroup\r\n$9\r\nscripting\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n$11\r\nscript|kill\r\n%4\r\n$7\r\nsummary\r\n$39\r\nKill the script currently in execution.\r\n$5\r\nsince\r\n$5\r\n2.6.0\r\n$5\r\ngroup\r\n$9\r\nscripting\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n$11\r\nscript|load\r\n%5\r\n$7\r\nsummary\r\n$52\r\nLoad the specified Lua script into the script cache.\r\n$5\r\nsince\r\n$5\r\n2.6.0\r\n$5\r\ngroup\r\n$9\r\nscripting\r\n$10\r\ncomplexity\r\n$57\r\nO(N) with N being the length in bytes of the script body.\r\n$9\r\narguments\r\n*1\r\n%2\r\n$4\r\nname\r\n$6\r\nscript\r\n$4\r\ntype\r\n$6\r\nstring\r\n",
+    subcommands: &[
+        Doc {
+            name: "script|exists",
+            arity: -3,
+            flags: &["noscript"],
+            range: (0, 0, 0),
+            acl: &["@slow", "@scripting"],
+            tips: &["request_policy:all_shards", "response_policy:agg_logical_and"],
+            specs: &[],
+            docs: b"",
+            subcommands: &[],
+        },
+        Doc {
+            name: "script|flush",
+            arity: -2,
+            flags: &["noscript"],
+            range: (0, 0, 0),
+            acl: &["@slow", "@scripting"],
+            tips: &["request_policy:all_nodes", "response_policy:all_succeeded"],
+            specs: &[],
+            docs: b"",
+            subcommands: &[],
+        },
+        Doc {
+            name: "script|help",
+            arity: 2,
+            flags: &["loading", "stale"],
+            range: (0, 0, 0),
+            acl: &["@slow", "@scripting"],
+            tips: &[],
+            specs: &[],
+            docs: b"",
+            subcommands: &[],
+        },
+        Doc {
+            name: "script|kill",
+            arity: 2,
+            flags: &["noscript", "allow_busy"],
+            range: (0, 0, 0),
+            acl: &["@slow", "@scripting"],
+            tips: &["request_policy:all_shards", "response_policy:one_succeeded"],
+            specs: &[],
+            docs: b"",
+            subcommands: &[],
+        },
+        Doc {
+            name: "script|load",
+            arity: 3,
+            flags: &["noscript", "stale"],
+            range: (0, 0, 0),
+            acl: &["@slow", "@scripting"],
+            tips: &["request_policy:all_nodes", "response_policy:all_succeeded"],
+            specs: &[],
+            docs: b"",
+            subcommands: &[],
+        },
+    ],
 };
 
 pub(crate) const SDIFF: Doc = Doc {

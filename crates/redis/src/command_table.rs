@@ -49,6 +49,8 @@ pub(crate) enum Handler {
     PubSub,
     /// CLUSTER, ASKING, READONLY, READWRITE ([`crate::cluster::commands`]).
     Cluster,
+    /// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT ([`crate::scripting`]).
+    Scripting,
 }
 
 /// Where a command's keys are, Redis 7.0's key specs reduced to what
@@ -66,6 +68,9 @@ pub(crate) enum Keys {
     /// `[destination] numkeys key [key ...]` (`genericGetKeys`: ZUNION,
     /// ZINTERSTORE, SINTERCARD, ...); `store`: a destination comes first.
     Numkeys { store: bool },
+    /// EVAL script numkeys key [key ...] arg [arg ...] (`evalGetKeys`): the
+    /// count is the third argument, the keys follow it.
+    Script,
     /// SORT key [... STORE destination ...] (`sortGetKeys`: the key, then the
     /// last STORE's destination, skipping LIMIT's, GET's and BY's arguments).
     Sort,
@@ -99,8 +104,13 @@ impl Keys {
                 keys.then = sort_store(args);
                 keys
             }
-            Keys::Numkeys { store } => {
-                let (count_at, first) = if store { (2, 3) } else { (1, 2) };
+            Keys::Script | Keys::Numkeys { .. } => {
+                let store = self == Keys::Numkeys { store: true };
+                let (count_at, first) = match self {
+                    Keys::Script => (2, 3),
+                    _ if store => (2, 3),
+                    _ => (1, 2),
+                };
                 let n = args.get(count_at).map_or(0, |a| atoi(a));
                 if n < 1 || n > (args.len() as i64 - first as i64) {
                     return none;
@@ -282,6 +292,10 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::DISCARD, 0, Keys::None, H::Transaction),
     cmd(&doc::DUMP, 0, KEY, H::Migrate),
     cmd(&doc::ECHO, 0, Keys::None, H::Keyspace),
+    cmd(&doc::EVAL, STALE, Keys::Script, H::Scripting),
+    cmd(&doc::EVAL_RO, STALE, Keys::Script, H::Scripting),
+    cmd(&doc::EVALSHA, STALE, Keys::Script, H::Scripting),
+    cmd(&doc::EVALSHA_RO, STALE, Keys::Script, H::Scripting),
     cmd(&doc::EXEC, 0, Keys::None, H::Transaction),
     cmd(&doc::EXISTS, 0, ALL_KEYS, H::Keyspace),
     cmd(&doc::EXPIRE, WRITE, KEY, H::Keyspace),
@@ -351,6 +365,7 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::SAVE, 0, Keys::None, H::Persistence),
     cmd(&doc::SCAN, 0, Keys::None, H::Keyspace),
     cmd(&doc::SCARD, 0, KEY, H::Keyspace),
+    cmd(&doc::SCRIPT, 0, Keys::None, H::Scripting),
     cmd(&doc::SDIFF, 0, ALL_KEYS, H::Keyspace),
     cmd(&doc::SDIFFSTORE, WRITE, ALL_KEYS, H::Keyspace),
     cmd(&doc::SELECT, 0, Keys::None, H::Connection),

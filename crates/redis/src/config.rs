@@ -88,6 +88,9 @@ pub struct Config {
     pub repl_backlog_ttl: u64,
     /// `repl-timeout` in seconds.
     pub repl_timeout: u64,
+    /// `busy-reply-threshold` (alias `lua-time-limit`), ms: how long a script
+    /// runs before other clients get `-BUSY` and SCRIPT KILL may stop it.
+    pub busy_reply_threshold: u64,
     /// `repl-ping-replica-period` in seconds.
     pub repl_ping_replica_period: u64,
     /// `repl-diskless-sync`.
@@ -196,6 +199,7 @@ impl Config {
             repl_backlog_size: 1024 * 1024,
             repl_backlog_ttl: 3600,
             repl_timeout: 60,
+            busy_reply_threshold: 5000,
             repl_ping_replica_period: 10,
             repl_diskless_sync: true,
             repl_diskless_sync_delay: 5,
@@ -278,6 +282,7 @@ impl Config {
             "repl-backlog-size" => self.repl_backlog_size = memory(one()?)?.max(16 * 1024),
             "repl-backlog-ttl" => self.repl_backlog_ttl = int(one()?, 0, i64::MAX as u64)?,
             "repl-timeout" => self.repl_timeout = int(one()?, 1, i32::MAX as u64)?,
+            "busy-reply-threshold" => self.busy_reply_threshold = int(one()?, 0, i64::MAX as u64)?,
             "repl-ping-replica-period" => self.repl_ping_replica_period = int(one()?, 1, i32::MAX as u64)?,
             "repl-diskless-sync" => self.repl_diskless_sync = yes_no(one()?)?,
             "repl-diskless-sync-delay" => self.repl_diskless_sync_delay = int(one()?, 0, i32::MAX as u64)?,
@@ -401,6 +406,7 @@ impl Config {
             "repl-backlog-size" => self.repl_backlog_size.to_string(),
             "repl-backlog-ttl" => self.repl_backlog_ttl.to_string(),
             "repl-timeout" => self.repl_timeout.to_string(),
+            "busy-reply-threshold" => self.busy_reply_threshold.to_string(),
             "repl-ping-replica-period" => self.repl_ping_replica_period.to_string(),
             "repl-diskless-sync" => yn(self.repl_diskless_sync),
             "repl-diskless-sync-delay" => self.repl_diskless_sync_delay.to_string(),
@@ -483,6 +489,7 @@ const GETTABLE: &[(&str, Option<&str>)] = &[
     ("repl-backlog-size", None),
     ("repl-backlog-ttl", None),
     ("repl-timeout", None),
+    ("busy-reply-threshold", Some("lua-time-limit")),
     ("repl-ping-replica-period", Some("repl-ping-slave-period")),
     ("repl-diskless-sync", None),
     ("repl-diskless-sync-delay", None),
@@ -535,6 +542,7 @@ pub fn canonical(name: &str) -> Option<&'static str> {
         "slave-announced" => "replica-announced",
         "min-slaves-to-write" => "min-replicas-to-write",
         "min-slaves-max-lag" => "min-replicas-max-lag",
+        "lua-time-limit" => "busy-reply-threshold",
         "cluster-slave-validity-factor" => "cluster-replica-validity-factor",
         "cluster-slave-no-failover" => "cluster-replica-no-failover",
         other => other,

@@ -23,6 +23,8 @@ pub(crate) enum Timer {
     WaitTimeout,
     /// MIGRATE's blocking read or connect timed out.
     Migrate,
+    /// A long script's time is up, or a timed-out script's next tick.
+    Script,
 }
 
 impl Timer {
@@ -34,6 +36,7 @@ impl Timer {
             Timer::ChildDone => 2,
             Timer::WaitTimeout => 3,
             Timer::Migrate => 40,
+            Timer::Script => 50,
         }
     }
 
@@ -45,6 +48,7 @@ impl Timer {
             2 => Timer::ChildDone,
             3 => Timer::WaitTimeout,
             40 => Timer::Migrate,
+            50 => Timer::Script,
             _ => return None,
         })
     }
@@ -137,6 +141,7 @@ impl Server {
             Some(Timer::BusyEnd) => self.busy_end(ctx),
             Some(Timer::ChildDone) => self.child_done(ctx),
             Some(Timer::WaitTimeout) => self.wait_timeouts(ctx),
+            Some(Timer::Script) => self.script_timer(ctx),
             // A MIGRATE timer is cancelled when it is replaced, so only the
             // running command's can fire; another is ignored, as it always was.
             Some(Timer::Migrate) if self.migrate.is_op_timer(id) => self.migrate_input(ctx, Input::Timer { id, tag }),

@@ -38,6 +38,7 @@ pub mod pubsub;
 mod random;
 pub mod rdb;
 pub mod replication;
+mod scripting;
 pub mod server;
 mod shutdown;
 mod sort;

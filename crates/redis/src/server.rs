@@ -61,6 +61,33 @@ pub(crate) struct Client {
     pub(crate) proto: Protocol,
 }
 
+impl Client {
+    /// A client no connection stands behind (Redis's fake clients: the one a
+    /// script's commands run as), on database `db`.
+    pub(crate) fn fake(peer: SocketAddrV4, db: usize) -> Client {
+        Client {
+            id: 0,
+            parser: RequestParser::default(),
+            db,
+            authenticated: true,
+            closing: false,
+            peer,
+            local_port: 0,
+            created_ms: 0,
+            last_cmd_ms: 0,
+            woff: 0,
+            wait: None,
+            replica: None,
+            listening_port: 0,
+            cluster_flags: Default::default(),
+            held: None,
+            multi: None,
+            name: Vec::new(),
+            proto: Protocol::Resp2,
+        }
+    }
+}
+
 /// A running redis-server.
 #[derive(Debug)]
 pub struct Server {
@@ -101,6 +128,8 @@ pub struct Server {
     /// What this node last published as observations that are compared
     /// before publishing again.
     published: Published,
+    /// Lua scripts: the interpreter, the script cache, the running script.
+    pub(crate) scripting: crate::scripting::Scripting,
 }
 
 /// Values last published through [`Ctx::observe`], so that a node publishes
@@ -150,6 +179,7 @@ impl Server {
             shutdown: crate::shutdown::Shutdown::default(),
             outputs: crate::output::Outputs::default(),
             published: Published::default(),
+            scripting: crate::scripting::Scripting::default(),
         }
     }
 
@@ -341,7 +371,7 @@ impl Server {
     }
 
     pub(crate) fn busy(&self, ctx: &Ctx<'_>) -> bool {
-        self.busy_until.is_some_and(|t| ctx.now() < t) || self.migrate.blocking()
+        self.busy_until.is_some_and(|t| ctx.now() < t) || self.migrate.blocking() || self.scripting.blocks()
     }
 
     /// Bytes from a client: parsed, then run as far as they go.
@@ -359,6 +389,8 @@ impl Server {
     /// before: earlier replies and the replication stream are sent first, the
     /// client is taken out of the map while the command runs.
     pub(crate) fn process_client(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+        // A timed-out script first runs up to now: it may have ended.
+        self.script_catch_up(ctx);
         let mut out = std::mem::take(&mut self.reply_out);
         out.clear();
         // One argument vector reused for every command instead of a copy per command.
@@ -422,6 +454,10 @@ impl Server {
                 } else {
                     client
                 };
+                if self.scripting.timed_out() && !crate::scripting::allowed_when_busy(name, client.parser.args()) {
+                    crate::scripting::busy_reply().encode_for(proto, &mut out);
+                    continue;
+                }
                 let command = crate::command_table::lookup(name);
                 if paused && command.is_some_and(|c| c.write()) {
                     client.held = Some(client.parser.args().to_vec());

@@ -78,6 +78,13 @@ fn routing_keys_agree_with_measured_key_specs_for_every_command() {
             Keys::Migrate => assert_eq!((first, last, step), (3, 3, 1)),
             Keys::Sort => assert_eq!((first, last, step), (1, 1, 1)),
             Keys::Numkeys { .. } => assert!(c.doc.flags.contains(&"movablekeys"), "{}", c.name),
+            Keys::Script => {
+                assert!(c.doc.flags.contains(&"movablekeys"), "{}", c.name);
+                let args: Vec<Vec<u8>> =
+                    [c.name, "body", "2", "k1", "k2", "v"].iter().map(|a| a.as_bytes().to_vec()).collect();
+                assert_eq!(keys_from_specs(c.doc, &args), Some(own_keys(c, &args)), "{}", c.name);
+                assert_eq!(own_keys(c, &args), vec![3, 4], "{}", c.name);
+            }
         }
     }
 }
