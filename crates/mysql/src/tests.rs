@@ -54,7 +54,7 @@ impl Lab {
     }
 }
 
-fn field<'a>(status: &'a str, name: &str) -> &'a str {
+pub(crate) fn field<'a>(status: &'a str, name: &str) -> &'a str {
     let prefix = format!("{name}: ");
     status
         .lines()
