@@ -82,8 +82,7 @@ impl Server {
             .map(|b| String::from_utf8_lossy(b).lines().map(|l| l.trim_start_matches("./").to_owned()).collect())
             .unwrap_or_default();
         let disk = ctx.disk();
-        self.relay.files =
-            names.into_iter().filter_map(|f| disk.len(&f).map(|n| (f, n as u64))).collect();
+        self.relay.files = names.into_iter().filter_map(|f| disk.len(&f).map(|n| (f, n as u64))).collect();
         self.relay.exec = (String::new(), 4);
     }
 
@@ -100,7 +99,12 @@ impl Server {
         let last = self.relay.active().and_then(|(f, _)| f.rsplit('.').next()?.parse::<u32>().ok()).unwrap_or(0);
         let name = format!("{base}.{:06}", last + 1);
         let ts = self.timestamp(ctx);
-        let h = binlog::Header { timestamp: ts, kind: kind::FORMAT_DESCRIPTION, server_id: self.config.server_id, log_pos: 256 };
+        let h = binlog::Header {
+            timestamp: ts,
+            kind: kind::FORMAT_DESCRIPTION,
+            server_id: self.config.server_id,
+            log_pos: 256,
+        };
         let bytes = [binlog::MAGIC.to_vec(), binlog::event(h, 0, &binlog::fde_body(ts))].concat();
         ctx.disk().write(&name, &bytes);
         self.relay.files.push((name.clone(), bytes.len() as u64));

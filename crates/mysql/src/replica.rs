@@ -258,9 +258,9 @@ impl Server {
             "0".into(),
             "NULL".into(),
             sql_state.into(),
+            r.groups.0.to_string(),
             "0".into(),
-            "0".into(),
-            "0".into(),
+            r.groups.1.to_string(),
             String::new(),
         ];
         Some(
@@ -351,6 +351,7 @@ impl Replica {
             annotate: String::new(),
             reconnecting: false,
             table_maps: BTreeMap::new(),
+            groups: (0, 0),
             io_thread: (0, 0),
             io_registered: false,
             sql_thread: (0, 0),
@@ -374,7 +375,8 @@ impl Server {
             (file, pos, host, user, password, port, retry);
         let info = Self::read_relay_info(ctx);
         let new_file = self.relay_open_new(ctx);
-        (r.exec_file, r.exec_pos) = info.as_ref().map_or((r.master_log_file.clone(), r.read_pos), |i| (i.2.clone(), i.3));
+        (r.exec_file, r.exec_pos) =
+            info.as_ref().map_or((r.master_log_file.clone(), r.read_pos), |i| (i.2.clone(), i.3));
         self.relay.exec = info.as_ref().map_or((new_file, 4), |i| (i.0.clone(), i.1));
         self.replica = Some(r);
         if self.config.relay_log_recovery {
@@ -779,6 +781,9 @@ impl Server {
                 r.in_group = !standalone;
                 r.group.truncate(1);
                 r.skipping = r.skip_counter > 0;
+                if !r.skipping {
+                    if standalone { r.groups.0 += 1 } else { r.groups.1 += 1 }
+                }
                 self.applying = super::Group::default();
                 self.applying_snapshot = (!standalone).then(|| self.engine.clone());
                 false

@@ -133,6 +133,10 @@ pub struct Replica {
     reconnecting: bool,
     /// Table maps by id.
     table_maps: BTreeMap<u64, crate::binlog::TableMap>,
+    /// `Slave_DDL_Groups`, `Slave_Transactional_Groups`: groups the SQL
+    /// thread began since the server started (counted at their Gtid event,
+    /// not when skipped; measured).
+    pub groups: (u64, u64),
     /// The IO thread's id and the host wall-clock ms it started at.
     io_thread: (u32, i64),
     /// The IO thread registered on its master since it started.
@@ -682,6 +686,11 @@ impl Server {
             ))
         };
         match stmt {
+            // a global grant of the statement's privilege (GRANT ... ON *.*) allows it
+            Stmt::Select { table: Some(_), .. } if a.has("SELECT") => Ok(()),
+            Stmt::Insert { .. } if a.has("INSERT") => Ok(()),
+            Stmt::Update { .. } if a.has("UPDATE") => Ok(()),
+            Stmt::Delete { .. } if a.has("DELETE") => Ok(()),
             Stmt::Select { table: Some(t), .. } => denied_table("SELECT", t),
             Stmt::Insert { table, .. } => denied_table("INSERT", table),
             Stmt::Update { table, .. } => denied_table("UPDATE", table),

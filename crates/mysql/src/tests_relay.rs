@@ -123,7 +123,10 @@ fn relay_positions_and_files_as_measured() {
     lab.replica("stop slave; start slave");
     lab.sim.run_for(Duration::from_millis(100));
     assert_eq!(lab.relay(), ("mall-mysql-relay-bin.000003".into(), "560".into(), "2098".into(), "1176".into()));
-    assert_eq!(lab.file("mall-mysql-relay-bin.index"), "./mall-mysql-relay-bin.000002\n./mall-mysql-relay-bin.000003\n");
+    assert_eq!(
+        lab.file("mall-mysql-relay-bin.index"),
+        "./mall-mysql-relay-bin.000002\n./mall-mysql-relay-bin.000003\n"
+    );
     lab.replica("stop slave io_thread");
     lab.master("insert into mall.t values (2,'b')");
     lab.replica("start slave io_thread");
@@ -133,7 +136,10 @@ fn relay_positions_and_files_as_measured() {
     lab.sim.run_for(Duration::from_millis(100));
     lab.master("insert into mall.t values (3,'c')");
     assert_eq!(lab.relay(), ("mall-mysql-relay-bin.000006".into(), "776".into(), "1090".into(), "1608".into()));
-    assert_eq!(lab.file("mall-mysql-relay-bin.index"), "./mall-mysql-relay-bin.000005\n./mall-mysql-relay-bin.000006\n");
+    assert_eq!(
+        lab.file("mall-mysql-relay-bin.index"),
+        "./mall-mysql-relay-bin.000005\n./mall-mysql-relay-bin.000006\n"
+    );
     let log = lab.sim.log_lines(lab.replica).join("\n");
     assert!(log.contains("[Note] Slave SQL thread initialized, starting replication in log 'mall-mysql-bin.000001' at position 1392, relay log './mall-mysql-relay-bin.000004' position: 776"), "{log}");
     assert!(log.contains("[Note] Slave I/O thread: Start asynchronous replication to master 'slave@10.0.0.1:3307' in log 'mall-mysql-bin.000001' at position 1392"), "{log}");
@@ -151,7 +157,10 @@ fn relay_log_recovery_after_a_kill_starts_a_new_relay_log() {
     lab.sim.apply(Fault::Start(lab.replica)).unwrap();
     lab.sim.run_for(Duration::from_millis(200));
     assert_eq!(lab.relay(), ("mall-mysql-relay-bin.000004".into(), "776".into(), "1090".into(), "1392".into()));
-    assert_eq!(lab.file("mall-mysql-relay-bin.index"), "./mall-mysql-relay-bin.000003\n./mall-mysql-relay-bin.000004\n");
+    assert_eq!(
+        lab.file("mall-mysql-relay-bin.index"),
+        "./mall-mysql-relay-bin.000003\n./mall-mysql-relay-bin.000004\n"
+    );
     let log = lab.sim.log_lines(lab.replica).join("\n");
     assert!(log.contains("[Warning] Recovery from master pos 1176 and file mall-mysql-bin.000001."), "{log}");
     assert!(log.contains("relay log './mall-mysql-relay-bin.000003' position: 4"), "{log}");

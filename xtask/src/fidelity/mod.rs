@@ -17,7 +17,9 @@
 //!   simulated seeds, medians compared within ±15 %;
 //! - `loss` ([`loss`]): acked writes lost after a burst right after a full
 //!   sync, and graceful stops (SIGTERM) of a Sentinel-managed and a cluster
-//!   master, compared the same way.
+//!   master, compared the same way;
+//! - `mysql` ([`mysql`]): MariaDB 10.11 (`mariadbd`) against the `mysql` node:
+//!   positions, SHOW SLAVE STATUS, error texts, restarts, skipped errors.
 
 mod catalogue;
 mod cluster;
@@ -25,6 +27,7 @@ mod failover;
 mod keyslot;
 mod loss;
 mod loss_stalled;
+mod mysql;
 mod observe;
 mod real;
 mod report;
@@ -118,6 +121,10 @@ pub fn run(opts: &Options) -> Result<bool, String> {
     if wanted("loss") {
         eprintln!("fidelity: loss (stalled replica)");
         rows.extend(loss_stalled::run(opts));
+    }
+    if wanted("mysql") {
+        eprintln!("fidelity: mysql (MariaDB 10.11)");
+        rows.extend(mysql::run(opts));
     }
     if wanted("keyslot") {
         eprintln!("fidelity: keyslot");
