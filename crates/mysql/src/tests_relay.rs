@@ -212,3 +212,21 @@ fn host_crash_with_unsynced_relay_log_info_reapplies() {
         assert_eq!(ids(&lab.rows()), [1, 2]);
     }
 }
+
+/// The three fsync settings: MariaDB's defaults, values, and a bad value at its line.
+#[test]
+fn sync_settings_parse_with_defaults_and_errors() {
+    let c = crate::config::parse("[mysqld]\nport=3308\n", 3308).expect("valid");
+    assert_eq!((c.sync_relay_log, c.sync_relay_log_info, c.sync_master_info), (10_000, 10_000, 10_000));
+    let c = crate::config::parse(
+        "[mysqld]\nport=3308\nsync_relay_log=0\nsync_relay_log_info=1\nsync_master_info=1\n",
+        3308,
+    )
+    .expect("valid");
+    assert_eq!((c.sync_relay_log, c.sync_relay_log_info, c.sync_master_info), (0, 1, 1));
+    let errors = crate::config::parse("[mysqld]\nport=3308\nsync_master_info=often\n", 3308).unwrap_err();
+    assert_eq!(
+        errors,
+        vec![(2, "option 'sync_master_info': value 'often' is not an integer between 0 and 4294967295".to_owned())]
+    );
+}
