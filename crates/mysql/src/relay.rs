@@ -5,9 +5,10 @@
 //! - `<relay_log>.000001`... each start with the replica's own Format
 //!   description event (256 bytes with the magic); the IO thread appends
 //!   every event it receives, as received (the master's Rotate and Format
-//!   description included); each start of the IO thread ends the file with
-//!   the replica's own Rotate event and opens the next one; each start of the
-//!   server opens a new file; `<relay_log>.index` lists them.
+//!   description included, a Stop event left out); each Rotate a dump sends
+//!   (first on every connection, then at each file switch) ends the file
+//!   with the replica's own Rotate event and opens the next one; each start
+//!   of the server opens a new file; `<relay_log>.index` lists them.
 //! - the SQL thread's position (`Relay_Log_File`, `Relay_Log_Pos`) is the end
 //!   of the last group it executed; when it moves into a later file the files
 //!   before the one it left are purged (`relay_log_purge=1`).
@@ -121,7 +122,8 @@ impl Server {
         self.relay.exec = (name, 4);
     }
 
-    /// The IO thread starts: the active file ends with the replica's own
+    /// A dump's Rotate arrives (first on each connection, then at each file
+    /// switch of the master): the active file ends with the replica's own
     /// Rotate event (58 bytes for a 27-character name) and the next one opens.
     pub(super) fn relay_rotate(&mut self, ctx: &mut Ctx<'_>) {
         let Some((active, len)) = self.relay.active().cloned() else {

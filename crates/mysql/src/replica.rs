@@ -427,7 +427,6 @@ impl Server {
         let (read, exec) = ((r.master_log_file.clone(), r.read_pos), (r.exec_file.clone(), r.exec_pos));
         if start_io {
             r.io = IoState::Connecting;
-            self.relay_rotate(ctx);
             crate::log(
                 ctx,
                 format!(
@@ -707,6 +706,17 @@ impl Server {
         }
         let Some(event) = p.get(1..) else { return };
         let Some((h, body)) = binlog::decode(event) else { return };
+        if h.kind == binlog::kind::STOP {
+            // MariaDB neither relay-logs a Stop event nor moves its read
+            // position past it (measured: no Stop in the relay log)
+            return;
+        }
+        if matches!(body, Body::Rotate { .. }) && h.log_pos == 0 {
+            // the Rotate a dump sends first and at each file switch rotates
+            // the relay log (measured: two more relay files across a master
+            // restart, one per new dump and one per file switch)
+            self.relay_rotate(ctx);
+        }
         let relay = self.relay_append(ctx, event);
         let Some(r) = self.replica.as_mut() else { return };
         let mut queued = Queued { file: String::new(), end: 0, event: event.to_vec(), relay, apply: false };
