@@ -85,6 +85,12 @@ pub struct Config {
     pub innodb_flush_log_at_trx_commit: u8,
     /// `relay_log_recovery`.
     pub relay_log_recovery: bool,
+    /// `sync_relay_log`: fsync the relay log after this many events (0: never).
+    pub sync_relay_log: u32,
+    /// `sync_relay_log_info`: fsync relay-log.info after this many writes (0: never).
+    pub sync_relay_log_info: u32,
+    /// `sync_master_info`: fsync master.info after this many writes (0: never).
+    pub sync_master_info: u32,
     /// `skip-name-resolve`.
     pub skip_name_resolve: bool,
     /// `character_set_server`.
@@ -116,6 +122,9 @@ impl Config {
             sync_binlog: 0,
             innodb_flush_log_at_trx_commit: 1,
             relay_log_recovery: false,
+            sync_relay_log: 10_000,
+            sync_relay_log_info: 10_000,
+            sync_master_info: 10_000,
             skip_name_resolve: false,
             character_set_server: "latin1".into(),
             collation_server: "latin1_swedish_ci".into(),
@@ -210,6 +219,9 @@ fn apply(c: &mut Config, name: &str, value: Option<&str>, line: &str) -> Result<
         "sync_binlog" => c.sync_binlog = number(name, need()?, 0, u32::MAX as u64)? as u32,
         "innodb_flush_log_at_trx_commit" => c.innodb_flush_log_at_trx_commit = number(name, need()?, 0, 3)? as u8,
         "relay_log_recovery" => c.relay_log_recovery = boolean(name, value)?,
+        "sync_relay_log" => c.sync_relay_log = number(name, need()?, 0, u32::MAX as u64)? as u32,
+        "sync_relay_log_info" => c.sync_relay_log_info = number(name, need()?, 0, u32::MAX as u64)? as u32,
+        "sync_master_info" => c.sync_master_info = number(name, need()?, 0, u32::MAX as u64)? as u32,
         "skip_name_resolve" => c.skip_name_resolve = boolean(name, value)?,
         "character_set_server" => c.character_set_server = need()?.to_owned(),
         "collation_server" => c.collation_server = need()?.to_owned(),

@@ -37,6 +37,8 @@ pub mod sql;
 mod tests;
 #[cfg(test)]
 mod tests_flavor;
+#[cfg(test)]
+mod tests_relay;
 
 /// What the server reports as its version (handshake, `SELECT VERSION()`, the
 /// binlog's format description event), as Debian's mariadb-server 10.11 does

@@ -1,7 +1,8 @@
 //! The replica side of [`Server`]: the replication statements, the IO thread
 //! and the SQL thread.
 
-use super::{IoState, Link, MASTER_INFO, RETRY, Replica, Server};
+use super::relay::{MASTER_INFO, RELAY_INFO};
+use super::{IoState, Link, Queued, RETRY, Replica, Server};
 use crate::binlog::{self, Binlog, Body};
 use crate::engine::{Outcome, RowError};
 use crate::packet::{self, Frame, Framer};
@@ -219,8 +220,8 @@ impl Server {
             r.connect_retry.to_string(),
             r.master_log_file.clone(),
             r.read_pos.to_string(),
-            self.relay_file.clone(),
-            "4".into(),
+            self.relay.exec.0.clone(),
+            self.relay.exec.1.to_string(),
             r.exec_file.clone(),
             io.into(),
             if r.sql_running { "Yes" } else { "No" }.into(),
@@ -234,7 +235,7 @@ impl Server {
             r.last_sql_error.1.clone(),
             r.skip_counter.to_string(),
             r.exec_pos.to_string(),
-            r.relay_space.to_string(),
+            self.relay.space().to_string(),
             "None".into(),
             String::new(),
             "0".into(),
@@ -262,9 +263,9 @@ impl Server {
             "0".into(),
             "NULL".into(),
             sql_state.into(),
+            r.groups.0.to_string(),
             "0".into(),
-            "0".into(),
-            "0".into(),
+            r.groups.1.to_string(),
             String::new(),
         ];
         let fields = SLAVE_STATUS_COLUMNS
@@ -296,7 +297,38 @@ impl Server {
                 "This operation cannot be performed as you have a running slave ''; run STOP SLAVE '' first",
             ));
         }
-        let mut r = self.replica.take().unwrap_or_else(|| Replica {
+        let mut r = self.replica.take().unwrap_or_else(Replica::new);
+        Self::apply_pairs(&mut r, pairs)?;
+        r.exec_file = r.master_log_file.clone();
+        r.exec_pos = r.read_pos;
+        r.queue.clear();
+        self.replica = Some(r);
+        self.relay_reset(ctx);
+        self.sync_infos(ctx);
+        Ok(ok())
+    }
+
+    fn apply_pairs(r: &mut Replica, pairs: &[(String, String)]) -> Result<(), SqlError> {
+        for (k, v) in pairs {
+            let num = || v.parse::<u64>().map_err(|_| SqlError::syntax(v));
+            match k.as_str() {
+                "master_host" => r.host = v.clone(),
+                "master_user" => r.user = v.clone(),
+                "master_password" => r.password = v.clone(),
+                "master_port" => r.port = u16::try_from(num()?).map_err(|_| SqlError::syntax(v))?,
+                "master_connect_retry" => r.connect_retry = num()?.max(1),
+                "master_log_file" => r.master_log_file = v.clone(),
+                "master_log_pos" => r.read_pos = num()?.max(4),
+                _ => return Err(SqlError::unsupported(&format!("CHANGE MASTER TO {k}"))),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Replica {
+    fn new() -> Replica {
+        Replica {
             host: String::new(),
             port: 3306,
             user: String::new(),
@@ -324,64 +356,48 @@ impl Server {
             annotate: String::new(),
             reconnecting: false,
             table_maps: BTreeMap::new(),
-            relay_space: 0,
+            groups: (0, 0),
             io_thread: (0, 0),
             io_registered: false,
             sql_thread: (0, 0),
-        });
-        for (k, v) in pairs {
-            let num = || v.parse::<u64>().map_err(|_| SqlError::syntax(v));
-            match k.as_str() {
-                "master_host" => r.host = v.clone(),
-                "master_user" => r.user = v.clone(),
-                "master_password" => r.password = v.clone(),
-                "master_port" => r.port = u16::try_from(num()?).map_err(|_| SqlError::syntax(v))?,
-                "master_connect_retry" => r.connect_retry = num()?.max(1),
-                "master_log_file" => r.master_log_file = v.clone(),
-                "master_log_pos" => r.read_pos = num()?.max(4),
-                _ => return Err(SqlError::unsupported(&format!("CHANGE MASTER TO {k}"))),
+        }
+    }
+}
+
+impl Server {
+    /// At start: a replica configured before the restart comes back from
+    /// its info files (what the page cache or the disk kept of them). A new
+    /// relay log file opens. Without `relay_log_recovery` the IO thread goes
+    /// on from master.info's read position and the SQL thread from
+    /// relay-log.info's, executing what the relay log holds from there; with
+    /// it the old relay logs are dropped and the IO thread fetches again from
+    /// the SQL thread's position (MariaDB's `[Warning] Recovery from master
+    /// pos ...`, measured).
+    pub(super) fn restore_replica(&mut self, ctx: &mut Ctx<'_>) {
+        let Some((file, pos, host, user, password, port, retry)) = Self::read_master_info(ctx) else { return };
+        let mut r = Replica::new();
+        (r.master_log_file, r.read_pos, r.host, r.user, r.password, r.port, r.connect_retry) =
+            (file, pos, host, user, password, port, retry);
+        let info = Self::read_relay_info(ctx);
+        let new_file = self.relay_open_new(ctx);
+        (r.exec_file, r.exec_pos) =
+            info.as_ref().map_or((r.master_log_file.clone(), r.read_pos), |i| (i.2.clone(), i.3));
+        self.relay.exec = info.as_ref().map_or((new_file, 4), |i| (i.0.clone(), i.1));
+        self.replica = Some(r);
+        if self.config.relay_log_recovery {
+            self.relay_discard_old(ctx);
+            let Some(r) = self.replica.as_mut() else { return };
+            crate::log(ctx, format!("[Warning] Recovery from master pos {} and file {}.", r.exec_pos, r.exec_file));
+            (r.master_log_file, r.read_pos) = (r.exec_file.clone(), r.exec_pos);
+            self.sync_infos(ctx);
+        } else {
+            let master_file = self.replica.as_ref().map(|r| r.exec_file.clone()).unwrap_or_default();
+            let queued = self.relay_requeue(ctx, master_file);
+            if let Some(r) = self.replica.as_mut() {
+                r.queue = queued;
             }
         }
-        r.exec_file = r.master_log_file.clone();
-        r.exec_pos = r.read_pos;
-        r.queue.clear();
-        self.replica = Some(r);
-        self.save_master_info(ctx);
-        Ok(ok())
-    }
-
-    fn save_master_info(&self, ctx: &mut Ctx<'_>) {
-        let Some(r) = &self.replica else { return };
-        let text = format!(
-            "{}\n{}\n{}\n{}\n{}\n{}\n{}\n",
-            r.exec_file, r.exec_pos, r.host, r.user, r.password, r.port, r.connect_retry
-        );
-        ctx.disk().write(MASTER_INFO, text.as_bytes());
-    }
-
-    /// At start: a replica configured before the restart starts its threads
-    /// again from the position it had executed (what `relay_log_recovery=1`
-    /// does; without it MariaDB would first apply its relay log: not modelled).
-    pub(super) fn restore_replica(&mut self, ctx: &mut Ctx<'_>) {
-        let Some(text) = ctx.disk().read(MASTER_INFO).map(|b| String::from_utf8_lossy(b).into_owned()) else { return };
-        let l: Vec<&str> = text.lines().collect();
-        if l.len() < 7 {
-            return;
-        }
-        let pairs = [
-            ("master_log_file", l[0]),
-            ("master_log_pos", l[1]),
-            ("master_host", l[2]),
-            ("master_user", l[3]),
-            ("master_password", l[4]),
-            ("master_port", l[5]),
-            ("master_connect_retry", l[6]),
-        ];
-        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        self.replica = None;
-        if self.change_master(ctx, &pairs).is_ok() {
-            let _ = self.start_slave(ctx, Threads { io: true, sql: true });
-        }
+        let _ = self.start_slave(ctx, Threads { io: true, sql: true });
     }
 
     /// START SLAVE [IO_THREAD | SQL_THREAD]: starts the named threads that
@@ -412,9 +428,28 @@ impl Server {
             r.sql_running = true;
             r.last_sql_error = (0, String::new());
         }
+        let (user, host, port) = (r.user.clone(), r.host.clone(), r.port);
+        let (read, exec) = ((r.master_log_file.clone(), r.read_pos), (r.exec_file.clone(), r.exec_pos));
         if start_io {
             r.io = IoState::Connecting;
+            crate::log(
+                ctx,
+                format!(
+                    "[Note] Slave I/O thread: Start asynchronous replication to master '{user}@{host}:{port}' in log '{}' at position {}",
+                    read.0, read.1
+                ),
+            );
             self.io_connect(ctx);
+        }
+        if start_sql {
+            let (rf, rp) = &self.relay.exec;
+            crate::log(
+                ctx,
+                format!(
+                    "[Note] Slave SQL thread initialized, starting replication in log '{}' at position {}, relay log './{rf}' position: {rp}",
+                    exec.0, exec.1
+                ),
+            );
         }
         self.sql_thread(ctx);
         Ok(ok())
@@ -454,13 +489,16 @@ impl Server {
                 "This operation cannot be performed as you have a running slave ''; run STOP SLAVE '' first",
             ));
         }
+        // the relay logs go and a new `.000001` starts (RESET SLAVE ALL too)
+        self.relay_reset(ctx);
+        ctx.disk().remove(RELAY_INFO);
         if all {
             self.replica = None;
             ctx.disk().remove(MASTER_INFO);
         } else if let Some(r) = self.replica.as_mut() {
             r.last_io_error = (0, String::new());
             r.last_sql_error = (0, String::new());
-            r.relay_space = 0;
+            r.queue.clear();
         }
         Ok(ok())
     }
@@ -673,12 +711,23 @@ impl Server {
         }
         let Some(event) = p.get(1..) else { return };
         let Some((h, body)) = binlog::decode(event) else { return };
-        r.relay_space += event.len() as u64;
-        let relay = self.relay_file.clone();
-        ctx.disk().append(&relay, event);
+        if h.kind == binlog::kind::STOP {
+            // MariaDB neither relay-logs a Stop event nor moves its read
+            // position past it (measured: no Stop in the relay log)
+            return;
+        }
+        if matches!(body, Body::Rotate { .. }) && h.log_pos == 0 {
+            // the Rotate a dump sends first and at each file switch rotates
+            // the relay log (measured: two more relay files across a master
+            // restart, one per new dump and one per file switch)
+            self.relay_rotate(ctx);
+        }
+        let relay = self.relay_append(ctx, event);
         let Some(r) = self.replica.as_mut() else { return };
+        let mut queued = Queued { file: String::new(), end: 0, event: event.to_vec(), relay, apply: false };
         match body {
             Body::Rotate { pos, file } => {
+                queued.file = file.clone();
                 r.master_log_file = file;
                 r.read_pos = pos;
                 if r.queue.is_empty() && !r.in_group {
@@ -687,14 +736,16 @@ impl Server {
                 }
                 r.master_server_id = h.server_id;
             }
-            _ if h.log_pos == 0 => {}
+            _ if h.log_pos == 0 => queued.file = r.master_log_file.clone(),
             _ => {
                 r.read_pos = h.log_pos as u64;
                 r.master_server_id =
                     r.master_server_id.max(1).max(h.server_id.min(r.master_server_id.max(h.server_id)));
-                r.queue.push((r.master_log_file.clone(), h.log_pos as u64, event.to_vec()));
+                (queued.file, queued.end, queued.apply) = (r.master_log_file.clone(), h.log_pos as u64, true);
             }
         }
+        r.queue.push(queued);
+        self.save_master_info(ctx);
     }
 
     // ---- the SQL thread ----
@@ -707,14 +758,24 @@ impl Server {
                 return;
             }
             let item = r.queue.remove(0);
+            if !item.apply {
+                // the master's Rotate, a Format description with position 0
+                if !r.in_group {
+                    self.relay_executed(ctx, item.relay);
+                }
+                continue;
+            }
             r.group.push(item.clone());
-            let (file, end, event) = item;
-            let Some((h, body)) = binlog::decode(&event) else { continue };
+            let Some((h, body)) = binlog::decode(&item.event) else { continue };
             r.last_master_ts = h.timestamp;
             r.sql_thread.1 = i64::from(h.timestamp) * 1000;
-            if let Err(e) = self.apply_event(ctx, h, body, &file, end) {
-                self.sql_error(ctx, e);
-                return;
+            match self.apply_event(ctx, h, body, &item.file, item.end) {
+                Err(e) => {
+                    self.sql_error(ctx, e);
+                    return;
+                }
+                Ok(true) => self.relay_executed(ctx, item.relay),
+                Ok(false) => {}
             }
         }
     }
@@ -726,14 +787,18 @@ impl Server {
         body: Body,
         file: &str,
         end: u64,
-    ) -> Result<(), (SqlError, String)> {
+    ) -> Result<bool, (SqlError, String)> {
         let own = h.server_id == self.config.server_id;
-        let Some(r) = self.replica.as_mut() else { return Ok(()) };
+        let Some(r) = self.replica.as_mut() else { return Ok(false) };
+        let mut moved = false;
         let group_done = match body {
             Body::Gtid { standalone, .. } => {
                 r.in_group = !standalone;
                 r.group.truncate(1);
                 r.skipping = r.skip_counter > 0;
+                if !r.skipping {
+                    if standalone { r.groups.0 += 1 } else { r.groups.1 += 1 }
+                }
                 self.applying = super::Group::default();
                 self.applying_undo.clear();
                 false
@@ -790,6 +855,7 @@ impl Server {
                     r.group.clear();
                     r.exec_file = file.to_owned();
                     r.exec_pos = end;
+                    moved = true;
                 }
                 false
             }
@@ -806,9 +872,9 @@ impl Server {
             let group = std::mem::take(&mut self.applying);
             self.applying_undo.clear();
             self.commit_group(ctx, group);
-            self.save_master_info(ctx);
+            moved = true;
         }
-        Ok(())
+        Ok(moved)
     }
 
     /// Applies a rows event; logs it again as rows with log_slave_updates.
@@ -832,6 +898,7 @@ impl Server {
             let failure = match self.engine.apply_row(&map.db, &map.table, change) {
                 Ok(()) => {
                     applied.push(change.clone());
+                    self.applying.redo.push(super::relay::row_redo_line(&map.db, &map.table, change));
                     continue;
                 }
                 Err(RowError::Duplicate(key)) => {

@@ -20,8 +20,6 @@ use std::net::Ipv4Addr;
 
 /// The redo log replayed at start.
 const REDO: &str = "ib_logfile0";
-/// The replica's connection settings and positions.
-const MASTER_INFO: &str = "master.info";
 /// Timer tag: the IO thread's next connection attempt.
 const RETRY: u64 = 1;
 
@@ -119,14 +117,14 @@ pub struct Replica {
     conn: Option<ConnId>,
     link: Link,
     framer: Framer,
-    /// Received and not yet applied: (master file, end pos, event bytes).
-    queue: Vec<(String, u64, Vec<u8>)>,
+    /// Received and not yet applied.
+    queue: Vec<Queued>,
     /// Timestamp of the event being applied, for Seconds_Behind_Master.
     last_master_ts: u32,
     insert_id: Option<u64>,
     in_group: bool,
     /// The events of the group being applied (put back on an error).
-    group: Vec<(String, u64, Vec<u8>)>,
+    group: Vec<Queued>,
     /// Skipping the current group (sql_slave_skip_counter).
     skipping: bool,
     /// The last Annotate_rows statement.
@@ -135,8 +133,10 @@ pub struct Replica {
     reconnecting: bool,
     /// Table maps by id.
     table_maps: BTreeMap<u64, crate::binlog::TableMap>,
-    /// Relay log bytes written so far (`Relay_Log_Space`).
-    pub relay_space: u64,
+    /// `Slave_DDL_Groups`, `Slave_Transactional_Groups`: groups the SQL
+    /// thread began since the server started (counted at their Gtid event,
+    /// not when skipped; measured).
+    pub groups: (u64, u64),
     /// The IO thread's id and the host wall-clock ms it started at.
     io_thread: (u32, i64),
     /// The IO thread registered on its master since it started.
@@ -144,6 +144,22 @@ pub struct Replica {
     /// The SQL thread's id and the ms its SHOW PROCESSLIST time counts
     /// from: its start, then the master timestamp of the last applied event.
     sql_thread: (u32, i64),
+}
+
+/// An event the IO thread wrote to the relay log, waiting for the SQL thread.
+#[derive(Clone, Debug)]
+pub(crate) struct Queued {
+    /// The master's binlog file it came from.
+    file: String,
+    /// Its end position there (`End_log_pos`).
+    end: u64,
+    event: Vec<u8>,
+    /// Its relay log file and end position there.
+    relay: (String, u64),
+    /// Whether the SQL thread executes it (not the master's Rotate or a
+    /// Format description sent with position 0: those only move its
+    /// relay position).
+    apply: bool,
 }
 
 /// What a group of statements leaves to write when it commits: its binlog
@@ -190,7 +206,8 @@ pub struct Server {
     pub read_only: bool,
     /// The replica side, once CHANGE MASTER TO ran.
     pub replica: Option<Replica>,
-    relay_file: String,
+    /// The relay log and the SQL thread's place in it.
+    pub relay: relay::Relay,
     txns: BTreeMap<ConnId, Txn>,
     table_ids: BTreeMap<(String, String), u64>,
     /// The SQL thread's group: its records and the engine before it.
@@ -219,7 +236,7 @@ impl Server {
             next_thread: 0,
             read_only,
             replica: None,
-            relay_file: String::new(),
+            relay: relay::Relay::default(),
             txns: BTreeMap::new(),
             table_ids: BTreeMap::new(),
             applying: Group::default(),
@@ -249,8 +266,7 @@ impl Server {
         self.engine = Engine::new();
         self.replay_redo(ctx);
         self.read_only = self.config.read_only || self.config.super_read_only;
-        self.relay_file =
-            format!("{}.000001", self.config.relay_log.clone().unwrap_or_else(|| format!("{}-relay-bin", ctx.name())));
+        self.relay_load(ctx);
         if let Some(base) = self.config.log_bin.clone() {
             self.open_binlog(ctx, base);
         }
@@ -259,6 +275,7 @@ impl Server {
             ctx.exit();
             return;
         }
+        self.restore_replica(ctx);
         crate::log(
             ctx,
             format!(
@@ -268,7 +285,6 @@ impl Server {
                 self.config.port
             ),
         );
-        self.restore_replica(ctx);
     }
 
     pub(super) fn open_binlog(&mut self, ctx: &mut Ctx<'_>, base: String) {
@@ -310,6 +326,10 @@ impl Server {
     fn replay_redo(&mut self, ctx: &mut Ctx<'_>) {
         let Some(bytes) = ctx.disk().read(REDO).map(<[u8]>::to_vec) else { return };
         for line in String::from_utf8_lossy(&bytes).lines() {
+            if let Some((db, table, change)) = relay::parse_row_redo(line) {
+                let _ = self.engine.apply_row(&db, &table, &change);
+                continue;
+            }
             let Some((db, query)) = line.split_once('\t') else { continue };
             let query = query.replace("\\n", "\n").replace("\\\\", "\\");
             let db = (!db.is_empty()).then_some(db);
@@ -685,6 +705,11 @@ impl Server {
             ))
         };
         match stmt {
+            // a global grant of the statement's privilege (GRANT ... ON *.*) allows it
+            Stmt::Select { table: Some(_), .. } if a.has("SELECT") => Ok(()),
+            Stmt::Insert { .. } if a.has("INSERT") => Ok(()),
+            Stmt::Update { .. } if a.has("UPDATE") => Ok(()),
+            Stmt::Delete { .. } if a.has("DELETE") => Ok(()),
             Stmt::Select { table: Some(t), .. } => denied_table("SELECT", t),
             Stmt::Insert { table, .. } => denied_table("INSERT", table),
             Stmt::Update { table, .. } => denied_table("UPDATE", table),
@@ -933,12 +958,40 @@ impl Server {
         let server_id = self.config.server_id;
         let mut first = vec![0u8];
         first.extend_from_slice(&Binlog::fake_rotate(server_id, &file, pos as u64));
-        Self::reply(ctx, conn, 1, &[first]);
+        let mut packets = vec![first];
+        if pos > 4 {
+            // from inside a file, the file's Format description follows with
+            // position 0 (measured: the relay log holds it after the Rotate)
+            packets.push([vec![0u8], self.dump_fde(ctx, index)].concat());
+        }
+        Self::reply(ctx, conn, 1, &packets);
         if let Some(c) = self.clients.get_mut(&conn) {
             c.phase = Phase::Dump { file: index, pos: pos as u64 };
             c.since_ms = ctx.wall_clock_ms();
         }
         self.pump(ctx, conn);
+    }
+
+    /// The Format description event of the binlog file at `index`, with
+    /// position 0, as a dump starting inside the file sends it.
+    fn dump_fde(&self, ctx: &mut Ctx<'_>, index: usize) -> Vec<u8> {
+        let Some(b) = self.binlog.as_ref() else { return Vec::new() };
+        let last = index + 1 == b.files.len();
+        let bytes = if last {
+            b.current.clone()
+        } else {
+            b.files.get(index).and_then(|f| ctx.disk().read(f)).map(<[u8]>::to_vec).unwrap_or_default()
+        };
+        let view = Binlog { current: bytes, ..Binlog::default() };
+        let Some(mut e) = view.events_from(4).into_iter().next() else { return Vec::new() };
+        if e.len() < 23 {
+            return e;
+        }
+        e[13..17].fill(0);
+        let n = e.len() - 4;
+        let crc = crc32fast::hash(&e[..n]);
+        e[n..].copy_from_slice(&crc.to_le_bytes());
+        e
     }
 
     /// Sends a dump connection every event from its position on, across files.
@@ -1006,6 +1059,9 @@ fn outcome_packets(o: Outcome, warnings: u16) -> Vec<Vec<u8>> {
 // The replica side lives in its own file.
 #[path = "replica.rs"]
 mod replica;
+// The relay log and the info files.
+#[path = "relay.rs"]
+mod relay;
 // SHOW PROCESSLIST.
 #[path = "processlist.rs"]
 mod processlist;

@@ -22,6 +22,8 @@
 //!   writes lost when a resumed cluster master and a cut-off Sentinel master
 //!   act as masters after their replica's promotion (real: partitions through
 //!   a userspace TCP proxy, [`proxy`]).
+//! - `mysql` ([`mysql`]): MariaDB 10.11 (`mariadbd`) against the `mysql` node:
+//!   positions, SHOW SLAVE STATUS, error texts, restarts, skipped errors.
 
 mod catalogue;
 mod cluster;
@@ -30,6 +32,7 @@ mod keyslot;
 mod loss;
 mod loss_split;
 mod loss_stalled;
+mod mysql;
 mod observe;
 mod proxy;
 mod real;
@@ -124,6 +127,11 @@ pub fn run(opts: &Options) -> Result<bool, String> {
     if wanted("loss") {
         eprintln!("fidelity: loss (stalled replica)");
         rows.extend(loss_stalled::run(opts));
+    }
+    // about a minute of real mariadbd set-up and restarts: not in --quick
+    if wanted("mysql") && (!opts.quick || opts.only.is_some()) {
+        eprintln!("fidelity: mysql (MariaDB 10.11)");
+        rows.extend(mysql::run(opts));
     }
     if wanted("keyslot") {
         eprintln!("fidelity: keyslot");
