@@ -224,7 +224,7 @@ const STANDALONE: &[Entry] = &[
     e("AUTH a b c"),
     e("DEBUG SLEEP 0"),
     e("DEBUG SLEEP abc"),
-    e("master> WAIT 1 2000"),
+    e("WAIT 0 0"),
     e("WAIT 1 10"),
     e("WAIT abc 0"),
     e("WAIT 1 -1"),

@@ -141,9 +141,12 @@ impl Obs {
 
     /// A case that could not run on this side.
     pub fn error(case: impl Into<String>, e: &str) -> Obs {
-        Obs::fact(case, format!("harness error: {e}"), Expect::Same)
+        Obs::fact(case, format!("{HARNESS_ERROR}{e}"), Expect::Same)
     }
 }
+
+/// How an observation that could not be made starts.
+const HARNESS_ERROR: &str = "harness error: ";
 
 fn is_harness_port(n: i64) -> bool {
     (7600..7800).contains(&n) || (17600..17800).contains(&n) || (27600..27800).contains(&n)
@@ -381,7 +384,10 @@ pub fn compare(group: &str, real: &[Obs], simulated: &[Obs]) -> Vec<Row> {
         let s = simulated.iter().find(|o| o.case == name).unwrap_or(&missing);
         let expect = if r.case.is_empty() { s.expect } else { r.expect };
         let mask = if r.case.is_empty() { s.mask } else { r.mask };
-        let same = r.compared == s.compared;
+        // a case that could not run proves nothing, even when both sides
+        // failed the same way: it differs
+        let ran = !r.compared.starts_with(HARNESS_ERROR) && !s.compared.starts_with(HARNESS_ERROR);
+        let same = ran && r.compared == s.compared;
         let verdict = match (same, expect) {
             (true, Expect::Same) => Verdict::Match,
             (true, Expect::Gap(_)) => Verdict::GapClosed,

@@ -33,6 +33,15 @@ fn gaps_are_reported_and_flagged_once_they_close() {
 }
 
 #[test]
+fn a_case_that_could_not_run_differs_even_when_both_sides_failed_alike() {
+    // the standalone catalogue once held a `master>` line: both sides gave the
+    // same harness error, and the whole mode counted as one match
+    let failed = [Obs::error("(group)", "`master>` line in a mode without a master")];
+    let rows = compare("g", &failed, &failed);
+    assert_eq!(rows[0].verdict, Verdict::Differ);
+}
+
+#[test]
 fn repeated_case_names_pair_in_order() {
     let side =
         |first: &str, second: &str| [Obs::fact("GET k", first, Expect::Same), Obs::fact("GET k", second, Expect::Same)];
