@@ -27,6 +27,7 @@ pub mod commands;
 mod commands_more;
 pub mod config;
 mod dispatch;
+mod geo;
 mod hll;
 pub mod keyspace;
 mod lcs;

@@ -20,7 +20,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
         "pfmerge" => pfmerge(args, x),
         "pfdebug" => pfdebug(args, x),
         "pfselftest" => selftest::run(x.random),
-        _ => return crate::random::keyspace(name, args, x),
+        _ => return crate::geo::keyspace(name, args, x),
     })
 }
 
