@@ -302,6 +302,8 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::AUTH, NO_AUTH | STALE, Keys::None, H::Connection),
     cmd(&doc::BGSAVE, 0, Keys::None, H::Persistence),
     cmd(&doc::BITCOUNT, 0, KEY, H::Keyspace),
+    cmd(&doc::BITFIELD, WRITE, KEY, H::Keyspace),
+    cmd(&doc::BITFIELD_RO, 0, KEY, H::Keyspace),
     cmd(&doc::BITOP, WRITE, Keys::Range { first: 2, last: -1, step: 1 }, H::Keyspace),
     cmd(&doc::BITPOS, 0, KEY, H::Keyspace),
     cmd(&doc::CLIENT, 0, Keys::None, H::Connection),

@@ -17,6 +17,7 @@
 //! Must not depend on: `sentinel`, `redis-client`, `redis-lab`, `sentinel-lab`,
 //! `scenario`, `report`, `chaoslab`, `serde`, `serde_json`.
 
+mod bitfield;
 mod bits;
 mod call;
 pub mod cluster;
