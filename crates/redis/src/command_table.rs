@@ -74,6 +74,10 @@ pub(crate) enum Keys {
     /// SORT key [... STORE destination ...] (`sortGetKeys`: the key, then the
     /// last STORE's destination, skipping LIMIT's, GET's and BY's arguments).
     Sort,
+    /// GEORADIUS[BYMEMBER] key ... [STORE|STOREDIST destination]
+    /// (`georadiusGetKeys`: the key, then the last STORE's or STOREDIST's
+    /// destination, looked for from the fifth argument on).
+    Georadius,
 }
 
 impl Keys {
@@ -102,6 +106,11 @@ impl Keys {
             Keys::Sort => {
                 let mut keys = range(1, 1, 1);
                 keys.then = sort_store(args);
+                keys
+            }
+            Keys::Georadius => {
+                let mut keys = range(1, 1, 1);
+                keys.then = georadius_store(args);
                 keys
             }
             Keys::Script | Keys::Numkeys { .. } => {
@@ -134,6 +143,22 @@ fn sort_store(args: &[Vec<u8>]) -> Option<usize> {
             b"get" | b"by" => i += 1,
             b"store" if i + 1 < args.len() => found = Some(i + 1),
             _ => {}
+        }
+        i += 1;
+    }
+    found
+}
+
+/// Where `georadiusGetKeys` finds the destination: after the last STORE or
+/// STOREDIST from the fifth argument on.
+fn georadius_store(args: &[Vec<u8>]) -> Option<usize> {
+    let mut found = None;
+    let mut i = 5;
+    while i < args.len() {
+        let a = &args[i];
+        if (a.eq_ignore_ascii_case(b"store") || a.eq_ignore_ascii_case(b"storedist")) && i + 1 < args.len() {
+            found = Some(i + 1);
+            i += 1;
         }
         i += 1;
     }
@@ -277,6 +302,8 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::AUTH, NO_AUTH | STALE, Keys::None, H::Connection),
     cmd(&doc::BGSAVE, 0, Keys::None, H::Persistence),
     cmd(&doc::BITCOUNT, 0, KEY, H::Keyspace),
+    cmd(&doc::BITFIELD, WRITE, KEY, H::Keyspace),
+    cmd(&doc::BITFIELD_RO, 0, KEY, H::Keyspace),
     cmd(&doc::BITOP, WRITE, Keys::Range { first: 2, last: -1, step: 1 }, H::Keyspace),
     cmd(&doc::BITPOS, 0, KEY, H::Keyspace),
     cmd(&doc::CLIENT, 0, Keys::None, H::Connection),
@@ -303,6 +330,16 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::EXPIRETIME, 0, KEY, H::Keyspace),
     cmd(&doc::FLUSHALL, WRITE, Keys::None, H::Keyspace),
     cmd(&doc::FLUSHDB, WRITE, Keys::None, H::Keyspace),
+    cmd(&doc::GEOADD, WRITE, KEY, H::Keyspace),
+    cmd(&doc::GEODIST, 0, KEY, H::Keyspace),
+    cmd(&doc::GEOHASH, 0, KEY, H::Keyspace),
+    cmd(&doc::GEOPOS, 0, KEY, H::Keyspace),
+    cmd(&doc::GEORADIUS, WRITE, Keys::Georadius, H::Keyspace),
+    cmd(&doc::GEORADIUS_RO, 0, KEY, H::Keyspace),
+    cmd(&doc::GEORADIUSBYMEMBER, WRITE, Keys::Georadius, H::Keyspace),
+    cmd(&doc::GEORADIUSBYMEMBER_RO, 0, KEY, H::Keyspace),
+    cmd(&doc::GEOSEARCH, 0, KEY, H::Keyspace),
+    cmd(&doc::GEOSEARCHSTORE, WRITE, Keys::Range { first: 1, last: 2, step: 1 }, H::Keyspace),
     cmd(&doc::GET, 0, KEY, H::Keyspace),
     cmd(&doc::GETBIT, 0, KEY, H::Keyspace),
     cmd(&doc::GETDEL, WRITE, KEY, H::Keyspace),
@@ -341,6 +378,11 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::PEXPIRE, WRITE, KEY, H::Keyspace),
     cmd(&doc::PEXPIREAT, WRITE, KEY, H::Keyspace),
     cmd(&doc::PEXPIRETIME, 0, KEY, H::Keyspace),
+    cmd(&doc::PFADD, WRITE, KEY, H::Keyspace),
+    cmd(&doc::PFCOUNT, 0, ALL_KEYS, H::Keyspace),
+    cmd(&doc::PFDEBUG, WRITE, Keys::Range { first: 2, last: 2, step: 1 }, H::Keyspace),
+    cmd(&doc::PFMERGE, WRITE, ALL_KEYS, H::Keyspace),
+    cmd(&doc::PFSELFTEST, RANDOM, Keys::None, H::Keyspace),
     cmd(&doc::PING, SUBSCRIBED_OK, Keys::None, H::Keyspace),
     cmd(&doc::PSUBSCRIBE, SUBSCRIBED_OK, Keys::None, H::PubSub),
     cmd(&doc::PSYNC, 0, Keys::None, H::Replication),

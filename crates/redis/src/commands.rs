@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, VecDeque};
 use std::ops::Bound;
 
 /// The longest command name in [`crate::command_table`] fits in this many bytes.
-pub(crate) const NAME_MAX: usize = 16;
+pub(crate) const NAME_MAX: usize = 20;
 
 /// A command name lowercased into `buf` without allocating, for dispatch. A
 /// name that is too long or not UTF-8 comes back empty: no command has either.

@@ -17,6 +17,7 @@
 //! Must not depend on: `sentinel`, `redis-client`, `redis-lab`, `sentinel-lab`,
 //! `scenario`, `report`, `chaoslab`, `serde`, `serde_json`.
 
+mod bitfield;
 mod bits;
 mod call;
 pub mod cluster;
@@ -27,6 +28,8 @@ pub mod commands;
 mod commands_more;
 pub mod config;
 mod dispatch;
+mod geo;
+mod hll;
 pub mod keyspace;
 mod lcs;
 pub mod lzf;

@@ -77,6 +77,12 @@ fn routing_keys_agree_with_measured_key_specs_for_every_command() {
             }
             Keys::Migrate => assert_eq!((first, last, step), (3, 3, 1)),
             Keys::Sort => assert_eq!((first, last, step), (1, 1, 1)),
+            Keys::Georadius => {
+                assert!(c.doc.flags.contains(&"movablekeys"), "{}", c.name);
+                let line = format!("{} k a b c km STORE d1 STOREDIST d2", c.name);
+                let args: Vec<Vec<u8>> = line.split(' ').map(|a| a.as_bytes().to_vec()).collect();
+                assert_eq!(own_keys(c, &args), vec![1, 9], "{}", c.name);
+            }
             Keys::Numkeys { .. } => assert!(c.doc.flags.contains(&"movablekeys"), "{}", c.name),
             Keys::Script => {
                 assert!(c.doc.flags.contains(&"movablekeys"), "{}", c.name);
