@@ -180,6 +180,9 @@ fn shape<'a>(text: &'a str, key: &mut String, lits: &mut Vec<Lit<'a>>) -> bool {
                     return false; // an introducer or hex/bit literal: _utf8'x', X'0a'
                 }
                 let Some(len) = bytes[i + 1..].iter().position(|c| *c == b'\'') else { return false };
+                if bytes[i + 1..i + 1 + len].contains(&b'\\') {
+                    return false; // an escape: the value is not the text between the quotes
+                }
                 let end = i + len + 2;
                 if bytes.get(end) == Some(&b'\'') || bytes.get(end).is_some_and(|c| word(*c)) {
                     return false; // a doubled quote inside, or something glued after
@@ -231,6 +234,9 @@ mod tests {
             "update t1 set id = id - 2 where id = 3",
             "insert into t1 values(5,'it''s')",
             "insert into t1 values(6,'back\\'slash')",
+            "insert into t1 values(13,'ends in a backslash\\\\')",
+            "insert into t1 values(14,'tab\\there')",
+            "insert into t1 values(15,'new\\nline')",
             "insert into t1 values(7,NULL)",
             "insert into t1 values(0x10,'hex')",
             "insert into t1 values(1.5,'dec')",
