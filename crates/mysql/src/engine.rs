@@ -204,9 +204,11 @@ impl Engine {
     }
 
     fn table_mut(&mut self, t: &TableRef, db: Option<&str>) -> Result<&mut Table, SqlError> {
-        self.table(t, db)?;
         let db = t.db.as_deref().or(db).ok_or_else(no_db)?;
-        self.dbs.get_mut(db).and_then(|d| d.get_mut(&t.name)).ok_or_else(no_db)
+        self.dbs
+            .get_mut(db)
+            .and_then(|d| d.get_mut(&t.name))
+            .ok_or_else(|| SqlError::new(1146, "42S02", format!("Table '{db}.{}' doesn't exist", t.name)))
     }
 
     /// Executes a data or schema statement with default database `db`.
