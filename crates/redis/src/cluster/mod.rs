@@ -76,6 +76,8 @@ use std::rc::{Rc, Weak};
 pub(crate) use common::slot::SLOTS;
 /// `slots[]` value of an unassigned slot.
 const NO_OWNER: u32 = u32::MAX;
+/// Slots `first..=last` served by one node: `(first, last, node)`.
+pub(crate) type OwnerRun = (usize, usize, usize);
 
 pub(crate) const MYSELF: u16 = 1;
 pub(crate) const MASTER: u16 = 2;
@@ -381,7 +383,7 @@ pub(crate) struct Cluster {
     pub(crate) slots_version: u64,
     /// [`Cluster::owner_runs`] as of the `slots_version` beside it: CLUSTER
     /// SLOTS is asked far more often than a slot changes owner.
-    runs_cache: std::cell::RefCell<(u64, Vec<(usize, usize, usize)>)>,
+    runs_cache: std::cell::RefCell<(u64, Vec<OwnerRun>)>,
 }
 
 impl Cluster {
@@ -741,7 +743,7 @@ impl Cluster {
     /// longest stretch of one owner (what CLUSTER SLOTS lists). Cluster
     /// clients ask after every connection error: the runs are kept until a
     /// slot changes owner, and found a block of 16 owners at a time.
-    pub(crate) fn owner_runs(&self) -> Vec<(usize, usize, usize)> {
+    pub(crate) fn owner_runs(&self) -> Vec<OwnerRun> {
         let mut cache = self.runs_cache.borrow_mut();
         if cache.0 != self.slots_version {
             *cache = (self.slots_version, self.scan_owner_runs());
@@ -750,7 +752,7 @@ impl Cluster {
         cache.1.clone()
     }
 
-    fn scan_owner_runs(&self) -> Vec<(usize, usize, usize)> {
+    fn scan_owner_runs(&self) -> Vec<OwnerRun> {
         let mut runs = Vec::new();
         let mut s = 0;
         while s < SLOTS {
