@@ -33,7 +33,8 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|clu
             cluster workload (50 clients, 2,000 ops/s, a master killed) and
             the explore benchmark (seeds of a 3+3 cluster chaos scenario per
             wall second on 1 and 2 jobs; `cargo xtask bench-explore-child
-            SEEDS JOBS` runs one exploration alone, for profiling) and
+            SEEDS JOBS` runs one exploration alone, for profiling;
+            `cargo xtask bench-workload-child [SECS]` the cluster workload) and
             `chaoslab shrink` of a 20-fault failing schedule; results are
             appended to
             reports/bench.json
@@ -136,6 +137,24 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        // The cluster workload benchmark alone, to time or profile as a whole process.
+        Some("bench-workload-child") => {
+            let secs = match args.get(1).map(|s| s.parse::<u64>()) {
+                None => 60,
+                Some(Ok(secs)) if secs >= 3 => secs,
+                Some(_) => {
+                    eprintln!("usage: cargo xtask bench-workload-child [SECS >= 3]");
+                    return ExitCode::from(2);
+                }
+            };
+            match bench_checkers::workload_run(secs) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         // One exploration of the explore benchmark, to time or profile as a whole process.
         Some("bench-explore-child") => {
             let numbers: Vec<Option<u64>> = args[1..].iter().map(|a| a.parse().ok()).collect();

@@ -706,17 +706,8 @@ impl Server {
             ])
         };
         let mut out = Vec::new();
-        let mut s = 0;
-        while s < SLOTS {
-            let Some(o) = c.owner(s) else {
-                s += 1;
-                continue;
-            };
-            let start = s;
-            while s < SLOTS && c.owner(s) == Some(o) {
-                s += 1;
-            }
-            let mut entry = vec![Value::Integer(start as i64), Value::Integer(s as i64 - 1), node_entry(o)];
+        for (start, end, o) in c.owner_runs() {
+            let mut entry = vec![Value::Integer(start as i64), Value::Integer(end as i64), node_entry(o)];
             for &r in &c.node(o).replicas {
                 if c.node(r).failed() || self.node_offset(r) == 0 {
                     continue;
