@@ -42,6 +42,7 @@ mod scripting;
 pub mod server;
 mod shutdown;
 mod sort;
+pub mod stream;
 pub mod view;
 pub mod zset;
 
