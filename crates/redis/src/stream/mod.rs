@@ -492,3 +492,5 @@ pub(crate) fn entry_reply(e: &Entry) -> resp::Value {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_repl;
