@@ -184,7 +184,7 @@ const ENC_INT32: u8 = 0xC2;
 const ENC_LZF: u8 = 0xC3;
 
 /// The canonical decimal an intset or a listpack stores as an integer (`string2ll` round trip).
-fn as_int(s: &[u8]) -> Option<i64> {
+pub(crate) fn as_int(s: &[u8]) -> Option<i64> {
     if s.len() > 20 {
         return None;
     }

@@ -5,56 +5,99 @@
 
 use super::{Entry, Node, StreamId};
 use crate::rdb::RdbError;
+use std::borrow::Cow;
 
 const FLAG_DELETED: i64 = 1;
 const FLAG_SAMEFIELDS: i64 = 2;
 
-/// The listpack elements of `node`, integers as their decimals (a listpack
-/// stores a canonical decimal as an integer either way).
-fn elements(node: &Node) -> Vec<Vec<u8>> {
-    let int = |n: i64| n.to_string().into_bytes();
-    let mut out = vec![int(node.live as i64), int((node.entries.len() - node.live) as i64)];
-    out.push(int(node.master_fields.len() as i64));
-    out.extend(node.master_fields.iter().cloned());
-    out.push(int(0));
+/// One listpack element.
+enum Elem<'a> {
+    Int(i64),
+    Bytes(&'a [u8]),
+}
+
+/// Visits the listpack elements of `node` in order.
+fn elements<'n>(node: &'n Node, mut visit: impl FnMut(Elem<'n>)) {
+    let count = |n: usize| Elem::Int(i64::try_from(n).unwrap_or(i64::MAX));
+    visit(count(node.live));
+    visit(count(node.entries.len() - node.live));
+    visit(count(node.master_fields.len()));
+    node.master_fields.iter().for_each(|f| visit(Elem::Bytes(f)));
+    visit(Elem::Int(0));
     let master = node.master_id();
     for e in &node.entries {
         let same = e.fields.len() == node.master_fields.len()
             && e.fields.iter().zip(&node.master_fields).all(|((f, _), m)| f == m);
         let flags = if e.deleted { FLAG_DELETED } else { 0 } | if same { FLAG_SAMEFIELDS } else { 0 };
-        out.push(int(flags));
-        out.push(int(e.id.ms.wrapping_sub(master.ms) as i64));
-        out.push(int(e.id.seq.wrapping_sub(master.seq) as i64));
+        visit(Elem::Int(flags));
+        visit(Elem::Int(e.id.ms.wrapping_sub(master.ms) as i64));
+        visit(Elem::Int(e.id.seq.wrapping_sub(master.seq) as i64));
         let n = e.fields.len();
         if same {
-            out.extend(e.fields.iter().map(|(_, v)| v.clone()));
-            out.push(int(n as i64 + 3));
+            e.fields.iter().for_each(|(_, v)| visit(Elem::Bytes(v)));
+            visit(count(n + 3));
         } else {
-            out.push(int(n as i64));
-            out.extend(e.fields.iter().flat_map(|(f, v)| [f.clone(), v.clone()]));
-            out.push(int(2 * n as i64 + 4));
+            visit(count(n));
+            e.fields.iter().for_each(|(f, v)| {
+                visit(Elem::Bytes(f));
+                visit(Elem::Bytes(v));
+            });
+            visit(count(2 * n + 4));
         }
     }
-    out
 }
 
 /// The node's listpack bytes.
 pub(crate) fn encode(node: &Node) -> Vec<u8> {
-    let elements = elements(node);
-    let refs: Vec<&[u8]> = elements.iter().map(Vec::as_slice).collect();
+    let mut owned: Vec<Cow<'_, [u8]>> = Vec::new();
+    elements(node, |e| {
+        owned.push(match e {
+            Elem::Int(n) => Cow::Owned(n.to_string().into_bytes()),
+            Elem::Bytes(b) => Cow::Borrowed(b),
+        })
+    });
+    let refs: Vec<&[u8]> = owned.iter().map(|c| c.as_ref()).collect();
     crate::rdb::listpack(&refs)
 }
 
-/// `lpBytes` of the node's listpack.
+/// `lpBytes` of the node's listpack, counted without building it.
 pub(crate) fn node_bytes(node: &Node) -> usize {
-    let mut scratch = Vec::new();
-    let mut total = 7;
-    for e in elements(node) {
-        scratch.clear();
-        crate::rdb::listpack_entry(&mut scratch, &e);
-        total += scratch.len();
-    }
+    let mut total = 7; // header and end marker
+    elements(node, |e| {
+        total += match e {
+            Elem::Int(n) => with_backlen(int_len(n)),
+            Elem::Bytes(b) => with_backlen(match crate::rdb::as_int(b) {
+                Some(n) => int_len(n),
+                None if b.len() < 64 => 1 + b.len(),
+                None if b.len() < 4096 => 2 + b.len(),
+                None => 5 + b.len(),
+            }),
+        }
+    });
     total
+}
+
+/// An integer entry's encoding and body size (`lpEncodeIntegerGetType`).
+fn int_len(n: i64) -> usize {
+    match n {
+        0..=127 => 1,
+        -4096..=4095 => 2,
+        _ if i16::try_from(n).is_ok() => 3,
+        -8_388_608..=8_388_607 => 4,
+        _ if i32::try_from(n).is_ok() => 5,
+        _ => 9,
+    }
+}
+
+/// An entry's size with its back-length (`lpEncodeBacklen`).
+fn with_backlen(len: usize) -> usize {
+    len + match len {
+        0..=127 => 1,
+        128..=16_382 => 2,
+        16_383..=2_097_150 => 3,
+        2_097_151..=268_435_454 => 4,
+        _ => 5,
+    }
 }
 
 /// Reads a node's listpack back, its entries' IDs relative to `master`.
