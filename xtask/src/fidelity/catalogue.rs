@@ -857,7 +857,9 @@ const STANDALONE: &[Entry] = &[
     e("COMMAND LIST x y"),
     e("COMMAND DOCS get set zadd nosuchcommand"),
     e("COMMAND DOCS client|list"),
-    // Streams: explicit IDs (auto IDs follow each side's clock), trims by node, groups.
+    // Streams: explicit IDs only (an auto ID is each side's clock, which the
+    // number mask does not cover inside `<ms>-<seq>`; the redis crate tests
+    // them against the virtual clock), trims by node, groups.
     e("XADD st 1-1 name alice age 30"),
     e("XADD st 1-* name bob"),
     e("XADD st 1-1 x y"),
@@ -868,13 +870,12 @@ const STANDALONE: &[Entry] = &[
     e("XADD st MAXLEN 10 LIMIT 5 3-0 f v"),
     e("XADD st abc f v"),
     e("XADD st 3-0 f"),
-    masked("XADD st * f v"),
     e("TYPE st"),
     e("OBJECT ENCODING st"),
     e("XLEN st"),
     e("XRANGE st - + COUNT 2"),
     e("XRANGE st (1-1 (2-0"),
-    masked("XREVRANGE st + - COUNT 1"),
+    e("XREVRANGE st + - COUNT 1"),
     e("XRANGE st - + COUNT 0"),
     e("XRANGE st abc +"),
     e("XDEL st 1-2 9-9"),
@@ -903,7 +904,7 @@ const STANDALONE: &[Entry] = &[
     e("XREADGROUP GROUP g alice STREAMS sn 0"),
     e("XREADGROUP GROUP nog alice STREAMS sn >"),
     e("XREADGROUP GROUP g alice STREAMS sn $"),
-    masked("XREAD COUNT 1 STREAMS sn st 0 0"),
+    e("XREAD COUNT 1 STREAMS sn st 0 0"),
     e("XREAD STREAMS sn"),
     e("XREAD STREAMS sn >"),
     e("XREAD BLOCK 10 STREAMS sn 0"),
