@@ -18,6 +18,8 @@ SUBCOMMANDS = {
     "pubsub": {"channels", "numsub", "numpat"},
     "command": {"count", "info", "list", "getkeys", "help", "docs"},
     "script": {"load", "exists", "flush", "kill", "help"},
+    "xgroup": {"create", "setid", "destroy", "createconsumer", "delconsumer", "help"},
+    "xinfo": {"consumers", "groups", "stream", "help"},
     "cluster": {
         "addslots", "delslots", "addslotsrange", "delslotsrange", "meet", "setslot", "bumpepoch",
         "flushslots", "help", "info", "links", "myid", "nodes", "saveconfig", "shards", "slots",

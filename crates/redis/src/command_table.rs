@@ -78,6 +78,9 @@ pub(crate) enum Keys {
     /// (`georadiusGetKeys`: the key, then the last STORE's or STOREDIST's
     /// destination, looked for from the fifth argument on).
     Georadius,
+    /// XREAD/XREADGROUP ... STREAMS key [key ...] id [id ...] (`xreadGetKeys`):
+    /// the first half of what follows STREAMS.
+    XRead,
 }
 
 impl Keys {
@@ -113,6 +116,10 @@ impl Keys {
                 keys.then = georadius_store(args);
                 keys
             }
+            Keys::XRead => match xread_streams(args) {
+                Some((first, n)) => range(first, (first + n - 1) as i64, 1),
+                None => none,
+            },
             Keys::Script | Keys::Numkeys { .. } => {
                 let store = self == Keys::Numkeys { store: true };
                 let (count_at, first) = match self {
@@ -163,6 +170,26 @@ fn georadius_store(args: &[Vec<u8>]) -> Option<usize> {
         i += 1;
     }
     found
+}
+
+/// Where XREAD's keys start and how many there are (`xreadGetKeys`): the
+/// options before STREAMS are skipped with their arguments.
+fn xread_streams(args: &[Vec<u8>]) -> Option<(usize, usize)> {
+    let mut i = 1;
+    while i < args.len() {
+        match args[i].to_ascii_lowercase().as_slice() {
+            b"block" | b"count" => i += 1,
+            b"group" => i += 2,
+            b"noack" => {}
+            b"streams" => {
+                let n = args.len() - i - 1;
+                return (n > 0 && n.is_multiple_of(2)).then_some((i + 1, n / 2));
+            }
+            _ => return None,
+        }
+        i += 1;
+    }
+    None
 }
 
 /// C's `atoi`: leading digits after an optional sign; anything else is 0.
@@ -441,6 +468,21 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::UNLINK, WRITE, ALL_KEYS, H::Keyspace),
     cmd(&doc::UNSUBSCRIBE, SUBSCRIBED_OK, Keys::None, H::PubSub),
     cmd(&doc::WAIT, 0, Keys::None, H::Replication),
+    cmd(&doc::XACK, WRITE, KEY, H::Keyspace),
+    cmd(&doc::XADD, WRITE, KEY, H::Keyspace),
+    cmd(&doc::XAUTOCLAIM, WRITE, KEY, H::Keyspace),
+    cmd(&doc::XCLAIM, WRITE, KEY, H::Keyspace),
+    cmd(&doc::XDEL, WRITE, KEY, H::Keyspace),
+    cmd(&doc::XGROUP, WRITE, Keys::Subcommand, H::Keyspace),
+    cmd(&doc::XINFO, 0, Keys::Subcommand, H::Keyspace),
+    cmd(&doc::XLEN, 0, KEY, H::Keyspace),
+    cmd(&doc::XPENDING, 0, KEY, H::Keyspace),
+    cmd(&doc::XRANGE, 0, KEY, H::Keyspace),
+    cmd(&doc::XREAD, 0, Keys::XRead, H::Keyspace),
+    cmd(&doc::XREADGROUP, WRITE, Keys::XRead, H::Keyspace),
+    cmd(&doc::XREVRANGE, 0, KEY, H::Keyspace),
+    cmd(&doc::XSETID, WRITE, KEY, H::Keyspace),
+    cmd(&doc::XTRIM, WRITE, KEY, H::Keyspace),
     cmd(&doc::ZADD, WRITE, KEY, H::Keyspace),
     cmd(&doc::ZCARD, 0, KEY, H::Keyspace),
     cmd(&doc::ZCOUNT, 0, KEY, H::Keyspace),

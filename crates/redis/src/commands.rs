@@ -991,6 +991,8 @@ mod tests {
                 resp3: false,
                 cluster: false,
                 random: 0,
+                clock_ms: 0,
+                obey: false,
             };
             let reply = keyspace(name, &args, &mut x);
             assert!(!matches!(&reply, Value::Error(e) if e.starts_with("ERR unknown command")), "{name}: {reply:?}");

@@ -40,7 +40,10 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
         "sort_ro" => crate::sort::sort(args, x, true),
         "swapdb" => swapdb(args, x),
         "randomkey" => randomkey(x),
-        _ => return crate::zset::keyspace(name, args, x),
+        _ => match crate::stream::commands::keyspace(name, args, x) {
+            Some(v) => v,
+            None => return crate::zset::keyspace(name, args, x),
+        },
     })
 }
 

@@ -18,6 +18,8 @@ pub enum Data {
     Set(BTreeSet<Vec<u8>>),
     /// A sorted set.
     ZSet(crate::zset::ZSet),
+    /// A stream.
+    Stream(Box<crate::stream::Stream>),
 }
 
 impl Data {
@@ -29,6 +31,7 @@ impl Data {
             Data::Hash(_) => "hash",
             Data::Set(_) => "set",
             Data::ZSet(_) => "zset",
+            Data::Stream(_) => "stream",
         }
     }
 }
@@ -159,6 +162,7 @@ impl Db {
             Data::Set(_) => "intset",
             Data::ZSet(_) if big => "skiplist",
             Data::ZSet(_) => "listpack",
+            Data::Stream(_) => "stream",
         })
     }
 
@@ -253,6 +257,11 @@ pub struct Exec<'a> {
     /// A draw from the process's seeded random stream, for the commands the
     /// table marks random (RANDOMKEY); 0 for the others.
     pub random: u64,
+    /// The node's clock in ms even where `now_ms` is frozen for expiry (a
+    /// replica applying its master's stream): stream IDs, delivery and seen times.
+    pub clock_ms: i64,
+    /// The command comes from the master or the AOF (Redis's `mustObeyClient`).
+    pub obey: bool,
 }
 
 impl<'a> Exec<'a> {
@@ -260,7 +269,19 @@ impl<'a> Exec<'a> {
     /// a replica's own writes stay local.
     pub fn new(dbs: &'a mut [Db], feed: &'a mut Feed, is_master: bool, db: usize, now_ms: i64) -> Exec<'a> {
         feed.enabled = is_master;
-        Exec { dbs, db, now_ms, is_master, dirty: 0, feed, resp3: false, cluster: false, random: 0 }
+        Exec {
+            dbs,
+            db,
+            now_ms,
+            is_master,
+            dirty: 0,
+            feed,
+            resp3: false,
+            cluster: false,
+            random: 0,
+            clock_ms: now_ms,
+            obey: false,
+        }
     }
 
     /// The selected database.

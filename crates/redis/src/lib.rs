@@ -1,6 +1,6 @@
 //! `redis`: Redis 7.0's node logic. It owns the sans-IO server
 //! ([`server::Server`]), the `redis.conf` directives it honours ([`config`]), the
-//! dataset ([`keyspace`]) and its commands ([`commands`]), PUBLISH's
+//! dataset ([`keyspace`]) and its commands ([`commands`], streams in [`stream`]), PUBLISH's
 //! propagation ([`pubsub`]), MULTI/EXEC and CLIENT KILL ([`multi`]),
 //! master/replica replication ([`replication`]), RDB/AOF persistence
 //! ([`persistence`], [`rdb`]), DUMP/RESTORE/MIGRATE ([`migrate`]) and Redis
@@ -45,6 +45,7 @@ mod scripting;
 pub mod server;
 mod shutdown;
 mod sort;
+pub mod stream;
 pub mod view;
 pub mod zset;
 

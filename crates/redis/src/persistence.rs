@@ -346,6 +346,8 @@ impl Server {
                 continue;
             }
             let mut x = Exec::new(&mut self.dbs, &mut feed, false, db, now_ms);
+            x.clock_ms = ctx.wall_clock_ms();
+            x.obey = true;
             crate::commands::keyspace(&name, args, &mut x);
         }
         self.log(ctx, '*', "DB loaded from append only file: 0.000 seconds");

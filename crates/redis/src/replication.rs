@@ -1277,6 +1277,8 @@ impl Server {
                 _ => {
                     if crate::command_table::lookup(name).is_some() {
                         let mut x = Exec::new(&mut self.dbs, &mut self.feed, false, db_now, STREAM_CLOCK_MS);
+                        x.clock_ms = ctx.wall_clock_ms();
+                        x.obey = true;
                         crate::commands::keyspace(name, args, &mut x);
                         self.persist.dirty += x.dirty;
                         self.persist.feed_aof_command(ctx, &self.config, db_now, args);

@@ -80,7 +80,7 @@ impl Cluster {
     }
 }
 
-fn replica_conf(master: u16) -> String {
+pub(crate) fn replica_conf(master: u16) -> String {
     format!("replicaof 127.0.0.1 {master}\n")
 }
 
