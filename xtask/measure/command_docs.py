@@ -12,7 +12,10 @@ SUBCOMMANDS below, those the simulator implements, are kept.
 import re, socket, sys
 
 SUBCOMMANDS = {
-    "client": {"id", "setname", "getname", "kill", "list"},
+    "client": {
+        "id", "setname", "getname", "kill", "list", "info", "pause", "unpause", "reply", "no-evict",
+        "tracking", "caching", "getredir", "trackinginfo", "help",
+    },
     "config": {"get", "set", "resetstat", "rewrite"},
     "object": {"encoding", "refcount", "freq", "idletime", "help"},
     "pubsub": {"channels", "numsub", "numpat"},

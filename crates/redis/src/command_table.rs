@@ -23,6 +23,9 @@ pub(crate) const ASKING: u16 = 1 << 4;
 /// Answers from the process's seeded random stream (RANDOMKEY): the caller
 /// draws for it, and only for it, so other commands leave the stream alone.
 pub(crate) const RANDOM: u16 = 1 << 5;
+/// May propagate without being a write (`may_replicate`: EVAL, EVALSHA,
+/// PUBLISH, ...): held by a pause of writes.
+pub(crate) const MAY_REPLICATE: u16 = 1 << 6;
 /// Allowed to a RESP2 client in subscribed mode (processCommand's list of
 /// procs: the (un)subscribe commands, PING, QUIT, RESET).
 pub(crate) const SUBSCRIBED_OK: u16 = 1 << 3;
@@ -292,9 +295,9 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::DISCARD, 0, Keys::None, H::Transaction),
     cmd(&doc::DUMP, 0, KEY, H::Migrate),
     cmd(&doc::ECHO, 0, Keys::None, H::Keyspace),
-    cmd(&doc::EVAL, STALE, Keys::Script, H::Scripting),
+    cmd(&doc::EVAL, STALE | MAY_REPLICATE, Keys::Script, H::Scripting),
     cmd(&doc::EVAL_RO, STALE, Keys::Script, H::Scripting),
-    cmd(&doc::EVALSHA, STALE, Keys::Script, H::Scripting),
+    cmd(&doc::EVALSHA, STALE | MAY_REPLICATE, Keys::Script, H::Scripting),
     cmd(&doc::EVALSHA_RO, STALE, Keys::Script, H::Scripting),
     cmd(&doc::EXEC, 0, Keys::None, H::Transaction),
     cmd(&doc::EXISTS, 0, ALL_KEYS, H::Keyspace),
@@ -345,7 +348,7 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::PSUBSCRIBE, SUBSCRIBED_OK, Keys::None, H::PubSub),
     cmd(&doc::PSYNC, 0, Keys::None, H::Replication),
     cmd(&doc::PTTL, 0, KEY, H::Keyspace),
-    cmd(&doc::PUBLISH, 0, Keys::None, H::PubSub),
+    cmd(&doc::PUBLISH, MAY_REPLICATE, Keys::None, H::PubSub),
     cmd(&doc::PUBSUB, 0, Keys::None, H::PubSub),
     cmd(&doc::PUNSUBSCRIBE, SUBSCRIBED_OK, Keys::None, H::PubSub),
     cmd(&doc::QUIT, NO_AUTH | STALE | SUBSCRIBED_OK, Keys::None, H::Connection),

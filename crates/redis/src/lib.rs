@@ -19,6 +19,7 @@
 
 mod bits;
 mod call;
+mod client_control;
 pub mod cluster;
 mod command_docs;
 mod command_info;
@@ -47,6 +48,8 @@ pub mod zset;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_client;
 #[cfg(test)]
 mod tests_handshake;
 #[cfg(test)]

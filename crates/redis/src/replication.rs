@@ -244,6 +244,11 @@ impl Replication {
         self.master.is_some() && self.link_conn() == Some(conn)
     }
 
+    /// The connection of an established link to the master (the master client).
+    pub(crate) fn master_conn(&self) -> Option<ConnId> {
+        if self.link_up() { self.link_conn() } else { None }
+    }
+
     fn link_conn(&self) -> Option<ConnId> {
         match &self.link {
             Link::Connect => None,
