@@ -154,7 +154,7 @@ impl Server {
         })
     }
 
-    /// REPLICAOF/SLAVEOF, REPLCONF, PSYNC/SYNC, WAIT.
+    /// REPLICAOF/SLAVEOF, REPLCONF, PSYNC/SYNC, WAIT, FAILOVER.
     fn replication_command(
         &mut self,
         ctx: &mut Ctx<'_>,
@@ -171,6 +171,7 @@ impl Server {
             "replconf" => self.replconf(ctx, client, conn, args),
             "psync" | "sync" => self.sync_command(ctx, client, conn, args),
             "wait" => self.wait_command(ctx, client, args),
+            "failover" => Some(self.failover_command(ctx, args)),
             _ => unreachable!("redis: {name} is no replication command"),
         }
     }

@@ -528,7 +528,10 @@ impl Server {
     pub(crate) fn pause_in_force(&self, now_ms: i64) -> PauseInForce {
         // In force until serverCron sees its end, as `client_pause_type` is.
         let client = self.client_pause;
-        PauseInForce { writes: client.is_some() || self.writes_paused(now_ms), all: client.is_some_and(|p| p.all) }
+        PauseInForce {
+            writes: client.is_some() || self.writes_paused(now_ms) || self.failover.active(),
+            all: client.is_some_and(|p| p.all),
+        }
     }
 
     /// serverCron's check of CLIENT PAUSE's end (`checkClientPauseTimeoutAndReturnIfPaused`):

@@ -44,7 +44,7 @@ pub(crate) enum Handler {
     Server,
     /// SAVE, BGSAVE, LASTSAVE ([`crate::persistence`]).
     Persistence,
-    /// REPLICAOF, REPLCONF, PSYNC, SYNC, WAIT ([`crate::replication`]).
+    /// REPLICAOF, REPLCONF, PSYNC, SYNC, WAIT ([`crate::replication`]), FAILOVER ([`crate::failover`]).
     Replication,
     /// MULTI, EXEC, DISCARD ([`crate::multi`]).
     Transaction,
@@ -304,6 +304,7 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::EXPIRE, WRITE, KEY, H::Keyspace),
     cmd(&doc::EXPIREAT, WRITE, KEY, H::Keyspace),
     cmd(&doc::EXPIRETIME, 0, KEY, H::Keyspace),
+    cmd(&doc::FAILOVER, STALE, Keys::None, H::Replication),
     cmd(&doc::FLUSHALL, WRITE, Keys::None, H::Keyspace),
     cmd(&doc::FLUSHDB, WRITE, Keys::None, H::Keyspace),
     cmd(&doc::GET, 0, KEY, H::Keyspace),

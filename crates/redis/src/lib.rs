@@ -28,6 +28,7 @@ pub mod commands;
 mod commands_more;
 pub mod config;
 mod dispatch;
+mod failover;
 pub mod keyspace;
 mod lcs;
 pub mod lzf;
@@ -50,6 +51,8 @@ pub mod zset;
 mod tests;
 #[cfg(test)]
 mod tests_client;
+#[cfg(test)]
+mod tests_failover;
 #[cfg(test)]
 mod tests_handshake;
 #[cfg(test)]

@@ -135,6 +135,8 @@ pub struct Server {
     pub(crate) scripting: crate::scripting::Scripting,
     /// CLIENT PAUSE in force, if any.
     pub(crate) client_pause: Option<crate::client_control::ClientPause>,
+    /// A FAILOVER under way.
+    pub(crate) failover: crate::failover::Failover,
 }
 
 /// Values last published through [`Ctx::observe`], so that a node publishes
@@ -186,6 +188,7 @@ impl Server {
             published: Published::default(),
             scripting: crate::scripting::Scripting::default(),
             client_pause: None,
+            failover: Default::default(),
         }
     }
 
@@ -351,7 +354,7 @@ impl Server {
         }
         // Active expiry on masters: reclaim every key whose time has come, and
         // tell replicas; not while writes are paused (`activeExpireCycle`).
-        if self.repl.master.is_none() && !self.writes_paused(ctx.wall_clock_ms()) && self.client_pause.is_none() {
+        if self.repl.master.is_none() && !self.pause_in_force(ctx.wall_clock_ms()).writes {
             let now = ctx.wall_clock_ms();
             for i in 0..self.dbs.len() {
                 let due: Vec<Vec<u8>> =
@@ -365,7 +368,8 @@ impl Server {
                 self.flush_feed(ctx);
             }
         }
-        if self.cron_loops.is_multiple_of(10) {
+        // replicationCron runs once a second, every cron while a FAILOVER is under way.
+        if self.cron_loops.is_multiple_of(10) || self.failover.active() {
             self.replication_cron(ctx);
             self.migrate_close_idle(ctx);
         }
@@ -586,6 +590,8 @@ impl Server {
         if std::mem::take(&mut self.post.acks_changed) {
             self.unblock_waiters(ctx);
         }
+        // beforeSleep's `updateFailoverStatus`: an ACK may have completed the sync it waits for.
+        self.update_failover_status(ctx);
     }
 
     pub(crate) fn client_gone(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, client: Client) {
