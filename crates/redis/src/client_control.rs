@@ -177,24 +177,6 @@ fn subcommand_syntax_error(sub: &[u8]) -> Value {
     ))
 }
 
-/// The arity gate of a CLIENT subcommand (processCommand's, with the
-/// subcommand's own arity from the table): `Some(error)` when it fails.
-pub(crate) fn check_subcommand(args: &[Vec<u8>]) -> Option<Value> {
-    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
-    let client = crate::command_table::lookup("client")?;
-    let Some(doc) = client.doc.subcommands.iter().find(|d| d.name.strip_prefix("client|") == Some(sub.as_str())) else {
-        return Some(Value::error(format!(
-            "ERR unknown subcommand '{}'. Try CLIENT HELP.",
-            String::from_utf8_lossy(&args[1])
-        )));
-    };
-    let argc = args.len() as i32;
-    if (doc.arity > 0 && argc != doc.arity) || argc < -doc.arity {
-        return Some(Value::error(format!("ERR wrong number of arguments for '{}' command", doc.name)));
-    }
-    None
-}
-
 impl Server {
     /// The CLIENT subcommands of this module, arity already checked.
     pub(crate) fn client_control(&mut self, ctx: &mut Ctx<'_>, client: &mut Client, args: &[Vec<u8>]) -> Value {

@@ -40,9 +40,10 @@ pub(crate) enum Handler {
     Migrate,
     /// The client's own connection: QUIT, AUTH, HELLO, SELECT, CLIENT.
     Connection,
-    /// The server as a whole: INFO, CONFIG, ROLE, DEBUG, COMMAND, SHUTDOWN.
+    /// The server as a whole: INFO, CONFIG, ROLE, DEBUG, COMMAND, SHUTDOWN,
+    /// ACL, MODULE, SLOWLOG, LATENCY.
     Server,
-    /// SAVE, BGSAVE, LASTSAVE ([`crate::persistence`]).
+    /// SAVE, BGSAVE, LASTSAVE, BGREWRITEAOF ([`crate::persistence`]).
     Persistence,
     /// REPLICAOF, REPLCONF, PSYNC, SYNC, WAIT ([`crate::replication`]), FAILOVER ([`crate::failover`]).
     Replication,
@@ -275,9 +276,11 @@ use Handler as H;
 
 /// Every command this node knows, in name order.
 const COMMANDS: &[Command] = &[
+    cmd(&doc::ACL, 0, Keys::None, H::Server),
     cmd(&doc::APPEND, WRITE, KEY, H::Keyspace),
     cmd(&doc::ASKING, 0, Keys::None, H::Cluster),
     cmd(&doc::AUTH, NO_AUTH | STALE, Keys::None, H::Connection),
+    cmd(&doc::BGREWRITEAOF, 0, Keys::None, H::Persistence),
     cmd(&doc::BGSAVE, 0, Keys::None, H::Persistence),
     cmd(&doc::BITCOUNT, 0, KEY, H::Keyspace),
     cmd(&doc::BITOP, WRITE, Keys::Range { first: 2, last: -1, step: 1 }, H::Keyspace),
@@ -325,6 +328,7 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::INFO, STALE, Keys::None, H::Server),
     cmd(&doc::KEYS, 0, Keys::None, H::Keyspace),
     cmd(&doc::LASTSAVE, 0, Keys::None, H::Persistence),
+    cmd(&doc::LATENCY, 0, Keys::None, H::Server),
     cmd(&doc::LCS, 0, Keys::Range { first: 1, last: 2, step: 1 }, H::Keyspace),
     cmd(&doc::LINDEX, 0, KEY, H::Keyspace),
     cmd(&doc::LINSERT, WRITE, KEY, H::Keyspace),
@@ -337,6 +341,7 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::LSET, WRITE, KEY, H::Keyspace),
     cmd(&doc::MGET, 0, ALL_KEYS, H::Keyspace),
     cmd(&doc::MIGRATE, WRITE, Keys::Migrate, H::Migrate),
+    cmd(&doc::MODULE, 0, Keys::None, H::Server),
     cmd(&doc::MOVE, WRITE, KEY, H::Keyspace),
     cmd(&doc::MSET, WRITE, Keys::Range { first: 1, last: -1, step: 2 }, H::Keyspace),
     cmd(&doc::MULTI, 0, Keys::None, H::Transaction),
@@ -383,6 +388,7 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::SINTERSTORE, WRITE, ALL_KEYS, H::Keyspace),
     cmd(&doc::SISMEMBER, 0, KEY, H::Keyspace),
     cmd(&doc::SLAVEOF, STALE, Keys::None, H::Replication),
+    cmd(&doc::SLOWLOG, 0, Keys::None, H::Server),
     cmd(&doc::SMEMBERS, 0, KEY, H::Keyspace),
     cmd(&doc::SMOVE, WRITE, Keys::Range { first: 1, last: 2, step: 1 }, H::Keyspace),
     cmd(&doc::SORT, WRITE, Keys::Sort, H::Keyspace),
@@ -470,6 +476,32 @@ static INDEX: [u8; INDEX_SIZE] = {
     }
     index
 };
+
+/// The position of `command` in the table (an index for per-command counters).
+pub(crate) fn index(command: &'static Command) -> usize {
+    let offset = command as *const Command as usize - COMMANDS.as_ptr() as usize;
+    offset / std::mem::size_of::<Command>()
+}
+
+/// processCommand's gate for a container command's subcommand (`client|list`):
+/// unknown, or the wrong number of arguments for the subcommand's own arity.
+pub(crate) fn check_subcommand(command: &Command, args: &[Vec<u8>]) -> Option<resp::Value> {
+    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+    let Some(doc) =
+        command.doc.subcommands.iter().find(|d| d.name.split_once('|').map(|(_, s)| s) == Some(sub.as_str()))
+    else {
+        return Some(resp::Value::error(format!(
+            "ERR unknown subcommand '{}'. Try {} HELP.",
+            String::from_utf8_lossy(&args[1]),
+            command.name.to_ascii_uppercase()
+        )));
+    };
+    let argc = args.len() as i32;
+    if (doc.arity > 0 && argc != doc.arity) || argc < -doc.arity {
+        return Some(resp::Value::error(format!("ERR wrong number of arguments for '{}' command", doc.name)));
+    }
+    None
+}
 
 /// Every command, in name order (COMMAND COUNT is its length).
 pub(crate) fn all() -> &'static [Command] {

@@ -17,6 +17,7 @@
 //! Must not depend on: `sentinel`, `redis-client`, `redis-lab`, `sentinel-lab`,
 //! `scenario`, `report`, `chaoslab`, `serde`, `serde_json`.
 
+mod acl;
 mod bits;
 mod call;
 mod client_control;
@@ -33,6 +34,7 @@ pub mod keyspace;
 mod lcs;
 pub mod lzf;
 pub mod migrate;
+mod modules;
 pub mod multi;
 pub mod output;
 pub mod persistence;
@@ -43,6 +45,7 @@ pub mod replication;
 mod scripting;
 pub mod server;
 mod shutdown;
+mod slowlog;
 mod sort;
 pub mod view;
 pub mod zset;
@@ -51,6 +54,8 @@ pub mod zset;
 mod tests;
 #[cfg(test)]
 mod tests_client;
+#[cfg(test)]
+mod tests_control;
 #[cfg(test)]
 mod tests_failover;
 #[cfg(test)]

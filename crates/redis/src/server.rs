@@ -109,7 +109,7 @@ pub struct Server {
     pub(crate) repl: Replication,
     pub(crate) persist: Persistence,
     /// DEBUG SLEEP: the event loop is blocked until then.
-    busy_until: Option<Instant>,
+    pub(crate) busy_until: Option<Instant>,
     /// The client whose DEBUG SLEEP gets its reply when the sleep ends.
     pub(crate) busy_reply: Option<ConnId>,
     pub(crate) post: PostCommand,
@@ -137,6 +137,8 @@ pub struct Server {
     pub(crate) client_pause: Option<crate::client_control::ClientPause>,
     /// A FAILOVER under way.
     pub(crate) failover: crate::failover::Failover,
+    /// SLOWLOG's entries and the per-command calls LATENCY HISTOGRAM shows.
+    pub(crate) slowlog: crate::slowlog::SlowLog,
 }
 
 /// Values last published through [`Ctx::observe`], so that a node publishes
@@ -189,6 +191,7 @@ impl Server {
             scripting: crate::scripting::Scripting::default(),
             client_pause: None,
             failover: Default::default(),
+            slowlog: Default::default(),
         }
     }
 
@@ -574,6 +577,10 @@ impl Server {
         x.cluster = self.cluster.is_some();
         let reply = crate::commands::keyspace(name, args, &mut x);
         self.persist.dirty += x.dirty;
+        if let Some(command) = command {
+            self.slowlog.count(command, args, 0);
+        }
+        self.slowlog.push(&self.config, client, args, now_ms, 0);
         reply
     }
 
@@ -866,7 +873,9 @@ impl Server {
     }
 
     pub(crate) fn client_command(&mut self, ctx: &mut Ctx<'_>, client: &mut Client, args: &[Vec<u8>]) -> Value {
-        if let Some(e) = crate::client_control::check_subcommand(args) {
+        if let Some(e) =
+            crate::command_table::lookup("client").and_then(|c| crate::command_table::check_subcommand(c, args))
+        {
             return e;
         }
         let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
