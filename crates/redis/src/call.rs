@@ -57,6 +57,9 @@ impl Server {
         };
         if let Some(command) = crate::command_table::lookup(name) {
             self.slowlog.count(command, args, duration_us);
+            if !self.monitors.is_empty() {
+                self.feed_monitors(ctx, (client.db, client.peer), command, args);
+            }
         }
         self.slowlog.push(&self.config, client, args, now_ms, duration_us);
         reply
@@ -82,6 +85,7 @@ impl Server {
                 self.migrate_command(ctx, conn, client.db, client.multi.is_some(), args)
             }
             Handler::Migrate => Some(self.run_keyspace(client, name, args, now_ms, 0)),
+            Handler::Connection if name == "monitor" => self.monitor_command(client, conn),
             Handler::Connection => Some(self.connection_command(ctx, client, conn, name, args)),
             Handler::Server => self.server_command(ctx, client, conn, name, args),
             Handler::Persistence if name == "bgrewriteaof" => Some(self.bgrewriteaof(ctx)),

@@ -1640,6 +1640,18 @@ pub(crate) const MODULE: Doc = Doc {
     ],
 };
 
+pub(crate) const MONITOR: Doc = Doc {
+    name: "monitor",
+    arity: 1,
+    flags: &["admin", "noscript", "loading", "stale"],
+    range: (0, 0, 0),
+    acl: &["@admin", "@slow", "@dangerous"],
+    tips: &[],
+    specs: &[],
+    docs: b"%3\r\n$7\r\nsummary\r\n$59\r\nListen for all requests received by the server in real time\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nserver\r\n",
+    subcommands: &[],
+};
+
 pub(crate) const MOVE: Doc = Doc {
     name: "move",
     arity: 3,

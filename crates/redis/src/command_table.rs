@@ -38,7 +38,7 @@ pub(crate) enum Handler {
     Keyspace,
     /// DUMP, RESTORE, MIGRATE ([`crate::migrate`]).
     Migrate,
-    /// The client's own connection: QUIT, AUTH, HELLO, SELECT, CLIENT.
+    /// The client's own connection: QUIT, AUTH, HELLO, SELECT, CLIENT, MONITOR.
     Connection,
     /// The server as a whole: INFO, CONFIG, ROLE, DEBUG, COMMAND, SHUTDOWN,
     /// ACL, MODULE, SLOWLOG, LATENCY.
@@ -342,6 +342,7 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::MGET, 0, ALL_KEYS, H::Keyspace),
     cmd(&doc::MIGRATE, WRITE, Keys::Migrate, H::Migrate),
     cmd(&doc::MODULE, 0, Keys::None, H::Server),
+    cmd(&doc::MONITOR, 0, Keys::None, H::Connection),
     cmd(&doc::MOVE, WRITE, KEY, H::Keyspace),
     cmd(&doc::MSET, WRITE, Keys::Range { first: 1, last: -1, step: 2 }, H::Keyspace),
     cmd(&doc::MULTI, 0, Keys::None, H::Transaction),

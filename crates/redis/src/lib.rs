@@ -35,6 +35,7 @@ mod lcs;
 pub mod lzf;
 pub mod migrate;
 mod modules;
+mod monitor;
 pub mod multi;
 pub mod output;
 pub mod persistence;

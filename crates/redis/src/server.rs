@@ -139,6 +139,8 @@ pub struct Server {
     pub(crate) failover: crate::failover::Failover,
     /// SLOWLOG's entries and the per-command calls LATENCY HISTOGRAM shows.
     pub(crate) slowlog: crate::slowlog::SlowLog,
+    /// Clients in MONITOR mode, in the order they asked.
+    pub(crate) monitors: Vec<ConnId>,
 }
 
 /// Values last published through [`Ctx::observe`], so that a node publishes
@@ -192,6 +194,7 @@ impl Server {
             client_pause: None,
             failover: Default::default(),
             slowlog: Default::default(),
+            monitors: Vec::new(),
         }
     }
 
@@ -493,7 +496,15 @@ impl Server {
                 if command.is_some_and(|c| c.handler == Handler::Keyspace) {
                     // CLIENT REPLY's state moves the same before or after a keyspace command.
                     let send = client.ctl.after_command(false);
+                    let ran = self.commands_processed;
                     let reply = self.keyspace_command(ctx, conn, name, command);
+                    if !self.monitors.is_empty()
+                        && self.commands_processed > ran
+                        && let (Some(c), Some(command)) = (self.clients.get(&conn), command)
+                    {
+                        let args = c.parser.args().to_vec();
+                        self.feed_monitors(ctx, (c.db, c.peer), command, &args);
+                    }
                     let propagated = !self.feed.bytes.is_empty();
                     self.flush_feed(ctx);
                     if propagated && let Some(c) = self.clients.get_mut(&conn) {
@@ -602,6 +613,7 @@ impl Server {
     }
 
     pub(crate) fn client_gone(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, client: Client) {
+        self.monitors.retain(|&m| m != conn);
         self.pubsub.remove_client(conn);
         self.shutdown_client_gone(conn);
         self.outputs.forget(conn);

@@ -80,3 +80,61 @@ fn bgrewriteaof_with_aof_off_answers_as_7_0_15() {
     assert_eq!(l.cmd("BGREWRITEAOF"), "Background append only file rewriting started");
     assert_eq!(l.cmd("CONFIG GET appendonly"), "1) \"appendonly\"\n2) \"no\"");
 }
+
+/// A server on 6379 and two raw connections to it.
+fn two_clients() -> (sim::Sim, sim::ProcId, sim::ProcId) {
+    use crate::tests::Raw;
+    use sim::{Fault, Sim, SimConfig};
+    use std::net::Ipv4Addr;
+    let mut sim = Sim::new(SimConfig { seed: 3, ..SimConfig::default() });
+    let host = sim.add_host("localhost", Ipv4Addr::LOCALHOST);
+    let config = crate::config::Config::defaults(6379);
+    let server = sim.add_process(host, "6379", Box::new(move || Box::new(crate::server::Server::new(config.clone()))));
+    let a = sim.add_process(host, "a", Box::new(|| Box::new(Raw::default())));
+    let b = sim.add_process(host, "b", Box::new(|| Box::new(Raw::default())));
+    for p in [server, a, b] {
+        sim.apply(Fault::Start(p)).unwrap();
+    }
+    sim.run_for(std::time::Duration::from_millis(1));
+    (sim, a, b)
+}
+
+fn send(sim: &mut sim::Sim, p: sim::ProcId, line: &str) -> Vec<String> {
+    use crate::tests::Raw;
+    let mut bytes = Vec::new();
+    resp::encode_command(&resp::split_args(line.as_bytes()).unwrap(), &mut bytes);
+    let conn = sim.process::<Raw>(p).unwrap().conn.unwrap();
+    let before = sim.process::<Raw>(p).unwrap().replies.len();
+    sim.with_process::<Raw, _>(p, |_, ctx| ctx.send(conn, &bytes));
+    sim.run_for(std::time::Duration::from_millis(1));
+    sim.process::<Raw>(p).unwrap().replies[before..].to_vec()
+}
+
+#[test]
+fn monitor_shows_what_ran_in_redis_line_format() {
+    let (mut sim, mon, other) = two_clients();
+    assert_eq!(send(&mut sim, mon, "MONITOR"), ["OK"]);
+    for line in ["SET \"a b\" \"x\\\"y\"", "SELECT 3", "GET k", "NOSUCH x", "CONFIG GET port", "AUTH foo"] {
+        send(&mut sim, other, line);
+    }
+    let shown = sim.process::<crate::tests::Raw>(mon).unwrap().replies[1..].to_vec();
+    // Measured on 7.0.15: `<s>.<µs> [db ip:port] "arg" ...`; refused and admin commands not shown.
+    let tail: Vec<&str> = shown.iter().map(|l| l.split_once(" [").unwrap().1).collect();
+    let port = tail[0].split(['[', ':', ']']).nth(1).unwrap().to_owned();
+    assert_eq!(
+        tail,
+        [
+            format!("0 127.0.0.1:{port}] \"SET\" \"a b\" \"x\\\"y\""),
+            format!("3 127.0.0.1:{port}] \"SELECT\" \"3\""),
+            format!("3 127.0.0.1:{port}] \"GET\" \"k\""),
+            format!("3 127.0.0.1:{port}] \"AUTH\" \"(redacted)\""),
+        ]
+    );
+    let stamp = shown[0].split_once(' ').unwrap().0;
+    let (secs, micros) = stamp.split_once('.').unwrap();
+    assert!(secs.parse::<i64>().unwrap() > 1_700_000_000 && micros.len() == 6, "{stamp}");
+    assert_eq!(send(&mut sim, other, "MULTI"), ["OK"]);
+    send(&mut sim, other, "MONITOR");
+    let replies = send(&mut sim, other, "EXEC");
+    assert_eq!(replies.last().unwrap(), "1) (error) ERR MONITOR isn't allowed for DENY BLOCKING client");
+}
