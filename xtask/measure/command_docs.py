@@ -12,7 +12,14 @@ SUBCOMMANDS below, those the simulator implements, are kept.
 import re, socket, sys
 
 SUBCOMMANDS = {
-    "client": {"id", "setname", "getname", "kill", "list"},
+    "acl": {"whoami", "users", "list", "getuser", "cat", "log", "genpass", "deluser", "dryrun", "load", "save", "help"},
+    "module": {"list", "load", "loadex", "unload", "help"},
+    "slowlog": {"get", "len", "reset", "help"},
+    "latency": {"doctor", "graph", "history", "latest", "reset", "histogram", "help"},
+    "client": {
+        "id", "setname", "getname", "kill", "list", "info", "pause", "unpause", "reply", "no-evict",
+        "tracking", "caching", "getredir", "trackinginfo", "help",
+    },
     "config": {"get", "set", "resetstat", "rewrite"},
     "object": {"encoding", "refcount", "freq", "idletime", "help"},
     "pubsub": {"channels", "numsub", "numpat"},

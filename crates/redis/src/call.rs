@@ -49,6 +49,33 @@ impl Server {
         self.commands_processed += 1;
         let now_ms = ctx.wall_clock_ms();
         client.last_cmd_ms = now_ms;
+        let reply = self.run_handler(ctx, client, conn, handler, name, args);
+        // Commands take no virtual time, but DEBUG SLEEP blocks the server for its sleep.
+        let duration_us = match self.busy_until {
+            Some(t) if name == "debug" && t > ctx.now() => (t - ctx.now()).as_micros() as u64,
+            _ => 0,
+        };
+        if let Some(command) = crate::command_table::lookup(name) {
+            self.slowlog.count(command, args, duration_us);
+            if !self.monitors.is_empty() {
+                self.feed_monitors(ctx, (client.db, client.peer), command, args);
+            }
+        }
+        self.slowlog.push(&self.config, client, args, now_ms, duration_us);
+        reply
+    }
+
+    /// Runs the handler the table names for a command that passed the gates.
+    fn run_handler(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        client: &mut Client,
+        conn: ConnId,
+        handler: Handler,
+        name: &str,
+        args: &[Vec<u8>],
+    ) -> Option<Value> {
+        let now_ms = ctx.wall_clock_ms();
         match handler {
             Handler::Keyspace => {
                 let random = self.draw_random(ctx, name);
@@ -58,8 +85,10 @@ impl Server {
                 self.migrate_command(ctx, conn, client.db, client.multi.is_some(), args)
             }
             Handler::Migrate => Some(self.run_keyspace(client, name, args, now_ms, 0)),
+            Handler::Connection if name == "monitor" => self.monitor_command(client, conn),
             Handler::Connection => Some(self.connection_command(ctx, client, conn, name, args)),
             Handler::Server => self.server_command(ctx, client, conn, name, args),
+            Handler::Persistence if name == "bgrewriteaof" => Some(self.bgrewriteaof(ctx)),
             Handler::Persistence => Some(self.save_command(ctx, name, args)),
             Handler::Replication => self.replication_command(ctx, client, conn, name, args),
             Handler::Transaction => Some(self.transaction_command(ctx, client, conn, name)),
@@ -149,12 +178,24 @@ impl Server {
                 reply
             }
             "command" => crate::command_info::command(args),
+            "acl" | "module" | "slowlog" | "latency" => {
+                let command = crate::command_table::lookup(name).expect("a command of the table");
+                if let Some(e) = crate::command_table::check_subcommand(command, args) {
+                    return Some(e);
+                }
+                match name {
+                    "acl" => self.acl_command(ctx, client, args),
+                    "module" => self.module_command(ctx, client, args),
+                    "slowlog" => self.slowlog_command(args),
+                    _ => self.latency_command(args),
+                }
+            }
             "shutdown" => return self.shutdown_command(ctx, conn, args),
             _ => unreachable!("redis: {name} is no server command"),
         })
     }
 
-    /// REPLICAOF/SLAVEOF, REPLCONF, PSYNC/SYNC, WAIT.
+    /// REPLICAOF/SLAVEOF, REPLCONF, PSYNC/SYNC, WAIT, FAILOVER.
     fn replication_command(
         &mut self,
         ctx: &mut Ctx<'_>,
@@ -171,6 +212,7 @@ impl Server {
             "replconf" => self.replconf(ctx, client, conn, args),
             "psync" | "sync" => self.sync_command(ctx, client, conn, args),
             "wait" => self.wait_command(ctx, client, args),
+            "failover" => Some(self.failover_command(ctx, args)),
             _ => unreachable!("redis: {name} is no replication command"),
         }
     }

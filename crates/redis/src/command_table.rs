@@ -23,6 +23,9 @@ pub(crate) const ASKING: u16 = 1 << 4;
 /// Answers from the process's seeded random stream (RANDOMKEY): the caller
 /// draws for it, and only for it, so other commands leave the stream alone.
 pub(crate) const RANDOM: u16 = 1 << 5;
+/// May propagate without being a write (`may_replicate`: EVAL, EVALSHA,
+/// PUBLISH, ...): held by a pause of writes.
+pub(crate) const MAY_REPLICATE: u16 = 1 << 6;
 /// Allowed to a RESP2 client in subscribed mode (processCommand's list of
 /// procs: the (un)subscribe commands, PING, QUIT, RESET).
 pub(crate) const SUBSCRIBED_OK: u16 = 1 << 3;
@@ -35,13 +38,14 @@ pub(crate) enum Handler {
     Keyspace,
     /// DUMP, RESTORE, MIGRATE ([`crate::migrate`]).
     Migrate,
-    /// The client's own connection: QUIT, AUTH, HELLO, SELECT, CLIENT.
+    /// The client's own connection: QUIT, AUTH, HELLO, SELECT, CLIENT, MONITOR.
     Connection,
-    /// The server as a whole: INFO, CONFIG, ROLE, DEBUG, COMMAND, SHUTDOWN.
+    /// The server as a whole: INFO, CONFIG, ROLE, DEBUG, COMMAND, SHUTDOWN,
+    /// ACL, MODULE, SLOWLOG, LATENCY.
     Server,
-    /// SAVE, BGSAVE, LASTSAVE ([`crate::persistence`]).
+    /// SAVE, BGSAVE, LASTSAVE, BGREWRITEAOF ([`crate::persistence`]).
     Persistence,
-    /// REPLICAOF, REPLCONF, PSYNC, SYNC, WAIT ([`crate::replication`]).
+    /// REPLICAOF, REPLCONF, PSYNC, SYNC, WAIT ([`crate::replication`]), FAILOVER ([`crate::failover`]).
     Replication,
     /// MULTI, EXEC, DISCARD ([`crate::multi`]).
     Transaction,
@@ -324,9 +328,11 @@ use Handler as H;
 
 /// Every command this node knows, in name order.
 const COMMANDS: &[Command] = &[
+    cmd(&doc::ACL, 0, Keys::None, H::Server),
     cmd(&doc::APPEND, WRITE, KEY, H::Keyspace),
     cmd(&doc::ASKING, 0, Keys::None, H::Cluster),
     cmd(&doc::AUTH, NO_AUTH | STALE, Keys::None, H::Connection),
+    cmd(&doc::BGREWRITEAOF, 0, Keys::None, H::Persistence),
     cmd(&doc::BGSAVE, 0, Keys::None, H::Persistence),
     cmd(&doc::BITCOUNT, 0, KEY, H::Keyspace),
     cmd(&doc::BITFIELD, WRITE, KEY, H::Keyspace),
@@ -346,15 +352,16 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::DISCARD, 0, Keys::None, H::Transaction),
     cmd(&doc::DUMP, 0, KEY, H::Migrate),
     cmd(&doc::ECHO, 0, Keys::None, H::Keyspace),
-    cmd(&doc::EVAL, STALE, Keys::Script, H::Scripting),
+    cmd(&doc::EVAL, STALE | MAY_REPLICATE, Keys::Script, H::Scripting),
     cmd(&doc::EVAL_RO, STALE, Keys::Script, H::Scripting),
-    cmd(&doc::EVALSHA, STALE, Keys::Script, H::Scripting),
+    cmd(&doc::EVALSHA, STALE | MAY_REPLICATE, Keys::Script, H::Scripting),
     cmd(&doc::EVALSHA_RO, STALE, Keys::Script, H::Scripting),
     cmd(&doc::EXEC, 0, Keys::None, H::Transaction),
     cmd(&doc::EXISTS, 0, ALL_KEYS, H::Keyspace),
     cmd(&doc::EXPIRE, WRITE, KEY, H::Keyspace),
     cmd(&doc::EXPIREAT, WRITE, KEY, H::Keyspace),
     cmd(&doc::EXPIRETIME, 0, KEY, H::Keyspace),
+    cmd(&doc::FAILOVER, STALE, Keys::None, H::Replication),
     cmd(&doc::FLUSHALL, WRITE, Keys::None, H::Keyspace),
     cmd(&doc::FLUSHDB, WRITE, Keys::None, H::Keyspace),
     cmd(&doc::GEOADD, WRITE, KEY, H::Keyspace),
@@ -385,6 +392,7 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::INFO, STALE, Keys::None, H::Server),
     cmd(&doc::KEYS, 0, Keys::None, H::Keyspace),
     cmd(&doc::LASTSAVE, 0, Keys::None, H::Persistence),
+    cmd(&doc::LATENCY, 0, Keys::None, H::Server),
     cmd(&doc::LCS, 0, Keys::Range { first: 1, last: 2, step: 1 }, H::Keyspace),
     cmd(&doc::LINDEX, 0, KEY, H::Keyspace),
     cmd(&doc::LINSERT, WRITE, KEY, H::Keyspace),
@@ -397,6 +405,8 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::LSET, WRITE, KEY, H::Keyspace),
     cmd(&doc::MGET, 0, ALL_KEYS, H::Keyspace),
     cmd(&doc::MIGRATE, WRITE, Keys::Migrate, H::Migrate),
+    cmd(&doc::MODULE, 0, Keys::None, H::Server),
+    cmd(&doc::MONITOR, 0, Keys::None, H::Connection),
     cmd(&doc::MOVE, WRITE, KEY, H::Keyspace),
     cmd(&doc::MSET, WRITE, Keys::Range { first: 1, last: -1, step: 2 }, H::Keyspace),
     cmd(&doc::MULTI, 0, Keys::None, H::Transaction),
@@ -414,7 +424,7 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::PSUBSCRIBE, SUBSCRIBED_OK, Keys::None, H::PubSub),
     cmd(&doc::PSYNC, 0, Keys::None, H::Replication),
     cmd(&doc::PTTL, 0, KEY, H::Keyspace),
-    cmd(&doc::PUBLISH, 0, Keys::None, H::PubSub),
+    cmd(&doc::PUBLISH, MAY_REPLICATE, Keys::None, H::PubSub),
     cmd(&doc::PUBSUB, 0, Keys::None, H::PubSub),
     cmd(&doc::PUNSUBSCRIBE, SUBSCRIBED_OK, Keys::None, H::PubSub),
     cmd(&doc::QUIT, NO_AUTH | STALE | SUBSCRIBED_OK, Keys::None, H::Connection),
@@ -448,6 +458,7 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::SINTERSTORE, WRITE, ALL_KEYS, H::Keyspace),
     cmd(&doc::SISMEMBER, 0, KEY, H::Keyspace),
     cmd(&doc::SLAVEOF, STALE, Keys::None, H::Replication),
+    cmd(&doc::SLOWLOG, 0, Keys::None, H::Server),
     cmd(&doc::SMEMBERS, 0, KEY, H::Keyspace),
     cmd(&doc::SMOVE, WRITE, Keys::Range { first: 1, last: 2, step: 1 }, H::Keyspace),
     cmd(&doc::SORT, WRITE, Keys::Sort, H::Keyspace),
@@ -550,6 +561,32 @@ static INDEX: [u8; INDEX_SIZE] = {
     }
     index
 };
+
+/// The position of `command` in the table (an index for per-command counters).
+pub(crate) fn index(command: &'static Command) -> usize {
+    let offset = command as *const Command as usize - COMMANDS.as_ptr() as usize;
+    offset / std::mem::size_of::<Command>()
+}
+
+/// processCommand's gate for a container command's subcommand (`client|list`):
+/// unknown, or the wrong number of arguments for the subcommand's own arity.
+pub(crate) fn check_subcommand(command: &Command, args: &[Vec<u8>]) -> Option<resp::Value> {
+    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+    let Some(doc) =
+        command.doc.subcommands.iter().find(|d| d.name.split_once('|').map(|(_, s)| s) == Some(sub.as_str()))
+    else {
+        return Some(resp::Value::error(format!(
+            "ERR unknown subcommand '{}'. Try {} HELP.",
+            String::from_utf8_lossy(&args[1]),
+            command.name.to_ascii_uppercase()
+        )));
+    };
+    let argc = args.len() as i32;
+    if (doc.arity > 0 && argc != doc.arity) || argc < -doc.arity {
+        return Some(resp::Value::error(format!("ERR wrong number of arguments for '{}' command", doc.name)));
+    }
+    None
+}
 
 /// Every command, in name order (COMMAND COUNT is its length).
 pub(crate) fn all() -> &'static [Command] {

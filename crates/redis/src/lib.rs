@@ -17,9 +17,11 @@
 //! Must not depend on: `sentinel`, `redis-client`, `redis-lab`, `sentinel-lab`,
 //! `scenario`, `report`, `chaoslab`, `serde`, `serde_json`.
 
+mod acl;
 mod bitfield;
 mod bits;
 mod call;
+mod client_control;
 pub mod cluster;
 mod command_docs;
 mod command_info;
@@ -28,12 +30,15 @@ pub mod commands;
 mod commands_more;
 pub mod config;
 mod dispatch;
+mod failover;
 mod geo;
 mod hll;
 pub mod keyspace;
 mod lcs;
 pub mod lzf;
 pub mod migrate;
+mod modules;
+mod monitor;
 pub mod multi;
 pub mod output;
 pub mod persistence;
@@ -44,6 +49,7 @@ pub mod replication;
 mod scripting;
 pub mod server;
 mod shutdown;
+mod slowlog;
 mod sort;
 pub mod stream;
 pub mod view;
@@ -51,6 +57,12 @@ pub mod zset;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_client;
+#[cfg(test)]
+mod tests_control;
+#[cfg(test)]
+mod tests_failover;
 #[cfg(test)]
 mod tests_handshake;
 #[cfg(test)]

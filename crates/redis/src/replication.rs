@@ -244,6 +244,11 @@ impl Replication {
         self.master.is_some() && self.link_conn() == Some(conn)
     }
 
+    /// The connection of an established link to the master (the master client).
+    pub(crate) fn master_conn(&self) -> Option<ConnId> {
+        if self.link_up() { self.link_conn() } else { None }
+    }
+
     fn link_conn(&self) -> Option<ConnId> {
         match &self.link {
             Link::Connect => None,
@@ -396,13 +401,22 @@ impl Server {
         if client.replica.is_some() {
             return None;
         }
+        let psync = args[0].eq_ignore_ascii_case(b"psync");
+        if psync
+            && args.get(3).is_some_and(|a| a.eq_ignore_ascii_case(b"failover"))
+            && let Some(refused) = self.psync_failover(ctx, client, &args[1])
+        {
+            return Some(refused);
+        }
+        if self.failover.active() {
+            return Some(Value::error("NOMASTERLINK Can't SYNC while failing over"));
+        }
         if self.repl.master.is_some() && !self.repl.link_up() {
             return Some(Value::error("NOMASTERLINK Can't SYNC while not connected with my master"));
         }
         let now = ctx.wall_clock_ms();
         let addr = format!("{}:{}", client.peer.ip(), client.listening_port);
         self.log(ctx, '*', &format!("Replica {addr} asks for synchronization"));
-        let psync = args[0].eq_ignore_ascii_case(b"psync");
         if psync {
             let asked = String::from_utf8_lossy(&args[1]).into_owned();
             let offset = crate::commands::parse_int(&args[2]).unwrap_or(-1);
@@ -742,6 +756,9 @@ impl Server {
 
     /// REPLICAOF / SLAVEOF.
     pub(crate) fn replicaof_command(&mut self, ctx: &mut Ctx<'_>, client: &mut Client, args: &[Vec<u8>]) -> Value {
+        if self.failover.active() {
+            return Value::error("ERR REPLICAOF not allowed while failing over.");
+        }
         if client.replica.is_some() {
             return Value::error("ERR Command is not valid when client is a replica.");
         }
@@ -803,6 +820,11 @@ impl Server {
         self.repl.link = Link::Connect;
         self.repl.no_replicas_since_ms = ctx.wall_clock_ms();
         ctx.observe(Observation::Role { role: Role::Master, master: None });
+    }
+
+    /// Closes the link to the master, caching it for a later PSYNC (`freeClient` of the master client).
+    pub(crate) fn drop_master_link(&mut self, ctx: &mut Ctx<'_>) {
+        self.drop_link(ctx, true);
     }
 
     /// Closes the link to the master; a connected link is cached for a later PSYNC when `cache`.
@@ -1075,7 +1097,15 @@ impl Server {
                     }
                 };
                 let mut out = Vec::new();
-                resp::encode_command(&[b"PSYNC".as_slice(), id.as_bytes(), offset.as_bytes()], &mut out);
+                // A master failing over to this one asks it to take over.
+                if self.failover.in_progress() {
+                    resp::encode_command(
+                        &[b"PSYNC".as_slice(), id.as_bytes(), offset.as_bytes(), b"FAILOVER"],
+                        &mut out,
+                    );
+                } else {
+                    resp::encode_command(&[b"PSYNC".as_slice(), id.as_bytes(), offset.as_bytes()], &mut out);
+                }
                 ctx.send(conn, &out);
                 self.repl.link = Link::Handshake(conn, VecDeque::from([Expect::Psync]));
             }
@@ -1108,6 +1138,9 @@ impl Server {
             let offset = parts.next().and_then(|o| o.parse::<i64>().ok()).unwrap_or(0);
             self.log(ctx, '*', &format!("Full resync from master: {replid}:{offset}"));
             self.repl.link = Link::Transfer { conn, replid, offset, mark: None, len: None, payload: Vec::new() };
+            if self.failover.in_progress() {
+                self.clear_failover_state(ctx);
+            }
             return true;
         }
         if let Some(rest) = line.strip_prefix("+CONTINUE") {
@@ -1131,14 +1164,25 @@ impl Server {
             }
             self.log(ctx, '*', "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
             self.link_established(ctx, conn, db, false);
+            if self.failover.in_progress() {
+                self.clear_failover_state(ctx);
+            }
             return true;
         }
-        if line.starts_with("-NOMASTERLINK") || line.starts_with("-LOADING") {
+        let try_later = line.starts_with("-NOMASTERLINK") || line.starts_with("-LOADING");
+        if try_later {
             self.log(ctx, '*', &format!("Master is currently unable to PSYNC but should be in the future: {line}"));
+        } else {
+            self.log(ctx, '#', &format!("Unexpected reply to PSYNC from master: {line}"));
+        }
+        if self.failover.in_progress() {
+            self.abort_failover(ctx, "Failover target rejected psync request");
+            return false;
+        }
+        if try_later {
             self.handshake_failed(ctx, false);
             return false;
         }
-        self.log(ctx, '#', &format!("Unexpected reply to PSYNC from master: {line}"));
         self.log(ctx, '*', "Retrying with SYNC...");
         ctx.send(conn, b"*1\r\n$4\r\nSYNC\r\n");
         self.repl.link = Link::Handshake(conn, VecDeque::from([Expect::Sync]));
@@ -1322,6 +1366,7 @@ impl Server {
 
     /// `replicationCron`, every second.
     pub(crate) fn replication_cron(&mut self, ctx: &mut Ctx<'_>) {
+        self.update_failover_status(ctx);
         let now = ctx.wall_clock_ms();
         let timeout = self.config.repl_timeout as i64 * 1000;
         if let Some(m) = self.repl.master.clone() {
@@ -1356,8 +1401,8 @@ impl Server {
         }
         let has_replicas = self.clients.values().any(|c| c.replica.is_some());
         let period = self.config.repl_ping_replica_period.max(1);
-        // A master paused for a cluster manual failover keeps its offset still.
-        let paused = self.writes_paused(now);
+        // A master paused for a manual failover (or a FAILOVER with a TIMEOUT) keeps its offset still.
+        let paused = self.writes_paused(now) || self.failover.stops_pings();
         if self.repl.master.is_none() && has_replicas && self.repl.cron_loops.is_multiple_of(period) && !paused {
             self.feed_replicas(None, b"*1\r\n$4\r\nPING\r\n");
         }
@@ -1486,10 +1531,14 @@ impl Server {
         };
         let _ = write!(
             s,
-            "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\n\
+            "master_failover_state:{}\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\n\
              second_repl_offset:{}\r\nrepl_backlog_active:{active}\r\nrepl_backlog_size:{size}\r\n\
              repl_backlog_first_byte_offset:{first}\r\nrepl_backlog_histlen:{histlen}\r\n",
-            r.replid, r.replid2, r.offset, r.second_offset
+            self.failover.state_name(),
+            r.replid,
+            r.replid2,
+            r.offset,
+            r.second_offset
         );
         s
     }

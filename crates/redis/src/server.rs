@@ -59,6 +59,8 @@ pub(crate) struct Client {
     pub(crate) name: Vec<u8>,
     /// RESP2 until `HELLO 3`: how this client's replies are encoded.
     pub(crate) proto: Protocol,
+    /// What CLIENT REPLY, NO-EVICT and TRACKING set.
+    pub(crate) ctl: crate::client_control::Controls,
 }
 
 impl Client {
@@ -84,6 +86,7 @@ impl Client {
             multi: None,
             name: Vec::new(),
             proto: Protocol::Resp2,
+            ctl: Default::default(),
         }
     }
 }
@@ -106,7 +109,7 @@ pub struct Server {
     pub(crate) repl: Replication,
     pub(crate) persist: Persistence,
     /// DEBUG SLEEP: the event loop is blocked until then.
-    busy_until: Option<Instant>,
+    pub(crate) busy_until: Option<Instant>,
     /// The client whose DEBUG SLEEP gets its reply when the sleep ends.
     pub(crate) busy_reply: Option<ConnId>,
     pub(crate) post: PostCommand,
@@ -130,6 +133,14 @@ pub struct Server {
     published: Published,
     /// Lua scripts: the interpreter, the script cache, the running script.
     pub(crate) scripting: crate::scripting::Scripting,
+    /// CLIENT PAUSE in force, if any.
+    pub(crate) client_pause: Option<crate::client_control::ClientPause>,
+    /// A FAILOVER under way.
+    pub(crate) failover: crate::failover::Failover,
+    /// SLOWLOG's entries and the per-command calls LATENCY HISTOGRAM shows.
+    pub(crate) slowlog: crate::slowlog::SlowLog,
+    /// Clients in MONITOR mode, in the order they asked.
+    pub(crate) monitors: Vec<ConnId>,
 }
 
 /// Values last published through [`Ctx::observe`], so that a node publishes
@@ -180,6 +191,10 @@ impl Server {
             outputs: crate::output::Outputs::default(),
             published: Published::default(),
             scripting: crate::scripting::Scripting::default(),
+            client_pause: None,
+            failover: Default::default(),
+            slowlog: Default::default(),
+            monitors: Vec::new(),
         }
     }
 
@@ -336,6 +351,7 @@ impl Server {
         if self.shutdown_cron(ctx) {
             return;
         }
+        let unpaused = self.client_pause_expired(ctx.wall_clock_ms());
         // A master's offset of its stream, a replica's of what it processed:
         // published at most once per cron, when it moved.
         if ctx.observing() && self.published.offset != Some(self.repl.offset) {
@@ -344,7 +360,7 @@ impl Server {
         }
         // Active expiry on masters: reclaim every key whose time has come, and
         // tell replicas; not while writes are paused (`activeExpireCycle`).
-        if self.repl.master.is_none() && !self.writes_paused(ctx.wall_clock_ms()) {
+        if self.repl.master.is_none() && !self.pause_in_force(ctx.wall_clock_ms()).writes {
             let now = ctx.wall_clock_ms();
             for i in 0..self.dbs.len() {
                 let due: Vec<Vec<u8>> =
@@ -358,7 +374,8 @@ impl Server {
                 self.flush_feed(ctx);
             }
         }
-        if self.cron_loops.is_multiple_of(10) {
+        // replicationCron runs once a second, every cron while a FAILOVER is under way.
+        if self.cron_loops.is_multiple_of(10) || self.failover.active() {
             self.replication_cron(ctx);
             self.migrate_close_idle(ctx);
         }
@@ -366,6 +383,10 @@ impl Server {
             self.cluster_cron(ctx);
         }
         self.persistence_cron(ctx);
+        if unpaused {
+            // Clients a CLIENT PAUSE held run again (`unblockPostponedClients`).
+            self.resume_paused_clients(ctx);
+        }
         self.cron_loops += 1;
         ctx.set_timer(CRON_PERIOD, Timer::Cron.tag());
     }
@@ -402,7 +423,7 @@ impl Server {
                 }
                 break;
             }
-            let paused = self.writes_paused(ctx.wall_clock_ms());
+            let pause = self.pause_in_force(ctx.wall_clock_ms());
             if self.shutdown_blocks(conn) {
                 // Blocked in SHUTDOWN: the rest of its input waits for an ABORT (or the exit).
                 if !self.stalled.contains(&conn) {
@@ -418,7 +439,9 @@ impl Server {
             // A write held back by a pause (a manual failover's, a shutdown's) runs first once it ends.
             let held = client.held.take();
             if let Some(held) = held {
-                if paused {
+                let mut name_buf = [0u8; crate::commands::NAME_MAX];
+                let name = crate::commands::lowercase_name(&held[0], &mut name_buf);
+                if pause.holds(client, name, crate::command_table::lookup(name)) {
                     client.held = Some(held);
                     if !self.stalled.contains(&conn) {
                         self.stalled.push(conn);
@@ -446,7 +469,9 @@ impl Server {
                 // Clients in MULTI or subscribed mode go through their gate first.
                 let client = if client.multi.is_some() || self.pubsub.is_subscribed(conn) {
                     if let Some(reply) = self.gate_session(conn, name) {
-                        reply.encode_for(proto, &mut out);
+                        if self.clients.get_mut(&conn).is_some_and(|c| c.ctl.after_command(name == "client")) {
+                            reply.encode_for(proto, &mut out);
+                        }
                         continue;
                     }
                     let Some(client) = self.clients.get_mut(&conn) else { break };
@@ -455,11 +480,13 @@ impl Server {
                     client
                 };
                 if self.scripting.timed_out() && !crate::scripting::allowed_when_busy(name, client.parser.args()) {
-                    crate::scripting::busy_reply().encode_for(proto, &mut out);
+                    if client.ctl.after_command(name == "client") {
+                        crate::scripting::busy_reply().encode_for(proto, &mut out);
+                    }
                     continue;
                 }
                 let command = crate::command_table::lookup(name);
-                if paused && command.is_some_and(|c| c.write()) {
+                if pause.holds(client, name, command) {
                     client.held = Some(client.parser.args().to_vec());
                     if !self.stalled.contains(&conn) {
                         self.stalled.push(conn);
@@ -467,14 +494,26 @@ impl Server {
                     break;
                 }
                 if command.is_some_and(|c| c.handler == Handler::Keyspace) {
+                    // CLIENT REPLY's state moves the same before or after a keyspace command.
+                    let send = client.ctl.after_command(false);
+                    let ran = self.commands_processed;
                     let reply = self.keyspace_command(ctx, conn, name, command);
+                    if !self.monitors.is_empty()
+                        && self.commands_processed > ran
+                        && let (Some(c), Some(command)) = (self.clients.get(&conn), command)
+                    {
+                        let args = c.parser.args().to_vec();
+                        self.feed_monitors(ctx, (c.db, c.peer), command, &args);
+                    }
                     let propagated = !self.feed.bytes.is_empty();
                     self.flush_feed(ctx);
                     if propagated && let Some(c) = self.clients.get_mut(&conn) {
                         c.woff = self.repl.offset;
                     }
                     self.persist.before_reply(ctx, &self.config);
-                    reply.encode_for(proto, &mut out);
+                    if send {
+                        reply.encode_for(proto, &mut out);
+                    }
                     self.post_command(ctx);
                     continue;
                 }
@@ -489,6 +528,7 @@ impl Server {
             self.flush_replica_output(ctx);
             let Some(mut client) = self.clients.remove(&conn) else { break };
             let reply = self.execute(ctx, &mut client, conn, &args);
+            let reply = reply.filter(|_| client.ctl.after_command(args[0].eq_ignore_ascii_case(b"client")));
             let closing = client.closing;
             // HELLO answers in the protocol it switched to.
             let proto = client.proto;
@@ -548,6 +588,10 @@ impl Server {
         x.cluster = self.cluster.is_some();
         let reply = crate::commands::keyspace(name, args, &mut x);
         self.persist.dirty += x.dirty;
+        if let Some(command) = command {
+            self.slowlog.count(command, args, 0);
+        }
+        self.slowlog.push(&self.config, client, args, now_ms, 0);
         reply
     }
 
@@ -564,9 +608,12 @@ impl Server {
         if std::mem::take(&mut self.post.acks_changed) {
             self.unblock_waiters(ctx);
         }
+        // beforeSleep's `updateFailoverStatus`: an ACK may have completed the sync it waits for.
+        self.update_failover_status(ctx);
     }
 
     pub(crate) fn client_gone(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, client: Client) {
+        self.monitors.retain(|&m| m != conn);
         self.pubsub.remove_client(conn);
         self.shutdown_client_gone(conn);
         self.outputs.forget(conn);
@@ -838,30 +885,30 @@ impl Server {
     }
 
     pub(crate) fn client_command(&mut self, ctx: &mut Ctx<'_>, client: &mut Client, args: &[Vec<u8>]) -> Value {
+        if let Some(e) =
+            crate::command_table::lookup("client").and_then(|c| crate::command_table::check_subcommand(c, args))
+        {
+            return e;
+        }
         let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
         match sub.as_str() {
-            "id" if args.len() == 2 => Value::Integer(client.id as i64),
-            "setname" if args.len() == 3 => {
+            "id" => Value::Integer(client.id as i64),
+            "setname" => {
                 if let Err(e) = validate_client_name(&args[2]) {
                     return e;
                 }
                 client.name = args[2].clone();
                 Value::ok()
             }
-            "getname" if args.len() == 2 => {
+            "getname" => {
                 if client.name.is_empty() {
                     Value::Nil
                 } else {
                     Value::Bulk(client.name.clone())
                 }
             }
-            "kill" if args.len() >= 3 => self.client_kill(ctx, client, args),
-            "list" if args.len() == 2 => self.client_list(ctx.wall_clock_ms(), client),
-            "kill" => Value::error("ERR wrong number of arguments for 'client|kill' command"),
-            _ => Value::error(format!(
-                "ERR unknown subcommand '{}'. Try CLIENT HELP.",
-                String::from_utf8_lossy(&args[1])
-            )),
+            "kill" => self.client_kill(ctx, client, args),
+            _ => self.client_control(ctx, client, args),
         }
     }
 
@@ -892,6 +939,17 @@ impl Server {
             flags.push('P');
         }
         flags.push_str(multi_flag);
+        if client.held.is_some() {
+            // Held by a pause (`BLOCKED_POSTPONE`).
+            flags.push('b');
+        }
+        flags.push_str(client.ctl.tracking_flags());
+        if client.cluster_flags.readonly {
+            flags.push('r');
+        }
+        if client.ctl.no_evict {
+            flags.push('e');
+        }
         if flags.is_empty() {
             flags.push('N');
         }
@@ -899,7 +957,7 @@ impl Server {
         format!(
             "id={} addr={} laddr={}:{} fd={} name={} age={age} idle={idle} flags={flags} db={} sub=0 psub=0 ssub=0 multi={multi} \
              qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll={oll} omem={held} tot-mem={} events={events} \
-             cmd={cmd} user=default redir=-1 resp={}",
+             cmd={cmd} user=default redir={} resp={}",
             client.id,
             client.peer,
             self.repl.my_ip,
@@ -908,6 +966,7 @@ impl Server {
             String::from_utf8_lossy(&client.name),
             client.db,
             20496 + held,
+            client.ctl.redir(),
             client.proto.version()
         )
     }
@@ -934,7 +993,7 @@ impl Server {
         }
         if show("clients") {
             let normal = self.clients.values().filter(|c| c.replica.is_none()).count();
-            let blocked = self.clients.values().filter(|c| c.wait.is_some()).count();
+            let blocked = self.clients.values().filter(|c| c.wait.is_some() || c.held.is_some()).count();
             sections.push(format!("# Clients\r\nconnected_clients:{normal}\r\nblocked_clients:{blocked}\r\n"));
         }
         if show("memory") {
@@ -1013,6 +1072,7 @@ impl Server {
                 multi: None,
                 name: Vec::new(),
                 proto: Protocol::Resp2,
+                ctl: Default::default(),
             },
         );
     }

@@ -52,7 +52,7 @@ impl Lab {
         Lab { sim, server, client }
     }
 
-    fn raw(&mut self, bytes: &[u8]) -> Vec<String> {
+    pub(crate) fn raw(&mut self, bytes: &[u8]) -> Vec<String> {
         let conn = self.sim.process::<Raw>(self.client).unwrap().conn.unwrap();
         let before = self.sim.process::<Raw>(self.client).unwrap().replies.len();
         self.sim.with_process::<Raw, _>(self.client, |_, ctx| ctx.send(conn, bytes));
