@@ -27,8 +27,12 @@ pub mod commands;
 mod commands_more;
 pub mod config;
 mod dispatch;
+mod hashes;
 pub mod keyspace;
 mod lcs;
+mod lists;
+mod lolwut;
+mod longdouble;
 pub mod lzf;
 pub mod migrate;
 pub mod multi;
@@ -42,7 +46,9 @@ mod scripting;
 pub mod server;
 mod shutdown;
 mod sort;
+mod strings;
 pub mod view;
+mod watch;
 pub mod zset;
 
 #[cfg(test)]
@@ -50,7 +56,11 @@ mod tests;
 #[cfg(test)]
 mod tests_handshake;
 #[cfg(test)]
+mod tests_hashes;
+#[cfg(test)]
 mod tests_hello;
+#[cfg(test)]
+mod tests_lists;
 #[cfg(test)]
 mod tests_migrate;
 #[cfg(test)]
@@ -66,4 +76,8 @@ mod tests_shutdown;
 #[cfg(test)]
 mod tests_spop;
 #[cfg(test)]
+mod tests_strings;
+#[cfg(test)]
 mod tests_types;
+#[cfg(test)]
+mod tests_watch;
