@@ -91,7 +91,7 @@ impl Server {
             Handler::Persistence if name == "bgrewriteaof" => Some(self.bgrewriteaof(ctx)),
             Handler::Persistence => Some(self.save_command(ctx, name, args)),
             Handler::Replication => self.replication_command(ctx, client, conn, name, args),
-            Handler::Transaction => Some(self.transaction_command(ctx, client, conn, name)),
+            Handler::Transaction => Some(self.transaction_command(ctx, client, conn, name, args)),
             Handler::PubSub => self.pubsub_dispatch(ctx, conn, client.db, name, args),
             Handler::Cluster => Some(self.cluster_client_command(ctx, client, name, args)),
             Handler::Scripting => self.scripting_command(ctx, client, conn, name, args),
@@ -120,7 +120,7 @@ impl Server {
         }
     }
 
-    /// QUIT, AUTH, HELLO, SELECT, CLIENT.
+    /// QUIT, AUTH, HELLO, SELECT, CLIENT, RESET.
     fn connection_command(
         &mut self,
         ctx: &mut Ctx<'_>,
@@ -138,8 +138,26 @@ impl Server {
             "hello" => self.hello(client, conn, args),
             "select" => self.select(client, args),
             "client" => self.client_command(ctx, client, args),
+            "reset" => self.reset(client, conn),
             _ => unreachable!("redis: {name} is no connection command"),
         }
+    }
+
+    /// RESET (`clearClientConnectionState`): out of MULTI, WATCH, pub/sub
+    /// (without unsubscribe messages), back to database 0, RESP2, no name, no
+    /// ASKING or READONLY, and authenticated only if the default user needs no
+    /// password.
+    fn reset(&mut self, client: &mut Client, conn: ConnId) -> Value {
+        client.multi = None;
+        self.feed.watch.forget(client.id);
+        self.pubsub.remove_client(conn);
+        client.db = 0;
+        client.proto = resp::Protocol::Resp2;
+        client.name.clear();
+        client.cluster_flags.asking = false;
+        client.cluster_flags.readonly = false;
+        client.authenticated = self.config.requirepass.is_none();
+        Value::Simple("RESET".to_owned())
     }
 
     /// SELECT: only database 0 in cluster mode.
@@ -155,7 +173,7 @@ impl Server {
         }
     }
 
-    /// INFO, CONFIG, ROLE, DEBUG, COMMAND, SHUTDOWN.
+    /// INFO, CONFIG, ROLE, DEBUG, COMMAND, SHUTDOWN, TIME, LOLWUT.
     fn server_command(
         &mut self,
         ctx: &mut Ctx<'_>,
@@ -190,6 +208,13 @@ impl Server {
                     _ => self.latency_command(args),
                 }
             }
+            "time" => {
+                // The virtual clock: the node's wall clock in ms and the kernel's time below that.
+                let micros = ctx.wall_clock_ms() * 1000 + (ctx.now().since_start().as_micros() % 1000) as i64;
+                let part = |n: i64| Value::Bulk(n.to_string().into_bytes());
+                Value::Array(vec![part(micros.div_euclid(1_000_000)), part(micros.rem_euclid(1_000_000))])
+            }
+            "lolwut" => crate::lolwut::lolwut(args),
             "shutdown" => return self.shutdown_command(ctx, conn, args),
             _ => unreachable!("redis: {name} is no server command"),
         })

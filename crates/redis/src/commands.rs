@@ -1,7 +1,7 @@
 //! Keyspace commands: arity as Redis declares it (positive: exact, negative:
 //! at least), argument parsing and the exact reply and error texts.
 
-use crate::keyspace::{Data, Db, Exec};
+use crate::keyspace::{Data, Exec};
 use resp::Value;
 use std::collections::{BTreeSet, VecDeque};
 use std::ops::Bound;
@@ -209,11 +209,12 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
                 Some(mode) if args.len() == 2 && (mode == b"async" || mode == b"sync") => {}
                 Some(_) => return Value::error("ERR syntax error"),
             }
-            let dbs: &mut [Db] = if name == "flushall" { x.dbs } else { std::slice::from_mut(&mut x.dbs[x.db]) };
+            let which = if name == "flushall" { 0..x.dbs.len() } else { x.db..x.db + 1 };
             let mut removed = 0;
-            for db in dbs {
-                removed += db.keys.len() as u64;
-                db.clear();
+            for i in which {
+                x.feed.watch.flushing(i, &x.dbs[i]);
+                removed += x.dbs[i].keys.len() as u64;
+                x.dbs[i].clear();
             }
             // FLUSHALL counts as a change even on an empty dataset, so it always propagates.
             x.dirty += removed.max(1);
@@ -274,7 +275,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
             },
             Some(_) => wrong_type(),
         },
-        "hset" => hset(args, x),
+        "hset" => hset("hset", args, x),
         "hlen" => match x.lookup(&args[1]) {
             None => Value::Integer(0),
             Some(Data::Hash(fields)) => Value::Integer(fields.len() as i64),
@@ -360,7 +361,7 @@ pub(crate) fn wrong_type() -> Value {
 }
 
 /// The arity error, for the argument counts that `Spec::arity` cannot express.
-fn wrong_args(name: &str) -> Value {
+pub(crate) fn wrong_args(name: &str) -> Value {
     Value::error(format!("ERR wrong number of arguments for '{name}' command"))
 }
 
@@ -528,12 +529,12 @@ fn list_range(len: usize, start: i64, stop: i64) -> Option<(usize, usize)> {
     Some((start as usize, stop.min(len - 1) as usize))
 }
 
-/// `HSET key field value [field value ...]`: the number of fields created. Every pair counts as a change, even
-/// one that rewrites the same value, so HSET always propagates.
-fn hset(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+/// `HSET key field value [field value ...]` (and HMSET, `name`): the number of fields created. Every pair counts
+/// as a change, even one that rewrites the same value, so HSET always propagates.
+pub(crate) fn hset(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     // Arity (-4) lets an odd pair count through; Redis answers it with the arity error text.
     if !args.len().is_multiple_of(2) {
-        return wrong_args("hset");
+        return wrong_args(name);
     }
     let set_all = |fields: &mut Vec<(Vec<u8>, Vec<u8>)>| {
         let mut created = 0;
@@ -927,7 +928,7 @@ fn set(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keyspace::Feed;
+    use crate::keyspace::{Db, Feed};
 
     #[test]
     fn every_fast_path_command_is_known_and_run_by_keyspace() {

@@ -231,6 +231,8 @@ pub struct Feed {
     /// (SPOP with a count: one SREM per member), which EXEC counts when it
     /// decides whether to wrap.
     pub also: usize,
+    /// The keys clients WATCH, which propagated writes touch.
+    pub(crate) watch: crate::watch::Watches,
 }
 
 /// What a command runs against.
@@ -323,11 +325,28 @@ impl<'a> Exec<'a> {
         self.dbs[self.db].keys.get_mut(key)
     }
 
-    /// Records a command for replicas and the AOF, in the selected database.
+    /// Records a command for replicas and the AOF, in the selected database;
+    /// the keys it wrote are touched for WATCH.
     pub fn propagate<A: AsRef<[u8]>>(&mut self, argv: &[A]) {
+        if !self.feed.watch.is_empty() {
+            self.touch_watched(argv);
+        }
         if self.feed.enabled {
             self.feed.db = self.db;
             resp::encode_command(argv, &mut self.feed.bytes);
+        }
+    }
+}
+
+impl Exec<'_> {
+    /// The keys of a propagated write, by its command's key positions, touched.
+    fn touch_watched<A: AsRef<[u8]>>(&mut self, argv: &[A]) {
+        let args: Vec<Vec<u8>> = argv.iter().map(|a| a.as_ref().to_vec()).collect();
+        let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
+        let Some(command) = crate::command_table::lookup(&name) else { return };
+        for i in command.keys.indexes(&args) {
+            let exists = self.dbs[self.db].keys.contains_key(&args[i]);
+            self.feed.watch.touched(self.db, &args[i], exists);
         }
     }
 }

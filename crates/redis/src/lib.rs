@@ -32,9 +32,13 @@ pub mod config;
 mod dispatch;
 mod failover;
 mod geo;
+mod hashes;
 mod hll;
 pub mod keyspace;
 mod lcs;
+mod lists;
+mod lolwut;
+mod longdouble;
 pub mod lzf;
 pub mod migrate;
 mod modules;
@@ -52,7 +56,9 @@ mod shutdown;
 mod slowlog;
 mod sort;
 pub mod stream;
+mod strings;
 pub mod view;
+mod watch;
 pub mod zset;
 
 #[cfg(test)]
@@ -66,7 +72,11 @@ mod tests_failover;
 #[cfg(test)]
 mod tests_handshake;
 #[cfg(test)]
+mod tests_hashes;
+#[cfg(test)]
 mod tests_hello;
+#[cfg(test)]
+mod tests_lists;
 #[cfg(test)]
 mod tests_migrate;
 #[cfg(test)]
@@ -82,4 +92,8 @@ mod tests_shutdown;
 #[cfg(test)]
 mod tests_spop;
 #[cfg(test)]
+mod tests_strings;
+#[cfg(test)]
 mod tests_types;
+#[cfg(test)]
+mod tests_watch;

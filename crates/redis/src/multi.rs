@@ -1,4 +1,5 @@
-//! MULTI/EXEC/DISCARD (multi.c), the per-client gate that runs before every
+//! MULTI/EXEC/DISCARD and WATCH/UNWATCH (multi.c; what WATCH keeps is in
+//! [`crate::watch`]), the per-client gate that runs before every
 //! command (subscribed-mode restriction, queueing inside MULTI), and the CLIENT
 //! subcommands that act on other clients (KILL, LIST), as Sentinel's
 //! reconfiguration transaction `MULTI; SLAVEOF; CONFIG REWRITE; CLIENT KILL TYPE
@@ -90,31 +91,64 @@ impl Server {
         }
     }
 
-    /// MULTI, EXEC and DISCARD themselves.
+    /// MULTI, EXEC, DISCARD, WATCH and UNWATCH themselves.
     pub(crate) fn transaction_command(
         &mut self,
         ctx: &mut Ctx<'_>,
         client: &mut Client,
         conn: ConnId,
         name: &str,
+        args: &[Vec<u8>],
     ) -> Value {
         match (name, client.multi.take()) {
             ("multi", None) => {
                 client.multi = Some(Transaction::default());
                 Value::ok()
             }
+            ("watch", None) => self.watch(ctx, client, args),
+            ("unwatch", tx) => {
+                client.multi = tx;
+                self.feed.watch.forget(client.id);
+                Value::ok()
+            }
             ("exec", None) => Value::error("ERR EXEC without MULTI"),
             ("discard", None) => Value::error("ERR DISCARD without MULTI"),
-            ("discard", Some(_)) => Value::ok(),
-            ("exec", Some(tx)) if tx.aborted => {
-                Value::error("EXECABORT Transaction discarded because of previous errors.")
+            ("discard", Some(_)) => {
+                self.feed.watch.forget(client.id);
+                Value::ok()
             }
-            ("exec", Some(tx)) => self.exec(ctx, client, conn, tx),
+            ("exec", Some(tx)) => {
+                // A watched key touched, or expired since WATCH (`isWatchedKeyExpired`).
+                let touched = self.feed.watch.dirty(client.id, &self.dbs, ctx.wall_clock_ms());
+                self.feed.watch.forget(client.id);
+                if tx.aborted {
+                    Value::error("EXECABORT Transaction discarded because of previous errors.")
+                } else if touched {
+                    Value::NilArray
+                } else {
+                    self.exec(ctx, client, conn, tx)
+                }
+            }
             (_, tx) => {
                 client.multi = tx;
                 Value::error("ERR MULTI calls can not be nested")
             }
         }
+    }
+
+    /// WATCH key...: each key with whether its time has passed; nothing more
+    /// once a watched key was touched (EXEC fails anyway).
+    fn watch(&mut self, ctx: &mut Ctx<'_>, client: &Client, args: &[Vec<u8>]) -> Value {
+        let now = ctx.wall_clock_ms();
+        if self.feed.watch.dirty(client.id, &self.dbs, now) {
+            return Value::ok();
+        }
+        let db = &self.dbs[client.db];
+        for key in &args[1..] {
+            let expired = db.keys.contains_key(key) && db.is_expired(key, now);
+            self.feed.watch.watch(client.id, client.db, key, expired);
+        }
+        Value::ok()
     }
 
     fn exec(&mut self, ctx: &mut Ctx<'_>, client: &mut Client, conn: ConnId, tx: Transaction) -> Value {

@@ -1259,6 +1259,9 @@ impl Server {
         self.log(ctx, '*', &format!("Loading RDB produced by version {}", crate::server::VERSION));
         self.log(ctx, '*', &format!("RDB age {} seconds", (now / 1000 - loaded.ctime).max(0)));
         self.log(ctx, '*', &format!("RDB memory usage when created {:.2} Mb", loaded.used_mem as f64 / 1048576.0));
+        for (i, db) in self.dbs.iter().enumerate() {
+            self.feed.watch.flushing(i, db);
+        }
         self.dbs = (0..self.config.databases).map(|_| Db::default()).collect();
         let mut keys = 0u64;
         for (i, mut db) in loaded.dbs {

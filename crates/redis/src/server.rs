@@ -615,6 +615,7 @@ impl Server {
     pub(crate) fn client_gone(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, client: Client) {
         self.monitors.retain(|&m| m != conn);
         self.pubsub.remove_client(conn);
+        self.feed.watch.forget(client.id);
         self.shutdown_client_gone(conn);
         self.outputs.forget(conn);
         if let Some(peer) = &client.replica {

@@ -81,6 +81,11 @@ impl Bench {
             .unwrap()
     }
 
+    /// Lets `d` of virtual time pass.
+    pub(crate) fn run_for(&mut self, d: Duration) {
+        self.sim.run_for(d);
+    }
+
     fn closed(&self, wire: usize) -> bool {
         self.sim.process::<Wire>(self.wires[wire]).unwrap().closed
     }
