@@ -156,6 +156,8 @@ impl Server {
         client.name.clear();
         client.cluster_flags.asking = false;
         client.cluster_flags.readonly = false;
+        // CLIENT REPLY back on, NO-EVICT off, tracking off (clearClientConnectionState).
+        client.ctl = crate::client_control::Controls::default();
         client.authenticated = self.config.requirepass.is_none();
         Value::Simple("RESET".to_owned())
     }

@@ -1340,6 +1340,11 @@ const CONTROL: &[Entry] = &[
     e("MULTI"),
     e("MONITOR"),
     e("EXEC"),
+    // RESET turns off what CLIENT switched on
+    e("CLIENT TRACKING on"),
+    e("CLIENT NO-EVICT on"),
+    e("RESET"),
+    e("CLIENT TRACKINGINFO"),
 ];
 
 /// FAILOVER's refusals and the master client, seen from a replica.
