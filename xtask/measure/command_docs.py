@@ -12,7 +12,7 @@ SUBCOMMANDS below, those the simulator implements, are kept.
 import re, socket, sys
 
 SUBCOMMANDS = {
-    "client": {"id", "setname", "getname", "kill", "list"},
+    "client": {"id", "setname", "getname", "kill", "list", "unblock"},
     "config": {"get", "set", "resetstat", "rewrite"},
     "object": {"encoding", "refcount", "freq", "idletime", "help"},
     "pubsub": {"channels", "numsub", "numpat"},

@@ -526,7 +526,7 @@ fn swapdb(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             (Err(e), _) | (_, Err(e)) => return e,
         },
     };
-    x.dbs.swap(a, b);
+    crate::keyspace::swap_dbs(x.dbs, a, b);
     x.dirty += 1;
     x.propagate(args);
     Value::ok()

@@ -18,6 +18,7 @@
 //! `scenario`, `report`, `chaoslab`, `serde`, `serde_json`.
 
 mod bits;
+mod blocking;
 mod call;
 pub mod cluster;
 mod command_docs;
@@ -47,6 +48,8 @@ pub mod zset;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_blocking;
 #[cfg(test)]
 mod tests_handshake;
 #[cfg(test)]

@@ -727,6 +727,17 @@ impl Server {
         self.process_client(ctx, conn);
     }
 
+    /// CLIENT UNBLOCK of a client in WAIT: the count so far (`error: None`) or the error.
+    pub(crate) fn unblock_wait(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, error: Option<Value>) {
+        let Some(error) = error else { return self.finish_wait(ctx, conn) };
+        let Some(wait) = self.clients.get_mut(&conn).and_then(|c| c.wait.take()) else { return };
+        if let Some(t) = wait.timer {
+            ctx.cancel_timer(t);
+        }
+        self.outputs.write_with(ctx, conn, |buf| error.encode(buf));
+        self.process_client(ctx, conn);
+    }
+
     pub(crate) fn wait_timeouts(&mut self, ctx: &mut Ctx<'_>) {
         let now = ctx.now();
         let due: Vec<ConnId> = self
@@ -770,6 +781,7 @@ impl Server {
 
     /// `replicationSetMaster`.
     pub(crate) fn set_master(&mut self, ctx: &mut Ctx<'_>, host: String, port: u16) {
+        self.disconnect_blocked_clients(ctx);
         let was_master = self.repl.master.is_none();
         self.drop_link(ctx, !was_master);
         self.repl.master = Some(MasterAddr { host, port });

@@ -59,6 +59,11 @@ pub(crate) struct Client {
     pub(crate) name: Vec<u8>,
     /// RESP2 until `HELLO 3`: how this client's replies are encoded.
     pub(crate) proto: Protocol,
+    /// Blocked on keys (BLPOP...).
+    pub(crate) blocked: Option<crate::blocking::Blocked>,
+    /// May not block (`CLIENT_DENY_BLOCKING`): a script's client, whose
+    /// blocking commands answer as if they timed out.
+    pub(crate) deny_blocking: bool,
 }
 
 impl Client {
@@ -84,6 +89,8 @@ impl Client {
             multi: None,
             name: Vec::new(),
             proto: Protocol::Resp2,
+            blocked: None,
+            deny_blocking: true,
         }
     }
 }
@@ -130,6 +137,8 @@ pub struct Server {
     published: Published,
     /// Lua scripts: the interpreter, the script cache, the running script.
     pub(crate) scripting: crate::scripting::Scripting,
+    /// Clients blocked on keys.
+    pub(crate) blocking: crate::blocking::Blocking,
 }
 
 /// Values last published through [`Ctx::observe`], so that a node publishes
@@ -180,6 +189,7 @@ impl Server {
             outputs: crate::output::Outputs::default(),
             published: Published::default(),
             scripting: crate::scripting::Scripting::default(),
+            blocking: crate::blocking::Blocking::default(),
         }
     }
 
@@ -364,6 +374,8 @@ impl Server {
         }
         if self.cluster.is_some() {
             self.cluster_cron(ctx);
+            // clientsCron: clients blocked on a slot that moved away.
+            self.redirect_blocked_clients(ctx);
         }
         self.persistence_cron(ctx);
         self.cron_loops += 1;
@@ -411,7 +423,7 @@ impl Server {
                 break;
             }
             let Some(client) = self.clients.get_mut(&conn) else { break };
-            if client.wait.is_some() {
+            if client.wait.is_some() || client.blocked.is_some() {
                 break;
             }
             let proto = client.proto;
@@ -476,6 +488,7 @@ impl Server {
                     self.persist.before_reply(ctx, &self.config);
                     reply.encode_for(proto, &mut out);
                     self.post_command(ctx);
+                    self.handle_ready_keys(ctx);
                     continue;
                 }
                 let parsed = client.parser.args();
@@ -503,6 +516,7 @@ impl Server {
                 self.outputs.write_with(ctx, conn, |buf| reply.encode_for(proto, buf));
             }
             self.post_command(ctx);
+            self.handle_ready_keys(ctx);
             if closing {
                 self.flush_replica_output(ctx);
                 ctx.close(conn);
@@ -566,7 +580,8 @@ impl Server {
         }
     }
 
-    pub(crate) fn client_gone(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, client: Client) {
+    pub(crate) fn client_gone(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, mut client: Client) {
+        self.blocked_client_gone(conn, &mut client);
         self.pubsub.remove_client(conn);
         self.shutdown_client_gone(conn);
         self.outputs.forget(conn);
@@ -857,6 +872,11 @@ impl Server {
             }
             "kill" if args.len() >= 3 => self.client_kill(ctx, client, args),
             "list" if args.len() == 2 => self.client_list(ctx.wall_clock_ms(), client),
+            "unblock" if args.len() == 3 || args.len() == 4 => self.client_unblock(ctx, args),
+            "unblock" if args.len() == 2 => Value::error("ERR wrong number of arguments for 'client|unblock' command"),
+            "unblock" => {
+                Value::error("ERR unknown subcommand or wrong number of arguments for 'UNBLOCK'. Try CLIENT HELP.")
+            }
             "kill" => Value::error("ERR wrong number of arguments for 'client|kill' command"),
             _ => Value::error(format!(
                 "ERR unknown subcommand '{}'. Try CLIENT HELP.",
@@ -934,7 +954,7 @@ impl Server {
         }
         if show("clients") {
             let normal = self.clients.values().filter(|c| c.replica.is_none()).count();
-            let blocked = self.clients.values().filter(|c| c.wait.is_some()).count();
+            let blocked = self.clients.values().filter(|c| c.wait.is_some() || c.blocked.is_some()).count();
             sections.push(format!("# Clients\r\nconnected_clients:{normal}\r\nblocked_clients:{blocked}\r\n"));
         }
         if show("memory") {
@@ -1013,6 +1033,8 @@ impl Server {
                 multi: None,
                 name: Vec::new(),
                 proto: Protocol::Resp2,
+                blocked: None,
+                deny_blocking: false,
             },
         );
     }
@@ -1037,6 +1059,12 @@ fn send_pending(ctx: &mut Ctx<'_>, outputs: &mut crate::output::Outputs, conn: C
 impl Process for Server {
     fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
         self.handle_input(ctx, input);
+        // beforeSleep: blocked clients' deadlines, then what unblocked clients sent meanwhile.
+        if self.blocking.count() > 0 {
+            self.blocked_timeouts(ctx);
+            self.handle_ready_keys(ctx);
+        }
+        self.process_unblocked(ctx);
         if self.cluster.is_some() {
             self.cluster_before_sleep(ctx);
         }
