@@ -518,15 +518,28 @@ impl Server {
         }
     }
 
-    /// `disconnectAllBlockedClients`: a master turning replica drops its blocked clients.
+    /// `disconnectAllBlockedClients`: a master turning replica drops its
+    /// blocked clients, WAIT's included.
     pub(crate) fn disconnect_blocked_clients(&mut self, ctx: &mut Ctx<'_>) {
-        let blocked: Vec<ConnId> =
-            self.clients.iter().filter(|(_, c)| c.blocked.is_some()).map(|(&conn, _)| conn).collect();
+        let blocked: Vec<ConnId> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.blocked.is_some() || c.wait.is_some())
+            .map(|(&conn, _)| conn)
+            .collect();
         for conn in blocked {
             let reply = Value::error(
                 "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)",
             );
-            self.unblock_with(ctx, conn, reply);
+            match self.clients.get_mut(&conn).and_then(|c| c.wait.take()) {
+                Some(wait) => {
+                    if let Some(t) = wait.timer {
+                        ctx.cancel_timer(t);
+                    }
+                    self.outputs.write_with(ctx, conn, |buf| reply.encode(buf));
+                }
+                None => self.unblock_with(ctx, conn, reply),
+            }
             self.blocking.unblocked.retain(|&c| c != conn);
             ctx.close(conn);
             if let Some(client) = self.clients.remove(&conn) {

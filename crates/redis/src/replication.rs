@@ -1227,6 +1227,8 @@ impl Server {
         self.log(ctx, '*', &format!("Loading RDB produced by version {}", crate::server::VERSION));
         self.log(ctx, '*', &format!("RDB age {} seconds", (now / 1000 - loaded.ctime).max(0)));
         self.log(ctx, '*', &format!("RDB memory usage when created {:.2} Mb", loaded.used_mem as f64 / 1048576.0));
+        // The clients blocked on each database's keys stay blocked on them.
+        let blocking: Vec<_> = self.dbs.iter_mut().map(|d| std::mem::take(&mut d.blocking)).collect();
         self.dbs = (0..self.config.databases).map(|_| Db::default()).collect();
         let mut keys = 0u64;
         for (i, mut db) in loaded.dbs {
@@ -1242,6 +1244,9 @@ impl Server {
             }
             keys += db.keys.len() as u64;
             self.dbs[i] = db;
+        }
+        for (db, blocking) in self.dbs.iter_mut().zip(blocking) {
+            db.blocking = blocking;
         }
         keys
     }
