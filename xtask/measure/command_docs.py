@@ -18,7 +18,7 @@ SUBCOMMANDS = {
     "latency": {"doctor", "graph", "history", "latest", "reset", "histogram", "help"},
     "client": {
         "id", "setname", "getname", "kill", "list", "info", "pause", "unpause", "reply", "no-evict",
-        "tracking", "caching", "getredir", "trackinginfo", "help",
+        "tracking", "caching", "getredir", "trackinginfo", "help", "unblock",
     },
     "config": {"get", "set", "resetstat", "rewrite"},
     "object": {"encoding", "refcount", "freq", "idletime", "help"},

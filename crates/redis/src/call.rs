@@ -95,6 +95,7 @@ impl Server {
             Handler::PubSub => self.pubsub_dispatch(ctx, conn, client.db, name, args),
             Handler::Cluster => Some(self.cluster_client_command(ctx, client, name, args)),
             Handler::Scripting => self.scripting_command(ctx, client, conn, name, args),
+            Handler::Blocking => self.blocking_command(ctx, client, conn, name, args),
         }
     }
 

@@ -55,6 +55,9 @@ pub(crate) enum Handler {
     Cluster,
     /// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT ([`crate::scripting`]).
     Scripting,
+    /// BLPOP, BRPOP, BRPOPLPUSH, BLMOVE, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP
+    /// ([`crate::blocking`]).
+    Blocking,
 }
 
 /// Where a command's keys are, Redis 7.0's key specs reduced to what
@@ -75,6 +78,9 @@ pub(crate) enum Keys {
     /// EVAL script numkeys key [key ...] arg [arg ...] (`evalGetKeys`): the
     /// count is the third argument, the keys follow it.
     Script,
+    /// BLMPOP/BZMPOP timeout numkeys key [key ...] ... (`blmpopGetKeys`):
+    /// the count is the third argument, the keys follow it, as for EVAL.
+    AfterTimeout,
     /// SORT key [... STORE destination ...] (`sortGetKeys`: the key, then the
     /// last STORE's destination, skipping LIMIT's, GET's and BY's arguments).
     Sort,
@@ -124,10 +130,10 @@ impl Keys {
                 Some((first, n)) => range(first, (first + n - 1) as i64, 1),
                 None => none,
             },
-            Keys::Script | Keys::Numkeys { .. } => {
+            Keys::Script | Keys::AfterTimeout | Keys::Numkeys { .. } => {
                 let store = self == Keys::Numkeys { store: true };
                 let (count_at, first) = match self {
-                    Keys::Script => (2, 3),
+                    Keys::Script | Keys::AfterTimeout => (2, 3),
                     _ if store => (2, 3),
                     _ => (1, 2),
                 };
@@ -339,6 +345,14 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::BITFIELD_RO, 0, KEY, H::Keyspace),
     cmd(&doc::BITOP, WRITE, Keys::Range { first: 2, last: -1, step: 1 }, H::Keyspace),
     cmd(&doc::BITPOS, 0, KEY, H::Keyspace),
+    cmd(&doc::BLMOVE, WRITE, Keys::Range { first: 1, last: 2, step: 1 }, H::Blocking),
+    cmd(&doc::BLMPOP, WRITE, Keys::AfterTimeout, H::Blocking),
+    cmd(&doc::BLPOP, WRITE, Keys::Range { first: 1, last: -2, step: 1 }, H::Blocking),
+    cmd(&doc::BRPOP, WRITE, Keys::Range { first: 1, last: -2, step: 1 }, H::Blocking),
+    cmd(&doc::BRPOPLPUSH, WRITE, Keys::Range { first: 1, last: 2, step: 1 }, H::Blocking),
+    cmd(&doc::BZMPOP, WRITE, Keys::AfterTimeout, H::Blocking),
+    cmd(&doc::BZPOPMAX, WRITE, Keys::Range { first: 1, last: -2, step: 1 }, H::Blocking),
+    cmd(&doc::BZPOPMIN, WRITE, Keys::Range { first: 1, last: -2, step: 1 }, H::Blocking),
     cmd(&doc::CLIENT, 0, Keys::None, H::Connection),
     cmd(&doc::CLUSTER, 0, Keys::None, H::Cluster),
     cmd(&doc::COMMAND, 0, Keys::None, H::Server),

@@ -347,6 +347,9 @@ fn rename(nx: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if db.big.remove(src) {
         db.big.insert(dst.clone());
     }
+    if !db.blocking.is_empty() {
+        db.signal_ready(dst, &value);
+    }
     db.keys.insert(dst.clone(), value);
     if let Some(at) = expire {
         db.expires.insert(dst.clone(), at);

@@ -540,7 +540,7 @@ fn swapdb(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     };
     x.feed.watch.swapping(a, &x.dbs[a], &x.dbs[b], x.now_ms);
     x.feed.watch.swapping(b, &x.dbs[b], &x.dbs[a], x.now_ms);
-    x.dbs.swap(a, b);
+    crate::keyspace::swap_dbs(x.dbs, a, b);
     x.dirty += 1;
     x.propagate(args);
     Value::ok()

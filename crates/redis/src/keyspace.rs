@@ -50,6 +50,12 @@ pub struct Db {
     /// a `raw` string that APPEND grew. Redis never converts back, so this outlives
     /// the shrinking (HDEL, SREM) that the value's shape alone would show.
     pub(crate) big: std::collections::BTreeSet<Vec<u8>>,
+    /// Keys some client is blocked on (Redis's `blocking_keys`, whose queues
+    /// the server keeps: [`crate::blocking`]).
+    pub(crate) blocking: BTreeSet<Vec<u8>>,
+    /// Keys made ready for their blocked clients, in the order they became
+    /// ready, each once (`ready_keys`).
+    pub(crate) ready: Vec<Vec<u8>>,
 }
 
 /// Two databases are equal when they hold the same keys, values and expiry
@@ -114,10 +120,12 @@ impl Db {
 
     /// Sets a key's value (its expiry is the caller's business).
     pub fn insert(&mut self, key: Vec<u8>, value: Data) {
-        if let Some(ix) = &mut self.slot_index
-            && !self.keys.contains_key(&key)
-        {
+        let new = (self.slot_index.is_some() || !self.blocking.is_empty()) && !self.keys.contains_key(&key);
+        if new && let Some(ix) = &mut self.slot_index {
             ix.add(&key);
+        }
+        if new {
+            self.signal_ready(&key, &value);
         }
         // A new value object: its encoding follows its shape, as when Redis creates or loads it.
         if crate::rdb::big_encoding(&value) {
@@ -126,6 +134,17 @@ impl Db {
             self.forget_encoding(&key);
         }
         self.keys.insert(key, value);
+    }
+
+    /// `signalKeyAsReady`: a new `value` at `key` (`dbAdd`) may serve clients
+    /// blocked on it; they are served after the command.
+    pub(crate) fn signal_ready(&mut self, key: &[u8], value: &Data) {
+        if crate::blocking::Kind::of(value).is_some()
+            && self.blocking.contains(key)
+            && !self.ready.iter().any(|k| k == key)
+        {
+            self.ready.push(key.to_vec());
+        }
     }
 
     /// The value of `key` was replaced in place by one in its compact encoding (INCR).
@@ -208,6 +227,33 @@ impl Db {
     /// Whether a key exists but its time has passed.
     pub fn is_expired(&self, key: &[u8], now_ms: i64) -> bool {
         self.expires.get(key).is_some_and(|&at| at <= now_ms)
+    }
+}
+
+/// SWAPDB (`dbSwapDatabases`): the data of databases `a` and `b` trade
+/// places, the clients blocked on each index stay, and any of their keys that
+/// now holds a list or sorted set is ready (`scanDatabaseForReadyKeys`).
+pub(crate) fn swap_dbs(dbs: &mut [Db], a: usize, b: usize) {
+    dbs.swap(a, b);
+    if a == b {
+        return;
+    }
+    let (blocking, ready) = (std::mem::take(&mut dbs[a].blocking), std::mem::take(&mut dbs[a].ready));
+    dbs[a].blocking = std::mem::replace(&mut dbs[b].blocking, blocking);
+    dbs[a].ready = std::mem::replace(&mut dbs[b].ready, ready);
+    for i in [a, b] {
+        let db = &mut dbs[i];
+        let now_ready: Vec<Vec<u8>> = db
+            .blocking
+            .iter()
+            .filter(|k| db.keys.get(*k).and_then(crate::blocking::Kind::of).is_some())
+            .cloned()
+            .collect();
+        for key in now_ready {
+            if !db.ready.contains(&key) {
+                db.ready.push(key);
+            }
+        }
     }
 }
 

@@ -20,6 +20,7 @@
 mod acl;
 mod bitfield;
 mod bits;
+mod blocking;
 mod call;
 mod client_control;
 pub mod cluster;
@@ -63,6 +64,8 @@ pub mod zset;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_blocking;
 #[cfg(test)]
 mod tests_client;
 #[cfg(test)]

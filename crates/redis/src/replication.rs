@@ -741,6 +741,17 @@ impl Server {
         self.process_client(ctx, conn);
     }
 
+    /// CLIENT UNBLOCK of a client in WAIT: the count so far (`error: None`) or the error.
+    pub(crate) fn unblock_wait(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, error: Option<Value>) {
+        let Some(error) = error else { return self.finish_wait(ctx, conn) };
+        let Some(wait) = self.clients.get_mut(&conn).and_then(|c| c.wait.take()) else { return };
+        if let Some(t) = wait.timer {
+            ctx.cancel_timer(t);
+        }
+        self.outputs.write_with(ctx, conn, |buf| error.encode(buf));
+        self.process_client(ctx, conn);
+    }
+
     pub(crate) fn wait_timeouts(&mut self, ctx: &mut Ctx<'_>) {
         let now = ctx.now();
         let due: Vec<ConnId> = self
@@ -787,6 +798,7 @@ impl Server {
 
     /// `replicationSetMaster`.
     pub(crate) fn set_master(&mut self, ctx: &mut Ctx<'_>, host: String, port: u16) {
+        self.disconnect_blocked_clients(ctx);
         let was_master = self.repl.master.is_none();
         self.drop_link(ctx, !was_master);
         self.repl.master = Some(MasterAddr { host, port });
@@ -1262,6 +1274,8 @@ impl Server {
         for (i, db) in self.dbs.iter().enumerate() {
             self.feed.watch.flushing(i, db);
         }
+        // The clients blocked on each database's keys stay blocked on them.
+        let blocking: Vec<_> = self.dbs.iter_mut().map(|d| std::mem::take(&mut d.blocking)).collect();
         self.dbs = (0..self.config.databases).map(|_| Db::default()).collect();
         let mut keys = 0u64;
         for (i, mut db) in loaded.dbs {
@@ -1277,6 +1291,9 @@ impl Server {
             }
             keys += db.keys.len() as u64;
             self.dbs[i] = db;
+        }
+        for (db, blocking) in self.dbs.iter_mut().zip(blocking) {
+            db.blocking = blocking;
         }
         keys
     }

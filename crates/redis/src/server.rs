@@ -61,6 +61,11 @@ pub(crate) struct Client {
     pub(crate) proto: Protocol,
     /// What CLIENT REPLY, NO-EVICT and TRACKING set.
     pub(crate) ctl: crate::client_control::Controls,
+    /// Blocked on keys (BLPOP...).
+    pub(crate) blocked: Option<crate::blocking::Blocked>,
+    /// May not block (`CLIENT_DENY_BLOCKING`): a script's client, whose
+    /// blocking commands answer as if they timed out.
+    pub(crate) deny_blocking: bool,
 }
 
 impl Client {
@@ -87,6 +92,8 @@ impl Client {
             name: Vec::new(),
             proto: Protocol::Resp2,
             ctl: Default::default(),
+            blocked: None,
+            deny_blocking: true,
         }
     }
 }
@@ -141,6 +148,8 @@ pub struct Server {
     pub(crate) slowlog: crate::slowlog::SlowLog,
     /// Clients in MONITOR mode, in the order they asked.
     pub(crate) monitors: Vec<ConnId>,
+    /// Clients blocked on keys.
+    pub(crate) blocking: crate::blocking::Blocking,
 }
 
 /// Values last published through [`Ctx::observe`], so that a node publishes
@@ -195,6 +204,7 @@ impl Server {
             failover: Default::default(),
             slowlog: Default::default(),
             monitors: Vec::new(),
+            blocking: crate::blocking::Blocking::default(),
         }
     }
 
@@ -381,6 +391,8 @@ impl Server {
         }
         if self.cluster.is_some() {
             self.cluster_cron(ctx);
+            // clientsCron: clients blocked on a slot that moved away.
+            self.redirect_blocked_clients(ctx);
         }
         self.persistence_cron(ctx);
         if unpaused {
@@ -432,7 +444,7 @@ impl Server {
                 break;
             }
             let Some(client) = self.clients.get_mut(&conn) else { break };
-            if client.wait.is_some() {
+            if client.wait.is_some() || client.blocked.is_some() {
                 break;
             }
             let proto = client.proto;
@@ -515,6 +527,7 @@ impl Server {
                         reply.encode_for(proto, &mut out);
                     }
                     self.post_command(ctx);
+                    self.handle_ready_keys(ctx);
                     continue;
                 }
                 let parsed = client.parser.args();
@@ -543,6 +556,7 @@ impl Server {
                 self.outputs.write_with(ctx, conn, |buf| reply.encode_for(proto, buf));
             }
             self.post_command(ctx);
+            self.handle_ready_keys(ctx);
             if closing {
                 self.flush_replica_output(ctx);
                 ctx.close(conn);
@@ -612,8 +626,9 @@ impl Server {
         self.update_failover_status(ctx);
     }
 
-    pub(crate) fn client_gone(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, client: Client) {
+    pub(crate) fn client_gone(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, mut client: Client) {
         self.monitors.retain(|&m| m != conn);
+        self.blocked_client_gone(conn, &mut client);
         self.pubsub.remove_client(conn);
         self.feed.watch.forget(client.id);
         self.shutdown_client_gone(conn);
@@ -909,6 +924,10 @@ impl Server {
                 }
             }
             "kill" => self.client_kill(ctx, client, args),
+            "unblock" if args.len() <= 4 => self.client_unblock(ctx, args),
+            "unblock" => {
+                Value::error("ERR unknown subcommand or wrong number of arguments for 'UNBLOCK'. Try CLIENT HELP.")
+            }
             _ => self.client_control(ctx, client, args),
         }
     }
@@ -994,7 +1013,8 @@ impl Server {
         }
         if show("clients") {
             let normal = self.clients.values().filter(|c| c.replica.is_none()).count();
-            let blocked = self.clients.values().filter(|c| c.wait.is_some() || c.held.is_some()).count();
+            let blocked =
+                self.clients.values().filter(|c| c.wait.is_some() || c.held.is_some() || c.blocked.is_some()).count();
             sections.push(format!("# Clients\r\nconnected_clients:{normal}\r\nblocked_clients:{blocked}\r\n"));
         }
         if show("memory") {
@@ -1074,6 +1094,8 @@ impl Server {
                 name: Vec::new(),
                 proto: Protocol::Resp2,
                 ctl: Default::default(),
+                blocked: None,
+                deny_blocking: false,
             },
         );
     }
@@ -1098,6 +1120,12 @@ fn send_pending(ctx: &mut Ctx<'_>, outputs: &mut crate::output::Outputs, conn: C
 impl Process for Server {
     fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
         self.handle_input(ctx, input);
+        // beforeSleep: blocked clients' deadlines, then what unblocked clients sent meanwhile.
+        if self.blocking.count() > 0 {
+            self.blocked_timeouts(ctx);
+            self.handle_ready_keys(ctx);
+        }
+        self.process_unblocked(ctx);
         if self.cluster.is_some() {
             self.cluster_before_sleep(ctx);
         }

@@ -103,6 +103,13 @@ fn routing_keys_agree_with_measured_key_specs_for_every_command() {
                 assert_eq!(keys_from_specs(c.doc, &args), Some(own_keys(c, &args)), "{}", c.name);
                 assert_eq!(own_keys(c, &args), vec![3, 4], "{}", c.name);
             }
+            Keys::AfterTimeout => {
+                assert!(c.doc.flags.contains(&"movablekeys"), "{}", c.name);
+                let args: Vec<Vec<u8>> =
+                    [c.name, "0", "2", "k1", "k2", "min"].iter().map(|a| a.as_bytes().to_vec()).collect();
+                assert_eq!(keys_from_specs(c.doc, &args), Some(own_keys(c, &args)), "{}", c.name);
+                assert_eq!(own_keys(c, &args), vec![3, 4], "{}", c.name);
+            }
         }
     }
 }

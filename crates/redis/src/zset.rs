@@ -89,7 +89,7 @@ impl ZSet {
 /// C's `strtod` over the whole of `text` (nothing may follow the number):
 /// the value, and whether it overflowed or underflowed (`ERANGE` with
 /// ±HUGE_VAL or zero). Leading whitespace is the caller's business.
-fn strtod(text: &str) -> Option<(f64, bool)> {
+pub(crate) fn strtod(text: &str) -> Option<(f64, bool)> {
     let body = text.strip_prefix(['+', '-']).unwrap_or(text);
     let negative = text.starts_with('-');
     let lower = body.to_ascii_lowercase();

@@ -49,6 +49,10 @@ fn every_keyed_command_is_routed_by_its_keys() {
                 .map(|a| a.as_bytes().to_vec())
                 .collect();
         }
+        if command.keys == Keys::AfterTimeout {
+            // BLMPOP timeout numkeys key key LEFT.
+            args = [command.name, "0", "2", "k2", "k2", "left"].iter().map(|a| a.as_bytes().to_vec()).collect();
+        }
         if command.keys == Keys::Script {
             // EVAL body numkeys key key arg: the script's declared keys.
             args = [command.name, "return 1", "2", "k2", "k2", "v"].iter().map(|a| a.as_bytes().to_vec()).collect();
