@@ -35,8 +35,6 @@ const fn gap(line: &'static str, why: &'static str) -> Entry {
     Entry { line, expect: Expect::Gap(why), mask: Mask::None }
 }
 
-const NOT_IMPLEMENTED: &str = "command not implemented by the simulated node (unknown command there)";
-
 /// A mode: its servers, and the port the catalogue talks to.
 pub struct Mode {
     /// Report group suffix.
