@@ -1072,32 +1072,16 @@ impl Server {
         let now = ctx.wall_clock_ms();
         let id = self.next_client_id;
         self.next_client_id += 1;
-        self.clients.insert(
-            conn,
-            Client {
-                id,
-                parser: RequestParser::default(),
-                db: 0,
-                authenticated,
-                closing: false,
-                peer,
-                local_port,
-                created_ms: now,
-                last_cmd_ms: now,
-                woff: 0,
-                wait: None,
-                replica: None,
-                listening_port: 0,
-                cluster_flags: Default::default(),
-                held: None,
-                multi: None,
-                name: Vec::new(),
-                proto: Protocol::Resp2,
-                ctl: Default::default(),
-                blocked: None,
-                deny_blocking: false,
-            },
-        );
+        let client = Client {
+            id,
+            authenticated,
+            local_port,
+            created_ms: now,
+            last_cmd_ms: now,
+            deny_blocking: false,
+            ..Client::fake(peer, 0)
+        };
+        self.clients.insert(conn, client);
     }
 }
 
