@@ -38,6 +38,9 @@ pub enum Mask {
     ClusterShards,
     /// SENTINEL MASTER(S)/REPLICAS: run ids masked, and numbers other than ports.
     Sentinel,
+    /// A TTL in whole seconds of 10 or more, compared rounded to the nearest ten
+    /// (negative answers and small TTLs stay exact).
+    Seconds,
 }
 
 impl Mask {
@@ -63,6 +66,9 @@ impl Mask {
             }
             Mask::ClusterShards => {
                 "node ids and replication offsets masked, shards sorted: ids are random, offsets depend on the run, SHARDS walks Redis's nodes dict"
+            }
+            Mask::Seconds => {
+                "TTL in seconds compared to the nearest ten: TTL rounds to the nearest second, and a loaded machine can put more than 500 ms between the real master's write and the replica's read (1000 becomes 999)"
             }
             Mask::UnorderedPairs => {
                 "pairs compared sorted: CONFIG GET walks Redis's config dict, whose order follows a per-process random hash seed"
@@ -125,6 +131,11 @@ impl Obs {
                 (text.clone(), text)
             }
             (Mask::Unordered | Mask::UnorderedPairs, Some(_)) => (super::target::escape(&reply.raw), reply.describe()),
+            (Mask::Seconds, Some(Value::Integer(n))) if n >= 10 => {
+                let text = format!("integer: (integer) ~{}", (n + 5) / 10 * 10);
+                (text.clone(), text)
+            }
+            (Mask::Seconds, Some(_)) => (super::target::escape(&reply.raw), reply.describe()),
             (Mask::Info, Some(v)) => {
                 let text = format!("{}: {}", super::target::type_name(&v), mask_info(&reply.text()));
                 (text.clone(), text)

@@ -69,6 +69,11 @@ fn masks_hide_only_run_specific_values() {
     let unordered = |raw: &[u8]| Obs::reply("SMEMBERS", &reply(raw), Expect::Same, Mask::Unordered).compared;
     assert_eq!(unordered(b"*2\r\n$1\r\nb\r\n$1\r\na\r\n"), unordered(b"*2\r\n$1\r\na\r\n$1\r\nb\r\n"));
     assert_ne!(unordered(b"*2\r\n$1\r\nb\r\n$1\r\na\r\n"), unordered(b"*2\r\n$1\r\na\r\n$1\r\nc\r\n"));
+    // A TTL read 999 after a slow hop still matches 1000; 990 or a missing TTL do not.
+    let seconds = |raw: &[u8]| Obs::reply("TTL", &reply(raw), Expect::Same, Mask::Seconds).compared;
+    assert_eq!(seconds(b":999\r\n"), seconds(b":1000\r\n"));
+    assert_ne!(seconds(b":990\r\n"), seconds(b":1000\r\n"));
+    assert_ne!(seconds(b":-1\r\n"), seconds(b":-2\r\n"));
 }
 
 #[test]
