@@ -493,7 +493,7 @@ impl Server {
                 };
                 if self.scripting.timed_out() && !crate::scripting::allowed_when_busy(name, client.parser.args()) {
                     if client.ctl.after_command(name == "client") {
-                        crate::scripting::busy_reply().encode_for(proto, &mut out);
+                        self.scripting.busy_reply().encode_for(proto, &mut out);
                     }
                     continue;
                 }
