@@ -379,7 +379,8 @@ impl Server {
         let reply = self.function_apply(ctx, &sub, args);
         if writes && !matches!(reply, Value::Error(_)) {
             self.persist.dirty += 1;
-            if self.feed.enabled {
+            // A writable replica's own writes are not propagated (the stream is its master's).
+            if self.repl.master.is_none() {
                 self.feed.db = client.db;
                 resp::encode_command(args, &mut self.feed.bytes);
             }

@@ -2,6 +2,8 @@
 //! EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT LOAD|EXISTS|FLUSH|KILL on a real
 //! Lua 5.1 ([`mlua`], vendored), with Redis's `redis` table ([`lua`]), its
 //! reply conversions and error texts, effects replication and the busy script.
+//! Functions (FUNCTION, FCALL, FCALL_RO: [`functions`]) run on the same
+//! machinery in an interpreter of their own ([`Kind`] says which).
 //!
 //! **Virtual time.** A script costs [`NS_PER_INSTRUCTION`] of virtual CPU per
 //! Lua VM instruction, counted by [`lua_slice`]'s hook in slices of
@@ -40,8 +42,8 @@
 //! so library tables (`string`, `redis`) stay writable; cjson, cmsgpack, bit
 //! and struct are not loaded; RESP3 inside scripts (`redis.setresp(3)`) and
 //! `redis.set_repl`'s AOF/replica split are not simulated (any flag but
-//! REPL_NONE propagates to both); Functions (FUNCTION, FCALL) are not here;
-//! scripts are not kept in the RDB (neither does Redis keep EVAL scripts).
+//! REPL_NONE propagates to both); scripts are not kept in the RDB (neither
+//! does Redis keep EVAL scripts; function libraries are kept).
 
 pub(crate) mod functions;
 pub(crate) mod lua;
