@@ -237,3 +237,35 @@ fn a_restart_finds_the_libraries_in_the_rdb_and_in_the_aof() {
         assert_eq!(c.cli(port, "function stats").matches("(integer) 1").count(), 1, "{port}: one library");
     }
 }
+
+/// RESP3 replies of a real 7.0.15 (raw bytes): maps, a set of flags, a null description.
+#[test]
+fn resp3_list_and_stats_are_maps_and_sets() {
+    let mut l = Lab::new(1);
+    l.call(&["hello", "3"]);
+    let code = "#!lua name=one\nredis.register_function{function_name='r1', callback=function(k) return 1 end, flags={'no-writes', 'allow-stale'}, description='d'}\nredis.register_function('w', function() end)";
+    assert_eq!(l.call(&["function", "load", code]), "$3\r\none\r\n");
+    assert_eq!(
+        l.call(&["function", "list", "withcode"]),
+        format!(
+            "*1\r\n%4\r\n$12\r\nlibrary_name\r\n$3\r\none\r\n$6\r\nengine\r\n$3\r\nLUA\r\n$9\r\nfunctions\r\n*2\r\n\
+             %3\r\n$4\r\nname\r\n$2\r\nr1\r\n$11\r\ndescription\r\n$1\r\nd\r\n$5\r\nflags\r\n~2\r\n+no-writes\r\n+allow-stale\r\n\
+             %3\r\n$4\r\nname\r\n$1\r\nw\r\n$11\r\ndescription\r\n_\r\n$5\r\nflags\r\n~0\r\n\
+             $12\r\nlibrary_code\r\n$191\r\n{code}\r\n"
+        )
+    );
+    assert_eq!(
+        l.call(&["function", "stats"]),
+        "%2\r\n$14\r\nrunning_script\r\n_\r\n$7\r\nengines\r\n%1\r\n$3\r\nLUA\r\n%2\r\n$15\r\nlibraries_count\r\n:1\r\n$15\r\nfunctions_count\r\n:2\r\n"
+    );
+}
+
+#[test]
+fn fcall_inside_multi_answers_in_exec_and_propagates_once() {
+    let mut l = lab();
+    assert_eq!(l.cmd("function load \"#!lua name=m\\nredis.register_function('inc', function(k) return redis.call('incr', k[1]) end)\""), "\"m\"");
+    assert_eq!(l.cmd("multi"), "OK");
+    assert_eq!(l.cmd("fcall inc 1 n"), "QUEUED");
+    assert_eq!(l.cmd("fcall inc 1 n"), "QUEUED");
+    assert_eq!(l.cmd("exec"), "1) (integer) 1\n2) (integer) 2");
+}
