@@ -128,10 +128,11 @@ impl Functions {
             .cloned()
     }
 
+    /// Drops every library. The interpreter stays (as Redis's functions
+    /// engine does): a function running meanwhile keeps its callback.
     fn flush(&mut self) {
         self.libraries.clear();
         self.index.clear();
-        self.vm = None;
     }
 }
 
@@ -162,7 +163,7 @@ fn metadata(code: &[u8]) -> Result<String, String> {
     if !valid_name(name.as_bytes()) {
         return Err(NAME_ERROR.to_owned());
     }
-    let engine = String::from_utf8_lossy(&parts[0][2..]).into_owned();
+    let engine = String::from_utf8_lossy(parts[0].get(2..).unwrap_or_default()).into_owned();
     if !engine.eq_ignore_ascii_case("lua") {
         return Err(format!("Engine '{engine}' not found"));
     }
@@ -373,8 +374,13 @@ impl Server {
             Err(e) => return e,
         };
         let writes = matches!(sub.as_str(), "load" | "delete" | "flush" | "restore");
+        // The gates processCommand applies to a write subcommand.
         if writes && self.repl.master.is_some() && self.config.replica_read_only {
             return Value::error("READONLY You can't write against a read only replica.");
+        }
+        let min = self.config.min_replicas_to_write;
+        if writes && self.repl.master.is_none() && min > 0 && self.repl.good_replicas < min {
+            return Value::error("NOREPLICAS Not enough good replicas to write.");
         }
         let reply = self.function_apply(ctx, &sub, args);
         if writes && !matches!(reply, Value::Error(_)) {

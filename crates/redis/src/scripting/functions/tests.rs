@@ -269,3 +269,20 @@ fn fcall_inside_multi_answers_in_exec_and_propagates_once() {
     assert_eq!(l.cmd("fcall inc 1 n"), "QUEUED");
     assert_eq!(l.cmd("exec"), "1) (integer) 1\n2) (integer) 2");
 }
+
+/// FUNCTION FLUSH keeps the interpreter (Redis's engine outlives its
+/// libraries) and min-replicas-to-write gates the write subcommands
+/// (measured on a real 7.0.15 without replicas).
+#[test]
+fn flush_keeps_the_interpreter_and_writes_need_good_replicas() {
+    let mut l = lab();
+    let load = "function load \"#!lua name=a\\nredis.register_function('f', function() return 1 end)\"";
+    assert_eq!(l.cmd(load), "\"a\"");
+    assert_eq!(l.cmd("function flush"), "OK");
+    assert_eq!(l.cmd(load), "\"a\"");
+    assert_eq!(l.cmd("fcall f 0"), "(integer) 1");
+    assert_eq!(l.cmd("config set min-replicas-to-write 1"), "OK");
+    assert_eq!(l.cmd("function delete a"), "(error) NOREPLICAS Not enough good replicas to write.");
+    assert_eq!(l.cmd("fcall f 0"), "(error) NOREPLICAS Not enough good replicas to write.");
+    assert_eq!(l.cmd("function list libraryname a").lines().nth(1), Some("   2) \"a\""));
+}
