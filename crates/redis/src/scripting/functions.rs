@@ -261,6 +261,11 @@ fn parse_flags(v: &Lv) -> mlua::Result<u8> {
     Ok(flags)
 }
 
+/// Whether FUNCTION's subcommand `sub` writes (LOAD, DELETE, FLUSH, RESTORE).
+pub(crate) fn writes(sub: &[u8]) -> bool {
+    [&b"load"[..], b"delete", b"flush", b"restore"].iter().any(|w| sub.eq_ignore_ascii_case(w))
+}
+
 /// FUNCTION's subcommand, lowercased, once its arity is right.
 fn function_subcommand(args: &[Vec<u8>]) -> Result<String, Value> {
     let command = crate::command_table::lookup("function").ok_or_else(|| Value::error("ERR no FUNCTION command"))?;
@@ -373,7 +378,7 @@ impl Server {
             Ok(sub) => sub,
             Err(e) => return e,
         };
-        let writes = matches!(sub.as_str(), "load" | "delete" | "flush" | "restore");
+        let writes = writes(sub.as_bytes());
         // The gates processCommand applies to a write subcommand.
         if writes && self.repl.master.is_some() && self.config.replica_read_only {
             return Value::error("READONLY You can't write against a read only replica.");

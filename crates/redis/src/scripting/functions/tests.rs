@@ -286,3 +286,16 @@ fn flush_keeps_the_interpreter_and_writes_need_good_replicas() {
     assert_eq!(l.cmd("fcall f 0"), "(error) NOREPLICAS Not enough good replicas to write.");
     assert_eq!(l.cmd("function list libraryname a").lines().nth(1), Some("   2) \"a\""));
 }
+
+/// As measured: CLIENT PAUSE WRITE holds FUNCTION LOAD until it ends, not FUNCTION LIST.
+#[test]
+fn a_write_pause_holds_function_load_but_not_list() {
+    let mut l = Lab::new(2);
+    assert_eq!(l.call(&["client", "pause", "300", "write"]), "+OK\r\n");
+    l.send(1, &["function", "list"]);
+    l.send(1, &["function", "load", "#!lua name=p\nredis.register_function('f', function() return 1 end)"]);
+    l.sim.run_for(Duration::from_millis(100));
+    assert_eq!(l.take(1), "*0\r\n");
+    l.sim.run_for(Duration::from_millis(400));
+    assert_eq!(l.take(1), "$1\r\np\r\n");
+}
