@@ -57,6 +57,16 @@ impl Lab {
         self.sim.with_process::<Conn, _>(self.clients[i], |_, ctx| ctx.send(conn, &bytes));
     }
 
+    /// Sends binary `args` from client `i` and returns every byte received a millisecond later.
+    pub(super) fn call_bytes(&mut self, i: usize, args: &[&[u8]]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        resp::encode_command(args, &mut bytes);
+        let conn = self.sim.process::<Conn>(self.clients[i]).unwrap().conn.unwrap();
+        self.sim.with_process::<Conn, _>(self.clients[i], |_, ctx| ctx.send(conn, &bytes));
+        self.sim.run_for(Duration::from_millis(1));
+        self.sim.with_process::<Conn, _>(self.clients[i], |c, _| std::mem::take(&mut c.got)).unwrap_or_default()
+    }
+
     /// What client `i` received since the last call.
     pub(super) fn take(&mut self, i: usize) -> String {
         let got =
