@@ -25,6 +25,7 @@ SUBCOMMANDS = {
     "pubsub": {"channels", "numsub", "numpat"},
     "command": {"count", "info", "list", "getkeys", "help", "docs"},
     "script": {"load", "exists", "flush", "kill", "help"},
+    "function": {"load", "list", "delete", "flush", "dump", "restore", "stats", "kill", "help"},
     "xgroup": {"create", "setid", "destroy", "createconsumer", "delconsumer", "help"},
     "xinfo": {"consumers", "groups", "stream", "help"},
     "cluster": {

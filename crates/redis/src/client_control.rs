@@ -492,14 +492,15 @@ pub(crate) struct PauseInForce {
 impl PauseInForce {
     /// Whether `client`'s command waits for the pause to end (processCommand's
     /// `blockClient(c, BLOCKED_POSTPONE)`): replicas never wait; in WRITE mode
-    /// what may replicate waits (writes, EVAL, PUBLISH, ..., an EXEC that
-    /// queued one of those).
-    pub(crate) fn holds(&self, client: &Client, name: &str, command: Option<&Command>) -> bool {
+    /// what may replicate waits (writes, EVAL, PUBLISH, FUNCTION LOAD, ..., an
+    /// EXEC that queued one of those).
+    pub(crate) fn holds(&self, client: &Client, args: &[Vec<u8>], name: &str, command: Option<&Command>) -> bool {
         if client.replica.is_some() || !(self.all || self.writes) {
             return false;
         }
         let may_replicate = command.is_some_and(|c| c.write() || c.has(MAY_REPLICATE))
-            || (name == "exec" && client.multi.as_ref().is_some_and(|t| t.may_replicate()));
+            || (name == "exec" && client.multi.as_ref().is_some_and(|t| t.may_replicate()))
+            || (name == "function" && args.get(1).is_some_and(|s| crate::scripting::functions::writes(s)));
         self.all || may_replicate
     }
 }

@@ -53,7 +53,7 @@ pub(crate) enum Handler {
     PubSub,
     /// CLUSTER, ASKING, READONLY, READWRITE ([`crate::cluster::commands`]).
     Cluster,
-    /// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT ([`crate::scripting`]).
+    /// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT, FUNCTION, FCALL, FCALL_RO ([`crate::scripting`]).
     Scripting,
     /// BLPOP, BRPOP, BRPOPLPUSH, BLMOVE, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP
     /// ([`crate::blocking`]).
@@ -311,6 +311,18 @@ pub(crate) enum Find {
 }
 
 impl Command {
+    /// Redis's flags of the command `args` name: a container's subcommand's
+    /// own when it names one this table has (`lookupCommand`), else the command's.
+    pub(crate) fn flags_for(&self, args: &[Vec<u8>]) -> &'static [&'static str] {
+        let sub = args.get(1).and_then(|s| {
+            self.doc
+                .subcommands
+                .iter()
+                .find(|d| d.name.split_once('|').is_some_and(|(_, n)| n.as_bytes().eq_ignore_ascii_case(s)))
+        });
+        sub.unwrap_or(self.doc).flags
+    }
+
     /// Whether it has `flag`.
     pub(crate) const fn has(&self, flag: u16) -> bool {
         self.flags & flag != 0
@@ -376,8 +388,11 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::EXPIREAT, WRITE, KEY, H::Keyspace),
     cmd(&doc::EXPIRETIME, 0, KEY, H::Keyspace),
     cmd(&doc::FAILOVER, STALE, Keys::None, H::Replication),
+    cmd(&doc::FCALL, STALE | MAY_REPLICATE, Keys::Script, H::Scripting),
+    cmd(&doc::FCALL_RO, STALE, Keys::Script, H::Scripting),
     cmd(&doc::FLUSHALL, WRITE, Keys::None, H::Keyspace),
     cmd(&doc::FLUSHDB, WRITE, Keys::None, H::Keyspace),
+    cmd(&doc::FUNCTION, 0, Keys::None, H::Scripting),
     cmd(&doc::GEOADD, WRITE, KEY, H::Keyspace),
     cmd(&doc::GEODIST, 0, KEY, H::Keyspace),
     cmd(&doc::GEOHASH, 0, KEY, H::Keyspace),

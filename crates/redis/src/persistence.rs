@@ -157,7 +157,7 @@ impl Server {
             offset: self.repl.offset,
             stream_db: self.repl.stream_db(),
         };
-        crate::rdb::encode(&self.dbs, ctx.wall_clock_ms(), Some(&info))
+        crate::rdb::encode(&self.dbs, &self.scripting.functions.codes(), ctx.wall_clock_ms(), Some(&info))
     }
 
     /// SAVE in the foreground.
@@ -296,7 +296,7 @@ impl Server {
         let Some(manifest) = manifest else {
             // First start with AOF on: an empty base and incr file.
             let seq = 1;
-            let base = crate::rdb::encode(&self.dbs, ctx.wall_clock_ms(), None);
+            let base = crate::rdb::encode(&self.dbs, &self.scripting.functions.codes(), ctx.wall_clock_ms(), None);
             let base_path = self.base_path(seq);
             write_atomically(ctx, &base_path, &base);
             let msg = format!("Creating AOF base file {}.{seq}.base.rdb on server start", self.config.appendfilename);
@@ -345,6 +345,10 @@ impl Server {
                 db = db.min(self.dbs.len() - 1);
                 continue;
             }
+            if name == "function" {
+                self.function_from_master(ctx, args);
+                continue;
+            }
             let mut x = Exec::new(&mut self.dbs, &mut feed, false, db, now_ms);
             x.clock_ms = ctx.wall_clock_ms();
             x.obey = true;
@@ -367,7 +371,7 @@ impl Server {
         self.log(ctx, '*', &format!("Background append only file rewriting started by pid {pid}"));
         let old = self.persist.aof.as_ref().map(|a| a.seq);
         let seq = old.map_or(1, |s| s + 1);
-        let base = crate::rdb::encode(&self.dbs, ctx.wall_clock_ms(), None);
+        let base = crate::rdb::encode(&self.dbs, &self.scripting.functions.codes(), ctx.wall_clock_ms(), None);
         let base_path = self.base_path(seq);
         write_atomically(ctx, &base_path, &base);
         let incr = Persistence::incr_path(&self.config, seq);
@@ -414,7 +418,7 @@ impl Server {
             m.lines().find_map(|l| l.split_whitespace().skip_while(|w| *w != "seq").nth(1)?.parse::<u64>().ok())
         });
         let seq = old.map_or(1, |s| s + 1);
-        let base = crate::rdb::encode(&self.dbs, ctx.wall_clock_ms(), None);
+        let base = crate::rdb::encode(&self.dbs, &self.scripting.functions.codes(), ctx.wall_clock_ms(), None);
         write_atomically(ctx, &self.base_path(seq), &base);
         let name = &self.config.appendfilename;
         let text = format!("file {name}.{seq}.base.rdb seq {seq} type b\n");

@@ -12,6 +12,7 @@
 use crate::keyspace::{Data, Db};
 
 const MAGIC: &[u8] = b"REDIS0010";
+const OP_FUNCTION2: u8 = crate::scripting::functions::RDB_OPCODE_FUNCTION2;
 const OP_AUX: u8 = 0xFA;
 const OP_RESIZEDB: u8 = 0xFB;
 const OP_EXPIRETIME_MS: u8 = 0xFC;
@@ -63,10 +64,12 @@ pub struct Loaded {
     pub used_mem: u64,
     /// Replication info, if the file has it.
     pub repl: Option<ReplInfo>,
+    /// The function libraries' code (`RDB_OPCODE_FUNCTION2` records).
+    pub functions: Vec<Vec<u8>>,
 }
 
-/// Encodes the dataset. `now_ms` is the creation time.
-pub fn encode(dbs: &[Db], now_ms: i64, repl: Option<&ReplInfo>) -> Vec<u8> {
+/// Encodes the dataset and the function libraries' code. `now_ms` is the creation time.
+pub fn encode(dbs: &[Db], functions: &[Vec<u8>], now_ms: i64, repl: Option<&ReplInfo>) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);
     out.extend_from_slice(MAGIC);
     let used_mem = approx_memory(dbs);
@@ -85,6 +88,10 @@ pub fn encode(dbs: &[Db], now_ms: i64, repl: Option<&ReplInfo>) -> Vec<u8> {
         aux("repl-offset", &r.offset.to_string());
     }
     aux("aof-base", "0");
+    for code in functions {
+        out.push(OP_FUNCTION2);
+        string(&mut out, code);
+    }
     for (i, db) in dbs.iter().enumerate().filter(|(_, db)| !db.keys.is_empty()) {
         out.push(OP_SELECTDB);
         length(&mut out, i as u64);
@@ -481,6 +488,18 @@ pub(crate) struct Reader<'a> {
     at: usize,
 }
 
+impl<'a> Reader<'a> {
+    /// A cursor at the start of `buf`.
+    pub(crate) fn new(buf: &'a [u8]) -> Reader<'a> {
+        Reader { buf, at: 0 }
+    }
+
+    /// Whether every byte has been read.
+    pub(crate) fn at_end(&self) -> bool {
+        self.at >= self.buf.len()
+    }
+}
+
 impl Reader<'_> {
     pub(crate) fn byte(&mut self) -> Result<u8, RdbError> {
         let b = *self.buf.get(self.at).ok_or(RdbError::ShortRead)?;
@@ -752,7 +771,7 @@ pub fn decode(buf: &[u8]) -> Result<Loaded, RdbError> {
         return Err(RdbError::WrongSignature);
     }
     let mut r = Reader { buf, at: 9 };
-    let mut loaded = Loaded { dbs: Vec::new(), ctime: 0, used_mem: 0, repl: None };
+    let mut loaded = Loaded { dbs: Vec::new(), ctime: 0, used_mem: 0, repl: None, functions: Vec::new() };
     let (mut replid, mut offset, mut stream_db) = (None, None, 0);
     let mut expire: Option<i64> = None;
     loop {
@@ -771,6 +790,7 @@ pub fn decode(buf: &[u8]) -> Result<Loaded, RdbError> {
                     _ => {}
                 }
             }
+            OP_FUNCTION2 => loaded.functions.push(r.string()?),
             OP_SELECTDB => {
                 let n = r.length()? as usize;
                 loaded.dbs.push((n, Db::default()));
@@ -825,7 +845,7 @@ mod tests {
         dbs[2].keys.insert(b"h".to_vec(), Data::Hash(vec![(b"f".to_vec(), b"v".to_vec())]));
         dbs[2].keys.insert(b"t".to_vec(), Data::Set([b"x".to_vec()].into()));
         let repl = ReplInfo { replid: "ab".repeat(20), offset: 12345, stream_db: 2 };
-        let bytes = encode(&dbs, 1_000_000, Some(&repl));
+        let bytes = encode(&dbs, &[], 1_000_000, Some(&repl));
         assert_eq!(&bytes[..9], b"REDIS0010");
         let loaded = decode(&bytes).unwrap();
         assert_eq!(loaded.repl, Some(repl));
@@ -845,7 +865,7 @@ mod tests {
     #[test]
     fn truncated_or_foreign_files_are_errors_not_panics() {
         let dbs = vec![Db { keys: [(b"k".to_vec(), Data::Str(b"v".to_vec()))].into(), ..Db::default() }];
-        let bytes = encode(&dbs, 0, None);
+        let bytes = encode(&dbs, &[], 0, None);
         for cut in 0..bytes.len() - 9 {
             assert!(decode(&bytes[..cut]).is_err(), "cut at {cut}");
         }

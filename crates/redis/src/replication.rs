@@ -537,7 +537,8 @@ impl Server {
             offset: self.repl.offset,
             stream_db: self.repl.stream_db(),
         };
-        let snapshot = crate::rdb::encode(&self.dbs, ctx.wall_clock_ms(), Some(&info));
+        let snapshot =
+            crate::rdb::encode(&self.dbs, &self.scripting.functions.codes(), ctx.wall_clock_ms(), Some(&info));
         let mut mark = [0u8; 20];
         ctx.rng().fill(&mut mark);
         let mark: String = mark.iter().map(|b| format!("{b:02x}")).collect();
@@ -1271,6 +1272,7 @@ impl Server {
         self.log(ctx, '*', &format!("Loading RDB produced by version {}", crate::server::VERSION));
         self.log(ctx, '*', &format!("RDB age {} seconds", (now / 1000 - loaded.ctime).max(0)));
         self.log(ctx, '*', &format!("RDB memory usage when created {:.2} Mb", loaded.used_mem as f64 / 1048576.0));
+        self.load_rdb_functions(ctx, &loaded.functions);
         for (i, db) in self.dbs.iter().enumerate() {
             self.feed.watch.flushing(i, db);
         }
@@ -1329,6 +1331,10 @@ impl Server {
                     if let Some(n) = crate::commands::parse_int(args.get(1).map_or(&[][..], |a| a)) {
                         db_now = (n.max(0) as usize).min(self.dbs.len() - 1);
                     }
+                }
+                "function" => {
+                    self.function_from_master(ctx, args);
+                    self.persist.feed_aof_command(ctx, &self.config, db_now, args);
                 }
                 "replconf" => {
                     if args.get(1).is_some_and(|a| a.eq_ignore_ascii_case(b"getack")) {

@@ -453,7 +453,7 @@ impl Server {
             if let Some(held) = held {
                 let mut name_buf = [0u8; crate::commands::NAME_MAX];
                 let name = crate::commands::lowercase_name(&held[0], &mut name_buf);
-                if pause.holds(client, name, crate::command_table::lookup(name)) {
+                if pause.holds(client, &held, name, crate::command_table::lookup(name)) {
                     client.held = Some(held);
                     if !self.stalled.contains(&conn) {
                         self.stalled.push(conn);
@@ -493,12 +493,12 @@ impl Server {
                 };
                 if self.scripting.timed_out() && !crate::scripting::allowed_when_busy(name, client.parser.args()) {
                     if client.ctl.after_command(name == "client") {
-                        crate::scripting::busy_reply().encode_for(proto, &mut out);
+                        self.scripting.busy_reply().encode_for(proto, &mut out);
                     }
                     continue;
                 }
                 let command = crate::command_table::lookup(name);
-                if pause.holds(client, name, command) {
+                if pause.holds(client, client.parser.args(), name, command) {
                     client.held = Some(client.parser.args().to_vec());
                     if !self.stalled.contains(&conn) {
                         self.stalled.push(conn);
