@@ -37,13 +37,18 @@
 //!
 //! **What is partial.** `_G` is protected by a metatable (a stray global read
 //! or write fails with Redis's texts), not by Redis's read-only-table VM patch,
-//! so library tables (`string`, `redis`) stay writable; cjson, cmsgpack, bit
-//! and struct are not loaded; RESP3 inside scripts (`redis.setresp(3)`) and
+//! so library tables (`string`, `redis`, `cjson`) stay writable; RESP3 inside scripts (`redis.setresp(3)`) and
 //! `redis.set_repl`'s AOF/replica split are not simulated (any flag but
 //! REPL_NONE propagates to both); Functions (FUNCTION, FCALL) are not here;
 //! scripts are not kept in the RDB (neither does Redis keep EVAL scripts).
 
 pub(crate) mod lua;
+mod lualib_args;
+mod lualib_bit;
+mod lualib_cjson;
+mod lualib_cjson_decode;
+mod lualib_cmsgpack;
+mod lualib_struct;
 
 use crate::dispatch::Timer;
 use crate::server::{Client, Server};
@@ -731,3 +736,5 @@ const SCRIPT_HELP: &[&str] = &[
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_lualibs;
