@@ -33,6 +33,11 @@ pub type CResult = Result<MultiValue, CError>;
 static MARK: u8 = 0;
 const WHERE: i64 = -1;
 const RAW: i64 = -2;
+/// Results passed in a table: mlua checks the results of a callback against
+/// the stack its arguments already use, C only against Lua's C stack limit.
+const MANY: i64 = -3;
+/// Results above this many go through a table.
+const MANY_RESULTS: usize = 64;
 
 fn mark() -> *mut c_void {
     std::ptr::addr_of!(MARK) as *mut c_void
@@ -46,6 +51,12 @@ where
 {
     let inner = lua.create_function(move |lua, args: MultiValue| {
         let (kind, message) = match body(lua, args)? {
+            Ok(values) if values.len() > MANY_RESULTS => {
+                let n = values.len();
+                let t = lua.create_sequence_from(values)?;
+                let mark = Value::LightUserData(LightUserData(mark()));
+                return Ok(MultiValue::from_vec(vec![mark, MANY.into_lua(lua)?, Value::Table(t), n.into_lua(lua)?]));
+            }
             Ok(values) => return Ok(values),
             Err(CError::Where(m)) => (WHERE, m),
             Err(CError::Raw(m)) => (RAW, m),
@@ -71,10 +82,27 @@ unsafe extern "C-unwind" fn trampoline(l: *mut ffi::lua_State) -> c_int {
         ffi::lua_insert(l, 1);
         ffi::lua_call(l, nargs, ffi::LUA_MULTRET);
         let n = ffi::lua_gettop(l);
-        if n != 3 || ffi::lua_type(l, 1) != ffi::LUA_TLIGHTUSERDATA || ffi::lua_touserdata(l, 1) != mark() {
+        if !(3..=4).contains(&n)
+            || ffi::lua_type(l, 1) != ffi::LUA_TLIGHTUSERDATA
+            || ffi::lua_touserdata(l, 1) != mark()
+        {
             return n;
         }
         match ffi::lua_tointeger(l, 2) as i64 {
+            MANY => {
+                let count = ffi::lua_tointeger(l, 4) as c_int;
+                // Only the table stays below the results.
+                ffi::lua_settop(l, 3);
+                ffi::lua_replace(l, 1);
+                ffi::lua_settop(l, 1);
+                if ffi::lua_checkstack(l, count) == 0 {
+                    return ffi::luaL_error(l, c"too many results".as_ptr());
+                }
+                for i in 1..=count {
+                    ffi::lua_rawgeti(l, 1, ffi::lua_Integer::from(i));
+                }
+                count
+            }
             WHERE => {
                 ffi::luaL_where(l, 1);
                 ffi::lua_pushvalue(l, 3);
@@ -132,5 +160,18 @@ mod tests {
         lua.globals().set("f", f).unwrap();
         let got: String = lua.load("local a, b, c = f(1, 2) return a .. tostring(b) .. c").eval().unwrap();
         assert_eq!(got, "2nilx");
+    }
+
+    #[test]
+    fn as_many_results_as_lua_allows_a_c_function() {
+        let lua = Lua::new();
+        let f = c_function(&lua, |lua, args: MultiValue| {
+            let n: usize = lua.unpack(args[0].clone())?;
+            Ok(Ok((1..=n).map(|i| Value::Integer(i as i64)).collect()))
+        })
+        .unwrap();
+        lua.globals().set("f", f).unwrap();
+        let got: Vec<i64> = lua.load("return {select('#', f(7990)), select(7990, f(7990)), f(3)}").eval().unwrap();
+        assert_eq!(got, vec![7990, 7990, 1, 2, 3]);
     }
 }

@@ -81,3 +81,40 @@ macro_rules! check {
     };
 }
 pub(crate) use check;
+
+/// Values kept for a walk through nested tables, held in one Lua table:
+/// mlua keeps each value Rust holds in a stack of Lua's own (8000 slots at
+/// most), so a walk 8000 levels deep cannot hold one value per level.
+pub(crate) struct Levels {
+    t: mlua::Table,
+}
+
+impl Levels {
+    pub(crate) fn new(lua: &Lua) -> mlua::Result<Levels> {
+        Ok(Levels { t: lua.create_table()? })
+    }
+
+    pub(crate) fn set(&self, level: usize, v: Lv) -> mlua::Result<()> {
+        self.t.raw_set(level, v)
+    }
+
+    pub(crate) fn get(&self, level: usize) -> mlua::Result<Lv> {
+        self.t.raw_get(level)
+    }
+
+    pub(crate) fn table(&self, level: usize) -> mlua::Result<mlua::Table> {
+        self.t.raw_get(level)
+    }
+}
+
+/// Lua's `next`, as the interpreter was created with it (a script may
+/// replace the global).
+pub(crate) fn raw_next(lua: &Lua) -> mlua::Result<mlua::Function> {
+    const KEY: &str = "chaoslab.lualib.next";
+    if let Some(f) = lua.named_registry_value::<Option<mlua::Function>>(KEY)? {
+        return Ok(f);
+    }
+    let f: mlua::Function = lua.globals().raw_get("next")?;
+    lua.set_named_registry_value(KEY, f.clone())?;
+    Ok(f)
+}

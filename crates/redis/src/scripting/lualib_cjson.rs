@@ -9,7 +9,7 @@
 //! Lua's C stack (8000 slots), the error texts naming the depth reached.
 
 use super::lua::fmt_g;
-use super::lualib_args::{check, check_integer, check_string, type_error, type_name};
+use super::lualib_args::{Levels, check, check_integer, check_string, raw_next, type_error, type_name};
 use super::lualib_cjson_decode::{Limits, Parser};
 use lua_slice::{CError, CResult, c_function};
 use mlua::{IntoLuaMulti, LightUserData, Lua, MultiValue, Table, Value as Lv};
@@ -70,6 +70,8 @@ const FUNCTIONS: &[(&str, Body)] = &[
 /// A `cjson` table with fresh settings (`cjson.new()`).
 pub(crate) fn table(lua: &Lua) -> mlua::Result<Table> {
     let t = lua.create_table()?;
+    // Captured before any script runs: objects are written in `next`'s order.
+    raw_next(lua)?;
     let cfg: Shared = Rc::default();
     for &(name, body) in FUNCTIONS {
         let cfg = cfg.clone();
@@ -197,49 +199,36 @@ fn encode(lua: &Lua, args: &MultiValue, cfg: &Shared) -> mlua::Result<CResult> {
     }
     let cfg = cfg.borrow().clone();
     let mut out = Vec::new();
-    check!(Encoder { cfg: &cfg }.value(&args[0], &mut out));
+    check!(Encoder { lua, cfg: &cfg, next: raw_next(lua)? }.value(&args[0], &mut out));
     Ok(Ok(lua.create_string(out)?.into_lua_multi(lua)?))
 }
 
 struct Encoder<'a> {
+    lua: &'a Lua,
     cfg: &'a Config,
+    /// Lua's `next`: objects are written in its order.
+    next: mlua::Function,
 }
 
 fn cannot(v: &Lv, reason: &str) -> CError {
     CError::Where(format!("Cannot serialise {}: {reason}", type_name(v)))
 }
 
-/// A table being written: its items left, and the Lua C stack slots each of
-/// its values takes (1 in an array, 2 in an object: the key too).
+/// A table being written (the table itself and its last key are in
+/// [`Levels`]): an array's next index and length, or an object.
 struct Open {
-    items: Items,
-    array: bool,
+    array: Option<(i64, i64)>,
     first: bool,
+    /// The Lua C stack slots each of its values takes (1 in an array, 2 in
+    /// an object: the key too).
     slots: usize,
-}
-
-/// An array's indexes left (read as they are written), or an object's pairs.
-enum Items {
-    Array(Table, std::ops::RangeInclusive<i64>),
-    Object(std::vec::IntoIter<(Lv, Lv)>),
-}
-
-impl Items {
-    fn next(&mut self) -> mlua::Result<Option<(Option<Lv>, Lv)>> {
-        Ok(match self {
-            Items::Array(t, range) => match range.next() {
-                Some(i) => Some((None, t.raw_get::<Lv>(i)?)),
-                None => None,
-            },
-            Items::Object(pairs) => pairs.next().map(|(k, v)| (Some(k), v)),
-        })
-    }
 }
 
 impl Encoder<'_> {
     /// Appends `v`, without recursion: nesting is bounded by the settings,
     /// not by the native stack.
     fn value(&self, v: &Lv, out: &mut Vec<u8>) -> mlua::Result<Result<(), CError>> {
+        let (tables, keys) = (Levels::new(self.lua)?, Levels::new(self.lua)?);
         let mut open: Vec<Open> = Vec::new();
         let mut slots = 1;
         let mut next = Some(v.clone());
@@ -250,17 +239,34 @@ impl Encoder<'_> {
                     if depth > self.cfg.encode_max_depth || slots + 3 > MAX_C_STACK {
                         return Ok(Err(CError::Where(format!("Cannot serialise, excessive nesting ({depth})"))));
                     }
-                    let table = check!(self.open(&v, t));
-                    out.push(if table.array { b'[' } else { b'{' });
+                    let array = check!(self.array_length(&v, t)).map(|len| (1, len));
+                    out.push(if array.is_some() { b'[' } else { b'{' });
+                    let table = Open { array, first: true, slots: if array.is_some() { 1 } else { 2 } };
                     slots += table.slots;
                     open.push(table);
+                    tables.set(open.len(), v.clone())?;
+                    keys.set(open.len(), Lv::Nil)?;
                 } else if let Err(e) = self.scalar(&v, out) {
                     return Ok(Err(e));
                 }
             }
+            let level = open.len();
             let Some(top) = open.last_mut() else { return Ok(Ok(())) };
-            let Some((key, v)) = top.items.next()? else {
-                out.push(if top.array { b']' } else { b'}' });
+            let t = tables.table(level)?;
+            let item = match &mut top.array {
+                Some((i, len)) if *i <= *len => {
+                    *i += 1;
+                    Some((None, t.raw_get::<Lv>(*i - 1)?))
+                }
+                Some(_) => None,
+                None => {
+                    let (k, v): (Lv, Lv) = self.next.call((t, keys.get(level)?))?;
+                    keys.set(level, k.clone())?;
+                    (!matches!(k, Lv::Nil)).then_some((Some(k), v))
+                }
+            };
+            let Some((key, v)) = item else {
+                out.push(if top.array.is_some() { b']' } else { b'}' });
                 slots -= top.slots;
                 open.pop();
                 continue;
@@ -323,18 +329,6 @@ impl Encoder<'_> {
         }
         out.extend_from_slice(fmt_g(n, self.cfg.encode_number_precision as usize).as_bytes());
         Ok(())
-    }
-
-    /// A table's items in the order C writes them: `1..=n` for an array,
-    /// Lua's `next` order for an object.
-    fn open(&self, v: &Lv, t: &Table) -> mlua::Result<Result<Open, CError>> {
-        let len = check!(self.array_length(v, t));
-        let items = match len {
-            Some(n) => Items::Array(t.clone(), 1..=n),
-            None => Items::Object(t.pairs::<Lv, Lv>().collect::<mlua::Result<Vec<_>>>()?.into_iter()),
-        };
-        let array = len.is_some();
-        Ok(Ok(Open { items, array, first: true, slots: if array { 1 } else { 2 } }))
     }
 
     /// `lua_array_length`: `Some(n)` for a table of positive integer keys

@@ -3,6 +3,7 @@
 //! invalid numbers are allowed, as they are by default), `\u` escapes with
 //! surrogate pairs, and the nesting limits.
 
+use super::lualib_args::Levels;
 use lua_slice::CError;
 use mlua::{LightUserData, Lua, Value as Lv};
 
@@ -33,9 +34,8 @@ enum Kind {
     Error(&'static str),
 }
 
-/// A container being read.
+/// A container being read (its table is in [`Levels`]).
 struct Open {
-    table: mlua::Table,
     array: bool,
     /// The next array index.
     index: i64,
@@ -108,6 +108,7 @@ impl<'a> Parser<'a> {
     /// bounded by the settings, not by the native stack.
     fn value(&mut self, token: Token) -> Parsed<Lv> {
         let mut open: Vec<Open> = Vec::new();
+        let tables = Levels::new(self.lua)?;
         let mut token = token;
         loop {
             let mut v = match token.kind {
@@ -127,7 +128,7 @@ impl<'a> Parser<'a> {
                         self.ascend();
                         Lv::Table(table)
                     } else {
-                        let mut o = Open { table, array, index: 1, key: None };
+                        let mut o = Open { array, index: 1, key: None };
                         token = if array {
                             next
                         } else {
@@ -137,6 +138,7 @@ impl<'a> Parser<'a> {
                             }
                         };
                         open.push(o);
+                        tables.set(open.len(), Lv::Table(table))?;
                         continue;
                     }
                 }
@@ -144,22 +146,25 @@ impl<'a> Parser<'a> {
             };
             // Store the value in its container; close the containers that end.
             loop {
+                let level = open.len();
                 let Some(o) = open.last_mut() else { return Ok(Ok(v)) };
                 let end = if o.array { Kind::ArrEnd } else { Kind::ObjEnd };
+                let table = tables.table(level)?;
                 match o.key.take() {
                     Some(k) => {
-                        o.table.raw_set(self.lua.create_string(k)?, v)?;
+                        table.raw_set(self.lua.create_string(k)?, v)?;
                         self.slots -= 1;
                     }
                     None => {
-                        o.table.raw_set(o.index, v)?;
+                        table.raw_set(o.index, v)?;
                         o.index += 1;
                     }
                 }
                 let next = self.next_token();
                 if next.kind == end {
                     self.ascend();
-                    v = Lv::Table(open.pop().map(|o| o.table).expect("an open container"));
+                    open.pop();
+                    v = Lv::Table(table);
                     continue;
                 }
                 if next.kind != Kind::Comma {

@@ -6,7 +6,7 @@
 //! `unpack`, `unpack_one` and `unpack_limit`. Decoding is bounded as in C by
 //! Lua's C stack (8000 slots), with the same "stack overflow" texts.
 
-use super::lualib_args::{as_number, check, check_integer, check_string, opt_integer};
+use super::lualib_args::{Levels, as_number, check, check_integer, check_string, opt_integer};
 use lua_slice::{CError, CResult, c_function};
 use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value as Lv};
 
@@ -219,8 +219,48 @@ impl Cursor<'_> {
         Ok(self.take(n)?.iter().fold(0u64, |acc, b| acc << 8 | u64::from(*b)))
     }
 
-    /// One value, with `slots` of Lua's C stack in use below it.
+    /// One value, with `slots` of Lua's C stack in use below it, without
+    /// recursion: nesting is bounded by the C stack limit, not the native one.
     fn value(&mut self, slots: usize) -> Decoded {
+        let mut open: Vec<Open> = Vec::new();
+        let (tables, keys) = (Levels::new(self.lua)?, Levels::new(self.lua)?);
+        loop {
+            let at = open.last().map_or(slots, Open::child_slots);
+            let mut done = match check!(self.item(at)) {
+                Item::Value(v) => Some(v),
+                Item::Array(_) if at + 2 > MAX_C_STACK => {
+                    return Ok(Err(overflow("in function mp_decode_to_lua_array")));
+                }
+                item @ (Item::Array(n) | Item::Map(n)) => {
+                    let array = matches!(item, Item::Array(_));
+                    open.push(Open { array, left: n, index: 1, key: false, slots: at });
+                    tables.set(open.len(), Lv::Table(self.lua.create_table()?))?;
+                    None
+                }
+            };
+            // Store what is done in its container; close the containers that are full.
+            loop {
+                let level = open.len();
+                let Some(o) = open.last_mut() else { break };
+                if let Some(v) = done.take()
+                    && let Err(e) = o.store(&tables, &keys, level, v)?
+                {
+                    return Ok(Err(e));
+                }
+                if o.left > 0 || o.key {
+                    break;
+                }
+                open.pop();
+                done = Some(tables.get(level)?);
+            }
+            if open.is_empty() {
+                return Ok(Ok(done.unwrap_or(Lv::Nil)));
+            }
+        }
+    }
+
+    /// The next value, or the length of the array or map that starts there.
+    fn item(&mut self, slots: usize) -> mlua::Result<Result<Item, CError>> {
         if self.pos >= self.data.len() {
             return Ok(Err(missing()));
         }
@@ -229,15 +269,15 @@ impl Cursor<'_> {
         }
         let tag = self.data[self.pos];
         self.pos += 1;
-        let n = |v: f64| Ok(Ok(Lv::Number(v)));
+        let n = |v: f64| Ok(Ok(Item::Value(Lv::Number(v))));
         let r = match tag {
             0x00..=0x7f => return n(f64::from(tag)),
             0xe0..=0xff => return n(f64::from(tag as i8)),
             0xa0..=0xbf => return self.string(usize::from(tag & 0x1f)),
-            0x90..=0x9f => return self.array(usize::from(tag & 0xf), slots),
-            0x80..=0x8f => return self.map(usize::from(tag & 0xf), slots),
-            0xc0 => return Ok(Ok(Lv::Nil)),
-            0xc2 | 0xc3 => return Ok(Ok(Lv::Boolean(tag == 0xc3))),
+            0x90..=0x9f => return Ok(Ok(Item::Array(usize::from(tag & 0xf)))),
+            0x80..=0x8f => return Ok(Ok(Item::Map(usize::from(tag & 0xf)))),
+            0xc0 => return Ok(Ok(Item::Value(Lv::Nil))),
+            0xc2 | 0xc3 => return Ok(Ok(Item::Value(Lv::Boolean(tag == 0xc3)))),
             0xcc => self.uint(1).map(|v| v as f64),
             0xcd => self.uint(2).map(|v| v as f64),
             0xce => self.uint(4).map(|v| v as f64),
@@ -247,14 +287,14 @@ impl Cursor<'_> {
             0xd2 => self.uint(4).map(|v| f64::from(v as u32 as i32)),
             0xca => self.uint(4).map(|v| f64::from(f32::from_bits(v as u32))),
             0xcb => self.uint(8).map(f64::from_bits),
-            0xd9..=0xdf => return self.sized(tag, slots),
+            0xd9..=0xdf => return self.sized(tag),
             _ => return Ok(Err(CError::Where("Bad data format in input.".into()))),
         };
-        Ok(r.map(Lv::Number))
+        Ok(r.map(|v| Item::Value(Lv::Number(v))))
     }
 
     /// The string, array and map types with a length after the tag.
-    fn sized(&mut self, tag: u8, slots: usize) -> Decoded {
+    fn sized(&mut self, tag: u8) -> mlua::Result<Result<Item, CError>> {
         let width = match tag {
             0xd9 => 1,
             0xda | 0xdc | 0xde => 2,
@@ -264,44 +304,70 @@ impl Cursor<'_> {
             Ok(n) => n as usize,
             Err(e) => return Ok(Err(e)),
         };
-        match tag {
-            0xd9..=0xdb => self.string(n),
-            0xdc | 0xdd => self.array(n, slots),
-            _ => self.map(n, slots),
-        }
+        Ok(Ok(match tag {
+            0xd9..=0xdb => return self.string(n),
+            0xdc | 0xdd => Item::Array(n),
+            _ => Item::Map(n),
+        }))
     }
 
-    fn string(&mut self, n: usize) -> Decoded {
+    fn string(&mut self, n: usize) -> mlua::Result<Result<Item, CError>> {
         let lua = self.lua;
         match self.take(n) {
-            Ok(bytes) => Ok(Ok(Lv::String(lua.create_string(bytes)?))),
+            Ok(bytes) => Ok(Ok(Item::Value(Lv::String(lua.create_string(bytes)?)))),
             Err(e) => Ok(Err(e)),
         }
     }
+}
 
-    fn array(&mut self, n: usize, slots: usize) -> Decoded {
-        if slots + 2 > MAX_C_STACK {
-            return Ok(Err(overflow("in function mp_decode_to_lua_array")));
-        }
-        let t = self.lua.create_table()?;
-        for i in 1..=n {
-            let v = check!(self.value(slots + 2));
-            t.raw_set(i, v)?;
-        }
-        Ok(Ok(Lv::Table(t)))
+/// What one tag starts.
+enum Item {
+    Value(Lv),
+    Array(usize),
+    Map(usize),
+}
+
+/// An array or map being filled (its table, and a key read, are in [`Levels`]).
+struct Open {
+    array: bool,
+    /// Items (pairs for a map) still to read.
+    left: usize,
+    /// The next array index.
+    index: i64,
+    /// A map key was read, its value not yet.
+    key: bool,
+    /// The C stack slots in use where the container's own value was read.
+    slots: usize,
+}
+
+impl Open {
+    /// Where its next item is read: above the table and the array index, or
+    /// above the table (a key) and the key (a value).
+    fn child_slots(&self) -> usize {
+        if self.array || self.key { self.slots + 2 } else { self.slots + 1 }
     }
 
-    fn map(&mut self, n: usize, slots: usize) -> Decoded {
-        let t = self.lua.create_table()?;
-        for _ in 0..n {
-            let k = check!(self.value(slots + 1));
-            let v = check!(self.value(slots + 2));
-            match &k {
-                Lv::Nil => return Ok(Err(CError::Raw("table index is nil".into()))),
-                Lv::Number(f) if f.is_nan() => return Ok(Err(CError::Raw("table index is NaN".into()))),
-                _ => t.raw_set(k, v)?,
-            }
+    fn store(&mut self, tables: &Levels, keys: &Levels, level: usize, v: Lv) -> mlua::Result<Result<(), CError>> {
+        let table = tables.table(level)?;
+        if self.array {
+            table.raw_set(self.index, v)?;
+            self.index += 1;
+            self.left -= 1;
+            return Ok(Ok(()));
         }
-        Ok(Ok(Lv::Table(t)))
+        if !self.key {
+            self.key = true;
+            keys.set(level, v)?;
+            return Ok(Ok(()));
+        }
+        self.key = false;
+        let k = keys.get(level)?;
+        match &k {
+            Lv::Nil => return Ok(Err(CError::Raw("table index is nil".into()))),
+            Lv::Number(f) if f.is_nan() => return Ok(Err(CError::Raw("table index is NaN".into()))),
+            _ => table.raw_set(k, v)?,
+        }
+        self.left -= 1;
+        Ok(Ok(()))
     }
 }
