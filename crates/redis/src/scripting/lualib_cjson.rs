@@ -18,6 +18,9 @@ use std::rc::Rc;
 
 /// Lua's limit on the C stack slots a C function may use (`LUAI_MAXCSTACK`).
 const MAX_C_STACK: usize = 8000;
+/// The longest JSON text `encode` writes here (Redis has no limit: a sparse
+/// array allowed by `encode_sparse_array` could ask for gigabytes of `null`).
+const MAX_TEXT: usize = 512 << 20;
 
 /// One `cjson` table's settings.
 #[derive(Clone, Debug)]
@@ -265,6 +268,11 @@ impl Encoder<'_> {
                     (!matches!(k, Lv::Nil)).then_some((Some(k), v))
                 }
             };
+            if out.len() > MAX_TEXT {
+                return Ok(Err(CError::Where(format!(
+                    "Cannot serialise: JSON text over {MAX_TEXT} bytes (simulator limit)"
+                ))));
+            }
             let Some((key, v)) = item else {
                 out.push(if top.array.is_some() { b']' } else { b'}' });
                 slots -= top.slots;

@@ -34,6 +34,12 @@
 //! removes them), and `math.random` is Redis's `redisLrand48`, unseeded: one
 //! sequence per process from the generator's initial state (measured: a fresh
 //! server's first draws, and successive EVALs continue the sequence).
+//! The libraries Redis loads (`cjson`, `cmsgpack`, `bit`, `struct`; the
+//! `lualib_*` files) read no clock and draw nothing; they walk tables in Lua's
+//! `next` order, as Redis does, which is the same in every run for string and
+//! number keys (tables keyed by tables or functions order by address, in
+//! Redis as here, as `pairs` does). Their work costs no virtual CPU beyond
+//! the VM instructions of the script that calls them.
 //!
 //! **What is partial.** `_G` is protected by a metatable (a stray global read
 //! or write fails with Redis's texts), not by Redis's read-only-table VM patch,
