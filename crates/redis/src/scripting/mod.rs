@@ -36,17 +36,28 @@
 //! removes them), and `math.random` is Redis's `redisLrand48`, unseeded: one
 //! sequence per process from the generator's initial state (measured: a fresh
 //! server's first draws, and successive EVALs continue the sequence).
+//! The libraries Redis loads (`cjson`, `cmsgpack`, `bit`, `struct`; the
+//! `lualib_*` files) read no clock and draw nothing; they walk tables in Lua's
+//! `next` order, as Redis does, which is the same in every run for string and
+//! number keys (tables keyed by tables or functions order by address, in
+//! Redis as here, as `pairs` does). Their work costs no virtual CPU beyond
+//! the VM instructions of the script that calls them.
 //!
 //! **What is partial.** `_G` is protected by a metatable (a stray global read
 //! or write fails with Redis's texts), not by Redis's read-only-table VM patch,
-//! so library tables (`string`, `redis`) stay writable; cjson, cmsgpack, bit
-//! and struct are not loaded; RESP3 inside scripts (`redis.setresp(3)`) and
+//! so library tables (`string`, `redis`, `cjson`) stay writable; RESP3 inside scripts (`redis.setresp(3)`) and
 //! `redis.set_repl`'s AOF/replica split are not simulated (any flag but
 //! REPL_NONE propagates to both); scripts are not kept in the RDB (neither
 //! does Redis keep EVAL scripts; function libraries are kept).
 
 pub(crate) mod functions;
 pub(crate) mod lua;
+mod lualib_args;
+mod lualib_bit;
+mod lualib_cjson;
+mod lualib_cjson_decode;
+mod lualib_cmsgpack;
+mod lualib_struct;
 
 use crate::dispatch::Timer;
 use crate::server::{Client, Server};
@@ -836,3 +847,5 @@ const SCRIPT_HELP: &[&str] = &[
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_lualibs;
