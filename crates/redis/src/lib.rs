@@ -41,6 +41,7 @@ mod lists;
 mod lolwut;
 mod longdouble;
 pub mod lzf;
+pub mod memory;
 pub mod migrate;
 mod modules;
 mod monitor;
