@@ -29,8 +29,22 @@ impl Server {
 
     /// Runs one command; `None` means no reply is sent (SHUTDOWN, a blocked WAIT,
     /// REPLCONF ACK). Mirrors call() in server.c: the command table entry's
-    /// handler runs it.
+    /// handler runs it. The client is out of the map meanwhile, so the
+    /// memory model counts it apart.
     pub(crate) fn execute(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        client: &mut Client,
+        conn: ConnId,
+        args: &[Vec<u8>],
+    ) -> Option<Value> {
+        let outer = std::mem::replace(&mut self.memory.detached_caller, client.replica.is_none());
+        let reply = self.execute_detached(ctx, client, conn, args);
+        self.memory.detached_caller = outer;
+        reply
+    }
+
+    fn execute_detached(
         &mut self,
         ctx: &mut Ctx<'_>,
         client: &mut Client,

@@ -82,6 +82,8 @@ mod tests_hello;
 #[cfg(test)]
 mod tests_lists;
 #[cfg(test)]
+mod tests_memory;
+#[cfg(test)]
 mod tests_migrate;
 #[cfg(test)]
 mod tests_output;

@@ -103,7 +103,7 @@ pub(crate) fn lfu_decayed(field: u32, now_ms: i64, decay_time: u64) -> u32 {
     let (then, counter) = (field >> 8, field & 0xff);
     let now = lfu_minutes(now_ms);
     let elapsed = if now >= then { now - then } else { 65_535 - then + now };
-    let periods = if decay_time == 0 { 0 } else { u64::from(elapsed) / decay_time };
+    let periods = u64::from(elapsed).checked_div(decay_time).unwrap_or(0);
     counter.saturating_sub(u32::try_from(periods).unwrap_or(u32::MAX))
 }
 

@@ -57,6 +57,9 @@ pub(crate) struct Memory {
     pub(crate) evictor: evict::Evictor,
     /// `stat_peak_memory`.
     pub(crate) peak: u64,
+    /// A normal client's command runs with the client out of the client
+    /// map ([`Server::execute`]): it still holds its memory.
+    pub(crate) detached_caller: bool,
 }
 
 impl Server {
@@ -85,7 +88,7 @@ impl Server {
             .map(|(conn, _)| self.outputs.held(*conn) as u64)
             .sum();
         report::Outside {
-            clients: self.clients.len() as u64 - replicas,
+            clients: self.clients.len() as u64 - replicas + u64::from(self.memory.detached_caller),
             backlog,
             replica_buffers: replica_buffers.saturating_sub(backlog),
             aof_buffer: 0,

@@ -248,7 +248,7 @@ pub(crate) fn stats(o: &Overhead) -> resp::Value {
             (Value::bulk("overhead.hashtable.slot-to-keys"), int(links)),
         ]));
     }
-    let per_key = if o.total_keys == 0 { 0 } else { o.net() / o.total_keys };
+    let per_key = o.net().checked_div(o.total_keys).unwrap_or(0);
     let rest: [(&str, Value); 17] = [
         ("overhead.total", int(o.overhead_total)),
         ("keys.count", int(o.total_keys)),

@@ -7,7 +7,7 @@
 //! - string `int`: the robj; `embstr`: robj, sds header and bytes in one
 //!   allocation; `raw`: robj plus the sds (APPEND grew it greedily: twice
 //!   the length below 1 MB, as `sdsMakeRoomFor` does).
-//! - list (quicklist): robj, the 40-byte quicklist, per node 32 bytes plus
+//! - list (quicklist): robj, the 40-byte quicklist, per node 40 bytes plus
 //!   its listpack; nodes filled to `list-max-listpack-size -2` (8 KB) from
 //!   the head, as RPUSH fills them.
 //! - set: `intset` robj plus 8 + n × width; `hashtable` robj, dict, buckets,
@@ -18,8 +18,9 @@
 //!   zskiplist, dict, buckets, the 32-level header and per member a node
 //!   (its level drawn from the member's bytes, p = 1/4 per level as Redis
 //!   draws it) and a `dictEntry`.
-//! - stream: robj, the stream struct, the radix tree's estimate and every
-//!   node's listpack bytes.
+//! - stream: robj, the stream struct, the radix tree's estimate, every
+//!   node's listpack (the open one preallocated to 4 KB), consumer groups'
+//!   structs and PELs.
 //!
 //! Measured against a real 7.0.15 (`tests_memory_transcript.txt`): strings,
 //! intsets, listpack hashes and zsets and single-node lists match to the
@@ -40,7 +41,7 @@ const DICT: u64 = 56;
 /// `sizeof(quicklist)`.
 const QUICKLIST: u64 = 40;
 /// `sizeof(quicklistNode)`.
-const QUICKLIST_NODE: u64 = 32;
+const QUICKLIST_NODE: u64 = 40;
 /// A listpack's header and end byte.
 const LISTPACK_EMPTY: u64 = 7;
 /// `list-max-listpack-size -2`: 8 KB per quicklist node.
@@ -57,6 +58,12 @@ const ZSKIPLIST_LEVEL: u64 = 16;
 const ZSKIPLIST_MAXLEVEL: u64 = 32;
 /// `sizeof(stream)`.
 const STREAM: u64 = 80;
+/// `sizeof(streamCG)`, `sizeof(streamNACK)`, `sizeof(streamConsumer)`.
+const STREAM_CG: u64 = 40;
+const STREAM_NACK: u64 = 24;
+const STREAM_CONSUMER: u64 = 24;
+/// `STREAM_LISTPACK_MAX_PRE_ALLOCATE`: a new node's listpack is allocated this big.
+const STREAM_NODE_PREALLOC: u64 = 4096;
 /// The samples `MEMORY USAGE` takes without `SAMPLES` (`OBJ_COMPUTE_SIZE_DEF_SAMPLES`).
 pub(crate) const DEFAULT_SAMPLES: usize = 5;
 
@@ -135,7 +142,7 @@ pub(crate) fn value(data: &Data, big: bool, samples: usize, count: Count) -> u64
             let scores: Vec<String> = z.iter().map(|(_, s)| crate::zset::d2string(s)).collect();
             ROBJ + listpack(z.iter().zip(&scores).flat_map(|((m, _), s)| [m, s.as_bytes()]))
         }
-        Data::Stream(s) => stream(s, count),
+        Data::Stream(s) => stream(s, samples, count),
     }
 }
 
@@ -249,27 +256,42 @@ fn level(member: &[u8]) -> u64 {
     level
 }
 
-/// A stream: the struct, the radix tree's estimate (`streamRadixTreeMemoryUsage`:
-/// 16 bytes per ID, 4 + 30 words per tree node, two tree nodes per listpack
-/// node), every listpack's bytes, and per consumer group its struct, PEL and
-/// consumers.
-fn stream(s: &Stream, count: Count) -> u64 {
-    let rax = |elements: u64| elements * 16 + rax_nodes(elements) * (4 + 8 * 30);
-    let nodes = s.nodes.len() as u64;
-    let listpacks: u64 = s.nodes.values().map(|n| crate::stream::node_bytes(n) as u64).sum();
+/// A stream: the struct, the radix tree's estimate, the nodes' listpacks
+/// (the open last node preallocated to 4 KB, the others shrunk to fit; the
+/// first `samples` averaged over all but the last, as Redis does), and per
+/// consumer group its struct, PEL and consumers.
+fn stream(s: &Stream, samples: usize, count: Count) -> u64 {
+    let lps: Vec<u64> = s.nodes.values().map(|n| crate::stream::node_bytes(n) as u64).collect();
+    let last = lps.last().map_or(0, |&b| alloc(b.max(STREAM_NODE_PREALLOC)));
+    let full = &lps[..lps.len().saturating_sub(1)];
+    let listpacks = if lps.len() <= samples {
+        full.iter().map(|&b| alloc(b)).sum::<u64>() + last
+    } else {
+        average(full.iter().map(|&b| alloc(b)), lps.len() - 1, samples) + last
+    };
     let mut groups = 0;
     for g in s.groups.values() {
         let pel = g.pel.len() as u64;
-        groups += 96 + rax(pel) + 48 * pel;
-        groups += g.consumers.iter().map(|(name, c)| 48 + name.len() as u64 + rax(c.pel.len() as u64)).sum::<u64>();
+        groups += STREAM_CG + rax(pel) + STREAM_NACK * pel;
+        let consumer = |(name, c): (&Vec<u8>, &crate::stream::Consumer)| {
+            STREAM_CONSUMER + name.len() as u64 + rax(c.pel.len() as u64)
+        };
+        groups += g.consumers.iter().map(consumer).sum::<u64>();
     }
-    ROBJ + count.of(STREAM) + rax(nodes) + listpacks + groups
+    ROBJ + count.of(STREAM) + rax(lps.len() as u64) + listpacks + groups
 }
 
-/// The nodes of a radix tree of `elements` 16-byte keys: none when empty,
-/// else about two per key (an inner node and its compressed leaf).
-fn rax_nodes(elements: u64) -> u64 {
-    if elements == 0 { 1 } else { 2 * elements }
+/// `streamRadixTreeMemoryUsage` of a tree of `elements` 16-byte IDs: 16
+/// bytes per ID and 4 + 30 words per tree node. The nodes, measured on
+/// 7.0.15 (MEMORY USAGE of streams of 1, 2, 3 nodes and of PELs of 10): one
+/// for an empty tree, two for one ID, 2n + 2 for more.
+fn rax(elements: u64) -> u64 {
+    let nodes = match elements {
+        0 => 1,
+        1 => 2,
+        n => 2 * n + 2,
+    };
+    elements * 16 + nodes * (4 + 8 * 30)
 }
 
 #[cfg(test)]
