@@ -483,7 +483,7 @@ impl Server {
                 let name = crate::commands::lowercase_name(&client.parser.args()[0], &mut name_buf);
                 // Clients in MULTI or subscribed mode go through their gate first.
                 let client = if client.multi.is_some() || self.pubsub.is_subscribed(conn) {
-                    if let Some(reply) = self.gate_session(conn, name) {
+                    if let Some(reply) = self.gate_session(ctx, conn, name) {
                         if self.clients.get_mut(&conn).is_some_and(|c| c.ctl.after_command(name == "client")) {
                             reply.encode_for(proto, &mut out);
                         }

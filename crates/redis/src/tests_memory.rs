@@ -132,3 +132,24 @@ fn evictions_reach_the_replica_as_dels_and_the_replica_ignores_its_limit() {
     assert_eq!(c.cli(6380, "keys *"), kept, "the replica applied the master's DELs");
     assert_eq!(field(c.cli(6380, "info stats"), "evicted_keys:"), "0");
 }
+
+/// In MULTI over the limit every queued command is refused (a read too) and
+/// EXEC aborts; DISCARD still runs. Recorded on a real 7.0.15, one connection.
+#[test]
+fn queueing_out_of_memory_aborts_the_transaction() {
+    let mut l = lab();
+    let oom = "(error) OOM command not allowed when used memory > 'maxmemory'.";
+    let steps = [
+        ("CONFIG SET maxmemory 1", "OK"),
+        ("MULTI", "OK"),
+        ("SET a b", oom),
+        ("GET a", oom),
+        ("EXEC", "(error) EXECABORT Transaction discarded because of previous errors."),
+        ("MULTI", "OK"),
+        ("DISCARD", "OK"),
+        ("CONFIG SET maxmemory 0", "OK"),
+    ];
+    for (cmd, want) in steps {
+        assert_eq!(l.cmd(cmd), want, "{cmd}");
+    }
+}
