@@ -22,6 +22,7 @@ SUBCOMMANDS = {
     },
     "config": {"get", "set", "resetstat", "rewrite"},
     "object": {"encoding", "refcount", "freq", "idletime", "help"},
+    "memory": {"usage", "stats", "doctor", "malloc-stats", "purge", "help"},
     "pubsub": {"channels", "numsub", "numpat"},
     "command": {"count", "info", "list", "getkeys", "help", "docs"},
     "script": {"load", "exists", "flush", "kill", "help"},

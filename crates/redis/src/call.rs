@@ -29,8 +29,22 @@ impl Server {
 
     /// Runs one command; `None` means no reply is sent (SHUTDOWN, a blocked WAIT,
     /// REPLCONF ACK). Mirrors call() in server.c: the command table entry's
-    /// handler runs it.
+    /// handler runs it. The client is out of the map meanwhile, so the
+    /// memory model counts it apart.
     pub(crate) fn execute(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        client: &mut Client,
+        conn: ConnId,
+        args: &[Vec<u8>],
+    ) -> Option<Value> {
+        let outer = std::mem::replace(&mut self.memory.detached_caller, client.replica.is_none());
+        let reply = self.execute_detached(ctx, client, conn, args);
+        self.memory.detached_caller = outer;
+        reply
+    }
+
+    fn execute_detached(
         &mut self,
         ctx: &mut Ctx<'_>,
         client: &mut Client,
@@ -46,6 +60,12 @@ impl Server {
             Dispatch::Reply(v) => return Some(v),
             Dispatch::Run { handler } => handler,
         };
+        if self.config.maxmemory.limit > 0
+            && let Some(command) = crate::command_table::lookup(name)
+            && let Some(oom) = self.maxmemory_gate(ctx, command, client.multi.is_some())
+        {
+            return Some(oom);
+        }
         self.commands_processed += 1;
         let now_ms = ctx.wall_clock_ms();
         client.last_cmd_ms = now_ms;
@@ -79,12 +99,16 @@ impl Server {
         match handler {
             Handler::Keyspace => {
                 let random = self.draw_random(ctx, name);
-                Some(self.run_keyspace(client, name, args, now_ms, random))
+                let access = self.access(ctx);
+                Some(self.run_keyspace(client, name, args, now_ms, (random, access)))
             }
             Handler::Migrate if name == "migrate" => {
                 self.migrate_command(ctx, conn, client.db, client.multi.is_some(), args)
             }
-            Handler::Migrate => Some(self.run_keyspace(client, name, args, now_ms, 0)),
+            Handler::Migrate => {
+                let access = self.access(ctx);
+                Some(self.run_keyspace(client, name, args, now_ms, (0, access)))
+            }
             Handler::Connection if name == "monitor" => self.monitor_command(client, conn),
             Handler::Connection => Some(self.connection_command(ctx, client, conn, name, args)),
             Handler::Server => self.server_command(ctx, client, conn, name, args),
@@ -100,10 +124,19 @@ impl Server {
     }
 
     /// A keyspace command run outside the fast path (inside EXEC, DUMP, RESTORE).
-    fn run_keyspace(&mut self, client: &Client, name: &str, args: &[Vec<u8>], now_ms: i64, random: u64) -> Value {
+    /// `draws`: the RANDOM command's draw and how lookups touch keys.
+    fn run_keyspace(
+        &mut self,
+        client: &Client,
+        name: &str,
+        args: &[Vec<u8>],
+        now_ms: i64,
+        draws: (u64, crate::memory::Access),
+    ) -> Value {
         self.feed.in_multi = client.multi.is_some();
+        let shared_integers = self.shared_integers();
         let mut x = Exec::new(&mut self.dbs, &mut self.feed, self.repl.master.is_none(), client.db, now_ms);
-        x.random = random;
+        (x.random, x.access, x.shared_integers) = (draws.0, draws.1, shared_integers);
         x.resp3 = client.proto == resp::Protocol::Resp3;
         x.cluster = self.cluster.is_some();
         let reply = crate::commands::keyspace(name, args, &mut x);
@@ -186,7 +219,11 @@ impl Server {
         args: &[Vec<u8>],
     ) -> Option<Value> {
         Some(match name {
-            "info" => Value::Verbatim(self.info(ctx.wall_clock_ms(), &args[1..]).into_bytes()),
+            "info" => {
+                self.refresh_memory(ctx.wall_clock_ms());
+                Value::Verbatim(self.info(ctx.wall_clock_ms(), &args[1..]).into_bytes())
+            }
+            "memory" => self.memory_command(client.db, args, ctx.wall_clock_ms()),
             "config" => self.config_command(ctx, args),
             "role" => self.role(),
             "debug" => {

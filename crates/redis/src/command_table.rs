@@ -448,6 +448,7 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::LREM, WRITE, KEY, H::Keyspace),
     cmd(&doc::LSET, WRITE, KEY, H::Keyspace),
     cmd(&doc::LTRIM, WRITE, KEY, H::Keyspace),
+    cmd(&doc::MEMORY, 0, Keys::Subcommand, H::Server),
     cmd(&doc::MGET, 0, ALL_KEYS, H::Keyspace),
     cmd(&doc::MIGRATE, WRITE, Keys::Migrate, H::Migrate),
     cmd(&doc::MODULE, 0, Keys::None, H::Server),

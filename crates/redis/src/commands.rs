@@ -47,8 +47,15 @@ fn not_an_integer() -> Value {
     Value::error("ERR value is not an integer or out of range")
 }
 
-/// Runs a keyspace command whose arity has been checked.
+/// Runs a keyspace command whose arity has been checked, then updates
+/// what its keys cost and their access fields ([`crate::memory::after_command`]).
 pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let reply = run(name, args, x);
+    crate::memory::after_command(name, args, x);
+    reply
+}
+
+fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     // Arms are tried in order: SET, the commonest, comes first.
     match name {
         "set" => set(args, x),
@@ -629,22 +636,39 @@ fn object(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if x.lookup(&args[2]).is_none() {
         return Value::Nil;
     }
+    let shared_integers = x.shared_integers;
     let db = x.db();
     let Some(encoding) = db.encoding(&args[2]) else { return Value::Nil };
     match sub.as_str() {
         "encoding" => Value::bulk(encoding),
-        // Integers 0..9999 stored as `int` are Redis's shared objects (no maxmemory policy stops that here).
+        // Integers 0..9999 stored as `int` are Redis's shared objects unless an LRU/LFU policy is set.
         "refcount" => match db.keys.get(&args[2]) {
-            Some(Data::Str(s)) if encoding == "int" && parse_int(s).is_some_and(|n| (0..10_000).contains(&n)) => {
+            Some(Data::Str(s))
+                if shared_integers && encoding == "int" && parse_int(s).is_some_and(|n| (0..10_000).contains(&n)) =>
+            {
                 Value::Integer(SHARED_REFCOUNT)
             }
             _ => Value::Integer(1),
         },
-        // maxmemory-policy is always noeviction on this node, so no LFU counter exists.
-        "freq" => Value::error(
+        _ => object_access(&sub, &args[2], x),
+    }
+}
+
+/// OBJECT FREQ and IDLETIME: the key's access field read by the policy's clock.
+fn object_access(sub: &str, key: &[u8], x: &mut Exec<'_>) -> Value {
+    let now = x.clock_ms;
+    let field = x.dbs[x.db].meta.field(key).unwrap_or_else(|| x.access.created(now));
+    match (sub, x.access.clock) {
+        ("freq", crate::memory::Clock::Lfu { decay_time, .. }) => {
+            Value::Integer(i64::from(crate::memory::lfu_decayed(field, now, decay_time)))
+        }
+        ("freq", _) => Value::error(
             "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
         ),
-        _ => Value::error("ERR OBJECT IDLETIME is not simulated by chaoslab (the node keeps no access times)"),
+        (_, crate::memory::Clock::Lfu { .. }) => Value::error(
+            "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+        ),
+        _ => Value::Integer((crate::memory::idle_ms(field, now) / 1000) as i64),
     }
 }
 
@@ -997,6 +1021,8 @@ mod tests {
                 random: 0,
                 clock_ms: 0,
                 obey: false,
+                access: Default::default(),
+                shared_integers: true,
             };
             let reply = keyspace(name, &args, &mut x);
             assert!(!matches!(&reply, Value::Error(e) if e.starts_with("ERR unknown command")), "{name}: {reply:?}");

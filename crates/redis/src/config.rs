@@ -141,6 +141,8 @@ pub struct Config {
     pub output_limits: crate::output::OutputLimits,
     /// The `cluster-*` directives.
     pub cluster: ClusterConfig,
+    /// `maxmemory`, its policy and knobs.
+    pub maxmemory: crate::memory::MaxMemory,
 }
 
 /// The `cluster-*` directives (Redis Cluster mode).
@@ -231,6 +233,7 @@ impl Config {
             slowlog_max_len: 128,
             output_limits: crate::output::OutputLimits::default(),
             cluster: ClusterConfig::default(),
+            maxmemory: crate::memory::MaxMemory::default(),
         }
     }
 
@@ -396,6 +399,7 @@ impl Config {
             "cluster-require-full-coverage" => self.cluster.require_full_coverage = yes_no(one()?)?,
             "cluster-allow-reads-when-down" => self.cluster.allow_reads_when_down = yes_no(one()?)?,
             "cluster-replica-no-failover" => self.cluster.replica_no_failover = yes_no(one()?)?,
+            _ if self.maxmemory.get(name).is_some() => self.maxmemory.apply(name, one()?)?,
             // Accepted because they change nothing the simulator models.
             _ => {
                 if args.is_empty() {
@@ -471,7 +475,7 @@ impl Config {
             "cluster-require-full-coverage" => yn(self.cluster.require_full_coverage),
             "cluster-allow-reads-when-down" => yn(self.cluster.allow_reads_when_down),
             "cluster-replica-no-failover" => yn(self.cluster.replica_no_failover),
-            _ => return None,
+            _ => return self.maxmemory.get(name),
         })
     }
 
@@ -482,7 +486,7 @@ impl Config {
         let pattern = pattern.to_ascii_lowercase();
         let matches = |name: &str| common::glob::glob_match(&pattern, name.as_bytes());
         let mut out = Vec::new();
-        for &(name, alias) in GETTABLE {
+        for &(name, alias) in GETTABLE.iter().chain(&crate::memory::DIRECTIVES) {
             let Some(value) = self.get(name) else { continue };
             if matches(name) {
                 out.push((name.to_owned(), value.clone()));
@@ -569,9 +573,16 @@ pub fn canonical(name: &str) -> Option<&'static str> {
         "lua-time-limit" => "busy-reply-threshold",
         "cluster-slave-validity-factor" => "cluster-replica-validity-factor",
         "cluster-slave-no-failover" => "cluster-replica-no-failover",
+        "slave-ignore-maxmemory" => "replica-ignore-maxmemory",
         other => other,
     };
-    GETTABLE.iter().map(|(n, _)| *n).chain(INERT.iter().copied()).find(|n| *n == alias).filter(|n| *n != "hz")
+    GETTABLE
+        .iter()
+        .chain(&crate::memory::DIRECTIVES)
+        .map(|(n, _)| *n)
+        .chain(INERT.iter().copied())
+        .find(|n| *n == alias)
+        .filter(|n| *n != "hz")
 }
 
 fn int(s: &str, min: u64, max: u64) -> Result<u64, String> {

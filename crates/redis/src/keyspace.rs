@@ -56,6 +56,8 @@ pub struct Db {
     /// Keys made ready for their blocked clients, in the order they became
     /// ready, each once (`ready_keys`).
     pub(crate) ready: Vec<Vec<u8>>,
+    /// Each key's access field and what it adds to `used_memory`.
+    pub(crate) meta: crate::memory::KeyMeta,
 }
 
 /// Two databases are equal when they hold the same keys, values and expiry
@@ -110,6 +112,7 @@ impl Db {
     /// Removes a key and its expiry; true if it existed.
     pub fn remove(&mut self, key: &[u8]) -> bool {
         self.expires.remove(key);
+        self.meta.remove(key);
         self.forget_encoding(key);
         let existed = self.keys.remove(key).is_some();
         if existed && let Some(ix) = &mut self.slot_index {
@@ -190,6 +193,7 @@ impl Db {
         self.keys.clear();
         self.expires.clear();
         self.big.clear();
+        self.meta.clear();
         if let Some(ix) = &mut self.slot_index {
             **ix = SlotIndex::build(&self.keys);
         }
@@ -310,6 +314,10 @@ pub struct Exec<'a> {
     pub clock_ms: i64,
     /// The command comes from the master or the AOF (Redis's `mustObeyClient`).
     pub obey: bool,
+    /// How the command's key lookups touch the keys' access fields.
+    pub(crate) access: crate::memory::Access,
+    /// Small integers are shared objects (no LRU/LFU policy with a limit).
+    pub(crate) shared_integers: bool,
 }
 
 impl<'a> Exec<'a> {
@@ -329,6 +337,8 @@ impl<'a> Exec<'a> {
             random: 0,
             clock_ms: now_ms,
             obey: false,
+            access: crate::memory::Access::default(),
+            shared_integers: true,
         }
     }
 

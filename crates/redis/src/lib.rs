@@ -41,6 +41,7 @@ mod lists;
 mod lolwut;
 mod longdouble;
 pub mod lzf;
+pub mod memory;
 pub mod migrate;
 mod modules;
 mod monitor;
@@ -80,6 +81,8 @@ mod tests_hashes;
 mod tests_hello;
 #[cfg(test)]
 mod tests_lists;
+#[cfg(test)]
+mod tests_memory;
 #[cfg(test)]
 mod tests_migrate;
 #[cfg(test)]

@@ -41,7 +41,7 @@ impl Server {
     /// What runs before a command of a client that is in MULTI or in
     /// subscribed mode: `Some(reply)` means the command does not run now
     /// (rejected, or queued).
-    pub(crate) fn gate_session(&mut self, conn: ConnId, name: &str) -> Option<Value> {
+    pub(crate) fn gate_session(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, name: &str) -> Option<Value> {
         let subscribed = self.pubsub.is_subscribed(conn);
         let client = self.clients.get_mut(&conn)?;
         if client.multi.is_none() && !subscribed {
@@ -70,6 +70,13 @@ impl Server {
             }
             return Some(v);
         }
+        // Queueing may not grow memory past maxmemory (processCommand's MULTI rule).
+        let queueing = client.multi.is_some() && !matches!(name, "exec" | "discard" | "quit" | "reset");
+        if queueing && self.config.maxmemory.limit > 0 && self.multi_out_of_memory(ctx, conn, name) {
+            return Some(Value::error("OOM command not allowed when used memory > 'maxmemory'."));
+        }
+        let client = self.clients.get_mut(&conn)?;
+        let args = client.parser.args();
         // Only RESP2 restricts a subscribed client: RESP3 keeps messages apart as pushes.
         let resp2_subscribed = subscribed && client.proto == resp::Protocol::Resp2;
         let allowed = crate::command_table::lookup(name).is_some_and(|c| c.has(crate::command_table::SUBSCRIBED_OK));
@@ -89,6 +96,17 @@ impl Server {
                 Some(Value::Simple("QUEUED".to_owned()))
             }
         }
+    }
+
+    /// The maxmemory gate for a command about to be queued: evictions, and
+    /// whether it is refused (which aborts the transaction, as any refusal).
+    fn multi_out_of_memory(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, name: &str) -> bool {
+        let Some(command) = crate::command_table::lookup(name) else { return false };
+        let refused = self.maxmemory_gate(ctx, command, true).is_some();
+        if refused && let Some(tx) = self.clients.get_mut(&conn).and_then(|c| c.multi.as_mut()) {
+            tx.aborted = true;
+        }
+        refused
     }
 
     /// MULTI, EXEC, DISCARD, WATCH and UNWATCH themselves.

@@ -207,6 +207,11 @@ impl Default for Replication {
 }
 
 impl Replication {
+    /// Bytes the replication backlog holds (`mem_replication_backlog`).
+    pub(crate) fn backlog_bytes(&self) -> u64 {
+        self.backlog.as_ref().map_or(0, |b| b.data.len() as u64)
+    }
+
     /// Asserts that the replication offset has not gone down since the
     /// last call unless the replication id changed, and remembers both. A
     /// (replid, offset) pair names a point of one history, which only

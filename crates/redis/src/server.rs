@@ -150,6 +150,8 @@ pub struct Server {
     pub(crate) monitors: Vec<ConnId>,
     /// Clients blocked on keys.
     pub(crate) blocking: crate::blocking::Blocking,
+    /// The eviction pool, `evicted_keys` and the memory peak.
+    pub(crate) memory: crate::memory::Memory,
 }
 
 /// Values last published through [`Ctx::observe`], so that a node publishes
@@ -205,6 +207,7 @@ impl Server {
             slowlog: Default::default(),
             monitors: Vec::new(),
             blocking: crate::blocking::Blocking::default(),
+            memory: crate::memory::Memory::default(),
         }
     }
 
@@ -480,7 +483,7 @@ impl Server {
                 let name = crate::commands::lowercase_name(&client.parser.args()[0], &mut name_buf);
                 // Clients in MULTI or subscribed mode go through their gate first.
                 let client = if client.multi.is_some() || self.pubsub.is_subscribed(conn) {
-                    if let Some(reply) = self.gate_session(conn, name) {
+                    if let Some(reply) = self.gate_session(ctx, conn, name) {
                         if self.clients.get_mut(&conn).is_some_and(|c| c.ctl.after_command(name == "client")) {
                             reply.encode_for(proto, &mut out);
                         }
@@ -589,6 +592,16 @@ impl Server {
         if let Dispatch::Reply(v) = checked {
             return v;
         }
+        if self.config.maxmemory.limit > 0
+            && let Some(command) = command
+            && let Some(oom) = self.maxmemory_gate(ctx, command, false)
+        {
+            return oom;
+        }
+        let access = self.access(ctx);
+        let shared_integers = self.shared_integers();
+        let Some(client) = self.clients.get_mut(&conn) else { return Value::Nil };
+        let args = client.parser.args();
         self.commands_processed += 1;
         let now_ms = ctx.wall_clock_ms();
         client.last_cmd_ms = now_ms;
@@ -600,6 +613,7 @@ impl Server {
         x.random = random;
         x.resp3 = client.proto == resp::Protocol::Resp3;
         x.cluster = self.cluster.is_some();
+        (x.access, x.shared_integers) = (access, shared_integers);
         let reply = crate::commands::keyspace(name, args, &mut x);
         self.persist.dirty += x.dirty;
         if let Some(command) = command {
@@ -1018,17 +1032,18 @@ impl Server {
             sections.push(format!("# Clients\r\nconnected_clients:{normal}\r\nblocked_clients:{blocked}\r\n"));
         }
         if show("memory") {
-            sections.push(format!("# Memory\r\nused_memory:{}\r\n", crate::rdb::approx_memory(&self.dbs)));
+            sections.push(self.info_memory());
         }
         if show("persistence") {
             sections.push(self.persist.info(&self.config, now_ms));
         }
         if show("stats") {
             sections.push(format!(
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\nsync_full:{}\r\n\
-                 sync_partial_ok:{}\r\nsync_partial_err:{}\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\nevicted_keys:{}\r\n\
+                 sync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\n",
                 self.connections_received,
                 self.commands_processed,
+                self.memory.evictor.evicted_keys,
                 self.repl.stats.full,
                 self.repl.stats.partial_ok,
                 self.repl.stats.partial_err

@@ -41,7 +41,7 @@ pub(crate) struct Lab {
 }
 
 impl Lab {
-    fn new(config: Config) -> Lab {
+    pub(crate) fn new(config: Config) -> Lab {
         let mut sim = Sim::new(SimConfig { seed: 1, record_trace: true, ..SimConfig::default() });
         let host = sim.add_host("localhost", Ipv4Addr::LOCALHOST);
         let server = sim.add_process(host, "6379", Box::new(move || Box::new(Server::new(config.clone()))));
@@ -58,6 +58,11 @@ impl Lab {
         self.sim.with_process::<Raw, _>(self.client, |_, ctx| ctx.send(conn, bytes));
         self.sim.run_for(Duration::from_millis(1));
         self.sim.process::<Raw>(self.client).unwrap().replies[before..].to_vec()
+    }
+
+    /// Lets `ms` of virtual time pass.
+    pub(crate) fn advance_ms(&mut self, ms: u64) {
+        self.sim.run_for(Duration::from_millis(ms));
     }
 
     /// One command, split like redis-cli splits its arguments.

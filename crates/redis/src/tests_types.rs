@@ -50,6 +50,8 @@ impl Direct {
             random: 0,
             clock_ms: self.now_ms,
             obey: false,
+            access: Default::default(),
+            shared_integers: true,
         };
         let reply = keyspace(&name, args, &mut x);
         let dirty = x.dirty;

@@ -90,6 +90,9 @@ pub(crate) struct Scripting {
     vm: Option<Lua>,
     rand: Rc<Cell<u64>>,
     scripts: BTreeMap<String, Function>,
+    /// What the cached scripts' entries hold in Redis's `lua_scripts` dict
+    /// (entry, SHA sds, body object): INFO's `used_memory_scripts_eval`.
+    cache_bytes: u64,
     /// Each cached script's shebang flags (see [`shebang_no_writes`]).
     shebangs: BTreeMap<String, Option<bool>>,
     running: Option<Running>,
@@ -138,6 +141,7 @@ impl Default for Scripting {
             // state starts at the generator's built-in value, once per process.
             rand: Rc::new(Cell::new(lua::LRAND48_INITIAL)),
             scripts: BTreeMap::new(),
+            cache_bytes: 0,
             shebangs: BTreeMap::new(),
             running: None,
             functions: functions::Functions::default(),
@@ -206,6 +210,11 @@ impl Scripting {
         self.running.as_ref().is_some_and(|r| !r.timed_out)
     }
 
+    /// The cached scripts and what their entries hold, buckets apart.
+    pub(crate) fn cache_memory(&self) -> (u64, u64) {
+        (self.scripts.len() as u64, self.cache_bytes)
+    }
+
     /// Whether other clients get `-BUSY` now.
     pub(crate) fn timed_out(&self) -> bool {
         self.running.as_ref().is_some_and(|r| r.timed_out && r.done.is_none())
@@ -253,6 +262,8 @@ impl Scripting {
             Value::error(format!("ERR Error compiling script (new function): {}", msg.trim_end()))
         })?;
         self.scripts.insert(sha.clone(), f);
+        // dictEntry 24, the SHA's sds 48, the body's robj 16 and sds (measured on 7.0.15).
+        self.cache_bytes += 88 + crate::memory::size::sds(body.len());
         self.shebangs.insert(sha.clone(), shebang);
         Ok(sha)
     }
@@ -356,6 +367,7 @@ impl Server {
                     return Value::error("ERR SCRIPT FLUSH only support SYNC|ASYNC option");
                 }
                 self.scripting.scripts.clear();
+                self.scripting.cache_bytes = 0;
                 self.scripting.shebangs.clear();
                 // Redis starts a new interpreter; the random state is not reset.
                 self.scripting.vm = None;

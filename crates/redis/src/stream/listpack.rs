@@ -66,15 +66,21 @@ pub(crate) fn node_bytes(node: &Node) -> usize {
     elements(node, |e| {
         total += match e {
             Elem::Int(n) => with_backlen(int_len(n)),
-            Elem::Bytes(b) => with_backlen(match crate::rdb::as_int(b) {
-                Some(n) => int_len(n),
-                None if b.len() < 64 => 1 + b.len(),
-                None if b.len() < 4096 => 2 + b.len(),
-                None => 5 + b.len(),
-            }),
+            Elem::Bytes(b) => entry_bytes(b),
         }
     });
     total
+}
+
+/// One string entry's bytes in a listpack with its back-length: an integer
+/// if it reads as one (`lpStringToInt64`), else a 1, 2 or 5 byte header.
+pub(crate) fn entry_bytes(b: &[u8]) -> usize {
+    with_backlen(match crate::rdb::as_int(b) {
+        Some(n) => int_len(n),
+        None if b.len() < 64 => 1 + b.len(),
+        None if b.len() < 4096 => 2 + b.len(),
+        None => 5 + b.len(),
+    })
 }
 
 /// An integer entry's encoding and body size (`lpEncodeIntegerGetType`).
