@@ -22,7 +22,7 @@ SUBCOMMANDS = {
     },
     "config": {"get", "set", "resetstat", "rewrite"},
     "object": {"encoding", "refcount", "freq", "idletime", "help"},
-    "pubsub": {"channels", "numsub", "numpat"},
+    "pubsub": {"channels", "numsub", "numpat", "shardchannels", "shardnumsub", "help"},
     "command": {"count", "info", "list", "getkeys", "help", "docs"},
     "script": {"load", "exists", "flush", "kill", "help"},
     "xgroup": {"create", "setid", "destroy", "createconsumer", "delconsumer", "help"},

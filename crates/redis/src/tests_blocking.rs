@@ -18,7 +18,7 @@ const TRANSCRIPT: &str = include_str!("tests_blocking_transcript.txt");
 const SETTLE: Duration = Duration::from_millis(50);
 
 /// A server and named clients, each on its own connection, opened on first use.
-struct Clients {
+pub(crate) struct Clients {
     sim: Sim,
     server: ProcId,
     host: sim::HostId,
@@ -92,7 +92,7 @@ impl Clients {
 }
 
 /// Replays a transcript; blank and `#` lines are comments.
-fn replay(transcript: &str, config: Config) -> Clients {
+pub(crate) fn replay(transcript: &str, config: Config) -> Clients {
     let mut c = Clients::new(config);
     for line in transcript.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
         let (step, want) = line.split_once(" =>").expect("step => replies");
