@@ -60,6 +60,8 @@ pub(crate) mod tests_prop_cluster;
 #[cfg(test)]
 mod tests_routing;
 #[cfg(test)]
+mod tests_shard_pubsub;
+#[cfg(test)]
 mod tests_table;
 
 pub(crate) use bus::NodeName;
