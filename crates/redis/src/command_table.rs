@@ -59,8 +59,8 @@ pub(crate) enum Handler {
     Cluster,
     /// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT ([`crate::scripting`]).
     Scripting,
-    /// BLPOP, BRPOP, BRPOPLPUSH, BLMOVE, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP
-    /// ([`crate::blocking`]).
+    /// BLPOP, BRPOP, BRPOPLPUSH, BLMOVE, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP,
+    /// XREAD, XREADGROUP ([`crate::blocking`]).
     Blocking,
 }
 
@@ -537,8 +537,8 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::XLEN, 0, KEY, H::Keyspace),
     cmd(&doc::XPENDING, 0, KEY, H::Keyspace),
     cmd(&doc::XRANGE, 0, KEY, H::Keyspace),
-    cmd(&doc::XREAD, 0, Keys::XRead, H::Keyspace),
-    cmd(&doc::XREADGROUP, WRITE, Keys::XRead, H::Keyspace),
+    cmd(&doc::XREAD, 0, Keys::XRead, H::Blocking),
+    cmd(&doc::XREADGROUP, WRITE, Keys::XRead, H::Blocking),
     cmd(&doc::XREVRANGE, 0, KEY, H::Keyspace),
     cmd(&doc::XSETID, WRITE, KEY, H::Keyspace),
     cmd(&doc::XTRIM, WRITE, KEY, H::Keyspace),

@@ -226,3 +226,12 @@ fn blocked_clients_leave_a_slot_the_node_stops_serving() {
 fn a_master_turning_replica_drops_its_blocked_clients() {
     replay(include_str!("tests_blocking_replicaof_transcript.txt"), Config::defaults(6379));
 }
+
+/// XREAD and XREADGROUP with BLOCK against a real 7.0.15's transcript: `$`,
+/// timeouts, several streams and COUNT, every plain reader served, group
+/// readers served one after another, the deleted-stream and destroyed-group
+/// errors (DEL, SET, FLUSHALL, RENAME, expiry), MULTI, CLIENT UNBLOCK.
+#[test]
+fn stream_reads_block_as_a_real_redis_does() {
+    replay(include_str!("tests_stream_block_transcript.txt"), Config::defaults(6379));
+}
