@@ -235,3 +235,20 @@ fn a_master_turning_replica_drops_its_blocked_clients() {
 fn stream_reads_block_as_a_real_redis_does() {
     replay(include_str!("tests_stream_block_transcript.txt"), Config::defaults(6379));
 }
+
+/// RESP3: a served read is a map, a timed-out one `_` (bytes as a real
+/// 7.0.15 sent them after HELLO 3).
+#[test]
+fn stream_reads_block_with_resp3_shapes() {
+    let mut b = crate::tests_pubsub::Bench::new();
+    b.server(6379, "");
+    let reader = b.connect(6379);
+    let writer = b.connect(6379);
+    b.send(reader, &["HELLO 3"]);
+    assert_eq!(b.send(reader, &["XREAD BLOCK 50 STREAMS r3 $"]), "");
+    b.run_for(Duration::from_millis(150));
+    assert_eq!(b.take(reader), "_\r\n");
+    assert_eq!(b.send(reader, &["XREAD BLOCK 0 STREAMS r3 $"]), "");
+    assert_eq!(b.send(writer, &["XADD r3 1-1 f v"]), "$3\r\n1-1\r\n");
+    assert_eq!(b.take(reader), "%1\r\n$2\r\nr3\r\n*1\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n");
+}
