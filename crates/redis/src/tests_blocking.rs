@@ -252,3 +252,15 @@ fn stream_reads_block_with_resp3_shapes() {
     assert_eq!(b.send(writer, &["XADD r3 1-1 f v"]), "$3\r\n1-1\r\n");
     assert_eq!(b.take(reader), "%1\r\n$2\r\nr3\r\n*1\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n");
 }
+
+/// Cluster mode, streams and shard channels: a blocked stream reader of a
+/// slot the node stops serving gets the CLUSTERDOWN, and that slot's shard
+/// channels are unsubscribed at once, as a real single-node 7.0.15 cluster did.
+/// The redirect comes with the real node's next cron, 0-100 ms after DELSLOTS:
+/// of the recordings, the one kept is where it fell after the 50 ms settle,
+/// as it does on the simulated node.
+#[test]
+fn cluster_slots_going_away_redirect_stream_readers_and_drop_shard_channels() {
+    let config = crate::config::parse("cluster-enabled yes\n", 6379).unwrap();
+    replay(include_str!("tests_blocking_cluster_streams_transcript.txt"), config);
+}

@@ -231,9 +231,18 @@ fn blocked_reads_are_served_on_replicas_and_propagate_as_the_plain_ones() {
     assert_eq!(c.cli(6379, "XADD rep 1-1 f v"), "\"1-1\"");
     assert_eq!(c.cli(6379, "XADD rg 1-1 f v"), "\"1-1\"");
     c.sim.run_for(Duration::from_millis(100));
-    assert_eq!(received(&mut c, on_replica), "*1\r\n*2\r\n$3\r\nrep\r\n*1\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n");
-    assert_eq!(received(&mut c, on_master), "*1\r\n*2\r\n$2\r\nrg\r\n*1\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n");
-    assert_eq!(c.cli(6380, "XPENDING rg grp"), "1) (integer) 1\n2) \"1-1\"\n3) \"1-1\"\n4) 1) 1) \"c1\"\n      2) \"1\"");
+    assert_eq!(
+        received(&mut c, on_replica),
+        "*1\r\n*2\r\n$3\r\nrep\r\n*1\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n"
+    );
+    assert_eq!(
+        received(&mut c, on_master),
+        "*1\r\n*2\r\n$2\r\nrg\r\n*1\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n"
+    );
+    assert_eq!(
+        c.cli(6380, "XPENDING rg grp"),
+        "1) (integer) 1\n2) \"1-1\"\n3) \"1-1\"\n4) 1) 1) \"c1\"\n      2) \"1\""
+    );
     let groups = c.cli(6380, "XINFO GROUPS rg").replace('\n', " ");
     assert!(groups.contains("\"last-delivered-id\"     8) \"1-1\"     9) \"entries-read\"    10) (nil)"), "{groups}");
 }
