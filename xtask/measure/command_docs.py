@@ -23,7 +23,7 @@ SUBCOMMANDS = {
     "config": {"get", "set", "resetstat", "rewrite"},
     "object": {"encoding", "refcount", "freq", "idletime", "help"},
     "memory": {"usage", "stats", "doctor", "malloc-stats", "purge", "help"},
-    "pubsub": {"channels", "numsub", "numpat"},
+    "pubsub": {"channels", "numsub", "numpat", "shardchannels", "shardnumsub", "help"},
     "command": {"count", "info", "list", "getkeys", "help", "docs"},
     "script": {"load", "exists", "flush", "kill", "help"},
     "function": {"load", "list", "delete", "flush", "dump", "restore", "stats", "kill", "help"},

@@ -1,6 +1,7 @@
 //! Clients blocked on keys (Redis 7.0's blocked.c and the blocking halves of
-//! t_list.c and t_zset.c): BLPOP, BRPOP, BRPOPLPUSH, BLMOVE, BLMPOP,
-//! BZPOPMIN, BZPOPMAX, BZMPOP and CLIENT UNBLOCK.
+//! t_list.c, t_zset.c and t_stream.c): BLPOP, BRPOP, BRPOPLPUSH, BLMOVE,
+//! BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP, XREAD and XREADGROUP with BLOCK, and
+//! CLIENT UNBLOCK.
 //!
 //! A command that finds none of its keys ready blocks its client: the client
 //! is listed, per key, behind the clients that blocked on that key before it,
@@ -13,10 +14,19 @@
 //! the node sleeps, after every input (`handleBlockedClientsTimeout` in
 //! beforeSleep), so an idle node notices them at its next cron tick.
 //!
-//! Another kind of blocking (XREAD's) adds a variant to [`Op`], the value
-//! [`Kind`] that serves it, and its arm in [`run_op`].
+//! A stream serves its blocked readers differently ([`Op::XRead`]): every
+//! reader whose stream now ends past the ID it waits after is served (they
+//! all see the same entries, a group's readers one after another), and a
+//! group reader whose stream or group went away gets its error
+//! ([`crate::stream::groups::serve_blocked`]). XADD and XGROUP DESTROY make a
+//! stream ready; so does a stream deleted, overwritten or flushed
+//! ([`Db::signal_deleted`]).
+//!
+//! Another kind of blocking adds a variant to [`Op`], the value [`Kind`]
+//! that serves it, and its arm in [`run_op`].
 //!
 //! [`Db::signal_ready`]: crate::keyspace::Db::signal_ready
+//! [`Db::signal_deleted`]: crate::keyspace::Db::signal_deleted
 
 use crate::keyspace::{Data, Exec};
 use crate::server::{Client, Server};
@@ -33,6 +43,8 @@ pub(crate) enum Op {
     Move { dst: Vec<u8>, from_front: bool, to_front: bool, rpoplpush: bool },
     /// BZPOPMIN/BZPOPMAX (`count: None`) and BZMPOP (`Some`).
     ZPop { max: bool, count: Option<u64> },
+    /// XREAD and XREADGROUP with BLOCK.
+    XRead(Box<crate::stream::groups::StreamWait>),
 }
 
 /// The type of value that serves an [`Op`].
@@ -40,6 +52,7 @@ pub(crate) enum Op {
 pub(crate) enum Kind {
     List,
     ZSet,
+    Stream,
 }
 
 impl Kind {
@@ -48,6 +61,7 @@ impl Kind {
         match value {
             Data::List(_) => Some(Kind::List),
             Data::ZSet(_) => Some(Kind::ZSet),
+            Data::Stream(_) => Some(Kind::Stream),
             _ => None,
         }
     }
@@ -58,6 +72,7 @@ impl Op {
         match self {
             Op::Pop { .. } | Op::Move { .. } => Kind::List,
             Op::ZPop { .. } => Kind::ZSet,
+            Op::XRead(_) => Kind::Stream,
         }
     }
 
@@ -291,6 +306,7 @@ fn run_op(x: &mut Exec<'_>, op: &Op, key: &[u8], positions: Option<[&[u8]; 2]>) 
             let popped = crate::commands::keyspace(if *max { "zpopmax" } else { "zpopmin" }, &argv, x);
             (zpop_reply(key, popped, count.is_some()), argv)
         }
+        Op::XRead(_) => unreachable!("a stream read is served by serve_blocked"),
     };
     x.feed.enabled = enabled;
     if x.dirty > before {
@@ -352,6 +368,9 @@ impl Server {
         name: &str,
         args: &[Vec<u8>],
     ) -> Option<Value> {
+        if matches!(name, "xread" | "xreadgroup") {
+            return self.xread_command(ctx, client, conn, name, args);
+        }
         let parsed = match parse(name, args) {
             Ok(p) => p,
             Err(e) => return Some(e),
@@ -384,6 +403,34 @@ impl Server {
         let deadline = if parsed.timeout_ms > 0 { parsed.timeout_ms.wrapping_add(now_ms) as u64 } else { 0 };
         let keys = parsed.keys.iter().map(|&at| args[at].clone()).collect();
         self.block(client, conn, Blocked { db: client.db, keys, deadline, op: parsed.op });
+        None
+    }
+
+    /// XREAD/XREADGROUP: answered as without BLOCK when something is there
+    /// (or BLOCK was not given, or the client may not block), else blocked
+    /// until its streams grow past what it waits after.
+    fn xread_command(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        client: &mut Client,
+        conn: ConnId,
+        name: &str,
+        args: &[Vec<u8>],
+    ) -> Option<Value> {
+        self.feed.in_multi = client.multi.is_some();
+        let now_ms = ctx.wall_clock_ms();
+        let mut x = Exec::new(&mut self.dbs, &mut self.feed, self.repl.master.is_none(), client.db, now_ms);
+        x.resp3 = client.proto == resp::Protocol::Resp3;
+        x.cluster = self.cluster.is_some();
+        let reply = crate::commands::keyspace(name, args, &mut x);
+        let blocking = client.multi.is_none() && !client.deny_blocking && reply == Value::NilArray;
+        let wait = if blocking { crate::stream::groups::wait_of(name, args, &mut x) } else { None };
+        self.persist.dirty += x.dirty;
+        self.feed.in_multi = false;
+        let Some((timeout_ms, wait)) = wait else { return Some(reply) };
+        let deadline = if timeout_ms > 0 { timeout_ms.wrapping_add(now_ms) as u64 } else { 0 };
+        let keys = wait.after.iter().map(|(k, _)| k.clone()).collect();
+        self.block(client, conn, Blocked { db: client.db, keys, deadline, op: Op::XRead(Box::new(wait)) });
         None
     }
 
@@ -475,11 +522,12 @@ impl Server {
             let resp3 = self.clients.get(&conn).is_some_and(|c| c.proto == resp::Protocol::Resp3);
             let mut x = Exec::new(&mut self.dbs, &mut self.feed, self.repl.master.is_none(), db, now_ms);
             x.resp3 = resp3;
-            let reply = match find(&mut x, key, op.kind()) {
-                Found::Ready => Some(run_op(&mut x, &op, key, None)),
+            let reply = match (&op, find(&mut x, key, op.kind())) {
+                (Op::XRead(wait), _) => crate::stream::groups::serve_blocked(&mut x, key, wait),
+                (_, Found::Ready) => Some(run_op(&mut x, &op, key, None)),
                 // A client of another kind on the same key (or a key of neither kind): not its turn.
-                Found::WrongType => None,
-                Found::Empty => {
+                (_, Found::WrongType) => None,
+                (_, Found::Empty) => {
                     self.persist.dirty += x.dirty;
                     self.flush_feed(ctx);
                     return;

@@ -116,7 +116,7 @@ impl Server {
             Handler::Persistence => Some(self.save_command(ctx, name, args)),
             Handler::Replication => self.replication_command(ctx, client, conn, name, args),
             Handler::Transaction => Some(self.transaction_command(ctx, client, conn, name, args)),
-            Handler::PubSub => self.pubsub_dispatch(ctx, conn, client.db, name, args),
+            Handler::PubSub => self.pubsub_dispatch(ctx, client, conn, name, args),
             Handler::Cluster => Some(self.cluster_client_command(ctx, client, name, args)),
             Handler::Scripting => self.scripting_command(ctx, client, conn, name, args),
             Handler::Blocking => self.blocking_command(ctx, client, conn, name, args),

@@ -2614,7 +2614,7 @@ pub(crate) const PUBSUB: Doc = Doc {
     acl: &["@slow"],
     tips: &[],
     specs: &[],
-    docs: b"%5\r\n$7\r\nsummary\r\n$32\r\nA container for Pub/Sub commands\r\n$5\r\nsince\r\n$5\r\n2.8.0\r\n$5\r\ngroup\r\n$6\r\npubsub\r\n$10\r\ncomplexity\r\n$22\r\nDepends on subcommand.\r\n$11\r\nsubcommands\r\n%3\r\n$15\r\npubsub|channels\r\n%5\r\n$7\r\nsummary\r\n$20\r\nList active channels\r\n$5\r\nsince\r\n$5\r\n2.8.0\r\n$5\r\ngroup\r\n$6\r\npubsub\r\n$10\r\ncomplexity\r\n$131\r\nO(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels and patterns)\r\n$9\r\narguments\r\n*1\r\n%3\r\n$4\r\nname\r\n$7\r\npattern\r\n$4\r\ntype\r\n$7\r\npattern\r\n$5\r\nflags\r\n~1\r\n+optional\r\n$13\r\npubsub|numpat\r\n%4\r\n$7\r\nsummary\r\n$54\r\nGet the count of unique patterns pattern subscriptions\r\n$5\r\nsince\r\n$5\r\n2.8.0\r\n$5\r\ngroup\r\n$6\r\npubsub\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n$13\r\npubsub|numsub\r\n%5\r\n$7\r\nsummary\r\n$41\r\nGet the count of subscribers for channels\r\n$5\r\nsince\r\n$5\r\n2.8.0\r\n$5\r\ngroup\r\n$6\r\npubsub\r\n$10\r\ncomplexity\r\n$75\r\nO(N) for the NUMSUB subcommand, where N is the number of requested channels\r\n$9\r\narguments\r\n*1\r\n%3\r\n$4\r\nname\r\n$7\r\nchannel\r\n$4\r\ntype\r\n$6\r\nstring\r\n$5\r\nflags\r\n~2\r\n+optional\r\n+multiple\r\n",
+    docs: b"%5\r\n$7\r\nsummary\r\n$32\r\nA container for Pub/Sub commands\r\n$5\r\nsince\r\n$5\r\n2.8.0\r\n$5\r\ngroup\r\n$6\r\npubsub\r\n$10\r\ncomplexity\r\n$22\r\nDepends on subcommand.\r\n$11\r\nsubcommands\r\n%6\r\n$15\r\npubsub|channels\r\n%5\r\n$7\r\nsummary\r\n$20\r\nList active channels\r\n$5\r\nsince\r\n$5\r\n2.8.0\r\n$5\r\ngroup\r\n$6\r\npubsub\r\n$10\r\ncomplexity\r\n$131\r\nO(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels and patterns)\r\n$9\r\narguments\r\n*1\r\n%3\r\n$4\r\nname\r\n$7\r\npattern\r\n$4\r\ntype\r\n$7\r\npattern\r\n$5\r\nflags\r\n~1\r\n+optional\r\n$11\r\npubsub|help\r\n%4\r\n$7\r\nsummary\r\n$49\r\nShow helpful text about the different subcommands\r\n$5\r\nsince\r\n$5\r\n6.2.0\r\n$5\r\ngroup\r\n$6\r\npubsub\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n$13\r\npubsub|numpat\r\n%4\r\n$7\r\nsummary\r\n$54\r\nGet the count of unique patterns pattern subscriptions\r\n$5\r\nsince\r\n$5\r\n2.8.0\r\n$5\r\ngroup\r\n$6\r\npubsub\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n$13\r\npubsub|numsub\r\n%5\r\n$7\r\nsummary\r\n$41\r\nGet the count of subscribers for channels\r\n$5\r\nsince\r\n$5\r\n2.8.0\r\n$5\r\ngroup\r\n$6\r\npubsub\r\n$10\r\ncomplexity\r\n$75\r\nO(N) for the NUMSUB subcommand, where N is the number of requested channels\r\n$9\r\narguments\r\n*1\r\n%3\r\n$4\r\nname\r\n$7\r\nchannel\r\n$4\r\ntype\r\n$6\r\nstring\r\n$5\r\nflags\r\n~2\r\n+optional\r\n+multiple\r\n$20\r\npubsub|shardchannels\r\n%5\r\n$7\r\nsummary\r\n$26\r\nList active shard channels\r\n$5\r\nsince\r\n$5\r\n7.0.0\r\n$5\r\ngroup\r\n$6\r\npubsub\r\n$10\r\ncomplexity\r\n$131\r\nO(N) where N is the number of active shard channels, and assuming constant time pattern matching (relatively short shard channels).\r\n$9\r\narguments\r\n*1\r\n%3\r\n$4\r\nname\r\n$7\r\npattern\r\n$4\r\ntype\r\n$7\r\npattern\r\n$5\r\nflags\r\n~1\r\n+optional\r\n$18\r\npubsub|shardnumsub\r\n%5\r\n$7\r\nsummary\r\n$47\r\nGet the count of subscribers for shard channels\r\n$5\r\nsince\r\n$5\r\n7.0.0\r\n$5\r\ngroup\r\n$6\r\npubsub\r\n$10\r\ncomplexity\r\n$86\r\nO(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels\r\n$9\r\narguments\r\n*1\r\n%3\r\n$4\r\nname\r\n$12\r\nshardchannel\r\n$4\r\ntype\r\n$6\r\nstring\r\n$5\r\nflags\r\n~2\r\n+optional\r\n+multiple\r\n",
     subcommands: &[
         Doc {
             name: "pubsub|channels",
@@ -2622,6 +2622,17 @@ pub(crate) const PUBSUB: Doc = Doc {
             flags: &["pubsub", "loading", "stale"],
             range: (0, 0, 0),
             acl: &["@pubsub", "@slow"],
+            tips: &[],
+            specs: &[],
+            docs: b"",
+            subcommands: &[],
+        },
+        Doc {
+            name: "pubsub|help",
+            arity: 2,
+            flags: &["loading", "stale"],
+            range: (0, 0, 0),
+            acl: &["@slow"],
             tips: &[],
             specs: &[],
             docs: b"",
@@ -2640,6 +2651,28 @@ pub(crate) const PUBSUB: Doc = Doc {
         },
         Doc {
             name: "pubsub|numsub",
+            arity: -2,
+            flags: &["pubsub", "loading", "stale"],
+            range: (0, 0, 0),
+            acl: &["@pubsub", "@slow"],
+            tips: &[],
+            specs: &[],
+            docs: b"",
+            subcommands: &[],
+        },
+        Doc {
+            name: "pubsub|shardchannels",
+            arity: -2,
+            flags: &["pubsub", "loading", "stale"],
+            range: (0, 0, 0),
+            acl: &["@pubsub", "@slow"],
+            tips: &[],
+            specs: &[],
+            docs: b"",
+            subcommands: &[],
+        },
+        Doc {
+            name: "pubsub|shardnumsub",
             arity: -2,
             flags: &["pubsub", "loading", "stale"],
             range: (0, 0, 0),
@@ -3269,6 +3302,18 @@ pub(crate) const SPOP: Doc = Doc {
     subcommands: &[],
 };
 
+pub(crate) const SPUBLISH: Doc = Doc {
+    name: "spublish",
+    arity: 3,
+    flags: &["pubsub", "loading", "stale", "fast"],
+    range: (1, 1, 1),
+    acl: &["@pubsub", "@fast"],
+    tips: &[],
+    specs: &[KeySpec { notes: None, flags: &["not_key"], begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } }],
+    docs: b"%5\r\n$7\r\nsummary\r\n$33\r\nPost a message to a shard channel\r\n$5\r\nsince\r\n$5\r\n7.0.0\r\n$5\r\ngroup\r\n$6\r\npubsub\r\n$10\r\ncomplexity\r\n$80\r\nO(N) where N is the number of clients subscribed to the receiving shard channel.\r\n$9\r\narguments\r\n*2\r\n%2\r\n$4\r\nname\r\n$12\r\nshardchannel\r\n$4\r\ntype\r\n$6\r\nstring\r\n%2\r\n$4\r\nname\r\n$7\r\nmessage\r\n$4\r\ntype\r\n$6\r\nstring\r\n",
+    subcommands: &[],
+};
+
 pub(crate) const SRANDMEMBER: Doc = Doc {
     name: "srandmember",
     arity: -2,
@@ -3302,6 +3347,18 @@ pub(crate) const SSCAN: Doc = Doc {
     tips: &["nondeterministic_output"],
     specs: &[KeySpec { notes: None, flags: &["RO", "access"], begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } }],
     docs: b"%5\r\n$7\r\nsummary\r\n$34\r\nIncrementally iterate Set elements\r\n$5\r\nsince\r\n$5\r\n2.8.0\r\n$5\r\ngroup\r\n$3\r\nset\r\n$10\r\ncomplexity\r\n$170\r\nO(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..\r\n$9\r\narguments\r\n*4\r\n%3\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n%2\r\n$4\r\nname\r\n$6\r\ncursor\r\n$4\r\ntype\r\n$7\r\ninteger\r\n%4\r\n$4\r\nname\r\n$7\r\npattern\r\n$4\r\ntype\r\n$7\r\npattern\r\n$5\r\ntoken\r\n$5\r\nMATCH\r\n$5\r\nflags\r\n~1\r\n+optional\r\n%4\r\n$4\r\nname\r\n$5\r\ncount\r\n$4\r\ntype\r\n$7\r\ninteger\r\n$5\r\ntoken\r\n$5\r\nCOUNT\r\n$5\r\nflags\r\n~1\r\n+optional\r\n",
+    subcommands: &[],
+};
+
+pub(crate) const SSUBSCRIBE: Doc = Doc {
+    name: "ssubscribe",
+    arity: -2,
+    flags: &["pubsub", "noscript", "loading", "stale"],
+    range: (1, -1, 1),
+    acl: &["@pubsub", "@slow"],
+    tips: &[],
+    specs: &[KeySpec { notes: None, flags: &["not_key"], begin: Begin::Index(1), find: Find::Range { lastkey: -1, step: 1, limit: 0 } }],
+    docs: b"%5\r\n$7\r\nsummary\r\n$57\r\nListen for messages published to the given shard channels\r\n$5\r\nsince\r\n$5\r\n7.0.0\r\n$5\r\ngroup\r\n$6\r\npubsub\r\n$10\r\ncomplexity\r\n$61\r\nO(N) where N is the number of shard channels to subscribe to.\r\n$9\r\narguments\r\n*1\r\n%3\r\n$4\r\nname\r\n$12\r\nshardchannel\r\n$4\r\ntype\r\n$6\r\nstring\r\n$5\r\nflags\r\n~1\r\n+multiple\r\n",
     subcommands: &[],
 };
 
@@ -3362,6 +3419,18 @@ pub(crate) const SUNIONSTORE: Doc = Doc {
     tips: &[],
     specs: &[KeySpec { notes: None, flags: &["OW", "update"], begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { notes: None, flags: &["RO", "access"], begin: Begin::Index(2), find: Find::Range { lastkey: -1, step: 1, limit: 0 } }],
     docs: b"%5\r\n$7\r\nsummary\r\n$54\r\nAdd multiple sets and store the resulting set in a key\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$3\r\nset\r\n$10\r\ncomplexity\r\n$63\r\nO(N) where N is the total number of elements in all given sets.\r\n$9\r\narguments\r\n*2\r\n%3\r\n$4\r\nname\r\n$11\r\ndestination\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n%4\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:1\r\n$5\r\nflags\r\n~1\r\n+multiple\r\n",
+    subcommands: &[],
+};
+
+pub(crate) const SUNSUBSCRIBE: Doc = Doc {
+    name: "sunsubscribe",
+    arity: -1,
+    flags: &["pubsub", "noscript", "loading", "stale"],
+    range: (1, -1, 1),
+    acl: &["@pubsub", "@slow"],
+    tips: &[],
+    specs: &[KeySpec { notes: None, flags: &["not_key"], begin: Begin::Index(1), find: Find::Range { lastkey: -1, step: 1, limit: 0 } }],
+    docs: b"%5\r\n$7\r\nsummary\r\n$62\r\nStop listening for messages posted to the given shard channels\r\n$5\r\nsince\r\n$5\r\n7.0.0\r\n$5\r\ngroup\r\n$6\r\npubsub\r\n$10\r\ncomplexity\r\n$76\r\nO(N) where N is the number of clients already subscribed to a shard channel.\r\n$9\r\narguments\r\n*1\r\n%3\r\n$4\r\nname\r\n$12\r\nshardchannel\r\n$4\r\ntype\r\n$6\r\nstring\r\n$5\r\nflags\r\n~2\r\n+optional\r\n+multiple\r\n",
     subcommands: &[],
 };
 

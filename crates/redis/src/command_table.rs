@@ -29,6 +29,10 @@ pub(crate) const MAY_REPLICATE: u16 = 1 << 6;
 /// Allowed to a RESP2 client in subscribed mode (processCommand's list of
 /// procs: the (un)subscribe commands, PING, QUIT, RESET).
 pub(crate) const SUBSCRIBED_OK: u16 = 1 << 3;
+/// A shard-channel command (`pubsub` with key specs: SPUBLISH, SSUBSCRIBE,
+/// SUNSUBSCRIBE): its channels route like keys, but a replica of the owner
+/// serves it without READONLY and a migrating slot never asks it elsewhere.
+pub(crate) const SHARD_PUBSUB: u16 = 1 << 7;
 
 /// The part of the server that runs a command; each has its own `match` on
 /// the names it owns.
@@ -49,14 +53,14 @@ pub(crate) enum Handler {
     Replication,
     /// MULTI, EXEC, DISCARD, WATCH, UNWATCH ([`crate::multi`]).
     Transaction,
-    /// PUBLISH, (P)SUBSCRIBE, (P)UNSUBSCRIBE, PUBSUB ([`crate::pubsub`]).
+    /// (S)PUBLISH, (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PUBSUB ([`crate::pubsub`]).
     PubSub,
     /// CLUSTER, ASKING, READONLY, READWRITE ([`crate::cluster::commands`]).
     Cluster,
     /// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT, FUNCTION, FCALL, FCALL_RO ([`crate::scripting`]).
     Scripting,
-    /// BLPOP, BRPOP, BRPOPLPUSH, BLMOVE, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP
-    /// ([`crate::blocking`]).
+    /// BLPOP, BRPOP, BRPOPLPUSH, BLMOVE, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP,
+    /// XREAD, XREADGROUP ([`crate::blocking`]).
     Blocking,
 }
 
@@ -517,14 +521,17 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::SORT, WRITE, Keys::Sort, H::Keyspace),
     cmd(&doc::SORT_RO, 0, KEY, H::Keyspace),
     cmd(&doc::SPOP, WRITE | RANDOM, KEY, H::Keyspace),
+    cmd(&doc::SPUBLISH, SHARD_PUBSUB | STALE, KEY, H::PubSub),
     cmd(&doc::SRANDMEMBER, RANDOM, KEY, H::Keyspace),
     cmd(&doc::SREM, WRITE, KEY, H::Keyspace),
     cmd(&doc::SSCAN, 0, KEY, H::Keyspace),
+    cmd(&doc::SSUBSCRIBE, SHARD_PUBSUB | STALE | SUBSCRIBED_OK, ALL_KEYS, H::PubSub),
     cmd(&doc::STRLEN, 0, KEY, H::Keyspace),
     cmd(&doc::SUBSCRIBE, SUBSCRIBED_OK, Keys::None, H::PubSub),
     cmd(&doc::SUBSTR, 0, KEY, H::Keyspace),
     cmd(&doc::SUNION, 0, ALL_KEYS, H::Keyspace),
     cmd(&doc::SUNIONSTORE, WRITE, ALL_KEYS, H::Keyspace),
+    cmd(&doc::SUNSUBSCRIBE, SHARD_PUBSUB | STALE | SUBSCRIBED_OK, ALL_KEYS, H::PubSub),
     cmd(&doc::SWAPDB, WRITE, Keys::None, H::Keyspace),
     cmd(&doc::SYNC, 0, Keys::None, H::Replication),
     cmd(&doc::TIME, STALE, Keys::None, H::Server),
@@ -546,8 +553,8 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::XLEN, 0, KEY, H::Keyspace),
     cmd(&doc::XPENDING, 0, KEY, H::Keyspace),
     cmd(&doc::XRANGE, 0, KEY, H::Keyspace),
-    cmd(&doc::XREAD, 0, Keys::XRead, H::Keyspace),
-    cmd(&doc::XREADGROUP, WRITE, Keys::XRead, H::Keyspace),
+    cmd(&doc::XREAD, 0, Keys::XRead, H::Blocking),
+    cmd(&doc::XREADGROUP, WRITE, Keys::XRead, H::Blocking),
     cmd(&doc::XREVRANGE, 0, KEY, H::Keyspace),
     cmd(&doc::XSETID, WRITE, KEY, H::Keyspace),
     cmd(&doc::XTRIM, WRITE, KEY, H::Keyspace),

@@ -349,7 +349,7 @@ fn rename(nx: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     }
     let db = x.db();
     let expire = db.expires.remove(src);
-    let Some(value) = db.keys.remove(src) else { return Value::error("ERR no such key") };
+    let Some(value) = db.take_value(src) else { return Value::error("ERR no such key") };
     // The value object moves as it is, encoding included.
     if db.big.remove(src) {
         db.big.insert(dst.clone());
@@ -928,7 +928,13 @@ fn set(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             v.clear();
             v.extend_from_slice(&args[2]);
         }
-        Some(other) => *other = Data::Str(args[2].clone()),
+        Some(other) => {
+            let stream_gone = matches!(other, Data::Stream(_));
+            *other = Data::Str(args[2].clone());
+            if stream_gone {
+                x.dbs[db_index].signal_stream(&args[1]);
+            }
+        }
         None => {
             x.dbs[db_index].insert(args[1].clone(), Data::Str(args[2].clone()));
         }

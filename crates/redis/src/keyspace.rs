@@ -114,11 +114,20 @@ impl Db {
         self.expires.remove(key);
         self.meta.remove(key);
         self.forget_encoding(key);
-        let existed = self.keys.remove(key).is_some();
+        let existed = self.take_value(key).is_some();
         if existed && let Some(ix) = &mut self.slot_index {
             ix.remove(key);
         }
         existed
+    }
+
+    /// Removes a key's value (not its expiry): what `remove` and RENAME share.
+    pub(crate) fn take_value(&mut self, key: &[u8]) -> Option<Data> {
+        let value = self.keys.remove(key)?;
+        if !self.blocking.is_empty() {
+            self.signal_deleted(key, &value);
+        }
+        Some(value)
     }
 
     /// Sets a key's value (its expiry is the caller's business).
@@ -136,7 +145,26 @@ impl Db {
         } else {
             self.forget_encoding(&key);
         }
-        self.keys.insert(key, value);
+        if self.blocking.is_empty() {
+            self.keys.insert(key, value);
+        } else if let Some(old) = self.keys.insert(key.clone(), value) {
+            self.signal_deleted(&key, &old);
+        }
+    }
+
+    /// `signalDeletedKeyAsReady`: a stream deleted or overwritten under
+    /// clients blocked on it wakes them (a group read then fails).
+    pub(crate) fn signal_deleted(&mut self, key: &[u8], old: &Data) {
+        if matches!(old, Data::Stream(_)) {
+            self.signal_stream(key);
+        }
+    }
+
+    /// `signalKeyAsReady(.., OBJ_STREAM)`: XADD, XGROUP DESTROY.
+    pub(crate) fn signal_stream(&mut self, key: &[u8]) {
+        if self.blocking.contains(key) && !self.ready.iter().any(|k| k == key) {
+            self.ready.push(key.to_vec());
+        }
     }
 
     /// `signalKeyAsReady`: a new `value` at `key` (`dbAdd`) may serve clients
@@ -190,6 +218,12 @@ impl Db {
 
     /// Empties the database (FLUSHDB); a tracked slot index stays tracked, empty.
     pub fn clear(&mut self) {
+        // `scanDatabaseForDeletedStreams`.
+        let streams: Vec<Vec<u8>> =
+            self.blocking.iter().filter(|k| matches!(self.keys.get(*k), Some(Data::Stream(_)))).cloned().collect();
+        for key in streams {
+            self.signal_stream(&key);
+        }
         self.keys.clear();
         self.expires.clear();
         self.big.clear();
@@ -245,14 +279,18 @@ pub(crate) fn swap_dbs(dbs: &mut [Db], a: usize, b: usize) {
     let (blocking, ready) = (std::mem::take(&mut dbs[a].blocking), std::mem::take(&mut dbs[a].ready));
     dbs[a].blocking = std::mem::replace(&mut dbs[b].blocking, blocking);
     dbs[a].ready = std::mem::replace(&mut dbs[b].ready, ready);
-    for i in [a, b] {
-        let db = &mut dbs[i];
-        let now_ready: Vec<Vec<u8>> = db
+    for (i, other) in [(a, b), (b, a)] {
+        // What the clients of `i` were blocked on now sits at `other`: a stream gone is a wake-up too.
+        let now_ready: Vec<Vec<u8>> = dbs[i]
             .blocking
             .iter()
-            .filter(|k| db.keys.get(*k).and_then(crate::blocking::Kind::of).is_some())
+            .filter(|k| {
+                dbs[i].keys.get(*k).and_then(crate::blocking::Kind::of).is_some()
+                    || matches!(dbs[other].keys.get(*k), Some(Data::Stream(_)))
+            })
             .cloned()
             .collect();
+        let db = &mut dbs[i];
         for key in now_ready {
             if !db.ready.contains(&key) {
                 db.ready.push(key);

@@ -960,6 +960,7 @@ impl Server {
         let idle = (now_ms - client.last_cmd_ms).max(0) / 1000;
         let held = conn.map_or(0, |c| self.outputs.held(c));
         let subscribed = conn.is_some_and(|c| self.pubsub.is_subscribed(c));
+        let (sub, psub, ssub) = conn.map_or((0, 0, 0), |c| self.pubsub.counts(c));
         let (multi_flag, multi, cmd) = match client.multi.as_ref().map(|t| t.info()) {
             Some((n, true)) => ("x", n as i64, "exec"),
             Some((n, false)) => ("x", n as i64, cmd),
@@ -989,7 +990,7 @@ impl Server {
         }
         let (oll, events) = if held > 0 { (held.div_ceil(16 * 1024), "rw") } else { (0, "r") };
         format!(
-            "id={} addr={} laddr={}:{} fd={} name={} age={age} idle={idle} flags={flags} db={} sub=0 psub=0 ssub=0 multi={multi} \
+            "id={} addr={} laddr={}:{} fd={} name={} age={age} idle={idle} flags={flags} db={} sub={sub} psub={psub} ssub={ssub} multi={multi} \
              qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll={oll} omem={held} tot-mem={} events={events} \
              cmd={cmd} user=default redir={} resp={}",
             client.id,
@@ -1127,6 +1128,7 @@ impl Process for Server {
         self.process_unblocked(ctx);
         if self.cluster.is_some() {
             self.cluster_before_sleep(ctx);
+            self.drop_lost_shard_channels(ctx);
         }
         // As beforeSleep does: what replicas were given during this input goes out now.
         self.flush_replica_output(ctx);

@@ -29,7 +29,13 @@ fn setex(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     };
     let (key, value) = (&args[1], &args[3]);
     match x.lookup_mut(key) {
-        Some(slot) => *slot = Data::Str(value.clone()),
+        Some(slot) => {
+            let stream_gone = matches!(slot, Data::Stream(_));
+            *slot = Data::Str(value.clone());
+            if stream_gone {
+                x.db().signal_stream(key);
+            }
+        }
         None => x.db().insert(key.clone(), Data::Str(value.clone())),
     }
     x.db().forget_encoding(key);

@@ -18,7 +18,7 @@ const TRANSCRIPT: &str = include_str!("tests_blocking_transcript.txt");
 const SETTLE: Duration = Duration::from_millis(50);
 
 /// A server and named clients, each on its own connection, opened on first use.
-struct Clients {
+pub(crate) struct Clients {
     sim: Sim,
     server: ProcId,
     host: sim::HostId,
@@ -92,7 +92,7 @@ impl Clients {
 }
 
 /// Replays a transcript; blank and `#` lines are comments.
-fn replay(transcript: &str, config: Config) -> Clients {
+pub(crate) fn replay(transcript: &str, config: Config) -> Clients {
     let mut c = Clients::new(config);
     for line in transcript.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
         let (step, want) = line.split_once(" =>").expect("step => replies");
@@ -225,4 +225,42 @@ fn blocked_clients_leave_a_slot_the_node_stops_serving() {
 #[test]
 fn a_master_turning_replica_drops_its_blocked_clients() {
     replay(include_str!("tests_blocking_replicaof_transcript.txt"), Config::defaults(6379));
+}
+
+/// XREAD and XREADGROUP with BLOCK against a real 7.0.15's transcript: `$`,
+/// timeouts, several streams and COUNT, every plain reader served, group
+/// readers served one after another, the deleted-stream and destroyed-group
+/// errors (DEL, SET, FLUSHALL, RENAME, expiry), MULTI, CLIENT UNBLOCK.
+#[test]
+fn stream_reads_block_as_a_real_redis_does() {
+    replay(include_str!("tests_stream_block_transcript.txt"), Config::defaults(6379));
+}
+
+/// RESP3: a served read is a map, a timed-out one `_` (bytes as a real
+/// 7.0.15 sent them after HELLO 3).
+#[test]
+fn stream_reads_block_with_resp3_shapes() {
+    let mut b = crate::tests_pubsub::Bench::new();
+    b.server(6379, "");
+    let reader = b.connect(6379);
+    let writer = b.connect(6379);
+    b.send(reader, &["HELLO 3"]);
+    assert_eq!(b.send(reader, &["XREAD BLOCK 50 STREAMS r3 $"]), "");
+    b.run_for(Duration::from_millis(150));
+    assert_eq!(b.take(reader), "_\r\n");
+    assert_eq!(b.send(reader, &["XREAD BLOCK 0 STREAMS r3 $"]), "");
+    assert_eq!(b.send(writer, &["XADD r3 1-1 f v"]), "$3\r\n1-1\r\n");
+    assert_eq!(b.take(reader), "%1\r\n$2\r\nr3\r\n*1\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n");
+}
+
+/// Cluster mode, streams and shard channels: a blocked stream reader of a
+/// slot the node stops serving gets the CLUSTERDOWN, and that slot's shard
+/// channels are unsubscribed at once, as a real single-node 7.0.15 cluster did.
+/// The redirect comes with the real node's next cron, 0-100 ms after DELSLOTS:
+/// of the recordings, the one kept is where it fell after the 50 ms settle,
+/// as it does on the simulated node.
+#[test]
+fn cluster_slots_going_away_redirect_stream_readers_and_drop_shard_channels() {
+    let config = crate::config::parse("cluster-enabled yes\n", 6379).unwrap();
+    replay(include_str!("tests_blocking_cluster_streams_transcript.txt"), config);
 }

@@ -208,6 +208,17 @@ const CATALOGUE: &[(&str, Mask)] = &[
     ("SETEX k3 10 v", Mask::None),
     ("LPUSHX k3 v", Mask::None),
     ("SMISMEMBER k3 a", Mask::None),
+    // Shard channels route like keys ("news" is 7660's, "a" 7662's).
+    ("SPUBLISH news m", Mask::None),
+    ("SPUBLISH a m", Mask::None),
+    ("SSUBSCRIBE news a", Mask::None),
+    ("SSUBSCRIBE a", Mask::None),
+    ("SUNSUBSCRIBE a", Mask::None),
+    ("SUNSUBSCRIBE", Mask::None),
+    ("PUBSUB SHARDNUMSUB news a", Mask::None),
+    ("XREAD BLOCK 20 STREAMS news $", Mask::None),
+    ("XREAD BLOCK 20 STREAMS a $", Mask::None),
+    ("XREAD BLOCK 20 STREAMS news a $ $", Mask::None),
     ("RESET", Mask::None),
     ("TIME", Mask::Numbers),
 ];

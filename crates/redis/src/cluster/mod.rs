@@ -60,6 +60,8 @@ pub(crate) mod tests_prop_cluster;
 #[cfg(test)]
 mod tests_routing;
 #[cfg(test)]
+mod tests_shard_pubsub;
+#[cfg(test)]
 mod tests_table;
 
 pub(crate) use bus::NodeName;
@@ -381,6 +383,9 @@ pub(crate) struct Cluster {
     /// Bumped whenever a slot's owner or an owner's name changes, so lab
     /// tooling can tell an unchanged table without reading 16384 slots.
     pub(crate) slots_version: u64,
+    /// Slots this node's shard (myself, or the master myself replicates)
+    /// stopped owning since the server last took them: their shard channels go.
+    lost_shard_slots: std::collections::BTreeSet<u16>,
     /// [`Cluster::owner_runs`] as of the `slots_version` beside it: CLUSTER
     /// SLOTS is asked far more often than a slot changes owner.
     runs_cache: std::cell::RefCell<(u64, Vec<OwnerRun>)>,
@@ -448,6 +453,7 @@ impl Cluster {
             published_slots: vec![(0, (SLOTS - 1) as u16, None)],
             slots_unpublished: true,
             slots_version: 0,
+            lost_shard_slots: std::collections::BTreeSet::new(),
             runs_cache: std::cell::RefCell::new((u64::MAX, Vec::new())),
         };
         c.myself = c.add_node(Node::new(myself_name, MYSELF | MASTER, now, machinery));
@@ -783,8 +789,13 @@ impl Cluster {
         true
     }
 
+    /// `clusterDelSlot`: the slot loses its owner; when that was this node's
+    /// shard, it is remembered for [`Cluster::take_lost_shard_slots`].
     pub(crate) fn del_slot(&mut self, slot: usize) -> bool {
         let Some(i) = self.owner(slot) else { return false };
+        if i == self.myself || self.me().slaveof == Some(i) {
+            self.lost_shard_slots.insert(slot as u16);
+        }
         self.slots[slot] = NO_OWNER;
         self.slots_unpublished = true;
         self.slots_version += 1;
@@ -947,6 +958,11 @@ impl Cluster {
         }
         self.published_slots = now;
         changes
+    }
+
+    /// The slots this node's shard lost since the last call.
+    pub(crate) fn take_lost_shard_slots(&mut self) -> std::collections::BTreeSet<u16> {
+        std::mem::take(&mut self.lost_shard_slots)
     }
 
     pub(crate) fn del_node_slots(&mut self, i: usize) {

@@ -184,6 +184,7 @@ fn xadd(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     }
     x.dirty += 1;
     x.propagate(&out);
+    x.db().signal_stream(key);
     Value::Bulk(id.to_bytes())
 }
 

@@ -126,25 +126,100 @@ pub(crate) fn xread(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     x.dirty += cmds.len() as u64;
     propagate_all(x, &cmds);
     if served.is_empty() {
-        if req.block && !x.feed.in_multi {
-            return Value::error(format!(
-                "ERR {} BLOCK with no entry to serve at once is not simulated by chaoslab (blocking commands are not implemented)",
-                name.to_ascii_uppercase()
-            ));
-        }
+        // With BLOCK, the caller blocks the client ([`wait_of`]) unless it may not block.
         return Value::NilArray;
     }
-    if x.resp3 {
+    streams_reply(x.resp3, served)
+}
+
+/// `[[key, entries], ...]`, a map for RESP3.
+fn streams_reply(resp3: bool, served: Vec<(Value, Value)>) -> Value {
+    if resp3 {
         Value::Map(served)
     } else {
         Value::Array(served.into_iter().map(|(k, v)| Value::Array(vec![k, v])).collect())
     }
 }
 
+/// What a blocked XREAD or XREADGROUP waits for (`bpop`'s stream fields).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct StreamWait {
+    /// Each stream, first occurrence first, with the ID its entries must follow
+    /// (`$` resolved at block time; for a group, the group's last ID is read when served).
+    pub(crate) after: Vec<(Vec<u8>, StreamId)>,
+    group: Option<(Vec<u8>, Vec<u8>)>,
+    count: usize,
+    noack: bool,
+}
+
+/// For an XREAD/XREADGROUP that served nothing: its BLOCK timeout in ms (0:
+/// none) and what it waits for, or `None` without BLOCK. Called after
+/// [`xread`] answered, so the arguments are known to be valid.
+pub(crate) fn wait_of(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option<(i64, StreamWait)> {
+    let req = parse_read(name == "xreadgroup", args).ok()?;
+    let timeout_ms = req.block?;
+    let starts = read_starts(&req, args, x).ok()?;
+    let mut after: Vec<(Vec<u8>, StreamId)> = Vec::with_capacity(starts.len());
+    for (i, gt) in starts.into_iter().enumerate() {
+        let key = &args[req.streams + i];
+        if !after.iter().any(|(k, _)| k == key) {
+            after.push((key.clone(), gt.unwrap_or(StreamId::MAX)));
+        }
+    }
+    Some((timeout_ms, StreamWait { after, group: req.group, count: req.count, noack: req.noack }))
+}
+
+/// `serveClientsBlockedOnStreamKey` for one client blocked on `key`: its
+/// reply when the stream now has entries past what it waits after (or its
+/// group or stream went away), `None` while it stays blocked.
+pub(crate) fn serve_blocked(x: &mut Exec<'_>, key: &[u8], wait: &StreamWait) -> Option<Value> {
+    let Ok(Some(s)) = stream_mut(x, key) else {
+        return wait.group.as_ref().map(|_| Value::error("UNBLOCKED the stream key no longer exists"));
+    };
+    let entries = match &wait.group {
+        None => {
+            let gt = wait.after.iter().find(|(k, _)| k == key)?.1;
+            if s.last_id <= gt {
+                return None;
+            }
+            let start = gt.next().unwrap_or(StreamId::MAX);
+            let take = if wait.count == 0 { usize::MAX } else { wait.count };
+            Value::Array(s.range(start, StreamId::MAX, false).take(take).map(entry_reply).collect())
+        }
+        Some((group, consumer)) => {
+            let Some(g) = s.groups.get(group.as_slice()) else {
+                return Some(Value::error("NOGROUP the consumer group this client was blocked on no longer exists"));
+            };
+            if s.last_id <= g.last_id {
+                return None;
+            }
+            let r = ReadReq {
+                count: wait.count,
+                block: None,
+                woken: true,
+                noack: wait.noack,
+                group: None,
+                streams: 0,
+                n: 0,
+            };
+            let mut cmds = Vec::new();
+            let entries = read_group(x, key, group, consumer, None, &r, &mut cmds)?;
+            x.dirty += cmds.len() as u64;
+            propagate_all(x, &cmds);
+            entries
+        }
+    };
+    Some(streams_reply(x.resp3, vec![(Value::Bulk(key.to_vec()), entries)]))
+}
+
 /// XREAD's parsed options.
 struct ReadReq {
     count: usize,
-    block: bool,
+    /// BLOCK's timeout in ms.
+    block: Option<i64>,
+    /// Served to a blocked client: `>` reads when the stream's last ID (not
+    /// its last valid one) is past the group's, as `serveClientsBlockedOnStreamKey` does.
+    woken: bool,
     noack: bool,
     group: Option<(Vec<u8>, Vec<u8>)>,
     /// Where the keys start.
@@ -154,7 +229,7 @@ struct ReadReq {
 }
 
 fn parse_read(grouped: bool, args: &[Vec<u8>]) -> Result<ReadReq, Value> {
-    let mut r = ReadReq { count: 0, block: false, noack: false, group: None, streams: 0, n: 0 };
+    let mut r = ReadReq { count: 0, block: None, woken: false, noack: false, group: None, streams: 0, n: 0 };
     let mut i = 1;
     while i < args.len() {
         let more = args.len() - i - 1;
@@ -165,7 +240,7 @@ fn parse_read(grouped: bool, args: &[Vec<u8>]) -> Result<ReadReq, Value> {
                 match parse_int(&args[i]) {
                     None => return Err(Value::error("ERR timeout is not an integer or out of range")),
                     Some(n) if n < 0 => return Err(Value::error("ERR timeout is negative")),
-                    Some(_) => r.block = true,
+                    Some(ms) => r.block = Some(ms),
                 }
             }
             b"count" if more > 0 => {
@@ -266,6 +341,7 @@ fn read_group(
     let (s, mut g) = group_mut(x, key, group_name).ok()??;
     let start = match gt {
         Some(gt) => gt,
+        None if r.woken && s.last_id > g.last_id => g.last_id,
         None if s.length > 0 && s.last_valid_id() > g.last_id => g.last_id,
         None => {
             s.groups.insert(group_name.to_vec(), g);
@@ -412,6 +488,8 @@ pub(crate) fn xgroup(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             }
             x.dirty += 1;
             x.propagate(args);
+            // Its blocked readers learn it is gone (`signalKeyAsReady`).
+            x.db().signal_stream(key);
             Value::Integer(1)
         }
         "createconsumer" => {

@@ -189,3 +189,60 @@ fn a_replica_keeps_the_masters_streams_by_the_command_stream_and_by_full_sync() 
     assert_eq!(stream_of(&c, 6381, b"s"), master, "by full sync, seen times included");
     assert_eq!(c.cli(6381, "TYPE s"), "stream");
 }
+
+/// Opens a raw connection to `port` and sends `line` on it (a client that blocks).
+fn blocked_client(c: &mut Cluster, port: u16, name: &str, line: &str) -> sim::ProcId {
+    use crate::tests_pubsub::Wire;
+    let host = c.sim.host_by_name("localhost").unwrap();
+    let w = c.sim.add_process(
+        host,
+        name,
+        Box::new(move || Box::new(Wire { port, conn: None, received: Vec::new(), closed: false })),
+    );
+    c.sim.apply(sim::Fault::Start(w)).unwrap();
+    c.sim.run_for(Duration::from_millis(5));
+    let mut bytes = Vec::new();
+    resp::encode_command(&resp::split_args(line.as_bytes()).unwrap(), &mut bytes);
+    c.sim.with_process::<Wire, _>(w, |w, ctx| ctx.send(w.conn.unwrap(), &bytes));
+    c.sim.run_for(Duration::from_millis(5));
+    w
+}
+
+fn received(c: &mut Cluster, w: sim::ProcId) -> String {
+    let got = c.sim.with_process::<crate::tests_pubsub::Wire, _>(w, |w, _| std::mem::take(&mut w.received)).unwrap();
+    String::from_utf8(got).unwrap()
+}
+
+/// As a real 7.0.15 pair did: an XREAD BLOCK on the replica is served by the
+/// master's XADD coming down the stream, and a blocked XREADGROUP served on
+/// the master propagates its XCLAIM, so the replica has the pending entry
+/// (but not the read counter: entries-read stays nil there).
+#[test]
+fn blocked_reads_are_served_on_replicas_and_propagate_as_the_plain_ones() {
+    let mut c = Cluster::new(5);
+    c.server(6379, "");
+    c.server(6380, &replica_conf(6379));
+    c.sim.run_for(Duration::from_secs(7));
+    let on_replica = blocked_client(&mut c, 6380, "replica-reader", "XREAD BLOCK 0 STREAMS rep $");
+    assert_eq!(c.cli(6379, "XGROUP CREATE rg grp $ MKSTREAM"), "OK");
+    let on_master = blocked_client(&mut c, 6379, "group-reader", "XREADGROUP GROUP grp c1 BLOCK 0 STREAMS rg >");
+    assert_eq!(received(&mut c, on_replica), "");
+    assert_eq!(received(&mut c, on_master), "");
+    assert_eq!(c.cli(6379, "XADD rep 1-1 f v"), "\"1-1\"");
+    assert_eq!(c.cli(6379, "XADD rg 1-1 f v"), "\"1-1\"");
+    c.sim.run_for(Duration::from_millis(100));
+    assert_eq!(
+        received(&mut c, on_replica),
+        "*1\r\n*2\r\n$3\r\nrep\r\n*1\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n"
+    );
+    assert_eq!(
+        received(&mut c, on_master),
+        "*1\r\n*2\r\n$2\r\nrg\r\n*1\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n"
+    );
+    assert_eq!(
+        c.cli(6380, "XPENDING rg grp"),
+        "1) (integer) 1\n2) \"1-1\"\n3) \"1-1\"\n4) 1) 1) \"c1\"\n      2) \"1\""
+    );
+    let groups = c.cli(6380, "XINFO GROUPS rg").replace('\n', " ");
+    assert!(groups.contains("\"last-delivered-id\"     8) \"1-1\"     9) \"entries-read\"    10) (nil)"), "{groups}");
+}
