@@ -160,3 +160,18 @@ fn library_state_stays_inside_one_interpreter() {
     assert!(err.contains("Cannot serialise, excessive nesting (2)"), "{err}");
     assert_eq!(vm().load("return cjson.encode({{}})").eval::<String>().unwrap(), "[{}]");
 }
+
+#[test]
+fn objects_encode_in_the_same_order_in_every_interpreter() {
+    // Keys are written in Lua's `next` order: for string and number keys it
+    // depends on the keys and their insertion order only, not on the run.
+    let script = "local t = {} for i = 1, 60 do t['k' .. (i * 7919 % 61)] = i; t[i + 0.5] = i end \
+                  return cjson.encode(t) .. cmsgpack.pack(t)";
+    let run = || vm().load(script).eval::<mlua::LuaString>().unwrap().as_bytes().to_vec();
+    let first = run();
+    for _ in 0..3 {
+        assert_eq!(run(), first);
+    }
+    let text = String::from_utf8_lossy(&first);
+    assert!(text.starts_with('{') && text.contains("\"k1\":"), "{text}");
+}
