@@ -270,7 +270,8 @@ impl Db {
 
 /// SWAPDB (`dbSwapDatabases`): the data of databases `a` and `b` trade
 /// places, the clients blocked on each index stay, and any of their keys that
-/// now holds a list or sorted set is ready (`scanDatabaseForReadyKeys`).
+/// now holds a list, sorted set or stream is ready (`scanDatabaseForReadyKeys`),
+/// as is one whose stream went away (`scanDatabaseForDeletedStreams`).
 pub(crate) fn swap_dbs(dbs: &mut [Db], a: usize, b: usize) {
     dbs.swap(a, b);
     if a == b {
