@@ -152,4 +152,10 @@ fn queueing_out_of_memory_aborts_the_transaction() {
     for (cmd, want) in steps {
         assert_eq!(l.cmd(cmd), want, "{cmd}");
     }
+    let log = l.sim.log_lines(l.server);
+    let warnings: Vec<&String> = log.iter().filter(|line| line.contains("the new maxmemory")).collect();
+    assert_eq!(warnings.len(), 1, "one warning, when the limit went below the usage: {warnings:?}");
+    assert!(warnings[0].contains(
+        "# WARNING: the new maxmemory value set via CONFIG SET (1) is smaller than the current memory usage ("
+    ));
 }
