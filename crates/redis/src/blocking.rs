@@ -377,8 +377,9 @@ impl Server {
         };
         let now_ms = ctx.wall_clock_ms();
         self.feed.in_multi = client.multi.is_some();
+        let access = self.access(ctx);
         let mut x = Exec::new(&mut self.dbs, &mut self.feed, self.repl.master.is_none(), client.db, now_ms);
-        x.resp3 = client.proto == resp::Protocol::Resp3;
+        (x.resp3, x.access) = (client.proto == resp::Protocol::Resp3, access);
         let kind = parsed.op.kind();
         let mut answer = None;
         for &at in &parsed.keys {
@@ -520,8 +521,9 @@ impl Server {
                 continue;
             };
             let resp3 = self.clients.get(&conn).is_some_and(|c| c.proto == resp::Protocol::Resp3);
+            let access = self.access(ctx);
             let mut x = Exec::new(&mut self.dbs, &mut self.feed, self.repl.master.is_none(), db, now_ms);
-            x.resp3 = resp3;
+            (x.resp3, x.access) = (resp3, access);
             let reply = match (&op, find(&mut x, key, op.kind())) {
                 (Op::XRead(wait), _) => crate::stream::groups::serve_blocked(&mut x, key, wait),
                 (_, Found::Ready) => Some(run_op(&mut x, &op, key, None)),

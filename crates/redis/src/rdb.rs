@@ -29,8 +29,8 @@ const TYPE_ZSET_LISTPACK: u8 = 17;
 const TYPE_LIST_QUICKLIST_2: u8 = 18;
 /// `rdb.h`'s `RDB_VERSION`, also the version a DUMP payload carries.
 pub const RDB_VERSION: u16 = 10;
-/// `hash-max-listpack-entries` / `hash-max-listpack-value` defaults.
-const HASH_MAX_LISTPACK_ENTRIES: usize = 128;
+/// `hash-max-listpack-entries` / `hash-max-listpack-value` defaults (512 and 64 on 7.0.15: CONFIG GET).
+const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
 const HASH_MAX_LISTPACK_VALUE: usize = 64;
 /// `zset-max-listpack-entries` / `zset-max-listpack-value` defaults.
 const ZSET_MAX_LISTPACK_ENTRIES: usize = 128;

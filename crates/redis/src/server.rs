@@ -785,7 +785,11 @@ impl Server {
                 }
                 let backlog_changed = next.repl_backlog_size != self.config.repl_backlog_size;
                 let aof_changed = next.appendonly != self.config.appendonly;
+                let limit_set = next.maxmemory.limit != self.config.maxmemory.limit && next.maxmemory.limit > 0;
                 self.config = next;
+                if limit_set {
+                    self.warn_maxmemory_below_usage(ctx);
+                }
                 if backlog_changed {
                     self.repl.resize_backlog(self.config.repl_backlog_size);
                 }
@@ -796,6 +800,7 @@ impl Server {
             }
             "resetstat" if args.len() == 2 => {
                 self.commands_processed = 0;
+                self.memory.evictor.evicted_keys = 0;
                 self.connections_received = 0;
                 Value::ok()
             }

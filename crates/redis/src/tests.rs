@@ -35,8 +35,8 @@ impl Process for Raw {
 }
 
 pub(crate) struct Lab {
-    sim: Sim,
-    server: sim::ProcId,
+    pub(crate) sim: Sim,
+    pub(crate) server: sim::ProcId,
     client: sim::ProcId,
 }
 

@@ -152,4 +152,40 @@ fn queueing_out_of_memory_aborts_the_transaction() {
     for (cmd, want) in steps {
         assert_eq!(l.cmd(cmd), want, "{cmd}");
     }
+    let log = l.sim.log_lines(l.server);
+    let warnings: Vec<&String> = log.iter().filter(|line| line.contains("the new maxmemory")).collect();
+    assert_eq!(warnings.len(), 1, "one warning, when the limit went below the usage: {warnings:?}");
+    assert!(warnings[0].contains(
+        "# WARNING: the new maxmemory value set via CONFIG SET (1) is smaller than the current memory usage ("
+    ));
+}
+
+/// Bigger values, measured with MEMORY USAGE on a real 7.0.15: a quicklist
+/// of four 8 KB nodes (RPUSH and LPUSH), streams of one, two and three
+/// nodes, a consumer group with ten pending entries, a 300-field listpack hash.
+#[test]
+fn bigger_values_cost_what_a_real_server_measured() {
+    let mut l = lab();
+    for i in 0..1000 {
+        l.cmd(&format!("RPUSH biglist v{i:029}"));
+        l.cmd(&format!("LPUSH biglist2 v{i:029}"));
+    }
+    for (key, n) in [("st", 250), ("st100", 100), ("st101", 101)] {
+        for i in 0..n {
+            l.cmd(&format!("XADD {key} {}-1 field value{i}", i + 1));
+        }
+    }
+    for i in 0..300 {
+        l.cmd(&format!("HSET bighash field{i} val{i}"));
+    }
+    let usage = |l: &mut Lab, key: &str| l.cmd(&format!("MEMORY USAGE {key}"));
+    let measured =
+        [("biglist", 33024), ("biglist2", 33024), ("st", 10064), ("st100", 4728), ("st101", 7512), ("bighash", 6200)];
+    for (key, bytes) in measured {
+        assert_eq!(usage(&mut l, key), format!("(integer) {bytes}"), "{key}");
+    }
+    l.cmd("XGROUP CREATE st100 g1 0");
+    assert_eq!(usage(&mut l, "st100"), "(integer) 5012");
+    l.cmd("XREADGROUP GROUP g1 alice COUNT 10 STREAMS st100 >");
+    assert_eq!(usage(&mut l, "st100"), "(integer) 16093");
 }

@@ -130,7 +130,7 @@ const MEMORY: &[Entry] = &[
     e("CONFIG GET lfu-decay-time"),
     e("CONFIG GET replica-ignore-maxmemory"),
     e("CONFIG GET slave-ignore-maxmemory"),
-    e("CONFIG GET lfu-*"),
+    pairs("CONFIG GET lfu-*"),
     e("CONFIG SET maxmemory-policy foo"),
     e("CONFIG SET maxmemory-samples 0"),
     e("CONFIG SET maxmemory-eviction-tenacity 101"),

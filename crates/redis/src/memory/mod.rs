@@ -141,6 +141,16 @@ impl Server {
         (out_of_memory && deny).then(|| Value::error(OOM))
     }
 
+    /// `updateMaxmemory`'s warning when CONFIG SET puts the limit below
+    /// what is used (eviction then happens before the next command).
+    pub(crate) fn warn_maxmemory_below_usage(&mut self, ctx: &mut Ctx<'_>) {
+        let used = self.refresh_memory(ctx.wall_clock_ms()).saturating_sub(self.outside().replica_buffers);
+        let limit = self.config.maxmemory.limit;
+        if limit < used {
+            self.log(ctx, '#', &format!("WARNING: the new maxmemory value set via CONFIG SET ({limit}) is smaller than the current memory usage ({used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy."));
+        }
+    }
+
     /// INFO's Memory section.
     pub(crate) fn info_memory(&self) -> String {
         let outside = self.outside();

@@ -223,7 +223,7 @@ pub(crate) fn stats(o: &Overhead) -> resp::Value {
     let int = |n: u64| Value::Integer(n as i64);
     let double = |v: f32| Value::Bulk(crate::zset::format_g17(f64::from(v)).into_bytes());
     let active = o.active();
-    let mut pairs: Vec<(&str, Value)> = vec![
+    let head: [(&str, Value); 10] = [
         ("peak.allocated", int(o.peak_allocated)),
         ("total.allocated", int(o.total_allocated)),
         ("startup.allocated", int(STARTUP)),
@@ -235,18 +235,14 @@ pub(crate) fn stats(o: &Overhead) -> resp::Value {
         ("lua.caches", int(o.lua_caches)),
         ("functions.caches", int(FUNCTIONS)),
     ];
-    let mut out = Vec::new();
-    for (name, v) in pairs.drain(..) {
-        out.push(Value::bulk(name));
-        out.push(v);
-    }
+    let mut out: Vec<(Value, Value)> = head.into_iter().map(|(name, v)| (Value::bulk(name), v)).collect();
     for &(id, main, expires, links) in &o.dbs {
-        out.push(Value::Bulk(format!("db.{id}").into_bytes()));
-        out.push(Value::Map(vec![
+        let figures = vec![
             (Value::bulk("overhead.hashtable.main"), int(main)),
             (Value::bulk("overhead.hashtable.expires"), int(expires)),
             (Value::bulk("overhead.hashtable.slot-to-keys"), int(links)),
-        ]));
+        ];
+        out.push((Value::Bulk(format!("db.{id}").into_bytes()), Value::Map(figures)));
     }
     let per_key = o.net().checked_div(o.total_keys).unwrap_or(0);
     let rest: [(&str, Value); 17] = [
@@ -268,11 +264,8 @@ pub(crate) fn stats(o: &Overhead) -> resp::Value {
         ("fragmentation", double(active as f32 / o.total_allocated as f32)),
         ("fragmentation.bytes", int(active - o.total_allocated)),
     ];
-    for (name, v) in rest {
-        out.push(Value::bulk(name));
-        out.push(v);
-    }
-    Value::Map(out.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect())
+    out.extend(rest.into_iter().map(|(name, v)| (Value::bulk(name), v)));
+    Value::Map(out)
 }
 
 /// MEMORY DOCTOR (`getMemoryDoctorReport`) on the model: below 5 MB the
