@@ -213,7 +213,7 @@ impl Client {
                     Some(&s) => self.go(ctx, s, Expect::MasterAddr),
                     None => {
                         self.sentinel_index = 0;
-                        let name = self.master_name();
+                        let name = self.master_name().to_owned();
                         self.finish_failed(ctx, format!("MasterNotFoundError: No master found for '{name}'"));
                     }
                 }
@@ -221,10 +221,10 @@ impl Client {
         }
     }
 
-    fn master_name(&self) -> String {
+    fn master_name(&self) -> &str {
         match &self.spec.target {
-            Target::Sentinel { master, .. } => master.clone(),
-            _ => String::new(),
+            Target::Sentinel { master, .. } => master,
+            _ => "",
         }
     }
 
@@ -276,39 +276,41 @@ impl Client {
         }
     }
 
+    /// Sends `what` (with ASKING before, WAIT after, as the op needs),
+    /// encoded straight into the connection's buffer.
     fn send(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, what: Expect) {
-        let mut requests: Vec<Vec<Vec<u8>>> = Vec::new();
-        match what {
-            Expect::Slots => requests.push(vec![b"CLUSTER".to_vec(), b"SLOTS".to_vec()]),
-            Expect::MasterAddr => requests.push(vec![
-                b"SENTINEL".to_vec(),
-                b"get-master-addr-by-name".to_vec(),
-                self.master_name().into_bytes(),
-            ]),
-            _ => {
-                let Some(op) = &mut self.op else { return };
-                op.sent = true;
-                op.main_reply = None;
-                if op.asking {
-                    requests.push(vec![b"ASKING".to_vec()]);
-                    self.expect.push_back(Expect::Asking);
-                }
-                requests.push(op.args.clone());
-                self.expect.push_back(Expect::Main);
-                if let (Some(w), false) = (self.spec.wait, op.f.is_read()) {
-                    let (n, t) = (w.replicas.to_string(), w.timeout_ms.to_string());
-                    requests.push(vec![b"WAIT".to_vec(), n.into_bytes(), t.into_bytes()]);
-                    self.expect.push_back(Expect::Wait);
-                }
-            }
-        }
+        let mut wait = None;
         if matches!(what, Expect::Slots | Expect::MasterAddr) {
             self.expect.push_back(what);
-        }
-        ctx.send_with(conn, |buf| {
-            for r in &requests {
-                resp::encode_command(r, buf);
+        } else {
+            let Some(op) = &mut self.op else { return };
+            op.sent = true;
+            op.main_reply = None;
+            if op.asking {
+                self.expect.push_back(Expect::Asking);
             }
+            self.expect.push_back(Expect::Main);
+            if let (Some(w), false) = (self.spec.wait, op.f.is_read()) {
+                wait = Some((w.replicas.to_string(), w.timeout_ms.to_string()));
+                self.expect.push_back(Expect::Wait);
+            }
+        }
+        let (op, master) = (self.op.as_ref(), self.master_name());
+        ctx.send_with(conn, |buf| match (what, op) {
+            (Expect::Slots, _) => resp::encode_command(&[&b"CLUSTER"[..], b"SLOTS"], buf),
+            (Expect::MasterAddr, _) => {
+                resp::encode_command(&[&b"SENTINEL"[..], b"get-master-addr-by-name", master.as_bytes()], buf)
+            }
+            (_, Some(op)) => {
+                if op.asking {
+                    resp::encode_command(&[b"ASKING"], buf);
+                }
+                resp::encode_command(&op.args, buf);
+                if let Some((n, t)) = &wait {
+                    resp::encode_command(&[&b"WAIT"[..], n.as_bytes(), t.as_bytes()], buf);
+                }
+            }
+            (_, None) => {}
         });
         match self.spec.socket_timeout {
             Some(t) => self.arm(ctx, t),
