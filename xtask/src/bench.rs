@@ -264,6 +264,16 @@ fn redis(quick: bool) -> Result<Value, String> {
     }))
 }
 
+/// `bench-redis-child KEYS SECS`: one replication run of the benchmark's load
+/// over `keys` keys, printed, not recorded (for profiling and for comparing
+/// binaries side by side).
+pub fn redis_child(keys: u64, secs: u64) -> Result<(), String> {
+    let load = bench_redis::Load { keys, ..REDIS_LOAD };
+    let r = replication("redis-replication-child", load, secs, "")?;
+    println!("trace hash {}", r["trace_hash"].as_str().unwrap_or("?"));
+    Ok(())
+}
+
 /// One measured replication run, printed and as its JSON record.
 fn replication(label: &str, load: bench_redis::Load, secs: u64, budget: &str) -> Result<Value, String> {
     let r = bench_redis::replication(load, secs, 1)?;
