@@ -12,6 +12,7 @@ mod bench_cluster;
 mod bench_explore;
 mod bench_mysql;
 mod bench_redis;
+mod bench_redis_mixed;
 mod bench_shrink;
 mod fidelity;
 mod reports;
