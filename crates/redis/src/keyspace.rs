@@ -246,7 +246,7 @@ pub(crate) fn swap_dbs(dbs: &mut [Db], a: usize, b: usize) {
         let now_ready: Vec<Vec<u8>> = db
             .blocking
             .iter()
-            .filter(|k| db.keys.get(*k).and_then(crate::blocking::Kind::of).is_some())
+            .filter(|k| db.keys.get(k).and_then(crate::blocking::Kind::of).is_some())
             .cloned()
             .collect();
         for key in now_ready {
