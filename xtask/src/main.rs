@@ -12,6 +12,7 @@ mod bench_cluster;
 mod bench_explore;
 mod bench_mysql;
 mod bench_redis;
+mod bench_redis_mixed;
 mod bench_shrink;
 mod fidelity;
 mod reports;
@@ -34,7 +35,9 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|clu
             the explore benchmark (seeds of a 3+3 cluster chaos scenario per
             wall second on 1 and 2 jobs; `cargo xtask bench-explore-child
             SEEDS JOBS` runs one exploration alone, for profiling;
-            `cargo xtask bench-workload-child [SECS]` the cluster workload) and
+            `cargo xtask bench-workload-child [SECS]` the cluster workload;
+            `cargo xtask bench-redis-child KEYS SECS` one replication run
+            over KEYS keys) and
             `chaoslab shrink` of a 20-fault failing schedule; results are
             appended to
             reports/bench.json
@@ -149,6 +152,24 @@ fn main() -> ExitCode {
             };
             match bench_checkers::workload_run(secs) {
                 Ok(_) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        // One Redis replication run over KEYS keys, to time or profile as a whole process.
+        Some("bench-redis-child") => {
+            let numbers: Vec<Option<u64>> = args[1..].iter().map(|a| a.parse().ok()).collect();
+            let result = match numbers.as_slice() {
+                [Some(keys), Some(secs)] if *keys > 0 && *secs > 0 => bench::redis_child(*keys, *secs),
+                _ => {
+                    eprintln!("usage: cargo xtask bench-redis-child KEYS SECS");
+                    return ExitCode::from(2);
+                }
+            };
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e}");
                     ExitCode::from(1)

@@ -4,7 +4,6 @@
 use crate::keyspace::{Data, Exec};
 use resp::Value;
 use std::collections::{BTreeSet, VecDeque};
-use std::ops::Bound;
 
 /// The longest command name in [`crate::command_table`] fits in this many bytes.
 pub(crate) const NAME_MAX: usize = 20;
@@ -807,7 +806,7 @@ fn scan(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let mut batch: Vec<Vec<u8>> = Vec::new();
     let mut next = SCAN_DONE;
     let db = &x.dbs[x.db];
-    for key in db.keys.range::<[u8], _>((Bound::Included(resume.as_slice()), Bound::Unbounded)).map(|(k, _)| k) {
+    for key in db.keys.keys_from(&resume) {
         // Stop only between two keys with different cursors, so a cursor never points into the batch just sent.
         if batch.len() >= count && batch.last().is_none_or(|last| scan_cursor_of(last) != scan_cursor_of(key)) {
             next = scan_cursor_of(key);

@@ -39,8 +39,8 @@ impl Data {
 /// One database (`SELECT n`).
 #[derive(Clone, Debug, Default)]
 pub struct Db {
-    /// Keys and values, in key order (SCAN and KEYS walk this order).
-    pub keys: BTreeMap<Vec<u8>, Data>,
+    /// Keys and values, walked in key order (SCAN and KEYS walk this order).
+    pub keys: crate::keymap::KeyMap,
     /// Expiry times in ms of the node's wall clock, as Redis keeps them.
     pub expires: BTreeMap<Vec<u8>, i64>,
     /// Cluster mode: the keys of each hash slot, built by the first slot query
@@ -81,7 +81,7 @@ pub(crate) struct SlotIndex {
 }
 
 impl SlotIndex {
-    fn build(keys: &BTreeMap<Vec<u8>, Data>) -> SlotIndex {
+    fn build(keys: &crate::keymap::KeyMap) -> SlotIndex {
         let mut ix = SlotIndex { next: 0, seq: BTreeMap::new(), slots: BTreeMap::new() };
         for key in keys.keys() {
             ix.add(key);
@@ -286,8 +286,8 @@ pub(crate) fn swap_dbs(dbs: &mut [Db], a: usize, b: usize) {
             .blocking
             .iter()
             .filter(|k| {
-                dbs[i].keys.get(*k).and_then(crate::blocking::Kind::of).is_some()
-                    || matches!(dbs[other].keys.get(*k), Some(Data::Stream(_)))
+                dbs[i].keys.get(k).and_then(crate::blocking::Kind::of).is_some()
+                    || matches!(dbs[other].keys.get(k), Some(Data::Stream(_)))
             })
             .cloned()
             .collect();

@@ -35,6 +35,7 @@ mod failover;
 mod geo;
 mod hashes;
 mod hll;
+pub mod keymap;
 pub mod keyspace;
 mod lcs;
 mod lists;
