@@ -220,7 +220,7 @@ impl Db {
     pub fn clear(&mut self) {
         // `scanDatabaseForDeletedStreams`.
         let streams: Vec<Vec<u8>> =
-            self.blocking.iter().filter(|k| matches!(self.keys.get(*k), Some(Data::Stream(_)))).cloned().collect();
+            self.blocking.iter().filter(|k| matches!(self.keys.get(k), Some(Data::Stream(_)))).cloned().collect();
         for key in streams {
             self.signal_stream(&key);
         }

@@ -107,7 +107,7 @@ pub(crate) fn resync(db: &mut Db, access: &Access, now_ms: i64) {
     if db.meta.entries.len() == db.keys.len() {
         return;
     }
-    let gone: Vec<Vec<u8>> = db.meta.entries.keys().filter(|k| !db.keys.contains_key(*k)).cloned().collect();
+    let gone: Vec<Vec<u8>> = db.meta.entries.keys().filter(|k| !db.keys.contains_key(k)).cloned().collect();
     for key in gone {
         db.meta.remove(&key);
     }
