@@ -351,3 +351,14 @@ fn dump_restore_and_rdb_round_trip_whatever_was_loaded() {
         assert_eq!(reply, b"-ERR DUMP payload version or checksum are wrong\r\n", "seed {seed}, byte {at}");
     }
 }
+
+/// Measured with `pairs(redis)`: a function's `redis` table has no
+/// `replicate_commands`, `breakpoint` or `debug` (a script's has).
+#[test]
+fn a_function_sees_the_redis_table_without_the_script_only_fields() {
+    let mut l = lab();
+    let code = "#!lua name=t\\nredis.register_function('t', function() return {type(redis.replicate_commands), type(redis.breakpoint), type(redis.debug), type(redis.call), type(redis.setresp)} end)";
+    assert_eq!(l.cmd(&format!("function load \"{code}\"")), "\"t\"");
+    assert_eq!(l.cmd("fcall t 0"), "1) \"nil\"\n2) \"nil\"\n3) \"nil\"\n4) \"function\"\n5) \"function\"");
+    assert_eq!(l.cmd("eval \"return type(redis.replicate_commands)\" 0"), "\"function\"");
+}
