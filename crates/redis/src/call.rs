@@ -61,8 +61,9 @@ impl Server {
             Dispatch::Run { handler } => handler,
         };
         if self.config.maxmemory.limit > 0
+            && !self.scripting.in_call
             && let Some(command) = crate::command_table::lookup(name)
-            && let Some(oom) = self.maxmemory_gate(ctx, command, client.multi.is_some())
+            && let Some(oom) = self.maxmemory_gate(ctx, command, args, client.multi.is_some())
         {
             return Some(oom);
         }

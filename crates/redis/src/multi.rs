@@ -102,7 +102,7 @@ impl Server {
     /// whether it is refused (which aborts the transaction, as any refusal).
     fn multi_out_of_memory(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, name: &str) -> bool {
         let Some(command) = crate::command_table::lookup(name) else { return false };
-        let refused = self.maxmemory_gate(ctx, command, true).is_some();
+        let refused = self.maxmemory_gate(ctx, command, &[], true).is_some();
         if refused && let Some(tx) = self.clients.get_mut(&conn).and_then(|c| c.multi.as_mut()) {
             tx.aborted = true;
         }

@@ -594,7 +594,7 @@ impl Server {
         }
         if self.config.maxmemory.limit > 0
             && let Some(command) = command
-            && let Some(oom) = self.maxmemory_gate(ctx, command, false)
+            && let Some(oom) = self.maxmemory_gate(ctx, command, &[], false)
         {
             return oom;
         }

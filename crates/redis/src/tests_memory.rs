@@ -189,3 +189,31 @@ fn bigger_values_cost_what_a_real_server_measured() {
     l.cmd("XREADGROUP GROUP g1 alice COUNT 10 STREAMS st100 >");
     assert_eq!(usage(&mut l, "st100"), "(integer) 16093");
 }
+
+/// Scripts and functions over the limit, as measured on 7.0.15: FCALL of a
+/// function that may write without `allow-oom` is refused up front, one with
+/// `allow-oom` or `no-writes` runs; EVAL with a shebang follows the same
+/// flags, and a script without one fails at its first deny-oom `redis.call`
+/// (a script error naming the script), not before.
+#[test]
+fn scripts_and_functions_over_the_limit_follow_their_flags() {
+    let mut l = lab();
+    let lib = "FUNCTION LOAD \"#!lua name=lib\\n\
+        redis.register_function('w', function(k, a) return redis.call('set', k[1], 'x') end)\\n\
+        redis.register_function{function_name='oomok', callback=function(k, a) return redis.call('set', k[1], 'x') end, flags={'allow-oom'}}\\n\
+        redis.register_function{function_name='ro', callback=function(k, a) return redis.call('get', k[1]) end, flags={'no-writes'}}\"";
+    assert_eq!(l.cmd(lib), "\"lib\"");
+    assert_eq!(l.cmd("CONFIG SET maxmemory 1"), "OK");
+    let oom = "(error) OOM command not allowed when used memory > 'maxmemory'.";
+    assert_eq!(l.cmd("FCALL w 1 k"), oom);
+    assert_eq!(l.cmd("FCALL oomok 1 k"), "OK");
+    assert_eq!(l.cmd("FCALL ro 1 k"), "\"x\"");
+    assert_eq!(
+        l.cmd("EVAL \"return redis.call('set','k','v')\" 0"),
+        "(error) OOM command not allowed when used memory > 'maxmemory'. script: d223ed8c7345b684e8ed044ed472601f536fa58b, on @user_script:1."
+    );
+    assert_eq!(l.cmd("EVAL \"#!lua\\nreturn redis.call('set','k','v')\" 0"), oom);
+    assert_eq!(l.cmd("EVAL \"#!lua flags=allow-oom\\nreturn redis.call('set','k','v')\" 0"), "OK");
+    assert_eq!(l.cmd("CONFIG SET maxmemory 0"), "OK");
+    assert_eq!(l.cmd("EVAL \"return redis.call('set','k','v')\" 0"), "OK", "no limit, no refusal");
+}

@@ -32,7 +32,7 @@ use sim::Ctx;
 const NO_TOUCH: &[&str] = &["object", "type", "exists", "ttl", "pttl", "expiretime", "pexpiretime", "memory"];
 
 /// The deny-oom refusal.
-const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+pub(crate) const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 
 /// After a keyspace command: the keys it names are touched (unless it
 /// looks without touching) and, after a write, measured again.
@@ -60,6 +60,10 @@ pub(crate) struct Memory {
     /// A normal client's command runs with the client out of the client
     /// map ([`Server::execute`]): it still holds its memory.
     pub(crate) detached_caller: bool,
+    /// `server.pre_command_oom_state`: the last client command found the
+    /// node over its limit after evicting (scripts in compatibility mode
+    /// check their `redis.call`s against it).
+    pub(crate) pre_command_oom: bool,
 }
 
 impl Server {
@@ -111,8 +115,15 @@ impl Server {
     /// processCommand's maxmemory step for `command` (already past the
     /// other gates): evicts while over the limit; `-OOM` if that fails and
     /// the command may not run out of memory.
-    pub(crate) fn maxmemory_gate(&mut self, ctx: &mut Ctx<'_>, command: &Command, in_multi: bool) -> Option<Value> {
+    pub(crate) fn maxmemory_gate(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        command: &Command,
+        args: &[Vec<u8>],
+        in_multi: bool,
+    ) -> Option<Value> {
         let config = self.config.maxmemory.clone();
+        self.memory.pre_command_oom = false;
         if config.limit == 0 || (self.repl.master.is_some() && config.replica_ignore) {
             return None;
         }
@@ -136,7 +147,9 @@ impl Server {
                 self.flush_feed(ctx);
             }
         }
+        self.memory.pre_command_oom = out_of_memory;
         let deny = command.doc.flags.contains(&"denyoom")
+            || self.script_denies_oom(command.name, args)
             || (in_multi && !matches!(command.name, "exec" | "discard" | "quit" | "reset"));
         (out_of_memory && deny).then(|| Value::error(OOM))
     }

@@ -14,8 +14,11 @@
 //! **What differs.** Redis keeps libraries and functions in hash tables seeded
 //! at random per process, so FUNCTION LIST and FUNCTION DUMP order them
 //! differently from run to run; here both are in library-name order (and a
-//! library's functions in name order). `maxmemory` is not simulated, so
-//! `allow-oom` changes nothing.
+//! library's functions in name order).
+//!
+//! Over `maxmemory`, FCALL of a function that may write and lacks
+//! `allow-oom` is refused up front, as a deny-oom command
+//! ([`Server::function_denies_oom`]).
 
 use super::{Kind, Launch, SLICE_INSTRUCTIONS, STUCK_LIMIT_SLICES, error_text, lua, strip_shebang};
 use crate::server::{Client, Server};
@@ -29,6 +32,7 @@ use std::rc::Rc;
 /// The flags `redis.register_function` takes, in the order FUNCTION LIST prints them.
 const FLAGS: [&str; 5] = ["no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys"];
 const NO_WRITES: u8 = 1;
+const ALLOW_OOM: u8 = 1 << 1;
 const ALLOW_STALE: u8 = 1 << 2;
 const NO_CLUSTER: u8 = 1 << 3;
 
@@ -662,6 +666,14 @@ impl Server {
     }
 
     /// FCALL / FCALL_RO function numkeys key [key ...] arg [arg ...].
+    /// Whether FCALL of `name` is a deny-oom command (`scriptFlagsToCmdFlags`:
+    /// a function that may write and lacks `allow-oom`).
+    pub(crate) fn function_denies_oom(&self, name: &[u8]) -> bool {
+        let f = &self.scripting.functions;
+        let found = f.index.get(&String::from_utf8_lossy(name).to_ascii_lowercase());
+        found.is_some_and(|(lib, fname)| f.libraries[lib].functions[fname].flags & (NO_WRITES | ALLOW_OOM) == 0)
+    }
+
     pub(crate) fn fcall(
         &mut self,
         ctx: &mut Ctx<'_>,
@@ -687,8 +699,8 @@ impl Server {
             return Some(e);
         }
         let (keys, argv) = (&args[3..3 + numkeys], &args[3 + numkeys..]);
-        let launch =
-            Launch { kind: Kind::Function, name: fname, command: args.to_vec(), read_only: flags & NO_WRITES != 0 };
+        let read_only = flags & NO_WRITES != 0;
+        let launch = Launch { kind: Kind::Function, name: fname, command: args.to_vec(), read_only, deny_oom: false };
         let started =
             self.function_thread(callback, keys, argv).and_then(|t| self.launch(ctx, client, conn, launch, t));
         started.unwrap_or_else(|e| Some(Value::error(format!("ERR {e}"))))

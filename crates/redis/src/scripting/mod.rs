@@ -93,8 +93,10 @@ pub(crate) struct Scripting {
     /// What the cached scripts' entries hold in Redis's `lua_scripts` dict
     /// (entry, SHA sds, body object): INFO's `used_memory_scripts_eval`.
     cache_bytes: u64,
-    /// Each cached script's shebang flags (see [`shebang_no_writes`]).
-    shebangs: BTreeMap<String, Option<bool>>,
+    /// Each cached script's shebang flags (see [`shebang_flags`]).
+    shebangs: BTreeMap<String, Option<Shebang>>,
+    /// A script's `redis.call` is running its command.
+    pub(crate) in_call: bool,
     running: Option<Running>,
     /// FUNCTION's libraries, in their own interpreter.
     pub(crate) functions: functions::Functions,
@@ -143,6 +145,7 @@ impl Default for Scripting {
             scripts: BTreeMap::new(),
             cache_bytes: 0,
             shebangs: BTreeMap::new(),
+            in_call: false,
             running: None,
             functions: functions::Functions::default(),
         }
@@ -185,12 +188,16 @@ struct Launch {
     /// The command (FUNCTION STATS shows it).
     command: Vec<Vec<u8>>,
     read_only: bool,
+    /// `redis.call` refuses deny-oom commands until the first write.
+    deny_oom: bool,
 }
 
 /// What `redis.call` needs of the run.
 struct CallState {
     client: Client,
     read_only: bool,
+    /// `redis.call` refuses deny-oom commands until the first write.
+    deny_oom: bool,
     /// It ran a write command (SCRIPT KILL answers UNKILLABLE).
     wrote: bool,
     /// The commands it propagated, wrapped in MULTI/EXEC when it ends.
@@ -253,7 +260,7 @@ impl Scripting {
         if self.scripts.contains_key(&sha) {
             return Ok(sha);
         }
-        let shebang = shebang_no_writes(body)?;
+        let shebang = shebang_flags(body)?;
         let code = strip_shebang(body);
         let vm = self.vm().map_err(|e| Value::error(format!("ERR {e}")))?;
         let f = vm.load(code).set_name("@user_script").into_function().map_err(|e| {
@@ -280,9 +287,24 @@ fn strip_shebang(body: &[u8]) -> Vec<u8> {
     body.to_vec()
 }
 
+/// The flags of a script's shebang that change how it runs.
+#[derive(Clone, Copy, Debug, Default)]
+struct Shebang {
+    no_writes: bool,
+    allow_oom: bool,
+}
+
+impl Shebang {
+    /// `scriptFlagsToCmdFlags`: a script that may write and lacks `allow-oom`
+    /// is refused by the maxmemory gate like a deny-oom command.
+    fn denies_oom(self) -> bool {
+        !self.no_writes && !self.allow_oom
+    }
+}
+
 /// The shebang's flags (`evalExtractShebangFlags`): `None` without a
-/// shebang (a script in compatibility mode), else whether `no-writes` is set.
-fn shebang_no_writes(body: &[u8]) -> Result<Option<bool>, Value> {
+/// shebang (a script in compatibility mode).
+fn shebang_flags(body: &[u8]) -> Result<Option<Shebang>, Value> {
     if !body.starts_with(b"#!") {
         return Ok(None);
     }
@@ -293,20 +315,39 @@ fn shebang_no_writes(body: &[u8]) -> Result<Option<bool>, Value> {
     if engine != "#!lua" {
         return Err(Value::error(format!("ERR Unexpected engine in script shebang: {engine}")));
     }
-    let mut no_writes = false;
+    let mut flags = Shebang::default();
     for part in parts {
-        let Some(flags) = part.get(..6).filter(|p| p.eq_ignore_ascii_case("flags=")).map(|_| &part[6..]) else {
+        let Some(list) = part.get(..6).filter(|p| p.eq_ignore_ascii_case("flags=")).map(|_| &part[6..]) else {
             return Err(Value::error(format!("ERR Unknown lua shebang option: {part}")));
         };
-        for flag in flags.split(',').filter(|f| !f.is_empty()) {
+        for flag in list.split(',').filter(|f| !f.is_empty()) {
             match flag {
-                "no-writes" => no_writes = true,
-                "allow-oom" | "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
+                "no-writes" => flags.no_writes = true,
+                "allow-oom" => flags.allow_oom = true,
+                "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
                 _ => return Err(Value::error(format!("ERR Unexpected flag in script shebang: {flag}"))),
             }
         }
     }
-    Ok(Some(no_writes))
+    Ok(Some(flags))
+}
+
+impl Server {
+    /// Whether EVAL, EVALSHA or FCALL (and their `_ro` forms) with `args` is a
+    /// deny-oom command by its script's flags (a script in compatibility mode
+    /// is not: its `redis.call`s are checked instead).
+    pub(crate) fn script_denies_oom(&self, name: &str, args: &[Vec<u8>]) -> bool {
+        let Some(target) = args.get(1) else { return false };
+        match name {
+            "eval" | "eval_ro" => shebang_flags(target).ok().flatten().is_some_and(Shebang::denies_oom),
+            "evalsha" | "evalsha_ro" => {
+                let sha = String::from_utf8_lossy(target).to_ascii_lowercase();
+                self.scripting.shebangs.get(&sha).copied().flatten().is_some_and(Shebang::denies_oom)
+            }
+            "fcall" | "fcall_ro" => self.function_denies_oom(target),
+            _ => false,
+        }
+    }
 }
 
 /// Commands a timed-out script lets through (`allow-busy`), SHUTDOWN only with NOSAVE.
@@ -414,14 +455,20 @@ impl Server {
             }
         };
         let shebang = self.scripting.shebangs.get(&sha).copied().flatten();
-        let read_only = shebang == Some(true) || name.ends_with("_ro");
+        let read_only = shebang.is_some_and(|f| f.no_writes) || name.ends_with("_ro");
         // A script with a shebang that may write is refused up front where writes are.
-        if shebang == Some(false) && !read_only && self.repl.master.is_some() && self.config.replica_read_only {
+        if shebang.is_some() && !read_only && self.repl.master.is_some() && self.config.replica_read_only {
             return Some(Value::error("READONLY You can't write against a read only replica."));
         }
         let keys = &args[3..3 + numkeys];
         let argv = &args[3 + numkeys..];
-        let launch = Launch { kind: Kind::Eval, name: sha, command: args.to_vec(), read_only };
+        // `scriptVerifyOOM`: a script in compatibility mode started over the
+        // limit may not run a deny-oom command before its first write.
+        let deny_oom = shebang.is_none()
+            && self.config.maxmemory.limit > 0
+            && self.memory.pre_command_oom
+            && !self.repl.is_master_link(conn);
+        let launch = Launch { kind: Kind::Eval, name: sha, command: args.to_vec(), read_only, deny_oom };
         match self.start_script(ctx, client, conn, launch, keys, argv) {
             Ok(reply) => reply,
             Err(e) => Some(Value::error(format!("ERR {e}"))),
@@ -479,6 +526,7 @@ impl Server {
         let call = CallState {
             client: script_client(client),
             read_only: launch.read_only,
+            deny_oom: launch.deny_oom,
             wrote: false,
             effects: Vec::new(),
             propagated: 0,
@@ -633,6 +681,9 @@ impl Server {
         if command.write() && self.repl.master.is_some() && self.config.replica_read_only {
             return fail(lua, "READONLY You can't write against a read only replica.");
         }
+        if call.deny_oom && !call.wrote && command.flags_for(&argv).contains(&"denyoom") {
+            return fail(lua, crate::memory::OOM);
+        }
         // `scriptVerifyClusterState`: a script's command must be served here,
         // whatever redirect a client's would get (measured for MOVED and CROSSSLOT).
         let now_ms = ctx.wall_clock_ms();
@@ -645,7 +696,11 @@ impl Server {
         call.wrote |= command.write();
         let start = self.feed.bytes.len();
         let conn = call.client_conn();
+        // The maxmemory gate is processCommand's: a script's commands answer
+        // to `scriptVerifyOOM` above instead.
+        let outer = std::mem::replace(&mut self.scripting.in_call, true);
         let reply = self.execute(ctx, &mut call.client, conn, &argv).unwrap_or(Value::Nil);
+        self.scripting.in_call = outer;
         if self.feed.bytes.len() > start {
             call.effects.extend(self.feed.bytes.drain(start..));
             call.propagated += 1 + std::mem::take(&mut self.feed.also);
