@@ -34,7 +34,8 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|clu
             the explore benchmark (seeds of a 3+3 cluster chaos scenario per
             wall second on 1 and 2 jobs; `cargo xtask bench-explore-child
             SEEDS JOBS` runs one exploration alone, for profiling;
-            `cargo xtask bench-workload-child [SECS]` the cluster workload) and
+            `cargo xtask bench-workload-child [SECS]` the cluster workload;
+            `cargo xtask bench-mysql-child [SECS]` one MySQL replication run) and
             `chaoslab shrink` of a 20-fault failing schedule; results are
             appended to
             reports/bench.json
@@ -149,6 +150,35 @@ fn main() -> ExitCode {
             };
             match bench_checkers::workload_run(secs) {
                 Ok(_) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        // One run of the MySQL replication benchmark (seed 1), to time or profile as a whole process.
+        Some("bench-mysql-child") => {
+            let secs = match args.get(1).map(|s| s.parse::<u64>()) {
+                None => 60,
+                Some(Ok(secs)) if secs > 0 => secs,
+                Some(_) => {
+                    eprintln!("usage: cargo xtask bench-mysql-child [SECS > 0]");
+                    return ExitCode::from(2);
+                }
+            };
+            match bench_mysql::replication(secs, 1) {
+                Ok(r) => {
+                    println!(
+                        "{} statements, {} events, {:.3} s wall, {:.0} statements/s, position {}, trace {}",
+                        r.statements,
+                        r.events,
+                        r.wall_secs,
+                        r.statements as f64 / r.wall_secs,
+                        r.position,
+                        r.trace_hash
+                    );
+                    ExitCode::SUCCESS
+                }
                 Err(e) => {
                     eprintln!("error: {e}");
                     ExitCode::from(1)
