@@ -340,13 +340,13 @@ fn push_line(out: &mut Vec<u8>, line: &[u8]) {
 
 /// Appends `n` in decimal.
 fn push_decimal(out: &mut Vec<u8>, n: u64) {
-    out.extend_from_slice(decimal(n, &mut [0; 20]).as_bytes());
+    out.extend_from_slice(decimal(n, &mut [0; 20]));
 }
 
 /// `n` in decimal, written at the end of `digits` (what `format!` would
 /// give, without its machinery: info files and redo lines are written for
 /// every event).
-fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &str {
+fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
     let mut start = digits.len();
     loop {
         start -= 1;
@@ -356,7 +356,7 @@ fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &str {
             break;
         }
     }
-    std::str::from_utf8(&digits[start..]).unwrap_or_default()
+    &digits[start..]
 }
 
 /// A row change the SQL thread applied, as a redo log line (row events carry
@@ -374,7 +374,7 @@ pub(super) fn row_redo_line(db: &str, table: &str, change: &RowChange, out: &mut
                 Value::Null => out.push('n'),
                 Value::Int(n) => {
                     out.push_str(if *n < 0 { "i-" } else { "i" });
-                    out.push_str(decimal(n.unsigned_abs(), &mut [0; 20]));
+                    out.extend(decimal(n.unsigned_abs(), &mut [0; 20]).iter().map(|&d| char::from(d)));
                 }
                 Value::Str(s) => {
                     out.push('s');
@@ -435,7 +435,7 @@ mod tests {
             n = next;
         }
         for n in cases {
-            assert_eq!(super::decimal(n, &mut [0; 20]), n.to_string());
+            assert_eq!(super::decimal(n, &mut [0; 20]), n.to_string().as_bytes());
         }
     }
 

@@ -360,13 +360,19 @@ impl Server {
     /// Appends a statement's redo line: its database, a tab, its text with
     /// backslashes and newlines escaped.
     fn redo_line(db: Option<&str>, query: &str, out: &mut String) {
-        out.push_str(db.unwrap_or(""));
+        let db = db.unwrap_or("");
+        out.reserve(db.len() + query.len() + 2);
+        out.push_str(db);
         out.push('\t');
-        for c in query.chars() {
-            match c {
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                c => out.push(c),
+        if !query.bytes().any(|b| b == b'\\' || b == b'\n') {
+            out.push_str(query);
+        } else {
+            for c in query.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    c => out.push(c),
+                }
             }
         }
         out.push('\n');

@@ -79,53 +79,57 @@ impl Disk {
         self.files.keys().map(String::as_str)
     }
 
-    /// The file at `path`, created empty if needed (its name is copied only then).
-    fn file_mut(&mut self, path: &str) -> &mut File {
-        if !self.files.contains_key(path) {
-            self.files.insert(path.to_owned(), File::default());
+    /// Runs `change` on the file at `path` (created empty if needed: its
+    /// name is copied only then; an existing file is found in one lookup),
+    /// marks it dirty and counts `written` bytes.
+    fn change(&mut self, path: &str, written: usize, change: impl FnOnce(&mut File)) {
+        let now = self.clock;
+        self.stats.bytes_written += written as u64;
+        let apply = |file: &mut File| {
+            change(file);
+            file.dirty_since.get_or_insert(now);
+        };
+        match self.files.get_mut(path) {
+            Some(file) => apply(file),
+            None => {
+                let mut file = File::default();
+                apply(&mut file);
+                self.files.insert(path.to_owned(), file);
+            }
         }
-        self.files.get_mut(path).expect("just inserted")
     }
 
     /// Creates or truncates `path` and writes `bytes` (not yet durable).
     pub fn write(&mut self, path: &str, bytes: &[u8]) {
-        let now = self.clock;
-        self.stats.bytes_written += bytes.len() as u64;
-        let file = self.file_mut(path);
-        if let Durable::Prefix(n) = file.durable {
-            file.durable = Durable::Separate(file.data[..n].to_vec());
-        }
-        file.data.clear();
-        file.data.extend_from_slice(bytes);
-        file.dirty_since.get_or_insert(now);
+        self.change(path, bytes.len(), |file| {
+            if let Durable::Prefix(n) = file.durable {
+                file.durable = Durable::Separate(file.data[..n].to_vec());
+            }
+            file.data.clear();
+            file.data.extend_from_slice(bytes);
+        });
     }
 
     /// Writes `bytes` at the start of `path` without truncating it (a
     /// `pwrite` at offset 0): a longer old content keeps its tail. Creates
     /// `path` if needed (not yet durable).
     pub fn overwrite(&mut self, path: &str, bytes: &[u8]) {
-        let now = self.clock;
-        self.stats.bytes_written += bytes.len() as u64;
-        let file = self.file_mut(path);
-        if let Durable::Prefix(n) = file.durable
-            && n > 0
-            && !bytes.is_empty()
-        {
-            file.durable = Durable::Separate(file.data[..n].to_vec());
-        }
-        let common = bytes.len().min(file.data.len());
-        file.data[..common].copy_from_slice(&bytes[..common]);
-        file.data.extend_from_slice(&bytes[common..]);
-        file.dirty_since.get_or_insert(now);
+        self.change(path, bytes.len(), |file| {
+            if let Durable::Prefix(n) = file.durable
+                && n > 0
+                && !bytes.is_empty()
+            {
+                file.durable = Durable::Separate(file.data[..n].to_vec());
+            }
+            let common = bytes.len().min(file.data.len());
+            file.data[..common].copy_from_slice(&bytes[..common]);
+            file.data.extend_from_slice(&bytes[common..]);
+        });
     }
 
     /// Appends `bytes` to `path`, creating it if needed (not yet durable).
     pub fn append(&mut self, path: &str, bytes: &[u8]) {
-        let now = self.clock;
-        self.stats.bytes_written += bytes.len() as u64;
-        let file = self.file_mut(path);
-        file.data.extend_from_slice(bytes);
-        file.dirty_since.get_or_insert(now);
+        self.change(path, bytes.len(), |file| file.data.extend_from_slice(bytes));
     }
 
     /// Truncates `path` to `len` bytes (Redis does this to drop a torn AOF tail).
