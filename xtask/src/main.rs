@@ -37,7 +37,8 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|clu
             SEEDS JOBS` runs one exploration alone, for profiling;
             `cargo xtask bench-workload-child [SECS]` the cluster workload;
             `cargo xtask bench-redis-child KEYS SECS` one replication run
-            over KEYS keys) and
+            over KEYS keys; `cargo xtask bench-mysql-child [SECS]` one MySQL
+            replication run) and
             `chaoslab shrink` of a 20-fault failing schedule; results are
             appended to
             reports/bench.json
@@ -170,6 +171,35 @@ fn main() -> ExitCode {
             };
             match result {
                 Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        // One run of the MySQL replication benchmark (seed 1), to time or profile as a whole process.
+        Some("bench-mysql-child") => {
+            let secs = match args.get(1).map(|s| s.parse::<u64>()) {
+                None => 60,
+                Some(Ok(secs)) if secs > 0 => secs,
+                Some(_) => {
+                    eprintln!("usage: cargo xtask bench-mysql-child [SECS > 0]");
+                    return ExitCode::from(2);
+                }
+            };
+            match bench_mysql::replication(secs, 1) {
+                Ok(r) => {
+                    println!(
+                        "{} statements, {} events, {:.3} s wall, {:.0} statements/s, position {}, trace {}",
+                        r.statements,
+                        r.events,
+                        r.wall_secs,
+                        r.statements as f64 / r.wall_secs,
+                        r.position,
+                        r.trace_hash
+                    );
+                    ExitCode::SUCCESS
+                }
                 Err(e) => {
                     eprintln!("error: {e}");
                     ExitCode::from(1)

@@ -332,7 +332,8 @@ pub fn check_token(stored: Option<&[u8; 20]>, scramble: &[u8], token: &[u8]) -> 
 
 /// An OK packet.
 pub fn ok(affected: u64, insert_id: u64, warnings: u16, info: &str) -> Vec<u8> {
-    let mut p = vec![0];
+    let mut p = Vec::with_capacity(23 + info.len());
+    p.push(0);
     put_lenenc(&mut p, affected);
     put_lenenc(&mut p, insert_id);
     p.extend_from_slice(&STATUS_AUTOCOMMIT.to_le_bytes());

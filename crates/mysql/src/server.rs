@@ -360,13 +360,19 @@ impl Server {
     /// Appends a statement's redo line: its database, a tab, its text with
     /// backslashes and newlines escaped.
     fn redo_line(db: Option<&str>, query: &str, out: &mut String) {
-        out.push_str(db.unwrap_or(""));
+        let db = db.unwrap_or("");
+        out.reserve(db.len() + query.len() + 2);
+        out.push_str(db);
         out.push('\t');
-        for c in query.chars() {
-            match c {
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                c => out.push(c),
+        if !query.bytes().any(|b| b == b'\\' || b == b'\n') {
+            out.push_str(query);
+        } else {
+            for c in query.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    c => out.push(c),
+                }
             }
         }
         out.push('\n');
@@ -555,7 +561,7 @@ impl Server {
     }
 
     fn reply(ctx: &mut Ctx<'_>, conn: ConnId, seq: u8, payloads: &[Vec<u8>]) {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(payloads.iter().map(|p| 4 + p.len()).sum());
         for (i, p) in payloads.iter().enumerate() {
             packet::frame(seq.wrapping_add(i as u8), p, &mut out);
         }
@@ -624,7 +630,11 @@ impl Server {
                 let text = String::from_utf8_lossy(&payload[1..]);
                 self.warnings.clear();
                 self.keep_warnings = false;
-                self.current = Some((conn, text.clone().into_owned()));
+                // the statement's text for SHOW PROCESSLIST, in the last one's buffer
+                let mut info = self.current.take().map(|(_, info)| info).unwrap_or_default();
+                info.clear();
+                info.push_str(&text);
+                self.current = Some((conn, info));
                 let replies = match self.query(ctx, conn, &text) {
                     Ok(o) => outcome_packets(o, self.warnings.len() as u16),
                     Err(e) => {
@@ -1049,7 +1059,8 @@ impl Server {
                 &older
             };
             // each event is a packet: 0x00 and the event, numbered from 2
-            let (mut out, mut end, mut seq) = (Vec::new(), pos, 2u8);
+            let (mut out, mut end, mut seq) =
+                (Vec::with_capacity(bytes.len().saturating_sub(pos as usize) * 9 / 8), pos, 2u8);
             for r in crate::binlog::events_in(bytes, pos as usize) {
                 end += r.len() as u64;
                 out.extend_from_slice(&(r.len() as u32 + 1).to_le_bytes()[..3]);

@@ -157,12 +157,36 @@ fn expr_literals(e: &mut Expr, f: &mut impl FnMut(&mut Value)) {
 
 /// Writes `text`'s shape into `key` and its literals into `lits`; false when
 /// the text holds something the scanner does not read with certainty.
+/// The ASCII bytes `shape` copies as they are, whatever surrounds them.
+const PLAIN: [bool; 256] = {
+    let mut plain = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        plain[b] = true;
+        b += 1;
+    }
+    let special = b"\\\";#\x00\x01-/`'0123456789";
+    let mut i = 0;
+    while i < special.len() {
+        plain[special[i] as usize] = false;
+        i += 1;
+    }
+    plain
+};
+
 fn shape<'a>(text: &'a str, key: &mut String, lits: &mut Vec<Lit<'a>>) -> bool {
     key.clear();
     let bytes = text.as_bytes();
     let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$';
     let mut i = 0;
     while i < bytes.len() {
+        // bytes no arm below looks at are copied a run at a time
+        let run = bytes[i..].iter().take_while(|b| PLAIN[usize::from(**b)]).count();
+        if run > 0 {
+            key.push_str(&text[i..i + run]);
+            i += run;
+            continue;
+        }
         let b = bytes[i];
         let before = i.checked_sub(1).map(|p| bytes[p]);
         match b {
