@@ -656,7 +656,7 @@ fn object(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
 /// OBJECT FREQ and IDLETIME: the key's access field read by the policy's clock.
 fn object_access(sub: &str, key: &[u8], x: &mut Exec<'_>) -> Value {
     let now = x.clock_ms;
-    let field = x.dbs[x.db].meta.field(key).unwrap_or_else(|| x.access.created(now));
+    let field = x.dbs[x.db].access_field(key).unwrap_or_else(|| x.access.created(now));
     match (sub, x.access.clock) {
         ("freq", crate::memory::Clock::Lfu { decay_time, .. }) => {
             Value::Integer(i64::from(crate::memory::lfu_decayed(field, now, decay_time)))

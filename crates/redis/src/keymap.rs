@@ -12,6 +12,7 @@
 //! by key order, and the index only finds keys.
 
 use crate::keyspace::Data;
+use crate::memory::Meta;
 use std::cell::OnceCell;
 use std::collections::BTreeSet;
 
@@ -23,6 +24,9 @@ const EMPTY: u32 = u32::MAX;
 pub struct KeyMap {
     /// Keys and values, in the order their history of inserts and removals left them.
     entries: Vec<(Vec<u8>, Data)>,
+    /// Each entry's memory bookkeeping ([`crate::memory::KeyMeta`]), beside it
+    /// so that a command's key costs one lookup: `None` until measured.
+    metas: Vec<Option<Meta>>,
     /// (hash of the key, entry number); `EMPTY` numbers a free slot. Its length is
     /// zero or a power of two at least twice the number of entries.
     index: Vec<(u32, u32)>,
@@ -58,6 +62,22 @@ impl KeyMap {
         Some(&mut self.entries[e].1)
     }
 
+    /// The memory bookkeeping of `key`, if it is there and measured.
+    pub(crate) fn meta(&self, key: &[u8]) -> Option<Meta> {
+        self.metas[self.find(key)?.1]
+    }
+
+    /// Sets the bookkeeping of `key` (if it is there); what it replaces.
+    pub(crate) fn set_meta(&mut self, key: &[u8], meta: Meta) -> Option<Option<Meta>> {
+        let e = self.find(key)?.1;
+        Some(self.metas[e].replace(meta))
+    }
+
+    /// Every entry's bookkeeping, in no particular order (for sums).
+    pub(crate) fn metas_unordered(&self) -> impl Iterator<Item = (&Vec<u8>, &Data, Option<Meta>)> + '_ {
+        self.entries.iter().zip(&self.metas).map(|((k, v), m)| (k, v, *m))
+    }
+
     /// Whether `key` is there.
     pub fn contains_key(&self, key: &[u8]) -> bool {
         self.find(key).is_some()
@@ -81,11 +101,17 @@ impl KeyMap {
             order.insert(key.clone());
         }
         self.entries.push((key, value));
+        self.metas.push(None);
         None
     }
 
     /// Removes `key`; its value, if it was there.
     pub fn remove(&mut self, key: &[u8]) -> Option<Data> {
+        self.remove_with_meta(key).map(|(value, _)| value)
+    }
+
+    /// Removes `key`; its value and bookkeeping, if it was there.
+    pub(crate) fn remove_with_meta(&mut self, key: &[u8]) -> Option<(Data, Option<Meta>)> {
         let (at, e) = self.find(key)?;
         self.unlink(at);
         let last = self.entries.len() - 1;
@@ -95,10 +121,11 @@ impl KeyMap {
             self.index[moved].1 = e as u32;
         }
         let (key, value) = self.entries.swap_remove(e);
+        let meta = self.metas.swap_remove(e);
         if let Some(order) = self.order.get_mut() {
             order.remove(&key);
         }
-        Some(value)
+        Some((value, meta))
     }
 
     /// Removes every key.

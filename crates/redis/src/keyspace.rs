@@ -112,7 +112,6 @@ impl Db {
     /// Removes a key and its expiry; true if it existed.
     pub fn remove(&mut self, key: &[u8]) -> bool {
         self.expires.remove(key);
-        self.meta.remove(key);
         self.forget_encoding(key);
         let existed = self.take_value(key).is_some();
         if existed && let Some(ix) = &mut self.slot_index {
@@ -123,7 +122,8 @@ impl Db {
 
     /// Removes a key's value (not its expiry): what `remove` and RENAME share.
     pub(crate) fn take_value(&mut self, key: &[u8]) -> Option<Data> {
-        let value = self.keys.remove(key)?;
+        let (value, meta) = self.keys.remove_with_meta(key)?;
+        self.meta.removed(meta);
         if !self.blocking.is_empty() {
             self.signal_deleted(key, &value);
         }

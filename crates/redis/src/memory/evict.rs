@@ -57,7 +57,7 @@ impl Evictor {
             _ => self.pick_from_pool(dbs, &mut run),
         };
         let Some((db, key)) = picked else { return Err(OutOfMemory) };
-        let freed = dbs[db].meta.bytes_of(&key).max(1);
+        let freed = dbs[db].bytes_of(&key).max(1);
         let mut x = Exec::new(dbs, feed, run.is_master, db, run.now_ms);
         x.dbs[db].remove(&key);
         x.propagate(&[b"DEL".as_slice(), &key]);
@@ -140,7 +140,7 @@ impl Evictor {
 /// A key's eviction score: idle ms (LRU), 255 less its decayed counter
 /// (LFU), or how far its expire is from the end of time (TTL).
 fn score(db: &Db, key: &[u8], run: &Run<'_>) -> u64 {
-    let field = db.meta.field(key).unwrap_or(0);
+    let field = db.access_field(key).unwrap_or(0);
     match run.config.policy {
         Policy::AllKeysLfu | Policy::VolatileLfu => {
             255 - u64::from(lfu_decayed(field, run.now_ms, run.config.lfu_decay_time))

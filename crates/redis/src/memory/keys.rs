@@ -1,72 +1,73 @@
-//! Per database, what each key adds to `used_memory` and its access field,
-//! kept beside the keyspace: set by the keys a command names (its key
-//! positions) after it runs, dropped by [`crate::keyspace::Db::remove`], and
-//! resynchronised whole when keys came or went behind its back (the count
-//! differs), as the slot index is.
+//! Per database, what each key adds to `used_memory` and its access field:
+//! a [`Meta`] kept in the key's own [`crate::keymap::KeyMap`] entry (one
+//! lookup finds both), set by the keys a command names (its key positions)
+//! after it runs, dropped with the key by [`crate::keyspace::Db::remove`],
+//! and the totals resynchronised whole when keys came or went behind its
+//! back (the counts differ), as the slot index is.
 
 use super::access::Access;
 use crate::keyspace::Db;
-use std::collections::BTreeMap;
 
 /// How many elements of an aggregate the running total samples per change
 /// (a write costs this much, never the aggregate's length).
 pub(crate) const TRACK_SAMPLES: usize = 64;
 
-/// One key's entry.
-#[derive(Clone, Copy, Debug)]
-struct Meta {
+/// One key's bookkeeping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Meta {
     /// Redis's `robj.lru` ([`super::access`]).
-    field: u32,
+    pub(crate) field: u32,
     /// What the key adds to `used_memory` ([`super::size::allocated`]).
-    bytes: u64,
+    pub(crate) bytes: u64,
 }
 
-/// The entries of one database and their total.
+/// The totals of one database's measured keys.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct KeyMeta {
-    entries: BTreeMap<Vec<u8>, Meta>,
+    /// How many keys carry a [`Meta`] (as far as this count saw them come and go).
+    tracked: usize,
     bytes: u64,
 }
 
 impl KeyMeta {
-    /// Forgets a removed key.
-    pub(crate) fn remove(&mut self, key: &[u8]) {
-        if let Some(m) = self.entries.remove(key) {
+    /// Forgets a removed key's bookkeeping.
+    pub(crate) fn removed(&mut self, meta: Option<Meta>) {
+        if let Some(m) = meta {
+            self.tracked -= 1;
             self.bytes -= m.bytes;
         }
     }
 
     /// Forgets every key (FLUSHDB).
     pub(crate) fn clear(&mut self) {
-        self.entries.clear();
-        self.bytes = 0;
-    }
-
-    /// A key's access field, if it is tracked.
-    pub(crate) fn field(&self, key: &[u8]) -> Option<u32> {
-        self.entries.get(key).map(|m| m.field)
-    }
-
-    /// What a tracked key adds to `used_memory` (0 if untracked).
-    pub(crate) fn bytes_of(&self, key: &[u8]) -> u64 {
-        self.entries.get(key).map_or(0, |m| m.bytes)
+        *self = KeyMeta::default();
     }
 
     /// The keys' values and entries, in bytes.
     pub(crate) fn bytes(&self) -> u64 {
         self.bytes
     }
+}
 
-    fn set(&mut self, key: &[u8], field: u32, bytes: u64) {
-        match self.entries.get_mut(key) {
-            Some(m) => {
-                self.bytes = self.bytes - m.bytes + bytes;
-                *m = Meta { field, bytes };
+impl Db {
+    /// A key's access field, if it is tracked.
+    pub(crate) fn access_field(&self, key: &[u8]) -> Option<u32> {
+        self.keys.meta(key).map(|m| m.field)
+    }
+
+    /// What a tracked key adds to `used_memory` (0 if untracked).
+    pub(crate) fn bytes_of(&self, key: &[u8]) -> u64 {
+        self.keys.meta(key).map_or(0, |m| m.bytes)
+    }
+
+    fn set_meta(&mut self, key: &[u8], meta: Meta) {
+        match self.keys.set_meta(key, meta) {
+            Some(Some(old)) => self.meta.bytes = self.meta.bytes - old.bytes + meta.bytes,
+            Some(None) => {
+                self.meta.tracked += 1;
+                self.meta.bytes += meta.bytes;
             }
-            None => {
-                self.bytes += bytes;
-                self.entries.insert(key.to_vec(), Meta { field, bytes });
-            }
+            None => {}
         }
     }
 }
@@ -83,11 +84,8 @@ pub(crate) fn after_command<'k>(
     now_ms: i64,
 ) {
     for key in keys {
-        let Some(data) = db.keys.get(key) else {
-            db.meta.remove(key);
-            continue;
-        };
-        let old = db.meta.entries.get(key).copied();
+        let Some(data) = db.keys.get(key) else { continue };
+        let old = db.keys.meta(key);
         let field = match old {
             None => access.created(now_ms),
             Some(m) if touch => access.touched(m.field, now_ms),
@@ -97,27 +95,30 @@ pub(crate) fn after_command<'k>(
             Some(m) if !write => m.bytes,
             _ => super::size::allocated(key, data, db.big.contains(key), TRACK_SAMPLES),
         };
-        db.meta.set(key, field, bytes);
+        db.set_meta(key, Meta { field, bytes });
     }
 }
 
-/// Brings `db`'s entries in line with its keys if the counts differ: gone
-/// keys forgotten, new ones measured with a fresh field. O(keys), rare.
+/// Brings `db`'s totals in line with its keys if the counts differ (keys
+/// came or went without [`Db::remove`]): summed again, and keys without
+/// bookkeeping measured with a fresh field. O(keys), rare.
 pub(crate) fn resync(db: &mut Db, access: &Access, now_ms: i64) {
-    if db.meta.entries.len() == db.keys.len() {
+    if db.meta.tracked == db.keys.len() {
         return;
     }
-    let gone: Vec<Vec<u8>> = db.meta.entries.keys().filter(|k| !db.keys.contains_key(k)).cloned().collect();
-    for key in gone {
-        db.meta.remove(&key);
+    let mut totals = KeyMeta::default();
+    let mut fresh: Vec<(Vec<u8>, u64)> = Vec::new();
+    for (key, data, meta) in db.keys.metas_unordered() {
+        match meta {
+            Some(m) => {
+                totals.tracked += 1;
+                totals.bytes += m.bytes;
+            }
+            None => fresh.push((key.clone(), super::size::allocated(key, data, db.big.contains(key), TRACK_SAMPLES))),
+        }
     }
-    let fresh: Vec<(Vec<u8>, u64)> = db
-        .keys
-        .iter()
-        .filter(|(k, _)| !db.meta.entries.contains_key(*k))
-        .map(|(k, v)| (k.clone(), super::size::allocated(k, v, db.big.contains(k), TRACK_SAMPLES)))
-        .collect();
+    db.meta = totals;
     for (key, bytes) in fresh {
-        db.meta.set(&key, access.created(now_ms), bytes);
+        db.set_meta(&key, Meta { field: access.created(now_ms), bytes });
     }
 }

@@ -18,7 +18,7 @@ mod report;
 pub(crate) mod size;
 
 pub(crate) use access::{Access, Clock, idle_ms, lfu_decayed};
-pub(crate) use keys::KeyMeta;
+pub(crate) use keys::{KeyMeta, Meta};
 pub(crate) use policy::DIRECTIVES;
 pub use policy::{MaxMemory, Policy};
 
