@@ -2353,6 +2353,41 @@ const EVERYDAY_REPLICA: &[Entry] = &[
     masked("TIME"),
 ];
 
+/// Commands no other mode reaches, each with valid arguments and an error
+/// path: RESTORE (a payload DUMPed by the real server) and RESTORE-ASKING,
+/// MIGRATE of a missing key (NOKEY, no connection), SLAVEOF NO ONE on a
+/// master, REPLCONF, SHUTDOWN ABORT with none in progress, PSYNC/SYNC/BGSAVE
+/// arity and syntax, then subscribed mode (SUBSCRIBE/PSUBSCRIBE and their
+/// undoing, PING and a refused GET in it) and QUIT, which closes the
+/// connection last.
+const INTERNALS: &[Entry] = &[
+    e("SET s hello"),
+    e("DUMP s"),
+    e("RESTORE r1 0 \"\\x00\\x05hello\\n\\x00cr\\xdfve4 \\n\""),
+    e("GET r1"),
+    e("RESTORE r1 0 \"\\x00\\x05hello\\n\\x00cr\\xdfve4 \\n\""),
+    e("RESTORE r1 0 \"\\x00\\x05hello\\n\\x00cr\\xdfve4 \\n\" REPLACE"),
+    e("RESTORE r2 0 bad"),
+    e("RESTORE-ASKING r3 0 bad"),
+    e("MIGRATE 127.0.0.1 7731 nosuchkey 0 1000"),
+    e("SLAVEOF NO ONE"),
+    e("REPLCONF listening-port 1234"),
+    e("REPLCONF bogus 1"),
+    e("SHUTDOWN ABORT"),
+    e("PSYNC x"),
+    e("SYNC x"),
+    e("BGSAVE x"),
+    e("UNSUBSCRIBE"),
+    e("PUNSUBSCRIBE"),
+    e("PSUBSCRIBE p*"),
+    e("SUBSCRIBE ch"),
+    e("PING"),
+    e("GET s"),
+    e("UNSUBSCRIBE ch"),
+    e("PUNSUBSCRIBE p*"),
+    e("QUIT"),
+];
+
 /// Every catalogue mode. Ports are from the harness's range.
 pub const MODES: &[Mode] = &[
     Mode { name: "standalone", servers: &[(7600, "save \"\"\nenable-debug-command yes\n")], entries: STANDALONE },
@@ -2381,6 +2416,7 @@ pub const MODES: &[Mode] = &[
         entries: FUNCTIONS_REPLICA,
     },
     Mode { name: "everyday", servers: &[(7656, "save \"\"\n")], entries: EVERYDAY },
+    Mode { name: "internals", servers: &[(7730, "save \"\"\n")], entries: INTERNALS },
     Mode { name: "memory", servers: &[(7720, "save \"\"\n")], entries: MEMORY },
     Mode {
         name: "everyday-replica",
