@@ -73,6 +73,12 @@ impl KeyMap {
         Some(self.metas[e].replace(meta))
     }
 
+    /// The value of `key` and its bookkeeping, in one lookup.
+    pub(crate) fn with_meta_mut(&mut self, key: &[u8]) -> Option<(&Data, &mut Option<Meta>)> {
+        let e = self.find(key)?.1;
+        Some((&self.entries[e].1, &mut self.metas[e]))
+    }
+
     /// Every entry's bookkeeping, in no particular order (for sums).
     pub(crate) fn metas_unordered(&self) -> impl Iterator<Item = (&Vec<u8>, &Data, Option<Meta>)> + '_ {
         self.entries.iter().zip(&self.metas).map(|((k, v), m)| (k, v, *m))

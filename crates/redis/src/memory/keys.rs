@@ -84,8 +84,8 @@ pub(crate) fn after_command<'k>(
     now_ms: i64,
 ) {
     for key in keys {
-        let Some(data) = db.keys.get(key) else { continue };
-        let old = db.keys.meta(key);
+        let Some((data, slot)) = db.keys.with_meta_mut(key) else { continue };
+        let old = *slot;
         let field = match old {
             None => access.created(now_ms),
             Some(m) if touch => access.touched(m.field, now_ms),
@@ -95,7 +95,14 @@ pub(crate) fn after_command<'k>(
             Some(m) if !write => m.bytes,
             _ => super::size::allocated(key, data, db.big.contains(key), TRACK_SAMPLES),
         };
-        db.set_meta(key, Meta { field, bytes });
+        *slot = Some(Meta { field, bytes });
+        match old {
+            Some(m) => db.meta.bytes = db.meta.bytes - m.bytes + bytes,
+            None => {
+                db.meta.tracked += 1;
+                db.meta.bytes += bytes;
+            }
+        }
     }
 }
 
