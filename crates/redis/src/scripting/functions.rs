@@ -669,9 +669,14 @@ impl Server {
     /// Whether FCALL of `name` is a deny-oom command (`scriptFlagsToCmdFlags`:
     /// a function that may write and lacks `allow-oom`).
     pub(crate) fn function_denies_oom(&self, name: &[u8]) -> bool {
+        self.find_function(name).is_some_and(|(_, func)| func.flags & (NO_WRITES | ALLOW_OOM) == 0)
+    }
+
+    /// The function FCALL names (case-insensitively), with its own name.
+    fn find_function(&self, name: &[u8]) -> Option<(&String, &Func)> {
         let f = &self.scripting.functions;
-        let found = f.index.get(&String::from_utf8_lossy(name).to_ascii_lowercase());
-        found.is_some_and(|(lib, fname)| f.libraries[lib].functions[fname].flags & (NO_WRITES | ALLOW_OOM) == 0)
+        let (lib, fname) = f.index.get(&String::from_utf8_lossy(name).to_ascii_lowercase())?;
+        Some((fname, &f.libraries[lib].functions[fname]))
     }
 
     pub(crate) fn fcall(
@@ -682,10 +687,9 @@ impl Server {
         name: &str,
         args: &[Vec<u8>],
     ) -> Option<Value> {
-        let f = &self.scripting.functions;
-        let found = f.index.get(&String::from_utf8_lossy(&args[1]).to_ascii_lowercase());
-        let Some((lib, fname)) = found else { return Some(Value::error("ERR Function not found")) };
-        let func = &f.libraries[lib].functions[fname];
+        let Some((fname, func)) = self.find_function(&args[1]) else {
+            return Some(Value::error("ERR Function not found"));
+        };
         let (callback, flags, fname) = (func.callback.clone(), func.flags, fname.clone());
         let numkeys = match crate::commands::parse_int(&args[2]) {
             Some(n) if n < 0 => return Some(Value::error("ERR Number of keys can't be negative")),
