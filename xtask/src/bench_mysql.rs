@@ -133,13 +133,16 @@ impl Process for Writer {
             Input::Start => self.conn = Some(ctx.connect(self.master)),
             Input::Connected { .. } => self.phase = Phase::Greeting,
             Input::Data { bytes, .. } => {
-                self.framer.push(bytes);
-                while let Some(frame) = self.framer.next_frame() {
+                // out of the writer while its packets are read (they borrow its buffer)
+                let mut framer = std::mem::take(&mut self.framer);
+                framer.push(bytes);
+                while let Some(frame) = framer.next_frame() {
                     match frame {
-                        Frame::Packet(seq, p) => self.packet(ctx, seq, &p),
+                        Frame::Packet(seq, p) => self.packet(ctx, seq, p),
                         Frame::TooLarge => self.phase = Phase::Stopped,
                     }
                 }
+                self.framer = framer;
             }
             Input::Closed { .. } | Input::ConnectFailed { .. } => self.phase = Phase::Stopped,
             _ => {}

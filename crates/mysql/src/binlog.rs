@@ -23,7 +23,7 @@
 
 use crate::engine::{ColumnType, RowChange, Value};
 use crate::flavor::Flavor;
-use crate::packet::Reader;
+use crate::packet::{self, Reader};
 
 /// `\xfebin`.
 pub const MAGIC: &[u8] = b"\xfebin";
@@ -245,7 +245,7 @@ fn read_image(r: &mut Reader<'_>, map: &TableMap) -> Option<Vec<Value>> {
             8 => Value::Int(r.u64()? as i64),
             15 => {
                 let len = if map.max_len[i] < 256 { r.u8()? as usize } else { r.u16()? as usize };
-                Value::Str(String::from_utf8_lossy(r.take(len)?).into_owned())
+                Value::Str(packet::text(r.take(len)?).into_owned())
             }
             _ => return None,
         });
@@ -511,11 +511,11 @@ pub fn decode(e: &[u8]) -> Option<(Header, Body)> {
             body.u16()?;
             let status_len = body.u16()? as usize;
             body.take(status_len)?;
-            let db = String::from_utf8_lossy(body.take(db_len)?).into_owned();
+            let db = packet::text(body.take(db_len)?).into_owned();
             body.u8()?;
             match body.rest() {
                 b"BEGIN" => Body::Begin,
-                q => Body::Query { thread_id, db, query: String::from_utf8_lossy(q).into_owned() },
+                q => Body::Query { thread_id, db, query: packet::text(q).into_owned() },
             }
         }
         kind::ANONYMOUS_GTID | kind::MYSQL_GTID => Body::Gtid { seq: 0, standalone: true },
@@ -536,7 +536,7 @@ pub fn decode(e: &[u8]) -> Option<(Header, Body)> {
             Body::InsertId(body.u64()?)
         }
         kind::ROTATE => Body::Rotate { pos: body.u64()?, file: String::from_utf8_lossy(body.rest()).into_owned() },
-        kind::ANNOTATE_ROWS => Body::Annotate(String::from_utf8_lossy(body.rest()).into_owned()),
+        kind::ANNOTATE_ROWS => Body::Annotate(packet::text(body.rest()).into_owned()),
         kind::TABLE_MAP => Body::TableMap(decode_table_map(&mut body)?),
         kind::WRITE_ROWS | kind::UPDATE_ROWS | kind::DELETE_ROWS => Body::Rows(kind, body.rest().to_vec()),
         _ => Body::Other,

@@ -44,9 +44,9 @@ pub struct Framer {
 /// 0xffffff bytes (the start of a statement split across packets, over 16 MiB)
 /// is refused as `max_allowed_packet` (16 MiB) refuses it.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Frame {
-    /// A whole packet: sequence id and payload.
-    Packet(u8, Vec<u8>),
+pub enum Frame<'a> {
+    /// A whole packet: sequence id and payload (in the framer's buffer).
+    Packet(u8, &'a [u8]),
     /// The length header announces more than [`MAX_ALLOWED_PACKET`].
     TooLarge,
 }
@@ -60,7 +60,7 @@ impl Framer {
     }
 
     /// The next complete packet, if one has arrived.
-    pub fn next_frame(&mut self) -> Option<Frame> {
+    pub fn next_frame(&mut self) -> Option<Frame<'_>> {
         let buf = &self.buf[self.start..];
         if buf.len() < 4 {
             return None;
@@ -72,10 +72,19 @@ impl Framer {
         if buf.len() < 4 + len {
             return None;
         }
-        let seq = buf[3];
-        let payload = buf[4..4 + len].to_vec();
+        let start = self.start;
         self.start += 4 + len;
-        Some(Frame::Packet(seq, payload))
+        Some(Frame::Packet(buf[3], &self.buf[start + 4..start + 4 + len]))
+    }
+}
+
+/// `bytes` as text, invalid UTF-8 replaced as `String::from_utf8_lossy`
+/// does; valid text (all of it, in practice) is checked by the faster
+/// `str::from_utf8` and borrowed.
+pub fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 
@@ -381,7 +390,7 @@ pub fn parse_reply(p: &[u8]) -> Option<Reply> {
             let insert_id = r.lenenc()?;
             r.u16()?;
             let warnings = r.u16()?;
-            Some(Reply::Ok { affected, insert_id, warnings, info: String::from_utf8_lossy(r.rest()).into_owned() })
+            Some(Reply::Ok { affected, insert_id, warnings, info: text(r.rest()).into_owned() })
         }
         0xff => {
             r.u8()?;

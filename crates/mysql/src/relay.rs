@@ -46,6 +46,8 @@ pub struct Relay {
     pub exec: (String, u64),
     /// Writes since the last fsync: relay log, relay-log.info, master.info.
     unsynced: [u32; 3],
+    /// master.info is behind the IO thread's state (see [`Server::master_info_moved`]).
+    master_info_behind: bool,
     /// Scratch: the info file being written.
     text: Vec<u8>,
 }
@@ -212,8 +214,42 @@ impl Server {
         }
     }
 
-    /// master.info in MariaDB 10.11's 33-line layout (measured).
+    /// The IO thread's position moved past a received event: MariaDB
+    /// rewrites master.info after each one. Rewrites while one input is
+    /// handled are coalesced into the last one ([`Self::flush_master_info`]
+    /// at the end of the input), which leaves the same bytes in the page
+    /// cache and on disk at every moment a crash or a reader can see:
+    /// nothing runs between two events of one input; a rewrite that is due
+    /// for an fsync is written at once; and each skipped text is no longer
+    /// than the one after it (`shrinks`: flushed before a change that could
+    /// shorten it), so no longer tail of it would have stayed behind.
+    pub(super) fn master_info_moved(&mut self, ctx: &mut Ctx<'_>) {
+        if Self::due(&mut self.relay.unsynced[2], self.config.sync_master_info) {
+            self.write_master_info(ctx);
+            ctx.disk().fsync(MASTER_INFO);
+        } else {
+            self.relay.master_info_behind = true;
+        }
+    }
+
+    /// Writes master.info if [`Self::master_info_moved`] left it behind.
+    pub(super) fn flush_master_info(&mut self, ctx: &mut Ctx<'_>) {
+        if self.relay.master_info_behind {
+            self.write_master_info(ctx);
+        }
+    }
+
+    /// master.info rewritten now, counted towards `sync_master_info`.
     pub(super) fn save_master_info(&mut self, ctx: &mut Ctx<'_>) {
+        self.write_master_info(ctx);
+        if Self::due(&mut self.relay.unsynced[2], self.config.sync_master_info) {
+            ctx.disk().fsync(MASTER_INFO);
+        }
+    }
+
+    /// master.info in MariaDB 10.11's 33-line layout (measured).
+    fn write_master_info(&mut self, ctx: &mut Ctx<'_>) {
+        self.relay.master_info_behind = false;
         let Some(r) = &self.replica else { return };
         let mut text = std::mem::take(&mut self.relay.text);
         text.clear();
@@ -231,9 +267,6 @@ impl Server {
         text.extend_from_slice(MASTER_INFO_TAIL.as_bytes());
         ctx.disk().overwrite(MASTER_INFO, &text);
         self.relay.text = text;
-        if Self::due(&mut self.relay.unsynced[2], self.config.sync_master_info) {
-            ctx.disk().fsync(MASTER_INFO);
-        }
     }
 
     /// CHANGE MASTER TO, RESET SLAVE: both info files written and synced.

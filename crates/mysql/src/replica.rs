@@ -616,21 +616,27 @@ impl Server {
 
     pub(super) fn io_data(&mut self, ctx: &mut Ctx<'_>, bytes: &[u8]) {
         let Some(r) = self.replica.as_mut() else { return };
-        r.framer.push(bytes);
+        // out of the replica while its packets are handled (they borrow its
+        // buffer); it goes back only to the connection it came from
+        let (mut framer, conn) = (std::mem::take(&mut r.framer), r.conn);
+        framer.push(bytes);
         loop {
-            let Some(r) = self.replica.as_mut() else { return };
-            match r.framer.next_frame() {
+            match framer.next_frame() {
                 None => break,
                 Some(Frame::TooLarge) => {
-                    if let Some(c) = r.conn.take() {
+                    if let Some(c) = self.replica.as_mut().and_then(|r| r.conn.take()) {
                         ctx.close(c);
                     }
                     self.io_error(ctx, 1153, "Got a packet bigger than 'max_allowed_packet' bytes");
                     break;
                 }
-                Some(Frame::Packet(seq, p)) => self.io_packet(ctx, seq, &p),
+                Some(Frame::Packet(seq, p)) => self.io_packet(ctx, seq, p),
             }
         }
+        if let Some(r) = self.replica.as_mut().filter(|r| r.conn.is_some() && r.conn == conn) {
+            r.framer = framer;
+        }
+        self.flush_master_info(ctx);
         self.sql_thread(ctx);
     }
 
@@ -725,6 +731,14 @@ impl Server {
             self.relay_rotate(ctx);
         }
         let relay = self.relay_append(ctx, event);
+        // a new file or an earlier position could shorten master.info's text
+        let shrinks = match &body {
+            Body::Rotate { .. } => true,
+            _ => h.log_pos != 0 && self.replica.as_ref().is_some_and(|r| u64::from(h.log_pos) < r.read_pos),
+        };
+        if shrinks {
+            self.flush_master_info(ctx);
+        }
         let Some(r) = self.replica.as_mut() else { return };
         let (file, end, apply) = match &body {
             Body::Rotate { pos, file } => {
@@ -747,7 +761,7 @@ impl Server {
             }
         };
         r.queue.push_back(Queued { file, end, event: Rc::new((h, body)), relay, apply });
-        self.save_master_info(ctx);
+        self.master_info_moved(ctx);
     }
 
     // ---- the SQL thread ----

@@ -51,7 +51,7 @@ impl Account {
 #[derive(Debug)]
 enum Phase {
     Greeting([u8; 20]),
-    Ready { user: String, db: Option<String> },
+    Ready { user: String, db: Option<Rc<str>> },
     Dump { file: usize, pos: u64 },
 }
 
@@ -538,11 +538,15 @@ impl Server {
 
     fn client_data(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8]) {
         let Some(c) = self.clients.get_mut(&conn) else { return };
-        c.framer.push(bytes);
+        // out of the client while its packets are served (they borrow its buffer)
+        let mut framer = std::mem::take(&mut c.framer);
+        framer.push(bytes);
         loop {
-            let Some(c) = self.clients.get_mut(&conn) else { return };
-            match c.framer.next_frame() {
-                None => return,
+            if !self.clients.contains_key(&conn) {
+                return; // closed by its last packet: the rest is dropped with it
+            }
+            match framer.next_frame() {
+                None => break,
                 Some(Frame::TooLarge) => {
                     let mut out = Vec::new();
                     packet::frame(
@@ -555,8 +559,11 @@ impl Server {
                     self.clients.remove(&conn);
                     return;
                 }
-                Some(Frame::Packet(seq, payload)) => self.client_packet(ctx, conn, seq, &payload),
+                Some(Frame::Packet(seq, payload)) => self.client_packet(ctx, conn, seq, payload),
             }
+        }
+        if let Some(c) = self.clients.get_mut(&conn) {
+            c.framer = framer;
         }
     }
 
@@ -611,7 +618,7 @@ impl Server {
         if let Some(c) = self.clients.get_mut(&conn) {
             c.user = login.user.clone();
             c.since_ms = ctx.wall_clock_ms();
-            c.phase = Phase::Ready { user: login.user, db: login.db };
+            c.phase = Phase::Ready { user: login.user, db: login.db.map(Rc::from) };
         }
         Self::reply(ctx, conn, seq.wrapping_add(1), &[packet::ok(0, 0, 0, "")]);
     }
@@ -627,7 +634,7 @@ impl Server {
                 self.abandon(conn);
             }
             Some(0x03) => {
-                let text = String::from_utf8_lossy(&payload[1..]);
+                let text = packet::text(&payload[1..]);
                 self.warnings.clear();
                 self.keep_warnings = false;
                 // the statement's text for SHOW PROCESSLIST, in the last one's buffer
@@ -658,22 +665,24 @@ impl Server {
         }
     }
 
-    fn session(&self, conn: ConnId) -> (String, String, Option<String>, u32) {
+    /// A connection's user, host, default database and thread id.
+    fn session(&self, conn: ConnId) -> (&str, &str, Option<&Rc<str>>, u32) {
         match self.clients.get(&conn) {
             Some(Client { phase: Phase::Ready { user, db }, host, thread_id, .. }) => {
-                (user.clone(), host.clone(), db.clone(), *thread_id)
+                (user, host, db.as_ref(), *thread_id)
             }
-            _ => (String::new(), String::new(), None, 0),
+            _ => ("", "", None, 0),
         }
     }
 
-    fn query(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, text: &str) -> Result<Outcome, SqlError> {
-        let stmt = self.shapes.parse(text)?;
-        self.keep_warnings = !stmt.uses_tables();
+    /// Whether the session may run `stmt` (privileges, read_only). Returns
+    /// its default database, its thread id and, for a statement logged with
+    /// its invoker, `user@host`.
+    fn admit(&self, conn: ConnId, stmt: &Stmt) -> Result<(Option<Rc<str>>, u32, String), SqlError> {
         let (user, host, db, thread_id) = self.session(conn);
         let nobody = Account { hash: None, privileges: BTreeSet::new() };
-        let account = self.account(&user).unwrap_or(&nobody);
-        self.check_privileges(&stmt, account, &user, &host, db.as_deref())?;
+        let account = self.account(user).unwrap_or(&nobody);
+        self.check_privileges(stmt, account, user, host, db.map(|d| &**d))?;
         let privileged = account.has("SUPER") || account.has("ALL PRIVILEGES");
         if stmt.writes() && self.read_only && self.config.super_read_only {
             return Err(SqlError::new(
@@ -689,13 +698,23 @@ impl Server {
                 "The MariaDB server is running with the --read-only option so it cannot execute this statement",
             ));
         }
+        // the session's account matters only to statements logged with their invoker
+        let who = if self.config.flavor.logs_invoker(stmt) { format!("{user}@{host}") } else { String::new() };
+        Ok((db.cloned(), thread_id, who))
+    }
+
+    fn query(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, text: &str) -> Result<Outcome, SqlError> {
+        let stmt = self.shapes.parse(text)?;
+        self.keep_warnings = !stmt.uses_tables();
+        let (db, thread_id, who) = self.admit(conn, &stmt)?;
+        let db = db.as_deref();
         match &stmt {
             Stmt::Use(name) => {
                 if !self.engine.dbs.contains_key(name) {
                     return Err(SqlError::new(1049, "42000", format!("Unknown database '{name}'")));
                 }
                 if let Some(Client { phase: Phase::Ready { db, .. }, .. }) = self.clients.get_mut(&conn) {
-                    *db = Some(name.clone());
+                    *db = Some(Rc::from(name.as_str()));
                 }
                 Ok(Outcome::Ok { affected: 0, insert_id: 0, info: String::new() })
             }
@@ -703,7 +722,7 @@ impl Server {
                 self.transaction(ctx, conn, &stmt);
                 Ok(Outcome::Ok { affected: 0, insert_id: 0, info: String::new() })
             }
-            Stmt::Select { .. } => self.engine.execute(&stmt, db.as_deref(), None),
+            Stmt::Select { .. } => self.engine.execute(&stmt, db, None),
             Stmt::ShowWarnings => {
                 let columns = vec![("Level".into(), false), ("Code".into(), true), ("Message".into(), false)];
                 let listed = self.clients.get(&conn).map(|c| c.last_warnings.clone()).unwrap_or_default();
@@ -720,9 +739,7 @@ impl Server {
                 }
                 let sink = if self.txns.contains_key(&conn) { Sink::Txn(conn) } else { Sink::Now };
                 let origin = self.config.server_id;
-                // the session's account matters only to statements logged with their invoker
-                let who = if self.config.flavor.logs_invoker(s) { format!("{user}@{host}") } else { String::new() };
-                self.write(ctx, &stmt, db.as_deref(), text, (thread_id, &who), origin, sink)
+                self.write(ctx, &stmt, db, text, (thread_id, &who), origin, sink)
             }
             _ => self.admin(ctx, &stmt),
         }
@@ -967,7 +984,7 @@ impl Server {
 
     fn register_slave(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         let (user, _, _, _) = self.session(conn);
-        let allowed = self.account(&user).is_some_and(|a| a.has("REPLICATION SLAVE"));
+        let allowed = self.account(user).is_some_and(|a| a.has("REPLICATION SLAVE"));
         let reply = if allowed {
             packet::ok(0, 0, 0, "")
         } else {
@@ -985,7 +1002,7 @@ impl Server {
         let (Some(pos), Some(_), Some(_)) = (r.u32(), r.u16(), r.u32()) else { return };
         let file = String::from_utf8_lossy(r.rest()).into_owned();
         let (user, _, _, _) = self.session(conn);
-        if !self.account(&user).is_some_and(|a| a.has("REPLICATION SLAVE")) {
+        if !self.account(user).is_some_and(|a| a.has("REPLICATION SLAVE")) {
             Self::reply(
                 ctx,
                 conn,
