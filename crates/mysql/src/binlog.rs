@@ -24,6 +24,7 @@
 use crate::engine::{ColumnType, RowChange, Value};
 use crate::flavor::Flavor;
 use crate::packet::{self, Reader};
+use std::rc::Rc;
 
 /// `\xfebin`.
 pub const MAGIC: &[u8] = b"\xfebin";
@@ -95,7 +96,7 @@ pub struct RowsImage {
     /// WRITE_ROWS, UPDATE_ROWS or DELETE_ROWS.
     pub kind: u8,
     /// The rows.
-    pub changes: Vec<RowChange>,
+    pub changes: Rc<Vec<RowChange>>,
 }
 
 /// A Table_map event's contents: what decoding rows events needs.
@@ -199,7 +200,7 @@ fn rows_body(img: &RowsImage, flavor: Flavor, b: &mut Vec<u8>) {
     for _ in 0..sets {
         put_bitmap(b, img.columns.iter().map(|_| true), false);
     }
-    for c in &img.changes {
+    for c in img.changes.iter() {
         for image in [&c.before, &c.after].into_iter().flatten() {
             row_image(&img.columns, image, b);
         }
@@ -233,7 +234,7 @@ pub fn decode_rows(kind: u8, body: &[u8], map: &TableMap) -> Option<Vec<RowChang
 
 fn read_image(r: &mut Reader<'_>, map: &TableMap) -> Option<Vec<Value>> {
     let n = map.types.len();
-    let nulls = r.take(n.div_ceil(8))?.to_vec();
+    let nulls = r.take(n.div_ceil(8))?;
     let mut row = Vec::with_capacity(n);
     for i in 0..n {
         if nulls[i / 8] & (1 << (i % 8)) != 0 {
@@ -511,19 +512,23 @@ pub fn decode(e: &[u8]) -> Option<(Header, Body)> {
             body.u16()?;
             let status_len = body.u16()? as usize;
             body.take(status_len)?;
-            let db = packet::text(body.take(db_len)?).into_owned();
+            let db = body.take(db_len)?;
             body.u8()?;
             match body.rest() {
                 b"BEGIN" => Body::Begin,
-                q => Body::Query { thread_id, db, query: packet::text(q).into_owned() },
+                q => Body::Query { thread_id, db: packet::text(db).into_owned(), query: packet::text(q).into_owned() },
             }
         }
         kind::ANONYMOUS_GTID | kind::MYSQL_GTID => Body::Gtid { seq: 0, standalone: true },
         kind::WRITE_ROWS_V2 | kind::UPDATE_ROWS_V2 | kind::DELETE_ROWS_V2 => {
-            let head = body.take(8)?.to_vec();
+            let head = body.take(8)?;
             let extra = body.u16()? as usize;
             body.take(extra.checked_sub(2)?)?;
-            Body::Rows(kind, [head.as_slice(), body.rest()].concat())
+            let rest = body.rest();
+            let mut raw = Vec::with_capacity(head.len() + rest.len());
+            raw.extend_from_slice(head);
+            raw.extend_from_slice(rest);
+            Body::Rows(kind, raw)
         }
         kind::XID => Body::Xid(body.u64()?),
         kind::GTID => {

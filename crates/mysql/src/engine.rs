@@ -6,6 +6,7 @@
 use crate::sql::{ColumnDecl, Expr, SelectItem, SqlError, Stmt, TableRef};
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
+use std::rc::Rc;
 
 /// A column type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -444,10 +445,10 @@ impl Engine {
 
     /// Undoes row changes (the newest last in `undo`): each change's inverse,
     /// newest first. What ROLLBACK and a failed replicated transaction do.
-    pub fn undo(&mut self, undo: Vec<(String, String, Vec<RowChange>)>) {
+    pub fn undo(&mut self, undo: Vec<(String, String, Rc<Vec<RowChange>>)>) {
         for (db, table, changes) in undo.into_iter().rev() {
-            for c in changes.into_iter().rev() {
-                let _ = self.apply_row(&db, &table, &RowChange { before: c.after, after: c.before });
+            for c in changes.iter().rev() {
+                let _ = self.apply_row(&db, &table, &RowChange { before: c.after.clone(), after: c.before.clone() });
             }
         }
     }

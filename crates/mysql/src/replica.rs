@@ -636,6 +636,7 @@ impl Server {
         if let Some(r) = self.replica.as_mut().filter(|r| r.conn.is_some() && r.conn == conn) {
             r.framer = framer;
         }
+        self.flush_relay(ctx);
         self.flush_master_info(ctx);
         self.sql_thread(ctx);
     }
@@ -914,7 +915,7 @@ impl Server {
         let event = binlog::rows_name(kind);
         let relogged =
             self.config.log_slave_updates && self.binlog.is_some() && self.binlog_filter(Some(map.db.as_str()));
-        let logged_changes = relogged.then(|| changes.clone());
+        let logged_changes = relogged.then(|| Rc::new(changes.clone()));
         // the rows applied, to undo if the group fails
         let mut applied = Vec::with_capacity(changes.len());
         for change in changes {
@@ -952,10 +953,10 @@ impl Server {
                 map.db, map.table
             );
             let state = if code == 1062 { "23000" } else { "HY000" };
-            self.applying_undo.push((map.db.clone(), map.table.clone(), applied));
+            self.applying_undo.push((map.db.clone(), map.table.clone(), Rc::new(applied)));
             return Err((SqlError::new(code, state, message), text));
         }
-        self.applying_undo.push((map.db.clone(), map.table.clone(), applied));
+        self.applying_undo.push((map.db.clone(), map.table.clone(), Rc::new(applied)));
         if let Some(changes) = logged_changes
             && let Some(img) = self.image(&map.db, &map.table, kind, changes)
         {

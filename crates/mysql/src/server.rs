@@ -181,11 +181,11 @@ pub(crate) struct Queued {
 #[derive(Clone, Debug, Default)]
 struct Group {
     logged: Vec<Logged>,
-    redo: String,
+    redo: Vec<u8>,
 }
 
 /// Row changes to undo, oldest first: (database, table, the rows one statement changed).
-type Undo = Vec<(String, String, Vec<RowChange>)>;
+type Undo = Vec<(String, String, Rc<Vec<RowChange>>)>;
 
 /// An open transaction (BEGIN ... COMMIT/ROLLBACK) of a connection. ROLLBACK
 /// undoes its own row changes, newest first (no row locks or MVCC are
@@ -359,30 +359,30 @@ impl Server {
 
     /// Appends a statement's redo line: its database, a tab, its text with
     /// backslashes and newlines escaped.
-    fn redo_line(db: Option<&str>, query: &str, out: &mut String) {
+    fn redo_line(db: Option<&str>, query: &str, out: &mut Vec<u8>) {
         let db = db.unwrap_or("");
         out.reserve(db.len() + query.len() + 2);
-        out.push_str(db);
-        out.push('\t');
+        out.extend_from_slice(db.as_bytes());
+        out.push(b'\t');
         if !query.bytes().any(|b| b == b'\\' || b == b'\n') {
-            out.push_str(query);
+            out.extend_from_slice(query.as_bytes());
         } else {
-            for c in query.chars() {
-                match c {
-                    '\\' => out.push_str("\\\\"),
-                    '\n' => out.push_str("\\n"),
-                    c => out.push(c),
+            for b in query.bytes() {
+                match b {
+                    b'\\' => out.extend_from_slice(b"\\\\"),
+                    b'\n' => out.extend_from_slice(b"\\n"),
+                    b => out.push(b),
                 }
             }
         }
-        out.push('\n');
+        out.push(b'\n');
     }
 
     /// Writes a committed group: its redo lines, then its binlog events.
     fn commit_group(&mut self, ctx: &mut Ctx<'_>, group: Group) {
         if !group.redo.is_empty() {
             let disk = ctx.disk();
-            disk.append(REDO, group.redo.as_bytes());
+            disk.append(REDO, &group.redo);
             if self.config.innodb_flush_log_at_trx_commit == 1 {
                 disk.fsync(REDO);
             }
@@ -835,9 +835,10 @@ impl Server {
         let insert_id =
             self.replica.as_mut().and_then(|r| r.insert_id.take()).filter(|_| origin != self.config.server_id);
         let outcome = self.apply_write(stmt, db, insert_id.map(|i| i as i64))?;
-        self.note_undo(stmt, db, sink);
-        let mut now = Group::default();
-        Self::redo_line(db, text, &mut now.redo);
+        // the changed rows, shared by the undo log and the binlog's row image
+        let changes = Rc::new(std::mem::take(&mut self.engine.changes));
+        self.note_undo(stmt, db, sink, &changes);
+        let mut logged = None;
         let logged_db = match stmt {
             Stmt::CreateDatabase { name, .. } | Stmt::DropDatabase { name, .. } => Some(name.as_str()),
             _ => db,
@@ -851,7 +852,7 @@ impl Server {
         let from_replica = origin != self.config.server_id;
         if self.binlog.is_some() && (!from_replica || self.config.log_slave_updates) && self.binlog_filter(db) {
             let transactional = matches!(stmt, Stmt::Insert { .. } | Stmt::Update { .. } | Stmt::Delete { .. });
-            let logged = Logged {
+            let l = Logged {
                 server_id: origin,
                 timestamp: self.timestamp(ctx),
                 thread_id,
@@ -861,27 +862,31 @@ impl Server {
                 invoker: self.config.flavor.logs_invoker(stmt).then(|| self.invoker(conn_host)).flatten(),
                 suppress_use: matches!(stmt, Stmt::CreateDatabase { .. } | Stmt::DropDatabase { .. }),
                 ddl_xid: matches!(stmt, Stmt::CreateTable { .. } | Stmt::DropTable { .. }),
-                rows: self.rows_image(stmt, db),
+                rows: self.rows_image(stmt, db, changes),
                 transactional,
             };
-            if transactional && logged.rows.is_none() && self.config.binlog_format == BinlogFormat::Row {
+            if transactional && l.rows.is_none() && self.config.binlog_format == BinlogFormat::Row {
                 return Ok(outcome); // no row changed: nothing to log
             }
-            now.logged.push(logged);
+            logged = Some(l);
         }
         match self.group_mut(sink) {
             Some(group) => {
-                group.logged.append(&mut now.logged);
-                group.redo.push_str(&now.redo);
+                Self::redo_line(db, text, &mut group.redo);
+                group.logged.extend(logged);
             }
-            None => self.commit_group(ctx, now),
+            None => {
+                let mut now = Group { logged: logged.into_iter().collect(), redo: Vec::new() };
+                Self::redo_line(db, text, &mut now.redo);
+                self.commit_group(ctx, now);
+            }
         }
         Ok(outcome)
     }
 
     /// Keeps the rows a DML statement just changed to undo them if `sink`'s
     /// transaction rolls back (autocommit statements need none).
-    fn note_undo(&mut self, stmt: &Stmt, db: Option<&str>, sink: Sink) {
+    fn note_undo(&mut self, stmt: &Stmt, db: Option<&str>, sink: Sink, changes: &Rc<Vec<RowChange>>) {
         let (Stmt::Insert { table, .. } | Stmt::Update { table, .. } | Stmt::Delete { table, .. }) = stmt else {
             return;
         };
@@ -894,12 +899,12 @@ impl Server {
             Sink::Replica => &mut self.applying_undo,
         };
         let d = table.db.as_deref().or(db).unwrap_or("").to_owned();
-        undo.push((d, table.name.clone(), self.engine.changes.clone()));
+        undo.push((d, table.name.clone(), changes.clone()));
     }
 
     /// The row images of a DML statement just executed, under binlog_format=ROW.
-    fn rows_image(&mut self, stmt: &Stmt, db: Option<&str>) -> Option<RowsImage> {
-        if self.config.binlog_format != BinlogFormat::Row || self.engine.changes.is_empty() {
+    fn rows_image(&mut self, stmt: &Stmt, db: Option<&str>, changes: Rc<Vec<RowChange>>) -> Option<RowsImage> {
+        if self.config.binlog_format != BinlogFormat::Row || changes.is_empty() {
             return None;
         }
         let (table, kind) = match stmt {
@@ -908,15 +913,13 @@ impl Server {
             Stmt::Delete { table, .. } => (table, crate::binlog::kind::DELETE_ROWS),
             _ => return None,
         };
-        let d = table.db.as_deref().or(db)?.to_owned();
-        let changes = std::mem::take(&mut self.engine.changes);
-        self.image(&d, &table.name, kind, changes)
+        self.image(table.db.as_deref().or(db)?, &table.name, kind, changes)
     }
 
     /// A rows image of `changes` on `db.table`, with the table's id (ids are
     /// given in first-use order from 18, the id a freshly started MariaDB
     /// 10.11 gave its first user table).
-    pub(super) fn image(&mut self, db: &str, table: &str, kind: u8, changes: Vec<RowChange>) -> Option<RowsImage> {
+    pub(super) fn image(&mut self, db: &str, table: &str, kind: u8, changes: Rc<Vec<RowChange>>) -> Option<RowsImage> {
         let columns = self.engine.get_table(db, table)?.columns.iter().map(|c| (c.ty, !c.not_null)).collect();
         let (ids, given) = &mut self.table_ids;
         let known = ids.get(db).and_then(|t| t.get(table)).copied();
