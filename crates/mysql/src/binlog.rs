@@ -82,9 +82,9 @@ pub mod kind {
     }
 }
 
-/// The row images of one statement on one table, for row-based logging.
+/// A table as Table_map and rows events describe it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RowsImage {
+pub struct TableDesc {
     /// The table's id in Table_map and rows events.
     pub table_id: u64,
     /// Its database.
@@ -93,6 +93,13 @@ pub struct RowsImage {
     pub table: String,
     /// Its column types and whether each is nullable.
     pub columns: Vec<(ColumnType, bool)>,
+}
+
+/// The row images of one statement on one table, for row-based logging.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowsImage {
+    /// The table (shared by the images of its statements).
+    pub table: Rc<TableDesc>,
     /// WRITE_ROWS, UPDATE_ROWS or DELETE_ROWS.
     pub kind: u8,
     /// The rows.
@@ -124,6 +131,7 @@ fn type_code(t: ColumnType) -> (u8, Option<u16>) {
 
 /// Writes a Table_map event's body.
 fn table_map_body(img: &RowsImage, b: &mut Vec<u8>) {
+    let img = &*img.table;
     b.extend_from_slice(&img.table_id.to_le_bytes()[..6]);
     b.extend_from_slice(&1u16.to_le_bytes());
     for name in [&img.db, &img.table] {
@@ -190,19 +198,20 @@ fn row_image(columns: &[(ColumnType, bool)], row: &[Value], out: &mut Vec<u8>) {
 
 /// Writes a rows event's body.
 fn rows_body(img: &RowsImage, flavor: Flavor, b: &mut Vec<u8>) {
-    b.extend_from_slice(&img.table_id.to_le_bytes()[..6]);
+    let columns = &img.table.columns;
+    b.extend_from_slice(&img.table.table_id.to_le_bytes()[..6]);
     b.extend_from_slice(&1u16.to_le_bytes()); // STMT_END_F
     if flavor == Flavor::Mysql57 {
         b.extend_from_slice(&2u16.to_le_bytes()); // v2: extra data, its length counting itself: none
     }
-    crate::packet::put_lenenc(b, img.columns.len() as u64);
+    crate::packet::put_lenenc(b, columns.len() as u64);
     let sets = if kind::v1(img.kind) == kind::UPDATE_ROWS { 2 } else { 1 };
     for _ in 0..sets {
-        put_bitmap(b, img.columns.iter().map(|_| true), false);
+        put_bitmap(b, columns.iter().map(|_| true), false);
     }
     for c in img.changes.iter() {
         for image in [&c.before, &c.after].into_iter().flatten() {
-            row_image(&img.columns, image, b);
+            row_image(columns, image, b);
         }
     }
 }

@@ -88,6 +88,16 @@ pub fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Frames the payload `write` appends to `out` as one packet with sequence
+/// id `seq` (as [`frame`] does, without a buffer of its own).
+pub fn frame_with(seq: u8, out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
+    let start = out.len();
+    out.extend_from_slice(&[0, 0, 0, seq]);
+    write(out);
+    let len = (out.len() - start - 4) as u32;
+    out[start..start + 3].copy_from_slice(&len.to_le_bytes()[..3]);
+}
+
 /// Frames `payload` as one packet with sequence id `seq`.
 pub fn frame(seq: u8, payload: &[u8], out: &mut Vec<u8>) {
     let len = payload.len() as u32;
@@ -342,13 +352,18 @@ pub fn check_token(stored: Option<&[u8; 20]>, scramble: &[u8], token: &[u8]) -> 
 /// An OK packet.
 pub fn ok(affected: u64, insert_id: u64, warnings: u16, info: &str) -> Vec<u8> {
     let mut p = Vec::with_capacity(23 + info.len());
+    put_ok(&mut p, affected, insert_id, warnings, info);
+    p
+}
+
+/// Appends an OK packet's payload to `p`.
+pub fn put_ok(p: &mut Vec<u8>, affected: u64, insert_id: u64, warnings: u16, info: &str) {
     p.push(0);
-    put_lenenc(&mut p, affected);
-    put_lenenc(&mut p, insert_id);
+    put_lenenc(p, affected);
+    put_lenenc(p, insert_id);
     p.extend_from_slice(&STATUS_AUTOCOMMIT.to_le_bytes());
     p.extend_from_slice(&warnings.to_le_bytes());
     p.extend_from_slice(info.as_bytes());
-    p
 }
 
 /// An ERR packet.
@@ -475,4 +490,29 @@ pub fn parse_row(p: &[u8], n: usize) -> Option<Vec<Option<String>>> {
 /// Whether `p` is an EOF packet (0xfe and shorter than 9 bytes).
 pub fn is_eof(p: &[u8]) -> bool {
     p.first() == Some(&0xfe) && p.len() < 9
+}
+
+#[cfg(test)]
+mod tests {
+    /// An OK packet framed in place is byte for byte the OK packet framed
+    /// from its own buffer, for lengths that need 1, 3, 4 and 9 bytes.
+    #[test]
+    fn ok_framed_in_place_is_ok_framed() {
+        for n in [0, 250, 251, 65_535, 65_536, 1 << 24, u64::MAX] {
+            let (mut framed, mut in_place) = (vec![9], vec![9]);
+            super::frame(1, &super::ok(n, n / 3, 2, "Rows matched: 1"), &mut framed);
+            super::frame_with(1, &mut in_place, |p| super::put_ok(p, n, n / 3, 2, "Rows matched: 1"));
+            assert_eq!(in_place, framed, "{n}");
+        }
+    }
+
+    /// Text is what `String::from_utf8_lossy` makes of the bytes, valid or not.
+    #[test]
+    fn text_is_lossy_utf8() {
+        let cases: [&[u8]; 6] =
+            [b"", b"insert into t1 values(1,'a')", "é€😀".as_bytes(), b"a\xffb", b"\xe2\x82", b"x\xc3"];
+        for bytes in cases {
+            assert_eq!(super::text(bytes), String::from_utf8_lossy(bytes), "{bytes:?}");
+        }
+    }
 }

@@ -9,7 +9,7 @@
 //! write statement, replayed on start), written through the kernel's page
 //! cache and fsynced when `innodb_flush_log_at_trx_commit=1`.
 
-use crate::binlog::{Binlog, Body, Logged, RowsImage};
+use crate::binlog::{Binlog, Body, Logged, RowsImage, TableDesc};
 use crate::config::{BinlogFormat, Config};
 use crate::engine::{Engine, Outcome, RowChange};
 use crate::packet::{self, Frame, Framer};
@@ -224,7 +224,7 @@ pub struct Server {
     pub relay: relay::Relay,
     txns: BTreeMap<ConnId, Txn>,
     /// Table ids by database and table, and how many were given.
-    table_ids: (BTreeMap<String, BTreeMap<String, u64>>, u64),
+    table_ids: (BTreeMap<String, BTreeMap<String, Rc<TableDesc>>>, u64),
     /// The SQL thread's group: its records and the engine before it.
     applying: Group,
     /// The row changes of the group the SQL thread is applying, to undo if it fails.
@@ -568,11 +568,16 @@ impl Server {
     }
 
     fn reply(ctx: &mut Ctx<'_>, conn: ConnId, seq: u8, payloads: &[Vec<u8>]) {
+        ctx.send(conn, &Self::framed(seq, payloads));
+    }
+
+    /// `payloads` as packets numbered from `seq`.
+    fn framed(seq: u8, payloads: &[Vec<u8>]) -> Vec<u8> {
         let mut out = Vec::with_capacity(payloads.iter().map(|p| 4 + p.len()).sum());
         for (i, p) in payloads.iter().enumerate() {
             packet::frame(seq.wrapping_add(i as u8), p, &mut out);
         }
-        ctx.send(conn, &out);
+        out
     }
 
     fn client_packet(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, seq: u8, payload: &[u8]) {
@@ -642,12 +647,19 @@ impl Server {
                 info.clear();
                 info.push_str(&text);
                 self.current = Some((conn, info));
-                let replies = match self.query(ctx, conn, &text) {
-                    Ok(o) => outcome_packets(o, self.warnings.len() as u16),
+                let out = match self.query(ctx, conn, &text) {
+                    Ok(Outcome::Ok { affected, insert_id, info }) => {
+                        // the common reply, framed where it is written
+                        let warnings = self.warnings.len() as u16;
+                        let mut out = Vec::with_capacity(27 + info.len());
+                        packet::frame_with(1, &mut out, |p| packet::put_ok(p, affected, insert_id, warnings, &info));
+                        out
+                    }
+                    Ok(o) => Self::framed(1, &outcome_packets(o, self.warnings.len() as u16)),
                     Err(e) => {
                         let message = self.config.flavor.message(e.code, &e.message);
                         self.warnings = vec![("Error", e.code, message.clone())];
-                        vec![packet::err(e.code, e.state, &message)]
+                        Self::framed(1, &[packet::err(e.code, e.state, &message)])
                     }
                 };
                 // the list is replaced by a statement that raises a condition
@@ -656,7 +668,7 @@ impl Server {
                 if let Some(c) = self.clients.get_mut(&conn).filter(|_| replace) {
                     c.last_warnings = std::mem::take(&mut self.warnings);
                 }
-                Self::reply(ctx, conn, 1, &replies);
+                ctx.send(conn, &out);
             }
             Some(0x0e) => Self::reply(ctx, conn, 1, &[packet::ok(0, 0, 0, "")]),
             Some(0x15) => self.register_slave(ctx, conn),
@@ -918,18 +930,33 @@ impl Server {
 
     /// A rows image of `changes` on `db.table`, with the table's id (ids are
     /// given in first-use order from 18, the id a freshly started MariaDB
-    /// 10.11 gave its first user table).
+    /// 10.11 gave its first user table). The table's description is kept
+    /// with its id and made again only when its columns changed.
     pub(super) fn image(&mut self, db: &str, table: &str, kind: u8, changes: Rc<Vec<RowChange>>) -> Option<RowsImage> {
-        let columns = self.engine.get_table(db, table)?.columns.iter().map(|c| (c.ty, !c.not_null)).collect();
+        let columns = &self.engine.get_table(db, table)?.columns;
         let (ids, given) = &mut self.table_ids;
-        let known = ids.get(db).and_then(|t| t.get(table)).copied();
-        let table_id = known.unwrap_or_else(|| {
-            let next = 18 + *given;
-            *given += 1;
-            ids.entry(db.to_owned()).or_default().insert(table.to_owned(), next);
-            next
-        });
-        Some(RowsImage { table_id, db: db.to_owned(), table: table.to_owned(), columns, kind, changes })
+        let known = ids.get(db).and_then(|t| t.get(table));
+        let same = |d: &TableDesc| {
+            d.columns.len() == columns.len()
+                && d.columns.iter().zip(columns).all(|(&(ty, nullable), c)| ty == c.ty && nullable != c.not_null)
+        };
+        let desc = match known {
+            Some(d) if same(d) => d.clone(),
+            _ => {
+                let table_id = match known {
+                    Some(d) => d.table_id,
+                    None => {
+                        *given += 1;
+                        17 + *given
+                    }
+                };
+                let columns = columns.iter().map(|c| (c.ty, !c.not_null)).collect();
+                let desc = Rc::new(TableDesc { table_id, db: db.to_owned(), table: table.to_owned(), columns });
+                ids.entry(db.to_owned()).or_default().insert(table.to_owned(), desc.clone());
+                desc
+            }
+        };
+        Some(RowsImage { table: desc, kind, changes })
     }
 
     /// The account `user@host` logged in as: (user, the account's host).
