@@ -356,7 +356,7 @@ pub enum Body {
     /// The statement that produced the next rows events.
     Annotate(String),
     /// A table map.
-    TableMap(TableMap),
+    TableMap(Rc<TableMap>),
     /// A rows event: its type and body (decoded against its table map).
     Rows(u8, Vec<u8>),
     /// Any other event (format description, gtid list, checkpoint, stop).
@@ -551,11 +551,41 @@ pub fn decode(e: &[u8]) -> Option<(Header, Body)> {
         }
         kind::ROTATE => Body::Rotate { pos: body.u64()?, file: String::from_utf8_lossy(body.rest()).into_owned() },
         kind::ANNOTATE_ROWS => Body::Annotate(packet::text(body.rest()).into_owned()),
-        kind::TABLE_MAP => Body::TableMap(decode_table_map(&mut body)?),
+        kind::TABLE_MAP => Body::TableMap(Rc::new(decode_table_map(&mut body)?)),
         kind::WRITE_ROWS | kind::UPDATE_ROWS | kind::DELETE_ROWS => Body::Rows(kind, body.rest().to_vec()),
         _ => Body::Other,
     };
     Some((Header { timestamp, kind, server_id, log_pos }, decoded))
+}
+
+/// Decodes a stream of events as [`decode`] does, decoding a Table_map
+/// once for a run of identical ones (a transaction maps its table again
+/// before each rows event): they share the first one's map.
+#[derive(Clone, Debug, Default)]
+pub struct Decoder {
+    /// The last Table_map's body and its map.
+    last_map: Option<(Vec<u8>, Rc<TableMap>)>,
+}
+
+impl Decoder {
+    /// [`decode`], with the last Table_map's map when this one is the same.
+    pub fn decode(&mut self, e: &[u8]) -> Option<(Header, Body)> {
+        let h = decode_header(e)?;
+        if h.kind != kind::TABLE_MAP {
+            return decode(e);
+        }
+        let body = &e[19..e.len() - 4];
+        if let Some((last, map)) = &self.last_map
+            && last.as_slice() == body
+        {
+            return Some((h, Body::TableMap(map.clone())));
+        }
+        let decoded = decode(e)?;
+        if let Body::TableMap(map) = &decoded.1 {
+            self.last_map = Some((body.to_vec(), map.clone()));
+        }
+        Some(decoded)
+    }
 }
 
 /// A statement as the binlog records it.
@@ -853,5 +883,58 @@ pub fn rows_name(kind: u8) -> &'static str {
         kind::WRITE_ROWS_V2 => "Write_rows",
         kind::UPDATE_ROWS_V2 => "Update_rows",
         _ => "Delete_rows",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Binlog, Decoder, Logged, RowsImage, TableDesc, kind};
+    use crate::engine::{ColumnType, RowChange, Value};
+    use crate::flavor::Flavor;
+    use std::rc::Rc;
+
+    /// A transaction inserting one row into each of `tables` in turn.
+    fn group(tables: &[&Rc<TableDesc>]) -> Vec<Logged> {
+        let row = |n: i64| RowChange { before: None, after: Some(vec![Value::Int(n), Value::Str(format!("row {n}"))]) };
+        let statement = |(n, table): (usize, &&Rc<TableDesc>)| Logged {
+            server_id: 1,
+            timestamp: 7,
+            thread_id: 3,
+            db: "db1".into(),
+            query: format!("insert into {} values({n},'row {n}')", table.table),
+            insert_id: None,
+            invoker: None,
+            suppress_use: false,
+            ddl_xid: false,
+            rows: Some(RowsImage {
+                table: Rc::clone(table),
+                kind: kind::WRITE_ROWS,
+                changes: Rc::new(vec![row(n as i64)]),
+            }),
+            transactional: true,
+        };
+        tables.iter().enumerate().map(statement).collect()
+    }
+
+    /// The decoder gives what `decode` gives for every event of both
+    /// flavors' binlogs, where a table is mapped again before each rows
+    /// event and another table's map comes between two of them.
+    #[test]
+    fn decoder_decodes_as_decode() {
+        let columns = vec![(ColumnType::Int, false), (ColumnType::Varchar(20), true)];
+        let t1 = Rc::new(TableDesc { table_id: 18, db: "db1".into(), table: "t1".into(), columns: columns.clone() });
+        let t2 = Rc::new(TableDesc { table_id: 19, db: "db1".into(), table: "t2".into(), columns });
+        for flavor in [Flavor::Mysql57, Flavor::Mariadb1011] {
+            let mut binlog = Binlog { base: "b".into(), flavor, ..Binlog::default() };
+            binlog.open_next(1, 7, false);
+            binlog.log(&group(&[&t1, &t1, &t2, &t1, &t1]));
+            let (mut decoder, mut maps) = (Decoder::default(), 0);
+            for event in binlog.events_from(4) {
+                let (shared, own) = (decoder.decode(&event), super::decode(&event));
+                maps += usize::from(matches!(&own, Some((_, super::Body::TableMap(_)))));
+                assert_eq!(shared, own, "{flavor:?}");
+            }
+            assert_eq!(maps, 5, "{flavor:?}");
+        }
     }
 }

@@ -358,6 +358,7 @@ impl Replica {
             annotate: String::new(),
             reconnecting: false,
             table_maps: BTreeMap::new(),
+            decoder: binlog::Decoder::default(),
             groups: (0, 0),
             io_thread: (0, 0),
             io_registered: false,
@@ -719,7 +720,7 @@ impl Server {
             return;
         }
         let Some(event) = p.get(1..) else { return };
-        let Some((h, body)) = binlog::decode(event) else { return };
+        let Some((h, body)) = r.decoder.decode(event) else { return };
         if h.kind == binlog::kind::STOP {
             // MariaDB neither relay-logs a Stop event nor moves its read
             // position past it (measured: no Stop in the relay log)
@@ -856,8 +857,8 @@ impl Server {
             }
             Body::TableMap(map) => {
                 // a transaction maps its table again for each statement: the same map
-                if r.table_maps.get(&map.table_id).is_none_or(|known| **known != *map) {
-                    r.table_maps.insert(map.table_id, Rc::new(map.clone()));
+                if r.table_maps.get(&map.table_id).is_none_or(|known| !Rc::ptr_eq(known, map) && **known != **map) {
+                    r.table_maps.insert(map.table_id, map.clone());
                 }
                 false
             }

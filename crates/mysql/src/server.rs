@@ -146,6 +146,8 @@ pub struct Replica {
     reconnecting: bool,
     /// Table maps by id.
     table_maps: BTreeMap<u64, Rc<crate::binlog::TableMap>>,
+    /// Decodes what the IO thread receives.
+    decoder: crate::binlog::Decoder,
     /// `Slave_DDL_Groups`, `Slave_Transactional_Groups`: groups the SQL
     /// thread began since the server started (counted at their Gtid event,
     /// not when skipped; measured).
