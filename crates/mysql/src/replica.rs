@@ -818,7 +818,7 @@ impl Server {
                 if !r.skipping {
                     if *standalone { r.groups.0 += 1 } else { r.groups.1 += 1 }
                 }
-                self.applying = super::Group::default();
+                self.applying = self.fresh_group();
                 self.applying_undo.clear();
                 false
             }

@@ -240,6 +240,8 @@ pub struct Server {
     current: Option<(ConnId, String)>,
     /// Parsed statement shapes (clients', the redo log's and the SQL thread's).
     shapes: Shapes,
+    /// Emptied buffers of a committed transaction, for the next one.
+    spare: Txn,
 }
 
 impl Server {
@@ -264,6 +266,7 @@ impl Server {
             keep_warnings: false,
             current: None,
             shapes: Shapes::default(),
+            spare: Txn::default(),
         }
     }
 
@@ -381,7 +384,7 @@ impl Server {
     }
 
     /// Writes a committed group: its redo lines, then its binlog events.
-    fn commit_group(&mut self, ctx: &mut Ctx<'_>, group: Group) {
+    fn commit_group(&mut self, ctx: &mut Ctx<'_>, mut group: Group) {
         if !group.redo.is_empty() {
             let disk = ctx.disk();
             disk.append(REDO, &group.redo);
@@ -392,6 +395,17 @@ impl Server {
         if !group.logged.is_empty() {
             self.append_binlog(ctx, &group.logged);
         }
+        // its buffers serve the next group (a transaction's grow as its statements come)
+        if group.redo.capacity() >= self.spare.group.redo.capacity() {
+            group.logged.clear();
+            group.redo.clear();
+            self.spare.group = group;
+        }
+    }
+
+    /// An empty group, with the buffers of an earlier one.
+    fn fresh_group(&mut self) -> Group {
+        std::mem::take(&mut self.spare.group)
     }
 
     fn group_mut(&mut self, sink: Sink) -> Option<&mut Group> {
@@ -813,15 +827,18 @@ impl Server {
 
     /// BEGIN (committing an open transaction first), COMMIT, ROLLBACK.
     fn transaction(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, stmt: &Stmt) {
-        if let Some(t) = self.txns.remove(&conn) {
+        if let Some(Txn { mut undo, group }) = self.txns.remove(&conn) {
             if matches!(stmt, Stmt::Rollback) {
-                self.engine.undo(t.undo);
+                self.engine.undo(undo);
             } else {
-                self.commit_group(ctx, t.group);
+                self.commit_group(ctx, group);
+                undo.clear();
+                self.spare.undo = undo;
             }
         }
         if matches!(stmt, Stmt::Begin) {
-            self.txns.insert(conn, Txn::default());
+            let txn = Txn { undo: std::mem::take(&mut self.spare.undo), group: self.fresh_group() };
+            self.txns.insert(conn, txn);
         }
     }
 
