@@ -93,6 +93,19 @@ pub struct TableDesc {
     pub table: String,
     /// Its column types and whether each is nullable.
     pub columns: Vec<(ColumnType, bool)>,
+    /// Its Table_map event's body (written once, logged before each rows event).
+    map_body: Vec<u8>,
+}
+
+impl TableDesc {
+    /// The table `db.table` with id `table_id` and these columns.
+    pub fn new(table_id: u64, db: String, table: String, columns: Vec<(ColumnType, bool)>) -> TableDesc {
+        let mut desc = TableDesc { table_id, db, table, columns, map_body: Vec::new() };
+        let mut body = Vec::new();
+        table_map_body(&desc, &mut body);
+        desc.map_body = body;
+        desc
+    }
 }
 
 /// The row images of one statement on one table, for row-based logging.
@@ -130,8 +143,7 @@ fn type_code(t: ColumnType) -> (u8, Option<u16>) {
 }
 
 /// Writes a Table_map event's body.
-fn table_map_body(img: &RowsImage, b: &mut Vec<u8>) {
-    let img = &*img.table;
+fn table_map_body(img: &TableDesc, b: &mut Vec<u8>) {
     b.extend_from_slice(&img.table_id.to_le_bytes()[..6]);
     b.extend_from_slice(&1u16.to_le_bytes());
     for name in [&img.db, &img.table] {
@@ -736,7 +748,7 @@ impl Binlog {
             }
             if let Some(img) = &s.rows {
                 self.push(h(kind::ANNOTATE_ROWS, s), 0, s.query.as_bytes());
-                self.emit(h(kind::TABLE_MAP, s), 0, |b| table_map_body(img, b));
+                self.push(h(kind::TABLE_MAP, s), 0, &img.table.map_body);
                 self.emit(h(kind::v1(img.kind), s), 0, |b| rows_body(img, flavor, b));
                 continue;
             }
@@ -776,7 +788,7 @@ impl Binlog {
                 });
             }
             if let Some(img) = &s.rows {
-                self.emit(h(kind::TABLE_MAP, s), 0, |b| table_map_body(img, b));
+                self.push(h(kind::TABLE_MAP, s), 0, &img.table.map_body);
                 self.emit(h(kind::v2(img.kind), s), 0, |b| rows_body(img, flavor, b));
                 continue;
             }
@@ -922,8 +934,8 @@ mod tests {
     #[test]
     fn decoder_decodes_as_decode() {
         let columns = vec![(ColumnType::Int, false), (ColumnType::Varchar(20), true)];
-        let t1 = Rc::new(TableDesc { table_id: 18, db: "db1".into(), table: "t1".into(), columns: columns.clone() });
-        let t2 = Rc::new(TableDesc { table_id: 19, db: "db1".into(), table: "t2".into(), columns });
+        let t1 = Rc::new(TableDesc::new(18, "db1".into(), "t1".into(), columns.clone()));
+        let t2 = Rc::new(TableDesc::new(19, "db1".into(), "t2".into(), columns));
         for flavor in [Flavor::Mysql57, Flavor::Mariadb1011] {
             let mut binlog = Binlog { base: "b".into(), flavor, ..Binlog::default() };
             binlog.open_next(1, 7, false);

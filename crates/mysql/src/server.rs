@@ -970,7 +970,7 @@ impl Server {
                     }
                 };
                 let columns = columns.iter().map(|c| (c.ty, !c.not_null)).collect();
-                let desc = Rc::new(TableDesc { table_id, db: db.to_owned(), table: table.to_owned(), columns });
+                let desc = Rc::new(TableDesc::new(table_id, db.to_owned(), table.to_owned(), columns));
                 ids.entry(db.to_owned()).or_default().insert(table.to_owned(), desc.clone());
                 desc
             }
