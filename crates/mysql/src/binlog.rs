@@ -611,7 +611,7 @@ pub struct Logged {
     pub thread_id: u32,
     /// Default database.
     pub db: String,
-    /// Statement text.
+    /// Statement text (empty for rows its flavor logs without it).
     pub query: String,
     /// INSERT_ID to log before it, if AUTO_INCREMENT generated one.
     pub insert_id: Option<u64>,

@@ -883,17 +883,21 @@ impl Server {
         let from_replica = origin != self.config.server_id;
         if self.binlog.is_some() && (!from_replica || self.config.log_slave_updates) && self.binlog_filter(db) {
             let transactional = matches!(stmt, Stmt::Insert { .. } | Stmt::Update { .. } | Stmt::Delete { .. });
+            let rows = self.rows_image(stmt, db, changes);
+            let flavor = self.config.flavor;
+            let query =
+                if rows.is_some() && !flavor.annotates_rows() { String::new() } else { flavor.logged_text(stmt, text) };
             let l = Logged {
                 server_id: origin,
                 timestamp: self.timestamp(ctx),
                 thread_id,
                 db: logged_db.unwrap_or("").to_owned(),
-                query: self.config.flavor.logged_text(stmt, text),
+                query,
                 insert_id: generated,
                 invoker: self.config.flavor.logs_invoker(stmt).then(|| self.invoker(conn_host)).flatten(),
                 suppress_use: matches!(stmt, Stmt::CreateDatabase { .. } | Stmt::DropDatabase { .. }),
                 ddl_xid: matches!(stmt, Stmt::CreateTable { .. } | Stmt::DropTable { .. }),
-                rows: self.rows_image(stmt, db, changes),
+                rows,
                 transactional,
             };
             if transactional && l.rows.is_none() && self.config.binlog_format == BinlogFormat::Row {
