@@ -468,10 +468,11 @@ impl Engine {
 
     /// Undoes row changes (the newest last in `undo`): each change's inverse,
     /// newest first. What ROLLBACK and a failed replicated transaction do.
-    pub fn undo(&mut self, undo: Vec<(String, String, Rc<Vec<RowChange>>)>) {
+    pub fn undo<S: AsRef<str>>(&mut self, undo: Vec<(S, S, Rc<Vec<RowChange>>)>) {
         for (db, table, changes) in undo.into_iter().rev() {
             for c in changes.iter().rev() {
-                let _ = self.apply_row(&db, &table, &RowChange { before: c.after.clone(), after: c.before.clone() });
+                let change = RowChange { before: c.after.clone(), after: c.before.clone() };
+                let _ = self.apply_row(db.as_ref(), table.as_ref(), &change);
             }
         }
     }

@@ -954,10 +954,12 @@ impl Server {
                 map.db, map.table
             );
             let state = if code == 1062 { "23000" } else { "HY000" };
-            self.applying_undo.push((map.db.clone(), map.table.clone(), Rc::new(applied)));
+            let (d, t) = self.undo_names(&map.db, &map.table);
+            self.applying_undo.push((d, t, Rc::new(applied)));
             return Err((SqlError::new(code, state, message), text));
         }
-        self.applying_undo.push((map.db.clone(), map.table.clone(), Rc::new(applied)));
+        let (d, t) = self.undo_names(&map.db, &map.table);
+        self.applying_undo.push((d, t, Rc::new(applied)));
         if let Some(changes) = logged_changes
             && let Some(img) = self.image(&map.db, &map.table, kind, changes)
         {

@@ -187,7 +187,7 @@ struct Group {
 }
 
 /// Row changes to undo, oldest first: (database, table, the rows one statement changed).
-type Undo = Vec<(String, String, Rc<Vec<RowChange>>)>;
+type Undo = Vec<(Rc<str>, Rc<str>, Rc<Vec<RowChange>>)>;
 
 /// An open transaction (BEGIN ... COMMIT/ROLLBACK) of a connection. ROLLBACK
 /// undoes its own row changes, newest first (no row locks or MVCC are
@@ -242,6 +242,8 @@ pub struct Server {
     shapes: Shapes,
     /// Emptied buffers of a committed transaction, for the next one.
     spare: Txn,
+    /// The names of the last undo log entry (see [`Server::undo_names`]).
+    undo_names: (Rc<str>, Rc<str>),
 }
 
 impl Server {
@@ -267,6 +269,7 @@ impl Server {
             current: None,
             shapes: Shapes::default(),
             spare: Txn::default(),
+            undo_names: (Rc::from(""), Rc::from("")),
         }
     }
 
@@ -925,6 +928,10 @@ impl Server {
         let (Stmt::Insert { table, .. } | Stmt::Update { table, .. } | Stmt::Delete { table, .. }) = stmt else {
             return;
         };
+        if matches!(sink, Sink::Now) {
+            return;
+        }
+        let (d, t) = self.undo_names(table.db.as_deref().or(db).unwrap_or(""), &table.name);
         let undo = match sink {
             Sink::Now => return,
             Sink::Txn(conn) => match self.txns.get_mut(&conn) {
@@ -933,8 +940,14 @@ impl Server {
             },
             Sink::Replica => &mut self.applying_undo,
         };
-        let d = table.db.as_deref().or(db).unwrap_or("").to_owned();
-        undo.push((d, table.name.clone(), changes.clone()));
+        undo.push((d, t, changes.clone()));
+    }
+
+    /// A database and table name for the undo log, shared with the last
+    /// entry's when they are the same (a transaction's statements mostly are).
+    pub(super) fn undo_names(&mut self, db: &str, table: &str) -> (Rc<str>, Rc<str>) {
+        let (d, t) = &mut self.undo_names;
+        (shared(d, db), shared(t, table))
     }
 
     /// The row images of a DML statement just executed, under binlog_format=ROW.
