@@ -29,6 +29,9 @@ pub enum Mask {
     Unordered,
     /// A flat array of name/value pairs compared with the pairs sorted.
     UnorderedPairs,
+    /// Arrays compared sorted at every depth (COMMAND's table and each
+    /// container's subcommands).
+    SortedDeep,
     /// CLUSTER NODES / CLUSTER INFO text: node ids, ping/pong times and message
     /// counters masked; node lines sorted.
     ClusterText,
@@ -76,10 +79,25 @@ impl Mask {
             Mask::Memory => {
                 "memory figures masked (names, order, maxmemory, policy and allocator compared): allocations, RSS and fragmentation depend on the process and its history"
             }
+            Mask::SortedDeep => {
+                "arrays compared sorted at every depth: COMMAND walks the command dict and each container's subcommand dict, whose order follows a per-process random hash seed"
+            }
             Mask::UnorderedPairs => {
                 "pairs compared sorted: CONFIG GET walks Redis's config dict, whose order follows a per-process random hash seed"
             }
         }
+    }
+}
+
+/// `v` with every array sorted, innermost first.
+fn sorted_deep(v: Value) -> Value {
+    match v {
+        Value::Array(items) => {
+            let mut items: Vec<Value> = items.into_iter().map(sorted_deep).collect();
+            items.sort_by_key(Value::to_bytes);
+            Value::Array(items)
+        }
+        other => other,
     }
 }
 
@@ -134,6 +152,10 @@ impl Obs {
                     items.sort_by_key(Value::to_bytes);
                 }
                 let text = format!("{}: {}", super::target::type_name(&v), resp::render(&masked));
+                (text.clone(), text)
+            }
+            (Mask::SortedDeep, Some(v)) => {
+                let text = format!("{}: {}", super::target::type_name(&v), resp::render(&sorted_deep(v)));
                 (text.clone(), text)
             }
             (Mask::Unordered | Mask::UnorderedPairs, Some(_)) => (super::target::escape(&reply.raw), reply.describe()),
