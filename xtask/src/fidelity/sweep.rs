@@ -6,6 +6,8 @@
 //! - one sample call per command ([`super::sweep_samples`]), in standalone,
 //!   replica, requirepass (before and after AUTH) and cluster modes (on the
 //!   slot's owner, on another node: MOVED, and across slots: CROSSSLOT);
+//! - out of range: every number a sample marks (`#` integers, `%` floats)
+//!   made a non-number, every integer also one past `i64::MAX` (standalone);
 //! - wrong type: every sample of a data-type command again on a key of
 //!   another type (standalone).
 //!
@@ -117,9 +119,55 @@ pub fn keys_of(line: &str) -> Vec<&str> {
     seen
 }
 
-/// The line with every `@name` key named by `name`.
+/// The line with every `@name` key named by `name` and its numbers unmarked.
 pub fn with_keys(line: &str, name: impl Fn(&str) -> String) -> String {
-    line.split(' ').map(|w| w.strip_prefix('@').map_or_else(|| w.to_owned(), &name)).collect::<Vec<_>>().join(" ")
+    render(line, &name, None)
+}
+
+/// A marked number of a sample: `#12` an integer, `%0.5` a float (what the
+/// command parses as one; other digits are plain words).
+fn number(word: &str) -> Option<(&str, bool)> {
+    match (word.strip_prefix('#'), word.strip_prefix('%')) {
+        (Some(n), _) if n.parse::<i64>().is_ok() => Some((n, true)),
+        (_, Some(n)) if n.parse::<f64>().is_ok() => Some((n, false)),
+        _ => None,
+    }
+}
+
+/// The line as sent: keys named by `name`, numbers unmarked, the `n`th number replaced when asked.
+fn render(line: &str, name: &dyn Fn(&str) -> String, replace: Option<(usize, &str)>) -> String {
+    let mut numbers = 0;
+    let word = |w: &str| {
+        if let Some(key) = w.strip_prefix('@') {
+            return name(key);
+        }
+        let Some((n, _)) = number(w) else { return w.to_owned() };
+        numbers += 1;
+        match replace {
+            Some((i, with)) if i + 1 == numbers => with.to_owned(),
+            _ => n.to_owned(),
+        }
+    };
+    line.split(' ').map(word).collect::<Vec<_>>().join(" ")
+}
+
+/// Not a number, for any number argument.
+const NOT_A_NUMBER: &str = "abc";
+/// One past `i64::MAX`, for integer arguments.
+const OVERFLOW: &str = "9223372036854775808";
+
+/// The sample's out-of-range calls: every marked number made a non-number,
+/// every integer also one past `i64::MAX`.
+pub fn range_lines(line: &str, name: &dyn Fn(&str) -> String) -> Vec<String> {
+    let marked: Vec<bool> = line.split(' ').filter_map(number).map(|(_, integer)| integer).collect();
+    let mut out = Vec::new();
+    for (i, integer) in marked.into_iter().enumerate() {
+        out.push(render(line, name, Some((i, NOT_A_NUMBER))));
+        if integer {
+            out.push(render(line, name, Some((i, OVERFLOW))));
+        }
+    }
+    out
 }
 
 /// The key of another type a data-type family's wrong-type probe uses, and how
@@ -197,7 +245,8 @@ fn expect(sample: &Sample) -> Expect {
     sample.gap.map_or(Expect::Same, Expect::Gap)
 }
 
-/// `catalogue/sweep-standalone`: arity, unknown subcommands, samples each followed by its wrong-type probe.
+/// `catalogue/sweep-standalone`: arity, unknown subcommands, samples each
+/// followed by its out-of-range and wrong-type probes.
 pub fn standalone(t: &mut dyn Target, specs: &[Spec], families: &dyn Fn(&str) -> String) -> Result<Vec<Obs>, String> {
     t.start(STANDALONE_PORT, CONF)?;
     let conn = t.connect(STANDALONE_PORT)?;
@@ -206,6 +255,9 @@ pub fn standalone(t: &mut dyn Target, specs: &[Spec], families: &dyn Fn(&str) ->
     for sample in SAMPLES.iter().filter(|s| s.skip.0 & STANDALONE == 0) {
         let line = with_keys(sample.line, |k| k.to_owned());
         r.call("", &line, sample.own, expect(sample), sample.mask);
+        for probe in range_lines(sample.line, &|k| k.to_owned()) {
+            r.call("", &probe, false, Expect::Same, Mask::None);
+        }
         let family = families(&spec_name(sample.line, specs));
         if let (false, Some((key, make))) = (keys_of(sample.line).is_empty(), wrong_type(&family)) {
             r.t.call(r.conn, &args(make))?;
@@ -345,6 +397,24 @@ mod tests {
         assert_eq!(with_keys(line, |k| format!("{{b}}{k}")), "SMOVE {b}set {b}set2 1");
         assert!(keys_of(r#"EVAL "return 1" 0"#).is_empty());
         assert_eq!(keys_of("MSET @str a @str b"), ["str"]);
+    }
+
+    #[test]
+    fn marked_numbers_are_sent_plain_and_probed_out_of_range() {
+        let line = "GETRANGE @str #0 #-3";
+        assert_eq!(with_keys(line, |k| k.to_owned()), "GETRANGE str 0 -3");
+        let probes = range_lines(line, &|k| k.to_owned());
+        let want = [
+            "GETRANGE str abc -3",
+            "GETRANGE str 9223372036854775808 -3",
+            "GETRANGE str 0 abc",
+            "GETRANGE str 0 9223372036854775808",
+        ];
+        assert_eq!(probes, want);
+        assert_eq!(range_lines("BLPOP @list %0.01", &|k| k.to_owned()), ["BLPOP list abc"]);
+        // a Lua length operator and plain digits are not marked numbers
+        assert!(range_lines(r#"EVAL "return #keys" #0"#, &|k| k.to_owned()).len() == 2);
+        assert!(range_lines("SADD @set 1 2", &|k| k.to_owned()).is_empty());
     }
 
     #[test]
