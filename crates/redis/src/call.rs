@@ -57,7 +57,13 @@ impl Server {
         // ASKING lasts for one command (`resetClient`).
         client.cluster_flags.asking = false;
         let handler = match checked {
-            Dispatch::Reply(v) => return Some(v),
+            Dispatch::Reply(v) => {
+                if name == "exec" {
+                    // execCommandAbort discards the transaction: its watches go too.
+                    self.feed.watch.forget(client.id);
+                }
+                return Some(v);
+            }
             Dispatch::Run { handler } => handler,
         };
         if self.config.maxmemory.limit > 0

@@ -76,3 +76,18 @@ fn an_exec_refused_in_multi_discards_the_transaction() {
     assert_eq!(l.cmd("EXEC"), "(error) ERR EXEC without MULTI");
     assert_eq!(l.cmd("GET k"), "(nil)");
 }
+
+#[test]
+fn a_refused_exec_drops_the_watches_outside_multi_too() {
+    // Measured on 7.0.15: the EXEC after the refused one runs although `wk` changed.
+    let mut l = crate::tests::lab();
+    assert_eq!(l.cmd("WATCH wk"), "OK");
+    assert!(l.cmd("EXEC x").starts_with("(error) EXECABORT"));
+    assert_eq!(l.cmd("SET wk 2"), "OK");
+    assert_eq!(l.cmd("MULTI"), "OK");
+    assert_eq!(l.cmd("EXEC"), "(empty array)");
+    assert_eq!(l.cmd("WATCH wk"), "OK");
+    assert_eq!(l.cmd("SET wk 3"), "OK");
+    assert_eq!(l.cmd("MULTI"), "OK");
+    assert_eq!(l.cmd("EXEC"), "(nil)");
+}
