@@ -287,7 +287,7 @@ pub const SAMPLES: &[Sample] = &[
     m("CLIENT ID", Mask::Numbers),
     s("CLIENT SETNAME sweep"),
     s("CLIENT GETNAME"),
-    skip("CLIENT INFO", RUNS, "the reply is the connection's own address, fd, ages and buffer sizes"),
+    m("CLIENT INFO", Mask::ClientLine),
     s("CLIENT LIST ID 999999"),
     s("CLIENT KILL ID #999999"),
     s("CLIENT PAUSE #1"),
