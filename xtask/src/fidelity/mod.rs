@@ -143,13 +143,13 @@ pub fn run(opts: &Options) -> Result<bool, String> {
     if let (Some(commands), true) = (&commands, sweeps.iter().any(|n| wanted(n))) {
         eprintln!("fidelity: the sweep's command table (real COMMAND INFO)");
         let specs = std::rc::Rc::new(sweep::measure(&mut real::Real::new(opts))?);
-        let families = std::rc::Rc::new(commands.real.clone());
+        let requirepass_specs = std::rc::Rc::clone(&specs);
+        let families = commands.real.clone();
         let family =
             move |name: &str| families.get(name.split('|').next().unwrap_or(name)).cloned().unwrap_or_default();
-        let specs2 = specs.clone();
         groups.push(group(&sweeps[0], Box::new(move |t| sweep::standalone(t, &specs, &family))));
         groups.push(group(&sweeps[1], Box::new(sweep::replica)));
-        groups.push(group(&sweeps[2], Box::new(move |t| sweep::requirepass(t, &specs2))));
+        groups.push(group(&sweeps[2], Box::new(move |t| sweep::requirepass(t, &requirepass_specs))));
         groups.push(group(&sweeps[3], Box::new(sweep::cluster)));
     }
     for g in groups.iter().filter(|g| wanted(&g.name)) {
