@@ -24,7 +24,7 @@ impl Server {
     fn check(&self, client: &Client, args: &[Vec<u8>], name: &str, now_ms: i64) -> Dispatch {
         let route = route(&self.config, self.cluster.as_deref(), &self.dbs, client, now_ms);
         let command = crate::command_table::lookup(name);
-        check(&self.config, &self.repl, route, client.authenticated, args, name, command)
+        check(&self.config, &self.repl, route, Caller::of(client), args, name, command)
     }
 
     /// Runs one command; `None` means no reply is sent (SHUTDOWN, a blocked WAIT,
@@ -57,7 +57,13 @@ impl Server {
         // ASKING lasts for one command (`resetClient`).
         client.cluster_flags.asking = false;
         let handler = match checked {
-            Dispatch::Reply(v) => return Some(v),
+            Dispatch::Reply(v) => {
+                if name == "exec" {
+                    // execCommandAbort discards the transaction: its watches go too.
+                    self.feed.watch.forget(client.id);
+                }
+                return Some(v);
+            }
             Dispatch::Run { handler } => handler,
         };
         if self.config.maxmemory.limit > 0
@@ -228,7 +234,7 @@ impl Server {
             "config" => self.config_command(ctx, args),
             "role" => self.role(),
             "debug" => {
-                let reply = self.debug(ctx, client, args);
+                let reply = self.debug(ctx, args);
                 if self.busy(ctx) {
                     // The reply comes when the sleep is over.
                     self.busy_reply = Some(conn);
@@ -244,7 +250,7 @@ impl Server {
                 }
                 match name {
                     "acl" => self.acl_command(ctx, client, args),
-                    "module" => self.module_command(ctx, client, args),
+                    "module" => self.module_command(ctx, args),
                     "slowlog" => self.slowlog_command(args),
                     _ => self.latency_command(args),
                 }
@@ -320,15 +326,69 @@ pub(crate) fn route<'a>(
     cluster.map(|c| (c, &dbs[0], ClientFlags { reads_when_down, now_ms, ..client.cluster_flags }))
 }
 
+/// What the gates need to know of the client.
+#[derive(Clone, Copy)]
+pub(crate) struct Caller {
+    /// Past AUTH, or no password needed.
+    pub(crate) authenticated: bool,
+    /// Connected from a loopback address (`enable-*-command local`).
+    pub(crate) local: bool,
+}
+
+impl Caller {
+    pub(crate) fn of(client: &Client) -> Caller {
+        Caller { authenticated: client.authenticated, local: client.peer.ip().is_loopback() }
+    }
+}
+
+/// The protected commands (DEBUG; MODULE LOAD, LOADEX, UNLOAD) refused by
+/// their `enable-*-command` setting, before AUTH is asked for.
+fn protected(config: &Config, local: bool, name: &str, args: &[Vec<u8>]) -> Option<Value> {
+    let (what, option, setting) = match name {
+        "debug" => ("DEBUG", "enable-debug-command", &config.enable_debug_command),
+        "module" if [&b"load"[..], b"loadex", b"unload"].iter().any(|s| args[1].eq_ignore_ascii_case(s)) => {
+            ("MODULE", "enable-module-command", &config.enable_module_command)
+        }
+        _ => return None,
+    };
+    let allowed = setting == "yes" || (setting == "local" && local);
+    (!allowed).then(|| {
+        Value::error(format!(
+            "ERR {what} command not allowed. If the {option} option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."
+        ))
+    })
+}
+
 /// Gates `command` (the table's entry for `name`, looked up by the caller,
 /// which has usually needed it already) before it runs: unknown, arity, AUTH,
 /// cluster routing, read-only replica, stale data, min-replicas, in the order
-/// processCommand() in server.c does.
+/// processCommand() in server.c does (the protected commands' settings before
+/// AUTH). A refused EXEC answers EXECABORT with
+/// the refusal (`rejectCommand` → `execCommandAbort`), in MULTI or not.
 pub(crate) fn check(
     config: &Config,
     repl: &Replication,
     cluster: Option<(&crate::cluster::Cluster, &crate::keyspace::Db, ClientFlags)>,
-    authenticated: bool,
+    who: Caller,
+    args: &[Vec<u8>],
+    name: &str,
+    command: Option<&'static crate::command_table::Command>,
+) -> Dispatch {
+    match gates(config, repl, cluster, who, args, name, command) {
+        Dispatch::Reply(Value::Error(e)) if name == "exec" => {
+            let why = e.strip_prefix("ERR ").unwrap_or(&e);
+            Dispatch::Reply(Value::error(format!("EXECABORT Transaction discarded because of: {why}")))
+        }
+        checked => checked,
+    }
+}
+
+/// [`check`]'s gates, in processCommand's order.
+fn gates(
+    config: &Config,
+    repl: &Replication,
+    cluster: Option<(&crate::cluster::Cluster, &crate::keyspace::Db, ClientFlags)>,
+    who: Caller,
     args: &[Vec<u8>],
     name: &str,
     command: Option<&'static crate::command_table::Command>,
@@ -340,7 +400,18 @@ pub(crate) fn check(
     if (arity > 0 && argc != arity) || argc < -arity {
         return Dispatch::Reply(Value::error(format!("ERR wrong number of arguments for '{name}' command")));
     }
-    if !authenticated && !command.has(NO_AUTH) {
+    // A container's subcommand is the command from here on: known, its arity, its write flag.
+    let mut writes = command.write();
+    if !command.doc.subcommands.is_empty() && args.len() > 1 {
+        match crate::command_table::subcommand(command, args) {
+            Ok(sub) => writes = sub.flags.contains(&"write"),
+            Err(e) => return Dispatch::Reply(e),
+        }
+    }
+    if let Some(refused) = protected(config, who.local, name, args) {
+        return Dispatch::Reply(refused);
+    }
+    if !who.authenticated && !command.has(NO_AUTH) {
         return Dispatch::Reply(Value::error("NOAUTH Authentication required."));
     }
     if let Some((c, db0, flags)) = cluster
@@ -349,7 +420,7 @@ pub(crate) fn check(
         return Dispatch::Reply(redirect);
     }
     if repl.master.is_some() {
-        if command.write() && config.replica_read_only {
+        if writes && config.replica_read_only {
             return Dispatch::Reply(Value::error("READONLY You can't write against a read only replica."));
         }
         if !config.replica_serve_stale_data && !repl.link_up() && !command.has(STALE) {
@@ -357,7 +428,7 @@ pub(crate) fn check(
                 "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
             ));
         }
-    } else if command.write() && config.min_replicas_to_write > 0 && repl.good_replicas < config.min_replicas_to_write {
+    } else if writes && config.min_replicas_to_write > 0 && repl.good_replicas < config.min_replicas_to_write {
         return Dispatch::Reply(Value::error("NOREPLICAS Not enough good replicas to write."));
     }
     Dispatch::Run { handler: command.handler }

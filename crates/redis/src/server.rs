@@ -587,7 +587,7 @@ impl Server {
         let args = client.parser.args();
         let now_ms = ctx.wall_clock_ms();
         let route = crate::call::route(&self.config, self.cluster.as_deref(), &self.dbs, client, now_ms);
-        let checked = check(&self.config, &self.repl, route, client.authenticated, args, name, command);
+        let checked = check(&self.config, &self.repl, route, crate::call::Caller::of(client), args, name, command);
         client.cluster_flags.asking = false;
         if let Dispatch::Reply(v) = checked {
             return v;
@@ -809,7 +809,10 @@ impl Server {
                 self.log(ctx, '#', "CONFIG REWRITE executed with success.");
                 Value::ok()
             }
-            "get" | "set" | "resetstat" | "rewrite" => {
+            "help" if args.len() == 2 => {
+                Value::Array(CONFIG_HELP.iter().map(|l| Value::Simple((*l).to_owned())).collect())
+            }
+            "get" | "set" | "resetstat" | "rewrite" | "help" => {
                 Value::error(format!("ERR wrong number of arguments for 'config|{sub}' command"))
             }
             _ => Value::error(format!("ERR unknown subcommand '{}'. Try CONFIG HELP.", text(&args[1]))),
@@ -867,17 +870,7 @@ impl Server {
         }
     }
 
-    pub(crate) fn debug(&mut self, ctx: &mut Ctx<'_>, client: &Client, args: &[Vec<u8>]) -> Value {
-        let allowed = match self.config.enable_debug_command.as_str() {
-            "yes" => true,
-            "local" => client.peer.ip().is_loopback(),
-            _ => false,
-        };
-        if !allowed {
-            return Value::error(
-                "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
-            );
-        }
+    pub(crate) fn debug(&mut self, ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Value {
         let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
         match sub.as_str() {
             "sleep" if args.len() == 3 => {
@@ -1180,3 +1173,18 @@ fn strtod_prefix(bytes: &[u8]) -> f64 {
     let ends = text.char_indices().map(|(i, _)| i).skip(1).chain(std::iter::once(text.len()));
     ends.filter_map(|i| text[..i].parse::<f64>().ok()).last().unwrap_or(0.0)
 }
+
+/// CONFIG HELP, as Redis 7.0.15 prints it.
+const CONFIG_HELP: &[&str] = &[
+    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET <pattern>",
+    "    Return parameters matching the glob-like <pattern> and their values.",
+    "SET <directive> <value>",
+    "    Set the configuration <directive> to <value>.",
+    "RESETSTAT",
+    "    Reset statistics reported by the INFO command.",
+    "REWRITE",
+    "    Rewrite the configuration file.",
+    "HELP",
+    "    Prints this help.",
+];
