@@ -128,7 +128,9 @@ pub fn parse(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Condi
 
 fn plain(name: &str, among: Option<Vec<NodeRef>>) -> Box<dyn Condition> {
     match name {
-        "cluster-one-owner-per-epoch" => Box::new(OwnerPerEpoch { among, tables: Tables::default() }),
+        "cluster-one-owner-per-epoch" => {
+            Box::new(OwnerPerEpoch { among, tables: Tables::default(), last: RefCell::default() })
+        }
         "cluster-slots-covered" => Box::new(SlotsCovered { among, tables: Tables::default() }),
         "cluster-agrees" => Box::new(Agrees { among, tables: Tables::default() }),
         _ => Box::new(Converged { among, last: RefCell::default(), same_at: RefCell::default() }),
@@ -177,18 +179,21 @@ pub(crate) struct Member<'a> {
 #[derive(Default)]
 struct Tables(RefCell<BTreeMap<ProcId, TableRead>>);
 
+/// One table's slot ranges, shared while they stand.
+type Ranges = Rc<Vec<SlotRangeView>>;
+
 /// A table as last read: the node's incarnation, the table's version, its
 /// runs, and the ranges with the owners' epochs then.
 struct TableRead {
     incarnation: u32,
     version: u64,
     runs: Vec<(u16, u16, String)>,
-    ranges: Rc<Vec<SlotRangeView>>,
+    ranges: Ranges,
 }
 
 impl Tables {
     /// `m`'s table's slot ranges with the owners' epochs; `None` outside cluster mode.
-    fn ranges(&self, rt: &Runtime, m: &Member<'_>) -> Option<Rc<Vec<SlotRangeView>>> {
+    fn ranges(&self, rt: &Runtime, m: &Member<'_>) -> Option<Ranges> {
         let c = m.server.cluster_view()?;
         let (incarnation, version) = (rt.sim.incarnation(m.proc), c.slots_version());
         let mut cache = self.0.borrow_mut();
@@ -201,15 +206,13 @@ impl Tables {
         if (read.incarnation, read.version) != (incarnation, version) {
             *read = TableRead { incarnation, version, runs: c.slot_runs(), ranges: Rc::default() };
         }
-        let epoch = |id: &str| c.epoch_of_id(id).unwrap_or(0);
-        let same = read.ranges.len() == read.runs.len()
-            && read.runs.iter().zip(read.ranges.iter()).all(|((_, _, owner), r)| epoch(owner) == r.epoch);
-        if !same {
-            let ranges = read.runs.iter().map(|(first, last, owner)| SlotRangeView {
+        let epochs = c.run_epochs();
+        if !read.ranges.iter().map(|r| r.epoch).eq(epochs.iter().copied()) || read.ranges.len() != read.runs.len() {
+            let ranges = read.runs.iter().zip(epochs).map(|((first, last, owner), epoch)| SlotRangeView {
                 first: *first,
                 last: *last,
                 owner: owner.clone(),
-                epoch: epoch(owner),
+                epoch,
             });
             read.ranges = Rc::new(ranges.collect());
         }
@@ -237,6 +240,8 @@ fn separating_faults(rt: &Runtime) -> Vec<String> {
 struct OwnerPerEpoch {
     among: Option<Vec<NodeRef>>,
     tables: Tables,
+    /// The ranges the last look judged (the same `Rc`s: the same tables), and its judgement.
+    last: RefCell<Option<(Vec<Ranges>, Observation)>>,
 }
 
 impl Condition for OwnerPerEpoch {
@@ -244,31 +249,45 @@ impl Condition for OwnerPerEpoch {
         true
     }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
-        let views: Vec<(&str, Rc<Vec<SlotRangeView>>)> =
+        let views: Vec<(&str, Ranges)> =
             servers(rt, &self.among)?.iter().filter_map(|m| self.tables.ranges(rt, m).map(|r| (m.name, r))).collect();
-        for (i, (a, ra)) in views.iter().enumerate() {
-            for (b, rb) in &views[i + 1..] {
-                if let Some(clash) = clash(ra, rb) {
-                    let (slot, x, y) = clash;
-                    return Ok(Observation {
-                        holds: false,
-                        observed: format!(
-                            "slot {slot} at configEpoch {}: {a} sees it served by {}, {b} by {}",
-                            x.epoch,
-                            short(&x.owner),
-                            short(&y.owner)
-                        ),
-                    });
-                }
-            }
+        let seen: Vec<Ranges> = views.iter().map(|(_, r)| r.clone()).collect();
+        let mut last = self.last.borrow_mut();
+        if let Some((before, o)) = &*last
+            && before.len() == seen.len()
+            && before.iter().zip(&seen).all(|(a, b)| Rc::ptr_eq(a, b))
+        {
+            return Ok(o.clone());
         }
-        Ok(Observation {
-            holds: true,
-            observed: format!("{} cluster tables, no slot with two owners at one epoch", views.len()),
-        })
+        let observation = owner_clash(&views);
+        *last = Some((seen, observation.clone()));
+        Ok(observation)
     }
     fn describe(&self) -> String {
         describe_among(&self.among, "one owner per slot per configEpoch")
+    }
+}
+
+/// Whether any two of the tables give one slot to two owners at one epoch.
+fn owner_clash(views: &[(&str, Ranges)]) -> Observation {
+    for (i, (a, ra)) in views.iter().enumerate() {
+        for (b, rb) in &views[i + 1..] {
+            if let Some((slot, x, y)) = clash(ra, rb) {
+                return Observation {
+                    holds: false,
+                    observed: format!(
+                        "slot {slot} at configEpoch {}: {a} sees it served by {}, {b} by {}",
+                        x.epoch,
+                        short(&x.owner),
+                        short(&y.owner)
+                    ),
+                };
+            }
+        }
+    }
+    Observation {
+        holds: true,
+        observed: format!("{} cluster tables, no slot with two owners at one epoch", views.len()),
     }
 }
 
@@ -355,7 +374,7 @@ impl Condition for Agrees {
         if !faults.is_empty() {
             return Ok(Observation { holds: true, observed: format!("not judged: {} in force", faults.join(", ")) });
         }
-        let views: Vec<(&str, u64, Rc<Vec<SlotRangeView>>)> = servers(rt, &self.among)?
+        let views: Vec<(&str, u64, Ranges)> = servers(rt, &self.among)?
             .iter()
             .filter(|m| !m.paused)
             .filter_map(|m| {

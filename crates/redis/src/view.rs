@@ -178,15 +178,14 @@ impl ClusterView<'_> {
 
     /// Every assigned slot, as runs of the same owner (by id) in slot order.
     pub fn slot_runs(&self) -> Vec<(u16, u16, String)> {
-        let mut runs: Vec<(u16, u16, usize)> = Vec::new();
-        for slot in 0..crate::cluster::SLOTS {
-            let Some(owner) = self.c.owner(slot) else { continue };
-            match runs.last_mut() {
-                Some((_, last, o)) if *o == owner && usize::from(*last) + 1 == slot => *last = slot as u16,
-                _ => runs.push((slot as u16, slot as u16, owner)),
-            }
-        }
-        runs.into_iter().map(|(first, last, o)| (first, last, self.c.node(o).name().to_string())).collect()
+        let name = |o: usize| self.c.node(o).name().to_string();
+        self.c.owner_runs().into_iter().map(|(first, last, o)| (first as u16, last as u16, name(o))).collect()
+    }
+
+    /// The configEpoch this table gives each run's owner, in
+    /// [`ClusterView::slot_runs`] order (without building the runs' ids).
+    pub fn run_epochs(&self) -> Vec<u64> {
+        self.c.owner_runs().into_iter().map(|(_, _, o)| self.c.epoch_of(o)).collect()
     }
 
     /// Changes whenever [`ClusterView::slot_runs`] may have changed.
