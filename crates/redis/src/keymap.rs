@@ -13,7 +13,7 @@
 
 use crate::keyspace::Data;
 use crate::memory::Meta;
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::collections::BTreeSet;
 
 /// Marks a free index slot.
@@ -27,6 +27,10 @@ pub struct KeyMap {
     /// Each entry's memory bookkeeping ([`crate::memory::KeyMeta`]), beside it
     /// so that a command's key costs one lookup: `None` until measured.
     metas: Vec<Option<Meta>>,
+    /// Each entry's value digest as [`KeyMap::digests_unordered`] last
+    /// computed it, 0 when not known: a write to the value forgets it, so a
+    /// dataset digest rehashes only the values written since the last one.
+    digests: Vec<Cell<u64>>,
     /// (hash of the key, entry number); `EMPTY` numbers a free slot. Its length is
     /// zero or a power of two at least twice the number of entries.
     index: Vec<(u32, u32)>,
@@ -59,6 +63,7 @@ impl KeyMap {
     /// The value of `key`, mutably.
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Data> {
         let e = self.find(key)?.1;
+        self.digests[e].set(0);
         Some(&mut self.entries[e].1)
     }
 
@@ -92,6 +97,7 @@ impl KeyMap {
     /// Sets `key` to `value`; the value it replaces, if any.
     pub fn insert(&mut self, key: Vec<u8>, value: Data) -> Option<Data> {
         if let Some((_, e)) = self.find(&key) {
+            self.digests[e].set(0);
             return Some(std::mem::replace(&mut self.entries[e].1, value));
         }
         if (self.entries.len() + 1) * 2 > self.index.len() {
@@ -108,6 +114,7 @@ impl KeyMap {
         }
         self.entries.push((key, value));
         self.metas.push(None);
+        self.digests.push(Cell::new(0));
         None
     }
 
@@ -128,6 +135,7 @@ impl KeyMap {
         }
         let (key, value) = self.entries.swap_remove(e);
         let meta = self.metas.swap_remove(e);
+        self.digests.swap_remove(e);
         if let Some(order) = self.order.get_mut() {
             order.remove(&key);
         }
@@ -158,6 +166,28 @@ impl KeyMap {
     /// removals decides it), for sums that do not depend on it.
     pub fn iter_unordered(&self) -> impl Iterator<Item = (&Vec<u8>, &Data)> + '_ {
         self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    /// Keys with their values' digests ([`crate::view::value_digest`]), in no
+    /// particular order, for digests that do not depend on it. A value's
+    /// digest is computed once and kept until the value is written (a digest
+    /// of 0 is computed again each time).
+    pub(crate) fn digests_unordered(&self) -> impl Iterator<Item = (&Vec<u8>, u64)> + '_ {
+        self.entries.iter().enumerate().map(|(e, (k, _))| (k, self.digest_of(e)))
+    }
+
+    /// The digest of `key`'s value, as [`KeyMap::digests_unordered`] gives it.
+    pub(crate) fn digest(&self, key: &[u8]) -> Option<u64> {
+        Some(self.digest_of(self.find(key)?.1))
+    }
+
+    /// Entry `e`'s value digest, computed if not known.
+    fn digest_of(&self, e: usize) -> u64 {
+        let d = &self.digests[e];
+        if d.get() == 0 {
+            d.set(crate::view::value_digest(&self.entries[e].1));
+        }
+        d.get()
     }
 
     /// The sorted keys, built by the first walk that finds keys (a walk of
@@ -340,5 +370,32 @@ mod tests {
         a.insert(b"w".to_vec(), s("5"));
         assert_eq!(a.keys().collect::<Vec<_>>(), vec![&b"w".to_vec(), &b"z".to_vec()]);
         assert_eq!(a.iter_unordered().count(), 2);
+    }
+
+    /// Digests kept across random writes (in place, overwrites, inserts and
+    /// removes that move entries) are always the values' digests now.
+    #[test]
+    fn kept_digests_follow_every_write() {
+        let mut next = stream(7);
+        let mut map = KeyMap::default();
+        for step in 0..3_000 {
+            let key = format!("k{}", next() % 40).into_bytes();
+            match next() % 4 {
+                0 => drop(map.insert(key, s(&step.to_string()))),
+                1 => drop(map.remove(&key)),
+                _ => {
+                    if let Some(Data::Str(v)) = map.get_mut(&key) {
+                        v.push(b'+');
+                    }
+                }
+            }
+            if next().is_multiple_of(3) {
+                for (k, d) in map.digests_unordered() {
+                    assert_eq!(d, crate::view::value_digest(map.get(k).unwrap()), "step {step}");
+                }
+            }
+            let probe = format!("k{}", next() % 40).into_bytes();
+            assert_eq!(map.digest(&probe), map.get(&probe).map(crate::view::value_digest));
+        }
     }
 }
