@@ -120,8 +120,29 @@ impl RequestParser {
         self.buf[self.pos..].iter().position(|&b| b == b'\r').map(|i| self.pos + i)
     }
 
+    /// The count line at `pos` (a type byte, then a number): its first CR
+    /// and the number ([`parse_ll`] of what lies between, `None` if not
+    /// one), or `None` before a CR arrives. The usual line, a few digits
+    /// and CR, is read in one pass.
+    fn count_line(&self) -> Option<(usize, Option<i64>)> {
+        let line = &self.buf[self.pos..];
+        if line.first().is_some_and(|&b| b != b'\r') {
+            // Up to 18 digits (no overflow) without a leading zero, then CR.
+            let mut n = 0i64;
+            for (i, &b) in line.iter().enumerate().skip(1).take(19) {
+                match b {
+                    b'0'..=b'9' if i <= 18 && (i != 2 || line[1] != b'0') => n = n * 10 + i64::from(b - b'0'),
+                    b'\r' if i > 1 => return Some((self.pos + i, Some(n))),
+                    _ => break,
+                }
+            }
+        }
+        let cr = self.find_cr()?;
+        Some((cr, (cr > self.pos).then(|| parse_ll(&self.buf[self.pos + 1..cr])).flatten()))
+    }
+
     fn start_multibulk(&mut self, auth_required: bool) -> Result<Step, ProtocolError> {
-        let Some(cr) = self.find_cr() else {
+        let Some((cr, n)) = self.count_line() else {
             if self.buffered() > MAX_INLINE {
                 return Err(ProtocolError("Protocol error: too big mbulk count string"));
             }
@@ -130,7 +151,6 @@ impl RequestParser {
         if cr + 1 >= self.buf.len() {
             return Ok(Step::Incomplete);
         }
-        let n = parse_ll(&self.buf[self.pos + 1..cr]);
         let n = match n {
             Some(n) if n <= MAX_MULTIBULK as i64 => n,
             _ => return Err(ProtocolError("Protocol error: invalid multibulk length")),
@@ -153,7 +173,7 @@ impl RequestParser {
                 self.pending = None;
                 return Ok(Step::Done);
             }
-            let Some(cr) = self.find_cr() else {
+            let Some((cr, len)) = self.count_line() else {
                 if self.buffered() > MAX_INLINE {
                     return Err(ProtocolError("Protocol error: too big bulk count string"));
                 }
@@ -165,7 +185,7 @@ impl RequestParser {
             if self.buf[self.pos] != b'$' {
                 return Err(ProtocolError(expected_dollar(self.buf[self.pos])));
             }
-            let len = match parse_ll(&self.buf[self.pos + 1..cr]) {
+            let len = match len {
                 Some(n) if n >= 0 && n <= PROTO_MAX_BULK_LEN as i64 => n,
                 _ => return Err(ProtocolError("Protocol error: invalid bulk length")),
             };
@@ -508,6 +528,30 @@ mod tests {
                 }
             }
             assert!(offered <= commands);
+        }
+    }
+
+    /// The one-pass count line reads what finding the CR and parsing what
+    /// precedes it read: type bytes, signs, leading zeros, runs of digits
+    /// past what fits, stray bytes, lines cut short.
+    #[test]
+    fn count_lines_read_as_find_cr_then_parse_ll() {
+        let mut rng = sim::Rng::stream(11, "count-line");
+        let pick = |rng: &mut sim::Rng, from: &[u8]| from[rng.below(from.len() as u64) as usize];
+        for _ in 0..50_000 {
+            let mut line = vec![pick(&mut rng, b"$*\r-")];
+            if rng.chance(0.3) {
+                line.push(pick(&mut rng, b"-0\r+"));
+            }
+            for _ in 0..rng.below(23) {
+                line.push(pick(&mut rng, b"0123456789"));
+            }
+            for _ in 0..rng.below(3) {
+                line.push(pick(&mut rng, b"\r\n x9"));
+            }
+            let p = RequestParser { buf: line.clone(), ..RequestParser::default() };
+            let expected = p.find_cr().map(|cr| (cr, (cr > 0).then(|| parse_ll(&line[1..cr])).flatten()));
+            assert_eq!(p.count_line(), expected, "{:?}", String::from_utf8_lossy(&line));
         }
     }
 
