@@ -184,10 +184,16 @@ fn trim_fraction(s: &str) -> &str {
 /// `d2string`: integers up to 2^52 as integers, else `%.17g` (listpack
 /// scores and RDB text).
 pub(crate) fn d2string(v: f64) -> String {
-    if v.is_finite() && v != 0.0 && v > -4_503_599_627_370_495.0 && v < 4_503_599_627_370_496.0 && v == v.trunc() {
-        return (v as i64).to_string();
+    match d2int(v) {
+        Some(n) => n.to_string(),
+        None => format_g17(v),
     }
-    format_g17(v)
+}
+
+/// The integer [`d2string`] prints `v` as, when it prints one without `%.17g`.
+pub(crate) fn d2int(v: f64) -> Option<i64> {
+    let exact = v.is_finite() && v != 0.0 && v > -4_503_599_627_370_495.0 && v < 4_503_599_627_370_496.0;
+    (exact && v == v.trunc()).then_some(v as i64)
 }
 
 /// `addReplyDouble`.

@@ -83,6 +83,12 @@ pub(crate) fn entry_bytes(b: &[u8]) -> usize {
     })
 }
 
+/// An integer entry's bytes in a listpack with its back-length (what
+/// [`entry_bytes`] gives for its decimal text).
+pub(crate) fn int_entry_bytes(n: i64) -> usize {
+    with_backlen(int_len(n))
+}
+
 /// An integer entry's encoding and body size (`lpEncodeIntegerGetType`).
 fn int_len(n: i64) -> usize {
     match n {

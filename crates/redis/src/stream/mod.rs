@@ -10,7 +10,7 @@ pub(crate) mod commands;
 pub(crate) mod groups;
 pub(crate) mod info;
 mod listpack;
-pub(crate) use listpack::{entry_bytes, node_bytes};
+pub(crate) use listpack::{entry_bytes, int_entry_bytes, node_bytes};
 pub(crate) mod rdb;
 
 use std::collections::{BTreeMap, BTreeSet};
