@@ -34,7 +34,7 @@ const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
 const HASH_MAX_LISTPACK_VALUE: usize = 64;
 /// `zset-max-listpack-entries` / `zset-max-listpack-value` defaults.
 const ZSET_MAX_LISTPACK_ENTRIES: usize = 128;
-const ZSET_MAX_LISTPACK_VALUE: usize = 64;
+pub(crate) const ZSET_MAX_LISTPACK_VALUE: usize = 64;
 /// `set-max-intset-entries` default.
 const SET_MAX_INTSET_ENTRIES: usize = 512;
 /// `list-max-listpack-size -2`: quicklist nodes of at most 8 KiB.
@@ -212,7 +212,7 @@ pub(crate) fn big_encoding(value: &Data) -> bool {
 }
 
 fn small_zset(z: &crate::zset::ZSet) -> bool {
-    z.len() <= ZSET_MAX_LISTPACK_ENTRIES && z.iter().all(|(m, _)| m.len() <= ZSET_MAX_LISTPACK_VALUE)
+    z.len() <= ZSET_MAX_LISTPACK_ENTRIES && !z.has_long_member()
 }
 
 /// OBJECT ENCODING of a string as SET stores it (`tryObjectEncoding`): `int`
