@@ -31,7 +31,7 @@ fn behaves_as_a_sorted_map_and_counts_long_members() {
     let (mut z, mut model) = (ZSet::default(), BTreeMap::<Vec<u8>, f64>::new());
     for _ in 0..20_000 {
         let m = rng.below(40);
-        let member = if m % 3 == 0 { vec![b'x'; 60 + m as usize] } else { format!("m{m}").into_bytes() };
+        let member = if m.is_multiple_of(3) { vec![b'x'; 60 + m as usize] } else { format!("m{m}").into_bytes() };
         if rng.chance(0.3) {
             assert_eq!(z.remove(&member), model.remove(&member).is_some());
         } else {
