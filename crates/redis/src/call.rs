@@ -3,7 +3,7 @@
 //! the handler the command table names ([`Server::execute`], mirroring call()).
 
 use crate::cluster::commands::ClientFlags;
-use crate::command_table::{Handler, NO_AUTH, RANDOM, STALE};
+use crate::command_table::{Command, Handler, NO_AUTH, RANDOM, STALE};
 use crate::config::Config;
 use crate::keyspace::Exec;
 use crate::replication::Replication;
@@ -13,9 +13,9 @@ use sim::{ConnId, Ctx};
 
 /// Outcome of looking a command up before running it.
 pub(crate) enum Dispatch {
-    /// Passed the gates: run by this part of the server.
+    /// Passed the gates: run by the part of the server its table entry names.
     Run {
-        handler: Handler,
+        command: &'static Command,
     },
     Reply(Value),
 }
@@ -56,7 +56,7 @@ impl Server {
         let checked = self.check(client, args, name, ctx.wall_clock_ms());
         // ASKING lasts for one command (`resetClient`).
         client.cluster_flags.asking = false;
-        let handler = match checked {
+        let command = match checked {
             Dispatch::Reply(v) => {
                 if name == "exec" {
                     // execCommandAbort discards the transaction: its watches go too.
@@ -64,11 +64,10 @@ impl Server {
                 }
                 return Some(v);
             }
-            Dispatch::Run { handler } => handler,
+            Dispatch::Run { command } => command,
         };
         if self.config.maxmemory.limit > 0
             && !self.scripting.in_call
-            && let Some(command) = crate::command_table::lookup(name)
             && let Some(oom) = self.maxmemory_gate(ctx, command, args, client.multi.is_some())
         {
             return Some(oom);
@@ -76,17 +75,15 @@ impl Server {
         self.commands_processed += 1;
         let now_ms = ctx.wall_clock_ms();
         client.last_cmd_ms = now_ms;
-        let reply = self.run_handler(ctx, client, conn, handler, name, args);
+        let reply = self.run_handler(ctx, client, conn, command, args);
         // Commands take no virtual time, but DEBUG SLEEP blocks the server for its sleep.
         let duration_us = match self.busy_until {
             Some(t) if name == "debug" && t > ctx.now() => (t - ctx.now()).as_micros() as u64,
             _ => 0,
         };
-        if let Some(command) = crate::command_table::lookup(name) {
-            self.slowlog.count(command, args, duration_us);
-            if !self.monitors.is_empty() {
-                self.feed_monitors(ctx, (client.db, client.peer), command, args);
-            }
+        self.slowlog.count(command, args, duration_us);
+        if !self.monitors.is_empty() {
+            self.feed_monitors(ctx, (client.db, client.peer), command, args);
         }
         self.slowlog.push(&self.config, client, args, now_ms, duration_us);
         reply
@@ -98,23 +95,23 @@ impl Server {
         ctx: &mut Ctx<'_>,
         client: &mut Client,
         conn: ConnId,
-        handler: Handler,
-        name: &str,
+        command: &'static Command,
         args: &[Vec<u8>],
     ) -> Option<Value> {
         let now_ms = ctx.wall_clock_ms();
-        match handler {
+        let name = command.name;
+        match command.handler {
             Handler::Keyspace => {
                 let random = self.draw_random(ctx, name);
                 let access = self.access(ctx);
-                Some(self.run_keyspace(client, name, args, now_ms, (random, access)))
+                Some(self.run_keyspace(client, command, args, now_ms, (random, access)))
             }
             Handler::Migrate if name == "migrate" => {
                 self.migrate_command(ctx, conn, client.db, client.multi.is_some(), args)
             }
             Handler::Migrate => {
                 let access = self.access(ctx);
-                Some(self.run_keyspace(client, name, args, now_ms, (0, access)))
+                Some(self.run_keyspace(client, command, args, now_ms, (0, access)))
             }
             Handler::Connection if name == "monitor" => self.monitor_command(client, conn),
             Handler::Connection => Some(self.connection_command(ctx, client, conn, name, args)),
@@ -135,7 +132,7 @@ impl Server {
     fn run_keyspace(
         &mut self,
         client: &Client,
-        name: &str,
+        command: &'static Command,
         args: &[Vec<u8>],
         now_ms: i64,
         draws: (u64, crate::memory::Access),
@@ -146,7 +143,7 @@ impl Server {
         (x.random, x.access, x.shared_integers) = (draws.0, draws.1, shared_integers);
         x.resp3 = client.proto == resp::Protocol::Resp3;
         x.cluster = self.cluster.is_some();
-        let reply = crate::commands::keyspace(name, args, &mut x);
+        let reply = crate::commands::keyspace(command, args, &mut x);
         self.persist.dirty += x.dirty;
         self.feed.in_multi = false;
         reply
@@ -431,5 +428,5 @@ fn gates(
     } else if writes && config.min_replicas_to_write > 0 && repl.good_replicas < config.min_replicas_to_write {
         return Dispatch::Reply(Value::error("NOREPLICAS Not enough good replicas to write."));
     }
-    Dispatch::Run { handler: command.handler }
+    Dispatch::Run { command }
 }

@@ -508,14 +508,14 @@ impl Server {
                     }
                     break;
                 }
-                if command.is_some_and(|c| c.handler == Handler::Keyspace) {
+                if let Some(command) = command.filter(|c| c.handler == Handler::Keyspace) {
                     // CLIENT REPLY's state moves the same before or after a keyspace command.
                     let send = client.ctl.after_command(false);
                     let ran = self.commands_processed;
-                    let reply = self.keyspace_command(ctx, conn, name, command);
+                    let reply = self.keyspace_command(ctx, conn, command);
                     if !self.monitors.is_empty()
                         && self.commands_processed > ran
-                        && let (Some(c), Some(command)) = (self.clients.get(&conn), command)
+                        && let Some(c) = self.clients.get(&conn)
                     {
                         let args = c.parser.args().to_vec();
                         self.feed_monitors(ctx, (c.db, c.peer), command, &args);
@@ -580,20 +580,19 @@ impl Server {
         &mut self,
         ctx: &mut Ctx<'_>,
         conn: ConnId,
-        name: &str,
-        command: Option<&'static crate::command_table::Command>,
+        command: &'static crate::command_table::Command,
     ) -> Value {
         let Some(client) = self.clients.get_mut(&conn) else { return Value::Nil };
         let args = client.parser.args();
         let now_ms = ctx.wall_clock_ms();
         let route = crate::call::route(&self.config, self.cluster.as_deref(), &self.dbs, client, now_ms);
-        let checked = check(&self.config, &self.repl, route, crate::call::Caller::of(client), args, name, command);
+        let checked =
+            check(&self.config, &self.repl, route, crate::call::Caller::of(client), args, command.name, Some(command));
         client.cluster_flags.asking = false;
         if let Dispatch::Reply(v) = checked {
             return v;
         }
         if self.config.maxmemory.limit > 0
-            && let Some(command) = command
             && let Some(oom) = self.maxmemory_gate(ctx, command, &[], false)
         {
             return oom;
@@ -605,20 +604,15 @@ impl Server {
         self.commands_processed += 1;
         let now_ms = ctx.wall_clock_ms();
         client.last_cmd_ms = now_ms;
-        let random = match command {
-            Some(c) if c.has(crate::command_table::RANDOM) => ctx.rng().next_u64(),
-            _ => 0,
-        };
+        let random = if command.has(crate::command_table::RANDOM) { ctx.rng().next_u64() } else { 0 };
         let mut x = Exec::new(&mut self.dbs, &mut self.feed, self.repl.master.is_none(), client.db, now_ms);
         x.random = random;
         x.resp3 = client.proto == resp::Protocol::Resp3;
         x.cluster = self.cluster.is_some();
         (x.access, x.shared_integers) = (access, shared_integers);
-        let reply = crate::commands::keyspace(name, args, &mut x);
+        let reply = crate::commands::keyspace(command, args, &mut x);
         self.persist.dirty += x.dirty;
-        if let Some(command) = command {
-            self.slowlog.count(command, args, 0);
-        }
+        self.slowlog.count(command, args, 0);
         self.slowlog.push(&self.config, client, args, now_ms, 0);
         reply
     }

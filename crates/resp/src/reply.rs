@@ -87,12 +87,7 @@ impl Value {
 
     fn encode_as(&self, proto: Option<Protocol>, out: &mut Vec<u8>) {
         fn header(out: &mut Vec<u8>, tag: u8, n: i64) {
-            out.push(tag);
-            if n < 0 {
-                out.push(b'-');
-            }
-            push_len(out, n.unsigned_abs());
-            out.extend_from_slice(b"\r\n");
+            push_header(out, tag, n < 0, n.unsigned_abs());
         }
         let resp2 = proto == Some(Protocol::Resp2);
         let resp3 = proto == Some(Protocol::Resp3);
@@ -152,9 +147,7 @@ impl Value {
 }
 
 fn bulk(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.push(b'$');
-    push_len(out, bytes.len() as u64);
-    out.extend_from_slice(b"\r\n");
+    push_header(out, b'$', false, bytes.len() as u64);
     out.extend_from_slice(bytes);
     out.extend_from_slice(b"\r\n");
 }
@@ -168,32 +161,39 @@ fn line(out: &mut Vec<u8>, tag: u8, text: &[u8]) {
 
 /// Appends a command as a multibulk request, as clients send it.
 pub fn encode_command<A: AsRef<[u8]>>(args: &[A], out: &mut Vec<u8>) {
-    out.push(b'*');
-    push_len(out, args.len() as u64);
-    out.extend_from_slice(b"\r\n");
+    // One reservation for the whole command: a header line is at most HEADER_MAX bytes.
+    let bytes: usize = args.iter().map(|a| a.as_ref().len() + HEADER_MAX + 2).sum();
+    out.reserve(HEADER_MAX + bytes);
+    push_header(out, b'*', false, args.len() as u64);
     for a in args {
-        let a = a.as_ref();
-        out.push(b'$');
-        push_len(out, a.len() as u64);
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
+        bulk(out, a.as_ref());
     }
 }
 
-/// Appends `n` in decimal without allocating (commands are encoded per write).
-fn push_len(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
+/// The longest header line: a tag, a sign, 20 digits, CR and LF.
+const HEADER_MAX: usize = 24;
+
+/// Appends a header line (`tag`, `-` if `negative`, `n` in decimal, CRLF)
+/// in one copy: commands and replies are encoded per command.
+fn push_header(out: &mut Vec<u8>, tag: u8, negative: bool, mut n: u64) {
+    let mut line = [0u8; HEADER_MAX];
+    let mut i = HEADER_MAX - 2;
+    line[i..].copy_from_slice(b"\r\n");
     loop {
         i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
+        line[i] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    out.extend_from_slice(&digits[i..]);
+    if negative {
+        i -= 1;
+        line[i] = b'-';
+    }
+    i -= 1;
+    line[i] = tag;
+    out.extend_from_slice(&line[i..]);
 }
 
 /// What the decoder produced.
