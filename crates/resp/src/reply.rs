@@ -229,18 +229,43 @@ impl ReplyDecoder {
 
     /// The next whole value, if one has arrived.
     pub fn next_value(&mut self) -> Decoded {
-        let mut at = self.pos;
+        self.next_value_and_bytes().0
+    }
+
+    /// The next whole value, if one has arrived, and the bytes it came in
+    /// (empty unless it is a value), so a client can tell the same reply
+    /// again without decoding it ([`ReplyDecoder::skip_if_next`]).
+    pub fn next_value_and_bytes(&mut self) -> (Decoded, &[u8]) {
+        self.compact();
+        let start = self.pos;
+        let mut at = start;
         match parse(&self.buf, &mut at, 0) {
             Ok(Some(v)) => {
                 self.pos = at;
-                if self.pos > 4096 && self.pos * 2 > self.buf.len() {
-                    self.buf.drain(..self.pos);
-                    self.pos = 0;
-                }
-                Decoded::Value(v)
+                (Decoded::Value(v), &self.buf[start..at])
             }
-            Ok(None) => Decoded::Incomplete,
-            Err(e) => Decoded::Invalid(e),
+            Ok(None) => (Decoded::Incomplete, &[]),
+            Err(e) => (Decoded::Invalid(e), &[]),
+        }
+    }
+
+    /// Takes the next value without decoding it if its bytes are exactly
+    /// `bytes`, the bytes of a whole value seen before (a value's encoding
+    /// ends where it says, so no other value starts with it); says whether it did.
+    pub fn skip_if_next(&mut self, bytes: &[u8]) -> bool {
+        self.compact();
+        let next = !bytes.is_empty() && self.buf[self.pos..].starts_with(bytes);
+        if next {
+            self.pos += bytes.len();
+        }
+        next
+    }
+
+    /// Drops the bytes already taken once they are most of a large buffer.
+    fn compact(&mut self) {
+        if self.pos > 4096 && self.pos * 2 > self.buf.len() {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
         }
     }
 }
@@ -491,5 +516,28 @@ mod tests {
         assert_eq!(&buf[at..], b":5\r\n");
         let mut end = 0;
         assert_eq!(read_line(b"+ok\r", &mut end), None, "no LF yet");
+    }
+
+    /// A reply seen before is taken whole without decoding; anything else
+    /// (another reply, a prefix of it, nothing yet) is left for `next_value`.
+    #[test]
+    fn a_reply_seen_before_is_skipped_by_its_bytes() {
+        let slots = b"*1\r\n*3\r\n:0\r\n:16383\r\n*2\r\n$9\r\n127.0.0.1\r\n:7001\r\n";
+        let mut d = ReplyDecoder::default();
+        d.feed(slots);
+        d.feed(b":1\r\n");
+        let (value, bytes) = d.next_value_and_bytes();
+        assert!(matches!(value, Decoded::Value(Value::Array(_))));
+        assert_eq!(bytes, &slots[..]);
+        assert_eq!(d.next_value(), Decoded::Value(Value::Integer(1)));
+        assert!(!d.skip_if_next(slots), "nothing buffered");
+        d.feed(&slots[..10]);
+        assert!(!d.skip_if_next(slots), "only a prefix arrived");
+        d.feed(&slots[10..]);
+        assert!(d.skip_if_next(slots));
+        assert_eq!(d.next_value(), Decoded::Incomplete);
+        d.feed(b"+OK\r\n");
+        assert!(!d.skip_if_next(slots) && !d.skip_if_next(b""));
+        assert_eq!(d.next_value(), Decoded::Value(Value::ok()));
     }
 }
