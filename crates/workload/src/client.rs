@@ -651,22 +651,27 @@ impl Process for Client {
 
 /// The command of an operation.
 fn command(f: F, key: &str, value: &check::Value) -> Vec<Vec<u8>> {
-    let arg = match value {
-        check::Value::One(Elem::Int(n)) => n.to_string(),
-        check::Value::One(Elem::Str(s)) => s.clone(),
-        _ => String::new(),
+    let arg = || match value {
+        check::Value::One(Elem::Int(n)) => n.to_string().into_bytes(),
+        check::Value::One(Elem::Str(s)) => s.as_bytes().to_vec(),
+        _ => Vec::new(),
     };
-    let words: Vec<&str> = match f {
-        F::Write => vec!["SET", key, &arg],
-        F::Read | F::ReadCounter => vec!["GET", key],
-        F::Incr => vec!["INCR", key],
-        F::Add => vec!["SADD", key, &arg],
-        F::ReadSet => vec!["SMEMBERS", key],
-        F::Append => vec!["RPUSH", key, &arg],
-        F::ReadList => vec!["LRANGE", key, "0", "-1"],
-        F::Cas => vec!["GET", key],
+    let (name, with_arg): (&[u8], bool) = match f {
+        F::Write => (b"SET", true),
+        F::Read | F::ReadCounter | F::Cas => (b"GET", false),
+        F::Incr => (b"INCR", false),
+        F::Add => (b"SADD", true),
+        F::ReadSet => (b"SMEMBERS", false),
+        F::Append => (b"RPUSH", true),
+        F::ReadList => return vec![b"LRANGE".to_vec(), key.as_bytes().to_vec(), b"0".to_vec(), b"-1".to_vec()],
     };
-    words.into_iter().map(|w| w.as_bytes().to_vec()).collect()
+    let mut args = Vec::with_capacity(3);
+    args.push(name.to_vec());
+    args.push(key.as_bytes().to_vec());
+    if with_arg {
+        args.push(arg());
+    }
+    args
 }
 
 /// An element as stored: an integer when it reads as one.
@@ -721,6 +726,9 @@ mod tests {
         assert_eq!(words(command(F::ReadList, "l1", &check::Value::Nil)), ["LRANGE", "l1", "0", "-1"]);
         assert_eq!(words(command(F::ReadSet, "s1", &check::Value::Nil)), ["SMEMBERS", "s1"]);
         assert_eq!(words(command(F::ReadCounter, "c1", &check::Value::Nil)), ["GET", "c1"]);
+        assert_eq!(words(command(F::Read, "r1", &check::Value::Nil)), ["GET", "r1"]);
+        let s = check::Value::One(Elem::Str("x y".into()));
+        assert_eq!(words(command(F::Write, "r1", &s)), ["SET", "r1", "x y"]);
     }
 
     #[test]
