@@ -64,71 +64,71 @@ pub fn read(text: &str) -> Result<History, JsonlError> {
 /// Writes a history as JSON lines (faults first, then events).
 pub fn write(history: &History) -> String {
     // An event line is some 100 bytes; one allocation for most histories.
-    let mut out = String::with_capacity(history.events.len() * 112 + history.faults.len() * 96);
+    let mut out = Vec::with_capacity(history.events.len() * 112 + history.faults.len() * 96);
     for fault in &history.faults {
-        out.push_str(&fault_line(fault));
-        out.push('\n');
+        out.extend_from_slice(fault_line(fault).as_bytes());
+        out.push(b'\n');
     }
     for event in &history.events {
         push_event(&mut out, event);
-        out.push('\n');
+        out.push(b'\n');
     }
-    out
+    String::from_utf8(out).expect("JSON text from strings and ASCII")
 }
 
 /// One event as its line (without the newline).
 pub fn event_line(event: &Event) -> String {
-    let mut out = String::with_capacity(112);
+    let mut out = Vec::with_capacity(112);
     push_event(&mut out, event);
-    out
+    String::from_utf8(out).expect("JSON text from strings and ASCII")
 }
 
 /// Appends an event's line: the text `serde_json` makes of an [`Event`]
 /// (fields in declaration order, `error` only when there is one), written
 /// directly, as a history of 100,000s of events spends most of its writing
 /// time in the generic serializer otherwise.
-fn push_event(out: &mut String, e: &Event) {
-    out.push_str(type_head(e.kind));
+fn push_event(out: &mut Vec<u8>, e: &Event) {
+    out.extend_from_slice(type_head(e.kind));
     push_int(out, false, e.process);
-    out.push_str(",\"f\":\"");
-    out.push_str(e.f.name());
-    out.push_str("\",\"key\":");
+    out.extend_from_slice(b",\"f\":\"");
+    out.extend_from_slice(e.f.name().as_bytes());
+    out.extend_from_slice(b"\",\"key\":");
     push_elem(out, &e.key);
-    out.push_str(",\"value\":");
+    out.extend_from_slice(b",\"value\":");
     match &e.value {
-        Value::Nil => out.push_str("null"),
+        Value::Nil => out.extend_from_slice(b"null"),
         Value::One(x) => push_elem(out, x),
         Value::Many(xs) => {
-            out.push('[');
+            out.push(b'[');
             for (i, x) in xs.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 push_elem(out, x);
             }
-            out.push(']');
+            out.push(b']');
         }
     }
-    out.push_str(",\"time\":");
+    out.extend_from_slice(b",\"time\":");
     push_int(out, false, e.time);
     if let Some(error) = &e.error {
-        out.push_str(",\"error\":");
+        out.extend_from_slice(b",\"error\":");
         push_str(out, error);
     }
-    out.push('}');
+    out.push(b'}');
 }
 
 /// The line's start up to the process number.
-fn type_head(kind: Type) -> &'static str {
+fn type_head(kind: Type) -> &'static [u8] {
     match kind {
-        Type::Invoke => "{\"type\":\"invoke\",\"process\":",
-        Type::Ok => "{\"type\":\"ok\",\"process\":",
-        Type::Fail => "{\"type\":\"fail\",\"process\":",
-        Type::Info => "{\"type\":\"info\",\"process\":",
+        Type::Invoke => b"{\"type\":\"invoke\",\"process\":",
+        Type::Ok => b"{\"type\":\"ok\",\"process\":",
+        Type::Fail => b"{\"type\":\"fail\",\"process\":",
+        Type::Info => b"{\"type\":\"info\",\"process\":",
     }
 }
 
-fn push_elem(out: &mut String, e: &Elem) {
+fn push_elem(out: &mut Vec<u8>, e: &Elem) {
     match e {
         Elem::Int(n) => push_int(out, *n < 0, n.unsigned_abs()),
         Elem::Str(s) => push_str(out, s),
@@ -136,11 +136,8 @@ fn push_elem(out: &mut String, e: &Elem) {
 }
 
 /// A decimal integer, `-` first when `negative`.
-fn push_int(out: &mut String, negative: bool, n: u64) {
-    if negative {
-        out.push('-');
-    }
-    let mut digits = [0u8; 20];
+fn push_int(out: &mut Vec<u8>, negative: bool, n: u64) {
+    let mut digits = [b'-'; 21];
     let mut at = digits.len();
     let mut rest = n;
     loop {
@@ -151,18 +148,19 @@ fn push_int(out: &mut String, negative: bool, n: u64) {
             break;
         }
     }
-    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+    at -= usize::from(negative);
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// A JSON string: as is between quotes when nothing in it needs escaping
 /// (keys, values and errors almost always), else as `serde_json` escapes it.
-fn push_str(out: &mut String, s: &str) {
+fn push_str(out: &mut Vec<u8>, s: &str) {
     if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.push('"');
-        out.push_str(s);
-        out.push('"');
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
     } else {
-        out.push_str(&serde_json::to_string(s).expect("strings serialize"));
+        out.extend_from_slice(serde_json::to_string(s).expect("strings serialize").as_bytes());
     }
 }
 
