@@ -396,23 +396,7 @@ fn push_line(out: &mut Vec<u8>, line: &[u8]) {
 
 /// Appends `n` in decimal.
 fn push_decimal(out: &mut Vec<u8>, n: u64) {
-    out.extend_from_slice(decimal(n, &mut [0; 20]));
-}
-
-/// `n` in decimal, written at the end of `digits` (what `format!` would
-/// give, without its machinery: info files and redo lines are written for
-/// every event).
-fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    &digits[start..]
+    out.extend_from_slice(crate::output::decimal(n, &mut [0; 20]));
 }
 
 /// A row change the SQL thread applied, as a redo log line (row events carry
@@ -430,7 +414,7 @@ pub(super) fn row_redo_line(db: &str, table: &str, change: &RowChange, out: &mut
                 Value::Null => out.push(b'n'),
                 Value::Int(n) => {
                     out.extend_from_slice(if *n < 0 { b"i-" } else { b"i" });
-                    out.extend_from_slice(decimal(n.unsigned_abs(), &mut [0; 20]));
+                    out.extend_from_slice(crate::output::decimal(n.unsigned_abs(), &mut [0; 20]));
                 }
                 Value::Str(s) => {
                     out.reserve(1 + 2 * s.len());
@@ -481,20 +465,6 @@ pub(super) fn parse_row_redo(line: &str) -> Option<(String, String, RowChange)> 
 
 #[cfg(test)]
 mod tests {
-    /// The hand-written decimal is `to_string`'s, at every digit count and the ends.
-    #[test]
-    fn decimal_is_to_string() {
-        let mut n = 1u64;
-        let mut cases = vec![0, u64::MAX];
-        while let Some(next) = n.checked_mul(10) {
-            cases.extend([n - 1, n, n + 1]);
-            n = next;
-        }
-        for n in cases {
-            assert_eq!(super::decimal(n, &mut [0; 20]), n.to_string().as_bytes());
-        }
-    }
-
     /// A redo line with negative, zero and large integers reads back as written.
     #[test]
     fn row_redo_lines_round_trip_integers() {
