@@ -50,6 +50,10 @@ pub enum Mask {
     /// INFO memory text and MEMORY STATS: every figure masked, names and
     /// their order compared, and the policy, limit and allocator kept.
     Memory,
+    /// Any INFO text (and SENTINEL INFO-CACHE's cached INFO): sections, field
+    /// names and their order compared; values only for the fields that are
+    /// settings or facts of the build ([`INFO_KEPT`]).
+    InfoFields,
 }
 
 impl Mask {
@@ -71,13 +75,16 @@ impl Mask {
             }
             Mask::ClusterArray => "node ids masked: they are random",
             Mask::Sentinel => {
-                "run ids, ms-since fields (pings, INFO refreshes, role reports, link down time), commands in flight and replication offsets masked: they depend on the run"
+                "run ids (and any 40-hex id), ms-since fields (pings, INFO refreshes, role reports, link down time), commands in flight and replication offsets masked: they depend on the run"
             }
             Mask::ClusterShards => {
                 "node ids and replication offsets masked, shards sorted: ids are random, offsets depend on the run, SHARDS walks Redis's nodes dict"
             }
             Mask::Seconds => {
                 "TTL in seconds compared to the nearest ten: TTL rounds to the nearest second, and a loaded machine can put more than 500 ms between the real master's write and the replica's read (1000 becomes 999)"
+            }
+            Mask::InfoFields => {
+                "values masked (times, counters, pids, ids, sizes and the host's figures depend on the run and the machine); sections, field names, their order and the settings' values compared"
             }
             Mask::Memory => {
                 "memory figures masked (names, order, maxmemory, policy and allocator compared): allocations, RSS and fragmentation depend on the process and its history"
@@ -193,6 +200,10 @@ impl Obs {
             (Mask::Seconds, Some(_)) => (super::target::escape(&reply.raw), reply.describe()),
             (Mask::Info, Some(v)) => {
                 let text = format!("{}: {}", super::target::type_name(&v), mask_info(&reply.text()));
+                (text.clone(), text)
+            }
+            (Mask::InfoFields, Some(v)) => {
+                let text = format!("{}: {}", super::target::type_name(&v), resp::render(&mask_info_fields(&v)));
                 (text.clone(), text)
             }
             (Mask::Memory, Some(Value::Array(items))) => {
@@ -326,6 +337,60 @@ fn mask_sentinel_value(v: &Value) -> Value {
             }
             Value::Array(out)
         }
+        Value::Map(pairs) => Value::Map(
+            pairs
+                .iter()
+                .map(|(k, v)| {
+                    let run_specific = matches!(k, Value::Bulk(b) if RUN_SPECIFIC.contains(&b.as_slice()));
+                    (k.clone(), if run_specific { Value::Bulk(b"<masked>".to_vec()) } else { mask_sentinel_value(v) })
+                })
+                .collect(),
+        ),
+        Value::Bulk(b) if std::str::from_utf8(b).is_ok_and(is_node_id) => Value::Bulk(b"<id>".to_vec()),
+        other => other.clone(),
+    }
+}
+
+/// INFO fields whose values are settings or facts of the build, compared as they are.
+const INFO_KEPT: &[&str] = &[
+    "redis_version",
+    "redis_git_sha1",
+    "redis_git_dirty",
+    "redis_mode",
+    "arch_bits",
+    "multiplexing_api",
+    "atomicvar_api",
+    "process_supervised",
+    "tcp_port",
+    "configured_hz",
+    "io_threads_active",
+    "maxclients",
+    "role",
+    "cluster_enabled",
+    "aof_enabled",
+    "maxmemory_policy",
+    "mem_allocator",
+    "sentinel_masters",
+    "sentinel_tilt",
+    "sentinel_running_scripts",
+    "sentinel_scripts_queue_length",
+    "sentinel_simulate_failure_flags",
+];
+
+/// INFO text with every value masked but [`INFO_KEPT`]'s; INFO texts nested
+/// in arrays (SENTINEL INFO-CACHE) masked the same, and numbers beside them.
+fn mask_info_fields(v: &Value) -> Value {
+    let line = |l: &str| match l.split_once(':') {
+        Some((name, _)) if !INFO_KEPT.contains(&name) => format!("{name}:<v>"),
+        _ => l.to_owned(),
+    };
+    match v {
+        Value::Bulk(b) if b.contains(&b'\n') => {
+            let text = String::from_utf8_lossy(b);
+            Value::Bulk(text.split("\r\n").map(line).collect::<Vec<_>>().join("\r\n").into_bytes())
+        }
+        Value::Integer(_) => Value::Simple("(integer) <n>".into()),
+        Value::Array(items) => Value::Array(items.iter().map(mask_info_fields).collect()),
         other => other.clone(),
     }
 }
