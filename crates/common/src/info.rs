@@ -122,6 +122,14 @@ pub struct Stats {
     pub net_output_bytes: u64,
     /// `rejected_connections`.
     pub rejected_connections: u64,
+    /// `sync_full`.
+    pub sync_full: u64,
+    /// `sync_partial_ok`.
+    pub sync_partial_ok: u64,
+    /// `sync_partial_err`.
+    pub sync_partial_err: u64,
+    /// `evicted_keys`.
+    pub evicted_keys: u64,
     /// `pubsub_channels`.
     pub pubsub_channels: usize,
     /// `pubsub_patterns`.
@@ -134,76 +142,62 @@ pub struct Stats {
 
 /// `# Stats`, every field of 7.0.15 in its order.
 pub fn stats(s: &Stats) -> String {
-    let mut out = String::from("# Stats\r\n");
-    let counted: [(&str, String); 8] = [
-        ("total_connections_received", s.connections_received.to_string()),
-        ("total_commands_processed", s.commands_processed.to_string()),
-        ("instantaneous_ops_per_sec", "0".to_owned()),
-        ("total_net_input_bytes", s.net_input_bytes.to_string()),
-        ("total_net_output_bytes", s.net_output_bytes.to_string()),
-        ("total_net_repl_input_bytes", "0".to_owned()),
-        ("total_net_repl_output_bytes", "0".to_owned()),
+    let n = |v: u64| v.to_string();
+    let fields: [(&str, String); 50] = [
+        ("total_connections_received", n(s.connections_received)),
+        ("total_commands_processed", n(s.commands_processed)),
+        ("instantaneous_ops_per_sec", n(0)),
+        ("total_net_input_bytes", n(s.net_input_bytes)),
+        ("total_net_output_bytes", n(s.net_output_bytes)),
+        ("total_net_repl_input_bytes", n(0)),
+        ("total_net_repl_output_bytes", n(0)),
         ("instantaneous_input_kbps", "0.00".to_owned()),
+        ("instantaneous_output_kbps", "0.00".to_owned()),
+        ("instantaneous_input_repl_kbps", "0.00".to_owned()),
+        ("instantaneous_output_repl_kbps", "0.00".to_owned()),
+        ("rejected_connections", n(s.rejected_connections)),
+        ("sync_full", n(s.sync_full)),
+        ("sync_partial_ok", n(s.sync_partial_ok)),
+        ("sync_partial_err", n(s.sync_partial_err)),
+        ("expired_keys", n(0)),
+        ("expired_stale_perc", "0.00".to_owned()),
+        ("expired_time_cap_reached_count", n(0)),
+        ("expire_cycle_cpu_milliseconds", n(0)),
+        ("evicted_keys", n(s.evicted_keys)),
+        ("evicted_clients", n(0)),
+        ("total_eviction_exceeded_time", n(0)),
+        ("current_eviction_exceeded_time", n(0)),
+        ("keyspace_hits", n(0)),
+        ("keyspace_misses", n(0)),
+        ("pubsub_channels", s.pubsub_channels.to_string()),
+        ("pubsub_patterns", s.pubsub_patterns.to_string()),
+        ("pubsubshard_channels", s.pubsubshard_channels.to_string()),
+        ("latest_fork_usec", n(0)),
+        ("total_forks", n(0)),
+        ("migrate_cached_sockets", n(0)),
+        ("slave_expires_tracked_keys", n(0)),
+        ("active_defrag_hits", n(0)),
+        ("active_defrag_misses", n(0)),
+        ("active_defrag_key_hits", n(0)),
+        ("active_defrag_key_misses", n(0)),
+        ("total_active_defrag_time", n(0)),
+        ("current_active_defrag_time", n(0)),
+        ("tracking_total_keys", n(0)),
+        ("tracking_total_items", n(0)),
+        ("tracking_total_prefixes", n(0)),
+        ("unexpected_error_replies", n(0)),
+        ("total_error_replies", n(s.error_replies)),
+        ("dump_payload_sanitizations", n(0)),
+        ("total_reads_processed", n(0)),
+        ("total_writes_processed", n(0)),
+        ("io_threaded_reads_processed", n(0)),
+        ("io_threaded_writes_processed", n(0)),
+        ("reply_buffer_shrinks", n(0)),
+        ("reply_buffer_expands", n(0)),
     ];
-    for (name, value) in counted {
+    let mut out = String::from("# Stats\r\n");
+    for (name, value) in fields {
         let _ = write!(out, "{name}:{value}\r\n");
-    }
-    let zeros =
-        ["instantaneous_output_kbps:0.00", "instantaneous_input_repl_kbps:0.00", "instantaneous_output_repl_kbps:0.00"];
-    for line in zeros {
-        let _ = write!(out, "{line}\r\n");
-    }
-    let _ = write!(out, "rejected_connections:{}\r\n", s.rejected_connections);
-    for name in ["sync_full", "sync_partial_ok", "sync_partial_err", "expired_keys"] {
-        let _ = write!(out, "{name}:0\r\n");
-    }
-    out.push_str("expired_stale_perc:0.00\r\n");
-    for name in [
-        "expired_time_cap_reached_count",
-        "expire_cycle_cpu_milliseconds",
-        "evicted_keys",
-        "evicted_clients",
-        "total_eviction_exceeded_time",
-        "current_eviction_exceeded_time",
-        "keyspace_hits",
-        "keyspace_misses",
-    ] {
-        let _ = write!(out, "{name}:0\r\n");
-    }
-    let _ = write!(
-        out,
-        "pubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\n",
-        s.pubsub_channels, s.pubsub_patterns, s.pubsubshard_channels
-    );
-    for name in [
-        "latest_fork_usec",
-        "total_forks",
-        "migrate_cached_sockets",
-        "slave_expires_tracked_keys",
-        "active_defrag_hits",
-        "active_defrag_misses",
-        "active_defrag_key_hits",
-        "active_defrag_key_misses",
-        "total_active_defrag_time",
-        "current_active_defrag_time",
-        "tracking_total_keys",
-        "tracking_total_items",
-        "tracking_total_prefixes",
-        "unexpected_error_replies",
-    ] {
-        let _ = write!(out, "{name}:0\r\n");
-    }
-    let _ = write!(out, "total_error_replies:{}\r\n", s.error_replies);
-    for name in [
-        "dump_payload_sanitizations",
-        "total_reads_processed",
-        "total_writes_processed",
-        "io_threaded_reads_processed",
-        "io_threaded_writes_processed",
-        "reply_buffer_shrinks",
-        "reply_buffer_expands",
-    ] {
-        let _ = write!(out, "{name}:0\r\n");
     }
     out
 }

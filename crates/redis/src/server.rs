@@ -1003,26 +1003,32 @@ impl Server {
         let wanted: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
         let all = wanted.is_empty() || wanted.iter().any(|w| w == "all" || w == "default" || w == "everything");
         let show = |s: &str| all || wanted.iter().any(|w| w == s);
-        let uptime = (now_ms - self.started_ms).max(0) / 1000;
         let mut sections = Vec::new();
         if show("server") {
-            sections.push(format!(
-                "# Server\r\nredis_version:{VERSION}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_mode:{}\r\n\
-                 arch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{}\r\n\
-                 server_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:10\r\nconfigured_hz:10\r\n",
-                if self.cluster.is_some() { "cluster" } else { "standalone" },
-                self.pid,
-                self.run_id,
-                self.config.port,
-                now_ms * 1000,
-                uptime / 86_400
-            ));
+            sections.push(common::info::server(&common::info::Server {
+                mode: if self.cluster.is_some() { "cluster" } else { "standalone" },
+                pid: self.pid,
+                run_id: &self.run_id,
+                tcp_port: self.config.port,
+                now_ms,
+                started_ms: self.started_ms,
+                hz: 10,
+                configured_hz: 10,
+                executable: "/usr/bin/redis-server",
+                config_file: "",
+            }));
         }
         if show("clients") {
             let normal = self.clients.values().filter(|c| c.replica.is_none()).count();
             let blocked =
                 self.clients.values().filter(|c| c.wait.is_some() || c.held.is_some() || c.blocked.is_some()).count();
-            sections.push(format!("# Clients\r\nconnected_clients:{normal}\r\nblocked_clients:{blocked}\r\n"));
+            sections.push(common::info::clients(&common::info::Clients {
+                connected: normal,
+                cluster_connections: self.cluster.as_ref().map_or(0, |c| c.links.len()),
+                maxclients: 10_000,
+                blocked,
+                ..common::info::Clients::default()
+            }));
         }
         if show("memory") {
             sections.push(self.info_memory());
@@ -1031,19 +1037,31 @@ impl Server {
             sections.push(self.persist.info(&self.config, now_ms));
         }
         if show("stats") {
-            sections.push(format!(
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\nevicted_keys:{}\r\n\
-                 sync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\n",
-                self.connections_received,
-                self.commands_processed,
-                self.memory.evictor.evicted_keys,
-                self.repl.stats.full,
-                self.repl.stats.partial_ok,
-                self.repl.stats.partial_err
-            ));
+            let (channels, patterns, shard) = self.pubsub.totals();
+            sections.push(common::info::stats(&common::info::Stats {
+                connections_received: self.connections_received,
+                commands_processed: self.commands_processed,
+                evicted_keys: self.memory.evictor.evicted_keys,
+                sync_full: self.repl.stats.full,
+                sync_partial_ok: self.repl.stats.partial_ok,
+                sync_partial_err: self.repl.stats.partial_err,
+                pubsub_channels: channels,
+                pubsub_patterns: patterns,
+                pubsubshard_channels: shard,
+                ..common::info::Stats::default()
+            }));
         }
         if show("replication") {
             sections.push(self.info_replication(now_ms));
+        }
+        if show("cpu") {
+            sections.push(common::info::cpu(0.0));
+        }
+        if show("modules") {
+            sections.push("# Modules\r\n".to_owned());
+        }
+        if show("errorstats") {
+            sections.push("# Errorstats\r\n".to_owned());
         }
         if show("cluster") {
             sections.push(format!("# Cluster\r\ncluster_enabled:{}\r\n", u8::from(self.cluster.is_some())));

@@ -39,6 +39,10 @@ const fn memory(line: &'static str) -> Entry {
     Entry { line, expect: Expect::Same, mask: Mask::Memory }
 }
 
+const fn info(line: &'static str) -> Entry {
+    Entry { line, expect: Expect::Same, mask: Mask::InfoFields }
+}
+
 const fn gap(line: &'static str, why: &'static str) -> Entry {
     Entry { line, expect: Expect::Gap(why), mask: Mask::None }
 }
@@ -306,6 +310,15 @@ const STANDALONE: &[Entry] = &[
     e("KEYS"),
     e("DBSIZE x"),
     e("INFO nosuchsection"),
+    info("INFO server"),
+    info("INFO clients"),
+    info("INFO stats"),
+    info("INFO cpu"),
+    info("INFO modules"),
+    info("INFO cluster"),
+    info("INFO keyspace"),
+    info("INFO persistence"),
+    info("INFO server clients"),
     e("SAVE"),
     e("SISMEMBER s b"),
     e("SISMEMBER s nosuchmember"),
