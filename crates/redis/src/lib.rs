@@ -30,6 +30,7 @@ mod command_table;
 pub mod commands;
 mod commands_more;
 pub mod config;
+mod config_table;
 mod dispatch;
 mod failover;
 mod geo;

@@ -29,6 +29,9 @@ pub enum Mask {
     Unordered,
     /// A flat array of name/value pairs compared with the pairs sorted.
     UnorderedPairs,
+    /// CONFIG GET's pairs sorted, the values that name the host's files and
+    /// addresses masked (`dir`, `logfile`, `pidfile`, `bind`, ...).
+    ConfigPairs,
     /// Arrays compared sorted at every depth (COMMAND's table and each
     /// container's subcommands).
     SortedDeep,
@@ -94,6 +97,9 @@ impl Mask {
             }
             Mask::SortedDeep => {
                 "arrays compared sorted at every depth: COMMAND walks the command dict and each container's subcommand dict, whose order follows a per-process random hash seed"
+            }
+            Mask::ConfigPairs => {
+                "pairs compared sorted (Redis's config dict order follows a per-process hash seed); the working directory, log and pid files and bound addresses masked: they are the harness's, not defaults"
             }
             Mask::UnorderedPairs => {
                 "pairs compared sorted: CONFIG GET walks Redis's config dict, whose order follows a per-process random hash seed"
@@ -167,6 +173,20 @@ impl Obs {
                 let text = format!("array: {}", resp::render(&Value::Array(pairs.concat())));
                 (text.clone(), text)
             }
+            (Mask::ConfigPairs, Some(Value::Array(items))) => {
+                const HOST: &[&[u8]] = &[b"dir", b"logfile", b"pidfile", b"bind", b"daemonize", b"port"];
+                let mut pairs: Vec<Vec<Value>> = items
+                    .chunks(2)
+                    .map(|p| {
+                        let host = matches!(&p[0], Value::Bulk(n) if HOST.contains(&n.as_slice()));
+                        let value = if host { Value::Bulk(b"<host>".to_vec()) } else { p[1].clone() };
+                        vec![p[0].clone(), value]
+                    })
+                    .collect();
+                pairs.sort_by_key(|p| p.iter().map(Value::to_bytes).collect::<Vec<_>>());
+                let text = format!("array: {}", resp::render(&Value::Array(pairs.concat())));
+                (text.clone(), text)
+            }
             (Mask::ClusterText, Some(v)) => {
                 let text = format!("{}: {}", super::target::type_name(&v), mask_cluster_text(&reply.text()));
                 (text.clone(), text)
@@ -192,7 +212,9 @@ impl Obs {
                 let text = format!("{}: {}", super::target::type_name(&v), resp::render(&sorted_deep(v)));
                 (text.clone(), text)
             }
-            (Mask::Unordered | Mask::UnorderedPairs, Some(_)) => (super::target::escape(&reply.raw), reply.describe()),
+            (Mask::Unordered | Mask::UnorderedPairs | Mask::ConfigPairs, Some(_)) => {
+                (super::target::escape(&reply.raw), reply.describe())
+            }
             (Mask::Seconds, Some(Value::Integer(n))) if n >= 10 => {
                 let text = format!("integer: (integer) ~{}", (n + 5) / 10 * 10);
                 (text.clone(), text)
