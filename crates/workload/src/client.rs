@@ -450,8 +450,13 @@ impl Client {
         let Some(r) = &mut self.refresh else { return };
         match map {
             Ok(map) => {
-                let merged = r.merged.get_or_insert_with(SlotMap::default);
-                merged.merge_missing(&map);
+                let merged = match &mut r.merged {
+                    Some(merged) => {
+                        merged.merge_missing(&map);
+                        merged
+                    }
+                    None => r.merged.insert(map),
+                };
                 r.next = if merged.covered() == redis_client::cluster::SLOTS { r.nodes.len() } else { r.next + 1 };
             }
             Err(e) => {
