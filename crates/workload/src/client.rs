@@ -617,6 +617,9 @@ impl Client {
                 self.sentinel_index += 1;
                 self.dispatch(ctx);
             }
+            // Asleep after CLUSTERDOWN, redis-py finds the broken
+            // connection only when it next uses it.
+            _ if self.cluster_down.is_some() => {}
             _ if self.op.is_some() => {
                 self.master = None;
                 if let (Some(router), Some(addr)) = (&mut self.router, addr) {
