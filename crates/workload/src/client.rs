@@ -86,6 +86,9 @@ struct Op {
     attempts: u32,
     /// The command went out at least once: it may have been applied.
     sent: bool,
+    /// An attempt that went out ended without a reply (a timeout or a lost
+    /// connection): it may have been applied, whatever later attempts get.
+    lost_after_send: bool,
     asking: bool,
     /// Where the cluster router sends it next (`None`: route by the slot map).
     redirect: Option<SocketAddrV4>,
@@ -218,7 +221,18 @@ impl Client {
 
     fn begin(&mut self, ctx: &mut Ctx<'_>, f: F, key: String, value: check::Value) {
         let args = command(f, &key, &value);
-        let op = Op { f, key, value, args, attempts: 0, sent: false, asking: false, redirect: None, main_reply: None };
+        let op = Op {
+            f,
+            key,
+            value,
+            args,
+            attempts: 0,
+            sent: false,
+            lost_after_send: false,
+            asking: false,
+            redirect: None,
+            main_reply: None,
+        };
         self.event(ctx, Type::Invoke, &op, op.value.clone(), None);
         self.log.borrow_mut().outstanding += 1;
         self.op = Some(op);
@@ -515,6 +529,11 @@ impl Client {
                     return self.dispatch(ctx);
                 }
                 Route::Done(Value::Error(e)) if e.starts_with("CLUSTERDOWN") || e.starts_with("MASTERDOWN") => {
+                    if let Some(op) = &mut self.op {
+                        // Refused, so not applied: it may have been only if
+                        // an earlier attempt was lost after it went out.
+                        op.sent = op.lost_after_send;
+                    }
                     self.cluster_down = Some(After::Retry { why: e, definitely_not: true });
                     ctx.set_timer(CLUSTER_DOWN_PAUSE, CLUSTER_DOWN_SLEEP);
                     return;
@@ -622,6 +641,9 @@ impl Client {
             _ if self.cluster_down.is_some() => {}
             _ if self.op.is_some() => {
                 self.master = None;
+                if let Some(op) = &mut self.op {
+                    op.lost_after_send |= op.sent;
+                }
                 if let (Some(router), Some(addr)) = (&mut self.router, addr) {
                     // redis-py: the node leaves the startup nodes, and its
                     // pool (idle connections too) is dropped.

@@ -90,7 +90,7 @@ fn spec(seeds: Vec<SocketAddrV4>, keys: usize) -> Spec {
 }
 
 /// Starts nodes `(port, reply, hang_up)` and a final reader of `keys` keys
-/// that knows `seeds`; runs a second; the nodes and the history.
+/// that knows `seeds`; runs three seconds; the nodes and the history.
 fn run(nodes: &[(u16, Reply, bool)], seeds: Vec<SocketAddrV4>, keys: usize) -> (Sim, Vec<sim::ProcId>, Log) {
     let mut sim = Sim::new(SimConfig::default());
     let host = sim.add_host("h", Ipv4Addr::LOCALHOST);
@@ -110,7 +110,7 @@ fn run(nodes: &[(u16, Reply, bool)], seeds: Vec<SocketAddrV4>, keys: usize) -> (
     let reader =
         sim.add_process(host, "reader", Box::new(move || Box::new(Client::reader(spec.clone(), 1, shared.clone()))));
     sim.apply(Fault::Start(reader)).unwrap();
-    sim.run_for(Duration::from_secs(1));
+    sim.run_for(Duration::from_secs(3));
     (sim, ids, log)
 }
 
@@ -150,4 +150,23 @@ fn a_node_whose_command_failed_is_not_asked_for_the_map() {
     let last = events.last().expect("the read ended");
     assert_eq!(last.kind, check::Type::Info, "sent, then the connection closed: {last:?}");
     assert_eq!(last.error.as_deref(), Some("ConnectionError: Connection closed by server."));
+}
+
+fn cluster_down(_: &[Vec<u8>]) -> Value {
+    Value::error("CLUSTERDOWN The cluster is down")
+}
+
+#[test]
+fn clusterdown_pauses_reads_the_map_and_retries_then_fails() {
+    let (sim, ids, log) = run(&[(7001, cluster_down, false)], vec![addr(7001)], 1);
+    let a = node(&sim, ids[0]);
+    // redis-py: each CLUSTERDOWN sleeps 0.25 s and reads the map again, the
+    // last one too; the command is tried once and retried three times.
+    assert_eq!(a.commands, 4);
+    assert_eq!(a.slots_asked, 1 + 4);
+    let events = &log.borrow().events;
+    let last = events.last().expect("the read ended");
+    assert_eq!(last.kind, check::Type::Fail, "refused every time, so not applied: {last:?}");
+    assert_eq!(last.error.as_deref(), Some("CLUSTERDOWN The cluster is down"));
+    assert!(last.time >= 1_000_000_000, "four pauses of 0.25 s: ended at {} ns", last.time);
 }
