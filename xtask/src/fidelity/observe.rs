@@ -47,6 +47,9 @@ pub enum Mask {
     /// A TTL in whole seconds of 10 or more, compared rounded to the nearest ten
     /// (negative answers and small TTLs stay exact).
     Seconds,
+    /// The reply's type and, for an array, its length (what the real server
+    /// picks at random: SRANDMEMBER, HRANDFIELD, ZRANDMEMBER, RANDOMKEY).
+    Shape,
     /// INFO memory text and MEMORY STATS: every figure masked, names and
     /// their order compared, and the policy, limit and allocator kept.
     Memory,
@@ -79,6 +82,7 @@ impl Mask {
             Mask::Seconds => {
                 "TTL in seconds compared to the nearest ten: TTL rounds to the nearest second, and a loaded machine can put more than 500 ms between the real master's write and the replica's read (1000 becomes 999)"
             }
+            Mask::Shape => "type and length compared: the real server picks the members or keys at random",
             Mask::Memory => {
                 "memory figures masked (names, order, maxmemory, policy and allocator compared): allocations, RSS and fragmentation depend on the process and its history"
             }
@@ -193,6 +197,14 @@ impl Obs {
             (Mask::Seconds, Some(_)) => (super::target::escape(&reply.raw), reply.describe()),
             (Mask::Info, Some(v)) => {
                 let text = format!("{}: {}", super::target::type_name(&v), mask_info(&reply.text()));
+                (text.clone(), text)
+            }
+            (Mask::Shape, Some(v)) => {
+                let text = match (&v, super::target::type_name(&v)) {
+                    (Value::Array(items), kind) => format!("{kind} of {}", items.len()),
+                    (Value::Error(_), _) => reply.describe(),
+                    (_, kind) => kind.to_owned(),
+                };
                 (text.clone(), text)
             }
             (Mask::Memory, Some(Value::Array(items))) => {
