@@ -195,9 +195,9 @@ pub(crate) fn as_int(s: &[u8]) -> Option<i64> {
     if s.len() > 20 {
         return None;
     }
-    // `string2ll` takes no sign but `-`, no leading zero and nothing around
-    // the digits, so what it reads prints back the same, but for "-0".
-    crate::commands::parse_int(s).filter(|_| s != b"-0")
+    // `string2ll` takes no sign but `-`, no leading zero, no "-0" and nothing
+    // around the digits, so what it reads prints back the same.
+    crate::commands::parse_int(s)
 }
 
 /// Whether Redis 7.0 holds this value in its big encoding (hashtable) rather than
