@@ -94,6 +94,13 @@ fn getex(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         }
         j += 1;
     }
+    // getexCommand: the key and its type before the expire value (a missing
+    // key answers nil whatever `EX` says)
+    let value = match x.lookup(&args[1]) {
+        None => return Value::Nil,
+        Some(Data::Str(v)) => v.clone(),
+        Some(_) => return wrong_type(),
+    };
     let at = match &unit {
         None => None,
         Some((opt, n)) => {
@@ -107,11 +114,6 @@ fn getex(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
                 None => return Value::error("ERR invalid expire time in 'getex' command"),
             }
         }
-    };
-    let value = match x.lookup(&args[1]) {
-        None => return Value::Nil,
-        Some(Data::Str(v)) => v.clone(),
-        Some(_) => return wrong_type(),
     };
     let key = &args[1];
     match at {
