@@ -198,6 +198,14 @@ impl Db {
         }
     }
 
+    /// The value of `key` was converted to its big encoding for good, whatever
+    /// its size (SORT on a sorted set).
+    pub(crate) fn convert(&mut self, key: &[u8]) {
+        if !self.big.contains(key) {
+            self.big.insert(key.to_vec());
+        }
+    }
+
     /// OBJECT ENCODING's answer for `key`'s value.
     pub(crate) fn encoding(&self, key: &[u8]) -> Option<&'static str> {
         let big = self.big.contains(key);
