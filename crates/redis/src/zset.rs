@@ -938,11 +938,12 @@ fn combined(op: &str, inputs: Vec<Vec<(Vec<u8>, f64)>>, weights: &[f64], how: Ag
             }
         }
     }
-    let mut z = ZSet::default();
-    for (m, s) in acc {
-        z.insert(m, s);
-    }
-    z.iter().map(|(m, s)| (m.to_vec(), s)).collect()
+    // The result is a skiplist, which keeps a score of -0 (`ZUNION 1 k
+    // WEIGHTS -1 WITHSCORES` answers "-0"); a STORE form's small result
+    // goes to a listpack, where it becomes 0 ([`ZSet::insert`]).
+    let mut out: Vec<(Vec<u8>, f64)> = acc.into_iter().collect();
+    out.sort_by(|a, b| Score(a.1).cmp(&Score(b.1)).then_with(|| a.0.cmp(&b.0)));
+    out
 }
 
 /// SINTERCARD numkeys key [key ...] [LIMIT limit] (t_set.c).
