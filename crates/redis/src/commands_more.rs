@@ -154,15 +154,15 @@ fn lpos(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
                 Some(i64::MIN) => rank = -1,
                 Some(r) => rank = r,
             },
+            // getRangeLongFromObjectOrReply with a message: a non-integer
+            // gets the range's message too (`COUNT abc`: "can't be negative")
             b"count" => match parse_int(arg) {
-                None => return not_an_integer(),
-                Some(c) if c < 0 => return Value::error("ERR COUNT can't be negative"),
-                Some(c) => count = Some(c),
+                Some(c) if c >= 0 => count = Some(c),
+                _ => return Value::error("ERR COUNT can't be negative"),
             },
             b"maxlen" => match parse_int(arg) {
-                None => return not_an_integer(),
-                Some(m) if m < 0 => return Value::error("ERR MAXLEN can't be negative"),
-                Some(m) => maxlen = m,
+                Some(m) if m >= 0 => maxlen = m,
+                _ => return Value::error("ERR MAXLEN can't be negative"),
             },
             _ => return Value::error("ERR syntax error"),
         }
