@@ -25,7 +25,7 @@ pub const FAMILIES: &[Family] = &[
     Family { name: "sets", fixtures: &["SET w x", "SADD k1 1 2 3", "SADD k2 a b 3"], draw: sets },
     Family {
         name: "zsets",
-        fixtures: &["SET w x", "ZADD k1 1 a 2 b 2 c 3 d", "ZADD k2 0 a 0 b 0 e"],
+        fixtures: &["SET w x", "ZADD k1 1 a 2 b 2 c 3 d", "ZADD k2 0 a 0 b 0 e", "ZADD lx 0 a 0 b 0 c 0 d 0 e"],
         draw: super::fuzz_more::zsets,
     },
     Family {

@@ -28,6 +28,13 @@ fn lex_bound(g: &mut Gen) -> String {
     }
 }
 
+/// The key a lex range reads: `lx`, whose members all score 0, mostly. Lex
+/// ranges over mixed scores are undefined: on a skiplist their answer
+/// follows its random levels.
+fn lex_key(g: &mut Gen) -> String {
+    g.pick(&["lx", "lx", "lx", "lx", "w", "nokey"]).to_owned()
+}
+
 /// ZUNION/ZINTER/ZDIFF's tail: keys, weights, aggregate, scores.
 fn zset_algebra(g: &mut Gen, verb: &str) -> Vec<String> {
     let n = g.range(0, 3);
@@ -51,8 +58,8 @@ fn zrange(g: &mut Gen, verb: &str) -> Vec<String> {
     if verb == "ZRANGESTORE" {
         c.push(key(g));
     }
-    c.push(key(g));
     let by = g.pick(&["", "", "BYSCORE", "BYLEX"]);
+    c.push(if by == "BYLEX" { lex_key(g) } else { key(g) });
     let (start, stop) = match by {
         "BYSCORE" => (score_bound(g), score_bound(g)),
         "BYLEX" => (lex_bound(g), lex_bound(g)),
@@ -97,9 +104,18 @@ pub fn zsets(g: &mut Gen) -> Cmd {
         6 => cmd([vec!["ZREM".to_owned(), k], (0..g.range(1, 3)).map(|_| g.member()).collect()].concat()),
         7 => words!("ZSCORE", k, g.member()),
         8 => cmd([vec!["ZMSCORE".to_owned(), k], (0..g.range(1, 3)).map(|_| g.member()).collect()].concat()),
-        9 => words!("ZCARD", &k),
+        9 if g.chance(50) => words!("ZCARD", &k),
+        // `lx`'s writer: members at score 0, a few or past the listpack's 128
+        9 => {
+            let n = if g.chance(10) { 130 } else { g.range(1, 3) };
+            let mut c = vec!["ZADD".to_owned(), "lx".to_owned()];
+            for i in 0..n {
+                c.extend(["0".to_owned(), if n > 3 { format!("m{i}") } else { g.member() }]);
+            }
+            cmd(c)
+        }
         10 => words!("ZCOUNT", k, score_bound(g), score_bound(g)),
-        11 => words!("ZLEXCOUNT", k, lex_bound(g), lex_bound(g)),
+        11 => words!("ZLEXCOUNT", lex_key(g), lex_bound(g), lex_bound(g)),
         12..=14 => cmd(zrange(g, "ZRANGE")),
         15 => cmd(zrange(g, "ZRANGESTORE")),
         16 => {
@@ -113,7 +129,7 @@ pub fn zsets(g: &mut Gen) -> Cmd {
         }
         17 => {
             let verb = g.pick(&["ZRANGEBYLEX", "ZREVRANGEBYLEX"]).to_owned();
-            let mut c = vec![verb, k, lex_bound(g), lex_bound(g)];
+            let mut c = vec![verb, lex_key(g), lex_bound(g), lex_bound(g)];
             if g.chance(30) {
                 c.extend(["LIMIT".to_owned(), g.index(), g.index()]);
             }
@@ -126,7 +142,7 @@ pub fn zsets(g: &mut Gen) -> Cmd {
         }
         19 => words!("ZREMRANGEBYRANK", k, g.index(), g.index()),
         20 => words!("ZREMRANGEBYSCORE", k, score_bound(g), score_bound(g)),
-        21 => words!("ZREMRANGEBYLEX", k, lex_bound(g), lex_bound(g)),
+        21 => words!("ZREMRANGEBYLEX", lex_key(g), lex_bound(g), lex_bound(g)),
         22 => {
             let mut c = vec![g.pick(&["ZPOPMIN", "ZPOPMAX"]).to_owned(), k];
             if g.chance(50) {
@@ -455,9 +471,9 @@ pub fn keyspace(g: &mut Gen) -> Cmd {
             c.extend(some_of(g, &["NX", "XX", "GT", "LT"], 15));
             cmd(c)
         }
-        2 => words!("TTL", &k).masked(Mask::Seconds),
-        3 => words!("PTTL", &k).masked(Mask::Numbers),
-        4 => words!(g.pick(&["EXPIRETIME", "PEXPIRETIME"]), &k).masked(Mask::Numbers),
+        2 => words!("TTL", &k).masked(Mask::Remaining),
+        3 => words!("PTTL", &k).masked(Mask::Remaining),
+        4 => words!(g.pick(&["EXPIRETIME", "PEXPIRETIME"]), &k).masked(Mask::Remaining),
         5 => words!("PERSIST", &k),
         6 => words!("TYPE", &k),
         7 => cmd(std::iter::once(g.pick(&["EXISTS", "DEL", "UNLINK", "TOUCH"]).to_owned())
@@ -473,12 +489,7 @@ pub fn keyspace(g: &mut Gen) -> Cmd {
         }
         10 => words!("MOVE", &k, g.pick(&["1", "0", "16", "abc"])),
         11 => words!("OBJECT", "ENCODING", &k),
-        12..=15 => {
-            let c = sort(g, &k);
-            // a set sorted BY nosort comes out in its dict's order (random), unless stored
-            let random = c.iter().any(|w| w == "nosort") && !c.iter().any(|w| w == "STORE");
-            cmd(c).masked(if random { Mask::Unordered } else { Mask::None })
-        }
+        12..=15 => sort(g, &k),
         16 => words!("DBSIZE"),
         17 => words!("KEYS", g.pick(&["*", "k*", "?1", "[kz]*", "wt_*", "h[^x]*"])).masked(Mask::Unordered),
         18 => words!("SET", &k, g.pick(&["1", "abc", "2.5", "-3"])),
@@ -494,23 +505,37 @@ pub fn keyspace(g: &mut Gen) -> Cmd {
     }
 }
 
-/// SORT or SORT_RO with BY, LIMIT, GET, order, ALPHA and STORE.
-fn sort(g: &mut Gen, k: &str) -> Vec<String> {
+/// SORT or SORT_RO with BY, LIMIT, GET, order, ALPHA and STORE, and its mask.
+/// Two orders are the real server's own: a set's members BY nosort (its
+/// dict's), and ties of an ALPHA sort BY a pattern (the sorted set's or set's
+/// dict order, kept by a stable sort). Those are compared unordered, or by
+/// shape under LIMIT (which members is random), and never stored.
+fn sort(g: &mut Gen, k: &str) -> Cmd {
     let ro = g.chance(20);
     let mut c = vec![if ro { "SORT_RO" } else { "SORT" }.to_owned(), k.to_owned()];
-    if g.chance(30) {
-        c.extend(["BY".to_owned(), g.pick(&["wt_*", "nosort", "ht_*->f", "missing_*"]).to_owned()]);
+    let by = if g.chance(30) { Some(g.pick(&["wt_*", "nosort", "ht_*->f", "missing_*"])) } else { None };
+    if let Some(pattern) = by {
+        c.extend(["BY".to_owned(), pattern.to_owned()]);
     }
-    if g.chance(25) {
+    let limited = g.chance(25);
+    if limited {
         c.extend(["LIMIT".to_owned(), g.index(), g.index()]);
     }
     for _ in 0..g.below(3) {
         c.extend(["GET".to_owned(), g.pick(&["#", "wt_*", "ht_*->f", "nothing"]).to_owned()]);
     }
     let order = g.pick(&["ASC", "DESC"]);
-    c.extend(some_of(g, &[order, "ALPHA"], 35));
-    if !ro && g.chance(20) {
+    let options = some_of(g, &[order, "ALPHA"], 35);
+    let alpha = options.iter().any(|o| o == "ALPHA");
+    c.extend(options);
+    let random = by == Some("nosort") || (alpha && by.is_some());
+    if !ro && !random && g.chance(20) {
         c.extend(["STORE".to_owned(), g.pick(&["k3", "dst", "w"]).to_owned()]);
     }
-    c
+    let mask = match (random, limited) {
+        (false, _) => Mask::None,
+        (true, false) => Mask::Unordered,
+        (true, true) => Mask::Shape,
+    };
+    cmd(c).masked(mask)
 }

@@ -47,6 +47,9 @@ pub enum Mask {
     /// A TTL in whole seconds of 10 or more, compared rounded to the nearest ten
     /// (negative answers and small TTLs stay exact).
     Seconds,
+    /// A TTL or expire time: -1 (no expiry) and -2 (no key) exact, a positive
+    /// value masked (absolute expiries count from each side's own clock).
+    Remaining,
     /// The reply's type and, for an array, its length (what the real server
     /// picks at random: SRANDMEMBER, HRANDFIELD, ZRANDMEMBER, RANDOMKEY).
     Shape,
@@ -81,6 +84,9 @@ impl Mask {
             }
             Mask::Seconds => {
                 "TTL in seconds compared to the nearest ten: TTL rounds to the nearest second, and a loaded machine can put more than 500 ms between the real master's write and the replica's read (1000 becomes 999)"
+            }
+            Mask::Remaining => {
+                "a positive TTL or expire time masked (-1 and -2 compared): EXPIREAT's absolute times count from each side's clock, and the simulator's starts on 2026-01-01"
             }
             Mask::Shape => "type and length compared: the real server picks the members or keys at random",
             Mask::Memory => {
@@ -199,6 +205,11 @@ impl Obs {
                 let text = format!("{}: {}", super::target::type_name(&v), mask_info(&reply.text()));
                 (text.clone(), text)
             }
+            (Mask::Remaining, Some(Value::Integer(n))) if n > 0 => {
+                let text = "integer: (integer) <positive>".to_owned();
+                (text.clone(), text)
+            }
+            (Mask::Remaining, Some(_)) => (super::target::escape(&reply.raw), reply.describe()),
             (Mask::Shape, Some(v)) => {
                 let text = match (&v, super::target::type_name(&v)) {
                     (Value::Array(items), kind) => format!("{kind} of {}", items.len()),
