@@ -33,7 +33,7 @@ pub const RDB_VERSION: u16 = 10;
 const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
 const HASH_MAX_LISTPACK_VALUE: usize = 64;
 /// `zset-max-listpack-entries` / `zset-max-listpack-value` defaults.
-const ZSET_MAX_LISTPACK_ENTRIES: usize = 128;
+pub(crate) const ZSET_MAX_LISTPACK_ENTRIES: usize = 128;
 pub(crate) const ZSET_MAX_LISTPACK_VALUE: usize = 64;
 /// `set-max-intset-entries` default.
 const SET_MAX_INTSET_ENTRIES: usize = 512;
@@ -602,16 +602,16 @@ fn read_object(r: &mut Reader<'_>, kind: u8) -> Result<Data, RdbError> {
         }
         TYPE_ZSET_2 => {
             let n = r.count()?;
-            let mut z = crate::zset::ZSet::default();
+            let mut members = Vec::new();
             for _ in 0..n {
                 let member = r.string()?;
                 let score = f64::from_le_bytes(r.bytes(8)?.try_into().map_err(|_| RdbError::ShortRead)?);
                 if score.is_nan() {
                     return Err(RdbError::BadZsetScore);
                 }
-                z.insert(member, score);
+                members.push((member, score));
             }
-            Data::ZSet(z)
+            Data::ZSet(crate::zset::ZSet::stored(members))
         }
         TYPE_ZSET_LISTPACK => {
             let flat = read_listpack(&r.string()?)?;
