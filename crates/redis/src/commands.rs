@@ -364,6 +364,9 @@ fn rename(nx: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if db.big.remove(src) {
         db.big.insert(dst.clone());
     }
+    if db.plain.remove(src) {
+        db.plain.insert(dst.clone());
+    }
     if !db.blocking.is_empty() {
         db.signal_ready(dst, &value);
     }

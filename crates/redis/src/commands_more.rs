@@ -464,9 +464,12 @@ fn copy(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if exists && !replace {
         return Value::Integer(0);
     }
+    // dupStringObject and the other dup functions keep the encoding
+    let marks = x.db().encoding_marks(src);
     let target = &mut x.dbs[to_db];
     target.remove(dst);
     target.insert(dst.clone(), value);
+    target.set_encoding_marks(dst, marks);
     if let Some(at) = expires {
         target.expires.insert(dst.clone(), at);
     }
@@ -515,9 +518,12 @@ fn move_key(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         return Value::Integer(0);
     }
     let expires = x.db().expires.get(key).copied();
+    // the value object moves, encoding included
+    let marks = x.db().encoding_marks(key);
     x.db().remove(key);
     let target = &mut x.dbs[to];
     target.insert(key.clone(), value);
+    target.set_encoding_marks(key, marks);
     if let Some(at) = expires {
         target.expires.insert(key.clone(), at);
     }
