@@ -60,8 +60,7 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|clu
                       keyslot, timing, fuzz); set CHAOSLAB_FIDELITY_KEEP=1 to
                       keep the real servers' directories and logs
   --seed              the simulated side's seed, and the seed the fuzz
-                      group (full runs, or --only fuzz) draws its commands
-                      from (default 1)
+                      group draws its commands from (default 1)
 
        cargo xtask reports [--check] [--browser]
 
