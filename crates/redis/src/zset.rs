@@ -823,14 +823,16 @@ fn zpop(max: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             _ => return Value::error("ERR value is out of range, must be positive"),
         },
     };
-    if count == 0 {
-        return Value::Array(Vec::new());
-    }
     let z = match x.lookup_mut(&args[1]) {
         None => return Value::Array(Vec::new()),
         Some(Data::ZSet(z)) => z,
         Some(_) => return wrong_type(),
     };
+    // a count of 0 pops nothing, but only after the type check (`ZPOPMIN str 0`
+    // is WRONGTYPE on 7.0.15)
+    if count == 0 {
+        return Value::Array(Vec::new());
+    }
     let n = (count as usize).min(z.len());
     let picked: Vec<(Vec<u8>, f64)> = if max {
         z.iter().rev().take(n).map(|(m, s)| (m.to_vec(), s)).collect()
