@@ -588,6 +588,11 @@ pub(crate) fn hset(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             created
         }
     };
+    // hashTypeTryConversion looks at the arguments before any is set: a long
+    // one converts the hash even if a later pair overwrites it with a short one
+    if args[2..].iter().any(|a| a.len() > crate::rdb::HASH_MAX_LISTPACK_VALUE) {
+        x.db().convert(&args[1]);
+    }
     x.dirty += (args.len() as u64 - 2) / 2;
     x.propagate(args);
     Value::Integer(created)

@@ -222,7 +222,7 @@ impl Db {
     }
 
     /// The value of `key` was converted to its big encoding for good, whatever
-    /// its size (SORT on a sorted set).
+    /// its size (SORT on a sorted set, HSET given a long argument).
     pub(crate) fn convert(&mut self, key: &[u8]) {
         if !self.big.contains(key) {
             self.big.insert(key.to_vec());

@@ -31,7 +31,7 @@ const TYPE_LIST_QUICKLIST_2: u8 = 18;
 pub const RDB_VERSION: u16 = 10;
 /// `hash-max-listpack-entries` / `hash-max-listpack-value` defaults (512 and 64 on 7.0.15: CONFIG GET).
 const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
-const HASH_MAX_LISTPACK_VALUE: usize = 64;
+pub(crate) const HASH_MAX_LISTPACK_VALUE: usize = 64;
 /// `zset-max-listpack-entries` / `zset-max-listpack-value` defaults.
 pub(crate) const ZSET_MAX_LISTPACK_ENTRIES: usize = 128;
 pub(crate) const ZSET_MAX_LISTPACK_VALUE: usize = 64;
