@@ -50,6 +50,10 @@ pub struct Db {
     /// a `raw` string that APPEND grew. Redis never converts back, so this outlives
     /// the shrinking (HDEL, SREM) that the value's shape alone would show.
     pub(crate) big: std::collections::BTreeSet<Vec<u8>>,
+    /// Keys whose string reads as an integer but is held as a plain string
+    /// (`embstr`, or `raw` past 44 bytes): INCRBYFLOAT's result
+    /// (`createStringObjectFromLongDouble`), as RENAME, COPY and MOVE carry it.
+    pub(crate) plain: BTreeSet<Vec<u8>>,
     /// Keys some client is blocked on (Redis's `blocking_keys`, whose queues
     /// the server keeps: [`crate::blocking`]).
     pub(crate) blocking: BTreeSet<Vec<u8>>,
@@ -183,6 +187,25 @@ impl Db {
         if !self.big.is_empty() {
             self.big.remove(key);
         }
+        if !self.plain.is_empty() {
+            self.plain.remove(key);
+        }
+    }
+
+    /// The marks of `key`'s encoding beyond its value's shape (big, plain),
+    /// which the value object keeps when COPY or MOVE takes it elsewhere.
+    pub(crate) fn encoding_marks(&self, key: &[u8]) -> (bool, bool) {
+        (self.big.contains(key), self.plain.contains(key))
+    }
+
+    /// Gives `key` the marks [`Db::encoding_marks`] read from another key.
+    pub(crate) fn set_encoding_marks(&mut self, key: &[u8], (big, plain): (bool, bool)) {
+        if big {
+            self.convert(key);
+        }
+        if plain {
+            self.plain.insert(key.to_vec());
+        }
     }
 
     /// The value of `key` was changed in place; Redis converts it for good if it
@@ -198,11 +221,21 @@ impl Db {
         }
     }
 
+    /// The value of `key` was converted to its big encoding for good, whatever
+    /// its size (SORT on a sorted set, HSET given a long argument).
+    pub(crate) fn convert(&mut self, key: &[u8]) {
+        if !self.big.contains(key) {
+            self.big.insert(key.to_vec());
+        }
+    }
+
     /// OBJECT ENCODING's answer for `key`'s value.
     pub(crate) fn encoding(&self, key: &[u8]) -> Option<&'static str> {
         let big = self.big.contains(key);
         Some(match self.keys.get(key)? {
             Data::Str(_) if big => "raw",
+            Data::Str(s) if self.plain.contains(key) && s.len() <= 44 => "embstr",
+            Data::Str(s) if self.plain.contains(key) => "raw",
             Data::Str(s) => crate::rdb::string_encoding(s),
             // Redis 7.0 lists are always quicklists (listpack lists came in 7.2).
             Data::List(_) => "quicklist",
@@ -227,6 +260,7 @@ impl Db {
         self.keys.clear();
         self.expires.clear();
         self.big.clear();
+        self.plain.clear();
         self.meta.clear();
         if let Some(ix) = &mut self.slot_index {
             **ix = SlotIndex::build(&self.keys);

@@ -78,6 +78,8 @@ mod tests_errpaths;
 #[cfg(test)]
 mod tests_failover;
 #[cfg(test)]
+mod tests_fuzz;
+#[cfg(test)]
 mod tests_handshake;
 #[cfg(test)]
 mod tests_hashes;

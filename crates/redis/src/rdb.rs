@@ -31,9 +31,9 @@ const TYPE_LIST_QUICKLIST_2: u8 = 18;
 pub const RDB_VERSION: u16 = 10;
 /// `hash-max-listpack-entries` / `hash-max-listpack-value` defaults (512 and 64 on 7.0.15: CONFIG GET).
 const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
-const HASH_MAX_LISTPACK_VALUE: usize = 64;
+pub(crate) const HASH_MAX_LISTPACK_VALUE: usize = 64;
 /// `zset-max-listpack-entries` / `zset-max-listpack-value` defaults.
-const ZSET_MAX_LISTPACK_ENTRIES: usize = 128;
+pub(crate) const ZSET_MAX_LISTPACK_ENTRIES: usize = 128;
 pub(crate) const ZSET_MAX_LISTPACK_VALUE: usize = 64;
 /// `set-max-intset-entries` default.
 const SET_MAX_INTSET_ENTRIES: usize = 512;
@@ -195,9 +195,9 @@ pub(crate) fn as_int(s: &[u8]) -> Option<i64> {
     if s.len() > 20 {
         return None;
     }
-    // `string2ll` takes no sign but `-`, no leading zero and nothing around
-    // the digits, so what it reads prints back the same, but for "-0".
-    crate::commands::parse_int(s).filter(|_| s != b"-0")
+    // `string2ll` takes no sign but `-`, no leading zero, no "-0" and nothing
+    // around the digits, so what it reads prints back the same.
+    crate::commands::parse_int(s)
 }
 
 /// Whether Redis 7.0 holds this value in its big encoding (hashtable) rather than
@@ -602,16 +602,16 @@ fn read_object(r: &mut Reader<'_>, kind: u8) -> Result<Data, RdbError> {
         }
         TYPE_ZSET_2 => {
             let n = r.count()?;
-            let mut z = crate::zset::ZSet::default();
+            let mut members = Vec::new();
             for _ in 0..n {
                 let member = r.string()?;
                 let score = f64::from_le_bytes(r.bytes(8)?.try_into().map_err(|_| RdbError::ShortRead)?);
                 if score.is_nan() {
                     return Err(RdbError::BadZsetScore);
                 }
-                z.insert(member, score);
+                members.push((member, score));
             }
-            Data::ZSet(z)
+            Data::ZSet(crate::zset::ZSet::stored(members))
         }
         TYPE_ZSET_LISTPACK => {
             let flat = read_listpack(&r.string()?)?;

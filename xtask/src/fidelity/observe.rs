@@ -50,6 +50,12 @@ pub enum Mask {
     /// A TTL in whole seconds of 10 or more, compared rounded to the nearest ten
     /// (negative answers and small TTLs stay exact).
     Seconds,
+    /// A TTL or expire time: -1 (no expiry) and -2 (no key) exact, a positive
+    /// value masked (absolute expiries count from each side's own clock).
+    Remaining,
+    /// The reply's type and, for an array, its length (what the real server
+    /// picks at random: SRANDMEMBER, HRANDFIELD, ZRANDMEMBER, RANDOMKEY).
+    Shape,
     /// INFO memory text and MEMORY STATS: every figure masked, names and
     /// their order compared, and the policy, limit and allocator kept.
     Memory,
@@ -89,6 +95,10 @@ impl Mask {
             Mask::InfoFields => {
                 "values masked (times, counters, pids, ids, sizes and the host's figures depend on the run and the machine); sections, field names, their order and the settings' values compared"
             }
+            Mask::Remaining => {
+                "a positive TTL or expire time masked (-1 and -2 compared): EXPIREAT's absolute times count from each side's clock, and the simulator's starts on 2026-01-01"
+            }
+            Mask::Shape => "type and length compared: the real server picks the members or keys at random",
             Mask::Memory => {
                 "memory figures masked (names, order, maxmemory, policy and allocator compared): allocations, RSS and fragmentation depend on the process and its history"
             }
@@ -226,6 +236,19 @@ impl Obs {
             }
             (Mask::InfoFields, Some(v)) => {
                 let text = format!("{}: {}", super::target::type_name(&v), resp::render(&mask_info_fields(&v)));
+                (text.clone(), text)
+            }
+            (Mask::Remaining, Some(Value::Integer(n))) if n > 0 => {
+                let text = "integer: (integer) <positive>".to_owned();
+                (text.clone(), text)
+            }
+            (Mask::Remaining, Some(_)) => (super::target::escape(&reply.raw), reply.describe()),
+            (Mask::Shape, Some(v)) => {
+                let text = match (&v, super::target::type_name(&v)) {
+                    (Value::Array(items), kind) => format!("{kind} of {}", items.len()),
+                    (Value::Error(_), _) => reply.describe(),
+                    (_, kind) => kind.to_owned(),
+                };
                 (text.clone(), text)
             }
             (Mask::Memory, Some(Value::Array(items))) => {
