@@ -951,15 +951,10 @@ fn set(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         return if get { reply_old() } else { Value::Nil };
     }
     match slot {
-        // Overwritten in place: one lookup, and the buffers of key and value are
-        // reused, unless the old buffer is much bigger than the new value needs.
-        // Either way the value is a new object, encoded by its bytes (an APPENDed
-        // string's `raw` goes: `SET k 9` after `APPEND k x` is `int` again).
-        Some(Data::Str(v)) if v.capacity() <= (2 * args[2].len()).max(64) => {
-            v.clear();
-            v.extend_from_slice(&args[2]);
-            x.dbs[db_index].forget_encoding(&args[1]);
-        }
+        // Overwritten in place (one lookup) with a new buffer: writing into the
+        // old one would first read it, a cache miss in a big keyspace, where a
+        // new buffer comes from memory just freed and freeing the old one does
+        // not read it.
         Some(other) => {
             let stream_gone = matches!(other, Data::Stream(_));
             *other = Data::Str(args[2].clone());

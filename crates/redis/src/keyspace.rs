@@ -17,7 +17,7 @@ pub enum Data {
     /// A set.
     Set(BTreeSet<Vec<u8>>),
     /// A sorted set.
-    ZSet(crate::zset::ZSet),
+    ZSet(Box<crate::zset::ZSet>),
     /// A stream.
     Stream(Box<crate::stream::Stream>),
 }

@@ -611,7 +611,7 @@ fn read_object(r: &mut Reader<'_>, kind: u8) -> Result<Data, RdbError> {
                 }
                 members.push((member, score));
             }
-            Data::ZSet(crate::zset::ZSet::stored(members))
+            Data::ZSet(Box::new(crate::zset::ZSet::stored(members)))
         }
         TYPE_ZSET_LISTPACK => {
             let flat = read_listpack(&r.string()?)?;
@@ -623,7 +623,7 @@ fn read_object(r: &mut Reader<'_>, kind: u8) -> Result<Data, RdbError> {
                 let score = crate::zset::parse_score(&pair[1]).ok_or(RdbError::BadZsetScore)?;
                 z.insert(pair[0].clone(), score);
             }
-            Data::ZSet(z)
+            Data::ZSet(Box::new(z))
         }
         TYPE_LIST_QUICKLIST_2 => {
             let nodes = r.count()?;

@@ -493,7 +493,7 @@ pub(crate) fn zadd(args: &[Vec<u8>], x: &mut Exec<'_>, zincrby: bool) -> Value {
         return nothing();
     }
     if !exists {
-        x.db().insert(args[1].clone(), Data::ZSet(ZSet::default()));
+        x.db().insert(args[1].clone(), Data::ZSet(Box::default()));
     }
     let Some(Data::ZSet(z)) = x.db().keys.get_mut(&args[1]) else { unreachable!("a sorted set is there") };
     let (mut added, mut updated, mut processed, mut last) = (0, 0, 0, 0.0);
@@ -745,7 +745,7 @@ fn store_range(args: &[Vec<u8>], x: &mut Exec<'_>, found: Vec<(Vec<u8>, f64)>) -
         x.lookup(dst);
         let db = x.db();
         db.remove(dst);
-        db.insert(dst.clone(), Data::ZSet(z));
+        db.insert(dst.clone(), Data::ZSet(Box::new(z)));
     }
     x.dirty += 1;
     x.propagate(args);
