@@ -1,14 +1,18 @@
 //! A list value ([`crate::keyspace::Data::List`]) that keeps the sizes of
-//! its quicklist model's nodes ([`super::size`]) as it changes, so that
-//! measuring a list after a push or pop at its tail costs the nodes it has,
-//! not its length.
+//! its quicklist model's nodes ([`super::size`]) and a fingerprint of its
+//! elements as it changes, so that measuring a list after a push at its
+//! tail costs the nodes it has, not its length, and so does its digest
+//! ([`crate::view`]'s dataset digest, which the replicas-converged and
+//! no-acked-write-lost invariants compare after every write).
 //!
 //! The elements read as a `VecDeque` (the list derefs to one). `push_back`
-//! and `pop_back` update the last node's size; any other change (through
-//! `push_front`, `pop_front` or the `VecDeque` borrowed mutably) forgets
-//! the sizes, and they are measured whole again by the next `push_back` or
-//! measurement. Nodes fill from the head, so a change at the head moves
-//! every node boundary: those keep the whole measure.
+//! updates the last node's size and the fingerprint; `pop_back` the last
+//! node's size and forgets the fingerprint (a hash cannot be undone); any
+//! other change (through `push_front`, `pop_front` or the `VecDeque`
+//! borrowed mutably) forgets both, and what is forgotten is measured whole
+//! again by the next `push_back` (or, uncached, by each measurement until
+//! then). Nodes fill from the head, so a change at the head moves every
+//! node boundary: those keep the whole measure.
 
 use super::size;
 use std::borrow::Cow;
@@ -21,6 +25,8 @@ pub struct List {
     items: VecDeque<Vec<u8>>,
     /// Each node's `lpBytes`, head first, when known ([`size::list_nodes`]).
     nodes: Option<Vec<u64>>,
+    /// The elements, head first, fed to a hasher ([`List::fingerprint`]), when known.
+    hasher: Option<sim::StableHasher>,
 }
 
 impl List {
@@ -29,15 +35,22 @@ impl List {
         if let Some(nodes) = &mut self.nodes {
             size::push_list_entry(nodes, &item);
         }
+        if let Some(h) = &mut self.hasher {
+            h.bytes(&item);
+        }
         self.items.push_back(item);
         if self.nodes.is_none() {
             self.nodes = Some(size::list_nodes(self.items.iter().map(Vec::as_slice)));
+        }
+        if self.hasher.is_none() {
+            self.hasher = Some(hash(&self.items));
         }
     }
 
     /// Removes the tail element (RPOP), its node's size updated with it.
     pub fn pop_back(&mut self) -> Option<Vec<u8>> {
         let item = self.items.pop_back()?;
+        self.hasher = None;
         if let Some(nodes) = &mut self.nodes {
             size::pop_list_entry(nodes, &item);
         }
@@ -46,13 +59,13 @@ impl List {
 
     /// Inserts `item` at the head (LPUSH).
     pub fn push_front(&mut self, item: Vec<u8>) {
-        self.nodes = None;
+        self.forget();
         self.items.push_front(item);
     }
 
     /// Removes the head element (LPOP).
     pub fn pop_front(&mut self) -> Option<Vec<u8>> {
-        self.nodes = None;
+        self.forget();
         self.items.pop_front()
     }
 
@@ -63,11 +76,29 @@ impl List {
             None => Cow::Owned(size::list_nodes(self.items.iter().map(Vec::as_slice))),
         }
     }
+
+    /// A fingerprint of the elements in order: equal lists, equal
+    /// fingerprints, however they were built. Kept, or computed now.
+    pub(crate) fn fingerprint(&self) -> u64 {
+        self.hasher.as_ref().map_or_else(|| hash(&self.items).finish(), sim::StableHasher::finish)
+    }
+
+    fn forget(&mut self) {
+        self.nodes = None;
+        self.hasher = None;
+    }
+}
+
+/// A hasher fed every element, head first.
+fn hash(items: &VecDeque<Vec<u8>>) -> sim::StableHasher {
+    let mut h = sim::StableHasher::default();
+    items.iter().for_each(|i| h.bytes(i));
+    h
 }
 
 impl Default for List {
     fn default() -> List {
-        List { items: VecDeque::new(), nodes: Some(Vec::new()) }
+        List { items: VecDeque::new(), nodes: Some(Vec::new()), hasher: Some(sim::StableHasher::default()) }
     }
 }
 
@@ -79,17 +110,17 @@ impl Deref for List {
     }
 }
 
-/// Any change made through the `VecDeque` forgets the node sizes.
+/// Any change made through the `VecDeque` forgets the node sizes and the fingerprint.
 impl DerefMut for List {
     fn deref_mut(&mut self) -> &mut VecDeque<Vec<u8>> {
-        self.nodes = None;
+        self.forget();
         &mut self.items
     }
 }
 
 impl From<VecDeque<Vec<u8>>> for List {
     fn from(items: VecDeque<Vec<u8>>) -> List {
-        List { items, nodes: None }
+        List { items, nodes: None, hasher: None }
     }
 }
 
@@ -155,7 +186,7 @@ mod tests {
     }
 
     #[test]
-    fn kept_node_sizes_equal_a_whole_measure_after_random_changes() {
+    fn kept_sizes_and_fingerprint_equal_a_whole_measure_after_random_changes() {
         let mut rng = sim::Rng::stream(23, "list-nodes");
         for round in 0..60 {
             let mut list = List::default();
@@ -177,6 +208,7 @@ mod tests {
                     let measured = size::value(&Data::List(whole.clone()), false, samples, count);
                     assert_eq!(kept, measured, "round {round} step {step}");
                 }
+                assert_eq!(list.fingerprint(), whole.fingerprint(), "round {round} step {step}");
             }
         }
     }
@@ -186,10 +218,15 @@ mod tests {
         let mut list = List::default();
         list.push_front(b"head".to_vec());
         list.push_back(b"tail".to_vec());
+        assert!(list.hasher.is_some(), "a push at the tail hashes the list again");
         list.pop_back();
         assert!(matches!(list.node_bytes(), Cow::Borrowed(_)), "a push at the tail measures the list again");
         list[0] = b"other".to_vec();
         assert!(matches!(list.node_bytes(), Cow::Owned(_)), "a change through the VecDeque forgets the sizes");
+        let other: List = [b"other".to_vec()].into();
+        assert_eq!(list.fingerprint(), other.fingerprint());
+        list.push_back(b"more".to_vec());
+        assert_ne!(list.fingerprint(), other.fingerprint(), "an element more");
     }
 
     #[test]
