@@ -19,86 +19,100 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::ops::{Deref, DerefMut};
 
-/// A list's elements, head first, with its model nodes' sizes.
+/// A list's elements, head first, with what is kept about them.
 #[derive(Clone)]
 pub struct List {
     items: VecDeque<Vec<u8>>,
-    /// Each node's `lpBytes`, head first, when known ([`size::list_nodes`]).
-    nodes: Option<Vec<u64>>,
+    /// `None` when not known (boxed, so that a list value is no bigger than
+    /// the other kinds of [`crate::keyspace::Data`]).
+    kept: Option<Box<Kept>>,
+}
+
+/// What a list keeps about its elements.
+#[derive(Clone)]
+struct Kept {
+    /// Each node's `lpBytes`, head first ([`size::list_nodes`]).
+    nodes: Vec<u64>,
     /// The elements, head first, fed to a hasher ([`List::fingerprint`]), when known.
     hasher: Option<sim::StableHasher>,
 }
 
 impl List {
-    /// Appends `item` at the tail (RPUSH), its node's size updated with it.
+    /// Appends `item` at the tail (RPUSH), its node's size and the
+    /// fingerprint updated with it.
     pub fn push_back(&mut self, item: Vec<u8>) {
-        if let Some(nodes) = &mut self.nodes {
-            size::push_list_entry(nodes, &item);
-        }
-        if let Some(h) = &mut self.hasher {
-            h.bytes(&item);
+        let Some(kept) = &mut self.kept else {
+            self.items.push_back(item);
+            self.kept = Some(Box::new(Kept { nodes: self.measure(), hasher: Some(self.hash()) }));
+            return;
+        };
+        size::push_list_entry(&mut kept.nodes, &item);
+        match &mut kept.hasher {
+            Some(h) => h.bytes(&item),
+            None => {
+                let mut h = sim::StableHasher::default();
+                self.items.iter().chain([&item]).for_each(|i| h.bytes(i));
+                kept.hasher = Some(h);
+            }
         }
         self.items.push_back(item);
-        if self.nodes.is_none() {
-            self.nodes = Some(size::list_nodes(self.items.iter().map(Vec::as_slice)));
-        }
-        if self.hasher.is_none() {
-            self.hasher = Some(hash(&self.items));
-        }
     }
 
     /// Removes the tail element (RPOP), its node's size updated with it.
     pub fn pop_back(&mut self) -> Option<Vec<u8>> {
         let item = self.items.pop_back()?;
-        self.hasher = None;
-        if let Some(nodes) = &mut self.nodes {
-            size::pop_list_entry(nodes, &item);
+        if let Some(kept) = &mut self.kept {
+            size::pop_list_entry(&mut kept.nodes, &item);
+            kept.hasher = None;
         }
         Some(item)
     }
 
     /// Inserts `item` at the head (LPUSH).
     pub fn push_front(&mut self, item: Vec<u8>) {
-        self.forget();
+        self.kept = None;
         self.items.push_front(item);
     }
 
     /// Removes the head element (LPOP).
     pub fn pop_front(&mut self) -> Option<Vec<u8>> {
-        self.forget();
+        self.kept = None;
         self.items.pop_front()
     }
 
     /// The model's nodes' `lpBytes`, head first: kept, or measured now.
     pub(crate) fn node_bytes(&self) -> Cow<'_, [u64]> {
-        match &self.nodes {
-            Some(nodes) => Cow::Borrowed(nodes),
-            None => Cow::Owned(size::list_nodes(self.items.iter().map(Vec::as_slice))),
+        match &self.kept {
+            Some(kept) => Cow::Borrowed(&kept.nodes),
+            None => Cow::Owned(self.measure()),
         }
     }
 
     /// A fingerprint of the elements in order: equal lists, equal
     /// fingerprints, however they were built. Kept, or computed now.
     pub(crate) fn fingerprint(&self) -> u64 {
-        self.hasher.as_ref().map_or_else(|| hash(&self.items).finish(), sim::StableHasher::finish)
+        match self.kept.as_ref().and_then(|k| k.hasher.as_ref()) {
+            Some(h) => h.finish(),
+            None => self.hash().finish(),
+        }
     }
 
-    fn forget(&mut self) {
-        self.nodes = None;
-        self.hasher = None;
+    fn measure(&self) -> Vec<u64> {
+        size::list_nodes(self.items.iter().map(Vec::as_slice))
     }
-}
 
-/// A hasher fed every element, head first.
-fn hash(items: &VecDeque<Vec<u8>>) -> sim::StableHasher {
-    let mut h = sim::StableHasher::default();
-    items.iter().for_each(|i| h.bytes(i));
-    h
+    /// A hasher fed every element, head first.
+    fn hash(&self) -> sim::StableHasher {
+        let mut h = sim::StableHasher::default();
+        self.items.iter().for_each(|i| h.bytes(i));
+        h
+    }
 }
 
 impl Default for List {
     fn default() -> List {
-        List { items: VecDeque::new(), nodes: Some(Vec::new()), hasher: Some(sim::StableHasher::default()) }
+        let kept = Kept { nodes: Vec::new(), hasher: Some(sim::StableHasher::default()) };
+        List { items: VecDeque::new(), kept: Some(Box::new(kept)) }
     }
 }
 
@@ -113,14 +127,14 @@ impl Deref for List {
 /// Any change made through the `VecDeque` forgets the node sizes and the fingerprint.
 impl DerefMut for List {
     fn deref_mut(&mut self) -> &mut VecDeque<Vec<u8>> {
-        self.forget();
+        self.kept = None;
         &mut self.items
     }
 }
 
 impl From<VecDeque<Vec<u8>>> for List {
     fn from(items: VecDeque<Vec<u8>>) -> List {
-        List { items, nodes: None, hasher: None }
+        List { items, kept: None }
     }
 }
 
@@ -218,7 +232,7 @@ mod tests {
         let mut list = List::default();
         list.push_front(b"head".to_vec());
         list.push_back(b"tail".to_vec());
-        assert!(list.hasher.is_some(), "a push at the tail hashes the list again");
+        assert!(list.kept.as_ref().is_some_and(|k| k.hasher.is_some()), "a push at the tail hashes the list again");
         list.pop_back();
         assert!(matches!(list.node_bytes(), Cow::Borrowed(_)), "a push at the tail measures the list again");
         list[0] = b"other".to_vec();
@@ -227,6 +241,11 @@ mod tests {
         assert_eq!(list.fingerprint(), other.fingerprint());
         list.push_back(b"more".to_vec());
         assert_ne!(list.fingerprint(), other.fingerprint(), "an element more");
+    }
+
+    #[test]
+    fn a_list_value_is_no_bigger_than_a_sorted_set() {
+        assert!(std::mem::size_of::<List>() <= std::mem::size_of::<crate::zset::ZSet>());
     }
 
     #[test]
