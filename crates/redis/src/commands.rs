@@ -4,7 +4,7 @@
 use crate::command_table::Command;
 use crate::keyspace::{Data, Exec};
 use resp::Value;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 
 /// The longest command name in [`crate::command_table`] fits in this many bytes.
 pub(crate) const NAME_MAX: usize = 20;
@@ -453,7 +453,7 @@ fn expire(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
 /// `LPUSH`/`RPUSH key element...`: the new length. LPUSH inserts one at a time, so `LPUSH l a b` leaves `b a`.
 fn push(front: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let elements = &args[2..];
-    let fill = |list: &mut VecDeque<Vec<u8>>| {
+    let fill = |list: &mut crate::memory::List| {
         for e in elements {
             if front {
                 list.push_front(e.clone());
@@ -467,7 +467,7 @@ fn push(front: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         Some(Data::List(list)) => fill(list),
         Some(_) => return wrong_type(),
         None => {
-            let mut list = VecDeque::new();
+            let mut list = crate::memory::List::default();
             let len = fill(&mut list);
             x.db().insert(args[1].clone(), Data::List(list));
             len

@@ -2,15 +2,15 @@
 //! command runs in. Writes say what must be propagated to replicas and the AOF by
 //! calling [`Exec::propagate`]; the server decides where those bytes go.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One value of the keyspace.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Data {
     /// A string (Redis strings are binary-safe byte strings).
     Str(Vec<u8>),
-    /// A list.
-    List(VecDeque<Vec<u8>>),
+    /// A list (its elements, head first, with their memory model's node sizes).
+    List(crate::memory::List),
     /// A hash, fields in insertion order as a small (listpack-encoded) Redis hash
     /// returns them.
     Hash(Vec<(Vec<u8>, Vec<u8>)>),

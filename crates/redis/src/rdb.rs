@@ -637,7 +637,7 @@ fn read_object(r: &mut Reader<'_>, kind: u8) -> Result<Data, RdbError> {
                     other => return Err(RdbError::UnknownContainer(other)),
                 }
             }
-            Data::List(items)
+            Data::List(items.into())
         }
         crate::stream::rdb::TYPE_STREAM_LISTPACKS_2 => Data::Stream(Box::new(crate::stream::rdb::read(r)?)),
         other => return Err(RdbError::UnknownType(other)),
