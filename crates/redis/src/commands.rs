@@ -469,7 +469,7 @@ fn push(front: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         None => {
             let mut list = crate::memory::List::default();
             let len = fill(&mut list);
-            x.db().insert(args[1].clone(), Data::List(list));
+            x.db().insert(args[1].clone(), Data::List(Box::new(list)));
             len
         }
     };

@@ -9,8 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 pub enum Data {
     /// A string (Redis strings are binary-safe byte strings).
     Str(Vec<u8>),
-    /// A list (its elements, head first, with their memory model's node sizes).
-    List(crate::memory::List),
+    /// A list (its elements, head first, with their memory model's node sizes;
+    /// boxed, so that an entry of the key table stays within its 80 bytes).
+    List(Box<crate::memory::List>),
     /// A hash, fields in insertion order as a small (listpack-encoded) Redis hash
     /// returns them.
     Hash(Vec<(Vec<u8>, Vec<u8>)>),

@@ -575,7 +575,7 @@ fn read_object(r: &mut Reader<'_>, kind: u8) -> Result<Data, RdbError> {
         TYPE_STRING => Data::Str(r.string()?),
         TYPE_LIST => {
             let n = r.count()?;
-            Data::List((0..n).map(|_| r.string()).collect::<Result<_, _>>()?)
+            Data::List(Box::new((0..n).map(|_| r.string()).collect::<Result<_, _>>()?))
         }
         TYPE_SET => {
             let n = r.count()?;
@@ -637,7 +637,7 @@ fn read_object(r: &mut Reader<'_>, kind: u8) -> Result<Data, RdbError> {
                     other => return Err(RdbError::UnknownContainer(other)),
                 }
             }
-            Data::List(items.into())
+            Data::List(Box::new(items.into()))
         }
         crate::stream::rdb::TYPE_STREAM_LISTPACKS_2 => Data::Stream(Box::new(crate::stream::rdb::read(r)?)),
         other => return Err(RdbError::UnknownType(other)),
@@ -864,7 +864,7 @@ mod tests {
     fn round_trip_keeps_types_expiry_and_replication_info() {
         let mut dbs = vec![Db::default(), Db::default(), Db::default()];
         dbs[0].keys.insert(b"s".to_vec(), Data::Str(vec![7; 20_000]));
-        dbs[0].keys.insert(b"l".to_vec(), Data::List([b"a".to_vec(), b"b".to_vec()].into()));
+        dbs[0].keys.insert(b"l".to_vec(), Data::List(Box::new([b"a".to_vec(), b"b".to_vec()].into())));
         dbs[0].expires.insert(b"l".to_vec(), 1_700_000_000_123);
         dbs[2].keys.insert(b"h".to_vec(), Data::Hash(vec![(b"f".to_vec(), b"v".to_vec())]));
         dbs[2].keys.insert(b"t".to_vec(), Data::Set([b"x".to_vec()].into()));

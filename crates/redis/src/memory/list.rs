@@ -218,8 +218,8 @@ mod tests {
                 }
                 let whole: List = list.iter().cloned().collect();
                 for (samples, count) in [(0, Count::Usage), (5, Count::Usage), (64, Count::Allocated)] {
-                    let kept = size::value(&Data::List(list.clone()), false, samples, count);
-                    let measured = size::value(&Data::List(whole.clone()), false, samples, count);
+                    let kept = size::value(&Data::List(Box::new(list.clone())), false, samples, count);
+                    let measured = size::value(&Data::List(Box::new(whole.clone())), false, samples, count);
                     assert_eq!(kept, measured, "round {round} step {step}");
                 }
                 assert_eq!(list.fingerprint(), whole.fingerprint(), "round {round} step {step}");
