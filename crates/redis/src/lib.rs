@@ -32,6 +32,7 @@ mod commands_more;
 pub mod config;
 mod config_table;
 mod dispatch;
+mod errorstats;
 mod failover;
 mod geo;
 mod hashes;

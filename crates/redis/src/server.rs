@@ -110,6 +110,8 @@ pub struct Server {
     next_client_id: u64,
     pub(crate) started_ms: i64,
     pub(crate) commands_processed: u64,
+    /// Error replies, in all and by code (INFO stats and errorstats).
+    pub(crate) errors: crate::errorstats::ErrorStats,
     connections_received: u64,
     pub(crate) cron_loops: u64,
     pub(crate) feed: Feed,
@@ -184,6 +186,7 @@ impl Server {
             next_client_id: 3,
             started_ms: 0,
             commands_processed: 0,
+            errors: crate::errorstats::ErrorStats::default(),
             connections_received: 0,
             cron_loops: 0,
             feed: Feed::default(),
@@ -469,7 +472,9 @@ impl Server {
                     Ok(true) => {}
                     Ok(false) => break,
                     Err(e) => {
-                        Value::error(e.reply_text()).encode(&mut out);
+                        let reply = Value::error(e.reply_text());
+                        self.errors.count(&reply, false);
+                        reply.encode(&mut out);
                         send_pending(ctx, &mut self.outputs, conn, &mut out);
                         self.flush_replica_output(ctx);
                         ctx.close(conn);
@@ -484,6 +489,7 @@ impl Server {
                 // Clients in MULTI or subscribed mode go through their gate first.
                 let client = if client.multi.is_some() || self.pubsub.is_subscribed(conn) {
                     if let Some(reply) = self.gate_session(ctx, conn, name) {
+                        self.errors.count(&reply, name == "exec");
                         if self.clients.get_mut(&conn).is_some_and(|c| c.ctl.after_command(name == "client")) {
                             reply.encode_for(proto, &mut out);
                         }
@@ -496,7 +502,9 @@ impl Server {
                 };
                 if self.scripting.timed_out() && !crate::scripting::allowed_when_busy(name, client.parser.args()) {
                     if client.ctl.after_command(name == "client") {
-                        self.scripting.busy_reply().encode_for(proto, &mut out);
+                        let busy = self.scripting.busy_reply();
+                        self.errors.count(&busy, false);
+                        busy.encode_for(proto, &mut out);
                     }
                     continue;
                 }
@@ -526,6 +534,7 @@ impl Server {
                         c.woff = self.repl.offset;
                     }
                     self.persist.before_reply(ctx, &self.config);
+                    self.errors.count(&reply, false);
                     if send {
                         reply.encode_for(proto, &mut out);
                     }
@@ -544,6 +553,9 @@ impl Server {
             self.flush_replica_output(ctx);
             let Some(mut client) = self.clients.remove(&conn) else { break };
             let reply = self.execute(ctx, &mut client, conn, &args);
+            if let Some(r) = &reply {
+                self.errors.count(r, args[0].eq_ignore_ascii_case(b"exec"));
+            }
             let reply = reply.filter(|_| client.ctl.after_command(args[0].eq_ignore_ascii_case(b"client")));
             let closing = client.closing;
             // HELLO answers in the protocol it switched to.
@@ -794,6 +806,7 @@ impl Server {
             }
             "resetstat" if args.len() == 2 => {
                 self.commands_processed = 0;
+                self.errors.reset();
                 self.memory.evictor.evicted_keys = 0;
                 self.connections_received = 0;
                 Value::ok()
@@ -1048,6 +1061,7 @@ impl Server {
                 pubsub_channels: channels,
                 pubsub_patterns: patterns,
                 pubsubshard_channels: shard,
+                error_replies: self.errors.total,
                 ..common::info::Stats::default()
             }));
         }
@@ -1061,7 +1075,7 @@ impl Server {
             sections.push("# Modules\r\n".to_owned());
         }
         if show("errorstats") {
-            sections.push("# Errorstats\r\n".to_owned());
+            sections.push(self.errors.section());
         }
         if show("cluster") {
             sections.push(format!("# Cluster\r\ncluster_enabled:{}\r\n", u8::from(self.cluster.is_some())));
