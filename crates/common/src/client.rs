@@ -1,4 +1,4 @@
-//! CLIENT HELP, the same in redis-server and redis-sentinel 7.0.15.
+//! CLIENT HELP and COMMAND HELP, the same in redis-server and redis-sentinel 7.0.15.
 
 /// CLIENT HELP.
 pub const HELP: &[&str] = &[
@@ -48,6 +48,31 @@ pub const HELP: &[&str] = &[
     "    Report tracking status for the current connection.",
     "NO-EVICT (ON|OFF)",
     "    Protect current client connection from eviction.",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// COMMAND HELP (GETKEYSANDFLAGS and DOCS are listed, as 7.0.15 lists them).
+pub const COMMAND_HELP: &[&str] = &[
+    "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "(no subcommand)",
+    "    Return details about all Redis commands.",
+    "COUNT",
+    "    Return the total number of commands in this Redis server.",
+    "LIST",
+    "    Return a list of all commands in this Redis server.",
+    "INFO [<command-name> ...]",
+    "    Return details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "DOCS [<command-name> ...]",
+    "    Return documentation details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "GETKEYS <full-command>",
+    "    Return the keys from a full Redis command.",
+    "GETKEYSANDFLAGS <full-command>",
+    "    Return the keys and the access flags from a full Redis command.",
     "HELP",
     "    Prints this help.",
 ];

@@ -11,31 +11,6 @@ use std::sync::OnceLock;
 const COMMAND: &[u8] = include_bytes!("measured/command.resp3");
 const DOCS: &[u8] = include_bytes!("measured/command-docs.resp3");
 
-/// COMMAND HELP, as redis-sentinel 7.0.15 answers it.
-const COMMAND_HELP: &[&str] = &[
-    "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-    "(no subcommand)",
-    "    Return details about all Redis commands.",
-    "COUNT",
-    "    Return the total number of commands in this Redis server.",
-    "LIST",
-    "    Return a list of all commands in this Redis server.",
-    "INFO [<command-name> ...]",
-    "    Return details about multiple Redis commands.",
-    "    If no command names are given, documentation details for all",
-    "    commands are returned.",
-    "DOCS [<command-name> ...]",
-    "    Return documentation details about multiple Redis commands.",
-    "    If no command names are given, documentation details for all",
-    "    commands are returned.",
-    "GETKEYS <full-command>",
-    "    Return the keys from a full Redis command.",
-    "GETKEYSANDFLAGS <full-command>",
-    "    Return the keys and the access flags from a full Redis command.",
-    "HELP",
-    "    Prints this help.",
-];
-
 /// The decoded table: each command's COMMAND INFO entry, in the measured order.
 pub(crate) struct Table {
     infos: Vec<Value>,
@@ -173,7 +148,7 @@ impl Table {
             b"docs" => self.docs(rest),
             b"list" => self.list(rest),
             b"getkeys" | b"getkeysandflags" => self.getkeys(rest),
-            _ => common::help_reply(COMMAND_HELP),
+            _ => common::help_reply(common::client::COMMAND_HELP),
         }
     }
 
