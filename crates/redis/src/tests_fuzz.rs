@@ -5,15 +5,9 @@
 //! APPENDed value, SORT turning a sorted set into a skiplist, a -0 score out
 //! of ZUNION/ZINTER, and LPOS's COUNT/MAXLEN errors.
 
-use crate::tests::lab;
-
 const TRANSCRIPT: &str = include_str!("tests_fuzz_transcript.txt");
 
 #[test]
 fn replies_match_a_real_redis_transcript() {
-    let mut l = lab();
-    for line in TRANSCRIPT.lines().filter(|l| !l.is_empty()) {
-        let (cmd, want) = line.split_once(" => ").expect("command => reply");
-        assert_eq!(l.cmd(cmd), want.replace("\\n", "\n"), "{cmd}");
-    }
+    crate::tests::replay_transcript(TRANSCRIPT);
 }
