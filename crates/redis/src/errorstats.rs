@@ -16,11 +16,12 @@ pub(crate) struct ErrorStats {
 }
 
 impl ErrorStats {
-    /// Counts the errors in a reply about to be sent (inside it too, for EXEC).
-    pub(crate) fn count(&mut self, reply: &Value, exec: bool) {
+    /// Counts the errors in a reply about to be sent (inside it too when
+    /// `exec` says the reply is EXEC's; asked only for an array).
+    pub(crate) fn count(&mut self, reply: &Value, exec: impl FnOnce() -> bool) {
         match reply {
             Value::Error(text) => self.one(text),
-            Value::Array(items) if exec => {
+            Value::Array(items) if exec() => {
                 for item in items {
                     if let Value::Error(text) = item {
                         self.one(text);
@@ -70,24 +71,24 @@ mod tests {
     fn errors_count_by_code_and_inside_exec() {
         let mut s = ErrorStats::default();
         let err = |t: &str| Value::error(t);
-        s.count(&err("ERR value is not an integer or out of range"), false);
-        s.count(&err("ERR unknown command 'NOSUCHCMD', with args beginning with: "), false);
-        s.count(&err("ERR wrong number of arguments for 'get' command"), false);
+        s.count(&err("ERR value is not an integer or out of range"), || false);
+        s.count(&err("ERR unknown command 'NOSUCHCMD', with args beginning with: "), || false);
+        s.count(&err("ERR wrong number of arguments for 'get' command"), || false);
         let exec = Value::Array(vec![
             err("ERR value is not an integer or out of range"),
             err("WRONGTYPE Operation against a key holding the wrong kind of value"),
         ]);
-        s.count(&exec, true);
-        s.count(&err("ERR value is not an integer or out of range script: c243, on @user_script:1."), false);
-        s.count(&err("ERR value is not an integer or out of range"), false);
-        s.count(&err("MYERR boom"), false);
-        s.count(&Value::Array(vec![err("ERR not counted outside EXEC")]), false);
+        s.count(&exec, || true);
+        s.count(&err("ERR value is not an integer or out of range script: c243, on @user_script:1."), || false);
+        s.count(&err("ERR value is not an integer or out of range"), || false);
+        s.count(&err("MYERR boom"), || false);
+        s.count(&Value::Array(vec![err("ERR not counted outside EXEC")]), || false);
         assert_eq!(s.total, 8);
         assert_eq!(
             s.section(),
             "# Errorstats\r\nerrorstat_ERR:count=6\r\nerrorstat_MYERR:count=1\r\nerrorstat_WRONGTYPE:count=1\r\n"
         );
-        s.count(&err("NOSPACEHERE"), false);
+        s.count(&err("NOSPACEHERE"), || false);
         assert!(s.section().contains("errorstat_ERR:count=7"));
     }
 }

@@ -473,7 +473,7 @@ impl Server {
                     Ok(false) => break,
                     Err(e) => {
                         let reply = Value::error(e.reply_text());
-                        self.errors.count(&reply, false);
+                        self.errors.count(&reply, || false);
                         reply.encode(&mut out);
                         send_pending(ctx, &mut self.outputs, conn, &mut out);
                         self.flush_replica_output(ctx);
@@ -489,7 +489,7 @@ impl Server {
                 // Clients in MULTI or subscribed mode go through their gate first.
                 let client = if client.multi.is_some() || self.pubsub.is_subscribed(conn) {
                     if let Some(reply) = self.gate_session(ctx, conn, name) {
-                        self.errors.count(&reply, name == "exec");
+                        self.errors.count(&reply, || name == "exec");
                         if self.clients.get_mut(&conn).is_some_and(|c| c.ctl.after_command(name == "client")) {
                             reply.encode_for(proto, &mut out);
                         }
@@ -503,7 +503,7 @@ impl Server {
                 if self.scripting.timed_out() && !crate::scripting::allowed_when_busy(name, client.parser.args()) {
                     if client.ctl.after_command(name == "client") {
                         let busy = self.scripting.busy_reply();
-                        self.errors.count(&busy, false);
+                        self.errors.count(&busy, || false);
                         busy.encode_for(proto, &mut out);
                     }
                     continue;
@@ -534,7 +534,7 @@ impl Server {
                         c.woff = self.repl.offset;
                     }
                     self.persist.before_reply(ctx, &self.config);
-                    self.errors.count(&reply, false);
+                    self.errors.count(&reply, || false);
                     if send {
                         reply.encode_for(proto, &mut out);
                     }
@@ -554,7 +554,7 @@ impl Server {
             let Some(mut client) = self.clients.remove(&conn) else { break };
             let reply = self.execute(ctx, &mut client, conn, &args);
             if let Some(r) = &reply {
-                self.errors.count(r, args[0].eq_ignore_ascii_case(b"exec"));
+                self.errors.count(r, || args[0].eq_ignore_ascii_case(b"exec"));
             }
             let reply = reply.filter(|_| client.ctl.after_command(args[0].eq_ignore_ascii_case(b"client")));
             let closing = client.closing;

@@ -105,9 +105,11 @@ impl Sentinel {
                 return;
             }
             // CLIENT KILL may have marked other clients.
-            let killed: Vec<ConnId> = self.clients.iter().filter(|(_, c)| c.closing).map(|(&k, _)| k).collect();
-            for other in killed {
-                self.drop_client(ctx, other);
+            if args[0].eq_ignore_ascii_case(b"client") {
+                let killed: Vec<ConnId> = self.clients.iter().filter(|(_, c)| c.closing).map(|(&k, _)| k).collect();
+                for other in killed {
+                    self.drop_client(ctx, other);
+                }
             }
         }
     }
