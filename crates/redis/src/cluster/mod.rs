@@ -46,6 +46,7 @@ pub(crate) mod machinery;
 mod names;
 mod node;
 mod nodes_conf;
+mod slots_reply;
 
 pub(crate) use links::Link;
 pub(crate) use node::Node;
@@ -389,6 +390,8 @@ pub(crate) struct Cluster {
     /// [`Cluster::owner_runs`] as of the `slots_version` beside it: CLUSTER
     /// SLOTS is asked far more often than a slot changes owner.
     runs_cache: std::cell::RefCell<(u64, Vec<OwnerRun>)>,
+    /// CLUSTER SLOTS's last reply, encoded, and what it showed.
+    pub(crate) slots_reply: std::cell::RefCell<slots_reply::SlotsReply>,
 }
 
 impl Cluster {
@@ -455,6 +458,7 @@ impl Cluster {
             slots_version: 0,
             lost_shard_slots: std::collections::BTreeSet::new(),
             runs_cache: std::cell::RefCell::new((u64::MAX, Vec::new())),
+            slots_reply: std::cell::RefCell::default(),
         };
         c.myself = c.add_node(Node::new(myself_name, MYSELF | MASTER, now, machinery));
         c
