@@ -99,10 +99,7 @@ fn bucket(duration_us: u64) -> usize {
 impl SlowLog {
     /// A command ran for `duration_us`: count it (`updateCommandLatencyHistogram`).
     pub(crate) fn count(&mut self, command: &'static Command, args: &[Vec<u8>], duration_us: u64) {
-        let calls = match command.doc.subcommands.iter().find(|d| {
-            args.get(1)
-                .is_some_and(|a| d.name.split_once('|').is_some_and(|(_, s)| a.eq_ignore_ascii_case(s.as_bytes())))
-        }) {
+        let calls = match args.get(1).and_then(|a| crate::command_table::find_subcommand(command, a)) {
             Some(sub) => self.sub_calls.entry(sub.name).or_default(),
             None => {
                 let i = crate::command_table::index(command);
