@@ -816,13 +816,8 @@ impl Process for Client {
             }
             Input::ConnectFailed { conn, error } if Some(conn) == current => {
                 let addr = self.conn.map(|c| c.1).expect("current");
-                let why = match error {
-                    ConnectError::Refused => "Connection refused.",
-                    ConnectError::TimedOut => "Connection timed out.",
-                    ConnectError::Unreachable => "No route to host.",
-                };
                 self.conn = None;
-                self.lost(ctx, format!("ConnectionError: Error connecting to {addr}. {why}"), Some(addr));
+                self.lost(ctx, connect_error(addr, error), Some(addr));
             }
             Input::Data { conn, bytes } if Some(conn) == current => self.on_data(ctx, conn, bytes),
             Input::Closed { conn, .. } if Some(conn) == current => {
@@ -832,6 +827,47 @@ impl Process for Client {
             other => self.on_idle(ctx, &other),
         }
     }
+}
+
+/// redis-py's message for a connection that could not be made, written
+/// piece by piece: while a master is down every operation on its slots
+/// fails to connect four times, and `format!` of the address cost more than
+/// the rest of handling the failure.
+fn connect_error(addr: SocketAddrV4, error: ConnectError) -> String {
+    let why = match error {
+        ConnectError::Refused => "Connection refused.",
+        ConnectError::TimedOut => "Connection timed out.",
+        ConnectError::Unreachable => "No route to host.",
+    };
+    let mut text = String::with_capacity(80);
+    text.push_str("ConnectionError: Error connecting to ");
+    for (i, octet) in addr.ip().octets().into_iter().enumerate() {
+        if i > 0 {
+            text.push('.');
+        }
+        push_decimal(&mut text, octet.into());
+    }
+    text.push(':');
+    push_decimal(&mut text, addr.port());
+    text.push_str(". ");
+    text.push_str(why);
+    text
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(text: &mut String, n: u16) {
+    let mut digits = [0u8; 5];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    text.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 /// A CLUSTER SLOTS reply as a map, or why redis-py would not take it.
@@ -932,6 +968,23 @@ mod tests {
         assert_eq!(words(F::Write, "r1", &s), ["SET", "r1", "x y"]);
         let min = check::Value::One(Elem::Int(i64::MIN));
         assert_eq!(words(F::Append, "l1", &min), ["RPUSH", "l1", "-9223372036854775808"]);
+    }
+
+    #[test]
+    fn connect_errors_read_as_redis_py_words_them() {
+        let errors = [ConnectError::Refused, ConnectError::TimedOut, ConnectError::Unreachable];
+        let reasons = ["Connection refused.", "Connection timed out.", "No route to host."];
+        for (ip, port) in
+            [([127, 0, 0, 1], 7001), ([0, 0, 0, 0], 0), ([255, 255, 255, 255], 65535), ([10, 9, 100, 2], 6380)]
+        {
+            let addr = SocketAddrV4::new(Ipv4Addr::from(ip), port);
+            for (error, reason) in errors.into_iter().zip(reasons) {
+                assert_eq!(
+                    connect_error(addr, error),
+                    format!("ConnectionError: Error connecting to {addr}. {reason}")
+                );
+            }
+        }
     }
 
     #[test]
