@@ -357,6 +357,8 @@ pub struct Feed {
     pub also: usize,
     /// The keys clients WATCH, which propagated writes touch.
     pub(crate) watch: crate::watch::Watches,
+    /// Keys deleted because their time had come (INFO's `expired_keys`).
+    pub(crate) expired: u64,
 }
 
 /// What a command runs against.
@@ -431,6 +433,7 @@ impl<'a> Exec<'a> {
         if self.is_master {
             self.dbs[self.db].remove(key);
             self.dirty += 1;
+            self.feed.expired += 1;
             self.propagate(&[b"DEL", key]);
         }
         true
@@ -449,7 +452,9 @@ impl<'a> Exec<'a> {
         if self.expire_if_needed(key) {
             // A replica keeps the expired key until its master's DEL, but a write
             // (possible on a writable replica) treats it as absent and replaces it.
-            self.dbs[self.db].remove(key);
+            if self.dbs[self.db].remove(key) && !self.is_master && !self.obey {
+                self.feed.expired += 1;
+            }
             return None;
         }
         self.dbs[self.db].keys.get_mut(key)

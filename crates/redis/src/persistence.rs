@@ -53,6 +53,12 @@ pub(crate) struct Persistence {
     pub(crate) lastsave_ms: i64,
     /// RDB files written (`rdb_saves`).
     saves: u64,
+    /// Children forked: BGSAVE, full syncs and AOF rewrites (`total_forks`).
+    pub(crate) forks: u64,
+    /// AOF rewrites done (`aof_rewrites`); whether there was one since start
+    /// (`aof_last_rewrite_time_sec` is 0 then, as a rewrite takes no time here).
+    aof_rewrites: u64,
+    aof_rewritten: bool,
     /// How long the last BGSAVE took, in ms (`rdb_last_bgsave_time_sec`).
     last_bgsave_ms: Option<i64>,
     child: Option<Child>,
@@ -79,7 +85,22 @@ impl Persistence {
 
     pub(crate) fn start_child(&mut self, ctx: &mut Ctx<'_>, kind: ChildKind, dirty_at_fork: u64, after: Duration) {
         let timer = ctx.set_timer(after, Timer::ChildDone.tag());
+        self.forks += 1;
         self.child = Some(Child { kind, dirty_at_fork, timer, started_ms: ctx.wall_clock_ms() });
+    }
+
+    /// An AOF rewrite's child was forked (and, here, is done at once).
+    fn aof_rewritten(&mut self) {
+        self.forks += 1;
+        self.aof_rewrites += 1;
+        self.aof_rewritten = true;
+    }
+
+    /// CONFIG RESETSTAT: the counters INFO persistence and stats show.
+    pub(crate) fn reset_stats(&mut self) {
+        self.saves = 0;
+        self.forks = 0;
+        self.aof_rewrites = 0;
     }
 
     fn incr_path(config: &Config, seq: u64) -> String {
@@ -148,8 +169,8 @@ impl Persistence {
              rdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:{}\r\n\
              rdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\n\
              rdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:{}\r\n\
-             aof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\n\
-             aof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n\
+             aof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:{}\r\n\
+             aof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:{}\r\n\
              aof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\n\
              module_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
             self.dirty,
@@ -158,7 +179,9 @@ impl Persistence {
             secs(self.last_bgsave_ms),
             secs(current),
             self.saves,
-            u8::from(config.appendonly)
+            u8::from(config.appendonly),
+            if self.aof_rewritten { 0 } else { -1 },
+            self.aof_rewrites,
         );
         if let Some(aof) = &self.aof {
             out.push_str(&format!(
@@ -407,6 +430,7 @@ impl Server {
     /// BGREWRITEAOF's result: a new base from the dataset and an empty incr file.
     pub(crate) fn rewrite_aof(&mut self, ctx: &mut Ctx<'_>) {
         let pid = self.new_pid(ctx);
+        self.persist.aof_rewritten();
         self.log(ctx, '*', &format!("Background append only file rewriting started by pid {pid}"));
         let old = self.persist.aof.as_ref().map(|a| a.seq);
         let seq = old.map_or(1, |s| s + 1);
@@ -451,6 +475,7 @@ impl Server {
     /// BGREWRITEAOF with AOF off: base `n + 1` replaces base `n` of the manifest on disk.
     fn rewrite_aof_off(&mut self, ctx: &mut Ctx<'_>) {
         let pid = self.new_pid(ctx);
+        self.persist.aof_rewritten();
         self.log(ctx, '*', &format!("Background append only file rewriting started by pid {pid}"));
         let manifest = ctx.disk().read(&self.manifest_path()).map(|b| String::from_utf8_lossy(b).into_owned());
         let old = manifest.as_deref().and_then(|m| {

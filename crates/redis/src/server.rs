@@ -809,6 +809,9 @@ impl Server {
                 self.errors.reset();
                 self.memory.evictor.evicted_keys = 0;
                 self.connections_received = 0;
+                self.feed.expired = 0;
+                self.persist.reset_stats();
+                self.repl.stats = Default::default();
                 Value::ok()
             }
             "rewrite" if args.len() == 2 => {
@@ -1055,6 +1058,8 @@ impl Server {
                 connections_received: self.connections_received,
                 commands_processed: self.commands_processed,
                 evicted_keys: self.memory.evictor.evicted_keys,
+                expired_keys: self.feed.expired,
+                total_forks: self.persist.forks,
                 sync_full: self.repl.stats.full,
                 sync_partial_ok: self.repl.stats.partial_ok,
                 sync_partial_err: self.repl.stats.partial_err,

@@ -195,6 +195,48 @@ fn expiry_follows_the_nodes_wall_clock() {
     assert_eq!(l.cmd("get j"), "(nil)");
 }
 
+/// The INFO counters of expiry and forks, as a real 7.0.15 counts them (measured
+/// with redis-cli): a key expired by the cron or by a read counts once, a
+/// replica's hidden key not at all; BGSAVE, BGREWRITEAOF and turning the AOF
+/// on fork, SAVE does not; CONFIG RESETSTAT clears them with `rdb_saves`.
+#[test]
+fn expired_keys_and_forks_count_as_redis_counts_them() {
+    let field = |info: &str, name: &str| -> String {
+        let at = info.find(&format!("{name}:")).unwrap_or_else(|| panic!("{name} in {info}")) + name.len() + 1;
+        info[at..].split("\\r\\n").next().unwrap().to_owned()
+    };
+    let mut l = lab();
+    l.cmd("set a 1 px 50");
+    l.cmd("set b 1 px 50");
+    l.cmd("set c 1 px 5000");
+    l.advance_ms(300);
+    assert_eq!(field(&l.cmd("info stats"), "expired_keys"), "2", "the cron reclaimed a and b");
+    l.cmd("set d 1 px 10");
+    l.advance_ms(50);
+    assert_eq!(l.cmd("get d"), "(nil)");
+    assert_eq!(field(&l.cmd("info stats"), "expired_keys"), "3");
+    assert_eq!(field(&l.cmd("info stats"), "total_forks"), "0");
+    l.cmd("bgsave");
+    l.advance_ms(500);
+    assert_eq!(field(&l.cmd("info stats"), "total_forks"), "1");
+    assert_eq!(l.cmd("bgrewriteaof"), "Background append only file rewriting started");
+    l.advance_ms(500);
+    l.cmd("save");
+    let info = l.cmd("info");
+    assert_eq!(field(&info, "total_forks"), "2", "SAVE does not fork");
+    assert_eq!(field(&info, "aof_rewrites"), "1");
+    assert_eq!(field(&info, "aof_last_rewrite_time_sec"), "0");
+    assert_eq!(field(&info, "rdb_saves"), "2");
+    l.cmd("config set appendonly yes");
+    l.advance_ms(500);
+    assert_eq!(field(&l.cmd("info stats"), "total_forks"), "3", "turning the AOF on rewrites it");
+    assert_eq!(l.cmd("config resetstat"), "OK");
+    let info = l.cmd("info");
+    for (name, want) in [("expired_keys", "0"), ("total_forks", "0"), ("aof_rewrites", "0"), ("rdb_saves", "0")] {
+        assert_eq!(field(&info, name), want, "{name} after CONFIG RESETSTAT");
+    }
+}
+
 #[test]
 fn info_sections_and_startup_log() {
     let mut l = lab();
