@@ -134,6 +134,10 @@ pub struct Stats {
     pub expired_keys: u64,
     /// `total_forks`.
     pub total_forks: u64,
+    /// `keyspace_hits`.
+    pub keyspace_hits: u64,
+    /// `keyspace_misses`.
+    pub keyspace_misses: u64,
     /// `pubsub_channels`.
     pub pubsub_channels: usize,
     /// `pubsub_patterns`.
@@ -171,8 +175,8 @@ pub fn stats(s: &Stats) -> String {
         ("evicted_clients", n(0)),
         ("total_eviction_exceeded_time", n(0)),
         ("current_eviction_exceeded_time", n(0)),
-        ("keyspace_hits", n(0)),
-        ("keyspace_misses", n(0)),
+        ("keyspace_hits", n(s.keyspace_hits)),
+        ("keyspace_misses", n(s.keyspace_misses)),
         ("pubsub_channels", s.pubsub_channels.to_string()),
         ("pubsub_patterns", s.pubsub_patterns.to_string()),
         ("pubsubshard_channels", s.pubsubshard_channels.to_string()),

@@ -359,6 +359,10 @@ pub struct Feed {
     pub(crate) watch: crate::watch::Watches,
     /// Keys deleted because their time had come (INFO's `expired_keys`).
     pub(crate) expired: u64,
+    /// Read lookups that found their key, and those that did not
+    /// (`keyspace_hits`, `keyspace_misses`; see [`Exec::read`]).
+    pub(crate) hits: u64,
+    pub(crate) misses: u64,
 }
 
 /// What a command runs against.
@@ -445,6 +449,24 @@ impl<'a> Exec<'a> {
             return None;
         }
         self.dbs[self.db].keys.get(key)
+    }
+
+    /// The live value of `key`, looked up as Redis's `lookupKeyRead` does for
+    /// the commands that read it (GET, EXISTS, LRANGE, TTL...): counted as a
+    /// keyspace hit or miss. Writes' lookups, and a command's own internal
+    /// checks, use [`Exec::lookup`] and count nothing.
+    pub fn read(&mut self, key: &[u8]) -> Option<&Data> {
+        if self.expire_if_needed(key) {
+            self.feed.misses += 1;
+            return None;
+        }
+        let value = self.dbs[self.db].keys.get(key);
+        if value.is_some() {
+            self.feed.hits += 1;
+        } else {
+            self.feed.misses += 1;
+        }
+        value
     }
 
     /// The live value of `key`, mutably.

@@ -51,7 +51,7 @@ pub(crate) fn verify_payload(p: &[u8]) -> Option<&[u8]> {
 
 /// DUMP key.
 pub(crate) fn dump(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
-    if x.lookup(&args[1]).is_none() {
+    if x.read(&args[1]).is_none() {
         return Value::Nil;
     }
     let db = x.db();

@@ -810,6 +810,8 @@ impl Server {
                 self.memory.evictor.evicted_keys = 0;
                 self.connections_received = 0;
                 self.feed.expired = 0;
+                self.feed.hits = 0;
+                self.feed.misses = 0;
                 self.persist.reset_stats();
                 self.repl.stats = Default::default();
                 Value::ok()
@@ -1059,6 +1061,8 @@ impl Server {
                 commands_processed: self.commands_processed,
                 evicted_keys: self.memory.evictor.evicted_keys,
                 expired_keys: self.feed.expired,
+                keyspace_hits: self.feed.hits,
+                keyspace_misses: self.feed.misses,
                 total_forks: self.persist.forks,
                 sync_full: self.repl.stats.full,
                 sync_partial_ok: self.repl.stats.partial_ok,
