@@ -265,7 +265,8 @@ impl Server {
         let mut x = Exec::new(&mut self.dbs, &mut self.feed, self.repl.master.is_none(), db, now_ms);
         let mut present = Vec::new();
         for key in plan.keys {
-            if x.lookup(&key).is_some()
+            // migrateCommand reads its keys (read lookups: hits and misses).
+            if x.read(&key).is_some()
                 && let db = x.db()
                 && let Some(value) = db.keys.get(&key)
             {

@@ -238,7 +238,7 @@ pub fn run(t: &mut dyn Target, index: usize, seed: u64) -> Result<Vec<Obs>, Stri
 
 /// INFO's keyspace hits and misses so far: each episode's read lookups must
 /// count as Redis's `lookupKeyRead` counts them.
-fn keyspace_counters(t: &mut dyn Target, conn: super::target::Conn, after: &str) -> Result<Obs, String> {
+pub(super) fn keyspace_counters(t: &mut dyn Target, conn: super::target::Conn, after: &str) -> Result<Obs, String> {
     let info = t.call(conn, &[b"INFO".to_vec(), b"stats".to_vec()])?.text();
     let field = |name: &str| info.lines().find_map(|l| l.strip_prefix(name)).unwrap_or("?").trim().to_owned();
     let text = format!("{}, {}", field("keyspace_hits:"), field("keyspace_misses:"));
