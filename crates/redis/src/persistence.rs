@@ -59,6 +59,9 @@ pub(crate) struct Persistence {
     /// (`aof_last_rewrite_time_sec` is 0 then, as a rewrite takes no time here).
     aof_rewrites: u64,
     aof_rewritten: bool,
+    /// Keys the last RDB load kept, and those it dropped as expired
+    /// (`rdb_last_load_keys_loaded`, `rdb_last_load_keys_expired`).
+    pub(crate) last_load: (u64, u64),
     /// How long the last BGSAVE took, in ms (`rdb_last_bgsave_time_sec`).
     last_bgsave_ms: Option<i64>,
     child: Option<Child>,
@@ -168,7 +171,7 @@ impl Persistence {
              current_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\n\
              rdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:{}\r\n\
              rdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\n\
-             rdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:{}\r\n\
+             rdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:{}\r\n\
              aof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:{}\r\n\
              aof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:{}\r\n\
              aof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\n\
@@ -179,6 +182,8 @@ impl Persistence {
             secs(self.last_bgsave_ms),
             secs(current),
             self.saves,
+            self.last_load.1,
+            self.last_load.0,
             u8::from(config.appendonly),
             if self.aof_rewritten { 0 } else { -1 },
             self.aof_rewrites,
@@ -329,6 +334,7 @@ impl Server {
                 let before: u64 = loaded.dbs.iter().map(|(_, d)| d.keys.len() as u64).sum();
                 let is_master = self.repl.master.is_none();
                 let keys = self.install_snapshot(ctx, loaded, is_master);
+                self.persist.last_load = (keys, before - keys);
                 let msg = format!("Done loading RDB, keys loaded: {keys}, keys expired: {}.", before - keys);
                 self.log(ctx, '*', &msg);
                 self.log(ctx, '*', "DB loaded from disk: 0.000 seconds");

@@ -543,3 +543,37 @@ fn observations_follow_roles_links_and_offsets_through_a_promotion() {
     assert_eq!(replica.last().unwrap().1, master.last().unwrap().1, "the replica caught up");
     assert_eq!(c.info_field(6379, "master_repl_offset"), master.last().unwrap().1.to_string());
 }
+
+/// INFO persistence's last-load counters, as a real 7.0.15 shows them after a
+/// restart from an RDB of two live keys and one that expired meanwhile
+/// (measured: `rdb_last_load_keys_loaded:2`, `rdb_last_load_keys_expired:1`),
+/// and a replica's after its full sync (which drops nothing).
+#[test]
+fn the_last_rdb_load_is_counted_in_info_persistence() {
+    let mut c = Cluster::new(2);
+    let master = c.server(6379, "");
+    c.sim.run_for(Duration::from_millis(10));
+    assert_eq!(persistence_field(&mut c, 6379, "rdb_last_load_keys_loaded"), "0");
+    c.cli(6379, "set a 1");
+    c.cli(6379, "set b 2");
+    c.cli(6379, "set c 3 px 1000");
+    assert_eq!(c.cli(6379, "save"), "OK");
+    c.sim.apply(Fault::Stop(master)).unwrap();
+    c.sim.run_for(Duration::from_millis(1500));
+    c.sim.apply(Fault::Start(master)).unwrap();
+    c.sim.run_for(Duration::from_millis(100));
+    assert_eq!(persistence_field(&mut c, 6379, "rdb_last_load_keys_loaded"), "2");
+    assert_eq!(persistence_field(&mut c, 6379, "rdb_last_load_keys_expired"), "1");
+    c.server(6380, &replica_conf(6379));
+    c.sim.run_for(Duration::from_secs(7));
+    assert_eq!(c.info_field(6380, "master_link_status"), "up");
+    assert_eq!(persistence_field(&mut c, 6380, "rdb_last_load_keys_loaded"), "2");
+    assert_eq!(persistence_field(&mut c, 6380, "rdb_last_load_keys_expired"), "0");
+}
+
+/// A field of INFO persistence, asked as redis-cli asks it.
+fn persistence_field(c: &mut Cluster, port: u16, field: &str) -> String {
+    let info = c.cli(port, "info persistence");
+    let at = info.find(&format!("{field}:")).unwrap_or_else(|| panic!("no {field} in {info}")) + field.len() + 1;
+    info[at..].split(['\r', '\n', '\\']).next().unwrap().to_owned()
+}
