@@ -381,10 +381,18 @@ impl Server {
             .filter_map(|l| l.split_whitespace().nth(3).and_then(|s| s.parse::<u64>().ok()))
             .max()
             .unwrap_or(1);
+        let name = &self.config.appendfilename;
+        let (base_name, incr_name) = (format!("{name}.{seq}.base.rdb"), format!("{name}.{seq}.incr.aof"));
         if let Some(base) = ctx.disk().read(&self.base_path(seq)).map(<[u8]>::to_vec)
             && let Ok(loaded) = crate::rdb::decode(&base)
         {
-            self.install_snapshot(ctx, loaded, false);
+            self.log(ctx, '*', "Reading RDB base file on AOF loading...");
+            // An AOF's base keeps its expired keys (they expire afterwards).
+            let keys = self.install_snapshot(ctx, loaded, false);
+            self.persist.last_load = (keys, 0);
+            self.log(ctx, '*', "RDB is base AOF");
+            self.log(ctx, '*', &format!("Done loading RDB, keys loaded: {keys}, keys expired: 0."));
+            self.log(ctx, '*', &format!("DB loaded from base file {base_name}: 0.000 seconds"));
         }
         let incr = ctx.disk().read(&Persistence::incr_path(&self.config, seq)).map(<[u8]>::to_vec).unwrap_or_default();
         let mut parser = RequestParser::default();
@@ -422,7 +430,11 @@ impl Server {
             x.obey = true;
             crate::commands::keyspace(command, args, &mut x);
         }
+        if !incr.is_empty() {
+            self.log(ctx, '*', &format!("DB loaded from incr file {incr_name}: 0.000 seconds"));
+        }
         self.log(ctx, '*', "DB loaded from append only file: 0.000 seconds");
+        self.log(ctx, '*', &format!("Opening AOF incr file {incr_name} on server start"));
         self.persist.aof = Some(Aof { seq, last_fsync_ms: ctx.wall_clock_ms(), ..Aof::default() });
     }
 
