@@ -273,6 +273,99 @@ fn keyspace_hits_and_misses_count_read_lookups() {
     step(&mut l, "config resetstat", (0, 0));
 }
 
+/// INFO commandstats as a real 7.0.15 counts (measured on one connection with
+/// this very sequence; its lines come in its command dict's order, so they are
+/// compared as a set, without the µs): an arity error is a rejected call, a
+/// command's own error a failed one, an unknown subcommand or command counts
+/// nowhere, a queued command counts when EXEC runs it (here never: the
+/// transaction aborts, a failed EXEC). INFO latencystats has each called
+/// command, a call that took no virtual time at 1 ns.
+#[test]
+fn commandstats_count_calls_rejections_and_failures() {
+    let mut l = lab();
+    for cmd in ["config resetstat", "set a x", "get a", "get", "incr a", "config get maxmemory", "config foo"] {
+        l.cmd(cmd);
+    }
+    for cmd in ["nosuchcmd", "multi", "set k v", "get", "exec"] {
+        l.cmd(cmd);
+    }
+    assert_eq!(
+        commandstats_lines(&mut l),
+        [
+            "cmdstat_config|get:calls=1,rejected_calls=0,failed_calls=0",
+            "cmdstat_config|resetstat:calls=1,rejected_calls=0,failed_calls=0",
+            "cmdstat_exec:calls=1,rejected_calls=0,failed_calls=1",
+            "cmdstat_get:calls=1,rejected_calls=2,failed_calls=0",
+            "cmdstat_incr:calls=1,rejected_calls=0,failed_calls=1",
+            "cmdstat_multi:calls=1,rejected_calls=0,failed_calls=0",
+            "cmdstat_set:calls=1,rejected_calls=0,failed_calls=0",
+        ]
+    );
+    let latency = l.cmd("info latencystats");
+    assert!(latency.contains("latency_percentiles_usec_get:p50=0.001,p99=0.001,p99.9=0.001"), "{latency}");
+    assert!(latency.contains("latency_percentiles_usec_info:"), "the INFO before it ran: {latency}");
+    assert!(!l.cmd("info").contains("# Commandstats"), "not in the default sections");
+    let everything = l.cmd("info everything");
+    let order: Vec<usize> = ["# Modules", "# Commandstats", "# Errorstats", "# Latencystats", "# Cluster"]
+        .iter()
+        .map(|s| everything.find(s).unwrap_or_else(|| panic!("{s}")))
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+}
+
+/// Commands run by EXEC and by scripts count as their own calls and failures;
+/// a script that ends in an error is a failed EVAL (measured on a real 7.0.15).
+#[test]
+fn commandstats_count_what_exec_and_scripts_run() {
+    let mut l = lab();
+    let raw = |cmd: &[&str]| {
+        let mut bytes = Vec::new();
+        resp::encode_command(cmd, &mut bytes);
+        bytes
+    };
+    for cmd in [
+        &["multi"][..],
+        &["set", "k", "v"],
+        &["incr", "k"],
+        &["exec"],
+        &["eval", "return redis.call('get','k')", "1", "k"],
+        &["eval", "return redis.pcall('incr','k')", "1", "k"],
+        &["eval", "return redis.call('nosuch')", "0"],
+    ] {
+        l.raw(&raw(cmd));
+    }
+    assert_eq!(
+        commandstats_lines(&mut l),
+        [
+            "cmdstat_eval:calls=3,rejected_calls=0,failed_calls=2",
+            "cmdstat_exec:calls=1,rejected_calls=0,failed_calls=0",
+            "cmdstat_get:calls=1,rejected_calls=0,failed_calls=0",
+            "cmdstat_incr:calls=2,rejected_calls=0,failed_calls=2",
+            "cmdstat_multi:calls=1,rejected_calls=0,failed_calls=0",
+            "cmdstat_set:calls=1,rejected_calls=0,failed_calls=0",
+        ]
+    );
+}
+
+/// INFO commandstats' lines without the µs (a real server's vary), sorted (a
+/// real server's order follows its command dict's hashing).
+fn commandstats_lines(l: &mut Lab) -> Vec<String> {
+    let info = l.cmd("info commandstats").replace("\\r\\n", "\n");
+    let mut lines: Vec<String> = info
+        .trim_matches('"')
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (name, fields) = l.split_once(':').unwrap();
+            let kept: Vec<&str> = fields.split(',').filter(|f| !f.starts_with("usec")).collect();
+            format!("{name}:{}", kept.join(","))
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
 #[test]
 fn info_sections_and_startup_log() {
     let mut l = lab();
