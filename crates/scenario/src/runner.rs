@@ -88,6 +88,9 @@ pub struct RunOptions {
     /// Keep no trace records (no trace.jsonl, timeline or story can be written
     /// from the run); the trace hash and event count are the same as with them.
     pub no_trace_records: bool,
+    /// Leave the report's `history_jsonl` empty (no history.jsonl can be
+    /// written from the run); the checkers judge the same history.
+    pub no_history_text: bool,
 }
 
 struct InvariantState {
@@ -676,7 +679,7 @@ pub fn run_with(
     let (history, history_jsonl) = match failure.as_ref().map(|(_, e)| e.kind()) {
         Some(FailureKind::SimulatorBug | FailureKind::Interrupted) => (None, String::new()),
         _ => {
-            let (summary, jsonl, error) = crate::workload::finish(&mut rt);
+            let (summary, jsonl, error) = crate::workload::finish(&mut rt, !options.no_history_text);
             if let (None, Some(e)) = (&failure, error) {
                 rt.sim.record("failure", format!("workloads: {e}"));
                 failure = Some((format!("workloads: {e}"), e));
