@@ -234,7 +234,7 @@ fn describe_among(among: &Option<Vec<NodeRef>>, what: &str) -> String {
 
 /// Partitions and pauses in force: what keeps running nodes from agreeing.
 fn separating_faults(rt: &Runtime) -> Vec<String> {
-    rt.faults_in_force().into_iter().filter(|f| f.starts_with("partition") || f.starts_with("pause")).collect()
+    rt.faults_in_force().iter().filter(|f| f.starts_with("partition") || f.starts_with("pause")).cloned().collect()
 }
 
 struct OwnerPerEpoch {

@@ -869,10 +869,13 @@ fn command(f: F, key: &str, value: &check::Value) -> Vec<Vec<u8>> {
     args
 }
 
-/// An element as stored: an integer when it reads as one.
+/// An element as stored: an integer when it reads as one, else its text
+/// (invalid UTF-8 replaced). Valid UTF-8, the usual case, is read in place.
 fn elem(bytes: &[u8]) -> Elem {
-    let text = String::from_utf8_lossy(bytes);
-    text.parse::<i64>().map(Elem::Int).unwrap_or_else(|_| Elem::Str(text.into_owned()))
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.parse::<i64>().map_or_else(|_| Elem::Str(text.to_owned()), Elem::Int),
+        Err(_) => Elem::Str(String::from_utf8_lossy(bytes).into_owned()),
+    }
 }
 
 /// What a read returned, as the history holds it.
@@ -909,6 +912,24 @@ mod tests {
 
     fn words(args: Vec<Vec<u8>>) -> Vec<String> {
         args.into_iter().map(|a| String::from_utf8(a).unwrap()).collect()
+    }
+
+    #[test]
+    fn a_read_element_is_an_integer_when_it_reads_as_one_else_its_text() {
+        let cases: [(&[u8], Elem); 9] = [
+            (b"42", Elem::Int(42)),
+            (b"-7", Elem::Int(-7)),
+            (b"+3", Elem::Int(3)),
+            (b"9223372036854775807", Elem::Int(i64::MAX)),
+            (b"9223372036854775808", Elem::Str("9223372036854775808".into())),
+            (b" 1", Elem::Str(" 1".into())),
+            (b"", Elem::Str(String::new())),
+            (b"p1-12", Elem::Str("p1-12".into())),
+            (b"4\xff2", Elem::Str("4\u{fffd}2".into())),
+        ];
+        for (bytes, want) in cases {
+            assert_eq!(elem(bytes), want, "{bytes:?}");
+        }
     }
 
     #[test]
