@@ -370,10 +370,13 @@ fn first_hole(ranges: &[SlotRangeView]) -> usize {
 struct Agrees {
     among: Option<Vec<NodeRef>>,
     tables: Tables,
-    /// The tables the last judgement saw (by node, its currentEpoch and the
-    /// same `Rc`s: the same ranges) and what it concluded.
-    last: RefCell<Option<(Vec<(ProcId, u64, Ranges)>, Observation)>>,
+    /// The tables the last judgement saw and what it concluded.
+    last: RefCell<Option<(Vec<TableSeen>, Observation)>>,
 }
+
+/// A table as a judgement saw it: its node, the node's currentEpoch and its
+/// ranges (the same `Rc`: the same ranges).
+type TableSeen = (ProcId, u64, Ranges);
 
 impl Condition for Agrees {
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
