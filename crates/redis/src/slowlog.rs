@@ -104,10 +104,7 @@ fn bucket(duration_us: u64) -> usize {
 impl SlowLog {
     /// The statistics of `command` (of its subcommand `args[1]`, for a container).
     fn entry(&mut self, command: &'static Command, args: &[Vec<u8>]) -> &mut Calls {
-        match command.doc.subcommands.iter().find(|d| {
-            args.get(1)
-                .is_some_and(|a| d.name.split_once('|').is_some_and(|(_, s)| a.eq_ignore_ascii_case(s.as_bytes())))
-        }) {
+        match args.get(1).and_then(|a| crate::command_table::find_subcommand(command, a)) {
             Some(sub) => self.sub_calls.entry(sub.name).or_default(),
             None => {
                 let i = crate::command_table::index(command);

@@ -14,6 +14,6 @@ mod reply;
 mod request;
 
 pub use cli::{quote, render, render_piped};
-pub use reply::{Decoded, Protocol, ReplyDecoder, Value, encode_command};
+pub use reply::{Decoded, Encoded, Protocol, ReplyDecoder, Value, encode_command};
 pub use request::{MAX_INLINE, MAX_MULTIBULK, PROTO_MAX_BULK_LEN, ProtocolError, RequestParser};
 pub use request::{parse_ll, split_args};

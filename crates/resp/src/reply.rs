@@ -1,5 +1,7 @@
 //! Reply values, their encoding, and an incremental decoder for clients.
 
+use std::sync::Arc;
+
 /// The protocol a connection speaks; `HELLO 3` switches a client to RESP3.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Protocol {
@@ -52,6 +54,34 @@ pub enum Value {
     /// RESP3 `=` with format `txt` (INFO, CLIENT LIST): a bulk string for RESP2.
     /// The decoder gives it back as a [`Value::Bulk`] that starts with `txt:`.
     Verbatim(Vec<u8>),
+    /// A value encoded once for both protocols and shared: a server that
+    /// gives many clients the same large reply (CLUSTER SLOTS while the
+    /// cluster's configuration holds still) writes the kept bytes instead of
+    /// building and encoding the value again. The decoder never makes one.
+    Encoded(Arc<Encoded>),
+}
+
+/// A reply value with its RESP2 and RESP3 encodings, made once ([`Value::Encoded`]).
+#[derive(Debug, PartialEq)]
+pub struct Encoded {
+    value: Value,
+    resp2: Vec<u8>,
+    resp3: Vec<u8>,
+}
+
+impl Encoded {
+    /// Encodes `value` for both protocols.
+    pub fn new(value: Value) -> Encoded {
+        let (mut resp2, mut resp3) = (Vec::new(), Vec::new());
+        value.encode_for(Protocol::Resp2, &mut resp2);
+        value.encode_for(Protocol::Resp3, &mut resp3);
+        Encoded { value, resp2, resp3 }
+    }
+
+    /// The value encoded.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
 }
 
 impl Value {
@@ -124,6 +154,11 @@ impl Value {
                     item.encode_as(proto, out);
                 }
             }
+            Value::Encoded(e) => match proto {
+                Some(Protocol::Resp2) => out.extend_from_slice(&e.resp2),
+                Some(Protocol::Resp3) => out.extend_from_slice(&e.resp3),
+                None => e.value.encode_as(None, out),
+            },
             Value::Map(pairs) => {
                 if resp2 {
                     header(out, b'*', 2 * pairs.len() as i64);
@@ -420,6 +455,29 @@ mod tests {
         assert_eq!(encoded(&Value::Boolean(true), Protocol::Resp2), ":1\r\n");
         assert_eq!(encoded(&Value::Verbatim(b"a:1\n".to_vec()), Protocol::Resp3), "=8\r\ntxt:a:1\n\r\n");
         assert_eq!(encoded(&Value::Verbatim(b"a:1\n".to_vec()), Protocol::Resp2), "$4\r\na:1\n\r\n");
+    }
+
+    #[test]
+    fn an_encoded_value_writes_what_its_value_encodes_to_in_each_protocol() {
+        let value = Value::Array(vec![
+            Value::Integer(0),
+            Value::Array(vec![Value::bulk("10.0.0.1"), Value::Map(Vec::new()), Value::Nil]),
+        ]);
+        let shared = Value::Encoded(Arc::new(Encoded::new(value.clone())));
+        let encoded = |v: &Value, p| {
+            let mut out = Vec::new();
+            v.encode_for(p, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        for proto in [Protocol::Resp2, Protocol::Resp3] {
+            assert_eq!(encoded(&shared, proto), encoded(&value, proto));
+            // Inside another reply (EXEC's array) too.
+            let exec = |v: &Value| encoded(&Value::Array(vec![Value::ok(), v.clone()]), proto);
+            assert_eq!(exec(&shared), exec(&value));
+        }
+        assert_eq!(encoded(&shared, Protocol::Resp3), "*2\r\n:0\r\n*3\r\n$8\r\n10.0.0.1\r\n%0\r\n_\r\n");
+        assert_eq!(shared.to_bytes(), value.to_bytes());
+        assert_eq!(crate::render(&shared), crate::render(&value));
     }
 
     #[test]

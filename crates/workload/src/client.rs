@@ -24,6 +24,7 @@ use resp::{Decoded, ReplyDecoder, Value};
 use sim::{ConnId, ConnectError, Ctx, Input, Instant, Process};
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::io::Write as _;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::rc::Rc;
 use std::time::Duration;
@@ -82,7 +83,6 @@ struct Op {
     f: F,
     key: String,
     value: check::Value,
-    args: Vec<Vec<u8>>,
     attempts: u32,
     /// The command went out at least once: it may have been applied.
     sent: bool,
@@ -220,12 +220,10 @@ impl Client {
     }
 
     fn begin(&mut self, ctx: &mut Ctx<'_>, f: F, key: String, value: check::Value) {
-        let args = command(f, &key, &value);
         let op = Op {
             f,
             key,
             value,
-            args,
             attempts: 0,
             sent: false,
             lost_after_send: false,
@@ -262,7 +260,7 @@ impl Client {
                     self.start_refresh(After::Dispatch);
                     return self.dispatch(ctx);
                 }
-                match op.redirect.or_else(|| router.route(&op.args)) {
+                match op.redirect.or_else(|| router.route_key(op.key.as_bytes())) {
                     Some(addr) => self.go(ctx, addr, Expect::Main),
                     None => {
                         let slot = common::slot::key_slot(op.key.as_bytes());
@@ -404,7 +402,7 @@ impl Client {
                 if op.asking {
                     resp::encode_command(&[b"ASKING"], buf);
                 }
-                resp::encode_command(&op.args, buf);
+                command(op.f, &op.key, &op.value, buf);
                 if let Some((n, t)) = &wait {
                     resp::encode_command(&[&b"WAIT"[..], n.as_bytes(), t.as_bytes()], buf);
                 }
@@ -818,13 +816,8 @@ impl Process for Client {
             }
             Input::ConnectFailed { conn, error } if Some(conn) == current => {
                 let addr = self.conn.map(|c| c.1).expect("current");
-                let why = match error {
-                    ConnectError::Refused => "Connection refused.",
-                    ConnectError::TimedOut => "Connection timed out.",
-                    ConnectError::Unreachable => "No route to host.",
-                };
                 self.conn = None;
-                self.lost(ctx, format!("ConnectionError: Error connecting to {addr}. {why}"), Some(addr));
+                self.lost(ctx, connect_error(addr, error), Some(addr));
             }
             Input::Data { conn, bytes } if Some(conn) == current => self.on_data(ctx, conn, bytes),
             Input::Closed { conn, .. } if Some(conn) == current => {
@@ -836,6 +829,47 @@ impl Process for Client {
     }
 }
 
+/// redis-py's message for a connection that could not be made, written
+/// piece by piece: while a master is down every operation on its slots
+/// fails to connect four times, and `format!` of the address cost more than
+/// the rest of handling the failure.
+fn connect_error(addr: SocketAddrV4, error: ConnectError) -> String {
+    let why = match error {
+        ConnectError::Refused => "Connection refused.",
+        ConnectError::TimedOut => "Connection timed out.",
+        ConnectError::Unreachable => "No route to host.",
+    };
+    let mut text = String::with_capacity(80);
+    text.push_str("ConnectionError: Error connecting to ");
+    for (i, octet) in addr.ip().octets().into_iter().enumerate() {
+        if i > 0 {
+            text.push('.');
+        }
+        push_decimal(&mut text, octet.into());
+    }
+    text.push(':');
+    push_decimal(&mut text, addr.port());
+    text.push_str(". ");
+    text.push_str(why);
+    text
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(text: &mut String, n: u16) {
+    let mut digits = [0u8; 5];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    text.extend(digits[at..].iter().map(|&d| char::from(d)));
+}
+
 /// A CLUSTER SLOTS reply as a map, or why redis-py would not take it.
 fn slot_map(v: &Value) -> Result<SlotMap, String> {
     match v {
@@ -844,29 +878,31 @@ fn slot_map(v: &Value) -> Result<SlotMap, String> {
     }
 }
 
-/// The command of an operation.
-fn command(f: F, key: &str, value: &check::Value) -> Vec<Vec<u8>> {
-    let arg = || match value {
-        check::Value::One(Elem::Int(n)) => n.to_string().into_bytes(),
-        check::Value::One(Elem::Str(s)) => s.as_bytes().to_vec(),
-        _ => Vec::new(),
+/// Appends the command of an operation, encoded as redis-py sends it,
+/// straight into the connection's buffer (no argument list is built).
+fn command(f: F, key: &str, value: &check::Value, out: &mut Vec<u8>) {
+    let mut digits = [0u8; 20];
+    let arg: &[u8] = match value {
+        check::Value::One(Elem::Int(n)) => {
+            let mut at = std::io::Cursor::new(&mut digits[..]);
+            // Twenty bytes hold any i64.
+            let _ = write!(at, "{n}");
+            let len = at.position() as usize;
+            &digits[..len]
+        }
+        check::Value::One(Elem::Str(s)) => s.as_bytes(),
+        _ => b"",
     };
-    let (name, with_arg): (&[u8], bool) = match f {
-        F::Write => (b"SET", true),
-        F::Read | F::ReadCounter | F::Cas => (b"GET", false),
-        F::Incr => (b"INCR", false),
-        F::Add => (b"SADD", true),
-        F::ReadSet => (b"SMEMBERS", false),
-        F::Append => (b"RPUSH", true),
-        F::ReadList => return vec![b"LRANGE".to_vec(), key.as_bytes().to_vec(), b"0".to_vec(), b"-1".to_vec()],
-    };
-    let mut args = Vec::with_capacity(3);
-    args.push(name.to_vec());
-    args.push(key.as_bytes().to_vec());
-    if with_arg {
-        args.push(arg());
+    let key = key.as_bytes();
+    match f {
+        F::Write => resp::encode_command(&[&b"SET"[..], key, arg], out),
+        F::Read | F::ReadCounter | F::Cas => resp::encode_command(&[&b"GET"[..], key], out),
+        F::Incr => resp::encode_command(&[&b"INCR"[..], key], out),
+        F::Add => resp::encode_command(&[&b"SADD"[..], key, arg], out),
+        F::ReadSet => resp::encode_command(&[&b"SMEMBERS"[..], key], out),
+        F::Append => resp::encode_command(&[&b"RPUSH"[..], key, arg], out),
+        F::ReadList => resp::encode_command(&[&b"LRANGE"[..], key, b"0", b"-1"], out),
     }
-    args
 }
 
 /// An element as stored: an integer when it reads as one (as `i64`'s
@@ -928,8 +964,14 @@ fn master_addr(v: &Value) -> Option<SocketAddrV4> {
 mod tests {
     use super::*;
 
-    fn words(args: Vec<Vec<u8>>) -> Vec<String> {
-        args.into_iter().map(|a| String::from_utf8(a).unwrap()).collect()
+    /// The words of the command an operation sends, as a server parses them.
+    fn words(f: F, key: &str, value: &check::Value) -> Vec<String> {
+        let mut bytes = Vec::new();
+        command(f, key, value, &mut bytes);
+        let mut parser = resp::RequestParser::default();
+        parser.feed(&bytes);
+        assert_eq!(parser.next_command(false), Ok(true), "one whole command");
+        parser.args().iter().map(|a| String::from_utf8(a.clone()).unwrap()).collect()
     }
 
     #[test]
@@ -958,16 +1000,35 @@ mod tests {
     #[test]
     fn operations_become_the_commands_redis_py_sends() {
         let v = check::Value::One(Elem::Int(1_000_000_007));
-        assert_eq!(words(command(F::Write, "r1", &v)), ["SET", "r1", "1000000007"]);
-        assert_eq!(words(command(F::Append, "l1", &v)), ["RPUSH", "l1", "1000000007"]);
-        assert_eq!(words(command(F::Add, "s1", &v)), ["SADD", "s1", "1000000007"]);
-        assert_eq!(words(command(F::Incr, "c1", &v)), ["INCR", "c1"]);
-        assert_eq!(words(command(F::ReadList, "l1", &check::Value::Nil)), ["LRANGE", "l1", "0", "-1"]);
-        assert_eq!(words(command(F::ReadSet, "s1", &check::Value::Nil)), ["SMEMBERS", "s1"]);
-        assert_eq!(words(command(F::ReadCounter, "c1", &check::Value::Nil)), ["GET", "c1"]);
-        assert_eq!(words(command(F::Read, "r1", &check::Value::Nil)), ["GET", "r1"]);
+        assert_eq!(words(F::Write, "r1", &v), ["SET", "r1", "1000000007"]);
+        assert_eq!(words(F::Append, "l1", &v), ["RPUSH", "l1", "1000000007"]);
+        assert_eq!(words(F::Add, "s1", &v), ["SADD", "s1", "1000000007"]);
+        assert_eq!(words(F::Incr, "c1", &v), ["INCR", "c1"]);
+        assert_eq!(words(F::ReadList, "l1", &check::Value::Nil), ["LRANGE", "l1", "0", "-1"]);
+        assert_eq!(words(F::ReadSet, "s1", &check::Value::Nil), ["SMEMBERS", "s1"]);
+        assert_eq!(words(F::ReadCounter, "c1", &check::Value::Nil), ["GET", "c1"]);
+        assert_eq!(words(F::Read, "r1", &check::Value::Nil), ["GET", "r1"]);
         let s = check::Value::One(Elem::Str("x y".into()));
-        assert_eq!(words(command(F::Write, "r1", &s)), ["SET", "r1", "x y"]);
+        assert_eq!(words(F::Write, "r1", &s), ["SET", "r1", "x y"]);
+        let min = check::Value::One(Elem::Int(i64::MIN));
+        assert_eq!(words(F::Append, "l1", &min), ["RPUSH", "l1", "-9223372036854775808"]);
+    }
+
+    #[test]
+    fn connect_errors_read_as_redis_py_words_them() {
+        let errors = [ConnectError::Refused, ConnectError::TimedOut, ConnectError::Unreachable];
+        let reasons = ["Connection refused.", "Connection timed out.", "No route to host."];
+        for (ip, port) in
+            [([127, 0, 0, 1], 7001), ([0, 0, 0, 0], 0), ([255, 255, 255, 255], 65535), ([10, 9, 100, 2], 6380)]
+        {
+            let addr = SocketAddrV4::new(Ipv4Addr::from(ip), port);
+            for (error, reason) in errors.into_iter().zip(reasons) {
+                assert_eq!(
+                    connect_error(addr, error),
+                    format!("ConnectionError: Error connecting to {addr}. {reason}")
+                );
+            }
+        }
     }
 
     #[test]

@@ -692,35 +692,29 @@ impl Server {
     }
 
     /// A node's known replication offset (its own for myself).
-    fn node_offset(&self, i: usize) -> i64 {
+    pub(super) fn node_offset(&self, i: usize) -> i64 {
         let c = self.clr();
         if i == c.myself { self.repl.offset } else { c.node(i).repl_offset }
     }
 
     fn cluster_slots(&self) -> Value {
+        use super::slots_reply::Shown;
         let c = self.clr();
-        let node_entry = |i: usize| {
+        let shown = |i: usize| {
             let n = c.node(i);
-            Value::Array(vec![
-                bulk(n.ip()),
-                Value::Integer(i64::from(n.port())),
-                bulk(n.name()),
-                // The node's extra networking metadata (hostname), none here.
-                Value::Map(Vec::new()),
-            ])
+            Shown::Node(n.ip(), n.port(), n.name())
         };
-        let mut out = Vec::new();
-        for (start, end, o) in c.owner_runs() {
-            let mut entry = vec![Value::Integer(start as i64), Value::Integer(end as i64), node_entry(o)];
-            for &r in &c.node(o).replicas {
-                if c.node(r).failed() || self.node_offset(r) == 0 {
-                    continue;
+        c.slots_reply.borrow_mut().get(|list| {
+            for (start, end, o) in c.owner_runs() {
+                list.push(Shown::Run(start, end));
+                list.push(shown(o));
+                for &r in &c.node(o).replicas {
+                    if !c.node(r).failed() && self.node_offset(r) != 0 {
+                        list.push(shown(r));
+                    }
                 }
-                entry.push(node_entry(r));
             }
-            out.push(Value::Array(entry));
-        }
-        Value::Array(out)
+        })
     }
 
     fn cluster_shards(&self) -> Value {

@@ -46,6 +46,7 @@ pub(crate) mod machinery;
 mod names;
 mod node;
 mod nodes_conf;
+mod slots_reply;
 
 pub(crate) use links::Link;
 pub(crate) use node::Node;
@@ -389,6 +390,8 @@ pub(crate) struct Cluster {
     /// [`Cluster::owner_runs`] as of the `slots_version` beside it: CLUSTER
     /// SLOTS is asked far more often than a slot changes owner.
     runs_cache: std::cell::RefCell<(u64, Vec<OwnerRun>)>,
+    /// CLUSTER SLOTS's last reply, encoded, and what it showed.
+    pub(crate) slots_reply: std::cell::RefCell<slots_reply::SlotsReply>,
 }
 
 impl Cluster {
@@ -455,6 +458,7 @@ impl Cluster {
             slots_version: 0,
             lost_shard_slots: std::collections::BTreeSet::new(),
             runs_cache: std::cell::RefCell::new((u64::MAX, Vec::new())),
+            slots_reply: std::cell::RefCell::default(),
         };
         c.myself = c.add_node(Node::new(myself_name, MYSELF | MASTER, now, machinery));
         c
@@ -750,12 +754,17 @@ impl Cluster {
     /// clients ask after every connection error: the runs are kept until a
     /// slot changes owner, and found a block of 16 owners at a time.
     pub(crate) fn owner_runs(&self) -> Vec<OwnerRun> {
+        self.with_owner_runs(<[OwnerRun]>::to_vec)
+    }
+
+    /// `f` of [`Cluster::owner_runs`], read in place.
+    fn with_owner_runs<R>(&self, f: impl FnOnce(&[OwnerRun]) -> R) -> R {
         let mut cache = self.runs_cache.borrow_mut();
         if cache.0 != self.slots_version {
             *cache = (self.slots_version, self.scan_owner_runs());
         }
         debug_assert_eq!(cache.1, self.scan_owner_runs(), "owner runs cached at version {}", cache.0);
-        cache.1.clone()
+        f(&cache.1)
     }
 
     fn scan_owner_runs(&self) -> Vec<OwnerRun> {
@@ -878,32 +887,22 @@ impl Cluster {
         self.bits_cache.blocks(bits)
     }
 
-    /// Whether `bits` is exactly node `i`'s slots.
+    /// Whether `bits` is exactly node `i`'s slots. Every PING is checked,
+    /// and a master's carries thousands of slots: the bitmap `i`'s owner
+    /// runs make is compared with it a word at a time instead of looking
+    /// each set bit's owner up.
     pub(crate) fn owns_exactly(&self, i: usize, bits: &SlotBits) -> bool {
-        // Every PING is checked, and its bitmap is mostly zero (a few dozen
-        // slots per master in a big cluster): 64-byte blocks are tested whole
-        // first, and only a block with bits set is looked at word by word.
-        let owner = i as u32;
-        let mut claimed = 0;
-        for (b, block) in bits.chunks_exact(64).enumerate() {
-            let mut words = [0u64; 8];
-            for (w, bytes) in words.iter_mut().zip(block.chunks_exact(8)) {
-                *w = u64::from_le_bytes(bytes.try_into().unwrap_or_default());
-            }
-            if words.iter().fold(0, |all, w| all | w) == 0 {
-                continue;
-            }
-            for (k, mut w) in words.into_iter().enumerate() {
-                claimed += w.count_ones();
-                while w != 0 {
-                    if self.slots[(b * 8 + k) * 64 + w.trailing_zeros() as usize] != owner {
-                        return false;
-                    }
-                    w &= w - 1;
+        let mut want = [0u64; SLOTS / 64];
+        self.with_owner_runs(|runs| {
+            for &(start, end, _) in runs.iter().filter(|r| r.2 == i) {
+                for (w, word) in want.iter_mut().enumerate().take(end / 64 + 1).skip(start / 64) {
+                    // The run's slots within word `w`, as bits.
+                    let (lo, hi) = (start.max(w * 64) - w * 64, end.min(w * 64 + 63) - w * 64);
+                    *word |= (u64::MAX >> (63 - hi)) & (u64::MAX << lo);
                 }
             }
-        }
-        claimed == u32::from(self.node(i).numslots)
+        });
+        want.iter().zip(bits.chunks_exact(8)).all(|(w, b)| *w == u64::from_le_bytes(b.try_into().unwrap_or_default()))
     }
 
     /// Maximal runs of slots node `i` owns, as (first, last).

@@ -157,5 +157,18 @@ fn owner_runs_are_the_slot_table_read_slot_by_slot() {
             }
         }
         assert_eq!(c.owner_runs(), expected);
+        // owns_exactly against the table read slot by slot, for each node's
+        // own bitmap and that bitmap with one slot flipped.
+        for node in [0, b] {
+            let mut bits = Box::new([0; bus::SLOT_BYTES]);
+            for slot in (0..SLOTS).filter(|&s| c.owner(s) == Some(node)) {
+                bus::set_bit(&mut bits, slot, true);
+            }
+            assert!(c.owns_exactly(node, &bits));
+            let flip = rng.below(SLOTS as u64) as usize;
+            let was = bus::bit(&bits, flip);
+            bus::set_bit(&mut bits, flip, !was);
+            assert!(!c.owns_exactly(node, &bits), "slot {flip} flipped");
+        }
     }
 }
