@@ -130,6 +130,14 @@ pub struct Stats {
     pub sync_partial_err: u64,
     /// `evicted_keys`.
     pub evicted_keys: u64,
+    /// `expired_keys`.
+    pub expired_keys: u64,
+    /// `total_forks`.
+    pub total_forks: u64,
+    /// `keyspace_hits`.
+    pub keyspace_hits: u64,
+    /// `keyspace_misses`.
+    pub keyspace_misses: u64,
     /// `pubsub_channels`.
     pub pubsub_channels: usize,
     /// `pubsub_patterns`.
@@ -159,7 +167,7 @@ pub fn stats(s: &Stats) -> String {
         ("sync_full", n(s.sync_full)),
         ("sync_partial_ok", n(s.sync_partial_ok)),
         ("sync_partial_err", n(s.sync_partial_err)),
-        ("expired_keys", n(0)),
+        ("expired_keys", n(s.expired_keys)),
         ("expired_stale_perc", "0.00".to_owned()),
         ("expired_time_cap_reached_count", n(0)),
         ("expire_cycle_cpu_milliseconds", n(0)),
@@ -167,13 +175,13 @@ pub fn stats(s: &Stats) -> String {
         ("evicted_clients", n(0)),
         ("total_eviction_exceeded_time", n(0)),
         ("current_eviction_exceeded_time", n(0)),
-        ("keyspace_hits", n(0)),
-        ("keyspace_misses", n(0)),
+        ("keyspace_hits", n(s.keyspace_hits)),
+        ("keyspace_misses", n(s.keyspace_misses)),
         ("pubsub_channels", s.pubsub_channels.to_string()),
         ("pubsub_patterns", s.pubsub_patterns.to_string()),
         ("pubsubshard_channels", s.pubsubshard_channels.to_string()),
         ("latest_fork_usec", n(0)),
-        ("total_forks", n(0)),
+        ("total_forks", n(s.total_forks)),
         ("migrate_cached_sockets", n(0)),
         ("slave_expires_tracked_keys", n(0)),
         ("active_defrag_hits", n(0)),

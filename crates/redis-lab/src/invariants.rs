@@ -132,7 +132,7 @@ fn plain(name: &str, among: Option<Vec<NodeRef>>) -> Box<dyn Condition> {
             Box::new(OwnerPerEpoch { among, tables: Tables::default(), last: RefCell::default() })
         }
         "cluster-slots-covered" => Box::new(SlotsCovered { among, tables: Tables::default() }),
-        "cluster-agrees" => Box::new(Agrees { among, tables: Tables::default() }),
+        "cluster-agrees" => Box::new(Agrees { among, tables: Tables::default(), last: RefCell::default() }),
         _ => Box::new(Converged { among, last: RefCell::default(), same_at: RefCell::default() }),
     }
 }
@@ -148,21 +148,25 @@ fn among(n: &Node, cx: &ParseCx<'_>, name: &str) -> Result<Vec<NodeRef>, Diagnos
 
 /// The running or paused redis servers an invariant looks at, by name.
 pub(crate) fn servers<'a>(rt: &'a Runtime, among: &Option<Vec<NodeRef>>) -> Result<Vec<Member<'a>>, RunError> {
-    let procs: Vec<ProcId> = match among {
-        Some(list) => list.iter().map(|r| rt.proc(r)).collect::<Result<_, _>>()?,
-        None => rt.nodes().filter(|(_, kind)| *kind == "redis").map(|(p, _)| p).collect(),
+    let member = |p: ProcId| {
+        let state = rt.sim.proc_state(p);
+        if state == ProcState::Down {
+            return None;
+        }
+        let server = rt.sim.process::<Server>(p)?;
+        Some(Member { proc: p, name: rt.sim.proc_name(p), server, paused: state == ProcState::Paused })
     };
-    Ok(procs
-        .into_iter()
-        .filter_map(|p| {
-            let state = rt.sim.proc_state(p);
-            if state == ProcState::Down {
-                return None;
+    // Sized once: the invariants ask at every poll.
+    let mut out = Vec::with_capacity(among.as_ref().map_or(rt.nodes().size_hint().0, Vec::len));
+    match among {
+        Some(list) => {
+            for r in list {
+                out.extend(member(rt.proc(r)?));
             }
-            let server = rt.sim.process::<Server>(p)?;
-            Some(Member { proc: p, name: rt.sim.proc_name(p), server, paused: state == ProcState::Paused })
-        })
-        .collect())
+        }
+        None => out.extend(rt.nodes().filter(|(_, kind)| *kind == "redis").filter_map(|(p, _)| member(p))),
+    }
+    Ok(out)
 }
 
 /// One node an invariant looks at.
@@ -234,7 +238,7 @@ fn describe_among(among: &Option<Vec<NodeRef>>, what: &str) -> String {
 
 /// Partitions and pauses in force: what keeps running nodes from agreeing.
 fn separating_faults(rt: &Runtime) -> Vec<String> {
-    rt.faults_in_force().into_iter().filter(|f| f.starts_with("partition") || f.starts_with("pause")).collect()
+    rt.faults_in_force().iter().filter(|f| f.starts_with("partition") || f.starts_with("pause")).cloned().collect()
 }
 
 struct OwnerPerEpoch {
@@ -366,7 +370,13 @@ fn first_hole(ranges: &[SlotRangeView]) -> usize {
 struct Agrees {
     among: Option<Vec<NodeRef>>,
     tables: Tables,
+    /// The tables the last judgement saw and what it concluded.
+    last: RefCell<Option<(Vec<TableSeen>, Observation)>>,
 }
+
+/// A table as a judgement saw it: its node, the node's currentEpoch and its
+/// ranges (the same `Rc`: the same ranges).
+type TableSeen = (ProcId, u64, Ranges);
 
 impl Condition for Agrees {
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
@@ -374,35 +384,51 @@ impl Condition for Agrees {
         if !faults.is_empty() {
             return Ok(Observation { holds: true, observed: format!("not judged: {} in force", faults.join(", ")) });
         }
-        let views: Vec<(&str, u64, Ranges)> = servers(rt, &self.among)?
+        let members = servers(rt, &self.among)?;
+        let views: Vec<(&Member<'_>, u64, Ranges)> = members
             .iter()
             .filter(|m| !m.paused)
             .filter_map(|m| {
                 let epoch = m.server.cluster_view()?.current_epoch();
-                self.tables.ranges(rt, m).map(|r| (m.name, epoch, r))
+                self.tables.ranges(rt, m).map(|r| (m, epoch, r))
             })
             .collect();
-        let Some((first, epoch, ranges)) = views.first() else {
-            return Ok(Observation { holds: true, observed: "no running cluster node".to_owned() });
-        };
-        for (name, e, r) in &views[1..] {
-            if e != epoch {
-                return Ok(Observation {
-                    holds: false,
-                    observed: format!("{first} is at currentEpoch {epoch}, {name} at {e}"),
-                });
-            }
-            if r != ranges {
-                return Ok(Observation { holds: false, observed: slot_difference(first, ranges, name, r) });
-            }
+        let mut last = self.last.borrow_mut();
+        if let Some((seen, o)) = &*last
+            && seen.len() == views.len()
+            && seen.iter().zip(&views).all(|(a, b)| a.0 == b.0.proc && a.1 == b.1 && Rc::ptr_eq(&a.2, &b.2))
+        {
+            return Ok(o.clone());
         }
-        Ok(Observation {
-            holds: true,
-            observed: format!("{} nodes agree: {} slot ranges, currentEpoch {epoch}", views.len(), ranges.len()),
-        })
+        let named: Vec<(&str, u64, &[SlotRangeView])> = views.iter().map(|(m, e, r)| (m.name, *e, &r[..])).collect();
+        let observation = agreement(&named);
+        *last = Some((views.into_iter().map(|(m, e, r)| (m.proc, e, r)).collect(), observation.clone()));
+        Ok(observation)
     }
     fn describe(&self) -> String {
         describe_among(&self.among, "the cluster agrees on its slot map and epochs")
+    }
+}
+
+/// Whether the tables (by node name, with its currentEpoch) agree, in words.
+fn agreement(views: &[(&str, u64, &[SlotRangeView])]) -> Observation {
+    let Some((first, epoch, ranges)) = views.first() else {
+        return Observation { holds: true, observed: "no running cluster node".to_owned() };
+    };
+    for (name, e, r) in &views[1..] {
+        if e != epoch {
+            return Observation {
+                holds: false,
+                observed: format!("{first} is at currentEpoch {epoch}, {name} at {e}"),
+            };
+        }
+        if r != ranges {
+            return Observation { holds: false, observed: slot_difference(first, ranges, name, r) };
+        }
+    }
+    Observation {
+        holds: true,
+        observed: format!("{} nodes agree: {} slot ranges, currentEpoch {epoch}", views.len(), ranges.len()),
     }
 }
 

@@ -41,7 +41,7 @@ fn bit_at(s: &[u8], i: u64) -> bool {
 
 /// The string at `key`: `Ok(None)` if missing.
 fn string<'x>(x: &'x mut Exec<'_>, key: &[u8]) -> Result<Option<&'x [u8]>, Value> {
-    match x.lookup(key) {
+    match x.read(key) {
         None => Ok(None),
         Some(Data::Str(s)) => Ok(Some(s)),
         Some(_) => Err(wrong_type()),

@@ -58,6 +58,9 @@ impl Server {
         client.cluster_flags.asking = false;
         let command = match checked {
             Dispatch::Reply(v) => {
+                if let Some(command) = crate::command_table::lookup(name) {
+                    self.slowlog.count_error(command, args, &v, false);
+                }
                 if name == "exec" {
                     // execCommandAbort discards the transaction: its watches go too.
                     self.feed.watch.forget(client.id);
@@ -70,12 +73,16 @@ impl Server {
             && !self.scripting.in_call
             && let Some(oom) = self.maxmemory_gate(ctx, command, args, client.multi.is_some())
         {
+            self.slowlog.count_error(command, args, &oom, false);
             return Some(oom);
         }
         self.commands_processed += 1;
         let now_ms = ctx.wall_clock_ms();
         client.last_cmd_ms = now_ms;
         let reply = self.run_handler(ctx, client, conn, command, args);
+        if let Some(r) = &reply {
+            self.slowlog.count_error(command, args, r, true);
+        }
         // Commands take no virtual time, but DEBUG SLEEP blocks the server for its sleep.
         let duration_us = match self.busy_until {
             Some(t) if name == "debug" && t > ctx.now() => (t - ctx.now()).as_micros() as u64,

@@ -78,13 +78,13 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         "dump" => crate::migrate::dump(args, x),
         "object" => object(args, x),
         "restore" | "restore-asking" => crate::migrate::restore(args, x),
-        "get" => match x.lookup(&args[1]) {
+        "get" => match x.read(&args[1]) {
             None => Value::Nil,
             Some(Data::Str(v)) => Value::Bulk(v.clone()),
             Some(_) => wrong_type(),
         },
         "getset" => {
-            let old = match x.lookup(&args[1]) {
+            let old = match x.read(&args[1]) {
                 None => None,
                 Some(Data::Str(v)) => Some(v.clone()),
                 Some(_) => return wrong_type(),
@@ -113,7 +113,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         "mget" => Value::Array(
             args[1..]
                 .iter()
-                .map(|k| match x.lookup(k) {
+                .map(|k| match x.read(k) {
                     Some(Data::Str(v)) => Value::Bulk(v.clone()),
                     _ => Value::Nil,
                 })
@@ -134,7 +134,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             }
             Value::Integer(n)
         }
-        "exists" => Value::Integer(args[1..].iter().filter(|k| x.lookup(k).is_some()).count() as i64),
+        "exists" => Value::Integer(args[1..].iter().filter(|k| x.read(k).is_some()).count() as i64),
         "rename" | "renamenx" => rename(name == "renamenx", args, x),
         // Any existing key blocks SETNX, whatever its type.
         "setnx" => {
@@ -207,12 +207,12 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             x.propagate(args);
             Value::Integer(len as i64)
         }
-        "strlen" => match x.lookup(&args[1]) {
+        "strlen" => match x.read(&args[1]) {
             None => Value::Integer(0),
             Some(Data::Str(v)) => Value::Integer(v.len() as i64),
             Some(_) => wrong_type(),
         },
-        "type" => Value::Simple(x.lookup(&args[1]).map_or("none", Data::type_name).to_owned()),
+        "type" => Value::Simple(x.read(&args[1]).map_or("none", Data::type_name).to_owned()),
         "keys" => {
             let matching: Vec<Vec<u8>> =
                 x.db().keys.keys().filter(|k| common::glob::glob_match(&args[1], k)).cloned().collect();
@@ -240,7 +240,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         }
         "expire" | "pexpire" | "expireat" | "pexpireat" => expire(name, args, x),
         "ttl" | "pttl" => {
-            if x.lookup(&args[1]).is_none() {
+            if x.read(&args[1]).is_none() {
                 return Value::Integer(-2);
             }
             match x.db().expires.get(&args[1]).copied() {
@@ -252,7 +252,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             }
         }
         "expiretime" | "pexpiretime" => {
-            if x.lookup(&args[1]).is_none() {
+            if x.read(&args[1]).is_none() {
                 return Value::Integer(-2);
             }
             match x.db().expires.get(&args[1]).copied() {
@@ -274,13 +274,13 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         "lpush" | "rpush" => push(name == "lpush", args, x),
         "lpop" | "rpop" => pop(name, args, x),
         "lrange" => lrange(args, x),
-        "llen" => match x.lookup(&args[1]) {
+        "llen" => match x.read(&args[1]) {
             None => Value::Integer(0),
             Some(Data::List(list)) => Value::Integer(list.len() as i64),
             Some(_) => wrong_type(),
         },
         // Redis looks the key up before it parses the index: a missing key is nil even for a bad index.
-        "lindex" => match x.lookup(&args[1]) {
+        "lindex" => match x.read(&args[1]) {
             None => Value::Nil,
             Some(Data::List(list)) => match parse_int(&args[2]) {
                 None => not_an_integer(),
@@ -293,12 +293,12 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             Some(_) => wrong_type(),
         },
         "hset" => hset("hset", args, x),
-        "hlen" => match x.lookup(&args[1]) {
+        "hlen" => match x.read(&args[1]) {
             None => Value::Integer(0),
             Some(Data::Hash(fields)) => Value::Integer(fields.len() as i64),
             Some(_) => wrong_type(),
         },
-        "hget" => match x.lookup(&args[1]) {
+        "hget" => match x.read(&args[1]) {
             None => Value::Nil,
             Some(Data::Hash(fields)) => {
                 fields.iter().find(|(f, _)| *f == args[2]).map_or(Value::Nil, |(_, v)| Value::Bulk(v.clone()))
@@ -306,7 +306,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             Some(_) => wrong_type(),
         },
         "hdel" => hdel(args, x),
-        "hgetall" => match x.lookup(&args[1]) {
+        "hgetall" => match x.read(&args[1]) {
             None => Value::Map(Vec::new()),
             // RESP2 flattens the pairs into field, value, field, value...; they come in insertion order, which is what Redis gives
             // for a listpack hash (up to 128 fields of values up to 64 bytes); a bigger hash is a hashtable there,
@@ -318,17 +318,17 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         },
         "sadd" => sadd(args, x),
         "srem" => srem(args, x),
-        "smembers" => match x.lookup(&args[1]) {
+        "smembers" => match x.read(&args[1]) {
             None => Value::Set(Vec::new()),
             Some(Data::Set(members)) => smembers(members),
             Some(_) => wrong_type(),
         },
-        "scard" => match x.lookup(&args[1]) {
+        "scard" => match x.read(&args[1]) {
             None => Value::Integer(0),
             Some(Data::Set(members)) => Value::Integer(members.len() as i64),
             Some(_) => wrong_type(),
         },
-        "sismember" => match x.lookup(&args[1]) {
+        "sismember" => match x.read(&args[1]) {
             None => Value::Integer(0),
             Some(Data::Set(members)) => Value::Integer(i64::from(members.contains(&args[2]))),
             Some(_) => wrong_type(),
@@ -530,7 +530,7 @@ fn pop(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
 /// `LRANGE key start stop`: both indices are parsed before the key is looked up.
 fn lrange(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let (Some(start), Some(stop)) = (parse_int(&args[2]), parse_int(&args[3])) else { return not_an_integer() };
-    match x.lookup(&args[1]) {
+    match x.read(&args[1]) {
         None => Value::Array(Vec::new()),
         Some(Data::List(list)) => match list_range(list.len(), start, stop) {
             Some((from, to)) => Value::Array(list.range(from..=to).cloned().map(Value::Bulk).collect()),
@@ -651,7 +651,7 @@ fn object(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if sub == "help" {
         return Value::Array(OBJECT_HELP.iter().map(|l| Value::Simple((*l).to_owned())).collect());
     }
-    if x.lookup(&args[2]).is_none() {
+    if x.read(&args[2]).is_none() {
         return Value::Nil;
     }
     let shared_integers = x.shared_integers;
@@ -938,6 +938,10 @@ fn set(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         }
     };
     let db_index = x.db;
+    if get {
+        // GET reads the old value first (`getGenericCommand`: a read lookup).
+        x.read(&args[1]);
+    }
     let slot = x.lookup_mut(&args[1]);
     let exists = slot.is_some();
     // The old value is copied only when GET needs it for the reply.

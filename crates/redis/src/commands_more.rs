@@ -31,7 +31,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
         },
         "rpoplpush" => move_element(args, false, true, x),
         "smove" => smove(args, x),
-        "smismember" => match x.lookup(&args[1]) {
+        "smismember" => match x.read(&args[1]) {
             None => Value::Array(args[2..].iter().map(|_| Value::Integer(0)).collect()),
             Some(Data::Set(members)) => {
                 Value::Array(args[2..].iter().map(|m| Value::Integer(i64::from(members.contains(m)))).collect())
@@ -43,7 +43,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
             Err(e) => e,
         },
         "sunionstore" | "sinterstore" | "sdiffstore" => set_op_store(&name[..name.len() - 5], args, x),
-        "touch" => Value::Integer(args[1..].iter().filter(|k| x.lookup(k).is_some()).count() as i64),
+        "touch" => Value::Integer(args[1..].iter().filter(|k| x.read(k).is_some()).count() as i64),
         "copy" => copy(args, x),
         "move" => move_key(args, x),
         "sscan" | "hscan" | "zscan" => value_scan(args, x),
@@ -59,7 +59,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
 }
 
 fn getdel(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
-    let value = match x.lookup(&args[1]) {
+    let value = match x.read(&args[1]) {
         None => return Value::Nil,
         Some(Data::Str(v)) => v.clone(),
         Some(_) => return wrong_type(),
@@ -96,7 +96,7 @@ fn getex(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     }
     // getexCommand: the key and its type before the expire value (a missing
     // key answers nil whatever `EX` says)
-    let value = match x.lookup(&args[1]) {
+    let value = match x.read(&args[1]) {
         None => return Value::Nil,
         Some(Data::Str(v)) => v.clone(),
         Some(_) => return wrong_type(),
@@ -168,7 +168,7 @@ fn lpos(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         }
         j += 2;
     }
-    let list = match x.lookup(&args[1]) {
+    let list = match x.read(&args[1]) {
         None => return if count.is_some() { Value::Array(Vec::new()) } else { Value::Nil },
         Some(Data::List(list)) => list,
         Some(_) => return wrong_type(),
@@ -208,7 +208,7 @@ fn getrange(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let (Some(mut start), Some(mut end)) = (parse_int(&args[2]), parse_int(&args[3])) else {
         return not_an_integer();
     };
-    let s = match x.lookup(&args[1]) {
+    let s = match x.read(&args[1]) {
         None => return Value::Bulk(Vec::new()),
         Some(Data::Str(s)) => s,
         Some(_) => return wrong_type(),
@@ -384,7 +384,7 @@ fn smove(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
 fn set_op(name: &str, keys: &[Vec<u8>], x: &mut Exec<'_>) -> Result<BTreeSet<Vec<u8>>, Value> {
     // Expired keys go first (and type errors are found), then the sets are read in place.
     for k in keys {
-        match x.lookup(k) {
+        match x.read(k) {
             None | Some(Data::Set(_)) => {}
             Some(_) => return Err(wrong_type()),
         }
@@ -455,7 +455,7 @@ fn copy(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if src == dst && to_db == x.db {
         return Value::error("ERR source and destination objects are the same");
     }
-    let Some(value) = x.lookup(src).cloned() else { return Value::Integer(0) };
+    let Some(value) = x.read(src).cloned() else { return Value::Integer(0) };
     let expires = x.db().expires.get(src).copied();
     let from_db = x.db;
     x.db = to_db;
@@ -591,7 +591,7 @@ fn value_scan(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if crate::commands::parse_scan_cursor(&args[2]).is_none() {
         return Value::error("ERR invalid cursor");
     }
-    let flat: Vec<Vec<u8>> = match (args[0].to_ascii_lowercase().as_slice(), x.lookup(&args[1])) {
+    let flat: Vec<Vec<u8>> = match (args[0].to_ascii_lowercase().as_slice(), x.read(&args[1])) {
         // A missing key answers before the options are read.
         (_, None) => return Value::Array(vec![Value::bulk("0"), Value::Array(Vec::new())]),
         (b"sscan", Some(Data::Set(members))) => match crate::commands::smembers(members) {

@@ -33,7 +33,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
 
 /// A read of `args[1]`'s fields; a missing key reads as an empty hash.
 fn read(args: &[Vec<u8>], x: &mut Exec<'_>, f: impl FnOnce(&[(Vec<u8>, Vec<u8>)]) -> Value) -> Value {
-    match x.lookup(&args[1]) {
+    match x.read(&args[1]) {
         None => f(&[]),
         Some(Data::Hash(fields)) => f(fields),
         Some(_) => wrong_type(),

@@ -357,6 +357,12 @@ pub struct Feed {
     pub also: usize,
     /// The keys clients WATCH, which propagated writes touch.
     pub(crate) watch: crate::watch::Watches,
+    /// Keys deleted because their time had come (INFO's `expired_keys`).
+    pub(crate) expired: u64,
+    /// Read lookups that found their key, and those that did not
+    /// (`keyspace_hits`, `keyspace_misses`; see [`Exec::read`]).
+    pub(crate) hits: u64,
+    pub(crate) misses: u64,
 }
 
 /// What a command runs against.
@@ -431,6 +437,7 @@ impl<'a> Exec<'a> {
         if self.is_master {
             self.dbs[self.db].remove(key);
             self.dirty += 1;
+            self.feed.expired += 1;
             self.propagate(&[b"DEL", key]);
         }
         true
@@ -444,12 +451,32 @@ impl<'a> Exec<'a> {
         self.dbs[self.db].keys.get(key)
     }
 
+    /// The live value of `key`, looked up as Redis's `lookupKeyRead` does for
+    /// the commands that read it (GET, EXISTS, LRANGE, TTL...): counted as a
+    /// keyspace hit or miss. Writes' lookups, and a command's own internal
+    /// checks, use [`Exec::lookup`] and count nothing.
+    pub fn read(&mut self, key: &[u8]) -> Option<&Data> {
+        if self.expire_if_needed(key) {
+            self.feed.misses += 1;
+            return None;
+        }
+        let value = self.dbs[self.db].keys.get(key);
+        if value.is_some() {
+            self.feed.hits += 1;
+        } else {
+            self.feed.misses += 1;
+        }
+        value
+    }
+
     /// The live value of `key`, mutably.
     pub fn lookup_mut(&mut self, key: &[u8]) -> Option<&mut Data> {
         if self.expire_if_needed(key) {
             // A replica keeps the expired key until its master's DEL, but a write
             // (possible on a writable replica) treats it as absent and replaces it.
-            self.dbs[self.db].remove(key);
+            if self.dbs[self.db].remove(key) && !self.is_master && !self.obey {
+                self.feed.expired += 1;
+            }
             return None;
         }
         self.dbs[self.db].keys.get_mut(key)

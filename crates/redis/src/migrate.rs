@@ -51,7 +51,7 @@ pub(crate) fn verify_payload(p: &[u8]) -> Option<&[u8]> {
 
 /// DUMP key.
 pub(crate) fn dump(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
-    if x.lookup(&args[1]).is_none() {
+    if x.read(&args[1]).is_none() {
         return Value::Nil;
     }
     let db = x.db();
@@ -265,7 +265,8 @@ impl Server {
         let mut x = Exec::new(&mut self.dbs, &mut self.feed, self.repl.master.is_none(), db, now_ms);
         let mut present = Vec::new();
         for key in plan.keys {
-            if x.lookup(&key).is_some()
+            // migrateCommand reads its keys (read lookups: hits and misses).
+            if x.read(&key).is_some()
                 && let db = x.db()
                 && let Some(value) = db.keys.get(&key)
             {

@@ -53,6 +53,15 @@ pub(crate) struct Persistence {
     pub(crate) lastsave_ms: i64,
     /// RDB files written (`rdb_saves`).
     saves: u64,
+    /// Children forked: BGSAVE, full syncs and AOF rewrites (`total_forks`).
+    pub(crate) forks: u64,
+    /// AOF rewrites done (`aof_rewrites`); whether there was one since start
+    /// (`aof_last_rewrite_time_sec` is 0 then, as a rewrite takes no time here).
+    aof_rewrites: u64,
+    aof_rewritten: bool,
+    /// Keys the last RDB load kept, and those it dropped as expired
+    /// (`rdb_last_load_keys_loaded`, `rdb_last_load_keys_expired`).
+    pub(crate) last_load: (u64, u64),
     /// How long the last BGSAVE took, in ms (`rdb_last_bgsave_time_sec`).
     last_bgsave_ms: Option<i64>,
     child: Option<Child>,
@@ -79,7 +88,22 @@ impl Persistence {
 
     pub(crate) fn start_child(&mut self, ctx: &mut Ctx<'_>, kind: ChildKind, dirty_at_fork: u64, after: Duration) {
         let timer = ctx.set_timer(after, Timer::ChildDone.tag());
+        self.forks += 1;
         self.child = Some(Child { kind, dirty_at_fork, timer, started_ms: ctx.wall_clock_ms() });
+    }
+
+    /// An AOF rewrite's child was forked (and, here, is done at once).
+    fn aof_rewritten(&mut self) {
+        self.forks += 1;
+        self.aof_rewrites += 1;
+        self.aof_rewritten = true;
+    }
+
+    /// CONFIG RESETSTAT: the counters INFO persistence and stats show.
+    pub(crate) fn reset_stats(&mut self) {
+        self.saves = 0;
+        self.forks = 0;
+        self.aof_rewrites = 0;
     }
 
     fn incr_path(config: &Config, seq: u64) -> String {
@@ -147,9 +171,9 @@ impl Persistence {
              current_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\n\
              rdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:{}\r\n\
              rdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\n\
-             rdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:{}\r\n\
-             aof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\n\
-             aof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n\
+             rdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:{}\r\n\
+             aof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:{}\r\n\
+             aof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:{}\r\n\
              aof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\n\
              module_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
             self.dirty,
@@ -158,7 +182,11 @@ impl Persistence {
             secs(self.last_bgsave_ms),
             secs(current),
             self.saves,
-            u8::from(config.appendonly)
+            self.last_load.1,
+            self.last_load.0,
+            u8::from(config.appendonly),
+            if self.aof_rewritten { 0 } else { -1 },
+            self.aof_rewrites,
         );
         if let Some(aof) = &self.aof {
             out.push_str(&format!(
@@ -306,6 +334,7 @@ impl Server {
                 let before: u64 = loaded.dbs.iter().map(|(_, d)| d.keys.len() as u64).sum();
                 let is_master = self.repl.master.is_none();
                 let keys = self.install_snapshot(ctx, loaded, is_master);
+                self.persist.last_load = (keys, before - keys);
                 let msg = format!("Done loading RDB, keys loaded: {keys}, keys expired: {}.", before - keys);
                 self.log(ctx, '*', &msg);
                 self.log(ctx, '*', "DB loaded from disk: 0.000 seconds");
@@ -352,10 +381,18 @@ impl Server {
             .filter_map(|l| l.split_whitespace().nth(3).and_then(|s| s.parse::<u64>().ok()))
             .max()
             .unwrap_or(1);
+        let name = &self.config.appendfilename;
+        let (base_name, incr_name) = (format!("{name}.{seq}.base.rdb"), format!("{name}.{seq}.incr.aof"));
         if let Some(base) = ctx.disk().read(&self.base_path(seq)).map(<[u8]>::to_vec)
             && let Ok(loaded) = crate::rdb::decode(&base)
         {
-            self.install_snapshot(ctx, loaded, false);
+            self.log(ctx, '*', "Reading RDB base file on AOF loading...");
+            // An AOF's base keeps its expired keys (they expire afterwards).
+            let keys = self.install_snapshot(ctx, loaded, false);
+            self.persist.last_load = (keys, 0);
+            self.log(ctx, '*', "RDB is base AOF");
+            self.log(ctx, '*', &format!("Done loading RDB, keys loaded: {keys}, keys expired: 0."));
+            self.log(ctx, '*', &format!("DB loaded from base file {base_name}: 0.000 seconds"));
         }
         let incr = ctx.disk().read(&Persistence::incr_path(&self.config, seq)).map(<[u8]>::to_vec).unwrap_or_default();
         let mut parser = RequestParser::default();
@@ -393,7 +430,11 @@ impl Server {
             x.obey = true;
             crate::commands::keyspace(command, args, &mut x);
         }
+        if !incr.is_empty() {
+            self.log(ctx, '*', &format!("DB loaded from incr file {incr_name}: 0.000 seconds"));
+        }
         self.log(ctx, '*', "DB loaded from append only file: 0.000 seconds");
+        self.log(ctx, '*', &format!("Opening AOF incr file {incr_name} on server start"));
         self.persist.aof = Some(Aof { seq, last_fsync_ms: ctx.wall_clock_ms(), ..Aof::default() });
     }
 
@@ -407,6 +448,7 @@ impl Server {
     /// BGREWRITEAOF's result: a new base from the dataset and an empty incr file.
     pub(crate) fn rewrite_aof(&mut self, ctx: &mut Ctx<'_>) {
         let pid = self.new_pid(ctx);
+        self.persist.aof_rewritten();
         self.log(ctx, '*', &format!("Background append only file rewriting started by pid {pid}"));
         let old = self.persist.aof.as_ref().map(|a| a.seq);
         let seq = old.map_or(1, |s| s + 1);
@@ -451,6 +493,7 @@ impl Server {
     /// BGREWRITEAOF with AOF off: base `n + 1` replaces base `n` of the manifest on disk.
     fn rewrite_aof_off(&mut self, ctx: &mut Ctx<'_>) {
         let pid = self.new_pid(ctx);
+        self.persist.aof_rewritten();
         self.log(ctx, '*', &format!("Background append only file rewriting started by pid {pid}"));
         let manifest = ctx.disk().read(&self.manifest_path()).map(|b| String::from_utf8_lossy(b).into_owned());
         let old = manifest.as_deref().and_then(|m| {

@@ -63,7 +63,7 @@ fn count(arg: &[u8]) -> Result<i64, Value> {
 fn zrandmember(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let mut draws = Draws(x.random);
     let Some(arg) = args.get(2) else {
-        return match x.lookup(&args[1]) {
+        return match x.read(&args[1]) {
             None => Value::Nil,
             Some(Data::ZSet(z)) => {
                 let at = draws.below(z.len());
@@ -83,7 +83,7 @@ fn zrandmember(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if withscores && !(-i64::MAX / 2..=i64::MAX / 2).contains(&n) {
         return Value::error("ERR value is out of range");
     }
-    let z = match x.lookup(&args[1]) {
+    let z = match x.read(&args[1]) {
         None => return Value::Array(Vec::new()),
         Some(Data::ZSet(z)) => z,
         Some(_) => return wrong_type(),
@@ -111,7 +111,7 @@ fn zrandmember(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
 fn hrandfield(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let mut draws = Draws(x.random);
     let Some(arg) = args.get(2) else {
-        return match x.lookup(&args[1]) {
+        return match x.read(&args[1]) {
             None => Value::Nil,
             Some(Data::Hash(fields)) => Value::Bulk(fields[draws.below(fields.len())].0.clone()),
             Some(_) => wrong_type(),
@@ -129,7 +129,7 @@ fn hrandfield(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         return Value::error("ERR value is out of range");
     }
     let resp3 = x.resp3;
-    let fields = match x.lookup(&args[1]) {
+    let fields = match x.read(&args[1]) {
         None => return Value::Array(Vec::new()),
         Some(Data::Hash(fields)) => fields,
         Some(_) => return wrong_type(),
@@ -159,7 +159,7 @@ fn srandmember(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         Some(Ok(n)) => Some(n),
         Some(Err(e)) => return e,
     };
-    let members = match x.lookup(&args[1]) {
+    let members = match x.read(&args[1]) {
         None => return if n.is_some() { Value::Array(Vec::new()) } else { Value::Nil },
         Some(Data::Set(members)) => members,
         Some(_) => return wrong_type(),
@@ -228,6 +228,8 @@ fn spop_count(args: &[Vec<u8>], x: &mut Exec<'_>, draws: &mut Draws) -> Value {
     let Value::Set(ordered) = smembers(members) else { unreachable!("smembers replies a set") };
     let size = ordered.len();
     if count >= size as u64 {
+        // Redis answers the whole set with SUNION's code, a read lookup.
+        x.read(&args[1]);
         // Redis adds the requested count and one; bounded here by the size.
         x.dirty += size as u64 + 1;
         x.db().remove(&args[1]);

@@ -1251,6 +1251,7 @@ impl Server {
         // replica's stream has no SELECT at the snapshot's offset).
         let db = loaded.repl.as_ref().map_or(0, |r| r.stream_db.min(self.dbs.len() - 1));
         let keys = self.install_snapshot(ctx, loaded, false);
+        self.persist.last_load = (keys, 0);
         self.log(ctx, '*', &format!("Done loading RDB, keys loaded: {keys}, keys expired: 0."));
         self.repl.replid = replid;
         self.repl.replid2 = ZERO_ID.to_owned();

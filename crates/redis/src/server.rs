@@ -490,6 +490,7 @@ impl Server {
                 let client = if client.multi.is_some() || self.pubsub.is_subscribed(conn) {
                     if let Some(reply) = self.gate_session(ctx, conn, name) {
                         self.errors.count(&reply, || name == "exec");
+                        self.count_gated(conn, name, &reply);
                         if self.clients.get_mut(&conn).is_some_and(|c| c.ctl.after_command(name == "client")) {
                             reply.encode_for(proto, &mut out);
                         }
@@ -602,11 +603,15 @@ impl Server {
             check(&self.config, &self.repl, route, crate::call::Caller::of(client), args, command.name, Some(command));
         client.cluster_flags.asking = false;
         if let Dispatch::Reply(v) = checked {
+            self.slowlog.count_error(command, args, &v, false);
             return v;
         }
         if self.config.maxmemory.limit > 0
             && let Some(oom) = self.maxmemory_gate(ctx, command, &[], false)
         {
+            if let Some(client) = self.clients.get(&conn) {
+                self.slowlog.count_error(command, client.parser.args(), &oom, false);
+            }
             return oom;
         }
         let access = self.access(ctx);
@@ -625,8 +630,26 @@ impl Server {
         let reply = crate::commands::keyspace(command, args, &mut x);
         self.persist.dirty += x.dirty;
         self.slowlog.count(command, args, 0);
+        self.slowlog.count_error(command, args, &reply, true);
         self.slowlog.push(&self.config, client, args, now_ms, 0);
         reply
+    }
+
+    /// A command the transaction or subscribe gate answered: queued (counted
+    /// when EXEC runs it), refused with an error, or run there (a subscribed
+    /// client's PING; MULTI and WATCH inside a transaction, which Redis calls
+    /// and which fail).
+    fn count_gated(&mut self, conn: ConnId, name: &str, reply: &Value) {
+        let Some(command) = crate::command_table::lookup(name) else { return };
+        let Some(client) = self.clients.get(&conn) else { return };
+        if matches!(reply, Value::Simple(s) if s == "QUEUED") {
+            return;
+        }
+        let ran = matches!(name, "multi" | "watch") || !matches!(reply, Value::Error(_));
+        if ran {
+            self.slowlog.count(command, client.parser.args(), 0);
+        }
+        self.slowlog.count_error(command, client.parser.args(), reply, ran);
     }
 
     /// Work a command asked for that needs every client in the map.
@@ -809,6 +832,12 @@ impl Server {
                 self.errors.reset();
                 self.memory.evictor.evicted_keys = 0;
                 self.connections_received = 0;
+                self.feed.expired = 0;
+                self.slowlog.reset_stats();
+                self.feed.hits = 0;
+                self.feed.misses = 0;
+                self.persist.reset_stats();
+                self.repl.stats = Default::default();
                 Value::ok()
             }
             "rewrite" if args.len() == 2 => {
@@ -1016,6 +1045,9 @@ impl Server {
         let wanted: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
         let all = wanted.is_empty() || wanted.iter().any(|w| w == "all" || w == "default" || w == "everything");
         let show = |s: &str| all || wanted.iter().any(|w| w == s);
+        // The per-command sections are in `all` and `everything`, not in the default INFO.
+        let every = wanted.iter().any(|w| w == "all" || w == "everything");
+        let show_per_command = |s: &str| every || wanted.iter().any(|w| w == s);
         let mut sections = Vec::new();
         if show("server") {
             sections.push(common::info::server(&common::info::Server {
@@ -1055,6 +1087,10 @@ impl Server {
                 connections_received: self.connections_received,
                 commands_processed: self.commands_processed,
                 evicted_keys: self.memory.evictor.evicted_keys,
+                expired_keys: self.feed.expired,
+                keyspace_hits: self.feed.hits,
+                keyspace_misses: self.feed.misses,
+                total_forks: self.persist.forks,
                 sync_full: self.repl.stats.full,
                 sync_partial_ok: self.repl.stats.partial_ok,
                 sync_partial_err: self.repl.stats.partial_err,
@@ -1074,8 +1110,14 @@ impl Server {
         if show("modules") {
             sections.push("# Modules\r\n".to_owned());
         }
+        if show_per_command("commandstats") {
+            sections.push(self.slowlog.commandstats());
+        }
         if show("errorstats") {
             sections.push(self.errors.section());
+        }
+        if show_per_command("latencystats") {
+            sections.push(self.slowlog.latencystats());
         }
         if show("cluster") {
             sections.push(format!("# Cluster\r\ncluster_enabled:{}\r\n", u8::from(self.cluster.is_some())));

@@ -30,16 +30,21 @@ struct Entry {
     name: Vec<u8>,
 }
 
-/// Calls of one command (or subcommand) and how long they took.
+/// Calls of one command (or subcommand), how long they took, and those
+/// refused before running (`rejected_calls`) or failing with an error
+/// reply (`failed_calls`), for INFO commandstats and latencystats.
 #[derive(Debug, Clone)]
 struct Calls {
     calls: u64,
     buckets: [u64; BUCKETS],
+    usec: u64,
+    rejected: u64,
+    failed: u64,
 }
 
 impl Default for Calls {
     fn default() -> Self {
-        Calls { calls: 0, buckets: [0; BUCKETS] }
+        Calls { calls: 0, buckets: [0; BUCKETS], usec: 0, rejected: 0, failed: 0 }
     }
 }
 
@@ -97,9 +102,9 @@ fn bucket(duration_us: u64) -> usize {
 }
 
 impl SlowLog {
-    /// A command ran for `duration_us`: count it (`updateCommandLatencyHistogram`).
-    pub(crate) fn count(&mut self, command: &'static Command, args: &[Vec<u8>], duration_us: u64) {
-        let calls = match args.get(1).and_then(|a| crate::command_table::find_subcommand(command, a)) {
+    /// The statistics of `command` (of its subcommand `args[1]`, for a container).
+    fn entry(&mut self, command: &'static Command, args: &[Vec<u8>]) -> &mut Calls {
+        match args.get(1).and_then(|a| crate::command_table::find_subcommand(command, a)) {
             Some(sub) => self.sub_calls.entry(sub.name).or_default(),
             None => {
                 let i = crate::command_table::index(command);
@@ -108,9 +113,82 @@ impl SlowLog {
                 }
                 &mut self.calls[i]
             }
-        };
+        }
+    }
+
+    /// A command ran for `duration_us`: count it (`updateCommandLatencyHistogram`).
+    pub(crate) fn count(&mut self, command: &'static Command, args: &[Vec<u8>], duration_us: u64) {
+        let calls = self.entry(command, args);
         calls.calls += 1;
+        calls.usec += duration_us;
         calls.buckets[bucket(duration_us)] += 1;
+    }
+
+    /// After a command: a reply that is an error either refused it before it
+    /// ran (`rejectCommand`: arity, NOAUTH, READONLY, MOVED, OOM...) or is the
+    /// command's own failure. An unknown subcommand belongs to no command.
+    pub(crate) fn count_error(&mut self, command: &'static Command, args: &[Vec<u8>], reply: &Value, ran: bool) {
+        let Value::Error(text) = reply else { return };
+        if !ran && text.starts_with("ERR unknown subcommand") {
+            return;
+        }
+        let calls = self.entry(command, args);
+        if ran {
+            calls.failed += 1;
+        } else {
+            calls.rejected += 1;
+        }
+    }
+
+    /// CONFIG RESETSTAT: every command's statistics and histogram (`resetCommandTableStats`).
+    pub(crate) fn reset_stats(&mut self) {
+        self.calls.clear();
+        self.sub_calls.clear();
+    }
+
+    /// INFO commandstats: a line per command (subcommands by their own name)
+    /// called, refused or failed, in the table's order (a real server's
+    /// follows its command dict's hashing).
+    pub(crate) fn commandstats(&self) -> String {
+        let mut out = String::from("# Commandstats\r\n");
+        self.each(|name, c| {
+            if c.calls > 0 || c.rejected > 0 || c.failed > 0 {
+                let per_call = if c.calls == 0 { 0.0 } else { c.usec as f64 / c.calls as f64 };
+                out.push_str(&format!(
+                    "cmdstat_{name}:calls={},usec={},usec_per_call={per_call:.2},rejected_calls={},failed_calls={}\r\n",
+                    c.calls, c.usec, c.rejected, c.failed
+                ));
+            }
+        });
+        out
+    }
+
+    /// INFO latencystats: p50, p99 and p99.9 of each called command's
+    /// durations in µs. A command that took no virtual time reads as the
+    /// histogram's least value, 1 ns, as Redis records a sub-µs call.
+    pub(crate) fn latencystats(&self) -> String {
+        let mut out = String::from("# Latencystats\r\n");
+        self.each(|name, c| {
+            if c.calls > 0 {
+                let [p50, p99, p999] = [50.0, 99.0, 99.9].map(|p| percentile_usec(c, p));
+                out.push_str(&format!("latency_percentiles_usec_{name}:p50={p50:.3},p99={p99:.3},p99.9={p999:.3}\r\n"));
+            }
+        });
+        out
+    }
+
+    /// Each command's statistics in the table's order, a container's by subcommand.
+    fn each(&self, mut f: impl FnMut(&str, &Calls)) {
+        for c in crate::command_table::all() {
+            if let Some(calls) = self.calls.get(crate::command_table::index(c)) {
+                f(c.name, calls);
+            }
+            for s in c.doc.subcommands {
+                if let Some(calls) = self.sub_calls.get(s.name) {
+                    f(s.name, calls);
+                }
+            }
+        }
     }
 
     /// `slowlogPushEntryIfNeeded`, after a command of `client` ran for `duration_us`.
@@ -218,6 +296,21 @@ impl Server {
         }
         Value::Map(out)
     }
+}
+
+/// The `p`th percentile of a command's durations, in µs: the upper bound of
+/// the power-of-two bucket it falls in, 0.001 (1 ns) for the first bucket
+/// when every such call took no time.
+fn percentile_usec(calls: &Calls, p: f64) -> f64 {
+    let wanted = ((p / 100.0) * calls.calls as f64).ceil().max(1.0) as u64;
+    let mut seen = 0;
+    for (i, &n) in calls.buckets.iter().enumerate() {
+        seen += n;
+        if seen >= wanted {
+            return if i == 0 && calls.usec == 0 { 0.001 } else { (1u64 << i) as f64 };
+        }
+    }
+    0.001
 }
 
 /// `{calls, histogram_usec: {bucket: cumulative count}}`, buckets with new counts only.

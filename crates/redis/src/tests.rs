@@ -195,6 +195,177 @@ fn expiry_follows_the_nodes_wall_clock() {
     assert_eq!(l.cmd("get j"), "(nil)");
 }
 
+/// The INFO counters of expiry and forks, as a real 7.0.15 counts them (measured
+/// with redis-cli): a key expired by the cron or by a read counts once, a
+/// replica's hidden key not at all; BGSAVE, BGREWRITEAOF and turning the AOF
+/// on fork, SAVE does not; CONFIG RESETSTAT clears them with `rdb_saves`.
+#[test]
+fn expired_keys_and_forks_count_as_redis_counts_them() {
+    let field = |info: &str, name: &str| -> String {
+        let at = info.find(&format!("{name}:")).unwrap_or_else(|| panic!("{name} in {info}")) + name.len() + 1;
+        info[at..].split("\\r\\n").next().unwrap().to_owned()
+    };
+    let mut l = lab();
+    l.cmd("set a 1 px 50");
+    l.cmd("set b 1 px 50");
+    l.cmd("set c 1 px 5000");
+    l.advance_ms(300);
+    assert_eq!(field(&l.cmd("info stats"), "expired_keys"), "2", "the cron reclaimed a and b");
+    l.cmd("set d 1 px 10");
+    l.advance_ms(50);
+    assert_eq!(l.cmd("get d"), "(nil)");
+    assert_eq!(field(&l.cmd("info stats"), "expired_keys"), "3");
+    assert_eq!(field(&l.cmd("info stats"), "total_forks"), "0");
+    l.cmd("bgsave");
+    l.advance_ms(500);
+    assert_eq!(field(&l.cmd("info stats"), "total_forks"), "1");
+    assert_eq!(l.cmd("bgrewriteaof"), "Background append only file rewriting started");
+    l.advance_ms(500);
+    l.cmd("save");
+    let info = l.cmd("info");
+    assert_eq!(field(&info, "total_forks"), "2", "SAVE does not fork");
+    assert_eq!(field(&info, "aof_rewrites"), "1");
+    assert_eq!(field(&info, "aof_last_rewrite_time_sec"), "0");
+    assert_eq!(field(&info, "rdb_saves"), "2");
+    l.cmd("config set appendonly yes");
+    l.advance_ms(500);
+    assert_eq!(field(&l.cmd("info stats"), "total_forks"), "3", "turning the AOF on rewrites it");
+    assert_eq!(l.cmd("config resetstat"), "OK");
+    let info = l.cmd("info");
+    for (name, want) in [("expired_keys", "0"), ("total_forks", "0"), ("aof_rewrites", "0"), ("rdb_saves", "0")] {
+        assert_eq!(field(&info, name), want, "{name} after CONFIG RESETSTAT");
+    }
+}
+
+/// `keyspace_hits` and `keyspace_misses` count read lookups as a real 7.0.15
+/// does (the figures after each step were measured with redis-cli): writes'
+/// lookups count nothing, SET GET and a whole-set SPOP read, XREADGROUP
+/// looks its stream up twice, a store's sources are reads.
+#[test]
+fn keyspace_hits_and_misses_count_read_lookups() {
+    let mut l = lab();
+    let step = |l: &mut Lab, cmd: &str, want: (u64, u64)| {
+        l.cmd(cmd);
+        let info = l.cmd("info stats");
+        let count = |name: &str| -> u64 {
+            let at = info.find(name).unwrap_or_else(|| panic!("{name}")) + name.len();
+            info[at..].split("\\r\\n").next().unwrap().parse().unwrap()
+        };
+        assert_eq!((count("keyspace_hits:"), count("keyspace_misses:")), want, "after {cmd}");
+    };
+    l.cmd("set a 1");
+    step(&mut l, "get a", (1, 0));
+    step(&mut l, "get nope", (1, 1));
+    step(&mut l, "set a 2 get", (2, 1));
+    step(&mut l, "exists a b c", (3, 3));
+    step(&mut l, "incr a", (3, 3));
+    step(&mut l, "ttl a", (4, 3));
+    l.cmd("sadd s x y");
+    step(&mut l, "spop s 1", (4, 3));
+    step(&mut l, "spop s 5", (5, 3));
+    l.cmd("xadd st * f v");
+    step(&mut l, "xgroup create st g 0", (5, 3));
+    step(&mut l, "xreadgroup group g c streams st >", (7, 3));
+    step(&mut l, "sunionstore d s a2", (7, 5));
+    l.cmd("pfadd p x");
+    step(&mut l, "pfcount p", (8, 5));
+    step(&mut l, "sort nolist", (8, 6));
+    step(&mut l, "config resetstat", (0, 0));
+}
+
+/// INFO commandstats as a real 7.0.15 counts (measured on one connection with
+/// this very sequence; its lines come in its command dict's order, so they are
+/// compared as a set, without the µs): an arity error is a rejected call, a
+/// command's own error a failed one, an unknown subcommand or command counts
+/// nowhere, a queued command counts when EXEC runs it (here never: the
+/// transaction aborts, a failed EXEC). INFO latencystats has each called
+/// command, a call that took no virtual time at 1 ns.
+#[test]
+fn commandstats_count_calls_rejections_and_failures() {
+    let mut l = lab();
+    for cmd in ["config resetstat", "set a x", "get a", "get", "incr a", "config get maxmemory", "config foo"] {
+        l.cmd(cmd);
+    }
+    for cmd in ["nosuchcmd", "multi", "set k v", "get", "exec"] {
+        l.cmd(cmd);
+    }
+    assert_eq!(
+        commandstats_lines(&mut l),
+        [
+            "cmdstat_config|get:calls=1,rejected_calls=0,failed_calls=0",
+            "cmdstat_config|resetstat:calls=1,rejected_calls=0,failed_calls=0",
+            "cmdstat_exec:calls=1,rejected_calls=0,failed_calls=1",
+            "cmdstat_get:calls=1,rejected_calls=2,failed_calls=0",
+            "cmdstat_incr:calls=1,rejected_calls=0,failed_calls=1",
+            "cmdstat_multi:calls=1,rejected_calls=0,failed_calls=0",
+            "cmdstat_set:calls=1,rejected_calls=0,failed_calls=0",
+        ]
+    );
+    let latency = l.cmd("info latencystats");
+    assert!(latency.contains("latency_percentiles_usec_get:p50=0.001,p99=0.001,p99.9=0.001"), "{latency}");
+    assert!(latency.contains("latency_percentiles_usec_info:"), "the INFO before it ran: {latency}");
+    assert!(!l.cmd("info").contains("# Commandstats"), "not in the default sections");
+    let everything = l.cmd("info everything");
+    let order: Vec<usize> = ["# Modules", "# Commandstats", "# Errorstats", "# Latencystats", "# Cluster"]
+        .iter()
+        .map(|s| everything.find(s).unwrap_or_else(|| panic!("{s}")))
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+}
+
+/// Commands run by EXEC and by scripts count as their own calls and failures;
+/// a script that ends in an error is a failed EVAL (measured on a real 7.0.15).
+#[test]
+fn commandstats_count_what_exec_and_scripts_run() {
+    let mut l = lab();
+    let raw = |cmd: &[&str]| {
+        let mut bytes = Vec::new();
+        resp::encode_command(cmd, &mut bytes);
+        bytes
+    };
+    for cmd in [
+        &["multi"][..],
+        &["set", "k", "v"],
+        &["incr", "k"],
+        &["exec"],
+        &["eval", "return redis.call('get','k')", "1", "k"],
+        &["eval", "return redis.pcall('incr','k')", "1", "k"],
+        &["eval", "return redis.call('nosuch')", "0"],
+    ] {
+        l.raw(&raw(cmd));
+    }
+    assert_eq!(
+        commandstats_lines(&mut l),
+        [
+            "cmdstat_eval:calls=3,rejected_calls=0,failed_calls=2",
+            "cmdstat_exec:calls=1,rejected_calls=0,failed_calls=0",
+            "cmdstat_get:calls=1,rejected_calls=0,failed_calls=0",
+            "cmdstat_incr:calls=2,rejected_calls=0,failed_calls=2",
+            "cmdstat_multi:calls=1,rejected_calls=0,failed_calls=0",
+            "cmdstat_set:calls=1,rejected_calls=0,failed_calls=0",
+        ]
+    );
+}
+
+/// INFO commandstats' lines without the µs (a real server's vary), sorted (a
+/// real server's order follows its command dict's hashing).
+fn commandstats_lines(l: &mut Lab) -> Vec<String> {
+    let info = l.cmd("info commandstats").replace("\\r\\n", "\n");
+    let mut lines: Vec<String> = info
+        .trim_matches('"')
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (name, fields) = l.split_once(':').unwrap();
+            let kept: Vec<&str> = fields.split(',').filter(|f| !f.starts_with("usec")).collect();
+            format!("{name}:{}", kept.join(","))
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
 #[test]
 fn info_sections_and_startup_log() {
     let mut l = lab();

@@ -431,7 +431,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
 
 /// The sorted set at `key`, `None` if missing, WRONGTYPE for another type.
 fn zset<'x>(x: &'x mut Exec<'_>, key: &[u8]) -> Result<Option<&'x ZSet>, Value> {
-    match x.lookup(key) {
+    match x.read(key) {
         None => Ok(None),
         Some(Data::ZSet(z)) => Ok(Some(z)),
         Some(_) => Err(wrong_type()),
@@ -885,7 +885,7 @@ fn combine(op: &str, args: &[Vec<u8>], x: &mut Exec<'_>, store: bool) -> Value {
     let keys = &args[first..first + n as usize];
     let mut inputs: Vec<Vec<(Vec<u8>, f64)>> = Vec::with_capacity(keys.len());
     for k in keys {
-        inputs.push(match x.lookup(k) {
+        inputs.push(match x.read(k) {
             None => Vec::new(),
             Some(Data::ZSet(z)) => z.iter().map(|(m, s)| (m.to_vec(), s)).collect(),
             Some(Data::Set(members)) => members.iter().map(|m| (m.clone(), 1.0)).collect(),
@@ -1014,7 +1014,7 @@ fn sintercard(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     }
     let mut sets = Vec::with_capacity(n);
     for k in &args[2..2 + n] {
-        match x.lookup(k) {
+        match x.read(k) {
             // An empty set, but the keys after it are still type-checked.
             None => sets.push(BTreeSet::new()),
             Some(Data::Set(members)) => sets.push(members.clone()),

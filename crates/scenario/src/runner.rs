@@ -46,6 +46,8 @@ pub struct Runtime {
     pub(crate) workloads: crate::workload::Workloads,
     /// Faults applied to nodes, with their virtual time, for the history.
     pub(crate) fault_log: Vec<(u64, String)>,
+    /// The faults of `fault_log` in force now, as it names them (kept as it grows).
+    in_force: Vec<String>,
     /// The drawn `nemesis:` schedule, if the scenario has one.
     nemesis: Option<crate::nemesis_run::Shared>,
 }
@@ -88,6 +90,9 @@ pub struct RunOptions {
     /// Keep no trace records (no trace.jsonl, timeline or story can be written
     /// from the run); the trace hash and event count are the same as with them.
     pub no_trace_records: bool,
+    /// Leave the report's `history_jsonl` empty (no history.jsonl can be
+    /// written from the run); the checkers judge the same history.
+    pub no_history_text: bool,
 }
 
 struct InvariantState {
@@ -280,6 +285,11 @@ impl Runtime {
         if !client {
             let text = fault.describe(&|p| self.sim.proc_name(p).to_owned(), &|h| self.sim.host_name(h).to_owned());
             self.fault_log.push((self.sim.now().as_nanos(), text));
+            self.in_force = crate::workload::fault_windows(&self.fault_log)
+                .into_iter()
+                .filter(|w| w.end.is_none())
+                .map(|w| w.name)
+                .collect();
         }
         self.sim.apply(fault).map_err(|e| RunError::Check(e.to_string()))
     }
@@ -471,7 +481,7 @@ impl Runtime {
         for inv in invariants.iter_mut().filter(|i| i.violated.is_none()) {
             let Some(observed) = inv.look(self, now) else { continue };
             let since = inv.false_since.unwrap_or(now);
-            let faults = self.active_faults();
+            let faults = self.in_force.clone();
             let step = if self.step.0 == 0 { String::new() } else { format!("#{}: {}", self.step.0, self.step.1) };
             if inv.expect_violated {
                 self.sim.remark(
@@ -494,17 +504,8 @@ impl Runtime {
     /// The faults in force now, as the fault log names them (`partition ...`,
     /// `pause 6381`, `kill 6381` until the node starts again): what a
     /// convergence invariant waits out before it judges.
-    pub fn faults_in_force(&self) -> Vec<String> {
-        self.active_faults()
-    }
-
-    /// The faults in force now, as the fault log names them.
-    fn active_faults(&self) -> Vec<String> {
-        crate::workload::fault_windows(&self.fault_log)
-            .into_iter()
-            .filter(|w| w.end.is_none())
-            .map(|w| w.name)
-            .collect()
+    pub fn faults_in_force(&self) -> &[String] {
+        &self.in_force
     }
 
     /// The first `expect: violated` invariant that held throughout, as a failure.
@@ -603,6 +604,7 @@ pub fn run_with(
         unchecked_error: None,
         workloads: crate::workload::Workloads::new(std::mem::take(&mut scenario.workloads)),
         fault_log: Vec::new(),
+        in_force: Vec::new(),
         nemesis,
     };
     for (node, p) in scenario.nodes.iter().zip(rt.sim.procs().collect::<Vec<_>>()) {
@@ -676,7 +678,7 @@ pub fn run_with(
     let (history, history_jsonl) = match failure.as_ref().map(|(_, e)| e.kind()) {
         Some(FailureKind::SimulatorBug | FailureKind::Interrupted) => (None, String::new()),
         _ => {
-            let (summary, jsonl, error) = crate::workload::finish(&mut rt);
+            let (summary, jsonl, error) = crate::workload::finish(&mut rt, !options.no_history_text);
             if let (None, Some(e)) = (&failure, error) {
                 rt.sim.record("failure", format!("workloads: {e}"));
                 failure = Some((format!("workloads: {e}"), e));

@@ -905,10 +905,31 @@ fn command(f: F, key: &str, value: &check::Value, out: &mut Vec<u8>) {
     }
 }
 
-/// An element as stored: an integer when it reads as one.
+/// An element as stored: an integer when it reads as one (as `i64`'s
+/// `FromStr` reads it), else its text (invalid UTF-8 replaced).
 fn elem(bytes: &[u8]) -> Elem {
-    let text = String::from_utf8_lossy(bytes);
-    text.parse::<i64>().map(Elem::Int).unwrap_or_else(|_| Elem::Str(text.into_owned()))
+    if let Some(n) = short_int(bytes) {
+        return Elem::Int(n);
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.parse::<i64>().map_or_else(|_| Elem::Str(text.to_owned()), Elem::Int),
+        Err(_) => Elem::Str(String::from_utf8_lossy(bytes).into_owned()),
+    }
+}
+
+/// An optional sign and 1 to 18 decimal digits (which cannot overflow), read
+/// straight from the bytes: the elements a workload writes.
+fn short_int(bytes: &[u8]) -> Option<i64> {
+    let (negative, digits) = match bytes.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, bytes),
+    };
+    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = digits.iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
+    Some(if negative { -n } else { n })
 }
 
 /// What a read returned, as the history holds it.
@@ -951,6 +972,29 @@ mod tests {
         parser.feed(&bytes);
         assert_eq!(parser.next_command(false), Ok(true), "one whole command");
         parser.args().iter().map(|a| String::from_utf8(a.clone()).unwrap()).collect()
+    }
+
+    #[test]
+    fn a_read_element_is_an_integer_when_it_reads_as_one_else_its_text() {
+        let cases: [(&[u8], Elem); 9] = [
+            (b"42", Elem::Int(42)),
+            (b"-7", Elem::Int(-7)),
+            (b"+3", Elem::Int(3)),
+            (b"9223372036854775807", Elem::Int(i64::MAX)),
+            (b"9223372036854775808", Elem::Str("9223372036854775808".into())),
+            (b" 1", Elem::Str(" 1".into())),
+            (b"", Elem::Str(String::new())),
+            (b"p1-12", Elem::Str("p1-12".into())),
+            (b"4\xff2", Elem::Str("4\u{fffd}2".into())),
+        ];
+        for (bytes, want) in cases {
+            assert_eq!(elem(bytes), want, "{bytes:?}");
+        }
+        // Against i64's own reading, around the lengths where the short path stops.
+        for text in ["-", "+", "-0", "007", "123456789012345678", "-123456789012345678", "1234567890123456789"] {
+            let want = text.parse::<i64>().map_or_else(|_| Elem::Str(text.to_owned()), Elem::Int);
+            assert_eq!(elem(text.as_bytes()), want, "{text}");
+        }
     }
 
     #[test]

@@ -1274,8 +1274,11 @@ const STANDALONE: &[Entry] = &[
     e("FLUSHALL"),
     e("DBSIZE"),
     e("SELECT 0"),
-    // After a thousand cases, many of them errors: which error codes were counted.
+    // After a thousand cases, many of them errors: which error codes were counted,
+    // and each command's calls, refusals and failures.
     info("INFO errorstats"),
+    Entry { line: "INFO commandstats", expect: Expect::Same, mask: Mask::CommandStats },
+    Entry { line: "INFO latencystats", expect: Expect::Same, mask: Mask::CommandStats },
     info("INFO"),
 ];
 

@@ -202,7 +202,8 @@ fn check(name: &[u8], variant: Variant, o: &Options) -> Result<(), Value> {
 
 /// The search proper, then the reply or the store.
 fn search(args: &[Vec<u8>], x: &mut Exec<'_>, src: usize, centre: (f64, f64), mut o: Options) -> Value {
-    let Ok(Some(z)) = zset(x, &args[src]) else {
+    // The source was looked up (and counted) by `parse`.
+    let Ok(Some(z)) = super::zset_again(x, &args[src]) else {
         return match o.store {
             Some(dest) => {
                 if x.lookup(&dest).is_some() {

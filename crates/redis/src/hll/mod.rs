@@ -33,8 +33,11 @@ fn not_an_hll() -> Value {
 }
 
 /// `isHLLObjectOrReply` on `key`'s value: `Ok(None)` if there is none.
-fn hll<'x>(x: &'x mut Exec<'_>, key: &[u8]) -> Result<Option<&'x [u8]>, Value> {
-    match x.lookup(key) {
+/// PFCOUNT's and PFMERGE's sources are read lookups (`lookupKeyRead`, a
+/// keyspace hit or miss); PFADD's and PFDEBUG's are writes.
+fn hll<'x>(x: &'x mut Exec<'_>, key: &[u8], read: bool) -> Result<Option<&'x [u8]>, Value> {
+    let value = if read { x.read(key) } else { x.lookup(key) };
+    match value {
         None => Ok(None),
         Some(Data::Str(s)) if repr::is_valid(s) => Ok(Some(s)),
         Some(Data::Str(_)) => Err(not_an_hll()),
@@ -46,7 +49,7 @@ fn hll<'x>(x: &'x mut Exec<'_>, key: &[u8]) -> Result<Option<&'x [u8]>, Value> {
 /// it was is the second value). Redis unshares the string first, so it is
 /// `raw` from then on.
 fn hll_mut<'x>(x: &'x mut Exec<'_>, key: &[u8]) -> Result<(&'x mut Vec<u8>, bool), Value> {
-    let created = hll(x, key)?.is_none();
+    let created = hll(x, key, false)?.is_none();
     if created {
         x.db().insert(key.to_vec(), Data::Str(repr::new_sparse()));
     }
@@ -89,7 +92,7 @@ fn pfcount(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             Err(e) => e,
         };
     }
-    match hll(x, &args[1]) {
+    match hll(x, &args[1], true) {
         Ok(None) => return Value::Integer(0),
         Ok(Some(_)) => {}
         Err(e) => return e,
@@ -114,7 +117,7 @@ fn union(keys: &[Vec<u8>], x: &mut Exec<'_>) -> Result<(Box<[u8; REGISTERS]>, bo
     let mut max = Box::new([0u8; REGISTERS]);
     let mut dense = false;
     for key in keys {
-        if let Some(s) = hll(x, key)? {
+        if let Some(s) = hll(x, key, true)? {
             dense |= repr::is_dense(s);
             repr::merge_into(&mut max, s).map_err(corrupt)?;
         }
@@ -145,7 +148,7 @@ fn pfmerge(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
 
 /// PFDEBUG GETREG|DECODE|ENCODING|TODENSE key.
 fn pfdebug(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
-    match hll(x, &args[2]) {
+    match hll(x, &args[2], false) {
         Ok(None) => return Value::error("ERR The specified key does not exist"),
         Ok(Some(_)) => {}
         Err(e) => return e,

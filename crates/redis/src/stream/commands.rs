@@ -31,9 +31,20 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
     })
 }
 
-/// The stream at `key`, if any; another type is WRONGTYPE.
+/// The stream at `key`, if any; another type is WRONGTYPE. A read lookup
+/// (a keyspace hit or miss), as XLEN, XRANGE, XREAD, XINFO, XPENDING, XACK
+/// and the claims make it.
 pub(crate) fn stream<'x>(x: &'x mut Exec<'_>, key: &[u8]) -> Result<Option<&'x Stream>, Value> {
-    match x.lookup(key) {
+    typed(x.read(key))
+}
+
+/// [`stream`] for XGROUP, whose lookups are writes' (not counted).
+pub(crate) fn stream_to_change<'x>(x: &'x mut Exec<'_>, key: &[u8]) -> Result<Option<&'x Stream>, Value> {
+    typed(x.lookup(key))
+}
+
+fn typed(value: Option<&Data>) -> Result<Option<&Stream>, Value> {
+    match value {
         None => Ok(None),
         Some(Data::Stream(s)) => Ok(Some(s)),
         Some(_) => Err(wrong_type()),

@@ -4,7 +4,7 @@
 //! `XGROUP SETID ... ENTRIESREAD` when NOACK moved the group, an `XGROUP
 //! CREATECONSUMER` for a consumer NOACK created.
 
-use super::commands::{not_an_integer, stream, stream_mut};
+use super::commands::{not_an_integer, stream, stream_mut, stream_to_change};
 use super::{Consumer, Group, Nack, Stream, StreamId, entry_reply, range_end, range_start, strict_id};
 use crate::commands::parse_int;
 use crate::keyspace::{Data, Exec};
@@ -114,7 +114,11 @@ pub(crate) fn xread(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     for (i, gt) in starts.into_iter().enumerate() {
         let key = &args[req.streams + i];
         let found = match &req.group {
-            Some((g, c)) => read_group(x, key, g, c, gt, &req, &mut cmds),
+            Some((g, c)) => {
+                // Redis looks each stream up again to serve it: a second read lookup.
+                x.read(key);
+                read_group(x, key, g, c, gt, &req, &mut cmds)
+            }
             None => read_plain(x, key, gt, req.count),
         };
         if let Some(entries) = found {
@@ -457,7 +461,7 @@ pub(crate) fn xgroup(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         Err(e) => return e,
     };
     let (key, name) = (&args[2], &args[3]);
-    let exists = match stream(x, key) {
+    let exists = match stream_to_change(x, key) {
         Err(e) => return e,
         Ok(s) => s.map(|s| s.groups.contains_key(name.as_slice())),
     };
@@ -545,7 +549,7 @@ fn xgroup_options(sub: &str, args: &[Vec<u8>]) -> Result<(bool, Option<u64>), Va
 
 fn create(args: &[Vec<u8>], x: &mut Exec<'_>, entries_read: Option<u64>) -> Value {
     let key = &args[2];
-    let last = match stream(x, key) {
+    let last = match stream_to_change(x, key) {
         Err(e) => return e,
         Ok(s) => s.map(|s| s.last_id),
     };
@@ -843,6 +847,9 @@ fn claim_options(opts: &[Vec<u8>], now: i64) -> Result<ClaimOpts, Value> {
 
 /// XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID].
 pub(crate) fn xautoclaim(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    // Redis looks the key up before it parses the arguments (a read lookup,
+    // counted even when an argument is then refused).
+    x.read(&args[1]);
     let now = x.clock_ms;
     let min_idle = match parse_int(&args[4]) {
         Some(n) => n.max(0),
@@ -868,7 +875,7 @@ pub(crate) fn xautoclaim(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         }
         j += 1;
     }
-    let exists = match stream(x, &args[1]) {
+    let exists = match stream_to_change(x, &args[1]) {
         Err(e) => return e,
         Ok(s) => s.is_some_and(|s| s.groups.contains_key(args[2].as_slice())),
     };
