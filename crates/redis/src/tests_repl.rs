@@ -617,3 +617,23 @@ fn an_aof_restart_logs_its_base_and_incr_files() {
     assert_eq!(persistence_field(&mut c, 6379, "rdb_last_load_keys_loaded"), "1");
     assert_eq!(c.cli(6379, "dbsize"), "(integer) 2", "c expired after the incr file was replayed");
 }
+
+/// A replica counts the commands its master's stream runs as its own calls
+/// (INFO commandstats, total_commands_processed), as a real 7.0.15 replica does
+/// (measured: after CONFIG RESETSTAT and a SET on the master, `cmdstat_set`,
+/// `cmdstat_select` and `cmdstat_config|resetstat` with one call each).
+#[test]
+fn a_replica_counts_its_masters_commands() {
+    let mut c = Cluster::new(2);
+    c.server(6379, "");
+    c.server(6380, &replica_conf(6379));
+    c.sim.run_for(Duration::from_secs(7));
+    assert_eq!(c.info_field(6380, "master_link_status"), "up");
+    assert_eq!(c.cli(6380, "config resetstat"), "OK");
+    c.cli(6379, "set x 1");
+    c.sim.run_for(Duration::from_millis(100));
+    let stats = c.cli(6380, "info commandstats");
+    let mut names: Vec<&str> = stats.split(['\r', '\n']).filter_map(|l| l.split_once(':').map(|(n, _)| n)).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["cmdstat_config|resetstat", "cmdstat_select", "cmdstat_set"], "{stats}");
+}
