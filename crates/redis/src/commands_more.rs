@@ -39,7 +39,8 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
             Some(_) => wrong_type(),
         },
         "sunion" | "sinter" | "sdiff" => match set_op(name, &args[1..], x) {
-            Ok(set) => crate::commands::smembers(&set),
+            // `sunionDiffGenericCommand` builds the result as a new set, an intset if it fits.
+            Ok(set) => crate::commands::smembers(&set, x.db().limits.intset(&set)),
             Err(e) => e,
         },
         "sunionstore" | "sinterstore" | "sdiffstore" => set_op_store(&name[..name.len() - 5], args, x),
@@ -369,8 +370,9 @@ fn smove(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     }
     match db.keys.get_mut(dst) {
         Some(Data::Set(members)) => {
-            members.insert(member.clone());
-            db.note_growth(dst);
+            if members.insert(member.clone()) {
+                db.note_growth(dst);
+            }
         }
         _ => db.insert(dst.clone(), Data::Set(BTreeSet::from([member.clone()]))),
     }
@@ -591,10 +593,11 @@ fn value_scan(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if crate::commands::parse_scan_cursor(&args[2]).is_none() {
         return Value::error("ERR invalid cursor");
     }
+    let intset = x.is_intset(&args[1]);
     let flat: Vec<Vec<u8>> = match (args[0].to_ascii_lowercase().as_slice(), x.lookup(&args[1])) {
         // A missing key answers before the options are read.
         (_, None) => return Value::Array(vec![Value::bulk("0"), Value::Array(Vec::new())]),
-        (b"sscan", Some(Data::Set(members))) => match crate::commands::smembers(members) {
+        (b"sscan", Some(Data::Set(members))) => match crate::commands::smembers(members, intset) {
             Value::Set(v) => {
                 v.into_iter().filter_map(|m| if let Value::Bulk(b) = m { Some(b) } else { None }).collect()
             }

@@ -32,6 +32,7 @@ mod commands_more;
 pub mod config;
 mod config_table;
 mod dispatch;
+pub mod encoding;
 mod errorstats;
 mod failover;
 mod geo;
@@ -74,6 +75,8 @@ mod tests_blocking;
 mod tests_client;
 #[cfg(test)]
 mod tests_control;
+#[cfg(test)]
+mod tests_encodings;
 #[cfg(test)]
 mod tests_errpaths;
 #[cfg(test)]

@@ -300,7 +300,7 @@ impl Server {
             return;
         }
         let Some(bytes) = ctx.disk().read(&self.config.dbfilename).map(<[u8]>::to_vec) else { return };
-        match crate::rdb::decode(&bytes) {
+        match crate::rdb::decode(&bytes, &self.config.encodings) {
             Ok(loaded) => {
                 let repl = loaded.repl.clone();
                 let before: u64 = loaded.dbs.iter().map(|(_, d)| d.keys.len() as u64).sum();
@@ -353,7 +353,7 @@ impl Server {
             .max()
             .unwrap_or(1);
         if let Some(base) = ctx.disk().read(&self.base_path(seq)).map(<[u8]>::to_vec)
-            && let Ok(loaded) = crate::rdb::decode(&base)
+            && let Ok(loaded) = crate::rdb::decode(&base, &self.config.encodings)
         {
             self.install_snapshot(ctx, loaded, false);
         }

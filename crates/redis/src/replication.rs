@@ -1237,7 +1237,7 @@ impl Server {
         self.repl.backlog = None;
         self.log(ctx, '*', "MASTER <-> REPLICA sync: Flushing old data");
         self.log(ctx, '*', "MASTER <-> REPLICA sync: Loading DB in memory");
-        let loaded = match crate::rdb::decode(&payload) {
+        let loaded = match crate::rdb::decode(&payload, &self.config.encodings) {
             Ok(l) => l,
             Err(e) => {
                 self.log(ctx, '#', &format!("Failed trying to load the MASTER synchronization DB from socket: {e}"));
@@ -1283,7 +1283,8 @@ impl Server {
         }
         // The clients blocked on each database's keys stay blocked on them.
         let blocking: Vec<_> = self.dbs.iter_mut().map(|d| std::mem::take(&mut d.blocking)).collect();
-        self.dbs = (0..self.config.databases).map(|_| Db::default()).collect();
+        let limits = self.config.encodings;
+        self.dbs = (0..self.config.databases).map(|_| Db { limits, ..Db::default() }).collect();
         let mut keys = 0u64;
         for (i, mut db) in loaded.dbs {
             if i >= self.dbs.len() {

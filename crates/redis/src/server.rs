@@ -177,7 +177,7 @@ impl Server {
     /// A server that has not started yet, configured by its file.
     pub fn new(config: Config) -> Server {
         Server {
-            dbs: (0..config.databases).map(|_| Db::default()).collect(),
+            dbs: (0..config.databases).map(|_| Db { limits: config.encodings, ..Db::default() }).collect(),
             file_config: config.clone(),
             config,
             pid: 0,
@@ -793,6 +793,10 @@ impl Server {
                 let aof_changed = next.appendonly != self.config.appendonly;
                 let limit_set = next.maxmemory.limit != self.config.maxmemory.limit && next.maxmemory.limit > 0;
                 self.config = next;
+                // Later writes go by the new thresholds; stored values keep their encodings.
+                for db in &mut self.dbs {
+                    db.limits = self.config.encodings;
+                }
                 if limit_set {
                     self.warn_maxmemory_below_usage(ctx);
                 }

@@ -63,8 +63,6 @@ const STREAM: u64 = 80;
 const STREAM_CG: u64 = 40;
 const STREAM_NACK: u64 = 24;
 const STREAM_CONSUMER: u64 = 24;
-/// `STREAM_LISTPACK_MAX_PRE_ALLOCATE`: a new node's listpack is allocated this big.
-const STREAM_NODE_PREALLOC: u64 = 4096;
 /// The samples `MEMORY USAGE` takes without `SAMPLES` (`OBJ_COMPUTE_SIZE_DEF_SAMPLES`).
 pub(crate) const DEFAULT_SAMPLES: usize = 5;
 
@@ -301,7 +299,8 @@ fn level(member: &[u8]) -> u64 {
 /// consumer group its struct, PEL and consumers.
 fn stream(s: &Stream, samples: usize, count: Count) -> u64 {
     let lps: Vec<u64> = s.nodes.values().map(|n| crate::stream::node_bytes(n) as u64).collect();
-    let last = lps.last().map_or(0, |&b| alloc(b.max(STREAM_NODE_PREALLOC)));
+    let prealloc = s.nodes.values().next_back().map_or(0, |n| n.prealloc as u64);
+    let last = lps.last().map_or(0, |&b| alloc(b.max(prealloc)));
     let full = &lps[..lps.len().saturating_sub(1)];
     let listpacks = if lps.len() <= samples {
         full.iter().map(|&b| alloc(b)).sum::<u64>() + last
@@ -317,8 +316,17 @@ fn stream(s: &Stream, samples: usize, count: Count) -> u64 {
         };
         groups += g.consumers.iter().map(consumer).sum::<u64>();
     }
-    ROBJ + count.of(STREAM) + rax(lps.len() as u64) + listpacks + groups
+    // MEMORY USAGE counts the tree's real nodes (as XINFO STREAM shows them);
+    // `used_memory`, updated on every write, takes the estimate.
+    let tree = match count {
+        Count::Usage => lps.len() as u64 * 16 + s.rax_nodes() as u64 * RAX_NODE,
+        Count::Allocated => rax(lps.len() as u64),
+    };
+    ROBJ + count.of(STREAM) + tree + listpacks + groups
 }
+
+/// What `streamRadixTreeMemoryUsage` counts per tree node: 4 + 30 words.
+const RAX_NODE: u64 = 4 + 8 * 30;
 
 /// `streamRadixTreeMemoryUsage` of a tree of `elements` 16-byte IDs: 16
 /// bytes per ID and 4 + 30 words per tree node. The nodes, measured on
@@ -330,7 +338,7 @@ fn rax(elements: u64) -> u64 {
         1 => 2,
         n => 2 * n + 2,
     };
-    elements * 16 + nodes * (4 + 8 * 30)
+    elements * 16 + nodes * RAX_NODE
 }
 
 #[cfg(test)]
