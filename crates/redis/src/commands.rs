@@ -467,7 +467,7 @@ fn push(front: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         Some(Data::List(list)) => fill(list),
         Some(_) => return wrong_type(),
         None => {
-            let mut list = crate::memory::List::default();
+            let mut list = crate::memory::List::with_fill(x.db().limits.list_fill);
             let len = fill(&mut list);
             x.db().insert(args[1].clone(), Data::List(Box::new(list)));
             len

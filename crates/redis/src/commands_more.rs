@@ -335,7 +335,8 @@ fn move_element(args: &[Vec<u8>], from_left: bool, to_left: bool, x: &mut Exec<'
         db.remove(src);
     }
     if !db.keys.contains_key(dst) {
-        db.insert(dst.clone(), Data::List(Default::default()));
+        let list = crate::memory::List::with_fill(db.limits.list_fill);
+        db.insert(dst.clone(), Data::List(Box::new(list)));
     }
     let Some(Data::List(list)) = db.keys.get_mut(dst) else { unreachable!("a list is there") };
     if to_left {

@@ -289,7 +289,7 @@ pub(crate) const PARAMS: &[Param] = &[
         alias: Some("list-max-ziplist-size"),
         kind: Kind::Int { min: i32::MIN as i64, max: i32::MAX as i64, unit: Unit::Plain },
         default: "-2",
-        flags: DEFAULT_ONLY,
+        flags: 0,
     },
     Param {
         name: "tcp-keepalive",

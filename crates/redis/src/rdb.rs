@@ -30,8 +30,6 @@ const TYPE_ZSET_LISTPACK: u8 = 17;
 const TYPE_LIST_QUICKLIST_2: u8 = 18;
 /// `rdb.h`'s `RDB_VERSION`, also the version a DUMP payload carries.
 pub const RDB_VERSION: u16 = 10;
-/// `list-max-listpack-size -2`: quicklist nodes of at most 8 KiB.
-const LIST_NODE_MAX_BYTES: usize = 8192;
 /// A quicklist node holding a listpack (`QUICKLIST_NODE_CONTAINER_PACKED`).
 const QUICKLIST_PACKED: u64 = 2;
 
@@ -274,26 +272,25 @@ pub fn write_object(out: &mut Vec<u8>, value: &Data, big: bool) {
     }
 }
 
-/// Splits a list into quicklist nodes as RPUSH fills them: a node takes another
-/// element while its listpack plus the element and a ziplist-style overhead
-/// estimate stays within 8 KiB (`_quicklistNodeAllowInsert`). Lists shaped by
-/// LPUSH, LINSERT or deletions can be split differently in Redis.
-fn quicklist_nodes(items: &std::collections::VecDeque<Vec<u8>>) -> Vec<Vec<u8>> {
+/// A list's quicklist nodes as listpacks: those it keeps, else as RPUSH
+/// fills them under the list's fill (`_quicklistNodeAllowInsert`,
+/// [`crate::memory::size::list_node_allows`]). Lists shaped by LPUSH,
+/// LINSERT or deletions can be split differently in Redis.
+fn quicklist_nodes(list: &crate::memory::List) -> Vec<Vec<u8>> {
+    let Some(counts) = list.node_counts() else { return quicklist_split(list) };
+    let mut items = list.iter().map(Vec::as_slice);
+    counts.iter().map(|&n| listpack(&items.by_ref().take(n as usize).collect::<Vec<_>>())).collect()
+}
+
+/// [`quicklist_nodes`] of a list whose nodes are not kept.
+fn quicklist_split(list: &crate::memory::List) -> Vec<Vec<u8>> {
     let mut nodes = Vec::new();
     let mut current: Vec<&[u8]> = Vec::new();
     let mut node_bytes = LISTPACK_EMPTY_LEN;
     let mut scratch = Vec::new();
-    for item in items {
-        let sz = item.len();
-        let overhead = if sz < 254 { 1 } else { 5 }
-            + if sz < 64 {
-                1
-            } else if sz < 16384 {
-                2
-            } else {
-                5
-            };
-        if !current.is_empty() && node_bytes + sz + overhead > LIST_NODE_MAX_BYTES {
+    for item in list.iter() {
+        let (lp, count) = (node_bytes as u64, current.len() as u64);
+        if !current.is_empty() && !crate::memory::size::list_node_allows(lp, count, item.len() as u64, list.fill()) {
             nodes.push(listpack(&current));
             current.clear();
             node_bytes = LISTPACK_EMPTY_LEN;
@@ -544,7 +541,9 @@ fn read_object(r: &mut Reader<'_>, kind: u8, limits: &Limits) -> Result<Data, Rd
         TYPE_STRING => Data::Str(r.string()?),
         TYPE_LIST => {
             let n = r.count()?;
-            Data::List(Box::new((0..n).map(|_| r.string()).collect::<Result<_, _>>()?))
+            let mut list: crate::memory::List = (0..n).map(|_| r.string()).collect::<Result<_, _>>()?;
+            list.set_fill(limits.list_fill);
+            Data::List(Box::new(list))
         }
         TYPE_SET => {
             let n = r.count()?;
@@ -595,18 +594,18 @@ fn read_object(r: &mut Reader<'_>, kind: u8, limits: &Limits) -> Result<Data, Rd
             Data::ZSet(Box::new(crate::zset::ZSet::loaded_listpack(members, limits)))
         }
         TYPE_LIST_QUICKLIST_2 => {
-            let nodes = r.count()?;
-            let mut items = std::collections::VecDeque::new();
-            for _ in 0..nodes {
+            let count = r.count()?;
+            let mut nodes = Vec::new();
+            for _ in 0..count {
                 let container = r.length()?;
                 let blob = r.string()?;
-                match container {
-                    QUICKLIST_PACKED => items.extend(read_listpack(&blob)?),
-                    1 => items.push_back(blob),
+                nodes.push(match container {
+                    QUICKLIST_PACKED => read_listpack(&blob)?,
+                    1 => vec![blob],
                     other => return Err(RdbError::UnknownContainer(other)),
-                }
+                });
             }
-            Data::List(Box::new(items.into()))
+            Data::List(Box::new(crate::memory::List::from_nodes(nodes, limits.list_fill)))
         }
         crate::stream::rdb::TYPE_STREAM_LISTPACKS_2 => Data::Stream(Box::new(crate::stream::rdb::read(r)?)),
         other => return Err(RdbError::UnknownType(other)),

@@ -45,8 +45,10 @@ const QUICKLIST: u64 = 40;
 const QUICKLIST_NODE: u64 = 40;
 /// A listpack's header and end byte.
 const LISTPACK_EMPTY: u64 = 7;
-/// `list-max-listpack-size -2`: 8 KB per quicklist node.
-const LIST_NODE_LIMIT: u64 = 8192;
+/// `optimization_level[]`: a node's bytes under `list-max-listpack-size` -1 to -5.
+const LIST_SIZE_LEVELS: [u64; 5] = [4096, 8192, 16384, 32768, 65536];
+/// `SIZE_SAFETY_LIMIT`: a node's bytes under a positive (count) fill.
+const LIST_SAFETY_LIMIT: u64 = 8192;
 /// `SIZE_ESTIMATE_OVERHEAD` added to an element before the node limit check.
 const LIST_ESTIMATE_OVERHEAD: u64 = 8;
 /// `sizeof(zset)` + `sizeof(zskiplist)`.
@@ -198,44 +200,57 @@ fn list(items: &List, samples: usize, count: Count) -> u64 {
     ROBJ + count.of(QUICKLIST) + average(nodes.iter().map(node), nodes.len(), samples)
 }
 
-/// The `lpBytes` of a quicklist's nodes, head first, filled from the head
-/// up to 8 KB each as RPUSH fills them.
-pub(crate) fn list_nodes<'a>(items: impl Iterator<Item = &'a [u8]>) -> Vec<u64> {
-    let mut nodes: Vec<u64> = Vec::new();
-    let mut current = LISTPACK_EMPTY;
-    let mut entries = 0u64;
+/// `_quicklistNodeAllowInsert`: whether a node of `lp` bytes and `count`
+/// entries takes another of `len` bytes under the list's `fill`
+/// (`list-max-listpack-size`, clamped to -5..=32767 as quicklists keep it).
+pub(crate) fn list_node_allows(lp: u64, count: u64, len: u64, fill: i32) -> bool {
+    let grown = lp + len + LIST_ESTIMATE_OVERHEAD;
+    match usize::try_from(-i64::from(fill) - 1) {
+        Ok(level) => grown <= LIST_SIZE_LEVELS[level.min(LIST_SIZE_LEVELS.len() - 1)],
+        Err(_) => grown <= LIST_SAFETY_LIMIT && count < fill as u64,
+    }
+}
+
+/// The `lpBytes` and entries of a quicklist's nodes, head first, filled
+/// from the head under `fill` as RPUSH fills them.
+pub(crate) fn list_nodes<'a>(items: impl Iterator<Item = &'a [u8]>, fill: i32) -> (Vec<u64>, Vec<u32>) {
+    let (mut nodes, mut counts) = (Vec::new(), Vec::new());
     for item in items {
-        let grown = current + item.len() as u64 + LIST_ESTIMATE_OVERHEAD;
-        if entries > 0 && grown > LIST_NODE_LIMIT {
-            nodes.push(current);
-            (current, entries) = (LISTPACK_EMPTY, 0);
-        }
-        current += crate::stream::entry_bytes(item) as u64;
-        entries += 1;
+        push_list_entry(&mut nodes, &mut counts, item, fill);
     }
-    if entries > 0 {
-        nodes.push(current);
-    }
-    nodes
+    (nodes, counts)
+}
+
+/// The `lpBytes` of a quicklist node holding `items`.
+pub(crate) fn list_node(items: &[Vec<u8>]) -> u64 {
+    LISTPACK_EMPTY + items.iter().map(|i| crate::stream::entry_bytes(i) as u64).sum::<u64>()
 }
 
 /// [`list_nodes`] after `item` is appended at the tail: into the last node
-/// if it fits, else in a new one.
-pub(crate) fn push_list_entry(nodes: &mut Vec<u64>, item: &[u8]) {
+/// if it takes it, else in a new one.
+pub(crate) fn push_list_entry(nodes: &mut Vec<u64>, counts: &mut Vec<u32>, item: &[u8], fill: i32) {
     let entry = crate::stream::entry_bytes(item) as u64;
-    match nodes.last_mut() {
-        Some(lp) if *lp + item.len() as u64 + LIST_ESTIMATE_OVERHEAD <= LIST_NODE_LIMIT => *lp += entry,
-        _ => nodes.push(LISTPACK_EMPTY + entry),
+    match (nodes.last_mut(), counts.last_mut()) {
+        (Some(lp), Some(n)) if list_node_allows(*lp, u64::from(*n), item.len() as u64, fill) => {
+            *lp += entry;
+            *n += 1;
+        }
+        _ => {
+            nodes.push(LISTPACK_EMPTY + entry);
+            counts.push(1);
+        }
     }
 }
 
 /// [`list_nodes`] after `item` left the tail: the last node shrinks, and
 /// goes when it is empty.
-pub(crate) fn pop_list_entry(nodes: &mut Vec<u64>, item: &[u8]) {
-    if let Some(lp) = nodes.last_mut() {
+pub(crate) fn pop_list_entry(nodes: &mut Vec<u64>, counts: &mut Vec<u32>, item: &[u8]) {
+    if let (Some(lp), Some(n)) = (nodes.last_mut(), counts.last_mut()) {
         *lp -= crate::stream::entry_bytes(item) as u64;
-        if *lp == LISTPACK_EMPTY {
+        *n -= 1;
+        if *n == 0 {
             nodes.pop();
+            counts.pop();
         }
     }
 }
