@@ -23,6 +23,7 @@ mod bits;
 mod blocking;
 mod call;
 mod client_control;
+mod client_limits;
 pub mod cluster;
 mod command_docs;
 mod command_info;
@@ -73,6 +74,8 @@ mod tests;
 mod tests_blocking;
 #[cfg(test)]
 mod tests_client;
+#[cfg(test)]
+mod tests_client_limits;
 #[cfg(test)]
 mod tests_control;
 #[cfg(test)]

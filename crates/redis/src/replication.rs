@@ -738,7 +738,7 @@ impl Server {
     }
 
     fn finish_wait(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
-        let Some(wait) = self.clients.get_mut(&conn).and_then(|c| c.wait.take()) else { return };
+        let Some(wait) = self.take_wait(ctx, conn) else { return };
         if let Some(t) = wait.timer {
             ctx.cancel_timer(t);
         }
@@ -750,12 +750,19 @@ impl Server {
     /// CLIENT UNBLOCK of a client in WAIT: the count so far (`error: None`) or the error.
     pub(crate) fn unblock_wait(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, error: Option<Value>) {
         let Some(error) = error else { return self.finish_wait(ctx, conn) };
-        let Some(wait) = self.clients.get_mut(&conn).and_then(|c| c.wait.take()) else { return };
+        let Some(wait) = self.take_wait(ctx, conn) else { return };
         if let Some(t) = wait.timer {
             ctx.cancel_timer(t);
         }
         self.outputs.write_with(ctx, conn, |buf| error.encode(buf));
         self.process_client(ctx, conn);
+    }
+
+    /// Ends `conn`'s WAIT, whose reply is about to be written (`lastinteraction`).
+    fn take_wait(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) -> Option<crate::server::WaitState> {
+        let client = self.clients.get_mut(&conn)?;
+        client.last_cmd_ms = ctx.wall_clock_ms();
+        client.wait.take()
     }
 
     pub(crate) fn wait_timeouts(&mut self, ctx: &mut Ctx<'_>) {
