@@ -318,10 +318,10 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         },
         "sadd" => sadd(args, x),
         "srem" => srem(args, x),
-        "smembers" => match x.read(&args[1]) {
-            None => Value::Set(Vec::new()),
-            Some(Data::Set(members)) => smembers(members),
-            Some(_) => wrong_type(),
+        "smembers" => match (x.is_intset(&args[1]), x.read(&args[1])) {
+            (_, None) => Value::Set(Vec::new()),
+            (intset, Some(Data::Set(members))) => smembers(members, intset),
+            (_, Some(_)) => wrong_type(),
         },
         "scard" => match x.read(&args[1]) {
             None => Value::Integer(0),
@@ -467,7 +467,7 @@ fn push(front: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         Some(Data::List(list)) => fill(list),
         Some(_) => return wrong_type(),
         None => {
-            let mut list = crate::memory::List::default();
+            let mut list = crate::memory::List::with_fill(x.db().limits.list_fill);
             let len = fill(&mut list);
             x.db().insert(args[1].clone(), Data::List(Box::new(list)));
             len
@@ -590,7 +590,7 @@ pub(crate) fn hset(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     };
     // hashTypeTryConversion looks at the arguments before any is set: a long
     // one converts the hash even if a later pair overwrites it with a short one
-    if args[2..].iter().any(|a| a.len() > crate::rdb::HASH_MAX_LISTPACK_VALUE) {
+    if args[2..].iter().any(|a| a.len() > x.db().limits.hash_value) {
         x.db().convert(&args[1]);
     }
     x.dirty += (args.len() as u64 - 2) / 2;
@@ -714,8 +714,11 @@ fn sadd(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let add_all = |members: &mut BTreeSet<Vec<u8>>| args[2..].iter().filter(|m| members.insert(m.to_vec())).count();
     let added = match x.lookup_mut(&args[1]) {
         Some(Data::Set(members)) => {
+            // `setTypeAdd` converts only on a member it adds.
             let added = add_all(members);
-            x.db().note_growth(&args[1]);
+            if added > 0 {
+                x.db().note_growth(&args[1]);
+            }
             added
         }
         Some(_) => return wrong_type(),
@@ -761,22 +764,18 @@ fn srem(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     Value::Integer(removed)
 }
 
-/// Redis 7.0's `set-max-intset-entries` default.
-const SET_MAX_INTSET_ENTRIES: usize = 512;
-
 /// A member as an intset stores it: only the canonical decimal form of an i64 (`string2ll` refuses `-0`, `+1`,
 /// `007` and spaces, so those make a set a hashtable).
 fn intset_value(member: &[u8]) -> Option<i64> {
     parse_int(member).filter(|n| n.to_string().as_bytes() == member)
 }
 
-/// SMEMBERS order. A small all-integer set is an intset in Redis, which replies sorted numerically, and so do we.
-/// Any other set is a hashtable, whose order Redis leaves unspecified (it depends on the hash seed and the table's
-/// history: a set that once held a non-integer stays a hashtable after that member goes); we reply in byte order,
-/// which is deterministic. Clients and tests must not rely on that order.
-pub(crate) fn smembers(members: &BTreeSet<Vec<u8>>) -> Value {
-    let ints: Option<Vec<i64>> =
-        if members.len() <= SET_MAX_INTSET_ENTRIES { members.iter().map(|m| intset_value(m)).collect() } else { None };
+/// SMEMBERS order. An intset (`intset`: the set's encoding, [`crate::keyspace::Db::encoding`]) replies sorted
+/// numerically in Redis, and so do we. Any other set is a hashtable, whose order Redis leaves unspecified (it depends
+/// on the hash seed and the table's history); we reply in byte order, which is deterministic. Clients and tests must
+/// not rely on that order.
+pub(crate) fn smembers(members: &BTreeSet<Vec<u8>>, intset: bool) -> Value {
+    let ints: Option<Vec<i64>> = if intset { members.iter().map(|m| intset_value(m)).collect() } else { None };
     match ints {
         Some(mut ints) => {
             ints.sort_unstable();

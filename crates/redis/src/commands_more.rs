@@ -39,7 +39,8 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
             Some(_) => wrong_type(),
         },
         "sunion" | "sinter" | "sdiff" => match set_op(name, &args[1..], x) {
-            Ok(set) => crate::commands::smembers(&set),
+            // `sunionDiffGenericCommand` builds the result as a new set, an intset if it fits.
+            Ok(set) => crate::commands::smembers(&set, x.db().limits.intset(&set)),
             Err(e) => e,
         },
         "sunionstore" | "sinterstore" | "sdiffstore" => set_op_store(&name[..name.len() - 5], args, x),
@@ -334,7 +335,8 @@ fn move_element(args: &[Vec<u8>], from_left: bool, to_left: bool, x: &mut Exec<'
         db.remove(src);
     }
     if !db.keys.contains_key(dst) {
-        db.insert(dst.clone(), Data::List(Default::default()));
+        let list = crate::memory::List::with_fill(db.limits.list_fill);
+        db.insert(dst.clone(), Data::List(Box::new(list)));
     }
     let Some(Data::List(list)) = db.keys.get_mut(dst) else { unreachable!("a list is there") };
     if to_left {
@@ -369,8 +371,9 @@ fn smove(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     }
     match db.keys.get_mut(dst) {
         Some(Data::Set(members)) => {
-            members.insert(member.clone());
-            db.note_growth(dst);
+            if members.insert(member.clone()) {
+                db.note_growth(dst);
+            }
         }
         _ => db.insert(dst.clone(), Data::Set(BTreeSet::from([member.clone()]))),
     }
@@ -591,10 +594,11 @@ fn value_scan(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if crate::commands::parse_scan_cursor(&args[2]).is_none() {
         return Value::error("ERR invalid cursor");
     }
+    let intset = x.is_intset(&args[1]);
     let flat: Vec<Vec<u8>> = match (args[0].to_ascii_lowercase().as_slice(), x.read(&args[1])) {
         // A missing key answers before the options are read.
         (_, None) => return Value::Array(vec![Value::bulk("0"), Value::Array(Vec::new())]),
-        (b"sscan", Some(Data::Set(members))) => match crate::commands::smembers(members) {
+        (b"sscan", Some(Data::Set(members))) => match crate::commands::smembers(members, intset) {
             Value::Set(v) => {
                 v.into_iter().filter_map(|m| if let Value::Bulk(b) = m { Some(b) } else { None }).collect()
             }

@@ -289,7 +289,7 @@ pub(crate) const PARAMS: &[Param] = &[
         alias: Some("list-max-ziplist-size"),
         kind: Kind::Int { min: i32::MIN as i64, max: i32::MAX as i64, unit: Unit::Plain },
         default: "-2",
-        flags: DEFAULT_ONLY,
+        flags: 0,
     },
     Param {
         name: "tcp-keepalive",
@@ -331,7 +331,7 @@ pub(crate) const PARAMS: &[Param] = &[
         alias: None,
         kind: Kind::Int { min: 0, max: i32::MAX as i64, unit: Unit::Plain },
         default: "0",
-        flags: DEFAULT_ONLY,
+        flags: 0,
     },
     Param {
         name: "replica-announce-port",
@@ -380,7 +380,7 @@ pub(crate) const PARAMS: &[Param] = &[
         alias: None,
         kind: Kind::Int { min: 1, max: u32::MAX as i64, unit: Unit::Plain },
         default: "10000",
-        flags: DEFAULT_ONLY,
+        flags: 0,
     },
     Param {
         name: "unixsocketperm",
@@ -429,7 +429,7 @@ pub(crate) const PARAMS: &[Param] = &[
         alias: None,
         kind: Kind::Int { min: 0, max: i64::MAX, unit: Unit::Plain },
         default: "100",
-        flags: DEFAULT_ONLY,
+        flags: 0,
     },
     Param {
         name: "cluster-link-sendbuf-limit",
@@ -443,21 +443,21 @@ pub(crate) const PARAMS: &[Param] = &[
         alias: Some("hash-max-ziplist-entries"),
         kind: Kind::Int { min: 0, max: i64::MAX, unit: Unit::Plain },
         default: "512",
-        flags: DEFAULT_ONLY,
+        flags: 0,
     },
     Param {
         name: "set-max-intset-entries",
         alias: None,
         kind: Kind::Int { min: 0, max: i64::MAX, unit: Unit::Plain },
         default: "512",
-        flags: DEFAULT_ONLY,
+        flags: 0,
     },
     Param {
         name: "zset-max-listpack-entries",
         alias: Some("zset-max-ziplist-entries"),
         kind: Kind::Int { min: 0, max: i64::MAX, unit: Unit::Plain },
         default: "128",
-        flags: DEFAULT_ONLY,
+        flags: 0,
     },
     Param {
         name: "active-defrag-ignore-bytes",
@@ -471,21 +471,21 @@ pub(crate) const PARAMS: &[Param] = &[
         alias: Some("hash-max-ziplist-value"),
         kind: Kind::Int { min: 0, max: i64::MAX, unit: Unit::Memory },
         default: "64",
-        flags: DEFAULT_ONLY,
+        flags: 0,
     },
     Param {
         name: "stream-node-max-bytes",
         alias: None,
         kind: Kind::Int { min: 0, max: i64::MAX, unit: Unit::Memory },
         default: "4096",
-        flags: DEFAULT_ONLY,
+        flags: 0,
     },
     Param {
         name: "zset-max-listpack-value",
         alias: Some("zset-max-ziplist-value"),
         kind: Kind::Int { min: 0, max: i64::MAX, unit: Unit::Memory },
         default: "64",
-        flags: DEFAULT_ONLY,
+        flags: 0,
     },
     Param {
         name: "hll-sparse-max-bytes",
@@ -608,8 +608,8 @@ mod tests {
         assert_eq!(set("tcp-keepalive", "x").unwrap_err(), "argument couldn't be parsed into an integer");
         assert_eq!(set("daemonize", "yes").unwrap_err(), "can't set immutable config");
         assert_eq!(set("dir", "/tmp").unwrap_err(), "can't set protected config");
-        assert_eq!(set("hash-max-listpack-entries", "512").as_deref(), Ok("512"));
-        assert!(set("hash-max-listpack-entries", "0").unwrap_err().contains("only its default"));
+        assert_eq!(set("hash-max-listpack-entries", "0").as_deref(), Ok("0"));
+        assert!(set("list-compress-depth", "1").unwrap_err().contains("only its default"));
         assert_eq!(find("hash-max-ziplist-entries").map(|p| p.name), Some("hash-max-listpack-entries"));
     }
 

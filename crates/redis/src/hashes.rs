@@ -72,7 +72,12 @@ fn update(
         },
         Some(_) => return Err(wrong_type()),
     };
-    x.db().note_growth(&args[1]);
+    let db = x.db();
+    db.note_growth(&args[1]);
+    // `hashTypeSet` converts a listpack given a field or value past `hash-max-listpack-value`.
+    if args[2].len() > db.limits.hash_value || value.len() > db.limits.hash_value {
+        db.convert(&args[1]);
+    }
     Ok(value)
 }
 

@@ -63,6 +63,9 @@ pub struct Db {
     pub(crate) ready: Vec<Vec<u8>>,
     /// Each key's access field and what it adds to `used_memory`.
     pub(crate) meta: crate::memory::KeyMeta,
+    /// The encodings' thresholds writes to this database go by (the
+    /// server's configuration, copied here by [`crate::server::Server`]).
+    pub(crate) limits: crate::encoding::Limits,
 }
 
 /// Two databases are equal when they hold the same keys, values and expiry
@@ -145,7 +148,7 @@ impl Db {
             self.signal_ready(&key, &value);
         }
         // A new value object: its encoding follows its shape, as when Redis creates or loads it.
-        if crate::rdb::big_encoding(&value) {
+        if self.limits.big_when_created(&value) {
             self.big.insert(key.clone());
         } else {
             self.forget_encoding(&key);
@@ -209,15 +212,14 @@ impl Db {
         }
     }
 
-    /// The value of `key` was changed in place; Redis converts it for good if it
-    /// outgrew its compact encoding (or, for a string, whenever APPEND touches it).
+    /// The value of `key` was written in place; Redis converts it for good if it
+    /// outgrew its compact encoding ([`crate::encoding::Limits::outgrown`]; a
+    /// string whenever APPEND touches it).
     pub(crate) fn note_growth(&mut self, key: &[u8]) {
-        let grown = match self.keys.get(key) {
-            Some(Data::Str(_)) => true,
-            Some(value) => crate::rdb::big_encoding(value),
-            None => false,
-        };
-        if grown && !self.big.contains(key) {
+        if self.big.contains(key) {
+            return;
+        }
+        if self.keys.get(key).is_some_and(|value| self.limits.outgrown(value)) {
             self.big.insert(key.to_vec());
         }
     }
@@ -420,6 +422,11 @@ impl<'a> Exec<'a> {
             access: crate::memory::Access::default(),
             shared_integers: true,
         }
+    }
+
+    /// Whether `key` of the selected database, if a set, is an intset.
+    pub(crate) fn is_intset(&self, key: &[u8]) -> bool {
+        !self.dbs[self.db].big.contains(key)
     }
 
     /// The selected database.

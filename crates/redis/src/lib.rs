@@ -23,6 +23,7 @@ mod bits;
 mod blocking;
 mod call;
 mod client_control;
+mod client_limits;
 pub mod cluster;
 mod command_docs;
 mod command_info;
@@ -32,6 +33,7 @@ mod commands_more;
 pub mod config;
 mod config_table;
 mod dispatch;
+pub mod encoding;
 mod errorstats;
 mod failover;
 mod geo;
@@ -73,7 +75,11 @@ mod tests_blocking;
 #[cfg(test)]
 mod tests_client;
 #[cfg(test)]
+mod tests_client_limits;
+#[cfg(test)]
 mod tests_control;
+#[cfg(test)]
+mod tests_encodings;
 #[cfg(test)]
 mod tests_errpaths;
 #[cfg(test)]

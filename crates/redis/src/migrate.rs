@@ -104,7 +104,7 @@ pub(crate) fn restore(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let Some(body) = verify_payload(&args[3]) else {
         return Value::error("ERR DUMP payload version or checksum are wrong");
     };
-    let Ok(value) = crate::rdb::decode_object(body) else { return Value::error("ERR Bad data format") };
+    let Ok(value) = crate::rdb::decode_object(body, &x.db().limits) else { return Value::error("ERR Bad data format") };
     let deleted = replace && x.db().remove(key);
     let expire_at = match ttl {
         0 => None,

@@ -328,7 +328,7 @@ impl Server {
             return;
         }
         let Some(bytes) = ctx.disk().read(&self.config.dbfilename).map(<[u8]>::to_vec) else { return };
-        match crate::rdb::decode(&bytes) {
+        match crate::rdb::decode(&bytes, &self.config.encodings) {
             Ok(loaded) => {
                 let repl = loaded.repl.clone();
                 let before: u64 = loaded.dbs.iter().map(|(_, d)| d.keys.len() as u64).sum();
@@ -384,7 +384,7 @@ impl Server {
         let name = &self.config.appendfilename;
         let (base_name, incr_name) = (format!("{name}.{seq}.base.rdb"), format!("{name}.{seq}.incr.aof"));
         if let Some(base) = ctx.disk().read(&self.base_path(seq)).map(<[u8]>::to_vec)
-            && let Ok(loaded) = crate::rdb::decode(&base)
+            && let Ok(loaded) = crate::rdb::decode(&base, &self.config.encodings)
         {
             self.log(ctx, '*', "Reading RDB base file on AOF loading...");
             // An AOF's base keeps its expired keys (they expire afterwards).

@@ -159,13 +159,14 @@ fn srandmember(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         Some(Ok(n)) => Some(n),
         Some(Err(e)) => return e,
     };
+    let intset = x.is_intset(&args[1]);
     let members = match x.read(&args[1]) {
         None => return if n.is_some() { Value::Array(Vec::new()) } else { Value::Nil },
         Some(Data::Set(members)) => members,
         Some(_) => return wrong_type(),
     };
     // SMEMBERS' order, which is the set's own for an intset.
-    let Value::Set(ordered) = smembers(members) else { unreachable!("smembers replies a set") };
+    let Value::Set(ordered) = smembers(members, intset) else { unreachable!("smembers replies a set") };
     let Some(n) = n else { return ordered[draws.below(ordered.len())].clone() };
     let (wanted, unique) = (n.unsigned_abs() as usize, n >= 0);
     if unique && wanted >= ordered.len() {
@@ -182,10 +183,11 @@ fn spop(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         3 => return spop_count(args, x, &mut draws),
         _ => return Value::error("ERR syntax error"),
     }
+    let intset = x.is_intset(&args[1]);
     let member = match x.lookup_mut(&args[1]) {
         None => return Value::Nil,
         Some(Data::Set(members)) => {
-            let Value::Set(ordered) = smembers(members) else { unreachable!("smembers replies a set") };
+            let Value::Set(ordered) = smembers(members, intset) else { unreachable!("smembers replies a set") };
             let Value::Bulk(m) = &ordered[draws.below(ordered.len())] else { unreachable!("members are bulk") };
             members.remove(m);
             m.clone()
@@ -217,6 +219,7 @@ fn spop_count(args: &[Vec<u8>], x: &mut Exec<'_>, draws: &mut Draws) -> Value {
         Some(n) if n >= 0 => n as u64,
         _ => return Value::error("ERR value is out of range, must be positive"),
     };
+    let intset = x.is_intset(&args[1]);
     let members = match x.lookup_mut(&args[1]) {
         None => return Value::Set(Vec::new()),
         Some(Data::Set(members)) => members,
@@ -225,7 +228,7 @@ fn spop_count(args: &[Vec<u8>], x: &mut Exec<'_>, draws: &mut Draws) -> Value {
     if count == 0 {
         return Value::Set(Vec::new());
     }
-    let Value::Set(ordered) = smembers(members) else { unreachable!("smembers replies a set") };
+    let Value::Set(ordered) = smembers(members, intset) else { unreachable!("smembers replies a set") };
     let size = ordered.len();
     if count >= size as u64 {
         // Redis answers the whole set with SUNION's code, a read lookup.

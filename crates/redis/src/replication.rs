@@ -738,7 +738,7 @@ impl Server {
     }
 
     fn finish_wait(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
-        let Some(wait) = self.clients.get_mut(&conn).and_then(|c| c.wait.take()) else { return };
+        let Some(wait) = self.take_wait(ctx, conn) else { return };
         if let Some(t) = wait.timer {
             ctx.cancel_timer(t);
         }
@@ -750,12 +750,19 @@ impl Server {
     /// CLIENT UNBLOCK of a client in WAIT: the count so far (`error: None`) or the error.
     pub(crate) fn unblock_wait(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, error: Option<Value>) {
         let Some(error) = error else { return self.finish_wait(ctx, conn) };
-        let Some(wait) = self.clients.get_mut(&conn).and_then(|c| c.wait.take()) else { return };
+        let Some(wait) = self.take_wait(ctx, conn) else { return };
         if let Some(t) = wait.timer {
             ctx.cancel_timer(t);
         }
         self.outputs.write_with(ctx, conn, |buf| error.encode(buf));
         self.process_client(ctx, conn);
+    }
+
+    /// Ends `conn`'s WAIT, whose reply is about to be written (`lastinteraction`).
+    fn take_wait(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) -> Option<crate::server::WaitState> {
+        let client = self.clients.get_mut(&conn)?;
+        client.last_cmd_ms = ctx.wall_clock_ms();
+        client.wait.take()
     }
 
     pub(crate) fn wait_timeouts(&mut self, ctx: &mut Ctx<'_>) {
@@ -1237,7 +1244,7 @@ impl Server {
         self.repl.backlog = None;
         self.log(ctx, '*', "MASTER <-> REPLICA sync: Flushing old data");
         self.log(ctx, '*', "MASTER <-> REPLICA sync: Loading DB in memory");
-        let loaded = match crate::rdb::decode(&payload) {
+        let loaded = match crate::rdb::decode(&payload, &self.config.encodings) {
             Ok(l) => l,
             Err(e) => {
                 self.log(ctx, '#', &format!("Failed trying to load the MASTER synchronization DB from socket: {e}"));
@@ -1284,7 +1291,8 @@ impl Server {
         }
         // The clients blocked on each database's keys stay blocked on them.
         let blocking: Vec<_> = self.dbs.iter_mut().map(|d| std::mem::take(&mut d.blocking)).collect();
-        self.dbs = (0..self.config.databases).map(|_| Db::default()).collect();
+        let limits = self.config.encodings;
+        self.dbs = (0..self.config.databases).map(|_| Db { limits, ..Db::default() }).collect();
         let mut keys = 0u64;
         for (i, mut db) in loaded.dbs {
             if i >= self.dbs.len() {

@@ -154,6 +154,8 @@ pub struct Server {
     pub(crate) blocking: crate::blocking::Blocking,
     /// The eviction pool, `evicted_keys` and the memory peak.
     pub(crate) memory: crate::memory::Memory,
+    /// `maxclients` and `timeout`.
+    pub(crate) client_limits: crate::client_limits::ClientLimits,
 }
 
 /// Values last published through [`Ctx::observe`], so that a node publishes
@@ -177,7 +179,7 @@ impl Server {
     /// A server that has not started yet, configured by its file.
     pub fn new(config: Config) -> Server {
         Server {
-            dbs: (0..config.databases).map(|_| Db::default()).collect(),
+            dbs: (0..config.databases).map(|_| Db { limits: config.encodings, ..Db::default() }).collect(),
             file_config: config.clone(),
             config,
             pid: 0,
@@ -211,6 +213,7 @@ impl Server {
             monitors: Vec::new(),
             blocking: crate::blocking::Blocking::default(),
             memory: crate::memory::Memory::default(),
+            client_limits: crate::client_limits::ClientLimits::default(),
         }
     }
 
@@ -367,6 +370,8 @@ impl Server {
         if self.shutdown_cron(ctx) {
             return;
         }
+        // clientsCron.
+        self.close_idle_clients(ctx);
         let unpaused = self.client_pause_expired(ctx.wall_clock_ms());
         // A master's offset of its stream, a replica's of what it processed:
         // published at most once per cron, when it moved.
@@ -416,6 +421,8 @@ impl Server {
     /// Bytes from a client: parsed, then run as far as they go.
     pub(crate) fn on_data(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8]) {
         let Some(client) = self.clients.get_mut(&conn) else { return };
+        // `lastinteraction`: a read counts, whether or not a command is complete.
+        client.last_cmd_ms = ctx.wall_clock_ms();
         client.parser.feed(bytes);
         self.process_client(ctx, conn);
     }
@@ -816,6 +823,10 @@ impl Server {
                 let aof_changed = next.appendonly != self.config.appendonly;
                 let limit_set = next.maxmemory.limit != self.config.maxmemory.limit && next.maxmemory.limit > 0;
                 self.config = next;
+                // Later writes go by the new thresholds; stored values keep their encodings.
+                for db in &mut self.dbs {
+                    db.limits = self.config.encodings;
+                }
                 if limit_set {
                     self.warn_maxmemory_below_usage(ctx);
                 }
@@ -838,6 +849,7 @@ impl Server {
                 self.feed.misses = 0;
                 self.persist.reset_stats();
                 self.repl.stats = Default::default();
+                self.client_limits.rejected = 0;
                 Value::ok()
             }
             "rewrite" if args.len() == 2 => {
@@ -1098,6 +1110,7 @@ impl Server {
                 pubsub_patterns: patterns,
                 pubsubshard_channels: shard,
                 error_replies: self.errors.total,
+                rejected_connections: self.client_limits.rejected,
                 ..common::info::Stats::default()
             }));
         }
@@ -1149,6 +1162,9 @@ impl Server {
     }
 
     pub(crate) fn on_accept(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, local_port: u16, peer: SocketAddrV4) {
+        if !self.admit_client(ctx, conn) {
+            return;
+        }
         self.connections_received += 1;
         let authenticated = self.config.requirepass.is_none();
         let now = ctx.wall_clock_ms();

@@ -99,6 +99,7 @@ pub(crate) fn sort(args: &[Vec<u8>], x: &mut Exec<'_>, readonly: bool) -> Value 
     };
     // BY nosort DESC reverses a list or a sorted set, not a set.
     let mut ordered = true;
+    let intset = x.is_intset(&args[1]);
     let elements: Vec<Vec<u8>> = match x.read(&args[1]) {
         None => Vec::new(),
         Some(Data::List(items)) => items.iter().cloned().collect(),
@@ -108,7 +109,7 @@ pub(crate) fn sort(args: &[Vec<u8>], x: &mut Exec<'_>, readonly: bool) -> Value 
                 (q.dontsort, q.alpha, q.by) = (false, true, None);
             }
             ordered = false;
-            match crate::commands::smembers(members) {
+            match crate::commands::smembers(members, intset) {
                 Value::Set(v) => {
                     v.into_iter().filter_map(|m| if let Value::Bulk(b) = m { Some(b) } else { None }).collect()
                 }

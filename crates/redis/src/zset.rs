@@ -2,6 +2,7 @@
 //! printing, and the commands, with Redis 7.0's replies and errors.
 
 use crate::commands::{parse_int, wrong_type};
+use crate::encoding::Limits;
 use crate::keyspace::{Data, Exec};
 use resp::Value;
 use std::cmp::Ordering;
@@ -33,8 +34,6 @@ impl Ord for Score {
 pub struct ZSet {
     scores: BTreeMap<Vec<u8>, Score>,
     order: BTreeSet<(Score, Vec<u8>)>,
-    /// Members longer than a listpack may hold ([`ZSet::has_long_member`]).
-    long_members: usize,
     /// Whether Redis holds it as a skiplist by now, which keeps a score of -0
     /// where a listpack stores 0: `zsetAdd` converts before adding a member past
     /// `zset-max-listpack-entries` or longer than `zset-max-listpack-value`,
@@ -70,21 +69,40 @@ impl ZSet {
     /// A result built as a skiplist and converted to a listpack when small
     /// (`zsetConvertToListpackIfNeeded`): what ZUNIONSTORE, ZRANGESTORE and an
     /// RDB's skiplist sorted set make, so a -0 score stays only in a big one.
-    pub(crate) fn stored(members: impl IntoIterator<Item = (Vec<u8>, f64)>) -> ZSet {
+    pub(crate) fn stored(members: impl IntoIterator<Item = (Vec<u8>, f64)>, limits: &Limits) -> ZSet {
         let mut z = ZSet { skiplist: true, ..ZSet::default() };
+        let mut longest = 0;
         for (m, s) in members {
-            z.insert(m, s);
+            longest = longest.max(m.len());
+            z.insert(m, s, limits);
         }
-        if z.len() <= crate::rdb::ZSET_MAX_LISTPACK_ENTRIES && !z.has_long_member() {
+        if limits.small_zset(z.len(), longest) {
             z.skiplist = false;
             let negative_zero: Vec<Vec<u8>> =
                 z.iter().filter(|(_, s)| *s == 0.0 && s.is_sign_negative()).map(|(m, _)| m.to_vec()).collect();
             for m in negative_zero {
                 z.remove(&m);
-                z.insert(m, 0.0);
+                z.insert(m, 0.0, limits);
             }
         }
         z
+    }
+
+    /// A listpack sorted set as an RDB file or DUMP payload holds it: it
+    /// stays one unless it has more members than `zset-max-listpack-entries`
+    /// (`rdbLoadObject` looks at nothing else).
+    pub(crate) fn loaded_listpack(members: impl IntoIterator<Item = (Vec<u8>, f64)>, limits: &Limits) -> ZSet {
+        let mut z = ZSet::default();
+        for (m, s) in members {
+            z.insert_member(m, Score(if s == 0.0 { 0.0 } else { s }));
+        }
+        z.skiplist = z.len() > limits.zset_entries;
+        z
+    }
+
+    /// Whether Redis holds it as a skiplist.
+    pub(crate) fn is_skiplist(&self) -> bool {
+        self.skiplist
     }
 
     /// Converts it to a skiplist for good (SORT does).
@@ -95,14 +113,18 @@ impl ZSet {
     /// Adds or moves `member` to `score`. A listpack keeps a score of -0 as 0
     /// (`d2string` writes "-0", which it stores as the integer 0); a skiplist
     /// keeps it.
-    pub fn insert(&mut self, member: Vec<u8>, score: f64) {
-        let new = !self.scores.contains_key(member.as_slice());
-        let outgrown = self.len() + 1 > crate::rdb::ZSET_MAX_LISTPACK_ENTRIES
-            || member.len() > crate::rdb::ZSET_MAX_LISTPACK_VALUE;
-        if new && outgrown {
-            self.skiplist = true;
+    /// A new member converts a listpack first if it would hold more than
+    /// `zset-max-listpack-entries` or the member is longer than
+    /// `zset-max-listpack-value` (`zsetAdd`).
+    pub fn insert(&mut self, member: Vec<u8>, score: f64, limits: &Limits) {
+        if !self.skiplist && !self.scores.contains_key(member.as_slice()) {
+            self.skiplist = self.len() + 1 > limits.zset_entries || member.len() > limits.zset_value;
         }
         let score = Score(if score == 0.0 && !self.skiplist { 0.0 } else { score });
+        self.insert_member(member, score);
+    }
+
+    fn insert_member(&mut self, member: Vec<u8>, score: Score) {
         match self.scores.get_mut(member.as_slice()) {
             Some(old) if *old == score => {}
             Some(old) => {
@@ -113,7 +135,6 @@ impl ZSet {
                 self.order.insert(ranked);
             }
             None => {
-                self.long_members += usize::from(member.len() > crate::rdb::ZSET_MAX_LISTPACK_VALUE);
                 self.scores.insert(member.clone(), score);
                 self.order.insert((score, member));
             }
@@ -123,14 +144,7 @@ impl ZSet {
     /// Removes `member`; whether it was there.
     pub fn remove(&mut self, member: &[u8]) -> bool {
         let Some(old) = self.scores.remove(member) else { return false };
-        self.long_members -= usize::from(member.len() > crate::rdb::ZSET_MAX_LISTPACK_VALUE);
         self.order.remove(&(old, member.to_vec()))
-    }
-
-    /// Whether a member is longer than `zset-max-listpack-value` (kept as
-    /// members come and go, so the encoding check costs no walk).
-    pub(crate) fn has_long_member(&self) -> bool {
-        self.long_members > 0
     }
 
     /// Members with their scores, lowest first.
@@ -495,11 +509,12 @@ pub(crate) fn zadd(args: &[Vec<u8>], x: &mut Exec<'_>, zincrby: bool) -> Value {
     if !exists {
         x.db().insert(args[1].clone(), Data::ZSet(Box::default()));
     }
+    let limits = x.db().limits;
     let Some(Data::ZSet(z)) = x.db().keys.get_mut(&args[1]) else { unreachable!("a sorted set is there") };
     let (mut added, mut updated, mut processed, mut last) = (0, 0, 0, 0.0);
     let mut error = None;
     for (score, member) in pairs {
-        match add_one(z, score, member, &f) {
+        match add_one(z, score, member, &f, &limits) {
             Err(e) => {
                 error = Some(e);
                 break;
@@ -549,7 +564,7 @@ enum Added {
 }
 
 /// `zsetAdd` for one member.
-fn add_one(z: &mut ZSet, score: f64, member: &[u8], f: &AddFlags) -> Result<Added, Value> {
+fn add_one(z: &mut ZSet, score: f64, member: &[u8], f: &AddFlags, limits: &Limits) -> Result<Added, Value> {
     match z.score(member) {
         Some(_) if f.nx => Ok(Added::Nop),
         Some(cur) => {
@@ -563,12 +578,12 @@ fn add_one(z: &mut ZSet, score: f64, member: &[u8], f: &AddFlags) -> Result<Adde
             if new == cur {
                 return Ok(Added::Same(new));
             }
-            z.insert(member.to_vec(), new);
+            z.insert(member.to_vec(), new, limits);
             Ok(Added::Updated(new))
         }
         None if f.xx => Ok(Added::Nop),
         None => {
-            z.insert(member.to_vec(), score);
+            z.insert(member.to_vec(), score, limits);
             Ok(Added::New(score))
         }
     }
@@ -741,7 +756,7 @@ fn store_range(args: &[Vec<u8>], x: &mut Exec<'_>, found: Vec<(Vec<u8>, f64)>) -
             return Value::Integer(0);
         }
     } else {
-        let z = ZSet::stored(found);
+        let z = ZSet::stored(found, &x.db().limits);
         x.lookup(dst);
         let db = x.db();
         db.remove(dst);

@@ -628,7 +628,7 @@ impl Server {
             c.set_node_as_master(me);
             self.unset_master(ctx);
             for db in &mut self.dbs {
-                *db = Db::default();
+                *db = Db { limits: db.limits, ..Db::default() };
             }
         }
         let c = self.cl();

@@ -307,10 +307,9 @@ fn store(args: &[Vec<u8>], x: &mut Exec<'_>, dest: &[u8], found: Vec<Found>, sto
         }
         return Value::Integer(0);
     }
-    let mut z = ZSet::default();
-    for f in found {
-        z.insert(f.member, if storedist { f.dist } else { f.score });
-    }
+    // `georadiusGeneric` fills a skiplist, then `zsetConvertToListpackIfNeeded`.
+    let members = found.into_iter().map(|f| (f.member, if storedist { f.dist } else { f.score }));
+    let z = ZSet::stored(members, &x.db().limits);
     x.lookup_mut(dest);
     let db = x.db();
     db.insert(dest.to_vec(), Data::ZSet(Box::new(z)));

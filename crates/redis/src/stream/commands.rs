@@ -84,7 +84,7 @@ struct TrimArgs {
 }
 
 /// `streamParseAddOrTrimArgsOrReply`.
-fn parse_trim_args(args: &[Vec<u8>], xadd: bool, obey: bool) -> Result<TrimArgs, Value> {
+fn parse_trim_args(args: &[Vec<u8>], xadd: bool, obey: bool, node_entries: usize) -> Result<TrimArgs, Value> {
     let mut t = TrimArgs::default();
     let mut limit_given = false;
     let mut i = 2;
@@ -141,15 +141,25 @@ fn parse_trim_args(args: &[Vec<u8>], xadd: bool, obey: bool) -> Result<TrimArgs,
     } else if limit_given && !t.approx {
         return Err(Value::error("ERR syntax error, LIMIT cannot be used without the special ~ option"));
     } else if !limit_given {
-        // 100 × stream-node-max-entries for `~`; no cap for an exact trim.
-        t.limit = if t.approx { 100 * super::NODE_MAX_ENTRIES as u64 } else { 0 };
+        // 100 × stream-node-max-entries for `~`, within 1..=1000000 (10000 for 0); no cap for an exact trim.
+        t.limit = if t.approx { approx_trim_limit(node_entries) } else { 0 };
     }
     Ok(t)
 }
 
+/// The LIMIT an approximate trim gets by default: 100 nodes of
+/// `stream-node-max-entries`, 10000 when that is 0, at most a million.
+fn approx_trim_limit(node_entries: usize) -> u64 {
+    match (node_entries as u64).saturating_mul(100) {
+        0 => 10_000,
+        n => n.min(1_000_000),
+    }
+}
+
 /// XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] *|id field value [field value ...]
 fn xadd(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
-    let t = match parse_trim_args(args, true, x.obey) {
+    let limits = x.db().limits;
+    let t = match parse_trim_args(args, true, x.obey, limits.stream_node_entries) {
         Ok(t) => t,
         Err(e) => return e,
     };
@@ -182,7 +192,7 @@ fn xadd(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         Err(e) => return e,
     };
     let fields = args[fields_at..].chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect();
-    s.append(id, fields);
+    s.append(id, fields, &limits);
     let mut out = args.to_vec();
     if let Some(how) = t.trim {
         s.trim(how, t.approx, t.limit);
@@ -293,7 +303,7 @@ fn xdel(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
 
 /// XTRIM key MAXLEN|MINID [=|~] threshold [LIMIT count].
 fn xtrim(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
-    let t = match parse_trim_args(args, false, x.obey) {
+    let t = match parse_trim_args(args, false, x.obey, x.db().limits.stream_node_entries) {
         Ok(t) => t,
         Err(e) => return e,
     };
