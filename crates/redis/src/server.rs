@@ -417,6 +417,9 @@ impl Server {
     pub(crate) fn on_data(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8]) {
         let Some(client) = self.clients.get_mut(&conn) else { return };
         client.parser.feed(bytes);
+        if let Some(db) = self.dbs.get(client.db) {
+            crate::warm::warm_keys(db, client.parser.ahead());
+        }
         self.process_client(ctx, conn);
     }
 

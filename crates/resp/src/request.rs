@@ -97,6 +97,14 @@ impl RequestParser {
         &self.args[..self.argc]
     }
 
+    /// The name and first argument of each complete request buffered from
+    /// the one [`RequestParser::next_command`] parses next on (none while it
+    /// is inside a request): see [`crate::Ahead`].
+    pub fn ahead(&self) -> crate::Ahead<'_> {
+        let rest = if self.pending.is_none() { &self.buf[self.pos..] } else { &[] };
+        crate::Ahead::new(rest)
+    }
+
     /// The bytes the last command parsed came in, when they are exactly what
     /// [`crate::encode_command`] makes of [`RequestParser::args`] (a
     /// multibulk request in the canonical form, read without its start
