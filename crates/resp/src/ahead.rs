@@ -69,16 +69,22 @@ fn bulk(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
 /// A count line (`kind`, up to 9 digits without a leading zero, CRLF) at
 /// the start of `bytes`, and the bytes after it.
 fn count(bytes: &[u8], kind: u8) -> Option<(usize, &[u8])> {
-    let rest = bytes.strip_prefix(&[kind])?;
-    let digits = rest.iter().take(10).position(|&b| b == b'\r').filter(|&n| n > 0)?;
-    if digits > 1 && rest[0] == b'0' {
+    let [k, first @ b'0'..=b'9', rest @ ..] = bytes else { return None };
+    if *k != kind {
         return None;
     }
-    let mut n = 0usize;
-    for &b in &rest[..digits] {
-        n = n * 10 + usize::from(b.checked_sub(b'0').filter(|&d| d <= 9)?);
+    let mut n = usize::from(first - b'0');
+    let mut rest = rest;
+    loop {
+        match rest {
+            [b'\r', b'\n', after @ ..] => return Some((n, after)),
+            [d @ b'0'..=b'9', after @ ..] if n != 0 && n < 100_000_000 => {
+                n = n * 10 + usize::from(d - b'0');
+                rest = after;
+            }
+            _ => return None,
+        }
     }
-    Some((n, rest[digits..].strip_prefix(b"\r\n")?))
 }
 
 #[cfg(test)]

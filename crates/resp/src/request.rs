@@ -289,16 +289,20 @@ impl RequestParser {
 /// bytes start and end.
 fn short_bulk(buf: &[u8], at: usize) -> Option<(usize, usize)> {
     let line = buf.get(at..)?;
-    let digits = match *line {
-        [b'$', b'0', b'\r', ..] => 1,
-        [b'$', b'1'..=b'9', ..] => line.iter().skip(1).take(5).position(|b| !b.is_ascii_digit())?,
-        _ => return None,
-    };
-    if digits > 4 || line.get(1 + digits..3 + digits)? != b"\r\n" {
-        return None;
+    let [b'$', first @ b'0'..=b'9', rest @ ..] = line else { return None };
+    let mut len = usize::from(first - b'0');
+    let mut rest = rest;
+    loop {
+        match rest {
+            [b'\r', b'\n', ..] => break,
+            [d @ b'0'..=b'9', after @ ..] if len != 0 && len < 1000 => {
+                len = len * 10 + usize::from(d - b'0');
+                rest = after;
+            }
+            _ => return None,
+        }
     }
-    let len = line[1..1 + digits].iter().fold(0, |n, &d| n * 10 + usize::from(d - b'0'));
-    let start = at + 3 + digits;
+    let start = buf.len() - rest.len() + 2;
     let end = start + len;
     (buf.get(end..end + 2)? == b"\r\n").then_some((start, end))
 }
