@@ -27,13 +27,23 @@ pub(crate) fn warm_keys(db: &Db, ahead: resp::Ahead<'_>) {
     }
     let mut hashes = [KeyHash::default(); WARM_MAX];
     let mut n = 0;
+    // A pipeline repeats a few names: the last one's answer is kept.
+    let mut last: (&[u8], bool) = (&[], false);
     for (name, first) in ahead.take(WARM_MAX) {
-        let mut buf = [0u8; NAME_MAX];
-        let name = lowercase_name(name, &mut buf);
-        if lookup(name).is_some_and(|c| matches!(c.keys, Keys::Range { first: 1, .. })) {
+        if name != last.0 {
+            last = (name, first_key_is_first_argument(name));
+        }
+        if last.1 {
             hashes[n] = KeyHash::of(first);
             n += 1;
         }
     }
     db.keys.warm(&hashes[..n]);
+}
+
+/// Whether the command named `name` (as sent) has its first key as its first argument.
+fn first_key_is_first_argument(name: &[u8]) -> bool {
+    let mut buf = [0u8; NAME_MAX];
+    let name = lowercase_name(name, &mut buf);
+    lookup(name).is_some_and(|c| matches!(c.keys, Keys::Range { first: 1, .. }))
 }
