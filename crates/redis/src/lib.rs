@@ -65,6 +65,7 @@ mod sort;
 pub mod stream;
 mod strings;
 pub mod view;
+mod warm;
 mod watch;
 pub mod zset;
 

@@ -1321,6 +1321,11 @@ impl Server {
         // The parser is taken out of the link while its commands run, so they
         // can borrow their arguments from it instead of copying them.
         let mut parser = std::mem::take(parser);
+        if let Link::Connected { db, .. } = &self.repl.link
+            && let Some(db) = self.dbs.get(*db)
+        {
+            crate::warm::warm_keys(db, parser.ahead());
+        }
         loop {
             match parser.next_command(false) {
                 Ok(true) => {}

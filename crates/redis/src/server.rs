@@ -424,6 +424,9 @@ impl Server {
         // `lastinteraction`: a read counts, whether or not a command is complete.
         client.last_cmd_ms = ctx.wall_clock_ms();
         client.parser.feed(bytes);
+        if let Some(db) = self.dbs.get(client.db) {
+            crate::warm::warm_keys(db, client.parser.ahead());
+        }
         self.process_client(ctx, conn);
     }
 

@@ -9,10 +9,12 @@
 //! Must not depend on: `sim`, `common`, `redis`, `sentinel`, `redis-client`,
 //! `redis-lab`, `sentinel-lab`, `scenario`, `report`, `chaoslab`.
 
+mod ahead;
 mod cli;
 mod reply;
 mod request;
 
+pub use ahead::Ahead;
 pub use cli::{quote, render, render_piped};
 pub use reply::{Decoded, Encoded, Protocol, ReplyDecoder, Value, encode_command};
 pub use request::{MAX_INLINE, MAX_MULTIBULK, PROTO_MAX_BULK_LEN, ProtocolError, RequestParser};
