@@ -216,10 +216,9 @@ impl Db {
     /// outgrew its compact encoding ([`crate::encoding::Limits::outgrown`]; a
     /// string whenever APPEND touches it).
     pub(crate) fn note_growth(&mut self, key: &[u8]) {
-        if self.big.contains(key) {
-            return;
-        }
-        if self.keys.get(key).is_some_and(|value| self.limits.outgrown(value)) {
+        // The value first: most writes leave a compact value compact, and
+        // `big` is an ordered set, the dearer lookup.
+        if self.keys.get(key).is_some_and(|value| self.limits.outgrown(value)) && !self.big.contains(key) {
             self.big.insert(key.to_vec());
         }
     }

@@ -274,7 +274,7 @@ pub fn write_object(out: &mut Vec<u8>, value: &Data, big: bool) {
 
 /// A list's quicklist nodes as listpacks: those it keeps, else as RPUSH
 /// fills them under the list's fill (`_quicklistNodeAllowInsert`,
-/// [`crate::memory::size::list_node_allows`]). Lists shaped by LPUSH,
+/// [`crate::memory::size::NodeLimit`]). Lists shaped by LPUSH,
 /// LINSERT or deletions can be split differently in Redis.
 fn quicklist_nodes(list: &crate::memory::List) -> Vec<Vec<u8>> {
     let Some(counts) = list.node_counts() else { return quicklist_split(list) };
@@ -288,9 +288,10 @@ fn quicklist_split(list: &crate::memory::List) -> Vec<Vec<u8>> {
     let mut current: Vec<&[u8]> = Vec::new();
     let mut node_bytes = LISTPACK_EMPTY_LEN;
     let mut scratch = Vec::new();
+    let limit = crate::memory::size::NodeLimit::of(list.fill());
     for item in list.iter() {
         let (lp, count) = (node_bytes as u64, current.len() as u64);
-        if !current.is_empty() && !crate::memory::size::list_node_allows(lp, count, item.len() as u64, list.fill()) {
+        if !current.is_empty() && !limit.allows(lp, count, item.len() as u64) {
             nodes.push(listpack(&current));
             current.clear();
             node_bytes = LISTPACK_EMPTY_LEN;

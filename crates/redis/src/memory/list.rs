@@ -132,7 +132,7 @@ impl List {
     pub(crate) fn node_bytes(&self) -> Cow<'_, [u64]> {
         match &self.kept {
             Some(kept) => Cow::Borrowed(&kept.nodes),
-            None => Cow::Owned(self.measure().0),
+            None => Cow::Owned(size::list_node_bytes(self.items.iter().map(Vec::as_slice), self.fill)),
         }
     }
 

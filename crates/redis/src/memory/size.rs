@@ -200,14 +200,28 @@ fn list(items: &List, samples: usize, count: Count) -> u64 {
     ROBJ + count.of(QUICKLIST) + average(nodes.iter().map(node), nodes.len(), samples)
 }
 
-/// `_quicklistNodeAllowInsert`: whether a node of `lp` bytes and `count`
-/// entries takes another of `len` bytes under the list's `fill`
-/// (`list-max-listpack-size`, clamped to -5..=32767 as quicklists keep it).
-pub(crate) fn list_node_allows(lp: u64, count: u64, len: u64, fill: i32) -> bool {
-    let grown = lp + len + LIST_ESTIMATE_OVERHEAD;
-    match usize::try_from(-i64::from(fill) - 1) {
-        Ok(level) => grown <= LIST_SIZE_LEVELS[level.min(LIST_SIZE_LEVELS.len() - 1)],
-        Err(_) => grown <= LIST_SAFETY_LIMIT && count < fill as u64,
+/// `_quicklistNodeAllowInsert`'s limits on a node under a list's fill
+/// (`list-max-listpack-size`, clamped to -5..=32767 as quicklists keep it):
+/// a size class, or a count of entries within `SIZE_SAFETY_LIMIT`.
+#[derive(Clone, Copy)]
+pub(crate) struct NodeLimit {
+    bytes: u64,
+    entries: u64,
+}
+
+impl NodeLimit {
+    pub(crate) fn of(fill: i32) -> NodeLimit {
+        match usize::try_from(-i64::from(fill) - 1) {
+            Ok(level) => {
+                NodeLimit { bytes: LIST_SIZE_LEVELS[level.min(LIST_SIZE_LEVELS.len() - 1)], entries: u64::MAX }
+            }
+            Err(_) => NodeLimit { bytes: LIST_SAFETY_LIMIT, entries: u64::try_from(fill).unwrap_or(0) },
+        }
+    }
+
+    /// Whether a node of `lp` bytes and `count` entries takes another of `len` bytes.
+    pub(crate) fn allows(self, lp: u64, count: u64, len: u64) -> bool {
+        lp + len + LIST_ESTIMATE_OVERHEAD <= self.bytes && count < self.entries
     }
 }
 
@@ -215,10 +229,36 @@ pub(crate) fn list_node_allows(lp: u64, count: u64, len: u64, fill: i32) -> bool
 /// from the head under `fill` as RPUSH fills them.
 pub(crate) fn list_nodes<'a>(items: impl Iterator<Item = &'a [u8]>, fill: i32) -> (Vec<u64>, Vec<u32>) {
     let (mut nodes, mut counts) = (Vec::new(), Vec::new());
-    for item in items {
-        push_list_entry(&mut nodes, &mut counts, item, fill);
-    }
+    split_list(items, fill, |lp, n| {
+        nodes.push(lp);
+        counts.push(n);
+    });
     (nodes, counts)
+}
+
+/// [`list_nodes`]' `lpBytes` alone.
+pub(crate) fn list_node_bytes<'a>(items: impl Iterator<Item = &'a [u8]>, fill: i32) -> Vec<u64> {
+    let mut nodes = Vec::new();
+    split_list(items, fill, |lp, _| nodes.push(lp));
+    nodes
+}
+
+/// Splits `items` into nodes as RPUSH fills them under `fill`, each node's
+/// `lpBytes` and entries given to `node`, head first.
+fn split_list<'a>(items: impl Iterator<Item = &'a [u8]>, fill: i32, mut node: impl FnMut(u64, u32)) {
+    let limit = NodeLimit::of(fill);
+    let (mut lp, mut n) = (LISTPACK_EMPTY, 0u32);
+    for item in items {
+        if n > 0 && !limit.allows(lp, u64::from(n), item.len() as u64) {
+            node(lp, n);
+            (lp, n) = (LISTPACK_EMPTY, 0);
+        }
+        lp += crate::stream::entry_bytes(item) as u64;
+        n += 1;
+    }
+    if n > 0 {
+        node(lp, n);
+    }
 }
 
 /// The `lpBytes` of a quicklist node holding `items`.
@@ -231,7 +271,7 @@ pub(crate) fn list_node(items: &[Vec<u8>]) -> u64 {
 pub(crate) fn push_list_entry(nodes: &mut Vec<u64>, counts: &mut Vec<u32>, item: &[u8], fill: i32) {
     let entry = crate::stream::entry_bytes(item) as u64;
     match (nodes.last_mut(), counts.last_mut()) {
-        (Some(lp), Some(n)) if list_node_allows(*lp, u64::from(*n), item.len() as u64, fill) => {
+        (Some(lp), Some(n)) if NodeLimit::of(fill).allows(*lp, u64::from(*n), item.len() as u64) => {
             *lp += entry;
             *n += 1;
         }
