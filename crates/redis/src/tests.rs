@@ -87,6 +87,13 @@ pub(crate) fn replay_transcript(transcript: &str) {
     }
 }
 
+/// The value of `name` in an INFO text, raw or as redis-cli quotes it
+/// (lines ending in `\r\n` or in its escaped `\\r\\n`).
+pub(crate) fn info_value(info: &str, name: &str) -> String {
+    let at = info.find(&format!("{name}:")).unwrap_or_else(|| panic!("no {name} in {info}")) + name.len() + 1;
+    info[at..].split(['\r', '\n', '\\']).next().unwrap().to_owned()
+}
+
 pub(crate) fn lab() -> Lab {
     Lab::new(Config::defaults(6379))
 }
@@ -201,39 +208,35 @@ fn expiry_follows_the_nodes_wall_clock() {
 /// on fork, SAVE does not; CONFIG RESETSTAT clears them with `rdb_saves`.
 #[test]
 fn expired_keys_and_forks_count_as_redis_counts_them() {
-    let field = |info: &str, name: &str| -> String {
-        let at = info.find(&format!("{name}:")).unwrap_or_else(|| panic!("{name} in {info}")) + name.len() + 1;
-        info[at..].split("\\r\\n").next().unwrap().to_owned()
-    };
     let mut l = lab();
     l.cmd("set a 1 px 50");
     l.cmd("set b 1 px 50");
     l.cmd("set c 1 px 5000");
     l.advance_ms(300);
-    assert_eq!(field(&l.cmd("info stats"), "expired_keys"), "2", "the cron reclaimed a and b");
+    assert_eq!(info_value(&l.cmd("info stats"), "expired_keys"), "2", "the cron reclaimed a and b");
     l.cmd("set d 1 px 10");
     l.advance_ms(50);
     assert_eq!(l.cmd("get d"), "(nil)");
-    assert_eq!(field(&l.cmd("info stats"), "expired_keys"), "3");
-    assert_eq!(field(&l.cmd("info stats"), "total_forks"), "0");
+    assert_eq!(info_value(&l.cmd("info stats"), "expired_keys"), "3");
+    assert_eq!(info_value(&l.cmd("info stats"), "total_forks"), "0");
     l.cmd("bgsave");
     l.advance_ms(500);
-    assert_eq!(field(&l.cmd("info stats"), "total_forks"), "1");
+    assert_eq!(info_value(&l.cmd("info stats"), "total_forks"), "1");
     assert_eq!(l.cmd("bgrewriteaof"), "Background append only file rewriting started");
     l.advance_ms(500);
     l.cmd("save");
     let info = l.cmd("info");
-    assert_eq!(field(&info, "total_forks"), "2", "SAVE does not fork");
-    assert_eq!(field(&info, "aof_rewrites"), "1");
-    assert_eq!(field(&info, "aof_last_rewrite_time_sec"), "0");
-    assert_eq!(field(&info, "rdb_saves"), "2");
+    assert_eq!(info_value(&info, "total_forks"), "2", "SAVE does not fork");
+    assert_eq!(info_value(&info, "aof_rewrites"), "1");
+    assert_eq!(info_value(&info, "aof_last_rewrite_time_sec"), "0");
+    assert_eq!(info_value(&info, "rdb_saves"), "2");
     l.cmd("config set appendonly yes");
     l.advance_ms(500);
-    assert_eq!(field(&l.cmd("info stats"), "total_forks"), "3", "turning the AOF on rewrites it");
+    assert_eq!(info_value(&l.cmd("info stats"), "total_forks"), "3", "turning the AOF on rewrites it");
     assert_eq!(l.cmd("config resetstat"), "OK");
     let info = l.cmd("info");
     for (name, want) in [("expired_keys", "0"), ("total_forks", "0"), ("aof_rewrites", "0"), ("rdb_saves", "0")] {
-        assert_eq!(field(&info, name), want, "{name} after CONFIG RESETSTAT");
+        assert_eq!(info_value(&info, name), want, "{name} after CONFIG RESETSTAT");
     }
 }
 
@@ -247,11 +250,8 @@ fn keyspace_hits_and_misses_count_read_lookups() {
     let step = |l: &mut Lab, cmd: &str, want: (u64, u64)| {
         l.cmd(cmd);
         let info = l.cmd("info stats");
-        let count = |name: &str| -> u64 {
-            let at = info.find(name).unwrap_or_else(|| panic!("{name}")) + name.len();
-            info[at..].split("\\r\\n").next().unwrap().parse().unwrap()
-        };
-        assert_eq!((count("keyspace_hits:"), count("keyspace_misses:")), want, "after {cmd}");
+        let count = |name: &str| -> u64 { info_value(&info, name).parse().unwrap() };
+        assert_eq!((count("keyspace_hits"), count("keyspace_misses")), want, "after {cmd}");
     };
     l.cmd("set a 1");
     step(&mut l, "get a", (1, 0));

@@ -573,9 +573,7 @@ fn the_last_rdb_load_is_counted_in_info_persistence() {
 
 /// A field of INFO persistence, asked as redis-cli asks it.
 fn persistence_field(c: &mut Cluster, port: u16, field: &str) -> String {
-    let info = c.cli(port, "info persistence");
-    let at = info.find(&format!("{field}:")).unwrap_or_else(|| panic!("no {field} in {info}")) + field.len() + 1;
-    info[at..].split(['\r', '\n', '\\']).next().unwrap().to_owned()
+    crate::tests::info_value(&c.cli(port, "info persistence"), field)
 }
 
 /// A restart with the AOF on logs the base and incr files as a real 7.0.15

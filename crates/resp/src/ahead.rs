@@ -164,13 +164,8 @@ mod tests {
     /// parses, in order.
     #[test]
     fn agrees_with_the_parser_on_damaged_pipelines() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move |bound: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % bound) as usize
-        };
+        let mut rng = crate::test_rng::Xorshift(0x2545_f491_4f6c_dd1du64);
+        let mut next = |bound: u64| rng.below(bound);
         let alphabet = b"*$0123\r\n-xk";
         let mut given = 0;
         for _ in 0..20_000 {

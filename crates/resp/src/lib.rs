@@ -13,6 +13,8 @@ mod ahead;
 mod cli;
 mod reply;
 mod request;
+#[cfg(test)]
+mod test_rng;
 
 pub use ahead::Ahead;
 pub use cli::{quote, render, render_piped};

@@ -474,13 +474,8 @@ mod tests {
     /// end cut off, one added), before and after AUTH, fed whole or in two parts.
     #[test]
     fn the_usual_request_is_read_as_the_general_path_reads_it() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move |bound: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % bound) as usize
-        };
+        let mut rng = crate::test_rng::Xorshift(0x9e37_79b9_7f4a_7c15u64);
+        let mut next = |bound: u64| rng.below(bound);
         let alphabet = b"*$01239\r\n-x";
         let mut parsed = 0;
         for _ in 0..10_000 {
