@@ -1343,8 +1343,9 @@ impl Server {
             let name = crate::commands::lowercase_name(&args[0], &mut name_buf);
             // The master's commands are calls on the replica (total_commands_processed,
             // commandstats), all but its REPLCONF GETACKs (measured on 7.0.15).
+            let command = crate::command_table::lookup(name);
             if name != "replconf"
-                && let Some(command) = crate::command_table::lookup(name)
+                && let Some(command) = command
             {
                 self.commands_processed += 1;
                 self.slowlog.count(command, args, 0);
@@ -1372,7 +1373,7 @@ impl Server {
                     }
                 }
                 _ => {
-                    if let Some(command) = crate::command_table::lookup(name) {
+                    if let Some(command) = command {
                         let mut x = Exec::new(&mut self.dbs, &mut self.feed, false, db_now, STREAM_CLOCK_MS);
                         x.clock_ms = ctx.wall_clock_ms();
                         x.obey = true;
