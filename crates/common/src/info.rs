@@ -116,10 +116,22 @@ pub struct Stats {
     pub connections_received: u64,
     /// `total_commands_processed`.
     pub commands_processed: u64,
-    /// `total_net_input_bytes`.
+    /// `total_net_input_bytes` (replication input included).
     pub net_input_bytes: u64,
-    /// `total_net_output_bytes`.
+    /// `total_net_output_bytes` (replication output included).
     pub net_output_bytes: u64,
+    /// `total_net_repl_input_bytes`.
+    pub net_repl_input_bytes: u64,
+    /// `total_net_repl_output_bytes`.
+    pub net_repl_output_bytes: u64,
+    /// `instantaneous_ops_per_sec`.
+    pub instantaneous_ops_per_sec: u64,
+    /// `instantaneous_input_kbps`, `_output_kbps`, `_input_repl_kbps`, `_output_repl_kbps`.
+    pub instantaneous_kbps: [f64; 4],
+    /// `total_reads_processed`.
+    pub reads_processed: u64,
+    /// `total_writes_processed`.
+    pub writes_processed: u64,
     /// `rejected_connections`.
     pub rejected_connections: u64,
     /// `sync_full`.
@@ -151,18 +163,19 @@ pub struct Stats {
 /// `# Stats`, every field of 7.0.15 in its order.
 pub fn stats(s: &Stats) -> String {
     let n = |v: u64| v.to_string();
+    let kbps = |i: usize| format!("{:.2}", s.instantaneous_kbps[i]);
     let fields: [(&str, String); 50] = [
         ("total_connections_received", n(s.connections_received)),
         ("total_commands_processed", n(s.commands_processed)),
-        ("instantaneous_ops_per_sec", n(0)),
+        ("instantaneous_ops_per_sec", n(s.instantaneous_ops_per_sec)),
         ("total_net_input_bytes", n(s.net_input_bytes)),
         ("total_net_output_bytes", n(s.net_output_bytes)),
-        ("total_net_repl_input_bytes", n(0)),
-        ("total_net_repl_output_bytes", n(0)),
-        ("instantaneous_input_kbps", "0.00".to_owned()),
-        ("instantaneous_output_kbps", "0.00".to_owned()),
-        ("instantaneous_input_repl_kbps", "0.00".to_owned()),
-        ("instantaneous_output_repl_kbps", "0.00".to_owned()),
+        ("total_net_repl_input_bytes", n(s.net_repl_input_bytes)),
+        ("total_net_repl_output_bytes", n(s.net_repl_output_bytes)),
+        ("instantaneous_input_kbps", kbps(0)),
+        ("instantaneous_output_kbps", kbps(1)),
+        ("instantaneous_input_repl_kbps", kbps(2)),
+        ("instantaneous_output_repl_kbps", kbps(3)),
         ("rejected_connections", n(s.rejected_connections)),
         ("sync_full", n(s.sync_full)),
         ("sync_partial_ok", n(s.sync_partial_ok)),
@@ -196,8 +209,8 @@ pub fn stats(s: &Stats) -> String {
         ("unexpected_error_replies", n(0)),
         ("total_error_replies", n(s.error_replies)),
         ("dump_payload_sanitizations", n(0)),
-        ("total_reads_processed", n(0)),
-        ("total_writes_processed", n(0)),
+        ("total_reads_processed", n(s.reads_processed)),
+        ("total_writes_processed", n(s.writes_processed)),
         ("io_threaded_reads_processed", n(0)),
         ("io_threaded_writes_processed", n(0)),
         ("reply_buffer_shrinks", n(0)),

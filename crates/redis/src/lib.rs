@@ -64,6 +64,7 @@ mod slowlog;
 mod sort;
 pub mod stream;
 mod strings;
+mod traffic;
 pub mod view;
 mod warm;
 mod watch;

@@ -429,8 +429,10 @@ impl Server {
                 Ok(()) => {
                     let backlog = self.repl.backlog.as_ref().and_then(|b| b.from(offset))?;
                     let mut out = format!("+CONTINUE {}\r\n", self.repl.replid).into_bytes();
+                    let direct = out.len();
                     out.extend_from_slice(&backlog);
-                    self.outputs.write(ctx, conn, &out);
+                    self.outputs.mark_replica(conn);
+                    self.outputs.write_after_direct(ctx, conn, &out, direct);
                     client.replica = Some(ReplicaPeer {
                         state: PeerState::Online,
                         port: client.listening_port,
@@ -463,6 +465,7 @@ impl Server {
             }
         }
         self.repl.stats.full += 1;
+        self.outputs.mark_replica(conn);
         client.replica = Some(ReplicaPeer {
             state: PeerState::WaitBgsave,
             port: client.listening_port,
@@ -494,7 +497,6 @@ impl Server {
             // The client is out of the map while its command runs; fork right after.
             self.post.start_sync_child = true;
         }
-        let _ = conn;
         None
     }
 
@@ -557,12 +559,13 @@ impl Server {
             if peer.psync {
                 out.extend_from_slice(format!("+FULLRESYNC {} {}\r\n", self.repl.replid, self.repl.offset).as_bytes());
             }
+            let direct = out.len();
             if diskless {
                 out.extend_from_slice(format!("$EOF:{mark}\r\n").as_bytes());
                 out.extend_from_slice(&snapshot);
                 out.extend_from_slice(mark.as_bytes());
             }
-            self.outputs.write(ctx, *conn, &out);
+            self.outputs.write_after_direct(ctx, *conn, &out, direct);
         }
         let dirty = self.persist.dirty;
         let duration = child_duration(snapshot.len());
@@ -962,6 +965,9 @@ impl Server {
             return;
         }
         if let Link::Connected { parser, fed, .. } = &mut self.repl.link {
+            let traffic = &mut self.outputs.traffic;
+            traffic.reads += 1;
+            traffic.repl_input += (self.repl.inbuf.len() + bytes.len()) as u64;
             if !self.repl.inbuf.is_empty() {
                 parser.feed(&self.repl.inbuf);
                 *fed += self.repl.inbuf.len() as i64;
@@ -988,8 +994,10 @@ impl Server {
                     if mark.is_none() && len.is_none() {
                         let Some(line) = take_line(&mut self.repl.inbuf) else { return };
                         if line.is_empty() {
-                            continue;
+                            continue; // the master's keepalive newline, written and read outside the statistics
                         }
+                        // The snapshot's first line counts as the snapshot does.
+                        self.outputs.traffic.repl_input += line.len() as u64 + 2;
                         if let Some(m) = line.strip_prefix("$EOF:") {
                             *mark = Some(m.as_bytes().to_vec());
                             self.log(
@@ -1011,6 +1019,7 @@ impl Server {
                         }
                         continue;
                     }
+                    self.outputs.traffic.repl_input += self.repl.inbuf.len() as u64;
                     payload.append(&mut self.repl.inbuf);
                     let len = *len;
                     let complete = match (mark.as_ref(), len) {
@@ -1042,6 +1051,7 @@ impl Server {
                 }
                 Link::Connected { parser, fed, .. } => {
                     // A partial resync's backlog can arrive in the same packet as +CONTINUE.
+                    self.outputs.traffic.repl_input += self.repl.inbuf.len() as u64;
                     parser.feed(&self.repl.inbuf);
                     *fed += self.repl.inbuf.len() as i64;
                     self.repl.inbuf.clear();
@@ -1226,7 +1236,7 @@ impl Server {
         if ack_now {
             let mut ack = Vec::new();
             resp::encode_command(&[b"REPLCONF".as_slice(), b"ACK", self.repl.offset.to_string().as_bytes()], &mut ack);
-            ctx.send(conn, &ack);
+            self.outputs.send_to_master(ctx, conn, &ack);
         }
     }
 
@@ -1369,7 +1379,7 @@ impl Server {
                         let mut ack = Vec::new();
                         let off = self.repl.offset.to_string();
                         resp::encode_command(&[b"REPLCONF".as_slice(), b"ACK", off.as_bytes()], &mut ack);
-                        ctx.send(conn, &ack);
+                        self.outputs.send_to_master(ctx, conn, &ack);
                     }
                 }
                 _ => {
@@ -1451,7 +1461,7 @@ impl Server {
                         let mut ack = Vec::new();
                         let off = self.repl.offset.to_string();
                         resp::encode_command(&[b"REPLCONF".as_slice(), b"ACK", off.as_bytes()], &mut ack);
-                        ctx.send(conn, &ack);
+                        self.outputs.send_to_master(ctx, conn, &ack);
                     }
                 }
                 _ => {}

@@ -410,6 +410,8 @@ impl Server {
             // Clients a CLIENT PAUSE held run again (`unblockPostponedClients`).
             self.resume_paused_clients(ctx);
         }
+        // run_with_period(100): the instantaneous rates' samples.
+        self.outputs.traffic.sample(ctx.wall_clock_ms(), self.commands_processed);
         self.cron_loops += 1;
         ctx.set_timer(CRON_PERIOD, Timer::Cron.tag());
     }
@@ -423,6 +425,7 @@ impl Server {
         let Some(client) = self.clients.get_mut(&conn) else { return };
         // `lastinteraction`: a read counts, whether or not a command is complete.
         client.last_cmd_ms = ctx.wall_clock_ms();
+        self.outputs.traffic.client_read(bytes.len());
         client.parser.feed(bytes);
         if let Some(db) = self.dbs.get(client.db) {
             crate::warm::warm_keys(db, client.parser.ahead());
@@ -853,6 +856,7 @@ impl Server {
                 self.persist.reset_stats();
                 self.repl.stats = Default::default();
                 self.client_limits.rejected = 0;
+                self.outputs.traffic.reset(ctx.wall_clock_ms());
                 Value::ok()
             }
             "rewrite" if args.len() == 2 => {
@@ -1098,6 +1102,8 @@ impl Server {
         }
         if show("stats") {
             let (channels, patterns, shard) = self.pubsub.totals();
+            let traffic = &self.outputs.traffic;
+            let rates = traffic.rates();
             sections.push(common::info::stats(&common::info::Stats {
                 connections_received: self.connections_received,
                 commands_processed: self.commands_processed,
@@ -1114,7 +1120,19 @@ impl Server {
                 pubsubshard_channels: shard,
                 error_replies: self.errors.total,
                 rejected_connections: self.client_limits.rejected,
-                ..common::info::Stats::default()
+                net_input_bytes: traffic.input + traffic.repl_input,
+                net_output_bytes: traffic.output + traffic.repl_output,
+                net_repl_input_bytes: traffic.repl_input,
+                net_repl_output_bytes: traffic.repl_output,
+                instantaneous_ops_per_sec: rates.ops_per_sec,
+                instantaneous_kbps: [
+                    rates.input_kbps,
+                    rates.output_kbps,
+                    rates.repl_input_kbps,
+                    rates.repl_output_kbps,
+                ],
+                reads_processed: traffic.reads,
+                writes_processed: traffic.writes,
             }));
         }
         if show("replication") {

@@ -635,3 +635,34 @@ fn a_replica_counts_its_masters_commands() {
     names.sort_unstable();
     assert_eq!(names, ["cmdstat_config|resetstat", "cmdstat_select", "cmdstat_set"], "{stats}");
 }
+
+/// What a full sync and the stream cost in INFO's replication counters, as a
+/// real 7.0.15 pair counts (measured: diskless and disk-based, delay 0): the
+/// master's replication output is the replica's replication input byte for
+/// byte, the snapshot's `$EOF:`/`$<len>` line included and the `+FULLRESYNC`
+/// line left out; a write adds its SELECT and itself (50 bytes for `SET c 3`)
+/// to both; the replica's ACKs are its client output, read as client input.
+#[test]
+fn replication_traffic_is_counted_on_both_sides() {
+    for diskless in ["yes", "no"] {
+        let mut c = Cluster::new(1);
+        c.server(6379, &format!("repl-diskless-sync {diskless}\nrepl-diskless-sync-delay 0\n"));
+        c.server(6380, &replica_conf(6379));
+        c.sim.run_for(Duration::from_secs(3));
+        assert_eq!(c.info_field(6380, "master_link_status"), "up", "diskless {diskless}");
+        let traffic = |c: &Cluster, port: u16| {
+            let p = c.sim.proc_by_name(&port.to_string()).unwrap();
+            c.sim.process::<Server>(p).unwrap().outputs.traffic.clone()
+        };
+        let (master, replica) = (traffic(&c, 6379), traffic(&c, 6380));
+        assert!(master.repl_output > 80, "a snapshot was counted: {master:?}");
+        assert_eq!((master.repl_output, master.repl_input), (replica.repl_input, 0), "diskless {diskless}");
+        assert_eq!(replica.repl_output, 0);
+        // REPLCONF ACKs: the replica's output is the master's input beyond its handshake.
+        assert!(replica.output > 0 && master.input > replica.output, "{master:?} {replica:?}");
+        assert_eq!(c.cli(6379, "set c 3"), "OK");
+        c.sim.run_for(Duration::from_millis(10));
+        let (m2, r2) = (traffic(&c, 6379), traffic(&c, 6380));
+        assert_eq!((m2.repl_output - master.repl_output, r2.repl_input - replica.repl_input), (50, 50));
+    }
+}
