@@ -666,3 +666,24 @@ fn replication_traffic_is_counted_on_both_sides() {
         assert_eq!((m2.repl_output - master.repl_output, r2.repl_input - replica.repl_input), (50, 50));
     }
 }
+
+/// A replica counts its master's PINGs as commands it ran, as a real 7.0.15
+/// replica does (measured: `repl-ping-replica-period 1`, CONFIG RESETSTAT on
+/// the replica, 5.05 s later `cmdstat_ping:calls=5` and 70 bytes of
+/// replication input, 14 per `*1\r\n$4\r\nPING\r\n`).
+#[test]
+fn a_replica_counts_its_masters_pings() {
+    let mut c = Cluster::new(1);
+    c.server(6379, "repl-diskless-sync-delay 0\nrepl-ping-replica-period 1\n");
+    c.server(6380, &replica_conf(6379));
+    c.sim.run_for(Duration::from_secs(3));
+    assert_eq!(c.cli(6380, "config resetstat"), "OK");
+    c.sim.run_for(Duration::from_millis(5050));
+    let stats = c.cli(6380, "info commandstats");
+    let ping = stats.lines().find(|l| l.starts_with("cmdstat_ping:")).unwrap_or_else(|| panic!("{stats}"));
+    let calls: u64 = ping["cmdstat_ping:calls=".len()..].split(',').next().unwrap().parse().unwrap();
+    assert!((5..=6).contains(&calls), "{ping}");
+    let p = c.sim.proc_by_name("6380").unwrap();
+    let repl_input = c.sim.process::<Server>(p).unwrap().outputs.traffic.repl_input;
+    assert_eq!(repl_input, 14 * calls);
+}
