@@ -149,6 +149,9 @@ pub struct Config {
     pub timeout: u64,
     /// `maxclients`.
     pub maxclients: u64,
+    /// `latency-tracking`: whether calls feed the latency histograms.
+    pub latency_tracking: bool,
+
     /// The directives of [`crate::config_table`] set away from their default.
     pub(crate) others: std::collections::BTreeMap<&'static str, String>,
 }
@@ -245,6 +248,7 @@ impl Config {
             encodings: crate::encoding::Limits::default(),
             timeout: 0,
             maxclients: 10_000,
+            latency_tracking: true,
             others: std::collections::BTreeMap::new(),
         }
     }
@@ -495,11 +499,19 @@ impl Config {
         match name {
             "timeout" => self.timeout = number(self),
             "maxclients" => self.maxclients = number(self),
+            "latency-tracking" => self.latency_tracking = self.other(name).is_some_and(|v| v == "yes"),
+
             _ if crate::encoding::DIRECTIVES.contains(&name) => {
                 self.encodings = crate::encoding::Limits::read(|n| self.other(n));
             }
             _ => {}
         }
+    }
+
+    /// `latency-tracking-info-percentiles`: the percentiles INFO latencystats shows.
+    pub(crate) fn latency_percentiles(&self) -> Vec<f64> {
+        let text = self.other("latency-tracking-info-percentiles").unwrap_or_default();
+        crate::config_table::percentiles(&text).filter_map(Result::ok).collect()
     }
 
     /// A [`crate::config_table`] directive's value, by its canonical name.

@@ -71,6 +71,9 @@ impl Param {
             return Err("can't set protected config".to_owned());
         }
         let value = match (self.kind, args) {
+            (Kind::Special, _) if self.name == "latency-tracking-info-percentiles" => {
+                percentiles_text(&args.join(" "))?
+            }
             (Kind::Special | Kind::Str, _) => args.join(" "),
             (_, [one]) => self.parse(one)?,
             _ => return Err("wrong number of arguments".to_owned()),
@@ -106,6 +109,35 @@ impl Param {
             Kind::Str | Kind::Special => Ok(text.to_owned()),
         }
     }
+}
+
+/// `latency-tracking-info-percentiles` as CONFIG GET shows it, each number
+/// checked as Redis checks it (a number, within 0..=100).
+fn percentiles_text(value: &str) -> Result<String, String> {
+    let shown: Result<Vec<String>, String> = percentiles(value).map(|p| p.map(trimmed_double)).collect();
+    Ok(shown?.join(" "))
+}
+
+/// The percentiles of a `latency-tracking-info-percentiles` value.
+pub(crate) fn percentiles(value: &str) -> impl Iterator<Item = Result<f64, String>> + '_ {
+    value.split_ascii_whitespace().map(|word| {
+        let p = word
+            .parse::<f64>()
+            .ok()
+            .filter(|p| !p.is_nan())
+            .ok_or_else(|| "Invalid latency-tracking-info-percentiles parameters".to_owned())?;
+        if !(0.0..=100.0).contains(&p) {
+            return Err("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]".to_owned());
+        }
+        Ok(p)
+    })
+}
+
+/// `%f` with its trailing zeros (and a bare point) trimmed, as Redis's
+/// `trimDoubleString` leaves a double: `99.9`, `50`, `0`.
+pub(crate) fn trimmed_double(n: f64) -> String {
+    let text = format!("{n:.6}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 /// `numericParseString`: a memory value, a percentage (kept negative, as
@@ -171,7 +203,7 @@ pub(crate) const PARAMS: &[Param] = &[
     Param { name: "crash-log-enabled", alias: None, kind: Kind::Bool, default: "yes", flags: 0 },
     Param { name: "crash-memcheck-enabled", alias: None, kind: Kind::Bool, default: "yes", flags: 0 },
     Param { name: "disable-thp", alias: None, kind: Kind::Bool, default: "yes", flags: IMMUTABLE },
-    Param { name: "latency-tracking", alias: None, kind: Kind::Bool, default: "yes", flags: DEFAULT_ONLY },
+    Param { name: "latency-tracking", alias: None, kind: Kind::Bool, default: "yes", flags: 0 },
     Param { name: "aof-disable-auto-gc", alias: None, kind: Kind::Bool, default: "no", flags: 0 },
     Param {
         name: "replica-ignore-disk-write-errors",
@@ -574,7 +606,7 @@ pub(crate) const PARAMS: &[Param] = &[
         alias: None,
         kind: Kind::Special,
         default: "50 99 99.9",
-        flags: DEFAULT_ONLY,
+        flags: 0,
     },
     Param {
         name: "active-expire-effort",

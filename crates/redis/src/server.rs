@@ -178,7 +178,10 @@ pub(crate) struct PostCommand {
 impl Server {
     /// A server that has not started yet, configured by its file.
     pub fn new(config: Config) -> Server {
+        let mut slowlog = crate::slowlog::SlowLog::default();
+        slowlog.untracked = !config.latency_tracking;
         Server {
+            slowlog,
             dbs: (0..config.databases).map(|_| Db { limits: config.encodings, ..Db::default() }).collect(),
             file_config: config.clone(),
             config,
@@ -209,7 +212,6 @@ impl Server {
             scripting: crate::scripting::Scripting::default(),
             client_pause: None,
             failover: Default::default(),
-            slowlog: Default::default(),
             monitors: Vec::new(),
             blocking: crate::blocking::Blocking::default(),
             memory: crate::memory::Memory::default(),
@@ -829,6 +831,7 @@ impl Server {
                 let aof_changed = next.appendonly != self.config.appendonly;
                 let limit_set = next.maxmemory.limit != self.config.maxmemory.limit && next.maxmemory.limit > 0;
                 self.config = next;
+                self.slowlog.untracked = !self.config.latency_tracking;
                 // Later writes go by the new thresholds; stored values keep their encodings.
                 for db in &mut self.dbs {
                     db.limits = self.config.encodings;
@@ -1151,7 +1154,7 @@ impl Server {
             sections.push(self.errors.section());
         }
         if show_per_command("latencystats") {
-            sections.push(self.slowlog.latencystats());
+            sections.push(self.slowlog.latencystats(&self.config.latency_percentiles()));
         }
         if show("cluster") {
             sections.push(format!("# Cluster\r\ncluster_enabled:{}\r\n", u8::from(self.cluster.is_some())));

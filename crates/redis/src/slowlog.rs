@@ -48,6 +48,14 @@ impl Default for Calls {
     }
 }
 
+impl Calls {
+    /// Whether a call was recorded in the histogram (Redis allocates a
+    /// command's histogram at its first tracked call).
+    fn has_histogram(&self) -> bool {
+        self.buckets.iter().any(|&n| n > 0)
+    }
+}
+
 /// The slow log and the per-command statistics.
 #[derive(Debug, Default)]
 pub(crate) struct SlowLog {
@@ -57,6 +65,8 @@ pub(crate) struct SlowLog {
     calls: Vec<Calls>,
     /// Per subcommand (`client|list`), for container commands.
     sub_calls: BTreeMap<&'static str, Calls>,
+    /// `latency-tracking no` stops the histograms (the counts go on).
+    pub(crate) untracked: bool,
 }
 
 const SLOWLOG_HELP: &[&str] = &[
@@ -118,10 +128,13 @@ impl SlowLog {
 
     /// A command ran for `duration_us`: count it (`updateCommandLatencyHistogram`).
     pub(crate) fn count(&mut self, command: &'static Command, args: &[Vec<u8>], duration_us: u64) {
+        let tracked = !self.untracked;
         let calls = self.entry(command, args);
         calls.calls += 1;
         calls.usec += duration_us;
-        calls.buckets[bucket(duration_us)] += 1;
+        if tracked {
+            calls.buckets[bucket(duration_us)] += 1;
+        }
     }
 
     /// After a command: a reply that is an error either refused it before it
@@ -163,15 +176,23 @@ impl SlowLog {
         out
     }
 
-    /// INFO latencystats: p50, p99 and p99.9 of each called command's
-    /// durations in µs. A command that took no virtual time reads as the
-    /// histogram's least value, 1 ns, as Redis records a sub-µs call.
-    pub(crate) fn latencystats(&self) -> String {
+    /// INFO latencystats: the `percentiles` (`latency-tracking-info-percentiles`)
+    /// of each command's durations in µs, for every command with a histogram;
+    /// only the header while `latency-tracking` is off. A command that took no
+    /// virtual time reads as the histogram's least value, 1 ns, as Redis
+    /// records a sub-µs call.
+    pub(crate) fn latencystats(&self, percentiles: &[f64]) -> String {
         let mut out = String::from("# Latencystats\r\n");
+        if self.untracked {
+            return out;
+        }
         self.each(|name, c| {
-            if c.calls > 0 {
-                let [p50, p99, p999] = [50.0, 99.0, 99.9].map(|p| percentile_usec(c, p));
-                out.push_str(&format!("latency_percentiles_usec_{name}:p50={p50:.3},p99={p99:.3},p99.9={p999:.3}\r\n"));
+            if c.has_histogram() {
+                let shown: Vec<String> = percentiles
+                    .iter()
+                    .map(|&p| format!("p{}={:.3}", crate::config_table::trimmed_double(p), percentile_usec(c, p)))
+                    .collect();
+                out.push_str(&format!("latency_percentiles_usec_{name}:{}\r\n", shown.join(",")));
             }
         });
         out
@@ -269,7 +290,7 @@ impl Server {
         let log = &self.slowlog;
         let mut out = Vec::new();
         let mut add = |name: &str, calls: &Calls| {
-            if calls.calls > 0 {
+            if calls.has_histogram() {
                 out.push((Value::bulk(name), histogram(calls)));
             }
         };
@@ -323,8 +344,9 @@ fn histogram(calls: &Calls) -> Value {
             buckets.push((Value::Integer(1 << i), Value::Integer(total as i64)));
         }
     }
+    // The histogram's own count: calls made while `latency-tracking` was off are not in it.
     Value::Map(vec![
-        (Value::bulk("calls"), Value::Integer(calls.calls as i64)),
+        (Value::bulk("calls"), Value::Integer(total as i64)),
         (Value::bulk("histogram_usec"), Value::Map(buckets)),
     ])
 }

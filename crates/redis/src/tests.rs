@@ -304,6 +304,50 @@ fn traffic_counts_bytes_reads_and_writes_as_redis_does() {
     assert_eq!(info(&mut l), [25, 5, 1, 1]);
 }
 
+/// `latency-tracking` and `latency-tracking-info-percentiles` as a real
+/// 7.0.15 takes them (measured with redis-cli; the µs figures differ, the
+/// simulator's histogram has power-of-two buckets): the percentiles INFO
+/// latencystats shows, their normalised text and errors, and no histogram
+/// while tracking is off (its calls are missing from LATENCY HISTOGRAM, not
+/// from commandstats).
+#[test]
+fn latency_tracking_and_its_percentiles() {
+    let mut l = lab();
+    let percentiles = |l: &mut Lab| l.cmd("config get latency-tracking-info-percentiles");
+    let get_line = |l: &mut Lab| {
+        let info = l.cmd("info latencystats");
+        // redis-cli prints the bulk quoted, its line ends escaped.
+        let line = info.split("\\r\\n").find(|s| s.starts_with("latency_percentiles_usec_get:"));
+        line.map(|s| s.split([':', ',']).map(|f| f.split('=').next().unwrap().to_owned()).collect::<Vec<_>>())
+    };
+    assert_eq!(percentiles(&mut l), "1) \"latency-tracking-info-percentiles\"\n2) \"50 99 99.9\"");
+    l.cmd("get a");
+    assert_eq!(get_line(&mut l).unwrap(), ["latency_percentiles_usec_get", "p50", "p99", "p99.9"]);
+    assert_eq!(l.cmd("config set latency-tracking-info-percentiles \"90 99.99 0 100\""), "OK");
+    assert_eq!(get_line(&mut l).unwrap(), ["latency_percentiles_usec_get", "p90", "p99.99", "p0", "p100"]);
+    for (value, text) in [("\"50.50 +5 1e1\"", "50.5 5 10"), ("\"\"", "")] {
+        assert_eq!(l.cmd(&format!("config set latency-tracking-info-percentiles {value}")), "OK");
+        assert_eq!(percentiles(&mut l), format!("1) \"latency-tracking-info-percentiles\"\n2) \"{text}\""));
+    }
+    assert_eq!(get_line(&mut l).unwrap(), ["latency_percentiles_usec_get", ""]);
+    let err = "(error) ERR CONFIG SET failed (possibly related to argument 'latency-tracking-info-percentiles') - ";
+    for (value, why) in [
+        ("101", "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"),
+        ("-1", "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"),
+        ("abc", "Invalid latency-tracking-info-percentiles parameters"),
+    ] {
+        assert_eq!(l.cmd(&format!("config set latency-tracking-info-percentiles {value}")), format!("{err}{why}"));
+    }
+    assert_eq!(l.cmd("config set latency-tracking no"), "OK");
+    l.cmd("get a");
+    l.cmd("get a");
+    assert_eq!(l.cmd("info latencystats"), "\"# Latencystats\\r\\n\"");
+    assert_eq!(l.cmd("config set latency-tracking yes"), "OK");
+    let histogram = l.cmd("latency histogram get");
+    assert!(histogram.starts_with("1) \"get\"\n2) 1) \"calls\"\n   2) (integer) 1\n"), "{histogram}");
+    assert!(l.cmd("info commandstats").contains("cmdstat_get:calls=3,"));
+}
+
 /// INFO commandstats as a real 7.0.15 counts (measured on one connection with
 /// this very sequence; its lines come in its command dict's order, so they are
 /// compared as a set, without the µs): an arity error is a rejected call, a

@@ -1279,6 +1279,22 @@ const STANDALONE: &[Entry] = &[
     info("INFO errorstats"),
     Entry { line: "INFO commandstats", expect: Expect::Same, mask: Mask::CommandStats },
     Entry { line: "INFO latencystats", expect: Expect::Same, mask: Mask::CommandStats },
+    // The percentiles INFO latencystats shows, and tracking switched off and on.
+    e("CONFIG SET latency-tracking-info-percentiles \"90 99.99 0 100\""),
+    e("CONFIG GET latency-tracking-info-percentiles"),
+    Entry { line: "INFO latencystats", expect: Expect::Same, mask: Mask::CommandStats },
+    e("CONFIG SET latency-tracking-info-percentiles 101"),
+    e("CONFIG SET latency-tracking-info-percentiles abc"),
+    e("CONFIG SET latency-tracking-info-percentiles \"50.50 +5 1e1\""),
+    e("CONFIG GET latency-tracking-info-percentiles"),
+    e("CONFIG SET latency-tracking-info-percentiles \"\""),
+    Entry { line: "INFO latencystats", expect: Expect::Same, mask: Mask::CommandStats },
+    e("CONFIG SET latency-tracking no"),
+    e("CONFIG GET latency-tracking"),
+    e("GET a"),
+    e("INFO latencystats"),
+    e("CONFIG SET latency-tracking yes"),
+    e("CONFIG SET latency-tracking-info-percentiles \"50 99 99.9\""),
     info("INFO"),
 ];
 
