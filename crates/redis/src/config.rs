@@ -151,6 +151,8 @@ pub struct Config {
     pub maxclients: u64,
     /// `latency-tracking`: whether calls feed the latency histograms.
     pub latency_tracking: bool,
+    /// `aof-use-rdb-preamble`: an AOF base file as an RDB (`yes`) or as commands.
+    pub aof_rdb_preamble: bool,
 
     /// The directives of [`crate::config_table`] set away from their default.
     pub(crate) others: std::collections::BTreeMap<&'static str, String>,
@@ -249,6 +251,7 @@ impl Config {
             timeout: 0,
             maxclients: 10_000,
             latency_tracking: true,
+            aof_rdb_preamble: true,
             others: std::collections::BTreeMap::new(),
         }
     }
@@ -500,6 +503,7 @@ impl Config {
             "timeout" => self.timeout = number(self),
             "maxclients" => self.maxclients = number(self),
             "latency-tracking" => self.latency_tracking = self.other(name).is_some_and(|v| v == "yes"),
+            "aof-use-rdb-preamble" => self.aof_rdb_preamble = self.other(name).is_some_and(|v| v == "yes"),
 
             _ if crate::encoding::DIRECTIVES.contains(&name) => {
                 self.encodings = crate::encoding::Limits::read(|n| self.other(n));

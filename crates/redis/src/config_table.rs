@@ -187,7 +187,7 @@ pub(crate) const PARAMS: &[Param] = &[
     Param { name: "no-appendfsync-on-rewrite", alias: None, kind: Kind::Bool, default: "no", flags: 0 },
     Param { name: "rdb-save-incremental-fsync", alias: None, kind: Kind::Bool, default: "yes", flags: 0 },
     Param { name: "aof-load-truncated", alias: None, kind: Kind::Bool, default: "yes", flags: 0 },
-    Param { name: "aof-use-rdb-preamble", alias: None, kind: Kind::Bool, default: "yes", flags: DEFAULT_ONLY },
+    Param { name: "aof-use-rdb-preamble", alias: None, kind: Kind::Bool, default: "yes", flags: 0 },
     Param { name: "aof-timestamp-enabled", alias: None, kind: Kind::Bool, default: "no", flags: DEFAULT_ONLY },
     Param { name: "replica-lazy-flush", alias: Some("slave-lazy-flush"), kind: Kind::Bool, default: "no", flags: 0 },
     Param { name: "jemalloc-bg-thread", alias: None, kind: Kind::Bool, default: "yes", flags: 0 },

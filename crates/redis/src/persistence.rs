@@ -353,19 +353,36 @@ impl Server {
         format!("{}/{}.manifest", self.config.appenddirname, self.config.appendfilename)
     }
 
+    /// The base file `seq` is written as now: `.base.rdb` with an RDB
+    /// preamble, `.base.aof` of commands without (`aof-use-rdb-preamble`).
+    fn base_name(&self, seq: u64) -> String {
+        let ext = if self.config.aof_rdb_preamble { "rdb" } else { "aof" };
+        format!("{}.{seq}.base.{ext}", self.config.appendfilename)
+    }
+
     fn base_path(&self, seq: u64) -> String {
-        format!("{}/{}.{seq}.base.rdb", self.config.appenddirname, self.config.appendfilename)
+        format!("{}/{}", self.config.appenddirname, self.base_name(seq))
+    }
+
+    /// A new base file's bytes: the dataset as an RDB, or as the commands
+    /// that rebuild it ([`crate::aof_base`]).
+    fn base_bytes(&self, ctx: &mut Ctx<'_>) -> Vec<u8> {
+        let functions = self.scripting.functions.codes();
+        if self.config.aof_rdb_preamble {
+            crate::rdb::encode(&self.dbs, &functions, ctx.wall_clock_ms(), None)
+        } else {
+            crate::aof_base::encode(&self.dbs, &functions)
+        }
     }
 
     fn load_aof(&mut self, ctx: &mut Ctx<'_>) {
         let manifest = ctx.disk().read(&self.manifest_path()).map(|b| String::from_utf8_lossy(b).into_owned());
         let Some(manifest) = manifest else {
-            // First start with AOF on: an empty base and incr file.
+            // First start with AOF on: a base of the (empty) dataset and an empty incr file.
             let seq = 1;
-            let base = crate::rdb::encode(&self.dbs, &self.scripting.functions.codes(), ctx.wall_clock_ms(), None);
-            let base_path = self.base_path(seq);
-            write_atomically(ctx, &base_path, &base);
-            let msg = format!("Creating AOF base file {}.{seq}.base.rdb on server start", self.config.appendfilename);
+            let base = self.base_bytes(ctx);
+            write_atomically(ctx, &self.base_path(seq), &base);
+            let msg = format!("Creating AOF base file {} on server start", self.base_name(seq));
             self.log(ctx, '*', &msg);
             let incr = Persistence::incr_path(&self.config, seq);
             ctx.disk().write(&incr, b"");
@@ -376,27 +393,45 @@ impl Server {
             self.persist.aof = Some(Aof { seq, last_fsync_ms: ctx.wall_clock_ms(), ..Aof::default() });
             return;
         };
-        let seq = manifest
-            .lines()
-            .filter_map(|l| l.split_whitespace().nth(3).and_then(|s| s.parse::<u64>().ok()))
-            .max()
-            .unwrap_or(1);
-        let name = &self.config.appendfilename;
-        let (base_name, incr_name) = (format!("{name}.{seq}.base.rdb"), format!("{name}.{seq}.incr.aof"));
-        if let Some(base) = ctx.disk().read(&self.base_path(seq)).map(<[u8]>::to_vec)
-            && let Ok(loaded) = crate::rdb::decode(&base, &self.config.encodings)
-        {
-            self.log(ctx, '*', "Reading RDB base file on AOF loading...");
-            // An AOF's base keeps its expired keys (they expire afterwards).
-            let keys = self.install_snapshot(ctx, loaded, false);
-            self.persist.last_load = (keys, 0);
-            self.log(ctx, '*', "RDB is base AOF");
-            self.log(ctx, '*', &format!("Done loading RDB, keys loaded: {keys}, keys expired: 0."));
+        let files = ManifestFiles::parse(&manifest);
+        let seq = files.seq;
+        let dir = self.config.appenddirname.clone();
+        let base_name = files.base.unwrap_or_else(|| self.base_name(seq));
+        let incr_name = files.incr.unwrap_or_else(|| format!("{}.{seq}.incr.aof", self.config.appendfilename));
+        let base = ctx.disk().read(&format!("{dir}/{base_name}")).map(<[u8]>::to_vec).unwrap_or_default();
+        if base.starts_with(b"REDIS") {
+            if let Ok(loaded) = crate::rdb::decode(&base, &self.config.encodings) {
+                self.log(ctx, '*', "Reading RDB base file on AOF loading...");
+                // An AOF's base keeps its expired keys (they expire afterwards).
+                let keys = self.install_snapshot(ctx, loaded, false);
+                self.persist.last_load = (keys, 0);
+                self.log(ctx, '*', "RDB is base AOF");
+                self.log(ctx, '*', &format!("Done loading RDB, keys loaded: {keys}, keys expired: 0."));
+                self.log(ctx, '*', &format!("DB loaded from base file {base_name}: 0.000 seconds"));
+            }
+        } else if !base.is_empty() {
+            if !self.replay_aof(ctx, &base) {
+                return;
+            }
             self.log(ctx, '*', &format!("DB loaded from base file {base_name}: 0.000 seconds"));
         }
-        let incr = ctx.disk().read(&Persistence::incr_path(&self.config, seq)).map(<[u8]>::to_vec).unwrap_or_default();
+        let incr = ctx.disk().read(&format!("{dir}/{incr_name}")).map(<[u8]>::to_vec).unwrap_or_default();
+        if !self.replay_aof(ctx, &incr) {
+            return;
+        }
+        if !incr.is_empty() {
+            self.log(ctx, '*', &format!("DB loaded from incr file {incr_name}: 0.000 seconds"));
+        }
+        self.log(ctx, '*', "DB loaded from append only file: 0.000 seconds");
+        self.log(ctx, '*', &format!("Opening AOF incr file {incr_name} on server start"));
+        self.persist.aof = Some(Aof { seq, last_fsync_ms: ctx.wall_clock_ms(), ..Aof::default() });
+    }
+
+    /// Runs an AOF file's commands against the dataset; false (after the
+    /// log line and the exit) when the file is not a command stream.
+    fn replay_aof(&mut self, ctx: &mut Ctx<'_>, bytes: &[u8]) -> bool {
         let mut parser = RequestParser::default();
-        parser.feed(&incr);
+        parser.feed(bytes);
         let mut feed = Feed::default();
         let mut db = 0;
         // Redis expires nothing while replaying the AOF: a key past its time still
@@ -405,11 +440,11 @@ impl Server {
         loop {
             match parser.next_command(false) {
                 Ok(true) => {}
-                Ok(false) => break,
+                Ok(false) => return true,
                 Err(_) => {
                     self.log(ctx, '#', "Bad file format reading the append only file");
                     ctx.exit();
-                    return;
+                    return false;
                 }
             }
             let args = parser.args();
@@ -430,43 +465,25 @@ impl Server {
             x.obey = true;
             crate::commands::keyspace(command, args, &mut x);
         }
-        if !incr.is_empty() {
-            self.log(ctx, '*', &format!("DB loaded from incr file {incr_name}: 0.000 seconds"));
-        }
-        self.log(ctx, '*', "DB loaded from append only file: 0.000 seconds");
-        self.log(ctx, '*', &format!("Opening AOF incr file {incr_name} on server start"));
-        self.persist.aof = Some(Aof { seq, last_fsync_ms: ctx.wall_clock_ms(), ..Aof::default() });
     }
 
     fn write_manifest(&mut self, ctx: &mut Ctx<'_>, seq: u64) {
         let name = &self.config.appendfilename;
-        let text =
-            format!("file {name}.{seq}.base.rdb seq {seq} type b\nfile {name}.{seq}.incr.aof seq {seq} type i\n");
+        let base = self.base_name(seq);
+        let text = format!("file {base} seq {seq} type b\nfile {name}.{seq}.incr.aof seq {seq} type i\n");
         write_atomically(ctx, &self.manifest_path(), text.as_bytes());
     }
 
     /// BGREWRITEAOF's result: a new base from the dataset and an empty incr file.
     pub(crate) fn rewrite_aof(&mut self, ctx: &mut Ctx<'_>) {
-        let pid = self.new_pid(ctx);
-        self.persist.aof_rewritten();
-        self.log(ctx, '*', &format!("Background append only file rewriting started by pid {pid}"));
-        let old = self.persist.aof.as_ref().map(|a| a.seq);
-        let seq = old.map_or(1, |s| s + 1);
-        let base = crate::rdb::encode(&self.dbs, &self.scripting.functions.codes(), ctx.wall_clock_ms(), None);
-        let base_path = self.base_path(seq);
-        write_atomically(ctx, &base_path, &base);
-        let incr = Persistence::incr_path(&self.config, seq);
-        ctx.disk().write(&incr, b"");
-        ctx.disk().fsync(&incr);
-        self.write_manifest(ctx, seq);
-        if let Some(old) = old {
-            let old_base = self.base_path(old);
-            ctx.disk().remove(&old_base);
-            ctx.disk().remove(&Persistence::incr_path(&self.config, old));
-        }
-        self.persist.aof = Some(Aof { seq, last_fsync_ms: ctx.wall_clock_ms(), ..Aof::default() });
-        self.log(ctx, '*', "Background AOF rewrite terminated with success");
-        self.log(ctx, '*', "Background AOF rewrite finished successfully");
+        self.rewrite_base(ctx, NewIncr::Next);
+    }
+
+    /// The AOF turned on (`startAppendOnly`: CONFIG SET appendonly yes, a
+    /// replica's full sync): a rewrite whose writes meanwhile go to a
+    /// temporary incr file, renamed into the new one when it is done.
+    pub(crate) fn start_aof(&mut self, ctx: &mut Ctx<'_>) {
+        self.rewrite_base(ctx, NewIncr::Temporary);
     }
 
     /// BGREWRITEAOF: with AOF on, the rewrite above; with it off, Redis
@@ -490,35 +507,113 @@ impl Server {
         )
     }
 
-    /// BGREWRITEAOF with AOF off: base `n + 1` replaces base `n` of the manifest on disk.
+    /// BGREWRITEAOF with AOF off: base `n + 1` replaces the files of the manifest on disk.
     fn rewrite_aof_off(&mut self, ctx: &mut Ctx<'_>) {
+        self.rewrite_base(ctx, NewIncr::None);
+    }
+
+    /// A rewrite (`rewriteAppendOnlyFileBackground`, done at once here) with
+    /// its log lines, the child's under its own pid: a new base `n + 1` (and,
+    /// with the AOF on, a new empty incr file), the manifest naming them, the
+    /// old manifest's files removed.
+    fn rewrite_base(&mut self, ctx: &mut Ctx<'_>, incr: NewIncr) {
         let pid = self.new_pid(ctx);
         self.persist.aof_rewritten();
-        self.log(ctx, '*', &format!("Background append only file rewriting started by pid {pid}"));
         let manifest = ctx.disk().read(&self.manifest_path()).map(|b| String::from_utf8_lossy(b).into_owned());
-        let old = manifest.as_deref().and_then(|m| {
-            m.lines().find_map(|l| l.split_whitespace().skip_while(|w| *w != "seq").nth(1)?.parse::<u64>().ok())
-        });
-        let seq = old.map_or(1, |s| s + 1);
-        let base = crate::rdb::encode(&self.dbs, &self.scripting.functions.codes(), ctx.wall_clock_ms(), None);
+        let old = manifest.as_deref().map(ManifestFiles::parse);
+        let seq = self.persist.aof.as_ref().map(|a| a.seq).or(old.as_ref().map(|m| m.seq)).map_or(1, |s| s + 1);
+        let name = self.config.appendfilename.clone();
+        let (incr_name, temp_incr) = (format!("{name}.{seq}.incr.aof"), format!("temp-{name}.incr"));
+        match incr {
+            NewIncr::Next => self.log(ctx, '*', &format!("Creating AOF incr file {incr_name} on background rewrite")),
+            NewIncr::Temporary => {
+                self.log(ctx, '*', &format!("Creating AOF incr file {temp_incr} on background rewrite"))
+            }
+            NewIncr::None => {}
+        }
+        self.log(ctx, '*', &format!("Background append only file rewriting started by pid {pid}"));
+        let temp = format!("temp-rewriteaof-bg-{pid}.aof");
+        self.log_child(ctx, pid, &format!("Successfully created the temporary AOF base file {temp}"));
+        self.log_child(ctx, pid, "Fork CoW for AOF rewrite: current 0 MB, peak 0 MB, average 0 MB");
+        let base = self.base_bytes(ctx);
         write_atomically(ctx, &self.base_path(seq), &base);
-        let name = &self.config.appendfilename;
-        let text = format!("file {name}.{seq}.base.rdb seq {seq} type b\n");
-        write_atomically(ctx, &self.manifest_path(), text.as_bytes());
-        if let Some(old) = old {
-            let old_base = self.base_path(old);
-            ctx.disk().remove(&old_base);
+        if incr != NewIncr::None {
+            let incr = Persistence::incr_path(&self.config, seq);
+            ctx.disk().write(&incr, b"");
+            ctx.disk().fsync(&incr);
+            self.write_manifest(ctx, seq);
+        } else {
+            let text = format!("file {} seq {seq} type b\n", self.base_name(seq));
+            write_atomically(ctx, &self.manifest_path(), text.as_bytes());
         }
         self.log(ctx, '*', "Background AOF rewrite terminated with success");
+        let renamed = format!("Successfully renamed the temporary AOF base file {temp} into {}", self.base_name(seq));
+        self.log(ctx, '*', &renamed);
+        if incr == NewIncr::Temporary {
+            let renamed = format!("Successfully renamed the temporary AOF incr file {temp_incr} into {incr_name}");
+            self.log(ctx, '*', &renamed);
+        }
+        let history = old.into_iter().flat_map(|m| m.incr.into_iter().chain(m.base));
+        for file in history.collect::<Vec<_>>() {
+            ctx.disk().remove(&format!("{}/{file}", self.config.appenddirname));
+            self.log(ctx, '*', &format!("Removing the history file {file} in the background"));
+        }
+        if incr != NewIncr::None {
+            self.persist.aof = Some(Aof { seq, last_fsync_ms: ctx.wall_clock_ms(), ..Aof::default() });
+        }
         self.log(ctx, '*', "Background AOF rewrite finished successfully");
     }
 
     /// CONFIG SET appendonly.
     pub(crate) fn appendonly_changed(&mut self, ctx: &mut Ctx<'_>) {
         if self.config.appendonly {
-            self.rewrite_aof(ctx);
+            self.start_aof(ctx);
         } else {
             self.persist.aof = None;
         }
     }
+}
+
+/// The files a manifest names (`file <name> seq <n> type b|i` lines): the
+/// base and the incr file of the greatest sequence number.
+struct ManifestFiles {
+    seq: u64,
+    base: Option<String>,
+    incr: Option<String>,
+}
+
+impl ManifestFiles {
+    fn parse(manifest: &str) -> ManifestFiles {
+        let mut files = ManifestFiles { seq: 1, base: None, incr: None };
+        let lines = manifest.lines().map(|l| l.split_whitespace().collect::<Vec<_>>());
+        let mut entries: Vec<(u64, String, String)> = lines
+            .filter_map(|w| match w.as_slice() {
+                ["file", name, "seq", seq, "type", kind] => {
+                    Some((seq.parse().ok()?, (*name).to_owned(), (*kind).to_owned()))
+                }
+                _ => None,
+            })
+            .collect();
+        entries.sort_by_key(|(seq, _, _)| *seq);
+        for (seq, name, kind) in entries {
+            files.seq = files.seq.max(seq);
+            match kind.as_str() {
+                "b" => files.base = Some(name),
+                "i" => files.incr = Some(name),
+                _ => {}
+            }
+        }
+        files
+    }
+}
+
+/// The incr file a rewrite opens.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NewIncr {
+    /// The next one, named at once (BGREWRITEAOF with the AOF on).
+    Next,
+    /// A temporary one renamed at the end (the AOF being turned on).
+    Temporary,
+    /// None (BGREWRITEAOF with the AOF off).
+    None,
 }

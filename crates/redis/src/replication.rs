@@ -1279,7 +1279,7 @@ impl Server {
         self.persist.dirty = 0;
         self.link_established(ctx, conn, db, mark.is_some());
         if self.config.appendonly {
-            self.rewrite_aof(ctx);
+            self.start_aof(ctx);
         }
     }
 

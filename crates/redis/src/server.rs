@@ -276,6 +276,13 @@ impl Server {
         ctx.log(line);
     }
 
+    /// A line a forked child (`pid`) logs, as a notice.
+    pub(crate) fn log_child(&self, ctx: &mut Ctx<'_>, pid: u32, message: &str) {
+        if self.logs('*') {
+            ctx.log(common::log::line(pid, 'C', ctx.wall_clock_ms(), '*', message));
+        }
+    }
+
     /// Whether `loglevel` lets lines of `level` through.
     pub(crate) fn logs(&self, level: char) -> bool {
         let rank = |c: char| ".-*#".find(c).unwrap_or(3);

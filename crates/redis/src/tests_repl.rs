@@ -687,3 +687,184 @@ fn a_replica_counts_its_masters_pings() {
     let repl_input = c.sim.process::<Server>(p).unwrap().outputs.traffic.repl_input;
     assert_eq!(repl_input, 14 * calls);
 }
+
+/// `aof-use-rdb-preamble no`: BGREWRITEAOF writes the base as commands, named
+/// `.base.aof` in the manifest, and a restart replays it, as a real 7.0.15
+/// does. The commands per key are those a real one wrote for the same data
+/// (its keys came in its dict's order, its XCLAIM TIME from its clock: both
+/// differ here); its restart logged the same lines.
+#[test]
+fn an_aof_base_without_preamble_is_commands() {
+    let mut c = Cluster::new(1);
+    let node = c.server(6379, "appendonly yes\naof-use-rdb-preamble no\n");
+    c.sim.run_for(Duration::from_millis(10));
+    let dir = "appendonlydir";
+    assert_eq!(c.sim.disk(node).read(&format!("{dir}/appendonly.aof.1.base.aof")), Some(&b""[..]));
+    for cmd in [
+        "set s v",
+        "set n 12345",
+        "rpush l a b c",
+        "sadd st x y 1 2",
+        "zadd z 1.5 a 2 b 3e20 c -inf d",
+        "hset h f1 v1 f2 22",
+        "set e v ex 1000",
+        "xadd x 1-1 a 1",
+        "xadd x 2-1 b 2",
+        "xgroup create x g 0",
+        "xreadgroup group g c1 count 1 streams x >",
+        "xgroup createconsumer x g c9",
+        "xgroup create x g2 $",
+    ] {
+        c.cli(6379, cmd);
+    }
+    c.cli(6379, &format!("lpush big {}", (1..=70).map(|n| n.to_string()).collect::<Vec<_>>().join(" ")));
+    c.cli(6379, "bgrewriteaof");
+    c.sim.run_for(Duration::from_millis(500));
+    let disk = c.sim.disk(node);
+    let manifest = String::from_utf8_lossy(disk.read(&format!("{dir}/appendonly.aof.manifest")).unwrap()).into_owned();
+    assert_eq!(manifest, "file appendonly.aof.2.base.aof seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n");
+    let base = disk.read(&format!("{dir}/appendonly.aof.2.base.aof")).unwrap();
+    let mut parser = resp::RequestParser::default();
+    parser.feed(base);
+    let mut lines = Vec::new();
+    while parser.next_command(false) == Ok(true) {
+        let words: Vec<String> = parser.args().iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+        lines.push(words.join(" "));
+    }
+    let time = |l: &String| l.split(" TIME ").nth(1).and_then(|t| t.split(' ').next()).unwrap_or("").to_owned();
+    let claim_time = lines.iter().find(|l| l.starts_with("XCLAIM")).map(time).unwrap();
+    let big_first: Vec<String> = (7..=70).rev().map(|n| n.to_string()).collect();
+    let expire = lines.iter().find(|l| l.starts_with("PEXPIREAT")).unwrap().clone();
+    let want = [
+        "SELECT 0".to_owned(),
+        "RPUSH big ".to_owned() + &big_first.join(" "),
+        "RPUSH big 6 5 4 3 2 1".to_owned(),
+        "SET e v".to_owned(),
+        expire,
+        "HMSET h f1 v1 f2 22".to_owned(),
+        "RPUSH l a b c".to_owned(),
+        "SET n 12345".to_owned(),
+        "SET s v".to_owned(),
+        "SADD st 1 2 x y".to_owned(),
+        "XADD x 1-1 a 1".to_owned(),
+        "XADD x 2-1 b 2".to_owned(),
+        "XSETID x 2-1 ENTRIESADDED 2 MAXDELETEDID 0-0".to_owned(),
+        "XGROUP CREATE x g 1-1 ENTRIESREAD 1".to_owned(),
+        format!("XCLAIM x g c1 0 1-1 TIME {claim_time} RETRYCOUNT 1 JUSTID FORCE"),
+        "XGROUP CREATECONSUMER x g c9".to_owned(),
+        "XGROUP CREATE x g2 2-1 ENTRIESREAD -1".to_owned(),
+        "ZADD z -inf d 1.5 a 2 b 3e+20 c".to_owned(),
+    ];
+    assert_eq!(lines, want);
+    c.sim.apply(Fault::Stop(node)).unwrap();
+    c.sim.run_for(Duration::from_secs(1));
+    c.sim.apply(Fault::Start(node)).unwrap();
+    c.sim.run_for(Duration::from_millis(100));
+    let log = c.log(6379);
+    let from = log.iter().rposition(|l| l.starts_with("DB loaded from base file")).expect("the base is loaded");
+    assert_eq!(
+        &log[from..from + 3],
+        [
+            "DB loaded from base file appendonly.aof.2.base.aof: 0.000 seconds",
+            "DB loaded from append only file: 0.000 seconds",
+            "Opening AOF incr file appendonly.aof.2.incr.aof on server start",
+        ]
+    );
+    assert_eq!(c.cli(6379, "dbsize"), "(integer) 9");
+    assert_eq!(c.cli(6379, "xpending x g"), "1) (integer) 1\n2) \"1-1\"\n3) \"1-1\"\n4) 1) 1) \"c1\"\n      2) \"1\"");
+    assert_eq!(c.cli(6379, "zscore z c"), "\"3e+20\"");
+}
+
+/// BGREWRITEAOF's log as a real 7.0.15 writes it (recorded: AOF on, one key,
+/// a rewrite; then `appendonly no` and another): the new incr file, the
+/// child's temporary base and its copy-on-write under the child's pid, the
+/// rename into the new base, the old manifest's files removed, incr first.
+#[test]
+fn bgrewriteaof_logs_as_7_0_15() {
+    let mut c = Cluster::new(1);
+    c.server(6379, "appendonly yes");
+    c.sim.run_for(Duration::from_millis(10));
+    c.cli(6379, "set k v");
+    let rewrite = |c: &mut Cluster| {
+        let before = c.log(6379).len();
+        assert_eq!(c.cli(6379, "bgrewriteaof"), "Background append only file rewriting started");
+        c.sim.run_for(Duration::from_millis(500));
+        let lines = c.log(6379)[before..].to_vec();
+        let pid = lines.iter().find_map(|l| l.strip_prefix("Background append only file rewriting started by pid "));
+        let pid = pid.expect("the fork is logged").to_owned();
+        lines.into_iter().map(|l| l.replace(&pid, "<pid>")).collect::<Vec<_>>()
+    };
+    let child = [
+        "Background append only file rewriting started by pid <pid>",
+        "Successfully created the temporary AOF base file temp-rewriteaof-bg-<pid>.aof",
+        "Fork CoW for AOF rewrite: current 0 MB, peak 0 MB, average 0 MB",
+        "Background AOF rewrite terminated with success",
+    ];
+    let mut want = vec!["Creating AOF incr file appendonly.aof.2.incr.aof on background rewrite"];
+    want.extend(child);
+    want.extend([
+        "Successfully renamed the temporary AOF base file temp-rewriteaof-bg-<pid>.aof into appendonly.aof.2.base.rdb",
+        "Removing the history file appendonly.aof.1.incr.aof in the background",
+        "Removing the history file appendonly.aof.1.base.rdb in the background",
+        "Background AOF rewrite finished successfully",
+    ]);
+    assert_eq!(rewrite(&mut c), want);
+    assert_eq!(c.cli(6379, "config set appendonly no"), "OK");
+    let mut want = child.to_vec();
+    want.extend([
+        "Successfully renamed the temporary AOF base file temp-rewriteaof-bg-<pid>.aof into appendonly.aof.3.base.rdb",
+        "Removing the history file appendonly.aof.2.incr.aof in the background",
+        "Removing the history file appendonly.aof.2.base.rdb in the background",
+        "Background AOF rewrite finished successfully",
+    ]);
+    assert_eq!(rewrite(&mut c), want);
+    let p = c.sim.proc_by_name("6379").unwrap();
+    let names = c.sim.disk(p).read("appendonlydir/appendonly.aof.manifest").map(<[u8]>::to_vec);
+    assert_eq!(names.as_deref(), Some(&b"file appendonly.aof.3.base.rdb seq 3 type b\n"[..]));
+}
+
+/// CONFIG SET appendonly yes starts the AOF as a real 7.0.15 does
+/// (`startAppendOnly`, recorded): a rewrite whose incr file is a temporary
+/// one until the base is in place; a replica's full sync with the AOF on
+/// logs the same (seen on a real replica, there as base 2).
+#[test]
+fn turning_the_aof_on_rewrites_with_a_temporary_incr_file() {
+    let mut c = Cluster::new(1);
+    c.server(6379, "");
+    c.sim.run_for(Duration::from_millis(10));
+    c.cli(6379, "set a 1");
+    let before = c.log(6379).len();
+    assert_eq!(c.cli(6379, "config set appendonly yes"), "OK");
+    c.sim.run_for(Duration::from_millis(500));
+    let lines = c.log(6379)[before..].to_vec();
+    let pid = lines[1].strip_prefix("Background append only file rewriting started by pid ").unwrap().to_owned();
+    let lines: Vec<String> = lines.iter().map(|l| l.replace(&pid, "<pid>")).collect();
+    assert_eq!(
+        lines,
+        [
+            "Creating AOF incr file temp-appendonly.aof.incr on background rewrite",
+            "Background append only file rewriting started by pid <pid>",
+            "Successfully created the temporary AOF base file temp-rewriteaof-bg-<pid>.aof",
+            "Fork CoW for AOF rewrite: current 0 MB, peak 0 MB, average 0 MB",
+            "Background AOF rewrite terminated with success",
+            "Successfully renamed the temporary AOF base file temp-rewriteaof-bg-<pid>.aof into appendonly.aof.1.base.rdb",
+            "Successfully renamed the temporary AOF incr file temp-appendonly.aof.incr into appendonly.aof.1.incr.aof",
+            "Background AOF rewrite finished successfully",
+        ]
+    );
+    c.server(6380, &(replica_conf(6379) + "appendonly yes\n"));
+    c.sim.run_for(Duration::from_secs(8));
+    let log = c.log(6380);
+    let from = log.iter().position(|l| l == "MASTER <-> REPLICA sync: Finished with success").expect("synced");
+    assert_eq!(log[from + 1], "Creating AOF incr file temp-appendonly.aof.incr on background rewrite");
+    let tail: Vec<&str> = log[from + 6..from + 11].iter().map(String::as_str).collect();
+    assert_eq!(
+        tail[1..],
+        [
+            "Successfully renamed the temporary AOF incr file temp-appendonly.aof.incr into appendonly.aof.2.incr.aof",
+            "Removing the history file appendonly.aof.1.incr.aof in the background",
+            "Removing the history file appendonly.aof.1.base.rdb in the background",
+            "Background AOF rewrite finished successfully",
+        ]
+    );
+}
