@@ -32,6 +32,8 @@ pub(crate) struct Child {
     timer: sim::TimerId,
     /// When it was forked, on the node's wall clock.
     started_ms: i64,
+    /// Its pid, which its own log lines carry.
+    pid: u32,
 }
 
 /// The append-only file's state.
@@ -86,10 +88,16 @@ impl Persistence {
         true
     }
 
-    pub(crate) fn start_child(&mut self, ctx: &mut Ctx<'_>, kind: ChildKind, dirty_at_fork: u64, after: Duration) {
+    pub(crate) fn start_child(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        (pid, kind): (u32, ChildKind),
+        dirty_at_fork: u64,
+        after: Duration,
+    ) {
         let timer = ctx.set_timer(after, Timer::ChildDone.tag());
         self.forks += 1;
-        self.child = Some(Child { kind, dirty_at_fork, timer, started_ms: ctx.wall_clock_ms() });
+        self.child = Some(Child { kind, dirty_at_fork, timer, started_ms: ctx.wall_clock_ms(), pid });
     }
 
     /// An AOF rewrite's child was forked (and, here, is done at once).
@@ -237,7 +245,7 @@ impl Server {
         let snapshot = self.snapshot(ctx);
         let after = Duration::from_micros(1000 + snapshot.len() as u64 / 500);
         let dirty = self.persist.dirty;
-        self.persist.start_child(ctx, ChildKind::Save { snapshot }, dirty, after);
+        self.persist.start_child(ctx, (pid, ChildKind::Save { snapshot }), dirty, after);
     }
 
     /// SAVE, BGSAVE, LASTSAVE.
@@ -264,10 +272,15 @@ impl Server {
     pub(crate) fn child_done(&mut self, ctx: &mut Ctx<'_>) {
         let Some(child) = self.persist.child.take() else { return };
         ctx.cancel_timer(child.timer);
+        // The child's own lines (`rdbSaveBackground`, `sendChildCowInfo`), under its pid.
+        let saved = !matches!(child.kind, ChildKind::Sync { diskless: true, .. });
+        if saved {
+            self.log_child(ctx, child.pid, "DB saved on disk");
+        }
+        self.log_child(ctx, child.pid, "Fork CoW for RDB: current 0 MB, peak 0 MB, average 0 MB");
         match child.kind {
             ChildKind::Save { snapshot } => {
                 write_atomically(ctx, &self.config.dbfilename.clone(), &snapshot);
-                self.log(ctx, '*', "DB saved on disk");
                 self.persist.saves += 1;
                 self.persist.last_bgsave_ms = Some(ctx.wall_clock_ms() - child.started_ms);
                 self.log(ctx, '*', "Background saving terminated with success");
@@ -277,7 +290,6 @@ impl Server {
             ChildKind::Sync { diskless, snapshot } => {
                 if !diskless {
                     write_atomically(ctx, &self.config.dbfilename.clone(), &snapshot);
-                    self.log(ctx, '*', "DB saved on disk");
                     self.persist.saves += 1;
                     self.persist.dirty = self.persist.dirty.saturating_sub(child.dirty_at_fork);
                     self.persist.lastsave_ms = ctx.wall_clock_ms();

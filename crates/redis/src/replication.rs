@@ -569,7 +569,8 @@ impl Server {
         }
         let dirty = self.persist.dirty;
         let duration = child_duration(snapshot.len());
-        self.persist.start_child(ctx, crate::persistence::ChildKind::Sync { diskless, snapshot }, dirty, duration);
+        let child = (pid, crate::persistence::ChildKind::Sync { diskless, snapshot });
+        self.persist.start_child(ctx, child, dirty, duration);
     }
 
     /// The sync child finished: replicas go online.
@@ -579,7 +580,7 @@ impl Server {
             self.clients.values().filter(|c| c.replica.as_ref().is_some_and(|r| r.state == PeerState::SendBulk));
         let n = sending.count();
         if diskless {
-            self.log(ctx, '*', &format!("Diskless rdb transfer, done reading from pipe, {n} replicas still up."));
+            self.log(ctx, '#', &format!("Diskless rdb transfer, done reading from pipe, {n} replicas still up."));
             self.log(ctx, '*', "Background RDB transfer terminated with success");
         } else {
             self.log(ctx, '*', "Background saving terminated with success");

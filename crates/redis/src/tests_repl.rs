@@ -868,3 +868,59 @@ fn turning_the_aof_on_rewrites_with_a_temporary_incr_file() {
         ]
     );
 }
+
+/// A BGSAVE's and a diskless sync's child log their own lines under the
+/// child's pid and role C, as a real 7.0.15 does (recorded): `DB saved on
+/// disk` (not for a socket transfer) and `Fork CoW for RDB`, before the
+/// parent's `terminated with success`.
+#[test]
+fn fork_children_log_under_their_own_pid() {
+    let mut c = Cluster::new(1);
+    c.server(6379, "repl-diskless-sync-delay 0");
+    c.sim.run_for(Duration::from_millis(10));
+    c.cli(6379, "set a 1");
+    let p = c.sim.proc_by_name("6379").unwrap();
+    let raw_from = |c: &Cluster, from: usize| -> Vec<String> {
+        // `pid:role dd Mon yyyy hh:mm:ss.mmm level message` without its date.
+        let lines = c.sim.log_lines(p)[from..].iter();
+        lines
+            .map(|l| {
+                l.split(' ')
+                    .enumerate()
+                    .filter(|(i, _)| !(1..=4).contains(i))
+                    .map(|(_, w)| w)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    };
+    let before = c.sim.log_lines(p).len();
+    assert_eq!(c.cli(6379, "bgsave"), "Background saving started");
+    c.sim.run_for(Duration::from_millis(500));
+    let lines = raw_from(&c, before);
+    let child = lines[0].rsplit(' ').next().unwrap().to_owned();
+    let parent = lines[0].split(':').next().unwrap().to_owned();
+    assert_eq!(
+        lines,
+        [
+            format!("{parent}:M * Background saving started by pid {child}"),
+            format!("{child}:C * DB saved on disk"),
+            format!("{child}:C * Fork CoW for RDB: current 0 MB, peak 0 MB, average 0 MB"),
+            format!("{parent}:M * Background saving terminated with success"),
+        ]
+    );
+    let before = c.sim.log_lines(p).len();
+    c.server(6380, &replica_conf(6379));
+    c.sim.run_for(Duration::from_secs(2));
+    let lines = raw_from(&c, before);
+    let at = lines.iter().position(|l| l.contains("Background RDB transfer started by pid")).expect("a diskless sync");
+    let child = lines[at].rsplit(' ').next().unwrap().to_owned();
+    assert_eq!(
+        lines[at + 1..at + 4],
+        [
+            format!("{child}:C * Fork CoW for RDB: current 0 MB, peak 0 MB, average 0 MB"),
+            format!("{parent}:M # Diskless rdb transfer, done reading from pipe, 1 replicas still up."),
+            format!("{parent}:M * Background RDB transfer terminated with success"),
+        ]
+    );
+}
