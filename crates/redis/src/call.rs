@@ -89,6 +89,9 @@ impl Server {
             _ => 0,
         };
         self.slowlog.count(command, args, duration_us);
+        let ended_s = (now_ms + (duration_us / 1000) as i64).div_euclid(1000);
+        let fast = command.flags_for(args).contains(&"fast");
+        self.latency.command_ran(self.config.latency_monitor_threshold, fast, duration_us / 1000, ended_s);
         if !self.monitors.is_empty() {
             self.feed_monitors(ctx, (client.db, client.peer), command, args);
         }
@@ -256,7 +259,7 @@ impl Server {
                     "acl" => self.acl_command(ctx, client, args),
                     "module" => self.module_command(ctx, args),
                     "slowlog" => self.slowlog_command(args),
-                    _ => self.latency_command(args),
+                    _ => self.latency_command(args, ctx.wall_clock_ms()),
                 }
             }
             "time" => {

@@ -153,6 +153,8 @@ pub struct Config {
     pub latency_tracking: bool,
     /// `aof-use-rdb-preamble`: an AOF base file as an RDB (`yes`) or as commands.
     pub aof_rdb_preamble: bool,
+    /// `latency-monitor-threshold`: ms from which a command is a latency sample (0: off).
+    pub latency_monitor_threshold: u64,
 
     /// The directives of [`crate::config_table`] set away from their default.
     pub(crate) others: std::collections::BTreeMap<&'static str, String>,
@@ -252,6 +254,7 @@ impl Config {
             maxclients: 10_000,
             latency_tracking: true,
             aof_rdb_preamble: true,
+            latency_monitor_threshold: 0,
             others: std::collections::BTreeMap::new(),
         }
     }
@@ -502,6 +505,7 @@ impl Config {
         match name {
             "timeout" => self.timeout = number(self),
             "maxclients" => self.maxclients = number(self),
+            "latency-monitor-threshold" => self.latency_monitor_threshold = number(self),
             "latency-tracking" => self.latency_tracking = self.other(name).is_some_and(|v| v == "yes"),
             "aof-use-rdb-preamble" => self.aof_rdb_preamble = self.other(name).is_some_and(|v| v == "yes"),
 

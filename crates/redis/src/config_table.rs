@@ -447,7 +447,7 @@ pub(crate) const PARAMS: &[Param] = &[
         alias: None,
         kind: Kind::Int { min: 0, max: i64::MAX, unit: Unit::Plain },
         default: "0",
-        flags: DEFAULT_ONLY,
+        flags: 0,
     },
     Param {
         name: "proto-max-bulk-len",

@@ -42,6 +42,7 @@ mod hashes;
 mod hll;
 pub mod keymap;
 pub mod keyspace;
+mod latency;
 mod lcs;
 mod lists;
 mod lolwut;

@@ -148,6 +148,8 @@ pub struct Server {
     pub(crate) failover: crate::failover::Failover,
     /// SLOWLOG's entries and the per-command calls LATENCY HISTOGRAM shows.
     pub(crate) slowlog: crate::slowlog::SlowLog,
+    /// LATENCY's events (`latency-monitor-threshold`).
+    pub(crate) latency: crate::latency::LatencyMonitor,
     /// Clients in MONITOR mode, in the order they asked.
     pub(crate) monitors: Vec<ConnId>,
     /// Clients blocked on keys.
@@ -182,6 +184,7 @@ impl Server {
         slowlog.untracked = !config.latency_tracking;
         Server {
             slowlog,
+            latency: Default::default(),
             dbs: (0..config.databases).map(|_| Db { limits: config.encodings, ..Db::default() }).collect(),
             file_config: config.clone(),
             config,

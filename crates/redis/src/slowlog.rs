@@ -104,8 +104,6 @@ const LATENCY_HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
-const DOCTOR_DISABLED: &str = "I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis instance. You may use \"CONFIG SET latency-monitor-threshold <milliseconds>.\" in order to enable it. If we weren't in a deep space mission I'd suggest to take a look at https://redis.io/topics/latency-monitor.\n";
-
 /// The histogram bucket of a duration: the smallest power of two µs not below it.
 fn bucket(duration_us: u64) -> usize {
     (duration_us.max(1).next_power_of_two().trailing_zeros() as usize).min(BUCKETS - 1)
@@ -270,15 +268,19 @@ impl Server {
     }
 
     /// LATENCY DOCTOR|GRAPH|HISTORY|LATEST|RESET|HISTOGRAM|HELP, arity already checked.
-    pub(crate) fn latency_command(&mut self, args: &[Vec<u8>]) -> Value {
+    pub(crate) fn latency_command(&mut self, args: &[Vec<u8>], now_ms: i64) -> Value {
         let sub = args[1].to_ascii_lowercase();
+        let now_s = now_ms.div_euclid(1000);
         match sub.as_slice() {
-            b"latest" | b"history" => Value::Array(Vec::new()),
-            b"reset" => Value::Integer(0),
-            b"graph" => {
-                Value::error(format!("ERR No samples available for event '{}'", String::from_utf8_lossy(&args[2])))
+            b"latest" => self.latency.latest(),
+            b"history" => self.latency.history(&args[2]),
+            b"reset" => self.latency.reset(&args[2..]),
+            b"graph" => self.latency.graph(&args[2], now_s),
+            b"doctor" => {
+                let (threshold, slower_than) =
+                    (self.config.latency_monitor_threshold, self.config.slowlog_log_slower_than);
+                Value::Verbatim(self.latency.doctor(threshold, slower_than, now_s).into_bytes())
             }
-            b"doctor" => Value::Verbatim(DOCTOR_DISABLED.as_bytes().to_vec()),
             b"histogram" => self.latency_histogram(&args[2..]),
             _ => crate::modules::help(LATENCY_HELP),
         }

@@ -1295,6 +1295,20 @@ const STANDALONE: &[Entry] = &[
     e("INFO latencystats"),
     e("CONFIG SET latency-tracking yes"),
     e("CONFIG SET latency-tracking-info-percentiles \"50 99 99.9\""),
+    // The latency monitor switched on, with no spike yet (a real one's commands
+    // do not take 100 ms here).
+    e("CONFIG SET latency-monitor-threshold 100"),
+    e("CONFIG GET latency-monitor-threshold"),
+    e("LATENCY DOCTOR"),
+    e("LATENCY LATEST"),
+    e("LATENCY HISTORY command"),
+    e("LATENCY GRAPH command"),
+    e("LATENCY RESET"),
+    e("LATENCY RESET command fast-command"),
+    e("CONFIG SET latency-monitor-threshold -1"),
+    e("CONFIG SET latency-monitor-threshold abc"),
+    e("CONFIG SET latency-monitor-threshold 0"),
+    e("LATENCY DOCTOR"),
     info("INFO"),
 ];
 
