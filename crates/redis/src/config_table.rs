@@ -524,7 +524,7 @@ pub(crate) const PARAMS: &[Param] = &[
         alias: None,
         kind: Kind::Int { min: 0, max: i64::MAX, unit: Unit::Memory },
         default: "3000",
-        flags: DEFAULT_ONLY,
+        flags: 0,
     },
     Param {
         name: "tracking-table-max-keys",

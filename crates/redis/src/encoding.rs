@@ -28,6 +28,8 @@ pub struct Limits {
     pub stream_node_bytes: usize,
     /// `stream-node-max-entries` (0: no limit).
     pub stream_node_entries: usize,
+    /// `hll-sparse-max-bytes`: the longest sparse HyperLogLog before it turns dense.
+    pub hll_sparse_bytes: usize,
 }
 
 impl Default for Limits {
@@ -41,12 +43,13 @@ impl Default for Limits {
             list_fill: -2,
             stream_node_bytes: 4096,
             stream_node_entries: 100,
+            hll_sparse_bytes: crate::hll::SPARSE_MAX_BYTES,
         }
     }
 }
 
 /// The directives [`Limits`] is read from.
-pub(crate) const DIRECTIVES: [&str; 8] = [
+pub(crate) const DIRECTIVES: [&str; 9] = [
     "hash-max-listpack-entries",
     "hash-max-listpack-value",
     "set-max-intset-entries",
@@ -55,6 +58,7 @@ pub(crate) const DIRECTIVES: [&str; 8] = [
     "list-max-listpack-size",
     "stream-node-max-bytes",
     "stream-node-max-entries",
+    "hll-sparse-max-bytes",
 ];
 
 impl Limits {
@@ -76,6 +80,7 @@ impl Limits {
             list_fill: value_of(DIRECTIVES[5]).and_then(|v| v.parse().ok()).unwrap_or(d.list_fill),
             stream_node_bytes: size(DIRECTIVES[6], d.stream_node_bytes),
             stream_node_entries: size(DIRECTIVES[7], d.stream_node_entries),
+            hll_sparse_bytes: size(DIRECTIVES[8], d.hll_sparse_bytes),
         }
     }
 

@@ -1309,6 +1309,17 @@ const STANDALONE: &[Entry] = &[
     e("CONFIG SET latency-monitor-threshold abc"),
     e("CONFIG SET latency-monitor-threshold 0"),
     e("LATENCY DOCTOR"),
+    // A sparse HyperLogLog turns dense past hll-sparse-max-bytes.
+    e("CONFIG SET hll-sparse-max-bytes 60"),
+    e("PFADD hllsp e1 e2 e3 e4 e5 e6 e7 e8 e9 e10 e11 e12 e13 e14"),
+    e("PFDEBUG ENCODING hllsp"),
+    e("STRLEN hllsp"),
+    e("PFADD hllsp e15"),
+    e("PFDEBUG ENCODING hllsp"),
+    e("STRLEN hllsp"),
+    e("PFCOUNT hllsp"),
+    e("CONFIG SET hll-sparse-max-bytes 3000"),
+    e("DEL hllsp"),
     info("INFO"),
 ];
 

@@ -7,6 +7,9 @@
 mod repr;
 mod selftest;
 
+/// `hll-sparse-max-bytes`'s default.
+pub(crate) use repr::SPARSE_MAX_BYTES;
+
 use crate::commands::wrong_type;
 use crate::keyspace::{Data, Exec};
 use repr::{Corrupt, REGISTERS};
@@ -19,7 +22,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
         "pfcount" => pfcount(args, x),
         "pfmerge" => pfmerge(args, x),
         "pfdebug" => pfdebug(args, x),
-        "pfselftest" => selftest::run(x.random),
+        "pfselftest" => selftest::run(x.random, x.db().limits.hll_sparse_bytes),
         _ => return crate::geo::keyspace(name, args, x),
     })
 }
@@ -62,13 +65,14 @@ fn hll_mut<'x>(x: &'x mut Exec<'_>, key: &[u8]) -> Result<(&'x mut Vec<u8>, bool
 
 /// PFADD key [element ...]: 1 if a register changed or the key was created.
 fn pfadd(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let max_sparse = x.db().limits.hll_sparse_bytes;
     let (s, created) = match hll_mut(x, &args[1]) {
         Ok(found) => found,
         Err(e) => return e,
     };
     let mut updated = u64::from(created);
     for ele in &args[2..] {
-        match repr::add(s, ele) {
+        match repr::add(s, ele, max_sparse) {
             Ok(changed) => updated += u64::from(changed),
             // What was added so far stays, unpropagated, as in Redis.
             Err(e) => return corrupt(e),
@@ -132,13 +136,14 @@ fn pfmerge(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         Ok(found) => found,
         Err(e) => return e,
     };
+    let max_sparse = x.db().limits.hll_sparse_bytes;
     let Ok((s, _)) = hll_mut(x, &args[1]) else { unreachable!("checked by the union") };
     if dense && let Err(e) = repr::to_dense(s) {
         return corrupt(e);
     }
     for (i, &v) in max.iter().enumerate().filter(|(_, v)| **v > 0) {
         // Redis ignores a corrupt destination here: its registers were read above.
-        let _ = repr::set(s, i, v);
+        let _ = repr::set(s, i, v, max_sparse);
     }
     repr::invalidate(s);
     x.dirty += 1;
