@@ -9,8 +9,9 @@
 //! Times are virtual (or real) nanoseconds; only their order matters to the
 //! checkers. Events are kept in history order, which must agree with time.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
+use std::sync::Arc;
 
 /// A key, a register value or an element of a set or list.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -41,7 +42,18 @@ pub enum Value {
     /// One element: a register's value, an increment, an added element, a counter's reading.
     One(Elem),
     /// Several: a set's or list's reading, or a `cas`'s `[expected, new]`.
-    Many(Vec<Elem>),
+    /// Shared: an operation, a checker or an invariant that takes a reading
+    /// of hundreds of elements takes it without a copy.
+    #[serde(serialize_with = "elems_out", deserialize_with = "elems_in")]
+    Many(Arc<[Elem]>),
+}
+
+fn elems_out<S: Serializer>(elems: &Arc<[Elem]>, s: S) -> Result<S::Ok, S::Error> {
+    elems.as_ref().serialize(s)
+}
+
+fn elems_in<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<[Elem]>, D::Error> {
+    Vec::<Elem>::deserialize(d).map(Arc::from)
 }
 
 impl Value {

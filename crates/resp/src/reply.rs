@@ -250,6 +250,8 @@ const MAX_DEPTH: usize = 64;
 pub struct ReplyDecoder {
     buf: Vec<u8>,
     pos: usize,
+    /// Where the strings of the last array [`ReplyDecoder::take_bulks`] took are.
+    spans: Vec<(usize, usize)>,
 }
 
 impl ReplyDecoder {
@@ -296,6 +298,22 @@ impl ReplyDecoder {
         next
     }
 
+    /// Takes the next value if it has all arrived and is an array (`*`) or a
+    /// set (`~`) of bulk strings only (`$`, or `=` read as one, as
+    /// [`ReplyDecoder::next_value`] reads it), each header in its usual form
+    /// (a length of 1 to 9 digits, then CRLF), and gives its strings' bytes
+    /// in order: an `LRANGE` or `SMEMBERS` reply, read in one pass with no
+    /// [`Value`] built. Anything else (another type, a nil or a null among
+    /// the elements, a value not all here, an unusual header, bytes that are
+    /// not RESP) is left where it is for [`ReplyDecoder::next_value`].
+    pub fn take_bulks(&mut self) -> Option<impl ExactSizeIterator<Item = &[u8]> + '_> {
+        self.compact();
+        self.spans.clear();
+        self.pos = bulk_spans(&self.buf, self.pos, &mut self.spans)?;
+        let buf = &self.buf;
+        Some(self.spans.iter().map(move |&(from, len)| &buf[from..from + len]))
+    }
+
     /// Drops the bytes already taken once they are most of a large buffer.
     fn compact(&mut self) {
         if self.pos > 4096 && self.pos * 2 > self.buf.len() {
@@ -318,6 +336,41 @@ fn read_line<'a>(buf: &'a [u8], at: &mut usize) -> Option<&'a [u8]> {
     };
     *at += end + 2;
     Some(&rest[..end])
+}
+
+/// Where the array or set of bulk strings at `start` ends, if one has all
+/// arrived there with every header in its usual form, its strings' places
+/// pushed on `spans` (`(start, length)`).
+fn bulk_spans(buf: &[u8], start: usize, spans: &mut Vec<(usize, usize)>) -> Option<usize> {
+    if !matches!(buf.get(start), Some(b'*' | b'~')) {
+        return None;
+    }
+    let (count, mut at) = usual_len(buf, start + 1)?;
+    spans.reserve(count.min(1024));
+    for _ in 0..count {
+        if !matches!(buf.get(at), Some(b'$' | b'=')) {
+            return None;
+        }
+        let (n, from) = usual_len(buf, at + 1)?;
+        if n > crate::PROTO_MAX_BULK_LEN || buf.get(from + n..from + n + 2)? != b"\r\n" {
+            return None;
+        }
+        spans.push((from, n));
+        at = from + n + 2;
+    }
+    Some(at)
+}
+
+/// A length of 1 to 9 decimal digits at `at` and its CRLF (what Redis
+/// writes), and where the line after it starts.
+fn usual_len(buf: &[u8], at: usize) -> Option<(usize, usize)> {
+    let line = buf.get(at..)?;
+    let digits = line.iter().take(10).take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || digits > 9 || line.get(digits..digits + 2)? != b"\r\n" {
+        return None;
+    }
+    let n = line[..digits].iter().fold(0usize, |n, &d| n * 10 + usize::from(d - b'0'));
+    Some((n, at + digits + 2))
 }
 
 fn parse_int(bytes: &[u8]) -> Result<i64, String> {
@@ -597,5 +650,79 @@ mod tests {
         d.feed(b"+OK\r\n");
         assert!(!d.skip_if_next(slots) && !d.skip_if_next(b""));
         assert_eq!(d.next_value(), Decoded::Value(Value::ok()));
+    }
+
+    /// What the general decoder makes of the next value, as `take_bulks`
+    /// would hand it over: the bulk strings of an array or set of them only.
+    fn bulks_of(v: &Decoded) -> Option<Vec<Vec<u8>>> {
+        let Decoded::Value(Value::Array(items) | Value::Set(items)) = v else { return None };
+        items.iter().map(|i| if let Value::Bulk(b) = i { Some(b.clone()) } else { None }).collect()
+    }
+
+    #[test]
+    fn bulks_are_taken_exactly_when_the_general_decoder_reads_an_array_of_bulks() {
+        let base: &[&[u8]] = &[
+            b"*3\r\n$1\r\n7\r\n$0\r\n\r\n$3\r\na\rb\r\n",
+            b"~2\r\n$2\r\n10\r\n$2\r\n11\r\n",
+            b"*0\r\n",
+            b"*-1\r\n",
+            b"*2\r\n$1\r\n1\r\n$-1\r\n",
+            b"*2\r\n$1\r\n1\r\n:5\r\n",
+            b"*1\r\n*1\r\n$1\r\nx\r\n",
+            b"-MOVED 3999 10.0.0.1:6379\r\n",
+            b"$3\r\nabc\r\n",
+            b"*1\r\n$2\r\nabX\r\n",
+            b"*1\r\n=5\r\ntxt:a\r\n",
+            b"*99999999999\r\n",
+        ];
+        let mut rng = crate::test_rng::Xorshift(0x6a09_e667_f3bc_c908u64);
+        let mut cases: Vec<Vec<u8>> = base.iter().map(|b| b.to_vec()).collect();
+        for _ in 0..3000 {
+            let mut bytes = base[rng.below(base.len() as u64)].to_vec();
+            bytes.extend_from_slice(base[rng.below(base.len() as u64)]);
+            match rng.below(4) {
+                0 => bytes.truncate(rng.below(bytes.len() as u64 + 1)),
+                1 => {
+                    let i = rng.below(bytes.len() as u64);
+                    bytes[i] = b"*$~-:\r\n01x"[rng.below(10)];
+                }
+                2 => {
+                    let i = rng.below(bytes.len() as u64);
+                    bytes.remove(i);
+                }
+                _ => {}
+            }
+            cases.push(bytes);
+        }
+        let mut taken = 0;
+        for bytes in cases {
+            let mut general = ReplyDecoder::default();
+            general.feed(&bytes);
+            let (want, raw) = general.next_value_and_bytes();
+            let (want, raw) = (bulks_of(&want), raw.len());
+            let mut fast = ReplyDecoder::default();
+            fast.feed(&bytes);
+            match fast.take_bulks().map(|bulks| bulks.map(<[u8]>::to_vec).collect::<Vec<_>>()) {
+                Some(got) => {
+                    taken += 1;
+                    assert_eq!(Some(got), want, "{bytes:?}");
+                    assert_eq!(fast.pos, raw, "{bytes:?}: the same bytes taken");
+                }
+                None => {
+                    assert_eq!(fast.pos, 0, "{bytes:?}: left as it was");
+                    let canonical = want.as_ref().map(|w| {
+                        let mut out = Vec::new();
+                        Value::Array(w.iter().map(Value::bulk).collect()).encode(&mut out);
+                        out
+                    });
+                    assert_ne!(
+                        canonical.as_deref(),
+                        Some(&bytes[..raw]),
+                        "{bytes:?}: as Redis writes it, yet not taken"
+                    );
+                }
+            }
+        }
+        assert!(taken > 500, "the damage leaves many whole arrays: {taken}");
     }
 }

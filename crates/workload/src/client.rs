@@ -27,6 +27,7 @@ use std::collections::VecDeque;
 use std::io::Write as _;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 const TICK: u64 = 1;
@@ -570,6 +571,31 @@ impl Client {
         self.ended(ctx, kind == Type::Ok);
     }
 
+    /// Whether the next reply answers a set or list read alone (no ASKING
+    /// or WAIT reply due with it), so an array of bulk strings can go
+    /// straight into the history ([`Client::take_read`]).
+    fn read_due(&self) -> bool {
+        self.expect.len() == 1
+            && self.expect.front() == Some(&Expect::Main)
+            && self.op.as_ref().is_some_and(|op| matches!(op.f, F::ReadList | F::ReadSet))
+    }
+
+    /// Takes the next reply if it is an array (or set) of bulk strings, the
+    /// elements read, with no [`Value`] built: the same `ok` the general path
+    /// records for it (no redirection, no error, nothing to retry); says
+    /// whether it did.
+    fn take_read(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        let Some(bulks) = self.decoder.take_bulks() else { return false };
+        let read = check::Value::Many(bulks.map(elem).collect());
+        self.expect.pop_front();
+        self.disarm(ctx);
+        if let Some(op) = self.op.take() {
+            self.event(ctx, Type::Ok, &op, read, None);
+            self.ended(ctx, true);
+        }
+        true
+    }
+
     /// A connection error, timeout or READONLY: send again while retries
     /// remain, else end the op as `info` (it was sent) or `fail` (never sent,
     /// or `definitely_not` applied). A cluster client reads the slot map
@@ -766,6 +792,8 @@ impl Client {
                 let map = map.clone();
                 self.expect.pop_front();
                 self.on_slots(ctx, Ok(map));
+            } else if self.read_due() && self.take_read(ctx) {
+                // A set or list read ended.
             } else {
                 let (decoded, raw) = self.decoder.next_value_and_bytes();
                 match decoded {
@@ -925,10 +953,17 @@ fn short_int(bytes: &[u8]) -> Option<i64> {
         Some((b'+', rest)) => (false, rest),
         _ => (false, bytes),
     };
-    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
+    if digits.is_empty() || digits.len() > 18 {
         return None;
     }
-    let n = digits.iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
+    let mut n = 0i64;
+    for &d in digits {
+        let digit = d.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        n = n * 10 + i64::from(digit);
+    }
     Some(if negative { -n } else { n })
 }
 
@@ -946,7 +981,7 @@ fn read_value(f: F, v: &Value) -> check::Value {
                 })
                 .collect(),
         ),
-        _ if matches!(f, F::ReadSet | F::ReadList) => check::Value::Many(Vec::new()),
+        _ if matches!(f, F::ReadSet | F::ReadList) => check::Value::Many(Arc::from([])),
         _ => check::Value::Nil,
     }
 }
@@ -1038,8 +1073,8 @@ mod tests {
         assert_eq!(read_value(F::Read, &Value::Bulk(b"x".to_vec())), check::Value::One(Elem::Str("x".into())));
         assert_eq!(read_value(F::Read, &Value::Nil), check::Value::Nil);
         let list = Value::Array(vec![Value::Bulk(b"3".to_vec()), Value::Bulk(b"1".to_vec())]);
-        assert_eq!(read_value(F::ReadList, &list), check::Value::Many(vec![Elem::Int(3), Elem::Int(1)]));
-        assert_eq!(read_value(F::ReadSet, &Value::NilArray), check::Value::Many(vec![]));
+        assert_eq!(read_value(F::ReadList, &list), check::Value::Many([Elem::Int(3), Elem::Int(1)].into()));
+        assert_eq!(read_value(F::ReadSet, &Value::NilArray), check::Value::Many(Arc::from([])));
         let addr = Value::Array(vec![Value::Bulk(b"10.0.0.2".to_vec()), Value::Bulk(b"6380".to_vec())]);
         assert_eq!(master_addr(&addr), Some(SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 6380)));
         assert_eq!(master_addr(&Value::NilArray), None, "an unknown master name");
