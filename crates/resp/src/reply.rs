@@ -364,13 +364,23 @@ fn bulk_spans(buf: &[u8], start: usize, spans: &mut Vec<(usize, usize)>) -> Opti
 /// A length of 1 to 9 decimal digits at `at` and its CRLF (what Redis
 /// writes), and where the line after it starts.
 fn usual_len(buf: &[u8], at: usize) -> Option<(usize, usize)> {
-    let line = buf.get(at..)?;
-    let digits = line.iter().take(10).take_while(|b| b.is_ascii_digit()).count();
-    if digits == 0 || digits > 9 || line.get(digits..digits + 2)? != b"\r\n" {
+    let mut n = 0usize;
+    let mut end = at;
+    loop {
+        let digit = buf.get(end)?.wrapping_sub(b'0');
+        if digit > 9 {
+            break;
+        }
+        n = n * 10 + usize::from(digit);
+        end += 1;
+        if end - at > 9 {
+            return None;
+        }
+    }
+    if end == at || buf.get(end..end + 2)? != b"\r\n" {
         return None;
     }
-    let n = line[..digits].iter().fold(0usize, |n, &d| n * 10 + usize::from(d - b'0'));
-    Some((n, at + digits + 2))
+    Some((n, end + 2))
 }
 
 fn parse_int(bytes: &[u8]) -> Result<i64, String> {
