@@ -307,11 +307,25 @@ impl ReplyDecoder {
     /// the elements, a value not all here, an unusual header, bytes that are
     /// not RESP) is left where it is for [`ReplyDecoder::next_value`].
     pub fn take_bulks(&mut self) -> Option<impl ExactSizeIterator<Item = &[u8]> + '_> {
+        self.take_bulks_after(Known::default()).map(|taken| taken.2)
+    }
+
+    /// [`ReplyDecoder::take_bulks`], for a reply that may begin with the
+    /// elements of one taken before (a list read again after appends):
+    /// when the elements' bytes begin with `known`'s, those are not read
+    /// again. Gives whether they were skipped (and so are not among the
+    /// strings given), the bytes of all the elements (for the next
+    /// [`Known`]) and the strings of the others.
+    pub fn take_bulks_after(
+        &mut self,
+        known: Known<'_>,
+    ) -> Option<(bool, &[u8], impl ExactSizeIterator<Item = &[u8]> + '_)> {
         self.compact();
         self.spans.clear();
-        self.pos = bulk_spans(&self.buf, self.pos, &mut self.spans)?;
+        let (body, skipped, end) = bulk_spans(&self.buf, self.pos, known, &mut self.spans)?;
+        self.pos = end;
         let buf = &self.buf;
-        Some(self.spans.iter().map(move |&(from, len)| &buf[from..from + len]))
+        Some((skipped, &buf[body..end], self.spans.iter().map(move |&(from, len)| &buf[from..from + len])))
     }
 
     /// Drops the bytes already taken once they are most of a large buffer.
@@ -338,16 +352,35 @@ fn read_line<'a>(buf: &'a [u8], at: &mut usize) -> Option<&'a [u8]> {
     Some(&rest[..end])
 }
 
-/// Where the array or set of bulk strings at `start` ends, if one has all
-/// arrived there with every header in its usual form, its strings' places
-/// pushed on `spans` (`(start, length)`).
-fn bulk_spans(buf: &[u8], start: usize, spans: &mut Vec<(usize, usize)>) -> Option<usize> {
+/// The elements of an array [`ReplyDecoder::take_bulks_after`] took
+/// before: their bytes as it gave them, and how many they are.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Known<'a> {
+    /// The bytes of the elements, headers included.
+    pub bytes: &'a [u8],
+    /// How many elements they hold.
+    pub count: usize,
+}
+
+/// Where the elements of the array or set of bulk strings at `start` begin,
+/// whether they begin with `known`'s (then skipped), and where the array
+/// ends, if one has all arrived there with every header in its usual form;
+/// the places of its strings (all but those skipped) pushed on `spans`
+/// (`(start, length)`).
+fn bulk_spans(
+    buf: &[u8],
+    start: usize,
+    known: Known<'_>,
+    spans: &mut Vec<(usize, usize)>,
+) -> Option<(usize, bool, usize)> {
     if !matches!(buf.get(start), Some(b'*' | b'~')) {
         return None;
     }
-    let (count, mut at) = usual_len(buf, start + 1)?;
-    spans.reserve(count.min(1024));
-    for _ in 0..count {
+    let (count, body) = usual_len(buf, start + 1)?;
+    let skipped = known.count > 0 && count >= known.count && buf[body..].starts_with(known.bytes);
+    let (mut at, first) = if skipped { (body + known.bytes.len(), known.count) } else { (body, 0) };
+    spans.reserve((count - first).min(1024));
+    for _ in first..count {
         if !matches!(buf.get(at), Some(b'$' | b'=')) {
             return None;
         }
@@ -358,7 +391,7 @@ fn bulk_spans(buf: &[u8], start: usize, spans: &mut Vec<(usize, usize)>) -> Opti
         spans.push((from, n));
         at = from + n + 2;
     }
-    Some(at)
+    Some((body, skipped, at))
 }
 
 /// A length of 1 to 9 decimal digits at `at` and its CRLF (what Redis
@@ -705,6 +738,7 @@ mod tests {
             cases.push(bytes);
         }
         let mut taken = 0;
+        let mut last: (Vec<u8>, Vec<Vec<u8>>) = (Vec::new(), Vec::new());
         for bytes in cases {
             let mut general = ReplyDecoder::default();
             general.feed(&bytes);
@@ -715,8 +749,20 @@ mod tests {
             match fast.take_bulks().map(|bulks| bulks.map(<[u8]>::to_vec).collect::<Vec<_>>()) {
                 Some(got) => {
                     taken += 1;
-                    assert_eq!(Some(got), want, "{bytes:?}");
+                    assert_eq!(Some(&got), want.as_ref(), "{bytes:?}");
                     assert_eq!(fast.pos, raw, "{bytes:?}: the same bytes taken");
+                    // Again, knowing the elements of the last array taken.
+                    let mut again = ReplyDecoder::default();
+                    again.feed(&bytes);
+                    let (known_bytes, known_elems) = &last;
+                    let known = Known { bytes: known_bytes, count: known_elems.len() };
+                    let (skipped, body, rest) = again.take_bulks_after(known).expect("taken above");
+                    let mut all = if skipped { known_elems.clone() } else { Vec::new() };
+                    let next = (body.to_vec(), got.clone());
+                    all.extend(rest.map(<[u8]>::to_vec));
+                    assert_eq!(all, got, "{bytes:?} after {known_bytes:?}");
+                    assert_eq!(again.pos, raw);
+                    last = next;
                 }
                 None => {
                     assert_eq!(fast.pos, 0, "{bytes:?}: left as it was");
@@ -734,5 +780,57 @@ mod tests {
             }
         }
         assert!(taken > 500, "the damage leaves many whole arrays: {taken}");
+    }
+
+    #[test]
+    fn elements_known_from_an_earlier_array_are_skipped_only_when_they_begin_it() {
+        let array = |items: &[&str]| {
+            let mut out = Vec::new();
+            Value::Array(items.iter().map(Value::bulk).collect()).encode(&mut out);
+            out
+        };
+        let taken = |d: &mut ReplyDecoder, known: Known<'_>| {
+            let (skipped, body, rest) = d.take_bulks_after(known).expect("an array of bulks");
+            let rest: Vec<String> = rest.map(|b| String::from_utf8(b.to_vec()).unwrap()).collect();
+            (skipped, body.to_vec(), rest)
+        };
+        let mut d = ReplyDecoder::default();
+        d.feed(&array(&["1", "22", "333"]));
+        let (skipped, first, rest) = taken(&mut d, Known::default());
+        assert!(!skipped);
+        assert_eq!(rest, ["1", "22", "333"]);
+        assert_eq!(first, b"$1\r\n1\r\n$2\r\n22\r\n$3\r\n333\r\n");
+        let known = Known { bytes: &first, count: 3 };
+        // Grown by appends: only the new elements are read.
+        d.feed(&array(&["1", "22", "333", "4444", "5"]));
+        let (skipped, body, rest) = taken(&mut d, known);
+        assert!(skipped);
+        assert_eq!(rest, ["4444", "5"]);
+        assert_eq!(body, array(&["1", "22", "333", "4444", "5"])[4..]);
+        // The same again: nothing new.
+        d.feed(&array(&["1", "22", "333"]));
+        assert_eq!(taken(&mut d, known), (true, first.clone(), vec![]));
+        // Not a prefix (a lost element, another order, a changed one): read in full.
+        for other in [&["1", "333"][..], &["22", "1", "333", "4"], &["1", "22", "334"], &["1", "22"]] {
+            d.feed(&array(other));
+            let (skipped, _, rest) = taken(&mut d, known);
+            assert!(!skipped, "{other:?}");
+            assert_eq!(rest, other, "{other:?}");
+        }
+        // Fewer elements than known, though the bytes that follow begin
+        // like them: the next reply's bytes are not taken for elements.
+        let mut bytes = array(&["1", "22"]);
+        bytes.extend_from_slice(b"$3\r\n333\r\n");
+        d.feed(&bytes);
+        let (skipped, _, rest) = taken(&mut d, known);
+        assert!(!skipped);
+        assert_eq!(rest, ["1", "22"]);
+        assert_eq!(d.next_value(), Decoded::Value(Value::bulk("333")), "left for the next reply");
+        // A known prefix whose array has not all arrived: nothing taken.
+        let whole = array(&["1", "22", "333", "4444"]);
+        d.feed(&whole[..whole.len() - 3]);
+        assert!(d.take_bulks_after(known).is_none());
+        d.feed(&whole[whole.len() - 3..]);
+        assert_eq!(taken(&mut d, known).2, ["4444"]);
     }
 }

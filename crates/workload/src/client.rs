@@ -23,7 +23,7 @@ use redis_client::cluster::{Route, Router, SlotMap};
 use resp::{Decoded, ReplyDecoder, Value};
 use sim::{ConnId, ConnectError, Ctx, Input, Instant, Process};
 use std::cell::RefCell;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::Write as _;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::rc::Rc;
@@ -147,6 +147,9 @@ pub struct Client {
     seq: u64,
     /// When the connect or read under way times out.
     deadline: Option<Instant>,
+    /// Per key, the elements of the last set or list read taken whole
+    /// ([`Client::take_read`]): their bytes in the reply, and as read.
+    reads: BTreeMap<String, (Vec<u8>, Arc<[Elem]>)>,
     /// When the one timeout timer armed fires. It is never cancelled: a
     /// reply only clears the deadline, and a timer that fires early arms the
     /// next (one timer a timeout instead of one set and one cancel an op).
@@ -189,6 +192,7 @@ impl Client {
             op: None,
             seq: 0,
             deadline: None,
+            reads: BTreeMap::new(),
             timer_at: None,
         }
     }
@@ -583,10 +587,29 @@ impl Client {
     /// Takes the next reply if it is an array (or set) of bulk strings, the
     /// elements read, with no [`Value`] built: the same `ok` the general path
     /// records for it (no redirection, no error, nothing to retry); says
-    /// whether it did.
+    /// whether it did. The elements the key's last such reply began with
+    /// are not read again when this one begins with the same bytes.
     fn take_read(&mut self, ctx: &mut Ctx<'_>) -> bool {
-        let Some(bulks) = self.decoder.take_bulks() else { return false };
-        let read = check::Value::Many(bulks.map(elem).collect());
+        let Some(op) = &self.op else { return false };
+        let mut last = self.reads.get_mut(&op.key);
+        let known =
+            last.as_ref().map_or_else(resp::Known::default, |(bytes, elems)| resp::Known { bytes, count: elems.len() });
+        let Some((skipped, body, rest)) = self.decoder.take_bulks_after(known) else { return false };
+        let elems: Arc<[Elem]> = match &last {
+            Some((_, before)) if skipped => before.iter().cloned().chain(rest.map(elem)).collect(),
+            _ => rest.map(elem).collect(),
+        };
+        match &mut last {
+            Some((bytes, before)) => {
+                bytes.clear();
+                bytes.extend_from_slice(body);
+                *before = elems.clone();
+            }
+            None => {
+                self.reads.insert(op.key.clone(), (body.to_vec(), elems.clone()));
+            }
+        }
+        let read = check::Value::Many(elems);
         self.expect.pop_front();
         self.disarm(ctx);
         if let Some(op) = self.op.take() {
