@@ -533,7 +533,11 @@ fn lrange(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     match x.read(&args[1]) {
         None => Value::Array(Vec::new()),
         Some(Data::List(list)) => match list_range(list.len(), start, stop) {
-            Some((from, to)) => Value::Array(list.range(from..=to).cloned().map(Value::Bulk).collect()),
+            // Written straight from the list: a big list's range is not copied item by item.
+            Some((from, to)) => {
+                let items = list.range(from..=to).map(Vec::as_slice);
+                Value::Encoded(std::sync::Arc::new(resp::Encoded::bulk_array(items)))
+            }
             None => Value::Array(Vec::new()),
         },
         Some(_) => wrong_type(),

@@ -62,11 +62,21 @@ pub enum Value {
 }
 
 /// A reply value with its RESP2 and RESP3 encodings, made once ([`Value::Encoded`]).
-#[derive(Debug, PartialEq)]
+/// Two are equal when their encodings are.
+#[derive(Debug)]
 pub struct Encoded {
-    value: Value,
+    /// The value; decoded from `resp2` when first asked for, for one made
+    /// from its bytes ([`Encoded::bulk_array`]).
+    value: std::sync::OnceLock<Value>,
     resp2: Vec<u8>,
-    resp3: Vec<u8>,
+    /// `None` when RESP3's bytes are RESP2's.
+    resp3: Option<Vec<u8>>,
+}
+
+impl PartialEq for Encoded {
+    fn eq(&self, other: &Encoded) -> bool {
+        self.resp2 == other.resp2 && self.resp3_bytes() == other.resp3_bytes()
+    }
 }
 
 impl Encoded {
@@ -75,12 +85,35 @@ impl Encoded {
         let (mut resp2, mut resp3) = (Vec::new(), Vec::new());
         value.encode_for(Protocol::Resp2, &mut resp2);
         value.encode_for(Protocol::Resp3, &mut resp3);
-        Encoded { value, resp2, resp3 }
+        Encoded { value: std::sync::OnceLock::from(value), resp2, resp3: Some(resp3) }
+    }
+
+    /// An array of bulk strings (an LRANGE's reply) written straight from its
+    /// items: the same bytes in both protocols, and no value per item unless
+    /// someone asks for [`Encoded::value`].
+    pub fn bulk_array<'a>(items: impl ExactSizeIterator<Item = &'a [u8]>) -> Encoded {
+        let mut resp2 = Vec::with_capacity(16 + items.len() * 16);
+        push_header(&mut resp2, b'*', false, items.len() as u64);
+        for item in items {
+            bulk(&mut resp2, item);
+        }
+        Encoded { value: std::sync::OnceLock::new(), resp2, resp3: None }
     }
 
     /// The value encoded.
     pub fn value(&self) -> &Value {
-        &self.value
+        self.value.get_or_init(|| {
+            let mut decoder = ReplyDecoder::default();
+            decoder.feed(&self.resp2);
+            match decoder.next_value() {
+                Decoded::Value(v) => v,
+                _ => unreachable!("an Encoded holds one whole reply it encoded itself"),
+            }
+        })
+    }
+
+    fn resp3_bytes(&self) -> &[u8] {
+        self.resp3.as_deref().unwrap_or(&self.resp2)
     }
 }
 
@@ -156,8 +189,8 @@ impl Value {
             }
             Value::Encoded(e) => match proto {
                 Some(Protocol::Resp2) => out.extend_from_slice(&e.resp2),
-                Some(Protocol::Resp3) => out.extend_from_slice(&e.resp3),
-                None => e.value.encode_as(None, out),
+                Some(Protocol::Resp3) => out.extend_from_slice(e.resp3_bytes()),
+                None => e.value().encode_as(None, out),
             },
             Value::Map(pairs) => {
                 if resp2 {
@@ -523,6 +556,25 @@ fn parse(buf: &[u8], at: &mut usize, depth: usize) -> Result<Option<Value>, Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An array of bulks written from its items is the array of bulk values
+    /// in bytes (both protocols, the exact form too), in value once asked,
+    /// and equal to the same array encoded from its value.
+    #[test]
+    fn a_bulk_array_written_from_its_items_is_the_array_of_bulks() {
+        for items in [vec![], vec![&b"a"[..]], vec![&b""[..], &b"12345678901"[..], &b"x\r\ny"[..]]] {
+            let fast = Encoded::bulk_array(items.iter().copied());
+            let value = Value::Array(items.iter().map(Value::bulk).collect());
+            for proto in [Some(Protocol::Resp2), Some(Protocol::Resp3), None] {
+                let (mut got, mut want) = (Vec::new(), Vec::new());
+                Value::Encoded(Arc::new(Encoded::bulk_array(items.iter().copied()))).encode_as(proto, &mut got);
+                value.encode_as(proto, &mut want);
+                assert_eq!(got, want, "{items:?} {proto:?}");
+            }
+            assert_eq!(fast.value(), &value);
+            assert_eq!(fast, Encoded::new(value));
+        }
+    }
 
     /// HGETALL/SMEMBERS/MGET-shaped replies, as redis-server 7.0.15 sent them to a
     /// RESP2 and to a RESP3 (`HELLO 3`) connection.
