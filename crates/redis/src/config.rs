@@ -149,6 +149,8 @@ pub struct Config {
     pub timeout: u64,
     /// `maxclients`.
     pub maxclients: u64,
+    /// `notify-keyspace-events`: the classes of [`crate::notify`] enabled.
+    pub(crate) notify: u16,
     /// The directives of [`crate::config_table`] set away from their default.
     pub(crate) others: std::collections::BTreeMap<&'static str, String>,
 }
@@ -245,6 +247,7 @@ impl Config {
             encodings: crate::encoding::Limits::default(),
             timeout: 0,
             maxclients: 10_000,
+            notify: 0,
             others: std::collections::BTreeMap::new(),
         }
     }
@@ -495,6 +498,9 @@ impl Config {
         match name {
             "timeout" => self.timeout = number(self),
             "maxclients" => self.maxclients = number(self),
+            "notify-keyspace-events" => {
+                self.notify = self.other(name).and_then(|v| crate::notify::parse(&v).ok()).unwrap_or_default();
+            }
             _ if crate::encoding::DIRECTIVES.contains(&name) => {
                 self.encodings = crate::encoding::Limits::read(|n| self.other(n));
             }

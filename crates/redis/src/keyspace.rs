@@ -364,6 +364,10 @@ pub struct Feed {
     /// (`keyspace_hits`, `keyspace_misses`; see [`Exec::read`]).
     pub(crate) hits: u64,
     pub(crate) misses: u64,
+    /// `notify-keyspace-events` ([`crate::notify`]'s classes), copied here by the server.
+    pub(crate) notify: u16,
+    /// The keyspace events raised since the server last published them.
+    pub(crate) events: Vec<crate::notify::Event>,
 }
 
 /// What a command runs against.
@@ -445,6 +449,7 @@ impl<'a> Exec<'a> {
             self.dirty += 1;
             self.feed.expired += 1;
             self.propagate(&[b"DEL", key]);
+            self.notify(crate::notify::EXPIRED, "expired", key);
         }
         true
     }
@@ -486,6 +491,20 @@ impl<'a> Exec<'a> {
             return None;
         }
         self.dbs[self.db].keys.get_mut(key)
+    }
+
+    /// `notifyKeyspaceEvent`: `event` of `class` happened to `key` of the
+    /// selected database; kept for the server to publish if the class is on.
+    pub(crate) fn notify(&mut self, class: u16, event: &'static str, key: &[u8]) {
+        self.notify_in(self.db, class, event, key);
+    }
+
+    /// [`Exec::notify`] for a key of database `db` (MOVE, COPY ... DB).
+    pub(crate) fn notify_in(&mut self, db: usize, class: u16, event: &'static str, key: &[u8]) {
+        let on = crate::notify::KEYSPACE | crate::notify::KEYEVENT;
+        if self.feed.notify & class != 0 && self.feed.notify & on != 0 {
+            self.feed.events.push(crate::notify::Event { db, name: event, key: key.to_vec() });
+        }
     }
 
     /// Records a command for replicas and the AOF, in the selected database;

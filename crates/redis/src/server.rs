@@ -178,6 +178,7 @@ pub(crate) struct PostCommand {
 impl Server {
     /// A server that has not started yet, configured by its file.
     pub fn new(config: Config) -> Server {
+        let file_notify = config.notify;
         Server {
             dbs: (0..config.databases).map(|_| Db { limits: config.encodings, ..Db::default() }).collect(),
             file_config: config.clone(),
@@ -191,7 +192,7 @@ impl Server {
             errors: crate::errorstats::ErrorStats::default(),
             connections_received: 0,
             cron_loops: 0,
-            feed: Feed::default(),
+            feed: Feed { notify: file_notify, ..Feed::default() },
             repl: Replication::default(),
             persist: Persistence::default(),
             busy_until: None,
@@ -830,6 +831,7 @@ impl Server {
                 for db in &mut self.dbs {
                     db.limits = self.config.encodings;
                 }
+                self.feed.notify = self.config.notify;
                 if limit_set {
                     self.warn_maxmemory_below_usage(ctx);
                 }
@@ -1151,7 +1153,11 @@ impl Server {
     }
 
     /// Moves what the last command propagated to the replication stream and the AOF.
+    /// Publishes the keyspace events it raised first, as Redis does while the command runs.
     pub(crate) fn flush_feed(&mut self, ctx: &mut Ctx<'_>) {
+        if !self.feed.events.is_empty() {
+            self.publish_events(ctx);
+        }
         if self.feed.bytes.is_empty() {
             return;
         }
