@@ -54,3 +54,52 @@ fn lazy_expiry_raises_expired_on_masters_only() {
         assert_eq!(names, if is_master { vec!["expired"] } else { vec![] }, "master: {is_master}");
     }
 }
+
+/// SPOP with a count below the set's size tells of one `spop`, and no `del`.
+#[test]
+fn spop_of_part_of_a_set_raises_one_spop() {
+    use crate::keyspace::{Db, Exec, Feed};
+    let mut dbs = vec![Db::default()];
+    let mut feed = Feed { notify: crate::notify::parse("KEA").unwrap(), ..Feed::default() };
+    let mut x = Exec::new(&mut dbs, &mut feed, true, 0, 0);
+    let run = |x: &mut Exec<'_>, line: &str| {
+        let args = resp::split_args(line.as_bytes()).unwrap();
+        crate::commands::keyspace_named(&line.split(' ').next().unwrap().to_ascii_lowercase(), &args, x)
+    };
+    run(&mut x, "SADD s a b c");
+    run(&mut x, "SPOP s 2");
+    let names: Vec<&str> = feed.events.iter().map(|e| e.name).collect();
+    assert_eq!(names, ["sadd", "spop"]);
+}
+
+/// What a real 7.0.15 replica with `notify-keyspace-events KEA` published
+/// while its master (notifications off) ran these commands: the events of
+/// the commands as replicated (INCRBYFLOAT arrives as SET, SPOP as SREMs, a
+/// key's expiry as the master's DEL).
+#[test]
+fn a_replica_publishes_the_events_of_its_masters_stream() {
+    use crate::tests_pubsub::Wire;
+    use crate::tests_repl::{Cluster, replica_conf};
+    use std::time::Duration;
+    let mut c = Cluster::new(1);
+    c.server(6379, "");
+    c.server(6380, &format!("{}notify-keyspace-events KEA\n", replica_conf(6379)));
+    // The diskless sync waits repl-diskless-sync-delay (5 s) for more replicas.
+    c.sim.run_for(Duration::from_secs(7));
+    let wire = Wire { port: 6380, conn: None, received: Vec::new(), closed: false };
+    let w = c.sim.add_process(c.host, "sub", Box::new(move || Box::new(Wire { received: Vec::new(), ..wire })));
+    c.sim.apply(sim::Fault::Start(w)).unwrap();
+    c.sim.run_for(Duration::from_millis(10));
+    let mut bytes = Vec::new();
+    resp::encode_command(&[b"PSUBSCRIBE".as_slice(), b"__keyevent@*"], &mut bytes);
+    c.sim.with_process::<Wire, _>(w, |wire, ctx| ctx.send(wire.conn.unwrap(), &bytes));
+    c.sim.run_for(Duration::from_millis(10));
+    for line in ["INCRBYFLOAT f 1.5", "SADD s 1 2 3", "SPOP s 2", "LPUSH l a", "BLPOP l 0", "SET e v PX 100"] {
+        c.cli(6379, line);
+    }
+    c.sim.run_for(Duration::from_secs(1));
+    let received = String::from_utf8_lossy(&c.sim.process::<Wire>(w).unwrap().received).into_owned();
+    let events: Vec<&str> = received.split("\r\n").filter_map(|l| l.strip_prefix("__keyevent@0__:")).collect();
+    assert_eq!(events, ["set", "sadd", "srem", "srem", "lpush", "lpop", "del", "set", "expire", "del"]);
+    assert_eq!(c.cli(6379, "CONFIG GET notify-keyspace-events"), "1) \"notify-keyspace-events\"\n2) \"\"");
+}
