@@ -246,9 +246,7 @@ fn bitop(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         }
     } else {
         x.lookup(dst);
-        let db = x.db();
-        db.remove(dst);
-        db.insert(dst.clone(), Data::Str(result));
+        x.db().replace(dst.clone(), Data::Str(result));
     }
     x.dirty += 1;
     x.propagate(args);

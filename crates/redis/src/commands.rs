@@ -146,6 +146,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
                 return Value::Integer(0);
             }
             x.db().keys.insert(args[1].clone(), Data::Str(args[2].clone()));
+            x.db().note_added(&args[1]);
             x.dirty += 1;
             x.propagate(args);
             x.notify(notify::STRING, "set", &args[1]);
@@ -379,6 +380,7 @@ fn rename(nx: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         db.signal_ready(dst, &value);
     }
     db.keys.insert(dst.clone(), value);
+    db.note_added(dst);
     if let Some(at) = expire {
         db.expires.insert(dst.clone(), at);
     }

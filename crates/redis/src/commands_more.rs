@@ -385,6 +385,12 @@ fn smove(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if emptied {
         db.remove(src);
     }
+    // `smoveCommand` tells of the removal before it makes the destination.
+    x.notify(notify::SET, "srem", src);
+    if emptied {
+        x.notify(notify::GENERIC, "del", src);
+    }
+    let db = x.db();
     let added = match db.keys.get_mut(dst) {
         Some(Data::Set(members)) => {
             let added = members.insert(member.clone());
@@ -400,10 +406,6 @@ fn smove(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     };
     x.dirty += 1;
     x.propagate(args);
-    x.notify(notify::SET, "srem", src);
-    if emptied {
-        x.notify(notify::GENERIC, "del", src);
-    }
     if added {
         x.notify(notify::SET, "sadd", dst);
     }

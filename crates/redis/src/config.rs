@@ -478,6 +478,7 @@ impl Config {
             "slowlog-log-slower-than" => self.slowlog_log_slower_than.to_string(),
             "slowlog-max-len" => self.slowlog_max_len.to_string(),
             "hz" => "10".to_owned(),
+            "notify-keyspace-events" => crate::notify::render(self.notify),
             "cluster-enabled" => yn(self.cluster.enabled),
             "cluster-config-file" => self.cluster.config_file.clone(),
             "cluster-port" => self.cluster.port.to_string(),

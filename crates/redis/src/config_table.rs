@@ -105,7 +105,8 @@ impl Param {
                 }
                 Ok(if unit == Unit::MemoryOrPercent && n < 0 { format!("{}%", -n) } else { shown(n) })
             }
-            Kind::Events => crate::notify::normalise(text),
+            // Kept as given: CONFIG GET renders the classes, which hides `n` under `A`.
+            Kind::Events => crate::notify::parse(text).map(|_| text.to_owned()),
             Kind::Str | Kind::Special => Ok(text.to_owned()),
         }
     }

@@ -66,6 +66,11 @@ pub struct Db {
     /// The encodings' thresholds writes to this database go by (the
     /// server's configuration, copied here by [`crate::server::Server`]).
     pub(crate) limits: crate::encoding::Limits,
+    /// Keys are listed in `added` as they are created (`dbAdd`), for the `n`
+    /// class of keyspace notifications; set by [`Exec::new`] while it is on.
+    pub(crate) track_added: bool,
+    /// The keys created since [`Exec::notify`] last told of them.
+    pub(crate) added: Vec<Vec<u8>>,
 }
 
 /// Two databases are equal when they hold the same keys, values and expiry
@@ -140,12 +145,14 @@ impl Db {
 
     /// Sets a key's value (its expiry is the caller's business).
     pub fn insert(&mut self, key: Vec<u8>, value: Data) {
-        let new = (self.slot_index.is_some() || !self.blocking.is_empty()) && !self.keys.contains_key(&key);
+        let new = (self.slot_index.is_some() || !self.blocking.is_empty() || self.track_added)
+            && !self.keys.contains_key(&key);
         if new && let Some(ix) = &mut self.slot_index {
             ix.add(&key);
         }
         if new {
             self.signal_ready(&key, &value);
+            self.note_added(&key);
         }
         // A new value object: its encoding follows its shape, as when Redis creates or loads it.
         if self.limits.big_when_created(&value) {
@@ -157,6 +164,24 @@ impl Db {
             self.keys.insert(key, value);
         } else if let Some(old) = self.keys.insert(key.clone(), value) {
             self.signal_deleted(&key, &old);
+        }
+    }
+
+    /// `setKey` for a value that replaces whatever `key` held (a *STORE
+    /// command's destination): removed and inserted anew, but a key that
+    /// existed is not told of as new.
+    pub(crate) fn replace(&mut self, key: Vec<u8>, value: Data) {
+        let existed = self.remove(&key);
+        self.insert(key, value);
+        if existed && self.track_added {
+            self.added.pop();
+        }
+    }
+
+    /// `key` was just created, by [`Db::insert`] or a raw insert into `keys`.
+    pub(crate) fn note_added(&mut self, key: &[u8]) {
+        if self.track_added {
+            self.added.push(key.to_vec());
         }
     }
 
@@ -336,6 +361,13 @@ pub(crate) fn swap_dbs(dbs: &mut [Db], a: usize, b: usize) {
     }
 }
 
+/// The keys created in `dbs` since the last call, as `new` events.
+pub(crate) fn take_added(dbs: &mut [Db], events: &mut Vec<crate::notify::Event>) {
+    for (i, db) in dbs.iter_mut().enumerate().filter(|(_, d)| !d.added.is_empty()) {
+        events.extend(db.added.drain(..).map(|key| crate::notify::Event { db: i, name: "new", key }));
+    }
+}
+
 /// Where a command's propagation goes: encoded commands for one database. The
 /// server prefixes a SELECT per destination when the database changes.
 #[derive(Debug, Default)]
@@ -410,6 +442,10 @@ impl<'a> Exec<'a> {
     /// a replica's own writes stay local.
     pub fn new(dbs: &'a mut [Db], feed: &'a mut Feed, is_master: bool, db: usize, now_ms: i64) -> Exec<'a> {
         feed.enabled = is_master;
+        if feed.notify & crate::notify::NEW != 0 {
+            // Databases a load replaced start untracked.
+            dbs.iter_mut().for_each(|d| d.track_added = true);
+        }
         Exec {
             dbs,
             db,
@@ -501,6 +537,10 @@ impl<'a> Exec<'a> {
 
     /// [`Exec::notify`] for a key of database `db` (MOVE, COPY ... DB).
     pub(crate) fn notify_in(&mut self, db: usize, class: u16, event: &'static str, key: &[u8]) {
+        if self.feed.notify & crate::notify::NEW != 0 {
+            // `dbAdd` told of them as it made them: before the command's own events.
+            take_added(self.dbs, &mut self.feed.events);
+        }
         let on = crate::notify::KEYSPACE | crate::notify::KEYEVENT;
         if self.feed.notify & class != 0 && self.feed.notify & on != 0 {
             self.feed.events.push(crate::notify::Event { db, name: event, key: key.to_vec() });

@@ -832,6 +832,12 @@ impl Server {
                     db.limits = self.config.encodings;
                 }
                 self.feed.notify = self.config.notify;
+                if self.feed.notify & crate::notify::NEW == 0 {
+                    for db in &mut self.dbs {
+                        db.track_added = false;
+                        db.added.clear();
+                    }
+                }
                 if limit_set {
                     self.warn_maxmemory_below_usage(ctx);
                 }
@@ -1155,6 +1161,9 @@ impl Server {
     /// Moves what the last command propagated to the replication stream and the AOF.
     /// Publishes the keyspace events it raised first, as Redis does while the command runs.
     pub(crate) fn flush_feed(&mut self, ctx: &mut Ctx<'_>) {
+        if self.feed.notify & crate::notify::NEW != 0 {
+            crate::keyspace::take_added(&mut self.dbs, &mut self.feed.events);
+        }
         if !self.feed.events.is_empty() {
             self.publish_events(ctx);
         }

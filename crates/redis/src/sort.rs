@@ -223,9 +223,7 @@ fn store(args: &[Vec<u8>], x: &mut Exec<'_>, dst: &[u8], out: Vec<Option<Vec<u8>
         }
     } else {
         x.lookup(dst);
-        let db = x.db();
-        db.remove(dst);
-        db.insert(dst.to_vec(), Data::List(Box::new(out.into_iter().map(Option::unwrap_or_default).collect())));
+        x.db().replace(dst.to_vec(), Data::List(Box::new(out.into_iter().map(Option::unwrap_or_default).collect())));
     }
     x.dirty += 1;
     x.propagate(args);

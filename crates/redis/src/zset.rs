@@ -765,9 +765,7 @@ fn store_range(args: &[Vec<u8>], x: &mut Exec<'_>, found: Vec<(Vec<u8>, f64)>, e
     }
     let z = ZSet::stored(found, &x.db().limits);
     x.lookup(dst);
-    let db = x.db();
-    db.remove(dst);
-    db.insert(dst.clone(), Data::ZSet(Box::new(z)));
+    x.db().replace(dst.clone(), Data::ZSet(Box::new(z)));
     x.dirty += 1;
     x.propagate(args);
     x.notify(notify::ZSET, event, dst);
