@@ -675,7 +675,7 @@ fn object(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if sub == "help" {
         return Value::Array(OBJECT_HELP.iter().map(|l| Value::Simple((*l).to_owned())).collect());
     }
-    if x.read(&args[2]).is_none() {
+    if x.read_untold(&args[2]).is_none() {
         return Value::Nil;
     }
     let shared_integers = x.shared_integers;

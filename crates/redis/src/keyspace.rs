@@ -501,10 +501,25 @@ impl<'a> Exec<'a> {
     /// The live value of `key`, looked up as Redis's `lookupKeyRead` does for
     /// the commands that read it (GET, EXISTS, LRANGE, TTL...): counted as a
     /// keyspace hit or miss. Writes' lookups, and a command's own internal
-    /// checks, use [`Exec::lookup`] and count nothing.
+    /// checks, use [`Exec::lookup`] and count nothing. A miss is a `keymiss`
+    /// keyspace event (the `m` class).
     pub fn read(&mut self, key: &[u8]) -> Option<&Data> {
-        if self.expire_if_needed(key) {
+        self.read_telling(key, true)
+    }
+
+    /// [`Exec::read`] without the `keymiss` event (`LOOKUP_NONOTIFY`: OBJECT).
+    pub(crate) fn read_untold(&mut self, key: &[u8]) -> Option<&Data> {
+        self.read_telling(key, false)
+    }
+
+    fn read_telling(&mut self, key: &[u8], tell: bool) -> Option<&Data> {
+        // One lookup unless misses are told of.
+        let told = tell && self.feed.notify & crate::notify::KEY_MISS != 0;
+        if self.expire_if_needed(key) || (told && !self.dbs[self.db].keys.contains_key(key)) {
             self.feed.misses += 1;
+            if tell {
+                self.notify(crate::notify::KEY_MISS, "keymiss", key);
+            }
             return None;
         }
         let value = self.dbs[self.db].keys.get(key);

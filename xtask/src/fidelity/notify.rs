@@ -1,7 +1,8 @@
 //! Keyspace notifications (issue 24): `notify-keyspace-events` set and read
 //! back, then a subscriber on every `__keyspace@*`/`__keyevent@*` channel
 //! while another connection runs each command family's writes; what the
-//! subscriber received after each command is compared byte for byte. Two
+//! subscriber received after each command is compared byte for byte, the
+//! classes outside `A` (new keys, key misses) and a class filter too. Two
 //! connections and waits, which the one-connection catalogue cannot do.
 
 use super::observe::{Expect, Mask, Obs};
@@ -114,6 +115,20 @@ pub fn catalogue(t: &mut dyn Target) -> Result<Vec<Obs>, String> {
     out.push(received(t, sub, "SET e v PX 100"));
     t.sleep(Duration::from_millis(500));
     out.push(received(t, sub, "the key's time"));
+    // The classes outside A: new keys and key misses.
+    out.push(call(t, admin, "CONFIG SET notify-keyspace-events AKEmn")?);
+    out.push(call(t, admin, "CONFIG GET notify-keyspace-events")?);
+    for line in [
+        "SET fresh v",
+        "SET fresh w",
+        "RENAME fresh fresh2",
+        "GET nosuch",
+        "MGET fresh2 nosuch",
+        "OBJECT ENCODING nosuch",
+    ] {
+        out.push(call(t, admin, line)?);
+        out.push(received(t, sub, &format!("{line} (AKEmn)")));
+    }
     // Only the classes enabled: lists on the keyevent channels.
     out.push(call(t, admin, "CONFIG SET notify-keyspace-events El")?);
     for line in ["SET s v", "RPUSH q a", "DEL q"] {
