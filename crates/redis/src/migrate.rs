@@ -484,6 +484,7 @@ impl Server {
             for key in &moved {
                 x.db().remove(key);
                 x.dirty += 1;
+                x.notify(notify::GENERIC, "del", key);
             }
             let mut argv = vec![b"DEL".to_vec()];
             argv.extend(moved);

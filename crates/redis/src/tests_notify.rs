@@ -103,3 +103,42 @@ fn a_replica_publishes_the_events_of_its_masters_stream() {
     assert_eq!(events, ["set", "sadd", "srem", "srem", "lpush", "lpop", "del", "set", "expire", "del"]);
     assert_eq!(c.cli(6379, "CONFIG GET notify-keyspace-events"), "1) \"notify-keyspace-events\"\n2) \"\"");
 }
+
+/// MIGRATE as a real 7.0.15 pair told of it: `del` on the source for a key
+/// moved (none with COPY), `restore` on the target for each key.
+#[test]
+fn migrate_tells_del_on_the_source_and_restore_on_the_target() {
+    use crate::tests_pubsub::Wire;
+    use crate::tests_repl::Cluster;
+    use std::time::Duration;
+    let mut c = Cluster::new(1);
+    c.server(6379, "notify-keyspace-events KEA\n");
+    c.server(6380, "notify-keyspace-events KEA\n");
+    c.sim.run_for(Duration::from_millis(10));
+    let mut subs = Vec::new();
+    for port in [6379, 6380] {
+        let wire = Wire { port, conn: None, received: Vec::new(), closed: false };
+        let w = c.sim.add_process(
+            c.host,
+            &format!("sub{port}"),
+            Box::new(move || Box::new(Wire { received: Vec::new(), ..wire })),
+        );
+        c.sim.apply(sim::Fault::Start(w)).unwrap();
+        c.sim.run_for(Duration::from_millis(10));
+        let mut bytes = Vec::new();
+        resp::encode_command(&[b"PSUBSCRIBE".as_slice(), b"__keyevent@*"], &mut bytes);
+        c.sim.with_process::<Wire, _>(w, |wire, ctx| ctx.send(wire.conn.unwrap(), &bytes));
+        subs.push(w);
+    }
+    c.cli(6379, "SET k v");
+    c.cli(6379, "SET k2 v");
+    assert_eq!(c.cli(6379, "MIGRATE 127.0.0.1 6380 k 0 1000"), "OK");
+    assert_eq!(c.cli(6379, "MIGRATE 127.0.0.1 6380 k2 0 1000 COPY"), "OK");
+    c.sim.run_for(Duration::from_millis(100));
+    let events = |c: &Cluster, w: sim::ProcId| -> Vec<String> {
+        let received = String::from_utf8_lossy(&c.sim.process::<Wire>(w).unwrap().received).into_owned();
+        received.split("\r\n").filter_map(|l| l.strip_prefix("__keyevent@0__:")).map(str::to_owned).collect()
+    };
+    assert_eq!(events(&c, subs[0]), ["set", "set", "del"]);
+    assert_eq!(events(&c, subs[1]), ["restore", "restore"]);
+}
