@@ -7,6 +7,7 @@
 
 use crate::commands::{parse_int, wrong_type};
 use crate::keyspace::{Data, Exec};
+use crate::notify;
 use resp::Value;
 
 /// `proto-max-bulk-len`'s default: offsets stay below this many bytes.
@@ -142,6 +143,7 @@ pub(crate) fn bitfield(args: &[Vec<u8>], x: &mut Exec<'_>, read_only: bool) -> V
     if changes > 0 {
         x.dirty += changes;
         x.propagate(args);
+        x.notify(notify::STRING, "setbit", key);
     }
     Value::Array(replies)
 }

@@ -3,6 +3,7 @@
 
 use crate::command_table::Command;
 use crate::keyspace::{Data, Exec};
+use crate::notify;
 use resp::Value;
 use std::collections::BTreeSet;
 
@@ -94,6 +95,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             db.expires.remove(&args[1]);
             x.dirty += 1;
             x.propagate(args);
+            x.notify(notify::STRING, "set", &args[1]);
             old.map_or(Value::Nil, Value::Bulk)
         }
         "mset" => {
@@ -105,6 +107,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
                 let db = x.db();
                 db.insert(pair[0].clone(), Data::Str(pair[1].clone()));
                 db.expires.remove(&pair[0]);
+                x.notify(notify::STRING, "set", &pair[0]);
             }
             x.dirty += (args.len() as u64 - 1) / 2;
             x.propagate(args);
@@ -125,6 +128,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             for k in &args[1..] {
                 if x.lookup(k).is_some() {
                     x.db().remove(k);
+                    x.notify(notify::GENERIC, "del", k);
                     n += 1;
                 }
             }
@@ -142,8 +146,10 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
                 return Value::Integer(0);
             }
             x.db().keys.insert(args[1].clone(), Data::Str(args[2].clone()));
+            x.db().note_added(&args[1]);
             x.dirty += 1;
             x.propagate(args);
+            x.notify(notify::STRING, "set", &args[1]);
             Value::Integer(1)
         }
         "incr" | "decr" | "incrby" | "decrby" => {
@@ -184,6 +190,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
                     }
                     x.dirty += 1;
                     x.propagate(args);
+                    x.notify(notify::STRING, "incrby", &args[1]);
                     Value::Integer(n)
                 }
                 None => Value::error("ERR increment or decrement would overflow"),
@@ -205,6 +212,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             };
             x.dirty += 1;
             x.propagate(args);
+            x.notify(notify::STRING, "append", &args[1]);
             Value::Integer(len as i64)
         }
         "strlen" => match x.read(&args[1]) {
@@ -269,6 +277,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             }
             x.dirty += 1;
             x.propagate(args);
+            x.notify(notify::GENERIC, "persist", &args[1]);
             Value::Integer(1)
         }
         "lpush" | "rpush" => push(name == "lpush", args, x),
@@ -371,11 +380,14 @@ fn rename(nx: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         db.signal_ready(dst, &value);
     }
     db.keys.insert(dst.clone(), value);
+    db.note_added(dst);
     if let Some(at) = expire {
         db.expires.insert(dst.clone(), at);
     }
     x.dirty += 1;
     x.propagate(args);
+    x.notify(notify::GENERIC, "rename_from", src);
+    x.notify(notify::GENERIC, "rename_to", dst);
     done
 }
 
@@ -433,6 +445,7 @@ fn expire(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         x.db().remove(&args[1]);
         // A time in the past is a delete, and replicas see it as one.
         x.propagate(&[b"DEL".as_slice(), &args[1]]);
+        x.notify(notify::GENERIC, "del", &args[1]);
     } else {
         // A replica (writable) keeps the key with a past time and waits for its master's DEL.
         x.db().expires.insert(args[1].clone(), at);
@@ -446,6 +459,7 @@ fn expire(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             argv.extend(args[3..].iter().map(Vec::as_slice));
             x.propagate(&argv);
         }
+        x.notify(notify::GENERIC, "expire", &args[1]);
     }
     Value::Integer(1)
 }
@@ -475,6 +489,7 @@ fn push(front: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     };
     x.dirty += elements.len() as u64;
     x.propagate(args);
+    x.notify(notify::LIST, if front { "lpush" } else { "rpush" }, &args[1]);
     Value::Integer(len as i64)
 }
 
@@ -523,6 +538,10 @@ fn pop(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         x.dirty += popped;
         // Redis 7.0 propagates LPOP/RPOP verbatim (count included); only the blocking variants are rewritten.
         x.propagate(args);
+        x.notify(notify::LIST, if front { "lpop" } else { "rpop" }, &args[1]);
+    }
+    if emptied {
+        x.notify(notify::GENERIC, "del", &args[1]);
     }
     reply
 }
@@ -599,6 +618,7 @@ pub(crate) fn hset(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     }
     x.dirty += (args.len() as u64 - 2) / 2;
     x.propagate(args);
+    x.notify(notify::HASH, "hset", &args[1]);
     Value::Integer(created)
 }
 
@@ -628,6 +648,10 @@ fn hdel(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if deleted > 0 {
         x.dirty += deleted as u64;
         x.propagate(args);
+        x.notify(notify::HASH, "hdel", &args[1]);
+    }
+    if emptied {
+        x.notify(notify::GENERIC, "del", &args[1]);
     }
     Value::Integer(deleted)
 }
@@ -655,7 +679,7 @@ fn object(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if sub == "help" {
         return Value::Array(OBJECT_HELP.iter().map(|l| Value::Simple((*l).to_owned())).collect());
     }
-    if x.read(&args[2]).is_none() {
+    if x.read_untold(&args[2]).is_none() {
         return Value::Nil;
     }
     let shared_integers = x.shared_integers;
@@ -736,6 +760,7 @@ fn sadd(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if added > 0 {
         x.dirty += added as u64;
         x.propagate(args);
+        x.notify(notify::SET, "sadd", &args[1]);
     }
     Value::Integer(added as i64)
 }
@@ -764,6 +789,10 @@ fn srem(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if removed > 0 {
         x.dirty += removed as u64;
         x.propagate(args);
+        x.notify(notify::SET, "srem", &args[1]);
+    }
+    if emptied {
+        x.notify(notify::GENERIC, "del", &args[1]);
     }
     Value::Integer(removed)
 }
@@ -989,6 +1018,10 @@ fn set(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         // Redis 7.0 propagates any expiring SET as `SET key value PXAT <ms>`.
         Some(at) => x.propagate(&[b"SET".as_slice(), &args[1], &args[2], b"PXAT", at.to_string().as_bytes()]),
         None => x.propagate(args),
+    }
+    x.notify(notify::STRING, "set", &args[1]);
+    if expire_at.is_some() {
+        x.notify(notify::GENERIC, "expire", &args[1]);
     }
     if get { reply_old() } else { Value::ok() }
 }

@@ -5,6 +5,7 @@
 
 use crate::commands::{parse_int, wrong_type};
 use crate::keyspace::{Data, Exec};
+use crate::notify;
 use resp::Value;
 use std::collections::BTreeSet;
 
@@ -69,6 +70,7 @@ fn getdel(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     x.dirty += 1;
     // Propagated as the DEL it amounts to.
     x.propagate(&[b"DEL".as_slice(), &args[1]]);
+    x.notify(notify::GENERIC, "del", &args[1]);
     Value::Bulk(value)
 }
 
@@ -122,15 +124,18 @@ fn getex(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             x.db().remove(key);
             x.dirty += 1;
             x.propagate(&[b"DEL".as_slice(), key]);
+            x.notify(notify::GENERIC, "del", key);
         }
         Some((at, _)) => {
             x.db().expires.insert(key.clone(), at);
             x.dirty += 1;
             x.propagate(&[b"PEXPIREAT".as_slice(), key, at.to_string().as_bytes()]);
+            x.notify(notify::GENERIC, "expire", key);
         }
         None if persist && x.db().expires.remove(key).is_some() => {
             x.dirty += 1;
             x.propagate(&[b"PERSIST".as_slice(), key]);
+            x.notify(notify::GENERIC, "persist", key);
         }
         None => {}
     }
@@ -264,6 +269,7 @@ fn setrange(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     x.db().note_growth(&args[1]);
     x.dirty += 1;
     x.propagate(args);
+    x.notify(notify::STRING, "setrange", &args[1]);
     Value::Integer(len as i64)
 }
 
@@ -283,6 +289,7 @@ fn lset(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             slot.clone_from(&args[3]);
             x.dirty += 1;
             x.propagate(args);
+            x.notify(notify::LIST, "lset", &args[1]);
             Value::ok()
         }
     }
@@ -305,6 +312,7 @@ fn linsert(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let len = list.len();
     x.dirty += 1;
     x.propagate(args);
+    x.notify(notify::LIST, "linsert", &args[1]);
     Value::Integer(len as i64)
 }
 
@@ -331,7 +339,8 @@ fn move_element(args: &[Vec<u8>], from_left: bool, to_left: bool, x: &mut Exec<'
     let db = x.db();
     let Some(Data::List(list)) = db.keys.get_mut(src) else { unreachable!("checked above") };
     let element = if from_left { list.pop_front() } else { list.pop_back() }.expect("lists are never empty");
-    if list.is_empty() {
+    let emptied = list.is_empty();
+    if emptied {
         db.remove(src);
     }
     if !db.keys.contains_key(dst) {
@@ -346,6 +355,12 @@ fn move_element(args: &[Vec<u8>], from_left: bool, to_left: bool, x: &mut Exec<'
     }
     x.dirty += 1;
     x.propagate(args);
+    // `lmoveHandlePush` tells of the push before the pop.
+    x.notify(notify::LIST, if to_left { "lpush" } else { "rpush" }, dst);
+    x.notify(notify::LIST, if from_left { "lpop" } else { "rpop" }, src);
+    if emptied {
+        x.notify(notify::GENERIC, "del", src);
+    }
     Value::Bulk(element)
 }
 
@@ -366,19 +381,34 @@ fn smove(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let db = x.db();
     let Some(Data::Set(members)) = db.keys.get_mut(src) else { unreachable!("checked above") };
     members.remove(member);
-    if members.is_empty() {
+    let emptied = members.is_empty();
+    if emptied {
         db.remove(src);
     }
-    match db.keys.get_mut(dst) {
+    // `smoveCommand` tells of the removal before it makes the destination.
+    x.notify(notify::SET, "srem", src);
+    if emptied {
+        x.notify(notify::GENERIC, "del", src);
+    }
+    let db = x.db();
+    let added = match db.keys.get_mut(dst) {
         Some(Data::Set(members)) => {
-            if members.insert(member.clone()) {
+            let added = members.insert(member.clone());
+            if added {
                 db.note_growth(dst);
             }
+            added
         }
-        _ => db.insert(dst.clone(), Data::Set(BTreeSet::from([member.clone()]))),
-    }
+        _ => {
+            db.insert(dst.clone(), Data::Set(BTreeSet::from([member.clone()])));
+            true
+        }
+    };
     x.dirty += 1;
     x.propagate(args);
+    if added {
+        x.notify(notify::SET, "sadd", dst);
+    }
     Value::Integer(1)
 }
 
@@ -429,6 +459,16 @@ fn set_op_store(op: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     }
     x.dirty += 1;
     x.propagate(args);
+    match op {
+        _ if n == 0 => {
+            if existed {
+                x.notify(notify::GENERIC, "del", dst);
+            }
+        }
+        "sunion" => x.notify(notify::SET, "sunionstore", dst),
+        "sinter" => x.notify(notify::SET, "sinterstore", dst),
+        _ => x.notify(notify::SET, "sdiffstore", dst),
+    }
     Value::Integer(n)
 }
 
@@ -478,6 +518,7 @@ fn copy(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     }
     x.dirty += 1;
     x.propagate(args);
+    x.notify_in(to_db, notify::GENERIC, "copy_to", dst);
     Value::Integer(1)
 }
 
@@ -532,6 +573,8 @@ fn move_key(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     }
     x.dirty += 1;
     x.propagate(args);
+    x.notify(notify::GENERIC, "move_from", key);
+    x.notify_in(to, notify::GENERIC, "move_to", key);
     Value::Integer(1)
 }
 

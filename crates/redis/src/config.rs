@@ -155,7 +155,8 @@ pub struct Config {
     pub aof_rdb_preamble: bool,
     /// `latency-monitor-threshold`: ms from which a command is a latency sample (0: off).
     pub latency_monitor_threshold: u64,
-
+    /// `notify-keyspace-events`: the classes of [`crate::notify`] enabled.
+    pub(crate) notify: u16,
     /// The directives of [`crate::config_table`] set away from their default.
     pub(crate) others: std::collections::BTreeMap<&'static str, String>,
 }
@@ -255,6 +256,7 @@ impl Config {
             latency_tracking: true,
             aof_rdb_preamble: true,
             latency_monitor_threshold: 0,
+            notify: 0,
             others: std::collections::BTreeMap::new(),
         }
     }
@@ -485,6 +487,7 @@ impl Config {
             "slowlog-log-slower-than" => self.slowlog_log_slower_than.to_string(),
             "slowlog-max-len" => self.slowlog_max_len.to_string(),
             "hz" => "10".to_owned(),
+            "notify-keyspace-events" => crate::notify::render(self.notify),
             "cluster-enabled" => yn(self.cluster.enabled),
             "cluster-config-file" => self.cluster.config_file.clone(),
             "cluster-port" => self.cluster.port.to_string(),
@@ -508,7 +511,9 @@ impl Config {
             "latency-monitor-threshold" => self.latency_monitor_threshold = number(self),
             "latency-tracking" => self.latency_tracking = self.other(name).is_some_and(|v| v == "yes"),
             "aof-use-rdb-preamble" => self.aof_rdb_preamble = self.other(name).is_some_and(|v| v == "yes"),
-
+            "notify-keyspace-events" => {
+                self.notify = self.other(name).and_then(|v| crate::notify::parse(&v).ok()).unwrap_or_default();
+            }
             _ if crate::encoding::DIRECTIVES.contains(&name) => {
                 self.encodings = crate::encoding::Limits::read(|n| self.other(n));
             }

@@ -7,8 +7,8 @@
 //!
 //! Each one is checked as Redis checks it and its value kept, so CONFIG GET
 //! and CONFIG REWRITE show it. Those marked [`DEFAULT_ONLY`] change behaviour
-//! the simulator does not model (encodings' thresholds, keyspace
-//! notifications, limits, announced addresses...): they take their default
+//! the simulator does not model (encodings' thresholds, limits, announced
+//! addresses...): they take their default
 //! value only, and anything else is refused with an error that says so rather
 //! than accepted and ignored.
 
@@ -41,8 +41,10 @@ pub(crate) enum Kind {
         max: i64,
         unit: Unit,
     },
-    /// Its own syntax (a path, a list of numbers, a set of flags).
+    /// Its own syntax (a path, a list of numbers).
     Special,
+    /// `notify-keyspace-events`' class letters ([`crate::notify`]).
+    Events,
 }
 
 /// One directive.
@@ -106,6 +108,8 @@ impl Param {
                 }
                 Ok(if unit == Unit::MemoryOrPercent && n < 0 { format!("{}%", -n) } else { shown(n) })
             }
+            // Kept as given: CONFIG GET renders the classes, which hides `n` under `A`.
+            Kind::Events => crate::notify::parse(text).map(|_| text.to_owned()),
             Kind::Str | Kind::Special => Ok(text.to_owned()),
         }
     }
@@ -600,7 +604,7 @@ pub(crate) const PARAMS: &[Param] = &[
     Param { name: "tls-ciphersuites", alias: None, kind: Kind::Str, default: "", flags: 0 },
     Param { name: "dir", alias: None, kind: Kind::Special, default: "/var/lib/redis", flags: PROTECTED },
     Param { name: "oom-score-adj-values", alias: None, kind: Kind::Special, default: "0 200 800", flags: 0 },
-    Param { name: "notify-keyspace-events", alias: None, kind: Kind::Special, default: "", flags: DEFAULT_ONLY },
+    Param { name: "notify-keyspace-events", alias: None, kind: Kind::Events, default: "", flags: 0 },
     Param {
         name: "latency-tracking-info-percentiles",
         alias: None,

@@ -6,6 +6,7 @@
 use crate::commands::{parse_int, wrong_type};
 use crate::keyspace::{Data, Exec};
 use crate::longdouble::{LongDouble, Parsed};
+use crate::notify;
 use resp::Value;
 
 /// Runs `name` if it is one of this module's; `None` otherwise.
@@ -93,6 +94,7 @@ fn hsetnx(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     }
     x.dirty += 1;
     x.propagate(args);
+    x.notify(notify::HASH, "hset", &args[1]);
     Value::Integer(1)
 }
 
@@ -114,6 +116,7 @@ fn hincrby(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         Ok(value) => {
             x.dirty += 1;
             x.propagate(args);
+            x.notify(notify::HASH, "hincrby", &args[1]);
             Value::Integer(parse_int(&value).unwrap_or_default())
         }
         Err(e) => e,
@@ -141,6 +144,7 @@ fn hincrbyfloat(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         Ok(value) => {
             x.dirty += 1;
             x.propagate(&[b"HSET".as_slice(), &args[1], &args[2], &value]);
+            x.notify(notify::HASH, "hincrbyfloat", &args[1]);
             Value::Bulk(value)
         }
         Err(e) => e,

@@ -66,6 +66,11 @@ pub struct Db {
     /// The encodings' thresholds writes to this database go by (the
     /// server's configuration, copied here by [`crate::server::Server`]).
     pub(crate) limits: crate::encoding::Limits,
+    /// Keys are listed in `added` as they are created (`dbAdd`), for the `n`
+    /// class of keyspace notifications; set by [`Exec::new`] while it is on.
+    pub(crate) track_added: bool,
+    /// The keys created since [`Exec::notify`] last told of them.
+    pub(crate) added: Vec<Vec<u8>>,
 }
 
 /// Two databases are equal when they hold the same keys, values and expiry
@@ -140,12 +145,14 @@ impl Db {
 
     /// Sets a key's value (its expiry is the caller's business).
     pub fn insert(&mut self, key: Vec<u8>, value: Data) {
-        let new = (self.slot_index.is_some() || !self.blocking.is_empty()) && !self.keys.contains_key(&key);
+        let new = (self.slot_index.is_some() || !self.blocking.is_empty() || self.track_added)
+            && !self.keys.contains_key(&key);
         if new && let Some(ix) = &mut self.slot_index {
             ix.add(&key);
         }
         if new {
             self.signal_ready(&key, &value);
+            self.note_added(&key);
         }
         // A new value object: its encoding follows its shape, as when Redis creates or loads it.
         if self.limits.big_when_created(&value) {
@@ -157,6 +164,24 @@ impl Db {
             self.keys.insert(key, value);
         } else if let Some(old) = self.keys.insert(key.clone(), value) {
             self.signal_deleted(&key, &old);
+        }
+    }
+
+    /// `setKey` for a value that replaces whatever `key` held (a *STORE
+    /// command's destination): removed and inserted anew, but a key that
+    /// existed is not told of as new.
+    pub(crate) fn replace(&mut self, key: Vec<u8>, value: Data) {
+        let existed = self.remove(&key);
+        self.insert(key, value);
+        if existed && self.track_added {
+            self.added.pop();
+        }
+    }
+
+    /// `key` was just created, by [`Db::insert`] or a raw insert into `keys`.
+    pub(crate) fn note_added(&mut self, key: &[u8]) {
+        if self.track_added {
+            self.added.push(key.to_vec());
         }
     }
 
@@ -336,6 +361,13 @@ pub(crate) fn swap_dbs(dbs: &mut [Db], a: usize, b: usize) {
     }
 }
 
+/// The keys created in `dbs` since the last call, as `new` events.
+pub(crate) fn take_added(dbs: &mut [Db], events: &mut Vec<crate::notify::Event>) {
+    for (i, db) in dbs.iter_mut().enumerate().filter(|(_, d)| !d.added.is_empty()) {
+        events.extend(db.added.drain(..).map(|key| crate::notify::Event { db: i, name: "new", key }));
+    }
+}
+
 /// Where a command's propagation goes: encoded commands for one database. The
 /// server prefixes a SELECT per destination when the database changes.
 #[derive(Debug, Default)]
@@ -364,6 +396,10 @@ pub struct Feed {
     /// (`keyspace_hits`, `keyspace_misses`; see [`Exec::read`]).
     pub(crate) hits: u64,
     pub(crate) misses: u64,
+    /// `notify-keyspace-events` ([`crate::notify`]'s classes), copied here by the server.
+    pub(crate) notify: u16,
+    /// The keyspace events raised since the server last published them.
+    pub(crate) events: Vec<crate::notify::Event>,
 }
 
 /// What a command runs against.
@@ -406,6 +442,10 @@ impl<'a> Exec<'a> {
     /// a replica's own writes stay local.
     pub fn new(dbs: &'a mut [Db], feed: &'a mut Feed, is_master: bool, db: usize, now_ms: i64) -> Exec<'a> {
         feed.enabled = is_master;
+        if feed.notify & crate::notify::NEW != 0 {
+            // Databases a load replaced start untracked.
+            dbs.iter_mut().for_each(|d| d.track_added = true);
+        }
         Exec {
             dbs,
             db,
@@ -445,6 +485,7 @@ impl<'a> Exec<'a> {
             self.dirty += 1;
             self.feed.expired += 1;
             self.propagate(&[b"DEL", key]);
+            self.notify(crate::notify::EXPIRED, "expired", key);
         }
         true
     }
@@ -460,10 +501,27 @@ impl<'a> Exec<'a> {
     /// The live value of `key`, looked up as Redis's `lookupKeyRead` does for
     /// the commands that read it (GET, EXISTS, LRANGE, TTL...): counted as a
     /// keyspace hit or miss. Writes' lookups, and a command's own internal
-    /// checks, use [`Exec::lookup`] and count nothing.
+    /// checks, use [`Exec::lookup`] and count nothing. A miss is a `keymiss`
+    /// keyspace event (the `m` class).
+    #[inline]
     pub fn read(&mut self, key: &[u8]) -> Option<&Data> {
-        if self.expire_if_needed(key) {
+        self.read_telling(key, true)
+    }
+
+    /// [`Exec::read`] without the `keymiss` event (`LOOKUP_NONOTIFY`: OBJECT).
+    pub(crate) fn read_untold(&mut self, key: &[u8]) -> Option<&Data> {
+        self.read_telling(key, false)
+    }
+
+    #[inline]
+    fn read_telling(&mut self, key: &[u8], tell: bool) -> Option<&Data> {
+        // One lookup unless misses are told of.
+        let told = tell && self.feed.notify & crate::notify::KEY_MISS != 0;
+        if self.expire_if_needed(key) || (told && !self.dbs[self.db].keys.contains_key(key)) {
             self.feed.misses += 1;
+            if tell {
+                self.notify(crate::notify::KEY_MISS, "keymiss", key);
+            }
             return None;
         }
         let value = self.dbs[self.db].keys.get(key);
@@ -486,6 +544,34 @@ impl<'a> Exec<'a> {
             return None;
         }
         self.dbs[self.db].keys.get_mut(key)
+    }
+
+    /// `notifyKeyspaceEvent`: `event` of `class` happened to `key` of the
+    /// selected database; kept for the server to publish if the class is on.
+    #[inline]
+    pub(crate) fn notify(&mut self, class: u16, event: &'static str, key: &[u8]) {
+        self.notify_in(self.db, class, event, key);
+    }
+
+    /// [`Exec::notify`] for a key of database `db` (MOVE, COPY ... DB).
+    /// Inlined down to one test while notifications are off (the default).
+    #[inline]
+    pub(crate) fn notify_in(&mut self, db: usize, class: u16, event: &'static str, key: &[u8]) {
+        if self.feed.notify != 0 {
+            self.raise(db, class, event, key);
+        }
+    }
+
+    #[inline(never)]
+    fn raise(&mut self, db: usize, class: u16, event: &'static str, key: &[u8]) {
+        if self.feed.notify & crate::notify::NEW != 0 {
+            // `dbAdd` told of them as it made them: before the command's own events.
+            take_added(self.dbs, &mut self.feed.events);
+        }
+        let on = crate::notify::KEYSPACE | crate::notify::KEYEVENT;
+        if self.feed.notify & class != 0 && self.feed.notify & on != 0 {
+            self.feed.events.push(crate::notify::Event { db, name: event, key: key.to_vec() });
+        }
     }
 
     /// Records a command for replicas and the AOF, in the selected database;

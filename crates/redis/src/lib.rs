@@ -1,7 +1,7 @@
 //! `redis`: Redis 7.0's node logic. It owns the sans-IO server
 //! ([`server::Server`]), the `redis.conf` directives it honours ([`config`]), the
 //! dataset ([`keyspace`]) and its commands ([`commands`], streams in [`stream`]), PUBLISH's
-//! propagation ([`pubsub`]), MULTI/EXEC and CLIENT KILL ([`multi`]),
+//! propagation and keyspace notifications ([`pubsub`], [`notify`]), MULTI/EXEC and CLIENT KILL ([`multi`]),
 //! master/replica replication ([`replication`]), RDB/AOF persistence
 //! ([`persistence`], [`rdb`]), DUMP/RESTORE/MIGRATE ([`migrate`]) and Redis
 //! Cluster's bus, gossip, failover and routing ([`cluster`]). What lab tooling
@@ -53,6 +53,7 @@ pub mod migrate;
 mod modules;
 mod monitor;
 pub mod multi;
+mod notify;
 pub mod output;
 pub mod persistence;
 pub mod pubsub;
@@ -102,6 +103,8 @@ mod tests_lists;
 mod tests_memory;
 #[cfg(test)]
 mod tests_migrate;
+#[cfg(test)]
+mod tests_notify;
 #[cfg(test)]
 mod tests_output;
 #[cfg(test)]

@@ -17,6 +17,7 @@
 
 use crate::dispatch::Timer;
 use crate::keyspace::{Data, Exec};
+use crate::notify;
 use crate::server::Server;
 use resp::{Decoded, ReplyDecoder, Value};
 use sim::{ConnId, ConnectError, Ctx, Input, TimerId};
@@ -119,6 +120,7 @@ pub(crate) fn restore(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         if deleted {
             x.dirty += 1;
             x.propagate(&[b"DEL".as_slice(), key]);
+            x.notify(notify::GENERIC, "del", key);
         }
         return Value::ok();
     }
@@ -136,6 +138,7 @@ pub(crate) fn restore(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     } else {
         x.propagate(args);
     }
+    x.notify(notify::GENERIC, "restore", key);
     Value::ok()
 }
 
@@ -481,6 +484,7 @@ impl Server {
             for key in &moved {
                 x.db().remove(key);
                 x.dirty += 1;
+                x.notify(notify::GENERIC, "del", key);
             }
             let mut argv = vec![b"DEL".to_vec()];
             argv.extend(moved);

@@ -7,6 +7,7 @@
 
 use crate::commands::{parse_int, smembers, wrong_type};
 use crate::keyspace::{Data, Exec};
+use crate::notify;
 use resp::Value;
 use std::collections::BTreeSet;
 
@@ -194,17 +195,24 @@ fn spop(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         }
         Some(_) => return wrong_type(),
     };
-    remove_if_empty(x, &args[1]);
+    let emptied = remove_if_empty(x, &args[1]);
     x.dirty += 1;
     // Propagated as the SREM it amounts to; emptying the set propagates no DEL.
     x.propagate(&[b"SREM".as_slice(), &args[1], &member]);
+    x.notify(notify::SET, "spop", &args[1]);
+    if emptied {
+        x.notify(notify::GENERIC, "del", &args[1]);
+    }
     Value::Bulk(member)
 }
 
-fn remove_if_empty(x: &mut Exec<'_>, key: &[u8]) {
-    if matches!(x.db().keys.get(key), Some(Data::Set(m)) if m.is_empty()) {
+/// Deletes the set at `key` if it is empty; true if it did.
+fn remove_if_empty(x: &mut Exec<'_>, key: &[u8]) -> bool {
+    let empty = matches!(x.db().keys.get(key), Some(Data::Set(m)) if m.is_empty());
+    if empty {
         x.db().remove(key);
     }
+    empty
 }
 
 /// Redis's `SPOP_MOVE_STRATEGY_MUL`: when fewer than count/5 members stay,
@@ -237,6 +245,8 @@ fn spop_count(args: &[Vec<u8>], x: &mut Exec<'_>, draws: &mut Draws) -> Value {
         x.dirty += size as u64 + 1;
         x.db().remove(&args[1]);
         x.propagate(&[b"DEL".as_slice(), &args[1]]);
+        x.notify(notify::SET, "spop", &args[1]);
+        x.notify(notify::GENERIC, "del", &args[1]);
         return Value::Set(ordered);
     }
     // Below the set's size, so it fits.
@@ -256,6 +266,7 @@ fn spop_count(args: &[Vec<u8>], x: &mut Exec<'_>, draws: &mut Draws) -> Value {
     // Redis adds the requested count and one to `dirty`.
     x.dirty += count as u64 + 1;
     propagate_srems(x, &args[1], &popped);
+    x.notify(notify::SET, "spop", &args[1]);
     Value::Set(popped)
 }
 

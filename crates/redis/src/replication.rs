@@ -1391,6 +1391,9 @@ impl Server {
                         crate::commands::keyspace(command, args, &mut x);
                         self.persist.dirty += x.dirty;
                         self.persist.feed_aof_command(ctx, &self.config, db_now, args);
+                        if !self.feed.events.is_empty() {
+                            self.publish_events(ctx);
+                        }
                     }
                 }
             }

@@ -182,6 +182,7 @@ impl Server {
     pub fn new(config: Config) -> Server {
         let mut slowlog = crate::slowlog::SlowLog::default();
         slowlog.untracked = !config.latency_tracking;
+        let file_notify = config.notify;
         Server {
             slowlog,
             latency: Default::default(),
@@ -197,7 +198,7 @@ impl Server {
             errors: crate::errorstats::ErrorStats::default(),
             connections_received: 0,
             cron_loops: 0,
-            feed: Feed::default(),
+            feed: Feed { notify: file_notify, ..Feed::default() },
             repl: Replication::default(),
             persist: Persistence::default(),
             busy_until: None,
@@ -846,6 +847,13 @@ impl Server {
                 for db in &mut self.dbs {
                     db.limits = self.config.encodings;
                 }
+                self.feed.notify = self.config.notify;
+                if self.feed.notify & crate::notify::NEW == 0 {
+                    for db in &mut self.dbs {
+                        db.track_added = false;
+                        db.added.clear();
+                    }
+                }
                 if limit_set {
                     self.warn_maxmemory_below_usage(ctx);
                 }
@@ -1182,7 +1190,14 @@ impl Server {
     }
 
     /// Moves what the last command propagated to the replication stream and the AOF.
+    /// Publishes the keyspace events it raised first, as Redis does while the command runs.
     pub(crate) fn flush_feed(&mut self, ctx: &mut Ctx<'_>) {
+        if self.feed.notify & crate::notify::NEW != 0 {
+            crate::keyspace::take_added(&mut self.dbs, &mut self.feed.events);
+        }
+        if !self.feed.events.is_empty() {
+            self.publish_events(ctx);
+        }
         if self.feed.bytes.is_empty() {
             return;
         }

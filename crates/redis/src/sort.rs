@@ -4,6 +4,7 @@
 
 use crate::commands::{parse_int, wrong_type};
 use crate::keyspace::{Data, Exec};
+use crate::notify;
 use resp::Value;
 use std::cmp::Ordering;
 
@@ -215,18 +216,18 @@ fn limit(v: Vec<Vec<u8>>, limit: Option<(i64, i64)>) -> Vec<Vec<u8>> {
 /// result deletes the destination.
 fn store(args: &[Vec<u8>], x: &mut Exec<'_>, dst: &[u8], out: Vec<Option<Vec<u8>>>) -> Value {
     let n = out.len() as i64;
+    let event = if out.is_empty() { "del" } else { "sortstore" };
     if out.is_empty() {
         if x.lookup(dst).is_none() || !x.db().remove(dst) {
             return Value::Integer(0);
         }
     } else {
         x.lookup(dst);
-        let db = x.db();
-        db.remove(dst);
-        db.insert(dst.to_vec(), Data::List(Box::new(out.into_iter().map(Option::unwrap_or_default).collect())));
+        x.db().replace(dst.to_vec(), Data::List(Box::new(out.into_iter().map(Option::unwrap_or_default).collect())));
     }
     x.dirty += 1;
     x.propagate(args);
+    x.notify(notify::GENERIC, event, dst);
     Value::Integer(n)
 }
 

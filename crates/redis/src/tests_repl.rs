@@ -11,7 +11,7 @@ use std::time::Duration;
 
 pub(crate) struct Cluster {
     pub(crate) sim: Sim,
-    host: HostId,
+    pub(crate) host: HostId,
     clients: u32,
 }
 

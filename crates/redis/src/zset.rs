@@ -4,6 +4,7 @@
 use crate::commands::{parse_int, wrong_type};
 use crate::encoding::Limits;
 use crate::keyspace::{Data, Exec};
+use crate::notify;
 use resp::Value;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
@@ -545,6 +546,7 @@ pub(crate) fn zadd(args: &[Vec<u8>], x: &mut Exec<'_>, zincrby: bool) -> Value {
     if added + updated > 0 {
         x.dirty += added + updated;
         x.propagate(args);
+        x.notify(notify::ZSET, if f.incr { "zincr" } else { "zadd" }, &args[1]);
     }
     if let Some(e) = error {
         return e;
@@ -691,7 +693,7 @@ fn zrange(args: &[Vec<u8>], x: &mut Exec<'_>, kind: Kind, rev: bool, at: usize) 
         Err(e) => return e,
     };
     if store {
-        return store_range(args, x, found.unwrap_or_default());
+        return store_range(args, x, found.unwrap_or_default(), "zrangestore");
     }
     let found = found.unwrap_or_default();
     if q.withscores {
@@ -748,22 +750,25 @@ fn page(found: Vec<(Vec<u8>, f64)>, offset: i64, limit: i64) -> Vec<(Vec<u8>, f6
 }
 
 /// ZRANGESTORE's end: the destination holds the range, or is deleted when it is empty.
-fn store_range(args: &[Vec<u8>], x: &mut Exec<'_>, found: Vec<(Vec<u8>, f64)>) -> Value {
+/// Stores `found` at the destination (`event` tells of it), or deletes it when empty.
+fn store_range(args: &[Vec<u8>], x: &mut Exec<'_>, found: Vec<(Vec<u8>, f64)>, event: &'static str) -> Value {
     let n = found.len() as i64;
     let dst = &args[1];
     if found.is_empty() {
         if x.lookup(dst).is_none() || !x.db().remove(dst) {
             return Value::Integer(0);
         }
-    } else {
-        let z = ZSet::stored(found, &x.db().limits);
-        x.lookup(dst);
-        let db = x.db();
-        db.remove(dst);
-        db.insert(dst.clone(), Data::ZSet(Box::new(z)));
+        x.dirty += 1;
+        x.propagate(args);
+        x.notify(notify::GENERIC, "del", dst);
+        return Value::Integer(0);
     }
+    let z = ZSet::stored(found, &x.db().limits);
+    x.lookup(dst);
+    x.db().replace(dst.clone(), Data::ZSet(Box::new(z)));
     x.dirty += 1;
     x.propagate(args);
+    x.notify(notify::ZSET, event, dst);
     Value::Integer(n)
 }
 
@@ -781,6 +786,10 @@ fn zrem(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if removed > 0 {
         x.dirty += removed as u64;
         x.propagate(args);
+        x.notify(notify::ZSET, "zrem", &args[1]);
+    }
+    if empty {
+        x.notify(notify::GENERIC, "del", &args[1]);
     }
     Value::Integer(removed as i64)
 }
@@ -816,12 +825,22 @@ fn zremrange(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     for (m, _) in &gone {
         z.remove(m);
     }
-    if z.is_empty() {
+    let emptied = z.is_empty();
+    if emptied {
         x.db().remove(&args[1]);
     }
     if !gone.is_empty() {
         x.dirty += gone.len() as u64;
         x.propagate(args);
+        let event = match name {
+            "zremrangebyrank" => "zremrangebyrank",
+            "zremrangebyscore" => "zremrangebyscore",
+            _ => "zremrangebylex",
+        };
+        x.notify(notify::ZSET, event, &args[1]);
+    }
+    if emptied {
+        x.notify(notify::GENERIC, "del", &args[1]);
     }
     Value::Integer(gone.len() as i64)
 }
@@ -857,11 +876,16 @@ fn zpop(max: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     for (m, _) in &picked {
         z.remove(m);
     }
-    if z.is_empty() {
+    let emptied = z.is_empty();
+    if emptied {
         x.db().remove(&args[1]);
     }
     x.dirty += picked.len() as u64;
     x.propagate(args);
+    x.notify(notify::ZSET, if max { "zpopmax" } else { "zpopmin" }, &args[1]);
+    if emptied {
+        x.notify(notify::GENERIC, "del", &args[1]);
+    }
     // RESP3 pairs them up only when a count was given.
     with_scores(picked, x.resp3 && args.len() == 3)
 }
@@ -947,7 +971,12 @@ fn combine(op: &str, args: &[Vec<u8>], x: &mut Exec<'_>, store: bool) -> Value {
         return Value::Integer(if limit > 0 { n.min(limit) } else { n });
     }
     if store {
-        return store_range(args, x, result);
+        let event = match op {
+            "zunion" => "zunionstore",
+            "zinter" => "zinterstore",
+            _ => "zdiffstore",
+        };
+        return store_range(args, x, result, event);
     }
     if withscores {
         return with_scores(result, x.resp3);

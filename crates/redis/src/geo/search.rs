@@ -8,6 +8,7 @@ use super::hash::{self, Kind, Shape};
 use super::{distance_reply, double, long_lat, position, unit, zset};
 use crate::commands::parse_int;
 use crate::keyspace::{Data, Exec};
+use crate::notify;
 use crate::zset::ZSet;
 use resp::Value;
 
@@ -210,6 +211,7 @@ fn search(args: &[Vec<u8>], x: &mut Exec<'_>, src: usize, centre: (f64, f64), mu
                     x.db().remove(&dest);
                     x.dirty += 1;
                     x.propagate(args);
+                    x.notify(notify::GENERIC, "del", &dest);
                 }
                 Value::Integer(0)
             }
@@ -304,6 +306,7 @@ fn store(args: &[Vec<u8>], x: &mut Exec<'_>, dest: &[u8], found: Vec<Found>, sto
             x.db().remove(dest);
             x.dirty += 1;
             x.propagate(args);
+            x.notify(notify::GENERIC, "del", dest);
         }
         return Value::Integer(0);
     }
@@ -316,5 +319,7 @@ fn store(args: &[Vec<u8>], x: &mut Exec<'_>, dest: &[u8], found: Vec<Found>, sto
     db.expires.remove(dest);
     x.dirty += n as u64;
     x.propagate(args);
+    let search = args[0].eq_ignore_ascii_case(b"geosearchstore");
+    x.notify(notify::ZSET, if search { "geosearchstore" } else { "georadiusstore" }, dest);
     Value::Integer(n as i64)
 }

@@ -12,6 +12,7 @@ pub(crate) use repr::SPARSE_MAX_BYTES;
 
 use crate::commands::wrong_type;
 use crate::keyspace::{Data, Exec};
+use crate::notify;
 use repr::{Corrupt, REGISTERS};
 use resp::Value;
 
@@ -84,6 +85,7 @@ fn pfadd(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     repr::invalidate(s);
     x.dirty += updated;
     x.propagate(args);
+    x.notify(notify::STRING, "pfadd", &args[1]);
     Value::Integer(1)
 }
 
@@ -148,6 +150,7 @@ fn pfmerge(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     repr::invalidate(s);
     x.dirty += 1;
     x.propagate(args);
+    x.notify(notify::STRING, "pfadd", &args[1]);
     Value::ok()
 }
 

@@ -5,6 +5,7 @@
 use super::{ParsedId, Stream, StreamId, Trim, entry_reply, invalid_id, parse_id, range_end, range_start, strict_id};
 use crate::commands::{parse_int, wrong_type};
 use crate::keyspace::{Data, Exec};
+use crate::notify;
 use resp::Value;
 
 /// Runs a stream command; `None` if `name` is not one.
@@ -194,8 +195,9 @@ fn xadd(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let fields = args[fields_at..].chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect();
     s.append(id, fields, &limits);
     let mut out = args.to_vec();
+    let mut trimmed = 0;
     if let Some(how) = t.trim {
-        s.trim(how, t.approx, t.limit);
+        trimmed = s.trim(how, t.approx, t.limit);
         if t.approx {
             rewrite_trim(&mut out, &t, s);
         }
@@ -206,6 +208,10 @@ fn xadd(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     x.dirty += 1;
     x.propagate(&out);
     x.db().signal_stream(key);
+    x.notify(notify::STREAM, "xadd", key);
+    if trimmed > 0 {
+        x.notify(notify::STREAM, "xtrim", key);
+    }
     Value::Bulk(id.to_bytes())
 }
 
@@ -297,6 +303,7 @@ fn xdel(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         }
         x.dirty += deleted;
         x.propagate(args);
+        x.notify(notify::STREAM, "xdel", &args[1]);
     }
     Value::Integer(deleted as i64)
 }
@@ -321,6 +328,7 @@ fn xtrim(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         }
         x.dirty += deleted;
         x.propagate(&out);
+        x.notify(notify::STREAM, "xtrim", &args[1]);
     }
     Value::Integer(deleted as i64)
 }
@@ -378,5 +386,6 @@ fn xsetid(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     }
     x.dirty += 1;
     x.propagate(args);
+    x.notify(notify::STREAM, "xsetid", &args[1]);
     Value::ok()
 }
