@@ -193,6 +193,8 @@ struct TableRead {
     version: u64,
     runs: Vec<(u16, u16, String)>,
     ranges: Ranges,
+    /// The owners' epochs as last read (kept for its allocation).
+    epochs: Vec<u64>,
 }
 
 impl Tables {
@@ -206,13 +208,16 @@ impl Tables {
             version: version.wrapping_add(1),
             runs: Vec::new(),
             ranges: Rc::default(),
+            epochs: Vec::new(),
         });
         if (read.incarnation, read.version) != (incarnation, version) {
-            *read = TableRead { incarnation, version, runs: c.slot_runs(), ranges: Rc::default() };
+            let epochs = std::mem::take(&mut read.epochs);
+            *read = TableRead { incarnation, version, runs: c.slot_runs(), ranges: Rc::default(), epochs };
         }
-        let epochs = c.run_epochs();
-        if !read.ranges.iter().map(|r| r.epoch).eq(epochs.iter().copied()) || read.ranges.len() != read.runs.len() {
-            let ranges = read.runs.iter().zip(epochs).map(|((first, last, owner), epoch)| SlotRangeView {
+        c.run_epochs_into(&mut read.epochs);
+        if !read.ranges.iter().map(|r| r.epoch).eq(read.epochs.iter().copied()) || read.ranges.len() != read.runs.len()
+        {
+            let ranges = read.runs.iter().zip(&read.epochs).map(|((first, last, owner), &epoch)| SlotRangeView {
                 first: *first,
                 last: *last,
                 owner: owner.clone(),
@@ -385,14 +390,11 @@ impl Condition for Agrees {
             return Ok(Observation { holds: true, observed: format!("not judged: {} in force", faults.join(", ")) });
         }
         let members = servers(rt, &self.among)?;
-        let views: Vec<(&Member<'_>, u64, Ranges)> = members
-            .iter()
-            .filter(|m| !m.paused)
-            .filter_map(|m| {
-                let epoch = m.server.cluster_view()?.current_epoch();
-                self.tables.ranges(rt, m).map(|r| (m, epoch, r))
-            })
-            .collect();
+        let mut views: Vec<(&Member<'_>, u64, Ranges)> = Vec::with_capacity(members.len());
+        views.extend(members.iter().filter(|m| !m.paused).filter_map(|m| {
+            let epoch = m.server.cluster_view()?.current_epoch();
+            self.tables.ranges(rt, m).map(|r| (m, epoch, r))
+        }));
         let mut last = self.last.borrow_mut();
         if let Some((seen, o)) = &*last
             && seen.len() == views.len()
@@ -448,16 +450,16 @@ fn slot_difference(a: &str, ra: &[SlotRangeView], b: &str, rb: &[SlotRangeView])
 
 /// The node (among all the scenario's nodes) that serves at `host:port`.
 fn node_at(rt: &Runtime, host: &str, port: u16) -> Option<ProcId> {
-    let ip: Option<std::net::Ipv4Addr> = host.parse().ok();
-    rt.nodes().map(|(p, _)| p).find(|&p| rt.node_addr(p).is_some_and(|a| a.port() == port && Some(*a.ip()) == ip))
+    let ip: std::net::Ipv4Addr = host.parse().ok()?;
+    rt.node_at_addr(std::net::SocketAddrV4::new(ip, port))
 }
 
 /// A running replica and its master, when the master is a running node.
 fn pairs<'a>(rt: &'a Runtime, among: &Option<Vec<NodeRef>>) -> Result<Vec<(Member<'a>, Member<'a>)>, RunError> {
     let mut out = Vec::new();
     for r in servers(rt, among)? {
-        let Some((host, port)) = r.server.master_address() else { continue };
-        let Some(p) = node_at(rt, &host, port) else { continue };
+        let Some((host, port)) = r.server.master_host_port() else { continue };
+        let Some(p) = node_at(rt, host, port) else { continue };
         if rt.sim.proc_state(p) == ProcState::Down {
             continue;
         }

@@ -119,10 +119,7 @@ impl Server {
             let why = format!("can't vote about this master before {} milliseconds", nt * 2 - since_vote);
             return deny(self, ctx, why);
         }
-        for slot in 0..SLOTS {
-            if !bus::bit(req.slots, slot) {
-                continue;
-            }
+        for slot in bus::set_slots(req.slots) {
             let Some(owner) = c.owner(slot) else { continue };
             let epoch = c.node(owner).config_epoch;
             if epoch <= req.config_epoch {

@@ -957,10 +957,7 @@ impl Server {
         }
         if dirty_slots {
             let c = self.clr();
-            for slot in 0..SLOTS {
-                if !bus::bit(h.slots, slot) {
-                    continue;
-                }
+            for slot in bus::set_slots(h.slots) {
                 let Some(owner) = c.owner(slot) else { continue };
                 if owner == sender {
                     continue;
@@ -1136,10 +1133,7 @@ impl Server {
         let mut sender_slots = 0;
         let mut migrated_our_slots = 0;
         let myself = c.myself;
-        for slot in 0..SLOTS {
-            if !bus::bit(slots, slot) {
-                continue;
-            }
+        for slot in bus::set_slots(slots) {
             sender_slots += 1;
             let c = self.clr();
             let owner = c.owner(slot);

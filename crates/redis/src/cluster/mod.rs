@@ -758,7 +758,7 @@ impl Cluster {
     }
 
     /// `f` of [`Cluster::owner_runs`], read in place.
-    fn with_owner_runs<R>(&self, f: impl FnOnce(&[OwnerRun]) -> R) -> R {
+    pub(crate) fn with_owner_runs<R>(&self, f: impl FnOnce(&[OwnerRun]) -> R) -> R {
         let mut cache = self.runs_cache.borrow_mut();
         if cache.0 != self.slots_version {
             *cache = (self.slots_version, self.scan_owner_runs());
@@ -1107,10 +1107,7 @@ impl Cluster {
         let mut slot = 0;
         while slot < SLOTS {
             let owner = self.slots[slot];
-            let mut last = slot;
-            while last + 1 < SLOTS && self.slots[last + 1] == owner {
-                last += 1;
-            }
+            let last = run_end(&self.slots, slot) - 1;
             if owner != NO_OWNER && missing.get(owner as usize) == Some(&true) {
                 push_range(&mut texts[owner as usize], slot, last);
             }

@@ -127,8 +127,9 @@ fn fresh_node_first_save_has_no_ports() {
     }));
 }
 
-/// `owner_runs` against reading the owner table a slot at a time, over
-/// runs of every length around the 16-slot blocks it compares at once.
+/// `owner_runs`, a node's bitmap and the set slots of a bitmap against
+/// reading the owner table a slot at a time, over runs of every length
+/// around the 16-slot blocks and the bytes they are worked out by.
 #[test]
 fn owner_runs_are_the_slot_table_read_slot_by_slot() {
     let mut c = Cluster::new(name('a'), 1000);
@@ -165,6 +166,10 @@ fn owner_runs_are_the_slot_table_read_slot_by_slot() {
                 bus::set_bit(&mut bits, slot, true);
             }
             assert!(c.owns_exactly(node, &bits));
+            // The header's bitmap, built a run at a time, and its blocks.
+            assert!(*c.slot_bits(node) == *bits, "node {node}'s cached bitmap");
+            assert_eq!(c.bits_cache.problem(&c.slots), None);
+            assert!(bus::set_slots(&bits).eq((0..SLOTS).filter(|&s| c.owner(s) == Some(node))));
             let flip = rng.below(SLOTS as u64) as usize;
             let was = bus::bit(&bits, flip);
             bus::set_bit(&mut bits, flip, !was);
