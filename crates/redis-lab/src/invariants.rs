@@ -133,7 +133,12 @@ fn plain(name: &str, among: Option<Vec<NodeRef>>) -> Box<dyn Condition> {
         }
         "cluster-slots-covered" => Box::new(SlotsCovered { among, tables: Tables::default() }),
         "cluster-agrees" => Box::new(Agrees { among, tables: Tables::default(), last: RefCell::default() }),
-        _ => Box::new(Converged { among, last: RefCell::default(), same_at: RefCell::default() }),
+        _ => Box::new(Converged {
+            among,
+            last: RefCell::default(),
+            same_at: RefCell::default(),
+            settled: Default::default(),
+        }),
     }
 }
 
@@ -384,6 +389,11 @@ struct Agrees {
 type TableSeen = (ProcId, u64, Ranges);
 
 impl Condition for Agrees {
+    /// It reads the faults in force, the nodes' states and their tables,
+    /// nothing else (`last` only saves work).
+    fn repeats_when_nothing_happened(&self) -> bool {
+        true
+    }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let faults = separating_faults(rt);
         if !faults.is_empty() {
@@ -479,6 +489,9 @@ struct Converged {
     /// nodes' command counts: a writable replica changes without its offset
     /// moving): the digests are compared again only when one of them moves.
     same_at: RefCell<BTreeMap<(ProcId, ProcId), SameAt>>,
+    /// The last look saw the masters' offsets it had seen the look before
+    /// (or judged nothing): in the same world the next look sees the same.
+    settled: std::cell::Cell<bool>,
 }
 
 /// The replica's offset and both nodes' command counts.
@@ -501,7 +514,13 @@ impl Converged {
 }
 
 impl Condition for Converged {
+    /// A look compares with the masters' offsets the previous look saw:
+    /// once two looks saw the same, an unchanged world looks the same.
+    fn repeats_when_nothing_happened(&self) -> bool {
+        self.settled.get()
+    }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
+        self.settled.set(false);
         let faults = separating_faults(rt);
         let pairs = pairs(rt, &self.among)?;
         let mut last = self.last.borrow_mut();
@@ -509,6 +528,7 @@ impl Condition for Converged {
         for (r, m) in &pairs {
             last.insert((r.proc, m.proc), m.server.repl_offset());
         }
+        self.settled.set(!faults.is_empty() || previous == *last);
         if !faults.is_empty() {
             return Ok(Observation { holds: true, observed: format!("not judged: {} in force", faults.join(", ")) });
         }

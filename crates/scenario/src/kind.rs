@@ -47,6 +47,15 @@ pub trait Condition {
     fn changes_only_with_events(&self) -> bool {
         false
     }
+    /// Whether a look made when nothing happened since the previous one (no
+    /// event ran, no fault was applied, no step began) would observe what
+    /// that look did, so an invariant's poll may reuse it. Asked after each
+    /// look; true for a condition that reads only the state of the world, not
+    /// the time. Unlike [`Condition::changes_only_with_events`] it lets no
+    /// wait skip a poll.
+    fn repeats_when_nothing_happened(&self) -> bool {
+        self.changes_only_with_events()
+    }
 }
 
 /// The name and documentation of a step or condition, with its JSON Schema.

@@ -142,7 +142,7 @@ impl InvariantState {
         self.evaluations += 1;
         let stamp = rt.world_stamp();
         let broken = match &self.last_look {
-            Some((at, broken)) if *at == stamp && self.condition.changes_only_with_events() => broken.clone(),
+            Some((at, broken)) if *at == stamp && self.condition.repeats_when_nothing_happened() => broken.clone(),
             _ => {
                 let broken = match self.condition.observe(rt) {
                     Ok(o) if o.holds => None,
