@@ -294,12 +294,8 @@ impl Server {
         c.set_node_as_master(myself);
         self.unset_master(ctx);
         let c = self.cl();
-        for slot in 0..SLOTS {
-            if c.owner(slot) == Some(old) {
-                c.del_slot(slot);
-                c.add_slot(myself, slot);
-            }
-        }
+        let taken: Vec<u16> = (0..SLOTS).filter(|&s| c.owner(s) == Some(old)).map(|s| s as u16).collect();
+        c.rebind_slots(&taken, myself);
         self.update_cluster_state(ctx);
         self.save_cluster_config(ctx, true);
         self.broadcast_pong(ctx, Broadcast::All);

@@ -1130,6 +1130,7 @@ impl Server {
         let cur_master = if c.me().is_master() { Some(c.myself) } else { c.me().slaveof };
         let mut new_master = None;
         let mut dirty: Vec<usize> = Vec::new();
+        let mut won: Vec<u16> = Vec::new();
         let mut sender_slots = 0;
         let mut migrated_our_slots = 0;
         let myself = c.myself;
@@ -1148,11 +1149,14 @@ impl Server {
                     new_master = Some(sender);
                     migrated_our_slots += 1;
                 }
-                let c = self.cl();
-                c.del_slot(slot);
-                c.add_slot(sender, slot);
-                c.todo |= TODO_SAVE_CONFIG | TODO_UPDATE_STATE | TODO_FSYNC_CONFIG;
+                // Rebound below, all at once: no slot's check reads another's owner.
+                won.push(slot as u16);
             }
+        }
+        let c = self.cl();
+        if !won.is_empty() {
+            c.rebind_slots(&won, sender);
+            c.todo |= TODO_SAVE_CONFIG | TODO_UPDATE_STATE | TODO_FSYNC_CONFIG;
         }
         let c = self.clr();
         let cur_master_empty = cur_master.is_some_and(|m| c.node(m).numslots == 0);

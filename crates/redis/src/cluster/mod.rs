@@ -819,6 +819,43 @@ impl Cluster {
         true
     }
 
+    /// [`Cluster::del_slot`] then [`Cluster::add_slot`] to `to` for each of
+    /// `slots`: what a newer claim does to the slots it wins (thousands at a
+    /// time as a cluster forms or fails over), with the bookkeeping of a
+    /// change done once per owner rather than once per slot.
+    pub(crate) fn rebind_slots(&mut self, slots: &[u16], to: usize) {
+        if slots.is_empty() {
+            return;
+        }
+        let my_master = self.me().slaveof;
+        let mut last_owner = None;
+        for &slot in slots {
+            let slot = usize::from(slot);
+            if let Some(i) = self.owner(slot) {
+                if i == self.myself || my_master == Some(i) {
+                    self.lost_shard_slots.insert(slot as u16);
+                }
+                let n = self.node_mut(i);
+                n.numslots -= 1;
+                if last_owner != Some(i) {
+                    n.slots_text.replace(None);
+                    last_owner = Some(i);
+                }
+            }
+            self.slots[slot] = to as u32;
+        }
+        self.slots_unpublished = true;
+        self.slots_version += 1;
+        self.bits_cache.invalidate();
+        #[cfg(debug_assertions)]
+        {
+            self.slots_changed = true;
+        }
+        let n = self.node_mut(to);
+        n.numslots += slots.len() as u16;
+        n.slots_text.replace(None);
+    }
+
     /// Asserts that `currentEpoch` and myself's `configEpoch` have not gone
     /// down since the last call, and remembers them. Epochs only grow in
     /// Redis (a vote, a failover, a collision, gossip from a newer node all
