@@ -327,7 +327,7 @@ pub(crate) fn parse_condition_map(
     let count = parsed.len();
     match count {
         0 => Err(Diagnostic::new(value.span, format!("{what} has no condition"))
-            .with_hint(format!("conditions are: {}", quoted(&known)))),
+            .with_hint(format!("conditions are: {}", quoted(known)))),
         1 => Ok((parsed.pop().expect("one condition"), 1)),
         _ => Ok((Box::new(All(parsed)), count)),
     }
