@@ -46,6 +46,7 @@ pub(crate) mod machinery;
 mod names;
 mod node;
 mod nodes_conf;
+mod slot_set;
 mod slots_reply;
 
 pub(crate) use links::Link;
@@ -386,7 +387,7 @@ pub(crate) struct Cluster {
     pub(crate) slots_version: u64,
     /// Slots this node's shard (myself, or the master myself replicates)
     /// stopped owning since the server last took them: their shard channels go.
-    lost_shard_slots: std::collections::BTreeSet<u16>,
+    lost_shard_slots: slot_set::SlotSet,
     /// [`Cluster::owner_runs`] as of the `slots_version` beside it: CLUSTER
     /// SLOTS is asked far more often than a slot changes owner.
     runs_cache: std::cell::RefCell<(u64, Vec<OwnerRun>)>,
@@ -456,7 +457,7 @@ impl Cluster {
             published_slots: vec![(0, (SLOTS - 1) as u16, None)],
             slots_unpublished: true,
             slots_version: 0,
-            lost_shard_slots: std::collections::BTreeSet::new(),
+            lost_shard_slots: slot_set::SlotSet::default(),
             runs_cache: std::cell::RefCell::new((u64::MAX, Vec::new())),
             slots_reply: std::cell::RefCell::default(),
         };
@@ -997,7 +998,7 @@ impl Cluster {
     }
 
     /// The slots this node's shard lost since the last call.
-    pub(crate) fn take_lost_shard_slots(&mut self) -> std::collections::BTreeSet<u16> {
+    pub(crate) fn take_lost_shard_slots(&mut self) -> slot_set::SlotSet {
         std::mem::take(&mut self.lost_shard_slots)
     }
 
@@ -1045,9 +1046,10 @@ impl Cluster {
     /// The node's configEpoch, or its master's for a replica (`nodeEpoch`).
     pub(crate) fn epoch_of(&self, i: usize) -> u64 {
         let n = self.node(i);
-        match n.slaveof {
-            Some(m) if n.is_slave() => self.node(m).config_epoch,
-            _ => n.config_epoch,
+        // The flag first: a master's answer needs no read of its cold part.
+        match n.is_slave().then_some(n.slaveof).flatten() {
+            Some(m) => self.node(m).config_epoch,
+            None => n.config_epoch,
         }
     }
 
