@@ -133,7 +133,12 @@ fn plain(name: &str, among: Option<Vec<NodeRef>>) -> Box<dyn Condition> {
         }
         "cluster-slots-covered" => Box::new(SlotsCovered { among, tables: Tables::default() }),
         "cluster-agrees" => Box::new(Agrees { among, tables: Tables::default(), last: RefCell::default() }),
-        _ => Box::new(Converged { among, last: RefCell::default(), same_at: RefCell::default() }),
+        _ => Box::new(Converged {
+            among,
+            last: RefCell::default(),
+            same_at: RefCell::default(),
+            settled: Default::default(),
+        }),
     }
 }
 
@@ -193,6 +198,8 @@ struct TableRead {
     version: u64,
     runs: Vec<(u16, u16, String)>,
     ranges: Ranges,
+    /// The owners' epochs as last read (kept for its allocation).
+    epochs: Vec<u64>,
 }
 
 impl Tables {
@@ -206,13 +213,16 @@ impl Tables {
             version: version.wrapping_add(1),
             runs: Vec::new(),
             ranges: Rc::default(),
+            epochs: Vec::new(),
         });
         if (read.incarnation, read.version) != (incarnation, version) {
-            *read = TableRead { incarnation, version, runs: c.slot_runs(), ranges: Rc::default() };
+            let epochs = std::mem::take(&mut read.epochs);
+            *read = TableRead { incarnation, version, runs: c.slot_runs(), ranges: Rc::default(), epochs };
         }
-        let epochs = c.run_epochs();
-        if !read.ranges.iter().map(|r| r.epoch).eq(epochs.iter().copied()) || read.ranges.len() != read.runs.len() {
-            let ranges = read.runs.iter().zip(epochs).map(|((first, last, owner), epoch)| SlotRangeView {
+        c.run_epochs_into(&mut read.epochs);
+        if !read.ranges.iter().map(|r| r.epoch).eq(read.epochs.iter().copied()) || read.ranges.len() != read.runs.len()
+        {
+            let ranges = read.runs.iter().zip(&read.epochs).map(|((first, last, owner), &epoch)| SlotRangeView {
                 first: *first,
                 last: *last,
                 owner: owner.clone(),
@@ -379,20 +389,22 @@ struct Agrees {
 type TableSeen = (ProcId, u64, Ranges);
 
 impl Condition for Agrees {
+    /// It reads the faults in force, the nodes' states and their tables,
+    /// nothing else (`last` only saves work).
+    fn repeats_when_nothing_happened(&self) -> bool {
+        true
+    }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let faults = separating_faults(rt);
         if !faults.is_empty() {
             return Ok(Observation { holds: true, observed: format!("not judged: {} in force", faults.join(", ")) });
         }
         let members = servers(rt, &self.among)?;
-        let views: Vec<(&Member<'_>, u64, Ranges)> = members
-            .iter()
-            .filter(|m| !m.paused)
-            .filter_map(|m| {
-                let epoch = m.server.cluster_view()?.current_epoch();
-                self.tables.ranges(rt, m).map(|r| (m, epoch, r))
-            })
-            .collect();
+        let mut views: Vec<(&Member<'_>, u64, Ranges)> = Vec::with_capacity(members.len());
+        views.extend(members.iter().filter(|m| !m.paused).filter_map(|m| {
+            let epoch = m.server.cluster_view()?.current_epoch();
+            self.tables.ranges(rt, m).map(|r| (m, epoch, r))
+        }));
         let mut last = self.last.borrow_mut();
         if let Some((seen, o)) = &*last
             && seen.len() == views.len()
@@ -448,16 +460,16 @@ fn slot_difference(a: &str, ra: &[SlotRangeView], b: &str, rb: &[SlotRangeView])
 
 /// The node (among all the scenario's nodes) that serves at `host:port`.
 fn node_at(rt: &Runtime, host: &str, port: u16) -> Option<ProcId> {
-    let ip: Option<std::net::Ipv4Addr> = host.parse().ok();
-    rt.nodes().map(|(p, _)| p).find(|&p| rt.node_addr(p).is_some_and(|a| a.port() == port && Some(*a.ip()) == ip))
+    let ip: std::net::Ipv4Addr = host.parse().ok()?;
+    rt.node_at_addr(std::net::SocketAddrV4::new(ip, port))
 }
 
 /// A running replica and its master, when the master is a running node.
 fn pairs<'a>(rt: &'a Runtime, among: &Option<Vec<NodeRef>>) -> Result<Vec<(Member<'a>, Member<'a>)>, RunError> {
     let mut out = Vec::new();
     for r in servers(rt, among)? {
-        let Some((host, port)) = r.server.master_address() else { continue };
-        let Some(p) = node_at(rt, &host, port) else { continue };
+        let Some((host, port)) = r.server.master_host_port() else { continue };
+        let Some(p) = node_at(rt, host, port) else { continue };
         if rt.sim.proc_state(p) == ProcState::Down {
             continue;
         }
@@ -477,6 +489,9 @@ struct Converged {
     /// nodes' command counts: a writable replica changes without its offset
     /// moving): the digests are compared again only when one of them moves.
     same_at: RefCell<BTreeMap<(ProcId, ProcId), SameAt>>,
+    /// The last look saw the masters' offsets it had seen the look before
+    /// (or judged nothing): in the same world the next look sees the same.
+    settled: std::cell::Cell<bool>,
 }
 
 /// The replica's offset and both nodes' command counts.
@@ -499,7 +514,13 @@ impl Converged {
 }
 
 impl Condition for Converged {
+    /// A look compares with the masters' offsets the previous look saw:
+    /// once two looks saw the same, an unchanged world looks the same.
+    fn repeats_when_nothing_happened(&self) -> bool {
+        self.settled.get()
+    }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
+        self.settled.set(false);
         let faults = separating_faults(rt);
         let pairs = pairs(rt, &self.among)?;
         let mut last = self.last.borrow_mut();
@@ -507,6 +528,7 @@ impl Condition for Converged {
         for (r, m) in &pairs {
             last.insert((r.proc, m.proc), m.server.repl_offset());
         }
+        self.settled.set(!faults.is_empty() || previous == *last);
         if !faults.is_empty() {
             return Ok(Observation { holds: true, observed: format!("not judged: {} in force", faults.join(", ")) });
         }

@@ -30,6 +30,9 @@ pub struct Runtime {
     invariants: Vec<InvariantState>,
     kinds: BTreeMap<ProcId, String>,
     addrs: BTreeMap<ProcId, std::net::SocketAddrV4>,
+    /// The first node (in process order) at each address: invariants look
+    /// replicas' masters up by address at every poll.
+    by_addr: BTreeMap<std::net::SocketAddrV4, ProcId>,
     max_virtual: Option<Instant>,
     monitor: Option<Box<dyn Monitor>>,
     /// The step running now (1-based) and its text, for progress lines.
@@ -139,7 +142,7 @@ impl InvariantState {
         self.evaluations += 1;
         let stamp = rt.world_stamp();
         let broken = match &self.last_look {
-            Some((at, broken)) if *at == stamp && self.condition.changes_only_with_events() => broken.clone(),
+            Some((at, broken)) if *at == stamp && self.condition.repeats_when_nothing_happened() => broken.clone(),
             _ => {
                 let broken = match self.condition.observe(rt) {
                     Ok(o) if o.holds => None,
@@ -269,6 +272,11 @@ impl Runtime {
     /// The address a node serves on (its host's IP and its `port:`).
     pub fn node_addr(&self, p: ProcId) -> Option<std::net::SocketAddrV4> {
         self.addrs.get(&p).copied()
+    }
+
+    /// The node (the first, in process order, if several share it) serving at `addr`.
+    pub fn node_at_addr(&self, addr: std::net::SocketAddrV4) -> Option<ProcId> {
+        self.by_addr.get(&addr).copied()
     }
 
     /// How often waits look at the world.
@@ -594,6 +602,7 @@ pub fn run_with(
         next_timed: 0,
         invariants,
         kinds,
+        by_addr: addrs.iter().rev().map(|(&p, &a)| (a, p)).collect(),
         addrs,
         max_virtual: options.max_virtual.map(|d| Instant::ZERO + d),
         monitor: options.monitor,

@@ -46,6 +46,7 @@ pub(crate) mod machinery;
 mod names;
 mod node;
 mod nodes_conf;
+mod slot_set;
 mod slots_reply;
 
 pub(crate) use links::Link;
@@ -386,7 +387,7 @@ pub(crate) struct Cluster {
     pub(crate) slots_version: u64,
     /// Slots this node's shard (myself, or the master myself replicates)
     /// stopped owning since the server last took them: their shard channels go.
-    lost_shard_slots: std::collections::BTreeSet<u16>,
+    lost_shard_slots: slot_set::SlotSet,
     /// [`Cluster::owner_runs`] as of the `slots_version` beside it: CLUSTER
     /// SLOTS is asked far more often than a slot changes owner.
     runs_cache: std::cell::RefCell<(u64, Vec<OwnerRun>)>,
@@ -456,7 +457,7 @@ impl Cluster {
             published_slots: vec![(0, (SLOTS - 1) as u16, None)],
             slots_unpublished: true,
             slots_version: 0,
-            lost_shard_slots: std::collections::BTreeSet::new(),
+            lost_shard_slots: slot_set::SlotSet::default(),
             runs_cache: std::cell::RefCell::new((u64::MAX, Vec::new())),
             slots_reply: std::cell::RefCell::default(),
         };
@@ -758,7 +759,7 @@ impl Cluster {
     }
 
     /// `f` of [`Cluster::owner_runs`], read in place.
-    fn with_owner_runs<R>(&self, f: impl FnOnce(&[OwnerRun]) -> R) -> R {
+    pub(crate) fn with_owner_runs<R>(&self, f: impl FnOnce(&[OwnerRun]) -> R) -> R {
         let mut cache = self.runs_cache.borrow_mut();
         if cache.0 != self.slots_version {
             *cache = (self.slots_version, self.scan_owner_runs());
@@ -817,6 +818,43 @@ impl Cluster {
         n.numslots -= 1;
         n.slots_text.replace(None);
         true
+    }
+
+    /// [`Cluster::del_slot`] then [`Cluster::add_slot`] to `to` for each of
+    /// `slots`: what a newer claim does to the slots it wins (thousands at a
+    /// time as a cluster forms or fails over), with the bookkeeping of a
+    /// change done once per owner rather than once per slot.
+    pub(crate) fn rebind_slots(&mut self, slots: &[u16], to: usize) {
+        if slots.is_empty() {
+            return;
+        }
+        let my_master = self.me().slaveof;
+        let mut last_owner = None;
+        for &slot in slots {
+            let slot = usize::from(slot);
+            if let Some(i) = self.owner(slot) {
+                if i == self.myself || my_master == Some(i) {
+                    self.lost_shard_slots.insert(slot as u16);
+                }
+                let n = self.node_mut(i);
+                n.numslots -= 1;
+                if last_owner != Some(i) {
+                    n.slots_text.replace(None);
+                    last_owner = Some(i);
+                }
+            }
+            self.slots[slot] = to as u32;
+        }
+        self.slots_unpublished = true;
+        self.slots_version += 1;
+        self.bits_cache.invalidate();
+        #[cfg(debug_assertions)]
+        {
+            self.slots_changed = true;
+        }
+        let n = self.node_mut(to);
+        n.numslots += slots.len() as u16;
+        n.slots_text.replace(None);
     }
 
     /// Asserts that `currentEpoch` and myself's `configEpoch` have not gone
@@ -960,7 +998,7 @@ impl Cluster {
     }
 
     /// The slots this node's shard lost since the last call.
-    pub(crate) fn take_lost_shard_slots(&mut self) -> std::collections::BTreeSet<u16> {
+    pub(crate) fn take_lost_shard_slots(&mut self) -> slot_set::SlotSet {
         std::mem::take(&mut self.lost_shard_slots)
     }
 
@@ -1008,9 +1046,10 @@ impl Cluster {
     /// The node's configEpoch, or its master's for a replica (`nodeEpoch`).
     pub(crate) fn epoch_of(&self, i: usize) -> u64 {
         let n = self.node(i);
-        match n.slaveof {
-            Some(m) if n.is_slave() => self.node(m).config_epoch,
-            _ => n.config_epoch,
+        // The flag first: a master's answer needs no read of its cold part.
+        match n.is_slave().then_some(n.slaveof).flatten() {
+            Some(m) => self.node(m).config_epoch,
+            None => n.config_epoch,
         }
     }
 
@@ -1107,10 +1146,7 @@ impl Cluster {
         let mut slot = 0;
         while slot < SLOTS {
             let owner = self.slots[slot];
-            let mut last = slot;
-            while last + 1 < SLOTS && self.slots[last + 1] == owner {
-                last += 1;
-            }
+            let last = run_end(&self.slots, slot) - 1;
             if owner != NO_OWNER && missing.get(owner as usize) == Some(&true) {
                 push_range(&mut texts[owner as usize], slot, last);
             }

@@ -684,3 +684,28 @@ fn cluster_slots_keeps_its_reply_only_while_what_it_shows_holds_still() {
     // Before, without 6384 (failed), 6384 as master (6381 failed, then back), 6381 master again.
     assert!(seen.len() >= 4, "{seen:#?}");
 }
+
+/// Every field the `cluster-info` condition reads one at a time is the value
+/// of that line in CLUSTER INFO's text, through a failover (slots moving to
+/// pfail, fail and back to ok, epochs rising, counters growing).
+#[test]
+fn each_cluster_info_field_is_the_texts_value() {
+    let mut lab = build(7, 2000);
+    lab.sim.apply(sim::Fault::Stop(proc(&lab, 6381))).unwrap();
+    let mut states = std::collections::BTreeSet::new();
+    for _ in 0..80 {
+        lab.sim.run_for(Duration::from_millis(100));
+        for p in [6382, 6383, 6384, 6385, 6386] {
+            let s = server(&lab, p);
+            let text = s.cluster_info_text().expect("cluster mode");
+            for line in text.split("\r\n").filter(|l| !l.is_empty()) {
+                let (name, value) = line.split_once(':').expect("name:value");
+                assert_eq!(s.cluster_info_field(name).as_deref(), Some(value), "{p}: {name}");
+            }
+            states.insert(s.cluster_info_field("cluster_slots_pfail").unwrap_or_default() != "0");
+            assert_eq!(s.cluster_info_field("cluster_stat"), None);
+            assert_eq!(s.cluster_info_field("cluster_state:ok"), None);
+        }
+    }
+    assert_eq!(states.len(), 2, "the run should show slots in pfail and none");
+}
