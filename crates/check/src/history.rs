@@ -32,9 +32,10 @@ impl fmt::Display for Elem {
     }
 }
 
-/// `n` in decimal, written into `digits` (evidence words whole list reads,
-/// element by element).
-fn decimal(n: i64, digits: &mut [u8; 20]) -> &str {
+/// `n` in decimal, written into `digits` without the `fmt` machinery
+/// (evidence words whole list reads element by element; a client words
+/// addresses in its connection errors).
+pub fn decimal(n: i64, digits: &mut [u8; 20]) -> &str {
     let mut at = digits.len();
     let mut rest = n.unsigned_abs();
     loop {

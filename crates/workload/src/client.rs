@@ -896,29 +896,13 @@ fn connect_error(addr: SocketAddrV4, error: ConnectError) -> String {
         if i > 0 {
             text.push('.');
         }
-        push_decimal(&mut text, octet.into());
+        text.push_str(check::decimal(octet.into(), &mut [0; 20]));
     }
     text.push(':');
-    push_decimal(&mut text, addr.port());
+    text.push_str(check::decimal(addr.port().into(), &mut [0; 20]));
     text.push_str(". ");
     text.push_str(why);
     text
-}
-
-/// Appends `n` in decimal.
-fn push_decimal(text: &mut String, n: u16) {
-    let mut digits = [0u8; 5];
-    let mut at = digits.len();
-    let mut rest = n;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    text.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 /// A CLUSTER SLOTS reply as a map, or why redis-py would not take it.
