@@ -89,9 +89,13 @@ impl Server {
             _ => 0,
         };
         self.slowlog.count(command, args, duration_us);
-        let ended_s = (now_ms + (duration_us / 1000) as i64).div_euclid(1000);
-        let fast = command.flags_for(args).contains(&"fast");
-        self.latency.command_ran(self.config.latency_monitor_threshold, fast, duration_us / 1000, ended_s);
+        let threshold = self.config.latency_monitor_threshold;
+        if threshold > 0 && duration_us / 1000 >= threshold {
+            // Only a spike pays for finding the event's name.
+            let ended_s = (now_ms + (duration_us / 1000) as i64).div_euclid(1000);
+            let fast = command.flags_for(args).contains(&"fast");
+            self.latency.command_ran(threshold, fast, duration_us / 1000, ended_s);
+        }
         if !self.monitors.is_empty() {
             self.feed_monitors(ctx, (client.db, client.peer), command, args);
         }
