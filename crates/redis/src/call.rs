@@ -118,7 +118,9 @@ impl Server {
             Handler::Keyspace => {
                 let random = self.draw_random(ctx, name);
                 let access = self.access(ctx);
-                Some(self.run_keyspace(client, command, args, now_ms, (random, access)))
+                let reply = self.run_keyspace(client, command, args, now_ms, (random, access));
+                self.after_keyspace(ctx, command, &reply);
+                Some(reply)
             }
             Handler::Migrate if name == "migrate" => {
                 self.migrate_command(ctx, conn, client.db, client.multi.is_some(), args)
@@ -130,8 +132,8 @@ impl Server {
             Handler::Connection if name == "monitor" => self.monitor_command(client, conn),
             Handler::Connection => Some(self.connection_command(ctx, client, conn, name, args)),
             Handler::Server => self.server_command(ctx, client, conn, name, args),
-            Handler::Persistence if name == "bgrewriteaof" => Some(self.bgrewriteaof(ctx)),
-            Handler::Persistence => Some(self.save_command(ctx, name, args)),
+            Handler::Persistence if name == "bgrewriteaof" => Some(self.bgrewriteaof(ctx, client.multi.is_some())),
+            Handler::Persistence => Some(self.save_command(ctx, name, args, client.multi.is_some())),
             Handler::Replication => self.replication_command(ctx, client, conn, name, args),
             Handler::Transaction => Some(self.transaction_command(ctx, client, conn, name, args)),
             Handler::PubSub => self.pubsub_dispatch(ctx, client, conn, name, args),
@@ -242,7 +244,7 @@ impl Server {
                 Value::Verbatim(self.info(ctx.wall_clock_ms(), &args[1..]).into_bytes())
             }
             "memory" => self.memory_command(client.db, args, ctx.wall_clock_ms()),
-            "config" => self.config_command(ctx, args),
+            "config" => self.config_command(ctx, args, client.multi.is_some()),
             "role" => self.role(),
             "debug" => {
                 let reply = self.debug(ctx, args);

@@ -139,7 +139,7 @@ impl Server {
         match Timer::from_tag(tag) {
             Some(Timer::Cron) => self.cron(ctx),
             Some(Timer::BusyEnd) => self.busy_end(ctx),
-            Some(Timer::ChildDone) => self.child_done(ctx),
+            Some(Timer::ChildDone) => self.child_exited(ctx),
             Some(Timer::WaitTimeout) => self.wait_timeouts(ctx),
             Some(Timer::Script) => self.script_timer(ctx),
             // A MIGRATE timer is cancelled when it is replaced, so only the

@@ -78,6 +78,8 @@ mod tests;
 #[cfg(test)]
 mod tests_blocking;
 #[cfg(test)]
+mod tests_children;
+#[cfg(test)]
 mod tests_client;
 #[cfg(test)]
 mod tests_client_limits;

@@ -535,6 +535,7 @@ impl Server {
             self.log(ctx, '*', &format!("Background RDB transfer started by pid {pid}"));
         } else {
             self.log(ctx, '*', "Starting BGSAVE for SYNC with target: disk");
+            self.persist.saves += 1;
             self.log(ctx, '*', &format!("Background saving started by pid {pid}"));
         }
         // Replicas joining now need a SELECT before the first command they see.
@@ -568,7 +569,8 @@ impl Server {
             self.outputs.write_after_direct(ctx, *conn, &out, direct);
         }
         let dirty = self.persist.dirty;
-        let duration = child_duration(snapshot.len());
+        let duration =
+            if diskless { child_duration(snapshot.len()) } else { crate::persistence::save_child_time(snapshot.len()) };
         let child = (pid, crate::persistence::ChildKind::Sync { diskless, snapshot });
         self.persist.start_child(ctx, child, dirty, duration);
     }
@@ -1280,7 +1282,7 @@ impl Server {
         self.persist.dirty = 0;
         self.link_established(ctx, conn, db, mark.is_some());
         if self.config.appendonly {
-            self.start_aof(ctx);
+            self.start_aof(ctx, false);
         }
     }
 

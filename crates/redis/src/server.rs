@@ -408,6 +408,8 @@ impl Server {
                 self.flush_feed(ctx);
             }
         }
+        // Children, save points (`checkChildrenDone`), before replicationCron.
+        self.persistence_cron(ctx);
         // replicationCron runs once a second, every cron while a FAILOVER is under way.
         if self.cron_loops.is_multiple_of(10) || self.failover.active() {
             self.replication_cron(ctx);
@@ -418,7 +420,7 @@ impl Server {
             // clientsCron: clients blocked on a slot that moved away.
             self.redirect_blocked_clients(ctx);
         }
-        self.persistence_cron(ctx);
+        self.scheduled_bgsave_cron(ctx);
         if unpaused {
             // Clients a CLIENT PAUSE held run again (`unblockPostponedClients`).
             self.resume_paused_clients(ctx);
@@ -655,6 +657,9 @@ impl Server {
         (x.access, x.shared_integers) = (access, shared_integers);
         let reply = crate::commands::keyspace(command, args, &mut x);
         self.persist.dirty += x.dirty;
+        self.after_keyspace(ctx, command, &reply);
+        let Some(client) = self.clients.get_mut(&conn) else { return reply };
+        let args = client.parser.args();
         self.slowlog.count(command, args, 0);
         self.slowlog.count_error(command, args, &reply, true);
         self.slowlog.push(&self.config, client, args, now_ms, 0);
@@ -802,7 +807,7 @@ impl Server {
         }
     }
 
-    pub(crate) fn config_command(&mut self, ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Value {
+    pub(crate) fn config_command(&mut self, ctx: &mut Ctx<'_>, args: &[Vec<u8>], in_exec: bool) -> Value {
         let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
         let text = |a: &Vec<u8>| String::from_utf8_lossy(a).into_owned();
         match sub.as_str() {
@@ -861,7 +866,7 @@ impl Server {
                     self.repl.resize_backlog(self.config.repl_backlog_size);
                 }
                 if aof_changed {
-                    self.appendonly_changed(ctx);
+                    self.appendonly_changed(ctx, in_exec);
                 }
                 Value::ok()
             }

@@ -35,6 +35,7 @@
 //!   positions, SHOW SLAVE STATUS, error texts, restarts, skipped errors.
 
 mod catalogue;
+mod children;
 mod client_limits;
 mod cluster;
 mod coverage;
@@ -130,6 +131,7 @@ pub fn run(opts: &Options) -> Result<bool, String> {
         groups.push(group(&format!("catalogue/{}", mode.name), Box::new(move |t| catalogue::run(t, mode))));
     }
     groups.push(group("catalogue/client-limits", Box::new(client_limits::catalogue)));
+    groups.push(group("catalogue/children", Box::new(children::catalogue)));
     groups.push(group("catalogue/keyspace-events", Box::new(notify::catalogue)));
     groups.push(group("catalogue/cluster", Box::new(cluster::catalogue)));
     groups.push(group("catalogue/sentinel", Box::new(sentinel::catalogue)));
