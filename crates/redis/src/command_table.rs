@@ -684,19 +684,11 @@ pub(crate) fn lookup(name: &str) -> Option<&'static Command> {
             return None;
         }
         let c = &COMMANDS[i as usize];
-        if same_name(c.name.as_bytes(), name.as_bytes()) {
+        if crate::keymap::same_bytes(c.name.as_bytes(), name.as_bytes()) {
             return Some(c);
         }
         h = (h + 1) & (INDEX_SIZE - 1);
     }
-}
-
-/// Whether two names are the same, compared byte by byte in line: every
-/// command looks its name up, and a call to `memcmp` for a few bytes cost
-/// more than the bytes.
-#[inline]
-fn same_name(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 #[cfg(test)]
