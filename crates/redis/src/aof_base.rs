@@ -26,7 +26,7 @@ pub(crate) fn encode(dbs: &[Db], functions: &[Vec<u8>]) -> Vec<u8> {
     }
     for (i, db) in dbs.iter().enumerate().filter(|(_, db)| !db.keys.is_empty()) {
         command(&mut out, &[b"SELECT", i.to_string().as_bytes()]);
-        for (key, value) in &db.keys {
+        for (key, value) in db.keys.entries_in_order() {
             write_key(&mut out, key, value);
             if let Some(at) = db.expires.get(key) {
                 command(&mut out, &[b"PEXPIREAT", key, at.to_string().as_bytes()]);

@@ -33,6 +33,10 @@ pub(crate) const SUBSCRIBED_OK: u16 = 1 << 3;
 /// SUNSUBSCRIBE): its channels route like keys, but a replica of the owner
 /// serves it without READONLY and a migrating slot never asks it elsewhere.
 pub(crate) const SHARD_PUBSUB: u16 = 1 << 7;
+/// Looks its keys up without touching them (Redis's `LOOKUP_NOTOUCH`: OBJECT,
+/// TYPE, EXISTS, TTL, PTTL, EXPIRETIME, PEXPIRETIME, MEMORY): their access
+/// fields stay as they were ([`crate::memory::after_command`]).
+pub(crate) const NO_TOUCH: u16 = 1 << 8;
 
 /// The part of the server that runs a command; each has its own `match` on
 /// the names it owns.
@@ -387,10 +391,10 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::EVALSHA, STALE | MAY_REPLICATE, Keys::Script, H::Scripting),
     cmd(&doc::EVALSHA_RO, STALE, Keys::Script, H::Scripting),
     cmd(&doc::EXEC, 0, Keys::None, H::Transaction),
-    cmd(&doc::EXISTS, 0, ALL_KEYS, H::Keyspace),
+    cmd(&doc::EXISTS, NO_TOUCH, ALL_KEYS, H::Keyspace),
     cmd(&doc::EXPIRE, WRITE, KEY, H::Keyspace),
     cmd(&doc::EXPIREAT, WRITE, KEY, H::Keyspace),
-    cmd(&doc::EXPIRETIME, 0, KEY, H::Keyspace),
+    cmd(&doc::EXPIRETIME, NO_TOUCH, KEY, H::Keyspace),
     cmd(&doc::FAILOVER, STALE, Keys::None, H::Replication),
     cmd(&doc::FCALL, STALE | MAY_REPLICATE, Keys::Script, H::Scripting),
     cmd(&doc::FCALL_RO, STALE, Keys::Script, H::Scripting),
@@ -452,7 +456,7 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::LREM, WRITE, KEY, H::Keyspace),
     cmd(&doc::LSET, WRITE, KEY, H::Keyspace),
     cmd(&doc::LTRIM, WRITE, KEY, H::Keyspace),
-    cmd(&doc::MEMORY, 0, Keys::Subcommand, H::Server),
+    cmd(&doc::MEMORY, NO_TOUCH, Keys::Subcommand, H::Server),
     cmd(&doc::MGET, 0, ALL_KEYS, H::Keyspace),
     cmd(&doc::MIGRATE, WRITE, Keys::Migrate, H::Migrate),
     cmd(&doc::MODULE, 0, Keys::None, H::Server),
@@ -461,11 +465,11 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::MSET, WRITE, Keys::Range { first: 1, last: -1, step: 2 }, H::Keyspace),
     cmd(&doc::MSETNX, WRITE, Keys::Range { first: 1, last: -1, step: 2 }, H::Keyspace),
     cmd(&doc::MULTI, 0, Keys::None, H::Transaction),
-    cmd(&doc::OBJECT, 0, Keys::Subcommand, H::Keyspace),
+    cmd(&doc::OBJECT, NO_TOUCH, Keys::Subcommand, H::Keyspace),
     cmd(&doc::PERSIST, WRITE, KEY, H::Keyspace),
     cmd(&doc::PEXPIRE, WRITE, KEY, H::Keyspace),
     cmd(&doc::PEXPIREAT, WRITE, KEY, H::Keyspace),
-    cmd(&doc::PEXPIRETIME, 0, KEY, H::Keyspace),
+    cmd(&doc::PEXPIRETIME, NO_TOUCH, KEY, H::Keyspace),
     cmd(&doc::PFADD, WRITE, KEY, H::Keyspace),
     cmd(&doc::PFCOUNT, 0, ALL_KEYS, H::Keyspace),
     cmd(&doc::PFDEBUG, WRITE, Keys::Range { first: 2, last: 2, step: 1 }, H::Keyspace),
@@ -475,7 +479,7 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::PSETEX, WRITE, KEY, H::Keyspace),
     cmd(&doc::PSUBSCRIBE, SUBSCRIBED_OK, Keys::None, H::PubSub),
     cmd(&doc::PSYNC, 0, Keys::None, H::Replication),
-    cmd(&doc::PTTL, 0, KEY, H::Keyspace),
+    cmd(&doc::PTTL, NO_TOUCH, KEY, H::Keyspace),
     cmd(&doc::PUBLISH, MAY_REPLICATE, Keys::None, H::PubSub),
     cmd(&doc::PUBSUB, 0, Keys::None, H::PubSub),
     cmd(&doc::PUNSUBSCRIBE, SUBSCRIBED_OK, Keys::None, H::PubSub),
@@ -536,8 +540,8 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::SYNC, 0, Keys::None, H::Replication),
     cmd(&doc::TIME, STALE, Keys::None, H::Server),
     cmd(&doc::TOUCH, 0, ALL_KEYS, H::Keyspace),
-    cmd(&doc::TTL, 0, KEY, H::Keyspace),
-    cmd(&doc::TYPE, 0, KEY, H::Keyspace),
+    cmd(&doc::TTL, NO_TOUCH, KEY, H::Keyspace),
+    cmd(&doc::TYPE, NO_TOUCH, KEY, H::Keyspace),
     cmd(&doc::UNLINK, WRITE, ALL_KEYS, H::Keyspace),
     cmd(&doc::UNSUBSCRIBE, SUBSCRIBED_OK, Keys::None, H::PubSub),
     cmd(&doc::UNWATCH, STALE, Keys::None, H::Transaction),
@@ -680,7 +684,7 @@ pub(crate) fn lookup(name: &str) -> Option<&'static Command> {
             return None;
         }
         let c = &COMMANDS[i as usize];
-        if c.name == name {
+        if crate::keymap::same_bytes(c.name.as_bytes(), name.as_bytes()) {
             return Some(c);
         }
         h = (h + 1) & (INDEX_SIZE - 1);

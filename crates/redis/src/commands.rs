@@ -987,10 +987,15 @@ fn set(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         return if get { reply_old() } else { Value::Nil };
     }
     match slot {
-        // Overwritten in place (one lookup) with a new buffer: writing into the
-        // old one would first read it, a cache miss in a big keyspace, where a
-        // new buffer comes from memory just freed and freeing the old one does
-        // not read it.
+        // A short string is overwritten in its own buffer (one lookup, no
+        // allocation): a new buffer would be the one the last write freed,
+        // not in the cache, while this one was warmed with its key
+        // ([`crate::keymap::KeyMap::warm`]).
+        Some(Data::Str(v)) if reuses_buffer(v.capacity(), &args[2]) => {
+            v.clear();
+            v.extend_from_slice(&args[2]);
+            x.dbs[db_index].forget_encoding(&args[1]);
+        }
         Some(other) => {
             let stream_gone = matches!(other, Data::Stream(_));
             *other = Data::Str(args[2].clone());
@@ -1024,6 +1029,13 @@ fn set(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         x.notify(notify::GENERIC, "expire", &args[1]);
     }
     if get { reply_old() } else { Value::ok() }
+}
+
+/// Whether SET writes `value` into the string buffer of `capacity` bytes it
+/// replaces rather than into a new one: when it fits and the buffer is short
+/// (a long one is let go, not kept for a short value).
+fn reuses_buffer(capacity: usize, value: &[u8]) -> bool {
+    value.len() <= capacity && capacity <= 64
 }
 
 #[cfg(test)]
@@ -1097,6 +1109,7 @@ mod tests {
                 obey: false,
                 access: Default::default(),
                 shared_integers: true,
+                request: None,
             };
             let reply = keyspace_named(name, &args, &mut x);
             assert!(!matches!(&reply, Value::Error(e) if e.starts_with("ERR unknown command")), "{name}: {reply:?}");

@@ -26,6 +26,11 @@ pub struct KeyMap {
     table: HashTable<Entry>,
     /// Every key, sorted: built by the first walk, then kept up to date.
     order: OnceCell<BTreeSet<Vec<u8>>>,
+    /// The slot of the entry the last lookup found or the last insert made:
+    /// the bookkeeping after a command ([`KeyMap::update_meta`]) looks up the
+    /// key the command just did and starts there, without hashing or probing
+    /// again. Only a hint: the key in that slot is compared first.
+    last: Cell<usize>,
 }
 
 /// One key: its value and its memory bookkeeping ([`crate::memory::KeyMeta`],
@@ -91,6 +96,34 @@ impl Key {
             Key::Heap(bytes) => bytes,
         }
     }
+
+    /// Whether this is `key` (every lookup compares one key).
+    fn is(&self, key: &[u8]) -> bool {
+        same_bytes(self.as_slice(), key)
+    }
+}
+
+/// Whether `a` and `b` are the same bytes. Keys and command names are
+/// compared on every command, most of them short: up to 16 bytes they are
+/// compared in line, as two overlapping words (or three bytes), where a
+/// call to `memcmp` cost more than the bytes; longer ones as slices.
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    match n {
+        _ if n != b.len() => false,
+        0 => true,
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=7 => word::<4>(a, 0) == word::<4>(b, 0) && word::<4>(a, n - 4) == word::<4>(b, n - 4),
+        8..=16 => word::<8>(a, 0) == word::<8>(b, 0) && word::<8>(a, n - 8) == word::<8>(b, n - 8),
+        _ => a == b,
+    }
+}
+
+/// The `N` bytes of `bytes` from `at`.
+fn word<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
+    let mut w = [0u8; N];
+    w.copy_from_slice(&bytes[at..at + N]);
+    w
 }
 
 /// At most this many keys are warmed at once ([`KeyMap::warm`]).
@@ -145,19 +178,27 @@ impl KeyMap {
     /// waits twice (for the group of tags, then for the entry), and one
     /// lookup per command, with a command's work between, waits for each in
     /// turn. Here the groups of every key are read in one short pass, then
-    /// the entries their first matching tags point to in another: each pass's
-    /// reads are independent, so the processor has them all in flight at
-    /// once. Nothing is changed and nothing is returned.
+    /// the entries their first matching tags point to in another, then the
+    /// first bytes of the strings those entries hold (a SET writes its value
+    /// there, a GET or an INCR reads it): each pass's reads are independent,
+    /// so the processor has them all in flight at once. Nothing is changed
+    /// and nothing is returned.
     pub fn warm(&self, keys: &[KeyHash]) {
         let mut slots = [usize::MAX; WARM_MAX];
         for (slot, key) in slots.iter_mut().zip(keys) {
             // The first slot whose tag matches: the key's own, barring a 1-in-128 tag clash.
             *slot = self.table.find_bucket_index(key.0, |_| true).unwrap_or(usize::MAX);
         }
-        for &slot in &slots[..keys.len().min(WARM_MAX)] {
+        let slots = &slots[..keys.len().min(WARM_MAX)];
+        for &slot in slots {
             if let Some(e) = self.table.get_bucket(slot) {
                 // Fields from both ends of the 80 bytes: the entry's two lines.
                 std::hint::black_box((e.key.as_slice().len(), e.meta.bytes, e.digest.get()));
+            }
+        }
+        for &slot in slots {
+            if let Some(Entry { value: Data::Str(v), .. }) = self.table.get_bucket(slot) {
+                std::hint::black_box(v.first().copied());
             }
         }
     }
@@ -169,7 +210,7 @@ impl KeyMap {
 
     /// Sets the bookkeeping of `key` (if it is there); what it replaces.
     pub(crate) fn set_meta(&mut self, key: &[u8], meta: Meta) -> Option<Option<Meta>> {
-        let entry = self.find_mut(key)?;
+        let entry = self.find_mut_from_last(key)?;
         let old = entry.meta.get();
         entry.meta.set(meta);
         Some(old)
@@ -182,7 +223,7 @@ impl KeyMap {
         key: &[u8],
         measure: impl FnOnce(&Data, Option<Meta>) -> Meta,
     ) -> Option<(Option<Meta>, Meta)> {
-        let entry = self.find_mut(key)?;
+        let entry = self.find_mut_from_last(key)?;
         let old = entry.meta.get();
         let new = measure(&entry.value, old);
         entry.meta.set(new);
@@ -201,8 +242,9 @@ impl KeyMap {
 
     /// Sets `key` to `value`; the value it replaces, if any.
     pub fn insert(&mut self, key: Vec<u8>, value: Data) -> Option<Data> {
-        match self.table.entry(hash(&key), |e| e.key.as_slice() == key, rehash) {
+        match self.table.entry(hash(&key), |e| e.key.is(&key), rehash) {
             Slot::Occupied(mut slot) => {
+                self.last.set(slot.bucket_index());
                 let entry = slot.get_mut();
                 entry.digest.set(0);
                 Some(std::mem::replace(&mut entry.value, value))
@@ -211,7 +253,8 @@ impl KeyMap {
                 if let Some(order) = self.order.get_mut() {
                     order.insert(key.clone());
                 }
-                slot.insert(Entry { key: Key::new(key), value, meta: Bookkeeping::default(), digest: Cell::new(0) });
+                let entry = Entry { key: Key::new(key), value, meta: Bookkeeping::default(), digest: Cell::new(0) };
+                self.last.set(slot.insert(entry).bucket_index());
                 None
             }
         }
@@ -224,7 +267,7 @@ impl KeyMap {
 
     /// Removes `key`; its value and bookkeeping, if it was there.
     pub(crate) fn remove_with_meta(&mut self, key: &[u8]) -> Option<(Data, Option<Meta>)> {
-        let slot = self.table.find_entry(hash(key), |e| e.key.as_slice() == key).ok()?;
+        let slot = self.table.find_entry(hash(key), |e| e.key.is(key)).ok()?;
         let (Entry { value, meta, .. }, _) = slot.remove();
         let meta = meta.get();
         if let Some(order) = self.order.get_mut() {
@@ -272,6 +315,23 @@ impl KeyMap {
         Some(digest_of(self.find(key)?))
     }
 
+    /// Keys and values in key order, as [`KeyMap::iter`] walks them, sorted
+    /// from the table for this one walk: no lookup per key, and the kept
+    /// order is neither built nor read (an RDB or AOF snapshot of a big
+    /// keyspace, which nothing walks again soon).
+    pub fn entries_in_order(&self) -> Vec<(&[u8], &Data)> {
+        self.sorted_entries().into_iter().map(|e| (e.key.as_slice(), &e.value)).collect()
+    }
+
+    /// The entries sorted by key. Each is sorted by its key's first 16
+    /// bytes as one number first (compared without reading the entry
+    /// again), then by the whole key where those are equal.
+    fn sorted_entries(&self) -> Vec<&Entry> {
+        let mut entries: Vec<(u128, &Entry)> = self.table.iter().map(|e| (prefix(e.key.as_slice()), e)).collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.key.as_slice().cmp(b.1.key.as_slice())));
+        entries.into_iter().map(|(_, e)| e).collect()
+    }
+
     /// The sorted keys, built by the first walk that finds keys (a walk of
     /// an empty map, such as the RDB of a full sync at start, builds nothing).
     fn sorted(&self) -> &BTreeSet<Vec<u8>> {
@@ -279,18 +339,42 @@ impl KeyMap {
         if self.table.is_empty() && self.order.get().is_none() {
             return &NONE;
         }
-        self.order.get_or_init(|| self.table.iter().map(|e| e.key.as_slice().to_vec()).collect())
+        self.order.get_or_init(|| self.sorted_entries().into_iter().map(|e| e.key.as_slice().to_vec()).collect())
     }
 
     /// The entry of `key`.
     fn find(&self, key: &[u8]) -> Option<&Entry> {
-        self.table.find(hash(key), |e| e.key.as_slice() == key)
+        let slot = self.table.find_bucket_index(hash(key), |e| e.key.is(key))?;
+        self.last.set(slot);
+        self.table.get_bucket(slot)
     }
 
     /// The entry of `key`, mutably.
     fn find_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
-        self.table.find_mut(hash(key), |e| e.key.as_slice() == key)
+        let slot = self.table.find_bucket_index(hash(key), |e| e.key.is(key))?;
+        self.last.set(slot);
+        self.table.get_bucket_mut(slot)
     }
+
+    /// [`KeyMap::find_mut`], from the slot the last lookup found if `key` is there.
+    fn find_mut_from_last(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let slot = self.last.get();
+        if self.table.get_bucket(slot).is_some_and(|e| e.key.is(key)) {
+            return self.table.get_bucket_mut(slot);
+        }
+        self.find_mut(key)
+    }
+}
+
+/// The first 16 bytes of `key` as a big-endian number, zeros past its end:
+/// keys whose prefixes differ are in the prefixes' order (a key that ends
+/// within them shares its prefix with its extensions by zeros, which the
+/// whole keys then order).
+fn prefix(key: &[u8]) -> u128 {
+    let mut bytes = [0u8; 16];
+    let n = key.len().min(16);
+    bytes[..n].copy_from_slice(&key[..n]);
+    u128::from_be_bytes(bytes)
 }
 
 /// An entry's value digest, computed if not known.
@@ -386,6 +470,7 @@ mod tests {
                     8 => assert_eq!(map.get(&key), model.get(&key)),
                     _ if step > 1_500 || seed % 2 == 0 => {
                         assert!(map.iter().eq(model.iter()), "seed {seed} step {step}");
+                        assert!(map.entries_in_order().into_iter().eq(model.iter().map(|(k, v)| (k.as_slice(), v))));
                         let from = key_of(next() % 300);
                         assert!(map.keys_from(&from).eq(model.range(from.clone()..).map(|(k, _)| k)));
                     }
@@ -395,6 +480,86 @@ mod tests {
             }
             assert!(map.iter().eq(model.iter()), "seed {seed}: the final walk");
             assert!(map.keys().rev().eq(model.keys().rev()));
+        }
+    }
+
+    /// Keys of zero bytes, ones and letters, 0 to 20 bytes long: prefixes
+    /// that tie, keys that end inside the 16 bytes the walk sorts by first,
+    /// and keys that differ from another only by trailing zeros. The walk
+    /// sorted from the table is the ordered map's, before and after the kept
+    /// order exists.
+    #[test]
+    fn the_sorted_walk_orders_ties_and_zeros_as_bytes_do() {
+        for seed in 0..10 {
+            let mut next = stream(seed);
+            let (mut map, mut model) = (KeyMap::default(), BTreeMap::new());
+            for step in 0..2_000 {
+                let len = (next() % 21) as usize;
+                let key: Vec<u8> = (0..len).map(|_| [0, 1, b'a'][(next() % 3) as usize]).collect();
+                map.insert(key.clone(), s(&step.to_string()));
+                model.insert(key, s(&step.to_string()));
+            }
+            let want: Vec<(&[u8], &Data)> = model.iter().map(|(k, v)| (k.as_slice(), v)).collect();
+            assert_eq!(map.entries_in_order(), want, "seed {seed}");
+            assert!(map.keys().eq(model.keys()), "seed {seed}: the kept order");
+            assert_eq!(map.entries_in_order(), want, "seed {seed}: with the kept order built");
+        }
+    }
+
+    /// Bookkeeping set after every kind of lookup, insert and remove (which
+    /// leave the last slot pointing at another key, an empty slot, or a
+    /// table that has grown since) lands on its own key, as in a model.
+    #[test]
+    fn bookkeeping_follows_its_key_whatever_was_looked_up_last() {
+        for seed in 0..10 {
+            let mut next = stream(seed);
+            let (mut map, mut model) = (KeyMap::default(), BTreeMap::<Vec<u8>, Option<Meta>>::new());
+            for step in 0..4_000u64 {
+                let key = key_of(next() % 200);
+                match next() % 6 {
+                    0 => {
+                        // An overwrite keeps the bookkeeping; a new key has none.
+                        let existed = model.contains_key(&key);
+                        assert_eq!(map.insert(key.clone(), s("v")).is_some(), existed);
+                        model.entry(key).or_insert(None);
+                    }
+                    1 => assert_eq!(map.remove_with_meta(&key).map(|(_, m)| m), model.remove(&key)),
+                    2 => drop(map.get(&key_of(next() % 200))),
+                    3 => drop(map.get_mut(&key_of(next() % 200))),
+                    _ => {}
+                }
+                let meta = Meta { field: step as u32, bytes: step };
+                let probe = key_of(next() % 200);
+                let got = if step % 2 == 0 {
+                    map.set_meta(&probe, meta)
+                } else {
+                    map.update_meta(&probe, |_, _| meta).map(|(old, _)| old)
+                };
+                let want = model.get_mut(&probe).map(|m| m.replace(meta));
+                assert_eq!(got, want, "seed {seed} step {step}");
+            }
+            for (key, meta) in &model {
+                assert_eq!(map.meta(key), *meta, "seed {seed}");
+            }
+        }
+    }
+
+    /// A key is exactly the keys of its bytes, whatever their lengths (each
+    /// way of comparing) and wherever two keys differ.
+    #[test]
+    fn a_key_is_only_its_own_bytes() {
+        let mut next = stream(3);
+        for _ in 0..40_000 {
+            let len = (next() % 30) as usize;
+            let a: Vec<u8> = (0..len).map(|_| (next() % 3) as u8).collect();
+            let mut b = a.clone();
+            match next() % 3 {
+                0 if len > 0 => b[(next() % len as u64) as usize] ^= 1,
+                1 => b.push(0),
+                _ => {}
+            }
+            assert_eq!(Key::new(a.clone()).is(&b), a == b, "{a:?} {b:?}");
+            assert_eq!(Key::new(b.clone()).is(&a), a == b, "{b:?} {a:?}");
         }
     }
 

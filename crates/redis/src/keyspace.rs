@@ -435,6 +435,11 @@ pub struct Exec<'a> {
     pub(crate) access: crate::memory::Access,
     /// Small integers are shared objects (no LRU/LFU policy with a limit).
     pub(crate) shared_integers: bool,
+    /// The running command's arguments and the bytes they came in, when
+    /// those are exactly what [`resp::encode_command`] makes of them
+    /// (`RequestParser::raw_command`): a command that propagates its own
+    /// arguments copies the bytes instead of encoding them again.
+    pub(crate) request: Option<(&'a [Vec<u8>], &'a [u8])>,
 }
 
 impl<'a> Exec<'a> {
@@ -460,6 +465,7 @@ impl<'a> Exec<'a> {
             obey: false,
             access: crate::memory::Access::default(),
             shared_integers: true,
+            request: None,
         }
     }
 
@@ -582,9 +588,20 @@ impl<'a> Exec<'a> {
         }
         if self.feed.enabled {
             self.feed.db = self.db;
-            resp::encode_command(argv, &mut self.feed.bytes);
+            match self.request {
+                Some((args, raw)) if same_slice(argv, args) => self.feed.bytes.extend_from_slice(raw),
+                _ => resp::encode_command(argv, &mut self.feed.bytes),
+            }
         }
     }
+}
+
+/// Whether `argv` is `args` itself (the same arguments at the same place),
+/// not merely equal: then the bytes `args` came in encode `argv`.
+fn same_slice<A>(argv: &[A], args: &[Vec<u8>]) -> bool {
+    std::mem::size_of::<A>() == std::mem::size_of::<Vec<u8>>()
+        && argv.len() == args.len()
+        && std::ptr::eq(argv.as_ptr().cast::<u8>(), args.as_ptr().cast::<u8>())
 }
 
 impl Exec<'_> {
@@ -621,6 +638,26 @@ mod tests {
         db.keys.clear();
         assert_eq!(db.count_keys_in_slot(slot), 0);
         assert_eq!(db, Db::default(), "the index is not part of equality");
+    }
+
+    /// A command's own arguments propagate as the bytes they came in; an
+    /// equal copy of them, or a part, is encoded.
+    #[test]
+    fn propagation_copies_the_request_only_for_its_own_arguments() {
+        let args = vec![b"SET".to_vec(), b"k".to_vec(), b"v".to_vec()];
+        let (mut dbs, mut feed) = (vec![Db::default()], Feed::default());
+        let mut x = Exec::new(&mut dbs, &mut feed, true, 0, 0);
+        // Not what the arguments encode to, to tell which way each went.
+        x.request = Some((&args, b"as sent;"));
+        x.propagate(&args);
+        x.propagate(&args.clone());
+        x.propagate(&args[..2]);
+        x.propagate(&[b"SET".as_slice(), b"k", b"v"]);
+        let mut want = b"as sent;".to_vec();
+        resp::encode_command(&args, &mut want);
+        resp::encode_command(&args[..2], &mut want);
+        resp::encode_command(&args, &mut want);
+        assert_eq!(String::from_utf8_lossy(&feed.bytes), String::from_utf8_lossy(&want));
     }
 
     /// FLUSHDB then new keys: the slot lists hold only the new keys, newest first,

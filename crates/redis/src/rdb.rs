@@ -89,7 +89,7 @@ pub fn encode(dbs: &[Db], functions: &[Vec<u8>], now_ms: i64, repl: Option<&Repl
         out.push(OP_RESIZEDB);
         length(&mut out, db.keys.len() as u64);
         length(&mut out, db.expires.len() as u64);
-        for (key, value) in &db.keys {
+        for (key, value) in db.keys.entries_in_order() {
             if let Some(at) = db.expires.get(key) {
                 out.push(OP_EXPIRETIME_MS);
                 out.extend_from_slice(&at.to_le_bytes());
@@ -193,6 +193,7 @@ pub(crate) fn as_int(s: &[u8]) -> Option<i64> {
 
 /// OBJECT ENCODING of a string as SET stores it (`tryObjectEncoding`): `int`
 /// for a canonical 64-bit integer, `embstr` up to 44 bytes, else `raw`.
+#[inline]
 pub(crate) fn string_encoding(s: &[u8]) -> &'static str {
     if as_int(s).is_some() {
         "int"

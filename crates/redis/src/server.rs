@@ -655,6 +655,7 @@ impl Server {
         x.resp3 = client.proto == resp::Protocol::Resp3;
         x.cluster = self.cluster.is_some();
         (x.access, x.shared_integers) = (access, shared_integers);
+        x.request = client.parser.raw_command().map(|raw| (args, raw));
         let reply = crate::commands::keyspace(command, args, &mut x);
         self.persist.dirty += x.dirty;
         self.after_keyspace(ctx, command, &reply);

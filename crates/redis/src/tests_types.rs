@@ -52,6 +52,7 @@ impl Direct {
             obey: false,
             access: Default::default(),
             shared_integers: true,
+            request: None,
         };
         let reply = keyspace_named(&name, args, &mut x);
         let dirty = x.dirty;

@@ -40,11 +40,7 @@ pub(crate) fn after_command(command: &Command, args: &[Vec<u8>], x: &mut Exec<'_
     if command.keys == Keys::None {
         return;
     }
-    // Commands that look their keys up without touching them (`LOOKUP_NOTOUCH`).
-    let touch = !matches!(
-        command.name,
-        "object" | "type" | "exists" | "ttl" | "pttl" | "expiretime" | "pexpiretime" | "memory"
-    );
+    let touch = !command.has(crate::command_table::NO_TOUCH);
     if !touch && !command.write() {
         return;
     }
