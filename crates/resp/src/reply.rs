@@ -91,8 +91,12 @@ impl Encoded {
     /// An array of bulk strings (an LRANGE's reply) written straight from its
     /// items: the same bytes in both protocols, and no value per item unless
     /// someone asks for [`Encoded::value`].
-    pub fn bulk_array<'a>(items: impl ExactSizeIterator<Item = &'a [u8]>) -> Encoded {
-        let mut resp2 = Vec::with_capacity(16 + items.len() * 16);
+    /// The items are walked twice: once for their lengths, so the bytes go
+    /// into one buffer of exact capacity (a long list's reply is never
+    /// copied to grow), then to write them.
+    pub fn bulk_array<'a>(items: impl ExactSizeIterator<Item = &'a [u8]> + Clone) -> Encoded {
+        let body: usize = items.clone().map(|item| bulk_len(item.len())).sum();
+        let mut resp2 = Vec::with_capacity(HEADER_MAX + body);
         push_header(&mut resp2, b'*', false, items.len() as u64);
         for item in items {
             bulk(&mut resp2, item);
@@ -215,9 +219,21 @@ impl Value {
 }
 
 fn bulk(out: &mut Vec<u8>, bytes: &[u8]) {
-    push_header(out, b'$', false, bytes.len() as u64);
+    // A header of one or two digits (the usual element) is a store of a
+    // few fixed bytes, with no division and no copy of a variable length.
+    match bytes.len() {
+        n @ 0..10 => out.extend_from_slice(&[b'$', b'0' + n as u8, b'\r', b'\n']),
+        n @ 10..100 => out.extend_from_slice(&[b'$', b'0' + (n / 10) as u8, b'0' + (n % 10) as u8, b'\r', b'\n']),
+        n => push_header(out, b'$', false, n as u64),
+    }
     out.extend_from_slice(bytes);
     out.extend_from_slice(b"\r\n");
+}
+
+/// The bytes [`bulk`] writes for a string of `len` bytes.
+fn bulk_len(len: usize) -> usize {
+    let digits = len.checked_ilog10().unwrap_or(0) as usize + 1;
+    1 + digits + 2 + len + 2
 }
 
 fn line(out: &mut Vec<u8>, tag: u8, text: &[u8]) {
@@ -562,7 +578,9 @@ mod tests {
     /// and equal to the same array encoded from its value.
     #[test]
     fn a_bulk_array_written_from_its_items_is_the_array_of_bulks() {
-        for items in [vec![], vec![&b"a"[..]], vec![&b""[..], &b"12345678901"[..], &b"x\r\ny"[..]]] {
+        let long = [b'x'; 100_001];
+        let edges = [0, 9, 10, 99, 100, 999, 1000, 100_001].map(|n| &long[..n]);
+        for items in [vec![], vec![&b"a"[..]], vec![&b""[..], &b"12345678901"[..], &b"x\r\ny"[..]], edges.to_vec()] {
             let fast = Encoded::bulk_array(items.iter().copied());
             let value = Value::Array(items.iter().map(Value::bulk).collect());
             for proto in [Some(Protocol::Resp2), Some(Protocol::Resp3), None] {
@@ -572,6 +590,8 @@ mod tests {
                 assert_eq!(got, want, "{items:?} {proto:?}");
             }
             assert_eq!(fast.value(), &value);
+            let header = format!("*{}\r\n", items.len()).len();
+            assert_eq!(fast.resp2.capacity(), HEADER_MAX + fast.resp2.len() - header, "exact capacity: {items:?}");
             assert_eq!(fast, Encoded::new(value));
         }
     }
