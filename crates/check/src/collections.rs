@@ -17,7 +17,7 @@
 use crate::fasthash::{FastMap, group_by};
 use crate::history::{Elem, F, FaultWindow, Op, Outcome, Value};
 use crate::loss::final_reads;
-use crate::verdict::{CheckResult, Evidence};
+use crate::verdict::{CheckResult, Evidence, OpTexts};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Counter reads within their bounds.
@@ -175,34 +175,41 @@ type Tried<'a> = BTreeMap<(&'a Elem, &'a Elem), Vec<&'a Op>>;
 /// What clears a read without a full look, per key.
 struct Screen<'a> {
     keys: BTreeMap<&'a Elem, KeyScreen<'a>>,
-    /// Bumped per read: `seen[i] == stamp` marks an element already counted in it.
-    stamp: u64,
 }
 
 /// One key's elements ever tried, sorted, and per element: the earliest
 /// invocation of a try that did not fail, the earliest completion of an
-/// acknowledged try, whether the final read holds it; the sorted
-/// acknowledgement times of the final read's acknowledged elements; and the
-/// key's last read with its elements' positions in `elems`.
+/// acknowledged try, whether the final read holds it; and the key's last
+/// read, followed element by element ([`Last`]).
 #[derive(Default)]
 struct KeyScreen<'a> {
     elems: Vec<&'a Elem>,
     live_invoke: Vec<Option<u64>>,
     acked: Vec<Option<u64>>,
     in_final: Vec<bool>,
-    final_acks: Vec<u64>,
-    seen: Vec<u64>,
     last: Last<'a>,
 }
 
-/// A key's last read screened and where each of its elements is in
-/// [`KeyScreen::elems`] ([`UNTRIED`]: nowhere). A list only grows by appends,
-/// so the next read mostly starts with the last one: only its new tail is
-/// searched for.
+/// A key's last read screened, and what the screen asks of it, kept up to
+/// date as elements leave its end and join it: a list only grows by
+/// appends, so the next read mostly starts with the last one, and only its
+/// new tail is looked at.
 #[derive(Default)]
 struct Last<'a> {
     read: &'a [Elem],
+    /// Where each element of `read` is in [`KeyScreen::elems`] ([`UNTRIED`]: nowhere).
     at: Vec<u32>,
+    /// Per prefix of `read`, the latest [`KeyScreen::live_invoke`] among
+    /// its elements (`u64::MAX` once one was never tried, or only by
+    /// failed tries).
+    latest: Vec<u64>,
+    /// How many times each of [`KeyScreen::elems`] is in `read`.
+    times: Vec<u32>,
+    /// Elements of `read` that are untried or repeat an earlier one.
+    repeats: usize,
+    /// The final read's acknowledged elements that `read` lacks, by
+    /// acknowledgement time.
+    missing: BTreeSet<(u64, u32)>,
 }
 
 /// The position of an element no op tried.
@@ -226,7 +233,7 @@ impl<'a> Screen<'a> {
             k.live_invoke.push(by.iter().filter(|w| w.outcome != Outcome::Fail).map(|w| w.invoke).min());
             k.acked.push(by.iter().filter(|w| w.outcome == Outcome::Ok).filter_map(|w| w.complete).min());
             k.in_final.push(false);
-            k.seen.push(0);
+            k.last.times.push(0);
         }
         for (key, fin) in finals {
             let Some(k) = keys.get_mut(key) else { continue };
@@ -235,12 +242,13 @@ impl<'a> Screen<'a> {
                     && !k.in_final[i]
                 {
                     k.in_final[i] = true;
-                    k.final_acks.extend(k.acked[i]);
+                    if let Some(a) = k.acked[i] {
+                        k.last.missing.insert((a, i as u32));
+                    }
                 }
             }
-            k.final_acks.sort_unstable();
         }
-        Screen { keys, stamp: 0 }
+        Screen { keys }
     }
 
     /// Whether the full look at `op` would find nothing (`clear`): every
@@ -253,44 +261,75 @@ impl<'a> Screen<'a> {
         let Some(k) = self.keys.get_mut(&op.key) else {
             return Seen { clear: elems.is_empty(), may_repeat: !elems.is_empty() };
         };
-        self.stamp += 1;
         k.follow(elems);
-        let (mut clear, mut may_repeat, mut covered) = (true, false, 0);
-        for &i in &k.last.at {
-            if i == UNTRIED {
-                (clear, may_repeat) = (false, true);
-                continue;
-            }
-            let i = i as usize;
-            let failed_present = match (k.live_invoke[i], op.complete) {
-                (None, _) => true,
-                (Some(first), Some(done)) => done < first,
-                (Some(_), None) => false,
-            };
-            clear &= !failed_present;
-            if k.seen[i] == self.stamp {
-                may_repeat = true;
-            } else {
-                k.seen[i] = self.stamp;
-                covered += usize::from(k.in_final[i] && k.acked[i].is_some_and(|a| a < op.invoke));
-            }
-        }
-        clear &= !judge_stale || covered == k.final_acks.partition_point(|&a| a < op.invoke);
-        Seen { clear, may_repeat }
+        let last = &k.last;
+        let latest = last.latest.last().copied().unwrap_or(0);
+        // Present though only failed tries, or tries invoked after the read
+        // returned, could have put it there.
+        let failed_present = latest == u64::MAX || op.complete.is_some_and(|done| done < latest);
+        let stale = judge_stale && last.missing.first().is_some_and(|&(acked, _)| acked < op.invoke);
+        Seen { clear: !failed_present && !stale, may_repeat: last.repeats > 0 }
     }
 }
 
 impl<'a> KeyScreen<'a> {
     /// Makes `read` the last read: what it shares with the last one from the
-    /// start keeps its positions, the rest is searched for.
+    /// start is kept, the rest of the last one leaves and the rest of
+    /// `read` joins.
     fn follow(&mut self, read: &'a [Elem]) {
         let kept = self.last.read.iter().zip(read).take_while(|(a, b)| a == b).count();
-        self.last.at.truncate(kept);
+        while self.last.at.len() > kept {
+            let at = self.last.at.pop().expect("longer than kept");
+            self.leave(at);
+        }
+        self.last.latest.truncate(kept);
         for e in &read[kept..] {
             let at = self.elems.binary_search(&e).map_or(UNTRIED, |i| u32::try_from(i).unwrap_or(UNTRIED));
-            self.last.at.push(at);
+            self.join(at);
         }
         self.last.read = read;
+    }
+
+    /// The element at `at` joins the end of the last read.
+    fn join(&mut self, at: u32) {
+        let last = &mut self.last;
+        last.at.push(at);
+        let before = last.latest.last().copied().unwrap_or(0);
+        if at == UNTRIED {
+            last.repeats += 1;
+            last.latest.push(u64::MAX);
+            return;
+        }
+        let i = at as usize;
+        last.latest.push(before.max(self.live_invoke[i].unwrap_or(u64::MAX)));
+        last.times[i] += 1;
+        match last.times[i] {
+            1 => {
+                if let (true, Some(a)) = (self.in_final[i], self.acked[i]) {
+                    last.missing.remove(&(a, at));
+                }
+            }
+            _ => last.repeats += 1,
+        }
+    }
+
+    /// The element at `at` leaves the end of the last read.
+    fn leave(&mut self, at: u32) {
+        let last = &mut self.last;
+        if at == UNTRIED {
+            last.repeats -= 1;
+            return;
+        }
+        let i = at as usize;
+        last.times[i] -= 1;
+        match last.times[i] {
+            0 => {
+                if let (true, Some(a)) = (self.in_final[i], self.acked[i]) {
+                    last.missing.insert((a, at));
+                }
+            }
+            _ => last.repeats -= 1,
+        }
     }
 }
 
@@ -342,14 +381,17 @@ fn prefixes(ops: &[Op], faults: &[FaultWindow], result: &mut CheckResult) {
             *best = r;
         }
     }
+    let mut texts = OpTexts::default();
+    // The longest reads' results in words, each written once.
+    let mut words: BTreeMap<usize, String> = BTreeMap::new();
     for r in reads {
         let long = longest[&r.key];
         if !long.result.elems().starts_with(r.result.elems()) {
             result.count("incompatible-reads", 1);
             result.violation_with(|| {
-                let what =
-                    format!("list {} read {} is not a prefix of the longest read {}", r.key, r.result, long.result);
-                Evidence::new(what, &[r, long], faults)
+                let longest = words.entry(long.index).or_insert_with(|| long.result.to_string());
+                let what = format!("list {} read {} is not a prefix of the longest read {longest}", r.key, r.result);
+                Evidence::with_texts(what, &[r, long], faults, &mut texts)
             });
         }
     }
