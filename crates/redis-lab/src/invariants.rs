@@ -26,6 +26,7 @@ use serde_json::json;
 use sim::{ProcId, ProcState};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::rc::Rc;
 
 /// The names of the ready-made invariants.
@@ -102,7 +103,7 @@ pub fn parse(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Condi
         "replication-lag" => {
             let max_bytes = m.required("max-bytes")?.u64("replication-lag.max-bytes")?;
             m.finish(&["max-bytes", "among"])?;
-            Box::new(Lag { among, max_bytes: max_bytes as i64 })
+            Box::new(Lag { among, max_bytes: max_bytes as i64, hosts: Hosts::default() })
         }
         "single-master" => {
             let Some(among) = among.filter(|a| a.len() >= 2) else {
@@ -131,10 +132,12 @@ fn plain(name: &str, among: Option<Vec<NodeRef>>) -> Box<dyn Condition> {
         "cluster-one-owner-per-epoch" => {
             Box::new(OwnerPerEpoch { among, tables: Tables::default(), last: RefCell::default() })
         }
-        "cluster-slots-covered" => Box::new(SlotsCovered { among, tables: Tables::default() }),
+        "cluster-slots-covered" => Box::new(SlotsCovered { among, tables: Tables::default(), words: Words::default() }),
         "cluster-agrees" => Box::new(Agrees { among, tables: Tables::default(), last: RefCell::default() }),
         _ => Box::new(Converged {
             among,
+            hosts: Hosts::default(),
+            words: Words::default(),
             last: RefCell::default(),
             same_at: RefCell::default(),
             settled: Default::default(),
@@ -322,6 +325,24 @@ fn clash<'r>(a: &'r [SlotRangeView], b: &'r [SlotRangeView]) -> Option<(u16, &'r
 struct SlotsCovered {
     among: Option<Vec<NodeRef>>,
     tables: Tables,
+    words: Words,
+}
+
+/// The words of the last observation that held, kept while the number in
+/// them stays (an invariant that holds says so at every poll).
+#[derive(Default)]
+struct Words(RefCell<Option<(usize, String)>>);
+
+impl Words {
+    /// The observation that holds with `n` in `word`'s words.
+    fn holds(&self, n: usize, word: impl FnOnce(usize) -> String) -> Observation {
+        let mut last = self.0.borrow_mut();
+        let observed = match &*last {
+            Some((m, text)) if *m == n => text.clone(),
+            _ => last.insert((n, word(n))).1.clone(),
+        };
+        Observation { holds: true, observed }
+    }
 }
 
 impl Condition for SlotsCovered {
@@ -345,7 +366,7 @@ impl Condition for SlotsCovered {
                     ),
                 });
             }
-            let failed = ranges.iter().find(|r| c.flags_fail(&r.owner));
+            let failed = c.first_failed_run().and_then(|i| ranges.get(i));
             if let Some(r) = failed {
                 return Ok(Observation {
                     holds: false,
@@ -359,7 +380,7 @@ impl Condition for SlotsCovered {
                 });
             }
         }
-        Ok(Observation { holds: true, observed: format!("all 16384 slots covered in {tables} cluster tables") })
+        Ok(self.words.holds(tables, |n| format!("all 16384 slots covered in {n} cluster tables")))
     }
     fn describe(&self) -> String {
         describe_among(&self.among, "all slots covered")
@@ -458,18 +479,37 @@ fn slot_difference(a: &str, ra: &[SlotRangeView], b: &str, rb: &[SlotRangeView])
     format!("slot {slot}: {a} sees {}, {b} sees {}", owner(ra, slot), owner(rb, slot))
 }
 
-/// The node (among all the scenario's nodes) that serves at `host:port`.
-fn node_at(rt: &Runtime, host: &str, port: u16) -> Option<ProcId> {
-    let ip: std::net::Ipv4Addr = host.parse().ok()?;
-    rt.node_at_addr(std::net::SocketAddrV4::new(ip, port))
+/// Master hosts as replicas name them, each read as an address once (the
+/// invariants that follow replicas ask at every poll).
+#[derive(Default)]
+struct Hosts(RefCell<Vec<(String, Option<Ipv4Addr>)>>);
+
+impl Hosts {
+    /// The node (among all the scenario's nodes) that serves at `host:port`.
+    fn node_at(&self, rt: &Runtime, host: &str, port: u16) -> Option<ProcId> {
+        let mut known = self.0.borrow_mut();
+        let ip = match known.iter().find(|(h, _)| h == host) {
+            Some(&(_, ip)) => ip,
+            None => {
+                let ip = host.parse().ok();
+                known.push((host.to_owned(), ip));
+                ip
+            }
+        };
+        rt.node_at_addr(SocketAddrV4::new(ip?, port))
+    }
 }
 
 /// A running replica and its master, when the master is a running node.
-fn pairs<'a>(rt: &'a Runtime, among: &Option<Vec<NodeRef>>) -> Result<Vec<(Member<'a>, Member<'a>)>, RunError> {
+fn pairs<'a>(
+    rt: &'a Runtime,
+    among: &Option<Vec<NodeRef>>,
+    hosts: &Hosts,
+) -> Result<Vec<(Member<'a>, Member<'a>)>, RunError> {
     let mut out = Vec::new();
     for r in servers(rt, among)? {
         let Some((host, port)) = r.server.master_host_port() else { continue };
-        let Some(p) = node_at(rt, host, port) else { continue };
+        let Some(p) = hosts.node_at(rt, host, port) else { continue };
         if rt.sim.proc_state(p) == ProcState::Down {
             continue;
         }
@@ -483,6 +523,8 @@ fn pairs<'a>(rt: &'a Runtime, among: &Option<Vec<NodeRef>>) -> Result<Vec<(Membe
 
 struct Converged {
     among: Option<Vec<NodeRef>>,
+    hosts: Hosts,
+    words: Words,
     /// Each master's offset at the previous look, by (replica, master).
     last: RefCell<BTreeMap<(ProcId, ProcId), i64>>,
     /// When each pair's datasets were last found equal (the offset and both
@@ -522,7 +564,7 @@ impl Condition for Converged {
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         self.settled.set(false);
         let faults = separating_faults(rt);
-        let pairs = pairs(rt, &self.among)?;
+        let pairs = pairs(rt, &self.among, &self.hosts)?;
         let mut last = self.last.borrow_mut();
         let previous = std::mem::take(&mut *last);
         for (r, m) in &pairs {
@@ -553,7 +595,7 @@ impl Condition for Converged {
                 });
             }
         }
-        Ok(Observation { holds: true, observed: format!("{} replicas caught up with their masters", pairs.len()) })
+        Ok(self.words.holds(pairs.len(), |n| format!("{n} replicas caught up with their masters")))
     }
     fn describe(&self) -> String {
         describe_among(&self.among, "replicas converge with their masters")
@@ -563,6 +605,7 @@ impl Condition for Converged {
 struct Lag {
     among: Option<Vec<NodeRef>>,
     max_bytes: i64,
+    hosts: Hosts,
 }
 
 impl Condition for Lag {
@@ -571,7 +614,7 @@ impl Condition for Lag {
     }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let mut worst: Option<(i64, String)> = None;
-        for (r, m) in pairs(rt, &self.among)? {
+        for (r, m) in pairs(rt, &self.among, &self.hosts)? {
             let behind = (m.server.repl_offset() - r.server.repl_offset()).max(0);
             if worst.as_ref().is_none_or(|(w, _)| behind > *w) {
                 worst = Some((behind, format!("{} is {behind} bytes behind {}", r.name, m.name)));
