@@ -92,14 +92,16 @@ impl Encoded {
     /// items: the same bytes in both protocols, and no value per item unless
     /// someone asks for [`Encoded::value`].
     /// The items are walked twice: once for their lengths, so the bytes go
-    /// into one buffer of exact capacity (a long list's reply is never
-    /// copied to grow), then to write them.
+    /// into one buffer of exact size (a long list's reply is never copied
+    /// to grow), then to write each in place.
     pub fn bulk_array<'a>(items: impl ExactSizeIterator<Item = &'a [u8]> + Clone) -> Encoded {
         let body: usize = items.clone().map(|item| bulk_len(item.len())).sum();
         let mut resp2 = Vec::with_capacity(HEADER_MAX + body);
         push_header(&mut resp2, b'*', false, items.len() as u64);
+        let mut at = resp2.len();
+        resp2.resize(at + body, 0);
         for item in items {
-            bulk(&mut resp2, item);
+            at = put_bulk(&mut resp2, at, item);
         }
         Encoded { value: std::sync::OnceLock::new(), resp2, resp3: None }
     }
@@ -228,6 +230,31 @@ fn bulk(out: &mut Vec<u8>, bytes: &[u8]) {
     }
     out.extend_from_slice(bytes);
     out.extend_from_slice(b"\r\n");
+}
+
+/// Writes what [`bulk`] appends over `out[at..]`, which has room for it
+/// ([`bulk_len`]); gives where it ends.
+fn put_bulk(out: &mut [u8], at: usize, bytes: &[u8]) -> usize {
+    let n = bytes.len();
+    let at = match n {
+        0..10 => {
+            out[at..at + 4].copy_from_slice(&[b'$', b'0' + n as u8, b'\r', b'\n']);
+            at + 4
+        }
+        10..100 => {
+            out[at..at + 5].copy_from_slice(&[b'$', b'0' + (n / 10) as u8, b'0' + (n % 10) as u8, b'\r', b'\n']);
+            at + 5
+        }
+        _ => {
+            let mut header = Vec::with_capacity(HEADER_MAX);
+            push_header(&mut header, b'$', false, n as u64);
+            out[at..at + header.len()].copy_from_slice(&header);
+            at + header.len()
+        }
+    };
+    out[at..at + n].copy_from_slice(bytes);
+    out[at + n..at + n + 2].copy_from_slice(b"\r\n");
+    at + n + 2
 }
 
 /// The bytes [`bulk`] writes for a string of `len` bytes.
