@@ -259,7 +259,11 @@ fn put_bulk(out: &mut [u8], at: usize, bytes: &[u8]) -> usize {
 
 /// The bytes [`bulk`] writes for a string of `len` bytes.
 fn bulk_len(len: usize) -> usize {
-    let digits = len.checked_ilog10().unwrap_or(0) as usize + 1;
+    let digits = match len {
+        0..10 => 1,
+        10..100 => 2,
+        _ => len.ilog10() as usize + 1,
+    };
     1 + digits + 2 + len + 2
 }
 
