@@ -94,9 +94,11 @@ pub fn lists(ops: &[Op], faults: &[FaultWindow]) -> CheckResult {
 /// [`lists`]; `screened: false` looks at every read in full (the tests compare).
 pub(crate) fn lists_with(ops: &[Op], faults: &[FaultWindow], screened: bool) -> CheckResult {
     let mut result = CheckResult::new("lists");
-    let may_repeat = elements(ops, faults, (F::Append, F::ReadList), screened, &mut result);
+    let seen = elements(ops, faults, (F::Append, F::ReadList), screened, &mut result);
+    let may_repeat: Vec<bool> = seen.iter().map(|s| s.may_repeat).collect();
     duplicates(ops, faults, &may_repeat, &mut result);
-    prefixes(ops, faults, &mut result);
+    let kept: Vec<Option<usize>> = seen.iter().map(|s| s.kept).collect();
+    prefixes(ops, faults, &kept, &mut result);
     order(ops, faults, &mut result);
     result
 }
@@ -108,34 +110,34 @@ pub(crate) fn lists_with(ops: &[Op], faults: &[FaultWindow], screened: bool) -> 
 /// the result is the same as looking at every read (`screened: false`, which
 /// the tests compare against), without building two sets of a long list's
 /// elements per read: on an exploration seed of list appends that was most of
-/// the seed's time. Returns, read by read, whether the read may hold an
-/// element twice (the screen tells when it cannot; unscreened, every read may).
+/// the seed's time. Returns, read by read, what the screen saw of it
+/// (unscreened: that every read may hold an element twice, and nothing of
+/// what it shares with the read before).
 pub(crate) fn elements(
     ops: &[Op],
     faults: &[FaultWindow],
     (write, read): (F, F),
     screened: bool,
     result: &mut CheckResult,
-) -> Vec<bool> {
+) -> Vec<Seen> {
     let tried = attempts(ops, write);
     let finals = final_reads(ops, read);
     let mut screen = Screen::new(&tried, &finals);
-    let mut may_repeat = Vec::new();
+    let mut seen_all = Vec::new();
     for op in ops.iter().filter(|o| o.f == read && o.outcome == Outcome::Ok) {
         result.count("reads", 1);
         let fin = finals.get(&op.key).copied().filter(|fin| fin.index != op.index);
-        if screened {
-            let seen = screen.read(op, fin.is_some());
-            may_repeat.push(seen.may_repeat);
-            if seen.clear {
-                continue;
-            }
-        } else {
-            may_repeat.push(true);
+        let seen = match screened {
+            true => screen.read(op, fin.is_some()),
+            false => Seen { clear: false, may_repeat: true, kept: None },
+        };
+        let clear = seen.clear;
+        seen_all.push(seen);
+        if !clear {
+            look(&tried, write, op, fin, faults, result);
         }
-        look(&tried, write, op, fin, faults, result);
     }
-    may_repeat
+    seen_all
 }
 
 /// One read in full: its unexpected and failed-yet-present elements, then
@@ -216,11 +218,14 @@ struct Last<'a> {
 const UNTRIED: u32 = u32::MAX;
 
 /// What the screen made of one read.
-struct Seen {
+pub(crate) struct Seen {
     /// The full look would find nothing in it.
     clear: bool,
     /// It may hold an element twice (else it holds each once).
     may_repeat: bool,
+    /// How many elements it begins with that the key's read before (in
+    /// op order; none before the first) began with too, when followed.
+    kept: Option<usize>,
 }
 
 impl<'a> Screen<'a> {
@@ -259,24 +264,24 @@ impl<'a> Screen<'a> {
     fn read(&mut self, op: &'a Op, judge_stale: bool) -> Seen {
         let elems = op.result.elems();
         let Some(k) = self.keys.get_mut(&op.key) else {
-            return Seen { clear: elems.is_empty(), may_repeat: !elems.is_empty() };
+            return Seen { clear: elems.is_empty(), may_repeat: !elems.is_empty(), kept: None };
         };
-        k.follow(elems);
+        let kept = k.follow(elems);
         let last = &k.last;
         let latest = last.latest.last().copied().unwrap_or(0);
         // Present though only failed tries, or tries invoked after the read
         // returned, could have put it there.
         let failed_present = latest == u64::MAX || op.complete.is_some_and(|done| done < latest);
         let stale = judge_stale && last.missing.first().is_some_and(|&(acked, _)| acked < op.invoke);
-        Seen { clear: !failed_present && !stale, may_repeat: last.repeats > 0 }
+        Seen { clear: !failed_present && !stale, may_repeat: last.repeats > 0, kept: Some(kept) }
     }
 }
 
 impl<'a> KeyScreen<'a> {
     /// Makes `read` the last read: what it shares with the last one from the
     /// start is kept, the rest of the last one leaves and the rest of
-    /// `read` joins.
-    fn follow(&mut self, read: &'a [Elem]) {
+    /// `read` joins. Gives how many it kept.
+    fn follow(&mut self, read: &'a [Elem]) -> usize {
         let kept = self.last.read.iter().zip(read).take_while(|(a, b)| a == b).count();
         while self.last.at.len() > kept {
             let at = self.last.at.pop().expect("longer than kept");
@@ -288,6 +293,7 @@ impl<'a> KeyScreen<'a> {
             self.join(at);
         }
         self.last.read = read;
+        kept
     }
 
     /// The element at `at` joins the end of the last read.
@@ -372,7 +378,10 @@ fn duplicates(ops: &[Op], faults: &[FaultWindow], may_repeat: &[bool], result: &
 }
 
 /// Every list read must be a prefix of the longest read of its key.
-fn prefixes(ops: &[Op], faults: &[FaultWindow], result: &mut CheckResult) {
+/// `kept` gives, read by read, what it shares with the key's read before
+/// when the screen knows: then only what neither tells is compared
+/// ([`common_with_longest`]).
+fn prefixes(ops: &[Op], faults: &[FaultWindow], kept: &[Option<usize>], result: &mut CheckResult) {
     let reads: Vec<&Op> = ops.iter().filter(|o| o.f == F::ReadList && o.outcome == Outcome::Ok).collect();
     let mut longest: BTreeMap<&Elem, &Op> = BTreeMap::new();
     for r in &reads {
@@ -384,9 +393,13 @@ fn prefixes(ops: &[Op], faults: &[FaultWindow], result: &mut CheckResult) {
     let mut texts = OpTexts::default();
     // The longest reads' results in words, each written once.
     let mut words: BTreeMap<usize, String> = BTreeMap::new();
-    for r in reads {
+    // Per key, how many elements its read before shares with the longest.
+    let mut common: BTreeMap<&Elem, usize> = BTreeMap::new();
+    for (i, r) in reads.into_iter().enumerate() {
         let long = longest[&r.key];
-        if !long.result.elems().starts_with(r.result.elems()) {
+        let before = common.entry(&r.key).or_insert(0);
+        *before = common_with_longest(r.result.elems(), long.result.elems(), *before, kept.get(i).copied().flatten());
+        if *before != r.result.elems().len() {
             result.count("incompatible-reads", 1);
             result.violation_with(|| {
                 let longest = words.entry(long.index).or_insert_with(|| long.result.to_string());
@@ -395,6 +408,22 @@ fn prefixes(ops: &[Op], faults: &[FaultWindow], result: &mut CheckResult) {
             });
         }
     }
+}
+
+/// How many elements `read` begins with that `longest` begins with too,
+/// given how many the key's read before shares with `longest` (`before`)
+/// and with `read` (`kept`, when known). That read differs from `longest`
+/// at `before` (or ends there), so `read` does too if it kept more than
+/// `before`, and differs at `kept` (or ends there) if it kept less; only
+/// when the two are equal is anything compared, from there on.
+fn common_with_longest(read: &[Elem], longest: &[Elem], before: usize, kept: Option<usize>) -> usize {
+    let from = match kept {
+        Some(kept) if kept > before => return before,
+        Some(kept) if kept < before => return kept,
+        Some(_) => before,
+        None => 0,
+    };
+    from + read[from..].iter().zip(&longest[from..]).take_while(|(a, b)| a == b).count()
 }
 
 /// In the final read, an append acknowledged before another was invoked comes first.
