@@ -139,6 +139,7 @@ fn plain(name: &str, among: Option<Vec<NodeRef>>) -> Box<dyn Condition> {
             hosts: Hosts::default(),
             words: Words::default(),
             last: RefCell::default(),
+            previous: RefCell::default(),
             same_at: RefCell::default(),
             settled: Default::default(),
         }),
@@ -185,11 +186,11 @@ pub(crate) struct Member<'a> {
     pub(crate) paused: bool,
 }
 
-/// Each node's slot ranges as last read, by process. A table whose version
+/// Each node's slot ranges as last read, by process number. A table whose version
 /// has not moved is not walked again, and ranges whose owners' epochs have
 /// not moved either are the same ranges (the same `Rc`).
 #[derive(Default)]
-struct Tables(RefCell<BTreeMap<ProcId, TableRead>>);
+struct Tables(RefCell<Vec<Option<TableRead>>>);
 
 /// One table's slot ranges, shared while they stand.
 type Ranges = Rc<Vec<SlotRangeView>>;
@@ -211,7 +212,11 @@ impl Tables {
         let c = m.server.cluster_view()?;
         let (incarnation, version) = (rt.sim.incarnation(m.proc), c.slots_version());
         let mut cache = self.0.borrow_mut();
-        let read = cache.entry(m.proc).or_insert_with(|| TableRead {
+        let at = m.proc.0 as usize;
+        if cache.len() <= at {
+            cache.resize_with(at + 1, || None);
+        }
+        let read = cache[at].get_or_insert_with(|| TableRead {
             incarnation,
             version: version.wrapping_add(1),
             runs: Vec::new(),
@@ -525,8 +530,11 @@ struct Converged {
     among: Option<Vec<NodeRef>>,
     hosts: Hosts,
     words: Words,
-    /// Each master's offset at the previous look, by (replica, master).
-    last: RefCell<BTreeMap<(ProcId, ProcId), i64>>,
+    /// Each master's offset at the previous look, by (replica, master), in
+    /// the order the pairs were found (the same pairs, the same order).
+    last: RefCell<Vec<((ProcId, ProcId), i64)>>,
+    /// The look before's, kept for its allocation.
+    previous: RefCell<Vec<((ProcId, ProcId), i64)>>,
     /// When each pair's datasets were last found equal (the offset and both
     /// nodes' command counts: a writable replica changes without its offset
     /// moving): the digests are compared again only when one of them moves.
@@ -565,19 +573,19 @@ impl Condition for Converged {
         self.settled.set(false);
         let faults = separating_faults(rt);
         let pairs = pairs(rt, &self.among, &self.hosts)?;
-        let mut last = self.last.borrow_mut();
-        let previous = std::mem::take(&mut *last);
-        for (r, m) in &pairs {
-            last.insert((r.proc, m.proc), m.server.repl_offset());
-        }
-        self.settled.set(!faults.is_empty() || previous == *last);
+        let (mut last, mut previous) = (self.last.borrow_mut(), self.previous.borrow_mut());
+        std::mem::swap(&mut *last, &mut *previous);
+        last.clear();
+        last.extend(pairs.iter().map(|(r, m)| ((r.proc, m.proc), m.server.repl_offset())));
+        self.settled.set(!faults.is_empty() || *previous == *last);
         if !faults.is_empty() {
             return Ok(Observation { holds: true, observed: format!("not judged: {} in force", faults.join(", ")) });
         }
         for (r, m) in &pairs {
             let (ro, mo) = (r.server.repl_offset(), m.server.repl_offset());
-            let behind = match previous.get(&(r.proc, m.proc)) {
-                Some(&before) => ro < before,
+            let before = previous.iter().find(|(pair, _)| *pair == (r.proc, m.proc));
+            let behind = match before {
+                Some(&(_, before)) => ro < before,
                 None => ro < mo,
             };
             let diverged = ro == mo && !self.same_data(r, m);
