@@ -17,7 +17,7 @@
 use crate::fasthash::{FastMap, group_by};
 use crate::history::{Elem, F, FaultWindow, Op, Outcome, Value};
 use crate::loss::final_reads;
-use crate::verdict::{CheckResult, Evidence};
+use crate::verdict::{CheckResult, Evidence, OpTexts};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Counter reads within their bounds.
@@ -94,9 +94,11 @@ pub fn lists(ops: &[Op], faults: &[FaultWindow]) -> CheckResult {
 /// [`lists`]; `screened: false` looks at every read in full (the tests compare).
 pub(crate) fn lists_with(ops: &[Op], faults: &[FaultWindow], screened: bool) -> CheckResult {
     let mut result = CheckResult::new("lists");
-    let may_repeat = elements(ops, faults, (F::Append, F::ReadList), screened, &mut result);
+    let seen = elements(ops, faults, (F::Append, F::ReadList), screened, &mut result);
+    let may_repeat: Vec<bool> = seen.iter().map(|s| s.may_repeat).collect();
     duplicates(ops, faults, &may_repeat, &mut result);
-    prefixes(ops, faults, &mut result);
+    let kept: Vec<Option<usize>> = seen.iter().map(|s| s.kept).collect();
+    prefixes(ops, faults, &kept, &mut result);
     order(ops, faults, &mut result);
     result
 }
@@ -108,34 +110,34 @@ pub(crate) fn lists_with(ops: &[Op], faults: &[FaultWindow], screened: bool) -> 
 /// the result is the same as looking at every read (`screened: false`, which
 /// the tests compare against), without building two sets of a long list's
 /// elements per read: on an exploration seed of list appends that was most of
-/// the seed's time. Returns, read by read, whether the read may hold an
-/// element twice (the screen tells when it cannot; unscreened, every read may).
+/// the seed's time. Returns, read by read, what the screen saw of it
+/// (unscreened: that every read may hold an element twice, and nothing of
+/// what it shares with the read before).
 pub(crate) fn elements(
     ops: &[Op],
     faults: &[FaultWindow],
     (write, read): (F, F),
     screened: bool,
     result: &mut CheckResult,
-) -> Vec<bool> {
+) -> Vec<Seen> {
     let tried = attempts(ops, write);
     let finals = final_reads(ops, read);
     let mut screen = Screen::new(&tried, &finals);
-    let mut may_repeat = Vec::new();
+    let mut seen_all = Vec::new();
     for op in ops.iter().filter(|o| o.f == read && o.outcome == Outcome::Ok) {
         result.count("reads", 1);
         let fin = finals.get(&op.key).copied().filter(|fin| fin.index != op.index);
-        if screened {
-            let seen = screen.read(op, fin.is_some());
-            may_repeat.push(seen.may_repeat);
-            if seen.clear {
-                continue;
-            }
-        } else {
-            may_repeat.push(true);
+        let seen = match screened {
+            true => screen.read(op, fin.is_some()),
+            false => Seen { clear: false, may_repeat: true, kept: None },
+        };
+        let clear = seen.clear;
+        seen_all.push(seen);
+        if !clear {
+            look(&tried, write, op, fin, faults, result);
         }
-        look(&tried, write, op, fin, faults, result);
     }
-    may_repeat
+    seen_all
 }
 
 /// One read in full: its unexpected and failed-yet-present elements, then
@@ -175,45 +177,55 @@ type Tried<'a> = BTreeMap<(&'a Elem, &'a Elem), Vec<&'a Op>>;
 /// What clears a read without a full look, per key.
 struct Screen<'a> {
     keys: BTreeMap<&'a Elem, KeyScreen<'a>>,
-    /// Bumped per read: `seen[i] == stamp` marks an element already counted in it.
-    stamp: u64,
 }
 
 /// One key's elements ever tried, sorted, and per element: the earliest
 /// invocation of a try that did not fail, the earliest completion of an
-/// acknowledged try, whether the final read holds it; the sorted
-/// acknowledgement times of the final read's acknowledged elements; and the
-/// key's last read with its elements' positions in `elems`.
+/// acknowledged try, whether the final read holds it; and the key's last
+/// read, followed element by element ([`Last`]).
 #[derive(Default)]
 struct KeyScreen<'a> {
     elems: Vec<&'a Elem>,
     live_invoke: Vec<Option<u64>>,
     acked: Vec<Option<u64>>,
     in_final: Vec<bool>,
-    final_acks: Vec<u64>,
-    seen: Vec<u64>,
     last: Last<'a>,
 }
 
-/// A key's last read screened and where each of its elements is in
-/// [`KeyScreen::elems`] ([`UNTRIED`]: nowhere). A list only grows by appends,
-/// so the next read mostly starts with the last one: only its new tail is
-/// searched for.
+/// A key's last read screened, and what the screen asks of it, kept up to
+/// date as elements leave its end and join it: a list only grows by
+/// appends, so the next read mostly starts with the last one, and only its
+/// new tail is looked at.
 #[derive(Default)]
 struct Last<'a> {
     read: &'a [Elem],
+    /// Where each element of `read` is in [`KeyScreen::elems`] ([`UNTRIED`]: nowhere).
     at: Vec<u32>,
+    /// Per prefix of `read`, the latest [`KeyScreen::live_invoke`] among
+    /// its elements (`u64::MAX` once one was never tried, or only by
+    /// failed tries).
+    latest: Vec<u64>,
+    /// How many times each of [`KeyScreen::elems`] is in `read`.
+    times: Vec<u32>,
+    /// Elements of `read` that are untried or repeat an earlier one.
+    repeats: usize,
+    /// The final read's acknowledged elements that `read` lacks, by
+    /// acknowledgement time.
+    missing: BTreeSet<(u64, u32)>,
 }
 
 /// The position of an element no op tried.
 const UNTRIED: u32 = u32::MAX;
 
 /// What the screen made of one read.
-struct Seen {
+pub(crate) struct Seen {
     /// The full look would find nothing in it.
     clear: bool,
     /// It may hold an element twice (else it holds each once).
     may_repeat: bool,
+    /// How many elements it begins with that the key's read before (in
+    /// op order; none before the first) began with too, when followed.
+    kept: Option<usize>,
 }
 
 impl<'a> Screen<'a> {
@@ -226,7 +238,7 @@ impl<'a> Screen<'a> {
             k.live_invoke.push(by.iter().filter(|w| w.outcome != Outcome::Fail).map(|w| w.invoke).min());
             k.acked.push(by.iter().filter(|w| w.outcome == Outcome::Ok).filter_map(|w| w.complete).min());
             k.in_final.push(false);
-            k.seen.push(0);
+            k.last.times.push(0);
         }
         for (key, fin) in finals {
             let Some(k) = keys.get_mut(key) else { continue };
@@ -235,12 +247,13 @@ impl<'a> Screen<'a> {
                     && !k.in_final[i]
                 {
                     k.in_final[i] = true;
-                    k.final_acks.extend(k.acked[i]);
+                    if let Some(a) = k.acked[i] {
+                        k.last.missing.insert((a, i as u32));
+                    }
                 }
             }
-            k.final_acks.sort_unstable();
         }
-        Screen { keys, stamp: 0 }
+        Screen { keys }
     }
 
     /// Whether the full look at `op` would find nothing (`clear`): every
@@ -251,46 +264,78 @@ impl<'a> Screen<'a> {
     fn read(&mut self, op: &'a Op, judge_stale: bool) -> Seen {
         let elems = op.result.elems();
         let Some(k) = self.keys.get_mut(&op.key) else {
-            return Seen { clear: elems.is_empty(), may_repeat: !elems.is_empty() };
+            return Seen { clear: elems.is_empty(), may_repeat: !elems.is_empty(), kept: None };
         };
-        self.stamp += 1;
-        k.follow(elems);
-        let (mut clear, mut may_repeat, mut covered) = (true, false, 0);
-        for &i in &k.last.at {
-            if i == UNTRIED {
-                (clear, may_repeat) = (false, true);
-                continue;
-            }
-            let i = i as usize;
-            let failed_present = match (k.live_invoke[i], op.complete) {
-                (None, _) => true,
-                (Some(first), Some(done)) => done < first,
-                (Some(_), None) => false,
-            };
-            clear &= !failed_present;
-            if k.seen[i] == self.stamp {
-                may_repeat = true;
-            } else {
-                k.seen[i] = self.stamp;
-                covered += usize::from(k.in_final[i] && k.acked[i].is_some_and(|a| a < op.invoke));
-            }
-        }
-        clear &= !judge_stale || covered == k.final_acks.partition_point(|&a| a < op.invoke);
-        Seen { clear, may_repeat }
+        let kept = k.follow(elems);
+        let last = &k.last;
+        let latest = last.latest.last().copied().unwrap_or(0);
+        // Present though only failed tries, or tries invoked after the read
+        // returned, could have put it there.
+        let failed_present = latest == u64::MAX || op.complete.is_some_and(|done| done < latest);
+        let stale = judge_stale && last.missing.first().is_some_and(|&(acked, _)| acked < op.invoke);
+        Seen { clear: !failed_present && !stale, may_repeat: last.repeats > 0, kept: Some(kept) }
     }
 }
 
 impl<'a> KeyScreen<'a> {
     /// Makes `read` the last read: what it shares with the last one from the
-    /// start keeps its positions, the rest is searched for.
-    fn follow(&mut self, read: &'a [Elem]) {
+    /// start is kept, the rest of the last one leaves and the rest of
+    /// `read` joins. Gives how many it kept.
+    fn follow(&mut self, read: &'a [Elem]) -> usize {
         let kept = self.last.read.iter().zip(read).take_while(|(a, b)| a == b).count();
-        self.last.at.truncate(kept);
+        while self.last.at.len() > kept {
+            let at = self.last.at.pop().expect("longer than kept");
+            self.leave(at);
+        }
+        self.last.latest.truncate(kept);
         for e in &read[kept..] {
             let at = self.elems.binary_search(&e).map_or(UNTRIED, |i| u32::try_from(i).unwrap_or(UNTRIED));
-            self.last.at.push(at);
+            self.join(at);
         }
         self.last.read = read;
+        kept
+    }
+
+    /// The element at `at` joins the end of the last read.
+    fn join(&mut self, at: u32) {
+        let last = &mut self.last;
+        last.at.push(at);
+        let before = last.latest.last().copied().unwrap_or(0);
+        if at == UNTRIED {
+            last.repeats += 1;
+            last.latest.push(u64::MAX);
+            return;
+        }
+        let i = at as usize;
+        last.latest.push(before.max(self.live_invoke[i].unwrap_or(u64::MAX)));
+        last.times[i] += 1;
+        match last.times[i] {
+            1 => {
+                if let (true, Some(a)) = (self.in_final[i], self.acked[i]) {
+                    last.missing.remove(&(a, at));
+                }
+            }
+            _ => last.repeats += 1,
+        }
+    }
+
+    /// The element at `at` leaves the end of the last read.
+    fn leave(&mut self, at: u32) {
+        let last = &mut self.last;
+        if at == UNTRIED {
+            last.repeats -= 1;
+            return;
+        }
+        let i = at as usize;
+        last.times[i] -= 1;
+        match last.times[i] {
+            0 => {
+                if let (true, Some(a)) = (self.in_final[i], self.acked[i]) {
+                    last.missing.insert((a, at));
+                }
+            }
+            _ => last.repeats -= 1,
+        }
     }
 }
 
@@ -333,7 +378,10 @@ fn duplicates(ops: &[Op], faults: &[FaultWindow], may_repeat: &[bool], result: &
 }
 
 /// Every list read must be a prefix of the longest read of its key.
-fn prefixes(ops: &[Op], faults: &[FaultWindow], result: &mut CheckResult) {
+/// `kept` gives, read by read, what it shares with the key's read before
+/// when the screen knows: then only what neither tells is compared
+/// ([`common_with_longest`]).
+fn prefixes(ops: &[Op], faults: &[FaultWindow], kept: &[Option<usize>], result: &mut CheckResult) {
     let reads: Vec<&Op> = ops.iter().filter(|o| o.f == F::ReadList && o.outcome == Outcome::Ok).collect();
     let mut longest: BTreeMap<&Elem, &Op> = BTreeMap::new();
     for r in &reads {
@@ -342,17 +390,40 @@ fn prefixes(ops: &[Op], faults: &[FaultWindow], result: &mut CheckResult) {
             *best = r;
         }
     }
-    for r in reads {
+    let mut texts = OpTexts::default();
+    // The longest reads' results in words, each written once.
+    let mut words: BTreeMap<usize, String> = BTreeMap::new();
+    // Per key, how many elements its read before shares with the longest.
+    let mut common: BTreeMap<&Elem, usize> = BTreeMap::new();
+    for (i, r) in reads.into_iter().enumerate() {
         let long = longest[&r.key];
-        if !long.result.elems().starts_with(r.result.elems()) {
+        let before = common.entry(&r.key).or_insert(0);
+        *before = common_with_longest(r.result.elems(), long.result.elems(), *before, kept.get(i).copied().flatten());
+        if *before != r.result.elems().len() {
             result.count("incompatible-reads", 1);
             result.violation_with(|| {
-                let what =
-                    format!("list {} read {} is not a prefix of the longest read {}", r.key, r.result, long.result);
-                Evidence::new(what, &[r, long], faults)
+                let longest = words.entry(long.index).or_insert_with(|| long.result.to_string());
+                let what = format!("list {} read {} is not a prefix of the longest read {longest}", r.key, r.result);
+                Evidence::with_texts(what, &[r, long], faults, &mut texts)
             });
         }
     }
+}
+
+/// How many elements `read` begins with that `longest` begins with too,
+/// given how many the key's read before shares with `longest` (`before`)
+/// and with `read` (`kept`, when known). That read differs from `longest`
+/// at `before` (or ends there), so `read` does too if it kept more than
+/// `before`, and differs at `kept` (or ends there) if it kept less; only
+/// when the two are equal is anything compared, from there on.
+fn common_with_longest(read: &[Elem], longest: &[Elem], before: usize, kept: Option<usize>) -> usize {
+    let from = match kept {
+        Some(kept) if kept > before => return before,
+        Some(kept) if kept < before => return kept,
+        Some(_) => before,
+        None => 0,
+    };
+    from + read[from..].iter().zip(&longest[from..]).take_while(|(a, b)| a == b).count()
 }
 
 /// In the final read, an append acknowledged before another was invoked comes first.

@@ -16,7 +16,7 @@
 
 use crate::fasthash::group_by;
 use crate::history::{Elem, F, FaultWindow, Model, Op, Outcome, Value};
-use crate::verdict::{CheckResult, Evidence};
+use crate::verdict::{CheckResult, Evidence, OpTexts};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The last `ok` read of each key (by invocation) of the given read kind.
@@ -57,6 +57,7 @@ fn acked_before<'a>(ops: &[&'a Op], f: F, read: &Op) -> Vec<&'a Op> {
 }
 
 fn elements(keys: &ByKey<'_>, faults: &[FaultWindow], write: F, read: F, result: &mut CheckResult) {
+    let mut texts = OpTexts::default();
     for (key, ops) in model_keys(keys, write.model()) {
         let Some(fin) = final_read(ops, read) else { continue };
         let present: BTreeSet<&Elem> = fin.result.elems().iter().collect();
@@ -65,8 +66,10 @@ fn elements(keys: &ByKey<'_>, faults: &[FaultWindow], write: F, read: F, result:
             let Value::One(e) = &op.value else { continue };
             if !present.contains(e) {
                 result.count("lost", 1);
-                let what = format!("{} {e} acknowledged on key {key} is missing from the final read", write.name());
-                result.violation_with(|| Evidence::new(what, &[op, fin], faults));
+                result.violation_with(|| {
+                    let what = format!("{} {e} acknowledged on key {key} is missing from the final read", write.name());
+                    Evidence::with_texts(what, &[op, fin], faults, &mut texts)
+                });
             }
         }
     }

@@ -49,13 +49,31 @@ pub struct Evidence {
 impl Evidence {
     /// A finding about `ops`, naming the faults active while the first ran.
     pub fn new(what: String, ops: &[&Op], faults: &[FaultWindow]) -> Evidence {
-        let active = ops
-            .first()
-            .map(|op| {
-                faults.iter().filter(|f| f.overlaps(op.invoke, op.complete_or_max())).map(|f| f.name.clone()).collect()
-            })
-            .unwrap_or_default();
-        Evidence { what, ops: ops.iter().map(|o| o.to_string()).collect(), faults: active }
+        Evidence { what, ops: ops.iter().map(|o| o.to_string()).collect(), faults: active(ops, faults) }
+    }
+
+    /// [`Evidence::new`], each op's text taken from `texts` if written
+    /// there before (and kept there).
+    pub fn with_texts(what: String, ops: &[&Op], faults: &[FaultWindow], texts: &mut OpTexts) -> Evidence {
+        Evidence { what, ops: ops.iter().map(|op| texts.text(op).to_owned()).collect(), faults: active(ops, faults) }
+    }
+}
+
+/// The names of the faults active while the first of `ops` ran.
+fn active(ops: &[&Op], faults: &[FaultWindow]) -> Vec<String> {
+    let Some(op) = ops.first() else { return Vec::new() };
+    faults.iter().filter(|f| f.overlaps(op.invoke, op.complete_or_max())).map(|f| f.name.clone()).collect()
+}
+
+/// Ops' texts, each written once however many findings show it: a key's
+/// final read of a long list is shown beside every element it lost.
+#[derive(Debug, Default)]
+pub struct OpTexts(BTreeMap<usize, String>);
+
+impl OpTexts {
+    /// `op`'s text, as `Op`'s `Display` writes it.
+    pub fn text(&mut self, op: &Op) -> &str {
+        self.0.entry(op.index).or_insert_with(|| op.to_string())
     }
 }
 

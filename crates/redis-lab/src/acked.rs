@@ -22,7 +22,7 @@ use scenario::yaml::{Node, did_you_mean};
 use scenario::{Condition, NodeRef, Observation, ParseCx, RunError, Runtime};
 use sim::ProcId;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Missing elements listed in the observation at most.
 const LISTED: usize = 5;
@@ -67,10 +67,10 @@ struct KeyAcks {
     bytes: Vec<u8>,
     /// Each element, as the nodes hold it, with the ack's time.
     elements: BTreeMap<Elem, (Vec<u8>, u64)>,
-    /// The masters' digests of this key's value and the elements acked when
-    /// it was last looked at, and the elements it found missing then: the
-    /// same values and the same acks miss the same elements.
-    looked: Option<(Vec<ValueAt>, usize, Missing)>,
+    /// Elements acked since the last look.
+    fresh: Vec<Elem>,
+    /// What the last look found.
+    looked: Option<Looked>,
 }
 
 /// A master and its digest of one key's value (`None`: it has no such key).
@@ -84,28 +84,136 @@ struct Missing {
     listed: Vec<String>,
 }
 
+/// What the last look at one key saw: the masters' digests of its value
+/// and the elements acked then (the same values and the same acks miss the
+/// same elements), each master's elements in order, all of them together,
+/// and the acked ones none held. A list mostly only grows: when every
+/// master's elements begin with what it held before, only the new ones
+/// and the new acks are looked at.
+struct Looked {
+    values: Vec<ValueAt>,
+    acks: usize,
+    copies: Vec<Copy>,
+    held: Held,
+    lost: BTreeSet<Elem>,
+    missing: Missing,
+}
+
 impl KeyAcks {
     /// The elements acked to this key that no master holds now.
     fn missing(&mut self, key: &Elem, masters: &[Member<'_>]) -> Missing {
         let values: Vec<ValueAt> = masters.iter().map(|m| (m.proc, m.server.key_digest(&self.bytes))).collect();
-        if let Some((v, n, missing)) = &self.looked
-            && *v == values
-            && *n == self.elements.len()
+        if let Some(l) = &self.looked
+            && l.values == values
+            && l.acks == self.elements.len()
         {
-            return missing.clone();
+            return l.missing.clone();
         }
-        let have = Held::on(masters, &self.bytes);
-        let mut missing = Missing::default();
-        for (x, (b, at)) in &self.elements {
-            if !have.contains(b) {
-                missing.count += 1;
-                if missing.listed.len() < LISTED {
-                    missing.listed.push(format!("{x} in {key} (acked at {})", seconds(*at)));
-                }
+        let fresh = std::mem::take(&mut self.fresh);
+        let lists: Vec<(ProcId, Vec<&[u8]>)> = masters.iter().map(|m| (m.proc, elements(m, &self.bytes))).collect();
+        let mut looked = match self.looked.take().and_then(|l| l.follow(&lists, &self.elements, &fresh)) {
+            Some(l) => l,
+            None => Looked::read(&lists, &self.elements),
+        };
+        looked.values = values;
+        looked.acks = self.elements.len();
+        looked.missing = Missing { count: looked.lost.len(), listed: Vec::new() };
+        for x in looked.lost.iter().take(LISTED) {
+            let at = self.elements.get(x).map_or(0, |e| e.1);
+            looked.missing.listed.push(format!("{x} in {key} (acked at {})", seconds(at)));
+        }
+        let missing = looked.missing.clone();
+        self.looked = Some(looked);
+        missing
+    }
+}
+
+/// The acknowledged elements of one key: each as the nodes hold it, with the ack's time.
+type Acks = BTreeMap<Elem, (Vec<u8>, u64)>;
+
+impl Looked {
+    /// Every master's elements (`lists`) read afresh.
+    fn read(lists: &[(ProcId, Vec<&[u8]>)], acked: &Acks) -> Looked {
+        let mut copies = Vec::with_capacity(lists.len());
+        let mut all = Vec::new();
+        for (proc, list) in lists {
+            let mut copy = Copy { proc: *proc, bytes: Vec::new(), ends: Vec::new() };
+            copy.follow(list, &mut all);
+            copies.push(copy);
+        }
+        let held = Held::of(&all);
+        let lost = acked.iter().filter(|(_, (b, _))| !held.contains(b)).map(|(x, _)| x.clone()).collect();
+        Looked { values: Vec::new(), acks: 0, copies, held, lost, missing: Missing::default() }
+    }
+
+    /// This look brought up to date, if every master (the same ones) still
+    /// begins with the elements it had: its new elements join the held
+    /// ones, the lost ones they hold are found, the `fresh` acks checked.
+    fn follow(mut self, lists: &[(ProcId, Vec<&[u8]>)], acked: &Acks, fresh: &[Elem]) -> Option<Looked> {
+        if self.copies.len() != lists.len() {
+            return None;
+        }
+        let mut new = Vec::new();
+        for (copy, (proc, list)) in self.copies.iter_mut().zip(lists) {
+            if copy.proc != *proc || !copy.follow(list, &mut new) {
+                return None;
             }
         }
-        self.looked = Some((values, self.elements.len(), missing.clone()));
-        missing
+        for e in &new {
+            self.held.insert(e);
+        }
+        if !new.is_empty() {
+            let held = &self.held;
+            self.lost.retain(|x| acked.get(x).is_none_or(|(b, _)| !held.contains(b)));
+        }
+        for x in fresh {
+            if let Some((b, _)) = acked.get(x)
+                && !self.held.contains(b)
+            {
+                self.lost.insert(x.clone());
+            }
+        }
+        Some(self)
+    }
+}
+
+/// The elements a master's `key` holds, in its order (none unless a set or a list).
+fn elements<'m>(m: &Member<'m>, key: &[u8]) -> Vec<&'m [u8]> {
+    match m.server.peek(key) {
+        Some(Data::Set(s)) => s.iter().map(Vec::as_slice).collect(),
+        Some(Data::List(l)) => l.iter().map(Vec::as_slice).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A master's elements of one key as a look read them, in order: their
+/// bytes end to end, and where each ends.
+struct Copy {
+    proc: ProcId,
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Copy {
+    /// Whether `elements` begin with the copy's; if so the others join
+    /// the copy and are pushed on `new`.
+    fn follow<'e>(&mut self, elements: &[&'e [u8]], new: &mut Vec<&'e [u8]>) -> bool {
+        if elements.len() < self.ends.len() {
+            return false;
+        }
+        let mut start = 0;
+        for (e, &end) in elements.iter().zip(&self.ends) {
+            if self.bytes[start..end] != **e {
+                return false;
+            }
+            start = end;
+        }
+        for e in &elements[self.ends.len()..] {
+            self.bytes.extend_from_slice(e);
+            self.ends.push(self.bytes.len());
+            new.push(e);
+        }
+        true
     }
 }
 
@@ -120,6 +228,7 @@ impl Acked {
                         .entry(e.key)
                         .or_insert_with_key(|k| KeyAcks { bytes: bytes(k), ..KeyAcks::default() });
                     let b = bytes(&x);
+                    acks.fresh.push(x.clone());
                     acks.elements.insert(x, (b, e.time));
                 }
                 (F::Incr, v) => {
@@ -155,24 +264,24 @@ fn bytes(e: &Elem) -> Vec<u8> {
     }
 }
 
-/// The elements some master's `key` holds, sorted (with repeats): those
-/// written as `i64` writes an integer (a workload's elements) as integers,
-/// which sort without comparing bytes, the rest as bytes. Which side an
-/// element is on depends on its bytes alone, so an element is held exactly
-/// when its bytes are.
-struct Held<'m> {
+/// Elements some master holds, sorted (with repeats): those written as
+/// `i64` writes an integer (a workload's elements) as integers, which sort
+/// without comparing bytes, the rest as bytes. Which side an element is on
+/// depends on its bytes alone, so an element is held exactly when its
+/// bytes are.
+#[derive(Default)]
+struct Held {
     ints: Vec<i64>,
-    other: Vec<&'m [u8]>,
+    other: Vec<Vec<u8>>,
 }
 
-impl<'m> Held<'m> {
-    fn on(masters: &[Member<'m>], key: &[u8]) -> Held<'m> {
-        let mut held = Held { ints: Vec::new(), other: Vec::new() };
-        for m in masters {
-            match m.server.peek(key) {
-                Some(Data::Set(s)) => held.extend(s.iter().map(Vec::as_slice)),
-                Some(Data::List(l)) => held.extend(l.iter().map(Vec::as_slice)),
-                _ => {}
+impl Held {
+    fn of(elements: &[&[u8]]) -> Held {
+        let mut held = Held::default();
+        for e in elements {
+            match canonical_int(e) {
+                Some(n) => held.ints.push(n),
+                None => held.other.push(e.to_vec()),
             }
         }
         held.ints.sort_unstable();
@@ -180,19 +289,17 @@ impl<'m> Held<'m> {
         held
     }
 
-    fn extend(&mut self, elements: impl Iterator<Item = &'m [u8]>) {
-        for e in elements {
-            match canonical_int(e) {
-                Some(n) => self.ints.push(n),
-                None => self.other.push(e),
-            }
+    fn insert(&mut self, e: &[u8]) {
+        match canonical_int(e) {
+            Some(n) => self.ints.insert(self.ints.partition_point(|&x| x < n), n),
+            None => self.other.insert(self.other.partition_point(|x| x.as_slice() < e), e.to_vec()),
         }
     }
 
     fn contains(&self, e: &[u8]) -> bool {
         match canonical_int(e) {
             Some(n) => self.ints.binary_search(&n).is_ok(),
-            None => self.other.binary_search(&e).is_ok(),
+            None => self.other.binary_search_by(|x| x.as_slice().cmp(e)).is_ok(),
         }
     }
 }
@@ -308,7 +415,74 @@ fn seconds(ns: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::canonical_int;
+    use super::{Acks, Elem, Looked, ProcId, bytes, canonical_int};
+
+    /// A small seeded generator (xorshift).
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    /// An element: mostly a canonical integer, now and then one that is
+    /// not (`007`) or text, from a small range so that repeats happen.
+    fn element(rng: &mut Rng) -> Elem {
+        let n = rng.below(40) as i64;
+        match rng.below(8) {
+            0 => Elem::Str(format!("00{n}")),
+            1 => Elem::Str(format!("x{n}")),
+            _ => Elem::Int(n),
+        }
+    }
+
+    /// Masters' lists changed at random (appends mostly; removals, cuts,
+    /// masters replaced or gone) while elements are acked: a look brought
+    /// up to date finds the same lost elements as a look afresh, step by step.
+    #[test]
+    fn a_look_brought_up_to_date_finds_what_a_fresh_look_finds() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let mut lost_seen = 0;
+        for seed in 0..300u32 {
+            let mut lists: Vec<(ProcId, Vec<Vec<u8>>)> = (0..1 + seed % 3).map(|p| (ProcId(p), Vec::new())).collect();
+            let (mut acked, mut fresh, mut looked): (Acks, Vec<Elem>, Option<Looked>) = Default::default();
+            for _ in 0..80 {
+                let m = rng.below(lists.len() as u64) as usize;
+                let list = &mut lists[m].1;
+                match rng.below(20) {
+                    0..=9 => list.push(bytes(&element(&mut rng))),
+                    10..=14 => {
+                        let x = element(&mut rng);
+                        acked.insert(x.clone(), (bytes(&x), 0));
+                        fresh.push(x);
+                    }
+                    15 if !list.is_empty() => {
+                        list.remove(rng.below(list.len() as u64) as usize);
+                    }
+                    16 => list.truncate(list.len() / 2),
+                    17 => lists[m].0 = ProcId(10 + rng.below(3) as u32),
+                    18 if lists.len() > 1 => {
+                        lists.remove(m);
+                    }
+                    _ => {}
+                }
+                let views: Vec<(ProcId, Vec<&[u8]>)> =
+                    lists.iter().map(|(p, l)| (*p, l.iter().map(Vec::as_slice).collect())).collect();
+                let fresh = std::mem::take(&mut fresh);
+                let now = looked.take().and_then(|l| l.follow(&views, &acked, &fresh));
+                let now = now.unwrap_or_else(|| Looked::read(&views, &acked));
+                let afresh = Looked::read(&views, &acked);
+                assert_eq!(now.lost, afresh.lost, "seed {seed}");
+                lost_seen += now.lost.len();
+                looked = Some(now);
+            }
+        }
+        assert!(lost_seen > 1000, "elements went missing now and then: {lost_seen}");
+    }
 
     #[test]
     fn an_element_is_an_integer_exactly_when_i64_writes_it_so() {

@@ -26,6 +26,7 @@ use serde_json::json;
 use sim::{ProcId, ProcState};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::rc::Rc;
 
 /// The names of the ready-made invariants.
@@ -102,7 +103,7 @@ pub fn parse(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Condi
         "replication-lag" => {
             let max_bytes = m.required("max-bytes")?.u64("replication-lag.max-bytes")?;
             m.finish(&["max-bytes", "among"])?;
-            Box::new(Lag { among, max_bytes: max_bytes as i64 })
+            Box::new(Lag { among, max_bytes: max_bytes as i64, hosts: Hosts::default() })
         }
         "single-master" => {
             let Some(among) = among.filter(|a| a.len() >= 2) else {
@@ -131,11 +132,14 @@ fn plain(name: &str, among: Option<Vec<NodeRef>>) -> Box<dyn Condition> {
         "cluster-one-owner-per-epoch" => {
             Box::new(OwnerPerEpoch { among, tables: Tables::default(), last: RefCell::default() })
         }
-        "cluster-slots-covered" => Box::new(SlotsCovered { among, tables: Tables::default() }),
+        "cluster-slots-covered" => Box::new(SlotsCovered { among, tables: Tables::default(), words: Words::default() }),
         "cluster-agrees" => Box::new(Agrees { among, tables: Tables::default(), last: RefCell::default() }),
         _ => Box::new(Converged {
             among,
+            hosts: Hosts::default(),
+            words: Words::default(),
             last: RefCell::default(),
+            previous: RefCell::default(),
             same_at: RefCell::default(),
             settled: Default::default(),
         }),
@@ -182,11 +186,11 @@ pub(crate) struct Member<'a> {
     pub(crate) paused: bool,
 }
 
-/// Each node's slot ranges as last read, by process. A table whose version
+/// Each node's slot ranges as last read, by process number. A table whose version
 /// has not moved is not walked again, and ranges whose owners' epochs have
 /// not moved either are the same ranges (the same `Rc`).
 #[derive(Default)]
-struct Tables(RefCell<BTreeMap<ProcId, TableRead>>);
+struct Tables(RefCell<Vec<Option<TableRead>>>);
 
 /// One table's slot ranges, shared while they stand.
 type Ranges = Rc<Vec<SlotRangeView>>;
@@ -208,7 +212,11 @@ impl Tables {
         let c = m.server.cluster_view()?;
         let (incarnation, version) = (rt.sim.incarnation(m.proc), c.slots_version());
         let mut cache = self.0.borrow_mut();
-        let read = cache.entry(m.proc).or_insert_with(|| TableRead {
+        let at = m.proc.0 as usize;
+        if cache.len() <= at {
+            cache.resize_with(at + 1, || None);
+        }
+        let read = cache[at].get_or_insert_with(|| TableRead {
             incarnation,
             version: version.wrapping_add(1),
             runs: Vec::new(),
@@ -322,6 +330,24 @@ fn clash<'r>(a: &'r [SlotRangeView], b: &'r [SlotRangeView]) -> Option<(u16, &'r
 struct SlotsCovered {
     among: Option<Vec<NodeRef>>,
     tables: Tables,
+    words: Words,
+}
+
+/// The words of the last observation that held, kept while the number in
+/// them stays (an invariant that holds says so at every poll).
+#[derive(Default)]
+struct Words(RefCell<Option<(usize, String)>>);
+
+impl Words {
+    /// The observation that holds with `n` in `word`'s words.
+    fn holds(&self, n: usize, word: impl FnOnce(usize) -> String) -> Observation {
+        let mut last = self.0.borrow_mut();
+        let observed = match &*last {
+            Some((m, text)) if *m == n => text.clone(),
+            _ => last.insert((n, word(n))).1.clone(),
+        };
+        Observation { holds: true, observed }
+    }
 }
 
 impl Condition for SlotsCovered {
@@ -345,7 +371,7 @@ impl Condition for SlotsCovered {
                     ),
                 });
             }
-            let failed = ranges.iter().find(|r| c.flags_fail(&r.owner));
+            let failed = c.first_failed_run().and_then(|i| ranges.get(i));
             if let Some(r) = failed {
                 return Ok(Observation {
                     holds: false,
@@ -359,7 +385,7 @@ impl Condition for SlotsCovered {
                 });
             }
         }
-        Ok(Observation { holds: true, observed: format!("all 16384 slots covered in {tables} cluster tables") })
+        Ok(self.words.holds(tables, |n| format!("all 16384 slots covered in {n} cluster tables")))
     }
     fn describe(&self) -> String {
         describe_among(&self.among, "all slots covered")
@@ -458,18 +484,37 @@ fn slot_difference(a: &str, ra: &[SlotRangeView], b: &str, rb: &[SlotRangeView])
     format!("slot {slot}: {a} sees {}, {b} sees {}", owner(ra, slot), owner(rb, slot))
 }
 
-/// The node (among all the scenario's nodes) that serves at `host:port`.
-fn node_at(rt: &Runtime, host: &str, port: u16) -> Option<ProcId> {
-    let ip: std::net::Ipv4Addr = host.parse().ok()?;
-    rt.node_at_addr(std::net::SocketAddrV4::new(ip, port))
+/// Master hosts as replicas name them, each read as an address once (the
+/// invariants that follow replicas ask at every poll).
+#[derive(Default)]
+struct Hosts(RefCell<Vec<(String, Option<Ipv4Addr>)>>);
+
+impl Hosts {
+    /// The node (among all the scenario's nodes) that serves at `host:port`.
+    fn node_at(&self, rt: &Runtime, host: &str, port: u16) -> Option<ProcId> {
+        let mut known = self.0.borrow_mut();
+        let ip = match known.iter().find(|(h, _)| h == host) {
+            Some(&(_, ip)) => ip,
+            None => {
+                let ip = host.parse().ok();
+                known.push((host.to_owned(), ip));
+                ip
+            }
+        };
+        rt.node_at_addr(SocketAddrV4::new(ip?, port))
+    }
 }
 
 /// A running replica and its master, when the master is a running node.
-fn pairs<'a>(rt: &'a Runtime, among: &Option<Vec<NodeRef>>) -> Result<Vec<(Member<'a>, Member<'a>)>, RunError> {
+fn pairs<'a>(
+    rt: &'a Runtime,
+    among: &Option<Vec<NodeRef>>,
+    hosts: &Hosts,
+) -> Result<Vec<(Member<'a>, Member<'a>)>, RunError> {
     let mut out = Vec::new();
     for r in servers(rt, among)? {
         let Some((host, port)) = r.server.master_host_port() else { continue };
-        let Some(p) = node_at(rt, host, port) else { continue };
+        let Some(p) = hosts.node_at(rt, host, port) else { continue };
         if rt.sim.proc_state(p) == ProcState::Down {
             continue;
         }
@@ -483,8 +528,13 @@ fn pairs<'a>(rt: &'a Runtime, among: &Option<Vec<NodeRef>>) -> Result<Vec<(Membe
 
 struct Converged {
     among: Option<Vec<NodeRef>>,
-    /// Each master's offset at the previous look, by (replica, master).
-    last: RefCell<BTreeMap<(ProcId, ProcId), i64>>,
+    hosts: Hosts,
+    words: Words,
+    /// Each master's offset at the previous look, by (replica, master), in
+    /// the order the pairs were found (the same pairs, the same order).
+    last: RefCell<Vec<((ProcId, ProcId), i64)>>,
+    /// The look before's, kept for its allocation.
+    previous: RefCell<Vec<((ProcId, ProcId), i64)>>,
     /// When each pair's datasets were last found equal (the offset and both
     /// nodes' command counts: a writable replica changes without its offset
     /// moving): the digests are compared again only when one of them moves.
@@ -522,20 +572,20 @@ impl Condition for Converged {
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         self.settled.set(false);
         let faults = separating_faults(rt);
-        let pairs = pairs(rt, &self.among)?;
-        let mut last = self.last.borrow_mut();
-        let previous = std::mem::take(&mut *last);
-        for (r, m) in &pairs {
-            last.insert((r.proc, m.proc), m.server.repl_offset());
-        }
-        self.settled.set(!faults.is_empty() || previous == *last);
+        let pairs = pairs(rt, &self.among, &self.hosts)?;
+        let (mut last, mut previous) = (self.last.borrow_mut(), self.previous.borrow_mut());
+        std::mem::swap(&mut *last, &mut *previous);
+        last.clear();
+        last.extend(pairs.iter().map(|(r, m)| ((r.proc, m.proc), m.server.repl_offset())));
+        self.settled.set(!faults.is_empty() || *previous == *last);
         if !faults.is_empty() {
             return Ok(Observation { holds: true, observed: format!("not judged: {} in force", faults.join(", ")) });
         }
         for (r, m) in &pairs {
             let (ro, mo) = (r.server.repl_offset(), m.server.repl_offset());
-            let behind = match previous.get(&(r.proc, m.proc)) {
-                Some(&before) => ro < before,
+            let before = previous.iter().find(|(pair, _)| *pair == (r.proc, m.proc));
+            let behind = match before {
+                Some(&(_, before)) => ro < before,
                 None => ro < mo,
             };
             let diverged = ro == mo && !self.same_data(r, m);
@@ -553,7 +603,7 @@ impl Condition for Converged {
                 });
             }
         }
-        Ok(Observation { holds: true, observed: format!("{} replicas caught up with their masters", pairs.len()) })
+        Ok(self.words.holds(pairs.len(), |n| format!("{n} replicas caught up with their masters")))
     }
     fn describe(&self) -> String {
         describe_among(&self.among, "replicas converge with their masters")
@@ -563,6 +613,7 @@ impl Condition for Converged {
 struct Lag {
     among: Option<Vec<NodeRef>>,
     max_bytes: i64,
+    hosts: Hosts,
 }
 
 impl Condition for Lag {
@@ -571,7 +622,7 @@ impl Condition for Lag {
     }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let mut worst: Option<(i64, String)> = None;
-        for (r, m) in pairs(rt, &self.among)? {
+        for (r, m) in pairs(rt, &self.among, &self.hosts)? {
             let behind = (m.server.repl_offset() - r.server.repl_offset()).max(0);
             if worst.as_ref().is_none_or(|(w, _)| behind > *w) {
                 worst = Some((behind, format!("{} is {behind} bytes behind {}", r.name, m.name)));

@@ -178,10 +178,10 @@ impl ClusterView<'_> {
         self.c.lookup_str(id).map(|i| self.peer(i))
     }
 
-    /// Whether this node flags node `id` `fail` (as [`ClusterView::peer_by_id`]'s
-    /// flags would say, without building them).
-    pub fn flags_fail(&self, id: &str) -> bool {
-        self.c.lookup_str(id).is_some_and(|i| self.c.node(i).failed())
+    /// The first run (in [`ClusterView::slot_runs`] order) whose owner this
+    /// table flags `fail`: no id is looked up (invariants ask at every poll).
+    pub fn first_failed_run(&self) -> Option<usize> {
+        self.c.with_owner_runs(|runs| runs.iter().position(|&(_, _, o)| self.c.node(o).failed()))
     }
 
     /// The first node (in id order) with client port `port`.

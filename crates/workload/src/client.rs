@@ -148,8 +148,9 @@ pub struct Client {
     /// When the connect or read under way times out.
     deadline: Option<Instant>,
     /// Per key, the elements of the last set or list read taken whole
-    /// ([`Client::take_read`]): their bytes in the reply, and as read.
-    reads: BTreeMap<String, (Vec<u8>, Arc<[Elem]>)>,
+    /// ([`Client::take_read`]): their bytes in the reply, and as read (kept
+    /// growable: the next read of a list mostly adds a tail).
+    reads: BTreeMap<String, (Vec<u8>, Vec<Elem>)>,
     /// When the one timeout timer armed fires. It is never cancelled: a
     /// reply only clears the deadline, and a timer that fires early arms the
     /// next (one timer a timeout instead of one set and one cancel an op).
@@ -591,25 +592,20 @@ impl Client {
     /// are not read again when this one begins with the same bytes.
     fn take_read(&mut self, ctx: &mut Ctx<'_>) -> bool {
         let Some(op) = &self.op else { return false };
-        let mut last = self.reads.get_mut(&op.key);
-        let known =
-            last.as_ref().map_or_else(resp::Known::default, |(bytes, elems)| resp::Known { bytes, count: elems.len() });
+        let last = self.reads.get(&op.key);
+        let known = last.map_or_else(resp::Known::default, |(bytes, elems)| resp::Known { bytes, count: elems.len() });
         let Some((skipped, body, rest)) = self.decoder.take_bulks_after(known) else { return false };
-        let elems: Arc<[Elem]> = match &last {
-            Some((_, before)) if skipped => before.iter().cloned().chain(rest.map(elem)).collect(),
-            _ => rest.map(elem).collect(),
+        let (bytes, elems) = match self.reads.get_mut(&op.key) {
+            Some(last) => last,
+            None => self.reads.entry(op.key.clone()).or_default(),
         };
-        match &mut last {
-            Some((bytes, before)) => {
-                bytes.clear();
-                bytes.extend_from_slice(body);
-                *before = elems.clone();
-            }
-            None => {
-                self.reads.insert(op.key.clone(), (body.to_vec(), elems.clone()));
-            }
+        if !skipped {
+            elems.clear();
         }
-        let read = check::Value::Many(elems);
+        elems.extend(rest.map(elem));
+        bytes.clear();
+        bytes.extend_from_slice(body);
+        let read = check::Value::Many(Arc::from(&elems[..]));
         self.expect.pop_front();
         self.disarm(ctx);
         if let Some(op) = self.op.take() {
