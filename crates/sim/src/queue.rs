@@ -50,6 +50,20 @@ fn bucket_of(base: u64, at: u64) -> usize {
     (u64::BITS - (at ^ base).leading_zeros()) as usize
 }
 
+/// Puts `e` in `due` if it is at `base`, else in its bucket relative to
+/// `base` (which `buckets` must reach).
+#[inline(always)]
+fn place<T>(base: u64, due: &mut VecDeque<Entry<T>>, buckets: &mut [Vec<Entry<T>>], occupied: &mut u64, e: Entry<T>) {
+    let b = bucket_of(base, e.at);
+    if b == 0 {
+        // Pushed entries come in order; sorted-out ones are ordered below.
+        due.push_back(e);
+    } else {
+        buckets[b].push(e);
+        *occupied |= 1 << b;
+    }
+}
+
 impl<T> EventQueue<T> {
     /// Queues `item` at `at`, after everything already queued at `at`.
     pub(crate) fn push(&mut self, at: u64, item: T) {
@@ -75,36 +89,43 @@ impl<T> EventQueue<T> {
         Some((e.at, e.item))
     }
 
+    #[inline(always)]
     fn place(&mut self, e: Entry<T>) {
-        let b = bucket_of(self.base, e.at);
-        if b == 0 {
-            // Pushed entries come in order; sorted-out ones are ordered below.
-            self.due.push_back(e);
-        } else {
-            self.buckets[b].push(e);
-            self.occupied |= 1 << b;
-        }
+        place(self.base, &mut self.due, &mut self.buckets, &mut self.occupied, e);
     }
 
     /// When nothing is due at the base time, moves the base to the earliest
     /// time of the lowest non-empty bucket and sorts that bucket out: its
     /// entries all fall into lower buckets relative to the new base.
+    #[inline(always)]
     fn fill_due(&mut self) {
-        if !self.due.is_empty() || self.occupied == 0 {
-            return;
+        if self.due.is_empty() && self.occupied != 0 {
+            self.sort_out_lowest();
         }
+    }
+
+    /// Most sort-outs move one or two entries (the next event is usually
+    /// alone in its bucket), so this works in place: no vector taken out and
+    /// put back, and the entries go straight into the lower buckets.
+    #[inline(never)]
+    fn sort_out_lowest(&mut self) {
         let b = self.occupied.trailing_zeros() as usize;
-        let mut entries = std::mem::take(&mut self.buckets[b]);
         self.occupied &= !(1 << b);
-        self.base = entries.iter().map(|e| e.at).min().unwrap_or(self.base);
+        let (lower, rest) = self.buckets.split_at_mut(b);
+        let entries = &mut rest[0];
+        let Some(base) = entries.iter().map(|e| e.at).min() else { return };
+        self.base = base;
         for e in entries.drain(..) {
-            self.place(e);
+            // Every entry differs from the new base below bit `b - 1`.
+            place(base, &mut self.due, lower, &mut self.occupied, e);
         }
-        self.buckets[b] = entries;
         self.order_due();
     }
 
     fn order_due(&mut self) {
+        if self.due.len() < 2 {
+            return;
+        }
         let due = self.due.make_contiguous();
         if !due.is_sorted_by_key(|e| e.seq) {
             due.sort_unstable_by_key(|e| e.seq);
