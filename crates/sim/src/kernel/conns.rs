@@ -225,9 +225,9 @@ impl World {
         let c = &self.conns[id.slot()];
         let receiver = c.ends[1 - dir];
         let trace_to = if packet.kind == PacketKind::Syn { to.proc } else { receiver.proc };
-        self.trace.record(
+        self.trace.record_delivery(
             now,
-            TraceEvent::Deliver {
+            Delivery {
                 conn: id,
                 from: from.proc,
                 to: trace_to,
