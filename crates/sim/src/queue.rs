@@ -113,23 +113,30 @@ impl<T> EventQueue<T> {
         self.occupied &= !(1 << b);
         let (lower, rest) = self.buckets.split_at_mut(b);
         let entries = &mut rest[0];
+        if entries.len() == 1 {
+            // Alone in its bucket: it is the next event.
+            if let Some(e) = entries.pop() {
+                self.base = e.at;
+                self.due.push_back(e);
+            }
+            return;
+        }
         let Some(base) = entries.iter().map(|e| e.at).min() else { return };
         self.base = base;
         for e in entries.drain(..) {
             // Every entry differs from the new base below bit `b - 1`.
             place(base, &mut self.due, lower, &mut self.occupied, e);
         }
-        self.order_due();
+        self.check_due_order();
     }
 
-    fn order_due(&mut self) {
-        if self.due.len() < 2 {
-            return;
-        }
-        let due = self.due.make_contiguous();
-        if !due.is_sorted_by_key(|e| e.seq) {
-            due.sort_unstable_by_key(|e| e.seq);
-        }
+    /// Events of one time are due in the order they were pushed, with no
+    /// sort: they always share a bucket (a later push at the same time finds
+    /// the same highest bit differing from the base, which moved only within
+    /// lower buckets), every move keeps a bucket's order, and `due` is filled
+    /// only when empty or by pushes at the base time, which come last.
+    fn check_due_order(&self) {
+        debug_assert!(self.due.iter().is_sorted_by_key(|e| e.seq), "due events out of push order");
     }
 
     fn rebase(&mut self, base: u64) {
@@ -142,7 +149,7 @@ impl<T> EventQueue<T> {
         for e in all {
             self.place(e);
         }
-        self.order_due();
+        self.check_due_order();
     }
 }
 
