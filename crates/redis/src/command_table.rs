@@ -666,8 +666,19 @@ pub(crate) fn subcommand(command: &Command, args: &[Vec<u8>]) -> Result<&'static
 /// histogram), so the names are compared as bytes past the `cluster|`
 /// prefix every subcommand's name has, with no text searched or copied.
 pub(crate) fn find_subcommand(command: &Command, name: &[u8]) -> Option<&'static Doc> {
+    subcommand_position(command, name).map(|i| &command.doc.subcommands[i])
+}
+
+/// Where [`find_subcommand`]'s answer sits among `command`'s subcommands.
+/// A name of another length is passed over on its length alone.
+pub(crate) fn subcommand_position(command: &Command, name: &[u8]) -> Option<usize> {
     let own = command.name.len() + 1;
-    command.doc.subcommands.iter().find(|d| d.name.as_bytes().get(own..).is_some_and(|s| s.eq_ignore_ascii_case(name)))
+    let len = own + name.len();
+    command
+        .doc
+        .subcommands
+        .iter()
+        .position(|d| d.name.len() == len && d.name.as_bytes().get(own..).is_some_and(|s| s.eq_ignore_ascii_case(name)))
 }
 
 /// Every command, in name order (COMMAND COUNT is its length).

@@ -156,6 +156,17 @@ impl Outputs {
         self.replicas.insert(conn);
     }
 
+    /// The first replica's connection after `after` (the first of all for
+    /// `None`), in id order: the order of the client table, walked without
+    /// reading the clients that are not replicas.
+    pub(crate) fn next_replica(&self, after: Option<ConnId>) -> Option<ConnId> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        match after {
+            None => self.replicas.first().copied(),
+            Some(c) => self.replicas.range((Excluded(c), Unbounded)).next().copied(),
+        }
+    }
+
     /// Counts `n` bytes the socket took (`_writeToClient`).
     fn count(&mut self, conn: ConnId, n: usize) {
         if n == 0 {

@@ -9,6 +9,7 @@
 
 use crate::dispatch::Timer;
 use crate::keyspace::{Db, Exec};
+use crate::output::Outputs;
 use crate::server::{Client, Server};
 use resp::{RequestParser, Value};
 use sim::{ConnId, ConnectError, Ctx, Instant, Observation, Role};
@@ -327,11 +328,17 @@ impl Replication {
 
 /// Gives `part` of the stream to every replica: online ones get it in `out`,
 /// sent at the end of the input; those still syncing keep it in `pending`.
-/// True if some `out` got bytes.
-fn buffer_for_replicas(clients: &mut BTreeMap<ConnId, Client>, part: &[u8]) -> bool {
+/// True if some `out` got bytes. The replicas are found through the output
+/// table's set of replica connections (every client that sent SYNC or
+/// PSYNC), not by reading all the clients.
+fn buffer_for_replicas(clients: &mut BTreeMap<ConnId, Box<Client>>, outputs: &Outputs, part: &[u8]) -> bool {
     let mut buffered = false;
-    for client in clients.values_mut() {
-        let Some(peer) = &mut client.replica else { continue };
+    let mut next = outputs.next_replica(None);
+    let mut found = 0;
+    while let Some(conn) = next {
+        next = outputs.next_replica(Some(conn));
+        let Some(peer) = clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) else { continue };
+        found += 1;
         match peer.state {
             PeerState::WaitBgsave => {}
             PeerState::Online if !peer.wait_ack => {
@@ -341,6 +348,7 @@ fn buffer_for_replicas(clients: &mut BTreeMap<ConnId, Client>, part: &[u8]) -> b
             _ => peer.pending.extend_from_slice(part),
         }
     }
+    debug_assert_eq!(found, clients.values().filter(|c| c.replica.is_some()).count(), "a replica the set misses");
     buffered
 }
 
@@ -374,7 +382,7 @@ impl Server {
                 b.append(part);
             }
             self.repl.offset += part.len() as i64;
-            self.repl.out_pending |= buffer_for_replicas(&mut self.clients, part);
+            self.repl.out_pending |= buffer_for_replicas(&mut self.clients, &self.outputs, part);
         }
     }
 
@@ -385,13 +393,15 @@ impl Server {
         if !std::mem::take(&mut self.repl.out_pending) {
             return;
         }
-        for (conn, client) in &mut self.clients {
-            if let Some(peer) = &mut client.replica
+        let mut next = self.outputs.next_replica(None);
+        while let Some(conn) = next {
+            if let Some(peer) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut())
                 && !peer.out.is_empty()
             {
-                self.outputs.write(ctx, *conn, &peer.out);
+                self.outputs.write(ctx, conn, &peer.out);
                 peer.out.clear();
             }
+            next = self.outputs.next_replica(Some(conn));
         }
     }
 
@@ -1435,7 +1445,7 @@ impl Server {
             b.append(bytes);
         }
         self.repl.offset += bytes.len() as i64;
-        self.repl.out_pending |= buffer_for_replicas(&mut self.clients, bytes);
+        self.repl.out_pending |= buffer_for_replicas(&mut self.clients, &self.outputs, bytes);
     }
 
     /// `replicationCron`, every second.
@@ -1579,7 +1589,7 @@ impl Server {
             }
         }
         let replicas: Vec<(&Client, &ReplicaPeer)> =
-            self.clients.values().filter_map(|c| c.replica.as_ref().map(|r| (c, r))).collect();
+            self.clients.values().filter_map(|c| c.replica.as_ref().map(|r| (&**c, r))).collect();
         let _ = write!(s, "connected_slaves:{}\r\n", replicas.len());
         if self.config.min_replicas_to_write > 0 && r.master.is_none() {
             let _ = write!(s, "min_slaves_good_slaves:{}\r\n", r.good_replicas);

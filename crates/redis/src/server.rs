@@ -106,7 +106,7 @@ pub struct Server {
     pub(crate) pid: u32,
     pub(crate) run_id: String,
     pub(crate) dbs: Vec<Db>,
-    pub(crate) clients: BTreeMap<ConnId, Client>,
+    pub(crate) clients: BTreeMap<ConnId, Box<Client>>,
     next_client_id: u64,
     pub(crate) started_ms: i64,
     pub(crate) commands_processed: u64,
@@ -701,7 +701,7 @@ impl Server {
         self.update_failover_status(ctx);
     }
 
-    pub(crate) fn client_gone(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, mut client: Client) {
+    pub(crate) fn client_gone(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, mut client: Box<Client>) {
         self.monitors.retain(|&m| m != conn);
         self.blocked_client_gone(conn, &mut client);
         self.pubsub.remove_client(conn);
@@ -1234,7 +1234,7 @@ impl Server {
             deny_blocking: false,
             ..Client::fake(peer, 0)
         };
-        self.clients.insert(conn, client);
+        self.clients.insert(conn, Box::new(client));
     }
 }
 

@@ -63,8 +63,9 @@ pub(crate) struct SlowLog {
     next_id: u64,
     /// Per command of the table, by its index there.
     calls: Vec<Calls>,
-    /// Per subcommand (`client|list`), for container commands.
-    sub_calls: BTreeMap<&'static str, Calls>,
+    /// Per subcommand (`client|list`), for container commands: by the
+    /// container's index in the table and the subcommand's among its own.
+    sub_calls: BTreeMap<(usize, usize), Calls>,
     /// `latency-tracking no` stops the histograms (the counts go on).
     pub(crate) untracked: bool,
 }
@@ -112,10 +113,10 @@ fn bucket(duration_us: u64) -> usize {
 impl SlowLog {
     /// The statistics of `command` (of its subcommand `args[1]`, for a container).
     fn entry(&mut self, command: &'static Command, args: &[Vec<u8>]) -> &mut Calls {
-        match args.get(1).and_then(|a| crate::command_table::find_subcommand(command, a)) {
-            Some(sub) => self.sub_calls.entry(sub.name).or_default(),
+        let i = crate::command_table::index(command);
+        match args.get(1).and_then(|a| crate::command_table::subcommand_position(command, a)) {
+            Some(j) => self.sub_calls.entry((i, j)).or_default(),
             None => {
-                let i = crate::command_table::index(command);
                 if self.calls.len() <= i {
                     self.calls.resize(crate::command_table::all().len(), Calls::default());
                 }
@@ -199,11 +200,12 @@ impl SlowLog {
     /// Each command's statistics in the table's order, a container's by subcommand.
     fn each(&self, mut f: impl FnMut(&str, &Calls)) {
         for c in crate::command_table::all() {
-            if let Some(calls) = self.calls.get(crate::command_table::index(c)) {
+            let i = crate::command_table::index(c);
+            if let Some(calls) = self.calls.get(i) {
                 f(c.name, calls);
             }
-            for s in c.doc.subcommands {
-                if let Some(calls) = self.sub_calls.get(s.name) {
+            for (j, s) in c.doc.subcommands.iter().enumerate() {
+                if let Some(calls) = self.sub_calls.get(&(i, j)) {
                     f(s.name, calls);
                 }
             }
@@ -310,8 +312,9 @@ impl Server {
                     add(c.name, calls);
                 }
             } else {
-                for s in c.doc.subcommands {
-                    if let Some(calls) = log.sub_calls.get(s.name) {
+                let i = crate::command_table::index(c);
+                for (j, s) in c.doc.subcommands.iter().enumerate() {
+                    if let Some(calls) = log.sub_calls.get(&(i, j)) {
                         add(s.name, calls);
                     }
                 }

@@ -50,6 +50,20 @@ fn bucket_of(base: u64, at: u64) -> usize {
     (u64::BITS - (at ^ base).leading_zeros()) as usize
 }
 
+/// Puts `e` in `due` if it is at `base`, else in its bucket relative to
+/// `base` (which `buckets` must reach).
+#[inline(always)]
+fn place<T>(base: u64, due: &mut VecDeque<Entry<T>>, buckets: &mut [Vec<Entry<T>>], occupied: &mut u64, e: Entry<T>) {
+    let b = bucket_of(base, e.at);
+    if b == 0 {
+        // Pushed entries come in order; sorted-out ones are ordered below.
+        due.push_back(e);
+    } else {
+        buckets[b].push(e);
+        *occupied |= 1 << b;
+    }
+}
+
 impl<T> EventQueue<T> {
     /// Queues `item` at `at`, after everything already queued at `at`.
     pub(crate) fn push(&mut self, at: u64, item: T) {
@@ -75,40 +89,54 @@ impl<T> EventQueue<T> {
         Some((e.at, e.item))
     }
 
+    #[inline(always)]
     fn place(&mut self, e: Entry<T>) {
-        let b = bucket_of(self.base, e.at);
-        if b == 0 {
-            // Pushed entries come in order; sorted-out ones are ordered below.
-            self.due.push_back(e);
-        } else {
-            self.buckets[b].push(e);
-            self.occupied |= 1 << b;
-        }
+        place(self.base, &mut self.due, &mut self.buckets, &mut self.occupied, e);
     }
 
     /// When nothing is due at the base time, moves the base to the earliest
     /// time of the lowest non-empty bucket and sorts that bucket out: its
     /// entries all fall into lower buckets relative to the new base.
+    #[inline(always)]
     fn fill_due(&mut self) {
-        if !self.due.is_empty() || self.occupied == 0 {
-            return;
+        if self.due.is_empty() && self.occupied != 0 {
+            self.sort_out_lowest();
         }
-        let b = self.occupied.trailing_zeros() as usize;
-        let mut entries = std::mem::take(&mut self.buckets[b]);
-        self.occupied &= !(1 << b);
-        self.base = entries.iter().map(|e| e.at).min().unwrap_or(self.base);
-        for e in entries.drain(..) {
-            self.place(e);
-        }
-        self.buckets[b] = entries;
-        self.order_due();
     }
 
-    fn order_due(&mut self) {
-        let due = self.due.make_contiguous();
-        if !due.is_sorted_by_key(|e| e.seq) {
-            due.sort_unstable_by_key(|e| e.seq);
+    /// Most sort-outs move one or two entries (the next event is usually
+    /// alone in its bucket), so this works in place: no vector taken out and
+    /// put back, and the entries go straight into the lower buckets.
+    #[inline(never)]
+    fn sort_out_lowest(&mut self) {
+        let b = self.occupied.trailing_zeros() as usize;
+        self.occupied &= !(1 << b);
+        let (lower, rest) = self.buckets.split_at_mut(b);
+        let entries = &mut rest[0];
+        if entries.len() == 1 {
+            // Alone in its bucket: it is the next event.
+            if let Some(e) = entries.pop() {
+                self.base = e.at;
+                self.due.push_back(e);
+            }
+            return;
         }
+        let Some(base) = entries.iter().map(|e| e.at).min() else { return };
+        self.base = base;
+        for e in entries.drain(..) {
+            // Every entry differs from the new base below bit `b - 1`.
+            place(base, &mut self.due, lower, &mut self.occupied, e);
+        }
+        self.check_due_order();
+    }
+
+    /// Events of one time are due in the order they were pushed, with no
+    /// sort: they always share a bucket (a later push at the same time finds
+    /// the same highest bit differing from the base, which moved only within
+    /// lower buckets), every move keeps a bucket's order, and `due` is filled
+    /// only when empty or by pushes at the base time, which come last.
+    fn check_due_order(&self) {
+        debug_assert!(self.due.iter().is_sorted_by_key(|e| e.seq), "due events out of push order");
     }
 
     fn rebase(&mut self, base: u64) {
@@ -121,7 +149,7 @@ impl<T> EventQueue<T> {
         for e in all {
             self.place(e);
         }
-        self.order_due();
+        self.check_due_order();
     }
 }
 

@@ -240,6 +240,12 @@ impl Server {
     /// processCommand's subcommand gates (unknown, arity) come first, so they
     /// answer the same with cluster support disabled.
     pub(crate) fn cluster_command(&mut self, ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Value {
+        // What a cluster client asks most (at start, after every error and
+        // every fifth MOVED), answered as the general path below would,
+        // without building the subcommand's name as text.
+        if args.len() == 2 && args[1].eq_ignore_ascii_case(b"slots") && self.cluster.is_some() {
+            return self.cluster_slots();
+        }
         let sub = text(&args[1]).to_ascii_lowercase();
         let Some(arity) = sub_arity(&sub) else {
             return Value::error(format!("ERR unknown subcommand '{}'. Try CLUSTER HELP.", text(&args[1])));
@@ -728,15 +734,17 @@ impl Server {
             Shown::Node(n.ip(), n.port(), n.name())
         };
         c.slots_reply.borrow_mut().get(|list| {
-            for (start, end, o) in c.owner_runs() {
-                list.push(Shown::Run(start, end));
-                list.push(shown(o));
-                for &r in &c.node(o).replicas {
-                    if !c.node(r).failed() && self.node_offset(r) != 0 {
-                        list.push(shown(r));
+            c.with_owner_runs(|runs| {
+                for &(start, end, o) in runs {
+                    list.push(Shown::Run(start, end));
+                    list.push(shown(o));
+                    for &r in &c.node(o).replicas {
+                        if !c.node(r).failed() && self.node_offset(r) != 0 {
+                            list.push(shown(r));
+                        }
                     }
                 }
-            }
+            })
         })
     }
 

@@ -82,14 +82,9 @@ impl World {
             !c.ends[0].open && !c.ends[1].open && c.wires.iter().all(|w| w.queue.is_empty() && !w.scheduled)
         });
         if free {
-            let c = &mut self.conns[id.slot()];
-            c.live = false;
-            let wires = std::mem::take(&mut c.wires);
-            for mut wire in wires {
-                for packet in self.packets.drain(&mut wire.queue) {
-                    self.recycle(packet.data);
-                }
-            }
+            // Both wires are empty (checked above): nothing to drain, and
+            // `alloc_conn` resets them when the slot is reused.
+            self.conns[id.slot()].live = false;
             self.free_conns.push(id.slot() as u32);
         }
     }
@@ -225,9 +220,9 @@ impl World {
         let c = &self.conns[id.slot()];
         let receiver = c.ends[1 - dir];
         let trace_to = if packet.kind == PacketKind::Syn { to.proc } else { receiver.proc };
-        self.trace.record(
+        self.trace.record_delivery(
             now,
-            TraceEvent::Deliver {
+            Delivery {
                 conn: id,
                 from: from.proc,
                 to: trace_to,

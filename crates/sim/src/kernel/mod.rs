@@ -18,7 +18,7 @@ use crate::process::{CloseReason, ConnectError, Ctx, Input, Process};
 use crate::queue::EventQueue;
 use crate::rng::Rng;
 use crate::time::Instant;
-use crate::trace::{PacketKind, Trace, TraceEvent};
+use crate::trace::{Delivery, PacketKind, Trace, TraceEvent};
 use crate::{ConnId, HostId, ProcId, TimerId};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
