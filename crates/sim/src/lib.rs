@@ -32,6 +32,8 @@ mod tests;
 #[cfg(test)]
 mod tests_flow;
 #[cfg(test)]
+mod tests_busy;
+#[cfg(test)]
 mod tests_shutdown;
 
 pub use disk::{DIRTY_EXPIRE, Disk, DiskStats};
