@@ -23,6 +23,8 @@ pub(crate) enum Timer {
     WaitTimeout,
     /// MIGRATE's blocking read or connect timed out.
     Migrate,
+    /// The start-up time is over: the server initializes and listens.
+    Boot,
 }
 
 impl Timer {
@@ -34,6 +36,7 @@ impl Timer {
             Timer::ChildDone => 2,
             Timer::WaitTimeout => 3,
             Timer::Migrate => 40,
+            Timer::Boot => 5,
         }
     }
 
@@ -43,6 +46,7 @@ impl Timer {
             0 => Timer::Cron,
             1 => Timer::BusyEnd,
             2 => Timer::ChildDone,
+            5 => Timer::Boot,
             3 => Timer::WaitTimeout,
             40 => Timer::Migrate,
             _ => return None,
@@ -134,6 +138,7 @@ impl Server {
     fn on_timer(&mut self, ctx: &mut Ctx<'_>, id: TimerId, tag: u64) {
         match Timer::from_tag(tag) {
             Some(Timer::Cron) => self.cron(ctx),
+            Some(Timer::Boot) => self.boot(ctx),
             Some(Timer::BusyEnd) => self.busy_end(ctx),
             Some(Timer::ChildDone) => self.child_done(ctx),
             Some(Timer::WaitTimeout) => self.wait_timeouts(ctx),
