@@ -487,6 +487,13 @@ impl Sim {
         self.world.procs[p.index()].state
     }
 
+    /// Whether a process has a listening socket (it has finished starting
+    /// up, for a server).
+    pub fn is_listening(&self, p: ProcId) -> bool {
+        let host = &self.world.hosts[self.world.procs[p.index()].host.index()];
+        host.listeners.iter().any(|(_, owner)| *owner == p)
+    }
+
     /// How many times a process has been started.
     pub fn incarnation(&self, p: ProcId) -> u32 {
         self.world.procs[p.index()].incarnation
