@@ -95,6 +95,11 @@ pub trait NodeKind {
     /// Validates a node's declaration (its `config` above all) and returns the
     /// factory that makes its process each time it starts.
     fn build(&self, node: &NodeDecl) -> Result<Factory, Diagnostics>;
+    /// Whether its nodes take `costs:` ([`crate::costs`]); a node of a kind
+    /// that does not is refused one of its own, and a scenario's passes it by.
+    fn models_costs(&self) -> bool {
+        false
+    }
     /// Bytes a node of this declaration allocates before it holds any data
     /// (databases, tables sized by its config), counted against
     /// [`crate::RUN_MEMORY_BUDGET`] by `check` and `run` alike.

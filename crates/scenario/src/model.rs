@@ -79,6 +79,8 @@ pub struct NodeDecl {
     pub config_lines: Vec<Span>,
     /// Whether it starts at time zero.
     pub start: bool,
+    /// Its time costs (`costs:`, its own over the scenario's), for kinds that model them.
+    pub costs: crate::costs::Costs,
     /// Where it was declared.
     pub span: Span,
 }
