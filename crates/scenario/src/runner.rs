@@ -147,7 +147,7 @@ impl Runtime {
     /// Runs until every node of `started` that is still running listens, as
     /// a lab waits for its containers to be ready before its first command,
     /// or [`LISTEN_WAIT`] has passed.
-    fn await_listening(&mut self, started: &[ProcId]) -> Result<(), RunError> {
+    pub fn await_listening(&mut self, started: &[ProcId]) -> Result<(), RunError> {
         let deadline = self.sim.now() + LISTEN_WAIT;
         let ready = |rt: &Runtime| {
             Ok(started.iter().all(|&p| rt.sim.proc_state(p) != ProcState::Running || rt.sim.is_listening(p)))

@@ -107,7 +107,8 @@ pub fn scenario_schema(registry: &Registry) -> Schema {
         })
         .collect();
     let kind_schema = if kinds.is_empty() { json!({"type": "string"}) } else { json!({"enum": kinds}) };
-    let node_costs = json!({"$ref": "#/$defs/costs", "description": "this node's time costs, over the scenario's (redis nodes)"});
+    let node_costs =
+        json!({"$ref": "#/$defs/costs", "description": "this node's time costs, over the scenario's (redis nodes)"});
     let top_costs = json!({"$ref": "#/$defs/costs", "description": "time costs of every redis node's work, over the measured defaults"});
     let value = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -206,13 +207,13 @@ pub fn scenario_schema(registry: &Registry) -> Schema {
 /// `json!` so its nesting stays under the macro's recursion limit.
 fn costs_schema() -> serde_json::Value {
     json!({"type": "object", "additionalProperties": false, "description": "what a node's work takes in virtual time; a busy node reads no input until it is done (README: Time costs)", "properties": {
-                "command": {"type": "string", "description": "CPU per command; default 1us", "examples": ["1us"]},
-                "read": {"type": "string", "description": "CPU per socket read (syscalls, event loop); default 2us"},
-                "per-mib": {"type": "string", "description": "CPU per MiB read or written; default 262us"},
-                "bus-message": {"type": "string", "description": "CPU per cluster bus message read or sent; default 12us"},
-                "startup": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}],
-                    "description": "start-up time before it listens, or the range [least, most] each start draws from; default [8ms, 16ms]"},
-                "load-per-mib": {"type": "string", "description": "time to load a MiB of RDB/AOF at start; default 16ms"},
-                "fsync": {"type": "string", "description": "an fsync waited for on the main thread; default 3500us"}
-            }})
+        "command": {"type": "string", "description": "CPU per command; default 1us", "examples": ["1us"]},
+        "read": {"type": "string", "description": "CPU per socket read (syscalls, event loop); default 2us"},
+        "per-mib": {"type": "string", "description": "CPU per MiB read or written; default 262us"},
+        "bus-message": {"type": "string", "description": "CPU per cluster bus message read or sent; default 12us"},
+        "startup": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}],
+            "description": "start-up time before it listens, or the range [least, most] each start draws from; default [8ms, 16ms]"},
+        "load-per-mib": {"type": "string", "description": "time to load a MiB of RDB/AOF at start; default 16ms"},
+        "fsync": {"type": "string", "description": "an fsync waited for on the main thread; default 3500us"}
+    }})
 }
