@@ -367,7 +367,11 @@ impl Server {
         }
         self.persistence_cron(ctx);
         self.cron_loops += 1;
-        ctx.set_timer(CRON_PERIOD, Timer::Cron.tag());
+        // aeProcessEvents sleeps in epoll_wait for the time to the next timer
+        // rounded up to a whole millisecond, so each tick fires up to 1 ms
+        // late and the next counts from then: crons drift, each its own way.
+        let late = Duration::from_micros(ctx.rng().below(1000));
+        ctx.set_timer(CRON_PERIOD + late, Timer::Cron.tag());
     }
 
     pub(crate) fn busy(&self, ctx: &Ctx<'_>) -> bool {

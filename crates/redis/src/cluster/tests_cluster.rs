@@ -205,10 +205,10 @@ fn count_failure_reports_and_fail_clearing_for_a_paused_replica() {
 
 #[test]
 fn takeover_needs_no_votes_and_bumps_the_epoch() {
-    // Seed 2's layout leaves 6385 an epoch below the greatest, seed 23's makes
+    // Seed 1's layout leaves 6385 an epoch below the greatest, seed 2's makes
     // its epoch the greatest already: both of the bump rule's cases.
     let mut bumped = Vec::new();
-    for seed in [2, 23] {
+    for seed in [1, 2] {
         let mut lab = build(seed, 2000);
         lab.sim.apply(sim::Fault::Pause(proc(&lab, 6381))).unwrap();
         lab.sim.apply(sim::Fault::Pause(proc(&lab, 6383))).unwrap();
