@@ -180,6 +180,20 @@ fn cluster_summary(s: &redis::view::ClusterSummary) -> serde_json::Value {
     })
 }
 
+/// A scenario's `costs:` over the measured defaults of [`redis::costs::Costs`].
+pub fn redis_costs(set: scenario::costs::Costs) -> redis::costs::Costs {
+    let d = redis::costs::Costs::default();
+    redis::costs::Costs {
+        command: set.command.unwrap_or(d.command),
+        read: set.read.unwrap_or(d.read),
+        per_mib: set.per_mib.unwrap_or(d.per_mib),
+        bus_message: set.bus_message.unwrap_or(d.bus_message),
+        startup: set.startup.unwrap_or(d.startup),
+        load_per_mib: set.load_per_mib.unwrap_or(d.load_per_mib),
+        fsync: set.fsync.unwrap_or(d.fsync),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use scenario::Registry;
@@ -211,19 +225,5 @@ mod tests {
         let text = errors(&many);
         assert!(text.contains("over the run's memory budget of 4.0 GiB"), "{text}");
         assert_eq!(errors(&node(6379, 16)), "", "the default fits");
-    }
-}
-
-/// A scenario's `costs:` over the measured defaults of [`redis::costs::Costs`].
-pub fn redis_costs(set: scenario::costs::Costs) -> redis::costs::Costs {
-    let d = redis::costs::Costs::default();
-    redis::costs::Costs {
-        command: set.command.unwrap_or(d.command),
-        read: set.read.unwrap_or(d.read),
-        per_mib: set.per_mib.unwrap_or(d.per_mib),
-        bus_message: set.bus_message.unwrap_or(d.bus_message),
-        startup: set.startup.unwrap_or(d.startup),
-        load_per_mib: set.load_per_mib.unwrap_or(d.load_per_mib),
-        fsync: set.fsync.unwrap_or(d.fsync),
     }
 }

@@ -83,7 +83,7 @@ impl Costs {
 
     /// `bytes` at `per_mib` a MiB.
     pub fn bytes(per_mib: Duration, bytes: usize) -> Duration {
-        let nanos = per_mib.as_nanos() * bytes as u128 >> 20;
+        let nanos = (per_mib.as_nanos() * bytes as u128) >> 20;
         Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
     }
 
