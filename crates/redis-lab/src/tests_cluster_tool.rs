@@ -217,8 +217,16 @@ fn grow_reshard_with_keys_shrink_and_delete_a_master() {
     assert!(ok, "{}", out.join("\n"));
     assert_eq!(out[0], ">>> Adding node 127.0.0.1:6387 to cluster 127.0.0.1:6381");
     assert_eq!(out.last().unwrap(), "[OK] New node added correctly.");
+    // Gossip spreads the new node in some seconds, at each node's own pace
+    // (crons drift): every node must know it before the reshard.
     c.sim.run_for(Duration::from_secs(5));
-    assert_eq!(cluster_info(&mut c, 6383, "cluster_known_nodes"), "7");
+    for _ in 0..50 {
+        if (6381..=6386).all(|p| cluster_info(&mut c, p, "cluster_known_nodes") == "7") {
+            break;
+        }
+        c.sim.run_for(Duration::from_millis(100));
+    }
+    assert!((6381..=6386).all(|p| cluster_info(&mut c, p, "cluster_known_nodes") == "7"));
     let (from, to) = (node_id(&mut c, 6381), node_id(&mut c, 6387));
     let (out, ok) = tool(
         &mut c,
