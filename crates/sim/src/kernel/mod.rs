@@ -772,24 +772,28 @@ impl Sim {
         }
     }
 
-    /// Hands a running process the inputs it queued while paused or busy, in
-    /// order, until its CPU is taken again ([`Ctx::spend`]): the rest wait for
-    /// a later drain.
+    /// Hands a running process whose CPU is free the inputs it queued while
+    /// paused or busy, in order, as one turn of an event loop handles every
+    /// event that is ready: each one's CPU time ([`Ctx::spend`]) adds up, so
+    /// what it sends and the timers it arms count from the end of the ones
+    /// before it, as if they had run one after the other.
     fn drain(&mut self, p: ProcId, incarnation: u32) {
         let now = self.world.now;
         let slot = &mut self.world.procs[p.index()];
         if slot.drain_at == Some(now) {
             slot.drain_at = None;
         }
-        loop {
+        if slot.incarnation == incarnation && slot.state == ProcState::Running && slot.busy_until > now {
+            if !slot.deferred.is_empty() {
+                self.world.schedule_drain(p);
+            }
+            return;
+        }
+        let mut left = slot.deferred.len();
+        while left > 0 {
+            left -= 1;
             let slot = &mut self.world.procs[p.index()];
             if slot.incarnation != incarnation || slot.state != ProcState::Running {
-                return;
-            }
-            if slot.busy_until > now {
-                if !slot.deferred.is_empty() {
-                    self.world.schedule_drain(p);
-                }
                 return;
             }
             let Some(input) = slot.deferred.pop_front() else {
