@@ -47,6 +47,7 @@ impl Server {
             Dispatch::Run { handler } => handler,
         };
         self.commands_processed += 1;
+        crate::costs::spend(ctx, self.costs.command);
         let now_ms = ctx.wall_clock_ms();
         client.last_cmd_ms = now_ms;
         match handler {

@@ -26,6 +26,7 @@ mod command_table;
 pub mod commands;
 mod commands_more;
 pub mod config;
+pub mod costs;
 mod dispatch;
 pub mod keyspace;
 mod lcs;

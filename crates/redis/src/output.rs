@@ -101,6 +101,8 @@ pub(crate) struct Outputs {
     held: BTreeMap<ConnId, Held>,
     /// A reply is encoded here before it is written.
     scratch: Vec<u8>,
+    /// CPU per MiB written ([`crate::costs::Costs::per_mib`]).
+    pub(crate) per_mib: std::time::Duration,
 }
 
 impl Outputs {
@@ -116,6 +118,7 @@ impl Outputs {
             }
             return;
         }
+        crate::costs::spend(ctx, crate::costs::Costs::bytes(self.per_mib, bytes.len()));
         if !self.held.is_empty()
             && let Some(h) = self.held.get_mut(&conn)
         {

@@ -9,6 +9,8 @@ use sim::{ConnId, Ctx, Fault, Input, Process, Sim, SimConfig};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
+/// Long enough for a server to be up: its longest start-up time (see [`crate::costs::Costs::startup`]).
+pub(crate) const STARTED: Duration = Duration::from_millis(17);
 /// Sends raw request bytes on one connection and records each reply as redis-cli prints it.
 #[derive(Default)]
 pub(crate) struct Raw {
@@ -47,6 +49,7 @@ impl Lab {
         let server = sim.add_process(host, "6379", Box::new(move || Box::new(Server::new(config.clone()))));
         let client = sim.add_process(host, "client", Box::new(|| Box::new(Raw::default())));
         sim.apply(Fault::Start(server)).unwrap();
+        sim.run_for(STARTED);
         sim.apply(Fault::Start(client)).unwrap();
         sim.run_for(Duration::from_millis(1));
         Lab { sim, server, client }
@@ -200,7 +203,12 @@ fn info_sections_and_startup_log() {
             "# Redis version=7.0.15, bits=64, commit=00000000, modified=0, pid={pid}, just started"
         ))
     );
-    assert_eq!(log.last().unwrap(), &format!("{pid}:M 01 Jan 2026 00:00:00.000 * Ready to accept connections"));
+    // Ready once its start-up time (8 to 16 ms, drawn per start) is over.
+    let ready = log.last().unwrap();
+    let prefix = format!("{pid}:M 01 Jan 2026 00:00:00.0");
+    assert!(ready.starts_with(&prefix) && ready.ends_with(" * Ready to accept connections"), "{ready}");
+    let ms: u32 = ready[prefix.len()..prefix.len() + 2].parse().expect("milliseconds");
+    assert!((8..=16).contains(&ms), "{ready}");
 }
 
 #[test]

@@ -30,6 +30,8 @@ mod trace;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_busy;
+#[cfg(test)]
 mod tests_flow;
 #[cfg(test)]
 mod tests_shutdown;

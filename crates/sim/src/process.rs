@@ -251,6 +251,22 @@ impl Ctx<'_> {
         self.world.procs[self.me.index()].exit_requested = true;
     }
 
+    /// The handling of this input kept the CPU for `d` more (a command run,
+    /// a file loaded, an fsync waited for). Until that time has passed the
+    /// process is handed no input: data, accepts and timers queue up as they
+    /// do for a busy real process, and its receive windows close once they
+    /// fill. What it sends and the timers it arms from now on count from the
+    /// end of that time. Calls add up.
+    pub fn spend(&mut self, d: Duration) {
+        self.world.spend(self.me, d);
+    }
+
+    /// This process's own time: [`Ctx::now`] plus the CPU time it has spent
+    /// in this input so far ([`Ctx::spend`]).
+    pub fn cpu_now(&self) -> Instant {
+        self.world.procs[self.me.index()].busy_until.max(self.world.now)
+    }
+
     /// From [`Input::Shutdown`]: the process is not ended when the handler
     /// returns; it finishes its shutdown on later inputs (a server waiting for
     /// its replicas) and calls [`Ctx::exit`] itself. SIGKILL still ends it at once.

@@ -435,6 +435,7 @@ impl Server {
             }
             let frame = &data[pos..pos + len];
             pos += len;
+            crate::costs::spend(ctx, self.costs.bus_message);
             match Message::decode(frame) {
                 Ok(msg) => self.process_packet(ctx, conn, &msg),
                 Err(_) => {
@@ -503,6 +504,7 @@ impl Server {
         encode: impl FnOnce(&Server, &mut Vec<u8>),
     ) {
         let Some(link) = self.clr().links.get(&conn) else { return };
+        crate::costs::spend(ctx, self.costs.bus_message);
         if link.connected {
             ctx.send_with(conn, |buf| encode(self, buf));
         } else {

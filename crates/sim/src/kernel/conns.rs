@@ -150,7 +150,8 @@ impl World {
         if link.loss > 0.0 {
             delay += net::loss_delay(link.loss, rng);
         }
-        let now = self.now;
+        // A process's output leaves once the CPU time it has spent is over.
+        let now = from.proc.map_or(self.now, |p| self.procs[p.index()].busy_until.max(self.now));
         let wire = &mut self.conns[id.slot()].wires[dir];
         if kind == PacketKind::Data {
             wire.unread += data.len() as u64;
