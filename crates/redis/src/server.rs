@@ -215,6 +215,12 @@ impl Server {
         &self.run_id
     }
 
+    /// Whether its start-up time is over: it listens and has loaded its data.
+    /// Before that it answers nothing, so there is no role or dataset to see.
+    pub fn is_up(&self) -> bool {
+        self.booted
+    }
+
     /// `master` or `slave`, as INFO says.
     pub fn role_name(&self) -> &'static str {
         if self.repl.master.is_some() { "slave" } else { "master" }
