@@ -12,12 +12,23 @@ SUBCOMMANDS below, those the simulator implements, are kept.
 import re, socket, sys
 
 SUBCOMMANDS = {
-    "client": {"id", "setname", "getname", "kill", "list"},
+    "acl": {"whoami", "users", "list", "getuser", "cat", "log", "genpass", "deluser", "dryrun", "load", "save", "help"},
+    "module": {"list", "load", "loadex", "unload", "help"},
+    "slowlog": {"get", "len", "reset", "help"},
+    "latency": {"doctor", "graph", "history", "latest", "reset", "histogram", "help"},
+    "client": {
+        "id", "setname", "getname", "kill", "list", "info", "pause", "unpause", "reply", "no-evict",
+        "tracking", "caching", "getredir", "trackinginfo", "help", "unblock",
+    },
     "config": {"get", "set", "resetstat", "rewrite"},
     "object": {"encoding", "refcount", "freq", "idletime", "help"},
-    "pubsub": {"channels", "numsub", "numpat"},
+    "memory": {"usage", "stats", "doctor", "malloc-stats", "purge", "help"},
+    "pubsub": {"channels", "numsub", "numpat", "shardchannels", "shardnumsub", "help"},
     "command": {"count", "info", "list", "getkeys", "help", "docs"},
     "script": {"load", "exists", "flush", "kill", "help"},
+    "function": {"load", "list", "delete", "flush", "dump", "restore", "stats", "kill", "help"},
+    "xgroup": {"create", "setid", "destroy", "createconsumer", "delconsumer", "help"},
+    "xinfo": {"consumers", "groups", "stream", "help"},
     "cluster": {
         "addslots", "delslots", "addslotsrange", "delslotsrange", "meet", "setslot", "bumpepoch",
         "flushslots", "help", "info", "links", "myid", "nodes", "saveconfig", "shards", "slots",

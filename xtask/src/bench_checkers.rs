@@ -83,9 +83,14 @@ steps:
     )
 }
 
-/// Runs the workload scenario for `secs` virtual seconds of load.
+/// The workload benchmark: 60 virtual seconds of load (10 with `quick`).
 pub fn workload(quick: bool) -> Result<Value, String> {
-    let secs = if quick { 10 } else { 60 };
+    workload_run(if quick { 10 } else { 60 })
+}
+
+/// Runs the workload scenario for `secs` virtual seconds of load
+/// (`xtask bench-workload-child SECS` runs it alone, for profiling).
+pub fn workload_run(secs: u64) -> Result<Value, String> {
     let source = workload_scenario(secs);
     let mut registry = scenario::Registry::new();
     registry.register(Box::new(redis_lab::RedisKind));

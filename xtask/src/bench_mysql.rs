@@ -78,10 +78,13 @@ impl Writer {
         match step {
             0 => self.query.extend_from_slice(b"BEGIN"),
             s if s <= ROWS_PER_TXN => {
-                use std::io::Write;
-                let id = self.next_id;
+                // insert into t1 values(ID,'row ID'), without format machinery (the writer is measured too)
+                let mut digits = [0u8; 20];
+                let id = decimal(self.next_id, &mut digits);
                 self.next_id += 1;
-                let _ = write!(self.query, "insert into t1 values({id},'row {id}')");
+                for part in [&b"insert into t1 values("[..], id, b",'row ", id, b"')"] {
+                    self.query.extend_from_slice(part);
+                }
             }
             _ => self.query.extend_from_slice(b"COMMIT"),
         }
@@ -140,6 +143,19 @@ impl Process for Writer {
             }
             Input::Closed { .. } | Input::ConnectFailed { .. } => self.phase = Phase::Stopped,
             _ => {}
+        }
+    }
+}
+
+/// `n` in decimal, at the end of `digits`.
+fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &digits[start..];
         }
     }
 }

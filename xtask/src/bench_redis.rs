@@ -199,6 +199,33 @@ fn wait_synced(sim: &mut Sim, replicas: &[ProcId]) -> bool {
     false
 }
 
+/// A load generator the measured run drives: it can be told to stop sending,
+/// and says what it sent and got back.
+pub(crate) trait Client: Process {
+    /// Stop sending new commands (the ones in flight still get their replies).
+    fn stop(&mut self);
+    /// What it sent and received so far.
+    fn tally(&self) -> Tally;
+}
+
+/// A client's counts.
+pub(crate) struct Tally {
+    pub sent: u64,
+    pub replies: u64,
+    pub errors: u64,
+    pub failures: u64,
+}
+
+impl Client for Writer {
+    fn stop(&mut self) {
+        self.stopping = true;
+    }
+
+    fn tally(&self) -> Tally {
+        Tally { sent: self.sent, replies: self.replies, errors: self.errors, failures: self.failures }
+    }
+}
+
 /// What one run measured.
 pub struct Outcome {
     /// Virtual seconds of load in the measured window.
@@ -221,13 +248,28 @@ pub struct Outcome {
 
 /// One run: sync, `virtual_secs` of load (timed), drain, check the replicas.
 pub fn replication(load: Load, virtual_secs: u64, seed: u64) -> Result<Outcome, String> {
+    measured(virtual_secs, seed, move || Writer::new(load, MASTER), |_| ()).map(|(outcome, ())| outcome)
+}
+
+/// The address clients of the measured run connect to.
+pub(crate) const MASTER: SocketAddrV4 = SocketAddrV4::new(LOCALHOST, MASTER_PORT);
+
+/// One run of the client `make` builds: sync, `virtual_secs` of its load
+/// (timed), drain, and check that every reply came back without error and
+/// that both replicas hold the master's dataset at its offset. `read` takes
+/// what the caller wants from the client at the end.
+pub(crate) fn measured<C: Client + 'static, T>(
+    virtual_secs: u64,
+    seed: u64,
+    make: impl Fn() -> C + 'static,
+    read: impl FnOnce(&C) -> T,
+) -> Result<(Outcome, T), String> {
     let (mut sim, master, replicas) = cluster(seed);
     if !wait_synced(&mut sim, &replicas) {
         return Err("redis-replication: replicas did not sync within 60 virtual s".into());
     }
     let host = sim.host_of(master);
-    let addr = SocketAddrV4::new(LOCALHOST, MASTER_PORT);
-    let writer = sim.add_process(host, "writer", Box::new(move || Box::new(Writer::new(load, addr))));
+    let writer = sim.add_process(host, "writer", Box::new(move || Box::new(make())));
     let commands_before = sim.process::<Server>(master).map_or(0, Server::commands_processed);
     let events_before = sim.events_processed();
     sim.apply(Fault::Start(writer)).map_err(|e| e.to_string())?;
@@ -240,31 +282,33 @@ pub fn replication(load: Load, virtual_secs: u64, seed: u64) -> Result<Outcome, 
     let events = sim.events_processed() - events_before;
 
     // Let the pipelines in flight finish and the stream reach the replicas.
-    sim.with_process::<Writer, _>(writer, |w, _| w.stopping = true);
+    sim.with_process::<C, _>(writer, |w, _| w.stop());
     sim.run_for(Duration::from_secs(1));
-    let w = sim.process::<Writer>(writer).ok_or("the writer is gone")?;
-    let (sent, replies, errors, failures) = (w.sent, w.replies, w.errors, w.failures);
+    let w = sim.process::<C>(writer).ok_or("the writer is gone")?;
+    let Tally { sent, replies, errors, failures } = w.tally();
     if failures > 0 || errors > 0 || replies != sent {
         return Err(format!(
             "redis-replication: writer saw {failures} connection failures, {errors} error replies, {replies} replies to {sent} commands"
         ));
     }
+    let extra = read(w);
     let m = sim.process::<Server>(master).ok_or("the master is gone")?;
-    let (repl_offset, keys) = (m.repl_offset(), m.dbsize(0));
+    let (repl_offset, keys, digest) = (m.repl_offset(), m.dbsize(0), m.dataset_digest());
     for (&r, port) in replicas.iter().zip(REPLICA_PORTS) {
         let s = sim.process::<Server>(r).ok_or("a replica is gone")?;
-        if s.repl_offset() != repl_offset || s.dbsize(0) != keys {
+        if s.repl_offset() != repl_offset || s.dbsize(0) != keys || s.dataset_digest() != digest {
             return Err(format!(
-                "redis-replication: replica {port} at offset {} with {} keys, master at {repl_offset} with {keys}",
+                "redis-replication: replica {port} at offset {} with {} keys (digest {:x}), master at {repl_offset} with {keys} (digest {digest:x})",
                 s.repl_offset(),
-                s.dbsize(0)
+                s.dbsize(0),
+                s.dataset_digest()
             ));
         }
     }
     if master_commands == 0 {
         return Err("redis-replication: the master executed no command".into());
     }
-    Ok(Outcome {
+    let outcome = Outcome {
         virtual_secs,
         wall_secs,
         master_commands,
@@ -273,5 +317,6 @@ pub fn replication(load: Load, virtual_secs: u64, seed: u64) -> Result<Outcome, 
         repl_offset,
         keys,
         trace_hash: sim.trace().hash_hex(),
-    })
+    };
+    Ok((outcome, extra))
 }

@@ -12,6 +12,7 @@ mod bench_cluster;
 mod bench_explore;
 mod bench_mysql;
 mod bench_redis;
+mod bench_redis_mixed;
 mod bench_shrink;
 mod fidelity;
 mod reports;
@@ -33,7 +34,11 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|clu
             cluster workload (50 clients, 2,000 ops/s, a master killed) and
             the explore benchmark (seeds of a 3+3 cluster chaos scenario per
             wall second on 1 and 2 jobs; `cargo xtask bench-explore-child
-            SEEDS JOBS` runs one exploration alone, for profiling) and
+            SEEDS JOBS` runs one exploration alone, for profiling;
+            `cargo xtask bench-workload-child [SECS]` the cluster workload;
+            `cargo xtask bench-redis-child KEYS SECS` one replication run
+            over KEYS keys; `cargo xtask bench-mysql-child [SECS]` one MySQL
+            replication run) and
             `chaoslab shrink` of a 20-fault failing schedule; results are
             appended to
             reports/bench.json
@@ -136,6 +141,71 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        // The cluster workload benchmark alone, to time or profile as a whole process.
+        Some("bench-workload-child") => {
+            let secs = match args.get(1).map(|s| s.parse::<u64>()) {
+                None => 60,
+                Some(Ok(secs)) if secs >= 3 => secs,
+                Some(_) => {
+                    eprintln!("usage: cargo xtask bench-workload-child [SECS >= 3]");
+                    return ExitCode::from(2);
+                }
+            };
+            match bench_checkers::workload_run(secs) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        // One Redis replication run over KEYS keys, to time or profile as a whole process.
+        Some("bench-redis-child") => {
+            let numbers: Vec<Option<u64>> = args[1..].iter().map(|a| a.parse().ok()).collect();
+            let result = match numbers.as_slice() {
+                [Some(keys), Some(secs)] if *keys > 0 && *secs > 0 => bench::redis_child(*keys, *secs),
+                _ => {
+                    eprintln!("usage: cargo xtask bench-redis-child KEYS SECS");
+                    return ExitCode::from(2);
+                }
+            };
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        // One run of the MySQL replication benchmark (seed 1), to time or profile as a whole process.
+        Some("bench-mysql-child") => {
+            let secs = match args.get(1).map(|s| s.parse::<u64>()) {
+                None => 60,
+                Some(Ok(secs)) if secs > 0 => secs,
+                Some(_) => {
+                    eprintln!("usage: cargo xtask bench-mysql-child [SECS > 0]");
+                    return ExitCode::from(2);
+                }
+            };
+            match bench_mysql::replication(secs, 1) {
+                Ok(r) => {
+                    println!(
+                        "{} statements, {} events, {:.3} s wall, {:.0} statements/s, position {}, trace {}",
+                        r.statements,
+                        r.events,
+                        r.wall_secs,
+                        r.statements as f64 / r.wall_secs,
+                        r.position,
+                        r.trace_hash
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         // One exploration of the explore benchmark, to time or profile as a whole process.
         Some("bench-explore-child") => {
             let numbers: Vec<Option<u64>> = args[1..].iter().map(|a| a.parse().ok()).collect();

@@ -56,15 +56,20 @@ impl Default for Options {
 
 /// Every checker's result on a history, or why its events do not pair up.
 pub fn check_all(history: &History, options: Options) -> Result<Vec<CheckResult>, history::PairError> {
-    let ops = history.ops()?;
-    Ok(vec![
-        loss::check(&ops, &history.faults),
-        linear::check(&ops, &history.faults, options.budget_steps),
-        collections::registers(&ops, &history.faults),
-        collections::counters(&ops, &history.faults),
-        collections::sets(&ops, &history.faults),
-        collections::lists(&ops, &history.faults),
-    ])
+    Ok(check_ops(&history.ops()?, &history.faults, options))
+}
+
+/// Every checker's result on a history already paired into `ops`
+/// ([`History::ops`]), for a caller that needs the ops too.
+pub fn check_ops(ops: &[Op], faults: &[FaultWindow], options: Options) -> Vec<CheckResult> {
+    vec![
+        loss::check(ops, faults),
+        linear::check(ops, faults, options.budget_steps),
+        collections::registers(ops, faults),
+        collections::counters(ops, faults),
+        collections::sets(ops, faults),
+        collections::lists(ops, faults),
+    ]
 }
 
 /// The verdict of several results together.

@@ -9,7 +9,8 @@
 //! count hook (`luaV_execute` checks "did hook yield?"), but only when no C
 //! function is on the coroutine's stack (`pcall`, `table.sort`, `string.gsub`
 //! callbacks, a `redis.call` in progress); mlua refuses hook yields on 5.1
-//! altogether, hence this crate's raw hook, the workspace's only `unsafe`.
+//! altogether, hence this crate's raw hook, one of the workspace's two uses of
+//! `unsafe` (both here).
 //!
 //! A slice that cannot yield is counted as *stuck*; past [`Limits::stuck`]
 //! stuck slices in a row the hook raises [`Limits::stuck_error`], so a loop
@@ -22,11 +23,18 @@
 //! It must not know about Redis or the simulator, nor keep any state outside
 //! the Lua registry of the interpreter it is given.
 //!
+//! [`c_function`] makes a Rust function a Lua C function whose errors read as
+//! those of Lua's C libraries (`luaL_error`, `luaL_argerror`): the other raw
+//! C API use, for libraries such as the ones Redis loads into scripts.
+//!
 //! Must not depend on: `sim`, `resp`, `common`, `redis`, `sentinel`, `scenario`,
 //! `report`, `chaoslab`.
 
 #![allow(unsafe_code)]
 
+mod c_function;
+
+pub use c_function::{CError, CResult, c_function};
 use mlua::{Lua, Thread, ffi};
 use std::ffi::{CStr, c_int};
 

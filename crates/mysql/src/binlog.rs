@@ -121,54 +121,58 @@ fn type_code(t: ColumnType) -> (u8, Option<u16>) {
     }
 }
 
-fn table_map_body(img: &RowsImage) -> Vec<u8> {
-    let mut b = img.table_id.to_le_bytes()[..6].to_vec();
+/// Writes a Table_map event's body.
+fn table_map_body(img: &RowsImage, b: &mut Vec<u8>) {
+    b.extend_from_slice(&img.table_id.to_le_bytes()[..6]);
     b.extend_from_slice(&1u16.to_le_bytes());
     for name in [&img.db, &img.table] {
         b.push(name.len() as u8);
         b.extend_from_slice(name.as_bytes());
         b.push(0);
     }
-    crate::packet::put_lenenc(&mut b, img.columns.len() as u64);
-    let mut meta = Vec::new();
+    crate::packet::put_lenenc(b, img.columns.len() as u64);
+    let mut meta_len = 0;
     for (t, _) in &img.columns {
         let (code, m) = type_code(*t);
         b.push(code);
-        if let Some(m) = m {
-            meta.extend_from_slice(&m.to_le_bytes());
+        meta_len += m.map_or(0, |_| 2);
+    }
+    crate::packet::put_lenenc(b, meta_len);
+    for (t, _) in &img.columns {
+        if let (_, Some(m)) = type_code(*t) {
+            b.extend_from_slice(&m.to_le_bytes());
         }
     }
-    crate::packet::put_lenenc(&mut b, meta.len() as u64);
-    b.extend_from_slice(&meta);
-    b.extend_from_slice(&bitmap(img.columns.iter().map(|(_, n)| *n), false));
-    b
+    put_bitmap(b, img.columns.iter().map(|(_, n)| *n), false);
 }
 
-/// A bitmap of `bits`; `pad` sets the unused high bits (as row images' null bitmaps have them).
-fn bitmap(bits: impl Iterator<Item = bool>, pad: bool) -> Vec<u8> {
-    let bits: Vec<bool> = bits.collect();
-    let mut out = vec![0u8; bits.len().div_ceil(8)];
-    for (i, b) in bits.iter().enumerate() {
-        if *b {
-            out[i / 8] |= 1 << (i % 8);
+/// Appends a bitmap of `bits`; `pad` sets the unused high bits (as row images' null bitmaps have them).
+fn put_bitmap(out: &mut Vec<u8>, bits: impl ExactSizeIterator<Item = bool>, pad: bool) {
+    let (start, n) = (out.len(), bits.len());
+    out.resize(start + n.div_ceil(8), 0);
+    for (i, b) in bits.enumerate() {
+        if b {
+            out[start + i / 8] |= 1 << (i % 8);
         }
     }
-    if pad && !bits.len().is_multiple_of(8) {
+    if pad && !n.is_multiple_of(8) {
         let last = out.len() - 1;
-        out[last] |= 0xffu8 << (bits.len() % 8);
+        out[last] |= 0xffu8 << (n % 8);
     }
-    out
 }
 
 fn row_image(columns: &[(ColumnType, bool)], row: &[Value], out: &mut Vec<u8>) {
-    out.extend_from_slice(&bitmap(row.iter().map(|v| *v == Value::Null), true));
+    put_bitmap(out, row.iter().map(|v| *v == Value::Null), true);
     for ((t, _), v) in columns.iter().zip(row) {
         match (t, v) {
             (_, Value::Null) => {}
             (ColumnType::Int, Value::Int(i)) => out.extend_from_slice(&(*i as i32).to_le_bytes()),
             (ColumnType::BigInt, Value::Int(i)) => out.extend_from_slice(&i.to_le_bytes()),
             (ColumnType::Varchar(n), v) => {
-                let text = v.text().unwrap_or_default();
+                let text = match v {
+                    Value::Str(s) => std::borrow::Cow::Borrowed(s.as_str()),
+                    other => std::borrow::Cow::Owned(other.text().unwrap_or_default()),
+                };
                 if *n < 256 {
                     out.push(text.len() as u8);
                 } else {
@@ -183,24 +187,23 @@ fn row_image(columns: &[(ColumnType, bool)], row: &[Value], out: &mut Vec<u8>) {
     }
 }
 
-fn rows_body(img: &RowsImage, flavor: Flavor) -> Vec<u8> {
-    let mut b = img.table_id.to_le_bytes()[..6].to_vec();
+/// Writes a rows event's body.
+fn rows_body(img: &RowsImage, flavor: Flavor, b: &mut Vec<u8>) {
+    b.extend_from_slice(&img.table_id.to_le_bytes()[..6]);
     b.extend_from_slice(&1u16.to_le_bytes()); // STMT_END_F
     if flavor == Flavor::Mysql57 {
         b.extend_from_slice(&2u16.to_le_bytes()); // v2: extra data, its length counting itself: none
     }
-    crate::packet::put_lenenc(&mut b, img.columns.len() as u64);
-    let present = bitmap(img.columns.iter().map(|_| true), false);
-    b.extend_from_slice(&present);
-    if kind::v1(img.kind) == kind::UPDATE_ROWS {
-        b.extend_from_slice(&present);
+    crate::packet::put_lenenc(b, img.columns.len() as u64);
+    let sets = if kind::v1(img.kind) == kind::UPDATE_ROWS { 2 } else { 1 };
+    for _ in 0..sets {
+        put_bitmap(b, img.columns.iter().map(|_| true), false);
     }
     for c in &img.changes {
         for image in [&c.before, &c.after].into_iter().flatten() {
-            row_image(&img.columns, image, &mut b);
+            row_image(&img.columns, image, b);
         }
     }
-    b
 }
 
 /// Decodes a rows event's rows with the table map it refers to.
@@ -390,99 +393,98 @@ pub fn fde_body(flavor: Flavor, timestamp: u32) -> Vec<u8> {
     b
 }
 
-/// A MySQL 5.7 Query event's body: `updated_db` is the database the
+/// Writes a MySQL 5.7 Query event's body: `updated_db` is the database the
 /// statement touches (Q_UPDATED_DB_NAMES, one name), `invoker` the account
 /// an account statement ran as (Q_INVOKER).
 pub fn query_body_57(
-    thread_id: u32,
-    db: &str,
-    query: &str,
+    b: &mut Vec<u8>,
+    (thread_id, db, query): (u32, &str, &str),
     invoker: Option<&(String, String)>,
     updated_db: Option<&str>,
-) -> Vec<u8> {
-    let mut status = QUERY_STATUS_57.to_vec();
-    if let Some((user, host)) = invoker {
-        status.push(11);
-        status.push(user.len() as u8);
-        status.extend_from_slice(user.as_bytes());
-        status.push(host.len() as u8);
-        status.extend_from_slice(host.as_bytes());
-    }
+) {
+    let at = query_head(b, thread_id, db);
+    b.extend_from_slice(&QUERY_STATUS_57);
+    put_invoker(b, invoker);
     if let Some(name) = updated_db {
-        status.extend_from_slice(&[12, 1]);
-        status.extend_from_slice(name.as_bytes());
-        status.push(0);
+        b.extend_from_slice(&[12, 1]);
+        b.extend_from_slice(name.as_bytes());
+        b.push(0);
     }
-    let mut b = thread_id.to_le_bytes().to_vec();
+    query_tail(b, at, db, query);
+}
+
+/// A Query body's fixed part, up to its status variables' length (written
+/// as 0: [`query_tail`] patches it). Returns where the status begins.
+fn query_head(b: &mut Vec<u8>, thread_id: u32, db: &str) -> usize {
+    b.extend_from_slice(&thread_id.to_le_bytes());
     b.extend_from_slice(&0u32.to_le_bytes());
     b.push(db.len() as u8);
     b.extend_from_slice(&0u16.to_le_bytes());
-    b.extend_from_slice(&(status.len() as u16).to_le_bytes());
-    b.extend_from_slice(&status);
+    b.extend_from_slice(&0u16.to_le_bytes());
+    b.len()
+}
+
+/// The status variables' length, then the database and the statement text.
+fn query_tail(b: &mut Vec<u8>, status_at: usize, db: &str, query: &str) {
+    let len = (b.len() - status_at) as u16;
+    b[status_at - 2..status_at].copy_from_slice(&len.to_le_bytes());
     b.extend_from_slice(db.as_bytes());
     b.push(0);
     b.extend_from_slice(query.as_bytes());
-    b
 }
 
-/// A MySQL 5.7 Anonymous_Gtid event's body: flags (1: may be committed
+/// Q_INVOKER (code 11, length-prefixed user and host).
+fn put_invoker(b: &mut Vec<u8>, invoker: Option<&(String, String)>) {
+    if let Some((user, host)) = invoker {
+        b.push(11);
+        b.push(user.len() as u8);
+        b.extend_from_slice(user.as_bytes());
+        b.push(host.len() as u8);
+        b.extend_from_slice(host.as_bytes());
+    }
+}
+
+/// Writes a MySQL 5.7 Anonymous_Gtid event's body: flags (1: may be committed
 /// alone), SID and GNO zero, the logical clock type 2 and its timestamps.
-pub fn anonymous_gtid_body(last_committed: u64, sequence_number: u64) -> Vec<u8> {
-    let mut b = vec![1u8];
+pub fn anonymous_gtid_body(b: &mut Vec<u8>, last_committed: u64, sequence_number: u64) {
+    b.push(1u8);
     b.extend_from_slice(&[0; 24]);
     b.push(2);
     b.extend_from_slice(&last_committed.to_le_bytes());
     b.extend_from_slice(&sequence_number.to_le_bytes());
-    b
 }
 
-/// A Query event's body.
+/// Writes a Query event's body.
 /// `invoker` is the account a GRANT ran as: MariaDB adds it as Q_INVOKER
 /// (code 11, length-prefixed user and host).
 /// `xid`, for DDL MariaDB 10.11 makes crash-safe (CREATE/DROP TABLE), is Q_XID (code 129).
 pub fn query_body(
-    thread_id: u32,
-    db: &str,
-    query: &str,
+    b: &mut Vec<u8>,
+    (thread_id, db, query): (u32, &str, &str),
     invoker: Option<&(String, String)>,
     xid: Option<u64>,
-) -> Vec<u8> {
-    let mut status = QUERY_STATUS.to_vec();
+) {
+    let at = query_head(b, thread_id, db);
+    b.extend_from_slice(&QUERY_STATUS);
     if let Some(xid) = xid {
-        status.push(129);
-        status.extend_from_slice(&xid.to_le_bytes());
+        b.push(129);
+        b.extend_from_slice(&xid.to_le_bytes());
     }
-    if let Some((user, host)) = invoker {
-        status.push(11);
-        status.push(user.len() as u8);
-        status.extend_from_slice(user.as_bytes());
-        status.push(host.len() as u8);
-        status.extend_from_slice(host.as_bytes());
-    }
-    let mut b = thread_id.to_le_bytes().to_vec();
-    b.extend_from_slice(&0u32.to_le_bytes());
-    b.push(db.len() as u8);
-    b.extend_from_slice(&0u16.to_le_bytes());
-    b.extend_from_slice(&(status.len() as u16).to_le_bytes());
-    b.extend_from_slice(&status);
-    b.extend_from_slice(db.as_bytes());
-    b.push(0);
-    b.extend_from_slice(query.as_bytes());
-    b
+    put_invoker(b, invoker);
+    query_tail(b, at, db, query);
 }
 
-/// A Gtid event's body (domain 0): standalone DDL groups carry flags
+/// Writes a Gtid event's body (domain 0): standalone DDL groups carry flags
 /// STANDALONE|ALLOW_PARALLEL|DDL (0x29), transactions TRANSACTIONAL|ALLOW_PARALLEL (0x0c).
-pub fn gtid_body(seq: u64, standalone: bool) -> Vec<u8> {
-    let mut b = seq.to_le_bytes().to_vec();
+pub fn gtid_body(b: &mut Vec<u8>, seq: u64, standalone: bool) {
+    b.extend_from_slice(&seq.to_le_bytes());
     b.extend_from_slice(&0u32.to_le_bytes());
     b.push(if standalone { 0x29 } else { 0x0c });
     b.extend_from_slice(&[0; 6]);
-    b
 }
 
-/// Decodes an event (with its checksum); `None` if malformed.
-pub fn decode(e: &[u8]) -> Option<(Header, Body)> {
+/// Decodes an event's header, if the event is whole (its size is its length).
+pub fn decode_header(e: &[u8]) -> Option<Header> {
     let mut r = Reader::new(e);
     let timestamp = r.u32()?;
     let kind = r.u8()?;
@@ -493,6 +495,13 @@ pub fn decode(e: &[u8]) -> Option<(Header, Body)> {
     if size != e.len() || size < 23 {
         return None;
     }
+    Some(Header { timestamp, kind, server_id, log_pos })
+}
+
+/// Decodes an event (with its checksum); `None` if malformed.
+pub fn decode(e: &[u8]) -> Option<(Header, Body)> {
+    let Header { timestamp, kind, server_id, log_pos } = decode_header(e)?;
+    let size = e.len();
     let mut body = Reader::new(&e[19..size - 4]);
     let decoded = match kind {
         kind::QUERY => {
@@ -637,37 +646,54 @@ impl Binlog {
         b
     }
 
-    /// Appends one event (its log_pos computed here); returns its bytes.
-    fn push(&mut self, mut h: Header, flags: u16, body: &[u8]) -> Vec<u8> {
-        h.log_pos = (self.current.len() as u32) + size(body.len());
-        let e = event(h, flags, body);
-        self.current.extend_from_slice(&e);
-        e
+    /// Appends one event (its log_pos computed here).
+    fn push(&mut self, h: Header, flags: u16, body: &[u8]) {
+        self.emit(h, flags, |b| b.extend_from_slice(body));
+    }
+
+    /// Appends one event whose body `body` writes in place: its size,
+    /// log_pos and checksum are filled in around it.
+    fn emit(&mut self, h: Header, flags: u16, body: impl FnOnce(&mut Vec<u8>)) {
+        let c = &mut self.current;
+        let start = c.len();
+        c.extend_from_slice(&h.timestamp.to_le_bytes());
+        c.push(h.kind);
+        c.extend_from_slice(&h.server_id.to_le_bytes());
+        c.extend_from_slice(&[0; 8]); // size and log_pos, below
+        c.extend_from_slice(&flags.to_le_bytes());
+        body(c);
+        let size = (c.len() - start + 4) as u32;
+        c[start + 9..start + 13].copy_from_slice(&size.to_le_bytes());
+        c[start + 13..start + 17].copy_from_slice(&(start as u32 + size).to_le_bytes());
+        let crc = crc32fast::hash(&c[start..]);
+        c.extend_from_slice(&crc.to_le_bytes());
     }
 
     /// Writes one group (a DDL statement alone, or a transaction's
-    /// statements): Gtid, then each statement's Intvar and Query, then an Xid
-    /// if the group is transactional. Returns the events' bytes in order.
-    pub fn log(&mut self, group: &[Logged]) -> Vec<Vec<u8>> {
+    /// statements) at the end of the current file: Gtid, then each
+    /// statement's Intvar and Query, then an Xid if the group is
+    /// transactional. The new events are `current[position before..]`.
+    pub fn log(&mut self, group: &[Logged]) {
         if self.flavor == Flavor::Mysql57 {
             return self.log_57(group);
         }
-        let Some(first) = group.first() else { return Vec::new() };
+        let Some(first) = group.first() else { return };
         self.gtid_seq += 1;
         self.gtid_server = first.server_id;
         let h = |kind, s: &Logged| Header { timestamp: s.timestamp, kind, server_id: s.server_id, log_pos: 0 };
-        let mut out =
-            vec![self.push(h(kind::GTID, first), SUPPRESS_USE, &gtid_body(self.gtid_seq, !first.transactional))];
+        let (seq, flavor) = (self.gtid_seq, self.flavor);
+        self.emit(h(kind::GTID, first), SUPPRESS_USE, |b| gtid_body(b, seq, !first.transactional));
         for s in group {
             if let Some(id) = s.insert_id {
-                let mut b = vec![2u8];
-                b.extend_from_slice(&id.to_le_bytes());
-                out.push(self.push(h(kind::INTVAR, s), 0, &b));
+                self.emit(h(kind::INTVAR, s), 0, |b| {
+                    b.push(2u8);
+                    b.extend_from_slice(&id.to_le_bytes());
+                });
             }
             if let Some(img) = &s.rows {
-                out.push(self.push(h(kind::ANNOTATE_ROWS, s), 0, s.query.as_bytes()));
-                out.push(self.push(h(kind::TABLE_MAP, s), 0, &table_map_body(img)));
-                out.push(self.push(h(kind::v1(img.kind), s), 0, &rows_body(img, self.flavor)));
+                self.push(h(kind::ANNOTATE_ROWS, s), 0, s.query.as_bytes());
+                self.emit(h(kind::TABLE_MAP, s), 0, |b| table_map_body(img, b));
+                self.emit(h(kind::v1(img.kind), s), 0, |b| rows_body(img, flavor, b));
                 continue;
             }
             let flags = if s.suppress_use { SUPPRESS_USE } else { 0 };
@@ -675,73 +701,56 @@ impl Binlog {
                 self.xid += 1;
                 self.xid
             });
-            out.push(self.push(
-                h(kind::QUERY, s),
-                flags,
-                &query_body(s.thread_id, &s.db, &s.query, s.invoker.as_ref(), xid),
-            ));
+            let text = (s.thread_id, s.db.as_str(), s.query.as_str());
+            self.emit(h(kind::QUERY, s), flags, |b| query_body(b, text, s.invoker.as_ref(), xid));
         }
         if first.transactional {
             self.xid += 1;
-            out.push(self.push(h(kind::XID, first), 0, &self.xid.to_le_bytes()));
+            let xid = self.xid;
+            self.push(h(kind::XID, first), 0, &xid.to_le_bytes());
         }
-        out
     }
 
     /// [`Binlog::log`] as MySQL 5.7 writes a group: Anonymous_Gtid; for a
     /// transaction a Query `BEGIN`, each statement's Intvar and Query (or
     /// Table_map and a v2 rows event) and an Xid; else the one Query.
-    fn log_57(&mut self, group: &[Logged]) -> Vec<Vec<u8>> {
-        let Some(first) = group.first() else { return Vec::new() };
+    fn log_57(&mut self, group: &[Logged]) {
+        let Some(first) = group.first() else { return };
         self.sequence += 1;
         let h = |kind, s: &Logged| Header { timestamp: s.timestamp, kind, server_id: s.server_id, log_pos: 0 };
-        let gtid = anonymous_gtid_body(self.sequence - 1, self.sequence);
-        let mut out = vec![self.push(h(kind::ANONYMOUS_GTID, first), 0, &gtid)];
+        let (sequence, flavor) = (self.sequence, self.flavor);
+        self.emit(h(kind::ANONYMOUS_GTID, first), 0, |b| anonymous_gtid_body(b, sequence - 1, sequence));
         if first.transactional {
-            let begin = query_body_57(first.thread_id, &first.db, "BEGIN", None, None);
-            out.push(self.push(h(kind::QUERY, first), 0, &begin));
+            let text = (first.thread_id, first.db.as_str(), "BEGIN");
+            self.emit(h(kind::QUERY, first), 0, |b| query_body_57(b, text, None, None));
         }
         for s in group {
             if let Some(id) = s.insert_id {
-                let mut b = vec![2u8];
-                b.extend_from_slice(&id.to_le_bytes());
-                out.push(self.push(h(kind::INTVAR, s), 0, &b));
+                self.emit(h(kind::INTVAR, s), 0, |b| {
+                    b.push(2u8);
+                    b.extend_from_slice(&id.to_le_bytes());
+                });
             }
             if let Some(img) = &s.rows {
-                out.push(self.push(h(kind::TABLE_MAP, s), 0, &table_map_body(img)));
-                out.push(self.push(h(kind::v2(img.kind), s), 0, &rows_body(img, self.flavor)));
+                self.emit(h(kind::TABLE_MAP, s), 0, |b| table_map_body(img, b));
+                self.emit(h(kind::v2(img.kind), s), 0, |b| rows_body(img, flavor, b));
                 continue;
             }
             let flags = if s.suppress_use { SUPPRESS_USE } else { 0 };
             let updated = Some(s.db.as_str()).filter(|d| !d.is_empty() && s.invoker.is_none());
-            let body = query_body_57(s.thread_id, &s.db, &s.query, s.invoker.as_ref(), updated);
-            out.push(self.push(h(kind::QUERY, s), flags, &body));
+            let text = (s.thread_id, s.db.as_str(), s.query.as_str());
+            self.emit(h(kind::QUERY, s), flags, |b| query_body_57(b, text, s.invoker.as_ref(), updated));
         }
         if first.transactional {
             self.xid += 1;
-            out.push(self.push(h(kind::XID, first), 0, &self.xid.to_le_bytes()));
+            let xid = self.xid;
+            self.push(h(kind::XID, first), 0, &xid.to_le_bytes());
         }
-        out
     }
 
     /// Events of the current file from `pos` on (whole events only).
     pub fn events_from(&self, pos: u64) -> Vec<Vec<u8>> {
-        let mut out = Vec::new();
-        let mut at = pos as usize;
-        while at + 19 <= self.current.len() {
-            let size = u32::from_le_bytes([
-                self.current[at + 9],
-                self.current[at + 10],
-                self.current[at + 11],
-                self.current[at + 12],
-            ]) as usize;
-            if size < 19 || at + size > self.current.len() {
-                break;
-            }
-            out.push(self.current[at..at + size].to_vec());
-            at += size;
-        }
-        out
+        events_in(&self.current, pos as usize).map(|r| self.current[r].to_vec()).collect()
     }
 
     /// A Rotate event as the master sends it first in a dump (timestamp 0, log_pos 0).
@@ -755,6 +764,20 @@ impl Binlog {
     pub fn fde(&self) -> Vec<u8> {
         self.events_from(4).into_iter().next().unwrap_or_default()
     }
+}
+
+/// Where the whole events of a binlog file's `bytes` from `pos` on lie.
+pub fn events_in(bytes: &[u8], pos: usize) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let mut at = pos;
+    std::iter::from_fn(move || {
+        let size = bytes.get(at + 9..at + 13)?;
+        let size = u32::from_le_bytes([size[0], size[1], size[2], size[3]]) as usize;
+        if at + 19 > bytes.len() || size < 19 || at + size > bytes.len() {
+            return None;
+        }
+        at += size;
+        Some(at - size..at)
+    })
 }
 
 /// Whether the event's header has LOG_EVENT_SUPPRESS_USE_F.

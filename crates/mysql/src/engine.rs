@@ -5,6 +5,7 @@
 
 use crate::sql::{ColumnDecl, Expr, SelectItem, SqlError, Stmt, TableRef};
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 /// A column type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,13 +62,66 @@ fn leading_int(s: &str) -> i64 {
     s[..end].parse().unwrap_or(0)
 }
 
+/// A row's key: the primary key's values, or a hidden row id. Ordered as
+/// the list of its values; a one-value key (the common case) is kept
+/// without a list of its own and compares two integers directly.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Key(KeyRepr);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum KeyRepr {
+    /// Exactly one value.
+    One(Value),
+    /// None, or two and more.
+    Many(Vec<Value>),
+}
+
+impl Key {
+    /// The key of these values.
+    pub fn new(mut values: Vec<Value>) -> Key {
+        match values.len() {
+            1 => Key(KeyRepr::One(values.pop().unwrap_or(Value::Null))),
+            _ => Key(KeyRepr::Many(values)),
+        }
+    }
+
+    /// Its values, in key order.
+    pub fn values(&self) -> &[Value] {
+        match &self.0 {
+            KeyRepr::One(v) => std::slice::from_ref(v),
+            KeyRepr::Many(vs) => vs,
+        }
+    }
+
+    /// As a duplicate-key error shows it: the values joined by `-`.
+    fn shown(&self) -> String {
+        let shown: Vec<String> = self.values().iter().map(|v| v.text().unwrap_or_default()).collect();
+        shown.join("-")
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Key) -> std::cmp::Ordering {
+        match (&self.0, &other.0) {
+            (KeyRepr::One(Value::Int(a)), KeyRepr::One(Value::Int(b))) => a.cmp(b),
+            _ => self.values().cmp(other.values()),
+        }
+    }
+}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Key) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 /// A table.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Table {
     /// Its columns.
     pub columns: Vec<ColumnDecl>,
     /// Rows by key (the primary key's values, or a hidden row id).
-    pub rows: BTreeMap<Vec<Value>, Vec<Value>>,
+    pub rows: BTreeMap<Key, Vec<Value>>,
     next_hidden: i64,
     /// The next AUTO_INCREMENT value.
     pub auto_increment: i64,
@@ -75,22 +129,31 @@ pub struct Table {
 
 impl Table {
     /// The key of the row equal to `row` (by primary key when there is one).
-    fn find(&self, row: &[Value]) -> Option<Vec<Value>> {
+    fn find(&self, row: &[Value]) -> Option<Key> {
         if self.has_pk() {
-            let pk: Vec<Value> =
-                self.columns.iter().zip(row).filter(|(c, _)| c.primary).map(|(_, v)| v.clone()).collect();
+            let pk = self.pk(row);
             return self.rows.contains_key(&pk).then_some(pk);
         }
         self.rows.iter().find(|(_, r)| r.as_slice() == row).map(|(k, _)| k.clone())
     }
 
-    fn key(&mut self, row: &[Value]) -> Vec<Value> {
-        let pk: Vec<Value> = self.columns.iter().zip(row).filter(|(c, _)| c.primary).map(|(_, v)| v.clone()).collect();
-        if !pk.is_empty() {
+    /// The primary key's values of `row` (an empty key without one).
+    fn pk(&self, row: &[Value]) -> Key {
+        let mut primary = self.columns.iter().zip(row).filter(|(c, _)| c.primary).map(|(_, v)| v);
+        match (primary.next(), primary.next()) {
+            (None, _) => Key::new(Vec::new()),
+            (Some(v), None) => Key(KeyRepr::One(v.clone())),
+            (Some(a), Some(b)) => Key::new([a, b].into_iter().chain(primary).cloned().collect()),
+        }
+    }
+
+    fn key(&mut self, row: &[Value]) -> Key {
+        let pk = self.pk(row);
+        if !pk.values().is_empty() {
             return pk;
         }
         self.next_hidden += 1;
-        vec![Value::Int(self.next_hidden)]
+        Key(KeyRepr::One(Value::Int(self.next_hidden)))
     }
 
     fn has_pk(&self) -> bool {
@@ -181,16 +244,17 @@ impl Engine {
         }
         if let Some(after) = &change.after {
             let key = table.key(after);
-            if table.rows.contains_key(&key) {
-                let shown: Vec<String> = key.iter().map(|v| v.text().unwrap_or_default()).collect();
-                return Err(RowError::Duplicate(shown.join("-")));
-            }
+            let mut auto_increment = table.auto_increment;
             for (c, v) in table.columns.iter().zip(after) {
                 if let (true, Value::Int(i)) = (c.auto_increment, v) {
-                    table.auto_increment = table.auto_increment.max(i + 1);
+                    auto_increment = auto_increment.max(i + 1);
                 }
             }
-            table.rows.insert(key, after.clone());
+            match table.rows.entry(key) {
+                Entry::Occupied(o) => return Err(RowError::Duplicate(o.key().shown())),
+                Entry::Vacant(v) => v.insert(after.clone()),
+            };
+            table.auto_increment = auto_increment;
         }
         Ok(())
     }
@@ -204,9 +268,11 @@ impl Engine {
     }
 
     fn table_mut(&mut self, t: &TableRef, db: Option<&str>) -> Result<&mut Table, SqlError> {
-        self.table(t, db)?;
         let db = t.db.as_deref().or(db).ok_or_else(no_db)?;
-        self.dbs.get_mut(db).and_then(|d| d.get_mut(&t.name)).ok_or_else(no_db)
+        self.dbs
+            .get_mut(db)
+            .and_then(|d| d.get_mut(&t.name))
+            .ok_or_else(|| SqlError::new(1146, "42S02", format!("Table '{db}.{}' doesn't exist", t.name)))
     }
 
     /// Executes a data or schema statement with default database `db`.
@@ -337,8 +403,8 @@ impl Engine {
         positions: &[usize],
         rows: &[Vec<Expr>],
         insert_id: Option<i64>,
-    ) -> Result<(Vec<(Vec<Value>, Vec<Value>)>, i64), SqlError> {
-        let mut out: Vec<(Vec<Value>, Vec<Value>)> = Vec::with_capacity(rows.len());
+    ) -> Result<(Vec<(Key, Vec<Value>)>, i64), SqlError> {
+        let mut out: Vec<(Key, Vec<Value>)> = Vec::with_capacity(rows.len());
         let mut first_id = 0;
         let mut next_id = insert_id;
         for (n, exprs) in rows.iter().enumerate() {
@@ -359,11 +425,10 @@ impl Engine {
             }
             let key = staged.key(&row);
             if staged.rows.contains_key(&key) || out.iter().any(|(k, _)| *k == key) {
-                let shown: Vec<String> = key.iter().map(|v| v.text().unwrap_or_default()).collect();
                 return Err(SqlError::new(
                     1062,
                     "23000",
-                    format!("Duplicate entry '{}' for key 'PRIMARY'", shown.join("-")),
+                    format!("Duplicate entry '{}' for key 'PRIMARY'", key.shown()),
                 ));
             }
             out.push((key, row));
@@ -414,11 +479,10 @@ impl Engine {
             }
             let new_key = if staged.has_pk() { staged.key(&new) } else { key.clone() };
             if rewritten.contains_key(&new_key) {
-                let shown: Vec<String> = new_key.iter().map(|v| v.text().unwrap_or_default()).collect();
                 return Err(SqlError::new(
                     1062,
                     "23000",
-                    format!("Duplicate entry '{}' for key 'PRIMARY'", shown.join("-")),
+                    format!("Duplicate entry '{}' for key 'PRIMARY'", new_key.shown()),
                 ));
             }
             rewritten.insert(new_key, new);
@@ -461,7 +525,7 @@ impl Engine {
     ) -> Result<Outcome, SqlError> {
         let empty = Table {
             columns: Vec::new(),
-            rows: BTreeMap::from([(Vec::new(), Vec::new())]),
+            rows: BTreeMap::from([(Key::new(Vec::new()), Vec::new())]),
             next_hidden: 0,
             auto_increment: 1,
         };
@@ -610,4 +674,53 @@ fn binary(op: &str, a: Value, b: Value) -> Value {
         "-" => x.wrapping_sub(y),
         _ => x.wrapping_mul(y),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Key, Value};
+
+    /// Every list of up to three values from a small alphabet (NULL, ints
+    /// around zero and the i64 ends, strings), so both key forms and each
+    /// pair of value kinds meet.
+    fn lists() -> Vec<Vec<Value>> {
+        let alphabet = [
+            Value::Null,
+            Value::Int(i64::MIN),
+            Value::Int(-1),
+            Value::Int(0),
+            Value::Int(7),
+            Value::Int(i64::MAX),
+            Value::Str(String::new()),
+            Value::Str("7".into()),
+            Value::Str("a".into()),
+        ];
+        let mut lists = vec![Vec::new()];
+        for len in 1..=3u32 {
+            for mut n in 0..alphabet.len().pow(len) {
+                let mut list = Vec::new();
+                for _ in 0..len {
+                    list.push(alphabet[n % alphabet.len()].clone());
+                    n /= alphabet.len();
+                }
+                lists.push(list);
+            }
+        }
+        lists
+    }
+
+    /// Keys order and compare exactly as the lists of their values, so rows
+    /// keep the order (and SELECT without ORDER BY the output) they had.
+    #[test]
+    fn keys_order_as_their_value_lists() {
+        let lists = lists();
+        for a in &lists {
+            for b in &lists {
+                let (ka, kb) = (Key::new(a.clone()), Key::new(b.clone()));
+                assert_eq!(ka.cmp(&kb), a.cmp(b), "{a:?} vs {b:?}");
+                assert_eq!(ka == kb, a == b, "{a:?} vs {b:?}");
+                assert_eq!(ka.values(), a.as_slice());
+            }
+        }
+    }
 }

@@ -7,7 +7,8 @@
 //! protocol (packets, handshake v10, `mysql_native_password`, OK/ERR/EOF,
 //! text result sets); [`sql`] turns statement text into typed statements
 //! (DML and DDL through `sqlparser`'s MySQL dialect, the replication
-//! statements it does not know by a small keyword reader); [`engine`] holds
+//! statements it does not know by a small keyword reader; [`shapes`] keeps
+//! the parses of repeated statement shapes); [`engine`] holds
 //! databases, tables and rows and executes statements; [`binlog`] encodes and
 //! decodes binlog events and keeps the binlog files and their index on the
 //! node's disk; [`server`] is the node, a [`sim::Process`]: clients, the
@@ -31,6 +32,7 @@ pub mod flavor;
 pub mod output;
 pub mod packet;
 pub mod server;
+pub mod shapes;
 pub mod sql;
 
 #[cfg(test)]

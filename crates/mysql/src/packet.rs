@@ -35,6 +35,9 @@ pub const STATUS_AUTOCOMMIT: u16 = 2;
 #[derive(Clone, Default, Debug)]
 pub struct Framer {
     buf: Vec<u8>,
+    /// Where the unread bytes of `buf` begin (packets are taken off the
+    /// front without moving the rest; `push` compacts).
+    start: usize,
 }
 
 /// A packet read by [`Framer::next_frame`], or why reading stopped. A frame of
@@ -51,24 +54,27 @@ pub enum Frame {
 impl Framer {
     /// Appends bytes received.
     pub fn push(&mut self, bytes: &[u8]) {
+        self.buf.drain(..self.start);
+        self.start = 0;
         self.buf.extend_from_slice(bytes);
     }
 
     /// The next complete packet, if one has arrived.
     pub fn next_frame(&mut self) -> Option<Frame> {
-        if self.buf.len() < 4 {
+        let buf = &self.buf[self.start..];
+        if buf.len() < 4 {
             return None;
         }
-        let len = u32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], 0]) as usize;
+        let len = u32::from_le_bytes([buf[0], buf[1], buf[2], 0]) as usize;
         if len >= 0xff_ffff {
             return Some(Frame::TooLarge);
         }
-        if self.buf.len() < 4 + len {
+        if buf.len() < 4 + len {
             return None;
         }
-        let seq = self.buf[3];
-        let payload = self.buf[4..4 + len].to_vec();
-        self.buf.drain(..4 + len);
+        let seq = buf[3];
+        let payload = buf[4..4 + len].to_vec();
+        self.start += 4 + len;
         Some(Frame::Packet(seq, payload))
     }
 }
@@ -326,7 +332,8 @@ pub fn check_token(stored: Option<&[u8; 20]>, scramble: &[u8], token: &[u8]) -> 
 
 /// An OK packet.
 pub fn ok(affected: u64, insert_id: u64, warnings: u16, info: &str) -> Vec<u8> {
-    let mut p = vec![0];
+    let mut p = Vec::with_capacity(23 + info.len());
+    p.push(0);
     put_lenenc(&mut p, affected);
     put_lenenc(&mut p, insert_id);
     p.extend_from_slice(&STATUS_AUTOCOMMIT.to_le_bytes());

@@ -22,10 +22,13 @@
 //! writes and master.info every `sync_master_info` writes (MariaDB's
 //! defaults: 10000 each), so what a host crash leaves is what MariaDB's would.
 
-use super::{Queued, Server};
+use super::{Queued, Server, shared};
 use crate::binlog::{self, Binlog, Body, kind};
 use crate::engine::{RowChange, Value};
 use sim::Ctx;
+use std::collections::VecDeque;
+use std::io::Write;
+use std::rc::Rc;
 
 /// The SQL thread's positions.
 pub(super) const RELAY_INFO: &str = "relay-log.info";
@@ -37,10 +40,14 @@ pub(super) const MASTER_INFO: &str = "master.info";
 pub struct Relay {
     /// The files of the index, with their sizes, oldest first.
     files: Vec<(String, u64)>,
+    /// The active file's name as queued events share it.
+    active_name: Rc<str>,
     /// `Relay_Log_File`, `Relay_Log_Pos`.
     pub exec: (String, u64),
     /// Writes since the last fsync: relay log, relay-log.info, master.info.
     unsynced: [u32; 3],
+    /// Scratch: the info file being written.
+    text: Vec<u8>,
 }
 
 impl Relay {
@@ -150,18 +157,17 @@ impl Server {
     }
 
     /// The IO thread writes a received event; returns its relay file and end.
-    pub(super) fn relay_append(&mut self, ctx: &mut Ctx<'_>, event: &[u8]) -> (String, u64) {
+    pub(super) fn relay_append(&mut self, ctx: &mut Ctx<'_>, event: &[u8]) -> (Rc<str>, u64) {
         if self.relay.files.is_empty() {
             self.relay_reset(ctx);
         }
-        let Some((name, len)) = self.relay.files.last_mut() else { return (String::new(), 4) };
+        let Some((name, len)) = self.relay.files.last_mut() else { return (Rc::from(""), 4) };
         *len += event.len() as u64;
-        let at = (name.clone(), *len);
-        ctx.disk().append(&at.0, event);
+        ctx.disk().append(name, event);
         if Self::due(&mut self.relay.unsynced[0], self.config.sync_relay_log) {
-            ctx.disk().fsync(&at.0);
+            ctx.disk().fsync(name);
         }
-        at
+        (shared(&mut self.relay.active_name, name), *len)
     }
 
     /// Counts a write; true when it is the one to fsync.
@@ -177,25 +183,30 @@ impl Server {
     /// The SQL thread finished a group (or an event outside one) ending at
     /// `at`: its relay position moves, files before the one it leaves are
     /// purged, and relay-log.info is rewritten.
-    pub(super) fn relay_executed(&mut self, ctx: &mut Ctx<'_>, at: (String, u64)) {
-        if at.0 != self.relay.exec.0
-            && let Some(i) = self.relay.files.iter().position(|(f, _)| *f == at.0)
-            && i >= 2
-        {
-            for (f, _) in self.relay.files.drain(..i - 1) {
-                ctx.disk().remove(&f);
+    pub(super) fn relay_executed(&mut self, ctx: &mut Ctx<'_>, (file, pos): (Rc<str>, u64)) {
+        if *file != *self.relay.exec.0 {
+            if let Some(i) = self.relay.files.iter().position(|(f, _)| **f == *file)
+                && i >= 2
+            {
+                for (f, _) in self.relay.files.drain(..i - 1) {
+                    ctx.disk().remove(&f);
+                }
+                self.relay_write_index(ctx);
             }
-            self.relay_write_index(ctx);
+            self.relay.exec.0 = file.to_string();
         }
-        self.relay.exec = at;
+        self.relay.exec.1 = pos;
         self.save_relay_info(ctx);
     }
 
     pub(super) fn save_relay_info(&mut self, ctx: &mut Ctx<'_>) {
         let Some(r) = &self.replica else { return };
         let (file, pos) = &self.relay.exec;
-        let text = format!("5\n./{file}\n{pos}\n{}\n{}\n0\n", r.exec_file, r.exec_pos);
-        overwrite(ctx, RELAY_INFO, text.as_bytes());
+        let mut text = std::mem::take(&mut self.relay.text);
+        text.clear();
+        let _ = write!(text, "5\n./{file}\n{pos}\n{}\n{}\n0\n", r.exec_file, r.exec_pos);
+        ctx.disk().overwrite(RELAY_INFO, &text);
+        self.relay.text = text;
         if Self::due(&mut self.relay.unsynced[1], self.config.sync_relay_log_info) {
             ctx.disk().fsync(RELAY_INFO);
         }
@@ -204,18 +215,22 @@ impl Server {
     /// master.info in MariaDB 10.11's 33-line layout (measured).
     pub(super) fn save_master_info(&mut self, ctx: &mut Ctx<'_>) {
         let Some(r) = &self.replica else { return };
-        let text = format!(
-            "33\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n0\n\n\n\n\n\n0\n30.000\n\n0\n\n0\n{}using_gtid=0\ndo_domain_ids=0\nignore_domain_ids=0\nEND_MARKER\n",
-            r.master_log_file,
-            r.read_pos,
-            r.host,
-            r.user,
-            r.password,
-            r.port,
-            r.connect_retry,
-            "\n".repeat(13)
-        );
-        overwrite(ctx, MASTER_INFO, text.as_bytes());
+        let mut text = std::mem::take(&mut self.relay.text);
+        text.clear();
+        // rewritten after every received event: pieces, not a format string
+        text.extend_from_slice(b"33\n");
+        push_line(&mut text, r.master_log_file.as_bytes());
+        push_decimal(&mut text, r.read_pos);
+        text.push(b'\n');
+        for field in [&r.host, &r.user, &r.password] {
+            push_line(&mut text, field.as_bytes());
+        }
+        push_decimal(&mut text, u64::from(r.port));
+        text.push(b'\n');
+        push_decimal(&mut text, r.connect_retry);
+        text.extend_from_slice(MASTER_INFO_TAIL.as_bytes());
+        ctx.disk().overwrite(MASTER_INFO, &text);
+        self.relay.text = text;
         if Self::due(&mut self.relay.unsynced[2], self.config.sync_master_info) {
             ctx.disk().fsync(MASTER_INFO);
         }
@@ -267,12 +282,14 @@ impl Server {
     /// replica's own Format description and Rotate events are its own
     /// bookkeeping and are skipped; a master Rotate names the file the
     /// following events come from).
-    pub(super) fn relay_requeue(&mut self, ctx: &mut Ctx<'_>, mut master_file: String) -> Vec<Queued> {
+    pub(super) fn relay_requeue(&mut self, ctx: &mut Ctx<'_>, master_file: &str) -> VecDeque<Queued> {
+        let mut master_file: Rc<str> = Rc::from(master_file);
         let own = self.config.server_id;
         let (start_file, start_pos) = self.relay.exec.clone();
-        let Some(first) = self.relay.files.iter().position(|(f, _)| *f == start_file) else { return Vec::new() };
-        let mut out = Vec::new();
+        let Some(first) = self.relay.files.iter().position(|(f, _)| *f == start_file) else { return VecDeque::new() };
+        let mut out = VecDeque::new();
         for (i, (name, _)) in self.relay.files[first..].iter().enumerate() {
+            let shared_name: Rc<str> = Rc::from(name.as_str());
             let bytes = ctx.disk().read(name).map(<[u8]>::to_vec).unwrap_or_default();
             let from = if i == 0 { start_pos } else { 4 };
             let view = Binlog { current: bytes, ..Binlog::default() };
@@ -284,15 +301,16 @@ impl Server {
                 if mine {
                     continue;
                 }
-                let apply = match body {
+                let apply = match &body {
                     Body::Rotate { file, .. } => {
-                        master_file = file;
+                        master_file = Rc::from(file.as_str());
                         false
                     }
                     _ => h.log_pos != 0,
                 };
-                let relay = (name.clone(), end);
-                out.push(Queued { file: master_file.clone(), end: u64::from(h.log_pos), event, relay, apply });
+                let relay = (shared_name.clone(), end);
+                let (file, end) = (master_file.clone(), u64::from(h.log_pos));
+                out.push_back(Queued { file, end, event: Rc::new((h, body)), relay, apply });
             }
         }
         out
@@ -310,35 +328,71 @@ impl Server {
     }
 }
 
-/// Rewrites `path` from its start without truncating it: when the new text
-/// is shorter, the old one's tail stays (MariaDB's info files do this).
-fn overwrite(ctx: &mut Ctx<'_>, path: &str, text: &[u8]) {
-    let disk = ctx.disk();
-    let mut bytes = text.to_vec();
-    if let Some(old) = disk.read(path)
-        && old.len() > bytes.len()
-    {
-        bytes.extend_from_slice(&old[text.len()..]);
+/// master.info after the connect retry: the lines MariaDB 10.11 writes
+/// with SSL, heartbeat and GTID settings at their defaults (measured).
+const MASTER_INFO_TAIL: &str = "\n0\n\n\n\n\n\n0\n30.000\n\n0\n\n0\n\n\n\n\n\n\n\n\n\n\n\n\n\nusing_gtid=0\ndo_domain_ids=0\nignore_domain_ids=0\nEND_MARKER\n";
+
+/// Appends `line` and a newline.
+fn push_line(out: &mut Vec<u8>, line: &[u8]) {
+    out.extend_from_slice(line);
+    out.push(b'\n');
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(decimal(n, &mut [0; 20]));
+}
+
+/// `n` in decimal, written at the end of `digits` (what `format!` would
+/// give, without its machinery: info files and redo lines are written for
+/// every event).
+fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
     }
-    disk.write(path, &bytes);
+    &digits[start..]
 }
 
 /// A row change the SQL thread applied, as a redo log line (row events carry
 /// no statement to replay): `\x01row`, database, table, before, after.
-pub(super) fn row_redo_line(db: &str, table: &str, change: &RowChange) -> String {
-    let image = |row: &Option<Vec<Value>>| match row {
-        None => "-".to_owned(),
-        Some(values) => values
-            .iter()
-            .map(|v| match v {
-                Value::Null => "n".to_owned(),
-                Value::Int(i) => format!("i{i}"),
-                Value::Str(s) => format!("s{}", s.bytes().map(|b| format!("{b:02x}")).collect::<String>()),
-            })
-            .collect::<Vec<_>>()
-            .join(","),
+/// The line is appended to `out`.
+pub(super) fn row_redo_line(db: &str, table: &str, change: &RowChange, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let image = |row: &Option<Vec<Value>>, out: &mut String| {
+        let Some(values) = row else { return out.push('-') };
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            match v {
+                Value::Null => out.push('n'),
+                Value::Int(n) => {
+                    out.push_str(if *n < 0 { "i-" } else { "i" });
+                    out.extend(decimal(n.unsigned_abs(), &mut [0; 20]).iter().map(|&d| char::from(d)));
+                }
+                Value::Str(s) => {
+                    out.push('s');
+                    for b in s.bytes() {
+                        out.push(HEX[usize::from(b >> 4)] as char);
+                        out.push(HEX[usize::from(b & 15)] as char);
+                    }
+                }
+            }
+        }
     };
-    format!("\u{1}row\t{db}\t{table}\t{}\t{}\n", image(&change.before), image(&change.after))
+    for part in ["\u{1}row\t", db, "\t", table, "\t"] {
+        out.push_str(part);
+    }
+    image(&change.before, out);
+    out.push('\t');
+    image(&change.after, out);
+    out.push('\n');
 }
 
 /// A redo line written by [`row_redo_line`]: (database, table, change).
@@ -367,4 +421,34 @@ pub(super) fn parse_row_redo(line: &str) -> Option<(String, String, RowChange)> 
         text.split(',').map(value).collect::<Option<Vec<_>>>().map(Some)
     };
     Some((db.to_owned(), table.to_owned(), RowChange { before: image(before)?, after: image(after)? }))
+}
+
+#[cfg(test)]
+mod tests {
+    /// The hand-written decimal is `to_string`'s, at every digit count and the ends.
+    #[test]
+    fn decimal_is_to_string() {
+        let mut n = 1u64;
+        let mut cases = vec![0, u64::MAX];
+        while let Some(next) = n.checked_mul(10) {
+            cases.extend([n - 1, n, n + 1]);
+            n = next;
+        }
+        for n in cases {
+            assert_eq!(super::decimal(n, &mut [0; 20]), n.to_string().as_bytes());
+        }
+    }
+
+    /// A redo line with negative, zero and large integers reads back as written.
+    #[test]
+    fn row_redo_lines_round_trip_integers() {
+        use crate::engine::{RowChange, Value};
+        let before = vec![Value::Int(i64::MIN), Value::Int(0), Value::Str("x\ty".into()), Value::Null];
+        let after = vec![Value::Int(-12), Value::Int(i64::MAX), Value::Str(String::new()), Value::Int(5)];
+        let change = RowChange { before: Some(before), after: Some(after) };
+        let mut line = String::new();
+        super::row_redo_line("db1", "t1", &change, &mut line);
+        let parsed = super::parse_row_redo(line.trim_end_matches('\n'));
+        assert_eq!(parsed, Some(("db1".to_owned(), "t1".to_owned(), change)));
+    }
 }

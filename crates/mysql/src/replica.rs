@@ -2,14 +2,15 @@
 //! and the SQL thread.
 
 use super::relay::{MASTER_INFO, RELAY_INFO};
-use super::{IoState, Link, Queued, RETRY, Replica, Server};
+use super::{IoState, Link, Queued, RETRY, Replica, Server, shared};
 use crate::binlog::{self, Binlog, Body};
 use crate::engine::{Outcome, RowError};
 use crate::packet::{self, Frame, Framer};
-use crate::sql::{self, SqlError, Stmt, Threads};
+use crate::sql::{SqlError, Stmt, Threads};
 use sim::{CloseReason, Ctx};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::rc::Rc;
 use std::time::Duration;
 
 /// SHOW SLAVE STATUS's columns in MariaDB 10.11, in order.
@@ -347,7 +348,8 @@ impl Replica {
             conn: None,
             link: Link::Greeting,
             framer: Framer::default(),
-            queue: Vec::new(),
+            queue: VecDeque::new(),
+            queued_file: Rc::from(""),
             last_master_ts: 0,
             insert_id: None,
             in_group: false,
@@ -392,7 +394,7 @@ impl Server {
             self.sync_infos(ctx);
         } else {
             let master_file = self.replica.as_ref().map(|r| r.exec_file.clone()).unwrap_or_default();
-            let queued = self.relay_requeue(ctx, master_file);
+            let queued = self.relay_requeue(ctx, &master_file);
             if let Some(r) = self.replica.as_mut() {
                 r.queue = queued;
             }
@@ -694,8 +696,8 @@ impl Server {
     /// One packet of the dump: 0x00 and an event, or an error.
     fn io_event(&mut self, ctx: &mut Ctx<'_>, p: &[u8]) {
         let Some(r) = self.replica.as_mut() else { return };
-        if let Some(packet::Reply::Err { code, message, .. }) =
-            packet::parse_reply(p).filter(|_| p.first() == Some(&0xff))
+        if p.first() == Some(&0xff)
+            && let Some(packet::Reply::Err { code, message, .. }) = packet::parse_reply(p)
         {
             let text = format!("Got fatal error {code} from master when reading data from binary log: '{message}'");
             r.last_io_error = (1236, text);
@@ -724,27 +726,27 @@ impl Server {
         }
         let relay = self.relay_append(ctx, event);
         let Some(r) = self.replica.as_mut() else { return };
-        let mut queued = Queued { file: String::new(), end: 0, event: event.to_vec(), relay, apply: false };
-        match body {
+        let (file, end, apply) = match &body {
             Body::Rotate { pos, file } => {
-                queued.file = file.clone();
-                r.master_log_file = file;
+                let pos = *pos;
+                r.master_log_file.clone_from(file);
                 r.read_pos = pos;
                 if r.queue.is_empty() && !r.in_group {
                     r.exec_file = r.master_log_file.clone();
                     r.exec_pos = pos.max(r.exec_pos.min(pos));
                 }
                 r.master_server_id = h.server_id;
+                (shared(&mut r.queued_file, file), 0, false)
             }
-            _ if h.log_pos == 0 => queued.file = r.master_log_file.clone(),
+            _ if h.log_pos == 0 => (shared(&mut r.queued_file, &r.master_log_file), 0, false),
             _ => {
                 r.read_pos = h.log_pos as u64;
                 r.master_server_id =
                     r.master_server_id.max(1).max(h.server_id.min(r.master_server_id.max(h.server_id)));
-                (queued.file, queued.end, queued.apply) = (r.master_log_file.clone(), h.log_pos as u64, true);
+                (shared(&mut r.queued_file, &r.master_log_file), h.log_pos as u64, true)
             }
-        }
-        r.queue.push(queued);
+        };
+        r.queue.push_back(Queued { file, end, event: Rc::new((h, body)), relay, apply });
         self.save_master_info(ctx);
     }
 
@@ -757,7 +759,7 @@ impl Server {
             if !r.sql_running || r.queue.is_empty() {
                 return;
             }
-            let item = r.queue.remove(0);
+            let Some(item) = r.queue.pop_front() else { return };
             if !item.apply {
                 // the master's Rotate, a Format description with position 0
                 if !r.in_group {
@@ -765,16 +767,17 @@ impl Server {
                 }
                 continue;
             }
-            r.group.push(item.clone());
-            let Some((h, body)) = binlog::decode(&item.event) else { continue };
+            let (event, file, end, relay) = (item.event.clone(), item.file.clone(), item.end, item.relay.clone());
+            r.group.push(item);
+            let (h, body) = &*event;
             r.last_master_ts = h.timestamp;
             r.sql_thread.1 = i64::from(h.timestamp) * 1000;
-            match self.apply_event(ctx, h, body, &item.file, item.end) {
+            match self.apply_event(ctx, *h, body, &file, end) {
                 Err(e) => {
                     self.sql_error(ctx, e);
                     return;
                 }
-                Ok(true) => self.relay_executed(ctx, item.relay),
+                Ok(true) => self.relay_executed(ctx, relay),
                 Ok(false) => {}
             }
         }
@@ -784,7 +787,7 @@ impl Server {
         &mut self,
         ctx: &mut Ctx<'_>,
         h: binlog::Header,
-        body: Body,
+        body: &Body,
         file: &str,
         end: u64,
     ) -> Result<bool, (SqlError, String)> {
@@ -793,11 +796,11 @@ impl Server {
         let mut moved = false;
         let group_done = match body {
             Body::Gtid { standalone, .. } => {
-                r.in_group = !standalone;
+                r.in_group = !*standalone;
                 r.group.truncate(1);
                 r.skipping = r.skip_counter > 0;
                 if !r.skipping {
-                    if standalone { r.groups.0 += 1 } else { r.groups.1 += 1 }
+                    if *standalone { r.groups.0 += 1 } else { r.groups.1 += 1 }
                 }
                 self.applying = super::Group::default();
                 self.applying_undo.clear();
@@ -810,7 +813,7 @@ impl Server {
                 false
             }
             Body::InsertId(id) => {
-                r.insert_id = Some(id);
+                r.insert_id = Some(*id);
                 false
             }
             Body::Xid(_) => true,
@@ -822,9 +825,9 @@ impl Server {
                             format!("Error '{}' on query. Default database: '{db}'. Query: '{query}'", e.message);
                         (e, text)
                     };
-                    let stmt = sql::parse(&query).map_err(on_query)?;
+                    let stmt = self.shapes.parse(query).map_err(on_query)?;
                     if let Err(e) =
-                        self.write(ctx, &stmt, db_opt, &query, (thread_id, ""), h.server_id, super::Sink::Replica)
+                        self.write(ctx, &stmt, db_opt, query, (*thread_id, ""), h.server_id, super::Sink::Replica)
                         && !self.config.slave_skip_errors.skips(e.code)
                     {
                         return Err(on_query(e));
@@ -833,16 +836,19 @@ impl Server {
                 self.replica.as_ref().is_some_and(|r| !r.in_group)
             }
             Body::Annotate(q) => {
-                r.annotate = q;
+                r.annotate.clone_from(q);
                 false
             }
             Body::TableMap(map) => {
-                r.table_maps.insert(map.table_id, map);
+                // a transaction maps its table again for each statement: the same map
+                if r.table_maps.get(&map.table_id).is_none_or(|known| **known != *map) {
+                    r.table_maps.insert(map.table_id, Rc::new(map.clone()));
+                }
                 false
             }
             Body::Rows(kind, raw) => {
                 if !own && !r.skipping {
-                    self.apply_rows(h, kind, &raw, file, end)?;
+                    self.apply_rows(h, *kind, raw, file, end)?;
                 }
                 false
             }
@@ -892,13 +898,16 @@ impl Server {
         let annotate = r.annotate.clone();
         let changes = binlog::decode_rows(kind, raw, &map).unwrap_or_default();
         let event = binlog::rows_name(kind);
+        let relogged =
+            self.config.log_slave_updates && self.binlog.is_some() && self.binlog_filter(Some(map.db.as_str()));
+        let logged_changes = relogged.then(|| changes.clone());
         // the rows applied, to undo if the group fails
-        let mut applied = Vec::new();
-        for change in &changes {
-            let failure = match self.engine.apply_row(&map.db, &map.table, change) {
+        let mut applied = Vec::with_capacity(changes.len());
+        for change in changes {
+            let failure = match self.engine.apply_row(&map.db, &map.table, &change) {
                 Ok(()) => {
-                    applied.push(change.clone());
-                    self.applying.redo.push(super::relay::row_redo_line(&map.db, &map.table, change));
+                    super::relay::row_redo_line(&map.db, &map.table, &change, &mut self.applying.redo);
+                    applied.push(change);
                     continue;
                 }
                 Err(RowError::Duplicate(key)) => {
@@ -933,9 +942,7 @@ impl Server {
             return Err((SqlError::new(code, state, message), text));
         }
         self.applying_undo.push((map.db.clone(), map.table.clone(), applied));
-        if self.config.log_slave_updates
-            && self.binlog.is_some()
-            && self.binlog_filter(Some(map.db.as_str()))
+        if let Some(changes) = logged_changes
             && let Some(img) = self.image(&map.db, &map.table, kind, changes)
         {
             let logged = binlog::Logged {
@@ -977,8 +984,8 @@ impl Server {
         let Some(r) = self.replica.as_mut() else { return };
         r.in_group = false;
         r.insert_id = None;
-        let mut group = std::mem::take(&mut r.group);
-        group.append(&mut r.queue);
-        r.queue = group;
+        for item in std::mem::take(&mut r.group).into_iter().rev() {
+            r.queue.push_front(item);
+        }
     }
 }

@@ -13,10 +13,21 @@ use crate::binlog::{Binlog, Body, Logged, RowsImage};
 use crate::config::{BinlogFormat, Config};
 use crate::engine::{Engine, Outcome, RowChange};
 use crate::packet::{self, Frame, Framer};
+use crate::shapes::Shapes;
 use crate::sql::{self, SqlError, Stmt};
 use sim::{ConnId, Ctx, Input, Process};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::Ipv4Addr;
+use std::rc::Rc;
+
+/// `cache`, made to hold `name` if it did not: names that change seldom
+/// (binlog and relay log files) are shared by every event that carries them.
+fn shared(cache: &mut Rc<str>, name: &str) -> Rc<str> {
+    if **cache != *name {
+        *cache = Rc::from(name);
+    }
+    cache.clone()
+}
 
 /// The redo log replayed at start.
 const REDO: &str = "ib_logfile0";
@@ -118,7 +129,9 @@ pub struct Replica {
     link: Link,
     framer: Framer,
     /// Received and not yet applied.
-    queue: Vec<Queued>,
+    queue: VecDeque<Queued>,
+    /// `master_log_file` as the queued events share it.
+    queued_file: Rc<str>,
     /// Timestamp of the event being applied, for Seconds_Behind_Master.
     last_master_ts: u32,
     insert_id: Option<u64>,
@@ -132,7 +145,7 @@ pub struct Replica {
     /// The IO thread lost a working connection and is reconnecting.
     reconnecting: bool,
     /// Table maps by id.
-    table_maps: BTreeMap<u64, crate::binlog::TableMap>,
+    table_maps: BTreeMap<u64, Rc<crate::binlog::TableMap>>,
     /// `Slave_DDL_Groups`, `Slave_Transactional_Groups`: groups the SQL
     /// thread began since the server started (counted at their Gtid event,
     /// not when skipped; measured).
@@ -150,12 +163,13 @@ pub struct Replica {
 #[derive(Clone, Debug)]
 pub(crate) struct Queued {
     /// The master's binlog file it came from.
-    file: String,
+    file: Rc<str>,
     /// Its end position there (`End_log_pos`).
     end: u64,
-    event: Vec<u8>,
+    /// The event, decoded (shared with the group being applied).
+    event: Rc<(crate::binlog::Header, Body)>,
     /// Its relay log file and end position there.
-    relay: (String, u64),
+    relay: (Rc<str>, u64),
     /// Whether the SQL thread executes it (not the master's Rotate or a
     /// Format description sent with position 0: those only move its
     /// relay position).
@@ -167,7 +181,7 @@ pub(crate) struct Queued {
 #[derive(Clone, Debug, Default)]
 struct Group {
     logged: Vec<Logged>,
-    redo: Vec<String>,
+    redo: String,
 }
 
 /// Row changes to undo, oldest first: (database, table, the rows one statement changed).
@@ -209,7 +223,8 @@ pub struct Server {
     /// The relay log and the SQL thread's place in it.
     pub relay: relay::Relay,
     txns: BTreeMap<ConnId, Txn>,
-    table_ids: BTreeMap<(String, String), u64>,
+    /// Table ids by database and table, and how many were given.
+    table_ids: (BTreeMap<String, BTreeMap<String, u64>>, u64),
     /// The SQL thread's group: its records and the engine before it.
     applying: Group,
     /// The row changes of the group the SQL thread is applying, to undo if it fails.
@@ -221,6 +236,8 @@ pub struct Server {
     keep_warnings: bool,
     /// The connection whose statement is being answered, and its text.
     current: Option<(ConnId, String)>,
+    /// Parsed statement shapes (clients', the redo log's and the SQL thread's).
+    shapes: Shapes,
 }
 
 impl Server {
@@ -238,12 +255,13 @@ impl Server {
             replica: None,
             relay: relay::Relay::default(),
             txns: BTreeMap::new(),
-            table_ids: BTreeMap::new(),
+            table_ids: (BTreeMap::new(), 0),
             applying: Group::default(),
             applying_undo: Undo::new(),
             warnings: Vec::new(),
             keep_warnings: false,
             current: None,
+            shapes: Shapes::default(),
         }
     }
 
@@ -333,21 +351,38 @@ impl Server {
             let Some((db, query)) = line.split_once('\t') else { continue };
             let query = query.replace("\\n", "\n").replace("\\\\", "\\");
             let db = (!db.is_empty()).then_some(db);
-            if let Ok(stmt) = sql::parse(&query) {
+            if let Ok(stmt) = self.shapes.parse(&query) {
                 let _ = self.apply_write(&stmt, db, None);
             }
         }
     }
 
-    fn redo_line(db: Option<&str>, query: &str) -> String {
-        format!("{}\t{}\n", db.unwrap_or(""), query.replace('\\', "\\\\").replace('\n', "\\n"))
+    /// Appends a statement's redo line: its database, a tab, its text with
+    /// backslashes and newlines escaped.
+    fn redo_line(db: Option<&str>, query: &str, out: &mut String) {
+        let db = db.unwrap_or("");
+        out.reserve(db.len() + query.len() + 2);
+        out.push_str(db);
+        out.push('\t');
+        if !query.bytes().any(|b| b == b'\\' || b == b'\n') {
+            out.push_str(query);
+        } else {
+            for c in query.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    c => out.push(c),
+                }
+            }
+        }
+        out.push('\n');
     }
 
     /// Writes a committed group: its redo lines, then its binlog events.
     fn commit_group(&mut self, ctx: &mut Ctx<'_>, group: Group) {
         if !group.redo.is_empty() {
             let disk = ctx.disk();
-            disk.append(REDO, group.redo.concat().as_bytes());
+            disk.append(REDO, group.redo.as_bytes());
             if self.config.innodb_flush_log_at_trx_commit == 1 {
                 disk.fsync(REDO);
             }
@@ -402,10 +437,10 @@ impl Server {
         self.warnings.push(("Note", code, message.to_owned()));
     }
 
+    /// The account `user` logs in as: `user@%`, else `user@localhost`.
     fn account(&self, user: &str) -> Option<&Account> {
-        self.accounts
-            .get(&(user.to_owned(), "%".to_owned()))
-            .or_else(|| self.accounts.get(&(user.to_owned(), "localhost".to_owned())))
+        let find = |host: &str| self.accounts.iter().find(|((u, h), _)| u == user && h == host).map(|(_, a)| a);
+        find("%").or_else(|| find("localhost"))
     }
 
     fn host_name(&self, ip: Ipv4Addr) -> String {
@@ -526,7 +561,7 @@ impl Server {
     }
 
     fn reply(ctx: &mut Ctx<'_>, conn: ConnId, seq: u8, payloads: &[Vec<u8>]) {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(payloads.iter().map(|p| 4 + p.len()).sum());
         for (i, p) in payloads.iter().enumerate() {
             packet::frame(seq.wrapping_add(i as u8), p, &mut out);
         }
@@ -592,10 +627,14 @@ impl Server {
                 self.abandon(conn);
             }
             Some(0x03) => {
-                let text = String::from_utf8_lossy(&payload[1..]).into_owned();
+                let text = String::from_utf8_lossy(&payload[1..]);
                 self.warnings.clear();
                 self.keep_warnings = false;
-                self.current = Some((conn, text.clone()));
+                // the statement's text for SHOW PROCESSLIST, in the last one's buffer
+                let mut info = self.current.take().map(|(_, info)| info).unwrap_or_default();
+                info.clear();
+                info.push_str(&text);
+                self.current = Some((conn, info));
                 let replies = match self.query(ctx, conn, &text) {
                     Ok(o) => outcome_packets(o, self.warnings.len() as u16),
                     Err(e) => {
@@ -629,11 +668,13 @@ impl Server {
     }
 
     fn query(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, text: &str) -> Result<Outcome, SqlError> {
-        let stmt = sql::parse(text)?;
+        let stmt = self.shapes.parse(text)?;
         self.keep_warnings = !stmt.uses_tables();
         let (user, host, db, thread_id) = self.session(conn);
-        let account = self.account(&user).cloned().unwrap_or(Account { hash: None, privileges: BTreeSet::new() });
-        self.check_privileges(&stmt, &account, &user, &host, db.as_deref())?;
+        let nobody = Account { hash: None, privileges: BTreeSet::new() };
+        let account = self.account(&user).unwrap_or(&nobody);
+        self.check_privileges(&stmt, account, &user, &host, db.as_deref())?;
+        let privileged = account.has("SUPER") || account.has("ALL PRIVILEGES");
         if stmt.writes() && self.read_only && self.config.super_read_only {
             return Err(SqlError::new(
                 1290,
@@ -641,7 +682,7 @@ impl Server {
                 "The MySQL server is running with the --super-read-only option so it cannot execute this statement",
             ));
         }
-        if stmt.writes() && self.read_only && !account.has("SUPER") && !account.has("ALL PRIVILEGES") {
+        if stmt.writes() && self.read_only && !privileged {
             return Err(SqlError::new(
                 1290,
                 "HY000",
@@ -679,7 +720,9 @@ impl Server {
                 }
                 let sink = if self.txns.contains_key(&conn) { Sink::Txn(conn) } else { Sink::Now };
                 let origin = self.config.server_id;
-                self.write(ctx, &stmt, db.as_deref(), text, (thread_id, &format!("{user}@{host}")), origin, sink)
+                // the session's account matters only to statements logged with their invoker
+                let who = if self.config.flavor.logs_invoker(s) { format!("{user}@{host}") } else { String::new() };
+                self.write(ctx, &stmt, db.as_deref(), text, (thread_id, &who), origin, sink)
             }
             _ => self.admin(ctx, &stmt),
         }
@@ -776,7 +819,8 @@ impl Server {
             self.replica.as_mut().and_then(|r| r.insert_id.take()).filter(|_| origin != self.config.server_id);
         let outcome = self.apply_write(stmt, db, insert_id.map(|i| i as i64))?;
         self.note_undo(stmt, db, sink);
-        let mut now = Group { logged: Vec::new(), redo: vec![Self::redo_line(db, text)] };
+        let mut now = Group::default();
+        Self::redo_line(db, text, &mut now.redo);
         let logged_db = match stmt {
             Stmt::CreateDatabase { name, .. } | Stmt::DropDatabase { name, .. } => Some(name.as_str()),
             _ => db,
@@ -811,7 +855,7 @@ impl Server {
         match self.group_mut(sink) {
             Some(group) => {
                 group.logged.append(&mut now.logged);
-                group.redo.append(&mut now.redo);
+                group.redo.push_str(&now.redo);
             }
             None => self.commit_group(ctx, now),
         }
@@ -857,8 +901,14 @@ impl Server {
     /// 10.11 gave its first user table).
     pub(super) fn image(&mut self, db: &str, table: &str, kind: u8, changes: Vec<RowChange>) -> Option<RowsImage> {
         let columns = self.engine.get_table(db, table)?.columns.iter().map(|c| (c.ty, !c.not_null)).collect();
-        let next = 18 + self.table_ids.len() as u64;
-        let table_id = *self.table_ids.entry((db.to_owned(), table.to_owned())).or_insert(next);
+        let (ids, given) = &mut self.table_ids;
+        let known = ids.get(db).and_then(|t| t.get(table)).copied();
+        let table_id = known.unwrap_or_else(|| {
+            let next = 18 + *given;
+            *given += 1;
+            ids.entry(db.to_owned()).or_default().insert(table.to_owned(), next);
+            next
+        });
         Some(RowsImage { table_id, db: db.to_owned(), table: table.to_owned(), columns, kind, changes })
     }
 
@@ -892,14 +942,12 @@ impl Server {
 
     fn append_binlog(&mut self, ctx: &mut Ctx<'_>, logged: &[Logged]) {
         let Some(b) = self.binlog.as_mut() else { return };
-        let events = b.log(logged);
-        let file = b.file().to_owned();
+        let start = b.current.len();
+        b.log(logged);
         let disk = ctx.disk();
-        for e in &events {
-            disk.append(&file, e);
-        }
+        disk.append(b.file(), &b.current[start..]);
         if self.config.sync_binlog == 1 {
-            disk.fsync(&file);
+            disk.fsync(b.file());
         }
         if b.position() >= self.config.max_binlog_size {
             self.flush_logs(ctx); // it sends the dumps what is new
@@ -1000,19 +1048,28 @@ impl Server {
             let Some(Client { phase: Phase::Dump { file, pos }, .. }) = self.clients.get(&conn) else { return };
             let (file, pos) = (*file, *pos);
             let Some(b) = self.binlog.as_ref() else { return };
-            let Some(name) = b.files.get(file).cloned() else { return };
+            let Some(name) = b.files.get(file) else { return };
             let last = file + 1 == b.files.len();
             // the current file is read in place: a dump's cost is its new events, not the file
-            let events = if last {
-                b.events_from(pos)
+            let older;
+            let bytes = if last {
+                &b.current
             } else {
-                let bytes = ctx.disk().read(&name).map(<[u8]>::to_vec).unwrap_or_default();
-                Binlog { current: bytes, ..Binlog::default() }.events_from(pos)
+                older = ctx.disk().read(name).map(<[u8]>::to_vec).unwrap_or_default();
+                &older
             };
-            let end = pos + events.iter().map(|e| e.len() as u64).sum::<u64>();
-            let payloads: Vec<Vec<u8>> = events.into_iter().map(|e| [vec![0u8], e].concat()).collect();
-            if !payloads.is_empty() {
-                Self::reply(ctx, conn, 2, &payloads);
+            // each event is a packet: 0x00 and the event, numbered from 2
+            let (mut out, mut end, mut seq) =
+                (Vec::with_capacity(bytes.len().saturating_sub(pos as usize) * 9 / 8), pos, 2u8);
+            for r in crate::binlog::events_in(bytes, pos as usize) {
+                end += r.len() as u64;
+                out.extend_from_slice(&(r.len() as u32 + 1).to_le_bytes()[..3]);
+                out.extend_from_slice(&[seq, 0]);
+                out.extend_from_slice(&bytes[r]);
+                seq = seq.wrapping_add(1);
+            }
+            if !out.is_empty() {
+                ctx.send(conn, &out);
             }
             let next = if last { None } else { b.files.get(file + 1).cloned() };
             if let Some(Client { phase: Phase::Dump { file: f, pos: p }, .. }) = self.clients.get_mut(&conn) {

@@ -86,18 +86,25 @@ impl Redirect {
 }
 
 /// Which master serves each slot, as one node's `CLUSTER SLOTS` said.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Kept as ranges, as `CLUSTER SLOTS` gives them: a refresh reads a handful
+/// of ranges where a table of 16384 owners had to be allocated and filled
+/// (a cluster client refreshes after every connection error).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SlotMap {
-    owner: Vec<Option<SocketAddrV4>>,
-    /// Slots with an owner, kept as `owner` changes: a client asks after
-    /// every reply whether its map is empty.
+    /// Sorted, disjoint, and adjacent ranges of one owner merged, so equal
+    /// maps are equal ranges.
+    ranges: Vec<SlotRange>,
+    /// Slots with an owner.
     covered: usize,
 }
 
-impl Default for SlotMap {
-    fn default() -> SlotMap {
-        SlotMap { owner: vec![None; SLOTS], covered: 0 }
-    }
+/// Slots `start..=end` served by `addr`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SlotRange {
+    start: u16,
+    end: u16,
+    addr: SocketAddrV4,
 }
 
 impl SlotMap {
@@ -123,25 +130,53 @@ impl SlotMap {
             if !(0..SLOTS as i64).contains(start) || !(*start..SLOTS as i64).contains(end) {
                 return Err(SlotsError::OutOfBounds { start: *start, end: *end });
             }
-            for slot in *start as usize..=*end as usize {
-                map.covered += usize::from(map.owner[slot].is_none());
-                map.owner[slot] = Some(SocketAddrV4::new(ip, port));
-            }
+            map.assign(*start as u16, *end as u16, SocketAddrV4::new(ip, port));
         }
         Ok(map)
     }
 
     /// The master serving `slot`, if the map knows one.
     pub fn owner(&self, slot: u16) -> Option<SocketAddrV4> {
-        self.owner.get(usize::from(slot)).copied().flatten()
+        let i = self.ranges.partition_point(|r| r.end < slot);
+        self.ranges.get(i).filter(|r| r.start <= slot).map(|r| r.addr)
     }
 
     /// Records a MOVED: the slot is now served there.
     pub fn moved(&mut self, slot: u16, addr: SocketAddrV4) {
-        if let Some(o) = self.owner.get_mut(usize::from(slot)) {
-            self.covered += usize::from(o.is_none());
-            *o = Some(addr);
+        if usize::from(slot) < SLOTS {
+            self.assign(slot, slot, addr);
         }
+    }
+
+    /// Makes `addr` the owner of `start..=end` (`start <= end < SLOTS`),
+    /// whoever owned them before.
+    fn assign(&mut self, start: u16, end: u16, addr: SocketAddrV4) {
+        // The ranges that overlap or touch the new one are replaced by the
+        // new one and by what stays of them on either side.
+        let first = self.ranges.partition_point(|r| r.end.saturating_add(1) < start);
+        let last = self.ranges.partition_point(|r| r.start <= end.saturating_add(1));
+        let mut merged = SlotRange { start, end, addr };
+        let mut kept: [Option<SlotRange>; 2] = [None, None];
+        for r in &self.ranges[first..last] {
+            let overlap = r.start.max(start)..=r.end.min(end);
+            if !overlap.is_empty() {
+                self.covered -= usize::from(overlap.end() - overlap.start()) + 1;
+            }
+            if r.addr == addr {
+                merged.start = merged.start.min(r.start);
+                merged.end = merged.end.max(r.end);
+                continue;
+            }
+            if r.start < start {
+                kept[0] = Some(SlotRange { start: r.start, end: start - 1, addr: r.addr });
+            }
+            if r.end > end {
+                kept[1] = Some(SlotRange { start: end + 1, end: r.end, addr: r.addr });
+            }
+        }
+        self.covered += usize::from(end - start) + 1;
+        let replacement = kept[0].into_iter().chain(Some(merged)).chain(kept[1]);
+        self.ranges.splice(first..last, replacement);
     }
 
     /// How many slots have an owner.
@@ -149,8 +184,7 @@ impl SlotMap {
         self.covered
     }
 
-    /// Whether any slot has an owner (`covered() > 0`, without counting all
-    /// 16384: a cluster client asks after every reply).
+    /// Whether any slot has an owner.
     pub fn owns_any(&self) -> bool {
         self.covered > 0
     }
@@ -291,6 +325,48 @@ mod tests {
         assert!(SlotMap::from_cluster_slots(&Value::Array(vec![range(5, 2, 1)])).is_err());
         assert!(SlotMap::from_cluster_slots(&Value::Array(vec![range(0, 16384, 1)])).is_err());
         assert!(SlotMap::from_cluster_slots(&Value::error("ERR This instance has cluster support disabled")).is_err());
+    }
+
+    /// The ranges against a table of 16384 owners, over random CLUSTER
+    /// SLOTS replies (overlapping ranges included: a later one wins) and
+    /// MOVEDs, few owners so that neighbours often share one.
+    #[test]
+    fn slot_ranges_answer_as_a_table_of_every_slot_would() {
+        let mut rng = sim::Rng::stream(7, "slot-map");
+        for _ in 0..200 {
+            let mut table: Vec<Option<SocketAddrV4>> = vec![None; SLOTS];
+            let mut reply = Vec::new();
+            for _ in 0..rng.below(6) {
+                let start = rng.below(SLOTS as u64);
+                let span = if rng.chance(0.5) { 8 } else { 6000 };
+                let end = (start + rng.below(span)).min(SLOTS as u64 - 1);
+                let port = 6380 + rng.below(3) as u16;
+                table[start as usize..=end as usize].fill(Some(addr(port)));
+                let master = vec![Value::Bulk(b"127.0.0.1".to_vec()), Value::Integer(i64::from(port))];
+                reply.push(Value::Array(vec![
+                    Value::Integer(start as i64),
+                    Value::Integer(end as i64),
+                    Value::Array(master),
+                ]));
+            }
+            let mut map = SlotMap::from_cluster_slots(&Value::Array(reply)).unwrap();
+            for _ in 0..rng.below(20) {
+                let slot = rng.below(SLOTS as u64) as u16;
+                let port = 6380 + rng.below(3) as u16;
+                map.moved(slot, addr(port));
+                table[usize::from(slot)] = Some(addr(port));
+            }
+            map.moved(SLOTS as u16, addr(1));
+            assert_eq!(map.covered(), table.iter().filter(|o| o.is_some()).count());
+            for (slot, owner) in table.iter().enumerate() {
+                assert_eq!(map.owner(slot as u16), *owner, "slot {slot}");
+            }
+            assert!(
+                map.ranges
+                    .windows(2)
+                    .all(|w| w[0].end < w[1].start && (w[0].end + 1 < w[1].start || w[0].addr != w[1].addr))
+            );
+        }
     }
 
     #[test]

@@ -156,3 +156,44 @@ fn a_timed_start_runs_to_the_end_and_wait_without_replicas_makes_writes_info() {
     assert!(all > 20 && info == all, "{info} of {all} writes are info");
     assert_eq!(report.result, report::Verdict::Pass, "{:?}", report.failure);
 }
+
+/// `total_connections_received` of a node at the end of a run.
+fn connections_received(sim: &sim::Sim, node: &str) -> u64 {
+    let p = sim.proc_by_name(node).expect("a node");
+    let server = sim.process::<redis::server::Server>(p).expect("a running redis");
+    let info = server.info((sim.now().as_nanos() / 1_000_000) as i64, &[b"stats".to_vec()]);
+    let line = info.lines().find_map(|l| l.strip_prefix("total_connections_received:")).expect("the field");
+    line.parse().expect("a count")
+}
+
+#[test]
+fn cluster_clients_keep_one_connection_per_node_across_operations() {
+    let source = "name: t
+topology:
+  cluster: {masters: 3, replicas: 0, ports: 7001, build: create}
+workloads:
+  w:
+    client: cluster
+    nodes: [\"7001\", \"7002\", \"7003\"]
+    model: register
+    keys: {count: 30}
+    clients: 4
+    rate: 100/s
+steps:
+  - workload: {start: w}
+  - sleep: 3s
+  - workload: {stop: w}
+";
+    let parsed = scenario::parse_scenario("s.yaml", source, &registry())
+        .unwrap_or_else(|d| panic!("{}", d.render("s.yaml", source)));
+    let (report, sim) = scenario::run(parsed, None, &registry(), String::new());
+    assert_eq!(report.result, report::Verdict::Pass, "{:?}", report.failure);
+    let h = report.history.as_ref().expect("a history");
+    assert!(h.ok > 1000, "{h:?}");
+    // Keys spread over three masters: with one connection at a time, most
+    // operations would reconnect. redis-py keeps one per node per client.
+    for node in ["7001", "7002", "7003"] {
+        let n = connections_received(&sim, node);
+        assert!(n <= 12, "{node} accepted {n} connections for {} operations", h.ops);
+    }
+}

@@ -21,7 +21,9 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
         "bitcount" => bitcount(args, x),
         "bitpos" => bitpos(args, x),
         "bitop" => bitop(args, x),
-        _ => return crate::random::keyspace(name, args, x),
+        "bitfield" => crate::bitfield::bitfield(args, x, false),
+        "bitfield_ro" => crate::bitfield::bitfield(args, x, true),
+        _ => return crate::hll::keyspace(name, args, x),
     })
 }
 

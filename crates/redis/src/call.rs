@@ -29,8 +29,22 @@ impl Server {
 
     /// Runs one command; `None` means no reply is sent (SHUTDOWN, a blocked WAIT,
     /// REPLCONF ACK). Mirrors call() in server.c: the command table entry's
-    /// handler runs it.
+    /// handler runs it. The client is out of the map meanwhile, so the
+    /// memory model counts it apart.
     pub(crate) fn execute(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        client: &mut Client,
+        conn: ConnId,
+        args: &[Vec<u8>],
+    ) -> Option<Value> {
+        let outer = std::mem::replace(&mut self.memory.detached_caller, client.replica.is_none());
+        let reply = self.execute_detached(ctx, client, conn, args);
+        self.memory.detached_caller = outer;
+        reply
+    }
+
+    fn execute_detached(
         &mut self,
         ctx: &mut Ctx<'_>,
         client: &mut Client,
@@ -46,35 +60,85 @@ impl Server {
             Dispatch::Reply(v) => return Some(v),
             Dispatch::Run { handler } => handler,
         };
+        if self.config.maxmemory.limit > 0
+            && !self.scripting.in_call
+            && let Some(command) = crate::command_table::lookup(name)
+            && let Some(oom) = self.maxmemory_gate(ctx, command, args, client.multi.is_some())
+        {
+            return Some(oom);
+        }
         self.commands_processed += 1;
         crate::costs::spend(ctx, self.costs.command);
         let now_ms = ctx.wall_clock_ms();
         client.last_cmd_ms = now_ms;
+        let reply = self.run_handler(ctx, client, conn, handler, name, args);
+        // Commands take no virtual time, but DEBUG SLEEP blocks the server for its sleep.
+        let duration_us = match self.busy_until {
+            Some(t) if name == "debug" && t > ctx.now() => (t - ctx.now()).as_micros() as u64,
+            _ => 0,
+        };
+        if let Some(command) = crate::command_table::lookup(name) {
+            self.slowlog.count(command, args, duration_us);
+            if !self.monitors.is_empty() {
+                self.feed_monitors(ctx, (client.db, client.peer), command, args);
+            }
+        }
+        self.slowlog.push(&self.config, client, args, now_ms, duration_us);
+        reply
+    }
+
+    /// Runs the handler the table names for a command that passed the gates.
+    fn run_handler(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        client: &mut Client,
+        conn: ConnId,
+        handler: Handler,
+        name: &str,
+        args: &[Vec<u8>],
+    ) -> Option<Value> {
+        let now_ms = ctx.wall_clock_ms();
         match handler {
             Handler::Keyspace => {
                 let random = self.draw_random(ctx, name);
-                Some(self.run_keyspace(client, name, args, now_ms, random))
+                let access = self.access(ctx);
+                Some(self.run_keyspace(client, name, args, now_ms, (random, access)))
             }
             Handler::Migrate if name == "migrate" => {
                 self.migrate_command(ctx, conn, client.db, client.multi.is_some(), args)
             }
-            Handler::Migrate => Some(self.run_keyspace(client, name, args, now_ms, 0)),
+            Handler::Migrate => {
+                let access = self.access(ctx);
+                Some(self.run_keyspace(client, name, args, now_ms, (0, access)))
+            }
+            Handler::Connection if name == "monitor" => self.monitor_command(client, conn),
             Handler::Connection => Some(self.connection_command(ctx, client, conn, name, args)),
             Handler::Server => self.server_command(ctx, client, conn, name, args),
+            Handler::Persistence if name == "bgrewriteaof" => Some(self.bgrewriteaof(ctx)),
             Handler::Persistence => Some(self.save_command(ctx, name, args)),
             Handler::Replication => self.replication_command(ctx, client, conn, name, args),
-            Handler::Transaction => Some(self.transaction_command(ctx, client, conn, name)),
-            Handler::PubSub => self.pubsub_dispatch(ctx, conn, client.db, name, args),
+            Handler::Transaction => Some(self.transaction_command(ctx, client, conn, name, args)),
+            Handler::PubSub => self.pubsub_dispatch(ctx, client, conn, name, args),
             Handler::Cluster => Some(self.cluster_client_command(ctx, client, name, args)),
             Handler::Scripting => self.scripting_command(ctx, client, conn, name, args),
+            Handler::Blocking => self.blocking_command(ctx, client, conn, name, args),
         }
     }
 
     /// A keyspace command run outside the fast path (inside EXEC, DUMP, RESTORE).
-    fn run_keyspace(&mut self, client: &Client, name: &str, args: &[Vec<u8>], now_ms: i64, random: u64) -> Value {
+    /// `draws`: the RANDOM command's draw and how lookups touch keys.
+    fn run_keyspace(
+        &mut self,
+        client: &Client,
+        name: &str,
+        args: &[Vec<u8>],
+        now_ms: i64,
+        draws: (u64, crate::memory::Access),
+    ) -> Value {
         self.feed.in_multi = client.multi.is_some();
+        let shared_integers = self.shared_integers();
         let mut x = Exec::new(&mut self.dbs, &mut self.feed, self.repl.master.is_none(), client.db, now_ms);
-        x.random = random;
+        (x.random, x.access, x.shared_integers) = (draws.0, draws.1, shared_integers);
         x.resp3 = client.proto == resp::Protocol::Resp3;
         x.cluster = self.cluster.is_some();
         let reply = crate::commands::keyspace(name, args, &mut x);
@@ -92,7 +156,7 @@ impl Server {
         }
     }
 
-    /// QUIT, AUTH, HELLO, SELECT, CLIENT.
+    /// QUIT, AUTH, HELLO, SELECT, CLIENT, RESET.
     fn connection_command(
         &mut self,
         ctx: &mut Ctx<'_>,
@@ -110,8 +174,28 @@ impl Server {
             "hello" => self.hello(client, conn, args),
             "select" => self.select(client, args),
             "client" => self.client_command(ctx, client, args),
+            "reset" => self.reset(client, conn),
             _ => unreachable!("redis: {name} is no connection command"),
         }
+    }
+
+    /// RESET (`clearClientConnectionState`): out of MULTI, WATCH, pub/sub
+    /// (without unsubscribe messages), back to database 0, RESP2, no name, no
+    /// ASKING or READONLY, and authenticated only if the default user needs no
+    /// password.
+    fn reset(&mut self, client: &mut Client, conn: ConnId) -> Value {
+        client.multi = None;
+        self.feed.watch.forget(client.id);
+        self.pubsub.remove_client(conn);
+        client.db = 0;
+        client.proto = resp::Protocol::Resp2;
+        client.name.clear();
+        client.cluster_flags.asking = false;
+        client.cluster_flags.readonly = false;
+        // CLIENT REPLY back on, NO-EVICT off, tracking off (clearClientConnectionState).
+        client.ctl = crate::client_control::Controls::default();
+        client.authenticated = self.config.requirepass.is_none();
+        Value::Simple("RESET".to_owned())
     }
 
     /// SELECT: only database 0 in cluster mode.
@@ -127,7 +211,7 @@ impl Server {
         }
     }
 
-    /// INFO, CONFIG, ROLE, DEBUG, COMMAND, SHUTDOWN.
+    /// INFO, CONFIG, ROLE, DEBUG, COMMAND, SHUTDOWN, TIME, LOLWUT.
     fn server_command(
         &mut self,
         ctx: &mut Ctx<'_>,
@@ -137,7 +221,11 @@ impl Server {
         args: &[Vec<u8>],
     ) -> Option<Value> {
         Some(match name {
-            "info" => Value::Verbatim(self.info(ctx.wall_clock_ms(), &args[1..]).into_bytes()),
+            "info" => {
+                self.refresh_memory(ctx.wall_clock_ms());
+                Value::Verbatim(self.info(ctx.wall_clock_ms(), &args[1..]).into_bytes())
+            }
+            "memory" => self.memory_command(client.db, args, ctx.wall_clock_ms()),
             "config" => self.config_command(ctx, args),
             "role" => self.role(),
             "debug" => {
@@ -150,12 +238,31 @@ impl Server {
                 reply
             }
             "command" => crate::command_info::command(args),
+            "acl" | "module" | "slowlog" | "latency" => {
+                let command = crate::command_table::lookup(name).expect("a command of the table");
+                if let Some(e) = crate::command_table::check_subcommand(command, args) {
+                    return Some(e);
+                }
+                match name {
+                    "acl" => self.acl_command(ctx, client, args),
+                    "module" => self.module_command(ctx, client, args),
+                    "slowlog" => self.slowlog_command(args),
+                    _ => self.latency_command(args),
+                }
+            }
+            "time" => {
+                // The virtual clock: the node's wall clock in ms and the kernel's time below that.
+                let micros = ctx.wall_clock_ms() * 1000 + (ctx.now().since_start().as_micros() % 1000) as i64;
+                let part = |n: i64| Value::Bulk(n.to_string().into_bytes());
+                Value::Array(vec![part(micros.div_euclid(1_000_000)), part(micros.rem_euclid(1_000_000))])
+            }
+            "lolwut" => crate::lolwut::lolwut(args),
             "shutdown" => return self.shutdown_command(ctx, conn, args),
             _ => unreachable!("redis: {name} is no server command"),
         })
     }
 
-    /// REPLICAOF/SLAVEOF, REPLCONF, PSYNC/SYNC, WAIT.
+    /// REPLICAOF/SLAVEOF, REPLCONF, PSYNC/SYNC, WAIT, FAILOVER.
     fn replication_command(
         &mut self,
         ctx: &mut Ctx<'_>,
@@ -172,6 +279,7 @@ impl Server {
             "replconf" => self.replconf(ctx, client, conn, args),
             "psync" | "sync" => self.sync_command(ctx, client, conn, args),
             "wait" => self.wait_command(ctx, client, args),
+            "failover" => Some(self.failover_command(ctx, args)),
             _ => unreachable!("redis: {name} is no replication command"),
         }
     }

@@ -23,9 +23,16 @@ pub(crate) const ASKING: u16 = 1 << 4;
 /// Answers from the process's seeded random stream (RANDOMKEY): the caller
 /// draws for it, and only for it, so other commands leave the stream alone.
 pub(crate) const RANDOM: u16 = 1 << 5;
+/// May propagate without being a write (`may_replicate`: EVAL, EVALSHA,
+/// PUBLISH, ...): held by a pause of writes.
+pub(crate) const MAY_REPLICATE: u16 = 1 << 6;
 /// Allowed to a RESP2 client in subscribed mode (processCommand's list of
 /// procs: the (un)subscribe commands, PING, QUIT, RESET).
 pub(crate) const SUBSCRIBED_OK: u16 = 1 << 3;
+/// A shard-channel command (`pubsub` with key specs: SPUBLISH, SSUBSCRIBE,
+/// SUNSUBSCRIBE): its channels route like keys, but a replica of the owner
+/// serves it without READONLY and a migrating slot never asks it elsewhere.
+pub(crate) const SHARD_PUBSUB: u16 = 1 << 7;
 
 /// The part of the server that runs a command; each has its own `match` on
 /// the names it owns.
@@ -35,22 +42,26 @@ pub(crate) enum Handler {
     Keyspace,
     /// DUMP, RESTORE, MIGRATE ([`crate::migrate`]).
     Migrate,
-    /// The client's own connection: QUIT, AUTH, HELLO, SELECT, CLIENT.
+    /// The client's own connection: QUIT, AUTH, HELLO, SELECT, CLIENT, MONITOR, RESET.
     Connection,
-    /// The server as a whole: INFO, CONFIG, ROLE, DEBUG, COMMAND, SHUTDOWN.
+    /// The server as a whole: INFO, CONFIG, ROLE, DEBUG, COMMAND, SHUTDOWN,
+    /// ACL, MODULE, SLOWLOG, LATENCY, TIME, LOLWUT.
     Server,
-    /// SAVE, BGSAVE, LASTSAVE ([`crate::persistence`]).
+    /// SAVE, BGSAVE, LASTSAVE, BGREWRITEAOF ([`crate::persistence`]).
     Persistence,
-    /// REPLICAOF, REPLCONF, PSYNC, SYNC, WAIT ([`crate::replication`]).
+    /// REPLICAOF, REPLCONF, PSYNC, SYNC, WAIT ([`crate::replication`]), FAILOVER ([`crate::failover`]).
     Replication,
-    /// MULTI, EXEC, DISCARD ([`crate::multi`]).
+    /// MULTI, EXEC, DISCARD, WATCH, UNWATCH ([`crate::multi`]).
     Transaction,
-    /// PUBLISH, (P)SUBSCRIBE, (P)UNSUBSCRIBE, PUBSUB ([`crate::pubsub`]).
+    /// (S)PUBLISH, (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PUBSUB ([`crate::pubsub`]).
     PubSub,
     /// CLUSTER, ASKING, READONLY, READWRITE ([`crate::cluster::commands`]).
     Cluster,
-    /// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT ([`crate::scripting`]).
+    /// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT, FUNCTION, FCALL, FCALL_RO ([`crate::scripting`]).
     Scripting,
+    /// BLPOP, BRPOP, BRPOPLPUSH, BLMOVE, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP,
+    /// XREAD, XREADGROUP ([`crate::blocking`]).
+    Blocking,
 }
 
 /// Where a command's keys are, Redis 7.0's key specs reduced to what
@@ -71,9 +82,19 @@ pub(crate) enum Keys {
     /// EVAL script numkeys key [key ...] arg [arg ...] (`evalGetKeys`): the
     /// count is the third argument, the keys follow it.
     Script,
+    /// BLMPOP/BZMPOP timeout numkeys key [key ...] ... (`blmpopGetKeys`):
+    /// the count is the third argument, the keys follow it, as for EVAL.
+    AfterTimeout,
     /// SORT key [... STORE destination ...] (`sortGetKeys`: the key, then the
     /// last STORE's destination, skipping LIMIT's, GET's and BY's arguments).
     Sort,
+    /// GEORADIUS[BYMEMBER] key ... [STORE|STOREDIST destination]
+    /// (`georadiusGetKeys`: the key, then the last STORE's or STOREDIST's
+    /// destination, looked for from the fifth argument on).
+    Georadius,
+    /// XREAD/XREADGROUP ... STREAMS key [key ...] id [id ...] (`xreadGetKeys`):
+    /// the first half of what follows STREAMS.
+    XRead,
 }
 
 impl Keys {
@@ -104,10 +125,19 @@ impl Keys {
                 keys.then = sort_store(args);
                 keys
             }
-            Keys::Script | Keys::Numkeys { .. } => {
+            Keys::Georadius => {
+                let mut keys = range(1, 1, 1);
+                keys.then = georadius_store(args);
+                keys
+            }
+            Keys::XRead => match xread_streams(args) {
+                Some((first, n)) => range(first, (first + n - 1) as i64, 1),
+                None => none,
+            },
+            Keys::Script | Keys::AfterTimeout | Keys::Numkeys { .. } => {
                 let store = self == Keys::Numkeys { store: true };
                 let (count_at, first) = match self {
-                    Keys::Script => (2, 3),
+                    Keys::Script | Keys::AfterTimeout => (2, 3),
                     _ if store => (2, 3),
                     _ => (1, 2),
                 };
@@ -138,6 +168,42 @@ fn sort_store(args: &[Vec<u8>]) -> Option<usize> {
         i += 1;
     }
     found
+}
+
+/// Where `georadiusGetKeys` finds the destination: after the last STORE or
+/// STOREDIST from the fifth argument on.
+fn georadius_store(args: &[Vec<u8>]) -> Option<usize> {
+    let mut found = None;
+    let mut i = 5;
+    while i < args.len() {
+        let a = &args[i];
+        if (a.eq_ignore_ascii_case(b"store") || a.eq_ignore_ascii_case(b"storedist")) && i + 1 < args.len() {
+            found = Some(i + 1);
+            i += 1;
+        }
+        i += 1;
+    }
+    found
+}
+
+/// Where XREAD's keys start and how many there are (`xreadGetKeys`): the
+/// options before STREAMS are skipped with their arguments.
+fn xread_streams(args: &[Vec<u8>]) -> Option<(usize, usize)> {
+    let mut i = 1;
+    while i < args.len() {
+        match args[i].to_ascii_lowercase().as_slice() {
+            b"block" | b"count" => i += 1,
+            b"group" => i += 2,
+            b"noack" => {}
+            b"streams" => {
+                let n = args.len() - i - 1;
+                return (n > 0 && n.is_multiple_of(2)).then_some((i + 1, n / 2));
+            }
+            _ => return None,
+        }
+        i += 1;
+    }
+    None
 }
 
 /// C's `atoi`: leading digits after an optional sign; anything else is 0.
@@ -249,6 +315,18 @@ pub(crate) enum Find {
 }
 
 impl Command {
+    /// Redis's flags of the command `args` name: a container's subcommand's
+    /// own when it names one this table has (`lookupCommand`), else the command's.
+    pub(crate) fn flags_for(&self, args: &[Vec<u8>]) -> &'static [&'static str] {
+        let sub = args.get(1).and_then(|s| {
+            self.doc
+                .subcommands
+                .iter()
+                .find(|d| d.name.split_once('|').is_some_and(|(_, n)| n.as_bytes().eq_ignore_ascii_case(s)))
+        });
+        sub.unwrap_or(self.doc).flags
+    }
+
     /// Whether it has `flag`.
     pub(crate) const fn has(&self, flag: u16) -> bool {
         self.flags & flag != 0
@@ -272,13 +350,25 @@ use Handler as H;
 
 /// Every command this node knows, in name order.
 const COMMANDS: &[Command] = &[
+    cmd(&doc::ACL, 0, Keys::None, H::Server),
     cmd(&doc::APPEND, WRITE, KEY, H::Keyspace),
     cmd(&doc::ASKING, 0, Keys::None, H::Cluster),
     cmd(&doc::AUTH, NO_AUTH | STALE, Keys::None, H::Connection),
+    cmd(&doc::BGREWRITEAOF, 0, Keys::None, H::Persistence),
     cmd(&doc::BGSAVE, 0, Keys::None, H::Persistence),
     cmd(&doc::BITCOUNT, 0, KEY, H::Keyspace),
+    cmd(&doc::BITFIELD, WRITE, KEY, H::Keyspace),
+    cmd(&doc::BITFIELD_RO, 0, KEY, H::Keyspace),
     cmd(&doc::BITOP, WRITE, Keys::Range { first: 2, last: -1, step: 1 }, H::Keyspace),
     cmd(&doc::BITPOS, 0, KEY, H::Keyspace),
+    cmd(&doc::BLMOVE, WRITE, Keys::Range { first: 1, last: 2, step: 1 }, H::Blocking),
+    cmd(&doc::BLMPOP, WRITE, Keys::AfterTimeout, H::Blocking),
+    cmd(&doc::BLPOP, WRITE, Keys::Range { first: 1, last: -2, step: 1 }, H::Blocking),
+    cmd(&doc::BRPOP, WRITE, Keys::Range { first: 1, last: -2, step: 1 }, H::Blocking),
+    cmd(&doc::BRPOPLPUSH, WRITE, Keys::Range { first: 1, last: 2, step: 1 }, H::Blocking),
+    cmd(&doc::BZMPOP, WRITE, Keys::AfterTimeout, H::Blocking),
+    cmd(&doc::BZPOPMAX, WRITE, Keys::Range { first: 1, last: -2, step: 1 }, H::Blocking),
+    cmd(&doc::BZPOPMIN, WRITE, Keys::Range { first: 1, last: -2, step: 1 }, H::Blocking),
     cmd(&doc::CLIENT, 0, Keys::None, H::Connection),
     cmd(&doc::CLUSTER, 0, Keys::None, H::Cluster),
     cmd(&doc::COMMAND, 0, Keys::None, H::Server),
@@ -292,17 +382,31 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::DISCARD, 0, Keys::None, H::Transaction),
     cmd(&doc::DUMP, 0, KEY, H::Migrate),
     cmd(&doc::ECHO, 0, Keys::None, H::Keyspace),
-    cmd(&doc::EVAL, STALE, Keys::Script, H::Scripting),
+    cmd(&doc::EVAL, STALE | MAY_REPLICATE, Keys::Script, H::Scripting),
     cmd(&doc::EVAL_RO, STALE, Keys::Script, H::Scripting),
-    cmd(&doc::EVALSHA, STALE, Keys::Script, H::Scripting),
+    cmd(&doc::EVALSHA, STALE | MAY_REPLICATE, Keys::Script, H::Scripting),
     cmd(&doc::EVALSHA_RO, STALE, Keys::Script, H::Scripting),
     cmd(&doc::EXEC, 0, Keys::None, H::Transaction),
     cmd(&doc::EXISTS, 0, ALL_KEYS, H::Keyspace),
     cmd(&doc::EXPIRE, WRITE, KEY, H::Keyspace),
     cmd(&doc::EXPIREAT, WRITE, KEY, H::Keyspace),
     cmd(&doc::EXPIRETIME, 0, KEY, H::Keyspace),
+    cmd(&doc::FAILOVER, STALE, Keys::None, H::Replication),
+    cmd(&doc::FCALL, STALE | MAY_REPLICATE, Keys::Script, H::Scripting),
+    cmd(&doc::FCALL_RO, STALE, Keys::Script, H::Scripting),
     cmd(&doc::FLUSHALL, WRITE, Keys::None, H::Keyspace),
     cmd(&doc::FLUSHDB, WRITE, Keys::None, H::Keyspace),
+    cmd(&doc::FUNCTION, 0, Keys::None, H::Scripting),
+    cmd(&doc::GEOADD, WRITE, KEY, H::Keyspace),
+    cmd(&doc::GEODIST, 0, KEY, H::Keyspace),
+    cmd(&doc::GEOHASH, 0, KEY, H::Keyspace),
+    cmd(&doc::GEOPOS, 0, KEY, H::Keyspace),
+    cmd(&doc::GEORADIUS, WRITE, Keys::Georadius, H::Keyspace),
+    cmd(&doc::GEORADIUS_RO, 0, KEY, H::Keyspace),
+    cmd(&doc::GEORADIUSBYMEMBER, WRITE, Keys::Georadius, H::Keyspace),
+    cmd(&doc::GEORADIUSBYMEMBER_RO, 0, KEY, H::Keyspace),
+    cmd(&doc::GEOSEARCH, 0, KEY, H::Keyspace),
+    cmd(&doc::GEOSEARCHSTORE, WRITE, Keys::Range { first: 1, last: 2, step: 1 }, H::Keyspace),
     cmd(&doc::GET, 0, KEY, H::Keyspace),
     cmd(&doc::GETBIT, 0, KEY, H::Keyspace),
     cmd(&doc::GETDEL, WRITE, KEY, H::Keyspace),
@@ -311,41 +415,68 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::GETSET, WRITE, KEY, H::Keyspace),
     cmd(&doc::HDEL, WRITE, KEY, H::Keyspace),
     cmd(&doc::HELLO, NO_AUTH, Keys::None, H::Connection),
+    cmd(&doc::HEXISTS, 0, KEY, H::Keyspace),
     cmd(&doc::HGET, 0, KEY, H::Keyspace),
     cmd(&doc::HGETALL, 0, KEY, H::Keyspace),
+    cmd(&doc::HINCRBY, WRITE, KEY, H::Keyspace),
+    cmd(&doc::HINCRBYFLOAT, WRITE, KEY, H::Keyspace),
+    cmd(&doc::HKEYS, 0, KEY, H::Keyspace),
     cmd(&doc::HLEN, 0, KEY, H::Keyspace),
+    cmd(&doc::HMGET, 0, KEY, H::Keyspace),
+    cmd(&doc::HMSET, WRITE, KEY, H::Keyspace),
+    cmd(&doc::HRANDFIELD, RANDOM, KEY, H::Keyspace),
     cmd(&doc::HSCAN, 0, KEY, H::Keyspace),
     cmd(&doc::HSET, WRITE, KEY, H::Keyspace),
+    cmd(&doc::HSETNX, WRITE, KEY, H::Keyspace),
+    cmd(&doc::HSTRLEN, 0, KEY, H::Keyspace),
+    cmd(&doc::HVALS, 0, KEY, H::Keyspace),
     cmd(&doc::INCR, WRITE, KEY, H::Keyspace),
     cmd(&doc::INCRBY, WRITE, KEY, H::Keyspace),
+    cmd(&doc::INCRBYFLOAT, WRITE, KEY, H::Keyspace),
     cmd(&doc::INFO, STALE, Keys::None, H::Server),
     cmd(&doc::KEYS, 0, Keys::None, H::Keyspace),
     cmd(&doc::LASTSAVE, 0, Keys::None, H::Persistence),
+    cmd(&doc::LATENCY, 0, Keys::None, H::Server),
     cmd(&doc::LCS, 0, Keys::Range { first: 1, last: 2, step: 1 }, H::Keyspace),
     cmd(&doc::LINDEX, 0, KEY, H::Keyspace),
     cmd(&doc::LINSERT, WRITE, KEY, H::Keyspace),
     cmd(&doc::LLEN, 0, KEY, H::Keyspace),
     cmd(&doc::LMOVE, WRITE, Keys::Range { first: 1, last: 2, step: 1 }, H::Keyspace),
+    cmd(&doc::LMPOP, WRITE, Keys::Numkeys { store: false }, H::Keyspace),
+    cmd(&doc::LOLWUT, 0, Keys::None, H::Server),
     cmd(&doc::LPOP, WRITE, KEY, H::Keyspace),
     cmd(&doc::LPOS, 0, KEY, H::Keyspace),
     cmd(&doc::LPUSH, WRITE, KEY, H::Keyspace),
+    cmd(&doc::LPUSHX, WRITE, KEY, H::Keyspace),
     cmd(&doc::LRANGE, 0, KEY, H::Keyspace),
+    cmd(&doc::LREM, WRITE, KEY, H::Keyspace),
     cmd(&doc::LSET, WRITE, KEY, H::Keyspace),
+    cmd(&doc::LTRIM, WRITE, KEY, H::Keyspace),
+    cmd(&doc::MEMORY, 0, Keys::Subcommand, H::Server),
     cmd(&doc::MGET, 0, ALL_KEYS, H::Keyspace),
     cmd(&doc::MIGRATE, WRITE, Keys::Migrate, H::Migrate),
+    cmd(&doc::MODULE, 0, Keys::None, H::Server),
+    cmd(&doc::MONITOR, 0, Keys::None, H::Connection),
     cmd(&doc::MOVE, WRITE, KEY, H::Keyspace),
     cmd(&doc::MSET, WRITE, Keys::Range { first: 1, last: -1, step: 2 }, H::Keyspace),
+    cmd(&doc::MSETNX, WRITE, Keys::Range { first: 1, last: -1, step: 2 }, H::Keyspace),
     cmd(&doc::MULTI, 0, Keys::None, H::Transaction),
     cmd(&doc::OBJECT, 0, Keys::Subcommand, H::Keyspace),
     cmd(&doc::PERSIST, WRITE, KEY, H::Keyspace),
     cmd(&doc::PEXPIRE, WRITE, KEY, H::Keyspace),
     cmd(&doc::PEXPIREAT, WRITE, KEY, H::Keyspace),
     cmd(&doc::PEXPIRETIME, 0, KEY, H::Keyspace),
+    cmd(&doc::PFADD, WRITE, KEY, H::Keyspace),
+    cmd(&doc::PFCOUNT, 0, ALL_KEYS, H::Keyspace),
+    cmd(&doc::PFDEBUG, WRITE, Keys::Range { first: 2, last: 2, step: 1 }, H::Keyspace),
+    cmd(&doc::PFMERGE, WRITE, ALL_KEYS, H::Keyspace),
+    cmd(&doc::PFSELFTEST, RANDOM, Keys::None, H::Keyspace),
     cmd(&doc::PING, SUBSCRIBED_OK, Keys::None, H::Keyspace),
+    cmd(&doc::PSETEX, WRITE, KEY, H::Keyspace),
     cmd(&doc::PSUBSCRIBE, SUBSCRIBED_OK, Keys::None, H::PubSub),
     cmd(&doc::PSYNC, 0, Keys::None, H::Replication),
     cmd(&doc::PTTL, 0, KEY, H::Keyspace),
-    cmd(&doc::PUBLISH, 0, Keys::None, H::PubSub),
+    cmd(&doc::PUBLISH, MAY_REPLICATE, Keys::None, H::PubSub),
     cmd(&doc::PUBSUB, 0, Keys::None, H::PubSub),
     cmd(&doc::PUNSUBSCRIBE, SUBSCRIBED_OK, Keys::None, H::PubSub),
     cmd(&doc::QUIT, NO_AUTH | STALE | SUBSCRIBED_OK, Keys::None, H::Connection),
@@ -356,11 +487,14 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::RENAMENX, WRITE, Keys::Range { first: 1, last: 2, step: 1 }, H::Keyspace),
     cmd(&doc::REPLCONF, STALE, Keys::None, H::Replication),
     cmd(&doc::REPLICAOF, STALE, Keys::None, H::Replication),
+    cmd(&doc::RESET, NO_AUTH | STALE | SUBSCRIBED_OK, Keys::None, H::Connection),
     cmd(&doc::RESTORE, WRITE, KEY, H::Migrate),
     cmd(&doc::RESTORE_ASKING, WRITE | ASKING, KEY, H::Migrate),
     cmd(&doc::ROLE, STALE, Keys::None, H::Server),
     cmd(&doc::RPOP, WRITE, KEY, H::Keyspace),
+    cmd(&doc::RPOPLPUSH, WRITE, Keys::Range { first: 1, last: 2, step: 1 }, H::Keyspace),
     cmd(&doc::RPUSH, WRITE, KEY, H::Keyspace),
+    cmd(&doc::RPUSHX, WRITE, KEY, H::Keyspace),
     cmd(&doc::SADD, WRITE, KEY, H::Keyspace),
     cmd(&doc::SAVE, 0, Keys::None, H::Persistence),
     cmd(&doc::SCAN, 0, Keys::None, H::Keyspace),
@@ -371,6 +505,7 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::SELECT, 0, Keys::None, H::Connection),
     cmd(&doc::SET, WRITE, KEY, H::Keyspace),
     cmd(&doc::SETBIT, WRITE, KEY, H::Keyspace),
+    cmd(&doc::SETEX, WRITE, KEY, H::Keyspace),
     cmd(&doc::SETNX, WRITE, KEY, H::Keyspace),
     cmd(&doc::SETRANGE, WRITE, KEY, H::Keyspace),
     cmd(&doc::SHUTDOWN, STALE, Keys::None, H::Server),
@@ -379,26 +514,50 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::SINTERSTORE, WRITE, ALL_KEYS, H::Keyspace),
     cmd(&doc::SISMEMBER, 0, KEY, H::Keyspace),
     cmd(&doc::SLAVEOF, STALE, Keys::None, H::Replication),
+    cmd(&doc::SLOWLOG, 0, Keys::None, H::Server),
     cmd(&doc::SMEMBERS, 0, KEY, H::Keyspace),
+    cmd(&doc::SMISMEMBER, 0, KEY, H::Keyspace),
     cmd(&doc::SMOVE, WRITE, Keys::Range { first: 1, last: 2, step: 1 }, H::Keyspace),
     cmd(&doc::SORT, WRITE, Keys::Sort, H::Keyspace),
     cmd(&doc::SORT_RO, 0, KEY, H::Keyspace),
     cmd(&doc::SPOP, WRITE | RANDOM, KEY, H::Keyspace),
+    cmd(&doc::SPUBLISH, SHARD_PUBSUB | STALE, KEY, H::PubSub),
     cmd(&doc::SRANDMEMBER, RANDOM, KEY, H::Keyspace),
     cmd(&doc::SREM, WRITE, KEY, H::Keyspace),
     cmd(&doc::SSCAN, 0, KEY, H::Keyspace),
+    cmd(&doc::SSUBSCRIBE, SHARD_PUBSUB | STALE | SUBSCRIBED_OK, ALL_KEYS, H::PubSub),
     cmd(&doc::STRLEN, 0, KEY, H::Keyspace),
     cmd(&doc::SUBSCRIBE, SUBSCRIBED_OK, Keys::None, H::PubSub),
+    cmd(&doc::SUBSTR, 0, KEY, H::Keyspace),
     cmd(&doc::SUNION, 0, ALL_KEYS, H::Keyspace),
     cmd(&doc::SUNIONSTORE, WRITE, ALL_KEYS, H::Keyspace),
+    cmd(&doc::SUNSUBSCRIBE, SHARD_PUBSUB | STALE | SUBSCRIBED_OK, ALL_KEYS, H::PubSub),
     cmd(&doc::SWAPDB, WRITE, Keys::None, H::Keyspace),
     cmd(&doc::SYNC, 0, Keys::None, H::Replication),
+    cmd(&doc::TIME, STALE, Keys::None, H::Server),
     cmd(&doc::TOUCH, 0, ALL_KEYS, H::Keyspace),
     cmd(&doc::TTL, 0, KEY, H::Keyspace),
     cmd(&doc::TYPE, 0, KEY, H::Keyspace),
     cmd(&doc::UNLINK, WRITE, ALL_KEYS, H::Keyspace),
     cmd(&doc::UNSUBSCRIBE, SUBSCRIBED_OK, Keys::None, H::PubSub),
+    cmd(&doc::UNWATCH, STALE, Keys::None, H::Transaction),
     cmd(&doc::WAIT, 0, Keys::None, H::Replication),
+    cmd(&doc::WATCH, STALE, ALL_KEYS, H::Transaction),
+    cmd(&doc::XACK, WRITE, KEY, H::Keyspace),
+    cmd(&doc::XADD, WRITE, KEY, H::Keyspace),
+    cmd(&doc::XAUTOCLAIM, WRITE, KEY, H::Keyspace),
+    cmd(&doc::XCLAIM, WRITE, KEY, H::Keyspace),
+    cmd(&doc::XDEL, WRITE, KEY, H::Keyspace),
+    cmd(&doc::XGROUP, WRITE, Keys::Subcommand, H::Keyspace),
+    cmd(&doc::XINFO, 0, Keys::Subcommand, H::Keyspace),
+    cmd(&doc::XLEN, 0, KEY, H::Keyspace),
+    cmd(&doc::XPENDING, 0, KEY, H::Keyspace),
+    cmd(&doc::XRANGE, 0, KEY, H::Keyspace),
+    cmd(&doc::XREAD, 0, Keys::XRead, H::Blocking),
+    cmd(&doc::XREADGROUP, WRITE, Keys::XRead, H::Blocking),
+    cmd(&doc::XREVRANGE, 0, KEY, H::Keyspace),
+    cmd(&doc::XSETID, WRITE, KEY, H::Keyspace),
+    cmd(&doc::XTRIM, WRITE, KEY, H::Keyspace),
     cmd(&doc::ZADD, WRITE, KEY, H::Keyspace),
     cmd(&doc::ZCARD, 0, KEY, H::Keyspace),
     cmd(&doc::ZCOUNT, 0, KEY, H::Keyspace),
@@ -409,6 +568,7 @@ const COMMANDS: &[Command] = &[
     cmd(&doc::ZINTERCARD, 0, Keys::Numkeys { store: false }, H::Keyspace),
     cmd(&doc::ZINTERSTORE, WRITE, Keys::Numkeys { store: true }, H::Keyspace),
     cmd(&doc::ZLEXCOUNT, 0, KEY, H::Keyspace),
+    cmd(&doc::ZMPOP, WRITE, Keys::Numkeys { store: false }, H::Keyspace),
     cmd(&doc::ZMSCORE, 0, KEY, H::Keyspace),
     cmd(&doc::ZPOPMAX, WRITE, KEY, H::Keyspace),
     cmd(&doc::ZPOPMIN, WRITE, KEY, H::Keyspace),
@@ -466,6 +626,32 @@ static INDEX: [u8; INDEX_SIZE] = {
     }
     index
 };
+
+/// The position of `command` in the table (an index for per-command counters).
+pub(crate) fn index(command: &'static Command) -> usize {
+    let offset = command as *const Command as usize - COMMANDS.as_ptr() as usize;
+    offset / std::mem::size_of::<Command>()
+}
+
+/// processCommand's gate for a container command's subcommand (`client|list`):
+/// unknown, or the wrong number of arguments for the subcommand's own arity.
+pub(crate) fn check_subcommand(command: &Command, args: &[Vec<u8>]) -> Option<resp::Value> {
+    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+    let Some(doc) =
+        command.doc.subcommands.iter().find(|d| d.name.split_once('|').map(|(_, s)| s) == Some(sub.as_str()))
+    else {
+        return Some(resp::Value::error(format!(
+            "ERR unknown subcommand '{}'. Try {} HELP.",
+            String::from_utf8_lossy(&args[1]),
+            command.name.to_ascii_uppercase()
+        )));
+    };
+    let argc = args.len() as i32;
+    if (doc.arity > 0 && argc != doc.arity) || argc < -doc.arity {
+        return Some(resp::Value::error(format!("ERR wrong number of arguments for '{}' command", doc.name)));
+    }
+    None
+}
 
 /// Every command, in name order (COMMAND COUNT is its length).
 pub(crate) fn all() -> &'static [Command] {

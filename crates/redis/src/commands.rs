@@ -1,13 +1,12 @@
 //! Keyspace commands: arity as Redis declares it (positive: exact, negative:
 //! at least), argument parsing and the exact reply and error texts.
 
-use crate::keyspace::{Data, Db, Exec};
+use crate::keyspace::{Data, Exec};
 use resp::Value;
 use std::collections::{BTreeSet, VecDeque};
-use std::ops::Bound;
 
 /// The longest command name in [`crate::command_table`] fits in this many bytes.
-pub(crate) const NAME_MAX: usize = 16;
+pub(crate) const NAME_MAX: usize = 20;
 
 /// A command name lowercased into `buf` without allocating, for dispatch. A
 /// name that is too long or not UTF-8 comes back empty: no command has either.
@@ -47,8 +46,15 @@ fn not_an_integer() -> Value {
     Value::error("ERR value is not an integer or out of range")
 }
 
-/// Runs a keyspace command whose arity has been checked.
+/// Runs a keyspace command whose arity has been checked, then updates
+/// what its keys cost and their access fields ([`crate::memory::after_command`]).
 pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let reply = run(name, args, x);
+    crate::memory::after_command(name, args, x);
+    reply
+}
+
+fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     // Arms are tried in order: SET, the commonest, comes first.
     match name {
         "set" => set(args, x),
@@ -209,11 +215,12 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
                 Some(mode) if args.len() == 2 && (mode == b"async" || mode == b"sync") => {}
                 Some(_) => return Value::error("ERR syntax error"),
             }
-            let dbs: &mut [Db] = if name == "flushall" { x.dbs } else { std::slice::from_mut(&mut x.dbs[x.db]) };
+            let which = if name == "flushall" { 0..x.dbs.len() } else { x.db..x.db + 1 };
             let mut removed = 0;
-            for db in dbs {
-                removed += db.keys.len() as u64;
-                db.clear();
+            for i in which {
+                x.feed.watch.flushing(i, &x.dbs[i]);
+                removed += x.dbs[i].keys.len() as u64;
+                x.dbs[i].clear();
             }
             // FLUSHALL counts as a change even on an empty dataset, so it always propagates.
             x.dirty += removed.max(1);
@@ -274,7 +281,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value 
             },
             Some(_) => wrong_type(),
         },
-        "hset" => hset(args, x),
+        "hset" => hset("hset", args, x),
         "hlen" => match x.lookup(&args[1]) {
             None => Value::Integer(0),
             Some(Data::Hash(fields)) => Value::Integer(fields.len() as i64),
@@ -341,10 +348,13 @@ fn rename(nx: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     }
     let db = x.db();
     let expire = db.expires.remove(src);
-    let Some(value) = db.keys.remove(src) else { return Value::error("ERR no such key") };
+    let Some(value) = db.take_value(src) else { return Value::error("ERR no such key") };
     // The value object moves as it is, encoding included.
     if db.big.remove(src) {
         db.big.insert(dst.clone());
+    }
+    if !db.blocking.is_empty() {
+        db.signal_ready(dst, &value);
     }
     db.keys.insert(dst.clone(), value);
     if let Some(at) = expire {
@@ -360,7 +370,7 @@ pub(crate) fn wrong_type() -> Value {
 }
 
 /// The arity error, for the argument counts that `Spec::arity` cannot express.
-fn wrong_args(name: &str) -> Value {
+pub(crate) fn wrong_args(name: &str) -> Value {
     Value::error(format!("ERR wrong number of arguments for '{name}' command"))
 }
 
@@ -528,12 +538,12 @@ fn list_range(len: usize, start: i64, stop: i64) -> Option<(usize, usize)> {
     Some((start as usize, stop.min(len - 1) as usize))
 }
 
-/// `HSET key field value [field value ...]`: the number of fields created. Every pair counts as a change, even
-/// one that rewrites the same value, so HSET always propagates.
-fn hset(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+/// `HSET key field value [field value ...]` (and HMSET, `name`): the number of fields created. Every pair counts
+/// as a change, even one that rewrites the same value, so HSET always propagates.
+pub(crate) fn hset(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     // Arity (-4) lets an odd pair count through; Redis answers it with the arity error text.
     if !args.len().is_multiple_of(2) {
-        return wrong_args("hset");
+        return wrong_args(name);
     }
     let set_all = |fields: &mut Vec<(Vec<u8>, Vec<u8>)>| {
         let mut created = 0;
@@ -625,22 +635,39 @@ fn object(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if x.lookup(&args[2]).is_none() {
         return Value::Nil;
     }
+    let shared_integers = x.shared_integers;
     let db = x.db();
     let Some(encoding) = db.encoding(&args[2]) else { return Value::Nil };
     match sub.as_str() {
         "encoding" => Value::bulk(encoding),
-        // Integers 0..9999 stored as `int` are Redis's shared objects (no maxmemory policy stops that here).
+        // Integers 0..9999 stored as `int` are Redis's shared objects unless an LRU/LFU policy is set.
         "refcount" => match db.keys.get(&args[2]) {
-            Some(Data::Str(s)) if encoding == "int" && parse_int(s).is_some_and(|n| (0..10_000).contains(&n)) => {
+            Some(Data::Str(s))
+                if shared_integers && encoding == "int" && parse_int(s).is_some_and(|n| (0..10_000).contains(&n)) =>
+            {
                 Value::Integer(SHARED_REFCOUNT)
             }
             _ => Value::Integer(1),
         },
-        // maxmemory-policy is always noeviction on this node, so no LFU counter exists.
-        "freq" => Value::error(
+        _ => object_access(&sub, &args[2], x),
+    }
+}
+
+/// OBJECT FREQ and IDLETIME: the key's access field read by the policy's clock.
+fn object_access(sub: &str, key: &[u8], x: &mut Exec<'_>) -> Value {
+    let now = x.clock_ms;
+    let field = x.dbs[x.db].access_field(key).unwrap_or_else(|| x.access.created(now));
+    match (sub, x.access.clock) {
+        ("freq", crate::memory::Clock::Lfu { decay_time, .. }) => {
+            Value::Integer(i64::from(crate::memory::lfu_decayed(field, now, decay_time)))
+        }
+        ("freq", _) => Value::error(
             "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
         ),
-        _ => Value::error("ERR OBJECT IDLETIME is not simulated by chaoslab (the node keeps no access times)"),
+        (_, crate::memory::Clock::Lfu { .. }) => Value::error(
+            "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+        ),
+        _ => Value::Integer((crate::memory::idle_ms(field, now) / 1000) as i64),
     }
 }
 
@@ -779,7 +806,7 @@ fn scan(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let mut batch: Vec<Vec<u8>> = Vec::new();
     let mut next = SCAN_DONE;
     let db = &x.dbs[x.db];
-    for key in db.keys.range::<[u8], _>((Bound::Included(resume.as_slice()), Bound::Unbounded)).map(|(k, _)| k) {
+    for key in db.keys.keys_from(&resume) {
         // Stop only between two keys with different cursors, so a cursor never points into the batch just sent.
         if batch.len() >= count && batch.last().is_none_or(|last| scan_cursor_of(last) != scan_cursor_of(key)) {
             next = scan_cursor_of(key);
@@ -900,7 +927,13 @@ fn set(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             v.clear();
             v.extend_from_slice(&args[2]);
         }
-        Some(other) => *other = Data::Str(args[2].clone()),
+        Some(other) => {
+            let stream_gone = matches!(other, Data::Stream(_));
+            *other = Data::Str(args[2].clone());
+            if stream_gone {
+                x.dbs[db_index].signal_stream(&args[1]);
+            }
+        }
         None => {
             x.dbs[db_index].insert(args[1].clone(), Data::Str(args[2].clone()));
         }
@@ -927,7 +960,7 @@ fn set(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keyspace::Feed;
+    use crate::keyspace::{Db, Feed};
 
     #[test]
     fn every_fast_path_command_is_known_and_run_by_keyspace() {
@@ -991,6 +1024,10 @@ mod tests {
                 resp3: false,
                 cluster: false,
                 random: 0,
+                clock_ms: 0,
+                obey: false,
+                access: Default::default(),
+                shared_integers: true,
             };
             let reply = keyspace(name, &args, &mut x);
             assert!(!matches!(&reply, Value::Error(e) if e.starts_with("ERR unknown command")), "{name}: {reply:?}");

@@ -1,6 +1,6 @@
 //! More keyspace commands on the existing types, with Redis 7.0's replies and
-//! errors: GETDEL, GETRANGE, SETRANGE (t_string.c), LSET, LINSERT, LMOVE
-//! (t_list.c), SMOVE, SUNION/SINTER/SDIFF[STORE] (t_set.c), TOUCH, COPY (db.c).
+//! errors: GETDEL, GETRANGE/SUBSTR, SETRANGE (t_string.c), LSET, LINSERT,
+//! LMOVE, RPOPLPUSH (t_list.c), SMOVE, SMISMEMBER, SUNION/SINTER/SDIFF[STORE] (t_set.c), TOUCH, COPY (db.c).
 //! [`crate::commands::keyspace`] hands them over by name.
 
 use crate::commands::{parse_int, wrong_type};
@@ -21,12 +21,23 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
         "getdel" => getdel(args, x),
         "getex" => getex(args, x),
         "lpos" => lpos(args, x),
-        "getrange" => getrange(args, x),
+        "getrange" | "substr" => getrange(args, x),
         "setrange" => setrange(args, x),
         "lset" => lset(args, x),
         "linsert" => linsert(args, x),
-        "lmove" => lmove(args, x),
+        "lmove" => match (side(&args[3]), side(&args[4])) {
+            (Some(from_left), Some(to_left)) => move_element(args, from_left, to_left, x),
+            _ => Value::error("ERR syntax error"),
+        },
+        "rpoplpush" => move_element(args, false, true, x),
         "smove" => smove(args, x),
+        "smismember" => match x.lookup(&args[1]) {
+            None => Value::Array(args[2..].iter().map(|_| Value::Integer(0)).collect()),
+            Some(Data::Set(members)) => {
+                Value::Array(args[2..].iter().map(|m| Value::Integer(i64::from(members.contains(m)))).collect())
+            }
+            Some(_) => wrong_type(),
+        },
         "sunion" | "sinter" | "sdiff" => match set_op(name, &args[1..], x) {
             Ok(set) => crate::commands::smembers(&set),
             Err(e) => e,
@@ -40,7 +51,10 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
         "sort_ro" => crate::sort::sort(args, x, true),
         "swapdb" => swapdb(args, x),
         "randomkey" => randomkey(x),
-        _ => return crate::zset::keyspace(name, args, x),
+        _ => match crate::stream::commands::keyspace(name, args, x) {
+            Some(v) => v,
+            None => return crate::zset::keyspace(name, args, x),
+        },
     })
 }
 
@@ -299,11 +313,9 @@ fn side(arg: &[u8]) -> Option<bool> {
     }
 }
 
-/// LMOVE source destination LEFT|RIGHT LEFT|RIGHT.
-fn lmove(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
-    let (Some(from_left), Some(to_left)) = (side(&args[3]), side(&args[4])) else {
-        return Value::error("ERR syntax error");
-    };
+/// LMOVE source destination LEFT|RIGHT LEFT|RIGHT, and RPOPLPUSH source
+/// destination (RIGHT LEFT): both propagate as they came.
+fn move_element(args: &[Vec<u8>], from_left: bool, to_left: bool, x: &mut Exec<'_>) -> Value {
     let (src, dst) = (&args[1], &args[2]);
     match x.lookup(src) {
         None => return Value::Nil,
@@ -526,7 +538,9 @@ fn swapdb(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             (Err(e), _) | (_, Err(e)) => return e,
         },
     };
-    x.dbs.swap(a, b);
+    x.feed.watch.swapping(a, &x.dbs[a], &x.dbs[b], x.now_ms);
+    x.feed.watch.swapping(b, &x.dbs[b], &x.dbs[a], x.now_ms);
+    crate::keyspace::swap_dbs(x.dbs, a, b);
     x.dirty += 1;
     x.propagate(args);
     Value::ok()

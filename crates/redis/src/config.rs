@@ -131,10 +131,18 @@ pub struct Config {
     pub shutdown_on_sigint: ShutdownFlags,
     /// `enable-debug-command`: `no`, `yes` or `local`.
     pub enable_debug_command: String,
+    /// `enable-module-command`: `no`, `yes` or `local`.
+    pub enable_module_command: String,
+    /// `slowlog-log-slower-than`, µs (negative: no slow log).
+    pub slowlog_log_slower_than: i64,
+    /// `slowlog-max-len`.
+    pub slowlog_max_len: u64,
     /// `client-output-buffer-limit`, per client class.
     pub output_limits: crate::output::OutputLimits,
     /// The `cluster-*` directives.
     pub cluster: ClusterConfig,
+    /// `maxmemory`, its policy and knobs.
+    pub maxmemory: crate::memory::MaxMemory,
 }
 
 /// The `cluster-*` directives (Redis Cluster mode).
@@ -220,8 +228,12 @@ impl Config {
             shutdown_on_sigterm: ShutdownFlags::default(),
             shutdown_on_sigint: ShutdownFlags::default(),
             enable_debug_command: "no".to_owned(),
+            enable_module_command: "no".to_owned(),
+            slowlog_log_slower_than: 10_000,
+            slowlog_max_len: 128,
             output_limits: crate::output::OutputLimits::default(),
             cluster: ClusterConfig::default(),
+            maxmemory: crate::memory::MaxMemory::default(),
         }
     }
 
@@ -354,15 +366,24 @@ impl Config {
                 let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
                 self.output_limits.apply(&words)?;
             }
-            "enable-debug-command" => {
+            "enable-debug-command" | "enable-module-command" => {
                 if !from_file {
                     return Err("can't set immutable config".to_owned());
                 }
-                self.enable_debug_command = match one()?.to_ascii_lowercase().as_str() {
+                let value = match one()?.to_ascii_lowercase().as_str() {
                     v @ ("no" | "yes" | "local") => v.to_owned(),
                     _ => return Err("argument(s) must be one of the following: no, yes, local".to_owned()),
                 };
+                if name == "enable-debug-command" {
+                    self.enable_debug_command = value;
+                } else {
+                    self.enable_module_command = value;
+                }
             }
+            "slowlog-log-slower-than" => {
+                self.slowlog_log_slower_than = int_signed(one()?, -1, i64::MAX)?;
+            }
+            "slowlog-max-len" => self.slowlog_max_len = int(one()?, 0, i64::MAX as u64)?,
             "cluster-enabled" | "cluster-config-file" | "cluster-port" if !from_file => {
                 return Err("can't set immutable config".to_owned());
             }
@@ -378,6 +399,7 @@ impl Config {
             "cluster-require-full-coverage" => self.cluster.require_full_coverage = yes_no(one()?)?,
             "cluster-allow-reads-when-down" => self.cluster.allow_reads_when_down = yes_no(one()?)?,
             "cluster-replica-no-failover" => self.cluster.replica_no_failover = yes_no(one()?)?,
+            _ if self.maxmemory.get(name).is_some() => self.maxmemory.apply(name, one()?)?,
             // Accepted because they change nothing the simulator models.
             _ => {
                 if args.is_empty() {
@@ -439,6 +461,9 @@ impl Config {
             "shutdown-on-sigint" => self.shutdown_on_sigint.render(),
             "client-output-buffer-limit" => self.output_limits.describe(),
             "enable-debug-command" => self.enable_debug_command.clone(),
+            "enable-module-command" => self.enable_module_command.clone(),
+            "slowlog-log-slower-than" => self.slowlog_log_slower_than.to_string(),
+            "slowlog-max-len" => self.slowlog_max_len.to_string(),
             "hz" => "10".to_owned(),
             "cluster-enabled" => yn(self.cluster.enabled),
             "cluster-config-file" => self.cluster.config_file.clone(),
@@ -450,7 +475,7 @@ impl Config {
             "cluster-require-full-coverage" => yn(self.cluster.require_full_coverage),
             "cluster-allow-reads-when-down" => yn(self.cluster.allow_reads_when_down),
             "cluster-replica-no-failover" => yn(self.cluster.replica_no_failover),
-            _ => return None,
+            _ => return self.maxmemory.get(name),
         })
     }
 
@@ -461,7 +486,7 @@ impl Config {
         let pattern = pattern.to_ascii_lowercase();
         let matches = |name: &str| common::glob::glob_match(&pattern, name.as_bytes());
         let mut out = Vec::new();
-        for &(name, alias) in GETTABLE {
+        for &(name, alias) in GETTABLE.iter().chain(&crate::memory::DIRECTIVES) {
             let Some(value) = self.get(name) else { continue };
             if matches(name) {
                 out.push((name.to_owned(), value.clone()));
@@ -511,6 +536,9 @@ const GETTABLE: &[(&str, Option<&str>)] = &[
     ("shutdown-on-sigterm", None),
     ("client-output-buffer-limit", None),
     ("enable-debug-command", None),
+    ("enable-module-command", None),
+    ("slowlog-log-slower-than", None),
+    ("slowlog-max-len", None),
     ("hz", None),
     ("cluster-enabled", None),
     ("cluster-config-file", None),
@@ -545,9 +573,16 @@ pub fn canonical(name: &str) -> Option<&'static str> {
         "lua-time-limit" => "busy-reply-threshold",
         "cluster-slave-validity-factor" => "cluster-replica-validity-factor",
         "cluster-slave-no-failover" => "cluster-replica-no-failover",
+        "slave-ignore-maxmemory" => "replica-ignore-maxmemory",
         other => other,
     };
-    GETTABLE.iter().map(|(n, _)| *n).chain(INERT.iter().copied()).find(|n| *n == alias).filter(|n| *n != "hz")
+    GETTABLE
+        .iter()
+        .chain(&crate::memory::DIRECTIVES)
+        .map(|(n, _)| *n)
+        .chain(INERT.iter().copied())
+        .find(|n| *n == alias)
+        .filter(|n| *n != "hz")
 }
 
 fn int(s: &str, min: u64, max: u64) -> Result<u64, String> {
@@ -556,6 +591,15 @@ fn int(s: &str, min: u64, max: u64) -> Result<u64, String> {
         return Err(format!("argument must be between {min} and {max} inclusive"));
     }
     Ok(n as u64)
+}
+
+/// [`int`] for a range that goes below zero.
+fn int_signed(s: &str, min: i64, max: i64) -> Result<i64, String> {
+    let n: i64 = s.parse().map_err(|_| "argument couldn't be parsed into an integer".to_owned())?;
+    if n < min || n > max {
+        return Err(format!("argument must be between {min} and {max} inclusive"));
+    }
+    Ok(n)
 }
 
 fn yes_no(s: &str) -> Result<bool, String> {

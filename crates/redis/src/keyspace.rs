@@ -18,6 +18,8 @@ pub enum Data {
     Set(BTreeSet<Vec<u8>>),
     /// A sorted set.
     ZSet(crate::zset::ZSet),
+    /// A stream.
+    Stream(Box<crate::stream::Stream>),
 }
 
 impl Data {
@@ -29,6 +31,7 @@ impl Data {
             Data::Hash(_) => "hash",
             Data::Set(_) => "set",
             Data::ZSet(_) => "zset",
+            Data::Stream(_) => "stream",
         }
     }
 }
@@ -36,8 +39,8 @@ impl Data {
 /// One database (`SELECT n`).
 #[derive(Clone, Debug, Default)]
 pub struct Db {
-    /// Keys and values, in key order (SCAN and KEYS walk this order).
-    pub keys: BTreeMap<Vec<u8>, Data>,
+    /// Keys and values, walked in key order (SCAN and KEYS walk this order).
+    pub keys: crate::keymap::KeyMap,
     /// Expiry times in ms of the node's wall clock, as Redis keeps them.
     pub expires: BTreeMap<Vec<u8>, i64>,
     /// Cluster mode: the keys of each hash slot, built by the first slot query
@@ -47,6 +50,14 @@ pub struct Db {
     /// a `raw` string that APPEND grew. Redis never converts back, so this outlives
     /// the shrinking (HDEL, SREM) that the value's shape alone would show.
     pub(crate) big: std::collections::BTreeSet<Vec<u8>>,
+    /// Keys some client is blocked on (Redis's `blocking_keys`, whose queues
+    /// the server keeps: [`crate::blocking`]).
+    pub(crate) blocking: BTreeSet<Vec<u8>>,
+    /// Keys made ready for their blocked clients, in the order they became
+    /// ready, each once (`ready_keys`).
+    pub(crate) ready: Vec<Vec<u8>>,
+    /// Each key's access field and what it adds to `used_memory`.
+    pub(crate) meta: crate::memory::KeyMeta,
 }
 
 /// Two databases are equal when they hold the same keys, values and expiry
@@ -70,7 +81,7 @@ pub(crate) struct SlotIndex {
 }
 
 impl SlotIndex {
-    fn build(keys: &BTreeMap<Vec<u8>, Data>) -> SlotIndex {
+    fn build(keys: &crate::keymap::KeyMap) -> SlotIndex {
         let mut ix = SlotIndex { next: 0, seq: BTreeMap::new(), slots: BTreeMap::new() };
         for key in keys.keys() {
             ix.add(key);
@@ -102,19 +113,31 @@ impl Db {
     pub fn remove(&mut self, key: &[u8]) -> bool {
         self.expires.remove(key);
         self.forget_encoding(key);
-        let existed = self.keys.remove(key).is_some();
+        let existed = self.take_value(key).is_some();
         if existed && let Some(ix) = &mut self.slot_index {
             ix.remove(key);
         }
         existed
     }
 
+    /// Removes a key's value (not its expiry): what `remove` and RENAME share.
+    pub(crate) fn take_value(&mut self, key: &[u8]) -> Option<Data> {
+        let (value, meta) = self.keys.remove_with_meta(key)?;
+        self.meta.removed(meta);
+        if !self.blocking.is_empty() {
+            self.signal_deleted(key, &value);
+        }
+        Some(value)
+    }
+
     /// Sets a key's value (its expiry is the caller's business).
     pub fn insert(&mut self, key: Vec<u8>, value: Data) {
-        if let Some(ix) = &mut self.slot_index
-            && !self.keys.contains_key(&key)
-        {
+        let new = (self.slot_index.is_some() || !self.blocking.is_empty()) && !self.keys.contains_key(&key);
+        if new && let Some(ix) = &mut self.slot_index {
             ix.add(&key);
+        }
+        if new {
+            self.signal_ready(&key, &value);
         }
         // A new value object: its encoding follows its shape, as when Redis creates or loads it.
         if crate::rdb::big_encoding(&value) {
@@ -122,7 +145,37 @@ impl Db {
         } else {
             self.forget_encoding(&key);
         }
-        self.keys.insert(key, value);
+        if self.blocking.is_empty() {
+            self.keys.insert(key, value);
+        } else if let Some(old) = self.keys.insert(key.clone(), value) {
+            self.signal_deleted(&key, &old);
+        }
+    }
+
+    /// `signalDeletedKeyAsReady`: a stream deleted or overwritten under
+    /// clients blocked on it wakes them (a group read then fails).
+    pub(crate) fn signal_deleted(&mut self, key: &[u8], old: &Data) {
+        if matches!(old, Data::Stream(_)) {
+            self.signal_stream(key);
+        }
+    }
+
+    /// `signalKeyAsReady(.., OBJ_STREAM)`: XADD, XGROUP DESTROY.
+    pub(crate) fn signal_stream(&mut self, key: &[u8]) {
+        if self.blocking.contains(key) && !self.ready.iter().any(|k| k == key) {
+            self.ready.push(key.to_vec());
+        }
+    }
+
+    /// `signalKeyAsReady`: a new `value` at `key` (`dbAdd`) may serve clients
+    /// blocked on it; they are served after the command.
+    pub(crate) fn signal_ready(&mut self, key: &[u8], value: &Data) {
+        if crate::blocking::Kind::of(value).is_some()
+            && self.blocking.contains(key)
+            && !self.ready.iter().any(|k| k == key)
+        {
+            self.ready.push(key.to_vec());
+        }
     }
 
     /// The value of `key` was replaced in place by one in its compact encoding (INCR).
@@ -159,14 +212,22 @@ impl Db {
             Data::Set(_) => "intset",
             Data::ZSet(_) if big => "skiplist",
             Data::ZSet(_) => "listpack",
+            Data::Stream(_) => "stream",
         })
     }
 
     /// Empties the database (FLUSHDB); a tracked slot index stays tracked, empty.
     pub fn clear(&mut self) {
+        // `scanDatabaseForDeletedStreams`.
+        let streams: Vec<Vec<u8>> =
+            self.blocking.iter().filter(|k| matches!(self.keys.get(k), Some(Data::Stream(_)))).cloned().collect();
+        for key in streams {
+            self.signal_stream(&key);
+        }
         self.keys.clear();
         self.expires.clear();
         self.big.clear();
+        self.meta.clear();
         if let Some(ix) = &mut self.slot_index {
             **ix = SlotIndex::build(&self.keys);
         }
@@ -207,6 +268,38 @@ impl Db {
     }
 }
 
+/// SWAPDB (`dbSwapDatabases`): the data of databases `a` and `b` trade
+/// places, the clients blocked on each index stay, and any of their keys that
+/// now holds a list, sorted set or stream is ready (`scanDatabaseForReadyKeys`),
+/// as is one whose stream went away (`scanDatabaseForDeletedStreams`).
+pub(crate) fn swap_dbs(dbs: &mut [Db], a: usize, b: usize) {
+    dbs.swap(a, b);
+    if a == b {
+        return;
+    }
+    let (blocking, ready) = (std::mem::take(&mut dbs[a].blocking), std::mem::take(&mut dbs[a].ready));
+    dbs[a].blocking = std::mem::replace(&mut dbs[b].blocking, blocking);
+    dbs[a].ready = std::mem::replace(&mut dbs[b].ready, ready);
+    for (i, other) in [(a, b), (b, a)] {
+        // What the clients of `i` were blocked on now sits at `other`: a stream gone is a wake-up too.
+        let now_ready: Vec<Vec<u8>> = dbs[i]
+            .blocking
+            .iter()
+            .filter(|k| {
+                dbs[i].keys.get(k).and_then(crate::blocking::Kind::of).is_some()
+                    || matches!(dbs[other].keys.get(k), Some(Data::Stream(_)))
+            })
+            .cloned()
+            .collect();
+        let db = &mut dbs[i];
+        for key in now_ready {
+            if !db.ready.contains(&key) {
+                db.ready.push(key);
+            }
+        }
+    }
+}
+
 /// Where a command's propagation goes: encoded commands for one database. The
 /// server prefixes a SELECT per destination when the database changes.
 #[derive(Debug, Default)]
@@ -227,6 +320,8 @@ pub struct Feed {
     /// (SPOP with a count: one SREM per member), which EXEC counts when it
     /// decides whether to wrap.
     pub also: usize,
+    /// The keys clients WATCH, which propagated writes touch.
+    pub(crate) watch: crate::watch::Watches,
 }
 
 /// What a command runs against.
@@ -253,6 +348,15 @@ pub struct Exec<'a> {
     /// A draw from the process's seeded random stream, for the commands the
     /// table marks random (RANDOMKEY); 0 for the others.
     pub random: u64,
+    /// The node's clock in ms even where `now_ms` is frozen for expiry (a
+    /// replica applying its master's stream): stream IDs, delivery and seen times.
+    pub clock_ms: i64,
+    /// The command comes from the master or the AOF (Redis's `mustObeyClient`).
+    pub obey: bool,
+    /// How the command's key lookups touch the keys' access fields.
+    pub(crate) access: crate::memory::Access,
+    /// Small integers are shared objects (no LRU/LFU policy with a limit).
+    pub(crate) shared_integers: bool,
 }
 
 impl<'a> Exec<'a> {
@@ -260,7 +364,21 @@ impl<'a> Exec<'a> {
     /// a replica's own writes stay local.
     pub fn new(dbs: &'a mut [Db], feed: &'a mut Feed, is_master: bool, db: usize, now_ms: i64) -> Exec<'a> {
         feed.enabled = is_master;
-        Exec { dbs, db, now_ms, is_master, dirty: 0, feed, resp3: false, cluster: false, random: 0 }
+        Exec {
+            dbs,
+            db,
+            now_ms,
+            is_master,
+            dirty: 0,
+            feed,
+            resp3: false,
+            cluster: false,
+            random: 0,
+            clock_ms: now_ms,
+            obey: false,
+            access: crate::memory::Access::default(),
+            shared_integers: true,
+        }
     }
 
     /// The selected database.
@@ -302,11 +420,28 @@ impl<'a> Exec<'a> {
         self.dbs[self.db].keys.get_mut(key)
     }
 
-    /// Records a command for replicas and the AOF, in the selected database.
+    /// Records a command for replicas and the AOF, in the selected database;
+    /// the keys it wrote are touched for WATCH.
     pub fn propagate<A: AsRef<[u8]>>(&mut self, argv: &[A]) {
+        if !self.feed.watch.is_empty() {
+            self.touch_watched(argv);
+        }
         if self.feed.enabled {
             self.feed.db = self.db;
             resp::encode_command(argv, &mut self.feed.bytes);
+        }
+    }
+}
+
+impl Exec<'_> {
+    /// The keys of a propagated write, by its command's key positions, touched.
+    fn touch_watched<A: AsRef<[u8]>>(&mut self, argv: &[A]) {
+        let args: Vec<Vec<u8>> = argv.iter().map(|a| a.as_ref().to_vec()).collect();
+        let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
+        let Some(command) = crate::command_table::lookup(&name) else { return };
+        for i in command.keys.indexes(&args) {
+            let exists = self.dbs[self.db].keys.contains_key(&args[i]);
+            self.feed.watch.touched(self.db, &args[i], exists);
         }
     }
 }

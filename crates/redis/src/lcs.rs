@@ -10,9 +10,12 @@ use resp::Value;
 /// `proto-max-bulk-len`'s default, the most the table may take in bytes.
 const MAX_TABLE_BYTES: u64 = 512 * 1024 * 1024;
 
-/// Runs `name` if it is LCS; `None` otherwise.
+/// Runs `name` if it is LCS; hands it on otherwise.
 pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option<Value> {
-    (name == "lcs").then(|| lcs(args, x))
+    if name == "lcs" {
+        return Some(lcs(args, x));
+    }
+    crate::hashes::keyspace(name, args, x)
 }
 
 /// What the options ask for.

@@ -1,6 +1,6 @@
 //! `redis`: Redis 7.0's node logic. It owns the sans-IO server
 //! ([`server::Server`]), the `redis.conf` directives it honours ([`config`]), the
-//! dataset ([`keyspace`]) and its commands ([`commands`]), PUBLISH's
+//! dataset ([`keyspace`]) and its commands ([`commands`], streams in [`stream`]), PUBLISH's
 //! propagation ([`pubsub`]), MULTI/EXEC and CLIENT KILL ([`multi`]),
 //! master/replica replication ([`replication`]), RDB/AOF persistence
 //! ([`persistence`], [`rdb`]), DUMP/RESTORE/MIGRATE ([`migrate`]) and Redis
@@ -17,8 +17,12 @@
 //! Must not depend on: `sentinel`, `redis-client`, `redis-lab`, `sentinel-lab`,
 //! `scenario`, `report`, `chaoslab`, `serde`, `serde_json`.
 
+mod acl;
+mod bitfield;
 mod bits;
+mod blocking;
 mod call;
+mod client_control;
 pub mod cluster;
 mod command_docs;
 mod command_info;
@@ -28,10 +32,21 @@ mod commands_more;
 pub mod config;
 pub mod costs;
 mod dispatch;
+mod failover;
+mod geo;
+mod hashes;
+mod hll;
+pub mod keymap;
 pub mod keyspace;
 mod lcs;
+mod lists;
+mod lolwut;
+mod longdouble;
 pub mod lzf;
+pub mod memory;
 pub mod migrate;
+mod modules;
+mod monitor;
 pub mod multi;
 pub mod output;
 pub mod persistence;
@@ -42,16 +57,34 @@ pub mod replication;
 mod scripting;
 pub mod server;
 mod shutdown;
+mod slowlog;
 mod sort;
+pub mod stream;
+mod strings;
 pub mod view;
+mod watch;
 pub mod zset;
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_blocking;
+#[cfg(test)]
+mod tests_client;
+#[cfg(test)]
+mod tests_control;
+#[cfg(test)]
+mod tests_failover;
+#[cfg(test)]
 mod tests_handshake;
 #[cfg(test)]
+mod tests_hashes;
+#[cfg(test)]
 mod tests_hello;
+#[cfg(test)]
+mod tests_lists;
+#[cfg(test)]
+mod tests_memory;
 #[cfg(test)]
 mod tests_migrate;
 #[cfg(test)]
@@ -67,4 +100,8 @@ mod tests_shutdown;
 #[cfg(test)]
 mod tests_spop;
 #[cfg(test)]
+mod tests_strings;
+#[cfg(test)]
 mod tests_types;
+#[cfg(test)]
+mod tests_watch;

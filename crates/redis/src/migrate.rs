@@ -39,7 +39,7 @@ pub fn dump_payload(value: &Data, converted: bool) -> Vec<u8> {
 
 /// `verifyDumpPayload`: the version must be one we read and the checksum must
 /// match (a zero checksum means "not computed" and is accepted).
-fn verify_payload(p: &[u8]) -> Option<&[u8]> {
+pub(crate) fn verify_payload(p: &[u8]) -> Option<&[u8]> {
     let body_len = p.len().checked_sub(10)?;
     let version = u16::from_le_bytes([p[body_len], p[body_len + 1]]);
     if version > crate::rdb::RDB_VERSION {

@@ -1,9 +1,11 @@
-//! MULTI/EXEC/DISCARD (multi.c), the per-client gate that runs before every
+//! MULTI/EXEC/DISCARD and WATCH/UNWATCH (multi.c; what WATCH keeps is in
+//! [`crate::watch`]), the per-client gate that runs before every
 //! command (subscribed-mode restriction, queueing inside MULTI), and the CLIENT
 //! subcommands that act on other clients (KILL, LIST), as Sentinel's
 //! reconfiguration transaction `MULTI; SLAVEOF; CONFIG REWRITE; CLIENT KILL TYPE
 //! normal; CLIENT KILL TYPE pubsub; EXEC` needs them.
 
+use crate::client_control::ClientType;
 use crate::server::{Client, Server};
 use resp::Value;
 use sim::{ConnId, Ctx};
@@ -25,11 +27,21 @@ impl Transaction {
     }
 }
 
+impl Transaction {
+    /// Whether EXEC will run a command that may replicate (`mstate.cmd_flags`).
+    pub(crate) fn may_replicate(&self) -> bool {
+        self.queued.iter().any(|args| {
+            let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
+            crate::command_table::lookup(&name).is_some_and(|c| c.write() || c.has(crate::command_table::MAY_REPLICATE))
+        })
+    }
+}
+
 impl Server {
     /// What runs before a command of a client that is in MULTI or in
     /// subscribed mode: `Some(reply)` means the command does not run now
     /// (rejected, or queued).
-    pub(crate) fn gate_session(&mut self, conn: ConnId, name: &str) -> Option<Value> {
+    pub(crate) fn gate_session(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, name: &str) -> Option<Value> {
         let subscribed = self.pubsub.is_subscribed(conn);
         let client = self.clients.get_mut(&conn)?;
         if client.multi.is_none() && !subscribed {
@@ -58,6 +70,13 @@ impl Server {
             }
             return Some(v);
         }
+        // Queueing may not grow memory past maxmemory (processCommand's MULTI rule).
+        let queueing = client.multi.is_some() && !matches!(name, "exec" | "discard" | "quit" | "reset");
+        if queueing && self.config.maxmemory.limit > 0 && self.multi_out_of_memory(ctx, conn, name) {
+            return Some(Value::error("OOM command not allowed when used memory > 'maxmemory'."));
+        }
+        let client = self.clients.get_mut(&conn)?;
+        let args = client.parser.args();
         // Only RESP2 restricts a subscribed client: RESP3 keeps messages apart as pushes.
         let resp2_subscribed = subscribed && client.proto == resp::Protocol::Resp2;
         let allowed = crate::command_table::lookup(name).is_some_and(|c| c.has(crate::command_table::SUBSCRIBED_OK));
@@ -79,31 +98,75 @@ impl Server {
         }
     }
 
-    /// MULTI, EXEC and DISCARD themselves.
+    /// The maxmemory gate for a command about to be queued: evictions, and
+    /// whether it is refused (which aborts the transaction, as any refusal).
+    fn multi_out_of_memory(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, name: &str) -> bool {
+        let Some(command) = crate::command_table::lookup(name) else { return false };
+        let refused = self.maxmemory_gate(ctx, command, &[], true).is_some();
+        if refused && let Some(tx) = self.clients.get_mut(&conn).and_then(|c| c.multi.as_mut()) {
+            tx.aborted = true;
+        }
+        refused
+    }
+
+    /// MULTI, EXEC, DISCARD, WATCH and UNWATCH themselves.
     pub(crate) fn transaction_command(
         &mut self,
         ctx: &mut Ctx<'_>,
         client: &mut Client,
         conn: ConnId,
         name: &str,
+        args: &[Vec<u8>],
     ) -> Value {
         match (name, client.multi.take()) {
             ("multi", None) => {
                 client.multi = Some(Transaction::default());
                 Value::ok()
             }
+            ("watch", None) => self.watch(ctx, client, args),
+            ("unwatch", tx) => {
+                client.multi = tx;
+                self.feed.watch.forget(client.id);
+                Value::ok()
+            }
             ("exec", None) => Value::error("ERR EXEC without MULTI"),
             ("discard", None) => Value::error("ERR DISCARD without MULTI"),
-            ("discard", Some(_)) => Value::ok(),
-            ("exec", Some(tx)) if tx.aborted => {
-                Value::error("EXECABORT Transaction discarded because of previous errors.")
+            ("discard", Some(_)) => {
+                self.feed.watch.forget(client.id);
+                Value::ok()
             }
-            ("exec", Some(tx)) => self.exec(ctx, client, conn, tx),
+            ("exec", Some(tx)) => {
+                // A watched key touched, or expired since WATCH (`isWatchedKeyExpired`).
+                let touched = self.feed.watch.dirty(client.id, &self.dbs, ctx.wall_clock_ms());
+                self.feed.watch.forget(client.id);
+                if tx.aborted {
+                    Value::error("EXECABORT Transaction discarded because of previous errors.")
+                } else if touched {
+                    Value::NilArray
+                } else {
+                    self.exec(ctx, client, conn, tx)
+                }
+            }
             (_, tx) => {
                 client.multi = tx;
                 Value::error("ERR MULTI calls can not be nested")
             }
         }
+    }
+
+    /// WATCH key...: each key with whether its time has passed; nothing more
+    /// once a watched key was touched (EXEC fails anyway).
+    fn watch(&mut self, ctx: &mut Ctx<'_>, client: &Client, args: &[Vec<u8>]) -> Value {
+        let now = ctx.wall_clock_ms();
+        if self.feed.watch.dirty(client.id, &self.dbs, now) {
+            return Value::ok();
+        }
+        let db = &self.dbs[client.db];
+        for key in &args[1..] {
+            let expired = db.keys.contains_key(key) && db.is_expired(key, now);
+            self.feed.watch.watch(client.id, client.db, key, expired);
+        }
+        Value::ok()
     }
 
     fn exec(&mut self, ctx: &mut Ctx<'_>, client: &mut Client, conn: ConnId, tx: Transaction) -> Value {
@@ -133,90 +196,71 @@ impl Server {
         Value::Array(replies)
     }
 
-    /// CLIENT KILL in its filter form (`TYPE normal|master|replica|slave|pubsub`,
-    /// `ID`, `ADDR`, `LADDR`, `SKIPME`) and its old `CLIENT KILL <addr>` form.
+    /// CLIENT KILL in its filter form (`ID`, `TYPE normal|master|replica|slave|pubsub`,
+    /// `USER`, `ADDR`, `LADDR`, `SKIPME`), which answers how many it killed,
+    /// and its old `CLIENT KILL <addr>` form. Killing a replica's master link
+    /// makes it reconnect.
     pub(crate) fn client_kill(&mut self, ctx: &mut Ctx<'_>, me: &mut Client, args: &[Vec<u8>]) -> Value {
-        let text = |a: &[u8]| String::from_utf8_lossy(a).into_owned();
         if args.len() == 3 {
-            let addr = text(&args[2]);
-            let target = self.clients.iter().find(|(_, c)| c.peer.to_string() == addr).map(|(&k, _)| k);
-            if me.peer.to_string() == addr {
-                // Killing oneself: Redis closes after the reply.
-                me.closing = true;
-                return Value::ok();
-            }
-            return match target {
-                Some(conn) => {
-                    self.kill_client(ctx, conn);
-                    Value::ok()
-                }
-                None => Value::error("ERR No such client"),
-            };
+            return self.client_kill_addr(ctx, me, &args[2]);
         }
-        if args.len() < 4 || !args.len().is_multiple_of(2) {
-            return Value::error("ERR syntax error");
-        }
-        let mut kind: Option<String> = None;
-        let mut id: Option<u64> = None;
-        let mut addr: Option<String> = None;
-        let mut laddr: Option<String> = None;
-        let mut skipme = true;
-        for pair in args[2..].chunks(2) {
-            let value = text(&pair[1]);
-            match text(&pair[0]).to_ascii_lowercase().as_str() {
-                "type" => {
-                    let v = value.to_ascii_lowercase();
-                    if !matches!(v.as_str(), "normal" | "master" | "replica" | "slave" | "pubsub") {
-                        return Value::error(format!("ERR Unknown client type '{value}'"));
-                    }
-                    kind = Some(if v == "slave" { "replica".to_owned() } else { v });
-                }
-                "id" => match value.parse::<u64>() {
-                    Ok(n) if n > 0 => id = Some(n),
-                    _ => return Value::error("ERR client-id should be greater than 0"),
-                },
-                "addr" => addr = Some(value),
-                "laddr" => laddr = Some(value),
-                "skipme" => match value.to_ascii_lowercase().as_str() {
-                    "yes" => skipme = true,
-                    "no" => skipme = false,
-                    _ => return Value::error("ERR syntax error"),
-                },
-                _ => return Value::error("ERR syntax error"),
-            }
-        }
+        let filter = match KillFilter::parse(&args[2..]) {
+            Ok(f) => f,
+            Err(e) => return e,
+        };
         let my_ip = self.repl.my_ip;
-        let victims: Vec<ConnId> = self
-            .clients
-            .iter()
-            .filter(|&(&conn, c)| {
-                let class = if c.replica.is_some() {
-                    "replica"
-                } else if self.pubsub.is_subscribed(conn) {
-                    "pubsub"
-                } else {
-                    "normal"
-                };
-                kind.as_deref().is_none_or(|k| k == class)
-                    && id.is_none_or(|i| i == c.id)
-                    && addr.as_deref().is_none_or(|a| a == c.peer.to_string())
-                    && laddr.as_deref().is_none_or(|a| a == format!("{my_ip}:{}", c.local_port))
-            })
-            .map(|(&conn, _)| conn)
-            .collect();
+        let matches = |s: &Server, conn: Option<ConnId>, c: &Client| {
+            filter.kind.is_none_or(|k| k == s.client_type(conn, c))
+                && filter.id.is_none_or(|i| i == c.id)
+                && filter.addr.as_deref().is_none_or(|a| a == c.peer.to_string())
+                && filter.laddr.as_deref().is_none_or(|a| a == format!("{my_ip}:{}", c.local_port))
+        };
+        let victims: Vec<ConnId> =
+            self.clients.iter().filter(|&(&conn, c)| matches(self, Some(conn), c)).map(|(&conn, _)| conn).collect();
         let mut killed = victims.len() as i64;
         for conn in victims {
             self.kill_client(ctx, conn);
         }
+        // The master link is a client too (`CLIENT_MASTER`): only TYPE master names it here.
+        if filter.kind == Some(ClientType::Master)
+            && filter.addr.is_none()
+            && filter.id.is_none()
+            && self.repl.link_up()
+        {
+            self.kill_master_link(ctx);
+            killed += 1;
+        }
         // The caller is out of the map while its command runs; it matches like any other.
-        let me_matches = kind.as_deref().is_none_or(|k| k == "normal")
-            && id.is_none_or(|i| i == me.id)
-            && addr.as_deref().is_none_or(|a| a == me.peer.to_string());
-        if !skipme && me_matches {
+        if !filter.skipme && matches(self, None, me) {
             me.closing = true;
             killed += 1;
         }
         Value::Integer(killed)
+    }
+
+    /// CLIENT KILL ip:port: OK, or no such client.
+    fn client_kill_addr(&mut self, ctx: &mut Ctx<'_>, me: &mut Client, addr: &[u8]) -> Value {
+        let addr = String::from_utf8_lossy(addr);
+        if me.peer.to_string() == addr {
+            // Killing oneself: Redis closes after the reply.
+            me.closing = true;
+            return Value::ok();
+        }
+        match self.clients.iter().find(|(_, c)| c.peer.to_string() == addr).map(|(&k, _)| k) {
+            Some(conn) => {
+                self.kill_client(ctx, conn);
+                Value::ok()
+            }
+            None => Value::error("ERR No such client"),
+        }
+    }
+
+    /// `freeClient` of the master client: the replica caches it and reconnects.
+    fn kill_master_link(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some(conn) = self.repl.master_conn() {
+            ctx.close(conn);
+        }
+        self.master_link_closed(ctx);
     }
 
     fn kill_client(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
@@ -225,18 +269,45 @@ impl Server {
             self.client_gone(ctx, conn, client);
         }
     }
+}
 
-    /// CLIENT LIST: one line per client, the caller included.
-    pub(crate) fn client_list(&self, now_ms: i64, me: &Client) -> Value {
-        let mut text = String::new();
-        let mut all: Vec<(Option<ConnId>, &Client)> = self.clients.iter().map(|(k, c)| (Some(*k), c)).collect();
-        all.push((None, me));
-        all.sort_by_key(|(_, c)| c.id);
-        for (conn, c) in all {
-            let cmd = if c.id == me.id { "client|list" } else { "NULL" };
-            text.push_str(&self.client_line(conn, c, now_ms, cmd));
-            text.push('\n');
+/// CLIENT KILL's filters, parsed in `clientKillCommand`'s order.
+struct KillFilter {
+    kind: Option<ClientType>,
+    id: Option<u64>,
+    addr: Option<String>,
+    laddr: Option<String>,
+    skipme: bool,
+}
+
+impl KillFilter {
+    fn parse(args: &[Vec<u8>]) -> Result<KillFilter, Value> {
+        let mut f = KillFilter { kind: None, id: None, addr: None, laddr: None, skipme: true };
+        let syntax = || Value::error("ERR syntax error");
+        let mut i = 0;
+        while i < args.len() {
+            let Some(value) = args.get(i + 1) else { return Err(syntax()) };
+            let text = String::from_utf8_lossy(value).into_owned();
+            match args[i].to_ascii_lowercase().as_slice() {
+                b"id" => match crate::commands::parse_int(value) {
+                    Some(n) if n > 0 => f.id = Some(n as u64),
+                    _ => return Err(Value::error("ERR client-id should be greater than 0")),
+                },
+                b"type" => match ClientType::parse(value) {
+                    Some(k) => f.kind = Some(k),
+                    None => return Err(Value::error(format!("ERR Unknown client type '{text}'"))),
+                },
+                b"addr" => f.addr = Some(text),
+                b"laddr" => f.laddr = Some(text),
+                // The node has only the default user (ACL SETUSER is not simulated).
+                b"user" if text == "default" => {}
+                b"user" => return Err(Value::error(format!("ERR No such user '{text}'"))),
+                b"skipme" if value.eq_ignore_ascii_case(b"yes") => f.skipme = true,
+                b"skipme" if value.eq_ignore_ascii_case(b"no") => f.skipme = false,
+                _ => return Err(syntax()),
+            }
+            i += 2;
         }
-        Value::Verbatim(text.into_bytes())
+        Ok(f)
     }
 }

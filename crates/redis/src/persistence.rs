@@ -157,7 +157,7 @@ impl Server {
             offset: self.repl.offset,
             stream_db: self.repl.stream_db(),
         };
-        crate::rdb::encode(&self.dbs, ctx.wall_clock_ms(), Some(&info))
+        crate::rdb::encode(&self.dbs, &self.scripting.functions.codes(), ctx.wall_clock_ms(), Some(&info))
     }
 
     /// SAVE in the foreground.
@@ -309,7 +309,7 @@ impl Server {
         let Some(manifest) = manifest else {
             // First start with AOF on: an empty base and incr file.
             let seq = 1;
-            let base = crate::rdb::encode(&self.dbs, ctx.wall_clock_ms(), None);
+            let base = crate::rdb::encode(&self.dbs, &self.scripting.functions.codes(), ctx.wall_clock_ms(), None);
             let base_path = self.base_path(seq);
             write_atomically(ctx, &base_path, &base);
             let msg = format!("Creating AOF base file {}.{seq}.base.rdb on server start", self.config.appendfilename);
@@ -358,7 +358,13 @@ impl Server {
                 db = db.min(self.dbs.len() - 1);
                 continue;
             }
+            if name == "function" {
+                self.function_from_master(ctx, args);
+                continue;
+            }
             let mut x = Exec::new(&mut self.dbs, &mut feed, false, db, now_ms);
+            x.clock_ms = ctx.wall_clock_ms();
+            x.obey = true;
             crate::commands::keyspace(&name, args, &mut x);
         }
         self.log(ctx, '*', "DB loaded from append only file: 0.000 seconds");
@@ -378,7 +384,7 @@ impl Server {
         self.log(ctx, '*', &format!("Background append only file rewriting started by pid {pid}"));
         let old = self.persist.aof.as_ref().map(|a| a.seq);
         let seq = old.map_or(1, |s| s + 1);
-        let base = crate::rdb::encode(&self.dbs, ctx.wall_clock_ms(), None);
+        let base = crate::rdb::encode(&self.dbs, &self.scripting.functions.codes(), ctx.wall_clock_ms(), None);
         let base_path = self.base_path(seq);
         write_atomically(ctx, &base_path, &base);
         let incr = Persistence::incr_path(&self.config, seq);
@@ -391,6 +397,49 @@ impl Server {
             ctx.disk().remove(&Persistence::incr_path(&self.config, old));
         }
         self.persist.aof = Some(Aof { seq, last_fsync_ms: ctx.wall_clock_ms(), ..Aof::default() });
+        self.log(ctx, '*', "Background AOF rewrite terminated with success");
+        self.log(ctx, '*', "Background AOF rewrite finished successfully");
+    }
+
+    /// BGREWRITEAOF: with AOF on, the rewrite above; with it off, Redis
+    /// still writes a new base and a manifest naming only it. The rewrite
+    /// is immediate here; while a BGSAVE child runs Redis would schedule it
+    /// after the child, and answers so.
+    pub(crate) fn bgrewriteaof(&mut self, ctx: &mut Ctx<'_>) -> Value {
+        let scheduled = self.persist.child_running();
+        if self.persist.aof.is_some() {
+            self.rewrite_aof(ctx);
+        } else {
+            self.rewrite_aof_off(ctx);
+        }
+        Value::Simple(
+            if scheduled {
+                "Background append only file rewriting scheduled"
+            } else {
+                "Background append only file rewriting started"
+            }
+            .to_owned(),
+        )
+    }
+
+    /// BGREWRITEAOF with AOF off: base `n + 1` replaces base `n` of the manifest on disk.
+    fn rewrite_aof_off(&mut self, ctx: &mut Ctx<'_>) {
+        let pid = self.new_pid(ctx);
+        self.log(ctx, '*', &format!("Background append only file rewriting started by pid {pid}"));
+        let manifest = ctx.disk().read(&self.manifest_path()).map(|b| String::from_utf8_lossy(b).into_owned());
+        let old = manifest.as_deref().and_then(|m| {
+            m.lines().find_map(|l| l.split_whitespace().skip_while(|w| *w != "seq").nth(1)?.parse::<u64>().ok())
+        });
+        let seq = old.map_or(1, |s| s + 1);
+        let base = crate::rdb::encode(&self.dbs, &self.scripting.functions.codes(), ctx.wall_clock_ms(), None);
+        write_atomically(ctx, &self.base_path(seq), &base);
+        let name = &self.config.appendfilename;
+        let text = format!("file {name}.{seq}.base.rdb seq {seq} type b\n");
+        write_atomically(ctx, &self.manifest_path(), text.as_bytes());
+        if let Some(old) = old {
+            let old_base = self.base_path(old);
+            ctx.disk().remove(&old_base);
+        }
         self.log(ctx, '*', "Background AOF rewrite terminated with success");
         self.log(ctx, '*', "Background AOF rewrite finished successfully");
     }

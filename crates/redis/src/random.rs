@@ -1,4 +1,4 @@
-//! ZRANDMEMBER and SRANDMEMBER (t_zset.c, t_set.c): members drawn from the
+//! ZRANDMEMBER, SRANDMEMBER and HRANDFIELD (t_zset.c, t_set.c, t_hash.c): members drawn from the
 //! process's seeded random stream (one draw per command, [`Exec::random`],
 //! stretched with splitmix64), so a run is reproducible. Which members come
 //! is random in Redis too; what is not random matches it: the whole set when
@@ -43,6 +43,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
         "zrandmember" => zrandmember(args, x),
         "srandmember" => srandmember(args, x),
         "spop" => spop(args, x),
+        "hrandfield" => hrandfield(args, x),
         _ => return crate::lcs::keyspace(name, args, x),
     })
 }
@@ -103,6 +104,48 @@ fn zrandmember(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         return Value::Array(picked.into_iter().map(|(m, s)| Value::Array(vec![Value::Bulk(m), double(s)])).collect());
     }
     Value::Array(picked.into_iter().flat_map(|(m, s)| [Value::Bulk(m), double(s)]).collect())
+}
+
+/// HRANDFIELD key [count [WITHVALUES]] (`hrandfieldCommand`): checked as
+/// ZRANDMEMBER is; the whole hash comes in its own (insertion) order.
+fn hrandfield(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let mut draws = Draws(x.random);
+    let Some(arg) = args.get(2) else {
+        return match x.lookup(&args[1]) {
+            None => Value::Nil,
+            Some(Data::Hash(fields)) => Value::Bulk(fields[draws.below(fields.len())].0.clone()),
+            Some(_) => wrong_type(),
+        };
+    };
+    let n = match count(arg) {
+        Ok(n) => n,
+        Err(e) => return e,
+    };
+    if args.len() > 4 || (args.len() == 4 && !args[3].eq_ignore_ascii_case(b"withvalues")) {
+        return Value::error("ERR syntax error");
+    }
+    let withvalues = args.len() == 4;
+    if withvalues && !(-i64::MAX / 2..=i64::MAX / 2).contains(&n) {
+        return Value::error("ERR value is out of range");
+    }
+    let resp3 = x.resp3;
+    let fields = match x.lookup(&args[1]) {
+        None => return Value::Array(Vec::new()),
+        Some(Data::Hash(fields)) => fields,
+        Some(_) => return wrong_type(),
+    };
+    let (wanted, unique) = (n.unsigned_abs() as usize, n >= 0);
+    let picked: Vec<&(Vec<u8>, Vec<u8>)> = if unique && wanted >= fields.len() {
+        fields.iter().collect()
+    } else {
+        draws.pick(fields.len(), wanted, unique).into_iter().map(|i| &fields[i]).collect()
+    };
+    let pair = |(f, v): &(Vec<u8>, Vec<u8>)| [Value::Bulk(f.clone()), Value::Bulk(v.clone())];
+    Value::Array(match (withvalues, resp3) {
+        (false, _) => picked.into_iter().map(|(f, _)| Value::Bulk(f.clone())).collect(),
+        (true, true) => picked.into_iter().map(|p| Value::Array(pair(p).to_vec())).collect(),
+        (true, false) => picked.into_iter().flat_map(pair).collect(),
+    })
 }
 
 /// SRANDMEMBER key [count].

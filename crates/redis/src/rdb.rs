@@ -12,6 +12,7 @@
 use crate::keyspace::{Data, Db};
 
 const MAGIC: &[u8] = b"REDIS0010";
+const OP_FUNCTION2: u8 = crate::scripting::functions::RDB_OPCODE_FUNCTION2;
 const OP_AUX: u8 = 0xFA;
 const OP_RESIZEDB: u8 = 0xFB;
 const OP_EXPIRETIME_MS: u8 = 0xFC;
@@ -28,8 +29,8 @@ const TYPE_ZSET_LISTPACK: u8 = 17;
 const TYPE_LIST_QUICKLIST_2: u8 = 18;
 /// `rdb.h`'s `RDB_VERSION`, also the version a DUMP payload carries.
 pub const RDB_VERSION: u16 = 10;
-/// `hash-max-listpack-entries` / `hash-max-listpack-value` defaults.
-const HASH_MAX_LISTPACK_ENTRIES: usize = 128;
+/// `hash-max-listpack-entries` / `hash-max-listpack-value` defaults (512 and 64 on 7.0.15: CONFIG GET).
+const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
 const HASH_MAX_LISTPACK_VALUE: usize = 64;
 /// `zset-max-listpack-entries` / `zset-max-listpack-value` defaults.
 const ZSET_MAX_LISTPACK_ENTRIES: usize = 128;
@@ -63,10 +64,12 @@ pub struct Loaded {
     pub used_mem: u64,
     /// Replication info, if the file has it.
     pub repl: Option<ReplInfo>,
+    /// The function libraries' code (`RDB_OPCODE_FUNCTION2` records).
+    pub functions: Vec<Vec<u8>>,
 }
 
-/// Encodes the dataset. `now_ms` is the creation time.
-pub fn encode(dbs: &[Db], now_ms: i64, repl: Option<&ReplInfo>) -> Vec<u8> {
+/// Encodes the dataset and the function libraries' code. `now_ms` is the creation time.
+pub fn encode(dbs: &[Db], functions: &[Vec<u8>], now_ms: i64, repl: Option<&ReplInfo>) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);
     out.extend_from_slice(MAGIC);
     let used_mem = approx_memory(dbs);
@@ -85,6 +88,10 @@ pub fn encode(dbs: &[Db], now_ms: i64, repl: Option<&ReplInfo>) -> Vec<u8> {
         aux("repl-offset", &r.offset.to_string());
     }
     aux("aof-base", "0");
+    for code in functions {
+        out.push(OP_FUNCTION2);
+        string(&mut out, code);
+    }
     for (i, db) in dbs.iter().enumerate().filter(|(_, db)| !db.keys.is_empty()) {
         out.push(OP_SELECTDB);
         length(&mut out, i as u64);
@@ -113,7 +120,7 @@ pub fn encode(dbs: &[Db], now_ms: i64, repl: Option<&ReplInfo>) -> Vec<u8> {
 pub fn approx_memory(dbs: &[Db]) -> u64 {
     let mut bytes = 0u64;
     for db in dbs {
-        for (k, v) in &db.keys {
+        for (k, v) in db.keys.iter_unordered() {
             bytes += k.len() as u64 + 56;
             bytes += match v {
                 Data::Str(s) => s.len() as u64 + 16,
@@ -121,13 +128,14 @@ pub fn approx_memory(dbs: &[Db]) -> u64 {
                 Data::Set(s) => s.iter().map(|m| m.len() as u64 + 40).sum::<u64>() + 32,
                 Data::Hash(h) => h.iter().map(|(f, v)| (f.len() + v.len()) as u64 + 4).sum::<u64>() + 32,
                 Data::ZSet(z) => z.iter().map(|(m, _)| m.len() as u64 + 48).sum::<u64>() + 32,
+                Data::Stream(s) => s.nodes.values().map(|n| crate::stream::node_bytes(n) as u64 + 32).sum::<u64>() + 64,
             };
         }
     }
     985_000 + bytes
 }
 
-fn length(out: &mut Vec<u8>, n: u64) {
+pub(crate) fn length(out: &mut Vec<u8>, n: u64) {
     if n < 1 << 6 {
         out.push(n as u8);
     } else if n < 1 << 14 {
@@ -145,7 +153,7 @@ fn length(out: &mut Vec<u8>, n: u64) {
 /// `rdbSaveRawString`: a short decimal that fits 32 bits as an integer, a
 /// string longer than 20 bytes LZF-compressed if that saves 4 bytes or more
 /// (`rdbcompression yes`), anything else as length and bytes.
-fn string(out: &mut Vec<u8>, s: &[u8]) {
+pub(crate) fn string(out: &mut Vec<u8>, s: &[u8]) {
     if s.len() <= 11
         && let Some(n) = crate::commands::parse_int(s).filter(|n| n.to_string().as_bytes() == s)
     {
@@ -183,7 +191,7 @@ const ENC_INT32: u8 = 0xC2;
 const ENC_LZF: u8 = 0xC3;
 
 /// The canonical decimal an intset or a listpack stores as an integer (`string2ll` round trip).
-fn as_int(s: &[u8]) -> Option<i64> {
+pub(crate) fn as_int(s: &[u8]) -> Option<i64> {
     if s.len() > 20 {
         return None;
     }
@@ -197,7 +205,7 @@ pub(crate) fn big_encoding(value: &Data) -> bool {
         Data::Hash(fields) => !small_hash(fields),
         Data::Set(members) => members.len() > SET_MAX_INTSET_ENTRIES || members.iter().any(|m| as_int(m).is_none()),
         Data::ZSet(z) => !small_zset(z),
-        Data::Str(_) | Data::List(_) => false,
+        Data::Str(_) | Data::List(_) | Data::Stream(_) => false,
     }
 }
 
@@ -243,6 +251,7 @@ pub fn object_type(value: &Data, converted: bool) -> u8 {
         Data::Hash(_) => TYPE_HASH,
         Data::ZSet(z) if !converted && small_zset(z) => TYPE_ZSET_LISTPACK,
         Data::ZSet(_) => TYPE_ZSET_2,
+        Data::Stream(_) => crate::stream::rdb::TYPE_STREAM_LISTPACKS_2,
     }
 }
 
@@ -290,6 +299,7 @@ pub fn write_object(out: &mut Vec<u8>, value: &Data, converted: bool) {
                 out.extend_from_slice(&s.to_le_bytes());
             }
         }
+        Data::Stream(s) => crate::stream::rdb::write(out, s),
     }
 }
 
@@ -332,7 +342,7 @@ fn quicklist_nodes(items: &std::collections::VecDeque<Vec<u8>>) -> Vec<Vec<u8>> 
 const LISTPACK_EMPTY_LEN: usize = 7;
 
 /// A listpack: total bytes and element count, then each entry, then 0xFF.
-fn listpack(entries: &[&[u8]]) -> Vec<u8> {
+pub(crate) fn listpack(entries: &[&[u8]]) -> Vec<u8> {
     let mut out = vec![0; 6];
     for e in entries {
         listpack_entry(&mut out, e);
@@ -346,7 +356,7 @@ fn listpack(entries: &[&[u8]]) -> Vec<u8> {
 }
 
 /// One listpack entry (integer or string encoding) followed by its back-length.
-fn listpack_entry(out: &mut Vec<u8>, e: &[u8]) {
+pub(crate) fn listpack_entry(out: &mut Vec<u8>, e: &[u8]) {
     let start = out.len();
     match as_int(e) {
         Some(n @ 0..=127) => out.push(n as u8),
@@ -459,6 +469,11 @@ pub enum RdbError {
     /// A malformed listpack blob.
     #[error("Listpack integrity check failed.")]
     Listpack,
+    /// A stream whose parts do not agree (a node key that is not an ID, a
+    /// length that is not its live entries, a pending entry owned by no
+    /// consumer or by two).
+    #[error("Stream integrity check failed.")]
+    BadStream,
     /// A DUMP payload with bytes after its object.
     #[error("trailing bytes after the object")]
     TrailingBytes,
@@ -467,19 +482,32 @@ pub enum RdbError {
     WrongSignature,
 }
 
-struct Reader<'a> {
+/// A cursor over RDB bytes.
+pub(crate) struct Reader<'a> {
     buf: &'a [u8],
     at: usize,
 }
 
+impl<'a> Reader<'a> {
+    /// A cursor at the start of `buf`.
+    pub(crate) fn new(buf: &'a [u8]) -> Reader<'a> {
+        Reader { buf, at: 0 }
+    }
+
+    /// Whether every byte has been read.
+    pub(crate) fn at_end(&self) -> bool {
+        self.at >= self.buf.len()
+    }
+}
+
 impl Reader<'_> {
-    fn byte(&mut self) -> Result<u8, RdbError> {
+    pub(crate) fn byte(&mut self) -> Result<u8, RdbError> {
         let b = *self.buf.get(self.at).ok_or(RdbError::ShortRead)?;
         self.at += 1;
         Ok(b)
     }
 
-    fn bytes(&mut self, n: usize) -> Result<&[u8], RdbError> {
+    pub(crate) fn bytes(&mut self, n: usize) -> Result<&[u8], RdbError> {
         let end = self.at.checked_add(n).filter(|&e| e <= self.buf.len());
         let end = end.ok_or(RdbError::ShortRead)?;
         let s = &self.buf[self.at..end];
@@ -487,7 +515,7 @@ impl Reader<'_> {
         Ok(s)
     }
 
-    fn length(&mut self) -> Result<u64, RdbError> {
+    pub(crate) fn length(&mut self) -> Result<u64, RdbError> {
         let first = self.byte()?;
         Ok(match first >> 6 {
             0 => u64::from(first & 0x3F),
@@ -499,7 +527,7 @@ impl Reader<'_> {
     }
 
     /// `rdbGenericLoadStringObject`: plain, integer-encoded or LZF-compressed.
-    fn string(&mut self) -> Result<Vec<u8>, RdbError> {
+    pub(crate) fn string(&mut self) -> Result<Vec<u8>, RdbError> {
         let first = *self.buf.get(self.at).ok_or(RdbError::ShortRead)?;
         if first >> 6 != 3 {
             let n = self.length()?;
@@ -531,7 +559,7 @@ impl Reader<'_> {
         }
     }
 
-    fn count(&mut self) -> Result<usize, RdbError> {
+    pub(crate) fn count(&mut self) -> Result<usize, RdbError> {
         let n = self.length()?;
         // Each element needs at least one byte, which bounds hostile counts.
         usize::try_from(n).ok().filter(|&n| n <= self.buf.len()).ok_or(RdbError::LengthOutOfRange)
@@ -609,6 +637,7 @@ fn read_object(r: &mut Reader<'_>, kind: u8) -> Result<Data, RdbError> {
             }
             Data::List(items)
         }
+        crate::stream::rdb::TYPE_STREAM_LISTPACKS_2 => Data::Stream(Box::new(crate::stream::rdb::read(r)?)),
         other => return Err(RdbError::UnknownType(other)),
     })
 }
@@ -632,7 +661,7 @@ fn read_intset(blob: &[u8]) -> Result<Vec<i64>, RdbError> {
 }
 
 /// The entries of a listpack, integers as their decimal strings.
-fn read_listpack(blob: &[u8]) -> Result<Vec<Vec<u8>>, RdbError> {
+pub(crate) fn read_listpack(blob: &[u8]) -> Result<Vec<Vec<u8>>, RdbError> {
     let bad = || RdbError::Listpack;
     if blob.len() < LISTPACK_EMPTY_LEN
         || u32::from_le_bytes([blob[0], blob[1], blob[2], blob[3]]) as usize != blob.len()
@@ -742,7 +771,7 @@ pub fn decode(buf: &[u8]) -> Result<Loaded, RdbError> {
         return Err(RdbError::WrongSignature);
     }
     let mut r = Reader { buf, at: 9 };
-    let mut loaded = Loaded { dbs: Vec::new(), ctime: 0, used_mem: 0, repl: None };
+    let mut loaded = Loaded { dbs: Vec::new(), ctime: 0, used_mem: 0, repl: None, functions: Vec::new() };
     let (mut replid, mut offset, mut stream_db) = (None, None, 0);
     let mut expire: Option<i64> = None;
     loop {
@@ -761,6 +790,7 @@ pub fn decode(buf: &[u8]) -> Result<Loaded, RdbError> {
                     _ => {}
                 }
             }
+            OP_FUNCTION2 => loaded.functions.push(r.string()?),
             OP_SELECTDB => {
                 let n = r.length()? as usize;
                 loaded.dbs.push((n, Db::default()));
@@ -780,7 +810,8 @@ pub fn decode(buf: &[u8]) -> Result<Loaded, RdbError> {
             | TYPE_ZSET_LISTPACK
             | TYPE_SET_INTSET
             | TYPE_HASH_LISTPACK
-            | TYPE_LIST_QUICKLIST_2 => {
+            | TYPE_LIST_QUICKLIST_2
+            | crate::stream::rdb::TYPE_STREAM_LISTPACKS_2 => {
                 let key = r.string()?;
                 let value = read_object(&mut r, op)?;
                 if loaded.dbs.is_empty() {
@@ -814,7 +845,7 @@ mod tests {
         dbs[2].keys.insert(b"h".to_vec(), Data::Hash(vec![(b"f".to_vec(), b"v".to_vec())]));
         dbs[2].keys.insert(b"t".to_vec(), Data::Set([b"x".to_vec()].into()));
         let repl = ReplInfo { replid: "ab".repeat(20), offset: 12345, stream_db: 2 };
-        let bytes = encode(&dbs, 1_000_000, Some(&repl));
+        let bytes = encode(&dbs, &[], 1_000_000, Some(&repl));
         assert_eq!(&bytes[..9], b"REDIS0010");
         let loaded = decode(&bytes).unwrap();
         assert_eq!(loaded.repl, Some(repl));
@@ -833,8 +864,8 @@ mod tests {
 
     #[test]
     fn truncated_or_foreign_files_are_errors_not_panics() {
-        let dbs = vec![Db { keys: [(b"k".to_vec(), Data::Str(b"v".to_vec()))].into(), ..Db::default() }];
-        let bytes = encode(&dbs, 0, None);
+        let dbs = vec![Db { keys: [(b"k".to_vec(), Data::Str(b"v".to_vec()))].into_iter().collect(), ..Db::default() }];
+        let bytes = encode(&dbs, &[], 0, None);
         for cut in 0..bytes.len() - 9 {
             assert!(decode(&bytes[..cut]).is_err(), "cut at {cut}");
         }

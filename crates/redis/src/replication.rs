@@ -207,6 +207,11 @@ impl Default for Replication {
 }
 
 impl Replication {
+    /// Bytes the replication backlog holds (`mem_replication_backlog`).
+    pub(crate) fn backlog_bytes(&self) -> u64 {
+        self.backlog.as_ref().map_or(0, |b| b.data.len() as u64)
+    }
+
     /// Asserts that the replication offset has not gone down since the
     /// last call unless the replication id changed, and remembers both. A
     /// (replid, offset) pair names a point of one history, which only
@@ -242,6 +247,11 @@ impl Replication {
 
     pub(crate) fn is_master_link(&self, conn: ConnId) -> bool {
         self.master.is_some() && self.link_conn() == Some(conn)
+    }
+
+    /// The connection of an established link to the master (the master client).
+    pub(crate) fn master_conn(&self) -> Option<ConnId> {
+        if self.link_up() { self.link_conn() } else { None }
     }
 
     fn link_conn(&self) -> Option<ConnId> {
@@ -396,13 +406,22 @@ impl Server {
         if client.replica.is_some() {
             return None;
         }
+        let psync = args[0].eq_ignore_ascii_case(b"psync");
+        if psync
+            && args.get(3).is_some_and(|a| a.eq_ignore_ascii_case(b"failover"))
+            && let Some(refused) = self.psync_failover(ctx, client, &args[1])
+        {
+            return Some(refused);
+        }
+        if self.failover.active() {
+            return Some(Value::error("NOMASTERLINK Can't SYNC while failing over"));
+        }
         if self.repl.master.is_some() && !self.repl.link_up() {
             return Some(Value::error("NOMASTERLINK Can't SYNC while not connected with my master"));
         }
         let now = ctx.wall_clock_ms();
         let addr = format!("{}:{}", client.peer.ip(), client.listening_port);
         self.log(ctx, '*', &format!("Replica {addr} asks for synchronization"));
-        let psync = args[0].eq_ignore_ascii_case(b"psync");
         if psync {
             let asked = String::from_utf8_lossy(&args[1]).into_owned();
             let offset = crate::commands::parse_int(&args[2]).unwrap_or(-1);
@@ -523,7 +542,8 @@ impl Server {
             offset: self.repl.offset,
             stream_db: self.repl.stream_db(),
         };
-        let snapshot = crate::rdb::encode(&self.dbs, ctx.wall_clock_ms(), Some(&info));
+        let snapshot =
+            crate::rdb::encode(&self.dbs, &self.scripting.functions.codes(), ctx.wall_clock_ms(), Some(&info));
         let mut mark = [0u8; 20];
         ctx.rng().fill(&mut mark);
         let mark: String = mark.iter().map(|b| format!("{b:02x}")).collect();
@@ -727,6 +747,17 @@ impl Server {
         self.process_client(ctx, conn);
     }
 
+    /// CLIENT UNBLOCK of a client in WAIT: the count so far (`error: None`) or the error.
+    pub(crate) fn unblock_wait(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, error: Option<Value>) {
+        let Some(error) = error else { return self.finish_wait(ctx, conn) };
+        let Some(wait) = self.clients.get_mut(&conn).and_then(|c| c.wait.take()) else { return };
+        if let Some(t) = wait.timer {
+            ctx.cancel_timer(t);
+        }
+        self.outputs.write_with(ctx, conn, |buf| error.encode(buf));
+        self.process_client(ctx, conn);
+    }
+
     pub(crate) fn wait_timeouts(&mut self, ctx: &mut Ctx<'_>) {
         let now = ctx.now();
         let due: Vec<ConnId> = self
@@ -742,6 +773,9 @@ impl Server {
 
     /// REPLICAOF / SLAVEOF.
     pub(crate) fn replicaof_command(&mut self, ctx: &mut Ctx<'_>, client: &mut Client, args: &[Vec<u8>]) -> Value {
+        if self.failover.active() {
+            return Value::error("ERR REPLICAOF not allowed while failing over.");
+        }
         if client.replica.is_some() {
             return Value::error("ERR Command is not valid when client is a replica.");
         }
@@ -770,6 +804,7 @@ impl Server {
 
     /// `replicationSetMaster`.
     pub(crate) fn set_master(&mut self, ctx: &mut Ctx<'_>, host: String, port: u16) {
+        self.disconnect_blocked_clients(ctx);
         let was_master = self.repl.master.is_none();
         self.drop_link(ctx, !was_master);
         self.repl.master = Some(MasterAddr { host, port });
@@ -803,6 +838,11 @@ impl Server {
         self.repl.link = Link::Connect;
         self.repl.no_replicas_since_ms = ctx.wall_clock_ms();
         ctx.observe(Observation::Role { role: Role::Master, master: None });
+    }
+
+    /// Closes the link to the master, caching it for a later PSYNC (`freeClient` of the master client).
+    pub(crate) fn drop_master_link(&mut self, ctx: &mut Ctx<'_>) {
+        self.drop_link(ctx, true);
     }
 
     /// Closes the link to the master; a connected link is cached for a later PSYNC when `cache`.
@@ -1078,7 +1118,15 @@ impl Server {
                     }
                 };
                 let mut out = Vec::new();
-                resp::encode_command(&[b"PSYNC".as_slice(), id.as_bytes(), offset.as_bytes()], &mut out);
+                // A master failing over to this one asks it to take over.
+                if self.failover.in_progress() {
+                    resp::encode_command(
+                        &[b"PSYNC".as_slice(), id.as_bytes(), offset.as_bytes(), b"FAILOVER"],
+                        &mut out,
+                    );
+                } else {
+                    resp::encode_command(&[b"PSYNC".as_slice(), id.as_bytes(), offset.as_bytes()], &mut out);
+                }
                 ctx.send(conn, &out);
                 self.repl.link = Link::Handshake(conn, VecDeque::from([Expect::Psync]));
             }
@@ -1111,6 +1159,9 @@ impl Server {
             let offset = parts.next().and_then(|o| o.parse::<i64>().ok()).unwrap_or(0);
             self.log(ctx, '*', &format!("Full resync from master: {replid}:{offset}"));
             self.repl.link = Link::Transfer { conn, replid, offset, mark: None, len: None, payload: Vec::new() };
+            if self.failover.in_progress() {
+                self.clear_failover_state(ctx);
+            }
             return true;
         }
         if let Some(rest) = line.strip_prefix("+CONTINUE") {
@@ -1134,14 +1185,25 @@ impl Server {
             }
             self.log(ctx, '*', "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
             self.link_established(ctx, conn, db, false);
+            if self.failover.in_progress() {
+                self.clear_failover_state(ctx);
+            }
             return true;
         }
-        if line.starts_with("-NOMASTERLINK") || line.starts_with("-LOADING") {
+        let try_later = line.starts_with("-NOMASTERLINK") || line.starts_with("-LOADING");
+        if try_later {
             self.log(ctx, '*', &format!("Master is currently unable to PSYNC but should be in the future: {line}"));
+        } else {
+            self.log(ctx, '#', &format!("Unexpected reply to PSYNC from master: {line}"));
+        }
+        if self.failover.in_progress() {
+            self.abort_failover(ctx, "Failover target rejected psync request");
+            return false;
+        }
+        if try_later {
             self.handshake_failed(ctx, false);
             return false;
         }
-        self.log(ctx, '#', &format!("Unexpected reply to PSYNC from master: {line}"));
         self.log(ctx, '*', "Retrying with SYNC...");
         ctx.send(conn, b"*1\r\n$4\r\nSYNC\r\n");
         self.repl.link = Link::Handshake(conn, VecDeque::from([Expect::Sync]));
@@ -1218,6 +1280,12 @@ impl Server {
         self.log(ctx, '*', &format!("Loading RDB produced by version {}", crate::server::VERSION));
         self.log(ctx, '*', &format!("RDB age {} seconds", (now / 1000 - loaded.ctime).max(0)));
         self.log(ctx, '*', &format!("RDB memory usage when created {:.2} Mb", loaded.used_mem as f64 / 1048576.0));
+        self.load_rdb_functions(ctx, &loaded.functions);
+        for (i, db) in self.dbs.iter().enumerate() {
+            self.feed.watch.flushing(i, db);
+        }
+        // The clients blocked on each database's keys stay blocked on them.
+        let blocking: Vec<_> = self.dbs.iter_mut().map(|d| std::mem::take(&mut d.blocking)).collect();
         self.dbs = (0..self.config.databases).map(|_| Db::default()).collect();
         let mut keys = 0u64;
         for (i, mut db) in loaded.dbs {
@@ -1233,6 +1301,9 @@ impl Server {
             }
             keys += db.keys.len() as u64;
             self.dbs[i] = db;
+        }
+        for (db, blocking) in self.dbs.iter_mut().zip(blocking) {
+            db.blocking = blocking;
         }
         keys
     }
@@ -1269,6 +1340,10 @@ impl Server {
                         db_now = (n.max(0) as usize).min(self.dbs.len() - 1);
                     }
                 }
+                "function" => {
+                    self.function_from_master(ctx, args);
+                    self.persist.feed_aof_command(ctx, &self.config, db_now, args);
+                }
                 "replconf" => {
                     if args.get(1).is_some_and(|a| a.eq_ignore_ascii_case(b"getack")) {
                         let mut ack = Vec::new();
@@ -1280,6 +1355,8 @@ impl Server {
                 _ => {
                     if crate::command_table::lookup(name).is_some() {
                         let mut x = Exec::new(&mut self.dbs, &mut self.feed, false, db_now, STREAM_CLOCK_MS);
+                        x.clock_ms = ctx.wall_clock_ms();
+                        x.obey = true;
                         crate::commands::keyspace(name, args, &mut x);
                         self.persist.dirty += x.dirty;
                         self.persist.feed_aof_command(ctx, &self.config, db_now, args);
@@ -1323,6 +1400,7 @@ impl Server {
 
     /// `replicationCron`, every second.
     pub(crate) fn replication_cron(&mut self, ctx: &mut Ctx<'_>) {
+        self.update_failover_status(ctx);
         let now = ctx.wall_clock_ms();
         let timeout = self.config.repl_timeout as i64 * 1000;
         if let Some(m) = self.repl.master.clone() {
@@ -1357,8 +1435,8 @@ impl Server {
         }
         let has_replicas = self.clients.values().any(|c| c.replica.is_some());
         let period = self.config.repl_ping_replica_period.max(1);
-        // A master paused for a cluster manual failover keeps its offset still.
-        let paused = self.writes_paused(now);
+        // A master paused for a manual failover (or a FAILOVER with a TIMEOUT) keeps its offset still.
+        let paused = self.writes_paused(now) || self.failover.stops_pings();
         if self.repl.master.is_none() && has_replicas && self.repl.cron_loops.is_multiple_of(period) && !paused {
             self.feed_replicas(None, b"*1\r\n$4\r\nPING\r\n");
         }
@@ -1487,10 +1565,14 @@ impl Server {
         };
         let _ = write!(
             s,
-            "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\n\
+            "master_failover_state:{}\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\n\
              second_repl_offset:{}\r\nrepl_backlog_active:{active}\r\nrepl_backlog_size:{size}\r\n\
              repl_backlog_first_byte_offset:{first}\r\nrepl_backlog_histlen:{histlen}\r\n",
-            r.replid, r.replid2, r.offset, r.second_offset
+            self.failover.state_name(),
+            r.replid,
+            r.replid2,
+            r.offset,
+            r.second_offset
         );
         s
     }

@@ -59,6 +59,13 @@ pub(crate) struct Client {
     pub(crate) name: Vec<u8>,
     /// RESP2 until `HELLO 3`: how this client's replies are encoded.
     pub(crate) proto: Protocol,
+    /// What CLIENT REPLY, NO-EVICT and TRACKING set.
+    pub(crate) ctl: crate::client_control::Controls,
+    /// Blocked on keys (BLPOP...).
+    pub(crate) blocked: Option<crate::blocking::Blocked>,
+    /// May not block (`CLIENT_DENY_BLOCKING`): a script's client, whose
+    /// blocking commands answer as if they timed out.
+    pub(crate) deny_blocking: bool,
 }
 
 impl Client {
@@ -84,6 +91,9 @@ impl Client {
             multi: None,
             name: Vec::new(),
             proto: Protocol::Resp2,
+            ctl: Default::default(),
+            blocked: None,
+            deny_blocking: true,
         }
     }
 }
@@ -106,7 +116,7 @@ pub struct Server {
     pub(crate) repl: Replication,
     pub(crate) persist: Persistence,
     /// DEBUG SLEEP: the event loop is blocked until then.
-    busy_until: Option<Instant>,
+    pub(crate) busy_until: Option<Instant>,
     /// What its work costs in CPU time.
     pub(crate) costs: crate::costs::Costs,
     /// Its start-up time is over and it has initialized ([`Server::boot`]).
@@ -134,6 +144,18 @@ pub struct Server {
     published: Published,
     /// Lua scripts: the interpreter, the script cache, the running script.
     pub(crate) scripting: crate::scripting::Scripting,
+    /// CLIENT PAUSE in force, if any.
+    pub(crate) client_pause: Option<crate::client_control::ClientPause>,
+    /// A FAILOVER under way.
+    pub(crate) failover: crate::failover::Failover,
+    /// SLOWLOG's entries and the per-command calls LATENCY HISTOGRAM shows.
+    pub(crate) slowlog: crate::slowlog::SlowLog,
+    /// Clients in MONITOR mode, in the order they asked.
+    pub(crate) monitors: Vec<ConnId>,
+    /// Clients blocked on keys.
+    pub(crate) blocking: crate::blocking::Blocking,
+    /// The eviction pool, `evicted_keys` and the memory peak.
+    pub(crate) memory: crate::memory::Memory,
 }
 
 /// Values last published through [`Ctx::observe`], so that a node publishes
@@ -186,6 +208,12 @@ impl Server {
             outputs: crate::output::Outputs::default(),
             published: Published::default(),
             scripting: crate::scripting::Scripting::default(),
+            client_pause: None,
+            failover: Default::default(),
+            slowlog: Default::default(),
+            monitors: Vec::new(),
+            blocking: crate::blocking::Blocking::default(),
+            memory: crate::memory::Memory::default(),
         }
     }
 
@@ -372,6 +400,7 @@ impl Server {
         if self.shutdown_cron(ctx) {
             return;
         }
+        let unpaused = self.client_pause_expired(ctx.wall_clock_ms());
         // A master's offset of its stream, a replica's of what it processed:
         // published at most once per cron, when it moved.
         if ctx.observing() && self.published.offset != Some(self.repl.offset) {
@@ -380,7 +409,7 @@ impl Server {
         }
         // Active expiry on masters: reclaim every key whose time has come, and
         // tell replicas; not while writes are paused (`activeExpireCycle`).
-        if self.repl.master.is_none() && !self.writes_paused(ctx.wall_clock_ms()) {
+        if self.repl.master.is_none() && !self.pause_in_force(ctx.wall_clock_ms()).writes {
             let now = ctx.wall_clock_ms();
             for i in 0..self.dbs.len() {
                 let due: Vec<Vec<u8>> =
@@ -394,14 +423,21 @@ impl Server {
                 self.flush_feed(ctx);
             }
         }
-        if self.cron_loops.is_multiple_of(10) {
+        // replicationCron runs once a second, every cron while a FAILOVER is under way.
+        if self.cron_loops.is_multiple_of(10) || self.failover.active() {
             self.replication_cron(ctx);
             self.migrate_close_idle(ctx);
         }
         if self.cluster.is_some() {
             self.cluster_cron(ctx);
+            // clientsCron: clients blocked on a slot that moved away.
+            self.redirect_blocked_clients(ctx);
         }
         self.persistence_cron(ctx);
+        if unpaused {
+            // Clients a CLIENT PAUSE held run again (`unblockPostponedClients`).
+            self.resume_paused_clients(ctx);
+        }
         self.cron_loops += 1;
         // aeProcessEvents sleeps in epoll_wait for the time to the next timer
         // rounded up to a whole millisecond, so each tick fires up to 1 ms
@@ -443,7 +479,7 @@ impl Server {
                 }
                 break;
             }
-            let paused = self.writes_paused(ctx.wall_clock_ms());
+            let pause = self.pause_in_force(ctx.wall_clock_ms());
             if self.shutdown_blocks(conn) {
                 // Blocked in SHUTDOWN: the rest of its input waits for an ABORT (or the exit).
                 if !self.stalled.contains(&conn) {
@@ -452,14 +488,16 @@ impl Server {
                 break;
             }
             let Some(client) = self.clients.get_mut(&conn) else { break };
-            if client.wait.is_some() {
+            if client.wait.is_some() || client.blocked.is_some() {
                 break;
             }
             let proto = client.proto;
             // A write held back by a pause (a manual failover's, a shutdown's) runs first once it ends.
             let held = client.held.take();
             if let Some(held) = held {
-                if paused {
+                let mut name_buf = [0u8; crate::commands::NAME_MAX];
+                let name = crate::commands::lowercase_name(&held[0], &mut name_buf);
+                if pause.holds(client, &held, name, crate::command_table::lookup(name)) {
                     client.held = Some(held);
                     if !self.stalled.contains(&conn) {
                         self.stalled.push(conn);
@@ -486,8 +524,10 @@ impl Server {
                 let name = crate::commands::lowercase_name(&client.parser.args()[0], &mut name_buf);
                 // Clients in MULTI or subscribed mode go through their gate first.
                 let client = if client.multi.is_some() || self.pubsub.is_subscribed(conn) {
-                    if let Some(reply) = self.gate_session(conn, name) {
-                        reply.encode_for(proto, &mut out);
+                    if let Some(reply) = self.gate_session(ctx, conn, name) {
+                        if self.clients.get_mut(&conn).is_some_and(|c| c.ctl.after_command(name == "client")) {
+                            reply.encode_for(proto, &mut out);
+                        }
                         continue;
                     }
                     let Some(client) = self.clients.get_mut(&conn) else { break };
@@ -496,11 +536,13 @@ impl Server {
                     client
                 };
                 if self.scripting.timed_out() && !crate::scripting::allowed_when_busy(name, client.parser.args()) {
-                    crate::scripting::busy_reply().encode_for(proto, &mut out);
+                    if client.ctl.after_command(name == "client") {
+                        self.scripting.busy_reply().encode_for(proto, &mut out);
+                    }
                     continue;
                 }
                 let command = crate::command_table::lookup(name);
-                if paused && command.is_some_and(|c| c.write()) {
+                if pause.holds(client, client.parser.args(), name, command) {
                     client.held = Some(client.parser.args().to_vec());
                     if !self.stalled.contains(&conn) {
                         self.stalled.push(conn);
@@ -508,15 +550,28 @@ impl Server {
                     break;
                 }
                 if command.is_some_and(|c| c.handler == Handler::Keyspace) {
+                    // CLIENT REPLY's state moves the same before or after a keyspace command.
+                    let send = client.ctl.after_command(false);
+                    let ran = self.commands_processed;
                     let reply = self.keyspace_command(ctx, conn, name, command);
+                    if !self.monitors.is_empty()
+                        && self.commands_processed > ran
+                        && let (Some(c), Some(command)) = (self.clients.get(&conn), command)
+                    {
+                        let args = c.parser.args().to_vec();
+                        self.feed_monitors(ctx, (c.db, c.peer), command, &args);
+                    }
                     let propagated = !self.feed.bytes.is_empty();
                     self.flush_feed(ctx);
                     if propagated && let Some(c) = self.clients.get_mut(&conn) {
                         c.woff = self.repl.offset;
                     }
                     self.persist.before_reply(ctx, &self.config);
-                    reply.encode_for(proto, &mut out);
+                    if send {
+                        reply.encode_for(proto, &mut out);
+                    }
                     self.post_command(ctx);
+                    self.handle_ready_keys(ctx);
                     continue;
                 }
                 let parsed = client.parser.args();
@@ -530,6 +585,7 @@ impl Server {
             self.flush_replica_output(ctx);
             let Some(mut client) = self.clients.remove(&conn) else { break };
             let reply = self.execute(ctx, &mut client, conn, &args);
+            let reply = reply.filter(|_| client.ctl.after_command(args[0].eq_ignore_ascii_case(b"client")));
             let closing = client.closing;
             // HELLO answers in the protocol it switched to.
             let proto = client.proto;
@@ -544,6 +600,7 @@ impl Server {
                 self.outputs.write_with(ctx, conn, |buf| reply.encode_for(proto, buf));
             }
             self.post_command(ctx);
+            self.handle_ready_keys(ctx);
             if closing {
                 self.flush_replica_output(ctx);
                 ctx.close(conn);
@@ -576,6 +633,16 @@ impl Server {
         if let Dispatch::Reply(v) = checked {
             return v;
         }
+        if self.config.maxmemory.limit > 0
+            && let Some(command) = command
+            && let Some(oom) = self.maxmemory_gate(ctx, command, &[], false)
+        {
+            return oom;
+        }
+        let access = self.access(ctx);
+        let shared_integers = self.shared_integers();
+        let Some(client) = self.clients.get_mut(&conn) else { return Value::Nil };
+        let args = client.parser.args();
         self.commands_processed += 1;
         let now_ms = ctx.wall_clock_ms();
         client.last_cmd_ms = now_ms;
@@ -587,8 +654,13 @@ impl Server {
         x.random = random;
         x.resp3 = client.proto == resp::Protocol::Resp3;
         x.cluster = self.cluster.is_some();
+        (x.access, x.shared_integers) = (access, shared_integers);
         let reply = crate::commands::keyspace(name, args, &mut x);
         self.persist.dirty += x.dirty;
+        if let Some(command) = command {
+            self.slowlog.count(command, args, 0);
+        }
+        self.slowlog.push(&self.config, client, args, now_ms, 0);
         reply
     }
 
@@ -605,10 +677,15 @@ impl Server {
         if std::mem::take(&mut self.post.acks_changed) {
             self.unblock_waiters(ctx);
         }
+        // beforeSleep's `updateFailoverStatus`: an ACK may have completed the sync it waits for.
+        self.update_failover_status(ctx);
     }
 
-    pub(crate) fn client_gone(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, client: Client) {
+    pub(crate) fn client_gone(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, mut client: Client) {
+        self.monitors.retain(|&m| m != conn);
+        self.blocked_client_gone(conn, &mut client);
         self.pubsub.remove_client(conn);
+        self.feed.watch.forget(client.id);
         self.shutdown_client_gone(conn);
         self.outputs.forget(conn);
         if let Some(peer) = &client.replica {
@@ -749,7 +826,11 @@ impl Server {
                 }
                 let backlog_changed = next.repl_backlog_size != self.config.repl_backlog_size;
                 let aof_changed = next.appendonly != self.config.appendonly;
+                let limit_set = next.maxmemory.limit != self.config.maxmemory.limit && next.maxmemory.limit > 0;
                 self.config = next;
+                if limit_set {
+                    self.warn_maxmemory_below_usage(ctx);
+                }
                 if backlog_changed {
                     self.repl.resize_backlog(self.config.repl_backlog_size);
                 }
@@ -760,6 +841,7 @@ impl Server {
             }
             "resetstat" if args.len() == 2 => {
                 self.commands_processed = 0;
+                self.memory.evictor.evicted_keys = 0;
                 self.connections_received = 0;
                 Value::ok()
             }
@@ -879,30 +961,34 @@ impl Server {
     }
 
     pub(crate) fn client_command(&mut self, ctx: &mut Ctx<'_>, client: &mut Client, args: &[Vec<u8>]) -> Value {
+        if let Some(e) =
+            crate::command_table::lookup("client").and_then(|c| crate::command_table::check_subcommand(c, args))
+        {
+            return e;
+        }
         let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
         match sub.as_str() {
-            "id" if args.len() == 2 => Value::Integer(client.id as i64),
-            "setname" if args.len() == 3 => {
+            "id" => Value::Integer(client.id as i64),
+            "setname" => {
                 if let Err(e) = validate_client_name(&args[2]) {
                     return e;
                 }
                 client.name = args[2].clone();
                 Value::ok()
             }
-            "getname" if args.len() == 2 => {
+            "getname" => {
                 if client.name.is_empty() {
                     Value::Nil
                 } else {
                     Value::Bulk(client.name.clone())
                 }
             }
-            "kill" if args.len() >= 3 => self.client_kill(ctx, client, args),
-            "list" if args.len() == 2 => self.client_list(ctx.wall_clock_ms(), client),
-            "kill" => Value::error("ERR wrong number of arguments for 'client|kill' command"),
-            _ => Value::error(format!(
-                "ERR unknown subcommand '{}'. Try CLIENT HELP.",
-                String::from_utf8_lossy(&args[1])
-            )),
+            "kill" => self.client_kill(ctx, client, args),
+            "unblock" if args.len() <= 4 => self.client_unblock(ctx, args),
+            "unblock" => {
+                Value::error("ERR unknown subcommand or wrong number of arguments for 'UNBLOCK'. Try CLIENT HELP.")
+            }
+            _ => self.client_control(ctx, client, args),
         }
     }
 
@@ -920,6 +1006,7 @@ impl Server {
         let idle = (now_ms - client.last_cmd_ms).max(0) / 1000;
         let held = conn.map_or(0, |c| self.outputs.held(c));
         let subscribed = conn.is_some_and(|c| self.pubsub.is_subscribed(c));
+        let (sub, psub, ssub) = conn.map_or((0, 0, 0), |c| self.pubsub.counts(c));
         let (multi_flag, multi, cmd) = match client.multi.as_ref().map(|t| t.info()) {
             Some((n, true)) => ("x", n as i64, "exec"),
             Some((n, false)) => ("x", n as i64, cmd),
@@ -933,14 +1020,25 @@ impl Server {
             flags.push('P');
         }
         flags.push_str(multi_flag);
+        if client.held.is_some() {
+            // Held by a pause (`BLOCKED_POSTPONE`).
+            flags.push('b');
+        }
+        flags.push_str(client.ctl.tracking_flags());
+        if client.cluster_flags.readonly {
+            flags.push('r');
+        }
+        if client.ctl.no_evict {
+            flags.push('e');
+        }
         if flags.is_empty() {
             flags.push('N');
         }
         let (oll, events) = if held > 0 { (held.div_ceil(16 * 1024), "rw") } else { (0, "r") };
         format!(
-            "id={} addr={} laddr={}:{} fd={} name={} age={age} idle={idle} flags={flags} db={} sub=0 psub=0 ssub=0 multi={multi} \
+            "id={} addr={} laddr={}:{} fd={} name={} age={age} idle={idle} flags={flags} db={} sub={sub} psub={psub} ssub={ssub} multi={multi} \
              qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll={oll} omem={held} tot-mem={} events={events} \
-             cmd={cmd} user=default redir=-1 resp={}",
+             cmd={cmd} user=default redir={} resp={}",
             client.id,
             client.peer,
             self.repl.my_ip,
@@ -949,6 +1047,7 @@ impl Server {
             String::from_utf8_lossy(&client.name),
             client.db,
             20496 + held,
+            client.ctl.redir(),
             client.proto.version()
         )
     }
@@ -975,21 +1074,23 @@ impl Server {
         }
         if show("clients") {
             let normal = self.clients.values().filter(|c| c.replica.is_none()).count();
-            let blocked = self.clients.values().filter(|c| c.wait.is_some()).count();
+            let blocked =
+                self.clients.values().filter(|c| c.wait.is_some() || c.held.is_some() || c.blocked.is_some()).count();
             sections.push(format!("# Clients\r\nconnected_clients:{normal}\r\nblocked_clients:{blocked}\r\n"));
         }
         if show("memory") {
-            sections.push(format!("# Memory\r\nused_memory:{}\r\n", crate::rdb::approx_memory(&self.dbs)));
+            sections.push(self.info_memory());
         }
         if show("persistence") {
             sections.push(self.persist.info(&self.config, now_ms));
         }
         if show("stats") {
             sections.push(format!(
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\nsync_full:{}\r\n\
-                 sync_partial_ok:{}\r\nsync_partial_err:{}\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\nevicted_keys:{}\r\n\
+                 sync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\n",
                 self.connections_received,
                 self.commands_processed,
+                self.memory.evictor.evicted_keys,
                 self.repl.stats.full,
                 self.repl.stats.partial_ok,
                 self.repl.stats.partial_err
@@ -1036,29 +1137,16 @@ impl Server {
         let now = ctx.wall_clock_ms();
         let id = self.next_client_id;
         self.next_client_id += 1;
-        self.clients.insert(
-            conn,
-            Client {
-                id,
-                parser: RequestParser::default(),
-                db: 0,
-                authenticated,
-                closing: false,
-                peer,
-                local_port,
-                created_ms: now,
-                last_cmd_ms: now,
-                woff: 0,
-                wait: None,
-                replica: None,
-                listening_port: 0,
-                cluster_flags: Default::default(),
-                held: None,
-                multi: None,
-                name: Vec::new(),
-                proto: Protocol::Resp2,
-            },
-        );
+        let client = Client {
+            id,
+            authenticated,
+            local_port,
+            created_ms: now,
+            last_cmd_ms: now,
+            deny_blocking: false,
+            ..Client::fake(peer, 0)
+        };
+        self.clients.insert(conn, client);
     }
 }
 
@@ -1081,8 +1169,15 @@ fn send_pending(ctx: &mut Ctx<'_>, outputs: &mut crate::output::Outputs, conn: C
 impl Process for Server {
     fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input<'_>) {
         self.handle_input(ctx, input);
+        // beforeSleep: blocked clients' deadlines, then what unblocked clients sent meanwhile.
+        if self.blocking.count() > 0 {
+            self.blocked_timeouts(ctx);
+            self.handle_ready_keys(ctx);
+        }
+        self.process_unblocked(ctx);
         if self.cluster.is_some() {
             self.cluster_before_sleep(ctx);
+            self.drop_lost_shard_channels(ctx);
         }
         // As beforeSleep does: what replicas were given during this input goes out now.
         self.flush_replica_output(ctx);

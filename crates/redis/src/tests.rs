@@ -37,13 +37,13 @@ impl Process for Raw {
 }
 
 pub(crate) struct Lab {
-    sim: Sim,
-    server: sim::ProcId,
+    pub(crate) sim: Sim,
+    pub(crate) server: sim::ProcId,
     client: sim::ProcId,
 }
 
 impl Lab {
-    fn new(config: Config) -> Lab {
+    pub(crate) fn new(config: Config) -> Lab {
         let mut sim = Sim::new(SimConfig { seed: 1, record_trace: true, ..SimConfig::default() });
         let host = sim.add_host("localhost", Ipv4Addr::LOCALHOST);
         let server = sim.add_process(host, "6379", Box::new(move || Box::new(Server::new(config.clone()))));
@@ -55,12 +55,17 @@ impl Lab {
         Lab { sim, server, client }
     }
 
-    fn raw(&mut self, bytes: &[u8]) -> Vec<String> {
+    pub(crate) fn raw(&mut self, bytes: &[u8]) -> Vec<String> {
         let conn = self.sim.process::<Raw>(self.client).unwrap().conn.unwrap();
         let before = self.sim.process::<Raw>(self.client).unwrap().replies.len();
         self.sim.with_process::<Raw, _>(self.client, |_, ctx| ctx.send(conn, bytes));
         self.sim.run_for(Duration::from_millis(1));
         self.sim.process::<Raw>(self.client).unwrap().replies[before..].to_vec()
+    }
+
+    /// Lets `ms` of virtual time pass.
+    pub(crate) fn advance_ms(&mut self, ms: u64) {
+        self.sim.run_for(Duration::from_millis(ms));
     }
 
     /// One command, split like redis-cli splits its arguments.
@@ -265,4 +270,32 @@ fn client_names_and_debug_sleep_parse_like_redis() {
     let mut bytes = Vec::new();
     resp::encode_command(&[b"debug".as_slice(), b"sleep", b"1e300"], &mut bytes);
     assert!(l.raw(&bytes).is_empty());
+}
+
+/// The dataset digest the `replicas-converged` invariant compares: equal data
+/// gives equal digests whatever the commands that built it; any difference in
+/// a value, its type, an expiry or the database changes it.
+#[test]
+fn dataset_digest_follows_the_data_not_the_history() {
+    let build = |lines: &[&str]| {
+        let mut lab = lab();
+        for line in lines {
+            lab.cmd(line);
+        }
+        lab.sim.process::<Server>(lab.server).unwrap().dataset_digest()
+    };
+    let base = ["RPUSH l a b", "SADD s x y", "ZADD z 1 m 2 n", "HSET h f v", "SET k v"];
+    let same = build(&base);
+    assert_eq!(
+        same,
+        build(&["SET k old", "SET k v", "SADD s y x", "ZADD z 2 n 1 m", "HSET h f v", "RPUSH l a", "RPUSH l b"])
+    );
+    let differs = |extra: &str| build(&[&base[..], &[extra]].concat()) != same;
+    assert!(differs("RPUSH l c"), "a list element");
+    assert!(differs("ZINCRBY z 0.5 m"), "a score");
+    assert!(differs("PEXPIRE k 100000"), "an expiry");
+    assert!(differs("HSET h f w"), "a field's value");
+    assert!(differs("SET ab c"), "another key");
+    assert_ne!(build(&["SET k v"]), build(&["RPUSH k v"]), "the type");
+    assert_ne!(build(&["SET k v"]), build(&["SELECT 1", "SET k v"]), "the database");
 }

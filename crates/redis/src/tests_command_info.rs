@@ -77,11 +77,36 @@ fn routing_keys_agree_with_measured_key_specs_for_every_command() {
             }
             Keys::Migrate => assert_eq!((first, last, step), (3, 3, 1)),
             Keys::Sort => assert_eq!((first, last, step), (1, 1, 1)),
+            Keys::Georadius => {
+                assert!(c.doc.flags.contains(&"movablekeys"), "{}", c.name);
+                let line = format!("{} k a b c km STORE d1 STOREDIST d2", c.name);
+                let args: Vec<Vec<u8>> = line.split(' ').map(|a| a.as_bytes().to_vec()).collect();
+                assert_eq!(own_keys(c, &args), vec![1, 9], "{}", c.name);
+            }
+            Keys::XRead => {
+                assert!(c.doc.flags.contains(&"movablekeys"), "{}", c.name);
+                // XREADGROUP's spec looks for STREAMS after GROUP group consumer.
+                let opts: &[&str] = if c.name == "xreadgroup" { &["GROUP", "g", "c"] } else { &["COUNT", "2"] };
+                let args: Vec<Vec<u8>> = std::iter::once(c.name)
+                    .chain(opts.iter().copied())
+                    .chain(["STREAMS", "k1", "k2", "0", "0"])
+                    .map(|a| a.as_bytes().to_vec())
+                    .collect();
+                assert_eq!(keys_from_specs(c.doc, &args), Some(own_keys(c, &args)), "{}", c.name);
+                assert_eq!(own_keys(c, &args), vec![opts.len() + 2, opts.len() + 3], "{}", c.name);
+            }
             Keys::Numkeys { .. } => assert!(c.doc.flags.contains(&"movablekeys"), "{}", c.name),
             Keys::Script => {
                 assert!(c.doc.flags.contains(&"movablekeys"), "{}", c.name);
                 let args: Vec<Vec<u8>> =
                     [c.name, "body", "2", "k1", "k2", "v"].iter().map(|a| a.as_bytes().to_vec()).collect();
+                assert_eq!(keys_from_specs(c.doc, &args), Some(own_keys(c, &args)), "{}", c.name);
+                assert_eq!(own_keys(c, &args), vec![3, 4], "{}", c.name);
+            }
+            Keys::AfterTimeout => {
+                assert!(c.doc.flags.contains(&"movablekeys"), "{}", c.name);
+                let args: Vec<Vec<u8>> =
+                    [c.name, "0", "2", "k1", "k2", "min"].iter().map(|a| a.as_bytes().to_vec()).collect();
                 assert_eq!(keys_from_specs(c.doc, &args), Some(own_keys(c, &args)), "{}", c.name);
                 assert_eq!(own_keys(c, &args), vec![3, 4], "{}", c.name);
             }

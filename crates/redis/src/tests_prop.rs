@@ -727,9 +727,9 @@ fn db_diff(a: &crate::keyspace::Db, b: &crate::keyspace::Db) -> String {
     let values: Vec<String> = a
         .keys
         .iter()
-        .filter(|(k, v)| b.keys.get(*k) != Some(v))
+        .filter(|(k, v)| b.keys.get(k) != Some(v))
         .map(|(k, _)| name(k))
-        .chain(b.keys.keys().filter(|k| !a.keys.contains_key(*k)).map(|k| format!("+{}", name(k))))
+        .chain(b.keys.keys().filter(|k| !a.keys.contains_key(k)).map(|k| format!("+{}", name(k))))
         .collect();
     let expires: Vec<String> = a
         .expires

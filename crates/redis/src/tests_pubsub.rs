@@ -81,6 +81,11 @@ impl Bench {
             .unwrap()
     }
 
+    /// Lets `d` of virtual time pass.
+    pub(crate) fn run_for(&mut self, d: Duration) {
+        self.sim.run_for(d);
+    }
+
     fn closed(&self, wire: usize) -> bool {
         self.sim.process::<Wire>(self.wires[wire]).unwrap().closed
     }
@@ -230,4 +235,30 @@ fn a_transaction_reaches_replicas_wrapped_and_publish_reaches_their_subscribers(
     assert_eq!(b.send(m, &["PUBLISH ch hi"]), ":0\r\n");
     b.sim.run_for(Duration::from_millis(5));
     assert_eq!(b.take(sub), "*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n");
+}
+
+/// Shard channels on a standalone node, replayed against what a real
+/// 7.0.15 answered (`xtask/measure/multi_client.py`): the separate counts,
+/// `smessage`, PUBSUB SHARDCHANNELS/SHARDNUMSUB/HELP, the MULTI and script
+/// refusals, and a closed client leaving its channels.
+#[test]
+fn shard_channels_match_a_real_redis_transcript() {
+    let transcript = include_str!("tests_pubsub_shard_transcript.txt");
+    crate::tests_blocking::replay(transcript, crate::config::Config::defaults(6379));
+}
+
+/// RESP3 subscribers get shard confirmations and messages as pushes, a null
+/// channel as `_` (bytes as redis-server 7.0.15 sent them).
+#[test]
+fn resp3_shard_subscribers_get_pushes() {
+    let mut b = Bench::new();
+    b.server(6379, "");
+    let sub = b.connect(6379);
+    let publisher = b.connect(6379);
+    b.send(sub, &["HELLO 3"]);
+    assert_eq!(b.send(sub, &["SSUBSCRIBE news"]), ">3\r\n$10\r\nssubscribe\r\n$4\r\nnews\r\n:1\r\n");
+    assert_eq!(b.send(publisher, &["SPUBLISH news r3"]), ":1\r\n");
+    assert_eq!(b.take(sub), ">3\r\n$8\r\nsmessage\r\n$4\r\nnews\r\n$2\r\nr3\r\n");
+    assert_eq!(b.send(sub, &["SUNSUBSCRIBE"]), ">3\r\n$12\r\nsunsubscribe\r\n$4\r\nnews\r\n:0\r\n");
+    assert_eq!(b.send(sub, &["SUNSUBSCRIBE"]), ">3\r\n$12\r\nsunsubscribe\r\n_\r\n:0\r\n");
 }

@@ -43,6 +43,17 @@ impl Cluster {
 
     /// One redis-cli invocation given a virtual second to answer; `None` if it did not.
     pub(crate) fn try_cli(&mut self, port: u16, auth: Option<&str>, line: &str) -> Option<String> {
+        self.try_cli_within(port, auth, line, Duration::from_secs(1))
+    }
+
+    /// [`Cluster::try_cli`] given `wait` of virtual time (in 1 ms steps) to answer.
+    pub(crate) fn try_cli_within(
+        &mut self,
+        port: u16,
+        auth: Option<&str>,
+        line: &str,
+        wait: Duration,
+    ) -> Option<String> {
         let args = resp::split_args(line.as_bytes()).unwrap();
         let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
         self.clients += 1;
@@ -53,7 +64,7 @@ impl Cluster {
             Box::new(move || Box::new(RedisCli::new(addr, auth.clone(), args.clone()))),
         );
         self.sim.apply(Fault::Start(p)).unwrap();
-        for _ in 0..1000 {
+        for _ in 0..wait.as_millis() {
             self.sim.run_for(Duration::from_millis(1));
             if let Some(out) = self.sim.process::<RedisCli>(p).and_then(|c| c.output.clone()) {
                 return Some(out);
@@ -81,7 +92,7 @@ impl Cluster {
     }
 }
 
-fn replica_conf(master: u16) -> String {
+pub(crate) fn replica_conf(master: u16) -> String {
     format!("replicaof 127.0.0.1 {master}\n")
 }
 

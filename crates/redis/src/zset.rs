@@ -74,6 +74,11 @@ impl ZSet {
         self.order.iter().map(|(s, m)| (m.as_slice(), s.0))
     }
 
+    /// Members from the first whose score is at least `min` on, in order.
+    pub(crate) fn scores_from(&self, min: f64) -> impl Iterator<Item = (&[u8], f64)> {
+        self.order.range((Score(min), Vec::new())..).map(|(s, m)| (m.as_slice(), s.0))
+    }
+
     /// The 0-based rank of `member`, lowest score first.
     fn rank(&self, member: &[u8]) -> Option<usize> {
         let score = *self.scores.get(member)?;
@@ -84,7 +89,7 @@ impl ZSet {
 /// C's `strtod` over the whole of `text` (nothing may follow the number):
 /// the value, and whether it overflowed or underflowed (`ERANGE` with
 /// ±HUGE_VAL or zero). Leading whitespace is the caller's business.
-fn strtod(text: &str) -> Option<(f64, bool)> {
+pub(crate) fn strtod(text: &str) -> Option<(f64, bool)> {
     let body = text.strip_prefix(['+', '-']).unwrap_or(text);
     let negative = text.starts_with('-');
     let lower = body.to_ascii_lowercase();
@@ -375,7 +380,7 @@ struct AddFlags {
 
 /// ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member ... and ZINCRBY key
 /// increment member (`zaddGenericCommand`).
-fn zadd(args: &[Vec<u8>], x: &mut Exec<'_>, zincrby: bool) -> Value {
+pub(crate) fn zadd(args: &[Vec<u8>], x: &mut Exec<'_>, zincrby: bool) -> Value {
     let mut f = AddFlags { incr: zincrby, ..AddFlags::default() };
     let mut at = 2;
     while !zincrby && at < args.len() {

@@ -79,26 +79,57 @@ impl Disk {
         self.files.keys().map(String::as_str)
     }
 
+    /// Runs `change` on the file at `path` (created empty if needed: its
+    /// name is copied only then; an existing file is found in one lookup),
+    /// marks it dirty and counts `written` bytes.
+    fn change(&mut self, path: &str, written: usize, change: impl FnOnce(&mut File)) {
+        let now = self.clock;
+        self.stats.bytes_written += written as u64;
+        let apply = |file: &mut File| {
+            change(file);
+            file.dirty_since.get_or_insert(now);
+        };
+        match self.files.get_mut(path) {
+            Some(file) => apply(file),
+            None => {
+                let mut file = File::default();
+                apply(&mut file);
+                self.files.insert(path.to_owned(), file);
+            }
+        }
+    }
+
     /// Creates or truncates `path` and writes `bytes` (not yet durable).
     pub fn write(&mut self, path: &str, bytes: &[u8]) {
-        let now = self.clock;
-        self.stats.bytes_written += bytes.len() as u64;
-        let file = self.files.entry(path.to_owned()).or_default();
-        if let Durable::Prefix(n) = file.durable {
-            file.durable = Durable::Separate(file.data[..n].to_vec());
-        }
-        file.data.clear();
-        file.data.extend_from_slice(bytes);
-        file.dirty_since.get_or_insert(now);
+        self.change(path, bytes.len(), |file| {
+            if let Durable::Prefix(n) = file.durable {
+                file.durable = Durable::Separate(file.data[..n].to_vec());
+            }
+            file.data.clear();
+            file.data.extend_from_slice(bytes);
+        });
+    }
+
+    /// Writes `bytes` at the start of `path` without truncating it (a
+    /// `pwrite` at offset 0): a longer old content keeps its tail. Creates
+    /// `path` if needed (not yet durable).
+    pub fn overwrite(&mut self, path: &str, bytes: &[u8]) {
+        self.change(path, bytes.len(), |file| {
+            if let Durable::Prefix(n) = file.durable
+                && n > 0
+                && !bytes.is_empty()
+            {
+                file.durable = Durable::Separate(file.data[..n].to_vec());
+            }
+            let common = bytes.len().min(file.data.len());
+            file.data[..common].copy_from_slice(&bytes[..common]);
+            file.data.extend_from_slice(&bytes[common..]);
+        });
     }
 
     /// Appends `bytes` to `path`, creating it if needed (not yet durable).
     pub fn append(&mut self, path: &str, bytes: &[u8]) {
-        let now = self.clock;
-        self.stats.bytes_written += bytes.len() as u64;
-        let file = self.files.entry(path.to_owned()).or_default();
-        file.data.extend_from_slice(bytes);
-        file.dirty_since.get_or_insert(now);
+        self.change(path, bytes.len(), |file| file.data.extend_from_slice(bytes));
     }
 
     /// Truncates `path` to `len` bytes (Redis does this to drop a torn AOF tail).
@@ -257,6 +288,19 @@ mod tests {
         assert!(!d.is_dirty());
         d.lose_unsynced();
         assert_eq!(d.read("appendonly.aof"), Some(&b"xy"[..]));
+    }
+
+    #[test]
+    fn overwrite_keeps_a_longer_tail_and_a_crash_restores_the_synced_text() {
+        let mut d = Disk::default();
+        d.overwrite("master.info", b"33\nfile.000001\n1234\n");
+        d.fsync("master.info");
+        d.overwrite("master.info", b"33\nfile.000001\n99\n");
+        assert_eq!(d.read("master.info"), Some(&b"33\nfile.000001\n99\n4\n"[..]));
+        d.overwrite("master.info", b"33\nfile.000002\n4\n123456\n");
+        assert_eq!(d.read("master.info"), Some(&b"33\nfile.000002\n4\n123456\n"[..]));
+        d.lose_unsynced();
+        assert_eq!(d.read("master.info"), Some(&b"33\nfile.000001\n1234\n"[..]));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! One simulated user: a kernel process that behaves like a synchronous
-//! redis-py client (one operation outstanding, one connection at a time) and
+//! redis-py client (one operation outstanding; like redis-py's connection
+//! pools, one connection per node, kept open and reused across operations) and
 //! writes every operation into the workload's shared history as an `invoke`
 //! and then `ok`, `fail` (definitely not applied: an error reply, or nothing
 //! was ever sent) or `info` (sent, and then a timeout or a lost connection:
@@ -86,7 +87,11 @@ pub struct Client {
     id: u64,
     log: Log,
     role: Role,
+    /// The connection in use: its address, and whether it is open yet.
     conn: Option<(ConnId, SocketAddrV4, bool)>,
+    /// Open connections to other nodes, each idle with nothing due, to
+    /// reuse when an operation goes there (redis-py's pool per node).
+    idle: Vec<(SocketAddrV4, ConnId)>,
     /// What to send once the connection opens.
     pending: Option<Expect>,
     decoder: ReplyDecoder,
@@ -125,6 +130,7 @@ impl Client {
             log,
             role,
             conn: None,
+            idle: Vec::new(),
             pending: None,
             decoder: ReplyDecoder::default(),
             expect: VecDeque::new(),
@@ -207,7 +213,7 @@ impl Client {
                     Some(&s) => self.go(ctx, s, Expect::MasterAddr),
                     None => {
                         self.sentinel_index = 0;
-                        let name = self.master_name();
+                        let name = self.master_name().to_owned();
                         self.finish_failed(ctx, format!("MasterNotFoundError: No master found for '{name}'"));
                     }
                 }
@@ -215,10 +221,10 @@ impl Client {
         }
     }
 
-    fn master_name(&self) -> String {
+    fn master_name(&self) -> &str {
         match &self.spec.target {
-            Target::Sentinel { master, .. } => master.clone(),
-            _ => String::new(),
+            Target::Sentinel { master, .. } => master,
+            _ => "",
         }
     }
 
@@ -230,8 +236,18 @@ impl Client {
                 self.pending = Some(what);
                 return;
             }
+            Some((conn, a, true)) if self.expect.is_empty() => {
+                self.conn = None;
+                self.decoder = ReplyDecoder::default();
+                self.idle.push((a, conn));
+            }
             Some((conn, _, _)) => self.drop_conn(ctx, conn),
             None => {}
+        }
+        if let Some(i) = self.idle.iter().position(|&(a, _)| a == addr) {
+            let (_, conn) = self.idle.remove(i);
+            self.conn = Some((conn, addr, true));
+            return self.send(ctx, conn, what);
         }
         let conn = ctx.connect(addr);
         self.conn = Some((conn, addr, false));
@@ -260,39 +276,41 @@ impl Client {
         }
     }
 
+    /// Sends `what` (with ASKING before, WAIT after, as the op needs),
+    /// encoded straight into the connection's buffer.
     fn send(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, what: Expect) {
-        let mut requests: Vec<Vec<Vec<u8>>> = Vec::new();
-        match what {
-            Expect::Slots => requests.push(vec![b"CLUSTER".to_vec(), b"SLOTS".to_vec()]),
-            Expect::MasterAddr => requests.push(vec![
-                b"SENTINEL".to_vec(),
-                b"get-master-addr-by-name".to_vec(),
-                self.master_name().into_bytes(),
-            ]),
-            _ => {
-                let Some(op) = &mut self.op else { return };
-                op.sent = true;
-                op.main_reply = None;
-                if op.asking {
-                    requests.push(vec![b"ASKING".to_vec()]);
-                    self.expect.push_back(Expect::Asking);
-                }
-                requests.push(op.args.clone());
-                self.expect.push_back(Expect::Main);
-                if let (Some(w), false) = (self.spec.wait, op.f.is_read()) {
-                    let (n, t) = (w.replicas.to_string(), w.timeout_ms.to_string());
-                    requests.push(vec![b"WAIT".to_vec(), n.into_bytes(), t.into_bytes()]);
-                    self.expect.push_back(Expect::Wait);
-                }
-            }
-        }
+        let mut wait = None;
         if matches!(what, Expect::Slots | Expect::MasterAddr) {
             self.expect.push_back(what);
-        }
-        ctx.send_with(conn, |buf| {
-            for r in &requests {
-                resp::encode_command(r, buf);
+        } else {
+            let Some(op) = &mut self.op else { return };
+            op.sent = true;
+            op.main_reply = None;
+            if op.asking {
+                self.expect.push_back(Expect::Asking);
             }
+            self.expect.push_back(Expect::Main);
+            if let (Some(w), false) = (self.spec.wait, op.f.is_read()) {
+                wait = Some((w.replicas.to_string(), w.timeout_ms.to_string()));
+                self.expect.push_back(Expect::Wait);
+            }
+        }
+        let (op, master) = (self.op.as_ref(), self.master_name());
+        ctx.send_with(conn, |buf| match (what, op) {
+            (Expect::Slots, _) => resp::encode_command(&[&b"CLUSTER"[..], b"SLOTS"], buf),
+            (Expect::MasterAddr, _) => {
+                resp::encode_command(&[&b"SENTINEL"[..], b"get-master-addr-by-name", master.as_bytes()], buf)
+            }
+            (_, Some(op)) => {
+                if op.asking {
+                    resp::encode_command(&[b"ASKING"], buf);
+                }
+                resp::encode_command(&op.args, buf);
+                if let Some((n, t)) = &wait {
+                    resp::encode_command(&[&b"WAIT"[..], n.as_bytes(), t.as_bytes()], buf);
+                }
+            }
+            (_, None) => {}
         });
         match self.spec.socket_timeout {
             Some(t) => self.arm(ctx, t),
@@ -474,6 +492,9 @@ impl Client {
                     if let Some((conn, _, _)) = self.conn {
                         self.drop_conn(ctx, conn);
                     }
+                    for (_, conn) in std::mem::take(&mut self.idle) {
+                        ctx.close(conn);
+                    }
                 } else {
                     let after = if ok { Duration::ZERO } else { REREAD };
                     ctx.set_timer(after, TICK);
@@ -523,6 +544,24 @@ impl Client {
             _ => Duration::ZERO,
         };
         ctx.set_timer(first, TICK);
+    }
+
+    /// Something happened on an idle pooled connection: it closed or failed,
+    /// or data came with nothing asked (redis-py's pool finds either when it
+    /// hands the connection out, and connects afresh). Either way it leaves
+    /// the pool, and the next operation to that node connects again.
+    fn on_idle(&mut self, ctx: &mut Ctx<'_>, input: &Input<'_>) {
+        let (conn, open) = match input {
+            Input::Data { conn, .. } => (*conn, true),
+            Input::Closed { conn, .. } => (*conn, false),
+            _ => return,
+        };
+        if let Some(i) = self.idle.iter().position(|&(_, c)| c == conn) {
+            self.idle.remove(i);
+            if open {
+                ctx.close(conn);
+            }
+        }
     }
 
     fn on_data(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8]) {
@@ -578,7 +617,7 @@ impl Process for Client {
                 self.conn = None;
                 self.lost(ctx, "ConnectionError: Connection closed by server.".to_owned());
             }
-            _ => {}
+            other => self.on_idle(ctx, &other),
         }
     }
 }

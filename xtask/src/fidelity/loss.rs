@@ -31,6 +31,12 @@ const EXIT_GAP: (&str, &str) = (
      tick at a phase fixed by the start time, nearly the same in every seed (issue 21, item 5: phase locks)",
 );
 
+/// Why L2's loss count is a known gap: the simulator never loses the race.
+const L2_RACE: &str = "the real master loses the whole burst when the replica's first ACK beats the exit of its sync \
+     child (checkChildrenDone still sees the child, so the stream waits for the next ACK a second later): about 2 runs \
+     in 5 here; the simulated child has always exited by then (no time costs yet, issue 21 item 4), so the simulator \
+     loses none in every seed and matches only the runs without the race";
+
 /// The three stories on both sides.
 pub fn run(opts: &Options) -> Timing {
     let (c3_runs, s3_runs, seeds) = failover::counts(opts.quick);
@@ -51,7 +57,7 @@ pub fn run(opts: &Options) -> Timing {
         simulated: Ok(failover::measure(seeds, |i, m| {
             l2_once(&mut Simulated::new(sim_seed(i)), m, Duration::from_millis(1))
         })),
-        gaps: &[],
+        gaps: &[(LOST, L2_RACE)],
         quick: opts.quick,
     };
     let g1 = Story {

@@ -33,6 +33,10 @@ const RESUME_ORDER_GAP: &str = "a resumed simulated process is handed what it qu
      each connection's queued bytes as one read, connections in the order they became readable; left to the \
      issue-21 item-4 work on queued input after SIGCONT, which changes the same code";
 const LOST: &str = "acked writes lost";
+/// Why L3's acked and lost counts are known gaps too.
+const FOLLOWS_RESUME_ORDER_GAP: &str = "follows from the -MOVED gap above: the simulated node answers some 20-30 of \
+     the queued writes -MOVED where the real one acks every one, so it acks (and loses) about 12 % fewer; with the \
+     ±15 % tolerance a real run whose promotion came late (more writes queued) falls outside the simulated range";
 const REDIRECTED: &str = "writes queued while stopped answered -MOVED instead of acked";
 
 /// The stories of this module by the name `--only` matches, in report order.
@@ -61,6 +65,8 @@ pub fn run(opts: &Options, wanted: &dyn Fn(&str) -> bool) -> Timing {
             simulated: Ok(failover::measure(seeds, |i, m| paused_once(&mut Simulated::new(sim_seed(i)), m))),
             gaps: &[
                 (REDIRECTED, RESUME_ORDER_GAP),
+                ("writes the resumed old master acked", FOLLOWS_RESUME_ORDER_GAP),
+                (LOST, FOLLOWS_RESUME_ORDER_GAP),
                 (
                     "time to the first -MOVED after SIGCONT",
                     "the simulated node handles its queued input in zero time after SIGCONT, so the first write \

@@ -24,11 +24,14 @@
 //!   writes lost when a resumed cluster master and a cut-off Sentinel master
 //!   act as masters after their replica's promotion (real: partitions through
 //!   a userspace TCP proxy, [`proxy`]).
+//! - coverage ([`coverage`]): the catalogue's cases per command family of the
+//!   real server's `COMMAND DOCS`, and which commands no case exercises;
 //! - `mysql` ([`mysql`]): MariaDB 10.11 (`mariadbd`) against the `mysql` node:
 //!   positions, SHOW SLAVE STATUS, error texts, restarts, skipped errors.
 
 mod catalogue;
 mod cluster;
+mod coverage;
 mod failover;
 mod keyslot;
 mod loss;
@@ -105,6 +108,7 @@ pub fn run(opts: &Options) -> Result<bool, String> {
     };
     eprintln!("fidelity: real = {} ({})", opts.redis_server.display(), versions.real_server);
     let mut rows: Vec<Row> = Vec::new();
+    let wanted = |name: &str| opts.only.as_ref().is_none_or(|only| name.contains(only.as_str()));
     let group = |name: &str, case: Case| Group { name: name.to_owned(), case };
     let mut groups: Vec<Group> = Vec::new();
     for mode in catalogue::MODES {
@@ -121,7 +125,12 @@ pub fn run(opts: &Options) -> Result<bool, String> {
     groups.push(group("stories/C5 replica down and back in a cluster", Box::new(cluster::c5)));
     groups.push(group("stories/C7 manual failover with the master down", Box::new(cluster::c7)));
     groups.push(group("stories/S2 replica down and back under a sentinel", Box::new(sentinel::s2)));
-    let wanted = |name: &str| opts.only.as_ref().is_none_or(|only| name.contains(only.as_str()));
+    let commands = if groups.iter().any(|g| g.name.starts_with("catalogue/") && wanted(&g.name)) {
+        eprintln!("fidelity: command tables (real COMMAND DOCS, simulated COMMAND LIST)");
+        Some(coverage::measure(&mut real::Real::new(opts), &mut simulated::Simulated::new(opts.seed))?)
+    } else {
+        None
+    };
     for g in groups.iter().filter(|g| wanted(&g.name)) {
         eprintln!("fidelity: {}", g.name);
         rows.extend(run_group(g, opts));
@@ -156,6 +165,7 @@ pub fn run(opts: &Options) -> Result<bool, String> {
     timing.stories.extend(split.stories);
     rows.extend(timing.rows.iter().cloned());
     let ok = !rows.iter().any(|r| r.verdict == Verdict::Differ);
-    report::write(opts, &versions, &rows, &timing)?;
+    let coverage = commands.map(|c| coverage::tally(&c, &rows));
+    report::write(opts, &versions, &rows, &timing, coverage.as_ref())?;
     Ok(ok)
 }

@@ -38,6 +38,12 @@ pub enum Mask {
     ClusterShards,
     /// SENTINEL MASTER(S)/REPLICAS: run ids masked, and numbers other than ports.
     Sentinel,
+    /// A TTL in whole seconds of 10 or more, compared rounded to the nearest ten
+    /// (negative answers and small TTLs stay exact).
+    Seconds,
+    /// INFO memory text and MEMORY STATS: every figure masked, names and
+    /// their order compared, and the policy, limit and allocator kept.
+    Memory,
 }
 
 impl Mask {
@@ -63,6 +69,12 @@ impl Mask {
             }
             Mask::ClusterShards => {
                 "node ids and replication offsets masked, shards sorted: ids are random, offsets depend on the run, SHARDS walks Redis's nodes dict"
+            }
+            Mask::Seconds => {
+                "TTL in seconds compared to the nearest ten: TTL rounds to the nearest second, and a loaded machine can put more than 500 ms between the real master's write and the replica's read (1000 becomes 999)"
+            }
+            Mask::Memory => {
+                "memory figures masked (names, order, maxmemory, policy and allocator compared): allocations, RSS and fragmentation depend on the process and its history"
             }
             Mask::UnorderedPairs => {
                 "pairs compared sorted: CONFIG GET walks Redis's config dict, whose order follows a per-process random hash seed"
@@ -125,8 +137,21 @@ impl Obs {
                 (text.clone(), text)
             }
             (Mask::Unordered | Mask::UnorderedPairs, Some(_)) => (super::target::escape(&reply.raw), reply.describe()),
+            (Mask::Seconds, Some(Value::Integer(n))) if n >= 10 => {
+                let text = format!("integer: (integer) ~{}", (n + 5) / 10 * 10);
+                (text.clone(), text)
+            }
+            (Mask::Seconds, Some(_)) => (super::target::escape(&reply.raw), reply.describe()),
             (Mask::Info, Some(v)) => {
                 let text = format!("{}: {}", super::target::type_name(&v), mask_info(&reply.text()));
+                (text.clone(), text)
+            }
+            (Mask::Memory, Some(Value::Array(items))) => {
+                let text = format!("array: {}", resp::render(&Value::Array(mask_memory_pairs(&items))));
+                (text.clone(), text)
+            }
+            (Mask::Memory, Some(v)) => {
+                let text = format!("{}: {}", super::target::type_name(&v), mask_memory_text(&reply.text()));
                 (text.clone(), text)
             }
         };
@@ -163,6 +188,28 @@ fn mask_numbers(v: &Value) -> Value {
         Value::Map(pairs) => Value::Map(pairs.iter().map(|(k, v)| (mask_numbers(k), mask_numbers(v))).collect()),
         other => other.clone(),
     }
+}
+
+/// INFO memory fields whose values are settings, compared as they are.
+const MEMORY_SETTINGS: &[&str] = &["maxmemory", "maxmemory_human", "maxmemory_policy", "mem_allocator"];
+
+/// `name:value` lines with the values of figures masked.
+fn mask_memory_text(text: &str) -> String {
+    let line = |l: &str| match l.split_once(':') {
+        Some((name, _)) if !MEMORY_SETTINGS.contains(&name) => format!("{name}:<v>"),
+        _ => l.to_owned(),
+    };
+    text.split("\r\n").map(line).collect::<Vec<_>>().join("\r\n")
+}
+
+/// MEMORY STATS' name/value pairs (RESP2: a flat array, a database's
+/// figures a nested one) with every value masked.
+fn mask_memory_pairs(items: &[Value]) -> Vec<Value> {
+    let value = |v: &Value| match v {
+        Value::Array(nested) => Value::Array(mask_memory_pairs(nested)),
+        _ => Value::Simple("<v>".into()),
+    };
+    items.chunks(2).flat_map(|p| [p[0].clone(), p.get(1).map_or(Value::Nil, value)]).collect()
 }
 
 fn is_node_id(s: &str) -> bool {

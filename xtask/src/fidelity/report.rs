@@ -1,6 +1,7 @@
 //! `reports/fidelity.json` and `reports/fidelity.md`.
 
 use super::Options;
+use super::coverage::{self, Family};
 use super::failover::Timing;
 use super::observe::{Row, Verdict};
 use serde_json::{Value, json};
@@ -93,7 +94,13 @@ fn git_rev() -> String {
 }
 
 /// Writes both files.
-pub fn write(opts: &Options, versions: &Versions, rows: &[Row], timing: &Timing) -> Result<(), String> {
+pub fn write(
+    opts: &Options,
+    versions: &Versions,
+    rows: &[Row],
+    timing: &Timing,
+    coverage: Option<&BTreeMap<String, Family>>,
+) -> Result<(), String> {
     let summary = summary(rows);
     let rev = git_rev();
     let mut groups: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
@@ -112,6 +119,7 @@ pub fn write(opts: &Options, versions: &Versions, rows: &[Row], timing: &Timing)
             "simulated_seed": opts.seed,
         },
         "summary": summary,
+        "coverage": coverage.map(coverage::to_json),
         "faults": FAULTS.iter().map(|(f, r)| json!({"simulated_fault": f, "real_counterpart": r})).collect::<Vec<_>>(),
         "timing": timing.to_json(),
         "notes": NOTES,
@@ -122,7 +130,7 @@ pub fn write(opts: &Options, versions: &Versions, rows: &[Row], timing: &Timing)
     let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())? + "\n";
     std::fs::write(&json_path, text).map_err(|e| format!("{}: {e}", json_path.display()))?;
     let md_path = opts.out_dir.join("fidelity.md");
-    std::fs::write(&md_path, markdown(command, &rev, versions, &summary, rows, timing))
+    std::fs::write(&md_path, markdown(command, &rev, versions, &summary, rows, timing, coverage))
         .map_err(|e| format!("{}: {e}", md_path.display()))?;
     eprintln!(
         "fidelity: {} cases, {} match, {} differ, {} known gaps, {} gaps closed → {} and {}",
@@ -149,7 +157,15 @@ fn cell(text: &str) -> String {
     }
 }
 
-fn markdown(command: &str, rev: &str, versions: &Versions, summary: &Value, rows: &[Row], timing: &Timing) -> String {
+fn markdown(
+    command: &str,
+    rev: &str,
+    versions: &Versions,
+    summary: &Value,
+    rows: &[Row],
+    timing: &Timing,
+    coverage: Option<&BTreeMap<String, Family>>,
+) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "# Fidelity: real Redis vs the simulator\n");
     let _ = writeln!(md, "Produced by `{command}` at `{rev}`.\n");
@@ -173,6 +189,9 @@ fn markdown(command: &str, rev: &str, versions: &Versions, summary: &Value, rows
         "| **all** | **{}** | **{}** | **{}** | **{}** | **{}** |\n",
         summary["cases"], summary["match"], summary["differ"], summary["known_gap"], summary["gap_closed"]
     );
+    if let Some(families) = coverage {
+        md.push_str(&coverage::to_markdown(families));
+    }
     let _ = writeln!(md, "## Timing (failovers)\n");
     let _ = writeln!(
         md,

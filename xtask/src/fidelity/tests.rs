@@ -69,6 +69,24 @@ fn masks_hide_only_run_specific_values() {
     let unordered = |raw: &[u8]| Obs::reply("SMEMBERS", &reply(raw), Expect::Same, Mask::Unordered).compared;
     assert_eq!(unordered(b"*2\r\n$1\r\nb\r\n$1\r\na\r\n"), unordered(b"*2\r\n$1\r\na\r\n$1\r\nb\r\n"));
     assert_ne!(unordered(b"*2\r\n$1\r\nb\r\n$1\r\na\r\n"), unordered(b"*2\r\n$1\r\na\r\n$1\r\nc\r\n"));
+    // A TTL read 999 after a slow hop still matches 1000; 990 or a missing TTL do not.
+    let seconds = |raw: &[u8]| Obs::reply("TTL", &reply(raw), Expect::Same, Mask::Seconds).compared;
+    assert_eq!(seconds(b":999\r\n"), seconds(b":1000\r\n"));
+    assert_ne!(seconds(b":990\r\n"), seconds(b":1000\r\n"));
+    assert_ne!(seconds(b":-1\r\n"), seconds(b":-2\r\n"));
+    // INFO memory: figures masked, the fields' names and order and the policy compared.
+    let memory = |raw: &[u8]| Obs::reply("INFO memory", &reply(raw), Expect::Same, Mask::Memory).compared;
+    let info = |used: &str, policy: &str| {
+        let text = format!("# Memory\r\nused_memory:{used}\r\nmaxmemory_policy:{policy}\r\n");
+        format!("${}\r\n{text}\r\n", text.len()).into_bytes()
+    };
+    assert_eq!(memory(&info("914528", "noeviction")), memory(&info("876056", "noeviction")));
+    assert_ne!(memory(&info("914528", "noeviction")), memory(&info("914528", "allkeys-lru")));
+    // MEMORY STATS: every value masked, a database's nested names kept.
+    let stats = |n: &str| format!("*4\r\n$5\r\ntotal\r\n:{n}\r\n$4\r\ndb.0\r\n*2\r\n$4\r\nmain\r\n:{n}\r\n");
+    let masked = |raw: String| Obs::reply("MEMORY STATS", &reply(raw.as_bytes()), Expect::Same, Mask::Memory).compared;
+    assert_eq!(masked(stats("1")), masked(stats("22")));
+    assert_ne!(masked(stats("1")), masked(stats("1").replace("main", "mainx").replace("$4\r\nmainx", "$5\r\nmainx")));
 }
 
 #[test]

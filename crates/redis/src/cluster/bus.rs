@@ -27,6 +27,7 @@ pub(crate) const AUTH_ACK: u16 = 6;
 pub(crate) const UPDATE: u16 = 7;
 pub(crate) const MFSTART: u16 = 8;
 pub(crate) const PUBLISH: u16 = 4;
+pub(crate) const PUBLISHSHARD: u16 = 10;
 
 /// `mflags[0]`: the master is paused for a manual failover.
 pub(crate) const MFLAG_PAUSED: u8 = 1;
@@ -334,7 +335,8 @@ pub(crate) enum Body<'a> {
     Fail(NodeName),
     /// UPDATE: a node's configEpoch and slots.
     Update { config_epoch: u64, name: NodeName, slots: &'a SlotBits },
-    /// PUBLISH: a channel and a message, for every node's subscribers.
+    /// PUBLISH (for every node's subscribers) and PUBLISHSHARD (for the
+    /// shard-channel subscribers of the sender's shard): a channel and a message.
     Publish { channel: &'a [u8], message: &'a [u8] },
 }
 
@@ -455,7 +457,7 @@ impl<'a> Message<'a> {
                     slots: payload[48..].try_into().map_err(|_| "bad UPDATE")?,
                 }
             }
-            PUBLISH => {
+            PUBLISH | PUBLISHSHARD => {
                 let len_at =
                     |i: usize| payload.get(i..i + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize);
                 let (Some(c), Some(m)) = (len_at(0), len_at(4)) else { return Err("short PUBLISH") };

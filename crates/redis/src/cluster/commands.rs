@@ -5,7 +5,7 @@
 use super::bus;
 use super::gossip::Broadcast;
 use super::{Cluster, HANDSHAKE, MEET, SLOTS, TODO_FSYNC_CONFIG, TODO_SAVE_CONFIG, TODO_UPDATE_STATE};
-use crate::command_table::{ASKING, Command, Keys};
+use crate::command_table::{ASKING, Command, Keys, SHARD_PUBSUB};
 use crate::keyspace::Db;
 use crate::server::Server;
 use resp::Value;
@@ -134,6 +134,7 @@ pub(crate) struct ClientFlags {
 /// instead of running here, or `None` to run it.
 pub(crate) fn route(c: &Cluster, db0: &Db, flags: ClientFlags, args: &[Vec<u8>], command: &Command) -> Option<Value> {
     let write = command.write();
+    let shard = command.has(SHARD_PUBSUB);
     let mut owner = None;
     let mut slot = 0;
     let mut first_key: Option<&[u8]> = None;
@@ -164,7 +165,8 @@ pub(crate) fn route(c: &Cluster, db0: &Db, flags: ClientFlags, args: &[Vec<u8>],
             }
             _ => {}
         }
-        if (migrating || importing) && (!db0.keys.contains_key(key) || db0.is_expired(key, flags.now_ms)) {
+        // A shard channel is no key: a migrating slot serves it here (`pubsubshard_included`).
+        if (migrating || importing) && !shard && (!db0.keys.contains_key(key) || db0.is_expired(key, flags.now_ms)) {
             missing += 1;
         } else {
             existing += 1;
@@ -195,7 +197,7 @@ pub(crate) fn route(c: &Cluster, db0: &Db, flags: ClientFlags, args: &[Vec<u8>],
         }
         return None;
     }
-    if flags.readonly && !write && c.me().is_slave() && c.me().slaveof == Some(owner) {
+    if (flags.readonly || shard) && !write && c.me().is_slave() && c.me().slaveof == Some(owner) {
         return None;
     }
     if owner != c.myself {
@@ -706,17 +708,8 @@ impl Server {
             ])
         };
         let mut out = Vec::new();
-        let mut s = 0;
-        while s < SLOTS {
-            let Some(o) = c.owner(s) else {
-                s += 1;
-                continue;
-            };
-            let start = s;
-            while s < SLOTS && c.owner(s) == Some(o) {
-                s += 1;
-            }
-            let mut entry = vec![Value::Integer(start as i64), Value::Integer(s as i64 - 1), node_entry(o)];
+        for (start, end, o) in c.owner_runs() {
+            let mut entry = vec![Value::Integer(start as i64), Value::Integer(end as i64), node_entry(o)];
             for &r in &c.node(o).replicas {
                 if c.node(r).failed() || self.node_offset(r) == 0 {
                     continue;

@@ -654,6 +654,18 @@ impl Server {
         }
     }
 
+    /// `clusterPropagatePublishShard`: to every other node of this node's
+    /// shard (its master, or itself, then that master's replicas) that has a link.
+    pub(crate) fn send_to_shard(&mut self, ctx: &mut Ctx<'_>, kind: u16, body: Body<'_>) {
+        let c = self.clr();
+        let master = c.me().slaveof.unwrap_or(c.myself);
+        let shard = std::iter::once(master).chain(c.node(master).replicas.iter().copied());
+        let targets: Vec<ConnId> = shard.filter(|&i| i != c.myself).filter_map(|i| c.node(i).link()).collect();
+        for conn in targets {
+            self.bus_send(ctx, conn, kind, &body, 0);
+        }
+    }
+
     /// `clusterBroadcastPong`.
     pub(crate) fn broadcast_pong(&mut self, ctx: &mut Ctx<'_>, target: Broadcast) {
         let c = self.clr();
@@ -857,6 +869,11 @@ impl Server {
             bus::PUBLISH => {
                 if let (Some(_), &Body::Publish { channel, message }) = (sender, &msg.body) {
                     self.pubsub.publish_to(ctx, channel, message, |ctx, c, b| self.outputs.write(ctx, c, b));
+                }
+            }
+            bus::PUBLISHSHARD => {
+                if let (Some(_), &Body::Publish { channel, message }) = (sender, &msg.body) {
+                    self.pubsub.spublish_to(ctx, channel, message, |ctx, c, b| self.outputs.write(ctx, c, b));
                 }
             }
             bus::UPDATE => {

@@ -60,6 +60,8 @@ pub(crate) mod tests_prop_cluster;
 #[cfg(test)]
 mod tests_routing;
 #[cfg(test)]
+mod tests_shard_pubsub;
+#[cfg(test)]
 mod tests_table;
 
 pub(crate) use bus::NodeName;
@@ -76,6 +78,8 @@ use std::rc::{Rc, Weak};
 pub(crate) use common::slot::SLOTS;
 /// `slots[]` value of an unassigned slot.
 const NO_OWNER: u32 = u32::MAX;
+/// Slots `first..=last` served by one node: `(first, last, node)`.
+pub(crate) type OwnerRun = (usize, usize, usize);
 
 pub(crate) const MYSELF: u16 = 1;
 pub(crate) const MASTER: u16 = 2;
@@ -379,6 +383,12 @@ pub(crate) struct Cluster {
     /// Bumped whenever a slot's owner or an owner's name changes, so lab
     /// tooling can tell an unchanged table without reading 16384 slots.
     pub(crate) slots_version: u64,
+    /// Slots this node's shard (myself, or the master myself replicates)
+    /// stopped owning since the server last took them: their shard channels go.
+    lost_shard_slots: std::collections::BTreeSet<u16>,
+    /// [`Cluster::owner_runs`] as of the `slots_version` beside it: CLUSTER
+    /// SLOTS is asked far more often than a slot changes owner.
+    runs_cache: std::cell::RefCell<(u64, Vec<OwnerRun>)>,
 }
 
 impl Cluster {
@@ -443,6 +453,8 @@ impl Cluster {
             published_slots: vec![(0, (SLOTS - 1) as u16, None)],
             slots_unpublished: true,
             slots_version: 0,
+            lost_shard_slots: std::collections::BTreeSet::new(),
+            runs_cache: std::cell::RefCell::new((u64::MAX, Vec::new())),
         };
         c.myself = c.add_node(Node::new(myself_name, MYSELF | MASTER, now, machinery));
         c
@@ -733,6 +745,32 @@ impl Cluster {
         (o != NO_OWNER).then_some(o as usize)
     }
 
+    /// The owned runs of slots, in order: `(first, last, owner)` for each
+    /// longest stretch of one owner (what CLUSTER SLOTS lists). Cluster
+    /// clients ask after every connection error: the runs are kept until a
+    /// slot changes owner, and found a block of 16 owners at a time.
+    pub(crate) fn owner_runs(&self) -> Vec<OwnerRun> {
+        let mut cache = self.runs_cache.borrow_mut();
+        if cache.0 != self.slots_version {
+            *cache = (self.slots_version, self.scan_owner_runs());
+        }
+        debug_assert_eq!(cache.1, self.scan_owner_runs(), "owner runs cached at version {}", cache.0);
+        cache.1.clone()
+    }
+
+    fn scan_owner_runs(&self) -> Vec<OwnerRun> {
+        let mut runs = Vec::new();
+        let mut s = 0;
+        while s < SLOTS {
+            let end = run_end(&self.slots, s);
+            if let Some(o) = self.owner(s) {
+                runs.push((s, end - 1, o));
+            }
+            s = end;
+        }
+        runs
+    }
+
     pub(crate) fn add_slot(&mut self, i: usize, slot: usize) -> bool {
         if self.slots[slot] != NO_OWNER {
             return false;
@@ -751,8 +789,13 @@ impl Cluster {
         true
     }
 
+    /// `clusterDelSlot`: the slot loses its owner; when that was this node's
+    /// shard, it is remembered for [`Cluster::take_lost_shard_slots`].
     pub(crate) fn del_slot(&mut self, slot: usize) -> bool {
         let Some(i) = self.owner(slot) else { return false };
+        if i == self.myself || self.me().slaveof == Some(i) {
+            self.lost_shard_slots.insert(slot as u16);
+        }
         self.slots[slot] = NO_OWNER;
         self.slots_unpublished = true;
         self.slots_version += 1;
@@ -915,6 +958,11 @@ impl Cluster {
         }
         self.published_slots = now;
         changes
+    }
+
+    /// The slots this node's shard lost since the last call.
+    pub(crate) fn take_lost_shard_slots(&mut self) -> std::collections::BTreeSet<u16> {
+        std::mem::take(&mut self.lost_shard_slots)
     }
 
     pub(crate) fn del_node_slots(&mut self, i: usize) {
@@ -1095,4 +1143,19 @@ pub(crate) fn slot_ranges(has: impl Fn(usize) -> bool) -> Vec<(usize, usize)> {
         }
     }
     out
+}
+
+/// The first index from `s` on whose owner differs from `slots[s]`'s (or the end).
+fn run_end(slots: &[u32], s: usize) -> usize {
+    const BLOCK: usize = 16;
+    let o = slots[s];
+    let mut e = s + 1;
+    // Branch-free over a block, so it compiles to vector compares.
+    while slots.get(e..e + BLOCK).is_some_and(|b| b.iter().fold(0, |acc, &x| acc | (x ^ o)) == 0) {
+        e += BLOCK;
+    }
+    while slots.get(e) == Some(&o) {
+        e += 1;
+    }
+    e
 }

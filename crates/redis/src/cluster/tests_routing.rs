@@ -43,6 +43,16 @@ fn every_keyed_command_is_routed_by_its_keys() {
         if let Keys::Numkeys { store } = command.keys {
             args[if store { 2 } else { 1 }] = b"2".to_vec();
         }
+        if command.keys == Keys::XRead {
+            args = [command.name, "GROUP", "g", "c", "STREAMS", "k2", "k2", ">", ">"]
+                .iter()
+                .map(|a| a.as_bytes().to_vec())
+                .collect();
+        }
+        if command.keys == Keys::AfterTimeout {
+            // BLMPOP timeout numkeys key key LEFT.
+            args = [command.name, "0", "2", "k2", "k2", "left"].iter().map(|a| a.as_bytes().to_vec()).collect();
+        }
         if command.keys == Keys::Script {
             // EVAL body numkeys key key arg: the script's declared keys.
             args = [command.name, "return 1", "2", "k2", "k2", "v"].iter().map(|a| a.as_bytes().to_vec()).collect();

@@ -126,3 +126,36 @@ fn fresh_node_first_save_has_no_ports() {
         only5
     }));
 }
+
+/// `owner_runs` against reading the owner table a slot at a time, over
+/// runs of every length around the 16-slot blocks it compares at once.
+#[test]
+fn owner_runs_are_the_slot_table_read_slot_by_slot() {
+    let mut c = Cluster::new(name('a'), 1000);
+    let b = c.create_node(name('b'), MASTER, 1000);
+    let mut rng = sim::Rng::stream(3, "owner-runs");
+    for _ in 0..50 {
+        let mut s = 0;
+        while s < SLOTS {
+            let span = if rng.chance(0.5) { 40 } else { 3000 };
+            let len = 1 + rng.below(span) as usize;
+            let owner = [None, Some(0), Some(b)][rng.below(3) as usize];
+            for slot in s..(s + len).min(SLOTS) {
+                c.del_slot(slot);
+                if let Some(o) = owner {
+                    c.add_slot(o, slot);
+                }
+            }
+            s += len;
+        }
+        let mut expected: Vec<(usize, usize, usize)> = Vec::new();
+        for slot in 0..SLOTS {
+            let Some(o) = c.owner(slot) else { continue };
+            match expected.last_mut() {
+                Some((_, end, owner)) if *end + 1 == slot && *owner == o => *end = slot,
+                _ => expected.push((slot, slot, o)),
+            }
+        }
+        assert_eq!(c.owner_runs(), expected);
+    }
+}

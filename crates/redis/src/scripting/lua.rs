@@ -1,5 +1,5 @@
 //! The Lua 5.1 interpreter as Redis 7.0 sets it up for EVAL (script_lua.c):
-//! the libraries, the `redis` table, the globals scripts may not see, and
+//! the libraries (with cjson, cmsgpack, bit and struct), the `redis` table, the globals scripts may not see, and
 //! the conversions between RESP2 replies and Lua values.
 
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value as Lv};
@@ -46,6 +46,10 @@ pub(crate) fn new_vm(rand: Rc<Cell<u64>>) -> mlua::Result<Lua> {
         g.raw_set(*name, Lv::Nil)?;
     }
     install_math(&lua, &g, rand)?;
+    g.raw_set("cjson", super::lualib_cjson::table(&lua)?)?;
+    g.raw_set("cmsgpack", super::lualib_cmsgpack::table(&lua)?)?;
+    g.raw_set("bit", super::lualib_bit::table(&lua)?)?;
+    g.raw_set("struct", super::lualib_struct::table(&lua)?)?;
     let redis = lua.create_table()?;
     redis.set("sha1hex", lua.create_function(|_, s: mlua::LuaString| Ok(sha1_hex(&s.as_bytes())))?)?;
     redis.set("error_reply", lua.create_function(|lua, s: mlua::LuaString| reply_table(lua, "err", s))?)?;
@@ -251,6 +255,11 @@ pub(crate) fn arg_bytes(v: &Lv) -> Option<Vec<u8>> {
 
 /// C's `%.14g` for the numbers Lua 5.1 prints.
 pub(crate) fn fmt_g14(f: f64) -> String {
+    fmt_g(f, 14)
+}
+
+/// C's `%.<precision>g` (precision 1 to 17).
+pub(crate) fn fmt_g(f: f64, precision: usize) -> String {
     if f.is_nan() {
         return if f.is_sign_negative() { "-nan" } else { "nan" }.to_owned();
     }
@@ -260,15 +269,15 @@ pub(crate) fn fmt_g14(f: f64) -> String {
     if f == 0.0 {
         return if f.is_sign_negative() { "-0" } else { "0" }.to_owned();
     }
-    let exp = f.abs().log10().floor() as i32;
-    let sci = format!("{:.13e}", f);
+    let p = precision.clamp(1, 17);
+    let sci = format!("{:.*e}", p - 1, f);
     let (mantissa, e) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let e: i32 = e.parse().unwrap_or(exp);
-    if !(-4..14).contains(&e) {
+    let e: i32 = e.parse().unwrap_or(0);
+    if e < -4 || e >= p as i32 {
         let m = trim_zeros(mantissa);
         return format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
     }
-    let decimals = (13 - e).max(0) as usize;
+    let decimals = (p as i32 - 1 - e).max(0) as usize;
     trim_zeros(&format!("{f:.decimals$}")).to_owned()
 }
 

@@ -2,6 +2,8 @@
 //! EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT LOAD|EXISTS|FLUSH|KILL on a real
 //! Lua 5.1 ([`mlua`], vendored), with Redis's `redis` table ([`lua`]), its
 //! reply conversions and error texts, effects replication and the busy script.
+//! Functions (FUNCTION, FCALL, FCALL_RO: [`functions`]) run on the same
+//! machinery in an interpreter of their own ([`Kind`] says which).
 //!
 //! **Virtual time.** A script costs [`NS_PER_INSTRUCTION`] of virtual CPU per
 //! Lua VM instruction, counted by [`lua_slice`]'s hook in slices of
@@ -34,16 +36,28 @@
 //! removes them), and `math.random` is Redis's `redisLrand48`, unseeded: one
 //! sequence per process from the generator's initial state (measured: a fresh
 //! server's first draws, and successive EVALs continue the sequence).
+//! The libraries Redis loads (`cjson`, `cmsgpack`, `bit`, `struct`; the
+//! `lualib_*` files) read no clock and draw nothing; they walk tables in Lua's
+//! `next` order, as Redis does, which is the same in every run for string and
+//! number keys (tables keyed by tables or functions order by address, in
+//! Redis as here, as `pairs` does). Their work costs no virtual CPU beyond
+//! the VM instructions of the script that calls them.
 //!
 //! **What is partial.** `_G` is protected by a metatable (a stray global read
 //! or write fails with Redis's texts), not by Redis's read-only-table VM patch,
-//! so library tables (`string`, `redis`) stay writable; cjson, cmsgpack, bit
-//! and struct are not loaded; RESP3 inside scripts (`redis.setresp(3)`) and
+//! so library tables (`string`, `redis`, `cjson`) stay writable; RESP3 inside scripts (`redis.setresp(3)`) and
 //! `redis.set_repl`'s AOF/replica split are not simulated (any flag but
-//! REPL_NONE propagates to both); Functions (FUNCTION, FCALL) are not here;
-//! scripts are not kept in the RDB (neither does Redis keep EVAL scripts).
+//! REPL_NONE propagates to both); scripts are not kept in the RDB (neither
+//! does Redis keep EVAL scripts; function libraries are kept).
 
+pub(crate) mod functions;
 pub(crate) mod lua;
+mod lualib_args;
+mod lualib_bit;
+mod lualib_cjson;
+mod lualib_cjson_decode;
+mod lualib_cmsgpack;
+mod lualib_struct;
 
 use crate::dispatch::Timer;
 use crate::server::{Client, Server};
@@ -67,6 +81,7 @@ pub(crate) const STUCK_LIMIT_SLICES: u32 = 10_000;
 
 const SLICE: Duration = Duration::from_nanos(NS_PER_INSTRUCTION * SLICE_INSTRUCTIONS as u64);
 const BUSY: &str = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+const BUSY_FUNCTION: &str = "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
 const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
 
 /// The node's scripting state: the interpreter, the script cache (SCRIPT
@@ -75,9 +90,49 @@ pub(crate) struct Scripting {
     vm: Option<Lua>,
     rand: Rc<Cell<u64>>,
     scripts: BTreeMap<String, Function>,
-    /// Each cached script's shebang flags (see [`shebang_no_writes`]).
-    shebangs: BTreeMap<String, Option<bool>>,
+    /// What the cached scripts' entries hold in Redis's `lua_scripts` dict
+    /// (entry, SHA sds, body object): INFO's `used_memory_scripts_eval`.
+    cache_bytes: u64,
+    /// Each cached script's shebang flags (see [`shebang_flags`]).
+    shebangs: BTreeMap<String, Option<Shebang>>,
+    /// A script's `redis.call` is running its command.
+    pub(crate) in_call: bool,
     running: Option<Running>,
+    /// FUNCTION's libraries, in their own interpreter.
+    pub(crate) functions: functions::Functions,
+}
+
+/// What a run runs: an EVAL script or an FCALL function (each in its own interpreter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Eval,
+    Function,
+}
+
+impl Kind {
+    /// The chunk name its errors point into.
+    fn chunk(self) -> &'static str {
+        match self {
+            Kind::Eval => "@user_script",
+            Kind::Function => "@user_function",
+        }
+    }
+
+    /// The `-BUSY` text while a run of this kind holds the server.
+    fn busy(self) -> &'static str {
+        match self {
+            Kind::Eval => BUSY,
+            Kind::Function => BUSY_FUNCTION,
+        }
+    }
+
+    /// The command that kills it.
+    fn killer(self) -> &'static str {
+        match self {
+            Kind::Eval => "SCRIPT KILL",
+            Kind::Function => "FUNCTION KILL",
+        }
+    }
 }
 
 impl Default for Scripting {
@@ -88,8 +143,11 @@ impl Default for Scripting {
             // state starts at the generator's built-in value, once per process.
             rand: Rc::new(Cell::new(lua::LRAND48_INITIAL)),
             scripts: BTreeMap::new(),
+            cache_bytes: 0,
             shebangs: BTreeMap::new(),
+            in_call: false,
             running: None,
+            functions: functions::Functions::default(),
         }
     }
 }
@@ -106,7 +164,11 @@ impl std::fmt::Debug for Scripting {
 /// A script that has not ended yet.
 struct Running {
     conn: ConnId,
-    sha: String,
+    kind: Kind,
+    /// The script's SHA-1 or the function's name.
+    name: String,
+    /// The command that started it (FUNCTION STATS shows it).
+    command: Vec<Vec<u8>>,
     thread: Thread,
     started: Instant,
     /// Virtual CPU it has run.
@@ -118,10 +180,24 @@ struct Running {
     call: CallState,
 }
 
+/// What starts a run.
+struct Launch {
+    kind: Kind,
+    /// The script's SHA-1 or the function's name.
+    name: String,
+    /// The command (FUNCTION STATS shows it).
+    command: Vec<Vec<u8>>,
+    read_only: bool,
+    /// `redis.call` refuses deny-oom commands until the first write.
+    deny_oom: bool,
+}
+
 /// What `redis.call` needs of the run.
 struct CallState {
     client: Client,
     read_only: bool,
+    /// `redis.call` refuses deny-oom commands until the first write.
+    deny_oom: bool,
     /// It ran a write command (SCRIPT KILL answers UNKILLABLE).
     wrote: bool,
     /// The commands it propagated, wrapped in MULTI/EXEC when it ends.
@@ -141,9 +217,34 @@ impl Scripting {
         self.running.as_ref().is_some_and(|r| !r.timed_out)
     }
 
+    /// The cached scripts and what their entries hold, buckets apart.
+    pub(crate) fn cache_memory(&self) -> (u64, u64) {
+        (self.scripts.len() as u64, self.cache_bytes)
+    }
+
     /// Whether other clients get `-BUSY` now.
     pub(crate) fn timed_out(&self) -> bool {
         self.running.as_ref().is_some_and(|r| r.timed_out && r.done.is_none())
+    }
+
+    /// The interpreter runs of `kind` use.
+    fn vm_slot(&mut self, kind: Kind) -> &mut Option<Lua> {
+        match kind {
+            Kind::Eval => &mut self.vm,
+            Kind::Function => &mut self.functions.vm,
+        }
+    }
+
+    fn vm_ref(&self, kind: Kind) -> Option<&Lua> {
+        match kind {
+            Kind::Eval => self.vm.as_ref(),
+            Kind::Function => self.functions.vm.as_ref(),
+        }
+    }
+
+    /// The `-BUSY` reply for a command the timed-out run does not let through.
+    pub(crate) fn busy_reply(&self) -> Value {
+        Value::error(self.running.as_ref().map_or(BUSY, |r| r.kind.busy()))
     }
 
     fn vm(&mut self) -> mlua::Result<&Lua> {
@@ -159,7 +260,7 @@ impl Scripting {
         if self.scripts.contains_key(&sha) {
             return Ok(sha);
         }
-        let shebang = shebang_no_writes(body)?;
+        let shebang = shebang_flags(body)?;
         let code = strip_shebang(body);
         let vm = self.vm().map_err(|e| Value::error(format!("ERR {e}")))?;
         let f = vm.load(code).set_name("@user_script").into_function().map_err(|e| {
@@ -168,6 +269,8 @@ impl Scripting {
             Value::error(format!("ERR Error compiling script (new function): {}", msg.trim_end()))
         })?;
         self.scripts.insert(sha.clone(), f);
+        // dictEntry 24, the SHA's sds 48, the body's robj 16 and sds (measured on 7.0.15).
+        self.cache_bytes += 88 + crate::memory::size::sds(body.len());
         self.shebangs.insert(sha.clone(), shebang);
         Ok(sha)
     }
@@ -184,9 +287,24 @@ fn strip_shebang(body: &[u8]) -> Vec<u8> {
     body.to_vec()
 }
 
+/// The flags of a script's shebang that change how it runs.
+#[derive(Clone, Copy, Debug, Default)]
+struct Shebang {
+    no_writes: bool,
+    allow_oom: bool,
+}
+
+impl Shebang {
+    /// `scriptFlagsToCmdFlags`: a script that may write and lacks `allow-oom`
+    /// is refused by the maxmemory gate like a deny-oom command.
+    fn denies_oom(self) -> bool {
+        !self.no_writes && !self.allow_oom
+    }
+}
+
 /// The shebang's flags (`evalExtractShebangFlags`): `None` without a
-/// shebang (a script in compatibility mode), else whether `no-writes` is set.
-fn shebang_no_writes(body: &[u8]) -> Result<Option<bool>, Value> {
+/// shebang (a script in compatibility mode).
+fn shebang_flags(body: &[u8]) -> Result<Option<Shebang>, Value> {
     if !body.starts_with(b"#!") {
         return Ok(None);
     }
@@ -197,20 +315,39 @@ fn shebang_no_writes(body: &[u8]) -> Result<Option<bool>, Value> {
     if engine != "#!lua" {
         return Err(Value::error(format!("ERR Unexpected engine in script shebang: {engine}")));
     }
-    let mut no_writes = false;
+    let mut flags = Shebang::default();
     for part in parts {
-        let Some(flags) = part.get(..6).filter(|p| p.eq_ignore_ascii_case("flags=")).map(|_| &part[6..]) else {
+        let Some(list) = part.get(..6).filter(|p| p.eq_ignore_ascii_case("flags=")).map(|_| &part[6..]) else {
             return Err(Value::error(format!("ERR Unknown lua shebang option: {part}")));
         };
-        for flag in flags.split(',').filter(|f| !f.is_empty()) {
+        for flag in list.split(',').filter(|f| !f.is_empty()) {
             match flag {
-                "no-writes" => no_writes = true,
-                "allow-oom" | "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
+                "no-writes" => flags.no_writes = true,
+                "allow-oom" => flags.allow_oom = true,
+                "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
                 _ => return Err(Value::error(format!("ERR Unexpected flag in script shebang: {flag}"))),
             }
         }
     }
-    Ok(Some(no_writes))
+    Ok(Some(flags))
+}
+
+impl Server {
+    /// Whether EVAL, EVALSHA or FCALL (and their `_ro` forms) with `args` is a
+    /// deny-oom command by its script's flags (a script in compatibility mode
+    /// is not: its `redis.call`s are checked instead).
+    pub(crate) fn script_denies_oom(&self, name: &str, args: &[Vec<u8>]) -> bool {
+        let Some(target) = args.get(1) else { return false };
+        match name {
+            "eval" | "eval_ro" => shebang_flags(target).ok().flatten().is_some_and(Shebang::denies_oom),
+            "evalsha" | "evalsha_ro" => {
+                let sha = String::from_utf8_lossy(target).to_ascii_lowercase();
+                self.scripting.shebangs.get(&sha).copied().flatten().is_some_and(Shebang::denies_oom)
+            }
+            "fcall" | "fcall_ro" => self.function_denies_oom(target),
+            _ => false,
+        }
+    }
 }
 
 /// Commands a timed-out script lets through (`allow-busy`), SHUTDOWN only with NOSAVE.
@@ -218,19 +355,15 @@ pub(crate) fn allowed_when_busy(name: &str, args: &[Vec<u8>]) -> bool {
     match name {
         "auth" | "hello" | "quit" | "multi" | "discard" | "replconf" | "reset" | "watch" | "unwatch" => true,
         "script" => args.get(1).is_some_and(|a| a.eq_ignore_ascii_case(b"kill")),
+        "function" => args.get(1).is_some_and(|a| a.eq_ignore_ascii_case(b"kill") || a.eq_ignore_ascii_case(b"stats")),
         "shutdown" => args[1..].iter().any(|a| a.eq_ignore_ascii_case(b"nosave")),
         _ => false,
     }
 }
 
-/// The `-BUSY` reply for a command a timed-out script does not let through.
-pub(crate) fn busy_reply() -> Value {
-    Value::error(BUSY)
-}
-
 impl Server {
-    /// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT; `None` when the reply
-    /// comes later (a script that runs longer than a slice).
+    /// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT, FUNCTION, FCALL, FCALL_RO;
+    /// `None` when the reply comes later (a script that runs longer than a slice).
     pub(crate) fn scripting_command(
         &mut self,
         ctx: &mut Ctx<'_>,
@@ -241,6 +374,8 @@ impl Server {
     ) -> Option<Value> {
         match name {
             "script" => Some(self.script_command(ctx, args)),
+            "function" => Some(self.function_command(ctx, client, args)),
+            "fcall" | "fcall_ro" => self.fcall(ctx, client, conn, name, args),
             _ => self.eval(ctx, client, conn, name, args),
         }
     }
@@ -273,13 +408,14 @@ impl Server {
                     return Value::error("ERR SCRIPT FLUSH only support SYNC|ASYNC option");
                 }
                 self.scripting.scripts.clear();
+                self.scripting.cache_bytes = 0;
                 self.scripting.shebangs.clear();
                 // Redis starts a new interpreter; the random state is not reset.
                 self.scripting.vm = None;
                 Value::ok()
             }
             "kill" if args.len() != 2 => arity_error("kill"),
-            "kill" => self.script_kill(ctx),
+            "kill" => self.script_kill(ctx, Kind::Eval),
             "help" if args.len() != 2 => arity_error("help"),
             "help" => Value::Array(SCRIPT_HELP.iter().map(|l| Value::Simple((*l).to_owned())).collect()),
             _ => Value::error(format!(
@@ -319,31 +455,37 @@ impl Server {
             }
         };
         let shebang = self.scripting.shebangs.get(&sha).copied().flatten();
-        let read_only = shebang == Some(true) || name.ends_with("_ro");
+        let read_only = shebang.is_some_and(|f| f.no_writes) || name.ends_with("_ro");
         // A script with a shebang that may write is refused up front where writes are.
-        if shebang == Some(false) && !read_only && self.repl.master.is_some() && self.config.replica_read_only {
+        if shebang.is_some() && !read_only && self.repl.master.is_some() && self.config.replica_read_only {
             return Some(Value::error("READONLY You can't write against a read only replica."));
         }
         let keys = &args[3..3 + numkeys];
         let argv = &args[3 + numkeys..];
-        match self.start_script(ctx, client, conn, &sha, read_only, keys, argv) {
+        // `scriptVerifyOOM`: a script in compatibility mode started over the
+        // limit may not run a deny-oom command before its first write.
+        let deny_oom = shebang.is_none()
+            && self.config.maxmemory.limit > 0
+            && self.memory.pre_command_oom
+            && !self.repl.is_master_link(conn);
+        let launch = Launch { kind: Kind::Eval, name: sha, command: args.to_vec(), read_only, deny_oom };
+        match self.start_script(ctx, client, conn, launch, keys, argv) {
             Ok(reply) => reply,
             Err(e) => Some(Value::error(format!("ERR {e}"))),
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// An EVAL script's run: KEYS and ARGV as globals, then [`Server::launch`].
     fn start_script(
         &mut self,
         ctx: &mut Ctx<'_>,
         client: &Client,
         conn: ConnId,
-        sha: &str,
-        read_only: bool,
+        launch: Launch,
         keys: &[Vec<u8>],
         argv: &[Vec<u8>],
     ) -> mlua::Result<Option<Value>> {
-        let f = self.scripting.scripts[sha].clone();
+        let f = self.scripting.scripts[&launch.name].clone();
         let vm = self.scripting.vm()?;
         let g = vm.globals();
         g.raw_set(
@@ -354,9 +496,25 @@ impl Server {
             "ARGV",
             vm.create_sequence_from(argv.iter().map(|k| vm.create_string(k)).collect::<Result<Vec<_>, _>>()?)?,
         )?;
+        let thread = vm.create_thread(f)?;
+        self.launch(ctx, client, conn, launch, thread)
+    }
+
+    /// Runs `thread` (in the interpreter of `launch.kind`) for its first
+    /// slices: the reply now if it ends within one, else later.
+    fn launch(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        client: &Client,
+        conn: ConnId,
+        launch: Launch,
+        thread: Thread,
+    ) -> mlua::Result<Option<Value>> {
+        let Some(vm) = self.scripting.vm_ref(launch.kind) else {
+            return Err(mlua::Error::runtime("no interpreter for the run"));
+        };
         vm.set_named_registry_value(lua::LAST_ERROR, Lv::Nil)?;
         vm.set_named_registry_value("chaoslab.repl", 3)?;
-        let thread = vm.create_thread(f)?;
         let limits = lua_slice::Limits {
             stuck: STUCK_LIMIT_SLICES,
             stuck_error: format!(
@@ -365,11 +523,19 @@ impl Server {
             ),
         };
         lua_slice::install(vm, &thread, SLICE_INSTRUCTIONS, &limits)?;
-        let call =
-            CallState { client: script_client(client), read_only, wrote: false, effects: Vec::new(), propagated: 0 };
+        let call = CallState {
+            client: script_client(client),
+            read_only: launch.read_only,
+            deny_oom: launch.deny_oom,
+            wrote: false,
+            effects: Vec::new(),
+            propagated: 0,
+        };
         self.scripting.running = Some(Running {
             conn,
-            sha: sha.to_owned(),
+            kind: launch.kind,
+            name: launch.name,
+            command: launch.command,
             thread,
             started: ctx.now(),
             ran: Duration::ZERO,
@@ -409,9 +575,12 @@ impl Server {
             Step::Paused => {
                 let stop =
                     "ERR the simulator stopped this script: inside MULTI/EXEC it cannot run past busy-reply-threshold";
-                let killed = match (&self.scripting.vm, &self.scripting.running) {
-                    (Some(vm), Some(r)) => lua_slice::kill(vm, &r.thread, stop).is_ok(),
-                    _ => false,
+                let killed = match &self.scripting.running {
+                    Some(r) => match self.scripting.vm_ref(r.kind) {
+                        Some(vm) => lua_slice::kill(vm, &r.thread, stop).is_ok(),
+                        None => false,
+                    },
+                    None => false,
                 };
                 match self.run_slices(ctx, SLICE) {
                     Step::Done(reply) if killed => reply,
@@ -426,9 +595,11 @@ impl Server {
     /// Resumes the running script until it ends or has run `budget` more.
     fn run_slices(&mut self, ctx: &mut Ctx<'_>, budget: Duration) -> Step {
         let Some(mut running) = self.scripting.running.take() else { return Step::Paused };
-        let Some(vm) = self.scripting.vm.take() else { return Step::Paused };
+        let Some(vm) = self.scripting.vm_slot(running.kind).take() else {
+            self.scripting.running = Some(running);
+            return Step::Paused;
+        };
         let limit = running.ran + budget;
-        let sha = running.sha.clone();
         let outcome = vm.scope(|scope| {
             let call = &mut running.call;
             let this = &mut *self;
@@ -453,11 +624,11 @@ impl Server {
         });
         let step = match outcome {
             Ok(Some(Ok(reply))) => Step::Done(reply),
-            Ok(Some(Err(e))) => Step::Done(error_reply(&vm, &running, &sha, &e)),
+            Ok(Some(Err(e))) => Step::Done(error_reply(&vm, &running, &e)),
             Ok(None) => Step::Paused,
             Err(e) => Step::Done(Value::error(format!("ERR {e}"))),
         };
-        self.scripting.vm = Some(vm);
+        *self.scripting.vm_slot(running.kind) = Some(vm);
         self.scripting.running = Some(running);
         step
     }
@@ -501,7 +672,7 @@ impl Server {
         if (arity > 0 && argc != arity) || argc < -arity {
             return fail(lua, "ERR Wrong number of args calling Redis command from script");
         }
-        if command.doc.flags.contains(&"noscript") {
+        if command.flags_for(&argv).contains(&"noscript") {
             return fail(lua, "ERR This Redis command is not allowed from script");
         }
         if command.write() && call.read_only {
@@ -509,6 +680,9 @@ impl Server {
         }
         if command.write() && self.repl.master.is_some() && self.config.replica_read_only {
             return fail(lua, "READONLY You can't write against a read only replica.");
+        }
+        if call.deny_oom && !call.wrote && command.flags_for(&argv).contains(&"denyoom") {
+            return fail(lua, crate::memory::OOM);
         }
         // `scriptVerifyClusterState`: a script's command must be served here,
         // whatever redirect a client's would get (measured for MOVED and CROSSSLOT).
@@ -522,7 +696,11 @@ impl Server {
         call.wrote |= command.write();
         let start = self.feed.bytes.len();
         let conn = call.client_conn();
+        // The maxmemory gate is processCommand's: a script's commands answer
+        // to `scriptVerifyOOM` above instead.
+        let outer = std::mem::replace(&mut self.scripting.in_call, true);
         let reply = self.execute(ctx, &mut call.client, conn, &argv).unwrap_or(Value::Nil);
+        self.scripting.in_call = outer;
         if self.feed.bytes.len() > start {
             call.effects.extend(self.feed.bytes.drain(start..));
             call.propagated += 1 + std::mem::take(&mut self.feed.also);
@@ -558,7 +736,7 @@ impl Server {
     fn finish_script(&mut self, in_exec: bool) -> Option<Running> {
         let running = self.scripting.running.take()?;
         let call = &running.call;
-        let flags = self.scripting.vm.as_ref().map_or(3, lua::repl_flags);
+        let flags = self.scripting.vm_ref(running.kind).map_or(3, lua::repl_flags);
         if in_exec && !call.effects.is_empty() && flags != 0 {
             self.feed.db = call.client.db;
             self.feed.bytes.extend_from_slice(&call.effects);
@@ -601,12 +779,12 @@ impl Server {
         }
         if !r.timed_out {
             r.timed_out = true;
-            let (ms, sha) = (r.ran.as_millis(), r.sha.clone());
+            let (ms, name, killer) = (r.ran.as_millis(), r.name.clone(), r.kind.killer());
             self.log(
                 ctx,
                 '#',
                 &format!(
-                    "Slow script detected: still in execution after {ms} milliseconds. You can try killing the script using the SCRIPT KILL command. Script name is: {sha}."
+                    "Slow script detected: still in execution after {ms} milliseconds. You can try killing the script using the {killer} command. Script name is: {name}."
                 ),
             );
             ctx.set_timer(TICK, Timer::Script.tag());
@@ -632,8 +810,9 @@ impl Server {
         self.resume_stalled(ctx);
     }
 
-    /// SCRIPT KILL: only a timed-out script that has not written.
-    fn script_kill(&mut self, ctx: &mut Ctx<'_>) -> Value {
+    /// SCRIPT KILL (`by` [`Kind::Eval`]) and FUNCTION KILL: only a timed-out
+    /// run that has not written, and only by its own kind's command.
+    fn script_kill(&mut self, ctx: &mut Ctx<'_>, by: Kind) -> Value {
         let Some(r) = &self.scripting.running else {
             return Value::error("NOTBUSY No scripts in execution right now.");
         };
@@ -645,7 +824,10 @@ impl Server {
                 "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.",
             );
         }
-        if let Some(vm) = &self.scripting.vm
+        if r.kind != by {
+            return Value::error(r.kind.busy());
+        }
+        if let Some(vm) = self.scripting.vm_ref(r.kind)
             && let Err(e) = lua_slice::kill(vm, &r.thread, KILLED)
         {
             return Value::error(format!("ERR {e}"));
@@ -670,7 +852,7 @@ impl CallState {
 }
 
 /// Redis's reply for a script that failed: the error's text, then where.
-fn error_reply(vm: &Lua, running: &Running, sha: &str, e: &mlua::Error) -> Value {
+fn error_reply(vm: &Lua, running: &Running, e: &mlua::Error) -> Value {
     let text = error_text(e);
     let msg = if text.starts_with("table: ") {
         let kept: Option<Table> = vm.named_registry_value(lua::LAST_ERROR).ok().flatten();
@@ -684,8 +866,9 @@ fn error_reply(vm: &Lua, running: &Running, sha: &str, e: &mlua::Error) -> Value
         format!("ERR {text}")
     };
     let msg = msg.replace(['\r', '\n'], " ");
-    match lua_slice::line_in(&running.thread, "@user_script") {
-        Some(line) => Value::error(format!("{msg} script: {sha}, on @user_script:{line}.")),
+    let (name, chunk) = (&running.name, running.kind.chunk());
+    match lua_slice::line_in(&running.thread, chunk) {
+        Some(line) => Value::error(format!("{msg} script: {name}, on {chunk}:{line}.")),
         None => Value::error(msg),
     }
 }
@@ -731,3 +914,5 @@ const SCRIPT_HELP: &[&str] = &[
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_lualibs;

@@ -25,14 +25,14 @@ impl Process for Conn {
     }
 }
 
-struct Lab {
-    sim: Sim,
-    server: ProcId,
+pub(super) struct Lab {
+    pub(super) sim: Sim,
+    pub(super) server: ProcId,
     clients: Vec<ProcId>,
 }
 
 impl Lab {
-    fn new(clients: usize) -> Lab {
+    pub(super) fn new(clients: usize) -> Lab {
         let mut sim = Sim::new(SimConfig { seed: 7, record_trace: true, ..SimConfig::default() });
         let host = sim.add_host("localhost", Ipv4Addr::LOCALHOST);
         let config = Config::defaults(6379);
@@ -52,28 +52,38 @@ impl Lab {
     }
 
     /// Sends `args` from client `i` without waiting.
-    fn send(&mut self, i: usize, args: &[&str]) {
+    pub(super) fn send(&mut self, i: usize, args: &[&str]) {
         let mut bytes = Vec::new();
         resp::encode_command(args, &mut bytes);
         let conn = self.sim.process::<Conn>(self.clients[i]).unwrap().conn.unwrap();
         self.sim.with_process::<Conn, _>(self.clients[i], |_, ctx| ctx.send(conn, &bytes));
     }
 
+    /// Sends binary `args` from client `i` and returns every byte received a millisecond later.
+    pub(super) fn call_bytes(&mut self, i: usize, args: &[&[u8]]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        resp::encode_command(args, &mut bytes);
+        let conn = self.sim.process::<Conn>(self.clients[i]).unwrap().conn.unwrap();
+        self.sim.with_process::<Conn, _>(self.clients[i], |_, ctx| ctx.send(conn, &bytes));
+        self.sim.run_for(Duration::from_millis(1));
+        self.sim.with_process::<Conn, _>(self.clients[i], |c, _| std::mem::take(&mut c.got)).unwrap_or_default()
+    }
+
     /// What client `i` received since the last call.
-    fn take(&mut self, i: usize) -> String {
+    pub(super) fn take(&mut self, i: usize) -> String {
         let got =
             self.sim.with_process::<Conn, _>(self.clients[i], |c, _| std::mem::take(&mut c.got)).unwrap_or_default();
         String::from_utf8_lossy(&got).into_owned()
     }
 
     /// One command from client 0 and its raw reply a millisecond later.
-    fn call(&mut self, args: &[&str]) -> String {
+    pub(super) fn call(&mut self, args: &[&str]) -> String {
         self.send(0, args);
         self.sim.run_for(Duration::from_millis(1));
         self.take(0)
     }
 
-    fn log(&self) -> Vec<String> {
+    pub(super) fn log(&self) -> Vec<String> {
         self.sim.log_lines(self.server).iter().map(|l| l.splitn(7, ' ').nth(6).unwrap_or("").to_owned()).collect()
     }
 }
