@@ -12,7 +12,10 @@ SUBCOMMANDS below, those the simulator implements, are kept.
 import re, socket, sys
 
 SUBCOMMANDS = {
-    "acl": {"whoami", "users", "list", "getuser", "cat", "log", "genpass", "deluser", "dryrun", "load", "save", "help"},
+    "acl": {
+        "whoami", "users", "list", "getuser", "cat", "log", "genpass", "deluser", "dryrun", "load", "save", "setuser",
+        "help",
+    },
     "module": {"list", "load", "loadex", "unload", "help"},
     "slowlog": {"get", "len", "reset", "help"},
     "latency": {"doctor", "graph", "history", "latest", "reset", "histogram", "help"},
@@ -20,12 +23,12 @@ SUBCOMMANDS = {
         "id", "setname", "getname", "kill", "list", "info", "pause", "unpause", "reply", "no-evict",
         "tracking", "caching", "getredir", "trackinginfo", "help", "unblock",
     },
-    "config": {"get", "set", "resetstat", "rewrite"},
+    "config": {"get", "set", "resetstat", "rewrite", "help"},
     "object": {"encoding", "refcount", "freq", "idletime", "help"},
     "memory": {"usage", "stats", "doctor", "malloc-stats", "purge", "help"},
     "pubsub": {"channels", "numsub", "numpat", "shardchannels", "shardnumsub", "help"},
-    "command": {"count", "info", "list", "getkeys", "help", "docs"},
-    "script": {"load", "exists", "flush", "kill", "help"},
+    "command": {"count", "info", "list", "getkeys", "getkeysandflags", "help", "docs"},
+    "script": {"load", "exists", "flush", "kill", "debug", "help"},
     "function": {"load", "list", "delete", "flush", "dump", "restore", "stats", "kill", "help"},
     "xgroup": {"create", "setid", "destroy", "createconsumer", "delconsumer", "help"},
     "xinfo": {"consumers", "groups", "stream", "help"},

@@ -321,6 +321,26 @@ pub fn redis_child(keys: u64, secs: u64) -> Result<(), String> {
     Ok(())
 }
 
+/// `bench-redis-mixed-child FAMILY SECS`: one run of the mixed workload's
+/// `family` (or `all` of them interleaved), printed, not recorded.
+pub fn redis_mixed_child(family: &str, secs: u64) -> Result<(), String> {
+    use bench_redis_mixed::FAMILIES;
+    let families = match FAMILIES.iter().find(|f| f.name() == family) {
+        Some(&f) => vec![f],
+        None if family == "all" => FAMILIES.to_vec(),
+        None => return Err(format!("no family {family}: one of {}, or all", FAMILIES.map(|f| f.name()).join(", "))),
+    };
+    let (r, _) = bench_redis_mixed::run(&families, secs, 1)?;
+    println!(
+        "redis-mixed {family}: {secs} virtual s: {} master commands in {:.3} s wall = {:.2} M commands/s; trace hash {}",
+        r.master_commands,
+        r.wall_secs,
+        r.master_commands as f64 / r.wall_secs / 1e6,
+        r.trace_hash
+    );
+    Ok(())
+}
+
 /// One measured replication run, printed and as its JSON record.
 fn replication(label: &str, load: bench_redis::Load, secs: u64, budget: &str) -> Result<Value, String> {
     let r = bench_redis::replication(load, secs, 1)?;

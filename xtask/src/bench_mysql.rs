@@ -80,7 +80,7 @@ impl Writer {
             s if s <= ROWS_PER_TXN => {
                 // insert into t1 values(ID,'row ID'), without format machinery (the writer is measured too)
                 let mut digits = [0u8; 20];
-                let id = decimal(self.next_id, &mut digits);
+                let id = mysql::output::decimal(self.next_id, &mut digits);
                 self.next_id += 1;
                 for part in [&b"insert into t1 values("[..], id, b",'row ", id, b"')"] {
                     self.query.extend_from_slice(part);
@@ -133,29 +133,19 @@ impl Process for Writer {
             Input::Start => self.conn = Some(ctx.connect(self.master)),
             Input::Connected { .. } => self.phase = Phase::Greeting,
             Input::Data { bytes, .. } => {
-                self.framer.push(bytes);
-                while let Some(frame) = self.framer.next_frame() {
+                // out of the writer while its packets are read (they borrow its buffer)
+                let mut framer = std::mem::take(&mut self.framer);
+                framer.push(bytes);
+                while let Some(frame) = framer.next_frame() {
                     match frame {
-                        Frame::Packet(seq, p) => self.packet(ctx, seq, &p),
+                        Frame::Packet(seq, p) => self.packet(ctx, seq, p),
                         Frame::TooLarge => self.phase = Phase::Stopped,
                     }
                 }
+                self.framer = framer;
             }
             Input::Closed { .. } | Input::ConnectFailed { .. } => self.phase = Phase::Stopped,
             _ => {}
-        }
-    }
-}
-
-/// `n` in decimal, at the end of `digits`.
-fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &digits[start..];
         }
     }
 }

@@ -37,7 +37,10 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|clu
             SEEDS JOBS` runs one exploration alone, for profiling;
             `cargo xtask bench-workload-child [SECS]` the cluster workload;
             `cargo xtask bench-redis-child KEYS SECS` one replication run
-            over KEYS keys; `cargo xtask bench-mysql-child [SECS]` one MySQL
+            over KEYS keys; `cargo xtask bench-redis-mixed-child FAMILY
+            SECS` one family of the mixed workload (strings, lists, hashes,
+            sets, zsets, streams, hll, geo, bits, or all);
+            `cargo xtask bench-mysql-child [SECS]` one MySQL
             replication run) and
             `chaoslab shrink` of a 20-fault failing schedule; results are
             appended to
@@ -170,6 +173,21 @@ fn main() -> ExitCode {
                 }
             };
             match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        // One family of the Redis mixed workload, to time or profile as a whole process.
+        Some("bench-redis-mixed-child") => {
+            let secs = args.get(2).and_then(|a| a.parse::<u64>().ok()).filter(|&s| s > 0);
+            let (Some(family), Some(secs)) = (args.get(1), secs) else {
+                eprintln!("usage: cargo xtask bench-redis-mixed-child FAMILY SECS");
+                return ExitCode::from(2);
+            };
+            match bench::redis_mixed_child(family, secs) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e}");

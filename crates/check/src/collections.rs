@@ -14,6 +14,7 @@
 //!   invoked must come first);
 //! - register reads: values no op wrote, and stale reads (see [`registers`]).
 
+use crate::fasthash::{FastMap, group_by};
 use crate::history::{Elem, F, FaultWindow, Op, Outcome, Value};
 use crate::loss::final_reads;
 use crate::verdict::{CheckResult, Evidence};
@@ -335,11 +336,8 @@ fn order(ops: &[Op], faults: &[FaultWindow], result: &mut CheckResult) {
 /// itself completed before the read began, so the value had been replaced.
 pub fn registers(ops: &[Op], faults: &[FaultWindow]) -> CheckResult {
     let mut result = CheckResult::new("register-reads");
-    let mut keys: BTreeMap<&Elem, Vec<&Op>> = BTreeMap::new();
-    for op in ops.iter().filter(|o| o.f.model() == crate::history::Model::Register && o.outcome != Outcome::Fail) {
-        keys.entry(&op.key).or_default().push(op);
-    }
-    for (key, key_ops) in keys {
+    let registers = ops.iter().filter(|o| o.f.model() == crate::history::Model::Register && o.outcome != Outcome::Fail);
+    for (key, key_ops) in group_by(registers, |o| &o.key) {
         result.count("keys", 1);
         register_key(key, &key_ops, faults, &mut result);
     }
@@ -356,15 +354,18 @@ fn register_write(op: &Op) -> Option<Value> {
 }
 
 fn register_key(key: &Elem, ops: &[&Op], faults: &[FaultWindow], result: &mut CheckResult) {
-    let mut writers: BTreeMap<Value, Vec<&Op>> = BTreeMap::new();
+    // Looked up only, never iterated.
+    let mut writers: FastMap<Value, Vec<&Op>> = FastMap::default();
+    let mut acked: Vec<&Op> = Vec::new();
     for op in ops {
         if let Some(v) = register_write(op) {
             writers.entry(v).or_default().push(op);
+            if op.outcome == Outcome::Ok {
+                acked.push(op);
+            }
         }
     }
     // Acknowledged writes by completion, with the latest invocation among those completed so far.
-    let mut acked: Vec<&Op> =
-        ops.iter().filter(|o| o.outcome == Outcome::Ok && register_write(o).is_some()).copied().collect();
     acked.sort_by_key(|o| o.complete_or_max());
     let mut latest: Vec<&Op> = Vec::with_capacity(acked.len());
     for w in &acked {

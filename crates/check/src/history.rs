@@ -104,7 +104,7 @@ pub enum F {
 }
 
 /// The data types a key can hold, each judged by its own checkers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Model {
     /// A register: read, write, cas.
@@ -346,8 +346,8 @@ impl History {
     /// Pairs invocations with completions, in invocation order.
     pub fn ops(&self) -> Result<Vec<Op>, PairError> {
         let mut ops: Vec<Op> = Vec::new();
-        // Outstanding invocation per process: (process, op position), kept sorted.
-        let mut open: std::collections::BTreeMap<u64, usize> = std::collections::BTreeMap::new();
+        // Outstanding invocation per process: process -> op position (looked up only).
+        let mut open: crate::fasthash::FastMap<u64, usize> = crate::fasthash::FastMap::default();
         let mut previous = 0;
         for (index, e) in self.events.iter().enumerate() {
             if e.time < previous {

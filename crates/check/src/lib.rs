@@ -17,6 +17,7 @@
 
 pub mod collections;
 pub mod edn;
+mod fasthash;
 pub mod history;
 pub mod jepsen;
 pub mod jsonl;

@@ -30,6 +30,7 @@
 //! verdict is `unknown`. Keys are searched smallest first, so the first
 //! invalid key is the smallest failing one.
 
+use crate::fasthash::{FastMap, FastSet, group_by};
 use crate::history::{Elem, F, Model, Op, Outcome, Value};
 use crate::verdict::{CheckResult, Evidence, Verdict};
 use std::collections::{BTreeMap, BTreeSet};
@@ -72,31 +73,37 @@ pub fn check(ops: &[Op], faults: &[crate::history::FaultWindow], budget_steps: u
 /// could tell (nothing can follow it but another write), so leaving it out
 /// changes no verdict, and it spares the search from trying it everywhere.
 fn by_key(ops: &[Op]) -> Vec<(&Elem, Vec<&Op>)> {
-    let mut observed: BTreeSet<(&Elem, Value)> = BTreeSet::new();
-    for op in ops.iter().filter(|o| o.f.model() == Model::Register && o.outcome != Outcome::Fail) {
+    let registers = ops.iter().filter(|o| o.f.model() == Model::Register && o.outcome != Outcome::Fail);
+    let mut keys = group_by(registers, |o| &o.key);
+    for (_, key_ops) in &mut keys {
+        if key_ops.iter().any(|o| o.outcome == Outcome::Info && o.f == F::Write) {
+            let observed = observed(key_ops);
+            key_ops.retain(|o| {
+                o.outcome != Outcome::Info || o.f == F::Cas || (o.f == F::Write && observed.contains(&o.value))
+            });
+        } else {
+            key_ops.retain(|o| o.outcome == Outcome::Ok || o.f == F::Cas);
+        }
+    }
+    keys.retain(|(_, key_ops)| !key_ops.is_empty());
+    keys
+}
+
+/// The values of one key that an `ok` read returned or a cas expected.
+fn observed(key_ops: &[&Op]) -> BTreeSet<Value> {
+    let mut observed = BTreeSet::new();
+    for op in key_ops {
         match (op.f, &op.value) {
             (F::Read, _) if op.outcome == Outcome::Ok => {
-                observed.insert((&op.key, op.result.clone()));
+                observed.insert(op.result.clone());
             }
             (F::Cas, Value::Many(pair)) if pair.len() == 2 => {
-                observed.insert((&op.key, Value::One(pair[0].clone())));
+                observed.insert(Value::One(pair[0].clone()));
             }
             _ => {}
         }
     }
-    let expected = |op: &Op| observed.contains(&(&op.key, op.value.clone()));
-    let mut keys: BTreeMap<&Elem, Vec<&Op>> = BTreeMap::new();
-    for op in ops.iter().filter(|o| o.f.model() == Model::Register) {
-        let matters = match op.outcome {
-            Outcome::Ok => true,
-            Outcome::Fail => false,
-            Outcome::Info => op.f == F::Cas || (op.f == F::Write && expected(op)),
-        };
-        if matters {
-            keys.entry(&op.key).or_default().push(op);
-        }
-    }
-    keys.into_iter().collect()
+    observed
 }
 
 /// What one operation does to the register, values numbered (0 is nil).
@@ -120,12 +127,16 @@ impl Action {
 
 /// Numbers values in order of appearance; nil is 0.
 #[derive(Default)]
-struct Values(BTreeMap<Elem, u32>);
+struct Values(FastMap<Elem, u32>);
 
 impl Values {
     fn id(&mut self, e: &Elem) -> u32 {
         let next = self.0.len() as u32 + 1;
-        *self.0.entry(e.clone()).or_insert(next)
+        if let Some(&id) = self.0.get(e) {
+            return id;
+        }
+        self.0.insert(e.clone(), next);
+        next
     }
 
     fn of(&mut self, v: &Value) -> u32 {
@@ -185,13 +196,29 @@ struct Entries {
 impl Entries {
     fn new(calls: &[u64], returns: &[u64]) -> Entries {
         let n = calls.len();
-        // (time, returns after calls at the same instant, op): equal times are concurrent.
+        // Ordered by (time, returns after calls at the same instant, op):
+        // equal times are concurrent. Calls come sorted (ops are in call
+        // order) and returns nearly so; each is sorted apart (a run-finding
+        // sort) and the two merged.
+        let sorted = |times: &[u64]| {
+            let mut v: Vec<(u64, usize)> = times.iter().copied().zip(0..).collect();
+            if !v.is_sorted() {
+                v.sort();
+            }
+            v
+        };
+        let (calls, returns) = (sorted(calls), sorted(returns));
         let mut order: Vec<(u64, bool, usize)> = Vec::with_capacity(2 * n);
-        for i in 0..n {
-            order.push((calls[i], false, i));
-            order.push((returns[i], true, i));
+        let (mut c, mut r) = (0, 0);
+        while c < n || r < n {
+            if c < n && (r == n || calls[c].0 <= returns[r].0) {
+                order.push((calls[c].0, false, calls[c].1));
+                c += 1;
+            } else {
+                order.push((returns[r].0, true, returns[r].1));
+                r += 1;
+            }
         }
-        order.sort_unstable();
         let len = order.len() + 1;
         let mut what = vec![(NIL, false); len];
         let mut pos = vec![(NIL, NIL); n];
@@ -288,8 +315,7 @@ struct MemoKey {
 
 /// Membership only, never iterated, so the order a hash set would give never
 /// reaches a verdict or the evidence.
-#[allow(clippy::disallowed_types)]
-type Memo = std::collections::HashSet<MemoKey>;
+type Memo = FastSet<MemoKey>;
 
 /// Per value: how many `ok` reads of it are not linearized yet, and how many
 /// ops write it (the initial nil counts as a write of nil). Values here are
@@ -354,7 +380,8 @@ impl Search {
             pending: Pending::new(&actions, values.0.len()),
             list: Entries::new(&calls, &returns),
             lin: Linearized::new(ops.len()),
-            memo: Memo::default(),
+            // A search that finds its way takes about a step per op.
+            memo: Memo::with_capacity_and_hasher(ops.len(), Default::default()),
             stack: Vec::new(),
             state: 0,
             failure: None,
@@ -456,6 +483,7 @@ fn evidence(key: &Elem, ops: &[&Op], f: &Failure, faults: &[crate::history::Faul
     let blocked = ops[f.blocked];
     let mut numbering = Values::default();
     let actions: Vec<Action> = ops.iter().map(|op| numbering.action(op)).collect();
+    // Ids are unique: collected by id, whatever order the map gives.
     let mut names: BTreeMap<u32, String> = numbering.0.iter().map(|(e, id)| (*id, e.to_string())).collect();
     names.insert(0, "nil".into());
     let holds = f.tail.last().map_or(0, |t| t.1);

@@ -14,6 +14,7 @@
 //! Each lost write is listed with the op that acknowledged it, the final read
 //! and the faults active while it ran.
 
+use crate::fasthash::group_by;
 use crate::history::{Elem, F, FaultWindow, Model, Op, Outcome, Value};
 use crate::verdict::{CheckResult, Evidence};
 use std::collections::{BTreeMap, BTreeSet};
@@ -42,11 +43,7 @@ pub fn check(ops: &[Op], faults: &[FaultWindow]) -> CheckResult {
 type ByKey<'a> = BTreeMap<(Model, &'a Elem), Vec<&'a Op>>;
 
 fn by_key(ops: &[Op]) -> ByKey<'_> {
-    let mut keys: ByKey<'_> = BTreeMap::new();
-    for op in ops {
-        keys.entry((op.f.model(), &op.key)).or_default().push(op);
-    }
-    keys
+    group_by(ops.iter(), |op| (op.f.model(), &op.key)).into_iter().collect()
 }
 
 /// The last `ok` read of `read` kind among one key's ops.

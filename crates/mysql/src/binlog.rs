@@ -23,7 +23,8 @@
 
 use crate::engine::{ColumnType, RowChange, Value};
 use crate::flavor::Flavor;
-use crate::packet::Reader;
+use crate::packet::{self, Reader};
+use std::rc::Rc;
 
 /// `\xfebin`.
 pub const MAGIC: &[u8] = b"\xfebin";
@@ -81,9 +82,9 @@ pub mod kind {
     }
 }
 
-/// The row images of one statement on one table, for row-based logging.
+/// A table as Table_map and rows events describe it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RowsImage {
+pub struct TableDesc {
     /// The table's id in Table_map and rows events.
     pub table_id: u64,
     /// Its database.
@@ -92,10 +93,30 @@ pub struct RowsImage {
     pub table: String,
     /// Its column types and whether each is nullable.
     pub columns: Vec<(ColumnType, bool)>,
+    /// Its Table_map event's body (written once, logged before each rows event).
+    map_body: Vec<u8>,
+}
+
+impl TableDesc {
+    /// The table `db.table` with id `table_id` and these columns.
+    pub fn new(table_id: u64, db: String, table: String, columns: Vec<(ColumnType, bool)>) -> TableDesc {
+        let mut desc = TableDesc { table_id, db, table, columns, map_body: Vec::new() };
+        let mut body = Vec::new();
+        table_map_body(&desc, &mut body);
+        desc.map_body = body;
+        desc
+    }
+}
+
+/// The row images of one statement on one table, for row-based logging.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowsImage {
+    /// The table (shared by the images of its statements).
+    pub table: Rc<TableDesc>,
     /// WRITE_ROWS, UPDATE_ROWS or DELETE_ROWS.
     pub kind: u8,
     /// The rows.
-    pub changes: Vec<RowChange>,
+    pub changes: Rc<Vec<RowChange>>,
 }
 
 /// A Table_map event's contents: what decoding rows events needs.
@@ -122,7 +143,7 @@ fn type_code(t: ColumnType) -> (u8, Option<u16>) {
 }
 
 /// Writes a Table_map event's body.
-fn table_map_body(img: &RowsImage, b: &mut Vec<u8>) {
+fn table_map_body(img: &TableDesc, b: &mut Vec<u8>) {
     b.extend_from_slice(&img.table_id.to_le_bytes()[..6]);
     b.extend_from_slice(&1u16.to_le_bytes());
     for name in [&img.db, &img.table] {
@@ -189,19 +210,20 @@ fn row_image(columns: &[(ColumnType, bool)], row: &[Value], out: &mut Vec<u8>) {
 
 /// Writes a rows event's body.
 fn rows_body(img: &RowsImage, flavor: Flavor, b: &mut Vec<u8>) {
-    b.extend_from_slice(&img.table_id.to_le_bytes()[..6]);
+    let columns = &img.table.columns;
+    b.extend_from_slice(&img.table.table_id.to_le_bytes()[..6]);
     b.extend_from_slice(&1u16.to_le_bytes()); // STMT_END_F
     if flavor == Flavor::Mysql57 {
         b.extend_from_slice(&2u16.to_le_bytes()); // v2: extra data, its length counting itself: none
     }
-    crate::packet::put_lenenc(b, img.columns.len() as u64);
+    crate::packet::put_lenenc(b, columns.len() as u64);
     let sets = if kind::v1(img.kind) == kind::UPDATE_ROWS { 2 } else { 1 };
     for _ in 0..sets {
-        put_bitmap(b, img.columns.iter().map(|_| true), false);
+        put_bitmap(b, columns.iter().map(|_| true), false);
     }
-    for c in &img.changes {
+    for c in img.changes.iter() {
         for image in [&c.before, &c.after].into_iter().flatten() {
-            row_image(&img.columns, image, b);
+            row_image(columns, image, b);
         }
     }
 }
@@ -233,7 +255,7 @@ pub fn decode_rows(kind: u8, body: &[u8], map: &TableMap) -> Option<Vec<RowChang
 
 fn read_image(r: &mut Reader<'_>, map: &TableMap) -> Option<Vec<Value>> {
     let n = map.types.len();
-    let nulls = r.take(n.div_ceil(8))?.to_vec();
+    let nulls = r.take(n.div_ceil(8))?;
     let mut row = Vec::with_capacity(n);
     for i in 0..n {
         if nulls[i / 8] & (1 << (i % 8)) != 0 {
@@ -245,7 +267,7 @@ fn read_image(r: &mut Reader<'_>, map: &TableMap) -> Option<Vec<Value>> {
             8 => Value::Int(r.u64()? as i64),
             15 => {
                 let len = if map.max_len[i] < 256 { r.u8()? as usize } else { r.u16()? as usize };
-                Value::Str(String::from_utf8_lossy(r.take(len)?).into_owned())
+                Value::Str(packet::text(r.take(len)?).into_owned())
             }
             _ => return None,
         });
@@ -346,7 +368,7 @@ pub enum Body {
     /// The statement that produced the next rows events.
     Annotate(String),
     /// A table map.
-    TableMap(TableMap),
+    TableMap(Rc<TableMap>),
     /// A rows event: its type and body (decoded against its table map).
     Rows(u8, Vec<u8>),
     /// Any other event (format description, gtid list, checkpoint, stop).
@@ -511,19 +533,23 @@ pub fn decode(e: &[u8]) -> Option<(Header, Body)> {
             body.u16()?;
             let status_len = body.u16()? as usize;
             body.take(status_len)?;
-            let db = String::from_utf8_lossy(body.take(db_len)?).into_owned();
+            let db = body.take(db_len)?;
             body.u8()?;
             match body.rest() {
                 b"BEGIN" => Body::Begin,
-                q => Body::Query { thread_id, db, query: String::from_utf8_lossy(q).into_owned() },
+                q => Body::Query { thread_id, db: packet::text(db).into_owned(), query: packet::text(q).into_owned() },
             }
         }
         kind::ANONYMOUS_GTID | kind::MYSQL_GTID => Body::Gtid { seq: 0, standalone: true },
         kind::WRITE_ROWS_V2 | kind::UPDATE_ROWS_V2 | kind::DELETE_ROWS_V2 => {
-            let head = body.take(8)?.to_vec();
+            let head = body.take(8)?;
             let extra = body.u16()? as usize;
             body.take(extra.checked_sub(2)?)?;
-            Body::Rows(kind, [head.as_slice(), body.rest()].concat())
+            let rest = body.rest();
+            let mut raw = Vec::with_capacity(head.len() + rest.len());
+            raw.extend_from_slice(head);
+            raw.extend_from_slice(rest);
+            Body::Rows(kind, raw)
         }
         kind::XID => Body::Xid(body.u64()?),
         kind::GTID => {
@@ -536,12 +562,42 @@ pub fn decode(e: &[u8]) -> Option<(Header, Body)> {
             Body::InsertId(body.u64()?)
         }
         kind::ROTATE => Body::Rotate { pos: body.u64()?, file: String::from_utf8_lossy(body.rest()).into_owned() },
-        kind::ANNOTATE_ROWS => Body::Annotate(String::from_utf8_lossy(body.rest()).into_owned()),
-        kind::TABLE_MAP => Body::TableMap(decode_table_map(&mut body)?),
+        kind::ANNOTATE_ROWS => Body::Annotate(packet::text(body.rest()).into_owned()),
+        kind::TABLE_MAP => Body::TableMap(Rc::new(decode_table_map(&mut body)?)),
         kind::WRITE_ROWS | kind::UPDATE_ROWS | kind::DELETE_ROWS => Body::Rows(kind, body.rest().to_vec()),
         _ => Body::Other,
     };
     Some((Header { timestamp, kind, server_id, log_pos }, decoded))
+}
+
+/// Decodes a stream of events as [`decode`] does, decoding a Table_map
+/// once for a run of identical ones (a transaction maps its table again
+/// before each rows event): they share the first one's map.
+#[derive(Clone, Debug, Default)]
+pub struct Decoder {
+    /// The last Table_map's body and its map.
+    last_map: Option<(Vec<u8>, Rc<TableMap>)>,
+}
+
+impl Decoder {
+    /// [`decode`], with the last Table_map's map when this one is the same.
+    pub fn decode(&mut self, e: &[u8]) -> Option<(Header, Body)> {
+        let h = decode_header(e)?;
+        if h.kind != kind::TABLE_MAP {
+            return decode(e);
+        }
+        let body = &e[19..e.len() - 4];
+        if let Some((last, map)) = &self.last_map
+            && last.as_slice() == body
+        {
+            return Some((h, Body::TableMap(map.clone())));
+        }
+        let decoded = decode(e)?;
+        if let Body::TableMap(map) = &decoded.1 {
+            self.last_map = Some((body.to_vec(), map.clone()));
+        }
+        Some(decoded)
+    }
 }
 
 /// A statement as the binlog records it.
@@ -555,7 +611,7 @@ pub struct Logged {
     pub thread_id: u32,
     /// Default database.
     pub db: String,
-    /// Statement text.
+    /// Statement text (empty for rows its flavor logs without it).
     pub query: String,
     /// INSERT_ID to log before it, if AUTO_INCREMENT generated one.
     pub insert_id: Option<u64>,
@@ -692,7 +748,7 @@ impl Binlog {
             }
             if let Some(img) = &s.rows {
                 self.push(h(kind::ANNOTATE_ROWS, s), 0, s.query.as_bytes());
-                self.emit(h(kind::TABLE_MAP, s), 0, |b| table_map_body(img, b));
+                self.push(h(kind::TABLE_MAP, s), 0, &img.table.map_body);
                 self.emit(h(kind::v1(img.kind), s), 0, |b| rows_body(img, flavor, b));
                 continue;
             }
@@ -732,7 +788,7 @@ impl Binlog {
                 });
             }
             if let Some(img) = &s.rows {
-                self.emit(h(kind::TABLE_MAP, s), 0, |b| table_map_body(img, b));
+                self.push(h(kind::TABLE_MAP, s), 0, &img.table.map_body);
                 self.emit(h(kind::v2(img.kind), s), 0, |b| rows_body(img, flavor, b));
                 continue;
             }
@@ -839,5 +895,58 @@ pub fn rows_name(kind: u8) -> &'static str {
         kind::WRITE_ROWS_V2 => "Write_rows",
         kind::UPDATE_ROWS_V2 => "Update_rows",
         _ => "Delete_rows",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Binlog, Decoder, Logged, RowsImage, TableDesc, kind};
+    use crate::engine::{ColumnType, RowChange, Value};
+    use crate::flavor::Flavor;
+    use std::rc::Rc;
+
+    /// A transaction inserting one row into each of `tables` in turn.
+    fn group(tables: &[&Rc<TableDesc>]) -> Vec<Logged> {
+        let row = |n: i64| RowChange { before: None, after: Some(vec![Value::Int(n), Value::Str(format!("row {n}"))]) };
+        let statement = |(n, table): (usize, &&Rc<TableDesc>)| Logged {
+            server_id: 1,
+            timestamp: 7,
+            thread_id: 3,
+            db: "db1".into(),
+            query: format!("insert into {} values({n},'row {n}')", table.table),
+            insert_id: None,
+            invoker: None,
+            suppress_use: false,
+            ddl_xid: false,
+            rows: Some(RowsImage {
+                table: Rc::clone(table),
+                kind: kind::WRITE_ROWS,
+                changes: Rc::new(vec![row(n as i64)]),
+            }),
+            transactional: true,
+        };
+        tables.iter().enumerate().map(statement).collect()
+    }
+
+    /// The decoder gives what `decode` gives for every event of both
+    /// flavors' binlogs, where a table is mapped again before each rows
+    /// event and another table's map comes between two of them.
+    #[test]
+    fn decoder_decodes_as_decode() {
+        let columns = vec![(ColumnType::Int, false), (ColumnType::Varchar(20), true)];
+        let t1 = Rc::new(TableDesc::new(18, "db1".into(), "t1".into(), columns.clone()));
+        let t2 = Rc::new(TableDesc::new(19, "db1".into(), "t2".into(), columns));
+        for flavor in [Flavor::Mysql57, Flavor::Mariadb1011] {
+            let mut binlog = Binlog { base: "b".into(), flavor, ..Binlog::default() };
+            binlog.open_next(1, 7, false);
+            binlog.log(&group(&[&t1, &t1, &t2, &t1, &t1]));
+            let (mut decoder, mut maps) = (Decoder::default(), 0);
+            for event in binlog.events_from(4) {
+                let (shared, own) = (decoder.decode(&event), super::decode(&event));
+                maps += usize::from(matches!(&own, Some((_, super::Body::TableMap(_)))));
+                assert_eq!(shared, own, "{flavor:?}");
+            }
+            assert_eq!(maps, 5, "{flavor:?}");
+        }
     }
 }

@@ -205,7 +205,10 @@ impl Process for MysqlCli {
                 self.framer.push(bytes);
                 while let Some(frame) = self.framer.next_frame() {
                     match frame {
-                        Frame::Packet(seq, p) => self.packet(ctx, seq, &p),
+                        Frame::Packet(seq, p) => {
+                            let p = p.to_vec();
+                            self.packet(ctx, seq, &p)
+                        }
                         Frame::TooLarge => return self.finish(ctx),
                     }
                     if matches!(self.state, State::Done) {

@@ -6,6 +6,7 @@
 use crate::sql::{ColumnDecl, Expr, SelectItem, SqlError, Stmt, TableRef};
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
+use std::rc::Rc;
 
 /// A column type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,48 +64,71 @@ fn leading_int(s: &str) -> i64 {
 }
 
 /// A row's key: the primary key's values, or a hidden row id. Ordered as
-/// the list of its values; a one-value key (the common case) is kept
-/// without a list of its own and compares two integers directly.
+/// the list of its values; a one-integer key (the common case: an integer
+/// primary key, the hidden row id) is kept without a list and two of them
+/// compare as two integers, the B-tree's inner loop.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Key(KeyRepr);
 
+/// A key's values; one integer is always `Int` (so derived equality is the
+/// lists' equality).
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum KeyRepr {
-    /// Exactly one value.
-    One(Value),
-    /// None, or two and more.
-    Many(Vec<Value>),
+    /// Exactly one value, an integer.
+    Int(i64),
+    /// Any other list: none, one other value, two and more.
+    Values(Vec<Value>),
 }
 
 impl Key {
     /// The key of these values.
-    pub fn new(mut values: Vec<Value>) -> Key {
-        match values.len() {
-            1 => Key(KeyRepr::One(values.pop().unwrap_or(Value::Null))),
-            _ => Key(KeyRepr::Many(values)),
+    pub fn new(values: Vec<Value>) -> Key {
+        match values.as_slice() {
+            [Value::Int(i)] => Key(KeyRepr::Int(*i)),
+            _ => Key(KeyRepr::Values(values)),
         }
     }
 
-    /// Its values, in key order.
-    pub fn values(&self) -> &[Value] {
-        match &self.0 {
-            KeyRepr::One(v) => std::slice::from_ref(v),
-            KeyRepr::Many(vs) => vs,
+    /// The key of one value.
+    fn one(value: &Value) -> Key {
+        match value {
+            Value::Int(i) => Key(KeyRepr::Int(*i)),
+            v => Key(KeyRepr::Values(vec![v.clone()])),
         }
+    }
+
+    /// Runs `f` on its values, in key order.
+    fn with_values<R>(&self, f: impl FnOnce(&[Value]) -> R) -> R {
+        match &self.0 {
+            KeyRepr::Int(i) => f(&[Value::Int(*i)]),
+            KeyRepr::Values(vs) => f(vs),
+        }
+    }
+
+    /// Whether it has no values (a table without a primary key).
+    fn is_empty(&self) -> bool {
+        matches!(&self.0, KeyRepr::Values(vs) if vs.is_empty())
     }
 
     /// As a duplicate-key error shows it: the values joined by `-`.
     fn shown(&self) -> String {
-        let shown: Vec<String> = self.values().iter().map(|v| v.text().unwrap_or_default()).collect();
-        shown.join("-")
+        self.with_values(|vs| vs.iter().map(|v| v.text().unwrap_or_default()).collect::<Vec<_>>().join("-"))
+    }
+
+    /// The order of two keys that are not both one integer: as lists.
+    #[cold]
+    #[inline(never)]
+    fn cmp_lists(&self, other: &Key) -> std::cmp::Ordering {
+        self.with_values(|a| other.with_values(|b| a.cmp(b)))
     }
 }
 
 impl Ord for Key {
+    #[inline]
     fn cmp(&self, other: &Key) -> std::cmp::Ordering {
         match (&self.0, &other.0) {
-            (KeyRepr::One(Value::Int(a)), KeyRepr::One(Value::Int(b))) => a.cmp(b),
-            _ => self.values().cmp(other.values()),
+            (KeyRepr::Int(a), KeyRepr::Int(b)) => a.cmp(b),
+            _ => self.cmp_lists(other),
         }
     }
 }
@@ -142,18 +166,24 @@ impl Table {
         let mut primary = self.columns.iter().zip(row).filter(|(c, _)| c.primary).map(|(_, v)| v);
         match (primary.next(), primary.next()) {
             (None, _) => Key::new(Vec::new()),
-            (Some(v), None) => Key(KeyRepr::One(v.clone())),
+            (Some(v), None) => Key::one(v),
             (Some(a), Some(b)) => Key::new([a, b].into_iter().chain(primary).cloned().collect()),
         }
     }
 
     fn key(&mut self, row: &[Value]) -> Key {
         let pk = self.pk(row);
-        if !pk.values().is_empty() {
+        if !pk.is_empty() {
             return pk;
         }
         self.next_hidden += 1;
-        Key(KeyRepr::One(Value::Int(self.next_hidden)))
+        Key(KeyRepr::Int(self.next_hidden))
+    }
+
+    /// Whether a row has `key`. A key past the last one (the common
+    /// ascending insert) is told from the last key alone, without a search.
+    fn holds(&self, key: &Key) -> bool {
+        self.rows.last_key_value().is_some_and(|(last, _)| key <= last) && self.rows.contains_key(key)
     }
 
     fn has_pk(&self) -> bool {
@@ -424,7 +454,7 @@ impl Engine {
                 first_id = generated;
             }
             let key = staged.key(&row);
-            if staged.rows.contains_key(&key) || out.iter().any(|(k, _)| *k == key) {
+            if staged.holds(&key) || out.iter().any(|(k, _)| *k == key) {
                 return Err(SqlError::new(
                     1062,
                     "23000",
@@ -438,10 +468,11 @@ impl Engine {
 
     /// Undoes row changes (the newest last in `undo`): each change's inverse,
     /// newest first. What ROLLBACK and a failed replicated transaction do.
-    pub fn undo(&mut self, undo: Vec<(String, String, Vec<RowChange>)>) {
+    pub fn undo<S: AsRef<str>>(&mut self, undo: Vec<(S, S, Rc<Vec<RowChange>>)>) {
         for (db, table, changes) in undo.into_iter().rev() {
-            for c in changes.into_iter().rev() {
-                let _ = self.apply_row(&db, &table, &RowChange { before: c.after, after: c.before });
+            for c in changes.iter().rev() {
+                let change = RowChange { before: c.after.clone(), after: c.before.clone() };
+                let _ = self.apply_row(db.as_ref(), table.as_ref(), &change);
             }
         }
     }
@@ -719,7 +750,7 @@ mod tests {
                 let (ka, kb) = (Key::new(a.clone()), Key::new(b.clone()));
                 assert_eq!(ka.cmp(&kb), a.cmp(b), "{a:?} vs {b:?}");
                 assert_eq!(ka == kb, a == b, "{a:?} vs {b:?}");
-                assert_eq!(ka.values(), a.as_slice());
+                ka.with_values(|values| assert_eq!(values, a.as_slice()));
             }
         }
     }

@@ -285,6 +285,14 @@ impl Flavor {
         }
     }
 
+    /// Whether a row-logged statement's text goes to the binlog before its
+    /// rows: MariaDB's Annotate_rows (binlog_annotate_row_events, on by
+    /// default); MySQL 5.7's Rows_query needs binlog_rows_query_log_events,
+    /// off by default.
+    pub fn annotates_rows(self) -> bool {
+        self == Flavor::Mariadb1011
+    }
+
     /// Whether the statement's Query event carries Q_INVOKER: MySQL 5.7 logs
     /// the invoker of every account statement, MariaDB of GRANT.
     pub fn logs_invoker(self, stmt: &Stmt) -> bool {

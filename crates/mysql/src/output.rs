@@ -163,3 +163,36 @@ pub fn split(text: &str) -> Vec<(String, bool)> {
     }
     out.into_iter().map(|(s, v)| (s.trim().to_owned(), v)).collect()
 }
+
+/// `n` in decimal, written at the end of `digits` (what `format!` would
+/// give, without its machinery: info files and redo lines are written for
+/// every event).
+pub fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &digits[start..]
+}
+
+#[cfg(test)]
+mod tests {
+    /// The hand-written decimal is `to_string`'s, at every digit count and the ends.
+    #[test]
+    fn decimal_is_to_string() {
+        let mut n = 1u64;
+        let mut cases = vec![0, u64::MAX];
+        while let Some(next) = n.checked_mul(10) {
+            cases.extend([n - 1, n, n + 1]);
+            n = next;
+        }
+        for n in cases {
+            assert_eq!(super::decimal(n, &mut [0; 20]), n.to_string().as_bytes());
+        }
+    }
+}

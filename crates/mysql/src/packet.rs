@@ -44,9 +44,9 @@ pub struct Framer {
 /// 0xffffff bytes (the start of a statement split across packets, over 16 MiB)
 /// is refused as `max_allowed_packet` (16 MiB) refuses it.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Frame {
-    /// A whole packet: sequence id and payload.
-    Packet(u8, Vec<u8>),
+pub enum Frame<'a> {
+    /// A whole packet: sequence id and payload (in the framer's buffer).
+    Packet(u8, &'a [u8]),
     /// The length header announces more than [`MAX_ALLOWED_PACKET`].
     TooLarge,
 }
@@ -60,7 +60,7 @@ impl Framer {
     }
 
     /// The next complete packet, if one has arrived.
-    pub fn next_frame(&mut self) -> Option<Frame> {
+    pub fn next_frame(&mut self) -> Option<Frame<'_>> {
         let buf = &self.buf[self.start..];
         if buf.len() < 4 {
             return None;
@@ -72,11 +72,30 @@ impl Framer {
         if buf.len() < 4 + len {
             return None;
         }
-        let seq = buf[3];
-        let payload = buf[4..4 + len].to_vec();
+        let start = self.start;
         self.start += 4 + len;
-        Some(Frame::Packet(seq, payload))
+        Some(Frame::Packet(buf[3], &self.buf[start + 4..start + 4 + len]))
     }
+}
+
+/// `bytes` as text, invalid UTF-8 replaced as `String::from_utf8_lossy`
+/// does; valid text (all of it, in practice) is checked by the faster
+/// `str::from_utf8` and borrowed.
+pub fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
+/// Frames the payload `write` appends to `out` as one packet with sequence
+/// id `seq` (as [`frame`] does, without a buffer of its own).
+pub fn frame_with(seq: u8, out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
+    let start = out.len();
+    out.extend_from_slice(&[0, 0, 0, seq]);
+    write(out);
+    let len = (out.len() - start - 4) as u32;
+    out[start..start + 3].copy_from_slice(&len.to_le_bytes()[..3]);
 }
 
 /// Frames `payload` as one packet with sequence id `seq`.
@@ -333,13 +352,18 @@ pub fn check_token(stored: Option<&[u8; 20]>, scramble: &[u8], token: &[u8]) -> 
 /// An OK packet.
 pub fn ok(affected: u64, insert_id: u64, warnings: u16, info: &str) -> Vec<u8> {
     let mut p = Vec::with_capacity(23 + info.len());
+    put_ok(&mut p, affected, insert_id, warnings, info);
+    p
+}
+
+/// Appends an OK packet's payload to `p`.
+pub fn put_ok(p: &mut Vec<u8>, affected: u64, insert_id: u64, warnings: u16, info: &str) {
     p.push(0);
-    put_lenenc(&mut p, affected);
-    put_lenenc(&mut p, insert_id);
+    put_lenenc(p, affected);
+    put_lenenc(p, insert_id);
     p.extend_from_slice(&STATUS_AUTOCOMMIT.to_le_bytes());
     p.extend_from_slice(&warnings.to_le_bytes());
     p.extend_from_slice(info.as_bytes());
-    p
 }
 
 /// An ERR packet.
@@ -381,7 +405,7 @@ pub fn parse_reply(p: &[u8]) -> Option<Reply> {
             let insert_id = r.lenenc()?;
             r.u16()?;
             let warnings = r.u16()?;
-            Some(Reply::Ok { affected, insert_id, warnings, info: String::from_utf8_lossy(r.rest()).into_owned() })
+            Some(Reply::Ok { affected, insert_id, warnings, info: text(r.rest()).into_owned() })
         }
         0xff => {
             r.u8()?;
@@ -466,4 +490,29 @@ pub fn parse_row(p: &[u8], n: usize) -> Option<Vec<Option<String>>> {
 /// Whether `p` is an EOF packet (0xfe and shorter than 9 bytes).
 pub fn is_eof(p: &[u8]) -> bool {
     p.first() == Some(&0xfe) && p.len() < 9
+}
+
+#[cfg(test)]
+mod tests {
+    /// An OK packet framed in place is byte for byte the OK packet framed
+    /// from its own buffer, for lengths that need 1, 3, 4 and 9 bytes.
+    #[test]
+    fn ok_framed_in_place_is_ok_framed() {
+        for n in [0, 250, 251, 65_535, 65_536, 1 << 24, u64::MAX] {
+            let (mut framed, mut in_place) = (vec![9], vec![9]);
+            super::frame(1, &super::ok(n, n / 3, 2, "Rows matched: 1"), &mut framed);
+            super::frame_with(1, &mut in_place, |p| super::put_ok(p, n, n / 3, 2, "Rows matched: 1"));
+            assert_eq!(in_place, framed, "{n}");
+        }
+    }
+
+    /// Text is what `String::from_utf8_lossy` makes of the bytes, valid or not.
+    #[test]
+    fn text_is_lossy_utf8() {
+        let cases: [&[u8]; 6] =
+            [b"", b"insert into t1 values(1,'a')", "é€😀".as_bytes(), b"a\xffb", b"\xe2\x82", b"x\xc3"];
+        for bytes in cases {
+            assert_eq!(super::text(bytes), String::from_utf8_lossy(bytes), "{bytes:?}");
+        }
+    }
 }

@@ -78,14 +78,15 @@ impl Server {
                             c.thread_id,
                             c.user.clone(),
                             host,
-                            db.clone(),
+                            db.as_deref().map(str::to_owned),
                             "Query",
                             now_ms,
                             "starting".into(),
                             Some(text.clone()),
                         ),
                         None => {
-                            (c.thread_id, c.user.clone(), host, db.clone(), "Sleep", c.since_ms, String::new(), None)
+                            let db = db.as_deref().map(str::to_owned);
+                            (c.thread_id, c.user.clone(), host, db, "Sleep", c.since_ms, String::new(), None)
                         }
                     },
                     Phase::Dump { .. } => (

@@ -46,6 +46,10 @@ pub struct Relay {
     pub exec: (String, u64),
     /// Writes since the last fsync: relay log, relay-log.info, master.info.
     unsynced: [u32; 3],
+    /// master.info is behind the IO thread's state (see [`Server::master_info_moved`]).
+    master_info_behind: bool,
+    /// Received events not yet appended to the active file (see [`Server::relay_append`]).
+    unwritten: Vec<u8>,
     /// Scratch: the info file being written.
     text: Vec<u8>,
 }
@@ -103,6 +107,7 @@ impl Server {
     /// Opens the next relay log file: the magic and the replica's own Format
     /// description event. Numbering goes on from the last file of the index.
     pub(super) fn relay_open_new(&mut self, ctx: &mut Ctx<'_>) -> String {
+        self.flush_relay(ctx);
         let base = self.relay_base(ctx);
         let last = self.relay.active().and_then(|(f, _)| f.rsplit('.').next()?.parse::<u32>().ok()).unwrap_or(0);
         let name = format!("{base}.{:06}", last + 1);
@@ -126,6 +131,7 @@ impl Server {
 
     /// Deletes every relay log file (CHANGE MASTER TO, RESET SLAVE) and starts at `.000001`.
     pub(super) fn relay_reset(&mut self, ctx: &mut Ctx<'_>) {
+        self.flush_relay(ctx);
         for (f, _) in std::mem::take(&mut self.relay.files) {
             ctx.disk().remove(&f);
         }
@@ -141,6 +147,7 @@ impl Server {
             self.relay_reset(ctx);
             return;
         };
+        self.flush_relay(ctx);
         let last = active.rsplit('.').next().and_then(|n| n.parse::<u32>().ok()).unwrap_or(0);
         let next = format!("{}.{:06}", self.relay_base(ctx), last + 1);
         let mut body = 4u64.to_le_bytes().to_vec();
@@ -157,17 +164,34 @@ impl Server {
     }
 
     /// The IO thread writes a received event; returns its relay file and end.
+    /// The events of one input go to the file in one append
+    /// ([`Self::flush_relay`] at the end of the input, before the file
+    /// changes and before an fsync that is due), which leaves the same
+    /// bytes in the page cache and on disk at every moment a crash or a
+    /// reader can see.
     pub(super) fn relay_append(&mut self, ctx: &mut Ctx<'_>, event: &[u8]) -> (Rc<str>, u64) {
         if self.relay.files.is_empty() {
             self.relay_reset(ctx);
         }
         let Some((name, len)) = self.relay.files.last_mut() else { return (Rc::from(""), 4) };
         *len += event.len() as u64;
-        ctx.disk().append(name, event);
+        let end = (shared(&mut self.relay.active_name, name), *len);
+        self.relay.unwritten.extend_from_slice(event);
         if Self::due(&mut self.relay.unsynced[0], self.config.sync_relay_log) {
-            ctx.disk().fsync(name);
+            self.flush_relay(ctx);
+            ctx.disk().fsync(&end.0);
         }
-        (shared(&mut self.relay.active_name, name), *len)
+        end
+    }
+
+    /// Appends what [`Self::relay_append`] kept to the active file.
+    pub(super) fn flush_relay(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some((name, _)) = self.relay.files.last()
+            && !self.relay.unwritten.is_empty()
+        {
+            ctx.disk().append(name, &self.relay.unwritten);
+        }
+        self.relay.unwritten.clear();
     }
 
     /// Counts a write; true when it is the one to fsync.
@@ -212,8 +236,42 @@ impl Server {
         }
     }
 
-    /// master.info in MariaDB 10.11's 33-line layout (measured).
+    /// The IO thread's position moved past a received event: MariaDB
+    /// rewrites master.info after each one. Rewrites while one input is
+    /// handled are coalesced into the last one ([`Self::flush_master_info`]
+    /// at the end of the input), which leaves the same bytes in the page
+    /// cache and on disk at every moment a crash or a reader can see:
+    /// nothing runs between two events of one input; a rewrite that is due
+    /// for an fsync is written at once; and each skipped text is no longer
+    /// than the one after it (`shrinks`: flushed before a change that could
+    /// shorten it), so no longer tail of it would have stayed behind.
+    pub(super) fn master_info_moved(&mut self, ctx: &mut Ctx<'_>) {
+        if Self::due(&mut self.relay.unsynced[2], self.config.sync_master_info) {
+            self.write_master_info(ctx);
+            ctx.disk().fsync(MASTER_INFO);
+        } else {
+            self.relay.master_info_behind = true;
+        }
+    }
+
+    /// Writes master.info if [`Self::master_info_moved`] left it behind.
+    pub(super) fn flush_master_info(&mut self, ctx: &mut Ctx<'_>) {
+        if self.relay.master_info_behind {
+            self.write_master_info(ctx);
+        }
+    }
+
+    /// master.info rewritten now, counted towards `sync_master_info`.
     pub(super) fn save_master_info(&mut self, ctx: &mut Ctx<'_>) {
+        self.write_master_info(ctx);
+        if Self::due(&mut self.relay.unsynced[2], self.config.sync_master_info) {
+            ctx.disk().fsync(MASTER_INFO);
+        }
+    }
+
+    /// master.info in MariaDB 10.11's 33-line layout (measured).
+    fn write_master_info(&mut self, ctx: &mut Ctx<'_>) {
+        self.relay.master_info_behind = false;
         let Some(r) = &self.replica else { return };
         let mut text = std::mem::take(&mut self.relay.text);
         text.clear();
@@ -231,13 +289,11 @@ impl Server {
         text.extend_from_slice(MASTER_INFO_TAIL.as_bytes());
         ctx.disk().overwrite(MASTER_INFO, &text);
         self.relay.text = text;
-        if Self::due(&mut self.relay.unsynced[2], self.config.sync_master_info) {
-            ctx.disk().fsync(MASTER_INFO);
-        }
     }
 
     /// CHANGE MASTER TO, RESET SLAVE: both info files written and synced.
     pub(super) fn sync_infos(&mut self, ctx: &mut Ctx<'_>) {
+        self.flush_relay(ctx);
         self.save_master_info(ctx);
         self.save_relay_info(ctx);
         let disk = ctx.disk();
@@ -340,59 +396,43 @@ fn push_line(out: &mut Vec<u8>, line: &[u8]) {
 
 /// Appends `n` in decimal.
 fn push_decimal(out: &mut Vec<u8>, n: u64) {
-    out.extend_from_slice(decimal(n, &mut [0; 20]));
-}
-
-/// `n` in decimal, written at the end of `digits` (what `format!` would
-/// give, without its machinery: info files and redo lines are written for
-/// every event).
-fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    &digits[start..]
+    out.extend_from_slice(crate::output::decimal(n, &mut [0; 20]));
 }
 
 /// A row change the SQL thread applied, as a redo log line (row events carry
 /// no statement to replay): `\x01row`, database, table, before, after.
 /// The line is appended to `out`.
-pub(super) fn row_redo_line(db: &str, table: &str, change: &RowChange, out: &mut String) {
+pub(super) fn row_redo_line(db: &str, table: &str, change: &RowChange, out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let image = |row: &Option<Vec<Value>>, out: &mut String| {
-        let Some(values) = row else { return out.push('-') };
+    let image = |row: &Option<Vec<Value>>, out: &mut Vec<u8>| {
+        let Some(values) = row else { return out.push(b'-') };
         for (i, v) in values.iter().enumerate() {
             if i > 0 {
-                out.push(',');
+                out.push(b',');
             }
             match v {
-                Value::Null => out.push('n'),
+                Value::Null => out.push(b'n'),
                 Value::Int(n) => {
-                    out.push_str(if *n < 0 { "i-" } else { "i" });
-                    out.extend(decimal(n.unsigned_abs(), &mut [0; 20]).iter().map(|&d| char::from(d)));
+                    out.extend_from_slice(if *n < 0 { b"i-" } else { b"i" });
+                    out.extend_from_slice(crate::output::decimal(n.unsigned_abs(), &mut [0; 20]));
                 }
                 Value::Str(s) => {
-                    out.push('s');
+                    out.reserve(1 + 2 * s.len());
+                    out.push(b's');
                     for b in s.bytes() {
-                        out.push(HEX[usize::from(b >> 4)] as char);
-                        out.push(HEX[usize::from(b & 15)] as char);
+                        out.extend_from_slice(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
                     }
                 }
             }
         }
     };
     for part in ["\u{1}row\t", db, "\t", table, "\t"] {
-        out.push_str(part);
+        out.extend_from_slice(part.as_bytes());
     }
     image(&change.before, out);
-    out.push('\t');
+    out.push(b'\t');
     image(&change.after, out);
-    out.push('\n');
+    out.push(b'\n');
 }
 
 /// A redo line written by [`row_redo_line`]: (database, table, change).
@@ -425,20 +465,6 @@ pub(super) fn parse_row_redo(line: &str) -> Option<(String, String, RowChange)> 
 
 #[cfg(test)]
 mod tests {
-    /// The hand-written decimal is `to_string`'s, at every digit count and the ends.
-    #[test]
-    fn decimal_is_to_string() {
-        let mut n = 1u64;
-        let mut cases = vec![0, u64::MAX];
-        while let Some(next) = n.checked_mul(10) {
-            cases.extend([n - 1, n, n + 1]);
-            n = next;
-        }
-        for n in cases {
-            assert_eq!(super::decimal(n, &mut [0; 20]), n.to_string().as_bytes());
-        }
-    }
-
     /// A redo line with negative, zero and large integers reads back as written.
     #[test]
     fn row_redo_lines_round_trip_integers() {
@@ -446,8 +472,9 @@ mod tests {
         let before = vec![Value::Int(i64::MIN), Value::Int(0), Value::Str("x\ty".into()), Value::Null];
         let after = vec![Value::Int(-12), Value::Int(i64::MAX), Value::Str(String::new()), Value::Int(5)];
         let change = RowChange { before: Some(before), after: Some(after) };
-        let mut line = String::new();
+        let mut line = Vec::new();
         super::row_redo_line("db1", "t1", &change, &mut line);
+        let line = String::from_utf8(line).expect("a redo line is text");
         let parsed = super::parse_row_redo(line.trim_end_matches('\n'));
         assert_eq!(parsed, Some(("db1".to_owned(), "t1".to_owned(), change)));
     }

@@ -358,6 +358,7 @@ impl Replica {
             annotate: String::new(),
             reconnecting: false,
             table_maps: BTreeMap::new(),
+            decoder: binlog::Decoder::default(),
             groups: (0, 0),
             io_thread: (0, 0),
             io_registered: false,
@@ -616,21 +617,28 @@ impl Server {
 
     pub(super) fn io_data(&mut self, ctx: &mut Ctx<'_>, bytes: &[u8]) {
         let Some(r) = self.replica.as_mut() else { return };
-        r.framer.push(bytes);
+        // out of the replica while its packets are handled (they borrow its
+        // buffer); it goes back only to the connection it came from
+        let (mut framer, conn) = (std::mem::take(&mut r.framer), r.conn);
+        framer.push(bytes);
         loop {
-            let Some(r) = self.replica.as_mut() else { return };
-            match r.framer.next_frame() {
+            match framer.next_frame() {
                 None => break,
                 Some(Frame::TooLarge) => {
-                    if let Some(c) = r.conn.take() {
+                    if let Some(c) = self.replica.as_mut().and_then(|r| r.conn.take()) {
                         ctx.close(c);
                     }
                     self.io_error(ctx, 1153, "Got a packet bigger than 'max_allowed_packet' bytes");
                     break;
                 }
-                Some(Frame::Packet(seq, p)) => self.io_packet(ctx, seq, &p),
+                Some(Frame::Packet(seq, p)) => self.io_packet(ctx, seq, p),
             }
         }
+        if let Some(r) = self.replica.as_mut().filter(|r| r.conn.is_some() && r.conn == conn) {
+            r.framer = framer;
+        }
+        self.flush_relay(ctx);
+        self.flush_master_info(ctx);
         self.sql_thread(ctx);
     }
 
@@ -712,7 +720,7 @@ impl Server {
             return;
         }
         let Some(event) = p.get(1..) else { return };
-        let Some((h, body)) = binlog::decode(event) else { return };
+        let Some((h, body)) = r.decoder.decode(event) else { return };
         if h.kind == binlog::kind::STOP {
             // MariaDB neither relay-logs a Stop event nor moves its read
             // position past it (measured: no Stop in the relay log)
@@ -725,6 +733,14 @@ impl Server {
             self.relay_rotate(ctx);
         }
         let relay = self.relay_append(ctx, event);
+        // a new file or an earlier position could shorten master.info's text
+        let shrinks = match &body {
+            Body::Rotate { .. } => true,
+            _ => h.log_pos != 0 && self.replica.as_ref().is_some_and(|r| u64::from(h.log_pos) < r.read_pos),
+        };
+        if shrinks {
+            self.flush_master_info(ctx);
+        }
         let Some(r) = self.replica.as_mut() else { return };
         let (file, end, apply) = match &body {
             Body::Rotate { pos, file } => {
@@ -747,7 +763,7 @@ impl Server {
             }
         };
         r.queue.push_back(Queued { file, end, event: Rc::new((h, body)), relay, apply });
-        self.save_master_info(ctx);
+        self.master_info_moved(ctx);
     }
 
     // ---- the SQL thread ----
@@ -802,7 +818,7 @@ impl Server {
                 if !r.skipping {
                     if *standalone { r.groups.0 += 1 } else { r.groups.1 += 1 }
                 }
-                self.applying = super::Group::default();
+                self.applying = self.fresh_group();
                 self.applying_undo.clear();
                 false
             }
@@ -841,8 +857,8 @@ impl Server {
             }
             Body::TableMap(map) => {
                 // a transaction maps its table again for each statement: the same map
-                if r.table_maps.get(&map.table_id).is_none_or(|known| **known != *map) {
-                    r.table_maps.insert(map.table_id, Rc::new(map.clone()));
+                if r.table_maps.get(&map.table_id).is_none_or(|known| !Rc::ptr_eq(known, map) && **known != **map) {
+                    r.table_maps.insert(map.table_id, map.clone());
                 }
                 false
             }
@@ -900,7 +916,7 @@ impl Server {
         let event = binlog::rows_name(kind);
         let relogged =
             self.config.log_slave_updates && self.binlog.is_some() && self.binlog_filter(Some(map.db.as_str()));
-        let logged_changes = relogged.then(|| changes.clone());
+        let logged_changes = relogged.then(|| Rc::new(changes.clone()));
         // the rows applied, to undo if the group fails
         let mut applied = Vec::with_capacity(changes.len());
         for change in changes {
@@ -938,10 +954,12 @@ impl Server {
                 map.db, map.table
             );
             let state = if code == 1062 { "23000" } else { "HY000" };
-            self.applying_undo.push((map.db.clone(), map.table.clone(), applied));
+            let (d, t) = self.undo_names(&map.db, &map.table);
+            self.applying_undo.push((d, t, Rc::new(applied)));
             return Err((SqlError::new(code, state, message), text));
         }
-        self.applying_undo.push((map.db.clone(), map.table.clone(), applied));
+        let (d, t) = self.undo_names(&map.db, &map.table);
+        self.applying_undo.push((d, t, Rc::new(applied)));
         if let Some(changes) = logged_changes
             && let Some(img) = self.image(&map.db, &map.table, kind, changes)
         {

@@ -9,7 +9,7 @@
 //! write statement, replayed on start), written through the kernel's page
 //! cache and fsynced when `innodb_flush_log_at_trx_commit=1`.
 
-use crate::binlog::{Binlog, Body, Logged, RowsImage};
+use crate::binlog::{Binlog, Body, Logged, RowsImage, TableDesc};
 use crate::config::{BinlogFormat, Config};
 use crate::engine::{Engine, Outcome, RowChange};
 use crate::packet::{self, Frame, Framer};
@@ -51,7 +51,7 @@ impl Account {
 #[derive(Debug)]
 enum Phase {
     Greeting([u8; 20]),
-    Ready { user: String, db: Option<String> },
+    Ready { user: String, db: Option<Rc<str>> },
     Dump { file: usize, pos: u64 },
 }
 
@@ -146,6 +146,8 @@ pub struct Replica {
     reconnecting: bool,
     /// Table maps by id.
     table_maps: BTreeMap<u64, Rc<crate::binlog::TableMap>>,
+    /// Decodes what the IO thread receives.
+    decoder: crate::binlog::Decoder,
     /// `Slave_DDL_Groups`, `Slave_Transactional_Groups`: groups the SQL
     /// thread began since the server started (counted at their Gtid event,
     /// not when skipped; measured).
@@ -181,11 +183,11 @@ pub(crate) struct Queued {
 #[derive(Clone, Debug, Default)]
 struct Group {
     logged: Vec<Logged>,
-    redo: String,
+    redo: Vec<u8>,
 }
 
 /// Row changes to undo, oldest first: (database, table, the rows one statement changed).
-type Undo = Vec<(String, String, Vec<RowChange>)>;
+type Undo = Vec<(Rc<str>, Rc<str>, Rc<Vec<RowChange>>)>;
 
 /// An open transaction (BEGIN ... COMMIT/ROLLBACK) of a connection. ROLLBACK
 /// undoes its own row changes, newest first (no row locks or MVCC are
@@ -224,7 +226,7 @@ pub struct Server {
     pub relay: relay::Relay,
     txns: BTreeMap<ConnId, Txn>,
     /// Table ids by database and table, and how many were given.
-    table_ids: (BTreeMap<String, BTreeMap<String, u64>>, u64),
+    table_ids: (BTreeMap<String, BTreeMap<String, Rc<TableDesc>>>, u64),
     /// The SQL thread's group: its records and the engine before it.
     applying: Group,
     /// The row changes of the group the SQL thread is applying, to undo if it fails.
@@ -238,6 +240,10 @@ pub struct Server {
     current: Option<(ConnId, String)>,
     /// Parsed statement shapes (clients', the redo log's and the SQL thread's).
     shapes: Shapes,
+    /// Emptied buffers of a committed transaction, for the next one.
+    spare: Txn,
+    /// The names of the last undo log entry (see [`Server::undo_names`]).
+    undo_names: (Rc<str>, Rc<str>),
 }
 
 impl Server {
@@ -262,6 +268,8 @@ impl Server {
             keep_warnings: false,
             current: None,
             shapes: Shapes::default(),
+            spare: Txn::default(),
+            undo_names: (Rc::from(""), Rc::from("")),
         }
     }
 
@@ -359,30 +367,30 @@ impl Server {
 
     /// Appends a statement's redo line: its database, a tab, its text with
     /// backslashes and newlines escaped.
-    fn redo_line(db: Option<&str>, query: &str, out: &mut String) {
+    fn redo_line(db: Option<&str>, query: &str, out: &mut Vec<u8>) {
         let db = db.unwrap_or("");
         out.reserve(db.len() + query.len() + 2);
-        out.push_str(db);
-        out.push('\t');
+        out.extend_from_slice(db.as_bytes());
+        out.push(b'\t');
         if !query.bytes().any(|b| b == b'\\' || b == b'\n') {
-            out.push_str(query);
+            out.extend_from_slice(query.as_bytes());
         } else {
-            for c in query.chars() {
-                match c {
-                    '\\' => out.push_str("\\\\"),
-                    '\n' => out.push_str("\\n"),
-                    c => out.push(c),
+            for b in query.bytes() {
+                match b {
+                    b'\\' => out.extend_from_slice(b"\\\\"),
+                    b'\n' => out.extend_from_slice(b"\\n"),
+                    b => out.push(b),
                 }
             }
         }
-        out.push('\n');
+        out.push(b'\n');
     }
 
     /// Writes a committed group: its redo lines, then its binlog events.
-    fn commit_group(&mut self, ctx: &mut Ctx<'_>, group: Group) {
+    fn commit_group(&mut self, ctx: &mut Ctx<'_>, mut group: Group) {
         if !group.redo.is_empty() {
             let disk = ctx.disk();
-            disk.append(REDO, group.redo.as_bytes());
+            disk.append(REDO, &group.redo);
             if self.config.innodb_flush_log_at_trx_commit == 1 {
                 disk.fsync(REDO);
             }
@@ -390,6 +398,17 @@ impl Server {
         if !group.logged.is_empty() {
             self.append_binlog(ctx, &group.logged);
         }
+        // its buffers serve the next group (a transaction's grow as its statements come)
+        if group.redo.capacity() >= self.spare.group.redo.capacity() {
+            group.logged.clear();
+            group.redo.clear();
+            self.spare.group = group;
+        }
+    }
+
+    /// An empty group, with the buffers of an earlier one.
+    fn fresh_group(&mut self) -> Group {
+        std::mem::take(&mut self.spare.group)
     }
 
     fn group_mut(&mut self, sink: Sink) -> Option<&mut Group> {
@@ -538,11 +557,15 @@ impl Server {
 
     fn client_data(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8]) {
         let Some(c) = self.clients.get_mut(&conn) else { return };
-        c.framer.push(bytes);
+        // out of the client while its packets are served (they borrow its buffer)
+        let mut framer = std::mem::take(&mut c.framer);
+        framer.push(bytes);
         loop {
-            let Some(c) = self.clients.get_mut(&conn) else { return };
-            match c.framer.next_frame() {
-                None => return,
+            if !self.clients.contains_key(&conn) {
+                return; // closed by its last packet: the rest is dropped with it
+            }
+            match framer.next_frame() {
+                None => break,
                 Some(Frame::TooLarge) => {
                     let mut out = Vec::new();
                     packet::frame(
@@ -555,17 +578,25 @@ impl Server {
                     self.clients.remove(&conn);
                     return;
                 }
-                Some(Frame::Packet(seq, payload)) => self.client_packet(ctx, conn, seq, &payload),
+                Some(Frame::Packet(seq, payload)) => self.client_packet(ctx, conn, seq, payload),
             }
+        }
+        if let Some(c) = self.clients.get_mut(&conn) {
+            c.framer = framer;
         }
     }
 
     fn reply(ctx: &mut Ctx<'_>, conn: ConnId, seq: u8, payloads: &[Vec<u8>]) {
+        ctx.send(conn, &Self::framed(seq, payloads));
+    }
+
+    /// `payloads` as packets numbered from `seq`.
+    fn framed(seq: u8, payloads: &[Vec<u8>]) -> Vec<u8> {
         let mut out = Vec::with_capacity(payloads.iter().map(|p| 4 + p.len()).sum());
         for (i, p) in payloads.iter().enumerate() {
             packet::frame(seq.wrapping_add(i as u8), p, &mut out);
         }
-        ctx.send(conn, &out);
+        out
     }
 
     fn client_packet(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, seq: u8, payload: &[u8]) {
@@ -611,7 +642,7 @@ impl Server {
         if let Some(c) = self.clients.get_mut(&conn) {
             c.user = login.user.clone();
             c.since_ms = ctx.wall_clock_ms();
-            c.phase = Phase::Ready { user: login.user, db: login.db };
+            c.phase = Phase::Ready { user: login.user, db: login.db.map(Rc::from) };
         }
         Self::reply(ctx, conn, seq.wrapping_add(1), &[packet::ok(0, 0, 0, "")]);
     }
@@ -627,7 +658,7 @@ impl Server {
                 self.abandon(conn);
             }
             Some(0x03) => {
-                let text = String::from_utf8_lossy(&payload[1..]);
+                let text = packet::text(&payload[1..]);
                 self.warnings.clear();
                 self.keep_warnings = false;
                 // the statement's text for SHOW PROCESSLIST, in the last one's buffer
@@ -635,12 +666,19 @@ impl Server {
                 info.clear();
                 info.push_str(&text);
                 self.current = Some((conn, info));
-                let replies = match self.query(ctx, conn, &text) {
-                    Ok(o) => outcome_packets(o, self.warnings.len() as u16),
+                let out = match self.query(ctx, conn, &text) {
+                    Ok(Outcome::Ok { affected, insert_id, info }) => {
+                        // the common reply, framed where it is written
+                        let warnings = self.warnings.len() as u16;
+                        let mut out = Vec::with_capacity(27 + info.len());
+                        packet::frame_with(1, &mut out, |p| packet::put_ok(p, affected, insert_id, warnings, &info));
+                        out
+                    }
+                    Ok(o) => Self::framed(1, &outcome_packets(o, self.warnings.len() as u16)),
                     Err(e) => {
                         let message = self.config.flavor.message(e.code, &e.message);
                         self.warnings = vec![("Error", e.code, message.clone())];
-                        vec![packet::err(e.code, e.state, &message)]
+                        Self::framed(1, &[packet::err(e.code, e.state, &message)])
                     }
                 };
                 // the list is replaced by a statement that raises a condition
@@ -649,7 +687,7 @@ impl Server {
                 if let Some(c) = self.clients.get_mut(&conn).filter(|_| replace) {
                     c.last_warnings = std::mem::take(&mut self.warnings);
                 }
-                Self::reply(ctx, conn, 1, &replies);
+                ctx.send(conn, &out);
             }
             Some(0x0e) => Self::reply(ctx, conn, 1, &[packet::ok(0, 0, 0, "")]),
             Some(0x15) => self.register_slave(ctx, conn),
@@ -658,22 +696,24 @@ impl Server {
         }
     }
 
-    fn session(&self, conn: ConnId) -> (String, String, Option<String>, u32) {
+    /// A connection's user, host, default database and thread id.
+    fn session(&self, conn: ConnId) -> (&str, &str, Option<&Rc<str>>, u32) {
         match self.clients.get(&conn) {
             Some(Client { phase: Phase::Ready { user, db }, host, thread_id, .. }) => {
-                (user.clone(), host.clone(), db.clone(), *thread_id)
+                (user, host, db.as_ref(), *thread_id)
             }
-            _ => (String::new(), String::new(), None, 0),
+            _ => ("", "", None, 0),
         }
     }
 
-    fn query(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, text: &str) -> Result<Outcome, SqlError> {
-        let stmt = self.shapes.parse(text)?;
-        self.keep_warnings = !stmt.uses_tables();
+    /// Whether the session may run `stmt` (privileges, read_only). Returns
+    /// its default database, its thread id and, for a statement logged with
+    /// its invoker, `user@host`.
+    fn admit(&self, conn: ConnId, stmt: &Stmt) -> Result<(Option<Rc<str>>, u32, String), SqlError> {
         let (user, host, db, thread_id) = self.session(conn);
         let nobody = Account { hash: None, privileges: BTreeSet::new() };
-        let account = self.account(&user).unwrap_or(&nobody);
-        self.check_privileges(&stmt, account, &user, &host, db.as_deref())?;
+        let account = self.account(user).unwrap_or(&nobody);
+        self.check_privileges(stmt, account, user, host, db.map(|d| &**d))?;
         let privileged = account.has("SUPER") || account.has("ALL PRIVILEGES");
         if stmt.writes() && self.read_only && self.config.super_read_only {
             return Err(SqlError::new(
@@ -689,13 +729,23 @@ impl Server {
                 "The MariaDB server is running with the --read-only option so it cannot execute this statement",
             ));
         }
+        // the session's account matters only to statements logged with their invoker
+        let who = if self.config.flavor.logs_invoker(stmt) { format!("{user}@{host}") } else { String::new() };
+        Ok((db.cloned(), thread_id, who))
+    }
+
+    fn query(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, text: &str) -> Result<Outcome, SqlError> {
+        let stmt = self.shapes.parse(text)?;
+        self.keep_warnings = !stmt.uses_tables();
+        let (db, thread_id, who) = self.admit(conn, &stmt)?;
+        let db = db.as_deref();
         match &stmt {
             Stmt::Use(name) => {
                 if !self.engine.dbs.contains_key(name) {
                     return Err(SqlError::new(1049, "42000", format!("Unknown database '{name}'")));
                 }
                 if let Some(Client { phase: Phase::Ready { db, .. }, .. }) = self.clients.get_mut(&conn) {
-                    *db = Some(name.clone());
+                    *db = Some(Rc::from(name.as_str()));
                 }
                 Ok(Outcome::Ok { affected: 0, insert_id: 0, info: String::new() })
             }
@@ -703,7 +753,7 @@ impl Server {
                 self.transaction(ctx, conn, &stmt);
                 Ok(Outcome::Ok { affected: 0, insert_id: 0, info: String::new() })
             }
-            Stmt::Select { .. } => self.engine.execute(&stmt, db.as_deref(), None),
+            Stmt::Select { .. } => self.engine.execute(&stmt, db, None),
             Stmt::ShowWarnings => {
                 let columns = vec![("Level".into(), false), ("Code".into(), true), ("Message".into(), false)];
                 let listed = self.clients.get(&conn).map(|c| c.last_warnings.clone()).unwrap_or_default();
@@ -720,9 +770,7 @@ impl Server {
                 }
                 let sink = if self.txns.contains_key(&conn) { Sink::Txn(conn) } else { Sink::Now };
                 let origin = self.config.server_id;
-                // the session's account matters only to statements logged with their invoker
-                let who = if self.config.flavor.logs_invoker(s) { format!("{user}@{host}") } else { String::new() };
-                self.write(ctx, &stmt, db.as_deref(), text, (thread_id, &who), origin, sink)
+                self.write(ctx, &stmt, db, text, (thread_id, &who), origin, sink)
             }
             _ => self.admin(ctx, &stmt),
         }
@@ -782,15 +830,18 @@ impl Server {
 
     /// BEGIN (committing an open transaction first), COMMIT, ROLLBACK.
     fn transaction(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, stmt: &Stmt) {
-        if let Some(t) = self.txns.remove(&conn) {
+        if let Some(Txn { mut undo, group }) = self.txns.remove(&conn) {
             if matches!(stmt, Stmt::Rollback) {
-                self.engine.undo(t.undo);
+                self.engine.undo(undo);
             } else {
-                self.commit_group(ctx, t.group);
+                self.commit_group(ctx, group);
+                undo.clear();
+                self.spare.undo = undo;
             }
         }
         if matches!(stmt, Stmt::Begin) {
-            self.txns.insert(conn, Txn::default());
+            let txn = Txn { undo: std::mem::take(&mut self.spare.undo), group: self.fresh_group() };
+            self.txns.insert(conn, txn);
         }
     }
 
@@ -818,9 +869,10 @@ impl Server {
         let insert_id =
             self.replica.as_mut().and_then(|r| r.insert_id.take()).filter(|_| origin != self.config.server_id);
         let outcome = self.apply_write(stmt, db, insert_id.map(|i| i as i64))?;
-        self.note_undo(stmt, db, sink);
-        let mut now = Group::default();
-        Self::redo_line(db, text, &mut now.redo);
+        // the changed rows, shared by the undo log and the binlog's row image
+        let changes = Rc::new(std::mem::take(&mut self.engine.changes));
+        self.note_undo(stmt, db, sink, &changes);
+        let mut logged = None;
         let logged_db = match stmt {
             Stmt::CreateDatabase { name, .. } | Stmt::DropDatabase { name, .. } => Some(name.as_str()),
             _ => db,
@@ -834,40 +886,52 @@ impl Server {
         let from_replica = origin != self.config.server_id;
         if self.binlog.is_some() && (!from_replica || self.config.log_slave_updates) && self.binlog_filter(db) {
             let transactional = matches!(stmt, Stmt::Insert { .. } | Stmt::Update { .. } | Stmt::Delete { .. });
-            let logged = Logged {
+            let rows = self.rows_image(stmt, db, changes);
+            let flavor = self.config.flavor;
+            let query =
+                if rows.is_some() && !flavor.annotates_rows() { String::new() } else { flavor.logged_text(stmt, text) };
+            let l = Logged {
                 server_id: origin,
                 timestamp: self.timestamp(ctx),
                 thread_id,
                 db: logged_db.unwrap_or("").to_owned(),
-                query: self.config.flavor.logged_text(stmt, text),
+                query,
                 insert_id: generated,
                 invoker: self.config.flavor.logs_invoker(stmt).then(|| self.invoker(conn_host)).flatten(),
                 suppress_use: matches!(stmt, Stmt::CreateDatabase { .. } | Stmt::DropDatabase { .. }),
                 ddl_xid: matches!(stmt, Stmt::CreateTable { .. } | Stmt::DropTable { .. }),
-                rows: self.rows_image(stmt, db),
+                rows,
                 transactional,
             };
-            if transactional && logged.rows.is_none() && self.config.binlog_format == BinlogFormat::Row {
+            if transactional && l.rows.is_none() && self.config.binlog_format == BinlogFormat::Row {
                 return Ok(outcome); // no row changed: nothing to log
             }
-            now.logged.push(logged);
+            logged = Some(l);
         }
         match self.group_mut(sink) {
             Some(group) => {
-                group.logged.append(&mut now.logged);
-                group.redo.push_str(&now.redo);
+                Self::redo_line(db, text, &mut group.redo);
+                group.logged.extend(logged);
             }
-            None => self.commit_group(ctx, now),
+            None => {
+                let mut now = Group { logged: logged.into_iter().collect(), redo: Vec::new() };
+                Self::redo_line(db, text, &mut now.redo);
+                self.commit_group(ctx, now);
+            }
         }
         Ok(outcome)
     }
 
     /// Keeps the rows a DML statement just changed to undo them if `sink`'s
     /// transaction rolls back (autocommit statements need none).
-    fn note_undo(&mut self, stmt: &Stmt, db: Option<&str>, sink: Sink) {
+    fn note_undo(&mut self, stmt: &Stmt, db: Option<&str>, sink: Sink, changes: &Rc<Vec<RowChange>>) {
         let (Stmt::Insert { table, .. } | Stmt::Update { table, .. } | Stmt::Delete { table, .. }) = stmt else {
             return;
         };
+        if matches!(sink, Sink::Now) {
+            return;
+        }
+        let (d, t) = self.undo_names(table.db.as_deref().or(db).unwrap_or(""), &table.name);
         let undo = match sink {
             Sink::Now => return,
             Sink::Txn(conn) => match self.txns.get_mut(&conn) {
@@ -876,13 +940,19 @@ impl Server {
             },
             Sink::Replica => &mut self.applying_undo,
         };
-        let d = table.db.as_deref().or(db).unwrap_or("").to_owned();
-        undo.push((d, table.name.clone(), self.engine.changes.clone()));
+        undo.push((d, t, changes.clone()));
+    }
+
+    /// A database and table name for the undo log, shared with the last
+    /// entry's when they are the same (a transaction's statements mostly are).
+    pub(super) fn undo_names(&mut self, db: &str, table: &str) -> (Rc<str>, Rc<str>) {
+        let (d, t) = &mut self.undo_names;
+        (shared(d, db), shared(t, table))
     }
 
     /// The row images of a DML statement just executed, under binlog_format=ROW.
-    fn rows_image(&mut self, stmt: &Stmt, db: Option<&str>) -> Option<RowsImage> {
-        if self.config.binlog_format != BinlogFormat::Row || self.engine.changes.is_empty() {
+    fn rows_image(&mut self, stmt: &Stmt, db: Option<&str>, changes: Rc<Vec<RowChange>>) -> Option<RowsImage> {
+        if self.config.binlog_format != BinlogFormat::Row || changes.is_empty() {
             return None;
         }
         let (table, kind) = match stmt {
@@ -891,25 +961,38 @@ impl Server {
             Stmt::Delete { table, .. } => (table, crate::binlog::kind::DELETE_ROWS),
             _ => return None,
         };
-        let d = table.db.as_deref().or(db)?.to_owned();
-        let changes = std::mem::take(&mut self.engine.changes);
-        self.image(&d, &table.name, kind, changes)
+        self.image(table.db.as_deref().or(db)?, &table.name, kind, changes)
     }
 
     /// A rows image of `changes` on `db.table`, with the table's id (ids are
     /// given in first-use order from 18, the id a freshly started MariaDB
-    /// 10.11 gave its first user table).
-    pub(super) fn image(&mut self, db: &str, table: &str, kind: u8, changes: Vec<RowChange>) -> Option<RowsImage> {
-        let columns = self.engine.get_table(db, table)?.columns.iter().map(|c| (c.ty, !c.not_null)).collect();
+    /// 10.11 gave its first user table). The table's description is kept
+    /// with its id and made again only when its columns changed.
+    pub(super) fn image(&mut self, db: &str, table: &str, kind: u8, changes: Rc<Vec<RowChange>>) -> Option<RowsImage> {
+        let columns = &self.engine.get_table(db, table)?.columns;
         let (ids, given) = &mut self.table_ids;
-        let known = ids.get(db).and_then(|t| t.get(table)).copied();
-        let table_id = known.unwrap_or_else(|| {
-            let next = 18 + *given;
-            *given += 1;
-            ids.entry(db.to_owned()).or_default().insert(table.to_owned(), next);
-            next
-        });
-        Some(RowsImage { table_id, db: db.to_owned(), table: table.to_owned(), columns, kind, changes })
+        let known = ids.get(db).and_then(|t| t.get(table));
+        let same = |d: &TableDesc| {
+            d.columns.len() == columns.len()
+                && d.columns.iter().zip(columns).all(|(&(ty, nullable), c)| ty == c.ty && nullable != c.not_null)
+        };
+        let desc = match known {
+            Some(d) if same(d) => d.clone(),
+            _ => {
+                let table_id = match known {
+                    Some(d) => d.table_id,
+                    None => {
+                        *given += 1;
+                        17 + *given
+                    }
+                };
+                let columns = columns.iter().map(|c| (c.ty, !c.not_null)).collect();
+                let desc = Rc::new(TableDesc::new(table_id, db.to_owned(), table.to_owned(), columns));
+                ids.entry(db.to_owned()).or_default().insert(table.to_owned(), desc.clone());
+                desc
+            }
+        };
+        Some(RowsImage { table: desc, kind, changes })
     }
 
     /// The account `user@host` logged in as: (user, the account's host).
@@ -967,7 +1050,7 @@ impl Server {
 
     fn register_slave(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         let (user, _, _, _) = self.session(conn);
-        let allowed = self.account(&user).is_some_and(|a| a.has("REPLICATION SLAVE"));
+        let allowed = self.account(user).is_some_and(|a| a.has("REPLICATION SLAVE"));
         let reply = if allowed {
             packet::ok(0, 0, 0, "")
         } else {
@@ -985,7 +1068,7 @@ impl Server {
         let (Some(pos), Some(_), Some(_)) = (r.u32(), r.u16(), r.u32()) else { return };
         let file = String::from_utf8_lossy(r.rest()).into_owned();
         let (user, _, _, _) = self.session(conn);
-        if !self.account(&user).is_some_and(|a| a.has("REPLICATION SLAVE")) {
+        if !self.account(user).is_some_and(|a| a.has("REPLICATION SLAVE")) {
             Self::reply(
                 ctx,
                 conn,

@@ -60,17 +60,11 @@ impl Shapes {
         let trimmed = text.trim().trim_end_matches(';').trim();
         let mut lits = Vec::new();
         let shaped = shape(trimmed, &mut self.key, &mut lits);
-        if shaped && let Some(template) = self.templates.get(self.key.as_str()) {
-            let mut stmt = template.clone();
-            let mut values = lits.iter().map(|l| l.value());
-            let mut complete = true;
-            each_literal(&mut stmt, &mut |v| match values.next().flatten() {
-                Some(new) => *v = new,
-                None => complete = false,
-            });
-            if complete {
-                return Ok(stmt);
-            }
+        if shaped
+            && let Some(template) = self.templates.get(self.key.as_str())
+            && let Some(stmt) = filled(template, &mut lits.iter().map(|l| l.value()))
+        {
+            return Ok(stmt);
         }
         let stmt = sql::parse(text)?;
         if shaped
@@ -128,6 +122,47 @@ fn probe_matches(key: &str, template: &Stmt) -> bool {
     let mut values = values.into_iter();
     each_literal(&mut expected, &mut |v| *v = values.next().unwrap_or(Value::Null));
     values.next().is_none() && sql::parse(&text).is_ok_and(|probe| probe == expected)
+}
+
+/// `template` with `values` for its literals, in text order (as
+/// [`each_literal`] visits them); `None` when one is missing. An INSERT's
+/// rows are built with the new values in place, not copied and overwritten.
+fn filled(template: &Stmt, values: &mut impl Iterator<Item = Option<Value>>) -> Option<Stmt> {
+    let mut complete = true;
+    let mut next = |old: &Value| match values.next().flatten() {
+        Some(new) => new,
+        None => {
+            complete = false;
+            old.clone()
+        }
+    };
+    let stmt = match template {
+        Stmt::Insert { table, columns, rows } => Stmt::Insert {
+            table: table.clone(),
+            columns: columns.clone(),
+            rows: rows.iter().map(|row| row.iter().map(|e| filled_expr(e, &mut next)).collect()).collect(),
+        },
+        other => {
+            let mut stmt = other.clone();
+            each_literal(&mut stmt, &mut |v| *v = next(v));
+            stmt
+        }
+    };
+    complete.then_some(stmt)
+}
+
+/// `e` with `next`'s values for its non-NULL literals, in [`expr_literals`]'s order.
+fn filled_expr(e: &Expr, next: &mut impl FnMut(&Value) -> Value) -> Expr {
+    match e {
+        Expr::Lit(Value::Null) | Expr::Col(_) => e.clone(),
+        Expr::Lit(v) => Expr::Lit(next(v)),
+        Expr::Bin(op, a, b) => {
+            let a = filled_expr(a, next);
+            Expr::Bin(op, Box::new(a), Box::new(filled_expr(b, next)))
+        }
+        Expr::Not(inner) => Expr::Not(Box::new(filled_expr(inner, next))),
+        Expr::IsNull(inner, is_null) => Expr::IsNull(Box::new(filled_expr(inner, next)), *is_null),
+    }
 }
 
 /// Calls `f` on every non-NULL literal of a DML statement, in text order.

@@ -232,3 +232,33 @@ fn sync_settings_parse_with_defaults_and_errors() {
         vec![(2, "option 'sync_master_info': value 'often' is not an integer between 0 and 4294967295".to_owned())]
     );
 }
+
+/// master.info is rewritten once per input (one dump burst), but an fsync
+/// that `sync_master_info` makes due inside the burst still makes that
+/// event's position durable: after a host crash master.info names an event
+/// of the burst past the position before it, and holds no stale tail.
+#[test]
+fn an_fsync_due_inside_a_burst_keeps_that_events_master_info() {
+    let mut lab = Lab::new("sync_master_info=3\nsync_relay_log=1\n");
+    lab.replicating();
+    lab.sim.run_for(Duration::from_secs(40)); // the OS writes dirty pages back
+    let before = crate::tests::field(&lab.replica("show slave status\\G"), "Read_Master_Log_Pos").parse::<u64>();
+    let before = before.expect("a position");
+    // one transaction: Gtid, Annotate_rows, Table_map, Write_rows, Xid in one burst
+    lab.master("insert into mall.t values (2,'b'),(3,'c')");
+    lab.sim.apply(Fault::CrashHost(lab.hosts[1])).unwrap();
+    let info = lab.file("master.info");
+    let lines: Vec<&str> = info.lines().collect();
+    let durable: u64 = lines[2].parse().expect("master.info's position");
+    assert!(durable > before, "an fsync fell inside the burst of five events: {durable} vs {before}");
+    // the relay log (synced at every event) lists the burst's end positions
+    let index = lab.file("mall-mysql-relay-bin.index");
+    let active = index.lines().last().expect("a relay log").trim_start_matches("./");
+    let relay = lab.sim.disk(lab.replica).read(active).expect("the relay log").to_vec();
+    let ends: Vec<u64> = crate::binlog::events_in(&relay, 4)
+        .filter_map(|r| crate::binlog::decode_header(&relay[r]))
+        .map(|h| u64::from(h.log_pos))
+        .collect();
+    assert!(ends.contains(&durable), "{durable} is an event's end: {ends:?}");
+    assert_eq!(lines.last(), Some(&"END_MARKER"), "no stale tail: {info}");
+}

@@ -192,11 +192,16 @@ impl SlotMap {
 
 /// The position of a command's first key, for routing (0 for keyless commands).
 fn first_key(args: &[Vec<u8>]) -> Option<&[u8]> {
-    let name = args.first()?.to_ascii_lowercase();
-    match name.as_slice() {
-        b"ping" | b"info" | b"cluster" | b"dbsize" | b"keys" | b"scan" | b"flushall" | b"flushdb" | b"config" => None,
-        b"eval" | b"evalsha" => args.get(3).map(Vec::as_slice),
-        _ => args.get(1).map(Vec::as_slice),
+    const KEYLESS: [&[u8]; 9] =
+        [b"ping", b"info", b"cluster", b"dbsize", b"keys", b"scan", b"flushall", b"flushdb", b"config"];
+    let name = args.first()?;
+    let is = |word: &[u8]| name.eq_ignore_ascii_case(word);
+    if KEYLESS.into_iter().any(is) {
+        None
+    } else if is(b"eval") || is(b"evalsha") {
+        args.get(3).map(Vec::as_slice)
+    } else {
+        args.get(1).map(Vec::as_slice)
     }
 }
 
@@ -367,6 +372,19 @@ mod tests {
                     .all(|w| w[0].end < w[1].start && (w[0].end + 1 < w[1].start || w[0].addr != w[1].addr))
             );
         }
+    }
+
+    #[test]
+    fn commands_route_by_their_first_key_in_any_case() {
+        assert_eq!(first_key(&args("GET k1")), Some(&b"k1"[..]));
+        assert_eq!(first_key(&args("Set k2 v")), Some(&b"k2"[..]));
+        assert_eq!(first_key(&args("EvalSha abc 1 k3")), Some(&b"k3"[..]));
+        assert_eq!(first_key(&args("eval s 1")), None, "no key given");
+        for keyless in ["PING", "cluster slots", "Info", "CONFIG GET x", "flushall", "DBSIZE", "keys *", "scan 0"] {
+            assert_eq!(first_key(&args(keyless)), None, "{keyless}");
+        }
+        assert_eq!(first_key(&args("pingx k")), Some(&b"k"[..]), "only whole names are keyless");
+        assert_eq!(first_key(&[]), None);
     }
 
     #[test]

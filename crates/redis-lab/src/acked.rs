@@ -22,7 +22,7 @@ use scenario::yaml::{Node, did_you_mean};
 use scenario::{Condition, NodeRef, Observation, ParseCx, RunError, Runtime};
 use sim::ProcId;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// Missing elements listed in the observation at most.
 const LISTED: usize = 5;
@@ -48,8 +48,8 @@ pub(crate) fn workload_name(n: &Node, cx: &ParseCx<'_>) -> Result<String, Diagno
 struct Acked {
     /// Events of the workload's history read so far.
     cursor: usize,
-    /// Set and list elements acknowledged, per key, with the ack's time.
-    elements: BTreeMap<Elem, BTreeMap<Elem, u64>>,
+    /// Set and list elements acknowledged, per key.
+    elements: BTreeMap<Elem, KeyAcks>,
     /// Counter increments acknowledged, per key.
     increments: BTreeMap<Elem, i64>,
     /// What the last judgement saw (the masters, their offsets and the
@@ -60,13 +60,67 @@ struct Acked {
 /// A master as a judgement saw it: its process, incarnation and offset.
 type MasterAt = (ProcId, u32, i64);
 
+/// One key's acknowledged elements, and what the last look at it found.
+#[derive(Default)]
+struct KeyAcks {
+    /// The key as the nodes hold it.
+    bytes: Vec<u8>,
+    /// Each element, as the nodes hold it, with the ack's time.
+    elements: BTreeMap<Elem, (Vec<u8>, u64)>,
+    /// The masters' digests of this key's value and the elements acked when
+    /// it was last looked at, and the elements it found missing then: the
+    /// same values and the same acks miss the same elements.
+    looked: Option<(Vec<ValueAt>, usize, Missing)>,
+}
+
+/// A master and its digest of one key's value (`None`: it has no such key).
+type ValueAt = (ProcId, Option<u64>);
+
+/// The elements of one key that no master holds: how many, and the first
+/// [`LISTED`] in words.
+#[derive(Clone, Default)]
+struct Missing {
+    count: usize,
+    listed: Vec<String>,
+}
+
+impl KeyAcks {
+    /// The elements acked to this key that no master holds now.
+    fn missing(&mut self, key: &Elem, masters: &[Member<'_>]) -> Missing {
+        let values: Vec<ValueAt> = masters.iter().map(|m| (m.proc, m.server.key_digest(&self.bytes))).collect();
+        if let Some((v, n, missing)) = &self.looked
+            && *v == values
+            && *n == self.elements.len()
+        {
+            return missing.clone();
+        }
+        let have = held(masters, &self.bytes);
+        let mut missing = Missing::default();
+        for (x, (b, at)) in &self.elements {
+            if have.binary_search(&b.as_slice()).is_err() {
+                missing.count += 1;
+                if missing.listed.len() < LISTED {
+                    missing.listed.push(format!("{x} in {key} (acked at {})", seconds(*at)));
+                }
+            }
+        }
+        self.looked = Some((values, self.elements.len(), missing.clone()));
+        missing
+    }
+}
+
 impl Acked {
     fn read(&mut self, events: Vec<check::Event>) {
         self.cursor += events.len();
         for e in events.into_iter().filter(|e| e.kind == Type::Ok) {
             match (e.f, e.value) {
                 (F::Add | F::Append, Value::One(x)) => {
-                    self.elements.entry(e.key).or_default().insert(x, e.time);
+                    let acks = self
+                        .elements
+                        .entry(e.key)
+                        .or_insert_with_key(|k| KeyAcks { bytes: bytes(k), ..KeyAcks::default() });
+                    let b = bytes(&x);
+                    acks.elements.insert(x, (b, e.time));
                 }
                 (F::Incr, v) => {
                     let by = match v {
@@ -101,9 +155,9 @@ fn bytes(e: &Elem) -> Vec<u8> {
     }
 }
 
-/// The elements some master's `key` holds.
-fn held<'m>(masters: &[Member<'m>], key: &[u8]) -> BTreeSet<&'m [u8]> {
-    let mut out = BTreeSet::new();
+/// The elements some master's `key` holds, sorted (with repeats).
+fn held<'m>(masters: &[Member<'m>], key: &[u8]) -> Vec<&'m [u8]> {
+    let mut out = Vec::new();
     for m in masters {
         match m.server.peek(key) {
             Some(Data::Set(s)) => out.extend(s.iter().map(Vec::as_slice)),
@@ -111,6 +165,7 @@ fn held<'m>(masters: &[Member<'m>], key: &[u8]) -> BTreeSet<&'m [u8]> {
             _ => {}
         }
     }
+    out.sort_unstable();
     out
 }
 
@@ -148,7 +203,7 @@ impl Condition for NoAckedWriteLost {
         {
             return Ok(o.clone());
         }
-        let observation = judge(&acked, &masters);
+        let observation = judge(&mut acked, &masters);
         acked.last = Some((seen, acked.cursor, observation.clone()));
         Ok(observation)
     }
@@ -158,17 +213,13 @@ impl Condition for NoAckedWriteLost {
 }
 
 /// Whether the masters hold every acknowledged write.
-fn judge(acked: &Acked, masters: &[Member<'_>]) -> Observation {
+fn judge(acked: &mut Acked, masters: &[Member<'_>]) -> Observation {
     let mut missing: Vec<String> = Vec::new();
     let mut count = 0usize;
-    for (key, elements) in &acked.elements {
-        let have = held(masters, &bytes(key));
-        for (x, at) in elements.iter().filter(|(x, _)| !have.contains(bytes(x).as_slice())) {
-            count += 1;
-            if missing.len() < LISTED {
-                missing.push(format!("{x} in {key} (acked at {})", seconds(*at)));
-            }
-        }
+    for (key, acks) in &mut acked.elements {
+        let lost = acks.missing(key, masters);
+        count += lost.count;
+        missing.extend(lost.listed.into_iter().take(LISTED - missing.len()));
     }
     for (key, &n) in &acked.increments {
         let value = counter(masters, &bytes(key));
@@ -177,9 +228,9 @@ fn judge(acked: &Acked, masters: &[Member<'_>]) -> Observation {
             missing.push(format!("{} of {n} increments of {key} (the masters hold {value})", n - value));
         }
     }
-    let names: Vec<&str> = masters.iter().map(|m| m.name.as_str()).collect();
+    let names: Vec<&str> = masters.iter().map(|m| m.name).collect();
     if count == 0 {
-        let total: usize = acked.elements.values().map(BTreeMap::len).sum();
+        let total: usize = acked.elements.values().map(|k| k.elements.len()).sum();
         let incr: i64 = acked.increments.values().sum();
         return Observation {
             holds: true,

@@ -128,7 +128,9 @@ pub fn parse(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Condi
 
 fn plain(name: &str, among: Option<Vec<NodeRef>>) -> Box<dyn Condition> {
     match name {
-        "cluster-one-owner-per-epoch" => Box::new(OwnerPerEpoch { among, tables: Tables::default() }),
+        "cluster-one-owner-per-epoch" => {
+            Box::new(OwnerPerEpoch { among, tables: Tables::default(), last: RefCell::default() })
+        }
         "cluster-slots-covered" => Box::new(SlotsCovered { among, tables: Tables::default() }),
         "cluster-agrees" => Box::new(Agrees { among, tables: Tables::default() }),
         _ => Box::new(Converged { among, last: RefCell::default(), same_at: RefCell::default() }),
@@ -159,7 +161,7 @@ pub(crate) fn servers<'a>(rt: &'a Runtime, among: &Option<Vec<NodeRef>>) -> Resu
             }
             // A server still starting up answers nothing yet.
             let server = rt.sim.process::<Server>(p).filter(|s| s.is_up())?;
-            Some(Member { proc: p, name: rt.sim.proc_name(p).to_owned(), server, paused: state == ProcState::Paused })
+            Some(Member { proc: p, name: rt.sim.proc_name(p), server, paused: state == ProcState::Paused })
         })
         .collect())
 }
@@ -167,44 +169,55 @@ pub(crate) fn servers<'a>(rt: &'a Runtime, among: &Option<Vec<NodeRef>>) -> Resu
 /// One node an invariant looks at.
 pub(crate) struct Member<'a> {
     pub(crate) proc: ProcId,
-    pub(crate) name: String,
+    pub(crate) name: &'a str,
     pub(crate) server: &'a Server,
     pub(crate) paused: bool,
 }
 
-/// Each node's slot runs as last read, by process: (incarnation, the table's
-/// version, the runs). A table whose version has not moved is not read again.
+/// Each node's slot ranges as last read, by process. A table whose version
+/// has not moved is not walked again, and ranges whose owners' epochs have
+/// not moved either are the same ranges (the same `Rc`).
 #[derive(Default)]
 struct Tables(RefCell<BTreeMap<ProcId, TableRead>>);
 
-/// A table as last read: the node's incarnation, the table's version, its runs.
-type TableRead = (u32, u64, Rc<Vec<(u16, u16, String)>>);
+/// One table's slot ranges, shared while they stand.
+type Ranges = Rc<Vec<SlotRangeView>>;
+
+/// A table as last read: the node's incarnation, the table's version, its
+/// runs, and the ranges with the owners' epochs then.
+struct TableRead {
+    incarnation: u32,
+    version: u64,
+    runs: Vec<(u16, u16, String)>,
+    ranges: Ranges,
+}
 
 impl Tables {
     /// `m`'s table's slot ranges with the owners' epochs; `None` outside cluster mode.
-    fn ranges(&self, rt: &Runtime, m: &Member<'_>) -> Option<Vec<SlotRangeView>> {
+    fn ranges(&self, rt: &Runtime, m: &Member<'_>) -> Option<Ranges> {
         let c = m.server.cluster_view()?;
         let (incarnation, version) = (rt.sim.incarnation(m.proc), c.slots_version());
         let mut cache = self.0.borrow_mut();
-        let runs = match cache.get(&m.proc) {
-            Some((i, v, runs)) if *i == incarnation && *v == version => runs.clone(),
-            _ => {
-                let runs = Rc::new(c.slot_runs());
-                cache.insert(m.proc, (incarnation, version, runs.clone()));
-                runs
-            }
-        };
-        let epoch = |id: &str| c.epoch_of_id(id).unwrap_or(0);
-        Some(
-            runs.iter()
-                .map(|(first, last, owner)| SlotRangeView {
-                    first: *first,
-                    last: *last,
-                    owner: owner.clone(),
-                    epoch: epoch(owner),
-                })
-                .collect(),
-        )
+        let read = cache.entry(m.proc).or_insert_with(|| TableRead {
+            incarnation,
+            version: version.wrapping_add(1),
+            runs: Vec::new(),
+            ranges: Rc::default(),
+        });
+        if (read.incarnation, read.version) != (incarnation, version) {
+            *read = TableRead { incarnation, version, runs: c.slot_runs(), ranges: Rc::default() };
+        }
+        let epochs = c.run_epochs();
+        if !read.ranges.iter().map(|r| r.epoch).eq(epochs.iter().copied()) || read.ranges.len() != read.runs.len() {
+            let ranges = read.runs.iter().zip(epochs).map(|((first, last, owner), epoch)| SlotRangeView {
+                first: *first,
+                last: *last,
+                owner: owner.clone(),
+                epoch,
+            });
+            read.ranges = Rc::new(ranges.collect());
+        }
+        Some(read.ranges.clone())
     }
 }
 
@@ -228,6 +241,8 @@ fn separating_faults(rt: &Runtime) -> Vec<String> {
 struct OwnerPerEpoch {
     among: Option<Vec<NodeRef>>,
     tables: Tables,
+    /// The ranges the last look judged (the same `Rc`s: the same tables), and its judgement.
+    last: RefCell<Option<(Vec<Ranges>, Observation)>>,
 }
 
 impl Condition for OwnerPerEpoch {
@@ -235,33 +250,45 @@ impl Condition for OwnerPerEpoch {
         true
     }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
-        let views: Vec<(String, Vec<SlotRangeView>)> = servers(rt, &self.among)?
-            .iter()
-            .filter_map(|m| self.tables.ranges(rt, m).map(|r| (m.name.clone(), r)))
-            .collect();
-        for (i, (a, ra)) in views.iter().enumerate() {
-            for (b, rb) in &views[i + 1..] {
-                if let Some(clash) = clash(ra, rb) {
-                    let (slot, x, y) = clash;
-                    return Ok(Observation {
-                        holds: false,
-                        observed: format!(
-                            "slot {slot} at configEpoch {}: {a} sees it served by {}, {b} by {}",
-                            x.epoch,
-                            short(&x.owner),
-                            short(&y.owner)
-                        ),
-                    });
-                }
-            }
+        let views: Vec<(&str, Ranges)> =
+            servers(rt, &self.among)?.iter().filter_map(|m| self.tables.ranges(rt, m).map(|r| (m.name, r))).collect();
+        let seen: Vec<Ranges> = views.iter().map(|(_, r)| r.clone()).collect();
+        let mut last = self.last.borrow_mut();
+        if let Some((before, o)) = &*last
+            && before.len() == seen.len()
+            && before.iter().zip(&seen).all(|(a, b)| Rc::ptr_eq(a, b))
+        {
+            return Ok(o.clone());
         }
-        Ok(Observation {
-            holds: true,
-            observed: format!("{} cluster tables, no slot with two owners at one epoch", views.len()),
-        })
+        let observation = owner_clash(&views);
+        *last = Some((seen, observation.clone()));
+        Ok(observation)
     }
     fn describe(&self) -> String {
         describe_among(&self.among, "one owner per slot per configEpoch")
+    }
+}
+
+/// Whether any two of the tables give one slot to two owners at one epoch.
+fn owner_clash(views: &[(&str, Ranges)]) -> Observation {
+    for (i, (a, ra)) in views.iter().enumerate() {
+        for (b, rb) in &views[i + 1..] {
+            if let Some((slot, x, y)) = clash(ra, rb) {
+                return Observation {
+                    holds: false,
+                    observed: format!(
+                        "slot {slot} at configEpoch {}: {a} sees it served by {}, {b} by {}",
+                        x.epoch,
+                        short(&x.owner),
+                        short(&y.owner)
+                    ),
+                };
+            }
+        }
+    }
+    Observation {
+        holds: true,
+        observed: format!("{} cluster tables, no slot with two owners at one epoch", views.len()),
     }
 }
 
@@ -305,8 +332,7 @@ impl Condition for SlotsCovered {
                     ),
                 });
             }
-            let failed =
-                ranges.iter().find(|r| c.peer_by_id(&r.owner).is_some_and(|p| p.flags.split(',').any(|f| f == "fail")));
+            let failed = ranges.iter().find(|r| c.flags_fail(&r.owner));
             if let Some(r) = failed {
                 return Ok(Observation {
                     holds: false,
@@ -349,12 +375,12 @@ impl Condition for Agrees {
         if !faults.is_empty() {
             return Ok(Observation { holds: true, observed: format!("not judged: {} in force", faults.join(", ")) });
         }
-        let views: Vec<(String, u64, Vec<SlotRangeView>)> = servers(rt, &self.among)?
+        let views: Vec<(&str, u64, Ranges)> = servers(rt, &self.among)?
             .iter()
             .filter(|m| !m.paused)
             .filter_map(|m| {
                 let epoch = m.server.cluster_view()?.current_epoch();
-                self.tables.ranges(rt, m).map(|r| (m.name.clone(), epoch, r))
+                self.tables.ranges(rt, m).map(|r| (m.name, epoch, r))
             })
             .collect();
         let Some((first, epoch, ranges)) = views.first() else {
@@ -397,9 +423,8 @@ fn slot_difference(a: &str, ra: &[SlotRangeView], b: &str, rb: &[SlotRangeView])
 
 /// The node (among all the scenario's nodes) that serves at `host:port`.
 fn node_at(rt: &Runtime, host: &str, port: u16) -> Option<ProcId> {
-    rt.nodes()
-        .map(|(p, _)| p)
-        .find(|&p| rt.node_addr(p).is_some_and(|a| a.port() == port && a.ip().to_string() == host))
+    let ip: Option<std::net::Ipv4Addr> = host.parse().ok();
+    rt.nodes().map(|(p, _)| p).find(|&p| rt.node_addr(p).is_some_and(|a| a.port() == port && Some(*a.ip()) == ip))
 }
 
 /// A running replica and its master, when the master is a running node.
@@ -412,12 +437,8 @@ fn pairs<'a>(rt: &'a Runtime, among: &Option<Vec<NodeRef>>) -> Result<Vec<(Membe
             continue;
         }
         let Some(server) = rt.sim.process::<Server>(p) else { continue };
-        let master = Member {
-            proc: p,
-            name: rt.sim.proc_name(p).to_owned(),
-            server,
-            paused: rt.sim.proc_state(p) == ProcState::Paused,
-        };
+        let master =
+            Member { proc: p, name: rt.sim.proc_name(p), server, paused: rt.sim.proc_state(p) == ProcState::Paused };
         out.push((r, master));
     }
     Ok(out)
@@ -531,7 +552,7 @@ impl Condition for SingleMaster {
         let masters: Vec<String> = servers(rt, &Some(self.among.clone()))?
             .iter()
             .filter(|m| m.server.role_name() == "master")
-            .map(|m| if m.paused { format!("{} (paused)", m.name) } else { m.name.clone() })
+            .map(|m| if m.paused { format!("{} (paused)", m.name) } else { m.name.to_owned() })
             .collect();
         let observed = match masters.len() {
             0 => "no master".to_owned(),

@@ -393,8 +393,8 @@ impl WorkloadRun for Run {
         self.log.borrow().skipped
     }
 
-    fn events(&self) -> Vec<check::Event> {
-        self.log.borrow().events.clone()
+    fn take_events(&mut self) -> Vec<check::Event> {
+        std::mem::take(&mut self.log.borrow_mut().events)
     }
 
     fn events_from(&self, from: usize) -> Vec<check::Event> {

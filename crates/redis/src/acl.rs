@@ -2,11 +2,15 @@
 //! (acl.c): WHOAMI, USERS, LIST, GETUSER, CAT, LOG, GENPASS, DELUSER,
 //! DRYRUN, LOAD, SAVE, HELP. The default user allows everything; with
 //! `requirepass` its password shows as its SHA-256. ACL SETUSER (other
-//! users, permissions) is not simulated.
+//! users, permissions) is not simulated: it is in the command table (its
+//! arity and COMMAND INFO are Redis's) and answers [`NO_SETUSER`].
 
 use crate::server::{Client, Server};
 use resp::Value;
 use sim::Ctx;
+
+/// ACL SETUSER's answer: other users are not simulated.
+const NO_SETUSER: &str = "ERR ACL SETUSER is not simulated: the node has only the default user";
 
 const HELP: &[&str] = &[
     "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -105,6 +109,7 @@ impl Server {
             b"deluser" => Value::Integer(0),
             b"dryrun" if args[2] != b"default" => Value::error(format!("ERR User '{}' not found", text(&args[2]))),
             b"dryrun" => dryrun(&args[3..]),
+            b"setuser" => Value::error(NO_SETUSER),
             b"load" | b"save" => Value::error(
                 "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.",
             ),

@@ -268,6 +268,12 @@ fn decimal_exponent(text: &str) -> Option<i64> {
     Some(lead.saturating_add(exp))
 }
 
+/// The table's entry of a command this file runs by name (the blocking
+/// commands' non-blocking counterparts, XREAD and XREADGROUP).
+fn table(name: &str) -> &'static crate::command_table::Command {
+    crate::command_table::lookup(name).expect("the command is in the table")
+}
+
 /// Runs `op` on `key` (which holds a non-empty value of the op's kind),
 /// replying as the blocking command and propagating the non-blocking one
 /// Redis propagates. `positions`: BLMOVE's LEFT/RIGHT as the client wrote
@@ -283,7 +289,7 @@ fn run_op(x: &mut Exec<'_>, op: &Op, key: &[u8], positions: Option<[&[u8]; 2]>) 
             if let Some(n) = count {
                 argv.push(n.min(&length(x, key)).to_string().into_bytes());
             }
-            let popped = crate::commands::keyspace(if *front { "lpop" } else { "rpop" }, &argv, x);
+            let popped = crate::commands::keyspace(table(if *front { "lpop" } else { "rpop" }), &argv, x);
             (Value::Array(vec![Value::Bulk(key.to_vec()), popped]), argv)
         }
         Op::Move { dst, from_front, to_front, rpoplpush } => {
@@ -293,7 +299,7 @@ fn run_op(x: &mut Exec<'_>, op: &Op, key: &[u8], positions: Option<[&[u8]; 2]>) 
                 None => (side(*from_front), side(*to_front)),
             };
             let argv = vec![b"LMOVE".to_vec(), key.to_vec(), dst.clone(), from, to];
-            let moved = crate::commands::keyspace("lmove", &argv, x);
+            let moved = crate::commands::keyspace(table("lmove"), &argv, x);
             let argv = if *rpoplpush { vec![b"RPOPLPUSH".to_vec(), key.to_vec(), dst.clone()] } else { argv };
             (moved, argv)
         }
@@ -303,7 +309,7 @@ fn run_op(x: &mut Exec<'_>, op: &Op, key: &[u8], positions: Option<[&[u8]; 2]>) 
             if let Some(n) = count {
                 argv.push(n.min(&length(x, key)).to_string().into_bytes());
             }
-            let popped = crate::commands::keyspace(if *max { "zpopmax" } else { "zpopmin" }, &argv, x);
+            let popped = crate::commands::keyspace(table(if *max { "zpopmax" } else { "zpopmin" }), &argv, x);
             (zpop_reply(key, popped, count.is_some()), argv)
         }
         Op::XRead(_) => unreachable!("a stream read is served by serve_blocked"),
@@ -423,7 +429,7 @@ impl Server {
         let mut x = Exec::new(&mut self.dbs, &mut self.feed, self.repl.master.is_none(), client.db, now_ms);
         x.resp3 = client.proto == resp::Protocol::Resp3;
         x.cluster = self.cluster.is_some();
-        let reply = crate::commands::keyspace(name, args, &mut x);
+        let reply = crate::commands::keyspace(table(name), args, &mut x);
         let blocking = client.multi.is_none() && !client.deny_blocking && reply == Value::NilArray;
         let wait = if blocking { crate::stream::groups::wait_of(name, args, &mut x) } else { None };
         self.persist.dirty += x.dirty;

@@ -3,7 +3,7 @@
 //! the handler the command table names ([`Server::execute`], mirroring call()).
 
 use crate::cluster::commands::ClientFlags;
-use crate::command_table::{Handler, NO_AUTH, RANDOM, STALE};
+use crate::command_table::{Command, Handler, NO_AUTH, RANDOM, STALE};
 use crate::config::Config;
 use crate::keyspace::Exec;
 use crate::replication::Replication;
@@ -13,9 +13,9 @@ use sim::{ConnId, Ctx};
 
 /// Outcome of looking a command up before running it.
 pub(crate) enum Dispatch {
-    /// Passed the gates: run by this part of the server.
+    /// Passed the gates: run by the part of the server its table entry names.
     Run {
-        handler: Handler,
+        command: &'static Command,
     },
     Reply(Value),
 }
@@ -24,7 +24,7 @@ impl Server {
     fn check(&self, client: &Client, args: &[Vec<u8>], name: &str, now_ms: i64) -> Dispatch {
         let route = route(&self.config, self.cluster.as_deref(), &self.dbs, client, now_ms);
         let command = crate::command_table::lookup(name);
-        check(&self.config, &self.repl, route, client.authenticated, args, name, command)
+        check(&self.config, &self.repl, route, Caller::of(client), args, name, command)
     }
 
     /// Runs one command; `None` means no reply is sent (SHUTDOWN, a blocked WAIT,
@@ -56,13 +56,18 @@ impl Server {
         let checked = self.check(client, args, name, ctx.wall_clock_ms());
         // ASKING lasts for one command (`resetClient`).
         client.cluster_flags.asking = false;
-        let handler = match checked {
-            Dispatch::Reply(v) => return Some(v),
-            Dispatch::Run { handler } => handler,
+        let command = match checked {
+            Dispatch::Reply(v) => {
+                if name == "exec" {
+                    // execCommandAbort discards the transaction: its watches go too.
+                    self.feed.watch.forget(client.id);
+                }
+                return Some(v);
+            }
+            Dispatch::Run { command } => command,
         };
         if self.config.maxmemory.limit > 0
             && !self.scripting.in_call
-            && let Some(command) = crate::command_table::lookup(name)
             && let Some(oom) = self.maxmemory_gate(ctx, command, args, client.multi.is_some())
         {
             return Some(oom);
@@ -71,17 +76,15 @@ impl Server {
         crate::costs::spend(ctx, self.costs.command);
         let now_ms = ctx.wall_clock_ms();
         client.last_cmd_ms = now_ms;
-        let reply = self.run_handler(ctx, client, conn, handler, name, args);
+        let reply = self.run_handler(ctx, client, conn, command, args);
         // Commands take no virtual time, but DEBUG SLEEP blocks the server for its sleep.
         let duration_us = match self.busy_until {
             Some(t) if name == "debug" && t > ctx.now() => (t - ctx.now()).as_micros() as u64,
             _ => 0,
         };
-        if let Some(command) = crate::command_table::lookup(name) {
-            self.slowlog.count(command, args, duration_us);
-            if !self.monitors.is_empty() {
-                self.feed_monitors(ctx, (client.db, client.peer), command, args);
-            }
+        self.slowlog.count(command, args, duration_us);
+        if !self.monitors.is_empty() {
+            self.feed_monitors(ctx, (client.db, client.peer), command, args);
         }
         self.slowlog.push(&self.config, client, args, now_ms, duration_us);
         reply
@@ -93,23 +96,23 @@ impl Server {
         ctx: &mut Ctx<'_>,
         client: &mut Client,
         conn: ConnId,
-        handler: Handler,
-        name: &str,
+        command: &'static Command,
         args: &[Vec<u8>],
     ) -> Option<Value> {
         let now_ms = ctx.wall_clock_ms();
-        match handler {
+        let name = command.name;
+        match command.handler {
             Handler::Keyspace => {
                 let random = self.draw_random(ctx, name);
                 let access = self.access(ctx);
-                Some(self.run_keyspace(client, name, args, now_ms, (random, access)))
+                Some(self.run_keyspace(client, command, args, now_ms, (random, access)))
             }
             Handler::Migrate if name == "migrate" => {
                 self.migrate_command(ctx, conn, client.db, client.multi.is_some(), args)
             }
             Handler::Migrate => {
                 let access = self.access(ctx);
-                Some(self.run_keyspace(client, name, args, now_ms, (0, access)))
+                Some(self.run_keyspace(client, command, args, now_ms, (0, access)))
             }
             Handler::Connection if name == "monitor" => self.monitor_command(client, conn),
             Handler::Connection => Some(self.connection_command(ctx, client, conn, name, args)),
@@ -130,7 +133,7 @@ impl Server {
     fn run_keyspace(
         &mut self,
         client: &Client,
-        name: &str,
+        command: &'static Command,
         args: &[Vec<u8>],
         now_ms: i64,
         draws: (u64, crate::memory::Access),
@@ -141,7 +144,7 @@ impl Server {
         (x.random, x.access, x.shared_integers) = (draws.0, draws.1, shared_integers);
         x.resp3 = client.proto == resp::Protocol::Resp3;
         x.cluster = self.cluster.is_some();
-        let reply = crate::commands::keyspace(name, args, &mut x);
+        let reply = crate::commands::keyspace(command, args, &mut x);
         self.persist.dirty += x.dirty;
         self.feed.in_multi = false;
         reply
@@ -229,7 +232,7 @@ impl Server {
             "config" => self.config_command(ctx, args),
             "role" => self.role(),
             "debug" => {
-                let reply = self.debug(ctx, client, args);
+                let reply = self.debug(ctx, args);
                 if self.busy(ctx) {
                     // The reply comes when the sleep is over.
                     self.busy_reply = Some(conn);
@@ -245,7 +248,7 @@ impl Server {
                 }
                 match name {
                     "acl" => self.acl_command(ctx, client, args),
-                    "module" => self.module_command(ctx, client, args),
+                    "module" => self.module_command(ctx, args),
                     "slowlog" => self.slowlog_command(args),
                     _ => self.latency_command(args),
                 }
@@ -321,15 +324,69 @@ pub(crate) fn route<'a>(
     cluster.map(|c| (c, &dbs[0], ClientFlags { reads_when_down, now_ms, ..client.cluster_flags }))
 }
 
+/// What the gates need to know of the client.
+#[derive(Clone, Copy)]
+pub(crate) struct Caller {
+    /// Past AUTH, or no password needed.
+    pub(crate) authenticated: bool,
+    /// Connected from a loopback address (`enable-*-command local`).
+    pub(crate) local: bool,
+}
+
+impl Caller {
+    pub(crate) fn of(client: &Client) -> Caller {
+        Caller { authenticated: client.authenticated, local: client.peer.ip().is_loopback() }
+    }
+}
+
+/// The protected commands (DEBUG; MODULE LOAD, LOADEX, UNLOAD) refused by
+/// their `enable-*-command` setting, before AUTH is asked for.
+fn protected(config: &Config, local: bool, name: &str, args: &[Vec<u8>]) -> Option<Value> {
+    let (what, option, setting) = match name {
+        "debug" => ("DEBUG", "enable-debug-command", &config.enable_debug_command),
+        "module" if [&b"load"[..], b"loadex", b"unload"].iter().any(|s| args[1].eq_ignore_ascii_case(s)) => {
+            ("MODULE", "enable-module-command", &config.enable_module_command)
+        }
+        _ => return None,
+    };
+    let allowed = setting == "yes" || (setting == "local" && local);
+    (!allowed).then(|| {
+        Value::error(format!(
+            "ERR {what} command not allowed. If the {option} option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."
+        ))
+    })
+}
+
 /// Gates `command` (the table's entry for `name`, looked up by the caller,
 /// which has usually needed it already) before it runs: unknown, arity, AUTH,
 /// cluster routing, read-only replica, stale data, min-replicas, in the order
-/// processCommand() in server.c does.
+/// processCommand() in server.c does (the protected commands' settings before
+/// AUTH). A refused EXEC answers EXECABORT with
+/// the refusal (`rejectCommand` → `execCommandAbort`), in MULTI or not.
 pub(crate) fn check(
     config: &Config,
     repl: &Replication,
     cluster: Option<(&crate::cluster::Cluster, &crate::keyspace::Db, ClientFlags)>,
-    authenticated: bool,
+    who: Caller,
+    args: &[Vec<u8>],
+    name: &str,
+    command: Option<&'static crate::command_table::Command>,
+) -> Dispatch {
+    match gates(config, repl, cluster, who, args, name, command) {
+        Dispatch::Reply(Value::Error(e)) if name == "exec" => {
+            let why = e.strip_prefix("ERR ").unwrap_or(&e);
+            Dispatch::Reply(Value::error(format!("EXECABORT Transaction discarded because of: {why}")))
+        }
+        checked => checked,
+    }
+}
+
+/// [`check`]'s gates, in processCommand's order.
+fn gates(
+    config: &Config,
+    repl: &Replication,
+    cluster: Option<(&crate::cluster::Cluster, &crate::keyspace::Db, ClientFlags)>,
+    who: Caller,
     args: &[Vec<u8>],
     name: &str,
     command: Option<&'static crate::command_table::Command>,
@@ -341,7 +398,18 @@ pub(crate) fn check(
     if (arity > 0 && argc != arity) || argc < -arity {
         return Dispatch::Reply(Value::error(format!("ERR wrong number of arguments for '{name}' command")));
     }
-    if !authenticated && !command.has(NO_AUTH) {
+    // A container's subcommand is the command from here on: known, its arity, its write flag.
+    let mut writes = command.write();
+    if !command.doc.subcommands.is_empty() && args.len() > 1 {
+        match crate::command_table::subcommand(command, args) {
+            Ok(sub) => writes = sub.flags.contains(&"write"),
+            Err(e) => return Dispatch::Reply(e),
+        }
+    }
+    if let Some(refused) = protected(config, who.local, name, args) {
+        return Dispatch::Reply(refused);
+    }
+    if !who.authenticated && !command.has(NO_AUTH) {
         return Dispatch::Reply(Value::error("NOAUTH Authentication required."));
     }
     if let Some((c, db0, flags)) = cluster
@@ -350,7 +418,7 @@ pub(crate) fn check(
         return Dispatch::Reply(redirect);
     }
     if repl.master.is_some() {
-        if command.write() && config.replica_read_only {
+        if writes && config.replica_read_only {
             return Dispatch::Reply(Value::error("READONLY You can't write against a read only replica."));
         }
         if !config.replica_serve_stale_data && !repl.link_up() && !command.has(STALE) {
@@ -358,8 +426,8 @@ pub(crate) fn check(
                 "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
             ));
         }
-    } else if command.write() && config.min_replicas_to_write > 0 && repl.good_replicas < config.min_replicas_to_write {
+    } else if writes && config.min_replicas_to_write > 0 && repl.good_replicas < config.min_replicas_to_write {
         return Dispatch::Reply(Value::error("NOREPLICAS Not enough good replicas to write."));
     }
-    Dispatch::Run { handler: command.handler }
+    Dispatch::Run { command }
 }

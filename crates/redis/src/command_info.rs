@@ -57,7 +57,8 @@ pub(crate) fn command(args: &[Vec<u8>]) -> Value {
         "docs" => {
             Value::Map(args[2..].iter().filter_map(|n| find_doc(n)).map(|d| (bulk(d.name), sub_docs(d))).collect())
         }
-        "getkeys" => getkeys(&args[2..]),
+        "getkeys" => getkeys(&args[2..], false),
+        "getkeysandflags" => getkeys(&args[2..], true),
         "help" => Value::Array(HELP.iter().map(|l| Value::Simple((*l).to_owned())).collect()),
         _ => unreachable!("redis: COMMAND {sub_name} is in the docs but not here"),
     }
@@ -198,8 +199,9 @@ fn list(args: &[Vec<u8>]) -> Value {
     Value::Array(out)
 }
 
-/// COMMAND GETKEYS <command> [args...] (`getKeysSubcommandImpl`).
-fn getkeys(cmd: &[Vec<u8>]) -> Value {
+/// COMMAND GETKEYS and GETKEYSANDFLAGS <command> [args...]
+/// (`getKeysSubcommandImpl`): the keys, with their flags when asked.
+fn getkeys(cmd: &[Vec<u8>], with_flags: bool) -> Value {
     let Some((command, doc)) = lookup_full(cmd) else {
         return Value::error("ERR Invalid command specified");
     };
@@ -209,18 +211,74 @@ fn getkeys(cmd: &[Vec<u8>]) -> Value {
     if !arity_ok(doc.arity, cmd.len()) {
         return Value::error("ERR Invalid number of arguments specified for command");
     }
-    let positions = match keys_from_specs(doc, cmd) {
-        Some(p) => p,
-        // An incomplete spec: the command's own key finder.
-        None => own_keys(command, cmd),
-    };
-    if positions.is_empty() {
+    let keys = keys_with_flags(command, doc, cmd);
+    if keys.is_empty() {
         if doc.flags.contains(&"no_mandatory_keys") {
             return Value::Array(Vec::new());
         }
         return Value::error("ERR Invalid arguments specified for command");
     }
-    Value::Array(positions.into_iter().map(|i| Value::Bulk(cmd[i].clone())).collect())
+    let key = |i: usize| Value::Bulk(cmd[i].clone());
+    let flags = |f: Vec<&str>| Value::Array(f.into_iter().map(|f| Value::Simple(f.to_owned())).collect());
+    Value::Array(
+        keys.into_iter().map(|(i, f)| if with_flags { Value::Array(vec![key(i), flags(f)]) } else { key(i) }).collect(),
+    )
+}
+
+/// `getKeysFromCommandWithSpecs`: the key specs when they are complete and
+/// their flags fixed, else the command's own finder, whose flags are those of
+/// the spec it stands for (the first key the first spec's, later ones the
+/// last spec's), or, for SET and BITFIELD, what their arguments make them.
+fn keys_with_flags(command: &Command, doc: &Doc, cmd: &[Vec<u8>]) -> Vec<(usize, Vec<&'static str>)> {
+    let variable = doc.specs.iter().any(|s| s.flags.contains(&"variable_flags"));
+    if !variable && let Some(keys) = spec_keys(doc, cmd) {
+        return keys.into_iter().map(|(i, f)| (i, f.to_vec())).collect();
+    }
+    let last = doc.specs.len() - 1;
+    own_keys(command, cmd)
+        .into_iter()
+        .enumerate()
+        .map(|(n, i)| {
+            let flags = match doc.name {
+                "set" => set_flags(cmd),
+                "bitfield" => bitfield_flags(cmd),
+                _ => doc.specs[if n == 0 { 0 } else { last }]
+                    .flags
+                    .iter()
+                    .copied()
+                    .filter(|f| *f != "incomplete")
+                    .collect(),
+            };
+            (i, flags)
+        })
+        .collect()
+}
+
+/// SET's key: read too when GET is given (`setGetKeys`).
+fn set_flags(cmd: &[Vec<u8>]) -> Vec<&'static str> {
+    if cmd.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get")) {
+        vec!["RW", "access", "update"]
+    } else {
+        vec!["OW", "update"]
+    }
+}
+
+/// BITFIELD's key: read-only while every operation is a complete GET or
+/// OVERFLOW (`bitfieldGetKeys`; anything else counts as a write).
+fn bitfield_flags(cmd: &[Vec<u8>]) -> Vec<&'static str> {
+    let mut i = 2;
+    while i < cmd.len() {
+        let left = cmd.len() - i - 1;
+        let op = &cmd[i];
+        if op.eq_ignore_ascii_case(b"get") && left >= 2 {
+            i += 3;
+        } else if op.eq_ignore_ascii_case(b"overflow") && left >= 1 {
+            i += 2;
+        } else {
+            return vec!["RW", "access", "update"];
+        }
+    }
+    vec!["RO", "access"]
 }
 
 /// `lookupCommand`: the command of a full command line, and its docs (a
@@ -239,7 +297,13 @@ fn lookup_full(cmd: &[Vec<u8>]) -> Option<(&'static Command, &'static Doc)> {
 
 /// `getKeysUsingKeySpecs`: the positions of `args`' keys, `None` when a spec
 /// is invalid for these arguments or incomplete.
+#[cfg(test)]
 pub(crate) fn keys_from_specs(doc: &Doc, args: &[Vec<u8>]) -> Option<Vec<usize>> {
+    spec_keys(doc, args).map(|keys| keys.into_iter().map(|(i, _)| i).collect())
+}
+
+/// [`keys_from_specs`] with each key's spec's flags.
+fn spec_keys(doc: &Doc, args: &[Vec<u8>]) -> Option<Vec<(usize, &'static [&'static str])>> {
     let argc = args.len() as i64;
     let mut out = Vec::new();
     for spec in doc.specs {
@@ -285,7 +349,7 @@ pub(crate) fn keys_from_specs(doc: &Doc, args: &[Vec<u8>]) -> Option<Vec<usize>>
         }
         let mut i = first;
         while i <= last {
-            out.push(i as usize);
+            out.push((i as usize, spec.flags));
             i += step;
         }
         if spec.flags.contains(&"incomplete") {

@@ -636,11 +636,17 @@ pub(crate) fn index(command: &'static Command) -> usize {
 /// processCommand's gate for a container command's subcommand (`client|list`):
 /// unknown, or the wrong number of arguments for the subcommand's own arity.
 pub(crate) fn check_subcommand(command: &Command, args: &[Vec<u8>]) -> Option<resp::Value> {
+    subcommand(command, args).err()
+}
+
+/// The docs of the subcommand `args[1]` of the container `command`, or the
+/// error processCommand answers: unknown, or the wrong number of arguments.
+pub(crate) fn subcommand(command: &Command, args: &[Vec<u8>]) -> Result<&'static Doc, resp::Value> {
     let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
     let Some(doc) =
         command.doc.subcommands.iter().find(|d| d.name.split_once('|').map(|(_, s)| s) == Some(sub.as_str()))
     else {
-        return Some(resp::Value::error(format!(
+        return Err(resp::Value::error(format!(
             "ERR unknown subcommand '{}'. Try {} HELP.",
             String::from_utf8_lossy(&args[1]),
             command.name.to_ascii_uppercase()
@@ -648,9 +654,9 @@ pub(crate) fn check_subcommand(command: &Command, args: &[Vec<u8>]) -> Option<re
     };
     let argc = args.len() as i32;
     if (doc.arity > 0 && argc != doc.arity) || argc < -doc.arity {
-        return Some(resp::Value::error(format!("ERR wrong number of arguments for '{}' command", doc.name)));
+        return Err(resp::Value::error(format!("ERR wrong number of arguments for '{}' command", doc.name)));
     }
-    None
+    Ok(doc)
 }
 
 /// Every command, in name order (COMMAND COUNT is its length).

@@ -1,6 +1,7 @@
 //! Keyspace commands: arity as Redis declares it (positive: exact, negative:
 //! at least), argument parsing and the exact reply and error texts.
 
+use crate::command_table::Command;
 use crate::keyspace::{Data, Exec};
 use resp::Value;
 use std::collections::{BTreeSet, VecDeque};
@@ -48,10 +49,20 @@ fn not_an_integer() -> Value {
 
 /// Runs a keyspace command whose arity has been checked, then updates
 /// what its keys cost and their access fields ([`crate::memory::after_command`]).
-pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
-    let reply = run(name, args, x);
-    crate::memory::after_command(name, args, x);
+pub(crate) fn keyspace(command: &'static Command, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let reply = run(command.name, args, x);
+    crate::memory::after_command(command, args, x);
     reply
+}
+
+/// [`keyspace`] by name, for tests: a name the table lacks is answered as
+/// an unknown command.
+#[cfg(test)]
+pub(crate) fn keyspace_named(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    match crate::command_table::lookup(name) {
+        Some(command) => keyspace(command, args, x),
+        None => run(name, args, x),
+    }
 }
 
 fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
@@ -1029,7 +1040,7 @@ mod tests {
                 access: Default::default(),
                 shared_integers: true,
             };
-            let reply = keyspace(name, &args, &mut x);
+            let reply = keyspace_named(name, &args, &mut x);
             assert!(!matches!(&reply, Value::Error(e) if e.starts_with("ERR unknown command")), "{name}: {reply:?}");
         }
         for name in ["info", "replconf", "psync", "wait", "debug", "shutdown", "quit", "select", "nosuch", ""] {

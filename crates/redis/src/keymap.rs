@@ -13,7 +13,7 @@
 
 use crate::keyspace::Data;
 use crate::memory::Meta;
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::collections::BTreeSet;
 
 /// Marks a free index slot.
@@ -22,16 +22,28 @@ const EMPTY: u32 = u32::MAX;
 /// Keys and their values; walks go in key order, as a `BTreeMap`'s would.
 #[derive(Clone, Default)]
 pub struct KeyMap {
-    /// Keys and values, in the order their history of inserts and removals left them.
-    entries: Vec<(Vec<u8>, Data)>,
-    /// Each entry's memory bookkeeping ([`crate::memory::KeyMeta`]), beside it
-    /// so that a command's key costs one lookup: `None` until measured.
-    metas: Vec<Option<Meta>>,
+    /// Keys, values and their bookkeeping, in the order their history of
+    /// inserts and removals left them.
+    entries: Vec<Entry>,
     /// (hash of the key, entry number); `EMPTY` numbers a free slot. Its length is
     /// zero or a power of two at least twice the number of entries.
     index: Vec<(u32, u32)>,
     /// Every key, sorted: built by the first walk, then kept up to date.
     order: OnceCell<BTreeSet<Vec<u8>>>,
+}
+
+/// One key: its value and its memory bookkeeping ([`crate::memory::KeyMeta`],
+/// `None` until measured) side by side, so that a command's key costs one
+/// lookup and, in a big keyspace, the fewest cache misses.
+#[derive(Clone)]
+struct Entry {
+    key: Vec<u8>,
+    value: Data,
+    meta: Option<Meta>,
+    /// The value's digest as [`KeyMap::digests_unordered`] last computed it,
+    /// 0 when not known: a write to the value forgets it, so a dataset digest
+    /// rehashes only the values written since the last one.
+    digest: Cell<u64>,
 }
 
 fn hash(key: &[u8]) -> u32 {
@@ -53,35 +65,38 @@ impl KeyMap {
     /// The value of `key`.
     pub fn get(&self, key: &[u8]) -> Option<&Data> {
         let e = self.find(key)?.1;
-        Some(&self.entries[e].1)
+        Some(&self.entries[e].value)
     }
 
     /// The value of `key`, mutably.
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Data> {
         let e = self.find(key)?.1;
-        Some(&mut self.entries[e].1)
+        let entry = &mut self.entries[e];
+        entry.digest.set(0);
+        Some(&mut entry.value)
     }
 
     /// The memory bookkeeping of `key`, if it is there and measured.
     pub(crate) fn meta(&self, key: &[u8]) -> Option<Meta> {
-        self.metas[self.find(key)?.1]
+        self.entries[self.find(key)?.1].meta
     }
 
     /// Sets the bookkeeping of `key` (if it is there); what it replaces.
     pub(crate) fn set_meta(&mut self, key: &[u8], meta: Meta) -> Option<Option<Meta>> {
         let e = self.find(key)?.1;
-        Some(self.metas[e].replace(meta))
+        Some(self.entries[e].meta.replace(meta))
     }
 
     /// The value of `key` and its bookkeeping, in one lookup.
     pub(crate) fn with_meta_mut(&mut self, key: &[u8]) -> Option<(&Data, &mut Option<Meta>)> {
         let e = self.find(key)?.1;
-        Some((&self.entries[e].1, &mut self.metas[e]))
+        let entry = &mut self.entries[e];
+        Some((&entry.value, &mut entry.meta))
     }
 
     /// Every entry's bookkeeping, in no particular order (for sums).
     pub(crate) fn metas_unordered(&self) -> impl Iterator<Item = (&Vec<u8>, &Data, Option<Meta>)> + '_ {
-        self.entries.iter().zip(&self.metas).map(|((k, v), m)| (k, v, *m))
+        self.entries.iter().map(|e| (&e.key, &e.value, e.meta))
     }
 
     /// Whether `key` is there.
@@ -92,7 +107,9 @@ impl KeyMap {
     /// Sets `key` to `value`; the value it replaces, if any.
     pub fn insert(&mut self, key: Vec<u8>, value: Data) -> Option<Data> {
         if let Some((_, e)) = self.find(&key) {
-            return Some(std::mem::replace(&mut self.entries[e].1, value));
+            let entry = &mut self.entries[e];
+            entry.digest.set(0);
+            return Some(std::mem::replace(&mut entry.value, value));
         }
         if (self.entries.len() + 1) * 2 > self.index.len() {
             self.grow();
@@ -106,8 +123,7 @@ impl KeyMap {
         if let Some(order) = self.order.get_mut() {
             order.insert(key.clone());
         }
-        self.entries.push((key, value));
-        self.metas.push(None);
+        self.entries.push(Entry { key, value, meta: None, digest: Cell::new(0) });
         None
     }
 
@@ -126,8 +142,7 @@ impl KeyMap {
             let moved = self.slot_of_entry(last);
             self.index[moved].1 = e as u32;
         }
-        let (key, value) = self.entries.swap_remove(e);
-        let meta = self.metas.swap_remove(e);
+        let Entry { key, value, meta, .. } = self.entries.swap_remove(e);
         if let Some(order) = self.order.get_mut() {
             order.remove(&key);
         }
@@ -157,7 +172,30 @@ impl KeyMap {
     /// Keys and values in no particular order (the history of inserts and
     /// removals decides it), for sums that do not depend on it.
     pub fn iter_unordered(&self) -> impl Iterator<Item = (&Vec<u8>, &Data)> + '_ {
-        self.entries.iter().map(|(k, v)| (k, v))
+        self.entries.iter().map(|e| (&e.key, &e.value))
+    }
+
+    /// Keys with their values' digests ([`crate::view::value_digest`]), in no
+    /// particular order, for digests that do not depend on it. A value's
+    /// digest is computed once and kept until the value is written (a digest
+    /// of 0 is computed again each time).
+    pub(crate) fn digests_unordered(&self) -> impl Iterator<Item = (&Vec<u8>, u64)> + '_ {
+        self.entries.iter().enumerate().map(|(e, entry)| (&entry.key, self.digest_of(e)))
+    }
+
+    /// The digest of `key`'s value, as [`KeyMap::digests_unordered`] gives it.
+    pub(crate) fn digest(&self, key: &[u8]) -> Option<u64> {
+        Some(self.digest_of(self.find(key)?.1))
+    }
+
+    /// Entry `e`'s value digest, computed if not known.
+    fn digest_of(&self, e: usize) -> u64 {
+        let entry = &self.entries[e];
+        let d = &entry.digest;
+        if d.get() == 0 {
+            d.set(crate::view::value_digest(&entry.value));
+        }
+        d.get()
     }
 
     /// The sorted keys, built by the first walk that finds keys (a walk of
@@ -167,7 +205,7 @@ impl KeyMap {
         if self.entries.is_empty() && self.order.get().is_none() {
             return &NONE;
         }
-        self.order.get_or_init(|| self.entries.iter().map(|(k, _)| k.clone()).collect())
+        self.order.get_or_init(|| self.entries.iter().map(|e| e.key.clone()).collect())
     }
 
     fn home(&self, h: u32) -> usize {
@@ -186,7 +224,7 @@ impl KeyMap {
             if e == EMPTY {
                 return None;
             }
-            if slot_hash == h && self.entries[e as usize].0 == key {
+            if slot_hash == h && self.entries[e as usize].key == key {
                 return Some((at, e as usize));
             }
             at = (at + 1) & (self.index.len() - 1);
@@ -195,7 +233,7 @@ impl KeyMap {
 
     /// The index slot naming entry `e`.
     fn slot_of_entry(&self, e: usize) -> usize {
-        let mut at = self.home(hash(&self.entries[e].0));
+        let mut at = self.home(hash(&self.entries[e].key));
         while self.index[at].1 as usize != e {
             at = (at + 1) & (self.index.len() - 1);
         }
@@ -241,7 +279,7 @@ impl KeyMap {
 /// Two maps are equal when they hold the same keys with the same values.
 impl PartialEq for KeyMap {
     fn eq(&self, other: &KeyMap) -> bool {
-        self.len() == other.len() && self.entries.iter().all(|(k, v)| other.get(k) == Some(v))
+        self.len() == other.len() && self.entries.iter().all(|e| other.get(&e.key) == Some(&e.value))
     }
 }
 
@@ -340,5 +378,32 @@ mod tests {
         a.insert(b"w".to_vec(), s("5"));
         assert_eq!(a.keys().collect::<Vec<_>>(), vec![&b"w".to_vec(), &b"z".to_vec()]);
         assert_eq!(a.iter_unordered().count(), 2);
+    }
+
+    /// Digests kept across random writes (in place, overwrites, inserts and
+    /// removes that move entries) are always the values' digests now.
+    #[test]
+    fn kept_digests_follow_every_write() {
+        let mut next = stream(7);
+        let mut map = KeyMap::default();
+        for step in 0..3_000 {
+            let key = format!("k{}", next() % 40).into_bytes();
+            match next() % 4 {
+                0 => drop(map.insert(key, s(&step.to_string()))),
+                1 => drop(map.remove(&key)),
+                _ => {
+                    if let Some(Data::Str(v)) = map.get_mut(&key) {
+                        v.push(b'+');
+                    }
+                }
+            }
+            if next().is_multiple_of(3) {
+                for (k, d) in map.digests_unordered() {
+                    assert_eq!(d, crate::view::value_digest(map.get(k).unwrap()), "step {step}");
+                }
+            }
+            let probe = format!("k{}", next() % 40).into_bytes();
+            assert_eq!(map.digest(&probe), map.get(&probe).map(crate::view::value_digest));
+        }
     }
 }

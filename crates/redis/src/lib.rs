@@ -74,6 +74,8 @@ mod tests_client;
 #[cfg(test)]
 mod tests_control;
 #[cfg(test)]
+mod tests_errpaths;
+#[cfg(test)]
 mod tests_failover;
 #[cfg(test)]
 mod tests_handshake;
@@ -94,7 +96,7 @@ mod tests_prop;
 #[cfg(test)]
 mod tests_pubsub;
 #[cfg(test)]
-mod tests_repl;
+pub(crate) mod tests_repl;
 #[cfg(test)]
 mod tests_shutdown;
 #[cfg(test)]

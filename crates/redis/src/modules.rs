@@ -3,7 +3,7 @@
 //! `enable-module-command` gates LOAD, LOADEX and UNLOAD as it gates them in
 //! Redis 7.0.
 
-use crate::server::{Client, Server};
+use crate::server::Server;
 use resp::Value;
 use sim::Ctx;
 
@@ -27,20 +27,12 @@ pub(crate) fn help(lines: &[&str]) -> Value {
 }
 
 impl Server {
-    /// MODULE LIST|LOAD|LOADEX|UNLOAD|HELP, subcommand arity already checked.
-    pub(crate) fn module_command(&mut self, ctx: &mut Ctx<'_>, client: &Client, args: &[Vec<u8>]) -> Value {
+    /// MODULE LIST|LOAD|LOADEX|UNLOAD|HELP, subcommand arity and `enable-module-command` already checked.
+    pub(crate) fn module_command(&mut self, ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Value {
         let sub = args[1].to_ascii_lowercase();
-        let allowed = match self.config.enable_module_command.as_str() {
-            "yes" => true,
-            "local" => client.peer.ip().is_loopback(),
-            _ => false,
-        };
         match sub.as_slice() {
             b"list" => Value::Array(Vec::new()),
             b"help" => help(HELP),
-            b"load" | b"loadex" | b"unload" if !allowed => Value::error(
-                "ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
-            ),
             b"unload" => Value::error("ERR Error unloading module: no such module with that name"),
             _ => {
                 let path = String::from_utf8_lossy(&args[2]);

@@ -60,12 +60,17 @@ impl Server {
             &self.config,
             &self.repl,
             route,
-            client.authenticated,
+            crate::call::Caller::of(client),
             args,
             name,
             crate::command_table::lookup(name),
         ) {
-            if let Some(tx) = &mut client.multi {
+            if name == "exec" {
+                // execCommandAbort: the transaction is discarded, its watches dropped.
+                if client.multi.take().is_some() {
+                    self.feed.watch.forget(client.id);
+                }
+            } else if let Some(tx) = &mut client.multi {
                 tx.aborted = true;
             }
             return Some(v);

@@ -362,10 +362,12 @@ impl Server {
                 self.function_from_master(ctx, args);
                 continue;
             }
+            // A name the table lacks would only have been answered with an error.
+            let Some(command) = crate::command_table::lookup(&name) else { continue };
             let mut x = Exec::new(&mut self.dbs, &mut feed, false, db, now_ms);
             x.clock_ms = ctx.wall_clock_ms();
             x.obey = true;
-            crate::commands::keyspace(&name, args, &mut x);
+            crate::commands::keyspace(command, args, &mut x);
         }
         self.log(ctx, '*', "DB loaded from append only file: 0.000 seconds");
         self.persist.aof = Some(Aof { seq, last_fsync_ms: ctx.wall_clock_ms(), ..Aof::default() });

@@ -1353,11 +1353,11 @@ impl Server {
                     }
                 }
                 _ => {
-                    if crate::command_table::lookup(name).is_some() {
+                    if let Some(command) = crate::command_table::lookup(name) {
                         let mut x = Exec::new(&mut self.dbs, &mut self.feed, false, db_now, STREAM_CLOCK_MS);
                         x.clock_ms = ctx.wall_clock_ms();
                         x.obey = true;
-                        crate::commands::keyspace(name, args, &mut x);
+                        crate::commands::keyspace(command, args, &mut x);
                         self.persist.dirty += x.dirty;
                         self.persist.feed_aof_command(ctx, &self.config, db_now, args);
                     }
@@ -1367,11 +1367,15 @@ impl Server {
                 *db = db_now;
             }
             // The stream is forwarded byte for byte: sub-replicas share this node's offsets.
-            let mut bytes = std::mem::take(&mut self.repl.scratch);
-            bytes.clear();
-            resp::encode_command(args, &mut bytes);
-            self.proxy_stream(&bytes);
-            self.repl.scratch = bytes;
+            if let Some(raw) = parser.raw_command() {
+                self.proxy_stream(raw);
+            } else {
+                let mut bytes = std::mem::take(&mut self.repl.scratch);
+                bytes.clear();
+                resp::encode_command(args, &mut bytes);
+                self.proxy_stream(&bytes);
+                self.repl.scratch = bytes;
+            }
             if let Link::Connected { fed, .. } = &self.repl.link {
                 assert!(
                     self.repl.offset <= *fed,

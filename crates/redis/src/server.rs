@@ -549,14 +549,14 @@ impl Server {
                     }
                     break;
                 }
-                if command.is_some_and(|c| c.handler == Handler::Keyspace) {
+                if let Some(command) = command.filter(|c| c.handler == Handler::Keyspace) {
                     // CLIENT REPLY's state moves the same before or after a keyspace command.
                     let send = client.ctl.after_command(false);
                     let ran = self.commands_processed;
-                    let reply = self.keyspace_command(ctx, conn, name, command);
+                    let reply = self.keyspace_command(ctx, conn, command);
                     if !self.monitors.is_empty()
                         && self.commands_processed > ran
-                        && let (Some(c), Some(command)) = (self.clients.get(&conn), command)
+                        && let Some(c) = self.clients.get(&conn)
                     {
                         let args = c.parser.args().to_vec();
                         self.feed_monitors(ctx, (c.db, c.peer), command, &args);
@@ -621,20 +621,19 @@ impl Server {
         &mut self,
         ctx: &mut Ctx<'_>,
         conn: ConnId,
-        name: &str,
-        command: Option<&'static crate::command_table::Command>,
+        command: &'static crate::command_table::Command,
     ) -> Value {
         let Some(client) = self.clients.get_mut(&conn) else { return Value::Nil };
         let args = client.parser.args();
         let now_ms = ctx.wall_clock_ms();
         let route = crate::call::route(&self.config, self.cluster.as_deref(), &self.dbs, client, now_ms);
-        let checked = check(&self.config, &self.repl, route, client.authenticated, args, name, command);
+        let checked =
+            check(&self.config, &self.repl, route, crate::call::Caller::of(client), args, command.name, Some(command));
         client.cluster_flags.asking = false;
         if let Dispatch::Reply(v) = checked {
             return v;
         }
         if self.config.maxmemory.limit > 0
-            && let Some(command) = command
             && let Some(oom) = self.maxmemory_gate(ctx, command, &[], false)
         {
             return oom;
@@ -646,20 +645,15 @@ impl Server {
         self.commands_processed += 1;
         let now_ms = ctx.wall_clock_ms();
         client.last_cmd_ms = now_ms;
-        let random = match command {
-            Some(c) if c.has(crate::command_table::RANDOM) => ctx.rng().next_u64(),
-            _ => 0,
-        };
+        let random = if command.has(crate::command_table::RANDOM) { ctx.rng().next_u64() } else { 0 };
         let mut x = Exec::new(&mut self.dbs, &mut self.feed, self.repl.master.is_none(), client.db, now_ms);
         x.random = random;
         x.resp3 = client.proto == resp::Protocol::Resp3;
         x.cluster = self.cluster.is_some();
         (x.access, x.shared_integers) = (access, shared_integers);
-        let reply = crate::commands::keyspace(name, args, &mut x);
+        let reply = crate::commands::keyspace(command, args, &mut x);
         self.persist.dirty += x.dirty;
-        if let Some(command) = command {
-            self.slowlog.count(command, args, 0);
-        }
+        self.slowlog.count(command, args, 0);
         self.slowlog.push(&self.config, client, args, now_ms, 0);
         reply
     }
@@ -850,7 +844,10 @@ impl Server {
                 self.log(ctx, '#', "CONFIG REWRITE executed with success.");
                 Value::ok()
             }
-            "get" | "set" | "resetstat" | "rewrite" => {
+            "help" if args.len() == 2 => {
+                Value::Array(CONFIG_HELP.iter().map(|l| Value::Simple((*l).to_owned())).collect())
+            }
+            "get" | "set" | "resetstat" | "rewrite" | "help" => {
                 Value::error(format!("ERR wrong number of arguments for 'config|{sub}' command"))
             }
             _ => Value::error(format!("ERR unknown subcommand '{}'. Try CONFIG HELP.", text(&args[1]))),
@@ -908,17 +905,7 @@ impl Server {
         }
     }
 
-    pub(crate) fn debug(&mut self, ctx: &mut Ctx<'_>, client: &Client, args: &[Vec<u8>]) -> Value {
-        let allowed = match self.config.enable_debug_command.as_str() {
-            "yes" => true,
-            "local" => client.peer.ip().is_loopback(),
-            _ => false,
-        };
-        if !allowed {
-            return Value::error(
-                "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
-            );
-        }
+    pub(crate) fn debug(&mut self, ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Value {
         let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
         match sub.as_str() {
             "sleep" if args.len() == 3 => {
@@ -1224,3 +1211,18 @@ fn strtod_prefix(bytes: &[u8]) -> f64 {
     let ends = text.char_indices().map(|(i, _)| i).skip(1).chain(std::iter::once(text.len()));
     ends.filter_map(|i| text[..i].parse::<f64>().ok()).last().unwrap_or(0.0)
 }
+
+/// CONFIG HELP, as Redis 7.0.15 prints it.
+const CONFIG_HELP: &[&str] = &[
+    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET <pattern>",
+    "    Return parameters matching the glob-like <pattern> and their values.",
+    "SET <directive> <value>",
+    "    Set the configuration <directive> to <value>.",
+    "RESETSTAT",
+    "    Reset statistics reported by the INFO command.",
+    "REWRITE",
+    "    Rewrite the configuration file.",
+    "HELP",
+    "    Prints this help.",
+];

@@ -13,7 +13,7 @@ fn propagated(lines: &[&str]) -> Vec<u8> {
         let args = resp::split_args(line.as_bytes()).unwrap();
         let mut feed = Feed::default();
         let mut x = Exec::new(&mut dbs, &mut feed, true, 0, 1000);
-        crate::commands::keyspace(&String::from_utf8_lossy(&args[0]).to_ascii_lowercase(), &args, &mut x);
+        crate::commands::keyspace_named(&String::from_utf8_lossy(&args[0]).to_ascii_lowercase(), &args, &mut x);
         out = feed.bytes;
     }
     out

@@ -2,7 +2,7 @@
 //! `*` where the members are random), and what it propagates compared with the
 //! AOF a real 7.0.15 wrote (`appendonlydir/*.incr.aof`).
 
-use crate::commands::keyspace;
+use crate::commands::keyspace_named;
 use crate::keyspace::{Data, Db, Exec, Feed};
 use crate::tests::lab;
 use resp::{RequestParser, Value};
@@ -26,7 +26,7 @@ fn run(db: &mut [Db], line: &str, random: u64, in_multi: bool) -> (Value, Vec<St
     let mut feed = Feed { enabled: true, in_multi, ..Feed::default() };
     let mut x = Exec::new(db, &mut feed, true, 0, 0);
     x.random = random;
-    let reply = keyspace("spop", &args, &mut x);
+    let reply = keyspace_named("spop", &args, &mut x);
     let mut parser = RequestParser::default();
     parser.feed(&feed.bytes);
     let mut out = Vec::new();

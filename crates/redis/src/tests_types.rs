@@ -3,7 +3,7 @@
 //! sent to `redis-cli --replica`.
 
 use crate::command_table::lookup;
-use crate::commands::keyspace;
+use crate::commands::keyspace_named;
 use crate::keyspace::{Data, Db, Exec, Feed};
 use crate::tests::lab;
 use resp::{RequestParser, Value};
@@ -53,7 +53,7 @@ impl Direct {
             access: Default::default(),
             shared_integers: true,
         };
-        let reply = keyspace(&name, args, &mut x);
+        let reply = keyspace_named(&name, args, &mut x);
         let dirty = x.dirty;
         Outcome { reply, propagated: decode_commands(&feed.bytes), dirty }
     }

@@ -21,6 +21,34 @@ fn replies_match_a_real_redis_transcript() {
     }
 }
 
+/// Random adds, moves and removes over members short and long: the order,
+/// the scores and whether a member is too long for a listpack are a plain
+/// map's, sorted.
+#[test]
+fn behaves_as_a_sorted_map_and_counts_long_members() {
+    use std::collections::BTreeMap;
+    let mut rng = sim::Rng::stream(8, "zset-model");
+    let (mut z, mut model) = (ZSet::default(), BTreeMap::<Vec<u8>, f64>::new());
+    for _ in 0..20_000 {
+        let m = rng.below(40);
+        let member = if m.is_multiple_of(3) { vec![b'x'; 60 + m as usize] } else { format!("m{m}").into_bytes() };
+        if rng.chance(0.3) {
+            assert_eq!(z.remove(&member), model.remove(&member).is_some());
+        } else {
+            let score = [0.0, -0.0, 1.0, 2.5, -7.0][rng.below(5) as usize];
+            z.insert(member.clone(), score);
+            model.insert(member, if score == 0.0 { 0.0 } else { score });
+        }
+        let long = model.keys().any(|m| m.len() > crate::rdb::ZSET_MAX_LISTPACK_VALUE);
+        assert_eq!(z.has_long_member(), long);
+        assert_eq!(z.len(), model.len());
+    }
+    let mut sorted: Vec<(&[u8], f64)> = model.iter().map(|(m, s)| (m.as_slice(), *s)).collect();
+    sorted.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(b.0)));
+    assert!(z.iter().eq(sorted.iter().copied()));
+    assert!(model.iter().all(|(m, s)| z.score(m) == Some(*s)));
+}
+
 #[test]
 fn scores_print_as_percent_17g_and_parse_as_strtod() {
     for (v, s) in [

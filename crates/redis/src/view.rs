@@ -85,15 +85,16 @@ impl Server {
 
     /// A digest of every database's keys, values and expiry times, in the
     /// spirit of DEBUG DIGEST (not its bytes): two nodes holding the same
-    /// dataset give the same digest.
+    /// dataset give the same digest. As DEBUG DIGEST composes them, it is
+    /// the XOR of one digest per key, so it does not depend on the keys'
+    /// order; values keep their digests until written, so a digest after a
+    /// few writes rehashes only the values they wrote.
     pub fn dataset_digest(&self) -> u64 {
-        let mut h = sim::StableHasher::default();
+        let mut digest = 0;
         for (i, db) in self.dbs.iter().enumerate() {
-            if db.keys.is_empty() {
-                continue;
-            }
-            h.word(i as u64);
-            for (key, value) in &db.keys {
+            for (key, value) in db.keys.digests_unordered() {
+                let mut h = sim::StableHasher::default();
+                h.word(i as u64);
                 h.bytes(key);
                 match db.expires.get(key) {
                     Some(&at) => {
@@ -102,10 +103,17 @@ impl Server {
                     }
                     None => h.word(0),
                 }
-                digest_value(value, &mut h);
+                h.word(value);
+                digest ^= h.finish();
             }
         }
-        h.finish()
+        digest
+    }
+
+    /// The digest of the value of `key` in database 0 (see
+    /// [`Server::dataset_digest`]): equal values, equal digests.
+    pub fn key_digest(&self, key: &[u8]) -> Option<u64> {
+        self.dbs.first()?.keys.digest(key)
     }
 
     /// The text of CLUSTER INFO; `None` outside cluster mode.
@@ -157,6 +165,12 @@ impl ClusterView<'_> {
         self.c.lookup_str(id).map(|i| self.peer(i))
     }
 
+    /// Whether this node flags node `id` `fail` (as [`ClusterView::peer_by_id`]'s
+    /// flags would say, without building them).
+    pub fn flags_fail(&self, id: &str) -> bool {
+        self.c.lookup_str(id).is_some_and(|i| self.c.node(i).failed())
+    }
+
     /// The first node (in id order) with client port `port`.
     pub fn peer_by_port(&self, port: u16) -> Option<PeerView> {
         self.c.by_name.values().copied().find(|&i| self.c.node(i).port() == port).map(|i| self.peer(i))
@@ -164,15 +178,14 @@ impl ClusterView<'_> {
 
     /// Every assigned slot, as runs of the same owner (by id) in slot order.
     pub fn slot_runs(&self) -> Vec<(u16, u16, String)> {
-        let mut runs: Vec<(u16, u16, usize)> = Vec::new();
-        for slot in 0..crate::cluster::SLOTS {
-            let Some(owner) = self.c.owner(slot) else { continue };
-            match runs.last_mut() {
-                Some((_, last, o)) if *o == owner && usize::from(*last) + 1 == slot => *last = slot as u16,
-                _ => runs.push((slot as u16, slot as u16, owner)),
-            }
-        }
-        runs.into_iter().map(|(first, last, o)| (first, last, self.c.node(o).name().to_string())).collect()
+        let name = |o: usize| self.c.node(o).name().to_string();
+        self.c.owner_runs().into_iter().map(|(first, last, o)| (first as u16, last as u16, name(o))).collect()
+    }
+
+    /// The configEpoch this table gives each run's owner, in
+    /// [`ClusterView::slot_runs`] order (without building the runs' ids).
+    pub fn run_epochs(&self) -> Vec<u64> {
+        self.c.owner_runs().into_iter().map(|(_, _, o)| self.c.epoch_of(o)).collect()
     }
 
     /// Changes whenever [`ClusterView::slot_runs`] may have changed.
@@ -227,7 +240,14 @@ impl ClusterView<'_> {
     }
 }
 
-/// Mixes one value into a dataset digest: its type, then its contents in the
+/// One value's digest, as [`Server::dataset_digest`] mixes it in.
+pub(crate) fn value_digest(value: &Data) -> u64 {
+    let mut h = sim::StableHasher::default();
+    digest_value(value, &mut h);
+    h.finish()
+}
+
+/// Mixes one value into a digest: its type, then its contents in the
 /// order that makes two equal values give equal words (a set's and a sorted
 /// set's orders are their own; a hash's is its insertion order, as HGETALL
 /// shows it, so two hashes built in other orders differ as they do on screen).

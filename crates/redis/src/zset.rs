@@ -33,6 +33,8 @@ impl Ord for Score {
 pub struct ZSet {
     scores: BTreeMap<Vec<u8>, Score>,
     order: BTreeSet<(Score, Vec<u8>)>,
+    /// Members longer than a listpack may hold ([`ZSet::has_long_member`]).
+    long_members: usize,
 }
 
 impl ZSet {
@@ -54,19 +56,35 @@ impl ZSet {
     /// Adds or moves `member` to `score`. A score of -0 is kept as 0, as a
     /// listpack keeps it (`d2string` writes "-0", which it stores as the integer 0).
     pub fn insert(&mut self, member: Vec<u8>, score: f64) {
-        let score = if score == 0.0 { 0.0 } else { score };
-        if let Some(old) = self.scores.insert(member.clone(), Score(score)) {
-            self.order.remove(&(old, member.clone()));
+        let score = Score(if score == 0.0 { 0.0 } else { score });
+        match self.scores.get_mut(member.as_slice()) {
+            Some(old) if *old == score => {}
+            Some(old) => {
+                // The member moves in the order: taken out under its old score, put back under the new.
+                let mut ranked = (std::mem::replace(old, score), member);
+                self.order.remove(&ranked);
+                ranked.0 = score;
+                self.order.insert(ranked);
+            }
+            None => {
+                self.long_members += usize::from(member.len() > crate::rdb::ZSET_MAX_LISTPACK_VALUE);
+                self.scores.insert(member.clone(), score);
+                self.order.insert((score, member));
+            }
         }
-        self.order.insert((Score(score), member));
     }
 
     /// Removes `member`; whether it was there.
     pub fn remove(&mut self, member: &[u8]) -> bool {
-        match self.scores.remove(member) {
-            Some(old) => self.order.remove(&(old, member.to_vec())),
-            None => false,
-        }
+        let Some(old) = self.scores.remove(member) else { return false };
+        self.long_members -= usize::from(member.len() > crate::rdb::ZSET_MAX_LISTPACK_VALUE);
+        self.order.remove(&(old, member.to_vec()))
+    }
+
+    /// Whether a member is longer than `zset-max-listpack-value` (kept as
+    /// members come and go, so the encoding check costs no walk).
+    pub(crate) fn has_long_member(&self) -> bool {
+        self.long_members > 0
     }
 
     /// Members with their scores, lowest first.
@@ -184,10 +202,16 @@ fn trim_fraction(s: &str) -> &str {
 /// `d2string`: integers up to 2^52 as integers, else `%.17g` (listpack
 /// scores and RDB text).
 pub(crate) fn d2string(v: f64) -> String {
-    if v.is_finite() && v != 0.0 && v > -4_503_599_627_370_495.0 && v < 4_503_599_627_370_496.0 && v == v.trunc() {
-        return (v as i64).to_string();
+    match d2int(v) {
+        Some(n) => n.to_string(),
+        None => format_g17(v),
     }
-    format_g17(v)
+}
+
+/// The integer [`d2string`] prints `v` as, when it prints one without `%.17g`.
+pub(crate) fn d2int(v: f64) -> Option<i64> {
+    let exact = v.is_finite() && v != 0.0 && v > -4_503_599_627_370_495.0 && v < 4_503_599_627_370_496.0;
+    (exact && v == v.trunc()).then_some(v as i64)
 }
 
 /// `addReplyDouble`.

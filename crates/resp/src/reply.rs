@@ -87,12 +87,7 @@ impl Value {
 
     fn encode_as(&self, proto: Option<Protocol>, out: &mut Vec<u8>) {
         fn header(out: &mut Vec<u8>, tag: u8, n: i64) {
-            out.push(tag);
-            if n < 0 {
-                out.push(b'-');
-            }
-            push_len(out, n.unsigned_abs());
-            out.extend_from_slice(b"\r\n");
+            push_header(out, tag, n < 0, n.unsigned_abs());
         }
         let resp2 = proto == Some(Protocol::Resp2);
         let resp3 = proto == Some(Protocol::Resp3);
@@ -152,9 +147,7 @@ impl Value {
 }
 
 fn bulk(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.push(b'$');
-    push_len(out, bytes.len() as u64);
-    out.extend_from_slice(b"\r\n");
+    push_header(out, b'$', false, bytes.len() as u64);
     out.extend_from_slice(bytes);
     out.extend_from_slice(b"\r\n");
 }
@@ -168,32 +161,39 @@ fn line(out: &mut Vec<u8>, tag: u8, text: &[u8]) {
 
 /// Appends a command as a multibulk request, as clients send it.
 pub fn encode_command<A: AsRef<[u8]>>(args: &[A], out: &mut Vec<u8>) {
-    out.push(b'*');
-    push_len(out, args.len() as u64);
-    out.extend_from_slice(b"\r\n");
+    // One reservation for the whole command: a header line is at most HEADER_MAX bytes.
+    let bytes: usize = args.iter().map(|a| a.as_ref().len() + HEADER_MAX + 2).sum();
+    out.reserve(HEADER_MAX + bytes);
+    push_header(out, b'*', false, args.len() as u64);
     for a in args {
-        let a = a.as_ref();
-        out.push(b'$');
-        push_len(out, a.len() as u64);
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
+        bulk(out, a.as_ref());
     }
 }
 
-/// Appends `n` in decimal without allocating (commands are encoded per write).
-fn push_len(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
+/// The longest header line: a tag, a sign, 20 digits, CR and LF.
+const HEADER_MAX: usize = 24;
+
+/// Appends a header line (`tag`, `-` if `negative`, `n` in decimal, CRLF)
+/// in one copy: commands and replies are encoded per command.
+fn push_header(out: &mut Vec<u8>, tag: u8, negative: bool, mut n: u64) {
+    let mut line = [0u8; HEADER_MAX];
+    let mut i = HEADER_MAX - 2;
+    line[i..].copy_from_slice(b"\r\n");
     loop {
         i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
+        line[i] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    out.extend_from_slice(&digits[i..]);
+    if negative {
+        i -= 1;
+        line[i] = b'-';
+    }
+    i -= 1;
+    line[i] = tag;
+    out.extend_from_slice(&line[i..]);
 }
 
 /// What the decoder produced.
@@ -229,30 +229,70 @@ impl ReplyDecoder {
 
     /// The next whole value, if one has arrived.
     pub fn next_value(&mut self) -> Decoded {
-        let mut at = self.pos;
+        self.next_value_and_bytes().0
+    }
+
+    /// The next whole value, if one has arrived, and the bytes it came in
+    /// (empty unless it is a value), so a client can tell the same reply
+    /// again without decoding it ([`ReplyDecoder::skip_if_next`]).
+    pub fn next_value_and_bytes(&mut self) -> (Decoded, &[u8]) {
+        self.compact();
+        let start = self.pos;
+        let mut at = start;
         match parse(&self.buf, &mut at, 0) {
             Ok(Some(v)) => {
                 self.pos = at;
-                if self.pos > 4096 && self.pos * 2 > self.buf.len() {
-                    self.buf.drain(..self.pos);
-                    self.pos = 0;
-                }
-                Decoded::Value(v)
+                (Decoded::Value(v), &self.buf[start..at])
             }
-            Ok(None) => Decoded::Incomplete,
-            Err(e) => Decoded::Invalid(e),
+            Ok(None) => (Decoded::Incomplete, &[]),
+            Err(e) => (Decoded::Invalid(e), &[]),
+        }
+    }
+
+    /// Takes the next value without decoding it if its bytes are exactly
+    /// `bytes`, the bytes of a whole value seen before (a value's encoding
+    /// ends where it says, so no other value starts with it); says whether it did.
+    pub fn skip_if_next(&mut self, bytes: &[u8]) -> bool {
+        self.compact();
+        let next = !bytes.is_empty() && self.buf[self.pos..].starts_with(bytes);
+        if next {
+            self.pos += bytes.len();
+        }
+        next
+    }
+
+    /// Drops the bytes already taken once they are most of a large buffer.
+    fn compact(&mut self) {
+        if self.pos > 4096 && self.pos * 2 > self.buf.len() {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
         }
     }
 }
 
 fn read_line<'a>(buf: &'a [u8], at: &mut usize) -> Option<&'a [u8]> {
     let rest = buf.get(*at..)?;
-    let end = rest.windows(2).position(|w| w == b"\r\n")?;
+    // The first CR that a LF follows (a lone CR is part of the line).
+    let mut from = 0;
+    let end = loop {
+        let cr = from + rest[from..].iter().position(|&b| b == b'\r')?;
+        if rest.get(cr + 1) == Some(&b'\n') {
+            break cr;
+        }
+        from = cr + 1;
+    };
     *at += end + 2;
     Some(&rest[..end])
 }
 
 fn parse_int(bytes: &[u8]) -> Result<i64, String> {
+    // Up to 18 digits cannot overflow: read them directly (lengths, counts,
+    // ports); anything else the way it always was, as `str::parse` reads it.
+    let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
+    if !digits.is_empty() && digits.len() <= 18 && digits.iter().all(u8::is_ascii_digit) {
+        let n = digits.iter().fold(0i64, |n, &d| n * 10 + i64::from(d - b'0'));
+        return Ok(if digits.len() < bytes.len() { -n } else { n });
+    }
     std::str::from_utf8(bytes)
         .ok()
         .and_then(|s| s.parse::<i64>().ok())
@@ -444,5 +484,60 @@ mod tests {
         let mut out = Vec::new();
         encode_command(&["SET", "k1", "v1"], &mut out);
         assert_eq!(out, b"*3\r\n$3\r\nSET\r\n$2\r\nk1\r\n$2\r\nv1\r\n");
+    }
+
+    /// The direct integer reading against `str::parse`, on digit strings of
+    /// every length around the 18-digit cut, signs, and junk.
+    #[test]
+    fn integers_read_as_str_parse_reads_them() {
+        let mut cases: Vec<String> = ["", "-", "+", "+7", "-0", "007", "1 ", " 1", "1a", "--1", "9223372036854775807"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        cases.extend(["-9223372036854775808", "9223372036854775808", "-9223372036854775809"].map(str::to_owned));
+        for len in 1..=20 {
+            for lead in ['1', '9'] {
+                let n: String = std::iter::once(lead).chain(std::iter::repeat_n('7', len - 1)).collect();
+                cases.push(format!("-{n}"));
+                cases.push(n);
+            }
+        }
+        for case in cases {
+            let want = case.parse::<i64>().ok();
+            assert_eq!(parse_int(case.as_bytes()).ok(), want, "{case:?}");
+        }
+    }
+
+    #[test]
+    fn a_line_ends_at_the_first_crlf_not_at_a_lone_cr() {
+        let buf = b"+a\rb\r\r\n:5\r\n";
+        let mut at = 1;
+        assert_eq!(read_line(buf, &mut at), Some(&b"a\rb\r"[..]));
+        assert_eq!(&buf[at..], b":5\r\n");
+        let mut end = 0;
+        assert_eq!(read_line(b"+ok\r", &mut end), None, "no LF yet");
+    }
+
+    /// A reply seen before is taken whole without decoding; anything else
+    /// (another reply, a prefix of it, nothing yet) is left for `next_value`.
+    #[test]
+    fn a_reply_seen_before_is_skipped_by_its_bytes() {
+        let slots = b"*1\r\n*3\r\n:0\r\n:16383\r\n*2\r\n$9\r\n127.0.0.1\r\n:7001\r\n";
+        let mut d = ReplyDecoder::default();
+        d.feed(slots);
+        d.feed(b":1\r\n");
+        let (value, bytes) = d.next_value_and_bytes();
+        assert!(matches!(value, Decoded::Value(Value::Array(_))));
+        assert_eq!(bytes, &slots[..]);
+        assert_eq!(d.next_value(), Decoded::Value(Value::Integer(1)));
+        assert!(!d.skip_if_next(slots), "nothing buffered");
+        d.feed(&slots[..10]);
+        assert!(!d.skip_if_next(slots), "only a prefix arrived");
+        d.feed(&slots[10..]);
+        assert!(d.skip_if_next(slots));
+        assert_eq!(d.next_value(), Decoded::Incomplete);
+        d.feed(b"+OK\r\n");
+        assert!(!d.skip_if_next(slots) && !d.skip_if_next(b""));
+        assert_eq!(d.next_value(), Decoded::Value(Value::ok()));
     }
 }

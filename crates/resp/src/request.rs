@@ -36,11 +36,20 @@ pub struct RequestParser {
     argc: usize,
     /// Bulk arguments still to read in the current multibulk request.
     pending: Option<usize>,
+    /// Where in `buf` the command being read or just read starts.
+    start: usize,
+    /// That command's bytes are still in `buf` and are exactly what
+    /// [`crate::encode_command`] makes of its arguments.
+    canonical: bool,
 }
 
 impl RequestParser {
     /// Adds received bytes.
     pub fn feed(&mut self, bytes: &[u8]) {
+        if self.pos == self.buf.len() || self.pos > 16 * 1024 {
+            // The bytes before `pos` go, and the last command's start with them.
+            self.canonical = false;
+        }
         if self.pos == self.buf.len() {
             self.buf.clear();
             self.pos = 0;
@@ -65,6 +74,8 @@ impl RequestParser {
                     return Ok(false);
                 }
                 self.argc = 0;
+                self.start = self.pos;
+                self.canonical = false;
                 let started =
                     if self.buf[self.pos] == b'*' { self.start_multibulk(auth_required)? } else { self.inline()? };
                 match started {
@@ -86,6 +97,15 @@ impl RequestParser {
         &self.args[..self.argc]
     }
 
+    /// The bytes the last command parsed came in, when they are exactly what
+    /// [`crate::encode_command`] makes of [`RequestParser::args`] (a
+    /// multibulk request in the canonical form, read without its start
+    /// leaving the buffer), so a replica can forward its master's stream
+    /// without encoding it again. `None` otherwise.
+    pub fn raw_command(&self) -> Option<&[u8]> {
+        self.canonical.then(|| &self.buf[self.start..self.pos])
+    }
+
     fn push_arg(&mut self, bytes: &[u8]) {
         if self.argc == self.args.len() {
             self.args.push(Vec::new());
@@ -100,8 +120,29 @@ impl RequestParser {
         self.buf[self.pos..].iter().position(|&b| b == b'\r').map(|i| self.pos + i)
     }
 
+    /// The count line at `pos` (a type byte, then a number): its first CR
+    /// and the number ([`parse_ll`] of what lies between, `None` if not
+    /// one), or `None` before a CR arrives. The usual line, a few digits
+    /// and CR, is read in one pass.
+    fn count_line(&self) -> Option<(usize, Option<i64>)> {
+        let line = &self.buf[self.pos..];
+        if line.first().is_some_and(|&b| b != b'\r') {
+            // Up to 18 digits (no overflow) without a leading zero, then CR.
+            let mut n = 0i64;
+            for (i, &b) in line.iter().enumerate().skip(1).take(19) {
+                match b {
+                    b'0'..=b'9' if i <= 18 && (i != 2 || line[1] != b'0') => n = n * 10 + i64::from(b - b'0'),
+                    b'\r' if i > 1 => return Some((self.pos + i, Some(n))),
+                    _ => break,
+                }
+            }
+        }
+        let cr = self.find_cr()?;
+        Some((cr, (cr > self.pos).then(|| parse_ll(&self.buf[self.pos + 1..cr])).flatten()))
+    }
+
     fn start_multibulk(&mut self, auth_required: bool) -> Result<Step, ProtocolError> {
-        let Some(cr) = self.find_cr() else {
+        let Some((cr, n)) = self.count_line() else {
             if self.buffered() > MAX_INLINE {
                 return Err(ProtocolError("Protocol error: too big mbulk count string"));
             }
@@ -110,7 +151,6 @@ impl RequestParser {
         if cr + 1 >= self.buf.len() {
             return Ok(Step::Incomplete);
         }
-        let n = parse_ll(&self.buf[self.pos + 1..cr]);
         let n = match n {
             Some(n) if n <= MAX_MULTIBULK as i64 => n,
             _ => return Err(ProtocolError("Protocol error: invalid multibulk length")),
@@ -122,6 +162,7 @@ impl RequestParser {
         if n <= 0 {
             return Ok(Step::Empty);
         }
+        self.canonical = self.buf[cr + 1] == b'\n';
         self.pending = Some(n as usize);
         Ok(Step::Continue)
     }
@@ -132,7 +173,7 @@ impl RequestParser {
                 self.pending = None;
                 return Ok(Step::Done);
             }
-            let Some(cr) = self.find_cr() else {
+            let Some((cr, len)) = self.count_line() else {
                 if self.buffered() > MAX_INLINE {
                     return Err(ProtocolError("Protocol error: too big bulk count string"));
                 }
@@ -144,7 +185,7 @@ impl RequestParser {
             if self.buf[self.pos] != b'$' {
                 return Err(ProtocolError(expected_dollar(self.buf[self.pos])));
             }
-            let len = match parse_ll(&self.buf[self.pos + 1..cr]) {
+            let len = match len {
                 Some(n) if n >= 0 && n <= PROTO_MAX_BULK_LEN as i64 => n,
                 _ => return Err(ProtocolError("Protocol error: invalid bulk length")),
             };
@@ -163,6 +204,9 @@ impl RequestParser {
             let slot = &mut self.args[self.argc];
             slot.clear();
             slot.extend_from_slice(&self.buf[start..end]);
+            // `-0` reads as 0, and any two bytes end the argument, as in Redis.
+            self.canonical &=
+                self.buf[self.pos + 1] != b'-' && self.buf[cr + 1] == b'\n' && self.buf[end..end + 2] == *b"\r\n";
             self.argc += 1;
             self.pos = end + 2;
             self.pending = Some(left - 1);
@@ -433,6 +477,81 @@ mod tests {
             let len = rng.below(22) as usize;
             let input: Vec<u8> = (0..len).map(|_| alphabet[rng.below(alphabet.len() as u64) as usize]).collect();
             assert_eq!(parse_ll(&input), reference(&input), "{:?}", String::from_utf8_lossy(&input));
+        }
+    }
+
+    /// Requests in every form Redis reads, split at random: whenever the
+    /// parser offers a command's raw bytes they are its canonical encoding,
+    /// and a canonical request read in one piece always offers them.
+    #[test]
+    fn raw_commands_are_the_canonical_encoding() {
+        let canonical: &[u8] = b"*3\r\n$3\r\nSET\r\n$2\r\nk1\r\n$0\r\n\r\n";
+        let mut p = RequestParser::default();
+        p.feed(canonical);
+        assert!(p.next_command(false).unwrap());
+        assert_eq!(p.raw_command(), Some(canonical));
+        let forms: [&[u8]; 8] = [
+            b"*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n",
+            b"*1\r\n$4\r\nPING\r\n",
+            b"PING\r\n",
+            b"*1\r\n$-0\r\n\r\n",
+            b"*1\r\n$4\r\nPINGxy",
+            b"*1\r\n$4\rxPING\r\n",
+            b"*1\rx$4\r\nPING\r\n",
+            b"*0\r\n*-1\r\n",
+        ];
+        for (i, form) in forms.iter().enumerate() {
+            let mut p = RequestParser::default();
+            p.feed(form);
+            let read = p.next_command(false).unwrap();
+            assert_eq!(p.raw_command().is_some(), i < 2, "form {i}");
+            assert_eq!(read, i < 7, "form {i}");
+        }
+        let mut rng = sim::Rng::stream(9, "raw-command");
+        for _ in 0..2_000 {
+            let mut input = Vec::new();
+            for _ in 0..1 + rng.below(6) {
+                input.extend_from_slice(forms[rng.below(forms.len() as u64) as usize]);
+            }
+            let mut p = RequestParser::default();
+            let (mut offered, mut commands) = (0, 0);
+            for chunk in input.chunks(1 + rng.below(30) as usize) {
+                p.feed(chunk);
+                while p.next_command(false).unwrap() {
+                    commands += 1;
+                    if let Some(raw) = p.raw_command() {
+                        let mut encoded = Vec::new();
+                        crate::encode_command(p.args(), &mut encoded);
+                        assert_eq!(raw, encoded.as_slice());
+                        offered += 1;
+                    }
+                }
+            }
+            assert!(offered <= commands);
+        }
+    }
+
+    /// The one-pass count line reads what finding the CR and parsing what
+    /// precedes it read: type bytes, signs, leading zeros, runs of digits
+    /// past what fits, stray bytes, lines cut short.
+    #[test]
+    fn count_lines_read_as_find_cr_then_parse_ll() {
+        let mut rng = sim::Rng::stream(11, "count-line");
+        let pick = |rng: &mut sim::Rng, from: &[u8]| from[rng.below(from.len() as u64) as usize];
+        for _ in 0..50_000 {
+            let mut line = vec![pick(&mut rng, b"$*\r-")];
+            if rng.chance(0.3) {
+                line.push(pick(&mut rng, b"-0\r+"));
+            }
+            for _ in 0..rng.below(23) {
+                line.push(pick(&mut rng, b"0123456789"));
+            }
+            for _ in 0..rng.below(3) {
+                line.push(pick(&mut rng, b"\r\n x9"));
+            }
+            let p = RequestParser { buf: line.clone(), ..RequestParser::default() };
+            let expected = p.find_cr().map(|cr| (cr, (cr > 0).then(|| parse_ll(&line[1..cr])).flatten()));
+            assert_eq!(p.count_line(), expected, "{:?}", String::from_utf8_lossy(&line));
         }
     }
 

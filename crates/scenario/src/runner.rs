@@ -100,7 +100,16 @@ struct InvariantState {
     /// When it was first seen false in the current stretch of falseness.
     false_since: Option<Instant>,
     violated: Option<Violation>,
+    /// What the last look saw (`Some(observed)`: broken) and the world it
+    /// saw ([`Runtime::world_stamp`]): a condition that changes only with
+    /// events sees the same in the same world, so it is not asked again.
+    last_look: Option<(WorldStamp, Option<String>)>,
 }
+
+/// Kernel events processed, hashed trace records and the step running:
+/// equal stamps, nothing happened in between (no event ran, no fault was
+/// applied, no step began).
+type WorldStamp = (u64, u64, usize);
 
 /// An invariant's first violation, as the report shows it.
 struct Violation {
@@ -123,10 +132,18 @@ impl InvariantState {
     /// Looks once at `now`: `Some(observed)` when this look makes it violated.
     fn look(&mut self, rt: &Runtime, now: Instant) -> Option<String> {
         self.evaluations += 1;
-        let broken = match self.condition.observe(rt) {
-            Ok(o) if o.holds => None,
-            Ok(o) => Some(o.observed),
-            Err(e) => Some(e.to_string()),
+        let stamp = rt.world_stamp();
+        let broken = match &self.last_look {
+            Some((at, broken)) if *at == stamp && self.condition.changes_only_with_events() => broken.clone(),
+            _ => {
+                let broken = match self.condition.observe(rt) {
+                    Ok(o) if o.holds => None,
+                    Ok(o) => Some(o.observed),
+                    Err(e) => Some(e.to_string()),
+                };
+                self.last_look = Some((stamp, broken.clone()));
+                broken
+            }
         };
         let Some(observed) = broken else {
             self.false_since = None;
@@ -146,6 +163,11 @@ impl InvariantState {
 const LISTEN_WAIT: Duration = Duration::from_secs(2);
 
 impl Runtime {
+    /// What tells one moment of the run from another for event-driven conditions.
+    fn world_stamp(&self) -> WorldStamp {
+        (self.sim.events_processed(), self.sim.trace().len(), self.step.0)
+    }
+
     /// When the nemesis's fault window ends, if the scenario has one.
     pub fn nemesis_window_end(&self) -> Option<Duration> {
         self.nemesis.as_ref().map(|n| n.borrow().window_end)
@@ -570,6 +592,7 @@ pub fn run_with(
             evaluations: 0,
             false_since: None,
             violated: None,
+            last_look: None,
         })
         .collect();
     let mut timed = std::mem::take(&mut scenario.timed_faults);

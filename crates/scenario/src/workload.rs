@@ -60,14 +60,12 @@ pub trait WorkloadRun {
     fn final_read_done(&self) -> bool;
     /// Open-loop ticks skipped because the client was still busy.
     fn skipped(&self) -> u64;
-    /// The history so far, in the order things happened.
-    fn events(&self) -> Vec<check::Event>;
+    /// The whole history, taken out at the run's end (so it is not copied),
+    /// in the order things happened.
+    fn take_events(&mut self) -> Vec<check::Event>;
     /// The events from position `from` on (a continuous invariant reads only
     /// what is new since its last look).
-    fn events_from(&self, from: usize) -> Vec<check::Event> {
-        let mut all = self.events();
-        all.split_off(from.min(all.len()))
-    }
+    fn events_from(&self, from: usize) -> Vec<check::Event>;
 }
 
 /// A workload as declared.
@@ -372,9 +370,9 @@ pub(crate) fn finish(rt: &mut Runtime) -> (Option<report::HistoryReport>, String
     let mut history = check::History { events: Vec::new(), faults: fault_windows(&rt.fault_log) };
     let mut workloads = Vec::new();
     for name in &rt.workloads.started {
-        let slot = &rt.workloads.slots[name];
-        let run = slot.run.as_ref().expect("started");
-        history.events.extend(run.events());
+        let slot = rt.workloads.slots.get_mut(name).expect("started");
+        let run = slot.run.as_mut().expect("started");
+        history.events.append(&mut run.take_events());
         workloads.push(report::WorkloadReport {
             name: name.clone(),
             clients: slot.decl.plan.describe(),

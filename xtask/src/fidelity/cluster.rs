@@ -20,7 +20,7 @@ fn reply(t: &mut dyn Target, port: u16, line: &str, mask: Mask) -> Result<Obs, S
 /// Starts `masters` (slots split in three) and `replicas` (`(replica, master)`),
 /// joins them with commands, and waits until every node is `cluster_state:ok`
 /// and every replica's link is up. The setup replies are observations too.
-fn build(t: &mut dyn Target, masters: &[u16; 3], replicas: &[(u16, u16)]) -> Result<Vec<Obs>, String> {
+pub(super) fn build(t: &mut dyn Target, masters: &[u16; 3], replicas: &[(u16, u16)]) -> Result<Vec<Obs>, String> {
     let mut out = Vec::new();
     let all: Vec<u16> = masters.iter().copied().chain(replicas.iter().map(|(r, _)| *r)).collect();
     for &port in &all {

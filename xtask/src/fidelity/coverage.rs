@@ -46,6 +46,37 @@ pub struct Family {
     pub differ: usize,
     /// Commands no case names, lowercase.
     pub unexercised: Vec<String>,
+    /// Per mode ([`MODES`]): the commands named and the cases.
+    pub modes: BTreeMap<&'static str, ModeCount>,
+}
+
+/// The modes of the per-mode table, in its column order.
+pub const MODES: [&str; 4] = ["standalone", "replica", "requirepass", "cluster"];
+
+/// One family's cases in one mode.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ModeCount {
+    /// Commands named by at least one case.
+    pub commands: BTreeSet<String>,
+    /// Cases.
+    pub cases: usize,
+    /// Known gaps among them.
+    pub known_gap: usize,
+    /// Differences among them.
+    pub differ: usize,
+}
+
+/// The mode a group's cases run in, from its name.
+pub fn mode_of(group: &str) -> &'static str {
+    if group.contains("requirepass") {
+        "requirepass"
+    } else if group.contains("replica") || group.contains("replication") {
+        "replica"
+    } else if group.contains("cluster") {
+        "cluster"
+    } else {
+        "standalone"
+    }
 }
 
 /// Asks each side for its command table (one server each, on [`PORT`]).
@@ -112,11 +143,14 @@ pub fn tally(commands: &Commands, rows: &[Row]) -> BTreeMap<String, Family> {
         let Some(name) = command_of(&row.case, &commands.real) else { continue };
         let family = families.entry(commands.real[&name].clone()).or_default();
         family.cases += 1;
+        let mode = family.modes.entry(mode_of(&row.group)).or_default();
+        mode.cases += 1;
         match row.verdict {
             Verdict::Match | Verdict::GapClosed => family.matching += 1,
-            Verdict::KnownGap => family.known_gap += 1,
-            Verdict::Differ => family.differ += 1,
+            Verdict::KnownGap => (family.known_gap, mode.known_gap) = (family.known_gap + 1, mode.known_gap + 1),
+            Verdict::Differ => (family.differ, mode.differ) = (family.differ + 1, mode.differ + 1),
         }
+        mode.commands.insert(name.clone());
         exercised.insert(name);
     }
     for (name, group) in &commands.real {
@@ -137,10 +171,18 @@ pub fn to_json(families: &BTreeMap<String, Family>) -> Json {
     let per: serde_json::Map<String, Json> = families
         .iter()
         .map(|(name, f)| {
+            let modes: serde_json::Map<String, Json> = f
+                .modes
+                .iter()
+                .map(|(mode, m)| {
+                    let counts = json!({"commands": m.commands.len(), "cases": m.cases, "known_gap": m.known_gap, "differ": m.differ});
+                    ((*mode).to_owned(), counts)
+                })
+                .collect();
             let line = json!({
                 "commands": f.commands, "simulated": f.simulated, "exercised": f.exercised,
                 "cases": f.cases, "match": f.matching, "known_gap": f.known_gap, "differ": f.differ,
-                "unexercised": f.unexercised,
+                "unexercised": f.unexercised, "modes": modes,
             });
             (name.clone(), line)
         })
@@ -189,6 +231,47 @@ pub fn to_markdown(families: &BTreeMap<String, Family>) -> String {
         sum(|f| f.known_gap),
         sum(|f| f.differ)
     );
+    md.push_str(&per_mode_markdown(families));
+    md
+}
+
+/// The per-mode table: in each mode, the family's commands some case names
+/// (of all its commands), its cases, and the known gaps and differences among them.
+fn per_mode_markdown(families: &BTreeMap<String, Family>) -> String {
+    let mut md = String::new();
+    let _ = writeln!(md, "### Per mode\n");
+    let _ = writeln!(
+        md,
+        "Mode of a group from its name (`requirepass`, `replica`/`replication`, `cluster`, else standalone). \
+         A cell: commands named by a case / commands of the family, cases, and known gaps or differences if any.\n"
+    );
+    let _ = writeln!(md, "| family | {} |", MODES.join(" | "));
+    let _ = writeln!(md, "|---|{}", "---|".repeat(MODES.len()));
+    let cell = |m: Option<&ModeCount>, of: usize| {
+        let Some(m) = m else { return format!("0/{of}") };
+        let mut text = format!("{}/{of}, {} cases", m.commands.len(), m.cases);
+        if m.known_gap > 0 {
+            let _ = write!(text, ", {} known gap", m.known_gap);
+        }
+        if m.differ > 0 {
+            let _ = write!(text, ", **{} differ**", m.differ);
+        }
+        text
+    };
+    for (name, f) in families {
+        let cells: Vec<String> = MODES.iter().map(|mode| cell(f.modes.get(mode), f.commands)).collect();
+        let _ = writeln!(md, "| {name} | {} |", cells.join(" | "));
+    }
+    let totals: Vec<String> = MODES
+        .iter()
+        .map(|mode| {
+            let named: usize = families.values().filter_map(|f| f.modes.get(mode)).map(|m| m.commands.len()).sum();
+            let cases: usize = families.values().filter_map(|f| f.modes.get(mode)).map(|m| m.cases).sum();
+            let all: usize = families.values().map(|f| f.commands).sum();
+            format!("**{named}/{all}, {cases} cases**")
+        })
+        .collect();
+    let _ = writeln!(md, "| **all** | {} |\n", totals.join(" | "));
     md
 }
 
@@ -241,5 +324,8 @@ mod tests {
         let md = to_markdown(&table);
         assert!(md.contains("| string | 3 | 2 | 2 | 3 | 1 | 1 | 1 | incrbyfloat |"), "{md}");
         assert_eq!(to_json(&table)["exercised"], 2);
+        assert_eq!(string.modes["standalone"].cases, 2);
+        assert_eq!((string.modes["replica"].cases, string.modes["replica"].known_gap), (1, 1));
+        assert!(md.contains("| string | 2/3, 2 cases, **1 differ** | 1/3, 1 cases, 1 known gap | 0/3 | 0/3 |"), "{md}");
     }
 }

@@ -24,6 +24,9 @@
 //!   writes lost when a resumed cluster master and a cut-off Sentinel master
 //!   act as masters after their replica's promotion (real: partitions through
 //!   a userspace TCP proxy, [`proxy`]).
+//! - `catalogue/sweep-*` ([`sweep`]): every command of the real server's
+//!   `COMMAND INFO` with a wrong arity, a sample call and a key of the wrong
+//!   type, in standalone, replica, requirepass and cluster modes;
 //! - coverage ([`coverage`]): the catalogue's cases per command family of the
 //!   real server's `COMMAND DOCS`, and which commands no case exercises;
 //! - `mysql` ([`mysql`]): MariaDB 10.11 (`mariadbd`) against the `mysql` node:
@@ -45,12 +48,17 @@ mod report;
 mod sentinel;
 mod simulated;
 mod stories;
+mod sweep;
+mod sweep_samples;
 mod target;
 #[cfg(test)]
 mod tests;
 
 use observe::{Obs, Row, Verdict};
 use std::path::PathBuf;
+
+/// The sweep's modes, in the order of its groups.
+const SWEEPS: [&str; 4] = ["standalone", "replica", "requirepass", "cluster"];
 
 /// Command-line options.
 pub struct Options {
@@ -125,12 +133,27 @@ pub fn run(opts: &Options) -> Result<bool, String> {
     groups.push(group("stories/C5 replica down and back in a cluster", Box::new(cluster::c5)));
     groups.push(group("stories/C7 manual failover with the master down", Box::new(cluster::c7)));
     groups.push(group("stories/S2 replica down and back under a sentinel", Box::new(sentinel::s2)));
-    let commands = if groups.iter().any(|g| g.name.starts_with("catalogue/") && wanted(&g.name)) {
+    let sweeps = SWEEPS.map(|mode| format!("catalogue/sweep-{mode}"));
+    let catalogue_wanted =
+        groups.iter().map(|g| &g.name).chain(&sweeps).any(|n| n.starts_with("catalogue/") && wanted(n));
+    let commands = if catalogue_wanted {
         eprintln!("fidelity: command tables (real COMMAND DOCS, simulated COMMAND LIST)");
         Some(coverage::measure(&mut real::Real::new(opts), &mut simulated::Simulated::new(opts.seed))?)
     } else {
         None
     };
+    if let (Some(commands), true) = (&commands, sweeps.iter().any(|n| wanted(n))) {
+        eprintln!("fidelity: the sweep's command table (real COMMAND INFO)");
+        let specs = std::rc::Rc::new(sweep::measure(&mut real::Real::new(opts))?);
+        let requirepass_specs = std::rc::Rc::clone(&specs);
+        let families = commands.real.clone();
+        let family =
+            move |name: &str| families.get(name.split('|').next().unwrap_or(name)).cloned().unwrap_or_default();
+        groups.push(group(&sweeps[0], Box::new(move |t| sweep::standalone(t, &specs, &family))));
+        groups.push(group(&sweeps[1], Box::new(sweep::replica)));
+        groups.push(group(&sweeps[2], Box::new(move |t| sweep::requirepass(t, &requirepass_specs))));
+        groups.push(group(&sweeps[3], Box::new(sweep::cluster)));
+    }
     for g in groups.iter().filter(|g| wanted(&g.name)) {
         eprintln!("fidelity: {}", g.name);
         rows.extend(run_group(g, opts));

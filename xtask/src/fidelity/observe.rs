@@ -29,6 +29,12 @@ pub enum Mask {
     Unordered,
     /// A flat array of name/value pairs compared with the pairs sorted.
     UnorderedPairs,
+    /// Arrays compared sorted at every depth (COMMAND's table and each
+    /// container's subcommands).
+    SortedDeep,
+    /// CLIENT INFO/LIST text: every run of digits masked, field names, their
+    /// order and the other values compared.
+    ClientLine,
     /// CLUSTER NODES / CLUSTER INFO text: node ids, ping/pong times and message
     /// counters masked; node lines sorted.
     ClusterText,
@@ -76,10 +82,45 @@ impl Mask {
             Mask::Memory => {
                 "memory figures masked (names, order, maxmemory, policy and allocator compared): allocations, RSS and fragmentation depend on the process and its history"
             }
+            Mask::ClientLine => {
+                "digits masked (ids, addresses' ports, fds, ages, buffer and memory sizes depend on the process and the run); field names, order, flags, names and commands compared"
+            }
+            Mask::SortedDeep => {
+                "arrays compared sorted at every depth: COMMAND walks the command dict and each container's subcommand dict, whose order follows a per-process random hash seed"
+            }
             Mask::UnorderedPairs => {
                 "pairs compared sorted: CONFIG GET walks Redis's config dict, whose order follows a per-process random hash seed"
             }
         }
+    }
+}
+
+/// `text` with every run of ASCII digits replaced by `<n>`.
+fn mask_digits(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_digits = false;
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            if !in_digits {
+                out.push_str("<n>");
+            }
+        } else {
+            out.push(c);
+        }
+        in_digits = c.is_ascii_digit();
+    }
+    out
+}
+
+/// `v` with every array sorted, innermost first.
+fn sorted_deep(v: Value) -> Value {
+    match v {
+        Value::Array(items) => {
+            let mut items: Vec<Value> = items.into_iter().map(sorted_deep).collect();
+            items.sort_by_key(Value::to_bytes);
+            Value::Array(items)
+        }
+        other => other,
     }
 }
 
@@ -134,6 +175,14 @@ impl Obs {
                     items.sort_by_key(Value::to_bytes);
                 }
                 let text = format!("{}: {}", super::target::type_name(&v), resp::render(&masked));
+                (text.clone(), text)
+            }
+            (Mask::ClientLine, Some(v)) => {
+                let text = format!("{}: {}", super::target::type_name(&v), mask_digits(&reply.text()));
+                (text.clone(), text)
+            }
+            (Mask::SortedDeep, Some(v)) => {
+                let text = format!("{}: {}", super::target::type_name(&v), resp::render(&sorted_deep(v)));
                 (text.clone(), text)
             }
             (Mask::Unordered | Mask::UnorderedPairs, Some(_)) => (super::target::escape(&reply.raw), reply.describe()),

@@ -191,6 +191,7 @@ fn markdown(
     );
     if let Some(families) = coverage {
         md.push_str(&coverage::to_markdown(families));
+        md.push_str(&super::sweep::exclusions_markdown());
     }
     let _ = writeln!(md, "## Timing (failovers)\n");
     let _ = writeln!(

@@ -53,6 +53,10 @@ fn repeated_case_names_pair_in_order() {
 
 #[test]
 fn masks_hide_only_run_specific_values() {
+    let client = |raw: &[u8]| Obs::reply("CLIENT INFO", &reply(raw), Expect::Same, Mask::ClientLine).compared;
+    // Digits go, the fields and the other values stay.
+    assert_eq!(client(b"$25\r\nid=5 fd=8 name=a flags=N\n\r\n"), client(b"$28\r\nid=123 fd=10 name=a flags=N\n\r\n"));
+    assert_ne!(client(b"$25\r\nid=5 fd=8 name=a flags=N\n\r\n"), client(b"$25\r\nid=5 fd=8 name=b flags=N\n\r\n"));
     let numbers = |raw: &[u8]| Obs::reply("ROLE", &reply(raw), Expect::Same, Mask::Numbers).compared;
     // An offset is masked, a harness port is kept.
     assert_eq!(numbers(b"*2\r\n:7601\r\n:12345\r\n"), numbers(b"*2\r\n:7601\r\n:999\r\n"));

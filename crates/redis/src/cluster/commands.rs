@@ -237,10 +237,9 @@ impl Server {
     }
 
     /// CLUSTER, ASKING, READONLY, READWRITE and the commands cluster mode refuses.
+    /// processCommand's subcommand gates (unknown, arity) come first, so they
+    /// answer the same with cluster support disabled.
     pub(crate) fn cluster_command(&mut self, ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Value {
-        if self.cluster.is_none() {
-            return Value::error("ERR This instance has cluster support disabled");
-        }
         let sub = text(&args[1]).to_ascii_lowercase();
         let Some(arity) = sub_arity(&sub) else {
             return Value::error(format!("ERR unknown subcommand '{}'. Try CLUSTER HELP.", text(&args[1])));
@@ -248,6 +247,9 @@ impl Server {
         let argc = args.len() as i32;
         if (arity > 0 && argc != arity) || argc < -arity {
             return Value::error(format!("ERR wrong number of arguments for 'cluster|{sub}' command"));
+        }
+        if self.cluster.is_none() {
+            return Value::error("ERR This instance has cluster support disabled");
         }
         // clusterCommand matches these only up to a longest form; a longer call falls
         // through to its generic reply, which names the subcommand as typed.

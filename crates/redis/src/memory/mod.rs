@@ -28,20 +28,20 @@ use crate::server::Server;
 use resp::Value;
 use sim::Ctx;
 
-/// Commands that look their keys up without touching them (`LOOKUP_NOTOUCH`).
-const NO_TOUCH: &[&str] = &["object", "type", "exists", "ttl", "pttl", "expiretime", "pexpiretime", "memory"];
-
 /// The deny-oom refusal.
 pub(crate) const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 
 /// After a keyspace command: the keys it names are touched (unless it
 /// looks without touching) and, after a write, measured again.
-pub(crate) fn after_command(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) {
-    let Some(command) = crate::command_table::lookup(name) else { return };
+pub(crate) fn after_command(command: &Command, args: &[Vec<u8>], x: &mut Exec<'_>) {
     if command.keys == Keys::None {
         return;
     }
-    let touch = !NO_TOUCH.contains(&name);
+    // Commands that look their keys up without touching them (`LOOKUP_NOTOUCH`).
+    let touch = !matches!(
+        command.name,
+        "object" | "type" | "exists" | "ttl" | "pttl" | "expiretime" | "pexpiretime" | "memory"
+    );
     if !touch && !command.write() {
         return;
     }

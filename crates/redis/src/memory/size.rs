@@ -139,8 +139,8 @@ pub(crate) fn value(data: &Data, big: bool, samples: usize, count: Count) -> u64
         Data::Hash(fields) => ROBJ + listpack(fields.iter().flat_map(|(f, v)| [f.as_slice(), v.as_slice()])),
         Data::ZSet(z) if big => skiplist(z, samples, count),
         Data::ZSet(z) => {
-            let scores: Vec<String> = z.iter().map(|(_, s)| crate::zset::d2string(s)).collect();
-            ROBJ + listpack(z.iter().zip(&scores).flat_map(|((m, _), s)| [m, s.as_bytes()]))
+            let entries = z.iter().map(|(m, s)| crate::stream::entry_bytes(m) as u64 + score_entry_bytes(s));
+            ROBJ + alloc(LISTPACK_EMPTY + entries.sum::<u64>())
         }
         Data::Stream(s) => stream(s, samples, count),
     }
@@ -174,6 +174,16 @@ fn string(s: &[u8], big: bool, count: Count) -> u64 {
 /// A listpack of these entries, as allocated (`zmalloc_size` of `lpBytes`).
 fn listpack<'a>(entries: impl Iterator<Item = &'a [u8]>) -> u64 {
     alloc(listpack_bytes(entries))
+}
+
+/// A score's entry in a listpack: as its `d2string` text is stored (an
+/// integer one as an integer), without printing the common integer scores.
+fn score_entry_bytes(score: f64) -> u64 {
+    let bytes = match crate::zset::d2int(score) {
+        Some(n) => crate::stream::int_entry_bytes(n),
+        None => crate::stream::entry_bytes(crate::zset::d2string(score).as_bytes()),
+    };
+    bytes as u64
 }
 
 /// `lpBytes` of a listpack of these entries.
@@ -317,6 +327,22 @@ mod tests {
         assert_eq!(usage_of(&[b'x'; 45], false), 112);
         assert_eq!(usage_of(&[b'x'; 100], false), 160);
         assert_eq!(usage_of(b"helloxyz", true), 80);
+    }
+
+    #[test]
+    fn scores_cost_what_their_printed_form_costs() {
+        let mut rng = sim::Rng::stream(6, "score-entry");
+        let fixed =
+            [0.0, -0.0, 1.0, -1.0, 127.0, 128.0, -4096.0, 1.5, 1e17, -1e17, 4_503_599_627_370_495.0, f64::INFINITY];
+        let drawn = (0..20_000).map(|_| {
+            let magnitude = 10f64.powi(rng.below(20) as i32);
+            let v = (rng.next_u64() % 2_000_001) as f64 / 1_000_000.0 - 1.0;
+            if rng.chance(0.5) { (v * magnitude).trunc() } else { v * magnitude }
+        });
+        for score in fixed.into_iter().chain(drawn) {
+            let printed = crate::zset::d2string(score);
+            assert_eq!(score_entry_bytes(score), crate::stream::entry_bytes(printed.as_bytes()) as u64, "{printed}");
+        }
     }
 
     #[test]

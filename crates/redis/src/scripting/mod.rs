@@ -416,6 +416,12 @@ impl Server {
             }
             "kill" if args.len() != 2 => arity_error("kill"),
             "kill" => self.script_kill(ctx, Kind::Eval),
+            "debug" if args.len() != 3 => arity_error("debug"),
+            "debug" => match args[2].to_ascii_lowercase().as_slice() {
+                b"no" => Value::ok(),
+                b"yes" | b"sync" => Value::error("ERR SCRIPT DEBUG YES|SYNC: the Lua debugger is not simulated"),
+                _ => Value::error("ERR Use SCRIPT DEBUG YES/SYNC/NO"),
+            },
             "help" if args.len() != 2 => arity_error("help"),
             "help" => Value::Array(SCRIPT_HELP.iter().map(|l| Value::Simple((*l).to_owned())).collect()),
             _ => Value::error(format!(

@@ -16,35 +16,65 @@ enum Elem<'a> {
     Bytes(&'a [u8]),
 }
 
+fn count(n: usize) -> Elem<'static> {
+    Elem::Int(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
 /// Visits the listpack elements of `node` in order.
 fn elements<'n>(node: &'n Node, mut visit: impl FnMut(Elem<'n>)) {
-    let count = |n: usize| Elem::Int(i64::try_from(n).unwrap_or(i64::MAX));
+    master_elements(node, &mut visit);
+    let master = node.master_id();
+    for e in &node.entries {
+        entry_elements(e, &node.master_fields, master, &mut visit);
+    }
+}
+
+/// The master entry's elements: counts of live and deleted entries, the fields.
+fn master_elements<'n>(node: &'n Node, mut visit: impl FnMut(Elem<'n>)) {
     visit(count(node.live));
     visit(count(node.entries.len() - node.live));
     visit(count(node.master_fields.len()));
     node.master_fields.iter().for_each(|f| visit(Elem::Bytes(f)));
     visit(Elem::Int(0));
-    let master = node.master_id();
-    for e in &node.entries {
-        let same = e.fields.len() == node.master_fields.len()
-            && e.fields.iter().zip(&node.master_fields).all(|((f, _), m)| f == m);
-        let flags = if e.deleted { FLAG_DELETED } else { 0 } | if same { FLAG_SAMEFIELDS } else { 0 };
-        visit(Elem::Int(flags));
-        visit(Elem::Int(e.id.ms.wrapping_sub(master.ms) as i64));
-        visit(Elem::Int(e.id.seq.wrapping_sub(master.seq) as i64));
-        let n = e.fields.len();
-        if same {
-            e.fields.iter().for_each(|(_, v)| visit(Elem::Bytes(v)));
-            visit(count(n + 3));
-        } else {
-            visit(count(n));
-            e.fields.iter().for_each(|(f, v)| {
-                visit(Elem::Bytes(f));
-                visit(Elem::Bytes(v));
-            });
-            visit(count(2 * n + 4));
-        }
+}
+
+/// One entry's elements in a node whose master entry has `master_fields`
+/// and the ID `master`.
+fn entry_elements<'n>(e: &'n Entry, master_fields: &[Vec<u8>], master: StreamId, mut visit: impl FnMut(Elem<'n>)) {
+    let same = e.fields.len() == master_fields.len() && e.fields.iter().zip(master_fields).all(|((f, _), m)| f == m);
+    let flags = if e.deleted { FLAG_DELETED } else { 0 } | if same { FLAG_SAMEFIELDS } else { 0 };
+    visit(Elem::Int(flags));
+    visit(Elem::Int(e.id.ms.wrapping_sub(master.ms) as i64));
+    visit(Elem::Int(e.id.seq.wrapping_sub(master.seq) as i64));
+    let n = e.fields.len();
+    if same {
+        e.fields.iter().for_each(|(_, v)| visit(Elem::Bytes(v)));
+        visit(count(n + 3));
+    } else {
+        visit(count(n));
+        e.fields.iter().for_each(|(f, v)| {
+            visit(Elem::Bytes(f));
+            visit(Elem::Bytes(v));
+        });
+        visit(count(2 * n + 4));
     }
+}
+
+/// An element's bytes in a listpack, its back-length included.
+fn elem_bytes(e: Elem<'_>) -> usize {
+    match e {
+        Elem::Int(n) => with_backlen(int_len(n)),
+        Elem::Bytes(b) => entry_bytes(b),
+    }
+}
+
+/// The bytes entry `e` takes in a node whose master entry has
+/// `master_fields` and the ID `master`: the same once it is deleted (its
+/// flags stay a one-byte integer), so a node keeps its entries' sum.
+pub(super) fn entry_size(e: &Entry, master_fields: &[Vec<u8>], master: StreamId) -> usize {
+    let mut total = 0;
+    entry_elements(e, master_fields, master, |x| total += elem_bytes(x));
+    total
 }
 
 /// The node's listpack bytes.
@@ -60,15 +90,19 @@ pub(crate) fn encode(node: &Node) -> Vec<u8> {
     crate::rdb::listpack(&refs)
 }
 
-/// `lpBytes` of the node's listpack, counted without building it.
+/// `lpBytes` of the node's listpack, counted without building it: the
+/// master entry's elements, and the entries' sum the node keeps.
 pub(crate) fn node_bytes(node: &Node) -> usize {
-    let mut total = 7; // header and end marker
-    elements(node, |e| {
-        total += match e {
-            Elem::Int(n) => with_backlen(int_len(n)),
-            Elem::Bytes(b) => entry_bytes(b),
-        }
-    });
+    let mut total = 7 + node.entries_bytes; // header and end marker
+    master_elements(node, |e| total += elem_bytes(e));
+    debug_assert_eq!(total, node_bytes_walked(node), "a node's entries changed behind its back");
+    total
+}
+
+/// [`node_bytes`] from every element of the node.
+fn node_bytes_walked(node: &Node) -> usize {
+    let mut total = 7;
+    elements(node, |e| total += elem_bytes(e));
     total
 }
 
@@ -81,6 +115,12 @@ pub(crate) fn entry_bytes(b: &[u8]) -> usize {
         None if b.len() < 4096 => 2 + b.len(),
         None => 5 + b.len(),
     })
+}
+
+/// An integer entry's bytes in a listpack with its back-length (what
+/// [`entry_bytes`] gives for its decimal text).
+pub(crate) fn int_entry_bytes(n: i64) -> usize {
+    with_backlen(int_len(n))
 }
 
 /// An integer entry's encoding and body size (`lpEncodeIntegerGetType`).
@@ -134,7 +174,9 @@ pub(crate) fn decode(blob: &[u8], master: StreamId) -> Result<Node, RdbError> {
     if entries.iter().filter(|e| !e.deleted).count() != live || entries.is_empty() {
         return Err(RdbError::Listpack);
     }
-    Ok(Node { master_fields, entries, live })
+    let first = entries.first().map_or(StreamId::MIN, |e| e.id);
+    let entries_bytes = entries.iter().map(|e| entry_size(e, &master_fields, first)).sum();
+    Ok(Node { master_fields, entries, live, entries_bytes })
 }
 
 /// Reads a listpack's elements in turn; running out is a malformed listpack.

@@ -10,7 +10,7 @@ pub(crate) mod commands;
 pub(crate) mod groups;
 pub(crate) mod info;
 mod listpack;
-pub(crate) use listpack::{entry_bytes, node_bytes};
+pub(crate) use listpack::{entry_bytes, int_entry_bytes, node_bytes};
 pub(crate) mod rdb;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -96,9 +96,28 @@ pub struct Node {
     pub entries: Vec<Entry>,
     /// Live entries (the master entry's `count`).
     pub live: usize,
+    /// The listpack bytes of `entries` ([`listpack::entry_size`]), summed
+    /// as they come ([`Node::new`], [`Node::push`]): a write measures the
+    /// node without walking it. Entries are only ever added or marked deleted.
+    entries_bytes: usize,
 }
 
 impl Node {
+    /// A node holding `first`, whose fields become the master entry's.
+    fn new(first: Entry) -> Node {
+        let master_fields: Vec<Vec<u8>> = first.fields.iter().map(|(f, _)| f.clone()).collect();
+        let entries_bytes = listpack::entry_size(&first, &master_fields, first.id);
+        let live = usize::from(!first.deleted);
+        Node { master_fields, entries: vec![first], live, entries_bytes }
+    }
+
+    /// Appends a live entry.
+    fn push(&mut self, entry: Entry) {
+        self.entries_bytes += listpack::entry_size(&entry, &self.master_fields, self.master_id());
+        self.entries.push(entry);
+        self.live += 1;
+    }
+
     /// The node's key: the ID of its first entry, live or not.
     fn master_id(&self) -> StreamId {
         self.entries.first().map_or(StreamId::MIN, |e| e.id)
@@ -183,13 +202,9 @@ impl Stream {
             .filter(|n| n.bytes() + payload < NODE_MAX_BYTES && n.entries.len() < NODE_MAX_ENTRIES);
         let entry = Entry { id, fields, deleted: false };
         match tail {
-            Some(node) => {
-                node.entries.push(entry);
-                node.live += 1;
-            }
+            Some(node) => node.push(entry),
             None => {
-                let master_fields = entry.fields.iter().map(|(f, _)| f.clone()).collect();
-                self.nodes.insert(id, Node { master_fields, entries: vec![entry], live: 1 });
+                self.nodes.insert(id, Node::new(entry));
             }
         }
         self.length += 1;

@@ -15,7 +15,7 @@ fn run(dbs: &mut [Db], clock_ms: i64, line: &str) -> (String, Vec<String>) {
     let mut feed = Feed::default();
     let mut x = Exec::new(dbs, &mut feed, true, 0, clock_ms);
     let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
-    let reply = resp::render(&crate::commands::keyspace(&name, &args, &mut x));
+    let reply = resp::render(&crate::commands::keyspace_named(&name, &args, &mut x));
     let mut parser = RequestParser::default();
     parser.feed(&feed.bytes);
     let mut out = Vec::new();

@@ -1,0 +1,470 @@
+//! One sample call per command and subcommand, for the sweep ([`super::sweep`]).
+//!
+//! A sample is valid on a fresh server when the samples before it have run
+//! (writers come before their readers). A word starting with `@` is a key: the
+//! sweep names it per mode (`str`, `{b}str` in cluster mode, or a key of
+//! another type for the wrong-type probe). `#12` is an argument the command
+//! parses as an integer, `%0.5` one it parses as a float: sent as written,
+//! and again out of range. A sample that must not run somewhere
+//! (it stops the server, changes the topology, or its reply is the run's own)
+//! says where and why; the report lists those.
+
+use super::observe::Mask;
+
+/// Where a sample runs: one bit per place.
+pub type Places = u8;
+/// A standalone server.
+pub const STANDALONE: Places = 1;
+/// A replica (the sample goes to the replica).
+pub const REPLICA: Places = 2;
+/// A server with `requirepass`, before AUTH.
+pub const NOAUTH: Places = 4;
+/// The same server after AUTH.
+pub const AUTHED: Places = 8;
+/// A cluster node (the slot's owner, another node, and across slots).
+pub const CLUSTER: Places = 16;
+/// More arguments than this before AUTH and real Redis closes the connection
+/// (`Protocol error: unauthenticated multibulk length`), racing its reply with
+/// a reset: such samples are not sent before AUTH.
+pub const NOAUTH_MAX_ARGS: usize = 10;
+/// Every place where the sample would run rather than be refused.
+pub const RUNS: Places = STANDALONE | REPLICA | AUTHED | CLUSTER;
+
+/// One sample call.
+pub struct Sample {
+    /// The command line, keys written `@name`.
+    pub line: &'static str,
+    /// How the reply is compared.
+    pub mask: Mask,
+    /// On a connection of its own (it changes the connection's state for good).
+    pub own: bool,
+    /// Where it does not run, and why.
+    pub skip: (Places, &'static str),
+    /// A known difference of the simulator, with its reason.
+    pub gap: Option<&'static str>,
+}
+
+const fn s(line: &'static str) -> Sample {
+    Sample { line, mask: Mask::None, own: false, skip: (0, ""), gap: None }
+}
+
+const fn m(line: &'static str, mask: Mask) -> Sample {
+    Sample { line, mask, own: false, skip: (0, ""), gap: None }
+}
+
+const fn own(line: &'static str) -> Sample {
+    Sample { line, mask: Mask::None, own: true, skip: (0, ""), gap: None }
+}
+
+const fn skip(line: &'static str, places: Places, why: &'static str) -> Sample {
+    Sample { line, mask: Mask::None, own: false, skip: (places, why), gap: None }
+}
+
+const fn gap(line: &'static str, why: &'static str) -> Sample {
+    Sample { line, mask: Mask::None, own: false, skip: (0, ""), gap: Some(why) }
+}
+
+const STOPS: &str = "stops the server";
+const FORKS: &str = "forks a child whose finishing time decides the replies of later BGSAVE/BGREWRITEAOF/INFO";
+const SYNCS: &str = "turns the connection into a replica link: a full resync ships an RDB, not a reply";
+const PROMOTES: &str = "turns the replica into a master: the replica mode's later samples would no longer be refused";
+const TOPOLOGY: &str =
+    "changes the cluster's slots or membership under the later samples (catalogue/cluster covers its errors)";
+const SELFTEST: &str =
+    "blocks real Redis for seconds (long enough to fail a cluster node); catalogue/standalone covers it";
+const RANDOM_KEY: &str = "the replica holds several keys: which one RANDOMKEY returns is random";
+
+/// The samples, in the order they run.
+pub const SAMPLES: &[Sample] = &[
+    // strings
+    s("SET @str hello"),
+    s("APPEND @str !!"),
+    s("GET @str"),
+    s("GETRANGE @str #0 #3"),
+    s("SUBSTR @str #0 #3"),
+    s("SETRANGE @str #1 E"),
+    s("STRLEN @str"),
+    s("GETSET @str hello"),
+    s("SETNX @str x"),
+    s("SETEX @tmp #100 v"),
+    s("PSETEX @tmp #100000 v"),
+    s("GETEX @str PERSIST"),
+    s("GETDEL @tmp"),
+    s("MSET @str hello @num 10"),
+    s("MSETNX @str2 a @num2 b"),
+    s("MGET @str @num"),
+    s("INCR @num"),
+    s("DECR @num"),
+    s("INCRBY @num #5"),
+    s("DECRBY @num #2"),
+    s("INCRBYFLOAT @num %1.5"),
+    s("LCS @str @str2"),
+    // bitmaps
+    s("SETBIT @bits #7 #1"),
+    s("GETBIT @bits #7"),
+    s("BITCOUNT @bits"),
+    s("BITPOS @bits #1"),
+    s("BITOP OR @bits2 @bits"),
+    s("BITFIELD @bits INCRBY u8 #8 #3 GET u8 #0"),
+    s("BITFIELD_RO @bits GET u8 #0"),
+    // HyperLogLog
+    s("PFADD @hll a b c"),
+    s("PFCOUNT @hll"),
+    s("PFMERGE @hll2 @hll"),
+    s("PFDEBUG ENCODING @hll"),
+    skip("PFSELFTEST", RUNS, SELFTEST),
+    // lists
+    s("RPUSH @list a b c d e f g h i j"),
+    s("LPUSH @list z"),
+    s("LPUSHX @list y"),
+    s("RPUSHX @list k"),
+    s("LLEN @list"),
+    s("LRANGE @list #0 #-1"),
+    s("LINDEX @list #0"),
+    s("LSET @list #0 Y"),
+    s("LINSERT @list BEFORE a A"),
+    s("LPOS @list a"),
+    s("LREM @list #1 A"),
+    s("LTRIM @list #0 #99"),
+    s("LPOP @list"),
+    s("RPOP @list"),
+    s("RPOPLPUSH @list @list2"),
+    s("LMOVE @list @list2 LEFT RIGHT"),
+    s("LMPOP #1 @list LEFT"),
+    s("BLPOP @list %0.01"),
+    s("BRPOP @list %0.01"),
+    s("BRPOPLPUSH @list @list2 %0.01"),
+    s("BLMOVE @list @list2 LEFT LEFT %0.01"),
+    s("BLMPOP %0.01 #1 @list RIGHT COUNT #2"),
+    // hashes
+    s("HSET @hash f v g 2"),
+    s("HSETNX @hash k v"),
+    s("HMSET @hash a 1"),
+    s("HGET @hash f"),
+    s("HMGET @hash f a x"),
+    s("HGETALL @hash"),
+    s("HKEYS @hash"),
+    s("HVALS @hash"),
+    s("HLEN @hash"),
+    s("HEXISTS @hash f"),
+    s("HSTRLEN @hash f"),
+    s("HINCRBY @hash g #3"),
+    s("HINCRBYFLOAT @hash g %0.5"),
+    m("HRANDFIELD @hash #10", Mask::Unordered),
+    s("HSCAN @hash #0"),
+    s("HDEL @hash a"),
+    // sets
+    s("SADD @set 1 2 3 4"),
+    s("SADD @set2 3 4 5"),
+    s("SADD @one solo"),
+    s("SCARD @set"),
+    s("SISMEMBER @set 1"),
+    s("SMISMEMBER @set 1 9"),
+    s("SMEMBERS @set"),
+    s("SRANDMEMBER @set #10"),
+    s("SPOP @one"),
+    s("SINTER @set @set2"),
+    s("SINTERSTORE @dset @set @set2"),
+    s("SINTERCARD #2 @set @set2"),
+    s("SUNION @set @set2"),
+    s("SUNIONSTORE @dset @set @set2"),
+    s("SDIFF @set @set2"),
+    s("SDIFFSTORE @dset @set @set2"),
+    s("SMOVE @set @set2 1"),
+    s("SREM @set 2"),
+    s("SSCAN @set #0"),
+    // sorted sets
+    s("ZADD @zset %1 a 2 b 3 c 4 d 5 e 6 f"),
+    s("ZADD @zset2 1 b 5 d 7 g"),
+    s("ZCARD @zset"),
+    s("ZCOUNT @zset %1 %2"),
+    s("ZLEXCOUNT @zset - +"),
+    s("ZSCORE @zset a"),
+    s("ZMSCORE @zset a x"),
+    s("ZINCRBY @zset %2 a"),
+    s("ZRANK @zset a"),
+    s("ZREVRANK @zset a"),
+    s("ZRANGE @zset #0 #-1 WITHSCORES"),
+    s("ZRANGEBYSCORE @zset %1 %3"),
+    s("ZRANGEBYLEX @zset - +"),
+    s("ZREVRANGE @zset #0 #1"),
+    s("ZREVRANGEBYSCORE @zset %3 %1"),
+    s("ZREVRANGEBYLEX @zset + -"),
+    s("ZRANGESTORE @dzset @zset #0 #-1"),
+    s("ZUNION #2 @zset @zset2 WITHSCORES"),
+    s("ZINTER #2 @zset @zset2"),
+    s("ZDIFF #2 @zset @zset2"),
+    s("ZUNIONSTORE @dzset #2 @zset @zset2"),
+    s("ZINTERSTORE @dzset #2 @zset @zset2"),
+    s("ZDIFFSTORE @dzset #2 @zset @zset2"),
+    s("ZINTERCARD #2 @zset @zset2"),
+    m("ZRANDMEMBER @zset #10", Mask::Unordered),
+    s("ZSCAN @zset #0"),
+    s("ZPOPMIN @zset"),
+    s("ZPOPMAX @zset"),
+    s("BZPOPMIN @zset %0.01"),
+    s("BZPOPMAX @zset %0.01"),
+    s("ZMPOP #1 @zset MIN"),
+    s("BZMPOP %0.01 #1 @zset MAX"),
+    s("ZREM @zset2 d"),
+    s("ZREMRANGEBYRANK @zset2 #0 #0"),
+    s("ZREMRANGEBYSCORE @zset2 %0 %1"),
+    s("ZREMRANGEBYLEX @zset2 - +"),
+    // geo
+    s("GEOADD @geo %13.361389 %38.115556 Palermo 15.087269 37.502669 Catania"),
+    s("GEODIST @geo Palermo Catania km"),
+    s("GEOHASH @geo Palermo"),
+    s("GEOPOS @geo Palermo"),
+    s("GEORADIUS @geo %15 %37 %200 km ASC"),
+    s("GEORADIUS_RO @geo 15 37 200 km WITHDIST ASC"),
+    s("GEORADIUSBYMEMBER @geo Palermo 200 km ASC"),
+    s("GEORADIUSBYMEMBER_RO @geo Palermo 200 km WITHCOORD ASC"),
+    s("GEOSEARCH @geo FROMLONLAT %15 %37 BYRADIUS %200 km ASC"),
+    s("GEOSEARCHSTORE @dgeo @geo FROMLONLAT 15 37 BYRADIUS 200 km"),
+    // streams
+    s("XADD @strm 1-1 f v"),
+    s("XADD @strm 2-1 f w"),
+    s("XLEN @strm"),
+    s("XRANGE @strm - +"),
+    s("XREVRANGE @strm + -"),
+    s("XREAD COUNT #1 STREAMS @strm 0"),
+    s("XGROUP CREATE @strm grp 0"),
+    s("XGROUP CREATECONSUMER @strm grp alice"),
+    s("XREADGROUP GROUP grp alice STREAMS @strm >"),
+    s("XPENDING @strm grp"),
+    s("XACK @strm grp 1-1"),
+    s("XCLAIM @strm grp bob #0 2-1 JUSTID"),
+    s("XAUTOCLAIM @strm grp carol #0 0-0 JUSTID"),
+    s("XINFO STREAM @strm"),
+    s("XINFO GROUPS @strm"),
+    m("XINFO CONSUMERS @strm grp", Mask::Numbers),
+    s("XINFO HELP"),
+    s("XDEL @strm 1-1"),
+    s("XTRIM @strm MAXLEN #10"),
+    s("XSETID @strm 5-0"),
+    s("XGROUP SETID @strm grp 0"),
+    s("XGROUP DELCONSUMER @strm grp alice"),
+    s("XGROUP DESTROY @strm grp"),
+    s("XGROUP HELP"),
+    // keyspace
+    s("EXISTS @str"),
+    s("TYPE @str"),
+    s("TTL @str"),
+    s("PTTL @str"),
+    s("EXPIRE @str #100"),
+    s("PEXPIRE @str #100000"),
+    s("EXPIREAT @str #4000000000"),
+    s("PEXPIREAT @str #4000000000000"),
+    s("EXPIRETIME @str"),
+    s("PEXPIRETIME @str"),
+    s("PERSIST @str"),
+    s("TOUCH @str @num"),
+    s("DUMP @str"),
+    s(r#"RESTORE @rest #0 "\x00\x05hello\n\x00cr\xdfve4 \n""#),
+    s(r#"RESTORE-ASKING @rest2 0 "\x00\x05hello\n\x00cr\xdfve4 \n""#),
+    s("COPY @str @copy"),
+    s("RENAME @copy @copy2"),
+    s("RENAMENX @copy2 @copy3"),
+    s("MOVE @copy3 #1"),
+    s("UNLINK @copy2 @copy3"),
+    s("DEL @rest @rest2"),
+    s("SORT @list2 ALPHA"),
+    s("SORT_RO @list2 ALPHA LIMIT #0 #2"),
+    s("OBJECT ENCODING @list2"),
+    s("OBJECT FREQ @list2"),
+    m("OBJECT IDLETIME @list2", Mask::Numbers),
+    s("OBJECT REFCOUNT @list2"),
+    s("OBJECT HELP"),
+    s("MIGRATE 127.0.0.1 7449 @nokey #0 #100"),
+    s("WAIT #0 #0"),
+    s("SWAPDB #0 #1"),
+    s("SWAPDB 0 1"),
+    // connection
+    s("PING"),
+    s("ECHO hi"),
+    s("SELECT #1"),
+    s("SELECT 0"),
+    m("CLIENT ID", Mask::Numbers),
+    s("CLIENT SETNAME sweep"),
+    s("CLIENT GETNAME"),
+    m("CLIENT INFO", Mask::ClientLine),
+    s("CLIENT LIST ID 999999"),
+    s("CLIENT KILL ID #999999"),
+    s("CLIENT PAUSE #1"),
+    s("CLIENT UNPAUSE"),
+    s("CLIENT REPLY ON"),
+    s("CLIENT NO-EVICT on"),
+    s("CLIENT CACHING yes"),
+    s("CLIENT TRACKING off"),
+    s("CLIENT TRACKINGINFO"),
+    s("CLIENT GETREDIR"),
+    s("CLIENT UNBLOCK #999999"),
+    s("CLIENT HELP"),
+    m("HELLO #2", Mask::Numbers),
+    s("AUTH nopass"),
+    own("RESET"),
+    own("QUIT"),
+    // pub/sub
+    s("PUBLISH ch m"),
+    s("SPUBLISH @chan m"),
+    own("SUBSCRIBE ch"),
+    own("PSUBSCRIBE p*"),
+    own("SSUBSCRIBE @chan"),
+    s("UNSUBSCRIBE"),
+    s("PUNSUBSCRIBE"),
+    s("SUNSUBSCRIBE"),
+    s("PUBSUB CHANNELS"),
+    s("PUBSUB NUMSUB ch"),
+    s("PUBSUB NUMPAT"),
+    s("PUBSUB SHARDCHANNELS"),
+    s("PUBSUB SHARDNUMSUB @chan"),
+    s("PUBSUB HELP"),
+    // transactions
+    s("WATCH @str"),
+    s("UNWATCH"),
+    s("MULTI"),
+    s("EXEC"),
+    s("DISCARD"),
+    // scripting
+    s(r#"EVAL "return 1" #0"#),
+    s(r#"EVAL "return redis.call('get', KEYS[1])" 1 @str"#),
+    s(r#"EVAL_RO "return redis.call('get', KEYS[1])" 1 @str"#),
+    s(r#"SCRIPT LOAD "return 1""#),
+    s("SCRIPT EXISTS e0e1f9fabfc9d4800c877a703b823ac0578ff8db"),
+    s("EVALSHA e0e1f9fabfc9d4800c877a703b823ac0578ff8db #0"),
+    s("EVALSHA_RO e0e1f9fabfc9d4800c877a703b823ac0578ff8db 0"),
+    s("SCRIPT FLUSH"),
+    s("SCRIPT KILL"),
+    s("SCRIPT DEBUG NO"),
+    Sample {
+        line: "SCRIPT DEBUG YES",
+        mask: Mask::None,
+        own: true,
+        skip: (0, ""),
+        gap: Some("the Lua debugger (LDB) is not simulated: SCRIPT DEBUG YES|SYNC answers an error"),
+    },
+    s("SCRIPT HELP"),
+    s(
+        r##"FUNCTION LOAD "#!lua name=sweep\nredis.register_function{function_name='f', callback=function(keys, args) return #keys end, flags={'no-writes'}}""##,
+    ),
+    s("FCALL f #1 @str"),
+    s("FCALL_RO f 0"),
+    s("FUNCTION LIST"),
+    s("FUNCTION DUMP"),
+    s("FUNCTION RESTORE abc"),
+    s("FUNCTION STATS"),
+    s("FUNCTION KILL"),
+    s("FUNCTION DELETE sweep"),
+    s("FUNCTION FLUSH"),
+    s("FUNCTION HELP"),
+    // server
+    s("DBSIZE"),
+    m("INFO replication", Mask::Info),
+    m("TIME", Mask::Numbers),
+    m("LASTSAVE", Mask::Numbers),
+    m("ROLE", Mask::Numbers),
+    s("LOLWUT"),
+    s("CONFIG GET maxmemory"),
+    s("CONFIG SET maxmemory-samples #5"),
+    s("CONFIG RESETSTAT"),
+    s("CONFIG REWRITE"),
+    s("CONFIG HELP"),
+    m("COMMAND", Mask::SortedDeep),
+    s("COMMAND COUNT"),
+    s("COMMAND INFO get"),
+    s("COMMAND DOCS get"),
+    m("COMMAND LIST FILTERBY ACLCAT hyperloglog", Mask::Unordered),
+    s("COMMAND GETKEYS SET a b"),
+    s("COMMAND GETKEYSANDFLAGS SET a b"),
+    s("COMMAND HELP"),
+    s("SLOWLOG RESET"),
+    s("SLOWLOG LEN"),
+    s("SLOWLOG GET"),
+    s("SLOWLOG HELP"),
+    s("LATENCY LATEST"),
+    s("LATENCY HISTORY command"),
+    s("LATENCY GRAPH command"),
+    s("LATENCY DOCTOR"),
+    s("LATENCY HISTOGRAM nosuch"),
+    s("LATENCY RESET"),
+    s("LATENCY HELP"),
+    s("MEMORY USAGE @str"),
+    s("MEMORY DOCTOR"),
+    m("MEMORY STATS", Mask::Memory),
+    s("MEMORY PURGE"),
+    gap("MEMORY MALLOC-STATS", "the simulated process has no jemalloc: it answers as a Redis built without it"),
+    s("MEMORY HELP"),
+    s("MODULE LIST"),
+    s("MODULE LOAD /nonexistent/module.so"),
+    s("MODULE LOADEX /nonexistent/module.so"),
+    s("MODULE UNLOAD nosuch"),
+    s("MODULE HELP"),
+    s("ACL WHOAMI"),
+    m("ACL CAT string", Mask::Unordered),
+    s("ACL LIST"),
+    s("ACL USERS"),
+    gap("ACL SETUSER sweep", "ACL SETUSER is not simulated: the node has only the default user"),
+    s("ACL GETUSER default"),
+    s("ACL DRYRUN default GET k"),
+    s("ACL DELUSER nosuch"),
+    s("ACL LOG RESET"),
+    s("ACL LOG"),
+    s("ACL GENPASS 0"),
+    s("ACL LOAD"),
+    s("ACL SAVE"),
+    s("ACL HELP"),
+    s("DEBUG SLEEP 0"),
+    s("SAVE"),
+    skip("BGSAVE", RUNS, FORKS),
+    skip("BGREWRITEAOF", RUNS, FORKS),
+    skip("SYNC", RUNS, SYNCS),
+    skip("PSYNC ? -1", RUNS, SYNCS),
+    s("REPLCONF listening-port 7449"),
+    s("FAILOVER"),
+    skip("REPLICAOF NO ONE", REPLICA, PROMOTES),
+    skip("SLAVEOF NO ONE", REPLICA, PROMOTES),
+    own("MONITOR"),
+    skip("SHUTDOWN NOSAVE", RUNS, STOPS),
+    // cluster
+    s("READONLY"),
+    s("READWRITE"),
+    s("ASKING"),
+    m("CLUSTER INFO", Mask::ClusterText),
+    m("CLUSTER MYID", Mask::ClusterText),
+    m("CLUSTER NODES", Mask::ClusterText),
+    m("CLUSTER SLOTS", Mask::ClusterArray),
+    m("CLUSTER SHARDS", Mask::ClusterShards),
+    skip("CLUSTER LINKS", CLUSTER, "each link's creation time, buffers and counters are the run's own"),
+    s("CLUSTER KEYSLOT somekey"),
+    s("CLUSTER COUNTKEYSINSLOT #0"),
+    s("CLUSTER GETKEYSINSLOT #0 #10"),
+    s("CLUSTER COUNT-FAILURE-REPORTS 0000000000000000000000000000000000000000"),
+    s("CLUSTER REPLICAS 0000000000000000000000000000000000000000"),
+    s("CLUSTER SLAVES 0000000000000000000000000000000000000000"),
+    s("CLUSTER FORGET 0000000000000000000000000000000000000000"),
+    s("CLUSTER REPLICATE 0000000000000000000000000000000000000000"),
+    s("CLUSTER MEET 127.0.0.1 abc"),
+    s("CLUSTER ADDSLOTS 0"),
+    s("CLUSTER ADDSLOTSRANGE 0 1"),
+    s("CLUSTER DELSLOTS 16384"),
+    s("CLUSTER DELSLOTSRANGE 16384 16384"),
+    skip("CLUSTER FLUSHSLOTS", CLUSTER, TOPOLOGY),
+    s("CLUSTER SETSLOT 0 NOSUCHSTATE"),
+    s("CLUSTER SET-CONFIG-EPOCH 1"),
+    s("CLUSTER BUMPEPOCH"),
+    s("CLUSTER SAVECONFIG"),
+    s("CLUSTER FAILOVER"),
+    skip("CLUSTER RESET", CLUSTER, TOPOLOGY),
+    s("CLUSTER HELP"),
+    // the keyspace's whole-database commands last, on a database of one key
+    s("FLUSHDB"),
+    s("FLUSHALL"),
+    s("SET @str v"),
+    skip("RANDOMKEY", REPLICA, RANDOM_KEY),
+    m("KEYS *", Mask::Unordered),
+    skip(
+        "SCAN 0",
+        REPLICA,
+        "the replica holds several keys: SCAN walks them in the order of a dict seeded per process",
+    ),
+];
