@@ -57,8 +57,10 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|clu
   --redis-sentinel    and another redis-sentinel
   --out               report directory (default: reports)
   --only              only the groups whose name contains TEXT (e.g. R7,
-                      keyslot, timing); set CHAOSLAB_FIDELITY_KEEP=1 to keep
-                      the real servers' directories and logs
+                      keyslot, timing, fuzz); set CHAOSLAB_FIDELITY_KEEP=1 to
+                      keep the real servers' directories and logs
+  --seed              the simulated side's seed, and the seed the fuzz
+                      group draws its commands from (default 1)
 
        cargo xtask reports [--check] [--browser]
 

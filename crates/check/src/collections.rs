@@ -43,7 +43,7 @@ pub fn counters(ops: &[Op], faults: &[FaultWindow]) -> CheckResult {
                 let side = if value < low { "below" } else { "above" };
                 result.count(if value < low { "reads-too-low" } else { "reads-too-high" }, 1);
                 let what = format!("counter {key} read {value}, {side} the possible range [{low}, {high}]");
-                result.violation(Evidence::new(what, &[read], faults));
+                result.violation_with(|| Evidence::new(what, &[read], faults));
             }
         }
     }
@@ -133,7 +133,7 @@ fn look(tried: &Tried<'_>, write: F, op: &Op, fin: Option<&Op>, faults: &[FaultW
             None => {
                 result.count("unexpected", 1);
                 let what = format!("key {} read element {e}, which no {} ever tried", op.key, write.name());
-                result.violation(Evidence::new(what, &[op], faults));
+                result.violation_with(|| Evidence::new(what, &[op], faults));
             }
             Some(by) if by.iter().all(|w| w.outcome == Outcome::Fail || op.precedes(w)) => {
                 result.count("failed-present", 1);
@@ -141,7 +141,7 @@ fn look(tried: &Tried<'_>, write: F, op: &Op, fin: Option<&Op>, faults: &[FaultW
                     format!("key {} read element {e}, whose every {} failed or came later", op.key, write.name());
                 let mut shown = vec![op];
                 shown.extend(by.iter().copied());
-                result.violation(Evidence::new(what, &shown, faults));
+                result.violation_with(|| Evidence::new(what, &shown, faults));
             }
             Some(_) => {}
         }
@@ -244,7 +244,7 @@ fn stale(
         if let Some(w) = acked {
             result.count("stale-reads", 1);
             let what = format!("key {} read misses element {e}, acknowledged before the read began", read.key);
-            result.violation(Evidence::new(what, &[read, w], faults));
+            result.violation_with(|| Evidence::new(what, &[read, w], faults));
         }
     }
 }
@@ -257,7 +257,7 @@ fn duplicates(ops: &[Op], faults: &[FaultWindow], result: &mut CheckResult) {
         for e in twice {
             result.count("duplicated", 1);
             let what = format!("list {} read holds element {e} more than once", op.key);
-            result.violation(Evidence::new(what, &[op], faults));
+            result.violation_with(|| Evidence::new(what, &[op], faults));
         }
     }
 }
@@ -277,7 +277,7 @@ fn prefixes(ops: &[Op], faults: &[FaultWindow], result: &mut CheckResult) {
         if !long.result.elems().starts_with(r.result.elems()) {
             result.count("incompatible-reads", 1);
             let what = format!("list {} read {} is not a prefix of the longest read {}", r.key, r.result, long.result);
-            result.violation(Evidence::new(what, &[r, long], faults));
+            result.violation_with(|| Evidence::new(what, &[r, long], faults));
         }
     }
 }
@@ -323,7 +323,7 @@ fn order(ops: &[Op], faults: &[FaultWindow], result: &mut CheckResult) {
                      acknowledged before this one began",
                     op.value, before.value
                 );
-                result.violation(Evidence::new(what, &[op, before, fin], faults));
+                result.violation_with(|| Evidence::new(what, &[op, before, fin], faults));
             }
         }
     }
@@ -379,7 +379,7 @@ fn register_key(key: &Elem, ops: &[&Op], faults: &[FaultWindow], result: &mut Ch
         if *seen != Value::Nil && by.is_empty() {
             result.count("never-written", 1);
             let what = format!("register {key} read {seen}, which no op wrote");
-            result.violation(Evidence::new(what, &[read], faults));
+            result.violation_with(|| Evidence::new(what, &[read], faults));
             continue;
         }
         // The value was set at most once: by its one writer, or (nil) at the start.
@@ -399,7 +399,7 @@ fn register_key(key: &Elem, ops: &[&Op], faults: &[FaultWindow], result: &mut Ch
             );
             let mut shown = vec![*read, replacer];
             shown.extend(set_by);
-            result.violation(Evidence::new(what, &shown, faults));
+            result.violation_with(|| Evidence::new(what, &shown, faults));
         }
     }
 }

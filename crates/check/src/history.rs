@@ -345,7 +345,8 @@ pub enum PairError {
 impl History {
     /// Pairs invocations with completions, in invocation order.
     pub fn ops(&self) -> Result<Vec<Op>, PairError> {
-        let mut ops: Vec<Op> = Vec::new();
+        // About one op per two events: no regrowth copying ops of 100,000s.
+        let mut ops: Vec<Op> = Vec::with_capacity(self.events.len() / 2 + 1);
         // Outstanding invocation per process: process -> op position (looked up only).
         let mut open: crate::fasthash::FastMap<u64, usize> = crate::fasthash::FastMap::default();
         let mut previous = 0;

@@ -66,7 +66,7 @@ fn elements(keys: &ByKey<'_>, faults: &[FaultWindow], write: F, read: F, result:
             if !present.contains(e) {
                 result.count("lost", 1);
                 let what = format!("{} {e} acknowledged on key {key} is missing from the final read", write.name());
-                result.violation(Evidence::new(what, &[op, fin], faults));
+                result.violation_with(|| Evidence::new(what, &[op, fin], faults));
             }
         }
     }
@@ -96,7 +96,7 @@ fn counters(keys: &ByKey<'_>, faults: &[FaultWindow], result: &mut CheckResult) 
                 acked.len(),
                 sum - value
             );
-            result.violation(Evidence::new(what, &[fin], faults));
+            result.violation_with(|| Evidence::new(what, &[fin], faults));
         }
     }
 }
@@ -118,7 +118,7 @@ fn registers(keys: &ByKey<'_>, faults: &[FaultWindow], result: &mut CheckResult)
                     "write of {value} to register {key} was acknowledged after every write of {seen} completed, \
                      yet the final read returns {seen}"
                 );
-                result.violation(Evidence::new(what, &[op, fin], faults));
+                result.violation_with(|| Evidence::new(what, &[op, fin], faults));
             }
         }
     }

@@ -89,9 +89,16 @@ impl CheckResult {
     /// Records a violation: the verdict becomes invalid, the evidence is kept
     /// while there is room.
     pub fn violation(&mut self, evidence: Evidence) {
+        self.violation_with(|| evidence);
+    }
+
+    /// [`CheckResult::violation`], the evidence built only while there is
+    /// room for it: wording a long list read is most of a checker's time
+    /// when many of its elements are lost.
+    pub fn violation_with(&mut self, evidence: impl FnOnce() -> Evidence) {
         self.verdict = Verdict::Invalid;
         if self.evidence.len() < MAX_EVIDENCE {
-            self.evidence.push(evidence);
+            self.evidence.push(evidence());
         }
     }
 }

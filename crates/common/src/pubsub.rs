@@ -144,6 +144,13 @@ impl PubSub {
         self.clients.get(&conn).map_or((0, 0, 0), |s| (s.channels.len(), s.patterns.len(), s.shard.len()))
     }
 
+    /// Distinct channels, patterns and shard channels with a subscriber
+    /// (INFO's `pubsub_channels`, `pubsub_patterns`, `pubsubshard_channels`).
+    pub fn totals(&self) -> (usize, usize, usize) {
+        let patterns: std::collections::BTreeSet<&[u8]> = self.patterns.iter().map(|(p, _)| p.as_slice()).collect();
+        (self.channels.len(), patterns.len(), self.shard_channels.len())
+    }
+
     /// SUBSCRIBE: one confirmation per channel, written to `out`.
     pub fn subscribe(&mut self, conn: ConnId, channels: &[Vec<u8>], out: &mut Vec<u8>) {
         let proto = self.protocol(conn);

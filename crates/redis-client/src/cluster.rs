@@ -1,9 +1,10 @@
 //! The client side of Redis Cluster, for simulated clients and workloads: the
 //! MOVED/ASK error forms, a slot map built from `CLUSTER SLOTS`, and a router
-//! that decides where each command goes, as redis-py's `RedisCluster` does —
-//! route by the key's slot, refresh the map on MOVED, send ASKING before a
-//! command retried after ASK (without touching the map), and give up after a
-//! bounded number of redirections.
+//! that decides where each command goes, as redis-py 5.x's `RedisCluster`
+//! does — route by the key's slot, patch the map on MOVED and read it again
+//! on every [`REINITIALIZE_STEPS`]th MOVED, send ASKING before a command
+//! retried after ASK (without touching the map), give up after a bounded
+//! number of redirections, and keep the startup nodes a refresh asks in turn.
 //!
 //! Everything here is pure: the caller owns the connections, feeds replies in
 //! and asks where to send next.
@@ -16,6 +17,9 @@ pub use common::slot::SLOTS;
 /// How many redirections one command may follow (redis-py's and Jedis's
 /// `RedisClusterRequestTTL`); redis-cli itself has no bound.
 pub const MAX_REDIRECTIONS: u32 = 16;
+/// redis-py's `RedisCluster(reinitialize_steps=5)`: every fifth MOVED reads
+/// the whole slot map again; the others patch the one slot.
+pub const REINITIALIZE_STEPS: u32 = 5;
 
 /// Why a CLUSTER SLOTS reply could not be read as a slot map.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -97,6 +101,10 @@ pub struct SlotMap {
     ranges: Vec<SlotRange>,
     /// Slots with an owner.
     covered: usize,
+    /// Every node the reply named, masters and replicas, in the reply's
+    /// order without repeats (redis-py's `nodes_cache`, which becomes its
+    /// startup nodes).
+    nodes: Vec<SocketAddrV4>,
 }
 
 /// Slots `start..=end` served by `addr`.
@@ -119,20 +127,57 @@ impl SlotMap {
             else {
                 return Err(SlotsError::Malformed("a range lacks start, end or master"));
             };
-            let (Some(Value::Bulk(ip)), Some(Value::Integer(port))) = (master.first(), master.get(1)) else {
-                return Err(SlotsError::Malformed("a master lacks ip or port"));
-            };
-            let ip: Ipv4Addr = std::str::from_utf8(ip)
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .ok_or(SlotsError::Malformed("a master's ip is not an IPv4 address"))?;
-            let port = u16::try_from(*port).map_err(|_| SlotsError::Malformed("a master's port is out of range"))?;
+            let owner = node_addr(master)?;
             if !(0..SLOTS as i64).contains(start) || !(*start..SLOTS as i64).contains(end) {
                 return Err(SlotsError::OutOfBounds { start: *start, end: *end });
             }
-            map.assign(*start as u16, *end as u16, SocketAddrV4::new(ip, port));
+            map.assign(*start as u16, *end as u16, owner);
+            map.add_node(owner);
+            for replica in &fields[3..] {
+                let Value::Array(replica) = replica else {
+                    return Err(SlotsError::Malformed("a replica is not an array"));
+                };
+                map.add_node(node_addr(replica)?);
+            }
         }
         Ok(map)
+    }
+
+    fn add_node(&mut self, addr: SocketAddrV4) {
+        if !self.nodes.contains(&addr) {
+            self.nodes.push(addr);
+        }
+    }
+
+    /// The nodes the reply named, masters and replicas, in its order.
+    pub fn nodes(&self) -> &[SocketAddrV4] {
+        &self.nodes
+    }
+
+    /// Adds what `other` says about slots this map has no owner for, and the
+    /// nodes it names (redis-py merging the replies of several startup nodes
+    /// while none covers every slot: the first answer for a slot wins).
+    pub fn merge_missing(&mut self, other: &SlotMap) {
+        for r in &other.ranges {
+            let mut gaps = Vec::new();
+            let mut cursor = r.start;
+            let first = self.ranges.partition_point(|e| e.end < r.start);
+            for e in self.ranges[first..].iter().take_while(|e| e.start <= r.end) {
+                if cursor < e.start {
+                    gaps.push((cursor, e.start - 1));
+                }
+                cursor = e.end.saturating_add(1);
+            }
+            if cursor <= r.end && usize::from(cursor) < SLOTS {
+                gaps.push((cursor, r.end));
+            }
+            for (start, end) in gaps {
+                self.assign(start, end, r.addr);
+            }
+        }
+        for &n in &other.nodes {
+            self.add_node(n);
+        }
     }
 
     /// The master serving `slot`, if the map knows one.
@@ -190,6 +235,19 @@ impl SlotMap {
     }
 }
 
+/// A node's `[ip, port, ...]` in a CLUSTER SLOTS range.
+fn node_addr(fields: &[Value]) -> Result<SocketAddrV4, SlotsError> {
+    let (Some(Value::Bulk(ip)), Some(Value::Integer(port))) = (fields.first(), fields.get(1)) else {
+        return Err(SlotsError::Malformed("a node lacks ip or port"));
+    };
+    let ip: Ipv4Addr = std::str::from_utf8(ip)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or(SlotsError::Malformed("a node's ip is not an IPv4 address"))?;
+    let port = u16::try_from(*port).map_err(|_| SlotsError::Malformed("a node's port is out of range"))?;
+    Ok(SocketAddrV4::new(ip, port))
+}
+
 /// The position of a command's first key, for routing (0 for keyless commands).
 fn first_key(args: &[Vec<u8>]) -> Option<&[u8]> {
     const KEYLESS: [&[u8]; 9] =
@@ -226,21 +284,59 @@ pub struct Router {
     pub map: SlotMap,
     /// Where to send commands whose slot has no known owner, and where to ask for a refresh.
     pub seed: SocketAddrV4,
+    /// redis-py's startup nodes: the nodes a refresh asks, in turn, for the
+    /// map; the seeds at first, then every node the last map named. A node
+    /// that failed a command leaves them until a map names it again.
+    startup: Vec<SocketAddrV4>,
     redirections: u32,
-    moved_since_refresh: bool,
+    /// MOVED replies since the last refresh they caused (redis-py's
+    /// `reinitialize_counter`).
+    moved: u32,
+    refresh_due: bool,
 }
 
 impl Router {
     /// A router that knows only a seed node.
     pub fn new(seed: SocketAddrV4) -> Router {
-        Router { map: SlotMap::default(), seed, redirections: 0, moved_since_refresh: false }
+        Router::with_startup(vec![seed])
+    }
+
+    /// A router whose refreshes ask `seeds` in order (`seeds` not empty).
+    pub fn with_startup(seeds: Vec<SocketAddrV4>) -> Router {
+        let seed = seeds[0];
+        Router { map: SlotMap::default(), seed, startup: seeds, redirections: 0, moved: 0, refresh_due: false }
     }
 
     /// Where a new command goes.
     pub fn start(&mut self, args: &[Vec<u8>]) -> Route {
         self.redirections = 0;
-        let addr = first_key(args).and_then(|k| self.map.owner(key_slot(k))).unwrap_or(self.seed);
+        let addr = self.route(args).unwrap_or(self.seed);
         Route::Send { addr, asking: false }
+    }
+
+    /// A new command's redirections start from zero.
+    pub fn new_command(&mut self) {
+        self.redirections = 0;
+    }
+
+    /// The node serving a command's key by the map (the seed for keyless
+    /// commands); `None`: the key's slot has no known owner.
+    pub fn route(&self, args: &[Vec<u8>]) -> Option<SocketAddrV4> {
+        match first_key(args) {
+            Some(k) => self.map.owner(key_slot(k)),
+            None => Some(self.seed),
+        }
+    }
+
+    /// The startup nodes, in the order a refresh asks them.
+    pub fn startup(&self) -> &[SocketAddrV4] {
+        &self.startup
+    }
+
+    /// A command to `addr` failed on its connection: redis-py drops the node
+    /// from its startup nodes before it reads the map again.
+    pub fn forget(&mut self, addr: SocketAddrV4) {
+        self.startup.retain(|&a| a != addr);
     }
 
     /// Feeds the reply to the last send; says what to do next.
@@ -258,25 +354,42 @@ impl Router {
         }
         match redirect {
             Redirect::Moved { slot, addr } => {
-                self.map.moved(slot, addr);
-                // A MOVED means the whole map may be stale: redis-py refreshes it
-                // before the next command rather than trusting one patched slot.
-                self.moved_since_refresh = true;
+                // redis-py patches the slot, except on every fifth MOVED,
+                // which reads the whole map again instead.
+                self.moved += 1;
+                if self.moved >= REINITIALIZE_STEPS {
+                    self.moved = 0;
+                    self.refresh_due = true;
+                } else {
+                    self.map.moved(slot, addr);
+                }
                 Route::Send { addr, asking: false }
             }
             Redirect::Ask { addr, .. } => Route::Send { addr, asking: true },
         }
     }
 
-    /// Whether a MOVED was seen since the map was last loaded.
+    /// Whether the map must be read again before the command goes on: a
+    /// [`REINITIALIZE_STEPS`]th MOVED came, or the map owns no slot.
     pub fn needs_refresh(&self) -> bool {
-        self.moved_since_refresh || !self.map.owns_any()
+        self.refresh_due || !self.map.owns_any()
     }
 
-    /// Installs a freshly read map.
+    /// A refresh starts: the MOVED that asked for it is answered, whatever
+    /// the refresh finds.
+    pub fn refresh_started(&mut self) {
+        self.refresh_due = false;
+    }
+
+    /// Installs a freshly read map; its nodes become the startup nodes
+    /// (redis-py's `dynamic_startup_nodes=True`).
+    /// A map naming no node leaves the startup nodes as they were.
     pub fn refreshed(&mut self, map: SlotMap) {
+        if !map.nodes.is_empty() {
+            self.startup = map.nodes.clone();
+        }
         self.map = map;
-        self.moved_since_refresh = false;
+        self.refresh_due = false;
     }
 }
 
@@ -394,7 +507,7 @@ mod tests {
         assert_eq!(r.start(&set), Route::Send { addr: addr(6381), asking: false });
         let moved = Value::error("MOVED 12706 127.0.0.1:6383");
         assert_eq!(r.reply(moved.clone()), Route::Send { addr: addr(6383), asking: false });
-        assert!(r.needs_refresh());
+        assert!(!r.needs_refresh(), "one MOVED patches the slot");
         assert_eq!(r.reply(Value::error("ASK 12706 127.0.0.1:6382")), Route::Send { addr: addr(6382), asking: true });
         assert_eq!(r.map.owner(12706), Some(addr(6383)), "ASK leaves the map alone");
         assert_eq!(r.reply(Value::ok()), Route::Done(Value::ok()));
@@ -404,5 +517,66 @@ mod tests {
             assert!(matches!(r.reply(moved.clone()), Route::Send { .. }));
         }
         assert_eq!(r.reply(moved.clone()), Route::Done(moved));
+    }
+
+    fn full_map(ports: [u16; 3]) -> SlotMap {
+        let node = |port: u16| Value::Array(vec![Value::Bulk(b"127.0.0.1".to_vec()), Value::Integer(i64::from(port))]);
+        let range = |a: i64, b: i64, master: u16, replica: u16| {
+            Value::Array(vec![Value::Integer(a), Value::Integer(b), node(master), node(replica)])
+        };
+        let [a, b, c] = ports;
+        let reply =
+            Value::Array(vec![range(0, 5460, a, a + 3), range(5461, 10922, b, b + 3), range(10923, 16383, c, a + 3)]);
+        SlotMap::from_cluster_slots(&reply).unwrap()
+    }
+
+    /// redis-py 5.x: every fifth MOVED reads the map again instead of
+    /// patching the slot; the map's nodes, replicas too, in the reply's order,
+    /// become the startup nodes; a node whose command failed leaves them.
+    #[test]
+    fn every_fifth_moved_refreshes_and_startup_nodes_follow_the_map() {
+        let mut r = Router::with_startup(vec![addr(7001), addr(7002)]);
+        r.refreshed(full_map([7001, 7002, 7003]));
+        assert_eq!(r.startup(), [addr(7001), addr(7004), addr(7002), addr(7005), addr(7003)]);
+        let moved = |slot: u16| Value::error(format!("MOVED {slot} 127.0.0.1:7009"));
+        for slot in 0..4 {
+            r.new_command();
+            assert_eq!(r.reply(moved(slot)), Route::Send { addr: addr(7009), asking: false });
+            assert!(!r.needs_refresh(), "MOVED {}: the slot is patched", slot + 1);
+            assert_eq!(r.map.owner(slot), Some(addr(7009)));
+        }
+        r.new_command();
+        r.reply(moved(4));
+        assert!(r.needs_refresh(), "the fifth MOVED");
+        assert_eq!(r.map.owner(4), Some(addr(7001)), "not patched: the map is read again");
+        r.forget(addr(7004));
+        assert_eq!(r.startup(), [addr(7001), addr(7002), addr(7005), addr(7003)]);
+        r.refreshed(SlotMap::default());
+        assert!(r.needs_refresh(), "an empty map refreshes again");
+        assert_eq!(r.startup().len(), 4, "an empty map leaves the startup nodes");
+        r.refreshed(full_map([7001, 7002, 7003]));
+        assert!(!r.needs_refresh());
+        assert_eq!(r.startup()[1], addr(7004), "named again, back in the startup nodes");
+        assert_eq!(r.route(&args("get k1")), Some(addr(7003)));
+        assert_eq!(r.route(&args("ping")), Some(addr(7001)), "keyless: the seed");
+    }
+
+    #[test]
+    fn merged_replies_keep_the_first_answer_for_each_slot() {
+        let owner = |port: u16, a: i64, b: i64| {
+            let node = Value::Array(vec![Value::Bulk(b"127.0.0.1".to_vec()), Value::Integer(i64::from(port))]);
+            Value::Array(vec![Value::Integer(a), Value::Integer(b), node])
+        };
+        let partial = |ranges: Vec<Value>| SlotMap::from_cluster_slots(&Value::Array(ranges)).unwrap();
+        let mut map = partial(vec![owner(1, 100, 199), owner(2, 300, 399)]);
+        map.merge_missing(&partial(vec![owner(3, 0, 16383)]));
+        assert_eq!(map.covered(), SLOTS);
+        for (slot, port) in [(0, 3), (99, 3), (100, 1), (199, 1), (200, 3), (300, 2), (399, 2), (400, 3), (16383, 3)] {
+            assert_eq!(map.owner(slot), Some(addr(port)), "slot {slot}");
+        }
+        assert_eq!(map.nodes(), [addr(1), addr(2), addr(3)]);
+        let mut empty = SlotMap::default();
+        empty.merge_missing(&partial(vec![owner(4, 16383, 16383)]));
+        assert_eq!((empty.covered(), empty.owner(16383)), (1, Some(addr(4))));
     }
 }

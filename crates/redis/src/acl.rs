@@ -12,63 +12,6 @@ use sim::Ctx;
 /// ACL SETUSER's answer: other users are not simulated.
 const NO_SETUSER: &str = "ERR ACL SETUSER is not simulated: the node has only the default user";
 
-const HELP: &[&str] = &[
-    "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-    "CAT [<category>]",
-    "    List all commands that belong to <category>, or all command categories",
-    "    when no category is specified.",
-    "DELUSER <username> [<username> ...]",
-    "    Delete a list of users.",
-    "DRYRUN <username> <command> [<arg> ...]",
-    "    Returns whether the user can execute the given command without executing the command.",
-    "GETUSER <username>",
-    "    Get the user's details.",
-    "GENPASS [<bits>]",
-    "    Generate a secure 256-bit user password. The optional `bits` argument can",
-    "    be used to specify a different size.",
-    "LIST",
-    "    Show users details in config file format.",
-    "LOAD",
-    "    Reload users from the ACL file.",
-    "LOG [<count> | RESET]",
-    "    Show the ACL log entries.",
-    "SAVE",
-    "    Save the current config to the ACL file.",
-    "SETUSER <username> <attribute> [<attribute> ...]",
-    "    Create or modify a user with the specified attributes.",
-    "USERS",
-    "    List all the registered usernames.",
-    "WHOAMI",
-    "    Return the current connection username.",
-    "HELP",
-    "    Prints this help.",
-];
-
-/// ACL categories in the order ACL CAT lists them (`ACLCommandCategories`).
-const CATEGORIES: &[&str] = &[
-    "keyspace",
-    "read",
-    "write",
-    "set",
-    "sortedset",
-    "list",
-    "hash",
-    "string",
-    "bitmap",
-    "hyperloglog",
-    "geo",
-    "stream",
-    "pubsub",
-    "admin",
-    "fast",
-    "slow",
-    "blocking",
-    "dangerous",
-    "connection",
-    "transaction",
-    "scripting",
-];
-
 fn syntax(sub: &[u8]) -> Value {
     Value::error(format!(
         "ERR unknown subcommand or wrong number of arguments for '{}'. Try ACL HELP.",
@@ -91,7 +34,7 @@ impl Server {
             b"getuser" => Value::Nil,
             b"cat" => match args.get(2) {
                 _ if args.len() > 3 => syntax(&args[1]),
-                None => Value::Array(CATEGORIES.iter().copied().map(Value::bulk).collect()),
+                None => Value::Array(common::acl::CATEGORIES.iter().copied().map(Value::bulk).collect()),
                 Some(cat) => category_commands(&text(cat)),
             },
             b"log" => match args.get(2) {
@@ -113,7 +56,7 @@ impl Server {
             b"load" | b"save" => Value::error(
                 "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.",
             ),
-            _ => crate::modules::help(HELP),
+            _ => crate::modules::help(common::acl::HELP),
         }
     }
 
@@ -144,7 +87,7 @@ impl Server {
 
 /// ACL CAT <category>: the commands of the table in it (only those this node simulates).
 fn category_commands(cat: &str) -> Value {
-    if !CATEGORIES.iter().any(|c| c.eq_ignore_ascii_case(cat)) {
+    if !common::acl::CATEGORIES.iter().any(|c| c.eq_ignore_ascii_case(cat)) {
         return Value::error(format!("ERR Unknown category '{cat}'"));
     }
     let tag = format!("@{}", cat.to_ascii_lowercase());

@@ -135,13 +135,15 @@ fn bitcount(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         2 => bit_range(0, -1, s.len(), false),
         4 | 5 => {
             let (Some(start), Some(end)) = (parse_int(&args[2]), parse_int(&args[3])) else { return not_an_integer() };
+            // 7.0.15 answers an empty negative range before it reads the unit:
+            // `BITCOUNT k -1 -2 WORD` is 0, `BITCOUNT k 1 0 WORD` a syntax error
+            if start < 0 && end < 0 && start > end {
+                return Value::Integer(0);
+            }
             let bits = match unit(args, 4) {
                 Ok(b) => b,
                 Err(e) => return e,
             };
-            if start < 0 && end < 0 && start > end {
-                return Value::Integer(0);
-            }
             bit_range(start, end, s.len(), bits)
         }
         _ => return Value::error("ERR syntax error"),

@@ -6,32 +6,6 @@
 use crate::command_table::{self, Begin, Command, Doc, Find};
 use resp::Value;
 
-/// COMMAND HELP, as 7.0.15 prints it (GETKEYSANDFLAGS and DOCS are listed
-/// there though the simulator does not implement them).
-const HELP: &[&str] = &[
-    "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-    "(no subcommand)",
-    "    Return details about all Redis commands.",
-    "COUNT",
-    "    Return the total number of commands in this Redis server.",
-    "LIST",
-    "    Return a list of all commands in this Redis server.",
-    "INFO [<command-name> ...]",
-    "    Return details about multiple Redis commands.",
-    "    If no command names are given, documentation details for all",
-    "    commands are returned.",
-    "DOCS [<command-name> ...]",
-    "    Return documentation details about multiple Redis commands.",
-    "    If no command names are given, documentation details for all",
-    "    commands are returned.",
-    "GETKEYS <full-command>",
-    "    Return the keys from a full Redis command.",
-    "GETKEYSANDFLAGS <full-command>",
-    "    Return the keys and the access flags from a full Redis command.",
-    "HELP",
-    "    Prints this help.",
-];
-
 /// COMMAND [subcommand ...]; the subcommand's arity is checked here, from
 /// the table's docs, as processCommand checks a subcommand's.
 pub(crate) fn command(args: &[Vec<u8>]) -> Value {
@@ -59,7 +33,7 @@ pub(crate) fn command(args: &[Vec<u8>]) -> Value {
         }
         "getkeys" => getkeys(&args[2..], false),
         "getkeysandflags" => getkeys(&args[2..], true),
-        "help" => Value::Array(HELP.iter().map(|l| Value::Simple((*l).to_owned())).collect()),
+        "help" => common::help_reply(common::client::COMMAND_HELP),
         _ => unreachable!("redis: COMMAND {sub_name} is in the docs but not here"),
     }
 }

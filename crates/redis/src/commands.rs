@@ -4,7 +4,7 @@
 use crate::command_table::Command;
 use crate::keyspace::{Data, Exec};
 use resp::Value;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 
 /// The longest command name in [`crate::command_table`] fits in this many bytes.
 pub(crate) const NAME_MAX: usize = 20;
@@ -364,6 +364,9 @@ fn rename(nx: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if db.big.remove(src) {
         db.big.insert(dst.clone());
     }
+    if db.plain.remove(src) {
+        db.plain.insert(dst.clone());
+    }
     if !db.blocking.is_empty() {
         db.signal_ready(dst, &value);
     }
@@ -450,7 +453,7 @@ fn expire(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
 /// `LPUSH`/`RPUSH key element...`: the new length. LPUSH inserts one at a time, so `LPUSH l a b` leaves `b a`.
 fn push(front: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let elements = &args[2..];
-    let fill = |list: &mut VecDeque<Vec<u8>>| {
+    let fill = |list: &mut crate::memory::List| {
         for e in elements {
             if front {
                 list.push_front(e.clone());
@@ -464,9 +467,9 @@ fn push(front: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         Some(Data::List(list)) => fill(list),
         Some(_) => return wrong_type(),
         None => {
-            let mut list = VecDeque::new();
+            let mut list = crate::memory::List::default();
             let len = fill(&mut list);
-            x.db().insert(args[1].clone(), Data::List(list));
+            x.db().insert(args[1].clone(), Data::List(Box::new(list)));
             len
         }
     };
@@ -585,6 +588,11 @@ pub(crate) fn hset(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             created
         }
     };
+    // hashTypeTryConversion looks at the arguments before any is set: a long
+    // one converts the hash even if a later pair overwrites it with a short one
+    if args[2..].iter().any(|a| a.len() > crate::rdb::HASH_MAX_LISTPACK_VALUE) {
+        x.db().convert(&args[1]);
+    }
     x.dirty += (args.len() as u64 - 2) / 2;
     x.propagate(args);
     Value::Integer(created)
@@ -889,7 +897,10 @@ fn scan_resume_key(cursor: u64) -> Vec<u8> {
 /// `SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]`.
 fn set(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let (mut nx, mut xx, mut get, mut keepttl) = (false, false, false, false);
-    let mut expire_at: Option<i64> = None;
+    // parseExtendedStringArgumentsOrReply: every option parses before the
+    // expire value is read, and the same unit again replaces it
+    // (`SET k v EX abc EX 1` is OK; `SET k v PX 0 NX XX` a syntax error)
+    let mut expire: Option<(Vec<u8>, &[u8])> = None;
     let mut i = 3;
     while i < args.len() {
         let opt = args[i].to_ascii_uppercase();
@@ -898,26 +909,34 @@ fn set(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             b"NX" if !xx => nx = true,
             b"XX" if !nx => xx = true,
             b"GET" => get = true,
-            b"KEEPTTL" if expire_at.is_none() => keepttl = true,
-            b"EX" | b"PX" | b"EXAT" | b"PXAT" if has_next && expire_at.is_none() && !keepttl => {
-                let Some(n) = parse_int(&args[i + 1]) else { return not_an_integer() };
-                let at = match opt.as_slice() {
-                    b"EX" if n > 0 => n.checked_mul(1000).and_then(|ms| ms.checked_add(x.now_ms)),
-                    b"PX" if n > 0 => n.checked_add(x.now_ms),
-                    b"EXAT" if n > 0 => n.checked_mul(1000),
-                    b"PXAT" if n > 0 => Some(n),
-                    _ => None,
-                };
-                match at {
-                    Some(at) => expire_at = Some(at),
-                    None => return Value::error("ERR invalid expire time in 'set' command"),
-                }
+            b"KEEPTTL" if expire.is_none() => keepttl = true,
+            b"EX" | b"PX" | b"EXAT" | b"PXAT"
+                if has_next && !keepttl && expire.as_ref().is_none_or(|(unit, _)| *unit == opt) =>
+            {
+                expire = Some((opt, &args[i + 1]));
                 i += 1;
             }
             _ => return Value::error("ERR syntax error"),
         }
         i += 1;
     }
+    let expire_at = match expire {
+        None => None,
+        Some((unit, n)) => {
+            let Some(n) = parse_int(n) else { return not_an_integer() };
+            let at = match unit.as_slice() {
+                b"EX" if n > 0 => n.checked_mul(1000).and_then(|ms| ms.checked_add(x.now_ms)),
+                b"PX" if n > 0 => n.checked_add(x.now_ms),
+                b"EXAT" if n > 0 => n.checked_mul(1000),
+                b"PXAT" if n > 0 => Some(n),
+                _ => None,
+            };
+            match at {
+                Some(at) => Some(at),
+                None => return Value::error("ERR invalid expire time in 'set' command"),
+            }
+        }
+    };
     let db_index = x.db;
     let slot = x.lookup_mut(&args[1]);
     let exists = slot.is_some();
@@ -932,15 +951,14 @@ fn set(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         return if get { reply_old() } else { Value::Nil };
     }
     match slot {
-        // Overwritten in place: one lookup, and the buffers of key and value are
-        // reused, unless the old buffer is much bigger than the new value needs.
-        Some(Data::Str(v)) if v.capacity() <= (2 * args[2].len()).max(64) => {
-            v.clear();
-            v.extend_from_slice(&args[2]);
-        }
+        // Overwritten in place (one lookup) with a new buffer: writing into the
+        // old one would first read it, a cache miss in a big keyspace, where a
+        // new buffer comes from memory just freed and freeing the old one does
+        // not read it.
         Some(other) => {
             let stream_gone = matches!(other, Data::Stream(_));
             *other = Data::Str(args[2].clone());
+            x.dbs[db_index].forget_encoding(&args[1]);
             if stream_gone {
                 x.dbs[db_index].signal_stream(&args[1]);
             }

@@ -94,6 +94,13 @@ fn getex(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         }
         j += 1;
     }
+    // getexCommand: the key and its type before the expire value (a missing
+    // key answers nil whatever `EX` says)
+    let value = match x.lookup(&args[1]) {
+        None => return Value::Nil,
+        Some(Data::Str(v)) => v.clone(),
+        Some(_) => return wrong_type(),
+    };
     let at = match &unit {
         None => None,
         Some((opt, n)) => {
@@ -107,11 +114,6 @@ fn getex(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
                 None => return Value::error("ERR invalid expire time in 'getex' command"),
             }
         }
-    };
-    let value = match x.lookup(&args[1]) {
-        None => return Value::Nil,
-        Some(Data::Str(v)) => v.clone(),
-        Some(_) => return wrong_type(),
     };
     let key = &args[1];
     match at {
@@ -152,15 +154,15 @@ fn lpos(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
                 Some(i64::MIN) => rank = -1,
                 Some(r) => rank = r,
             },
+            // getRangeLongFromObjectOrReply with a message: a non-integer
+            // gets the range's message too (`COUNT abc`: "can't be negative")
             b"count" => match parse_int(arg) {
-                None => return not_an_integer(),
-                Some(c) if c < 0 => return Value::error("ERR COUNT can't be negative"),
-                Some(c) => count = Some(c),
+                Some(c) if c >= 0 => count = Some(c),
+                _ => return Value::error("ERR COUNT can't be negative"),
             },
             b"maxlen" => match parse_int(arg) {
-                None => return not_an_integer(),
-                Some(m) if m < 0 => return Value::error("ERR MAXLEN can't be negative"),
-                Some(m) => maxlen = m,
+                Some(m) if m >= 0 => maxlen = m,
+                _ => return Value::error("ERR MAXLEN can't be negative"),
             },
             _ => return Value::error("ERR syntax error"),
         }
@@ -462,9 +464,12 @@ fn copy(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if exists && !replace {
         return Value::Integer(0);
     }
+    // dupStringObject and the other dup functions keep the encoding
+    let marks = x.db().encoding_marks(src);
     let target = &mut x.dbs[to_db];
     target.remove(dst);
     target.insert(dst.clone(), value);
+    target.set_encoding_marks(dst, marks);
     if let Some(at) = expires {
         target.expires.insert(dst.clone(), at);
     }
@@ -513,9 +518,12 @@ fn move_key(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         return Value::Integer(0);
     }
     let expires = x.db().expires.get(key).copied();
+    // the value object moves, encoding included
+    let marks = x.db().encoding_marks(key);
     x.db().remove(key);
     let target = &mut x.dbs[to];
     target.insert(key.clone(), value);
+    target.set_encoding_marks(key, marks);
     if let Some(at) = expires {
         target.expires.insert(key.clone(), at);
     }

@@ -143,6 +143,8 @@ pub struct Config {
     pub cluster: ClusterConfig,
     /// `maxmemory`, its policy and knobs.
     pub maxmemory: crate::memory::MaxMemory,
+    /// The directives of [`crate::config_table`] set away from their default.
+    pub(crate) others: std::collections::BTreeMap<&'static str, String>,
 }
 
 /// The `cluster-*` directives (Redis Cluster mode).
@@ -234,6 +236,7 @@ impl Config {
             output_limits: crate::output::OutputLimits::default(),
             cluster: ClusterConfig::default(),
             maxmemory: crate::memory::MaxMemory::default(),
+            others: std::collections::BTreeMap::new(),
         }
     }
 
@@ -400,14 +403,11 @@ impl Config {
             "cluster-allow-reads-when-down" => self.cluster.allow_reads_when_down = yes_no(one()?)?,
             "cluster-replica-no-failover" => self.cluster.replica_no_failover = yes_no(one()?)?,
             _ if self.maxmemory.get(name).is_some() => self.maxmemory.apply(name, one()?)?,
-            // Accepted because they change nothing the simulator models.
             _ => {
-                if args.is_empty() {
-                    return Err("wrong number of arguments".to_owned());
-                }
-                if !from_file && IMMUTABLE_INERT.contains(&name) {
-                    return Err("can't set immutable config".to_owned());
-                }
+                let param = crate::config_table::find(name)
+                    .ok_or_else(|| format!("directive `{name}` is not simulated yet"))?;
+                let value = param.check(args, from_file)?;
+                self.others.insert(param.name, value);
             }
         }
         Ok(())
@@ -475,8 +475,14 @@ impl Config {
             "cluster-require-full-coverage" => yn(self.cluster.require_full_coverage),
             "cluster-allow-reads-when-down" => yn(self.cluster.allow_reads_when_down),
             "cluster-replica-no-failover" => yn(self.cluster.replica_no_failover),
-            _ => return self.maxmemory.get(name),
+            _ => return self.maxmemory.get(name).or_else(|| self.other(name)),
         })
+    }
+
+    /// A [`crate::config_table`] directive's value, by its canonical name.
+    fn other(&self, name: &str) -> Option<String> {
+        let param = crate::config_table::PARAMS.iter().find(|p| p.name == name)?;
+        Some(self.others.get(param.name).cloned().unwrap_or_else(|| param.default.to_owned()))
     }
 
     /// `CONFIG GET` for one pattern: (name, value) pairs in table order, matching
@@ -486,7 +492,8 @@ impl Config {
         let pattern = pattern.to_ascii_lowercase();
         let matches = |name: &str| common::glob::glob_match(&pattern, name.as_bytes());
         let mut out = Vec::new();
-        for &(name, alias) in GETTABLE.iter().chain(&crate::memory::DIRECTIVES) {
+        let others = crate::config_table::PARAMS.iter().map(|p| (p.name, p.alias));
+        for (name, alias) in GETTABLE.iter().chain(&crate::memory::DIRECTIVES).copied().chain(others) {
             let Some(value) = self.get(name) else { continue };
             if matches(name) {
                 out.push((name.to_owned(), value.clone()));
@@ -522,7 +529,7 @@ const GETTABLE: &[(&str, Option<&str>)] = &[
     ("replica-read-only", Some("slave-read-only")),
     ("replica-serve-stale-data", Some("slave-serve-stale-data")),
     ("replica-priority", Some("slave-priority")),
-    ("replica-announced", Some("slave-announced")),
+    ("replica-announced", None),
     ("min-replicas-to-write", Some("min-slaves-to-write")),
     ("min-replicas-max-lag", Some("min-slaves-max-lag")),
     ("save", None),
@@ -552,12 +559,6 @@ const GETTABLE: &[(&str, Option<&str>)] = &[
     ("cluster-replica-no-failover", Some("cluster-slave-no-failover")),
 ];
 
-/// Directives accepted because they do not change anything the simulator models.
-const INERT: &[&str] =
-    &["daemonize", "protected-mode", "dir", "logfile", "pidfile", "supervised", "tcp-keepalive", "timeout"];
-/// Of those, the ones Redis refuses to change at runtime.
-const IMMUTABLE_INERT: &[&str] = &["daemonize", "pidfile", "supervised"];
-
 /// The canonical name of a directive or alias this node accepts.
 pub fn canonical(name: &str) -> Option<&'static str> {
     let lower = name.to_ascii_lowercase();
@@ -567,7 +568,6 @@ pub fn canonical(name: &str) -> Option<&'static str> {
         "slave-read-only" => "replica-read-only",
         "slave-serve-stale-data" => "replica-serve-stale-data",
         "slave-priority" => "replica-priority",
-        "slave-announced" => "replica-announced",
         "min-slaves-to-write" => "min-replicas-to-write",
         "min-slaves-max-lag" => "min-replicas-max-lag",
         "lua-time-limit" => "busy-reply-threshold",
@@ -580,8 +580,8 @@ pub fn canonical(name: &str) -> Option<&'static str> {
         .iter()
         .chain(&crate::memory::DIRECTIVES)
         .map(|(n, _)| *n)
-        .chain(INERT.iter().copied())
         .find(|n| *n == alias)
+        .or_else(|| crate::config_table::find(alias).map(|p| p.name))
         .filter(|n| *n != "hz")
 }
 
@@ -693,7 +693,7 @@ mod tests {
             vec![
                 (0, "port 6380 differs from the node's port 6379 in the topology".to_owned()),
                 (1, "argument couldn't be parsed into an integer".to_owned()),
-                (2, "directive `zset-max-listpack-entries` is not simulated yet by chaoslab's redis node".to_owned()),
+                (2, "only its default (\"128\") is simulated by chaoslab".to_owned()),
                 (3, "wrong number of arguments".to_owned()),
                 (4, "argument must be 'yes' or 'no'".to_owned()),
             ]

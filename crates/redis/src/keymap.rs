@@ -1,33 +1,29 @@
 //! [`KeyMap`]: a database's keys and values, found by hashing and listed in
 //! key order.
 //!
-//! A command touches one key at a time, and in an ordered tree of a million
-//! keys each of the twenty-odd comparisons on the way down reads another key's
-//! heap buffer, a cache miss each. Here a key is found through an
-//! open-addressing index of its hash (linear probing, at most half full), so a
-//! lookup reads one index slot, one entry and the key's bytes. The order SCAN,
-//! KEYS, RANDOMKEY and the RDB walk is a sorted set of the keys built by the
-//! first walk and kept up to date from then on, so a node nobody walks pays
-//! nothing for it. Hash values never decide anything a user sees: the walks go
-//! by key order, and the index only finds keys.
+//! A command touches one key at a time, and in a keyspace of a million keys
+//! every line a lookup reads is likely a cache miss. So the keys sit in a
+//! Swiss table ([`hashbrown::HashTable`]) whose slots hold the entries
+//! themselves, short keys inline: a lookup reads a group of one-byte hash tags
+//! (a small array that stays cached) and then the entry, whose first bytes
+//! are the key it compares. The order SCAN, KEYS, RANDOMKEY and the RDB walk
+//! is a sorted set of the keys built by the first walk and kept up to date
+//! from then on, so a node nobody walks pays nothing for it. Hash values
+//! never decide anything a user sees: the walks go by key order, the
+//! unordered walks only feed sums, and the table only finds keys.
 
 use crate::keyspace::Data;
 use crate::memory::Meta;
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry as Slot;
 use std::cell::{Cell, OnceCell};
 use std::collections::BTreeSet;
-
-/// Marks a free index slot.
-const EMPTY: u32 = u32::MAX;
 
 /// Keys and their values; walks go in key order, as a `BTreeMap`'s would.
 #[derive(Clone, Default)]
 pub struct KeyMap {
-    /// Keys, values and their bookkeeping, in the order their history of
-    /// inserts and removals left them.
-    entries: Vec<Entry>,
-    /// (hash of the key, entry number); `EMPTY` numbers a free slot. Its length is
-    /// zero or a power of two at least twice the number of entries.
-    index: Vec<(u32, u32)>,
+    /// Keys, values and their bookkeeping, each in its slot of the table.
+    table: HashTable<Entry>,
     /// Every key, sorted: built by the first walk, then kept up to date.
     order: OnceCell<BTreeSet<Vec<u8>>>,
 }
@@ -37,66 +33,129 @@ pub struct KeyMap {
 /// lookup and, in a big keyspace, the fewest cache misses.
 #[derive(Clone)]
 struct Entry {
-    key: Vec<u8>,
+    key: Key,
     value: Data,
-    meta: Option<Meta>,
+    meta: Bookkeeping,
     /// The value's digest as [`KeyMap::digests_unordered`] last computed it,
     /// 0 when not known: a write to the value forgets it, so a dataset digest
     /// rehashes only the values written since the last one.
     digest: Cell<u64>,
 }
 
-fn hash(key: &[u8]) -> u32 {
-    // The low half of XXH3-64, a frozen function: the same slots on every machine.
-    twox_hash::XxHash3_64::oneshot(key) as u32
+/// An `Option<Meta>` in 16 bytes rather than 24, so that an entry fits in
+/// 80 bytes (its lines are what a lookup in a big keyspace waits for).
+#[derive(Clone, Copy, Default)]
+struct Bookkeeping {
+    bytes: u64,
+    field: u32,
+    measured: bool,
+}
+
+impl Bookkeeping {
+    fn get(self) -> Option<Meta> {
+        self.measured.then_some(Meta { field: self.field, bytes: self.bytes })
+    }
+
+    fn set(&mut self, meta: Meta) {
+        *self = Bookkeeping { bytes: meta.bytes, field: meta.field, measured: true };
+    }
+}
+
+// A lookup in a big keyspace waits for the lines of one entry: keep it at 80 bytes.
+const _: () = assert!(std::mem::size_of::<Entry>() <= 80);
+
+/// The longest key kept inside its entry.
+const INLINE: usize = 22;
+
+/// A key's bytes: inside the entry when short (most keys are), so that the
+/// line that holds the entry holds the key; on the heap otherwise.
+#[derive(Clone)]
+enum Key {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Heap(Box<[u8]>),
+}
+
+impl Key {
+    fn new(key: Vec<u8>) -> Key {
+        if key.len() > INLINE {
+            return Key::Heap(key.into_boxed_slice());
+        }
+        let mut bytes = [0; INLINE];
+        bytes[..key.len()].copy_from_slice(&key);
+        Key::Inline { len: key.len() as u8, bytes }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Key::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Key::Heap(bytes) => bytes,
+        }
+    }
+}
+
+fn hash(key: &[u8]) -> u64 {
+    // XXH3-64, a frozen function: the same hashes on every machine.
+    twox_hash::XxHash3_64::oneshot(key)
+}
+
+/// The table's hasher: an entry's hash from its key (read when the table grows).
+fn rehash(entry: &Entry) -> u64 {
+    hash(entry.key.as_slice())
 }
 
 impl KeyMap {
     /// How many keys.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.table.len()
     }
 
     /// Whether there is no key.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.table.is_empty()
     }
 
     /// The value of `key`.
     pub fn get(&self, key: &[u8]) -> Option<&Data> {
-        let e = self.find(key)?.1;
-        Some(&self.entries[e].value)
+        Some(&self.find(key)?.value)
     }
 
     /// The value of `key`, mutably.
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Data> {
-        let e = self.find(key)?.1;
-        let entry = &mut self.entries[e];
+        let entry = self.find_mut(key)?;
         entry.digest.set(0);
         Some(&mut entry.value)
     }
 
     /// The memory bookkeeping of `key`, if it is there and measured.
     pub(crate) fn meta(&self, key: &[u8]) -> Option<Meta> {
-        self.entries[self.find(key)?.1].meta
+        self.find(key)?.meta.get()
     }
 
     /// Sets the bookkeeping of `key` (if it is there); what it replaces.
     pub(crate) fn set_meta(&mut self, key: &[u8], meta: Meta) -> Option<Option<Meta>> {
-        let e = self.find(key)?.1;
-        Some(self.entries[e].meta.replace(meta))
+        let entry = self.find_mut(key)?;
+        let old = entry.meta.get();
+        entry.meta.set(meta);
+        Some(old)
     }
 
-    /// The value of `key` and its bookkeeping, in one lookup.
-    pub(crate) fn with_meta_mut(&mut self, key: &[u8]) -> Option<(&Data, &mut Option<Meta>)> {
-        let e = self.find(key)?.1;
-        let entry = &mut self.entries[e];
-        Some((&entry.value, &mut entry.meta))
+    /// Sets the bookkeeping of `key` (if it is there) to what `measure` makes
+    /// of its value and its bookkeeping so far, in one lookup: (old, new).
+    pub(crate) fn update_meta(
+        &mut self,
+        key: &[u8],
+        measure: impl FnOnce(&Data, Option<Meta>) -> Meta,
+    ) -> Option<(Option<Meta>, Meta)> {
+        let entry = self.find_mut(key)?;
+        let old = entry.meta.get();
+        let new = measure(&entry.value, old);
+        entry.meta.set(new);
+        Some((old, new))
     }
 
     /// Every entry's bookkeeping, in no particular order (for sums).
-    pub(crate) fn metas_unordered(&self) -> impl Iterator<Item = (&Vec<u8>, &Data, Option<Meta>)> + '_ {
-        self.entries.iter().map(|e| (&e.key, &e.value, e.meta))
+    pub(crate) fn metas_unordered(&self) -> impl Iterator<Item = (&[u8], &Data, Option<Meta>)> + '_ {
+        self.table.iter().map(|e| (e.key.as_slice(), &e.value, e.meta.get()))
     }
 
     /// Whether `key` is there.
@@ -106,25 +165,20 @@ impl KeyMap {
 
     /// Sets `key` to `value`; the value it replaces, if any.
     pub fn insert(&mut self, key: Vec<u8>, value: Data) -> Option<Data> {
-        if let Some((_, e)) = self.find(&key) {
-            let entry = &mut self.entries[e];
-            entry.digest.set(0);
-            return Some(std::mem::replace(&mut entry.value, value));
+        match self.table.entry(hash(&key), |e| e.key.as_slice() == key, rehash) {
+            Slot::Occupied(mut slot) => {
+                let entry = slot.get_mut();
+                entry.digest.set(0);
+                Some(std::mem::replace(&mut entry.value, value))
+            }
+            Slot::Vacant(slot) => {
+                if let Some(order) = self.order.get_mut() {
+                    order.insert(key.clone());
+                }
+                slot.insert(Entry { key: Key::new(key), value, meta: Bookkeeping::default(), digest: Cell::new(0) });
+                None
+            }
         }
-        if (self.entries.len() + 1) * 2 > self.index.len() {
-            self.grow();
-        }
-        let h = hash(&key);
-        let mut at = self.home(h);
-        while self.index[at].1 != EMPTY {
-            at = (at + 1) & (self.index.len() - 1);
-        }
-        self.index[at] = (h, self.entries.len() as u32);
-        if let Some(order) = self.order.get_mut() {
-            order.insert(key.clone());
-        }
-        self.entries.push(Entry { key, value, meta: None, digest: Cell::new(0) });
-        None
     }
 
     /// Removes `key`; its value, if it was there.
@@ -134,17 +188,11 @@ impl KeyMap {
 
     /// Removes `key`; its value and bookkeeping, if it was there.
     pub(crate) fn remove_with_meta(&mut self, key: &[u8]) -> Option<(Data, Option<Meta>)> {
-        let (at, e) = self.find(key)?;
-        self.unlink(at);
-        let last = self.entries.len() - 1;
-        if e != last {
-            // The last entry moves into the hole: its index slot follows it.
-            let moved = self.slot_of_entry(last);
-            self.index[moved].1 = e as u32;
-        }
-        let Entry { key, value, meta, .. } = self.entries.swap_remove(e);
+        let slot = self.table.find_entry(hash(key), |e| e.key.as_slice() == key).ok()?;
+        let (Entry { value, meta, .. }, _) = slot.remove();
+        let meta = meta.get();
         if let Some(order) = self.order.get_mut() {
-            order.remove(&key);
+            order.remove(key);
         }
         Some((value, meta))
     }
@@ -169,117 +217,59 @@ impl KeyMap {
         self.sorted().range::<[u8], _>((std::ops::Bound::Included(from), std::ops::Bound::Unbounded))
     }
 
-    /// Keys and values in no particular order (the history of inserts and
-    /// removals decides it), for sums that do not depend on it.
-    pub fn iter_unordered(&self) -> impl Iterator<Item = (&Vec<u8>, &Data)> + '_ {
-        self.entries.iter().map(|e| (&e.key, &e.value))
+    /// Keys and values in no particular order (the table's), for sums that
+    /// do not depend on it.
+    pub fn iter_unordered(&self) -> impl Iterator<Item = (&[u8], &Data)> + '_ {
+        self.table.iter().map(|e| (e.key.as_slice(), &e.value))
     }
 
     /// Keys with their values' digests ([`crate::view::value_digest`]), in no
     /// particular order, for digests that do not depend on it. A value's
     /// digest is computed once and kept until the value is written (a digest
     /// of 0 is computed again each time).
-    pub(crate) fn digests_unordered(&self) -> impl Iterator<Item = (&Vec<u8>, u64)> + '_ {
-        self.entries.iter().enumerate().map(|(e, entry)| (&entry.key, self.digest_of(e)))
+    pub(crate) fn digests_unordered(&self) -> impl Iterator<Item = (&[u8], u64)> + '_ {
+        self.table.iter().map(|entry| (entry.key.as_slice(), digest_of(entry)))
     }
 
     /// The digest of `key`'s value, as [`KeyMap::digests_unordered`] gives it.
     pub(crate) fn digest(&self, key: &[u8]) -> Option<u64> {
-        Some(self.digest_of(self.find(key)?.1))
-    }
-
-    /// Entry `e`'s value digest, computed if not known.
-    fn digest_of(&self, e: usize) -> u64 {
-        let entry = &self.entries[e];
-        let d = &entry.digest;
-        if d.get() == 0 {
-            d.set(crate::view::value_digest(&entry.value));
-        }
-        d.get()
+        Some(digest_of(self.find(key)?))
     }
 
     /// The sorted keys, built by the first walk that finds keys (a walk of
     /// an empty map, such as the RDB of a full sync at start, builds nothing).
     fn sorted(&self) -> &BTreeSet<Vec<u8>> {
         static NONE: BTreeSet<Vec<u8>> = BTreeSet::new();
-        if self.entries.is_empty() && self.order.get().is_none() {
+        if self.table.is_empty() && self.order.get().is_none() {
             return &NONE;
         }
-        self.order.get_or_init(|| self.entries.iter().map(|e| e.key.clone()).collect())
+        self.order.get_or_init(|| self.table.iter().map(|e| e.key.as_slice().to_vec()).collect())
     }
 
-    fn home(&self, h: u32) -> usize {
-        h as usize & (self.index.len() - 1)
+    /// The entry of `key`.
+    fn find(&self, key: &[u8]) -> Option<&Entry> {
+        self.table.find(hash(key), |e| e.key.as_slice() == key)
     }
 
-    /// (index slot, entry number) of `key`.
-    fn find(&self, key: &[u8]) -> Option<(usize, usize)> {
-        if self.index.is_empty() {
-            return None;
-        }
-        let h = hash(key);
-        let mut at = self.home(h);
-        loop {
-            let (slot_hash, e) = self.index[at];
-            if e == EMPTY {
-                return None;
-            }
-            if slot_hash == h && self.entries[e as usize].key == key {
-                return Some((at, e as usize));
-            }
-            at = (at + 1) & (self.index.len() - 1);
-        }
+    /// The entry of `key`, mutably.
+    fn find_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.table.find_mut(hash(key), |e| e.key.as_slice() == key)
     }
+}
 
-    /// The index slot naming entry `e`.
-    fn slot_of_entry(&self, e: usize) -> usize {
-        let mut at = self.home(hash(&self.entries[e].key));
-        while self.index[at].1 as usize != e {
-            at = (at + 1) & (self.index.len() - 1);
-        }
-        at
+/// An entry's value digest, computed if not known.
+fn digest_of(entry: &Entry) -> u64 {
+    let d = &entry.digest;
+    if d.get() == 0 {
+        d.set(crate::view::value_digest(&entry.value));
     }
-
-    /// Frees index slot `at`, moving back the later slots of its probe run that
-    /// may fill it (backward-shift deletion: no tombstones).
-    fn unlink(&mut self, mut hole: usize) {
-        let mask = self.index.len() - 1;
-        let mut at = hole;
-        loop {
-            at = (at + 1) & mask;
-            let (h, e) = self.index[at];
-            if e == EMPTY {
-                break;
-            }
-            // The slot may move back if its home is not in (hole, at], cyclically.
-            let home = self.home(h);
-            if (at.wrapping_sub(home) & mask) >= (at.wrapping_sub(hole) & mask) {
-                self.index[hole] = (h, e);
-                hole = at;
-            }
-        }
-        self.index[hole] = (0, EMPTY);
-    }
-
-    /// Doubles the index (from 16 slots) and places every entry again.
-    fn grow(&mut self) {
-        let size = (self.index.len() * 2).max(16);
-        let mut index = vec![(0, EMPTY); size];
-        for &(h, e) in self.index.iter().filter(|(_, e)| *e != EMPTY) {
-            let mut at = h as usize & (size - 1);
-            while index[at].1 != EMPTY {
-                at = (at + 1) & (size - 1);
-            }
-            index[at] = (h, e);
-        }
-        self.index = index;
-    }
+    d.get()
 }
 
 /// Two maps are equal when they hold the same keys with the same values.
 impl PartialEq for KeyMap {
     fn eq(&self, other: &KeyMap) -> bool {
-        self.len() == other.len() && self.entries.iter().all(|e| other.get(&e.key) == Some(&e.value))
+        self.len() == other.len() && self.table.iter().all(|e| other.get(e.key.as_slice()) == Some(&e.value))
     }
 }
 
@@ -330,16 +320,27 @@ mod tests {
         }
     }
 
-    /// Random inserts, overwrites and removes over a small keyspace (so probe
-    /// runs collide and wrap), with walks both before and after the order is
-    /// built: every answer is the ordered map's.
+    /// Key `n` of a test keyspace: the empty key, and keys of every length
+    /// from 2 to 28 bytes, short enough to sit in their entry or not.
+    fn key_of(n: u64) -> Vec<u8> {
+        if n == 0 {
+            return Vec::new();
+        }
+        let mut key = format!("k{n}").into_bytes();
+        key.resize(key.len() + (n % 9) as usize * 3, b'.');
+        key
+    }
+
+    /// Random inserts, overwrites and removes over a small keyspace (so the
+    /// table grows and fills groups), with walks both before and after the
+    /// order is built: every answer is the ordered map's.
     #[test]
     fn behaves_as_an_ordered_map() {
         for seed in 0..20 {
             let mut next = stream(seed);
             let (mut map, mut model) = (KeyMap::default(), BTreeMap::new());
             for step in 0..3_000 {
-                let key = format!("k{}", next() % 300).into_bytes();
+                let key = key_of(next() % 300);
                 match next() % 10 {
                     0..=4 => {
                         let value = s(&step.to_string());
@@ -349,7 +350,7 @@ mod tests {
                     8 => assert_eq!(map.get(&key), model.get(&key)),
                     _ if step > 1_500 || seed % 2 == 0 => {
                         assert!(map.iter().eq(model.iter()), "seed {seed} step {step}");
-                        let from = format!("k{}", next() % 300).into_bytes();
+                        let from = key_of(next() % 300);
                         assert!(map.keys_from(&from).eq(model.range(from.clone()..).map(|(k, _)| k)));
                     }
                     _ => {}

@@ -2,22 +2,23 @@
 //! command runs in. Writes say what must be propagated to replicas and the AOF by
 //! calling [`Exec::propagate`]; the server decides where those bytes go.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One value of the keyspace.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Data {
     /// A string (Redis strings are binary-safe byte strings).
     Str(Vec<u8>),
-    /// A list.
-    List(VecDeque<Vec<u8>>),
+    /// A list (its elements, head first, with their memory model's node sizes;
+    /// boxed, so that an entry of the key table stays within its 80 bytes).
+    List(Box<crate::memory::List>),
     /// A hash, fields in insertion order as a small (listpack-encoded) Redis hash
     /// returns them.
     Hash(Vec<(Vec<u8>, Vec<u8>)>),
     /// A set.
     Set(BTreeSet<Vec<u8>>),
     /// A sorted set.
-    ZSet(crate::zset::ZSet),
+    ZSet(Box<crate::zset::ZSet>),
     /// A stream.
     Stream(Box<crate::stream::Stream>),
 }
@@ -50,6 +51,10 @@ pub struct Db {
     /// a `raw` string that APPEND grew. Redis never converts back, so this outlives
     /// the shrinking (HDEL, SREM) that the value's shape alone would show.
     pub(crate) big: std::collections::BTreeSet<Vec<u8>>,
+    /// Keys whose string reads as an integer but is held as a plain string
+    /// (`embstr`, or `raw` past 44 bytes): INCRBYFLOAT's result
+    /// (`createStringObjectFromLongDouble`), as RENAME, COPY and MOVE carry it.
+    pub(crate) plain: BTreeSet<Vec<u8>>,
     /// Keys some client is blocked on (Redis's `blocking_keys`, whose queues
     /// the server keeps: [`crate::blocking`]).
     pub(crate) blocking: BTreeSet<Vec<u8>>,
@@ -183,6 +188,25 @@ impl Db {
         if !self.big.is_empty() {
             self.big.remove(key);
         }
+        if !self.plain.is_empty() {
+            self.plain.remove(key);
+        }
+    }
+
+    /// The marks of `key`'s encoding beyond its value's shape (big, plain),
+    /// which the value object keeps when COPY or MOVE takes it elsewhere.
+    pub(crate) fn encoding_marks(&self, key: &[u8]) -> (bool, bool) {
+        (self.big.contains(key), self.plain.contains(key))
+    }
+
+    /// Gives `key` the marks [`Db::encoding_marks`] read from another key.
+    pub(crate) fn set_encoding_marks(&mut self, key: &[u8], (big, plain): (bool, bool)) {
+        if big {
+            self.convert(key);
+        }
+        if plain {
+            self.plain.insert(key.to_vec());
+        }
     }
 
     /// The value of `key` was changed in place; Redis converts it for good if it
@@ -198,11 +222,21 @@ impl Db {
         }
     }
 
+    /// The value of `key` was converted to its big encoding for good, whatever
+    /// its size (SORT on a sorted set, HSET given a long argument).
+    pub(crate) fn convert(&mut self, key: &[u8]) {
+        if !self.big.contains(key) {
+            self.big.insert(key.to_vec());
+        }
+    }
+
     /// OBJECT ENCODING's answer for `key`'s value.
     pub(crate) fn encoding(&self, key: &[u8]) -> Option<&'static str> {
         let big = self.big.contains(key);
         Some(match self.keys.get(key)? {
             Data::Str(_) if big => "raw",
+            Data::Str(s) if self.plain.contains(key) && s.len() <= 44 => "embstr",
+            Data::Str(s) if self.plain.contains(key) => "raw",
             Data::Str(s) => crate::rdb::string_encoding(s),
             // Redis 7.0 lists are always quicklists (listpack lists came in 7.2).
             Data::List(_) => "quicklist",
@@ -227,6 +261,7 @@ impl Db {
         self.keys.clear();
         self.expires.clear();
         self.big.clear();
+        self.plain.clear();
         self.meta.clear();
         if let Some(ix) = &mut self.slot_index {
             **ix = SlotIndex::build(&self.keys);

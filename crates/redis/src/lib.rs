@@ -30,8 +30,10 @@ mod command_table;
 pub mod commands;
 mod commands_more;
 pub mod config;
+mod config_table;
 pub mod costs;
 mod dispatch;
+mod errorstats;
 mod failover;
 mod geo;
 mod hashes;
@@ -77,6 +79,8 @@ mod tests_control;
 mod tests_errpaths;
 #[cfg(test)]
 mod tests_failover;
+#[cfg(test)]
+mod tests_fuzz;
 #[cfg(test)]
 mod tests_handshake;
 #[cfg(test)]

@@ -101,7 +101,8 @@ fn ltrim(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             let (left, right) =
                 if start > end || start >= len { (len, 0) } else { (start, len - end.min(len - 1) - 1) };
             list.drain(..left as usize);
-            list.truncate(list.len() - right as usize);
+            let kept = list.len() - right as usize;
+            list.truncate(kept);
             ((left + right) as u64, list.is_empty())
         }
         Some(_) => return wrong_type(),

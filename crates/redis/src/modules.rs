@@ -23,7 +23,7 @@ const HELP: &[&str] = &[
 
 /// A help text as `addReplyHelp` sends it: one status reply per line.
 pub(crate) fn help(lines: &[&str]) -> Value {
-    Value::Array(lines.iter().map(|l| Value::Simple((*l).to_owned())).collect())
+    common::help_reply(lines)
 }
 
 impl Server {

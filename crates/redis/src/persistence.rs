@@ -30,12 +30,16 @@ pub(crate) struct Child {
     dirty_at_fork: u64,
     /// The timer that reports it done.
     timer: sim::TimerId,
+    /// When it was forked, on the node's wall clock.
+    started_ms: i64,
 }
 
 /// The append-only file's state.
 #[derive(Debug, Default)]
 struct Aof {
     seq: u64,
+    /// Bytes appended since the AOF was opened (`aof_current_size`).
+    written: u64,
     selected: Option<usize>,
     last_fsync_ms: i64,
     unsynced: bool,
@@ -47,6 +51,10 @@ pub(crate) struct Persistence {
     /// Changes since the last successful save (`server.dirty`).
     pub(crate) dirty: u64,
     pub(crate) lastsave_ms: i64,
+    /// RDB files written (`rdb_saves`).
+    saves: u64,
+    /// How long the last BGSAVE took, in ms (`rdb_last_bgsave_time_sec`).
+    last_bgsave_ms: Option<i64>,
     child: Option<Child>,
     aof: Option<Aof>,
     scratch: Vec<u8>,
@@ -71,7 +79,7 @@ impl Persistence {
 
     pub(crate) fn start_child(&mut self, ctx: &mut Ctx<'_>, kind: ChildKind, dirty_at_fork: u64, after: Duration) {
         let timer = ctx.set_timer(after, Timer::ChildDone.tag());
-        self.child = Some(Child { kind, dirty_at_fork, timer });
+        self.child = Some(Child { kind, dirty_at_fork, timer, started_ms: ctx.wall_clock_ms() });
     }
 
     fn incr_path(config: &Config, seq: u64) -> String {
@@ -87,9 +95,11 @@ impl Persistence {
             let mut select = Vec::new();
             resp::encode_command(&[b"SELECT".as_slice(), db.to_string().as_bytes()], &mut select);
             ctx.disk().append(&path, &select);
+            aof.written += select.len() as u64;
             aof.selected = Some(db);
         }
         ctx.disk().append(&path, bytes);
+        aof.written += bytes.len() as u64;
         aof.unsynced = true;
         if config.appendfsync == Fsync::Always {
             ctx.disk().fsync(&path);
@@ -125,16 +135,39 @@ impl Persistence {
         write_atomically(ctx, &config.dbfilename, payload);
     }
 
-    pub(crate) fn info(&self, config: &Config, _now_ms: i64) -> String {
-        let bgsave = u8::from(matches!(self.child, Some(Child { kind: ChildKind::Save { .. }, .. })));
-        format!(
-            "# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{bgsave}\r\n\
-             rdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\naof_enabled:{}\r\naof_rewrite_in_progress:0\r\n\
-             aof_last_bgrewrite_status:ok\r\naof_last_write_status:ok\r\n",
+    /// INFO persistence, every field of 7.0.15 (copy-on-write and module
+    /// figures are 0: a simulated fork copies nothing).
+    pub(crate) fn info(&self, config: &Config, now_ms: i64) -> String {
+        let bgsave = matches!(self.child, Some(Child { kind: ChildKind::Save { .. }, .. }));
+        let secs = |ms: Option<i64>| ms.map_or(-1, |ms| ms / 1000);
+        let current = self.child.as_ref().filter(|_| bgsave).map(|c| now_ms - c.started_ms);
+        let mut out = format!(
+            "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n\
+             current_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\n\
+             current_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\n\
+             rdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:{}\r\n\
+             rdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\n\
+             rdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:{}\r\n\
+             aof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\n\
+             aof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n\
+             aof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\n\
+             module_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
             self.dirty,
+            u8::from(bgsave),
             self.lastsave_ms / 1000,
+            secs(self.last_bgsave_ms),
+            secs(current),
+            self.saves,
             u8::from(config.appendonly)
-        )
+        );
+        if let Some(aof) = &self.aof {
+            out.push_str(&format!(
+                "aof_current_size:{}\r\naof_base_size:0\r\naof_pending_rewrite:0\r\naof_buffer_length:0\r\n\
+                 aof_pending_bio_fsync:0\r\naof_delayed_fsync:0\r\n",
+                aof.written
+            ));
+        }
+        out
     }
 
     /// `appendfsync always` is honoured in [`Persistence::feed_aof`]; nothing is left to do before a reply.
@@ -166,6 +199,7 @@ impl Server {
         write_atomically(ctx, &self.config.dbfilename.clone(), &bytes);
         crate::costs::spend(ctx, self.costs.fsync);
         self.log(ctx, '*', "DB saved on disk");
+        self.persist.saves += 1;
         self.persist.dirty = 0;
         self.persist.lastsave_ms = ctx.wall_clock_ms();
     }
@@ -207,6 +241,8 @@ impl Server {
             ChildKind::Save { snapshot } => {
                 write_atomically(ctx, &self.config.dbfilename.clone(), &snapshot);
                 self.log(ctx, '*', "DB saved on disk");
+                self.persist.saves += 1;
+                self.persist.last_bgsave_ms = Some(ctx.wall_clock_ms() - child.started_ms);
                 self.log(ctx, '*', "Background saving terminated with success");
                 self.persist.dirty = self.persist.dirty.saturating_sub(child.dirty_at_fork);
                 self.persist.lastsave_ms = ctx.wall_clock_ms();
@@ -215,6 +251,7 @@ impl Server {
                 if !diskless {
                     write_atomically(ctx, &self.config.dbfilename.clone(), &snapshot);
                     self.log(ctx, '*', "DB saved on disk");
+                    self.persist.saves += 1;
                     self.persist.dirty = self.persist.dirty.saturating_sub(child.dirty_at_fork);
                     self.persist.lastsave_ms = ctx.wall_clock_ms();
                 }

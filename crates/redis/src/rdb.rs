@@ -31,9 +31,9 @@ const TYPE_LIST_QUICKLIST_2: u8 = 18;
 pub const RDB_VERSION: u16 = 10;
 /// `hash-max-listpack-entries` / `hash-max-listpack-value` defaults (512 and 64 on 7.0.15: CONFIG GET).
 const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
-const HASH_MAX_LISTPACK_VALUE: usize = 64;
+pub(crate) const HASH_MAX_LISTPACK_VALUE: usize = 64;
 /// `zset-max-listpack-entries` / `zset-max-listpack-value` defaults.
-const ZSET_MAX_LISTPACK_ENTRIES: usize = 128;
+pub(crate) const ZSET_MAX_LISTPACK_ENTRIES: usize = 128;
 pub(crate) const ZSET_MAX_LISTPACK_VALUE: usize = 64;
 /// `set-max-intset-entries` default.
 const SET_MAX_INTSET_ENTRIES: usize = 512;
@@ -195,9 +195,9 @@ pub(crate) fn as_int(s: &[u8]) -> Option<i64> {
     if s.len() > 20 {
         return None;
     }
-    // `string2ll` takes no sign but `-`, no leading zero and nothing around
-    // the digits, so what it reads prints back the same, but for "-0".
-    crate::commands::parse_int(s).filter(|_| s != b"-0")
+    // `string2ll` takes no sign but `-`, no leading zero, no "-0" and nothing
+    // around the digits, so what it reads prints back the same.
+    crate::commands::parse_int(s)
 }
 
 /// Whether Redis 7.0 holds this value in its big encoding (hashtable) rather than
@@ -575,7 +575,7 @@ fn read_object(r: &mut Reader<'_>, kind: u8) -> Result<Data, RdbError> {
         TYPE_STRING => Data::Str(r.string()?),
         TYPE_LIST => {
             let n = r.count()?;
-            Data::List((0..n).map(|_| r.string()).collect::<Result<_, _>>()?)
+            Data::List(Box::new((0..n).map(|_| r.string()).collect::<Result<_, _>>()?))
         }
         TYPE_SET => {
             let n = r.count()?;
@@ -602,16 +602,16 @@ fn read_object(r: &mut Reader<'_>, kind: u8) -> Result<Data, RdbError> {
         }
         TYPE_ZSET_2 => {
             let n = r.count()?;
-            let mut z = crate::zset::ZSet::default();
+            let mut members = Vec::new();
             for _ in 0..n {
                 let member = r.string()?;
                 let score = f64::from_le_bytes(r.bytes(8)?.try_into().map_err(|_| RdbError::ShortRead)?);
                 if score.is_nan() {
                     return Err(RdbError::BadZsetScore);
                 }
-                z.insert(member, score);
+                members.push((member, score));
             }
-            Data::ZSet(z)
+            Data::ZSet(Box::new(crate::zset::ZSet::stored(members)))
         }
         TYPE_ZSET_LISTPACK => {
             let flat = read_listpack(&r.string()?)?;
@@ -623,7 +623,7 @@ fn read_object(r: &mut Reader<'_>, kind: u8) -> Result<Data, RdbError> {
                 let score = crate::zset::parse_score(&pair[1]).ok_or(RdbError::BadZsetScore)?;
                 z.insert(pair[0].clone(), score);
             }
-            Data::ZSet(z)
+            Data::ZSet(Box::new(z))
         }
         TYPE_LIST_QUICKLIST_2 => {
             let nodes = r.count()?;
@@ -637,7 +637,7 @@ fn read_object(r: &mut Reader<'_>, kind: u8) -> Result<Data, RdbError> {
                     other => return Err(RdbError::UnknownContainer(other)),
                 }
             }
-            Data::List(items)
+            Data::List(Box::new(items.into()))
         }
         crate::stream::rdb::TYPE_STREAM_LISTPACKS_2 => Data::Stream(Box::new(crate::stream::rdb::read(r)?)),
         other => return Err(RdbError::UnknownType(other)),
@@ -864,7 +864,7 @@ mod tests {
     fn round_trip_keeps_types_expiry_and_replication_info() {
         let mut dbs = vec![Db::default(), Db::default(), Db::default()];
         dbs[0].keys.insert(b"s".to_vec(), Data::Str(vec![7; 20_000]));
-        dbs[0].keys.insert(b"l".to_vec(), Data::List([b"a".to_vec(), b"b".to_vec()].into()));
+        dbs[0].keys.insert(b"l".to_vec(), Data::List(Box::new([b"a".to_vec(), b"b".to_vec()].into())));
         dbs[0].expires.insert(b"l".to_vec(), 1_700_000_000_123);
         dbs[2].keys.insert(b"h".to_vec(), Data::Hash(vec![(b"f".to_vec(), b"v".to_vec())]));
         dbs[2].keys.insert(b"t".to_vec(), Data::Set([b"x".to_vec()].into()));

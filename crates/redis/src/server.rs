@@ -110,6 +110,8 @@ pub struct Server {
     next_client_id: u64,
     pub(crate) started_ms: i64,
     pub(crate) commands_processed: u64,
+    /// Error replies, in all and by code (INFO stats and errorstats).
+    pub(crate) errors: crate::errorstats::ErrorStats,
     connections_received: u64,
     pub(crate) cron_loops: u64,
     pub(crate) feed: Feed,
@@ -188,6 +190,7 @@ impl Server {
             next_client_id: 3,
             started_ms: 0,
             commands_processed: 0,
+            errors: crate::errorstats::ErrorStats::default(),
             connections_received: 0,
             cron_loops: 0,
             feed: Feed::default(),
@@ -510,7 +513,9 @@ impl Server {
                     Ok(true) => {}
                     Ok(false) => break,
                     Err(e) => {
-                        Value::error(e.reply_text()).encode(&mut out);
+                        let reply = Value::error(e.reply_text());
+                        self.errors.count(&reply, || false);
+                        reply.encode(&mut out);
                         send_pending(ctx, &mut self.outputs, conn, &mut out);
                         self.flush_replica_output(ctx);
                         ctx.close(conn);
@@ -525,6 +530,7 @@ impl Server {
                 // Clients in MULTI or subscribed mode go through their gate first.
                 let client = if client.multi.is_some() || self.pubsub.is_subscribed(conn) {
                     if let Some(reply) = self.gate_session(ctx, conn, name) {
+                        self.errors.count(&reply, || name == "exec");
                         if self.clients.get_mut(&conn).is_some_and(|c| c.ctl.after_command(name == "client")) {
                             reply.encode_for(proto, &mut out);
                         }
@@ -537,7 +543,9 @@ impl Server {
                 };
                 if self.scripting.timed_out() && !crate::scripting::allowed_when_busy(name, client.parser.args()) {
                     if client.ctl.after_command(name == "client") {
-                        self.scripting.busy_reply().encode_for(proto, &mut out);
+                        let busy = self.scripting.busy_reply();
+                        self.errors.count(&busy, || false);
+                        busy.encode_for(proto, &mut out);
                     }
                     continue;
                 }
@@ -567,6 +575,7 @@ impl Server {
                         c.woff = self.repl.offset;
                     }
                     self.persist.before_reply(ctx, &self.config);
+                    self.errors.count(&reply, || false);
                     if send {
                         reply.encode_for(proto, &mut out);
                     }
@@ -585,6 +594,9 @@ impl Server {
             self.flush_replica_output(ctx);
             let Some(mut client) = self.clients.remove(&conn) else { break };
             let reply = self.execute(ctx, &mut client, conn, &args);
+            if let Some(r) = &reply {
+                self.errors.count(r, || args[0].eq_ignore_ascii_case(b"exec"));
+            }
             let reply = reply.filter(|_| client.ctl.after_command(args[0].eq_ignore_ascii_case(b"client")));
             let closing = client.closing;
             // HELLO answers in the protocol it switched to.
@@ -835,6 +847,7 @@ impl Server {
             }
             "resetstat" if args.len() == 2 => {
                 self.commands_processed = 0;
+                self.errors.reset();
                 self.memory.evictor.evicted_keys = 0;
                 self.connections_received = 0;
                 Value::ok()
@@ -1044,26 +1057,32 @@ impl Server {
         let wanted: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
         let all = wanted.is_empty() || wanted.iter().any(|w| w == "all" || w == "default" || w == "everything");
         let show = |s: &str| all || wanted.iter().any(|w| w == s);
-        let uptime = (now_ms - self.started_ms).max(0) / 1000;
         let mut sections = Vec::new();
         if show("server") {
-            sections.push(format!(
-                "# Server\r\nredis_version:{VERSION}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_mode:{}\r\n\
-                 arch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{}\r\n\
-                 server_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:10\r\nconfigured_hz:10\r\n",
-                if self.cluster.is_some() { "cluster" } else { "standalone" },
-                self.pid,
-                self.run_id,
-                self.config.port,
-                now_ms * 1000,
-                uptime / 86_400
-            ));
+            sections.push(common::info::server(&common::info::Server {
+                mode: if self.cluster.is_some() { "cluster" } else { "standalone" },
+                pid: self.pid,
+                run_id: &self.run_id,
+                tcp_port: self.config.port,
+                now_ms,
+                started_ms: self.started_ms,
+                hz: 10,
+                configured_hz: 10,
+                executable: "/usr/bin/redis-server",
+                config_file: "",
+            }));
         }
         if show("clients") {
             let normal = self.clients.values().filter(|c| c.replica.is_none()).count();
             let blocked =
                 self.clients.values().filter(|c| c.wait.is_some() || c.held.is_some() || c.blocked.is_some()).count();
-            sections.push(format!("# Clients\r\nconnected_clients:{normal}\r\nblocked_clients:{blocked}\r\n"));
+            sections.push(common::info::clients(&common::info::Clients {
+                connected: normal,
+                cluster_connections: self.cluster.as_ref().map_or(0, |c| c.links.len()),
+                maxclients: 10_000,
+                blocked,
+                ..common::info::Clients::default()
+            }));
         }
         if show("memory") {
             sections.push(self.info_memory());
@@ -1072,19 +1091,32 @@ impl Server {
             sections.push(self.persist.info(&self.config, now_ms));
         }
         if show("stats") {
-            sections.push(format!(
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\nevicted_keys:{}\r\n\
-                 sync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\n",
-                self.connections_received,
-                self.commands_processed,
-                self.memory.evictor.evicted_keys,
-                self.repl.stats.full,
-                self.repl.stats.partial_ok,
-                self.repl.stats.partial_err
-            ));
+            let (channels, patterns, shard) = self.pubsub.totals();
+            sections.push(common::info::stats(&common::info::Stats {
+                connections_received: self.connections_received,
+                commands_processed: self.commands_processed,
+                evicted_keys: self.memory.evictor.evicted_keys,
+                sync_full: self.repl.stats.full,
+                sync_partial_ok: self.repl.stats.partial_ok,
+                sync_partial_err: self.repl.stats.partial_err,
+                pubsub_channels: channels,
+                pubsub_patterns: patterns,
+                pubsubshard_channels: shard,
+                error_replies: self.errors.total,
+                ..common::info::Stats::default()
+            }));
         }
         if show("replication") {
             sections.push(self.info_replication(now_ms));
+        }
+        if show("cpu") {
+            sections.push(common::info::cpu(0.0));
+        }
+        if show("modules") {
+            sections.push("# Modules\r\n".to_owned());
+        }
+        if show("errorstats") {
+            sections.push(self.errors.section());
         }
         if show("cluster") {
             sections.push(format!("# Cluster\r\ncluster_enabled:{}\r\n", u8::from(self.cluster.is_some())));

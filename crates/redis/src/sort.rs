@@ -118,6 +118,12 @@ pub(crate) fn sort(args: &[Vec<u8>], x: &mut Exec<'_>, readonly: bool) -> Value 
         Some(Data::ZSet(z)) => z.iter().map(|(m, _)| m.to_vec()).collect(),
         Some(_) => return wrong_type(),
     };
+    if let Some(Data::ZSet(z)) = x.db().keys.get_mut(&args[1]) {
+        // sortCommand converts a sorted set to a skiplist for good, whatever
+        // the options (SORT_RO too), once they parse (measured on 7.0.15)
+        z.convert_to_skiplist();
+        x.db().convert(&args[1]);
+    }
     let mut sorted = match order(&q, elements, x) {
         Ok(v) => v,
         Err(e) => return e,
@@ -207,7 +213,7 @@ fn store(args: &[Vec<u8>], x: &mut Exec<'_>, dst: &[u8], out: Vec<Option<Vec<u8>
         x.lookup(dst);
         let db = x.db();
         db.remove(dst);
-        db.insert(dst.to_vec(), Data::List(out.into_iter().map(Option::unwrap_or_default).collect()));
+        db.insert(dst.to_vec(), Data::List(Box::new(out.into_iter().map(Option::unwrap_or_default).collect())));
     }
     x.dirty += 1;
     x.propagate(args);

@@ -89,6 +89,10 @@ fn incrbyfloat(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         None => x.db().insert(key.clone(), Data::Str(value.clone())),
     }
     x.db().forget_encoding(key);
+    if crate::rdb::string_encoding(&value) == "int" {
+        // a new string object, never int-encoded (INCRBYFLOAT k 4 is embstr)
+        x.db().plain.insert(key.clone());
+    }
     x.dirty += 1;
     x.propagate(&[b"SET".as_slice(), key, &value, b"KEEPTTL"]);
     Value::Bulk(value)

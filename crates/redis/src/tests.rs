@@ -79,6 +79,17 @@ impl Lab {
     }
 }
 
+/// Replays a transcript recorded on a real Redis 7.0.15 (`command => reply`
+/// per line, the reply as `redis-cli --no-raw` prints it, newlines as `\\n`)
+/// on one connection to a fresh node, asserting each reply.
+pub(crate) fn replay_transcript(transcript: &str) {
+    let mut l = lab();
+    for line in transcript.lines().filter(|l| !l.is_empty()) {
+        let (cmd, want) = line.split_once(" => ").expect("command => reply");
+        assert_eq!(l.cmd(cmd), want.replace("\\n", "\n"), "{cmd}");
+    }
+}
+
 pub(crate) fn lab() -> Lab {
     Lab::new(Config::defaults(6379))
 }

@@ -10,11 +10,7 @@ const TRANSCRIPT: &str = include_str!("tests_memory_transcript.txt");
 
 #[test]
 fn replies_match_a_real_redis_transcript() {
-    let mut l = lab();
-    for line in TRANSCRIPT.lines().filter(|l| !l.is_empty()) {
-        let (cmd, want) = line.split_once(" => ").expect("command => reply");
-        assert_eq!(l.cmd(cmd), want.replace("\\n", "\n"), "{cmd}");
-    }
+    crate::tests::replay_transcript(TRANSCRIPT);
 }
 
 /// INFO memory's fields and MEMORY STATS's keys, in 7.0.15's order.

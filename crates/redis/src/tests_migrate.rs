@@ -51,7 +51,7 @@ fn real_payloads_restore_and_dump_back_byte_for_byte() {
             .split(' ')
             .map(str::to_owned),
     );
-    assert_eq!(get("l2"), Data::List(l2.iter().map(|s| s.as_bytes().to_vec()).collect()));
+    assert_eq!(get("l2"), Data::List(Box::new(l2.iter().map(|s| s.as_bytes().to_vec()).collect())));
     let y63 = "y".repeat(63);
     assert_eq!(get("h3"), Data::Hash(vec![(b"f1".to_vec(), b"v1".to_vec()), (b"f2".to_vec(), y63.into_bytes())]));
     assert_eq!(get("s4"), Data::Set(strs(&["70000", "-5"]).into_iter().collect()));

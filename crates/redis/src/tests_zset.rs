@@ -84,7 +84,7 @@ fn sorted_sets_survive_rdb_both_encodings() {
         big.insert(format!("m{i}").into_bytes(), f64::from(i) / 3.0);
     }
     for z in [small, big] {
-        let value = Data::ZSet(z);
+        let value = Data::ZSet(Box::new(z));
         let back = crate::rdb::decode_object(&crate::rdb::encode_object(&value, false)).unwrap();
         assert_eq!(back, value);
     }

@@ -260,7 +260,7 @@ fn digest_value(value: &Data, h: &mut sim::StableHasher) {
         Data::List(items) => {
             h.word(1);
             h.word(items.len() as u64);
-            items.iter().for_each(|i| h.bytes(i));
+            h.word(items.fingerprint());
         }
         Data::Hash(fields) => {
             h.word(2);

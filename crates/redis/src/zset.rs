@@ -29,13 +29,27 @@ impl Ord for Score {
 }
 
 /// A sorted set: members by score then bytes, as Redis's skiplist orders them.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct ZSet {
     scores: BTreeMap<Vec<u8>, Score>,
     order: BTreeSet<(Score, Vec<u8>)>,
     /// Members longer than a listpack may hold ([`ZSet::has_long_member`]).
     long_members: usize,
+    /// Whether Redis holds it as a skiplist by now, which keeps a score of -0
+    /// where a listpack stores 0: `zsetAdd` converts before adding a member past
+    /// `zset-max-listpack-entries` or longer than `zset-max-listpack-value`,
+    /// SORT converts, and nothing converts back but [`ZSet::stored`].
+    skiplist: bool,
 }
+
+/// Two sorted sets are equal when they hold the same members and scores,
+/// whatever their encodings.
+impl PartialEq for ZSet {
+    fn eq(&self, other: &ZSet) -> bool {
+        self.scores == other.scores
+    }
+}
+impl Eq for ZSet {}
 
 impl ZSet {
     /// How many members.
@@ -53,10 +67,42 @@ impl ZSet {
         self.scores.get(member).map(|s| s.0)
     }
 
-    /// Adds or moves `member` to `score`. A score of -0 is kept as 0, as a
-    /// listpack keeps it (`d2string` writes "-0", which it stores as the integer 0).
+    /// A result built as a skiplist and converted to a listpack when small
+    /// (`zsetConvertToListpackIfNeeded`): what ZUNIONSTORE, ZRANGESTORE and an
+    /// RDB's skiplist sorted set make, so a -0 score stays only in a big one.
+    pub(crate) fn stored(members: impl IntoIterator<Item = (Vec<u8>, f64)>) -> ZSet {
+        let mut z = ZSet { skiplist: true, ..ZSet::default() };
+        for (m, s) in members {
+            z.insert(m, s);
+        }
+        if z.len() <= crate::rdb::ZSET_MAX_LISTPACK_ENTRIES && !z.has_long_member() {
+            z.skiplist = false;
+            let negative_zero: Vec<Vec<u8>> =
+                z.iter().filter(|(_, s)| *s == 0.0 && s.is_sign_negative()).map(|(m, _)| m.to_vec()).collect();
+            for m in negative_zero {
+                z.remove(&m);
+                z.insert(m, 0.0);
+            }
+        }
+        z
+    }
+
+    /// Converts it to a skiplist for good (SORT does).
+    pub(crate) fn convert_to_skiplist(&mut self) {
+        self.skiplist = true;
+    }
+
+    /// Adds or moves `member` to `score`. A listpack keeps a score of -0 as 0
+    /// (`d2string` writes "-0", which it stores as the integer 0); a skiplist
+    /// keeps it.
     pub fn insert(&mut self, member: Vec<u8>, score: f64) {
-        let score = Score(if score == 0.0 { 0.0 } else { score });
+        let new = !self.scores.contains_key(member.as_slice());
+        let outgrown = self.len() + 1 > crate::rdb::ZSET_MAX_LISTPACK_ENTRIES
+            || member.len() > crate::rdb::ZSET_MAX_LISTPACK_VALUE;
+        if new && outgrown {
+            self.skiplist = true;
+        }
+        let score = Score(if score == 0.0 && !self.skiplist { 0.0 } else { score });
         match self.scores.get_mut(member.as_slice()) {
             Some(old) if *old == score => {}
             Some(old) => {
@@ -447,7 +493,7 @@ pub(crate) fn zadd(args: &[Vec<u8>], x: &mut Exec<'_>, zincrby: bool) -> Value {
         return nothing();
     }
     if !exists {
-        x.db().insert(args[1].clone(), Data::ZSet(ZSet::default()));
+        x.db().insert(args[1].clone(), Data::ZSet(Box::default()));
     }
     let Some(Data::ZSet(z)) = x.db().keys.get_mut(&args[1]) else { unreachable!("a sorted set is there") };
     let (mut added, mut updated, mut processed, mut last) = (0, 0, 0, 0.0);
@@ -695,14 +741,11 @@ fn store_range(args: &[Vec<u8>], x: &mut Exec<'_>, found: Vec<(Vec<u8>, f64)>) -
             return Value::Integer(0);
         }
     } else {
-        let mut z = ZSet::default();
-        for (m, s) in found {
-            z.insert(m, s);
-        }
+        let z = ZSet::stored(found);
         x.lookup(dst);
         let db = x.db();
         db.remove(dst);
-        db.insert(dst.clone(), Data::ZSet(z));
+        db.insert(dst.clone(), Data::ZSet(Box::new(z)));
     }
     x.dirty += 1;
     x.propagate(args);
@@ -780,14 +823,16 @@ fn zpop(max: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             _ => return Value::error("ERR value is out of range, must be positive"),
         },
     };
-    if count == 0 {
-        return Value::Array(Vec::new());
-    }
     let z = match x.lookup_mut(&args[1]) {
         None => return Value::Array(Vec::new()),
         Some(Data::ZSet(z)) => z,
         Some(_) => return wrong_type(),
     };
+    // a count of 0 pops nothing, but only after the type check (`ZPOPMIN str 0`
+    // is WRONGTYPE on 7.0.15)
+    if count == 0 {
+        return Value::Array(Vec::new());
+    }
     let n = (count as usize).min(z.len());
     let picked: Vec<(Vec<u8>, f64)> = if max {
         z.iter().rev().take(n).map(|(m, s)| (m.to_vec(), s)).collect()
@@ -938,11 +983,12 @@ fn combined(op: &str, inputs: Vec<Vec<(Vec<u8>, f64)>>, weights: &[f64], how: Ag
             }
         }
     }
-    let mut z = ZSet::default();
-    for (m, s) in acc {
-        z.insert(m, s);
-    }
-    z.iter().map(|(m, s)| (m.to_vec(), s)).collect()
+    // The result is a skiplist, which keeps a score of -0 (`ZUNION 1 k
+    // WEIGHTS -1 WITHSCORES` answers "-0"); a STORE form's small result
+    // goes to a listpack, where it becomes 0 ([`ZSet::insert`]).
+    let mut out: Vec<(Vec<u8>, f64)> = acc.into_iter().collect();
+    out.sort_by(|a, b| Score(a.1).cmp(&Score(b.1)).then_with(|| a.0.cmp(&b.0)));
+    out
 }
 
 /// SINTERCARD numkeys key [key ...] [LIMIT limit] (t_set.c).

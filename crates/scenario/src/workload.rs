@@ -372,7 +372,13 @@ pub(crate) fn finish(rt: &mut Runtime) -> (Option<report::HistoryReport>, String
     for name in &rt.workloads.started {
         let slot = rt.workloads.slots.get_mut(name).expect("started");
         let run = slot.run.as_mut().expect("started");
-        history.events.append(&mut run.take_events());
+        let mut events = run.take_events();
+        if history.events.is_empty() {
+            // The first (most often the only) workload's events move in whole.
+            std::mem::swap(&mut history.events, &mut events);
+        } else {
+            history.events.append(&mut events);
+        }
         workloads.push(report::WorkloadReport {
             name: name.clone(),
             clients: slot.decl.plan.describe(),

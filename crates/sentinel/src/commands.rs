@@ -1,12 +1,17 @@
-//! What a Sentinel serves on its port (sentinel.c's command table): PING, INFO,
-//! ROLE, CLIENT, pub/sub for its event channels, PUBLISH of hello messages, and
-//! the SENTINEL subcommands, with replies as redis-sentinel 7.0.15 gives them.
+//! What a Sentinel serves on its port (its command table, measured in
+//! [`crate::command_table`]): PING, INFO, ROLE, pub/sub for its event channels,
+//! PUBLISH of hello messages, COMMAND, and the SENTINEL subcommands, with
+//! replies as redis-sentinel 7.0.15 gives them; CLIENT, HELLO, AUTH and ACL
+//! are in [`crate::clients`].
 
+use crate::clients::{Client, ReplyMode};
+use crate::command_table::{self, Lookup, Table};
 use crate::instance::{Instance, Master, Role, Who};
-use crate::sentinel::{Client, HELLO_CHANNEL, Sentinel};
-use resp::{RequestParser, Value};
+use crate::sentinel::{HELLO_CHANNEL, SIMFAILURE_CRASH_AFTER_ELECTION, SIMFAILURE_CRASH_AFTER_PROMOTION, Sentinel};
+use resp::Value;
 use sim::{ConnId, Ctx};
 use std::fmt::Write as _;
+use std::net::SocketAddrV4;
 
 fn bulk(s: impl AsRef<[u8]>) -> Value {
     Value::bulk(s)
@@ -16,26 +21,69 @@ fn arity_error(name: &str) -> Value {
     Value::error(format!("ERR wrong number of arguments for '{name}' command"))
 }
 
-/// Arity as in Redis's command table (negative: at least).
-fn arity(name: &str) -> Option<i32> {
-    Some(match name {
-        "ping" | "info" | "unsubscribe" | "punsubscribe" | "quit" | "command" | "shutdown" => -1,
-        "sentinel" | "subscribe" | "psubscribe" | "client" | "auth" | "hello" => -2,
-        "publish" => 3,
-        "role" => 1,
-        _ => return None,
-    })
-}
+/// SENTINEL HELP, as redis-sentinel 7.0.15 answers it.
+const SENTINEL_HELP: &[&str] = &[
+    "SENTINEL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CKQUORUM <master-name>",
+    "    Check if the current Sentinel configuration is able to reach the quorum",
+    "    needed to failover a master and the majority needed to authorize the",
+    "    failover.",
+    "CONFIG SET <param> <value>",
+    "    Set a global Sentinel configuration parameter.",
+    "CONFIG GET <param>",
+    "    Get global Sentinel configuration parameter.",
+    "DEBUG [<param> <value> ...]",
+    "    Show a list of configurable time parameters and their values (milliseconds).",
+    "    Or update current configurable parameters values (one or more).",
+    "GET-MASTER-ADDR-BY-NAME <master-name>",
+    "    Return the ip and port number of the master with that name.",
+    "FAILOVER <master-name>",
+    "    Manually failover a master node without asking for agreement from other",
+    "    Sentinels",
+    "FLUSHCONFIG",
+    "    Force Sentinel to rewrite its configuration on disk, including the current",
+    "    Sentinel state.",
+    "INFO-CACHE <master-name>",
+    "    Return last cached INFO output from masters and all its replicas.",
+    "IS-MASTER-DOWN-BY-ADDR <ip> <port> <current-epoch> <runid>",
+    "    Check if the master specified by ip:port is down from current Sentinel's",
+    "    point of view.",
+    "MASTER <master-name>",
+    "    Show the state and info of the specified master.",
+    "MASTERS",
+    "    Show a list of monitored masters and their state.",
+    "MONITOR <name> <ip> <port> <quorum>",
+    "    Start monitoring a new master with the specified name, ip, port and quorum.",
+    "MYID",
+    "    Return the ID of the Sentinel instance.",
+    "PENDING-SCRIPTS",
+    "    Get pending scripts information.",
+    "REMOVE <master-name>",
+    "    Remove master from Sentinel's monitor list.",
+    "REPLICAS <master-name>",
+    "    Show a list of replicas for this master and their state.",
+    "RESET <pattern>",
+    "    Reset masters for specific master name matching this pattern.",
+    "SENTINELS <master-name>",
+    "    Show a list of Sentinel instances for this master and their state.",
+    "SET <master-name> <option> <value> [<option> <value> ...]",
+    "    Set configuration parameters for certain masters.",
+    "SIMULATE-FAILURE [CRASH-AFTER-ELECTION] [CRASH-AFTER-PROMOTION] [HELP]",
+    "    Simulate a Sentinel crash.",
+    "HELP",
+    "    Prints this help.",
+];
 
 impl Sentinel {
-    pub(crate) fn accept(&mut self, _ctx: &mut Ctx<'_>, conn: ConnId) {
+    pub(crate) fn accept(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, local_port: u16, peer: SocketAddrV4) {
         self.connections_received += 1;
         let id = self.next_client_id;
         self.next_client_id += 1;
-        self.clients.insert(conn, Client { id, parser: RequestParser::default(), name: Vec::new(), closing: false });
+        self.clients.insert(conn, Client::new(id, peer, local_port, ctx.wall_clock_ms()));
     }
 
     pub(crate) fn on_client_data(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8]) {
+        self.net_input_bytes += bytes.len() as u64;
         let Some(client) = self.clients.get_mut(&conn) else { return };
         client.parser.feed(bytes);
         loop {
@@ -45,60 +93,102 @@ impl Sentinel {
                 Ok(false) => return,
                 Err(e) => {
                     ctx.send_with(conn, |b| Value::error(e.reply_text()).encode(b));
-                    ctx.close(conn);
-                    self.clients.remove(&conn);
-                    self.pubsub.remove_client(conn);
+                    self.drop_client(ctx, conn);
                     return;
                 }
             }
             let args: Vec<Vec<u8>> = client.parser.args().to_vec();
             let reply = self.command(ctx, conn, &args);
-            if let Some(reply) = reply {
-                ctx.send_with(conn, |b| reply.encode(b));
-            }
+            self.reply(ctx, conn, reply);
             if self.clients.get(&conn).is_some_and(|c| c.closing) {
-                ctx.close(conn);
-                self.clients.remove(&conn);
-                self.pubsub.remove_client(conn);
+                self.drop_client(ctx, conn);
                 return;
+            }
+            // CLIENT KILL may have marked other clients.
+            if args[0].eq_ignore_ascii_case(b"client") {
+                let killed: Vec<ConnId> = self.clients.iter().filter(|(_, c)| c.closing).map(|(&k, _)| k).collect();
+                for other in killed {
+                    self.drop_client(ctx, other);
+                }
             }
         }
     }
 
+    fn drop_client(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+        ctx.close(conn);
+        self.clients.remove(&conn);
+        self.pubsub.remove_client(conn);
+    }
+
+    /// Sends a command's reply in the client's protocol, unless CLIENT REPLY
+    /// OFF or SKIP holds it back.
+    fn reply(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, reply: Option<Value>) {
+        let Some(client) = self.clients.get_mut(&conn) else { return };
+        let silent = match client.reply {
+            ReplyMode::On => false,
+            ReplyMode::Off => true,
+            ReplyMode::SkipNext => {
+                client.reply = ReplyMode::Skipping;
+                false
+            }
+            ReplyMode::Skipping => {
+                client.reply = ReplyMode::On;
+                true
+            }
+        };
+        if let Some(reply) = reply.filter(|_| !silent) {
+            if matches!(reply, Value::Error(_)) {
+                self.error_replies += 1;
+            }
+            let proto = client.proto;
+            let mut out = Vec::new();
+            reply.encode_for(proto, &mut out);
+            self.net_output_bytes += out.len() as u64;
+            ctx.send(conn, &out);
+        }
+    }
+
     fn command(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, args: &[Vec<u8>]) -> Option<Value> {
-        let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
-        let Some(n) = arity(&name) else { return Some(common::unknown_command(args)) };
-        let argc = args.len() as i32;
-        if (n > 0 && argc != n) || argc < -n {
+        let (name, info) = match command_table::table().lookup(args) {
+            Lookup::Found(name, info) => (name, info),
+            Lookup::UnknownCommand => return Some(common::unknown_command(args)),
+            Lookup::UnknownSubcommand => {
+                return Some(Value::error(format!(
+                    "ERR unknown subcommand '{}'. Try {} HELP.",
+                    String::from_utf8_lossy(&args[1]),
+                    String::from_utf8_lossy(&args[0]).to_ascii_uppercase()
+                )));
+            }
+        };
+        if !Table::arity_ok(info, args.len()) {
             return Some(arity_error(&name));
         }
         self.commands_processed += 1;
+        let now = ctx.wall_clock_ms();
+        if let Some(c) = self.clients.get_mut(&conn) {
+            c.last_cmd_ms = now;
+            c.last_cmd.clone_from(&name);
+        }
+        let top = name.split('|').next().unwrap_or_default().to_owned();
         let subscribed = self.pubsub.is_subscribed(conn);
-        if subscribed && !common::pubsub::allowed_when_subscribed(&name) {
-            return Some(common::pubsub::subscribed_error(&name));
+        if subscribed && !common::pubsub::allowed_when_subscribed(&top) {
+            return Some(common::pubsub::subscribed_error(&top));
         }
         let mut out = Vec::new();
-        Some(match name.as_str() {
+        Some(match top.as_str() {
             "ping" if subscribed => common::pubsub::subscribed_ping(args),
             "ping" => match args.get(1) {
                 Some(m) if args.len() == 2 => Value::Bulk(m.clone()),
                 Some(_) => arity_error("ping"),
                 None => Value::Simple("PONG".to_owned()),
             },
-            "quit" => {
-                if let Some(c) = self.clients.get_mut(&conn) {
-                    c.closing = true;
-                }
-                Value::ok()
-            }
-            "info" => Value::Bulk(self.info(ctx.wall_clock_ms(), &args[1..]).into_bytes()),
+            "info" => Value::Bulk(self.info(now, &args[1..]).into_bytes()),
             "role" => Value::Array(vec![bulk("sentinel"), Value::Array(self.masters.keys().map(bulk).collect())]),
-            "client" => self.client_command(conn, args),
-            "auth" => Value::error(
-                "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
-            ),
-            "hello" => Value::error("NOPROTO unsupported protocol version"),
-            "command" => Value::Array(Vec::new()),
+            "client" => self.client_command(ctx, conn, args),
+            "auth" => Sentinel::auth_command(args),
+            "hello" => self.hello_command(conn, args),
+            "acl" => self.acl_command(args),
+            "command" => command_table::table().command(args),
             "shutdown" => return self.shutdown_command(ctx, args),
             "publish" => {
                 if args[1] != HELLO_CHANNEL.as_bytes() {
@@ -108,12 +198,13 @@ impl Sentinel {
                 Value::Integer(1)
             }
             "subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe" => {
-                match name.as_str() {
+                match top.as_str() {
                     "subscribe" => self.pubsub.subscribe(conn, &args[1..], &mut out),
                     "psubscribe" => self.pubsub.psubscribe(conn, &args[1..], &mut out),
                     "unsubscribe" => self.pubsub.unsubscribe(conn, &args[1..], &mut out),
                     _ => self.pubsub.punsubscribe(conn, &args[1..], &mut out),
                 }
+                self.net_output_bytes += out.len() as u64;
                 ctx.send(conn, &out);
                 return None;
             }
@@ -121,45 +212,20 @@ impl Sentinel {
         })
     }
 
-    fn client_command(&mut self, conn: ConnId, args: &[Vec<u8>]) -> Value {
-        let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
-        let Some(client) = self.clients.get_mut(&conn) else { return Value::Nil };
-        match sub.as_str() {
-            "id" if args.len() == 2 => Value::Integer(client.id as i64),
-            "setname" if args.len() == 3 => {
-                client.name = args[2].clone();
-                Value::ok()
-            }
-            "getname" if args.len() == 2 => {
-                if client.name.is_empty() {
-                    Value::Nil
-                } else {
-                    Value::Bulk(client.name.clone())
-                }
-            }
-            _ => Value::error(format!(
-                "ERR unknown subcommand '{}'. Try CLIENT HELP.",
-                String::from_utf8_lossy(&args[1])
-            )),
-        }
-    }
-
     fn sentinel_command(&mut self, ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Value {
         let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
         let text = |i: usize| String::from_utf8_lossy(&args[i]).into_owned();
-        let wrong = || Value::error(format!("ERR wrong number of arguments for 'sentinel|{sub}' command"));
         let no_master = || Value::error("ERR No such master with that name");
         let now = ctx.wall_clock_ms();
-        let n = args.len();
         match sub.as_str() {
-            "masters" if n == 2 => {
+            "masters" => {
                 Value::Array(self.masters.values().map(|m| self.describe_instance(m, &Who::Master, now)).collect())
             }
-            "master" if n == 3 => match self.masters.get(&text(2)) {
+            "master" => match self.masters.get(&text(2)) {
                 Some(m) => self.describe_instance(m, &Who::Master, now),
                 None => no_master(),
             },
-            "replicas" | "slaves" if n == 3 => match self.masters.get(&text(2)) {
+            "replicas" | "slaves" => match self.masters.get(&text(2)) {
                 // `replica-announced no` hides a replica from this listing only.
                 Some(m) => Value::Array(
                     m.slaves
@@ -170,18 +236,18 @@ impl Sentinel {
                 ),
                 None => no_master(),
             },
-            "sentinels" if n == 3 => match self.masters.get(&text(2)) {
+            "sentinels" => match self.masters.get(&text(2)) {
                 Some(m) => Value::Array(
                     m.sentinels.keys().map(|k| self.describe_instance(m, &Who::Sentinel(k.clone()), now)).collect(),
                 ),
                 None => no_master(),
             },
-            "get-master-addr-by-name" if n == 3 => match self.master_addr(&text(2)) {
+            "get-master-addr-by-name" => match self.master_addr(&text(2)) {
                 Some((ip, port)) => Value::Array(vec![bulk(ip), bulk(port.to_string())]),
                 None => Value::NilArray,
             },
-            "myid" if n == 2 => bulk(&self.myid),
-            "reset" if n == 3 => {
+            "myid" => bulk(&self.myid),
+            "reset" => {
                 let pattern = args[2].clone();
                 let matching: Vec<String> = self
                     .masters
@@ -198,7 +264,7 @@ impl Sentinel {
                 }
                 Value::Integer(matching.len() as i64)
             }
-            "failover" if n == 3 => {
+            "failover" => {
                 let name = text(2);
                 let Some(m) = self.masters.get(&name) else { return no_master() };
                 if m.failover_in_progress {
@@ -214,7 +280,7 @@ impl Sentinel {
                 }
                 Value::ok()
             }
-            "ckquorum" if n == 3 => {
+            "ckquorum" => {
                 let Some(m) = self.masters.get(&text(2)) else { return no_master() };
                 let usable = 1 + m.sentinels.values().filter(|s| !s.s_down && !s.o_down).count();
                 let voters = m.sentinels.len() + 1;
@@ -237,7 +303,7 @@ impl Sentinel {
                 }
                 Value::error(e)
             }
-            "is-master-down-by-addr" if n == 6 => {
+            "is-master-down-by-addr" => {
                 let (Ok(port), Ok(epoch)) = (text(3).parse::<u16>(), text(4).parse::<u64>()) else {
                     return Value::error("ERR value is not an integer or out of range");
                 };
@@ -261,32 +327,63 @@ impl Sentinel {
                     Value::Integer(leader_epoch as i64),
                 ])
             }
-            "monitor" if n == 6 => self.monitor_command(ctx, args),
-            "remove" if n == 3 => self.remove_command(ctx, &text(2)),
-            "set" if n >= 5 => self.set_command(ctx, args),
-            "config" if n >= 3 => self.config_command(ctx, args),
-            "flushconfig" if n == 2 => {
+            "monitor" => self.monitor_command(ctx, args),
+            "remove" => self.remove_command(ctx, &text(2)),
+            "set" => self.set_command(ctx, args),
+            "config" => self.config_command(ctx, args),
+            "flushconfig" => {
                 self.flush_config(ctx);
                 Value::ok()
             }
-            "masters"
-            | "monitor"
-            | "remove"
-            | "set"
-            | "flushconfig"
-            | "config"
-            | "master"
-            | "replicas"
-            | "slaves"
-            | "sentinels"
-            | "get-master-addr-by-name"
-            | "myid"
-            | "reset"
-            | "failover"
-            | "ckquorum"
-            | "is-master-down-by-addr" => wrong(),
+            "help" => common::help_reply(SENTINEL_HELP),
+            "pending-scripts" => Value::Array(Vec::new()),
+            "info-cache" => self.info_cache(&args[2..], now),
+            "simulate-failure" => self.simulate_failure(ctx, &args[2..]),
+            "debug" => self.timing.debug_command(&args[2..]),
             _ => Value::error(format!("ERR unknown subcommand '{}'. Try SENTINEL HELP.", text(1))),
         }
+    }
+
+    /// SENTINEL INFO-CACHE <name> ...: for each known master, its name and the
+    /// last INFO of it and of each replica, with that INFO's age in ms.
+    fn info_cache(&self, names: &[Vec<u8>], now: i64) -> Value {
+        let cached = |i: &Instance| Value::Array(vec![Value::Integer(now - i.info_refresh), bulk(&i.info)]);
+        let mut out = Vec::new();
+        for name in names {
+            let Some(m) = self.masters.get(String::from_utf8_lossy(name).as_ref()) else { continue };
+            let instances = std::iter::once(&m.inst).chain(m.slaves.values()).map(cached).collect();
+            out.extend([bulk(&m.inst.name), Value::Array(instances)]);
+        }
+        Value::Array(out)
+    }
+
+    /// SENTINEL SIMULATE-FAILURE <flag> ...: the flags start from none and are
+    /// set one by one; HELP lists them, an unknown one stops the rest.
+    fn simulate_failure(&mut self, ctx: &mut Ctx<'_>, flags: &[Vec<u8>]) -> Value {
+        self.simfailure_flags = 0;
+        for flag in flags {
+            match flag.to_ascii_lowercase().as_slice() {
+                b"crash-after-election" => {
+                    self.simfailure_flags |= SIMFAILURE_CRASH_AFTER_ELECTION;
+                    self.log(
+                        ctx,
+                        '#',
+                        "Failure simulation: this Sentinel will crash after being successfully elected as failover leader",
+                    );
+                }
+                b"crash-after-promotion" => {
+                    self.simfailure_flags |= SIMFAILURE_CRASH_AFTER_PROMOTION;
+                    self.log(
+                        ctx,
+                        '#',
+                        "Failure simulation: this Sentinel will crash after promoting the selected replica to master",
+                    );
+                }
+                b"help" => return Value::Array(vec![bulk("crash-after-election"), bulk("crash-after-promotion")]),
+                _ => return Value::error("ERR Unknown failure simulation specified"),
+            }
+        }
+        Value::ok()
     }
 
     /// `addReplySentinelRedisInstance`: field names and order as Sentinel 7.0.
@@ -337,45 +434,61 @@ impl Sentinel {
                 f.push(("voted-leader-epoch", i.leader_epoch.to_string()));
             }
         }
-        Value::Array(f.into_iter().flat_map(|(k, v)| [bulk(k), bulk(v)]).collect())
+        Value::Map(f.into_iter().map(|(k, v)| (bulk(k), bulk(v))).collect())
     }
 
-    /// INFO: the sections redis-sentinel has (CPU left out: its numbers are the host's).
+    /// INFO: the sections redis-sentinel has, in its order.
     pub(crate) fn info(&self, now_ms: i64, args: &[Vec<u8>]) -> String {
         let wanted: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
         let all = wanted.is_empty() || wanted.iter().any(|w| matches!(w.as_str(), "all" | "default" | "everything"));
         let show = |s: &str| all || wanted.iter().any(|w| w == s);
-        let uptime = (now_ms - self.started_ms).max(0) / 1000;
         let mut sections = Vec::new();
         if show("server") {
-            sections.push(format!(
-                "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_mode:sentinel\r\n\
-                 arch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{}\r\n\
-                 server_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:10\r\nconfigured_hz:10\r\n",
-                common::VERSION,
-                self.pid,
-                self.run_id,
-                self.port,
-                now_ms * 1000,
-                uptime / 86_400
-            ));
+            sections.push(common::info::server(&common::info::Server {
+                mode: "sentinel",
+                pid: self.pid,
+                run_id: &self.run_id,
+                tcp_port: self.port,
+                now_ms,
+                started_ms: self.started_ms,
+                hz: self.hz,
+                configured_hz: 10,
+                executable: "/usr/bin/redis-sentinel",
+                config_file: crate::config::CONFIG_FILE,
+            }));
         }
         if show("clients") {
-            sections.push(format!("# Clients\r\nconnected_clients:{}\r\n", self.clients.len()));
+            sections.push(common::info::clients(&common::info::Clients {
+                connected: self.clients.len(),
+                maxclients: 10_000,
+                ..common::info::Clients::default()
+            }));
         }
         if show("stats") {
-            sections.push(format!(
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n",
-                self.connections_received, self.commands_processed
-            ));
+            let (channels, patterns, shard) = self.pubsub.totals();
+            sections.push(common::info::stats(&common::info::Stats {
+                connections_received: self.connections_received,
+                commands_processed: self.commands_processed,
+                net_input_bytes: self.net_input_bytes,
+                net_output_bytes: self.net_output_bytes,
+                pubsub_channels: channels,
+                pubsub_patterns: patterns,
+                pubsubshard_channels: shard,
+                error_replies: self.error_replies,
+                ..common::info::Stats::default()
+            }));
+        }
+        if show("cpu") {
+            sections.push(common::info::cpu(0.0));
         }
         if show("sentinel") {
             let mut s = format!(
                 "# Sentinel\r\nsentinel_masters:{}\r\nsentinel_tilt:{}\r\nsentinel_tilt_since_seconds:{}\r\n\
-                 sentinel_running_scripts:0\r\nsentinel_scripts_queue_length:0\r\nsentinel_simulate_failure_flags:0\r\n",
+                 sentinel_running_scripts:0\r\nsentinel_scripts_queue_length:0\r\nsentinel_simulate_failure_flags:{}\r\n",
                 self.masters.len(),
                 u8::from(self.tilt),
-                if self.tilt { (now_ms - self.tilt_start_time) / 1000 } else { -1 }
+                if self.tilt { (now_ms - self.tilt_start_time) / 1000 } else { -1 },
+                self.simfailure_flags
             );
             for (i, m) in self.masters.values().enumerate() {
                 let status = if m.inst.o_down {

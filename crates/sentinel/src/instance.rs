@@ -144,6 +144,8 @@ pub(crate) struct Instance {
     pub(crate) s_down_since: i64,
     pub(crate) o_down_since: i64,
     pub(crate) info_refresh: i64,
+    /// The last INFO reply, as SENTINEL INFO-CACHE gives it back.
+    pub(crate) info: String,
     pub(crate) role_reported: Role,
     pub(crate) role_reported_time: i64,
     pub(crate) slave_conf_change_time: i64,
@@ -182,6 +184,7 @@ impl Instance {
             s_down_since: 0,
             o_down_since: 0,
             info_refresh: 0,
+            info: String::new(),
             role_reported: if role == Role::Sentinel { Role::Master } else { role },
             role_reported_time: now,
             slave_conf_change_time: now,
@@ -348,10 +351,10 @@ impl Master {
     }
 
     /// `sentinelMasterLooksSane`.
-    pub(crate) fn looks_sane(&self, now: i64) -> bool {
+    pub(crate) fn looks_sane(&self, now: i64, info_period: i64) -> bool {
         self.inst.role_reported == Role::Master
             && !self.inst.s_down
             && !self.inst.o_down
-            && now - self.inst.info_refresh < crate::sentinel::INFO_PERIOD * 2
+            && now - self.inst.info_refresh < info_period * 2
     }
 }

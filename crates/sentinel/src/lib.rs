@@ -4,7 +4,10 @@
 //! discovery of replicas from INFO and of other Sentinels from hello messages,
 //! SDOWN/ODOWN, the leader vote per epoch, the failover state machine, TILT,
 //! the SENTINEL commands ([`commands`]) including runtime reconfiguration
-//! (MONITOR/SET/REMOVE/CONFIG, `reconfig.rs`), its event log in
+//! (MONITOR/SET/REMOVE/CONFIG, `reconfig.rs`) and its timing parameters
+//! ([`timing`], SENTINEL DEBUG), its command table as measured on
+//! redis-sentinel (`command_table.rs`), its clients (CLIENT, HELLO, AUTH, ACL
+//! in `clients.rs`), its event log in
 //! redis-sentinel's format, its sentinel.conf and the rewrite of it on every
 //! state change ([`config`]).
 //!
@@ -18,11 +21,14 @@
 //! Must not depend on: `redis`, `redis-client`, `redis-lab`, `sentinel-lab`,
 //! `scenario`, `report`, `chaoslab`, `serde`, `serde_json`.
 
+mod clients;
+mod command_table;
 pub mod commands;
 pub mod config;
 pub mod instance;
 mod reconfig;
 pub mod sentinel;
+pub mod timing;
 
 #[cfg(test)]
 mod tests;

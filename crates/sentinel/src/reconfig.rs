@@ -79,7 +79,9 @@ impl Sentinel {
         if self.masters.contains_key(&name) {
             return Value::error("ERR Duplicate master name.");
         }
-        let conf = MasterConf::new(name.clone(), ip.to_string(), port, quorum as usize);
+        let mut conf = MasterConf::new(name.clone(), ip.to_string(), port, quorum as usize);
+        conf.down_after = self.timing.default_down_after;
+        conf.failover_timeout = self.timing.default_failover_timeout;
         self.masters.insert(name.clone(), Master::from_conf(&conf, ctx.wall_clock_ms()));
         self.flush_config(ctx);
         self.event(ctx, '#', "+monitor", Some((&name, &Who::Master)), &format!("quorum {quorum}"));
@@ -232,11 +234,11 @@ impl Sentinel {
             ("sentinel-pass", f.sentinel_pass.clone().unwrap_or_default()),
         ];
         let pattern = pattern.to_ascii_lowercase();
-        Value::Array(
+        Value::Map(
             options
                 .into_iter()
                 .filter(|(name, _)| common::glob::glob_match(&pattern, name.as_bytes()))
-                .flat_map(|(name, value)| [Value::bulk(name), Value::bulk(value)])
+                .map(|(name, value)| (Value::bulk(name), Value::bulk(value)))
                 .collect(),
         )
     }

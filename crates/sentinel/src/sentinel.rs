@@ -9,26 +9,23 @@
 //! docs (`sentinelTimer`, `sentinelHandleRedisInstance`,
 //! `sentinelFailoverStateMachine`, ...) so it can be diffed with upstream.
 
+use crate::clients::Client;
 use crate::config::{self, Config};
 use crate::instance::{FailoverState, Instance, Master, Pending, Role, Who};
+use crate::timing::Timing;
 use common::pubsub::PubSub;
-use resp::{Decoded, RequestParser, Value};
+use resp::{Decoded, Value};
 use sim::{ConnId, Ctx, Input, Observation, Process};
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
-pub(crate) const INFO_PERIOD: i64 = 10_000;
-pub(crate) const PING_PERIOD: i64 = 1_000;
-pub(crate) const ASK_PERIOD: i64 = 1_000;
-pub(crate) const PUBLISH_PERIOD: i64 = 2_000;
-const TILT_TRIGGER: i64 = 2_000;
-const TILT_PERIOD: i64 = PING_PERIOD * 30;
-const SLAVE_RECONF_TIMEOUT: i64 = 10_000;
-const MIN_LINK_RECONNECT_PERIOD: i64 = 15_000;
-const ELECTION_TIMEOUT: i64 = 10_000;
 const MAX_DESYNC: u64 = 1_000;
 const MAX_PENDING_COMMANDS: usize = 100;
+/// `SENTINEL SIMULATE-FAILURE crash-after-election`.
+pub(crate) const SIMFAILURE_CRASH_AFTER_ELECTION: u8 = 1;
+/// `SENTINEL SIMULATE-FAILURE crash-after-promotion`.
+pub(crate) const SIMFAILURE_CRASH_AFTER_PROMOTION: u8 = 2;
 pub(crate) const HELLO_CHANNEL: &str = "__sentinel__:hello";
 
 /// Who owns a connection, carried as its kernel tag ([`Ctx::tag_conn`]): a
@@ -92,14 +89,6 @@ struct LinkOwner {
 }
 
 /// A connection to this Sentinel.
-#[derive(Debug)]
-pub(crate) struct Client {
-    pub(crate) id: u64,
-    pub(crate) parser: RequestParser,
-    pub(crate) name: Vec<u8>,
-    pub(crate) closing: bool,
-}
-
 /// A running redis-sentinel.
 #[derive(Debug)]
 pub struct Sentinel {
@@ -123,11 +112,21 @@ pub struct Sentinel {
     pub(crate) next_client_id: u64,
     pub(crate) connections_received: u64,
     pub(crate) commands_processed: u64,
+    pub(crate) net_input_bytes: u64,
+    pub(crate) net_output_bytes: u64,
+    pub(crate) error_replies: u64,
+    /// serverCron's frequency now: Sentinel draws it anew every tick.
+    pub(crate) hz: u64,
     /// Each monitored master's address as last published (a `GroupMaster`
     /// observation), kept only while the trace keeps observations.
     published_addrs: BTreeMap<String, (String, u16)>,
     /// SIGTERM arrived: the next tick shuts down (`shutdown_asap`).
     shutdown_asap: bool,
+    /// The timing parameters `SENTINEL DEBUG` shows and changes.
+    pub(crate) timing: Timing,
+    /// `SENTINEL SIMULATE-FAILURE`'s flags: 1 crash after being elected
+    /// leader, 2 crash after the promotion.
+    pub(crate) simfailure_flags: u8,
 }
 
 impl Sentinel {
@@ -155,7 +154,13 @@ impl Sentinel {
             next_client_id: 3,
             connections_received: 0,
             commands_processed: 0,
+            net_input_bytes: 0,
+            net_output_bytes: 0,
+            error_replies: 0,
+            hz: 10,
             published_addrs: BTreeMap::new(),
+            timing: Timing::default(),
+            simfailure_flags: 0,
         }
     }
 
@@ -329,6 +334,12 @@ impl Sentinel {
     }
 
     /// `prepareForShutdown` in Sentinel mode: nothing to save, no replicas to wait for.
+    /// `sentinelSimFailureCrash`: the process dies on the spot (exit code 99).
+    fn simulated_crash(&mut self, ctx: &mut Ctx<'_>) {
+        self.log(ctx, '#', "Sentinel CRASH because of SENTINEL simulate-failure");
+        ctx.exit();
+    }
+
     pub(crate) fn shutdown(&mut self, ctx: &mut Ctx<'_>) {
         self.log(ctx, '#', "User requested shutdown...");
         self.log(ctx, '#', "Sentinel is now ready to exit, bye bye...");
@@ -359,6 +370,7 @@ impl Sentinel {
     fn schedule_tick(&mut self, ctx: &mut Ctx<'_>) {
         // serverCron at hz 10 + rand()%10: ticks deliberately desynchronised.
         let hz = 10 + ctx.rng().below(10);
+        self.hz = hz;
         ctx.set_timer(Duration::from_millis(1000 / hz), Timer::Tick.tag());
     }
 
@@ -427,7 +439,7 @@ impl Sentinel {
         }
         let now = ctx.wall_clock_ms();
         let delta = now - self.previous_time;
-        if !(0..=TILT_TRIGGER).contains(&delta) {
+        if !(0..=self.timing.tilt_trigger).contains(&delta) {
             self.tilt = true;
             self.tilt_start_time = now;
             self.event(ctx, '#', "+tilt", None, "#tilt mode entered");
@@ -459,7 +471,7 @@ impl Sentinel {
         self.reconnect(ctx, master, who);
         self.send_periodic(ctx, master, who);
         if self.tilt {
-            if ctx.wall_clock_ms() - self.tilt_start_time < TILT_PERIOD {
+            if ctx.wall_clock_ms() - self.tilt_start_time < self.timing.tilt_period {
                 return;
             }
             self.tilt = false;
@@ -497,7 +509,7 @@ impl Sentinel {
         });
         let renames = m.renamed_commands.clone();
         let Some(inst) = m.get_mut(who) else { return };
-        if !inst.link.disconnected || now - inst.link.last_reconn_time < PING_PERIOD {
+        if !inst.link.disconnected || now - inst.link.last_reconn_time < self.timing.ping_period {
             return;
         }
         inst.link.last_reconn_time = now;
@@ -621,9 +633,9 @@ impl Sentinel {
         let info_period = if inst.role == Role::Slave && (master_busy || inst.master_link_down_time != 0) {
             1000
         } else {
-            INFO_PERIOD
+            self.timing.info_period
         };
-        let ping_period = down_after.min(PING_PERIOD);
+        let ping_period = down_after.min(self.timing.ping_period);
         if inst.role != Role::Sentinel && (inst.info_refresh == 0 || now - inst.info_refresh > info_period) {
             queue(inst, &renames, &[b"INFO".as_slice()], Pending::Info, false);
             self.flush_link(ctx, master, who);
@@ -634,7 +646,7 @@ impl Sentinel {
             self.flush_link(ctx, master, who);
         }
         let Some(inst) = self.masters.get(master).and_then(|m| m.get(who)) else { return };
-        if now - inst.last_pub_time > PUBLISH_PERIOD {
+        if now - inst.last_pub_time > self.timing.publish_period {
             self.send_hello(ctx, master, who);
         }
     }
@@ -678,7 +690,7 @@ impl Sentinel {
         let Some(m) = self.masters.get_mut(master) else { return };
         let all = std::iter::once(&mut m.inst).chain(m.slaves.values_mut()).chain(m.sentinels.values_mut());
         for i in all {
-            i.last_pub_time -= PUBLISH_PERIOD + 1;
+            i.last_pub_time -= self.timing.publish_period + 1;
         }
     }
 
@@ -851,6 +863,7 @@ impl Sentinel {
             }
         }
         inst.info_refresh = now;
+        inst.info = info.to_owned();
         // INFO's run_id comes first, so +reboot precedes the role change.
         if rebooted {
             self.event(ctx, '*', "+reboot", Some((master, who)), "");
@@ -895,14 +908,17 @@ impl Sentinel {
                 m.failover_state_change_time = now;
                 self.flush_config(ctx);
                 self.event(ctx, '#', "+promoted-slave", Some((master, who)), "");
+                if self.simfailure_flags & SIMFAILURE_CRASH_AFTER_PROMOTION != 0 {
+                    return self.simulated_crash(ctx);
+                }
                 self.event(ctx, '#', "+failover-state-reconf-slaves", Some((master, &Who::Master)), "");
                 self.force_hello(master);
             } else {
                 // A replica that says it is a master: after a grace period (so a
                 // newer configuration can reach us first) make it follow ours.
-                let wait = PUBLISH_PERIOD * 4;
+                let wait = self.timing.publish_period * 4;
                 if !inst.promoted
-                    && m.looks_sane(now)
+                    && m.looks_sane(now, self.timing.info_period)
                     && inst.no_down_for(now, wait)
                     && now - inst.role_reported_time > wait
                 {
@@ -921,7 +937,10 @@ impl Sentinel {
             inst.slave_master_port != m.inst.port || inst.slave_master_host.as_deref() != Some(m.inst.ip.as_str());
         if wrong_master {
             let wait = m.failover_timeout;
-            if m.looks_sane(now) && inst.no_down_for(now, wait) && now - inst.slave_conf_change_time > wait {
+            if m.looks_sane(now, self.timing.info_period)
+                && inst.no_down_for(now, wait)
+                && now - inst.slave_conf_change_time > wait
+            {
                 let target = (m.inst.ip.clone(), m.inst.port);
                 if self.send_slaveof(ctx, master, who, Some(target)) {
                     self.event(ctx, '*', "+fix-slave-config", Some((master, who)), "");
@@ -1031,7 +1050,7 @@ impl Sentinel {
         };
         let mut to_close = Vec::new();
         if let Some(cc) = l.cc
-            && now - l.cc_conn_time > MIN_LINK_RECONNECT_PERIOD
+            && now - l.cc_conn_time > self.timing.min_link_reconnect_period
             && l.act_ping_time != 0
             && now - l.act_ping_time > down_after / 2
             && now - l.last_pong_time > down_after / 2
@@ -1039,8 +1058,8 @@ impl Sentinel {
             to_close.push(cc);
         }
         if let Some(pc) = l.pc
-            && now - l.pc_conn_time > MIN_LINK_RECONNECT_PERIOD
-            && now - l.pc_last_activity > PUBLISH_PERIOD * 3
+            && now - l.pc_conn_time > self.timing.min_link_reconnect_period
+            && now - l.pc_last_activity > self.timing.publish_period * 3
         {
             to_close.push(pc);
         }
@@ -1049,7 +1068,7 @@ impl Sentinel {
         let down = elapsed > down_after
             || (inst.role == Role::Master
                 && inst.role_reported == Role::Slave
-                && now - inst.role_reported_time > down_after + INFO_PERIOD * 2)
+                && now - inst.role_reported_time > down_after + self.timing.info_period * 2)
             || reboot_overdue;
         let was_down = inst.s_down;
         for conn in to_close {
@@ -1101,14 +1120,14 @@ impl Sentinel {
         let mut asked = Vec::new();
         let renames = m.renamed_commands.clone();
         for (key, s) in m.sentinels.iter_mut() {
-            if now - s.last_master_down_reply_time > ASK_PERIOD * 5 {
+            if now - s.last_master_down_reply_time > self.timing.ask_period * 5 {
                 s.master_down = false;
                 s.leader = None;
             }
             if !s_down || s.link.disconnected {
                 continue;
             }
-            if !forced && now - s.last_master_down_reply_time < ASK_PERIOD {
+            if !forced && now - s.last_master_down_reply_time < self.timing.ask_period {
                 continue;
             }
             let args = [
@@ -1274,7 +1293,7 @@ impl Sentinel {
         let is_leader = leader.as_deref() == Some(self.myid.as_str());
         let m = &self.masters[master];
         if !is_leader && !m.force_failover {
-            let timeout = ELECTION_TIMEOUT.min(m.failover_timeout);
+            let timeout = self.timing.election_timeout.min(m.failover_timeout);
             if now - m.failover_start_time > timeout {
                 self.event(ctx, '#', "-failover-abort-not-elected", Some((master, &Who::Master)), "");
                 self.abort_failover(master, now);
@@ -1282,6 +1301,9 @@ impl Sentinel {
             return;
         }
         self.event(ctx, '#', "+elected-leader", Some((master, &Who::Master)), "");
+        if self.simfailure_flags & SIMFAILURE_CRASH_AFTER_ELECTION != 0 {
+            return self.simulated_crash(ctx);
+        }
         let m = self.masters.get_mut(master).expect("exists");
         m.failover_state = FailoverState::SelectSlave;
         m.failover_state_change_time = now;
@@ -1295,7 +1317,7 @@ impl Sentinel {
         if m.inst.s_down {
             max_down += now - m.inst.s_down_since;
         }
-        let validity = if m.inst.s_down { PING_PERIOD * 5 } else { INFO_PERIOD * 3 };
+        let validity = if m.inst.s_down { self.timing.ping_period * 5 } else { self.timing.info_period * 3 };
         let mut candidates: Vec<&Instance> = m
             .slaves
             .values()
@@ -1303,7 +1325,7 @@ impl Sentinel {
                 !s.s_down
                     && !s.o_down
                     && !s.link.disconnected
-                    && now - s.link.last_avail_time <= PING_PERIOD * 5
+                    && now - s.link.last_avail_time <= self.timing.ping_period * 5
                     && s.slave_priority != 0
                     && now - s.info_refresh <= validity
                     && s.master_link_down_time <= max_down
@@ -1384,7 +1406,7 @@ impl Sentinel {
             if s.promoted || s.reconf_done {
                 continue;
             }
-            if s.reconf_sent && now - s.slave_reconf_sent_time > SLAVE_RECONF_TIMEOUT {
+            if s.reconf_sent && now - s.slave_reconf_sent_time > self.timing.slave_reconf_timeout {
                 s.reconf_sent = false;
                 s.reconf_done = true;
                 self.event(ctx, '*', "-slave-reconf-sent-timeout", Some((master, &who)), "");
@@ -1593,7 +1615,7 @@ impl Process for Sentinel {
                 ctx.defer_exit();
                 self.shutdown_asap = true;
             }
-            Input::Accepted { conn, .. } => self.accept(ctx, conn),
+            Input::Accepted { conn, local_port, peer } => self.accept(ctx, conn, local_port, peer),
             Input::Connected { conn } => self.on_connected(ctx, conn),
             Input::ConnectFailed { conn, .. } => self.link_lost(ctx, conn, false),
             Input::Data { conn, bytes } => match ConnOwner::from_tag(ctx.conn_tag(conn)) {

@@ -8,12 +8,20 @@
 //!
 //! A generator draws operations from the [`Spec`]; a final reader reads each
 //! key once (again on failure) after the workload stopped.
+//!
+//! A cluster client follows redis-py 5.x's `RedisCluster`: a refresh of the
+//! slot map (`NodesManager.initialize`) asks the startup nodes in turn until
+//! a `CLUSTER SLOTS` reply covers every slot, merging partial ones, and
+//! disconnects from the node it asked (5.1 and later); a connection error or
+//! timeout drops the node from the startup nodes and refreshes the map before
+//! the retry; every fifth MOVED refreshes it, the others patch the slot; a
+//! CLUSTERDOWN waits 0.25 s and refreshes before the retry.
 
 use crate::spec::{Model, Pace, Spec, Target};
 use check::{Elem, Event, F, Type};
 use redis_client::cluster::{Route, Router, SlotMap};
 use resp::{Decoded, ReplyDecoder, Value};
-use sim::{ConnId, ConnectError, Ctx, Input, Process, TimerId};
+use sim::{ConnId, ConnectError, Ctx, Input, Instant, Process};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -22,6 +30,10 @@ use std::time::Duration;
 
 const TICK: u64 = 1;
 const TIMEOUT: u64 = 2;
+const CLUSTER_DOWN_SLEEP: u64 = 3;
+/// redis-py's pause after a CLUSTERDOWN reply, before it refreshes the map
+/// and retries (`time.sleep(0.25)`).
+const CLUSTER_DOWN_PAUSE: Duration = Duration::from_millis(250);
 /// Events one workload's history may hold; past it, generators start no new
 /// operation (each tick is counted as skipped), so a long fast run cannot
 /// take all memory (an event is about 100 bytes in memory and in history.jsonl).
@@ -74,10 +86,35 @@ struct Op {
     attempts: u32,
     /// The command went out at least once: it may have been applied.
     sent: bool,
+    /// An attempt that went out ended without a reply (a timeout or a lost
+    /// connection): it may have been applied, whatever later attempts get.
+    lost_after_send: bool,
     asking: bool,
     /// Where the cluster router sends it next (`None`: route by the slot map).
     redirect: Option<SocketAddrV4>,
     main_reply: Option<Value>,
+}
+
+/// A refresh of the slot map under way (redis-py's `NodesManager.initialize`):
+/// the startup nodes asked in turn until the map covers every slot.
+#[derive(Debug)]
+struct Refresh {
+    nodes: Vec<SocketAddrV4>,
+    next: usize,
+    /// What the nodes asked so far said, merged (the first answer per slot).
+    merged: Option<SlotMap>,
+    /// Why the last node asked did not answer.
+    error: String,
+    then: After,
+}
+
+/// What the operation does once the map is read again.
+#[derive(Debug)]
+enum After {
+    /// Goes on.
+    Dispatch,
+    /// Its attempt failed with `why`: retry it, or end it.
+    Retry { why: String, definitely_not: bool },
 }
 
 /// The client process.
@@ -97,15 +134,22 @@ pub struct Client {
     decoder: ReplyDecoder,
     expect: VecDeque<Expect>,
     router: Option<Router>,
-    /// The next seed to ask for the slot map, while it needs a refresh.
-    refresh: Option<usize>,
+    /// The slot map being read again, while it is.
+    refresh: Option<Refresh>,
+    /// A CLUSTERDOWN reply's pause, and what follows it.
+    cluster_down: Option<After>,
     /// The bytes of the last CLUSTER SLOTS reply that gave a map, and the map.
     slots_seen: Option<(Vec<u8>, SlotMap)>,
     master: Option<SocketAddrV4>,
     sentinel_index: usize,
     op: Option<Op>,
     seq: u64,
-    timeout: Option<TimerId>,
+    /// When the connect or read under way times out.
+    deadline: Option<Instant>,
+    /// When the one timeout timer armed fires. It is never cancelled: a
+    /// reply only clears the deadline, and a timer that fires early arms the
+    /// next (one timer a timeout instead of one set and one cancel an op).
+    timer_at: Option<Instant>,
 }
 
 impl Client {
@@ -122,10 +166,9 @@ impl Client {
 
     fn new(spec: Rc<Spec>, id: u64, log: Log, role: Role) -> Client {
         let router = match &spec.target {
-            Target::Cluster(seeds) => Some(Router::new(seeds[0])),
+            Target::Cluster(seeds) => Some(Router::with_startup(seeds.clone())),
             _ => None,
         };
-        let refresh = router.as_ref().map(|_| 0);
         Client {
             spec,
             id,
@@ -137,13 +180,15 @@ impl Client {
             decoder: ReplyDecoder::default(),
             expect: VecDeque::new(),
             router,
-            refresh,
+            refresh: None,
+            cluster_down: None,
             slots_seen: None,
             master: None,
             sentinel_index: 0,
             op: None,
             seq: 0,
-            timeout: None,
+            deadline: None,
+            timer_at: None,
         }
     }
 
@@ -176,10 +221,24 @@ impl Client {
 
     fn begin(&mut self, ctx: &mut Ctx<'_>, f: F, key: String, value: check::Value) {
         let args = command(f, &key, &value);
-        let op = Op { f, key, value, args, attempts: 0, sent: false, asking: false, redirect: None, main_reply: None };
+        let op = Op {
+            f,
+            key,
+            value,
+            args,
+            attempts: 0,
+            sent: false,
+            lost_after_send: false,
+            asking: false,
+            redirect: None,
+            main_reply: None,
+        };
         self.event(ctx, Type::Invoke, &op, op.value.clone(), None);
         self.log.borrow_mut().outstanding += 1;
         self.op = Some(op);
+        if let Some(router) = &mut self.router {
+            router.new_command();
+        }
         self.dispatch(ctx);
     }
 
@@ -191,22 +250,28 @@ impl Client {
                 let addr = *addr;
                 self.go(ctx, addr, Expect::Main);
             }
-            Target::Cluster(seeds) => {
-                if let Some(i) = self.refresh {
-                    if let Some(&seed) = seeds.get(i) {
-                        return self.go(ctx, seed, Expect::Slots);
-                    }
-                    self.refresh = None;
+            Target::Cluster(_) => {
+                if let Some(r) = &self.refresh {
+                    return match r.nodes.get(r.next) {
+                        Some(&node) => self.go(ctx, node, Expect::Slots),
+                        None => self.end_refresh(ctx),
+                    };
                 }
-                let router = self.router.as_mut().expect("cluster clients route");
-                let addr = match op.redirect {
-                    Some(addr) => addr,
-                    None => match router.start(&op.args) {
-                        Route::Send { addr, .. } => addr,
-                        Route::Done(_) => router.seed,
-                    },
-                };
-                self.go(ctx, addr, Expect::Main);
+                let router = self.router.as_ref().expect("cluster clients route");
+                if router.needs_refresh() {
+                    self.start_refresh(After::Dispatch);
+                    return self.dispatch(ctx);
+                }
+                match op.redirect.or_else(|| router.route(&op.args)) {
+                    Some(addr) => self.go(ctx, addr, Expect::Main),
+                    None => {
+                        let slot = common::slot::key_slot(op.key.as_bytes());
+                        let why = format!(
+                            "SlotNotCoveredError: Slot \"{slot}\" not covered by the cluster. \"require_full_coverage=False\""
+                        );
+                        self.finish_failed(ctx, why);
+                    }
+                }
             }
             Target::Sentinel { sentinels, .. } => {
                 if let Some(master) = self.master {
@@ -262,20 +327,51 @@ impl Client {
 
     fn drop_conn(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         ctx.close(conn);
+        self.reset_conn();
+    }
+
+    fn reset_conn(&mut self) {
         self.conn = None;
         self.decoder = ReplyDecoder::default();
         self.expect.clear();
         self.pending = None;
     }
 
+    /// The connect or read under way times out `after` from now.
     fn arm(&mut self, ctx: &mut Ctx<'_>, after: Duration) {
-        self.disarm(ctx);
-        self.timeout = Some(ctx.set_timer(after, TIMEOUT));
+        let at = ctx.now() + after;
+        self.deadline = Some(at);
+        if self.timer_at.is_none_or(|t| t > at) {
+            ctx.set_timer(after, TIMEOUT);
+            self.timer_at = Some(at);
+        }
     }
 
-    fn disarm(&mut self, ctx: &mut Ctx<'_>) {
-        if let Some(t) = self.timeout.take() {
-            ctx.cancel_timer(t);
+    fn disarm(&mut self, _ctx: &mut Ctx<'_>) {
+        self.deadline = None;
+    }
+
+    /// The timeout timer fired: the deadline has come, or it moved on and
+    /// the timer is armed again for it.
+    fn on_timeout_timer(&mut self, ctx: &mut Ctx<'_>) {
+        let now = ctx.now();
+        if self.timer_at == Some(now) {
+            self.timer_at = None;
+        }
+        match self.deadline {
+            Some(d) if d <= now => {
+                self.deadline = None;
+                let (why, addr) = match self.conn {
+                    Some((_, a, false)) => ("TimeoutError: Timeout connecting to server", Some(a)),
+                    c => ("TimeoutError: Timeout reading from socket", c.map(|c| c.1)),
+                };
+                self.lost(ctx, why.to_owned(), addr);
+            }
+            Some(d) if self.timer_at.is_none() => {
+                ctx.set_timer(d.saturating_since(now), TIMEOUT);
+                self.timer_at = Some(d);
+            }
+            _ => {}
         }
     }
 
@@ -325,7 +421,7 @@ impl Client {
         let Some(what) = self.expect.pop_front() else { return };
         match what {
             Expect::Asking => {}
-            Expect::Slots => self.on_slots(ctx, SlotMap::from_cluster_slots(&v).ok().filter(SlotMap::owns_any)),
+            Expect::Slots => self.on_slots(ctx, slot_map(&v)),
             Expect::MasterAddr => {
                 self.disarm(ctx);
                 match master_addr(&v) {
@@ -355,17 +451,65 @@ impl Client {
         }
     }
 
-    /// CLUSTER SLOTS answered: a map that owns slots, or nothing (ask the next seed).
-    fn on_slots(&mut self, ctx: &mut Ctx<'_>, map: Option<SlotMap>) {
+    /// CLUSTER SLOTS answered: merge the map, and stop once it covers every
+    /// slot; or an error (ask the next startup node).
+    fn on_slots(&mut self, ctx: &mut Ctx<'_>, map: Result<SlotMap, String>) {
         self.disarm(ctx);
+        if map.is_ok()
+            && let Some((conn, _, _)) = self.conn
+        {
+            // redis-py 5.1+: `r.connection_pool.disconnect()` after CLUSTER SLOTS.
+            self.drop_conn(ctx, conn);
+        }
+        let Some(r) = &mut self.refresh else { return };
         match map {
-            Some(map) => {
-                self.router.as_mut().expect("cluster clients route").refreshed(map);
-                self.refresh = None;
+            Ok(map) => {
+                let merged = match &mut r.merged {
+                    Some(merged) => {
+                        merged.merge_missing(&map);
+                        merged
+                    }
+                    None => r.merged.insert(map),
+                };
+                r.next = if merged.covered() == redis_client::cluster::SLOTS { r.nodes.len() } else { r.next + 1 };
             }
-            None => self.refresh = self.refresh.map(|i| i + 1),
+            Err(e) => {
+                r.error = e;
+                r.next += 1;
+            }
         }
         self.dispatch(ctx);
+    }
+
+    /// Reads the slot map again before the operation goes on (`then`).
+    fn start_refresh(&mut self, then: After) {
+        let router = self.router.as_mut().expect("cluster clients route");
+        router.refresh_started();
+        let nodes = router.startup().to_vec();
+        self.refresh = Some(Refresh { nodes, next: 0, merged: None, error: "None".to_owned(), then });
+    }
+
+    /// Every startup node was asked, or one covered every slot: install the
+    /// map and go on, or end the operation as redis-py raises.
+    fn end_refresh(&mut self, ctx: &mut Ctx<'_>) {
+        let Some(r) = self.refresh.take() else { return };
+        let router = self.router.as_mut().expect("cluster clients route");
+        match r.merged {
+            Some(map) if map.owns_any() => router.refreshed(map),
+            // No node named: `get_nodes_by_server_type(PRIMARY)[0]`.
+            Some(_) => return self.finish_failed(ctx, "IndexError: list index out of range".to_owned()),
+            None => {
+                let why = format!(
+                    "RedisClusterException: Redis Cluster cannot be connected. Please provide at least one reachable node: {}",
+                    r.error
+                );
+                return self.finish_failed(ctx, why);
+            }
+        }
+        match r.then {
+            After::Dispatch => self.dispatch(ctx),
+            After::Retry { why, definitely_not } => self.retry_now(ctx, why, definitely_not),
+        }
     }
 
     /// The command's reply (and WAIT's count): follow a redirection, or end the op.
@@ -373,18 +517,28 @@ impl Client {
         if let Some(router) = &mut self.router {
             match router.reply(v) {
                 Route::Send { addr, asking } => {
+                    let refresh = !asking && router.needs_refresh();
                     if let Some(op) = &mut self.op {
-                        op.redirect = Some(addr);
+                        // After a refresh the op goes where the new map says.
+                        op.redirect = if refresh { None } else { Some(addr) };
                         op.asking = asking;
+                    }
+                    if refresh {
+                        self.start_refresh(After::Dispatch);
                     }
                     return self.dispatch(ctx);
                 }
-                Route::Done(v) => {
-                    if router.needs_refresh() {
-                        self.refresh = Some(0);
+                Route::Done(Value::Error(e)) if e.starts_with("CLUSTERDOWN") || e.starts_with("MASTERDOWN") => {
+                    if let Some(op) = &mut self.op {
+                        // Refused, so not applied: it may have been only if
+                        // an earlier attempt was lost after it went out.
+                        op.sent = op.lost_after_send;
                     }
-                    return self.complete(ctx, v, acked);
+                    self.cluster_down = Some(After::Retry { why: e, definitely_not: true });
+                    ctx.set_timer(CLUSTER_DOWN_PAUSE, CLUSTER_DOWN_SLEEP);
+                    return;
                 }
+                Route::Done(v) => return self.complete(ctx, v, acked),
             }
         }
         if let (Target::Sentinel { .. }, Value::Error(e)) = (&self.spec.target, &v)
@@ -420,20 +574,29 @@ impl Client {
 
     /// A connection error, timeout or READONLY: send again while retries
     /// remain, else end the op as `info` (it was sent) or `fail` (never sent,
-    /// or `definitely_not` applied).
+    /// or `definitely_not` applied). A cluster client reads the slot map
+    /// again first.
     fn retry_or(&mut self, ctx: &mut Ctx<'_>, why: String, definitely_not: bool) {
         if let Some((conn, _, _)) = self.conn {
             self.drop_conn(ctx, conn);
         }
         self.disarm(ctx);
         if self.router.is_some() {
-            self.refresh = Some(0);
+            self.start_refresh(After::Retry { why, definitely_not });
+            return self.dispatch(ctx);
         }
+        self.retry_now(ctx, why, definitely_not);
+    }
+
+    fn retry_now(&mut self, ctx: &mut Ctx<'_>, why: String, definitely_not: bool) {
         let Some(op) = &mut self.op else { return };
         if op.attempts < self.spec.retries {
             op.attempts += 1;
             op.redirect = None;
             op.asking = false;
+            if let Some(router) = &mut self.router {
+                router.new_command();
+            }
             return self.dispatch(ctx);
         }
         if op.sent && !definitely_not {
@@ -452,24 +615,46 @@ impl Client {
         self.ended(ctx, false);
     }
 
-    /// The connection broke while `what` was due.
-    fn lost(&mut self, ctx: &mut Ctx<'_>, why: String) {
+    /// The connection to `addr` broke while `what` was due.
+    fn lost(&mut self, ctx: &mut Ctx<'_>, why: String, addr: Option<SocketAddrV4>) {
         let what = self.expect.front().copied().or(self.pending);
-        if let Some((conn, _, _)) = self.conn {
-            self.drop_conn(ctx, conn);
+        match self.conn {
+            Some((conn, _, _)) => self.drop_conn(ctx, conn),
+            // Closed by the peer, or never opened: nothing is due on it any more.
+            None => self.reset_conn(),
         }
         self.disarm(ctx);
         match what {
             Some(Expect::Slots) => {
-                self.refresh = self.refresh.map(|i| i + 1);
+                if let Some(r) = &mut self.refresh {
+                    r.error = why.split_once(": ").map_or(why.as_str(), |(_, text)| text).to_owned();
+                    r.next += 1;
+                }
                 self.dispatch(ctx);
             }
             Some(Expect::MasterAddr) => {
                 self.sentinel_index += 1;
                 self.dispatch(ctx);
             }
+            // Asleep after CLUSTERDOWN, redis-py finds the broken
+            // connection only when it next uses it.
+            _ if self.cluster_down.is_some() => {}
             _ if self.op.is_some() => {
                 self.master = None;
+                if let Some(op) = &mut self.op {
+                    op.lost_after_send |= op.sent;
+                }
+                if let (Some(router), Some(addr)) = (&mut self.router, addr) {
+                    // redis-py: the node leaves the startup nodes, and its
+                    // pool (idle connections too) is dropped.
+                    router.forget(addr);
+                    self.idle.retain(|&(a, c)| {
+                        if a == addr {
+                            ctx.close(c);
+                        }
+                        a != addr
+                    });
+                }
                 self.retry_or(ctx, why, false);
             }
             _ => {}
@@ -582,13 +767,13 @@ impl Client {
                 // is down reads it thousands of times): the same map.
                 let map = map.clone();
                 self.expect.pop_front();
-                self.on_slots(ctx, Some(map));
+                self.on_slots(ctx, Ok(map));
             } else {
                 let (decoded, raw) = self.decoder.next_value_and_bytes();
                 match decoded {
                     Decoded::Value(v) if slots_due => {
-                        let map = SlotMap::from_cluster_slots(&v).ok().filter(SlotMap::owns_any);
-                        if let Some(map) = &map {
+                        let map = slot_map(&v);
+                        if let Ok(map) = &map {
                             self.slots_seen = Some((raw.to_vec(), map.clone()));
                         }
                         self.expect.pop_front();
@@ -596,7 +781,10 @@ impl Client {
                     }
                     Decoded::Value(v) => self.on_reply(ctx, v),
                     Decoded::Incomplete => return,
-                    Decoded::Invalid(e) => return self.lost(ctx, format!("Protocol Error: {e}")),
+                    Decoded::Invalid(e) => {
+                        let addr = self.conn.map(|c| c.1);
+                        return self.lost(ctx, format!("Protocol Error: {e}"), addr);
+                    }
                 }
             }
             if self.conn.map(|c| c.0) != Some(conn) {
@@ -612,13 +800,12 @@ impl Process for Client {
         match input {
             Input::Start => self.start(ctx),
             Input::Timer { tag: TICK, .. } => self.tick(ctx),
-            Input::Timer { tag: TIMEOUT, .. } => {
-                self.timeout = None;
-                let why = match self.conn {
-                    Some((_, _, false)) => "TimeoutError: Timeout connecting to server",
-                    _ => "TimeoutError: Timeout reading from socket",
-                };
-                self.lost(ctx, why.to_owned());
+            Input::Timer { tag: TIMEOUT, .. } => self.on_timeout_timer(ctx),
+            Input::Timer { tag: CLUSTER_DOWN_SLEEP, .. } => {
+                if let Some(then) = self.cluster_down.take() {
+                    self.start_refresh(then);
+                    self.dispatch(ctx);
+                }
             }
             Input::Connected { conn } if Some(conn) == current => {
                 self.disarm(ctx);
@@ -637,15 +824,23 @@ impl Process for Client {
                     ConnectError::Unreachable => "No route to host.",
                 };
                 self.conn = None;
-                self.lost(ctx, format!("ConnectionError: Error connecting to {addr}. {why}"));
+                self.lost(ctx, format!("ConnectionError: Error connecting to {addr}. {why}"), Some(addr));
             }
             Input::Data { conn, bytes } if Some(conn) == current => self.on_data(ctx, conn, bytes),
             Input::Closed { conn, .. } if Some(conn) == current => {
-                self.conn = None;
-                self.lost(ctx, "ConnectionError: Connection closed by server.".to_owned());
+                let addr = self.conn.take().map(|c| c.1);
+                self.lost(ctx, "ConnectionError: Connection closed by server.".to_owned(), addr);
             }
             other => self.on_idle(ctx, &other),
         }
+    }
+}
+
+/// A CLUSTER SLOTS reply as a map, or why redis-py would not take it.
+fn slot_map(v: &Value) -> Result<SlotMap, String> {
+    match v {
+        Value::Error(_) => Err("Cluster mode is not enabled on this node".to_owned()),
+        _ => SlotMap::from_cluster_slots(v).map_err(|e| e.to_string()),
     }
 }
 

@@ -17,6 +17,8 @@
 
 pub mod client;
 pub mod spec;
+#[cfg(test)]
+mod tests_cluster;
 
 pub use client::{Client, Log, Shared};
 pub use spec::{Keys, Model, Pace, Spec, Target, Wait};

@@ -39,6 +39,10 @@ const fn memory(line: &'static str) -> Entry {
     Entry { line, expect: Expect::Same, mask: Mask::Memory }
 }
 
+const fn info(line: &'static str) -> Entry {
+    Entry { line, expect: Expect::Same, mask: Mask::InfoFields }
+}
+
 const fn gap(line: &'static str, why: &'static str) -> Entry {
     Entry { line, expect: Expect::Gap(why), mask: Mask::None }
 }
@@ -306,6 +310,15 @@ const STANDALONE: &[Entry] = &[
     e("KEYS"),
     e("DBSIZE x"),
     e("INFO nosuchsection"),
+    info("INFO server"),
+    info("INFO clients"),
+    info("INFO stats"),
+    info("INFO cpu"),
+    info("INFO modules"),
+    info("INFO cluster"),
+    info("INFO keyspace"),
+    info("INFO persistence"),
+    info("INFO server clients"),
     e("SAVE"),
     e("SISMEMBER s b"),
     e("SISMEMBER s nosuchmember"),
@@ -358,6 +371,29 @@ const STANDALONE: &[Entry] = &[
     e("CONFIG GET port"),
     e("CONFIG GET repl-backlog-size"),
     pairs("CONFIG GET *read-only*"),
+    Entry { line: "CONFIG GET *", expect: Expect::Same, mask: Mask::ConfigPairs },
+    pairs("CONFIG GET *max-*-entries"),
+    e("CONFIG GET timeout"),
+    e("CONFIG GET tcp-keepalive"),
+    e("CONFIG GET hash-max-ziplist-entries"),
+    e("CONFIG GET notify-keyspace-events"),
+    e("CONFIG SET tcp-keepalive 60"),
+    e("CONFIG GET tcp-keepalive"),
+    e("CONFIG SET tcp-keepalive -1"),
+    e("CONFIG SET tcp-keepalive abc"),
+    e("CONFIG SET lazyfree-lazy-eviction maybe"),
+    e("CONFIG SET lazyfree-lazy-eviction YES"),
+    e("CONFIG GET lazyfree-lazy-eviction"),
+    e("CONFIG SET lazyfree-lazy-eviction no"),
+    e("CONFIG SET syslog-facility local3"),
+    e("CONFIG SET daemonize yes"),
+    e("CONFIG SET dir /tmp"),
+    e("CONFIG SET repl-diskless-load bogus"),
+    e("CONFIG SET client-query-buffer-limit abc"),
+    e("CONFIG SET maxmemory-clients abc"),
+    e("CONFIG SET unixsocketperm 999"),
+    e("CONFIG SET tcp-keepalive 300"),
+    e("CONFIG SET slave-announced no"),
     e("CONFIG GET nosuchparameter"),
     e("CONFIG GET maxmemory"),
     e("CONFIG SET repl-backlog-size abc"),
@@ -1238,6 +1274,9 @@ const STANDALONE: &[Entry] = &[
     e("FLUSHALL"),
     e("DBSIZE"),
     e("SELECT 0"),
+    // After a thousand cases, many of them errors: which error codes were counted.
+    info("INFO errorstats"),
+    info("INFO"),
 ];
 
 const REPLICA: &[Entry] = &[

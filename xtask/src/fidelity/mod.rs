@@ -27,6 +27,10 @@
 //! - `catalogue/sweep-*` ([`sweep`]): every command of the real server's
 //!   `COMMAND INFO` with a wrong arity, a sample call and a key of the wrong
 //!   type, in standalone, replica, requirepass and cluster modes;
+//! - `fuzz/<family>` ([`fuzz`]): seeded random command sequences per data-type
+//!   family (strings, bits, lists, hashes, sets, zsets, streams, geo, hll,
+//!   keyspace) with boundary arguments and wrong types, reply by reply (the
+//!   seed is `--seed`);
 //! - coverage ([`coverage`]): the catalogue's cases per command family of the
 //!   real server's `COMMAND DOCS`, and which commands no case exercises;
 //! - `mysql` ([`mysql`]): MariaDB 10.11 (`mariadbd`) against the `mysql` node:
@@ -36,6 +40,9 @@ mod catalogue;
 mod cluster;
 mod coverage;
 mod failover;
+mod fuzz;
+mod fuzz_families;
+mod fuzz_more;
 mod keyslot;
 mod loss;
 mod loss_split;
@@ -153,6 +160,14 @@ pub fn run(opts: &Options) -> Result<bool, String> {
         groups.push(group(&sweeps[1], Box::new(sweep::replica)));
         groups.push(group(&sweeps[2], Box::new(move |t| sweep::requirepass(t, &requirepass_specs))));
         groups.push(group(&sweeps[3], Box::new(sweep::cluster)));
+    }
+    // about 5 s for all families, masked where the real server is random: in --quick too
+    let seed = opts.seed;
+    for (i, family) in fuzz_families::FAMILIES.iter().enumerate() {
+        groups.push(group(&format!("fuzz/{}", family.name), Box::new(move |t| fuzz::run(t, i, seed))));
+    }
+    if groups.iter().any(|g| g.name.starts_with("fuzz/") && wanted(&g.name)) {
+        eprintln!("fidelity: fuzz seed {seed} (--seed N draws other commands)");
     }
     for g in groups.iter().filter(|g| wanted(&g.name)) {
         eprintln!("fidelity: {}", g.name);

@@ -29,6 +29,9 @@ pub enum Mask {
     Unordered,
     /// A flat array of name/value pairs compared with the pairs sorted.
     UnorderedPairs,
+    /// CONFIG GET's pairs sorted, the values that name the host's files and
+    /// addresses masked (`dir`, `logfile`, `pidfile`, `bind`, ...).
+    ConfigPairs,
     /// Arrays compared sorted at every depth (COMMAND's table and each
     /// container's subcommands).
     SortedDeep,
@@ -47,9 +50,19 @@ pub enum Mask {
     /// A TTL in whole seconds of 10 or more, compared rounded to the nearest ten
     /// (negative answers and small TTLs stay exact).
     Seconds,
+    /// A TTL or expire time: -1 (no expiry) and -2 (no key) exact, a positive
+    /// value masked (absolute expiries count from each side's own clock).
+    Remaining,
+    /// The reply's type and, for an array, its length (what the real server
+    /// picks at random: SRANDMEMBER, HRANDFIELD, ZRANDMEMBER, RANDOMKEY).
+    Shape,
     /// INFO memory text and MEMORY STATS: every figure masked, names and
     /// their order compared, and the policy, limit and allocator kept.
     Memory,
+    /// Any INFO text (and SENTINEL INFO-CACHE's cached INFO): sections, field
+    /// names and their order compared; values only for the fields that are
+    /// settings or facts of the build ([`INFO_KEPT`]).
+    InfoFields,
 }
 
 impl Mask {
@@ -71,7 +84,7 @@ impl Mask {
             }
             Mask::ClusterArray => "node ids masked: they are random",
             Mask::Sentinel => {
-                "run ids, ms-since fields (pings, INFO refreshes, role reports, link down time), commands in flight and replication offsets masked: they depend on the run"
+                "run ids (and any 40-hex id), ms-since fields (pings, INFO refreshes, role reports, link down time), commands in flight and replication offsets masked: they depend on the run"
             }
             Mask::ClusterShards => {
                 "node ids and replication offsets masked, shards sorted: ids are random, offsets depend on the run, SHARDS walks Redis's nodes dict"
@@ -79,6 +92,13 @@ impl Mask {
             Mask::Seconds => {
                 "TTL in seconds compared to the nearest ten: TTL rounds to the nearest second, and a loaded machine can put more than 500 ms between the real master's write and the replica's read (1000 becomes 999)"
             }
+            Mask::InfoFields => {
+                "values masked (times, counters, pids, ids, sizes and the host's figures depend on the run and the machine); sections, field names, their order and the settings' values compared"
+            }
+            Mask::Remaining => {
+                "a positive TTL or expire time masked (-1 and -2 compared): EXPIREAT's absolute times count from each side's clock, and the simulator's starts on 2026-01-01"
+            }
+            Mask::Shape => "type and length compared: the real server picks the members or keys at random",
             Mask::Memory => {
                 "memory figures masked (names, order, maxmemory, policy and allocator compared): allocations, RSS and fragmentation depend on the process and its history"
             }
@@ -87,6 +107,9 @@ impl Mask {
             }
             Mask::SortedDeep => {
                 "arrays compared sorted at every depth: COMMAND walks the command dict and each container's subcommand dict, whose order follows a per-process random hash seed"
+            }
+            Mask::ConfigPairs => {
+                "pairs compared sorted (Redis's config dict order follows a per-process hash seed); the working directory, log and pid files and bound addresses masked: they are the harness's, not defaults"
             }
             Mask::UnorderedPairs => {
                 "pairs compared sorted: CONFIG GET walks Redis's config dict, whose order follows a per-process random hash seed"
@@ -160,6 +183,20 @@ impl Obs {
                 let text = format!("array: {}", resp::render(&Value::Array(pairs.concat())));
                 (text.clone(), text)
             }
+            (Mask::ConfigPairs, Some(Value::Array(items))) => {
+                const HOST: &[&[u8]] = &[b"dir", b"logfile", b"pidfile", b"bind", b"daemonize", b"port"];
+                let mut pairs: Vec<Vec<Value>> = items
+                    .chunks(2)
+                    .map(|p| {
+                        let host = matches!(&p[0], Value::Bulk(n) if HOST.contains(&n.as_slice()));
+                        let value = if host { Value::Bulk(b"<host>".to_vec()) } else { p[1].clone() };
+                        vec![p[0].clone(), value]
+                    })
+                    .collect();
+                pairs.sort_by_key(|p| p.iter().map(Value::to_bytes).collect::<Vec<_>>());
+                let text = format!("array: {}", resp::render(&Value::Array(pairs.concat())));
+                (text.clone(), text)
+            }
             (Mask::ClusterText, Some(v)) => {
                 let text = format!("{}: {}", super::target::type_name(&v), mask_cluster_text(&reply.text()));
                 (text.clone(), text)
@@ -185,7 +222,9 @@ impl Obs {
                 let text = format!("{}: {}", super::target::type_name(&v), resp::render(&sorted_deep(v)));
                 (text.clone(), text)
             }
-            (Mask::Unordered | Mask::UnorderedPairs, Some(_)) => (super::target::escape(&reply.raw), reply.describe()),
+            (Mask::Unordered | Mask::UnorderedPairs | Mask::ConfigPairs, Some(_)) => {
+                (super::target::escape(&reply.raw), reply.describe())
+            }
             (Mask::Seconds, Some(Value::Integer(n))) if n >= 10 => {
                 let text = format!("integer: (integer) ~{}", (n + 5) / 10 * 10);
                 (text.clone(), text)
@@ -193,6 +232,23 @@ impl Obs {
             (Mask::Seconds, Some(_)) => (super::target::escape(&reply.raw), reply.describe()),
             (Mask::Info, Some(v)) => {
                 let text = format!("{}: {}", super::target::type_name(&v), mask_info(&reply.text()));
+                (text.clone(), text)
+            }
+            (Mask::InfoFields, Some(v)) => {
+                let text = format!("{}: {}", super::target::type_name(&v), resp::render(&mask_info_fields(&v)));
+                (text.clone(), text)
+            }
+            (Mask::Remaining, Some(Value::Integer(n))) if n > 0 => {
+                let text = "integer: (integer) <positive>".to_owned();
+                (text.clone(), text)
+            }
+            (Mask::Remaining, Some(_)) => (super::target::escape(&reply.raw), reply.describe()),
+            (Mask::Shape, Some(v)) => {
+                let text = match (&v, super::target::type_name(&v)) {
+                    (Value::Array(items), kind) => format!("{kind} of {}", items.len()),
+                    (Value::Error(_), _) => reply.describe(),
+                    (_, kind) => kind.to_owned(),
+                };
                 (text.clone(), text)
             }
             (Mask::Memory, Some(Value::Array(items))) => {
@@ -326,6 +382,60 @@ fn mask_sentinel_value(v: &Value) -> Value {
             }
             Value::Array(out)
         }
+        Value::Map(pairs) => Value::Map(
+            pairs
+                .iter()
+                .map(|(k, v)| {
+                    let run_specific = matches!(k, Value::Bulk(b) if RUN_SPECIFIC.contains(&b.as_slice()));
+                    (k.clone(), if run_specific { Value::Bulk(b"<masked>".to_vec()) } else { mask_sentinel_value(v) })
+                })
+                .collect(),
+        ),
+        Value::Bulk(b) if std::str::from_utf8(b).is_ok_and(is_node_id) => Value::Bulk(b"<id>".to_vec()),
+        other => other.clone(),
+    }
+}
+
+/// INFO fields whose values are settings or facts of the build, compared as they are.
+const INFO_KEPT: &[&str] = &[
+    "redis_version",
+    "redis_git_sha1",
+    "redis_git_dirty",
+    "redis_mode",
+    "arch_bits",
+    "multiplexing_api",
+    "atomicvar_api",
+    "process_supervised",
+    "tcp_port",
+    "configured_hz",
+    "io_threads_active",
+    "maxclients",
+    "role",
+    "cluster_enabled",
+    "aof_enabled",
+    "maxmemory_policy",
+    "mem_allocator",
+    "sentinel_masters",
+    "sentinel_tilt",
+    "sentinel_running_scripts",
+    "sentinel_scripts_queue_length",
+    "sentinel_simulate_failure_flags",
+];
+
+/// INFO text with every value masked but [`INFO_KEPT`]'s; INFO texts nested
+/// in arrays (SENTINEL INFO-CACHE) masked the same, and numbers beside them.
+fn mask_info_fields(v: &Value) -> Value {
+    let line = |l: &str| match l.split_once(':') {
+        Some((name, _)) if !INFO_KEPT.contains(&name) => format!("{name}:<v>"),
+        _ => l.to_owned(),
+    };
+    match v {
+        Value::Bulk(b) if b.contains(&b'\n') => {
+            let text = String::from_utf8_lossy(b);
+            Value::Bulk(text.split("\r\n").map(line).collect::<Vec<_>>().join("\r\n").into_bytes())
+        }
+        Value::Integer(_) => Value::Simple("(integer) <n>".into()),
+        Value::Array(items) => Value::Array(items.iter().map(mask_info_fields).collect()),
         other => other.clone(),
     }
 }

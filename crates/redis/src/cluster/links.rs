@@ -144,7 +144,7 @@ impl Links {
         self.entry(*conn).is_some()
     }
 
-    #[cfg(test)]
+    /// How many bus links there are, both ways (INFO's `cluster_connections`).
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }

@@ -312,7 +312,7 @@ fn store(args: &[Vec<u8>], x: &mut Exec<'_>, dest: &[u8], found: Vec<Found>, sto
     }
     x.lookup_mut(dest);
     let db = x.db();
-    db.insert(dest.to_vec(), Data::ZSet(z));
+    db.insert(dest.to_vec(), Data::ZSet(Box::new(z)));
     db.expires.remove(dest);
     x.dirty += n as u64;
     x.propagate(args);

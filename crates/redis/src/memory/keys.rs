@@ -6,7 +6,7 @@
 //! back (the counts differ), as the slot index is.
 
 use super::access::Access;
-use crate::keyspace::Db;
+use crate::keyspace::{Data, Db};
 
 /// How many elements of an aggregate the running total samples per change
 /// (a write costs this much, never the aggregate's length).
@@ -84,18 +84,20 @@ pub(crate) fn after_command<'k>(
     now_ms: i64,
 ) {
     for key in keys {
-        let Some((data, slot)) = db.keys.with_meta_mut(key) else { continue };
-        let old = *slot;
-        let field = match old {
-            None => access.created(now_ms),
-            Some(m) if touch => access.touched(m.field, now_ms),
-            Some(m) => m.field,
+        let big = &db.big;
+        let measure = |data: &Data, old: Option<Meta>| {
+            let field = match old {
+                None => access.created(now_ms),
+                Some(m) if touch => access.touched(m.field, now_ms),
+                Some(m) => m.field,
+            };
+            let bytes = match old {
+                Some(m) if !write => m.bytes,
+                _ => super::size::allocated(key, data, big.contains(key), TRACK_SAMPLES),
+            };
+            Meta { field, bytes }
         };
-        let bytes = match old {
-            Some(m) if !write => m.bytes,
-            _ => super::size::allocated(key, data, db.big.contains(key), TRACK_SAMPLES),
-        };
-        *slot = Some(Meta { field, bytes });
+        let Some((old, Meta { bytes, .. })) = db.keys.update_meta(key, measure) else { continue };
         match old {
             Some(m) => db.meta.bytes = db.meta.bytes - m.bytes + bytes,
             None => {
@@ -121,7 +123,7 @@ pub(crate) fn resync(db: &mut Db, access: &Access, now_ms: i64) {
                 totals.tracked += 1;
                 totals.bytes += m.bytes;
             }
-            None => fresh.push((key.clone(), super::size::allocated(key, data, db.big.contains(key), TRACK_SAMPLES))),
+            None => fresh.push((key.to_vec(), super::size::allocated(key, data, db.big.contains(key), TRACK_SAMPLES))),
         }
     }
     db.meta = totals;

@@ -1,4 +1,5 @@
 //! Redis 7.0's memory model on the node: what keys cost ([`size`]), each
+//! list's node sizes kept as it changes ([`List`]), each
 //! key's LRU/LFU access field ([`access`], kept per database by [`keys`]),
 //! `maxmemory` and its policies ([`policy`]), eviction before a command
 //! ([`evict`]), and what INFO memory and MEMORY report ([`report`]).
@@ -13,12 +14,14 @@
 mod access;
 mod evict;
 mod keys;
+mod list;
 mod policy;
 mod report;
 pub(crate) mod size;
 
 pub(crate) use access::{Access, Clock, idle_ms, lfu_decayed};
 pub(crate) use keys::{KeyMeta, Meta};
+pub use list::List;
 pub(crate) use policy::DIRECTIVES;
 pub use policy::{MaxMemory, Policy};
 

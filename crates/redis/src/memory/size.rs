@@ -28,6 +28,7 @@
 //! the same allocation class (Redis samples them in dict order, this node
 //! in member order), skiplists within the spread of their random levels.
 
+use super::List;
 use crate::keyspace::Data;
 use crate::stream::Stream;
 use std::collections::BTreeSet;
@@ -130,7 +131,7 @@ pub(crate) fn value(data: &Data, big: bool, samples: usize, count: Count) -> u64
     let samples = if samples == 0 { usize::MAX } else { samples };
     match data {
         Data::Str(s) => string(s, big, count),
-        Data::List(items) => list(items.iter().map(Vec::as_slice), samples, count),
+        Data::List(items) => list(items, samples, count),
         Data::Set(members) if big => hashtable(members.len(), members.iter().map(|m| sds(m.len())), samples, count),
         Data::Set(members) => ROBJ + alloc(8 + members.len() as u64 * intset_width(members)),
         Data::Hash(fields) if big => {
@@ -191,9 +192,17 @@ fn listpack_bytes<'a>(entries: impl Iterator<Item = &'a [u8]>) -> u64 {
     LISTPACK_EMPTY + entries.map(|e| crate::stream::entry_bytes(e) as u64).sum::<u64>()
 }
 
-/// A quicklist: its nodes' listpacks filled from the head up to 8 KB each,
-/// the first `samples` nodes averaged over all (`objectComputeSize`).
-fn list<'a>(items: impl Iterator<Item = &'a [u8]>, samples: usize, count: Count) -> u64 {
+/// A quicklist: its nodes' listpacks ([`List::node_bytes`]), the first
+/// `samples` nodes averaged over all (`objectComputeSize`).
+fn list(items: &List, samples: usize, count: Count) -> u64 {
+    let nodes = items.node_bytes();
+    let node = |lp: &u64| count.of(QUICKLIST_NODE) + alloc(*lp);
+    ROBJ + count.of(QUICKLIST) + average(nodes.iter().map(node), nodes.len(), samples)
+}
+
+/// The `lpBytes` of a quicklist's nodes, head first, filled from the head
+/// up to 8 KB each as RPUSH fills them.
+pub(crate) fn list_nodes<'a>(items: impl Iterator<Item = &'a [u8]>) -> Vec<u64> {
     let mut nodes: Vec<u64> = Vec::new();
     let mut current = LISTPACK_EMPTY;
     let mut entries = 0u64;
@@ -209,8 +218,28 @@ fn list<'a>(items: impl Iterator<Item = &'a [u8]>, samples: usize, count: Count)
     if entries > 0 {
         nodes.push(current);
     }
-    let node = |lp: &u64| count.of(QUICKLIST_NODE) + alloc(*lp);
-    ROBJ + count.of(QUICKLIST) + average(nodes.iter().map(node), nodes.len(), samples)
+    nodes
+}
+
+/// [`list_nodes`] after `item` is appended at the tail: into the last node
+/// if it fits, else in a new one.
+pub(crate) fn push_list_entry(nodes: &mut Vec<u64>, item: &[u8]) {
+    let entry = crate::stream::entry_bytes(item) as u64;
+    match nodes.last_mut() {
+        Some(lp) if *lp + item.len() as u64 + LIST_ESTIMATE_OVERHEAD <= LIST_NODE_LIMIT => *lp += entry,
+        _ => nodes.push(LISTPACK_EMPTY + entry),
+    }
+}
+
+/// [`list_nodes`] after `item` left the tail: the last node shrinks, and
+/// goes when it is empty.
+pub(crate) fn pop_list_entry(nodes: &mut Vec<u64>, item: &[u8]) {
+    if let Some(lp) = nodes.last_mut() {
+        *lp -= crate::stream::entry_bytes(item) as u64;
+        if *lp == LISTPACK_EMPTY {
+            nodes.pop();
+        }
+    }
 }
 
 /// `elements`' sizes, the first `samples` averaged over `n` as Redis does

@@ -1,0 +1,260 @@
+//! A list value ([`crate::keyspace::Data::List`]) that keeps the sizes of
+//! its quicklist model's nodes ([`super::size`]) and a fingerprint of its
+//! elements as it changes, so that measuring a list after a push at its
+//! tail costs the nodes it has, not its length, and so does its digest
+//! ([`crate::view`]'s dataset digest, which the replicas-converged and
+//! no-acked-write-lost invariants compare after every write).
+//!
+//! The elements read as a `VecDeque` (the list derefs to one). `push_back`
+//! updates the last node's size and the fingerprint; `pop_back` the last
+//! node's size and forgets the fingerprint (a hash cannot be undone); any
+//! other change (through `push_front`, `pop_front` or the `VecDeque`
+//! borrowed mutably) forgets both, and what is forgotten is measured whole
+//! again by the next `push_back` (or, uncached, by each measurement until
+//! then). Nodes fill from the head, so a change at the head moves every
+//! node boundary: those keep the whole measure.
+
+use super::size;
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::ops::{Deref, DerefMut};
+
+/// A list's elements, head first, with what is kept about them.
+#[derive(Clone)]
+pub struct List {
+    items: VecDeque<Vec<u8>>,
+    /// `None` when not known (boxed, so that a list value is no bigger than
+    /// the other kinds of [`crate::keyspace::Data`]).
+    kept: Option<Box<Kept>>,
+}
+
+/// What a list keeps about its elements.
+#[derive(Clone)]
+struct Kept {
+    /// Each node's `lpBytes`, head first ([`size::list_nodes`]).
+    nodes: Vec<u64>,
+    /// The elements, head first, fed to a hasher ([`List::fingerprint`]), when known.
+    hasher: Option<sim::StableHasher>,
+}
+
+impl List {
+    /// Appends `item` at the tail (RPUSH), its node's size and the
+    /// fingerprint updated with it.
+    pub fn push_back(&mut self, item: Vec<u8>) {
+        let Some(kept) = &mut self.kept else {
+            self.items.push_back(item);
+            self.kept = Some(Box::new(Kept { nodes: self.measure(), hasher: Some(self.hash()) }));
+            return;
+        };
+        size::push_list_entry(&mut kept.nodes, &item);
+        match &mut kept.hasher {
+            Some(h) => h.bytes(&item),
+            None => {
+                let mut h = sim::StableHasher::default();
+                self.items.iter().chain([&item]).for_each(|i| h.bytes(i));
+                kept.hasher = Some(h);
+            }
+        }
+        self.items.push_back(item);
+    }
+
+    /// Removes the tail element (RPOP), its node's size updated with it.
+    pub fn pop_back(&mut self) -> Option<Vec<u8>> {
+        let item = self.items.pop_back()?;
+        if let Some(kept) = &mut self.kept {
+            size::pop_list_entry(&mut kept.nodes, &item);
+            kept.hasher = None;
+        }
+        Some(item)
+    }
+
+    /// Inserts `item` at the head (LPUSH).
+    pub fn push_front(&mut self, item: Vec<u8>) {
+        self.kept = None;
+        self.items.push_front(item);
+    }
+
+    /// Removes the head element (LPOP).
+    pub fn pop_front(&mut self) -> Option<Vec<u8>> {
+        self.kept = None;
+        self.items.pop_front()
+    }
+
+    /// The model's nodes' `lpBytes`, head first: kept, or measured now.
+    pub(crate) fn node_bytes(&self) -> Cow<'_, [u64]> {
+        match &self.kept {
+            Some(kept) => Cow::Borrowed(&kept.nodes),
+            None => Cow::Owned(self.measure()),
+        }
+    }
+
+    /// A fingerprint of the elements in order: equal lists, equal
+    /// fingerprints, however they were built. Kept, or computed now.
+    pub(crate) fn fingerprint(&self) -> u64 {
+        match self.kept.as_ref().and_then(|k| k.hasher.as_ref()) {
+            Some(h) => h.finish(),
+            None => self.hash().finish(),
+        }
+    }
+
+    fn measure(&self) -> Vec<u64> {
+        size::list_nodes(self.items.iter().map(Vec::as_slice))
+    }
+
+    /// A hasher fed every element, head first.
+    fn hash(&self) -> sim::StableHasher {
+        let mut h = sim::StableHasher::default();
+        self.items.iter().for_each(|i| h.bytes(i));
+        h
+    }
+}
+
+impl Default for List {
+    fn default() -> List {
+        let kept = Kept { nodes: Vec::new(), hasher: Some(sim::StableHasher::default()) };
+        List { items: VecDeque::new(), kept: Some(Box::new(kept)) }
+    }
+}
+
+impl Deref for List {
+    type Target = VecDeque<Vec<u8>>;
+
+    fn deref(&self) -> &VecDeque<Vec<u8>> {
+        &self.items
+    }
+}
+
+/// Any change made through the `VecDeque` forgets the node sizes and the fingerprint.
+impl DerefMut for List {
+    fn deref_mut(&mut self) -> &mut VecDeque<Vec<u8>> {
+        self.kept = None;
+        &mut self.items
+    }
+}
+
+impl From<VecDeque<Vec<u8>>> for List {
+    fn from(items: VecDeque<Vec<u8>>) -> List {
+        List { items, kept: None }
+    }
+}
+
+impl<const N: usize> From<[Vec<u8>; N]> for List {
+    fn from(items: [Vec<u8>; N]) -> List {
+        VecDeque::from(items).into()
+    }
+}
+
+impl FromIterator<Vec<u8>> for List {
+    fn from_iter<I: IntoIterator<Item = Vec<u8>>>(iter: I) -> List {
+        iter.into_iter().collect::<VecDeque<_>>().into()
+    }
+}
+
+impl<'a> IntoIterator for &'a List {
+    type Item = &'a Vec<u8>;
+    type IntoIter = std::collections::vec_deque::Iter<'a, Vec<u8>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
+impl IntoIterator for List {
+    type Item = Vec<u8>;
+    type IntoIter = std::collections::vec_deque::IntoIter<Vec<u8>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter()
+    }
+}
+
+/// Two lists are equal when their elements are.
+impl PartialEq for List {
+    fn eq(&self, other: &List) -> bool {
+        self.items == other.items
+    }
+}
+
+impl Eq for List {}
+
+/// Shown as its elements, as the `VecDeque` it derefs to.
+impl std::fmt::Debug for List {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.items.fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keyspace::Data;
+    use size::Count;
+
+    /// An element of 1 to 3,000 bytes, sometimes an integer (stored as one in a listpack).
+    fn element(rng: &mut sim::Rng) -> Vec<u8> {
+        match rng.below(4) {
+            0 => (rng.next_u64() as i64 >> rng.below(64)).to_string().into_bytes(),
+            1 => vec![b'x'; 1 + rng.below(3000) as usize],
+            _ => vec![b'y'; 1 + rng.below(40) as usize],
+        }
+    }
+
+    #[test]
+    fn kept_sizes_and_fingerprint_equal_a_whole_measure_after_random_changes() {
+        let mut rng = sim::Rng::stream(23, "list-nodes");
+        for round in 0..60 {
+            let mut list = List::default();
+            for step in 0..300 {
+                match rng.below(10) {
+                    0..=5 => list.push_back(element(&mut rng)),
+                    6 | 7 => drop(list.pop_back()),
+                    8 if rng.chance(0.2) => list.push_front(element(&mut rng)),
+                    8 => drop(list.pop_front()),
+                    _ if !list.is_empty() && rng.chance(0.1) => {
+                        let at = rng.below(list.len() as u64) as usize;
+                        list[at] = element(&mut rng);
+                    }
+                    _ => {}
+                }
+                let whole: List = list.iter().cloned().collect();
+                for (samples, count) in [(0, Count::Usage), (5, Count::Usage), (64, Count::Allocated)] {
+                    let kept = size::value(&Data::List(Box::new(list.clone())), false, samples, count);
+                    let measured = size::value(&Data::List(Box::new(whole.clone())), false, samples, count);
+                    assert_eq!(kept, measured, "round {round} step {step}");
+                }
+                assert_eq!(list.fingerprint(), whole.fingerprint(), "round {round} step {step}");
+            }
+        }
+    }
+
+    #[test]
+    fn pushes_and_pops_at_the_tail_keep_the_sizes() {
+        let mut list = List::default();
+        list.push_front(b"head".to_vec());
+        list.push_back(b"tail".to_vec());
+        assert!(list.kept.as_ref().is_some_and(|k| k.hasher.is_some()), "a push at the tail hashes the list again");
+        list.pop_back();
+        assert!(matches!(list.node_bytes(), Cow::Borrowed(_)), "a push at the tail measures the list again");
+        list[0] = b"other".to_vec();
+        assert!(matches!(list.node_bytes(), Cow::Owned(_)), "a change through the VecDeque forgets the sizes");
+        let other: List = [b"other".to_vec()].into();
+        assert_eq!(list.fingerprint(), other.fingerprint());
+        list.push_back(b"more".to_vec());
+        assert_ne!(list.fingerprint(), other.fingerprint(), "an element more");
+    }
+
+    #[test]
+    fn a_list_value_is_no_bigger_than_a_sorted_set() {
+        assert!(std::mem::size_of::<List>() <= std::mem::size_of::<crate::zset::ZSet>());
+    }
+
+    #[test]
+    fn equality_and_debug_see_only_the_elements() {
+        let kept: List = [b"a".to_vec(), b"b".to_vec()].into();
+        let mut changed = List::default();
+        changed.push_back(b"b".to_vec());
+        changed.push_front(b"a".to_vec());
+        assert_eq!(kept, changed);
+        assert_eq!(format!("{changed:?}"), "[[97], [98]]");
+    }
+}
