@@ -328,6 +328,7 @@ fn execute(
         max_virtual: limits.max_virtual,
         monitor: Some(Box::new(Watch::new(stop.clone(), limits.max_wall, progress))),
         no_trace_records: false,
+        no_history_text: false,
     };
     // Wall time is reported, never fed into the run.
     #[allow(clippy::disallowed_methods)]

@@ -88,9 +88,14 @@ pub fn sets(ops: &[Op], faults: &[FaultWindow]) -> CheckResult {
 
 /// List anomalies other than loss.
 pub fn lists(ops: &[Op], faults: &[FaultWindow]) -> CheckResult {
+    lists_with(ops, faults, true)
+}
+
+/// [`lists`]; `screened: false` looks at every read in full (the tests compare).
+pub(crate) fn lists_with(ops: &[Op], faults: &[FaultWindow], screened: bool) -> CheckResult {
     let mut result = CheckResult::new("lists");
-    elements(ops, faults, (F::Append, F::ReadList), true, &mut result);
-    duplicates(ops, faults, &mut result);
+    let may_repeat = elements(ops, faults, (F::Append, F::ReadList), screened, &mut result);
+    duplicates(ops, faults, &may_repeat, &mut result);
     prefixes(ops, faults, &mut result);
     order(ops, faults, &mut result);
     result
@@ -103,25 +108,34 @@ pub fn lists(ops: &[Op], faults: &[FaultWindow]) -> CheckResult {
 /// the result is the same as looking at every read (`screened: false`, which
 /// the tests compare against), without building two sets of a long list's
 /// elements per read: on an exploration seed of list appends that was most of
-/// the seed's time.
+/// the seed's time. Returns, read by read, whether the read may hold an
+/// element twice (the screen tells when it cannot; unscreened, every read may).
 pub(crate) fn elements(
     ops: &[Op],
     faults: &[FaultWindow],
     (write, read): (F, F),
     screened: bool,
     result: &mut CheckResult,
-) {
+) -> Vec<bool> {
     let tried = attempts(ops, write);
     let finals = final_reads(ops, read);
     let mut screen = Screen::new(&tried, &finals);
+    let mut may_repeat = Vec::new();
     for op in ops.iter().filter(|o| o.f == read && o.outcome == Outcome::Ok) {
         result.count("reads", 1);
         let fin = finals.get(&op.key).copied().filter(|fin| fin.index != op.index);
-        if screened && screen.clears(op, fin.is_some()) {
-            continue;
+        if screened {
+            let seen = screen.read(op, fin.is_some());
+            may_repeat.push(seen.may_repeat);
+            if seen.clear {
+                continue;
+            }
+        } else {
+            may_repeat.push(true);
         }
         look(&tried, write, op, fin, faults, result);
     }
+    may_repeat
 }
 
 /// One read in full: its unexpected and failed-yet-present elements, then
@@ -132,16 +146,20 @@ fn look(tried: &Tried<'_>, write: F, op: &Op, fin: Option<&Op>, faults: &[FaultW
         match tried.get(&(&op.key, *e)) {
             None => {
                 result.count("unexpected", 1);
-                let what = format!("key {} read element {e}, which no {} ever tried", op.key, write.name());
-                result.violation_with(|| Evidence::new(what, &[op], faults));
+                result.violation_with(|| {
+                    let what = format!("key {} read element {e}, which no {} ever tried", op.key, write.name());
+                    Evidence::new(what, &[op], faults)
+                });
             }
             Some(by) if by.iter().all(|w| w.outcome == Outcome::Fail || op.precedes(w)) => {
                 result.count("failed-present", 1);
-                let what =
-                    format!("key {} read element {e}, whose every {} failed or came later", op.key, write.name());
-                let mut shown = vec![op];
-                shown.extend(by.iter().copied());
-                result.violation_with(|| Evidence::new(what, &shown, faults));
+                result.violation_with(|| {
+                    let what =
+                        format!("key {} read element {e}, whose every {} failed or came later", op.key, write.name());
+                    let mut shown = vec![op];
+                    shown.extend(by.iter().copied());
+                    Evidence::new(what, &shown, faults)
+                });
             }
             Some(_) => {}
         }
@@ -163,8 +181,9 @@ struct Screen<'a> {
 
 /// One key's elements ever tried, sorted, and per element: the earliest
 /// invocation of a try that did not fail, the earliest completion of an
-/// acknowledged try, whether the final read holds it; and the sorted
-/// acknowledgement times of the final read's acknowledged elements.
+/// acknowledged try, whether the final read holds it; the sorted
+/// acknowledgement times of the final read's acknowledged elements; and the
+/// key's last read with its elements' positions in `elems`.
 #[derive(Default)]
 struct KeyScreen<'a> {
     elems: Vec<&'a Elem>,
@@ -173,6 +192,28 @@ struct KeyScreen<'a> {
     in_final: Vec<bool>,
     final_acks: Vec<u64>,
     seen: Vec<u64>,
+    last: Last<'a>,
+}
+
+/// A key's last read screened and where each of its elements is in
+/// [`KeyScreen::elems`] ([`UNTRIED`]: nowhere). A list only grows by appends,
+/// so the next read mostly starts with the last one: only its new tail is
+/// searched for.
+#[derive(Default)]
+struct Last<'a> {
+    read: &'a [Elem],
+    at: Vec<u32>,
+}
+
+/// The position of an element no op tried.
+const UNTRIED: u32 = u32::MAX;
+
+/// What the screen made of one read.
+struct Seen {
+    /// The full look would find nothing in it.
+    clear: bool,
+    /// It may hold an element twice (else it holds each once).
+    may_repeat: bool,
 }
 
 impl<'a> Screen<'a> {
@@ -202,30 +243,54 @@ impl<'a> Screen<'a> {
         Screen { keys, stamp: 0 }
     }
 
-    /// Whether the full look at `op` would find nothing: every element it
-    /// holds was tried, not only by failed tries or tries after it, and (when
-    /// `judge_stale`) it holds every element of the final read acknowledged
-    /// before it was invoked.
-    fn clears(&mut self, op: &Op, judge_stale: bool) -> bool {
-        let Some(k) = self.keys.get_mut(&op.key) else { return op.result.elems().is_empty() };
+    /// Whether the full look at `op` would find nothing (`clear`): every
+    /// element it holds was tried, not only by failed tries or tries after
+    /// it, and (when `judge_stale`) it holds every element of the final read
+    /// acknowledged before it was invoked; and whether it may hold an
+    /// element twice.
+    fn read(&mut self, op: &'a Op, judge_stale: bool) -> Seen {
+        let elems = op.result.elems();
+        let Some(k) = self.keys.get_mut(&op.key) else {
+            return Seen { clear: elems.is_empty(), may_repeat: !elems.is_empty() };
+        };
         self.stamp += 1;
-        let mut covered = 0;
-        for e in op.result.elems() {
-            let Ok(i) = k.elems.binary_search(&e) else { return false };
+        k.follow(elems);
+        let (mut clear, mut may_repeat, mut covered) = (true, false, 0);
+        for &i in &k.last.at {
+            if i == UNTRIED {
+                (clear, may_repeat) = (false, true);
+                continue;
+            }
+            let i = i as usize;
             let failed_present = match (k.live_invoke[i], op.complete) {
                 (None, _) => true,
                 (Some(first), Some(done)) => done < first,
                 (Some(_), None) => false,
             };
-            if failed_present {
-                return false;
-            }
-            if k.seen[i] != self.stamp {
+            clear &= !failed_present;
+            if k.seen[i] == self.stamp {
+                may_repeat = true;
+            } else {
                 k.seen[i] = self.stamp;
                 covered += usize::from(k.in_final[i] && k.acked[i].is_some_and(|a| a < op.invoke));
             }
         }
-        !judge_stale || covered == k.final_acks.partition_point(|&a| a < op.invoke)
+        clear &= !judge_stale || covered == k.final_acks.partition_point(|&a| a < op.invoke);
+        Seen { clear, may_repeat }
+    }
+}
+
+impl<'a> KeyScreen<'a> {
+    /// Makes `read` the last read: what it shares with the last one from the
+    /// start keeps its positions, the rest is searched for.
+    fn follow(&mut self, read: &'a [Elem]) {
+        let kept = self.last.read.iter().zip(read).take_while(|(a, b)| a == b).count();
+        self.last.at.truncate(kept);
+        for e in &read[kept..] {
+            let at = self.elems.binary_search(&e).map_or(UNTRIED, |i| u32::try_from(i).unwrap_or(UNTRIED));
+            self.last.at.push(at);
+        }
+        self.last.read = read;
     }
 }
 
@@ -243,21 +308,26 @@ fn stale(
             tried.get(&(&read.key, *e)).and_then(|by| by.iter().find(|w| w.outcome == Outcome::Ok && w.precedes(read)));
         if let Some(w) = acked {
             result.count("stale-reads", 1);
-            let what = format!("key {} read misses element {e}, acknowledged before the read began", read.key);
-            result.violation_with(|| Evidence::new(what, &[read, w], faults));
+            result.violation_with(|| {
+                let what = format!("key {} read misses element {e}, acknowledged before the read began", read.key);
+                Evidence::new(what, &[read, w], faults)
+            });
         }
     }
 }
 
-/// Elements a list read holds twice.
-fn duplicates(ops: &[Op], faults: &[FaultWindow], result: &mut CheckResult) {
-    for op in ops.iter().filter(|o| o.f == F::ReadList && o.outcome == Outcome::Ok) {
+/// Elements a list read holds twice; `may_repeat` says, read by read, which
+/// reads need looking at (the others hold every element once).
+fn duplicates(ops: &[Op], faults: &[FaultWindow], may_repeat: &[bool], result: &mut CheckResult) {
+    let reads = ops.iter().filter(|o| o.f == F::ReadList && o.outcome == Outcome::Ok);
+    for (op, _) in reads.zip(may_repeat).filter(|(_, may)| **may) {
         let mut seen = BTreeSet::new();
         let twice: BTreeSet<&Elem> = op.result.elems().iter().filter(|e| !seen.insert(*e)).collect();
         for e in twice {
             result.count("duplicated", 1);
-            let what = format!("list {} read holds element {e} more than once", op.key);
-            result.violation_with(|| Evidence::new(what, &[op], faults));
+            result.violation_with(|| {
+                Evidence::new(format!("list {} read holds element {e} more than once", op.key), &[op], faults)
+            });
         }
     }
 }
@@ -276,8 +346,11 @@ fn prefixes(ops: &[Op], faults: &[FaultWindow], result: &mut CheckResult) {
         let long = longest[&r.key];
         if !long.result.elems().starts_with(r.result.elems()) {
             result.count("incompatible-reads", 1);
-            let what = format!("list {} read {} is not a prefix of the longest read {}", r.key, r.result, long.result);
-            result.violation_with(|| Evidence::new(what, &[r, long], faults));
+            result.violation_with(|| {
+                let what =
+                    format!("list {} read {} is not a prefix of the longest read {}", r.key, r.result, long.result);
+                Evidence::new(what, &[r, long], faults)
+            });
         }
     }
 }
@@ -318,12 +391,14 @@ fn order(ops: &[Op], faults: &[FaultWindow], result: &mut CheckResult) {
             }
             if let Some((before, at)) = latest.filter(|l| l.1 > pos) {
                 result.count("reordered", 1);
-                let what = format!(
-                    "list {key} ends with {} at position {pos}, before {} at {at}, though that append was \
-                     acknowledged before this one began",
-                    op.value, before.value
-                );
-                result.violation_with(|| Evidence::new(what, &[op, before, fin], faults));
+                result.violation_with(|| {
+                    let what = format!(
+                        "list {key} ends with {} at position {pos}, before {} at {at}, though that append was \
+                         acknowledged before this one began",
+                        op.value, before.value
+                    );
+                    Evidence::new(what, &[op, before, fin], faults)
+                });
             }
         }
     }

@@ -135,18 +135,29 @@ fn push_elem(out: &mut Vec<u8>, e: &Elem) {
     }
 }
 
-/// A decimal integer, `-` first when `negative`.
+/// A decimal integer, `-` first when `negative`, two digits at a time (a
+/// line's time and value are 10 to 12 digits, and each line has both).
 fn push_int(out: &mut Vec<u8>, negative: bool, n: u64) {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
     let mut digits = [b'-'; 21];
     let mut at = digits.len();
     let mut rest = n;
-    loop {
+    while rest >= 100 {
+        let pair = (rest % 100) as usize * 2;
+        rest /= 100;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    if rest >= 10 {
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&PAIRS[rest as usize * 2..rest as usize * 2 + 2]);
+    } else {
         at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
+        digits[at] = b'0' + rest as u8;
     }
     at -= usize::from(negative);
     out.extend_from_slice(&digits[at..]);

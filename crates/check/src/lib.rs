@@ -39,7 +39,7 @@ mod tests_linear;
 #[cfg(test)]
 mod tests_loss;
 
-pub use history::{Elem, Event, F, FaultWindow, History, Model, Op, Outcome, Type, Value};
+pub use history::{Elem, Event, F, FaultWindow, History, Model, Op, Outcome, Type, Value, decimal};
 pub use verdict::{CheckResult, Evidence, Verdict};
 
 /// Options of a whole check.

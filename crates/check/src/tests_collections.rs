@@ -81,6 +81,27 @@ fn screened_reads_give_what_looking_at_every_read_gives() {
     }
 }
 
+/// The whole list checker, screened (each read compared with its key's last
+/// read, only reads the screen does not clear of repeats looked at for
+/// duplicates) and unscreened, on the same generated histories: the same
+/// counts, verdicts and evidence, with every list anomaly found somewhere.
+#[test]
+fn the_screened_list_checker_gives_what_the_full_one_gives() {
+    let mut found = std::collections::BTreeMap::new();
+    for seed in 0..150 {
+        let h = noisy(seed, 20 + (seed as usize % 7) * 40, (F::Append, F::ReadList));
+        let ops = h.ops().expect("well-formed");
+        let full = collections::lists_with(&ops, &h.faults, false);
+        assert_eq!(collections::lists_with(&ops, &h.faults, true), full, "seed {seed}");
+        for (name, n) in &full.counts {
+            *found.entry(*name).or_insert(0) += n;
+        }
+    }
+    for anomaly in ["unexpected", "failed-present", "stale-reads", "duplicated", "incompatible-reads"] {
+        assert!(found.get(anomaly).is_some_and(|n| *n > 20), "{anomaly} planted and found: {found:?}");
+    }
+}
+
 #[test]
 fn a_clean_history_is_cleared_read_by_read_and_a_dropped_element_is_not() {
     let history = |last_read: &[i64]| {

@@ -111,7 +111,7 @@ fn mixed_history() -> History {
     b.op(10, F::Incr, 7, int(1), 0, ok(int(1), 10));
     b.op(10, F::ReadCounter, 7, Value::Nil, 20, ok(int(1), 30));
     b.op(11, F::Add, 8, Elem::Str("e1".into()).into_value(), 0, ok(Elem::Str("e1".into()).into_value(), 10));
-    b.op(11, F::ReadSet, 8, Value::Nil, 20, ok(Value::Many(vec![Elem::Str("e1".into())]), 30));
+    b.op(11, F::ReadSet, 8, Value::Nil, 20, ok(Value::Many([Elem::Str("e1".into())].into()), 30));
     b.op(12, F::Append, 9, int(4), 0, Some((Type::Info, int(4), 10)));
     b.op(13, F::ReadList, 9, Value::Nil, 20, ok(ints(&[4]), 30));
     h.events.extend(b.done().events);

@@ -26,7 +26,7 @@ fn parse(log: &str) -> History {
         };
         let value = match (f, fields.get(3..).unwrap_or_default()) {
             (F::Write, [v]) if !v.starts_with(':') => Value::One(int(v)),
-            (F::Cas, [a, b]) => Value::Many(vec![int(a.trim_start_matches('[')), int(b.trim_end_matches(']'))]),
+            (F::Cas, [a, b]) => Value::Many([int(a.trim_start_matches('[')), int(b.trim_end_matches(']'))].into()),
             (F::Read, ["nil"]) => Value::Nil,
             (F::Read, [v]) if !v.starts_with(':') => Value::One(int(v)),
             _ => Value::Nil,

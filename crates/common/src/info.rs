@@ -116,10 +116,22 @@ pub struct Stats {
     pub connections_received: u64,
     /// `total_commands_processed`.
     pub commands_processed: u64,
-    /// `total_net_input_bytes`.
+    /// `total_net_input_bytes` (replication input included).
     pub net_input_bytes: u64,
-    /// `total_net_output_bytes`.
+    /// `total_net_output_bytes` (replication output included).
     pub net_output_bytes: u64,
+    /// `total_net_repl_input_bytes`.
+    pub net_repl_input_bytes: u64,
+    /// `total_net_repl_output_bytes`.
+    pub net_repl_output_bytes: u64,
+    /// `instantaneous_ops_per_sec`.
+    pub instantaneous_ops_per_sec: u64,
+    /// `instantaneous_input_kbps`, `_output_kbps`, `_input_repl_kbps`, `_output_repl_kbps`.
+    pub instantaneous_kbps: [f64; 4],
+    /// `total_reads_processed`.
+    pub reads_processed: u64,
+    /// `total_writes_processed`.
+    pub writes_processed: u64,
     /// `rejected_connections`.
     pub rejected_connections: u64,
     /// `sync_full`.
@@ -130,6 +142,14 @@ pub struct Stats {
     pub sync_partial_err: u64,
     /// `evicted_keys`.
     pub evicted_keys: u64,
+    /// `expired_keys`.
+    pub expired_keys: u64,
+    /// `total_forks`.
+    pub total_forks: u64,
+    /// `keyspace_hits`.
+    pub keyspace_hits: u64,
+    /// `keyspace_misses`.
+    pub keyspace_misses: u64,
     /// `pubsub_channels`.
     pub pubsub_channels: usize,
     /// `pubsub_patterns`.
@@ -143,23 +163,24 @@ pub struct Stats {
 /// `# Stats`, every field of 7.0.15 in its order.
 pub fn stats(s: &Stats) -> String {
     let n = |v: u64| v.to_string();
+    let kbps = |i: usize| format!("{:.2}", s.instantaneous_kbps[i]);
     let fields: [(&str, String); 50] = [
         ("total_connections_received", n(s.connections_received)),
         ("total_commands_processed", n(s.commands_processed)),
-        ("instantaneous_ops_per_sec", n(0)),
+        ("instantaneous_ops_per_sec", n(s.instantaneous_ops_per_sec)),
         ("total_net_input_bytes", n(s.net_input_bytes)),
         ("total_net_output_bytes", n(s.net_output_bytes)),
-        ("total_net_repl_input_bytes", n(0)),
-        ("total_net_repl_output_bytes", n(0)),
-        ("instantaneous_input_kbps", "0.00".to_owned()),
-        ("instantaneous_output_kbps", "0.00".to_owned()),
-        ("instantaneous_input_repl_kbps", "0.00".to_owned()),
-        ("instantaneous_output_repl_kbps", "0.00".to_owned()),
+        ("total_net_repl_input_bytes", n(s.net_repl_input_bytes)),
+        ("total_net_repl_output_bytes", n(s.net_repl_output_bytes)),
+        ("instantaneous_input_kbps", kbps(0)),
+        ("instantaneous_output_kbps", kbps(1)),
+        ("instantaneous_input_repl_kbps", kbps(2)),
+        ("instantaneous_output_repl_kbps", kbps(3)),
         ("rejected_connections", n(s.rejected_connections)),
         ("sync_full", n(s.sync_full)),
         ("sync_partial_ok", n(s.sync_partial_ok)),
         ("sync_partial_err", n(s.sync_partial_err)),
-        ("expired_keys", n(0)),
+        ("expired_keys", n(s.expired_keys)),
         ("expired_stale_perc", "0.00".to_owned()),
         ("expired_time_cap_reached_count", n(0)),
         ("expire_cycle_cpu_milliseconds", n(0)),
@@ -167,13 +188,13 @@ pub fn stats(s: &Stats) -> String {
         ("evicted_clients", n(0)),
         ("total_eviction_exceeded_time", n(0)),
         ("current_eviction_exceeded_time", n(0)),
-        ("keyspace_hits", n(0)),
-        ("keyspace_misses", n(0)),
+        ("keyspace_hits", n(s.keyspace_hits)),
+        ("keyspace_misses", n(s.keyspace_misses)),
         ("pubsub_channels", s.pubsub_channels.to_string()),
         ("pubsub_patterns", s.pubsub_patterns.to_string()),
         ("pubsubshard_channels", s.pubsubshard_channels.to_string()),
         ("latest_fork_usec", n(0)),
-        ("total_forks", n(0)),
+        ("total_forks", n(s.total_forks)),
         ("migrate_cached_sockets", n(0)),
         ("slave_expires_tracked_keys", n(0)),
         ("active_defrag_hits", n(0)),
@@ -188,8 +209,8 @@ pub fn stats(s: &Stats) -> String {
         ("unexpected_error_replies", n(0)),
         ("total_error_replies", n(s.error_replies)),
         ("dump_payload_sanitizations", n(0)),
-        ("total_reads_processed", n(0)),
-        ("total_writes_processed", n(0)),
+        ("total_reads_processed", n(s.reads_processed)),
+        ("total_writes_processed", n(s.writes_processed)),
         ("io_threaded_reads_processed", n(0)),
         ("io_threaded_writes_processed", n(0)),
         ("reply_buffer_shrinks", n(0)),

@@ -5,7 +5,8 @@
 //! hash alone, in a batch and under any number of jobs). It also parses seed
 //! ranges and shards ([`seeds`]), checks determinism by rerunning a sample,
 //! and merges shards' results ([`merge`]). It runs without trace records (the
-//! hash is the same); the binary reruns a failing seed with full output.
+//! hash is the same) or history.jsonl's text (the checkers judge the same
+//! history); the binary reruns a failing seed with full output.
 //!
 //! It must not know any node kind (the binary hands it a [`Registry`] maker)
 //! nor print: progress goes to a callback, results are returned.
@@ -161,10 +162,11 @@ pub struct Plan {
     pub stop_after: Option<usize>,
 }
 
-/// Runs one seed without trace records. A panic (an assertion in a node or the
+/// Runs one seed without trace records or the history's text. A panic (an assertion in a node or the
 /// kernel) is a simulator bug, with the panic's words.
 pub fn run_seed(registry: &Registry, scenario: Scenario, seed: u64) -> SeedResult {
-    let options = scenario::RunOptions { no_trace_records: true, ..scenario::RunOptions::default() };
+    let options =
+        scenario::RunOptions { no_trace_records: true, no_history_text: true, ..scenario::RunOptions::default() };
     let run =
         std::panic::AssertUnwindSafe(|| scenario::run_with(scenario, Some(seed), registry, String::new(), options));
     match std::panic::catch_unwind(run) {

@@ -190,11 +190,12 @@ pub fn shrink(
     Ok(Outcome::Shrunk(s.finish(drawn, !finished)))
 }
 
-/// Runs one seed without trace records; `None` if a node or the kernel
+/// Runs one seed without trace records or the history's text; `None` if a node or the kernel
 /// panicked (a simulator bug, which `chaoslab run` reports; shrinking one is
 /// not what this does).
 fn run_report(registry: &Registry, scenario: Scenario, seed: u64) -> Option<RunReport> {
-    let options = scenario::RunOptions { no_trace_records: true, ..scenario::RunOptions::default() };
+    let options =
+        scenario::RunOptions { no_trace_records: true, no_history_text: true, ..scenario::RunOptions::default() };
     let run =
         std::panic::AssertUnwindSafe(|| scenario::run_with(scenario, Some(seed), registry, String::new(), options));
     std::panic::catch_unwind(run).ok().map(|(report, _sim)| report)

@@ -323,9 +323,14 @@ impl Router {
     /// commands); `None`: the key's slot has no known owner.
     pub fn route(&self, args: &[Vec<u8>]) -> Option<SocketAddrV4> {
         match first_key(args) {
-            Some(k) => self.map.owner(key_slot(k)),
+            Some(k) => self.route_key(k),
             None => Some(self.seed),
         }
+    }
+
+    /// The node serving `key` by the map; `None`: its slot has no known owner.
+    pub fn route_key(&self, key: &[u8]) -> Option<SocketAddrV4> {
+        self.map.owner(key_slot(key))
     }
 
     /// The startup nodes, in the order a refresh asks them.

@@ -94,10 +94,10 @@ impl KeyAcks {
         {
             return missing.clone();
         }
-        let have = held(masters, &self.bytes);
+        let have = Held::on(masters, &self.bytes);
         let mut missing = Missing::default();
         for (x, (b, at)) in &self.elements {
-            if have.binary_search(&b.as_slice()).is_err() {
+            if !have.contains(b) {
                 missing.count += 1;
                 if missing.listed.len() < LISTED {
                     missing.listed.push(format!("{x} in {key} (acked at {})", seconds(*at)));
@@ -155,18 +155,72 @@ fn bytes(e: &Elem) -> Vec<u8> {
     }
 }
 
-/// The elements some master's `key` holds, sorted (with repeats).
-fn held<'m>(masters: &[Member<'m>], key: &[u8]) -> Vec<&'m [u8]> {
-    let mut out = Vec::new();
-    for m in masters {
-        match m.server.peek(key) {
-            Some(Data::Set(s)) => out.extend(s.iter().map(Vec::as_slice)),
-            Some(Data::List(l)) => out.extend(l.iter().map(Vec::as_slice)),
-            _ => {}
+/// The elements some master's `key` holds, sorted (with repeats): those
+/// written as `i64` writes an integer (a workload's elements) as integers,
+/// which sort without comparing bytes, the rest as bytes. Which side an
+/// element is on depends on its bytes alone, so an element is held exactly
+/// when its bytes are.
+struct Held<'m> {
+    ints: Vec<i64>,
+    other: Vec<&'m [u8]>,
+}
+
+impl<'m> Held<'m> {
+    fn on(masters: &[Member<'m>], key: &[u8]) -> Held<'m> {
+        let mut held = Held { ints: Vec::new(), other: Vec::new() };
+        for m in masters {
+            match m.server.peek(key) {
+                Some(Data::Set(s)) => held.extend(s.iter().map(Vec::as_slice)),
+                Some(Data::List(l)) => held.extend(l.iter().map(Vec::as_slice)),
+                _ => {}
+            }
+        }
+        held.ints.sort_unstable();
+        held.other.sort_unstable();
+        held
+    }
+
+    fn extend(&mut self, elements: impl Iterator<Item = &'m [u8]>) {
+        for e in elements {
+            match canonical_int(e) {
+                Some(n) => self.ints.push(n),
+                None => self.other.push(e),
+            }
         }
     }
-    out.sort_unstable();
-    out
+
+    fn contains(&self, e: &[u8]) -> bool {
+        match canonical_int(e) {
+            Some(n) => self.ints.binary_search(&n).is_ok(),
+            None => self.other.binary_search(&e).is_ok(),
+        }
+    }
+}
+
+/// The integer `bytes` write as `i64`'s `Display` writes it (no sign but a
+/// minus, no leading zero, no `-0`), of at most 18 digits; else `None`.
+fn canonical_int(bytes: &[u8]) -> Option<i64> {
+    let (negative, digits) = match bytes.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, bytes),
+    };
+    let canonical = match digits {
+        [] => false,
+        [b'0'] => !negative,
+        [first, ..] => *first != b'0' && digits.len() <= 18,
+    };
+    if !canonical {
+        return None;
+    }
+    let mut n = 0i64;
+    for &d in digits {
+        let digit = d.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        n = n * 10 + i64::from(digit);
+    }
+    Some(if negative { -n } else { n })
 }
 
 /// The largest integer value of `key` among the masters.
@@ -250,4 +304,41 @@ fn judge(acked: &mut Acked, masters: &[Member<'_>]) -> Observation {
 
 fn seconds(ns: u64) -> String {
     format!("{}.{:03}s", ns / 1_000_000_000, ns % 1_000_000_000 / 1_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical_int;
+
+    #[test]
+    fn an_element_is_an_integer_exactly_when_i64_writes_it_so() {
+        let texts = [
+            "0",
+            "-0",
+            "7",
+            "-7",
+            "007",
+            "+7",
+            "10",
+            "-10",
+            "",
+            "-",
+            "1x",
+            "x1",
+            " 1",
+            "1 ",
+            "999999999999999999",
+            "-999999999999999999",
+            "1000000000000000000",
+            "9223372036854775807",
+            "1000000123",
+            "0x1",
+        ];
+        for text in texts {
+            let as_written =
+                text.parse::<i64>().ok().filter(|n| n.to_string() == text && n.unsigned_abs() < 10u64.pow(18));
+            assert_eq!(canonical_int(text.as_bytes()), as_written, "{text:?}");
+        }
+        assert_eq!(canonical_int(b"12\xff"), None);
+    }
 }

@@ -280,17 +280,21 @@ impl Condition for InfoField {
             Ok(s) => s,
             Err(why) => return Ok(Observation { holds: false, observed: why }),
         };
-        let text = match self.source {
-            InfoSource::Info => s.info(rt.sim.wall_clock_ms(rt.proc(&self.node)?), &[b"everything".to_vec()]),
-            InfoSource::ClusterInfo => match s.cluster_info_text() {
-                Some(text) => text,
-                None => {
+        let value = match self.source {
+            InfoSource::Info => {
+                let text = s.info(rt.sim.wall_clock_ms(rt.proc(&self.node)?), &[b"everything".to_vec()]);
+                text.split("\r\n")
+                    .find_map(|l| l.strip_prefix(self.field.as_str())?.strip_prefix(':'))
+                    .map(str::to_owned)
+            }
+            InfoSource::ClusterInfo => {
+                if s.cluster_view().is_none() {
                     return Ok(Observation { holds: false, observed: format!("{} is not in cluster mode", self.node) });
                 }
-            },
+                s.cluster_info_field(&self.field)
+            }
         };
-        let prefix = format!("{}:", self.field);
-        let Some(value) = text.split("\r\n").find_map(|l| l.strip_prefix(&prefix)) else {
+        let Some(value) = value else {
             return Ok(Observation {
                 holds: false,
                 observed: format!("no field {} in {}", self.field, self.source.name()),
@@ -301,9 +305,9 @@ impl Condition for InfoField {
             holds &= rt.render(e)? == value;
         }
         if let Some(re) = &self.matches {
-            holds &= re.is_match(value);
+            holds &= re.is_match(&value);
         }
-        Ok(Observation { holds, observed: value.to_owned() })
+        Ok(Observation { holds, observed: value })
     }
     fn describe(&self) -> String {
         let source = self.source.name();

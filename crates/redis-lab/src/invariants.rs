@@ -132,8 +132,13 @@ fn plain(name: &str, among: Option<Vec<NodeRef>>) -> Box<dyn Condition> {
             Box::new(OwnerPerEpoch { among, tables: Tables::default(), last: RefCell::default() })
         }
         "cluster-slots-covered" => Box::new(SlotsCovered { among, tables: Tables::default() }),
-        "cluster-agrees" => Box::new(Agrees { among, tables: Tables::default() }),
-        _ => Box::new(Converged { among, last: RefCell::default(), same_at: RefCell::default() }),
+        "cluster-agrees" => Box::new(Agrees { among, tables: Tables::default(), last: RefCell::default() }),
+        _ => Box::new(Converged {
+            among,
+            last: RefCell::default(),
+            same_at: RefCell::default(),
+            settled: Default::default(),
+        }),
     }
 }
 
@@ -148,22 +153,26 @@ fn among(n: &Node, cx: &ParseCx<'_>, name: &str) -> Result<Vec<NodeRef>, Diagnos
 
 /// The running or paused redis servers an invariant looks at, by name.
 pub(crate) fn servers<'a>(rt: &'a Runtime, among: &Option<Vec<NodeRef>>) -> Result<Vec<Member<'a>>, RunError> {
-    let procs: Vec<ProcId> = match among {
-        Some(list) => list.iter().map(|r| rt.proc(r)).collect::<Result<_, _>>()?,
-        None => rt.nodes().filter(|(_, kind)| *kind == "redis").map(|(p, _)| p).collect(),
+    let member = |p: ProcId| {
+        let state = rt.sim.proc_state(p);
+        if state == ProcState::Down {
+            return None;
+        }
+        // A server still starting up answers nothing yet.
+        let server = rt.sim.process::<Server>(p).filter(|s| s.is_up())?;
+        Some(Member { proc: p, name: rt.sim.proc_name(p), server, paused: state == ProcState::Paused })
     };
-    Ok(procs
-        .into_iter()
-        .filter_map(|p| {
-            let state = rt.sim.proc_state(p);
-            if state == ProcState::Down {
-                return None;
+    // Sized once: the invariants ask at every poll.
+    let mut out = Vec::with_capacity(among.as_ref().map_or(rt.nodes().size_hint().0, Vec::len));
+    match among {
+        Some(list) => {
+            for r in list {
+                out.extend(member(rt.proc(r)?));
             }
-            // A server still starting up answers nothing yet.
-            let server = rt.sim.process::<Server>(p).filter(|s| s.is_up())?;
-            Some(Member { proc: p, name: rt.sim.proc_name(p), server, paused: state == ProcState::Paused })
-        })
-        .collect())
+        }
+        None => out.extend(rt.nodes().filter(|(_, kind)| *kind == "redis").filter_map(|(p, _)| member(p))),
+    }
+    Ok(out)
 }
 
 /// One node an invariant looks at.
@@ -190,6 +199,8 @@ struct TableRead {
     version: u64,
     runs: Vec<(u16, u16, String)>,
     ranges: Ranges,
+    /// The owners' epochs as last read (kept for its allocation).
+    epochs: Vec<u64>,
 }
 
 impl Tables {
@@ -203,13 +214,16 @@ impl Tables {
             version: version.wrapping_add(1),
             runs: Vec::new(),
             ranges: Rc::default(),
+            epochs: Vec::new(),
         });
         if (read.incarnation, read.version) != (incarnation, version) {
-            *read = TableRead { incarnation, version, runs: c.slot_runs(), ranges: Rc::default() };
+            let epochs = std::mem::take(&mut read.epochs);
+            *read = TableRead { incarnation, version, runs: c.slot_runs(), ranges: Rc::default(), epochs };
         }
-        let epochs = c.run_epochs();
-        if !read.ranges.iter().map(|r| r.epoch).eq(epochs.iter().copied()) || read.ranges.len() != read.runs.len() {
-            let ranges = read.runs.iter().zip(epochs).map(|((first, last, owner), epoch)| SlotRangeView {
+        c.run_epochs_into(&mut read.epochs);
+        if !read.ranges.iter().map(|r| r.epoch).eq(read.epochs.iter().copied()) || read.ranges.len() != read.runs.len()
+        {
+            let ranges = read.runs.iter().zip(&read.epochs).map(|((first, last, owner), &epoch)| SlotRangeView {
                 first: *first,
                 last: *last,
                 owner: owner.clone(),
@@ -235,7 +249,7 @@ fn describe_among(among: &Option<Vec<NodeRef>>, what: &str) -> String {
 
 /// Partitions and pauses in force: what keeps running nodes from agreeing.
 fn separating_faults(rt: &Runtime) -> Vec<String> {
-    rt.faults_in_force().into_iter().filter(|f| f.starts_with("partition") || f.starts_with("pause")).collect()
+    rt.faults_in_force().iter().filter(|f| f.starts_with("partition") || f.starts_with("pause")).cloned().collect()
 }
 
 struct OwnerPerEpoch {
@@ -367,43 +381,67 @@ fn first_hole(ranges: &[SlotRangeView]) -> usize {
 struct Agrees {
     among: Option<Vec<NodeRef>>,
     tables: Tables,
+    /// The tables the last judgement saw and what it concluded.
+    last: RefCell<Option<(Vec<TableSeen>, Observation)>>,
 }
 
+/// A table as a judgement saw it: its node, the node's currentEpoch and its
+/// ranges (the same `Rc`: the same ranges).
+type TableSeen = (ProcId, u64, Ranges);
+
 impl Condition for Agrees {
+    /// It reads the faults in force, the nodes' states and their tables,
+    /// nothing else (`last` only saves work).
+    fn repeats_when_nothing_happened(&self) -> bool {
+        true
+    }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let faults = separating_faults(rt);
         if !faults.is_empty() {
             return Ok(Observation { holds: true, observed: format!("not judged: {} in force", faults.join(", ")) });
         }
-        let views: Vec<(&str, u64, Ranges)> = servers(rt, &self.among)?
-            .iter()
-            .filter(|m| !m.paused)
-            .filter_map(|m| {
-                let epoch = m.server.cluster_view()?.current_epoch();
-                self.tables.ranges(rt, m).map(|r| (m.name, epoch, r))
-            })
-            .collect();
-        let Some((first, epoch, ranges)) = views.first() else {
-            return Ok(Observation { holds: true, observed: "no running cluster node".to_owned() });
-        };
-        for (name, e, r) in &views[1..] {
-            if e != epoch {
-                return Ok(Observation {
-                    holds: false,
-                    observed: format!("{first} is at currentEpoch {epoch}, {name} at {e}"),
-                });
-            }
-            if r != ranges {
-                return Ok(Observation { holds: false, observed: slot_difference(first, ranges, name, r) });
-            }
+        let members = servers(rt, &self.among)?;
+        let mut views: Vec<(&Member<'_>, u64, Ranges)> = Vec::with_capacity(members.len());
+        views.extend(members.iter().filter(|m| !m.paused).filter_map(|m| {
+            let epoch = m.server.cluster_view()?.current_epoch();
+            self.tables.ranges(rt, m).map(|r| (m, epoch, r))
+        }));
+        let mut last = self.last.borrow_mut();
+        if let Some((seen, o)) = &*last
+            && seen.len() == views.len()
+            && seen.iter().zip(&views).all(|(a, b)| a.0 == b.0.proc && a.1 == b.1 && Rc::ptr_eq(&a.2, &b.2))
+        {
+            return Ok(o.clone());
         }
-        Ok(Observation {
-            holds: true,
-            observed: format!("{} nodes agree: {} slot ranges, currentEpoch {epoch}", views.len(), ranges.len()),
-        })
+        let named: Vec<(&str, u64, &[SlotRangeView])> = views.iter().map(|(m, e, r)| (m.name, *e, &r[..])).collect();
+        let observation = agreement(&named);
+        *last = Some((views.into_iter().map(|(m, e, r)| (m.proc, e, r)).collect(), observation.clone()));
+        Ok(observation)
     }
     fn describe(&self) -> String {
         describe_among(&self.among, "the cluster agrees on its slot map and epochs")
+    }
+}
+
+/// Whether the tables (by node name, with its currentEpoch) agree, in words.
+fn agreement(views: &[(&str, u64, &[SlotRangeView])]) -> Observation {
+    let Some((first, epoch, ranges)) = views.first() else {
+        return Observation { holds: true, observed: "no running cluster node".to_owned() };
+    };
+    for (name, e, r) in &views[1..] {
+        if e != epoch {
+            return Observation {
+                holds: false,
+                observed: format!("{first} is at currentEpoch {epoch}, {name} at {e}"),
+            };
+        }
+        if r != ranges {
+            return Observation { holds: false, observed: slot_difference(first, ranges, name, r) };
+        }
+    }
+    Observation {
+        holds: true,
+        observed: format!("{} nodes agree: {} slot ranges, currentEpoch {epoch}", views.len(), ranges.len()),
     }
 }
 
@@ -423,16 +461,16 @@ fn slot_difference(a: &str, ra: &[SlotRangeView], b: &str, rb: &[SlotRangeView])
 
 /// The node (among all the scenario's nodes) that serves at `host:port`.
 fn node_at(rt: &Runtime, host: &str, port: u16) -> Option<ProcId> {
-    let ip: Option<std::net::Ipv4Addr> = host.parse().ok();
-    rt.nodes().map(|(p, _)| p).find(|&p| rt.node_addr(p).is_some_and(|a| a.port() == port && Some(*a.ip()) == ip))
+    let ip: std::net::Ipv4Addr = host.parse().ok()?;
+    rt.node_at_addr(std::net::SocketAddrV4::new(ip, port))
 }
 
 /// A running replica and its master, when the master is a running node.
 fn pairs<'a>(rt: &'a Runtime, among: &Option<Vec<NodeRef>>) -> Result<Vec<(Member<'a>, Member<'a>)>, RunError> {
     let mut out = Vec::new();
     for r in servers(rt, among)? {
-        let Some((host, port)) = r.server.master_address() else { continue };
-        let Some(p) = node_at(rt, &host, port) else { continue };
+        let Some((host, port)) = r.server.master_host_port() else { continue };
+        let Some(p) = node_at(rt, host, port) else { continue };
         if rt.sim.proc_state(p) == ProcState::Down {
             continue;
         }
@@ -452,6 +490,9 @@ struct Converged {
     /// nodes' command counts: a writable replica changes without its offset
     /// moving): the digests are compared again only when one of them moves.
     same_at: RefCell<BTreeMap<(ProcId, ProcId), SameAt>>,
+    /// The last look saw the masters' offsets it had seen the look before
+    /// (or judged nothing): in the same world the next look sees the same.
+    settled: std::cell::Cell<bool>,
 }
 
 /// The replica's offset and both nodes' command counts.
@@ -474,7 +515,13 @@ impl Converged {
 }
 
 impl Condition for Converged {
+    /// A look compares with the masters' offsets the previous look saw:
+    /// once two looks saw the same, an unchanged world looks the same.
+    fn repeats_when_nothing_happened(&self) -> bool {
+        self.settled.get()
+    }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
+        self.settled.set(false);
         let faults = separating_faults(rt);
         let pairs = pairs(rt, &self.among)?;
         let mut last = self.last.borrow_mut();
@@ -482,6 +529,7 @@ impl Condition for Converged {
         for (r, m) in &pairs {
             last.insert((r.proc, m.proc), m.server.repl_offset());
         }
+        self.settled.set(!faults.is_empty() || previous == *last);
         if !faults.is_empty() {
             return Ok(Observation { holds: true, observed: format!("not judged: {} in force", faults.join(", ")) });
         }

@@ -7,6 +7,7 @@
 
 use crate::commands::{parse_int, wrong_type};
 use crate::keyspace::{Data, Exec};
+use crate::notify;
 use resp::Value;
 
 /// `proto-max-bulk-len`'s default: offsets stay below this many bytes.
@@ -113,7 +114,7 @@ pub(crate) fn bitfield(args: &[Vec<u8>], x: &mut Exec<'_>, read_only: bool) -> V
     };
     let writes = fields.iter().filter(|f| f.op != Op::Get);
     let Some(highest) = writes.map(|f| f.offset + u64::from(f.bits) - 1).max() else {
-        return match x.lookup(&args[1]) {
+        return match x.read(&args[1]) {
             None => Value::Array(fields.iter().map(|f| Value::Integer(get(&[], f))).collect()),
             Some(Data::Str(s)) => Value::Array(fields.iter().map(|f| Value::Integer(get(s, f))).collect()),
             Some(_) => wrong_type(),
@@ -142,6 +143,7 @@ pub(crate) fn bitfield(args: &[Vec<u8>], x: &mut Exec<'_>, read_only: bool) -> V
     if changes > 0 {
         x.dirty += changes;
         x.propagate(args);
+        x.notify(notify::STRING, "setbit", key);
     }
     Value::Array(replies)
 }

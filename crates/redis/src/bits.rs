@@ -4,6 +4,7 @@
 
 use crate::commands::{parse_int, wrong_type};
 use crate::keyspace::{Data, Exec};
+use crate::notify;
 use resp::Value;
 
 /// `proto-max-bulk-len`'s default, in bytes: the largest string a bit offset may reach.
@@ -41,7 +42,7 @@ fn bit_at(s: &[u8], i: u64) -> bool {
 
 /// The string at `key`: `Ok(None)` if missing.
 fn string<'x>(x: &'x mut Exec<'_>, key: &[u8]) -> Result<Option<&'x [u8]>, Value> {
-    match x.lookup(key) {
+    match x.read(key) {
         None => Ok(None),
         Some(Data::Str(s)) => Ok(Some(s)),
         Some(_) => Err(wrong_type()),
@@ -59,13 +60,17 @@ fn setbit(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         _ => return Value::error("ERR bit is not an integer or out of range"),
     };
     let key = &args[1];
-    match x.lookup_mut(key) {
-        None => x.db().insert(key.clone(), Data::Str(Vec::new())),
-        Some(Data::Str(_)) => {}
+    let created = match x.lookup_mut(key) {
+        None => {
+            x.db().insert(key.clone(), Data::Str(Vec::new()));
+            true
+        }
+        Some(Data::Str(_)) => false,
         Some(_) => return wrong_type(),
-    }
+    };
     let Some(Data::Str(s)) = x.db().keys.get_mut(key) else { unreachable!("a string is there") };
     let byte = (at >> 3) as usize;
+    let grown = created || s.len() <= byte;
     if s.len() <= byte {
         s.resize(byte + 1, 0);
     }
@@ -80,6 +85,10 @@ fn setbit(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     x.db().note_growth(key);
     x.dirty += 1;
     x.propagate(args);
+    // Only a string made, grown or with its bit flipped tells of it.
+    if grown || old != on {
+        x.notify(notify::STRING, "setbit", key);
+    }
     Value::Integer(i64::from(old))
 }
 
@@ -229,18 +238,19 @@ fn bitop(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         })
         .collect();
     let dst = &args[2];
+    let event = if result.is_empty() { "del" } else { "set" };
+    let class = if result.is_empty() { notify::GENERIC } else { notify::STRING };
     if result.is_empty() {
         if x.lookup(dst).is_none() || !x.db().remove(dst) {
             return Value::Integer(0);
         }
     } else {
         x.lookup(dst);
-        let db = x.db();
-        db.remove(dst);
-        db.insert(dst.clone(), Data::Str(result));
+        x.db().replace(dst.clone(), Data::Str(result));
     }
     x.dirty += 1;
     x.propagate(args);
+    x.notify(class, event, dst);
     Value::Integer(max as i64)
 }
 

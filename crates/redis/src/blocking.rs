@@ -481,6 +481,8 @@ impl Server {
         let Some(mut client) = self.clients.remove(&conn) else { return };
         let blocked = self.forget_blocked(&mut client, conn);
         let proto = client.proto;
+        // The reply is written: `lastinteraction`.
+        client.last_cmd_ms = ctx.wall_clock_ms();
         self.clients.insert(conn, client);
         if blocked.is_some() {
             self.outputs.write_with(ctx, conn, |buf| reply.encode_for(proto, buf));

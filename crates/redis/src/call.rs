@@ -58,6 +58,9 @@ impl Server {
         client.cluster_flags.asking = false;
         let command = match checked {
             Dispatch::Reply(v) => {
+                if let Some(command) = crate::command_table::lookup(name) {
+                    self.slowlog.count_error(command, args, &v, false);
+                }
                 if name == "exec" {
                     // execCommandAbort discards the transaction: its watches go too.
                     self.feed.watch.forget(client.id);
@@ -70,6 +73,7 @@ impl Server {
             && !self.scripting.in_call
             && let Some(oom) = self.maxmemory_gate(ctx, command, args, client.multi.is_some())
         {
+            self.slowlog.count_error(command, args, &oom, false);
             return Some(oom);
         }
         self.commands_processed += 1;
@@ -77,12 +81,22 @@ impl Server {
         let now_ms = ctx.wall_clock_ms();
         client.last_cmd_ms = now_ms;
         let reply = self.run_handler(ctx, client, conn, command, args);
+        if let Some(r) = &reply {
+            self.slowlog.count_error(command, args, r, true);
+        }
         // Commands take no virtual time, but DEBUG SLEEP blocks the server for its sleep.
         let duration_us = match self.busy_until {
             Some(t) if name == "debug" && t > ctx.now() => (t - ctx.now()).as_micros() as u64,
             _ => 0,
         };
         self.slowlog.count(command, args, duration_us);
+        let threshold = self.config.latency_monitor_threshold;
+        if threshold > 0 && duration_us / 1000 >= threshold {
+            // Only a spike pays for finding the event's name.
+            let ended_s = (now_ms + (duration_us / 1000) as i64).div_euclid(1000);
+            let fast = command.flags_for(args).contains(&"fast");
+            self.latency.command_ran(threshold, fast, duration_us / 1000, ended_s);
+        }
         if !self.monitors.is_empty() {
             self.feed_monitors(ctx, (client.db, client.peer), command, args);
         }
@@ -250,7 +264,7 @@ impl Server {
                     "acl" => self.acl_command(ctx, client, args),
                     "module" => self.module_command(ctx, args),
                     "slowlog" => self.slowlog_command(args),
-                    _ => self.latency_command(args),
+                    _ => self.latency_command(args, ctx.wall_clock_ms()),
                 }
             }
             "time" => {

@@ -642,10 +642,7 @@ pub(crate) fn check_subcommand(command: &Command, args: &[Vec<u8>]) -> Option<re
 /// The docs of the subcommand `args[1]` of the container `command`, or the
 /// error processCommand answers: unknown, or the wrong number of arguments.
 pub(crate) fn subcommand(command: &Command, args: &[Vec<u8>]) -> Result<&'static Doc, resp::Value> {
-    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
-    let Some(doc) =
-        command.doc.subcommands.iter().find(|d| d.name.split_once('|').map(|(_, s)| s) == Some(sub.as_str()))
-    else {
+    let Some(doc) = find_subcommand(command, &args[1]) else {
         return Err(resp::Value::error(format!(
             "ERR unknown subcommand '{}'. Try {} HELP.",
             String::from_utf8_lossy(&args[1]),
@@ -657,6 +654,16 @@ pub(crate) fn subcommand(command: &Command, args: &[Vec<u8>]) -> Result<&'static
         return Err(resp::Value::error(format!("ERR wrong number of arguments for '{}' command", doc.name)));
     }
     Ok(doc)
+}
+
+/// The docs of `command`'s subcommand `name` (any case), if it has one:
+/// `cluster|slots` for `cluster` and `SLOTS`. Every call of a container
+/// command looks its subcommand up twice (the arity check, the latency
+/// histogram), so the names are compared as bytes past the `cluster|`
+/// prefix every subcommand's name has, with no text searched or copied.
+pub(crate) fn find_subcommand(command: &Command, name: &[u8]) -> Option<&'static Doc> {
+    let own = command.name.len() + 1;
+    command.doc.subcommands.iter().find(|d| d.name.as_bytes().get(own..).is_some_and(|s| s.eq_ignore_ascii_case(name)))
 }
 
 /// Every command, in name order (COMMAND COUNT is its length).
@@ -695,6 +702,23 @@ mod tests {
             assert_eq!(c.name, c.name.to_ascii_lowercase());
         }
         assert!(lookup("nosuch").is_none() && lookup("").is_none());
+    }
+
+    #[test]
+    fn subcommands_are_found_by_their_own_name_in_any_case() {
+        for c in COMMANDS {
+            for d in c.doc.subcommands {
+                let own = d.name.strip_prefix(c.name).and_then(|s| s.strip_prefix('|'));
+                let own = own.unwrap_or_else(|| panic!("{} is not named {}|...", d.name, c.name));
+                for name in [own.to_owned(), own.to_ascii_uppercase()] {
+                    assert_eq!(find_subcommand(c, name.as_bytes()).map(|f| f.name), Some(d.name));
+                }
+            }
+        }
+        let cluster = lookup("cluster").expect("CLUSTER");
+        for unknown in [&b"slot"[..], b"slotss", b"", b"cluster|slots", b"|slots", b"sl\xffots"] {
+            assert!(find_subcommand(cluster, unknown).is_none(), "{}", String::from_utf8_lossy(unknown));
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use crate::command_table::Command;
 use crate::keyspace::{Data, Exec};
+use crate::notify;
 use resp::Value;
 use std::collections::BTreeSet;
 
@@ -78,13 +79,13 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         "dump" => crate::migrate::dump(args, x),
         "object" => object(args, x),
         "restore" | "restore-asking" => crate::migrate::restore(args, x),
-        "get" => match x.lookup(&args[1]) {
+        "get" => match x.read(&args[1]) {
             None => Value::Nil,
             Some(Data::Str(v)) => Value::Bulk(v.clone()),
             Some(_) => wrong_type(),
         },
         "getset" => {
-            let old = match x.lookup(&args[1]) {
+            let old = match x.read(&args[1]) {
                 None => None,
                 Some(Data::Str(v)) => Some(v.clone()),
                 Some(_) => return wrong_type(),
@@ -94,6 +95,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             db.expires.remove(&args[1]);
             x.dirty += 1;
             x.propagate(args);
+            x.notify(notify::STRING, "set", &args[1]);
             old.map_or(Value::Nil, Value::Bulk)
         }
         "mset" => {
@@ -105,6 +107,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
                 let db = x.db();
                 db.insert(pair[0].clone(), Data::Str(pair[1].clone()));
                 db.expires.remove(&pair[0]);
+                x.notify(notify::STRING, "set", &pair[0]);
             }
             x.dirty += (args.len() as u64 - 1) / 2;
             x.propagate(args);
@@ -113,7 +116,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         "mget" => Value::Array(
             args[1..]
                 .iter()
-                .map(|k| match x.lookup(k) {
+                .map(|k| match x.read(k) {
                     Some(Data::Str(v)) => Value::Bulk(v.clone()),
                     _ => Value::Nil,
                 })
@@ -125,6 +128,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             for k in &args[1..] {
                 if x.lookup(k).is_some() {
                     x.db().remove(k);
+                    x.notify(notify::GENERIC, "del", k);
                     n += 1;
                 }
             }
@@ -134,7 +138,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             }
             Value::Integer(n)
         }
-        "exists" => Value::Integer(args[1..].iter().filter(|k| x.lookup(k).is_some()).count() as i64),
+        "exists" => Value::Integer(args[1..].iter().filter(|k| x.read(k).is_some()).count() as i64),
         "rename" | "renamenx" => rename(name == "renamenx", args, x),
         // Any existing key blocks SETNX, whatever its type.
         "setnx" => {
@@ -142,8 +146,10 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
                 return Value::Integer(0);
             }
             x.db().keys.insert(args[1].clone(), Data::Str(args[2].clone()));
+            x.db().note_added(&args[1]);
             x.dirty += 1;
             x.propagate(args);
+            x.notify(notify::STRING, "set", &args[1]);
             Value::Integer(1)
         }
         "incr" | "decr" | "incrby" | "decrby" => {
@@ -184,6 +190,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
                     }
                     x.dirty += 1;
                     x.propagate(args);
+                    x.notify(notify::STRING, "incrby", &args[1]);
                     Value::Integer(n)
                 }
                 None => Value::error("ERR increment or decrement would overflow"),
@@ -205,14 +212,15 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             };
             x.dirty += 1;
             x.propagate(args);
+            x.notify(notify::STRING, "append", &args[1]);
             Value::Integer(len as i64)
         }
-        "strlen" => match x.lookup(&args[1]) {
+        "strlen" => match x.read(&args[1]) {
             None => Value::Integer(0),
             Some(Data::Str(v)) => Value::Integer(v.len() as i64),
             Some(_) => wrong_type(),
         },
-        "type" => Value::Simple(x.lookup(&args[1]).map_or("none", Data::type_name).to_owned()),
+        "type" => Value::Simple(x.read(&args[1]).map_or("none", Data::type_name).to_owned()),
         "keys" => {
             let matching: Vec<Vec<u8>> =
                 x.db().keys.keys().filter(|k| common::glob::glob_match(&args[1], k)).cloned().collect();
@@ -240,7 +248,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         }
         "expire" | "pexpire" | "expireat" | "pexpireat" => expire(name, args, x),
         "ttl" | "pttl" => {
-            if x.lookup(&args[1]).is_none() {
+            if x.read(&args[1]).is_none() {
                 return Value::Integer(-2);
             }
             match x.db().expires.get(&args[1]).copied() {
@@ -252,7 +260,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             }
         }
         "expiretime" | "pexpiretime" => {
-            if x.lookup(&args[1]).is_none() {
+            if x.read(&args[1]).is_none() {
                 return Value::Integer(-2);
             }
             match x.db().expires.get(&args[1]).copied() {
@@ -269,18 +277,19 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             }
             x.dirty += 1;
             x.propagate(args);
+            x.notify(notify::GENERIC, "persist", &args[1]);
             Value::Integer(1)
         }
         "lpush" | "rpush" => push(name == "lpush", args, x),
         "lpop" | "rpop" => pop(name, args, x),
         "lrange" => lrange(args, x),
-        "llen" => match x.lookup(&args[1]) {
+        "llen" => match x.read(&args[1]) {
             None => Value::Integer(0),
             Some(Data::List(list)) => Value::Integer(list.len() as i64),
             Some(_) => wrong_type(),
         },
         // Redis looks the key up before it parses the index: a missing key is nil even for a bad index.
-        "lindex" => match x.lookup(&args[1]) {
+        "lindex" => match x.read(&args[1]) {
             None => Value::Nil,
             Some(Data::List(list)) => match parse_int(&args[2]) {
                 None => not_an_integer(),
@@ -293,12 +302,12 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             Some(_) => wrong_type(),
         },
         "hset" => hset("hset", args, x),
-        "hlen" => match x.lookup(&args[1]) {
+        "hlen" => match x.read(&args[1]) {
             None => Value::Integer(0),
             Some(Data::Hash(fields)) => Value::Integer(fields.len() as i64),
             Some(_) => wrong_type(),
         },
-        "hget" => match x.lookup(&args[1]) {
+        "hget" => match x.read(&args[1]) {
             None => Value::Nil,
             Some(Data::Hash(fields)) => {
                 fields.iter().find(|(f, _)| *f == args[2]).map_or(Value::Nil, |(_, v)| Value::Bulk(v.clone()))
@@ -306,7 +315,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             Some(_) => wrong_type(),
         },
         "hdel" => hdel(args, x),
-        "hgetall" => match x.lookup(&args[1]) {
+        "hgetall" => match x.read(&args[1]) {
             None => Value::Map(Vec::new()),
             // RESP2 flattens the pairs into field, value, field, value...; they come in insertion order, which is what Redis gives
             // for a listpack hash (up to 128 fields of values up to 64 bytes); a bigger hash is a hashtable there,
@@ -318,17 +327,17 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         },
         "sadd" => sadd(args, x),
         "srem" => srem(args, x),
-        "smembers" => match x.lookup(&args[1]) {
-            None => Value::Set(Vec::new()),
-            Some(Data::Set(members)) => smembers(members),
-            Some(_) => wrong_type(),
+        "smembers" => match (x.is_intset(&args[1]), x.read(&args[1])) {
+            (_, None) => Value::Set(Vec::new()),
+            (intset, Some(Data::Set(members))) => smembers(members, intset),
+            (_, Some(_)) => wrong_type(),
         },
-        "scard" => match x.lookup(&args[1]) {
+        "scard" => match x.read(&args[1]) {
             None => Value::Integer(0),
             Some(Data::Set(members)) => Value::Integer(members.len() as i64),
             Some(_) => wrong_type(),
         },
-        "sismember" => match x.lookup(&args[1]) {
+        "sismember" => match x.read(&args[1]) {
             None => Value::Integer(0),
             Some(Data::Set(members)) => Value::Integer(i64::from(members.contains(&args[2]))),
             Some(_) => wrong_type(),
@@ -371,11 +380,14 @@ fn rename(nx: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         db.signal_ready(dst, &value);
     }
     db.keys.insert(dst.clone(), value);
+    db.note_added(dst);
     if let Some(at) = expire {
         db.expires.insert(dst.clone(), at);
     }
     x.dirty += 1;
     x.propagate(args);
+    x.notify(notify::GENERIC, "rename_from", src);
+    x.notify(notify::GENERIC, "rename_to", dst);
     done
 }
 
@@ -433,6 +445,7 @@ fn expire(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         x.db().remove(&args[1]);
         // A time in the past is a delete, and replicas see it as one.
         x.propagate(&[b"DEL".as_slice(), &args[1]]);
+        x.notify(notify::GENERIC, "del", &args[1]);
     } else {
         // A replica (writable) keeps the key with a past time and waits for its master's DEL.
         x.db().expires.insert(args[1].clone(), at);
@@ -446,6 +459,7 @@ fn expire(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             argv.extend(args[3..].iter().map(Vec::as_slice));
             x.propagate(&argv);
         }
+        x.notify(notify::GENERIC, "expire", &args[1]);
     }
     Value::Integer(1)
 }
@@ -467,7 +481,7 @@ fn push(front: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         Some(Data::List(list)) => fill(list),
         Some(_) => return wrong_type(),
         None => {
-            let mut list = crate::memory::List::default();
+            let mut list = crate::memory::List::with_fill(x.db().limits.list_fill);
             let len = fill(&mut list);
             x.db().insert(args[1].clone(), Data::List(Box::new(list)));
             len
@@ -475,6 +489,7 @@ fn push(front: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     };
     x.dirty += elements.len() as u64;
     x.propagate(args);
+    x.notify(notify::LIST, if front { "lpush" } else { "rpush" }, &args[1]);
     Value::Integer(len as i64)
 }
 
@@ -523,6 +538,10 @@ fn pop(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         x.dirty += popped;
         // Redis 7.0 propagates LPOP/RPOP verbatim (count included); only the blocking variants are rewritten.
         x.propagate(args);
+        x.notify(notify::LIST, if front { "lpop" } else { "rpop" }, &args[1]);
+    }
+    if emptied {
+        x.notify(notify::GENERIC, "del", &args[1]);
     }
     reply
 }
@@ -530,10 +549,14 @@ fn pop(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
 /// `LRANGE key start stop`: both indices are parsed before the key is looked up.
 fn lrange(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let (Some(start), Some(stop)) = (parse_int(&args[2]), parse_int(&args[3])) else { return not_an_integer() };
-    match x.lookup(&args[1]) {
+    match x.read(&args[1]) {
         None => Value::Array(Vec::new()),
         Some(Data::List(list)) => match list_range(list.len(), start, stop) {
-            Some((from, to)) => Value::Array(list.range(from..=to).cloned().map(Value::Bulk).collect()),
+            // Written straight from the list: a big list's range is not copied item by item.
+            Some((from, to)) => {
+                let items = list.range(from..=to).map(Vec::as_slice);
+                Value::Encoded(std::sync::Arc::new(resp::Encoded::bulk_array(items)))
+            }
             None => Value::Array(Vec::new()),
         },
         Some(_) => wrong_type(),
@@ -590,11 +613,12 @@ pub(crate) fn hset(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     };
     // hashTypeTryConversion looks at the arguments before any is set: a long
     // one converts the hash even if a later pair overwrites it with a short one
-    if args[2..].iter().any(|a| a.len() > crate::rdb::HASH_MAX_LISTPACK_VALUE) {
+    if args[2..].iter().any(|a| a.len() > x.db().limits.hash_value) {
         x.db().convert(&args[1]);
     }
     x.dirty += (args.len() as u64 - 2) / 2;
     x.propagate(args);
+    x.notify(notify::HASH, "hset", &args[1]);
     Value::Integer(created)
 }
 
@@ -624,6 +648,10 @@ fn hdel(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if deleted > 0 {
         x.dirty += deleted as u64;
         x.propagate(args);
+        x.notify(notify::HASH, "hdel", &args[1]);
+    }
+    if emptied {
+        x.notify(notify::GENERIC, "del", &args[1]);
     }
     Value::Integer(deleted)
 }
@@ -651,7 +679,7 @@ fn object(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if sub == "help" {
         return Value::Array(OBJECT_HELP.iter().map(|l| Value::Simple((*l).to_owned())).collect());
     }
-    if x.lookup(&args[2]).is_none() {
+    if x.read_untold(&args[2]).is_none() {
         return Value::Nil;
     }
     let shared_integers = x.shared_integers;
@@ -714,8 +742,11 @@ fn sadd(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let add_all = |members: &mut BTreeSet<Vec<u8>>| args[2..].iter().filter(|m| members.insert(m.to_vec())).count();
     let added = match x.lookup_mut(&args[1]) {
         Some(Data::Set(members)) => {
+            // `setTypeAdd` converts only on a member it adds.
             let added = add_all(members);
-            x.db().note_growth(&args[1]);
+            if added > 0 {
+                x.db().note_growth(&args[1]);
+            }
             added
         }
         Some(_) => return wrong_type(),
@@ -729,6 +760,7 @@ fn sadd(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if added > 0 {
         x.dirty += added as u64;
         x.propagate(args);
+        x.notify(notify::SET, "sadd", &args[1]);
     }
     Value::Integer(added as i64)
 }
@@ -757,12 +789,13 @@ fn srem(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if removed > 0 {
         x.dirty += removed as u64;
         x.propagate(args);
+        x.notify(notify::SET, "srem", &args[1]);
+    }
+    if emptied {
+        x.notify(notify::GENERIC, "del", &args[1]);
     }
     Value::Integer(removed)
 }
-
-/// Redis 7.0's `set-max-intset-entries` default.
-const SET_MAX_INTSET_ENTRIES: usize = 512;
 
 /// A member as an intset stores it: only the canonical decimal form of an i64 (`string2ll` refuses `-0`, `+1`,
 /// `007` and spaces, so those make a set a hashtable).
@@ -770,13 +803,12 @@ fn intset_value(member: &[u8]) -> Option<i64> {
     parse_int(member).filter(|n| n.to_string().as_bytes() == member)
 }
 
-/// SMEMBERS order. A small all-integer set is an intset in Redis, which replies sorted numerically, and so do we.
-/// Any other set is a hashtable, whose order Redis leaves unspecified (it depends on the hash seed and the table's
-/// history: a set that once held a non-integer stays a hashtable after that member goes); we reply in byte order,
-/// which is deterministic. Clients and tests must not rely on that order.
-pub(crate) fn smembers(members: &BTreeSet<Vec<u8>>) -> Value {
-    let ints: Option<Vec<i64>> =
-        if members.len() <= SET_MAX_INTSET_ENTRIES { members.iter().map(|m| intset_value(m)).collect() } else { None };
+/// SMEMBERS order. An intset (`intset`: the set's encoding, [`crate::keyspace::Db::encoding`]) replies sorted
+/// numerically in Redis, and so do we. Any other set is a hashtable, whose order Redis leaves unspecified (it depends
+/// on the hash seed and the table's history); we reply in byte order, which is deterministic. Clients and tests must
+/// not rely on that order.
+pub(crate) fn smembers(members: &BTreeSet<Vec<u8>>, intset: bool) -> Value {
+    let ints: Option<Vec<i64>> = if intset { members.iter().map(|m| intset_value(m)).collect() } else { None };
     match ints {
         Some(mut ints) => {
             ints.sort_unstable();
@@ -938,6 +970,10 @@ fn set(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         }
     };
     let db_index = x.db;
+    if get {
+        // GET reads the old value first (`getGenericCommand`: a read lookup).
+        x.read(&args[1]);
+    }
     let slot = x.lookup_mut(&args[1]);
     let exists = slot.is_some();
     // The old value is copied only when GET needs it for the reply.
@@ -982,6 +1018,10 @@ fn set(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         // Redis 7.0 propagates any expiring SET as `SET key value PXAT <ms>`.
         Some(at) => x.propagate(&[b"SET".as_slice(), &args[1], &args[2], b"PXAT", at.to_string().as_bytes()]),
         None => x.propagate(args),
+    }
+    x.notify(notify::STRING, "set", &args[1]);
+    if expire_at.is_some() {
+        x.notify(notify::GENERIC, "expire", &args[1]);
     }
     if get { reply_old() } else { Value::ok() }
 }

@@ -5,6 +5,7 @@
 
 use crate::commands::{parse_int, wrong_type};
 use crate::keyspace::{Data, Exec};
+use crate::notify;
 use resp::Value;
 use std::collections::BTreeSet;
 
@@ -31,7 +32,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
         },
         "rpoplpush" => move_element(args, false, true, x),
         "smove" => smove(args, x),
-        "smismember" => match x.lookup(&args[1]) {
+        "smismember" => match x.read(&args[1]) {
             None => Value::Array(args[2..].iter().map(|_| Value::Integer(0)).collect()),
             Some(Data::Set(members)) => {
                 Value::Array(args[2..].iter().map(|m| Value::Integer(i64::from(members.contains(m)))).collect())
@@ -39,11 +40,12 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
             Some(_) => wrong_type(),
         },
         "sunion" | "sinter" | "sdiff" => match set_op(name, &args[1..], x) {
-            Ok(set) => crate::commands::smembers(&set),
+            // `sunionDiffGenericCommand` builds the result as a new set, an intset if it fits.
+            Ok(set) => crate::commands::smembers(&set, x.db().limits.intset(&set)),
             Err(e) => e,
         },
         "sunionstore" | "sinterstore" | "sdiffstore" => set_op_store(&name[..name.len() - 5], args, x),
-        "touch" => Value::Integer(args[1..].iter().filter(|k| x.lookup(k).is_some()).count() as i64),
+        "touch" => Value::Integer(args[1..].iter().filter(|k| x.read(k).is_some()).count() as i64),
         "copy" => copy(args, x),
         "move" => move_key(args, x),
         "sscan" | "hscan" | "zscan" => value_scan(args, x),
@@ -59,7 +61,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
 }
 
 fn getdel(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
-    let value = match x.lookup(&args[1]) {
+    let value = match x.read(&args[1]) {
         None => return Value::Nil,
         Some(Data::Str(v)) => v.clone(),
         Some(_) => return wrong_type(),
@@ -68,6 +70,7 @@ fn getdel(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     x.dirty += 1;
     // Propagated as the DEL it amounts to.
     x.propagate(&[b"DEL".as_slice(), &args[1]]);
+    x.notify(notify::GENERIC, "del", &args[1]);
     Value::Bulk(value)
 }
 
@@ -96,7 +99,7 @@ fn getex(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     }
     // getexCommand: the key and its type before the expire value (a missing
     // key answers nil whatever `EX` says)
-    let value = match x.lookup(&args[1]) {
+    let value = match x.read(&args[1]) {
         None => return Value::Nil,
         Some(Data::Str(v)) => v.clone(),
         Some(_) => return wrong_type(),
@@ -121,15 +124,18 @@ fn getex(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             x.db().remove(key);
             x.dirty += 1;
             x.propagate(&[b"DEL".as_slice(), key]);
+            x.notify(notify::GENERIC, "del", key);
         }
         Some((at, _)) => {
             x.db().expires.insert(key.clone(), at);
             x.dirty += 1;
             x.propagate(&[b"PEXPIREAT".as_slice(), key, at.to_string().as_bytes()]);
+            x.notify(notify::GENERIC, "expire", key);
         }
         None if persist && x.db().expires.remove(key).is_some() => {
             x.dirty += 1;
             x.propagate(&[b"PERSIST".as_slice(), key]);
+            x.notify(notify::GENERIC, "persist", key);
         }
         None => {}
     }
@@ -168,7 +174,7 @@ fn lpos(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         }
         j += 2;
     }
-    let list = match x.lookup(&args[1]) {
+    let list = match x.read(&args[1]) {
         None => return if count.is_some() { Value::Array(Vec::new()) } else { Value::Nil },
         Some(Data::List(list)) => list,
         Some(_) => return wrong_type(),
@@ -208,7 +214,7 @@ fn getrange(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let (Some(mut start), Some(mut end)) = (parse_int(&args[2]), parse_int(&args[3])) else {
         return not_an_integer();
     };
-    let s = match x.lookup(&args[1]) {
+    let s = match x.read(&args[1]) {
         None => return Value::Bulk(Vec::new()),
         Some(Data::Str(s)) => s,
         Some(_) => return wrong_type(),
@@ -263,6 +269,7 @@ fn setrange(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     x.db().note_growth(&args[1]);
     x.dirty += 1;
     x.propagate(args);
+    x.notify(notify::STRING, "setrange", &args[1]);
     Value::Integer(len as i64)
 }
 
@@ -282,6 +289,7 @@ fn lset(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             slot.clone_from(&args[3]);
             x.dirty += 1;
             x.propagate(args);
+            x.notify(notify::LIST, "lset", &args[1]);
             Value::ok()
         }
     }
@@ -304,6 +312,7 @@ fn linsert(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let len = list.len();
     x.dirty += 1;
     x.propagate(args);
+    x.notify(notify::LIST, "linsert", &args[1]);
     Value::Integer(len as i64)
 }
 
@@ -330,11 +339,13 @@ fn move_element(args: &[Vec<u8>], from_left: bool, to_left: bool, x: &mut Exec<'
     let db = x.db();
     let Some(Data::List(list)) = db.keys.get_mut(src) else { unreachable!("checked above") };
     let element = if from_left { list.pop_front() } else { list.pop_back() }.expect("lists are never empty");
-    if list.is_empty() {
+    let emptied = list.is_empty();
+    if emptied {
         db.remove(src);
     }
     if !db.keys.contains_key(dst) {
-        db.insert(dst.clone(), Data::List(Default::default()));
+        let list = crate::memory::List::with_fill(db.limits.list_fill);
+        db.insert(dst.clone(), Data::List(Box::new(list)));
     }
     let Some(Data::List(list)) = db.keys.get_mut(dst) else { unreachable!("a list is there") };
     if to_left {
@@ -344,6 +355,12 @@ fn move_element(args: &[Vec<u8>], from_left: bool, to_left: bool, x: &mut Exec<'
     }
     x.dirty += 1;
     x.propagate(args);
+    // `lmoveHandlePush` tells of the push before the pop.
+    x.notify(notify::LIST, if to_left { "lpush" } else { "rpush" }, dst);
+    x.notify(notify::LIST, if from_left { "lpop" } else { "rpop" }, src);
+    if emptied {
+        x.notify(notify::GENERIC, "del", src);
+    }
     Value::Bulk(element)
 }
 
@@ -364,18 +381,34 @@ fn smove(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let db = x.db();
     let Some(Data::Set(members)) = db.keys.get_mut(src) else { unreachable!("checked above") };
     members.remove(member);
-    if members.is_empty() {
+    let emptied = members.is_empty();
+    if emptied {
         db.remove(src);
     }
-    match db.keys.get_mut(dst) {
-        Some(Data::Set(members)) => {
-            members.insert(member.clone());
-            db.note_growth(dst);
-        }
-        _ => db.insert(dst.clone(), Data::Set(BTreeSet::from([member.clone()]))),
+    // `smoveCommand` tells of the removal before it makes the destination.
+    x.notify(notify::SET, "srem", src);
+    if emptied {
+        x.notify(notify::GENERIC, "del", src);
     }
+    let db = x.db();
+    let added = match db.keys.get_mut(dst) {
+        Some(Data::Set(members)) => {
+            let added = members.insert(member.clone());
+            if added {
+                db.note_growth(dst);
+            }
+            added
+        }
+        _ => {
+            db.insert(dst.clone(), Data::Set(BTreeSet::from([member.clone()])));
+            true
+        }
+    };
     x.dirty += 1;
     x.propagate(args);
+    if added {
+        x.notify(notify::SET, "sadd", dst);
+    }
     Value::Integer(1)
 }
 
@@ -384,7 +417,7 @@ fn smove(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
 fn set_op(name: &str, keys: &[Vec<u8>], x: &mut Exec<'_>) -> Result<BTreeSet<Vec<u8>>, Value> {
     // Expired keys go first (and type errors are found), then the sets are read in place.
     for k in keys {
-        match x.lookup(k) {
+        match x.read(k) {
             None | Some(Data::Set(_)) => {}
             Some(_) => return Err(wrong_type()),
         }
@@ -426,6 +459,16 @@ fn set_op_store(op: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     }
     x.dirty += 1;
     x.propagate(args);
+    match op {
+        _ if n == 0 => {
+            if existed {
+                x.notify(notify::GENERIC, "del", dst);
+            }
+        }
+        "sunion" => x.notify(notify::SET, "sunionstore", dst),
+        "sinter" => x.notify(notify::SET, "sinterstore", dst),
+        _ => x.notify(notify::SET, "sdiffstore", dst),
+    }
     Value::Integer(n)
 }
 
@@ -455,7 +498,7 @@ fn copy(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if src == dst && to_db == x.db {
         return Value::error("ERR source and destination objects are the same");
     }
-    let Some(value) = x.lookup(src).cloned() else { return Value::Integer(0) };
+    let Some(value) = x.read(src).cloned() else { return Value::Integer(0) };
     let expires = x.db().expires.get(src).copied();
     let from_db = x.db;
     x.db = to_db;
@@ -475,6 +518,7 @@ fn copy(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     }
     x.dirty += 1;
     x.propagate(args);
+    x.notify_in(to_db, notify::GENERIC, "copy_to", dst);
     Value::Integer(1)
 }
 
@@ -529,6 +573,8 @@ fn move_key(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     }
     x.dirty += 1;
     x.propagate(args);
+    x.notify(notify::GENERIC, "move_from", key);
+    x.notify_in(to, notify::GENERIC, "move_to", key);
     Value::Integer(1)
 }
 
@@ -591,10 +637,11 @@ fn value_scan(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if crate::commands::parse_scan_cursor(&args[2]).is_none() {
         return Value::error("ERR invalid cursor");
     }
-    let flat: Vec<Vec<u8>> = match (args[0].to_ascii_lowercase().as_slice(), x.lookup(&args[1])) {
+    let intset = x.is_intset(&args[1]);
+    let flat: Vec<Vec<u8>> = match (args[0].to_ascii_lowercase().as_slice(), x.read(&args[1])) {
         // A missing key answers before the options are read.
         (_, None) => return Value::Array(vec![Value::bulk("0"), Value::Array(Vec::new())]),
-        (b"sscan", Some(Data::Set(members))) => match crate::commands::smembers(members) {
+        (b"sscan", Some(Data::Set(members))) => match crate::commands::smembers(members, intset) {
             Value::Set(v) => {
                 v.into_iter().filter_map(|m| if let Value::Bulk(b) = m { Some(b) } else { None }).collect()
             }

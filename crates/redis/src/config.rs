@@ -143,6 +143,20 @@ pub struct Config {
     pub cluster: ClusterConfig,
     /// `maxmemory`, its policy and knobs.
     pub maxmemory: crate::memory::MaxMemory,
+    /// The encodings' thresholds (read from [`Config::others`]).
+    pub encodings: crate::encoding::Limits,
+    /// `timeout`: seconds a normal client may stay idle (0: forever).
+    pub timeout: u64,
+    /// `maxclients`.
+    pub maxclients: u64,
+    /// `latency-tracking`: whether calls feed the latency histograms.
+    pub latency_tracking: bool,
+    /// `aof-use-rdb-preamble`: an AOF base file as an RDB (`yes`) or as commands.
+    pub aof_rdb_preamble: bool,
+    /// `latency-monitor-threshold`: ms from which a command is a latency sample (0: off).
+    pub latency_monitor_threshold: u64,
+    /// `notify-keyspace-events`: the classes of [`crate::notify`] enabled.
+    pub(crate) notify: u16,
     /// The directives of [`crate::config_table`] set away from their default.
     pub(crate) others: std::collections::BTreeMap<&'static str, String>,
 }
@@ -236,6 +250,13 @@ impl Config {
             output_limits: crate::output::OutputLimits::default(),
             cluster: ClusterConfig::default(),
             maxmemory: crate::memory::MaxMemory::default(),
+            encodings: crate::encoding::Limits::default(),
+            timeout: 0,
+            maxclients: 10_000,
+            latency_tracking: true,
+            aof_rdb_preamble: true,
+            latency_monitor_threshold: 0,
+            notify: 0,
             others: std::collections::BTreeMap::new(),
         }
     }
@@ -408,6 +429,7 @@ impl Config {
                     .ok_or_else(|| format!("directive `{name}` is not simulated yet"))?;
                 let value = param.check(args, from_file)?;
                 self.others.insert(param.name, value);
+                self.read_typed(param.name);
             }
         }
         Ok(())
@@ -465,6 +487,7 @@ impl Config {
             "slowlog-log-slower-than" => self.slowlog_log_slower_than.to_string(),
             "slowlog-max-len" => self.slowlog_max_len.to_string(),
             "hz" => "10".to_owned(),
+            "notify-keyspace-events" => crate::notify::render(self.notify),
             "cluster-enabled" => yn(self.cluster.enabled),
             "cluster-config-file" => self.cluster.config_file.clone(),
             "cluster-port" => self.cluster.port.to_string(),
@@ -477,6 +500,31 @@ impl Config {
             "cluster-replica-no-failover" => yn(self.cluster.replica_no_failover),
             _ => return self.maxmemory.get(name).or_else(|| self.other(name)),
         })
+    }
+
+    /// The typed copy of a [`crate::config_table`] directive just set.
+    fn read_typed(&mut self, name: &str) {
+        let number = |c: &Config| c.other(name).and_then(|v| v.parse::<u64>().ok()).unwrap_or_default();
+        match name {
+            "timeout" => self.timeout = number(self),
+            "maxclients" => self.maxclients = number(self),
+            "latency-monitor-threshold" => self.latency_monitor_threshold = number(self),
+            "latency-tracking" => self.latency_tracking = self.other(name).is_some_and(|v| v == "yes"),
+            "aof-use-rdb-preamble" => self.aof_rdb_preamble = self.other(name).is_some_and(|v| v == "yes"),
+            "notify-keyspace-events" => {
+                self.notify = self.other(name).and_then(|v| crate::notify::parse(&v).ok()).unwrap_or_default();
+            }
+            _ if crate::encoding::DIRECTIVES.contains(&name) => {
+                self.encodings = crate::encoding::Limits::read(|n| self.other(n));
+            }
+            _ => {}
+        }
+    }
+
+    /// `latency-tracking-info-percentiles`: the percentiles INFO latencystats shows.
+    pub(crate) fn latency_percentiles(&self) -> Vec<f64> {
+        let text = self.other("latency-tracking-info-percentiles").unwrap_or_default();
+        crate::config_table::percentiles(&text).filter_map(Result::ok).collect()
     }
 
     /// A [`crate::config_table`] directive's value, by its canonical name.
@@ -686,14 +734,14 @@ mod tests {
             parse("# comment\nport 6379\nrequirepass 123456\ndaemonize no\nslaveof 127.0.0.1 6380\n", 6379).unwrap();
         assert_eq!(c.requirepass.as_deref(), Some("123456"));
         assert_eq!(c.replicaof, Some(("127.0.0.1".to_owned(), 6380)));
-        let errs = parse("port 6380\ndatabases x\nzset-max-listpack-entries 1\nbind\nslave-read-only maybe\n", 6379)
-            .unwrap_err();
+        let errs =
+            parse("port 6380\ndatabases x\nlist-compress-depth 1\nbind\nslave-read-only maybe\n", 6379).unwrap_err();
         assert_eq!(
             errs,
             vec![
                 (0, "port 6380 differs from the node's port 6379 in the topology".to_owned()),
                 (1, "argument couldn't be parsed into an integer".to_owned()),
-                (2, "only its default (\"128\") is simulated by chaoslab".to_owned()),
+                (2, "only its default (\"0\") is simulated by chaoslab".to_owned()),
                 (3, "wrong number of arguments".to_owned()),
                 (4, "argument must be 'yes' or 'no'".to_owned()),
             ]

@@ -7,8 +7,8 @@
 //!
 //! Each one is checked as Redis checks it and its value kept, so CONFIG GET
 //! and CONFIG REWRITE show it. Those marked [`DEFAULT_ONLY`] change behaviour
-//! the simulator does not model (encodings' thresholds, keyspace
-//! notifications, limits, announced addresses...): they take their default
+//! the simulator does not model (encodings' thresholds, limits, announced
+//! addresses...): they take their default
 //! value only, and anything else is refused with an error that says so rather
 //! than accepted and ignored.
 
@@ -41,8 +41,10 @@ pub(crate) enum Kind {
         max: i64,
         unit: Unit,
     },
-    /// Its own syntax (a path, a list of numbers, a set of flags).
+    /// Its own syntax (a path, a list of numbers).
     Special,
+    /// `notify-keyspace-events`' class letters ([`crate::notify`]).
+    Events,
 }
 
 /// One directive.
@@ -71,6 +73,9 @@ impl Param {
             return Err("can't set protected config".to_owned());
         }
         let value = match (self.kind, args) {
+            (Kind::Special, _) if self.name == "latency-tracking-info-percentiles" => {
+                percentiles_text(&args.join(" "))?
+            }
             (Kind::Special | Kind::Str, _) => args.join(" "),
             (_, [one]) => self.parse(one)?,
             _ => return Err("wrong number of arguments".to_owned()),
@@ -103,9 +108,40 @@ impl Param {
                 }
                 Ok(if unit == Unit::MemoryOrPercent && n < 0 { format!("{}%", -n) } else { shown(n) })
             }
+            // Kept as given: CONFIG GET renders the classes, which hides `n` under `A`.
+            Kind::Events => crate::notify::parse(text).map(|_| text.to_owned()),
             Kind::Str | Kind::Special => Ok(text.to_owned()),
         }
     }
+}
+
+/// `latency-tracking-info-percentiles` as CONFIG GET shows it, each number
+/// checked as Redis checks it (a number, within 0..=100).
+fn percentiles_text(value: &str) -> Result<String, String> {
+    let shown: Result<Vec<String>, String> = percentiles(value).map(|p| p.map(trimmed_double)).collect();
+    Ok(shown?.join(" "))
+}
+
+/// The percentiles of a `latency-tracking-info-percentiles` value.
+pub(crate) fn percentiles(value: &str) -> impl Iterator<Item = Result<f64, String>> + '_ {
+    value.split_ascii_whitespace().map(|word| {
+        let p = word
+            .parse::<f64>()
+            .ok()
+            .filter(|p| !p.is_nan())
+            .ok_or_else(|| "Invalid latency-tracking-info-percentiles parameters".to_owned())?;
+        if !(0.0..=100.0).contains(&p) {
+            return Err("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]".to_owned());
+        }
+        Ok(p)
+    })
+}
+
+/// `%f` with its trailing zeros (and a bare point) trimmed, as Redis's
+/// `trimDoubleString` leaves a double: `99.9`, `50`, `0`.
+pub(crate) fn trimmed_double(n: f64) -> String {
+    let text = format!("{n:.6}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 /// `numericParseString`: a memory value, a percentage (kept negative, as
@@ -155,7 +191,7 @@ pub(crate) const PARAMS: &[Param] = &[
     Param { name: "no-appendfsync-on-rewrite", alias: None, kind: Kind::Bool, default: "no", flags: 0 },
     Param { name: "rdb-save-incremental-fsync", alias: None, kind: Kind::Bool, default: "yes", flags: 0 },
     Param { name: "aof-load-truncated", alias: None, kind: Kind::Bool, default: "yes", flags: 0 },
-    Param { name: "aof-use-rdb-preamble", alias: None, kind: Kind::Bool, default: "yes", flags: DEFAULT_ONLY },
+    Param { name: "aof-use-rdb-preamble", alias: None, kind: Kind::Bool, default: "yes", flags: 0 },
     Param { name: "aof-timestamp-enabled", alias: None, kind: Kind::Bool, default: "no", flags: DEFAULT_ONLY },
     Param { name: "replica-lazy-flush", alias: Some("slave-lazy-flush"), kind: Kind::Bool, default: "no", flags: 0 },
     Param { name: "jemalloc-bg-thread", alias: None, kind: Kind::Bool, default: "yes", flags: 0 },
@@ -171,7 +207,7 @@ pub(crate) const PARAMS: &[Param] = &[
     Param { name: "crash-log-enabled", alias: None, kind: Kind::Bool, default: "yes", flags: 0 },
     Param { name: "crash-memcheck-enabled", alias: None, kind: Kind::Bool, default: "yes", flags: 0 },
     Param { name: "disable-thp", alias: None, kind: Kind::Bool, default: "yes", flags: IMMUTABLE },
-    Param { name: "latency-tracking", alias: None, kind: Kind::Bool, default: "yes", flags: DEFAULT_ONLY },
+    Param { name: "latency-tracking", alias: None, kind: Kind::Bool, default: "yes", flags: 0 },
     Param { name: "aof-disable-auto-gc", alias: None, kind: Kind::Bool, default: "no", flags: 0 },
     Param {
         name: "replica-ignore-disk-write-errors",
@@ -289,7 +325,7 @@ pub(crate) const PARAMS: &[Param] = &[
         alias: Some("list-max-ziplist-size"),
         kind: Kind::Int { min: i32::MIN as i64, max: i32::MAX as i64, unit: Unit::Plain },
         default: "-2",
-        flags: DEFAULT_ONLY,
+        flags: 0,
     },
     Param {
         name: "tcp-keepalive",
@@ -331,7 +367,7 @@ pub(crate) const PARAMS: &[Param] = &[
         alias: None,
         kind: Kind::Int { min: 0, max: i32::MAX as i64, unit: Unit::Plain },
         default: "0",
-        flags: DEFAULT_ONLY,
+        flags: 0,
     },
     Param {
         name: "replica-announce-port",
@@ -380,7 +416,7 @@ pub(crate) const PARAMS: &[Param] = &[
         alias: None,
         kind: Kind::Int { min: 1, max: u32::MAX as i64, unit: Unit::Plain },
         default: "10000",
-        flags: DEFAULT_ONLY,
+        flags: 0,
     },
     Param {
         name: "unixsocketperm",
@@ -415,7 +451,7 @@ pub(crate) const PARAMS: &[Param] = &[
         alias: None,
         kind: Kind::Int { min: 0, max: i64::MAX, unit: Unit::Plain },
         default: "0",
-        flags: DEFAULT_ONLY,
+        flags: 0,
     },
     Param {
         name: "proto-max-bulk-len",
@@ -429,7 +465,7 @@ pub(crate) const PARAMS: &[Param] = &[
         alias: None,
         kind: Kind::Int { min: 0, max: i64::MAX, unit: Unit::Plain },
         default: "100",
-        flags: DEFAULT_ONLY,
+        flags: 0,
     },
     Param {
         name: "cluster-link-sendbuf-limit",
@@ -443,21 +479,21 @@ pub(crate) const PARAMS: &[Param] = &[
         alias: Some("hash-max-ziplist-entries"),
         kind: Kind::Int { min: 0, max: i64::MAX, unit: Unit::Plain },
         default: "512",
-        flags: DEFAULT_ONLY,
+        flags: 0,
     },
     Param {
         name: "set-max-intset-entries",
         alias: None,
         kind: Kind::Int { min: 0, max: i64::MAX, unit: Unit::Plain },
         default: "512",
-        flags: DEFAULT_ONLY,
+        flags: 0,
     },
     Param {
         name: "zset-max-listpack-entries",
         alias: Some("zset-max-ziplist-entries"),
         kind: Kind::Int { min: 0, max: i64::MAX, unit: Unit::Plain },
         default: "128",
-        flags: DEFAULT_ONLY,
+        flags: 0,
     },
     Param {
         name: "active-defrag-ignore-bytes",
@@ -471,28 +507,28 @@ pub(crate) const PARAMS: &[Param] = &[
         alias: Some("hash-max-ziplist-value"),
         kind: Kind::Int { min: 0, max: i64::MAX, unit: Unit::Memory },
         default: "64",
-        flags: DEFAULT_ONLY,
+        flags: 0,
     },
     Param {
         name: "stream-node-max-bytes",
         alias: None,
         kind: Kind::Int { min: 0, max: i64::MAX, unit: Unit::Memory },
         default: "4096",
-        flags: DEFAULT_ONLY,
+        flags: 0,
     },
     Param {
         name: "zset-max-listpack-value",
         alias: Some("zset-max-ziplist-value"),
         kind: Kind::Int { min: 0, max: i64::MAX, unit: Unit::Memory },
         default: "64",
-        flags: DEFAULT_ONLY,
+        flags: 0,
     },
     Param {
         name: "hll-sparse-max-bytes",
         alias: None,
         kind: Kind::Int { min: 0, max: i64::MAX, unit: Unit::Memory },
         default: "3000",
-        flags: DEFAULT_ONLY,
+        flags: 0,
     },
     Param {
         name: "tracking-table-max-keys",
@@ -568,13 +604,13 @@ pub(crate) const PARAMS: &[Param] = &[
     Param { name: "tls-ciphersuites", alias: None, kind: Kind::Str, default: "", flags: 0 },
     Param { name: "dir", alias: None, kind: Kind::Special, default: "/var/lib/redis", flags: PROTECTED },
     Param { name: "oom-score-adj-values", alias: None, kind: Kind::Special, default: "0 200 800", flags: 0 },
-    Param { name: "notify-keyspace-events", alias: None, kind: Kind::Special, default: "", flags: DEFAULT_ONLY },
+    Param { name: "notify-keyspace-events", alias: None, kind: Kind::Events, default: "", flags: 0 },
     Param {
         name: "latency-tracking-info-percentiles",
         alias: None,
         kind: Kind::Special,
         default: "50 99 99.9",
-        flags: DEFAULT_ONLY,
+        flags: 0,
     },
     Param {
         name: "active-expire-effort",
@@ -608,8 +644,8 @@ mod tests {
         assert_eq!(set("tcp-keepalive", "x").unwrap_err(), "argument couldn't be parsed into an integer");
         assert_eq!(set("daemonize", "yes").unwrap_err(), "can't set immutable config");
         assert_eq!(set("dir", "/tmp").unwrap_err(), "can't set protected config");
-        assert_eq!(set("hash-max-listpack-entries", "512").as_deref(), Ok("512"));
-        assert!(set("hash-max-listpack-entries", "0").unwrap_err().contains("only its default"));
+        assert_eq!(set("hash-max-listpack-entries", "0").as_deref(), Ok("0"));
+        assert!(set("list-compress-depth", "1").unwrap_err().contains("only its default"));
         assert_eq!(find("hash-max-ziplist-entries").map(|p| p.name), Some("hash-max-listpack-entries"));
     }
 

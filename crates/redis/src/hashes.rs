@@ -6,6 +6,7 @@
 use crate::commands::{parse_int, wrong_type};
 use crate::keyspace::{Data, Exec};
 use crate::longdouble::{LongDouble, Parsed};
+use crate::notify;
 use resp::Value;
 
 /// Runs `name` if it is one of this module's; `None` otherwise.
@@ -33,7 +34,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
 
 /// A read of `args[1]`'s fields; a missing key reads as an empty hash.
 fn read(args: &[Vec<u8>], x: &mut Exec<'_>, f: impl FnOnce(&[(Vec<u8>, Vec<u8>)]) -> Value) -> Value {
-    match x.lookup(&args[1]) {
+    match x.read(&args[1]) {
         None => f(&[]),
         Some(Data::Hash(fields)) => f(fields),
         Some(_) => wrong_type(),
@@ -72,7 +73,12 @@ fn update(
         },
         Some(_) => return Err(wrong_type()),
     };
-    x.db().note_growth(&args[1]);
+    let db = x.db();
+    db.note_growth(&args[1]);
+    // `hashTypeSet` converts a listpack given a field or value past `hash-max-listpack-value`.
+    if args[2].len() > db.limits.hash_value || value.len() > db.limits.hash_value {
+        db.convert(&args[1]);
+    }
     Ok(value)
 }
 
@@ -88,6 +94,7 @@ fn hsetnx(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     }
     x.dirty += 1;
     x.propagate(args);
+    x.notify(notify::HASH, "hset", &args[1]);
     Value::Integer(1)
 }
 
@@ -109,6 +116,7 @@ fn hincrby(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         Ok(value) => {
             x.dirty += 1;
             x.propagate(args);
+            x.notify(notify::HASH, "hincrby", &args[1]);
             Value::Integer(parse_int(&value).unwrap_or_default())
         }
         Err(e) => e,
@@ -136,6 +144,7 @@ fn hincrbyfloat(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         Ok(value) => {
             x.dirty += 1;
             x.propagate(&[b"HSET".as_slice(), &args[1], &args[2], &value]);
+            x.notify(notify::HASH, "hincrbyfloat", &args[1]);
             Value::Bulk(value)
         }
         Err(e) => e,

@@ -93,6 +93,20 @@ impl Key {
     }
 }
 
+/// At most this many keys are warmed at once ([`KeyMap::warm`]).
+pub const WARM_MAX: usize = 64;
+
+/// A key's hash, for [`KeyMap::warm`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KeyHash(u64);
+
+impl KeyHash {
+    /// The hash of `key`.
+    pub fn of(key: &[u8]) -> KeyHash {
+        KeyHash(hash(key))
+    }
+}
+
 fn hash(key: &[u8]) -> u64 {
     // XXH3-64, a frozen function: the same hashes on every machine.
     twox_hash::XxHash3_64::oneshot(key)
@@ -124,6 +138,28 @@ impl KeyMap {
         let entry = self.find_mut(key)?;
         entry.digest.set(0);
         Some(&mut entry.value)
+    }
+
+    /// Brings the slots of keys about to be looked up into the cache, so
+    /// that their lookups do not wait for memory. A lookup in a big keyspace
+    /// waits twice (for the group of tags, then for the entry), and one
+    /// lookup per command, with a command's work between, waits for each in
+    /// turn. Here the groups of every key are read in one short pass, then
+    /// the entries their first matching tags point to in another: each pass's
+    /// reads are independent, so the processor has them all in flight at
+    /// once. Nothing is changed and nothing is returned.
+    pub fn warm(&self, keys: &[KeyHash]) {
+        let mut slots = [usize::MAX; WARM_MAX];
+        for (slot, key) in slots.iter_mut().zip(keys) {
+            // The first slot whose tag matches: the key's own, barring a 1-in-128 tag clash.
+            *slot = self.table.find_bucket_index(key.0, |_| true).unwrap_or(usize::MAX);
+        }
+        for &slot in &slots[..keys.len().min(WARM_MAX)] {
+            if let Some(e) = self.table.get_bucket(slot) {
+                // Fields from both ends of the 80 bytes: the entry's two lines.
+                std::hint::black_box((e.key.as_slice().len(), e.meta.bytes, e.digest.get()));
+            }
+        }
     }
 
     /// The memory bookkeeping of `key`, if it is there and measured.

@@ -63,6 +63,14 @@ pub struct Db {
     pub(crate) ready: Vec<Vec<u8>>,
     /// Each key's access field and what it adds to `used_memory`.
     pub(crate) meta: crate::memory::KeyMeta,
+    /// The encodings' thresholds writes to this database go by (the
+    /// server's configuration, copied here by [`crate::server::Server`]).
+    pub(crate) limits: crate::encoding::Limits,
+    /// Keys are listed in `added` as they are created (`dbAdd`), for the `n`
+    /// class of keyspace notifications; set by [`Exec::new`] while it is on.
+    pub(crate) track_added: bool,
+    /// The keys created since [`Exec::notify`] last told of them.
+    pub(crate) added: Vec<Vec<u8>>,
 }
 
 /// Two databases are equal when they hold the same keys, values and expiry
@@ -137,15 +145,17 @@ impl Db {
 
     /// Sets a key's value (its expiry is the caller's business).
     pub fn insert(&mut self, key: Vec<u8>, value: Data) {
-        let new = (self.slot_index.is_some() || !self.blocking.is_empty()) && !self.keys.contains_key(&key);
+        let new = (self.slot_index.is_some() || !self.blocking.is_empty() || self.track_added)
+            && !self.keys.contains_key(&key);
         if new && let Some(ix) = &mut self.slot_index {
             ix.add(&key);
         }
         if new {
             self.signal_ready(&key, &value);
+            self.note_added(&key);
         }
         // A new value object: its encoding follows its shape, as when Redis creates or loads it.
-        if crate::rdb::big_encoding(&value) {
+        if self.limits.big_when_created(&value) {
             self.big.insert(key.clone());
         } else {
             self.forget_encoding(&key);
@@ -154,6 +164,24 @@ impl Db {
             self.keys.insert(key, value);
         } else if let Some(old) = self.keys.insert(key.clone(), value) {
             self.signal_deleted(&key, &old);
+        }
+    }
+
+    /// `setKey` for a value that replaces whatever `key` held (a *STORE
+    /// command's destination): removed and inserted anew, but a key that
+    /// existed is not told of as new.
+    pub(crate) fn replace(&mut self, key: Vec<u8>, value: Data) {
+        let existed = self.remove(&key);
+        self.insert(key, value);
+        if existed && self.track_added {
+            self.added.pop();
+        }
+    }
+
+    /// `key` was just created, by [`Db::insert`] or a raw insert into `keys`.
+    pub(crate) fn note_added(&mut self, key: &[u8]) {
+        if self.track_added {
+            self.added.push(key.to_vec());
         }
     }
 
@@ -209,15 +237,13 @@ impl Db {
         }
     }
 
-    /// The value of `key` was changed in place; Redis converts it for good if it
-    /// outgrew its compact encoding (or, for a string, whenever APPEND touches it).
+    /// The value of `key` was written in place; Redis converts it for good if it
+    /// outgrew its compact encoding ([`crate::encoding::Limits::outgrown`]; a
+    /// string whenever APPEND touches it).
     pub(crate) fn note_growth(&mut self, key: &[u8]) {
-        let grown = match self.keys.get(key) {
-            Some(Data::Str(_)) => true,
-            Some(value) => crate::rdb::big_encoding(value),
-            None => false,
-        };
-        if grown && !self.big.contains(key) {
+        // The value first: most writes leave a compact value compact, and
+        // `big` is an ordered set, the dearer lookup.
+        if self.keys.get(key).is_some_and(|value| self.limits.outgrown(value)) && !self.big.contains(key) {
             self.big.insert(key.to_vec());
         }
     }
@@ -335,6 +361,13 @@ pub(crate) fn swap_dbs(dbs: &mut [Db], a: usize, b: usize) {
     }
 }
 
+/// The keys created in `dbs` since the last call, as `new` events.
+pub(crate) fn take_added(dbs: &mut [Db], events: &mut Vec<crate::notify::Event>) {
+    for (i, db) in dbs.iter_mut().enumerate().filter(|(_, d)| !d.added.is_empty()) {
+        events.extend(db.added.drain(..).map(|key| crate::notify::Event { db: i, name: "new", key }));
+    }
+}
+
 /// Where a command's propagation goes: encoded commands for one database. The
 /// server prefixes a SELECT per destination when the database changes.
 #[derive(Debug, Default)]
@@ -357,6 +390,16 @@ pub struct Feed {
     pub also: usize,
     /// The keys clients WATCH, which propagated writes touch.
     pub(crate) watch: crate::watch::Watches,
+    /// Keys deleted because their time had come (INFO's `expired_keys`).
+    pub(crate) expired: u64,
+    /// Read lookups that found their key, and those that did not
+    /// (`keyspace_hits`, `keyspace_misses`; see [`Exec::read`]).
+    pub(crate) hits: u64,
+    pub(crate) misses: u64,
+    /// `notify-keyspace-events` ([`crate::notify`]'s classes), copied here by the server.
+    pub(crate) notify: u16,
+    /// The keyspace events raised since the server last published them.
+    pub(crate) events: Vec<crate::notify::Event>,
 }
 
 /// What a command runs against.
@@ -399,6 +442,10 @@ impl<'a> Exec<'a> {
     /// a replica's own writes stay local.
     pub fn new(dbs: &'a mut [Db], feed: &'a mut Feed, is_master: bool, db: usize, now_ms: i64) -> Exec<'a> {
         feed.enabled = is_master;
+        if feed.notify & crate::notify::NEW != 0 {
+            // Databases a load replaced start untracked.
+            dbs.iter_mut().for_each(|d| d.track_added = true);
+        }
         Exec {
             dbs,
             db,
@@ -416,6 +463,11 @@ impl<'a> Exec<'a> {
         }
     }
 
+    /// Whether `key` of the selected database, if a set, is an intset.
+    pub(crate) fn is_intset(&self, key: &[u8]) -> bool {
+        !self.dbs[self.db].big.contains(key)
+    }
+
     /// The selected database.
     pub fn db(&mut self) -> &mut Db {
         &mut self.dbs[self.db]
@@ -431,7 +483,9 @@ impl<'a> Exec<'a> {
         if self.is_master {
             self.dbs[self.db].remove(key);
             self.dirty += 1;
+            self.feed.expired += 1;
             self.propagate(&[b"DEL", key]);
+            self.notify(crate::notify::EXPIRED, "expired", key);
         }
         true
     }
@@ -444,15 +498,80 @@ impl<'a> Exec<'a> {
         self.dbs[self.db].keys.get(key)
     }
 
+    /// The live value of `key`, looked up as Redis's `lookupKeyRead` does for
+    /// the commands that read it (GET, EXISTS, LRANGE, TTL...): counted as a
+    /// keyspace hit or miss. Writes' lookups, and a command's own internal
+    /// checks, use [`Exec::lookup`] and count nothing. A miss is a `keymiss`
+    /// keyspace event (the `m` class).
+    #[inline]
+    pub fn read(&mut self, key: &[u8]) -> Option<&Data> {
+        self.read_telling(key, true)
+    }
+
+    /// [`Exec::read`] without the `keymiss` event (`LOOKUP_NONOTIFY`: OBJECT).
+    pub(crate) fn read_untold(&mut self, key: &[u8]) -> Option<&Data> {
+        self.read_telling(key, false)
+    }
+
+    #[inline]
+    fn read_telling(&mut self, key: &[u8], tell: bool) -> Option<&Data> {
+        // One lookup unless misses are told of.
+        let told = tell && self.feed.notify & crate::notify::KEY_MISS != 0;
+        if self.expire_if_needed(key) || (told && !self.dbs[self.db].keys.contains_key(key)) {
+            self.feed.misses += 1;
+            if tell {
+                self.notify(crate::notify::KEY_MISS, "keymiss", key);
+            }
+            return None;
+        }
+        let value = self.dbs[self.db].keys.get(key);
+        if value.is_some() {
+            self.feed.hits += 1;
+        } else {
+            self.feed.misses += 1;
+        }
+        value
+    }
+
     /// The live value of `key`, mutably.
     pub fn lookup_mut(&mut self, key: &[u8]) -> Option<&mut Data> {
         if self.expire_if_needed(key) {
             // A replica keeps the expired key until its master's DEL, but a write
             // (possible on a writable replica) treats it as absent and replaces it.
-            self.dbs[self.db].remove(key);
+            if self.dbs[self.db].remove(key) && !self.is_master && !self.obey {
+                self.feed.expired += 1;
+            }
             return None;
         }
         self.dbs[self.db].keys.get_mut(key)
+    }
+
+    /// `notifyKeyspaceEvent`: `event` of `class` happened to `key` of the
+    /// selected database; kept for the server to publish if the class is on.
+    #[inline]
+    pub(crate) fn notify(&mut self, class: u16, event: &'static str, key: &[u8]) {
+        self.notify_in(self.db, class, event, key);
+    }
+
+    /// [`Exec::notify`] for a key of database `db` (MOVE, COPY ... DB).
+    /// Inlined down to one test while notifications are off (the default).
+    #[inline]
+    pub(crate) fn notify_in(&mut self, db: usize, class: u16, event: &'static str, key: &[u8]) {
+        if self.feed.notify != 0 {
+            self.raise(db, class, event, key);
+        }
+    }
+
+    #[inline(never)]
+    fn raise(&mut self, db: usize, class: u16, event: &'static str, key: &[u8]) {
+        if self.feed.notify & crate::notify::NEW != 0 {
+            // `dbAdd` told of them as it made them: before the command's own events.
+            take_added(self.dbs, &mut self.feed.events);
+        }
+        let on = crate::notify::KEYSPACE | crate::notify::KEYEVENT;
+        if self.feed.notify & class != 0 && self.feed.notify & on != 0 {
+            self.feed.events.push(crate::notify::Event { db, name: event, key: key.to_vec() });
+        }
     }
 
     /// Records a command for replicas and the AOF, in the selected database;

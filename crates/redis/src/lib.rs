@@ -1,7 +1,7 @@
 //! `redis`: Redis 7.0's node logic. It owns the sans-IO server
 //! ([`server::Server`]), the `redis.conf` directives it honours ([`config`]), the
 //! dataset ([`keyspace`]) and its commands ([`commands`], streams in [`stream`]), PUBLISH's
-//! propagation ([`pubsub`]), MULTI/EXEC and CLIENT KILL ([`multi`]),
+//! propagation and keyspace notifications ([`pubsub`], [`notify`]), MULTI/EXEC and CLIENT KILL ([`multi`]),
 //! master/replica replication ([`replication`]), RDB/AOF persistence
 //! ([`persistence`], [`rdb`]), DUMP/RESTORE/MIGRATE ([`migrate`]) and Redis
 //! Cluster's bus, gossip, failover and routing ([`cluster`]). What lab tooling
@@ -18,11 +18,13 @@
 //! `scenario`, `report`, `chaoslab`, `serde`, `serde_json`.
 
 mod acl;
+mod aof_base;
 mod bitfield;
 mod bits;
 mod blocking;
 mod call;
 mod client_control;
+mod client_limits;
 pub mod cluster;
 mod command_docs;
 mod command_info;
@@ -33,6 +35,7 @@ pub mod config;
 mod config_table;
 pub mod costs;
 mod dispatch;
+pub mod encoding;
 mod errorstats;
 mod failover;
 mod geo;
@@ -40,6 +43,7 @@ mod hashes;
 mod hll;
 pub mod keymap;
 pub mod keyspace;
+mod latency;
 mod lcs;
 mod lists;
 mod lolwut;
@@ -50,6 +54,7 @@ pub mod migrate;
 mod modules;
 mod monitor;
 pub mod multi;
+mod notify;
 pub mod output;
 pub mod persistence;
 pub mod pubsub;
@@ -63,7 +68,9 @@ mod slowlog;
 mod sort;
 pub mod stream;
 mod strings;
+mod traffic;
 pub mod view;
+mod warm;
 mod watch;
 pub mod zset;
 
@@ -74,7 +81,11 @@ mod tests_blocking;
 #[cfg(test)]
 mod tests_client;
 #[cfg(test)]
+mod tests_client_limits;
+#[cfg(test)]
 mod tests_control;
+#[cfg(test)]
+mod tests_encodings;
 #[cfg(test)]
 mod tests_errpaths;
 #[cfg(test)]
@@ -93,6 +104,8 @@ mod tests_lists;
 mod tests_memory;
 #[cfg(test)]
 mod tests_migrate;
+#[cfg(test)]
+mod tests_notify;
 #[cfg(test)]
 mod tests_output;
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 use crate::commands::{parse_int, wrong_type};
 use crate::keyspace::{Data, Exec};
+use crate::notify;
 use resp::Value;
 use std::collections::VecDeque;
 
@@ -42,6 +43,7 @@ fn pushx(front: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     };
     x.dirty += args.len() as u64 - 2;
     x.propagate(args);
+    x.notify(notify::LIST, if front { "lpush" } else { "rpush" }, &args[1]);
     Value::Integer(len as i64)
 }
 
@@ -63,6 +65,10 @@ fn lrem(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if removed > 0 {
         x.dirty += removed as u64;
         x.propagate(args);
+        x.notify(notify::LIST, "lrem", &args[1]);
+    }
+    if emptied {
+        x.notify(notify::GENERIC, "del", &args[1]);
     }
     Value::Integer(removed as i64)
 }
@@ -113,6 +119,11 @@ fn ltrim(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if removed > 0 {
         x.dirty += removed;
         x.propagate(args);
+    }
+    // `ltrimCommand` tells of a trim that removed nothing too.
+    x.notify(notify::LIST, "ltrim", &args[1]);
+    if emptied {
+        x.notify(notify::GENERIC, "del", &args[1]);
     }
     Value::ok()
 }
@@ -177,12 +188,17 @@ fn lpop_n(key: &[u8], left: bool, count: usize, x: &mut Exec<'_>) -> Value {
     let n = count.min(list.len());
     let popped: Vec<Value> =
         (0..n).filter_map(|_| if left { list.pop_front() } else { list.pop_back() }).map(Value::Bulk).collect();
-    if list.is_empty() {
+    let emptied = list.is_empty();
+    if emptied {
         x.db().remove(key);
     }
     x.dirty += n as u64;
     let name: &[u8] = if left { b"LPOP" } else { b"RPOP" };
     x.propagate(&[name, key, n.to_string().as_bytes()]);
+    x.notify(notify::LIST, if left { "lpop" } else { "rpop" }, key);
+    if emptied {
+        x.notify(notify::GENERIC, "del", key);
+    }
     Value::Array(vec![Value::Bulk(key.to_vec()), Value::Array(popped)])
 }
 
@@ -199,12 +215,17 @@ fn zpop_n(key: &[u8], min: bool, count: usize, x: &mut Exec<'_>) -> Value {
     for (m, _) in &picked {
         z.remove(m);
     }
-    if z.is_empty() {
+    let emptied = z.is_empty();
+    if emptied {
         x.db().remove(key);
     }
     x.dirty += n as u64;
     let name: &[u8] = if min { b"ZPOPMIN" } else { b"ZPOPMAX" };
     x.propagate(&[name, key, n.to_string().as_bytes()]);
+    x.notify(notify::ZSET, if min { "zpopmin" } else { "zpopmax" }, key);
+    if emptied {
+        x.notify(notify::GENERIC, "del", key);
+    }
     let pairs = picked
         .into_iter()
         .map(|(m, s)| Value::Array(vec![Value::Bulk(m), Value::Double(crate::zset::format_g17(s))]))

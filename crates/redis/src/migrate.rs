@@ -17,6 +17,7 @@
 
 use crate::dispatch::Timer;
 use crate::keyspace::{Data, Exec};
+use crate::notify;
 use crate::server::Server;
 use resp::{Decoded, ReplyDecoder, Value};
 use sim::{ConnId, ConnectError, Ctx, Input, TimerId};
@@ -51,7 +52,7 @@ pub(crate) fn verify_payload(p: &[u8]) -> Option<&[u8]> {
 
 /// DUMP key.
 pub(crate) fn dump(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
-    if x.lookup(&args[1]).is_none() {
+    if x.read(&args[1]).is_none() {
         return Value::Nil;
     }
     let db = x.db();
@@ -104,7 +105,7 @@ pub(crate) fn restore(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let Some(body) = verify_payload(&args[3]) else {
         return Value::error("ERR DUMP payload version or checksum are wrong");
     };
-    let Ok(value) = crate::rdb::decode_object(body) else { return Value::error("ERR Bad data format") };
+    let Ok(value) = crate::rdb::decode_object(body, &x.db().limits) else { return Value::error("ERR Bad data format") };
     let deleted = replace && x.db().remove(key);
     let expire_at = match ttl {
         0 => None,
@@ -119,6 +120,7 @@ pub(crate) fn restore(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         if deleted {
             x.dirty += 1;
             x.propagate(&[b"DEL".as_slice(), key]);
+            x.notify(notify::GENERIC, "del", key);
         }
         return Value::ok();
     }
@@ -136,6 +138,7 @@ pub(crate) fn restore(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     } else {
         x.propagate(args);
     }
+    x.notify(notify::GENERIC, "restore", key);
     Value::ok()
 }
 
@@ -265,7 +268,8 @@ impl Server {
         let mut x = Exec::new(&mut self.dbs, &mut self.feed, self.repl.master.is_none(), db, now_ms);
         let mut present = Vec::new();
         for key in plan.keys {
-            if x.lookup(&key).is_some()
+            // migrateCommand reads its keys (read lookups: hits and misses).
+            if x.read(&key).is_some()
                 && let db = x.db()
                 && let Some(value) = db.keys.get(&key)
             {
@@ -480,6 +484,7 @@ impl Server {
             for key in &moved {
                 x.db().remove(key);
                 x.dirty += 1;
+                x.notify(notify::GENERIC, "del", key);
             }
             let mut argv = vec![b"DEL".to_vec()];
             argv.extend(moved);

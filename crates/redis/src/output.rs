@@ -103,12 +103,25 @@ pub(crate) struct Outputs {
     scratch: Vec<u8>,
     /// CPU per MiB written ([`crate::costs::Costs::per_mib`]).
     pub(crate) per_mib: std::time::Duration,
+    /// Connections of replicas (clients that sent SYNC or PSYNC): what they
+    /// are written counts as replication output.
+    replicas: std::collections::BTreeSet<ConnId>,
+    /// The traffic counters INFO stats shows.
+    pub(crate) traffic: crate::traffic::Traffic,
 }
 
 impl Outputs {
     /// Writes `bytes` to `conn` after anything held for it; keeps what the
     /// socket does not take.
     pub(crate) fn write(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8]) {
+        self.write_after_direct(ctx, conn, bytes, 0);
+    }
+
+    /// Writes `bytes` as [`Outputs::write`], the first `direct` of them
+    /// outside the statistics: the `+FULLRESYNC` / `+CONTINUE` line Redis
+    /// writes straight to a replica's socket (an empty one: it takes them)
+    /// before the buffered output that follows.
+    pub(crate) fn write_after_direct(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8], direct: usize) {
         if bytes.is_empty() {
             // An empty packet, as the server always sent for an empty write
             // (a real write of nothing sends nothing); kept so that traces
@@ -126,8 +139,36 @@ impl Outputs {
             return;
         }
         let n = ctx.write(conn, bytes);
+        self.count(conn, n.saturating_sub(direct));
         if n < bytes.len() {
             self.held.insert(conn, Held { bytes: bytes[n..].to_vec(), ..Held::default() });
+        }
+    }
+
+    /// A replica's REPLCONF ACK to its master: sent as it always was, and
+    /// counted as Redis counts what it writes to its master client (client
+    /// output, not replication output).
+    pub(crate) fn send_to_master(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8]) {
+        ctx.send(conn, bytes);
+        self.traffic.output += bytes.len() as u64;
+        self.traffic.writes += 1;
+    }
+
+    /// `conn` is a replica's from now on (it sent SYNC or PSYNC).
+    pub(crate) fn mark_replica(&mut self, conn: ConnId) {
+        self.replicas.insert(conn);
+    }
+
+    /// Counts `n` bytes the socket took (`_writeToClient`).
+    fn count(&mut self, conn: ConnId, n: usize) {
+        if n == 0 {
+            return;
+        }
+        self.traffic.writes += 1;
+        if !self.replicas.is_empty() && self.replicas.contains(&conn) {
+            self.traffic.repl_output += n as u64;
+        } else {
+            self.traffic.output += n as u64;
         }
     }
 
@@ -145,6 +186,8 @@ impl Outputs {
         let Some(h) = self.held.get_mut(&conn) else { return };
         let n = ctx.write(conn, &h.bytes[h.start..]);
         h.start += n;
+        self.count(conn, n);
+        let Some(h) = self.held.get_mut(&conn) else { return };
         if h.len() == 0 {
             self.held.remove(&conn);
         } else if h.start > h.bytes.len() / 2 {
@@ -162,6 +205,9 @@ impl Outputs {
     pub(crate) fn forget(&mut self, conn: ConnId) {
         if !self.held.is_empty() {
             self.held.remove(&conn);
+        }
+        if !self.replicas.is_empty() {
+            self.replicas.remove(&conn);
         }
     }
 

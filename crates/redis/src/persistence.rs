@@ -32,6 +32,8 @@ pub(crate) struct Child {
     timer: sim::TimerId,
     /// When it was forked, on the node's wall clock.
     started_ms: i64,
+    /// Its pid, which its own log lines carry.
+    pid: u32,
 }
 
 /// The append-only file's state.
@@ -53,6 +55,15 @@ pub(crate) struct Persistence {
     pub(crate) lastsave_ms: i64,
     /// RDB files written (`rdb_saves`).
     saves: u64,
+    /// Children forked: BGSAVE, full syncs and AOF rewrites (`total_forks`).
+    pub(crate) forks: u64,
+    /// AOF rewrites done (`aof_rewrites`); whether there was one since start
+    /// (`aof_last_rewrite_time_sec` is 0 then, as a rewrite takes no time here).
+    aof_rewrites: u64,
+    aof_rewritten: bool,
+    /// Keys the last RDB load kept, and those it dropped as expired
+    /// (`rdb_last_load_keys_loaded`, `rdb_last_load_keys_expired`).
+    pub(crate) last_load: (u64, u64),
     /// How long the last BGSAVE took, in ms (`rdb_last_bgsave_time_sec`).
     last_bgsave_ms: Option<i64>,
     child: Option<Child>,
@@ -77,9 +88,30 @@ impl Persistence {
         true
     }
 
-    pub(crate) fn start_child(&mut self, ctx: &mut Ctx<'_>, kind: ChildKind, dirty_at_fork: u64, after: Duration) {
+    pub(crate) fn start_child(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        (pid, kind): (u32, ChildKind),
+        dirty_at_fork: u64,
+        after: Duration,
+    ) {
         let timer = ctx.set_timer(after, Timer::ChildDone.tag());
-        self.child = Some(Child { kind, dirty_at_fork, timer, started_ms: ctx.wall_clock_ms() });
+        self.forks += 1;
+        self.child = Some(Child { kind, dirty_at_fork, timer, started_ms: ctx.wall_clock_ms(), pid });
+    }
+
+    /// An AOF rewrite's child was forked (and, here, is done at once).
+    fn aof_rewritten(&mut self) {
+        self.forks += 1;
+        self.aof_rewrites += 1;
+        self.aof_rewritten = true;
+    }
+
+    /// CONFIG RESETSTAT: the counters INFO persistence and stats show.
+    pub(crate) fn reset_stats(&mut self) {
+        self.saves = 0;
+        self.forks = 0;
+        self.aof_rewrites = 0;
     }
 
     fn incr_path(config: &Config, seq: u64) -> String {
@@ -147,9 +179,9 @@ impl Persistence {
              current_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\n\
              rdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:{}\r\n\
              rdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\n\
-             rdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:{}\r\n\
-             aof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\n\
-             aof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n\
+             rdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:{}\r\n\
+             aof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:{}\r\n\
+             aof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:{}\r\n\
              aof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\n\
              module_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
             self.dirty,
@@ -158,7 +190,11 @@ impl Persistence {
             secs(self.last_bgsave_ms),
             secs(current),
             self.saves,
-            u8::from(config.appendonly)
+            self.last_load.1,
+            self.last_load.0,
+            u8::from(config.appendonly),
+            if self.aof_rewritten { 0 } else { -1 },
+            self.aof_rewrites,
         );
         if let Some(aof) = &self.aof {
             out.push_str(&format!(
@@ -210,7 +246,7 @@ impl Server {
         let snapshot = self.snapshot(ctx);
         let after = Duration::from_micros(1000 + snapshot.len() as u64 / 500);
         let dirty = self.persist.dirty;
-        self.persist.start_child(ctx, ChildKind::Save { snapshot }, dirty, after);
+        self.persist.start_child(ctx, (pid, ChildKind::Save { snapshot }), dirty, after);
     }
 
     /// SAVE, BGSAVE, LASTSAVE.
@@ -237,10 +273,15 @@ impl Server {
     pub(crate) fn child_done(&mut self, ctx: &mut Ctx<'_>) {
         let Some(child) = self.persist.child.take() else { return };
         ctx.cancel_timer(child.timer);
+        // The child's own lines (`rdbSaveBackground`, `sendChildCowInfo`), under its pid.
+        let saved = !matches!(child.kind, ChildKind::Sync { diskless: true, .. });
+        if saved {
+            self.log_child(ctx, child.pid, "DB saved on disk");
+        }
+        self.log_child(ctx, child.pid, "Fork CoW for RDB: current 0 MB, peak 0 MB, average 0 MB");
         match child.kind {
             ChildKind::Save { snapshot } => {
                 write_atomically(ctx, &self.config.dbfilename.clone(), &snapshot);
-                self.log(ctx, '*', "DB saved on disk");
                 self.persist.saves += 1;
                 self.persist.last_bgsave_ms = Some(ctx.wall_clock_ms() - child.started_ms);
                 self.log(ctx, '*', "Background saving terminated with success");
@@ -250,7 +291,6 @@ impl Server {
             ChildKind::Sync { diskless, snapshot } => {
                 if !diskless {
                     write_atomically(ctx, &self.config.dbfilename.clone(), &snapshot);
-                    self.log(ctx, '*', "DB saved on disk");
                     self.persist.saves += 1;
                     self.persist.dirty = self.persist.dirty.saturating_sub(child.dirty_at_fork);
                     self.persist.lastsave_ms = ctx.wall_clock_ms();
@@ -302,12 +342,13 @@ impl Server {
             return;
         }
         let Some(bytes) = ctx.disk().read(&self.config.dbfilename).map(<[u8]>::to_vec) else { return };
-        match crate::rdb::decode(&bytes) {
+        match crate::rdb::decode(&bytes, &self.config.encodings) {
             Ok(loaded) => {
                 let repl = loaded.repl.clone();
                 let before: u64 = loaded.dbs.iter().map(|(_, d)| d.keys.len() as u64).sum();
                 let is_master = self.repl.master.is_none();
                 let keys = self.install_snapshot(ctx, loaded, is_master);
+                self.persist.last_load = (keys, before - keys);
                 let msg = format!("Done loading RDB, keys loaded: {keys}, keys expired: {}.", before - keys);
                 self.log(ctx, '*', &msg);
                 self.log(ctx, '*', "DB loaded from disk: 0.000 seconds");
@@ -337,19 +378,36 @@ impl Server {
         format!("{}/{}.manifest", self.config.appenddirname, self.config.appendfilename)
     }
 
+    /// The base file `seq` is written as now: `.base.rdb` with an RDB
+    /// preamble, `.base.aof` of commands without (`aof-use-rdb-preamble`).
+    fn base_name(&self, seq: u64) -> String {
+        let ext = if self.config.aof_rdb_preamble { "rdb" } else { "aof" };
+        format!("{}.{seq}.base.{ext}", self.config.appendfilename)
+    }
+
     fn base_path(&self, seq: u64) -> String {
-        format!("{}/{}.{seq}.base.rdb", self.config.appenddirname, self.config.appendfilename)
+        format!("{}/{}", self.config.appenddirname, self.base_name(seq))
+    }
+
+    /// A new base file's bytes: the dataset as an RDB, or as the commands
+    /// that rebuild it ([`crate::aof_base`]).
+    fn base_bytes(&self, ctx: &mut Ctx<'_>) -> Vec<u8> {
+        let functions = self.scripting.functions.codes();
+        if self.config.aof_rdb_preamble {
+            crate::rdb::encode(&self.dbs, &functions, ctx.wall_clock_ms(), None)
+        } else {
+            crate::aof_base::encode(&self.dbs, &functions)
+        }
     }
 
     fn load_aof(&mut self, ctx: &mut Ctx<'_>) {
         let manifest = ctx.disk().read(&self.manifest_path()).map(|b| String::from_utf8_lossy(b).into_owned());
         let Some(manifest) = manifest else {
-            // First start with AOF on: an empty base and incr file.
+            // First start with AOF on: a base of the (empty) dataset and an empty incr file.
             let seq = 1;
-            let base = crate::rdb::encode(&self.dbs, &self.scripting.functions.codes(), ctx.wall_clock_ms(), None);
-            let base_path = self.base_path(seq);
-            write_atomically(ctx, &base_path, &base);
-            let msg = format!("Creating AOF base file {}.{seq}.base.rdb on server start", self.config.appendfilename);
+            let base = self.base_bytes(ctx);
+            write_atomically(ctx, &self.base_path(seq), &base);
+            let msg = format!("Creating AOF base file {} on server start", self.base_name(seq));
             self.log(ctx, '*', &msg);
             let incr = Persistence::incr_path(&self.config, seq);
             ctx.disk().write(&incr, b"");
@@ -360,19 +418,45 @@ impl Server {
             self.persist.aof = Some(Aof { seq, last_fsync_ms: ctx.wall_clock_ms(), ..Aof::default() });
             return;
         };
-        let seq = manifest
-            .lines()
-            .filter_map(|l| l.split_whitespace().nth(3).and_then(|s| s.parse::<u64>().ok()))
-            .max()
-            .unwrap_or(1);
-        if let Some(base) = ctx.disk().read(&self.base_path(seq)).map(<[u8]>::to_vec)
-            && let Ok(loaded) = crate::rdb::decode(&base)
-        {
-            self.install_snapshot(ctx, loaded, false);
+        let files = ManifestFiles::parse(&manifest);
+        let seq = files.seq;
+        let dir = self.config.appenddirname.clone();
+        let base_name = files.base.unwrap_or_else(|| self.base_name(seq));
+        let incr_name = files.incr.unwrap_or_else(|| format!("{}.{seq}.incr.aof", self.config.appendfilename));
+        let base = ctx.disk().read(&format!("{dir}/{base_name}")).map(<[u8]>::to_vec).unwrap_or_default();
+        if base.starts_with(b"REDIS") {
+            if let Ok(loaded) = crate::rdb::decode(&base, &self.config.encodings) {
+                self.log(ctx, '*', "Reading RDB base file on AOF loading...");
+                // An AOF's base keeps its expired keys (they expire afterwards).
+                let keys = self.install_snapshot(ctx, loaded, false);
+                self.persist.last_load = (keys, 0);
+                self.log(ctx, '*', "RDB is base AOF");
+                self.log(ctx, '*', &format!("Done loading RDB, keys loaded: {keys}, keys expired: 0."));
+                self.log(ctx, '*', &format!("DB loaded from base file {base_name}: 0.000 seconds"));
+            }
+        } else if !base.is_empty() {
+            if !self.replay_aof(ctx, &base) {
+                return;
+            }
+            self.log(ctx, '*', &format!("DB loaded from base file {base_name}: 0.000 seconds"));
         }
-        let incr = ctx.disk().read(&Persistence::incr_path(&self.config, seq)).map(<[u8]>::to_vec).unwrap_or_default();
+        let incr = ctx.disk().read(&format!("{dir}/{incr_name}")).map(<[u8]>::to_vec).unwrap_or_default();
+        if !self.replay_aof(ctx, &incr) {
+            return;
+        }
+        if !incr.is_empty() {
+            self.log(ctx, '*', &format!("DB loaded from incr file {incr_name}: 0.000 seconds"));
+        }
+        self.log(ctx, '*', "DB loaded from append only file: 0.000 seconds");
+        self.log(ctx, '*', &format!("Opening AOF incr file {incr_name} on server start"));
+        self.persist.aof = Some(Aof { seq, last_fsync_ms: ctx.wall_clock_ms(), ..Aof::default() });
+    }
+
+    /// Runs an AOF file's commands against the dataset; false (after the
+    /// log line and the exit) when the file is not a command stream.
+    fn replay_aof(&mut self, ctx: &mut Ctx<'_>, bytes: &[u8]) -> bool {
         let mut parser = RequestParser::default();
-        parser.feed(&incr);
+        parser.feed(bytes);
         let mut feed = Feed::default();
         let mut db = 0;
         // Redis expires nothing while replaying the AOF: a key past its time still
@@ -381,11 +465,11 @@ impl Server {
         loop {
             match parser.next_command(false) {
                 Ok(true) => {}
-                Ok(false) => break,
+                Ok(false) => return true,
                 Err(_) => {
                     self.log(ctx, '#', "Bad file format reading the append only file");
                     ctx.exit();
-                    return;
+                    return false;
                 }
             }
             let args = parser.args();
@@ -406,38 +490,25 @@ impl Server {
             x.obey = true;
             crate::commands::keyspace(command, args, &mut x);
         }
-        self.log(ctx, '*', "DB loaded from append only file: 0.000 seconds");
-        self.persist.aof = Some(Aof { seq, last_fsync_ms: ctx.wall_clock_ms(), ..Aof::default() });
     }
 
     fn write_manifest(&mut self, ctx: &mut Ctx<'_>, seq: u64) {
         let name = &self.config.appendfilename;
-        let text =
-            format!("file {name}.{seq}.base.rdb seq {seq} type b\nfile {name}.{seq}.incr.aof seq {seq} type i\n");
+        let base = self.base_name(seq);
+        let text = format!("file {base} seq {seq} type b\nfile {name}.{seq}.incr.aof seq {seq} type i\n");
         write_atomically(ctx, &self.manifest_path(), text.as_bytes());
     }
 
     /// BGREWRITEAOF's result: a new base from the dataset and an empty incr file.
     pub(crate) fn rewrite_aof(&mut self, ctx: &mut Ctx<'_>) {
-        let pid = self.new_pid(ctx);
-        self.log(ctx, '*', &format!("Background append only file rewriting started by pid {pid}"));
-        let old = self.persist.aof.as_ref().map(|a| a.seq);
-        let seq = old.map_or(1, |s| s + 1);
-        let base = crate::rdb::encode(&self.dbs, &self.scripting.functions.codes(), ctx.wall_clock_ms(), None);
-        let base_path = self.base_path(seq);
-        write_atomically(ctx, &base_path, &base);
-        let incr = Persistence::incr_path(&self.config, seq);
-        ctx.disk().write(&incr, b"");
-        ctx.disk().fsync(&incr);
-        self.write_manifest(ctx, seq);
-        if let Some(old) = old {
-            let old_base = self.base_path(old);
-            ctx.disk().remove(&old_base);
-            ctx.disk().remove(&Persistence::incr_path(&self.config, old));
-        }
-        self.persist.aof = Some(Aof { seq, last_fsync_ms: ctx.wall_clock_ms(), ..Aof::default() });
-        self.log(ctx, '*', "Background AOF rewrite terminated with success");
-        self.log(ctx, '*', "Background AOF rewrite finished successfully");
+        self.rewrite_base(ctx, NewIncr::Next);
+    }
+
+    /// The AOF turned on (`startAppendOnly`: CONFIG SET appendonly yes, a
+    /// replica's full sync): a rewrite whose writes meanwhile go to a
+    /// temporary incr file, renamed into the new one when it is done.
+    pub(crate) fn start_aof(&mut self, ctx: &mut Ctx<'_>) {
+        self.rewrite_base(ctx, NewIncr::Temporary);
     }
 
     /// BGREWRITEAOF: with AOF on, the rewrite above; with it off, Redis
@@ -461,34 +532,113 @@ impl Server {
         )
     }
 
-    /// BGREWRITEAOF with AOF off: base `n + 1` replaces base `n` of the manifest on disk.
+    /// BGREWRITEAOF with AOF off: base `n + 1` replaces the files of the manifest on disk.
     fn rewrite_aof_off(&mut self, ctx: &mut Ctx<'_>) {
+        self.rewrite_base(ctx, NewIncr::None);
+    }
+
+    /// A rewrite (`rewriteAppendOnlyFileBackground`, done at once here) with
+    /// its log lines, the child's under its own pid: a new base `n + 1` (and,
+    /// with the AOF on, a new empty incr file), the manifest naming them, the
+    /// old manifest's files removed.
+    fn rewrite_base(&mut self, ctx: &mut Ctx<'_>, incr: NewIncr) {
         let pid = self.new_pid(ctx);
-        self.log(ctx, '*', &format!("Background append only file rewriting started by pid {pid}"));
+        self.persist.aof_rewritten();
         let manifest = ctx.disk().read(&self.manifest_path()).map(|b| String::from_utf8_lossy(b).into_owned());
-        let old = manifest.as_deref().and_then(|m| {
-            m.lines().find_map(|l| l.split_whitespace().skip_while(|w| *w != "seq").nth(1)?.parse::<u64>().ok())
-        });
-        let seq = old.map_or(1, |s| s + 1);
-        let base = crate::rdb::encode(&self.dbs, &self.scripting.functions.codes(), ctx.wall_clock_ms(), None);
+        let old = manifest.as_deref().map(ManifestFiles::parse);
+        let seq = self.persist.aof.as_ref().map(|a| a.seq).or(old.as_ref().map(|m| m.seq)).map_or(1, |s| s + 1);
+        let name = self.config.appendfilename.clone();
+        let (incr_name, temp_incr) = (format!("{name}.{seq}.incr.aof"), format!("temp-{name}.incr"));
+        match incr {
+            NewIncr::Next => self.log(ctx, '*', &format!("Creating AOF incr file {incr_name} on background rewrite")),
+            NewIncr::Temporary => {
+                self.log(ctx, '*', &format!("Creating AOF incr file {temp_incr} on background rewrite"))
+            }
+            NewIncr::None => {}
+        }
+        self.log(ctx, '*', &format!("Background append only file rewriting started by pid {pid}"));
+        let temp = format!("temp-rewriteaof-bg-{pid}.aof");
+        self.log_child(ctx, pid, &format!("Successfully created the temporary AOF base file {temp}"));
+        self.log_child(ctx, pid, "Fork CoW for AOF rewrite: current 0 MB, peak 0 MB, average 0 MB");
+        let base = self.base_bytes(ctx);
         write_atomically(ctx, &self.base_path(seq), &base);
-        let name = &self.config.appendfilename;
-        let text = format!("file {name}.{seq}.base.rdb seq {seq} type b\n");
-        write_atomically(ctx, &self.manifest_path(), text.as_bytes());
-        if let Some(old) = old {
-            let old_base = self.base_path(old);
-            ctx.disk().remove(&old_base);
+        if incr != NewIncr::None {
+            let incr = Persistence::incr_path(&self.config, seq);
+            ctx.disk().write(&incr, b"");
+            ctx.disk().fsync(&incr);
+            self.write_manifest(ctx, seq);
+        } else {
+            let text = format!("file {} seq {seq} type b\n", self.base_name(seq));
+            write_atomically(ctx, &self.manifest_path(), text.as_bytes());
         }
         self.log(ctx, '*', "Background AOF rewrite terminated with success");
+        let renamed = format!("Successfully renamed the temporary AOF base file {temp} into {}", self.base_name(seq));
+        self.log(ctx, '*', &renamed);
+        if incr == NewIncr::Temporary {
+            let renamed = format!("Successfully renamed the temporary AOF incr file {temp_incr} into {incr_name}");
+            self.log(ctx, '*', &renamed);
+        }
+        let history = old.into_iter().flat_map(|m| m.incr.into_iter().chain(m.base));
+        for file in history.collect::<Vec<_>>() {
+            ctx.disk().remove(&format!("{}/{file}", self.config.appenddirname));
+            self.log(ctx, '*', &format!("Removing the history file {file} in the background"));
+        }
+        if incr != NewIncr::None {
+            self.persist.aof = Some(Aof { seq, last_fsync_ms: ctx.wall_clock_ms(), ..Aof::default() });
+        }
         self.log(ctx, '*', "Background AOF rewrite finished successfully");
     }
 
     /// CONFIG SET appendonly.
     pub(crate) fn appendonly_changed(&mut self, ctx: &mut Ctx<'_>) {
         if self.config.appendonly {
-            self.rewrite_aof(ctx);
+            self.start_aof(ctx);
         } else {
             self.persist.aof = None;
         }
     }
+}
+
+/// The files a manifest names (`file <name> seq <n> type b|i` lines): the
+/// base and the incr file of the greatest sequence number.
+struct ManifestFiles {
+    seq: u64,
+    base: Option<String>,
+    incr: Option<String>,
+}
+
+impl ManifestFiles {
+    fn parse(manifest: &str) -> ManifestFiles {
+        let mut files = ManifestFiles { seq: 1, base: None, incr: None };
+        let lines = manifest.lines().map(|l| l.split_whitespace().collect::<Vec<_>>());
+        let mut entries: Vec<(u64, String, String)> = lines
+            .filter_map(|w| match w.as_slice() {
+                ["file", name, "seq", seq, "type", kind] => {
+                    Some((seq.parse().ok()?, (*name).to_owned(), (*kind).to_owned()))
+                }
+                _ => None,
+            })
+            .collect();
+        entries.sort_by_key(|(seq, _, _)| *seq);
+        for (seq, name, kind) in entries {
+            files.seq = files.seq.max(seq);
+            match kind.as_str() {
+                "b" => files.base = Some(name),
+                "i" => files.incr = Some(name),
+                _ => {}
+            }
+        }
+        files
+    }
+}
+
+/// The incr file a rewrite opens.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NewIncr {
+    /// The next one, named at once (BGREWRITEAOF with the AOF on).
+    Next,
+    /// A temporary one renamed at the end (the AOF being turned on).
+    Temporary,
+    /// None (BGREWRITEAOF with the AOF off).
+    None,
 }

@@ -68,6 +68,18 @@ impl crate::server::Server {
         Value::Integer(receivers)
     }
 
+    /// The keyspace events the last command raised ([`crate::notify`]), each
+    /// published to this node's subscribers only: `pubsubPublishMessage`
+    /// reaches neither replicas nor, in cluster mode, the other nodes.
+    pub(crate) fn publish_events(&mut self, ctx: &mut Ctx<'_>) {
+        let events = std::mem::take(&mut self.feed.events);
+        for event in &events {
+            for (channel, message) in crate::notify::messages(self.feed.notify, event) {
+                self.pubsub.publish_to(ctx, &channel, &message, |ctx, c, b| self.outputs.write(ctx, c, b));
+            }
+        }
+    }
+
     /// `removeChannelsInSlot` for the slots this node's shard lost since the
     /// last call: their shard channels' subscribers get `sunsubscribe`.
     pub(crate) fn drop_lost_shard_channels(&mut self, ctx: &mut Ctx<'_>) {

@@ -7,6 +7,7 @@
 
 use crate::commands::{parse_int, smembers, wrong_type};
 use crate::keyspace::{Data, Exec};
+use crate::notify;
 use resp::Value;
 use std::collections::BTreeSet;
 
@@ -63,7 +64,7 @@ fn count(arg: &[u8]) -> Result<i64, Value> {
 fn zrandmember(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let mut draws = Draws(x.random);
     let Some(arg) = args.get(2) else {
-        return match x.lookup(&args[1]) {
+        return match x.read(&args[1]) {
             None => Value::Nil,
             Some(Data::ZSet(z)) => {
                 let at = draws.below(z.len());
@@ -83,7 +84,7 @@ fn zrandmember(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if withscores && !(-i64::MAX / 2..=i64::MAX / 2).contains(&n) {
         return Value::error("ERR value is out of range");
     }
-    let z = match x.lookup(&args[1]) {
+    let z = match x.read(&args[1]) {
         None => return Value::Array(Vec::new()),
         Some(Data::ZSet(z)) => z,
         Some(_) => return wrong_type(),
@@ -111,7 +112,7 @@ fn zrandmember(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
 fn hrandfield(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let mut draws = Draws(x.random);
     let Some(arg) = args.get(2) else {
-        return match x.lookup(&args[1]) {
+        return match x.read(&args[1]) {
             None => Value::Nil,
             Some(Data::Hash(fields)) => Value::Bulk(fields[draws.below(fields.len())].0.clone()),
             Some(_) => wrong_type(),
@@ -129,7 +130,7 @@ fn hrandfield(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         return Value::error("ERR value is out of range");
     }
     let resp3 = x.resp3;
-    let fields = match x.lookup(&args[1]) {
+    let fields = match x.read(&args[1]) {
         None => return Value::Array(Vec::new()),
         Some(Data::Hash(fields)) => fields,
         Some(_) => return wrong_type(),
@@ -159,13 +160,14 @@ fn srandmember(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         Some(Ok(n)) => Some(n),
         Some(Err(e)) => return e,
     };
-    let members = match x.lookup(&args[1]) {
+    let intset = x.is_intset(&args[1]);
+    let members = match x.read(&args[1]) {
         None => return if n.is_some() { Value::Array(Vec::new()) } else { Value::Nil },
         Some(Data::Set(members)) => members,
         Some(_) => return wrong_type(),
     };
     // SMEMBERS' order, which is the set's own for an intset.
-    let Value::Set(ordered) = smembers(members) else { unreachable!("smembers replies a set") };
+    let Value::Set(ordered) = smembers(members, intset) else { unreachable!("smembers replies a set") };
     let Some(n) = n else { return ordered[draws.below(ordered.len())].clone() };
     let (wanted, unique) = (n.unsigned_abs() as usize, n >= 0);
     if unique && wanted >= ordered.len() {
@@ -182,27 +184,35 @@ fn spop(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         3 => return spop_count(args, x, &mut draws),
         _ => return Value::error("ERR syntax error"),
     }
+    let intset = x.is_intset(&args[1]);
     let member = match x.lookup_mut(&args[1]) {
         None => return Value::Nil,
         Some(Data::Set(members)) => {
-            let Value::Set(ordered) = smembers(members) else { unreachable!("smembers replies a set") };
+            let Value::Set(ordered) = smembers(members, intset) else { unreachable!("smembers replies a set") };
             let Value::Bulk(m) = &ordered[draws.below(ordered.len())] else { unreachable!("members are bulk") };
             members.remove(m);
             m.clone()
         }
         Some(_) => return wrong_type(),
     };
-    remove_if_empty(x, &args[1]);
+    let emptied = remove_if_empty(x, &args[1]);
     x.dirty += 1;
     // Propagated as the SREM it amounts to; emptying the set propagates no DEL.
     x.propagate(&[b"SREM".as_slice(), &args[1], &member]);
+    x.notify(notify::SET, "spop", &args[1]);
+    if emptied {
+        x.notify(notify::GENERIC, "del", &args[1]);
+    }
     Value::Bulk(member)
 }
 
-fn remove_if_empty(x: &mut Exec<'_>, key: &[u8]) {
-    if matches!(x.db().keys.get(key), Some(Data::Set(m)) if m.is_empty()) {
+/// Deletes the set at `key` if it is empty; true if it did.
+fn remove_if_empty(x: &mut Exec<'_>, key: &[u8]) -> bool {
+    let empty = matches!(x.db().keys.get(key), Some(Data::Set(m)) if m.is_empty());
+    if empty {
         x.db().remove(key);
     }
+    empty
 }
 
 /// Redis's `SPOP_MOVE_STRATEGY_MUL`: when fewer than count/5 members stay,
@@ -217,6 +227,7 @@ fn spop_count(args: &[Vec<u8>], x: &mut Exec<'_>, draws: &mut Draws) -> Value {
         Some(n) if n >= 0 => n as u64,
         _ => return Value::error("ERR value is out of range, must be positive"),
     };
+    let intset = x.is_intset(&args[1]);
     let members = match x.lookup_mut(&args[1]) {
         None => return Value::Set(Vec::new()),
         Some(Data::Set(members)) => members,
@@ -225,13 +236,17 @@ fn spop_count(args: &[Vec<u8>], x: &mut Exec<'_>, draws: &mut Draws) -> Value {
     if count == 0 {
         return Value::Set(Vec::new());
     }
-    let Value::Set(ordered) = smembers(members) else { unreachable!("smembers replies a set") };
+    let Value::Set(ordered) = smembers(members, intset) else { unreachable!("smembers replies a set") };
     let size = ordered.len();
     if count >= size as u64 {
+        // Redis answers the whole set with SUNION's code, a read lookup.
+        x.read(&args[1]);
         // Redis adds the requested count and one; bounded here by the size.
         x.dirty += size as u64 + 1;
         x.db().remove(&args[1]);
         x.propagate(&[b"DEL".as_slice(), &args[1]]);
+        x.notify(notify::SET, "spop", &args[1]);
+        x.notify(notify::GENERIC, "del", &args[1]);
         return Value::Set(ordered);
     }
     // Below the set's size, so it fits.
@@ -251,6 +266,7 @@ fn spop_count(args: &[Vec<u8>], x: &mut Exec<'_>, draws: &mut Draws) -> Value {
     // Redis adds the requested count and one to `dirty`.
     x.dirty += count as u64 + 1;
     propagate_srems(x, &args[1], &popped);
+    x.notify(notify::SET, "spop", &args[1]);
     Value::Set(popped)
 }
 

@@ -9,6 +9,7 @@
 //! redis-server. The aux fields carry the replication id and offset, which is
 //! what lets a restarted replica ask for a partial resync.
 
+use crate::encoding::Limits;
 use crate::keyspace::{Data, Db};
 
 const MAGIC: &[u8] = b"REDIS0010";
@@ -29,16 +30,6 @@ const TYPE_ZSET_LISTPACK: u8 = 17;
 const TYPE_LIST_QUICKLIST_2: u8 = 18;
 /// `rdb.h`'s `RDB_VERSION`, also the version a DUMP payload carries.
 pub const RDB_VERSION: u16 = 10;
-/// `hash-max-listpack-entries` / `hash-max-listpack-value` defaults (512 and 64 on 7.0.15: CONFIG GET).
-const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
-pub(crate) const HASH_MAX_LISTPACK_VALUE: usize = 64;
-/// `zset-max-listpack-entries` / `zset-max-listpack-value` defaults.
-pub(crate) const ZSET_MAX_LISTPACK_ENTRIES: usize = 128;
-pub(crate) const ZSET_MAX_LISTPACK_VALUE: usize = 64;
-/// `set-max-intset-entries` default.
-const SET_MAX_INTSET_ENTRIES: usize = 512;
-/// `list-max-listpack-size -2`: quicklist nodes of at most 8 KiB.
-const LIST_NODE_MAX_BYTES: usize = 8192;
 /// A quicklist node holding a listpack (`QUICKLIST_NODE_CONTAINER_PACKED`).
 const QUICKLIST_PACKED: u64 = 2;
 
@@ -200,21 +191,6 @@ pub(crate) fn as_int(s: &[u8]) -> Option<i64> {
     crate::commands::parse_int(s)
 }
 
-/// Whether Redis 7.0 holds this value in its big encoding (hashtable) rather than
-/// its compact one (listpack hash, intset); strings and lists have no such step.
-pub(crate) fn big_encoding(value: &Data) -> bool {
-    match value {
-        Data::Hash(fields) => !small_hash(fields),
-        Data::Set(members) => members.len() > SET_MAX_INTSET_ENTRIES || members.iter().any(|m| as_int(m).is_none()),
-        Data::ZSet(z) => !small_zset(z),
-        Data::Str(_) | Data::List(_) | Data::Stream(_) => false,
-    }
-}
-
-fn small_zset(z: &crate::zset::ZSet) -> bool {
-    z.len() <= ZSET_MAX_LISTPACK_ENTRIES && !z.has_long_member()
-}
-
 /// OBJECT ENCODING of a string as SET stores it (`tryObjectEncoding`): `int`
 /// for a canonical 64-bit integer, `embstr` up to 44 bytes, else `raw`.
 pub(crate) fn string_encoding(s: &[u8]) -> &'static str {
@@ -227,38 +203,31 @@ pub(crate) fn string_encoding(s: &[u8]) -> &'static str {
     }
 }
 
-fn small_hash(fields: &[(Vec<u8>, Vec<u8>)]) -> bool {
-    fields.len() <= HASH_MAX_LISTPACK_ENTRIES
-        && fields.iter().all(|(f, v)| f.len() <= HASH_MAX_LISTPACK_VALUE && v.len() <= HASH_MAX_LISTPACK_VALUE)
-}
-
-fn intset_members(members: &std::collections::BTreeSet<Vec<u8>>) -> Option<Vec<i64>> {
-    if members.len() > SET_MAX_INTSET_ENTRIES {
-        return None;
-    }
-    let mut ints: Vec<i64> = members.iter().map(|m| as_int(m)).collect::<Option<_>>()?;
+/// An intset's members, sorted.
+fn intset_members(members: &std::collections::BTreeSet<Vec<u8>>) -> Vec<i64> {
+    let mut ints: Vec<i64> = members.iter().filter_map(|m| as_int(m)).collect();
     ints.sort_unstable();
-    Some(ints)
+    ints
 }
 
-/// The RDB type byte Redis 7.0 writes for this value's encoding; `converted`:
-/// the key went through a one-way conversion to a hashtable (`Db::big`).
-pub fn object_type(value: &Data, converted: bool) -> u8 {
+/// The RDB type byte Redis 7.0 writes for this value's encoding; `big`:
+/// Redis holds it in its big encoding ([`crate::keyspace::Db::encoding`]).
+pub fn object_type(value: &Data, big: bool) -> u8 {
     match value {
         Data::Str(_) => TYPE_STRING,
         Data::List(_) => TYPE_LIST_QUICKLIST_2,
-        Data::Set(m) if !converted && intset_members(m).is_some() => TYPE_SET_INTSET,
+        Data::Set(_) if !big => TYPE_SET_INTSET,
         Data::Set(_) => TYPE_SET,
-        Data::Hash(f) if !converted && small_hash(f) => TYPE_HASH_LISTPACK,
+        Data::Hash(_) if !big => TYPE_HASH_LISTPACK,
         Data::Hash(_) => TYPE_HASH,
-        Data::ZSet(z) if !converted && small_zset(z) => TYPE_ZSET_LISTPACK,
+        Data::ZSet(_) if !big => TYPE_ZSET_LISTPACK,
         Data::ZSet(_) => TYPE_ZSET_2,
         Data::Stream(_) => crate::stream::rdb::TYPE_STREAM_LISTPACKS_2,
     }
 }
 
 /// The value's body as `rdbSaveObject` writes it (after the [`object_type`] byte).
-pub fn write_object(out: &mut Vec<u8>, value: &Data, converted: bool) {
+pub fn write_object(out: &mut Vec<u8>, value: &Data, big: bool) {
     match value {
         Data::Str(v) => string(out, v),
         Data::List(items) => {
@@ -269,14 +238,12 @@ pub fn write_object(out: &mut Vec<u8>, value: &Data, converted: bool) {
                 string(out, &node);
             }
         }
-        Data::Set(members) => match intset_members(members).filter(|_| !converted) {
-            Some(ints) => string(out, &intset(&ints)),
-            None => {
-                length(out, members.len() as u64);
-                members.iter().for_each(|m| string(out, m));
-            }
-        },
-        Data::Hash(fields) if !converted && small_hash(fields) => {
+        Data::Set(members) if !big => string(out, &intset(&intset_members(members))),
+        Data::Set(members) => {
+            length(out, members.len() as u64);
+            members.iter().for_each(|m| string(out, m));
+        }
+        Data::Hash(fields) if !big => {
             let flat: Vec<&[u8]> = fields.iter().flat_map(|(f, v)| [f.as_slice(), v.as_slice()]).collect();
             string(out, &listpack(&flat));
         }
@@ -288,7 +255,7 @@ pub fn write_object(out: &mut Vec<u8>, value: &Data, converted: bool) {
             }
         }
         // Members then scores as `d2string` prints them, lowest score first.
-        Data::ZSet(z) if !converted && small_zset(z) => {
+        Data::ZSet(z) if !big => {
             let scores: Vec<Vec<u8>> = z.iter().map(|(_, s)| crate::zset::d2string(s).into_bytes()).collect();
             let flat: Vec<&[u8]> = z.iter().zip(&scores).flat_map(|((m, _), s)| [m, s.as_slice()]).collect();
             string(out, &listpack(&flat));
@@ -305,26 +272,26 @@ pub fn write_object(out: &mut Vec<u8>, value: &Data, converted: bool) {
     }
 }
 
-/// Splits a list into quicklist nodes as RPUSH fills them: a node takes another
-/// element while its listpack plus the element and a ziplist-style overhead
-/// estimate stays within 8 KiB (`_quicklistNodeAllowInsert`). Lists shaped by
-/// LPUSH, LINSERT or deletions can be split differently in Redis.
-fn quicklist_nodes(items: &std::collections::VecDeque<Vec<u8>>) -> Vec<Vec<u8>> {
+/// A list's quicklist nodes as listpacks: those it keeps, else as RPUSH
+/// fills them under the list's fill (`_quicklistNodeAllowInsert`,
+/// [`crate::memory::size::NodeLimit`]). Lists shaped by LPUSH,
+/// LINSERT or deletions can be split differently in Redis.
+fn quicklist_nodes(list: &crate::memory::List) -> Vec<Vec<u8>> {
+    let Some(counts) = list.node_counts() else { return quicklist_split(list) };
+    let mut items = list.iter().map(Vec::as_slice);
+    counts.iter().map(|&n| listpack(&items.by_ref().take(n as usize).collect::<Vec<_>>())).collect()
+}
+
+/// [`quicklist_nodes`] of a list whose nodes are not kept.
+fn quicklist_split(list: &crate::memory::List) -> Vec<Vec<u8>> {
     let mut nodes = Vec::new();
     let mut current: Vec<&[u8]> = Vec::new();
     let mut node_bytes = LISTPACK_EMPTY_LEN;
     let mut scratch = Vec::new();
-    for item in items {
-        let sz = item.len();
-        let overhead = if sz < 254 { 1 } else { 5 }
-            + if sz < 64 {
-                1
-            } else if sz < 16384 {
-                2
-            } else {
-                5
-            };
-        if !current.is_empty() && node_bytes + sz + overhead > LIST_NODE_MAX_BYTES {
+    let limit = crate::memory::size::NodeLimit::of(list.fill());
+    for item in list.iter() {
+        let (lp, count) = (node_bytes as u64, current.len() as u64);
+        if !current.is_empty() && !limit.allows(lp, count, item.len() as u64) {
             nodes.push(listpack(&current));
             current.clear();
             node_bytes = LISTPACK_EMPTY_LEN;
@@ -570,12 +537,14 @@ impl Reader<'_> {
 
 /// Decodes one object body of type `kind` (`rdbLoadObject` for the types this
 /// node has); what follows it is left unread.
-fn read_object(r: &mut Reader<'_>, kind: u8) -> Result<Data, RdbError> {
+fn read_object(r: &mut Reader<'_>, kind: u8, limits: &Limits) -> Result<Data, RdbError> {
     Ok(match kind {
         TYPE_STRING => Data::Str(r.string()?),
         TYPE_LIST => {
             let n = r.count()?;
-            Data::List(Box::new((0..n).map(|_| r.string()).collect::<Result<_, _>>()?))
+            let mut list: crate::memory::List = (0..n).map(|_| r.string()).collect::<Result<_, _>>()?;
+            list.set_fill(limits.list_fill);
+            Data::List(Box::new(list))
         }
         TYPE_SET => {
             let n = r.count()?;
@@ -611,33 +580,33 @@ fn read_object(r: &mut Reader<'_>, kind: u8) -> Result<Data, RdbError> {
                 }
                 members.push((member, score));
             }
-            Data::ZSet(Box::new(crate::zset::ZSet::stored(members)))
+            Data::ZSet(Box::new(crate::zset::ZSet::stored(members, limits)))
         }
         TYPE_ZSET_LISTPACK => {
             let flat = read_listpack(&r.string()?)?;
             if flat.len() % 2 != 0 {
                 return Err(RdbError::OddHashListpack);
             }
-            let mut z = crate::zset::ZSet::default();
+            let mut members = Vec::with_capacity(flat.len() / 2);
             for pair in flat.chunks(2) {
                 let score = crate::zset::parse_score(&pair[1]).ok_or(RdbError::BadZsetScore)?;
-                z.insert(pair[0].clone(), score);
+                members.push((pair[0].clone(), score));
             }
-            Data::ZSet(Box::new(z))
+            Data::ZSet(Box::new(crate::zset::ZSet::loaded_listpack(members, limits)))
         }
         TYPE_LIST_QUICKLIST_2 => {
-            let nodes = r.count()?;
-            let mut items = std::collections::VecDeque::new();
-            for _ in 0..nodes {
+            let count = r.count()?;
+            let mut nodes = Vec::new();
+            for _ in 0..count {
                 let container = r.length()?;
                 let blob = r.string()?;
-                match container {
-                    QUICKLIST_PACKED => items.extend(read_listpack(&blob)?),
-                    1 => items.push_back(blob),
+                nodes.push(match container {
+                    QUICKLIST_PACKED => read_listpack(&blob)?,
+                    1 => vec![blob],
                     other => return Err(RdbError::UnknownContainer(other)),
-                }
+                });
             }
-            Data::List(Box::new(items.into()))
+            Data::List(Box::new(crate::memory::List::from_nodes(nodes, limits.list_fill)))
         }
         crate::stream::rdb::TYPE_STREAM_LISTPACKS_2 => Data::Stream(Box::new(crate::stream::rdb::read(r)?)),
         other => return Err(RdbError::UnknownType(other)),
@@ -729,11 +698,11 @@ pub fn encode_object(value: &Data, converted: bool) -> Vec<u8> {
 }
 
 /// Reads a type byte and one object body (a DUMP payload without its footer);
-/// trailing bytes are an error.
-pub fn decode_object(bytes: &[u8]) -> Result<Data, RdbError> {
+/// trailing bytes are an error. `limits`: the encodings' thresholds it loads under.
+pub fn decode_object(bytes: &[u8], limits: &Limits) -> Result<Data, RdbError> {
     let mut r = Reader { buf: bytes, at: 0 };
     let kind = r.byte()?;
-    let value = read_object(&mut r, kind)?;
+    let value = read_object(&mut r, kind, limits)?;
     if r.at != bytes.len() {
         return Err(RdbError::TrailingBytes);
     }
@@ -767,8 +736,9 @@ const CRC64_TABLE: [u64; 256] = {
     table
 };
 
-/// Decodes a snapshot written by [`encode`] (the subset of RDB it uses).
-pub fn decode(buf: &[u8]) -> Result<Loaded, RdbError> {
+/// Decodes a snapshot written by [`encode`] (the subset of RDB it uses),
+/// its values in the encodings `limits` give them.
+pub fn decode(buf: &[u8], limits: &Limits) -> Result<Loaded, RdbError> {
     if buf.len() < 9 || &buf[..5] != b"REDIS" {
         return Err(RdbError::WrongSignature);
     }
@@ -795,7 +765,7 @@ pub fn decode(buf: &[u8]) -> Result<Loaded, RdbError> {
             OP_FUNCTION2 => loaded.functions.push(r.string()?),
             OP_SELECTDB => {
                 let n = r.length()? as usize;
-                loaded.dbs.push((n, Db::default()));
+                loaded.dbs.push((n, Db { limits: *limits, ..Db::default() }));
             }
             OP_RESIZEDB => {
                 r.length()?;
@@ -815,9 +785,9 @@ pub fn decode(buf: &[u8]) -> Result<Loaded, RdbError> {
             | TYPE_LIST_QUICKLIST_2
             | crate::stream::rdb::TYPE_STREAM_LISTPACKS_2 => {
                 let key = r.string()?;
-                let value = read_object(&mut r, op)?;
+                let value = read_object(&mut r, op, limits)?;
                 if loaded.dbs.is_empty() {
-                    loaded.dbs.push((0, Db::default()));
+                    loaded.dbs.push((0, Db { limits: *limits, ..Db::default() }));
                 }
                 let db = &mut loaded.dbs.last_mut().expect("a db was just ensured").1;
                 if let Some(at) = expire.take() {
@@ -866,12 +836,12 @@ mod tests {
         dbs[0].keys.insert(b"s".to_vec(), Data::Str(vec![7; 20_000]));
         dbs[0].keys.insert(b"l".to_vec(), Data::List(Box::new([b"a".to_vec(), b"b".to_vec()].into())));
         dbs[0].expires.insert(b"l".to_vec(), 1_700_000_000_123);
-        dbs[2].keys.insert(b"h".to_vec(), Data::Hash(vec![(b"f".to_vec(), b"v".to_vec())]));
-        dbs[2].keys.insert(b"t".to_vec(), Data::Set([b"x".to_vec()].into()));
+        dbs[2].insert(b"h".to_vec(), Data::Hash(vec![(b"f".to_vec(), b"v".to_vec())]));
+        dbs[2].insert(b"t".to_vec(), Data::Set([b"x".to_vec()].into()));
         let repl = ReplInfo { replid: "ab".repeat(20), offset: 12345, stream_db: 2 };
         let bytes = encode(&dbs, &[], 1_000_000, Some(&repl));
         assert_eq!(&bytes[..9], b"REDIS0010");
-        let loaded = decode(&bytes).unwrap();
+        let loaded = decode(&bytes, &Default::default()).unwrap();
         assert_eq!(loaded.repl, Some(repl));
         assert_eq!(loaded.ctime, 1000);
         assert_eq!(loaded.dbs.len(), 2);
@@ -891,9 +861,9 @@ mod tests {
         let dbs = vec![Db { keys: [(b"k".to_vec(), Data::Str(b"v".to_vec()))].into_iter().collect(), ..Db::default() }];
         let bytes = encode(&dbs, &[], 0, None);
         for cut in 0..bytes.len() - 9 {
-            assert!(decode(&bytes[..cut]).is_err(), "cut at {cut}");
+            assert!(decode(&bytes[..cut], &Default::default()).is_err(), "cut at {cut}");
         }
-        assert!(decode(b"NOTREDIS0010").is_err());
-        assert!(decode(b"REDIS0010\x01\xff\xff\xff\xff").is_err());
+        assert!(decode(b"NOTREDIS0010", &Default::default()).is_err());
+        assert!(decode(b"REDIS0010\x01\xff\xff\xff\xff", &Default::default()).is_err());
     }
 }

@@ -429,8 +429,10 @@ impl Server {
                 Ok(()) => {
                     let backlog = self.repl.backlog.as_ref().and_then(|b| b.from(offset))?;
                     let mut out = format!("+CONTINUE {}\r\n", self.repl.replid).into_bytes();
+                    let direct = out.len();
                     out.extend_from_slice(&backlog);
-                    self.outputs.write(ctx, conn, &out);
+                    self.outputs.mark_replica(conn);
+                    self.outputs.write_after_direct(ctx, conn, &out, direct);
                     client.replica = Some(ReplicaPeer {
                         state: PeerState::Online,
                         port: client.listening_port,
@@ -463,6 +465,7 @@ impl Server {
             }
         }
         self.repl.stats.full += 1;
+        self.outputs.mark_replica(conn);
         client.replica = Some(ReplicaPeer {
             state: PeerState::WaitBgsave,
             port: client.listening_port,
@@ -494,7 +497,6 @@ impl Server {
             // The client is out of the map while its command runs; fork right after.
             self.post.start_sync_child = true;
         }
-        let _ = conn;
         None
     }
 
@@ -557,16 +559,18 @@ impl Server {
             if peer.psync {
                 out.extend_from_slice(format!("+FULLRESYNC {} {}\r\n", self.repl.replid, self.repl.offset).as_bytes());
             }
+            let direct = out.len();
             if diskless {
                 out.extend_from_slice(format!("$EOF:{mark}\r\n").as_bytes());
                 out.extend_from_slice(&snapshot);
                 out.extend_from_slice(mark.as_bytes());
             }
-            self.outputs.write(ctx, *conn, &out);
+            self.outputs.write_after_direct(ctx, *conn, &out, direct);
         }
         let dirty = self.persist.dirty;
         let duration = child_duration(snapshot.len());
-        self.persist.start_child(ctx, crate::persistence::ChildKind::Sync { diskless, snapshot }, dirty, duration);
+        let child = (pid, crate::persistence::ChildKind::Sync { diskless, snapshot });
+        self.persist.start_child(ctx, child, dirty, duration);
     }
 
     /// The sync child finished: replicas go online.
@@ -576,7 +580,7 @@ impl Server {
             self.clients.values().filter(|c| c.replica.as_ref().is_some_and(|r| r.state == PeerState::SendBulk));
         let n = sending.count();
         if diskless {
-            self.log(ctx, '*', &format!("Diskless rdb transfer, done reading from pipe, {n} replicas still up."));
+            self.log(ctx, '#', &format!("Diskless rdb transfer, done reading from pipe, {n} replicas still up."));
             self.log(ctx, '*', "Background RDB transfer terminated with success");
         } else {
             self.log(ctx, '*', "Background saving terminated with success");
@@ -738,7 +742,7 @@ impl Server {
     }
 
     fn finish_wait(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
-        let Some(wait) = self.clients.get_mut(&conn).and_then(|c| c.wait.take()) else { return };
+        let Some(wait) = self.take_wait(ctx, conn) else { return };
         if let Some(t) = wait.timer {
             ctx.cancel_timer(t);
         }
@@ -750,12 +754,19 @@ impl Server {
     /// CLIENT UNBLOCK of a client in WAIT: the count so far (`error: None`) or the error.
     pub(crate) fn unblock_wait(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, error: Option<Value>) {
         let Some(error) = error else { return self.finish_wait(ctx, conn) };
-        let Some(wait) = self.clients.get_mut(&conn).and_then(|c| c.wait.take()) else { return };
+        let Some(wait) = self.take_wait(ctx, conn) else { return };
         if let Some(t) = wait.timer {
             ctx.cancel_timer(t);
         }
         self.outputs.write_with(ctx, conn, |buf| error.encode(buf));
         self.process_client(ctx, conn);
+    }
+
+    /// Ends `conn`'s WAIT, whose reply is about to be written (`lastinteraction`).
+    fn take_wait(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) -> Option<crate::server::WaitState> {
+        let client = self.clients.get_mut(&conn)?;
+        client.last_cmd_ms = ctx.wall_clock_ms();
+        client.wait.take()
     }
 
     pub(crate) fn wait_timeouts(&mut self, ctx: &mut Ctx<'_>) {
@@ -958,6 +969,9 @@ impl Server {
             return;
         }
         if let Link::Connected { parser, fed, .. } = &mut self.repl.link {
+            let traffic = &mut self.outputs.traffic;
+            traffic.reads += 1;
+            traffic.repl_input += (self.repl.inbuf.len() + bytes.len()) as u64;
             if !self.repl.inbuf.is_empty() {
                 parser.feed(&self.repl.inbuf);
                 *fed += self.repl.inbuf.len() as i64;
@@ -984,8 +998,10 @@ impl Server {
                     if mark.is_none() && len.is_none() {
                         let Some(line) = take_line(&mut self.repl.inbuf) else { return };
                         if line.is_empty() {
-                            continue;
+                            continue; // the master's keepalive newline, written and read outside the statistics
                         }
+                        // The snapshot's first line counts as the snapshot does.
+                        self.outputs.traffic.repl_input += line.len() as u64 + 2;
                         if let Some(m) = line.strip_prefix("$EOF:") {
                             *mark = Some(m.as_bytes().to_vec());
                             self.log(
@@ -1007,6 +1023,7 @@ impl Server {
                         }
                         continue;
                     }
+                    self.outputs.traffic.repl_input += self.repl.inbuf.len() as u64;
                     payload.append(&mut self.repl.inbuf);
                     let len = *len;
                     let complete = match (mark.as_ref(), len) {
@@ -1038,6 +1055,7 @@ impl Server {
                 }
                 Link::Connected { parser, fed, .. } => {
                     // A partial resync's backlog can arrive in the same packet as +CONTINUE.
+                    self.outputs.traffic.repl_input += self.repl.inbuf.len() as u64;
                     parser.feed(&self.repl.inbuf);
                     *fed += self.repl.inbuf.len() as i64;
                     self.repl.inbuf.clear();
@@ -1222,7 +1240,7 @@ impl Server {
         if ack_now {
             let mut ack = Vec::new();
             resp::encode_command(&[b"REPLCONF".as_slice(), b"ACK", self.repl.offset.to_string().as_bytes()], &mut ack);
-            ctx.send(conn, &ack);
+            self.outputs.send_to_master(ctx, conn, &ack);
         }
     }
 
@@ -1240,7 +1258,7 @@ impl Server {
         self.repl.backlog = None;
         self.log(ctx, '*', "MASTER <-> REPLICA sync: Flushing old data");
         self.log(ctx, '*', "MASTER <-> REPLICA sync: Loading DB in memory");
-        let loaded = match crate::rdb::decode(&payload) {
+        let loaded = match crate::rdb::decode(&payload, &self.config.encodings) {
             Ok(l) => l,
             Err(e) => {
                 self.log(ctx, '#', &format!("Failed trying to load the MASTER synchronization DB from socket: {e}"));
@@ -1254,6 +1272,7 @@ impl Server {
         // replica's stream has no SELECT at the snapshot's offset).
         let db = loaded.repl.as_ref().map_or(0, |r| r.stream_db.min(self.dbs.len() - 1));
         let keys = self.install_snapshot(ctx, loaded, false);
+        self.persist.last_load = (keys, 0);
         self.log(ctx, '*', &format!("Done loading RDB, keys loaded: {keys}, keys expired: 0."));
         self.repl.replid = replid;
         self.repl.replid2 = ZERO_ID.to_owned();
@@ -1264,7 +1283,7 @@ impl Server {
         self.persist.dirty = 0;
         self.link_established(ctx, conn, db, mark.is_some());
         if self.config.appendonly {
-            self.rewrite_aof(ctx);
+            self.start_aof(ctx);
         }
     }
 
@@ -1286,7 +1305,8 @@ impl Server {
         }
         // The clients blocked on each database's keys stay blocked on them.
         let blocking: Vec<_> = self.dbs.iter_mut().map(|d| std::mem::take(&mut d.blocking)).collect();
-        self.dbs = (0..self.config.databases).map(|_| Db::default()).collect();
+        let limits = self.config.encodings;
+        self.dbs = (0..self.config.databases).map(|_| Db { limits, ..Db::default() }).collect();
         let mut keys = 0u64;
         for (i, mut db) in loaded.dbs {
             if i >= self.dbs.len() {
@@ -1315,6 +1335,11 @@ impl Server {
         // The parser is taken out of the link while its commands run, so they
         // can borrow their arguments from it instead of copying them.
         let mut parser = std::mem::take(parser);
+        if let Link::Connected { db, .. } = &self.repl.link
+            && let Some(db) = self.dbs.get(*db)
+        {
+            crate::warm::warm_keys(db, parser.ahead());
+        }
         loop {
             match parser.next_command(false) {
                 Ok(true) => {}
@@ -1330,6 +1355,15 @@ impl Server {
             let args = parser.args();
             let mut name_buf = [0u8; crate::commands::NAME_MAX];
             let name = crate::commands::lowercase_name(&args[0], &mut name_buf);
+            // The master's commands are calls on the replica (total_commands_processed,
+            // commandstats), all but its REPLCONF GETACKs (measured on 7.0.15).
+            let command = crate::command_table::lookup(name);
+            if name != "replconf"
+                && let Some(command) = command
+            {
+                self.commands_processed += 1;
+                self.slowlog.count(command, args, 0);
+            }
             match name {
                 "ping" | "multi" | "exec" => {}
                 "publish" if args.len() == 3 => {
@@ -1349,17 +1383,20 @@ impl Server {
                         let mut ack = Vec::new();
                         let off = self.repl.offset.to_string();
                         resp::encode_command(&[b"REPLCONF".as_slice(), b"ACK", off.as_bytes()], &mut ack);
-                        ctx.send(conn, &ack);
+                        self.outputs.send_to_master(ctx, conn, &ack);
                     }
                 }
                 _ => {
-                    if let Some(command) = crate::command_table::lookup(name) {
+                    if let Some(command) = command {
                         let mut x = Exec::new(&mut self.dbs, &mut self.feed, false, db_now, STREAM_CLOCK_MS);
                         x.clock_ms = ctx.wall_clock_ms();
                         x.obey = true;
                         crate::commands::keyspace(command, args, &mut x);
                         self.persist.dirty += x.dirty;
                         self.persist.feed_aof_command(ctx, &self.config, db_now, args);
+                        if !self.feed.events.is_empty() {
+                            self.publish_events(ctx);
+                        }
                     }
                 }
             }
@@ -1431,7 +1468,7 @@ impl Server {
                         let mut ack = Vec::new();
                         let off = self.repl.offset.to_string();
                         resp::encode_command(&[b"REPLCONF".as_slice(), b"ACK", off.as_bytes()], &mut ack);
-                        ctx.send(conn, &ack);
+                        self.outputs.send_to_master(ctx, conn, &ack);
                     }
                 }
                 _ => {}

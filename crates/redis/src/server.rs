@@ -152,12 +152,16 @@ pub struct Server {
     pub(crate) failover: crate::failover::Failover,
     /// SLOWLOG's entries and the per-command calls LATENCY HISTOGRAM shows.
     pub(crate) slowlog: crate::slowlog::SlowLog,
+    /// LATENCY's events (`latency-monitor-threshold`).
+    pub(crate) latency: crate::latency::LatencyMonitor,
     /// Clients in MONITOR mode, in the order they asked.
     pub(crate) monitors: Vec<ConnId>,
     /// Clients blocked on keys.
     pub(crate) blocking: crate::blocking::Blocking,
     /// The eviction pool, `evicted_keys` and the memory peak.
     pub(crate) memory: crate::memory::Memory,
+    /// `maxclients` and `timeout`.
+    pub(crate) client_limits: crate::client_limits::ClientLimits,
 }
 
 /// Values last published through [`Ctx::observe`], so that a node publishes
@@ -180,8 +184,13 @@ pub(crate) struct PostCommand {
 impl Server {
     /// A server that has not started yet, configured by its file.
     pub fn new(config: Config) -> Server {
+        let mut slowlog = crate::slowlog::SlowLog::default();
+        slowlog.untracked = !config.latency_tracking;
+        let file_notify = config.notify;
         Server {
-            dbs: (0..config.databases).map(|_| Db::default()).collect(),
+            slowlog,
+            latency: Default::default(),
+            dbs: (0..config.databases).map(|_| Db { limits: config.encodings, ..Db::default() }).collect(),
             file_config: config.clone(),
             config,
             pid: 0,
@@ -193,7 +202,7 @@ impl Server {
             errors: crate::errorstats::ErrorStats::default(),
             connections_received: 0,
             cron_loops: 0,
-            feed: Feed::default(),
+            feed: Feed { notify: file_notify, ..Feed::default() },
             repl: Replication::default(),
             persist: Persistence::default(),
             busy_until: None,
@@ -213,10 +222,10 @@ impl Server {
             scripting: crate::scripting::Scripting::default(),
             client_pause: None,
             failover: Default::default(),
-            slowlog: Default::default(),
             monitors: Vec::new(),
             blocking: crate::blocking::Blocking::default(),
             memory: crate::memory::Memory::default(),
+            client_limits: crate::client_limits::ClientLimits::default(),
         }
     }
 
@@ -281,6 +290,13 @@ impl Server {
         let role = if self.repl.master.is_some() { 'S' } else { 'M' };
         let line = common::log::line(self.pid, role, ctx.wall_clock_ms(), level, message);
         ctx.log(line);
+    }
+
+    /// A line a forked child (`pid`) logs, as a notice.
+    pub(crate) fn log_child(&self, ctx: &mut Ctx<'_>, pid: u32, message: &str) {
+        if self.logs('*') {
+            ctx.log(common::log::line(pid, 'C', ctx.wall_clock_ms(), '*', message));
+        }
     }
 
     /// Whether `loglevel` lets lines of `level` through.
@@ -403,6 +419,8 @@ impl Server {
         if self.shutdown_cron(ctx) {
             return;
         }
+        // clientsCron.
+        self.close_idle_clients(ctx);
         let unpaused = self.client_pause_expired(ctx.wall_clock_ms());
         // A master's offset of its stream, a replica's of what it processed:
         // published at most once per cron, when it moved.
@@ -441,6 +459,8 @@ impl Server {
             // Clients a CLIENT PAUSE held run again (`unblockPostponedClients`).
             self.resume_paused_clients(ctx);
         }
+        // run_with_period(100): the instantaneous rates' samples.
+        self.outputs.traffic.sample(ctx.wall_clock_ms(), self.commands_processed);
         self.cron_loops += 1;
         // aeProcessEvents sleeps in epoll_wait for the time to the next timer
         // rounded up to a whole millisecond, so each tick fires up to 1 ms
@@ -457,7 +477,13 @@ impl Server {
     pub(crate) fn on_data(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8]) {
         self.costs.spend_read(ctx, bytes.len());
         let Some(client) = self.clients.get_mut(&conn) else { return };
+        // `lastinteraction`: a read counts, whether or not a command is complete.
+        client.last_cmd_ms = ctx.wall_clock_ms();
+        self.outputs.traffic.client_read(bytes.len());
         client.parser.feed(bytes);
+        if let Some(db) = self.dbs.get(client.db) {
+            crate::warm::warm_keys(db, client.parser.ahead());
+        }
         self.process_client(ctx, conn);
     }
 
@@ -531,6 +557,7 @@ impl Server {
                 let client = if client.multi.is_some() || self.pubsub.is_subscribed(conn) {
                     if let Some(reply) = self.gate_session(ctx, conn, name) {
                         self.errors.count(&reply, || name == "exec");
+                        self.count_gated(conn, name, &reply);
                         if self.clients.get_mut(&conn).is_some_and(|c| c.ctl.after_command(name == "client")) {
                             reply.encode_for(proto, &mut out);
                         }
@@ -643,11 +670,15 @@ impl Server {
             check(&self.config, &self.repl, route, crate::call::Caller::of(client), args, command.name, Some(command));
         client.cluster_flags.asking = false;
         if let Dispatch::Reply(v) = checked {
+            self.slowlog.count_error(command, args, &v, false);
             return v;
         }
         if self.config.maxmemory.limit > 0
             && let Some(oom) = self.maxmemory_gate(ctx, command, &[], false)
         {
+            if let Some(client) = self.clients.get(&conn) {
+                self.slowlog.count_error(command, client.parser.args(), &oom, false);
+            }
             return oom;
         }
         let access = self.access(ctx);
@@ -666,8 +697,26 @@ impl Server {
         let reply = crate::commands::keyspace(command, args, &mut x);
         self.persist.dirty += x.dirty;
         self.slowlog.count(command, args, 0);
+        self.slowlog.count_error(command, args, &reply, true);
         self.slowlog.push(&self.config, client, args, now_ms, 0);
         reply
+    }
+
+    /// A command the transaction or subscribe gate answered: queued (counted
+    /// when EXEC runs it), refused with an error, or run there (a subscribed
+    /// client's PING; MULTI and WATCH inside a transaction, which Redis calls
+    /// and which fail).
+    fn count_gated(&mut self, conn: ConnId, name: &str, reply: &Value) {
+        let Some(command) = crate::command_table::lookup(name) else { return };
+        let Some(client) = self.clients.get(&conn) else { return };
+        if matches!(reply, Value::Simple(s) if s == "QUEUED") {
+            return;
+        }
+        let ran = matches!(name, "multi" | "watch") || !matches!(reply, Value::Error(_));
+        if ran {
+            self.slowlog.count(command, client.parser.args(), 0);
+        }
+        self.slowlog.count_error(command, client.parser.args(), reply, ran);
     }
 
     /// Work a command asked for that needs every client in the map.
@@ -834,6 +883,18 @@ impl Server {
                 let aof_changed = next.appendonly != self.config.appendonly;
                 let limit_set = next.maxmemory.limit != self.config.maxmemory.limit && next.maxmemory.limit > 0;
                 self.config = next;
+                self.slowlog.untracked = !self.config.latency_tracking;
+                // Later writes go by the new thresholds; stored values keep their encodings.
+                for db in &mut self.dbs {
+                    db.limits = self.config.encodings;
+                }
+                self.feed.notify = self.config.notify;
+                if self.feed.notify & crate::notify::NEW == 0 {
+                    for db in &mut self.dbs {
+                        db.track_added = false;
+                        db.added.clear();
+                    }
+                }
                 if limit_set {
                     self.warn_maxmemory_below_usage(ctx);
                 }
@@ -850,6 +911,14 @@ impl Server {
                 self.errors.reset();
                 self.memory.evictor.evicted_keys = 0;
                 self.connections_received = 0;
+                self.feed.expired = 0;
+                self.slowlog.reset_stats();
+                self.feed.hits = 0;
+                self.feed.misses = 0;
+                self.persist.reset_stats();
+                self.repl.stats = Default::default();
+                self.client_limits.rejected = 0;
+                self.outputs.traffic.reset(ctx.wall_clock_ms());
                 Value::ok()
             }
             "rewrite" if args.len() == 2 => {
@@ -1057,6 +1126,9 @@ impl Server {
         let wanted: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
         let all = wanted.is_empty() || wanted.iter().any(|w| w == "all" || w == "default" || w == "everything");
         let show = |s: &str| all || wanted.iter().any(|w| w == s);
+        // The per-command sections are in `all` and `everything`, not in the default INFO.
+        let every = wanted.iter().any(|w| w == "all" || w == "everything");
+        let show_per_command = |s: &str| every || wanted.iter().any(|w| w == s);
         let mut sections = Vec::new();
         if show("server") {
             sections.push(common::info::server(&common::info::Server {
@@ -1092,10 +1164,16 @@ impl Server {
         }
         if show("stats") {
             let (channels, patterns, shard) = self.pubsub.totals();
+            let traffic = &self.outputs.traffic;
+            let rates = traffic.rates();
             sections.push(common::info::stats(&common::info::Stats {
                 connections_received: self.connections_received,
                 commands_processed: self.commands_processed,
                 evicted_keys: self.memory.evictor.evicted_keys,
+                expired_keys: self.feed.expired,
+                keyspace_hits: self.feed.hits,
+                keyspace_misses: self.feed.misses,
+                total_forks: self.persist.forks,
                 sync_full: self.repl.stats.full,
                 sync_partial_ok: self.repl.stats.partial_ok,
                 sync_partial_err: self.repl.stats.partial_err,
@@ -1103,7 +1181,20 @@ impl Server {
                 pubsub_patterns: patterns,
                 pubsubshard_channels: shard,
                 error_replies: self.errors.total,
-                ..common::info::Stats::default()
+                rejected_connections: self.client_limits.rejected,
+                net_input_bytes: traffic.input + traffic.repl_input,
+                net_output_bytes: traffic.output + traffic.repl_output,
+                net_repl_input_bytes: traffic.repl_input,
+                net_repl_output_bytes: traffic.repl_output,
+                instantaneous_ops_per_sec: rates.ops_per_sec,
+                instantaneous_kbps: [
+                    rates.input_kbps,
+                    rates.output_kbps,
+                    rates.repl_input_kbps,
+                    rates.repl_output_kbps,
+                ],
+                reads_processed: traffic.reads,
+                writes_processed: traffic.writes,
             }));
         }
         if show("replication") {
@@ -1115,8 +1206,14 @@ impl Server {
         if show("modules") {
             sections.push("# Modules\r\n".to_owned());
         }
+        if show_per_command("commandstats") {
+            sections.push(self.slowlog.commandstats());
+        }
         if show("errorstats") {
             sections.push(self.errors.section());
+        }
+        if show_per_command("latencystats") {
+            sections.push(self.slowlog.latencystats(&self.config.latency_percentiles()));
         }
         if show("cluster") {
             sections.push(format!("# Cluster\r\ncluster_enabled:{}\r\n", u8::from(self.cluster.is_some())));
@@ -1134,7 +1231,14 @@ impl Server {
     }
 
     /// Moves what the last command propagated to the replication stream and the AOF.
+    /// Publishes the keyspace events it raised first, as Redis does while the command runs.
     pub(crate) fn flush_feed(&mut self, ctx: &mut Ctx<'_>) {
+        if self.feed.notify & crate::notify::NEW != 0 {
+            crate::keyspace::take_added(&mut self.dbs, &mut self.feed.events);
+        }
+        if !self.feed.events.is_empty() {
+            self.publish_events(ctx);
+        }
         if self.feed.bytes.is_empty() {
             return;
         }
@@ -1151,6 +1255,9 @@ impl Server {
     }
 
     pub(crate) fn on_accept(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, local_port: u16, peer: SocketAddrV4) {
+        if !self.admit_client(ctx, conn) {
+            return;
+        }
         self.connections_received += 1;
         let authenticated = self.config.requirepass.is_none();
         let now = ctx.wall_clock_ms();

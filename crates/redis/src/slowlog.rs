@@ -30,16 +30,29 @@ struct Entry {
     name: Vec<u8>,
 }
 
-/// Calls of one command (or subcommand) and how long they took.
+/// Calls of one command (or subcommand), how long they took, and those
+/// refused before running (`rejected_calls`) or failing with an error
+/// reply (`failed_calls`), for INFO commandstats and latencystats.
 #[derive(Debug, Clone)]
 struct Calls {
     calls: u64,
     buckets: [u64; BUCKETS],
+    usec: u64,
+    rejected: u64,
+    failed: u64,
 }
 
 impl Default for Calls {
     fn default() -> Self {
-        Calls { calls: 0, buckets: [0; BUCKETS] }
+        Calls { calls: 0, buckets: [0; BUCKETS], usec: 0, rejected: 0, failed: 0 }
+    }
+}
+
+impl Calls {
+    /// Whether a call was recorded in the histogram (Redis allocates a
+    /// command's histogram at its first tracked call).
+    fn has_histogram(&self) -> bool {
+        self.buckets.iter().any(|&n| n > 0)
     }
 }
 
@@ -52,6 +65,8 @@ pub(crate) struct SlowLog {
     calls: Vec<Calls>,
     /// Per subcommand (`client|list`), for container commands.
     sub_calls: BTreeMap<&'static str, Calls>,
+    /// `latency-tracking no` stops the histograms (the counts go on).
+    pub(crate) untracked: bool,
 }
 
 const SLOWLOG_HELP: &[&str] = &[
@@ -89,20 +104,15 @@ const LATENCY_HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
-const DOCTOR_DISABLED: &str = "I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis instance. You may use \"CONFIG SET latency-monitor-threshold <milliseconds>.\" in order to enable it. If we weren't in a deep space mission I'd suggest to take a look at https://redis.io/topics/latency-monitor.\n";
-
 /// The histogram bucket of a duration: the smallest power of two µs not below it.
 fn bucket(duration_us: u64) -> usize {
     (duration_us.max(1).next_power_of_two().trailing_zeros() as usize).min(BUCKETS - 1)
 }
 
 impl SlowLog {
-    /// A command ran for `duration_us`: count it (`updateCommandLatencyHistogram`).
-    pub(crate) fn count(&mut self, command: &'static Command, args: &[Vec<u8>], duration_us: u64) {
-        let calls = match command.doc.subcommands.iter().find(|d| {
-            args.get(1)
-                .is_some_and(|a| d.name.split_once('|').is_some_and(|(_, s)| a.eq_ignore_ascii_case(s.as_bytes())))
-        }) {
+    /// The statistics of `command` (of its subcommand `args[1]`, for a container).
+    fn entry(&mut self, command: &'static Command, args: &[Vec<u8>]) -> &mut Calls {
+        match args.get(1).and_then(|a| crate::command_table::find_subcommand(command, a)) {
             Some(sub) => self.sub_calls.entry(sub.name).or_default(),
             None => {
                 let i = crate::command_table::index(command);
@@ -111,9 +121,93 @@ impl SlowLog {
                 }
                 &mut self.calls[i]
             }
-        };
+        }
+    }
+
+    /// A command ran for `duration_us`: count it (`updateCommandLatencyHistogram`).
+    pub(crate) fn count(&mut self, command: &'static Command, args: &[Vec<u8>], duration_us: u64) {
+        let tracked = !self.untracked;
+        let calls = self.entry(command, args);
         calls.calls += 1;
-        calls.buckets[bucket(duration_us)] += 1;
+        calls.usec += duration_us;
+        if tracked {
+            calls.buckets[bucket(duration_us)] += 1;
+        }
+    }
+
+    /// After a command: a reply that is an error either refused it before it
+    /// ran (`rejectCommand`: arity, NOAUTH, READONLY, MOVED, OOM...) or is the
+    /// command's own failure. An unknown subcommand belongs to no command.
+    pub(crate) fn count_error(&mut self, command: &'static Command, args: &[Vec<u8>], reply: &Value, ran: bool) {
+        let Value::Error(text) = reply else { return };
+        if !ran && text.starts_with("ERR unknown subcommand") {
+            return;
+        }
+        let calls = self.entry(command, args);
+        if ran {
+            calls.failed += 1;
+        } else {
+            calls.rejected += 1;
+        }
+    }
+
+    /// CONFIG RESETSTAT: every command's statistics and histogram (`resetCommandTableStats`).
+    pub(crate) fn reset_stats(&mut self) {
+        self.calls.clear();
+        self.sub_calls.clear();
+    }
+
+    /// INFO commandstats: a line per command (subcommands by their own name)
+    /// called, refused or failed, in the table's order (a real server's
+    /// follows its command dict's hashing).
+    pub(crate) fn commandstats(&self) -> String {
+        let mut out = String::from("# Commandstats\r\n");
+        self.each(|name, c| {
+            if c.calls > 0 || c.rejected > 0 || c.failed > 0 {
+                let per_call = if c.calls == 0 { 0.0 } else { c.usec as f64 / c.calls as f64 };
+                out.push_str(&format!(
+                    "cmdstat_{name}:calls={},usec={},usec_per_call={per_call:.2},rejected_calls={},failed_calls={}\r\n",
+                    c.calls, c.usec, c.rejected, c.failed
+                ));
+            }
+        });
+        out
+    }
+
+    /// INFO latencystats: the `percentiles` (`latency-tracking-info-percentiles`)
+    /// of each command's durations in µs, for every command with a histogram;
+    /// only the header while `latency-tracking` is off. A command that took no
+    /// virtual time reads as the histogram's least value, 1 ns, as Redis
+    /// records a sub-µs call.
+    pub(crate) fn latencystats(&self, percentiles: &[f64]) -> String {
+        let mut out = String::from("# Latencystats\r\n");
+        if self.untracked {
+            return out;
+        }
+        self.each(|name, c| {
+            if c.has_histogram() {
+                let shown: Vec<String> = percentiles
+                    .iter()
+                    .map(|&p| format!("p{}={:.3}", crate::config_table::trimmed_double(p), percentile_usec(c, p)))
+                    .collect();
+                out.push_str(&format!("latency_percentiles_usec_{name}:{}\r\n", shown.join(",")));
+            }
+        });
+        out
+    }
+
+    /// Each command's statistics in the table's order, a container's by subcommand.
+    fn each(&self, mut f: impl FnMut(&str, &Calls)) {
+        for c in crate::command_table::all() {
+            if let Some(calls) = self.calls.get(crate::command_table::index(c)) {
+                f(c.name, calls);
+            }
+            for s in c.doc.subcommands {
+                if let Some(calls) = self.sub_calls.get(s.name) {
+                    f(s.name, calls);
+                }
+            }
+        }
     }
 
     /// `slowlogPushEntryIfNeeded`, after a command of `client` ran for `duration_us`.
@@ -174,15 +268,19 @@ impl Server {
     }
 
     /// LATENCY DOCTOR|GRAPH|HISTORY|LATEST|RESET|HISTOGRAM|HELP, arity already checked.
-    pub(crate) fn latency_command(&mut self, args: &[Vec<u8>]) -> Value {
+    pub(crate) fn latency_command(&mut self, args: &[Vec<u8>], now_ms: i64) -> Value {
         let sub = args[1].to_ascii_lowercase();
+        let now_s = now_ms.div_euclid(1000);
         match sub.as_slice() {
-            b"latest" | b"history" => Value::Array(Vec::new()),
-            b"reset" => Value::Integer(0),
-            b"graph" => {
-                Value::error(format!("ERR No samples available for event '{}'", String::from_utf8_lossy(&args[2])))
+            b"latest" => self.latency.latest(),
+            b"history" => self.latency.history(&args[2]),
+            b"reset" => self.latency.reset(&args[2..]),
+            b"graph" => self.latency.graph(&args[2], now_s),
+            b"doctor" => {
+                let (threshold, slower_than) =
+                    (self.config.latency_monitor_threshold, self.config.slowlog_log_slower_than);
+                Value::Verbatim(self.latency.doctor(threshold, slower_than, now_s).into_bytes())
             }
-            b"doctor" => Value::Verbatim(DOCTOR_DISABLED.as_bytes().to_vec()),
             b"histogram" => self.latency_histogram(&args[2..]),
             _ => crate::modules::help(LATENCY_HELP),
         }
@@ -194,7 +292,7 @@ impl Server {
         let log = &self.slowlog;
         let mut out = Vec::new();
         let mut add = |name: &str, calls: &Calls| {
-            if calls.calls > 0 {
+            if calls.has_histogram() {
                 out.push((Value::bulk(name), histogram(calls)));
             }
         };
@@ -223,6 +321,21 @@ impl Server {
     }
 }
 
+/// The `p`th percentile of a command's durations, in µs: the upper bound of
+/// the power-of-two bucket it falls in, 0.001 (1 ns) for the first bucket
+/// when every such call took no time.
+fn percentile_usec(calls: &Calls, p: f64) -> f64 {
+    let wanted = ((p / 100.0) * calls.calls as f64).ceil().max(1.0) as u64;
+    let mut seen = 0;
+    for (i, &n) in calls.buckets.iter().enumerate() {
+        seen += n;
+        if seen >= wanted {
+            return if i == 0 && calls.usec == 0 { 0.001 } else { (1u64 << i) as f64 };
+        }
+    }
+    0.001
+}
+
 /// `{calls, histogram_usec: {bucket: cumulative count}}`, buckets with new counts only.
 fn histogram(calls: &Calls) -> Value {
     let mut total = 0;
@@ -233,8 +346,9 @@ fn histogram(calls: &Calls) -> Value {
             buckets.push((Value::Integer(1 << i), Value::Integer(total as i64)));
         }
     }
+    // The histogram's own count: calls made while `latency-tracking` was off are not in it.
     Value::Map(vec![
-        (Value::bulk("calls"), Value::Integer(calls.calls as i64)),
+        (Value::bulk("calls"), Value::Integer(total as i64)),
         (Value::bulk("histogram_usec"), Value::Map(buckets)),
     ])
 }

@@ -4,6 +4,7 @@
 
 use crate::commands::{parse_int, wrong_type};
 use crate::keyspace::{Data, Exec};
+use crate::notify;
 use resp::Value;
 use std::cmp::Ordering;
 
@@ -73,7 +74,7 @@ fn by_pattern(x: &mut Exec<'_>, pattern: &[u8], element: &[u8]) -> Option<Vec<u8
     let mut key = key_pattern[..star].to_vec();
     key.extend_from_slice(element);
     key.extend_from_slice(&key_pattern[star + 1..]);
-    match (x.lookup(&key)?, field) {
+    match (x.read(&key)?, field) {
         (Data::Str(v), None) => Some(v.clone()),
         (Data::Hash(fields), Some(f)) => fields.iter().find(|(k, _)| k == f).map(|(_, v)| v.clone()),
         _ => None,
@@ -99,7 +100,8 @@ pub(crate) fn sort(args: &[Vec<u8>], x: &mut Exec<'_>, readonly: bool) -> Value 
     };
     // BY nosort DESC reverses a list or a sorted set, not a set.
     let mut ordered = true;
-    let elements: Vec<Vec<u8>> = match x.lookup(&args[1]) {
+    let intset = x.is_intset(&args[1]);
+    let elements: Vec<Vec<u8>> = match x.read(&args[1]) {
         None => Vec::new(),
         Some(Data::List(items)) => items.iter().cloned().collect(),
         Some(Data::Set(members)) => {
@@ -108,7 +110,7 @@ pub(crate) fn sort(args: &[Vec<u8>], x: &mut Exec<'_>, readonly: bool) -> Value 
                 (q.dontsort, q.alpha, q.by) = (false, true, None);
             }
             ordered = false;
-            match crate::commands::smembers(members) {
+            match crate::commands::smembers(members, intset) {
                 Value::Set(v) => {
                     v.into_iter().filter_map(|m| if let Value::Bulk(b) = m { Some(b) } else { None }).collect()
                 }
@@ -155,16 +157,25 @@ fn order(q: &Query, elements: Vec<Vec<u8>>, x: &mut Exec<'_>) -> Result<Vec<Vec<
     }
     let not_double = || Value::error("ERR One or more scores can't be converted into double");
     let mut keyed: Vec<(Vec<u8>, Option<Vec<u8>>, f64)> = Vec::with_capacity(elements.len());
+    // Every element's weight is looked up before a bad one is reported, as
+    // Redis does (each lookup is a keyspace hit or miss).
+    let mut convertible = true;
     for e in elements {
         let by = match &q.by {
             Some(p) => by_pattern(x, p, &e),
             None => Some(e.clone()),
         };
         let score = match (&by, q.alpha) {
-            (Some(v), false) => weight(v).ok_or_else(not_double)?,
+            (Some(v), false) => weight(v).unwrap_or_else(|| {
+                convertible = false;
+                0.0
+            }),
             _ => 0.0,
         };
         keyed.push((e, by, score));
+    }
+    if !convertible {
+        return Err(not_double());
     }
     keyed.sort_by(|a, b| {
         let cmp = if q.alpha {
@@ -205,18 +216,18 @@ fn limit(v: Vec<Vec<u8>>, limit: Option<(i64, i64)>) -> Vec<Vec<u8>> {
 /// result deletes the destination.
 fn store(args: &[Vec<u8>], x: &mut Exec<'_>, dst: &[u8], out: Vec<Option<Vec<u8>>>) -> Value {
     let n = out.len() as i64;
+    let event = if out.is_empty() { "del" } else { "sortstore" };
     if out.is_empty() {
         if x.lookup(dst).is_none() || !x.db().remove(dst) {
             return Value::Integer(0);
         }
     } else {
         x.lookup(dst);
-        let db = x.db();
-        db.remove(dst);
-        db.insert(dst.to_vec(), Data::List(Box::new(out.into_iter().map(Option::unwrap_or_default).collect())));
+        x.db().replace(dst.to_vec(), Data::List(Box::new(out.into_iter().map(Option::unwrap_or_default).collect())));
     }
     x.dirty += 1;
     x.propagate(args);
+    x.notify(notify::GENERIC, event, dst);
     Value::Integer(n)
 }
 

@@ -5,6 +5,7 @@
 use crate::commands::{parse_int, wrong_args, wrong_type};
 use crate::keyspace::{Data, Exec};
 use crate::longdouble::{LongDouble, Parsed};
+use crate::notify;
 use resp::Value;
 
 /// Runs `name` if it is one of this module's; `None` otherwise.
@@ -42,6 +43,8 @@ fn setex(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     x.db().expires.insert(key.clone(), at);
     x.dirty += 1;
     x.propagate(&[b"SET".as_slice(), key, value, b"PXAT", at.to_string().as_bytes()]);
+    x.notify(notify::STRING, "set", key);
+    x.notify(notify::GENERIC, "expire", key);
     Value::ok()
 }
 
@@ -62,6 +65,7 @@ fn msetnx(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         let db = x.db();
         db.insert(pair[0].clone(), Data::Str(pair[1].clone()));
         db.expires.remove(&pair[0]);
+        x.notify(notify::STRING, "set", &pair[0]);
     }
     x.dirty += (args.len() as u64 - 1) / 2;
     x.propagate(args);
@@ -95,5 +99,6 @@ fn incrbyfloat(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     }
     x.dirty += 1;
     x.propagate(&[b"SET".as_slice(), key, &value, b"KEEPTTL"]);
+    x.notify(notify::STRING, "incrbyfloat", key);
     Value::Bulk(value)
 }

@@ -17,6 +17,8 @@ pub(crate) struct Raw {
     pub(crate) conn: Option<ConnId>,
     decoder: ReplyDecoder,
     pub(crate) replies: Vec<String>,
+    /// Every byte received, replies and all.
+    pub(crate) received: u64,
     pub(crate) closed: bool,
 }
 
@@ -25,6 +27,7 @@ impl Process for Raw {
         match input {
             Input::Start => self.conn = Some(ctx.connect(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 6379))),
             Input::Data { bytes, .. } => {
+                self.received += bytes.len() as u64;
                 self.decoder.feed(bytes);
                 while let Decoded::Value(v) = self.decoder.next_value() {
                     self.replies.push(resp::render(&v));
@@ -39,7 +42,7 @@ impl Process for Raw {
 pub(crate) struct Lab {
     pub(crate) sim: Sim,
     pub(crate) server: sim::ProcId,
-    client: sim::ProcId,
+    pub(crate) client: sim::ProcId,
 }
 
 impl Lab {
@@ -56,10 +59,15 @@ impl Lab {
     }
 
     pub(crate) fn raw(&mut self, bytes: &[u8]) -> Vec<String> {
+        self.raw_within(bytes, Duration::from_millis(1))
+    }
+
+    /// Sends raw request bytes and returns the replies that came within `wait`.
+    fn raw_within(&mut self, bytes: &[u8], wait: Duration) -> Vec<String> {
         let conn = self.sim.process::<Raw>(self.client).unwrap().conn.unwrap();
         let before = self.sim.process::<Raw>(self.client).unwrap().replies.len();
         self.sim.with_process::<Raw, _>(self.client, |_, ctx| ctx.send(conn, bytes));
-        self.sim.run_for(Duration::from_millis(1));
+        self.sim.run_for(wait);
         self.sim.process::<Raw>(self.client).unwrap().replies[before..].to_vec()
     }
 
@@ -70,10 +78,16 @@ impl Lab {
 
     /// One command, split like redis-cli splits its arguments.
     pub(crate) fn cmd(&mut self, line: &str) -> String {
+        self.cmd_within(line, Duration::from_millis(1))
+    }
+
+    /// One command whose reply may take up to `wait` (one that waits for
+    /// an fsync, as SAVE does: [`crate::costs::Costs::fsync`]).
+    pub(crate) fn cmd_within(&mut self, line: &str, wait: Duration) -> String {
         let args = resp::split_args(line.as_bytes()).unwrap();
         let mut bytes = Vec::new();
         resp::encode_command(&args, &mut bytes);
-        let replies = self.raw(&bytes);
+        let replies = self.raw_within(&bytes, wait);
         assert_eq!(replies.len(), 1, "{line}: {replies:?}");
         replies[0].clone()
     }
@@ -88,6 +102,13 @@ pub(crate) fn replay_transcript(transcript: &str) {
         let (cmd, want) = line.split_once(" => ").expect("command => reply");
         assert_eq!(l.cmd(cmd), want.replace("\\n", "\n"), "{cmd}");
     }
+}
+
+/// The value of `name` in an INFO text, raw or as redis-cli quotes it
+/// (lines ending in `\r\n` or in its escaped `\\r\\n`).
+pub(crate) fn info_value(info: &str, name: &str) -> String {
+    let at = info.find(&format!("{name}:")).unwrap_or_else(|| panic!("no {name} in {info}")) + name.len() + 1;
+    info[at..].split(['\r', '\n', '\\']).next().unwrap().to_owned()
 }
 
 pub(crate) fn lab() -> Lab {
@@ -196,6 +217,243 @@ fn expiry_follows_the_nodes_wall_clock() {
     l.sim.run_for(Duration::from_millis(200));
     assert_eq!(l.sim.process::<Server>(l.server).unwrap().dbsize(0), 0, "the cron reclaimed both keys");
     assert_eq!(l.cmd("get j"), "(nil)");
+}
+
+/// The INFO counters of expiry and forks, as a real 7.0.15 counts them (measured
+/// with redis-cli): a key expired by the cron or by a read counts once, a
+/// replica's hidden key not at all; BGSAVE, BGREWRITEAOF and turning the AOF
+/// on fork, SAVE does not; CONFIG RESETSTAT clears them with `rdb_saves`.
+#[test]
+fn expired_keys_and_forks_count_as_redis_counts_them() {
+    let mut l = lab();
+    l.cmd("set a 1 px 50");
+    l.cmd("set b 1 px 50");
+    l.cmd("set c 1 px 5000");
+    l.advance_ms(300);
+    assert_eq!(info_value(&l.cmd("info stats"), "expired_keys"), "2", "the cron reclaimed a and b");
+    l.cmd("set d 1 px 10");
+    l.advance_ms(50);
+    assert_eq!(l.cmd("get d"), "(nil)");
+    assert_eq!(info_value(&l.cmd("info stats"), "expired_keys"), "3");
+    assert_eq!(info_value(&l.cmd("info stats"), "total_forks"), "0");
+    l.cmd("bgsave");
+    l.advance_ms(500);
+    assert_eq!(info_value(&l.cmd("info stats"), "total_forks"), "1");
+    assert_eq!(l.cmd("bgrewriteaof"), "Background append only file rewriting started");
+    l.advance_ms(500);
+    // SAVE answers once its fsync is over.
+    assert_eq!(l.cmd_within("save", Duration::from_millis(20)), "OK");
+    let info = l.cmd("info");
+    assert_eq!(info_value(&info, "total_forks"), "2", "SAVE does not fork");
+    assert_eq!(info_value(&info, "aof_rewrites"), "1");
+    assert_eq!(info_value(&info, "aof_last_rewrite_time_sec"), "0");
+    assert_eq!(info_value(&info, "rdb_saves"), "2");
+    l.cmd("config set appendonly yes");
+    l.advance_ms(500);
+    assert_eq!(info_value(&l.cmd("info stats"), "total_forks"), "3", "turning the AOF on rewrites it");
+    assert_eq!(l.cmd("config resetstat"), "OK");
+    let info = l.cmd("info");
+    for (name, want) in [("expired_keys", "0"), ("total_forks", "0"), ("aof_rewrites", "0"), ("rdb_saves", "0")] {
+        assert_eq!(info_value(&info, name), want, "{name} after CONFIG RESETSTAT");
+    }
+}
+
+/// `keyspace_hits` and `keyspace_misses` count read lookups as a real 7.0.15
+/// does (the figures after each step were measured with redis-cli): writes'
+/// lookups count nothing, SET GET and a whole-set SPOP read, XREADGROUP
+/// looks its stream up twice, a store's sources are reads.
+#[test]
+fn keyspace_hits_and_misses_count_read_lookups() {
+    let mut l = lab();
+    let step = |l: &mut Lab, cmd: &str, want: (u64, u64)| {
+        l.cmd(cmd);
+        let info = l.cmd("info stats");
+        let count = |name: &str| -> u64 { info_value(&info, name).parse().unwrap() };
+        assert_eq!((count("keyspace_hits"), count("keyspace_misses")), want, "after {cmd}");
+    };
+    l.cmd("set a 1");
+    step(&mut l, "get a", (1, 0));
+    step(&mut l, "get nope", (1, 1));
+    step(&mut l, "set a 2 get", (2, 1));
+    step(&mut l, "exists a b c", (3, 3));
+    step(&mut l, "incr a", (3, 3));
+    step(&mut l, "ttl a", (4, 3));
+    l.cmd("sadd s x y");
+    step(&mut l, "spop s 1", (4, 3));
+    step(&mut l, "spop s 5", (5, 3));
+    l.cmd("xadd st * f v");
+    step(&mut l, "xgroup create st g 0", (5, 3));
+    step(&mut l, "xreadgroup group g c streams st >", (7, 3));
+    step(&mut l, "sunionstore d s a2", (7, 5));
+    l.cmd("pfadd p x");
+    step(&mut l, "pfcount p", (8, 5));
+    step(&mut l, "sort nolist", (8, 6));
+    step(&mut l, "config resetstat", (0, 0));
+}
+
+/// The traffic counters of INFO stats as a real 7.0.15 keeps them (measured
+/// on one raw connection to a fresh server, this very sequence): a request
+/// counts when read, the INFO's own included; a reply when written, so not
+/// the INFO being answered; a pipeline read at once is one read and one write.
+#[test]
+fn traffic_counts_bytes_reads_and_writes_as_redis_does() {
+    const INFO: &[u8] = b"*2\r\n$4\r\nINFO\r\n$5\r\nstats\r\n";
+    let mut l = lab();
+    let info = |l: &mut Lab| -> [u64; 4] {
+        let reply = l.raw(INFO).remove(0);
+        let n = |name: &str| -> u64 { info_value(&reply, name).parse().unwrap() };
+        ["total_net_input_bytes", "total_net_output_bytes", "total_reads_processed", "total_writes_processed"].map(n)
+    };
+    let received = |l: &Lab| l.sim.process::<Raw>(l.client).unwrap().received;
+    assert_eq!(info(&mut l), [25, 0, 1, 0]);
+    // Real 7.0.15 answered that first INFO stats with 1,303 bytes.
+    assert_eq!(received(&l), 1303);
+    assert_eq!(info(&mut l), [50, 1303, 2, 1]);
+    let before = received(&l);
+    assert_eq!(l.raw(b"PING\r\n"), ["PONG"]);
+    assert_eq!(info(&mut l), [81, before + 7, 4, 3]);
+    let before = received(&l);
+    assert_eq!(l.raw(b"*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nPING\r\n"), ["PONG", "PONG"]);
+    assert_eq!(info(&mut l), [134, before + 14, 6, 5]);
+    l.cmd("config resetstat");
+    assert_eq!(info(&mut l), [25, 5, 1, 1]);
+}
+
+/// `latency-tracking` and `latency-tracking-info-percentiles` as a real
+/// 7.0.15 takes them (measured with redis-cli; the µs figures differ, the
+/// simulator's histogram has power-of-two buckets): the percentiles INFO
+/// latencystats shows, their normalised text and errors, and no histogram
+/// while tracking is off (its calls are missing from LATENCY HISTOGRAM, not
+/// from commandstats).
+#[test]
+fn latency_tracking_and_its_percentiles() {
+    let mut l = lab();
+    let percentiles = |l: &mut Lab| l.cmd("config get latency-tracking-info-percentiles");
+    let get_line = |l: &mut Lab| {
+        let info = l.cmd("info latencystats");
+        // redis-cli prints the bulk quoted, its line ends escaped.
+        let line = info.split("\\r\\n").find(|s| s.starts_with("latency_percentiles_usec_get:"));
+        line.map(|s| s.split([':', ',']).map(|f| f.split('=').next().unwrap().to_owned()).collect::<Vec<_>>())
+    };
+    assert_eq!(percentiles(&mut l), "1) \"latency-tracking-info-percentiles\"\n2) \"50 99 99.9\"");
+    l.cmd("get a");
+    assert_eq!(get_line(&mut l).unwrap(), ["latency_percentiles_usec_get", "p50", "p99", "p99.9"]);
+    assert_eq!(l.cmd("config set latency-tracking-info-percentiles \"90 99.99 0 100\""), "OK");
+    assert_eq!(get_line(&mut l).unwrap(), ["latency_percentiles_usec_get", "p90", "p99.99", "p0", "p100"]);
+    for (value, text) in [("\"50.50 +5 1e1\"", "50.5 5 10"), ("\"\"", "")] {
+        assert_eq!(l.cmd(&format!("config set latency-tracking-info-percentiles {value}")), "OK");
+        assert_eq!(percentiles(&mut l), format!("1) \"latency-tracking-info-percentiles\"\n2) \"{text}\""));
+    }
+    assert_eq!(get_line(&mut l).unwrap(), ["latency_percentiles_usec_get", ""]);
+    let err = "(error) ERR CONFIG SET failed (possibly related to argument 'latency-tracking-info-percentiles') - ";
+    for (value, why) in [
+        ("101", "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"),
+        ("-1", "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"),
+        ("abc", "Invalid latency-tracking-info-percentiles parameters"),
+    ] {
+        assert_eq!(l.cmd(&format!("config set latency-tracking-info-percentiles {value}")), format!("{err}{why}"));
+    }
+    assert_eq!(l.cmd("config set latency-tracking no"), "OK");
+    l.cmd("get a");
+    l.cmd("get a");
+    assert_eq!(l.cmd("info latencystats"), "\"# Latencystats\\r\\n\"");
+    assert_eq!(l.cmd("config set latency-tracking yes"), "OK");
+    let histogram = l.cmd("latency histogram get");
+    assert!(histogram.starts_with("1) \"get\"\n2) 1) \"calls\"\n   2) (integer) 1\n"), "{histogram}");
+    assert!(l.cmd("info commandstats").contains("cmdstat_get:calls=3,"));
+}
+
+/// INFO commandstats as a real 7.0.15 counts (measured on one connection with
+/// this very sequence; its lines come in its command dict's order, so they are
+/// compared as a set, without the µs): an arity error is a rejected call, a
+/// command's own error a failed one, an unknown subcommand or command counts
+/// nowhere, a queued command counts when EXEC runs it (here never: the
+/// transaction aborts, a failed EXEC). INFO latencystats has each called
+/// command, a call that took no virtual time at 1 ns.
+#[test]
+fn commandstats_count_calls_rejections_and_failures() {
+    let mut l = lab();
+    for cmd in ["config resetstat", "set a x", "get a", "get", "incr a", "config get maxmemory", "config foo"] {
+        l.cmd(cmd);
+    }
+    for cmd in ["nosuchcmd", "multi", "set k v", "get", "exec"] {
+        l.cmd(cmd);
+    }
+    assert_eq!(
+        commandstats_lines(&mut l),
+        [
+            "cmdstat_config|get:calls=1,rejected_calls=0,failed_calls=0",
+            "cmdstat_config|resetstat:calls=1,rejected_calls=0,failed_calls=0",
+            "cmdstat_exec:calls=1,rejected_calls=0,failed_calls=1",
+            "cmdstat_get:calls=1,rejected_calls=2,failed_calls=0",
+            "cmdstat_incr:calls=1,rejected_calls=0,failed_calls=1",
+            "cmdstat_multi:calls=1,rejected_calls=0,failed_calls=0",
+            "cmdstat_set:calls=1,rejected_calls=0,failed_calls=0",
+        ]
+    );
+    let latency = l.cmd("info latencystats");
+    assert!(latency.contains("latency_percentiles_usec_get:p50=0.001,p99=0.001,p99.9=0.001"), "{latency}");
+    assert!(latency.contains("latency_percentiles_usec_info:"), "the INFO before it ran: {latency}");
+    assert!(!l.cmd("info").contains("# Commandstats"), "not in the default sections");
+    let everything = l.cmd("info everything");
+    let order: Vec<usize> = ["# Modules", "# Commandstats", "# Errorstats", "# Latencystats", "# Cluster"]
+        .iter()
+        .map(|s| everything.find(s).unwrap_or_else(|| panic!("{s}")))
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+}
+
+/// Commands run by EXEC and by scripts count as their own calls and failures;
+/// a script that ends in an error is a failed EVAL (measured on a real 7.0.15).
+#[test]
+fn commandstats_count_what_exec_and_scripts_run() {
+    let mut l = lab();
+    let raw = |cmd: &[&str]| {
+        let mut bytes = Vec::new();
+        resp::encode_command(cmd, &mut bytes);
+        bytes
+    };
+    for cmd in [
+        &["multi"][..],
+        &["set", "k", "v"],
+        &["incr", "k"],
+        &["exec"],
+        &["eval", "return redis.call('get','k')", "1", "k"],
+        &["eval", "return redis.pcall('incr','k')", "1", "k"],
+        &["eval", "return redis.call('nosuch')", "0"],
+    ] {
+        l.raw(&raw(cmd));
+    }
+    assert_eq!(
+        commandstats_lines(&mut l),
+        [
+            "cmdstat_eval:calls=3,rejected_calls=0,failed_calls=2",
+            "cmdstat_exec:calls=1,rejected_calls=0,failed_calls=0",
+            "cmdstat_get:calls=1,rejected_calls=0,failed_calls=0",
+            "cmdstat_incr:calls=2,rejected_calls=0,failed_calls=2",
+            "cmdstat_multi:calls=1,rejected_calls=0,failed_calls=0",
+            "cmdstat_set:calls=1,rejected_calls=0,failed_calls=0",
+        ]
+    );
+}
+
+/// INFO commandstats' lines without the µs (a real server's vary), sorted (a
+/// real server's order follows its command dict's hashing).
+fn commandstats_lines(l: &mut Lab) -> Vec<String> {
+    let info = l.cmd("info commandstats").replace("\\r\\n", "\n");
+    let mut lines: Vec<String> = info
+        .trim_matches('"')
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (name, fields) = l.split_once(':').unwrap();
+            let kept: Vec<&str> = fields.split(',').filter(|f| !f.starts_with("usec")).collect();
+            format!("{name}:{}", kept.join(","))
+        })
+        .collect();
+    lines.sort();
+    lines
 }
 
 #[test]

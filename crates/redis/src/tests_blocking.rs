@@ -70,7 +70,7 @@ impl Clients {
     }
 
     /// Runs `step` and renders what each client received, as the recorder does.
-    fn step(&mut self, step: &str) -> String {
+    pub(crate) fn step(&mut self, step: &str) -> String {
         let wait = if let Some(ms) = step.strip_prefix("sleep ") {
             Duration::from_millis(ms.parse().unwrap())
         } else if let Some(name) = step.strip_prefix("close ") {

@@ -28,6 +28,47 @@ fn latency_doctor_says_monitoring_is_off_as_7_0_15_does() {
     assert_eq!(l.cmd("LATENCY DOCTOR"), resp::quote(want.as_bytes()));
 }
 
+/// The latency monitor as a real 7.0.15 keeps it (measured with redis-cli,
+/// `enable-debug-command yes`): DEBUG SLEEP past `latency-monitor-threshold`
+/// is a `command` sample stamped when it ends, one per second (its worst);
+/// LATEST, HISTORY, GRAPH, DOCTOR, RESET.
+#[test]
+fn the_latency_monitor_records_slow_commands() {
+    let mut config = crate::config::Config::defaults(6379);
+    config.enable_debug_command = "yes".to_owned();
+    let mut l = crate::tests::Lab::new(config);
+    // DEBUG SLEEP answers once the sleep is over.
+    let sleep = |l: &mut crate::tests::Lab, secs: &str| {
+        assert_eq!(l.raw(format!("DEBUG SLEEP {secs}\r\n").as_bytes()), Vec::<String>::new());
+        l.advance_ms(300);
+    };
+    assert_eq!(l.cmd("LATENCY GRAPH command"), "(error) ERR No samples available for event 'command'");
+    sleep(&mut l, "0.2");
+    assert_eq!(l.cmd("LATENCY LATEST"), "(empty array)", "the monitor is off (threshold 0)");
+    assert_eq!(l.cmd("CONFIG SET latency-monitor-threshold 100"), "OK");
+    assert!(l.cmd("LATENCY DOCTOR").starts_with("\"Dave, no latency spike was observed"));
+    sleep(&mut l, "0.05");
+    sleep(&mut l, "0.2");
+    l.advance_ms(1000);
+    sleep(&mut l, "0.15");
+    let latest = l.cmd("LATENCY LATEST");
+    let lines: Vec<&str> = latest.lines().map(str::trim_start).collect();
+    assert_eq!(
+        (lines[0], lines[2], lines[3]),
+        ("1) 1) \"command\"", "3) (integer) 150", "4) (integer) 200"),
+        "{latest}"
+    );
+    let history = l.cmd("LATENCY HISTORY command");
+    assert_eq!(history.matches("(integer) 200").count() + history.matches("(integer) 150").count(), 2, "{history}");
+    assert!(
+        l.cmd("LATENCY GRAPH command").starts_with("\"command - high 200 ms, low 150 ms (all time high 200 ms)\\n----")
+    );
+    let doctor = l.cmd("LATENCY DOCTOR");
+    assert!(doctor.contains("1. command: 2 latency spikes (average 175ms, mean deviation 25ms"), "{doctor}");
+    assert_eq!(l.cmd("LATENCY RESET"), "(integer) 1");
+    assert_eq!(l.cmd("LATENCY HISTORY command"), "(empty array)");
+}
+
 #[test]
 fn the_slow_log_keeps_the_newest_entries_with_args_peer_and_name() {
     let mut l = lab();

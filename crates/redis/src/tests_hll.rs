@@ -86,7 +86,7 @@ fn getreg_turns_the_hll_dense_and_lists_every_register() {
 fn hll_of(elements: &[u64]) -> Vec<u8> {
     let mut s = repr::new_sparse();
     for e in elements {
-        repr::add(&mut s, &e.to_le_bytes()).expect("valid");
+        repr::add(&mut s, &e.to_le_bytes(), repr::SPARSE_MAX_BYTES).expect("valid");
     }
     s
 }
@@ -133,4 +133,27 @@ fn merge_is_the_union() {
         assert_eq!(max, both, "seed {seed}");
         assert_eq!(Ok(repr::count_registers(&max)), repr::count(&hll_of(&union)), "seed {seed}");
     }
+}
+
+/// `hll-sparse-max-bytes` as a real 7.0.15 applies it (measured: at 60, one
+/// PFADD of a new element at a time, e1..e20): the sparse form grows 3 bytes
+/// an element to 60 bytes at e14, and e15 turns it dense (12,304 bytes);
+/// `1k` reads back as 1000, `-1` is not a memory value.
+#[test]
+fn hll_sparse_max_bytes_sets_when_a_sparse_hll_turns_dense() {
+    let mut l = crate::tests::lab();
+    assert_eq!(l.cmd("config set hll-sparse-max-bytes 60"), "OK");
+    for i in 1..=20 {
+        l.cmd(&format!("pfadd h e{i}"));
+        let want = if i <= 14 { ("sparse", 18 + 3 * i) } else { ("dense", 12_304) };
+        let got = (l.cmd("pfdebug encoding h"), l.cmd("strlen h"));
+        assert_eq!(got, (want.0.to_string(), format!("(integer) {}", want.1)), "after e{i}");
+    }
+    assert_eq!(l.cmd("config set hll-sparse-max-bytes 1k"), "OK");
+    assert_eq!(l.cmd("config get hll-sparse-max-bytes"), "1) \"hll-sparse-max-bytes\"\n2) \"1000\"");
+    assert_eq!(
+        l.cmd("config set hll-sparse-max-bytes -1"),
+        "(error) ERR CONFIG SET failed (possibly related to argument 'hll-sparse-max-bytes') - argument must be a memory value"
+    );
+    assert_eq!(l.cmd("pfselftest"), "OK");
 }

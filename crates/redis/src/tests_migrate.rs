@@ -24,7 +24,7 @@ fn vectors() -> Vec<(String, Vec<u8>)> {
 }
 
 fn restored(payload: &[u8]) -> Data {
-    crate::rdb::decode_object(&payload[..payload.len() - 10]).unwrap()
+    crate::rdb::decode_object(&payload[..payload.len() - 10], &Default::default()).unwrap()
 }
 
 fn strs(items: &[&str]) -> Vec<Vec<u8>> {

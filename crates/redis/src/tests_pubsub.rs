@@ -27,7 +27,7 @@ impl Process for Wire {
 }
 
 pub(crate) struct Bench {
-    sim: Sim,
+    pub(crate) sim: Sim,
     host: HostId,
     wires: Vec<ProcId>,
 }
@@ -86,7 +86,7 @@ impl Bench {
         self.sim.run_for(d);
     }
 
-    fn closed(&self, wire: usize) -> bool {
+    pub(crate) fn closed(&self, wire: usize) -> bool {
         self.sim.process::<Wire>(self.wires[wire]).unwrap().closed
     }
 }

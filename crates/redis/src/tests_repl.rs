@@ -11,7 +11,7 @@ use std::time::Duration;
 
 pub(crate) struct Cluster {
     pub(crate) sim: Sim,
-    host: HostId,
+    pub(crate) host: HostId,
     clients: u32,
 }
 
@@ -556,4 +556,385 @@ fn observations_follow_roles_links_and_offsets_through_a_promotion() {
     }
     assert_eq!(replica.last().unwrap().1, master.last().unwrap().1, "the replica caught up");
     assert_eq!(c.info_field(6379, "master_repl_offset"), master.last().unwrap().1.to_string());
+}
+
+/// INFO persistence's last-load counters, as a real 7.0.15 shows them after a
+/// restart from an RDB of two live keys and one that expired meanwhile
+/// (measured: `rdb_last_load_keys_loaded:2`, `rdb_last_load_keys_expired:1`),
+/// and a replica's after its full sync (which drops nothing).
+#[test]
+fn the_last_rdb_load_is_counted_in_info_persistence() {
+    let mut c = Cluster::new(2);
+    let master = c.server(6379, "");
+    c.sim.run_for(Duration::from_millis(10));
+    assert_eq!(persistence_field(&mut c, 6379, "rdb_last_load_keys_loaded"), "0");
+    c.cli(6379, "set a 1");
+    c.cli(6379, "set b 2");
+    c.cli(6379, "set c 3 px 1000");
+    assert_eq!(c.cli(6379, "save"), "OK");
+    c.sim.apply(Fault::Stop(master)).unwrap();
+    c.sim.run_for(Duration::from_millis(1500));
+    c.sim.apply(Fault::Start(master)).unwrap();
+    c.sim.run_for(Duration::from_millis(100));
+    assert_eq!(persistence_field(&mut c, 6379, "rdb_last_load_keys_loaded"), "2");
+    assert_eq!(persistence_field(&mut c, 6379, "rdb_last_load_keys_expired"), "1");
+    c.server(6380, &replica_conf(6379));
+    c.sim.run_for(Duration::from_secs(7));
+    assert_eq!(c.info_field(6380, "master_link_status"), "up");
+    assert_eq!(persistence_field(&mut c, 6380, "rdb_last_load_keys_loaded"), "2");
+    assert_eq!(persistence_field(&mut c, 6380, "rdb_last_load_keys_expired"), "0");
+}
+
+/// A field of INFO persistence, asked as redis-cli asks it.
+fn persistence_field(c: &mut Cluster, port: u16, field: &str) -> String {
+    crate::tests::info_value(&c.cli(port, "info persistence"), field)
+}
+
+/// A restart with the AOF on logs the base and incr files as a real 7.0.15
+/// does (lines recorded from one: a base of one key after BGREWRITEAOF, then
+/// two writes in the incr file), and counts the base's keys as the last load.
+#[test]
+fn an_aof_restart_logs_its_base_and_incr_files() {
+    let mut c = Cluster::new(1);
+    let node = c.server(6379, "appendonly yes");
+    c.sim.run_for(Duration::from_millis(10));
+    c.cli(6379, "set a 1");
+    c.cli(6379, "bgrewriteaof");
+    c.sim.run_for(Duration::from_millis(500));
+    c.cli(6379, "set b 2");
+    c.cli(6379, "set c 3 px 500");
+    c.sim.apply(Fault::Stop(node)).unwrap();
+    c.sim.run_for(Duration::from_secs(1));
+    c.sim.apply(Fault::Start(node)).unwrap();
+    c.sim.run_for(Duration::from_millis(100));
+    let log = c.log(6379);
+    let from = log.iter().rposition(|l| l == "Reading RDB base file on AOF loading...").expect("the base is read");
+    let want = [
+        "Reading RDB base file on AOF loading...",
+        "Loading RDB produced by version 7.0.15",
+        "RDB age ",
+        "RDB memory usage when created ",
+        "RDB is base AOF",
+        "Done loading RDB, keys loaded: 1, keys expired: 0.",
+        "DB loaded from base file appendonly.aof.2.base.rdb: 0.000 seconds",
+        "DB loaded from incr file appendonly.aof.2.incr.aof: 0.000 seconds",
+        "DB loaded from append only file: 0.000 seconds",
+        "Opening AOF incr file appendonly.aof.2.incr.aof on server start",
+        "Ready to accept connections",
+    ];
+    assert!(log.len() - from >= want.len(), "{:#?}", &log[from..]);
+    for (line, want) in log[from..].iter().zip(want) {
+        assert!(line.starts_with(want), "{line:?} where {want:?} was expected in {:#?}", &log[from..]);
+    }
+    assert_eq!(persistence_field(&mut c, 6379, "rdb_last_load_keys_loaded"), "1");
+    assert_eq!(c.cli(6379, "dbsize"), "(integer) 2", "c expired after the incr file was replayed");
+}
+
+/// A replica counts the commands its master's stream runs as its own calls
+/// (INFO commandstats, total_commands_processed), as a real 7.0.15 replica does
+/// (measured: after CONFIG RESETSTAT and a SET on the master, `cmdstat_set`,
+/// `cmdstat_select` and `cmdstat_config|resetstat` with one call each).
+#[test]
+fn a_replica_counts_its_masters_commands() {
+    let mut c = Cluster::new(2);
+    c.server(6379, "");
+    c.server(6380, &replica_conf(6379));
+    c.sim.run_for(Duration::from_secs(7));
+    assert_eq!(c.info_field(6380, "master_link_status"), "up");
+    assert_eq!(c.cli(6380, "config resetstat"), "OK");
+    c.cli(6379, "set x 1");
+    c.sim.run_for(Duration::from_millis(100));
+    let stats = c.cli(6380, "info commandstats");
+    let mut names: Vec<&str> = stats.split(['\r', '\n']).filter_map(|l| l.split_once(':').map(|(n, _)| n)).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["cmdstat_config|resetstat", "cmdstat_select", "cmdstat_set"], "{stats}");
+}
+
+/// What a full sync and the stream cost in INFO's replication counters, as a
+/// real 7.0.15 pair counts (measured: diskless and disk-based, delay 0): the
+/// master's replication output is the replica's replication input byte for
+/// byte, the snapshot's `$EOF:`/`$<len>` line included and the `+FULLRESYNC`
+/// line left out; a write adds its SELECT and itself (50 bytes for `SET c 3`)
+/// to both; the replica's ACKs are its client output, read as client input.
+#[test]
+fn replication_traffic_is_counted_on_both_sides() {
+    for diskless in ["yes", "no"] {
+        let mut c = Cluster::new(1);
+        c.server(6379, &format!("repl-diskless-sync {diskless}\nrepl-diskless-sync-delay 0\n"));
+        c.server(6380, &replica_conf(6379));
+        c.sim.run_for(Duration::from_secs(3));
+        assert_eq!(c.info_field(6380, "master_link_status"), "up", "diskless {diskless}");
+        let traffic = |c: &Cluster, port: u16| {
+            let p = c.sim.proc_by_name(&port.to_string()).unwrap();
+            c.sim.process::<Server>(p).unwrap().outputs.traffic.clone()
+        };
+        let (master, replica) = (traffic(&c, 6379), traffic(&c, 6380));
+        assert!(master.repl_output > 80, "a snapshot was counted: {master:?}");
+        assert_eq!((master.repl_output, master.repl_input), (replica.repl_input, 0), "diskless {diskless}");
+        assert_eq!(replica.repl_output, 0);
+        // REPLCONF ACKs: the replica's output is the master's input beyond its handshake.
+        assert!(replica.output > 0 && master.input > replica.output, "{master:?} {replica:?}");
+        assert_eq!(c.cli(6379, "set c 3"), "OK");
+        c.sim.run_for(Duration::from_millis(10));
+        let (m2, r2) = (traffic(&c, 6379), traffic(&c, 6380));
+        assert_eq!((m2.repl_output - master.repl_output, r2.repl_input - replica.repl_input), (50, 50));
+    }
+}
+
+/// A replica counts its master's PINGs as commands it ran, as a real 7.0.15
+/// replica does (measured: `repl-ping-replica-period 1`, CONFIG RESETSTAT on
+/// the replica, 5.05 s later `cmdstat_ping:calls=5` and 70 bytes of
+/// replication input, 14 per `*1\r\n$4\r\nPING\r\n`).
+#[test]
+fn a_replica_counts_its_masters_pings() {
+    let mut c = Cluster::new(1);
+    c.server(6379, "repl-diskless-sync-delay 0\nrepl-ping-replica-period 1\n");
+    c.server(6380, &replica_conf(6379));
+    c.sim.run_for(Duration::from_secs(3));
+    assert_eq!(c.cli(6380, "config resetstat"), "OK");
+    c.sim.run_for(Duration::from_millis(5050));
+    let stats = c.cli(6380, "info commandstats");
+    let ping = stats.lines().find(|l| l.starts_with("cmdstat_ping:")).unwrap_or_else(|| panic!("{stats}"));
+    let calls: u64 = ping["cmdstat_ping:calls=".len()..].split(',').next().unwrap().parse().unwrap();
+    assert!((5..=6).contains(&calls), "{ping}");
+    let p = c.sim.proc_by_name("6380").unwrap();
+    let repl_input = c.sim.process::<Server>(p).unwrap().outputs.traffic.repl_input;
+    assert_eq!(repl_input, 14 * calls);
+}
+
+/// `aof-use-rdb-preamble no`: BGREWRITEAOF writes the base as commands, named
+/// `.base.aof` in the manifest, and a restart replays it, as a real 7.0.15
+/// does. The commands per key are those a real one wrote for the same data
+/// (its keys came in its dict's order, its XCLAIM TIME from its clock: both
+/// differ here); its restart logged the same lines.
+#[test]
+fn an_aof_base_without_preamble_is_commands() {
+    let mut c = Cluster::new(1);
+    let node = c.server(6379, "appendonly yes\naof-use-rdb-preamble no\n");
+    c.sim.run_for(Duration::from_millis(10));
+    let dir = "appendonlydir";
+    assert_eq!(c.sim.disk(node).read(&format!("{dir}/appendonly.aof.1.base.aof")), Some(&b""[..]));
+    for cmd in [
+        "set s v",
+        "set n 12345",
+        "rpush l a b c",
+        "sadd st x y 1 2",
+        "zadd z 1.5 a 2 b 3e20 c -inf d",
+        "hset h f1 v1 f2 22",
+        "set e v ex 1000",
+        "xadd x 1-1 a 1",
+        "xadd x 2-1 b 2",
+        "xgroup create x g 0",
+        "xreadgroup group g c1 count 1 streams x >",
+        "xgroup createconsumer x g c9",
+        "xgroup create x g2 $",
+    ] {
+        c.cli(6379, cmd);
+    }
+    c.cli(6379, &format!("lpush big {}", (1..=70).map(|n| n.to_string()).collect::<Vec<_>>().join(" ")));
+    c.cli(6379, "bgrewriteaof");
+    c.sim.run_for(Duration::from_millis(500));
+    let disk = c.sim.disk(node);
+    let manifest = String::from_utf8_lossy(disk.read(&format!("{dir}/appendonly.aof.manifest")).unwrap()).into_owned();
+    assert_eq!(manifest, "file appendonly.aof.2.base.aof seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n");
+    let base = disk.read(&format!("{dir}/appendonly.aof.2.base.aof")).unwrap();
+    let mut parser = resp::RequestParser::default();
+    parser.feed(base);
+    let mut lines = Vec::new();
+    while parser.next_command(false) == Ok(true) {
+        let words: Vec<String> = parser.args().iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+        lines.push(words.join(" "));
+    }
+    let time = |l: &String| l.split(" TIME ").nth(1).and_then(|t| t.split(' ').next()).unwrap_or("").to_owned();
+    let claim_time = lines.iter().find(|l| l.starts_with("XCLAIM")).map(time).unwrap();
+    let big_first: Vec<String> = (7..=70).rev().map(|n| n.to_string()).collect();
+    let expire = lines.iter().find(|l| l.starts_with("PEXPIREAT")).unwrap().clone();
+    let want = [
+        "SELECT 0".to_owned(),
+        "RPUSH big ".to_owned() + &big_first.join(" "),
+        "RPUSH big 6 5 4 3 2 1".to_owned(),
+        "SET e v".to_owned(),
+        expire,
+        "HMSET h f1 v1 f2 22".to_owned(),
+        "RPUSH l a b c".to_owned(),
+        "SET n 12345".to_owned(),
+        "SET s v".to_owned(),
+        "SADD st 1 2 x y".to_owned(),
+        "XADD x 1-1 a 1".to_owned(),
+        "XADD x 2-1 b 2".to_owned(),
+        "XSETID x 2-1 ENTRIESADDED 2 MAXDELETEDID 0-0".to_owned(),
+        "XGROUP CREATE x g 1-1 ENTRIESREAD 1".to_owned(),
+        format!("XCLAIM x g c1 0 1-1 TIME {claim_time} RETRYCOUNT 1 JUSTID FORCE"),
+        "XGROUP CREATECONSUMER x g c9".to_owned(),
+        "XGROUP CREATE x g2 2-1 ENTRIESREAD -1".to_owned(),
+        "ZADD z -inf d 1.5 a 2 b 3e+20 c".to_owned(),
+    ];
+    assert_eq!(lines, want);
+    c.sim.apply(Fault::Stop(node)).unwrap();
+    c.sim.run_for(Duration::from_secs(1));
+    c.sim.apply(Fault::Start(node)).unwrap();
+    c.sim.run_for(Duration::from_millis(100));
+    let log = c.log(6379);
+    let from = log.iter().rposition(|l| l.starts_with("DB loaded from base file")).expect("the base is loaded");
+    assert_eq!(
+        &log[from..from + 3],
+        [
+            "DB loaded from base file appendonly.aof.2.base.aof: 0.000 seconds",
+            "DB loaded from append only file: 0.000 seconds",
+            "Opening AOF incr file appendonly.aof.2.incr.aof on server start",
+        ]
+    );
+    assert_eq!(c.cli(6379, "dbsize"), "(integer) 9");
+    assert_eq!(c.cli(6379, "xpending x g"), "1) (integer) 1\n2) \"1-1\"\n3) \"1-1\"\n4) 1) 1) \"c1\"\n      2) \"1\"");
+    assert_eq!(c.cli(6379, "zscore z c"), "\"3e+20\"");
+}
+
+/// BGREWRITEAOF's log as a real 7.0.15 writes it (recorded: AOF on, one key,
+/// a rewrite; then `appendonly no` and another): the new incr file, the
+/// child's temporary base and its copy-on-write under the child's pid, the
+/// rename into the new base, the old manifest's files removed, incr first.
+#[test]
+fn bgrewriteaof_logs_as_7_0_15() {
+    let mut c = Cluster::new(1);
+    c.server(6379, "appendonly yes");
+    c.sim.run_for(Duration::from_millis(10));
+    c.cli(6379, "set k v");
+    let rewrite = |c: &mut Cluster| {
+        let before = c.log(6379).len();
+        assert_eq!(c.cli(6379, "bgrewriteaof"), "Background append only file rewriting started");
+        c.sim.run_for(Duration::from_millis(500));
+        let lines = c.log(6379)[before..].to_vec();
+        let pid = lines.iter().find_map(|l| l.strip_prefix("Background append only file rewriting started by pid "));
+        let pid = pid.expect("the fork is logged").to_owned();
+        lines.into_iter().map(|l| l.replace(&pid, "<pid>")).collect::<Vec<_>>()
+    };
+    let child = [
+        "Background append only file rewriting started by pid <pid>",
+        "Successfully created the temporary AOF base file temp-rewriteaof-bg-<pid>.aof",
+        "Fork CoW for AOF rewrite: current 0 MB, peak 0 MB, average 0 MB",
+        "Background AOF rewrite terminated with success",
+    ];
+    let mut want = vec!["Creating AOF incr file appendonly.aof.2.incr.aof on background rewrite"];
+    want.extend(child);
+    want.extend([
+        "Successfully renamed the temporary AOF base file temp-rewriteaof-bg-<pid>.aof into appendonly.aof.2.base.rdb",
+        "Removing the history file appendonly.aof.1.incr.aof in the background",
+        "Removing the history file appendonly.aof.1.base.rdb in the background",
+        "Background AOF rewrite finished successfully",
+    ]);
+    assert_eq!(rewrite(&mut c), want);
+    assert_eq!(c.cli(6379, "config set appendonly no"), "OK");
+    let mut want = child.to_vec();
+    want.extend([
+        "Successfully renamed the temporary AOF base file temp-rewriteaof-bg-<pid>.aof into appendonly.aof.3.base.rdb",
+        "Removing the history file appendonly.aof.2.incr.aof in the background",
+        "Removing the history file appendonly.aof.2.base.rdb in the background",
+        "Background AOF rewrite finished successfully",
+    ]);
+    assert_eq!(rewrite(&mut c), want);
+    let p = c.sim.proc_by_name("6379").unwrap();
+    let names = c.sim.disk(p).read("appendonlydir/appendonly.aof.manifest").map(<[u8]>::to_vec);
+    assert_eq!(names.as_deref(), Some(&b"file appendonly.aof.3.base.rdb seq 3 type b\n"[..]));
+}
+
+/// CONFIG SET appendonly yes starts the AOF as a real 7.0.15 does
+/// (`startAppendOnly`, recorded): a rewrite whose incr file is a temporary
+/// one until the base is in place; a replica's full sync with the AOF on
+/// logs the same (seen on a real replica, there as base 2).
+#[test]
+fn turning_the_aof_on_rewrites_with_a_temporary_incr_file() {
+    let mut c = Cluster::new(1);
+    c.server(6379, "");
+    c.sim.run_for(Duration::from_millis(10));
+    c.cli(6379, "set a 1");
+    let before = c.log(6379).len();
+    assert_eq!(c.cli(6379, "config set appendonly yes"), "OK");
+    c.sim.run_for(Duration::from_millis(500));
+    let lines = c.log(6379)[before..].to_vec();
+    let pid = lines[1].strip_prefix("Background append only file rewriting started by pid ").unwrap().to_owned();
+    let lines: Vec<String> = lines.iter().map(|l| l.replace(&pid, "<pid>")).collect();
+    assert_eq!(
+        lines,
+        [
+            "Creating AOF incr file temp-appendonly.aof.incr on background rewrite",
+            "Background append only file rewriting started by pid <pid>",
+            "Successfully created the temporary AOF base file temp-rewriteaof-bg-<pid>.aof",
+            "Fork CoW for AOF rewrite: current 0 MB, peak 0 MB, average 0 MB",
+            "Background AOF rewrite terminated with success",
+            "Successfully renamed the temporary AOF base file temp-rewriteaof-bg-<pid>.aof into appendonly.aof.1.base.rdb",
+            "Successfully renamed the temporary AOF incr file temp-appendonly.aof.incr into appendonly.aof.1.incr.aof",
+            "Background AOF rewrite finished successfully",
+        ]
+    );
+    c.server(6380, &(replica_conf(6379) + "appendonly yes\n"));
+    c.sim.run_for(Duration::from_secs(8));
+    let log = c.log(6380);
+    let from = log.iter().position(|l| l == "MASTER <-> REPLICA sync: Finished with success").expect("synced");
+    assert_eq!(log[from + 1], "Creating AOF incr file temp-appendonly.aof.incr on background rewrite");
+    let tail: Vec<&str> = log[from + 6..from + 11].iter().map(String::as_str).collect();
+    assert_eq!(
+        tail[1..],
+        [
+            "Successfully renamed the temporary AOF incr file temp-appendonly.aof.incr into appendonly.aof.2.incr.aof",
+            "Removing the history file appendonly.aof.1.incr.aof in the background",
+            "Removing the history file appendonly.aof.1.base.rdb in the background",
+            "Background AOF rewrite finished successfully",
+        ]
+    );
+}
+
+/// A BGSAVE's and a diskless sync's child log their own lines under the
+/// child's pid and role C, as a real 7.0.15 does (recorded): `DB saved on
+/// disk` (not for a socket transfer) and `Fork CoW for RDB`, before the
+/// parent's `terminated with success`.
+#[test]
+fn fork_children_log_under_their_own_pid() {
+    let mut c = Cluster::new(1);
+    c.server(6379, "repl-diskless-sync-delay 0");
+    c.sim.run_for(Duration::from_millis(10));
+    c.cli(6379, "set a 1");
+    let p = c.sim.proc_by_name("6379").unwrap();
+    let raw_from = |c: &Cluster, from: usize| -> Vec<String> {
+        // `pid:role dd Mon yyyy hh:mm:ss.mmm level message` without its date.
+        let lines = c.sim.log_lines(p)[from..].iter();
+        lines
+            .map(|l| {
+                l.split(' ')
+                    .enumerate()
+                    .filter(|(i, _)| !(1..=4).contains(i))
+                    .map(|(_, w)| w)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    };
+    let before = c.sim.log_lines(p).len();
+    assert_eq!(c.cli(6379, "bgsave"), "Background saving started");
+    c.sim.run_for(Duration::from_millis(500));
+    let lines = raw_from(&c, before);
+    let child = lines[0].rsplit(' ').next().unwrap().to_owned();
+    let parent = lines[0].split(':').next().unwrap().to_owned();
+    assert_eq!(
+        lines,
+        [
+            format!("{parent}:M * Background saving started by pid {child}"),
+            format!("{child}:C * DB saved on disk"),
+            format!("{child}:C * Fork CoW for RDB: current 0 MB, peak 0 MB, average 0 MB"),
+            format!("{parent}:M * Background saving terminated with success"),
+        ]
+    );
+    let before = c.sim.log_lines(p).len();
+    c.server(6380, &replica_conf(6379));
+    c.sim.run_for(Duration::from_secs(2));
+    let lines = raw_from(&c, before);
+    let at = lines.iter().position(|l| l.contains("Background RDB transfer started by pid")).expect("a diskless sync");
+    let child = lines[at].rsplit(' ').next().unwrap().to_owned();
+    assert_eq!(
+        lines[at + 1..at + 4],
+        [
+            format!("{child}:C * Fork CoW for RDB: current 0 MB, peak 0 MB, average 0 MB"),
+            format!("{parent}:M # Diskless rdb transfer, done reading from pipe, 1 replicas still up."),
+            format!("{parent}:M * Background RDB transfer terminated with success"),
+        ]
+    );
 }

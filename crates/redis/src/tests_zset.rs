@@ -25,22 +25,26 @@ fn replies_match_a_real_redis_transcript() {
 /// the scores and whether a member is too long for a listpack are a plain
 /// map's, sorted.
 #[test]
-fn behaves_as_a_sorted_map_and_counts_long_members() {
+fn behaves_as_a_sorted_map_and_converts_once_outgrown() {
     use std::collections::BTreeMap;
     let mut rng = sim::Rng::stream(8, "zset-model");
+    let limits = crate::encoding::Limits { zset_entries: 30, ..Default::default() };
     let (mut z, mut model) = (ZSet::default(), BTreeMap::<Vec<u8>, f64>::new());
+    let mut converted = false;
     for _ in 0..20_000 {
         let m = rng.below(40);
-        let member = if m.is_multiple_of(3) { vec![b'x'; 60 + m as usize] } else { format!("m{m}").into_bytes() };
+        let member = if m == 7 { vec![b'x'; 65] } else { format!("m{m}").into_bytes() };
         if rng.chance(0.3) {
             assert_eq!(z.remove(&member), model.remove(&member).is_some());
         } else {
             let score = [0.0, -0.0, 1.0, 2.5, -7.0][rng.below(5) as usize];
-            z.insert(member.clone(), score);
+            if !model.contains_key(&member) && (model.len() + 1 > 30 || member.len() > 64) {
+                converted = true;
+            }
+            z.insert(member.clone(), score, &limits);
             model.insert(member, if score == 0.0 { 0.0 } else { score });
         }
-        let long = model.keys().any(|m| m.len() > crate::rdb::ZSET_MAX_LISTPACK_VALUE);
-        assert_eq!(z.has_long_member(), long);
+        assert_eq!(z.is_skiplist(), converted, "a listpack converts on the member past a limit, never back");
         assert_eq!(z.len(), model.len());
     }
     let mut sorted: Vec<(&[u8], f64)> = model.iter().map(|(m, s)| (m.as_slice(), *s)).collect();
@@ -76,16 +80,18 @@ fn scores_print_as_percent_17g_and_parse_as_strtod() {
 
 #[test]
 fn sorted_sets_survive_rdb_both_encodings() {
+    let limits = crate::encoding::Limits::default();
     let mut small = ZSet::default();
-    small.insert(b"a".to_vec(), 1.5);
-    small.insert(b"b".to_vec(), 3.0);
+    small.insert(b"a".to_vec(), 1.5, &limits);
+    small.insert(b"b".to_vec(), 3.0, &limits);
     let mut big = ZSet::default();
     for i in 0..200 {
-        big.insert(format!("m{i}").into_bytes(), f64::from(i) / 3.0);
+        big.insert(format!("m{i}").into_bytes(), f64::from(i) / 3.0, &limits);
     }
     for z in [small, big] {
+        let skiplist = z.is_skiplist();
         let value = Data::ZSet(Box::new(z));
-        let back = crate::rdb::decode_object(&crate::rdb::encode_object(&value, false)).unwrap();
+        let back = crate::rdb::decode_object(&crate::rdb::encode_object(&value, skiplist), &limits).unwrap();
         assert_eq!(back, value);
     }
 }

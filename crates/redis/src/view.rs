@@ -121,6 +121,14 @@ impl Server {
         self.cluster.is_some().then(|| self.cluster_info())
     }
 
+    /// The value of one `field` of CLUSTER INFO, as the text gives it;
+    /// `None` outside cluster mode or when it has no such field. Cheaper
+    /// than the text: waits read a field at every poll.
+    pub fn cluster_info_field(&self, field: &str) -> Option<String> {
+        self.cluster.as_ref()?;
+        self.cluster_info_field_of(field)
+    }
+
     /// The INFO replication section as INFO prints it.
     pub fn info_replication_text(&self, now_ms: i64) -> String {
         self.info_replication(now_ms)
@@ -130,6 +138,11 @@ impl Server {
     /// as INFO prints them), when it is a replica.
     pub fn master_address(&self) -> Option<(String, u16)> {
         self.repl.master.as_ref().map(|m| (m.host.to_string(), m.port))
+    }
+
+    /// [`Server::master_address`], borrowed.
+    pub fn master_host_port(&self) -> Option<(&str, u16)> {
+        self.repl.master.as_ref().map(|m| (m.host.as_str(), m.port))
     }
 
     /// This node's cluster table; `None` outside cluster mode.
@@ -183,9 +196,12 @@ impl ClusterView<'_> {
     }
 
     /// The configEpoch this table gives each run's owner, in
-    /// [`ClusterView::slot_runs`] order (without building the runs' ids).
-    pub fn run_epochs(&self) -> Vec<u64> {
-        self.c.owner_runs().into_iter().map(|(_, _, o)| self.c.epoch_of(o)).collect()
+    /// [`ClusterView::slot_runs`] order (without building the runs' ids),
+    /// into `out` (cleared first, to reuse its allocation: invariants read
+    /// them at every poll).
+    pub fn run_epochs_into(&self, out: &mut Vec<u64>) {
+        out.clear();
+        self.c.with_owner_runs(|runs| out.extend(runs.iter().map(|&(_, _, o)| self.c.epoch_of(o))));
     }
 
     /// Changes whenever [`ClusterView::slot_runs`] may have changed.

@@ -2,7 +2,9 @@
 //! printing, and the commands, with Redis 7.0's replies and errors.
 
 use crate::commands::{parse_int, wrong_type};
+use crate::encoding::Limits;
 use crate::keyspace::{Data, Exec};
+use crate::notify;
 use resp::Value;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,8 +35,6 @@ impl Ord for Score {
 pub struct ZSet {
     scores: BTreeMap<Vec<u8>, Score>,
     order: BTreeSet<(Score, Vec<u8>)>,
-    /// Members longer than a listpack may hold ([`ZSet::has_long_member`]).
-    long_members: usize,
     /// Whether Redis holds it as a skiplist by now, which keeps a score of -0
     /// where a listpack stores 0: `zsetAdd` converts before adding a member past
     /// `zset-max-listpack-entries` or longer than `zset-max-listpack-value`,
@@ -70,21 +70,40 @@ impl ZSet {
     /// A result built as a skiplist and converted to a listpack when small
     /// (`zsetConvertToListpackIfNeeded`): what ZUNIONSTORE, ZRANGESTORE and an
     /// RDB's skiplist sorted set make, so a -0 score stays only in a big one.
-    pub(crate) fn stored(members: impl IntoIterator<Item = (Vec<u8>, f64)>) -> ZSet {
+    pub(crate) fn stored(members: impl IntoIterator<Item = (Vec<u8>, f64)>, limits: &Limits) -> ZSet {
         let mut z = ZSet { skiplist: true, ..ZSet::default() };
+        let mut longest = 0;
         for (m, s) in members {
-            z.insert(m, s);
+            longest = longest.max(m.len());
+            z.insert(m, s, limits);
         }
-        if z.len() <= crate::rdb::ZSET_MAX_LISTPACK_ENTRIES && !z.has_long_member() {
+        if limits.small_zset(z.len(), longest) {
             z.skiplist = false;
             let negative_zero: Vec<Vec<u8>> =
                 z.iter().filter(|(_, s)| *s == 0.0 && s.is_sign_negative()).map(|(m, _)| m.to_vec()).collect();
             for m in negative_zero {
                 z.remove(&m);
-                z.insert(m, 0.0);
+                z.insert(m, 0.0, limits);
             }
         }
         z
+    }
+
+    /// A listpack sorted set as an RDB file or DUMP payload holds it: it
+    /// stays one unless it has more members than `zset-max-listpack-entries`
+    /// (`rdbLoadObject` looks at nothing else).
+    pub(crate) fn loaded_listpack(members: impl IntoIterator<Item = (Vec<u8>, f64)>, limits: &Limits) -> ZSet {
+        let mut z = ZSet::default();
+        for (m, s) in members {
+            z.insert_member(m, Score(if s == 0.0 { 0.0 } else { s }));
+        }
+        z.skiplist = z.len() > limits.zset_entries;
+        z
+    }
+
+    /// Whether Redis holds it as a skiplist.
+    pub(crate) fn is_skiplist(&self) -> bool {
+        self.skiplist
     }
 
     /// Converts it to a skiplist for good (SORT does).
@@ -95,14 +114,18 @@ impl ZSet {
     /// Adds or moves `member` to `score`. A listpack keeps a score of -0 as 0
     /// (`d2string` writes "-0", which it stores as the integer 0); a skiplist
     /// keeps it.
-    pub fn insert(&mut self, member: Vec<u8>, score: f64) {
-        let new = !self.scores.contains_key(member.as_slice());
-        let outgrown = self.len() + 1 > crate::rdb::ZSET_MAX_LISTPACK_ENTRIES
-            || member.len() > crate::rdb::ZSET_MAX_LISTPACK_VALUE;
-        if new && outgrown {
-            self.skiplist = true;
+    /// A new member converts a listpack first if it would hold more than
+    /// `zset-max-listpack-entries` or the member is longer than
+    /// `zset-max-listpack-value` (`zsetAdd`).
+    pub fn insert(&mut self, member: Vec<u8>, score: f64, limits: &Limits) {
+        if !self.skiplist && !self.scores.contains_key(member.as_slice()) {
+            self.skiplist = self.len() + 1 > limits.zset_entries || member.len() > limits.zset_value;
         }
         let score = Score(if score == 0.0 && !self.skiplist { 0.0 } else { score });
+        self.insert_member(member, score);
+    }
+
+    fn insert_member(&mut self, member: Vec<u8>, score: Score) {
         match self.scores.get_mut(member.as_slice()) {
             Some(old) if *old == score => {}
             Some(old) => {
@@ -113,7 +136,6 @@ impl ZSet {
                 self.order.insert(ranked);
             }
             None => {
-                self.long_members += usize::from(member.len() > crate::rdb::ZSET_MAX_LISTPACK_VALUE);
                 self.scores.insert(member.clone(), score);
                 self.order.insert((score, member));
             }
@@ -123,14 +145,7 @@ impl ZSet {
     /// Removes `member`; whether it was there.
     pub fn remove(&mut self, member: &[u8]) -> bool {
         let Some(old) = self.scores.remove(member) else { return false };
-        self.long_members -= usize::from(member.len() > crate::rdb::ZSET_MAX_LISTPACK_VALUE);
         self.order.remove(&(old, member.to_vec()))
-    }
-
-    /// Whether a member is longer than `zset-max-listpack-value` (kept as
-    /// members come and go, so the encoding check costs no walk).
-    pub(crate) fn has_long_member(&self) -> bool {
-        self.long_members > 0
     }
 
     /// Members with their scores, lowest first.
@@ -431,7 +446,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
 
 /// The sorted set at `key`, `None` if missing, WRONGTYPE for another type.
 fn zset<'x>(x: &'x mut Exec<'_>, key: &[u8]) -> Result<Option<&'x ZSet>, Value> {
-    match x.lookup(key) {
+    match x.read(key) {
         None => Ok(None),
         Some(Data::ZSet(z)) => Ok(Some(z)),
         Some(_) => Err(wrong_type()),
@@ -495,11 +510,12 @@ pub(crate) fn zadd(args: &[Vec<u8>], x: &mut Exec<'_>, zincrby: bool) -> Value {
     if !exists {
         x.db().insert(args[1].clone(), Data::ZSet(Box::default()));
     }
+    let limits = x.db().limits;
     let Some(Data::ZSet(z)) = x.db().keys.get_mut(&args[1]) else { unreachable!("a sorted set is there") };
     let (mut added, mut updated, mut processed, mut last) = (0, 0, 0, 0.0);
     let mut error = None;
     for (score, member) in pairs {
-        match add_one(z, score, member, &f) {
+        match add_one(z, score, member, &f, &limits) {
             Err(e) => {
                 error = Some(e);
                 break;
@@ -530,6 +546,7 @@ pub(crate) fn zadd(args: &[Vec<u8>], x: &mut Exec<'_>, zincrby: bool) -> Value {
     if added + updated > 0 {
         x.dirty += added + updated;
         x.propagate(args);
+        x.notify(notify::ZSET, if f.incr { "zincr" } else { "zadd" }, &args[1]);
     }
     if let Some(e) = error {
         return e;
@@ -549,7 +566,7 @@ enum Added {
 }
 
 /// `zsetAdd` for one member.
-fn add_one(z: &mut ZSet, score: f64, member: &[u8], f: &AddFlags) -> Result<Added, Value> {
+fn add_one(z: &mut ZSet, score: f64, member: &[u8], f: &AddFlags, limits: &Limits) -> Result<Added, Value> {
     match z.score(member) {
         Some(_) if f.nx => Ok(Added::Nop),
         Some(cur) => {
@@ -563,12 +580,12 @@ fn add_one(z: &mut ZSet, score: f64, member: &[u8], f: &AddFlags) -> Result<Adde
             if new == cur {
                 return Ok(Added::Same(new));
             }
-            z.insert(member.to_vec(), new);
+            z.insert(member.to_vec(), new, limits);
             Ok(Added::Updated(new))
         }
         None if f.xx => Ok(Added::Nop),
         None => {
-            z.insert(member.to_vec(), score);
+            z.insert(member.to_vec(), score, limits);
             Ok(Added::New(score))
         }
     }
@@ -676,7 +693,7 @@ fn zrange(args: &[Vec<u8>], x: &mut Exec<'_>, kind: Kind, rev: bool, at: usize) 
         Err(e) => return e,
     };
     if store {
-        return store_range(args, x, found.unwrap_or_default());
+        return store_range(args, x, found.unwrap_or_default(), "zrangestore");
     }
     let found = found.unwrap_or_default();
     if q.withscores {
@@ -733,22 +750,25 @@ fn page(found: Vec<(Vec<u8>, f64)>, offset: i64, limit: i64) -> Vec<(Vec<u8>, f6
 }
 
 /// ZRANGESTORE's end: the destination holds the range, or is deleted when it is empty.
-fn store_range(args: &[Vec<u8>], x: &mut Exec<'_>, found: Vec<(Vec<u8>, f64)>) -> Value {
+/// Stores `found` at the destination (`event` tells of it), or deletes it when empty.
+fn store_range(args: &[Vec<u8>], x: &mut Exec<'_>, found: Vec<(Vec<u8>, f64)>, event: &'static str) -> Value {
     let n = found.len() as i64;
     let dst = &args[1];
     if found.is_empty() {
         if x.lookup(dst).is_none() || !x.db().remove(dst) {
             return Value::Integer(0);
         }
-    } else {
-        let z = ZSet::stored(found);
-        x.lookup(dst);
-        let db = x.db();
-        db.remove(dst);
-        db.insert(dst.clone(), Data::ZSet(Box::new(z)));
+        x.dirty += 1;
+        x.propagate(args);
+        x.notify(notify::GENERIC, "del", dst);
+        return Value::Integer(0);
     }
+    let z = ZSet::stored(found, &x.db().limits);
+    x.lookup(dst);
+    x.db().replace(dst.clone(), Data::ZSet(Box::new(z)));
     x.dirty += 1;
     x.propagate(args);
+    x.notify(notify::ZSET, event, dst);
     Value::Integer(n)
 }
 
@@ -766,6 +786,10 @@ fn zrem(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if removed > 0 {
         x.dirty += removed as u64;
         x.propagate(args);
+        x.notify(notify::ZSET, "zrem", &args[1]);
+    }
+    if empty {
+        x.notify(notify::GENERIC, "del", &args[1]);
     }
     Value::Integer(removed as i64)
 }
@@ -801,12 +825,22 @@ fn zremrange(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     for (m, _) in &gone {
         z.remove(m);
     }
-    if z.is_empty() {
+    let emptied = z.is_empty();
+    if emptied {
         x.db().remove(&args[1]);
     }
     if !gone.is_empty() {
         x.dirty += gone.len() as u64;
         x.propagate(args);
+        let event = match name {
+            "zremrangebyrank" => "zremrangebyrank",
+            "zremrangebyscore" => "zremrangebyscore",
+            _ => "zremrangebylex",
+        };
+        x.notify(notify::ZSET, event, &args[1]);
+    }
+    if emptied {
+        x.notify(notify::GENERIC, "del", &args[1]);
     }
     Value::Integer(gone.len() as i64)
 }
@@ -842,11 +876,16 @@ fn zpop(max: bool, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     for (m, _) in &picked {
         z.remove(m);
     }
-    if z.is_empty() {
+    let emptied = z.is_empty();
+    if emptied {
         x.db().remove(&args[1]);
     }
     x.dirty += picked.len() as u64;
     x.propagate(args);
+    x.notify(notify::ZSET, if max { "zpopmax" } else { "zpopmin" }, &args[1]);
+    if emptied {
+        x.notify(notify::GENERIC, "del", &args[1]);
+    }
     // RESP3 pairs them up only when a count was given.
     with_scores(picked, x.resp3 && args.len() == 3)
 }
@@ -885,7 +924,7 @@ fn combine(op: &str, args: &[Vec<u8>], x: &mut Exec<'_>, store: bool) -> Value {
     let keys = &args[first..first + n as usize];
     let mut inputs: Vec<Vec<(Vec<u8>, f64)>> = Vec::with_capacity(keys.len());
     for k in keys {
-        inputs.push(match x.lookup(k) {
+        inputs.push(match x.read(k) {
             None => Vec::new(),
             Some(Data::ZSet(z)) => z.iter().map(|(m, s)| (m.to_vec(), s)).collect(),
             Some(Data::Set(members)) => members.iter().map(|m| (m.clone(), 1.0)).collect(),
@@ -932,7 +971,12 @@ fn combine(op: &str, args: &[Vec<u8>], x: &mut Exec<'_>, store: bool) -> Value {
         return Value::Integer(if limit > 0 { n.min(limit) } else { n });
     }
     if store {
-        return store_range(args, x, result);
+        let event = match op {
+            "zunion" => "zunionstore",
+            "zinter" => "zinterstore",
+            _ => "zdiffstore",
+        };
+        return store_range(args, x, result, event);
     }
     if withscores {
         return with_scores(result, x.resp3);
@@ -1014,7 +1058,7 @@ fn sintercard(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     }
     let mut sets = Vec::with_capacity(n);
     for k in &args[2..2 + n] {
-        match x.lookup(k) {
+        match x.read(k) {
             // An empty set, but the keys after it are still type-checked.
             None => sets.push(BTreeSet::new()),
             Some(Data::Set(members)) => sets.push(members.clone()),

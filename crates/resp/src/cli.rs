@@ -38,6 +38,7 @@ pub fn quote(bytes: &[u8]) -> String {
 
 fn format(v: &Value, prefix: &str, out: &mut String) {
     match v {
+        Value::Encoded(e) => format(e.value(), prefix, out),
         Value::Simple(s) => out.push_str(s),
         Value::Error(e) => {
             out.push_str("(error) ");
@@ -109,6 +110,7 @@ pub fn render_piped(v: &Value) -> String {
 
 fn format_piped(v: &Value, out: &mut Vec<u8>) {
     match v {
+        Value::Encoded(e) => format_piped(e.value(), out),
         Value::Nil | Value::NilArray | Value::Null => {}
         Value::Error(e) => {
             out.extend_from_slice(e.as_bytes());

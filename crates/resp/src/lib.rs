@@ -9,11 +9,15 @@
 //! Must not depend on: `sim`, `common`, `redis`, `sentinel`, `redis-client`,
 //! `redis-lab`, `sentinel-lab`, `scenario`, `report`, `chaoslab`.
 
+mod ahead;
 mod cli;
 mod reply;
 mod request;
+#[cfg(test)]
+mod test_rng;
 
+pub use ahead::Ahead;
 pub use cli::{quote, render, render_piped};
-pub use reply::{Decoded, Protocol, ReplyDecoder, Value, encode_command};
+pub use reply::{Decoded, Encoded, Known, Protocol, ReplyDecoder, Value, encode_command};
 pub use request::{MAX_INLINE, MAX_MULTIBULK, PROTO_MAX_BULK_LEN, ProtocolError, RequestParser};
 pub use request::{parse_ll, split_args};

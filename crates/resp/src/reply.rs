@@ -1,5 +1,7 @@
 //! Reply values, their encoding, and an incremental decoder for clients.
 
+use std::sync::Arc;
+
 /// The protocol a connection speaks; `HELLO 3` switches a client to RESP3.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Protocol {
@@ -52,6 +54,67 @@ pub enum Value {
     /// RESP3 `=` with format `txt` (INFO, CLIENT LIST): a bulk string for RESP2.
     /// The decoder gives it back as a [`Value::Bulk`] that starts with `txt:`.
     Verbatim(Vec<u8>),
+    /// A value encoded once for both protocols and shared: a server that
+    /// gives many clients the same large reply (CLUSTER SLOTS while the
+    /// cluster's configuration holds still) writes the kept bytes instead of
+    /// building and encoding the value again. The decoder never makes one.
+    Encoded(Arc<Encoded>),
+}
+
+/// A reply value with its RESP2 and RESP3 encodings, made once ([`Value::Encoded`]).
+/// Two are equal when their encodings are.
+#[derive(Debug)]
+pub struct Encoded {
+    /// The value; decoded from `resp2` when first asked for, for one made
+    /// from its bytes ([`Encoded::bulk_array`]).
+    value: std::sync::OnceLock<Value>,
+    resp2: Vec<u8>,
+    /// `None` when RESP3's bytes are RESP2's.
+    resp3: Option<Vec<u8>>,
+}
+
+impl PartialEq for Encoded {
+    fn eq(&self, other: &Encoded) -> bool {
+        self.resp2 == other.resp2 && self.resp3_bytes() == other.resp3_bytes()
+    }
+}
+
+impl Encoded {
+    /// Encodes `value` for both protocols.
+    pub fn new(value: Value) -> Encoded {
+        let (mut resp2, mut resp3) = (Vec::new(), Vec::new());
+        value.encode_for(Protocol::Resp2, &mut resp2);
+        value.encode_for(Protocol::Resp3, &mut resp3);
+        Encoded { value: std::sync::OnceLock::from(value), resp2, resp3: Some(resp3) }
+    }
+
+    /// An array of bulk strings (an LRANGE's reply) written straight from its
+    /// items: the same bytes in both protocols, and no value per item unless
+    /// someone asks for [`Encoded::value`].
+    pub fn bulk_array<'a>(items: impl ExactSizeIterator<Item = &'a [u8]>) -> Encoded {
+        let mut resp2 = Vec::with_capacity(16 + items.len() * 16);
+        push_header(&mut resp2, b'*', false, items.len() as u64);
+        for item in items {
+            bulk(&mut resp2, item);
+        }
+        Encoded { value: std::sync::OnceLock::new(), resp2, resp3: None }
+    }
+
+    /// The value encoded.
+    pub fn value(&self) -> &Value {
+        self.value.get_or_init(|| {
+            let mut decoder = ReplyDecoder::default();
+            decoder.feed(&self.resp2);
+            match decoder.next_value() {
+                Decoded::Value(v) => v,
+                _ => unreachable!("an Encoded holds one whole reply it encoded itself"),
+            }
+        })
+    }
+
+    fn resp3_bytes(&self) -> &[u8] {
+        self.resp3.as_deref().unwrap_or(&self.resp2)
+    }
 }
 
 impl Value {
@@ -124,6 +187,11 @@ impl Value {
                     item.encode_as(proto, out);
                 }
             }
+            Value::Encoded(e) => match proto {
+                Some(Protocol::Resp2) => out.extend_from_slice(&e.resp2),
+                Some(Protocol::Resp3) => out.extend_from_slice(e.resp3_bytes()),
+                None => e.value().encode_as(None, out),
+            },
             Value::Map(pairs) => {
                 if resp2 {
                     header(out, b'*', 2 * pairs.len() as i64);
@@ -215,6 +283,8 @@ const MAX_DEPTH: usize = 64;
 pub struct ReplyDecoder {
     buf: Vec<u8>,
     pos: usize,
+    /// Where the strings of the last array [`ReplyDecoder::take_bulks`] took are.
+    spans: Vec<(usize, usize)>,
 }
 
 impl ReplyDecoder {
@@ -261,6 +331,36 @@ impl ReplyDecoder {
         next
     }
 
+    /// Takes the next value if it has all arrived and is an array (`*`) or a
+    /// set (`~`) of bulk strings only (`$`, or `=` read as one, as
+    /// [`ReplyDecoder::next_value`] reads it), each header in its usual form
+    /// (a length of 1 to 9 digits, then CRLF), and gives its strings' bytes
+    /// in order: an `LRANGE` or `SMEMBERS` reply, read in one pass with no
+    /// [`Value`] built. Anything else (another type, a nil or a null among
+    /// the elements, a value not all here, an unusual header, bytes that are
+    /// not RESP) is left where it is for [`ReplyDecoder::next_value`].
+    pub fn take_bulks(&mut self) -> Option<impl ExactSizeIterator<Item = &[u8]> + '_> {
+        self.take_bulks_after(Known::default()).map(|taken| taken.2)
+    }
+
+    /// [`ReplyDecoder::take_bulks`], for a reply that may begin with the
+    /// elements of one taken before (a list read again after appends):
+    /// when the elements' bytes begin with `known`'s, those are not read
+    /// again. Gives whether they were skipped (and so are not among the
+    /// strings given), the bytes of all the elements (for the next
+    /// [`Known`]) and the strings of the others.
+    pub fn take_bulks_after(
+        &mut self,
+        known: Known<'_>,
+    ) -> Option<(bool, &[u8], impl ExactSizeIterator<Item = &[u8]> + '_)> {
+        self.compact();
+        self.spans.clear();
+        let (body, skipped, end) = bulk_spans(&self.buf, self.pos, known, &mut self.spans)?;
+        self.pos = end;
+        let buf = &self.buf;
+        Some((skipped, &buf[body..end], self.spans.iter().map(move |&(from, len)| &buf[from..from + len])))
+    }
+
     /// Drops the bytes already taken once they are most of a large buffer.
     fn compact(&mut self) {
         if self.pos > 4096 && self.pos * 2 > self.buf.len() {
@@ -283,6 +383,70 @@ fn read_line<'a>(buf: &'a [u8], at: &mut usize) -> Option<&'a [u8]> {
     };
     *at += end + 2;
     Some(&rest[..end])
+}
+
+/// The elements of an array [`ReplyDecoder::take_bulks_after`] took
+/// before: their bytes as it gave them, and how many they are.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Known<'a> {
+    /// The bytes of the elements, headers included.
+    pub bytes: &'a [u8],
+    /// How many elements they hold.
+    pub count: usize,
+}
+
+/// Where the elements of the array or set of bulk strings at `start` begin,
+/// whether they begin with `known`'s (then skipped), and where the array
+/// ends, if one has all arrived there with every header in its usual form;
+/// the places of its strings (all but those skipped) pushed on `spans`
+/// (`(start, length)`).
+fn bulk_spans(
+    buf: &[u8],
+    start: usize,
+    known: Known<'_>,
+    spans: &mut Vec<(usize, usize)>,
+) -> Option<(usize, bool, usize)> {
+    if !matches!(buf.get(start), Some(b'*' | b'~')) {
+        return None;
+    }
+    let (count, body) = usual_len(buf, start + 1)?;
+    let skipped = known.count > 0 && count >= known.count && buf[body..].starts_with(known.bytes);
+    let (mut at, first) = if skipped { (body + known.bytes.len(), known.count) } else { (body, 0) };
+    spans.reserve((count - first).min(1024));
+    for _ in first..count {
+        if !matches!(buf.get(at), Some(b'$' | b'=')) {
+            return None;
+        }
+        let (n, from) = usual_len(buf, at + 1)?;
+        if n > crate::PROTO_MAX_BULK_LEN || buf.get(from + n..from + n + 2)? != b"\r\n" {
+            return None;
+        }
+        spans.push((from, n));
+        at = from + n + 2;
+    }
+    Some((body, skipped, at))
+}
+
+/// A length of 1 to 9 decimal digits at `at` and its CRLF (what Redis
+/// writes), and where the line after it starts.
+fn usual_len(buf: &[u8], at: usize) -> Option<(usize, usize)> {
+    let mut n = 0usize;
+    let mut end = at;
+    loop {
+        let digit = buf.get(end)?.wrapping_sub(b'0');
+        if digit > 9 {
+            break;
+        }
+        n = n * 10 + usize::from(digit);
+        end += 1;
+        if end - at > 9 {
+            return None;
+        }
+    }
+    if end == at || buf.get(end..end + 2)? != b"\r\n" {
+        return None;
+    }
+    Some((n, end + 2))
 }
 
 fn parse_int(bytes: &[u8]) -> Result<i64, String> {
@@ -393,6 +557,25 @@ fn parse(buf: &[u8], at: &mut usize, depth: usize) -> Result<Option<Value>, Stri
 mod tests {
     use super::*;
 
+    /// An array of bulks written from its items is the array of bulk values
+    /// in bytes (both protocols, the exact form too), in value once asked,
+    /// and equal to the same array encoded from its value.
+    #[test]
+    fn a_bulk_array_written_from_its_items_is_the_array_of_bulks() {
+        for items in [vec![], vec![&b"a"[..]], vec![&b""[..], &b"12345678901"[..], &b"x\r\ny"[..]]] {
+            let fast = Encoded::bulk_array(items.iter().copied());
+            let value = Value::Array(items.iter().map(Value::bulk).collect());
+            for proto in [Some(Protocol::Resp2), Some(Protocol::Resp3), None] {
+                let (mut got, mut want) = (Vec::new(), Vec::new());
+                Value::Encoded(Arc::new(Encoded::bulk_array(items.iter().copied()))).encode_as(proto, &mut got);
+                value.encode_as(proto, &mut want);
+                assert_eq!(got, want, "{items:?} {proto:?}");
+            }
+            assert_eq!(fast.value(), &value);
+            assert_eq!(fast, Encoded::new(value));
+        }
+    }
+
     /// HGETALL/SMEMBERS/MGET-shaped replies, as redis-server 7.0.15 sent them to a
     /// RESP2 and to a RESP3 (`HELLO 3`) connection.
     #[test]
@@ -420,6 +603,29 @@ mod tests {
         assert_eq!(encoded(&Value::Boolean(true), Protocol::Resp2), ":1\r\n");
         assert_eq!(encoded(&Value::Verbatim(b"a:1\n".to_vec()), Protocol::Resp3), "=8\r\ntxt:a:1\n\r\n");
         assert_eq!(encoded(&Value::Verbatim(b"a:1\n".to_vec()), Protocol::Resp2), "$4\r\na:1\n\r\n");
+    }
+
+    #[test]
+    fn an_encoded_value_writes_what_its_value_encodes_to_in_each_protocol() {
+        let value = Value::Array(vec![
+            Value::Integer(0),
+            Value::Array(vec![Value::bulk("10.0.0.1"), Value::Map(Vec::new()), Value::Nil]),
+        ]);
+        let shared = Value::Encoded(Arc::new(Encoded::new(value.clone())));
+        let encoded = |v: &Value, p| {
+            let mut out = Vec::new();
+            v.encode_for(p, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        for proto in [Protocol::Resp2, Protocol::Resp3] {
+            assert_eq!(encoded(&shared, proto), encoded(&value, proto));
+            // Inside another reply (EXEC's array) too.
+            let exec = |v: &Value| encoded(&Value::Array(vec![Value::ok(), v.clone()]), proto);
+            assert_eq!(exec(&shared), exec(&value));
+        }
+        assert_eq!(encoded(&shared, Protocol::Resp3), "*2\r\n:0\r\n*3\r\n$8\r\n10.0.0.1\r\n%0\r\n_\r\n");
+        assert_eq!(shared.to_bytes(), value.to_bytes());
+        assert_eq!(crate::render(&shared), crate::render(&value));
     }
 
     #[test]
@@ -539,5 +745,144 @@ mod tests {
         d.feed(b"+OK\r\n");
         assert!(!d.skip_if_next(slots) && !d.skip_if_next(b""));
         assert_eq!(d.next_value(), Decoded::Value(Value::ok()));
+    }
+
+    /// What the general decoder makes of the next value, as `take_bulks`
+    /// would hand it over: the bulk strings of an array or set of them only.
+    fn bulks_of(v: &Decoded) -> Option<Vec<Vec<u8>>> {
+        let Decoded::Value(Value::Array(items) | Value::Set(items)) = v else { return None };
+        items.iter().map(|i| if let Value::Bulk(b) = i { Some(b.clone()) } else { None }).collect()
+    }
+
+    #[test]
+    fn bulks_are_taken_exactly_when_the_general_decoder_reads_an_array_of_bulks() {
+        let base: &[&[u8]] = &[
+            b"*3\r\n$1\r\n7\r\n$0\r\n\r\n$3\r\na\rb\r\n",
+            b"~2\r\n$2\r\n10\r\n$2\r\n11\r\n",
+            b"*0\r\n",
+            b"*-1\r\n",
+            b"*2\r\n$1\r\n1\r\n$-1\r\n",
+            b"*2\r\n$1\r\n1\r\n:5\r\n",
+            b"*1\r\n*1\r\n$1\r\nx\r\n",
+            b"-MOVED 3999 10.0.0.1:6379\r\n",
+            b"$3\r\nabc\r\n",
+            b"*1\r\n$2\r\nabX\r\n",
+            b"*1\r\n=5\r\ntxt:a\r\n",
+            b"*99999999999\r\n",
+        ];
+        let mut rng = crate::test_rng::Xorshift(0x6a09_e667_f3bc_c908u64);
+        let mut cases: Vec<Vec<u8>> = base.iter().map(|b| b.to_vec()).collect();
+        for _ in 0..3000 {
+            let mut bytes = base[rng.below(base.len() as u64)].to_vec();
+            bytes.extend_from_slice(base[rng.below(base.len() as u64)]);
+            match rng.below(4) {
+                0 => bytes.truncate(rng.below(bytes.len() as u64 + 1)),
+                1 => {
+                    let i = rng.below(bytes.len() as u64);
+                    bytes[i] = b"*$~-:\r\n01x"[rng.below(10)];
+                }
+                2 => {
+                    let i = rng.below(bytes.len() as u64);
+                    bytes.remove(i);
+                }
+                _ => {}
+            }
+            cases.push(bytes);
+        }
+        let mut taken = 0;
+        let mut last: (Vec<u8>, Vec<Vec<u8>>) = (Vec::new(), Vec::new());
+        for bytes in cases {
+            let mut general = ReplyDecoder::default();
+            general.feed(&bytes);
+            let (want, raw) = general.next_value_and_bytes();
+            let (want, raw) = (bulks_of(&want), raw.len());
+            let mut fast = ReplyDecoder::default();
+            fast.feed(&bytes);
+            match fast.take_bulks().map(|bulks| bulks.map(<[u8]>::to_vec).collect::<Vec<_>>()) {
+                Some(got) => {
+                    taken += 1;
+                    assert_eq!(Some(&got), want.as_ref(), "{bytes:?}");
+                    assert_eq!(fast.pos, raw, "{bytes:?}: the same bytes taken");
+                    // Again, knowing the elements of the last array taken.
+                    let mut again = ReplyDecoder::default();
+                    again.feed(&bytes);
+                    let (known_bytes, known_elems) = &last;
+                    let known = Known { bytes: known_bytes, count: known_elems.len() };
+                    let (skipped, body, rest) = again.take_bulks_after(known).expect("taken above");
+                    let mut all = if skipped { known_elems.clone() } else { Vec::new() };
+                    let next = (body.to_vec(), got.clone());
+                    all.extend(rest.map(<[u8]>::to_vec));
+                    assert_eq!(all, got, "{bytes:?} after {known_bytes:?}");
+                    assert_eq!(again.pos, raw);
+                    last = next;
+                }
+                None => {
+                    assert_eq!(fast.pos, 0, "{bytes:?}: left as it was");
+                    let canonical = want.as_ref().map(|w| {
+                        let mut out = Vec::new();
+                        Value::Array(w.iter().map(Value::bulk).collect()).encode(&mut out);
+                        out
+                    });
+                    assert_ne!(
+                        canonical.as_deref(),
+                        Some(&bytes[..raw]),
+                        "{bytes:?}: as Redis writes it, yet not taken"
+                    );
+                }
+            }
+        }
+        assert!(taken > 500, "the damage leaves many whole arrays: {taken}");
+    }
+
+    #[test]
+    fn elements_known_from_an_earlier_array_are_skipped_only_when_they_begin_it() {
+        let array = |items: &[&str]| {
+            let mut out = Vec::new();
+            Value::Array(items.iter().map(Value::bulk).collect()).encode(&mut out);
+            out
+        };
+        let taken = |d: &mut ReplyDecoder, known: Known<'_>| {
+            let (skipped, body, rest) = d.take_bulks_after(known).expect("an array of bulks");
+            let rest: Vec<String> = rest.map(|b| String::from_utf8(b.to_vec()).unwrap()).collect();
+            (skipped, body.to_vec(), rest)
+        };
+        let mut d = ReplyDecoder::default();
+        d.feed(&array(&["1", "22", "333"]));
+        let (skipped, first, rest) = taken(&mut d, Known::default());
+        assert!(!skipped);
+        assert_eq!(rest, ["1", "22", "333"]);
+        assert_eq!(first, b"$1\r\n1\r\n$2\r\n22\r\n$3\r\n333\r\n");
+        let known = Known { bytes: &first, count: 3 };
+        // Grown by appends: only the new elements are read.
+        d.feed(&array(&["1", "22", "333", "4444", "5"]));
+        let (skipped, body, rest) = taken(&mut d, known);
+        assert!(skipped);
+        assert_eq!(rest, ["4444", "5"]);
+        assert_eq!(body, array(&["1", "22", "333", "4444", "5"])[4..]);
+        // The same again: nothing new.
+        d.feed(&array(&["1", "22", "333"]));
+        assert_eq!(taken(&mut d, known), (true, first.clone(), vec![]));
+        // Not a prefix (a lost element, another order, a changed one): read in full.
+        for other in [&["1", "333"][..], &["22", "1", "333", "4"], &["1", "22", "334"], &["1", "22"]] {
+            d.feed(&array(other));
+            let (skipped, _, rest) = taken(&mut d, known);
+            assert!(!skipped, "{other:?}");
+            assert_eq!(rest, other, "{other:?}");
+        }
+        // Fewer elements than known, though the bytes that follow begin
+        // like them: the next reply's bytes are not taken for elements.
+        let mut bytes = array(&["1", "22"]);
+        bytes.extend_from_slice(b"$3\r\n333\r\n");
+        d.feed(&bytes);
+        let (skipped, _, rest) = taken(&mut d, known);
+        assert!(!skipped);
+        assert_eq!(rest, ["1", "22"]);
+        assert_eq!(d.next_value(), Decoded::Value(Value::bulk("333")), "left for the next reply");
+        // A known prefix whose array has not all arrived: nothing taken.
+        let whole = array(&["1", "22", "333", "4444"]);
+        d.feed(&whole[..whole.len() - 3]);
+        assert!(d.take_bulks_after(known).is_none());
+        d.feed(&whole[whole.len() - 3..]);
+        assert_eq!(taken(&mut d, known).2, ["4444"]);
     }
 }

@@ -68,6 +68,14 @@ impl RequestParser {
     /// Parses the next complete command. `Ok(true)`: [`RequestParser::args`]
     /// holds it. `Ok(false)`: more bytes are needed. Empty requests are skipped.
     pub fn next_command(&mut self, auth_required: bool) -> Result<bool, ProtocolError> {
+        if self.pending.is_none() && self.usual_request() {
+            return Ok(true);
+        }
+        self.next_command_general(auth_required)
+    }
+
+    /// [`RequestParser::next_command`] for any bytes.
+    fn next_command_general(&mut self, auth_required: bool) -> Result<bool, ProtocolError> {
         loop {
             if self.pending.is_none() {
                 if self.pos >= self.buf.len() {
@@ -97,6 +105,14 @@ impl RequestParser {
         &self.args[..self.argc]
     }
 
+    /// The name and first argument of each complete request buffered from
+    /// the one [`RequestParser::next_command`] parses next on (none while it
+    /// is inside a request): see [`crate::Ahead`].
+    pub fn ahead(&self) -> crate::Ahead<'_> {
+        let rest = if self.pending.is_none() { &self.buf[self.pos..] } else { &[] };
+        crate::Ahead::new(rest)
+    }
+
     /// The bytes the last command parsed came in, when they are exactly what
     /// [`crate::encode_command`] makes of [`RequestParser::args`] (a
     /// multibulk request in the canonical form, read without its start
@@ -104,6 +120,36 @@ impl RequestParser {
     /// without encoding it again. `None` otherwise.
     pub fn raw_command(&self) -> Option<&[u8]> {
         self.canonical.then(|| &self.buf[self.start..self.pos])
+    }
+
+    /// The usual request, whole at `pos`, read in one pass: `*N` (1 to 9)
+    /// and N arguments of at most 9,999 bytes, every count without a leading
+    /// zero and every line ending in CRLF. The general path makes the same of
+    /// those bytes (the same arguments, a canonical command), and no limit
+    /// refuses them, even before AUTH. Anything else: false, nothing read.
+    fn usual_request(&mut self) -> bool {
+        let buf = &self.buf[self.pos..];
+        let [b'*', n @ b'1'..=b'9', b'\r', b'\n', ..] = *buf else { return false };
+        let n = usize::from(n - b'0');
+        let mut spans = [(0, 0); 9];
+        let mut at = 4;
+        for span in &mut spans[..n] {
+            let Some((start, end)) = short_bulk(buf, at) else { return false };
+            *span = (start, end);
+            at = end + 2;
+        }
+        if self.args.len() < n {
+            self.args.resize_with(n, Vec::new);
+        }
+        for (slot, &(start, end)) in self.args.iter_mut().zip(&spans[..n]) {
+            slot.clear();
+            slot.extend_from_slice(&buf[start..end]);
+        }
+        self.argc = n;
+        self.start = self.pos;
+        self.pos += at;
+        self.canonical = true;
+        true
     }
 
     fn push_arg(&mut self, bytes: &[u8]) {
@@ -236,6 +282,29 @@ impl RequestParser {
         }
         Ok(Step::Done)
     }
+}
+
+/// A bulk string at `at` in `buf` with a count of 1 to 4 digits (no leading
+/// zero), CRLF after the count and after the bytes, all there: where its
+/// bytes start and end.
+fn short_bulk(buf: &[u8], at: usize) -> Option<(usize, usize)> {
+    let line = buf.get(at..)?;
+    let [b'$', first @ b'0'..=b'9', rest @ ..] = line else { return None };
+    let mut len = usize::from(first - b'0');
+    let mut rest = rest;
+    loop {
+        match rest {
+            [b'\r', b'\n', ..] => break,
+            [d @ b'0'..=b'9', after @ ..] if len != 0 && len < 1000 => {
+                len = len * 10 + usize::from(d - b'0');
+                rest = after;
+            }
+            _ => return None,
+        }
+    }
+    let start = buf.len() - rest.len() + 2;
+    let end = start + len;
+    (buf.get(end..end + 2)? == b"\r\n").then_some((start, end))
 }
 
 enum Step {
@@ -393,6 +462,59 @@ mod tests {
             out.push(p.args().iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect());
         }
         Ok(out)
+    }
+
+    /// Everything a parse leaves that anyone can see.
+    fn state(p: &RequestParser) -> (Vec<Vec<u8>>, Option<Vec<u8>>, usize) {
+        (p.args().to_vec(), p.raw_command().map(<[u8]>::to_vec), p.buffered())
+    }
+
+    /// The one-pass reading of the usual request agrees with the general
+    /// path on pipelines with random damage (a byte changed, dropped, or the
+    /// end cut off, one added), before and after AUTH, fed whole or in two parts.
+    #[test]
+    fn the_usual_request_is_read_as_the_general_path_reads_it() {
+        let mut rng = crate::test_rng::Xorshift(0x9e37_79b9_7f4a_7c15u64);
+        let mut next = |bound: u64| rng.below(bound);
+        let alphabet = b"*$01239\r\n-x";
+        let mut parsed = 0;
+        for _ in 0..10_000 {
+            let mut bytes = Vec::new();
+            for _ in 0..1 + next(4) {
+                let lens = [0, 1, 2, 3, 5, 9, 10, 12, 16, 99, 100, 999, 1000, 9999, 10_000, 16_385];
+                let args: Vec<Vec<u8>> = (0..next(12)).map(|_| vec![b'v'; lens[next(16)]]).collect();
+                crate::encode_command(&args, &mut bytes);
+            }
+            for _ in 0..next(3) {
+                // Often among the first counts, where long arguments leave few bytes.
+                let span = if next(2) == 0 { bytes.len().min(48) } else { bytes.len() };
+                let at = next(span as u64 + 1).min(bytes.len().saturating_sub(1));
+                match next(4) {
+                    _ if bytes.is_empty() => {}
+                    0 => bytes[at] = alphabet[next(alphabet.len() as u64)],
+                    1 => bytes.insert(at, alphabet[next(alphabet.len() as u64)]),
+                    2 => drop(bytes.remove(at)),
+                    _ => bytes.truncate(at),
+                }
+            }
+            let auth = next(2) == 0;
+            let cut = next(bytes.len() as u64 + 1);
+            let (mut fast, mut general) = (RequestParser::default(), RequestParser::default());
+            for part in [&bytes[..cut], &bytes[cut..]] {
+                fast.feed(part);
+                general.feed(part);
+                loop {
+                    let got = fast.next_command(auth);
+                    assert_eq!(got, general.next_command_general(auth), "{bytes:?}");
+                    assert_eq!(state(&fast), state(&general), "{bytes:?}");
+                    if got != Ok(true) {
+                        break;
+                    }
+                    parsed += 1;
+                }
+            }
+        }
+        assert!(parsed > 10_000, "most requests are read: {parsed}");
     }
 
     #[test]

@@ -225,11 +225,11 @@ pub(crate) fn parse_step(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<B
             Ok(Box::new(FaultStep::Clock { node, offset, jump }))
         }
         _ => {
-            let kind = cx.registry.kinds().find(|k| k.steps().iter().any(|s| s.name == name));
+            let kind = cx.registry.step_kind(name);
             match kind {
                 Some(kind) => kind.parse_step(name, value, cx),
                 None => Err(Diagnostic::new(value.span, format!("unknown step `{name}`"))
-                    .with_hint(format!("steps are: {}", quoted(&cx.registry.step_names())))),
+                    .with_hint(format!("steps are: {}", quoted(cx.registry.step_names())))),
             }
         }
     }
@@ -313,13 +313,13 @@ pub(crate) fn parse_condition_map(
             continue;
         }
         if !known.contains(&e.key.as_str()) {
-            let mut candidates = known.clone();
+            let mut candidates = known.to_vec();
             candidates.extend_from_slice(reserved);
             let d = Diagnostic::new(e.key_span, format!("unknown condition `{}` in {what}", e.key))
                 .with_label("unknown condition");
             return Err(match did_you_mean(&e.key, &candidates) {
                 Some(best) => d.with_hint(format!("did you mean `{best}`?")),
-                None => d.with_hint(format!("conditions are: {}", quoted(&known))),
+                None => d.with_hint(format!("conditions are: {}", quoted(known))),
             });
         }
         parsed.push(parse_condition(&e.key, &e.value, cx)?);
@@ -327,7 +327,7 @@ pub(crate) fn parse_condition_map(
     let count = parsed.len();
     match count {
         0 => Err(Diagnostic::new(value.span, format!("{what} has no condition"))
-            .with_hint(format!("conditions are: {}", quoted(&known)))),
+            .with_hint(format!("conditions are: {}", quoted(known)))),
         1 => Ok((parsed.pop().expect("one condition"), 1)),
         _ => Ok((Box::new(All(parsed)), count)),
     }
@@ -399,11 +399,11 @@ pub(crate) fn parse_one_condition(
         }
         "not" => Ok(Box::new(Not(cx.condition(value, "not")?))),
         _ => {
-            let kind = cx.registry.kinds().find(|k| k.conditions().iter().any(|s| s.name == name));
+            let kind = cx.registry.condition_kind(name);
             match kind {
                 Some(kind) => kind.parse_condition(name, value, cx),
                 None => Err(Diagnostic::new(value.span, format!("unknown condition `{name}`"))
-                    .with_hint(format!("conditions are: {}", quoted(&cx.registry.condition_names())))),
+                    .with_hint(format!("conditions are: {}", quoted(cx.registry.condition_names())))),
             }
         }
     }

@@ -47,6 +47,15 @@ pub trait Condition {
     fn changes_only_with_events(&self) -> bool {
         false
     }
+    /// Whether a look made when nothing happened since the previous one (no
+    /// event ran, no fault was applied, no step began) would observe what
+    /// that look did, so an invariant's poll may reuse it. Asked after each
+    /// look; true for a condition that reads only the state of the world, not
+    /// the time. Unlike [`Condition::changes_only_with_events`] it lets no
+    /// wait skip a poll.
+    fn repeats_when_nothing_happened(&self) -> bool {
+        self.changes_only_with_events()
+    }
 }
 
 /// The name and documentation of a step or condition, with its JSON Schema.
@@ -148,10 +157,30 @@ pub trait NodeKind {
 }
 
 /// The node kinds a binary knows.
-#[derive(Default)]
 pub struct Registry {
     kinds: Vec<Box<dyn NodeKind>>,
     workloads: Option<Box<dyn crate::workload::WorkloadDriver>>,
+    /// Every step name, built-in first: each parsed step is looked up in it,
+    /// and a kind's syntax is built afresh on every call of its `steps()`.
+    step_names: Vec<&'static str>,
+    /// Every condition name, built-in first (likewise).
+    condition_names: Vec<&'static str>,
+    /// The kind (its index in `kinds`) defining each step and condition that is not built in.
+    step_kinds: BTreeMap<&'static str, usize>,
+    condition_kinds: BTreeMap<&'static str, usize>,
+}
+
+impl Default for Registry {
+    fn default() -> Registry {
+        Registry {
+            kinds: Vec::new(),
+            workloads: None,
+            step_names: crate::builtin::steps().iter().map(|s| s.name).collect(),
+            condition_names: crate::builtin::conditions().iter().map(|s| s.name).collect(),
+            step_kinds: BTreeMap::new(),
+            condition_kinds: BTreeMap::new(),
+        }
+    }
 }
 
 impl Registry {
@@ -165,10 +194,14 @@ impl Registry {
     pub fn register(&mut self, kind: Box<dyn NodeKind>) {
         assert!(self.kind(kind.name()).is_none(), "kind {} registered twice", kind.name());
         for s in kind.steps() {
-            assert!(!self.step_names().contains(&s.name), "step {} defined twice", s.name);
+            assert!(!self.step_names.contains(&s.name), "step {} defined twice", s.name);
+            self.step_names.push(s.name);
+            self.step_kinds.insert(s.name, self.kinds.len());
         }
         for c in kind.conditions() {
-            assert!(!self.condition_names().contains(&c.name), "condition {} defined twice", c.name);
+            assert!(!self.condition_names.contains(&c.name), "condition {} defined twice", c.name);
+            self.condition_names.push(c.name);
+            self.condition_kinds.insert(c.name, self.kinds.len());
         }
         self.kinds.push(kind);
     }
@@ -186,16 +219,24 @@ impl Registry {
         self.kinds.iter().find(|k| k.name() == name).map(|k| k.as_ref())
     }
 
+    /// The kind that defines step `name` (none for a built-in or unknown step).
+    pub fn step_kind(&self, name: &str) -> Option<&dyn NodeKind> {
+        self.step_kinds.get(name).map(|&k| self.kinds[k].as_ref())
+    }
+
+    /// The kind that defines condition `name` (none for a built-in or unknown one).
+    pub fn condition_kind(&self, name: &str) -> Option<&dyn NodeKind> {
+        self.condition_kinds.get(name).map(|&k| self.kinds[k].as_ref())
+    }
+
     /// Registered kinds in registration order.
     pub fn kinds(&self) -> impl Iterator<Item = &dyn NodeKind> {
         self.kinds.iter().map(|k| k.as_ref())
     }
 
     /// Every step name, built-in first.
-    pub fn step_names(&self) -> Vec<&'static str> {
-        let mut names: Vec<&'static str> = crate::builtin::steps().iter().map(|s| s.name).collect();
-        names.extend(self.kinds.iter().flat_map(|k| k.steps()).map(|s| s.name));
-        names
+    pub fn step_names(&self) -> &[&'static str] {
+        &self.step_names
     }
 
     /// Every selector, in registration order.
@@ -219,10 +260,8 @@ impl Registry {
     }
 
     /// Every condition name, built-in first.
-    pub fn condition_names(&self) -> Vec<&'static str> {
-        let mut names: Vec<&'static str> = crate::builtin::conditions().iter().map(|s| s.name).collect();
-        names.extend(self.kinds.iter().flat_map(|k| k.conditions()).map(|s| s.name));
-        names
+    pub fn condition_names(&self) -> &[&'static str] {
+        &self.condition_names
     }
 }
 

@@ -729,7 +729,7 @@ fn step_parts<'a>(n: &'a Node, cx: &ParseCx<'_>, what: &str) -> Result<StepParts
             let value = Node { span: n.span, value: Value::Null, raw: None };
             return Ok(StepParts { key, key_span: n.span, value: Cow::Owned(value), bare: true, at: None, note: None });
         }
-        Value::Str(key) => return Err(unknown_step(key, n.span, &known)),
+        Value::Str(key) => return Err(unknown_step(key, n.span, known)),
         _ => {
             return Err(Diagnostic::new(n.span, format!("expected a mapping for {what}, found {}", n.kind_phrase()))
                 .with_hint("a step is one key, e.g. `- sleep: 2s` or `- kill: \"6381\"`"));
@@ -752,12 +752,11 @@ fn step_parts<'a>(n: &'a Node, cx: &ParseCx<'_>, what: &str) -> Result<StepParts
                 }
                 action = Some(e);
             }
-            key => return Err(unknown_step(key, e.key_span, &known)),
+            key => return Err(unknown_step(key, e.key_span, known)),
         }
     }
     let action = action.ok_or_else(|| {
-        Diagnostic::new(n.span, format!("this {what} has no action"))
-            .with_hint(format!("steps are: {}", quoted(&known)))
+        Diagnostic::new(n.span, format!("this {what} has no action")).with_hint(format!("steps are: {}", quoted(known)))
     })?;
     Ok(StepParts {
         key: &action.key,

@@ -137,7 +137,7 @@ fn names(n: &Node, cx: &ParseCx<'_>, what: &str) -> Result<Vec<String>, Diagnost
 /// The declared nodes a condition called `name` applies to: those of the kind
 /// that defines it, or every node for a built-in condition.
 fn of_kind(name: &str, cx: &ParseCx<'_>) -> Vec<String> {
-    let kind = cx.registry.kinds().find(|k| k.conditions().iter().any(|c| c.name == name)).map(|k| k.name());
+    let kind = cx.registry.condition_kind(name).map(|k| k.name());
     cx.nodes.iter().filter(|n| kind.is_none_or(|k| n.kind == k)).map(|n| n.name.clone()).collect()
 }
 

@@ -30,6 +30,9 @@ pub struct Runtime {
     invariants: Vec<InvariantState>,
     kinds: BTreeMap<ProcId, String>,
     addrs: BTreeMap<ProcId, std::net::SocketAddrV4>,
+    /// The first node (in process order) at each address: invariants look
+    /// replicas' masters up by address at every poll.
+    by_addr: BTreeMap<std::net::SocketAddrV4, ProcId>,
     max_virtual: Option<Instant>,
     monitor: Option<Box<dyn Monitor>>,
     /// The step running now (1-based) and its text, for progress lines.
@@ -46,6 +49,8 @@ pub struct Runtime {
     pub(crate) workloads: crate::workload::Workloads,
     /// Faults applied to nodes, with their virtual time, for the history.
     pub(crate) fault_log: Vec<(u64, String)>,
+    /// The faults of `fault_log` in force now, as it names them (kept as it grows).
+    in_force: Vec<String>,
     /// The drawn `nemesis:` schedule, if the scenario has one.
     nemesis: Option<crate::nemesis_run::Shared>,
 }
@@ -88,6 +93,9 @@ pub struct RunOptions {
     /// Keep no trace records (no trace.jsonl, timeline or story can be written
     /// from the run); the trace hash and event count are the same as with them.
     pub no_trace_records: bool,
+    /// Leave the report's `history_jsonl` empty (no history.jsonl can be
+    /// written from the run); the checkers judge the same history.
+    pub no_history_text: bool,
 }
 
 struct InvariantState {
@@ -134,7 +142,7 @@ impl InvariantState {
         self.evaluations += 1;
         let stamp = rt.world_stamp();
         let broken = match &self.last_look {
-            Some((at, broken)) if *at == stamp && self.condition.changes_only_with_events() => broken.clone(),
+            Some((at, broken)) if *at == stamp && self.condition.repeats_when_nothing_happened() => broken.clone(),
             _ => {
                 let broken = match self.condition.observe(rt) {
                     Ok(o) if o.holds => None,
@@ -285,6 +293,11 @@ impl Runtime {
         self.addrs.get(&p).copied()
     }
 
+    /// The node (the first, in process order, if several share it) serving at `addr`.
+    pub fn node_at_addr(&self, addr: std::net::SocketAddrV4) -> Option<ProcId> {
+        self.by_addr.get(&addr).copied()
+    }
+
     /// How often waits look at the world.
     pub fn poll(&self) -> Duration {
         self.poll
@@ -299,6 +312,11 @@ impl Runtime {
         if !client {
             let text = fault.describe(&|p| self.sim.proc_name(p).to_owned(), &|h| self.sim.host_name(h).to_owned());
             self.fault_log.push((self.sim.now().as_nanos(), text));
+            self.in_force = crate::workload::fault_windows(&self.fault_log)
+                .into_iter()
+                .filter(|w| w.end.is_none())
+                .map(|w| w.name)
+                .collect();
         }
         self.sim.apply(fault).map_err(|e| RunError::Check(e.to_string()))
     }
@@ -490,7 +508,7 @@ impl Runtime {
         for inv in invariants.iter_mut().filter(|i| i.violated.is_none()) {
             let Some(observed) = inv.look(self, now) else { continue };
             let since = inv.false_since.unwrap_or(now);
-            let faults = self.active_faults();
+            let faults = self.in_force.clone();
             let step = if self.step.0 == 0 { String::new() } else { format!("#{}: {}", self.step.0, self.step.1) };
             if inv.expect_violated {
                 self.sim.remark(
@@ -513,17 +531,8 @@ impl Runtime {
     /// The faults in force now, as the fault log names them (`partition ...`,
     /// `pause 6381`, `kill 6381` until the node starts again): what a
     /// convergence invariant waits out before it judges.
-    pub fn faults_in_force(&self) -> Vec<String> {
-        self.active_faults()
-    }
-
-    /// The faults in force now, as the fault log names them.
-    fn active_faults(&self) -> Vec<String> {
-        crate::workload::fault_windows(&self.fault_log)
-            .into_iter()
-            .filter(|w| w.end.is_none())
-            .map(|w| w.name)
-            .collect()
+    pub fn faults_in_force(&self) -> &[String] {
+        &self.in_force
     }
 
     /// The first `expect: violated` invariant that held throughout, as a failure.
@@ -612,6 +621,7 @@ pub fn run_with(
         next_timed: 0,
         invariants,
         kinds,
+        by_addr: addrs.iter().rev().map(|(&p, &a)| (a, p)).collect(),
         addrs,
         max_virtual: options.max_virtual.map(|d| Instant::ZERO + d),
         monitor: options.monitor,
@@ -622,6 +632,7 @@ pub fn run_with(
         unchecked_error: None,
         workloads: crate::workload::Workloads::new(std::mem::take(&mut scenario.workloads)),
         fault_log: Vec::new(),
+        in_force: Vec::new(),
         nemesis,
     };
     let mut started = Vec::new();
@@ -698,7 +709,7 @@ pub fn run_with(
     let (history, history_jsonl) = match failure.as_ref().map(|(_, e)| e.kind()) {
         Some(FailureKind::SimulatorBug | FailureKind::Interrupted) => (None, String::new()),
         _ => {
-            let (summary, jsonl, error) = crate::workload::finish(&mut rt);
+            let (summary, jsonl, error) = crate::workload::finish(&mut rt, !options.no_history_text);
             if let (None, Some(e)) = (&failure, error) {
                 rt.sim.record("failure", format!("workloads: {e}"));
                 failure = Some((format!("workloads: {e}"), e));

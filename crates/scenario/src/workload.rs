@@ -354,8 +354,12 @@ impl Runtime {
     }
 }
 
-/// Ends every running workload, judges the history, and says what the report keeps.
-pub(crate) fn finish(rt: &mut Runtime) -> (Option<report::HistoryReport>, String, Option<RunError>) {
+/// Ends every running workload, judges the history, and says what the report
+/// keeps (the history as JSON lines only when `history_text`).
+pub(crate) fn finish(
+    rt: &mut Runtime,
+    history_text: bool,
+) -> (Option<report::HistoryReport>, String, Option<RunError>) {
     if rt.workloads.started.is_empty() {
         return (None, String::new(), None);
     }
@@ -390,7 +394,7 @@ pub(crate) fn finish(rt: &mut Runtime) -> (Option<report::HistoryReport>, String
     }
     // Each workload's events are in order; merged by time, ties in start order.
     history.events.sort_by_key(|e| e.time);
-    let jsonl = check::jsonl::write(&history);
+    let jsonl = if history_text { check::jsonl::write(&history) } else { String::new() };
     let (summary, judged) = judge(rt, &history, workloads);
     (Some(summary), jsonl, failure.or(judged))
 }

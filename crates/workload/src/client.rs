@@ -23,9 +23,11 @@ use redis_client::cluster::{Route, Router, SlotMap};
 use resp::{Decoded, ReplyDecoder, Value};
 use sim::{ConnId, ConnectError, Ctx, Input, Instant, Process};
 use std::cell::RefCell;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
+use std::io::Write as _;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 const TICK: u64 = 1;
@@ -82,7 +84,6 @@ struct Op {
     f: F,
     key: String,
     value: check::Value,
-    args: Vec<Vec<u8>>,
     attempts: u32,
     /// The command went out at least once: it may have been applied.
     sent: bool,
@@ -146,6 +147,9 @@ pub struct Client {
     seq: u64,
     /// When the connect or read under way times out.
     deadline: Option<Instant>,
+    /// Per key, the elements of the last set or list read taken whole
+    /// ([`Client::take_read`]): their bytes in the reply, and as read.
+    reads: BTreeMap<String, (Vec<u8>, Arc<[Elem]>)>,
     /// When the one timeout timer armed fires. It is never cancelled: a
     /// reply only clears the deadline, and a timer that fires early arms the
     /// next (one timer a timeout instead of one set and one cancel an op).
@@ -188,6 +192,7 @@ impl Client {
             op: None,
             seq: 0,
             deadline: None,
+            reads: BTreeMap::new(),
             timer_at: None,
         }
     }
@@ -220,12 +225,10 @@ impl Client {
     }
 
     fn begin(&mut self, ctx: &mut Ctx<'_>, f: F, key: String, value: check::Value) {
-        let args = command(f, &key, &value);
         let op = Op {
             f,
             key,
             value,
-            args,
             attempts: 0,
             sent: false,
             lost_after_send: false,
@@ -262,7 +265,7 @@ impl Client {
                     self.start_refresh(After::Dispatch);
                     return self.dispatch(ctx);
                 }
-                match op.redirect.or_else(|| router.route(&op.args)) {
+                match op.redirect.or_else(|| router.route_key(op.key.as_bytes())) {
                     Some(addr) => self.go(ctx, addr, Expect::Main),
                     None => {
                         let slot = common::slot::key_slot(op.key.as_bytes());
@@ -404,7 +407,7 @@ impl Client {
                 if op.asking {
                     resp::encode_command(&[b"ASKING"], buf);
                 }
-                resp::encode_command(&op.args, buf);
+                command(op.f, &op.key, &op.value, buf);
                 if let Some((n, t)) = &wait {
                     resp::encode_command(&[&b"WAIT"[..], n.as_bytes(), t.as_bytes()], buf);
                 }
@@ -570,6 +573,50 @@ impl Client {
         };
         self.event(ctx, kind, &op, value, error);
         self.ended(ctx, kind == Type::Ok);
+    }
+
+    /// Whether the next reply answers a set or list read alone (no ASKING
+    /// or WAIT reply due with it), so an array of bulk strings can go
+    /// straight into the history ([`Client::take_read`]).
+    fn read_due(&self) -> bool {
+        self.expect.len() == 1
+            && self.expect.front() == Some(&Expect::Main)
+            && self.op.as_ref().is_some_and(|op| matches!(op.f, F::ReadList | F::ReadSet))
+    }
+
+    /// Takes the next reply if it is an array (or set) of bulk strings, the
+    /// elements read, with no [`Value`] built: the same `ok` the general path
+    /// records for it (no redirection, no error, nothing to retry); says
+    /// whether it did. The elements the key's last such reply began with
+    /// are not read again when this one begins with the same bytes.
+    fn take_read(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        let Some(op) = &self.op else { return false };
+        let mut last = self.reads.get_mut(&op.key);
+        let known =
+            last.as_ref().map_or_else(resp::Known::default, |(bytes, elems)| resp::Known { bytes, count: elems.len() });
+        let Some((skipped, body, rest)) = self.decoder.take_bulks_after(known) else { return false };
+        let elems: Arc<[Elem]> = match &last {
+            Some((_, before)) if skipped => before.iter().cloned().chain(rest.map(elem)).collect(),
+            _ => rest.map(elem).collect(),
+        };
+        match &mut last {
+            Some((bytes, before)) => {
+                bytes.clear();
+                bytes.extend_from_slice(body);
+                *before = elems.clone();
+            }
+            None => {
+                self.reads.insert(op.key.clone(), (body.to_vec(), elems.clone()));
+            }
+        }
+        let read = check::Value::Many(elems);
+        self.expect.pop_front();
+        self.disarm(ctx);
+        if let Some(op) = self.op.take() {
+            self.event(ctx, Type::Ok, &op, read, None);
+            self.ended(ctx, true);
+        }
+        true
     }
 
     /// A connection error, timeout or READONLY: send again while retries
@@ -768,6 +815,8 @@ impl Client {
                 let map = map.clone();
                 self.expect.pop_front();
                 self.on_slots(ctx, Ok(map));
+            } else if self.read_due() && self.take_read(ctx) {
+                // A set or list read ended.
             } else {
                 let (decoded, raw) = self.decoder.next_value_and_bytes();
                 match decoded {
@@ -818,13 +867,8 @@ impl Process for Client {
             }
             Input::ConnectFailed { conn, error } if Some(conn) == current => {
                 let addr = self.conn.map(|c| c.1).expect("current");
-                let why = match error {
-                    ConnectError::Refused => "Connection refused.",
-                    ConnectError::TimedOut => "Connection timed out.",
-                    ConnectError::Unreachable => "No route to host.",
-                };
                 self.conn = None;
-                self.lost(ctx, format!("ConnectionError: Error connecting to {addr}. {why}"), Some(addr));
+                self.lost(ctx, connect_error(addr, error), Some(addr));
             }
             Input::Data { conn, bytes } if Some(conn) == current => self.on_data(ctx, conn, bytes),
             Input::Closed { conn, .. } if Some(conn) == current => {
@@ -836,6 +880,31 @@ impl Process for Client {
     }
 }
 
+/// redis-py's message for a connection that could not be made, written
+/// piece by piece: while a master is down every operation on its slots
+/// fails to connect four times, and `format!` of the address cost more than
+/// the rest of handling the failure.
+fn connect_error(addr: SocketAddrV4, error: ConnectError) -> String {
+    let why = match error {
+        ConnectError::Refused => "Connection refused.",
+        ConnectError::TimedOut => "Connection timed out.",
+        ConnectError::Unreachable => "No route to host.",
+    };
+    let mut text = String::with_capacity(80);
+    text.push_str("ConnectionError: Error connecting to ");
+    for (i, octet) in addr.ip().octets().into_iter().enumerate() {
+        if i > 0 {
+            text.push('.');
+        }
+        text.push_str(check::decimal(octet.into(), &mut [0; 20]));
+    }
+    text.push(':');
+    text.push_str(check::decimal(addr.port().into(), &mut [0; 20]));
+    text.push_str(". ");
+    text.push_str(why);
+    text
+}
+
 /// A CLUSTER SLOTS reply as a map, or why redis-py would not take it.
 fn slot_map(v: &Value) -> Result<SlotMap, String> {
     match v {
@@ -844,35 +913,88 @@ fn slot_map(v: &Value) -> Result<SlotMap, String> {
     }
 }
 
-/// The command of an operation.
-fn command(f: F, key: &str, value: &check::Value) -> Vec<Vec<u8>> {
-    let arg = || match value {
-        check::Value::One(Elem::Int(n)) => n.to_string().into_bytes(),
-        check::Value::One(Elem::Str(s)) => s.as_bytes().to_vec(),
-        _ => Vec::new(),
+/// Appends the command of an operation, encoded as redis-py sends it,
+/// straight into the connection's buffer (no argument list is built).
+fn command(f: F, key: &str, value: &check::Value, out: &mut Vec<u8>) {
+    let mut digits = [0u8; 20];
+    let arg: &[u8] = match value {
+        check::Value::One(Elem::Int(n)) => {
+            let mut at = std::io::Cursor::new(&mut digits[..]);
+            // Twenty bytes hold any i64.
+            let _ = write!(at, "{n}");
+            let len = at.position() as usize;
+            &digits[..len]
+        }
+        check::Value::One(Elem::Str(s)) => s.as_bytes(),
+        _ => b"",
     };
-    let (name, with_arg): (&[u8], bool) = match f {
-        F::Write => (b"SET", true),
-        F::Read | F::ReadCounter | F::Cas => (b"GET", false),
-        F::Incr => (b"INCR", false),
-        F::Add => (b"SADD", true),
-        F::ReadSet => (b"SMEMBERS", false),
-        F::Append => (b"RPUSH", true),
-        F::ReadList => return vec![b"LRANGE".to_vec(), key.as_bytes().to_vec(), b"0".to_vec(), b"-1".to_vec()],
-    };
-    let mut args = Vec::with_capacity(3);
-    args.push(name.to_vec());
-    args.push(key.as_bytes().to_vec());
-    if with_arg {
-        args.push(arg());
+    let key = key.as_bytes();
+    match f {
+        F::Write => resp::encode_command(&[&b"SET"[..], key, arg], out),
+        F::Read | F::ReadCounter | F::Cas => resp::encode_command(&[&b"GET"[..], key], out),
+        F::Incr => resp::encode_command(&[&b"INCR"[..], key], out),
+        F::Add => resp::encode_command(&[&b"SADD"[..], key, arg], out),
+        F::ReadSet => resp::encode_command(&[&b"SMEMBERS"[..], key], out),
+        F::Append => resp::encode_command(&[&b"RPUSH"[..], key, arg], out),
+        F::ReadList => resp::encode_command(&[&b"LRANGE"[..], key, b"0", b"-1"], out),
     }
-    args
 }
 
-/// An element as stored: an integer when it reads as one.
+/// An element as stored: an integer when it reads as one (as `i64`'s
+/// `FromStr` reads it), else its text (invalid UTF-8 replaced).
 fn elem(bytes: &[u8]) -> Elem {
-    let text = String::from_utf8_lossy(bytes);
-    text.parse::<i64>().map(Elem::Int).unwrap_or_else(|_| Elem::Str(text.into_owned()))
+    if let Some(n) = short_int(bytes) {
+        return Elem::Int(n);
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.parse::<i64>().map_or_else(|_| Elem::Str(text.to_owned()), Elem::Int),
+        Err(_) => Elem::Str(String::from_utf8_lossy(bytes).into_owned()),
+    }
+}
+
+/// An optional sign and 1 to 18 decimal digits (which cannot overflow), read
+/// straight from the bytes, eight digits at a time: the elements a workload
+/// writes (ten digits or more), read by the hundred thousand in a run.
+fn short_int(bytes: &[u8]) -> Option<i64> {
+    let (negative, digits) = match bytes.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, bytes),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut n = 0i64;
+    let mut chunks = digits.chunks_exact(8);
+    for chunk in &mut chunks {
+        n = n * 100_000_000 + eight_digits(chunk)?;
+    }
+    for &d in chunks.remainder() {
+        let digit = d.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        n = n * 10 + i64::from(digit);
+    }
+    Some(if negative { -n } else { n })
+}
+
+/// Eight ASCII digits (the first the most significant) as their value, or
+/// `None` if one is not a digit; the digits are read as one 64-bit word.
+fn eight_digits(chunk: &[u8]) -> Option<i64> {
+    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    let x = u64::from_le_bytes(chunk.try_into().ok()?);
+    // A byte is a digit when its high half is 3, and still is with 6 added.
+    if x & HIGH != ZEROS || x.wrapping_add(0x0606_0606_0606_0606) & HIGH != ZEROS {
+        return None;
+    }
+    // Byte k holds digit k (0-9); fold pairs of lanes into lanes twice as wide.
+    let x = x - ZEROS;
+    let x = (x * 10 + (x >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let x = (x * 100 + (x >> 16)) & 0x0000_FFFF_0000_FFFF;
+    let x = (x * 10_000 + (x >> 32)) & 0xFFFF_FFFF;
+    Some(x as i64)
 }
 
 /// What a read returned, as the history holds it.
@@ -889,7 +1011,7 @@ fn read_value(f: F, v: &Value) -> check::Value {
                 })
                 .collect(),
         ),
-        _ if matches!(f, F::ReadSet | F::ReadList) => check::Value::Many(Vec::new()),
+        _ if matches!(f, F::ReadSet | F::ReadList) => check::Value::Many(Arc::from([])),
         _ => check::Value::Nil,
     }
 }
@@ -907,23 +1029,89 @@ fn master_addr(v: &Value) -> Option<SocketAddrV4> {
 mod tests {
     use super::*;
 
-    fn words(args: Vec<Vec<u8>>) -> Vec<String> {
-        args.into_iter().map(|a| String::from_utf8(a).unwrap()).collect()
+    /// The words of the command an operation sends, as a server parses them.
+    fn words(f: F, key: &str, value: &check::Value) -> Vec<String> {
+        let mut bytes = Vec::new();
+        command(f, key, value, &mut bytes);
+        let mut parser = resp::RequestParser::default();
+        parser.feed(&bytes);
+        assert_eq!(parser.next_command(false), Ok(true), "one whole command");
+        parser.args().iter().map(|a| String::from_utf8(a.clone()).unwrap()).collect()
+    }
+
+    #[test]
+    fn a_read_element_is_an_integer_when_it_reads_as_one_else_its_text() {
+        let cases: [(&[u8], Elem); 9] = [
+            (b"42", Elem::Int(42)),
+            (b"-7", Elem::Int(-7)),
+            (b"+3", Elem::Int(3)),
+            (b"9223372036854775807", Elem::Int(i64::MAX)),
+            (b"9223372036854775808", Elem::Str("9223372036854775808".into())),
+            (b" 1", Elem::Str(" 1".into())),
+            (b"", Elem::Str(String::new())),
+            (b"p1-12", Elem::Str("p1-12".into())),
+            (b"4\xff2", Elem::Str("4\u{fffd}2".into())),
+        ];
+        for (bytes, want) in cases {
+            assert_eq!(elem(bytes), want, "{bytes:?}");
+        }
+        // Against i64's own reading, over drawn texts of every length the
+        // short path reads (eight digits at a time and one at a time).
+        let alphabet = b"0123456789+- x/:";
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (state % 21) as usize;
+            let text: String = (0..len)
+                .map(|i| {
+                    let pick = (state >> (i % 16 * 4)) as usize % if state.is_multiple_of(7) { 16 } else { 10 };
+                    char::from(alphabet[pick])
+                })
+                .collect();
+            let want = text.parse::<i64>().map_or_else(|_| Elem::Str(text.clone()), Elem::Int);
+            assert_eq!(elem(text.as_bytes()), want, "{text:?}");
+        }
+        // Around the lengths where the short path stops.
+        for text in ["-", "+", "-0", "007", "123456789012345678", "-123456789012345678", "1234567890123456789"] {
+            let want = text.parse::<i64>().map_or_else(|_| Elem::Str(text.to_owned()), Elem::Int);
+            assert_eq!(elem(text.as_bytes()), want, "{text}");
+        }
     }
 
     #[test]
     fn operations_become_the_commands_redis_py_sends() {
         let v = check::Value::One(Elem::Int(1_000_000_007));
-        assert_eq!(words(command(F::Write, "r1", &v)), ["SET", "r1", "1000000007"]);
-        assert_eq!(words(command(F::Append, "l1", &v)), ["RPUSH", "l1", "1000000007"]);
-        assert_eq!(words(command(F::Add, "s1", &v)), ["SADD", "s1", "1000000007"]);
-        assert_eq!(words(command(F::Incr, "c1", &v)), ["INCR", "c1"]);
-        assert_eq!(words(command(F::ReadList, "l1", &check::Value::Nil)), ["LRANGE", "l1", "0", "-1"]);
-        assert_eq!(words(command(F::ReadSet, "s1", &check::Value::Nil)), ["SMEMBERS", "s1"]);
-        assert_eq!(words(command(F::ReadCounter, "c1", &check::Value::Nil)), ["GET", "c1"]);
-        assert_eq!(words(command(F::Read, "r1", &check::Value::Nil)), ["GET", "r1"]);
+        assert_eq!(words(F::Write, "r1", &v), ["SET", "r1", "1000000007"]);
+        assert_eq!(words(F::Append, "l1", &v), ["RPUSH", "l1", "1000000007"]);
+        assert_eq!(words(F::Add, "s1", &v), ["SADD", "s1", "1000000007"]);
+        assert_eq!(words(F::Incr, "c1", &v), ["INCR", "c1"]);
+        assert_eq!(words(F::ReadList, "l1", &check::Value::Nil), ["LRANGE", "l1", "0", "-1"]);
+        assert_eq!(words(F::ReadSet, "s1", &check::Value::Nil), ["SMEMBERS", "s1"]);
+        assert_eq!(words(F::ReadCounter, "c1", &check::Value::Nil), ["GET", "c1"]);
+        assert_eq!(words(F::Read, "r1", &check::Value::Nil), ["GET", "r1"]);
         let s = check::Value::One(Elem::Str("x y".into()));
-        assert_eq!(words(command(F::Write, "r1", &s)), ["SET", "r1", "x y"]);
+        assert_eq!(words(F::Write, "r1", &s), ["SET", "r1", "x y"]);
+        let min = check::Value::One(Elem::Int(i64::MIN));
+        assert_eq!(words(F::Append, "l1", &min), ["RPUSH", "l1", "-9223372036854775808"]);
+    }
+
+    #[test]
+    fn connect_errors_read_as_redis_py_words_them() {
+        let errors = [ConnectError::Refused, ConnectError::TimedOut, ConnectError::Unreachable];
+        let reasons = ["Connection refused.", "Connection timed out.", "No route to host."];
+        for (ip, port) in
+            [([127, 0, 0, 1], 7001), ([0, 0, 0, 0], 0), ([255, 255, 255, 255], 65535), ([10, 9, 100, 2], 6380)]
+        {
+            let addr = SocketAddrV4::new(Ipv4Addr::from(ip), port);
+            for (error, reason) in errors.into_iter().zip(reasons) {
+                assert_eq!(
+                    connect_error(addr, error),
+                    format!("ConnectionError: Error connecting to {addr}. {reason}")
+                );
+            }
+        }
     }
 
     #[test]
@@ -933,8 +1121,8 @@ mod tests {
         assert_eq!(read_value(F::Read, &Value::Bulk(b"x".to_vec())), check::Value::One(Elem::Str("x".into())));
         assert_eq!(read_value(F::Read, &Value::Nil), check::Value::Nil);
         let list = Value::Array(vec![Value::Bulk(b"3".to_vec()), Value::Bulk(b"1".to_vec())]);
-        assert_eq!(read_value(F::ReadList, &list), check::Value::Many(vec![Elem::Int(3), Elem::Int(1)]));
-        assert_eq!(read_value(F::ReadSet, &Value::NilArray), check::Value::Many(vec![]));
+        assert_eq!(read_value(F::ReadList, &list), check::Value::Many([Elem::Int(3), Elem::Int(1)].into()));
+        assert_eq!(read_value(F::ReadSet, &Value::NilArray), check::Value::Many(Arc::from([])));
         let addr = Value::Array(vec![Value::Bulk(b"10.0.0.2".to_vec()), Value::Bulk(b"6380".to_vec())]);
         assert_eq!(master_addr(&addr), Some(SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 6380)));
         assert_eq!(master_addr(&Value::NilArray), None, "an unknown master name");

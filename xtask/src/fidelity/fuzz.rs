@@ -222,6 +222,9 @@ pub fn run(t: &mut dyn Target, index: usize, seed: u64) -> Result<Vec<Obs>, Stri
     let conn = t.connect(port)?;
     let mut out = Vec::new();
     for (i, cmd) in commands(family, seed, index as u64).iter().enumerate() {
+        if i > 0 && cmd.args[0] == "FLUSHALL" {
+            out.push(keyspace_counters(t, conn, &format!("{i:04}"))?);
+        }
         let case = format!("{:04} {}", i + 1, cmd.line());
         let args: Vec<Vec<u8>> = cmd.args.iter().map(|a| a.as_bytes().to_vec()).collect();
         out.push(match t.call(conn, &args) {
@@ -229,7 +232,23 @@ pub fn run(t: &mut dyn Target, index: usize, seed: u64) -> Result<Vec<Obs>, Stri
             Err(e) => Obs::error(case, &e),
         });
     }
+    out.push(keyspace_counters(t, conn, "last")?);
     Ok(out)
+}
+
+/// INFO's keyspace hits and misses so far: each episode's read lookups must
+/// count as Redis's `lookupKeyRead` counts them.
+pub(super) fn keyspace_counters(t: &mut dyn Target, conn: super::target::Conn, after: &str) -> Result<Obs, String> {
+    let info = t.call(conn, &[b"INFO".to_vec(), b"stats".to_vec()])?.text();
+    let field = |name: &str| info.lines().find_map(|l| l.strip_prefix(name)).unwrap_or("?").trim().to_owned();
+    let text = format!("{}, {}", field("keyspace_hits:"), field("keyspace_misses:"));
+    Ok(Obs {
+        case: format!("{after} keyspace hits, misses"),
+        compared: text.clone(),
+        shown: text,
+        expect: Expect::Same,
+        mask: Mask::None,
+    })
 }
 
 #[cfg(test)]

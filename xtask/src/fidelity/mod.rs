@@ -37,6 +37,7 @@
 //!   positions, SHOW SLAVE STATUS, error texts, restarts, skipped errors.
 
 mod catalogue;
+mod client_limits;
 mod cluster;
 mod coverage;
 mod failover;
@@ -48,6 +49,7 @@ mod loss;
 mod loss_split;
 mod loss_stalled;
 mod mysql;
+mod notify;
 mod observe;
 mod proxy;
 mod real;
@@ -129,6 +131,8 @@ pub fn run(opts: &Options) -> Result<bool, String> {
     for mode in catalogue::MODES {
         groups.push(group(&format!("catalogue/{}", mode.name), Box::new(move |t| catalogue::run(t, mode))));
     }
+    groups.push(group("catalogue/client-limits", Box::new(client_limits::catalogue)));
+    groups.push(group("catalogue/keyspace-events", Box::new(notify::catalogue)));
     groups.push(group("catalogue/cluster", Box::new(cluster::catalogue)));
     groups.push(group("catalogue/sentinel", Box::new(sentinel::catalogue)));
     groups.push(group("formats/replication", Box::new(stories::info_formats)));

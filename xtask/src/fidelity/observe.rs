@@ -63,6 +63,10 @@ pub enum Mask {
     /// names and their order compared; values only for the fields that are
     /// settings or facts of the build ([`INFO_KEPT`]).
     InfoFields,
+    /// INFO commandstats and latencystats: lines sorted, µs and latency
+    /// percentiles masked, each command's calls, rejected and failed calls
+    /// compared.
+    CommandStats,
 }
 
 impl Mask {
@@ -104,6 +108,9 @@ impl Mask {
             }
             Mask::ClientLine => {
                 "digits masked (ids, addresses' ports, fds, ages, buffer and memory sizes depend on the process and the run); field names, order, flags, names and commands compared"
+            }
+            Mask::CommandStats => {
+                "lines compared sorted (Redis walks its command dict, ordered by a per-process random hash seed); µs and latency percentiles masked (real commands take real time); calls, rejected and failed calls compared, but for PING's, which the real harness's readiness probe adds to"
             }
             Mask::SortedDeep => {
                 "arrays compared sorted at every depth: COMMAND walks the command dict and each container's subcommand dict, whose order follows a per-process random hash seed"
@@ -232,6 +239,10 @@ impl Obs {
             (Mask::Seconds, Some(_)) => (super::target::escape(&reply.raw), reply.describe()),
             (Mask::Info, Some(v)) => {
                 let text = format!("{}: {}", super::target::type_name(&v), mask_info(&reply.text()));
+                (text.clone(), text)
+            }
+            (Mask::CommandStats, Some(_)) => {
+                let text = format!("bulk: {}", mask_command_stats(&reply.text()));
                 (text.clone(), text)
             }
             (Mask::InfoFields, Some(v)) => {
@@ -424,6 +435,27 @@ const INFO_KEPT: &[&str] = &[
 
 /// INFO text with every value masked but [`INFO_KEPT`]'s; INFO texts nested
 /// in arrays (SENTINEL INFO-CACHE) masked the same, and numbers beside them.
+/// INFO commandstats/latencystats text: the header, then the lines sorted,
+/// without the µs fields and with the percentiles masked; PING's counts are
+/// left out (the real harness polls a starting server with PING).
+fn mask_command_stats(text: &str) -> String {
+    let mut lines = text.split("\r\n").filter(|l| !l.is_empty());
+    let header = lines.next().unwrap_or_default().to_owned();
+    let mut rest: Vec<String> = lines
+        .filter(|l| !l.starts_with("cmdstat_ping:"))
+        .map(|l| match l.split_once(':') {
+            Some((name, fields)) if name.starts_with("cmdstat_") => {
+                let kept: Vec<&str> = fields.split(',').filter(|f| !f.starts_with("usec")).collect();
+                format!("{name}:{}", kept.join(","))
+            }
+            Some((name, _)) => format!("{name}:<v>"),
+            None => l.to_owned(),
+        })
+        .collect();
+    rest.sort();
+    std::iter::once(header).chain(rest).collect::<Vec<_>>().join(" | ")
+}
+
 fn mask_info_fields(v: &Value) -> Value {
     let line = |l: &str| match l.split_once(':') {
         Some((name, _)) if !INFO_KEPT.contains(&name) => format!("{name}:<v>"),

@@ -265,6 +265,8 @@ pub fn standalone(t: &mut dyn Target, specs: &[Spec], families: &dyn Fn(&str) ->
             r.t.call(r.conn, &args(&format!("DEL {key}")))?;
         }
     }
+    // Every command's read lookups, counted as Redis counts them.
+    r.out.push(super::fuzz::keyspace_counters(r.t, r.conn, "every sample")?);
     Ok(r.out)
 }
 

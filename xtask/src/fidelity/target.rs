@@ -77,6 +77,7 @@ pub fn type_name(v: &Value) -> &'static str {
         Value::Set(_) => "set",
         Value::Push(_) => "push",
         Value::Verbatim(_) => "verbatim",
+        Value::Encoded(e) => type_name(e.value()),
     }
 }
 

@@ -37,10 +37,40 @@ pub(crate) const MFLAG_FORCEACK: u8 = 2;
 /// A slot bitmap as the bus carries it: bit `slot % 8` of byte `slot / 8`.
 pub(crate) type SlotBits = [u8; SLOT_BYTES];
 
+#[cfg(any(debug_assertions, test))]
 pub(crate) fn bit(bits: &SlotBits, slot: usize) -> bool {
     bits[slot / 8] & (1 << (slot % 8)) != 0
 }
 
+/// Sets slots `first..=last` in `bits`, a byte at a time between the ends.
+pub(crate) fn set_range(bits: &mut SlotBits, first: usize, last: usize) {
+    let (lo, hi) = (first / 8, last / 8);
+    if lo == hi {
+        bits[lo] |= (0xffu8 << (first % 8)) & (0xffu8 >> (7 - last % 8));
+        return;
+    }
+    bits[lo] |= 0xffu8 << (first % 8);
+    bits[lo + 1..hi].fill(0xff);
+    bits[hi] |= 0xffu8 >> (7 - last % 8);
+}
+
+/// The slots set in `bits`, in order: a word of 64 at a time, so that a
+/// bitmap's empty stretches cost one test each (every PING of a master
+/// whose slots a table does not agree with is walked this way).
+pub(crate) fn set_slots(bits: &SlotBits) -> impl Iterator<Item = usize> + '_ {
+    bits.chunks_exact(8).enumerate().flat_map(|(w, chunk)| {
+        let mut word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        std::iter::from_fn(move || {
+            (word != 0).then(|| {
+                let k = word.trailing_zeros() as usize;
+                word &= word - 1;
+                w * 64 + k
+            })
+        })
+    })
+}
+
+#[cfg(test)]
 pub(crate) fn set_bit(bits: &mut SlotBits, slot: usize, on: bool) {
     if on {
         bits[slot / 8] |= 1 << (slot % 8);

@@ -628,7 +628,7 @@ impl Server {
             c.set_node_as_master(me);
             self.unset_master(ctx);
             for db in &mut self.dbs {
-                *db = Db::default();
+                *db = Db { limits: db.limits, ..Db::default() };
             }
         }
         let c = self.cl();
@@ -656,12 +656,15 @@ impl Server {
         self.cl().todo |= TODO_SAVE_CONFIG | TODO_UPDATE_STATE | TODO_FSYNC_CONFIG;
     }
 
-    pub(crate) fn cluster_info(&self) -> String {
+    /// CLUSTER INFO's fields before the message counters, in its order.
+    /// The lab's `cluster-info` condition reads one of them at every poll of
+    /// a wait, so they are worked out without writing the text.
+    fn cluster_info_head(&self) -> [(&'static str, InfoValue); 9] {
         let c = self.clr();
-        let (mut assigned, mut ok, mut pfail, mut fail) = (0u32, 0u32, 0u32, 0u32);
+        let (mut assigned, mut ok, mut pfail, mut fail) = (0u64, 0u64, 0u64, 0u64);
         for &i in c.by_name.values() {
             let n = c.node(i);
-            let slots = u32::from(n.numslots);
+            let slots = u64::from(n.numslots);
             assigned += slots;
             if n.failed() {
                 fail += slots;
@@ -671,16 +674,25 @@ impl Server {
                 ok += slots;
             }
         }
-        let mut s = format!(
-            "cluster_state:{}\r\ncluster_slots_assigned:{assigned}\r\ncluster_slots_ok:{ok}\r\ncluster_slots_pfail:{pfail}\r\n\
-             cluster_slots_fail:{fail}\r\ncluster_known_nodes:{}\r\ncluster_size:{}\r\ncluster_current_epoch:{}\r\n\
-             cluster_my_epoch:{}\r\n",
-            if c.state_ok { "ok" } else { "fail" },
-            c.known_nodes(),
-            c.size,
-            c.current_epoch,
-            c.epoch_of(c.myself)
-        );
+        [
+            ("cluster_state", InfoValue::Text(if c.state_ok { "ok" } else { "fail" })),
+            ("cluster_slots_assigned", InfoValue::Count(assigned)),
+            ("cluster_slots_ok", InfoValue::Count(ok)),
+            ("cluster_slots_pfail", InfoValue::Count(pfail)),
+            ("cluster_slots_fail", InfoValue::Count(fail)),
+            ("cluster_known_nodes", InfoValue::Count(c.known_nodes() as u64)),
+            ("cluster_size", InfoValue::Count(c.size as u64)),
+            ("cluster_current_epoch", InfoValue::Count(c.current_epoch)),
+            ("cluster_my_epoch", InfoValue::Count(c.epoch_of(c.myself))),
+        ]
+    }
+
+    pub(crate) fn cluster_info(&self) -> String {
+        let mut s = String::new();
+        for (name, value) in self.cluster_info_head() {
+            let _ = write!(s, "{name}:{value}\r\n");
+        }
+        let c = self.clr();
         for (stats, dir) in [(&c.stats_sent, "sent"), (&c.stats_received, "received")] {
             for (kind, n) in stats.iter().enumerate().filter(|(_, n)| **n > 0) {
                 let _ = write!(s, "cluster_stats_messages_{}_{dir}:{n}\r\n", bus::TYPE_NAMES[kind]);
@@ -691,36 +703,41 @@ impl Server {
         s
     }
 
+    /// The value CLUSTER INFO gives `field`, if it has one.
+    pub(crate) fn cluster_info_field_of(&self, field: &str) -> Option<String> {
+        match self.cluster_info_head().into_iter().find(|(name, _)| *name == field) {
+            Some((_, value)) => Some(value.to_string()),
+            None => {
+                let text = self.cluster_info();
+                text.split("\r\n").find_map(|l| l.strip_prefix(field)?.strip_prefix(':')).map(str::to_owned)
+            }
+        }
+    }
+
     /// A node's known replication offset (its own for myself).
-    fn node_offset(&self, i: usize) -> i64 {
+    pub(super) fn node_offset(&self, i: usize) -> i64 {
         let c = self.clr();
         if i == c.myself { self.repl.offset } else { c.node(i).repl_offset }
     }
 
     fn cluster_slots(&self) -> Value {
+        use super::slots_reply::Shown;
         let c = self.clr();
-        let node_entry = |i: usize| {
+        let shown = |i: usize| {
             let n = c.node(i);
-            Value::Array(vec![
-                bulk(n.ip()),
-                Value::Integer(i64::from(n.port())),
-                bulk(n.name()),
-                // The node's extra networking metadata (hostname), none here.
-                Value::Map(Vec::new()),
-            ])
+            Shown::Node(n.ip(), n.port(), n.name())
         };
-        let mut out = Vec::new();
-        for (start, end, o) in c.owner_runs() {
-            let mut entry = vec![Value::Integer(start as i64), Value::Integer(end as i64), node_entry(o)];
-            for &r in &c.node(o).replicas {
-                if c.node(r).failed() || self.node_offset(r) == 0 {
-                    continue;
+        c.slots_reply.borrow_mut().get(|list| {
+            for (start, end, o) in c.owner_runs() {
+                list.push(Shown::Run(start, end));
+                list.push(shown(o));
+                for &r in &c.node(o).replicas {
+                    if !c.node(r).failed() && self.node_offset(r) != 0 {
+                        list.push(shown(r));
+                    }
                 }
-                entry.push(node_entry(r));
             }
-            out.push(Value::Array(entry));
-        }
-        Value::Array(out)
+        })
     }
 
     fn cluster_shards(&self) -> Value {
@@ -791,5 +808,21 @@ impl Server {
             ]));
         }
         Value::Array(out)
+    }
+}
+
+/// One value of CLUSTER INFO's head: a word or a count.
+#[derive(Clone, Copy, Debug)]
+enum InfoValue {
+    Text(&'static str),
+    Count(u64),
+}
+
+impl std::fmt::Display for InfoValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InfoValue::Text(t) => f.write_str(t),
+            InfoValue::Count(n) => write!(f, "{n}"),
+        }
     }
 }

@@ -119,10 +119,7 @@ impl Server {
             let why = format!("can't vote about this master before {} milliseconds", nt * 2 - since_vote);
             return deny(self, ctx, why);
         }
-        for slot in 0..SLOTS {
-            if !bus::bit(req.slots, slot) {
-                continue;
-            }
+        for slot in bus::set_slots(req.slots) {
             let Some(owner) = c.owner(slot) else { continue };
             let epoch = c.node(owner).config_epoch;
             if epoch <= req.config_epoch {
@@ -297,12 +294,8 @@ impl Server {
         c.set_node_as_master(myself);
         self.unset_master(ctx);
         let c = self.cl();
-        for slot in 0..SLOTS {
-            if c.owner(slot) == Some(old) {
-                c.del_slot(slot);
-                c.add_slot(myself, slot);
-            }
-        }
+        let taken: Vec<u16> = (0..SLOTS).filter(|&s| c.owner(s) == Some(old)).map(|s| s as u16).collect();
+        c.rebind_slots(&taken, myself);
         self.update_cluster_state(ctx);
         self.save_cluster_config(ctx, true);
         self.broadcast_pong(ctx, Broadcast::All);

@@ -959,10 +959,7 @@ impl Server {
         }
         if dirty_slots {
             let c = self.clr();
-            for slot in 0..SLOTS {
-                if !bus::bit(h.slots, slot) {
-                    continue;
-                }
+            for slot in bus::set_slots(h.slots) {
                 let Some(owner) = c.owner(slot) else { continue };
                 if owner == sender {
                     continue;
@@ -1135,13 +1132,11 @@ impl Server {
         let cur_master = if c.me().is_master() { Some(c.myself) } else { c.me().slaveof };
         let mut new_master = None;
         let mut dirty: Vec<usize> = Vec::new();
+        let mut won: Vec<u16> = Vec::new();
         let mut sender_slots = 0;
         let mut migrated_our_slots = 0;
         let myself = c.myself;
-        for slot in 0..SLOTS {
-            if !bus::bit(slots, slot) {
-                continue;
-            }
+        for slot in bus::set_slots(slots) {
             sender_slots += 1;
             let c = self.clr();
             let owner = c.owner(slot);
@@ -1156,11 +1151,14 @@ impl Server {
                     new_master = Some(sender);
                     migrated_our_slots += 1;
                 }
-                let c = self.cl();
-                c.del_slot(slot);
-                c.add_slot(sender, slot);
-                c.todo |= TODO_SAVE_CONFIG | TODO_UPDATE_STATE | TODO_FSYNC_CONFIG;
+                // Rebound below, all at once: no slot's check reads another's owner.
+                won.push(slot as u16);
             }
+        }
+        let c = self.cl();
+        if !won.is_empty() {
+            c.rebind_slots(&won, sender);
+            c.todo |= TODO_SAVE_CONFIG | TODO_UPDATE_STATE | TODO_FSYNC_CONFIG;
         }
         let c = self.clr();
         let cur_master_empty = cur_master.is_some_and(|m| c.node(m).numslots == 0);

@@ -175,11 +175,15 @@ impl SlotBitsCache {
         if !fresh {
             let mut bits = Box::new([0; SLOT_BYTES]);
             let mut blocks = 0u32;
-            for (slot, &owner) in slots.iter().enumerate() {
-                if owner == i as u32 {
-                    bus::set_bit(&mut bits, slot, true);
-                    blocks |= 1 << (slot / 512);
+            let mut first = 0;
+            while first < slots.len() {
+                let end = super::run_end(slots, first);
+                if slots[first] == i as u32 {
+                    bus::set_range(&mut bits, first, end - 1);
+                    // The 512-slot blocks from the run's first to its last.
+                    blocks |= (u32::MAX >> (31 - (end - 1) / 512)) & (u32::MAX << (first / 512));
                 }
+                first = end;
             }
             *self.cached.borrow_mut() = Some(match self.machinery {
                 Machinery::Fast => (i, bits, blocks),

@@ -46,6 +46,8 @@ pub(crate) mod machinery;
 mod names;
 mod node;
 mod nodes_conf;
+mod slot_set;
+mod slots_reply;
 
 pub(crate) use links::Link;
 pub(crate) use node::Node;
@@ -385,10 +387,12 @@ pub(crate) struct Cluster {
     pub(crate) slots_version: u64,
     /// Slots this node's shard (myself, or the master myself replicates)
     /// stopped owning since the server last took them: their shard channels go.
-    lost_shard_slots: std::collections::BTreeSet<u16>,
+    lost_shard_slots: slot_set::SlotSet,
     /// [`Cluster::owner_runs`] as of the `slots_version` beside it: CLUSTER
     /// SLOTS is asked far more often than a slot changes owner.
     runs_cache: std::cell::RefCell<(u64, Vec<OwnerRun>)>,
+    /// CLUSTER SLOTS's last reply, encoded, and what it showed.
+    pub(crate) slots_reply: std::cell::RefCell<slots_reply::SlotsReply>,
 }
 
 impl Cluster {
@@ -453,8 +457,9 @@ impl Cluster {
             published_slots: vec![(0, (SLOTS - 1) as u16, None)],
             slots_unpublished: true,
             slots_version: 0,
-            lost_shard_slots: std::collections::BTreeSet::new(),
+            lost_shard_slots: slot_set::SlotSet::default(),
             runs_cache: std::cell::RefCell::new((u64::MAX, Vec::new())),
+            slots_reply: std::cell::RefCell::default(),
         };
         c.myself = c.add_node(Node::new(myself_name, MYSELF | MASTER, now, machinery));
         c
@@ -750,12 +755,17 @@ impl Cluster {
     /// clients ask after every connection error: the runs are kept until a
     /// slot changes owner, and found a block of 16 owners at a time.
     pub(crate) fn owner_runs(&self) -> Vec<OwnerRun> {
+        self.with_owner_runs(<[OwnerRun]>::to_vec)
+    }
+
+    /// `f` of [`Cluster::owner_runs`], read in place.
+    pub(crate) fn with_owner_runs<R>(&self, f: impl FnOnce(&[OwnerRun]) -> R) -> R {
         let mut cache = self.runs_cache.borrow_mut();
         if cache.0 != self.slots_version {
             *cache = (self.slots_version, self.scan_owner_runs());
         }
         debug_assert_eq!(cache.1, self.scan_owner_runs(), "owner runs cached at version {}", cache.0);
-        cache.1.clone()
+        f(&cache.1)
     }
 
     fn scan_owner_runs(&self) -> Vec<OwnerRun> {
@@ -808,6 +818,43 @@ impl Cluster {
         n.numslots -= 1;
         n.slots_text.replace(None);
         true
+    }
+
+    /// [`Cluster::del_slot`] then [`Cluster::add_slot`] to `to` for each of
+    /// `slots`: what a newer claim does to the slots it wins (thousands at a
+    /// time as a cluster forms or fails over), with the bookkeeping of a
+    /// change done once per owner rather than once per slot.
+    pub(crate) fn rebind_slots(&mut self, slots: &[u16], to: usize) {
+        if slots.is_empty() {
+            return;
+        }
+        let my_master = self.me().slaveof;
+        let mut last_owner = None;
+        for &slot in slots {
+            let slot = usize::from(slot);
+            if let Some(i) = self.owner(slot) {
+                if i == self.myself || my_master == Some(i) {
+                    self.lost_shard_slots.insert(slot as u16);
+                }
+                let n = self.node_mut(i);
+                n.numslots -= 1;
+                if last_owner != Some(i) {
+                    n.slots_text.replace(None);
+                    last_owner = Some(i);
+                }
+            }
+            self.slots[slot] = to as u32;
+        }
+        self.slots_unpublished = true;
+        self.slots_version += 1;
+        self.bits_cache.invalidate();
+        #[cfg(debug_assertions)]
+        {
+            self.slots_changed = true;
+        }
+        let n = self.node_mut(to);
+        n.numslots += slots.len() as u16;
+        n.slots_text.replace(None);
     }
 
     /// Asserts that `currentEpoch` and myself's `configEpoch` have not gone
@@ -878,32 +925,22 @@ impl Cluster {
         self.bits_cache.blocks(bits)
     }
 
-    /// Whether `bits` is exactly node `i`'s slots.
+    /// Whether `bits` is exactly node `i`'s slots. Every PING is checked,
+    /// and a master's carries thousands of slots: the bitmap `i`'s owner
+    /// runs make is compared with it a word at a time instead of looking
+    /// each set bit's owner up.
     pub(crate) fn owns_exactly(&self, i: usize, bits: &SlotBits) -> bool {
-        // Every PING is checked, and its bitmap is mostly zero (a few dozen
-        // slots per master in a big cluster): 64-byte blocks are tested whole
-        // first, and only a block with bits set is looked at word by word.
-        let owner = i as u32;
-        let mut claimed = 0;
-        for (b, block) in bits.chunks_exact(64).enumerate() {
-            let mut words = [0u64; 8];
-            for (w, bytes) in words.iter_mut().zip(block.chunks_exact(8)) {
-                *w = u64::from_le_bytes(bytes.try_into().unwrap_or_default());
-            }
-            if words.iter().fold(0, |all, w| all | w) == 0 {
-                continue;
-            }
-            for (k, mut w) in words.into_iter().enumerate() {
-                claimed += w.count_ones();
-                while w != 0 {
-                    if self.slots[(b * 8 + k) * 64 + w.trailing_zeros() as usize] != owner {
-                        return false;
-                    }
-                    w &= w - 1;
+        let mut want = [0u64; SLOTS / 64];
+        self.with_owner_runs(|runs| {
+            for &(start, end, _) in runs.iter().filter(|r| r.2 == i) {
+                for (w, word) in want.iter_mut().enumerate().take(end / 64 + 1).skip(start / 64) {
+                    // The run's slots within word `w`, as bits.
+                    let (lo, hi) = (start.max(w * 64) - w * 64, end.min(w * 64 + 63) - w * 64);
+                    *word |= (u64::MAX >> (63 - hi)) & (u64::MAX << lo);
                 }
             }
-        }
-        claimed == u32::from(self.node(i).numslots)
+        });
+        want.iter().zip(bits.chunks_exact(8)).all(|(w, b)| *w == u64::from_le_bytes(b.try_into().unwrap_or_default()))
     }
 
     /// Maximal runs of slots node `i` owns, as (first, last).
@@ -961,7 +998,7 @@ impl Cluster {
     }
 
     /// The slots this node's shard lost since the last call.
-    pub(crate) fn take_lost_shard_slots(&mut self) -> std::collections::BTreeSet<u16> {
+    pub(crate) fn take_lost_shard_slots(&mut self) -> slot_set::SlotSet {
         std::mem::take(&mut self.lost_shard_slots)
     }
 
@@ -1009,9 +1046,10 @@ impl Cluster {
     /// The node's configEpoch, or its master's for a replica (`nodeEpoch`).
     pub(crate) fn epoch_of(&self, i: usize) -> u64 {
         let n = self.node(i);
-        match n.slaveof {
-            Some(m) if n.is_slave() => self.node(m).config_epoch,
-            _ => n.config_epoch,
+        // The flag first: a master's answer needs no read of its cold part.
+        match n.is_slave().then_some(n.slaveof).flatten() {
+            Some(m) => self.node(m).config_epoch,
+            None => n.config_epoch,
         }
     }
 
@@ -1108,10 +1146,7 @@ impl Cluster {
         let mut slot = 0;
         while slot < SLOTS {
             let owner = self.slots[slot];
-            let mut last = slot;
-            while last + 1 < SLOTS && self.slots[last + 1] == owner {
-                last += 1;
-            }
+            let last = run_end(&self.slots, slot) - 1;
             if owner != NO_OWNER && missing.get(owner as usize) == Some(&true) {
                 push_range(&mut texts[owner as usize], slot, last);
             }

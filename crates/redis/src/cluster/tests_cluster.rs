@@ -632,3 +632,90 @@ fn observations_show_a_failover_replica_taking_its_masters_slots() {
     assert_eq!(health.first(), Some(&Health::Suspect), "{health:?}");
     assert!(health.contains(&Health::Failed), "{health:?}");
 }
+
+/// CLUSTER SLOTS as the server built it for every call before it kept its
+/// reply: each run, its master, then its replicas neither failed nor
+/// without a replication offset.
+fn cluster_slots_afresh(s: &Server) -> resp::Value {
+    use resp::Value;
+    let c = s.clr();
+    let entry = |i: usize| {
+        let n = c.node(i);
+        let (ip, name) = (n.ip().to_string(), n.name().to_string());
+        Value::Array(vec![Value::bulk(ip), Value::Integer(i64::from(n.port())), Value::bulk(name), Value::Map(vec![])])
+    };
+    let runs = c.owner_runs().into_iter().map(|(start, end, o)| {
+        let replicas = c.node(o).replicas.iter().filter(|&&r| !c.node(r).failed() && s.node_offset(r) != 0);
+        let head = [Value::Integer(start as i64), Value::Integer(end as i64), entry(o)];
+        Value::Array(head.into_iter().chain(replicas.map(|&r| entry(r))).collect())
+    });
+    Value::Array(runs.collect())
+}
+
+#[test]
+fn cluster_slots_keeps_its_reply_only_while_what_it_shows_holds_still() {
+    let mut lab = build(7, 2000);
+    let mut seen = std::collections::BTreeSet::new();
+    let mut check = |lab: &mut Lab| {
+        for p in PORTS {
+            // A stopped node has no server to ask.
+            let Some(s) = lab.sim.process::<Server>(proc(lab, p)) else { continue };
+            // As a RESP2 client (redis-cli) reads it.
+            let mut decoder = resp::ReplyDecoder::default();
+            let mut bytes = Vec::new();
+            cluster_slots_afresh(s).encode_for(resp::Protocol::Resp2, &mut bytes);
+            decoder.feed(&bytes);
+            let resp::Decoded::Value(reply) = decoder.next_value() else { panic!("a whole reply") };
+            let want = resp::render(&reply);
+            assert_eq!(lab.cli(p, "cluster slots"), want, "CLUSTER SLOTS of {p}");
+            seen.insert(want);
+        }
+    };
+    check(&mut lab);
+    // The master of 0-5460 dies, its replica takes over, and it comes back
+    // as a replica that syncs: the reply changes at each step.
+    lab.sim.apply(sim::Fault::Stop(proc(&lab, 6381))).unwrap();
+    for _ in 0..80 {
+        lab.sim.run_for(Duration::from_millis(100));
+        check(&mut lab);
+    }
+    lab.sim.apply(sim::Fault::Start(proc(&lab, 6381))).unwrap();
+    for _ in 0..60 {
+        lab.sim.run_for(Duration::from_millis(100));
+        check(&mut lab);
+    }
+    // A manual failover swaps master and replica: a reply of the same shape.
+    assert_eq!(lab.cli(6381, "cluster failover"), "OK");
+    for _ in 0..30 {
+        lab.sim.run_for(Duration::from_millis(100));
+        check(&mut lab);
+    }
+    assert!(server(&lab, 6381).clr().me().is_master());
+    // Before, without 6384 (failed), 6384 as master (6381 failed, then back), 6381 master again.
+    assert!(seen.len() >= 4, "{seen:#?}");
+}
+
+/// Every field the `cluster-info` condition reads one at a time is the value
+/// of that line in CLUSTER INFO's text, through a failover (slots moving to
+/// pfail, fail and back to ok, epochs rising, counters growing).
+#[test]
+fn each_cluster_info_field_is_the_texts_value() {
+    let mut lab = build(7, 2000);
+    lab.sim.apply(sim::Fault::Stop(proc(&lab, 6381))).unwrap();
+    let mut states = std::collections::BTreeSet::new();
+    for _ in 0..80 {
+        lab.sim.run_for(Duration::from_millis(100));
+        for p in [6382, 6383, 6384, 6385, 6386] {
+            let s = server(&lab, p);
+            let text = s.cluster_info_text().expect("cluster mode");
+            for line in text.split("\r\n").filter(|l| !l.is_empty()) {
+                let (name, value) = line.split_once(':').expect("name:value");
+                assert_eq!(s.cluster_info_field(name).as_deref(), Some(value), "{p}: {name}");
+            }
+            states.insert(s.cluster_info_field("cluster_slots_pfail").unwrap_or_default() != "0");
+            assert_eq!(s.cluster_info_field("cluster_stat"), None);
+            assert_eq!(s.cluster_info_field("cluster_state:ok"), None);
+        }
+    }
+    assert_eq!(states.len(), 2, "the run should show slots in pfail and none");
+}

@@ -132,3 +132,28 @@ fn a_failover_drops_the_old_masters_shard_subscribers_only() {
         "*3\r\n$8\r\nsmessage\r\n$1\r\nb\r\n$1\r\nx\r\n*3\r\n$8\r\nsmessage\r\n$1\r\nb\r\n$1\r\ny\r\n"
     );
 }
+
+/// Keyspace notifications stay on the node that applied the write: on a real
+/// 7.0.15 cluster with `notify-keyspace-events KEA` on every node only the
+/// slot's owner published a SET's events (PUBLISH, unlike them, goes over the
+/// bus). A replica tells of the writes of its master's stream itself.
+#[test]
+fn keyspace_events_stay_on_the_node_that_applied_the_write() {
+    let mut lab = build(17, 15000);
+    for port in 6381..=6386 {
+        assert_eq!(lab.cli(port, "config set notify-keyspace-events KEA"), "OK");
+    }
+    // "news" hashes to 5161: 6381's, replicated by 6384.
+    let owner = wire(&mut lab, "owner-sub", 6381);
+    let other = wire(&mut lab, "other-sub", 6382);
+    let replica = wire(&mut lab, "replica-sub", 6384);
+    for w in [owner, other, replica] {
+        send(&mut lab, w, "PSUBSCRIBE __keyevent@*");
+    }
+    assert_eq!(lab.cli(6381, "set news v"), "OK");
+    lab.sim.run_for(Duration::from_millis(100));
+    let set = "*4\r\n$8\r\npmessage\r\n$12\r\n__keyevent@*\r\n$18\r\n__keyevent@0__:set\r\n$4\r\nnews\r\n";
+    assert_eq!(take(&mut lab, owner), set);
+    assert_eq!(take(&mut lab, other), "");
+    assert_eq!(take(&mut lab, replica), set);
+}

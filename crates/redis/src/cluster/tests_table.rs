@@ -127,8 +127,9 @@ fn fresh_node_first_save_has_no_ports() {
     }));
 }
 
-/// `owner_runs` against reading the owner table a slot at a time, over
-/// runs of every length around the 16-slot blocks it compares at once.
+/// `owner_runs`, a node's bitmap and the set slots of a bitmap against
+/// reading the owner table a slot at a time, over runs of every length
+/// around the 16-slot blocks and the bytes they are worked out by.
 #[test]
 fn owner_runs_are_the_slot_table_read_slot_by_slot() {
     let mut c = Cluster::new(name('a'), 1000);
@@ -157,5 +158,71 @@ fn owner_runs_are_the_slot_table_read_slot_by_slot() {
             }
         }
         assert_eq!(c.owner_runs(), expected);
+        // owns_exactly against the table read slot by slot, for each node's
+        // own bitmap and that bitmap with one slot flipped.
+        for node in [0, b] {
+            let mut bits = Box::new([0; bus::SLOT_BYTES]);
+            for slot in (0..SLOTS).filter(|&s| c.owner(s) == Some(node)) {
+                bus::set_bit(&mut bits, slot, true);
+            }
+            assert!(c.owns_exactly(node, &bits));
+            // The header's bitmap, built a run at a time, and its blocks.
+            assert!(*c.slot_bits(node) == *bits, "node {node}'s cached bitmap");
+            assert_eq!(c.bits_cache.problem(&c.slots), None);
+            assert!(bus::set_slots(&bits).eq((0..SLOTS).filter(|&s| c.owner(s) == Some(node))));
+            let flip = rng.below(SLOTS as u64) as usize;
+            let was = bus::bit(&bits, flip);
+            bus::set_bit(&mut bits, flip, !was);
+            assert!(!c.owns_exactly(node, &bits), "slot {flip} flipped");
+        }
+    }
+}
+
+/// `rebind_slots` leaves the table as deleting then adding each slot does:
+/// owners, slot counts, slots text, the shard's lost slots, the bitmaps.
+#[test]
+fn rebinding_slots_at_once_is_deleting_and_adding_each() {
+    let mut rng = sim::Rng::stream(5, "rebind");
+    for round in 0..40 {
+        let mut tables = [Cluster::new(name('a'), 1000), Cluster::new(name('a'), 1000)];
+        for c in &mut tables {
+            let (b, d) = (c.create_node(name('b'), MASTER, 1000), c.create_node(name('d'), MASTER, 1000));
+            let r = c.create_node(name('r'), SLAVE, 1000);
+            c.node_mut(r).slaveof = Some(b);
+            if round % 2 == 1 {
+                // Myself a replica of b: b's slots are the shard's.
+                c.node_mut(0).flags = SLAVE | MYSELF;
+                c.node_mut(0).slaveof = Some(b);
+            }
+            let _ = (d, r);
+        }
+        let owners = [None, Some(0), Some(1), Some(2)];
+        let layout: Vec<Option<usize>> = (0..SLOTS).map(|s| owners[(s / 700 + round) % 4]).collect();
+        for c in &mut tables {
+            for (s, o) in layout.iter().enumerate() {
+                if let Some(o) = o {
+                    c.add_slot(*o, s);
+                }
+            }
+            c.take_lost_shard_slots();
+            // Each node's slots text built, so a stale one would show.
+            c.nodes_text(false);
+        }
+        let to = 1 + rng.below(3) as usize;
+        let moved: Vec<u16> = (0..SLOTS as u16).filter(|_| rng.chance(0.3)).collect();
+        let [one, each] = &mut tables;
+        one.rebind_slots(&moved, to);
+        for &s in &moved {
+            each.del_slot(usize::from(s));
+            each.add_slot(to, usize::from(s));
+        }
+        assert_eq!(one.slots, each.slots, "round {round}");
+        for i in 0..4 {
+            assert_eq!(one.node(i).numslots, each.node(i).numslots, "round {round}, node {i}");
+            assert!(*one.slot_bits(i) == *each.slot_bits(i), "round {round}, node {i}");
+        }
+        assert_eq!(one.nodes_text(false), each.nodes_text(false), "round {round}");
+        assert_eq!(one.take_lost_shard_slots(), each.take_lost_shard_slots(), "round {round}");
+        assert_eq!(one.slot_changes(), each.slot_changes(), "round {round}");
     }
 }

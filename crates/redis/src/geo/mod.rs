@@ -31,9 +31,19 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
     })
 }
 
-/// The sorted set at `key`, `None` if missing, WRONGTYPE for another type.
+/// The sorted set at `key`, `None` if missing, WRONGTYPE for another type:
+/// the command's read lookup (a keyspace hit or miss).
 fn zset<'x>(x: &'x mut Exec<'_>, key: &[u8]) -> Result<Option<&'x ZSet>, Value> {
-    match x.lookup(key) {
+    typed(x.read(key))
+}
+
+/// [`zset`] again for a key the command has already looked up: not counted.
+fn zset_again<'x>(x: &'x mut Exec<'_>, key: &[u8]) -> Result<Option<&'x ZSet>, Value> {
+    typed(x.lookup(key))
+}
+
+fn typed(value: Option<&Data>) -> Result<Option<&ZSet>, Value> {
+    match value {
         None => Ok(None),
         Some(Data::ZSet(z)) => Ok(Some(z)),
         Some(_) => Err(wrong_type()),

@@ -8,6 +8,7 @@ use super::hash::{self, Kind, Shape};
 use super::{distance_reply, double, long_lat, position, unit, zset};
 use crate::commands::parse_int;
 use crate::keyspace::{Data, Exec};
+use crate::notify;
 use crate::zset::ZSet;
 use resp::Value;
 
@@ -202,13 +203,15 @@ fn check(name: &[u8], variant: Variant, o: &Options) -> Result<(), Value> {
 
 /// The search proper, then the reply or the store.
 fn search(args: &[Vec<u8>], x: &mut Exec<'_>, src: usize, centre: (f64, f64), mut o: Options) -> Value {
-    let Ok(Some(z)) = zset(x, &args[src]) else {
+    // The source was looked up (and counted) by `parse`.
+    let Ok(Some(z)) = super::zset_again(x, &args[src]) else {
         return match o.store {
             Some(dest) => {
                 if x.lookup(&dest).is_some() {
                     x.db().remove(&dest);
                     x.dirty += 1;
                     x.propagate(args);
+                    x.notify(notify::GENERIC, "del", &dest);
                 }
                 Value::Integer(0)
             }
@@ -303,18 +306,20 @@ fn store(args: &[Vec<u8>], x: &mut Exec<'_>, dest: &[u8], found: Vec<Found>, sto
             x.db().remove(dest);
             x.dirty += 1;
             x.propagate(args);
+            x.notify(notify::GENERIC, "del", dest);
         }
         return Value::Integer(0);
     }
-    let mut z = ZSet::default();
-    for f in found {
-        z.insert(f.member, if storedist { f.dist } else { f.score });
-    }
+    // `georadiusGeneric` fills a skiplist, then `zsetConvertToListpackIfNeeded`.
+    let members = found.into_iter().map(|f| (f.member, if storedist { f.dist } else { f.score }));
+    let z = ZSet::stored(members, &x.db().limits);
     x.lookup_mut(dest);
     let db = x.db();
     db.insert(dest.to_vec(), Data::ZSet(Box::new(z)));
     db.expires.remove(dest);
     x.dirty += n as u64;
     x.propagate(args);
+    let search = args[0].eq_ignore_ascii_case(b"geosearchstore");
+    x.notify(notify::ZSET, if search { "geosearchstore" } else { "georadiusstore" }, dest);
     Value::Integer(n as i64)
 }

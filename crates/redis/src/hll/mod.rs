@@ -7,8 +7,12 @@
 mod repr;
 mod selftest;
 
+/// `hll-sparse-max-bytes`'s default.
+pub(crate) use repr::SPARSE_MAX_BYTES;
+
 use crate::commands::wrong_type;
 use crate::keyspace::{Data, Exec};
+use crate::notify;
 use repr::{Corrupt, REGISTERS};
 use resp::Value;
 
@@ -19,7 +23,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
         "pfcount" => pfcount(args, x),
         "pfmerge" => pfmerge(args, x),
         "pfdebug" => pfdebug(args, x),
-        "pfselftest" => selftest::run(x.random),
+        "pfselftest" => selftest::run(x.random, x.db().limits.hll_sparse_bytes),
         _ => return crate::geo::keyspace(name, args, x),
     })
 }
@@ -33,8 +37,11 @@ fn not_an_hll() -> Value {
 }
 
 /// `isHLLObjectOrReply` on `key`'s value: `Ok(None)` if there is none.
-fn hll<'x>(x: &'x mut Exec<'_>, key: &[u8]) -> Result<Option<&'x [u8]>, Value> {
-    match x.lookup(key) {
+/// PFCOUNT's and PFMERGE's sources are read lookups (`lookupKeyRead`, a
+/// keyspace hit or miss); PFADD's and PFDEBUG's are writes.
+fn hll<'x>(x: &'x mut Exec<'_>, key: &[u8], read: bool) -> Result<Option<&'x [u8]>, Value> {
+    let value = if read { x.read(key) } else { x.lookup(key) };
+    match value {
         None => Ok(None),
         Some(Data::Str(s)) if repr::is_valid(s) => Ok(Some(s)),
         Some(Data::Str(_)) => Err(not_an_hll()),
@@ -46,7 +53,7 @@ fn hll<'x>(x: &'x mut Exec<'_>, key: &[u8]) -> Result<Option<&'x [u8]>, Value> {
 /// it was is the second value). Redis unshares the string first, so it is
 /// `raw` from then on.
 fn hll_mut<'x>(x: &'x mut Exec<'_>, key: &[u8]) -> Result<(&'x mut Vec<u8>, bool), Value> {
-    let created = hll(x, key)?.is_none();
+    let created = hll(x, key, false)?.is_none();
     if created {
         x.db().insert(key.to_vec(), Data::Str(repr::new_sparse()));
     }
@@ -59,13 +66,14 @@ fn hll_mut<'x>(x: &'x mut Exec<'_>, key: &[u8]) -> Result<(&'x mut Vec<u8>, bool
 
 /// PFADD key [element ...]: 1 if a register changed or the key was created.
 fn pfadd(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    let max_sparse = x.db().limits.hll_sparse_bytes;
     let (s, created) = match hll_mut(x, &args[1]) {
         Ok(found) => found,
         Err(e) => return e,
     };
     let mut updated = u64::from(created);
     for ele in &args[2..] {
-        match repr::add(s, ele) {
+        match repr::add(s, ele, max_sparse) {
             Ok(changed) => updated += u64::from(changed),
             // What was added so far stays, unpropagated, as in Redis.
             Err(e) => return corrupt(e),
@@ -77,6 +85,7 @@ fn pfadd(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     repr::invalidate(s);
     x.dirty += updated;
     x.propagate(args);
+    x.notify(notify::STRING, "pfadd", &args[1]);
     Value::Integer(1)
 }
 
@@ -89,7 +98,7 @@ fn pfcount(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             Err(e) => e,
         };
     }
-    match hll(x, &args[1]) {
+    match hll(x, &args[1], true) {
         Ok(None) => return Value::Integer(0),
         Ok(Some(_)) => {}
         Err(e) => return e,
@@ -114,7 +123,7 @@ fn union(keys: &[Vec<u8>], x: &mut Exec<'_>) -> Result<(Box<[u8; REGISTERS]>, bo
     let mut max = Box::new([0u8; REGISTERS]);
     let mut dense = false;
     for key in keys {
-        if let Some(s) = hll(x, key)? {
+        if let Some(s) = hll(x, key, true)? {
             dense |= repr::is_dense(s);
             repr::merge_into(&mut max, s).map_err(corrupt)?;
         }
@@ -129,23 +138,25 @@ fn pfmerge(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         Ok(found) => found,
         Err(e) => return e,
     };
+    let max_sparse = x.db().limits.hll_sparse_bytes;
     let Ok((s, _)) = hll_mut(x, &args[1]) else { unreachable!("checked by the union") };
     if dense && let Err(e) = repr::to_dense(s) {
         return corrupt(e);
     }
     for (i, &v) in max.iter().enumerate().filter(|(_, v)| **v > 0) {
         // Redis ignores a corrupt destination here: its registers were read above.
-        let _ = repr::set(s, i, v);
+        let _ = repr::set(s, i, v, max_sparse);
     }
     repr::invalidate(s);
     x.dirty += 1;
     x.propagate(args);
+    x.notify(notify::STRING, "pfadd", &args[1]);
     Value::ok()
 }
 
 /// PFDEBUG GETREG|DECODE|ENCODING|TODENSE key.
 fn pfdebug(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
-    match hll(x, &args[2]) {
+    match hll(x, &args[2], false) {
         Ok(None) => return Value::error("ERR The specified key does not exist"),
         Ok(Some(_)) => {}
         Err(e) => return e,

@@ -202,18 +202,18 @@ pub(crate) fn to_dense(s: &mut Vec<u8>) -> Result<(), Corrupt> {
 /// Raises register `index` to `count` (`hllDenseSet`/`hllSparseSet`), the
 /// sparse form turning dense when the value or the length no longer fits it;
 /// whether it changed.
-pub(crate) fn set(s: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, Corrupt> {
-    if is_dense(s) { Ok(dense_set(s, index, count)) } else { sparse_set(s, index, count) }
+pub(crate) fn set(s: &mut Vec<u8>, index: usize, count: u8, max_sparse: usize) -> Result<bool, Corrupt> {
+    if is_dense(s) { Ok(dense_set(s, index, count)) } else { sparse_set(s, index, count, max_sparse) }
 }
 
 /// `hllAdd`: adds one element; whether a register changed.
-pub(crate) fn add(s: &mut Vec<u8>, ele: &[u8]) -> Result<bool, Corrupt> {
+pub(crate) fn add(s: &mut Vec<u8>, ele: &[u8], max_sparse: usize) -> Result<bool, Corrupt> {
     let (index, count) = pattern(ele);
-    set(s, index, count)
+    set(s, index, count, max_sparse)
 }
 
 /// `hllSparseSet`.
-fn sparse_set(s: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, Corrupt> {
+fn sparse_set(s: &mut Vec<u8>, index: usize, count: u8, max_sparse: usize) -> Result<bool, Corrupt> {
     if count > VAL_MAX_VALUE {
         return promote(s, index, count);
     }
@@ -252,7 +252,7 @@ fn sparse_set(s: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, Corrupt>
             if value > 0 { seq.push(val_op(value, last - index)) } else { push_zeros(&mut seq, last - index) }
         }
         let grown = s.len() + seq.len();
-        if seq.len() > oplen && grown - oplen > SPARSE_MAX_BYTES {
+        if seq.len() > oplen && grown - oplen > max_sparse {
             return promote(s, index, count);
         }
         let tail = s.get(p + oplen..).map(<[u8]>::to_vec).unwrap_or_default();
@@ -444,7 +444,7 @@ mod tests {
         s[HDR + 1] = 0xfe;
         assert_eq!(count(&s), Err(Corrupt));
         assert_eq!(to_dense(&mut s), Err(Corrupt));
-        assert_eq!(set(&mut s, REGISTERS - 1, 3), Err(Corrupt));
+        assert_eq!(set(&mut s, REGISTERS - 1, 3, SPARSE_MAX_BYTES), Err(Corrupt));
     }
 
     #[test]

@@ -12,9 +12,10 @@ const CYCLES: u32 = 1000;
 /// Elements added in the accuracy test.
 const ELEMENTS: u64 = 10_000_000;
 
-/// PFSELFTEST's reply, drawing from `seed`.
-pub(super) fn run(seed: u64) -> Value {
-    match check(seed, CYCLES, ELEMENTS) {
+/// PFSELFTEST's reply, drawing from `seed`; its sparse HLL turns dense
+/// past `max_sparse` bytes (`hll-sparse-max-bytes`).
+pub(super) fn run(seed: u64, max_sparse: usize) -> Value {
+    match check(seed, CYCLES, ELEMENTS, max_sparse) {
         Ok(()) => Value::ok(),
         Err(text) => Value::error(text),
     }
@@ -29,7 +30,7 @@ fn next(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn check(mut seed: u64, cycles: u32, elements: u64) -> Result<(), String> {
+fn check(mut seed: u64, cycles: u32, elements: u64, max_sparse: usize) -> Result<(), String> {
     let mut dense = repr::new_sparse();
     repr::to_dense(&mut dense).expect("an empty HLL is valid");
     for _ in 0..cycles {
@@ -42,22 +43,22 @@ fn check(mut seed: u64, cycles: u32, elements: u64) -> Result<(), String> {
         }
     }
     repr::write_registers(&mut dense, &[0; REGISTERS]);
-    accuracy(&mut dense, next(&mut seed), elements)
+    accuracy(&mut dense, next(&mut seed), elements, max_sparse)
 }
 
 /// Test 2: the same elements into `dense` and a new sparse HLL.
-fn accuracy(dense: &mut Vec<u8>, seed: u64, elements: u64) -> Result<(), String> {
+fn accuracy(dense: &mut Vec<u8>, seed: u64, elements: u64, max_sparse: usize) -> Result<(), String> {
     let mut sparse = repr::new_sparse();
     let relerr = 1.04 / (REGISTERS as f64).sqrt();
     let mut checkpoint = 1;
     for j in 1..=elements {
         let ele = (j ^ seed).to_le_bytes();
-        let _ = repr::add(dense, &ele);
-        let _ = repr::add(&mut sparse, &ele);
+        let _ = repr::add(dense, &ele, max_sparse);
+        let _ = repr::add(&mut sparse, &ele, max_sparse);
         if j != checkpoint {
             continue;
         }
-        if j < (repr::SPARSE_MAX_BYTES / 2) as u64 && repr::is_dense(&sparse) {
+        if j < (max_sparse / 2) as u64 && repr::is_dense(&sparse) {
             return Err("TESTFAILED sparse encoding not used".to_owned());
         }
         let card = repr::count(dense).map_err(|_| "TESTFAILED dense/sparse disagree".to_owned())?;
@@ -80,6 +81,6 @@ mod tests {
 
     #[test]
     fn packing_and_a_hundred_thousand_elements_pass() {
-        assert_eq!(check(7, 3, 100_000), Ok(()));
+        assert_eq!(check(7, 3, 100_000, repr::SPARSE_MAX_BYTES), Ok(()));
     }
 }

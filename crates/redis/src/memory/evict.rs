@@ -61,6 +61,7 @@ impl Evictor {
         let mut x = Exec::new(dbs, feed, run.is_master, db, run.now_ms);
         x.dbs[db].remove(&key);
         x.propagate(&[b"DEL".as_slice(), &key]);
+        x.notify(crate::notify::EVICTED, "evicted", &key);
         self.evicted_keys += 1;
         Ok(freed)
     }
@@ -170,7 +171,7 @@ mod tests {
     #[test]
     fn volatile_ttl_evicts_the_nearest_expire_first_and_propagates_del() {
         let mut dbs = db_with(&[("a", Some(9000)), ("b", Some(1000)), ("c", None), ("d", Some(5000))]);
-        let mut feed = Feed::default();
+        let mut feed = Feed { notify: crate::notify::parse("Ee").unwrap(), ..Feed::default() };
         let config = MaxMemory { policy: Policy::VolatileTtl, samples: 10, ..MaxMemory::default() };
         let mut n = 0u64;
         let mut draw = || {
@@ -185,6 +186,9 @@ mod tests {
         assert!(evict(&mut dbs, &mut feed).is_ok());
         assert!(!dbs[0].keys.contains_key(b"b".as_slice()));
         assert_eq!(feed.bytes, b"*2\r\n$3\r\nDEL\r\n$1\r\nb\r\n");
+        // `notify-keyspace-events Ee`: the key is told of as evicted.
+        let evicted: Vec<(&str, &[u8])> = feed.events.iter().map(|e| (e.name, e.key.as_slice())).collect();
+        assert_eq!(evicted, [("evicted", b"b".as_slice())]);
         assert!(evict(&mut dbs, &mut feed).is_ok());
         assert!(evict(&mut dbs, &mut feed).is_ok());
         assert_eq!(evict(&mut dbs, &mut feed), Err(OutOfMemory), "c has no expire: nothing left");

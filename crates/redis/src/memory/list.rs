@@ -26,27 +26,75 @@ pub struct List {
     /// `None` when not known (boxed, so that a list value is no bigger than
     /// the other kinds of [`crate::keyspace::Data`]).
     kept: Option<Box<Kept>>,
+    /// The quicklist's fill: `list-max-listpack-size` when the list was
+    /// created (or loaded), clamped to -5..=32767 as `quicklistSetFill` does.
+    fill: i32,
 }
+
+/// The fill a new list takes by default (`list-max-listpack-size -2`).
+const DEFAULT_FILL: i32 = -2;
 
 /// What a list keeps about its elements.
 #[derive(Clone)]
 struct Kept {
     /// Each node's `lpBytes`, head first ([`size::list_nodes`]).
     nodes: Vec<u64>,
+    /// Each node's entries, head first.
+    counts: Vec<u32>,
     /// The elements, head first, fed to a hasher ([`List::fingerprint`]), when known.
     hasher: Option<sim::StableHasher>,
 }
 
 impl List {
+    /// An empty list whose nodes fill under `list-max-listpack-size` `fill`.
+    pub fn with_fill(fill: i32) -> List {
+        let mut list = List::default();
+        list.set_fill(fill);
+        list
+    }
+
+    /// A list loaded whole from quicklist nodes (RDB, RESTORE): Redis keeps
+    /// the nodes as they were written (empty ones skipped), whatever the
+    /// fill, and later pushes fill under `fill`.
+    pub(crate) fn from_nodes(nodes: Vec<Vec<Vec<u8>>>, fill: i32) -> List {
+        let mut list = List::with_fill(fill);
+        let mut kept = Kept { nodes: Vec::new(), counts: Vec::new(), hasher: None };
+        let mut hasher = sim::StableHasher::default();
+        for node in nodes.into_iter().filter(|n| !n.is_empty()) {
+            kept.nodes.push(size::list_node(&node));
+            kept.counts.push(u32::try_from(node.len()).unwrap_or(u32::MAX));
+            node.iter().for_each(|i| hasher.bytes(i));
+            list.items.extend(node);
+        }
+        kept.hasher = Some(hasher);
+        list.kept = Some(Box::new(kept));
+        list
+    }
+
+    /// Each node's entries, head first, when kept ([`List::from_nodes`],
+    /// pushes and pops at the tail), else `None`: the nodes are as RPUSH fills them.
+    pub(crate) fn node_counts(&self) -> Option<&[u32]> {
+        self.kept.as_ref().map(|k| k.counts.as_slice())
+    }
+
+    /// Its nodes fill under `fill` from now on (a list loaded whole).
+    pub(crate) fn set_fill(&mut self, fill: i32) {
+        self.fill = fill.clamp(-5, 32767);
+        if !self.items.is_empty() {
+            self.kept = None;
+        }
+    }
+
     /// Appends `item` at the tail (RPUSH), its node's size and the
     /// fingerprint updated with it.
     pub fn push_back(&mut self, item: Vec<u8>) {
         let Some(kept) = &mut self.kept else {
             self.items.push_back(item);
-            self.kept = Some(Box::new(Kept { nodes: self.measure(), hasher: Some(self.hash()) }));
+            let (nodes, counts) = self.measure();
+            self.kept = Some(Box::new(Kept { nodes, counts, hasher: Some(self.hash()) }));
             return;
         };
-        size::push_list_entry(&mut kept.nodes, &item);
+        size::push_list_entry(&mut kept.nodes, &mut kept.counts, &item, self.fill);
         match &mut kept.hasher {
             Some(h) => h.bytes(&item),
             None => {
@@ -62,7 +110,7 @@ impl List {
     pub fn pop_back(&mut self) -> Option<Vec<u8>> {
         let item = self.items.pop_back()?;
         if let Some(kept) = &mut self.kept {
-            size::pop_list_entry(&mut kept.nodes, &item);
+            size::pop_list_entry(&mut kept.nodes, &mut kept.counts, &item);
             kept.hasher = None;
         }
         Some(item)
@@ -84,7 +132,7 @@ impl List {
     pub(crate) fn node_bytes(&self) -> Cow<'_, [u64]> {
         match &self.kept {
             Some(kept) => Cow::Borrowed(&kept.nodes),
-            None => Cow::Owned(self.measure()),
+            None => Cow::Owned(size::list_node_bytes(self.items.iter().map(Vec::as_slice), self.fill)),
         }
     }
 
@@ -97,8 +145,13 @@ impl List {
         }
     }
 
-    fn measure(&self) -> Vec<u64> {
-        size::list_nodes(self.items.iter().map(Vec::as_slice))
+    /// The list's quicklist fill.
+    pub(crate) fn fill(&self) -> i32 {
+        self.fill
+    }
+
+    fn measure(&self) -> (Vec<u64>, Vec<u32>) {
+        size::list_nodes(self.items.iter().map(Vec::as_slice), self.fill)
     }
 
     /// A hasher fed every element, head first.
@@ -111,8 +164,8 @@ impl List {
 
 impl Default for List {
     fn default() -> List {
-        let kept = Kept { nodes: Vec::new(), hasher: Some(sim::StableHasher::default()) };
-        List { items: VecDeque::new(), kept: Some(Box::new(kept)) }
+        let kept = Kept { nodes: Vec::new(), counts: Vec::new(), hasher: Some(sim::StableHasher::default()) };
+        List { items: VecDeque::new(), kept: Some(Box::new(kept)), fill: DEFAULT_FILL }
     }
 }
 
@@ -134,7 +187,7 @@ impl DerefMut for List {
 
 impl From<VecDeque<Vec<u8>>> for List {
     fn from(items: VecDeque<Vec<u8>>) -> List {
-        List { items, kept: None }
+        List { items, kept: None, fill: DEFAULT_FILL }
     }
 }
 

@@ -45,8 +45,10 @@ const QUICKLIST: u64 = 40;
 const QUICKLIST_NODE: u64 = 40;
 /// A listpack's header and end byte.
 const LISTPACK_EMPTY: u64 = 7;
-/// `list-max-listpack-size -2`: 8 KB per quicklist node.
-const LIST_NODE_LIMIT: u64 = 8192;
+/// `optimization_level[]`: a node's bytes under `list-max-listpack-size` -1 to -5.
+const LIST_SIZE_LEVELS: [u64; 5] = [4096, 8192, 16384, 32768, 65536];
+/// `SIZE_SAFETY_LIMIT`: a node's bytes under a positive (count) fill.
+const LIST_SAFETY_LIMIT: u64 = 8192;
 /// `SIZE_ESTIMATE_OVERHEAD` added to an element before the node limit check.
 const LIST_ESTIMATE_OVERHEAD: u64 = 8;
 /// `sizeof(zset)` + `sizeof(zskiplist)`.
@@ -63,8 +65,6 @@ const STREAM: u64 = 80;
 const STREAM_CG: u64 = 40;
 const STREAM_NACK: u64 = 24;
 const STREAM_CONSUMER: u64 = 24;
-/// `STREAM_LISTPACK_MAX_PRE_ALLOCATE`: a new node's listpack is allocated this big.
-const STREAM_NODE_PREALLOC: u64 = 4096;
 /// The samples `MEMORY USAGE` takes without `SAMPLES` (`OBJ_COMPUTE_SIZE_DEF_SAMPLES`).
 pub(crate) const DEFAULT_SAMPLES: usize = 5;
 
@@ -200,44 +200,97 @@ fn list(items: &List, samples: usize, count: Count) -> u64 {
     ROBJ + count.of(QUICKLIST) + average(nodes.iter().map(node), nodes.len(), samples)
 }
 
-/// The `lpBytes` of a quicklist's nodes, head first, filled from the head
-/// up to 8 KB each as RPUSH fills them.
-pub(crate) fn list_nodes<'a>(items: impl Iterator<Item = &'a [u8]>) -> Vec<u64> {
-    let mut nodes: Vec<u64> = Vec::new();
-    let mut current = LISTPACK_EMPTY;
-    let mut entries = 0u64;
-    for item in items {
-        let grown = current + item.len() as u64 + LIST_ESTIMATE_OVERHEAD;
-        if entries > 0 && grown > LIST_NODE_LIMIT {
-            nodes.push(current);
-            (current, entries) = (LISTPACK_EMPTY, 0);
+/// `_quicklistNodeAllowInsert`'s limits on a node under a list's fill
+/// (`list-max-listpack-size`, clamped to -5..=32767 as quicklists keep it):
+/// a size class, or a count of entries within `SIZE_SAFETY_LIMIT`.
+#[derive(Clone, Copy)]
+pub(crate) struct NodeLimit {
+    bytes: u64,
+    entries: u64,
+}
+
+impl NodeLimit {
+    pub(crate) fn of(fill: i32) -> NodeLimit {
+        match usize::try_from(-i64::from(fill) - 1) {
+            Ok(level) => {
+                NodeLimit { bytes: LIST_SIZE_LEVELS[level.min(LIST_SIZE_LEVELS.len() - 1)], entries: u64::MAX }
+            }
+            Err(_) => NodeLimit { bytes: LIST_SAFETY_LIMIT, entries: u64::try_from(fill).unwrap_or(0) },
         }
-        current += crate::stream::entry_bytes(item) as u64;
-        entries += 1;
     }
-    if entries > 0 {
-        nodes.push(current);
+
+    /// Whether a node of `lp` bytes and `count` entries takes another of `len` bytes.
+    pub(crate) fn allows(self, lp: u64, count: u64, len: u64) -> bool {
+        lp + len + LIST_ESTIMATE_OVERHEAD <= self.bytes && count < self.entries
     }
+}
+
+/// The `lpBytes` and entries of a quicklist's nodes, head first, filled
+/// from the head under `fill` as RPUSH fills them.
+pub(crate) fn list_nodes<'a>(items: impl Iterator<Item = &'a [u8]>, fill: i32) -> (Vec<u64>, Vec<u32>) {
+    let (mut nodes, mut counts) = (Vec::new(), Vec::new());
+    split_list(items, fill, |lp, n| {
+        nodes.push(lp);
+        counts.push(n);
+    });
+    (nodes, counts)
+}
+
+/// [`list_nodes`]' `lpBytes` alone.
+pub(crate) fn list_node_bytes<'a>(items: impl Iterator<Item = &'a [u8]>, fill: i32) -> Vec<u64> {
+    let mut nodes = Vec::new();
+    split_list(items, fill, |lp, _| nodes.push(lp));
     nodes
 }
 
+/// Splits `items` into nodes as RPUSH fills them under `fill`, each node's
+/// `lpBytes` and entries given to `node`, head first.
+fn split_list<'a>(items: impl Iterator<Item = &'a [u8]>, fill: i32, mut node: impl FnMut(u64, u32)) {
+    let limit = NodeLimit::of(fill);
+    let (mut lp, mut n) = (LISTPACK_EMPTY, 0u32);
+    for item in items {
+        if n > 0 && !limit.allows(lp, u64::from(n), item.len() as u64) {
+            node(lp, n);
+            (lp, n) = (LISTPACK_EMPTY, 0);
+        }
+        lp += crate::stream::entry_bytes(item) as u64;
+        n += 1;
+    }
+    if n > 0 {
+        node(lp, n);
+    }
+}
+
+/// The `lpBytes` of a quicklist node holding `items`.
+pub(crate) fn list_node(items: &[Vec<u8>]) -> u64 {
+    LISTPACK_EMPTY + items.iter().map(|i| crate::stream::entry_bytes(i) as u64).sum::<u64>()
+}
+
 /// [`list_nodes`] after `item` is appended at the tail: into the last node
-/// if it fits, else in a new one.
-pub(crate) fn push_list_entry(nodes: &mut Vec<u64>, item: &[u8]) {
+/// if it takes it, else in a new one.
+pub(crate) fn push_list_entry(nodes: &mut Vec<u64>, counts: &mut Vec<u32>, item: &[u8], fill: i32) {
     let entry = crate::stream::entry_bytes(item) as u64;
-    match nodes.last_mut() {
-        Some(lp) if *lp + item.len() as u64 + LIST_ESTIMATE_OVERHEAD <= LIST_NODE_LIMIT => *lp += entry,
-        _ => nodes.push(LISTPACK_EMPTY + entry),
+    match (nodes.last_mut(), counts.last_mut()) {
+        (Some(lp), Some(n)) if NodeLimit::of(fill).allows(*lp, u64::from(*n), item.len() as u64) => {
+            *lp += entry;
+            *n += 1;
+        }
+        _ => {
+            nodes.push(LISTPACK_EMPTY + entry);
+            counts.push(1);
+        }
     }
 }
 
 /// [`list_nodes`] after `item` left the tail: the last node shrinks, and
 /// goes when it is empty.
-pub(crate) fn pop_list_entry(nodes: &mut Vec<u64>, item: &[u8]) {
-    if let Some(lp) = nodes.last_mut() {
+pub(crate) fn pop_list_entry(nodes: &mut Vec<u64>, counts: &mut Vec<u32>, item: &[u8]) {
+    if let (Some(lp), Some(n)) = (nodes.last_mut(), counts.last_mut()) {
         *lp -= crate::stream::entry_bytes(item) as u64;
-        if *lp == LISTPACK_EMPTY {
+        *n -= 1;
+        if *n == 0 {
             nodes.pop();
+            counts.pop();
         }
     }
 }
@@ -301,7 +354,8 @@ fn level(member: &[u8]) -> u64 {
 /// consumer group its struct, PEL and consumers.
 fn stream(s: &Stream, samples: usize, count: Count) -> u64 {
     let lps: Vec<u64> = s.nodes.values().map(|n| crate::stream::node_bytes(n) as u64).collect();
-    let last = lps.last().map_or(0, |&b| alloc(b.max(STREAM_NODE_PREALLOC)));
+    let prealloc = s.nodes.values().next_back().map_or(0, |n| n.prealloc as u64);
+    let last = lps.last().map_or(0, |&b| alloc(b.max(prealloc)));
     let full = &lps[..lps.len().saturating_sub(1)];
     let listpacks = if lps.len() <= samples {
         full.iter().map(|&b| alloc(b)).sum::<u64>() + last
@@ -317,8 +371,17 @@ fn stream(s: &Stream, samples: usize, count: Count) -> u64 {
         };
         groups += g.consumers.iter().map(consumer).sum::<u64>();
     }
-    ROBJ + count.of(STREAM) + rax(lps.len() as u64) + listpacks + groups
+    // MEMORY USAGE counts the tree's real nodes (as XINFO STREAM shows them);
+    // `used_memory`, updated on every write, takes the estimate.
+    let tree = match count {
+        Count::Usage => lps.len() as u64 * 16 + s.rax_nodes() as u64 * RAX_NODE,
+        Count::Allocated => rax(lps.len() as u64),
+    };
+    ROBJ + count.of(STREAM) + tree + listpacks + groups
 }
+
+/// What `streamRadixTreeMemoryUsage` counts per tree node: 4 + 30 words.
+const RAX_NODE: u64 = 4 + 8 * 30;
 
 /// `streamRadixTreeMemoryUsage` of a tree of `elements` 16-byte IDs: 16
 /// bytes per ID and 4 + 30 words per tree node. The nodes, measured on
@@ -330,7 +393,7 @@ fn rax(elements: u64) -> u64 {
         1 => 2,
         n => 2 * n + 2,
     };
-    elements * 16 + nodes * (4 + 8 * 30)
+    elements * 16 + nodes * RAX_NODE
 }
 
 #[cfg(test)]

@@ -190,6 +190,7 @@ pub(crate) fn to_lua(lua: &Lua, v: &Value) -> mlua::Result<Lv> {
         Value::Boolean(b) => Lv::Integer(mlua::Integer::from(*b)),
         Value::Simple(s) => Lv::Table(reply_table(lua, "ok", lua.create_string(s)?)?),
         Value::Error(e) => Lv::Table(reply_table(lua, "err", lua.create_string(e)?)?),
+        Value::Encoded(e) => to_lua(lua, e.value())?,
         Value::Array(items) | Value::Set(items) | Value::Push(items) => {
             let t = lua.create_table_with_capacity(items.len(), 0)?;
             for (i, item) in items.iter().enumerate() {

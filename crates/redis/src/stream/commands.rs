@@ -5,6 +5,7 @@
 use super::{ParsedId, Stream, StreamId, Trim, entry_reply, invalid_id, parse_id, range_end, range_start, strict_id};
 use crate::commands::{parse_int, wrong_type};
 use crate::keyspace::{Data, Exec};
+use crate::notify;
 use resp::Value;
 
 /// Runs a stream command; `None` if `name` is not one.
@@ -31,9 +32,20 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
     })
 }
 
-/// The stream at `key`, if any; another type is WRONGTYPE.
+/// The stream at `key`, if any; another type is WRONGTYPE. A read lookup
+/// (a keyspace hit or miss), as XLEN, XRANGE, XREAD, XINFO, XPENDING, XACK
+/// and the claims make it.
 pub(crate) fn stream<'x>(x: &'x mut Exec<'_>, key: &[u8]) -> Result<Option<&'x Stream>, Value> {
-    match x.lookup(key) {
+    typed(x.read(key))
+}
+
+/// [`stream`] for XGROUP, whose lookups are writes' (not counted).
+pub(crate) fn stream_to_change<'x>(x: &'x mut Exec<'_>, key: &[u8]) -> Result<Option<&'x Stream>, Value> {
+    typed(x.lookup(key))
+}
+
+fn typed(value: Option<&Data>) -> Result<Option<&Stream>, Value> {
+    match value {
         None => Ok(None),
         Some(Data::Stream(s)) => Ok(Some(s)),
         Some(_) => Err(wrong_type()),
@@ -73,7 +85,7 @@ struct TrimArgs {
 }
 
 /// `streamParseAddOrTrimArgsOrReply`.
-fn parse_trim_args(args: &[Vec<u8>], xadd: bool, obey: bool) -> Result<TrimArgs, Value> {
+fn parse_trim_args(args: &[Vec<u8>], xadd: bool, obey: bool, node_entries: usize) -> Result<TrimArgs, Value> {
     let mut t = TrimArgs::default();
     let mut limit_given = false;
     let mut i = 2;
@@ -130,15 +142,25 @@ fn parse_trim_args(args: &[Vec<u8>], xadd: bool, obey: bool) -> Result<TrimArgs,
     } else if limit_given && !t.approx {
         return Err(Value::error("ERR syntax error, LIMIT cannot be used without the special ~ option"));
     } else if !limit_given {
-        // 100 × stream-node-max-entries for `~`; no cap for an exact trim.
-        t.limit = if t.approx { 100 * super::NODE_MAX_ENTRIES as u64 } else { 0 };
+        // 100 × stream-node-max-entries for `~`, within 1..=1000000 (10000 for 0); no cap for an exact trim.
+        t.limit = if t.approx { approx_trim_limit(node_entries) } else { 0 };
     }
     Ok(t)
 }
 
+/// The LIMIT an approximate trim gets by default: 100 nodes of
+/// `stream-node-max-entries`, 10000 when that is 0, at most a million.
+fn approx_trim_limit(node_entries: usize) -> u64 {
+    match (node_entries as u64).saturating_mul(100) {
+        0 => 10_000,
+        n => n.min(1_000_000),
+    }
+}
+
 /// XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] *|id field value [field value ...]
 fn xadd(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
-    let t = match parse_trim_args(args, true, x.obey) {
+    let limits = x.db().limits;
+    let t = match parse_trim_args(args, true, x.obey, limits.stream_node_entries) {
         Ok(t) => t,
         Err(e) => return e,
     };
@@ -171,10 +193,11 @@ fn xadd(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         Err(e) => return e,
     };
     let fields = args[fields_at..].chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect();
-    s.append(id, fields);
+    s.append(id, fields, &limits);
     let mut out = args.to_vec();
+    let mut trimmed = 0;
     if let Some(how) = t.trim {
-        s.trim(how, t.approx, t.limit);
+        trimmed = s.trim(how, t.approx, t.limit);
         if t.approx {
             rewrite_trim(&mut out, &t, s);
         }
@@ -185,6 +208,10 @@ fn xadd(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     x.dirty += 1;
     x.propagate(&out);
     x.db().signal_stream(key);
+    x.notify(notify::STREAM, "xadd", key);
+    if trimmed > 0 {
+        x.notify(notify::STREAM, "xtrim", key);
+    }
     Value::Bulk(id.to_bytes())
 }
 
@@ -276,13 +303,14 @@ fn xdel(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         }
         x.dirty += deleted;
         x.propagate(args);
+        x.notify(notify::STREAM, "xdel", &args[1]);
     }
     Value::Integer(deleted as i64)
 }
 
 /// XTRIM key MAXLEN|MINID [=|~] threshold [LIMIT count].
 fn xtrim(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
-    let t = match parse_trim_args(args, false, x.obey) {
+    let t = match parse_trim_args(args, false, x.obey, x.db().limits.stream_node_entries) {
         Ok(t) => t,
         Err(e) => return e,
     };
@@ -300,6 +328,7 @@ fn xtrim(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         }
         x.dirty += deleted;
         x.propagate(&out);
+        x.notify(notify::STREAM, "xtrim", &args[1]);
     }
     Value::Integer(deleted as i64)
 }
@@ -357,5 +386,6 @@ fn xsetid(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     }
     x.dirty += 1;
     x.propagate(args);
+    x.notify(notify::STREAM, "xsetid", &args[1]);
     Value::ok()
 }

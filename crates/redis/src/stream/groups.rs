@@ -4,10 +4,11 @@
 //! `XGROUP SETID ... ENTRIESREAD` when NOACK moved the group, an `XGROUP
 //! CREATECONSUMER` for a consumer NOACK created.
 
-use super::commands::{not_an_integer, stream, stream_mut};
+use super::commands::{not_an_integer, stream, stream_mut, stream_to_change};
 use super::{Consumer, Group, Nack, Stream, StreamId, entry_reply, range_end, range_start, strict_id};
 use crate::commands::parse_int;
 use crate::keyspace::{Data, Exec};
+use crate::notify;
 use resp::Value;
 
 /// Checks a container's subcommand and its arity as processCommand does;
@@ -114,7 +115,11 @@ pub(crate) fn xread(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     for (i, gt) in starts.into_iter().enumerate() {
         let key = &args[req.streams + i];
         let found = match &req.group {
-            Some((g, c)) => read_group(x, key, g, c, gt, &req, &mut cmds),
+            Some((g, c)) => {
+                // Redis looks each stream up again to serve it: a second read lookup.
+                x.read(key);
+                read_group(x, key, g, c, gt, &req, &mut cmds)
+            }
             None => read_plain(x, key, gt, req.count),
         };
         if let Some(entries) = found {
@@ -358,12 +363,16 @@ fn read_group(
             consumer.to_vec(),
         ]);
     }
+    let created = !g.consumers.contains_key(consumer);
     g.consumers.entry(consumer.to_vec()).or_default().seen_time = now;
     let reply = match gt {
         Some(_) => history(s, &mut g, consumer, start, r.count, now),
         None => deliver(s, &mut g, (key, group_name, consumer), start, r, now, cmds),
     };
     s.groups.insert(group_name.to_vec(), g);
+    if created {
+        x.notify(notify::STREAM, "xgroup-createconsumer", key);
+    }
     Some(reply)
 }
 
@@ -457,7 +466,7 @@ pub(crate) fn xgroup(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         Err(e) => return e,
     };
     let (key, name) = (&args[2], &args[3]);
-    let exists = match stream(x, key) {
+    let exists = match stream_to_change(x, key) {
         Err(e) => return e,
         Ok(s) => s.map(|s| s.groups.contains_key(name.as_slice())),
     };
@@ -490,6 +499,7 @@ pub(crate) fn xgroup(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             x.propagate(args);
             // Its blocked readers learn it is gone (`signalKeyAsReady`).
             x.db().signal_stream(key);
+            x.notify(notify::STREAM, "xgroup-destroy", key);
             Value::Integer(1)
         }
         "createconsumer" => {
@@ -502,6 +512,7 @@ pub(crate) fn xgroup(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             g.consumers.insert(args[4].clone(), Consumer { seen_time: now, ..Consumer::default() });
             x.dirty += 1;
             x.propagate(args);
+            x.notify(notify::STREAM, "xgroup-createconsumer", key);
             Value::Integer(1)
         }
         "delconsumer" => {
@@ -513,6 +524,7 @@ pub(crate) fn xgroup(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             }
             x.dirty += 1;
             x.propagate(args);
+            x.notify(notify::STREAM, "xgroup-delconsumer", key);
             Value::Integer(c.pel.len() as i64)
         }
         _ => subcommand_syntax(args, "xgroup"),
@@ -545,7 +557,7 @@ fn xgroup_options(sub: &str, args: &[Vec<u8>]) -> Result<(bool, Option<u64>), Va
 
 fn create(args: &[Vec<u8>], x: &mut Exec<'_>, entries_read: Option<u64>) -> Value {
     let key = &args[2];
-    let last = match stream(x, key) {
+    let last = match stream_to_change(x, key) {
         Err(e) => return e,
         Ok(s) => s.map(|s| s.last_id),
     };
@@ -567,6 +579,7 @@ fn create(args: &[Vec<u8>], x: &mut Exec<'_>, entries_read: Option<u64>) -> Valu
     s.groups.insert(args[3].clone(), group);
     x.dirty += 1;
     x.propagate(args);
+    x.notify(notify::STREAM, "xgroup-create", key);
     Value::ok()
 }
 
@@ -584,6 +597,7 @@ fn setid(args: &[Vec<u8>], x: &mut Exec<'_>, entries_read: Option<u64>) -> Value
     g.entries_read = entries_read;
     x.dirty += 1;
     x.propagate(args);
+    x.notify(notify::STREAM, "xgroup-setid", &args[2]);
     Value::ok()
 }
 
@@ -737,6 +751,7 @@ pub(crate) fn xclaim(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         Err(e) => return e,
     };
     let Ok(Some((s, mut g))) = group_mut(x, &args[1], &args[2]) else { return Value::Nil };
+    let had_consumer = g.consumers.contains_key(&args[3]);
     let mut cmds = Vec::new();
     let mut moved = false;
     if opts.last_id > g.last_id {
@@ -774,9 +789,13 @@ pub(crate) fn xclaim(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     if moved {
         cmds.push(setid_cmd(&args[1], &args[2], &g));
     }
+    let created = !had_consumer && g.consumers.contains_key(&args[3]);
     s.groups.insert(args[2].clone(), g);
     x.dirty += cmds.len() as u64;
     propagate_all(x, &cmds);
+    if created {
+        x.notify(notify::STREAM, "xgroup-createconsumer", &args[1]);
+    }
     Value::Array(out)
 }
 
@@ -843,6 +862,9 @@ fn claim_options(opts: &[Vec<u8>], now: i64) -> Result<ClaimOpts, Value> {
 
 /// XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID].
 pub(crate) fn xautoclaim(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
+    // Redis looks the key up before it parses the arguments (a read lookup,
+    // counted even when an argument is then refused).
+    x.read(&args[1]);
     let now = x.clock_ms;
     let min_idle = match parse_int(&args[4]) {
         Some(n) => n.max(0),
@@ -868,7 +890,7 @@ pub(crate) fn xautoclaim(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         }
         j += 1;
     }
-    let exists = match stream(x, &args[1]) {
+    let exists = match stream_to_change(x, &args[1]) {
         Err(e) => return e,
         Ok(s) => s.is_some_and(|s| s.groups.contains_key(args[2].as_slice())),
     };
@@ -876,6 +898,7 @@ pub(crate) fn xautoclaim(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         return no_group(&args[1], &args[2], "");
     }
     let Ok(Some((s, mut g))) = group_mut(x, &args[1], &args[2]) else { return Value::Nil };
+    let had_consumer = g.consumers.contains_key(&args[3]);
     let (mut claimed, mut deleted, mut cmds) = (Vec::new(), Vec::new(), Vec::new());
     let mut attempts = count.saturating_mul(10);
     let mut cursor = g.pel.range(start..).map(|(id, _)| *id).next();
@@ -903,9 +926,13 @@ pub(crate) fn xautoclaim(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         count -= 1;
         cmds.push(xclaim_cmd(&args[1], &args[2], &g, id, &nack));
     }
+    let created = !had_consumer && g.consumers.contains_key(&args[3]);
     s.groups.insert(args[2].clone(), g);
     x.dirty += cmds.len() as u64;
     propagate_all(x, &cmds);
+    if created {
+        x.notify(notify::STREAM, "xgroup-createconsumer", &args[1]);
+    }
     let next = cursor.unwrap_or(StreamId::MIN);
     Value::Array(vec![Value::Bulk(next.to_bytes()), Value::Array(claimed), Value::Array(deleted)])
 }

@@ -176,7 +176,7 @@ pub(crate) fn decode(blob: &[u8], master: StreamId) -> Result<Node, RdbError> {
     }
     let first = entries.first().map_or(StreamId::MIN, |e| e.id);
     let entries_bytes = entries.iter().map(|e| entry_size(e, &master_fields, first)).sum();
-    Ok(Node { master_fields, entries, live, entries_bytes })
+    Ok(Node { master_fields, entries, live, entries_bytes, prealloc: super::NODE_PREALLOC })
 }
 
 /// Reads a listpack's elements in turn; running out is a malformed listpack.

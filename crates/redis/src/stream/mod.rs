@@ -15,10 +15,10 @@ pub(crate) mod rdb;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-/// `stream-node-max-entries` default.
-const NODE_MAX_ENTRIES: usize = 100;
-/// `stream-node-max-bytes` default.
-const NODE_MAX_BYTES: usize = 4096;
+/// `STREAM_LISTPACK_MAX_SIZE`: a node's bytes when `stream-node-max-bytes` is 0 or above it.
+const NODE_MAX_SIZE: usize = 1 << 30;
+/// `STREAM_LISTPACK_MAX_PRE_ALLOCATE`: a new node's listpack is allocated this big.
+pub(crate) const NODE_PREALLOC: usize = 4096;
 
 /// A stream entry ID: milliseconds and sequence, ordered as Redis compares them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -100,15 +100,18 @@ pub struct Node {
     /// as they come ([`Node::new`], [`Node::push`]): a write measures the
     /// node without walking it. Entries are only ever added or marked deleted.
     entries_bytes: usize,
+    /// The bytes its listpack was created with (`stream-node-max-bytes` when
+    /// below 4096, as XADD found it), which the tail node keeps allocated.
+    pub(crate) prealloc: usize,
 }
 
 impl Node {
     /// A node holding `first`, whose fields become the master entry's.
-    fn new(first: Entry) -> Node {
+    fn new(first: Entry, prealloc: usize) -> Node {
         let master_fields: Vec<Vec<u8>> = first.fields.iter().map(|(f, _)| f.clone()).collect();
         let entries_bytes = listpack::entry_size(&first, &master_fields, first.id);
         let live = usize::from(!first.deleted);
-        Node { master_fields, entries: vec![first], live, entries_bytes }
+        Node { master_fields, entries: vec![first], live, entries_bytes, prealloc }
     }
 
     /// Appends a live entry.
@@ -192,19 +195,29 @@ pub enum Trim {
 
 impl Stream {
     /// Appends an entry with `id` (checked by the caller to be above `last_id`),
-    /// in the tail node if it has room, else in a new node (`streamAppendItem`).
-    pub fn append(&mut self, id: StreamId, fields: Vec<(Vec<u8>, Vec<u8>)>) {
+    /// in the tail node if it has room under the `stream-node-max-*` limits,
+    /// else in a new node (`streamAppendItem`).
+    pub fn append(&mut self, id: StreamId, fields: Vec<(Vec<u8>, Vec<u8>)>, limits: &crate::encoding::Limits) {
         let payload: usize = fields.iter().map(|(f, v)| f.len() + v.len()).sum();
+        let max_bytes = match limits.stream_node_bytes {
+            0 => NODE_MAX_SIZE,
+            n => n.min(NODE_MAX_SIZE),
+        };
+        let max_entries = limits.stream_node_entries;
         let tail = self
             .nodes
             .values_mut()
             .next_back()
-            .filter(|n| n.bytes() + payload < NODE_MAX_BYTES && n.entries.len() < NODE_MAX_ENTRIES);
+            .filter(|n| n.bytes() + payload < max_bytes && (max_entries == 0 || n.entries.len() < max_entries));
         let entry = Entry { id, fields, deleted: false };
         match tail {
             Some(node) => node.push(entry),
             None => {
-                self.nodes.insert(id, Node::new(entry));
+                let prealloc = match limits.stream_node_bytes {
+                    n @ 1..NODE_PREALLOC => n,
+                    _ => NODE_PREALLOC,
+                };
+                self.nodes.insert(id, Node::new(entry, prealloc));
             }
         }
         self.length += 1;

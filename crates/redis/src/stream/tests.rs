@@ -67,7 +67,7 @@ fn rdb_round_trip_keeps_groups_consumers_and_pending_entries() {
     for i in 1..=150u64 {
         let fields =
             if i % 4 == 0 { vec![(b"g".to_vec(), b"1".to_vec())] } else { vec![(b"f".to_vec(), vec![b'v'; 40])] };
-        s.append(id(i, i % 2), fields);
+        s.append(id(i, i % 2), fields, &Default::default());
     }
     assert!(s.delete(id(3, 1)) && s.delete(id(120, 0)));
     let mut g = Group { last_id: id(10, 0), entries_read: None, pel: BTreeMap::new(), consumers: BTreeMap::new() };
@@ -87,8 +87,8 @@ fn rdb_round_trip_keeps_groups_consumers_and_pending_entries() {
     let value = crate::keyspace::Data::Stream(Box::new(s));
     let bytes = crate::rdb::encode_object(&value, false);
     assert_eq!(bytes[0], 19, "RDB_TYPE_STREAM_LISTPACKS_2");
-    assert_eq!(crate::rdb::decode_object(&bytes).unwrap(), value);
+    assert_eq!(crate::rdb::decode_object(&bytes, &Default::default()).unwrap(), value);
     for cut in 1..bytes.len() {
-        assert!(crate::rdb::decode_object(&bytes[..cut]).is_err(), "cut at {cut}");
+        assert!(crate::rdb::decode_object(&bytes[..cut], &Default::default()).is_err(), "cut at {cut}");
     }
 }

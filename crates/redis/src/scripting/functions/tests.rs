@@ -205,7 +205,7 @@ fn the_rdb_function_record_is_real_redis_bytes() {
     let hex: String = ours.iter().map(|b| format!("{b:02x}")).collect();
     let aof_base = "fa08616f662d62617365c000";
     assert!(hex.contains(&format!("{aof_base}{real}")), "{hex}");
-    let loaded = crate::rdb::decode(&ours).unwrap();
+    let loaded = crate::rdb::decode(&ours, &Default::default()).unwrap();
     assert_eq!(loaded.functions, vec![code.to_vec()]);
 }
 
@@ -335,7 +335,10 @@ fn dump_restore_and_rdb_round_trip_whatever_was_loaded() {
         let header = dump.iter().position(|&b| b == b'\n').unwrap() + 1;
         let payload = &dump[header..dump.len() - 2];
         let codes = l.sim.process::<crate::server::Server>(l.server).unwrap().scripting.functions.codes();
-        assert_eq!(crate::rdb::decode(&crate::rdb::encode(&[], &codes, 0, None)).unwrap().functions, codes);
+        assert_eq!(
+            crate::rdb::decode(&crate::rdb::encode(&[], &codes, 0, None), &Default::default()).unwrap().functions,
+            codes
+        );
         assert_eq!(l.call(&["function", "flush"]), "+OK\r\n");
         assert_eq!(l.call_bytes(0, &[b"function", b"restore", payload]), b"+OK\r\n", "seed {seed}");
         assert_eq!(l.call_bytes(0, &[b"function", b"list", b"withcode"]), list);
