@@ -205,6 +205,14 @@ impl Ctx<'_> {
         self.world.send(self.me, conn, buf);
     }
 
+    /// Sends `frame`'s bytes as [`Ctx::send`] sends bytes, holding the frame
+    /// rather than its bytes until the peer reads it: for a big message
+    /// whose structure is much smaller than its bytes (a cluster PING).
+    /// The peer and the trace see exactly the bytes [`Frame::write`] writes.
+    pub fn send_frame(&mut self, conn: ConnId, frame: Box<dyn crate::Frame>) {
+        self.world.send(self.me, conn, crate::payload::Payload::frame(frame));
+    }
+
     /// Closes `conn` gracefully (FIN after anything already sent).
     pub fn close(&mut self, conn: ConnId) {
         self.world.close(self.me, conn);

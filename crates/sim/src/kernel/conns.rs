@@ -87,17 +87,18 @@ impl World {
             let wires = std::mem::take(&mut c.wires);
             for mut wire in wires {
                 for packet in self.packets.drain(&mut wire.queue) {
-                    self.recycle(packet.data);
+                    self.recycle_payload(packet.data);
                 }
             }
             self.free_conns.push(id.slot() as u32);
         }
     }
 
-    pub(crate) fn send(&mut self, p: ProcId, id: ConnId, buf: Vec<u8>) {
+    pub(crate) fn send(&mut self, p: ProcId, id: ConnId, data: impl Into<Payload>) {
+        let data = data.into();
         match self.sending_dir(p, id) {
-            Some(dir) => self.transmit(id, dir, PacketKind::Data, buf),
-            None => self.recycle(buf),
+            Some(dir) => self.transmit(id, dir, PacketKind::Data, data),
+            None => self.recycle_payload(data),
         }
     }
 
@@ -136,7 +137,8 @@ impl World {
     /// Puts a packet on the wire from `ends[dir]`; FIFO per direction. A packet
     /// first waits for the wire to finish the ones before it, so a big transfer
     /// costs time in proportion to its size.
-    pub(super) fn transmit(&mut self, id: ConnId, dir: usize, kind: PacketKind, data: Vec<u8>) {
+    pub(super) fn transmit(&mut self, id: ConnId, dir: usize, kind: PacketKind, data: impl Into<Payload>) {
+        let data = data.into();
         let (from, to) = {
             let c = &self.conns[id.slot()];
             (c.ends[dir], c.ends[1 - dir])
@@ -160,7 +162,10 @@ impl World {
         wire.sent_until = sent;
         let at = (sent + delay).max(wire.last_at);
         wire.last_at = at;
-        let digest = if data.is_empty() { 0 } else { packet_digest(&data) };
+        let digest = match &data {
+            Payload::Bytes(bytes) if !bytes.is_empty() => packet_digest(bytes),
+            _ => 0,
+        };
         self.packets.push_back(&mut wire.queue, Packet { at, kind, data, digest });
         if !wire.scheduled {
             wire.scheduled = true;
@@ -215,7 +220,7 @@ impl World {
         let now = self.now;
         let c = &mut self.conns[id.slot()];
         let wire = &mut c.wires[dir];
-        let packet = self.packets.pop_front(&mut wire.queue)?;
+        let mut packet = self.packets.pop_front(&mut wire.queue)?;
         wire.retries = 0;
         wire.rto = Duration::ZERO;
         if let Some(next) = self.packets.front(&wire.queue) {
@@ -226,6 +231,7 @@ impl World {
         let c = &self.conns[id.slot()];
         let receiver = c.ends[1 - dir];
         let trace_to = if packet.kind == PacketKind::Syn { to.proc } else { receiver.proc };
+        let digest = self.frame_arrives(&mut packet, receiver.proc.filter(|_| receiver.open));
         self.trace.record(
             now,
             TraceEvent::Deliver {
@@ -234,7 +240,7 @@ impl World {
                 to: trace_to,
                 kind: packet.kind,
                 len: packet.data.len() as u32,
-                digest: packet.digest,
+                digest,
             },
         );
         let result = self.receive(id, dir, packet, to.proc);
@@ -320,11 +326,11 @@ impl World {
                         return Some((p, OwnedInput::Data { conn: id, dir, bytes: packet.data }));
                     }
                     self.unread_gone(id, dir, packet.data.len());
-                    self.recycle(packet.data);
+                    self.recycle_payload(packet.data);
                     return None;
                 }
                 self.unread_gone(id, dir, packet.data.len());
-                self.recycle(packet.data);
+                self.recycle_payload(packet.data);
                 self.transmit(id, back, PacketKind::Rst, Vec::new());
                 None
             }

@@ -155,7 +155,7 @@ impl World {
             if packet.kind == PacketKind::Data {
                 self.conns[id.slot()].wires[dir].unread -= packet.data.len() as u64;
             }
-            self.recycle(packet.data);
+            self.recycle_payload(packet.data);
         }
     }
 
@@ -165,7 +165,7 @@ impl World {
             if dir != READ {
                 self.unread_gone(conn, dir as usize, bytes.len());
             }
-            self.recycle(bytes);
+            self.recycle_payload(bytes);
         }
     }
 

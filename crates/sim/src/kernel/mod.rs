@@ -14,6 +14,7 @@ use crate::fifo::{self, Fifo};
 use crate::hash::packet_digest;
 use crate::net::{self, Endpoint, LinkConfig, NetConfig};
 use crate::observe::Observation;
+use crate::payload::Payload;
 use crate::process::{CloseReason, ConnectError, Ctx, Input, Process};
 use crate::queue::EventQueue;
 use crate::rng::Rng;
@@ -204,7 +205,7 @@ enum OwnedInput {
     Data {
         conn: ConnId,
         dir: u8,
-        bytes: Vec<u8>,
+        bytes: Payload,
     },
     Closed {
         conn: ConnId,
@@ -223,10 +224,11 @@ enum OwnedInput {
 struct Packet {
     at: Instant,
     kind: PacketKind,
-    data: Vec<u8>,
-    /// The trace's fingerprint of `data`, taken when it is sent: the bytes
-    /// were just written and are still in cache, where by delivery they are
+    data: Payload,
+    /// The trace's fingerprint of bytes, taken when they are sent: they were
+    /// just written and are still in cache, where by delivery they are
     /// usually not (a 1,000-node cluster has megabytes of PINGs in flight).
+    /// A frame's is taken when it arrives ([`World::frame_arrives`]).
     digest: u64,
 }
 
@@ -738,6 +740,7 @@ impl Sim {
                 if dir != READ {
                     self.world.read(conn, dir as usize, bytes.len());
                 }
+                let bytes = self.world.bytes_of(bytes);
                 self.dispatch_now(p, Input::Data { conn, bytes: &bytes });
                 self.world.recycle(bytes);
             }
@@ -845,6 +848,43 @@ impl World {
 
     pub(crate) fn take_buffer(&mut self) -> Vec<u8> {
         self.buffers.pop().unwrap_or_default()
+    }
+
+    /// The bytes of `data`, a frame written out into a pooled buffer.
+    fn bytes_of(&mut self, data: Payload) -> Vec<u8> {
+        match data {
+            Payload::Bytes(bytes) => bytes,
+            Payload::Frame(frame, _) => {
+                let mut buf = self.take_buffer();
+                frame.write(&mut buf);
+                buf
+            }
+        }
+    }
+
+    /// The trace's fingerprint of `packet`'s bytes as it arrives for
+    /// `reader`. A frame is written out for it here; if `reader` reads it at
+    /// once, those bytes are what it reads, else the frame waits as it is.
+    fn frame_arrives(&mut self, packet: &mut Packet, reader: Option<ProcId>) -> u64 {
+        let Payload::Frame(frame, _) = &packet.data else {
+            return packet.digest;
+        };
+        let mut buf = self.take_buffer();
+        frame.write(&mut buf);
+        let digest = if buf.is_empty() { 0 } else { packet_digest(&buf) };
+        if reader.is_some_and(|p| self.reads_now(p)) {
+            packet.data = Payload::Bytes(buf);
+        } else {
+            self.recycle(buf);
+        }
+        digest
+    }
+
+    /// Gives `data`'s buffer back to the pool (a frame has none).
+    fn recycle_payload(&mut self, data: Payload) {
+        if let Payload::Bytes(bytes) = data {
+            self.recycle(bytes);
+        }
     }
 
     fn recycle(&mut self, mut buf: Vec<u8>) {
