@@ -162,7 +162,8 @@ pub(crate) fn servers<'a>(rt: &'a Runtime, among: &Option<Vec<NodeRef>>) -> Resu
         if state == ProcState::Down {
             return None;
         }
-        let server = rt.sim.process::<Server>(p)?;
+        // A server still starting up answers nothing yet.
+        let server = rt.sim.process::<Server>(p).filter(|s| s.is_up())?;
         Some(Member { proc: p, name: rt.sim.proc_name(p), server, paused: state == ProcState::Paused })
     };
     // Sized once: the invariants ask at every poll.

@@ -72,7 +72,12 @@ impl NodeKind for RedisKind {
             let hint = "real Redis defaults to 16 databases; a few hundred is already unusual";
             return Err(node.config_errors(vec![(line.unwrap_or(0), message)], hint));
         }
-        Ok(Box::new(move || Box::new(redis::server::Server::new(config.clone()))))
+        let costs = redis_costs(node.costs);
+        Ok(Box::new(move || Box::new(redis::server::Server::new(config.clone()).with_costs(costs))))
+    }
+
+    fn models_costs(&self) -> bool {
+        true
     }
 
     fn fixed_memory(&self, node: &NodeDecl) -> u64 {
@@ -178,6 +183,20 @@ fn cluster_summary(s: &redis::view::ClusterSummary) -> serde_json::Value {
         "bus_messages_sent": s.bus_messages_sent,
         "bus_messages_received": s.bus_messages_received,
     })
+}
+
+/// A scenario's `costs:` over the measured defaults of [`redis::costs::Costs`].
+pub fn redis_costs(set: scenario::costs::Costs) -> redis::costs::Costs {
+    let d = redis::costs::Costs::default();
+    redis::costs::Costs {
+        command: set.command.unwrap_or(d.command),
+        read: set.read.unwrap_or(d.read),
+        per_mib: set.per_mib.unwrap_or(d.per_mib),
+        bus_message: set.bus_message.unwrap_or(d.bus_message),
+        startup: set.startup.unwrap_or(d.startup),
+        load_per_mib: set.load_per_mib.unwrap_or(d.load_per_mib),
+        fsync: set.fsync.unwrap_or(d.fsync),
+    }
 }
 
 #[cfg(test)]

@@ -114,9 +114,12 @@ fn a_paced_writer_keeps_writing_through_a_stopped_master_and_every_reply_is_kept
     let refused = "Could not connect to Redis at 127.0.0.1:6379: Connection refused";
     let count = |text: &str| w.exchanges.iter().filter(|e| e.reply.as_deref() == Some(text)).count() as u64;
     let closed = count("Error: Server closed the connection");
-    assert_eq!(count(refused) + closed, 50, "100 ms down, one write every 2 ms fails");
+    // Down for the 100 ms sleep and then its start-up time (8 to 16 ms, drawn
+    // per start): one write every 2 ms fails meanwhile.
+    let failed = count(refused) + closed;
+    assert!((54..=58).contains(&failed), "{failed} writes failed");
     assert_eq!(closed, 1, "the write in flight when the master stopped");
-    assert_eq!(count("OK"), 250);
+    assert_eq!(count("OK"), 300 - failed);
     assert_eq!(w.errors, 300 - count("OK"));
     assert!(w.exchanges.iter().all(|e| e.error == (e.reply.as_deref() != Some("OK"))));
     // The same run with a tighter bound fails, and says how many.

@@ -46,7 +46,8 @@ fn command_lines_parse_like_redis_cli_and_bad_ones_say_why() {
 fn non_cluster_or_unreachable_nodes_are_refused() {
     let mut c = Cluster::new(41);
     c.server(6379, "");
-    c.sim.run_for(Duration::from_millis(10));
+    // Its start-up time (8 to 16 ms) is over.
+    c.sim.run_for(Duration::from_millis(20));
     let (out, ok) = tool(&mut c, "check 127.0.0.1:6379");
     assert!(!ok);
     assert_eq!(out, ["[ERR] Node 127.0.0.1:6379 is not configured as a cluster node."]);
@@ -216,8 +217,16 @@ fn grow_reshard_with_keys_shrink_and_delete_a_master() {
     assert!(ok, "{}", out.join("\n"));
     assert_eq!(out[0], ">>> Adding node 127.0.0.1:6387 to cluster 127.0.0.1:6381");
     assert_eq!(out.last().unwrap(), "[OK] New node added correctly.");
+    // Gossip spreads the new node in some seconds, at each node's own pace
+    // (crons drift): every node must know it before the reshard.
     c.sim.run_for(Duration::from_secs(5));
-    assert_eq!(cluster_info(&mut c, 6383, "cluster_known_nodes"), "7");
+    for _ in 0..50 {
+        if (6381..=6386).all(|p| cluster_info(&mut c, p, "cluster_known_nodes") == "7") {
+            break;
+        }
+        c.sim.run_for(Duration::from_millis(100));
+    }
+    assert!((6381..=6386).all(|p| cluster_info(&mut c, p, "cluster_known_nodes") == "7"));
     let (from, to) = (node_id(&mut c, 6381), node_id(&mut c, 6387));
     let (out, ok) = tool(
         &mut c,

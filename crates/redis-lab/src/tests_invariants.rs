@@ -101,10 +101,11 @@ fn single_master_breaks_when_a_replica_is_promoted_beside_its_master() {
 #[test]
 fn replicas_converged_sees_a_diverged_replica_and_lag_sees_a_cut_one() {
     let wait = "  - wait-until: {master-link: {node: r, is: up}, within: 10s}\n";
-    // The first full sync waits repl-diskless-sync-delay (5 s): `within` forgives it.
-    let inv = "    within: 6s\n    replicas-converged:\n";
+    // The first full sync waits for the replica's first replicationCron (up to
+    // 1 s after its start-up) and repl-diskless-sync-delay (5 s): `within` forgives it.
+    let inv = "    within: 7s\n    replicas-converged:\n";
     // A write straight to the (writable) replica: same offset, another dataset.
-    let diverge = format!("{wait}{}  - sleep: 7s\n", cli("r", "set only-here 1"));
+    let diverge = format!("{wait}{}  - sleep: 8s\n", cli("r", "set only-here 1"));
     let detail = verdict(&scenario(REPLICATION, "", inv, &diverge)).0.expect("diverged");
     assert!(detail.ends_with("same offset, different datasets"), "{detail}");
     let writes = format!("{wait}{}{}  - sleep: 1s\n", cli("m", "set k v"), cli("m", "rpush l a b c"));

@@ -77,6 +77,7 @@ impl Server {
             return Some(oom);
         }
         self.commands_processed += 1;
+        crate::costs::spend(ctx, self.costs.command);
         let now_ms = ctx.wall_clock_ms();
         client.last_cmd_ms = now_ms;
         let reply = self.run_handler(ctx, client, conn, command, args);

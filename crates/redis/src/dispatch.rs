@@ -25,6 +25,8 @@ pub(crate) enum Timer {
     Migrate,
     /// A long script's time is up, or a timed-out script's next tick.
     Script,
+    /// The start-up time is over: the server initializes and listens.
+    Boot,
 }
 
 impl Timer {
@@ -37,6 +39,7 @@ impl Timer {
             Timer::WaitTimeout => 3,
             Timer::Migrate => 40,
             Timer::Script => 50,
+            Timer::Boot => 5,
         }
     }
 
@@ -46,6 +49,7 @@ impl Timer {
             0 => Timer::Cron,
             1 => Timer::BusyEnd,
             2 => Timer::ChildDone,
+            5 => Timer::Boot,
             3 => Timer::WaitTimeout,
             40 => Timer::Migrate,
             50 => Timer::Script,
@@ -138,6 +142,7 @@ impl Server {
     fn on_timer(&mut self, ctx: &mut Ctx<'_>, id: TimerId, tag: u64) {
         match Timer::from_tag(tag) {
             Some(Timer::Cron) => self.cron(ctx),
+            Some(Timer::Boot) => self.boot(ctx),
             Some(Timer::BusyEnd) => self.busy_end(ctx),
             Some(Timer::ChildDone) => self.child_exited(ctx),
             Some(Timer::WaitTimeout) => self.wait_timeouts(ctx),

@@ -33,6 +33,7 @@ pub mod commands;
 mod commands_more;
 pub mod config;
 mod config_table;
+pub mod costs;
 mod dispatch;
 pub mod encoding;
 mod errorstats;

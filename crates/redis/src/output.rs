@@ -101,6 +101,8 @@ pub(crate) struct Outputs {
     held: BTreeMap<ConnId, Held>,
     /// A reply is encoded here before it is written.
     scratch: Vec<u8>,
+    /// CPU per MiB written ([`crate::costs::Costs::per_mib`]).
+    pub(crate) per_mib: std::time::Duration,
     /// Connections of replicas (clients that sent SYNC or PSYNC): what they
     /// are written counts as replication output.
     replicas: std::collections::BTreeSet<ConnId>,
@@ -129,6 +131,7 @@ impl Outputs {
             }
             return;
         }
+        crate::costs::spend(ctx, crate::costs::Costs::bytes(self.per_mib, bytes.len()));
         if !self.held.is_empty()
             && let Some(h) = self.held.get_mut(&conn)
         {

@@ -315,6 +315,7 @@ impl Server {
     fn save_now(&mut self, ctx: &mut Ctx<'_>) {
         let bytes = self.snapshot(ctx);
         write_atomically(ctx, &self.config.dbfilename.clone(), &bytes);
+        crate::costs::spend(ctx, self.costs.fsync);
         self.log(ctx, '*', "DB saved on disk");
         self.persist.dirty = 0;
         self.persist.lastsave_ms = ctx.wall_clock_ms();
@@ -508,6 +509,7 @@ impl Server {
             let path = Persistence::writing_path(&self.config, aof);
             self.log(ctx, '*', "Calling fsync() on the AOF file.");
             ctx.disk().fsync(&path);
+            crate::costs::spend(ctx, self.costs.fsync);
         }
         if (!self.config.save.is_empty() && !nosave) || save {
             self.log(ctx, '*', "Saving the final RDB snapshot before exiting.");
@@ -541,6 +543,17 @@ impl Server {
                 ctx.exit();
             }
         }
+    }
+
+    /// Bytes of the RDB, or of the AOF directory's files, that a start loads.
+    pub(crate) fn data_files_len(&self, ctx: &mut Ctx<'_>) -> usize {
+        let disk = ctx.disk();
+        if !self.config.appendonly {
+            return disk.len(&self.config.dbfilename).unwrap_or(0);
+        }
+        let dir = format!("{}/", self.config.appenddirname);
+        let files: Vec<String> = disk.list().filter(|f| f.starts_with(&dir)).map(str::to_owned).collect();
+        files.iter().filter_map(|f| disk.len(f)).sum()
     }
 
     fn manifest_path(&self) -> String {

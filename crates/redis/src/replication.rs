@@ -968,6 +968,9 @@ impl Server {
 
     /// Bytes from the master: handshake replies, the snapshot, then the stream.
     pub(crate) fn on_master_data(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8]) {
+        if !bytes.is_empty() {
+            self.costs.spend_read(ctx, bytes.len());
+        }
         self.repl.last_io_ms = ctx.wall_clock_ms();
         if self.busy(ctx) {
             // A blocked event loop reads nothing; the bytes wait in the socket.

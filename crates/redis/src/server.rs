@@ -119,6 +119,10 @@ pub struct Server {
     pub(crate) persist: Persistence,
     /// DEBUG SLEEP: the event loop is blocked until then.
     pub(crate) busy_until: Option<Instant>,
+    /// What its work costs in CPU time.
+    pub(crate) costs: crate::costs::Costs,
+    /// Its start-up time is over and it has initialized ([`Server::boot`]).
+    pub(crate) booted: bool,
     /// The client whose DEBUG SLEEP gets its reply when the sleep ends.
     pub(crate) busy_reply: Option<ConnId>,
     pub(crate) post: PostCommand,
@@ -202,6 +206,8 @@ impl Server {
             repl: Replication::default(),
             persist: Persistence::default(),
             busy_until: None,
+            costs: crate::costs::Costs::default(),
+            booted: false,
             busy_reply: None,
             post: PostCommand::default(),
             args: Vec::new(),
@@ -247,6 +253,12 @@ impl Server {
     /// The 40-hex-digit run id.
     pub fn run_id(&self) -> &str {
         &self.run_id
+    }
+
+    /// Whether its start-up time is over: it listens and has loaded its data.
+    /// Before that it answers nothing, so there is no role or dataset to see.
+    pub fn is_up(&self) -> bool {
+        self.booted
     }
 
     /// `master` or `slave`, as INFO says.
@@ -312,7 +324,17 @@ impl Server {
         self.pid + 1 + ctx.rng().below(5000) as u32
     }
 
+    /// The server with `costs` instead of the measured defaults.
+    pub fn with_costs(mut self, costs: crate::costs::Costs) -> Server {
+        self.costs = costs;
+        self.outputs.per_mib = costs.per_mib;
+        self
+    }
+
+    /// The process started: it logs and reads its config at once, then
+    /// initializes once its start-up time is over ([`Server::boot`]).
     pub(crate) fn start(&mut self, ctx: &mut Ctx<'_>) {
+        self.outputs.per_mib = self.costs.per_mib;
         self.pid = 1000 + ctx.rng().below(60_000) as u32;
         self.run_id = common::ids::random_hex40(ctx);
         self.started_ms = ctx.wall_clock_ms();
@@ -340,6 +362,18 @@ impl Server {
         }
         self.config = self.file_config.clone();
         ctx.log(early("Configuration loaded"));
+        let startup = self.costs.draw_startup(ctx);
+        if startup.is_zero() {
+            self.boot(ctx);
+        } else {
+            ctx.set_timer(startup, Timer::Boot.tag());
+        }
+    }
+
+    /// Start-up proper, once the start-up time is over: listening socket,
+    /// data loaded from disk, cron.
+    pub(crate) fn boot(&mut self, ctx: &mut Ctx<'_>) {
+        self.booted = true;
         self.log(ctx, '*', "monotonic clock: POSIX clock_gettime");
         if ctx.listen(self.config.port).is_err() {
             let msg = format!(
@@ -362,7 +396,9 @@ impl Server {
             self.repl.set_master_from_config(&host, port);
         }
         self.persist.lastsave_ms = ctx.wall_clock_ms();
+        let loaded = self.data_files_len(ctx);
         self.load_data(ctx);
+        crate::costs::spend(ctx, crate::costs::Costs::bytes(self.costs.load_per_mib, loaded));
         if self.cluster.is_some() {
             self.dbs[0].track_slots();
         }
@@ -428,7 +464,11 @@ impl Server {
         // run_with_period(100): the instantaneous rates' samples.
         self.outputs.traffic.sample(ctx.wall_clock_ms(), self.commands_processed);
         self.cron_loops += 1;
-        ctx.set_timer(CRON_PERIOD, Timer::Cron.tag());
+        // aeProcessEvents sleeps in epoll_wait for the time to the next timer
+        // rounded up to a whole millisecond, so each tick fires up to 1 ms
+        // late and the next counts from then: crons drift, each its own way.
+        let late = Duration::from_micros(ctx.rng().below(1000));
+        ctx.set_timer(CRON_PERIOD + late, Timer::Cron.tag());
     }
 
     pub(crate) fn busy(&self, ctx: &Ctx<'_>) -> bool {
@@ -437,6 +477,7 @@ impl Server {
 
     /// Bytes from a client: parsed, then run as far as they go.
     pub(crate) fn on_data(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, bytes: &[u8]) {
+        self.costs.spend_read(ctx, bytes.len());
         let Some(client) = self.clients.get_mut(&conn) else { return };
         // `lastinteraction`: a read counts, whether or not a command is complete.
         client.last_cmd_ms = ctx.wall_clock_ms();
@@ -1210,6 +1251,9 @@ impl Server {
         let bytes = std::mem::take(&mut self.feed.bytes);
         let db = self.feed.db;
         self.persist.feed_aof(ctx, &self.config, db, &bytes);
+        if self.config.appendonly && self.config.appendfsync == crate::config::Fsync::Always {
+            crate::costs::spend(ctx, self.costs.fsync);
+        }
         self.feed_replicas(Some(db), &bytes);
         let mut bytes = bytes;
         bytes.clear();

@@ -46,6 +46,10 @@ impl Server {
     /// SIGTERM: the signal handler's line; the shutdown itself runs from the
     /// next cron, and the process exits when it is done.
     pub(crate) fn sigterm(&mut self, ctx: &mut Ctx<'_>) {
+        if !self.booted {
+            // Still starting up: no handler is installed yet, SIGTERM's default action ends it.
+            return;
+        }
         let msg = format!("{}:signal-handler ({}) Received SIGTERM scheduling shutdown...", self.pid, {
             ctx.wall_clock_ms() / 1000
         });

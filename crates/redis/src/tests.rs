@@ -9,6 +9,8 @@ use sim::{ConnId, Ctx, Fault, Input, Process, Sim, SimConfig};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
+/// Long enough for a server to be up: its longest start-up time (see [`crate::costs::Costs::startup`]).
+pub(crate) const STARTED: Duration = Duration::from_millis(17);
 /// Sends raw request bytes on one connection and records each reply as redis-cli prints it.
 #[derive(Default)]
 pub(crate) struct Raw {
@@ -50,16 +52,22 @@ impl Lab {
         let server = sim.add_process(host, "6379", Box::new(move || Box::new(Server::new(config.clone()))));
         let client = sim.add_process(host, "client", Box::new(|| Box::new(Raw::default())));
         sim.apply(Fault::Start(server)).unwrap();
+        sim.run_for(STARTED);
         sim.apply(Fault::Start(client)).unwrap();
         sim.run_for(Duration::from_millis(1));
         Lab { sim, server, client }
     }
 
     pub(crate) fn raw(&mut self, bytes: &[u8]) -> Vec<String> {
+        self.raw_within(bytes, Duration::from_millis(1))
+    }
+
+    /// Sends raw request bytes and returns the replies that came within `wait`.
+    fn raw_within(&mut self, bytes: &[u8], wait: Duration) -> Vec<String> {
         let conn = self.sim.process::<Raw>(self.client).unwrap().conn.unwrap();
         let before = self.sim.process::<Raw>(self.client).unwrap().replies.len();
         self.sim.with_process::<Raw, _>(self.client, |_, ctx| ctx.send(conn, bytes));
-        self.sim.run_for(Duration::from_millis(1));
+        self.sim.run_for(wait);
         self.sim.process::<Raw>(self.client).unwrap().replies[before..].to_vec()
     }
 
@@ -68,12 +76,34 @@ impl Lab {
         self.sim.run_for(Duration::from_millis(ms));
     }
 
-    /// One command, split like redis-cli splits its arguments.
+    /// One command, split like redis-cli splits its arguments: its reply
+    /// within a millisecond, or, for one that waits for the disk (SAVE,
+    /// FLUSHALL under save points: [`crate::costs::Costs::fsync`]), as soon
+    /// as it comes, a millisecond at a time (at most 50 ms).
     pub(crate) fn cmd(&mut self, line: &str) -> String {
         let args = resp::split_args(line.as_bytes()).unwrap();
         let mut bytes = Vec::new();
         resp::encode_command(&args, &mut bytes);
-        let replies = self.raw(&bytes);
+        let mut replies = self.raw_within(&bytes, Duration::from_millis(1));
+        for _ in 0..49 {
+            if !replies.is_empty() {
+                break;
+            }
+            let before = self.sim.process::<Raw>(self.client).unwrap().replies.len();
+            self.sim.run_for(Duration::from_millis(1));
+            replies = self.sim.process::<Raw>(self.client).unwrap().replies[before..].to_vec();
+        }
+        assert_eq!(replies.len(), 1, "{line}: {replies:?}");
+        replies[0].clone()
+    }
+
+    /// One command whose reply may take up to `wait` (one that waits for
+    /// an fsync, as SAVE does: [`crate::costs::Costs::fsync`]).
+    pub(crate) fn cmd_within(&mut self, line: &str, wait: Duration) -> String {
+        let args = resp::split_args(line.as_bytes()).unwrap();
+        let mut bytes = Vec::new();
+        resp::encode_command(&args, &mut bytes);
+        let replies = self.raw_within(&bytes, wait);
         assert_eq!(replies.len(), 1, "{line}: {replies:?}");
         replies[0].clone()
     }
@@ -227,7 +257,8 @@ fn expired_keys_and_forks_count_as_redis_counts_them() {
     assert_eq!(info_value(&l.cmd("info stats"), "total_forks"), "1");
     assert_eq!(l.cmd("bgrewriteaof"), "Background append only file rewriting started");
     l.advance_ms(500);
-    l.cmd("save");
+    // SAVE answers once its fsync is over.
+    assert_eq!(l.cmd_within("save", Duration::from_millis(20)), "OK");
     let info = l.cmd("info");
     assert_eq!(info_value(&info, "total_forks"), "2", "SAVE does not fork");
     assert_eq!(info_value(&info, "aof_rewrites"), "1");
@@ -462,7 +493,12 @@ fn info_sections_and_startup_log() {
             "# Redis version=7.0.15, bits=64, commit=00000000, modified=0, pid={pid}, just started"
         ))
     );
-    assert_eq!(log.last().unwrap(), &format!("{pid}:M 01 Jan 2026 00:00:00.000 * Ready to accept connections"));
+    // Ready once its start-up time (8 to 16 ms, drawn per start) is over.
+    let ready = log.last().unwrap();
+    let prefix = format!("{pid}:M 01 Jan 2026 00:00:00.0");
+    assert!(ready.starts_with(&prefix) && ready.ends_with(" * Ready to accept connections"), "{ready}");
+    let ms: u32 = ready[prefix.len()..prefix.len() + 2].parse().expect("milliseconds");
+    assert!((8..=16).contains(&ms), "{ready}");
 }
 
 #[test]

@@ -58,7 +58,11 @@ fn a_bgsave_child_is_reaped_at_the_next_cron_and_a_rewrite_waits_for_it() {
     assert_eq!((child.0, child.1), (fork.3.rsplit(' ').next().unwrap().parse().unwrap(), 'C'), "{lines:#?}");
     assert!((3..=30).contains(&(child.2 - fork.2)), "the child works a few ms: {lines:#?}");
     assert!(reaped.2 >= child.2 && reaped.2 - child.2 < 100, "reaped at the next cron: {lines:#?}");
-    assert_eq!(rewrite.2 - reaped.2, 100, "the scheduled rewrite starts at the cron after: {lines:#?}");
+    // The cron after (a tick fires up to 1 ms late: real 7.0.15 took 102 ms here).
+    assert!(
+        (100..=102).contains(&(rewrite.2 - reaped.2)),
+        "the scheduled rewrite starts at the cron after: {lines:#?}"
+    );
     let info = l.cmd("INFO persistence");
     assert_eq!(info_value(&info, "rdb_bgsave_in_progress"), "0");
     assert_eq!(info_value(&info, "aof_rewrite_scheduled"), "0");

@@ -136,7 +136,10 @@ fn two_clients() -> (sim::Sim, sim::ProcId, sim::ProcId) {
     let server = sim.add_process(host, "6379", Box::new(move || Box::new(crate::server::Server::new(config.clone()))));
     let a = sim.add_process(host, "a", Box::new(|| Box::new(Raw::default())));
     let b = sim.add_process(host, "b", Box::new(|| Box::new(Raw::default())));
-    for p in [server, a, b] {
+    sim.apply(Fault::Start(server)).unwrap();
+    // The clients connect once the server listens (its start-up time is over).
+    sim.run_for(crate::tests::STARTED);
+    for p in [a, b] {
         sim.apply(Fault::Start(p)).unwrap();
     }
     sim.run_for(std::time::Duration::from_millis(1));

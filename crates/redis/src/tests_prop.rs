@@ -420,6 +420,7 @@ impl Run {
         for p in run.servers {
             run.apply(Fault::Start(p));
         }
+        run.advance(crate::tests::STARTED);
         run.apply(Fault::Start(loader));
         run
     }

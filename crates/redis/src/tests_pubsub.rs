@@ -44,7 +44,7 @@ impl Bench {
         let p =
             self.sim.add_process(self.host, &port.to_string(), Box::new(move || Box::new(Server::new(config.clone()))));
         self.sim.apply(Fault::Start(p)).unwrap();
-        self.sim.run_for(Duration::from_millis(5));
+        self.sim.run_for(crate::tests::STARTED);
     }
 
     /// Opens a connection to `port`; returns its index.

@@ -28,6 +28,7 @@ impl Cluster {
         let p =
             self.sim.add_process(self.host, &port.to_string(), Box::new(move || Box::new(Server::new(config.clone()))));
         self.sim.apply(Fault::Start(p)).unwrap();
+        self.sim.run_for(crate::tests::STARTED);
         p
     }
 
@@ -104,7 +105,11 @@ fn r1_two_replicas_sync_from_config_and_see_writes() {
     c.sim.run_for(Duration::from_secs(1));
     // Diskless sync waits repl-diskless-sync-delay (5 s) for more replicas.
     assert_eq!(c.info_field(6380, "master_link_status"), "down");
-    assert_eq!(c.info_field(6379, "slave0"), "ip=127.0.0.1,port=6380,state=wait_bgsave,offset=0,lag=0");
+    // `lag` counts whole seconds of the wall clock (server.unixtime), so it
+    // reads 1 when a second boundary fell between the replica's last word and now.
+    let slave0 = c.info_field(6379, "slave0");
+    assert!(slave0.starts_with("ip=127.0.0.1,port=6380,state=wait_bgsave,offset=0,lag="), "{slave0}");
+    assert!(slave0.ends_with("lag=0") || slave0.ends_with("lag=1"), "{slave0}");
     c.sim.run_for(Duration::from_secs(6));
     assert_eq!(c.info_field(6380, "master_link_status"), "up");
     assert_eq!(c.info_field(6381, "role"), "slave");
@@ -157,7 +162,9 @@ fn r3_runtime_replicaof_is_lost_on_restart_config_is_not() {
     c.sim.run_for(Duration::from_secs(7));
     assert_eq!(c.info_field(6380, "master_link_status"), "up");
     c.sim.apply(Fault::Restart(runtime)).unwrap();
+    c.sim.run_for(crate::tests::STARTED);
     c.sim.apply(Fault::Restart(configured)).unwrap();
+    c.sim.run_for(crate::tests::STARTED);
     c.sim.run_for(Duration::from_secs(7));
     assert_eq!(c.info_field(6380, "role"), "master");
     assert_eq!(c.info_field(6381, "role"), "slave");
@@ -189,6 +196,7 @@ fn r5_promotion_keeps_history_so_others_partially_resync() {
     assert!(c.log(6380).iter().any(|l| l.starts_with("Master replication ID changed to ")));
     // The old master comes back as a master with its old data (saved at shutdown).
     c.sim.apply(Fault::Start(master)).unwrap();
+    c.sim.run_for(crate::tests::STARTED);
     c.sim.run_for(Duration::from_millis(100));
     assert_eq!(c.info_field(6379, "role"), "master");
     assert_eq!(c.cli(6379, "get a"), "\"1\"");
@@ -209,6 +217,7 @@ fn r6_killed_replica_resyncs_partially_from_its_rdb() {
     c.cli(6379, "set b 2");
     assert_eq!(c.cli(6379, "get b"), "\"2\"");
     c.sim.apply(Fault::Start(replica)).unwrap();
+    c.sim.run_for(crate::tests::STARTED);
     c.sim.run_for(Duration::from_secs(2));
     assert_eq!(c.cli(6380, "get b"), "\"2\"");
     let log = c.log(6379);
@@ -389,12 +398,14 @@ fn persistence_what_survives_kill_and_host_crash() {
     c.cli(6379, "set late 1");
     c.sim.apply(Fault::Kill(p)).unwrap();
     c.sim.apply(Fault::Start(p)).unwrap();
+    c.sim.run_for(crate::tests::STARTED);
     c.sim.run_for(Duration::from_millis(10));
     assert_eq!(c.cli(6379, "get late"), "\"1\"", "SIGKILL keeps what was written to the page cache");
     c.cli(6379, "set later 1");
     c.sim.apply(Fault::CrashHost(c.host)).unwrap();
     c.sim.apply(Fault::StartHost(c.host)).unwrap();
     c.sim.apply(Fault::Start(p)).unwrap();
+    c.sim.run_for(crate::tests::STARTED);
     c.sim.run_for(Duration::from_millis(10));
     assert_eq!(c.cli(6379, "get early"), "\"1\"");
     assert_eq!(c.cli(6379, "get later"), "(nil)", "the unsynced second is lost with the host");
@@ -407,11 +418,13 @@ fn persistence_what_survives_kill_and_host_crash() {
     c.cli(6379, "set b 1");
     c.sim.apply(Fault::Kill(p)).unwrap();
     c.sim.apply(Fault::Start(p)).unwrap();
+    c.sim.run_for(crate::tests::STARTED);
     c.sim.run_for(Duration::from_millis(10));
     assert_eq!(c.cli(6379, "mget a b"), "1) \"1\"\n2) (nil)");
     c.cli(6379, "set c 1");
     assert_eq!(c.sim.stop_within(p, Duration::from_secs(10)), Ok(true));
     c.sim.apply(Fault::Start(p)).unwrap();
+    c.sim.run_for(crate::tests::STARTED);
     c.sim.run_for(Duration::from_millis(10));
     assert_eq!(c.cli(6379, "get c"), "\"1\"", "a graceful stop saves the final snapshot");
     assert_eq!(c.cli(6379, "bgsave"), "Background saving started");
@@ -475,6 +488,7 @@ fn aof_replay_does_not_expire_keys_midway() {
     c.sim.apply(Fault::Kill(p)).unwrap();
     c.sim.run_for(Duration::from_secs(2));
     c.sim.apply(Fault::Start(p)).unwrap();
+    c.sim.run_for(crate::tests::STARTED);
     c.sim.run_for(Duration::from_millis(10));
     // Replayed as written, the key keeps its (past) expiry and reads as gone;
     // expiring it midway would have resurrected it as "x" without a TTL.

@@ -61,13 +61,13 @@ pub fn steps() -> Vec<Syntax> {
             doc: "store what a condition observes under `name`, for `${name}` in later steps",
             schema: json!({"allOf": [condition, {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}]}),
         },
-        node("start", "start a stopped node on its disk (docker start)"),
+        node("start", "start a stopped node on its disk (docker start); waits until it listens (its start-up time)"),
         node(
             "stop",
             "SIGTERM, then wait until the node has exited, SIGKILL after 10 s (docker stop): a Redis master waits for its replicas (shutdown-timeout) and saves",
         ),
         node("kill", "SIGKILL: no shutdown path; unsynced writes survive in the page cache"),
-        node("restart", "stop (as `stop` waits), then start (docker restart)"),
+        node("restart", "stop (as `stop` waits), then start (docker restart), waiting until it listens"),
         node("pause", "SIGSTOP (docker pause): inputs queue, timers fire late"),
         node("resume", "SIGCONT (docker unpause)"),
         node("wipe", "kill if running and replace the disk by an empty one (docker rm + new volume)"),
@@ -506,7 +506,12 @@ impl Step for FaultStep {
         let endpoints =
             |rt: &Runtime, refs: &[NodeRef]| refs.iter().map(|r| rt.endpoint(r)).collect::<Result<Vec<_>, _>>();
         let fault = match self {
-            FaultStep::Start(n) => Fault::Start(rt.proc(n)?),
+            FaultStep::Start(n) => {
+                let p = rt.proc(n)?;
+                rt.apply(Fault::Start(p))?;
+                rt.await_listening(&[p])?;
+                return Ok(String::new());
+            }
             FaultStep::Stop(n) => return docker_stop(rt, rt.proc(n)?),
             FaultStep::Kill(n) => Fault::Kill(rt.proc(n)?),
             FaultStep::Restart(n) => {
@@ -516,6 +521,7 @@ impl Step for FaultStep {
                     _ => docker_stop(rt, p)?,
                 };
                 rt.apply(Fault::Start(p))?;
+                rt.await_listening(&[p])?;
                 return Ok(stopped);
             }
             FaultStep::Pause(n) => Fault::Pause(rt.proc(n)?),

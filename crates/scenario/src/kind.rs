@@ -109,6 +109,11 @@ pub trait NodeKind {
     fn flavors(&self) -> &'static [&'static str] {
         &[]
     }
+    /// Whether its nodes take `costs:` ([`crate::costs`]); a node of a kind
+    /// that does not is refused one of its own, and a scenario's passes it by.
+    fn models_costs(&self) -> bool {
+        false
+    }
     /// Bytes a node of this declaration allocates before it holds any data
     /// (databases, tables sized by its config), counted against
     /// [`crate::RUN_MEMORY_BUDGET`] by `check` and `run` alike.

@@ -21,6 +21,7 @@ pub mod background;
 pub mod builtin;
 pub mod client_step;
 pub mod compose;
+pub mod costs;
 pub mod diag;
 pub mod error;
 pub mod expand;

@@ -83,6 +83,8 @@ pub struct NodeDecl {
     pub start: bool,
     /// Its `flavor:`, already checked against its kind's flavors; `None` for the kind's default.
     pub flavor: Option<String>,
+    /// Its time costs (`costs:`, its own over the scenario's), for kinds that model them.
+    pub costs: crate::costs::Costs,
     /// Where it was declared.
     pub span: Span,
 }

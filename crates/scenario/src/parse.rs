@@ -23,6 +23,7 @@ pub const TOP_KEYS: &[&str] = &[
     "poll",
     "topology",
     "network",
+    "costs",
     "faults",
     "invariants",
     "steps",
@@ -31,7 +32,7 @@ pub const TOP_KEYS: &[&str] = &[
 ];
 const TOPOLOGY_KEYS: &[&str] = &["network", "hosts", "nodes"];
 const HOST_KEYS: &[&str] = &["name", "ip"];
-const NODE_KEYS: &[&str] = &["name", "kind", "port", "host", "config", "start", "flavor"];
+const NODE_KEYS: &[&str] = &["name", "kind", "port", "host", "config", "start", "flavor", "costs"];
 const NETWORK_KEYS: &[&str] = &["latency", "loss", "bandwidth", "cross-host", "tcp-rmem", "tcp-wmem"];
 const LINK_KEYS: &[&str] = &["latency", "loss", "bandwidth"];
 /// Keys every step may carry besides its action.
@@ -158,9 +159,10 @@ fn parse_document(doc: Document, registry: &Registry, diags: &mut Diagnostics) -
         None => parse_start_time(DEFAULT_START_TIME).ok(),
     };
     let poll = top.get("poll").and_then(|n| keep(poll_duration(n, "poll"), diags)).unwrap_or(DEFAULT_POLL);
+    let costs = top.get("costs").and_then(|n| keep(crate::costs::parse(n), diags)).unwrap_or_default();
     let topology = top.required("topology");
     let (hosts, nodes, factories) = match keep(topology, diags) {
-        Some(t) => parse_topology(t, doc, &config_spans, registry, diags),
+        Some(t) => parse_topology(t, doc, &config_spans, registry, costs, diags),
         None => (Vec::new(), Vec::new(), Vec::new()),
     };
     let net = top.get("network").map(|n| parse_network(n, diags)).unwrap_or_default();
@@ -277,6 +279,7 @@ fn parse_topology(
     doc: &Document,
     config_spans: &[Option<Vec<Span>>],
     registry: &Registry,
+    costs: crate::costs::Costs,
     diags: &mut Diagnostics,
 ) -> (Vec<HostDecl>, Vec<NodeDecl>, Vec<Factory>) {
     let Some(mut m) = keep(t.map("topology"), diags) else {
@@ -312,6 +315,9 @@ fn parse_topology(
         let Some(mut node) = keep(parse_node(n, i, bridge, doc, registry, &mut declared, &nodes), diags) else {
             continue;
         };
+        if registry.kind(&node.kind).is_some_and(|k| k.models_costs()) {
+            node.costs = node.costs.over(costs);
+        }
         if let Some(Some(spans)) = config_spans.get(i) {
             node.config_lines.clone_from(spans);
         }
@@ -491,8 +497,16 @@ fn parse_node(
         Some(f) => Some(parse_flavor(f, &kind, registry)?),
         None => None,
     };
+    let costs = match m.get("costs") {
+        Some(c) if !registry.kind(&kind).is_some_and(|k| k.models_costs()) => {
+            return Err(Diagnostic::new(c.span, format!("a `{kind}` node takes no `costs:`"))
+                .with_hint("time costs are modelled for redis nodes; remove it, or set it on a redis node"));
+        }
+        Some(c) => crate::costs::parse(c)?,
+        None => crate::costs::Costs::default(),
+    };
     m.finish(NODE_KEYS)?;
-    Ok(NodeDecl { name, kind, host, ip, port, config, config_lines, start, flavor, span: n.span })
+    Ok(NodeDecl { name, kind, host, ip, port, config, config_lines, start, flavor, costs, span: n.span })
 }
 
 /// A node's `flavor:`: one of its kind's flavors.

@@ -165,6 +165,11 @@ impl InvariantState {
     }
 }
 
+/// The longest the runner waits for the nodes it started to listen before the
+/// first step: a server's start-up time is some milliseconds (more with a big
+/// RDB or AOF to load); one that never listens (a bad config) is left to fail.
+const LISTEN_WAIT: Duration = Duration::from_secs(2);
+
 impl Runtime {
     /// What tells one moment of the run from another for event-driven conditions.
     fn world_stamp(&self) -> WorldStamp {
@@ -181,6 +186,20 @@ impl Runtime {
         if let Some(n) = &self.nemesis {
             n.borrow_mut().end_all();
         }
+    }
+
+    /// Runs until every node of `started` that is still running listens, as
+    /// a lab waits for its containers to be ready before its first command,
+    /// or [`LISTEN_WAIT`] has passed.
+    pub fn await_listening(&mut self, started: &[ProcId]) -> Result<(), RunError> {
+        let deadline = self.sim.now() + LISTEN_WAIT;
+        let ready = |rt: &Runtime| {
+            Ok(started.iter().all(|&p| rt.sim.proc_state(p) != ProcState::Running || rt.sim.is_listening(p)))
+        };
+        if ready(self)? {
+            return Ok(());
+        }
+        self.advance_until(deadline, ready).map(|_| ())
     }
 
     /// The running step's index (1-based; 0 before the first).
@@ -616,15 +635,18 @@ pub fn run_with(
         in_force: Vec::new(),
         nemesis,
     };
+    let mut started = Vec::new();
     for (node, p) in scenario.nodes.iter().zip(rt.sim.procs().collect::<Vec<_>>()) {
         if node.start {
             rt.sim.apply(Fault::Start(p)).expect("a fresh node starts");
+            started.push(p);
         }
     }
+    let ready = rt.await_listening(&started);
 
     let mut steps = Vec::new();
     // The first failure: its sentence for the report, and what it was.
-    let mut failure: Option<(String, RunError)> = None;
+    let mut failure: Option<(String, RunError)> = ready.err().map(|e| (format!("while the nodes started up: {e}"), e));
     for (i, step) in scenario.steps.iter().enumerate() {
         let index = i + 1;
         let mut report = StepReport {

@@ -115,6 +115,9 @@ pub fn scenario_schema(registry: &Registry) -> Schema {
     let flavor_schema = json!({"enum": flavor_names,
         "description": format!("which server the node models, for kinds that model several; {}", flavor_doc.join("; "))});
     let kind_schema = if kinds.is_empty() { json!({"type": "string"}) } else { json!({"enum": kinds}) };
+    let node_costs =
+        json!({"$ref": "#/$defs/costs", "description": "this node's time costs, over the scenario's (redis nodes)"});
+    let top_costs = json!({"$ref": "#/$defs/costs", "description": "time costs of every redis node's work, over the measured defaults"});
     let value = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "chaoslab scenario",
@@ -153,7 +156,8 @@ pub fn scenario_schema(registry: &Registry) -> Schema {
                             "host": {"type": "string"},
                             "config": {"type": "string", "description": "config file text: redis.conf / sentinel.conf directives"},
                             "start": {"type": "boolean", "default": true},
-                            "flavor": flavor_schema
+                            "flavor": flavor_schema,
+                            "costs": node_costs
                         }
                     }]}}
                 }
@@ -168,6 +172,7 @@ pub fn scenario_schema(registry: &Registry) -> Schema {
                 "tcp-rmem": {"$ref": "#/$defs/tcp-buffer", "description": "receive buffer min default max (net.ipv4.tcp_rmem); default 4096 131072 33554432"},
                 "tcp-wmem": {"$ref": "#/$defs/tcp-buffer", "description": "send buffer min default max (net.ipv4.tcp_wmem); default 4096 16384 4194304"}
             }},
+            "costs": top_costs,
             "faults": {"type": "array", "items": {"$ref": "#/$defs/step"}, "description": "faults at fixed times (need `at`)"},
             "invariants": {"type": "array", "description": "conditions looked at every poll while the run goes on; the first violation (virtual time, observed value, faults in force, running step) is reported", "items": {"allOf": [{"$ref": "#/$defs/condition"}, {"type": "object", "properties": {
                 "name": {"type": "string", "description": "names it in reports"},
@@ -178,6 +183,7 @@ pub fn scenario_schema(registry: &Registry) -> Schema {
             "nemesis": crate::nemesis::schema()
         },
         "$defs": {
+            "costs": costs_schema(),
             "tcp-buffer": {"oneOf": [
                 {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 3, "maxItems": 3},
                 {"type": "string", "examples": ["4096 131072 33554432"]}
@@ -205,4 +211,19 @@ pub fn scenario_schema(registry: &Registry) -> Schema {
         props.extend(topology_props);
     }
     Schema::try_from(value).expect("the scenario schema is a JSON object")
+}
+
+/// The `costs:` mapping (top level and on a node), kept out of the main
+/// `json!` so its nesting stays under the macro's recursion limit.
+fn costs_schema() -> serde_json::Value {
+    json!({"type": "object", "additionalProperties": false, "description": "what a node's work takes in virtual time; a busy node reads no input until it is done (README: Time costs)", "properties": {
+        "command": {"type": "string", "description": "CPU per command; default 1us", "examples": ["1us"]},
+        "read": {"type": "string", "description": "CPU per socket read (syscalls, event loop); default 2us"},
+        "per-mib": {"type": "string", "description": "CPU per MiB read or written; default 262us"},
+        "bus-message": {"type": "string", "description": "CPU per cluster bus message read or sent; default 12us"},
+        "startup": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}],
+            "description": "start-up time before it listens, or the range [least, most] each start draws from; default [8ms, 16ms]"},
+        "load-per-mib": {"type": "string", "description": "time to load a MiB of RDB/AOF at start; default 16ms"},
+        "fsync": {"type": "string", "description": "an fsync waited for on the main thread; default 3500us"}
+    }})
 }

@@ -556,3 +556,31 @@ mod invariants;
 
 #[path = "tests_nemesis.rs"]
 mod tests_nemesis;
+#[test]
+fn bad_costs_point_at_the_value_with_a_hint() {
+    let bad = format!("name: t\n{TOPOLOGY}costs:\n  command: 3\nsteps:\n  - sleep: 1s\n");
+    let e = errors(&bad);
+    assert!(e.starts_with("error: invalid duration `3` for costs.command\n  --> s.yaml:12:12\n"), "{e}");
+    assert!(e.contains("= hint: add a unit"), "{e}");
+    let range = format!("name: t\n{TOPOLOGY}costs:\n  startup: [16ms, 8ms]\nsteps:\n  - sleep: 1s\n");
+    let e = errors(&range);
+    assert!(e.starts_with("error: `costs.startup`'s least is more than its most\n  --> s.yaml:12:12\n"), "{e}");
+    assert!(e.contains("= hint: write one duration (`startup: 10ms`) or the range"), "{e}");
+    let three = format!("name: t\n{TOPOLOGY}costs:\n  startup: [1ms, 2ms, 3ms]\nsteps:\n  - sleep: 1s\n");
+    assert!(errors(&three).starts_with("error: `costs.startup` takes two durations (least, most), found 3\n"));
+    let typo = format!("name: t\n{TOPOLOGY}costs:\n  fsyn: 1ms\nsteps:\n  - sleep: 1s\n");
+    let e = errors(&typo);
+    assert!(e.contains("fsyn") && e.contains("s.yaml:12:3") && e.contains("fsync"), "{e}");
+}
+
+#[test]
+fn a_node_of_a_kind_without_costs_refuses_its_own() {
+    let source = "name: t\ntopology:\n  nodes:\n    - kind: probe\n      port: 7001\n      costs: {command: 1us}\nsteps:\n  - sleep: 1s\n";
+    let e = errors(source);
+    assert!(e.starts_with("error: a `probe` node takes no `costs:`\n --> s.yaml:6:14\n"), "{e}");
+    assert!(e.contains("= hint: time costs are modelled for redis nodes"), "{e}");
+    // The scenario's own `costs:` passes such nodes by.
+    let top = format!("name: t\n{TOPOLOGY}costs: {{command: 1us}}\nsteps:\n  - sleep: 1s\n");
+    let s = crate::parse_scenario("s.yaml", &top, &registry()).expect("valid");
+    assert!(s.nodes.iter().all(|n| !n.costs.is_set()));
+}

@@ -21,6 +21,7 @@ mod hash;
 mod kernel;
 mod net;
 mod observe;
+mod payload;
 mod process;
 mod queue;
 mod rng;
@@ -30,7 +31,11 @@ mod trace;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_busy;
+#[cfg(test)]
 mod tests_flow;
+#[cfg(test)]
+mod tests_frame;
 #[cfg(test)]
 mod tests_shutdown;
 
@@ -42,6 +47,7 @@ pub use net::{
     DATA_RETRIES, Endpoint, Latency, LinkConfig, NetConfig, RTO_MAX, RTO_MIN, SYN_RETRIES, SYN_RTO, SocketBuffers,
 };
 pub use observe::{Health, Observation, Role};
+pub use payload::Frame;
 pub use process::{AddrInUse, CloseReason, ConnectError, Ctx, Input, Process};
 pub use rng::Rng;
 pub use time::Instant;

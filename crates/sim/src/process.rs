@@ -205,6 +205,14 @@ impl Ctx<'_> {
         self.world.send(self.me, conn, buf);
     }
 
+    /// Sends `frame`'s bytes as [`Ctx::send`] sends bytes, holding the frame
+    /// rather than its bytes until the peer reads it: for a big message
+    /// whose structure is much smaller than its bytes (a cluster PING).
+    /// The peer and the trace see exactly the bytes [`Frame::write`] writes.
+    pub fn send_frame(&mut self, conn: ConnId, frame: Box<dyn crate::Frame>) {
+        self.world.send(self.me, conn, crate::payload::Payload::frame(frame));
+    }
+
     /// Closes `conn` gracefully (FIN after anything already sent).
     pub fn close(&mut self, conn: ConnId) {
         self.world.close(self.me, conn);
@@ -249,6 +257,22 @@ impl Ctx<'_> {
     /// Ends the process after this input, as `exit()` would (no shutdown input).
     pub fn exit(&mut self) {
         self.world.procs[self.me.index()].exit_requested = true;
+    }
+
+    /// The handling of this input kept the CPU for `d` more (a command run,
+    /// a file loaded, an fsync waited for). Until that time has passed the
+    /// process is handed no input: data, accepts and timers queue up as they
+    /// do for a busy real process, and its receive windows close once they
+    /// fill. What it sends and the timers it arms from now on count from the
+    /// end of that time. Calls add up.
+    pub fn spend(&mut self, d: Duration) {
+        self.world.spend(self.me, d);
+    }
+
+    /// This process's own time: [`Ctx::now`] plus the CPU time it has spent
+    /// in this input so far ([`Ctx::spend`]).
+    pub fn cpu_now(&self) -> Instant {
+        self.world.procs[self.me.index()].busy_until.max(self.world.now)
     }
 
     /// From [`Input::Shutdown`]: the process is not ended when the handler

@@ -87,7 +87,7 @@ pub fn run(opts: &Options) -> Timing {
             EXIT_GAP,
             (
                 "restarted old master: replica of the promoted node (own view)",
-                "as in C3: a restarted simulated process is up at once, a real one takes its start-up time",
+                "as in C3: the simulated restart takes the measured start-up time, not the real harness's polls",
             ),
         ],
         quick: opts.quick,

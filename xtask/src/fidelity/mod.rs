@@ -14,7 +14,9 @@
 //!   loses when the promoted replica had stalled, compared within a stated
 //!   tolerance;
 //! - `timing` ([`failover`]): C3 and S3 failovers, real runs against ≥ 100
-//!   simulated seeds, medians compared within ±15 %;
+//!   simulated seeds, medians compared within ±15 % and the simulated
+//!   distribution not a spike where the real one is spread (p10–p90 widths;
+//!   see [`failover::Spread`]);
 //! - `loss` ([`loss`]): acked writes lost after a burst right after a full
 //!   sync, and graceful stops (SIGTERM) of a Sentinel-managed and a cluster
 //!   master, compared the same way;

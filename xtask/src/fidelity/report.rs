@@ -194,6 +194,18 @@ fn markdown(
         md.push_str(&super::sweep::exclusions_markdown());
     }
     let _ = writeln!(md, "## Timing (failovers)\n");
+    let _ = writeln!(
+        md,
+        "A metric matches when the medians are within ±{:.0} % and the simulated distribution is not a *spike* \
+         where the real one is *spread*. With p10/p50/p90 the nearest-rank percentiles, a real distribution (of at \
+         least {} runs) is spread when its p10–p90 width is at least {:.0} ms and {:.0} % of its median; the \
+         simulated one is then a spike when its p10–p90 width is under {:.0} % of the real one's.\n",
+        super::failover::TOLERANCE * 100.0,
+        super::failover::SHAPE_MIN_RUNS,
+        super::failover::SPREAD_MIN_MS,
+        super::failover::SPREAD_MIN_FRACTION * 100.0,
+        super::failover::SPIKE_RATIO * 100.0
+    );
     md.push_str(&timing.to_markdown());
     let _ = writeln!(md, "\n## Faults\n");
     let _ = writeln!(md, "| simulated fault | real counterpart in this harness |");

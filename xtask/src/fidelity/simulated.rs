@@ -93,6 +93,17 @@ impl Simulated {
         Simulated { sim, host, driver, servers: BTreeMap::new(), tools: 0 }
     }
 
+    /// Runs in ticks until `p` listens (its start-up time is over), as the
+    /// real side polls until the server answers; 2 s at most.
+    fn await_listening(&mut self, p: ProcId) {
+        for _ in 0..2000 {
+            self.sim.run_for(TICK);
+            if self.sim.is_listening(p) || self.sim.proc_state(p) == sim::ProcState::Down {
+                return;
+            }
+        }
+    }
+
     fn server(&self, port: u16) -> Result<ProcId, String> {
         self.servers.get(&port).copied().ok_or_else(|| format!("no simulated server on port {port}"))
     }
@@ -116,7 +127,7 @@ impl Target for Simulated {
         self.sim.apply(Fault::Start(p)).map_err(|e| e.to_string())?;
         self.servers.insert(port, p);
         // A real server is ready when `start` returns; give the simulated one its start-up.
-        self.sim.run_for(Duration::from_millis(1));
+        self.await_listening(p);
         Ok(())
     }
 
@@ -160,7 +171,7 @@ impl Target for Simulated {
     fn restart(&mut self, port: u16) -> Result<(), String> {
         let p = self.server(port)?;
         self.sim.apply(Fault::Start(p)).map_err(|e| e.to_string())?;
-        self.sim.run_for(Duration::from_millis(1));
+        self.await_listening(p);
         Ok(())
     }
 

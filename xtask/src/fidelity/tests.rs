@@ -197,3 +197,38 @@ fn failover_medians_must_be_within_tolerance_and_quick_runs_within_the_spread() 
     let gap: &[(&str, &str)] = &[("time to fail", "start-up")];
     assert_eq!(verdicts(&story(side(&[9000.0], "r"), sim, false, gap))[0], Verdict::KnownGap);
 }
+
+#[test]
+fn a_simulated_spike_where_real_runs_spread_differs_even_with_equal_medians() {
+    use super::failover::{Measured, Series, Spread, Story};
+    let side = |values: &[f64]| Measured {
+        runs: values.len(),
+        series: vec![Series { name: "time to exit".into(), values: values.to_vec() }],
+        facts: Vec::new(),
+        failures: Vec::new(),
+    };
+    let story = |real: &[f64], sim: &[f64]| Story {
+        name: "X",
+        setup: "",
+        real: side(real),
+        simulated: Ok(side(sim)),
+        gaps: &[],
+        quick: false,
+    };
+    let verdict = |real: &[f64], sim: &[f64]| story(real, sim).compare()[0].verdict;
+    let real = [51.0, 84.0, 99.0, 123.0, 51.0, 94.0, 84.0, 48.0, 123.0, 103.0];
+    let shape = Spread::of(&real).unwrap();
+    assert_eq!((shape.p10, shape.p50, shape.p90, shape.min, shape.max), (48.0, 84.0, 123.0, 48.0, 123.0));
+    assert!(shape.is_spread());
+    // The same median, every seed within a few ms: a spike.
+    let spike: Vec<f64> = (0..100).map(|i| 88.0 + f64::from(i % 5)).collect();
+    assert_eq!(verdict(&real, &spike), Verdict::Differ);
+    assert!(story(&real, &spike).compare()[0].note.starts_with("a spike where real runs spread"));
+    // Spread over most of the real range: a match.
+    let spread: Vec<f64> = (0..100).map(|i| 40.0 + f64::from(i)).collect();
+    assert_eq!(verdict(&real, &spread), Verdict::Match);
+    // A real distribution that is itself narrow asks nothing of the shape.
+    let narrow = [2040.0, 2042.0, 2043.0, 2044.0, 2045.0];
+    assert!(!Spread::of(&narrow).unwrap().is_spread());
+    assert_eq!(verdict(&narrow, &[2043.0; 100]), Verdict::Match);
+}

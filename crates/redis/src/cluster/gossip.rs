@@ -6,8 +6,9 @@
 //! Its size follows cluster.c on purpose: each function names the C function it
 //! mirrors, so the file can be read side by side with upstream.
 
-use super::bus::{self, Body, GossipFields, GossipSection, Header, Message};
+use super::bus::{self, Body, GossipSection, Header, Message};
 use super::failover::observe_peer;
+use super::frame::GossipFrame;
 use super::{Cluster, CronAction, CronTimes, Link, Machinery, NodeIp, NodeName, PickKind};
 use super::{
     FAIL, HANDSHAKE, MASTER, MEET, MYSELF, NOADDR, NOFAILOVER, PFAIL, SLAVE, SLOTS, TODO_FSYNC_CONFIG,
@@ -435,6 +436,7 @@ impl Server {
             }
             let frame = &data[pos..pos + len];
             pos += len;
+            crate::costs::spend(ctx, self.costs.bus_message);
             match Message::decode(frame) {
                 Ok(msg) => self.process_packet(ctx, conn, &msg),
                 Err(_) => {
@@ -502,8 +504,8 @@ impl Server {
         kind: u16,
         encode: impl FnOnce(&Server, &mut Vec<u8>),
     ) {
-        let Some(link) = self.clr().links.get(&conn) else { return };
-        if link.connected {
+        let Some(connected) = self.bus_sending(ctx, conn, kind) else { return };
+        if connected {
             ctx.send_with(conn, |buf| encode(self, buf));
         } else {
             let mut pending = Vec::new();
@@ -512,9 +514,28 @@ impl Server {
                 link.held.extend_from_slice(&pending);
             }
         }
+    }
+
+    /// Sends `frame` as [`Server::bus_send_with`] sends bytes, held as built
+    /// while it waits to leave or to be read.
+    fn bus_send_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, kind: u16, frame: GossipFrame) {
+        let Some(connected) = self.bus_sending(ctx, conn, kind) else { return };
+        if connected {
+            ctx.send_frame(conn, Box::new(frame));
+        } else if let Some(link) = self.cl().links.get_mut(&conn) {
+            sim::Frame::write(&frame, &mut link.held);
+        }
+    }
+
+    /// Counts a message of type `kind` about to be sent on `conn` and
+    /// spends its CPU; whether the link is connected, `None` without a link.
+    fn bus_sending(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, kind: u16) -> Option<bool> {
+        let connected = self.clr().links.get(&conn)?.connected;
+        crate::costs::spend(ctx, self.costs.bus_message);
         if let Some(n) = self.cl().stats_sent.get_mut(kind as usize) {
             *n += 1;
         }
+        Some(connected)
     }
 
     /// Sends a header and `body`.
@@ -609,31 +630,22 @@ impl Server {
             }
         }
         std::hint::black_box(self.clr().touch_identities(&picked));
-        self.bus_send_with(ctx, conn, kind, |server, out| {
-            let c = server.clr();
-            let slots = server.header_slots();
-            let payload = picked.len() * bus::GOSSIP_LEN;
-            out.reserve(bus::HEADER_LEN + payload);
-            server.bus_header(kind, &slots).encode(picked.len(), payload, out);
-            let start = out.len();
-            out.resize(start + payload, 0);
-            let (entries, _) = out[start..].as_chunks_mut::<{ bus::GOSSIP_LEN }>();
-            for (&i, entry) in picked.iter().zip(entries) {
-                let n = c.node(i as usize);
-                let id = n.identity();
-                GossipFields {
-                    name: id.name.bytes(),
-                    ping_sent: (n.ping_sent / 1000) as u32,
-                    pong_received: (n.pong_received / 1000) as u32,
-                    ip: id.ip.padded(),
-                    port: id.port,
-                    cport: id.cport,
-                    flags: n.flags,
-                }
-                .write(entry);
-            }
-        });
+        let frame = self.gossip_frame(kind, &picked);
+        self.bus_send_frame(ctx, conn, kind, frame);
         self.cl().gossip_scratch = picked;
+    }
+
+    /// A message of type `kind` gossiping about slab entries `picked`.
+    fn gossip_frame(&mut self, kind: u16, picked: &[u32]) -> GossipFrame {
+        let mut bytes = self.cl().headers.take_scratch();
+        {
+            let slots = self.header_slots();
+            self.bus_header(kind, &slots).encode(picked.len(), picked.len() * bus::GOSSIP_LEN, &mut bytes);
+        }
+        let c = self.cl();
+        let header = c.headers.share(kind, bytes);
+        let c = self.clr();
+        GossipFrame::new(header, picked.iter().map(|&i| c.node(i as usize)))
     }
 
     /// Sends a header-only or fixed-payload message to every linked node but handshake ones.

@@ -40,6 +40,7 @@ macro_rules! text_traits {
 pub(crate) mod bus;
 pub(crate) mod commands;
 pub(crate) mod failover;
+mod frame;
 pub(crate) mod gossip;
 pub(crate) mod links;
 pub(crate) mod machinery;
@@ -359,6 +360,8 @@ pub(crate) struct Cluster {
     /// Table entries a received gossip section's names hash to (see [`Cluster::touch_lookups`]).
     pub(crate) lookup_scratch: Vec<u32>,
     pub(crate) draws_scratch: Vec<(u32, PickKind)>,
+    /// The last PING, PONG and MEET headers sent, for the next to share.
+    pub(crate) headers: frame::Headers,
     /// The nodes the cron's second pass visits, kept to reuse the allocation.
     pub(crate) cron_scratch: Vec<u32>,
     pub(crate) cron_actions: Vec<(u32, CronAction)>,
@@ -446,6 +449,7 @@ impl Cluster {
             gossip_scratch: Vec::new(),
             lookup_scratch: Vec::new(),
             draws_scratch: Vec::new(),
+            headers: frame::Headers::default(),
             cron_scratch: Vec::new(),
             cron_actions: Vec::new(),
             bus_port: 0,

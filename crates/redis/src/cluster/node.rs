@@ -129,9 +129,6 @@ impl Node {
     pub(crate) fn cport(&self) -> u16 {
         self.id.cport
     }
-    pub(crate) fn identity(&self) -> &Identity {
-        &self.id
-    }
 
     /// Moves it to another address (the name stays).
     pub(crate) fn set_address(&mut self, ip: NodeIp, port: u16, cport: u16) {

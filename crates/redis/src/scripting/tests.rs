@@ -38,6 +38,8 @@ impl Lab {
         let config = Config::defaults(6379);
         let server = sim.add_process(host, "6379", Box::new(move || Box::new(Server::new(config.clone()))));
         sim.apply(Fault::Start(server)).unwrap();
+        // The clients connect once the server listens (its start-up time is over).
+        sim.run_for(crate::tests::STARTED);
         let clients = (0..clients)
             .map(|i| {
                 let p = sim.add_process(host, &format!("c{i}"), Box::new(|| Box::new(Conn::default())));

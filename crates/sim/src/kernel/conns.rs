@@ -89,10 +89,11 @@ impl World {
         }
     }
 
-    pub(crate) fn send(&mut self, p: ProcId, id: ConnId, buf: Vec<u8>) {
+    pub(crate) fn send(&mut self, p: ProcId, id: ConnId, data: impl Into<Payload>) {
+        let data = data.into();
         match self.sending_dir(p, id) {
-            Some(dir) => self.transmit(id, dir, PacketKind::Data, buf),
-            None => self.recycle(buf),
+            Some(dir) => self.transmit(id, dir, PacketKind::Data, data),
+            None => self.recycle_payload(data),
         }
     }
 
@@ -131,7 +132,8 @@ impl World {
     /// Puts a packet on the wire from `ends[dir]`; FIFO per direction. A packet
     /// first waits for the wire to finish the ones before it, so a big transfer
     /// costs time in proportion to its size.
-    pub(super) fn transmit(&mut self, id: ConnId, dir: usize, kind: PacketKind, data: Vec<u8>) {
+    pub(super) fn transmit(&mut self, id: ConnId, dir: usize, kind: PacketKind, data: impl Into<Payload>) {
+        let data = data.into();
         let (from, to) = {
             let c = &self.conns[id.slot()];
             (c.ends[dir], c.ends[1 - dir])
@@ -145,7 +147,8 @@ impl World {
         if link.loss > 0.0 {
             delay += net::loss_delay(link.loss, rng);
         }
-        let now = self.now;
+        // A process's output leaves once the CPU time it has spent is over.
+        let now = from.proc.map_or(self.now, |p| self.procs[p.index()].busy_until.max(self.now));
         let wire = &mut self.conns[id.slot()].wires[dir];
         if kind == PacketKind::Data {
             wire.unread += data.len() as u64;
@@ -154,7 +157,10 @@ impl World {
         wire.sent_until = sent;
         let at = (sent + delay).max(wire.last_at);
         wire.last_at = at;
-        let digest = if data.is_empty() { 0 } else { packet_digest(&data) };
+        let digest = match &data {
+            Payload::Bytes(bytes) if !bytes.is_empty() => packet_digest(bytes),
+            _ => 0,
+        };
         self.packets.push_back(&mut wire.queue, Packet { at, kind, data, digest });
         if !wire.scheduled {
             wire.scheduled = true;
@@ -209,7 +215,7 @@ impl World {
         let now = self.now;
         let c = &mut self.conns[id.slot()];
         let wire = &mut c.wires[dir];
-        let packet = self.packets.pop_front(&mut wire.queue)?;
+        let mut packet = self.packets.pop_front(&mut wire.queue)?;
         wire.retries = 0;
         wire.rto = Duration::ZERO;
         if let Some(next) = self.packets.front(&wire.queue) {
@@ -220,6 +226,7 @@ impl World {
         let c = &self.conns[id.slot()];
         let receiver = c.ends[1 - dir];
         let trace_to = if packet.kind == PacketKind::Syn { to.proc } else { receiver.proc };
+        let digest = self.frame_arrives(&mut packet, receiver.proc.filter(|_| receiver.open));
         self.trace.record_delivery(
             now,
             Delivery {
@@ -228,7 +235,7 @@ impl World {
                 to: trace_to,
                 kind: packet.kind,
                 len: packet.data.len() as u32,
-                digest: packet.digest,
+                digest,
             },
         );
         let result = self.receive(id, dir, packet, to.proc);
@@ -314,11 +321,11 @@ impl World {
                         return Some((p, OwnedInput::Data { conn: id, dir, bytes: packet.data }));
                     }
                     self.unread_gone(id, dir, packet.data.len());
-                    self.recycle(packet.data);
+                    self.recycle_payload(packet.data);
                     return None;
                 }
                 self.unread_gone(id, dir, packet.data.len());
-                self.recycle(packet.data);
+                self.recycle_payload(packet.data);
                 self.transmit(id, back, PacketKind::Rst, Vec::new());
                 None
             }

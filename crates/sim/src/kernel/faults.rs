@@ -76,12 +76,9 @@ impl Sim {
             }
             Fault::Resume(p) => {
                 self.require(*p, &[ProcState::Paused])?;
-                let slot = &mut self.world.procs[p.index()];
-                slot.state = ProcState::Running;
-                let incarnation = slot.incarnation;
+                self.world.procs[p.index()].state = ProcState::Running;
                 self.world.process_change(*p, "resumed");
-                let now = self.world.now;
-                self.world.push(now, Event::Drain { proc: *p, incarnation });
+                self.world.schedule_drain(*p);
                 Ok(())
             }
             Fault::Wipe(p) => {
@@ -151,8 +148,7 @@ impl Sim {
             // Ended on return: the inputs a stopped process had queued are lost with it.
             self.terminate(p, Termination::Graceful, "stopped");
         } else if was_paused {
-            let (now, incarnation) = (self.world.now, slot.incarnation);
-            self.world.push(now, Event::Drain { proc: p, incarnation });
+            self.world.schedule_drain(p);
         }
     }
 
@@ -206,6 +202,7 @@ impl Sim {
         slot.exit_requested = false;
         slot.exit_deferred = false;
         slot.restart_on_exit = false;
+        self.world.reset_cpu(p);
         self.world.process_change(p, "started");
         self.dispatch_now(p, Input::Start);
         Ok(())

@@ -66,7 +66,7 @@ impl World {
     /// connection: if `p` runs, it reads them now (counted here, where the
     /// connection is at hand) and the input's `dir` becomes [`READ`].
     pub(super) fn read_now_if_running(&mut self, p: ProcId, id: ConnId, dir: usize, len: usize) -> u8 {
-        if self.procs[p.index()].state != ProcState::Running {
+        if !self.reads_now(p) {
             return dir as u8;
         }
         self.count_read(id, dir, len);
@@ -155,7 +155,7 @@ impl World {
             if packet.kind == PacketKind::Data {
                 self.conns[id.slot()].wires[dir].unread -= packet.data.len() as u64;
             }
-            self.recycle(packet.data);
+            self.recycle_payload(packet.data);
         }
     }
 
@@ -165,7 +165,7 @@ impl World {
             if dir != READ {
                 self.unread_gone(conn, dir as usize, bytes.len());
             }
-            self.recycle(bytes);
+            self.recycle_payload(bytes);
         }
     }
 

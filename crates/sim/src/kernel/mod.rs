@@ -14,6 +14,7 @@ use crate::fifo::{self, Fifo};
 use crate::hash::packet_digest;
 use crate::net::{self, Endpoint, LinkConfig, NetConfig};
 use crate::observe::Observation;
+use crate::payload::Payload;
 use crate::process::{CloseReason, ConnectError, Ctx, Input, Process};
 use crate::queue::EventQueue;
 use crate::rng::Rng;
@@ -24,6 +25,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
+mod busy;
 mod conns;
 mod faults;
 mod flow;
@@ -165,6 +167,10 @@ pub(crate) struct ProcSlot {
     pub(crate) disk: Disk,
     writeback_at: Option<Instant>,
     deferred: VecDeque<OwnedInput>,
+    /// Its CPU is taken until then ([`Ctx::spend`]): inputs wait in `deferred`.
+    pub(crate) busy_until: Instant,
+    /// When the pending [`Event::Drain`] of `deferred` runs, if one is.
+    drain_at: Option<Instant>,
     clock_offset_ms: i64,
     group: u32,
     pub(crate) exit_requested: bool,
@@ -199,7 +205,7 @@ enum OwnedInput {
     Data {
         conn: ConnId,
         dir: u8,
-        bytes: Vec<u8>,
+        bytes: Payload,
     },
     Closed {
         conn: ConnId,
@@ -218,10 +224,11 @@ enum OwnedInput {
 struct Packet {
     at: Instant,
     kind: PacketKind,
-    data: Vec<u8>,
-    /// The trace's fingerprint of `data`, taken when it is sent: the bytes
-    /// were just written and are still in cache, where by delivery they are
+    data: Payload,
+    /// The trace's fingerprint of bytes, taken when they are sent: they were
+    /// just written and are still in cache, where by delivery they are
     /// usually not (a 1,000-node cluster has megabytes of PINGs in flight).
+    /// A frame's is taken when it arrives ([`World::frame_arrives`]).
     digest: u64,
 }
 
@@ -401,6 +408,8 @@ impl Sim {
             disk: Disk::default(),
             writeback_at: None,
             deferred: VecDeque::new(),
+            busy_until: Instant::ZERO,
+            drain_at: None,
             clock_offset_ms: 0,
             group: 0,
             exit_requested: false,
@@ -478,6 +487,13 @@ impl Sim {
     /// Whether a process is down, running or paused.
     pub fn proc_state(&self, p: ProcId) -> ProcState {
         self.world.procs[p.index()].state
+    }
+
+    /// Whether a process has a listening socket (it has finished starting
+    /// up, for a server).
+    pub fn is_listening(&self, p: ProcId) -> bool {
+        let host = &self.world.hosts[self.world.procs[p.index()].host.index()];
+        host.listeners.iter().any(|(_, owner)| *owner == p)
     }
 
     /// How many times a process has been started.
@@ -713,23 +729,29 @@ impl Sim {
         match self.world.procs[p.index()].state {
             ProcState::Down => self.world.discard(input),
             ProcState::Paused => self.world.procs[p.index()].deferred.push_back(input),
-            ProcState::Running => match input {
-                OwnedInput::Data { conn, dir, bytes } => {
-                    if dir != READ {
-                        self.world.read(conn, dir as usize, bytes.len());
-                    }
-                    self.dispatch_now(p, Input::Data { conn, bytes: &bytes });
-                    self.world.recycle(bytes);
+            ProcState::Running if !self.world.reads_now(p) => self.world.wait_for_cpu(p, input),
+            ProcState::Running => self.dispatch_running(p, input),
+        }
+    }
+
+    fn dispatch_running(&mut self, p: ProcId, input: OwnedInput) {
+        match input {
+            OwnedInput::Data { conn, dir, bytes } => {
+                if dir != READ {
+                    self.world.read(conn, dir as usize, bytes.len());
                 }
-                OwnedInput::Accepted { conn, local_port, peer } => {
-                    self.dispatch_now(p, Input::Accepted { conn, local_port, peer })
-                }
-                OwnedInput::Connected { conn } => self.dispatch_now(p, Input::Connected { conn }),
-                OwnedInput::ConnectFailed { conn, error } => self.dispatch_now(p, Input::ConnectFailed { conn, error }),
-                OwnedInput::Closed { conn, reason } => self.dispatch_now(p, Input::Closed { conn, reason }),
-                OwnedInput::Timer { id, tag } => self.dispatch_now(p, Input::Timer { id, tag }),
-                OwnedInput::Writable { conn } => self.dispatch_now(p, Input::Writable { conn }),
-            },
+                let bytes = self.world.bytes_of(bytes);
+                self.dispatch_now(p, Input::Data { conn, bytes: &bytes });
+                self.world.recycle(bytes);
+            }
+            OwnedInput::Accepted { conn, local_port, peer } => {
+                self.dispatch_now(p, Input::Accepted { conn, local_port, peer })
+            }
+            OwnedInput::Connected { conn } => self.dispatch_now(p, Input::Connected { conn }),
+            OwnedInput::ConnectFailed { conn, error } => self.dispatch_now(p, Input::ConnectFailed { conn, error }),
+            OwnedInput::Closed { conn, reason } => self.dispatch_now(p, Input::Closed { conn, reason }),
+            OwnedInput::Timer { id, tag } => self.dispatch_now(p, Input::Timer { id, tag }),
+            OwnedInput::Writable { conn } => self.dispatch_now(p, Input::Writable { conn }),
         }
     }
 
@@ -753,8 +775,26 @@ impl Sim {
         }
     }
 
+    /// Hands a running process whose CPU is free the inputs it queued while
+    /// paused or busy, in order, as one turn of an event loop handles every
+    /// event that is ready: each one's CPU time ([`Ctx::spend`]) adds up, so
+    /// what it sends and the timers it arms count from the end of the ones
+    /// before it, as if they had run one after the other.
     fn drain(&mut self, p: ProcId, incarnation: u32) {
-        loop {
+        let now = self.world.now;
+        let slot = &mut self.world.procs[p.index()];
+        if slot.drain_at == Some(now) {
+            slot.drain_at = None;
+        }
+        if slot.incarnation == incarnation && slot.state == ProcState::Running && slot.busy_until > now {
+            if !slot.deferred.is_empty() {
+                self.world.schedule_drain(p);
+            }
+            return;
+        }
+        let mut left = slot.deferred.len();
+        while left > 0 {
+            left -= 1;
             let slot = &mut self.world.procs[p.index()];
             if slot.incarnation != incarnation || slot.state != ProcState::Running {
                 return;
@@ -762,7 +802,7 @@ impl Sim {
             let Some(input) = slot.deferred.pop_front() else {
                 return;
             };
-            self.dispatch(p, input);
+            self.dispatch_running(p, input);
         }
     }
 }
@@ -810,6 +850,43 @@ impl World {
         self.buffers.pop().unwrap_or_default()
     }
 
+    /// The bytes of `data`, a frame written out into a pooled buffer.
+    fn bytes_of(&mut self, data: Payload) -> Vec<u8> {
+        match data {
+            Payload::Bytes(bytes) => bytes,
+            Payload::Frame(frame, _) => {
+                let mut buf = self.take_buffer();
+                frame.write(&mut buf);
+                buf
+            }
+        }
+    }
+
+    /// The trace's fingerprint of `packet`'s bytes as it arrives for
+    /// `reader`. A frame is written out for it here; if `reader` reads it at
+    /// once, those bytes are what it reads, else the frame waits as it is.
+    fn frame_arrives(&mut self, packet: &mut Packet, reader: Option<ProcId>) -> u64 {
+        let Payload::Frame(frame, _) = &packet.data else {
+            return packet.digest;
+        };
+        let mut buf = self.take_buffer();
+        frame.write(&mut buf);
+        let digest = if buf.is_empty() { 0 } else { packet_digest(&buf) };
+        if reader.is_some_and(|p| self.reads_now(p)) {
+            packet.data = Payload::Bytes(buf);
+        } else {
+            self.recycle(buf);
+        }
+        digest
+    }
+
+    /// Gives `data`'s buffer back to the pool (a frame has none).
+    fn recycle_payload(&mut self, data: Payload) {
+        if let Payload::Bytes(bytes) = data {
+            self.recycle(bytes);
+        }
+    }
+
     fn recycle(&mut self, mut buf: Vec<u8>) {
         if self.buffers.len() < BUFFER_POOL_MAX && buf.capacity() <= BUFFER_KEEP_MAX {
             buf.clear();
@@ -820,8 +897,10 @@ impl World {
     pub(crate) fn set_timer(&mut self, p: ProcId, after: Duration, tag: u64) -> TimerId {
         self.next_timer += 1;
         let id = TimerId(self.next_timer);
-        let incarnation = self.procs[p.index()].incarnation;
-        let at = self.now + after;
+        let slot = &self.procs[p.index()];
+        let incarnation = slot.incarnation;
+        // Armed at the end of the CPU time the process has spent so far.
+        let at = slot.busy_until.max(self.now) + after;
         self.push(at, Event::Timer { proc: p, incarnation, id, tag });
         id
     }
