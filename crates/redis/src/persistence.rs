@@ -596,7 +596,7 @@ impl Server {
             ctx.disk().fsync(&incr);
             let msg = format!("Creating AOF incr file {}.{seq}.incr.aof on server start", self.config.appendfilename);
             self.log(ctx, '*', &msg);
-            self.write_manifest(ctx, seq);
+            self.write_manifest(ctx, seq, true);
             self.persist.aof = Some(Aof { seq, last_fsync_ms: ctx.wall_clock_ms(), ..Aof::default() });
             return;
         };
@@ -680,11 +680,14 @@ impl Server {
         }
     }
 
-    fn write_manifest(&mut self, ctx: &mut Ctx<'_>, seq: u64) {
-        let name = &self.config.appendfilename;
-        let base = self.base_name(seq);
-        let text = format!("file {base} seq {seq} type b\nfile {name}.{seq}.incr.aof seq {seq} type i\n");
-        write_atomically(ctx, &self.manifest_path(), text.as_bytes());
+    /// The manifest naming base `seq` and, with `incr`, incr file `seq`
+    /// (`persistAofManifest`).
+    fn write_manifest(&mut self, ctx: &mut Ctx<'_>, seq: u64, incr: bool) {
+        let base = Some((seq, self.base_name(seq)));
+        let incrs =
+            if incr { vec![(seq, format!("{}.{seq}.incr.aof", self.config.appendfilename))] } else { Vec::new() };
+        let files = ManifestFiles { seq, base, incrs };
+        write_atomically(ctx, &self.manifest_path(), files.text().as_bytes());
     }
 
     /// BGREWRITEAOF (`bgrewriteaofCommand`): with the AOF on, a new base
@@ -812,10 +815,7 @@ impl Server {
                 aof.temp_incr = false;
             }
         }
-        let base = Some((seq, self.base_name(seq)));
-        let incrs = if incr == NewIncr::None { Vec::new() } else { vec![(seq, incr_name)] };
-        let files = ManifestFiles { seq, base, incrs };
-        write_atomically(ctx, &self.manifest_path(), files.text().as_bytes());
+        self.write_manifest(ctx, seq, incr != NewIncr::None);
         // History: the incr files before the rewrite, oldest first, then the old base.
         let history =
             old.into_iter().flat_map(|m| m.incrs.into_iter().map(|(_, name)| name).chain(m.base.map(|b| b.1)));
