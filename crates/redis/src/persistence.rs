@@ -140,6 +140,12 @@ impl Persistence {
         matches!(self.child, Some(Child { kind: ChildKind::Rewrite(_), .. }))
     }
 
+    /// The AOF's first rewrite is under way (`AOF_WAIT_REWRITE` with its child
+    /// running): the AOF holds no dataset yet.
+    pub(crate) fn writing_initial_aof(&self) -> bool {
+        self.rewrite_running() && self.aof.as_ref().is_some_and(|aof| aof.temp_incr)
+    }
+
     /// Drops a snapshot child (BGSAVE or a full sync's) before exiting; true if there was one.
     pub(crate) fn kill_rdb_child(&mut self, ctx: &mut Ctx<'_>) -> bool {
         if !self.rdb_child_running() {

@@ -13,6 +13,9 @@ use crate::server::Server;
 use resp::Value;
 use sim::{ConnId, Ctx};
 
+/// What a SHUTDOWN client hears when the shutdown fails or is aborted.
+const SHUTDOWN_FAILED: &str = "ERR Errors trying to SHUTDOWN. Check logs.";
+
 /// A shutdown asked for or under way.
 #[derive(Debug, Default)]
 pub(crate) struct Shutdown {
@@ -142,6 +145,16 @@ impl Server {
             self.log(ctx, '#', "There is a child saving an .rdb. Killing it!");
         }
         let flags = self.shutdown.flags;
+        if self.persist.writing_initial_aof() {
+            // The AOF was just turned on: without its first rewrite there is no AOF to load.
+            if !flags.has(ShutdownFlags::FORCE) {
+                self.log(ctx, '#', "Writing initial AOF, can't exit.");
+                self.log(ctx, '#', "Errors trying to shut down the server. Check the logs for more information.");
+                self.cancel_shutdown(ctx);
+                return false;
+            }
+            self.log(ctx, '#', "Writing initial AOF. Exit anyway.");
+        }
         self.final_persistence(ctx, flags.has(ShutdownFlags::SAVE), flags.has(ShutdownFlags::NOSAVE));
         self.flush_replica_output(ctx);
         self.log(ctx, '#', "Redis is now ready to exit, bye bye...");
@@ -175,8 +188,12 @@ impl Server {
         self.shutdown.blocked.push(conn);
         if self.prepare_for_shutdown(ctx, ShutdownFlags(flags)) {
             ctx.exit();
+            return None;
         }
-        None
+        // Refused at once (`cancelShutdown`): this client, detached while its
+        // command runs, gets the error the other blocked clients got.
+        let refused = !self.shutdown.initiated() && !self.shutdown.blocked.contains(&conn);
+        refused.then(|| Value::error(SHUTDOWN_FAILED))
     }
 
     /// `abortShutdown`: false when no shutdown was asked for.
@@ -193,12 +210,13 @@ impl Server {
     }
 
     /// `cancelShutdown`: the blocked SHUTDOWN clients get an error, writes resume.
+    /// (The client whose SHUTDOWN is running is detached: its command replies.)
     fn cancel_shutdown(&mut self, ctx: &mut Ctx<'_>) {
         let blocked = std::mem::take(&mut self.shutdown.blocked);
         self.shutdown = crate::shutdown::Shutdown::default();
         for conn in blocked {
             if self.clients.contains_key(&conn) {
-                let reply = Value::error("ERR Errors trying to SHUTDOWN. Check logs.");
+                let reply = Value::error(SHUTDOWN_FAILED);
                 self.outputs.write_with(ctx, conn, |buf| reply.encode(buf));
             }
         }

@@ -197,3 +197,41 @@ fn a_kill_during_a_rewrite_replays_both_incr_files() {
     }
     assert!(log.iter().any(|l| l == "Opening AOF incr file appendonly.aof.2.incr.aof on server start"), "{log:#?}");
 }
+
+/// SHUTDOWN while the AOF's first rewrite runs (`AOF_WAIT_REWRITE`): the
+/// AOF holds no dataset yet, so 7.0.15 refuses to exit unless FORCE, and
+/// with FORCE kills the child and exits (lines as the real server logged them).
+#[test]
+fn shutdown_refuses_while_the_initial_aof_is_written_unless_forced() {
+    fn messages(lines: &[String]) -> Vec<&str> {
+        let from = lines.iter().rposition(|l| l.ends_with("# User requested shutdown...")).expect("a shutdown");
+        lines[from..].iter().map(|l| l.splitn(6, ' ').nth(5).unwrap()).collect()
+    }
+    let mut l = lab();
+    l.cmd("SET a 1");
+    assert_eq!(l.cmd("CONFIG SET appendonly yes"), "OK");
+    assert_eq!(l.cmd("SHUTDOWN"), "(error) ERR Errors trying to SHUTDOWN. Check logs.");
+    assert_eq!(l.sim.proc_state(l.server), sim::ProcState::Running);
+    assert_eq!(
+        messages(l.sim.log_lines(l.server)),
+        [
+            "# User requested shutdown...",
+            "# Writing initial AOF, can't exit.",
+            "# Errors trying to shut down the server. Check the logs for more information."
+        ]
+    );
+    assert_eq!(l.cmd("SET b 2"), "OK", "writes go on after the refusal");
+    assert!(l.raw(b"SHUTDOWN FORCE\r\n").is_empty(), "FORCE exits without replying");
+    assert_eq!(l.sim.proc_state(l.server), sim::ProcState::Down);
+    let after = messages(l.sim.log_lines(l.server));
+    assert_eq!(
+        after[..3],
+        [
+            "# User requested shutdown...",
+            "# Writing initial AOF. Exit anyway.",
+            "# There is a child rewriting the AOF. Killing it!"
+        ]
+    );
+    assert!(after[3].starts_with("* Killing running AOF rewrite child: "), "{after:#?}");
+    assert_eq!(after.last(), Some(&"# Redis is now ready to exit, bye bye..."));
+}

@@ -63,7 +63,8 @@ fn persistence_log(t: &mut dyn Target) -> Vec<Obs> {
 }
 
 /// The group: a BGSAVE child, a rewrite scheduled behind it, a BGSAVE
-/// scheduled behind the rewrite, then both asked for inside EXEC.
+/// scheduled behind the rewrite, then both asked for inside EXEC, then a
+/// SHUTDOWN refused while the AOF's first rewrite runs.
 pub fn catalogue(t: &mut dyn Target) -> Result<Vec<Obs>, String> {
     t.start(PORT, "save \"\"\n")?;
     let c = t.connect(PORT)?;
@@ -100,5 +101,23 @@ pub fn catalogue(t: &mut dyn Target) -> Result<Vec<Obs>, String> {
     out.push(wait_for(t, "rdb_bgsave_in_progress", "0")?);
     out.push(field(t, "aof_rewrites", "after EXEC's")?);
     out.extend(persistence_log(t));
+    out.extend(shutdown_during_initial_aof(t, c)?);
+    Ok(out)
+}
+
+/// SHUTDOWN right after `CONFIG SET appendonly yes`: the AOF's first
+/// rewrite (`AOF_WAIT_REWRITE`) is still running or not yet reaped, so the
+/// server refuses to exit, says why in its log, and goes on serving.
+fn shutdown_during_initial_aof(t: &mut dyn Target, c: Conn) -> Result<Vec<Obs>, String> {
+    let mut out = Vec::new();
+    for line in ["CONFIG SET appendonly yes", "SHUTDOWN", "PING"] {
+        out.push(call(t, c, line)?);
+    }
+    let log = t.log(PORT);
+    let from = log.iter().rposition(|l| l.ends_with("User requested shutdown...")).unwrap_or(log.len());
+    // The parent's lines only: the child's own may fall in between.
+    let parent = log[from..].iter().filter(|l| l.split(' ').next().is_some_and(|p| p.ends_with(":M")));
+    let lines: Vec<&str> = parent.map(|l| l.splitn(6, ' ').nth(5).unwrap_or(l)).collect();
+    out.push(Obs::fact("the parent's log from SHUTDOWN on", lines.join("\n"), Expect::Same));
     Ok(out)
 }
