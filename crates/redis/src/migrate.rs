@@ -39,7 +39,7 @@ pub fn dump_payload(value: &Data, converted: bool) -> Vec<u8> {
 }
 
 /// `verifyDumpPayload`: the version must be one we read and the checksum must
-/// match (a zero checksum means "not computed" and is accepted).
+/// match; a zero checksum is no exception (7.0.15 refuses it, measured).
 pub(crate) fn verify_payload(p: &[u8]) -> Option<&[u8]> {
     let body_len = p.len().checked_sub(10)?;
     let version = u16::from_le_bytes([p[body_len], p[body_len + 1]]);
@@ -47,7 +47,7 @@ pub(crate) fn verify_payload(p: &[u8]) -> Option<&[u8]> {
         return None;
     }
     let stored = u64::from_le_bytes(p[p.len() - 8..].try_into().ok()?);
-    (stored == 0 || stored == crate::rdb::crc64(0, &p[..p.len() - 8])).then_some(&p[..body_len])
+    (stored == crate::rdb::crc64(0, &p[..p.len() - 8])).then_some(&p[..body_len])
 }
 
 /// DUMP key.

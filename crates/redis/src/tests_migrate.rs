@@ -82,10 +82,14 @@ fn corrupt_payloads_are_refused_with_redis_errors() {
     newer[n - 10] = 11;
     assert_eq!(restore(&newer, &[]), wrong);
     assert_eq!(restore(b"short", &[]), wrong);
-    // A zero checksum is "not computed" and accepted; then the body must parse.
-    let mut unchecked = b"\x00\x05v1".to_vec();
+    // A zero checksum is no exception (7.0.15 refuses "\x00\x03bar" + version 10 + eight zeros).
+    let mut unchecked = b"\x00\x03bar".to_vec();
     unchecked.extend_from_slice(&[10, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-    assert_eq!(restore(&unchecked, &[]), "(error) ERR Bad data format");
+    assert_eq!(restore(&unchecked, &[]), wrong);
+    // A checksum that matches a body that does not parse.
+    let mut bad_body = b"\x00\x05v1\x0a\x00".to_vec();
+    bad_body.extend_from_slice(&crate::rdb::crc64(0, &bad_body).to_le_bytes());
+    assert_eq!(restore(&bad_body, &[]), "(error) ERR Bad data format");
     assert_eq!(restore(&good, &["freq", "3", "idletime", "4"]), "(error) ERR syntax error");
     assert_eq!(restore(&good, &["idletime", "-1"]), "(error) ERR Invalid IDLETIME value, must be >= 0");
     assert_eq!(restore(&good, &["freq", "300"]), "(error) ERR Invalid FREQ value, must be >= 0 and <= 255");
