@@ -63,6 +63,32 @@ impl ShutdownFlags {
     }
 }
 
+/// serverCron's default calls a second (`CONFIG_DEFAULT_HZ`).
+pub const DEFAULT_HZ: u32 = 10;
+/// The lowest and highest `hz` Redis runs at (`CONFIG_MIN_HZ`, `CONFIG_MAX_HZ`).
+pub const MIN_HZ: u32 = 1;
+/// See [`MIN_HZ`].
+pub const MAX_HZ: u32 = 500;
+/// `dynamic-hz` doubles the rate while there are more clients than this per
+/// call (`MAX_CLIENTS_PER_CLOCK_TICK`).
+pub const MAX_CLIENTS_PER_CLOCK_TICK: usize = 200;
+
+/// `server.hz` for one serverCron call: the configured rate, doubled (up to
+/// [`MAX_HZ`]) while each call would have more than
+/// [`MAX_CLIENTS_PER_CLOCK_TICK`] clients to look at, when `dynamic-hz` is on.
+pub(crate) fn effective_hz(configured: u32, dynamic: bool, clients: usize) -> u32 {
+    let mut hz = configured;
+    if dynamic {
+        while clients / hz as usize > MAX_CLIENTS_PER_CLOCK_TICK {
+            hz = (hz * 2).min(MAX_HZ);
+            if hz == MAX_HZ {
+                break;
+            }
+        }
+    }
+    hz
+}
+
 /// The honoured configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -137,6 +163,8 @@ pub struct Config {
     pub slowlog_log_slower_than: i64,
     /// `slowlog-max-len`.
     pub slowlog_max_len: u64,
+    /// `hz` (`config_hz`): serverCron's calls a second, kept within 1..=500.
+    pub hz: u32,
     /// `client-output-buffer-limit`, per client class.
     pub output_limits: crate::output::OutputLimits,
     /// The `cluster-*` directives.
@@ -247,6 +275,7 @@ impl Config {
             enable_module_command: "no".to_owned(),
             slowlog_log_slower_than: 10_000,
             slowlog_max_len: 128,
+            hz: DEFAULT_HZ,
             output_limits: crate::output::OutputLimits::default(),
             cluster: ClusterConfig::default(),
             maxmemory: crate::memory::MaxMemory::default(),
@@ -408,6 +437,8 @@ impl Config {
                 self.slowlog_log_slower_than = int_signed(one()?, -1, i64::MAX)?;
             }
             "slowlog-max-len" => self.slowlog_max_len = int(one()?, 0, i64::MAX as u64)?,
+            // A hint, so out-of-range values are taken and capped (`updateHZ`).
+            "hz" => self.hz = int(one()?, 0, i32::MAX as u64)?.clamp(MIN_HZ.into(), MAX_HZ.into()) as u32,
             "cluster-enabled" | "cluster-config-file" | "cluster-port" if !from_file => {
                 return Err("can't set immutable config".to_owned());
             }
@@ -486,7 +517,7 @@ impl Config {
             "enable-module-command" => self.enable_module_command.clone(),
             "slowlog-log-slower-than" => self.slowlog_log_slower_than.to_string(),
             "slowlog-max-len" => self.slowlog_max_len.to_string(),
-            "hz" => "10".to_owned(),
+            "hz" => self.hz.to_string(),
             "notify-keyspace-events" => crate::notify::render(self.notify),
             "cluster-enabled" => yn(self.cluster.enabled),
             "cluster-config-file" => self.cluster.config_file.clone(),
@@ -525,6 +556,11 @@ impl Config {
     pub(crate) fn latency_percentiles(&self) -> Vec<f64> {
         let text = self.other("latency-tracking-info-percentiles").unwrap_or_default();
         crate::config_table::percentiles(&text).filter_map(Result::ok).collect()
+    }
+
+    /// `dynamic-hz`: serverCron runs faster when there are many clients.
+    pub(crate) fn dynamic_hz(&self) -> bool {
+        self.other("dynamic-hz").is_some_and(|v| v == "yes")
     }
 
     /// A [`crate::config_table`] directive's value, by its canonical name.
@@ -630,7 +666,6 @@ pub fn canonical(name: &str) -> Option<&'static str> {
         .map(|(n, _)| *n)
         .find(|n| *n == alias)
         .or_else(|| crate::config_table::find(alias).map(|p| p.name))
-        .filter(|n| *n != "hz")
 }
 
 fn int(s: &str, min: u64, max: u64) -> Result<u64, String> {
@@ -727,6 +762,25 @@ pub fn parse(text: &str, port: u16) -> Result<Config, Vec<(usize, String)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hz_is_capped_not_refused_and_dynamic_hz_doubles_it_with_many_clients() {
+        let mut c = Config::defaults(6379);
+        for (set, got) in [("1000", "500"), ("0", "1"), ("100", "100")] {
+            c.apply("hz", &[set.to_owned()], false).unwrap();
+            assert_eq!(c.get("hz").as_deref(), Some(got), "CONFIG SET hz {set}");
+        }
+        let range = "argument must be between 0 and 2147483647 inclusive";
+        assert_eq!(c.apply("hz", &["-1".to_owned()], false).unwrap_err(), range);
+        assert_eq!(c.apply("hz", &["2147483648".to_owned()], false).unwrap_err(), range);
+        assert_eq!(parse("hz 7\n", 6379).unwrap().hz, 7);
+        // More than 200 clients a call (integer division): 2,009 keep 10 Hz, 2,010 double it.
+        assert_eq!(effective_hz(10, true, 2009), 10);
+        assert_eq!(effective_hz(10, true, 2010), 20);
+        assert_eq!(effective_hz(10, true, 100_000), MAX_HZ);
+        assert_eq!(effective_hz(400, true, 1_000_000), MAX_HZ);
+        assert_eq!(effective_hz(10, false, 100_000), 10);
+    }
 
     #[test]
     fn honoured_directives_and_errors_by_line() {

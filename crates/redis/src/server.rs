@@ -5,7 +5,7 @@
 use crate::call::{Dispatch, check};
 use crate::cluster::commands::ClientFlags;
 use crate::command_table::Handler;
-use crate::config::Config;
+use crate::config::{self, Config};
 use crate::dispatch::Timer;
 use crate::keyspace::{Db, Exec, Feed};
 use crate::persistence::Persistence;
@@ -17,8 +17,6 @@ use std::fmt::Write as _;
 use std::net::SocketAddrV4;
 use std::time::Duration;
 
-/// `hz 10`: serverCron runs every 100 ms.
-pub(crate) const CRON_PERIOD: Duration = Duration::from_millis(100);
 /// The version this node reproduces.
 pub use common::VERSION;
 
@@ -114,6 +112,8 @@ pub struct Server {
     pub(crate) errors: crate::errorstats::ErrorStats,
     connections_received: u64,
     pub(crate) cron_loops: u64,
+    /// serverCron's calls a second (`server.hz`): `hz`, raised by `dynamic-hz`.
+    pub(crate) hz: u32,
     pub(crate) feed: Feed,
     pub(crate) repl: Replication,
     pub(crate) persist: Persistence,
@@ -187,6 +187,7 @@ impl Server {
         let mut slowlog = crate::slowlog::SlowLog::default();
         slowlog.untracked = !config.latency_tracking;
         let file_notify = config.notify;
+        let hz = config.hz;
         Server {
             slowlog,
             latency: Default::default(),
@@ -202,6 +203,7 @@ impl Server {
             errors: crate::errorstats::ErrorStats::default(),
             connections_received: 0,
             cron_loops: 0,
+            hz,
             feed: Feed { notify: file_notify, ..Feed::default() },
             repl: Replication::default(),
             persist: Persistence::default(),
@@ -413,9 +415,10 @@ impl Server {
     pub(crate) fn cron(&mut self, ctx: &mut Ctx<'_>) {
         if self.busy(ctx) {
             // A blocked event loop runs its timers late.
-            ctx.set_timer(self.busy_until.map_or(CRON_PERIOD, |t| t - ctx.now()), Timer::Cron.tag());
+            ctx.set_timer(self.busy_until.map_or(self.cron_period(), |t| t - ctx.now()), Timer::Cron.tag());
             return;
         }
+        self.hz = self.current_hz();
         if self.shutdown_cron(ctx) {
             return;
         }
@@ -446,13 +449,15 @@ impl Server {
         }
         // Children, save points (`checkChildrenDone`), before replicationCron.
         self.persistence_cron(ctx);
-        // replicationCron runs once a second, every cron while a FAILOVER is under way.
-        if self.cron_loops.is_multiple_of(10) || self.failover.active() {
+        // replicationCron runs once a second, every 100 ms while a FAILOVER is under way.
+        if self.run_with_period(if self.failover.active() { 100 } else { 1000 }) {
             self.replication_cron(ctx);
             self.migrate_close_idle(ctx);
         }
         if self.cluster.is_some() {
-            self.cluster_cron(ctx);
+            if self.run_with_period(100) {
+                self.cluster_cron(ctx);
+            }
             // clientsCron: clients blocked on a slot that moved away.
             self.redirect_blocked_clients(ctx);
         }
@@ -461,14 +466,32 @@ impl Server {
             // Clients a CLIENT PAUSE held run again (`unblockPostponedClients`).
             self.resume_paused_clients(ctx);
         }
-        // run_with_period(100): the instantaneous rates' samples.
-        self.outputs.traffic.sample(ctx.wall_clock_ms(), self.commands_processed);
+        // The instantaneous rates' samples.
+        if self.run_with_period(100) {
+            self.outputs.traffic.sample(ctx.wall_clock_ms(), self.commands_processed);
+        }
         self.cron_loops += 1;
         // aeProcessEvents sleeps in epoll_wait for the time to the next timer
         // rounded up to a whole millisecond, so each tick fires up to 1 ms
         // late and the next counts from then: crons drift, each its own way.
         let late = Duration::from_micros(ctx.rng().below(1000));
-        ctx.set_timer(CRON_PERIOD + late, Timer::Cron.tag());
+        ctx.set_timer(self.cron_period() + late, Timer::Cron.tag());
+    }
+
+    /// `server.hz` for this call (see [`config::effective_hz`]).
+    fn current_hz(&self) -> u32 {
+        config::effective_hz(self.config.hz, self.config.dynamic_hz(), self.clients.len())
+    }
+
+    /// The time from one serverCron to the next (`1000/server.hz` ms).
+    pub(crate) fn cron_period(&self) -> Duration {
+        Duration::from_millis(u64::from(1000 / self.hz))
+    }
+
+    /// `run_with_period(ms)`: whether this call runs what is due every `ms`.
+    fn run_with_period(&self, ms: u32) -> bool {
+        let period = 1000 / self.hz;
+        ms <= period || self.cron_loops.is_multiple_of(u64::from(ms / period))
     }
 
     pub(crate) fn busy(&self, ctx: &Ctx<'_>) -> bool {
@@ -1144,8 +1167,8 @@ impl Server {
                 tcp_port: self.config.port,
                 now_ms,
                 started_ms: self.started_ms,
-                hz: 10,
-                configured_hz: 10,
+                hz: self.hz.into(),
+                configured_hz: self.config.hz.into(),
                 executable: "/usr/bin/redis-server",
                 config_file: "",
             }));
