@@ -106,6 +106,13 @@ impl Encoded {
         Encoded { value: std::sync::OnceLock::new(), resp2, resp3: None }
     }
 
+    /// A reply given by its two encodings, for a RESP3 type [`Value`] has no
+    /// variant for (a big number, a verbatim string of another format than
+    /// `txt`): `resp2` must be one whole reply, which [`Encoded::value`] decodes.
+    pub fn from_parts(resp2: Vec<u8>, resp3: Vec<u8>) -> Encoded {
+        Encoded { value: std::sync::OnceLock::new(), resp2, resp3: Some(resp3) }
+    }
+
     /// The value encoded.
     pub fn value(&self) -> &Value {
         self.value.get_or_init(|| {

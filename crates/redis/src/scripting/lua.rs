@@ -97,13 +97,30 @@ fn reply_table(lua: &Lua, field: &str, s: mlua::LuaString) -> mlua::Result<Table
     Ok(t)
 }
 
-/// `redis.setresp(2)`: the only protocol this simulator converts replies from.
-fn setresp(_: &Lua, n: i64) -> mlua::Result<()> {
-    match n {
-        2 => Ok(()),
-        3 => Err(mlua::Error::runtime("RESP3 replies inside scripts are not simulated (redis.setresp(3))")),
+/// The registry key of the protocol the running script's commands reply in.
+pub(crate) const RESP: &str = "chaoslab.resp";
+
+/// `redis.setresp(2|3)`: the protocol `redis.call` replies come in for the
+/// rest of this run (`luaSetResp`; a string is taken as `lua_tonumber` takes it).
+fn setresp(lua: &Lua, args: MultiValue) -> mlua::Result<()> {
+    let [arg] = &args.into_iter().collect::<Vec<_>>()[..] else {
+        return Err(mlua::Error::runtime("redis.setresp() requires one argument."));
+    };
+    let n = match arg {
+        Lv::Integer(n) => *n as f64,
+        Lv::Number(f) => *f,
+        Lv::String(s) => s.to_str().ok().and_then(|s| s.trim().parse::<f64>().ok()).unwrap_or(0.0),
+        _ => 0.0,
+    };
+    match n as i64 {
+        resp @ (2 | 3) => lua.set_named_registry_value(RESP, resp),
         _ => Err(mlua::Error::runtime("RESP version must be 2 or 3.")),
     }
+}
+
+/// Whether the running script asked for RESP3 replies (`redis.setresp(3)`).
+pub(crate) fn resp3(lua: &Lua) -> bool {
+    lua.named_registry_value::<Option<i64>>(RESP).ok().flatten() == Some(3)
 }
 
 /// `redis.set_repl(flags)`: checked as Redis checks it; kept in the registry.
@@ -209,38 +226,213 @@ pub(crate) fn to_lua(lua: &Lua, v: &Value) -> mlua::Result<Lv> {
     })
 }
 
-/// A script's return value as its reply (`luaReplyToRedisReply`, RESP2):
-/// strings are bulks, numbers integers (truncated), `true` is 1 and `false`
-/// nil, a table with `err` an error and with `ok` a status, any other table
-/// an array of its items `1..` up to the first nil.
-pub(crate) fn to_reply(v: &Lv) -> Value {
+/// A RESP3 reply as `redis.call` gives it to a script after
+/// `redis.setresp(3)` (`redisProtocolToLuaType` over the reply's RESP3
+/// bytes): maps `{map={k=v}}`, sets `{set={k=true}}`, doubles
+/// `{double=n}`, big numbers `{big_number=s}`, verbatim strings
+/// `{verbatim_string={format=f, string=s}}`, booleans as booleans, null
+/// as nil; attributes are skipped; the rest as in RESP2 ([`to_lua`]).
+pub(crate) fn resp3_to_lua(lua: &Lua, bytes: &[u8]) -> mlua::Result<Lv> {
+    let mut at = 0;
+    Resp3 { lua, bytes }.parse(&mut at)
+}
+
+/// A cursor-less reader of one RESP3 reply the server itself encoded.
+struct Resp3<'a> {
+    lua: &'a Lua,
+    bytes: &'a [u8],
+}
+
+impl Resp3<'_> {
+    /// The line at `at` after its type byte, `at` moved past its CRLF.
+    fn line(&self, at: &mut usize) -> &[u8] {
+        let start = *at + 1;
+        let len = self.bytes[start..].windows(2).position(|w| w == b"\r\n").unwrap_or(self.bytes.len() - start);
+        *at = start + len + 2;
+        &self.bytes[start..start + len]
+    }
+
+    fn count(&self, at: &mut usize) -> i64 {
+        std::str::from_utf8(self.line(at)).ok().and_then(|n| n.parse().ok()).unwrap_or(0)
+    }
+
+    /// A table `{field = value}`.
+    fn wrap(&self, field: &str, value: impl mlua::IntoLua) -> mlua::Result<Lv> {
+        let t = self.lua.create_table()?;
+        t.raw_set(field, value)?;
+        Ok(Lv::Table(t))
+    }
+
+    fn parse(&self, at: &mut usize) -> mlua::Result<Lv> {
+        let lua = self.lua;
+        Ok(match self.bytes[*at] {
+            b'+' => Lv::Table(reply_table(lua, "ok", lua.create_string(self.line(at))?)?),
+            b'-' => Lv::Table(reply_table(lua, "err", lua.create_string(self.line(at))?)?),
+            b':' => Lv::Integer(self.count(at)),
+            b'_' => {
+                self.line(at);
+                Lv::Nil
+            }
+            b'#' => Lv::Boolean(self.line(at) == b"t"),
+            b',' => {
+                let text = String::from_utf8_lossy(self.line(at)).into_owned();
+                self.wrap("double", parse_double(&text))?
+            }
+            b'(' => self.wrap("big_number", lua.create_string(self.line(at))?)?,
+            b'$' | b'=' => {
+                let verbatim = self.bytes[*at] == b'=';
+                let n = self.count(at);
+                if n < 0 {
+                    return Ok(Lv::Boolean(false));
+                }
+                let body = &self.bytes[*at..*at + n as usize];
+                *at += n as usize + 2;
+                if !verbatim {
+                    return Ok(Lv::String(lua.create_string(body)?));
+                }
+                let inner = lua.create_table()?;
+                inner.raw_set("string", lua.create_string(&body[4.min(body.len())..])?)?;
+                inner.raw_set("format", lua.create_string(&body[..3.min(body.len())])?)?;
+                self.wrap("verbatim_string", inner)?
+            }
+            b'*' | b'>' => {
+                let n = self.count(at);
+                if n < 0 {
+                    return Ok(Lv::Boolean(false));
+                }
+                let t = lua.create_table()?;
+                for i in 0..n {
+                    t.raw_set(i + 1, self.parse(at)?)?;
+                }
+                Lv::Table(t)
+            }
+            b'%' => {
+                let n = self.count(at);
+                let t = lua.create_table()?;
+                for _ in 0..n {
+                    let k = self.parse(at)?;
+                    let v = self.parse(at)?;
+                    t.raw_set(k, v)?;
+                }
+                self.wrap("map", t)?
+            }
+            b'~' => {
+                let n = self.count(at);
+                let t = lua.create_table()?;
+                for _ in 0..n {
+                    let k = self.parse(at)?;
+                    t.raw_set(k, true)?;
+                }
+                self.wrap("set", t)?
+            }
+            b'|' => {
+                // Attributes are not shown to scripts: skipped, then the reply.
+                let n = self.count(at);
+                for _ in 0..2 * n {
+                    self.parse(at)?;
+                }
+                self.parse(at)?
+            }
+            other => return Err(mlua::Error::runtime(format!("unexpected reply type {:?}", other as char))),
+        })
+    }
+}
+
+/// A RESP3 double's text as Lua's number (`inf`, `-inf`, `nan` included).
+fn parse_double(text: &str) -> f64 {
+    match text {
+        "inf" => f64::INFINITY,
+        "-inf" => f64::NEG_INFINITY,
+        "nan" | "-nan" => f64::NAN,
+        t => t.parse().unwrap_or(0.0),
+    }
+}
+
+/// A script's return value as its reply (`luaReplyToRedisReply`): strings
+/// are bulks, numbers integers (truncated), booleans `1`/nil after
+/// `redis.setresp(2)` and booleans after `redis.setresp(3)`; a table with a
+/// string `err` an error, with a string `ok` a status, with a number
+/// `double` a double, with a string `big_number` a big number, with
+/// `verbatim_string` a verbatim string, with a table `map` or `set` one of
+/// those, any other table an array of its items `1..` up to the first nil.
+/// The caller's protocol then decides how each is sent.
+pub(crate) fn to_reply(v: &Lv, resp3: bool) -> Value {
     match v {
         Lv::String(s) => Value::Bulk(s.as_bytes().to_vec()),
         Lv::Integer(n) => Value::Integer(*n),
         Lv::Number(f) => Value::Integer(*f as i64),
+        Lv::Boolean(b) if resp3 => Value::Boolean(*b),
         Lv::Boolean(true) => Value::Integer(1),
-        Lv::Table(t) => table_reply(t),
+        Lv::Table(t) => table_reply(t, resp3),
         _ => Value::Nil,
     }
 }
 
-fn table_reply(t: &Table) -> Value {
+fn table_reply(t: &Table, resp3: bool) -> Value {
+    // Redis turns the newlines of an error, a status and a big number into spaces.
+    let flat = |s: &mlua::LuaString| s.to_string_lossy().replace(['\r', '\n'], " ");
     if let Ok(Lv::String(e)) = t.raw_get::<Lv>("err") {
-        // Redis turns the newlines of an error into spaces.
-        let text = e.to_string_lossy().replace(['\r', '\n'], " ");
-        return Value::Error(text);
+        return Value::Error(flat(&e));
     }
     if let Ok(Lv::String(s)) = t.raw_get::<Lv>("ok") {
-        return Value::Simple(s.to_string_lossy().replace(['\r', '\n'], " "));
+        return Value::Simple(flat(&s));
+    }
+    match t.raw_get::<Lv>("double") {
+        Ok(Lv::Number(d)) => return Value::Double(fmt_g(d, 17)),
+        Ok(Lv::Integer(n)) => return Value::Double(fmt_g(n as f64, 17)),
+        _ => {}
+    }
+    if let Ok(Lv::String(n)) = t.raw_get::<Lv>("big_number") {
+        return typed_reply(b'(', flat(&n).as_bytes(), None);
+    }
+    if let Ok(Lv::Table(v)) = t.raw_get::<Lv>("verbatim_string")
+        && let (Ok(Lv::String(format)), Ok(Lv::String(text))) = (v.raw_get::<Lv>("format"), v.raw_get::<Lv>("string"))
+    {
+        return typed_reply(b'=', &text.as_bytes(), Some(&format.as_bytes()));
+    }
+    if let Ok(Lv::Table(m)) = t.raw_get::<Lv>("map") {
+        let pairs = m.pairs::<Lv, Lv>().filter_map(Result::ok);
+        return Value::Map(pairs.map(|(k, v)| (to_reply(&k, resp3), to_reply(&v, resp3))).collect());
+    }
+    if let Ok(Lv::Table(set)) = t.raw_get::<Lv>("set") {
+        let keys = set.pairs::<Lv, Lv>().filter_map(Result::ok);
+        return Value::Set(keys.map(|(k, _)| to_reply(&k, resp3)).collect());
     }
     let mut items = Vec::new();
     for i in 1.. {
         match t.raw_get::<Lv>(i) {
             Ok(Lv::Nil) | Err(_) => break,
-            Ok(v) => items.push(to_reply(&v)),
+            Ok(v) => items.push(to_reply(&v, resp3)),
         }
     }
     Value::Array(items)
+}
+
+/// A big number (`(`) or a verbatim string (`=`, with its format cut or
+/// padded to three bytes as `addReplyVerbatim` does): a bulk string for a
+/// RESP2 caller, the RESP3 type for a RESP3 one.
+fn typed_reply(tag: u8, text: &[u8], format: Option<&[u8]>) -> Value {
+    let mut resp2 = Vec::new();
+    Value::Bulk(text.to_vec()).encode(&mut resp2);
+    let mut resp3 = Vec::new();
+    match format {
+        None => {
+            resp3.push(tag);
+            resp3.extend_from_slice(text);
+        }
+        Some(format) => {
+            resp3.extend_from_slice(format!("={}\r\n", text.len() + 4).as_bytes());
+            let mut ext = [b' '; 3];
+            for (slot, b) in ext.iter_mut().zip(format.iter().take_while(|b| **b != 0)) {
+                *slot = *b;
+            }
+            resp3.extend_from_slice(&ext);
+            resp3.push(b':');
+            resp3.extend_from_slice(text);
+        }
+    }
+    resp3.extend_from_slice(b"\r\n");
+    Value::Encoded(std::sync::Arc::new(resp::Encoded::from_parts(resp2, resp3)))
 }
 
 /// A Lua argument of `redis.call` as the bytes of a command argument: strings

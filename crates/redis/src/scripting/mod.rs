@@ -45,8 +45,8 @@
 //!
 //! **What is partial.** `_G` is protected by a metatable (a stray global read
 //! or write fails with Redis's texts), not by Redis's read-only-table VM patch,
-//! so library tables (`string`, `redis`, `cjson`) stay writable; RESP3 inside scripts (`redis.setresp(3)`) and
-//! `redis.set_repl`'s AOF/replica split are not simulated (any flag but
+//! so library tables (`string`, `redis`, `cjson`) stay writable;
+//! `redis.set_repl`'s AOF/replica split is not simulated (any flag but
 //! REPL_NONE propagates to both); scripts are not kept in the RDB (neither
 //! does Redis keep EVAL scripts; function libraries are kept).
 
@@ -521,6 +521,8 @@ impl Server {
         };
         vm.set_named_registry_value(lua::LAST_ERROR, Lv::Nil)?;
         vm.set_named_registry_value("chaoslab.repl", 3)?;
+        // Every run starts with RESP2 replies (`scriptPrepareForRun`).
+        vm.set_named_registry_value(lua::RESP, 2)?;
         let limits = lua_slice::Limits {
             stuck: STUCK_LIMIT_SLICES,
             stuck_error: format!(
@@ -619,7 +621,8 @@ impl Server {
                 match out {
                     Err(e) => break Some(Err(e)),
                     Ok(values) if running.thread.status() != mlua::thread::ThreadStatus::Resumable => {
-                        break Some(Ok(values.into_iter().next().map_or(Value::Nil, |v| lua::to_reply(&v))));
+                        let resp3 = lua::resp3(&vm);
+                        break Some(Ok(values.into_iter().next().map_or(Value::Nil, |v| lua::to_reply(&v, resp3))));
                     }
                     Ok(_) if ran >= limit => break None,
                     Ok(_) => {}
@@ -705,6 +708,8 @@ impl Server {
         // The maxmemory gate is processCommand's: a script's commands answer
         // to `scriptVerifyOOM` above instead.
         let outer = std::mem::replace(&mut self.scripting.in_call, true);
+        let resp3 = lua::resp3(lua);
+        call.client.proto = if resp3 { resp::Protocol::Resp3 } else { resp::Protocol::Resp2 };
         let reply = self.execute(ctx, &mut call.client, conn, &argv).unwrap_or(Value::Nil);
         self.scripting.in_call = outer;
         if self.feed.bytes.len() > start {
@@ -713,6 +718,11 @@ impl Server {
         }
         match reply {
             Value::Error(e) => fail(lua, &e),
+            v if resp3 => {
+                let mut bytes = Vec::new();
+                v.encode_for(resp::Protocol::Resp3, &mut bytes);
+                lua::resp3_to_lua(lua, &bytes)
+            }
             v => lua::to_lua(lua, &v),
         }
     }
@@ -891,7 +901,7 @@ fn error_text(e: &mlua::Error) -> String {
 }
 
 /// The client a script's commands run as (Redis's Lua client): the caller's
-/// database and protocol, RESP2 replies.
+/// database, RESP2 replies until the script calls `redis.setresp(3)`.
 fn script_client(caller: &Client) -> Client {
     let mut c = Client::fake(caller.peer, caller.db);
     c.authenticated = true;

@@ -116,6 +116,43 @@ fn lua_values_become_replies_as_redis_converts_them() {
     assert_eq!(eval(&mut l, "return redis.REDIS_VERSION_NUM"), ":458767\r\n");
 }
 
+/// `redis.setresp(3)` and the RESP3-typed tables, for a RESP2 caller: a
+/// transcript of real 7.0.15 (redis-cli's rendering; map order is Lua's
+/// `lua_next` order, the same interpreter's).
+#[test]
+fn resp3_inside_scripts_as_a_resp2_caller_sees_it() {
+    crate::tests::replay_transcript(include_str!("tests_resp3_transcript.txt"));
+}
+
+/// The same tables for a RESP3 caller (`HELLO 3`), byte for byte as real
+/// 7.0.15 sent them: booleans after `redis.setresp(3)`, doubles as `%.17g`,
+/// big numbers and verbatim strings (format cut or padded to three bytes),
+/// maps and sets, newlines of a big number made spaces.
+#[test]
+fn resp3_tables_reach_a_resp3_caller_as_their_types() {
+    let mut l = Lab::new(1);
+    assert!(l.call(&["hello", "3"]).starts_with("%7\r\n"));
+    let cases = [
+        ("redis.setresp(3) return true", "#t\r\n"),
+        ("redis.setresp(3) return false", "#f\r\n"),
+        ("return true", ":1\r\n"),
+        ("return false", "_\r\n"),
+        ("return {double=3.14}", ",3.1400000000000001\r\n"),
+        ("return {double=0/0}", ",-nan\r\n"),
+        ("return {big_number='12345678901234567890'}", "(12345678901234567890\r\n"),
+        ("return {big_number='1\\r\\n2'}", "(1  2\r\n"),
+        ("return {verbatim_string={format='mkd',string='# hi'}}", "=8\r\nmkd:# hi\r\n"),
+        ("return {verbatim_string={format='markdown',string='x'}}", "=5\r\nmar:x\r\n"),
+        ("return {verbatim_string={format='m',string='x'}}", "=5\r\nm  :x\r\n"),
+        ("return {map={a=1,b={double=0.5}}}", "%2\r\n$1\r\na\r\n:1\r\n$1\r\nb\r\n,0.5\r\n"),
+        ("return {set={x=true}}", "~1\r\n$1\r\nx\r\n"),
+        ("redis.setresp(3) return redis.call('hgetall','nokey')", "%0\r\n"),
+    ];
+    for (script, want) in cases {
+        assert_eq!(eval(&mut l, script), want, "{script}");
+    }
+}
+
 #[test]
 fn errors_read_as_redis_7_0_writes_them() {
     let mut l = Lab::new(1);
