@@ -424,7 +424,7 @@ fn tracking_info(ctl: &Controls) -> Value {
     let prefixes =
         ctl.tracking.as_ref().map_or(Vec::new(), |t| t.prefixes.iter().map(|p| Value::Bulk(p.clone())).collect());
     Value::Map(vec![
-        (Value::bulk("flags"), Value::Array(flags.into_iter().map(Value::bulk).collect())),
+        (Value::bulk("flags"), Value::Set(flags.into_iter().map(Value::bulk).collect())),
         (Value::bulk("redirect"), Value::Integer(ctl.redir())),
         (Value::bulk("prefixes"), Value::Array(prefixes)),
     ])

@@ -193,7 +193,7 @@ fn getkeys(cmd: &[Vec<u8>], with_flags: bool) -> Value {
         return Value::error("ERR Invalid arguments specified for command");
     }
     let key = |i: usize| Value::Bulk(cmd[i].clone());
-    let flags = |f: Vec<&str>| Value::Array(f.into_iter().map(|f| Value::Simple(f.to_owned())).collect());
+    let flags = |f: Vec<&str>| Value::Set(f.into_iter().map(|f| Value::Simple(f.to_owned())).collect());
     Value::Array(
         keys.into_iter().map(|(i, f)| if with_flags { Value::Array(vec![key(i), flags(f)]) } else { key(i) }).collect(),
     )

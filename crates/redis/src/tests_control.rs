@@ -185,3 +185,22 @@ fn monitor_shows_what_ran_in_redis_line_format() {
     let replies = send(&mut sim, other, "EXEC");
     assert_eq!(replies.last().unwrap(), "1) (error) ERR MONITOR isn't allowed for DENY BLOCKING client");
 }
+
+/// Where 7.0.15 sends a RESP3 set or double, as redis-cli -3 --no-raw printed
+/// the real server's replies: CLIENT TRACKINGINFO's flags and COMMAND
+/// GETKEYSANDFLAGS's flags are sets, MEMORY STATS's ratios doubles.
+#[test]
+fn resp3_sets_and_doubles_where_redis_sends_them() {
+    let mut l = lab();
+    assert!(l.cmd("HELLO 3").starts_with("1# \"server\" => \"redis\""));
+    assert_eq!(
+        l.cmd("CLIENT TRACKINGINFO"),
+        "1# \"flags\" => 1~ \"off\"\n2# \"redirect\" => (integer) -1\n3# \"prefixes\" => (empty array)"
+    );
+    assert_eq!(l.cmd("COMMAND GETKEYSANDFLAGS SET a b"), "1) 1) \"a\"\n   2) 1~ OW\n      2~ update");
+    let stats = l.cmd("MEMORY STATS");
+    for field in ["dataset.percentage", "peak.percentage", "fragmentation"] {
+        let line = stats.lines().find(|l| l.contains(&format!("\"{field}\" => "))).expect(field);
+        assert!(line.contains(" => (double) "), "{line}");
+    }
+}

@@ -221,7 +221,7 @@ pub(crate) fn info(o: &Overhead, config: &super::MaxMemory, not_counted: u64) ->
 pub(crate) fn stats(o: &Overhead) -> resp::Value {
     use resp::Value;
     let int = |n: u64| Value::Integer(n as i64);
-    let double = |v: f32| Value::Bulk(crate::zset::format_g17(f64::from(v)).into_bytes());
+    let double = |v: f32| Value::Double(crate::zset::format_g17(f64::from(v)));
     let active = o.active();
     let head: [(&str, Value); 10] = [
         ("peak.allocated", int(o.peak_allocated)),
