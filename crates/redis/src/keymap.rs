@@ -597,7 +597,7 @@ mod tests {
         let (mut checked, mut missed) = (0, 0);
         for _ in 0..20_000 {
             let key = key_of(next() % 50_000);
-            if next() % 4 == 0 {
+            if next().is_multiple_of(4) {
                 map.remove(&key);
                 continue;
             }
