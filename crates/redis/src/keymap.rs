@@ -36,24 +36,31 @@ pub struct KeyMap {
 /// One key: its value and its memory bookkeeping ([`crate::memory::KeyMeta`],
 /// `None` until measured) side by side, so that a command's key costs one
 /// lookup and, in a big keyspace, the fewest cache misses.
+///
+/// In C's order, so that [`KeyMap::warm`] knows its ends: `digest` is its
+/// first 8 bytes and `meta.bytes` its last 8 (the table lays its entries out
+/// one after another, so those are the bytes beside the neighbours' lines).
 #[derive(Clone)]
+#[repr(C)]
 struct Entry {
-    key: Key,
-    value: Data,
-    meta: Bookkeeping,
     /// The value's digest as [`KeyMap::digests_unordered`] last computed it,
     /// 0 when not known: a write to the value forgets it, so a dataset digest
     /// rehashes only the values written since the last one.
     digest: Cell<u64>,
+    key: Key,
+    value: Data,
+    meta: Bookkeeping,
 }
 
 /// An `Option<Meta>` in 16 bytes rather than 24, so that an entry fits in
-/// 80 bytes (its lines are what a lookup in a big keyspace waits for).
+/// 80 bytes (its lines are what a lookup in a big keyspace waits for);
+/// `bytes` last, as the last 8 bytes of an [`Entry`].
 #[derive(Clone, Copy, Default)]
+#[repr(C)]
 struct Bookkeeping {
-    bytes: u64,
     field: u32,
     measured: bool,
+    bytes: u64,
 }
 
 impl Bookkeeping {
@@ -68,6 +75,11 @@ impl Bookkeeping {
 
 // A lookup in a big keyspace waits for the lines of one entry: keep it at 80 bytes.
 const _: () = assert!(std::mem::size_of::<Entry>() <= 80);
+// ... and know where its first and last 8 bytes are.
+const _: () = assert!(std::mem::offset_of!(Entry, digest) == 0);
+const _: () = assert!(
+    std::mem::offset_of!(Entry, meta) + std::mem::offset_of!(Bookkeeping, bytes) + 8 == std::mem::size_of::<Entry>()
+);
 
 /// The longest key kept inside its entry.
 const INLINE: usize = 22;
@@ -185,15 +197,30 @@ impl KeyMap {
     /// and nothing is returned.
     pub fn warm(&self, keys: &[KeyHash]) {
         let mut slots = [usize::MAX; WARM_MAX];
-        for (slot, key) in slots.iter_mut().zip(keys) {
+        let mut vacant = [usize::MAX; WARM_MAX];
+        for ((slot, free), key) in slots.iter_mut().zip(vacant.iter_mut()).zip(keys) {
             // The first slot whose tag matches: the key's own, barring a 1-in-128 tag clash.
-            *slot = self.table.find_bucket_index(key.0, |_| true).unwrap_or(usize::MAX);
+            match self.table.find_bucket_index(key.0, |_| true) {
+                Some(found) => *slot = found,
+                None => *free = self.insert_slot(key.0),
+            }
         }
-        let slots = &slots[..keys.len().min(WARM_MAX)];
-        for &slot in slots {
+        let n = keys.len().min(WARM_MAX);
+        let slots = &slots[..n];
+        for (&slot, &free) in slots.iter().zip(&vacant[..n]) {
             if let Some(e) = self.table.get_bucket(slot) {
-                // Fields from both ends of the 80 bytes: the entry's two lines.
+                // Fields from both ends of the entry: its two lines.
                 std::hint::black_box((e.key.as_slice().len(), e.meta.bytes, e.digest.get()));
+            } else if free != usize::MAX {
+                // A key not there, which a write will insert into `free`: an
+                // empty slot cannot be read, but its lines are mostly its
+                // neighbours' (the entry above ends where its first line
+                // starts, the one below begins where it ends), and its page
+                // is theirs. Without this, the insert's writes wait for memory.
+                let mask = self.table.num_buckets() - 1;
+                let above = self.table.get_bucket(free.wrapping_sub(1) & mask);
+                let below = self.table.get_bucket((free + 1) & mask);
+                std::hint::black_box((above.map(|e| e.digest.get()), below.map(|e| e.meta.bytes)));
             }
         }
         for &slot in slots {
@@ -201,6 +228,21 @@ impl KeyMap {
                 std::hint::black_box(v.first().copied());
             }
         }
+    }
+
+    /// The slot an insert of a key hashed `hash`, not in the table, would
+    /// take (unless the table grows first), if it is in the first group of
+    /// 16 the key's probe reads: hashbrown starts the probe at the hash's low
+    /// bits and takes its first slot that holds no entry. Only a guess for
+    /// [`KeyMap::warm`]: nothing depends on it but which lines are warmed.
+    fn insert_slot(&self, hash: u64) -> usize {
+        let buckets = self.table.num_buckets();
+        if buckets == 0 {
+            return usize::MAX;
+        }
+        let mask = buckets - 1;
+        let start = hash as usize & mask;
+        (0..16).map(|i| (start + i) & mask).find(|&i| self.table.get_bucket(i).is_none()).unwrap_or(usize::MAX)
     }
 
     /// The memory bookkeeping of `key`, if it is there and measured.
@@ -542,6 +584,33 @@ mod tests {
                 assert_eq!(map.meta(key), *meta, "seed {seed}");
             }
         }
+    }
+
+    /// The slot [`KeyMap::warm`] reads around for a key not there is the one
+    /// an insert then takes, whenever the table does not grow meanwhile and
+    /// the key's first group has room (the guess reads hashbrown's layout;
+    /// a rare miss is a table rehashed in place to clear its tombstones).
+    #[test]
+    fn the_warmed_insert_slot_is_where_the_insert_lands() {
+        let mut next = stream(11);
+        let mut map = KeyMap::default();
+        let (mut checked, mut missed) = (0, 0);
+        for _ in 0..20_000 {
+            let key = key_of(next() % 50_000);
+            if next().is_multiple_of(4) {
+                map.remove(&key);
+                continue;
+            }
+            let (buckets, guess) = (map.table.num_buckets(), map.insert_slot(hash(&key)));
+            let new = !map.contains_key(&key);
+            map.insert(key, s("v"));
+            if new && map.table.num_buckets() == buckets && guess != usize::MAX {
+                checked += 1;
+                missed += usize::from(guess != map.last.get());
+            }
+        }
+        assert!(checked > 5_000, "{checked}");
+        assert!(missed * 100 <= checked, "{missed} of {checked}");
     }
 
     /// A key is exactly the keys of its bytes, whatever their lengths (each

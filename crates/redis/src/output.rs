@@ -170,6 +170,12 @@ impl Outputs {
         }
     }
 
+    /// The replicas' connections in id order, as [`Outputs::next_replica`]
+    /// walks them, for a walk that writes nothing here meanwhile.
+    pub(crate) fn replicas(&self) -> impl Iterator<Item = ConnId> + '_ {
+        self.replicas.iter().copied()
+    }
+
     /// Counts `n` bytes the socket took (`_writeToClient`).
     fn count(&mut self, conn: ConnId, n: usize) {
         if n == 0 {

@@ -333,10 +333,10 @@ impl Replication {
 /// PSYNC), not by reading all the clients.
 fn buffer_for_replicas(clients: &mut BTreeMap<ConnId, Box<Client>>, outputs: &Outputs, part: &[u8]) -> bool {
     let mut buffered = false;
-    let mut next = outputs.next_replica(None);
     let mut found = 0;
-    while let Some(conn) = next {
-        next = outputs.next_replica(Some(conn));
+    // Once per command on a master: the set is walked in place, not sought
+    // from each connection again (it does not change here).
+    for conn in outputs.replicas() {
         let Some(peer) = clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) else { continue };
         found += 1;
         match peer.state {
