@@ -355,13 +355,13 @@ impl Runtime {
 }
 
 /// Ends every running workload, judges the history, and says what the report
-/// keeps (the history as JSON lines only when `history_text`).
+/// keeps (the history itself, for history.jsonl, only when `history_text`).
 pub(crate) fn finish(
     rt: &mut Runtime,
     history_text: bool,
-) -> (Option<report::HistoryReport>, String, Option<RunError>) {
+) -> (Option<report::HistoryReport>, report::HistoryText, Option<RunError>) {
     if rt.workloads.started.is_empty() {
-        return (None, String::new(), None);
+        return (None, report::HistoryText::default(), None);
     }
     let mut failure = None;
     for name in rt.workloads.started.clone() {
@@ -392,11 +392,17 @@ pub(crate) fn finish(
             final_read: slot.final_read.clone(),
         });
     }
-    // Each workload's events are in order; merged by time, ties in start order.
-    history.events.sort_by_key(|e| e.time);
-    let jsonl = if history_text { check::jsonl::write(&history) } else { String::new() };
+    // Each workload's events are in order (their clients write them as they
+    // happen); merged by time, ties in start order. One workload's are
+    // merged already: no pass over them.
+    if rt.workloads.started.len() > 1 {
+        history.events.sort_by_key(|e| e.time);
+    }
+    debug_assert!(history.events.is_sorted_by_key(|e| e.time), "a workload's events out of order");
     let (summary, judged) = judge(rt, &history, workloads);
-    (Some(summary), jsonl, failure.or(judged))
+    // The text itself is built only if the report is written.
+    let text = if history_text { report::HistoryText::new(history) } else { report::HistoryText::default() };
+    (Some(summary), text, failure.or(judged))
 }
 
 /// Runs the checkers; a verdict no `expect:` allows is the run's failure.
