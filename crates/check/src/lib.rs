@@ -74,7 +74,8 @@ pub fn check_ops(ops: &[Op], faults: &[FaultWindow], options: Options) -> Vec<Ch
         present[op.f.model() as usize] = true;
     }
     let of = |m: Model| if present[m as usize] { ops } else { &[] };
-    let results = every_checker(ops, [of(Model::Register), of(Model::Counter), of(Model::Set), of(Model::List)], faults, options);
+    let results =
+        every_checker(ops, [of(Model::Register), of(Model::Counter), of(Model::Set), of(Model::List)], faults, options);
     debug_assert_eq!(results, every_checker(ops, [ops; 4], faults, options), "a checker looked past its model");
     results
 }
