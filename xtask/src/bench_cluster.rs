@@ -394,7 +394,7 @@ fn failover_report(sim: &Sim, procs: &[sim::ProcId]) -> report::RunReport {
         captures: Default::default(),
         clients: Vec::new(),
         history: None,
-        history_jsonl: String::new(),
+        history_jsonl: report::HistoryText::default(),
         checks: Vec::new(),
         violations: report::Violations::default(),
         nemesis: Vec::new(),

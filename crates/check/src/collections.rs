@@ -500,12 +500,13 @@ fn register_write(op: &Op) -> Option<Value> {
 }
 
 fn register_key(key: &Elem, ops: &[&Op], faults: &[FaultWindow], result: &mut CheckResult) {
-    // Looked up only, never iterated.
-    let mut writers: FastMap<Value, Vec<&Op>> = FastMap::default();
+    // Per value written: how many ops write it and the first (the checks
+    // below tell none, one and several apart). Looked up only, never iterated.
+    let mut writers: FastMap<Value, (usize, &Op)> = FastMap::default();
     let mut acked: Vec<&Op> = Vec::new();
     for op in ops {
         if let Some(v) = register_write(op) {
-            writers.entry(v).or_default().push(op);
+            writers.entry(v).or_insert((0, op)).0 += 1;
             if op.outcome == Outcome::Ok {
                 acked.push(op);
             }
@@ -521,8 +522,8 @@ fn register_key(key: &Elem, ops: &[&Op], faults: &[FaultWindow], result: &mut Ch
     for read in ops.iter().filter(|o| o.f == F::Read && o.outcome == Outcome::Ok) {
         result.count("reads", 1);
         let seen = &read.result;
-        let by = writers.get(seen).map_or(&[][..], Vec::as_slice);
-        if *seen != Value::Nil && by.is_empty() {
+        let by = writers.get(seen).copied();
+        if *seen != Value::Nil && by.is_none() {
             result.count("never-written", 1);
             let what = format!("register {key} read {seen}, which no op wrote");
             result.violation_with(|| Evidence::new(what, &[read], faults));
@@ -530,8 +531,8 @@ fn register_key(key: &Elem, ops: &[&Op], faults: &[FaultWindow], result: &mut Ch
         }
         // The value was set at most once: by its one writer, or (nil) at the start.
         let set_by = match (seen, by) {
-            (Value::Nil, []) => None,
-            (_, [one]) => Some(*one),
+            (Value::Nil, None) => None,
+            (_, Some((1, one))) => Some(one),
             _ => continue,
         };
         let done = acked.partition_point(|w| w.complete_or_max() < read.invoke);

@@ -67,38 +67,108 @@ pub fn check(ops: &[Op], faults: &[crate::history::FaultWindow], budget_steps: u
     result
 }
 
+/// A value as the search compares it: a [`Value`] seen through references,
+/// an integer copied. Two are equal exactly when the values are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum V<'a> {
+    Nil,
+    Int(i64),
+    Str(&'a str),
+    Many(&'a [Elem]),
+}
+
+impl<'a> V<'a> {
+    fn of(v: &'a Value) -> V<'a> {
+        match v {
+            Value::Nil => V::Nil,
+            Value::One(e) => V::elem(e),
+            Value::Many(es) => V::Many(es),
+        }
+    }
+
+    fn elem(e: &'a Elem) -> V<'a> {
+        match e {
+            Elem::Int(n) => V::Int(*n),
+            Elem::Str(s) => V::Str(s),
+        }
+    }
+
+    /// An element as [`Elem`]'s `Display` writes it.
+    fn text(self) -> String {
+        match self {
+            V::Int(n) => Elem::Int(n).to_string(),
+            V::Str(s) => format!("{s:?}"),
+            V::Nil | V::Many(_) => String::new(),
+        }
+    }
+}
+
+/// A register op as the search reads it, copied out of the op once: the
+/// filter and the search then read each key's rows one after another
+/// instead of its ops, each a few cache lines somewhere in a history of
+/// 100,000s, in two passes (the filter runs over every key before the first
+/// search, so the ops it read are long out of the cache by then).
+#[derive(Clone, Copy, Debug)]
+struct Row<'a> {
+    op: &'a Op,
+    f: F,
+    outcome: Outcome,
+    invoke: u64,
+    /// When it returned: an `ok` op's completion, any other never.
+    ret: u64,
+    value: V<'a>,
+    result: V<'a>,
+}
+
+impl<'a> Row<'a> {
+    fn new(op: &'a Op) -> Row<'a> {
+        Row {
+            op,
+            f: op.f,
+            outcome: op.outcome,
+            invoke: op.invoke,
+            ret: if op.outcome == Outcome::Ok { op.complete_or_max() } else { u64::MAX },
+            value: V::of(&op.value),
+            result: V::of(&op.result),
+        }
+    }
+}
+
 /// Each key's register operations that can matter: not `fail` ones, not
 /// `info` reads, and not `info` writes of a value no `ok` read returns and no
 /// cas expects. Such a write, if it took effect, was overwritten before anyone
 /// could tell (nothing can follow it but another write), so leaving it out
 /// changes no verdict, and it spares the search from trying it everywhere.
-fn by_key(ops: &[Op]) -> Vec<(&Elem, Vec<&Op>)> {
+fn by_key(ops: &[Op]) -> Vec<(&Elem, Vec<Row<'_>>)> {
     let registers = ops.iter().filter(|o| o.f.model() == Model::Register && o.outcome != Outcome::Fail);
-    let mut keys = group_by(registers, |o| &o.key);
-    for (_, key_ops) in &mut keys {
-        if key_ops.iter().any(|o| o.outcome == Outcome::Info && o.f == F::Write) {
-            let observed = observed(key_ops);
-            key_ops.retain(|o| {
-                o.outcome != Outcome::Info || o.f == F::Cas || (o.f == F::Write && observed.contains(&o.value))
+    let mut keys: Vec<(&Elem, Vec<Row<'_>>)> = group_by(registers, |o| &o.key)
+        .into_iter()
+        .map(|(key, key_ops)| (key, key_ops.into_iter().map(Row::new).collect()))
+        .collect();
+    for (_, rows) in &mut keys {
+        if rows.iter().any(|r| r.outcome == Outcome::Info && r.f == F::Write) {
+            let observed = observed(rows);
+            rows.retain(|r| {
+                r.outcome != Outcome::Info || r.f == F::Cas || (r.f == F::Write && observed.contains(&r.value))
             });
         } else {
-            key_ops.retain(|o| o.outcome == Outcome::Ok || o.f == F::Cas);
+            rows.retain(|r| r.outcome == Outcome::Ok || r.f == F::Cas);
         }
     }
-    keys.retain(|(_, key_ops)| !key_ops.is_empty());
+    keys.retain(|(_, rows)| !rows.is_empty());
     keys
 }
 
 /// The values of one key that an `ok` read returned or a cas expected.
-fn observed(key_ops: &[&Op]) -> BTreeSet<Value> {
+fn observed<'a>(rows: &[Row<'a>]) -> BTreeSet<V<'a>> {
     let mut observed = BTreeSet::new();
-    for op in key_ops {
-        match (op.f, &op.value) {
-            (F::Read, _) if op.outcome == Outcome::Ok => {
-                observed.insert(op.result.clone());
+    for r in rows {
+        match (r.f, r.value) {
+            (F::Read, _) if r.outcome == Outcome::Ok => {
+                observed.insert(r.result);
             }
-            (F::Cas, Value::Many(pair)) if pair.len() == 2 => {
-                observed.insert(Value::One(pair[0].clone()));
+            (F::Cas, V::Many(pair)) if pair.len() == 2 => {
+                observed.insert(V::elem(&pair[0]));
             }
             _ => {}
         }
@@ -125,34 +195,32 @@ impl Action {
     }
 }
 
-/// Numbers values in order of appearance; nil is 0.
+/// Numbers values (elements: `V::Int` or `V::Str`) in order of appearance; nil is 0.
 #[derive(Default)]
-struct Values(FastMap<Elem, u32>);
+struct Values<'a>(FastMap<V<'a>, u32>);
 
-impl Values {
-    fn id(&mut self, e: &Elem) -> u32 {
+impl<'a> Values<'a> {
+    fn id(&mut self, e: V<'a>) -> u32 {
         let next = self.0.len() as u32 + 1;
-        if let Some(&id) = self.0.get(e) {
-            return id;
-        }
-        self.0.insert(e.clone(), next);
-        next
+        *self.0.entry(e).or_insert(next)
     }
 
-    fn of(&mut self, v: &Value) -> u32 {
+    fn of(&mut self, v: V<'a>) -> u32 {
         match v {
-            Value::One(e) => self.id(e),
-            Value::Nil | Value::Many(_) => 0,
+            V::Int(_) | V::Str(_) => self.id(v),
+            V::Nil | V::Many(_) => 0,
         }
     }
 
-    fn action(&mut self, op: &Op) -> Action {
-        match (op.f, &op.value) {
+    fn action(&mut self, r: &Row<'a>) -> Action {
+        match (r.f, r.value) {
             (F::Write, v) => Action::Write(self.of(v)),
-            (F::Cas, Value::Many(pair)) if pair.len() == 2 => Action::Cas(self.id(&pair[0]), self.id(&pair[1])),
+            (F::Cas, V::Many(pair)) if pair.len() == 2 => {
+                Action::Cas(self.id(V::elem(&pair[0])), self.id(V::elem(&pair[1])))
+            }
             // A malformed cas can never apply: an expected value nothing holds.
             (F::Cas, _) => Action::Cas(u32::MAX, u32::MAX),
-            _ => Action::Read(self.of(&op.result)),
+            _ => Action::Read(self.of(r.result)),
         }
     }
 }
@@ -370,12 +438,11 @@ struct Search {
 }
 
 impl Search {
-    fn new(ops: &[&Op]) -> Search {
+    fn new(ops: &[Row<'_>]) -> Search {
         let mut values = Values::default();
         let actions: Vec<Action> = ops.iter().map(|o| values.action(o)).collect();
         let calls: Vec<u64> = ops.iter().map(|o| o.invoke).collect();
-        let returns: Vec<u64> =
-            ops.iter().map(|o| if o.outcome == Outcome::Ok { o.complete_or_max() } else { u64::MAX }).collect();
+        let returns: Vec<u64> = ops.iter().map(|o| o.ret).collect();
         Search {
             pending: Pending::new(&actions, values.0.len()),
             list: Entries::new(&calls, &returns),
@@ -428,7 +495,7 @@ impl Search {
 }
 
 /// The search over one key's operations.
-fn search(ops: &[&Op], budget: u64) -> KeyOutcome {
+fn search(ops: &[Row<'_>], budget: u64) -> KeyOutcome {
     let mut s = Search::new(ops);
     let mut cur = s.list.next[HEAD];
     let mut steps = 0u64;
@@ -479,12 +546,13 @@ fn stuck(list: &Entries, stack: &[(usize, u32)], state: u32, blocked: usize) -> 
     Failure { blocked, depth: stack.len(), tail, pending }
 }
 
-fn evidence(key: &Elem, ops: &[&Op], f: &Failure, faults: &[crate::history::FaultWindow]) -> Evidence {
+fn evidence(key: &Elem, rows: &[Row<'_>], f: &Failure, faults: &[crate::history::FaultWindow]) -> Evidence {
+    let ops: Vec<&Op> = rows.iter().map(|r| r.op).collect();
     let blocked = ops[f.blocked];
     let mut numbering = Values::default();
-    let actions: Vec<Action> = ops.iter().map(|op| numbering.action(op)).collect();
+    let actions: Vec<Action> = rows.iter().map(|r| numbering.action(r)).collect();
     // Ids are unique: collected by id, whatever order the map gives.
-    let mut names: BTreeMap<u32, String> = numbering.0.iter().map(|(e, id)| (*id, e.to_string())).collect();
+    let mut names: BTreeMap<u32, String> = numbering.0.iter().map(|(e, id)| (*id, e.text())).collect();
     names.insert(0, "nil".into());
     let holds = f.tail.last().map_or(0, |t| t.1);
     let held = names.get(&holds).map_or("?", String::as_str);
@@ -495,7 +563,7 @@ fn evidence(key: &Elem, ops: &[&Op], f: &Failure, faults: &[crate::history::Faul
         f.depth,
     );
     let mut shown: Vec<&Op> = vec![blocked];
-    if let Some(pin) = pinning_read(ops, &actions, holds, blocked) {
+    if let Some(pin) = pinning_read(&ops, &actions, holds, blocked) {
         what.push_str(&format!(
             "; {held} is written once and still read by {pin}, so the register cannot have left it yet"
         ));
@@ -529,6 +597,7 @@ fn pinning_read<'a>(ops: &[&'a Op], actions: &[Action], value: u32, blocked: &Op
 
 #[cfg(test)]
 pub(crate) fn search_for_test(ops: &[&Op], budget: u64) -> (Verdict, u64) {
-    let o = search(ops, budget);
+    let rows: Vec<Row<'_>> = ops.iter().map(|op| Row::new(op)).collect();
+    let o = search(&rows, budget);
     (o.verdict, o.steps)
 }

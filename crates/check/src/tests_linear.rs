@@ -280,3 +280,50 @@ fn unread_info_writes_are_left_out_of_the_search() {
     assert_eq!(r.verdict, Verdict::Valid);
     assert_eq!(r.counts["ops"], 4, "the write of 1, the info write of 7 (read later) and the reads");
 }
+
+/// What the checker says (verdict, counts, evidence words and ops) over
+/// random histories, pinned: several keys at once, values as integers or
+/// strings, nil writes, `info` and `fail` ops and unfinished ones. The
+/// digest is of the results of the checker as it was before its ops were
+/// copied into rows (a change to how it reads ops must not move it).
+#[test]
+fn results_over_random_histories_are_pinned() {
+    use crate::history::{Elem, Event};
+    use std::hash::{Hash, Hasher};
+    let mut rng = Rng::new(31);
+    let mut digest = crate::fasthash::FastHasher::default();
+    let (mut invalid, mut evidence) = (0, 0);
+    for case in 0..3_000u64 {
+        let mut h = History::default();
+        for key in 0..1 + rng.below(3) as i64 {
+            let strings = rng.chance(3);
+            let unique = rng.chance(2);
+            let part = random_small(&mut rng, unique);
+            let shift = |e: &Event| e.time * 3 + key as u64;
+            let as_str = |e: &Elem| match e {
+                Elem::Int(n) if strings => Elem::Str(format!("v{n}")),
+                e => e.clone(),
+            };
+            let value = |v: &Value| match v {
+                Value::One(e) => Value::One(as_str(e)),
+                Value::Many(es) => Value::Many(es.iter().map(as_str).collect()),
+                Value::Nil => Value::Nil,
+            };
+            h.events.extend(part.events.iter().map(|e| Event {
+                process: e.process + 10 * key as u64,
+                key: Elem::Int(key),
+                time: shift(e),
+                value: value(&e.value),
+                ..e.clone()
+            }));
+        }
+        h.events.sort_by_key(|e| e.time);
+        let Ok(ops) = h.ops() else { continue };
+        let r = linear::check(&ops, &h.faults, if case % 7 == 0 { 3 } else { BIG });
+        invalid += usize::from(r.verdict == Verdict::Invalid);
+        evidence += r.evidence.len();
+        format!("{r:?}").hash(&mut digest);
+    }
+    assert!(invalid > 300 && evidence > 300, "{invalid} invalid, {evidence} evidence");
+    assert_eq!(format!("{:016x}", digest.finish()), "368776f4f0a2572f", "{invalid} invalid, {evidence} evidence");
+}

@@ -118,9 +118,9 @@ fn a_killed_master_leaves_info_ops_and_the_history_repeats_with_the_seed() {
     assert_eq!(report.result, report::Verdict::Pass, "the loss is expected: {:?}", report.failure);
     assert!(h.workloads[0].final_read == "every key read", "{:?}", h.workloads);
     let again = run(&source);
-    assert_eq!(report.history_jsonl, again.history_jsonl, "same seed, same history");
+    assert_eq!(report.history_jsonl.text(), again.history_jsonl.text(), "same seed, same history");
     assert_eq!(report.trace_hash, again.trace_hash);
-    assert!(report.history_jsonl.lines().any(|l| l.contains("\"type\":\"fault\"") && l.contains("kill 6379")));
+    assert!(report.history_jsonl.text().lines().any(|l| l.contains("\"type\":\"fault\"") && l.contains("kill 6379")));
 }
 
 #[test]
@@ -145,7 +145,8 @@ fn a_timed_start_runs_to_the_end_and_wait_without_replicas_makes_writes_info() {
     assert!(w.stopped_ns.is_some_and(|t| t >= 2_000_000_000), "stopped at the run's end: {w:?}");
     assert_eq!(w.final_read, "every key read");
     // One node, no replica: WAIT 1 20 answers 0 after 20ms, so no write counts as acknowledged.
-    let writes = report.history_jsonl.lines().filter(|l| l.contains("\"f\":\"write\"") && !l.contains("invoke"));
+    let text = report.history_jsonl.text();
+    let writes = text.lines().filter(|l| l.contains("\"f\":\"write\"") && !l.contains("invoke"));
     let (mut info, mut all) = (0, 0);
     for l in writes {
         all += 1;

@@ -337,7 +337,7 @@ impl WorkloadPlan for Plan {
     }
 
     fn start(&self, rt: &mut Runtime, name: &str, first: u64) -> Result<Box<dyn WorkloadRun>, RunError> {
-        let log: Log = Rc::new(RefCell::new(workload::Shared::default()));
+        let log: Log = Rc::new(RefCell::new(workload::Shared::with_room()));
         let spec = Rc::new(Spec { name: name.to_owned(), ..self.spec.clone() });
         for i in 0..self.clients {
             let host = &self.hosts[i as usize % self.hosts.len()];

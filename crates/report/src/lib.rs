@@ -97,9 +97,9 @@ pub struct RunReport {
     /// The workloads' history and the checkers' verdicts on it (none without `workloads:`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<HistoryReport>,
-    /// The history itself as `history.jsonl` text, written beside report.json.
+    /// The history itself, written beside report.json as `history.jsonl`.
     #[serde(skip)]
-    pub history_jsonl: String,
+    pub history_jsonl: HistoryText,
     /// Invariants checked throughout the run.
     pub checks: Vec<CheckReport>,
     /// The invariants violated, those the scenario expected (`expect:
@@ -559,6 +559,30 @@ fn unique_name(taken: &mut std::collections::BTreeSet<String>, name: &str) -> St
     unique
 }
 
+/// A run's history as `history.jsonl`: kept as the events themselves and
+/// turned into text only when asked for ([`HistoryText::text`], when the
+/// report is written), so a run whose report stays in memory (a benchmark,
+/// a test) never builds text of some 100 bytes an event it does not use.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HistoryText(Option<check::History>);
+
+impl HistoryText {
+    /// The history, to be written as its JSON lines.
+    pub fn new(history: check::History) -> HistoryText {
+        HistoryText(Some(history))
+    }
+
+    /// The history, if the run kept one.
+    pub fn history(&self) -> Option<&check::History> {
+        self.0.as_ref()
+    }
+
+    /// `history.jsonl`'s text (`check::jsonl::write`); empty without a history.
+    pub fn text(&self) -> String {
+        self.0.as_ref().map(check::jsonl::write).unwrap_or_default()
+    }
+}
+
 /// Writes `report.json`, `trace.jsonl` and `logs/<node>.log` into `dir`
 /// (prepared by [`prepare_dir`]).
 pub fn write_run(dir: &Path, report: &RunReport, sim: &Sim) -> std::io::Result<()> {
@@ -566,7 +590,7 @@ pub fn write_run(dir: &Path, report: &RunReport, sim: &Sim) -> std::io::Result<(
     let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
     std::fs::write(dir.join("report.json"), json + "\n")?;
     if report.history.is_some() {
-        std::fs::write(dir.join("history.jsonl"), &report.history_jsonl)?;
+        std::fs::write(dir.join("history.jsonl"), report.history_jsonl.text())?;
     }
 
     let nodes: Vec<String> = report.nodes.iter().map(|n| n.name.clone()).collect();
@@ -688,7 +712,7 @@ mod tests {
             captures: Default::default(),
             clients: vec![],
             history: None,
-            history_jsonl: String::new(),
+            history_jsonl: HistoryText::default(),
             checks: vec![CheckReport {
                 line: 4,
                 description: "6379 is master".to_owned(),

@@ -94,7 +94,8 @@ pub struct RunOptions {
     /// from the run); the trace hash and event count are the same as with them.
     pub no_trace_records: bool,
     /// Leave the report's `history_jsonl` empty (no history.jsonl can be
-    /// written from the run); the checkers judge the same history.
+    /// written from the run, and the events are dropped once judged); the
+    /// checkers judge the same history.
     pub no_history_text: bool,
 }
 
@@ -707,7 +708,7 @@ pub fn run_with(
     }
 
     let (history, history_jsonl) = match failure.as_ref().map(|(_, e)| e.kind()) {
-        Some(FailureKind::SimulatorBug | FailureKind::Interrupted) => (None, String::new()),
+        Some(FailureKind::SimulatorBug | FailureKind::Interrupted) => (None, report::HistoryText::default()),
         _ => {
             let (summary, jsonl, error) = crate::workload::finish(&mut rt, !options.no_history_text);
             if let (None, Some(e)) = (&failure, error) {

@@ -59,6 +59,18 @@ pub struct Shared {
     pub readers_done: u32,
 }
 
+impl Shared {
+    /// An empty history whose list has room for [`MAX_EVENTS`] events from
+    /// the start, so it never moves as it grows: a doubling `Vec` of a long
+    /// run's 100,000s of events copied them all again at each doubling, and
+    /// each copy wrote pages the kernel had to find and clear. The room is
+    /// address space only: the kernel backs a page of it when an event is
+    /// first written there, as it would for a list grown to that length.
+    pub fn with_room() -> Shared {
+        Shared { events: Vec::with_capacity(MAX_EVENTS), ..Shared::default() }
+    }
+}
+
 /// The shared history, one per workload.
 pub type Log = Rc<RefCell<Shared>>;
 
