@@ -187,31 +187,53 @@ pub(crate) struct Member<'a> {
     pub(crate) paused: bool,
 }
 
-/// Each node's slot ranges as last read, by process number. A table whose version
-/// has not moved is not walked again, and ranges whose owners' epochs have
-/// not moved either are the same ranges (the same `Rc`).
+/// Each node's slot ranges as last read, by process number. A table whose
+/// node table and slots have not changed since (the same incarnation,
+/// [`ClusterView::entries_version`] and [`ClusterView::slots_version`]) is
+/// not read again at all; one whose slots have not moved is not walked
+/// again, and ranges whose owners' epochs have not moved either are the
+/// same ranges (the same `Rc`).
+///
+/// [`ClusterView::entries_version`]: redis::view::ClusterView::entries_version
+/// [`ClusterView::slots_version`]: redis::view::ClusterView::slots_version
 #[derive(Default)]
 struct Tables(RefCell<Vec<Option<TableRead>>>);
 
 /// One table's slot ranges, shared while they stand.
 type Ranges = Rc<Vec<SlotRangeView>>;
 
-/// A table as last read: the node's incarnation, the table's version, its
+/// A table as last read: the node's incarnation, the table's versions, its
 /// runs, and the ranges with the owners' epochs then.
 struct TableRead {
     incarnation: u32,
     version: u64,
+    /// The node table's [`redis::view::ClusterView::entries_version`] when
+    /// `ranges` and `failed` were read.
+    entries: u64,
     runs: Vec<(u16, u16, String)>,
     ranges: Ranges,
+    /// The first range whose owner the table flags `fail`.
+    failed: Option<usize>,
     /// The owners' epochs as last read (kept for its allocation).
     epochs: Vec<u64>,
+}
+
+/// A table's ranges and its first range owned by a failed node.
+struct Table {
+    ranges: Ranges,
+    failed: Option<usize>,
 }
 
 impl Tables {
     /// `m`'s table's slot ranges with the owners' epochs; `None` outside cluster mode.
     fn ranges(&self, rt: &Runtime, m: &Member<'_>) -> Option<Ranges> {
+        self.table(rt, m).map(|t| t.ranges)
+    }
+
+    /// [`Tables::ranges`], with the first range owned by a failed node.
+    fn table(&self, rt: &Runtime, m: &Member<'_>) -> Option<Table> {
         let c = m.server.cluster_view()?;
-        let (incarnation, version) = (rt.sim.incarnation(m.proc), c.slots_version());
+        let (incarnation, version, entries) = (rt.sim.incarnation(m.proc), c.slots_version(), c.entries_version());
         let mut cache = self.0.borrow_mut();
         let at = m.proc.0 as usize;
         if cache.len() <= at {
@@ -220,14 +242,38 @@ impl Tables {
         let read = cache[at].get_or_insert_with(|| TableRead {
             incarnation,
             version: version.wrapping_add(1),
+            entries,
             runs: Vec::new(),
             ranges: Rc::default(),
+            failed: None,
             epochs: Vec::new(),
         });
+        if (read.incarnation, read.version, read.entries) == (incarnation, version, entries) {
+            // Nothing the ranges are made of changed: in debug builds, read them anyway.
+            #[cfg(debug_assertions)]
+            {
+                let mut epochs = Vec::new();
+                c.run_epochs_into(&mut epochs);
+                assert!(read.ranges.iter().map(|r| r.epoch).eq(epochs), "epochs moved, the versions did not");
+                assert_eq!(read.runs, c.slot_runs(), "runs moved, the versions did not");
+                assert_eq!(read.failed, c.first_failed_run(), "a failed owner moved, the versions did not");
+            }
+            return Some(Table { ranges: read.ranges.clone(), failed: read.failed });
+        }
         if (read.incarnation, read.version) != (incarnation, version) {
             let epochs = std::mem::take(&mut read.epochs);
-            *read = TableRead { incarnation, version, runs: c.slot_runs(), ranges: Rc::default(), epochs };
+            *read = TableRead {
+                incarnation,
+                version,
+                entries,
+                runs: c.slot_runs(),
+                ranges: Rc::default(),
+                failed: None,
+                epochs,
+            };
         }
+        read.entries = entries;
+        read.failed = c.first_failed_run();
         c.run_epochs_into(&mut read.epochs);
         if !read.ranges.iter().map(|r| r.epoch).eq(read.epochs.iter().copied()) || read.ranges.len() != read.runs.len()
         {
@@ -239,7 +285,7 @@ impl Tables {
             });
             read.ranges = Rc::new(ranges.collect());
         }
-        Some(read.ranges.clone())
+        Some(Table { ranges: read.ranges.clone(), failed: read.failed })
     }
 }
 
@@ -358,7 +404,7 @@ impl Condition for SlotsCovered {
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let mut tables = 0;
         for m in servers(rt, &self.among)? {
-            let (Some(c), Some(ranges)) = (m.server.cluster_view(), self.tables.ranges(rt, &m)) else { continue };
+            let Some(Table { ranges, failed }) = self.tables.table(rt, &m) else { continue };
             tables += 1;
             let assigned: usize = ranges.iter().map(|r| usize::from(r.last - r.first) + 1).sum();
             if assigned < common::slot::SLOTS {
@@ -372,8 +418,7 @@ impl Condition for SlotsCovered {
                     ),
                 });
             }
-            let failed = c.first_failed_run().and_then(|i| ranges.get(i));
-            if let Some(r) = failed {
+            if let Some(r) = failed.and_then(|i| ranges.get(i)) {
                 return Ok(Observation {
                     holds: false,
                     observed: format!(

@@ -209,6 +209,14 @@ impl ClusterView<'_> {
         self.c.slots_version
     }
 
+    /// Changes whenever any entry of the node table may have changed (a
+    /// node's flags, configEpoch, master, name; nodes added or deleted):
+    /// with [`ClusterView::slots_version`] unchanged too, the runs, their
+    /// owners' epochs and [`ClusterView::first_failed_run`] are as before.
+    pub fn entries_version(&self) -> u64 {
+        self.c.entries_version
+    }
+
     /// The configEpoch this table gives node `id` (its master's, for a replica).
     pub fn epoch_of_id(&self, id: &str) -> Option<u64> {
         self.c.lookup_str(id).map(|i| self.c.epoch_of(i))

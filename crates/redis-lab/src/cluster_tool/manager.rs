@@ -76,6 +76,47 @@ impl Node {
     }
 }
 
+/// A short command argument held inline: a word of up to 8 bytes or a
+/// slot number's decimal digits (CLUSTER ADDSLOTS sends thousands of them).
+#[derive(Clone, Copy)]
+struct Arg {
+    bytes: [u8; 8],
+    len: u8,
+}
+
+impl Arg {
+    /// `word` (at most 8 bytes).
+    fn text(word: &str) -> Arg {
+        let mut bytes = [0; 8];
+        bytes[..word.len()].copy_from_slice(word.as_bytes());
+        Arg { bytes, len: word.len() as u8 }
+    }
+
+    /// `n` in decimal, as `n.to_string()` writes it (`n` below 10^8).
+    fn number(n: usize) -> Arg {
+        debug_assert!(n < 100_000_000);
+        let mut digits = [0; 8];
+        let (mut n, mut at) = (n, 8);
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let mut bytes = [0; 8];
+        bytes[..8 - at].copy_from_slice(&digits[at..]);
+        Arg { bytes, len: (8 - at) as u8 }
+    }
+}
+
+impl AsRef<[u8]> for Arg {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
 /// What one `--cluster` command did.
 pub struct Outcome {
     /// The lines it printed.
@@ -693,8 +734,10 @@ impl Manager<'_> {
                 return Ok((false, Some(e)));
             }
         } else {
-            let mut args = vec!["CLUSTER".to_owned(), "ADDSLOTS".to_owned()];
-            args.extend(self.nodes[i].owned_slots().iter().map(usize::to_string));
+            // A master's thousands of slot numbers, each written in place
+            // (no `String` and no `fmt` per slot): the same command bytes.
+            let mut args = vec![Arg::text("CLUSTER"), Arg::text("ADDSLOTS")];
+            args.extend((0..SLOTS).filter(|&s| self.nodes[i].slots[s]).map(Arg::number));
             if let Value::Error(e) = self.s.call(addr, &args)? {
                 return Ok((false, Some(e)));
             }
@@ -840,6 +883,21 @@ fn parse_slot_def(node: &mut Node, def: &str) {
                 node.slots[s] = true;
                 node.slots_count += 1;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Arg;
+
+    #[test]
+    fn args_are_the_bytes_to_string_writes() {
+        for n in (0..20_000).chain([99_999, 100_000, 1_234_567, 99_999_999]) {
+            assert_eq!(Arg::number(n).as_ref(), n.to_string().as_bytes(), "{n}");
+        }
+        for w in ["CLUSTER", "ADDSLOTS", ""] {
+            assert_eq!(Arg::text(w).as_ref(), w.as_bytes());
         }
     }
 }

@@ -1146,14 +1146,30 @@ impl Server {
         let mut sender_slots = 0;
         let mut migrated_our_slots = 0;
         let myself = c.myself;
+        // Nothing in the loop changes a node or the importing map: whether
+        // an owner's epoch is older than the sender's is worked out once per
+        // run of slots of one owner (a claim covers thousands of slots of a
+        // few owners), and the map is looked at only when it holds a slot.
+        let importing_any = !c.importing.is_empty();
+        let mut last_owner: Option<(usize, bool)> = None;
         for slot in bus::set_slots(slots) {
             sender_slots += 1;
             let c = self.clr();
             let owner = c.owner(slot);
-            if owner == Some(sender) || c.importing.contains_key(&(slot as u16)) {
+            if owner == Some(sender) || (importing_any && c.importing.contains_key(&(slot as u16))) {
                 continue;
             }
-            if owner.is_none_or(|o| c.node(o).config_epoch < sender_epoch) {
+            let older = match (owner, last_owner) {
+                (None, _) => true,
+                (Some(o), Some((last, older))) if last == o => older,
+                (Some(o), _) => {
+                    let older = c.node(o).config_epoch < sender_epoch;
+                    last_owner = Some((o, older));
+                    older
+                }
+            };
+            debug_assert_eq!(older, owner.is_none_or(|o| c.node(o).config_epoch < sender_epoch));
+            if older {
                 if owner == Some(myself) && self.count_keys_in_slot(slot) > 0 {
                     dirty.push(slot);
                 }

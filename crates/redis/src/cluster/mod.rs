@@ -388,6 +388,11 @@ pub(crate) struct Cluster {
     /// Bumped whenever a slot's owner or an owner's name changes, so lab
     /// tooling can tell an unchanged table without reading 16384 slots.
     pub(crate) slots_version: u64,
+    /// Bumped by every mutable access to an entry of the node table (every
+    /// path to a `&mut Node` and every entry added or deleted), so lab
+    /// tooling can tell that no node's flags, epochs or master changed
+    /// without reading them (invariants look at every 10 ms poll).
+    pub(crate) entries_version: u64,
     /// Slots this node's shard (myself, or the master myself replicates)
     /// stopped owning since the server last took them: their shard channels go.
     lost_shard_slots: slot_set::SlotSet,
@@ -461,6 +466,7 @@ impl Cluster {
             published_slots: vec![(0, (SLOTS - 1) as u16, None)],
             slots_unpublished: true,
             slots_version: 0,
+            entries_version: 0,
             lost_shard_slots: slot_set::SlotSet::default(),
             runs_cache: std::cell::RefCell::new((u64::MAX, Vec::new())),
             slots_reply: std::cell::RefCell::default(),
@@ -482,6 +488,7 @@ impl Cluster {
     pub(crate) fn node_mut(&mut self, i: usize) -> &mut Node {
         debug_assert!(self.nodes[i].live, "node {i} is deleted");
         self.cron.note_changed(i);
+        self.entries_version = self.entries_version.wrapping_add(1);
         &mut self.nodes[i]
     }
     /// Node `i`, to change only in ways that cannot end a quiet spell in
@@ -493,6 +500,7 @@ impl Cluster {
     /// sender again, a cache miss per packet.
     pub(crate) fn node_mut_keeping_cron_note(&mut self, i: usize) -> &mut Node {
         debug_assert!(self.nodes[i].live, "node {i} is deleted");
+        self.entries_version = self.entries_version.wrapping_add(1);
         &mut self.nodes[i]
     }
 
@@ -504,6 +512,7 @@ impl Cluster {
     pub(crate) fn get_mut(&mut self, i: usize) -> Option<&mut Node> {
         let n = self.nodes.get_mut(i).filter(|n| n.live)?;
         self.cron.note_changed(i);
+        self.entries_version = self.entries_version.wrapping_add(1);
         Some(n)
     }
 
@@ -612,6 +621,7 @@ impl Cluster {
     pub(crate) fn gossip_about_healthy(&mut self, i: usize, flags: u16, pong_secs: u32, now: i64) -> bool {
         // Not `node_mut`: all this changes is a PONG time, upwards, which
         // leaves the node's cron note safe (see `cron_scan`).
+        self.entries_version = self.entries_version.wrapping_add(1);
         let n = &mut self.nodes[i];
         debug_assert!(n.live, "node {i} is deleted");
         if (flags | n.flags) & (FAIL | PFAIL) != 0 || n.reported {
@@ -679,6 +689,7 @@ impl Cluster {
             self.unindex_name(&node.name(), old);
         }
         self.index_name(&node.name(), i);
+        self.entries_version = self.entries_version.wrapping_add(1);
         if free.is_some() {
             self.nodes[i] = node;
             self.cron.note_changed(i);
@@ -720,6 +731,7 @@ impl Cluster {
         free.live = false;
         let node = std::mem::replace(&mut self.nodes[i], free);
         self.cron.note_changed(i);
+        self.entries_version = self.entries_version.wrapping_add(1);
         self.first_free = self.first_free.min(i);
         self.by_name.remove(&node.name());
         self.unindex_name(&node.name(), i);
@@ -931,20 +943,26 @@ impl Cluster {
 
     /// Whether `bits` is exactly node `i`'s slots. Every PING is checked,
     /// and a master's carries thousands of slots: the bitmap `i`'s owner
-    /// runs make is compared with it a word at a time instead of looking
-    /// each set bit's owner up.
+    /// runs make is built a byte run at a time (a run's whole bytes filled
+    /// at once, its two edge bytes masked) and compared with it as bytes
+    /// (a `memcmp`), instead of looking each set bit's owner up.
     pub(crate) fn owns_exactly(&self, i: usize, bits: &SlotBits) -> bool {
-        let mut want = [0u64; SLOTS / 64];
+        let mut want = [0u8; bus::SLOT_BYTES];
         self.with_owner_runs(|runs| {
             for &(start, end, _) in runs.iter().filter(|r| r.2 == i) {
-                for (w, word) in want.iter_mut().enumerate().take(end / 64 + 1).skip(start / 64) {
-                    // The run's slots within word `w`, as bits.
-                    let (lo, hi) = (start.max(w * 64) - w * 64, end.min(w * 64 + 63) - w * 64);
-                    *word |= (u64::MAX >> (63 - hi)) & (u64::MAX << lo);
+                // Slot `s` is bit `s % 8` of byte `s / 8`.
+                let (first, last) = (start / 8, end / 8);
+                let (lo, hi) = (0xffu8 << (start % 8), 0xffu8 >> (7 - end % 8));
+                if first == last {
+                    want[first] |= lo & hi;
+                } else {
+                    want[first] |= lo;
+                    want[first + 1..last].fill(0xff);
+                    want[last] |= hi;
                 }
             }
         });
-        want.iter().zip(bits.chunks_exact(8)).all(|(w, b)| *w == u64::from_le_bytes(b.try_into().unwrap_or_default()))
+        want[..] == bits[..]
     }
 
     /// Maximal runs of slots node `i` owns, as (first, last).
