@@ -3,7 +3,8 @@
 //! `logs/<node>.log` files, and the documents built from `report.json`:
 //! `summary.md` ([`markdown`]) and `junit.xml` ([`junit`]).
 //!
-//! It depends on `sim` only to read a finished run's trace and logs. It must not
+//! It depends on `sim` only to read a finished run's trace and logs, and on
+//! `check` for the history it writes as `history.jsonl`. It must not
 //! depend on the scenario format or on any node kind, and must not decide an exit
 //! code (the binary does).
 //!
