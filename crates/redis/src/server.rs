@@ -478,9 +478,15 @@ impl Server {
         ctx.set_timer(self.cron_period() + late, Timer::Cron.tag());
     }
 
-    /// `server.hz` for this call (see [`config::effective_hz`]).
+    /// `server.hz` for this call (see [`config::effective_hz`]). Under 200
+    /// clients a call `dynamic-hz` changes nothing, so its setting is only
+    /// looked up past that.
     fn current_hz(&self) -> u32 {
-        config::effective_hz(self.config.hz, self.config.dynamic_hz(), self.clients.len())
+        let (hz, clients) = (self.config.hz, self.clients.len());
+        if clients / hz as usize <= config::MAX_CLIENTS_PER_CLOCK_TICK {
+            return hz;
+        }
+        config::effective_hz(hz, self.config.dynamic_hz(), clients)
     }
 
     /// The time from one serverCron to the next (`1000/server.hz` ms).
