@@ -26,7 +26,9 @@ pub enum Fault {
     StartHost(HostId),
     /// SIGSTOP / `docker pause`: inputs queue, timers fire late.
     Pause(ProcId),
-    /// SIGCONT / `docker unpause`.
+    /// SIGCONT / `docker unpause`: the process handles what queued as one
+    /// turn of an event loop (each connection's bytes in one read, in the
+    /// order the connections became ready, then the timers that fell due).
     Resume(ProcId),
     /// The disk is replaced by an empty one (`docker rm` + new volume); kills the
     /// process first if it runs.

@@ -24,19 +24,7 @@ use resp::{Decoded, ReplyDecoder, Value};
 use std::time::Duration;
 
 const POLL: Duration = Duration::from_millis(50);
-/// Why L3's loss differs.
-const RESUME_ORDER_GAP: &str = "a resumed simulated process is handed what it queued while stopped one input at a \
-     time in arrival order, so cluster-bus messages that came in mid-pause demote it part-way through the client's \
-     queued writes (the rest get -MOVED); a real one, at its first epoll after SIGCONT, reads the client's socket \
-     (ready first: the first write came right after the SIGSTOP) in one read of up to 16 KB, which holds all the \
-     queued SETs, and acks them all before it reads the bus. Fix: the kernel (crates/sim) hands a resumed process \
-     each connection's queued bytes as one read, connections in the order they became readable; left to the \
-     issue-21 item-4 work on queued input after SIGCONT, which changes the same code";
 const LOST: &str = "acked writes lost";
-/// Why L3's acked and lost counts are known gaps too.
-const FOLLOWS_RESUME_ORDER_GAP: &str = "follows from the -MOVED gap above: the simulated node answers some 20-30 of \
-     the queued writes -MOVED where the real one acks every one, so it acks (and loses) about 12 % fewer; with the \
-     ±15 % tolerance a real run whose promotion came late (more writes queued) falls outside the simulated range";
 const REDIRECTED: &str = "writes queued while stopped answered -MOVED instead of acked";
 
 /// The stories of this module by the name `--only` matches, in report order.
@@ -63,17 +51,15 @@ pub fn run(opts: &Options, wanted: &dyn Fn(&str) -> bool) -> Timing {
                     the first -MOVED).",
             real: failover::measure(real_runs, |_, m| paused_once(&mut Real::new(opts), m)),
             simulated: Ok(failover::measure(seeds, |i, m| paused_once(&mut Simulated::new(sim_seed(i)), m))),
-            gaps: &[
-                (REDIRECTED, RESUME_ORDER_GAP),
-                ("writes the resumed old master acked", FOLLOWS_RESUME_ORDER_GAP),
-                (LOST, FOLLOWS_RESUME_ORDER_GAP),
-                (
-                    "time to the first -MOVED after SIGCONT",
-                    "the simulated node handles its queued input in zero time after SIGCONT, so the first write \
+            // A resumed node reads each socket's queued bytes whole, the
+            // client's (ready first) before the bus's (crates/sim,
+            // `kernel/turn.rs`): it acks every queued write, as real ones do.
+            gaps: &[(
+                "time to the first -MOVED after SIGCONT",
+                "the simulated node handles its queued input in zero time after SIGCONT, so the first write \
                      sent after the resume is already redirected; a real one takes from a few ms to tens of ms \
                      (issue 21, item 4: time costs)",
-                ),
-            ],
+            )],
             quick: opts.quick,
         });
     }

@@ -185,6 +185,14 @@ impl Target for Simulated {
                 Err(e) => Err(e.to_string()),
             };
         }
+        // A real harness's write on loopback is in the peer's socket before
+        // send() returns, so a signal sent after it finds it there; here the
+        // write takes the loopback's latency, so let it land first.
+        let landed = match sim::LinkConfig::LOOPBACK.latency {
+            sim::Latency::Fixed(d) => d,
+            sim::Latency::Uniform { max, .. } => max,
+        };
+        self.sim.run_for(landed + Duration::from_micros(1));
         let fault = match signal {
             Signal::Kill => Fault::Kill(p),
             Signal::Term => Fault::Stop(p),

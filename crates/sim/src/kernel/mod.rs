@@ -29,6 +29,7 @@ mod busy;
 mod conns;
 mod faults;
 mod flow;
+mod turn;
 
 use flow::READ;
 
@@ -776,8 +777,8 @@ impl Sim {
     }
 
     /// Hands a running process whose CPU is free the inputs it queued while
-    /// paused or busy, in order, as one turn of an event loop handles every
-    /// event that is ready: each one's CPU time ([`Ctx::spend`]) adds up, so
+    /// paused or busy, as one turn of an event loop handles every event that
+    /// is ready (in [`World::order_turn`]'s order): each one's CPU time ([`Ctx::spend`]) adds up, so
     /// what it sends and the timers it arms count from the end of the ones
     /// before it, as if they had run one after the other.
     fn drain(&mut self, p: ProcId, incarnation: u32) {
@@ -792,7 +793,9 @@ impl Sim {
             }
             return;
         }
-        let mut left = slot.deferred.len();
+        let queued = slot.deferred.len();
+        self.world.order_turn(p, queued);
+        let mut left = self.world.procs[p.index()].deferred.len();
         while left > 0 {
             left -= 1;
             let slot = &mut self.world.procs[p.index()];
