@@ -12,12 +12,15 @@ use crate::verdict::CheckResult;
 /// the key's elements so far, now and then with one anomaly: an element
 /// dropped (stale), one no op tried (unexpected), one whose only try failed
 /// or has not begun (failed yet present), one twice, or the list cut short.
+/// A read that returns what the key's read before returned shares its
+/// elements (the same `Arc`), as a workload's clients share them.
 fn noisy(seed: u64, ops: usize, (write, read): (F, F)) -> History {
     let mut rng = Rng::new(seed);
     let mut b = Builder::default();
     let mut free_at = [0u64; 4];
     let mut state: Vec<Vec<i64>> = vec![Vec::new(); 3];
     let mut failed: Vec<i64> = Vec::new();
+    let mut last_read: Vec<Value> = vec![Value::Nil; 3];
     for i in 0..ops as i64 {
         let p = rng.below(4) as usize;
         let start = free_at[p] + rng.below(30);
@@ -50,7 +53,12 @@ fn noisy(seed: u64, ops: usize, (write, read): (F, F)) -> History {
             5 => seen.push(i + 1 + rng.below(5) as i64),
             _ => {}
         }
-        b.op(p as u64, read, key as i64, Value::Nil, start, Some((Type::Ok, ints(&seen), end)));
+        let mut value = ints(&seen);
+        if last_read[key] == value {
+            value = last_read[key].clone();
+        }
+        last_read[key] = value.clone();
+        b.op(p as u64, read, key as i64, Value::Nil, start, Some((Type::Ok, value, end)));
     }
     b.done()
 }

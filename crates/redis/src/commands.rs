@@ -552,6 +552,8 @@ fn lrange(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     match x.read(&args[1]) {
         None => Value::Array(Vec::new()),
         Some(Data::List(list)) => match list_range(list.len(), start, stop) {
+            // The whole list: its kept reply, grown by what was appended since.
+            Some((0, to)) if to + 1 == list.len() => Value::Encoded(list.whole_reply()),
             // Written straight from the list: a big list's range is not copied item by item.
             Some((from, to)) => {
                 let items = list.range(from..=to).map(Vec::as_slice);

@@ -170,3 +170,48 @@ fn clusterdown_pauses_reads_the_map_and_retries_then_fails() {
     assert_eq!(last.error.as_deref(), Some("CLUSTERDOWN The cluster is down"));
     assert!(last.time >= 1_000_000_000, "four pauses of 0.25 s: ended at {} ns", last.time);
 }
+
+fn three_elements(_: &[Vec<u8>]) -> Value {
+    Value::Array([&b"1"[..], b"2", b"30"].iter().map(|e| Value::Bulk(e.to_vec())).collect())
+}
+
+/// Two final readers of one list get the same reply: the second takes the
+/// first's reading (one `Arc`, the same elements), as the workload's
+/// clients share a key's last read.
+#[test]
+fn clients_share_a_reading_of_the_same_reply() {
+    let mut sim = Sim::new(SimConfig::default());
+    let host = sim.add_host("h", Ipv4Addr::LOCALHOST);
+    let factory = move || -> Box<dyn Process> {
+        let parser = RequestParser::default();
+        Box::new(Node {
+            port: 7001,
+            reply: three_elements,
+            hang_up: false,
+            parser,
+            accepted: 0,
+            slots_asked: 0,
+            commands: 0,
+        })
+    };
+    let p = sim.add_process(host, "n7001", Box::new(factory));
+    sim.apply(Fault::Start(p)).unwrap();
+    let log = Log::default();
+    let spec = Rc::new(Spec { model: Model::List, ..spec(vec![addr(7001)], 1) });
+    for id in [1, 2] {
+        let (spec, shared) = (spec.clone(), log.clone());
+        let reader = sim.add_process(
+            host,
+            &format!("reader{id}"),
+            Box::new(move || Box::new(Client::reader(spec.clone(), id, shared.clone()))),
+        );
+        sim.apply(Fault::Start(reader)).unwrap();
+    }
+    sim.run_for(Duration::from_secs(3));
+    let events = &log.borrow().events;
+    let reads: Vec<&check::Value> = events.iter().filter(|e| e.kind == check::Type::Ok).map(|e| &e.value).collect();
+    let [check::Value::Many(a), check::Value::Many(b)] = reads[..] else { panic!("two list reads: {events:?}") };
+    let want = [check::Elem::Int(1), check::Elem::Int(2), check::Elem::Int(30)];
+    assert_eq!(a[..], want);
+    assert!(std::sync::Arc::ptr_eq(a, b), "one reading shared");
+}

@@ -15,9 +15,12 @@
 //! node boundary: those keep the whole measure.
 
 use super::size;
+use resp::{Encoded, Protocol};
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 
 /// A list's elements, head first, with what is kept about them.
 #[derive(Clone)]
@@ -43,6 +46,11 @@ struct Kept {
     counts: Vec<u32>,
     /// The elements, head first, fed to a hasher ([`List::fingerprint`]), when known.
     hasher: Option<sim::StableHasher>,
+    /// The last reply to a read of the whole list ([`List::whole_reply`])
+    /// and how many elements it holds: a push at the tail keeps it (the
+    /// reply for a head of the list, which the next read extends), any
+    /// other change forgets it with the rest.
+    reply: RefCell<Option<(usize, Arc<Encoded>)>>,
 }
 
 impl List {
@@ -58,7 +66,7 @@ impl List {
     /// fill, and later pushes fill under `fill`.
     pub(crate) fn from_nodes(nodes: Vec<Vec<Vec<u8>>>, fill: i32) -> List {
         let mut list = List::with_fill(fill);
-        let mut kept = Kept { nodes: Vec::new(), counts: Vec::new(), hasher: None };
+        let mut kept = Kept { nodes: Vec::new(), counts: Vec::new(), hasher: None, reply: RefCell::default() };
         let mut hasher = sim::StableHasher::default();
         for node in nodes.into_iter().filter(|n| !n.is_empty()) {
             kept.nodes.push(size::list_node(&node));
@@ -91,7 +99,7 @@ impl List {
         let Some(kept) = &mut self.kept else {
             self.items.push_back(item);
             let (nodes, counts) = self.measure();
-            self.kept = Some(Box::new(Kept { nodes, counts, hasher: Some(self.hash()) }));
+            self.kept = Some(Box::new(Kept { nodes, counts, hasher: Some(self.hash()), reply: RefCell::default() }));
             return;
         };
         size::push_list_entry(&mut kept.nodes, &mut kept.counts, &item, self.fill);
@@ -112,6 +120,7 @@ impl List {
         if let Some(kept) = &mut self.kept {
             size::pop_list_entry(&mut kept.nodes, &mut kept.counts, &item);
             kept.hasher = None;
+            *kept.reply.get_mut() = None;
         }
         Some(item)
     }
@@ -145,6 +154,29 @@ impl List {
         }
     }
 
+    /// The reply to a read of the whole list (`LRANGE key 0 -1`): its
+    /// elements as an array of bulk strings, the bytes
+    /// [`Encoded::bulk_array`] writes. Kept while the list only grows at the
+    /// tail (the explore benchmark's clients read whole lists that appends
+    /// grow, hundreds of elements each time): read again unchanged, it is
+    /// the same reply; grown, it is the last reply's elements' bytes copied
+    /// and only the new elements written. Checked against a fresh encoding
+    /// in debug builds.
+    pub(crate) fn whole_reply(&self) -> Arc<Encoded> {
+        let fresh = || Arc::new(Encoded::bulk_array(self.items.iter().map(Vec::as_slice)));
+        let Some(kept) = &self.kept else { return fresh() };
+        let mut last = kept.reply.borrow_mut();
+        let len = self.items.len();
+        let reply = match last.take() {
+            Some((n, reply)) if n == len => reply,
+            Some((n, reply)) if n < len => Arc::new(grown(&reply, len, self.items.range(n..))),
+            _ => fresh(),
+        };
+        debug_assert!(*reply == *fresh(), "the kept reply is the list's");
+        *last = Some((len, Arc::clone(&reply)));
+        reply
+    }
+
     /// The list's quicklist fill.
     pub(crate) fn fill(&self) -> i32 {
         self.fill
@@ -162,9 +194,37 @@ impl List {
     }
 }
 
+/// An array reply of `len` bulk strings: those of `last` (an array of
+/// bulk strings, [`Encoded::bulk_array`]'s bytes), then `tail`'s.
+fn grown<'a>(last: &Arc<Encoded>, len: usize, tail: impl ExactSizeIterator<Item = &'a Vec<u8>> + Clone) -> Encoded {
+    let bytes = |e: Arc<Encoded>| {
+        let mut out = Vec::new();
+        resp::Value::Encoded(e).encode_for(Protocol::Resp2, &mut out);
+        out
+    };
+    let old = bytes(Arc::clone(last));
+    let new = bytes(Arc::new(Encoded::bulk_array(tail.map(Vec::as_slice))));
+    // An array's bytes past its header line are its elements'.
+    let body = |b: &'_ [u8]| b.iter().position(|&c| c == b'\n').map_or(b.len(), |i| i + 1);
+    let (old_body, new_body) = (&old[body(&old)..], &new[body(&new)..]);
+    let mut resp2 = Vec::with_capacity(24 + old_body.len() + new_body.len());
+    resp2.push(b'*');
+    resp2.extend_from_slice(len.to_string().as_bytes());
+    resp2.extend_from_slice(b"\r\n");
+    resp2.extend_from_slice(old_body);
+    resp2.extend_from_slice(new_body);
+    // An array of bulk strings is the same bytes in RESP2 and RESP3.
+    Encoded::from_parts(resp2.clone(), resp2)
+}
+
 impl Default for List {
     fn default() -> List {
-        let kept = Kept { nodes: Vec::new(), counts: Vec::new(), hasher: Some(sim::StableHasher::default()) };
+        let kept = Kept {
+            nodes: Vec::new(),
+            counts: Vec::new(),
+            hasher: Some(sim::StableHasher::default()),
+            reply: RefCell::default(),
+        };
         List { items: VecDeque::new(), kept: Some(Box::new(kept)), fill: DEFAULT_FILL }
     }
 }
@@ -294,6 +354,55 @@ mod tests {
         assert_eq!(list.fingerprint(), other.fingerprint());
         list.push_back(b"more".to_vec());
         assert_ne!(list.fingerprint(), other.fingerprint(), "an element more");
+    }
+
+    /// The kept whole-list reply, read after random changes (pushes and
+    /// pops at both ends, a change through the `VecDeque`, a new fill),
+    /// is the reply written fresh from the elements; read twice with no
+    /// change in between, it is the same reply; grown by pushes at the
+    /// tail, it is still kept.
+    #[test]
+    fn the_kept_whole_reply_is_the_list_written_afresh() {
+        let mut rng = sim::Rng::stream(29, "list-reply");
+        let mut shared = 0;
+        for round in 0..40 {
+            let mut list = List::default();
+            for step in 0..200 {
+                match rng.below(12) {
+                    0..=5 => list.push_back(element(&mut rng)),
+                    6 => drop(list.pop_back()),
+                    7 if rng.chance(0.3) => list.push_front(element(&mut rng)),
+                    7 => drop(list.pop_front()),
+                    8 if !list.is_empty() => {
+                        let at = rng.below(list.len() as u64) as usize;
+                        list[at] = element(&mut rng);
+                    }
+                    9 => list.set_fill(if rng.chance(0.5) { -2 } else { 4 }),
+                    _ => {}
+                }
+                if rng.chance(0.5) {
+                    continue;
+                }
+                let fresh = Encoded::bulk_array(list.iter().map(Vec::as_slice));
+                let reply = list.whole_reply();
+                assert!(*reply == fresh, "round {round} step {step}");
+                let mut bytes = (Vec::new(), Vec::new());
+                resp::Value::Encoded(Arc::clone(&reply)).encode_for(Protocol::Resp3, &mut bytes.0);
+                resp::Value::Encoded(Arc::new(fresh)).encode_for(Protocol::Resp3, &mut bytes.1);
+                assert_eq!(bytes.0, bytes.1, "round {round} step {step}: RESP3");
+                if Arc::ptr_eq(&reply, &list.whole_reply()) {
+                    shared += 1;
+                }
+            }
+        }
+        assert!(shared > 1000, "an unchanged list gives its kept reply ({shared} times)");
+        let mut list = List::default();
+        list.push_back(b"a".to_vec());
+        let first = list.whole_reply();
+        list.push_back(b"bc".to_vec());
+        let second = list.whole_reply();
+        assert_eq!(resp::Value::Encoded(second).to_bytes(), b"*2\r\n$1\r\na\r\n$2\r\nbc\r\n");
+        assert!(!Arc::ptr_eq(&first, &list.whole_reply()), "grown, a new reply");
     }
 
     #[test]
