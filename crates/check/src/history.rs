@@ -266,10 +266,9 @@ pub enum Outcome {
 /// An operation: an invocation paired with its completion.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Op {
-    /// Position of the invocation among all events (0-based).
+    /// Position of the invocation among all events (0-based). The
+    /// completion's error, if any, is in the completion's event.
     pub index: usize,
-    /// Position of the completion, if there was one.
-    pub complete_index: Option<usize>,
     /// The client.
     pub process: u64,
     /// What it does.
@@ -290,8 +289,6 @@ pub struct Op {
     /// When the client was told how it ended (`ok`, `fail` or `info`); `None`
     /// if never. Unlike `complete`, an `info` has one.
     pub told: Option<u64>,
-    /// The error of a `fail` or `info`.
-    pub error: Option<String>,
 }
 
 impl Op {
@@ -412,7 +409,6 @@ impl History {
 fn invoked(index: usize, e: &Event) -> Op {
     Op {
         index,
-        complete_index: None,
         process: e.process,
         f: e.f,
         key: e.key.clone(),
@@ -422,7 +418,6 @@ fn invoked(index: usize, e: &Event) -> Op {
         invoke: e.time,
         complete: None,
         told: None,
-        error: None,
     }
 }
 
@@ -430,9 +425,7 @@ fn complete(op: &mut Op, index: usize, e: &Event) -> Result<(), PairError> {
     if op.f != e.f || op.key != e.key {
         return Err(PairError::Mismatch { index, invoke_index: op.index, invoked: op.to_string() });
     }
-    op.complete_index = Some(index);
     op.told = Some(e.time);
-    op.error = e.error.clone();
     match e.kind {
         Type::Ok => {
             op.outcome = Outcome::Ok;

@@ -42,10 +42,16 @@ pub const DEFAULT_BUDGET_STEPS: u64 = 10_000_000;
 pub fn check(ops: &[Op], faults: &[crate::history::FaultWindow], budget_steps: u64) -> CheckResult {
     let mut result = CheckResult::new("linearizable-registers");
     let mut keys = by_key(ops);
-    keys.sort_by(|a, b| a.1.len().cmp(&b.1.len()).then_with(|| a.0.cmp(b.0)));
+    keys.sort_by(|a, b| a.2.cmp(&b.2).then_with(|| a.0.cmp(b.0)));
     let mut left = budget_steps;
     let mut verdict = Verdict::Valid;
-    for (key, key_ops) in &keys {
+    // One key's rows at a time, in one buffer: rows for the whole history
+    // at once were megabytes of memory touched for the first time.
+    let mut key_ops = Vec::new();
+    for (key, group, kept) in &keys {
+        rows_of(group, &mut key_ops);
+        debug_assert_eq!(key_ops.len(), *kept);
+        let key_ops = &key_ops[..];
         result.count("keys", 1);
         result.count("ops", key_ops.len() as u64);
         let outcome = search(key_ops, left);
@@ -103,11 +109,11 @@ impl<'a> V<'a> {
     }
 }
 
-/// A register op as the search reads it, copied out of the op once: the
-/// filter and the search then read each key's rows one after another
-/// instead of its ops, each a few cache lines somewhere in a history of
-/// 100,000s, in two passes (the filter runs over every key before the first
-/// search, so the ops it read are long out of the cache by then).
+/// A register op as the search reads it, copied out of the op: the filter
+/// and the search then read a key's rows one after another instead of its
+/// ops, each a few cache lines somewhere in a history of 100,000s. A key's
+/// rows are built twice, to count them and to search them, in one buffer
+/// reused from key to key.
 #[derive(Clone, Copy, Debug)]
 struct Row<'a> {
     op: &'a Op,
@@ -116,8 +122,8 @@ struct Row<'a> {
     invoke: u64,
     /// When it returned: an `ok` op's completion, any other never.
     ret: u64,
-    value: V<'a>,
-    result: V<'a>,
+    /// A read's result; a write's or cas's argument (the one a search reads).
+    arg: V<'a>,
 }
 
 impl<'a> Row<'a> {
@@ -128,8 +134,7 @@ impl<'a> Row<'a> {
             outcome: op.outcome,
             invoke: op.invoke,
             ret: if op.outcome == Outcome::Ok { op.complete_or_max() } else { u64::MAX },
-            value: V::of(&op.value),
-            result: V::of(&op.result),
+            arg: V::of(if op.f == F::Read { &op.result } else { &op.value }),
         }
     }
 }
@@ -139,33 +144,42 @@ impl<'a> Row<'a> {
 /// cas expects. Such a write, if it took effect, was overwritten before anyone
 /// could tell (nothing can follow it but another write), so leaving it out
 /// changes no verdict, and it spares the search from trying it everywhere.
-fn by_key(ops: &[Op]) -> Vec<(&Elem, Vec<Row<'_>>)> {
+///
+/// Each key with its ops (those not `fail`) and how many rows it keeps
+/// ([`rows_of`]); keys that keep none are left out.
+fn by_key(ops: &[Op]) -> Vec<(&Elem, Vec<&Op>, usize)> {
     let registers = ops.iter().filter(|o| o.f.model() == Model::Register && o.outcome != Outcome::Fail);
-    let mut keys: Vec<(&Elem, Vec<Row<'_>>)> = group_by(registers, |o| &o.key)
+    let mut rows = Vec::new();
+    let mut keys: Vec<(&Elem, Vec<&Op>, usize)> = group_by(registers, |o| &o.key)
         .into_iter()
-        .map(|(key, key_ops)| (key, key_ops.into_iter().map(Row::new).collect()))
+        .map(|(key, key_ops)| {
+            rows_of(&key_ops, &mut rows);
+            (key, key_ops, rows.len())
+        })
         .collect();
-    for (_, rows) in &mut keys {
-        if rows.iter().any(|r| r.outcome == Outcome::Info && r.f == F::Write) {
-            let observed = observed(rows);
-            rows.retain(|r| {
-                r.outcome != Outcome::Info || r.f == F::Cas || (r.f == F::Write && observed.contains(&r.value))
-            });
-        } else {
-            rows.retain(|r| r.outcome == Outcome::Ok || r.f == F::Cas);
-        }
-    }
-    keys.retain(|(_, rows)| !rows.is_empty());
+    keys.retain(|(_, _, kept)| *kept > 0);
     keys
+}
+
+/// The rows of one key's ops (from [`by_key`]) that can matter, into `rows`.
+fn rows_of<'a>(key_ops: &[&'a Op], rows: &mut Vec<Row<'a>>) {
+    rows.clear();
+    rows.extend(key_ops.iter().map(|o| Row::new(o)));
+    if rows.iter().any(|r| r.outcome == Outcome::Info && r.f == F::Write) {
+        let observed = observed(rows);
+        rows.retain(|r| r.outcome != Outcome::Info || r.f == F::Cas || (r.f == F::Write && observed.contains(&r.arg)));
+    } else {
+        rows.retain(|r| r.outcome == Outcome::Ok || r.f == F::Cas);
+    }
 }
 
 /// The values of one key that an `ok` read returned or a cas expected.
 fn observed<'a>(rows: &[Row<'a>]) -> BTreeSet<V<'a>> {
     let mut observed = BTreeSet::new();
     for r in rows {
-        match (r.f, r.value) {
+        match (r.f, r.arg) {
             (F::Read, _) if r.outcome == Outcome::Ok => {
-                observed.insert(r.result);
+                observed.insert(r.arg);
             }
             (F::Cas, V::Many(pair)) if pair.len() == 2 => {
                 observed.insert(V::elem(&pair[0]));
@@ -213,14 +227,14 @@ impl<'a> Values<'a> {
     }
 
     fn action(&mut self, r: &Row<'a>) -> Action {
-        match (r.f, r.value) {
+        match (r.f, r.arg) {
             (F::Write, v) => Action::Write(self.of(v)),
             (F::Cas, V::Many(pair)) if pair.len() == 2 => {
                 Action::Cas(self.id(V::elem(&pair[0])), self.id(V::elem(&pair[1])))
             }
             // A malformed cas can never apply: an expected value nothing holds.
             (F::Cas, _) => Action::Cas(u32::MAX, u32::MAX),
-            _ => Action::Read(self.of(r.result)),
+            (_, v) => Action::Read(self.of(v)),
         }
     }
 }

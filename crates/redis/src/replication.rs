@@ -30,7 +30,7 @@ const BACKLOG_MIN: u64 = 16 * 1024;
 /// The circular buffer of the most recent replication stream.
 #[derive(Debug)]
 pub(crate) struct Backlog {
-    data: VecDeque<u8>,
+    data: Blocks,
     size: usize,
     /// Offset of `data[0]`.
     first: i64,
@@ -38,14 +38,14 @@ pub(crate) struct Backlog {
 
 impl Backlog {
     fn new(size: u64, next_offset: i64) -> Backlog {
-        Backlog { data: VecDeque::new(), size: size.max(BACKLOG_MIN) as usize, first: next_offset }
+        Backlog { data: Blocks::default(), size: size.max(BACKLOG_MIN) as usize, first: next_offset }
     }
 
     fn append(&mut self, bytes: &[u8]) {
         self.data.extend(bytes);
         let excess = self.data.len().saturating_sub(self.size);
         if excess > 0 {
-            self.data.drain(..excess);
+            self.data.drop_front(excess);
             self.first += excess as i64;
         }
     }
@@ -56,7 +56,157 @@ impl Backlog {
         if offset < self.first || offset > end {
             return None;
         }
-        Some(self.data.range((offset - self.first) as usize..).copied().collect())
+        Some(self.data.from((offset - self.first) as usize))
+    }
+}
+
+/// A block of the backlog (Redis 7.0 keeps its replication buffer in 16 KiB blocks).
+const BACKLOG_BLOCK: usize = 16 * 1024;
+
+/// The backlog's bytes as a queue of fixed blocks: appending never moves
+/// what is held (a `VecDeque` doubled up to twice the backlog's size, copying
+/// everything at each step, and each new buffer was fresh memory), and a
+/// block emptied at the front is reused at the back. The same bytes as a
+/// plain queue (`tests_backlog` compares them).
+#[derive(Debug, Default)]
+struct Blocks {
+    /// Each full but the last; bytes before `head` in the first are gone.
+    blocks: VecDeque<Vec<u8>>,
+    head: usize,
+    len: usize,
+    /// An emptied block, kept for the next one needed.
+    spare: Option<Vec<u8>>,
+}
+
+impl Blocks {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn extend(&mut self, mut bytes: &[u8]) {
+        self.len += bytes.len();
+        while !bytes.is_empty() {
+            if self.blocks.back().is_none_or(|b| b.len() == BACKLOG_BLOCK) {
+                let block = self.spare.take().unwrap_or_else(|| Vec::with_capacity(BACKLOG_BLOCK));
+                self.blocks.push_back(block);
+            }
+            let last = self.blocks.back_mut().expect("pushed above");
+            let n = (BACKLOG_BLOCK - last.len()).min(bytes.len());
+            last.extend_from_slice(&bytes[..n]);
+            bytes = &bytes[n..];
+        }
+    }
+
+    /// Drops the first `n` bytes (`n <= len`).
+    fn drop_front(&mut self, mut n: usize) {
+        debug_assert!(n <= self.len);
+        self.len -= n;
+        while n > 0 {
+            let first = self.blocks.front().expect("n <= len").len() - self.head;
+            if n < first {
+                self.head += n;
+                return;
+            }
+            n -= first;
+            self.head = 0;
+            let mut block = self.blocks.pop_front().expect("n <= len");
+            block.clear();
+            self.spare = Some(block);
+        }
+    }
+
+    /// The bytes from position `at` on (`at <= len`).
+    fn from(&self, at: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len - at);
+        let mut skip = self.head + at;
+        for block in &self.blocks {
+            if skip >= block.len() {
+                skip -= block.len();
+                continue;
+            }
+            out.extend_from_slice(&block[skip..]);
+            skip = 0;
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests_backlog {
+    use super::{BACKLOG_BLOCK, Backlog};
+    use std::collections::VecDeque;
+
+    /// The backlog as it was: one queue of bytes.
+    struct Plain {
+        data: VecDeque<u8>,
+        size: usize,
+        first: i64,
+    }
+
+    impl Plain {
+        fn append(&mut self, bytes: &[u8]) {
+            self.data.extend(bytes);
+            let excess = self.data.len().saturating_sub(self.size);
+            if excess > 0 {
+                self.data.drain(..excess);
+                self.first += excess as i64;
+            }
+        }
+
+        fn from(&self, offset: i64) -> Option<Vec<u8>> {
+            let end = self.first + self.data.len() as i64;
+            if offset < self.first || offset > end {
+                return None;
+            }
+            Some(self.data.range((offset - self.first) as usize..).copied().collect())
+        }
+    }
+
+    #[test]
+    fn blocks_hold_what_a_plain_queue_holds() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..12 {
+            let size = [16 * 1024, 20_000, 40_000, 100_000][round % 4];
+            let mut fast = Backlog::new(size as u64, 1 + round as i64);
+            let mut plain = Plain { data: VecDeque::new(), size, first: 1 + round as i64 };
+            let mut byte = 0u8;
+            for step in 0..300 {
+                let n = match next() % 10 {
+                    0 => 0,
+                    1 => BACKLOG_BLOCK + (next() % 3) as usize - 1,
+                    2 => size + (next() % 5_000) as usize,
+                    3 => (next() % 60_000) as usize,
+                    _ => (next() % 300) as usize,
+                };
+                let bytes: Vec<u8> = (0..n)
+                    .map(|_| {
+                        byte = byte.wrapping_add(1);
+                        byte
+                    })
+                    .collect();
+                if step % 97 == 96 {
+                    // CONFIG SET repl-backlog-size, as `resize_backlog` does it.
+                    let size = [16 * 1024, 30_000, 70_000][(next() % 3) as usize];
+                    fast.size = size;
+                    plain.size = size;
+                }
+                fast.append(&bytes);
+                plain.append(&bytes);
+                assert_eq!((fast.first, fast.data.len()), (plain.first, plain.data.len()));
+                let end = plain.first + plain.data.len() as i64;
+                for offset in
+                    [plain.first - 1, plain.first, end - 1, end, end + 1, plain.first + (next() % 70_000) as i64]
+                {
+                    assert_eq!(fast.from(offset), plain.from(offset), "offset {offset}");
+                }
+            }
+        }
     }
 }
 

@@ -233,6 +233,21 @@ impl Client {
         self.log.borrow_mut().events.push(e);
     }
 
+    /// The completion of `op`, which ends here: its key and (unless `value`
+    /// says otherwise) its argument move into the event, no copy made.
+    fn end_event(&self, ctx: &Ctx<'_>, kind: Type, op: Op, value: Option<check::Value>, error: Option<String>) {
+        let e = Event {
+            kind,
+            process: self.id,
+            f: op.f,
+            key: Elem::Str(op.key),
+            value: value.unwrap_or(op.value),
+            time: ctx.now().as_nanos(),
+            error,
+        };
+        self.log.borrow_mut().events.push(e);
+    }
+
     /// Draws the next operation of a generator.
     fn draw(&mut self, ctx: &mut Ctx<'_>) -> (F, String, check::Value) {
         let (read, write) = self.spec.model.fs();
@@ -584,17 +599,17 @@ impl Client {
         let Some(op) = self.op.take() else { return };
         let wait = self.spec.wait;
         let (kind, value, error) = match &v {
-            Value::Error(e) => (Type::Fail, op.value.clone(), Some(e.clone())),
-            _ if op.f.is_read() => (Type::Ok, read_value(op.f, &v), None),
+            Value::Error(e) => (Type::Fail, None, Some(e.clone())),
+            _ if op.f.is_read() => (Type::Ok, Some(read_value(op.f, &v)), None),
             _ => match (wait, acked) {
                 (Some(w), Some(n)) if n < i64::from(w.replicas) => {
                     let why = format!("WAIT {} {}: {n} replicas acknowledged", w.replicas, w.timeout_ms);
-                    (Type::Info, op.value.clone(), Some(why))
+                    (Type::Info, None, Some(why))
                 }
-                _ => (Type::Ok, op.value.clone(), None),
+                _ => (Type::Ok, None, None),
             },
         };
-        self.event(ctx, kind, &op, value, error);
+        self.end_event(ctx, kind, op, value, error);
         self.ended(ctx, kind == Type::Ok);
     }
 
@@ -682,7 +697,7 @@ impl Client {
         }
         if op.sent && !definitely_not {
             let op = self.op.take().expect("checked");
-            self.event(ctx, Type::Info, &op, op.value.clone(), Some(why));
+            self.end_event(ctx, Type::Info, op, None, Some(why));
             self.ended(ctx, false);
         } else {
             self.finish_failed(ctx, why);
@@ -692,7 +707,7 @@ impl Client {
     fn finish_failed(&mut self, ctx: &mut Ctx<'_>, why: String) {
         let Some(op) = self.op.take() else { return };
         let kind = if op.sent { Type::Info } else { Type::Fail };
-        self.event(ctx, kind, &op, op.value.clone(), Some(why));
+        self.end_event(ctx, kind, op, None, Some(why));
         self.ended(ctx, false);
     }
 
