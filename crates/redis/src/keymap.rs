@@ -3,13 +3,13 @@
 //!
 //! A command touches one key at a time, and in a keyspace of a million keys
 //! every line a lookup reads is likely a cache miss. So the entries (key,
-//! value, bookkeeping; short keys inline) are packed in a `Vec`, in the order
+//! value, bookkeeping; short keys inline) are packed in chunks, in the order
 //! they came, and a Swiss table ([`hashbrown::HashTable`]) of 8-byte slots
 //! finds them: a lookup reads a group of one-byte hash tags, then the slot
 //! (the entry's index and 32 bits of the key's hash), then the entry, whose
 //! first bytes are the key it compares. The entries take their own bytes and
 //! no more (a table of whole entries is up to half empty, and copies them all
-//! at each doubling), and a new key's entry goes where the last one ended, a
+//! at each doubling; a chunk is added, not copied), and a new key's entry goes where the last one ended, a
 //! line the cache has. The order SCAN, KEYS, RANDOMKEY and the RDB walk
 //! is a sorted set of the keys built by the first walk and kept up to date
 //! from then on, so a node nobody walks pays nothing for it. Hash values
@@ -30,7 +30,7 @@ pub struct KeyMap {
     table: HashTable<Slot>,
     /// Keys, values and their bookkeeping, packed one after another in the
     /// order they came (a remove moves the last one into the hole).
-    entries: Vec<Entry>,
+    entries: Entries,
     /// Every key, sorted: built by the first walk, then kept up to date.
     order: OnceCell<BTreeSet<Vec<u8>>>,
     /// The index in `entries` of the entry the last lookup found or the last
@@ -66,6 +66,73 @@ struct Entry {
     key: Key,
     value: Data,
     meta: Bookkeeping,
+}
+
+/// The entries, by index, in chunks of [`CHUNK`] (the first grows as a
+/// `Vec` does, up to that): a growing keyspace adds a chunk rather than
+/// copying every entry into a block twice the size, and touches only the
+/// memory its entries take.
+#[derive(Clone, Default)]
+struct Entries {
+    /// Full chunks, then the one being filled, then (after removes) empty
+    /// ones kept for the next inserts.
+    chunks: Vec<Vec<Entry>>,
+    len: usize,
+}
+
+/// Entries a chunk holds: a power of two (an index's chunk is a shift away).
+const CHUNK: usize = 1 << CHUNK_BITS;
+const CHUNK_BITS: u32 = 14;
+
+impl Entries {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn get(&self, at: usize) -> Option<&Entry> {
+        self.chunks.get(at >> CHUNK_BITS)?.get(at & (CHUNK - 1))
+    }
+
+    /// Adds `entry` at index `len`.
+    fn push(&mut self, entry: Entry) {
+        let c = self.len >> CHUNK_BITS;
+        if c == self.chunks.len() {
+            self.chunks.push(Vec::with_capacity(if c == 0 { 0 } else { CHUNK }));
+        }
+        self.chunks[c].push(entry);
+        self.len += 1;
+    }
+
+    /// Removes the entry at `at` (which must be there), the last one taking
+    /// its place, as `Vec::swap_remove` does.
+    fn swap_remove(&mut self, at: usize) -> Entry {
+        assert!(at < self.len, "no entry {at} of {}", self.len);
+        self.len -= 1;
+        let last = self.chunks[self.len >> CHUNK_BITS].pop().expect("the last entry");
+        if at == self.len { last } else { std::mem::replace(&mut self[at], last) }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Entry> + '_ {
+        self.chunks.iter().flatten()
+    }
+}
+
+impl std::ops::Index<usize> for Entries {
+    type Output = Entry;
+
+    fn index(&self, at: usize) -> &Entry {
+        &self.chunks[at >> CHUNK_BITS][at & (CHUNK - 1)]
+    }
+}
+
+impl std::ops::IndexMut<usize> for Entries {
+    fn index_mut(&mut self, at: usize) -> &mut Entry {
+        &mut self.chunks[at >> CHUNK_BITS][at & (CHUNK - 1)]
+    }
 }
 
 /// An `Option<Meta>` in 16 bytes rather than 24, so that an entry fits in
@@ -615,6 +682,36 @@ mod tests {
             assert_eq!(map.entries_in_order(), want, "seed {seed}");
             assert!(map.keys().eq(model.keys()), "seed {seed}: the kept order");
             assert_eq!(map.entries_in_order(), want, "seed {seed}: with the kept order built");
+        }
+    }
+
+    /// The chunked entries behave as a `Vec` under pushes and swap-removes,
+    /// across chunk boundaries both ways.
+    #[test]
+    fn entries_are_a_vec() {
+        let mut next = stream(5);
+        let (mut entries, mut model) = (Entries::default(), Vec::new());
+        for step in 0..200_000u64 {
+            let grow = (step / 50_000).is_multiple_of(2);
+            if model.is_empty() || next() % 8 < if grow { 7 } else { 1 } {
+                let key = key_of(step);
+                entries.push(Entry {
+                    key: Key::new(key.clone()),
+                    value: s("v"),
+                    meta: Bookkeeping::default(),
+                    digest: Cell::new(0),
+                });
+                model.push(key);
+            } else {
+                let at = (next() % model.len() as u64) as usize;
+                assert!(entries.swap_remove(at).key.is(&model.swap_remove(at)));
+            }
+            assert_eq!(entries.len(), model.len());
+            if step % 997 == 0 || entries.len() % CHUNK < 2 {
+                assert!(entries.iter().map(|e| e.key.as_slice()).eq(model.iter().map(|k| k.as_slice())), "step {step}");
+                let at = (next() % (model.len() as u64 + 2)) as usize;
+                assert_eq!(entries.get(at).map(|e| e.key.as_slice()), model.get(at).map(|k| k.as_slice()));
+            }
         }
     }
 
