@@ -2,15 +2,11 @@
 //! key order.
 //!
 //! A command touches one key at a time, and in a keyspace of a million keys
-//! every line a lookup reads is likely a cache miss. So the entries (key,
-//! value, bookkeeping; short keys inline) are packed in chunks, in the order
-//! they came, and a Swiss table ([`hashbrown::HashTable`]) of 8-byte slots
-//! finds them: a lookup reads a group of one-byte hash tags, then the slot
-//! (the entry's index and 32 bits of the key's hash), then the entry, whose
-//! first bytes are the key it compares. The entries take their own bytes and
-//! no more (a table of whole entries is up to half empty, and copies them all
-//! at each doubling; a chunk is added, not copied), and a new key's entry goes where the last one ended, a
-//! line the cache has. The order SCAN, KEYS, RANDOMKEY and the RDB walk
+//! every line a lookup reads is likely a cache miss. So the keys sit in a
+//! Swiss table ([`hashbrown::HashTable`]) whose slots hold the entries
+//! themselves, short keys inline: a lookup reads a group of one-byte hash tags
+//! (a small array that stays cached) and then the entry, whose first bytes
+//! are the key it compares. The order SCAN, KEYS, RANDOMKEY and the RDB walk
 //! is a sorted set of the keys built by the first walk and kept up to date
 //! from then on, so a node nobody walks pays nothing for it. Hash values
 //! never decide anything a user sees: the walks go by key order, the
@@ -19,35 +15,22 @@
 use crate::keyspace::Data;
 use crate::memory::Meta;
 use hashbrown::HashTable;
-use hashbrown::hash_table::Entry as Found;
+use hashbrown::hash_table::Entry as Slot;
 use std::cell::{Cell, OnceCell};
 use std::collections::BTreeSet;
 
 /// Keys and their values; walks go in key order, as a `BTreeMap`'s would.
 #[derive(Clone, Default)]
 pub struct KeyMap {
-    /// Where each key's entry is in `entries`, found by the key's hash.
-    table: HashTable<Slot>,
-    /// Keys, values and their bookkeeping, packed one after another in the
-    /// order they came (a remove moves the last one into the hole).
-    entries: Entries,
+    /// Keys, values and their bookkeeping, each in its slot of the table.
+    table: HashTable<Entry>,
     /// Every key, sorted: built by the first walk, then kept up to date.
     order: OnceCell<BTreeSet<Vec<u8>>>,
-    /// The index in `entries` of the entry the last lookup found or the last
-    /// insert made: the bookkeeping after a command ([`KeyMap::update_meta`])
-    /// looks up the key the command just did and starts there, without
-    /// hashing or probing again. Only a hint: the key there is compared first.
+    /// The slot of the entry the last lookup found or the last insert made:
+    /// the bookkeeping after a command ([`KeyMap::update_meta`]) looks up the
+    /// key the command just did and starts there, without hashing or probing
+    /// again. Only a hint: the key in that slot is compared first.
     last: Cell<usize>,
-}
-
-/// A slot of the table: where the entry is, and its key's hash (32 bits of
-/// it: the table's hash is made from them, [`spread`], so that the table
-/// grows without reading an entry, and a lookup reads the entry of a key
-/// whose tag matches only when the 32 bits match too).
-#[derive(Clone, Copy)]
-struct Slot {
-    at: u32,
-    hash: u32,
 }
 
 /// One key: its value and its memory bookkeeping ([`crate::memory::KeyMeta`],
@@ -55,7 +38,8 @@ struct Slot {
 /// lookup and, in a big keyspace, the fewest cache misses.
 ///
 /// In C's order, so that [`KeyMap::warm`] knows its ends: `digest` is its
-/// first 8 bytes and `meta.bytes` its last 8.
+/// first 8 bytes and `meta.bytes` its last 8 (the table lays its entries out
+/// one after another, so those are the bytes beside the neighbours' lines).
 #[derive(Clone)]
 #[repr(C)]
 struct Entry {
@@ -66,73 +50,6 @@ struct Entry {
     key: Key,
     value: Data,
     meta: Bookkeeping,
-}
-
-/// The entries, by index, in chunks of [`CHUNK`] (the first grows as a
-/// `Vec` does, up to that): a growing keyspace adds a chunk rather than
-/// copying every entry into a block twice the size, and touches only the
-/// memory its entries take.
-#[derive(Clone, Default)]
-struct Entries {
-    /// Full chunks, then the one being filled, then (after removes) empty
-    /// ones kept for the next inserts.
-    chunks: Vec<Vec<Entry>>,
-    len: usize,
-}
-
-/// Entries a chunk holds: a power of two (an index's chunk is a shift away).
-const CHUNK: usize = 1 << CHUNK_BITS;
-const CHUNK_BITS: u32 = 14;
-
-impl Entries {
-    fn len(&self) -> usize {
-        self.len
-    }
-
-    fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    fn get(&self, at: usize) -> Option<&Entry> {
-        self.chunks.get(at >> CHUNK_BITS)?.get(at & (CHUNK - 1))
-    }
-
-    /// Adds `entry` at index `len`.
-    fn push(&mut self, entry: Entry) {
-        let c = self.len >> CHUNK_BITS;
-        if c == self.chunks.len() {
-            self.chunks.push(Vec::with_capacity(if c == 0 { 0 } else { CHUNK }));
-        }
-        self.chunks[c].push(entry);
-        self.len += 1;
-    }
-
-    /// Removes the entry at `at` (which must be there), the last one taking
-    /// its place, as `Vec::swap_remove` does.
-    fn swap_remove(&mut self, at: usize) -> Entry {
-        assert!(at < self.len, "no entry {at} of {}", self.len);
-        self.len -= 1;
-        let last = self.chunks[self.len >> CHUNK_BITS].pop().expect("the last entry");
-        if at == self.len { last } else { std::mem::replace(&mut self[at], last) }
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &Entry> + '_ {
-        self.chunks.iter().flatten()
-    }
-}
-
-impl std::ops::Index<usize> for Entries {
-    type Output = Entry;
-
-    fn index(&self, at: usize) -> &Entry {
-        &self.chunks[at >> CHUNK_BITS][at & (CHUNK - 1)]
-    }
-}
-
-impl std::ops::IndexMut<usize> for Entries {
-    fn index_mut(&mut self, at: usize) -> &mut Entry {
-        &mut self.chunks[at >> CHUNK_BITS][at & (CHUNK - 1)]
-    }
 }
 
 /// An `Option<Meta>` in 16 bytes rather than 24, so that an entry fits in
@@ -226,7 +143,7 @@ pub const WARM_MAX: usize = 64;
 
 /// A key's hash, for [`KeyMap::warm`].
 #[derive(Clone, Copy, Debug, Default)]
-pub struct KeyHash(u32);
+pub struct KeyHash(u64);
 
 impl KeyHash {
     /// The hash of `key`.
@@ -235,38 +152,25 @@ impl KeyHash {
     }
 }
 
-/// A key's hash: 32 bits of XXH3-64, a frozen function (the same hashes on
-/// every machine), kept in its [`Slot`].
-fn hash(key: &[u8]) -> u32 {
-    twox_hash::XxHash3_64::oneshot(key) as u32
+fn hash(key: &[u8]) -> u64 {
+    // XXH3-64, a frozen function: the same hashes on every machine.
+    twox_hash::XxHash3_64::oneshot(key)
 }
 
-/// The table's 64-bit hash of a key hashed `hash`: hashbrown finds the first
-/// group by the low bits and takes the tag from the top 7 (here bits 25-31 of
-/// the key's hash, apart from the position's bits below 2^25 slots).
-fn spread(hash: u32) -> u64 {
-    u64::from(hash) << 32 | u64::from(hash)
-}
-
-/// The table's hasher, for its growth: from the slot alone.
-fn rehash(slot: &Slot) -> u64 {
-    spread(slot.hash)
-}
-
-/// An index of `entries` as a slot holds it.
-fn index(at: usize) -> u32 {
-    u32::try_from(at).expect("fewer than 2^32 keys")
+/// The table's hasher: an entry's hash from its key (read when the table grows).
+fn rehash(entry: &Entry) -> u64 {
+    hash(entry.key.as_slice())
 }
 
 impl KeyMap {
     /// How many keys.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.table.len()
     }
 
     /// Whether there is no key.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.table.is_empty()
     }
 
     /// The value of `key`.
@@ -281,13 +185,12 @@ impl KeyMap {
         Some(&mut entry.value)
     }
 
-    /// Brings the slots and entries of keys about to be looked up into the
-    /// cache, so that their lookups do not wait for memory. A lookup in a big
-    /// keyspace waits three times (for the group of tags, the slot, then the
-    /// entry), and one lookup per command, with a command's work between,
-    /// waits for each in turn. Here the groups of every key are read in one
-    /// short pass, then the slots their first matching tags point to in
-    /// another, then the entries of the slots whose hashes match, then the
+    /// Brings the slots of keys about to be looked up into the cache, so
+    /// that their lookups do not wait for memory. A lookup in a big keyspace
+    /// waits twice (for the group of tags, then for the entry), and one
+    /// lookup per command, with a command's work between, waits for each in
+    /// turn. Here the groups of every key are read in one short pass, then
+    /// the entries their first matching tags point to in another, then the
     /// first bytes of the strings those entries hold (a SET writes its value
     /// there, a GET or an INCR reads it): each pass's reads are independent,
     /// so the processor has them all in flight at once. Nothing is changed
@@ -297,37 +200,31 @@ impl KeyMap {
         let mut vacant = [usize::MAX; WARM_MAX];
         for ((slot, free), key) in slots.iter_mut().zip(vacant.iter_mut()).zip(keys) {
             // The first slot whose tag matches: the key's own, barring a 1-in-128 tag clash.
-            match self.table.find_bucket_index(spread(key.0), |_| true) {
+            match self.table.find_bucket_index(key.0, |_| true) {
                 Some(found) => *slot = found,
                 None => *free = self.insert_slot(key.0),
             }
         }
         let n = keys.len().min(WARM_MAX);
-        let mut found = [usize::MAX; WARM_MAX];
-        for (((&slot, &free), key), at) in slots[..n].iter().zip(&vacant[..n]).zip(keys).zip(found.iter_mut()) {
-            if let Some(s) = self.table.get_bucket(slot) {
-                if s.hash == key.0 {
-                    *at = s.at as usize;
-                }
+        let slots = &slots[..n];
+        for (&slot, &free) in slots.iter().zip(&vacant[..n]) {
+            if let Some(e) = self.table.get_bucket(slot) {
+                // Fields from both ends of the entry: its two lines.
+                std::hint::black_box((e.key.as_slice().len(), e.meta.bytes, e.digest.get()));
             } else if free != usize::MAX {
-                // A key not there, which a write will insert into slot
-                // `free` (its entry goes at the end of `entries`, whose lines
-                // the last inserts have just written): an empty slot cannot be
-                // read, but its line is mostly its neighbours'.
+                // A key not there, which a write will insert into `free`: an
+                // empty slot cannot be read, but its lines are mostly its
+                // neighbours' (the entry above ends where its first line
+                // starts, the one below begins where it ends), and its page
+                // is theirs. Without this, the insert's writes wait for memory.
                 let mask = self.table.num_buckets() - 1;
                 let above = self.table.get_bucket(free.wrapping_sub(1) & mask);
                 let below = self.table.get_bucket((free + 1) & mask);
-                std::hint::black_box((above.map(|s| s.at), below.map(|s| s.at)));
+                std::hint::black_box((above.map(|e| e.digest.get()), below.map(|e| e.meta.bytes)));
             }
         }
-        for &at in &found[..n] {
-            if let Some(e) = self.entries.get(at) {
-                // Fields from both ends of the entry: its two lines.
-                std::hint::black_box((e.key.as_slice().len(), e.meta.bytes, e.digest.get()));
-            }
-        }
-        for &at in &found[..n] {
-            if let Some(Entry { value: Data::Str(v), .. }) = self.entries.get(at) {
+        for &slot in slots {
+            if let Some(Entry { value: Data::Str(v), .. }) = self.table.get_bucket(slot) {
                 std::hint::black_box(v.first().copied());
             }
         }
@@ -338,13 +235,13 @@ impl KeyMap {
     /// 16 the key's probe reads: hashbrown starts the probe at the hash's low
     /// bits and takes its first slot that holds no entry. Only a guess for
     /// [`KeyMap::warm`]: nothing depends on it but which lines are warmed.
-    fn insert_slot(&self, hash: u32) -> usize {
+    fn insert_slot(&self, hash: u64) -> usize {
         let buckets = self.table.num_buckets();
         if buckets == 0 {
             return usize::MAX;
         }
         let mask = buckets - 1;
-        let start = spread(hash) as usize & mask;
+        let start = hash as usize & mask;
         (0..16).map(|i| (start + i) & mask).find(|&i| self.table.get_bucket(i).is_none()).unwrap_or(usize::MAX)
     }
 
@@ -377,7 +274,7 @@ impl KeyMap {
 
     /// Every entry's bookkeeping, in no particular order (for sums).
     pub(crate) fn metas_unordered(&self) -> impl Iterator<Item = (&[u8], &Data, Option<Meta>)> + '_ {
-        self.entries.iter().map(|e| (e.key.as_slice(), &e.value, e.meta.get()))
+        self.table.iter().map(|e| (e.key.as_slice(), &e.value, e.meta.get()))
     }
 
     /// Whether `key` is there.
@@ -387,24 +284,19 @@ impl KeyMap {
 
     /// Sets `key` to `value`; the value it replaces, if any.
     pub fn insert(&mut self, key: Vec<u8>, value: Data) -> Option<Data> {
-        let h = hash(&key);
-        let KeyMap { table, entries, order, last } = self;
-        match table.entry(spread(h), |s| s.hash == h && entries[s.at as usize].key.is(&key), rehash) {
-            Found::Occupied(slot) => {
-                let at = slot.get().at as usize;
-                last.set(at);
-                let entry = &mut entries[at];
+        match self.table.entry(hash(&key), |e| e.key.is(&key), rehash) {
+            Slot::Occupied(mut slot) => {
+                self.last.set(slot.bucket_index());
+                let entry = slot.get_mut();
                 entry.digest.set(0);
                 Some(std::mem::replace(&mut entry.value, value))
             }
-            Found::Vacant(slot) => {
-                if let Some(order) = order.get_mut() {
+            Slot::Vacant(slot) => {
+                if let Some(order) = self.order.get_mut() {
                     order.insert(key.clone());
                 }
-                let at = entries.len();
-                slot.insert(Slot { at: index(at), hash: h });
-                entries.push(Entry { key: Key::new(key), value, meta: Bookkeeping::default(), digest: Cell::new(0) });
-                last.set(at);
+                let entry = Entry { key: Key::new(key), value, meta: Bookkeeping::default(), digest: Cell::new(0) };
+                self.last.set(slot.insert(entry).bucket_index());
                 None
             }
         }
@@ -415,24 +307,15 @@ impl KeyMap {
         self.remove_with_meta(key).map(|(value, _)| value)
     }
 
-    /// Removes `key`; its value and bookkeeping, if it was there. The last
-    /// entry moves into its place, and its slot is pointed there.
+    /// Removes `key`; its value and bookkeeping, if it was there.
     pub(crate) fn remove_with_meta(&mut self, key: &[u8]) -> Option<(Data, Option<Meta>)> {
-        let h = hash(key);
-        let KeyMap { table, entries, order, .. } = self;
-        let found = table.find_entry(spread(h), |s| s.hash == h && entries[s.at as usize].key.is(key)).ok()?;
-        let (Slot { at, .. }, _) = found.remove();
-        let at = at as usize;
-        let Entry { value, meta, .. } = entries.swap_remove(at);
-        if let Some(moved) = entries.get(at) {
-            let (from, h) = (index(entries.len()), hash(moved.key.as_slice()));
-            let slot = table.find_mut(spread(h), |s| s.at == from).expect("every entry has its slot");
-            slot.at = index(at);
-        }
-        if let Some(order) = order.get_mut() {
+        let slot = self.table.find_entry(hash(key), |e| e.key.is(key)).ok()?;
+        let (Entry { value, meta, .. }, _) = slot.remove();
+        let meta = meta.get();
+        if let Some(order) = self.order.get_mut() {
             order.remove(key);
         }
-        Some((value, meta.get()))
+        Some((value, meta))
     }
 
     /// Removes every key.
@@ -455,10 +338,10 @@ impl KeyMap {
         self.sorted().range::<[u8], _>((std::ops::Bound::Included(from), std::ops::Bound::Unbounded))
     }
 
-    /// Keys and values in no particular order (the entries'), for sums that
+    /// Keys and values in no particular order (the table's), for sums that
     /// do not depend on it.
     pub fn iter_unordered(&self) -> impl Iterator<Item = (&[u8], &Data)> + '_ {
-        self.entries.iter().map(|e| (e.key.as_slice(), &e.value))
+        self.table.iter().map(|e| (e.key.as_slice(), &e.value))
     }
 
     /// Keys with their values' digests ([`crate::view::value_digest`]), in no
@@ -466,7 +349,7 @@ impl KeyMap {
     /// digest is computed once and kept until the value is written (a digest
     /// of 0 is computed again each time).
     pub(crate) fn digests_unordered(&self) -> impl Iterator<Item = (&[u8], u64)> + '_ {
-        self.entries.iter().map(|entry| (entry.key.as_slice(), digest_of(entry)))
+        self.table.iter().map(|entry| (entry.key.as_slice(), digest_of(entry)))
     }
 
     /// The digest of `key`'s value, as [`KeyMap::digests_unordered`] gives it.
@@ -475,7 +358,7 @@ impl KeyMap {
     }
 
     /// Keys and values in key order, as [`KeyMap::iter`] walks them, sorted
-    /// from the entries for this one walk: no lookup per key, and the kept
+    /// from the table for this one walk: no lookup per key, and the kept
     /// order is neither built nor read (an RDB or AOF snapshot of a big
     /// keyspace, which nothing walks again soon).
     pub fn entries_in_order(&self) -> Vec<(&[u8], &Data)> {
@@ -486,7 +369,7 @@ impl KeyMap {
     /// bytes as one number first (compared without reading the entry
     /// again), then by the whole key where those are equal.
     fn sorted_entries(&self) -> Vec<&Entry> {
-        let mut entries: Vec<(u128, &Entry)> = self.entries.iter().map(|e| (prefix(e.key.as_slice()), e)).collect();
+        let mut entries: Vec<(u128, &Entry)> = self.table.iter().map(|e| (prefix(e.key.as_slice()), e)).collect();
         entries.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.key.as_slice().cmp(b.1.key.as_slice())));
         entries.into_iter().map(|(_, e)| e).collect()
     }
@@ -495,37 +378,31 @@ impl KeyMap {
     /// an empty map, such as the RDB of a full sync at start, builds nothing).
     fn sorted(&self) -> &BTreeSet<Vec<u8>> {
         static NONE: BTreeSet<Vec<u8>> = BTreeSet::new();
-        if self.entries.is_empty() && self.order.get().is_none() {
+        if self.table.is_empty() && self.order.get().is_none() {
             return &NONE;
         }
         self.order.get_or_init(|| self.sorted_entries().into_iter().map(|e| e.key.as_slice().to_vec()).collect())
     }
 
-    /// Where the entry of `key` is in `entries`.
-    fn position(&self, key: &[u8]) -> Option<usize> {
-        let h = hash(key);
-        let slot = self.table.find(spread(h), |s| s.hash == h && self.entries[s.at as usize].key.is(key))?;
-        self.last.set(slot.at as usize);
-        Some(slot.at as usize)
-    }
-
     /// The entry of `key`.
     fn find(&self, key: &[u8]) -> Option<&Entry> {
-        let at = self.position(key)?;
-        Some(&self.entries[at])
+        let slot = self.table.find_bucket_index(hash(key), |e| e.key.is(key))?;
+        self.last.set(slot);
+        self.table.get_bucket(slot)
     }
 
     /// The entry of `key`, mutably.
     fn find_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
-        let at = self.position(key)?;
-        Some(&mut self.entries[at])
+        let slot = self.table.find_bucket_index(hash(key), |e| e.key.is(key))?;
+        self.last.set(slot);
+        self.table.get_bucket_mut(slot)
     }
 
-    /// [`KeyMap::find_mut`], from the entry the last lookup found if `key` is there.
+    /// [`KeyMap::find_mut`], from the slot the last lookup found if `key` is there.
     fn find_mut_from_last(&mut self, key: &[u8]) -> Option<&mut Entry> {
-        let at = self.last.get();
-        if self.entries.get(at).is_some_and(|e| e.key.is(key)) {
-            return Some(&mut self.entries[at]);
+        let slot = self.last.get();
+        if self.table.get_bucket(slot).is_some_and(|e| e.key.is(key)) {
+            return self.table.get_bucket_mut(slot);
         }
         self.find_mut(key)
     }
@@ -554,7 +431,7 @@ fn digest_of(entry: &Entry) -> u64 {
 /// Two maps are equal when they hold the same keys with the same values.
 impl PartialEq for KeyMap {
     fn eq(&self, other: &KeyMap) -> bool {
-        self.len() == other.len() && self.entries.iter().all(|e| other.get(e.key.as_slice()) == Some(&e.value))
+        self.len() == other.len() && self.table.iter().all(|e| other.get(e.key.as_slice()) == Some(&e.value))
     }
 }
 
@@ -589,19 +466,6 @@ impl FromIterator<(Vec<u8>, Data)> for KeyMap {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
-
-    impl KeyMap {
-        /// The table and the entries agree: one slot for each entry, which
-        /// holds its index and its key's hash.
-        fn check(&self) {
-            assert_eq!(self.table.len(), self.entries.len());
-            for (at, entry) in self.entries.iter().enumerate() {
-                let h = hash(entry.key.as_slice());
-                let slot = self.table.find(spread(h), |s| s.at as usize == at).expect("the entry's slot");
-                assert_eq!(slot.hash, h);
-            }
-        }
-    }
 
     fn s(v: &str) -> Data {
         Data::Str(v.as_bytes().to_vec())
@@ -655,7 +519,6 @@ mod tests {
                     _ => {}
                 }
                 assert_eq!(map.len(), model.len());
-                map.check();
             }
             assert!(map.iter().eq(model.iter()), "seed {seed}: the final walk");
             assert!(map.keys().rev().eq(model.keys().rev()));
@@ -682,36 +545,6 @@ mod tests {
             assert_eq!(map.entries_in_order(), want, "seed {seed}");
             assert!(map.keys().eq(model.keys()), "seed {seed}: the kept order");
             assert_eq!(map.entries_in_order(), want, "seed {seed}: with the kept order built");
-        }
-    }
-
-    /// The chunked entries behave as a `Vec` under pushes and swap-removes,
-    /// across chunk boundaries both ways.
-    #[test]
-    fn entries_are_a_vec() {
-        let mut next = stream(5);
-        let (mut entries, mut model) = (Entries::default(), Vec::new());
-        for step in 0..200_000u64 {
-            let grow = (step / 50_000).is_multiple_of(2);
-            if model.is_empty() || next() % 8 < if grow { 7 } else { 1 } {
-                let key = key_of(step);
-                entries.push(Entry {
-                    key: Key::new(key.clone()),
-                    value: s("v"),
-                    meta: Bookkeeping::default(),
-                    digest: Cell::new(0),
-                });
-                model.push(key);
-            } else {
-                let at = (next() % model.len() as u64) as usize;
-                assert!(entries.swap_remove(at).key.is(&model.swap_remove(at)));
-            }
-            assert_eq!(entries.len(), model.len());
-            if step % 997 == 0 || entries.len() % CHUNK < 2 {
-                assert!(entries.iter().map(|e| e.key.as_slice()).eq(model.iter().map(|k| k.as_slice())), "step {step}");
-                let at = (next() % (model.len() as u64 + 2)) as usize;
-                assert_eq!(entries.get(at).map(|e| e.key.as_slice()), model.get(at).map(|k| k.as_slice()));
-            }
         }
     }
 
@@ -770,12 +603,10 @@ mod tests {
             }
             let (buckets, guess) = (map.table.num_buckets(), map.insert_slot(hash(&key)));
             let new = !map.contains_key(&key);
-            map.insert(key.clone(), s("v"));
+            map.insert(key, s("v"));
             if new && map.table.num_buckets() == buckets && guess != usize::MAX {
                 checked += 1;
-                let at = map.last.get();
-                let landed = map.table.find_bucket_index(spread(hash(&key)), |s| s.at as usize == at);
-                missed += usize::from(landed != Some(guess));
+                missed += usize::from(guess != map.last.get());
             }
         }
         assert!(checked > 5_000, "{checked}");
