@@ -164,13 +164,8 @@ mod tests_backlog {
 
     #[test]
     fn blocks_hold_what_a_plain_queue_holds() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = sim::Rng::stream(7, "backlog-blocks");
+        let mut next = move || rng.next_u64();
         for round in 0..12 {
             let size = [16 * 1024, 20_000, 40_000, 100_000][round % 4];
             let mut fast = Backlog::new(size as u64, 1 + round as i64);
