@@ -106,6 +106,26 @@ impl Encoded {
         Encoded { value: std::sync::OnceLock::new(), resp2, resp3: None }
     }
 
+    /// An array of bulk strings made by [`Encoded::bulk_array`] from `old`
+    /// items, grown by `more` after them: the old items' bytes are copied as
+    /// they are and only the new ones written, into one buffer of exact size
+    /// (a list read again after appends).
+    pub fn bulk_array_grown<'a>(&self, old: usize, more: impl ExactSizeIterator<Item = &'a [u8]> + Clone) -> Encoded {
+        debug_assert!(self.resp3.is_none() && self.resp2.first() == Some(&b'*'), "a bulk_array's bytes");
+        let header = self.resp2.iter().position(|&b| b == b'\n').map_or(self.resp2.len(), |i| i + 1);
+        let old_body = &self.resp2[header..];
+        let body: usize = more.clone().map(|item| bulk_len(item.len())).sum();
+        let mut resp2 = Vec::with_capacity(HEADER_MAX + old_body.len() + body);
+        push_header(&mut resp2, b'*', false, (old + more.len()) as u64);
+        resp2.extend_from_slice(old_body);
+        let mut at = resp2.len();
+        resp2.resize(at + body, 0);
+        for item in more {
+            at = put_bulk(&mut resp2, at, item);
+        }
+        Encoded { value: std::sync::OnceLock::new(), resp2, resp3: None }
+    }
+
     /// A reply given by its two encodings, for a RESP3 type [`Value`] has no
     /// variant for (a big number, a verbatim string of another format than
     /// `txt`): `resp2` must be one whole reply, which [`Encoded::value`] decodes.
@@ -649,7 +669,14 @@ mod tests {
             assert_eq!(fast.value(), &value);
             let header = format!("*{}\r\n", items.len()).len();
             assert_eq!(fast.resp2.capacity(), HEADER_MAX + fast.resp2.len() - header, "exact capacity: {items:?}");
-            assert_eq!(fast, Encoded::new(value));
+            assert_eq!(fast, Encoded::new(value.clone()));
+            // Grown from any head of the items, it is the whole array.
+            for old in 0..=items.len() {
+                let head = Encoded::bulk_array(items[..old].iter().copied());
+                let grown = head.bulk_array_grown(old, items[old..].iter().copied());
+                assert_eq!(grown, fast, "grown from {old} of {items:?}");
+                assert_eq!(grown.value(), &value);
+            }
         }
     }
 

@@ -15,7 +15,7 @@
 //! node boundary: those keep the whole measure.
 
 use super::size;
-use resp::{Encoded, Protocol};
+use resp::Encoded;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -169,7 +169,9 @@ impl List {
         let len = self.items.len();
         let reply = match last.take() {
             Some((n, reply)) if n == len => reply,
-            Some((n, reply)) if n < len => Arc::new(grown(&reply, len, self.items.range(n..))),
+            Some((n, reply)) if n < len => {
+                Arc::new(reply.bulk_array_grown(n, self.items.range(n..).map(Vec::as_slice)))
+            }
             _ => fresh(),
         };
         debug_assert!(*reply == *fresh(), "the kept reply is the list's");
@@ -192,29 +194,6 @@ impl List {
         self.items.iter().for_each(|i| h.bytes(i));
         h
     }
-}
-
-/// An array reply of `len` bulk strings: those of `last` (an array of
-/// bulk strings, [`Encoded::bulk_array`]'s bytes), then `tail`'s.
-fn grown<'a>(last: &Arc<Encoded>, len: usize, tail: impl ExactSizeIterator<Item = &'a Vec<u8>> + Clone) -> Encoded {
-    let bytes = |e: Arc<Encoded>| {
-        let mut out = Vec::new();
-        resp::Value::Encoded(e).encode_for(Protocol::Resp2, &mut out);
-        out
-    };
-    let old = bytes(Arc::clone(last));
-    let new = bytes(Arc::new(Encoded::bulk_array(tail.map(Vec::as_slice))));
-    // An array's bytes past its header line are its elements'.
-    let body = |b: &'_ [u8]| b.iter().position(|&c| c == b'\n').map_or(b.len(), |i| i + 1);
-    let (old_body, new_body) = (&old[body(&old)..], &new[body(&new)..]);
-    let mut resp2 = Vec::with_capacity(24 + old_body.len() + new_body.len());
-    resp2.push(b'*');
-    resp2.extend_from_slice(len.to_string().as_bytes());
-    resp2.extend_from_slice(b"\r\n");
-    resp2.extend_from_slice(old_body);
-    resp2.extend_from_slice(new_body);
-    // An array of bulk strings is the same bytes in RESP2 and RESP3.
-    Encoded::from_parts(resp2.clone(), resp2)
 }
 
 impl Default for List {
@@ -301,6 +280,7 @@ impl std::fmt::Debug for List {
 mod tests {
     use super::*;
     use crate::keyspace::Data;
+    use resp::Protocol;
     use size::Count;
 
     /// An element of 1 to 3,000 bytes, sometimes an integer (stored as one in a listpack).
