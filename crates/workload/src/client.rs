@@ -220,32 +220,16 @@ impl Client {
         }
     }
 
-    fn event(&self, ctx: &Ctx<'_>, kind: Type, op: &Op, value: check::Value, error: Option<String>) {
-        let e = Event {
-            kind,
-            process: self.id,
-            f: op.f,
-            key: Elem::Str(op.key.clone()),
-            value,
-            time: ctx.now().as_nanos(),
-            error,
-        };
+    /// Records an event of this client in the workload's history.
+    fn push_event(&self, ctx: &Ctx<'_>, kind: Type, f: F, key: String, value: check::Value, error: Option<String>) {
+        let e = Event { kind, process: self.id, f, key: Elem::Str(key), value, time: ctx.now().as_nanos(), error };
         self.log.borrow_mut().events.push(e);
     }
 
     /// The completion of `op`, which ends here: its key and (unless `value`
     /// says otherwise) its argument move into the event, no copy made.
     fn end_event(&self, ctx: &Ctx<'_>, kind: Type, op: Op, value: Option<check::Value>, error: Option<String>) {
-        let e = Event {
-            kind,
-            process: self.id,
-            f: op.f,
-            key: Elem::Str(op.key),
-            value: value.unwrap_or(op.value),
-            time: ctx.now().as_nanos(),
-            error,
-        };
-        self.log.borrow_mut().events.push(e);
+        self.push_event(ctx, kind, op.f, op.key, value.unwrap_or(op.value), error);
     }
 
     /// Draws the next operation of a generator.
@@ -274,7 +258,7 @@ impl Client {
             redirect: None,
             main_reply: None,
         };
-        self.event(ctx, Type::Invoke, &op, op.value.clone(), None);
+        self.push_event(ctx, Type::Invoke, op.f, op.key.clone(), op.value.clone(), None);
         self.log.borrow_mut().outstanding += 1;
         self.op = Some(op);
         if let Some(router) = &mut self.router {
@@ -662,7 +646,7 @@ impl Client {
         self.expect.pop_front();
         self.disarm(ctx);
         if let Some(op) = self.op.take() {
-            self.event(ctx, Type::Ok, &op, read, None);
+            self.end_event(ctx, Type::Ok, op, Some(read), None);
             self.ended(ctx, true);
         }
         true
