@@ -8,9 +8,12 @@
 //! from the writer's own random stream, so a run is deterministic.
 //!
 //! Once both replicas are in sync (diskless sync waits 5 s for more replicas),
-//! the measured window runs the load for a fixed virtual time. Then the writer
-//! stops, the stream drains, and both replicas must be at the master's offset
-//! with the same number of keys.
+//! the writer first fills the keyspace: one SET of each key in order, so the
+//! measured window finds every key there (a keyspace "of 1,000,000 keys" is
+//! one that holds them, not one growing towards them from empty; the fill is
+//! timed and reported on its own). Then the measured window runs the load for
+//! a fixed virtual time. Then the writer stops, the stream drains, and both
+//! replicas must be at the master's offset with the same number of keys.
 
 use redis::server::Server;
 use sim::{ConnId, Ctx, Fault, Input, ProcId, Process, Sim, SimConfig};
@@ -37,6 +40,15 @@ pub struct Load {
     pub set_percent: u64,
 }
 
+/// How far the writer's fill of the keyspace has come.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fill {
+    /// The next key to SET in order.
+    Next(u64),
+    /// Every key was sent once; the random load runs.
+    Done,
+}
+
 /// One connection of the writer.
 struct Link {
     conn: ConnId,
@@ -54,6 +66,7 @@ struct Writer {
     out: Vec<u8>,
     /// Stop sending new pipelines (set from outside to let the stream drain).
     stopping: bool,
+    fill: Fill,
     sent: u64,
     replies: u64,
     errors: u64,
@@ -68,6 +81,7 @@ impl Writer {
             links: Vec::new(),
             out: Vec::new(),
             stopping: false,
+            fill: Fill::Next(0),
             sent: 0,
             replies: 0,
             errors: 0,
@@ -75,20 +89,18 @@ impl Writer {
         }
     }
 
-    /// Encodes one pipeline into `self.out`.
+    /// Encodes one pipeline into `self.out`: while filling, SETs of the
+    /// next keys in order; then SETs of random keys and INCRs.
     fn fill_pipeline(&mut self, ctx: &mut Ctx<'_>) {
         self.out.clear();
         for _ in 0..self.load.pipeline {
             let rng = ctx.rng();
-            if rng.below(100) < self.load.set_percent {
+            if let Fill::Next(key) = self.fill {
+                self.fill = if key + 1 < self.load.keys { Fill::Next(key + 1) } else { Fill::Done };
+                push_set(&mut self.out, key, rng.next_u64());
+            } else if rng.below(100) < self.load.set_percent {
                 let key = rng.below(self.load.keys);
-                let value = rng.next_u64();
-                // Fixed widths: `key:` + 8 digits, 16 hex digits of value.
-                self.out.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$12\r\nkey:");
-                push_decimal8(&mut self.out, key);
-                self.out.extend_from_slice(b"\r\n$16\r\n");
-                push_hex16(&mut self.out, value);
-                self.out.extend_from_slice(b"\r\n");
+                push_set(&mut self.out, key, rng.next_u64());
             } else {
                 let counter = rng.below(self.load.counters);
                 self.out.extend_from_slice(b"*2\r\n$4\r\nINCR\r\n$16\r\ncounter:");
@@ -156,6 +168,15 @@ impl Process for Writer {
     }
 }
 
+/// `SET key:<key> <value>`, fixed widths: `key:` + 8 digits, 16 hex digits of value.
+fn push_set(out: &mut Vec<u8>, key: u64, value: u64) {
+    out.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$12\r\nkey:");
+    push_decimal8(out, key);
+    out.extend_from_slice(b"\r\n$16\r\n");
+    push_hex16(out, value);
+    out.extend_from_slice(b"\r\n");
+}
+
 fn push_decimal8(out: &mut Vec<u8>, mut n: u64) {
     let mut digits = [b'0'; 8];
     for d in digits.iter_mut().rev() {
@@ -206,6 +227,11 @@ pub(crate) trait Client: Process {
     fn stop(&mut self);
     /// What it sent and received so far.
     fn tally(&self) -> Tally;
+    /// Whether it has sent what must be in the keyspace before the measured
+    /// window (a load with nothing to fill: from the start).
+    fn filled(&self) -> bool {
+        true
+    }
 }
 
 /// A client's counts.
@@ -224,10 +250,50 @@ impl Client for Writer {
     fn tally(&self) -> Tally {
         Tally { sent: self.sent, replies: self.replies, errors: self.errors, failures: self.failures }
     }
+
+    fn filled(&self) -> bool {
+        self.fill == Fill::Done
+    }
+}
+
+/// The fill of the keyspace before the measured window.
+pub struct FillOutcome {
+    /// Commands the master executed while filling.
+    pub master_commands: u64,
+    /// Virtual time it took, in seconds (to the 100 ms step it is looked at).
+    pub virtual_secs: f64,
+    /// Wall time it took.
+    pub wall_secs: f64,
+}
+
+/// The longest the fill may take in virtual time: 1,000,000 keys take about
+/// 6 virtual s at the benchmark's pace.
+const FILL_MAX: Duration = Duration::from_secs(600);
+
+/// Runs the writer until it has sent its fill (looked at every 100 virtual
+/// ms), timed; an error if it has not within [`FILL_MAX`].
+fn fill_keyspace<C: Client + 'static>(sim: &mut Sim, master: ProcId, writer: ProcId) -> Result<FillOutcome, String> {
+    let commands_before = sim.process::<Server>(master).map_or(0, Server::commands_processed);
+    let start = sim.now();
+    // The benchmark measures the simulator from outside; nothing flows back in.
+    #[allow(clippy::disallowed_methods)]
+    let wall = std::time::Instant::now();
+    while !sim.process::<C>(writer).is_some_and(|w| w.filled()) {
+        if sim.now().saturating_since(start) >= FILL_MAX {
+            return Err(format!("redis-replication: the writer did not fill the keyspace within {FILL_MAX:?}"));
+        }
+        sim.run_for(Duration::from_millis(100));
+    }
+    let wall_secs = wall.elapsed().as_secs_f64();
+    let master_commands = sim.process::<Server>(master).map_or(0, Server::commands_processed) - commands_before;
+    let virtual_secs = sim.now().saturating_since(start).as_secs_f64();
+    Ok(FillOutcome { master_commands, virtual_secs, wall_secs })
 }
 
 /// What one run measured.
 pub struct Outcome {
+    /// The fill of the keyspace before the measured window.
+    pub fill: FillOutcome,
     /// Virtual seconds of load in the measured window.
     pub virtual_secs: u64,
     /// Wall seconds the measured window took.
@@ -270,9 +336,10 @@ pub(crate) fn measured<C: Client + 'static, T>(
     }
     let host = sim.host_of(master);
     let writer = sim.add_process(host, "writer", Box::new(move || Box::new(make())));
+    sim.apply(Fault::Start(writer)).map_err(|e| e.to_string())?;
+    let fill = fill_keyspace::<C>(&mut sim, master, writer)?;
     let commands_before = sim.process::<Server>(master).map_or(0, Server::commands_processed);
     let events_before = sim.events_processed();
-    sim.apply(Fault::Start(writer)).map_err(|e| e.to_string())?;
     // The benchmark measures the simulator from outside; nothing flows back in.
     #[allow(clippy::disallowed_methods)]
     let wall = std::time::Instant::now();
@@ -309,6 +376,7 @@ pub(crate) fn measured<C: Client + 'static, T>(
         return Err("redis-replication: the master executed no command".into());
     }
     let outcome = Outcome {
+        fill,
         virtual_secs,
         wall_secs,
         master_commands,
