@@ -19,8 +19,9 @@ use std::sync::Arc;
 pub enum Elem {
     /// An integer (Jepsen histories use these).
     Int(i64),
-    /// A string (what Redis stores).
-    Str(String),
+    /// A string (what Redis stores). Shared: a key or element in many events
+    /// and ops is one allocation, and copying it is a count.
+    Str(Arc<str>),
 }
 
 impl fmt::Display for Elem {

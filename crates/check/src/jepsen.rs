@@ -67,7 +67,7 @@ fn time_int(t: u64) -> i64 {
 fn elem(e: &Elem) -> Edn {
     match e {
         Elem::Int(n) => Edn::Int(*n),
-        Elem::Str(s) => Edn::Str(s.clone()),
+        Elem::Str(s) => Edn::Str(s.to_string()),
     }
 }
 
@@ -246,8 +246,8 @@ fn kind_of(map: &Edn, line: usize) -> Result<Type, ImportError> {
 fn to_elem(v: &Edn, line: usize) -> Result<Elem, ImportError> {
     match v {
         Edn::Int(n) => Ok(Elem::Int(*n)),
-        Edn::Str(s) => Ok(Elem::Str(s.clone())),
-        Edn::Keyword(k) => Ok(Elem::Str(format!(":{k}"))),
+        Edn::Str(s) => Ok(Elem::Str(s.as_str().into())),
+        Edn::Keyword(k) => Ok(Elem::Str(format!(":{k}").into())),
         other => Err(bad(line, &format!("expected an integer or a string, found {}", edn::to_string(other)))),
     }
 }

@@ -197,7 +197,7 @@ mod tests {
 
     fn elem(rng: &mut Rng) -> Elem {
         match rng.below(4) {
-            0 => Elem::Str(text(rng)),
+            0 => Elem::Str(text(rng).into()),
             1 => Elem::Int(i64::MIN + rng.below(3) as i64),
             2 => Elem::Int(i64::MAX - rng.below(3) as i64),
             _ => Elem::Int(rng.below(2_000) as i64 - 1_000),

@@ -1,6 +1,7 @@
 //! `check`: histories of client operations and the checkers that judge them.
 //! It owns the history model (every operation as an invocation and an `ok`,
-//! `fail` or `info` completion, with client, key, value and times: [`history`]),
+//! `fail` or `info` completion, with client, key, value and times: [`history`];
+//! kept as ops while it happens, by clients that pair their own: [`oplog`]),
 //! its two file forms (`history.jsonl`: [`jsonl`]; Jepsen's EDN, for Knossos
 //! and Elle: [`edn`], [`jepsen`]), and the checkers: acknowledged-write loss
 //! ([`loss`]), linearizability of single-key registers ([`linear`]), register
@@ -23,6 +24,7 @@ pub mod jepsen;
 pub mod jsonl;
 pub mod linear;
 pub mod loss;
+pub mod oplog;
 pub mod stats;
 pub mod verdict;
 
@@ -40,6 +42,7 @@ mod tests_linear;
 mod tests_loss;
 
 pub use history::{Elem, Event, F, FaultWindow, History, Model, Op, Outcome, Type, Value, decimal};
+pub use oplog::{OpId, OpLog};
 pub use verdict::{CheckResult, Evidence, Verdict};
 
 /// Options of a whole check.

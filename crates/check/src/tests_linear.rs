@@ -301,7 +301,7 @@ fn results_over_random_histories_are_pinned() {
             let part = random_small(&mut rng, unique);
             let shift = |e: &Event| e.time * 3 + key as u64;
             let as_str = |e: &Elem| match e {
-                Elem::Int(n) if strings => Elem::Str(format!("v{n}")),
+                Elem::Int(n) if strings => Elem::Str(format!("v{n}").into()),
                 e => e.clone(),
             };
             let value = |v: &Value| match v {

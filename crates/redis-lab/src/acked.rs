@@ -260,7 +260,7 @@ impl NoAckedWriteLost {
 fn bytes(e: &Elem) -> Vec<u8> {
     match e {
         Elem::Int(n) => n.to_string().into_bytes(),
-        Elem::Str(s) => s.clone().into_bytes(),
+        Elem::Str(s) => s.as_bytes().to_vec(),
     }
 }
 
@@ -434,8 +434,8 @@ mod tests {
     fn element(rng: &mut Rng) -> Elem {
         let n = rng.below(40) as i64;
         match rng.below(8) {
-            0 => Elem::Str(format!("00{n}")),
-            1 => Elem::Str(format!("x{n}")),
+            0 => Elem::Str(format!("00{n}").into()),
+            1 => Elem::Str(format!("x{n}").into()),
             _ => Elem::Int(n),
         }
     }

@@ -211,17 +211,17 @@ fn keys(n: Option<&Node>, model: Model) -> Result<Keys, Diagnostic> {
         Model::Set => "s",
         Model::List => "l",
     };
-    let Some(n) = n else { return Ok(Keys::Uniform((0..10).map(|i| format!("{prefix}{i}")).collect())) };
+    let Some(n) = n else { return Ok(Keys::Uniform((0..10).map(|i| format!("{prefix}{i}").into()).collect())) };
     if let Ok(items) = n.seq("keys") {
         if items.is_empty() {
             return Err(Diagnostic::new(n.span, "`keys` is empty").with_hint("name at least one key"));
         }
-        return Ok(Keys::Uniform(items.iter().map(|i| i.str("keys")).collect::<Result<_, _>>()?));
+        return Ok(Keys::Uniform(items.iter().map(|i| i.str("keys").map(Into::into)).collect::<Result<_, _>>()?));
     }
     let mut m = n.map("keys").map_err(|d| d.with_hint("a list of keys, or `{count: 10, distribution: zipf}`"))?;
     let count = bounded(m.get("count"), "keys.count", 1, MAX_KEYS)?.unwrap_or(10);
     let prefix = m.get("prefix").map(|p| p.str("keys.prefix")).transpose()?.unwrap_or_else(|| prefix.to_owned());
-    let names: Vec<String> = (0..count).map(|i| format!("{prefix}{i}")).collect();
+    let names: Vec<std::sync::Arc<str>> = (0..count).map(|i| format!("{prefix}{i}").into()).collect();
     let distribution = match m.get("distribution") {
         Some(d) => one_of(d, "distribution", DISTRIBUTIONS, "distributions")?,
         None => "uniform",
@@ -393,12 +393,11 @@ impl WorkloadRun for Run {
         self.log.borrow().skipped
     }
 
-    fn take_events(&mut self) -> Vec<check::Event> {
-        std::mem::take(&mut self.log.borrow_mut().events)
+    fn take_log(&mut self) -> check::OpLog {
+        std::mem::take(&mut self.log.borrow_mut().log)
     }
 
     fn events_from(&self, from: usize) -> Vec<check::Event> {
-        let log = self.log.borrow();
-        log.events.get(from..).map(<[check::Event]>::to_vec).unwrap_or_default()
+        self.log.borrow().log.events_from(from)
     }
 }

@@ -560,27 +560,28 @@ fn unique_name(taken: &mut std::collections::BTreeSet<String>, name: &str) -> St
     unique
 }
 
-/// A run's history as `history.jsonl`: kept as the events themselves and
-/// turned into text only when asked for ([`HistoryText::text`], when the
-/// report is written), so a run whose report stays in memory (a benchmark,
-/// a test) never builds text of some 100 bytes an event it does not use.
+/// A run's history as `history.jsonl`: kept as the ops the workload's
+/// clients wrote, with the faults, and turned into events and text only when
+/// asked for ([`HistoryText::text`], when the report is written), so a run
+/// whose report stays in memory (a benchmark, a test) never builds the
+/// events, nor text of some 100 bytes an event, it does not use.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct HistoryText(Option<check::History>);
+pub struct HistoryText(Option<(check::OpLog, Vec<check::FaultWindow>)>);
 
 impl HistoryText {
-    /// The history, to be written as its JSON lines.
-    pub fn new(history: check::History) -> HistoryText {
-        HistoryText(Some(history))
+    /// The history of `log` and `faults`, to be written as its JSON lines.
+    pub fn new(log: check::OpLog, faults: Vec<check::FaultWindow>) -> HistoryText {
+        HistoryText(Some((log, faults)))
     }
 
-    /// The history, if the run kept one.
-    pub fn history(&self) -> Option<&check::History> {
-        self.0.as_ref()
+    /// The history, if the run kept one, as its events.
+    pub fn history(&self) -> Option<check::History> {
+        self.0.as_ref().map(|(log, faults)| check::History { events: log.events(), faults: faults.clone() })
     }
 
     /// `history.jsonl`'s text (`check::jsonl::write`); empty without a history.
     pub fn text(&self) -> String {
-        self.0.as_ref().map(check::jsonl::write).unwrap_or_default()
+        self.history().map(|h| check::jsonl::write(&h)).unwrap_or_default()
     }
 }
 

@@ -61,8 +61,8 @@ pub trait WorkloadRun {
     /// Open-loop ticks skipped because the client was still busy.
     fn skipped(&self) -> u64;
     /// The whole history, taken out at the run's end (so it is not copied),
-    /// in the order things happened.
-    fn take_events(&mut self) -> Vec<check::Event>;
+    /// as the ops its clients wrote.
+    fn take_log(&mut self) -> check::OpLog;
     /// The events from position `from` on (a continuous invariant reads only
     /// what is new since its last look).
     fn events_from(&self, from: usize) -> Vec<check::Event>;
@@ -371,18 +371,12 @@ pub(crate) fn finish(
             failure.get_or_insert(e);
         }
     }
-    let mut history = check::History { events: Vec::new(), faults: fault_windows(&rt.fault_log) };
+    let mut logs = Vec::new();
     let mut workloads = Vec::new();
     for name in &rt.workloads.started {
         let slot = rt.workloads.slots.get_mut(name).expect("started");
         let run = slot.run.as_mut().expect("started");
-        let mut events = run.take_events();
-        if history.events.is_empty() {
-            // The first (most often the only) workload's events move in whole.
-            std::mem::swap(&mut history.events, &mut events);
-        } else {
-            history.events.append(&mut events);
-        }
+        logs.push(run.take_log());
         workloads.push(report::WorkloadReport {
             name: name.clone(),
             clients: slot.decl.plan.describe(),
@@ -392,33 +386,24 @@ pub(crate) fn finish(
             final_read: slot.final_read.clone(),
         });
     }
-    // Each workload's events are in order (their clients write them as they
-    // happen); merged by time, ties in start order. One workload's are
-    // merged already: no pass over them.
-    if rt.workloads.started.len() > 1 {
-        history.events.sort_by_key(|e| e.time);
-    }
-    debug_assert!(history.events.is_sorted_by_key(|e| e.time), "a workload's events out of order");
-    let (summary, judged) = judge(rt, &history, workloads);
-    // The text itself is built only if the report is written.
-    let text = if history_text { report::HistoryText::new(history) } else { report::HistoryText::default() };
-    (Some(summary), text, failure.or(judged))
+    // The workloads' ops as their clients wrote them, merged by time (ties
+    // in start order); their events are built only if the history is written.
+    let log = check::OpLog::merge(logs);
+    let faults = fault_windows(&rt.fault_log);
+    let (summary, failure_judged) = judge(rt, &log, &faults, workloads);
+    let text = if history_text { report::HistoryText::new(log, faults) } else { report::HistoryText::default() };
+    (Some(summary), text, failure.or(failure_judged))
 }
 
 /// Runs the checkers; a verdict no `expect:` allows is the run's failure.
 fn judge(
     rt: &Runtime,
-    history: &check::History,
+    log: &check::OpLog,
+    faults: &[check::FaultWindow],
     workloads: Vec<report::WorkloadReport>,
 ) -> (report::HistoryReport, Option<RunError>) {
-    // Events that do not pair up give no ops and no checker results.
-    let (ops, results) = match history.ops() {
-        Ok(ops) => {
-            let results = check::check_ops(&ops, &history.faults, check::Options::default());
-            (ops, results)
-        }
-        Err(_) => (Vec::new(), Vec::new()),
-    };
+    let ops = log.ops();
+    let results = check::check_ops(ops, faults, check::Options::default());
     let mut expect: BTreeMap<&str, check::Verdict> = BTreeMap::new();
     for name in &rt.workloads.started {
         for (c, v) in &rt.workloads.slots[name].decl.expect {
@@ -448,7 +433,7 @@ fn judge(
         .collect();
     // One pass over the ops (100,000s of them, 176 bytes each) for the three counts.
     let mut outcomes = [0usize; 3];
-    for op in &ops {
+    for op in ops {
         outcomes[match op.outcome {
             check::Outcome::Ok => 0,
             check::Outcome::Fail => 1,
@@ -459,15 +444,15 @@ fn judge(
     let summary = report::HistoryReport {
         file: "history.jsonl".to_owned(),
         workloads,
-        events: history.events.len(),
+        events: log.events_len(),
         ops: ops.len(),
         ok,
         fail,
         info,
-        faults: history.faults.iter().map(|f| f.name.clone()).collect(),
+        faults: faults.iter().map(|f| f.name.clone()).collect(),
         verdict: check::overall(&results).name().to_owned(),
         checkers,
-        stats: serde_json::to_value(check::stats::stats(&ops)).unwrap_or_default(),
+        stats: serde_json::to_value(check::stats::stats(ops)).unwrap_or_default(),
     };
     (summary, failure)
 }

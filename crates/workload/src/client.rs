@@ -18,7 +18,7 @@
 //! CLUSTERDOWN waits 0.25 s and refreshes before the retry.
 
 use crate::spec::{Model, Pace, Spec, Target};
-use check::{Elem, Event, F, Type};
+use check::{Elem, F, OpId, OpLog, Type};
 use redis_client::cluster::{Route, Router, SlotMap};
 use resp::{Decoded, ReplyDecoder, Value};
 use sim::{ConnId, ConnectError, Ctx, Input, Instant, Process};
@@ -47,8 +47,10 @@ const REREAD: Duration = Duration::from_millis(100);
 /// things happened, and the runner's word to stop.
 #[derive(Debug, Default)]
 pub struct Shared {
-    /// Invocations and completions of every client.
-    pub events: Vec<Event>,
+    /// Invocations and completions of every client, kept as ops: a client
+    /// writes its op at the invocation and says how it ended at the
+    /// completion ([`OpLog`]).
+    pub log: OpLog,
     /// No new operations from now on.
     pub stopping: bool,
     /// Clients with an operation outstanding.
@@ -61,7 +63,7 @@ pub struct Shared {
     /// ([`Client::take_read`]). The workload's clients read the same keys:
     /// a reply with the same bytes shares its reading, and one that begins
     /// with them reads only its tail.
-    reads: BTreeMap<String, LastRead>,
+    reads: BTreeMap<Arc<str>, LastRead>,
 }
 
 /// A key's last read taken whole: its elements' bytes in the reply, the
@@ -75,14 +77,14 @@ struct LastRead {
 }
 
 impl Shared {
-    /// An empty history whose list has room for [`MAX_EVENTS`] events from
-    /// the start, so it never moves as it grows: a doubling `Vec` of a long
-    /// run's 100,000s of events copied them all again at each doubling, and
-    /// each copy wrote pages the kernel had to find and clear. The room is
-    /// address space only: the kernel backs a page of it when an event is
-    /// first written there, as it would for a list grown to that length.
+    /// An empty history with room for [`MAX_EVENTS`] events from the start,
+    /// so it never moves as it grows: a doubling `Vec` of a long run's
+    /// 100,000s of ops copied them all again at each doubling, and each copy
+    /// wrote pages the kernel had to find and clear. The room is address
+    /// space only: the kernel backs a page of it when an op is first written
+    /// there, as it would for a list grown to that length.
     pub fn with_room() -> Shared {
-        Shared { events: Vec::with_capacity(MAX_EVENTS), ..Shared::default() }
+        Shared { log: OpLog::with_capacity(MAX_EVENTS / 2), ..Shared::default() }
     }
 }
 
@@ -93,7 +95,7 @@ pub type Log = Rc<RefCell<Shared>>;
 #[derive(Debug)]
 enum Role {
     Generator,
-    Reader { keys: Vec<String>, next: usize, tries: u32 },
+    Reader { keys: Vec<Arc<str>>, next: usize, tries: u32 },
 }
 
 /// What a reply on the connection answers.
@@ -108,8 +110,10 @@ enum Expect {
 
 #[derive(Debug)]
 struct Op {
+    /// Where it is in the history.
+    id: OpId,
     f: F,
-    key: String,
+    key: Arc<str>,
     value: check::Value,
     attempts: u32,
     /// The command went out at least once: it may have been applied.
@@ -220,23 +224,18 @@ impl Client {
         }
     }
 
-    /// Records an event of this client in the workload's history.
-    fn push_event(&self, ctx: &Ctx<'_>, kind: Type, f: F, key: String, value: check::Value, error: Option<String>) {
-        let e = Event { kind, process: self.id, f, key: Elem::Str(key), value, time: ctx.now().as_nanos(), error };
-        self.log.borrow_mut().events.push(e);
-    }
-
-    /// The completion of `op`, which ends here: its key and (unless `value`
-    /// says otherwise) its argument move into the event, no copy made.
-    fn end_event(&self, ctx: &Ctx<'_>, kind: Type, op: Op, value: Option<check::Value>, error: Option<String>) {
-        self.push_event(ctx, kind, op.f, op.key, value.unwrap_or(op.value), error);
+    /// The completion of `op`, which ends here, in the workload's history:
+    /// `result` is what an `ok` read returned.
+    fn end_event(&self, ctx: &Ctx<'_>, kind: Type, op: Op, result: Option<check::Value>, error: Option<String>) {
+        let result = result.unwrap_or_default();
+        self.log.borrow_mut().log.complete(op.id, kind, result, ctx.now().as_nanos(), error);
     }
 
     /// Draws the next operation of a generator.
-    fn draw(&mut self, ctx: &mut Ctx<'_>) -> (F, String, check::Value) {
+    fn draw(&mut self, ctx: &mut Ctx<'_>) -> (F, Arc<str>, check::Value) {
         let (read, write) = self.spec.model.fs();
         let is_read = ctx.rng().unit() < self.spec.read_fraction;
-        let key = self.spec.keys.draw(ctx.rng()).to_owned();
+        let key = Arc::clone(self.spec.keys.draw(ctx.rng()));
         if is_read {
             return (read, key, check::Value::Nil);
         }
@@ -246,8 +245,14 @@ impl Client {
         (write, key, check::Value::One(Elem::Int(value)))
     }
 
-    fn begin(&mut self, ctx: &mut Ctx<'_>, f: F, key: String, value: check::Value) {
+    fn begin(&mut self, ctx: &mut Ctx<'_>, f: F, key: Arc<str>, value: check::Value) {
+        let id = {
+            let mut shared = self.log.borrow_mut();
+            shared.outstanding += 1;
+            shared.log.invoke(self.id, f, Elem::Str(Arc::clone(&key)), value.clone(), ctx.now().as_nanos())
+        };
         let op = Op {
+            id,
             f,
             key,
             value,
@@ -258,8 +263,6 @@ impl Client {
             redirect: None,
             main_reply: None,
         };
-        self.push_event(ctx, Type::Invoke, op.f, op.key.clone(), op.value.clone(), None);
-        self.log.borrow_mut().outstanding += 1;
         self.op = Some(op);
         if let Some(router) = &mut self.router {
             router.new_command();
@@ -619,11 +622,11 @@ impl Client {
         let Some(op) = &self.op else { return false };
         let read = {
             let mut log = self.log.borrow_mut();
-            let last = log.reads.get(&op.key);
+            let last = log.reads.get(&*op.key);
             let known =
                 last.map_or_else(resp::Known::default, |l| resp::Known { bytes: &l.bytes, count: l.elems.len() });
             let Some((skipped, body, rest)) = self.decoder.take_bulks_after(known) else { return false };
-            let last = match log.reads.get_mut(&op.key) {
+            let last = match log.reads.get_mut(&*op.key) {
                 Some(last) => last,
                 None => log.reads.entry(op.key.clone()).or_default(),
             };
@@ -787,7 +790,7 @@ impl Client {
                         return;
                     }
                 }
-                if self.log.borrow().events.len() >= MAX_EVENTS {
+                if self.log.borrow().log.events_len() >= MAX_EVENTS {
                     self.log.borrow_mut().skipped += 1;
                     return;
                 }
@@ -980,8 +983,8 @@ fn elem(bytes: &[u8]) -> Elem {
         return Elem::Int(n);
     }
     match std::str::from_utf8(bytes) {
-        Ok(text) => text.parse::<i64>().map_or_else(|_| Elem::Str(text.to_owned()), Elem::Int),
-        Err(_) => Elem::Str(String::from_utf8_lossy(bytes).into_owned()),
+        Ok(text) => text.parse::<i64>().map_or_else(|_| Elem::Str(text.into()), Elem::Int),
+        Err(_) => Elem::Str(String::from_utf8_lossy(bytes).into()),
     }
 }
 
@@ -1081,7 +1084,7 @@ mod tests {
             (b"9223372036854775807", Elem::Int(i64::MAX)),
             (b"9223372036854775808", Elem::Str("9223372036854775808".into())),
             (b" 1", Elem::Str(" 1".into())),
-            (b"", Elem::Str(String::new())),
+            (b"", Elem::Str("".into())),
             (b"p1-12", Elem::Str("p1-12".into())),
             (b"4\xff2", Elem::Str("4\u{fffd}2".into())),
         ];
@@ -1103,12 +1106,12 @@ mod tests {
                     char::from(alphabet[pick])
                 })
                 .collect();
-            let want = text.parse::<i64>().map_or_else(|_| Elem::Str(text.clone()), Elem::Int);
+            let want = text.parse::<i64>().map_or_else(|_| Elem::Str(text.as_str().into()), Elem::Int);
             assert_eq!(elem(text.as_bytes()), want, "{text:?}");
         }
         // Around the lengths where the short path stops.
         for text in ["-", "+", "-0", "007", "123456789012345678", "-123456789012345678", "1234567890123456789"] {
-            let want = text.parse::<i64>().map_or_else(|_| Elem::Str(text.to_owned()), Elem::Int);
+            let want = text.parse::<i64>().map_or_else(|_| Elem::Str(text.into()), Elem::Int);
             assert_eq!(elem(text.as_bytes()), want, "{text}");
         }
     }

@@ -4,6 +4,7 @@
 
 use sim::Rng;
 use std::net::SocketAddrV4;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How the clients find the node that serves a command.
@@ -55,12 +56,13 @@ impl Model {
 /// How keys are drawn.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Keys {
-    /// Each of the keys equally likely.
-    Uniform(Vec<String>),
+    /// Each of the keys equally likely. (Keys are shared: a history names
+    /// one in each of its events.)
+    Uniform(Vec<Arc<str>>),
     /// Key `i` (0-based) drawn with weight `1/(i+1)^s`: a few hot keys.
     Zipf {
         /// The keys, hottest first.
-        keys: Vec<String>,
+        keys: Vec<Arc<str>>,
         /// Cumulative weights, normalised to end at 1.
         cdf: Vec<f64>,
     },
@@ -68,7 +70,7 @@ pub enum Keys {
 
 impl Keys {
     /// Zipf-distributed keys with exponent `s`.
-    pub fn zipf(keys: Vec<String>, s: f64) -> Keys {
+    pub fn zipf(keys: Vec<Arc<str>>, s: f64) -> Keys {
         let weights: Vec<f64> = (0..keys.len()).map(|i| 1.0 / ((i + 1) as f64).powf(s)).collect();
         let total: f64 = weights.iter().sum();
         let mut acc = 0.0;
@@ -83,14 +85,14 @@ impl Keys {
     }
 
     /// Every key, for the final reads.
-    pub fn all(&self) -> &[String] {
+    pub fn all(&self) -> &[Arc<str>] {
         match self {
             Keys::Uniform(k) | Keys::Zipf { keys: k, .. } => k,
         }
     }
 
     /// Draws one key.
-    pub fn draw(&self, rng: &mut Rng) -> &str {
+    pub fn draw(&self, rng: &mut Rng) -> &Arc<str> {
         match self {
             Keys::Uniform(k) => &k[rng.below(k.len() as u64) as usize],
             Keys::Zipf { keys, cdf } => {
@@ -160,8 +162,8 @@ pub struct Spec {
 mod tests {
     use super::*;
 
-    fn keys(n: usize) -> Vec<String> {
-        (0..n).map(|i| format!("k{i}")).collect()
+    fn keys(n: usize) -> Vec<Arc<str>> {
+        (0..n).map(|i| format!("k{i}").into()).collect()
     }
 
     #[test]
@@ -169,7 +171,7 @@ mod tests {
         let z = Keys::zipf(keys(10), 1.0);
         let mut counts = [0u32; 10];
         let mut rng = Rng::stream(7, "proc:w#0");
-        let drawn: Vec<String> = (0..20_000).map(|_| z.draw(&mut rng).to_owned()).collect();
+        let drawn: Vec<Arc<str>> = (0..20_000).map(|_| Arc::clone(z.draw(&mut rng))).collect();
         for k in &drawn {
             counts[k[1..].parse::<usize>().unwrap()] += 1;
         }

@@ -79,7 +79,7 @@ fn spec(seeds: Vec<SocketAddrV4>, keys: usize) -> Spec {
         target: Target::Cluster(seeds),
         model: Model::Register,
         read_fraction: 1.0,
-        keys: Keys::Uniform((0..keys).map(|i| format!("k{i}")).collect()),
+        keys: Keys::Uniform((0..keys).map(|i| format!("k{i}").into()).collect()),
         pace: Pace::Think(Duration::from_millis(1)),
         connect_timeout: Some(Duration::from_secs(1)),
         socket_timeout: Some(Duration::from_secs(1)),
@@ -131,7 +131,7 @@ fn every_fifth_moved_reads_the_map_again_and_disconnects_from_the_node_asked() {
     assert_eq!(b.slots_asked, 0, "7001 is the first startup node and answers");
     assert_eq!(a.accepted, 4, "a new connection after each CLUSTER SLOTS");
     assert_eq!(b.accepted, 1, "kept across operations");
-    let events = &log.borrow().events;
+    let events = &log.borrow().log.events();
     assert_eq!(events.iter().filter(|e| e.kind == check::Type::Ok).count(), 12, "{events:?}");
 }
 
@@ -146,7 +146,7 @@ fn a_node_whose_command_failed_is_not_asked_for_the_map() {
     assert_eq!(a.accepted, 1 + 4, "{} connections", a.accepted);
     assert_eq!(b.slots_asked, 1 + 4);
     assert_eq!(a.slots_asked + a.commands, 0, "7001 read nothing before hanging up");
-    let events = &log.borrow().events;
+    let events = &log.borrow().log.events();
     let last = events.last().expect("the read ended");
     assert_eq!(last.kind, check::Type::Info, "sent, then the connection closed: {last:?}");
     assert_eq!(last.error.as_deref(), Some("ConnectionError: Connection closed by server."));
@@ -164,7 +164,7 @@ fn clusterdown_pauses_reads_the_map_and_retries_then_fails() {
     // last one too; the command is tried once and retried three times.
     assert_eq!(a.commands, 4);
     assert_eq!(a.slots_asked, 1 + 4);
-    let events = &log.borrow().events;
+    let events = &log.borrow().log.events();
     let last = events.last().expect("the read ended");
     assert_eq!(last.kind, check::Type::Fail, "refused every time, so not applied: {last:?}");
     assert_eq!(last.error.as_deref(), Some("CLUSTERDOWN The cluster is down"));
@@ -208,7 +208,7 @@ fn clients_share_a_reading_of_the_same_reply() {
         sim.apply(Fault::Start(reader)).unwrap();
     }
     sim.run_for(Duration::from_secs(3));
-    let events = &log.borrow().events;
+    let events = &log.borrow().log.events();
     let reads: Vec<&check::Value> = events.iter().filter(|e| e.kind == check::Type::Ok).map(|e| &e.value).collect();
     let [check::Value::Many(a), check::Value::Many(b)] = reads[..] else { panic!("two list reads: {events:?}") };
     let want = [check::Elem::Int(1), check::Elem::Int(2), check::Elem::Int(30)];
