@@ -83,21 +83,67 @@ pub fn check_ops(ops: &[Op], faults: &[FaultWindow], options: Options) -> Vec<Ch
     results
 }
 
+/// A history of at least this many ops is judged on two threads: the
+/// register checkers (linearizability and reads) on one, the others on the
+/// caller's. Each checker is a function of the ops alone and the results
+/// come back in the same order, so the verdicts are the same; a shorter
+/// history (an exploration seed's, which already has a thread of its own
+/// per job) is judged on the caller's thread alone.
+const TWO_THREADS_MIN_OPS: usize = 20_000;
+
 /// The checkers: acked-write-loss on `all`, the others each on the ops
 /// `by_model` gives its model (register, counter, set, list).
 fn every_checker(all: &[Op], by_model: [&[Op]; 4], faults: &[FaultWindow], options: Options) -> Vec<CheckResult> {
     let [registers, counters, sets, lists] = by_model;
-    vec![
-        loss::check(all, faults),
-        linear::check(registers, faults, options.budget_steps),
-        collections::registers(registers, faults),
-        collections::counters(counters, faults),
-        collections::sets(sets, faults),
-        collections::lists(lists, faults),
-    ]
+    let register_checkers =
+        || [linear::check(registers, faults, options.budget_steps), collections::registers(registers, faults)];
+    let others = || {
+        [
+            loss::check(all, faults),
+            collections::counters(counters, faults),
+            collections::sets(sets, faults),
+            collections::lists(lists, faults),
+        ]
+    };
+    let ([linear, register_reads], [loss, counters, sets, lists]) = if all.len() < TWO_THREADS_MIN_OPS {
+        (register_checkers(), others())
+    } else {
+        std::thread::scope(|s| {
+            let registers = s.spawn(register_checkers);
+            let others = others();
+            (registers.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), others)
+        })
+    };
+    vec![loss, linear, register_reads, counters, sets, lists]
 }
 
 /// The verdict of several results together.
 pub fn overall(results: &[CheckResult]) -> Verdict {
     results.iter().fold(Verdict::Valid, |v, r| v.combine(r.verdict))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Options, TWO_THREADS_MIN_OPS, check_ops, collections, linear, loss};
+
+    /// A history long enough to be judged on two threads gives every
+    /// checker's own result, in the usual order.
+    #[test]
+    fn a_long_history_judged_on_two_threads_gives_each_checkers_result() {
+        let history = crate::testgen::linearizable_registers(3, 20, TWO_THREADS_MIN_OPS + 500, 40);
+        let ops = history.ops().expect("pairs");
+        assert!(ops.len() >= TWO_THREADS_MIN_OPS);
+        let options = Options::default();
+        let faults = &history.faults;
+        let alone = vec![
+            loss::check(&ops, faults),
+            linear::check(&ops, faults, options.budget_steps),
+            collections::registers(&ops, faults),
+            collections::counters(&[], faults),
+            collections::sets(&[], faults),
+            collections::lists(&[], faults),
+        ];
+        assert_eq!(check_ops(&ops, faults, options), alone);
+        assert!(alone.iter().all(|r| r.verdict == crate::Verdict::Valid), "linearizable by construction");
+    }
 }
