@@ -15,7 +15,7 @@
 //! - register reads: values no op wrote, and stale reads (see [`registers`]).
 
 use crate::fasthash::{FastMap, group_by};
-use crate::history::{Elem, F, FaultWindow, Op, Outcome, Value};
+use crate::history::{Elem, ElemsRef, F, FaultWindow, Op, Outcome, Value};
 use crate::loss::final_reads;
 use crate::verdict::{CheckResult, Evidence, OpTexts};
 use std::collections::{BTreeMap, BTreeSet};
@@ -196,9 +196,8 @@ struct KeyScreen<'a> {
 /// date as elements leave its end and join it: a list only grows by
 /// appends, so the next read mostly starts with the last one, and only its
 /// new tail is looked at.
-#[derive(Default)]
 struct Last<'a> {
-    read: &'a [Elem],
+    read: ElemsRef<'a>,
     /// Where each element of `read` is in [`KeyScreen::elems`] ([`UNTRIED`]: nowhere).
     at: Vec<u32>,
     /// Per prefix of `read`, the latest [`KeyScreen::live_invoke`] among
@@ -212,6 +211,19 @@ struct Last<'a> {
     /// The final read's acknowledged elements that `read` lacks, by
     /// acknowledgement time.
     missing: BTreeSet<(u64, u32)>,
+}
+
+impl Default for Last<'_> {
+    fn default() -> Self {
+        Last {
+            read: ElemsRef::EMPTY,
+            at: Vec::new(),
+            latest: Vec::new(),
+            times: Vec::new(),
+            repeats: 0,
+            missing: BTreeSet::new(),
+        }
+    }
 }
 
 /// The position of an element no op tried.
@@ -242,7 +254,7 @@ impl<'a> Screen<'a> {
         }
         for (key, fin) in finals {
             let Some(k) = keys.get_mut(key) else { continue };
-            for e in fin.result.elems() {
+            for e in fin.result.elems().iter() {
                 if let Ok(i) = k.elems.binary_search(&e)
                     && !k.in_final[i]
                 {
@@ -281,21 +293,23 @@ impl<'a> KeyScreen<'a> {
     /// Makes `read` the last read: what it shares with the last one from the
     /// start is kept, the rest of the last one leaves and the rest of
     /// `read` joins. Gives how many it kept.
-    fn follow(&mut self, read: &'a [Elem]) -> usize {
+    fn follow(&mut self, read: ElemsRef<'a>) -> usize {
         // The same elements in memory (a workload's clients share the
         // reading of a list read again unchanged): all kept, nothing to
         // compare, nothing leaves or joins.
-        if std::ptr::eq(read, self.last.read) {
+        if read.same(self.last.read) {
             debug_assert!(self.last.at.len() == read.len(), "the last read is followed whole");
             return read.len();
         }
-        let kept = self.last.read.iter().zip(read).take_while(|(a, b)| a == b).count();
+        // A list read again after appends shares the last reading's first
+        // parts: those are kept without a comparison.
+        let kept = self.last.read.common_prefix(read, 0);
         while self.last.at.len() > kept {
             let at = self.last.at.pop().expect("longer than kept");
             self.leave(at);
         }
         self.last.latest.truncate(kept);
-        for e in &read[kept..] {
+        for e in read.iter_from(kept) {
             let at = self.elems.binary_search(&e).map_or(UNTRIED, |i| u32::try_from(i).unwrap_or(UNTRIED));
             self.join(at);
         }
@@ -423,14 +437,14 @@ fn prefixes(ops: &[Op], faults: &[FaultWindow], kept: &[Option<usize>], result: 
 /// at `before` (or ends there), so `read` does too if it kept more than
 /// `before`, and differs at `kept` (or ends there) if it kept less; only
 /// when the two are equal is anything compared, from there on.
-fn common_with_longest(read: &[Elem], longest: &[Elem], before: usize, kept: Option<usize>) -> usize {
+fn common_with_longest(read: ElemsRef<'_>, longest: ElemsRef<'_>, before: usize, kept: Option<usize>) -> usize {
     let from = match kept {
         Some(kept) if kept > before => return before,
         Some(kept) if kept < before => return kept,
         Some(_) => before,
         None => 0,
     };
-    from + read[from..].iter().zip(&longest[from..]).take_while(|(a, b)| a == b).count()
+    read.common_prefix(longest, from)
 }
 
 /// In the final read, an append acknowledged before another was invoked comes first.
@@ -440,8 +454,11 @@ fn order(ops: &[Op], faults: &[FaultWindow], result: &mut CheckResult) {
         by_key.entry(&op.key).or_default().push(op);
     }
     for (key, fin) in final_reads(ops, F::ReadList) {
-        let position: BTreeMap<&Elem, usize> =
-            fin.result.elems().iter().enumerate().rev().map(|(i, e)| (e, i)).collect();
+        // Each element's first position.
+        let mut position: BTreeMap<&Elem, usize> = BTreeMap::new();
+        for (i, e) in fin.result.elems().iter().enumerate() {
+            position.entry(e).or_insert(i);
+        }
         let mut appends: Vec<(&Op, usize)> = by_key
             .get(key)
             .map_or(&[][..], Vec::as_slice)

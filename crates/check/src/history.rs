@@ -13,6 +13,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::sync::Arc;
 
+pub use crate::elems::{Elems, ElemsRef};
+
 /// A key, a register value or an element of a set or list.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -65,26 +67,27 @@ pub enum Value {
     One(Elem),
     /// Several: a set's or list's reading, or a `cas`'s `[expected, new]`.
     /// Shared: an operation, a checker or an invariant that takes a reading
-    /// of hundreds of elements takes it without a copy.
+    /// of hundreds of elements takes it without a copy, and the next reading
+    /// of a growing list shares this one's parts ([`Elems`]).
     #[serde(serialize_with = "elems_out", deserialize_with = "elems_in")]
-    Many(Arc<[Elem]>),
+    Many(Elems),
 }
 
-fn elems_out<S: Serializer>(elems: &Arc<[Elem]>, s: S) -> Result<S::Ok, S::Error> {
-    elems.as_ref().serialize(s)
+fn elems_out<S: Serializer>(elems: &Elems, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(elems.iter())
 }
 
-fn elems_in<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<[Elem]>, D::Error> {
-    Vec::<Elem>::deserialize(d).map(Arc::from)
+fn elems_in<'de, D: Deserializer<'de>>(d: D) -> Result<Elems, D::Error> {
+    Vec::<Elem>::deserialize(d).map(Elems::from)
 }
 
 impl Value {
     /// The elements a set or list reading holds (`Nil` reads as empty).
-    pub fn elems(&self) -> &[Elem] {
+    pub fn elems(&self) -> ElemsRef<'_> {
         match self {
-            Value::Many(v) => v,
-            Value::One(e) => std::slice::from_ref(e),
-            Value::Nil => &[],
+            Value::Many(v) => v.as_ref(),
+            Value::One(e) => ElemsRef::one(e),
+            Value::Nil => ElemsRef::EMPTY,
         }
     }
 

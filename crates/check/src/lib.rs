@@ -18,6 +18,7 @@
 
 pub mod collections;
 pub mod edn;
+mod elems;
 mod fasthash;
 pub mod history;
 pub mod jepsen;
@@ -41,7 +42,7 @@ mod tests_linear;
 #[cfg(test)]
 mod tests_loss;
 
-pub use history::{Elem, Event, F, FaultWindow, History, Model, Op, Outcome, Type, Value, decimal};
+pub use history::{Elem, Elems, ElemsRef, Event, F, FaultWindow, History, Model, Op, Outcome, Type, Value, decimal};
 pub use oplog::{OpId, OpLog};
 pub use verdict::{CheckResult, Evidence, Verdict};
 

@@ -31,7 +31,7 @@
 //! invalid key is the smallest failing one.
 
 use crate::fasthash::{FastMap, FastSet, group_by};
-use crate::history::{Elem, F, Model, Op, Outcome, Value};
+use crate::history::{Elem, ElemsRef, F, Model, Op, Outcome, Value};
 use crate::verdict::{CheckResult, Evidence, Verdict};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -80,7 +80,7 @@ enum V<'a> {
     Nil,
     Int(i64),
     Str(&'a str),
-    Many(&'a [Elem]),
+    Many(ElemsRef<'a>),
 }
 
 impl<'a> V<'a> {
@@ -88,7 +88,7 @@ impl<'a> V<'a> {
         match v {
             Value::Nil => V::Nil,
             Value::One(e) => V::elem(e),
-            Value::Many(es) => V::Many(es),
+            Value::Many(es) => V::Many(es.as_ref()),
         }
     }
 
@@ -182,7 +182,7 @@ fn observed<'a>(rows: &[Row<'a>]) -> BTreeSet<V<'a>> {
                 observed.insert(r.arg);
             }
             (F::Cas, V::Many(pair)) if pair.len() == 2 => {
-                observed.insert(V::elem(&pair[0]));
+                observed.insert(V::elem(pair.get(0).expect("a pair")));
             }
             _ => {}
         }
@@ -229,9 +229,10 @@ impl<'a> Values<'a> {
     fn action(&mut self, r: &Row<'a>) -> Action {
         match (r.f, r.arg) {
             (F::Write, v) => Action::Write(self.of(v)),
-            (F::Cas, V::Many(pair)) if pair.len() == 2 => {
-                Action::Cas(self.id(V::elem(&pair[0])), self.id(V::elem(&pair[1])))
-            }
+            (F::Cas, V::Many(pair)) if pair.len() == 2 => Action::Cas(
+                self.id(V::elem(pair.get(0).expect("a pair"))),
+                self.id(V::elem(pair.get(1).expect("a pair"))),
+            ),
             // A malformed cas can never apply: an expected value nothing holds.
             (F::Cas, _) => Action::Cas(u32::MAX, u32::MAX),
             (_, v) => Action::Read(self.of(v)),

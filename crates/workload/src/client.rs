@@ -66,14 +66,13 @@ pub struct Shared {
     reads: BTreeMap<Arc<str>, LastRead>,
 }
 
-/// A key's last read taken whole: its elements' bytes in the reply, the
-/// elements (kept growable: the next read of a list mostly adds a tail) and
-/// the reading the history got.
+/// A key's last read taken whole: its elements' bytes in the reply, and the
+/// reading the history got (the next read of a list mostly adds a tail: its
+/// reading shares this one's parts, [`check::Elems::extended`]).
 #[derive(Debug, Default)]
 struct LastRead {
     bytes: Vec<u8>,
-    elems: Vec<Elem>,
-    reading: Arc<[Elem]>,
+    reading: check::Elems,
 }
 
 impl Shared {
@@ -624,7 +623,7 @@ impl Client {
             let mut log = self.log.borrow_mut();
             let last = log.reads.get(&*op.key);
             let known =
-                last.map_or_else(resp::Known::default, |l| resp::Known { bytes: &l.bytes, count: l.elems.len() });
+                last.map_or_else(resp::Known::default, |l| resp::Known { bytes: &l.bytes, count: l.reading.len() });
             let Some((skipped, body, rest)) = self.decoder.take_bulks_after(known) else { return false };
             let last = match log.reads.get_mut(&*op.key) {
                 Some(last) => last,
@@ -635,16 +634,16 @@ impl Client {
                 if skipped {
                     // `body` begins with the known bytes.
                     last.bytes.extend_from_slice(&body[last.bytes.len()..]);
+                    let tail: Vec<Elem> = rest.map(elem).collect();
+                    last.reading = last.reading.extended(&tail);
                 } else {
-                    last.elems.clear();
                     last.bytes.clear();
                     last.bytes.extend_from_slice(body);
+                    last.reading = rest.map(elem).collect();
                 }
-                last.elems.extend(rest.map(elem));
-                last.reading = Arc::from(&last.elems[..]);
             }
             debug_assert_eq!(last.bytes, body, "the known bytes are the reply's");
-            check::Value::Many(Arc::clone(&last.reading))
+            check::Value::Many(last.reading.clone())
         };
         self.expect.pop_front();
         self.disarm(ctx);
@@ -1047,7 +1046,7 @@ fn read_value(f: F, v: &Value) -> check::Value {
                 })
                 .collect(),
         ),
-        _ if matches!(f, F::ReadSet | F::ReadList) => check::Value::Many(Arc::from([])),
+        _ if matches!(f, F::ReadSet | F::ReadList) => check::Value::Many(check::Elems::default()),
         _ => check::Value::Nil,
     }
 }
@@ -1158,7 +1157,7 @@ mod tests {
         assert_eq!(read_value(F::Read, &Value::Nil), check::Value::Nil);
         let list = Value::Array(vec![Value::Bulk(b"3".to_vec()), Value::Bulk(b"1".to_vec())]);
         assert_eq!(read_value(F::ReadList, &list), check::Value::Many([Elem::Int(3), Elem::Int(1)].into()));
-        assert_eq!(read_value(F::ReadSet, &Value::NilArray), check::Value::Many(Arc::from([])));
+        assert_eq!(read_value(F::ReadSet, &Value::NilArray), check::Value::Many(check::Elems::default()));
         let addr = Value::Array(vec![Value::Bulk(b"10.0.0.2".to_vec()), Value::Bulk(b"6380".to_vec())]);
         assert_eq!(master_addr(&addr), Some(SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 6380)));
         assert_eq!(master_addr(&Value::NilArray), None, "an unknown master name");
