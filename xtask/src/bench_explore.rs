@@ -26,7 +26,9 @@ fn registry() -> scenario::Registry {
 
 /// One exploration of `seeds` on `jobs` threads: its results and wall seconds.
 fn explore_once(source: &str, seeds: &[u64], jobs: usize) -> Result<(Vec<SeedResult>, f64), String> {
-    let load = |r: &scenario::Registry| crate::reports::parse_shipped(SCENARIO, source, r);
+    // Composed once, as `chaoslab explore` does; each seed makes its scenario from that.
+    let composed = crate::reports::compose_shipped(SCENARIO, source)?;
+    let load = |r: &scenario::Registry| composed.scenario(r).map_err(|e| e.render(SCENARIO));
     let target = Target { registry, load: &load };
     // The benchmark measures the explorer from outside; nothing flows back in.
     #[allow(clippy::disallowed_methods)]

@@ -49,9 +49,13 @@ pub(crate) fn parse_shipped(
     source: &str,
     registry: &scenario::Registry,
 ) -> Result<scenario::Scenario, String> {
+    compose_shipped(file, source)?.scenario(registry).map_err(|r| r.render(file))
+}
+
+/// [`parse_shipped`]'s first half: the file composed (its includes loaded).
+pub(crate) fn compose_shipped(file: &str, source: &str) -> Result<scenario::parse::Composed, String> {
     let options = scenario::compose::ComposeOptions { loader: Some(&load_included), ..Default::default() };
-    scenario::parse::parse_scenario_with(file, source.as_bytes().to_vec(), registry, &options)
-        .map_err(|r| r.render(file))
+    scenario::parse::compose_scenario(file, source.as_bytes().to_vec(), &options).map_err(|r| r.render(file))
 }
 
 /// Runs `story` with its own seed and writes its report files into `dir`.

@@ -107,7 +107,12 @@ fn explore_inner(style: Style, args: ExploreArgs, sets: &[(String, String)]) -> 
         out!("drew {} seeds from the OS: {}", all.len(), shown_seeds(&all));
     }
     let file = path.display().to_string();
-    let load = |r: &scenario::Registry| crate::parse(r, path, bytes.clone(), sets).map_err(|e| e.render(&file));
+    // Read and composed once; each seed makes its scenario from that.
+    let composed = crate::compose(path, bytes.clone(), sets).map_err(|e| e.render(&file));
+    let load = |r: &scenario::Registry| match &composed {
+        Ok(c) => crate::scenario_of(c, r, path, sets).map_err(|e| e.render(&file)),
+        Err(e) => Err(e.clone()),
+    };
     let target = Target { registry: crate::registry, load: &load };
     let plan = Plan { jobs: usize::from(args.jobs), stop_after: args.stop_after };
     #[allow(clippy::disallowed_methods)] // wall time only measures, never feeds a run

@@ -277,13 +277,34 @@ fn parse(
     bytes: Vec<u8>,
     sets: &[(String, String)],
 ) -> Result<Scenario, Box<scenario::parse::Rejected>> {
+    let composed = compose(path, bytes, sets)?;
+    scenario_of(&composed, registry, path, sets)
+}
+
+/// The first half of [`parse`]: the file read as YAML with its includes,
+/// `extends:` and `--set` values (the same for every seed of an exploration).
+fn compose(
+    path: &Path,
+    bytes: Vec<u8>,
+    sets: &[(String, String)],
+) -> Result<scenario::parse::Composed, Box<scenario::parse::Rejected>> {
     let file = path.display().to_string();
     let options = scenario::compose::ComposeOptions {
         sets: sets.to_vec(),
         loader: Some(&load_included),
         main: Some(shown_path(path)),
     };
-    let mut scenario = scenario::parse::parse_scenario_with(&file, bytes, registry, &options)?;
+    scenario::parse::compose_scenario(&file, bytes, &options)
+}
+
+/// The second half of [`parse`]: the composed file made into a scenario.
+fn scenario_of(
+    composed: &scenario::parse::Composed,
+    registry: &Registry,
+    path: &Path,
+    sets: &[(String, String)],
+) -> Result<Scenario, Box<scenario::parse::Rejected>> {
+    let mut scenario = composed.scenario(registry)?;
     if let Ok(absolute) = std::fs::canonicalize(path) {
         scenario.file = absolute.display().to_string();
     }

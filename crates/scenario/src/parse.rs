@@ -57,19 +57,76 @@ fn parse_composed(
     registry: &Registry,
     options: &ComposeOptions<'_>,
 ) -> Result<Scenario, (Diagnostics, Sources)> {
+    let (doc, sources) = compose_document(file, source, options)?;
+    make_scenario(doc, &sources, registry)
+}
+
+/// The file's text read as YAML with its includes, `extends:` and parameters.
+fn compose_document(
+    file: &str,
+    source: &str,
+    options: &ComposeOptions<'_>,
+) -> Result<(Document, Sources), (Diagnostics, Sources)> {
     let mut diags = Diagnostics::new();
-    let Some((doc, sources)) = crate::compose::compose(file, source, options, &mut diags) else {
-        let sources =
-            Sources { segments: vec![crate::compose::Segment { base: 0, file: file.into(), source: source.into() }] };
-        return Err((diags, sources));
-    };
-    let scenario = parse_document(doc, registry, &mut diags);
-    match scenario {
+    match crate::compose::compose(file, source, options, &mut diags) {
+        Some(composed) => Ok(composed),
+        None => {
+            let segment = crate::compose::Segment { base: 0, file: file.into(), source: source.into() };
+            Err((diags, Sources { segments: vec![segment] }))
+        }
+    }
+}
+
+/// A composed document expanded and validated into a scenario.
+fn make_scenario(doc: Document, sources: &Sources, registry: &Registry) -> Result<Scenario, (Diagnostics, Sources)> {
+    let mut diags = Diagnostics::new();
+    match parse_document(doc, registry, &mut diags) {
         Some(mut s) if diags.is_empty() => {
-            name_included_steps(&mut s, &sources);
+            name_included_steps(&mut s, sources);
             Ok(s)
         }
-        _ => Err((diags, sources)),
+        _ => Err((diags, sources.clone())),
+    }
+}
+
+/// A scenario file composed (its text read as YAML, its includes, `extends:`
+/// and parameters filled in) and not yet made into a [`Scenario`]. A run
+/// consumes its scenario, so an exploration makes one for every seed; this
+/// is the part of a parse that is the same for all of them (most of it: the
+/// YAML is read once, and included files once), and
+/// [`Composed::scenario`] the rest.
+#[derive(Clone, Debug)]
+pub struct Composed {
+    doc: Document,
+    sources: Sources,
+    /// The file's own text, for diagnostics.
+    source: String,
+}
+
+/// [`parse_scenario_with`]'s first half: the file composed, or its diagnostics.
+pub fn compose_scenario(file: &str, bytes: Vec<u8>, options: &ComposeOptions<'_>) -> Result<Composed, Box<Rejected>> {
+    let source = match crate::diag::decode_utf8(bytes) {
+        Ok(source) => source,
+        Err(e) => {
+            return Err(Box::new(Rejected {
+                diagnostics: e.diagnostic.into(),
+                source: e.lossy,
+                sources: Sources::default(),
+            }));
+        }
+    };
+    match compose_document(file, &source, options) {
+        Ok((doc, sources)) => Ok(Composed { doc, sources, source }),
+        Err((diagnostics, sources)) => Err(Box::new(Rejected { diagnostics, source, sources })),
+    }
+}
+
+impl Composed {
+    /// The scenario, expanded and validated: what [`parse_scenario_with`]
+    /// gives for the same file and options.
+    pub fn scenario(&self, registry: &Registry) -> Result<Scenario, Box<Rejected>> {
+        make_scenario(self.doc.clone(), &self.sources, registry)
+            .map_err(|(diagnostics, sources)| Box::new(Rejected { diagnostics, source: self.source.clone(), sources }))
     }
 }
 
@@ -118,18 +175,7 @@ pub fn parse_scenario_with(
     registry: &Registry,
     options: &ComposeOptions<'_>,
 ) -> Result<Scenario, Box<Rejected>> {
-    let source = match crate::diag::decode_utf8(bytes) {
-        Ok(source) => source,
-        Err(e) => {
-            return Err(Box::new(Rejected {
-                diagnostics: e.diagnostic.into(),
-                source: e.lossy,
-                sources: Sources::default(),
-            }));
-        }
-    };
-    parse_composed(file, &source, registry, options)
-        .map_err(|(diagnostics, sources)| Box::new(Rejected { diagnostics, source, sources }))
+    compose_scenario(file, bytes, options)?.scenario(registry)
 }
 
 /// The scenario as one explicit document, in YAML: includes and parameters

@@ -584,3 +584,27 @@ fn a_node_of_a_kind_without_costs_refuses_its_own() {
     let s = crate::parse_scenario("s.yaml", &top, &registry()).expect("valid");
     assert!(s.nodes.iter().all(|n| !n.costs.is_set()));
 }
+
+/// A file composed once makes, again and again, the scenario a parse makes
+/// (each run consumes one: an exploration makes one a seed), and a
+/// composed file whose scenario does not validate gives a parse's diagnostics.
+#[test]
+fn a_composed_file_makes_the_scenario_a_parse_makes_every_time() {
+    let registry = registry();
+    let options = crate::compose::ComposeOptions::default();
+    let source = scenario("  - sleep: 2s\n  - kill: \"7001\"\n");
+    let composed = crate::parse::compose_scenario("s.yaml", source.clone().into_bytes(), &options).expect("composes");
+    let parsed = crate::parse_scenario("s.yaml", &source, &registry).expect("parses");
+    for _ in 0..2 {
+        let made = composed.scenario(&registry).expect("valid");
+        assert_eq!(crate::parse::expanded_text(&made), crate::parse::expanded_text(&parsed));
+        let texts = |s: &crate::Scenario| s.steps.iter().map(|st| st.text.clone()).collect::<Vec<_>>();
+        assert_eq!(texts(&made), texts(&parsed));
+        let (a, b) = (crate::run(made, Some(3), &registry, String::new()).0, run_with_seed(&source, Some(3)).0);
+        assert_eq!(a.trace_hash, b.trace_hash, "the same run");
+    }
+    let bad = "name: t\ntopology:\n  nodes:\n    - kind: prob\n      port: 1\nsteps:\n  - sleep: 1s\n";
+    let composed = crate::parse::compose_scenario("s.yaml", bad.as_bytes().to_vec(), &options).expect("YAML is fine");
+    let Err(rejected) = composed.scenario(&registry) else { panic!("an unknown kind is rejected") };
+    assert_eq!(rejected.render("s.yaml"), errors(bad));
+}
