@@ -204,6 +204,29 @@ impl ClusterView<'_> {
         self.c.with_owner_runs(|runs| out.extend(runs.iter().map(|&(_, _, o)| self.c.epoch_of(o))));
     }
 
+    /// Pushes onto `out` what the cluster invariants read of this table's
+    /// node entries beyond its runs (which [`ClusterView::slots_version`]
+    /// stands for): [`ClusterView::first_failed_run`] plus one (0 for
+    /// none), the number of runs, then each run's
+    /// [`ClusterView::run_epochs_into`] epoch. One pass over the cached
+    /// runs, nothing built: equal words, equal epochs and failed run
+    /// (invariants compare them at every poll).
+    pub fn epoch_words_into(&self, out: &mut Vec<u64>) {
+        let at = out.len();
+        out.push(0);
+        self.c.with_owner_runs(|runs| {
+            out.push(runs.len() as u64);
+            let mut failed = 0;
+            for (k, &(_, _, o)) in runs.iter().enumerate() {
+                if failed == 0 && self.c.node(o).failed() {
+                    failed = k as u64 + 1;
+                }
+                out.push(self.c.epoch_of(o));
+            }
+            out[at] = failed;
+        });
+    }
+
     /// Changes whenever [`ClusterView::slot_runs`] may have changed.
     pub fn slots_version(&self) -> u64 {
         self.c.slots_version
