@@ -207,6 +207,12 @@ pub(crate) struct RedisProcs {
     procs: std::cell::OnceCell<Vec<ProcId>>,
     /// By process number.
     kept: RefCell<Vec<Option<Kept>>>,
+    /// Bumped whenever a node's words are found to differ from those kept:
+    /// the same number, the same words for every node.
+    generation: std::cell::Cell<u64>,
+    /// A node's words read afresh and the other nodes they read, kept for
+    /// their allocations.
+    scratch: RefCell<(Vec<u64>, Vec<ProcId>)>,
 }
 
 /// A node's words as last read, and the nodes they were read from (the
@@ -247,13 +253,15 @@ impl RedisProcs {
         Ok(out)
     }
 
-    /// For [`Condition::inputs`]: pushes, for each node [`servers`] would
-    /// give (in its order), its process number and whether it is paused,
-    /// then what `words` pushes of it; `words` names any other node it
-    /// reads in its third argument. A node that handled no input since it
-    /// was last read (nor any other node read with it) is not read again:
-    /// its words are copied. False with `among:` (its names are rendered
-    /// at each look): the look observes.
+    /// For [`Condition::inputs`]: stands for, for each node [`servers`]
+    /// would give (in its order), its process number and whether it is
+    /// paused, then what `words` pushes of it (`words` names any other node
+    /// it reads in its third argument). A node that handled no input since
+    /// it was last read (nor any other node read with it) is not read
+    /// again; one that did is, and its words compared with those kept.
+    /// What is pushed is one number, bumped whenever some node's words
+    /// differ from those kept: equal numbers, equal words. False with
+    /// `among:` (its names are rendered at each look): the look observes.
     pub(crate) fn member_words(
         &self,
         rt: &Runtime,
@@ -265,39 +273,40 @@ impl RedisProcs {
             return false;
         }
         let mut kept = self.kept.borrow_mut();
-        let mut others = Vec::new();
+        let mut scratch = self.scratch.borrow_mut();
+        let (fresh, others) = &mut *scratch;
+        let mut generation = self.generation.get();
         for &p in self.get(rt) {
             let at = p.0 as usize;
             if kept.len() <= at {
                 kept.resize_with(at + 1, || None);
             }
             let k = kept[at].get_or_insert_with(Kept::default);
-            if !k.read.is_empty() && k.read.iter().all(|&(q, was)| stamp(rt, q) == was) {
-                #[cfg(debug_assertions)]
-                {
-                    let (mut fresh, mut others) = (Vec::new(), Vec::new());
-                    if let Some(m) = member(rt, p) {
-                        fresh.push(u64::from(p.0) << 1 | u64::from(m.paused));
-                        words(&m, &mut fresh, &mut others);
-                    }
-                    assert_eq!(k.words, fresh, "node {} moved without handling an input", p.0);
-                }
-                out.extend_from_slice(&k.words);
+            let moved = k.read.is_empty() || k.read.iter().any(|&(q, was)| stamp(rt, q) != was);
+            if !moved && !cfg!(debug_assertions) {
+                continue;
+            }
+            // Read afresh (in debug builds, also what did not move, to check it).
+            fresh.clear();
+            others.clear();
+            if let Some(m) = member(rt, p) {
+                fresh.push(u64::from(p.0) << 1 | u64::from(m.paused));
+                words(&m, fresh, others);
+            }
+            if !moved {
+                assert_eq!(k.words, *fresh, "node {} moved without handling an input", p.0);
                 continue;
             }
             k.read.clear();
-            k.words.clear();
             k.read.push((p, stamp(rt, p)));
-            if let Some(m) = member(rt, p) {
-                k.words.push(u64::from(p.0) << 1 | u64::from(m.paused));
-                others.clear();
-                words(&m, &mut k.words, &mut others);
-                k.read.extend(others.iter().map(|&q| (q, stamp(rt, q))));
+            k.read.extend(others.iter().map(|&q| (q, stamp(rt, q))));
+            if k.words != *fresh {
+                std::mem::swap(&mut k.words, fresh);
+                generation += 1;
             }
-            out.extend_from_slice(&k.words);
         }
-        // The end of the list: the words of two lists never run into each other.
-        out.push(u64::MAX);
+        self.generation.set(generation);
+        out.push(generation);
         true
     }
 }

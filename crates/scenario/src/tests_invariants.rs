@@ -153,4 +153,3 @@ fn at_most_one_of_a_single_condition_is_refused() {
     assert!(text.contains("error: `at-most-one` needs at least two conditions"), "{text}");
     assert!(text.contains("= hint: list what must not hold together"), "{text}");
 }
-
