@@ -132,21 +132,18 @@ fn plain(name: &str, among: Option<Vec<NodeRef>>) -> Box<dyn Condition> {
         "cluster-one-owner-per-epoch" => Box::new(OwnerPerEpoch {
             among,
             procs: RedisProcs::default(),
-            table_words: TableWords::default(),
             tables: Tables::default(),
             last: RefCell::default(),
         }),
         "cluster-slots-covered" => Box::new(SlotsCovered {
             among,
             procs: RedisProcs::default(),
-            table_words: TableWords::default(),
             tables: Tables::default(),
             words: Words::default(),
         }),
         "cluster-agrees" => Box::new(Agrees {
             among,
             procs: RedisProcs::default(),
-            table_words: TableWords::default(),
             tables: Tables::default(),
             last: RefCell::default(),
         }),
@@ -311,48 +308,16 @@ impl RedisProcs {
     }
 }
 
-/// What the cluster invariants read of each node's table, by process
-/// number: a table whose node entries have not changed since (the same
-/// incarnation, `slots_version` and `entries_version`, as [`Tables`]
-/// relies on) keeps its [`redis::view::ClusterView::epoch_words_into`]
-/// words (a node's client commands move its input count, not its table).
-#[derive(Default)]
-struct TableWords(RefCell<Vec<Option<KeptTable>>>);
-
-/// A table's words, with the incarnation, `slots_version` and
-/// `entries_version` they were read at.
-type KeptTable = (u32, u64, u64, Vec<u64>);
-
-impl TableWords {
-    /// Pushes what the cluster invariants read of `m`'s table: the node's
-    /// incarnation and its table's `slots_version` (which stand for the
-    /// runs and their owners' ids: [`Tables`] relies on the same), its
-    /// currentEpoch and its epoch words.
-    fn push(&self, rt: &Runtime, m: &Member<'_>, out: &mut Vec<u64>) {
-        let incarnation = rt.sim.incarnation(m.proc);
-        out.push(u64::from(incarnation));
-        let Some(c) = m.server.cluster_view() else { return out.push(0) };
-        let (version, entries) = (c.slots_version(), c.entries_version());
-        out.extend([1, version, c.current_epoch()]);
-        let mut kept = self.0.borrow_mut();
-        let at = m.proc.0 as usize;
-        if kept.len() <= at {
-            kept.resize_with(at + 1, || None);
-        }
-        let k = kept[at].get_or_insert_with(|| (incarnation, version, entries.wrapping_add(1), Vec::new()));
-        if (k.0, k.1, k.2) == (incarnation, version, entries) {
-            #[cfg(debug_assertions)]
-            {
-                let mut fresh = Vec::new();
-                c.epoch_words_into(&mut fresh);
-                assert_eq!(k.3, fresh, "a table's epochs moved, its versions did not");
-            }
-        } else {
-            (k.0, k.1, k.2) = (incarnation, version, entries);
-            k.3.clear();
-            c.epoch_words_into(&mut k.3);
-        }
-        out.extend_from_slice(&k.3);
+/// What the cluster invariants read of `m`'s table: the node's
+/// incarnation (a table lives as long as its server) and the table's
+/// [`redis::view::ClusterView::view_generation`], which stands for its
+/// runs and their owners' ids (`slots_version`, as [`Tables`] relies on),
+/// currentEpoch, first failed run and the runs' owners' epochs.
+fn table_words(rt: &Runtime, m: &Member<'_>, out: &mut Vec<u64>) {
+    out.push(u64::from(rt.sim.incarnation(m.proc)));
+    match m.server.cluster_view() {
+        None => out.push(0),
+        Some(c) => out.extend([1, c.view_generation()]),
     }
 }
 
@@ -486,7 +451,6 @@ fn separating_faults(rt: &Runtime) -> Vec<String> {
 struct OwnerPerEpoch {
     among: Option<Vec<NodeRef>>,
     procs: RedisProcs,
-    table_words: TableWords,
     tables: Tables,
     /// The ranges the last look judged (the same `Rc`s: the same tables), and its judgement.
     last: RefCell<Option<(Vec<Ranges>, Observation)>>,
@@ -520,7 +484,7 @@ impl Condition for OwnerPerEpoch {
     }
     /// The nodes and their tables' ranges (`last` only saves work).
     fn inputs(&self, rt: &Runtime, out: &mut Vec<u64>) -> bool {
-        self.procs.member_words(rt, &self.among, out, |m, out, _| self.table_words.push(rt, m, out))
+        self.procs.member_words(rt, &self.among, out, |m, out, _| table_words(rt, m, out))
     }
 }
 
@@ -564,7 +528,6 @@ fn clash<'r>(a: &'r [SlotRangeView], b: &'r [SlotRangeView]) -> Option<(u16, &'r
 struct SlotsCovered {
     among: Option<Vec<NodeRef>>,
     procs: RedisProcs,
-    table_words: TableWords,
     tables: Tables,
     words: Words,
 }
@@ -627,7 +590,7 @@ impl Condition for SlotsCovered {
     }
     /// The nodes, their tables' ranges and failed owners.
     fn inputs(&self, rt: &Runtime, out: &mut Vec<u64>) -> bool {
-        self.procs.member_words(rt, &self.among, out, |m, out, _| self.table_words.push(rt, m, out))
+        self.procs.member_words(rt, &self.among, out, |m, out, _| table_words(rt, m, out))
     }
 }
 
@@ -645,7 +608,6 @@ fn first_hole(ranges: &[SlotRangeView]) -> usize {
 struct Agrees {
     among: Option<Vec<NodeRef>>,
     procs: RedisProcs,
-    table_words: TableWords,
     tables: Tables,
     /// The tables the last judgement saw and what it concluded.
     last: RefCell<Option<(Vec<TableSeen>, Observation)>>,
@@ -691,7 +653,7 @@ impl Condition for Agrees {
     /// tables' ranges and currentEpochs.
     fn inputs(&self, rt: &Runtime, out: &mut Vec<u64>) -> bool {
         out.push(rt.faults_applied());
-        self.procs.member_words(rt, &self.among, out, |m, out, _| self.table_words.push(rt, m, out))
+        self.procs.member_words(rt, &self.among, out, |m, out, _| table_words(rt, m, out))
     }
 }
 
@@ -758,11 +720,11 @@ fn pairs<'a>(
     hosts: &Hosts,
     procs: Option<&RedisProcs>,
 ) -> Result<Vec<(Member<'a>, Member<'a>)>, RunError> {
-    let mut out = Vec::new();
     let members = match procs {
         Some(procs) => procs.servers(rt, among)?,
         None => servers(rt, among)?,
     };
+    let mut out = Vec::with_capacity(members.len());
     for r in members {
         if let Some(master) = master_of(rt, &r, hosts) {
             out.push((r, master));

@@ -254,6 +254,12 @@ impl Runtime {
 
     /// The process a reference names (after filling in captures).
     pub fn proc(&self, r: &NodeRef) -> Result<ProcId, RunError> {
+        // A plain name (the usual case, asked at every poll) renders as itself: no copy.
+        if let Some(name) = r.template.literal()
+            && let Some(p) = self.sim.proc_by_name(name)
+        {
+            return Ok(p);
+        }
         let name = self.render(&r.template)?;
         self.sim.proc_by_name(&name).ok_or_else(|| RunError::Check(format!("`{name}` (from {r}) is not a node")))
     }

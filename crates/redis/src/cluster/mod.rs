@@ -399,8 +399,21 @@ pub(crate) struct Cluster {
     /// [`Cluster::owner_runs`] as of the `slots_version` beside it: CLUSTER
     /// SLOTS is asked far more often than a slot changes owner.
     runs_cache: std::cell::RefCell<(u64, Vec<OwnerRun>)>,
+    /// What lab invariants read of the table, in one number
+    /// ([`crate::view::ClusterView::view_generation`]).
+    pub(crate) view_words: std::cell::RefCell<ViewWords>,
     /// CLUSTER SLOTS's last reply, encoded, and what it showed.
     pub(crate) slots_reply: std::cell::RefCell<slots_reply::SlotsReply>,
+}
+
+/// The words [`crate::view::ClusterView::view_generation`] last read, the
+/// versions it read them at, and the generation number standing for them.
+#[derive(Debug, Default)]
+pub(crate) struct ViewWords {
+    pub(crate) at: Option<(u64, u64, u64)>,
+    pub(crate) words: Vec<u64>,
+    pub(crate) scratch: Vec<u64>,
+    pub(crate) generation: u64,
 }
 
 impl Cluster {
@@ -469,6 +482,7 @@ impl Cluster {
             entries_version: 0,
             lost_shard_slots: slot_set::SlotSet::default(),
             runs_cache: std::cell::RefCell::new((u64::MAX, Vec::new())),
+            view_words: std::cell::RefCell::default(),
             slots_reply: std::cell::RefCell::default(),
         };
         c.myself = c.add_node(Node::new(myself_name, MYSELF | MASTER, now, machinery));
@@ -813,6 +827,28 @@ impl Cluster {
         n.numslots += 1;
         n.slots_text.replace(None);
         true
+    }
+
+    /// [`Cluster::add_slot`] to `i` of each of `slots`, all free: the
+    /// bookkeeping of a change done once rather than once per slot.
+    pub(crate) fn add_slots(&mut self, i: usize, slots: &[u16]) {
+        if slots.is_empty() {
+            return;
+        }
+        for &slot in slots {
+            debug_assert_eq!(self.slots[usize::from(slot)], NO_OWNER, "slot {slot} is not free");
+            self.slots[usize::from(slot)] = i as u32;
+        }
+        self.slots_unpublished = true;
+        self.slots_version += 1;
+        self.bits_cache.invalidate();
+        #[cfg(debug_assertions)]
+        {
+            self.slots_changed = true;
+        }
+        let n = self.node_mut(i);
+        n.numslots += slots.len() as u16;
+        n.slots_text.replace(None);
     }
 
     /// `clusterDelSlot`: the slot loses its owner; when that was this node's
