@@ -14,7 +14,7 @@
 //! linearizability checker: a later write replaces an acknowledged one
 //! legitimately.
 
-use crate::invariants::{Member, servers};
+use crate::invariants::{Member, RedisProcs};
 use check::{Elem, F, Type, Value};
 use redis::keyspace::Data;
 use scenario::diag::Diagnostic;
@@ -52,6 +52,9 @@ struct Acked {
     elements: BTreeMap<Elem, KeyAcks>,
     /// Counter increments acknowledged, per key.
     increments: BTreeMap<Elem, i64>,
+    /// Acknowledged writes read so far (`elements` and `increments` change
+    /// only when it grows).
+    acks: u64,
     /// What the last judgement saw (the masters, their offsets and the
     /// events read) and what it concluded: the same again is judged the same.
     last: Option<(Vec<MasterAt>, usize, Observation)>,
@@ -230,6 +233,7 @@ impl Acked {
                     let b = bytes(&x);
                     acks.fresh.push(x.clone());
                     acks.elements.insert(x, (b, e.time));
+                    self.acks += 1;
                 }
                 (F::Incr, v) => {
                     let by = match v {
@@ -237,6 +241,7 @@ impl Acked {
                         _ => 1,
                     };
                     *self.increments.entry(e.key).or_default() += by;
+                    self.acks += 1;
                 }
                 _ => {}
             }
@@ -248,12 +253,13 @@ impl Acked {
 pub(crate) struct NoAckedWriteLost {
     workload: String,
     among: Option<Vec<NodeRef>>,
+    procs: RedisProcs,
     acked: RefCell<Acked>,
 }
 
 impl NoAckedWriteLost {
     pub(crate) fn new(workload: String, among: Option<Vec<NodeRef>>) -> NoAckedWriteLost {
-        NoAckedWriteLost { workload, among, acked: RefCell::new(Acked::default()) }
+        NoAckedWriteLost { workload, among, procs: RedisProcs::default(), acked: RefCell::new(Acked::default()) }
     }
 }
 
@@ -351,7 +357,7 @@ impl Condition for NoAckedWriteLost {
         };
         acked.read(events);
         let masters: Vec<Member<'_>> =
-            servers(rt, &self.among)?.into_iter().filter(|m| m.server.role_name() == "master").collect();
+            self.procs.servers(rt, &self.among)?.into_iter().filter(|m| m.server.role_name() == "master").collect();
         if masters.is_empty() {
             return Ok(Observation { holds: true, observed: "not judged: no node is master".to_owned() });
         }
@@ -370,6 +376,26 @@ impl Condition for NoAckedWriteLost {
     }
     fn describe(&self) -> String {
         format!("no write acknowledged to workload {} is lost", self.workload)
+    }
+    /// The acknowledged writes (the workload's new events are read here,
+    /// as a look begins by reading them) and the masters, with their
+    /// incarnations and offsets: what `Acked::last` compares.
+    fn inputs(&self, rt: &Runtime, out: &mut Vec<u64>) -> bool {
+        let mut acked = self.acked.borrow_mut();
+        let cursor = acked.cursor;
+        let Some(events) = rt.workload_events_from(&self.workload, cursor) else {
+            out.push(0);
+            return true;
+        };
+        acked.read(events);
+        out.extend([1, acked.acks]);
+        self.procs.member_words(rt, &self.among, out, |m, out, _| {
+            if m.server.role_name() == "master" {
+                out.extend([1, u64::from(rt.sim.incarnation(m.proc)), m.server.repl_offset() as u64]);
+            } else {
+                out.push(0);
+            }
+        })
     }
 }
 

@@ -302,7 +302,11 @@ impl Condition for InfoField {
         };
         let mut holds = true;
         if let Some(e) = &self.equals {
-            holds &= rt.render(e)? == value;
+            // A plain text renders as itself: compared without a copy.
+            holds &= match e.literal() {
+                Some(text) => text == value,
+                None => rt.render(e)? == value,
+            };
         }
         if let Some(re) = &self.matches {
             holds &= re.is_match(&value);

@@ -129,19 +129,34 @@ pub fn parse(name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Condi
 
 fn plain(name: &str, among: Option<Vec<NodeRef>>) -> Box<dyn Condition> {
     match name {
-        "cluster-one-owner-per-epoch" => {
-            Box::new(OwnerPerEpoch { among, tables: Tables::default(), last: RefCell::default() })
-        }
-        "cluster-slots-covered" => Box::new(SlotsCovered { among, tables: Tables::default(), words: Words::default() }),
-        "cluster-agrees" => Box::new(Agrees { among, tables: Tables::default(), last: RefCell::default() }),
+        "cluster-one-owner-per-epoch" => Box::new(OwnerPerEpoch {
+            among,
+            procs: RedisProcs::default(),
+            tables: Tables::default(),
+            last: RefCell::default(),
+        }),
+        "cluster-slots-covered" => Box::new(SlotsCovered {
+            among,
+            procs: RedisProcs::default(),
+            tables: Tables::default(),
+            words: Words::default(),
+        }),
+        "cluster-agrees" => Box::new(Agrees {
+            among,
+            procs: RedisProcs::default(),
+            tables: Tables::default(),
+            last: RefCell::default(),
+        }),
         _ => Box::new(Converged {
             among,
+            procs: RedisProcs::default(),
             hosts: Hosts::default(),
             words: Words::default(),
             last: RefCell::default(),
             previous: RefCell::default(),
             same_at: RefCell::default(),
             settled: Default::default(),
+            reusable: Default::default(),
         }),
     }
 }
@@ -155,28 +170,155 @@ fn among(n: &Node, cx: &ParseCx<'_>, name: &str) -> Result<Vec<NodeRef>, Diagnos
     items.iter().map(|i| cx.node_ref(i, &format!("{name}.among"))).collect()
 }
 
+/// `p`, if it is a running or paused redis server an invariant looks at.
+fn member(rt: &Runtime, p: ProcId) -> Option<Member<'_>> {
+    let state = rt.sim.proc_state(p);
+    if state == ProcState::Down {
+        return None;
+    }
+    // A server still starting up answers nothing yet.
+    let server = rt.sim.process::<Server>(p).filter(|s| s.is_up())?;
+    Some(Member { proc: p, name: rt.sim.proc_name(p), server, paused: state == ProcState::Paused })
+}
+
 /// The running or paused redis servers an invariant looks at, by name.
 pub(crate) fn servers<'a>(rt: &'a Runtime, among: &Option<Vec<NodeRef>>) -> Result<Vec<Member<'a>>, RunError> {
-    let member = |p: ProcId| {
-        let state = rt.sim.proc_state(p);
-        if state == ProcState::Down {
-            return None;
-        }
-        // A server still starting up answers nothing yet.
-        let server = rt.sim.process::<Server>(p).filter(|s| s.is_up())?;
-        Some(Member { proc: p, name: rt.sim.proc_name(p), server, paused: state == ProcState::Paused })
-    };
     // Sized once: the invariants ask at every poll.
     let mut out = Vec::with_capacity(among.as_ref().map_or(rt.nodes().size_hint().0, Vec::len));
     match among {
         Some(list) => {
             for r in list {
-                out.extend(member(rt.proc(r)?));
+                out.extend(member(rt, rt.proc(r)?));
             }
         }
-        None => out.extend(rt.nodes().filter(|(_, kind)| *kind == "redis").filter_map(|(p, _)| member(p))),
+        None => out.extend(rt.nodes().filter(|(_, kind)| *kind == "redis").filter_map(|(p, _)| member(rt, p))),
     }
     Ok(out)
+}
+
+/// The scenario's redis nodes in process order (what [`servers`] walks
+/// without `among:`), found once (a run's nodes never change), and what an
+/// invariant's [`Condition::inputs`] last read of each.
+#[derive(Default)]
+pub(crate) struct RedisProcs {
+    procs: std::cell::OnceCell<Vec<ProcId>>,
+    /// By process number.
+    kept: RefCell<Vec<Option<Kept>>>,
+    /// Bumped whenever a node's words are found to differ from those kept:
+    /// the same number, the same words for every node.
+    generation: std::cell::Cell<u64>,
+    /// A node's words read afresh and the other nodes they read, kept for
+    /// their allocations.
+    scratch: RefCell<(Vec<u64>, Vec<ProcId>)>,
+}
+
+/// A node's words as last read, and the nodes they were read from (the
+/// node itself, a replica's master) with their [`Stamp`]s then: a process
+/// object changes only while it handles an input
+/// ([`sim::Sim::inputs_handled`]), so with the same stamps the words are
+/// the same (debug builds read them anyway and assert so).
+#[derive(Default)]
+struct Kept {
+    read: Vec<(ProcId, Stamp)>,
+    words: Vec<u64>,
+}
+
+/// A process's state, incarnation and inputs handled.
+type Stamp = (ProcState, u32, u64);
+
+fn stamp(rt: &Runtime, p: ProcId) -> Stamp {
+    (rt.sim.proc_state(p), rt.sim.incarnation(p), rt.sim.inputs_handled(p))
+}
+
+impl RedisProcs {
+    fn get(&self, rt: &Runtime) -> &[ProcId] {
+        self.procs.get_or_init(|| rt.nodes().filter(|(_, kind)| *kind == "redis").map(|(p, _)| p).collect())
+    }
+
+    /// [`servers`], the redis nodes found once.
+    pub(crate) fn servers<'a>(
+        &self,
+        rt: &'a Runtime,
+        among: &Option<Vec<NodeRef>>,
+    ) -> Result<Vec<Member<'a>>, RunError> {
+        if among.is_some() {
+            return servers(rt, among);
+        }
+        let procs = self.get(rt);
+        let mut out = Vec::with_capacity(procs.len());
+        out.extend(procs.iter().filter_map(|&p| member(rt, p)));
+        Ok(out)
+    }
+
+    /// For [`Condition::inputs`]: stands for, for each node [`servers`]
+    /// would give (in its order), its process number and whether it is
+    /// paused, then what `words` pushes of it (`words` names any other node
+    /// it reads in its third argument). A node that handled no input since
+    /// it was last read (nor any other node read with it) is not read
+    /// again; one that did is, and its words compared with those kept.
+    /// What is pushed is one number, bumped whenever some node's words
+    /// differ from those kept: equal numbers, equal words. False with
+    /// `among:` (its names are rendered at each look): the look observes.
+    pub(crate) fn member_words(
+        &self,
+        rt: &Runtime,
+        among: &Option<Vec<NodeRef>>,
+        out: &mut Vec<u64>,
+        mut words: impl FnMut(&Member<'_>, &mut Vec<u64>, &mut Vec<ProcId>),
+    ) -> bool {
+        if among.is_some() {
+            return false;
+        }
+        let mut kept = self.kept.borrow_mut();
+        let mut scratch = self.scratch.borrow_mut();
+        let (fresh, others) = &mut *scratch;
+        let mut generation = self.generation.get();
+        for &p in self.get(rt) {
+            let at = p.0 as usize;
+            if kept.len() <= at {
+                kept.resize_with(at + 1, || None);
+            }
+            let k = kept[at].get_or_insert_with(Kept::default);
+            let moved = k.read.is_empty() || k.read.iter().any(|&(q, was)| stamp(rt, q) != was);
+            if !moved && !cfg!(debug_assertions) {
+                continue;
+            }
+            // Read afresh (in debug builds, also what did not move, to check it).
+            fresh.clear();
+            others.clear();
+            if let Some(m) = member(rt, p) {
+                fresh.push(u64::from(p.0) << 1 | u64::from(m.paused));
+                words(&m, fresh, others);
+            }
+            if !moved {
+                assert_eq!(k.words, *fresh, "node {} moved without handling an input", p.0);
+                continue;
+            }
+            k.read.clear();
+            k.read.push((p, stamp(rt, p)));
+            k.read.extend(others.iter().map(|&q| (q, stamp(rt, q))));
+            if k.words != *fresh {
+                std::mem::swap(&mut k.words, fresh);
+                generation += 1;
+            }
+        }
+        self.generation.set(generation);
+        out.push(generation);
+        true
+    }
+}
+
+/// What the cluster invariants read of `m`'s table: the node's
+/// incarnation (a table lives as long as its server) and the table's
+/// [`redis::view::ClusterView::view_generation`], which stands for its
+/// runs and their owners' ids (`slots_version`, as [`Tables`] relies on),
+/// currentEpoch, first failed run and the runs' owners' epochs.
+fn table_words(rt: &Runtime, m: &Member<'_>, out: &mut Vec<u64>) {
+    out.push(u64::from(rt.sim.incarnation(m.proc)));
+    match m.server.cluster_view() {
+        None => out.push(0),
+        Some(c) => out.extend([1, c.view_generation()]),
+    }
 }
 
 /// One node an invariant looks at.
@@ -308,6 +450,7 @@ fn separating_faults(rt: &Runtime) -> Vec<String> {
 
 struct OwnerPerEpoch {
     among: Option<Vec<NodeRef>>,
+    procs: RedisProcs,
     tables: Tables,
     /// The ranges the last look judged (the same `Rc`s: the same tables), and its judgement.
     last: RefCell<Option<(Vec<Ranges>, Observation)>>,
@@ -318,8 +461,12 @@ impl Condition for OwnerPerEpoch {
         true
     }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
-        let views: Vec<(&str, Ranges)> =
-            servers(rt, &self.among)?.iter().filter_map(|m| self.tables.ranges(rt, m).map(|r| (m.name, r))).collect();
+        let views: Vec<(&str, Ranges)> = self
+            .procs
+            .servers(rt, &self.among)?
+            .iter()
+            .filter_map(|m| self.tables.ranges(rt, m).map(|r| (m.name, r)))
+            .collect();
         let seen: Vec<Ranges> = views.iter().map(|(_, r)| r.clone()).collect();
         let mut last = self.last.borrow_mut();
         if let Some((before, o)) = &*last
@@ -334,6 +481,10 @@ impl Condition for OwnerPerEpoch {
     }
     fn describe(&self) -> String {
         describe_among(&self.among, "one owner per slot per configEpoch")
+    }
+    /// The nodes and their tables' ranges (`last` only saves work).
+    fn inputs(&self, rt: &Runtime, out: &mut Vec<u64>) -> bool {
+        self.procs.member_words(rt, &self.among, out, |m, out, _| table_words(rt, m, out))
     }
 }
 
@@ -376,6 +527,7 @@ fn clash<'r>(a: &'r [SlotRangeView], b: &'r [SlotRangeView]) -> Option<(u16, &'r
 
 struct SlotsCovered {
     among: Option<Vec<NodeRef>>,
+    procs: RedisProcs,
     tables: Tables,
     words: Words,
 }
@@ -403,7 +555,7 @@ impl Condition for SlotsCovered {
     }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let mut tables = 0;
-        for m in servers(rt, &self.among)? {
+        for m in self.procs.servers(rt, &self.among)? {
             let Some(Table { ranges, failed }) = self.tables.table(rt, &m) else { continue };
             tables += 1;
             let assigned: usize = ranges.iter().map(|r| usize::from(r.last - r.first) + 1).sum();
@@ -436,6 +588,10 @@ impl Condition for SlotsCovered {
     fn describe(&self) -> String {
         describe_among(&self.among, "all slots covered")
     }
+    /// The nodes, their tables' ranges and failed owners.
+    fn inputs(&self, rt: &Runtime, out: &mut Vec<u64>) -> bool {
+        self.procs.member_words(rt, &self.among, out, |m, out, _| table_words(rt, m, out))
+    }
 }
 
 fn first_hole(ranges: &[SlotRangeView]) -> usize {
@@ -451,6 +607,7 @@ fn first_hole(ranges: &[SlotRangeView]) -> usize {
 
 struct Agrees {
     among: Option<Vec<NodeRef>>,
+    procs: RedisProcs,
     tables: Tables,
     /// The tables the last judgement saw and what it concluded.
     last: RefCell<Option<(Vec<TableSeen>, Observation)>>,
@@ -471,7 +628,7 @@ impl Condition for Agrees {
         if !faults.is_empty() {
             return Ok(Observation { holds: true, observed: format!("not judged: {} in force", faults.join(", ")) });
         }
-        let members = servers(rt, &self.among)?;
+        let members = self.procs.servers(rt, &self.among)?;
         let mut views: Vec<(&Member<'_>, u64, Ranges)> = Vec::with_capacity(members.len());
         views.extend(members.iter().filter(|m| !m.paused).filter_map(|m| {
             let epoch = m.server.cluster_view()?.current_epoch();
@@ -491,6 +648,12 @@ impl Condition for Agrees {
     }
     fn describe(&self) -> String {
         describe_among(&self.among, "the cluster agrees on its slot map and epochs")
+    }
+    /// The faults in force, the nodes (paused ones are passed by), their
+    /// tables' ranges and currentEpochs.
+    fn inputs(&self, rt: &Runtime, out: &mut Vec<u64>) -> bool {
+        out.push(rt.faults_applied());
+        self.procs.member_words(rt, &self.among, out, |m, out, _| table_words(rt, m, out))
     }
 }
 
@@ -530,24 +693,23 @@ fn slot_difference(a: &str, ra: &[SlotRangeView], b: &str, rb: &[SlotRangeView])
     format!("slot {slot}: {a} sees {}, {b} sees {}", owner(ra, slot), owner(rb, slot))
 }
 
-/// Master hosts as replicas name them, each read as an address once (the
-/// invariants that follow replicas ask at every poll).
+/// Masters as replicas name them (host and port), each looked up once
+/// among the scenario's nodes, whose addresses never change during a run
+/// (the invariants that follow replicas ask at every poll).
 #[derive(Default)]
-struct Hosts(RefCell<Vec<(String, Option<Ipv4Addr>)>>);
+struct Hosts(RefCell<Vec<(String, u16, Option<ProcId>)>>);
 
 impl Hosts {
     /// The node (among all the scenario's nodes) that serves at `host:port`.
     fn node_at(&self, rt: &Runtime, host: &str, port: u16) -> Option<ProcId> {
         let mut known = self.0.borrow_mut();
-        let ip = match known.iter().find(|(h, _)| h == host) {
-            Some(&(_, ip)) => ip,
-            None => {
-                let ip = host.parse().ok();
-                known.push((host.to_owned(), ip));
-                ip
-            }
-        };
-        rt.node_at_addr(SocketAddrV4::new(ip?, port))
+        if let Some(&(_, _, p)) = known.iter().find(|(h, at, _)| *at == port && h == host) {
+            return p;
+        }
+        let ip: Option<Ipv4Addr> = host.parse().ok();
+        let p = ip.and_then(|ip| rt.node_at_addr(SocketAddrV4::new(ip, port)));
+        known.push((host.to_owned(), port, p));
+        p
     }
 }
 
@@ -556,24 +718,45 @@ fn pairs<'a>(
     rt: &'a Runtime,
     among: &Option<Vec<NodeRef>>,
     hosts: &Hosts,
+    procs: Option<&RedisProcs>,
 ) -> Result<Vec<(Member<'a>, Member<'a>)>, RunError> {
-    let mut out = Vec::new();
-    for r in servers(rt, among)? {
-        let Some((host, port)) = r.server.master_host_port() else { continue };
-        let Some(p) = hosts.node_at(rt, host, port) else { continue };
-        if rt.sim.proc_state(p) == ProcState::Down {
-            continue;
+    let members = match procs {
+        Some(procs) => procs.servers(rt, among)?,
+        None => servers(rt, among)?,
+    };
+    let mut out = Vec::with_capacity(members.len());
+    for r in members {
+        if let Some(master) = master_of(rt, &r, hosts) {
+            out.push((r, master));
         }
-        let Some(server) = rt.sim.process::<Server>(p) else { continue };
-        let master =
-            Member { proc: p, name: rt.sim.proc_name(p), server, paused: rt.sim.proc_state(p) == ProcState::Paused };
-        out.push((r, master));
     }
     Ok(out)
 }
 
+/// The master of replica `r`, when it is a running (or paused) node.
+fn master_of<'a>(rt: &'a Runtime, r: &Member<'a>, hosts: &Hosts) -> Option<Member<'a>> {
+    master_member(rt, master_proc(rt, r, hosts)?)
+}
+
+/// The node replica `r` names as its master, if it is one of the scenario's.
+fn master_proc(rt: &Runtime, r: &Member<'_>, hosts: &Hosts) -> Option<ProcId> {
+    let (host, port) = r.server.master_host_port()?;
+    hosts.node_at(rt, host, port)
+}
+
+/// Node `p` as a replica's master: running or paused, up or not.
+fn master_member(rt: &Runtime, p: ProcId) -> Option<Member<'_>> {
+    let state = rt.sim.proc_state(p);
+    if state == ProcState::Down {
+        return None;
+    }
+    let server = rt.sim.process::<Server>(p)?;
+    Some(Member { proc: p, name: rt.sim.proc_name(p), server, paused: state == ProcState::Paused })
+}
+
 struct Converged {
     among: Option<Vec<NodeRef>>,
+    procs: RedisProcs,
     hosts: Hosts,
     words: Words,
     /// Each master's offset at the previous look, by (replica, master), in
@@ -588,6 +771,14 @@ struct Converged {
     /// The last look saw the masters' offsets it had seen the look before
     /// (or judged nothing): in the same world the next look sees the same.
     settled: std::cell::Cell<bool>,
+    /// The last look judged nothing, or found every pair caught up with
+    /// every replica at or past its master's offset: a look that finds the
+    /// same [`Condition::inputs`] (the faults, pairs, offsets, links and
+    /// command counts) sees the same, since the datasets it found equal
+    /// are at the same offset and command counts (`same_at`), and no
+    /// replica is behind the offsets it compares with (those it saw, the
+    /// same); and it leaves `last` as it is.
+    reusable: std::cell::Cell<bool>,
 }
 
 /// The replica's offset and both nodes' command counts.
@@ -616,17 +807,58 @@ impl Condition for Converged {
         self.settled.get()
     }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
+        self.reusable.set(false);
+        let observation = self.look(rt)?;
+        if !observation.holds {
+            self.reusable.set(false);
+        }
+        Ok(observation)
+    }
+    fn describe(&self) -> String {
+        describe_among(&self.among, "replicas converge with their masters")
+    }
+    fn inputs(&self, rt: &Runtime, out: &mut Vec<u64>) -> bool {
+        if !self.reusable.get() {
+            return false;
+        }
+        out.push(rt.faults_applied());
+        self.procs.member_words(rt, &self.among, out, |r, out, others| {
+            let Some(p) = master_proc(rt, r, &self.hosts) else { return out.push(0) };
+            others.push(p);
+            match master_member(rt, p) {
+                None => out.push(0),
+                Some(m) => out.extend([
+                    1,
+                    u64::from(m.proc.0),
+                    r.server.repl_offset() as u64,
+                    m.server.repl_offset() as u64,
+                    u64::from(r.server.master_link_up()),
+                    r.server.commands_processed(),
+                    m.server.commands_processed(),
+                ]),
+            }
+        })
+    }
+}
+
+impl Converged {
+    /// [`Condition::observe`].
+    fn look(&self, rt: &Runtime) -> Result<Observation, RunError> {
         self.settled.set(false);
         let faults = separating_faults(rt);
-        let pairs = pairs(rt, &self.among, &self.hosts)?;
+        let pairs = pairs(rt, &self.among, &self.hosts, Some(&self.procs))?;
         let (mut last, mut previous) = (self.last.borrow_mut(), self.previous.borrow_mut());
         std::mem::swap(&mut *last, &mut *previous);
         last.clear();
         last.extend(pairs.iter().map(|(r, m)| ((r.proc, m.proc), m.server.repl_offset())));
         self.settled.set(!faults.is_empty() || *previous == *last);
         if !faults.is_empty() {
+            self.reusable.set(true);
             return Ok(Observation { holds: true, observed: format!("not judged: {} in force", faults.join(", ")) });
         }
+        // Held with every replica at or past its master's offset, a look
+        // at the same offsets (compared with these) holds again.
+        self.reusable.set(pairs.iter().all(|(r, m)| r.server.repl_offset() >= m.server.repl_offset()));
         for (r, m) in &pairs {
             let (ro, mo) = (r.server.repl_offset(), m.server.repl_offset());
             let before = previous.iter().find(|(pair, _)| *pair == (r.proc, m.proc));
@@ -651,9 +883,6 @@ impl Condition for Converged {
         }
         Ok(self.words.holds(pairs.len(), |n| format!("{n} replicas caught up with their masters")))
     }
-    fn describe(&self) -> String {
-        describe_among(&self.among, "replicas converge with their masters")
-    }
 }
 
 struct Lag {
@@ -668,7 +897,7 @@ impl Condition for Lag {
     }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let mut worst: Option<(i64, String)> = None;
-        for (r, m) in pairs(rt, &self.among, &self.hosts)? {
+        for (r, m) in pairs(rt, &self.among, &self.hosts, None)? {
             let behind = (m.server.repl_offset() - r.server.repl_offset()).max(0);
             if worst.as_ref().is_none_or(|(w, _)| behind > *w) {
                 worst = Some((behind, format!("{} is {behind} bytes behind {}", r.name, m.name)));

@@ -91,7 +91,8 @@ impl Server {
     /// few writes rehashes only the values they wrote.
     pub fn dataset_digest(&self) -> u64 {
         let mut digest = 0;
-        for (i, db) in self.dbs.iter().enumerate() {
+        // An empty database adds nothing (most of the sixteen are).
+        for (i, db) in self.dbs.iter().enumerate().filter(|(_, db)| !db.keys.is_empty()) {
             for (key, value) in db.keys.digests_unordered() {
                 let mut h = sim::StableHasher::default();
                 h.word(i as u64);
@@ -202,6 +203,62 @@ impl ClusterView<'_> {
     pub fn run_epochs_into(&self, out: &mut Vec<u64>) {
         out.clear();
         self.c.with_owner_runs(|runs| out.extend(runs.iter().map(|&(_, _, o)| self.c.epoch_of(o))));
+    }
+
+    /// Pushes onto `out` what the cluster invariants read of this table's
+    /// node entries beyond its runs (which [`ClusterView::slots_version`]
+    /// stands for): [`ClusterView::first_failed_run`] plus one (0 for
+    /// none), the number of runs, then each run's
+    /// [`ClusterView::run_epochs_into`] epoch. One pass over the cached
+    /// runs, nothing built: equal words, equal epochs and failed run
+    /// (invariants compare them at every poll).
+    pub fn epoch_words_into(&self, out: &mut Vec<u64>) {
+        let at = out.len();
+        out.push(0);
+        self.c.with_owner_runs(|runs| {
+            out.push(runs.len() as u64);
+            let mut failed = 0;
+            for (k, &(_, _, o)) in runs.iter().enumerate() {
+                if failed == 0 && self.c.node(o).failed() {
+                    failed = k as u64 + 1;
+                }
+                out.push(self.c.epoch_of(o));
+            }
+            out[at] = failed;
+        });
+    }
+
+    /// A number that moves whenever `currentEpoch`,
+    /// [`ClusterView::slots_version`] or [`ClusterView::epoch_words_into`]'s
+    /// words change, and never comes back to an earlier value (the table
+    /// lives as long as its server): what the cluster invariants read of
+    /// the table, in one word. The words are read again only when the
+    /// versions (slots, node entries, currentEpoch) moved, and the table
+    /// keeps them, so every invariant asking at one poll shares one read.
+    pub fn view_generation(&self) -> u64 {
+        let c = self.c;
+        let at = (c.slots_version, c.entries_version, c.current_epoch);
+        let mut v = c.view_words.borrow_mut();
+        if v.at == Some(at) {
+            #[cfg(debug_assertions)]
+            {
+                let mut fresh = vec![c.slots_version, c.current_epoch];
+                self.epoch_words_into(&mut fresh);
+                assert_eq!(v.words, fresh, "a table's epochs moved, its versions did not");
+            }
+            return v.generation;
+        }
+        let mut fresh = std::mem::take(&mut v.scratch);
+        fresh.clear();
+        fresh.extend([c.slots_version, c.current_epoch]);
+        self.epoch_words_into(&mut fresh);
+        if fresh != v.words {
+            std::mem::swap(&mut v.words, &mut fresh);
+            v.generation += 1;
+        }
+        v.scratch = fresh;
+        v.at = Some(at);
+        v.generation
     }
 
     /// Changes whenever [`ClusterView::slot_runs`] may have changed.

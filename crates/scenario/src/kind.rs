@@ -56,6 +56,20 @@ pub trait Condition {
     fn repeats_when_nothing_happened(&self) -> bool {
         self.changes_only_with_events()
     }
+    /// Pushes onto `out` words that tell, exactly, everything a look now
+    /// would read (the state of the world it reads, and any state of its
+    /// own its answer depends on) and returns true; or returns false (the
+    /// default) when it cannot tell, and the look observes. An invariant's
+    /// poll whose words equal those of the look that last observed reuses
+    /// that observation without observing: equal words must mean an equal
+    /// observation, and a look that would leave the condition's own state
+    /// as it is (debug builds observe anyway and assert the same). Like
+    /// [`Condition::observe`], it only looks; it is asked only of
+    /// invariants, at polls where something happened.
+    fn inputs(&self, rt: &Runtime, out: &mut Vec<u64>) -> bool {
+        let _ = (rt, out);
+        false
+    }
 }
 
 /// The name and documentation of a step or condition, with its JSON Schema.

@@ -113,6 +113,12 @@ struct InvariantState {
     /// saw ([`Runtime::world_stamp`]): a condition that changes only with
     /// events sees the same in the same world, so it is not asked again.
     last_look: Option<(WorldStamp, Option<String>)>,
+    /// The condition's [`Condition::inputs`] at the look that last observed
+    /// (`None`: it could not tell): a poll with the same words reuses what
+    /// that look saw.
+    inputs: Option<Vec<u64>>,
+    /// This poll's words, kept for their allocation.
+    scratch: Vec<u64>,
 }
 
 /// Kernel events processed, hashed trace records and the step running:
@@ -142,16 +148,39 @@ impl InvariantState {
     fn look(&mut self, rt: &Runtime, now: Instant) -> Option<String> {
         self.evaluations += 1;
         let stamp = rt.world_stamp();
-        let broken = match &self.last_look {
+        let broken = match &mut self.last_look {
             Some((at, broken)) if *at == stamp && self.condition.repeats_when_nothing_happened() => broken.clone(),
-            _ => {
-                let broken = match self.condition.observe(rt) {
-                    Ok(o) if o.holds => None,
-                    Ok(o) => Some(o.observed),
-                    Err(e) => Some(e.to_string()),
-                };
-                self.last_look = Some((stamp, broken.clone()));
-                broken
+            last => {
+                // Something happened: the condition's words tell whether it
+                // is something it reads.
+                self.scratch.clear();
+                let known = self.condition.inputs(rt, &mut self.scratch);
+                match last {
+                    Some((at, broken)) if known && self.inputs.as_ref() == Some(&self.scratch) => {
+                        #[cfg(debug_assertions)]
+                        {
+                            let fresh = observe(&*self.condition, rt);
+                            assert_eq!(
+                                &fresh,
+                                broken,
+                                "invariant `{}`: its inputs did not change, its observation did",
+                                self.condition.describe()
+                            );
+                        }
+                        *at = stamp;
+                        broken.clone()
+                    }
+                    _ => {
+                        let broken = observe(&*self.condition, rt);
+                        self.last_look = Some((stamp, broken.clone()));
+                        match (&mut self.inputs, known) {
+                            (Some(words), true) => std::mem::swap(words, &mut self.scratch),
+                            (inputs, true) => *inputs = Some(std::mem::take(&mut self.scratch)),
+                            (inputs, false) => *inputs = None,
+                        }
+                        broken
+                    }
+                }
             }
         };
         let Some(observed) = broken else {
@@ -163,6 +192,15 @@ impl InvariantState {
             Some(w) if now - since < w => None,
             _ => Some(observed),
         }
+    }
+}
+
+/// What a look at `condition` sees: `Some(observed)` when it does not hold.
+fn observe(condition: &dyn Condition, rt: &Runtime) -> Option<String> {
+    match condition.observe(rt) {
+        Ok(o) if o.holds => None,
+        Ok(o) => Some(o.observed),
+        Err(e) => Some(e.to_string()),
     }
 }
 
@@ -216,6 +254,12 @@ impl Runtime {
 
     /// The process a reference names (after filling in captures).
     pub fn proc(&self, r: &NodeRef) -> Result<ProcId, RunError> {
+        // A plain name (the usual case, asked at every poll) renders as itself: no copy.
+        if let Some(name) = r.template.literal()
+            && let Some(p) = self.sim.proc_by_name(name)
+        {
+            return Ok(p);
+        }
         let name = self.render(&r.template)?;
         self.sim.proc_by_name(&name).ok_or_else(|| RunError::Check(format!("`{name}` (from {r}) is not a node")))
     }
@@ -529,6 +573,13 @@ impl Runtime {
         }
     }
 
+    /// How many faults have been applied to nodes so far: the faults in
+    /// force ([`Runtime::faults_in_force`]) change only when it grows, so
+    /// a condition's [`Condition::inputs`] can tell them by it.
+    pub fn faults_applied(&self) -> u64 {
+        self.fault_log.len() as u64
+    }
+
     /// The faults in force now, as the fault log names them (`partition ...`,
     /// `pause 6381`, `kill 6381` until the node starts again): what a
     /// convergence invariant waits out before it judges.
@@ -603,6 +654,8 @@ pub fn run_with(
             false_since: None,
             violated: None,
             last_look: None,
+            inputs: None,
+            scratch: Vec::new(),
         })
         .collect();
     let mut timed = std::mem::take(&mut scenario.timed_faults);

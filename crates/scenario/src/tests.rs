@@ -134,11 +134,26 @@ impl NodeKind for ProbeKind {
                 doc: "probe-linked, polled through idle time as if it read a clock",
                 schema: json!({"type": "string"}),
             },
+            Syntax {
+                name: "probe-linked-words",
+                doc: "probe-linked, telling its inputs (the probe's state, incarnation and inputs handled)",
+                schema: json!({"type": "string"}),
+            },
+            Syntax {
+                name: "probe-linked-lying",
+                doc: "probe-linked, telling the same inputs whatever happens (a broken condition)",
+                schema: json!({"type": "string"}),
+            },
         ]
     }
 
     fn parse_condition(&self, name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Condition>, Diagnostic> {
-        Ok(Box::new(Linked(cx.node_ref(value, name)?, name == "probe-linked")))
+        let words = match name {
+            "probe-linked-words" => Words::Honest,
+            "probe-linked-lying" => Words::Lying,
+            _ => Words::None,
+        };
+        Ok(Box::new(Linked(cx.node_ref(value, name)?, name != "probe-linked-polled", words)))
     }
 
     fn final_state(&self, sim: &Sim, proc: ProcId) -> serde_json::Value {
@@ -147,11 +162,40 @@ impl NodeKind for ProbeKind {
 }
 
 /// The probe's link; the flag says whether waits may skip idle time.
-struct Linked(NodeRef, bool);
+struct Linked(NodeRef, bool, Words);
+
+/// What [`Linked`] tells of its inputs.
+#[derive(Clone, Copy, PartialEq)]
+enum Words {
+    None,
+    /// The probe's state, incarnation and inputs handled: all a look reads.
+    Honest,
+    /// Always the same.
+    Lying,
+}
 
 impl Condition for Linked {
     fn changes_only_with_events(&self) -> bool {
         self.1
+    }
+    fn inputs(&self, rt: &Runtime, out: &mut Vec<u64>) -> bool {
+        match self.2 {
+            Words::None => false,
+            Words::Lying => {
+                out.push(7);
+                true
+            }
+            Words::Honest => {
+                let Ok(p) = rt.proc(&self.0) else { return false };
+                let state = match rt.sim.proc_state(p) {
+                    sim::ProcState::Running => 0,
+                    sim::ProcState::Paused => 1,
+                    sim::ProcState::Down => 2,
+                };
+                out.extend([state, u64::from(rt.sim.incarnation(p)), rt.sim.inputs_handled(p)]);
+                true
+            }
+        }
     }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
         let p = rt.proc(&self.0)?;

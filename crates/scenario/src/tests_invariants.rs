@@ -56,6 +56,37 @@ fn an_unexpected_violation_names_the_invariant_and_stops_the_run() {
     assert_eq!(report.failure_kind, Some(report::FailureKind::Invariant));
 }
 
+/// A condition that tells its inputs is looked at only when they change
+/// (release builds; debug builds look anyway and compare), and reports
+/// what the same condition without them does: the link's fall, its
+/// return and the evaluations, with and without `within`.
+#[test]
+fn a_condition_telling_its_inputs_breaks_when_one_that_does_not_would() {
+    let faults = "  - {at: 1500ms, stop: \"7001\"}\n  - {at: 2500ms, start: \"7001\"}\n";
+    for within in ["", "    within: 300ms\n", "    within: 2s\n"] {
+        let looks = |condition: &str| {
+            let report = run(&with_invariants(
+                &format!("  - name: linked\n    expect: violated\n{within}    {condition}: \"7002\"\n"),
+                faults,
+            ));
+            let c = report.checks[0].clone();
+            (report.result, c.violated_ns, c.false_since_ns, c.detail, c.faults, c.step, c.evaluations)
+        };
+        let plain = looks("probe-linked");
+        assert_eq!(looks("probe-linked-words"), plain, "within {within:?}");
+        assert_eq!(plain.0 == Verdict::Pass, within != "    within: 2s\n", "{plain:?}");
+    }
+}
+
+/// Debug builds catch a condition whose inputs do not tell a change it sees.
+#[cfg(debug_assertions)]
+#[test]
+#[should_panic(expected = "its inputs did not change, its observation did")]
+fn a_condition_whose_inputs_miss_a_change_is_caught_in_debug_builds() {
+    // Down at the first look (the link is not up yet), up at a later one.
+    run(&with_invariants("  - name: linked\n    within: 1s\n    probe-linked-lying: \"7002\"\n", STOP_AT_1500));
+}
+
 #[test]
 fn within_forgives_a_false_stretch_shorter_than_it_and_reports_a_longer_one_from_its_start() {
     let faults = "  - {at: 1500ms, stop: \"7001\"}\n  - {at: 2s, start: \"7001\"}\n";

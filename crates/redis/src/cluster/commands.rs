@@ -486,13 +486,21 @@ impl Server {
             }
         }
         let me = c.myself;
-        for (s, _) in seen.iter().enumerate().filter(|(_, on)| **on) {
-            if del {
+        if del {
+            for (s, _) in seen.iter().enumerate().filter(|(_, on)| **on) {
                 c.del_slot(s);
-            } else {
-                c.importing.remove(&(s as u16));
-                c.add_slot(me, s);
             }
+        } else {
+            // ADDSLOTS of a master's thousands of slots (redis-cli --cluster
+            // create): every slot is free (checked above), so they are taken
+            // at once, the table's bookkeeping done once.
+            let slots: Vec<u16> = seen.iter().enumerate().filter(|(_, on)| **on).map(|(s, _)| s as u16).collect();
+            if !c.importing.is_empty() {
+                for s in &slots {
+                    c.importing.remove(s);
+                }
+            }
+            c.add_slots(me, &slots);
         }
         c.todo |= TODO_UPDATE_STATE | TODO_SAVE_CONFIG;
         Value::ok()

@@ -1152,34 +1152,90 @@ impl Server {
         // few owners), and the map is looked at only when it holds a slot.
         let importing_any = !c.importing.is_empty();
         let mut last_owner: Option<(usize, bool)> = None;
-        for slot in bus::set_slots(slots) {
-            sender_slots += 1;
+        // A claim is mostly whole 64-slot words of slots of one owner (a
+        // master's range): such a word is judged once, as its 64 slots one
+        // by one would be, in the same order.
+        for (w, chunk) in slots.chunks_exact(8).enumerate() {
+            let mut word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+            let base = w * 64;
+            if word == u64::MAX && !importing_any {
+                let c = self.clr();
+                let owners = &c.slots[base..base + 64];
+                if owners.iter().all(|&o| o == owners[0]) {
+                    sender_slots += 64;
+                    let owner = c.owner(base);
+                    if owner == Some(sender) {
+                        continue;
+                    }
+                    let older = match (owner, last_owner) {
+                        (None, _) => true,
+                        (Some(o), Some((last, older))) if last == o => older,
+                        (Some(o), _) => {
+                            let older = c.node(o).config_epoch < sender_epoch;
+                            last_owner = Some((o, older));
+                            older
+                        }
+                    };
+                    if older {
+                        if owner == Some(myself) {
+                            dirty.extend((base..base + 64).filter(|&slot| self.count_keys_in_slot(slot) > 0));
+                        }
+                        if owner.is_some() && owner == cur_master {
+                            new_master = Some(sender);
+                            migrated_our_slots += 64;
+                        }
+                        won.extend((base..base + 64).map(|slot| slot as u16));
+                    }
+                    continue;
+                }
+            }
+            while word != 0 {
+                let slot = base + word.trailing_zeros() as usize;
+                word &= word - 1;
+                sender_slots += 1;
+                let c = self.clr();
+                let owner = c.owner(slot);
+                if owner == Some(sender) || (importing_any && c.importing.contains_key(&(slot as u16))) {
+                    continue;
+                }
+                let older = match (owner, last_owner) {
+                    (None, _) => true,
+                    (Some(o), Some((last, older))) if last == o => older,
+                    (Some(o), _) => {
+                        let older = c.node(o).config_epoch < sender_epoch;
+                        last_owner = Some((o, older));
+                        older
+                    }
+                };
+                debug_assert_eq!(older, owner.is_none_or(|o| c.node(o).config_epoch < sender_epoch));
+                if older {
+                    if owner == Some(myself) && self.count_keys_in_slot(slot) > 0 {
+                        dirty.push(slot);
+                    }
+                    if owner.is_some() && owner == cur_master {
+                        new_master = Some(sender);
+                        migrated_our_slots += 1;
+                    }
+                    // Rebound below, all at once: no slot's check reads another's owner.
+                    won.push(slot as u16);
+                }
+            }
+        }
+        #[cfg(debug_assertions)]
+        {
+            // The plain walk, slot by slot, wins the same slots.
             let c = self.clr();
-            let owner = c.owner(slot);
-            if owner == Some(sender) || (importing_any && c.importing.contains_key(&(slot as u16))) {
-                continue;
-            }
-            let older = match (owner, last_owner) {
-                (None, _) => true,
-                (Some(o), Some((last, older))) if last == o => older,
-                (Some(o), _) => {
-                    let older = c.node(o).config_epoch < sender_epoch;
-                    last_owner = Some((o, older));
-                    older
-                }
-            };
-            debug_assert_eq!(older, owner.is_none_or(|o| c.node(o).config_epoch < sender_epoch));
-            if older {
-                if owner == Some(myself) && self.count_keys_in_slot(slot) > 0 {
-                    dirty.push(slot);
-                }
-                if owner.is_some() && owner == cur_master {
-                    new_master = Some(sender);
-                    migrated_our_slots += 1;
-                }
-                // Rebound below, all at once: no slot's check reads another's owner.
-                won.push(slot as u16);
-            }
+            let plain: Vec<u16> = bus::set_slots(slots)
+                .filter(|&slot| {
+                    let owner = c.owner(slot);
+                    owner != Some(sender)
+                        && !c.importing.contains_key(&(slot as u16))
+                        && owner.is_none_or(|o| c.node(o).config_epoch < sender_epoch)
+                })
+                .map(|slot| slot as u16)
+                .collect();
+            assert_eq!(won, plain, "a claim's words won other slots than its slots one by one");
+            assert_eq!(sender_slots, bus::set_slots(slots).count());
         }
         let c = self.cl();
         if !won.is_empty() {

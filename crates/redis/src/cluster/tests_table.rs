@@ -226,3 +226,39 @@ fn rebinding_slots_at_once_is_deleting_and_adding_each() {
         assert_eq!(one.slot_changes(), each.slot_changes(), "round {round}");
     }
 }
+
+/// `add_slots` (ADDSLOTS of a master's range, at creation) leaves the table
+/// as `add_slot` of each slot in turn: owners, counts, bitmaps, nodes.conf
+/// text, published slot changes and the runs.
+#[test]
+fn adding_free_slots_at_once_is_adding_them_one_by_one() {
+    let mut rng = sim::Rng::stream(7, "add-slots");
+    for round in 0..30 {
+        let mut tables = [Cluster::new(name('a'), 1000), Cluster::new(name('a'), 1000)];
+        for c in &mut tables {
+            c.create_node(name('b'), MASTER, 1000);
+            // Some slots owned already, each table's slots text built.
+            for s in (0..SLOTS).filter(|s| (s / 500 + round) % 3 == 0) {
+                c.add_slot(1, s);
+            }
+            c.nodes_text(false);
+            c.slot_changes();
+        }
+        let to = round % 2;
+        let free: Vec<u16> =
+            (0..SLOTS as u16).filter(|&s| tables[0].owner(usize::from(s)).is_none() && rng.chance(0.5)).collect();
+        let [one, each] = &mut tables;
+        one.add_slots(to, &free);
+        for &s in &free {
+            each.add_slot(to, usize::from(s));
+        }
+        assert_eq!(one.slots, each.slots, "round {round}");
+        for i in 0..2 {
+            assert_eq!(one.node(i).numslots, each.node(i).numslots, "round {round}, node {i}");
+            assert!(*one.slot_bits(i) == *each.slot_bits(i), "round {round}, node {i}");
+        }
+        assert_eq!(one.nodes_text(false), each.nodes_text(false), "round {round}");
+        assert_eq!(one.slot_changes(), each.slot_changes(), "round {round}");
+        assert_eq!(one.owner_runs(), each.owner_runs(), "round {round}");
+    }
+}

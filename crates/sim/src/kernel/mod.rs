@@ -163,6 +163,8 @@ pub(crate) struct ProcSlot {
     pub(crate) host: HostId,
     pub(crate) state: ProcState,
     incarnation: u32,
+    /// Inputs handed to its process object so far ([`Sim::inputs_handled`]).
+    inputs: u64,
     pub(crate) rng: Rng,
     net_rng: Rng,
     pub(crate) disk: Disk,
@@ -404,6 +406,7 @@ impl Sim {
             host,
             state: ProcState::Down,
             incarnation: 0,
+            inputs: 0,
             rng: Rng::stream(seed, &format!("proc:{name}")),
             net_rng: Rng::stream(seed, &format!("net:{name}")),
             disk: Disk::default(),
@@ -502,6 +505,15 @@ impl Sim {
         self.world.procs[p.index()].incarnation
     }
 
+    /// How many inputs a process's objects have been handed so far (kernel
+    /// inputs and [`Sim::with_process`] calls, over all incarnations). A
+    /// process object changes only while it handles one, so with the same
+    /// [`Sim::incarnation`] and count it is as it was: observers polling
+    /// many processes read again only those that moved.
+    pub fn inputs_handled(&self, p: ProcId) -> u64 {
+        self.world.procs[p.index()].inputs
+    }
+
     /// Bytes `p` wrote on `conn` that its peer has not read yet, and the most
     /// the connection's buffers hold that way now (they autotune); `None`
     /// once the connection is gone.
@@ -578,6 +590,7 @@ impl Sim {
             return None;
         }
         let mut object = self.objects[p.index()].take()?;
+        self.world.procs[p.index()].inputs += 1;
         let result = (object.as_mut() as &mut dyn std::any::Any).downcast_mut::<T>().map(|typed| {
             self.world.procs[p.index()].disk.clock = self.world.now;
             let mut ctx = Ctx { world: &mut self.world, me: p };
@@ -760,7 +773,9 @@ impl Sim {
         let Some(mut object) = self.objects[p.index()].take() else {
             return;
         };
-        self.world.procs[p.index()].disk.clock = self.world.now;
+        let slot = &mut self.world.procs[p.index()];
+        slot.inputs += 1;
+        slot.disk.clock = self.world.now;
         object.handle(&mut Ctx { world: &mut self.world, me: p }, input);
         self.objects[p.index()] = Some(object);
         self.after_input(p);
