@@ -57,19 +57,21 @@ fn parse_composed(
     registry: &Registry,
     options: &ComposeOptions<'_>,
 ) -> Result<Scenario, (Diagnostics, Sources)> {
-    let (doc, sources) = compose_document(file, source, options)?;
-    make_scenario(doc, &sources, registry)
+    let (doc, sources, diags) = compose_document(file, source, options)?;
+    make_scenario(doc, &sources, diags, registry)
 }
 
-/// The file's text read as YAML with its includes, `extends:` and parameters.
+/// The file's text read as YAML with its includes, `extends:` and
+/// parameters, and what composing it found wrong that does not stop it (a
+/// `--set` of no parameter, say): the scenario is refused for those too.
 fn compose_document(
     file: &str,
     source: &str,
     options: &ComposeOptions<'_>,
-) -> Result<(Document, Sources), (Diagnostics, Sources)> {
+) -> Result<(Document, Sources, Diagnostics), (Diagnostics, Sources)> {
     let mut diags = Diagnostics::new();
     match crate::compose::compose(file, source, options, &mut diags) {
-        Some(composed) => Ok(composed),
+        Some((doc, sources)) => Ok((doc, sources, diags)),
         None => {
             let segment = crate::compose::Segment { base: 0, file: file.into(), source: source.into() };
             Err((diags, Sources { segments: vec![segment] }))
@@ -77,9 +79,14 @@ fn compose_document(
     }
 }
 
-/// A composed document expanded and validated into a scenario.
-fn make_scenario(doc: Document, sources: &Sources, registry: &Registry) -> Result<Scenario, (Diagnostics, Sources)> {
-    let mut diags = Diagnostics::new();
+/// A composed document expanded and validated into a scenario; `diags`
+/// holds what composing it found.
+fn make_scenario(
+    doc: Document,
+    sources: &Sources,
+    mut diags: Diagnostics,
+    registry: &Registry,
+) -> Result<Scenario, (Diagnostics, Sources)> {
     match parse_document(doc, registry, &mut diags) {
         Some(mut s) if diags.is_empty() => {
             name_included_steps(&mut s, sources);
@@ -99,6 +106,9 @@ fn make_scenario(doc: Document, sources: &Sources, registry: &Registry) -> Resul
 pub struct Composed {
     doc: Document,
     sources: Sources,
+    /// What composing it found wrong, short of stopping (given again with
+    /// every scenario made from it).
+    diags: Diagnostics,
     /// The file's own text, for diagnostics.
     source: String,
 }
@@ -116,7 +126,7 @@ pub fn compose_scenario(file: &str, bytes: Vec<u8>, options: &ComposeOptions<'_>
         }
     };
     match compose_document(file, &source, options) {
-        Ok((doc, sources)) => Ok(Composed { doc, sources, source }),
+        Ok((doc, sources, diags)) => Ok(Composed { doc, sources, diags, source }),
         Err((diagnostics, sources)) => Err(Box::new(Rejected { diagnostics, source, sources })),
     }
 }
@@ -125,7 +135,7 @@ impl Composed {
     /// The scenario, expanded and validated: what [`parse_scenario_with`]
     /// gives for the same file and options.
     pub fn scenario(&self, registry: &Registry) -> Result<Scenario, Box<Rejected>> {
-        make_scenario(self.doc.clone(), &self.sources, registry)
+        make_scenario(self.doc.clone(), &self.sources, self.diags.clone(), registry)
             .map_err(|(diagnostics, sources)| Box::new(Rejected { diagnostics, source: self.source.clone(), sources }))
     }
 }

@@ -651,4 +651,13 @@ fn a_composed_file_makes_the_scenario_a_parse_makes_every_time() {
     let composed = crate::parse::compose_scenario("s.yaml", bad.as_bytes().to_vec(), &options).expect("YAML is fine");
     let Err(rejected) = composed.scenario(&registry) else { panic!("an unknown kind is rejected") };
     assert_eq!(rejected.render("s.yaml"), errors(bad));
+    // What composing finds short of stopping (a `--set` of no parameter)
+    // refuses every scenario made, as it refuses the parse.
+    let sets = crate::compose::ComposeOptions { sets: vec![("nope".into(), "1".into())], ..Default::default() };
+    let composed = crate::parse::compose_scenario("s.yaml", source.clone().into_bytes(), &sets).expect("composes");
+    let Err(rejected) = composed.scenario(&registry) else { panic!("an unknown --set is refused") };
+    let parsed = crate::parse::parse_scenario_with("s.yaml", source.into_bytes(), &registry, &sets);
+    let Err(parsed) = parsed else { panic!("the parse refuses it too") };
+    assert_eq!(rejected.render("s.yaml"), parsed.render("s.yaml"));
+    assert!(!rejected.diagnostics.is_empty());
 }
