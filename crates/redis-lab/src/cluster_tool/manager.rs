@@ -178,7 +178,12 @@ fn info_field(text: &str, field: &str) -> Option<i64> {
 
 fn text_of(v: &Value) -> String {
     match v {
-        Value::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+        // The usual reply (INFO, CLUSTER NODES) is valid UTF-8: checked and
+        // copied whole rather than walked a chunk at a time; the same text.
+        Value::Bulk(b) => match std::str::from_utf8(b) {
+            Ok(text) => text.to_owned(),
+            Err(_) => String::from_utf8_lossy(b).into_owned(),
+        },
         Value::Simple(s) | Value::Error(s) => s.clone(),
         other => resp::render(other),
     }
