@@ -154,7 +154,7 @@ impl RequestParser {
 
     fn push_arg(&mut self, bytes: &[u8]) {
         if self.argc == self.args.len() {
-            self.args.push(Vec::new());
+            self.args.push(Vec::with_capacity(bytes.len()));
         }
         let slot = &mut self.args[self.argc];
         slot.clear();
@@ -243,9 +243,15 @@ impl RequestParser {
             if self.buf.len() < end + 2 {
                 return Ok(Step::Incomplete);
             }
-            // Straight from the read buffer into the reused argument slot.
+            // Straight from the read buffer into the reused argument slot (a
+            // new one allocated at its size at once, not grown from empty).
             if self.argc == self.args.len() {
-                self.args.push(Vec::new());
+                // Room at once for as many of the arguments still to come as
+                // the buffered bytes can hold (each takes at least
+                // `$0\r\n\r\n`), not grown by doubling through thousands.
+                let fit = (self.buf.len() - self.pos) / 6 + 1;
+                self.args.reserve(left.min(fit));
+                self.args.push(Vec::with_capacity(len as usize));
             }
             let slot = &mut self.args[self.argc];
             slot.clear();

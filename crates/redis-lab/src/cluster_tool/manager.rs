@@ -76,44 +76,59 @@ impl Node {
     }
 }
 
-/// A short command argument held inline: a word of up to 8 bytes or a
-/// slot number's decimal digits (CLUSTER ADDSLOTS sends thousands of them).
-#[derive(Clone, Copy)]
-struct Arg {
-    bytes: [u8; 8],
-    len: u8,
-}
-
-impl Arg {
-    /// `word` (at most 8 bytes).
-    fn text(word: &str) -> Arg {
-        let mut bytes = [0; 8];
-        bytes[..word.len()].copy_from_slice(word.as_bytes());
-        Arg { bytes, len: word.len() as u8 }
+/// `CLUSTER ADDSLOTS` of every slot `slots` marks, ascending, as
+/// [`resp::encode_command`] writes it (CLUSTER, ADDSLOTS and each slot in
+/// decimal, as `to_string` writes it), in one pass: the slot's digits are a
+/// decimal counter stepped with the slot, each argument written as one
+/// fixed-size copy. A master's thousands of slots need no list of arguments,
+/// no division per digit and no second pass to encode.
+fn encode_addslots(slots: &[bool], out: &mut Vec<u8>) {
+    assert!(slots.len() < 100_000, "slot numbers of at most five digits");
+    let count = slots.iter().filter(|&&on| on).count();
+    let head = format!("*{}\r\n$7\r\nCLUSTER\r\n$8\r\nADDSLOTS\r\n", count + 2);
+    // Each argument is at most `$5\r\n` + five digits + CRLF.
+    out.reserve(head.len() + 11 * count + 11);
+    out.extend_from_slice(head.as_bytes());
+    let Some(first_on) = slots.iter().position(|&on| on) else { return };
+    let last_on = slots.iter().rposition(|&on| on).unwrap_or(first_on);
+    // `digits[first..]` is the current slot in decimal, right-aligned.
+    let mut digits = *b"00000";
+    let mut first = 4;
+    let mut n = first_on;
+    loop {
+        digits[first] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+        first -= 1;
     }
-
-    /// `n` in decimal, as `n.to_string()` writes it (`n` below 10^8).
-    fn number(n: usize) -> Arg {
-        debug_assert!(n < 100_000_000);
-        let mut digits = [0; 8];
-        let (mut n, mut at) = (n, 8);
+    for &on in &slots[first_on..=last_on] {
+        if on {
+            let len = 5 - first;
+            let mut arg = [0u8; 11];
+            arg[..4].copy_from_slice(&[b'$', b'0' + len as u8, b'\r', b'\n']);
+            arg[4..4 + len].copy_from_slice(&digits[first..]);
+            arg[4 + len..6 + len].copy_from_slice(b"\r\n");
+            // The whole array (a fixed-size copy), then the unused tail off.
+            out.extend_from_slice(&arg);
+            out.truncate(out.len() - (5 - len));
+        }
+        // The next slot's digits: add one, carrying.
+        let mut k = 4;
         loop {
-            at -= 1;
-            digits[at] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
+            if digits[k] != b'9' {
+                digits[k] += 1;
                 break;
             }
+            digits[k] = b'0';
+            if k == first {
+                first -= 1;
+                digits[first] = b'1';
+                break;
+            }
+            k -= 1;
         }
-        let mut bytes = [0; 8];
-        bytes[..8 - at].copy_from_slice(&digits[at..]);
-        Arg { bytes, len: (8 - at) as u8 }
-    }
-}
-
-impl AsRef<[u8]> for Arg {
-    fn as_ref(&self) -> &[u8] {
-        &self.bytes[..usize::from(self.len)]
     }
 }
 
@@ -163,7 +178,12 @@ fn info_field(text: &str, field: &str) -> Option<i64> {
 
 fn text_of(v: &Value) -> String {
     match v {
-        Value::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+        // The usual reply (INFO, CLUSTER NODES) is valid UTF-8: checked and
+        // copied whole rather than walked a chunk at a time; the same text.
+        Value::Bulk(b) => match std::str::from_utf8(b) {
+            Ok(text) => text.to_owned(),
+            Err(_) => String::from_utf8_lossy(b).into_owned(),
+        },
         Value::Simple(s) | Value::Error(s) => s.clone(),
         other => resp::render(other),
     }
@@ -382,26 +402,20 @@ impl Manager<'_> {
     }
 
     fn slots_string(node: &Node) -> String {
+        use std::fmt::Write as _;
         let mut out = String::new();
+        let slots = &node.slots[..SLOTS];
         let mut s = 0;
-        while s < SLOTS {
-            if !node.slots[s] {
-                s += 1;
-                continue;
-            }
-            let start = s;
-            while s + 1 < SLOTS && node.slots[s + 1] {
-                s += 1;
-            }
+        // Each run of owned slots found with two scans (not a slot at a time
+        // through the loop's bookkeeping): the same text.
+        while let Some(off) = slots[s..].iter().position(|&on| on) {
+            let start = s + off;
+            let end = slots[start..].iter().position(|&on| !on).map_or(SLOTS, |len| start + len) - 1;
             if !out.is_empty() {
                 out.push(',');
             }
-            if start == s {
-                out.push_str(&format!("[{start}]"));
-            } else {
-                out.push_str(&format!("[{start}-{s}]"));
-            }
-            s += 1;
+            let _ = if start == end { write!(out, "[{start}]") } else { write!(out, "[{start}-{end}]") };
+            s = end + 1;
         }
         out
     }
@@ -734,11 +748,19 @@ impl Manager<'_> {
                 return Ok((false, Some(e)));
             }
         } else {
-            // A master's thousands of slot numbers, each written in place
-            // (no `String` and no `fmt` per slot): the same command bytes.
-            let mut args = vec![Arg::text("CLUSTER"), Arg::text("ADDSLOTS")];
-            args.extend((0..SLOTS).filter(|&s| self.nodes[i].slots[s]).map(Arg::number));
-            if let Value::Error(e) = self.s.call(addr, &args)? {
+            // A master's thousands of slot numbers written straight into the
+            // command (`encode_addslots`): the same command bytes.
+            let slots = &self.nodes[i].slots;
+            #[cfg(debug_assertions)]
+            {
+                let mut args = vec!["CLUSTER".to_owned(), "ADDSLOTS".to_owned()];
+                args.extend((0..SLOTS).filter(|&s| slots[s]).map(|s| s.to_string()));
+                let (mut plain, mut direct) = (Vec::new(), Vec::new());
+                resp::encode_command(&args, &mut plain);
+                encode_addslots(slots, &mut direct);
+                debug_assert!(plain == direct, "CLUSTER ADDSLOTS written directly differs");
+            }
+            if let Value::Error(e) = self.s.call_encoded(addr, |buf| encode_addslots(slots, buf))? {
                 return Ok((false, Some(e)));
             }
         }
@@ -889,15 +911,90 @@ fn parse_slot_def(node: &mut Node, def: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::Arg;
+    use super::{Manager, Node, SLOTS, encode_addslots};
+    use std::net::{Ipv4Addr, SocketAddrV4};
+
+    /// The slot-by-slot walk `slots_string` replaced.
+    fn slots_string_walk(slots: &[bool]) -> String {
+        let mut out = String::new();
+        let mut s = 0;
+        while s < SLOTS {
+            if !slots[s] {
+                s += 1;
+                continue;
+            }
+            let start = s;
+            while s + 1 < SLOTS && slots[s + 1] {
+                s += 1;
+            }
+            if !out.is_empty() {
+                out.push(',');
+            }
+            if start == s {
+                out.push_str(&format!("[{start}]"));
+            } else {
+                out.push_str(&format!("[{start}-{s}]"));
+            }
+            s += 1;
+        }
+        out
+    }
 
     #[test]
-    fn args_are_the_bytes_to_string_writes() {
-        for n in (0..20_000).chain([99_999, 100_000, 1_234_567, 99_999_999]) {
-            assert_eq!(Arg::number(n).as_ref(), n.to_string().as_bytes(), "{n}");
+    fn slots_string_is_the_slot_by_slot_walk() {
+        let mut node = Node::new(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 7000));
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut patterns: Vec<Vec<bool>> = vec![vec![false; SLOTS], vec![true; SLOTS]];
+        patterns.push((0..SLOTS).map(|s| s < 5461).collect());
+        patterns.push((0..SLOTS).map(|s| s >= 10923).collect());
+        patterns.push((0..SLOTS).map(|s| s == 0 || s == SLOTS - 1).collect());
+        for density in [2u64, 8, 64, 1024] {
+            patterns.push(
+                (0..SLOTS)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        x.is_multiple_of(density)
+                    })
+                    .collect(),
+            );
         }
-        for w in ["CLUSTER", "ADDSLOTS", ""] {
-            assert_eq!(Arg::text(w).as_ref(), w.as_bytes());
+        for p in patterns {
+            node.slots = p;
+            assert_eq!(Manager::slots_string(&node), slots_string_walk(&node.slots));
+        }
+    }
+
+    #[test]
+    fn addslots_written_directly_is_the_encoded_command() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut patterns: Vec<Vec<bool>> = vec![vec![false; SLOTS], vec![true; SLOTS]];
+        for (a, b) in
+            [(0, 5460), (5461, 10922), (10923, 16383), (9, 10), (99, 1000), (9999, 10000), (0, 0), (16383, 16383)]
+        {
+            patterns.push((0..SLOTS).map(|s| (a..=b).contains(&s)).collect());
+        }
+        for density in [2u64, 3, 64, 4096] {
+            patterns.push(
+                (0..SLOTS)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        x.is_multiple_of(density)
+                    })
+                    .collect(),
+            );
+        }
+        for p in patterns {
+            let mut args = vec!["CLUSTER".to_owned(), "ADDSLOTS".to_owned()];
+            args.extend((0..SLOTS).filter(|&s| p[s]).map(|s| s.to_string()));
+            let mut plain = b"prefix".to_vec();
+            resp::encode_command(&args, &mut plain);
+            let mut direct = b"prefix".to_vec();
+            encode_addslots(&p, &mut direct);
+            assert!(plain == direct, "{}", String::from_utf8_lossy(&direct[..60.min(direct.len())]));
         }
     }
 }

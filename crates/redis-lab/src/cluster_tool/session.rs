@@ -155,6 +155,17 @@ impl Session<'_> {
 
     /// One command and its reply; `Err` if the connection failed (printed as hiredis reports it).
     pub(super) fn call<A: AsRef<[u8]>>(&mut self, addr: SocketAddrV4, args: &[A]) -> Result<Value, Failed> {
+        self.call_encoded(addr, |buf| resp::encode_command(args, buf))
+    }
+
+    /// [`Session::call`] of the command `encode` writes, exactly as
+    /// [`resp::encode_command`] would write its arguments (a big command
+    /// written in one pass, without a list of its arguments).
+    pub(super) fn call_encoded(
+        &mut self,
+        addr: SocketAddrV4,
+        encode: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<Value, Failed> {
         let connected = self
             .driver
             .sim()
@@ -165,7 +176,7 @@ impl Session<'_> {
         }
         self.driver.sim().with_process::<ToolClient, _>(self.tool, |t, ctx| {
             if let Some(l) = t.links.get(&addr) {
-                ctx.send_with(l.conn, |buf| resp::encode_command(args, buf));
+                ctx.send_with(l.conn, encode);
             }
         });
         let arrived = |t: &ToolClient| {

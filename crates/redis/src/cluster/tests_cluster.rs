@@ -719,3 +719,23 @@ fn each_cluster_info_field_is_the_texts_value() {
     }
     assert_eq!(states.len(), 2, "the run should show slots in pfail and none");
 }
+
+#[test]
+fn addslots_and_delslots_report_the_first_fault_in_the_order_given() {
+    let mut lab = Lab::new(3);
+    start_node(&mut lab, 6381, 5000, Machinery::Fast);
+    assert_eq!(lab.cli(6381, "cluster addslots 5 9 10 99 100"), "OK");
+    // Each slot is checked as it comes: the busy one before the repeat.
+    assert_eq!(lab.cli(6381, "cluster addslots 1 2 9 1"), "(error) ERR Slot 9 is already busy");
+    assert_eq!(lab.cli(6381, "cluster addslots 1 2 1 9"), "(error) ERR Slot 1 specified multiple times");
+    assert_eq!(lab.cli(6381, "cluster addslotsrange 20 30 25 40"), "(error) ERR Slot 25 specified multiple times");
+    assert_eq!(lab.cli(6381, "cluster addslotsrange 20 30 8 12"), "(error) ERR Slot 9 is already busy");
+    assert_eq!(lab.cli(6381, "cluster delslots 5 6 5"), "(error) ERR Slot 6 is already unassigned");
+    assert_eq!(lab.cli(6381, "cluster delslots 5 9 5"), "(error) ERR Slot 5 specified multiple times");
+    assert_eq!(lab.cli(6381, "cluster delslotsrange 9 10 99 100"), "OK");
+    // A refused command changed nothing; the accepted ones did.
+    let info = lab.cli(6381, "cluster info");
+    assert!(info.contains("cluster_slots_assigned:1\r\n") || info.contains("cluster_slots_assigned:1\n"), "{info}");
+    assert_eq!(lab.cli(6381, "cluster countkeysinslot 5"), "(integer) 0");
+    assert_eq!(lab.cli(6381, "cluster addslotsrange 0 16383"), "(error) ERR Slot 5 is already busy");
+}
