@@ -940,26 +940,21 @@ mod tests {
         out
     }
 
+    /// Per density `d`, a set of slots each drawn with chance 1/`d` from a
+    /// seeded stream.
+    fn random_slots(seed: u64, densities: &[u64]) -> Vec<Vec<bool>> {
+        let mut rng = sim::Rng::stream(seed, "slots");
+        densities.iter().map(|&d| (0..SLOTS).map(|_| rng.below(d) == 0).collect()).collect()
+    }
+
     #[test]
     fn slots_string_is_the_slot_by_slot_walk() {
         let mut node = Node::new(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 7000));
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut patterns: Vec<Vec<bool>> = vec![vec![false; SLOTS], vec![true; SLOTS]];
         patterns.push((0..SLOTS).map(|s| s < 5461).collect());
         patterns.push((0..SLOTS).map(|s| s >= 10923).collect());
         patterns.push((0..SLOTS).map(|s| s == 0 || s == SLOTS - 1).collect());
-        for density in [2u64, 8, 64, 1024] {
-            patterns.push(
-                (0..SLOTS)
-                    .map(|_| {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
-                        x.is_multiple_of(density)
-                    })
-                    .collect(),
-            );
-        }
+        patterns.extend(random_slots(1, &[2, 8, 64, 1024]));
         for p in patterns {
             node.slots = p;
             assert_eq!(Manager::slots_string(&node), slots_string_walk(&node.slots));
@@ -968,25 +963,13 @@ mod tests {
 
     #[test]
     fn addslots_written_directly_is_the_encoded_command() {
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
         let mut patterns: Vec<Vec<bool>> = vec![vec![false; SLOTS], vec![true; SLOTS]];
         for (a, b) in
             [(0, 5460), (5461, 10922), (10923, 16383), (9, 10), (99, 1000), (9999, 10000), (0, 0), (16383, 16383)]
         {
             patterns.push((0..SLOTS).map(|s| (a..=b).contains(&s)).collect());
         }
-        for density in [2u64, 3, 64, 4096] {
-            patterns.push(
-                (0..SLOTS)
-                    .map(|_| {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
-                        x.is_multiple_of(density)
-                    })
-                    .collect(),
-            );
-        }
+        patterns.extend(random_slots(2, &[2, 3, 64, 4096]));
         for p in patterns {
             let mut args = vec!["CLUSTER".to_owned(), "ADDSLOTS".to_owned()];
             args.extend((0..SLOTS).filter(|&s| p[s]).map(|s| s.to_string()));

@@ -1167,15 +1167,7 @@ impl Server {
                     if owner == Some(sender) {
                         continue;
                     }
-                    let older = match (owner, last_owner) {
-                        (None, _) => true,
-                        (Some(o), Some((last, older))) if last == o => older,
-                        (Some(o), _) => {
-                            let older = c.node(o).config_epoch < sender_epoch;
-                            last_owner = Some((o, older));
-                            older
-                        }
-                    };
+                    let older = owner_older(c, owner, &mut last_owner, sender_epoch);
                     if older {
                         if owner == Some(myself) {
                             dirty.extend((base..base + 64).filter(|&slot| self.count_keys_in_slot(slot) > 0));
@@ -1198,15 +1190,7 @@ impl Server {
                 if owner == Some(sender) || (importing_any && c.importing.contains_key(&(slot as u16))) {
                     continue;
                 }
-                let older = match (owner, last_owner) {
-                    (None, _) => true,
-                    (Some(o), Some((last, older))) if last == o => older,
-                    (Some(o), _) => {
-                        let older = c.node(o).config_epoch < sender_epoch;
-                        last_owner = Some((o, older));
-                        older
-                    }
-                };
+                let older = owner_older(c, owner, &mut last_owner, sender_epoch);
                 debug_assert_eq!(older, owner.is_none_or(|o| c.node(o).config_epoch < sender_epoch));
                 if older {
                     if owner == Some(myself) && self.count_keys_in_slot(slot) > 0 {
@@ -1350,4 +1334,19 @@ fn peer_address(peer_ip: Option<Ipv4Addr>) -> NodeIp {
 
 pub(crate) fn random_name(ctx: &mut Ctx<'_>) -> NodeName {
     NodeName::parse(&common::ids::random_hex40(ctx)).expect("40 hex digits make a node name")
+}
+
+/// Whether a claimed slot's `owner` has a configEpoch older than the
+/// sender's (a free slot: always taken), judged once per run of slots of one
+/// owner: `last` keeps the last owner judged and its answer.
+fn owner_older(c: &Cluster, owner: Option<usize>, last: &mut Option<(usize, bool)>, sender_epoch: u64) -> bool {
+    match (owner, *last) {
+        (None, _) => true,
+        (Some(o), Some((l, older))) if l == o => older,
+        (Some(o), _) => {
+            let older = c.node(o).config_epoch < sender_epoch;
+            *last = Some((o, older));
+            older
+        }
+    }
 }

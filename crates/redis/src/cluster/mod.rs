@@ -811,11 +811,9 @@ impl Cluster {
         runs
     }
 
-    pub(crate) fn add_slot(&mut self, i: usize, slot: usize) -> bool {
-        if self.slots[slot] != NO_OWNER {
-            return false;
-        }
-        self.slots[slot] = i as u32;
+    /// After slots changed owner: the slot map is unpublished, the caches
+    /// keyed by it (owner runs, the bitmaps) are out of date.
+    fn owners_changed(&mut self) {
         self.slots_unpublished = true;
         self.slots_version += 1;
         self.bits_cache.invalidate();
@@ -823,6 +821,14 @@ impl Cluster {
         {
             self.slots_changed = true;
         }
+    }
+
+    pub(crate) fn add_slot(&mut self, i: usize, slot: usize) -> bool {
+        if self.slots[slot] != NO_OWNER {
+            return false;
+        }
+        self.slots[slot] = i as u32;
+        self.owners_changed();
         let n = self.node_mut(i);
         n.numslots += 1;
         n.slots_text.replace(None);
@@ -839,13 +845,7 @@ impl Cluster {
             debug_assert_eq!(self.slots[usize::from(slot)], NO_OWNER, "slot {slot} is not free");
             self.slots[usize::from(slot)] = i as u32;
         }
-        self.slots_unpublished = true;
-        self.slots_version += 1;
-        self.bits_cache.invalidate();
-        #[cfg(debug_assertions)]
-        {
-            self.slots_changed = true;
-        }
+        self.owners_changed();
         let n = self.node_mut(i);
         n.numslots += slots.len() as u16;
         n.slots_text.replace(None);
@@ -859,13 +859,7 @@ impl Cluster {
             self.lost_shard_slots.insert(slot as u16);
         }
         self.slots[slot] = NO_OWNER;
-        self.slots_unpublished = true;
-        self.slots_version += 1;
-        self.bits_cache.invalidate();
-        #[cfg(debug_assertions)]
-        {
-            self.slots_changed = true;
-        }
+        self.owners_changed();
         let n = self.node_mut(i);
         n.numslots -= 1;
         n.slots_text.replace(None);
@@ -897,13 +891,7 @@ impl Cluster {
             }
             self.slots[slot] = to as u32;
         }
-        self.slots_unpublished = true;
-        self.slots_version += 1;
-        self.bits_cache.invalidate();
-        #[cfg(debug_assertions)]
-        {
-            self.slots_changed = true;
-        }
+        self.owners_changed();
         let n = self.node_mut(to);
         n.numslots += slots.len() as u16;
         n.slots_text.replace(None);
