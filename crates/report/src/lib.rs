@@ -576,7 +576,7 @@ impl HistoryText {
 
     /// The history, if the run kept one, as its events.
     pub fn history(&self) -> Option<check::History> {
-        self.0.as_ref().map(|(log, faults)| check::History { events: log.events(), faults: faults.clone() })
+        self.0.as_ref().map(|(log, faults)| check::History { faults: faults.clone(), ..log.history() })
     }
 
     /// `history.jsonl`'s text (`check::jsonl::write`); empty without a history.
