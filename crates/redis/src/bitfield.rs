@@ -126,7 +126,7 @@ pub(crate) fn bitfield(args: &[Vec<u8>], x: &mut Exec<'_>, read_only: bool) -> V
     let key = &args[1];
     let (s, grown) = match x.lookup_mut(key) {
         None => {
-            x.db().insert(key.clone(), Data::Str(Vec::new()));
+            x.db().insert(key.clone(), Data::Str(crate::keyspace::Str::new()));
             (string_mut(x, key), true)
         }
         Some(Data::Str(_)) => (string_mut(x, key), false),
@@ -148,7 +148,7 @@ pub(crate) fn bitfield(args: &[Vec<u8>], x: &mut Exec<'_>, read_only: bool) -> V
     Value::Array(replies)
 }
 
-fn string_mut<'x>(x: &'x mut Exec<'_>, key: &[u8]) -> &'x mut Vec<u8> {
+fn string_mut<'x>(x: &'x mut Exec<'_>, key: &[u8]) -> &'x mut crate::keyspace::Str {
     match x.db().keys.get_mut(key) {
         Some(Data::Str(s)) => s,
         _ => unreachable!("a string is at the key"),

@@ -62,7 +62,7 @@ fn setbit(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let key = &args[1];
     let created = match x.lookup_mut(key) {
         None => {
-            x.db().insert(key.clone(), Data::Str(Vec::new()));
+            x.db().insert(key.clone(), Data::Str(crate::keyspace::Str::new()));
             true
         }
         Some(Data::Str(_)) => false,
@@ -246,7 +246,7 @@ fn bitop(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         }
     } else {
         x.lookup(dst);
-        x.db().replace(dst.clone(), Data::Str(result));
+        x.db().replace(dst.clone(), Data::Str(crate::keyspace::str_from_vec(result)));
     }
     x.dirty += 1;
     x.propagate(args);

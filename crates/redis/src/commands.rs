@@ -20,23 +20,24 @@ pub(crate) fn lowercase_name<'a>(arg: &[u8], buf: &'a mut [u8; NAME_MAX]) -> &'a
     std::str::from_utf8(out).unwrap_or("")
 }
 
-/// Appends the decimal form of `n`, as `n.to_string()` would, without allocating.
-pub(crate) fn push_int(out: &mut Vec<u8>, n: i64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
+/// The decimal form of `n`, as `n.to_string()` would write it, in `buf`
+/// (without allocating).
+pub(crate) fn int_text(n: i64, buf: &mut [u8; 21]) -> &[u8] {
+    let mut i = buf.len();
     let mut m = n.unsigned_abs();
     loop {
         i -= 1;
-        digits[i] = b'0' + (m % 10) as u8;
+        buf[i] = b'0' + (m % 10) as u8;
         m /= 10;
         if m == 0 {
             break;
         }
     }
     if n < 0 {
-        out.push(b'-');
+        i -= 1;
+        buf[i] = b'-';
     }
-    out.extend_from_slice(&digits[i..]);
+    &buf[i..]
 }
 
 /// Redis's `string2ll`, as every integer argument is parsed.
@@ -81,17 +82,17 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         "restore" | "restore-asking" => crate::migrate::restore(args, x),
         "get" => match x.read(&args[1]) {
             None => Value::Nil,
-            Some(Data::Str(v)) => Value::Bulk(v.clone()),
+            Some(Data::Str(v)) => Value::Bulk(v.to_vec()),
             Some(_) => wrong_type(),
         },
         "getset" => {
             let old = match x.read(&args[1]) {
                 None => None,
-                Some(Data::Str(v)) => Some(v.clone()),
+                Some(Data::Str(v)) => Some(v.to_vec()),
                 Some(_) => return wrong_type(),
             };
             let db = x.db();
-            db.insert(args[1].clone(), Data::Str(args[2].clone()));
+            db.insert(args[1].clone(), Data::Str(crate::keyspace::str_of(&args[2])));
             db.expires.remove(&args[1]);
             x.dirty += 1;
             x.propagate(args);
@@ -105,7 +106,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             for pair in args[1..].chunks(2) {
                 x.lookup_mut(&pair[0]);
                 let db = x.db();
-                db.insert(pair[0].clone(), Data::Str(pair[1].clone()));
+                db.insert(pair[0].clone(), Data::Str(crate::keyspace::str_of(&pair[1])));
                 db.expires.remove(&pair[0]);
                 x.notify(notify::STRING, "set", &pair[0]);
             }
@@ -117,7 +118,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             args[1..]
                 .iter()
                 .map(|k| match x.read(k) {
-                    Some(Data::Str(v)) => Value::Bulk(v.clone()),
+                    Some(Data::Str(v)) => Value::Bulk(v.to_vec()),
                     _ => Value::Nil,
                 })
                 .collect(),
@@ -145,7 +146,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             if x.lookup(&args[1]).is_some() {
                 return Value::Integer(0);
             }
-            x.db().keys.insert(args[1].clone(), Data::Str(args[2].clone()));
+            x.db().keys.insert(args[1].clone(), Data::Str(crate::keyspace::str_of(&args[2])));
             x.db().note_added(&args[1]);
             x.dirty += 1;
             x.propagate(args);
@@ -179,12 +180,11 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
                         // Rewritten in place: one lookup, no allocation for the key or the digits.
                         Some(Data::Str(v)) => {
                             v.clear();
-                            push_int(v, n);
+                            v.extend_from_slice(int_text(n, &mut [0; 21]));
                             x.dbs[db_index].forget_encoding(&args[1]);
                         }
                         _ => {
-                            let mut digits = Vec::new();
-                            push_int(&mut digits, n);
+                            let digits = crate::keyspace::str_of(int_text(n, &mut [0; 21]));
                             x.dbs[db_index].insert(args[1].clone(), Data::Str(digits));
                         }
                     }
@@ -206,7 +206,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
                 }
                 Some(_) => return wrong_type(),
                 None => {
-                    x.db().insert(args[1].clone(), Data::Str(args[2].clone()));
+                    x.db().insert(args[1].clone(), Data::Str(crate::keyspace::str_of(&args[2])));
                     args[2].len()
                 }
             };
@@ -980,7 +980,7 @@ fn set(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let exists = slot.is_some();
     // The old value is copied only when GET needs it for the reply.
     let old = match &slot {
-        Some(Data::Str(v)) if get => Some(v.clone()),
+        Some(Data::Str(v)) if get => Some(v.to_vec()),
         Some(_) if get => return wrong_type(),
         _ => None,
     };
@@ -989,10 +989,10 @@ fn set(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         return if get { reply_old() } else { Value::Nil };
     }
     match slot {
-        // A short string is overwritten in its own buffer (one lookup, no
-        // allocation): a new buffer would be the one the last write freed,
-        // not in the cache, while this one was warmed with its key
-        // ([`crate::keymap::KeyMap::warm`]).
+        // A short string is overwritten where it is, inside its entry or in
+        // its own buffer (one lookup, no allocation): a new buffer would be
+        // the one the last write freed, not in the cache, while this one was
+        // warmed with its key ([`crate::keymap::KeyMap::warm`]).
         Some(Data::Str(v)) if reuses_buffer(v.capacity(), &args[2]) => {
             v.clear();
             v.extend_from_slice(&args[2]);
@@ -1000,14 +1000,14 @@ fn set(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         }
         Some(other) => {
             let stream_gone = matches!(other, Data::Stream(_));
-            *other = Data::Str(args[2].clone());
+            *other = Data::Str(crate::keyspace::str_of(&args[2]));
             x.dbs[db_index].forget_encoding(&args[1]);
             if stream_gone {
                 x.dbs[db_index].signal_stream(&args[1]);
             }
         }
         None => {
-            x.dbs[db_index].insert(args[1].clone(), Data::Str(args[2].clone()));
+            x.dbs[db_index].insert(args[1].clone(), Data::Str(crate::keyspace::str_of(&args[2])));
         }
     }
     let db = x.db();

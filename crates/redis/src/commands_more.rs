@@ -63,7 +63,7 @@ pub(crate) fn keyspace(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Option
 fn getdel(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let value = match x.read(&args[1]) {
         None => return Value::Nil,
-        Some(Data::Str(v)) => v.clone(),
+        Some(Data::Str(v)) => v.to_vec(),
         Some(_) => return wrong_type(),
     };
     x.db().remove(&args[1]);
@@ -101,7 +101,7 @@ fn getex(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     // key answers nil whatever `EX` says)
     let value = match x.read(&args[1]) {
         None => return Value::Nil,
-        Some(Data::Str(v)) => v.clone(),
+        Some(Data::Str(v)) => v.to_vec(),
         Some(_) => return wrong_type(),
     };
     let at = match &unit {
@@ -257,7 +257,7 @@ fn setrange(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         return Value::error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
     }
     if old_len.is_none() {
-        x.db().insert(args[1].clone(), Data::Str(Vec::new()));
+        x.db().insert(args[1].clone(), Data::Str(crate::keyspace::Str::new()));
     }
     let Some(Data::Str(s)) = x.db().keys.get_mut(&args[1]) else { unreachable!("a string was put there") };
     let (at, end) = (offset as usize, offset as usize + value.len());

@@ -4,11 +4,36 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+/// The longest string value kept inside its key's entry ([`Str`]).
+pub const STR_INLINE: usize = 16;
+
+/// A string value's bytes: up to [`STR_INLINE`] of them inside the key's
+/// entry of the table (as Redis keeps a short string inside its object, an
+/// embstr), longer ones in a buffer of their own. In a keyspace too big for
+/// the cache a command on a short value then waits for the entry alone, not
+/// for the entry and then for a buffer elsewhere. It derefs to `[u8]` and
+/// grows like a `Vec<u8>`; what Redis reports (encodings, memory) goes by the
+/// length alone, never by where the bytes are.
+pub type Str = smallvec::SmallVec<[u8; STR_INLINE]>;
+
+// As small as the `Vec<u8>` it replaces: an entry of the key table stays at 80 bytes.
+const _: () = assert!(std::mem::size_of::<Str>() == std::mem::size_of::<Vec<u8>>());
+
+/// A [`Str`] of `bytes`, kept inside when short.
+pub fn str_of(bytes: &[u8]) -> Str {
+    Str::from_slice(bytes)
+}
+
+/// A [`Str`] of `bytes`: kept inside when short, the buffer itself otherwise.
+pub fn str_from_vec(bytes: Vec<u8>) -> Str {
+    if bytes.len() <= STR_INLINE { Str::from_slice(&bytes) } else { Str::from_vec(bytes) }
+}
+
 /// One value of the keyspace.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Data {
     /// A string (Redis strings are binary-safe byte strings).
-    Str(Vec<u8>),
+    Str(Str),
     /// A list (its elements, head first, with their memory model's node sizes;
     /// boxed, so that an entry of the key table stays within its 80 bytes).
     List(Box<crate::memory::List>),
@@ -624,16 +649,16 @@ mod tests {
     #[test]
     fn slot_index_follows_inserts_and_removes_and_rebuilds_after_raw_edits() {
         let mut db = Db::default();
-        db.insert(b"{a}1".to_vec(), Data::Str(b"x".to_vec()));
+        db.insert(b"{a}1".to_vec(), Data::Str(b"x"[..].into()));
         let slot = common::slot::key_slot(b"a") as usize;
         assert_eq!(db.count_keys_in_slot(slot), 1);
-        db.insert(b"{a}2".to_vec(), Data::Str(b"x".to_vec()));
-        db.insert(b"{a}1".to_vec(), Data::Str(b"y".to_vec()));
+        db.insert(b"{a}2".to_vec(), Data::Str(b"x"[..].into()));
+        db.insert(b"{a}1".to_vec(), Data::Str(b"y"[..].into()));
         assert_eq!(db.keys_in_slot(slot, 10), vec![b"{a}2".to_vec(), b"{a}1".to_vec()]);
         assert!(db.remove(b"{a}2"));
         assert_eq!(db.keys_in_slot(slot, 10), vec![b"{a}1".to_vec()]);
         // A raw insert behind the index's back changes the count: the index is rebuilt.
-        db.keys.insert(b"{a}3".to_vec(), Data::Str(b"z".to_vec()));
+        db.keys.insert(b"{a}3".to_vec(), Data::Str(b"z"[..].into()));
         assert_eq!(db.count_keys_in_slot(slot), 2);
         db.keys.clear();
         assert_eq!(db.count_keys_in_slot(slot), 0);
@@ -666,12 +691,12 @@ mod tests {
     fn slot_index_survives_flush() {
         let mut db = Db::default();
         let slot = common::slot::key_slot(b"a") as usize;
-        db.insert(b"{a}old1".to_vec(), Data::Str(b"x".to_vec()));
-        db.insert(b"{a}old2".to_vec(), Data::Str(b"x".to_vec()));
+        db.insert(b"{a}old1".to_vec(), Data::Str(b"x"[..].into()));
+        db.insert(b"{a}old2".to_vec(), Data::Str(b"x"[..].into()));
         assert_eq!(db.count_keys_in_slot(slot), 2);
         db.clear();
-        db.insert(b"{a}new2".to_vec(), Data::Str(b"x".to_vec()));
-        db.insert(b"{a}new1".to_vec(), Data::Str(b"x".to_vec()));
+        db.insert(b"{a}new2".to_vec(), Data::Str(b"x"[..].into()));
+        db.insert(b"{a}new1".to_vec(), Data::Str(b"x"[..].into()));
         assert_eq!(db.keys_in_slot(slot, 10), vec![b"{a}new1".to_vec(), b"{a}new2".to_vec()]);
     }
 }

@@ -30,7 +30,7 @@ struct Options {
 fn string_of(x: &mut Exec<'_>, key: &[u8]) -> Result<Vec<u8>, Value> {
     match x.read(key) {
         None => Ok(Vec::new()),
-        Some(Data::Str(s)) => Ok(s.clone()),
+        Some(Data::Str(s)) => Ok(s.to_vec()),
         Some(_) => Err(Value::error("ERR The specified keys must contain string values")),
     }
 }

@@ -540,7 +540,7 @@ impl Reader<'_> {
 /// node has); what follows it is left unread.
 fn read_object(r: &mut Reader<'_>, kind: u8, limits: &Limits) -> Result<Data, RdbError> {
     Ok(match kind {
-        TYPE_STRING => Data::Str(r.string()?),
+        TYPE_STRING => Data::Str(crate::keyspace::str_from_vec(r.string()?)),
         TYPE_LIST => {
             let n = r.count()?;
             let mut list: crate::memory::List = (0..n).map(|_| r.string()).collect::<Result<_, _>>()?;
@@ -834,7 +834,7 @@ mod tests {
     #[test]
     fn round_trip_keeps_types_expiry_and_replication_info() {
         let mut dbs = vec![Db::default(), Db::default(), Db::default()];
-        dbs[0].keys.insert(b"s".to_vec(), Data::Str(vec![7; 20_000]));
+        dbs[0].keys.insert(b"s".to_vec(), Data::Str(vec![7; 20_000].into()));
         dbs[0].keys.insert(b"l".to_vec(), Data::List(Box::new([b"a".to_vec(), b"b".to_vec()].into())));
         dbs[0].expires.insert(b"l".to_vec(), 1_700_000_000_123);
         dbs[2].insert(b"h".to_vec(), Data::Hash(vec![(b"f".to_vec(), b"v".to_vec())]));
@@ -859,7 +859,8 @@ mod tests {
 
     #[test]
     fn truncated_or_foreign_files_are_errors_not_panics() {
-        let dbs = vec![Db { keys: [(b"k".to_vec(), Data::Str(b"v".to_vec()))].into_iter().collect(), ..Db::default() }];
+        let dbs =
+            vec![Db { keys: [(b"k".to_vec(), Data::Str(b"v"[..].into()))].into_iter().collect(), ..Db::default() }];
         let bytes = encode(&dbs, &[], 0, None);
         for cut in 0..bytes.len() - 9 {
             assert!(decode(&bytes[..cut], &Default::default()).is_err(), "cut at {cut}");

@@ -75,7 +75,7 @@ fn by_pattern(x: &mut Exec<'_>, pattern: &[u8], element: &[u8]) -> Option<Vec<u8
     key.extend_from_slice(element);
     key.extend_from_slice(&key_pattern[star + 1..]);
     match (x.read(&key)?, field) {
-        (Data::Str(v), None) => Some(v.clone()),
+        (Data::Str(v), None) => Some(v.to_vec()),
         (Data::Hash(fields), Some(f)) => fields.iter().find(|(k, _)| k == f).map(|(_, v)| v.clone()),
         _ => None,
     }

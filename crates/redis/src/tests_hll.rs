@@ -83,7 +83,7 @@ fn getreg_turns_the_hll_dense_and_lists_every_register() {
     assert_eq!(l.cmd("pfcount h"), "(integer) 1");
 }
 
-fn hll_of(elements: &[u64]) -> Vec<u8> {
+fn hll_of(elements: &[u64]) -> crate::keyspace::Str {
     let mut s = repr::new_sparse();
     for e in elements {
         repr::add(&mut s, &e.to_le_bytes(), repr::SPARSE_MAX_BYTES).expect("valid");

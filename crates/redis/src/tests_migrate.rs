@@ -40,11 +40,11 @@ fn real_payloads_restore_and_dump_back_byte_for_byte() {
         assert_eq!(&dump_payload(&value, false), payload, "DUMP {key} differs from redis-server 7.0.15");
     }
     let get = |k: &str| restored(&all.iter().find(|(key, _)| key == k).unwrap().1);
-    assert_eq!(get("k1"), Data::Str(b"v1".to_vec()));
-    assert_eq!(get("neg"), Data::Str(b"-5".to_vec()));
-    assert_eq!(get("m2"), Data::Str(b"-2147483649".to_vec()));
-    assert_eq!(get("big"), Data::Str(vec![b'a'; 30]));
-    assert_eq!(get("lz"), Data::Str(b"hello hello hello hello hello hello world".to_vec()));
+    assert_eq!(get("k1"), Data::Str(b"v1"[..].into()));
+    assert_eq!(get("neg"), Data::Str(b"-5"[..].into()));
+    assert_eq!(get("m2"), Data::Str(b"-2147483649"[..].into()));
+    assert_eq!(get("big"), Data::Str(vec![b'a'; 30].into()));
+    assert_eq!(get("lz"), Data::Str(b"hello hello hello hello hello hello world"[..].into()));
     let mut l2: Vec<String> = (1..=40).map(|i| i.to_string()).collect();
     l2.extend(
         "hello -1 -4096 4095 -4097 32767 40000 -8388608 8388608 2147483648 -9223372036854775808 007"

@@ -44,7 +44,7 @@ fn lazy_expiry_raises_expired_on_masters_only() {
     use crate::keyspace::{Data, Db, Exec, Feed};
     for is_master in [true, false] {
         let mut dbs = vec![Db::default()];
-        dbs[0].insert(b"k".to_vec(), Data::Str(b"v".to_vec()));
+        dbs[0].insert(b"k".to_vec(), Data::Str(b"v"[..].into()));
         dbs[0].expires.insert(b"k".to_vec(), 1_000);
         let mut feed = Feed { notify: crate::notify::parse("Ex").unwrap(), ..Feed::default() };
         let mut x = Exec::new(&mut dbs, &mut feed, is_master, 0, 2_000);

@@ -831,7 +831,7 @@ fn more_writes_propagate_what_redis_propagates() {
     d.run("SET t 1 PX 5000");
     d.run("INCRBYFLOAT t 1");
     assert_eq!(d.db().expires.get(b"t".as_slice()), Some(&(NOW + 5000)));
-    assert_eq!(d.db().keys.get(b"t".as_slice()), Some(&Data::Str(b"2".to_vec())));
+    assert_eq!(d.db().keys.get(b"t".as_slice()), Some(&Data::Str(b"2"[..].into())));
 }
 
 /// LINDEX, HLEN and SISMEMBER, as redis-server 7.0.15 answers them (the fidelity

@@ -151,7 +151,7 @@ mod tests {
     fn db_with(keys: &[(&str, Option<i64>)]) -> Db {
         let mut db = Db::default();
         for (k, at) in keys {
-            db.insert(k.as_bytes().to_vec(), Data::Str(b"v".to_vec()));
+            db.insert(k.as_bytes().to_vec(), Data::Str(b"v"[..].into()));
             if let Some(at) = at {
                 db.expires.insert(k.as_bytes().to_vec(), *at);
             }

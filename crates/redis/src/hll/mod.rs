@@ -52,7 +52,7 @@ fn hll<'x>(x: &'x mut Exec<'_>, key: &[u8], read: bool) -> Result<Option<&'x [u8
 /// The HLL at `key` to change in place, created empty when missing (whether
 /// it was is the second value). Redis unshares the string first, so it is
 /// `raw` from then on.
-fn hll_mut<'x>(x: &'x mut Exec<'_>, key: &[u8]) -> Result<(&'x mut Vec<u8>, bool), Value> {
+fn hll_mut<'x>(x: &'x mut Exec<'_>, key: &[u8]) -> Result<(&'x mut crate::keyspace::Str, bool), Value> {
     let created = hll(x, key, false)?.is_none();
     if created {
         x.db().insert(key.to_vec(), Data::Str(repr::new_sparse()));

@@ -4,6 +4,7 @@
 //! bits, either dense (packed, least significant bits first) or sparse (ZERO,
 //! XZERO and VAL opcodes). Every edit is made the way Redis makes it, so the
 //! bytes GET and DUMP show are Redis's.
+use crate::keyspace::Str;
 
 /// Registers (`HLL_REGISTERS`, 2^14).
 pub(crate) const REGISTERS: usize = 1 << 14;
@@ -63,11 +64,11 @@ pub(crate) fn pattern(ele: &[u8]) -> (usize, u8) {
 }
 
 /// A new, empty HLL (`createHLLObject`): sparse, one XZERO over every register.
-pub(crate) fn new_sparse() -> Vec<u8> {
+pub(crate) fn new_sparse() -> Str {
     let mut s = b"HYLL".to_vec();
     s.extend_from_slice(&[SPARSE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     push_xzero(&mut s, REGISTERS);
-    s
+    Str::from_vec(s)
 }
 
 /// Whether a string is a HyperLogLog (`isHLLObjectOrReply`'s checks).
@@ -187,7 +188,7 @@ fn sparse_registers(s: &[u8], mut out: impl FnMut(usize, u8)) -> Result<(), Corr
 
 /// `hllSparseToDense`: rewrites a sparse HLL dense (the header, cache
 /// included, is kept); a dense one is left alone.
-pub(crate) fn to_dense(s: &mut Vec<u8>) -> Result<(), Corrupt> {
+pub(crate) fn to_dense(s: &mut Str) -> Result<(), Corrupt> {
     if is_dense(s) {
         return Ok(());
     }
@@ -195,25 +196,25 @@ pub(crate) fn to_dense(s: &mut Vec<u8>) -> Result<(), Corrupt> {
     dense[..HDR].copy_from_slice(&s[..HDR]);
     dense[4] = DENSE;
     sparse_registers(s, |i, v| dense_put(&mut dense[HDR..], i, v))?;
-    *s = dense;
+    *s = Str::from_vec(dense);
     Ok(())
 }
 
 /// Raises register `index` to `count` (`hllDenseSet`/`hllSparseSet`), the
 /// sparse form turning dense when the value or the length no longer fits it;
 /// whether it changed.
-pub(crate) fn set(s: &mut Vec<u8>, index: usize, count: u8, max_sparse: usize) -> Result<bool, Corrupt> {
+pub(crate) fn set(s: &mut Str, index: usize, count: u8, max_sparse: usize) -> Result<bool, Corrupt> {
     if is_dense(s) { Ok(dense_set(s, index, count)) } else { sparse_set(s, index, count, max_sparse) }
 }
 
 /// `hllAdd`: adds one element; whether a register changed.
-pub(crate) fn add(s: &mut Vec<u8>, ele: &[u8], max_sparse: usize) -> Result<bool, Corrupt> {
+pub(crate) fn add(s: &mut Str, ele: &[u8], max_sparse: usize) -> Result<bool, Corrupt> {
     let (index, count) = pattern(ele);
     set(s, index, count, max_sparse)
 }
 
 /// `hllSparseSet`.
-fn sparse_set(s: &mut Vec<u8>, index: usize, count: u8, max_sparse: usize) -> Result<bool, Corrupt> {
+fn sparse_set(s: &mut Str, index: usize, count: u8, max_sparse: usize) -> Result<bool, Corrupt> {
     if count > VAL_MAX_VALUE {
         return promote(s, index, count);
     }
@@ -269,7 +270,7 @@ fn sparse_set(s: &mut Vec<u8>, index: usize, count: u8, max_sparse: usize) -> Re
 
 /// Step 4 of `hllSparseSet`: up to five opcodes from `p` on, adjacent VALs
 /// of one value are joined while their length fits.
-fn merge_vals(s: &mut Vec<u8>, mut p: usize) {
+fn merge_vals(s: &mut Str, mut p: usize) {
     let mut scan = 5;
     while p < s.len() && scan > 0 {
         scan -= 1;
@@ -291,7 +292,7 @@ fn merge_vals(s: &mut Vec<u8>, mut p: usize) {
 }
 
 /// The `promote` label of `hllSparseSet`: dense, then set there.
-fn promote(s: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, Corrupt> {
+fn promote(s: &mut Str, index: usize, count: u8) -> Result<bool, Corrupt> {
     to_dense(s)?;
     Ok(dense_set(s, index, count))
 }

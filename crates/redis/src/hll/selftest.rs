@@ -47,7 +47,7 @@ fn check(mut seed: u64, cycles: u32, elements: u64, max_sparse: usize) -> Result
 }
 
 /// Test 2: the same elements into `dense` and a new sparse HLL.
-fn accuracy(dense: &mut Vec<u8>, seed: u64, elements: u64, max_sparse: usize) -> Result<(), String> {
+fn accuracy(dense: &mut crate::keyspace::Str, seed: u64, elements: u64, max_sparse: usize) -> Result<(), String> {
     let mut sparse = repr::new_sparse();
     let relerr = 1.04 / (REGISTERS as f64).sqrt();
     let mut checkpoint = 1;

@@ -159,7 +159,7 @@ mod tests {
     fn db_with(keys: &[(&str, Option<i64>)]) -> Vec<Db> {
         let mut db = Db::default();
         for (k, ttl) in keys {
-            db.insert(k.as_bytes().to_vec(), Data::Str(b"value".to_vec()));
+            db.insert(k.as_bytes().to_vec(), Data::Str(b"value"[..].into()));
             if let Some(at) = ttl {
                 db.expires.insert(k.as_bytes().to_vec(), *at);
             }

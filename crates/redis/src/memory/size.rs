@@ -411,7 +411,7 @@ mod tests {
 
     #[test]
     fn strings_cost_what_memory_usage_says_on_a_real_server() {
-        let usage_of = |v: &[u8], big| usage(b"k", &Data::Str(v.to_vec()), big, DEFAULT_SAMPLES);
+        let usage_of = |v: &[u8], big| usage(b"k", &Data::Str(v.into()), big, DEFAULT_SAMPLES);
         // `SET k 1` 48, `SET k hello` 64, 44 and 45 bytes, 100 bytes, `APPEND` to hello.
         assert_eq!(usage_of(b"1", false), 48);
         assert_eq!(usage_of(b"hello", false), 64);
