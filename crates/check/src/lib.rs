@@ -73,15 +73,36 @@ pub fn check_all(history: &History, options: Options) -> Result<Vec<CheckResult>
 /// another model in one pass here, not in several passes each. The results
 /// are the same (checked in debug builds against giving every checker all).
 pub fn check_ops(ops: &[Op], faults: &[FaultWindow], options: Options) -> Vec<CheckResult> {
+    check_ops_with(ops, faults, options, || ()).0
+}
+
+/// [`check_ops`] and the history's [`stats::Stats`] together: on a history
+/// judged on two threads, the stats are taken on the caller's while the
+/// other thread still searches.
+pub fn check_ops_and_stats(ops: &[Op], faults: &[FaultWindow], options: Options) -> (Vec<CheckResult>, stats::Stats) {
+    check_ops_with(ops, faults, options, || stats::stats(ops))
+}
+
+/// [`check_ops`], with `also` run on the caller's thread beside the checkers.
+fn check_ops_with<R>(
+    ops: &[Op],
+    faults: &[FaultWindow],
+    options: Options,
+    also: impl FnOnce() -> R,
+) -> (Vec<CheckResult>, R) {
     let mut present = [false; 4];
     for op in ops {
         present[op.f.model() as usize] = true;
     }
     let of = |m: Model| if present[m as usize] { ops } else { &[] };
-    let results =
-        every_checker(ops, [of(Model::Register), of(Model::Counter), of(Model::Set), of(Model::List)], faults, options);
-    debug_assert_eq!(results, every_checker(ops, [ops; 4], faults, options), "a checker looked past its model");
-    results
+    let by_model = [of(Model::Register), of(Model::Counter), of(Model::Set), of(Model::List)];
+    let (results, also) = every_checker(ops, by_model, faults, options, also);
+    debug_assert_eq!(
+        results,
+        every_checker(ops, [ops; 4], faults, options, || ()).0,
+        "a checker looked past its model"
+    );
+    (results, also)
 }
 
 /// A history of at least this many ops is judged on two threads: the
@@ -98,7 +119,13 @@ const TWO_THREADS_MIN_OPS: usize = 20_000;
 /// `by_model` gives its model (register, counter, set, list; the
 /// register-reads checker finds its ops in acked-write-loss's grouping of
 /// `all`, which holds no register op when `by_model` gives it none).
-fn every_checker(all: &[Op], by_model: [&[Op]; 4], faults: &[FaultWindow], options: Options) -> Vec<CheckResult> {
+fn every_checker<R>(
+    all: &[Op],
+    by_model: [&[Op]; 4],
+    faults: &[FaultWindow],
+    options: Options,
+    also: impl FnOnce() -> R,
+) -> (Vec<CheckResult>, R) {
     let [registers, counters, sets, lists] = by_model;
     let linear = || linear::check(registers, faults, options.budget_steps);
     let others = || {
@@ -111,16 +138,17 @@ fn every_checker(all: &[Op], by_model: [&[Op]; 4], faults: &[FaultWindow], optio
             collections::lists(lists, faults),
         ]
     };
-    let (linear, [loss, register_reads, counters, sets, lists]) = if all.len() < TWO_THREADS_MIN_OPS {
-        (linear(), others())
+    let (linear, [loss, register_reads, counters, sets, lists], also) = if all.len() < TWO_THREADS_MIN_OPS {
+        (linear(), others(), also())
     } else {
         std::thread::scope(|s| {
             let linear = s.spawn(linear);
             let others = others();
-            (linear.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), others)
+            let also = also();
+            (linear.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), others, also)
         })
     };
-    vec![loss, linear, register_reads, counters, sets, lists]
+    (vec![loss, linear, register_reads, counters, sets, lists], also)
 }
 
 /// The verdict of several results together.
@@ -150,6 +178,7 @@ mod tests {
             collections::lists(&[], faults),
         ];
         assert_eq!(check_ops(&ops, faults, options), alone);
+        assert_eq!(super::check_ops_and_stats(&ops, faults, options), (alone.clone(), crate::stats::stats(&ops)));
         assert!(alone.iter().all(|r| r.verdict == crate::Verdict::Valid), "linearizable by construction");
     }
 
