@@ -514,14 +514,23 @@ pub fn registers(ops: &[Op], faults: &[FaultWindow]) -> CheckResult {
     result
 }
 
-/// [`registers`] on the history as acked-write-loss groups it
-/// ([`crate::loss::by_key`]: every op of every model by key), so a history
-/// is grouped once for both. The same result: a key's ops but `fail` ones,
-/// in their order, keys in order, a key with none left out.
-pub(crate) fn registers_grouped(keys: &crate::loss::ByKey<'_>, faults: &[FaultWindow]) -> CheckResult {
+/// Acked-write-loss and register-reads together on one grouping: each
+/// register key's ops are judged by one and then the other while they are
+/// still in the cache (a history's ops are megabytes, a key's scattered
+/// among them: judged in two separate passes over all keys, every op was
+/// fetched from memory twice). Each checker sees its keys in the same order
+/// as on its own, so the results are [`crate::loss::check_grouped`]'s and
+/// [`registers`]'s (a key's ops but `fail` ones, in their order; a key with
+/// none left out).
+pub(crate) fn loss_and_registers_grouped(
+    keys: &crate::loss::ByKey<'_>,
+    faults: &[FaultWindow],
+) -> (CheckResult, CheckResult) {
+    let mut loss = crate::loss::check_grouped_but_registers(keys, faults);
     let mut result = CheckResult::new("register-reads");
     let mut key_ops: Vec<&Op> = Vec::new();
     for (key, ops) in crate::loss::model_keys(keys, crate::history::Model::Register) {
+        crate::loss::register_key(key, ops, faults, &mut loss);
         key_ops.clear();
         key_ops.extend(ops.iter().copied().filter(|o| o.outcome != Outcome::Fail));
         if key_ops.is_empty() {
@@ -530,7 +539,7 @@ pub(crate) fn registers_grouped(keys: &crate::loss::ByKey<'_>, faults: &[FaultWi
         result.count("keys", 1);
         register_key(key, &key_ops, faults, &mut result);
     }
-    result
+    (loss, result)
 }
 
 /// The value a register op writes (a write's, or a cas's new value).

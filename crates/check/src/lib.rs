@@ -130,9 +130,10 @@ fn every_checker<R>(
     let linear = || linear::check(registers, faults, options.budget_steps);
     let others = || {
         let keys = loss::by_key(all);
+        let (loss, register_reads) = collections::loss_and_registers_grouped(&keys, faults);
         [
-            loss::check_grouped(&keys, faults),
-            collections::registers_grouped(&keys, faults),
+            loss,
+            register_reads,
             collections::counters(counters, faults),
             collections::sets(sets, faults),
             collections::lists(lists, faults),
@@ -182,11 +183,11 @@ mod tests {
         assert!(alone.iter().all(|r| r.verdict == crate::Verdict::Valid), "linearizable by construction");
     }
 
-    /// The register-reads checker on acked-write-loss's grouping gives its
+    /// Acked-write-loss and register-reads on one grouping give each its
     /// own result: on valid histories, on histories with wrong reads, and
     /// with keys whose every op failed (few ops over many keys).
     #[test]
-    fn register_reads_on_the_shared_grouping_is_the_checker_itself() {
+    fn loss_and_register_reads_on_the_shared_grouping_are_the_checkers_themselves() {
         let mut rng = crate::testgen::Rng::new(7);
         for seed in 0..60 {
             let (ops_n, keys) = if seed % 3 == 0 { (150, 120) } else { (2_000, 1 + seed as i64 % 9) };
@@ -201,12 +202,12 @@ mod tests {
             }
             let faults = &history.faults;
             let keys = loss::by_key(&ops);
+            assert_eq!(loss::check_grouped(&keys, faults), loss::check(&ops, faults), "seed {seed}");
             assert_eq!(
-                collections::registers_grouped(&keys, faults),
-                collections::registers(&ops, faults),
+                collections::loss_and_registers_grouped(&keys, faults),
+                (loss::check(&ops, faults), collections::registers(&ops, faults)),
                 "seed {seed}"
             );
-            assert_eq!(loss::check_grouped(&keys, faults), loss::check(&ops, faults), "seed {seed}");
         }
     }
 }

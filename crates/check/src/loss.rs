@@ -37,11 +37,21 @@ pub fn check(ops: &[Op], faults: &[FaultWindow]) -> CheckResult {
 /// [`check`] on the ops already grouped by [`by_key`] (which the
 /// register-reads checker shares: one grouping of the history, not two).
 pub(crate) fn check_grouped(keys: &ByKey<'_>, faults: &[FaultWindow]) -> CheckResult {
+    let mut result = check_grouped_but_registers(keys, faults);
+    for (key, ops) in model_keys(keys, Model::Register) {
+        register_key(key, ops, faults, &mut result);
+    }
+    result
+}
+
+/// [`check_grouped`] up to its register keys, which the caller then judges
+/// one at a time with [`register_key`], in key order (the register-reads
+/// checker reads each key's ops right after, while they are in the cache).
+pub(crate) fn check_grouped_but_registers(keys: &ByKey<'_>, faults: &[FaultWindow]) -> CheckResult {
     let mut result = CheckResult::new("acked-write-loss");
     elements(keys, faults, F::Add, F::ReadSet, &mut result);
     elements(keys, faults, F::Append, F::ReadList, &mut result);
     counters(keys, faults, &mut result);
-    registers(keys, faults, &mut result);
     result
 }
 
@@ -114,33 +124,32 @@ fn counters(keys: &ByKey<'_>, faults: &[FaultWindow], result: &mut CheckResult) 
     }
 }
 
-fn registers(keys: &ByKey<'_>, faults: &[FaultWindow], result: &mut CheckResult) {
-    for (key, ops) in model_keys(keys, Model::Register) {
-        let Some(fin) = final_read(ops, F::Read) else { continue };
-        let seen = &fin.result;
-        let held = Held::of(seen);
-        // Writes of the value the final read saw (ok or info: either may have happened).
-        let writers: Vec<&Op> =
-            ops.iter().filter(|o| o.outcome != Outcome::Fail && register_write(o) == Some(held)).copied().collect();
-        let mut acked = 0;
-        for op in ops.iter().filter(|o| o.outcome == Outcome::Ok && o.precedes(fin)) {
-            let Some(wrote) = register_write(op) else { continue };
-            acked += 1;
-            let replaced = *seen == Value::Nil || (!writers.is_empty() && writers.iter().all(|w| w.precedes(op)));
-            if wrote != held && replaced {
-                let value = written(op).expect("a register write");
-                result.count("lost", 1);
-                let what = format!(
-                    "write of {value} to register {key} was acknowledged after every write of {seen} completed, \
-                     yet the final read returns {seen}"
-                );
-                result.violation_with(|| Evidence::new(what, &[op, fin], faults));
-            }
+/// One register key's lost writes (its ops from [`by_key`]).
+pub(crate) fn register_key(key: &Elem, ops: &[&Op], faults: &[FaultWindow], result: &mut CheckResult) {
+    let Some(fin) = final_read(ops, F::Read) else { return };
+    let seen = &fin.result;
+    let held = Held::of(seen);
+    // Writes of the value the final read saw (ok or info: either may have happened).
+    let writers: Vec<&Op> =
+        ops.iter().filter(|o| o.outcome != Outcome::Fail && register_write(o) == Some(held)).copied().collect();
+    let mut acked = 0;
+    for op in ops.iter().filter(|o| o.outcome == Outcome::Ok && o.precedes(fin)) {
+        let Some(wrote) = register_write(op) else { continue };
+        acked += 1;
+        let replaced = *seen == Value::Nil || (!writers.is_empty() && writers.iter().all(|w| w.precedes(op)));
+        if wrote != held && replaced {
+            let value = written(op).expect("a register write");
+            result.count("lost", 1);
+            let what = format!(
+                "write of {value} to register {key} was acknowledged after every write of {seen} completed, \
+                 yet the final read returns {seen}"
+            );
+            result.violation_with(|| Evidence::new(what, &[op, fin], faults));
         }
-        // Counted once a key (a count is made only when there is one to make).
-        if acked > 0 {
-            result.count("acked", acked);
-        }
+    }
+    // Counted once a key (a count is made only when there is one to make).
+    if acked > 0 {
+        result.count("acked", acked);
     }
 }
 
