@@ -15,7 +15,7 @@
 //! - register reads: values no op wrote, and stale reads (see [`registers`]).
 
 use crate::fasthash::{FastMap, group_by};
-use crate::history::{Elem, ElemsRef, F, FaultWindow, Op, Outcome, Value};
+use crate::history::{Elem, ElemsRef, F, FaultWindow, Held, Op, Outcome, Value};
 use crate::loss::final_reads;
 use crate::verdict::{CheckResult, Evidence, OpTexts};
 use std::collections::{BTreeMap, BTreeSet};
@@ -514,11 +514,39 @@ pub fn registers(ops: &[Op], faults: &[FaultWindow]) -> CheckResult {
     result
 }
 
+/// Acked-write-loss and register-reads together on one grouping: each
+/// register key's ops are judged by one and then the other while they are
+/// still in the cache (a history's ops are megabytes, a key's scattered
+/// among them: judged in two separate passes over all keys, every op was
+/// fetched from memory twice). Each checker sees its keys in the same order
+/// as on its own, so the results are [`crate::loss::check_grouped`]'s and
+/// [`registers`]'s (a key's ops but `fail` ones, in their order; a key with
+/// none left out).
+pub(crate) fn loss_and_registers_grouped(
+    keys: &crate::loss::ByKey<'_>,
+    faults: &[FaultWindow],
+) -> (CheckResult, CheckResult) {
+    let mut loss = crate::loss::check_grouped_but_registers(keys, faults);
+    let mut result = CheckResult::new("register-reads");
+    let mut key_ops: Vec<&Op> = Vec::new();
+    for (key, ops) in crate::loss::model_keys(keys, crate::history::Model::Register) {
+        crate::loss::register_key(key, ops, faults, &mut loss);
+        key_ops.clear();
+        key_ops.extend(ops.iter().copied().filter(|o| o.outcome != Outcome::Fail));
+        if key_ops.is_empty() {
+            continue;
+        }
+        result.count("keys", 1);
+        register_key(key, &key_ops, faults, &mut result);
+    }
+    (loss, result)
+}
+
 /// The value a register op writes (a write's, or a cas's new value).
-fn register_write(op: &Op) -> Option<Value> {
+pub(crate) fn register_write(op: &Op) -> Option<Held<'_>> {
     match (op.f, &op.value) {
-        (F::Write, v) => Some(v.clone()),
-        (F::Cas, Value::Many(pair)) if pair.len() == 2 => Some(Value::One(pair[1].clone())),
+        (F::Write, v) => Some(Held::of(v)),
+        (F::Cas, Value::Many(pair)) if pair.len() == 2 => Some(Held::One(&pair[1])),
         _ => None,
     }
 }
@@ -526,7 +554,7 @@ fn register_write(op: &Op) -> Option<Value> {
 fn register_key(key: &Elem, ops: &[&Op], faults: &[FaultWindow], result: &mut CheckResult) {
     // Per value written: how many ops write it and the first (the checks
     // below tell none, one and several apart). Looked up only, never iterated.
-    let mut writers: FastMap<Value, (usize, &Op)> = FastMap::default();
+    let mut writers: FastMap<Held<'_>, (usize, &Op)> = FastMap::with_capacity_and_hasher(ops.len(), Default::default());
     let mut acked: Vec<&Op> = Vec::new();
     for op in ops {
         if let Some(v) = register_write(op) {
@@ -543,10 +571,14 @@ fn register_key(key: &Elem, ops: &[&Op], faults: &[FaultWindow], result: &mut Ch
         let keep = latest.last().filter(|l| l.invoke >= w.invoke).copied().unwrap_or(w);
         latest.push(keep);
     }
+    // The acked writes completed before a read's invocation: found by
+    // moving on from the last read's count while reads come in invocation
+    // order (as a key's ops do), by a binary search otherwise.
+    let (mut reads, mut done, mut last_invoke) = (0, 0, 0);
     for read in ops.iter().filter(|o| o.f == F::Read && o.outcome == Outcome::Ok) {
-        result.count("reads", 1);
+        reads += 1;
         let seen = &read.result;
-        let by = writers.get(seen).copied();
+        let by = writers.get(&Held::of(seen)).copied();
         if *seen != Value::Nil && by.is_none() {
             result.count("never-written", 1);
             let what = format!("register {key} read {seen}, which no op wrote");
@@ -559,7 +591,15 @@ fn register_key(key: &Elem, ops: &[&Op], faults: &[FaultWindow], result: &mut Ch
             (_, Some((1, one))) => Some(one),
             _ => continue,
         };
-        let done = acked.partition_point(|w| w.complete_or_max() < read.invoke);
+        if read.invoke >= last_invoke {
+            while done < acked.len() && acked[done].complete_or_max() < read.invoke {
+                done += 1;
+            }
+        } else {
+            done = acked.partition_point(|w| w.complete_or_max() < read.invoke);
+        }
+        last_invoke = read.invoke;
+        debug_assert_eq!(done, acked.partition_point(|w| w.complete_or_max() < read.invoke));
         let Some(replacer) = done.checked_sub(1).map(|i| latest[i]) else { continue };
         let replaced = set_by.is_none_or(|s| s.complete.is_some_and(|c| c < replacer.invoke));
         if replaced {
@@ -572,5 +612,9 @@ fn register_key(key: &Elem, ops: &[&Op], faults: &[FaultWindow], result: &mut Ch
             shown.extend(set_by);
             result.violation_with(|| Evidence::new(what, &shown, faults));
         }
+    }
+    // Counted once a key (a count is made only when there is one to make).
+    if reads > 0 {
+        result.count("reads", reads);
     }
 }

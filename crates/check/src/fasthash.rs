@@ -61,20 +61,36 @@ pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefau
 pub(crate) type FastSet<K> = std::collections::HashSet<K, BuildHasherDefault<FastHasher>>;
 
 /// `items` grouped by `key`, groups in key order, items in their order.
+///
+/// Two passes over `items`: the first numbers each item's group and counts
+/// the groups' sizes, the second fills each group's `Vec`, made at its size.
+/// Grown by doubling instead, the groups of a long history (a few large
+/// ones) were reallocated and copied into fresh memory again and again, and
+/// memory touched for the first time is the dearest thing a run does.
 pub(crate) fn group_by<K: Ord + Hash + Copy, T>(
-    items: impl Iterator<Item = T>,
+    items: impl Iterator<Item = T> + Clone,
     key: impl Fn(&T) -> K,
 ) -> Vec<(K, Vec<T>)> {
-    let mut index: FastMap<K, usize> = FastMap::default();
-    let mut groups: Vec<(K, Vec<T>)> = Vec::new();
-    for item in items {
+    let mut index: FastMap<K, u32> = FastMap::default();
+    let mut keys: Vec<(K, usize)> = Vec::new();
+    let mut of_item: Vec<u32> = Vec::with_capacity(items.size_hint().0);
+    for item in items.clone() {
         let k = key(&item);
         let i = *index.entry(k).or_insert_with(|| {
-            groups.push((k, Vec::new()));
-            groups.len() - 1
+            keys.push((k, 0));
+            u32::try_from(keys.len() - 1).expect("fewer than 2^32 groups")
         });
-        groups[i].1.push(item);
+        keys[i as usize].1 += 1;
+        of_item.push(i);
     }
+    let mut groups: Vec<(K, Vec<T>)> = keys.iter().map(|&(k, n)| (k, Vec::with_capacity(n))).collect();
+    let mut seen = 0;
+    for (item, i) in items.zip(&of_item) {
+        groups[*i as usize].1.push(item);
+        seen += 1;
+    }
+    assert_eq!(seen, of_item.len(), "the same items twice");
+    debug_assert!(groups.iter().zip(&keys).all(|(g, (k, n))| g.0 == *k && g.1.len() == *n));
     groups.sort_by_key(|g| g.0);
     groups
 }

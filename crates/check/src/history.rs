@@ -463,3 +463,22 @@ mod tests {
         assert_eq!(format!("{:>8}", Elem::Int(5)), "5", "no padding, as before");
     }
 }
+
+/// A register's value seen through a reference: equal, and hashed alike,
+/// exactly when the [`Value`]s are (a cas's new value is `One`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Held<'a> {
+    Nil,
+    One(&'a Elem),
+    Many(&'a Elems),
+}
+
+impl<'a> Held<'a> {
+    pub(crate) fn of(v: &'a Value) -> Held<'a> {
+        match v {
+            Value::Nil => Held::Nil,
+            Value::One(e) => Held::One(e),
+            Value::Many(es) => Held::Many(es),
+        }
+    }
+}

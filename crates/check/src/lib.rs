@@ -73,49 +73,83 @@ pub fn check_all(history: &History, options: Options) -> Result<Vec<CheckResult>
 /// another model in one pass here, not in several passes each. The results
 /// are the same (checked in debug builds against giving every checker all).
 pub fn check_ops(ops: &[Op], faults: &[FaultWindow], options: Options) -> Vec<CheckResult> {
+    check_ops_with(ops, faults, options, || ()).0
+}
+
+/// [`check_ops`] and the history's [`stats::Stats`] together: on a history
+/// judged on two threads, the stats are taken on the caller's while the
+/// other thread still searches.
+pub fn check_ops_and_stats(ops: &[Op], faults: &[FaultWindow], options: Options) -> (Vec<CheckResult>, stats::Stats) {
+    check_ops_with(ops, faults, options, || stats::stats(ops))
+}
+
+/// [`check_ops`], with `also` run on the caller's thread beside the checkers.
+fn check_ops_with<R>(
+    ops: &[Op],
+    faults: &[FaultWindow],
+    options: Options,
+    also: impl FnOnce() -> R,
+) -> (Vec<CheckResult>, R) {
     let mut present = [false; 4];
     for op in ops {
         present[op.f.model() as usize] = true;
     }
     let of = |m: Model| if present[m as usize] { ops } else { &[] };
-    let results =
-        every_checker(ops, [of(Model::Register), of(Model::Counter), of(Model::Set), of(Model::List)], faults, options);
-    debug_assert_eq!(results, every_checker(ops, [ops; 4], faults, options), "a checker looked past its model");
-    results
+    let by_model = [of(Model::Register), of(Model::Counter), of(Model::Set), of(Model::List)];
+    let (results, also) = every_checker(ops, by_model, faults, options, also);
+    debug_assert_eq!(
+        results,
+        every_checker(ops, [ops; 4], faults, options, || ()).0,
+        "a checker looked past its model"
+    );
+    (results, also)
 }
 
 /// A history of at least this many ops is judged on two threads: the
-/// register checkers (linearizability and reads) on one, the others on the
-/// caller's. Each checker is a function of the ops alone and the results
-/// come back in the same order, so the verdicts are the same; a shorter
-/// history (an exploration seed's, which already has a thread of its own
-/// per job) is judged on the caller's thread alone.
+/// linearizability search on one, the others on the caller's (the
+/// register-reads checker among them, as it shares acked-write-loss's
+/// grouping of the ops by key: the two sides then take about as long). Each
+/// checker is a function of the ops alone and the results come back in the
+/// same order, so the verdicts are the same; a shorter history (an
+/// exploration seed's, which already has a thread of its own per job) is
+/// judged on the caller's thread alone.
 const TWO_THREADS_MIN_OPS: usize = 20_000;
 
 /// The checkers: acked-write-loss on `all`, the others each on the ops
-/// `by_model` gives its model (register, counter, set, list).
-fn every_checker(all: &[Op], by_model: [&[Op]; 4], faults: &[FaultWindow], options: Options) -> Vec<CheckResult> {
+/// `by_model` gives its model (register, counter, set, list; the
+/// register-reads checker finds its ops in acked-write-loss's grouping of
+/// `all`, which holds no register op when `by_model` gives it none).
+fn every_checker<R>(
+    all: &[Op],
+    by_model: [&[Op]; 4],
+    faults: &[FaultWindow],
+    options: Options,
+    also: impl FnOnce() -> R,
+) -> (Vec<CheckResult>, R) {
     let [registers, counters, sets, lists] = by_model;
-    let register_checkers =
-        || [linear::check(registers, faults, options.budget_steps), collections::registers(registers, faults)];
+    let linear = || linear::check(registers, faults, options.budget_steps);
     let others = || {
+        let keys = loss::by_key(all);
+        let (loss, register_reads) = collections::loss_and_registers_grouped(&keys, faults);
         [
-            loss::check(all, faults),
+            loss,
+            register_reads,
             collections::counters(counters, faults),
             collections::sets(sets, faults),
             collections::lists(lists, faults),
         ]
     };
-    let ([linear, register_reads], [loss, counters, sets, lists]) = if all.len() < TWO_THREADS_MIN_OPS {
-        (register_checkers(), others())
+    let (linear, [loss, register_reads, counters, sets, lists], also) = if all.len() < TWO_THREADS_MIN_OPS {
+        (linear(), others(), also())
     } else {
         std::thread::scope(|s| {
-            let registers = s.spawn(register_checkers);
+            let linear = s.spawn(linear);
             let others = others();
-            (registers.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), others)
+            let also = also();
+            (linear.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), others, also)
         })
     };
-    vec![loss, linear, register_reads, counters, sets, lists]
+    (vec![loss, linear, register_reads, counters, sets, lists], also)
 }
 
 /// The verdict of several results together.
@@ -145,6 +179,35 @@ mod tests {
             collections::lists(&[], faults),
         ];
         assert_eq!(check_ops(&ops, faults, options), alone);
+        assert_eq!(super::check_ops_and_stats(&ops, faults, options), (alone.clone(), crate::stats::stats(&ops)));
         assert!(alone.iter().all(|r| r.verdict == crate::Verdict::Valid), "linearizable by construction");
+    }
+
+    /// Acked-write-loss and register-reads on one grouping give each its
+    /// own result: on valid histories, on histories with wrong reads, and
+    /// with keys whose every op failed (few ops over many keys).
+    #[test]
+    fn loss_and_register_reads_on_the_shared_grouping_are_the_checkers_themselves() {
+        let mut rng = crate::testgen::Rng::new(7);
+        for seed in 0..60 {
+            let (ops_n, keys) = if seed % 3 == 0 { (150, 120) } else { (2_000, 1 + seed as i64 % 9) };
+            let history = crate::testgen::linearizable_registers(seed, 1 + seed % 12, ops_n, keys);
+            let mut ops = history.ops().expect("pairs");
+            if seed % 2 == 1 {
+                for op in ops.iter_mut().filter(|o| o.f == crate::F::Read) {
+                    if rng.chance(3) {
+                        op.result = crate::Value::One(crate::Elem::Int(rng.below(ops_n as u64) as i64));
+                    }
+                }
+            }
+            let faults = &history.faults;
+            let keys = loss::by_key(&ops);
+            assert_eq!(loss::check_grouped(&keys, faults), loss::check(&ops, faults), "seed {seed}");
+            assert_eq!(
+                collections::loss_and_registers_grouped(&keys, faults),
+                (loss::check(&ops, faults), collections::registers(&ops, faults)),
+                "seed {seed}"
+            );
+        }
     }
 }

@@ -153,12 +153,29 @@ fn by_key(ops: &[Op]) -> Vec<(&Elem, Vec<&Op>, usize)> {
     let mut keys: Vec<(&Elem, Vec<&Op>, usize)> = group_by(registers, |o| &o.key)
         .into_iter()
         .map(|(key, key_ops)| {
-            rows_of(&key_ops, &mut rows);
-            (key, key_ops, rows.len())
+            let kept = kept_rows(&key_ops, &mut rows);
+            (key, key_ops, kept)
         })
         .collect();
     keys.retain(|(_, _, kept)| *kept > 0);
     keys
+}
+
+/// How many rows [`rows_of`] keeps of one key's ops: counted from the ops
+/// when the key has no `info` write (then the rows kept are the `ok` ops and
+/// every cas), built in `rows` otherwise.
+fn kept_rows<'a>(key_ops: &[&'a Op], rows: &mut Vec<Row<'a>>) -> usize {
+    let kept = if key_ops.iter().any(|o| o.outcome == Outcome::Info && o.f == F::Write) {
+        rows_of(key_ops, rows);
+        rows.len()
+    } else {
+        key_ops.iter().filter(|o| o.outcome == Outcome::Ok || o.f == F::Cas).count()
+    };
+    debug_assert_eq!(kept, {
+        rows_of(key_ops, rows);
+        rows.len()
+    });
+    kept
 }
 
 /// The rows of one key's ops (from [`by_key`]) that can matter, into `rows`.
@@ -446,6 +463,9 @@ struct Search {
     list: Entries,
     lin: Linearized,
     memo: Memo,
+    /// Whether the memo is kept yet: only from the first backtrack on (see
+    /// [`Search::backtrack`]).
+    memo_kept: bool,
     pending: Pending,
     stack: Vec<(usize, u32)>,
     state: u32,
@@ -454,7 +474,7 @@ struct Search {
 
 impl Search {
     fn new(ops: &[Row<'_>]) -> Search {
-        let mut values = Values::default();
+        let mut values = Values(FastMap::with_capacity_and_hasher(ops.len(), Default::default()));
         let actions: Vec<Action> = ops.iter().map(|o| values.action(o)).collect();
         let calls: Vec<u64> = ops.iter().map(|o| o.invoke).collect();
         let returns: Vec<u64> = ops.iter().map(|o| o.ret).collect();
@@ -462,8 +482,8 @@ impl Search {
             pending: Pending::new(&actions, values.0.len()),
             list: Entries::new(&calls, &returns),
             lin: Linearized::new(ops.len()),
-            // A search that finds its way takes about a step per op.
-            memo: Memo::with_capacity_and_hasher(ops.len(), Default::default()),
+            memo: Memo::default(),
+            memo_kept: false,
             stack: Vec::new(),
             state: 0,
             failure: None,
@@ -480,7 +500,7 @@ impl Search {
             return false;
         }
         self.lin.set(op);
-        if !self.memo.insert(self.lin.key(after)) {
+        if self.memo_kept && !self.memo.insert(self.lin.key(after)) {
             self.lin.clear(op);
             return false;
         }
@@ -495,7 +515,19 @@ impl Search {
     /// no choice is left. A read that matched the state when it was linearized
     /// is never worth undoing alone: it changes nothing, so any way on from
     /// before it is also a way on from after it. Undo further.
+    ///
+    /// Until the first backtrack the memo is not kept: every linearization
+    /// so far added one op to the set, so each configuration it reached had
+    /// a set larger than all before it and was new (the memo would have let
+    /// it through). The configurations reached are then exactly the stack's
+    /// prefixes, and they go into the memo here, before the first undo, so
+    /// from then on it holds every configuration reached, as if kept from
+    /// the start. Most keys of a long valid history never backtrack, and
+    /// skip building and hashing a memo key a step.
     fn backtrack(&mut self) -> Option<usize> {
+        if !self.memo_kept {
+            self.keep_memo();
+        }
         loop {
             let (undo, before) = self.stack.pop()?;
             self.lin.clear(undo);
@@ -509,9 +541,33 @@ impl Search {
     }
 }
 
+impl Search {
+    /// Puts the configurations of the stack's prefixes (each set with the
+    /// state after its last op) into the memo, and keeps it from now on.
+    fn keep_memo(&mut self) {
+        self.memo_kept = true;
+        self.memo.reserve(2 * self.stack.len());
+        let mut lin = Linearized::new(self.actions.len());
+        for (k, &(op, _)) in self.stack.iter().enumerate() {
+            lin.set(op);
+            let after = self.stack.get(k + 1).map_or(self.state, |next| next.1);
+            let new = self.memo.insert(lin.key(after));
+            debug_assert!(new, "a configuration of the forward path was reached twice");
+        }
+        debug_assert_eq!(lin.words, self.lin.words);
+    }
+}
+
 /// The search over one key's operations.
 fn search(ops: &[Row<'_>], budget: u64) -> KeyOutcome {
+    search_with(ops, budget, false)
+}
+
+/// [`search`], with the memo kept from the first step when `memo_from_start`
+/// (the plain search, which the tests compare with).
+fn search_with(ops: &[Row<'_>], budget: u64, memo_from_start: bool) -> KeyOutcome {
     let mut s = Search::new(ops);
+    s.memo_kept = memo_from_start;
     let mut cur = s.list.next[HEAD];
     let mut steps = 0u64;
     while cur != NIL {
@@ -614,5 +670,11 @@ fn pinning_read<'a>(ops: &[&'a Op], actions: &[Action], value: u32, blocked: &Op
 pub(crate) fn search_for_test(ops: &[&Op], budget: u64) -> (Verdict, u64) {
     let rows: Vec<Row<'_>> = ops.iter().map(|op| Row::new(op)).collect();
     let o = search(&rows, budget);
+    let plain = search_with(&rows, budget, true);
+    assert_eq!(
+        (o.verdict, o.steps, format!("{:?}", o.failure)),
+        (plain.verdict, plain.steps, format!("{:?}", plain.failure)),
+        "the memo kept from the first backtrack on searches as the memo kept from the start"
+    );
     (o.verdict, o.steps)
 }

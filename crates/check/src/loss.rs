@@ -14,8 +14,9 @@
 //! Each lost write is listed with the op that acknowledged it, the final read
 //! and the faults active while it ran.
 
+use crate::collections::register_write;
 use crate::fasthash::group_by;
-use crate::history::{Elem, F, FaultWindow, Model, Op, Outcome, Value};
+use crate::history::{Elem, F, FaultWindow, Held, Model, Op, Outcome, Value};
 use crate::verdict::{CheckResult, Evidence, OpTexts};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -30,19 +31,35 @@ pub fn final_reads(ops: &[Op], read: F) -> BTreeMap<&Elem, &Op> {
 
 /// Acknowledged writes of every model missing from the final reads.
 pub fn check(ops: &[Op], faults: &[FaultWindow]) -> CheckResult {
+    check_grouped(&by_key(ops), faults)
+}
+
+/// [`check`] on the ops already grouped by [`by_key`] (which the
+/// register-reads checker shares: one grouping of the history, not two).
+pub(crate) fn check_grouped(keys: &ByKey<'_>, faults: &[FaultWindow]) -> CheckResult {
+    let mut result = check_grouped_but_registers(keys, faults);
+    for (key, ops) in model_keys(keys, Model::Register) {
+        register_key(key, ops, faults, &mut result);
+    }
+    result
+}
+
+/// [`check_grouped`] up to its register keys, which the caller then judges
+/// one at a time with [`register_key`], in key order (the register-reads
+/// checker reads each key's ops right after, while they are in the cache).
+pub(crate) fn check_grouped_but_registers(keys: &ByKey<'_>, faults: &[FaultWindow]) -> CheckResult {
     let mut result = CheckResult::new("acked-write-loss");
-    let keys = by_key(ops);
-    elements(&keys, faults, F::Add, F::ReadSet, &mut result);
-    elements(&keys, faults, F::Append, F::ReadList, &mut result);
-    counters(&keys, faults, &mut result);
-    registers(&keys, faults, &mut result);
+    elements(keys, faults, F::Add, F::ReadSet, &mut result);
+    elements(keys, faults, F::Append, F::ReadList, &mut result);
+    counters(keys, faults, &mut result);
     result
 }
 
 /// Each (model, key)'s ops, in invocation order.
-type ByKey<'a> = BTreeMap<(Model, &'a Elem), Vec<&'a Op>>;
+pub(crate) type ByKey<'a> = BTreeMap<(Model, &'a Elem), Vec<&'a Op>>;
 
-fn by_key(ops: &[Op]) -> ByKey<'_> {
+/// Every op grouped by (model, key), keys in order, ops in their order.
+pub(crate) fn by_key(ops: &[Op]) -> ByKey<'_> {
     group_by(ops.iter(), |op| (op.f.model(), &op.key)).into_iter().collect()
 }
 
@@ -79,7 +96,10 @@ fn elements(keys: &ByKey<'_>, faults: &[FaultWindow], write: F, read: F, result:
 const MIN_ELEM: Elem = Elem::Int(i64::MIN);
 
 /// One model's keys and their ops.
-fn model_keys<'k, 'a>(keys: &'k ByKey<'a>, model: Model) -> impl Iterator<Item = (&'a Elem, &'k Vec<&'a Op>)> {
+pub(crate) fn model_keys<'k, 'a>(
+    keys: &'k ByKey<'a>,
+    model: Model,
+) -> impl Iterator<Item = (&'a Elem, &'k Vec<&'a Op>)> {
     keys.range((model, &MIN_ELEM)..).take_while(move |((m, _), _)| *m == model).map(|((_, k), ops)| (*k, ops))
 }
 
@@ -104,26 +124,32 @@ fn counters(keys: &ByKey<'_>, faults: &[FaultWindow], result: &mut CheckResult) 
     }
 }
 
-fn registers(keys: &ByKey<'_>, faults: &[FaultWindow], result: &mut CheckResult) {
-    for (key, ops) in model_keys(keys, Model::Register) {
-        let Some(fin) = final_read(ops, F::Read) else { continue };
-        let seen = &fin.result;
-        // Writes of the value the final read saw (ok or info: either may have happened).
-        let writers: Vec<&Op> =
-            ops.iter().filter(|o| o.outcome != Outcome::Fail && written(o).as_ref() == Some(seen)).copied().collect();
-        for op in ops.iter().filter(|o| o.outcome == Outcome::Ok && o.precedes(fin)) {
-            let Some(value) = written(op) else { continue };
-            result.count("acked", 1);
-            let replaced = *seen == Value::Nil || (!writers.is_empty() && writers.iter().all(|w| w.precedes(op)));
-            if value != *seen && replaced {
-                result.count("lost", 1);
-                let what = format!(
-                    "write of {value} to register {key} was acknowledged after every write of {seen} completed, \
-                     yet the final read returns {seen}"
-                );
-                result.violation_with(|| Evidence::new(what, &[op, fin], faults));
-            }
+/// One register key's lost writes (its ops from [`by_key`]).
+pub(crate) fn register_key(key: &Elem, ops: &[&Op], faults: &[FaultWindow], result: &mut CheckResult) {
+    let Some(fin) = final_read(ops, F::Read) else { return };
+    let seen = &fin.result;
+    let held = Held::of(seen);
+    // Writes of the value the final read saw (ok or info: either may have happened).
+    let writers: Vec<&Op> =
+        ops.iter().filter(|o| o.outcome != Outcome::Fail && register_write(o) == Some(held)).copied().collect();
+    let mut acked = 0;
+    for op in ops.iter().filter(|o| o.outcome == Outcome::Ok && o.precedes(fin)) {
+        let Some(wrote) = register_write(op) else { continue };
+        acked += 1;
+        let replaced = *seen == Value::Nil || (!writers.is_empty() && writers.iter().all(|w| w.precedes(op)));
+        if wrote != held && replaced {
+            let value = written(op).expect("a register write");
+            result.count("lost", 1);
+            let what = format!(
+                "write of {value} to register {key} was acknowledged after every write of {seen} completed, \
+                 yet the final read returns {seen}"
+            );
+            result.violation_with(|| Evidence::new(what, &[op, fin], faults));
         }
+    }
+    // Counted once a key (a count is made only when there is one to make).
+    if acked > 0 {
+        result.count("acked", acked);
     }
 }
 

@@ -179,3 +179,50 @@ fn register_reads_of_linearizable_histories_are_never_flagged() {
         assert_eq!(r.verdict, Verdict::Valid, "seed {seed}: {:#?}", r.evidence);
     }
 }
+
+/// What register-reads and acked-write-loss say (verdicts, counts, evidence)
+/// over random register histories, pinned: valid ones, and ones with reads
+/// made wrong (values never written, older values, nil), with reads out of
+/// invocation order within a key now and then (shifted histories merged).
+/// The digest is of the checkers as they were before they shared a grouping
+/// and compared values by reference (a change to how they read ops must not
+/// move it).
+#[test]
+fn register_reads_and_loss_results_over_random_histories_are_pinned() {
+    use crate::history::{Elem, Value};
+    use crate::testgen::{Rng, linearizable_registers};
+    use std::hash::{Hash, Hasher};
+    let mut rng = Rng::new(41);
+    let mut digest = crate::fasthash::FastHasher::default();
+    let (mut invalid, mut evidence) = (0, 0);
+    for seed in 0..300u64 {
+        let (n, keys) = if seed % 4 == 0 { (120, 90) } else { (400 + seed as usize * 3, 1 + seed as i64 % 7) };
+        let history = linearizable_registers(seed, 1 + seed % 15, n, keys);
+        let mut ops = history.ops().expect("pairs");
+        let wrong = rng.below(4) * 2;
+        for op in ops.iter_mut().filter(|o| o.f == F::Read) {
+            if rng.chance(wrong) {
+                op.result = match rng.below(3) {
+                    0 => Value::One(Elem::Int(rng.below(2 * n as u64) as i64)),
+                    1 => Value::Nil,
+                    _ => Value::One(Elem::Int(1 + rng.below(n as u64 / 2) as i64)),
+                };
+            }
+        }
+        if seed % 5 == 1 {
+            // Some ops moved later in the list: a key's reads no longer in invocation order.
+            let len = ops.len();
+            for _ in 0..len / 20 {
+                let (a, b) = (rng.below(len as u64) as usize, rng.below(len as u64) as usize);
+                ops.swap(a, b);
+            }
+        }
+        for r in [collections::registers(&ops, &history.faults), loss::check(&ops, &history.faults)] {
+            invalid += usize::from(r.verdict == Verdict::Invalid);
+            evidence += r.evidence.len();
+            format!("{r:?}").hash(&mut digest);
+        }
+    }
+    assert!(invalid > 100 && evidence > 300, "{invalid} invalid, {evidence} evidence");
+    assert_eq!(format!("{:016x}", digest.finish()), "d2343b28e5d61b03", "{invalid} invalid, {evidence} evidence");
+}

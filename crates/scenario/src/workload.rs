@@ -403,7 +403,7 @@ fn judge(
     workloads: Vec<report::WorkloadReport>,
 ) -> (report::HistoryReport, Option<RunError>) {
     let ops = log.ops();
-    let results = check::check_ops(ops, faults, check::Options::default());
+    let (results, stats) = check::check_ops_and_stats(ops, faults, check::Options::default());
     let mut expect: BTreeMap<&str, check::Verdict> = BTreeMap::new();
     for name in &rt.workloads.started {
         for (c, v) in &rt.workloads.slots[name].decl.expect {
@@ -452,7 +452,7 @@ fn judge(
         faults: faults.iter().map(|f| f.name.clone()).collect(),
         verdict: check::overall(&results).name().to_owned(),
         checkers,
-        stats: serde_json::to_value(check::stats::stats(ops)).unwrap_or_default(),
+        stats: serde_json::to_value(stats).unwrap_or_default(),
     };
     (summary, failure)
 }

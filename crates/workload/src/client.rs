@@ -24,7 +24,6 @@ use resp::{Decoded, ReplyDecoder, Value};
 use sim::{ConnId, ConnectError, Ctx, Input, Instant, Process};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
-use std::io::Write as _;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -953,13 +952,8 @@ fn slot_map(v: &Value) -> Result<SlotMap, String> {
 fn command(f: F, key: &str, value: &check::Value, out: &mut Vec<u8>) {
     let mut digits = [0u8; 20];
     let arg: &[u8] = match value {
-        check::Value::One(Elem::Int(n)) => {
-            let mut at = std::io::Cursor::new(&mut digits[..]);
-            // Twenty bytes hold any i64.
-            let _ = write!(at, "{n}");
-            let len = at.position() as usize;
-            &digits[..len]
-        }
+        // Twenty bytes hold any i64; written without the `fmt` machinery.
+        check::Value::One(Elem::Int(n)) => check::decimal(*n, &mut digits).as_bytes(),
         check::Value::One(Elem::Str(s)) => s.as_bytes(),
         _ => b"",
     };
@@ -1130,6 +1124,9 @@ mod tests {
         assert_eq!(words(F::Write, "r1", &s), ["SET", "r1", "x y"]);
         let min = check::Value::One(Elem::Int(i64::MIN));
         assert_eq!(words(F::Append, "l1", &min), ["RPUSH", "l1", "-9223372036854775808"]);
+        for n in [0, 7, -7, 10, i64::MAX] {
+            assert_eq!(words(F::Write, "r1", &check::Value::One(Elem::Int(n))), ["SET", "r1", n.to_string().as_str()]);
+        }
     }
 
     #[test]
