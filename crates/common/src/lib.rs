@@ -46,5 +46,5 @@ pub fn unknown_command(args: &[Vec<u8>]) -> Value {
 
 /// A HELP reply: one simple string per line.
 pub fn help_reply(lines: &[&str]) -> Value {
-    Value::Array(lines.iter().map(|l| Value::Simple((*l).to_owned())).collect())
+    Value::Array(lines.iter().map(|l| Value::Simple((*l).to_owned().into())).collect())
 }

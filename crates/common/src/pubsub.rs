@@ -395,7 +395,7 @@ impl PubSub {
             "help" if args.len() == 2 => {
                 let header = "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:";
                 let lines = std::iter::once(header).chain(PUBSUB_HELP.iter().copied());
-                Value::Array(lines.map(|l| Value::Simple(l.to_owned())).collect())
+                Value::Array(lines.map(|l| Value::Simple(l.into())).collect())
             }
             "numpat" | "help" => Value::error(format!("ERR wrong number of arguments for 'pubsub|{sub}' command")),
             "channels" | "shardchannels" => Value::error(format!(

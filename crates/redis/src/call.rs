@@ -214,7 +214,7 @@ impl Server {
         // CLIENT REPLY back on, NO-EVICT off, tracking off (clearClientConnectionState).
         client.ctl = crate::client_control::Controls::default();
         client.authenticated = self.config.requirepass.is_none();
-        Value::Simple("RESET".to_owned())
+        Value::Simple("RESET".into())
     }
 
     /// SELECT: only database 0 in cluster mode.

@@ -57,8 +57,8 @@ fn find_doc(name: &[u8]) -> Option<&'static Doc> {
     }
 }
 
-fn set(items: &[&str], to: fn(String) -> Value) -> Value {
-    Value::Set(items.iter().map(|s| to((*s).to_owned())).collect())
+fn set(items: &[&'static str], to: fn(&'static str) -> Value) -> Value {
+    Value::Set(items.iter().map(|s| to(s)).collect())
 }
 
 fn bulk(s: &str) -> Value {
@@ -91,12 +91,12 @@ fn info(doc: &Doc) -> Value {
     Value::Array(vec![
         bulk(doc.name),
         Value::Integer(doc.arity.into()),
-        set(doc.flags, Value::Simple),
+        set(doc.flags, |s| Value::Simple(s.into())),
         Value::Integer(first.into()),
         Value::Integer(last.into()),
         Value::Integer(step.into()),
-        set(doc.acl, Value::Simple),
-        set(doc.tips, |s| Value::Bulk(s.into_bytes())),
+        set(doc.acl, |s| Value::Simple(s.into())),
+        set(doc.tips, |s| Value::Bulk(s.as_bytes().to_vec())),
         Value::Set(doc.specs.iter().map(key_spec).collect()),
         Value::Set(doc.subcommands.iter().map(info).collect()),
     ])
@@ -107,7 +107,7 @@ fn key_spec(spec: &command_table::KeySpec) -> Value {
     if let Some(notes) = spec.notes {
         pairs.push((bulk("notes"), bulk(notes)));
     }
-    pairs.push((bulk("flags"), set(spec.flags, Value::Simple)));
+    pairs.push((bulk("flags"), set(spec.flags, |s| Value::Simple(s.into()))));
     let begin = match spec.begin {
         Begin::Index(i) => typed("index", vec![("index", Value::Integer(i.into()))]),
         Begin::Keyword(k, from) => {
@@ -193,7 +193,7 @@ fn getkeys(cmd: &[Vec<u8>], with_flags: bool) -> Value {
         return Value::error("ERR Invalid arguments specified for command");
     }
     let key = |i: usize| Value::Bulk(cmd[i].clone());
-    let flags = |f: Vec<&str>| Value::Set(f.into_iter().map(|f| Value::Simple(f.to_owned())).collect());
+    let flags = |f: Vec<&str>| Value::Set(f.into_iter().map(|f| Value::Simple(f.to_owned().into())).collect());
     Value::Array(
         keys.into_iter().map(|(i, f)| if with_flags { Value::Array(vec![key(i), flags(f)]) } else { key(i) }).collect(),
     )

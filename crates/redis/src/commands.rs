@@ -72,7 +72,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     match name {
         "set" => set(args, x),
         "ping" => match args.len() {
-            1 => Value::Simple("PONG".to_owned()),
+            1 => Value::Simple("PONG".into()),
             2 => Value::Bulk(args[1].clone()),
             _ => Value::error("ERR wrong number of arguments for 'ping' command"),
         },
@@ -220,7 +220,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             Some(Data::Str(v)) => Value::Integer(v.len() as i64),
             Some(_) => wrong_type(),
         },
-        "type" => Value::Simple(x.read(&args[1]).map_or("none", Data::type_name).to_owned()),
+        "type" => Value::Simple(x.read(&args[1]).map_or("none", Data::type_name).into()),
         "keys" => {
             let matching: Vec<Vec<u8>> =
                 x.db().keys.keys().filter(|k| common::glob::glob_match(&args[1], k)).cloned().collect();
@@ -679,7 +679,7 @@ fn object(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         return Value::error(format!("ERR wrong number of arguments for 'object|{sub}' command"));
     }
     if sub == "help" {
-        return Value::Array(OBJECT_HELP.iter().map(|l| Value::Simple((*l).to_owned())).collect());
+        return Value::Array(OBJECT_HELP.iter().map(|l| Value::Simple((*l).into())).collect());
     }
     if x.read_untold(&args[2]).is_none() {
         return Value::Nil;

@@ -281,7 +281,7 @@ impl Server {
         self.persist.dirty += x.dirty;
         self.flush_feed(ctx);
         if present.is_empty() {
-            return Some(Value::Simple("NOKEY".to_owned()));
+            return Some(Value::Simple("NOKEY".into()));
         }
         if in_exec {
             // Redis runs it inside the transaction with blocking I/O; here EXEC's

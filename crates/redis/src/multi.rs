@@ -98,7 +98,7 @@ impl Server {
             "watch" => Some(Value::error("ERR WATCH inside MULTI is not allowed")),
             _ => {
                 tx.queued.push(args.to_vec());
-                Some(Value::Simple("QUEUED".to_owned()))
+                Some(Value::Simple("QUEUED".into()))
             }
         }
     }

@@ -366,10 +366,10 @@ impl Server {
                         );
                     }
                     self.persist.bgsave_scheduled = true;
-                    Value::Simple("Background saving scheduled".to_owned())
+                    Value::Simple("Background saving scheduled".into())
                 } else {
                     self.start_bgsave(ctx);
-                    Value::Simple("Background saving started".to_owned())
+                    Value::Simple("Background saving started".into())
                 }
             }
         }
@@ -706,10 +706,10 @@ impl Server {
         }
         if self.persist.child_running() || in_exec {
             self.persist.rewrite_scheduled = true;
-            return Value::Simple("Background append only file rewriting scheduled".to_owned());
+            return Value::Simple("Background append only file rewriting scheduled".into());
         }
         self.start_rewrite(ctx);
-        Value::Simple("Background append only file rewriting started".to_owned())
+        Value::Simple("Background append only file rewriting started".into())
     }
 
     /// The AOF turned on (`startAppendOnly`: CONFIG SET appendonly yes, a

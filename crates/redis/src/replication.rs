@@ -963,7 +963,7 @@ impl Server {
         let host = String::from_utf8_lossy(&args[1]).into_owned();
         if self.repl.master.as_ref().is_some_and(|m| m.host.eq_ignore_ascii_case(&host) && m.port == port) {
             self.log(ctx, '*', "REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.");
-            return Value::Simple("OK Already connected to specified master".to_owned());
+            return Value::Simple("OK Already connected to specified master".into());
         }
         self.set_master(ctx, host.clone(), port);
         self.log(ctx, '*', &format!("REPLICAOF {host}:{port} enabled (user request from '{info}')"));

@@ -971,9 +971,7 @@ impl Server {
                 self.log(ctx, '#', "CONFIG REWRITE executed with success.");
                 Value::ok()
             }
-            "help" if args.len() == 2 => {
-                Value::Array(CONFIG_HELP.iter().map(|l| Value::Simple((*l).to_owned())).collect())
-            }
+            "help" if args.len() == 2 => Value::Array(CONFIG_HELP.iter().map(|l| Value::Simple((*l).into())).collect()),
             "get" | "set" | "resetstat" | "rewrite" | "help" => {
                 Value::error(format!("ERR wrong number of arguments for 'config|{sub}' command"))
             }

@@ -15,7 +15,7 @@ fn count_is_the_table_and_info_has_redis_shape() {
         panic!()
     };
     let Value::Array(get) = &got[0] else { panic!() };
-    let simple = |s: &[&str]| Value::Set(s.iter().map(|s| Value::Simple((*s).to_owned())).collect());
+    let simple = |s: &[&str]| Value::Set(s.iter().map(|s| Value::Simple((*s).to_owned().into())).collect());
     assert_eq!(get[..4], [Value::bulk("get"), Value::Integer(2), simple(&["readonly", "fast"]), Value::Integer(1)]);
     assert_eq!(get[6], simple(&["@read", "@string", "@fast"]));
     assert_eq!(got[1], Value::Nil);

@@ -1,5 +1,6 @@
 //! Reply values, their encoding, and an incremental decoder for clients.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// The protocol a connection speaks; `HELLO 3` switches a client to RESP3.
@@ -25,8 +26,9 @@ impl Protocol {
 /// A RESP value (RESP2 plus the RESP3 types that are cheap to support).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
-    /// `+OK`
-    Simple(String),
+    /// `+OK`: a fixed status (`OK`, `PONG`, `QUEUED`) without an
+    /// allocation, or a text made for the reply.
+    Simple(Cow<'static, str>),
     /// `-ERR ...` (the text after `-`).
     Error(String),
     /// `:1`
@@ -153,7 +155,7 @@ impl Encoded {
 impl Value {
     /// `+OK`.
     pub fn ok() -> Value {
-        Value::Simple("OK".to_owned())
+        Value::Simple(Cow::Borrowed("OK"))
     }
 
     /// An error reply from its full text (`ERR ...`, `WRONGTYPE ...`).
@@ -569,7 +571,7 @@ fn parse(buf: &[u8], at: &mut usize, depth: usize) -> Result<Option<Value>, Stri
         if n > crate::MAX_MULTIBULK as i64 { Err(format!("aggregate of {n} elements is too large")) } else { Ok(n) }
     };
     let value = match tag {
-        b'+' => Value::Simple(text()),
+        b'+' => Value::Simple(Cow::Owned(text())),
         b'-' => Value::Error(text()),
         b':' => Value::Integer(parse_int(line)?),
         b',' => Value::Double(text()),

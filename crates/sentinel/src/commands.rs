@@ -180,7 +180,7 @@ impl Sentinel {
             "ping" => match args.get(1) {
                 Some(m) if args.len() == 2 => Value::Bulk(m.clone()),
                 Some(_) => arity_error("ping"),
-                None => Value::Simple("PONG".to_owned()),
+                None => Value::Simple("PONG".into()),
             },
             "info" => Value::Bulk(self.info(now, &args[1..]).into_bytes()),
             "role" => Value::Array(vec![bulk("sentinel"), Value::Array(self.masters.keys().map(bulk).collect())]),
@@ -287,9 +287,10 @@ impl Sentinel {
                 let no_quorum = usable < m.quorum;
                 let no_auth = usable < voters / 2 + 1;
                 if !no_quorum && !no_auth {
-                    return Value::Simple(format!(
-                        "OK {usable} usable Sentinels. Quorum and failover authorization can be reached"
-                    ));
+                    return Value::Simple(
+                        format!("OK {usable} usable Sentinels. Quorum and failover authorization can be reached")
+                            .into(),
+                    );
                 }
                 let mut e = format!("NOQUORUM {usable} usable Sentinels. ");
                 if no_quorum {

@@ -743,7 +743,8 @@ impl Sentinel {
         match pending {
             Pending::Ping => {
                 let text = match &reply {
-                    Value::Simple(s) | Value::Error(s) => s.as_str(),
+                    Value::Simple(s) => s,
+                    Value::Error(s) => s.as_str(),
                     _ => "",
                 };
                 if text.starts_with("PONG") || text.starts_with("LOADING") || text.starts_with("MASTERDOWN") {

@@ -53,7 +53,8 @@ impl Reply {
     pub fn text(&self) -> String {
         match self.value() {
             Some(Value::Bulk(b)) => String::from_utf8_lossy(&b).into_owned(),
-            Some(Value::Simple(s)) | Some(Value::Error(s)) => s,
+            Some(Value::Simple(s)) => s.into_owned(),
+            Some(Value::Error(s)) => s,
             Some(Value::Integer(n)) => n.to_string(),
             _ => String::new(),
         }

@@ -184,7 +184,8 @@ fn text_of(v: &Value) -> String {
             Ok(text) => text.to_owned(),
             Err(_) => String::from_utf8_lossy(b).into_owned(),
         },
-        Value::Simple(s) | Value::Error(s) => s.clone(),
+        Value::Simple(s) => s.to_string(),
+        Value::Error(s) => s.clone(),
         other => resp::render(other),
     }
 }

@@ -418,7 +418,7 @@ impl Server {
             "bumpepoch" => {
                 let bumped = self.bump_epoch_without_consensus(ctx);
                 let e = self.clr().me().config_epoch;
-                Value::Simple(format!("{} {e}", if bumped { "BUMPED" } else { "STILL" }))
+                Value::Simple(format!("{} {e}", if bumped { "BUMPED" } else { "STILL" }).into())
             }
             "failover" => self.cluster_failover(ctx, args, now),
             "reset" => {
@@ -435,7 +435,7 @@ impl Server {
                 Value::ok()
             }
             "links" => self.cluster_links(),
-            _ => Value::Array(HELP.iter().map(|l| Value::Simple((*l).to_owned())).collect()),
+            _ => Value::Array(HELP.iter().map(|l| Value::Simple((*l).into())).collect()),
         }
     }
 

@@ -172,7 +172,7 @@ fn pfdebug(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         },
         b"decode" if sparse => return Value::Bulk(repr::decode(s).into_bytes()),
         b"decode" => return Value::error("ERR HLL encoding is not sparse"),
-        b"encoding" => return Value::Simple(if sparse { "sparse" } else { "dense" }.to_owned()),
+        b"encoding" => return Value::Simple(if sparse { "sparse" } else { "dense" }.into()),
         _ => {
             let sub = String::from_utf8_lossy(&args[1]);
             return Value::error(format!("ERR Unknown PFDEBUG subcommand '{sub}'"));

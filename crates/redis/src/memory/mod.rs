@@ -188,7 +188,7 @@ impl Server {
             }
             "malloc-stats" => Value::Verbatim(b"Stats not supported for the current allocator".to_vec()),
             "purge" => Value::ok(),
-            _ => Value::Array(MEMORY_HELP.iter().map(|l| Value::Simple((*l).to_owned())).collect()),
+            _ => Value::Array(MEMORY_HELP.iter().map(|l| Value::Simple((*l).into())).collect()),
         }
     }
 

@@ -301,7 +301,7 @@ fn list_entry(name: &str, lib: &Library, with_code: bool) -> Value {
             Value::Map(vec![
                 (bulk("name"), bulk(n)),
                 (bulk("description"), f.description.clone().map_or(Value::Nil, Value::Bulk)),
-                (bulk("flags"), Value::Set(flags.map(|(_, s)| Value::Simple((*s).to_owned())).collect())),
+                (bulk("flags"), Value::Set(flags.map(|(_, s)| Value::Simple((*s).into())).collect())),
             ])
         })
         .collect();
@@ -449,7 +449,7 @@ impl Server {
             "dump" => Value::Bulk(dump_payload(&self.scripting.functions.codes())),
             "stats" => self.function_stats(ctx),
             "kill" => self.script_kill(ctx, Kind::Function),
-            "help" => Value::Array(FUNCTION_HELP.iter().map(|l| Value::Simple((*l).to_owned())).collect()),
+            "help" => Value::Array(FUNCTION_HELP.iter().map(|l| Value::Simple((*l).into())).collect()),
             _ => Value::error(format!("ERR unknown subcommand '{sub}'. Try FUNCTION HELP.")),
         }
     }

@@ -205,7 +205,7 @@ pub(crate) fn to_lua(lua: &Lua, v: &Value) -> mlua::Result<Lv> {
         Value::Double(d) => Lv::String(lua.create_string(d)?),
         Value::Nil | Value::NilArray | Value::Null => Lv::Boolean(false),
         Value::Boolean(b) => Lv::Integer(mlua::Integer::from(*b)),
-        Value::Simple(s) => Lv::Table(reply_table(lua, "ok", lua.create_string(s)?)?),
+        Value::Simple(s) => Lv::Table(reply_table(lua, "ok", lua.create_string(s.as_bytes())?)?),
         Value::Error(e) => Lv::Table(reply_table(lua, "err", lua.create_string(e)?)?),
         Value::Encoded(e) => to_lua(lua, e.value())?,
         Value::Array(items) | Value::Set(items) | Value::Push(items) => {
@@ -375,7 +375,7 @@ fn table_reply(t: &Table, resp3: bool) -> Value {
         return Value::Error(flat(&e));
     }
     if let Ok(Lv::String(s)) = t.raw_get::<Lv>("ok") {
-        return Value::Simple(flat(&s));
+        return Value::Simple(flat(&s).into());
     }
     match t.raw_get::<Lv>("double") {
         Ok(Lv::Number(d)) => return Value::Double(fmt_g(d, 17)),

@@ -423,7 +423,7 @@ impl Server {
                 _ => Value::error("ERR Use SCRIPT DEBUG YES/SYNC/NO"),
             },
             "help" if args.len() != 2 => arity_error("help"),
-            "help" => Value::Array(SCRIPT_HELP.iter().map(|l| Value::Simple((*l).to_owned())).collect()),
+            "help" => Value::Array(SCRIPT_HELP.iter().map(|l| Value::Simple((*l).into())).collect()),
             _ => Value::error(format!(
                 "ERR unknown subcommand '{}'. Try SCRIPT HELP.",
                 String::from_utf8_lossy(&args[1])

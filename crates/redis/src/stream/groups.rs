@@ -39,14 +39,12 @@ pub(crate) fn subcommand_syntax(args: &[Vec<u8>], container: &str) -> Value {
 }
 
 /// `addReplyHelp`.
-pub(crate) fn help(container: &str, lines: &[&str]) -> Value {
-    let mut out = vec![Value::Simple(format!(
-        "{} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        container.to_ascii_uppercase()
-    ))];
-    out.extend(lines.iter().map(|l| Value::Simple((*l).to_owned())));
-    out.push(Value::Simple("HELP".to_owned()));
-    out.push(Value::Simple("    Prints this help.".to_owned()));
+pub(crate) fn help(container: &str, lines: &[&'static str]) -> Value {
+    let first = format!("{} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", container.to_ascii_uppercase());
+    let mut out = vec![Value::Simple(first.into())];
+    out.extend(lines.iter().map(|l| Value::Simple((*l).into())));
+    out.push(Value::Simple("HELP".into()));
+    out.push(Value::Simple("    Prints this help.".into()));
     Value::Array(out)
 }
 
