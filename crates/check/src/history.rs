@@ -481,4 +481,13 @@ impl<'a> Held<'a> {
             Value::Many(es) => Held::Many(es),
         }
     }
+
+    /// The [`Value`] it stands for (for the words of evidence).
+    pub(crate) fn to_value(self) -> Value {
+        match self {
+            Held::Nil => Value::Nil,
+            Held::One(e) => Value::One(e.clone()),
+            Held::Many(es) => Value::Many(es.clone()),
+        }
+    }
 }

@@ -138,7 +138,7 @@ pub(crate) fn register_key(key: &Elem, ops: &[&Op], faults: &[FaultWindow], resu
         acked += 1;
         let replaced = *seen == Value::Nil || (!writers.is_empty() && writers.iter().all(|w| w.precedes(op)));
         if wrote != held && replaced {
-            let value = written(op).expect("a register write");
+            let value = wrote.to_value();
             result.count("lost", 1);
             let what = format!(
                 "write of {value} to register {key} was acknowledged after every write of {seen} completed, \
@@ -150,14 +150,5 @@ pub(crate) fn register_key(key: &Elem, ops: &[&Op], faults: &[FaultWindow], resu
     // Counted once a key (a count is made only when there is one to make).
     if acked > 0 {
         result.count("acked", acked);
-    }
-}
-
-/// The value a register op writes, if it writes.
-fn written(op: &Op) -> Option<Value> {
-    match (op.f, &op.value) {
-        (F::Write, v) => Some(v.clone()),
-        (F::Cas, Value::Many(pair)) if pair.len() == 2 => Some(Value::One(pair[1].clone())),
-        _ => None,
     }
 }
