@@ -22,7 +22,7 @@ pub(crate) fn lowercase_name<'a>(arg: &[u8], buf: &'a mut [u8; NAME_MAX]) -> &'a
 
 /// The decimal form of `n`, as `n.to_string()` would write it, in `buf`
 /// (without allocating).
-pub(crate) fn int_text(n: i64, buf: &mut [u8; 21]) -> &[u8] {
+pub(crate) fn int_text(n: i64, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
     let mut m = n.unsigned_abs();
     loop {
@@ -92,7 +92,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
                 Some(_) => return wrong_type(),
             };
             let db = x.db();
-            db.insert(args[1].clone(), Data::Str(crate::keyspace::str_of(&args[2])));
+            db.insert(args[1].clone(), Data::Str(crate::keyspace::Str::from_slice(&args[2])));
             db.expires.remove(&args[1]);
             x.dirty += 1;
             x.propagate(args);
@@ -106,7 +106,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             for pair in args[1..].chunks(2) {
                 x.lookup_mut(&pair[0]);
                 let db = x.db();
-                db.insert(pair[0].clone(), Data::Str(crate::keyspace::str_of(&pair[1])));
+                db.insert(pair[0].clone(), Data::Str(crate::keyspace::Str::from_slice(&pair[1])));
                 db.expires.remove(&pair[0]);
                 x.notify(notify::STRING, "set", &pair[0]);
             }
@@ -146,7 +146,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             if x.lookup(&args[1]).is_some() {
                 return Value::Integer(0);
             }
-            x.db().keys.insert(args[1].clone(), Data::Str(crate::keyspace::str_of(&args[2])));
+            x.db().keys.insert(args[1].clone(), Data::Str(crate::keyspace::Str::from_slice(&args[2])));
             x.db().note_added(&args[1]);
             x.dirty += 1;
             x.propagate(args);
@@ -180,11 +180,11 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
                         // Rewritten in place: one lookup, no allocation for the key or the digits.
                         Some(Data::Str(v)) => {
                             v.clear();
-                            v.extend_from_slice(int_text(n, &mut [0; 21]));
+                            v.extend_from_slice(int_text(n, &mut [0; 20]));
                             x.dbs[db_index].forget_encoding(&args[1]);
                         }
                         _ => {
-                            let digits = crate::keyspace::str_of(int_text(n, &mut [0; 21]));
+                            let digits = crate::keyspace::Str::from_slice(int_text(n, &mut [0; 20]));
                             x.dbs[db_index].insert(args[1].clone(), Data::Str(digits));
                         }
                     }
@@ -206,7 +206,7 @@ fn run(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
                 }
                 Some(_) => return wrong_type(),
                 None => {
-                    x.db().insert(args[1].clone(), Data::Str(crate::keyspace::str_of(&args[2])));
+                    x.db().insert(args[1].clone(), Data::Str(crate::keyspace::Str::from_slice(&args[2])));
                     args[2].len()
                 }
             };
@@ -1000,14 +1000,14 @@ fn set(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         }
         Some(other) => {
             let stream_gone = matches!(other, Data::Stream(_));
-            *other = Data::Str(crate::keyspace::str_of(&args[2]));
+            *other = Data::Str(crate::keyspace::Str::from_slice(&args[2]));
             x.dbs[db_index].forget_encoding(&args[1]);
             if stream_gone {
                 x.dbs[db_index].signal_stream(&args[1]);
             }
         }
         None => {
-            x.dbs[db_index].insert(args[1].clone(), Data::Str(crate::keyspace::str_of(&args[2])));
+            x.dbs[db_index].insert(args[1].clone(), Data::Str(crate::keyspace::Str::from_slice(&args[2])));
         }
     }
     let db = x.db();
@@ -1044,6 +1044,21 @@ fn reuses_buffer(capacity: usize, value: &[u8]) -> bool {
 mod tests {
     use super::*;
     use crate::keyspace::{Db, Feed};
+
+    /// INCR's digits (written in place, inside a short string) are `to_string`'s,
+    /// at every length and both ends of i64.
+    #[test]
+    fn int_text_is_to_string() {
+        let mut n: i64 = 1;
+        let mut cases = vec![0, i64::MIN, i64::MAX, i64::MIN + 1];
+        for _ in 0..19 {
+            cases.extend([n, -n, n - 1, 1 - n, n + 1]);
+            n = n.saturating_mul(10);
+        }
+        for n in cases {
+            assert_eq!(int_text(n, &mut [0; 20]), n.to_string().as_bytes(), "{n}");
+        }
+    }
 
     #[test]
     fn every_fast_path_command_is_known_and_run_by_keyspace() {

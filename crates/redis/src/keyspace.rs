@@ -19,11 +19,6 @@ pub type Str = smallvec::SmallVec<[u8; STR_INLINE]>;
 // As small as the `Vec<u8>` it replaces: an entry of the key table stays at 80 bytes.
 const _: () = assert!(std::mem::size_of::<Str>() == std::mem::size_of::<Vec<u8>>());
 
-/// A [`Str`] of `bytes`, kept inside when short.
-pub fn str_of(bytes: &[u8]) -> Str {
-    Str::from_slice(bytes)
-}
-
 /// A [`Str`] of `bytes`: kept inside when short, the buffer itself otherwise.
 pub fn str_from_vec(bytes: Vec<u8>) -> Str {
     if bytes.len() <= STR_INLINE { Str::from_slice(&bytes) } else { Str::from_vec(bytes) }

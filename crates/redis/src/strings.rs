@@ -32,12 +32,12 @@ fn setex(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     match x.lookup_mut(key) {
         Some(slot) => {
             let stream_gone = matches!(slot, Data::Stream(_));
-            *slot = Data::Str(crate::keyspace::str_of(value));
+            *slot = Data::Str(crate::keyspace::Str::from_slice(value));
             if stream_gone {
                 x.db().signal_stream(key);
             }
         }
-        None => x.db().insert(key.clone(), Data::Str(crate::keyspace::str_of(value))),
+        None => x.db().insert(key.clone(), Data::Str(crate::keyspace::Str::from_slice(value))),
     }
     x.db().forget_encoding(key);
     x.db().expires.insert(key.clone(), at);
@@ -63,7 +63,7 @@ fn msetnx(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     }
     for pair in args[1..].chunks(2) {
         let db = x.db();
-        db.insert(pair[0].clone(), Data::Str(crate::keyspace::str_of(&pair[1])));
+        db.insert(pair[0].clone(), Data::Str(crate::keyspace::Str::from_slice(&pair[1])));
         db.expires.remove(&pair[0]);
         x.notify(notify::STRING, "set", &pair[0]);
     }
@@ -89,8 +89,8 @@ fn incrbyfloat(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
     let value = sum.to_human().into_bytes();
     let key = &args[1];
     match x.lookup_mut(key) {
-        Some(slot) => *slot = Data::Str(crate::keyspace::str_of(&value)),
-        None => x.db().insert(key.clone(), Data::Str(crate::keyspace::str_of(&value))),
+        Some(slot) => *slot = Data::Str(crate::keyspace::Str::from_slice(&value)),
+        None => x.db().insert(key.clone(), Data::Str(crate::keyspace::Str::from_slice(&value))),
     }
     x.db().forget_encoding(key);
     if crate::rdb::string_encoding(&value) == "int" {
