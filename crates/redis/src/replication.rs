@@ -118,7 +118,8 @@ impl Blocks {
         self.len -= n;
         while n > 0 {
             let Some(front) = self.blocks.front() else {
-                // Only the tail is left (a backlog keeps at least a block's worth).
+                // No full block: the bytes go from the tail's front (never in a
+                // backlog, which keeps at least a block's worth after a drop).
                 self.tail.drain(..n);
                 return;
             };
