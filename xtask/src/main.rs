@@ -35,7 +35,7 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|clu
             the explore benchmark (seeds of a 3+3 cluster chaos scenario per
             wall second on 1 and 2 jobs; `cargo xtask bench-explore-child
             SEEDS JOBS` runs one exploration alone, for profiling;
-            `cargo xtask bench-workload-child [SECS]` the cluster workload;
+            `cargo xtask bench-workload-child [SECS [RUNS]]` the cluster workload;
             `cargo xtask bench-redis-child KEYS SECS` one replication run
             over KEYS keys; `cargo xtask bench-redis-mixed-child FAMILY
             SECS` one family of the mixed workload (strings, lists, hashes,
@@ -148,21 +148,25 @@ fn main() -> ExitCode {
         },
         // The cluster workload benchmark alone, to time or profile as a whole process.
         Some("bench-workload-child") => {
-            let secs = match args.get(1).map(|s| s.parse::<u64>()) {
-                None => 60,
-                Some(Ok(secs)) if secs >= 3 => secs,
-                Some(_) => {
-                    eprintln!("usage: cargo xtask bench-workload-child [SECS >= 3]");
+            // SECS of load (default 60), RUNS times in this one process (default 1):
+            // the later runs reuse memory the first faulted in, as in `xtask bench`.
+            let numbers: Vec<Option<u64>> = args[1..].iter().map(|a| a.parse().ok()).collect();
+            let (secs, runs) = match numbers.as_slice() {
+                [] => (60, 1),
+                [Some(secs)] if *secs >= 3 => (*secs, 1),
+                [Some(secs), Some(runs)] if *secs >= 3 && (1..=100).contains(runs) => (*secs, *runs),
+                _ => {
+                    eprintln!("usage: cargo xtask bench-workload-child [SECS >= 3 [RUNS 1..=100]]");
                     return ExitCode::from(2);
                 }
             };
-            match bench_checkers::workload_run(secs) {
-                Ok(_) => ExitCode::SUCCESS,
-                Err(e) => {
+            for _ in 0..runs {
+                if let Err(e) = bench_checkers::workload_run(secs) {
                     eprintln!("error: {e}");
-                    ExitCode::from(1)
+                    return ExitCode::from(1);
                 }
             }
+            ExitCode::SUCCESS
         }
         // One Redis replication run over KEYS keys, to time or profile as a whole process.
         Some("bench-redis-child") => {

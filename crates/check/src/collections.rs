@@ -70,13 +70,17 @@ fn bounds(incrs: &[&Op], read: &Op) -> (i64, i64) {
 
 /// What was tried on a key of a set or list: element -> the ops that added it.
 fn attempts(ops: &[Op], write: F) -> Tried<'_> {
-    let mut tried: Tried<'_> = BTreeMap::new();
-    for op in ops.iter().filter(|o| o.f == write) {
-        if let Value::One(e) = &op.value {
-            tried.entry((&op.key, e)).or_default().push(op);
-        }
-    }
-    tried
+    let mut tries: Vec<Try<'_>> = ops
+        .iter()
+        .filter(|o| o.f == write)
+        .filter_map(|op| match &op.value {
+            Value::One(e) => Some((&op.key, e, op)),
+            _ => None,
+        })
+        .collect();
+    // Stable: each element's tries stay in op order.
+    tries.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    Tried { tries }
 }
 
 /// Set anomalies other than loss.
@@ -145,25 +149,25 @@ pub(crate) fn elements(
 fn look(tried: &Tried<'_>, write: F, op: &Op, fin: Option<&Op>, faults: &[FaultWindow], result: &mut CheckResult) {
     let present: BTreeSet<&Elem> = op.result.elems().iter().collect();
     for e in &present {
-        match tried.get(&(&op.key, *e)) {
-            None => {
+        match tried.get(&op.key, e) {
+            [] => {
                 result.count("unexpected", 1);
                 result.violation_with(|| {
                     let what = format!("key {} read element {e}, which no {} ever tried", op.key, write.name());
                     Evidence::new(what, &[op], faults)
                 });
             }
-            Some(by) if by.iter().all(|w| w.outcome == Outcome::Fail || op.precedes(w)) => {
+            by if by.iter().all(|&(_, _, w)| w.outcome == Outcome::Fail || op.precedes(w)) => {
                 result.count("failed-present", 1);
                 result.violation_with(|| {
                     let what =
                         format!("key {} read element {e}, whose every {} failed or came later", op.key, write.name());
                     let mut shown = vec![op];
-                    shown.extend(by.iter().copied());
+                    shown.extend(by.iter().map(|&(_, _, w)| w));
                     Evidence::new(what, &shown, faults)
                 });
             }
-            Some(_) => {}
+            _ => {}
         }
     }
     let Some(fin) = fin else { return };
@@ -171,8 +175,30 @@ fn look(tried: &Tried<'_>, write: F, op: &Op, fin: Option<&Op>, faults: &[FaultW
     stale(tried, op, &present, &at_end, faults, result);
 }
 
-/// What was tried on each key of a set or list, element by element.
-type Tried<'a> = BTreeMap<(&'a Elem, &'a Elem), Vec<&'a Op>>;
+/// One try: the key, the element and the op that tried to add it.
+type Try<'a> = (&'a Elem, &'a Elem, &'a Op);
+
+/// What was tried on each key of a set or list, element by element: every
+/// try sorted by (key, element), each element's tries in op order. One
+/// sorted list rather than a map of lists: an exploration seed's appends
+/// are thousands of one-try elements, each a node entry and an allocation.
+struct Tried<'a> {
+    tries: Vec<Try<'a>>,
+}
+
+impl<'a> Tried<'a> {
+    /// The tries of `e` on `key` (empty: never tried).
+    fn get(&self, key: &Elem, e: &Elem) -> &[Try<'a>] {
+        let start = self.tries.partition_point(|t| (t.0, t.1) < (key, e));
+        let len = self.tries[start..].iter().take_while(|t| t.0 == key && t.1 == e).count();
+        &self.tries[start..start + len]
+    }
+
+    /// Each (key, element) tried, in order, with its tries.
+    fn groups(&self) -> impl Iterator<Item = &[Try<'a>]> {
+        self.tries.chunk_by(|a, b| a.0 == b.0 && a.1 == b.1)
+    }
+}
 
 /// What clears a read without a full look, per key.
 struct Screen<'a> {
@@ -243,12 +269,14 @@ pub(crate) struct Seen {
 impl<'a> Screen<'a> {
     fn new(tried: &Tried<'a>, finals: &BTreeMap<&'a Elem, &'a Op>) -> Screen<'a> {
         let mut keys: BTreeMap<&'a Elem, KeyScreen<'a>> = BTreeMap::new();
-        // The map is sorted by (key, element): each key's elements come sorted.
-        for (&(key, e), by) in tried {
+        // The tries are sorted by (key, element): each key's elements come sorted.
+        for by in tried.groups() {
+            let (key, e, _) = by[0];
             let k = keys.entry(key).or_default();
             k.elems.push(e);
-            k.live_invoke.push(by.iter().filter(|w| w.outcome != Outcome::Fail).map(|w| w.invoke).min());
-            k.acked.push(by.iter().filter(|w| w.outcome == Outcome::Ok).filter_map(|w| w.complete).min());
+            let by = by.iter().map(|&(_, _, w)| w);
+            k.live_invoke.push(by.clone().filter(|w| w.outcome != Outcome::Fail).map(|w| w.invoke).min());
+            k.acked.push(by.filter(|w| w.outcome == Outcome::Ok).filter_map(|w| w.complete).min());
             k.in_final.push(false);
             k.last.times.push(0);
         }
@@ -370,9 +398,8 @@ fn stale(
     result: &mut CheckResult,
 ) {
     for e in at_end.iter().filter(|e| !present.contains(*e)) {
-        let acked =
-            tried.get(&(&read.key, *e)).and_then(|by| by.iter().find(|w| w.outcome == Outcome::Ok && w.precedes(read)));
-        if let Some(w) = acked {
+        let acked = tried.get(&read.key, e).iter().find(|(_, _, w)| w.outcome == Outcome::Ok && w.precedes(read));
+        if let Some(&(_, _, w)) = acked {
             result.count("stale-reads", 1);
             result.violation_with(|| {
                 let what = format!("key {} read misses element {e}, acknowledged before the read began", read.key);
