@@ -126,7 +126,7 @@ fn check_file(style: Style, path: &Path, given: Option<Format>, steps: u64, time
         }
     };
     let budget_steps = time.map_or(steps, |t| steps_for(&history, &ops, t));
-    let results = match check::check_all(&history, check::Options { budget_steps }) {
+    let results = match check::check_all(&history, check::Options { budget_steps, ..check::Options::default() }) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {}: not a history: {e}", path.display());

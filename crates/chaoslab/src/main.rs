@@ -350,6 +350,7 @@ fn execute(
         monitor: Some(Box::new(Watch::new(stop.clone(), limits.max_wall, progress))),
         no_trace_records: false,
         no_history_text: false,
+        first_evidence_only: false,
     };
     // Wall time is reported, never fed into the run.
     #[allow(clippy::disallowed_methods)]

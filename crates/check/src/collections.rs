@@ -17,12 +17,17 @@
 use crate::fasthash::{FastMap, group_by};
 use crate::history::{Elem, ElemsRef, F, FaultWindow, Held, Op, Outcome, Value};
 use crate::loss::final_reads;
-use crate::verdict::{CheckResult, Evidence, OpTexts};
+use crate::verdict::{CheckResult, Evidence, MAX_EVIDENCE, OpTexts};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Counter reads within their bounds.
 pub fn counters(ops: &[Op], faults: &[FaultWindow]) -> CheckResult {
-    let mut result = CheckResult::new("counters");
+    counters_with(ops, faults, MAX_EVIDENCE)
+}
+
+/// [`counters`], keeping `room` findings.
+pub(crate) fn counters_with(ops: &[Op], faults: &[FaultWindow], room: usize) -> CheckResult {
+    let mut result = CheckResult::with_room("counters", room);
     let mut keys: BTreeMap<&Elem, (Vec<&Op>, Vec<&Op>)> = BTreeMap::new();
     for op in ops.iter().filter(|o| o.outcome != Outcome::Fail) {
         match op.f {
@@ -85,19 +90,25 @@ fn attempts(ops: &[Op], write: F) -> Tried<'_> {
 
 /// Set anomalies other than loss.
 pub fn sets(ops: &[Op], faults: &[FaultWindow]) -> CheckResult {
-    let mut result = CheckResult::new("sets");
+    sets_with(ops, faults, MAX_EVIDENCE)
+}
+
+/// [`sets`], keeping `room` findings.
+pub(crate) fn sets_with(ops: &[Op], faults: &[FaultWindow], room: usize) -> CheckResult {
+    let mut result = CheckResult::with_room("sets", room);
     elements(ops, faults, (F::Add, F::ReadSet), true, &mut result);
     result
 }
 
 /// List anomalies other than loss.
 pub fn lists(ops: &[Op], faults: &[FaultWindow]) -> CheckResult {
-    lists_with(ops, faults, true)
+    lists_with(ops, faults, true, MAX_EVIDENCE)
 }
 
-/// [`lists`]; `screened: false` looks at every read in full (the tests compare).
-pub(crate) fn lists_with(ops: &[Op], faults: &[FaultWindow], screened: bool) -> CheckResult {
-    let mut result = CheckResult::new("lists");
+/// [`lists`], keeping `room` findings; `screened: false` looks at every
+/// read in full (the tests compare).
+pub(crate) fn lists_with(ops: &[Op], faults: &[FaultWindow], screened: bool, room: usize) -> CheckResult {
+    let mut result = CheckResult::with_room("lists", room);
     let seen = elements(ops, faults, (F::Append, F::ReadList), screened, &mut result);
     let may_repeat: Vec<bool> = seen.iter().map(|s| s.may_repeat).collect();
     duplicates(ops, faults, &may_repeat, &mut result);
@@ -481,11 +492,11 @@ fn order(ops: &[Op], faults: &[FaultWindow], result: &mut CheckResult) {
         by_key.entry(&op.key).or_default().push(op);
     }
     for (key, fin) in final_reads(ops, F::ReadList) {
-        // Each element's first position.
-        let mut position: BTreeMap<&Elem, usize> = BTreeMap::new();
-        for (i, e) in fin.result.elems().iter().enumerate() {
-            position.entry(e).or_insert(i);
-        }
+        // Each element's first position: sorted by element, then position.
+        let mut position: Vec<(&Elem, usize)> = fin.result.elems().iter().enumerate().map(|(i, e)| (e, i)).collect();
+        position.sort_unstable();
+        position.dedup_by(|later, first| later.0 == first.0);
+        let first_at = |e: &Elem| position.binary_search_by(|(x, _)| (*x).cmp(e)).ok().map(|at| position[at].1);
         let mut appends: Vec<(&Op, usize)> = by_key
             .get(key)
             .map_or(&[][..], Vec::as_slice)
@@ -493,7 +504,7 @@ fn order(ops: &[Op], faults: &[FaultWindow], result: &mut CheckResult) {
             .copied()
             .filter(|o| o.precedes(fin))
             .filter_map(|o| match &o.value {
-                Value::One(e) => position.get(e).map(|p| (o, *p)),
+                Value::One(e) => first_at(e).map(|p| (o, p)),
                 _ => None,
             })
             .collect();
@@ -552,9 +563,10 @@ pub fn registers(ops: &[Op], faults: &[FaultWindow]) -> CheckResult {
 pub(crate) fn loss_and_registers_grouped(
     keys: &crate::loss::ByKey<'_>,
     faults: &[FaultWindow],
+    room: usize,
 ) -> (CheckResult, CheckResult) {
-    let mut loss = crate::loss::check_grouped_but_registers(keys, faults);
-    let mut result = CheckResult::new("register-reads");
+    let mut loss = crate::loss::check_grouped_but_registers(keys, faults, room);
+    let mut result = CheckResult::with_room("register-reads", room);
     let mut key_ops: Vec<&Op> = Vec::new();
     for (key, ops) in crate::loss::model_keys(keys, crate::history::Model::Register) {
         crate::loss::register_key(key, ops, faults, &mut loss);

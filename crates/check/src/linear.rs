@@ -40,7 +40,17 @@ pub const DEFAULT_BUDGET_STEPS: u64 = 10_000_000;
 
 /// Checks every register key of `ops` within `budget_steps` search steps in all.
 pub fn check(ops: &[Op], faults: &[crate::history::FaultWindow], budget_steps: u64) -> CheckResult {
-    let mut result = CheckResult::new("linearizable-registers");
+    check_with(ops, faults, budget_steps, crate::verdict::MAX_EVIDENCE)
+}
+
+/// [`check`], keeping `room` findings.
+pub(crate) fn check_with(
+    ops: &[Op],
+    faults: &[crate::history::FaultWindow],
+    budget_steps: u64,
+    room: usize,
+) -> CheckResult {
+    let mut result = CheckResult::with_room("linearizable-registers", room);
     let mut keys = by_key(ops);
     keys.sort_by(|a, b| a.2.cmp(&b.2).then_with(|| a.0.cmp(b.0)));
     let mut left = budget_steps;

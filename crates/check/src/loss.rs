@@ -37,7 +37,7 @@ pub fn check(ops: &[Op], faults: &[FaultWindow]) -> CheckResult {
 /// [`check`] on the ops already grouped by [`by_key`] (which the
 /// register-reads checker shares: one grouping of the history, not two).
 pub(crate) fn check_grouped(keys: &ByKey<'_>, faults: &[FaultWindow]) -> CheckResult {
-    let mut result = check_grouped_but_registers(keys, faults);
+    let mut result = check_grouped_but_registers(keys, faults, crate::verdict::MAX_EVIDENCE);
     for (key, ops) in model_keys(keys, Model::Register) {
         register_key(key, ops, faults, &mut result);
     }
@@ -47,8 +47,8 @@ pub(crate) fn check_grouped(keys: &ByKey<'_>, faults: &[FaultWindow]) -> CheckRe
 /// [`check_grouped`] up to its register keys, which the caller then judges
 /// one at a time with [`register_key`], in key order (the register-reads
 /// checker reads each key's ops right after, while they are in the cache).
-pub(crate) fn check_grouped_but_registers(keys: &ByKey<'_>, faults: &[FaultWindow]) -> CheckResult {
-    let mut result = CheckResult::new("acked-write-loss");
+pub(crate) fn check_grouped_but_registers(keys: &ByKey<'_>, faults: &[FaultWindow], room: usize) -> CheckResult {
+    let mut result = CheckResult::with_room("acked-write-loss", room);
     elements(keys, faults, F::Add, F::ReadSet, &mut result);
     elements(keys, faults, F::Append, F::ReadList, &mut result);
     counters(keys, faults, &mut result);

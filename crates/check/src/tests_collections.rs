@@ -99,8 +99,8 @@ fn the_screened_list_checker_gives_what_the_full_one_gives() {
     for seed in 0..150 {
         let h = noisy(seed, 20 + (seed as usize % 7) * 40, (F::Append, F::ReadList));
         let ops = h.ops().expect("well-formed");
-        let full = collections::lists_with(&ops, &h.faults, false);
-        assert_eq!(collections::lists_with(&ops, &h.faults, true), full, "seed {seed}");
+        let full = collections::lists_with(&ops, &h.faults, false, crate::verdict::MAX_EVIDENCE);
+        assert_eq!(collections::lists_with(&ops, &h.faults, true, crate::verdict::MAX_EVIDENCE), full, "seed {seed}");
         for (name, n) in &full.counts {
             *found.entry(*name).or_insert(0) += n;
         }
@@ -108,6 +108,31 @@ fn the_screened_list_checker_gives_what_the_full_one_gives() {
     for anomaly in ["unexpected", "failed-present", "stale-reads", "duplicated", "incompatible-reads"] {
         assert!(found.get(anomaly).is_some_and(|n| *n > 20), "{anomaly} planted and found: {found:?}");
     }
+}
+
+/// A whole check asked for one finding per checker (an exploration's) gives
+/// the same verdicts and counts, and each checker's first finding of the
+/// full evidence, on list histories full of anomalies and on register ones.
+#[test]
+fn one_finding_per_checker_is_the_first_of_the_full_evidence() {
+    let one = crate::Options { evidence: 1, ..crate::Options::default() };
+    let mut findings = 0;
+    for seed in 0..40 {
+        let h = match seed % 2 {
+            0 => noisy(seed, 60 + (seed as usize % 5) * 40, (F::Append, F::ReadList)),
+            _ => crate::testgen::linearizable_registers(seed, 6, 400, 5),
+        };
+        let ops = h.ops().expect("well-formed");
+        let full = crate::check_ops(&ops, &h.faults, crate::Options::default());
+        let brief = crate::check_ops(&ops, &h.faults, one);
+        assert_eq!(full.len(), brief.len());
+        for (f, b) in full.iter().zip(&brief) {
+            assert_eq!((f.checker, f.verdict, &f.counts), (b.checker, b.verdict, &b.counts), "seed {seed}");
+            assert_eq!(b.evidence.as_slice(), &f.evidence[..f.evidence.len().min(1)], "seed {seed} {}", f.checker);
+            findings += usize::from(f.evidence.len() > 1);
+        }
+    }
+    assert!(findings > 10, "histories with several findings were tried: {findings}");
 }
 
 #[test]

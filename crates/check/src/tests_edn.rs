@@ -76,7 +76,7 @@ fn fuzzed_edn_and_histories_never_panic() {
             damaged[at] = alphabet[rng.below(alphabet.len() as u64) as usize];
         }
         if let Ok(h) = jepsen::import(&damaged.iter().collect::<String>()) {
-            let _ = crate::check_all(&h, crate::Options { budget_steps: 10_000 });
+            let _ = crate::check_all(&h, crate::Options { budget_steps: 10_000, ..crate::Options::default() });
         }
     }
     // The same for history.jsonl, with digits and signs among the damage.
@@ -97,7 +97,9 @@ fn fuzzed_edn_and_histories_never_panic() {
             }
         }
         if let Ok(h) = jsonl::read(&damaged.iter().collect::<String>()) {
-            judged += usize::from(crate::check_all(&h, crate::Options { budget_steps: 10_000 }).is_ok());
+            judged += usize::from(
+                crate::check_all(&h, crate::Options { budget_steps: 10_000, ..crate::Options::default() }).is_ok(),
+            );
         }
     }
     assert!(judged > 100, "damage that still parses reaches the checkers: {judged} of 2000");

@@ -81,7 +81,7 @@ impl OpTexts {
 pub const MAX_EVIDENCE: usize = 20;
 
 /// A checker's full answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct CheckResult {
     /// The checker's name (`linearizable-registers`, `acked-write-loss`, ...).
     pub checker: &'static str,
@@ -91,12 +91,34 @@ pub struct CheckResult {
     pub counts: BTreeMap<&'static str, u64>,
     /// At most [`MAX_EVIDENCE`] findings, the most telling first.
     pub evidence: Vec<Evidence>,
+    /// How many findings `evidence` keeps: [`MAX_EVIDENCE`], or fewer for
+    /// a check that needs only its first words ([`crate::Options::evidence`]).
+    #[serde(skip)]
+    room: usize,
+}
+
+/// What a user sees of it (not its room): the pinned digests of the tests hash this.
+impl std::fmt::Debug for CheckResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckResult")
+            .field("checker", &self.checker)
+            .field("verdict", &self.verdict)
+            .field("counts", &self.counts)
+            .field("evidence", &self.evidence)
+            .finish()
+    }
 }
 
 impl CheckResult {
     /// A result with no counts or evidence yet.
     pub fn new(checker: &'static str) -> CheckResult {
-        CheckResult { checker, verdict: Verdict::Valid, counts: BTreeMap::new(), evidence: Vec::new() }
+        CheckResult::with_room(checker, MAX_EVIDENCE)
+    }
+
+    /// [`CheckResult::new`], keeping at most `room` findings (at most [`MAX_EVIDENCE`]).
+    pub fn with_room(checker: &'static str, room: usize) -> CheckResult {
+        let room = room.min(MAX_EVIDENCE);
+        CheckResult { checker, verdict: Verdict::Valid, counts: BTreeMap::new(), evidence: Vec::new(), room }
     }
 
     /// Adds `n` to a count.
@@ -115,7 +137,7 @@ impl CheckResult {
     /// when many of its elements are lost.
     pub fn violation_with(&mut self, evidence: impl FnOnce() -> Evidence) {
         self.verdict = Verdict::Invalid;
-        if self.evidence.len() < MAX_EVIDENCE {
+        if self.evidence.len() < self.room {
             self.evidence.push(evidence());
         }
     }

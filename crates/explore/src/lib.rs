@@ -165,8 +165,14 @@ pub struct Plan {
 /// Runs one seed without trace records or the history's text. A panic (an assertion in a node or the
 /// kernel) is a simulator bug, with the panic's words.
 pub fn run_seed(registry: &Registry, scenario: Scenario, seed: u64) -> SeedResult {
-    let options =
-        scenario::RunOptions { no_trace_records: true, no_history_text: true, ..scenario::RunOptions::default() };
+    // A seed's result names its first failed check; a failing seed is run
+    // again in full for its report.
+    let options = scenario::RunOptions {
+        no_trace_records: true,
+        no_history_text: true,
+        first_evidence_only: true,
+        ..scenario::RunOptions::default()
+    };
     let run =
         std::panic::AssertUnwindSafe(|| scenario::run_with(scenario, Some(seed), registry, String::new(), options));
     match std::panic::catch_unwind(run) {

@@ -97,6 +97,10 @@ pub struct RunOptions {
     /// written from the run, and the events are dropped once judged); the
     /// checkers judge the same history.
     pub no_history_text: bool,
+    /// Have each workload checker word only its first finding as evidence
+    /// (the run's failure names that one): for runs whose reports nobody
+    /// reads whole, an exploration's seeds. Verdicts and counts are the same.
+    pub first_evidence_only: bool,
 }
 
 struct InvariantState {
@@ -763,7 +767,8 @@ pub fn run_with(
     let (history, history_jsonl) = match failure.as_ref().map(|(_, e)| e.kind()) {
         Some(FailureKind::SimulatorBug | FailureKind::Interrupted) => (None, report::HistoryText::default()),
         _ => {
-            let (summary, jsonl, error) = crate::workload::finish(&mut rt, !options.no_history_text);
+            let (summary, jsonl, error) =
+                crate::workload::finish(&mut rt, !options.no_history_text, options.first_evidence_only);
             if let (None, Some(e)) = (&failure, error) {
                 rt.sim.record("failure", format!("workloads: {e}"));
                 failure = Some((format!("workloads: {e}"), e));

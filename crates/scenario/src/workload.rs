@@ -359,6 +359,7 @@ impl Runtime {
 pub(crate) fn finish(
     rt: &mut Runtime,
     history_text: bool,
+    first_evidence_only: bool,
 ) -> (Option<report::HistoryReport>, report::HistoryText, Option<RunError>) {
     if rt.workloads.started.is_empty() {
         return (None, report::HistoryText::default(), None);
@@ -390,7 +391,7 @@ pub(crate) fn finish(
     // in start order); their events are built only if the history is written.
     let log = check::OpLog::merge(logs);
     let faults = fault_windows(&rt.fault_log);
-    let (summary, failure_judged) = judge(rt, &log, &faults, workloads);
+    let (summary, failure_judged) = judge(rt, &log, &faults, workloads, first_evidence_only);
     let text = if history_text { report::HistoryText::new(log, faults) } else { report::HistoryText::default() };
     (Some(summary), text, failure.or(failure_judged))
 }
@@ -401,9 +402,14 @@ fn judge(
     log: &check::OpLog,
     faults: &[check::FaultWindow],
     workloads: Vec<report::WorkloadReport>,
+    first_evidence_only: bool,
 ) -> (report::HistoryReport, Option<RunError>) {
     let ops = log.ops();
-    let (results, stats) = check::check_ops_and_stats(ops, faults, check::Options::default());
+    let mut options = check::Options::default();
+    if first_evidence_only {
+        options.evidence = 1;
+    }
+    let (results, stats) = check::check_ops_and_stats(ops, faults, options);
     let mut expect: BTreeMap<&str, check::Verdict> = BTreeMap::new();
     for name in &rt.workloads.started {
         for (c, v) in &rt.workloads.slots[name].decl.expect {
