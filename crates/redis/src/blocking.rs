@@ -614,7 +614,7 @@ impl Server {
             return;
         }
         let mut redirects = Vec::new();
-        for (&conn, client) in &self.clients {
+        for (&conn, client) in self.clients.iter() {
             let Some(first) = client.blocked.as_ref().and_then(|b| b.keys.first()) else { continue };
             let slot = common::slot::key_slot(first) as usize;
             let reply = if !c.state_ok {

@@ -186,7 +186,7 @@ impl Server {
             }
             _ => return syntax_error(),
         }
-        let mut all: Vec<(Option<ConnId>, &Client)> = self.clients.iter().map(|(k, c)| (Some(*k), &**c)).collect();
+        let mut all: Vec<(Option<ConnId>, &Client)> = self.clients.iter().map(|(k, c)| (Some(*k), c)).collect();
         all.push((None, me));
         all.sort_by_key(|(_, c)| c.id);
         let mut text = String::new();

@@ -153,7 +153,6 @@ impl Server {
         self.clients
             .values()
             .find(|c| c.replica.as_ref().is_some_and(|p| p.port == port) && c.peer.ip().to_string() == host)
-            .map(|c| &**c)
     }
 
     /// `updateFailoverStatus`, run after every command and by replicationCron:

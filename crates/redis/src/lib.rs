@@ -25,6 +25,7 @@ mod blocking;
 mod call;
 mod client_control;
 mod client_limits;
+mod client_table;
 pub mod cluster;
 mod command_docs;
 mod command_info;

@@ -251,7 +251,8 @@ impl Server {
             me.closing = true;
             return Value::ok();
         }
-        match self.clients.iter().find(|(_, c)| c.peer.to_string() == addr).map(|(&k, _)| k) {
+        let found = self.clients.iter().find(|(_, c)| c.peer.to_string() == addr).map(|(&k, _)| k);
+        match found {
             Some(conn) => {
                 self.kill_client(ctx, conn);
                 Value::ok()

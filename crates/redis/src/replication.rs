@@ -13,7 +13,7 @@ use crate::output::Outputs;
 use crate::server::{Client, Server};
 use resp::{RequestParser, Value};
 use sim::{ConnId, ConnectError, Ctx, Instant, Observation, Role};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 const ZERO_ID: &str = "0000000000000000000000000000000000000000";
@@ -497,7 +497,7 @@ impl Replication {
 /// True if some `out` got bytes. The replicas are found through the output
 /// table's set of replica connections (every client that sent SYNC or
 /// PSYNC), not by reading all the clients.
-fn buffer_for_replicas(clients: &mut BTreeMap<ConnId, Box<Client>>, outputs: &Outputs, part: &[u8]) -> bool {
+fn buffer_for_replicas(clients: &mut crate::client_table::ClientTable, outputs: &Outputs, part: &[u8]) -> bool {
     let mut buffered = false;
     let mut found = 0;
     // Once per command on a master: the set is walked in place, not sought
@@ -726,7 +726,7 @@ impl Server {
         let mut mark = [0u8; 20];
         ctx.rng().fill(&mut mark);
         let mark: String = mark.iter().map(|b| format!("{b:02x}")).collect();
-        for (conn, client) in &mut self.clients {
+        for (conn, client) in self.clients.iter_mut() {
             let Some(peer) = &mut client.replica else { continue };
             if peer.state != PeerState::WaitBgsave {
                 continue;
@@ -764,7 +764,7 @@ impl Server {
             self.log(ctx, '*', "Background saving terminated with success");
         }
         let mut lines = Vec::new();
-        for (conn, client) in &mut self.clients {
+        for (conn, client) in self.clients.iter_mut() {
             let Some(peer) = &mut client.replica else { continue };
             if peer.state != PeerState::SendBulk {
                 continue;
@@ -1758,7 +1758,7 @@ impl Server {
             }
         }
         let replicas: Vec<(&Client, &ReplicaPeer)> =
-            self.clients.values().filter_map(|c| c.replica.as_ref().map(|r| (&**c, r))).collect();
+            self.clients.values().filter_map(|c| c.replica.as_ref().map(|r| (c, r))).collect();
         let _ = write!(s, "connected_slaves:{}\r\n", replicas.len());
         if self.config.min_replicas_to_write > 0 && r.master.is_none() {
             let _ = write!(s, "min_slaves_good_slaves:{}\r\n", r.good_replicas);

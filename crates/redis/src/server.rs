@@ -12,7 +12,6 @@ use crate::persistence::Persistence;
 use crate::replication::{ReplicaPeer, Replication};
 use resp::{Protocol, RequestParser, Value};
 use sim::{ConnId, Ctx, Input, Instant, Observation, Process, Role, TimerId};
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::SocketAddrV4;
 use std::time::Duration;
@@ -104,7 +103,7 @@ pub struct Server {
     pub(crate) pid: u32,
     pub(crate) run_id: String,
     pub(crate) dbs: Vec<Db>,
-    pub(crate) clients: BTreeMap<ConnId, Box<Client>>,
+    pub(crate) clients: crate::client_table::ClientTable,
     next_client_id: u64,
     pub(crate) started_ms: i64,
     pub(crate) commands_processed: u64,
@@ -196,7 +195,7 @@ impl Server {
             config,
             pid: 0,
             run_id: String::new(),
-            clients: BTreeMap::new(),
+            clients: crate::client_table::ClientTable::default(),
             next_client_id: 3,
             started_ms: 0,
             commands_processed: 0,
