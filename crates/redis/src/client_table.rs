@@ -95,7 +95,7 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             // Few ids, with generations in the high bits as the kernel makes them.
-            let conn = ConnId(((x >> 8) % 4) << 32 | (x >> 16) % 64);
+            let conn = ConnId((((x >> 8) % 4) << 32) | ((x >> 16) % 64));
             match x % 5 {
                 0 | 1 => assert_eq!(table.insert(conn, client(step)).map(|c| c.id), model.insert(conn, step)),
                 2 => assert_eq!(table.remove(&conn).map(|c| c.id), model.remove(&conn)),
