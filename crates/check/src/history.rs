@@ -39,6 +39,13 @@ impl fmt::Display for Elem {
 /// (evidence words whole list reads element by element; a client words
 /// addresses in its connection errors).
 pub fn decimal(n: i64, digits: &mut [u8; 20]) -> &str {
+    std::str::from_utf8(decimal_bytes(n, digits)).unwrap_or_default()
+}
+
+/// [`decimal`]'s bytes (ASCII), for a caller that writes bytes: a client
+/// encoding a command's integer argument need not have them checked as
+/// UTF-8 first.
+pub fn decimal_bytes(n: i64, digits: &mut [u8; 20]) -> &[u8] {
     let mut at = digits.len();
     let mut rest = n.unsigned_abs();
     loop {
@@ -53,7 +60,7 @@ pub fn decimal(n: i64, digits: &mut [u8; 20]) -> &str {
         at -= 1;
         digits[at] = b'-';
     }
-    std::str::from_utf8(&digits[at..]).unwrap_or_default()
+    &digits[at..]
 }
 
 /// An event's value: nothing, one element, or several.
@@ -461,6 +468,19 @@ mod tests {
         assert_eq!(many.to_string(), "[-3 \"x\" 40]");
         assert_eq!(Value::Many([].into()).to_string(), "[]");
         assert_eq!(format!("{:>8}", Elem::Int(5)), "5", "no padding, as before");
+    }
+
+    /// The digits a client writes into a command are `i64`'s own, at every
+    /// length and at both ends.
+    #[test]
+    fn decimal_bytes_are_what_rust_writes() {
+        let mut tens: Vec<i64> = (0..19).map(|p| 10i64.pow(p)).collect();
+        tens.extend(tens.clone().iter().flat_map(|t| [t - 1, -t, -(t - 1), t + 1]));
+        tens.extend([i64::MAX, i64::MIN, i64::MIN + 1]);
+        for n in tens {
+            assert_eq!(super::decimal_bytes(n, &mut [0; 20]), n.to_string().as_bytes());
+            assert_eq!(super::decimal(n, &mut [0; 20]), n.to_string());
+        }
     }
 }
 

@@ -42,7 +42,9 @@ mod tests_linear;
 #[cfg(test)]
 mod tests_loss;
 
-pub use history::{Elem, Elems, ElemsRef, Event, F, FaultWindow, History, Model, Op, Outcome, Type, Value, decimal};
+pub use history::{
+    Elem, Elems, ElemsRef, Event, F, FaultWindow, History, Model, Op, Outcome, Type, Value, decimal, decimal_bytes,
+};
 pub use oplog::{OpId, OpLog};
 pub use verdict::{CheckResult, Evidence, Verdict};
 

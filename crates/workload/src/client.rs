@@ -930,10 +930,10 @@ fn connect_error(addr: SocketAddrV4, error: ConnectError) -> String {
         if i > 0 {
             text.push('.');
         }
-        text.push_str(check::decimal(octet.into(), &mut [0; 20]));
+        text.extend(check::decimal_bytes(octet.into(), &mut [0; 20]).iter().map(|&d| char::from(d)));
     }
     text.push(':');
-    text.push_str(check::decimal(addr.port().into(), &mut [0; 20]));
+    text.extend(check::decimal_bytes(addr.port().into(), &mut [0; 20]).iter().map(|&d| char::from(d)));
     text.push_str(". ");
     text.push_str(why);
     text
@@ -953,7 +953,7 @@ fn command(f: F, key: &str, value: &check::Value, out: &mut Vec<u8>) {
     let mut digits = [0u8; 20];
     let arg: &[u8] = match value {
         // Twenty bytes hold any i64; written without the `fmt` machinery.
-        check::Value::One(Elem::Int(n)) => check::decimal(*n, &mut digits).as_bytes(),
+        check::Value::One(Elem::Int(n)) => check::decimal_bytes(*n, &mut digits),
         check::Value::One(Elem::Str(s)) => s.as_bytes(),
         _ => b"",
     };
