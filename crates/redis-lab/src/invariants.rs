@@ -145,6 +145,7 @@ fn plain(name: &str, among: Option<Vec<NodeRef>>) -> Box<dyn Condition> {
             among,
             procs: RedisProcs::default(),
             tables: Tables::default(),
+            not_judged: NotJudged::default(),
             last: RefCell::default(),
         }),
         _ => Box::new(Converged {
@@ -152,6 +153,7 @@ fn plain(name: &str, among: Option<Vec<NodeRef>>) -> Box<dyn Condition> {
             procs: RedisProcs::default(),
             hosts: Hosts::default(),
             words: Words::default(),
+            not_judged: NotJudged::default(),
             last: RefCell::default(),
             previous: RefCell::default(),
             same_at: RefCell::default(),
@@ -448,6 +450,27 @@ fn separating_faults(rt: &Runtime) -> Vec<String> {
     rt.faults_in_force().iter().filter(|f| f.starts_with("partition") || f.starts_with("pause")).cloned().collect()
 }
 
+/// Whether a partition or pause is in force, and the words of a look that
+/// does not judge then, kept while the faults stand ([`Runtime::faults_applied`]
+/// moves with them): a look during a partition says so at every poll.
+#[derive(Default)]
+struct NotJudged(RefCell<Option<(u64, Option<String>)>>);
+
+impl NotJudged {
+    /// The observation that holds unjudged, while a partition or pause is in force.
+    fn look(&self, rt: &Runtime) -> Option<Observation> {
+        let applied = rt.faults_applied();
+        let mut kept = self.0.borrow_mut();
+        if kept.as_ref().is_none_or(|(at, _)| *at != applied) {
+            let faults = separating_faults(rt);
+            let words = (!faults.is_empty()).then(|| format!("not judged: {} in force", faults.join(", ")));
+            *kept = Some((applied, words));
+        }
+        let observed = kept.as_ref()?.1.clone()?;
+        Some(Observation { holds: true, observed })
+    }
+}
+
 struct OwnerPerEpoch {
     among: Option<Vec<NodeRef>>,
     procs: RedisProcs,
@@ -609,6 +632,7 @@ struct Agrees {
     among: Option<Vec<NodeRef>>,
     procs: RedisProcs,
     tables: Tables,
+    not_judged: NotJudged,
     /// The tables the last judgement saw and what it concluded.
     last: RefCell<Option<(Vec<TableSeen>, Observation)>>,
 }
@@ -624,9 +648,8 @@ impl Condition for Agrees {
         true
     }
     fn observe(&self, rt: &Runtime) -> Result<Observation, RunError> {
-        let faults = separating_faults(rt);
-        if !faults.is_empty() {
-            return Ok(Observation { holds: true, observed: format!("not judged: {} in force", faults.join(", ")) });
+        if let Some(unjudged) = self.not_judged.look(rt) {
+            return Ok(unjudged);
         }
         let members = self.procs.servers(rt, &self.among)?;
         let mut views: Vec<(&Member<'_>, u64, Ranges)> = Vec::with_capacity(members.len());
@@ -759,6 +782,7 @@ struct Converged {
     procs: RedisProcs,
     hosts: Hosts,
     words: Words,
+    not_judged: NotJudged,
     /// Each master's offset at the previous look, by (replica, master), in
     /// the order the pairs were found (the same pairs, the same order).
     last: RefCell<Vec<((ProcId, ProcId), i64)>>,
@@ -845,16 +869,16 @@ impl Converged {
     /// [`Condition::observe`].
     fn look(&self, rt: &Runtime) -> Result<Observation, RunError> {
         self.settled.set(false);
-        let faults = separating_faults(rt);
+        let unjudged = self.not_judged.look(rt);
         let pairs = pairs(rt, &self.among, &self.hosts, Some(&self.procs))?;
         let (mut last, mut previous) = (self.last.borrow_mut(), self.previous.borrow_mut());
         std::mem::swap(&mut *last, &mut *previous);
         last.clear();
         last.extend(pairs.iter().map(|(r, m)| ((r.proc, m.proc), m.server.repl_offset())));
-        self.settled.set(!faults.is_empty() || *previous == *last);
-        if !faults.is_empty() {
+        self.settled.set(unjudged.is_some() || *previous == *last);
+        if let Some(unjudged) = unjudged {
             self.reusable.set(true);
-            return Ok(Observation { holds: true, observed: format!("not judged: {} in force", faults.join(", ")) });
+            return Ok(unjudged);
         }
         // Held with every replica at or past its master's offset, a look
         // at the same offsets (compared with these) holds again.
