@@ -539,8 +539,11 @@ impl Server {
         self.script_catch_up(ctx);
         let mut out = std::mem::take(&mut self.reply_out);
         out.clear();
-        // One argument vector reused for every command instead of a copy per command.
+        // One argument vector for every command, whose slots are exchanged
+        // with the parser's (`swap_args`): no argument is copied. Its first
+        // `argc` slots are the command's.
         let mut args = std::mem::take(&mut self.args);
+        let mut argc;
         loop {
             if self.busy(ctx) {
                 if !self.stalled.contains(&conn) {
@@ -574,6 +577,7 @@ impl Server {
                     break;
                 }
                 args = held;
+                argc = args.len();
             } else {
                 match client.parser.next_command(!client.authenticated) {
                     Ok(true) => {}
@@ -650,17 +654,13 @@ impl Server {
                     self.handle_ready_keys(ctx);
                     continue;
                 }
-                let parsed = client.parser.args();
-                args.resize_with(parsed.len(), Vec::new);
-                for (slot, arg) in args.iter_mut().zip(parsed) {
-                    slot.clear();
-                    slot.extend_from_slice(arg);
-                }
+                argc = client.parser.swap_args(&mut args);
             }
+            let args = &args[..argc];
             send_pending(ctx, &mut self.outputs, conn, &mut out);
             self.flush_replica_output(ctx);
             let Some(mut client) = self.clients.remove(&conn) else { break };
-            let reply = self.execute(ctx, &mut client, conn, &args);
+            let reply = self.execute(ctx, &mut client, conn, args);
             if let Some(r) = &reply {
                 self.errors.count(r, || args[0].eq_ignore_ascii_case(b"exec"));
             }

@@ -105,6 +105,16 @@ impl RequestParser {
         &self.args[..self.argc]
     }
 
+    /// Hands the arguments of the last command parsed over, without copying
+    /// them: they become the first slots of `with`, whose own slots the
+    /// parser keeps to read later commands into. Gives how many slots are
+    /// the arguments; [`RequestParser::args`] is empty until the next command.
+    pub fn swap_args(&mut self, with: &mut Vec<Vec<u8>>) -> usize {
+        debug_assert!(self.pending.is_none(), "a whole command was parsed");
+        std::mem::swap(&mut self.args, with);
+        std::mem::take(&mut self.argc)
+    }
+
     /// The name and first argument of each complete request buffered from
     /// the one [`RequestParser::next_command`] parses next on (none while it
     /// is inside a request): see [`crate::Ahead`].
@@ -468,6 +478,44 @@ mod tests {
             out.push(p.args().iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect());
         }
         Ok(out)
+    }
+
+    /// Arguments handed over with `swap_args` are the command's, in the
+    /// caller's vector's first slots whatever it held before; the parser
+    /// then reads later commands (a long one, a short one, one fed in two
+    /// parts) into the slots it was given, as if nothing had been swapped.
+    #[test]
+    fn swapped_arguments_are_the_commands_and_the_parser_reads_on() {
+        let mut input = resp_command(&["SET", "k", "v"]);
+        let long: Vec<String> = (0..300).map(|i| i.to_string()).collect();
+        let mut addslots = vec!["CLUSTER", "ADDSLOTS"];
+        addslots.extend(long.iter().map(String::as_str));
+        input.extend(resp_command(&addslots));
+        input.extend(resp_command(&["GET", "k"]));
+        input.extend(resp_command(&["PING"]));
+        let want = parse_all(&input, false).expect("well-formed");
+        let (head, tail) = input.split_at(input.len() - 5);
+        let mut p = RequestParser::default();
+        p.feed(head);
+        let mut mine: Vec<Vec<u8>> = vec![b"left over".to_vec(); 7];
+        let mut got = Vec::new();
+        for fed_tail in [false, true] {
+            while p.next_command(false).expect("well-formed") {
+                let n = p.swap_args(&mut mine);
+                assert!(p.args().is_empty(), "handed over");
+                got.push(mine[..n].iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>());
+            }
+            if !fed_tail {
+                p.feed(tail);
+            }
+        }
+        assert_eq!(got, want);
+    }
+
+    fn resp_command(args: &[&str]) -> Vec<u8> {
+        let mut out = Vec::new();
+        crate::encode_command(args, &mut out);
+        out
     }
 
     /// Everything a parse leaves that anyone can see.
