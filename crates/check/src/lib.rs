@@ -131,7 +131,7 @@ fn every_checker<R>(
     let others = || {
         let keys = loss::by_key(all);
         let room = options.evidence;
-        let of = |m: Model| if !skip_absent || keys.keys().any(|(model, _)| *model == m) { all } else { &[] };
+        let of = |m: Model| if !skip_absent || loss::model_keys(&keys, m).next().is_some() { all } else { &[] };
         let (counters, sets, lists) = (of(Model::Counter), of(Model::Set), of(Model::List));
         let (loss, register_reads) = collections::loss_and_registers_grouped(&keys, faults, room);
         [

@@ -930,10 +930,10 @@ fn connect_error(addr: SocketAddrV4, error: ConnectError) -> String {
         if i > 0 {
             text.push('.');
         }
-        text.extend(check::decimal_bytes(octet.into(), &mut [0; 20]).iter().map(|&d| char::from(d)));
+        text.push_str(check::decimal(octet.into(), &mut [0; 20]));
     }
     text.push(':');
-    text.extend(check::decimal_bytes(addr.port().into(), &mut [0; 20]).iter().map(|&d| char::from(d)));
+    text.push_str(check::decimal(addr.port().into(), &mut [0; 20]));
     text.push_str(". ");
     text.push_str(why);
     text
