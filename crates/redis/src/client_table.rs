@@ -8,7 +8,12 @@
 //! far less often than they send. So they are one array sorted by
 //! connection id: a lookup is a binary search over ids side by side, a walk
 //! goes in connection order as the map's did, and a connect or a leave moves
-//! the entries after it.
+//! the entries after it. Beside the array, each connection's place in it
+//! by the kernel's connection slot ([`ConnId::slot`], a small number reused
+//! by later connections): a lookup reads that place and checks the id
+//! there. Only when the id there differs (a client whose connection the
+//! kernel has freed and given to another, not yet told to the server) is
+//! the array searched.
 
 use crate::server::Client;
 use sim::ConnId;
@@ -17,39 +22,68 @@ use sim::ConnId;
 #[derive(Debug, Default)]
 pub(crate) struct ClientTable {
     entries: Vec<(ConnId, Box<Client>)>,
+    /// By connection slot: the place in `entries` of a client whose
+    /// connection has that slot (checked at each use: two clients can share
+    /// a slot for a while, and a place can be stale).
+    at: Vec<u32>,
 }
 
 impl ClientTable {
-    /// Where `conn` is, or where it would go.
-    fn find(&self, conn: ConnId) -> Result<usize, usize> {
+    /// Where `conn`'s client is.
+    fn find(&self, conn: ConnId) -> Option<usize> {
+        let at = self.at.get(conn.slot()).map_or(usize::MAX, |&at| at as usize);
+        if self.entries.get(at).is_some_and(|(c, _)| *c == conn) {
+            debug_assert_eq!(self.search(conn), Ok(at), "the slot index agrees with the order");
+            return Some(at);
+        }
+        self.search(conn).ok()
+    }
+
+    /// Where `conn`'s client is, or where it would go, by search.
+    fn search(&self, conn: ConnId) -> Result<usize, usize> {
         self.entries.binary_search_by(|(c, _)| c.cmp(&conn))
     }
 
+    /// Writes the places of the entries from `from` on into the slot index.
+    fn index_from(&mut self, from: usize) {
+        for (k, (conn, _)) in self.entries.iter().enumerate().skip(from) {
+            let slot = conn.slot();
+            if self.at.len() <= slot {
+                self.at.resize(slot + 1, u32::MAX);
+            }
+            self.at[slot] = u32::try_from(k).expect("fewer than 2^32 clients");
+        }
+    }
+
     pub(crate) fn get(&self, conn: &ConnId) -> Option<&Client> {
-        self.find(*conn).ok().map(|at| &*self.entries[at].1)
+        self.find(*conn).map(|at| &*self.entries[at].1)
     }
 
     pub(crate) fn get_mut(&mut self, conn: &ConnId) -> Option<&mut Client> {
-        self.find(*conn).ok().map(|at| &mut *self.entries[at].1)
+        self.find(*conn).map(|at| &mut *self.entries[at].1)
     }
 
     pub(crate) fn contains_key(&self, conn: &ConnId) -> bool {
-        self.find(*conn).is_ok()
+        self.find(*conn).is_some()
     }
 
     /// Adds or replaces `conn`'s client, returning the one it replaced.
     pub(crate) fn insert(&mut self, conn: ConnId, client: Box<Client>) -> Option<Box<Client>> {
-        match self.find(conn) {
+        match self.search(conn) {
             Ok(at) => Some(std::mem::replace(&mut self.entries[at].1, client)),
             Err(at) => {
                 self.entries.insert(at, (conn, client));
+                self.index_from(at);
                 None
             }
         }
     }
 
     pub(crate) fn remove(&mut self, conn: &ConnId) -> Option<Box<Client>> {
-        self.find(*conn).ok().map(|at| self.entries.remove(at).1)
+        let at = self.find(*conn)?;
+        let (_, client) = self.entries.remove(at);
+        self.index_from(at);
+        Some(client)
     }
 
     pub(crate) fn len(&self) -> usize {

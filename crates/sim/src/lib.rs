@@ -85,7 +85,11 @@ impl ConnId {
     pub(crate) fn new(slot: u32, generation: u32) -> ConnId {
         ConnId(((generation as u64) << 32) | slot as u64)
     }
-    pub(crate) fn slot(self) -> usize {
+    /// Its place in the kernel's table of connections: a small number, at
+    /// most the most connections open at once, and used again by a later
+    /// connection once this one is gone (the id then differs by its
+    /// generation). What a per-connection table can be indexed by.
+    pub fn slot(self) -> usize {
         (self.0 & 0xffff_ffff) as usize
     }
     pub(crate) fn generation(self) -> u32 {
