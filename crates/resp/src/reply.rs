@@ -379,6 +379,15 @@ pub struct ReplyDecoder {
 }
 
 impl ReplyDecoder {
+    /// Forgets every byte received, as a new decoder would start, keeping
+    /// the room its buffers have grown to (a client that moves between
+    /// connections decodes each one's replies in the same buffers).
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.pos = 0;
+        self.spans.clear();
+    }
+
     /// Adds received bytes.
     pub fn feed(&mut self, bytes: &[u8]) {
         if self.pos > 0 && self.pos == self.buf.len() {
@@ -680,6 +689,25 @@ mod tests {
                 assert_eq!(grown.value(), &value);
             }
         }
+    }
+
+    /// A cleared decoder forgets a reply cut off halfway (the old
+    /// connection's) and reads the next connection's replies as a new one.
+    #[test]
+    fn a_cleared_decoder_reads_as_a_new_one() {
+        let mut used = ReplyDecoder::default();
+        used.feed(b"*2\r\n$3\r\nabc\r\n$5\r\nde");
+        assert!(matches!(used.next_value(), Decoded::Incomplete));
+        used.clear();
+        let mut fresh = ReplyDecoder::default();
+        for bytes in [&b"+OK\r\n:12"[..], b"\r\n$1\r\nx\r\n"] {
+            used.feed(bytes);
+            fresh.feed(bytes);
+        }
+        let got: Vec<Decoded> = (0..4).map(|_| used.next_value()).collect();
+        assert_eq!(got, (0..4).map(|_| fresh.next_value()).collect::<Vec<_>>());
+        assert!(got[..3].iter().all(|d| matches!(d, Decoded::Value(_))), "{got:?}");
+        assert_eq!(got[3], Decoded::Incomplete);
     }
 
     /// HGETALL/SMEMBERS/MGET-shaped replies, as redis-server 7.0.15 sent them to a

@@ -332,7 +332,7 @@ impl Client {
             }
             Some((conn, a, true)) if self.expect.is_empty() => {
                 self.conn = None;
-                self.decoder = ReplyDecoder::default();
+                self.decoder.clear();
                 self.idle.push((a, conn));
             }
             Some((conn, _, _)) => self.drop_conn(ctx, conn),
@@ -358,7 +358,7 @@ impl Client {
 
     fn reset_conn(&mut self) {
         self.conn = None;
-        self.decoder = ReplyDecoder::default();
+        self.decoder.clear();
         self.expect.clear();
         self.pending = None;
     }
