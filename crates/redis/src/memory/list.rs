@@ -13,6 +13,12 @@
 //! again by the next `push_back` (or, uncached, by each measurement until
 //! then). Nodes fill from the head, so a change at the head moves every
 //! node boundary: those keep the whole measure.
+//!
+//! While it keeps them, a list also has a run id ([`List::appends`]):
+//! new whenever what is kept is made afresh, at a `pop_back` and in a
+//! clone, and the same while the list only grows at its tail, so an
+//! observer that saw the list at one length knows, from the same id later,
+//! that those elements are still its head, without comparing them.
 
 use super::size;
 use resp::Encoded;
@@ -21,9 +27,9 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A list's elements, head first, with what is kept about them.
-#[derive(Clone)]
 pub struct List {
     items: VecDeque<Vec<u8>>,
     /// `None` when not known (boxed, so that a list value is no bigger than
@@ -51,6 +57,35 @@ struct Kept {
     /// reply for a head of the list, which the next read extends), any
     /// other change forgets it with the rest.
     reply: RefCell<Option<(usize, Arc<Encoded>)>>,
+    /// The run of tail appends this is part of ([`List::appends`]).
+    run: u64,
+}
+
+/// The last run id given out. Ids are only ever compared for equality
+/// (never shown, hashed or ordered), so which thread took which number
+/// cannot reach a run: what matters is that no two runs share one.
+static RUNS: AtomicU64 = AtomicU64::new(0);
+
+fn next_run() -> u64 {
+    RUNS.fetch_add(1, Ordering::Relaxed) + 1
+}
+
+impl Kept {
+    fn new(nodes: Vec<u64>, counts: Vec<u32>, hasher: Option<sim::StableHasher>) -> Box<Kept> {
+        Box::new(Kept { nodes, counts, hasher, reply: RefCell::default(), run: next_run() })
+    }
+}
+
+/// A clone starts a run of its own: the two lists may grow apart.
+impl Clone for List {
+    fn clone(&self) -> List {
+        let kept = self.kept.as_ref().map(|k| {
+            let mut kept = Kept::new(k.nodes.clone(), k.counts.clone(), k.hasher.clone());
+            kept.reply = k.reply.clone();
+            kept
+        });
+        List { items: self.items.clone(), kept, fill: self.fill }
+    }
 }
 
 impl List {
@@ -66,7 +101,7 @@ impl List {
     /// fill, and later pushes fill under `fill`.
     pub(crate) fn from_nodes(nodes: Vec<Vec<Vec<u8>>>, fill: i32) -> List {
         let mut list = List::with_fill(fill);
-        let mut kept = Kept { nodes: Vec::new(), counts: Vec::new(), hasher: None, reply: RefCell::default() };
+        let mut kept = Kept::new(Vec::new(), Vec::new(), None);
         let mut hasher = sim::StableHasher::default();
         for node in nodes.into_iter().filter(|n| !n.is_empty()) {
             kept.nodes.push(size::list_node(&node));
@@ -75,7 +110,7 @@ impl List {
             list.items.extend(node);
         }
         kept.hasher = Some(hasher);
-        list.kept = Some(Box::new(kept));
+        list.kept = Some(kept);
         list
     }
 
@@ -99,7 +134,7 @@ impl List {
         let Some(kept) = &mut self.kept else {
             self.items.push_back(item);
             let (nodes, counts) = self.measure();
-            self.kept = Some(Box::new(Kept { nodes, counts, hasher: Some(self.hash()), reply: RefCell::default() }));
+            self.kept = Some(Kept::new(nodes, counts, Some(self.hash())));
             return;
         };
         size::push_list_entry(&mut kept.nodes, &mut kept.counts, &item, self.fill);
@@ -121,6 +156,7 @@ impl List {
             size::pop_list_entry(&mut kept.nodes, &mut kept.counts, &item);
             kept.hasher = None;
             *kept.reply.get_mut() = None;
+            kept.run = next_run();
         }
         Some(item)
     }
@@ -179,6 +215,16 @@ impl List {
         reply
     }
 
+    /// The run of appends the list is in and its length now: the id stays
+    /// the same while the list only grows at its tail (RPUSH), and any
+    /// other change (or a clone) gives a new one. So a look that finds the
+    /// id an earlier look found, at length `n` then, finds that look's `n`
+    /// elements, unchanged, at the head. `None` while the list keeps nothing
+    /// (after a change elsewhere than the tail, until its next push there).
+    pub fn appends(&self) -> Option<(u64, usize)> {
+        self.kept.as_ref().map(|k| (k.run, self.items.len()))
+    }
+
     /// The list's quicklist fill.
     pub(crate) fn fill(&self) -> i32 {
         self.fill
@@ -198,13 +244,8 @@ impl List {
 
 impl Default for List {
     fn default() -> List {
-        let kept = Kept {
-            nodes: Vec::new(),
-            counts: Vec::new(),
-            hasher: Some(sim::StableHasher::default()),
-            reply: RefCell::default(),
-        };
-        List { items: VecDeque::new(), kept: Some(Box::new(kept)), fill: DEFAULT_FILL }
+        let kept = Kept::new(Vec::new(), Vec::new(), Some(sim::StableHasher::default()));
+        List { items: VecDeque::new(), kept: Some(kept), fill: DEFAULT_FILL }
     }
 }
 
@@ -290,6 +331,56 @@ mod tests {
             1 => vec![b'x'; 1 + rng.below(3000) as usize],
             _ => vec![b'y'; 1 + rng.below(40) as usize],
         }
+    }
+
+    /// Whenever a look finds the run id an earlier look found, the earlier
+    /// look's elements are the head of the list, whatever happened between
+    /// (pushes and pops at either end, elements changed in place, clones
+    /// that go on growing in the list's place); and a list that only grew
+    /// at its tail keeps its id.
+    #[test]
+    fn a_run_id_seen_again_means_the_elements_seen_are_still_the_head() {
+        let mut rng = sim::Rng::stream(29, "list-runs");
+        for round in 0..200 {
+            let mut list = List::default();
+            let mut looks: Vec<(u64, Vec<Vec<u8>>)> = Vec::new();
+            for step in 0..200 {
+                match rng.below(12) {
+                    0..=5 => list.push_back(vec![b'a' + rng.below(3) as u8]),
+                    6 => drop(list.pop_back()),
+                    7 => list.push_front(vec![b'z']),
+                    8 => drop(list.pop_front()),
+                    9 if !list.is_empty() => {
+                        let at = rng.below(list.len() as u64) as usize;
+                        list[at] = vec![b'q'];
+                    }
+                    // A clone takes the list's place and grows apart from it.
+                    10 => {
+                        let mut copy = list.clone();
+                        copy.push_back(vec![b'c']);
+                        let original = std::mem::replace(&mut list, copy);
+                        assert_ne!(list.appends().map(|a| a.0), original.appends().map(|a| a.0), "a clone runs apart");
+                    }
+                    _ => {}
+                }
+                let Some((run, len)) = list.appends() else { continue };
+                assert_eq!(len, list.len());
+                for (seen, items) in looks.iter().filter(|(seen, _)| *seen == run) {
+                    assert!(
+                        list.len() >= items.len() && list.iter().zip(items).all(|(a, b)| a == b),
+                        "round {round} step {step}: run {seen} no longer begins with what was seen"
+                    );
+                }
+                looks.push((run, list.iter().cloned().collect()));
+            }
+        }
+        // Appends alone keep one run.
+        let mut list = List::default();
+        let run = list.appends().map(|a| a.0);
+        for i in 0..100u8 {
+            list.push_back(vec![i]);
+        }
+        assert_eq!(list.appends(), run.map(|r| (r, 100)));
     }
 
     #[test]
