@@ -265,18 +265,21 @@ impl RedisProcs {
     /// [`servers`] would give (in its order), its process number and
     /// whether it is paused, then its [`table_words`]. These are a few
     /// fields read, cheaper than [`RedisProcs::member_words`]'s bookkeeping
-    /// of which nodes moved, so they are read at every look. False with
+    /// of which nodes moved, so they are read at every look, once for all
+    /// the cluster invariants ([`Runtime::shared_words`]). False with
     /// `among:`, as there.
     pub(crate) fn table_inputs(&self, rt: &Runtime, among: &Option<Vec<NodeRef>>, out: &mut Vec<u64>) -> bool {
         if among.is_some() {
             return false;
         }
-        for &p in self.get(rt) {
-            if let Some(m) = member(rt, p) {
-                out.push(u64::from(p.0) << 1 | u64::from(m.paused));
-                table_words(rt, &m, out);
+        rt.shared_words("cluster tables", out, |words| {
+            for &p in self.get(rt) {
+                if let Some(m) = member(rt, p) {
+                    words.push(u64::from(p.0) << 1 | u64::from(m.paused));
+                    table_words(rt, &m, words);
+                }
             }
-        }
+        });
         true
     }
 

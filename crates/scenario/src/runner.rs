@@ -53,6 +53,8 @@ pub struct Runtime {
     in_force: Vec<String>,
     /// The drawn `nemesis:` schedule, if the scenario has one.
     nemesis: Option<crate::nemesis_run::Shared>,
+    /// [`Runtime::shared_words`]: by name, the moment they were read at and the words.
+    shared: std::cell::RefCell<Vec<(&'static str, WorldStamp, Vec<u64>)>>,
 }
 
 /// Kernel events run between two looks at the [`Monitor`]: a few milliseconds
@@ -577,6 +579,37 @@ impl Runtime {
         }
     }
 
+    /// Appends to `out` the words `fill` reads of the run for `name`, read
+    /// once per moment of the run: the first condition that asks after
+    /// something happened (an event, a trace record, a step) runs `fill`,
+    /// and every other asking before anything happens again gets the same
+    /// words. Several conditions that read the same state at one poll (the
+    /// cluster invariants each read every node's table) so read it once.
+    /// `fill` must read the run's state alone, the same whoever asks, and
+    /// not ask for shared words itself.
+    pub fn shared_words(&self, name: &'static str, out: &mut Vec<u64>, fill: impl FnOnce(&mut Vec<u64>)) {
+        let stamp = self.world_stamp();
+        let mut words = {
+            let mut shared = self.shared.borrow_mut();
+            match shared.iter_mut().find(|(n, _, _)| *n == name) {
+                Some((_, at, words)) if *at == stamp => {
+                    out.extend_from_slice(words);
+                    return;
+                }
+                Some((_, _, words)) => std::mem::take(words),
+                None => Vec::new(),
+            }
+        };
+        words.clear();
+        fill(&mut words);
+        out.extend_from_slice(&words);
+        let mut shared = self.shared.borrow_mut();
+        match shared.iter_mut().find(|(n, _, _)| *n == name) {
+            Some(entry) => *entry = (name, stamp, words),
+            None => shared.push((name, stamp, words)),
+        }
+    }
+
     /// How many faults have been applied to nodes so far: the faults in
     /// force ([`Runtime::faults_in_force`]) change only when it grows, so
     /// a condition's [`Condition::inputs`] can tell them by it.
@@ -692,6 +725,7 @@ pub fn run_with(
         fault_log: Vec::new(),
         in_force: Vec::new(),
         nemesis,
+        shared: Default::default(),
     };
     let mut started = Vec::new();
     for (node, p) in scenario.nodes.iter().zip(rt.sim.procs().collect::<Vec<_>>()) {

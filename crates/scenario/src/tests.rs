@@ -140,6 +140,11 @@ impl NodeKind for ProbeKind {
                 schema: json!({"type": "string"}),
             },
             Syntax {
+                name: "probe-linked-shared",
+                doc: "probe-linked-words, its words read once a moment for every such condition (all must name one node)",
+                schema: json!({"type": "string"}),
+            },
+            Syntax {
                 name: "probe-linked-lying",
                 doc: "probe-linked, telling the same inputs whatever happens (a broken condition)",
                 schema: json!({"type": "string"}),
@@ -150,6 +155,7 @@ impl NodeKind for ProbeKind {
     fn parse_condition(&self, name: &str, value: &Node, cx: &ParseCx<'_>) -> Result<Box<dyn Condition>, Diagnostic> {
         let words = match name {
             "probe-linked-words" => Words::Honest,
+            "probe-linked-shared" => Words::Shared,
             "probe-linked-lying" => Words::Lying,
             _ => Words::None,
         };
@@ -170,8 +176,31 @@ enum Words {
     None,
     /// The probe's state, incarnation and inputs handled: all a look reads.
     Honest,
+    /// The honest words, through [`Runtime::shared_words`].
+    Shared,
     /// Always the same.
     Lying,
+}
+
+thread_local! {
+    /// How many times `probe-linked-shared` conditions asked for their
+    /// words, and how many times the words were read, on this thread (a
+    /// test's run is on its own).
+    pub(crate) static SHARED_WORDS: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+impl Linked {
+    /// What a look reads: the probe's state, incarnation and inputs handled.
+    fn honest_words(&self, rt: &Runtime, out: &mut Vec<u64>) -> bool {
+        let Ok(p) = rt.proc(&self.0) else { return false };
+        let state = match rt.sim.proc_state(p) {
+            sim::ProcState::Running => 0,
+            sim::ProcState::Paused => 1,
+            sim::ProcState::Down => 2,
+        };
+        out.extend([state, u64::from(rt.sim.incarnation(p)), rt.sim.inputs_handled(p)]);
+        true
+    }
 }
 
 impl Condition for Linked {
@@ -185,15 +214,15 @@ impl Condition for Linked {
                 out.push(7);
                 true
             }
-            Words::Honest => {
-                let Ok(p) = rt.proc(&self.0) else { return false };
-                let state = match rt.sim.proc_state(p) {
-                    sim::ProcState::Running => 0,
-                    sim::ProcState::Paused => 1,
-                    sim::ProcState::Down => 2,
-                };
-                out.extend([state, u64::from(rt.sim.incarnation(p)), rt.sim.inputs_handled(p)]);
-                true
+            Words::Honest => self.honest_words(rt, out),
+            Words::Shared => {
+                let mut known = true;
+                SHARED_WORDS.with(|c| c.set((c.get().0 + 1, c.get().1)));
+                rt.shared_words("probe-linked", out, |words| {
+                    SHARED_WORDS.with(|c| c.set((c.get().0, c.get().1 + 1)));
+                    known = self.honest_words(rt, words);
+                });
+                known
             }
         }
     }

@@ -56,6 +56,28 @@ fn an_unexpected_violation_names_the_invariant_and_stops_the_run() {
     assert_eq!(report.failure_kind, Some(report::FailureKind::Invariant));
 }
 
+/// Conditions reading their words through `Runtime::shared_words` read
+/// them once a moment between them, and judge as the plain condition does.
+#[test]
+fn conditions_sharing_their_words_read_them_once_a_moment() {
+    let faults = "  - {at: 1500ms, stop: \"7001\"}\n  - {at: 2500ms, start: \"7001\"}\n";
+    let looks = |condition: &str| {
+        let invariant = |name: &str| {
+            format!("  - name: {name}\n    expect: violated\n    within: 300ms\n    {condition}: \"7002\"\n")
+        };
+        let report = run(&with_invariants(&(invariant("a") + &invariant("b")), faults));
+        let checks: Vec<_> =
+            report.checks.iter().map(|c| (c.outcome, c.violated_ns, c.detail.clone(), c.evaluations)).collect();
+        (report.result, checks)
+    };
+    let plain = looks("probe-linked");
+    let count = || crate::tests::SHARED_WORDS.with(|c| c.get());
+    let before = count();
+    assert_eq!(looks("probe-linked-shared"), plain);
+    let (asked, read) = (count().0 - before.0, count().1 - before.1);
+    assert!(read > 0 && asked == 2 * read, "the words were read {read} times for {asked} askings by two conditions");
+}
+
 /// A condition that tells its inputs is looked at only when they change
 /// (release builds; debug builds look anyway and compare), and reports
 /// what the same condition without them does: the link's fall, its
