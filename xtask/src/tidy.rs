@@ -25,6 +25,11 @@ mod tests {
              same node whatever number a name got, and nothing iterates the registry",
         ),
         (
+            "crates/scenario/src/tests.rs",
+            "SHARED_WORDS: a test probe's count of how often its words were asked for and read, on the test's own \
+             thread; only the test's assertions read it, never a condition or a node",
+        ),
+        (
             "crates/redis/src/lzf.rs",
             "TABLE: the LZF compressor's 64 Ki-entry hash table, reused across calls; entries are stamped with the \
              call that wrote them and stale ones read as empty, so output depends on the input alone",
