@@ -252,15 +252,6 @@ impl RedisProcs {
         Ok(out)
     }
 
-    /// For [`Condition::inputs`]: stands for, for each node [`servers`]
-    /// would give (in its order), its process number and whether it is
-    /// paused, then what `words` pushes of it (`words` names any other node
-    /// it reads in its third argument). A node that handled no input since
-    /// it was last read (nor any other node read with it) is not read
-    /// again; one that did is, and its words compared with those kept.
-    /// What is pushed is one number, bumped whenever some node's words
-    /// differ from those kept: equal numbers, equal words. False with
-    /// `among:` (its names are rendered at each look): the look observes.
     /// For the cluster invariants' [`Condition::inputs`]: for each node
     /// [`servers`] would give (in its order), its process number and
     /// whether it is paused, then its [`table_words`]. These are a few
@@ -283,6 +274,15 @@ impl RedisProcs {
         true
     }
 
+    /// For [`Condition::inputs`]: stands for, for each node [`servers`]
+    /// would give (in its order), its process number and whether it is
+    /// paused, then what `words` pushes of it (`words` names any other node
+    /// it reads in its third argument). A node that handled no input since
+    /// it was last read (nor any other node read with it) is not read
+    /// again; one that did is, and its words compared with those kept.
+    /// What is pushed is one number, bumped whenever some node's words
+    /// differ from those kept: equal numbers, equal words. False with
+    /// `among:` (its names are rendered at each look): the look observes.
     pub(crate) fn member_words(
         &self,
         rt: &Runtime,

@@ -216,13 +216,15 @@ impl Condition for Linked {
             }
             Words::Honest => self.honest_words(rt, out),
             Words::Shared => {
-                let mut known = true;
                 SHARED_WORDS.with(|c| c.set((c.get().0 + 1, c.get().1)));
                 rt.shared_words("probe-linked", out, |words| {
                     SHARED_WORDS.with(|c| c.set((c.get().0, c.get().1 + 1)));
-                    known = self.honest_words(rt, words);
+                    if !self.honest_words(rt, words) {
+                        // No such node: words no node gives.
+                        words.push(u64::MAX);
+                    }
                 });
-                known
+                true
             }
         }
     }
