@@ -35,7 +35,9 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|clu
             the explore benchmark (seeds of a 3+3 cluster chaos scenario per
             wall second on 1 and 2 jobs; `cargo xtask bench-explore-child
             SEEDS JOBS` runs one exploration alone, for profiling;
-            `cargo xtask bench-workload-child [SECS [RUNS]]` the cluster workload;
+            `cargo xtask bench-workload-child [SECS [RUNS]]` the cluster workload
+            (bench runs the workload and explore benchmarks each in a fresh
+            process, `cargo xtask bench-child workload|explore [--quick]`);
             `cargo xtask bench-redis-child KEYS SECS` one replication run
             over KEYS keys; `cargo xtask bench-redis-mixed-child FAMILY
             SECS` one family of the mixed workload (strings, lists, hashes,
@@ -149,7 +151,8 @@ fn main() -> ExitCode {
         // The cluster workload benchmark alone, to time or profile as a whole process.
         Some("bench-workload-child") => {
             // SECS of load (default 60), RUNS times in this one process (default 1):
-            // the later runs reuse memory the first faulted in, as in `xtask bench`.
+            // the later runs reuse memory the first faulted in (`xtask bench` runs
+            // one, in a fresh process: `bench-child workload`).
             let numbers: Vec<Option<u64>> = args[1..].iter().map(|a| a.parse().ok()).collect();
             let (secs, runs) = match numbers.as_slice() {
                 [] => (60, 1),
@@ -224,6 +227,24 @@ fn main() -> ExitCode {
                     );
                     ExitCode::SUCCESS
                 }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        // The workload or explore benchmark in a fresh process, for `bench`.
+        Some("bench-child") => {
+            let (group, quick) = match &args[1..] {
+                [group] => (group.as_str(), false),
+                [group, flag] if flag == "--quick" => (group.as_str(), true),
+                _ => {
+                    eprintln!("usage: cargo xtask bench-child workload|explore [--quick]");
+                    return ExitCode::from(2);
+                }
+            };
+            match bench::child(group, quick) {
+                Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e}");
                     ExitCode::from(1)
