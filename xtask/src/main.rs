@@ -121,13 +121,7 @@ fn main() -> ExitCode {
                     }
                 }
             }
-            match bench::run(quick, only) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(1)
-                }
-            }
+            finish(bench::run(quick, only))
         }
         // One size of the cluster failover benchmark, in its own process for a clean peak RSS.
         // An optional second number shortens the run (in virtual seconds) for profiling.
@@ -181,13 +175,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            match result {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(1)
-                }
-            }
+            finish(result)
         }
         // One family of the Redis mixed workload, to time or profile as a whole process.
         Some("bench-redis-mixed-child") => {
@@ -196,13 +184,7 @@ fn main() -> ExitCode {
                 eprintln!("usage: cargo xtask bench-redis-mixed-child FAMILY SECS");
                 return ExitCode::from(2);
             };
-            match bench::redis_mixed_child(family, secs) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(1)
-                }
-            }
+            finish(bench::redis_mixed_child(family, secs))
         }
         // One run of the MySQL replication benchmark (seed 1), to time or profile as a whole process.
         Some("bench-mysql-child") => {
@@ -243,13 +225,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            match bench::child(group, quick) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(1)
-                }
-            }
+            finish(bench::child(group, quick))
         }
         // One exploration of the explore benchmark, to time or profile as a whole process.
         Some("bench-explore-child") => {
@@ -261,13 +237,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            match result {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(1)
-                }
-            }
+            finish(result)
         }
         Some("reports") => {
             let mut opts = reports::Options::default();
@@ -337,4 +307,16 @@ fn fidelity_options(args: &[String]) -> Result<fidelity::Options, String> {
         }
     }
     Ok(opts)
+}
+
+/// The exit code of a command that ran to `result`: its error, if any, on
+/// standard error and exit 1.
+fn finish(result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
