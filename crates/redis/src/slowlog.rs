@@ -57,12 +57,50 @@ impl Calls {
 }
 
 /// The slow log and the per-command statistics.
+/// Counts by command-table index, kept only for the commands called.
+#[derive(Debug, Default)]
+struct CommandCalls {
+    /// Where each index's counts are in `kept` (`NONE`: never called);
+    /// empty until a first call.
+    at: Vec<u16>,
+    kept: Vec<Calls>,
+}
+
+impl CommandCalls {
+    const NONE: u16 = u16::MAX;
+
+    fn get(&self, i: usize) -> Option<&Calls> {
+        let at = *self.at.get(i)?;
+        self.kept.get(usize::from(at))
+    }
+
+    fn entry(&mut self, i: usize) -> &mut Calls {
+        if self.at.len() <= i {
+            self.at.resize(crate::command_table::all().len().max(i + 1), Self::NONE);
+        }
+        if self.at[i] == Self::NONE {
+            debug_assert!(self.kept.len() < usize::from(Self::NONE), "more commands than the table has");
+            self.at[i] = self.kept.len() as u16;
+            self.kept.push(Calls::default());
+        }
+        &mut self.kept[usize::from(self.at[i])]
+    }
+
+    fn clear(&mut self) {
+        self.at.clear();
+        self.kept.clear();
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct SlowLog {
     entries: VecDeque<Entry>,
     next_id: u64,
-    /// Per command of the table, by its index there.
-    calls: Vec<Calls>,
+    /// Per command of the table that was called, by its index there: most
+    /// servers call a handful of the table's commands, so only those have
+    /// their counts and histogram (a dense table was 84 KB zeroed at each
+    /// server's first command).
+    calls: CommandCalls,
     /// Per subcommand (`client|list`), for container commands: by the
     /// container's index in the table and the subcommand's among its own.
     sub_calls: BTreeMap<(usize, usize), Calls>,
@@ -116,12 +154,7 @@ impl SlowLog {
         let i = crate::command_table::index(command);
         match args.get(1).and_then(|a| crate::command_table::subcommand_position(command, a)) {
             Some(j) => self.sub_calls.entry((i, j)).or_default(),
-            None => {
-                if self.calls.len() <= i {
-                    self.calls.resize(crate::command_table::all().len(), Calls::default());
-                }
-                &mut self.calls[i]
-            }
+            None => self.calls.entry(i),
         }
     }
 
@@ -365,4 +398,27 @@ fn entry_reply(e: &Entry) -> Value {
         Value::Bulk(e.peer.clone().into_bytes()),
         Value::Bulk(e.name.clone()),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_kept_by_index_for_the_commands_called_only() {
+        let table = crate::command_table::all().len();
+        let mut calls = CommandCalls::default();
+        assert!(calls.get(0).is_none() && calls.get(table - 1).is_none());
+        // Called out of table order, the last index first.
+        for (i, n) in [(table - 1, 3), (0, 1), (7, 2), (table - 1, 1)] {
+            calls.entry(i).calls += n;
+        }
+        let counts: Vec<u64> = (0..table).filter_map(|i| calls.get(i)).map(|c| c.calls).collect();
+        assert_eq!(counts, [1, 2, 4], "table order, each index its own counts");
+        assert_eq!(calls.kept.len(), 3, "one set of counts per command called");
+        calls.clear();
+        assert!((0..table).all(|i| calls.get(i).is_none()));
+        calls.entry(7).calls += 1;
+        assert_eq!(calls.get(7).map(|c| c.calls), Some(1));
+    }
 }
