@@ -291,7 +291,7 @@ impl<'a> Screen<'a> {
             k.elems.push(e);
             let by = by.iter().map(|&(_, _, w)| w);
             k.live_invoke.push(by.clone().filter(|w| w.outcome != Outcome::Fail).map(|w| w.invoke).min());
-            k.acked.push(by.filter(|w| w.outcome == Outcome::Ok).filter_map(|w| w.complete).min());
+            k.acked.push(by.filter(|w| w.outcome == Outcome::Ok).filter_map(|w| w.complete.get()).min());
             k.in_final.push(false);
             k.last.times.push(0);
         }

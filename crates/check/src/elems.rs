@@ -21,11 +21,18 @@ use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-/// A reading's elements, in shared parts.
+/// A reading's elements, in shared parts. One pointer (none when empty),
+/// so that a [`crate::history::Value`] is 24 bytes: an op holds two, and a
+/// workload's history an op per operation.
 #[derive(Clone, Default)]
 pub struct Elems {
-    parts: Arc<[Arc<[Elem]>]>,
+    shared: Option<Arc<Parts>>,
+}
+
+/// A non-empty reading's parts (none of them empty) and their total length.
+struct Parts {
     len: usize,
+    parts: Box<[Arc<[Elem]>]>,
 }
 
 /// A borrowed run of elements: a value's one element, or a reading's parts.
@@ -37,24 +44,35 @@ pub struct ElemsRef<'a> {
 }
 
 impl Elems {
+    /// Elements in these parts, none of them empty.
+    fn new(parts: Vec<Arc<[Elem]>>) -> Elems {
+        debug_assert!(parts.iter().all(|p| !p.is_empty()), "no empty part");
+        let len = parts.iter().map(|p| p.len()).sum();
+        Elems { shared: (len > 0).then(|| Arc::new(Parts { len, parts: parts.into() })) }
+    }
+
+    fn parts(&self) -> &[Arc<[Elem]>] {
+        self.shared.as_ref().map_or(&[], |s| &s.parts)
+    }
+
     /// The elements as a borrowed run.
     pub fn as_ref(&self) -> ElemsRef<'_> {
-        ElemsRef { first: &[], parts: &self.parts, len: self.len }
+        ElemsRef { first: &[], parts: self.parts(), len: self.len() }
     }
 
     /// How many elements.
     pub fn len(&self) -> usize {
-        self.len
+        self.shared.as_ref().map_or(0, |s| s.len)
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.shared.is_none()
     }
 
     /// The elements in order.
     pub fn iter(&self) -> impl Iterator<Item = &Elem> + Clone {
-        self.parts.iter().flat_map(|p| p.iter())
+        self.parts().iter().flat_map(|p| p.iter())
     }
 
     /// The element at `i`.
@@ -69,7 +87,7 @@ impl Elems {
         if tail.is_empty() {
             return self.clone();
         }
-        let mut parts: Vec<Arc<[Elem]>> = self.parts.to_vec();
+        let mut parts: Vec<Arc<[Elem]>> = self.parts().to_vec();
         let mut merged = tail.len();
         let mut keep = parts.len();
         while keep > 0 && parts[keep - 1].len() < 2 * merged {
@@ -82,13 +100,13 @@ impl Elems {
         }
         last.extend_from_slice(tail);
         parts.push(last.into());
-        Elems { parts: parts.into(), len: self.len + tail.len() }
+        Elems::new(parts)
     }
 
     /// The parts, for tests of their sizes.
     #[cfg(test)]
     fn part_lens(&self) -> Vec<usize> {
-        self.parts.iter().map(|p| p.len()).collect()
+        self.parts().iter().map(|p| p.len()).collect()
     }
 }
 
@@ -175,15 +193,13 @@ impl std::ops::Index<usize> for Elems {
 
     /// The element at `i`; panics past the end, as a slice does.
     fn index(&self, i: usize) -> &Elem {
-        self.get(i).unwrap_or_else(|| panic!("index {i} out of range for {} elements", self.len))
+        self.get(i).unwrap_or_else(|| panic!("index {i} out of range for {} elements", self.len()))
     }
 }
 
 impl From<Vec<Elem>> for Elems {
     fn from(v: Vec<Elem>) -> Elems {
-        let len = v.len();
-        let parts: Arc<[Arc<[Elem]>]> = if v.is_empty() { Arc::new([]) } else { Arc::new([v.into()]) };
-        Elems { parts, len }
+        if v.is_empty() { Elems::default() } else { Elems::new(vec![v.into()]) }
     }
 }
 

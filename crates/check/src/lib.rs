@@ -43,7 +43,8 @@ mod tests_linear;
 mod tests_loss;
 
 pub use history::{
-    Elem, Elems, ElemsRef, Event, F, FaultWindow, History, Model, Op, Outcome, Type, Value, decimal, decimal_bytes,
+    Elem, Elems, ElemsRef, Event, F, FaultWindow, History, Model, Op, Outcome, Type, Value, When, decimal,
+    decimal_bytes,
 };
 pub use oplog::{OpId, OpLog};
 pub use verdict::{CheckResult, Evidence, Verdict};

@@ -673,7 +673,7 @@ fn pinning_read<'a>(ops: &[&'a Op], actions: &[Action], value: u32, blocked: &Op
         .filter(|(_, a)| matches!(a, Action::Read(v) if *v == value))
         .map(|(i, _)| ops[i])
         .max_by_key(|op| op.invoke)?;
-    (last.invoke > blocked.complete_or_max() || blocked.complete.is_none()).then_some(last)
+    (last.invoke > blocked.complete_or_max() || blocked.complete.is_never()).then_some(last)
 }
 
 #[cfg(test)]

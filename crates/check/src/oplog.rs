@@ -12,7 +12,7 @@
 //! On a long run this halves what the history holds in memory, and the
 //! checkers start on the ops without a pass that copies every key and value.
 
-use crate::history::{Elem, Event, F, History, Op, Outcome, Type, Value};
+use crate::history::{Elem, Event, F, History, Op, Outcome, Type, Value, When};
 use std::collections::BTreeMap;
 
 /// The ops of a history in the order of their invocations, and the order of
@@ -73,8 +73,8 @@ impl OpLog {
             result: Value::Nil,
             outcome: Outcome::Info,
             invoke: time,
-            complete: None,
-            told: None,
+            complete: When::NEVER,
+            told: When::NEVER,
         });
         self.order.push(at);
         OpId(at)
@@ -85,19 +85,19 @@ impl OpLog {
     pub fn complete(&mut self, id: OpId, kind: Type, result: Value, time: u64, error: Option<String>) {
         debug_assert!(self.last_time() <= time, "events come in time order");
         let op = &mut self.ops[id.0 as usize];
-        assert!(op.told.is_none(), "op #{} completes once", op.index);
-        op.told = Some(time);
+        assert!(op.told.is_never(), "op #{} completes once", op.index);
+        op.told = When::at(time);
         match kind {
             Type::Ok => {
                 op.outcome = Outcome::Ok;
-                op.complete = Some(time);
+                op.complete = When::at(time);
                 if op.f.is_read() {
                     op.result = result;
                 }
             }
             Type::Fail => {
                 op.outcome = Outcome::Fail;
-                op.complete = Some(time);
+                op.complete = When::at(time);
             }
             Type::Info | Type::Invoke => op.outcome = Outcome::Info,
         }
@@ -161,7 +161,7 @@ impl OpLog {
         let op = &self.ops[(entry & !COMPLETION) as usize];
         match entry & COMPLETION {
             0 => op.invoke,
-            _ => op.told.expect("a completion was told"),
+            _ => op.told.get().expect("a completion was told"),
         }
     }
 
@@ -192,7 +192,7 @@ impl OpLog {
                     Outcome::Info => Type::Info,
                 };
                 let value = if op.f.is_read() && op.outcome == Outcome::Ok { &op.result } else { &op.value };
-                (kind, value.clone(), op.told.expect("a completion was told"))
+                (kind, value.clone(), op.told.get().expect("a completion was told"))
             }
         };
         let error = if entry & COMPLETION == 0 { None } else { self.errors.get(&at).cloned() };
@@ -293,7 +293,7 @@ mod tests {
         assert_eq!(events[2].error.as_deref(), Some("timeout"));
         assert_eq!(events[2].value, Value::One(Elem::Int(5)), "a completion repeats the argument");
         assert_eq!(events[3].value, Value::One(Elem::Int(5)), "an ok read shows what it read");
-        assert_eq!(log.ops()[0].complete, None, "an info op may take effect at any later time");
-        assert_eq!(log.ops()[0].told, Some(20));
+        assert_eq!(log.ops()[0].complete.get(), None, "an info op may take effect at any later time");
+        assert_eq!(log.ops()[0].told.get(), Some(20));
     }
 }

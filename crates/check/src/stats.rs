@@ -51,7 +51,7 @@ pub fn stats(ops: &[Op]) -> Stats {
     let Some(start) = ops.iter().map(|o| o.invoke).min() else { return Stats::default() };
     let mut seconds: Vec<Second> = Vec::new();
     for op in ops {
-        let at = op.told.unwrap_or(op.invoke);
+        let at = op.told.get().unwrap_or(op.invoke);
         let second = (at - start) / 1_000_000_000;
         let Ok(i) = usize::try_from(second) else { continue };
         if i >= MAX_SECONDS {
@@ -69,7 +69,8 @@ pub fn stats(ops: &[Op]) -> Stats {
     // Made at its size, not grown by doubling: 100,000s of latencies
     // reallocated were megabytes of memory touched for the first time.
     let mut latencies: Vec<u64> = Vec::with_capacity(ops.iter().filter(|o| o.outcome == Outcome::Ok).count());
-    latencies.extend(ops.iter().filter(|o| o.outcome == Outcome::Ok).filter_map(|o| o.complete.map(|c| c - o.invoke)));
+    latencies
+        .extend(ops.iter().filter(|o| o.outcome == Outcome::Ok).filter_map(|o| o.complete.get().map(|c| c - o.invoke)));
     Stats { seconds, latency: latency(&mut latencies) }
 }
 
