@@ -186,7 +186,7 @@ pub fn run(quick: bool, only: Only) -> Result<(), String> {
     }
     if only == Only::All || only == Only::Checkers {
         entry["checkers"] = bench_checkers::linear(quick)?;
-        entry["workload"] = in_child("workload", quick)?;
+        entry["workload"] = workload_median(quick)?;
         budgets.insert("linear_100k_wall_secs_max".into(), json!(bench_checkers::LINEAR_100K_WALL_MAX));
         budgets.insert("workload_virtual_per_wall_min".into(), json!(bench_checkers::WORKLOAD_VIRTUAL_PER_WALL_MIN));
     }
@@ -238,6 +238,34 @@ fn in_child(group: &str, quick: bool) -> Result<Value, String> {
         println!("{line}");
     }
     serde_json::from_str(last).map_err(|e| format!("{group}: child output {last:?}: {e}"))
+}
+
+/// Fresh-process runs of the workload benchmark in a full bench.
+const WORKLOAD_RUNS: usize = 5;
+
+/// The workload benchmark in [`WORKLOAD_RUNS`] fresh processes (one with
+/// `quick`), the run of median speed kept, with every run's speed beside
+/// it. One run is a sixth of a second: on this machine, whose speed swings
+/// within a session, single runs minutes apart measured 353x to 504x, and a
+/// median is what the house quotes (`farm-bench`). The explore benchmark
+/// needs no such care: its figures are 200 seeds' worth each.
+fn workload_median(quick: bool) -> Result<Value, String> {
+    let runs = if quick { 1 } else { WORKLOAD_RUNS };
+    let mut all = (0..runs).map(|_| in_child("workload", quick)).collect::<Result<Vec<Value>, String>>()?;
+    let speed = |v: &Value| v["virtual_per_wall"].as_f64().unwrap_or(0.0);
+    all.sort_by(|a, b| speed(a).total_cmp(&speed(b)));
+    let speeds: Vec<f64> = all.iter().map(speed).collect();
+    let mut median = all.swap_remove(runs / 2);
+    if runs > 1 {
+        println!(
+            "workload-cluster: median of {runs} fresh processes {:.0}x real time (runs {})",
+            speed(&median),
+            speeds.iter().map(|s| format!("{s:.0}x")).collect::<Vec<_>>().join(", ")
+        );
+    }
+    median["runs"] = json!(runs);
+    median["virtual_per_wall_runs"] = json!(speeds);
+    Ok(median)
 }
 
 fn kernel(quick: bool) -> Result<Value, String> {
