@@ -78,56 +78,75 @@ impl Node {
 
 /// `CLUSTER ADDSLOTS` of every slot `slots` marks, ascending, as
 /// [`resp::encode_command`] writes it (CLUSTER, ADDSLOTS and each slot in
-/// decimal, as `to_string` writes it), in one pass: the slot's digits are a
-/// decimal counter stepped with the slot, each argument written as one
-/// fixed-size copy. A master's thousands of slots need no list of arguments,
-/// no division per digit and no second pass to encode.
+/// decimal, as `to_string` writes it), in one pass: each argument is kept
+/// encoded ([`SlotArg`]) and stepped with the slot, and written as one
+/// fixed-size copy. A master's thousands of slots need no list of
+/// arguments, no division per digit and no second pass to encode.
 fn encode_addslots(slots: &[bool], out: &mut Vec<u8>) {
     assert!(slots.len() < 100_000, "slot numbers of at most five digits");
     let count = slots.iter().filter(|&&on| on).count();
     let head = format!("*{}\r\n$7\r\nCLUSTER\r\n$8\r\nADDSLOTS\r\n", count + 2);
     // Each argument is at most `$5\r\n` + five digits + CRLF.
-    out.reserve(head.len() + 11 * count + 11);
+    out.reserve(head.len() + SlotArg::MAX * count + SlotArg::MAX);
     out.extend_from_slice(head.as_bytes());
     let Some(first_on) = slots.iter().position(|&on| on) else { return };
     let last_on = slots.iter().rposition(|&on| on).unwrap_or(first_on);
-    // `digits[first..]` is the current slot in decimal, right-aligned.
-    let mut digits = *b"00000";
-    let mut first = 4;
-    let mut n = first_on;
-    loop {
-        digits[first] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-        first -= 1;
-    }
+    let mut arg = SlotArg::new(first_on);
     for &on in &slots[first_on..=last_on] {
         if on {
-            let len = 5 - first;
-            let mut arg = [0u8; 11];
-            arg[..4].copy_from_slice(&[b'$', b'0' + len as u8, b'\r', b'\n']);
-            arg[4..4 + len].copy_from_slice(&digits[first..]);
-            arg[4 + len..6 + len].copy_from_slice(b"\r\n");
             // The whole array (a fixed-size copy), then the unused tail off.
-            out.extend_from_slice(&arg);
-            out.truncate(out.len() - (5 - len));
+            out.extend_from_slice(&arg.bytes);
+            out.truncate(out.len() - (SlotArg::MAX - arg.used));
         }
-        // The next slot's digits: add one, carrying.
-        let mut k = 4;
-        loop {
-            if digits[k] != b'9' {
-                digits[k] += 1;
-                break;
+        arg.step();
+    }
+}
+
+/// A slot number as a RESP bulk string, `$<digits>\r\n<number>\r\n`, in
+/// the first `used` bytes of a fixed-size array, stepped to the next
+/// number in place: a carry rewrites only the digits it reaches, and one
+/// out of the top digit lays out one digit more.
+struct SlotArg {
+    bytes: [u8; SlotArg::MAX],
+    used: usize,
+}
+
+impl SlotArg {
+    /// Five digits at most: `$5\r\n` + 5 + CRLF.
+    const MAX: usize = 11;
+
+    fn new(n: usize) -> SlotArg {
+        let digits = n.to_string();
+        assert!(digits.len() <= 5, "slot numbers of at most five digits");
+        let mut arg = SlotArg { bytes: [0; SlotArg::MAX], used: 0 };
+        arg.lay_out(digits.as_bytes());
+        arg
+    }
+
+    fn lay_out(&mut self, digits: &[u8]) {
+        let n = digits.len();
+        self.bytes[..4].copy_from_slice(&[b'$', b'0' + n as u8, b'\r', b'\n']);
+        self.bytes[4..4 + n].copy_from_slice(digits);
+        self.bytes[4 + n..6 + n].copy_from_slice(b"\r\n");
+        self.used = 6 + n;
+    }
+
+    /// The next number.
+    fn step(&mut self) {
+        let n = self.used - 6;
+        for k in (4..4 + n).rev() {
+            if self.bytes[k] != b'9' {
+                self.bytes[k] += 1;
+                return;
             }
-            digits[k] = b'0';
-            if k == first {
-                first -= 1;
-                digits[first] = b'1';
-                break;
-            }
-            k -= 1;
+            self.bytes[k] = b'0';
+        }
+        // All nines: one digit more, a one and zeros. Past 99999 the
+        // number no longer fits; `encode_addslots` never steps that far.
+        if n < 5 {
+            let mut digits = [b'0'; 5];
+            digits[0] = b'1';
+            self.lay_out(&digits[..n + 1]);
         }
     }
 }
@@ -912,7 +931,7 @@ fn parse_slot_def(node: &mut Node, def: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::{Manager, Node, SLOTS, encode_addslots};
+    use super::{Manager, Node, SLOTS, SlotArg, encode_addslots};
     use std::net::{Ipv4Addr, SocketAddrV4};
 
     /// The slot-by-slot walk `slots_string` replaced.
@@ -959,6 +978,17 @@ mod tests {
         for p in patterns {
             node.slots = p;
             assert_eq!(Manager::slots_string(&node), slots_string_walk(&node.slots));
+        }
+    }
+
+    #[test]
+    fn a_slot_argument_steps_through_every_five_digit_number() {
+        let mut arg = SlotArg::new(0);
+        for n in 0..100_000usize {
+            let want = format!("${}\r\n{n}\r\n", n.to_string().len());
+            assert_eq!(&arg.bytes[..arg.used], want.as_bytes(), "at {n}");
+            assert_eq!(SlotArg::new(n).bytes[..arg.used], arg.bytes[..arg.used], "made afresh at {n}");
+            arg.step();
         }
     }
 
