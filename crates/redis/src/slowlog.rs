@@ -56,7 +56,6 @@ impl Calls {
     }
 }
 
-/// The slow log and the per-command statistics.
 /// Counts by command-table index, kept only for the commands called.
 #[derive(Debug, Default)]
 struct CommandCalls {
@@ -92,6 +91,7 @@ impl CommandCalls {
     }
 }
 
+/// The slow log and the per-command statistics.
 #[derive(Debug, Default)]
 pub(crate) struct SlowLog {
     entries: VecDeque<Entry>,
