@@ -64,6 +64,17 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--only kernel|redis|clu
   --seed              the simulated side's seed, and the seed the fuzz
                       group draws its commands from (default 1)
 
+       cargo xtask real-history [--redis-server PATH] [--python PATH]
+
+  real-history  histories recorded by redis-py clients on real Redis
+            (examples/real-history/record.py; a master and a replica on
+            127.0.0.1, ports 7851-7854), judged as `chaoslab history check`
+            judges them, in JSON lines and as their Jepsen EDN export: a run
+            without faults must be valid in every checker, a run whose
+            replica is detached halfway (REPLICAOF NO ONE) must lose exactly
+            the writes acknowledged after the detach; exit 1 when one is not
+  --python            the Python with redis-py (default python3)
+
        cargo xtask reports [--check] [--browser]
 
   reports   regenerate reports/examples/<story>/ (report.html, summary.md,
@@ -274,11 +285,33 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Some("real-history") => match real_history_options(&args[1..]) {
+            Ok((opts, python)) => finish(fidelity::histories::run(&opts, &python)),
+            Err(e) => {
+                eprintln!("error: {e}\n\n{USAGE}");
+                ExitCode::from(2)
+            }
+        },
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)
         }
     }
+}
+
+/// `real-history`'s options: fidelity's `--redis-server`, and `--python`.
+fn real_history_options(args: &[String]) -> Result<(fidelity::Options, std::path::PathBuf), String> {
+    let mut python = std::path::PathBuf::from("python3");
+    let mut rest = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--python" => python = it.next().ok_or("--python needs a value")?.into(),
+            "--redis-server" => rest.extend([arg.clone(), it.next().ok_or("--redis-server needs a value")?.clone()]),
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    Ok((fidelity_options(&rest)?, python))
 }
 
 fn fidelity_options(args: &[String]) -> Result<fidelity::Options, String> {

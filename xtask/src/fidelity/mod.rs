@@ -45,6 +45,7 @@ mod failover;
 mod fuzz;
 mod fuzz_families;
 mod fuzz_more;
+pub mod histories;
 mod keyslot;
 mod loss;
 mod loss_split;
