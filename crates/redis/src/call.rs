@@ -24,7 +24,7 @@ impl Server {
     fn check(&self, client: &Client, args: &[Vec<u8>], name: &str, now_ms: i64) -> Dispatch {
         let route = route(&self.config, self.cluster.as_deref(), &self.dbs, client, now_ms);
         let command = crate::command_table::lookup(name);
-        check(&self.config, &self.repl, route, Caller::of(client), args, name, command)
+        check(&self.config, &self.repl, route, Caller::of(client, &self.acl), args, name, command)
     }
 
     /// Runs one command; `None` means no reply is sent (SHUTDOWN, a blocked WAIT,
@@ -58,6 +58,7 @@ impl Server {
         client.cluster_flags.asking = false;
         let command = match checked {
             Dispatch::Reply(v) => {
+                self.log_acl_refusal(client, args, ctx.wall_clock_ms());
                 if let Some(command) = crate::command_table::lookup(name) {
                     self.slowlog.count_error(command, args, &v, false);
                 }
@@ -189,8 +190,9 @@ impl Server {
                 client.closing = true;
                 Value::ok()
             }
-            "auth" => self.auth(client, &args[1..]),
-            "hello" => self.hello(client, conn, args),
+            "auth" if args.len() > 3 => Value::error("ERR syntax error"),
+            "auth" => self.auth(client, args, ctx.wall_clock_ms()),
+            "hello" => self.hello(client, conn, args, ctx.wall_clock_ms()),
             "select" => self.select(client, args),
             "client" => self.client_command(ctx, client, args),
             "reset" => self.reset(client, conn),
@@ -213,7 +215,8 @@ impl Server {
         client.cluster_flags.readonly = false;
         // CLIENT REPLY back on, NO-EVICT off, tracking off (clearClientConnectionState).
         client.ctl = crate::client_control::Controls::default();
-        client.authenticated = self.config.requirepass.is_none();
+        client.authenticated = self.acl.default_needs_no_auth();
+        client.user = "default".to_owned();
         Value::Simple("RESET".into())
     }
 
@@ -342,16 +345,23 @@ pub(crate) fn route<'a>(
 
 /// What the gates need to know of the client.
 #[derive(Clone, Copy)]
-pub(crate) struct Caller {
-    /// Past AUTH, or no password needed.
+pub(crate) struct Caller<'a> {
+    /// Past AUTH, or no password needed (`authRequired`: the default user
+    /// may be set to need none after the connection came).
     pub(crate) authenticated: bool,
     /// Connected from a loopback address (`enable-*-command local`).
     pub(crate) local: bool,
+    /// The ACL and the client's user, when that user's commands are checked.
+    pub(crate) acl: Option<(&'a crate::acl::Acl, &'a crate::acl_users::User)>,
 }
 
-impl Caller {
-    pub(crate) fn of(client: &Client) -> Caller {
-        Caller { authenticated: client.authenticated, local: client.peer.ip().is_loopback() }
+impl<'a> Caller<'a> {
+    pub(crate) fn of(client: &Client, acl: &'a crate::acl::Acl) -> Caller<'a> {
+        Caller {
+            authenticated: client.authenticated || acl.default_needs_no_auth(),
+            local: client.peer.ip().is_loopback(),
+            acl: acl.restricted(&client.user).map(|u| (acl, u)),
+        }
     }
 }
 
@@ -383,7 +393,7 @@ pub(crate) fn check(
     config: &Config,
     repl: &Replication,
     cluster: Option<(&crate::cluster::Cluster, &crate::keyspace::Db, ClientFlags)>,
-    who: Caller,
+    who: Caller<'_>,
     args: &[Vec<u8>],
     name: &str,
     command: Option<&'static crate::command_table::Command>,
@@ -402,7 +412,7 @@ fn gates(
     config: &Config,
     repl: &Replication,
     cluster: Option<(&crate::cluster::Cluster, &crate::keyspace::Db, ClientFlags)>,
-    who: Caller,
+    who: Caller<'_>,
     args: &[Vec<u8>],
     name: &str,
     command: Option<&'static crate::command_table::Command>,
@@ -427,6 +437,15 @@ fn gates(
     }
     if !who.authenticated && !command.has(NO_AUTH) {
         return Dispatch::Reply(Value::error("NOAUTH Authentication required."));
+    }
+    if let Some((acl, user)) = who.acl {
+        let sub = match command.doc.subcommands.is_empty() || args.len() < 2 {
+            true => None,
+            false => crate::command_table::subcommand_position(command, &args[1]),
+        };
+        if let Err(refused) = acl.check(user, command, sub, args) {
+            return Dispatch::Reply(refused);
+        }
     }
     if let Some((c, db0, flags)) = cluster
         && let Some(redirect) = crate::cluster::commands::route(c, db0, flags, args, command)

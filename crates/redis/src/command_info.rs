@@ -203,7 +203,7 @@ fn getkeys(cmd: &[Vec<u8>], with_flags: bool) -> Value {
 /// their flags fixed, else the command's own finder, whose flags are those of
 /// the spec it stands for (the first key the first spec's, later ones the
 /// last spec's), or, for SET and BITFIELD, what their arguments make them.
-fn keys_with_flags(command: &Command, doc: &Doc, cmd: &[Vec<u8>]) -> Vec<(usize, Vec<&'static str>)> {
+pub(crate) fn keys_with_flags(command: &Command, doc: &Doc, cmd: &[Vec<u8>]) -> Vec<(usize, Vec<&'static str>)> {
     let variable = doc.specs.iter().any(|s| s.flags.contains(&"variable_flags"));
     if !variable && let Some(keys) = spec_keys(doc, cmd) {
         return keys.into_iter().map(|(i, f)| (i, f.to_vec())).collect();

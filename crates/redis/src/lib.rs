@@ -18,6 +18,7 @@
 //! `scenario`, `report`, `chaoslab`, `serde`, `serde_json`.
 
 mod acl;
+mod acl_users;
 mod aof_base;
 mod bitfield;
 mod bits;

@@ -60,11 +60,18 @@ impl Server {
             &self.config,
             &self.repl,
             route,
-            crate::call::Caller::of(client),
+            crate::call::Caller::of(client, &self.acl),
             args,
             name,
             crate::command_table::lookup(name),
         ) {
+            let now_ms = ctx.wall_clock_ms();
+            if let Some(client) = self.clients.get(&conn)
+                && let Some(entry) = self.acl_refusal(client, client.parser.args(), now_ms)
+            {
+                self.acl.push(entry);
+            }
+            let client = self.clients.get_mut(&conn)?;
             if name == "exec" {
                 // execCommandAbort: the transaction is discarded, its watches dropped.
                 if client.multi.take().is_some() {
@@ -209,7 +216,7 @@ impl Server {
         if args.len() == 3 {
             return self.client_kill_addr(ctx, me, &args[2]);
         }
-        let filter = match KillFilter::parse(&args[2..]) {
+        let filter = match KillFilter::parse(&args[2..], |u| self.acl.users.contains_key(u)) {
             Ok(f) => f,
             Err(e) => return e,
         };
@@ -219,6 +226,7 @@ impl Server {
                 && filter.id.is_none_or(|i| i == c.id)
                 && filter.addr.as_deref().is_none_or(|a| a == c.peer.to_string())
                 && filter.laddr.as_deref().is_none_or(|a| a == format!("{my_ip}:{}", c.local_port))
+                && filter.user.as_deref().is_none_or(|u| u == c.user)
         };
         let victims: Vec<ConnId> =
             self.clients.iter().filter(|&(&conn, c)| matches(self, Some(conn), c)).map(|(&conn, _)| conn).collect();
@@ -269,7 +277,7 @@ impl Server {
         self.master_link_closed(ctx);
     }
 
-    fn kill_client(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+    pub(crate) fn kill_client(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         ctx.close(conn);
         if let Some(client) = self.clients.remove(&conn) {
             self.client_gone(ctx, conn, client);
@@ -283,12 +291,13 @@ struct KillFilter {
     id: Option<u64>,
     addr: Option<String>,
     laddr: Option<String>,
+    user: Option<String>,
     skipme: bool,
 }
 
 impl KillFilter {
-    fn parse(args: &[Vec<u8>]) -> Result<KillFilter, Value> {
-        let mut f = KillFilter { kind: None, id: None, addr: None, laddr: None, skipme: true };
+    fn parse(args: &[Vec<u8>], user_exists: impl Fn(&str) -> bool) -> Result<KillFilter, Value> {
+        let mut f = KillFilter { kind: None, id: None, addr: None, laddr: None, user: None, skipme: true };
         let syntax = || Value::error("ERR syntax error");
         let mut i = 0;
         while i < args.len() {
@@ -305,8 +314,7 @@ impl KillFilter {
                 },
                 b"addr" => f.addr = Some(text),
                 b"laddr" => f.laddr = Some(text),
-                // The node has only the default user (ACL SETUSER is not simulated).
-                b"user" if text == "default" => {}
+                b"user" if user_exists(&text) => f.user = Some(text),
                 b"user" => return Err(Value::error(format!("ERR No such user '{text}'"))),
                 b"skipme" if value.eq_ignore_ascii_case(b"yes") => f.skipme = true,
                 b"skipme" if value.eq_ignore_ascii_case(b"no") => f.skipme = false,

@@ -34,6 +34,8 @@ pub(crate) struct Client {
     pub(crate) parser: RequestParser,
     pub(crate) db: usize,
     pub(crate) authenticated: bool,
+    /// The ACL user its commands run as.
+    pub(crate) user: String,
     pub(crate) closing: bool,
     pub(crate) peer: SocketAddrV4,
     pub(crate) local_port: u16,
@@ -74,6 +76,7 @@ impl Client {
             parser: RequestParser::default(),
             db,
             authenticated: true,
+            user: "default".to_owned(),
             closing: false,
             peer,
             local_port: 0,
@@ -151,6 +154,8 @@ pub struct Server {
     pub(crate) failover: crate::failover::Failover,
     /// SLOWLOG's entries and the per-command calls LATENCY HISTOGRAM shows.
     pub(crate) slowlog: crate::slowlog::SlowLog,
+    /// The ACL users and log.
+    pub(crate) acl: crate::acl::Acl,
     /// LATENCY's events (`latency-monitor-threshold`).
     pub(crate) latency: crate::latency::LatencyMonitor,
     /// Clients in MONITOR mode, in the order they asked.
@@ -187,8 +192,10 @@ impl Server {
         slowlog.untracked = !config.latency_tracking;
         let file_notify = config.notify;
         let hz = config.hz;
+        let acl = crate::acl::Acl::new(config.requirepass.as_deref());
         Server {
             slowlog,
+            acl,
             latency: Default::default(),
             dbs: (0..config.databases).map(|_| Db { limits: config.encodings, ..Db::default() }).collect(),
             file_config: config.clone(),
@@ -706,11 +713,24 @@ impl Server {
         let args = client.parser.args();
         let now_ms = ctx.wall_clock_ms();
         let route = crate::call::route(&self.config, self.cluster.as_deref(), &self.dbs, client, now_ms);
-        let checked =
-            check(&self.config, &self.repl, route, crate::call::Caller::of(client), args, command.name, Some(command));
+        let checked = check(
+            &self.config,
+            &self.repl,
+            route,
+            crate::call::Caller::of(client, &self.acl),
+            args,
+            command.name,
+            Some(command),
+        );
         client.cluster_flags.asking = false;
         if let Dispatch::Reply(v) = checked {
-            self.slowlog.count_error(command, args, &v, false);
+            if let Some(client) = self.clients.get(&conn) {
+                let args = client.parser.args();
+                if let Some(entry) = self.acl_refusal(client, args, now_ms) {
+                    self.acl.push(entry);
+                }
+                self.slowlog.count_error(command, args, &v, false);
+            }
             return v;
         }
         if self.config.maxmemory.limit > 0
@@ -797,7 +817,7 @@ impl Server {
 
     /// HELLO [protover [AUTH user pass] [SETNAME name]], checked in helloCommand's
     /// order: version, option syntax, credentials, then the NOAUTH gate, then the name.
-    pub(crate) fn hello(&mut self, client: &mut Client, conn: ConnId, args: &[Vec<u8>]) -> Value {
+    pub(crate) fn hello(&mut self, client: &mut Client, conn: ConnId, args: &[Vec<u8>], now_ms: i64) -> Value {
         let proto = match args.get(1) {
             None => client.proto,
             Some(v) => match crate::commands::parse_int(v) {
@@ -826,12 +846,9 @@ impl Server {
             }
         }
         if let Some(credentials) = credentials
-            && !self.check_credentials(&credentials[0], &credentials[1])
+            && !self.authenticate(client, &args[0], &credentials[0], &credentials[1], now_ms)
         {
             return Value::error("WRONGPASS invalid username-password pair or user is disabled.");
-        }
-        if credentials.is_some() {
-            client.authenticated = true;
         }
         if !client.authenticated {
             return Value::error(
@@ -859,31 +876,37 @@ impl Server {
         ])
     }
 
-    /// The default user's password check (the node has no other ACL users):
-    /// without `requirepass` the default user is `nopass` and any password works.
-    fn check_credentials(&self, user: &[u8], pass: &[u8]) -> bool {
-        user == b"default" && self.config.requirepass.as_ref().is_none_or(|p| p.as_bytes() == pass)
+    /// `ACLAuthenticateUser`: the user, if `pass` opens it; a refusal is logged.
+    fn authenticate(&mut self, client: &mut Client, command: &[u8], user: &[u8], pass: &[u8], now_ms: i64) -> bool {
+        let name = String::from_utf8_lossy(user).into_owned();
+        if self.acl.users.get(&name).is_some_and(|u| u.accepts(pass)) {
+            client.authenticated = true;
+            client.user = name;
+            return true;
+        }
+        let context = if client.multi.is_some() { crate::acl::Context::Multi } else { crate::acl::Context::Toplevel };
+        let info = self.client_info(client, now_ms, &String::from_utf8_lossy(command).to_ascii_lowercase());
+        self.acl.log("auth", context, command.to_vec(), &name, now_ms, info);
+        false
     }
 
-    pub(crate) fn auth(&self, client: &mut Client, args: &[Vec<u8>]) -> Value {
-        let (user, pass) = match args {
-            [pass] => (b"default".as_slice(), pass.as_slice()),
+    pub(crate) fn auth(&mut self, client: &mut Client, args: &[Vec<u8>], now_ms: i64) -> Value {
+        let (user, pass) = match &args[1..] {
+            [pass] => {
+                if self.acl.users.get("default").is_some_and(|u| u.nopass) {
+                    return Value::error(
+                        "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+                    );
+                }
+                (b"default".as_slice(), pass.as_slice())
+            }
             [user, pass] => (user.as_slice(), pass.as_slice()),
             _ => return Value::error("ERR syntax error"),
         };
-        match &self.config.requirepass {
-            None if args.len() == 1 => Value::error(
-                "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
-            ),
-            None if user == b"default" => {
-                client.authenticated = true;
-                Value::ok()
-            }
-            Some(p) if user == b"default" && p.as_bytes() == pass => {
-                client.authenticated = true;
-                Value::ok()
-            }
-            _ => Value::error("WRONGPASS invalid username-password pair or user is disabled."),
+        if self.authenticate(client, &args[0], user, pass, now_ms) {
+            Value::ok()
+        } else {
+            Value::error("WRONGPASS invalid username-password pair or user is disabled.")
         }
     }
 
@@ -926,7 +949,12 @@ impl Server {
                 let backlog_changed = next.repl_backlog_size != self.config.repl_backlog_size;
                 let aof_changed = next.appendonly != self.config.appendonly;
                 let limit_set = next.maxmemory.limit != self.config.maxmemory.limit && next.maxmemory.limit > 0;
+                // `updateRequirePass`: the default user's password is requirepass.
+                let password_changed = next.requirepass != self.config.requirepass;
                 self.config = next;
+                if password_changed {
+                    self.acl.set_default_password(self.config.requirepass.as_deref());
+                }
                 self.slowlog.untracked = !self.config.latency_tracking;
                 // Later writes go by the new thresholds; stored values keep their encodings.
                 for db in &mut self.dbs {
@@ -1149,7 +1177,7 @@ impl Server {
         format!(
             "id={} addr={} laddr={}:{} fd={} name={} age={age} idle={idle} flags={flags} db={} sub={sub} psub={psub} ssub={ssub} multi={multi} \
              qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll={oll} omem={held} tot-mem={} events={events} \
-             cmd={cmd} user=default redir={} resp={}",
+             cmd={cmd} user={} redir={} resp={}",
             client.id,
             client.peer,
             self.repl.my_ip,
@@ -1158,6 +1186,7 @@ impl Server {
             String::from_utf8_lossy(&client.name),
             client.db,
             20496 + held,
+            client.user,
             client.ctl.redir(),
             client.proto.version()
         )
@@ -1301,13 +1330,14 @@ impl Server {
             return;
         }
         self.connections_received += 1;
-        let authenticated = self.config.requirepass.is_none();
+        let authenticated = self.acl.default_needs_no_auth();
         let now = ctx.wall_clock_ms();
         let id = self.next_client_id;
         self.next_client_id += 1;
         let client = Client {
             id,
             authenticated,
+            user: "default".to_owned(),
             local_port,
             created_ms: now,
             last_cmd_ms: now,

@@ -38,6 +38,8 @@ pub enum Mask {
     /// CLIENT INFO/LIST text: every run of digits masked, field names, their
     /// order and the other values compared.
     ClientLine,
+    /// ACL rules (LIST, GETUSER): each string's words compared sorted.
+    AclRules,
     /// CLUSTER NODES / CLUSTER INFO text: node ids, ping/pong times and message
     /// counters masked; node lines sorted.
     ClusterText,
@@ -112,6 +114,9 @@ impl Mask {
             Mask::CommandStats => {
                 "lines compared sorted (Redis walks its command dict, ordered by a per-process random hash seed); µs and latency percentiles masked (real commands take real time); calls, rejected and failed calls compared, but for PING's, which the real harness's readiness probe adds to"
             }
+            Mask::AclRules => {
+                "each string's words compared sorted: Redis writes a user's single-command rules (after its categories) in its command dict's order, which follows a per-process random hash seed"
+            }
             Mask::SortedDeep => {
                 "arrays compared sorted at every depth: COMMAND walks the command dict and each container's subcommand dict, whose order follows a per-process random hash seed"
             }
@@ -150,6 +155,23 @@ fn sorted_deep(v: Value) -> Value {
             items.sort_by_key(Value::to_bytes);
             Value::Array(items)
         }
+        other => other,
+    }
+}
+
+/// Every string's space-separated words sorted, at every depth.
+fn words_sorted(v: Value) -> Value {
+    let sort = |b: Vec<u8>| {
+        let text = String::from_utf8_lossy(&b).into_owned();
+        let mut words: Vec<&str> = text.split(' ').collect();
+        words.sort_unstable();
+        words.join(" ").into_bytes()
+    };
+    match v {
+        Value::Array(items) => Value::Array(items.into_iter().map(words_sorted).collect()),
+        Value::Set(items) => Value::Set(items.into_iter().map(words_sorted).collect()),
+        Value::Map(pairs) => Value::Map(pairs.into_iter().map(|(k, v)| (words_sorted(k), words_sorted(v))).collect()),
+        Value::Bulk(b) => Value::Bulk(sort(b)),
         other => other,
     }
 }
@@ -223,6 +245,10 @@ impl Obs {
             }
             (Mask::ClientLine, Some(v)) => {
                 let text = format!("{}: {}", super::target::type_name(&v), mask_digits(&reply.text()));
+                (text.clone(), text)
+            }
+            (Mask::AclRules, Some(v)) => {
+                let text = format!("{}: {}", super::target::type_name(&v), resp::render(&words_sorted(v)));
                 (text.clone(), text)
             }
             (Mask::SortedDeep, Some(v)) => {

@@ -203,6 +203,9 @@ struct CallState {
     /// The commands it propagated, wrapped in MULTI/EXEC when it ends.
     effects: Vec<u8>,
     propagated: usize,
+    /// The caller's CLIENT LIST line, for the ACL log of a refused call
+    /// (taken only when the caller's user is restricted).
+    caller_line: Option<String>,
 }
 
 /// How a run of slices ended.
@@ -531,7 +534,13 @@ impl Server {
             ),
         };
         lua_slice::install(vm, &thread, SLICE_INSTRUCTIONS, &limits)?;
+        let caller_line = self.acl.restricted(&client.user).map(|_| {
+            let name =
+                launch.command.first().map_or(String::new(), |c| String::from_utf8_lossy(c).to_ascii_lowercase());
+            self.client_info(client, ctx.wall_clock_ms(), &name)
+        });
         let call = CallState {
+            caller_line,
             client: script_client(client),
             read_only: launch.read_only,
             deny_oom: launch.deny_oom,
@@ -684,6 +693,17 @@ impl Server {
         if command.flags_for(&argv).contains(&"noscript") {
             return fail(lua, "ERR This Redis command is not allowed from script");
         }
+        // `scriptVerifyACL`: as the caller's user.
+        if let Some(user) = self.acl.restricted(&call.client.user) {
+            let sub = match command.doc.subcommands.is_empty() || argv.len() < 2 {
+                true => None,
+                false => crate::command_table::subcommand_position(command, &argv[1]),
+            };
+            if self.acl.check(user, command, sub, &argv).is_err() {
+                let why = self.log_script_refusal(call, &argv, ctx.wall_clock_ms());
+                return fail(lua, &format!("ERR The user executing the script {why}"));
+            }
+        }
         if command.write() && call.read_only {
             return fail(lua, "ERR Write commands are not allowed from read-only scripts.");
         }
@@ -725,6 +745,16 @@ impl Server {
             }
             v => lua::to_lua(lua, &v),
         }
+    }
+
+    /// Logs a script's refused call (context `lua`, the caller's client) and
+    /// gives why, as `getAclErrorMessage` words it.
+    fn log_script_refusal(&mut self, call: &CallState, argv: &[Vec<u8>], now_ms: i64) -> &'static str {
+        let Some((denied, id)) = self.acl.take_denied() else { return "lacking the permissions for the command" };
+        let (reason, object) = self.acl.refusal_parts(denied, id, argv);
+        let info = call.caller_line.clone().unwrap_or_default();
+        self.acl.log(reason, crate::acl::Context::Lua, object, &call.client.user, now_ms, info);
+        crate::acl::refusal_message(denied)
     }
 
     /// `redis.log(level, message ...)`: the message parts joined by spaces, at
@@ -901,10 +931,11 @@ fn error_text(e: &mlua::Error) -> String {
 }
 
 /// The client a script's commands run as (Redis's Lua client): the caller's
-/// database, RESP2 replies until the script calls `redis.setresp(3)`.
+/// database and user, RESP2 replies until the script calls `redis.setresp(3)`.
 fn script_client(caller: &Client) -> Client {
     let mut c = Client::fake(caller.peer, caller.db);
     c.authenticated = true;
+    c.user = caller.user.clone();
     c
 }
 
