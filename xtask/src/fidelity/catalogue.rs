@@ -2000,6 +2000,7 @@ const CONTROL: &[Entry] = &[
     e("SET k1 v1"),
     e("AUTH alice wrong"),
     e("AUTH nosuch pw"),
+    client_text("ACL LOG 2"),
     e("AUTH alice pw"),
     e("ACL WHOAMI"),
     e("GET k1"),
