@@ -47,6 +47,10 @@ const fn client_text(line: &'static str) -> Entry {
     Entry { line, expect: Expect::Same, mask: Mask::ClientLine }
 }
 
+const fn acl_log(line: &'static str) -> Entry {
+    Entry { line, expect: Expect::Same, mask: Mask::AclLog }
+}
+
 const fn acl_rules(line: &'static str) -> Entry {
     Entry { line, expect: Expect::Same, mask: Mask::AclRules }
 }
@@ -2000,7 +2004,7 @@ const CONTROL: &[Entry] = &[
     e("SET k1 v1"),
     e("AUTH alice wrong"),
     e("AUTH nosuch pw"),
-    client_text("ACL LOG 2"),
+    acl_log("ACL LOG 2"),
     e("AUTH alice pw"),
     e("ACL WHOAMI"),
     e("GET k1"),
@@ -2023,7 +2027,7 @@ const CONTROL: &[Entry] = &[
     e("EXEC"),
     e("AUTH default x"),
     e("ACL WHOAMI"),
-    client_text("ACL LOG 6"),
+    acl_log("ACL LOG 6"),
     e("ACL SETUSER rw on >rw %R~r* %W~w* ~both* +@all &news* -psubscribe"),
     e("HELLO 2 AUTH rw nope"),
     masked("HELLO 2 AUTH rw rw"),
@@ -2043,7 +2047,7 @@ const CONTROL: &[Entry] = &[
     e("ACL DRYRUN rw publish sports x"),
     e("ACL DRYRUN rw set w1 v get"),
     e("AUTH default x"),
-    client_text("ACL LOG 3"),
+    acl_log("ACL LOG 3"),
     e("CONFIG SET requirepass pw2"),
     acl_rules("ACL LIST"),
     e("AUTH pw2"),

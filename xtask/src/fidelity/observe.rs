@@ -40,6 +40,9 @@ pub enum Mask {
     ClientLine,
     /// ACL rules (LIST, GETUSER): each string's words compared sorted.
     AclRules,
+    /// ACL LOG: the whole reply rendered, every run of digits masked (ages,
+    /// and the client lines' ids, ports and sizes).
+    AclLog,
     /// CLUSTER NODES / CLUSTER INFO text: node ids, ping/pong times and message
     /// counters masked; node lines sorted.
     ClusterText,
@@ -113,6 +116,9 @@ impl Mask {
             }
             Mask::CommandStats => {
                 "lines compared sorted (Redis walks its command dict, ordered by a per-process random hash seed); µs and latency percentiles masked (real commands take real time); calls, rejected and failed calls compared, but for PING's, which the real harness's readiness probe adds to"
+            }
+            Mask::AclLog => {
+                "digits masked across the whole reply (entry ages, whole or not, and the client lines' ids, ports, buffer and memory sizes, which depend on the process and the run); reasons, contexts, objects, users, field names and order compared"
             }
             Mask::AclRules => {
                 "each string's words compared sorted: Redis writes a user's single-command rules (after its categories) in its command dict's order, which follows a per-process random hash seed"
@@ -245,6 +251,12 @@ impl Obs {
             }
             (Mask::ClientLine, Some(v)) => {
                 let text = format!("{}: {}", super::target::type_name(&v), mask_digits(&reply.text()));
+                (text.clone(), text)
+            }
+            (Mask::AclLog, Some(v)) => {
+                // An age of 0 ms prints as `0`, a longer one with decimals.
+                let masked = mask_digits(&resp::render(&v)).replace("<n>.<n>", "<n>");
+                let text = format!("{}: {masked}", super::target::type_name(&v));
                 (text.clone(), text)
             }
             (Mask::AclRules, Some(v)) => {
