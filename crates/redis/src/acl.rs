@@ -26,7 +26,7 @@ const LOG_GROUPING_MS: i64 = 60_000;
 /// The users, their commands' ids, and the log.
 pub(crate) struct Acl {
     pub(crate) users: BTreeMap<String, User>,
-    pub(crate) commands: Commands,
+    pub(crate) commands: &'static Commands,
     log: VecDeque<LogEntry>,
     /// The last refusal [`Acl::check`] made, for its caller to log.
     denied: Cell<Option<(Denied, usize)>>,
@@ -66,9 +66,9 @@ pub(crate) struct LogEntry {
 impl Acl {
     /// The default user alone, with `requirepass` as its password.
     pub(crate) fn new(requirepass: Option<&str>) -> Acl {
-        let commands = Commands::new();
+        let commands = crate::acl_users::commands();
         let mut users = BTreeMap::new();
-        users.insert("default".to_owned(), User::default_user(&commands));
+        users.insert("default".to_owned(), User::default_user(commands));
         let mut acl = Acl {
             users,
             commands,
@@ -84,12 +84,12 @@ impl Acl {
     /// `ACLUpdateDefaultUserPassword`: `resetpass`, then `>password` or `nopass`.
     pub(crate) fn set_default_password(&mut self, password: Option<&str>) {
         let Some(u) = self.users.get_mut("default") else { return };
-        let _ = u.apply(&self.commands, b"resetpass");
+        let _ = u.apply(self.commands, b"resetpass");
         let rule = match password {
             Some(p) => format!(">{p}").into_bytes(),
             None => b"nopass".to_vec(),
         };
-        let _ = u.apply(&self.commands, &rule);
+        let _ = u.apply(self.commands, &rule);
         self.users_changed();
     }
 
@@ -264,7 +264,7 @@ impl Server {
                         .values()
                         .map(|u| match sub.as_slice() {
                             b"users" => Value::bulk(&u.name),
-                            _ => Value::Bulk(format!("user {} {}", u.name, u.describe(&acl.commands)).into_bytes()),
+                            _ => Value::Bulk(format!("user {} {}", u.name, u.describe(acl.commands)).into_bytes()),
                         })
                         .collect(),
                 )
@@ -322,9 +322,9 @@ impl Server {
         };
         let name = String::from_utf8_lossy(name).into_owned();
         let acl = &mut self.acl;
-        let mut user = acl.users.get(&name).cloned().unwrap_or_else(|| User::new(&name, &acl.commands));
+        let mut user = acl.users.get(&name).cloned().unwrap_or_else(|| User::new(&name, acl.commands));
         for rule in &rules {
-            if let Err(e) = user.apply(&acl.commands, rule) {
+            if let Err(e) = user.apply(acl.commands, rule) {
                 return Value::error(format!(
                     "ERR Error in ACL SETUSER modifier '{}': {}",
                     String::from_utf8_lossy(rule),

@@ -48,8 +48,15 @@ fn category(name: &str) -> Option<u32> {
     common::acl::CATEGORIES.iter().position(|c| c.eq_ignore_ascii_case(name)).map(|i| 1 << i)
 }
 
+/// The table's ids, made once a process (they follow from the static
+/// command table alone; every server's ACL shares them).
+pub(crate) fn commands() -> &'static Commands {
+    static COMMANDS: std::sync::OnceLock<Commands> = std::sync::OnceLock::new();
+    COMMANDS.get_or_init(Commands::new)
+}
+
 impl Commands {
-    pub(crate) fn new() -> Commands {
+    fn new() -> Commands {
         let mut all = Vec::new();
         let mut base = Vec::new();
         for c in command_table::all() {
@@ -686,12 +693,12 @@ pub(crate) fn merge_selectors(args: &[Vec<u8>]) -> Result<Vec<Vec<u8>>, usize> {
 mod tests {
     use super::*;
 
-    fn user(rules: &str) -> (User, Commands) {
-        let commands = Commands::new();
-        let mut u = User::new("u", &commands);
+    fn user(rules: &str) -> (User, &'static Commands) {
+        let commands = commands();
+        let mut u = User::new("u", commands);
         let args: Vec<Vec<u8>> = rules.split(' ').map(|r| r.as_bytes().to_vec()).collect();
         for r in merge_selectors(&args).expect("closed selectors") {
-            u.apply(&commands, &r).unwrap_or_else(|e| panic!("{}: {e:?}", String::from_utf8_lossy(&r)));
+            u.apply(commands, &r).unwrap_or_else(|e| panic!("{}: {e:?}", String::from_utf8_lossy(&r)));
         }
         (u, commands)
     }
@@ -701,7 +708,7 @@ mod tests {
     /// categories, commands, containers and subcommands.
     #[test]
     fn described_rules_give_back_the_same_permissions() {
-        let commands = Commands::new();
+        let commands = commands();
         let pool: Vec<String> = common::acl::CATEGORIES
             .iter()
             .flat_map(|c| [format!("+@{c}"), format!("-@{c}")])
@@ -719,17 +726,17 @@ mod tests {
             (state % n as u64) as usize
         };
         for _ in 0..2_000 {
-            let mut u = User::new("u", &commands);
+            let mut u = User::new("u", commands);
             let mut rules = Vec::new();
             for _ in 0..1 + next(8) {
                 let rule = &pool[next(pool.len())];
-                u.apply(&commands, rule.as_bytes()).expect("a valid rule");
+                u.apply(commands, rule.as_bytes()).expect("a valid rule");
                 rules.push(rule.as_str());
             }
-            let text = u.root.describe_commands(&commands);
-            let mut back = User::new("u", &commands);
+            let text = u.root.describe_commands(commands);
+            let mut back = User::new("u", commands);
             for r in text.split(' ') {
-                back.apply(&commands, r.as_bytes()).unwrap_or_else(|e| panic!("{r} of {text}: {e:?}"));
+                back.apply(commands, r.as_bytes()).unwrap_or_else(|e| panic!("{r} of {text}: {e:?}"));
             }
             assert_eq!(back.root.allowed, u.root.allowed, "{text}");
             assert_eq!(back.root.future, u.root.future, "{text}");
@@ -744,12 +751,12 @@ mod tests {
 
     #[test]
     fn the_default_user_and_a_new_one_read_as_redis_writes_them() {
-        let commands = Commands::new();
-        assert_eq!(User::default_user(&commands).describe(&commands), "on nopass ~* &* +@all");
-        assert_eq!(User::new("bob", &commands).describe(&commands), "off resetchannels -@all");
+        let commands = commands();
+        assert_eq!(User::default_user(commands).describe(commands), "on nopass ~* &* +@all");
+        assert_eq!(User::new("bob", commands).describe(commands), "off resetchannels -@all");
         let (u, c) = user("on >pw ~k* +get &ch* (~x +set)");
         assert_eq!(
-            u.describe(&c),
+            u.describe(c),
             format!(
                 "on #{} ~k* resetchannels &ch* -@all +get (~x resetchannels -@all +set)",
                 crate::acl::sha256_hex(b"pw")
@@ -759,9 +766,9 @@ mod tests {
 
     #[test]
     fn rules_are_refused_with_redis_reasons() {
-        let commands = Commands::new();
-        let mut u = User::new("u", &commands);
-        let mut refused = |r: &str| u.apply(&commands, r.as_bytes()).unwrap_err();
+        let commands = commands();
+        let mut u = User::new("u", commands);
+        let mut refused = |r: &str| u.apply(commands, r.as_bytes()).unwrap_err();
         assert_eq!(refused("bogus"), RuleError::Syntax);
         assert_eq!(refused("+nosuch"), RuleError::Unknown);
         assert_eq!(refused("-@nosuch"), RuleError::Unknown);
@@ -773,8 +780,8 @@ mod tests {
         assert_eq!(refused("%RR~k"), RuleError::Syntax);
         assert_eq!(refused("%X~k"), RuleError::Syntax);
         let (mut all, c) = user("allkeys allchannels");
-        assert_eq!(all.apply(&c, b"~k"), Err(RuleError::KeysAfterAll));
-        assert_eq!(all.apply(&c, b"&k"), Err(RuleError::ChannelsAfterAll));
+        assert_eq!(all.apply(c, b"~k"), Err(RuleError::KeysAfterAll));
+        assert_eq!(all.apply(c, b"&k"), Err(RuleError::ChannelsAfterAll));
     }
 
     /// Keys need the permissions their access asks for; channels match as
