@@ -305,6 +305,29 @@ impl Server {
         Some(LogEntry { count: 1, reason, context, object, username: client.user.clone(), at_ms: now_ms, client_info })
     }
 
+    /// EXEC's check of a queued command against the rules as they are now
+    /// (they may have changed since it was queued): the refusal execCommand
+    /// answers, logged with context `multi`.
+    pub(crate) fn exec_acl_refusal(&mut self, client: &Client, args: &[Vec<u8>], now_ms: i64) -> Option<Value> {
+        let user = self.acl.restricted(&client.user)?;
+        let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
+        let command = crate::command_table::lookup(&name)?;
+        let sub = match command.doc.subcommands.is_empty() || args.len() < 2 {
+            true => None,
+            false => crate::command_table::subcommand_position(command, &args[1]),
+        };
+        self.acl.check(user, command, sub, args).err()?;
+        let reason = match self.acl.denied.get() {
+            Some((Denied::Key(_), _)) => "no permission to touch the specified keys",
+            Some((Denied::Channel(_), _)) => "no permission to access one of the channels used as arguments",
+            _ => "no permission to execute the command or subcommand",
+        };
+        self.log_acl_refusal(client, args, now_ms);
+        Some(Value::error(format!(
+            "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {reason}"
+        )))
+    }
+
     /// ACL SETUSER: every rule applied to a copy, kept only if all apply (`ACLStringSetUser`).
     fn acl_setuser(&mut self, args: &[Vec<u8>]) -> Value {
         let name = &args[2];

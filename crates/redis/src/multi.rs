@@ -190,7 +190,10 @@ impl Server {
         self.feed.also = 0;
         for args in &tx.queued {
             let before = self.feed.bytes.len();
-            let reply = self.execute(ctx, client, conn, args).unwrap_or(Value::Nil);
+            let reply = match self.exec_acl_refusal(client, args, ctx.wall_clock_ms()) {
+                Some(refused) => refused,
+                None => self.execute(ctx, client, conn, args).unwrap_or(Value::Nil),
+            };
             if self.feed.bytes.len() > before {
                 propagated += 1;
             }
