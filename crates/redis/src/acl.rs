@@ -170,7 +170,6 @@ impl Acl {
     }
 
     /// `addACLLogEntry`: a refusal, merged into a like entry of the last ten within a minute.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn log(
         &mut self,
         reason: &'static str,
