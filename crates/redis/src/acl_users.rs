@@ -196,6 +196,14 @@ impl Selector {
         }
     }
 
+    /// `+@all` (every bit, the future ones too) or `-@all`; first args go.
+    fn set_all_commands(&mut self, on: bool) {
+        self.allowed.iter_mut().for_each(|b| *b = on);
+        self.future = on;
+        self.all_commands = on;
+        self.first_args.clear();
+    }
+
     /// `ACLSetSelector`: one rule.
     fn apply(&mut self, commands: &Commands, op: &[u8]) -> Result<(), RuleError> {
         let text = String::from_utf8_lossy(op);
@@ -213,15 +221,9 @@ impl Selector {
             self.all_channels = false;
             self.channels.clear();
         } else if is("allcommands") || is("+@all") {
-            self.allowed.iter_mut().for_each(|b| *b = true);
-            self.future = true;
-            self.all_commands = true;
-            self.first_args.clear();
+            self.set_all_commands(true);
         } else if is("nocommands") || is("-@all") {
-            self.allowed.iter_mut().for_each(|b| *b = false);
-            self.future = false;
-            self.all_commands = false;
-            self.first_args.clear();
+            self.set_all_commands(false);
         } else if op[0] == b'~' || op[0] == b'%' {
             self.add_pattern(op)?;
         } else if op[0] == b'&' {
@@ -718,13 +720,8 @@ mod tests {
             )
             .chain(["+select|0", "+debug|object", "-flushall", "+flushall"].map(String::from))
             .collect();
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut rng = sim::Rng::stream(11, "acl-rules");
+        let mut next = |n: usize| rng.below(n as u64) as usize;
         for _ in 0..2_000 {
             let mut u = User::new("u", commands);
             let mut rules = Vec::new();
