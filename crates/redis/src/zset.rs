@@ -374,29 +374,96 @@ fn lex_cmp(a: &Lex, b: &Lex) -> Ordering {
     }
 }
 
-/// The members a lex range covers, as Redis walks them (`zzlFirstInLexRange`
-/// then forward while `<= max`; reversed, `zzlLastInLexRange` then back while
-/// `>= min`). On members of one score that is the plain range; on mixed
-/// scores it is what Redis gives, not a filter.
-fn lex_walk(z: &ZSet, min: &Lex, max: &Lex, rev: bool) -> Vec<(Vec<u8>, f64)> {
+/// Whether a lex range can hold anything (`zslIsInLexRange`, `zzlIsInLexRange`):
+/// bounds in order, the last member at least `min` and the first at most
+/// `max`. Both encodings check this before a range or a count.
+fn lex_in_range(items: &[(&[u8], f64)], min: &Lex, max: &Lex) -> bool {
     let cmp = lex_cmp(min, max);
     if cmp == Ordering::Greater
         || (cmp == Ordering::Equal && (matches!(min, Lex::Excl(_)) || matches!(max, Lex::Excl(_))))
     {
+        return false;
+    }
+    match (items.first(), items.last()) {
+        (Some(first), Some(last)) => lex_above(last.0, min) && lex_below(first.0, max),
+        _ => false,
+    }
+}
+
+/// Where the first member of a lex range is: the first member at least
+/// `min`, walking from the head (`zzlFirstInLexRange`; a skiplist's descent
+/// to it finds the same member when its nodes' levels do not skip past it,
+/// which is how it mostly goes), if that one is at most `max`.
+fn lex_first(items: &[(&[u8], f64)], min: &Lex, max: &Lex) -> Option<usize> {
+    let at = items.iter().position(|(m, _)| lex_above(m, min))?;
+    lex_below(items[at].0, max).then_some(at)
+}
+
+/// Where the last member of a lex range is. A listpack walks back from the
+/// tail to the first member at most `max` (`zzlLastInLexRange`); a skiplist
+/// descends from the head while the next member is at most `max`
+/// (`zslLastInLexRange`): on mixed scores the two differ. Either way that
+/// member must be at least `min`.
+fn lex_last(items: &[(&[u8], f64)], min: &Lex, max: &Lex, skiplist: bool) -> Option<usize> {
+    let at = if skiplist {
+        items.iter().position(|(m, _)| !lex_below(m, max)).unwrap_or(items.len()).checked_sub(1)?
+    } else {
+        items.iter().rposition(|(m, _)| lex_below(m, max))?
+    };
+    lex_above(items[at].0, min).then_some(at)
+}
+
+/// The members a lex range covers, as Redis walks them
+/// (`genericZrangebylexCommand`): from the first in range, `offset` members
+/// skipped unchecked, then forward while `<= max`; reversed, from the last in
+/// range back while `>= min`; at most `limit` (negative: all). On members of
+/// one score that is the plain range; on mixed scores it is what Redis gives,
+/// not a filter.
+fn lex_walk(z: &ZSet, min: &Lex, max: &Lex, rev: bool, offset: i64, limit: i64) -> Vec<(Vec<u8>, f64)> {
+    let items: Vec<(&[u8], f64)> = z.iter().collect();
+    if offset < 0 || !lex_in_range(&items, min, max) {
         return Vec::new();
+    }
+    let take = usize::try_from(limit).unwrap_or(usize::MAX);
+    let skip = offset as usize;
+    if rev {
+        let Some(start) = lex_last(&items, min, max, z.is_skiplist()) else { return Vec::new() };
+        let from = items[..=start].iter().rev().skip(skip);
+        return from.take_while(|(m, _)| lex_above(m, min)).take(take).map(|(m, s)| (m.to_vec(), *s)).collect();
+    }
+    let Some(start) = lex_first(&items, min, max) else { return Vec::new() };
+    let from = items[start..].iter().skip(skip);
+    from.take_while(|(m, _)| lex_below(m, max)).take(take).map(|(m, s)| (m.to_vec(), *s)).collect()
+}
+
+/// ZLEXCOUNT: a listpack counts the walk; a skiplist subtracts the first and
+/// last members' ranks, which on mixed scores counts the members between
+/// them whatever they are.
+fn lex_count(z: &ZSet, min: &Lex, max: &Lex) -> usize {
+    if !z.is_skiplist() {
+        return lex_walk(z, min, max, false, 0, -1).len();
     }
     let items: Vec<(&[u8], f64)> = z.iter().collect();
-    let (Some(first), Some(last)) = (items.first(), items.last()) else { return Vec::new() };
-    if !lex_above(last.0, min) || !lex_below(first.0, max) {
-        return Vec::new();
+    if !lex_in_range(&items, min, max) {
+        return 0;
     }
-    let out = |v: Vec<&(&[u8], f64)>| v.into_iter().map(|(m, s)| (m.to_vec(), *s)).collect();
-    if rev {
-        let Some(start) = items.iter().rposition(|(m, _)| lex_below(m, max)) else { return Vec::new() };
-        return out(items[..=start].iter().rev().take_while(|(m, _)| lex_above(m, min)).collect());
+    match (lex_first(&items, min, max), lex_last(&items, min, max, true)) {
+        (None, _) => 0,
+        (Some(first), None) => items.len() - first,
+        (Some(first), Some(last)) => (last + 1).saturating_sub(first),
     }
+}
+
+/// ZREMRANGEBYLEX's members. A listpack removes [`lex_walk`]'s; a skiplist
+/// (`zslDeleteRangeByLex`) skips the range check and removes from the first
+/// member at least `min` while members are at most `max`.
+fn lex_removed(z: &ZSet, min: &Lex, max: &Lex) -> Vec<(Vec<u8>, f64)> {
+    if !z.is_skiplist() {
+        return lex_walk(z, min, max, false, 0, -1);
+    }
+    let items: Vec<(&[u8], f64)> = z.iter().collect();
     let Some(start) = items.iter().position(|(m, _)| lex_above(m, min)) else { return Vec::new() };
-    out(items[start..].iter().take_while(|(m, _)| lex_below(m, max)).collect())
+    items[start..].iter().take_while(|(m, _)| lex_below(m, max)).map(|(m, s)| (m.to_vec(), *s)).collect()
 }
 
 /// Runs `name` if it is a sorted-set command; `None` otherwise.
@@ -607,7 +674,7 @@ fn zlexcount(args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
         return Value::error("ERR min or max not valid string range item");
     };
     match zset(x, &args[1]) {
-        Ok(z) => Value::Integer(z.map_or(0, |z| lex_walk(z, &min, &max, false).len()) as i64),
+        Ok(z) => Value::Integer(z.map_or(0, |z| lex_count(z, &min, &max)) as i64),
         Err(e) => e,
     }
 }
@@ -681,7 +748,7 @@ fn zrange(args: &[Vec<u8>], x: &mut Exec<'_>, kind: Kind, rev: bool, at: usize) 
             let (Some(min), Some(max)) = (parse_lex(lo), parse_lex(hi)) else {
                 return Value::error("ERR min or max not valid string range item");
             };
-            Box::new(move |z| page(lex_walk(z, &min, &max, q.rev), q.offset, q.limit))
+            Box::new(move |z| lex_walk(z, &min, &max, q.rev, q.offset, q.limit))
         }
         _ => {
             let (Some(start), Some(end)) = (parse_int(lo), parse_int(hi)) else { return not_an_integer() };
@@ -738,15 +805,6 @@ fn limited(z: &ZSet, rev: bool, offset: i64, limit: i64, keep: impl Fn(&[u8], f6
     let items: Box<dyn Iterator<Item = (&[u8], f64)>> = if rev { Box::new(z.iter().rev()) } else { Box::new(z.iter()) };
     let take = if limit < 0 { usize::MAX } else { limit as usize };
     items.filter(|(m, s)| keep(m, *s)).skip(offset as usize).take(take).map(|(m, s)| (m.to_vec(), s)).collect()
-}
-
-/// After `offset`, at most `limit` (negative: all); a negative offset gives none.
-fn page(found: Vec<(Vec<u8>, f64)>, offset: i64, limit: i64) -> Vec<(Vec<u8>, f64)> {
-    if offset < 0 {
-        return Vec::new();
-    }
-    let take = if limit < 0 { usize::MAX } else { limit as usize };
-    found.into_iter().skip(offset as usize).take(take).collect()
 }
 
 /// ZRANGESTORE's end: the destination holds the range, or is deleted when it is empty.
@@ -813,7 +871,7 @@ fn zremrange(name: &str, args: &[Vec<u8>], x: &mut Exec<'_>) -> Value {
             let (Some(min), Some(max)) = (parse_lex(&args[2]), parse_lex(&args[3])) else {
                 return Value::error("ERR min or max not valid string range item");
             };
-            Box::new(move |z| lex_walk(z, &min, &max, false))
+            Box::new(move |z| lex_removed(z, &min, &max))
         }
     };
     let z = match x.lookup_mut(&args[1]) {
