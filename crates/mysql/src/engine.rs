@@ -434,6 +434,16 @@ impl Engine {
         rows: &[Vec<Expr>],
         insert_id: Option<i64>,
     ) -> Result<(Vec<(Key, Vec<Value>)>, i64), SqlError> {
+        // strict mode (both servers' default sql_mode): a NOT NULL column
+        // left out needs a default
+        let missing = staged
+            .columns
+            .iter()
+            .enumerate()
+            .find(|&(i, c)| c.not_null && c.default.is_none() && !c.auto_increment && !positions.contains(&i));
+        if let (Some((_, c)), false) = (missing, rows.is_empty()) {
+            return Err(SqlError::new(1364, "HY000", format!("Field '{}' doesn't have a default value", c.name)));
+        }
         let mut out: Vec<(Key, Vec<Value>)> = Vec::with_capacity(rows.len());
         let mut first_id = 0;
         let mut next_id = insert_id;
@@ -445,10 +455,11 @@ impl Engine {
                     format!("Column count doesn't match value count at row {}", n + 1),
                 ));
             }
-            let mut row = vec![Value::Null; staged.columns.len()];
+            let mut row: Vec<Value> = staged.columns.iter().map(|c| c.default.clone().unwrap_or(Value::Null)).collect();
             for (&p, e) in positions.iter().zip(exprs) {
                 row[p] = eval(e, &[], &[])?;
             }
+
             let generated = fill_row(staged, &mut row, n + 1, &mut next_id)?;
             if first_id == 0 {
                 first_id = generated;
@@ -485,7 +496,13 @@ impl Engine {
         db: Option<&str>,
     ) -> Result<Outcome, SqlError> {
         let table = self.table_mut(t, db)?;
-        let targets: Vec<usize> = sets.iter().map(|(c, _)| table.column(c, "field list")).collect::<Result<_, _>>()?;
+        if let Some(f) = filter {
+            resolve(table, f, "WHERE")?;
+        }
+        let targets: Vec<usize> = sets.iter().map(|(c, _)| table.column(c, "SET")).collect::<Result<_, _>>()?;
+        for (_, e) in sets {
+            resolve(table, e, "SET")?;
+        }
         let names: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
         let mut staged = table.clone();
         let (mut matched, mut changed) = (0u64, 0u64);
@@ -530,6 +547,9 @@ impl Engine {
 
     fn delete(&mut self, t: &TableRef, filter: Option<&Expr>, db: Option<&str>) -> Result<Outcome, SqlError> {
         let table = self.table_mut(t, db)?;
+        if let Some(f) = filter {
+            resolve(table, f, "WHERE")?;
+        }
         let names: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
         let mut doomed = Vec::new();
         for (key, row) in &table.rows {
@@ -564,6 +584,17 @@ impl Engine {
             Some(t) => self.table(t, db)?.1,
             None => &empty,
         };
+        // names resolve before any row is read, clause by clause
+        for item in items {
+            if let SelectItem::Expr(e, _) = item {
+                resolve(table, e, "SELECT")?;
+            }
+        }
+        if let Some(f) = filter {
+            resolve(table, f, "WHERE")?;
+        }
+        let keys: Vec<(usize, bool)> =
+            order.iter().map(|(c, asc)| table.column(c, "ORDER BY").map(|p| (p, *asc))).collect::<Result<_, _>>()?;
         let names: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
         let mut picked = Vec::new();
         for row in table.rows.values() {
@@ -571,53 +602,176 @@ impl Engine {
                 picked.push(row);
             }
         }
-        let keys: Vec<(usize, bool)> = order
-            .iter()
-            .map(|(c, asc)| table.column(c, "order clause").map(|p| (p, *asc)))
-            .collect::<Result<_, _>>()?;
         picked.sort_by(|a, b| {
             keys.iter()
                 .map(|&(p, asc)| if asc { a[p].cmp(&b[p]) } else { b[p].cmp(&a[p]) })
                 .find(|o| o.is_ne())
                 .unwrap_or(std::cmp::Ordering::Equal)
         });
-        picked.truncate(limit.map_or(usize::MAX, |l| l as usize));
+        let database = Expr::Lit(db.map_or(Value::Null, |d| Value::Str(d.to_owned())));
         let mut columns = Vec::new();
         let mut exprs = Vec::new();
         for item in items {
             match item {
                 SelectItem::Star => {
                     for c in &table.columns {
-                        columns.push((
-                            c.name.clone(),
-                            c.ty != ColumnType::Varchar(0) && !matches!(c.ty, ColumnType::Varchar(_)),
-                        ));
+                        columns.push((c.name.clone(), !matches!(c.ty, ColumnType::Varchar(_))));
                         exprs.push(Expr::Col(c.name.clone()));
                     }
                 }
                 SelectItem::Expr(e, heading) => {
-                    if let Expr::Col(c) = e {
-                        table.column(c, "field list")?;
-                    }
                     let numeric = match e {
                         Expr::Col(c) => table
                             .columns
                             .iter()
                             .any(|col| col.name.eq_ignore_ascii_case(c) && !matches!(col.ty, ColumnType::Varchar(_))),
-                        Expr::Lit(Value::Str(_)) => false,
+                        Expr::Lit(Value::Str(_)) | Expr::Database => false,
                         _ => true,
                     };
                     columns.push((heading.clone(), numeric));
-                    exprs.push(e.clone());
+                    exprs.push(if matches!(e, Expr::Database) { database.clone() } else { e.clone() });
                 }
             }
         }
+        let limit = limit.map_or(usize::MAX, |l| l as usize);
         let mut rows = Vec::new();
+        if exprs.iter().any(aggregates) {
+            // one row over every row picked; a plain column takes the first's value
+            if limit > 0 {
+                rows.push(
+                    exprs.iter().map(|e| aggregate(e, &names, &picked).map(|v| v.text())).collect::<Result<_, _>>()?,
+                );
+            }
+            return Ok(Outcome::Rows { columns, rows });
+        }
+        picked.truncate(limit);
         for row in picked {
             rows.push(exprs.iter().map(|e| eval(e, &names, row).map(|v| v.text())).collect::<Result<Vec<_>, _>>()?);
         }
         Ok(Outcome::Rows { columns, rows })
     }
+
+    /// DESCRIBE's rows: Field, Type, Null, Key, Default, Extra.
+    pub fn show_columns(&self, t: &TableRef, db: Option<&str>) -> Result<Outcome, SqlError> {
+        let (_, table) = self.table(t, db)?;
+        let headings = ["Field", "Type", "Null", "Key", "Default", "Extra"];
+        let columns = headings.iter().map(|h| ((*h).to_owned(), false)).collect();
+        let rows = table
+            .columns
+            .iter()
+            .map(|c| {
+                let ty = match c.ty {
+                    ColumnType::Int => "int(11)".to_owned(),
+                    ColumnType::BigInt => "bigint(20)".to_owned(),
+                    ColumnType::Varchar(n) => format!("varchar({n})"),
+                };
+                vec![
+                    Some(c.name.clone()),
+                    Some(ty),
+                    Some(if c.not_null { "NO" } else { "YES" }.to_owned()),
+                    Some(if c.primary { "PRI" } else { "" }.to_owned()),
+                    c.default.as_ref().and_then(Value::text),
+                    Some(if c.auto_increment { "auto_increment" } else { "" }.to_owned()),
+                ]
+            })
+            .collect();
+        Ok(Outcome::Rows { columns, rows })
+    }
+
+    /// SHOW TABLES' rows: `db`'s tables by name, those `like` matches.
+    pub fn show_tables(&self, db: Option<&str>, like: Option<&str>) -> Result<Outcome, SqlError> {
+        let db = db.ok_or_else(no_db)?;
+        let tables =
+            self.dbs.get(db).ok_or_else(|| SqlError::new(1049, "42000", format!("Unknown database '{db}'")))?;
+        let heading = match like {
+            Some(p) => format!("Tables_in_{db} ({p})"),
+            None => format!("Tables_in_{db}"),
+        };
+        let rows = tables.keys().filter(|t| like.is_none_or(|p| like_match(p, t))).map(|t| vec![Some(t.clone())]);
+        Ok(Outcome::Rows { columns: vec![(heading, false)], rows: rows.collect() })
+    }
+}
+
+/// Checks that every column `e` names is the table's: MariaDB resolves names
+/// before it reads a row, and its 1054 names the clause.
+fn resolve(table: &Table, e: &Expr, clause: &str) -> Result<(), SqlError> {
+    match e {
+        Expr::Col(c) => table.column(c, clause).map(|_| ()),
+        Expr::Bin(_, a, b) => resolve(table, a, clause).and_then(|()| resolve(table, b, clause)),
+        Expr::Not(inner) | Expr::IsNull(inner, _) => resolve(table, inner, clause),
+        Expr::Count(Some(inner)) => resolve(table, inner, clause),
+        Expr::Lit(_) | Expr::Var(_) | Expr::Database | Expr::Count(None) => Ok(()),
+    }
+}
+
+/// Whether `e` holds an aggregate (`COUNT`).
+fn aggregates(e: &Expr) -> bool {
+    match e {
+        Expr::Count(_) => true,
+        Expr::Bin(_, a, b) => aggregates(a) || aggregates(b),
+        Expr::Not(inner) | Expr::IsNull(inner, _) => aggregates(inner),
+        Expr::Lit(_) | Expr::Col(_) | Expr::Var(_) | Expr::Database => false,
+    }
+}
+
+/// `e` over all `rows` at once: COUNT counts, a column is the first row's
+/// (NULL with no row), as MariaDB answers without ONLY_FULL_GROUP_BY.
+fn aggregate(e: &Expr, names: &[String], rows: &[&Vec<Value>]) -> Result<Value, SqlError> {
+    Ok(match e {
+        Expr::Count(None) => Value::Int(rows.len() as i64),
+        Expr::Count(Some(inner)) => {
+            let mut n = 0;
+            for r in rows {
+                n += i64::from(eval(inner, names, r)? != Value::Null);
+            }
+            Value::Int(n)
+        }
+        Expr::Bin(op, a, b) => binary(op, aggregate(a, names, rows)?, aggregate(b, names, rows)?),
+        Expr::Not(inner) => match aggregate(inner, names, rows)? {
+            Value::Null => Value::Null,
+            v => Value::Int(!v.truthy() as i64),
+        },
+        Expr::IsNull(inner, is_null) => {
+            Value::Int(((aggregate(inner, names, rows)? == Value::Null) == *is_null) as i64)
+        }
+        other => match rows.first() {
+            Some(r) => eval(other, names, r)?,
+            None if matches!(other, Expr::Col(_)) => Value::Null,
+            None => eval(other, names, &[])?,
+        },
+    })
+}
+
+/// SQL `LIKE` on a name, as SHOW's filters match (case-insensitive): `%` any
+/// run, `_` one character, `\\` escapes.
+pub fn like_match(pattern: &str, s: &str) -> bool {
+    let p: Vec<char> = pattern.chars().flat_map(char::to_lowercase).collect();
+    let s: Vec<char> = s.chars().flat_map(char::to_lowercase).collect();
+    // dynamic programming over (pattern position, text position)
+    let mut reach = vec![false; s.len() + 1];
+    reach[0] = true;
+    let mut i = 0;
+    while i < p.len() {
+        let (c, escaped) = if p[i] == '\\' && i + 1 < p.len() { (p[i + 1], true) } else { (p[i], false) };
+        i += if escaped { 2 } else { 1 };
+        let mut next = vec![false; s.len() + 1];
+        match (c, escaped) {
+            ('%', false) => {
+                let mut any = false;
+                for (j, slot) in next.iter_mut().enumerate() {
+                    any |= reach[j];
+                    *slot = any;
+                }
+            }
+            _ => {
+                for j in 0..s.len() {
+                    next[j + 1] = reach[j] && ((c == '_' && !escaped) || s[j] == c);
+                }
+            }
+        }
+        reach = next;
+    }
+    reach[s.len()]
 }
 
 /// Fills AUTO_INCREMENT and checks types; returns the id generated (0 if none).
@@ -676,6 +830,9 @@ pub fn eval(e: &Expr, names: &[String], row: &[Value]) -> Result<Value, SqlError
         },
         Expr::IsNull(inner, is_null) => Value::Int(((eval(inner, names, row)? == Value::Null) == *is_null) as i64),
         Expr::Bin(op, a, b) => binary(op, eval(a, names, row)?, eval(b, names, row)?),
+        // the server puts variables in, and SELECT evaluates these itself
+        Expr::Var(name) => return Err(SqlError::new(1193, "HY000", format!("Unknown system variable '{name}'"))),
+        Expr::Database | Expr::Count(_) => return Err(SqlError::new(1111, "HY000", "Invalid use of group function")),
     })
 }
 

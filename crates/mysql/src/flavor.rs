@@ -195,10 +195,26 @@ impl Flavor {
 
     /// A server error's message as this flavor words it: the texts of 1064
     /// (syntax), 1235 (not supported yet) and 1290 (read-only) name the
-    /// product; everything else the model raises reads the same in both.
+    /// product, and 1054 (unknown column) names the clause: MariaDB 10.11 as
+    /// `'SELECT'`, `'WHERE'`, `'ORDER BY'`, `'SET'`, `'INSERT INTO'` (the
+    /// model's texts), MySQL 5.7 as `'field list'`, `'where clause'`,
+    /// `'order clause'`. Everything else reads the same in both.
     pub fn message(self, code: u16, message: &str) -> String {
         match (self, code) {
             (Flavor::Mysql57, 1064 | 1235 | 1290) => message.replacen("MariaDB", "MySQL", 1),
+            (Flavor::Mysql57, 1054) => {
+                let clauses = [
+                    ("'SELECT'", "'field list'"),
+                    ("'SET'", "'field list'"),
+                    ("'INSERT INTO'", "'field list'"),
+                    ("'WHERE'", "'where clause'"),
+                    ("'ORDER BY'", "'order clause'"),
+                ];
+                match clauses.iter().find(|(m, _)| message.ends_with(&format!(" in {m}"))) {
+                    Some((m, five_seven)) => format!("{}{five_seven}", &message[..message.len() - m.len()]),
+                    None => message.to_owned(),
+                }
+            }
             _ => message.to_owned(),
         }
     }

@@ -34,6 +34,7 @@ pub mod packet;
 pub mod server;
 pub mod shapes;
 pub mod sql;
+pub mod variables;
 
 #[cfg(test)]
 mod tests;

@@ -14,7 +14,7 @@ use crate::config::{BinlogFormat, Config};
 use crate::engine::{Engine, Outcome, RowChange};
 use crate::packet::{self, Frame, Framer};
 use crate::shapes::Shapes;
-use crate::sql::{self, SqlError, Stmt};
+use crate::sql::{self, Expr, SqlError, Stmt};
 use sim::{ConnId, Ctx, Input, Process};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::Ipv4Addr;
@@ -753,7 +753,18 @@ impl Server {
                 self.transaction(ctx, conn, &stmt);
                 Ok(Outcome::Ok { affected: 0, insert_id: 0, info: String::new() })
             }
-            Stmt::Select { .. } => self.engine.execute(&stmt, db, None),
+            Stmt::Select { .. } => {
+                let stmt = self.with_variables(stmt)?;
+                self.engine.execute(&stmt, db, None)
+            }
+            Stmt::ShowDatabases { like } => Ok(self.show_databases(like.as_deref())),
+            Stmt::ShowTables { db: named, like } => self.engine.show_tables(named.as_deref().or(db), like.as_deref()),
+            Stmt::ShowColumns { table } => self.engine.show_columns(table, db),
+            Stmt::ShowVariables { like } => {
+                let columns = vec![("Variable_name".into(), false), ("Value".into(), false)];
+                let listed = crate::variables::show(&self.config, self.read_only, like.as_deref());
+                Ok(Outcome::Rows { columns, rows: listed.into_iter().map(|(n, v)| vec![Some(n), Some(v)]).collect() })
+            }
             Stmt::ShowWarnings => {
                 let columns = vec![("Level".into(), false), ("Code".into(), true), ("Message".into(), false)];
                 let listed = self.clients.get(&conn).map(|c| c.last_warnings.clone()).unwrap_or_default();
@@ -774,6 +785,54 @@ impl Server {
             }
             _ => self.admin(ctx, &stmt),
         }
+    }
+
+    /// A SELECT with each `@@name` replaced by the variable's value (1193
+    /// for a name the model does not know).
+    fn with_variables(&self, stmt: Stmt) -> Result<Stmt, SqlError> {
+        let Stmt::Select { table, mut items, mut filter, order, limit } = stmt else { return Ok(stmt) };
+        let mut exprs: Vec<&mut Expr> = items
+            .iter_mut()
+            .filter_map(|i| match i {
+                sql::SelectItem::Expr(e, _) => Some(e),
+                sql::SelectItem::Star => None,
+            })
+            .collect();
+        exprs.extend(filter.as_mut());
+        for e in exprs {
+            self.put_variables(e)?;
+        }
+        Ok(Stmt::Select { table, items, filter, order, limit })
+    }
+
+    fn put_variables(&self, e: &mut Expr) -> Result<(), SqlError> {
+        match e {
+            Expr::Var(name) => {
+                *e = Expr::Lit(
+                    crate::variables::get(&self.config, self.read_only, name)
+                        .ok_or_else(|| SqlError::new(1193, "HY000", format!("Unknown system variable '{name}'")))?,
+                );
+                Ok(())
+            }
+            Expr::Bin(_, a, b) => self.put_variables(a).and_then(|()| self.put_variables(b)),
+            Expr::Not(inner) | Expr::IsNull(inner, _) => self.put_variables(inner),
+            Expr::Count(Some(inner)) => self.put_variables(inner),
+            Expr::Lit(_) | Expr::Col(_) | Expr::Database | Expr::Count(None) => Ok(()),
+        }
+    }
+
+    /// SHOW DATABASES: the engine's and the server's own schemas, sorted
+    /// (MySQL 5.7 lists information_schema first).
+    fn show_databases(&self, like: Option<&str>) -> Outcome {
+        let mut names: Vec<&str> = self.engine.dbs.keys().map(String::as_str).collect();
+        names.extend(["information_schema", "performance_schema", "sys"]);
+        names.sort_unstable();
+        if self.config.flavor == crate::flavor::Flavor::Mysql57 {
+            names.sort_by_key(|n| *n != "information_schema");
+        }
+        let heading = like.map_or_else(|| "Database".to_owned(), |p| format!("Database ({p})"));
+        let rows = names.into_iter().filter(|n| like.is_none_or(|p| crate::engine::like_match(p, n)));
+        Outcome::Rows { columns: vec![(heading, false)], rows: rows.map(|n| vec![Some(n.to_owned())]).collect() }
     }
 
     fn check_privileges(
@@ -819,6 +878,10 @@ impl Server {
             | Stmt::Commit
             | Stmt::Rollback
             | Stmt::ShowProcesslist { .. }
+            | Stmt::ShowDatabases { .. }
+            | Stmt::ShowTables { .. }
+            | Stmt::ShowColumns { .. }
+            | Stmt::ShowVariables { .. }
             | Stmt::ShowWarnings => Ok(()),
             _ => Err(SqlError::new(
                 1227,

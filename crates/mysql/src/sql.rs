@@ -67,6 +67,9 @@ pub struct ColumnDecl {
     pub auto_increment: bool,
     /// Part of the primary key.
     pub primary: bool,
+    /// `DEFAULT v`: what an INSERT that leaves the column out stores
+    /// (`None`: no DEFAULT clause, NULL for a nullable column).
+    pub default: Option<Value>,
 }
 
 /// An expression in WHERE, SET, VALUES or a select list.
@@ -82,6 +85,13 @@ pub enum Expr {
     Not(Box<Expr>),
     /// `e IS [NOT] NULL`: the bool is "IS NULL".
     IsNull(Box<Expr>, bool),
+    /// `@@name`, `@@global.name`, `@@session.name`: a system variable (the
+    /// name lower-cased; the server puts its value in before executing).
+    Var(String),
+    /// `DATABASE()` / `SCHEMA()`: the session's database (the server puts it in).
+    Database,
+    /// `COUNT(*)` (`None`) or `COUNT(e)`: an aggregate over the rows picked.
+    Count(Option<Box<Expr>>),
 }
 
 /// One item of a select list.
@@ -137,6 +147,14 @@ pub enum Stmt {
     Commit,
     /// `ROLLBACK`.
     Rollback,
+    /// `SHOW DATABASES [LIKE 'p']`.
+    ShowDatabases { like: Option<String> },
+    /// `SHOW TABLES [FROM db] [LIKE 'p']`.
+    ShowTables { db: Option<String>, like: Option<String> },
+    /// `DESCRIBE t` / `SHOW COLUMNS FROM t [FROM db]`.
+    ShowColumns { table: TableRef },
+    /// `SHOW [GLOBAL | SESSION] VARIABLES [LIKE 'p']`.
+    ShowVariables { like: Option<String> },
     /// `SHOW MASTER STATUS`.
     ShowMasterStatus,
     /// `SHOW SLAVE STATUS`.
@@ -178,6 +196,7 @@ impl Stmt {
         matches!(
             self,
             Stmt::Select { table: Some(_), .. }
+                | Stmt::ShowColumns { .. }
                 | Stmt::CreateTable { .. }
                 | Stmt::DropTable { .. }
                 | Stmt::Insert { .. }
@@ -297,10 +316,15 @@ fn create_table(ct: &ast::CreateTable, text: &str) -> Result<Stmt, SqlError> {
             not_null: false,
             auto_increment: false,
             primary: false,
+            default: None,
         };
         for o in &c.options {
             match &o.option {
                 ast::ColumnOption::NotNull => decl.not_null = true,
+                ast::ColumnOption::Default(e) => match expr(e)? {
+                    Expr::Lit(v) => decl.default = Some(v),
+                    _ => return Err(SqlError::unsupported(&format!("column option DEFAULT {e}"))),
+                },
                 ast::ColumnOption::Null => {}
                 ast::ColumnOption::PrimaryKey(_) => decl.primary = true,
                 ast::ColumnOption::DialectSpecific(tokens)
@@ -380,7 +404,7 @@ fn select(q: &ast::Query, text: &str) -> Result<Stmt, SqlError> {
     for item in &s.projection {
         items.push(match item {
             ast::SelectItem::Wildcard(_) => SelectItem::Star,
-            ast::SelectItem::UnnamedExpr(e) => SelectItem::Expr(expr(e)?, e.to_string()),
+            ast::SelectItem::UnnamedExpr(e) => SelectItem::Expr(expr(e)?, heading(e, text)),
             ast::SelectItem::ExprWithAlias { expr: e, alias } => SelectItem::Expr(expr(e)?, ident(alias)),
             _ => return Err(SqlError::unsupported(text)),
         });
@@ -405,11 +429,73 @@ fn select(q: &ast::Query, text: &str) -> Result<Stmt, SqlError> {
     Ok(Stmt::Select { table, items, filter, order, limit })
 }
 
+/// A select item's heading: its text as written (MariaDB names an unaliased
+/// column after the expression's source text, spaces and case kept), or
+/// sqlparser's rendering when the span cannot be mapped back.
+fn heading(e: &ast::Expr, text: &str) -> String {
+    use sqlparser::ast::Spanned;
+    let span = e.span();
+    let offset = |l: sqlparser::tokenizer::Location| -> Option<usize> {
+        let line_start: usize =
+            text.split_inclusive('\n').take(usize::try_from(l.line).ok()?.checked_sub(1)?).map(str::len).sum();
+        let column = usize::try_from(l.column).ok()?.checked_sub(1)?;
+        let rest = text.get(line_start..)?;
+        Some(line_start + rest.char_indices().nth(column).map_or(rest.len(), |(i, _)| i))
+    };
+    match (offset(span.start), offset(span.end)) {
+        (Some(a), Some(b)) if a < b => text.get(a..closed(text, a, b)).map_or_else(|| e.to_string(), str::to_owned),
+        _ => e.to_string(),
+    }
+}
+
+/// Where the text from `a` has closed its parentheses, looking from `b` on:
+/// a function call's span ends at its last argument (`count(qty` for
+/// `count(qty)`), or at its name when the argument has no span (`count`
+/// for `count(*)`), so the heading is extended over what is still open.
+fn closed(text: &str, a: usize, b: usize) -> usize {
+    let depth = |s: &str| s.matches('(').count().saturating_sub(s.matches(')').count());
+    let mut open = depth(&text[a..b]);
+    let mut end = b;
+    let rest = &text[b..];
+    let gap = rest.len() - rest.trim_start().len();
+    if open == 0
+        && text[a..b].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        && rest[gap..].starts_with('(')
+    {
+        end = b + gap + 1;
+        open = 1;
+    }
+    let from = end;
+    for (i, c) in text[from..].char_indices() {
+        if open == 0 {
+            break;
+        }
+        match c {
+            '(' => open += 1,
+            ')' => open -= 1,
+            _ => {}
+        }
+        end = from + i + c.len_utf8();
+    }
+    end
+}
+
 fn expr(e: &ast::Expr) -> Result<Expr, SqlError> {
     use ast::Expr as E;
     Ok(match e {
-        E::Identifier(i) => Expr::Col(ident(i)),
-        E::CompoundIdentifier(parts) => Expr::Col(parts.last().map(ident).unwrap_or_default()),
+        E::Identifier(i) => match i.value.strip_prefix("@@") {
+            Some(name) => Expr::Var(name.to_ascii_lowercase()),
+            None => Expr::Col(ident(i)),
+        },
+        E::CompoundIdentifier(parts) => match parts.as_slice() {
+            [scope, name]
+                if ["@@global", "@@session", "@@local"].iter().any(|s| scope.value.eq_ignore_ascii_case(s)) =>
+            {
+                Expr::Var(name.value.to_ascii_lowercase())
+            }
+            _ => Expr::Col(parts.last().map(ident).unwrap_or_default()),
+        },
+        E::Function(f) => function(f)?,
         E::Value(v) => Expr::Lit(literal(&v.value)?),
         E::Nested(inner) => expr(inner)?,
         E::UnaryOp { op: ast::UnaryOperator::Minus, expr: inner } => match expr(inner)? {
@@ -438,6 +524,25 @@ fn expr(e: &ast::Expr) -> Result<Expr, SqlError> {
             Expr::Bin(op, Box::new(expr(left)?), Box::new(expr(right)?))
         }
         other => return Err(SqlError::unsupported(&format!("expression {other}"))),
+    })
+}
+
+/// The functions the model evaluates: `COUNT(*)`, `COUNT(e)`, `DATABASE()`.
+fn function(f: &ast::Function) -> Result<Expr, SqlError> {
+    let name = f.name.to_string().to_ascii_lowercase();
+    let unsupported = || SqlError::unsupported(&format!("expression {f}"));
+    let args: Vec<&ast::FunctionArg> = match &f.args {
+        ast::FunctionArguments::List(list) if list.duplicate_treatment.is_none() && list.clauses.is_empty() => {
+            list.args.iter().collect()
+        }
+        ast::FunctionArguments::None => Vec::new(),
+        _ => return Err(unsupported()),
+    };
+    Ok(match (name.as_str(), args.as_slice()) {
+        ("database" | "schema", []) => Expr::Database,
+        ("count", [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)]) => Expr::Count(None),
+        ("count", [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))]) => Expr::Count(Some(Box::new(expr(e)?))),
+        _ => return Err(unsupported()),
     })
 }
 
@@ -522,6 +627,18 @@ pub mod admin {
                 Stmt::ShowBinaryLogs
             }
             Some("SHOW") if words(&t, &["SHOW", "WARNINGS"]) => Stmt::ShowWarnings,
+            Some("SHOW") if is(t.get(1), "DATABASES") || is(t.get(1), "SCHEMAS") => {
+                Stmt::ShowDatabases { like: like(&t[2..], text)? }
+            }
+            Some("SHOW") if is(t.get(1), "TABLES") => show_tables(&t[2..], text)?,
+            Some("SHOW") if is(t.get(1), "COLUMNS") || is(t.get(1), "FIELDS") => show_columns(&t[2..], text)?,
+            Some("DESCRIBE" | "DESC") => {
+                Stmt::ShowColumns { table: table_name(&t[1..]).ok_or_else(|| SqlError::syntax(text))? }
+            }
+            Some("SHOW") if is(t.get(1), "VARIABLES") => Stmt::ShowVariables { like: like(&t[2..], text)? },
+            Some("SHOW") if (is(t.get(1), "GLOBAL") || is(t.get(1), "SESSION")) && is(t.get(2), "VARIABLES") => {
+                Stmt::ShowVariables { like: like(&t[3..], text)? }
+            }
             Some("SHOW") if words(&t, &["SHOW", "PROCESSLIST"]) => Stmt::ShowProcesslist { full: false },
             Some("SHOW") if words(&t, &["SHOW", "FULL", "PROCESSLIST"]) => Stmt::ShowProcesslist { full: true },
             Some("SHOW") if is(t.get(1), "BINLOG") && is(t.get(2), "EVENTS") => binlog_events(&t[3..], text)?,
@@ -549,6 +666,64 @@ pub mod admin {
             _ => return Ok(None),
         };
         Ok(Some(stmt))
+    }
+
+    /// Nothing, or `LIKE 'pattern'`.
+    fn like(t: &[Tok], text: &str) -> Result<Option<String>, SqlError> {
+        match t {
+            [] => Ok(None),
+            [Tok::Word(w), Tok::Quoted(p)] if w.eq_ignore_ascii_case("LIKE") => Ok(Some(p.clone())),
+            [Tok::Word(w), ..] if w.eq_ignore_ascii_case("LIKE") || w.eq_ignore_ascii_case("WHERE") => {
+                Err(SqlError::unsupported(text))
+            }
+            [first, ..] => Err(near_token(text, &value(first).unwrap_or_default())),
+        }
+    }
+
+    /// `db`, `` `db` ``.
+    fn name(t: &Tok) -> Option<String> {
+        match t {
+            Tok::Word(w) | Tok::Quoted(w) => Some(w.clone()),
+            Tok::Punct(_) => None,
+        }
+    }
+
+    /// `t` or `db.t`, and nothing after.
+    fn table_name(t: &[Tok]) -> Option<super::TableRef> {
+        match t {
+            [n] => Some(super::TableRef { db: None, name: name(n)? }),
+            [d, Tok::Punct('.'), n] => Some(super::TableRef { db: Some(name(d)?), name: name(n)? }),
+            _ => None,
+        }
+    }
+
+    fn from_or_in(t: Option<&Tok>) -> bool {
+        is(t, "FROM") || is(t, "IN")
+    }
+
+    /// After `SHOW TABLES`: `[FROM | IN db] [LIKE 'p']`.
+    fn show_tables(t: &[Tok], text: &str) -> Result<Stmt, SqlError> {
+        if from_or_in(t.first()) {
+            let db = t.get(1).and_then(name).ok_or_else(|| SqlError::syntax(text))?;
+            return Ok(Stmt::ShowTables { db: Some(db), like: like(&t[2..], text)? });
+        }
+        Ok(Stmt::ShowTables { db: None, like: like(t, text)? })
+    }
+
+    /// After `SHOW COLUMNS`: `FROM | IN t [FROM | IN db]` (a db here wins over `db.t`).
+    fn show_columns(t: &[Tok], text: &str) -> Result<Stmt, SqlError> {
+        if !from_or_in(t.first()) {
+            return Err(SqlError::syntax(text));
+        }
+        let rest = &t[1..];
+        let split = rest.iter().position(|x| is(Some(x), "FROM") || is(Some(x), "IN")).unwrap_or(rest.len());
+        let mut table = table_name(&rest[..split]).ok_or_else(|| SqlError::syntax(text))?;
+        match &rest[split..] {
+            [] => {}
+            [_, db] => table.db = Some(name(db).ok_or_else(|| SqlError::syntax(text))?),
+            _ => return Err(SqlError::unsupported(text)),
+        }
+        Ok(Stmt::ShowColumns { table })
     }
 
     /// The thread list after `START SLAVE` / `STOP SLAVE`: none (both),
