@@ -15,8 +15,8 @@ enum State {
     Greeting,
     Auth,
     Idle,
-    Columns { left: u64, columns: Vec<(String, bool)> },
-    Rows { columns: Vec<(String, bool)>, rows: Vec<Vec<Option<String>>> },
+    Columns { left: u64, columns: Vec<(String, bool)>, nullable: Vec<bool> },
+    Rows { columns: Vec<(String, bool)>, rows: Vec<Vec<Option<String>>>, nullable: Vec<bool> },
     Done,
 }
 
@@ -135,30 +135,31 @@ impl MysqlCli {
                 _ => self.finish(ctx),
             },
             State::Idle => self.reply(ctx, p),
-            State::Columns { left, mut columns } => {
-                if let Some(c) = packet::parse_column_def(p) {
-                    columns.push(c);
+            State::Columns { left, mut columns, mut nullable } => {
+                if let Some((name, numeric, null)) = packet::parse_column_def(p) {
+                    columns.push((name, numeric));
+                    nullable.push(null);
                 }
                 self.state = if left > 1 {
-                    State::Columns { left: left - 1, columns }
+                    State::Columns { left: left - 1, columns, nullable }
                 } else {
-                    State::Rows { columns, rows: Vec::new() }
+                    State::Rows { columns, rows: Vec::new(), nullable }
                 };
             }
-            State::Rows { columns, mut rows } => {
+            State::Rows { columns, mut rows, nullable } => {
                 if packet::is_eof(p) {
                     // the EOF after the column definitions comes first
                     if rows.is_empty() && !self.saw_column_eof {
                         self.saw_column_eof = true;
-                        self.state = State::Rows { columns, rows };
+                        self.state = State::Rows { columns, rows, nullable };
                         return;
                     }
                     self.saw_column_eof = false;
-                    self.print(ctx, Printed::Rows { columns, rows });
+                    self.print(ctx, Printed::Rows { columns, rows, nullable });
                     self.send_next(ctx);
                 } else {
                     rows.extend(packet::parse_row(p, columns.len()));
-                    self.state = State::Rows { columns, rows };
+                    self.state = State::Rows { columns, rows, nullable };
                 }
             }
             other => self.state = other,
@@ -181,7 +182,9 @@ impl MysqlCli {
                 self.print(ctx, Printed::Error { code, state, message });
                 self.send_next(ctx);
             }
-            Some(Reply::Columns(n)) => self.state = State::Columns { left: n, columns: Vec::new() },
+            Some(Reply::Columns(n)) => {
+                self.state = State::Columns { left: n, columns: Vec::new(), nullable: Vec::new() }
+            }
             None => self.finish(ctx),
         }
     }

@@ -204,8 +204,9 @@ impl Table {
 pub enum Outcome {
     /// OK: rows affected, last insert id, the info line.
     Ok { affected: u64, insert_id: u64, info: String },
-    /// A result set: (column name, numeric) and rows.
-    Rows { columns: Vec<(String, bool)>, rows: Vec<Vec<Option<String>>> },
+    /// A result set: (column name, numeric), rows, and which columns can
+    /// hold NULL (empty: none can; the client pads those to fit `NULL`).
+    Rows { columns: Vec<(String, bool)>, rows: Vec<Vec<Option<String>>>, nullable: Vec<bool> },
 }
 
 impl Outcome {
@@ -635,20 +636,22 @@ impl Engine {
         }
         let limit = limit.map_or(usize::MAX, |l| l as usize);
         let mut rows = Vec::new();
-        if exprs.iter().any(aggregates) {
+        let grouped = exprs.iter().any(aggregates);
+        let nullable = exprs.iter().map(|e| can_be_null(e, table, grouped)).collect();
+        if grouped {
             // one row over every row picked; a plain column takes the first's value
             if limit > 0 {
                 rows.push(
                     exprs.iter().map(|e| aggregate(e, &names, &picked).map(|v| v.text())).collect::<Result<_, _>>()?,
                 );
             }
-            return Ok(Outcome::Rows { columns, rows });
+            return Ok(Outcome::Rows { columns, rows, nullable });
         }
         picked.truncate(limit);
         for row in picked {
             rows.push(exprs.iter().map(|e| eval(e, &names, row).map(|v| v.text())).collect::<Result<Vec<_>, _>>()?);
         }
-        Ok(Outcome::Rows { columns, rows })
+        Ok(Outcome::Rows { columns, rows, nullable })
     }
 
     /// DESCRIBE's rows: Field, Type, Null, Key, Default, Extra.
@@ -675,7 +678,7 @@ impl Engine {
                 ]
             })
             .collect();
-        Ok(Outcome::Rows { columns, rows })
+        Ok(Outcome::Rows { columns, rows, nullable: Vec::new() })
     }
 
     /// SHOW TABLES' rows: `db`'s tables by name, those `like` matches.
@@ -688,7 +691,7 @@ impl Engine {
             None => format!("Tables_in_{db}"),
         };
         let rows = tables.keys().filter(|t| like.is_none_or(|p| like_match(p, t))).map(|t| vec![Some(t.clone())]);
-        Ok(Outcome::Rows { columns: vec![(heading, false)], rows: rows.collect() })
+        Ok(Outcome::Rows { columns: vec![(heading, false)], rows: rows.collect(), nullable: Vec::new() })
     }
 }
 
@@ -701,6 +704,20 @@ fn resolve(table: &Table, e: &Expr, clause: &str) -> Result<(), SqlError> {
         Expr::Not(inner) | Expr::IsNull(inner, _) => resolve(table, inner, clause),
         Expr::Count(Some(inner)) => resolve(table, inner, clause),
         Expr::Lit(_) | Expr::Var(_) | Expr::Database | Expr::Count(None) => Ok(()),
+    }
+}
+
+/// Whether a select item can be NULL, as the column definition tells the
+/// client: a nullable column; in a grouped select any column (no row may
+/// be picked); NULL itself; an operation on something that can be.
+fn can_be_null(e: &Expr, table: &Table, grouped: bool) -> bool {
+    match e {
+        Expr::Col(c) => grouped || table.columns.iter().any(|col| col.name.eq_ignore_ascii_case(c) && !col.not_null),
+        Expr::Lit(v) => *v == Value::Null,
+        Expr::Bin(_, a, b) => can_be_null(a, table, grouped) || can_be_null(b, table, grouped),
+        Expr::Not(inner) => can_be_null(inner, table, grouped),
+        Expr::IsNull(..) | Expr::Count(_) | Expr::Var(_) => false,
+        Expr::Database => true,
     }
 }
 

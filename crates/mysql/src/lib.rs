@@ -39,6 +39,8 @@ pub mod variables;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_everyday;
+#[cfg(test)]
 mod tests_flavor;
 #[cfg(test)]
 mod tests_relay;

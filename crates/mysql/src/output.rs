@@ -23,6 +23,8 @@ pub enum Printed {
         columns: Vec<(String, bool)>,
         /// Values, `None` for NULL.
         rows: Vec<Vec<Option<String>>>,
+        /// Which columns can hold NULL (empty: none can).
+        nullable: Vec<bool>,
     },
     /// An ERR packet.
     Error {
@@ -73,8 +75,8 @@ pub fn render_as(p: &Printed, vertical: bool, micros: u64, decimals: usize) -> S
             s
         }
         Printed::Rows { rows, .. } if rows.is_empty() => format!("Empty set {}", secs(micros)),
-        Printed::Rows { columns, rows } => {
-            let body = if vertical { vertical_rows(columns, rows) } else { table(columns, rows) };
+        Printed::Rows { columns, rows, nullable } => {
+            let body = if vertical { vertical_rows(columns, rows) } else { table(columns, rows, nullable) };
             format!("{body}\n{} in set {}", plural(rows.len() as u64, "row"), secs(micros))
         }
         Printed::Error { code, state, message } => format!("ERROR {code} ({state}): {message}"),
@@ -88,12 +90,14 @@ fn cell(v: &Option<String>) -> &str {
 }
 
 /// The boxed table.
-pub fn table(columns: &[(String, bool)], rows: &[Vec<Option<String>>]) -> String {
+pub fn table(columns: &[(String, bool)], rows: &[Vec<Option<String>>], nullable: &[bool]) -> String {
+    // a column that can hold NULL is at least as wide as `NULL`
     let widths: Vec<usize> = columns
         .iter()
         .enumerate()
         .map(|(i, (name, _))| {
-            rows.iter().map(|r| cell(&r[i]).chars().count()).chain([name.chars().count()]).max().unwrap_or(0)
+            let null = if nullable.get(i).copied().unwrap_or(false) { 4 } else { 0 };
+            rows.iter().map(|r| cell(&r[i]).chars().count()).chain([name.chars().count(), null]).max().unwrap_or(0)
         })
         .collect();
     let rule: String = widths.iter().map(|w| format!("+{}", "-".repeat(w + 2))).collect::<String>() + "+";

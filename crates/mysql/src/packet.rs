@@ -430,7 +430,7 @@ pub enum ColumnType {
 }
 
 /// A column definition (Protocol::ColumnDefinition41).
-pub fn column_def(schema: &str, table: &str, name: &str, ty: ColumnType, length: u32) -> Vec<u8> {
+pub fn column_def(schema: &str, table: &str, name: &str, ty: ColumnType, length: u32, nullable: bool) -> Vec<u8> {
     let mut p = Vec::new();
     for s in ["def", schema, table, table, name, name] {
         put_lenenc_str(&mut p, s.as_bytes());
@@ -440,15 +440,17 @@ pub fn column_def(schema: &str, table: &str, name: &str, ty: ColumnType, length:
     p.extend_from_slice(&charset.to_le_bytes());
     p.extend_from_slice(&length.to_le_bytes());
     p.push(ty as u8);
-    let flags: u16 = if ty == ColumnType::VarString { 0 } else { 32768 }; // NUM_FLAG
+    let numeric: u16 = if ty == ColumnType::VarString { 0 } else { 32768 }; // NUM_FLAG
+    let flags = numeric | u16::from(!nullable); // NOT_NULL_FLAG
     p.extend_from_slice(&flags.to_le_bytes());
     p.push(0);
     p.extend_from_slice(&[0, 0]);
     p
 }
 
-/// What a client reads from a column definition: the name and whether it is numeric.
-pub fn parse_column_def(p: &[u8]) -> Option<(String, bool)> {
+/// What a client reads from a column definition: the name, whether it is
+/// numeric and whether it can hold NULL.
+pub fn parse_column_def(p: &[u8]) -> Option<(String, bool, bool)> {
     let mut r = Reader::new(p);
     for _ in 0..4 {
         r.lenenc_str()?;
@@ -457,7 +459,8 @@ pub fn parse_column_def(p: &[u8]) -> Option<(String, bool)> {
     r.lenenc_str()?;
     r.take(1 + 2 + 4)?;
     let ty = r.u8()?;
-    Some((name, matches!(ty, 1 | 2 | 3 | 8 | 9 | 4 | 5 | 246)))
+    let flags = u16::from(r.u8()?) | u16::from(r.u8()?) << 8;
+    Some((name, matches!(ty, 1 | 2 | 3 | 8 | 9 | 4 | 5 | 246), flags & 1 == 0))
 }
 
 /// A text result set row.

@@ -62,7 +62,7 @@ impl Server {
                 row
             })
             .collect();
-        Outcome::Rows { columns, rows }
+        Outcome::Rows { columns, rows, nullable: Vec::new() }
     }
 
     fn client_rows(&self, now_ms: i64) -> Vec<Row> {

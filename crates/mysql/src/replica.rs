@@ -88,7 +88,7 @@ impl Server {
                     .map(|f| f.into_iter().map(|(_, v)| v).collect())
                     .into_iter()
                     .collect();
-                Ok(Outcome::Rows { columns, rows })
+                Ok(Outcome::Rows { columns, rows, nullable: Vec::new() })
             }
             Stmt::ShowBinaryLogs => self.show_binary_logs(ctx),
             Stmt::ShowProcesslist { full } => Ok(self.show_processlist(ctx.wall_clock_ms(), *full)),
@@ -128,7 +128,7 @@ impl Server {
             ],
             None => Vec::new(),
         };
-        Outcome::Rows { columns, rows }
+        Outcome::Rows { columns, rows, nullable: Vec::new() }
     }
 
     fn show_binary_logs(&self, ctx: &mut Ctx<'_>) -> Result<Outcome, SqlError> {
@@ -141,11 +141,13 @@ impl Server {
             let size = if i + 1 == b.files.len() { b.current.len() } else { ctx.disk().len(f).unwrap_or(0) };
             rows.push(vec![Some(f.clone()), Some(size.to_string())]);
         }
-        Ok(Outcome::Rows { columns, rows })
+        Ok(Outcome::Rows { columns, rows, nullable: Vec::new() })
     }
 
     fn show_binlog_events(&self, ctx: &mut Ctx<'_>, file: Option<&str>, from: u64) -> Result<Outcome, SqlError> {
-        let Some(b) = &self.binlog else { return Ok(Outcome::Rows { columns: Vec::new(), rows: Vec::new() }) };
+        let Some(b) = &self.binlog else {
+            return Ok(Outcome::Rows { columns: Vec::new(), rows: Vec::new(), nullable: Vec::new() });
+        };
         let name = file.unwrap_or_else(|| b.files.first().map_or("", String::as_str)).to_owned();
         let bytes = if name == b.file() {
             b.current.clone()
@@ -178,7 +180,7 @@ impl Server {
             ]);
             pos += e.len() as u64;
         }
-        Ok(Outcome::Rows { columns, rows })
+        Ok(Outcome::Rows { columns, rows, nullable: Vec::new() })
     }
 
     fn reset_master(&mut self, ctx: &mut Ctx<'_>) -> Result<Outcome, SqlError> {

@@ -763,7 +763,11 @@ impl Server {
             Stmt::ShowVariables { like } => {
                 let columns = vec![("Variable_name".into(), false), ("Value".into(), false)];
                 let listed = crate::variables::show(&self.config, self.read_only, like.as_deref());
-                Ok(Outcome::Rows { columns, rows: listed.into_iter().map(|(n, v)| vec![Some(n), Some(v)]).collect() })
+                Ok(Outcome::Rows {
+                    columns,
+                    rows: listed.into_iter().map(|(n, v)| vec![Some(n), Some(v)]).collect(),
+                    nullable: Vec::new(),
+                })
             }
             Stmt::ShowWarnings => {
                 let columns = vec![("Level".into(), false), ("Code".into(), true), ("Message".into(), false)];
@@ -772,7 +776,7 @@ impl Server {
                     .into_iter()
                     .map(|(level, code, message)| vec![Some(level.into()), Some(code.to_string()), Some(message)])
                     .collect();
-                Ok(Outcome::Rows { columns, rows })
+                Ok(Outcome::Rows { columns, rows, nullable: Vec::new() })
             }
             s if s.writes() => {
                 let dml = matches!(s, Stmt::Insert { .. } | Stmt::Update { .. } | Stmt::Delete { .. });
@@ -832,7 +836,11 @@ impl Server {
         }
         let heading = like.map_or_else(|| "Database".to_owned(), |p| format!("Database ({p})"));
         let rows = names.into_iter().filter(|n| like.is_none_or(|p| crate::engine::like_match(p, n)));
-        Outcome::Rows { columns: vec![(heading, false)], rows: rows.map(|n| vec![Some(n.to_owned())]).collect() }
+        Outcome::Rows {
+            columns: vec![(heading, false)],
+            rows: rows.map(|n| vec![Some(n.to_owned())]).collect(),
+            nullable: Vec::new(),
+        }
     }
 
     fn check_privileges(
@@ -959,7 +967,8 @@ impl Server {
                 thread_id,
                 db: logged_db.unwrap_or("").to_owned(),
                 query,
-                insert_id: generated,
+                // a row image carries the generated values: only a statement needs INSERT_ID
+                insert_id: generated.filter(|_| rows.is_none()),
                 invoker: self.config.flavor.logs_invoker(stmt).then(|| self.invoker(conn_host)).flatten(),
                 suppress_use: matches!(stmt, Stmt::CreateDatabase { .. } | Stmt::DropDatabase { .. }),
                 ddl_xid: matches!(stmt, Stmt::CreateTable { .. } | Stmt::DropTable { .. }),
@@ -1240,14 +1249,14 @@ impl Server {
 fn outcome_packets(o: Outcome, warnings: u16) -> Vec<Vec<u8>> {
     match o {
         Outcome::Ok { affected, insert_id, info } => vec![packet::ok(affected, insert_id, warnings, &info)],
-        Outcome::Rows { columns, rows } => {
+        Outcome::Rows { columns, rows, nullable } => {
             let mut out = Vec::new();
             let mut count = Vec::new();
             packet::put_lenenc(&mut count, columns.len() as u64);
             out.push(count);
-            for (name, numeric) in &columns {
+            for (i, (name, numeric)) in columns.iter().enumerate() {
                 let ty = if *numeric { packet::ColumnType::LongLong } else { packet::ColumnType::VarString };
-                out.push(packet::column_def("", "", name, ty, 20));
+                out.push(packet::column_def("", "", name, ty, 20, nullable.get(i).copied().unwrap_or(false)));
             }
             out.push(packet::eof());
             for r in &rows {

@@ -414,7 +414,7 @@ fn log_dates_are_civil_dates() {
 }
 
 /// A master and a replica replicating from 667, with db1.t1 created.
-fn replicating() -> Lab {
+pub(crate) fn replicating() -> Lab {
     let mut lab = Lab::new();
     lab.server(3307, MASTER_CNF);
     lab.server(3308, REPLICA_CNF);

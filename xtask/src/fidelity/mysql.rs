@@ -144,6 +144,7 @@ fn cases(s: &mut dyn Side) -> Result<Vec<Obs>, String> {
     obs("replica caught up: SHOW SLAVE STATUS", slave_status(s)?);
     obs("replica rows", root(s, 1, "select * from mall.t order by id\\G")?);
     errors(s, &mut obs)?;
+    everyday(s, &mut obs)?;
     skipped_1062(s, &mut obs)?;
     stopped_1032(s, &mut obs)?;
     let mut gaps = Vec::new();
@@ -161,6 +162,49 @@ fn errors(s: &mut dyn Side, obs: &mut dyn FnMut(&str, String)) -> Result<(), Str
     root(s, 1, "create user 'app'@'%' identified by 'app'")?;
     root(s, 1, "grant select, insert on *.* to 'app'@'%'")?;
     obs("1290 read-only replica", s.sql(1, "app", "app", "insert into mall.t values (9,'r')")?);
+    Ok(())
+}
+
+/// The statements a lab types to look around, on the master, then on the
+/// replica once the schema and rows have replicated.
+fn everyday(s: &mut dyn Side, obs: &mut dyn FnMut(&str, String)) -> Result<(), String> {
+    for q in [
+        "create database shop",
+        "create table shop.items (id int primary key auto_increment, name varchar(20) not null, qty int default 0, note varchar(10) null)",
+        "insert into shop.items (name, qty) values ('apple', 3), ('pear', 5)",
+        "insert into shop.items (name) values ('fig')",
+        "show databases\\G",
+        "show databases like 's%'\\G",
+        "show tables from shop\\G",
+        "show tables from nope",
+        "describe shop.items\\G",
+        "show columns from items from shop\\G",
+        "describe shop.nope",
+        "select count(*), count(note), count(*) + 1 from shop.items\\G",
+        "select id, qty * 2 from shop.items where qty > 0 order by qty desc\\G",
+        "select @@server_id, @@read_only, @@log_bin, @@binlog_format, @@global.log_slave_updates\\G",
+        "select @@nope",
+        "show variables like 'server_id'\\G",
+        "show global variables like 'binlog_format'\\G",
+        "select database()\\G",
+        "select nope from shop.items",
+        "select * from shop.items where nope = 1",
+        "select * from shop.items order by nope",
+        "update shop.items set qty = nope",
+        "insert into shop.items (qty) values (1)",
+        "select * from shop.items order by id\\G",
+    ] {
+        obs(&format!("master: {}", q.trim_end_matches("\\G")), root(s, 0, q)?);
+    }
+    caught_up(s)?;
+    for q in [
+        "show databases\\G",
+        "describe shop.items\\G",
+        "select * from shop.items order by id\\G",
+        "select @@read_only, @@server_id, @@log_slave_updates\\G",
+    ] {
+        obs(&format!("replica: {}", q.trim_end_matches("\\G")), root(s, 1, q)?);
+    }
     Ok(())
 }
 
