@@ -760,6 +760,16 @@ impl Server {
             Stmt::ShowDatabases { like } => Ok(self.show_databases(like.as_deref())),
             Stmt::ShowTables { db: named, like } => self.engine.show_tables(named.as_deref().or(db), like.as_deref()),
             Stmt::ShowColumns { table } => self.engine.show_columns(table, db),
+            Stmt::ShowCreateTable { table } => {
+                let text =
+                    self.engine.create_table_text(table, db, self.config.flavor, &self.config.collation_server)?;
+                let columns = vec![("Table".into(), false), ("Create Table".into(), false)];
+                Ok(Outcome::Rows {
+                    columns,
+                    rows: vec![vec![Some(table.name.clone()), Some(text)]],
+                    nullable: Vec::new(),
+                })
+            }
             Stmt::ShowVariables { like } => {
                 let columns = vec![("Variable_name".into(), false), ("Value".into(), false)];
                 let listed = crate::variables::show(&self.config, self.read_only, like.as_deref());
@@ -889,6 +899,7 @@ impl Server {
             | Stmt::ShowDatabases { .. }
             | Stmt::ShowTables { .. }
             | Stmt::ShowColumns { .. }
+            | Stmt::ShowCreateTable { .. }
             | Stmt::ShowVariables { .. }
             | Stmt::ShowWarnings => Ok(()),
             _ => Err(SqlError::new(

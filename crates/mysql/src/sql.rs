@@ -153,6 +153,8 @@ pub enum Stmt {
     ShowTables { db: Option<String>, like: Option<String> },
     /// `DESCRIBE t` / `SHOW COLUMNS FROM t [FROM db]`.
     ShowColumns { table: TableRef },
+    /// `SHOW CREATE TABLE t`.
+    ShowCreateTable { table: TableRef },
     /// `SHOW [GLOBAL | SESSION] VARIABLES [LIKE 'p']`.
     ShowVariables { like: Option<String> },
     /// `SHOW MASTER STATUS`.
@@ -197,6 +199,7 @@ impl Stmt {
             self,
             Stmt::Select { table: Some(_), .. }
                 | Stmt::ShowColumns { .. }
+                | Stmt::ShowCreateTable { .. }
                 | Stmt::CreateTable { .. }
                 | Stmt::DropTable { .. }
                 | Stmt::Insert { .. }
@@ -634,6 +637,9 @@ pub mod admin {
             Some("SHOW") if is(t.get(1), "COLUMNS") || is(t.get(1), "FIELDS") => show_columns(&t[2..], text)?,
             Some("DESCRIBE" | "DESC") => {
                 Stmt::ShowColumns { table: table_name(&t[1..]).ok_or_else(|| SqlError::syntax(text))? }
+            }
+            Some("SHOW") if is(t.get(1), "CREATE") && is(t.get(2), "TABLE") => {
+                Stmt::ShowCreateTable { table: table_name(&t[3..]).ok_or_else(|| SqlError::syntax(text))? }
             }
             Some("SHOW") if is(t.get(1), "VARIABLES") => Stmt::ShowVariables { like: like(&t[2..], text)? },
             Some("SHOW") if (is(t.get(1), "GLOBAL") || is(t.get(1), "SESSION")) && is(t.get(2), "VARIABLES") => {

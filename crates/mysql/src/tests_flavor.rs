@@ -176,6 +176,36 @@ fn error_texts_name_the_product() {
     assert!(maria.root(3307, "show master status").ends_with("1 row in set (0.000 sec)"));
 }
 
+/// What MySQL 5.7 words its own way in the everyday statements (from its
+/// manual and source, not measured here): the unknown column's clause as
+/// `'field list'` / `'where clause'` / `'order clause'`, every default
+/// quoted in SHOW CREATE TABLE and no COLLATE for a charset's default one.
+#[test]
+fn everyday_texts_of_5_7() {
+    let mut lab = lab57();
+    lab.root(
+        3307,
+        "create database db1; create table db1.t (id int primary key auto_increment, qty int default 0, v varchar(5))",
+    );
+    let err = |lab: &mut Lab, q: &str| lab.root(3307, q);
+    assert_eq!(err(&mut lab, "select nope from db1.t"), "ERROR 1054 (42S22): Unknown column 'nope' in 'field list'");
+    assert_eq!(
+        err(&mut lab, "select id from db1.t where nope = 1"),
+        "ERROR 1054 (42S22): Unknown column 'nope' in 'where clause'"
+    );
+    assert_eq!(
+        err(&mut lab, "select id from db1.t order by nope"),
+        "ERROR 1054 (42S22): Unknown column 'nope' in 'order clause'"
+    );
+    assert_eq!(
+        err(&mut lab, "insert into db1.t (nope) values (1)"),
+        "ERROR 1054 (42S22): Unknown column 'nope' in 'field list'"
+    );
+    let create = lab.root(3307, "show create table db1.t\\G");
+    assert!(create.contains("  `qty` int(11) DEFAULT '0',\n  `v` varchar(5) DEFAULT NULL,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB DEFAULT CHARSET=latin1\n"), "{create}");
+    assert!(lab.root(3307, "show databases").contains("| information_schema |\n| db1                |"));
+}
+
 /// super_read_only is MySQL's: 5.7 honours it (even root is refused), MariaDB rejects the line.
 #[test]
 fn super_read_only_is_mysql_only() {

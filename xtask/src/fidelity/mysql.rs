@@ -180,6 +180,7 @@ fn everyday(s: &mut dyn Side, obs: &mut dyn FnMut(&str, String)) -> Result<(), S
         "describe shop.items\\G",
         "show columns from items from shop\\G",
         "describe shop.nope",
+        "show create table shop.items\\G",
         "select count(*), count(note), count(*) + 1 from shop.items\\G",
         "select id, qty * 2 from shop.items where qty > 0 order by qty desc\\G",
         "select @@server_id, @@read_only, @@log_bin, @@binlog_format, @@global.log_slave_updates\\G",
