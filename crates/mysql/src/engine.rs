@@ -222,6 +222,9 @@ pub struct Engine {
     pub dbs: BTreeMap<String, BTreeMap<String, Table>>,
     /// The rows the last INSERT, UPDATE or DELETE changed (for row events).
     pub changes: Vec<RowChange>,
+    /// The notes and warnings of the last statement: level, code, message
+    /// (what SHOW WARNINGS lists and the OK packet counts).
+    pub warnings: Vec<(&'static str, u16, String)>,
 }
 
 /// One row changed by a statement: the before and after images.
@@ -253,7 +256,7 @@ impl Engine {
     pub fn new() -> Engine {
         let mut dbs = BTreeMap::new();
         dbs.insert("mysql".to_owned(), BTreeMap::new());
-        Engine { dbs, changes: Vec::new() }
+        Engine { dbs, changes: Vec::new(), warnings: Vec::new() }
     }
 
     /// The table `db.name`.
@@ -310,11 +313,16 @@ impl Engine {
     /// `insert_id` is the AUTO_INCREMENT value a replica must use (from the
     /// master's INSERT_ID event). Other statements are the server's business.
     pub fn execute(&mut self, stmt: &Stmt, db: Option<&str>, insert_id: Option<i64>) -> Result<Outcome, SqlError> {
+        self.warnings.clear();
         match stmt {
             Stmt::CreateDatabase { name, if_not_exists } => self.create_database(name, *if_not_exists),
             Stmt::DropDatabase { name, if_exists } => match self.dbs.remove(name) {
                 Some(tables) => Ok(Outcome::ok(tables.len() as u64)),
-                None if *if_exists => Ok(Outcome::ok(0)),
+                None if *if_exists => {
+                    let message = format!("Can't drop database '{name}'; database doesn't exist");
+                    self.warnings.push(("Note", 1008, message));
+                    Ok(Outcome::ok(0))
+                }
                 None => {
                     Err(SqlError::new(1008, "HY000", format!("Can't drop database '{name}'; database doesn't exist")))
                 }
@@ -323,7 +331,13 @@ impl Engine {
                 self.create_table(table, columns, *if_not_exists, db)
             }
             Stmt::DropTable { tables, if_exists } => self.drop_tables(tables, *if_exists, db),
-            Stmt::Insert { table, columns, rows } => self.insert(table, columns, rows, db, insert_id),
+            Stmt::Insert { table, columns, rows, ignore } => self.insert(table, columns, rows, *ignore, db, insert_id),
+            Stmt::Truncate { table } => {
+                let t = self.table_mut(table, db)?;
+                (t.rows, t.auto_increment, t.next_hidden) = (BTreeMap::new(), 1, 0);
+                self.changes.clear();
+                Ok(Outcome::ok(0))
+            }
             Stmt::Update { table, sets, filter } => self.update(table, sets, filter.as_ref(), db),
             Stmt::Delete { table, filter } => self.delete(table, filter.as_ref(), db),
             Stmt::Select { table, items, filter, order, limit } => {
@@ -336,6 +350,7 @@ impl Engine {
     fn create_database(&mut self, name: &str, if_not_exists: bool) -> Result<Outcome, SqlError> {
         if self.dbs.contains_key(name) {
             return if if_not_exists {
+                self.warnings.push(("Note", 1007, format!("Can't create database '{name}'; database exists")));
                 Ok(Outcome::ok(0))
             } else {
                 Err(SqlError::new(1007, "HY000", format!("Can't create database '{name}'; database exists")))
@@ -357,6 +372,7 @@ impl Engine {
             self.dbs.get_mut(db).ok_or_else(|| SqlError::new(1049, "42000", format!("Unknown database '{db}'")))?;
         if tables.contains_key(&t.name) {
             return if if_not_exists {
+                self.warnings.push(("Note", 1050, format!("Table '{}' already exists", t.name)));
                 Ok(Outcome::ok(0))
             } else {
                 Err(SqlError::new(1050, "42S01", format!("Table '{}' already exists", t.name)))
@@ -383,7 +399,11 @@ impl Engine {
                 missing.push(format!("{d}.{}", t.name));
             }
         }
-        if missing.is_empty() || if_exists {
+        if missing.is_empty() {
+            return Ok(Outcome::ok(0));
+        }
+        if if_exists {
+            self.warnings.push(("Note", 1051, format!("Unknown table '{}'", missing.join(","))));
             return Ok(Outcome::ok(0));
         }
         Err(SqlError::new(1051, "42S02", format!("Unknown table '{}'", missing.join(","))))
@@ -394,9 +414,11 @@ impl Engine {
         t: &TableRef,
         cols: &[String],
         rows: &[Vec<Expr>],
+        ignore: bool,
         db: Option<&str>,
         insert_id: Option<i64>,
     ) -> Result<Outcome, SqlError> {
+        let mut duplicates = Vec::new();
         let table = self.table_mut(t, db)?;
         let positions: Vec<usize> = if cols.is_empty() {
             (0..table.columns.len()).collect()
@@ -407,7 +429,8 @@ impl Engine {
         // statement costs its rows, not the table's size) and the counters
         // restored if one fails
         let counters = (table.auto_increment, table.next_hidden);
-        let staged = Self::stage_rows(table, &positions, rows, insert_id);
+        let skip = if ignore { Some(&mut duplicates) } else { None };
+        let staged = Self::stage_rows(table, &positions, rows, insert_id, skip);
         let (staged, first_id) = match staged {
             Ok(s) => s,
             Err(e) => {
@@ -416,24 +439,36 @@ impl Engine {
             }
         };
         let mut changes = Vec::with_capacity(staged.len());
+        let affected = staged.len() as u64;
         for (key, row) in staged {
             changes.push(RowChange { before: None, after: Some(row.clone()) });
             table.rows.insert(key, row);
         }
         self.changes = changes;
-        let info =
-            if rows.len() > 1 { format!("Records: {}  Duplicates: 0  Warnings: 0", rows.len()) } else { String::new() };
-        Ok(Outcome::Ok { affected: rows.len() as u64, insert_id: first_id as u64, info })
+        let skipped = duplicates.len();
+        // INSERT IGNORE: each duplicate skipped is a warning
+        for key in duplicates {
+            self.warnings.push(("Warning", 1062, format!("Duplicate entry '{key}' for key 'PRIMARY'")));
+        }
+        let info = if rows.len() > 1 {
+            format!("Records: {}  Duplicates: {skipped}  Warnings: {skipped}", rows.len())
+        } else {
+            String::new()
+        };
+        Ok(Outcome::Ok { affected, insert_id: first_id as u64, info })
     }
 
     /// INSERT's rows with their keys, checked against the table and each
     /// other, and the first AUTO_INCREMENT value generated (0 if none).
+    /// With `skipped` (INSERT IGNORE) a row whose key is taken is left out
+    /// and its key's text put there instead of failing the statement.
     #[allow(clippy::type_complexity)] // (key, row) pairs and the first id
     fn stage_rows(
         staged: &mut Table,
         positions: &[usize],
         rows: &[Vec<Expr>],
         insert_id: Option<i64>,
+        mut skipped: Option<&mut Vec<String>>,
     ) -> Result<(Vec<(Key, Vec<Value>)>, i64), SqlError> {
         // strict mode (both servers' default sql_mode): a NOT NULL column
         // left out needs a default
@@ -466,7 +501,12 @@ impl Engine {
                 first_id = generated;
             }
             let key = staged.key(&row);
-            if staged.holds(&key) || out.iter().any(|(k, _)| *k == key) {
+            let taken = staged.holds(&key) || out.iter().any(|(k, _)| *k == key);
+            if let (true, Some(list)) = (taken, skipped.as_deref_mut()) {
+                list.push(key.shown());
+                continue;
+            }
+            if taken {
                 return Err(SqlError::new(
                     1062,
                     "23000",

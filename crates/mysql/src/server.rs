@@ -666,7 +666,11 @@ impl Server {
                 info.clear();
                 info.push_str(&text);
                 self.current = Some((conn, info));
-                let out = match self.query(ctx, conn, &text) {
+                self.engine.warnings.clear();
+                let result = self.query(ctx, conn, &text);
+                // the engine's notes and warnings (IF [NOT] EXISTS, INSERT IGNORE)
+                self.warnings.append(&mut self.engine.warnings);
+                let out = match result {
                     Ok(Outcome::Ok { affected, insert_id, info }) => {
                         // the common reply, framed where it is written
                         let warnings = self.warnings.len() as u16;
@@ -882,6 +886,8 @@ impl Server {
             Stmt::Insert { table, .. } => denied_table("INSERT", table),
             Stmt::Update { table, .. } => denied_table("UPDATE", table),
             Stmt::Delete { table, .. } => denied_table("DELETE", table),
+            Stmt::Truncate { .. } if a.has("DROP") => Ok(()),
+            Stmt::Truncate { table } => denied_table("DROP", table),
             Stmt::CreateDatabase { name, .. } | Stmt::DropDatabase { name, .. } => {
                 Err(SqlError::new(1044, "42000", format!("Access denied for user '{user}'@'%' to database '{name}'")))
             }
@@ -966,7 +972,12 @@ impl Server {
             _ => None,
         };
         let from_replica = origin != self.config.server_id;
-        if self.binlog.is_some() && (!from_replica || self.config.log_slave_updates) && self.binlog_filter(db) {
+        // MariaDB does not log CREATE TABLE IF NOT EXISTS of a table that exists
+        let no_op = matches!(stmt, Stmt::CreateTable { if_not_exists: true, .. })
+            && self.config.flavor == crate::flavor::Flavor::Mariadb1011
+            && self.engine.warnings.iter().any(|w| w.1 == 1050);
+        if self.binlog.is_some() && !no_op && (!from_replica || self.config.log_slave_updates) && self.binlog_filter(db)
+        {
             let transactional = matches!(stmt, Stmt::Insert { .. } | Stmt::Update { .. } | Stmt::Delete { .. });
             let rows = self.rows_image(stmt, db, changes);
             let flavor = self.config.flavor;
@@ -982,7 +993,7 @@ impl Server {
                 insert_id: generated.filter(|_| rows.is_none()),
                 invoker: self.config.flavor.logs_invoker(stmt).then(|| self.invoker(conn_host)).flatten(),
                 suppress_use: matches!(stmt, Stmt::CreateDatabase { .. } | Stmt::DropDatabase { .. }),
-                ddl_xid: matches!(stmt, Stmt::CreateTable { .. } | Stmt::DropTable { .. }),
+                ddl_xid: matches!(stmt, Stmt::CreateTable { .. } | Stmt::DropTable { .. } | Stmt::DropDatabase { .. }),
                 rows,
                 transactional,
             };

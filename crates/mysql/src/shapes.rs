@@ -137,9 +137,10 @@ fn filled(template: &Stmt, values: &mut impl Iterator<Item = Option<Value>>) -> 
         }
     };
     let stmt = match template {
-        Stmt::Insert { table, columns, rows } => Stmt::Insert {
+        Stmt::Insert { table, columns, rows, ignore } => Stmt::Insert {
             table: table.clone(),
             columns: columns.clone(),
+            ignore: *ignore,
             rows: rows.iter().map(|row| row.iter().map(|e| filled_expr(e, &mut next)).collect()).collect(),
         },
         other => {

@@ -127,8 +127,10 @@ pub enum Stmt {
     CreateTable { table: TableRef, columns: Vec<ColumnDecl>, if_not_exists: bool },
     /// `DROP TABLE`.
     DropTable { tables: Vec<TableRef>, if_exists: bool },
-    /// `INSERT INTO t [(cols)] VALUES (...), ...`.
-    Insert { table: TableRef, columns: Vec<String>, rows: Vec<Vec<Expr>> },
+    /// `INSERT [IGNORE] INTO t [(cols)] VALUES (...), ...`.
+    Insert { table: TableRef, columns: Vec<String>, rows: Vec<Vec<Expr>>, ignore: bool },
+    /// `TRUNCATE [TABLE] t`.
+    Truncate { table: TableRef },
     /// `UPDATE t SET c = e, ... [WHERE]`.
     Update { table: TableRef, sets: Vec<(String, Expr)>, filter: Option<Expr> },
     /// `DELETE FROM t [WHERE]`.
@@ -205,6 +207,7 @@ impl Stmt {
                 | Stmt::Insert { .. }
                 | Stmt::Update { .. }
                 | Stmt::Delete { .. }
+                | Stmt::Truncate { .. }
         )
     }
 
@@ -219,6 +222,7 @@ impl Stmt {
                 | Stmt::Insert { .. }
                 | Stmt::Update { .. }
                 | Stmt::Delete { .. }
+                | Stmt::Truncate { .. }
                 | Stmt::CreateUser { .. }
                 | Stmt::Grant { .. }
         )
@@ -363,12 +367,17 @@ fn create_table(ct: &ast::CreateTable, text: &str) -> Result<Stmt, SqlError> {
 
 fn insert(ins: &ast::Insert, text: &str) -> Result<Stmt, SqlError> {
     let ast::TableObject::TableName(name) = &ins.table else { return Err(SqlError::unsupported(text)) };
+    // REPLACE, ON DUPLICATE KEY UPDATE and INSERT ... SET are not modelled:
+    // refused, not run as a plain INSERT
+    if ins.replace_into || ins.on.is_some() || !ins.assignments.is_empty() || ins.or.is_some() {
+        return Err(SqlError::unsupported(text));
+    }
     let columns = ins.columns.iter().map(last).collect();
     let Some(source) = &ins.source else { return Err(SqlError::unsupported(text)) };
     let ast::SetExpr::Values(values) = source.body.as_ref() else { return Err(SqlError::unsupported(text)) };
     let rows =
         values.rows.iter().map(|r| r.iter().map(expr).collect::<Result<Vec<_>, _>>()).collect::<Result<Vec<_>, _>>()?;
-    Ok(Stmt::Insert { table: table_ref(name), columns, rows })
+    Ok(Stmt::Insert { table: table_ref(name), columns, rows, ignore: ins.ignore })
 }
 
 fn single_table(t: &ast::TableWithJoins, text: &str) -> Result<TableRef, SqlError> {
@@ -637,6 +646,10 @@ pub mod admin {
             Some("SHOW") if is(t.get(1), "COLUMNS") || is(t.get(1), "FIELDS") => show_columns(&t[2..], text)?,
             Some("DESCRIBE" | "DESC") => {
                 Stmt::ShowColumns { table: table_name(&t[1..]).ok_or_else(|| SqlError::syntax(text))? }
+            }
+            Some("TRUNCATE") => {
+                let name = if is(t.get(1), "TABLE") { &t[2..] } else { &t[1..] };
+                Stmt::Truncate { table: table_name(name).ok_or_else(|| SqlError::syntax(text))? }
             }
             Some("SHOW") if is(t.get(1), "CREATE") && is(t.get(2), "TABLE") => {
                 Stmt::ShowCreateTable { table: table_name(&t[3..]).ok_or_else(|| SqlError::syntax(text))? }

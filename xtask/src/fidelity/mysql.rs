@@ -193,6 +193,8 @@ fn everyday(s: &mut dyn Side, obs: &mut dyn FnMut(&str, String)) -> Result<(), S
         "select * from shop.items order by nope",
         "update shop.items set qty = nope",
         "insert into shop.items (qty) values (1)",
+        "create database if not exists shop; show warnings\\G",
+        "insert ignore into shop.items (id, name) values (1, 'dup'), (9, 'kiwi'); show warnings\\G",
         "select * from shop.items order by id\\G",
     ] {
         obs(&format!("master: {}", q.trim_end_matches("\\G")), root(s, 0, q)?);
@@ -206,6 +208,17 @@ fn everyday(s: &mut dyn Side, obs: &mut dyn FnMut(&str, String)) -> Result<(), S
     ] {
         obs(&format!("replica: {}", q.trim_end_matches("\\G")), root(s, 1, q)?);
     }
+    // statements MariaDB logs in its own words, or not at all
+    for q in [
+        "create table if not exists shop.items (id int)",
+        "drop table if exists shop.nope, shop.nope2",
+        "truncate table shop.items",
+    ] {
+        obs(&format!("master: {q}"), root(s, 0, q)?);
+    }
+    obs("after IF [NOT] EXISTS and TRUNCATE: SHOW MASTER STATUS", root(s, 0, "show master status\\G")?);
+    caught_up(s)?;
+    obs("replica after TRUNCATE: select count(*)", root(s, 1, "select count(*) from shop.items\\G")?);
     Ok(())
 }
 
