@@ -796,7 +796,7 @@ fn resolve(table: &Table, e: &Expr, clause: &str) -> Result<(), SqlError> {
         Expr::Bin(_, a, b) => resolve(table, a, clause).and_then(|()| resolve(table, b, clause)),
         Expr::Not(inner) | Expr::IsNull(inner, _) => resolve(table, inner, clause),
         Expr::Count(Some(inner)) => resolve(table, inner, clause),
-        Expr::Lit(_) | Expr::Var(_) | Expr::Database | Expr::Count(None) => Ok(()),
+        Expr::Lit(_) | Expr::Var(_) | Expr::Database | Expr::Session(_) | Expr::Count(None) => Ok(()),
     }
 }
 
@@ -809,7 +809,7 @@ fn can_be_null(e: &Expr, table: &Table, grouped: bool) -> bool {
         Expr::Lit(v) => *v == Value::Null,
         Expr::Bin(_, a, b) => can_be_null(a, table, grouped) || can_be_null(b, table, grouped),
         Expr::Not(inner) => can_be_null(inner, table, grouped),
-        Expr::IsNull(..) | Expr::Count(_) | Expr::Var(_) => false,
+        Expr::IsNull(..) | Expr::Count(_) | Expr::Var(_) | Expr::Session(_) => false,
         Expr::Database => true,
     }
 }
@@ -820,7 +820,7 @@ fn aggregates(e: &Expr) -> bool {
         Expr::Count(_) => true,
         Expr::Bin(_, a, b) => aggregates(a) || aggregates(b),
         Expr::Not(inner) | Expr::IsNull(inner, _) => aggregates(inner),
-        Expr::Lit(_) | Expr::Col(_) | Expr::Var(_) | Expr::Database => false,
+        Expr::Lit(_) | Expr::Col(_) | Expr::Var(_) | Expr::Database | Expr::Session(_) => false,
     }
 }
 
@@ -943,6 +943,7 @@ pub fn eval(e: &Expr, names: &[String], row: &[Value]) -> Result<Value, SqlError
         // the server puts variables in, and SELECT evaluates these itself
         Expr::Var(name) => return Err(SqlError::new(1193, "HY000", format!("Unknown system variable '{name}'"))),
         Expr::Database | Expr::Count(_) => return Err(SqlError::new(1111, "HY000", "Invalid use of group function")),
+        Expr::Session(name) => return Err(SqlError::unsupported(&format!("{name}() here"))),
     })
 }
 

@@ -11,7 +11,7 @@
 
 use crate::binlog::{Binlog, Body, Logged, RowsImage, TableDesc};
 use crate::config::{BinlogFormat, Config};
-use crate::engine::{Engine, Outcome, RowChange};
+use crate::engine::{Engine, Outcome, RowChange, Value};
 use crate::packet::{self, Frame, Framer};
 use crate::shapes::Shapes;
 use crate::sql::{self, Expr, SqlError, Stmt};
@@ -758,7 +758,7 @@ impl Server {
                 Ok(Outcome::Ok { affected: 0, insert_id: 0, info: String::new() })
             }
             Stmt::Select { .. } => {
-                let stmt = self.with_variables(stmt)?;
+                let stmt = self.with_variables(stmt, conn)?;
                 self.engine.execute(&stmt, db, None)
             }
             Stmt::ShowDatabases { like } => Ok(self.show_databases(like.as_deref())),
@@ -807,7 +807,7 @@ impl Server {
 
     /// A SELECT with each `@@name` replaced by the variable's value (1193
     /// for a name the model does not know).
-    fn with_variables(&self, stmt: Stmt) -> Result<Stmt, SqlError> {
+    fn with_variables(&self, stmt: Stmt, conn: ConnId) -> Result<Stmt, SqlError> {
         let Stmt::Select { table, mut items, mut filter, order, limit } = stmt else { return Ok(stmt) };
         let mut exprs: Vec<&mut Expr> = items
             .iter_mut()
@@ -818,13 +818,27 @@ impl Server {
             .collect();
         exprs.extend(filter.as_mut());
         for e in exprs {
-            self.put_variables(e)?;
+            self.put_variables(e, conn)?;
         }
         Ok(Stmt::Select { table, items, filter, order, limit })
     }
 
-    fn put_variables(&self, e: &mut Expr) -> Result<(), SqlError> {
+    fn put_variables(&self, e: &mut Expr, conn: ConnId) -> Result<(), SqlError> {
         match e {
+            Expr::Session(name) => {
+                let (user, host, _, thread_id) = self.session(conn);
+                let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+                *e = Expr::Lit(match *name {
+                    "version" => Value::Str(self.config.flavor.version().to_owned()),
+                    "current_user" => {
+                        let (u, h) = self.invoker(&format!("{user}@{host}")).unwrap_or_default();
+                        Value::Str(format!("{u}@{h}"))
+                    }
+                    "connection_id" => Value::Int(i64::from(thread_id)),
+                    _ => Value::Str(format!("{user}@{host}")),
+                });
+                Ok(())
+            }
             Expr::Var(name) => {
                 *e = Expr::Lit(
                     crate::variables::get(&self.config, self.read_only, name)
@@ -832,9 +846,9 @@ impl Server {
                 );
                 Ok(())
             }
-            Expr::Bin(_, a, b) => self.put_variables(a).and_then(|()| self.put_variables(b)),
-            Expr::Not(inner) | Expr::IsNull(inner, _) => self.put_variables(inner),
-            Expr::Count(Some(inner)) => self.put_variables(inner),
+            Expr::Bin(_, a, b) => self.put_variables(a, conn).and_then(|()| self.put_variables(b, conn)),
+            Expr::Not(inner) | Expr::IsNull(inner, _) => self.put_variables(inner, conn),
+            Expr::Count(Some(inner)) => self.put_variables(inner, conn),
             Expr::Lit(_) | Expr::Col(_) | Expr::Database | Expr::Count(None) => Ok(()),
         }
     }

@@ -155,7 +155,12 @@ fn filled(template: &Stmt, values: &mut impl Iterator<Item = Option<Value>>) -> 
 /// `e` with `next`'s values for its non-NULL literals, in [`expr_literals`]'s order.
 fn filled_expr(e: &Expr, next: &mut impl FnMut(&Value) -> Value) -> Expr {
     match e {
-        Expr::Lit(Value::Null) | Expr::Col(_) | Expr::Var(_) | Expr::Database | Expr::Count(None) => e.clone(),
+        Expr::Lit(Value::Null)
+        | Expr::Col(_)
+        | Expr::Var(_)
+        | Expr::Database
+        | Expr::Session(_)
+        | Expr::Count(None) => e.clone(),
         Expr::Lit(v) => Expr::Lit(next(v)),
         Expr::Count(Some(inner)) => Expr::Count(Some(Box::new(filled_expr(inner, next)))),
         Expr::Bin(op, a, b) => {
@@ -182,7 +187,12 @@ fn each_literal(stmt: &mut Stmt, f: &mut impl FnMut(&mut Value)) {
 
 fn expr_literals(e: &mut Expr, f: &mut impl FnMut(&mut Value)) {
     match e {
-        Expr::Lit(Value::Null) | Expr::Col(_) | Expr::Var(_) | Expr::Database | Expr::Count(None) => {}
+        Expr::Lit(Value::Null)
+        | Expr::Col(_)
+        | Expr::Var(_)
+        | Expr::Database
+        | Expr::Session(_)
+        | Expr::Count(None) => {}
         Expr::Lit(v) => f(v),
         Expr::Count(Some(inner)) => expr_literals(inner, f),
         Expr::Bin(_, a, b) => {

@@ -90,6 +90,9 @@ pub enum Expr {
     Var(String),
     /// `DATABASE()` / `SCHEMA()`: the session's database (the server puts it in).
     Database,
+    /// A function of the session the server answers: `version`, `user`
+    /// (also SESSION_USER, SYSTEM_USER), `current_user`, `connection_id`.
+    Session(&'static str),
     /// `COUNT(*)` (`None`) or `COUNT(e)`: an aggregate over the rows picked.
     Count(Option<Box<Expr>>),
 }
@@ -497,6 +500,10 @@ fn expr(e: &ast::Expr) -> Result<Expr, SqlError> {
     Ok(match e {
         E::Identifier(i) => match i.value.strip_prefix("@@") {
             Some(name) => Expr::Var(name.to_ascii_lowercase()),
+            // CURRENT_USER without parentheses is the function
+            None if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("current_user") => {
+                Expr::Session("current_user")
+            }
             None => Expr::Col(ident(i)),
         },
         E::CompoundIdentifier(parts) => match parts.as_slice() {
@@ -552,6 +559,10 @@ fn function(f: &ast::Function) -> Result<Expr, SqlError> {
     };
     Ok(match (name.as_str(), args.as_slice()) {
         ("database" | "schema", []) => Expr::Database,
+        ("version", []) => Expr::Session("version"),
+        ("user" | "session_user" | "system_user", []) => Expr::Session("user"),
+        ("current_user", []) => Expr::Session("current_user"),
+        ("connection_id", []) => Expr::Session("connection_id"),
         ("count", [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)]) => Expr::Count(None),
         ("count", [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))]) => Expr::Count(Some(Box::new(expr(e)?))),
         _ => return Err(unsupported()),

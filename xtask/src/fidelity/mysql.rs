@@ -188,6 +188,7 @@ fn everyday(s: &mut dyn Side, obs: &mut dyn FnMut(&str, String)) -> Result<(), S
         "show variables like 'server_id'\\G",
         "show global variables like 'binlog_format'\\G",
         "select database()\\G",
+        "select version(), user(), current_user(), current_user\\G",
         "select nope from shop.items",
         "select * from shop.items where nope = 1",
         "select * from shop.items order by nope",
