@@ -209,23 +209,48 @@ fn row_image(columns: &[(ColumnType, bool)], row: &[Value], out: &mut Vec<u8>) {
 }
 
 /// Writes a rows event's body.
-fn rows_body(img: &RowsImage, flavor: Flavor, b: &mut Vec<u8>) {
+/// The body of one rows event: `run`, changes of one kind (`kind`), with
+/// STMT_END_F when it is the statement's last event.
+fn rows_body(img: &RowsImage, run: &[RowChange], kind: u8, last: bool, flavor: Flavor, b: &mut Vec<u8>) {
     let columns = &img.table.columns;
     b.extend_from_slice(&img.table.table_id.to_le_bytes()[..6]);
-    b.extend_from_slice(&1u16.to_le_bytes()); // STMT_END_F
+    b.extend_from_slice(&u16::from(last).to_le_bytes()); // STMT_END_F
     if flavor == Flavor::Mysql57 {
         b.extend_from_slice(&2u16.to_le_bytes()); // v2: extra data, its length counting itself: none
     }
     crate::packet::put_lenenc(b, columns.len() as u64);
-    let sets = if kind::v1(img.kind) == kind::UPDATE_ROWS { 2 } else { 1 };
+    let sets = if kind == kind::UPDATE_ROWS { 2 } else { 1 };
     for _ in 0..sets {
         put_bitmap(b, columns.iter().map(|_| true), false);
     }
-    for c in img.changes.iter() {
+    for c in run {
         for image in [&c.before, &c.after].into_iter().flatten() {
             row_image(columns, image, b);
         }
     }
+}
+
+/// A change's rows event kind: an insert writes, a change updates, a removal deletes.
+fn change_kind(c: &RowChange) -> u8 {
+    match (&c.before, &c.after) {
+        (None, _) => kind::WRITE_ROWS,
+        (Some(_), Some(_)) => kind::UPDATE_ROWS,
+        (Some(_), None) => kind::DELETE_ROWS,
+    }
+}
+
+/// A statement's changes as its rows events: each run of one kind is one
+/// event (REPLACE's replaced rows update, its new rows write), in order.
+fn rows_runs(changes: &[RowChange]) -> Vec<(u8, &[RowChange])> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for i in 1..=changes.len() {
+        if i == changes.len() || change_kind(&changes[i]) != change_kind(&changes[start]) {
+            runs.push((change_kind(&changes[start]), &changes[start..i]));
+            start = i;
+        }
+    }
+    runs
 }
 
 /// Decodes a rows event's rows with the table map it refers to.
@@ -749,7 +774,11 @@ impl Binlog {
             if let Some(img) = &s.rows {
                 self.push(h(kind::ANNOTATE_ROWS, s), 0, s.query.as_bytes());
                 self.push(h(kind::TABLE_MAP, s), 0, &img.table.map_body);
-                self.emit(h(kind::v1(img.kind), s), 0, |b| rows_body(img, flavor, b));
+                let runs = rows_runs(&img.changes);
+                for (i, &(k, run)) in runs.iter().enumerate() {
+                    let last = i + 1 == runs.len();
+                    self.emit(h(kind::v1(k), s), 0, |b| rows_body(img, run, k, last, flavor, b));
+                }
                 continue;
             }
             let flags = if s.suppress_use { SUPPRESS_USE } else { 0 };
@@ -789,7 +818,11 @@ impl Binlog {
             }
             if let Some(img) = &s.rows {
                 self.push(h(kind::TABLE_MAP, s), 0, &img.table.map_body);
-                self.emit(h(kind::v2(img.kind), s), 0, |b| rows_body(img, flavor, b));
+                let runs = rows_runs(&img.changes);
+                for (i, &(k, run)) in runs.iter().enumerate() {
+                    let last = i + 1 == runs.len();
+                    self.emit(h(kind::v2(k), s), 0, |b| rows_body(img, run, k, last, flavor, b));
+                }
                 continue;
             }
             let flags = if s.suppress_use { SUPPRESS_USE } else { 0 };
@@ -875,7 +908,9 @@ pub fn describe(e: &[u8], h: &Header, body: &Body) -> (&'static str, String) {
         (_, Body::TableMap(m)) => ("Table_map", format!("table_id: {} ({}.{})", m.table_id, m.db, m.table)),
         (_, Body::Rows(k, raw)) => {
             let id = raw.get(..6).map_or(0, |b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], 0, 0]));
-            (rows_name(*k), format!("table_id: {id} flags: STMT_END_F"))
+            // the flags follow the table id; only STMT_END_F is ever set here
+            let end = raw.get(6..8).is_some_and(|f| f[0] & 1 == 1);
+            (rows_name(*k), if end { format!("table_id: {id} flags: STMT_END_F") } else { format!("table_id: {id}") })
         }
         (_, Body::Xid(x)) => ("Xid", format!("COMMIT /* xid={x} */")),
         (_, Body::InsertId(id)) => ("Intvar", format!("INSERT_ID={id}")),

@@ -3,7 +3,7 @@
 //! primary key are kept in key order (InnoDB's clustered index); without one,
 //! in insertion order (InnoDB's hidden row id).
 
-use crate::sql::{ColumnDecl, Expr, SelectItem, SqlError, Stmt, TableRef};
+use crate::sql::{ColumnDecl, Expr, OnDup, SelectItem, SqlError, Stmt, TableRef};
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 use std::rc::Rc;
@@ -331,7 +331,12 @@ impl Engine {
                 self.create_table(table, columns, *if_not_exists, db)
             }
             Stmt::DropTable { tables, if_exists } => self.drop_tables(tables, *if_exists, db),
-            Stmt::Insert { table, columns, rows, ignore } => self.insert(table, columns, rows, *ignore, db, insert_id),
+            Stmt::Insert { table, columns, rows, on_dup: on_dup @ (OnDup::Replace | OnDup::Update(_)) } => {
+                self.upsert(table, columns, rows, on_dup, db, insert_id)
+            }
+            Stmt::Insert { table, columns, rows, on_dup } => {
+                self.insert(table, columns, rows, *on_dup == OnDup::Ignore, db, insert_id)
+            }
             Stmt::Truncate { table } => {
                 let t = self.table_mut(table, db)?;
                 (t.rows, t.auto_increment, t.next_hidden) = (BTreeMap::new(), 1, 0);
@@ -458,6 +463,91 @@ impl Engine {
         Ok(Outcome::Ok { affected, insert_id: first_id as u64, info })
     }
 
+    /// REPLACE and INSERT ... ON DUPLICATE KEY UPDATE, row by row on a copy
+    /// of the table that replaces it only if every row went in. A row whose
+    /// key is free is inserted (1 affected). REPLACE puts a different row in
+    /// the old one's place (2, a duplicate; InnoDB updates it in place) and
+    /// leaves an equal one (1). ON DUPLICATE KEY UPDATE applies its
+    /// assignments to the old row, each seeing the ones before (2 and a
+    /// duplicate if that changed it, else 0). Changed rows are the row
+    /// events' updates, new ones their writes.
+    fn upsert(
+        &mut self,
+        t: &TableRef,
+        cols: &[String],
+        rows: &[Vec<Expr>],
+        on_dup: &OnDup,
+        db: Option<&str>,
+        insert_id: Option<i64>,
+    ) -> Result<Outcome, SqlError> {
+        let table = self.table_mut(t, db)?;
+        let positions: Vec<usize> = if cols.is_empty() {
+            (0..table.columns.len()).collect()
+        } else {
+            cols.iter().map(|c| table.column(c, "INSERT INTO")).collect::<Result<_, _>>()?
+        };
+        let sets: &[(String, Expr)] = match on_dup {
+            OnDup::Update(sets) => sets,
+            _ => &[],
+        };
+        let targets: Vec<usize> = sets.iter().map(|(c, _)| table.column(c, "UPDATE")).collect::<Result<_, _>>()?;
+        for (_, e) in sets {
+            resolve(table, e, "SELECT")?;
+        }
+        let names: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+        let mut staged = table.clone();
+        let (mut affected, mut duplicates, mut first_id) = (0u64, 0usize, 0);
+        let mut next_id = insert_id;
+        let mut changes = Vec::new();
+        for (n, exprs) in rows.iter().enumerate() {
+            let mut row = new_row(&staged, &positions, exprs, n)?;
+            let generated = fill_row(&mut staged, &mut row, n + 1, &mut next_id)?;
+            if first_id == 0 {
+                first_id = generated;
+            }
+            let key = staged.key(&row);
+            let Some(old) = staged.rows.get(&key).cloned() else {
+                changes.push(RowChange { before: None, after: Some(row.clone()) });
+                staged.rows.insert(key, row);
+                affected += 1;
+                continue;
+            };
+            let new = match on_dup {
+                OnDup::Replace => row,
+                _ => {
+                    let mut new = old.clone();
+                    for (&p, (_, e)) in targets.iter().zip(sets) {
+                        new[p] = eval(&with_values(e, &names, &row), &names, &new)?;
+                        check_value(&staged.columns[p], &new[p], n + 1)?;
+                    }
+                    new
+                }
+            };
+            if new == old {
+                affected += u64::from(*on_dup == OnDup::Replace);
+                continue;
+            }
+            let new_key = staged.key(&new);
+            if new_key != key && staged.rows.contains_key(&new_key) {
+                let shown = new_key.shown();
+                return Err(SqlError::new(1062, "23000", format!("Duplicate entry '{shown}' for key 'PRIMARY'")));
+            }
+            staged.rows.remove(&key);
+            staged.rows.insert(new_key, new.clone());
+            changes.push(RowChange { before: Some(old), after: Some(new) });
+            affected += 2;
+            duplicates += 1;
+        }
+        *table = staged;
+        self.changes = changes;
+        let info = if rows.len() > 1 {
+            format!("Records: {}  Duplicates: {duplicates}  Warnings: 0", rows.len())
+        } else {
+            String::new()
+        };
+        Ok(Outcome::Ok { affected, insert_id: first_id as u64, info })
+    }
+
     /// INSERT's rows with their keys, checked against the table and each
     /// other, and the first AUTO_INCREMENT value generated (0 if none).
     /// With `skipped` (INSERT IGNORE) a row whose key is taken is left out
@@ -484,17 +574,7 @@ impl Engine {
         let mut first_id = 0;
         let mut next_id = insert_id;
         for (n, exprs) in rows.iter().enumerate() {
-            if exprs.len() != positions.len() {
-                return Err(SqlError::new(
-                    1136,
-                    "21S01",
-                    format!("Column count doesn't match value count at row {}", n + 1),
-                ));
-            }
-            let mut row: Vec<Value> = staged.columns.iter().map(|c| c.default.clone().unwrap_or(Value::Null)).collect();
-            for (&p, e) in positions.iter().zip(exprs) {
-                row[p] = eval(e, &[], &[])?;
-            }
+            let mut row = new_row(staged, positions, exprs, n)?;
 
             let generated = fill_row(staged, &mut row, n + 1, &mut next_id)?;
             if first_id == 0 {
@@ -796,6 +876,7 @@ fn resolve(table: &Table, e: &Expr, clause: &str) -> Result<(), SqlError> {
         Expr::Bin(_, a, b) => resolve(table, a, clause).and_then(|()| resolve(table, b, clause)),
         Expr::Not(inner) | Expr::IsNull(inner, _) => resolve(table, inner, clause),
         Expr::Count(Some(inner)) => resolve(table, inner, clause),
+        Expr::Values(c) => table.column(c, clause).map(|_| ()),
         Expr::Lit(_) | Expr::Var(_) | Expr::Database | Expr::Session(_) | Expr::Count(None) => Ok(()),
     }
 }
@@ -810,6 +891,7 @@ fn can_be_null(e: &Expr, table: &Table, grouped: bool) -> bool {
         Expr::Bin(_, a, b) => can_be_null(a, table, grouped) || can_be_null(b, table, grouped),
         Expr::Not(inner) => can_be_null(inner, table, grouped),
         Expr::IsNull(..) | Expr::Count(_) | Expr::Var(_) | Expr::Session(_) => false,
+        Expr::Values(_) => true,
         Expr::Database => true,
     }
 }
@@ -820,7 +902,7 @@ fn aggregates(e: &Expr) -> bool {
         Expr::Count(_) => true,
         Expr::Bin(_, a, b) => aggregates(a) || aggregates(b),
         Expr::Not(inner) | Expr::IsNull(inner, _) => aggregates(inner),
-        Expr::Lit(_) | Expr::Col(_) | Expr::Var(_) | Expr::Database | Expr::Session(_) => false,
+        Expr::Lit(_) | Expr::Col(_) | Expr::Var(_) | Expr::Database | Expr::Session(_) | Expr::Values(_) => false,
     }
 }
 
@@ -884,6 +966,36 @@ pub fn like_match(pattern: &str, s: &str) -> bool {
     reach[s.len()]
 }
 
+/// A row to insert: the columns' defaults, then the values given at
+/// `positions` (the `n`-th row of the statement, counted from 0).
+fn new_row(table: &Table, positions: &[usize], exprs: &[Expr], n: usize) -> Result<Vec<Value>, SqlError> {
+    if exprs.len() != positions.len() {
+        return Err(SqlError::new(1136, "21S01", format!("Column count doesn't match value count at row {}", n + 1)));
+    }
+    let mut row: Vec<Value> = table.columns.iter().map(|c| c.default.clone().unwrap_or(Value::Null)).collect();
+    for (&p, e) in positions.iter().zip(exprs) {
+        row[p] = eval(e, &[], &[])?;
+    }
+    Ok(row)
+}
+
+/// `e` with each `VALUES(c)` replaced by the value `row` (the row that
+/// was to be inserted) has for `c`.
+fn with_values(e: &Expr, names: &[String], row: &[Value]) -> Expr {
+    match e {
+        Expr::Values(c) => {
+            let p = names.iter().position(|n| n.eq_ignore_ascii_case(c));
+            Expr::Lit(p.and_then(|p| row.get(p)).cloned().unwrap_or(Value::Null))
+        }
+        Expr::Bin(op, a, b) => {
+            Expr::Bin(op, Box::new(with_values(a, names, row)), Box::new(with_values(b, names, row)))
+        }
+        Expr::Not(inner) => Expr::Not(Box::new(with_values(inner, names, row))),
+        Expr::IsNull(inner, is_null) => Expr::IsNull(Box::new(with_values(inner, names, row)), *is_null),
+        other => other.clone(),
+    }
+}
+
 /// Fills AUTO_INCREMENT and checks types; returns the id generated (0 if none).
 fn fill_row(table: &mut Table, row: &mut [Value], n: usize, next_id: &mut Option<i64>) -> Result<i64, SqlError> {
     let mut generated = 0;
@@ -944,6 +1056,8 @@ pub fn eval(e: &Expr, names: &[String], row: &[Value]) -> Result<Value, SqlError
         Expr::Var(name) => return Err(SqlError::new(1193, "HY000", format!("Unknown system variable '{name}'"))),
         Expr::Database | Expr::Count(_) => return Err(SqlError::new(1111, "HY000", "Invalid use of group function")),
         Expr::Session(name) => return Err(SqlError::unsupported(&format!("{name}() here"))),
+        // outside ON DUPLICATE KEY UPDATE, VALUES(c) is NULL
+        Expr::Values(_) => Value::Null,
     })
 }
 

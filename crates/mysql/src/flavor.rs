@@ -206,6 +206,7 @@ impl Flavor {
                 let clauses = [
                     ("'SELECT'", "'field list'"),
                     ("'SET'", "'field list'"),
+                    ("'UPDATE'", "'field list'"),
                     ("'INSERT INTO'", "'field list'"),
                     ("'WHERE'", "'where clause'"),
                     ("'ORDER BY'", "'order clause'"),

@@ -849,7 +849,7 @@ impl Server {
             Expr::Bin(_, a, b) => self.put_variables(a, conn).and_then(|()| self.put_variables(b, conn)),
             Expr::Not(inner) | Expr::IsNull(inner, _) => self.put_variables(inner, conn),
             Expr::Count(Some(inner)) => self.put_variables(inner, conn),
-            Expr::Lit(_) | Expr::Col(_) | Expr::Database | Expr::Count(None) => Ok(()),
+            Expr::Lit(_) | Expr::Col(_) | Expr::Database | Expr::Values(_) | Expr::Count(None) => Ok(()),
         }
     }
 

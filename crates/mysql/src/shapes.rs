@@ -137,10 +137,10 @@ fn filled(template: &Stmt, values: &mut impl Iterator<Item = Option<Value>>) -> 
         }
     };
     let stmt = match template {
-        Stmt::Insert { table, columns, rows, ignore } => Stmt::Insert {
+        Stmt::Insert { table, columns, rows, on_dup } => Stmt::Insert {
             table: table.clone(),
             columns: columns.clone(),
-            ignore: *ignore,
+            on_dup: on_dup.clone(),
             rows: rows.iter().map(|row| row.iter().map(|e| filled_expr(e, &mut next)).collect()).collect(),
         },
         other => {
@@ -160,6 +160,7 @@ fn filled_expr(e: &Expr, next: &mut impl FnMut(&Value) -> Value) -> Expr {
         | Expr::Var(_)
         | Expr::Database
         | Expr::Session(_)
+        | Expr::Values(_)
         | Expr::Count(None) => e.clone(),
         Expr::Lit(v) => Expr::Lit(next(v)),
         Expr::Count(Some(inner)) => Expr::Count(Some(Box::new(filled_expr(inner, next)))),
@@ -192,6 +193,7 @@ fn expr_literals(e: &mut Expr, f: &mut impl FnMut(&mut Value)) {
         | Expr::Var(_)
         | Expr::Database
         | Expr::Session(_)
+        | Expr::Values(_)
         | Expr::Count(None) => {}
         Expr::Lit(v) => f(v),
         Expr::Count(Some(inner)) => expr_literals(inner, f),

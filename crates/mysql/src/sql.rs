@@ -95,6 +95,8 @@ pub enum Expr {
     Session(&'static str),
     /// `COUNT(*)` (`None`) or `COUNT(e)`: an aggregate over the rows picked.
     Count(Option<Box<Expr>>),
+    /// `VALUES(c)` in ON DUPLICATE KEY UPDATE: the value the row to insert has.
+    Values(String),
 }
 
 /// One item of a select list.
@@ -104,6 +106,20 @@ pub enum SelectItem {
     Star,
     /// An expression and the heading the client shows for it.
     Expr(Expr, String),
+}
+
+/// What an INSERT does with a row whose primary key is taken.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OnDup {
+    /// Error 1062 (a plain INSERT).
+    Fail,
+    /// `INSERT IGNORE`: skip it, with warning 1062.
+    Ignore,
+    /// `REPLACE`: the new row takes the old one's place.
+    Replace,
+    /// `ON DUPLICATE KEY UPDATE c = e, ...`: the old row is updated; `e`
+    /// may read the old row's columns and `VALUES(c)`, the new row's.
+    Update(Vec<(String, Expr)>),
 }
 
 /// Which replication threads `START SLAVE` / `STOP SLAVE` name (both when
@@ -130,8 +146,9 @@ pub enum Stmt {
     CreateTable { table: TableRef, columns: Vec<ColumnDecl>, if_not_exists: bool },
     /// `DROP TABLE`.
     DropTable { tables: Vec<TableRef>, if_exists: bool },
-    /// `INSERT [IGNORE] INTO t [(cols)] VALUES (...), ...`.
-    Insert { table: TableRef, columns: Vec<String>, rows: Vec<Vec<Expr>>, ignore: bool },
+    /// `INSERT [IGNORE] INTO t [(cols)] VALUES (...), ... [ON DUPLICATE KEY
+    /// UPDATE ...]`, `REPLACE INTO ...`: what a row whose key is taken does.
+    Insert { table: TableRef, columns: Vec<String>, rows: Vec<Vec<Expr>>, on_dup: OnDup },
     /// `TRUNCATE [TABLE] t`.
     Truncate { table: TableRef },
     /// `UPDATE t SET c = e, ... [WHERE]`.
@@ -370,17 +387,31 @@ fn create_table(ct: &ast::CreateTable, text: &str) -> Result<Stmt, SqlError> {
 
 fn insert(ins: &ast::Insert, text: &str) -> Result<Stmt, SqlError> {
     let ast::TableObject::TableName(name) = &ins.table else { return Err(SqlError::unsupported(text)) };
-    // REPLACE, ON DUPLICATE KEY UPDATE and INSERT ... SET are not modelled:
-    // refused, not run as a plain INSERT
-    if ins.replace_into || ins.on.is_some() || !ins.assignments.is_empty() || ins.or.is_some() {
+    // INSERT ... SET and other dialects' forms are not modelled: refused,
+    // not run as a plain INSERT
+    if !ins.assignments.is_empty() || ins.or.is_some() {
         return Err(SqlError::unsupported(text));
     }
+    let on_dup = match &ins.on {
+        _ if ins.replace_into => OnDup::Replace,
+        Some(ast::OnInsert::DuplicateKeyUpdate(sets)) => {
+            let mut list = Vec::new();
+            for a in sets {
+                let ast::AssignmentTarget::ColumnName(c) = &a.target else { return Err(SqlError::unsupported(text)) };
+                list.push((last(c), expr(&a.value)?));
+            }
+            OnDup::Update(list)
+        }
+        Some(_) => return Err(SqlError::unsupported(text)),
+        None if ins.ignore => OnDup::Ignore,
+        None => OnDup::Fail,
+    };
     let columns = ins.columns.iter().map(last).collect();
     let Some(source) = &ins.source else { return Err(SqlError::unsupported(text)) };
     let ast::SetExpr::Values(values) = source.body.as_ref() else { return Err(SqlError::unsupported(text)) };
     let rows =
         values.rows.iter().map(|r| r.iter().map(expr).collect::<Result<Vec<_>, _>>()).collect::<Result<Vec<_>, _>>()?;
-    Ok(Stmt::Insert { table: table_ref(name), columns, rows, ignore: ins.ignore })
+    Ok(Stmt::Insert { table: table_ref(name), columns, rows, on_dup })
 }
 
 fn single_table(t: &ast::TableWithJoins, text: &str) -> Result<TableRef, SqlError> {
@@ -563,6 +594,9 @@ fn function(f: &ast::Function) -> Result<Expr, SqlError> {
         ("user" | "session_user" | "system_user", []) => Expr::Session("user"),
         ("current_user", []) => Expr::Session("current_user"),
         ("connection_id", []) => Expr::Session("connection_id"),
+        ("values" | "value", [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Identifier(c)))]) => {
+            Expr::Values(ident(c))
+        }
         ("count", [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)]) => Expr::Count(None),
         ("count", [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))]) => Expr::Count(Some(Box::new(expr(e)?))),
         _ => return Err(unsupported()),

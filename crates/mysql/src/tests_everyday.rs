@@ -141,3 +141,111 @@ fn ddl_and_ignore_log_as_mariadb_logged_them() {
         EVENTS.iter().map(|(t, e, i)| ((*t).to_owned(), *e, (*i).to_owned())).collect();
     assert_eq!(events, want);
 }
+
+/// REPLACE and ON DUPLICATE KEY UPDATE with `binlog_format=row`, as MariaDB
+/// 10.11.19 logged them: the replaced or updated rows as an Update_rows
+/// event, the new ones as a Write_rows event after it (STMT_END_F on the
+/// statement's last event only), an unchanged row not at all.
+#[test]
+fn replace_and_upsert_log_their_rows_as_mariadb_logged_them() {
+    const EVENTS: [(&str, u64, &str); 20] = [
+        ("Gtid", 375, "BEGIN GTID 0-101-1"),
+        ("Annotate_rows", 448, "replace into w.t (id, v) values (2, 'B'), (5, 'e')"),
+        ("Table_map", 493, "table_id: 18 (w.t)"),
+        ("Update_rows_v1", 549, "table_id: 18"),
+        ("Write_rows_v1", 593, "table_id: 18 flags: STMT_END_F"),
+        ("Xid", 624, "COMMIT /* xid=N */"),
+        ("Gtid", 666, "BEGIN GTID 0-101-2"),
+        ("Annotate_rows", 725, "replace into w.t (v) values ('auto')"),
+        ("Table_map", 770, "table_id: 18 (w.t)"),
+        ("Write_rows_v1", 817, "table_id: 18 flags: STMT_END_F"),
+        ("Xid", 848, "COMMIT /* xid=N */"),
+        ("Gtid", 890, "BEGIN GTID 0-101-3"),
+        ("Annotate_rows", 986, "insert into w.t (id, v) values (1, 'a') on duplicate key update n = n + 1"),
+        ("Table_map", 1031, "table_id: 18 (w.t)"),
+        ("Update_rows_v1", 1087, "table_id: 18 flags: STMT_END_F"),
+        ("Xid", 1118, "COMMIT /* xid=N */"),
+        ("Gtid", 1160, "BEGIN GTID 0-101-4"),
+        (
+            "Annotate_rows",
+            1277,
+            "insert into w.t (id, v) values (2, 'x'), (9, 'i') on duplicate key update v = values(v), n = 7",
+        ),
+        ("Table_map", 1322, "table_id: 18 (w.t)"),
+        ("Update_rows_v1", 1378, "table_id: 18"),
+    ];
+    let mut lab = Lab::new();
+    lab.server(3307, "[mysqld]\nserver_id=101\nport=3307\nlog-bin=mall-mysql-bin\nbinlog_format=row\n");
+    lab.server(3308, "[mysqld]\nserver_id=102\nport=3308\nlog-bin=r-bin\nbinlog_format=row\n");
+    lab.sim.run_for(Duration::from_millis(10));
+    lab.root(3307, "create user 'slave'@'%' identified by '123456'; grant replication slave on *.* to 'slave'@'%'");
+    lab.root(
+        3307,
+        "create database w; create table w.t (id int primary key auto_increment, v varchar(10), n int default 0)",
+    );
+    lab.root(3307, "insert into w.t (v) values ('a'),('b')");
+    let start = "change master to master_host='127.0.0.1', master_user='slave', master_password='123456', master_port=3307, master_log_file='mall-mysql-bin.000001', master_log_pos=4; start slave";
+    lab.root(3307, "reset master");
+    lab.root(
+        3308,
+        "create database w; create table w.t (id int primary key auto_increment, v varchar(10), n int default 0)",
+    );
+    lab.root(3308, "insert into w.t (v) values ('a'),('b')");
+    lab.root(3308, start);
+    let replies: Vec<String> = [
+        "replace into w.t (id, v) values (1, 'a')",
+        "replace into w.t (id, v) values (2, 'B'), (5, 'e')",
+        "replace into w.t (v) values ('auto')",
+        "insert into w.t (id, v) values (1, 'a') on duplicate key update n = n + 1",
+        "insert into w.t (id, v) values (1, 'z') on duplicate key update v = 'a'",
+        "insert into w.t (id, v) values (2, 'x'), (9, 'i') on duplicate key update v = values(v), n = 7",
+    ]
+    .iter()
+    .map(|q| lab.root(3307, q).lines().next().unwrap_or_default().to_owned())
+    .collect();
+    let affected: Vec<&str> = replies.iter().map(|r| r.split(" row").next().unwrap_or_default()).collect();
+    assert_eq!(affected, ["Query OK, 1", "Query OK, 3", "Query OK, 1", "Query OK, 2", "Query OK, 0", "Query OK, 3"]);
+    let shown = lab.root(3307, "show binlog events");
+    let events: Vec<(String, u64, String)> = shown
+        .lines()
+        .filter(|l| l.starts_with("| mall-mysql-bin"))
+        .skip(3)
+        .take(EVENTS.len())
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let info = if cells[3] == "Xid" { "COMMIT /* xid=N */".to_owned() } else { cells[6].to_owned() };
+            (cells[3].to_owned(), cells[5].parse().expect("End_log_pos"), info)
+        })
+        .collect();
+    let want: Vec<(String, u64, String)> =
+        EVENTS.iter().map(|(t, e, i)| ((*t).to_owned(), *e, (*i).to_owned())).collect();
+    assert_eq!(events, want);
+    // the replica applies both events of a statement and ends where the master is
+    lab.sim.run_for(Duration::from_millis(200));
+    let rows = "select * from w.t order by id";
+    assert_eq!(lab.root(3308, rows), lab.root(3307, rows));
+    assert!(lab.root(3307, rows).contains("|  2 | x    |    7 |"));
+}
+
+/// The same statements logged as statements (`mixed`) replay on a replica
+/// to the same rows.
+#[test]
+fn replace_and_upsert_replicate_as_statements() {
+    let mut lab = crate::tests::replicating();
+    for q in [
+        "create table db1.u (id int primary key auto_increment, v varchar(10), n int default 0)",
+        "insert into db1.u (v) values ('a'), ('b')",
+        "replace into db1.u (id, v) values (2, 'B'), (5, 'e')",
+        "replace into db1.u (v) values ('auto')",
+        "insert into db1.u (id, v) values (1, 'a') on duplicate key update n = n + 1",
+        "insert into db1.u (id, v) values (2, 'x'), (9, 'i') on duplicate key update v = values(v), n = 7",
+    ] {
+        lab.root(3307, q);
+    }
+    lab.sim.run_for(Duration::from_millis(200));
+    let rows = "select * from db1.u order by id";
+    assert_eq!(lab.root(3308, rows), lab.root(3307, rows));
+    assert!(lab.root(3308, rows).contains("|  6 | auto |    0 |"), "{}", lab.root(3308, rows));
+    let status = lab.root(3308, "show slave status\\G");
+    assert_eq!(crate::tests::field(&status, "Last_SQL_Errno"), "0", "{status}");
+}

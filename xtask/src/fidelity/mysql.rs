@@ -196,6 +196,9 @@ fn everyday(s: &mut dyn Side, obs: &mut dyn FnMut(&str, String)) -> Result<(), S
         "insert into shop.items (qty) values (1)",
         "create database if not exists shop; show warnings\\G",
         "insert ignore into shop.items (id, name) values (1, 'dup'), (9, 'kiwi'); show warnings\\G",
+        "replace into shop.items (id, name, qty) values (1, 'apple', 3), (2, 'PEAR', 5), (30, 'plum', 1)",
+        "insert into shop.items (id, name) values (2, 'x'), (31, 'lime') on duplicate key update name = values(name), qty = 9",
+        "insert into shop.items (id, name) values (1, 'x') on duplicate key update name = 'apple'",
         "select * from shop.items order by id\\G",
     ] {
         obs(&format!("master: {}", q.trim_end_matches("\\G")), root(s, 0, q)?);
