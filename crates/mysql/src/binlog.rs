@@ -108,13 +108,13 @@ impl TableDesc {
     }
 }
 
-/// The row images of one statement on one table, for row-based logging.
+/// The row images of one statement on one table, for row-based logging:
+/// each change is written, updated or deleted by its shape (no before: a
+/// write; both: an update; no after: a delete).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RowsImage {
     /// The table (shared by the images of its statements).
     pub table: Rc<TableDesc>,
-    /// WRITE_ROWS, UPDATE_ROWS or DELETE_ROWS.
-    pub kind: u8,
     /// The rows.
     pub changes: Rc<Vec<RowChange>>,
 }
@@ -935,7 +935,7 @@ pub fn rows_name(kind: u8) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::{Binlog, Decoder, Logged, RowsImage, TableDesc, kind};
+    use super::{Binlog, Decoder, Logged, RowsImage, TableDesc};
     use crate::engine::{ColumnType, RowChange, Value};
     use crate::flavor::Flavor;
     use std::rc::Rc;
@@ -953,11 +953,7 @@ mod tests {
             invoker: None,
             suppress_use: false,
             ddl_xid: false,
-            rows: Some(RowsImage {
-                table: Rc::clone(table),
-                kind: kind::WRITE_ROWS,
-                changes: Rc::new(vec![row(n as i64)]),
-            }),
+            rows: Some(RowsImage { table: Rc::clone(table), changes: Rc::new(vec![row(n as i64)]) }),
             transactional: true,
         };
         tables.iter().enumerate().map(statement).collect()

@@ -963,7 +963,7 @@ impl Server {
         let (d, t) = self.undo_names(&map.db, &map.table);
         self.applying_undo.push((d, t, Rc::new(applied)));
         if let Some(changes) = logged_changes
-            && let Some(img) = self.image(&map.db, &map.table, kind, changes)
+            && let Some(img) = self.image(&map.db, &map.table, changes)
         {
             let logged = binlog::Logged {
                 server_id: h.server_id,

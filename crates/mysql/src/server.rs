@@ -1063,20 +1063,19 @@ impl Server {
         if self.config.binlog_format != BinlogFormat::Row || changes.is_empty() {
             return None;
         }
-        let (table, kind) = match stmt {
-            Stmt::Insert { table, .. } => (table, crate::binlog::kind::WRITE_ROWS),
-            Stmt::Update { table, .. } => (table, crate::binlog::kind::UPDATE_ROWS),
-            Stmt::Delete { table, .. } => (table, crate::binlog::kind::DELETE_ROWS),
+        // each change's kind (write, update, delete) is its shape: see `binlog::rows_runs`
+        let table = match stmt {
+            Stmt::Insert { table, .. } | Stmt::Update { table, .. } | Stmt::Delete { table, .. } => table,
             _ => return None,
         };
-        self.image(table.db.as_deref().or(db)?, &table.name, kind, changes)
+        self.image(table.db.as_deref().or(db)?, &table.name, changes)
     }
 
     /// A rows image of `changes` on `db.table`, with the table's id (ids are
     /// given in first-use order from 18, the id a freshly started MariaDB
     /// 10.11 gave its first user table). The table's description is kept
     /// with its id and made again only when its columns changed.
-    pub(super) fn image(&mut self, db: &str, table: &str, kind: u8, changes: Rc<Vec<RowChange>>) -> Option<RowsImage> {
+    pub(super) fn image(&mut self, db: &str, table: &str, changes: Rc<Vec<RowChange>>) -> Option<RowsImage> {
         let columns = &self.engine.get_table(db, table)?.columns;
         let (ids, given) = &mut self.table_ids;
         let known = ids.get(db).and_then(|t| t.get(table));
@@ -1100,7 +1099,7 @@ impl Server {
                 desc
             }
         };
-        Some(RowsImage { table: desc, kind, changes })
+        Some(RowsImage { table: desc, changes })
     }
 
     /// The account `user@host` logged in as: (user, the account's host).
