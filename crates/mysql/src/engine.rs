@@ -575,7 +575,6 @@ impl Engine {
         let mut next_id = insert_id;
         for (n, exprs) in rows.iter().enumerate() {
             let mut row = new_row(staged, positions, exprs, n)?;
-
             let generated = fill_row(staged, &mut row, n + 1, &mut next_id)?;
             if first_id == 0 {
                 first_id = generated;
@@ -714,6 +713,10 @@ impl Engine {
         if let Some(f) = filter {
             resolve(table, f, "WHERE")?;
         }
+        // DATABASE() in WHERE is the session's database, as a value
+        let database = db.map_or(Value::Null, |d| Value::Str(d.to_owned()));
+        let in_filter = filter.filter(|f| mentions_database(f)).map(|f| with_database(f, &database));
+        let filter = in_filter.as_ref().or(filter);
         let keys: Vec<(usize, bool)> =
             order.iter().map(|(c, asc)| table.column(c, "ORDER BY").map(|p| (p, *asc))).collect::<Result<_, _>>()?;
         let names: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
@@ -729,7 +732,7 @@ impl Engine {
                 .find(|o| o.is_ne())
                 .unwrap_or(std::cmp::Ordering::Equal)
         });
-        let database = Expr::Lit(db.map_or(Value::Null, |d| Value::Str(d.to_owned())));
+        let database = Expr::Lit(database);
         let mut columns = Vec::new();
         let mut exprs = Vec::new();
         for item in items {
@@ -977,6 +980,28 @@ fn new_row(table: &Table, positions: &[usize], exprs: &[Expr], n: usize) -> Resu
         row[p] = eval(e, &[], &[])?;
     }
     Ok(row)
+}
+
+/// Whether `e` reads DATABASE().
+fn mentions_database(e: &Expr) -> bool {
+    match e {
+        Expr::Database => true,
+        Expr::Bin(_, a, b) => mentions_database(a) || mentions_database(b),
+        Expr::Not(inner) | Expr::IsNull(inner, _) => mentions_database(inner),
+        Expr::Count(Some(inner)) => mentions_database(inner),
+        _ => false,
+    }
+}
+
+/// `e` with DATABASE() replaced by `db`'s name (NULL without one).
+fn with_database(e: &Expr, db: &Value) -> Expr {
+    match e {
+        Expr::Database => Expr::Lit(db.clone()),
+        Expr::Bin(op, a, b) => Expr::Bin(op, Box::new(with_database(a, db)), Box::new(with_database(b, db))),
+        Expr::Not(inner) => Expr::Not(Box::new(with_database(inner, db))),
+        Expr::IsNull(inner, is_null) => Expr::IsNull(Box::new(with_database(inner, db)), *is_null),
+        other => other.clone(),
+    }
 }
 
 /// `e` with each `VALUES(c)` replaced by the value `row` (the row that

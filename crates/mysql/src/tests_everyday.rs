@@ -249,3 +249,17 @@ fn replace_and_upsert_replicate_as_statements() {
     let status = lab.root(3308, "show slave status\\G");
     assert_eq!(crate::tests::field(&status, "Last_SQL_Errno"), "0", "{status}");
 }
+
+/// DATABASE() in WHERE is the session's database as a value (NULL without one).
+#[test]
+fn database_in_where_is_the_sessions_database() {
+    let mut lab = crate::tests::replicating();
+    lab.root(3307, "insert into db1.t1 values (1, 'a'), (2, 'b')");
+    let count = |lab: &mut Lab, q: &str| {
+        let out = lab.root(3307, q);
+        out.lines().find(|l| l.starts_with("| ") && !l.contains("count")).unwrap_or_default().to_owned()
+    };
+    assert_eq!(count(&mut lab, "use db1; select count(*) from t1 where database() = 'db1'"), "|        2 |");
+    assert_eq!(count(&mut lab, "select count(*) from db1.t1 where database() is null"), "|        2 |");
+    assert_eq!(count(&mut lab, "select count(*) from db1.t1 where database() = 'db1'"), "|        0 |");
+}
