@@ -9,7 +9,8 @@
 //! (DML and DDL through `sqlparser`'s MySQL dialect, the replication
 //! statements it does not know by a small keyword reader; [`shapes`] keeps
 //! the parses of repeated statement shapes); [`engine`] holds
-//! databases, tables and rows and executes statements; [`binlog`] encodes and
+//! databases, tables and rows and executes statements; [`variables`] are the
+//! system variables `@@name` and SHOW VARIABLES read; [`binlog`] encodes and
 //! decodes binlog events and keeps the binlog files and their index on the
 //! node's disk; [`server`] is the node, a [`sim::Process`]: clients, the
 //! master's binlog dump, the replica's IO and SQL threads, and SHOW
