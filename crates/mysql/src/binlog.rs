@@ -240,17 +240,17 @@ fn change_kind(c: &RowChange) -> u8 {
 }
 
 /// A statement's changes as its rows events: each run of one kind is one
-/// event (REPLACE's replaced rows update, its new rows write), in order.
-fn rows_runs(changes: &[RowChange]) -> Vec<(u8, &[RowChange])> {
-    let mut runs = Vec::new();
+/// event (REPLACE's replaced rows update, its new rows write), in order,
+/// with whether it is the last.
+fn rows_runs(changes: &[RowChange]) -> impl Iterator<Item = (u8, &[RowChange], bool)> {
     let mut start = 0;
-    for i in 1..=changes.len() {
-        if i == changes.len() || change_kind(&changes[i]) != change_kind(&changes[start]) {
-            runs.push((change_kind(&changes[start]), &changes[start..i]));
-            start = i;
-        }
-    }
-    runs
+    std::iter::from_fn(move || {
+        let kind = change_kind(changes.get(start)?);
+        let end = start + changes[start..].iter().take_while(|c| change_kind(c) == kind).count();
+        let run = &changes[start..end];
+        start = end;
+        Some((kind, run, end == changes.len()))
+    })
 }
 
 /// Decodes a rows event's rows with the table map it refers to.
@@ -774,9 +774,7 @@ impl Binlog {
             if let Some(img) = &s.rows {
                 self.push(h(kind::ANNOTATE_ROWS, s), 0, s.query.as_bytes());
                 self.push(h(kind::TABLE_MAP, s), 0, &img.table.map_body);
-                let runs = rows_runs(&img.changes);
-                for (i, &(k, run)) in runs.iter().enumerate() {
-                    let last = i + 1 == runs.len();
+                for (k, run, last) in rows_runs(&img.changes) {
                     self.emit(h(kind::v1(k), s), 0, |b| rows_body(img, run, k, last, flavor, b));
                 }
                 continue;
@@ -818,9 +816,7 @@ impl Binlog {
             }
             if let Some(img) = &s.rows {
                 self.push(h(kind::TABLE_MAP, s), 0, &img.table.map_body);
-                let runs = rows_runs(&img.changes);
-                for (i, &(k, run)) in runs.iter().enumerate() {
-                    let last = i + 1 == runs.len();
+                for (k, run, last) in rows_runs(&img.changes) {
                     self.emit(h(kind::v2(k), s), 0, |b| rows_body(img, run, k, last, flavor, b));
                 }
                 continue;

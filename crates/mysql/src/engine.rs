@@ -425,11 +425,7 @@ impl Engine {
     ) -> Result<Outcome, SqlError> {
         let mut duplicates = Vec::new();
         let table = self.table_mut(t, db)?;
-        let positions: Vec<usize> = if cols.is_empty() {
-            (0..table.columns.len()).collect()
-        } else {
-            cols.iter().map(|c| table.column(c, "INSERT INTO")).collect::<Result<_, _>>()?
-        };
+        let positions = insert_positions(table, cols)?;
         // the rows are staged beside the table (not in a copy of it: a
         // statement costs its rows, not the table's size) and the counters
         // restored if one fails
@@ -481,11 +477,7 @@ impl Engine {
         insert_id: Option<i64>,
     ) -> Result<Outcome, SqlError> {
         let table = self.table_mut(t, db)?;
-        let positions: Vec<usize> = if cols.is_empty() {
-            (0..table.columns.len()).collect()
-        } else {
-            cols.iter().map(|c| table.column(c, "INSERT INTO")).collect::<Result<_, _>>()?
-        };
+        let positions = insert_positions(table, cols)?;
         let sets: &[(String, Expr)] = match on_dup {
             OnDup::Update(sets) => sets,
             _ => &[],
@@ -969,13 +961,35 @@ pub fn like_match(pattern: &str, s: &str) -> bool {
     reach[s.len()]
 }
 
+/// Where an INSERT's values go: every column in order without a column
+/// list, else the listed ones (1054 for an unknown one, 1110 for one
+/// listed twice).
+fn insert_positions(table: &Table, cols: &[String]) -> Result<Vec<usize>, SqlError> {
+    if cols.is_empty() {
+        return Ok((0..table.columns.len()).collect());
+    }
+    let mut positions = Vec::with_capacity(cols.len());
+    for c in cols {
+        let p = table.column(c, "INSERT INTO")?;
+        if positions.contains(&p) {
+            return Err(SqlError::new(1110, "42000", format!("Column '{c}' specified twice")));
+        }
+        positions.push(p);
+    }
+    Ok(positions)
+}
+
 /// A row to insert: the columns' defaults, then the values given at
 /// `positions` (the `n`-th row of the statement, counted from 0).
 fn new_row(table: &Table, positions: &[usize], exprs: &[Expr], n: usize) -> Result<Vec<Value>, SqlError> {
     if exprs.len() != positions.len() {
         return Err(SqlError::new(1136, "21S01", format!("Column count doesn't match value count at row {}", n + 1)));
     }
-    let mut row: Vec<Value> = table.columns.iter().map(|c| c.default.clone().unwrap_or(Value::Null)).collect();
+    let mut row: Vec<Value> = if positions.len() == table.columns.len() {
+        vec![Value::Null; positions.len()] // every column is given
+    } else {
+        table.columns.iter().map(|c| c.default.clone().unwrap_or(Value::Null)).collect()
+    };
     for (&p, e) in positions.iter().zip(exprs) {
         row[p] = eval(e, &[], &[])?;
     }
