@@ -383,7 +383,7 @@ pub enum Body {
     /// A group's GTID: sequence number and whether it is a standalone (DDL)
     /// group. MySQL 5.7's Anonymous_Gtid reads as a standalone group of
     /// sequence 0 that a `BEGIN` turns into a transaction.
-    Gtid { seq: u64, standalone: bool },
+    Gtid { seq: u64, standalone: bool, ddl: bool },
     /// MySQL 5.7's Query `BEGIN`: the group is a transaction.
     Begin,
     /// INSERT_ID for the next statement.
@@ -523,10 +523,16 @@ pub fn query_body(
 
 /// Writes a Gtid event's body (domain 0): standalone DDL groups carry flags
 /// STANDALONE|ALLOW_PARALLEL|DDL (0x29), transactions TRANSACTIONAL|ALLOW_PARALLEL (0x0c).
-pub fn gtid_body(b: &mut Vec<u8>, seq: u64, standalone: bool) {
+pub fn gtid_body(b: &mut Vec<u8>, seq: u64, standalone: bool, ddl: bool) {
     b.extend_from_slice(&seq.to_le_bytes());
     b.extend_from_slice(&0u32.to_le_bytes());
-    b.push(if standalone { 0x29 } else { 0x0c });
+    // FL_STANDALONE | FL_ALLOW_PARALLEL, with FL_DDL but for FLUSH; a
+    // transaction: FL_TRANSACTIONAL | FL_ALLOW_PARALLEL
+    b.push(match (standalone, ddl) {
+        (true, true) => 0x29,
+        (true, false) => 0x09,
+        (false, _) => 0x0c,
+    });
     b.extend_from_slice(&[0; 6]);
 }
 
@@ -565,7 +571,7 @@ pub fn decode(e: &[u8]) -> Option<(Header, Body)> {
                 q => Body::Query { thread_id, db: packet::text(db).into_owned(), query: packet::text(q).into_owned() },
             }
         }
-        kind::ANONYMOUS_GTID | kind::MYSQL_GTID => Body::Gtid { seq: 0, standalone: true },
+        kind::ANONYMOUS_GTID | kind::MYSQL_GTID => Body::Gtid { seq: 0, standalone: true, ddl: true },
         kind::WRITE_ROWS_V2 | kind::UPDATE_ROWS_V2 | kind::DELETE_ROWS_V2 => {
             let head = body.take(8)?;
             let extra = body.u16()? as usize;
@@ -580,7 +586,8 @@ pub fn decode(e: &[u8]) -> Option<(Header, Body)> {
         kind::GTID => {
             let seq = body.u64()?;
             body.u32()?;
-            Body::Gtid { seq, standalone: body.u8()? & 1 != 0 }
+            let flags = body.u8()?;
+            Body::Gtid { seq, standalone: flags & 1 != 0, ddl: flags & 0x20 != 0 }
         }
         kind::INTVAR => {
             body.u8()?;
@@ -647,6 +654,9 @@ pub struct Logged {
     pub suppress_use: bool,
     /// DDL logged with Q_XID (CREATE TABLE, DROP TABLE).
     pub ddl_xid: bool,
+    /// A standalone group that is DDL (its Gtid's FL_DDL): every one but
+    /// FLUSH PRIVILEGES, which a replica counts as non-transactional.
+    pub ddl: bool,
     /// Row images to log instead of the statement (binlog_format=ROW): the
     /// group then holds Annotate_rows (the statement), Table_map and a rows event.
     pub rows: Option<RowsImage>,
@@ -763,7 +773,8 @@ impl Binlog {
         self.gtid_server = first.server_id;
         let h = |kind, s: &Logged| Header { timestamp: s.timestamp, kind, server_id: s.server_id, log_pos: 0 };
         let (seq, flavor) = (self.gtid_seq, self.flavor);
-        self.emit(h(kind::GTID, first), SUPPRESS_USE, |b| gtid_body(b, seq, !first.transactional));
+        let ddl = first.ddl;
+        self.emit(h(kind::GTID, first), SUPPRESS_USE, |b| gtid_body(b, seq, !first.transactional, ddl));
         for s in group {
             if let Some(id) = s.insert_id {
                 self.emit(h(kind::INTVAR, s), 0, |b| {
@@ -895,7 +906,7 @@ pub fn describe(e: &[u8], h: &Header, body: &Body) -> (&'static str, String) {
             let name = e.get(23..e.len().saturating_sub(4)).unwrap_or_default();
             ("Binlog_checkpoint", String::from_utf8_lossy(name).into_owned())
         }
-        (_, Body::Gtid { seq, standalone }) => {
+        (_, Body::Gtid { seq, standalone, .. }) => {
             ("Gtid", format!("{}GTID 0-{}-{seq}", if *standalone { "" } else { "BEGIN " }, h.server_id))
         }
         (_, Body::Query { db, query, .. }) if db.is_empty() || suppress_use(e) => ("Query", query.clone()),
@@ -949,6 +960,7 @@ mod tests {
             invoker: None,
             suppress_use: false,
             ddl_xid: false,
+            ddl: false,
             rows: Some(RowsImage { table: Rc::clone(table), changes: Rc::new(vec![row(n as i64)]) }),
             transactional: true,
         };

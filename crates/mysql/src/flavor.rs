@@ -40,6 +40,21 @@ const PRIVILEGE_ORDER: [&str; 28] = [
     "TRIGGER",
 ];
 
+/// A GRANT's privilege list in the server's order and words (MariaDB 10.5+
+/// calls REPLICATION CLIENT `BINLOG MONITOR`), `None` when empty.
+pub fn privilege_list(flavor: Flavor, privileges: &std::collections::BTreeSet<String>) -> Option<String> {
+    let mut ordered: Vec<&String> = privileges.iter().collect();
+    ordered.sort_by_key(|p| PRIVILEGE_ORDER.iter().position(|o| o == p).unwrap_or(usize::MAX));
+    let named: Vec<&str> = ordered
+        .iter()
+        .map(|p| match (flavor, p.as_str()) {
+            (Flavor::Mariadb1011, "REPLICATION CLIENT") => "BINLOG MONITOR",
+            (_, p) => p,
+        })
+        .collect();
+    (!named.is_empty()).then(|| named.join(", "))
+}
+
 fn hex_upper(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
 }

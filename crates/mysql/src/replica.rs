@@ -267,8 +267,8 @@ impl Server {
             "NULL".into(),
             sql_state.into(),
             r.groups.0.to_string(),
-            "0".into(),
             r.groups.1.to_string(),
+            r.groups.2.to_string(),
             String::new(),
         ];
         let fields = SLAVE_STATUS_COLUMNS
@@ -361,7 +361,7 @@ impl Replica {
             reconnecting: false,
             table_maps: BTreeMap::new(),
             decoder: binlog::Decoder::default(),
-            groups: (0, 0),
+            groups: (0, 0, 0),
             io_thread: (0, 0),
             io_registered: false,
             sql_thread: (0, 0),
@@ -813,12 +813,16 @@ impl Server {
         let Some(r) = self.replica.as_mut() else { return Ok(false) };
         let mut moved = false;
         let group_done = match body {
-            Body::Gtid { standalone, .. } => {
+            Body::Gtid { standalone, ddl, .. } => {
                 r.in_group = !*standalone;
                 r.group.truncate(1);
                 r.skipping = r.skip_counter > 0;
                 if !r.skipping {
-                    if *standalone { r.groups.0 += 1 } else { r.groups.1 += 1 }
+                    match (*standalone, *ddl) {
+                        (true, true) => r.groups.0 += 1,
+                        (true, false) => r.groups.1 += 1,
+                        (false, _) => r.groups.2 += 1,
+                    }
                 }
                 self.applying = self.fresh_group();
                 self.applying_undo.clear();
@@ -975,6 +979,7 @@ impl Server {
                 invoker: None,
                 suppress_use: false,
                 ddl_xid: false,
+                ddl: false,
                 rows: Some(img),
                 transactional: true,
             };

@@ -148,10 +148,11 @@ pub struct Replica {
     table_maps: BTreeMap<u64, Rc<crate::binlog::TableMap>>,
     /// Decodes what the IO thread receives.
     decoder: crate::binlog::Decoder,
-    /// `Slave_DDL_Groups`, `Slave_Transactional_Groups`: groups the SQL
-    /// thread began since the server started (counted at their Gtid event,
-    /// not when skipped; measured).
-    pub groups: (u64, u64),
+    /// `Slave_DDL_Groups`, `Slave_Non_Transactional_Groups`,
+    /// `Slave_Transactional_Groups`: groups the SQL thread began since the
+    /// server started (counted at their Gtid event by its flags, not when
+    /// skipped; measured).
+    pub groups: (u64, u64, u64),
     /// The IO thread's id and the host wall-clock ms it started at.
     io_thread: (u32, i64),
     /// The IO thread registered on its master since it started.
@@ -447,6 +448,25 @@ impl Server {
                 a.privileges.extend(privileges.iter().cloned());
                 Ok(Outcome::Ok { affected: 0, insert_id: 0, info: String::new() })
             }
+            Stmt::DropUser { accounts, if_exists } => {
+                let mut failed = Vec::new();
+                for (user, host) in accounts {
+                    if self.accounts.remove(&(user.clone(), host.clone())).is_some() {
+                        continue;
+                    }
+                    if *if_exists {
+                        self.note(1974, &format!("Can't drop user '{user}'@'{host}'; it doesn't exist"));
+                    } else {
+                        failed.push(format!("'{user}'@'{host}'"));
+                    }
+                }
+                if !failed.is_empty() {
+                    let message = format!("Operation DROP USER failed for {}", failed.join(","));
+                    return Err(SqlError::new(1396, "HY000", message));
+                }
+                Ok(Outcome::Ok { affected: 0, insert_id: 0, info: String::new() })
+            }
+            Stmt::FlushPrivileges => Ok(Outcome::Ok { affected: 0, insert_id: 0, info: String::new() }),
             _ => self.engine.execute(stmt, db, insert_id),
         }
     }
@@ -764,6 +784,7 @@ impl Server {
             Stmt::ShowDatabases { like } => Ok(self.show_databases(like.as_deref())),
             Stmt::ShowTables { db: named, like } => self.engine.show_tables(named.as_deref().or(db), like.as_deref()),
             Stmt::ShowColumns { table } => self.engine.show_columns(table, db),
+            Stmt::ShowGrants(of) => self.show_grants(conn, of.as_ref()),
             Stmt::ShowCreateTable { table } => {
                 let text =
                     self.engine.create_table_text(table, db, self.config.flavor, &self.config.collation_server)?;
@@ -853,6 +874,49 @@ impl Server {
         }
     }
 
+    /// SHOW GRANTS: the account's global privileges in the server's order
+    /// and words (MariaDB names REPLICATION CLIENT `BINLOG MONITOR` and shows
+    /// the password hash; 5.7 quotes with `'` and shows none), then for
+    /// root@localhost the PROXY grant its installation gives it.
+    fn show_grants(&self, conn: ConnId, of: Option<&(String, String)>) -> Result<Outcome, SqlError> {
+        let (user, host) = match of {
+            Some((u, h)) => (u.clone(), h.clone()),
+            None => {
+                let (u, h, _, _) = self.session(conn);
+                let h = h.rsplit_once(':').map_or(h, |(h, _)| h);
+                self.invoker(&format!("{u}@{h}")).unwrap_or_default()
+            }
+        };
+        let Some(account) = self.accounts.get(&(user.clone(), host.clone())) else {
+            let message = format!("There is no such grant defined for user '{user}' on host '{host}'");
+            return Err(SqlError::new(1141, "42000", message));
+        };
+        let mariadb = self.config.flavor == crate::flavor::Flavor::Mariadb1011;
+        let q = |s: &str| if mariadb { format!("`{s}`") } else { format!("'{s}'") };
+        let to = format!("{}@{}", q(&user), q(&host));
+        let all = account.privileges.contains("ALL PRIVILEGES") || account.privileges.contains("ALL");
+        let privileges = if all {
+            "ALL PRIVILEGES".to_owned()
+        } else {
+            crate::flavor::privilege_list(self.config.flavor, &account.privileges).unwrap_or_else(|| "USAGE".into())
+        };
+        let mut line = format!("GRANT {privileges} ON *.* TO {to}");
+        if let (true, Some(hash)) = (mariadb, account.hash) {
+            let hex: String = hash.iter().map(|b| format!("{b:02X}")).collect();
+            line.push_str(&format!(" IDENTIFIED BY PASSWORD '*{hex}'"));
+        }
+        if all && user == "root" {
+            line.push_str(" WITH GRANT OPTION");
+        }
+        let mut rows = vec![vec![Some(line)]];
+        if user == "root" && host == "localhost" {
+            let anyone = if mariadb { "``@`%`" } else { "''@''" };
+            rows.push(vec![Some(format!("GRANT PROXY ON {anyone} TO {to} WITH GRANT OPTION"))]);
+        }
+        let heading = format!("Grants for {user}@{host}");
+        Ok(Outcome::Rows { columns: vec![(heading, false)], rows, nullable: Vec::new() })
+    }
+
     /// SHOW DATABASES: the engine's and the server's own schemas, sorted
     /// (MySQL 5.7 lists information_schema first).
     fn show_databases(&self, like: Option<&str>) -> Outcome {
@@ -921,6 +985,7 @@ impl Server {
             | Stmt::ShowColumns { .. }
             | Stmt::ShowCreateTable { .. }
             | Stmt::ShowVariables { .. }
+            | Stmt::ShowGrants(None)
             | Stmt::ShowWarnings => Ok(()),
             _ => Err(SqlError::new(
                 1227,
@@ -1008,6 +1073,7 @@ impl Server {
                 invoker: self.config.flavor.logs_invoker(stmt).then(|| self.invoker(conn_host)).flatten(),
                 suppress_use: matches!(stmt, Stmt::CreateDatabase { .. } | Stmt::DropDatabase { .. }),
                 ddl_xid: matches!(stmt, Stmt::CreateTable { .. } | Stmt::DropTable { .. } | Stmt::DropDatabase { .. }),
+                ddl: !matches!(stmt, Stmt::FlushPrivileges),
                 rows,
                 transactional,
             };

@@ -211,6 +211,12 @@ pub enum Stmt {
     CreateUser { user: String, host: String, password: String, hashed: bool },
     /// `GRANT privs ON *.* TO 'u'@'h'` (privileges upper-cased).
     Grant { privileges: Vec<String>, user: String, host: String },
+    /// `DROP USER [IF EXISTS] 'u'@'h', ...`.
+    DropUser { accounts: Vec<(String, String)>, if_exists: bool },
+    /// `FLUSH PRIVILEGES` (the grant tables are the accounts themselves: nothing to reload).
+    FlushPrivileges,
+    /// `SHOW GRANTS [FOR 'u'@'h']` (`None`: the session's account).
+    ShowGrants(Option<(String, String)>),
 }
 
 impl Stmt {
@@ -245,6 +251,8 @@ impl Stmt {
                 | Stmt::Truncate { .. }
                 | Stmt::CreateUser { .. }
                 | Stmt::Grant { .. }
+                | Stmt::DropUser { .. }
+                | Stmt::FlushPrivileges
         )
     }
 }
@@ -725,6 +733,13 @@ pub mod admin {
             }
             Some("SET") if is(t.get(1), "GLOBAL") => set_global(&t, text)?,
             Some("CREATE") if is(t.get(1), "USER") => create_user(&t, text)?,
+            Some("DROP") if is(t.get(1), "USER") => drop_user(&t[2..], text)?,
+            Some("FLUSH") if words(&t, &["FLUSH", "PRIVILEGES"]) => Stmt::FlushPrivileges,
+            Some("SHOW") if words(&t, &["SHOW", "GRANTS"]) => Stmt::ShowGrants(None),
+            Some("SHOW") if is(t.get(1), "GRANTS") && is(t.get(2), "FOR") => match account(&t[3..]) {
+                Some((user, host, [])) => Stmt::ShowGrants(Some((user, host))),
+                _ => return Err(SqlError::syntax(text)),
+            },
             Some("GRANT") => grant(&t, text)?,
             Some("BEGIN") if t.len() == 1 => Stmt::Begin,
             _ => return Ok(None),
@@ -910,6 +925,23 @@ pub mod admin {
             ));
         }
         Ok(Stmt::CreateUser { user, host, password, hashed })
+    }
+
+    /// After `DROP USER`: `[IF EXISTS] 'u'@'h' [, ...]`.
+    fn drop_user(t: &[Tok], text: &str) -> Result<Stmt, SqlError> {
+        let if_exists = is(t.first(), "IF") && is(t.get(1), "EXISTS");
+        let mut rest = if if_exists { &t[2..] } else { t };
+        let mut accounts = Vec::new();
+        loop {
+            let (user, host, after) = account(rest).ok_or_else(|| SqlError::syntax(text))?;
+            accounts.push((user, host));
+            match after {
+                [] => break,
+                [Tok::Punct(','), more @ ..] => rest = more,
+                _ => return Err(SqlError::syntax(text)),
+            }
+        }
+        Ok(Stmt::DropUser { accounts, if_exists })
     }
 
     fn grant(t: &[Tok], text: &str) -> Result<Stmt, SqlError> {

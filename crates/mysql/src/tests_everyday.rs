@@ -263,3 +263,43 @@ fn database_in_where_is_the_sessions_database() {
     assert_eq!(count(&mut lab, "select count(*) from db1.t1 where database() is null"), "|        2 |");
     assert_eq!(count(&mut lab, "select count(*) from db1.t1 where database() = 'db1'"), "|        0 |");
 }
+
+/// The replication account's life as a course runs it — CREATE USER, GRANT,
+/// FLUSH PRIVILEGES, SHOW GRANTS, DROP USER [IF EXISTS] — against a
+/// transcript of MariaDB 10.11.19 (REPLICATION CLIENT shows as BINLOG
+/// MONITOR, with the password's hash), and the binlog it wrote: every
+/// statement that succeeded, as typed, ending at 1053.
+#[test]
+fn accounts_print_and_log_as_mariadb_did() {
+    const TRANSCRIPT: &str = include_str!("tests_accounts_transcript.txt");
+    let mut lab = Lab::new();
+    lab.server(3307, "[mysqld]\nserver_id=101\nport=3307\nlog-bin=mall-mysql-bin\n");
+    lab.sim.run_for(Duration::from_millis(10));
+    for line in TRANSCRIPT.lines().filter(|l| !l.is_empty()) {
+        let (statement, want) = line.split_once(" => ").expect("statement => output");
+        let got = lab.root(3307, statement);
+        let got: Vec<&str> = got.lines().filter(|l| !l.is_empty()).collect();
+        assert_eq!(got.join("\n"), want.replace("\\n", "\n"), "{statement}");
+    }
+    let events = lab.root(3307, "show binlog events");
+    let ends: Vec<&str> = events.lines().filter_map(|l| l.split('|').nth(5)).map(str::trim).collect();
+    assert_eq!(
+        ends,
+        ["End_log_pos", "256", "285", "333", "375", "484", "526", "670", "712", "791", "833", "917", "959", "1053"]
+    );
+}
+
+/// FLUSH PRIVILEGES is logged without FL_DDL (its Gtid's flags are 0x09 on
+/// MariaDB 10.11.19, CREATE USER's 0x29): a replica counts it among
+/// Slave_Non_Transactional_Groups, not Slave_DDL_Groups.
+#[test]
+fn flush_privileges_is_a_non_transactional_group() {
+    let mut lab = crate::tests::replicating();
+    let before = lab.root(3308, "show slave status\\G");
+    lab.root(3307, "flush privileges");
+    lab.sim.run_for(Duration::from_millis(100));
+    let after = lab.root(3308, "show slave status\\G");
+    let count = |s: &str, f: &str| crate::tests::field(s, f).parse::<u64>().expect("a count");
+    assert_eq!(count(&after, "Slave_Non_Transactional_Groups"), count(&before, "Slave_Non_Transactional_Groups") + 1);
+    assert_eq!(count(&after, "Slave_DDL_Groups"), count(&before, "Slave_DDL_Groups"));
+}

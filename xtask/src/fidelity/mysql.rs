@@ -189,6 +189,11 @@ fn everyday(s: &mut dyn Side, obs: &mut dyn FnMut(&str, String)) -> Result<(), S
         "show global variables like 'binlog_format'\\G",
         "select database()\\G",
         "select version(), user(), current_user(), current_user\\G",
+        "flush privileges",
+        "show grants for 'slave'@'%'\\G",
+        "show grants\\G",
+        "show grants for 'nope'@'%'",
+        "drop user if exists 'nope'@'%'; show warnings\\G",
         "select nope from shop.items",
         "select * from shop.items where nope = 1",
         "select * from shop.items order by nope",
@@ -579,7 +584,7 @@ mod tests {
     #[test]
     fn simulated_side_runs_every_case() {
         let obs = cases(&mut SimSide::new()).expect("the simulated side runs");
-        assert_eq!(obs.len(), 72);
+        assert_eq!(obs.len(), 77);
         assert!(obs.iter().all(|o| !o.compared.starts_with("harness error")));
         let get = |case: &str| obs.iter().find(|o| o.case == case).map(|o| o.compared.clone()).unwrap_or_default();
         assert_eq!(field(&get("fresh master: SHOW MASTER STATUS"), "Position"), "333");
@@ -597,7 +602,7 @@ mod tests {
         let described = get("replica: describe shop.items");
         assert!(described.contains("  Field: qty\n   Type: int(11)\n   Null: YES\n    Key: \nDefault: 0\n"));
         let status = get("after IF [NOT] EXISTS and TRUNCATE: SHOW MASTER STATUS");
-        assert_eq!(field(&status, "Position"), "3550");
+        assert_eq!(field(&status, "Position"), "3806");
     }
 
     #[test]
