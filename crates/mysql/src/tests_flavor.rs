@@ -179,7 +179,8 @@ fn error_texts_name_the_product() {
 /// What MySQL 5.7 words its own way in the everyday statements (from its
 /// manual and source, not measured here): the unknown column's clause as
 /// `'field list'` / `'where clause'` / `'order clause'`, every default
-/// quoted in SHOW CREATE TABLE and no COLLATE for a charset's default one.
+/// quoted in SHOW CREATE TABLE and no COLLATE for a charset's default one,
+/// SHOW GRANTS with `'` quotes, REPLICATION CLIENT by that name and no hash.
 #[test]
 fn everyday_texts_of_5_7() {
     let mut lab = lab57();
@@ -204,6 +205,9 @@ fn everyday_texts_of_5_7() {
     let create = lab.root(3307, "show create table db1.t\\G");
     assert!(create.contains("  `qty` int(11) DEFAULT '0',\n  `v` varchar(5) DEFAULT NULL,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB DEFAULT CHARSET=latin1\n"), "{create}");
     assert!(lab.root(3307, "show databases").contains("| information_schema |\n| db1                |"));
+    lab.root(3307, SEED_USER);
+    let grants = lab.root(3307, "show grants for 'slave'@'%'");
+    assert!(grants.contains("| GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'slave'@'%' |"), "{grants}");
 }
 
 /// super_read_only is MySQL's: 5.7 honours it (even root is refused), MariaDB rejects the line.
