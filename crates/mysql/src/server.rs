@@ -69,6 +69,9 @@ struct Client {
     since_ms: i64,
     /// What its last statement left for SHOW WARNINGS.
     last_warnings: Vec<Warning>,
+    /// A replica's registration (COM_REGISTER_SLAVE) as SHOW SLAVE HOSTS
+    /// lists it: server id, host, port, its master's id.
+    slave_host: Option<(u32, String, u16, u32)>,
 }
 
 /// A SHOW WARNINGS row: level (`Note`, `Warning`, `Error`), code, message.
@@ -571,6 +574,7 @@ impl Server {
             user: String::new(),
             since_ms: ctx.wall_clock_ms(),
             last_warnings: Vec::new(),
+            slave_host: None,
         };
         self.clients.insert(conn, client);
     }
@@ -714,7 +718,7 @@ impl Server {
                 ctx.send(conn, &out);
             }
             Some(0x0e) => Self::reply(ctx, conn, 1, &[packet::ok(0, 0, 0, "")]),
-            Some(0x15) => self.register_slave(ctx, conn),
+            Some(0x15) => self.register_slave(ctx, conn, &payload[1..]),
             Some(0x12) => self.binlog_dump(ctx, conn, &payload[1..]),
             _ => Self::reply(ctx, conn, 1, &[packet::err(1047, "08S01", "Unknown command")]),
         }
@@ -785,6 +789,20 @@ impl Server {
             Stmt::ShowTables { db: named, like } => self.engine.show_tables(named.as_deref().or(db), like.as_deref()),
             Stmt::ShowColumns { table } => self.engine.show_columns(table, db),
             Stmt::ShowGrants(of) => self.show_grants(conn, of.as_ref()),
+            Stmt::ShowSlaveHosts => {
+                let mut hosts: Vec<&(u32, String, u16, u32)> =
+                    self.clients.values().filter_map(|c| c.slave_host.as_ref()).collect();
+                hosts.sort_by_key(|h| h.0);
+                let columns = ["Server_id", "Host", "Port", "Master_id"];
+                let columns = columns.iter().enumerate().map(|(i, c)| ((*c).to_owned(), i != 1)).collect();
+                let rows = hosts
+                    .into_iter()
+                    .map(|(id, host, port, m)| {
+                        vec![Some(id.to_string()), Some(host.clone()), Some(port.to_string()), Some(m.to_string())]
+                    })
+                    .collect();
+                Ok(Outcome::Rows { columns, rows, nullable: Vec::new() })
+            }
             Stmt::ShowCreateTable { table } => {
                 let text =
                     self.engine.create_table_text(table, db, self.config.flavor, &self.config.collation_server)?;
@@ -1221,10 +1239,28 @@ impl Server {
         }
     }
 
-    fn register_slave(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+    fn register_slave(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, body: &[u8]) {
         let (user, _, _, _) = self.session(conn);
         let allowed = self.account(user).is_some_and(|a| a.has("REPLICATION SLAVE"));
         let reply = if allowed {
+            // server id, report host, user, password, port, rank, master id;
+            // MariaDB shows the connection's host for an empty report host
+            // and its own id for master id 0
+            let mut r = packet::Reader::new(body);
+            let short = |r: &mut packet::Reader<'_>| {
+                let n = usize::from(r.u8()?);
+                r.take(n).map(|b| String::from_utf8_lossy(b).into_owned())
+            };
+            let server_id = r.u32();
+            let (host, _, _) = (short(&mut r), short(&mut r), short(&mut r));
+            let (port, _, master_id) = (r.u16(), r.u32(), r.u32());
+            let own = self.config.server_id;
+            if let (Some(c), Some(id), Some(host), Some(port), Some(m)) =
+                (self.clients.get_mut(&conn), server_id, host, port, master_id)
+            {
+                let host = if host.is_empty() { c.host.clone() } else { host };
+                c.slave_host = Some((id, host, port, if m == 0 { own } else { m }));
+            }
             packet::ok(0, 0, 0, "")
         } else {
             packet::err(

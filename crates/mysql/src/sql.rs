@@ -215,6 +215,8 @@ pub enum Stmt {
     DropUser { accounts: Vec<(String, String)>, if_exists: bool },
     /// `FLUSH PRIVILEGES` (the grant tables are the accounts themselves: nothing to reload).
     FlushPrivileges,
+    /// `SHOW SLAVE HOSTS` / `SHOW REPLICA HOSTS`.
+    ShowSlaveHosts,
     /// `SHOW GRANTS [FOR 'u'@'h']` (`None`: the session's account).
     ShowGrants(Option<(String, String)>),
 }
@@ -736,6 +738,9 @@ pub mod admin {
             Some("DROP") if is(t.get(1), "USER") => drop_user(&t[2..], text)?,
             Some("FLUSH") if words(&t, &["FLUSH", "PRIVILEGES"]) => Stmt::FlushPrivileges,
             Some("SHOW") if words(&t, &["SHOW", "GRANTS"]) => Stmt::ShowGrants(None),
+            Some("SHOW") if words(&t, &["SHOW", "SLAVE", "HOSTS"]) || words(&t, &["SHOW", "REPLICA", "HOSTS"]) => {
+                Stmt::ShowSlaveHosts
+            }
             Some("SHOW") if is(t.get(1), "GRANTS") && is(t.get(2), "FOR") => match account(&t[3..]) {
                 Some((user, host, [])) => Stmt::ShowGrants(Some((user, host))),
                 _ => return Err(SqlError::syntax(text)),

@@ -303,3 +303,17 @@ fn flush_privileges_is_a_non_transactional_group() {
     assert_eq!(count(&after, "Slave_Non_Transactional_Groups"), count(&before, "Slave_Non_Transactional_Groups") + 1);
     assert_eq!(count(&after, "Slave_DDL_Groups"), count(&before, "Slave_DDL_Groups"));
 }
+
+/// SHOW SLAVE HOSTS on the master lists each replica whose IO thread is
+/// connected, with the connection's host and the replica's port (MariaDB
+/// 10.11.19 showed `102 localhost 3408 101` for the fidelity replica), and
+/// forgets it when the IO thread stops.
+#[test]
+fn slave_hosts_lists_the_connected_replicas() {
+    let mut lab = crate::tests::replicating();
+    let hosts = lab.root(3307, "show slave hosts");
+    assert!(hosts.contains("|       102 | localhost | 3308 |       101 |"), "{hosts}");
+    lab.root(3308, "stop slave io_thread");
+    lab.sim.run_for(Duration::from_millis(100));
+    assert!(lab.root(3307, "show replica hosts").starts_with("Empty set"));
+}

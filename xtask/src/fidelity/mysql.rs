@@ -189,6 +189,7 @@ fn everyday(s: &mut dyn Side, obs: &mut dyn FnMut(&str, String)) -> Result<(), S
         "show global variables like 'binlog_format'\\G",
         "select database()\\G",
         "select version(), user(), current_user(), current_user\\G",
+        "show slave hosts\\G",
         "flush privileges",
         "show grants for 'slave'@'%'\\G",
         "show grants\\G",
@@ -584,7 +585,7 @@ mod tests {
     #[test]
     fn simulated_side_runs_every_case() {
         let obs = cases(&mut SimSide::new()).expect("the simulated side runs");
-        assert_eq!(obs.len(), 77);
+        assert_eq!(obs.len(), 78);
         assert!(obs.iter().all(|o| !o.compared.starts_with("harness error")));
         let get = |case: &str| obs.iter().find(|o| o.case == case).map(|o| o.compared.clone()).unwrap_or_default();
         assert_eq!(field(&get("fresh master: SHOW MASTER STATUS"), "Position"), "333");
