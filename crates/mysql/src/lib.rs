@@ -62,6 +62,14 @@ pub fn log(ctx: &mut sim::Ctx<'_>, line: impl AsRef<str>) {
     ctx.log(format!("{stamp} 0 {}", line.as_ref()));
 }
 
+/// `YYYY-MM-DD HH:MM:SS` of the wall-clock `ms` (UTC, the server's time
+/// zone in the seed's containers): what NOW() gives.
+pub fn datetime(ms: i64) -> String {
+    let (secs, days) = (ms.max(0) / 1000 % 86_400, ms.max(0) / 86_400_000);
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
 /// The proleptic Gregorian date of `days` since 1970-01-01.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;

@@ -782,7 +782,7 @@ impl Server {
                 Ok(Outcome::Ok { affected: 0, insert_id: 0, info: String::new() })
             }
             Stmt::Select { .. } => {
-                let stmt = self.with_variables(stmt, conn)?;
+                let stmt = self.with_variables(stmt, conn, ctx.wall_clock_ms())?;
                 self.engine.execute(&stmt, db, None)
             }
             Stmt::ShowDatabases { like } => Ok(self.show_databases(like.as_deref())),
@@ -846,7 +846,7 @@ impl Server {
 
     /// A SELECT with each `@@name` replaced by the variable's value (1193
     /// for a name the model does not know).
-    fn with_variables(&self, stmt: Stmt, conn: ConnId) -> Result<Stmt, SqlError> {
+    fn with_variables(&self, stmt: Stmt, conn: ConnId, now_ms: i64) -> Result<Stmt, SqlError> {
         let Stmt::Select { table, mut items, mut filter, order, limit } = stmt else { return Ok(stmt) };
         let mut exprs: Vec<&mut Expr> = items
             .iter_mut()
@@ -857,12 +857,12 @@ impl Server {
             .collect();
         exprs.extend(filter.as_mut());
         for e in exprs {
-            self.put_variables(e, conn)?;
+            self.put_variables(e, conn, now_ms)?;
         }
         Ok(Stmt::Select { table, items, filter, order, limit })
     }
 
-    fn put_variables(&self, e: &mut Expr, conn: ConnId) -> Result<(), SqlError> {
+    fn put_variables(&self, e: &mut Expr, conn: ConnId, now_ms: i64) -> Result<(), SqlError> {
         match e {
             Expr::Session(name) => {
                 let (user, host, _, thread_id) = self.session(conn);
@@ -874,6 +874,7 @@ impl Server {
                         Value::Str(format!("{u}@{h}"))
                     }
                     "connection_id" => Value::Int(i64::from(thread_id)),
+                    "now" => Value::Str(crate::datetime(now_ms)),
                     _ => Value::Str(format!("{user}@{host}")),
                 });
                 Ok(())
@@ -885,9 +886,11 @@ impl Server {
                 );
                 Ok(())
             }
-            Expr::Bin(_, a, b) => self.put_variables(a, conn).and_then(|()| self.put_variables(b, conn)),
-            Expr::Not(inner) | Expr::IsNull(inner, _) => self.put_variables(inner, conn),
-            Expr::Count(Some(inner)) => self.put_variables(inner, conn),
+            Expr::Bin(_, a, b) => {
+                self.put_variables(a, conn, now_ms).and_then(|()| self.put_variables(b, conn, now_ms))
+            }
+            Expr::Not(inner) | Expr::IsNull(inner, _) => self.put_variables(inner, conn, now_ms),
+            Expr::Count(Some(inner)) => self.put_variables(inner, conn, now_ms),
             Expr::Lit(_) | Expr::Col(_) | Expr::Database | Expr::Values(_) | Expr::Count(None) => Ok(()),
         }
     }

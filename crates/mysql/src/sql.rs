@@ -91,7 +91,8 @@ pub enum Expr {
     /// `DATABASE()` / `SCHEMA()`: the session's database (the server puts it in).
     Database,
     /// A function of the session the server answers: `version`, `user`
-    /// (also SESSION_USER, SYSTEM_USER), `current_user`, `connection_id`.
+    /// (also SESSION_USER, SYSTEM_USER), `current_user`, `connection_id`,
+    /// `now` (also CURRENT_TIMESTAMP, LOCALTIMESTAMP, SYSDATE).
     Session(&'static str),
     /// `COUNT(*)` (`None`) or `COUNT(e)`: an aggregate over the rows picked.
     Count(Option<Box<Expr>>),
@@ -545,6 +546,9 @@ fn expr(e: &ast::Expr) -> Result<Expr, SqlError> {
             None if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("current_user") => {
                 Expr::Session("current_user")
             }
+            None if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("current_timestamp") => {
+                Expr::Session("now")
+            }
             None => Expr::Col(ident(i)),
         },
         E::CompoundIdentifier(parts) => match parts.as_slice() {
@@ -604,6 +608,7 @@ fn function(f: &ast::Function) -> Result<Expr, SqlError> {
         ("user" | "session_user" | "system_user", []) => Expr::Session("user"),
         ("current_user", []) => Expr::Session("current_user"),
         ("connection_id", []) => Expr::Session("connection_id"),
+        ("now" | "current_timestamp" | "localtimestamp" | "sysdate", []) => Expr::Session("now"),
         ("values" | "value", [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Identifier(c)))]) => {
             Expr::Values(ident(c))
         }

@@ -317,3 +317,25 @@ fn slave_hosts_lists_the_connected_replicas() {
     lab.sim.run_for(Duration::from_millis(100));
     assert!(lab.root(3307, "show replica hosts").starts_with("Empty set"));
 }
+
+/// NOW() is the node's wall clock (virtual), to the second, as a DATETIME.
+#[test]
+fn now_is_the_virtual_wall_clock() {
+    assert_eq!(crate::datetime(0), "1970-01-01 00:00:00");
+    assert_eq!(crate::datetime(1_796_688_000_000 + 3_723_000), "2026-12-08 01:02:03");
+    let mut lab = crate::tests::replicating();
+    let now = |lab: &mut Lab| {
+        let out = lab.root(3307, "select now(), current_timestamp");
+        let row = out.lines().nth(3).unwrap_or_default().to_owned();
+        let cells: Vec<String> = row.split('|').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect();
+        assert_eq!(cells.len(), 2, "{out}");
+        assert_eq!(cells[0], cells[1]);
+        cells[0].clone()
+    };
+    let before = now(&mut lab);
+    lab.sim.run_for(Duration::from_secs(61));
+    let after = now(&mut lab);
+    assert_eq!(before.len(), "2026-12-08 01:02:03".len());
+    assert!(after > before, "{before} -> {after}");
+    assert_eq!(after[..16].cmp(&before[..16]), std::cmp::Ordering::Greater, "a minute later: {before} -> {after}");
+}
