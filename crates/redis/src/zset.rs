@@ -1072,7 +1072,9 @@ fn combined(op: &str, inputs: Vec<Vec<(Vec<u8>, f64)>>, weights: &[f64], how: Ag
                 let mut everywhere = true;
                 for (w, other) in rest {
                     match other.get(m) {
-                        Some(&s) => aggregate(&mut v, weighted(*w, s), how),
+                        // unlike a union's, these products are not zeroed
+                        // when NaN (0 * inf): a NaN sum then becomes 0
+                        Some(&s) => aggregate(&mut v, *w * s, how),
                         None => {
                             everywhere = false;
                             break;
