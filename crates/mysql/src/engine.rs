@@ -509,7 +509,7 @@ impl Engine {
                 _ => {
                     let mut new = old.clone();
                     for (&p, (_, e)) in targets.iter().zip(sets) {
-                        new[p] = eval(&with_values(e, &names, &row), &names, &new)?;
+                        new[p] = eval(&put_values(e, &|v| inserted(v, &names, &row)), &names, &new)?;
                         check_value(&staged.columns[p], &new[p], n + 1)?;
                     }
                     new
@@ -707,7 +707,8 @@ impl Engine {
         }
         // DATABASE() in WHERE is the session's database, as a value
         let database = db.map_or(Value::Null, |d| Value::Str(d.to_owned()));
-        let in_filter = filter.filter(|f| mentions_database(f)).map(|f| with_database(f, &database));
+        let session = |e: &Expr| matches!(e, Expr::Database).then(|| database.clone());
+        let in_filter = filter.filter(|f| mentions_database(f)).map(|f| put_values(f, &session));
         let filter = in_filter.as_ref().or(filter);
         let keys: Vec<(usize, bool)> =
             order.iter().map(|(c, asc)| table.column(c, "ORDER BY").map(|p| (p, *asc))).collect::<Result<_, _>>()?;
@@ -1007,32 +1008,26 @@ fn mentions_database(e: &Expr) -> bool {
     }
 }
 
-/// `e` with DATABASE() replaced by `db`'s name (NULL without one).
-fn with_database(e: &Expr, db: &Value) -> Expr {
+/// `e` with each leaf `put` gives a value for replaced by that value:
+/// DATABASE() by the session's database, `VALUES(c)` by the row that was
+/// to be inserted.
+fn put_values(e: &Expr, put: &impl Fn(&Expr) -> Option<Value>) -> Expr {
+    if let Some(v) = put(e) {
+        return Expr::Lit(v);
+    }
     match e {
-        Expr::Database => Expr::Lit(db.clone()),
-        Expr::Bin(op, a, b) => Expr::Bin(op, Box::new(with_database(a, db)), Box::new(with_database(b, db))),
-        Expr::Not(inner) => Expr::Not(Box::new(with_database(inner, db))),
-        Expr::IsNull(inner, is_null) => Expr::IsNull(Box::new(with_database(inner, db)), *is_null),
+        Expr::Bin(op, a, b) => Expr::Bin(op, Box::new(put_values(a, put)), Box::new(put_values(b, put))),
+        Expr::Not(inner) => Expr::Not(Box::new(put_values(inner, put))),
+        Expr::IsNull(inner, is_null) => Expr::IsNull(Box::new(put_values(inner, put)), *is_null),
         other => other.clone(),
     }
 }
 
-/// `e` with each `VALUES(c)` replaced by the value `row` (the row that
-/// was to be inserted) has for `c`.
-fn with_values(e: &Expr, names: &[String], row: &[Value]) -> Expr {
-    match e {
-        Expr::Values(c) => {
-            let p = names.iter().position(|n| n.eq_ignore_ascii_case(c));
-            Expr::Lit(p.and_then(|p| row.get(p)).cloned().unwrap_or(Value::Null))
-        }
-        Expr::Bin(op, a, b) => {
-            Expr::Bin(op, Box::new(with_values(a, names, row)), Box::new(with_values(b, names, row)))
-        }
-        Expr::Not(inner) => Expr::Not(Box::new(with_values(inner, names, row))),
-        Expr::IsNull(inner, is_null) => Expr::IsNull(Box::new(with_values(inner, names, row)), *is_null),
-        other => other.clone(),
-    }
+/// `VALUES(c)`'s value: `c` of `row` (the row that was to be inserted).
+fn inserted(e: &Expr, names: &[String], row: &[Value]) -> Option<Value> {
+    let Expr::Values(c) = e else { return None };
+    let p = names.iter().position(|n| n.eq_ignore_ascii_case(c));
+    Some(p.and_then(|p| row.get(p)).cloned().unwrap_or(Value::Null))
 }
 
 /// Fills AUTO_INCREMENT and checks types; returns the id generated (0 if none).

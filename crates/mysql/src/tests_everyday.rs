@@ -11,17 +11,43 @@ use std::time::Duration;
 /// `statement => output`, in order, on one fresh master; `\n` in outputs.
 const TRANSCRIPT: &str = include_str!("tests_everyday_transcript.txt");
 
-#[test]
-fn everyday_statements_print_as_mariadb_printed_them() {
-    let mut lab = Lab::new();
-    lab.server(3307, MASTER_CNF);
-    lab.sim.run_for(Duration::from_millis(10));
-    for line in TRANSCRIPT.lines().filter(|l| !l.is_empty()) {
+/// Runs `transcript`'s `statement => output` lines in order on the node at
+/// 3307, each output compared without blank lines (`\n` escaped).
+fn replay(lab: &mut Lab, transcript: &str) {
+    for line in transcript.lines().filter(|l| !l.is_empty()) {
         let (statement, want) = line.split_once(" => ").expect("statement => output");
         let got = lab.root(3307, statement);
         let got: Vec<&str> = got.lines().filter(|l| !l.is_empty()).collect();
         assert_eq!(got.join("\n"), want.replace("\\n", "\n"), "{statement}");
     }
+}
+
+/// SHOW BINLOG EVENTS on 3307 as (Event_type, End_log_pos, Info), an Xid's
+/// number (the server's own counter) written `N`.
+fn binlog_events(lab: &mut Lab) -> Vec<(String, u64, String)> {
+    let shown = lab.root(3307, "show binlog events");
+    shown
+        .lines()
+        .filter(|l| l.starts_with("| mall-mysql-bin"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let info = if cells[3] == "Xid" { "COMMIT /* xid=N */".to_owned() } else { cells[6].to_owned() };
+            (cells[3].to_owned(), cells[5].parse().expect("End_log_pos"), info)
+        })
+        .collect()
+}
+
+/// `events` as [`binlog_events`] gives them.
+fn owned(events: &[(&str, u64, &str)]) -> Vec<(String, u64, String)> {
+    events.iter().map(|(t, e, i)| ((*t).to_owned(), *e, (*i).to_owned())).collect()
+}
+
+#[test]
+fn everyday_statements_print_as_mariadb_printed_them() {
+    let mut lab = Lab::new();
+    lab.server(3307, MASTER_CNF);
+    lab.sim.run_for(Duration::from_millis(10));
+    replay(&mut lab, TRANSCRIPT);
 }
 
 /// What a student checks on the replica once the master's schema and rows
@@ -127,19 +153,7 @@ fn ddl_and_ignore_log_as_mariadb_logged_them() {
     for s in STATEMENTS {
         lab.root(3307, s);
     }
-    let shown = lab.root(3307, "show binlog events");
-    let events: Vec<(String, u64, String)> = shown
-        .lines()
-        .filter(|l| l.starts_with("| mall-mysql-bin"))
-        .map(|l| {
-            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
-            let info = if cells[3] == "Xid" { "COMMIT /* xid=N */".to_owned() } else { cells[6].to_owned() };
-            (cells[3].to_owned(), cells[5].parse().expect("End_log_pos"), info)
-        })
-        .collect();
-    let want: Vec<(String, u64, String)> =
-        EVENTS.iter().map(|(t, e, i)| ((*t).to_owned(), *e, (*i).to_owned())).collect();
-    assert_eq!(events, want);
+    assert_eq!(binlog_events(&mut lab), owned(&EVENTS));
 }
 
 /// REPLACE and ON DUPLICATE KEY UPDATE with `binlog_format=row`, as MariaDB
@@ -205,21 +219,8 @@ fn replace_and_upsert_log_their_rows_as_mariadb_logged_them() {
     .collect();
     let affected: Vec<&str> = replies.iter().map(|r| r.split(" row").next().unwrap_or_default()).collect();
     assert_eq!(affected, ["Query OK, 1", "Query OK, 3", "Query OK, 1", "Query OK, 2", "Query OK, 0", "Query OK, 3"]);
-    let shown = lab.root(3307, "show binlog events");
-    let events: Vec<(String, u64, String)> = shown
-        .lines()
-        .filter(|l| l.starts_with("| mall-mysql-bin"))
-        .skip(3)
-        .take(EVENTS.len())
-        .map(|l| {
-            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
-            let info = if cells[3] == "Xid" { "COMMIT /* xid=N */".to_owned() } else { cells[6].to_owned() };
-            (cells[3].to_owned(), cells[5].parse().expect("End_log_pos"), info)
-        })
-        .collect();
-    let want: Vec<(String, u64, String)> =
-        EVENTS.iter().map(|(t, e, i)| ((*t).to_owned(), *e, (*i).to_owned())).collect();
-    assert_eq!(events, want);
+    let events = binlog_events(&mut lab);
+    assert_eq!(events.get(3..3 + EVENTS.len()), Some(owned(&EVENTS).as_slice()));
     // the replica applies both events of a statement and ends where the master is
     lab.sim.run_for(Duration::from_millis(200));
     let rows = "select * from w.t order by id";
@@ -275,12 +276,7 @@ fn accounts_print_and_log_as_mariadb_did() {
     let mut lab = Lab::new();
     lab.server(3307, "[mysqld]\nserver_id=101\nport=3307\nlog-bin=mall-mysql-bin\n");
     lab.sim.run_for(Duration::from_millis(10));
-    for line in TRANSCRIPT.lines().filter(|l| !l.is_empty()) {
-        let (statement, want) = line.split_once(" => ").expect("statement => output");
-        let got = lab.root(3307, statement);
-        let got: Vec<&str> = got.lines().filter(|l| !l.is_empty()).collect();
-        assert_eq!(got.join("\n"), want.replace("\\n", "\n"), "{statement}");
-    }
+    replay(&mut lab, TRANSCRIPT);
     let events = lab.root(3307, "show binlog events");
     let ends: Vec<&str> = events.lines().filter_map(|l| l.split('|').nth(5)).map(str::trim).collect();
     assert_eq!(
